@@ -1,0 +1,35 @@
+# Two commands do all the set-up from a fresh clone:
+#   make demo   # create .venv, install, check Java, run the whole pipeline on the simulated cohort
+#   make test   # same set-up, then the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.edfgen-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup java-check clean bench
+
+setup: $(STAMP) java-check
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first: the CPU build from the local wheel, before anything can pull a CUDA build
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+java-check:
+	@$(PY) -c "from edfgen.genetics.hail_context import java_major_version as v; import sys; m = v(); sys.exit(0 if m and m >= 11 else 'edfgen needs Java >= 11 for Hail (found: %s): install it with \"apt-get install openjdk-17-jre-headless\" (Debian/Ubuntu) or \"brew install openjdk@17\" (macOS), or set JAVA_HOME' % m)"
+
+demo: setup
+	$(VENV)/bin/edfgen demo --out edfgen-demo
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) edfgen-demo .pytest_cache

@@ -1,0 +1,81 @@
+"""Command-line interface: ``edfgen <command>``.
+
+A thin layer: each command parses options, calls one library function and writes its files.
+Commands are loaded lazily so ``edfgen --help`` and light commands do not import torch or Hail.
+Errors: an :class:`~edfgen.exceptions.EdfgenError` is printed as one line
+(``edfgen <command>: error: ...``) with exit code 2 for bad input and 1 for failures.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from edfgen import __version__
+from edfgen.exceptions import EdfgenError
+
+#: command name -> "module:attribute" (modules under edfgen.cli)
+COMMANDS = {
+    "simulate": "edfgen.cli.simulate:simulate",
+    "extract": "edfgen.cli.model:extract",
+    "pretrain": "edfgen.cli.model:pretrain",
+    "finetune": "edfgen.cli.model:finetune",
+    "evaluate": "edfgen.cli.model:evaluate",
+    "interpret": "edfgen.cli.model:interpret",
+    "model": "edfgen.cli.model:model",
+    "gwas": "edfgen.cli.genetics:gwas",
+    "pca": "edfgen.cli.genetics:pca",
+    "clump": "edfgen.cli.loci:clump",
+    "annotate": "edfgen.cli.loci:annotate",
+    "catalog": "edfgen.cli.loci:catalog",
+    "mr": "edfgen.cli.mr:mr",
+    "run": "edfgen.cli.pipeline:run",
+    "demo": "edfgen.cli.pipeline:demo",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = []
+        for name, target in COMMANDS.items():
+            module = target.split(":")[0]
+            if importlib.util.find_spec(module) is not None:
+                names.append(name)
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        if importlib.util.find_spec(module) is None:
+            return None
+        return getattr(importlib.import_module(module), attr, None)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EdfgenError as exc:
+            sub = ctx.invoked_subcommand or "edfgen"
+            msg = " ".join(str(exc).split("\n"))
+            click.echo(f"edfgen {sub}: error: {msg}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="edfgen")
+def cli() -> None:
+    """edfgen: 12-lead ECGs to genetic discoveries (ECG encoder -> EDFs -> GWAS -> loci -> MR)."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="edfgen")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

@@ -1,0 +1,133 @@
+"""Common machinery: atomic writes, tables, manifests, sumstats aliases, CLI error handling, dictionary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from edfgen.exceptions import InputError
+from edfgen.io import dictionary
+from edfgen.io.sumstats import read_sumstats, write_sumstats, SSF_COLUMNS
+from edfgen.io.tables import atomic_write, prepare_out_dir, read_table, write_table
+from edfgen.provenance import is_up_to_date, read_manifest, recording, sha256_file
+
+
+def test_atomic_write__failure_leaves_target_untouched(tmp_path):
+    target = tmp_path / "a.tsv"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError):
+        with atomic_write(target) as fh:
+            fh.write("half")
+            raise RuntimeError("crash")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.tsv"]
+
+
+def test_read_table__duplicated_iid_names_file_and_id(tmp_path):
+    p = tmp_path / "pheno.tsv"
+    pd.DataFrame({"IID": ["a", "b", "a"], "x": [1, 2, 3]}).to_csv(p, sep="\t", index=False)
+    with pytest.raises(InputError, match=r"pheno.tsv: duplicated IID 'a'"):
+        read_table(p, id_column="IID")
+
+
+def test_read_table__missing_column_is_named(tmp_path):
+    p = tmp_path / "t.tsv"
+    pd.DataFrame({"IID": ["a"], "x": [1]}).to_csv(p, sep="\t", index=False)
+    with pytest.raises(InputError, match="missing column.*age"):
+        read_table(p, required=["age"])
+
+
+@pytest.mark.parametrize("name", ["t.tsv", "t.tsv.gz", "t.csv", "t.parquet"])
+def test_write_table__roundtrip(tmp_path, name):
+    df = pd.DataFrame({"IID": ["1", "2"], "v": [0.5, float("nan")]})
+    write_table(df, tmp_path / name)
+    back = read_table(tmp_path / name, id_column="IID")
+    assert back["IID"].tolist() == ["1", "2"] and back["v"].isna().tolist() == [False, True]
+
+
+def test_prepare_out_dir__refuses_nonempty_without_force(tmp_path):
+    (tmp_path / "x").write_text("1")
+    with pytest.raises(InputError, match="--force"):
+        prepare_out_dir(tmp_path)
+    assert prepare_out_dir(tmp_path, force=True) == tmp_path
+    assert prepare_out_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+def test_manifest__records_inputs_and_detects_changes(tmp_path):
+    inp = tmp_path / "in.txt"
+    inp.write_text("data")
+    out = tmp_path / "out"
+    with recording(out, "demo-cmd", parameters={"k": 1}, inputs=[inp], seed=3) as m:
+        (out / "result.tsv").write_text("r\n")
+    man = read_manifest(out)
+    assert man["inputs"][str(inp)] == sha256_file(inp)
+    assert man["seed"] == 3 and man["outputs"] == ["result.tsv"] and man["finished"]
+    assert is_up_to_date(out, "demo-cmd", {"k": 1}, [inp])
+    assert not is_up_to_date(out, "demo-cmd", {"k": 2}, [inp])
+    inp.write_text("changed")
+    assert not is_up_to_date(out, "demo-cmd", {"k": 1}, [inp])
+
+
+def test_manifest__not_written_when_block_fails(tmp_path):
+    with pytest.raises(ValueError):
+        with recording(tmp_path / "o", "c"):
+            raise ValueError("boom")
+    assert read_manifest(tmp_path / "o") is None
+
+
+def test_read_sumstats__aliases_and_mapping_report(tmp_path):
+    p = tmp_path / "s.tsv"
+    pd.DataFrame({"SNP": ["rs1"], "A1": ["a"], "A2": ["g"], "BETA": [0.1], "SE": [0.01], "P": [1e-5],
+                  "CHR": ["chr1"], "BP": [100]}).to_csv(p, sep="\t", index=False)
+    df, m = read_sumstats(p)
+    assert df.loc[0, "effect_allele"] == "A" and df.loc[0, "chromosome"] == "1"
+    assert m.mapping["SNP"] == "variant_id" and "SNP->variant_id" in m.describe()
+
+
+def test_read_sumstats__missing_required_column(tmp_path):
+    p = tmp_path / "s.tsv"
+    pd.DataFrame({"SNP": ["rs1"], "BETA": [0.1]}).to_csv(p, sep="\t", index=False)
+    with pytest.raises(InputError, match="standard_error"):
+        read_sumstats(p)
+
+
+def test_write_sumstats__sorted_ssf_columns(tmp_path):
+    df = pd.DataFrame({"chromosome": ["2", "10", "2"], "base_pair_location": [5, 1, 3], "effect_allele": "A",
+                       "other_allele": "G", "beta": 0.1, "standard_error": 0.2, "p_value": 0.5,
+                       "variant_id": ["c", "a", "b"]})
+    write_sumstats(df, tmp_path / "x.tsv.gz")
+    back = pd.read_csv(tmp_path / "x.tsv.gz", sep="\t")
+    assert list(back.columns) == SSF_COLUMNS
+    assert back["variant_id"].tolist() == ["b", "c", "a"]
+
+
+def test_dictionary__index_and_entries_agree():
+    index = pd.read_csv(dictionary.DICTIONARY_DIR / "index.tsv", sep="\t")
+    files = {p.stem for p in dictionary.DICTIONARY_DIR.glob("*.tsv")} - {"index"}
+    assert set(index["entry"]) == files
+    for entry in files:
+        df = dictionary.load_entry(entry)
+        assert not df["column"].duplicated().any(), entry
+        assert (df["description"].str.len() > 0).all(), entry
+        assert (df["type"].str.len() > 0).all(), entry
+
+
+def test_dictionary__check_columns_detects_drift(tmp_path):
+    (tmp_path / "t.tsv").write_text("column\ttype\tunits\tdescription\nIID\tstring\t\tid\nedf_*\tfloat\t\tedf\n")
+    dictionary.check_columns("t", ["IID", "edf_001", "edf_002"], tmp_path)
+    with pytest.raises(AssertionError, match="undocumented"):
+        dictionary.check_columns("t", ["IID", "edf_001", "extra"], tmp_path)
+    with pytest.raises(AssertionError, match="absent"):
+        dictionary.check_columns("t", ["IID"], tmp_path)
+
+
+def test_cli__help_lists_commands():
+    from edfgen.cli import cli
+
+    res = CliRunner().invoke(cli, ["--help"])
+    assert res.exit_code == 0 and "edfgen" in res.output
