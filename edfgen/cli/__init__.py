@@ -19,11 +19,11 @@ from edfgen.exceptions import EdfgenError
 #: command name -> "module:attribute" (modules under edfgen.cli)
 COMMANDS = {
     "simulate": "edfgen.cli.simulate:simulate",
-    "extract": "edfgen.cli.model:extract",
+    "extract": "edfgen.cli.extract:extract",
     "pretrain": "edfgen.cli.model:pretrain",
     "finetune": "edfgen.cli.model:finetune",
     "evaluate": "edfgen.cli.model:evaluate",
-    "interpret": "edfgen.cli.model:interpret",
+    "interpret": "edfgen.cli.extract:interpret",
     "model": "edfgen.cli.model:model",
     "gwas": "edfgen.cli.genetics:gwas",
     "pca": "edfgen.cli.genetics:pca",
