@@ -1,0 +1,209 @@
+"""``report.html``: one self-contained page summarising a pipeline output directory.
+
+Sections: cohort summary, EDF ↔ biomarker associations, combined Manhattan and QQ plots, loci with
+novelty, Mendelian randomization, and (when the run has a ``truth.json``, as the simulated cohort
+does) a truth section scoring what the pipeline found against what was planted.
+Images are embedded (base64), so the file can be mailed or archived alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.io.tables import atomic_write
+
+IVW = "Inverse variance weighted"
+WALD = "Wald ratio"
+
+
+def _img(path: Path, width: int = 900) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img width="{width}" src="data:image/png;base64,{data}"><figcaption>{html.escape(path.name)}</figcaption></figure>'
+
+
+def _table(df: pd.DataFrame, max_rows: int = 40) -> str:
+    if df is None or df.empty:
+        return "<p><em>none</em></p>"
+    more = f"<p><em>{len(df) - max_rows} more rows in the file.</em></p>" if len(df) > max_rows else ""
+    return df.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0, classes="t") + more
+
+
+def _read(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path, sep="\t") if path.exists() else None
+
+
+@dataclass(frozen=True)
+class TruthScore:
+    """Pipeline findings scored against a simulated cohort's ``truth.json``."""
+
+    loci: pd.DataFrame          # per trait: planted, recovered, recall, false_loci
+    mr: pd.DataFrame            # per (exposure, outcome) pair: planted, p, detected
+    edf_mr: pd.DataFrame        # per planted link: best EDF for the trait and its MR p to the disease
+
+    @property
+    def loci_recall(self) -> float:
+        return float(self.loci["recovered"].sum() / max(self.loci["planted"].sum(), 1)) if len(self.loci) else float("nan")
+
+    @property
+    def false_loci(self) -> int:
+        return int(self.loci["false_loci"].sum()) if len(self.loci) else 0
+
+
+def _mr_primary(res: pd.DataFrame) -> pd.DataFrame:
+    """One row per exposure/outcome: IVW where there are >= 2 instruments, else the Wald ratio."""
+    res = res[res["method"].isin([IVW, WALD])].copy()
+    res["_rank"] = (res["method"] != IVW).astype(int)
+    return res.sort_values("_rank").drop_duplicates(["exposure", "outcome"]).drop(columns="_rank")
+
+
+def score_truth(out: Path, truth: dict, *, window_kb: float = 250.0, alpha: float = 0.05) -> TruthScore:
+    """Score loci and MR links of a pipeline output directory against ``truth.json``.
+
+    Loci: a planted locus is recovered when an index variant of its trait's GWAS lies within
+    ``window_kb``; an index variant near no planted locus of that trait is a false locus.
+    MR: a planted trait -> disease link is detected when its IVW (or Wald ratio) p-value is below
+    ``alpha`` / number of tested pairs (Bonferroni); the other pairs count as null.
+    """
+    planted = pd.DataFrame(truth.get("loci", []))
+    loci_rows = []
+    clumps = _read(out / "clump_biomarkers" / "clumps.tsv")
+    if clumps is not None and len(planted):
+        planted["chromosome"] = planted["chromosome"].astype(str)
+        clumps["chromosome"] = clumps["chromosome"].astype(str)
+        for trait, pl in planted.groupby("trait"):
+            idx = clumps[clumps["phenotype"] == trait]
+            d = np.abs(pl["base_pair_location"].to_numpy()[:, None] - idx["base_pair_location"].to_numpy()[None, :])
+            same = pl["chromosome"].to_numpy()[:, None] == idx["chromosome"].to_numpy()[None, :]
+            near = same & (d <= window_kb * 1000)
+            loci_rows.append({"trait": trait, "planted": len(pl), "recovered": int(near.any(axis=1).sum()),
+                              "index_variants": len(idx), "false_loci": int((~near.any(axis=0)).sum())})
+    loci = pd.DataFrame(loci_rows, columns=["trait", "planted", "recovered", "index_variants", "false_loci"])
+    if len(loci):
+        loci["recall"] = loci["recovered"] / loci["planted"]
+
+    causal = {(c["exposure"], c["outcome"]) for c in truth.get("causal", [])}
+    mr_rows = pd.DataFrame(columns=["exposure", "outcome", "method", "nsnp", "b", "pval", "planted", "detected"])
+    res = _read(out / "mr_biomarkers" / "mr_results.tsv")
+    if res is not None and len(res):
+        prim = _mr_primary(res)
+        prim["planted"] = [(e, o) in causal for e, o in zip(prim["exposure"], prim["outcome"])]
+        prim["detected"] = prim["pval"] < alpha / max(len(prim), 1)
+        mr_rows = prim[["exposure", "outcome", "method", "nsnp", "b", "pval", "planted", "detected"]]
+
+    edf_rows = []
+    assoc = _read(out / "interpret" / "associations.tsv")
+    edf_res = _read(out / "mr" / "mr_results.tsv")
+    if assoc is not None and edf_res is not None and len(edf_res):
+        prim = _mr_primary(edf_res)
+        n_tests = max(len(prim), 1)
+        for exp, outc in sorted(causal):
+            a = assoc[assoc["biomarker"] == exp]
+            if a.empty:
+                continue
+            tested = a[a["edf"].isin(prim["exposure"])]
+            best = (tested if len(tested) else a).loc[lambda d: d["t"].abs().idxmax()]
+            row = prim[(prim["exposure"] == best["edf"]) & (prim["outcome"] == outc)]
+            p = float(row["pval"].iloc[0]) if len(row) else float("nan")
+            edf_rows.append({"trait": exp, "outcome": outc, "edf": best["edf"], "edf_trait_t": float(best["t"]),
+                             "mr_pval": p, "detected": bool(p < alpha / n_tests)})
+    return TruthScore(loci=loci, mr=mr_rows, edf_mr=pd.DataFrame(edf_rows))
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table.t{border-collapse:collapse;font-size:.85em}table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #eee;text-align:right}
+figure{margin:1em 0}figcaption{font-size:.8em;color:#666}.k{font-size:1.2em;font-weight:600}"""
+
+
+def write_report(out: str | Path) -> Path:
+    """Write ``<out>/report.html`` from whatever stage outputs exist in ``out``."""
+    out = Path(out)
+    parts = [f"<h1>edfgen report</h1><p>{html.escape(str(out))}</p>"]
+
+    # cohort
+    parts.append("<h2>Cohort</h2>")
+    fam = out / "cohort" / "genotypes.fam"
+    edfs = out / "extract" / "edfs.tsv"
+    facts = []
+    if fam.exists():
+        facts.append(f"{sum(1 for _ in open(fam))} genotyped participants")
+        facts.append(f"{sum(1 for _ in open(fam.with_suffix('.bim')))} variants")
+    if edfs.exists():
+        e = pd.read_csv(edfs, sep="\t", nrows=5)
+        facts.append(f"{sum(1 for _ in open(edfs)) - 1} participants with EDFs ({e.shape[1] - 1} dimensions)")
+    parts.append("<p>" + "; ".join(facts) + "</p>")
+    phys = _read(out / "cohort" / "physiology.tsv")
+    if phys is not None:
+        parts.append(_table(phys.drop(columns="IID").describe().T.reset_index().rename(columns={"index": "trait"})))
+    outcomes = _read(out / "cohort" / "outcomes.tsv")
+    if outcomes is not None:
+        prev = outcomes.drop(columns="IID").mean().rename("prevalence").reset_index().rename(columns={"index": "disease"})
+        parts.append(_table(prev))
+    gwas_summary = _read(out / "gwas" / "gwas_summary.tsv")
+
+    parts.append("<h2>EDFs and known biomarkers</h2>")
+    for p in sorted((out / "interpret").glob("*.png"))[:2]:
+        parts.append(_img(p))
+    assoc = _read(out / "interpret" / "associations.tsv")
+    if assoc is not None:
+        top = assoc.loc[assoc.groupby("biomarker")["t"].apply(lambda s: s.abs().idxmax())]
+        parts.append("<p>Most strongly associated EDF per biomarker (OLS adjusted for age and sex):</p>" + _table(top))
+
+    parts.append("<h2>GWAS of EDFs</h2>")
+    if gwas_summary is not None:
+        lam = gwas_summary["lambda_gc"]
+        parts.append(f"<p>{len(gwas_summary)} phenotypes; λGC median {lam.median():.3f} (range {lam.min():.3f}–{lam.max():.3f}); "
+                     f"{int((gwas_summary['n_significant'] > 0).sum())} with variants at p &lt; 5e-8.</p>")
+    plots = sorted((out / "gwas").rglob("*.png"))
+    combined = [p for p in plots if any(k in p.name for k in ("combined", "min_p", "minp"))]
+    for p in combined[:2] or plots[:2]:
+        parts.append(_img(p))
+    qq = [p for p in plots if "qq" in p.name]
+    if qq:
+        parts.append(_img(qq[0], 450))
+
+    parts.append("<h2>Independent loci</h2>")
+    loci = _read(out / "annotate" / "annotated_loci.tsv")
+    if loci is None:
+        loci = _read(out / "clump" / "loci.tsv")
+    if loci is not None:
+        novel = f"; {int(loci['novel'].astype(str).str.lower().eq('true').sum())} novel against the GWAS Catalog" if "novel" in loci else ""
+        parts.append(f"<p class='k'>{len(loci)} independent loci across all EDFs{novel}</p>" + _table(loci))
+
+    parts.append("<h2>Mendelian randomization (EDF → disease)</h2>")
+    mr = _read(out / "mr" / "mr_results.tsv")
+    if mr is not None and len(mr):
+        prim = _mr_primary(mr).sort_values("pval")
+        parts.append(f"<p>{len(prim)} EDF–disease pairs tested (IVW, or Wald ratio with one instrument); smallest p first.</p>")
+        parts.append(_table(prim, 25))
+        for p in sorted((out / "mr").rglob("*.png"))[:3]:
+            parts.append(_img(p, 600))
+
+    truth_path = out / "cohort" / "truth.json"
+    if truth_path.exists():
+        ts = score_truth(out, json.loads(truth_path.read_text()))
+        parts.append("<h2>Truth: what was planted vs what was found</h2>")
+        if len(ts.loci):
+            parts.append(f"<p class='k'>Planted loci recovered (index variant within 250 kb, biomarker GWAS): "
+                         f"{int(ts.loci['recovered'].sum())}/{int(ts.loci['planted'].sum())} "
+                         f"(recall {ts.loci_recall:.2f}); false loci: {ts.false_loci}</p>" + _table(ts.loci))
+        if len(ts.mr):
+            pl = ts.mr[ts.mr["planted"]]
+            nu = ts.mr[~ts.mr["planted"]]
+            parts.append(f"<p class='k'>MR links (biomarker → disease, Bonferroni): planted detected {int(pl['detected'].sum())}/{len(pl)}; "
+                         f"false positives among null pairs {int(nu['detected'].sum())}/{len(nu)}</p>" + _table(pl))
+        if len(ts.edf_mr):
+            parts.append(f"<p class='k'>Through EDFs: planted links detected via the EDF that best tracks the trait: "
+                         f"{int(ts.edf_mr['detected'].sum())}/{len(ts.edf_mr)}</p>" + _table(ts.edf_mr))
+    doc = f"<!doctype html><html><head><meta charset='utf-8'><title>edfgen report</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
+    path = out / "report.html"
+    with atomic_write(path) as fh:
+        fh.write(doc)
+    return path
