@@ -1,0 +1,203 @@
+"""Named model configurations (timm ``default_cfgs`` style: factories over one frozen dataclass).
+
+Three configs ship:
+
+``tiny``
+    The CPU-friendly default the project pre-trains and ships (``edfgen/checkpoints/tiny.*``):
+    ~0.6 M parameters, 61 frames per 5 s crop (conv stride 40 = 80 ms frames), width 96, 4 + 2
+    transformer layers; ~1300 crops/s on 2 CPU cores.
+``base``
+    A GPU model: conformer blocks, width 512, 8 + 4 layers.
+``lfm-600m``
+    The paper's size (w2v-BERT 0.6B-like): 24 conformer layers in total (12 contrastive + 12 masked
+    prediction), width 1024, FFN 4096, 16 heads, ~600 M parameters.
+
+A config is architecture *and* pre-training objective (mask and loss settings), as in fairseq's
+``Wav2Vec2Config``; it is stored beside the weights in every checkpoint JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Callable
+
+from edfgen.exceptions import ConfigError
+
+ConvSpec = tuple[tuple[int, int, int], ...]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and pre-training objective of an :class:`~edfgen.model.encoder.ECGEncoder`.
+
+    Attributes
+    ----------
+    name
+        Config name (``tiny``, ``base``, ``lfm-600m`` or a user name).
+    in_channels
+        Input leads (12, canonical order ``I, II, III, aVR, aVL, aVF, V1-V6``).
+    input_scale_mv, input_clip
+        Internal input normalisation: the encoder computes ``clamp(x / input_scale_mv, ±input_clip)``
+        (unit gain for ordinary ECG amplitudes, artefacts clipped), so callers feed filtered signals in
+        **millivolts** and never standardise them (no per-record z-scoring: amplitudes are phenotypes).
+    conv_layers
+        Feature extractor, ``(channels, kernel, stride)`` per 1-D convolution (channel layer norm + GELU);
+        the product of strides is the frame hop in samples (40 = 80 ms at 500 Hz).
+    width
+        Transformer model dimension (= EDF dimension).
+    depth
+        Context-network layers that feed the wav2vec 2.0 contrastive loss.
+    mlm_depth
+        Further layers (w2v-BERT masked-prediction module) whose output predicts code indices; the
+        EDFs are the output of the *last* of the ``depth + mlm_depth`` layers.
+    heads, ffn
+        Attention heads and feed-forward hidden size.
+    block
+        ``"transformer"`` (pre-LN self-attention + FFN) or ``"conformer"`` (macaron FFNs, self-attention
+        and a depthwise-convolution module, as in w2v-BERT).
+    conformer_kernel
+        Depthwise kernel of the conformer convolution module.
+    pos_conv_kernel, pos_conv_groups
+        Convolutional relative positional embedding (wav2vec 2.0).
+    codebook_groups, codebook_size, codevector_dim
+        Gumbel-softmax product quantizer: ``groups`` codebooks of ``size`` entries, concatenated to
+        ``codevector_dim``.
+    final_dim
+        Dimension of the space in which contrastive similarities are computed.
+    gumbel_temp
+        ``(start, end, decay per update)`` of the Gumbel-softmax temperature.
+    mask_prob, mask_length
+        Span masking: each frame starts a span of ``mask_length`` frames with probability
+        ``mask_prob / mask_length`` (so ≈ ``1 - (1 - p/L)^L`` of frames are masked).
+    num_negatives
+        Distractors per masked frame for the contrastive loss (sampled from the same crop).
+    logit_temp
+        Temperature of the contrastive (cosine similarity) logits.
+    cmsc_dim, cmsc_temp
+        Projection dimension and temperature of the CMSC InfoNCE loss.
+    dropout
+        Dropout in the transformer and on features.
+    loss_contrastive, loss_mlm, loss_cmsc, loss_diversity
+        Loss weights (the total pre-training loss is their weighted sum; each is logged separately).
+    labels
+        Disease labels of a fine-tuned model (empty for a pre-trained encoder); a non-empty tuple
+        adds a linear multi-label head on the pooled embedding.
+    """
+
+    name: str = "tiny"
+    in_channels: int = 12
+    input_scale_mv: float = 1.0
+    input_clip: float = 8.0
+    conv_layers: ConvSpec = ((32, 10, 5), (64, 5, 2), (96, 4, 2), (96, 2, 2))
+    width: int = 96
+    depth: int = 4
+    mlm_depth: int = 2
+    heads: int = 4
+    ffn: int = 192
+    block: str = "transformer"
+    conformer_kernel: int = 15
+    pos_conv_kernel: int = 31
+    pos_conv_groups: int = 8
+    codebook_groups: int = 2
+    codebook_size: int = 64
+    codevector_dim: int = 64
+    final_dim: int = 64
+    gumbel_temp: tuple[float, float, float] = (2.0, 0.5, 0.999)
+    mask_prob: float = 0.5
+    mask_length: int = 3
+    num_negatives: int = 20
+    logit_temp: float = 0.1
+    cmsc_dim: int = 64
+    cmsc_temp: float = 0.1
+    dropout: float = 0.1
+    loss_contrastive: float = 1.0
+    loss_mlm: float = 1.0
+    loss_cmsc: float = 1.0
+    loss_diversity: float = 0.1
+    labels: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.block not in ("transformer", "conformer"):
+            raise ConfigError(f"ModelConfig {self.name!r}: block must be 'transformer' or 'conformer', got {self.block!r}")
+        if self.width % self.heads:
+            raise ConfigError(f"ModelConfig {self.name!r}: width {self.width} not divisible by heads {self.heads}")
+        if self.codevector_dim % self.codebook_groups:
+            raise ConfigError(f"ModelConfig {self.name!r}: codevector_dim {self.codevector_dim} "
+                              f"not divisible by codebook_groups {self.codebook_groups}")
+        if self.width % self.pos_conv_groups:
+            raise ConfigError(f"ModelConfig {self.name!r}: width {self.width} not divisible by "
+                              f"pos_conv_groups {self.pos_conv_groups}")
+        if not 0.0 < self.mask_prob < 1.0 or self.mask_length < 1:
+            raise ConfigError(f"ModelConfig {self.name!r}: need 0 < mask_prob < 1 and mask_length >= 1")
+
+    @property
+    def stride(self) -> int:
+        """Frame hop of the feature extractor in samples."""
+        s = 1
+        for _, _, st in self.conv_layers:
+            s *= st
+        return s
+
+    def frames(self, samples: int) -> int:
+        """Frames the feature extractor produces for ``samples`` input samples (no padding)."""
+        t = samples
+        for _, k, s in self.conv_layers:
+            t = (t - k) // s + 1
+        return t
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["conv_layers"] = [list(c) for c in self.conv_layers]
+        d["gumbel_temp"] = list(self.gumbel_temp)
+        d["labels"] = list(self.labels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"ModelConfig: unknown key(s) {sorted(unknown)}")
+        d = dict(d)
+        if "conv_layers" in d:
+            d["conv_layers"] = tuple(tuple(int(v) for v in c) for c in d["conv_layers"])
+        if "gumbel_temp" in d:
+            d["gumbel_temp"] = tuple(float(v) for v in d["gumbel_temp"])
+        if "labels" in d:
+            d["labels"] = tuple(str(v) for v in d["labels"])
+        return cls(**d)
+
+    def replace(self, **changes) -> "ModelConfig":
+        return replace(self, **changes)
+
+
+def _tiny() -> ModelConfig:
+    return ModelConfig()
+
+
+def _base() -> ModelConfig:
+    return ModelConfig(
+        name="base", conv_layers=((256, 10, 5), (256, 4, 2), (512, 4, 2)), width=512, depth=8, mlm_depth=4,
+        heads=8, ffn=2048, block="conformer", conformer_kernel=31, codebook_groups=2, codebook_size=320,
+        codevector_dim=256, final_dim=256, cmsc_dim=256, mask_prob=0.65, mask_length=10, num_negatives=100,
+        gumbel_temp=(2.0, 0.5, 0.999995))
+
+
+def _lfm600m() -> ModelConfig:
+    return ModelConfig(
+        name="lfm-600m", conv_layers=((512, 10, 5), (512, 4, 2), (512, 4, 2)), width=1024, depth=12,
+        mlm_depth=12, heads=16, ffn=4096, block="conformer", conformer_kernel=31, pos_conv_kernel=127,
+        pos_conv_groups=16, codebook_groups=2, codebook_size=320, codevector_dim=768, final_dim=768,
+        cmsc_dim=256, mask_prob=0.65, mask_length=10, num_negatives=100, gumbel_temp=(2.0, 0.5, 0.999995))
+
+
+#: name -> factory; ``get_config(name)`` builds a fresh :class:`ModelConfig`.
+CONFIGS: dict[str, Callable[[], ModelConfig]] = {"tiny": _tiny, "base": _base, "lfm-600m": _lfm600m}
+
+
+def get_config(name: str) -> ModelConfig:
+    """The named config (``tiny``, ``base``, ``lfm-600m``); unknown names raise :class:`ConfigError`."""
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise ConfigError(f"unknown model config {name!r}; choose one of {sorted(CONFIGS)}") from None
