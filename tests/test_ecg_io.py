@@ -1,0 +1,168 @@
+"""ECG readers (WFDB .mat/.dat, .npy, .npz, HDF5) and lead canonicalisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edfgen.ecg import LEADS
+from edfgen.ecg.io import (EcgRecord, RecordRejected, canonical_lead_name, canonicalise_leads,
+                           derive_limb_leads, discover_records, iter_records, read_ecg, read_hdf5,
+                           read_npy, read_npz, read_wfdb)
+
+
+@pytest.fixture(scope="module")
+def cinc(shared_data):
+    return shared_data / "ecg" / "cinc2021"
+
+
+@pytest.fixture(scope="module")
+def real_record(cinc):
+    return read_wfdb(cinc / "E07500.hea")
+
+
+def _sine_ecg(T=5000, fs=500.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(T) / fs
+    return (np.sin(2 * np.pi * 1.2 * t)[None] * rng.uniform(0.2, 1.5, (12, 1))
+            + 0.02 * rng.standard_normal((12, T))).astype(np.float32)
+
+
+def test_read_wfdb__mat_records_in_mv_match_wfdb_physical(cinc):
+    import wfdb
+
+    heas = sorted(cinc.glob("*.hea"))
+    assert len(heas) == 40
+    for hea in heas[::7]:
+        rec = read_wfdb(hea)
+        ref = wfdb.rdrecord(str(hea.with_suffix("")))  # independent: wfdb's own physical conversion
+        assert rec.record_id == hea.stem
+        assert rec.signal.dtype == np.float32 and rec.signal.shape == (12, 5000)
+        assert rec.fs == 500.0 and rec.leads == LEADS
+        np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-5)
+
+
+def test_discover_records__directory_gives_one_record_per_hea(cinc):
+    refs = discover_records([cinc])
+    assert len(refs) == 40
+    assert {r.record_id for r in refs} == {p.stem for p in cinc.glob("*.hea")}
+    assert all(r.fmt == "wfdb" for r in refs)
+
+
+def test_read_wfdb__dat_round_trip_and_uv_units(tmp_path):
+    import wfdb
+
+    x = _sine_ecg()
+    wfdb.wrsamp("rec1", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x.T.astype(np.float64),
+                fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    rec = read_wfdb(tmp_path / "rec1.hea")
+    np.testing.assert_allclose(rec.signal, x, atol=1.5e-3)  # 1 uV quantisation
+    # the same signal stored in microvolts comes back in mV
+    wfdb.wrsamp("rec2", fs=500, units=["uV"] * 12, sig_name=list(LEADS), p_signal=(x.T * 1000).astype(np.float64),
+                fmt=["16"] * 12, adc_gain=[1.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    rec2 = read_wfdb(tmp_path / "rec2.hea")
+    np.testing.assert_allclose(rec2.signal, x, atol=1.5e-3)
+    assert [r.record_id for r in iter_records(tmp_path)] == ["rec1", "rec2"]
+
+
+def test_read_npy__both_orientations_need_fs(tmp_path):
+    x = _sine_ecg()
+    np.save(tmp_path / "a.npy", x)
+    np.save(tmp_path / "b.npy", x.T)
+    for name in ("a", "b"):
+        rec = read_npy(tmp_path / f"{name}.npy", fs=500)
+        np.testing.assert_array_equal(rec.signal, x)
+        assert rec.record_id == name and rec.leads == LEADS
+    with pytest.raises(RecordRejected, match="sampling rate"):
+        read_npy(tmp_path / "a.npy")
+
+
+def test_read_npz__keys_fs_leads_units(tmp_path):
+    x = _sine_ecg()
+    order = list(reversed(LEADS))
+    np.savez(tmp_path / "r.npz", signal=x[::-1] * 1000, fs=250.0, leads=np.array(order), units="uV")
+    rec = read_npz(tmp_path / "r.npz")
+    assert rec.fs == 250.0 and list(rec.leads) == order
+    canon = canonicalise_leads(rec)
+    np.testing.assert_allclose(canon.signal, x, rtol=1e-6)
+    np.savez(tmp_path / "bad.npz", foo=x)
+    with pytest.raises(RecordRejected, match="no 'ecg' or 'signal'"):
+        read_npz(tmp_path / "bad.npz")
+
+
+def test_read_hdf5__per_record_datasets_and_stacked_layout(tmp_path):
+    import h5py
+
+    xs = [_sine_ecg(seed=s) for s in range(3)]
+    with h5py.File(tmp_path / "many.h5", "w") as f:
+        f.attrs["fs"] = 500.0
+        f.attrs["leads"] = np.array(LEADS, dtype="S")
+        g = f.create_group("ecgs")
+        for i, x in enumerate(xs):
+            g.create_dataset(f"P{i}", data=x.T)  # [T, 12] is accepted too
+    recs = read_hdf5(tmp_path / "many.h5")
+    assert [r.record_id for r in recs] == ["P0", "P1", "P2"]
+    for r, x in zip(recs, xs):
+        np.testing.assert_array_equal(r.signal, x)
+    with h5py.File(tmp_path / "stack.h5", "w") as f:
+        d = f.create_dataset("ecg", data=np.stack(xs) / 1000.0)
+        d.attrs["fs"] = 500
+        d.attrs["units"] = "V"
+        f.create_dataset("record_id", data=np.array(["a", "b", "c"], dtype="S"))
+    recs = list(iter_records([tmp_path / "stack.h5"]))
+    assert [r.record_id for r in recs] == ["a", "b", "c"]
+    np.testing.assert_allclose(recs[1].signal, xs[1], rtol=1e-5)
+
+
+@pytest.mark.parametrize("alias, canon", [
+    ("avr", "aVR"), ("AVR", "aVR"), ("aVR", "aVR"), ("MLII", "II"), ("D1", "I"), ("D3", "III"),
+    ("V1 ", "V1"), ("lead II", "II"), ("v6", "V6"), ("ECG_aVF", "aVF"), ("C2", "V2"), ("X", None),
+])
+def test_canonical_lead_name__aliases(alias, canon):
+    assert canonical_lead_name(alias) == canon
+
+
+def test_canonicalise_leads__reorders_and_rejects_unknown_or_duplicate():
+    x = _sine_ecg()
+    names = ["v1", "v2", "v3", "v4", "v5", "v6", "D1", "MLII", "D3", "AVR", "AVL", "AVF"]
+    perm = [LEADS.index(canonical_lead_name(n)) for n in names]
+    rec = EcgRecord("r", x[perm], 500.0, tuple(names))
+    np.testing.assert_array_equal(canonicalise_leads(rec).signal, x)
+    with pytest.raises(RecordRejected, match="unknown lead name 'foo'"):
+        canonicalise_leads(EcgRecord("r", x, 500.0, ("foo",) + LEADS[1:]))
+    with pytest.raises(RecordRejected, match="duplicated lead II"):
+        canonicalise_leads(EcgRecord("r", x, 500.0, ("MLII",) + LEADS[1:]))
+    with pytest.raises(RecordRejected, match="missing lead.*V3"):
+        canonicalise_leads(EcgRecord("r", np.delete(x, 8, axis=0), 500.0, LEADS[:8] + LEADS[9:]))
+
+
+def test_canonicalise_leads__derived_limb_leads_match_real_records(cinc):
+    """Derive III, aVR, aVL, aVF from I and II and compare with the recorded leads of real ECGs."""
+    corrs = []
+    for hea in sorted(cinc.glob("*.hea"))[::4]:
+        rec = read_wfdb(hea)
+        keep = [0, 1] + list(range(6, 12))
+        partial = EcgRecord(rec.record_id, rec.signal[keep], rec.fs, tuple(rec.leads[i] for i in keep))
+        derived = canonicalise_leads(partial)
+        assert any("derived III, aVR, aVL, aVF from I, II" in n for n in derived.notes)
+        for k in range(2, 6):
+            corrs.append(np.corrcoef(derived.signal[k], rec.signal[k])[0, 1])
+    assert np.median(corrs) > 0.99 and min(corrs) > 0.95, corrs
+
+
+def test_derive_limb_leads__goldberger_identities():
+    rng = np.random.default_rng(1)
+    i, ii = rng.standard_normal((2, 100))
+    d = derive_limb_leads(i, ii)
+    np.testing.assert_allclose(d["aVR"] + d["aVL"] + d["aVF"], 0, atol=1e-12)
+    np.testing.assert_allclose(i + d["III"], ii)
+
+
+def test_read_ecg__missing_and_unsupported_files_name_the_path(tmp_path):
+    from edfgen.exceptions import InputError
+
+    with pytest.raises(InputError, match="nope.hea|nope"):
+        read_ecg(tmp_path / "nope.hea")
+    (tmp_path / "x.csv").write_text("a\n")
+    with pytest.raises(InputError, match="unsupported file type '.csv'"):
+        discover_records([tmp_path / "x.csv"])

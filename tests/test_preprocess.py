@@ -1,0 +1,131 @@
+"""Preprocessing: resampling, band-pass/notch, window policy and quality checks with reasons."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy import signal as sps
+
+from edfgen.ecg import LEADS
+from edfgen.ecg.io import EcgRecord, RecordRejected, iter_records, read_wfdb
+from edfgen.ecg.preprocess import (QualityThresholds, bandpass_notch, preprocess, preprocess_many,
+                                   resample)
+from edfgen.ecg.preprocessing_config import Preprocessing
+
+PREP = Preprocessing()
+
+
+@pytest.fixture(scope="module")
+def cinc(shared_data):
+    return shared_data / "ecg" / "cinc2021"
+
+
+def test_preprocess__all_40_real_records_finite_12x5000(cinc):
+    recs = list(iter_records(cinc))
+    assert len(recs) == 40
+    batch = preprocess_many(recs, PREP)
+    assert batch.rejects == []
+    assert batch.signals.shape == (40, 12, 5000) and batch.signals.dtype == np.float32
+    assert np.isfinite(batch.signals).all()
+    # the vectorised batch path equals the single-record path
+    for k in (0, 17, 39):
+        np.testing.assert_allclose(batch.signals[k], preprocess(recs[k], PREP), atol=1e-6)
+    # real signal kept: only the 6 disconnected chest leads (JS20004, JS20008: V2, V4, V6) are empty
+    sd = batch.signals.std(axis=2)
+    assert (sd == 0).sum() == 6 and np.median(sd) > 0.05
+
+
+def test_resample__250_and_1000_hz_versions_match_500_hz(cinc):
+    """Downsample a real record with an independent method (scipy.signal.decimate / FFT resample),
+    preprocess each version and compare with the 500 Hz result."""
+    rec = read_wfdb(cinc / "E07503.hea")
+    ref = preprocess(rec, PREP)
+    x250 = sps.decimate(rec.signal.astype(np.float64), 2, ftype="fir", axis=1, zero_phase=True)
+    x1000 = sps.resample(rec.signal.astype(np.float64), 10000, axis=1)
+    for x, fs in ((x250, 250.0), (x1000, 1000.0)):
+        out = preprocess(EcgRecord("r", x.astype(np.float32), fs, LEADS), PREP)
+        assert out.shape == (12, 5000)
+        core = slice(250, 4750)  # away from the record edges
+        for lead in range(12):
+            r = np.corrcoef(out[lead, core], ref[lead, core])[0, 1]
+            assert r > 0.98, (fs, LEADS[lead], r)
+        # amplitude preserved within 5 % (energy below 100 Hz lies below 125 Hz Nyquist of 250 Hz)
+        np.testing.assert_allclose(out[:, core].std(axis=1), ref[:, core].std(axis=1), rtol=0.05)
+
+
+def test_resample__rational_factor_length():
+    x = np.zeros((12, 3600), np.float32)
+    assert resample(x, 360.0, 500.0).shape == (12, 5000)  # MIT-BIH rate
+    assert resample(x, 500.0, 500.0) is x
+
+
+def test_bandpass_notch__removes_50hz_and_baseline_keeps_qrs_band():
+    fs = 500
+    t = np.arange(5000) / fs
+    qrs_band = np.sin(2 * np.pi * 10 * t)
+    x = (qrs_band + 0.8 * np.sin(2 * np.pi * 50 * t) + 2.0 * np.sin(2 * np.pi * 0.05 * t) + 0.5)
+    y = bandpass_notch(np.tile(x, (12, 1)).astype(np.float32), prep=PREP)[0]
+    core = slice(500, 4500)
+
+    def amp(sig, f):  # amplitude of a frequency by least squares on sin/cos
+        A = np.column_stack([np.sin(2 * np.pi * f * t[core]), np.cos(2 * np.pi * f * t[core])])
+        return np.linalg.norm(np.linalg.lstsq(A, sig[core], rcond=None)[0])
+
+    assert amp(y, 50) < 0.01 * 0.8       # notch: > 40 dB
+    assert abs(amp(y, 10) - 1.0) < 0.02  # pass band untouched
+    assert abs(y[core].mean()) < 0.05 and amp(y, 0.05) < 0.05  # from 0.5 mV offset + 2 mV drift
+
+
+def test_preprocess__window_policy_crop_pad_reject(cinc):
+    rng = np.random.default_rng(0)
+    real = read_wfdb(cinc / "E07501.hea").signal
+    long = EcgRecord("long", np.concatenate([real, real[:, ::-1], real], axis=1), 500.0, LEADS)  # 30 s
+    out = preprocess(long, PREP)
+    assert out.shape == (12, 5000)
+    # centre crop: the window equals the filtered centre 10 s of the record
+    full = bandpass_notch(long.signal, prep=PREP)
+    np.testing.assert_allclose(out, full[:, 5000:10000], atol=0.03)  # edge effects < 30 uV
+    short = EcgRecord("short", rng.standard_normal((12, 500 * 9)).astype(np.float32), 500.0, LEADS)
+    out = preprocess(short, PREP)
+    assert out.shape == (12, 5000) and np.all(out[:, 4500:] == 0) and np.all(out[:, 4400:4500] != 0)
+    tiny = EcgRecord("tiny", rng.standard_normal((12, 500 * 5)).astype(np.float32), 500.0, LEADS)
+    with pytest.raises(RecordRejected, match="too short: 5.00 s < min_duration_s 8 s"):
+        preprocess(tiny, PREP)
+
+
+def test_preprocess_many__bad_records_rejected_with_reasons_good_ones_pass(cinc):
+    good = [read_wfdb(p) for p in sorted(cinc.glob("*.hea"))[:3]]
+    base = good[0]
+    nan = base.signal.copy()
+    nan[7, 100:110] = np.nan
+    flat = base.signal.copy()
+    flat[6:12] = 0.3  # six constant chest leads (more than max_flat_leads=3)
+    sat = base.signal.copy()
+    hi = sat[1].max() * 0.5
+    sat[1] = np.minimum(sat[1], hi)  # clipped lead II: R peaks cut off ...
+    sat[1, 2000:2200] = hi           # ... and a 0.4 s run at the rail
+    bad = [dataclasses.replace(base, record_id=n, signal=s) for n, s in (("nan", nan), ("flat", flat), ("sat", sat))]
+    batch = preprocess_many([bad[0], good[0], bad[1], good[1], bad[2], good[2]], PREP)
+    assert batch.record_ids == [g.record_id for g in good]
+    reasons = {r[0]: r[2] for r in batch.rejects}
+    assert set(reasons) == {"nan", "flat", "sat"}
+    assert "lead V2: 10 NaN/inf samples" in reasons["nan"]
+    assert "6 flat lead(s) V1, V2, V3, V4, V5, V6" in reasons["flat"]
+    assert "lead II: saturated" in reasons["sat"]
+    # a single flat lead is tolerated (zeroed) by default, rejected with max_flat_leads=0
+    one = dataclasses.replace(base, signal=np.where(np.arange(12)[:, None] == 9, 0.0, base.signal).astype(np.float32))
+    assert np.all(preprocess(one, PREP)[9] == 0)
+    with pytest.raises(RecordRejected, match="1 flat lead.*V4"):
+        preprocess(one, PREP, quality=QualityThresholds(max_flat_leads=0))
+
+
+def test_preprocess__derives_missing_limb_leads(cinc):
+    rec = read_wfdb(cinc / "JS20001.hea")
+    keep = [0, 1] + list(range(6, 12))
+    partial = EcgRecord("p", rec.signal[keep], rec.fs, ("D1", "MLII", "v1", "v2", "v3", "v4", "v5", "v6"))
+    a, b = preprocess(partial, PREP), preprocess(rec, PREP)
+    for k in range(2, 6):
+        assert np.corrcoef(a[k], b[k])[0, 1] > 0.95
+    np.testing.assert_allclose(a[[0, 1, 6, 7, 8, 9, 10, 11]], b[[0, 1, 6, 7, 8, 9, 10, 11]], atol=1e-5)
