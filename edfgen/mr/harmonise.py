@@ -1,0 +1,345 @@
+"""Harmonise exposure and outcome summary statistics to the exposure's effect allele.
+
+A vectorised port of TwoSampleMR's ``harmonise_data`` (``harmonise_22``: both data sets give
+effect and other allele), with its three actions:
+
+``forward`` (action 1)
+    Assume both data sets are on the forward strand: swap alleles where needed, flip strands of
+    non-palindromic variants, drop incompatible alleles; palindromes are kept as reported.
+``infer`` (action 2, default)
+    As ``forward``, and palindromic variants (A/T, C/G) whose effect-allele frequencies lie on
+    opposite sides of 0.5 are flipped; palindromes with a frequency strictly inside
+    ``(maf_threshold, 1 - maf_threshold)`` in either data set (or missing) are dropped.
+``drop`` (action 3)
+    Drop every palindromic variant.
+
+Every exposure variant gets one row with ``mr_keep`` and a ``reason``:
+``kept``, ``proxy_used``, ``missing_in_outcome``, ``incompatible_alleles``, ``palindromic``
+(action 3), ``palindromic_ambiguous_maf`` (action 2), ``missing_estimate`` (NA beta or SE).
+
+References
+----------
+Hemani G et al. (2018) eLife 7:e34408, doi:10.7554/eLife.34408 (TwoSampleMR ``harmonise_data``).
+Hartwig FP et al. (2016) Int J Epidemiol 45:1717, doi:10.1093/ije/dyx028 (palindromic SNPs).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+ACTIONS = {"forward": 1, "infer": 2, "drop": 3}
+_COMP = str.maketrans("ACGTacgt", "TGCAtgca")
+
+#: columns of the harmonised table, in order
+HARMONISED_COLUMNS = [
+    "exposure", "outcome", "variant_id", "effect_allele", "other_allele",
+    "effect_allele_outcome", "other_allele_outcome",
+    "beta_exposure", "se_exposure", "p_exposure", "eaf_exposure", "n_exposure",
+    "beta_outcome", "se_outcome", "p_outcome", "eaf_outcome", "n_outcome",
+    "palindromic", "ambiguous", "proxy_variant", "proxy_r2", "f_stat", "mr_keep", "reason",
+]
+
+
+def _flip(a: pd.Series) -> pd.Series:
+    return a.astype(str).str.translate(_COMP).str.upper()
+
+
+def _palindromic(a1: pd.Series, a2: pd.Series) -> np.ndarray:
+    return (((a1 == "A") & (a2 == "T")) | ((a1 == "T") & (a2 == "A"))
+            | ((a1 == "G") & (a2 == "C")) | ((a1 == "C") & (a2 == "G"))).to_numpy()
+
+
+def _recode_indels(A1, A2, B1, B2):
+    """TwoSampleMR ``recode_indels_22``: translate I/D coding to the other data set's sequences."""
+    A1, A2, B1, B2 = (s.copy() for s in (A1, A2, B1, B2))
+    nA1, nA2, nB1, nB2 = (s.str.len() for s in (A1, A2, B1, B2))
+    oA1, oA2, oB1, oB2 = A1.copy(), A2.copy(), B1.copy(), B2.copy()
+    for cond, (t1, t2) in [((nA1 > nA2) & (oB1 == "I") & (oB2 == "D"), (oA1, oA2)),
+                           ((nA1 < nA2) & (oB1 == "I") & (oB2 == "D"), (oA2, oA1)),
+                           ((nA1 > nA2) & (oB1 == "D") & (oB2 == "I"), (oA2, oA1)),
+                           ((nA1 < nA2) & (oB1 == "D") & (oB2 == "I"), (oA1, oA2))]:
+        B1[cond], B2[cond] = t1[cond], t2[cond]
+    for cond, (t1, t2) in [((nB1 > nB2) & (oA1 == "I") & (oA2 == "D"), (oB1, oB2)),
+                           ((nB1 < nB2) & (oA1 == "I") & (oA2 == "D"), (oB2, oB1)),
+                           ((nB1 > nB2) & (oA1 == "D") & (oA2 == "I"), (oB2, oB1)),
+                           ((nB1 < nB2) & (oA1 == "D") & (oA2 == "I"), (oB1, oB2))]:
+        A1[cond], A2[cond] = t1[cond], t2[cond]
+    keep = ~(((nA1 > 1) & (nA1 == nA2) & oB1.isin(["D", "I"]))
+             | ((nB1 > 1) & (nB1 == nB2) & oA1.isin(["D", "I"]))
+             | (A1 == A2) | (B1 == B2))
+    return A1, A2, B1, B2, keep.to_numpy()
+
+
+def harmonise_alleles(A1, A2, B1, B2, beta_b, f_a, f_b, *, action: int = 2, tolerance: float = 0.08):
+    """Kernel of TwoSampleMR ``harmonise_22`` on aligned per-variant arrays.
+
+    Parameters
+    ----------
+    A1, A2 : [k] str
+        Exposure effect / other allele.
+    B1, B2 : [k] str
+        Outcome effect / other allele.
+    beta_b : [k] float
+        Outcome effect of ``B1``.
+    f_a, f_b : [k] float
+        Effect-allele frequencies (NaN when missing).
+    action : {1, 2, 3}
+    tolerance : float
+        Palindromes with a frequency in ``(0.5 - tolerance, 0.5 + tolerance)`` are ambiguous
+        (``--maf-threshold 0.42`` is tolerance 0.08).
+
+    Returns
+    -------
+    dict of arrays: ``B1, B2, beta_b, f_b`` (aligned to ``A1``), ``remove``, ``palindromic``,
+    ``ambiguous``, ``mr_keep``.
+    """
+    A1 = pd.Series(np.asarray(A1, dtype=object)).astype(str).str.upper()
+    A2 = pd.Series(np.asarray(A2, dtype=object)).astype(str).str.upper()
+    B1 = pd.Series(np.asarray(B1, dtype=object)).astype(str).str.upper()
+    B2 = pd.Series(np.asarray(B2, dtype=object)).astype(str).str.upper()
+    beta_b = np.asarray(beta_b, dtype=float).copy()
+    f_a = np.asarray(f_a, dtype=float).copy()
+    f_b = np.asarray(f_b, dtype=float).copy()
+
+    indel = ((A1.str.len() > 1) | (A2.str.len() > 1) | (A1 == "D") | (A1 == "I")).to_numpy()
+    indel_drop = np.zeros(len(A1), bool)
+    if indel.any():
+        i = np.flatnonzero(indel)
+        a1, a2, b1, b2, keep = _recode_indels(A1.iloc[i], A2.iloc[i], B1.iloc[i], B2.iloc[i])
+        A1.iloc[i], A2.iloc[i], B1.iloc[i], B2.iloc[i] = a1.values, a2.values, b1.values, b2.values
+        indel_drop[i] = ~keep
+
+    def swap(mask):
+        nonlocal B1, B2
+        b1 = B1.copy()
+        B1 = B1.where(~mask, B2)
+        B2 = B2.where(~mask, b1)
+        beta_b[mask.to_numpy()] *= -1
+        f_b[mask.to_numpy()] = 1 - f_b[mask.to_numpy()]
+
+    swap((A1 == B2) & (A2 == B1))
+    status1 = (A1 == B1) & (A2 == B2)
+    pal = _palindromic(A1, A2)
+    i = pd.Series(~pal, index=A1.index) & ~status1
+    B1 = B1.where(~i, _flip(B1))
+    B2 = B2.where(~i, _flip(B2))
+    status1 = (A1 == B1) & (A2 == B2)
+    i = pd.Series(~pal, index=A1.index) & ~status1
+    swap(i & (A1 == B2) & (A2 == B1))
+    status1 = (A1 == B1) & (A2 == B2)
+    remove = (~status1).to_numpy() | indel_drop
+
+    minf, maxf = 0.5 - tolerance, 0.5 + tolerance
+    tfa = np.where(np.isnan(f_a), 0.5, f_a)
+    tfb = np.where(np.isnan(f_b), 0.5, f_b)
+    amb_a = (tfa > minf) & (tfa < maxf)
+    amb_b = (tfb > minf) & (tfb < maxf)
+    if action == 2:
+        status2 = (((tfa < 0.5) & (tfb > 0.5)) | ((tfa > 0.5) & (tfb < 0.5))) & pal
+        to_swap = status2 & ~remove
+        beta_b[to_swap] *= -1
+        f_b[to_swap] = 1 - f_b[to_swap]
+    ambiguous = (amb_a | amb_b) & pal
+    if action == 3:
+        mr_keep = ~(pal | remove | ambiguous)
+    elif action == 2:
+        mr_keep = ~(remove | ambiguous)
+    elif action == 1:
+        mr_keep = ~remove
+    else:
+        raise InputError(f"harmonise: action must be 1, 2 or 3 (got {action!r})")
+    return {"B1": B1.to_numpy(), "B2": B2.to_numpy(), "beta_b": beta_b, "f_b": f_b, "remove": remove,
+            "palindromic": pal, "ambiguous": ambiguous, "mr_keep": mr_keep}
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name] if name in df.columns else pd.Series(np.nan, index=df.index)
+
+
+def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str = "infer",
+              maf_threshold: float = 0.42, exposure_name: str = "exposure", outcome_name: str = "outcome",
+              proxies: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Harmonise exposure instruments with an outcome, one row per exposure variant.
+
+    Parameters
+    ----------
+    exposure, outcome
+        GWAS-SSF frames (``variant_id, effect_allele, other_allele, beta, standard_error``;
+        optional ``p_value, effect_allele_frequency, n``). The exposure holds the instruments.
+    palindromes : {"infer", "forward", "drop"}
+        TwoSampleMR action 2, 1 or 3 (see module docstring).
+    maf_threshold : float
+        Palindromes with a frequency in ``(maf_threshold, 1 - maf_threshold)`` (or missing) cannot
+        be inferred (``infer`` drops them).
+    proxies
+        Optional outcome rows standing in for missing instruments (from
+        :func:`edfgen.mr.proxies.find_proxies`), already recoded to the target's id and alleles,
+        with ``proxy_variant`` and ``proxy_r2`` columns.
+
+    Returns
+    -------
+    DataFrame with :data:`HARMONISED_COLUMNS`, in the exposure's variant order.
+    """
+    if palindromes not in ACTIONS:
+        raise InputError(f"--palindromes {palindromes!r}: choose infer, forward or drop")
+    if not 0 < maf_threshold <= 0.5:
+        raise InputError(f"--maf-threshold {maf_threshold}: must be in (0, 0.5]")
+    action = ACTIONS[palindromes]
+    exp = exposure.drop_duplicates("variant_id", keep="first").reset_index(drop=True)
+    out = outcome.drop_duplicates("variant_id", keep="first")
+    out = out.assign(proxy_variant=pd.NA, proxy_r2=np.nan)
+    if proxies is not None and len(proxies):
+        prox = proxies[~proxies["variant_id"].isin(out["variant_id"])]
+        out = pd.concat([out, prox], ignore_index=True)
+    out = out.set_index("variant_id")
+    present = exp["variant_id"].isin(out.index).to_numpy()
+    o = out.reindex(exp["variant_id"])
+    res = pd.DataFrame({
+        "exposure": exposure_name, "outcome": outcome_name,
+        "variant_id": exp["variant_id"].to_numpy(),
+        "effect_allele": exp["effect_allele"].astype(str).str.upper().to_numpy(),
+        "other_allele": exp["other_allele"].astype(str).str.upper().to_numpy(),
+        "effect_allele_outcome": o["effect_allele"].to_numpy(),
+        "other_allele_outcome": o["other_allele"].to_numpy(),
+        "beta_exposure": pd.to_numeric(exp["beta"], errors="coerce").to_numpy(float),
+        "se_exposure": pd.to_numeric(exp["standard_error"], errors="coerce").to_numpy(float),
+        "p_exposure": pd.to_numeric(_col(exp, "p_value"), errors="coerce").to_numpy(float),
+        "eaf_exposure": pd.to_numeric(_col(exp, "effect_allele_frequency"), errors="coerce").to_numpy(float),
+        "n_exposure": pd.to_numeric(_col(exp, "n"), errors="coerce").to_numpy(float),
+        "beta_outcome": pd.to_numeric(o["beta"], errors="coerce").to_numpy(float),
+        "se_outcome": pd.to_numeric(o["standard_error"], errors="coerce").to_numpy(float),
+        "p_outcome": pd.to_numeric(_col(o, "p_value"), errors="coerce").to_numpy(float),
+        "eaf_outcome": pd.to_numeric(_col(o, "effect_allele_frequency"), errors="coerce").to_numpy(float),
+        "n_outcome": pd.to_numeric(_col(o, "n"), errors="coerce").to_numpy(float),
+        "palindromic": False, "ambiguous": False,
+        "proxy_variant": o["proxy_variant"].to_numpy(), "proxy_r2": o["proxy_r2"].to_numpy(float),
+    })
+    res["f_stat"] = (res["beta_exposure"] / res["se_exposure"]) ** 2
+    res["mr_keep"] = False
+    res["reason"] = "missing_in_outcome"
+    idx = np.flatnonzero(present)
+    if idx.size:
+        r = res.iloc[idx]
+        h = harmonise_alleles(r["effect_allele"], r["other_allele"], r["effect_allele_outcome"],
+                              r["other_allele_outcome"], r["beta_outcome"], r["eaf_exposure"], r["eaf_outcome"],
+                              action=action, tolerance=0.5 - maf_threshold)
+        cols = res.columns
+        res.iloc[idx, cols.get_loc("effect_allele_outcome")] = h["B1"]
+        res.iloc[idx, cols.get_loc("other_allele_outcome")] = h["B2"]
+        res.iloc[idx, cols.get_loc("beta_outcome")] = h["beta_b"]
+        res.iloc[idx, cols.get_loc("eaf_outcome")] = h["f_b"]
+        res.iloc[idx, cols.get_loc("palindromic")] = h["palindromic"]
+        res.iloc[idx, cols.get_loc("ambiguous")] = h["ambiguous"]
+        finite = np.isfinite(r[["beta_exposure", "se_exposure", "beta_outcome", "se_outcome"]].to_numpy(float)).all(1)
+        keep = h["mr_keep"] & finite
+        reason = np.where(h["remove"], "incompatible_alleles",
+                          np.where(h["palindromic"] & (action == 3), "palindromic",
+                                   np.where(h["ambiguous"] & (action == 2), "palindromic_ambiguous_maf",
+                                            np.where(~finite, "missing_estimate", "kept"))))
+        proxy = r["proxy_variant"].notna().to_numpy()
+        reason = np.where((reason == "kept") & proxy, "proxy_used", reason)
+        res.iloc[idx, cols.get_loc("mr_keep")] = keep
+        res.iloc[idx, cols.get_loc("reason")] = reason
+    res["palindromic"] = res["palindromic"].astype(bool)
+    res["ambiguous"] = res["ambiguous"].astype(bool)
+    res["mr_keep"] = res["mr_keep"].astype(bool)
+    log.info("harmonised %s -> %s: %d instruments, %d kept (%s)", exposure_name, outcome_name, len(res),
+             int(res["mr_keep"].sum()), ", ".join(f"{k}={v}" for k, v in res["reason"].value_counts().items()))
+    return res[HARMONISED_COLUMNS]
+
+
+def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: float = 0.8,
+                 window_kb: float = 500.0) -> pd.DataFrame:
+    """LD proxies in ``outcome`` for instruments absent from it, from a PLINK 1 reference panel.
+
+    For each missing variant, the outcome variants on the same chromosome within ``window_kb`` of it
+    in the panel are correlated with it (Pearson r of allele counts over samples observed at both);
+    the one with the largest r² >= ``r2_min`` is taken. Its outcome row is recoded to the target:
+    the proxy's allele that travels with the target's bim A1 (by the sign of r) becomes the target's
+    A1. Frequencies are kept as reported for the proxy (an approximation).
+
+    Parameters
+    ----------
+    missing
+        Instrument ids not found in the outcome.
+    outcome
+        GWAS-SSF outcome frame (full summary statistics).
+    bfile
+        PLINK 1 prefix (``.bed/.bim/.fam``) with variant ids matching the summary statistics.
+
+    Returns
+    -------
+    DataFrame of outcome rows (``variant_id`` = target id) with ``proxy_variant`` and ``proxy_r2``.
+
+    References
+    ----------
+    Hemani G et al. (2018) eLife 7:e34408 (TwoSampleMR ``extract_outcome_data(proxies=TRUE)``, rsq = 0.8).
+    """
+    from bed_reader import open_bed
+
+    cols = list(outcome.columns) + ["proxy_variant", "proxy_r2"]
+    if not missing:
+        return pd.DataFrame(columns=cols)
+    prefix = str(bfile)
+    for ext in (".bed", ".bim", ".fam"):
+        if not Path(prefix + ext).exists():
+            raise InputError(f"--ld-bfile {prefix}: {prefix + ext} not found")
+    bim = pd.read_csv(prefix + ".bim", sep=r"\s+", header=None, names=["chrom", "id", "cm", "pos", "a1", "a2"],
+                      dtype={"chrom": str, "id": str, "a1": str, "a2": str})
+    pos_of = pd.Series(np.arange(len(bim)), index=bim["id"])
+    pos_of = pos_of[~pos_of.index.duplicated()]
+    in_out = bim["id"].isin(set(outcome["variant_id"])).to_numpy()
+    rows = []
+    with open_bed(prefix + ".bed", count_A1=True) as bed:
+        for vid in missing:
+            if vid not in pos_of.index:
+                continue
+            i = int(pos_of[vid])
+            cand = np.flatnonzero(in_out & (bim["chrom"].to_numpy() == bim["chrom"].iat[i])
+                                  & (np.abs(bim["pos"].to_numpy() - bim["pos"].iat[i]) <= window_kb * 1000))
+            cand = cand[cand != i]
+            if cand.size == 0:
+                continue
+            g = bed.read(index=np.s_[:, np.r_[i, cand]], dtype="float64")
+            ok = np.isfinite(g)
+            gt = np.where(ok, g, 0.0)
+            both = ok[:, :1] & ok[:, 1:]
+            nb = both.sum(0)
+            x = gt[:, :1] * both
+            y = gt[:, 1:] * both
+            mx, my = x.sum(0) / nb, y.sum(0) / nb
+            cov = (x * y).sum(0) / nb - mx * my
+            vx = (x * x).sum(0) / nb - mx ** 2
+            vy = (y * y).sum(0) / nb - my ** 2
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = cov / np.sqrt(vx * vy)
+            r2 = np.where(np.isfinite(r), r ** 2, 0.0)
+            j = int(np.argmax(r2))
+            if r2[j] < r2_min:
+                continue
+            p = cand[j]
+            pid = bim["id"].iat[p]
+            orow = outcome[outcome["variant_id"] == pid].iloc[0].copy()
+            ea = str(orow["effect_allele"]).upper()
+            pa1, pa2 = bim["a1"].iat[p].upper(), bim["a2"].iat[p].upper()
+            ta1, ta2 = bim["a1"].iat[i].upper(), bim["a2"].iat[i].upper()
+            if ea not in (pa1, pa2):
+                ea = ea.translate(_COMP)
+            if ea not in (pa1, pa2):
+                continue
+            same = (ea == pa1) == (r[j] > 0)
+            orow["effect_allele"], orow["other_allele"] = (ta1, ta2) if same else (ta2, ta1)
+            orow["variant_id"] = vid
+            orow["proxy_variant"] = pid
+            orow["proxy_r2"] = float(r2[j])
+            rows.append(orow)
+    log.info("proxies: %d of %d missing instruments replaced (r2 >= %s)", len(rows), len(missing), r2_min)
+    return pd.DataFrame(rows, columns=cols).reset_index(drop=True)

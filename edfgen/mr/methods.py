@@ -1,0 +1,425 @@
+"""Two-sample Mendelian randomization estimators, as a typed registry.
+
+Every kernel takes numpy arrays of harmonised per-variant summary statistics, shape ``[k]``:
+``b_exp, b_out, se_exp, se_out`` (variant -> exposure and variant -> outcome effects of the same
+effect allele) and returns a frozen :class:`MRResult`. The numbers follow the R package
+TwoSampleMR (``R/mr.R``, ``R/mr_mode.R``) so that results can be compared one to one:
+
+- ``Inverse variance weighted``: weighted regression through the origin (weights ``se_out^-2``),
+  multiplicative random effects SE ``se_fixed * max(1, sigma)``, normal p-value.
+- ``Inverse variance weighted (fixed effects)``: SE ``se_fixed``, normal p-value.
+- ``MR Egger``: variants oriented so ``b_exp > 0``; weighted regression with intercept;
+  SEs divided by ``min(1, sigma)``; p-values from t with ``k - 2`` df.
+- ``Weighted median`` / ``Simple median``: interpolated (weighted) median of the Wald ratios with
+  second-order weights; SE = SD of a parametric bootstrap (``nboot`` draws, all at once).
+- ``Simple mode`` / ``Weighted mode``: mode of a Gaussian kernel density of the Wald ratios
+  (R ``stats::density`` reproduced exactly: linear binning on 1024 points, FFT convolution,
+  512-point output grid, cut = 3), bandwidth ``phi * 0.9 min(sd, mad) k^-1/5`` (Bickel's modified
+  Silverman rule); SE = MAD of the bootstrap modes; p-value from t with ``k - 1`` df.
+- ``Wald ratio`` (one variant): ``b_out / b_exp``, SE ``se_out / |b_exp|`` (first order).
+
+Bootstraps draw from ``numpy.random.Generator`` and are seedable; they cannot reproduce R's RNG
+stream, so bootstrap SEs agree with TwoSampleMR only up to Monte-Carlo error.
+
+References
+----------
+Burgess S, Butterworth A, Thompson SG (2013) Genet Epidemiol 37:658. doi:10.1002/gepi.21758 (IVW; PMID 24114802)
+Bowden J, Davey Smith G, Burgess S (2015) Int J Epidemiol 44:512. doi:10.1093/ije/dyv080 (MR-Egger; PMID 26050253)
+Bowden J et al. (2016) Genet Epidemiol 40:304. doi:10.1002/gepi.21965 (weighted median; PMID 27061298)
+Hartwig FP, Davey Smith G, Bowden J (2017) Int J Epidemiol 46:1985. doi:10.1093/ije/dyx102 (mode; PMID 29040600)
+Hemani G et al. (2018) eLife 7:e34408. doi:10.7554/eLife.34408 (TwoSampleMR / MR-Base)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+from scipy import stats
+
+from edfgen.exceptions import InputError
+
+__all__ = [
+    "MRResult", "MRMethod", "METHODS", "DEFAULT_METHODS", "get_method", "run_method",
+    "wald_ratio", "ivw", "ivw_fixed", "egger", "weighted_median", "simple_median",
+    "simple_mode", "weighted_mode", "weighted_median_point", "r_density_mode",
+]
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class MRResult:
+    """One MR estimate.
+
+    Attributes
+    ----------
+    b, se, pval
+        Causal estimate (outcome units per exposure unit), its standard error and p-value.
+    nsnp
+        Number of variants used.
+    b_i, se_i, pval_i
+        Intercept (MR Egger only; NaN otherwise).
+    Q, Q_df, Q_pval
+        Heterogeneity statistic of the method's residuals (IVW: Cochran's Q; Egger: Rücker's Q).
+    """
+
+    b: float
+    se: float
+    pval: float
+    nsnp: int
+    b_i: float = NAN
+    se_i: float = NAN
+    pval_i: float = NAN
+    Q: float = NAN
+    Q_df: float = NAN
+    Q_pval: float = NAN
+
+
+class MRKernel(Protocol):
+    def __call__(self, b_exp: np.ndarray, b_out: np.ndarray, se_exp: np.ndarray, se_out: np.ndarray, *,
+                 nboot: int = 1000, rng: np.random.Generator | None = None, phi: float = 1.0) -> MRResult: ...
+
+
+@dataclass(frozen=True)
+class MRMethod:
+    """A registered MR method (TwoSampleMR's ``mr_method_list()`` as typed objects).
+
+    Attributes
+    ----------
+    name
+        Name exactly as TwoSampleMR prints it (``mr_results.tsv`` ``method`` column).
+    func
+        Kernel ``func(b_exp, b_out, se_exp, se_out, *, nboot, rng, phi) -> MRResult``.
+    pmid
+        PubMed id of the method paper ("" if none).
+    min_variants
+        Fewest variants the method accepts (fewer -> not run).
+    heterogeneity
+        Whether the method reports a heterogeneity Q (``mr_heterogeneity.tsv``).
+    max_variants
+        Most variants (Wald ratio: 1); ``None`` for no limit.
+    """
+
+    name: str
+    func: Callable[..., MRResult] = field(repr=False)
+    pmid: str
+    min_variants: int
+    heterogeneity: bool
+    max_variants: int | None = None
+
+    def accepts(self, k: int) -> bool:
+        return k >= self.min_variants and (self.max_variants is None or k <= self.max_variants)
+
+    def __call__(self, b_exp, b_out, se_exp, se_out, **kw) -> MRResult:
+        return self.func(*_arrays(b_exp, b_out, se_exp, se_out), **kw)
+
+
+def _arrays(*xs):
+    out = [np.asarray(x, dtype=float).ravel() for x in xs]
+    k = out[0].size
+    if any(x.size != k for x in out):
+        raise InputError(f"MR kernel: b_exp, b_out, se_exp, se_out must have equal length (got {[x.size for x in out]})")
+    return out
+
+
+def _p_norm(z):
+    return 2.0 * stats.norm.sf(np.abs(z))
+
+
+def _p_t(t, df):
+    return 2.0 * stats.t.sf(np.abs(t), df)
+
+
+def _rng(rng) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+# --------------------------------------------------------------------------- Wald ratio / IVW
+
+def wald_ratio(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
+    """Wald ratio of a single variant: ``b_out / b_exp``, SE ``se_out / |b_exp|``, normal p."""
+    b = float(b_out[0] / b_exp[0])
+    se = float(se_out[0] / abs(b_exp[0]))
+    return MRResult(b, se, float(_p_norm(b / se)), 1)
+
+
+def _ivw_core(b_exp, b_out, se_out):
+    """Weighted regression through the origin; returns (b, se_fixed, sigma, Q, df)."""
+    w = se_out ** -2.0
+    sxx = np.sum(w * b_exp ** 2)
+    b = np.sum(w * b_exp * b_out) / sxx
+    se_fixed = 1.0 / math.sqrt(sxx)
+    df = b_exp.size - 1
+    Q = float(np.sum(w * (b_out - b * b_exp) ** 2))
+    sigma = math.sqrt(Q / df) if df > 0 else NAN
+    return float(b), se_fixed, sigma, Q, df
+
+
+def ivw(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
+    """Inverse variance weighted estimate, multiplicative random effects (TwoSampleMR ``mr_ivw``).
+
+    ``b = sum(w x y) / sum(w x^2)``, ``w = se_out^-2``; ``se = se_fixed * max(1, sigma)`` where
+    ``sigma^2 = Q / (k - 1)`` is the residual variance of the weighted regression; normal p-value;
+    ``Q`` is Cochran's Q with ``k - 1`` df.
+    """
+    b, se_fixed, sigma, Q, df = _ivw_core(b_exp, b_out, se_out)
+    se = se_fixed * max(1.0, sigma)
+    return MRResult(b, se, float(_p_norm(b / se)), b_exp.size, Q=Q, Q_df=df, Q_pval=float(stats.chi2.sf(Q, df)))
+
+
+def ivw_fixed(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
+    """Inverse variance weighted estimate, fixed effects (TwoSampleMR ``mr_ivw_fe``): ``se = se_fixed``."""
+    b, se_fixed, sigma, Q, df = _ivw_core(b_exp, b_out, se_out)
+    return MRResult(b, se_fixed, float(_p_norm(b / se_fixed)), b_exp.size, Q=Q, Q_df=df,
+                    Q_pval=float(stats.chi2.sf(Q, df)))
+
+
+# --------------------------------------------------------------------------- MR Egger
+
+def egger(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
+    """MR-Egger regression (TwoSampleMR ``mr_egger_regression``).
+
+    Variants are oriented so that ``b_exp >= 0`` (``b_out`` multiplied by ``sign0(b_exp)``), then
+    ``b_out = a + b * b_exp`` is fitted by weighted least squares (weights ``se_out^-2``). SEs are the
+    WLS SEs divided by ``min(1, sigma)``; p-values from a t distribution with ``k - 2`` df. ``Q`` is
+    Rücker's Q ``sigma^2 (k - 2)``.
+    """
+    k = b_exp.size
+    s = np.where(b_exp < 0, -1.0, 1.0)
+    y = b_out * s
+    x = np.abs(b_exp)
+    w = se_out ** -2.0
+    sw, swx, swy = w.sum(), (w * x).sum(), (w * y).sum()
+    xm, ym = swx / sw, swy / sw
+    sxx = np.sum(w * (x - xm) ** 2)
+    if sxx <= 0 or k < 3:
+        return MRResult(NAN, NAN, NAN, k)
+    b = np.sum(w * (x - xm) * (y - ym)) / sxx
+    a = ym - b * xm
+    df = k - 2
+    Q = float(np.sum(w * (y - a - b * x) ** 2))
+    sigma = math.sqrt(Q / df)
+    # unscaled covariance of (a, b) for WLS: inverse of X'WX
+    se_b_unscaled = 1.0 / math.sqrt(sxx)
+    se_a_unscaled = math.sqrt(1.0 / sw + xm ** 2 / sxx)
+    scale = sigma / min(1.0, sigma)  # = max(1, sigma)
+    se = se_b_unscaled * scale
+    se_i = se_a_unscaled * scale
+    return MRResult(float(b), float(se), float(_p_t(b / se, df)), k, b_i=float(a), se_i=float(se_i),
+                    pval_i=float(_p_t(a / se_i, df)), Q=Q, Q_df=df, Q_pval=float(stats.chi2.sf(Q, df)))
+
+
+# --------------------------------------------------------------------------- medians
+
+def weighted_median_point(b_iv: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """TwoSampleMR ``weighted_median`` (interpolated), vectorised over leading axes.
+
+    Parameters
+    ----------
+    b_iv : [..., k]
+        Wald ratios (each row one data set).
+    weights : [k] or [..., k]
+        Weights (any positive scale).
+
+    Returns
+    -------
+    [...] array of medians.
+    """
+    b_iv = np.asarray(b_iv, dtype=float)
+    weights = np.broadcast_to(np.asarray(weights, dtype=float), b_iv.shape)
+    order = np.argsort(b_iv, axis=-1, kind="stable")
+    bo = np.take_along_axis(b_iv, order, axis=-1)
+    wo = np.take_along_axis(weights, order, axis=-1)
+    ws = np.cumsum(wo, axis=-1) - 0.5 * wo
+    ws = ws / wo.sum(axis=-1, keepdims=True)
+    below = (ws < 0.5).sum(axis=-1) - 1  # last index with ws < 0.5 (ws is increasing)
+    below = np.clip(below, 0, b_iv.shape[-1] - 2)[..., None]
+    b0 = np.take_along_axis(bo, below, -1)[..., 0]
+    b1 = np.take_along_axis(bo, below + 1, -1)[..., 0]
+    w0 = np.take_along_axis(ws, below, -1)[..., 0]
+    w1 = np.take_along_axis(ws, below + 1, -1)[..., 0]
+    return b0 + (b1 - b0) * (0.5 - w0) / (w1 - w0)
+
+
+def _median_bootstrap(b_exp, b_out, se_exp, se_out, weights, nboot, rng) -> float:
+    rng = _rng(rng)
+    k = b_exp.size
+    bx = rng.normal(b_exp, se_exp, size=(nboot, k))
+    by = rng.normal(b_out, se_out, size=(nboot, k))
+    med = weighted_median_point(by / bx, weights)
+    return float(np.std(med, ddof=1))
+
+
+def weighted_median(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None, **_) -> MRResult:
+    """Weighted median estimator (TwoSampleMR ``mr_weighted_median``).
+
+    Weights are inverse second-order variances of the ratios,
+    ``1 / (se_out^2 / b_exp^2 + b_out^2 se_exp^2 / b_exp^4)``; SE is the SD of ``nboot`` parametric
+    bootstrap medians (all drawn as one ``[nboot, k]`` array); normal p-value.
+    """
+    b_iv = b_out / b_exp
+    vbj = se_out ** 2 / b_exp ** 2 + b_out ** 2 * se_exp ** 2 / b_exp ** 4
+    b = float(weighted_median_point(b_iv, 1.0 / vbj))
+    se = _median_bootstrap(b_exp, b_out, se_exp, se_out, 1.0 / vbj, nboot, rng)
+    return MRResult(b, se, float(_p_norm(b / se)), b_exp.size)
+
+
+def simple_median(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None, **_) -> MRResult:
+    """Simple (unweighted, interpolated) median of the Wald ratios; bootstrap SE; normal p-value."""
+    k = b_exp.size
+    w = np.full(k, 1.0 / k)
+    b = float(weighted_median_point(b_out / b_exp, w))
+    se = _median_bootstrap(b_exp, b_out, se_exp, se_out, w, nboot, rng)
+    return MRResult(b, se, float(_p_norm(b / se)), k)
+
+
+# --------------------------------------------------------------------------- modes
+
+def _r_sd(x):
+    return np.std(x, axis=-1, ddof=1)
+
+
+def _r_mad(x):
+    med = np.median(x, axis=-1, keepdims=True)
+    return 1.4826 * np.median(np.abs(x - med), axis=-1)
+
+
+def r_density_mode(x: np.ndarray, weights: np.ndarray, bw: np.ndarray, *, n: int = 512, cut: float = 3.0) -> np.ndarray:
+    """Location of the maximum of R's ``stats::density(x, weights=, bw=)`` (Gaussian kernel), batched.
+
+    Reproduces ``density.default``: linear binning (``BinDist``) of the weighted points on ``2n``
+    bins spanning ``[lo, up] = [min - (cut+4) bw, max + (cut+4) bw]`` with step ``(up - lo)/(n - 1)``,
+    circular FFT convolution with the Gaussian kernel evaluated on the binning step (R >= 4.4,
+    ``old.coords = FALSE``, which TwoSampleMR's asserted weighted mode 0.3791 needs), linear interpolation (``approx``) onto the
+    output grid ``seq(min - cut bw, max + cut bw, length = n)``, and ``x[y == max(y)]`` (first).
+
+    Parameters
+    ----------
+    x : [B, k]
+        Points (one data set per row).
+    weights : [k] or [B, k]
+        Weights summing to 1 per row.
+    bw : [B]
+        Bandwidths.
+
+    Returns
+    -------
+    [B] modes.
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    B, k = x.shape
+    w = np.broadcast_to(np.asarray(weights, dtype=float), x.shape)
+    bw = np.broadcast_to(np.asarray(bw, dtype=float), (B,))
+    xmin, xmax = x.min(axis=1), x.max(axis=1)
+    frm, to = xmin - cut * bw, xmax + cut * bw
+    lo, up = frm - 4 * bw, to + 4 * bw
+    # BinDist: 2n bins, xdelta = (up - lo) / (n - 1)
+    xdelta = (up - lo) / (n - 1)
+    xpos = (x - lo[:, None]) / xdelta[:, None]
+    ix = np.floor(xpos).astype(np.int64)
+    fx = xpos - ix
+    y = np.zeros((B, 2 * n))
+    rows = np.repeat(np.arange(B), k).reshape(B, k)
+    inside = (ix >= 0) & (ix <= 2 * n - 2)
+    np.add.at(y, (rows[inside], ix[inside]), (w * (1 - fx))[inside])
+    np.add.at(y, (rows[inside], ix[inside] + 1), (w * fx)[inside])
+    # kernel ordinates on the binning step (R >= 4.4 ``old.coords = FALSE``; PR#18337), mirrored
+    kords = np.arange(2 * n)[None, :] * xdelta[:, None]
+    kords[:, n + 1:] = -kords[:, n - 1:0:-1]
+    kern = stats.norm.pdf(kords, scale=bw[:, None])
+    conv = np.fft.irfft(np.fft.rfft(y, axis=1) * np.conj(np.fft.rfft(kern, axis=1)), n=2 * n, axis=1)
+    dens = np.maximum(0.0, conv[:, :n])
+    xords = np.linspace(0.0, 1.0, n)[None, :] * (up - lo)[:, None] + lo[:, None]
+    xout = np.linspace(0.0, 1.0, n)[None, :] * (to - frm)[:, None] + frm[:, None]
+    # approx(xords, dens, xout): xords is uniform, so locate by arithmetic
+    t = (xout - lo[:, None]) / ((up - lo) / (n - 1))[:, None]
+    j = np.clip(np.floor(t).astype(np.int64), 0, n - 2)
+    f = t - j
+    yout = np.take_along_axis(dens, j, 1) * (1 - f) + np.take_along_axis(dens, j + 1, 1) * f
+    return xout[np.arange(B), np.argmax(yout, axis=1)]
+
+
+def _mode_point(b_iv, se_iv, phi):
+    """TwoSampleMR ``mr_mode`` inner ``beta()``: batched over rows of ``b_iv`` [B, k]."""
+    b_iv = np.atleast_2d(b_iv)
+    k = b_iv.shape[1]
+    s = 0.9 * np.minimum(_r_sd(b_iv), _r_mad(b_iv)) / k ** 0.2
+    w = se_iv ** -2.0
+    w = w / w.sum(axis=-1, keepdims=True)
+    h = np.maximum(1e-8, s * phi)
+    return r_density_mode(b_iv, w, h)
+
+
+def _mode(b_exp, b_out, se_exp, se_out, *, weighted: bool, nboot: int, rng, phi: float) -> MRResult:
+    k = b_exp.size
+    b_iv = b_out / b_exp
+    se_iv = np.sqrt(se_out ** 2 / b_exp ** 2 + b_out ** 2 * se_exp ** 2 / b_exp ** 4)
+    wse = se_iv if weighted else np.ones(k)
+    b = float(_mode_point(b_iv, wse, phi)[0])
+    rng = _rng(rng)
+    boot = rng.normal(b_iv, se_iv, size=(nboot, k))
+    bb = _mode_point(boot, wse, phi)
+    se = float(_r_mad(bb))
+    return MRResult(b, se, float(_p_t(b / se, k - 1)), k)
+
+
+def simple_mode(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None, phi: float = 1.0, **_) -> MRResult:
+    """Simple mode-based estimate (TwoSampleMR ``mr_simple_mode``): unweighted KDE mode of ratios.
+
+    SE is the MAD of ``nboot`` bootstrap modes (ratios redrawn from ``N(ratio, se_ratio)``,
+    second-order ``se_ratio``); p-value from t with ``k - 1`` df.
+    """
+    return _mode(b_exp, b_out, se_exp, se_out, weighted=False, nboot=nboot, rng=rng, phi=phi)
+
+
+def weighted_mode(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None, phi: float = 1.0, **_) -> MRResult:
+    """Weighted mode-based estimate (TwoSampleMR ``mr_weighted_mode``): KDE weights ``se_ratio^-2``."""
+    return _mode(b_exp, b_out, se_exp, se_out, weighted=True, nboot=nboot, rng=rng, phi=phi)
+
+
+# --------------------------------------------------------------------------- registry
+
+METHODS: dict[str, MRMethod] = {m.name: m for m in [
+    MRMethod("Wald ratio", wald_ratio, "", 1, False, max_variants=1),
+    MRMethod("MR Egger", egger, "26050253", 3, True),
+    MRMethod("Weighted median", weighted_median, "27061298", 3, False),
+    MRMethod("Simple median", simple_median, "27061298", 3, False),
+    MRMethod("Inverse variance weighted", ivw, "24114802", 2, True),
+    MRMethod("Inverse variance weighted (fixed effects)", ivw_fixed, "", 2, False),
+    MRMethod("Simple mode", simple_mode, "29040600", 3, False),
+    MRMethod("Weighted mode", weighted_mode, "29040600", 3, False),
+]}
+
+#: TwoSampleMR's ``use_by_default`` set, in its order.
+DEFAULT_METHODS = ("Wald ratio", "MR Egger", "Weighted median", "Inverse variance weighted",
+                   "Simple mode", "Weighted mode")
+
+_ALIASES = {"wald": "Wald ratio", "wald_ratio": "Wald ratio", "egger": "MR Egger", "mr_egger": "MR Egger",
+            "ivw": "Inverse variance weighted", "ivw_mre": "Inverse variance weighted",
+            "ivw_fe": "Inverse variance weighted (fixed effects)", "ivw_fixed": "Inverse variance weighted (fixed effects)",
+            "weighted_median": "Weighted median", "wm": "Weighted median", "simple_median": "Simple median",
+            "simple_mode": "Simple mode", "weighted_mode": "Weighted mode"}
+
+
+def get_method(name: str | MRMethod) -> MRMethod:
+    """Look a method up by its TwoSampleMR name or a short alias (``ivw``, ``egger``, ``ivw_fe``, ...)."""
+    if isinstance(name, MRMethod):
+        return name
+    key = _ALIASES.get(str(name).strip().lower().replace("-", "_").replace(" ", "_"), str(name).strip())
+    if key not in METHODS:
+        raise InputError(f"unknown MR method {name!r}; choose from {', '.join(METHODS)} "
+                         f"(or aliases {', '.join(sorted(_ALIASES))})")
+    return METHODS[key]
+
+
+def run_method(method: MRMethod | str, b_exp, b_out, se_exp, se_out, *, nboot: int = 1000,
+               rng=None, phi: float = 1.0) -> MRResult | None:
+    """Run one method if it accepts ``k`` variants, else return ``None``."""
+    m = get_method(method)
+    arrs = _arrays(b_exp, b_out, se_exp, se_out)
+    if not m.accepts(arrs[0].size):
+        return None
+    return m.func(*arrs, nboot=nboot, rng=rng, phi=phi)

@@ -1,0 +1,457 @@
+"""File-level MR: read summary statistics, pick instruments, harmonise, estimate, write tables.
+
+:func:`run_mr` handles one exposure/outcome pair or directories of them (a matrix of every
+exposure x outcome, with Bonferroni and Benjamini-Hochberg columns per method), and the reverse
+direction (instruments taken from the outcome files). :func:`analyse_pair` is the in-memory core on
+one harmonised table.
+
+Inputs are GWAS-SSF files (aliases accepted, see :mod:`edfgen.io.sumstats`) or TwoSampleMR's
+``exposure_dat``/``outcome_dat`` exports (``SNP``, ``beta.exposure``, ``effect_allele.outcome``,
+``eaf.outcome``, ``samplesize.outcome``, ...), whose ``.exposure``/``.outcome`` suffixes are stripped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from edfgen.exceptions import InputError
+from edfgen.io.sumstats import ALIASES, read_sumstats
+from edfgen.io.tables import PathLike, prepare_out_dir, read_table, write_table
+from edfgen.mr.harmonise import ACTIONS, find_proxies, harmonise
+from edfgen.mr.methods import DEFAULT_METHODS, MRResult, get_method
+from edfgen.mr import sensitivity as sens
+from edfgen.progress import progress
+from edfgen.provenance import recording
+
+log = logging.getLogger(__name__)
+
+SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet")
+
+RESULT_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "se", "pval", "lo_ci", "up_ci", "or",
+                  "or_lci95", "or_uci95", "p_bonferroni", "q_fdr"]
+HET_COLUMNS = ["exposure", "outcome", "method", "Q", "Q_df", "Q_pval", "i2"]
+PLEIO_COLUMNS = ["exposure", "outcome", "nsnp", "egger_intercept", "se", "pval", "i2_gx", "mean_f", "min_f"]
+LOO_COLUMNS = ["exposure", "outcome", "method", "excluded", "nsnp", "b", "se", "pval"]
+SINGLE_COLUMNS = ["exposure", "outcome", "variant_id", "method", "b", "se", "pval"]
+STEIGER_COLUMNS = ["exposure", "outcome", "nsnp", "r2_exposure", "r2_outcome", "r2_source_exposure",
+                   "r2_source_outcome", "n_exposure", "n_outcome", "correct_causal_direction", "steiger_pval"]
+PRESSO_COLUMNS = ["exposure", "outcome", "nsnp", "rss_obs", "global_pval", "n_outliers", "outliers", "raw_b",
+                  "raw_se", "raw_pval", "corrected_b", "corrected_se", "corrected_pval", "distortion_coef",
+                  "distortion_pval"]
+TABLES = {"mr_results": RESULT_COLUMNS, "mr_heterogeneity": HET_COLUMNS, "mr_pleiotropy": PLEIO_COLUMNS,
+          "mr_leaveoneout": LOO_COLUMNS, "mr_singlesnp": SINGLE_COLUMNS, "mr_steiger": STEIGER_COLUMNS,
+          "mr_presso": PRESSO_COLUMNS}
+
+_CASE_COLS = ("n_cases", "ncase", "n_case", "cases", "ncases")
+_CONTROL_COLS = ("n_controls", "ncontrol", "n_control", "controls", "ncontrols")
+
+
+@dataclass(frozen=True)
+class MRSettings:
+    """Options of an MR run (all documented defaults follow TwoSampleMR's ``default_parameters``).
+
+    Attributes
+    ----------
+    methods
+        Method names (TwoSampleMR names or aliases); default TwoSampleMR's default set plus
+        ``Inverse variance weighted (fixed effects)`` and ``Simple median``.
+    palindromes
+        ``infer`` (action 2), ``forward`` (1) or ``drop`` (3).
+    maf_threshold
+        Palindromes with frequency in ``(t, 1 - t)`` cannot be inferred (default 0.42).
+    p_threshold
+        Keep exposure variants with ``p_value < p_threshold`` (``None``: every row is an instrument).
+    nboot, phi, seed
+        Bootstrap draws (median/mode SEs), mode bandwidth multiplier, RNG seed.
+    loo_method
+        Method re-run in leave-one-out (default IVW).
+    presso, presso_sims
+        Run MR-PRESSO with this many simulated data sets (needs >= 4 variants).
+    prevalence
+        Disease prevalence for liability-scale r² of binary traits in the Steiger test
+        (``None``: the case fraction of the GWAS sample, right for a population cohort).
+    proxy_r2, proxy_window_kb
+        LD proxies: minimum r² and search window.
+    """
+
+    methods: tuple[str, ...] = DEFAULT_METHODS + ("Inverse variance weighted (fixed effects)", "Simple median")
+    palindromes: str = "infer"
+    maf_threshold: float = 0.42
+    p_threshold: float | None = None
+    nboot: int = 1000
+    phi: float = 1.0
+    seed: int = 0
+    loo_method: str = "Inverse variance weighted"
+    presso: bool = True
+    presso_sims: int = 1000
+    prevalence: float | None = None
+    proxy_r2: float = 0.8
+    proxy_window_kb: float = 500.0
+
+
+# --------------------------------------------------------------------------- reading
+
+def _twosamplemr_map(columns: Sequence[str]) -> dict[str, str]:
+    """Column map for TwoSampleMR exports: ``beta.exposure`` -> ``beta``, ``pval.outcome`` -> ``p_value``."""
+    cmap: dict[str, str] = {}
+    used: set[str] = set()
+    for c in columns:
+        m = re.fullmatch(r"(.+)\.(exposure|outcome)", str(c))
+        if not m:
+            continue
+        base = m.group(1).lower()
+        canon = {"pval": "p_value", "samplesize": "n", "eaf": "effect_allele_frequency", "se": "standard_error",
+                 "beta": "beta", "effect_allele": "effect_allele", "other_allele": "other_allele",
+                 "chr": "chromosome", "pos": "base_pair_location", "ncase": "n_cases",
+                 "ncontrol": "n_controls"}.get(base)
+        if canon and canon not in used:
+            cmap[c] = canon
+            used.add(canon)
+    return cmap
+
+
+def load_sumstats(path: PathLike) -> pd.DataFrame:
+    """Read GWAS-SSF (aliases accepted) or a TwoSampleMR export; log the column mapping."""
+    head = read_table(path)
+    cmap = _twosamplemr_map(head.columns)
+    if cmap:
+        for c in head.columns:  # plain columns that would collide with the mapped suffixed ones
+            canon = ALIASES.get(str(c).lower())
+            if c not in cmap and canon in cmap.values():
+                cmap[c] = f"{c}_original"
+    df, mapping = read_sumstats(path, column_map=cmap or None)
+    log.info(mapping.describe())
+    df = df.loc[:, ~df.columns.duplicated()]
+    return df
+
+
+def trait_name(path: Path) -> str:
+    """Phenotype name of a sumstats file: the file name without its sumstats suffixes."""
+    name = path.name
+    for s in SUMSTATS_SUFFIXES:
+        if name.lower().endswith(s):
+            return name[: -len(s)]
+    return path.stem
+
+
+def list_sumstats(path: PathLike, option: str) -> list[Path]:
+    """A file, or the sumstats files of a directory (sorted)."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SUMSTATS_SUFFIXES)
+                       and not f.name.startswith("."))
+        if not files:
+            raise InputError(f"{option} {p}: directory holds no summary-statistics files ({', '.join(SUMSTATS_SUFFIXES)})")
+        return files
+    if not p.exists():
+        raise InputError(f"{option} {p}: file not found")
+    return [p]
+
+
+def read_instruments(path: PathLike) -> pd.DataFrame:
+    """Read an instrument list (e.g. ``clumps.tsv``): a variant id column and optionally a
+    ``phenotype`` (or ``trait``/``exposure``) column saying which exposure each variant instruments."""
+    df = read_table(path)
+    idcol = next((c for c in df.columns if ALIASES.get(str(c).lower()) in ("variant_id", "rsid")), None)
+    if idcol is None:
+        raise InputError(f"{path}: no variant id column (variant_id, SNP, ID or rsid) in instrument list")
+    out = pd.DataFrame({"variant_id": df[idcol].astype(str)})
+    phen = next((c for c in df.columns if str(c).lower() in ("phenotype", "trait", "exposure")), None)
+    out["phenotype"] = df[phen].astype(str) if phen else pd.NA
+    return out
+
+
+def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
+                       instruments: pd.DataFrame | None, source: str) -> pd.DataFrame:
+    """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold)."""
+    sel = df
+    if instruments is not None:
+        ids = instruments
+        if ids["phenotype"].notna().any():
+            ids = ids[ids["phenotype"] == name]
+        sel = sel[sel["variant_id"].isin(set(ids["variant_id"]))]
+    if p_threshold is not None:
+        if "p_value" not in sel.columns:
+            raise InputError(f"{source}: --p-threshold needs a p_value column")
+        sel = sel[pd.to_numeric(sel["p_value"], errors="coerce") < p_threshold]
+    return sel.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- one pair
+
+@dataclass
+class PairTables:
+    """Rows of every output table for one exposure-outcome pair."""
+
+    results: list[dict] = field(default_factory=list)
+    heterogeneity: list[dict] = field(default_factory=list)
+    pleiotropy: list[dict] = field(default_factory=list)
+    leaveoneout: list[dict] = field(default_factory=list)
+    singlesnp: list[dict] = field(default_factory=list)
+    steiger: list[dict] = field(default_factory=list)
+    presso: list[dict] = field(default_factory=list)
+
+
+def _r_for(h: pd.DataFrame, which: str, cases: tuple | None, prevalence: float | None):
+    """Per-variant r and a label of how it was obtained (Steiger)."""
+    b, se = h[f"beta_{which}"].to_numpy(float), h[f"se_{which}"].to_numpy(float)
+    p, n = h[f"p_{which}"].to_numpy(float), h[f"n_{which}"].to_numpy(float)
+    eaf = h[f"eaf_{which}"].to_numpy(float)
+    if cases is not None:
+        ncase, nctrl = cases
+        prev = prevalence if prevalence is not None else ncase / (ncase + nctrl)
+        if np.isfinite(eaf).all():
+            return sens.r_from_lor(b, eaf, ncase, nctrl, prev), (ncase + nctrl), "lor_liability"
+        return np.full(b.size, np.nan), n, "missing_eaf"
+    if np.isfinite(p).all() and np.isfinite(n).all():
+        return sens.r_from_pn(np.maximum(p, 1e-300), n), n, "p_n"
+    if np.isfinite(n).all():
+        return sens.r_from_bsen(b, se, n), n, "b_se_n"
+    return np.full(b.size, np.nan), n, "missing_n"
+
+
+def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Generator,
+                 cases_exposure: tuple | None = None, cases_outcome: tuple | None = None) -> PairTables:
+    """All estimates and sensitivity analyses for one harmonised table (rows with ``mr_keep``)."""
+    t = PairTables()
+    exp_name, out_name = str(h["exposure"].iloc[0]), str(h["outcome"].iloc[0])
+    k_df = h[h["mr_keep"]]
+    k = len(k_df)
+    base = {"exposure": exp_name, "outcome": out_name}
+    if k == 0:
+        return t
+    bx, by, sx, sy = (k_df[c].to_numpy(float) for c in ("beta_exposure", "beta_outcome", "se_exposure", "se_outcome"))
+    ids = k_df["variant_id"].to_numpy()
+    kw = {"nboot": settings.nboot, "rng": rng, "phi": settings.phi}
+    results: dict[str, MRResult] = {}
+    for name in settings.methods:
+        m = get_method(name)
+        if not m.accepts(k):
+            continue
+        r = m.func(bx, by, sx, sy, **kw)
+        results[m.name] = r
+        t.results.append({**base, "method": m.name, "nsnp": r.nsnp, "b": r.b, "se": r.se, "pval": r.pval})
+        if m.heterogeneity and np.isfinite(r.Q):
+            t.heterogeneity.append({**base, "method": m.name, "Q": r.Q, "Q_df": r.Q_df, "Q_pval": r.Q_pval,
+                                    "i2": sens.heterogeneity_i2(r.Q, r.Q_df)})
+    f = (bx / sx) ** 2
+    eg = results.get("MR Egger") or (get_method("MR Egger").func(bx, by, sx, sy) if k >= 3 else None)
+    t.pleiotropy.append({**base, "nsnp": k, "egger_intercept": eg.b_i if eg else np.nan,
+                         "se": eg.se_i if eg else np.nan, "pval": eg.pval_i if eg else np.nan,
+                         "i2_gx": sens.i_squared_gx(bx, sx) if k >= 2 else np.nan,
+                         "mean_f": float(f.mean()), "min_f": float(f.min())})
+    # leave-one-out
+    loo_m = get_method(settings.loo_method)
+    if k >= 3:
+        for vid, r in zip(ids, sens.leave_one_out(bx, by, sx, sy, loo_m, **{"nboot": settings.nboot, "rng": rng})):
+            if r is not None:
+                t.leaveoneout.append({**base, "method": loo_m.name, "excluded": vid, "nsnp": r.nsnp,
+                                      "b": r.b, "se": r.se, "pval": r.pval})
+        full = results.get(loo_m.name) or loo_m.func(bx, by, sx, sy, **kw)
+        t.leaveoneout.append({**base, "method": loo_m.name, "excluded": "All", "nsnp": full.nsnp,
+                              "b": full.b, "se": full.se, "pval": full.pval})
+    # single SNP
+    b1, se1, p1 = sens.single_snp(bx, by, sx, sy)
+    for vid, b_, s_, p_ in zip(ids, b1, se1, p1):
+        t.singlesnp.append({**base, "variant_id": vid, "method": "Wald ratio", "b": b_, "se": s_, "pval": p_})
+    for name in ("Inverse variance weighted", "MR Egger"):
+        if name in results:
+            r = results[name]
+            t.singlesnp.append({**base, "variant_id": f"All - {name}", "method": name, "b": r.b, "se": r.se,
+                                "pval": r.pval})
+    # Steiger
+    r_x, n_x, src_x = _r_for(k_df, "exposure", cases_exposure, settings.prevalence)
+    r_y, n_y, src_y = _r_for(k_df, "outcome", cases_outcome, settings.prevalence)
+    n_x = np.broadcast_to(np.asarray(n_x, float), (k,))
+    n_y = np.broadcast_to(np.asarray(n_y, float), (k,))
+    if np.isfinite(r_x).any() and np.isfinite(r_y).any() and np.isfinite(n_x).all() and np.isfinite(n_y).all():
+        st = sens.steiger(r_x, r_y, n_x, n_y)
+        t.steiger.append({**base, "nsnp": k, "r2_exposure": st.r2_exposure, "r2_outcome": st.r2_outcome,
+                          "r2_source_exposure": src_x, "r2_source_outcome": src_y, "n_exposure": st.n_exposure,
+                          "n_outcome": st.n_outcome, "correct_causal_direction": st.correct_causal_direction,
+                          "steiger_pval": st.steiger_pval})
+    else:
+        t.steiger.append({**base, "nsnp": k, "r2_exposure": np.nan, "r2_outcome": np.nan,
+                          "r2_source_exposure": src_x, "r2_source_outcome": src_y, "n_exposure": np.nan,
+                          "n_outcome": np.nan, "correct_causal_direction": pd.NA, "steiger_pval": np.nan})
+    # MR-PRESSO
+    if settings.presso and k >= 4:
+        pr = sens.mr_presso(bx, by, sx, sy, n_sim=settings.presso_sims, rng=rng)
+        c = pr.corrected
+        t.presso.append({**base, "nsnp": k, "rss_obs": pr.rss_obs, "global_pval": pr.global_pval,
+                         "n_outliers": int(pr.outliers.sum()), "outliers": ",".join(ids[pr.outliers]) or pd.NA,
+                         "raw_b": pr.raw.b, "raw_se": pr.raw.se, "raw_pval": pr.raw.pval,
+                         "corrected_b": c.b if c else np.nan, "corrected_se": c.se if c else np.nan,
+                         "corrected_pval": c.pval if c else np.nan, "distortion_coef": pr.distortion_coef,
+                         "distortion_pval": pr.distortion_pval})
+    return t
+
+
+def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
+    """95% CI, odds ratios, and Bonferroni / Benjamini-Hochberg columns computed per method over all pairs."""
+    res = res.copy()
+    z = stats.norm.ppf(0.975)
+    res["lo_ci"] = res["b"] - z * res["se"]
+    res["up_ci"] = res["b"] + z * res["se"]
+    res["or"] = np.exp(res["b"])
+    res["or_lci95"] = np.exp(res["lo_ci"])
+    res["or_uci95"] = np.exp(res["up_ci"])
+    res["p_bonferroni"] = np.nan
+    res["q_fdr"] = np.nan
+    for _, idx in res.groupby("method", sort=False).groups.items():
+        p = res.loc[idx, "pval"].to_numpy(float)
+        ok = np.isfinite(p)
+        m = int(ok.sum())
+        if m == 0:
+            continue
+        bonf = np.full(p.size, np.nan)
+        bonf[ok] = np.minimum(1.0, p[ok] * m)
+        q = np.full(p.size, np.nan)
+        q[ok] = stats.false_discovery_control(p[ok], method="bh")
+        res.loc[idx, "p_bonferroni"] = bonf
+        res.loc[idx, "q_fdr"] = q
+    return res[RESULT_COLUMNS]
+
+
+def _cases(df: pd.DataFrame) -> tuple | None:
+    cols = {str(c).lower(): c for c in df.columns}
+    c = next((cols[x] for x in _CASE_COLS if x in cols), None)
+    if c is None:
+        return None
+    ncase = float(pd.to_numeric(df[c], errors="coerce").median())
+    d = next((cols[x] for x in _CONTROL_COLS if x in cols), None)
+    if d is not None:
+        nctrl = float(pd.to_numeric(df[d], errors="coerce").median())
+    elif "n" in df.columns:
+        nctrl = float(pd.to_numeric(df["n"], errors="coerce").median()) - ncase
+    else:
+        return None
+    return (ncase, nctrl) if np.isfinite(ncase) and np.isfinite(nctrl) and ncase > 0 and nctrl > 0 else None
+
+
+# --------------------------------------------------------------------------- run
+
+@dataclass(frozen=True)
+class MRRun:
+    """What :func:`run_mr` wrote: table name -> DataFrame, plus counts and timing."""
+
+    tables: dict
+    harmonised: pd.DataFrame
+    n_pairs: int
+    seconds: float
+    plots: tuple
+
+
+def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, settings: MRSettings = MRSettings(),
+           instruments: PathLike | None = None, reverse: bool = False, ld_bfile: PathLike | None = None,
+           plots: bool = True, max_plots: int = 20, force: bool = False) -> MRRun:
+    """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
+
+    Parameters
+    ----------
+    exposure, outcome
+        A summary-statistics file or a directory of them (one per phenotype).
+    out_dir
+        Output directory (``None``: compute only, write nothing).
+    settings
+        :class:`MRSettings`.
+    instruments
+        Instrument list (``clumps.tsv``) joined to the exposure by ``variant_id``.
+    reverse
+        Swap the direction: instruments from the ``outcome`` files, effects on the ``exposure`` files.
+    ld_bfile
+        PLINK 1 prefix of an LD panel: instruments missing in an outcome are replaced by the best
+        proxy with r² >= ``settings.proxy_r2`` inside ``settings.proxy_window_kb``.
+    plots, max_plots
+        Write PNG plots for at most ``max_plots`` pairs (smallest IVW p first).
+    """
+    t0 = time.perf_counter()
+    get_method(settings.loo_method)
+    for mname in settings.methods:
+        get_method(mname)
+    if settings.palindromes not in ACTIONS:
+        raise InputError(f"--palindromes {settings.palindromes!r}: choose infer, forward or drop")
+    if out_dir is not None:
+        prepare_out_dir(out_dir, force=force)
+    exp_files = list_sumstats(exposure, "--exposure")
+    out_files = list_sumstats(outcome, "--outcome")
+    if reverse:
+        exp_files, out_files = out_files, exp_files
+    inst = read_instruments(instruments) if instruments is not None else None
+    rng = np.random.default_rng(settings.seed)
+
+    exposures = []
+    for f in exp_files:
+        df = load_sumstats(f)
+        name = trait_name(f)
+        sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
+        if sel.empty:
+            log.warning("%s: no instruments (p < %s%s)", f, settings.p_threshold,
+                        ", in the instrument list" if inst is not None else "")
+        exposures.append((name, f, sel, _cases(df)))
+    if all(e[2].empty for e in exposures):
+        raise InputError(f"--exposure {exposure}: no instruments selected in any file "
+                         f"(p-threshold {settings.p_threshold}, instruments {instruments})")
+    wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
+
+    harmonised, tables = [], PairTables()
+    n_pairs = 0
+    for of in progress(out_files, total=len(out_files), desc="mr outcomes"):
+        odf = load_sumstats(of)
+        oname = trait_name(of)
+        ocases = _cases(odf)
+        overlap = odf["variant_id"].isin(wanted)
+        prox = None
+        if ld_bfile is not None:
+            prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, ld_bfile,
+                                r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
+        osub = odf[overlap]
+        for ename, ef, sel, ecases in exposures:
+            if sel.empty:
+                continue
+            h = harmonise(sel, osub, palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
+                          exposure_name=ename, outcome_name=oname, proxies=prox)
+            harmonised.append(h)
+            n_pairs += 1
+            pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases)
+            for fld in asdict(tables):
+                getattr(tables, fld).extend(getattr(pt, fld))
+    H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
+    if len(H) and not H["mr_keep"].any():
+        reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())
+        raise InputError(f"no usable instruments after harmonisation of {exposure} with {outcome} ({reasons})")
+    out = {}
+    for name, cols in TABLES.items():
+        rows = getattr(tables, name.replace("mr_", ""))
+        df = pd.DataFrame(rows, columns=[c for c in cols if c not in ("lo_ci", "up_ci", "or", "or_lci95", "or_uci95",
+                                                                         "p_bonferroni", "q_fdr")] if name == "mr_results" else cols)
+        if name == "mr_results":
+            df = add_result_columns(df)
+        out[name] = df
+    written_plots: tuple = ()
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        params = {**asdict(settings), "exposure": str(exposure), "outcome": str(outcome), "reverse": reverse,
+                  "instruments": str(instruments) if instruments else None,
+                  "ld_bfile": str(ld_bfile) if ld_bfile else None, "plots": plots, "max_plots": max_plots}
+        inputs = [exposure, outcome, instruments] + ([Path(str(ld_bfile) + ".bed")] if ld_bfile else [])
+        with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed) as man:
+            write_table(H, out_dir / "harmonised.tsv")
+            for name, df in out.items():
+                write_table(df, out_dir / f"{name}.tsv")
+            if plots:
+                from edfgen.plots.mr import plot_pairs
+
+                written_plots = tuple(plot_pairs(out_dir / "plots", H, out, max_pairs=max_plots))
+            man.extra["n_pairs"] = n_pairs
+    dt = time.perf_counter() - t0
+    return MRRun(out, H, n_pairs, dt, written_plots)

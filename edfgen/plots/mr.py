@@ -1,0 +1,147 @@
+"""MR plots (PNG): scatter with method slopes, single-SNP forest, funnel, leave-one-out.
+
+Same content as TwoSampleMR's ``mr_scatter_plot``, ``mr_forest_plot``, ``mr_funnel_plot`` and
+``mr_leaveoneout_plot``. :func:`plot_pairs` draws the four plots for the most significant pairs
+of a run (capped, so a 64 x 8 matrix does not write 2,000 files).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.io.tables import atomic_path
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    _plt().close(fig)
+    return path
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:80] or "trait"
+
+
+def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path) -> Path:
+    """Variant-outcome vs variant-exposure effects (exposure oriented positive, error bars 1 SE),
+    one line per method (MR Egger with its intercept)."""
+    plt = _plt()
+    k = h[h["mr_keep"]]
+    s = np.where(k["beta_exposure"] < 0, -1.0, 1.0)
+    x, y = k["beta_exposure"].to_numpy() * s, k["beta_outcome"].to_numpy() * s
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.errorbar(x, y, xerr=k["se_exposure"], yerr=k["se_outcome"], fmt="o", ms=3, color="0.3", ecolor="0.7", lw=0.8)
+    xs = np.linspace(0, max(x.max(), 1e-12) * 1.05, 10)
+    for _, r in results.iterrows():
+        if r["method"] == "Wald ratio":
+            continue
+        a = 0.0
+        if r["method"] == "MR Egger":
+            a = float(h.attrs.get("egger_intercept", 0.0))
+        ax.plot(xs, a + r["b"] * xs, label=f"{r['method']} ({r['b']:.3g})", lw=1.2)
+    ax.axhline(0, color="0.8", lw=0.6)
+    ax.set_xlabel(f"SNP effect on {k['exposure'].iloc[0]}")
+    ax.set_ylabel(f"SNP effect on {k['outcome'].iloc[0]}")
+    ax.legend(fontsize=7, loc="best")
+    return _save(fig, path)
+
+
+def forest_plot(single: pd.DataFrame, path: Path) -> Path:
+    """Per-variant Wald ratios with 95% CI, then the pooled IVW / Egger estimates."""
+    plt = _plt()
+    single = single.copy()
+    per = single[single["method"] == "Wald ratio"].sort_values("b")
+    pooled = single[single["method"] != "Wald ratio"]
+    d = pd.concat([per, pooled])
+    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.18 * len(d) + 1)))
+    yy = np.arange(len(d))[::-1]
+    colors = ["0.3"] * len(per) + ["tab:red"] * len(pooled)
+    ax.errorbar(d["b"], yy, xerr=1.959964 * d["se"], fmt="none", ecolor=colors, lw=0.8)
+    ax.scatter(d["b"], yy, c=colors, s=10, zorder=3)
+    ax.axvline(0, color="0.6", lw=0.6, ls="--")
+    ax.set_yticks(yy)
+    ax.set_yticklabels(d["variant_id"], fontsize=6)
+    ax.set_xlabel("MR effect (95% CI)")
+    return _save(fig, path)
+
+
+def funnel_plot(single: pd.DataFrame, path: Path) -> Path:
+    """Wald ratio vs its precision 1/SE, with vertical lines at the pooled estimates."""
+    plt = _plt()
+    per = single[single["method"] == "Wald ratio"]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.scatter(per["b"], 1 / per["se"], s=10, color="0.3")
+    for _, r in single[single["method"] != "Wald ratio"].iterrows():
+        ax.axvline(r["b"], lw=1, label=r["method"])
+    ax.set_xlabel("Wald ratio")
+    ax.set_ylabel("1 / SE")
+    if (single["method"] != "Wald ratio").any():
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def leaveoneout_plot(loo: pd.DataFrame, path: Path) -> Path:
+    """Estimate with each variant left out (95% CI), and with all variants."""
+    plt = _plt()
+    d = pd.concat([loo[loo["excluded"] != "All"].sort_values("b"), loo[loo["excluded"] == "All"]])
+    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.18 * len(d) + 1)))
+    yy = np.arange(len(d))[::-1]
+    colors = ["tab:red" if e == "All" else "0.3" for e in d["excluded"]]
+    ax.errorbar(d["b"], yy, xerr=1.959964 * d["se"], fmt="none", ecolor=colors, lw=0.8)
+    ax.scatter(d["b"], yy, c=colors, s=10, zorder=3)
+    ax.axvline(0, color="0.6", lw=0.6, ls="--")
+    ax.set_yticks(yy)
+    ax.set_yticklabels(d["excluded"], fontsize=6)
+    ax.set_xlabel(f"{d['method'].iloc[0]} estimate leaving out one variant (95% CI)")
+    return _save(fig, path)
+
+
+def plot_pairs(out_dir: Path, harmonised: pd.DataFrame, tables: dict, *, max_pairs: int = 20) -> list[Path]:
+    """Write the four plots for up to ``max_pairs`` pairs (smallest IVW/Wald p first) under ``out_dir``.
+
+    Files: ``<exposure>__<outcome>.{scatter,forest,funnel,leaveoneout}.png``.
+    """
+    res = tables["mr_results"]
+    if res.empty or max_pairs <= 0:
+        return []
+    main = res[res["method"].isin(["Inverse variance weighted", "Wald ratio"])]
+    pairs = (main.sort_values("pval")[["exposure", "outcome"]].drop_duplicates().head(max_pairs)
+             .itertuples(index=False))
+    out_dir = Path(out_dir)
+    written = []
+    for exp, outc in pairs:
+        def sel(df):
+            return df[(df["exposure"] == exp) & (df["outcome"] == outc)]
+
+        h = sel(harmonised)
+        if not h["mr_keep"].any():
+            continue
+        ple = sel(tables["mr_pleiotropy"])
+        h = h.copy()
+        h.attrs["egger_intercept"] = float(ple["egger_intercept"].iloc[0]) if len(ple) else 0.0
+        stem = f"{_safe(exp)}__{_safe(outc)}"
+        r = sel(res)
+        written.append(scatter_plot(h, r[r["method"] != "Inverse variance weighted (fixed effects)"],
+                                    out_dir / f"{stem}.scatter.png"))
+        single = sel(tables["mr_singlesnp"])
+        if len(single):
+            written.append(forest_plot(single, out_dir / f"{stem}.forest.png"))
+            written.append(funnel_plot(single, out_dir / f"{stem}.funnel.png"))
+        loo = sel(tables["mr_leaveoneout"])
+        if len(loo):
+            written.append(leaveoneout_plot(loo, out_dir / f"{stem}.leaveoneout.png"))
+    return written
