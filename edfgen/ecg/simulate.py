@@ -16,8 +16,9 @@ identities hold exactly (bit-for-bit in float32)::
 Rhythm: RR intervals vary beat to beat (respiratory sinus arrhythmia at the breathing rate plus
 random variability, 2–5 % in all) around ``60000 / heart_rate_bpm`` ms; each beat's QT follows
 its preceding RR (Fridericia, ``QT_i = QT * (RR_{i-1} / RR)^(1/3)``), so the median QT equals
-the row's ``qt_interval_ms``. QT is defined as a tangent-method reader measures it: QRS onset to
-the point where the tangent at the steepest T-wave downslope meets the baseline.
+the row's ``qt_interval_ms``. QT and PR are defined as a tangent-method reader measures them: QRS
+onset to the point where the tangent at the steepest T-wave downslope meets the baseline, and from
+the point where the tangent at the steepest P-wave upslope meets the baseline to QRS onset.
 
 Noise (``noise=True``) is added per *electrode* (RA, LA, LL, V1–V6) before the leads are formed,
 as it arises in a recording: baseline wander (respiration and slow drift), 50 or 60 Hz powerline
@@ -300,9 +301,11 @@ def _dipole(params: BeatParams, rng: np.random.Generator, n: int, fs: float, dur
     def add(direction, wave):
         d[:] += np.outer(direction, wave)
 
-    # P wave: onset PR before the QRS onset, duration min(110 ms, 0.6 PR), symmetric.
+    # P wave: symmetric, duration min(110 ms, 0.6 PR); its tangent-method onset (tangent at the
+    # steepest upslope meeting the baseline, mirror of the T end) lies PR before the QRS onset.
     p_dur = min(0.11, 0.6 * pr)
-    add(p_dir, _place(n, fs, on - pr + p_dur / 2, ones * p_dur / 2, ones * p_dur / 2, ones * params.p_amplitude_mv))
+    p_start = on - pr - (1.0 - _TANGENT_FRACTION) * p_dur / 2
+    add(p_dir, _place(n, fs, p_start + p_dur / 2, ones * p_dur / 2, ones * p_dur / 2, ones * params.p_amplitude_mv))
     # QRS loop: septal Q, main R, terminal S; supports tile [onset, onset + QRS].
     add(q_dir, _place(n, fs, on + 0.11 * qrs, ones * 0.11 * qrs, ones * 0.14 * qrs, 0.12 * r_amp))
     add(r_dir, _place(n, fs, on + 0.42 * qrs, ones * 0.32 * qrs, ones * 0.30 * qrs, r_amp))
@@ -313,11 +316,12 @@ def _dipole(params: BeatParams, rng: np.random.Generator, n: int, fs: float, dur
     j = on + qrs
     w_r = np.clip(0.42 * qt, 0.03, np.maximum(t_peak - j, 0.03))
     add(t_dir, _place(n, fs, t_peak, w_r, w_f, ones * params.t_amplitude_mv))
-    # ST shift: rises over 20 ms after J, flat to the T peak, falls with the T wave.
+    # ST shift (injury current): builds up over the last 20 ms of the QRS so the J point is
+    # already shifted, stays flat to the T peak and falls with the T wave.
     if params.st_deviation_mv != 0.0:
-        ramp = 0.02
-        add(t_dir, _place(n, fs, j + ramp, ones * ramp, w_f, ones * params.st_deviation_mv,
-                          plateau_s=np.maximum(t_peak - j - ramp, 0.0)))
+        ramp = min(0.02, 0.25 * qrs)
+        add(t_dir, _place(n, fs, j, ones * ramp, w_f, ones * params.st_deviation_mv,
+                          plateau_s=np.maximum(t_peak - j, 0.0)))
     return d
 
 
