@@ -1,0 +1,208 @@
+"""edfgen extract: EDF table, PLINK pheno, rejects, resume after a crash, id-map averaging, PCA."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+
+from edfgen.ecg import LEADS
+from edfgen.ecg.io import read_wfdb
+from edfgen.ecg.preprocess import preprocess
+from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.exceptions import InputError
+from edfgen.extract import edf_pca, extract_edfs
+from edfgen.io.dictionary import check_file
+
+
+class StandInEncoder(torch.nn.Module):
+    """A tiny encoder with the checkpoint contract: ``embed(x [N, 12, T]) -> [N, D]`` (time-averaged)."""
+
+    def __init__(self, d: int = 8):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv1d(12, d, kernel_size=25, stride=10)
+
+    def embed(self, x):
+        return torch.nn.functional.gelu(self.conv(x)).mean(dim=-1)
+
+
+@dataclass
+class StandInLoaded:
+    model: torch.nn.Module
+    preprocessing: Preprocessing
+    sha256: str = "0" * 64
+    path: str = "stand-in"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    return StandInLoaded(StandInEncoder().eval(), Preprocessing())
+
+
+@pytest.fixture(scope="module")
+def ecg_dir(shared_data, tmp_path_factory):
+    """12 real CinC 2021 records plus one record with NaN samples and one unreadable header."""
+    import wfdb
+
+    d = tmp_path_factory.mktemp("ecg")
+    src = shared_data / "ecg" / "cinc2021"
+    for hea in sorted(src.glob("*.hea"))[::3][:12]:
+        shutil.copy(hea, d)
+        shutil.copy(hea.with_suffix(".mat"), d)
+    x = read_wfdb(src / "E07500.hea").signal.T.astype(np.float64)
+    x[100:200, 3] = np.nan
+    wfdb.wrsamp("ZNAN01", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=["16"] * 12,
+                adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(d))
+    (d / "ZBAD02.hea").write_text("ZBAD02 12 500 5000\nthis is not a header\n")
+    return d
+
+
+def _reference_edfs(model, paths, prep=Preprocessing()):
+    """Independent reference: preprocess each record alone, embed both 5 s halves, average."""
+    out = {}
+    with torch.no_grad():
+        for p in paths:
+            x = torch.from_numpy(preprocess(read_wfdb(p), prep))
+            halves = torch.stack([x[:, :2500], x[:, 2500:]])
+            out[p.stem] = model.embed(halves).mean(dim=0).numpy()
+    return out
+
+
+def test_extract_edfs__table_pheno_rejects_manifest(ecg_dir, standin, tmp_path):
+    out = tmp_path / "res" / "edfs.tsv"
+    res = extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=5, chunk_size=10)
+    df = pd.read_csv(out, sep="\t", dtype={"IID": str})
+    good = sorted(p for p in ecg_dir.glob("*.hea") if not p.stem.startswith("Z"))
+    assert list(df["IID"]) == [p.stem for p in good]
+    assert list(df.columns) == ["IID"] + [f"edf_{i:03d}" for i in range(1, 9)]
+    ref = _reference_edfs(standin.model, good)
+    np.testing.assert_allclose(df.set_index("IID").loc[list(ref)].to_numpy(), np.stack(list(ref.values())),
+                               rtol=1e-5, atol=1e-6)
+    rej = pd.read_csv(out.parent / "rejects.tsv", sep="\t")
+    reasons = dict(zip(rej["record"], rej["reason"]))
+    assert set(reasons) == {"ZNAN01", "ZBAD02"}
+    assert "lead aVR: 100 NaN/inf samples" in reasons["ZNAN01"]
+    assert "unreadable WFDB record" in reasons["ZBAD02"]
+    ph = pd.read_csv(out.parent / "edfs.pheno", sep="\t", dtype={"IID": str, "FID": str})
+    assert list(ph.columns[:2]) == ["FID", "IID"] and (ph["FID"] == ph["IID"]).all()
+    np.testing.assert_allclose(ph.iloc[:, 2:].to_numpy(), df.iloc[:, 1:].to_numpy())
+    man = json.loads((out.parent / "manifest.json").read_text())
+    assert man["extra"]["checkpoint_sha256"] == standin.sha256
+    assert man["extra"]["preprocessing"]["sampling_rate"] == 500 and man["extra"]["n_rejected"] == 2
+    assert not (out.parent / "edfs.tsv.parts").exists()
+    assert (res.n_records, res.n_rejected, res.n_participants) == (14, 2, 12)
+    check_file("edf_table", out)
+    check_file("edf_pheno", out.parent / "edfs.pheno")
+    check_file("ecg_rejects", out.parent / "rejects.tsv")
+    with pytest.raises(InputError, match="exists"):
+        extract_edfs([ecg_dir], out, checkpoint=standin)
+
+
+def test_extract_edfs__resume_after_crash_equals_uninterrupted(ecg_dir, standin, tmp_path):
+    full = tmp_path / "full" / "edfs.tsv"
+    extract_edfs([ecg_dir], full, checkpoint=standin, batch_size=2, chunk_size=4)
+    out = tmp_path / "crash" / "edfs.tsv"
+    seen = []
+
+    def crash(chunk, n_done):
+        seen.append(n_done)
+        if chunk == 1:
+            raise KeyboardInterrupt("simulated kill after the second chunk")
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, on_chunk=crash)
+    assert not out.exists() and len(list((out.parent / "edfs.tsv.parts").glob("chunk_*.npz"))) == 2
+    res = extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4)
+    assert res.resumed == 8
+    a, b = pd.read_csv(full, sep="\t"), pd.read_csv(out, sep="\t")
+    pd.testing.assert_frame_equal(a, b, rtol=1e-6)
+    pd.testing.assert_frame_equal(pd.read_csv(full.parent / "rejects.tsv", sep="\t"),
+                                  pd.read_csv(out.parent / "rejects.tsv", sep="\t"))
+
+
+def test_extract_edfs__changed_checkpoint_discards_parts(ecg_dir, standin, tmp_path):
+    out = tmp_path / "edfs.tsv"
+
+    def crash(chunk, n_done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, on_chunk=crash)
+    other = StandInLoaded(standin.model, standin.preprocessing, sha256="1" * 64)
+    assert extract_edfs([ecg_dir], out, checkpoint=other, batch_size=2, chunk_size=4).resumed == 0
+
+
+def test_extract_edfs__parquet_workers_and_determinism(ecg_dir, standin, tmp_path):
+    a = extract_edfs([ecg_dir], tmp_path / "a" / "edfs.tsv", checkpoint=standin, batch_size=4)
+    b = extract_edfs([ecg_dir], tmp_path / "b" / "edfs.tsv", checkpoint=standin, batch_size=4)
+    assert a.table.read_bytes() == b.table.read_bytes()  # deterministic
+    c = extract_edfs([ecg_dir], tmp_path / "c" / "edfs.parquet", checkpoint=standin, batch_size=4, workers=2)
+    check_file("edf_table", c.table)
+    pq = pd.read_parquet(c.table)
+    tsv = pd.read_csv(a.table, sep="\t", dtype={"IID": str})
+    pd.testing.assert_frame_equal(pq, tsv, rtol=1e-6)
+    assert (tmp_path / "c" / "edfs.pheno").exists()
+
+
+def test_extract_edfs__id_map_averages_a_participants_ecgs(ecg_dir, standin, tmp_path):
+    single = extract_edfs([ecg_dir], tmp_path / "s" / "edfs.tsv", checkpoint=standin)
+    per_record = pd.read_csv(single.table, sep="\t", dtype={"IID": str}).set_index("IID")
+    records = list(per_record.index)
+    mapping = pd.DataFrame({"record": records[:-1], "IID": [f"P{i // 2}" for i in range(len(records) - 1)]})
+    mapping.to_csv(tmp_path / "map.tsv", sep="\t", index=False)
+    res = extract_edfs([ecg_dir], tmp_path / "m" / "edfs.tsv", checkpoint=standin, id_map=tmp_path / "map.tsv")
+    got = pd.read_csv(res.table, sep="\t", dtype={"IID": str}).set_index("IID")
+    expected = per_record.loc[mapping["record"]].groupby(mapping["IID"].to_numpy()).mean()
+    pd.testing.assert_frame_equal(got.sort_index(), expected.sort_index(), check_names=False, rtol=1e-6)
+    rej = pd.read_csv(tmp_path / "m" / "rejects.tsv", sep="\t")
+    assert records[-1] in set(rej["record"]) and "not in --id-map" in " ".join(rej["reason"])
+
+
+def test_edf_pca__matches_sklearn_on_standardised_edfs(ecg_dir, standin, tmp_path):
+    from sklearn.decomposition import PCA
+
+    res = extract_edfs([ecg_dir], tmp_path / "edfs.tsv", checkpoint=standin, pca=3)
+    check_file("edf_pca", res.pca)
+    check_file("edf_pca_loadings", res.pca_loadings)
+    edfs = pd.read_csv(res.table, sep="\t").iloc[:, 1:].to_numpy()
+    z = (edfs - edfs.mean(0)) / edfs.std(0, ddof=1)
+    ref = PCA(n_components=3, svd_solver="full").fit(z)
+    pcs = pd.read_csv(res.pca, sep="\t").iloc[:, 1:].to_numpy()
+    for k in range(3):  # same components up to sign
+        r = np.corrcoef(pcs[:, k], ref.transform(z)[:, k])[0, 1]
+        assert abs(r) > 1 - 1e-6
+    load = pd.read_csv(res.pca_loadings, sep="\t")
+    proj = ((edfs - load["mean"].to_numpy()) / load["sd"].to_numpy()) @ load[["PC1", "PC2", "PC3"]].to_numpy()
+    np.testing.assert_allclose(proj, pcs, atol=1e-5)  # loadings reproduce the scores
+    np.testing.assert_allclose(edf_pca(edfs, 3).explained_variance_ratio, ref.explained_variance_ratio_, rtol=1e-6)
+
+
+def test_cli_extract__real_checkpoint_format_and_errors(ecg_dir, tmp_path):
+    """The CLI with a checkpoint written by edfgen.model.checkpoint (random-init tiny encoder)."""
+    from edfgen.cli import cli
+    from edfgen.model.checkpoint import save_checkpoint
+    from edfgen.model.config import get_config
+    from edfgen.model.encoder import ECGEncoder
+
+    torch.manual_seed(0)
+    cfg = get_config("tiny")
+    ckpt = save_checkpoint(ECGEncoder(cfg), cfg, Preprocessing(), tmp_path / "ck" / "rand")
+    out = tmp_path / "o" / "edfs.tsv"
+    r = CliRunner().invoke(cli, ["extract", "--ecg", str(ecg_dir), "--out", str(out), "--checkpoint", str(ckpt),
+                                 "--batch-size", "8", "-q"])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out, sep="\t")
+    assert df.shape == (12, 1 + cfg.width) and np.isfinite(df.iloc[:, 1:].to_numpy()).all()
+    r = CliRunner().invoke(cli, ["extract", "--ecg", str(ecg_dir), "--out", str(out), "--checkpoint", str(ckpt)])
+    assert r.exit_code == 2 and "exists (use --force" in r.output
+    r = CliRunner().invoke(cli, ["extract", "--ecg", str(ecg_dir), "--out", str(tmp_path / "x.tsv"),
+                                 "--checkpoint", str(tmp_path / "nope.json")])
+    assert r.exit_code == 2 and "nope" in r.output
