@@ -1,0 +1,119 @@
+"""edfgen interpret: adjusted OLS (checked against statsmodels), k-means EDF clusters, outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from click.testing import CliRunner
+
+from edfgen.exceptions import InputError
+from edfgen.interpret import associate, cluster_edfs, interpret_edfs
+from edfgen.io.dictionary import check_file
+
+
+def _cohort(n=300, p=12, seed=0):
+    """EDFs built from 3 latent factors (4 EDFs each); factor 0 tracks heart rate, factor 1 QRS."""
+    rng = np.random.default_rng(seed)
+    age = rng.uniform(40, 70, n)
+    sex = rng.choice(["F", "M"], n)
+    hr = 60 + 10 * rng.standard_normal(n) + 0.1 * (age - 55)
+    qrs = 95 + 8 * rng.standard_normal(n) + 4 * (sex == "M")
+    qt = 400 - 2 * (hr - 60) + 10 * rng.standard_normal(n)
+    f = np.column_stack([(hr - 60) / 10, (qrs - 95) / 8, rng.standard_normal(n)])
+    load = np.repeat(np.eye(3), p // 3, axis=0) * rng.uniform(0.5, 1.5, (p, 1))
+    edfs = f @ load.T + 0.3 * rng.standard_normal((n, p)) + 0.01 * age[:, None]
+    iid = [f"S{i:04d}" for i in range(n)]
+    edf = pd.DataFrame(edfs, columns=[f"edf_{j:03d}" for j in range(1, p + 1)])
+    edf.insert(0, "IID", iid)
+    bio = pd.DataFrame({"IID": iid, "heart_rate_bpm": hr, "qrs_duration_ms": qrs, "qt_interval_ms": qt})
+    cov = pd.DataFrame({"IID": iid, "age": age, "sex": sex})
+    return edf, bio, cov
+
+
+def test_associate__matches_statsmodels_ols_including_missing_values():
+    edf, bio, cov = _cohort()
+    bio.loc[::7, "qt_interval_ms"] = np.nan  # dropped for that biomarker only
+    sexnum = (cov["sex"] == "M").astype(float).to_numpy()
+    covar = np.column_stack([cov["age"], sexnum])
+    bcols = ["heart_rate_bpm", "qrs_duration_ms", "qt_interval_ms"]
+    res = associate(edf.iloc[:, 1:].to_numpy(), bio[bcols].to_numpy(), covar)
+    for j, k in [(0, 0), (5, 1), (11, 2), (3, 2), (8, 0)]:
+        X = sm.add_constant(np.column_stack([covar, bio[bcols[k]].to_numpy()]))
+        fit = sm.OLS(edf.iloc[:, 1 + j].to_numpy(), X, missing="drop").fit()
+        np.testing.assert_allclose(res.beta[j, k], fit.params[-1], rtol=1e-8)
+        np.testing.assert_allclose(res.se[j, k], fit.bse[-1], rtol=1e-8)
+        np.testing.assert_allclose(res.t[j, k], fit.tvalues[-1], rtol=1e-8)
+        np.testing.assert_allclose(res.p_value[j, k], fit.pvalues[-1], rtol=1e-8)
+        assert res.dof[k] == fit.df_resid and res.n[k] == fit.nobs
+    assert res.n.tolist() == [300, 300, 300 - 43]
+
+
+def test_cluster_edfs__recovers_planted_groups():
+    from sklearn.metrics import adjusted_rand_score
+
+    edf, _, _ = _cohort(n=500)
+    labels = cluster_edfs(edf.iloc[:, 1:].to_numpy(), 3, seed=1)
+    assert adjusted_rand_score(labels, np.repeat([0, 1, 2], 4)) == 1.0
+    assert labels[0] == 1 and sorted(set(labels)) == [1, 2, 3]
+    with pytest.raises(InputError, match="--clusters 13"):
+        cluster_edfs(edf.iloc[:, 1:].to_numpy(), 13)
+
+
+def test_interpret_edfs__outputs_and_planted_associations(tmp_path):
+    edf, bio, cov = _cohort()
+    for name, df in (("edfs.tsv", edf), ("phys.tsv", bio), ("covar.tsv", cov)):
+        df.to_csv(tmp_path / name, sep="\t", index=False)
+    res = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "out", biomarkers=tmp_path / "phys.tsv",
+                         covar=tmp_path / "covar.tsv", clusters=3)
+    check_file("edf_associations", res.associations)
+    check_file("edf_clusters", res.clusters)
+    a = pd.read_csv(res.associations, sep="\t")
+    assert len(a) == 12 * 3 and a["significant"].dtype == bool
+    sig = a[a["significant"]].groupby("biomarker")["edf"].apply(set)
+    hr_edfs = {f"edf_{j:03d}" for j in range(1, 5)}
+    qrs_edfs = {f"edf_{j:03d}" for j in range(5, 9)}
+    assert hr_edfs <= sig["heart_rate_bpm"] and qrs_edfs <= sig["qrs_duration_ms"]
+    noise_edfs = {f"edf_{j:03d}" for j in range(9, 13)}  # the factor unrelated to any biomarker
+    assert not noise_edfs & (sig["heart_rate_bpm"] | sig["qrs_duration_ms"])
+    assert (a["significant"] == (a["p_value"] < 0.01)).all()
+    assert res.heatmap.stat().st_size > 1000 and (tmp_path / "out" / "manifest.json").exists()
+    cl = pd.read_csv(res.clusters, sep="\t")
+    assert cl.groupby("cluster")["edf"].apply(len).tolist() == [4, 4, 4]
+    with pytest.raises(InputError, match="not empty"):
+        interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "out", biomarkers=tmp_path / "phys.tsv")
+
+
+def test_interpret_edfs__measure_from_ecg_files(shared_data, tmp_path):
+    from edfgen.ecg.biomarkers import measure_biomarkers
+    from edfgen.ecg.io import read_wfdb
+
+    src = shared_data / "ecg" / "cinc2021"
+    heas = sorted(src.glob("E075*.hea"))[:12]
+    rng = np.random.default_rng(0)
+    edf = pd.DataFrame(rng.standard_normal((len(heas), 4)), columns=[f"edf_{j:03d}" for j in range(1, 5)])
+    edf.insert(0, "IID", [h.stem for h in heas])
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    for h in heas:
+        for suffix in (".hea", ".mat"):
+            (ecg / (h.stem + suffix)).write_bytes(h.with_suffix(suffix).read_bytes())
+    r = CliRunner().invoke(__import__("edfgen.cli", fromlist=["cli"]).cli,
+                           ["interpret", "--edf", str(tmp_path / "edfs.tsv"), "--measure-from", str(ecg),
+                            "--out", str(tmp_path / "out"), "--clusters", "2", "-q"])
+    assert r.exit_code == 0, r.output
+    m = pd.read_csv(tmp_path / "out" / "measured_biomarkers.tsv", sep="\t").set_index("IID")
+    check_file("measured_biomarkers", tmp_path / "out" / "measured_biomarkers.tsv")
+    ref = measure_biomarkers(read_wfdb(heas[3]).signal, 500.0)
+    np.testing.assert_allclose(m.loc[heas[3].stem, "heart_rate_bpm"], ref.loc[0, "heart_rate_bpm"], rtol=1e-5)
+    a = pd.read_csv(tmp_path / "out" / "associations.tsv", sep="\t")
+    assert set(a["biomarker"]) >= {"heart_rate_bpm", "qt_interval_ms"}
+
+
+def test_interpret_edfs__needs_exactly_one_biomarker_source(tmp_path):
+    edf, bio, _ = _cohort(n=20)
+    edf.to_csv(tmp_path / "e.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match="exactly one of --biomarkers"):
+        interpret_edfs(tmp_path / "e.tsv", tmp_path / "o")
