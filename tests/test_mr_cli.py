@@ -1,0 +1,202 @@
+"""``edfgen mr`` end to end: fixture, matrix, reverse, instruments, proxies, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from statsmodels.stats.multitest import multipletests
+
+from edfgen.cli import cli
+from edfgen.io.dictionary import check_file
+from edfgen.mr.run import TABLES
+
+ENTRIES = {"harmonised.tsv": "mr_harmonised", **{f"{t}.tsv": t for t in TABLES}}
+
+
+@pytest.fixture(scope="module")
+def fx(shared_data):
+    d = shared_data / "mr"
+    return d / "twosamplemr_test_commondata_exp_dat.csv", d / "twosamplemr_test_commondata_out_dat.csv"
+
+
+def _errors(output: str) -> list[str]:
+    return [ln for ln in output.splitlines() if ln.startswith("edfgen mr: error")]
+
+
+def _run(args):
+    return CliRunner().invoke(cli, ["mr", *map(str, args)], catch_exceptions=False)
+
+
+def test_mr_cli__fixture_end_to_end(fx, tmp_path):
+    out = tmp_path / "o"
+    r = _run(["--exposure", fx[0], "--outcome", fx[1], "--out", out, "--nboot", 200, "--presso-sims", 200,
+              "--seed", 3])
+    assert r.exit_code == 0, r.output
+    for fname, entry in ENTRIES.items():
+        check_file(entry, out / fname)
+    res = pd.read_csv(out / "mr_results.tsv", sep="\t").set_index("method")
+    assert res.at["Inverse variance weighted", "b"] == pytest.approx(0.4459, abs=1e-3)
+    assert res.at["MR Egger", "b"] == pytest.approx(0.5025, abs=1e-3)
+    assert res.at["Weighted median", "b"] == pytest.approx(0.3870, abs=1e-3)
+    assert res.at["Simple mode", "b"] == pytest.approx(0.3402, abs=1e-3)
+    assert res.at["Weighted mode", "b"] == pytest.approx(0.3791, abs=1e-2)
+    assert res.at["MR Egger", "or"] == pytest.approx(np.exp(res.at["MR Egger", "b"]))
+    h = pd.read_csv(out / "harmonised.tsv", sep="\t")
+    assert len(h) == 79 and h["mr_keep"].all()
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["command"] == "edfgen mr" and m["seed"] == 3 and "mr_results.tsv" in m["outputs"]
+    assert len(list((out / "plots").glob("*.png"))) == 4
+    ple = pd.read_csv(out / "mr_pleiotropy.tsv", sep="\t")
+    assert ple.at[0, "egger_intercept"] == pytest.approx(-0.00172, abs=1e-5)
+    # same seed -> identical bootstrap SEs
+    r2 = _run(["--exposure", fx[0], "--outcome", fx[1], "--out", tmp_path / "o2", "--nboot", 200,
+               "--presso-sims", 200, "--seed", 3, "--no-plots"])
+    assert r2.exit_code == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "mr_results.tsv", sep="\t"),
+                                  pd.read_csv(tmp_path / "o2" / "mr_results.tsv", sep="\t"))
+    assert not (tmp_path / "o2" / "plots").exists()
+
+
+def _ssf(df: pd.DataFrame, suffix: str) -> pd.DataFrame:
+    return pd.DataFrame({"variant_id": df["SNP"], "effect_allele": df[f"effect_allele.{suffix}"],
+                         "other_allele": df[f"other_allele.{suffix}"], "beta": df[f"beta.{suffix}"],
+                         "standard_error": df[f"se.{suffix}"], "p_value": df[f"pval.{suffix}"],
+                         "effect_allele_frequency": df[f"eaf.{suffix}"], "n": df[f"samplesize.{suffix}"]})
+
+
+def test_mr_cli__matrix_with_bonferroni_and_fdr(fx, tmp_path):
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    ed, od = tmp_path / "exp", tmp_path / "out"
+    ed.mkdir(), od.mkdir()
+    exp.to_csv(ed / "bmi.tsv.gz", sep="\t", index=False)
+    exp.assign(beta=exp["beta"] * 2, standard_error=exp["standard_error"] * 2).to_csv(ed / "bmi2.tsv", sep="\t", index=False)
+    out.to_csv(od / "chd.tsv", sep="\t", index=False)
+    rng = np.random.default_rng(0)
+    out.assign(beta=rng.normal(0, out["standard_error"])).to_csv(od / "noise.tsv", sep="\t", index=False)
+    r = _run(["--exposure", ed, "--outcome", od, "--out", tmp_path / "m", "--nboot", 100, "--presso-sims", 100,
+              "--max-plots", 1])
+    assert r.exit_code == 0, r.output
+    res = pd.read_csv(tmp_path / "m" / "mr_results.tsv", sep="\t")
+    check_file("mr_results", tmp_path / "m" / "mr_results.tsv")
+    assert set(zip(res["exposure"], res["outcome"])) == {(e, o) for e in ("bmi", "bmi2") for o in ("chd", "noise")}
+    ivw = res[res["method"] == "Inverse variance weighted"].set_index(["exposure", "outcome"])
+    assert ivw.at[("bmi", "chd"), "b"] == pytest.approx(0.4459, abs=1e-3)
+    assert ivw.at[("bmi2", "chd"), "b"] == pytest.approx(0.4459 / 2, abs=1e-3)
+    np.testing.assert_allclose(ivw["p_bonferroni"], np.minimum(1, ivw["pval"] * 4))
+    np.testing.assert_allclose(ivw["q_fdr"], multipletests(ivw["pval"], method="fdr_bh")[1])
+    assert len(list((tmp_path / "m" / "plots").glob("*.png"))) == 4  # capped at one pair
+
+
+def test_mr_cli__reverse_swaps_direction(fx, tmp_path):
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    exp.to_csv(tmp_path / "a.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "b.tsv", sep="\t", index=False)
+    r1 = _run(["--exposure", tmp_path / "b.tsv", "--outcome", tmp_path / "a.tsv", "--out", tmp_path / "r1",
+               "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    r2 = _run(["--exposure", tmp_path / "a.tsv", "--outcome", tmp_path / "b.tsv", "--out", tmp_path / "r2",
+               "--reverse", "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
+    a = pd.read_csv(tmp_path / "r1" / "mr_results.tsv", sep="\t")
+    b = pd.read_csv(tmp_path / "r2" / "mr_results.tsv", sep="\t")
+    assert (b["exposure"] == "b").all() and (b["outcome"] == "a").all()
+    pd.testing.assert_frame_equal(a, b)
+    assert not (tmp_path / "r2" / "mr_presso.tsv").read_text().strip().count("\n")  # header only
+
+
+def test_mr_cli__full_sumstats_with_threshold_and_instrument_list(fx, tmp_path):
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    noise = pd.DataFrame({"variant_id": [f"rsX{i}" for i in range(50)], "effect_allele": "A", "other_allele": "G",
+                          "beta": 0.001, "standard_error": 0.01, "p_value": 0.9, "effect_allele_frequency": 0.3,
+                          "n": 1000})
+    full = pd.concat([exp, noise])
+    full.to_csv(tmp_path / "bmi.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    r = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "chd.tsv", "--out", tmp_path / "p",
+              "--p-threshold", 5e-8, "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    h = pd.read_csv(tmp_path / "p" / "harmonised.tsv", sep="\t")
+    assert set(h["variant_id"]) == set(exp.loc[exp["p_value"] < 5e-8, "variant_id"])
+    clumps = pd.DataFrame({"phenotype": ["bmi"] * 10 + ["other"] * 5,
+                           "variant_id": list(exp["variant_id"][:10]) + list(exp["variant_id"][10:15])})
+    clumps.to_csv(tmp_path / "clumps.tsv", sep="\t", index=False)
+    r = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "chd.tsv", "--out", tmp_path / "c",
+              "--instruments", tmp_path / "clumps.tsv", "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    h = pd.read_csv(tmp_path / "c" / "harmonised.tsv", sep="\t")
+    assert set(h["variant_id"]) == set(exp["variant_id"][:10])
+
+
+def test_mr_cli__bad_input_is_one_line_error(fx, tmp_path):
+    bad = pd.read_csv(fx[0]).drop(columns=["se.exposure"])
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "bad.csv"), "--outcome", str(fx[1]),
+                                 "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2
+    (err,) = _errors(r.output)
+    assert err.startswith("edfgen mr: error:") and "standard_error" in err and "bad.csv" in err
+    other = pd.read_csv(fx[1]).assign(SNP=lambda d: "zz" + d["SNP"])
+    other.to_csv(tmp_path / "other.csv", index=False)
+    r = CliRunner().invoke(cli, ["mr", "--exposure", str(fx[0]), "--outcome", str(tmp_path / "other.csv"),
+                                 "--out", str(tmp_path / "y")])
+    (err,) = _errors(r.output)
+    assert r.exit_code == 2 and "missing_in_outcome=79" in err
+    assert not (tmp_path / "y" / "manifest.json").exists()
+    r = CliRunner().invoke(cli, ["mr", "--exposure", str(fx[0]), "--outcome", str(fx[1]), "--out",
+                                 str(tmp_path / "z"), "--methods", "ivw,raps"])
+    assert r.exit_code == 2 and "raps" in r.output
+
+
+def test_mr_cli__proxies_from_ld_panel(tmp_path):
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(1)
+    n = 400
+    t1 = rng.binomial(2, 0.3, n).astype(float)
+    p1 = t1.copy()
+    p1[:8] = rng.binomial(2, 0.3, 8)  # r² ~ 0.95 with t1
+    t2 = rng.binomial(2, 0.4, n).astype(float)
+    p2 = 2 - t2  # perfect negative correlation of counted alleles
+    far = rng.binomial(2, 0.5, n).astype(float)
+    G = np.column_stack([t1, p1, t2, p2, far])
+    to_bed(tmp_path / "panel.bed", G, properties={
+        "sid": ["t1", "p1", "t2", "p2", "f1"], "chromosome": ["1", "1", "1", "1", "1"],
+        "bp_position": [1000, 2000, 50000, 51000, 10_000_000], "allele_1": ["A", "C", "G", "T", "A"],
+        "allele_2": ["G", "T", "A", "C", "C"]})
+    # exposure effects of the bim allele_1 of t1 and t2; true causal effect 0.5
+    exp = pd.DataFrame({"variant_id": ["t1", "t2", "f1"], "effect_allele": ["A", "G", "A"],
+                        "other_allele": ["G", "A", "C"], "beta": [0.1, 0.2, 0.15],
+                        "standard_error": [0.01, 0.01, 0.01], "p_value": [1e-20] * 3,
+                        "effect_allele_frequency": [0.3, 0.4, 0.5], "n": [1000] * 3})
+    # outcome only has the proxies: p1's C travels with t1's A; p2's T (counted) travels with t2's A
+    out = pd.DataFrame({"variant_id": ["p1", "p2", "f1"], "effect_allele": ["C", "T", "A"],
+                        "other_allele": ["T", "C", "C"], "beta": [0.05, -0.1, 0.075],
+                        "standard_error": [0.02] * 3, "p_value": [0.01] * 3,
+                        "effect_allele_frequency": [0.3, 0.6, 0.5], "n": [2000] * 3})
+    exp.to_csv(tmp_path / "e.tsv", sep="\t", index=False)
+    out.drop(index=[0, 1]).to_csv(tmp_path / "o_noprox.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    outd = tmp_path / "res"
+    r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o.tsv", "--out", outd, "--proxies",
+              "--ld-bfile", tmp_path / "panel", "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    # the outcome file holds p1/p2 but not t1/t2: proxies replace them
+    h = pd.read_csv(outd / "harmonised.tsv", sep="\t").set_index("variant_id")
+    check_file("mr_harmonised", outd / "harmonised.tsv")
+    assert h.at["t1", "reason"] == "proxy_used" and h.at["t1", "proxy_variant"] == "p1"
+    assert h.at["t1", "proxy_r2"] >= 0.8 and h.at["t2", "proxy_r2"] == pytest.approx(1.0)
+    assert h.at["t1", "beta_outcome"] == pytest.approx(0.05)   # C ~ A: same sign
+    assert h.at["t2", "beta_outcome"] == pytest.approx(0.1)    # T(counted) ~ A(counted) via r < 0: flipped
+    assert h.at["f1", "reason"] == "kept"
+    r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o_noprox.tsv", "--out", tmp_path / "np",
+              "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    h = pd.read_csv(tmp_path / "np" / "harmonised.tsv", sep="\t").set_index("variant_id")
+    assert (h.loc[["t1", "t2"], "reason"] == "missing_in_outcome").all()
+    assert not h.loc[["t1", "t2"], "mr_keep"].any()

@@ -1,0 +1,184 @@
+"""MR estimators: TwoSampleMR's asserted fixture values, and naive reference implementations."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+
+from edfgen.exceptions import InputError
+from edfgen.mr import methods as M
+from edfgen.mr.harmonise import harmonise
+from edfgen.mr.run import load_sumstats
+
+
+@pytest.fixture(scope="module")
+def fixture_arrays(shared_data):
+    d = shared_data / "mr"
+    h = harmonise(load_sumstats(d / "twosamplemr_test_commondata_exp_dat.csv"),
+                  load_sumstats(d / "twosamplemr_test_commondata_out_dat.csv"))
+    h = h[h["mr_keep"]]
+    return tuple(h[c].to_numpy(float) for c in ("beta_exposure", "beta_outcome", "se_exposure", "se_outcome"))
+
+
+@pytest.fixture(scope="module")
+def sim_arrays():
+    rng = np.random.default_rng(7)
+    k = 25
+    bx = rng.normal(0, 0.05, k) + np.sign(rng.normal(size=k)) * 0.04
+    sx = rng.uniform(0.005, 0.01, k)
+    sy = rng.uniform(0.01, 0.03, k)
+    by = 0.3 * bx + rng.normal(0, sy) + rng.normal(0, 0.01, k)
+    return bx, by, sx, sy
+
+
+# TwoSampleMR tests/testthat/test_mr.R and test_mr_mode.R on the same data
+@pytest.mark.parametrize("method,expected,tol", [
+    ("Inverse variance weighted", 0.4459, 1e-3), ("MR Egger", 0.5025, 1e-3), ("Weighted median", 0.3870, 1e-3),
+    ("Simple mode", 0.3402, 1e-3), ("Weighted mode", 0.3791, 1e-1), ("Weighted mode", 0.379, 1e-2)])
+def test_methods__twosamplemr_fixture_estimates(fixture_arrays, method, expected, tol):
+    r = M.run_method(method, *fixture_arrays, rng=1)
+    assert r.nsnp == 79
+    assert abs(r.b - expected) < tol
+
+
+def test_ivw__matches_statsmodels_wls(sim_arrays):
+    bx, by, sx, sy = sim_arrays
+    fit = sm.WLS(by, bx[:, None], weights=sy ** -2).fit()
+    sigma = np.sqrt(fit.scale)
+    mre, fe = M.ivw(bx, by, sx, sy), M.ivw_fixed(bx, by, sx, sy)
+    assert mre.b == pytest.approx(fit.params[0], rel=1e-10)
+    # TwoSampleMR: lm SE / min(1, sigma); fixed effects: lm SE / sigma
+    assert mre.se == pytest.approx(fit.bse[0] / min(1.0, sigma), rel=1e-10)
+    assert fe.se == pytest.approx(fit.bse[0] / sigma, rel=1e-10)
+    assert mre.pval == pytest.approx(2 * stats.norm.sf(abs(fit.params[0] / mre.se)), rel=1e-8)
+    assert mre.Q == pytest.approx(fit.ssr, rel=1e-10) and mre.Q_df == len(bx) - 1
+
+
+def test_ivw__underdispersed_data_keeps_fixed_effect_se():
+    bx = np.array([0.1, 0.2, 0.3, 0.15])
+    sy = np.array([0.05, 0.05, 0.05, 0.05])
+    by = 0.5 * bx  # no residual variance: sigma < 1
+    assert M.ivw(bx, by, bx * 0 + 0.01, sy).se == pytest.approx(M.ivw_fixed(bx, by, bx * 0 + 0.01, sy).se)
+
+
+def test_egger__matches_statsmodels_wls_with_t_pvalues(sim_arrays):
+    bx, by, sx, sy = sim_arrays
+    s = np.sign(bx)
+    X = sm.add_constant(np.abs(bx))
+    fit = sm.WLS(by * s, X, weights=sy ** -2).fit()
+    sigma = np.sqrt(fit.scale)
+    r = M.egger(bx, by, sx, sy)
+    k = len(bx)
+    assert r.b == pytest.approx(fit.params[1], rel=1e-9)
+    assert r.b_i == pytest.approx(fit.params[0], rel=1e-9)
+    assert r.se == pytest.approx(fit.bse[1] / min(1, sigma), rel=1e-9)
+    assert r.se_i == pytest.approx(fit.bse[0] / min(1, sigma), rel=1e-9)
+    assert r.pval == pytest.approx(2 * stats.t.sf(abs(r.b / r.se), k - 2), rel=1e-9)
+    assert r.pval_i == pytest.approx(2 * stats.t.sf(abs(r.b_i / r.se_i), k - 2), rel=1e-9)
+    assert r.Q == pytest.approx(fit.ssr, rel=1e-9) and r.Q_df == k - 2
+
+
+def test_egger__orientation_invariance(sim_arrays):
+    bx, by, sx, sy = sim_arrays
+    flip = np.arange(len(bx)) % 3 == 0  # recode some variants to the other allele
+    a = M.egger(bx, by, sx, sy)
+    b = M.egger(np.where(flip, -bx, bx), np.where(flip, -by, by), sx, sy)
+    assert a.b == pytest.approx(b.b) and a.b_i == pytest.approx(b.b_i)
+
+
+def _naive_weighted_median(b_iv, w):
+    """Bowden et al. (2016) supplementary R code, as loops."""
+    order = sorted(range(len(b_iv)), key=lambda i: b_iv[i])
+    b = [b_iv[i] for i in order]
+    ww = [w[i] for i in order]
+    tot = sum(ww)
+    cum, p = 0.0, []
+    for x in ww:
+        cum += x
+        p.append((cum - 0.5 * x) / tot)
+    below = max(i for i in range(len(p)) if p[i] < 0.5)
+    return b[below] + (b[below + 1] - b[below]) * (0.5 - p[below]) / (p[below + 1] - p[below])
+
+
+def test_weighted_median__point_and_bootstrap_match_naive_loops(sim_arrays):
+    bx, by, sx, sy = sim_arrays
+    w = 1 / (sy ** 2 / bx ** 2 + by ** 2 * sx ** 2 / bx ** 4)
+    r = M.weighted_median(bx, by, sx, sy, nboot=200, rng=np.random.default_rng(3))
+    assert r.b == pytest.approx(_naive_weighted_median(list(by / bx), list(w)), rel=1e-12)
+    rng = np.random.default_rng(3)  # same draws as the kernel: [nboot, k] exposure then outcome
+    bxs = rng.normal(bx, sx, size=(200, len(bx)))
+    bys = rng.normal(by, sy, size=(200, len(bx)))
+    meds = [_naive_weighted_median(list(bys[i] / bxs[i]), list(w)) for i in range(200)]
+    assert r.se == pytest.approx(np.std(meds, ddof=1), rel=1e-10)
+    assert r.pval == pytest.approx(2 * stats.norm.sf(abs(r.b / r.se)))
+
+
+def test_simple_median__equals_numpy_median(sim_arrays):
+    bx, by, sx, sy = sim_arrays
+    assert M.simple_median(bx, by, sx, sy, nboot=50, rng=0).b == pytest.approx(np.median(by / bx), rel=1e-12)
+    assert M.simple_median(bx[:-1], by[:-1], sx[:-1], sy[:-1], nboot=50, rng=0).b == pytest.approx(
+        np.median(by[:-1] / bx[:-1]), rel=1e-12)
+
+
+def _naive_kde_mode(x, w, h):
+    """Exact weighted Gaussian KDE evaluated on R's output grid (no binning), by loops over points."""
+    grid = np.linspace(x.min() - 3 * h, x.max() + 3 * h, 512)
+    dens = np.zeros_like(grid)
+    for xi, wi in zip(x, w):
+        dens += wi * stats.norm.pdf(grid, xi, h)
+    return grid[np.argmax(dens)], grid[1] - grid[0]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_modes__point_matches_exact_kde_and_bootstrap_matches_row_loop(sim_arrays, weighted):
+    bx, by, sx, sy = sim_arrays
+    k = len(bx)
+    biv = by / bx
+    se_iv = np.sqrt(sy ** 2 / bx ** 2 + by ** 2 * sx ** 2 / bx ** 4)
+    sd, mad = np.std(biv, ddof=1), stats.median_abs_deviation(biv, scale=1 / 1.4826)
+    h = 0.9 * min(sd, mad) / k ** 0.2
+    w = se_iv ** -2 if weighted else np.ones(k)
+    ref, step = _naive_kde_mode(biv, w / w.sum(), h)
+    fn = M.weighted_mode if weighted else M.simple_mode
+    r = fn(bx, by, sx, sy, nboot=100, rng=np.random.default_rng(11))
+    assert abs(r.b - ref) <= 1.5 * step  # binned FFT density vs exact density: same grid point or a neighbour
+    # batched bootstrap == row-by-row
+    rng = np.random.default_rng(11)
+    boot = rng.normal(biv, se_iv, size=(100, k))
+    modes = [M._mode_point(boot[i:i + 1], se_iv if weighted else np.ones(k), 1.0)[0] for i in range(100)]
+    assert r.se == pytest.approx(1.4826 * np.median(np.abs(np.array(modes) - np.median(modes))), rel=1e-10)
+    assert r.pval == pytest.approx(2 * stats.t.sf(abs(r.b / r.se), k - 1))
+
+
+def test_wald_ratio__first_order_se():
+    r = M.wald_ratio(np.array([0.2]), np.array([0.05]), np.array([0.01]), np.array([0.02]))
+    assert (r.b, r.se, r.nsnp) == (pytest.approx(0.25), pytest.approx(0.1), 1)
+    assert r.pval == pytest.approx(2 * stats.norm.sf(2.5))
+    assert M.run_method("Wald ratio", [0.1, 0.2], [0.1, 0.2], [0.1, 0.1], [0.1, 0.1]) is None
+
+
+def test_registry__names_as_twosamplemr_and_frozen():
+    assert set(M.DEFAULT_METHODS) <= set(M.METHODS)
+    assert {"Inverse variance weighted", "MR Egger", "Weighted median", "Simple median", "Simple mode",
+            "Weighted mode", "Wald ratio", "Inverse variance weighted (fixed effects)"} == set(M.METHODS)
+    m = M.get_method("ivw")
+    assert m.name == "Inverse variance weighted" and m.pmid == "24114802" and m.heterogeneity
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.name = "x"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        M.MRResult(1.0, 1.0, 1.0, 3).b = 2.0
+    with pytest.raises(InputError, match="unknown MR method"):
+        M.get_method("mr_raps")
+    assert M.run_method("MR Egger", [0.1, 0.2], [0.1, 0.2], [0.1, 0.1], [0.1, 0.1]) is None  # needs 3
+
+
+def test_bootstraps__seeded_and_reproducible(sim_arrays):
+    for fn in (M.weighted_median, M.simple_mode):
+        a = fn(*sim_arrays, nboot=100, rng=np.random.default_rng(5)).se
+        b = fn(*sim_arrays, nboot=100, rng=np.random.default_rng(5)).se
+        c = fn(*sim_arrays, nboot=100, rng=np.random.default_rng(6)).se
+        assert a == b and a != c

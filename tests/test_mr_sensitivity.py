@@ -1,0 +1,130 @@
+"""Sensitivity analyses against straightforward reference computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy import optimize, stats
+
+from edfgen.mr import methods as M
+from edfgen.mr import sensitivity as S
+
+
+@pytest.fixture(scope="module")
+def arrays():
+    rng = np.random.default_rng(21)
+    k = 30
+    bx = rng.uniform(0.02, 0.08, k) * np.sign(rng.normal(size=k))
+    sx = np.full(k, 0.006)
+    sy = rng.uniform(0.01, 0.02, k)
+    by = 0.3 * bx + rng.normal(0, sy)
+    return bx, by, sx, sy
+
+
+def test_cochran_q__equals_first_order_ratio_meta_analysis(arrays):
+    bx, by, sx, sy = arrays
+    ratio, w = by / bx, bx ** 2 / sy ** 2  # first-order weights
+    beta = np.sum(w * ratio) / np.sum(w)
+    q = np.sum(w * (ratio - beta) ** 2)
+    r = M.ivw(bx, by, sx, sy)
+    assert r.Q == pytest.approx(q, rel=1e-10)
+    assert r.Q_pval == pytest.approx(stats.chi2.sf(q, len(bx) - 1))
+    assert S.heterogeneity_i2(r.Q, r.Q_df) == pytest.approx(max(0, (q - (len(bx) - 1)) / q))
+
+
+def test_i_squared_gx__textbook_formula(arrays):
+    bx, _, sx, _ = arrays
+    y, w = np.abs(bx), 1 / sx ** 2
+    mu = (w * y).sum() / w.sum()
+    q = (w * (y - mu) ** 2).sum()
+    assert S.i_squared_gx(bx, sx) == pytest.approx((q - (len(y) - 1)) / q)
+
+
+def test_leave_one_out__matches_refits(arrays):
+    bx, by, sx, sy = arrays
+    loo = S.leave_one_out(bx, by, sx, sy, "Inverse variance weighted")
+    for i in (0, 7, 29):
+        keep = np.arange(len(bx)) != i
+        fit = sm.WLS(by[keep], bx[keep][:, None], weights=sy[keep] ** -2).fit()
+        assert loo[i].b == pytest.approx(fit.params[0], rel=1e-10) and loo[i].nsnp == len(bx) - 1
+        assert loo[i].se == pytest.approx(fit.bse[0] / min(1, np.sqrt(fit.scale)), rel=1e-10)
+
+
+def test_single_snp__wald_ratios(arrays):
+    bx, by, sx, sy = arrays
+    b, se, p = S.single_snp(bx, by, sx, sy)
+    for i in range(3):
+        r = M.wald_ratio(bx[i:i + 1], by[i:i + 1], sx[i:i + 1], sy[i:i + 1])
+        assert (b[i], se[i], p[i]) == (pytest.approx(r.b), pytest.approx(r.se), pytest.approx(r.pval))
+
+
+def test_r_from_pn__inverts_regression_p_value():
+    # r² -> F -> p (TwoSampleMR get_p_from_r2n) -> back
+    n, r2 = 5000, 0.004
+    f = r2 * (n - 2) / (1 - r2)
+    p = stats.f.sf(f, 1, n - 1)
+    assert S.r_from_pn(p, n) ** 2 == pytest.approx(f / (n - 2 + f), rel=1e-8)
+    assert np.isfinite(S.r_from_pn(1e-200, 300000))  # no overflow for tiny p
+    assert S.r_from_bsen(0.1, 0.01, 10002) == pytest.approx(np.sqrt(100 / (10000 + 100)))
+
+
+def test_r_from_lor__matches_contingency_solved_by_root_finding():
+    lor, af, ncase, nctrl, prev = 0.3, 0.3, 2000.0, 8000.0, 0.05
+    prop = ncase / (ncase + nctrl)
+    # case/control allele frequencies with overall af and odds ratio exp(lor)
+    def gap(fc):
+        fk = (af - prop * fc) / (1 - prop)
+        return np.log(fc / (1 - fc)) - np.log(fk / (1 - fk)) - lor
+    fc = optimize.brentq(gap, 1e-9, 1 - 1e-9)
+    fk = (af - prop * fc) / (1 - prop)
+    popaf = fk * (1 - prev) + fc * prev
+    vg = lor ** 2 * popaf * (1 - popaf)
+    expected = np.sqrt(vg / (vg + np.pi ** 2 / 3))
+    assert S.r_from_lor(lor, af, ncase, nctrl, prev) == pytest.approx(expected, rel=1e-8)
+    assert S.r_from_lor(-lor, 1 - af, ncase, nctrl, prev) == pytest.approx(-expected, rel=1e-6)
+
+
+def test_steiger__fisher_z_of_independent_correlations():
+    r_exp, r_out = np.array([0.1, 0.05, 0.08]), np.array([0.01, -0.02, 0.015])
+    res = S.steiger(r_exp, r_out, np.full(3, 10000.0), np.full(3, 20000.0))
+    rx, ry = np.sqrt((r_exp ** 2).sum()), np.sqrt((r_out ** 2).sum())
+    z = (np.arctanh(rx) - np.arctanh(ry)) / np.sqrt(1 / 9997 + 1 / 19997)
+    assert res.correct_causal_direction and res.r2_exposure == pytest.approx(rx ** 2)
+    assert res.steiger_pval == pytest.approx(2 * stats.norm.sf(abs(z)))
+
+
+def test_mr_presso__finds_planted_outliers_and_corrects():
+    rng = np.random.default_rng(4)
+    k = 30
+    bx = rng.uniform(0.03, 0.08, k)
+    sx = np.full(k, 0.005)
+    sy = np.full(k, 0.01)
+    by = 0.2 * bx + rng.normal(0, sy)
+    by[[3, 17]] += 0.12  # strong horizontal pleiotropy
+    r = S.mr_presso(bx, by, sx, sy, n_sim=1000, rng=1)
+    assert r.global_pval < 0.01
+    assert set(np.flatnonzero(r.outliers)) == {3, 17}
+    assert abs(r.corrected.b - 0.2) < abs(r.raw.b - 0.2)
+    keep = ~r.outliers
+    fit = sm.WLS(by[keep], bx[keep][:, None], weights=sy[keep] ** -2).fit()
+    assert r.corrected.b == pytest.approx(fit.params[0]) and r.corrected.se == pytest.approx(fit.bse[0])
+    assert r.corrected.pval == pytest.approx(fit.pvalues[0])
+    assert np.isfinite(r.distortion_coef) and 0 <= r.distortion_pval <= 1
+
+
+def test_mr_presso__rss_and_null_data():
+    rng = np.random.default_rng(8)
+    k = 20
+    bx = rng.uniform(0.03, 0.08, k)
+    sx, sy = np.full(k, 0.005), np.full(k, 0.01)
+    by = 0.2 * bx + rng.normal(0, sy)
+    r = S.mr_presso(bx, by, sx, sy, n_sim=500, rng=2)
+    w = sy ** -2
+    rss = 0.0
+    for i in range(k):  # leave-one-out IVW residuals, by loop
+        m = np.arange(k) != i
+        b = (w[m] * bx[m] * by[m]).sum() / (w[m] * bx[m] ** 2).sum()
+        rss += w[i] * (by[i] - b * bx[i]) ** 2
+    assert r.rss_obs == pytest.approx(rss)
+    assert r.global_pval > 0.05 and not r.outliers.any() and r.corrected is None
