@@ -1,0 +1,511 @@
+"""Genotype import and quality control for ``edfgen gwas`` / ``edfgen pca``.
+
+Inputs (exactly one): PLINK ``--bfile PREFIX`` (``hl.import_plink``), ``--vcf FILE`` (``GT`` calls or
+``DS`` dosages), ``--bgen FILE [--sample FILE]`` (its ``.idx2`` index is built with ``hl.index_bgen``
+into the temporary directory when absent) or ``--mt DIR`` (a Hail MatrixTable with ``GT`` or
+``dosage``/``DS`` entries, columns keyed by sample id). Contigs are read as GRCh38 (``1`` and ``chr1``
+both accepted); chromosomes are written without the ``chr`` prefix.
+
+Every importer yields one entry field ``x`` = additive count (or dosage) of the **effect allele**:
+PLINK A1 (bim column 5; Hail imports it as the alt allele), the VCF/BGEN alt allele.
+
+Quality control, in this order, with the number removed by each filter (``qc_report.tsv``):
+
+===================  =========  =========================================================
+filter               default    meaning
+===================  =========  =========================================================
+biallelic            always     variants with exactly two alleles
+sample_call_rate     0.95       samples called at >= this fraction of variants
+not_in_phenotypes    --         genotyped samples without phenotype/covariate rows
+related              off        ``--remove-related``: KING kinship > 0.0884 (2nd degree),
+                                one of each related pair kept (maximal independent set)
+variant_call_rate    0.95       variants called in >= this fraction of the samples used
+maf                  0.01       minor allele frequency in the samples used
+hwe                  1e-6       Hardy-Weinberg exact test p (Wigginton 2005); 0 disables
+===================  =========  =========================================================
+
+Variant filters are computed on the samples actually analysed. Dosage inputs use rounded dosages
+for the call counts of the HWE test.
+
+References
+----------
+Wigginton JE, Cutler DJ, Abecasis GR (2005) A note on exact tests of Hardy-Weinberg equilibrium.
+Am J Hum Genet 76:887. doi:10.1086/429864
+Manichaikul A et al. (2010) Robust relationship inference in genome-wide association studies
+(KING). Bioinformatics 26:2867. doi:10.1093/bioinformatics/btq559
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import gammaln
+
+from edfgen.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+#: minimum number of samples shared by genotypes, phenotypes and covariates
+MIN_SAMPLES = 50
+KINSHIP_2ND_DEGREE = 0.0884
+_BLOCK = 4096
+
+
+@dataclass(frozen=True)
+class GenotypeSource:
+    """Exactly one of ``bfile``, ``vcf``, ``bgen`` or ``mt``.
+
+    Parameters
+    ----------
+    vcf_field : {"GT", "DS"}
+        VCF entry to test: hard calls (``GT``) or alt-allele dosages (``DS``).
+    """
+
+    bfile: str | None = None
+    vcf: str | None = None
+    bgen: str | None = None
+    sample: str | None = None
+    mt: str | None = None
+    vcf_field: str = "GT"
+
+    def __post_init__(self):
+        given = [k for k in ("bfile", "vcf", "bgen", "mt") if getattr(self, k)]
+        if len(given) != 1:
+            raise InputError("genotypes: give exactly one of --bfile, --vcf, --bgen, --mt "
+                             f"(got {', '.join('--' + g for g in given) or 'none'})")
+        if self.vcf_field not in ("GT", "DS"):
+            raise InputError(f"--vcf-field {self.vcf_field!r}: choose GT or DS")
+        for p in self.paths():
+            if not Path(p).exists():
+                raise InputError(f"--{self.kind} {p}: file not found")
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("bfile", "vcf", "bgen", "mt") if getattr(self, k))
+
+    @property
+    def label(self) -> str:
+        return str(getattr(self, self.kind))
+
+    def paths(self) -> list[str]:
+        if self.bfile:
+            return [f"{self.bfile}.{e}" for e in ("bed", "bim", "fam")]
+        if self.bgen:
+            return [self.bgen] + ([self.sample] if self.sample else [])
+        return [self.vcf or self.mt]
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for p in self.paths():
+            st = os.stat(p)
+            h.update(f"{os.path.abspath(p)}:{st.st_size}:{st.st_mtime_ns};".encode())
+        h.update(self.vcf_field.encode())
+        return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class QCSettings:
+    """Quality-control thresholds (see the module docstring for the order and meaning)."""
+
+    maf: float = 0.01
+    call_rate: float = 0.95
+    hwe_p: float = 1e-6
+    sample_call_rate: float = 0.95
+    remove_related: bool = False
+    kinship: float = KINSHIP_2ND_DEGREE
+
+
+@dataclass(frozen=True)
+class QCStep:
+    """One row of ``qc_report.tsv``."""
+
+    filter: str
+    level: str          # "variant" or "sample"
+    threshold: str
+    removed: int
+    remaining: int
+
+
+@dataclass
+class Genotypes:
+    """QC'd genotypes ready for association.
+
+    Attributes
+    ----------
+    variants : DataFrame
+        ``chromosome, base_pair_location, effect_allele, other_allele, variant_id, rsid`` and, for
+        PLINK input, ``bed_index`` (row in the ``.bim``), in file order.
+    samples : array of str
+        IIDs analysed, in genotype-file order.
+    sample_index : array of int or None
+        Row of each analysed sample in the ``.fam`` (PLINK fast path).
+    mt : hail.MatrixTable or None
+        The QC'd MatrixTable (entry ``x``), checkpointed, when Hail was used.
+    qc : list of QCStep
+    """
+
+    source: GenotypeSource
+    variants: pd.DataFrame
+    samples: np.ndarray
+    sample_index: np.ndarray | None
+    qc: list[QCStep]
+    mt: object | None = None
+    n_genotyped: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def qc_table(steps: Sequence[QCStep]) -> pd.DataFrame:
+    """QC steps as the ``qc_report.tsv`` table."""
+    return pd.DataFrame([asdict(s) for s in steps], columns=["filter", "level", "threshold", "removed", "remaining"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Hardy-Weinberg exact test (pure numpy)
+# ----------------------------------------------------------------------------------------------
+def _hwe_exact_one(n_hom1: int, n_het: int, n_hom2: int) -> float:
+    n = n_hom1 + n_het + n_hom2
+    if n == 0:
+        return 1.0
+    n_rare = min(2 * n_hom1 + n_het, 2 * n_hom2 + n_het)
+    h = np.arange(n_rare % 2, n_rare + 1, 2)
+    hom_r = (n_rare - h) // 2
+    hom_c = n - h - hom_r
+    logp = (h * np.log(2.0) - gammaln(h + 1) - gammaln(hom_r + 1) - gammaln(hom_c + 1))
+    logp -= logp.max()
+    prob = np.exp(logp)
+    obs = prob[np.searchsorted(h, n_het)]
+    return float(min(1.0, prob[prob <= obs * (1 + 1e-7)].sum() / prob.sum()))
+
+
+def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, screen: float = 1e-2) -> np.ndarray:
+    """Hardy-Weinberg exact test p-values (Wigginton et al. 2005), vectorised with a safe screen.
+
+    The exact test is evaluated for variants whose 1-df chi-square p is below ``screen`` or whose
+    rare-allele count is below 1000; for the others (large counts, chi-square p >= 1e-2) the
+    chi-square p is returned: both are far above any HWE filter threshold there.
+
+    Parameters
+    ----------
+    n_hom1, n_het, n_hom2 : int arrays [M]
+
+    Returns
+    -------
+    array [M] of p-values.
+
+    References
+    ----------
+    Wigginton JE et al. (2005) Am J Hum Genet 76:887. doi:10.1086/429864
+    """
+    a, b, c = (np.asarray(v, dtype=np.int64) for v in (n_hom1, n_het, n_hom2))
+    n = a + b + c
+    p1, p2 = 2 * a + b, 2 * c + b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        chi = n * (4.0 * a * c - b.astype(float) ** 2) ** 2 / (p1.astype(float) ** 2 * p2.astype(float) ** 2)
+        pchi = np.where(np.isfinite(chi), stats.chi2.sf(chi, 1), 1.0)
+    out = pchi.copy()
+    exact = np.flatnonzero((pchi < screen) | (np.minimum(p1, p2) < 1000))
+    for j in exact:  # only the screened variants (rare or nominally out of HWE)
+        out[j] = _hwe_exact_one(int(a[j]), int(b[j]), int(c[j]))
+    return out
+
+
+def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, n_samples: int,
+                    settings: QCSettings, alleles_ok: np.ndarray | None = None,
+                    dosage_sum: np.ndarray | None = None) -> tuple[np.ndarray, list[QCStep]]:
+    """Sequential variant filters (biallelic, call rate, MAF, HWE) from per-variant counts.
+
+    Parameters
+    ----------
+    n_called, n_het, n_hom_alt : arrays [M]
+        Called samples, heterozygous and homozygous-alt (effect allele) counts among the samples used.
+    n_samples : int
+        Samples used (denominator of the call rate).
+    dosage_sum : array [M], optional
+        Sum of effect-allele dosages (defaults to ``n_het + 2 n_hom_alt``) for the allele frequency.
+
+    Returns
+    -------
+    (keep [M] bool, list of QCStep)
+    """
+    M = len(n_called)
+    keep = np.ones(M, dtype=bool) if alleles_ok is None else np.asarray(alleles_ok, bool).copy()
+    steps = [QCStep("biallelic", "variant", "2 alleles", int(M - keep.sum()), int(keep.sum()))]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cr = n_called / max(n_samples, 1)
+        ds = dosage_sum if dosage_sum is not None else n_het + 2.0 * n_hom_alt
+        af = ds / (2.0 * n_called)
+        maf = np.minimum(af, 1 - af)
+    for name, ok, thr in (("variant_call_rate", cr >= settings.call_rate, settings.call_rate),
+                          ("maf", np.nan_to_num(maf) >= settings.maf, settings.maf)):
+        before = int(keep.sum())
+        keep &= ok
+        steps.append(QCStep(name, "variant", f">= {thr:g}", before - int(keep.sum()), int(keep.sum())))
+    before = int(keep.sum())
+    if settings.hwe_p > 0:
+        idx = np.flatnonzero(keep)
+        hom_ref = n_called[idx] - n_het[idx] - n_hom_alt[idx]
+        p = hwe_exact_p(hom_ref, n_het[idx], n_hom_alt[idx])
+        keep[idx[p < settings.hwe_p]] = False
+    steps.append(QCStep("hwe", "variant", f"p >= {settings.hwe_p:g}" if settings.hwe_p > 0 else "off",
+                        before - int(keep.sum()), int(keep.sum())))
+    return keep, steps
+
+
+# ----------------------------------------------------------------------------------------------
+# PLINK fast path: bed-reader blocks, numpy counts
+# ----------------------------------------------------------------------------------------------
+def read_bim(prefix: str) -> pd.DataFrame:
+    bim = pd.read_csv(f"{prefix}.bim", sep=r"\s+", header=None, dtype={0: str, 1: str, 4: str, 5: str},
+                      names=["chromosome", "variant_id", "cm", "base_pair_location", "effect_allele", "other_allele"])
+    bim["chromosome"] = bim["chromosome"].str.replace("^chr", "", regex=True)
+    bim["rsid"] = bim["variant_id"].where(bim["variant_id"].str.match(r"^rs\d+$"))
+    bim["bed_index"] = np.arange(len(bim))
+    return bim.drop(columns="cm")
+
+
+def read_fam(prefix: str) -> pd.DataFrame:
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str,
+                      names=["FID", "IID", "PAT", "MAT", "SEX", "PHENO"])
+    dup = fam["IID"][fam["IID"].duplicated()]
+    if len(dup):
+        raise InputError(f"{prefix}.fam: duplicated IID {dup.iloc[0]!r} ({dup.nunique()} duplicated ids)")
+    return fam
+
+
+def open_bed(prefix: str, n_samples: int, n_variants: int, threads: int | None = None):
+    from bed_reader import open_bed as _open
+
+    return _open(f"{prefix}.bed", iid_count=n_samples, sid_count=n_variants, count_A1=True,
+                 num_threads=threads, properties={})
+
+
+def bed_blocks(bed, sample_index: np.ndarray, variant_index: np.ndarray, *, block: int = _BLOCK,
+               dtype="float64"):
+    """Yield ``(slice_into_variant_index, array [N_used, m])`` blocks, NaN = missing call."""
+    for start in range(0, len(variant_index), block):
+        sl = slice(start, min(start + block, len(variant_index)))
+        yield sl, bed.read(index=np.s_[sample_index, variant_index[sl]], dtype=dtype, order="F")
+
+
+def _count_block(G: np.ndarray):
+    called = ~np.isnan(G)
+    return called.sum(0), (G == 1).sum(0), (G == 2).sum(0), called
+
+
+def plink_qc(prefix: str, keep_iids: Sequence[str] | None, settings: QCSettings, *,
+             threads: int | None = None) -> tuple[pd.DataFrame, np.ndarray, list[QCStep], int]:
+    """QC of a PLINK fileset with numpy (no JVM): returns (variants kept, sample rows kept, steps, N genotyped)."""
+    bim, fam = read_bim(prefix), read_fam(prefix)
+    bed = open_bed(prefix, len(fam), len(bim), threads)
+    alleles_ok = (~bim["effect_allele"].isin(["0", "."]) & ~bim["other_allele"].isin(["0", "."])
+                  & (bim["effect_allele"] != bim["other_allele"])).to_numpy()
+    n_bi = int(alleles_ok.sum())
+    wanted = np.arange(len(fam)) if keep_iids is None else np.flatnonzero(fam["IID"].isin(set(keep_iids)).to_numpy())
+    steps: list[QCStep] = []
+    # one pass: per-sample missingness (biallelic variants) + per-variant counts on the wanted samples
+    vidx = np.flatnonzero(alleles_ok)
+    miss = np.zeros(len(wanted))
+    counts = [np.zeros(len(vidx), dtype=np.int64) for _ in range(3)]
+    for sl, G in bed_blocks(bed, wanted, vidx, dtype="float32"):
+        c, h, ha, called = _count_block(G)
+        miss += (~called).sum(1)
+        for acc, v in zip(counts, (c, h, ha)):
+            acc[sl] = v
+    scr = 1 - miss / max(len(vidx), 1)
+    s_ok = scr >= settings.sample_call_rate
+    steps.append(QCStep("sample_call_rate", "sample", f">= {settings.sample_call_rate:g}",
+                        int((~s_ok).sum()), int(s_ok.sum())))
+    samples = wanted[s_ok]
+    if settings.remove_related:  # KING needs Hail: import the same files, restricted to these samples
+        from edfgen.genetics.hail_context import init_hail
+
+        hl = init_hail()
+        mt = import_genotypes(GenotypeSource(bfile=prefix), hl=hl)
+        mt = mt.filter_cols(hl.literal(set(fam["IID"].iloc[samples])).contains(mt.s))
+        drop = related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
+        rel_ok = ~fam["IID"].iloc[samples].isin(drop).to_numpy()
+        steps.append(QCStep("related", "sample", f"kinship <= {settings.kinship:g}", int((~rel_ok).sum()),
+                            int(rel_ok.sum())))
+        samples = samples[rel_ok]
+        s_ok = np.zeros(1, dtype=bool)  # force the recount below
+    if not s_ok.all():  # recount variants on the remaining samples
+        counts = [np.zeros(len(vidx), dtype=np.int64) for _ in range(3)]
+        for sl, G in bed_blocks(bed, samples, vidx, dtype="float32"):
+            for acc, v in zip(counts, _count_block(G)[:3]):
+                acc[sl] = v
+    full = [np.zeros(len(bim), dtype=np.int64) for _ in range(3)]
+    for f, c in zip(full, counts):
+        f[vidx] = c
+    keep, vsteps = variant_qc_mask(*full, len(samples), settings, alleles_ok=alleles_ok)
+    steps.extend(vsteps)
+    log.info("PLINK QC: %d biallelic of %d variants, %d kept", n_bi, len(bim), int(keep.sum()))
+    return bim[keep].reset_index(drop=True), samples, steps, len(fam)
+
+
+# ----------------------------------------------------------------------------------------------
+# Hail importers and QC
+# ----------------------------------------------------------------------------------------------
+def _contig_recoding() -> dict[str, str]:
+    rec = {str(i): f"chr{i}" for i in range(1, 23)}
+    rec.update({"X": "chrX", "Y": "chrY", "23": "chrX", "24": "chrY", "MT": "chrM", "26": "chrM", "M": "chrM",
+                "25": "chrX", "XY": "chrX"})
+    return rec
+
+
+def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=None):
+    """Import genotypes with Hail; return a MatrixTable keyed by ``s`` (= IID) with entry ``x`` (float64
+    effect-allele count/dosage) and row field ``varid`` (file id or ``chr:pos:ref:alt``).
+
+    Raises
+    ------
+    InputError
+        Unreadable file or an MT without a usable entry field.
+    """
+    if hl is None:
+        from edfgen.genetics.hail_context import init_hail
+
+        hl = init_hail()
+    rg, rec = "GRCh38", _contig_recoding()
+    try:
+        if source.bfile:
+            mt = hl.import_plink(bed=f"{source.bfile}.bed", bim=f"{source.bfile}.bim", fam=f"{source.bfile}.fam",
+                                 reference_genome=rg, contig_recoding=rec, a2_reference=True, quant_pheno=True)
+            mt = mt.annotate_rows(varid=mt.rsid)
+            mt = mt.select_entries(x=hl.float64(mt.GT.n_alt_alleles()))
+        elif source.vcf:
+            mt = hl.import_vcf(source.vcf, reference_genome=rg, contig_recoding=rec, force_bgz=source.vcf.endswith(".gz"),
+                               array_elements_required=False)
+            if source.vcf_field == "DS":
+                if "DS" not in mt.entry:
+                    raise InputError(f"--vcf {source.vcf}: no DS field (use --vcf-field GT)")
+                ds = mt.DS
+                x = ds[0] if isinstance(ds.dtype, hl.tarray) else ds
+            else:
+                x = mt.GT.n_alt_alleles()
+            mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid), _chr_pos_id(hl, mt), mt.rsid))
+            mt = mt.select_entries(x=hl.float64(x))
+        elif source.bgen:
+            idx = os.path.join(tmp_dir or "/tmp", "edfgen-bgen-index", source.fingerprint() + ".idx2")
+            index_map = None
+            if not Path(source.bgen + ".idx2").exists():
+                if not Path(idx).exists():
+                    os.makedirs(os.path.dirname(idx), exist_ok=True)
+                    hl.index_bgen(source.bgen, index_file_map={source.bgen: idx}, reference_genome=rg,
+                                  contig_recoding=rec)
+                index_map = {source.bgen: idx}
+            mt = hl.import_bgen(source.bgen, entry_fields=["dosage"], sample_file=source.sample,
+                                index_file_map=index_map)
+            mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid),
+                                                   _chr_pos_id(hl, mt), mt.rsid))
+            mt = mt.select_entries(x=hl.float64(mt.dosage))
+        else:
+            mt = hl.read_matrix_table(source.mt)
+            if "GT" in mt.entry:
+                x = mt.GT.n_alt_alleles()
+            elif "dosage" in mt.entry or "DS" in mt.entry:
+                x = mt["dosage"] if "dosage" in mt.entry else mt["DS"]
+            else:
+                raise InputError(f"--mt {source.mt}: needs an entry field GT, dosage or DS "
+                                 f"(has {', '.join(mt.entry)})")
+            if "rsid" not in mt.row:
+                mt = mt.annotate_rows(rsid=hl.missing(hl.tstr))
+            mt = mt.annotate_rows(varid=hl.or_else(mt.rsid, _chr_pos_id(hl, mt)))
+            mt = mt.select_entries(x=hl.float64(x))
+        col_key = list(mt.col_key)[0]
+        if col_key != "s":
+            mt = mt.key_cols_by(s=hl.str(mt[col_key]))
+        mt = mt.select_cols().select_rows("rsid", "varid")
+    except InputError:
+        raise
+    except Exception as exc:  # Hail raises many exception types on unreadable input
+        raise InputError(f"--{source.kind} {source.label}: cannot import ({str(exc).splitlines()[0][:300]})") from None
+    return mt
+
+
+def _chr_pos_id(hl, mt):
+    return hl.delimit([mt.locus.contig.replace("^chr", ""), hl.str(mt.locus.position),
+                       mt.alleles[0], hl.or_else(mt.alleles[1], ".")], ":")
+
+
+def hail_calls(hl, x):
+    """Hard calls from a count/dosage entry (rounded), for KING, HWE and PCA."""
+    return hl.or_missing(hl.is_defined(x), hl.unphased_diploid_gt_index_call(hl.int32(hl.floor(x + 0.5))))
+
+
+def related_to_remove(hl, mt, kinship: float = KINSHIP_2ND_DEGREE) -> set[str]:
+    """Samples to drop so that no pair has KING kinship > ``kinship`` (``hl.king`` + ``hl.maximal_independent_set``)."""
+    calls = mt.select_entries(GT=hail_calls(hl, mt.x))
+    king = hl.king(calls.GT)
+    pairs = king.filter_entries((king.phi > kinship) & (king.s_1 != king.s)).entries()
+    pairs = pairs.select(i=pairs.s_1, j=pairs.s).key_by().select("i", "j")
+    pairs = pairs.filter(pairs.i < pairs.j).checkpoint(hl.utils.new_temp_file("king", "ht"))
+    if pairs.count() == 0:
+        return set()
+    mis = hl.maximal_independent_set(pairs.i, pairs.j, keep=False)
+    return set(mis.node.collect())
+
+
+def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
+            checkpoint: str | None = None) -> tuple[object, pd.DataFrame, list[QCStep], int]:
+    """QC in Hail (any input format): returns (QC'd MT, variants table, steps, N genotyped).
+
+    The QC'd MatrixTable is written to ``checkpoint`` (if given) so association never re-reads
+    the input files.
+    """
+    n_geno = mt.count_cols()
+    n_var = mt.count_rows()
+    steps: list[QCStep] = []
+    mt = mt.filter_rows(hl.len(mt.alleles) == 2)
+    if keep_iids is not None:
+        mt = mt.filter_cols(hl.literal(set(keep_iids)).contains(mt.s))
+    mt = mt.annotate_cols(cr=hl.agg.mean(hl.float64(hl.is_defined(mt.x))))
+    cols = mt.cols().to_pandas()
+    s_ok = cols["cr"] >= settings.sample_call_rate
+    steps.append(QCStep("sample_call_rate", "sample", f">= {settings.sample_call_rate:g}",
+                        int((~s_ok).sum()), int(s_ok.sum())))
+    mt = mt.filter_cols(mt.cr >= settings.sample_call_rate).drop("cr")
+    if settings.remove_related:
+        drop = related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
+        steps.append(QCStep("related", "sample", f"kinship <= {settings.kinship:g}", len(drop),
+                            int(s_ok.sum()) - len(drop)))
+        mt = mt.filter_cols(hl.literal(drop).contains(mt.s), keep=False)
+    mt = mt.add_row_index("__i")
+    mt = mt.annotate_rows(n_called=hl.agg.count_where(hl.is_defined(mt.x)),
+                          n_het=hl.agg.count_where(hl.floor(mt.x + 0.5) == 1),
+                          n_hom_alt=hl.agg.count_where(hl.floor(mt.x + 0.5) == 2),
+                          dosage_sum=hl.agg.sum(mt.x))
+    rt = mt.rows()
+    rows = rt.select(i=rt.__i, chromosome=rt.locus.contig.replace("^chr", ""), base_pair_location=rt.locus.position,
+                     effect_allele=rt.alleles[1], other_allele=rt.alleles[0], variant_id=rt.varid, rsid=rt.rsid,
+                     n_called=rt.n_called, n_het=rt.n_het, n_hom_alt=rt.n_hom_alt,
+                     dosage_sum=rt.dosage_sum).key_by().drop("locus", "alleles").to_pandas()
+    n_used = mt.count_cols()
+    keep, vsteps = variant_qc_mask(rows["n_called"].to_numpy(), rows["n_het"].to_numpy(),
+                                   rows["n_hom_alt"].to_numpy(), n_used, settings,
+                                   dosage_sum=rows["dosage_sum"].to_numpy(dtype=float))
+    n_bi = len(rows)
+    vsteps[0] = QCStep("biallelic", "variant", "2 alleles", n_var - n_bi, n_bi)
+    steps.extend(vsteps)
+    kept = rows[keep]
+    keep_idx = hl.literal(set(int(i) for i in kept["i"]), dtype=hl.tset(hl.tint64))
+    mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_het", "n_hom_alt", "dosage_sum")
+    if checkpoint:
+        mt = mt.checkpoint(checkpoint, overwrite=True)
+    variants = kept[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
+    variants["rsid"] = variants["rsid"].where(variants["rsid"].astype(str).str.match(r"^rs\d+$"))
+    return mt, variants.reset_index(drop=True), steps, n_geno
+
+
+def _common_variants(hl, mt, maf: float = 0.01):
+    """Variants with MAF >= ``maf`` and call rate >= 0.95, for KING."""
+    af = hl.agg.mean(mt.x) / 2
+    mt = mt.annotate_rows(__af=af, __cr=hl.agg.mean(hl.float64(hl.is_defined(mt.x))))
+    return mt.filter_rows((hl.min(mt.__af, 1 - mt.__af) >= maf) & (mt.__cr >= 0.95))

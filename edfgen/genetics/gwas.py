@@ -1,0 +1,788 @@
+"""Genome-wide association of many phenotypes at once: ``edfgen gwas``.
+
+Model (per variant ``j`` and phenotype ``p``): ``y_p = C b + g_j beta + e`` by ordinary least squares
+(``--binary``: logistic regression), with ``C`` the covariates **plus an explicit intercept** and
+``g_j`` the additive count of the effect allele (PLINK A1 = Hail's alt allele; a dosage for BGEN and
+VCF ``DS``).
+
+Two engines compute the same statistics:
+
+* ``fast`` (default for local PLINK input, linear model): the multi-phenotype GWAS as the matrix
+  product it is. Phenotypes are residualised on the covariates once (``Y_res = Y - Q Q^T Y`` with ``Q``
+  an orthonormal basis of ``C``); then per block of variants one product ``G^T [Q, Y_res]`` gives
+  ``g.y_res`` and ``Q^T g`` for all phenotypes, so ``beta = g.y_res / g_res.g_res`` and
+  ``se = sqrt((y_res.y_res - beta g.y_res) / (n - k - 1) / g_res.g_res)`` (Frisch-Waugh-Lovell).
+  Genotypes are streamed from the ``.bed`` in blocks (bed-reader), never held whole.
+* ``hail``: Hail's ``linear_regression_rows`` with a list of lists of phenotypes (one inner list per
+  missingness pattern) or ``logistic_regression_rows``; runs unchanged on a Spark cluster.
+
+Missing phenotypes: phenotypes are grouped by their missingness pattern; each group is analysed on its
+own complete samples, so no sample is dropped for every phenotype because one phenotype lacks it.
+Samples lacking a covariate are excluded (counted in the sample report).
+
+Missing genotype calls: ``mean-impute`` (Hail's behaviour, default) replaces a missing call by the
+mean of the called genotypes of that variant among the samples analysed; ``drop`` (plink2's behaviour)
+removes the sample from that variant's regression (``n`` then varies per variant). Both agree exactly
+for variants without missing calls.
+
+References
+----------
+Purcell S et al. (2007) PLINK. Am J Hum Genet 81:559. doi:10.1086/519795
+Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13742-015-0047-8
+Beasley TM, Erickson S, Allison DB (2009) Rank-based inverse normal transformations are increasingly
+used, but are they merited? Behav Genet 39:580. doi:10.1007/s10519-009-9281-0
+Blom G (1958) Statistical estimates and transformed beta-variables. Wiley.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from edfgen.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+#: genome-wide significance threshold used in gwas_summary.tsv
+GENOME_WIDE = 5e-8
+TRANSFORMS = ("inverse-normal", "none")
+MISSING_GENOTYPES = ("mean-impute", "drop")
+
+
+# ----------------------------------------------------------------------------------------------
+# phenotype transform and covariate design (pure functions)
+# ----------------------------------------------------------------------------------------------
+def inverse_normal_transform(values: np.ndarray, *, offset: float = 3.0 / 8.0) -> np.ndarray:
+    """Rank-based inverse-normal transform of each column, ignoring missing values.
+
+    ``z = Phi^-1((r - c) / (n - 2c + 1))`` with ``r`` the rank among the ``n`` non-missing values
+    (ties get their average rank) and ``c = 3/8`` (Blom's offset, as in PLINK/REGENIE pipelines).
+
+    Parameters
+    ----------
+    values : array [N] or [N, P]
+        Phenotypes; NaN = missing (kept NaN).
+    offset : float
+        Blom offset ``c`` (``0.5`` gives the rankit transform).
+
+    Returns
+    -------
+    array of the same shape, float64.
+
+    References
+    ----------
+    Beasley TM et al. (2009) Behav Genet 39:580. doi:10.1007/s10519-009-9281-0
+    """
+    x = np.asarray(values, dtype=float)
+    one_d = x.ndim == 1
+    x = x.reshape(len(x), -1)
+    out = np.full_like(x, np.nan)
+    for p in range(x.shape[1]):  # loop over phenotypes (few), not samples
+        ok = ~np.isnan(x[:, p])
+        n = int(ok.sum())
+        if n == 0:
+            continue
+        r = stats.rankdata(x[ok, p], method="average")
+        out[ok, p] = stats.norm.ppf((r - offset) / (n - 2 * offset + 1))
+    return out[:, 0] if one_d else out
+
+
+_RANGE = re.compile(r"^(.*?)(\d+)\.\.(?:\1)?(\d+)$")
+
+
+def expand_columns(spec: Sequence[str]) -> list[str]:
+    """Expand ranges: ``["age", "PC1..PC4"]`` -> ``["age", "PC1", "PC2", "PC3", "PC4"]`` (``PC1..4`` too)."""
+    out: list[str] = []
+    for item in spec:
+        m = _RANGE.match(item.strip())
+        if m:
+            prefix, a, b = m.group(1), int(m.group(2)), int(m.group(3))
+            step = 1 if b >= a else -1
+            out.extend(f"{prefix}{i}" for i in range(a, b + step, step))
+        else:
+            out.append(item.strip())
+    return out
+
+
+@dataclass(frozen=True)
+class CovariateDesign:
+    """Covariate matrix with an explicit intercept and indicator columns for categorical covariates.
+
+    Attributes
+    ----------
+    matrix : array [N, K]
+        Column 0 is the intercept; NaN rows are samples with a missing covariate.
+    columns : list of str
+        Names of the ``K`` columns (``intercept``, ``age``, ``centre=B``, ...).
+    categorical : dict
+        Categorical covariate -> levels (the first level is the reference, dropped).
+    ids : array [N]
+        Sample IDs (IID) in row order.
+    """
+
+    matrix: np.ndarray
+    columns: list[str]
+    categorical: dict[str, list[str]]
+    ids: np.ndarray
+
+
+def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
+                     categorical: Sequence[str] = (), id_column: str = "IID",
+                     source: str = "covariates") -> CovariateDesign:
+    """Build the covariate design matrix from a per-participant table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``IID`` plus covariate columns.
+    columns : list of str, optional
+        Covariates to use (ranges like ``PC1..PC10`` expanded); default all columns but ``IID``/``FID``.
+    categorical : list of str
+        Columns to treat as categorical even if numeric. String columns are always categorical.
+        Each categorical column with L levels becomes L-1 indicators (first sorted level dropped).
+    source : str
+        File name used in error messages.
+
+    Raises
+    ------
+    InputError
+        A named column is absent, or a numeric column is constant (collinear with the intercept).
+    """
+    cols = expand_columns(columns) if columns else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
+    missing = [c for c in cols + list(categorical) if c not in table.columns]
+    if missing:
+        raise InputError(f"{source}: covariate column(s) {', '.join(missing)} not found "
+                         f"(has: {', '.join(map(str, table.columns[:15]))})")
+    parts = [np.ones(len(table))]
+    names = ["intercept"]
+    levels_of: dict[str, list[str]] = {}
+    bad_rows = np.zeros(len(table), dtype=bool)
+    for c in cols:
+        s = table[c]
+        is_cat = c in categorical or not pd.api.types.is_numeric_dtype(s)
+        if is_cat:
+            miss = s.isna().to_numpy()
+            vals = s.astype(str).where(~s.isna())
+            levels = sorted(vals.dropna().unique(), key=lambda v: (len(v), v))
+            levels_of[c] = list(levels)
+            bad_rows |= miss
+            for lev in levels[1:]:
+                parts.append((vals == lev).to_numpy(dtype=float))
+                names.append(f"{c}={lev}")
+        else:
+            v = s.to_numpy(dtype=float)
+            bad_rows |= np.isnan(v)
+            if np.nanstd(v) == 0:
+                raise InputError(f"{source}: covariate {c!r} is constant (collinear with the intercept)")
+            parts.append(v)
+            names.append(c)
+    mat = np.column_stack(parts)
+    mat[bad_rows] = np.nan
+    return CovariateDesign(matrix=mat, columns=names, categorical=levels_of,
+                           ids=table[id_column].astype(str).to_numpy())
+
+
+def missingness_groups(phenotypes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Group phenotype columns by their missingness pattern.
+
+    Parameters
+    ----------
+    phenotypes : array [N, P], NaN = missing
+
+    Returns
+    -------
+    list of (sample_mask [N] bool, column_indices [P_g]) in order of first appearance.
+    """
+    present = ~np.isnan(phenotypes)
+    groups: dict[bytes, list[int]] = {}
+    for p in range(present.shape[1]):
+        groups.setdefault(np.packbits(present[:, p]).tobytes(), []).append(p)
+    return [(present[:, cols[0]].copy(), np.asarray(cols)) for cols in groups.values()]
+
+
+# ----------------------------------------------------------------------------------------------
+# the association kernel (pure numpy)
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AssociationResult:
+    """Per-variant, per-phenotype statistics; every array is ``[M, P]``.
+
+    ``beta`` is the change in the (transformed) phenotype per copy of the effect allele (log-odds for
+    logistic models); ``effect_allele_frequency`` is computed in the samples of that phenotype.
+    """
+
+    beta: np.ndarray
+    standard_error: np.ndarray
+    p_value: np.ndarray
+    n: np.ndarray
+    effect_allele_frequency: np.ndarray
+
+
+@dataclass
+class PreparedPhenotypes:
+    """Phenotypes residualised on covariates once, per missingness group (see :func:`prepare_phenotypes`)."""
+
+    covariates: np.ndarray            # [N, K]
+    phenotypes: np.ndarray            # [N, P]
+    groups: list = field(default_factory=list)  # (mask, cols, Q [n_g, K], Y_res [n_g, P_g], yy [P_g])
+
+
+def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray) -> PreparedPhenotypes:
+    """Residualise each missingness group of phenotypes on the covariates (done once per GWAS).
+
+    Parameters
+    ----------
+    phenotypes : array [N, P], NaN = missing
+    covariates : array [N, K], complete (include the intercept column yourself)
+
+    Raises
+    ------
+    InputError
+        The covariates are rank deficient in a group, or a group has too few samples.
+    """
+    Y = np.asarray(phenotypes, dtype=float)
+    C = np.asarray(covariates, dtype=float)
+    if np.isnan(C).any():
+        raise InputError("linear_association: covariates contain missing values (drop those samples first)")
+    prep = PreparedPhenotypes(covariates=C, phenotypes=Y)
+    k = C.shape[1]
+    for mask, cols in missingness_groups(Y):
+        n = int(mask.sum())
+        if n <= k + 1:
+            raise InputError(f"linear_association: only {n} samples with phenotype(s) "
+                             f"{list(cols[:3])} for {k} covariates")
+        Q, R = np.linalg.qr(C[mask])
+        rank = int((np.abs(np.diag(R)) > 1e-9 * np.abs(R).max()).sum())
+        if rank < k:
+            raise InputError(f"linear_association: covariates are collinear (rank {rank} < {k}) "
+                             f"in the {n} samples of phenotype column {int(cols[0])}")
+        Yg = Y[np.ix_(mask, cols)]
+        Yres = Yg - Q @ (Q.T @ Yg)
+        prep.groups.append((mask, cols, Q, Yres, (Yres ** 2).sum(0)))
+    return prep
+
+
+def _t_p(t: np.ndarray, df) -> np.ndarray:
+    return 2.0 * stats.t.sf(np.abs(t), df)
+
+
+def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
+                       missing_genotypes: str = "mean-impute") -> AssociationResult:
+    """Additive linear association of a block of variants with all phenotypes.
+
+    Parameters
+    ----------
+    genotypes : array [N, M]
+        Effect-allele counts or dosages, NaN = missing call. Same sample order as ``prepared``.
+    prepared : PreparedPhenotypes
+        From :func:`prepare_phenotypes`.
+    missing_genotypes : {"mean-impute", "drop"}
+        ``mean-impute`` (Hail) or ``drop`` (plink2: the sample leaves that variant's regression).
+
+    Returns
+    -------
+    AssociationResult with arrays ``[M, P]``. Monomorphic variants get NaN statistics.
+
+    Notes
+    -----
+    t-test with ``n - k - 1`` degrees of freedom (``k`` covariates including the intercept), as
+    Hail's ``linear_regression_rows`` and plink2 ``--glm``.
+    """
+    if missing_genotypes not in MISSING_GENOTYPES:
+        raise InputError(f"linear_association: missing_genotypes={missing_genotypes!r} "
+                         f"(choose {', '.join(MISSING_GENOTYPES)})")
+    G = np.asarray(genotypes, dtype=float)
+    M, P = G.shape[1], prepared.phenotypes.shape[1]
+    out = {name: np.full((M, P), np.nan) for name in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+    n_out = np.zeros((M, P), dtype=np.int64)
+    k = prepared.covariates.shape[1]
+    for mask, cols, Q, Yres, yy in prepared.groups:
+        Gg = G[mask]
+        called = ~np.isnan(Gg)
+        any_missing = not called.all()
+        n_called = called.sum(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(called, Gg, 0.0).sum(0) / n_called
+            G0 = np.where(called, Gg, mean) if any_missing else Gg
+            prod = G0.T @ np.hstack([Q, Yres])             # [M, K + P_g]: the one big product
+            Qg, gy = prod[:, :k], prod[:, k:]
+            gg = np.einsum("ij,ij->j", G0, G0) - np.einsum("ij,ij->i", Qg, Qg)
+            gg = np.where(gg > 1e-8 * np.maximum(np.einsum("ij,ij->j", G0, G0), 1e-300), gg, np.nan)
+            beta = gy / gg[:, None]
+            n = int(mask.sum())
+            df = n - k - 1
+            rss = yy[None, :] - beta * gy
+            se = np.sqrt(np.maximum(rss, 0) / df / gg[:, None])
+            p = _t_p(beta / se, df)
+        out["beta"][:, cols] = beta
+        out["standard_error"][:, cols] = se
+        out["p_value"][:, cols] = p
+        out["effect_allele_frequency"][:, cols] = (mean / 2.0)[:, None]
+        n_out[:, cols] = n
+        if missing_genotypes == "drop" and any_missing:
+            j = np.flatnonzero((~called).any(0))
+            res = _drop_missing_ols(Gg[:, j], called[:, j], prepared.covariates[mask],
+                                    prepared.phenotypes[np.ix_(mask, cols)])
+            for name, arr in zip(("beta", "standard_error", "p_value"), res[:3]):
+                out[name][np.ix_(j, cols)] = arr
+            n_out[np.ix_(j, cols)] = res[3][:, None]
+    return AssociationResult(beta=out["beta"], standard_error=out["standard_error"], p_value=out["p_value"],
+                             n=n_out, effect_allele_frequency=out["effect_allele_frequency"])
+
+
+def _drop_missing_ols(G: np.ndarray, called: np.ndarray, C: np.ndarray, Y: np.ndarray):
+    """Exact OLS per variant on its called samples only (plink2 behaviour), batched over variants.
+
+    Builds the (K+1)x(K+1) normal equations of every variant with matrix products over the
+    call indicator ``R`` ([n, m]) and solves them in one batched call.
+    """
+    R = called.astype(float)
+    G0 = np.where(called, G, 0.0)
+    n, K = C.shape
+    P = Y.shape[1]
+    m = G.shape[1]
+    A = np.empty((m, K + 1, K + 1))
+    A[:, :K, :K] = (R.T @ (C[:, :, None] * C[:, None, :]).reshape(n, K * K)).reshape(m, K, K)
+    A[:, :K, K] = G0.T @ C
+    A[:, K, :K] = A[:, :K, K]
+    A[:, K, K] = (G0 ** 2).sum(0)
+    B = np.empty((m, K + 1, P))
+    B[:, :K, :] = (R.T @ (C[:, :, None] * Y[:, None, :]).reshape(n, K * P)).reshape(m, K, P)
+    B[:, K, :] = G0.T @ Y
+    yy = R.T @ (Y ** 2)
+    nv = R.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        try:
+            coef = np.linalg.solve(A, B)
+            Ainv_gg = np.linalg.solve(A, np.broadcast_to(np.eye(K + 1)[:, K:], (m, K + 1, 1)))[:, K, 0]
+        except np.linalg.LinAlgError:  # a singular variant: fall back to pseudo-inverse per batch
+            Ainv = np.linalg.pinv(A)
+            coef = Ainv @ B
+            Ainv_gg = Ainv[:, K, K]
+        rss = yy - np.einsum("mkp,mkp->mp", coef, B)
+        df = nv - K - 1
+        beta = coef[:, K, :]
+        se = np.sqrt(np.maximum(rss, 0) / df[:, None] * Ainv_gg[:, None])
+        p = _t_p(beta / se, df[:, None])
+    return beta, se, p, nv.astype(np.int64)
+
+
+def lambda_gc(p_values: np.ndarray) -> float:
+    """Genomic inflation: median chi-square(1) of the p-values / 0.4549 (NaN-safe)."""
+    p = np.asarray(p_values, dtype=float)
+    p = p[np.isfinite(p)]
+    if p.size == 0:
+        return float("nan")
+    return float(np.median(stats.chi2.isf(p, 1)) / stats.chi2.ppf(0.5, 1))
+
+
+# ----------------------------------------------------------------------------------------------
+# the GWAS wrapper: files, sample join, engines, outputs
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GwasSettings:
+    """How to run the association (keyword-only defaults documented in ``edfgen gwas --help``).
+
+    Parameters
+    ----------
+    transform : {"inverse-normal", "none"}
+        Phenotype transform for quantitative traits (ignored with ``binary``).
+    missing_genotypes : {"mean-impute", "drop"}
+        See the module docstring; ``drop`` needs the fast engine.
+    binary : bool
+        Logistic regression (phenotypes coded 0/1; ``beta`` = log-odds ratio).
+    logistic_test : {"wald", "firth"}
+    engine : {"auto", "fast", "hail"}
+        ``auto`` = ``fast`` for PLINK input with a linear model on a local master, else ``hail``.
+    block_size : int
+        Variants per block in the fast engine.
+    plots : bool
+        Write Manhattan/QQ PNGs.
+    plots_max : int or None
+        Plot at most this many phenotypes (the combined Manhattan is always written).
+    """
+
+    transform: str = "inverse-normal"
+    missing_genotypes: str = "mean-impute"
+    binary: bool = False
+    logistic_test: str = "wald"
+    engine: str = "auto"
+    block_size: int = 4096
+    plots: bool = True
+    plots_max: int | None = None
+
+
+@dataclass(frozen=True)
+class SampleCounts:
+    """How many samples each input has, and how many were analysed."""
+
+    genotypes: int
+    phenotypes: int
+    covariates: int
+    complete_covariates: int
+    overlap: int
+    used: int
+
+    def describe(self) -> str:
+        return (f"samples: {self.genotypes} in genotypes, {self.phenotypes} in phenotypes, "
+                f"{self.covariates} in covariates ({self.complete_covariates} complete), "
+                f"{self.overlap} in all three, {self.used} used after QC")
+
+
+@dataclass(frozen=True)
+class GwasResult:
+    """What ``run_gwas`` wrote."""
+
+    out_dir: str
+    phenotypes: list[str]
+    summary: pd.DataFrame
+    qc: pd.DataFrame
+    samples: SampleCounts
+    engine: str
+    timings: dict
+
+
+def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = None,
+                      prefix: str | None = None, source: str = "phenotypes") -> list[str]:
+    """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every numeric column."""
+    if columns:
+        cols = expand_columns(columns)
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise InputError(f"{source}: phenotype column(s) {', '.join(missing)} not found "
+                             f"(has: {', '.join(map(str, table.columns[:15]))})")
+    elif prefix:
+        cols = [c for c in table.columns if str(c).startswith(prefix)]
+        if not cols:
+            raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
+    else:
+        cols = [c for c in table.columns if c not in ("IID", "FID", "#FID") and pd.api.types.is_numeric_dtype(table[c])]
+    bad = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c])]
+    if bad:
+        raise InputError(f"{source}: phenotype column {bad[0]!r} is not numeric")
+    if not cols:
+        raise InputError(f"{source}: no numeric phenotype columns")
+    return list(cols)
+
+
+def _check_binary(Y: np.ndarray, names: list[str], source: str) -> np.ndarray:
+    vals = np.unique(Y[~np.isnan(Y)])
+    if set(vals) <= {0.0, 1.0}:
+        return Y
+    if set(vals) <= {1.0, 2.0}:  # PLINK coding 1 = control, 2 = case
+        return Y - 1.0
+    bad = next(n for j, n in enumerate(names) if not set(np.unique(Y[~np.isnan(Y[:, j]), j])) <= {0.0, 1.0})
+    raise InputError(f"{source}: --binary phenotype {bad!r} has values other than 0/1 (or 1/2)")
+
+
+def _engine(source, settings: GwasSettings, spark_master: str | None) -> str:
+    if settings.engine != "auto":
+        if settings.engine == "fast" and (not source.bfile or settings.binary):
+            raise InputError("--engine fast needs --bfile input and a linear model (use --engine hail)")
+        return settings.engine
+    local = spark_master is None or spark_master.startswith("local")
+    return "fast" if source.bfile and not settings.binary and local else "hail"
+
+
+def _cache_path(tmp_dir: str, source, qc, iids: np.ndarray) -> str:
+    import hashlib
+    import json
+
+    h = hashlib.sha256(json.dumps([source.fingerprint(), qc.__dict__], sort_keys=True, default=str).encode())
+    h.update("\n".join(sorted(iids)).encode())
+    return os.path.join(tmp_dir, "edfgen-genotype-cache", h.hexdigest()[:20] + ".mt")
+
+
+def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, out_dir: str | os.PathLike, *,
+             pheno_cols: Sequence[str] | None = None, pheno_prefix: str | None = None,
+             covar_cols: Sequence[str] | None = None, categorical: Sequence[str] = (),
+             qc=None, settings: GwasSettings = GwasSettings(), hail=None, threads: int | None = None,
+             force: bool = False) -> GwasResult:
+    """Run the GWAS of every selected phenotype in one pass over the genotypes and write the outputs.
+
+    Parameters
+    ----------
+    source : GenotypeSource
+    pheno, covar : paths
+        Per-participant tables with an ``IID`` column (TSV/CSV/parquet).
+    out_dir : path
+        Receives ``<phenotype>.tsv.gz`` (GWAS-SSF), ``gwas_summary.tsv``, ``qc_report.tsv``,
+        ``samples.tsv``, ``plots/``, ``manifest.json``.
+    qc : QCSettings
+    settings : GwasSettings
+    hail : HailSettings
+        Spark master, tmp dir, memory (Hail is started only when needed).
+
+    Raises
+    ------
+    InputError
+        Fewer than 50 samples shared by genotypes, phenotypes and covariates; bad columns.
+    """
+    import time
+
+    from edfgen.genetics import genotypes as gt
+    from edfgen.genetics.hail_context import HailSettings
+    from edfgen.io.tables import prepare_out_dir, read_table, write_table
+    from edfgen.provenance import recording
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    qc = qc or gt.QCSettings()
+    hail = hail or HailSettings(threads=threads)
+    for name, allowed, value in (("--transform", TRANSFORMS, settings.transform),
+                                 ("--missing-genotypes", MISSING_GENOTYPES, settings.missing_genotypes),
+                                 ("--logistic-test", ("wald", "firth"), settings.logistic_test)):
+        if value not in allowed:
+            raise InputError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
+    out_dir = prepare_out_dir(out_dir, force=force)
+    ptab = read_table(pheno, id_column="IID")
+    names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
+    if covar is not None:
+        ctab = read_table(covar, id_column="IID")
+        design = covariate_design(ctab, covar_cols, categorical=categorical, source=str(covar))
+    else:
+        ctab = ptab[["IID"]]
+        design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
+                                 ids=ctab["IID"].to_numpy())
+    engine = _engine(source, settings, hail.spark_master)
+    if settings.missing_genotypes == "drop" and engine != "fast":
+        raise InputError("--missing-genotypes drop is implemented in the fast engine (PLINK input, linear model); "
+                         "Hail mean-imputes missing calls")
+    hl = None
+    if engine == "fast":
+        geno_ids = gt.read_fam(source.bfile)["IID"].to_numpy()
+    else:
+        from edfgen.genetics.hail_context import init_hail
+
+        hl = init_hail(hail)
+        timings["hail_start"] = time.perf_counter() - t0
+        mt_raw = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl)
+        geno_ids = np.asarray(mt_raw.s.collect(), dtype=str)
+        dup = pd.Series(geno_ids)[pd.Series(geno_ids).duplicated()]
+        if len(dup):
+            raise InputError(f"--{source.kind} {source.label}: duplicated sample id {dup.iloc[0]!r}")
+    complete_cov = set(design.ids[~np.isnan(design.matrix).any(1)])
+    has_pheno = set(ptab["IID"][ptab[names].notna().any(axis=1)])
+    overlap = set(geno_ids) & has_pheno & complete_cov
+    if len(overlap) < gt.MIN_SAMPLES:
+        raise InputError(f"only {len(overlap)} samples are shared by genotypes ({source.label}), phenotypes ({pheno}) "
+                         f"and covariates ({covar}) with complete values (need >= {gt.MIN_SAMPLES}); "
+                         f"are the IID columns the same ids?")
+    t1 = time.perf_counter()
+    if engine == "fast":
+        variants, sample_index, steps, n_geno = gt.plink_qc(source.bfile, sorted(overlap), qc, threads=threads)
+        fam = gt.read_fam(source.bfile)
+        used_ids = fam["IID"].to_numpy()[sample_index]
+        mt = None
+    else:
+        ckpt = _cache_path(hail.tmp_dir or os.path.join(__import__("tempfile").gettempdir(), "edfgen-hail"),
+                           source, qc, np.asarray(sorted(overlap)))
+        mt, variants, steps, n_geno = gt.hail_qc(hl, mt_raw, sorted(overlap), qc, checkpoint=ckpt)
+        used_ids = np.asarray(mt.s.collect(), dtype=str)
+        sample_index = None
+    timings["import_qc"] = time.perf_counter() - t1
+    if len(used_ids) < gt.MIN_SAMPLES:
+        raise InputError(f"only {len(used_ids)} samples left after sample QC (need >= {gt.MIN_SAMPLES})")
+    if len(variants) == 0:
+        raise InputError(f"--{source.kind} {source.label}: no variant passed QC")
+    counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
+                          complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
+    log.info(counts.describe())
+    # phenotypes and covariates in genotype sample order
+    Y = ptab.set_index("IID").loc[used_ids, names].to_numpy(dtype=float)
+    C = pd.DataFrame(design.matrix, index=design.ids).loc[used_ids].to_numpy(dtype=float)
+    C, cov_names = _drop_constant_indicators(C, design.columns)
+    transform = "none" if settings.binary else settings.transform
+    if settings.binary:
+        Y = _check_binary(Y, names, str(pheno))
+    elif transform == "inverse-normal":
+        Y = inverse_normal_transform(Y)
+    t2 = time.perf_counter()
+    if engine == "fast":
+        res = _fast_engine(source.bfile, sample_index, variants, Y, C, settings, threads)
+    elif settings.binary:
+        res = _hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test)
+    else:
+        res = _hail_linear(hl, mt, used_ids, Y, C)
+    timings["association"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    params = dict(genotypes={source.kind: source.label, "vcf_field": source.vcf_field}, phenotypes=names,
+                  covariates=cov_names, categorical=design.categorical, transform=transform,
+                  transform_offset=3 / 8 if transform == "inverse-normal" else None,
+                  missing_genotypes=settings.missing_genotypes, model="logistic" if settings.binary else "linear",
+                  logistic_test=settings.logistic_test if settings.binary else None, engine=engine,
+                  qc=qc.__dict__, effect_allele="PLINK A1 / Hail alt allele (counted allele)")
+    with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar]) as man:
+        summary = _write_outputs(out_dir, variants, res, names, settings)
+        qc_df = gt.qc_table(steps)
+        write_table(qc_df, Path(out_dir) / "qc_report.tsv")
+        write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")
+        timings["export"] = time.perf_counter() - t3
+        timings["total"] = time.perf_counter() - t0
+        man.extra.update(samples=counts.__dict__, qc=qc_df.to_dict(orient="records"),
+                         variants_tested=int(len(variants)), timings_s={k: round(v, 3) for k, v in timings.items()})
+    return GwasResult(out_dir=str(out_dir), phenotypes=names, summary=summary, qc=qc_df, samples=counts,
+                      engine=engine, timings=timings)
+
+
+def _drop_constant_indicators(C: np.ndarray, names: list[str]):
+    """Drop covariate columns that are constant in the analysed samples (e.g. a centre absent after QC)."""
+    keep = np.ones(C.shape[1], dtype=bool)
+    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0
+    dropped = [n for n, k in zip(names, keep) if not k]
+    if dropped:
+        log.warning("covariate column(s) constant in the analysed samples, dropped: %s", ", ".join(dropped))
+    return C[:, keep], [n for n, k in zip(names, keep) if k]
+
+
+def _fast_engine(bfile: str, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
+                 settings: GwasSettings, threads: int | None) -> AssociationResult:
+    from edfgen.genetics import genotypes as gt
+    from edfgen.progress import progress
+
+    prepared = prepare_phenotypes(Y, C)
+    fam_n = len(gt.read_fam(bfile))
+    bed = gt.open_bed(bfile, fam_n, _count_lines(f"{bfile}.bim"), threads)
+    vidx = variants["bed_index"].to_numpy()
+    M, P = len(vidx), Y.shape[1]
+    arrays = {k: np.empty((M, P)) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+    n = np.empty((M, P), dtype=np.int64)
+    blocks = gt.bed_blocks(bed, sample_index, vidx, block=settings.block_size)
+    for sl, G in progress(blocks, total=-(-M // settings.block_size), desc="association"):
+        r = linear_association(G, prepared, missing_genotypes=settings.missing_genotypes)
+        for k in arrays:
+            arrays[k][sl] = getattr(r, k)
+        n[sl] = r.n
+    return AssociationResult(n=n, **arrays)
+
+
+def _count_lines(path: str) -> int:
+    with open(path, "rb") as fh:
+        return sum(buf.count(b"\n") for buf in iter(lambda: fh.read(1 << 20), b""))
+
+
+def _annotate_design(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray):
+    """Attach y (NaN -> missing) and covariates to the MT columns as arrays, keyed by IID."""
+    df = pd.DataFrame({"s": used_ids})
+    df["y"] = [list(r) for r in np.where(np.isnan(Y), None, Y).tolist()]
+    df["c"] = C.tolist()
+    ht = hl.Table.from_pandas(df, key="s")
+    ht = ht.annotate(y=ht.y.map(lambda v: hl.float64(v)))
+    mt = mt.annotate_cols(**ht[mt.s])
+    return mt
+
+
+def _hail_linear(hl, mt, used_ids, Y, C) -> AssociationResult:
+    """Hail ``linear_regression_rows``, one inner list of y per missingness group (chained)."""
+    mt = _annotate_design(hl, mt, used_ids, Y, C)
+    groups = missingness_groups(Y)
+    ys = [[mt.y[int(p)] for p in cols] for _, cols in groups]
+    covs = [mt.c[i] for i in range(C.shape[1])]
+    ht = hl.linear_regression_rows(y=ys, x=mt.x, covariates=covs, pass_through=["varid"], block_size=64)
+    res = ht.select("n", "sum_x", "beta", "standard_error", "p_value").to_pandas()
+    # Hail 0.2.139 returns one entry per *phenotype* (each group's arrays repeated once per member of the
+    # group, in input order), not one per group: index by the group's flattened offset, which is also
+    # correct if a later Hail returns one entry per group.
+    per_group = len(res) == 0 or len(res["n"].iloc[0]) == len(groups)
+    offsets = list(range(len(groups))) if per_group else list(np.cumsum([0] + [len(c) for _, c in groups[:-1]]))
+    return _unpack_groups(res, groups, Y.shape[1], lambda r, g, j, f: r[f][offsets[g]][j],
+                          n_of=lambda r, g: r["n"][offsets[g]],
+                          af_of=lambda r, g: r["sum_x"][offsets[g]] / (2 * r["n"][offsets[g]]))
+
+
+def _hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
+    """Hail ``logistic_regression_rows`` per missingness group (Wald or Firth).
+
+    Firth returns no standard error: it is reported as ``|beta| / sqrt(chi_sq_stat)`` (the SE that
+    reproduces the likelihood-ratio p-value).
+    """
+    mt = _annotate_design(hl, mt, used_ids, Y, C)
+    groups = missingness_groups(Y)
+    M, P = mt.count_rows(), Y.shape[1]
+    arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+    n = np.zeros((M, P), dtype=np.int64)
+    for mask, cols in groups:
+        ids = hl.literal(set(used_ids[mask]))
+        sub = mt.filter_cols(ids.contains(mt.s))
+        sub = sub.annotate_rows(__af=hl.agg.mean(sub.x) / 2)
+        ht = hl.logistic_regression_rows(test=test, y=[sub.y[int(p)] for p in cols], x=sub.x, covariates=[sub.c[i] for i in range(C.shape[1])], pass_through=["__af"])
+        r = ht.to_pandas()
+        for j, p in enumerate(cols):
+            stats_ = pd.DataFrame(list(r["logistic_regression"].map(lambda a: a[j])))
+            beta = stats_["beta"].to_numpy(dtype=float)
+            if test == "firth":
+                chi = stats_["chi_sq_stat"].to_numpy(dtype=float)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    se = np.abs(beta) / np.sqrt(chi)
+            else:
+                se = stats_["standard_error"].to_numpy(dtype=float)
+            arrays["beta"][:, p] = beta
+            arrays["standard_error"][:, p] = se
+            arrays["p_value"][:, p] = stats_["p_value"].to_numpy(dtype=float)
+            arrays["effect_allele_frequency"][:, p] = r["__af"].to_numpy(dtype=float)
+            n[:, p] = int(mask.sum())
+    return AssociationResult(n=n, **arrays)
+
+
+def _unpack_groups(res: pd.DataFrame, groups, P: int, get, *, n_of, af_of) -> AssociationResult:
+    M = len(res)
+    arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+    n = np.zeros((M, P), dtype=np.int64)
+    rows = res.to_dict(orient="records")
+    for g, (_, cols) in enumerate(groups):
+        for j, p in enumerate(cols):
+            for f in ("beta", "standard_error", "p_value"):
+                arrays[f][:, p] = [np.nan if get(r, g, j, f) is None else get(r, g, j, f) for r in rows]
+            n[:, p] = [n_of(r, g) for r in rows]
+            arrays["effect_allele_frequency"][:, p] = [af_of(r, g) for r in rows]
+    return AssociationResult(n=n, **arrays)
+
+
+def _write_outputs(out_dir, variants: pd.DataFrame, res: AssociationResult, names: list[str],
+                   settings: GwasSettings) -> pd.DataFrame:
+    from edfgen.io.sumstats import SSF_COLUMNS, write_sumstats
+    from edfgen.io.tables import write_table
+    from edfgen.plots import manhattan_plot, qq_plot
+
+    out_dir = Path(out_dir)
+    base = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]]
+    base = base.reset_index(drop=True)
+    rows = []
+    n_plot = len(names) if settings.plots_max is None else settings.plots_max
+    for j, name in enumerate(names):
+        df = base.assign(beta=res.beta[:, j], standard_error=res.standard_error[:, j],
+                         effect_allele_frequency=res.effect_allele_frequency[:, j], p_value=res.p_value[:, j],
+                         n=res.n[:, j])[SSF_COLUMNS]
+        write_sumstats(df, out_dir / f"{_safe(name)}.tsv.gz")
+        p = res.p_value[:, j]
+        lam = lambda_gc(p)
+        rows.append({"phenotype": name, "n": int(np.nanmax(res.n[:, j])) if len(p) else 0,
+                     "variants_tested": int(np.isfinite(p).sum()), "lambda_gc": lam,
+                     "n_significant": int((p < GENOME_WIDE).sum())})
+        if settings.plots and j < n_plot:
+            manhattan_plot(df, out_dir / "plots" / f"{_safe(name)}.manhattan.png", title=name)
+            qq_plot(p, out_dir / "plots" / f"{_safe(name)}.qq.png", title=name, lambda_gc=lam)
+    if settings.plots:
+        with np.errstate(all="ignore"):
+            pmin = np.nanmin(np.where(np.isfinite(res.p_value), res.p_value, np.inf), axis=1)
+        manhattan_plot(base.assign(p_value=np.where(np.isfinite(pmin), pmin, np.nan)),
+                       out_dir / "plots" / "combined_min_p.manhattan.png",
+                       title=f"minimum p across {len(names)} phenotypes")
+    summary = pd.DataFrame(rows, columns=["phenotype", "n", "variants_tested", "lambda_gc", "n_significant"])
+    write_table(summary, out_dir / "gwas_summary.tsv", float_format="%.6g")
+    return summary
+
+
+def _safe(name: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))
+    if not s:
+        raise InputError(f"phenotype name {name!r} cannot be a file name")
+    return s
