@@ -1,0 +1,536 @@
+"""LD clumping of GWAS summary statistics, as ``plink1.9 --clump`` does it, and loci across phenotypes.
+
+Greedy clumping (Purcell et al. 2007): variants with ``p <= p1`` are taken in increasing p
+(ties: file order of the LD panel's ``.bim``). Each one not yet clumped becomes an *index
+variant*; it absorbs every not-yet-clumped variant of the same chromosome within ``kb`` whose
+r² with it exceeds ``r2``. Absorbed variants with ``p < p2`` are listed as its clump
+(``clumped_variants``); absorbed variants with larger p are only marked, so they cannot become
+index variants or join later clumps either. r² comes from the LD panel's genotypes, one window
+at a time (:mod:`edfgen.genetics.ld`), never all pairs.
+
+Exactly PLINK 1.9's semantics, read from its source (``plink_ld.c: clump_reports``):
+
+* r² is the haplotype-frequency maximum-likelihood r² from unphased genotypes, founders only,
+  samples missing at either variant dropped per pair (``r2_method="plink"``); a pair with a
+  monomorphic variant (over jointly observed samples) is never clumped.
+* comparisons: index if ``p <= p1``; clumped if ``r² > r2`` (strict) and ``p < p2`` (strict).
+* window: ``--clump-kb K`` means ``|bp - bp_index| <= 1000*K - 1`` (PLINK's ``bp_radius``).
+* no overlap: a variant joins at most one clump (``--clump-allow-overlap`` not offered).
+* variants of the summary statistics absent from the LD panel are skipped (PLINK warns);
+  edfgen lists those with ``p <= p1`` in ``rejects.tsv``.
+* several phenotypes: each is clumped on its own (one ``plink --clump`` run per file), then
+  the index variants of all phenotypes are merged into loci (:func:`merge_loci`).
+
+References
+----------
+Purcell S et al. (2007) "PLINK: a tool set for whole-genome association and population-based
+linkage analyses", Am J Hum Genet 81:559, doi:10.1086/519795.
+Chang CC et al. (2015) GigaScience 4:7, doi:10.1186/s13742-015-0047-8.
+Li J, Ji L (2005) "Adjusting multiple testing in multilocus analyses using the eigenvalues of a
+correlation matrix", Heredity 95:221, doi:10.1038/sj.hdy.6800717.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.genetics.ld import R2_METHODS, PlinkGenotypes, r2_vector
+from edfgen.io.sumstats import chrom_key, read_sumstats
+from edfgen.progress import progress
+
+log = logging.getLogger(__name__)
+
+CLUMP_COLUMNS = ["phenotype", "variant_id", "chromosome", "base_pair_location", "p_value",
+                 "n_clumped", "clumped_variants"]
+LOCI_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "phenotype",
+                "phenotypes", "n_phenotypes", "index_variants"]
+REJECT_COLUMNS = ["phenotype", "variant_id", "p_value", "reason"]
+TRUTH_COLUMNS = ["trait", "n_planted", "n_recovered", "recall", "n_index", "n_false_index"]
+
+
+@dataclass(frozen=True)
+class ClumpSettings:
+    """Clumping thresholds (defaults: the paper's independent-loci definition).
+
+    Attributes
+    ----------
+    p1 : index-variant threshold (``p <= p1``), default 5e-8.
+    p2 : threshold for a variant to be listed in a clump (``p < p2``), default 0.01.
+    r2 : LD threshold (``r² > r2`` joins the clump), default 0.01.
+    kb : window radius in kb (``|Δbp| <= 1000*kb - 1``, as PLINK), default 1000.
+    r2_method : ``"plink"`` (haplotype ML r², matches plink1.9) or ``"corr"``.
+    """
+
+    p1: float = 5e-8
+    p2: float = 0.01
+    r2: float = 0.01
+    kb: float = 1000.0
+    r2_method: str = "plink"
+
+    def __post_init__(self):
+        for name in ("p1", "p2"):
+            v = getattr(self, name)
+            if not 0 < v <= 1:
+                raise InputError(f"clump: {name} must be in (0, 1], got {v}")
+        if not 0 <= self.r2 < 1:
+            raise InputError(f"clump: r2 must be in [0, 1), got {self.r2}")
+        if self.kb <= 0:
+            raise InputError(f"clump: kb must be > 0, got {self.kb}")
+        if self.r2_method not in R2_METHODS:
+            raise InputError(f"clump: r2_method {self.r2_method!r} unknown (choose from {', '.join(R2_METHODS)})")
+
+    @property
+    def bp_radius(self) -> int:
+        """PLINK 1.9: ``bp_radius = (uint)(kb * 1000 * (1 + 2^-44)) - 1``."""
+        return int(self.kb * 1000 * (1 + 2.0 ** -44)) - 1
+
+
+@dataclass(frozen=True)
+class ClumpKernelResult:
+    """Clumps of one phenotype, as positions in the kernel's input arrays.
+
+    Attributes
+    ----------
+    index : int ``[k]`` index variants in the order they were chosen (increasing p).
+    members : list of k int arrays, the variants (``p < p2``) each index variant absorbed.
+    """
+
+    index: np.ndarray
+    members: list[np.ndarray] = field(default_factory=list)
+
+
+GenotypeFn = Callable[[np.ndarray], np.ndarray]
+
+
+def _chrom_blocks(chrom: np.ndarray) -> dict[str, tuple[int, int]]:
+    """Contiguous ``[start, end)`` of each chromosome label in file order."""
+    blocks: dict[str, tuple[int, int]] = {}
+    if len(chrom) == 0:
+        return blocks
+    change = np.flatnonzero(chrom[1:] != chrom[:-1]) + 1
+    starts = np.r_[0, change]
+    ends = np.r_[change, len(chrom)]
+    for s, e in zip(starts, ends):
+        c = str(chrom[s])
+        if c in blocks:
+            raise InputError(f"LD panel .bim: chromosome {c} is not contiguous (sort the fileset)")
+        blocks[c] = (int(s), int(e))
+    return blocks
+
+
+def clump_arrays(p: np.ndarray, chrom: np.ndarray, pos: np.ndarray, genotypes: GenotypeFn, *,
+                 settings: ClumpSettings = ClumpSettings()) -> ClumpKernelResult:
+    """Greedy PLINK-1.9 clumping of one phenotype (the kernel).
+
+    Parameters
+    ----------
+    p : float ``[V]``
+        p-values of the variants found in both the summary statistics and the LD panel,
+        **in LD-panel (.bim) order** (finite, in [0, 1]).
+    chrom : str ``[V]``, pos : int ``[V]``
+        Chromosome and position of each variant (positions ascending within a chromosome).
+    genotypes
+        ``genotypes(idx [k]) -> int8 [n, k]``: allele counts of variants ``idx`` (positions in
+        these arrays), negative = missing.
+    settings
+        :class:`ClumpSettings`.
+
+    Returns
+    -------
+    ClumpKernelResult
+    """
+    p = np.asarray(p, dtype=np.float64)
+    chrom = np.asarray(chrom).astype(str)
+    pos = np.asarray(pos, dtype=np.int64)
+    blocks = _chrom_blocks(chrom)
+    for c, (s, e) in blocks.items():
+        if np.any(np.diff(pos[s:e]) < 0):
+            raise InputError(f"LD panel .bim: positions on chromosome {c} are not sorted")
+    cand = np.flatnonzero(p <= settings.p1)
+    order = cand[np.lexsort((cand, p[cand]))]            # ties: file order (PLINK 2021 fix)
+    clumped = np.zeros(len(p), dtype=bool)
+    radius = settings.bp_radius
+    index: list[int] = []
+    members: list[np.ndarray] = []
+    for i in progress(order, total=len(order), desc="clumping", unit="index"):
+        if clumped[i]:
+            continue
+        clumped[i] = True
+        index.append(int(i))
+        s, e = blocks[chrom[i]]
+        lo = s + int(np.searchsorted(pos[s:e], pos[i] - radius, side="left"))
+        hi = s + int(np.searchsorted(pos[s:e], pos[i] + radius, side="right"))
+        win = np.arange(lo, hi)
+        win = win[~clumped[win]]
+        if win.size == 0:
+            members.append(np.zeros(0, dtype=np.int64))
+            continue
+        g = genotypes(np.r_[i, win])
+        r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method)
+        absorbed = win[ok & (np.abs(r2) > settings.r2)]
+        clumped[absorbed] = True
+        members.append(absorbed[p[absorbed] < settings.p2])
+    return ClumpKernelResult(index=np.asarray(index, dtype=np.int64), members=members)
+
+
+# ----------------------------------------------------------------------------- wrappers
+def phenotype_name(path: str | Path) -> str:
+    """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.gz``, ``.parquet``)."""
+    name = Path(path).name
+    for suf in (".gz", ".tsv", ".txt", ".csv", ".parquet"):
+        if name.endswith(suf):
+            name = name[: -len(suf)]
+    return name
+
+
+@dataclass
+class _Matched:
+    """Summary statistics of one phenotype aligned to the LD panel (bim order)."""
+
+    phenotype: str
+    table: pd.DataFrame            # rows in bim order: variant_id, chromosome, base_pair_location, p_value, bim
+    rejects: pd.DataFrame
+
+
+def match_to_panel(df: pd.DataFrame, panel: PlinkGenotypes, *, phenotype: str, p1: float) -> _Matched:
+    """Align summary statistics to the LD panel by variant id (PLINK's ``SNP`` matching).
+
+    Rows with a missing/NA p-value are dropped (PLINK skips them); a duplicated variant id keeps
+    its smallest p. Variants absent from the panel with ``p <= p1`` become rejects.
+    """
+    v = panel.variants
+    p = pd.to_numeric(df["p_value"], errors="coerce")
+    bad = p[(p < 0) | (p > 1)]
+    if len(bad):
+        raise InputError(f"{phenotype}: p_value {bad.iloc[0]!r} outside [0, 1] "
+                         f"(variant {df.loc[bad.index[0], 'variant_id']})")
+    t = pd.DataFrame({"variant_id": df["variant_id"].astype(str), "p_value": p})
+    for col in ("chromosome", "base_pair_location"):
+        if col in df.columns:
+            t[col] = df[col].to_numpy()
+    t = t[t["p_value"].notna()]
+    if t["variant_id"].duplicated().any():
+        log.warning("%s: %d duplicated variant ids; keeping the smallest p of each", phenotype,
+                    int(t["variant_id"].duplicated().sum()))
+        t = t.sort_values("p_value", kind="stable").drop_duplicates("variant_id")
+    bim_ids = pd.Index(v.variant_id)
+    if bim_ids.has_duplicates:
+        dup = set(bim_ids[bim_ids.duplicated()])
+        if t["variant_id"].isin(dup).any():
+            raise InputError(f"{panel.prefix}.bim: duplicated variant id(s) used by {phenotype}, "
+                             f"e.g. {sorted(dup)[0]!r}")
+        bim_ids = bim_ids.drop_duplicates(keep=False)
+    loc = pd.Series(np.arange(len(v.variant_id)), index=pd.Index(v.variant_id)).loc[
+        lambda s: ~s.index.duplicated(keep=False)]
+    t["bim"] = t["variant_id"].map(loc)
+    missing = t[t["bim"].isna()]
+    rejects = missing[missing["p_value"] <= p1].assign(phenotype=phenotype, reason="not in LD panel")
+    if len(missing):
+        log.info("%s: %d variants not in the LD panel %s (%d with p <= p1)", phenotype, len(missing),
+                 panel.prefix, len(rejects))
+    t = t[t["bim"].notna()].copy()
+    t["bim"] = t["bim"].astype(np.int64)
+    t = t.sort_values("bim").reset_index(drop=True)
+    t["chromosome"] = v.chromosome[t["bim"]]
+    if "base_pair_location" not in t.columns or t["base_pair_location"].isna().any():
+        t["base_pair_location"] = v.position[t["bim"]]
+    t["base_pair_location"] = t["base_pair_location"].astype(np.int64)
+    return _Matched(phenotype, t, rejects[REJECT_COLUMNS].reset_index(drop=True))
+
+
+def clump_phenotype(m: _Matched, panel: PlinkGenotypes, settings: ClumpSettings) -> pd.DataFrame:
+    """Clump one phenotype's aligned summary statistics; returns ``clumps.tsv`` rows."""
+    t = m.table
+    bim_rows = t["bim"].to_numpy()
+    # window positions come from the panel (PLINK uses .bim positions)
+    panel_pos = panel.variants.position[bim_rows]
+    res = clump_arrays(t["p_value"].to_numpy(), t["chromosome"].to_numpy(), panel_pos,
+                       lambda idx: panel.read(bim_rows[idx]), settings=settings)
+    ids = t["variant_id"].to_numpy()
+    out = t.iloc[res.index][["variant_id", "chromosome", "base_pair_location", "p_value"]].copy()
+    out.insert(0, "phenotype", m.phenotype)
+    out["n_clumped"] = [len(mm) for mm in res.members]
+    out["clumped_variants"] = [",".join(ids[mm]) for mm in res.members]
+    return out[CLUMP_COLUMNS].reset_index(drop=True)
+
+
+def merge_loci(clumps: pd.DataFrame, panel: PlinkGenotypes | None, *,
+               settings: ClumpSettings = ClumpSettings()) -> pd.DataFrame:
+    """Merge index variants of all phenotypes into independent loci.
+
+    Rule: the pooled index variants are clumped again exactly like variants (increasing p,
+    ties by phenotype then position): each index variant not yet in a locus leads a new locus
+    and takes every other index variant of the same chromosome within ``settings.kb`` whose
+    r² with the lead exceeds ``settings.r2`` (the same test that made index variants
+    independent within a phenotype), or that is the same variant. Without an LD panel
+    (``panel=None``) every index variant within ``kb`` joins (conservative, distance only).
+
+    Returns
+    -------
+    DataFrame ``loci.tsv``: ``locus`` (1..L, by p), lead ``variant_id``, ``chromosome``,
+    ``base_pair_location``, ``p_value`` (min p), ``phenotype`` (the lead's), ``phenotypes``
+    (comma list by p), ``n_phenotypes``, ``index_variants`` (``phenotype:variant`` list).
+    """
+    if clumps.empty:
+        return pd.DataFrame(columns=LOCI_COLUMNS)
+    c = clumps.reset_index(drop=True).copy()
+    c["chromosome"] = c["chromosome"].astype(str)
+    order = np.lexsort((c["base_pair_location"].to_numpy(), c["phenotype"].astype(str).to_numpy(),
+                        c["p_value"].to_numpy()))
+    assigned = np.full(len(c), -1)
+    radius = settings.bp_radius
+    bim_of: dict[str, int] = {}
+    if panel is not None:
+        bim_of = pd.Series(np.arange(len(panel.variants.variant_id)),
+                           index=panel.variants.variant_id).groupby(level=0).first().to_dict()
+    rows = []
+    chrom = c["chromosome"].to_numpy()
+    pos = c["base_pair_location"].to_numpy(np.int64)
+    vid = c["variant_id"].astype(str).to_numpy()
+    for i in order:
+        if assigned[i] >= 0:
+            continue
+        locus = len(rows)
+        assigned[i] = locus
+        near = np.flatnonzero((assigned < 0) & (chrom == chrom[i]) & (np.abs(pos - pos[i]) <= radius))
+        if near.size:
+            same = vid[near] == vid[i]
+            join = same.copy()
+            other = near[~same]
+            if panel is not None and other.size:
+                have = np.array([v in bim_of for v in vid[other]])
+                if vid[i] in bim_of and have.any():
+                    g = panel.read(np.r_[bim_of[vid[i]], [bim_of[v] for v in vid[other[have]]]])
+                    r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method)
+                    linked = np.zeros(other.size, dtype=bool)
+                    linked[np.flatnonzero(have)] = ok & (np.abs(r2) > settings.r2)
+                    join[~same] = linked
+            elif panel is None:
+                join[:] = True
+            assigned[near[join]] = locus
+        members = np.flatnonzero(assigned == locus)
+        members = members[np.argsort(c["p_value"].to_numpy()[members], kind="stable")]
+        phenos = list(dict.fromkeys(c["phenotype"].astype(str).to_numpy()[members]))
+        rows.append({"locus": locus + 1, "variant_id": vid[i], "chromosome": chrom[i],
+                     "base_pair_location": int(pos[i]), "p_value": float(c.at[i, "p_value"]),
+                     "phenotype": str(c.at[i, "phenotype"]), "phenotypes": ",".join(phenos),
+                     "n_phenotypes": len(phenos),
+                     "index_variants": ",".join(f"{c.at[j, 'phenotype']}:{vid[j]}" for j in members)})
+    return pd.DataFrame(rows, columns=LOCI_COLUMNS)
+
+
+# ----------------------------------------------------------------------------- study-wide threshold
+def effective_number_of_tests(corr: np.ndarray) -> float:
+    """Li & Ji (2005) effective number of independent phenotypes from a correlation matrix.
+
+    ``M_eff = sum_i f(|λ_i|)`` with ``f(x) = 1[x >= 1] + (x - floor(x))`` over the eigenvalues
+    ``λ_i`` of the ``[P, P]`` correlation matrix. Equals P for uncorrelated phenotypes and 1 for
+    identical ones.
+
+    References
+    ----------
+    Li J, Ji L (2005) Heredity 95:221, doi:10.1038/sj.hdy.6800717.
+    """
+    corr = np.asarray(corr, dtype=np.float64)
+    if corr.ndim != 2 or corr.shape[0] != corr.shape[1]:
+        raise InputError(f"effective_number_of_tests: need a square correlation matrix, got {corr.shape}")
+    lam = np.abs(np.linalg.eigvalsh(corr))
+    lam = np.where(np.isclose(lam, np.round(lam), atol=1e-9), np.round(lam), lam)
+    return float(np.sum((lam >= 1).astype(float) + (lam - np.floor(lam))))
+
+
+def study_wide_threshold(pheno: pd.DataFrame, phenotypes: Sequence[str] | None = None, *,
+                         alpha: float = 5e-8, source: str = "--pheno") -> tuple[float, float]:
+    """``(alpha / M_eff, M_eff)`` from the phenotype columns of a table (Li & Ji 2005).
+
+    ``phenotypes`` selects columns (default: all numeric columns except ids/covariates named
+    ``IID``, ``FID``); pairwise-complete Pearson correlations.
+    """
+    if phenotypes:
+        missing = [p for p in phenotypes if p not in pheno.columns]
+        if missing:
+            raise InputError(f"{source}: phenotype column(s) {', '.join(missing)} not found")
+        cols = list(phenotypes)
+    else:
+        cols = [c for c in pheno.select_dtypes("number").columns if c not in ("IID", "FID")]
+    if not cols:
+        raise InputError(f"{source}: no numeric phenotype columns to estimate M_eff from")
+    corr = pheno[cols].corr().to_numpy()
+    if np.isnan(corr).any():
+        raise InputError(f"{source}: a phenotype column is constant or empty; cannot compute correlations")
+    meff = effective_number_of_tests(corr)
+    return alpha / meff, meff
+
+
+# ----------------------------------------------------------------------------- truth recovery
+def _truth_loci(truth: Mapping | str | Path) -> pd.DataFrame:
+    if not isinstance(truth, Mapping):
+        path = Path(truth)
+        try:
+            truth = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: cannot read truth JSON ({exc})") from None
+    loci = pd.DataFrame(list(truth.get("loci", [])))
+    need = ["chromosome", "base_pair_location", "trait"]
+    if loci.empty:
+        return pd.DataFrame(columns=need + ["variant_id"])
+    missing = [c for c in need if c not in loci.columns]
+    if missing:
+        raise InputError(f"truth: loci entries lack {', '.join(missing)}")
+    loci["chromosome"] = loci["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+    loci["base_pair_location"] = loci["base_pair_location"].astype(np.int64)
+    return loci
+
+
+def score_truth(clumps: pd.DataFrame, truth: Mapping | str | Path, *, window_kb: float = 250.0,
+                traits: Sequence[str] | None = None) -> pd.DataFrame:
+    """Recovery of planted loci by clumping, per trait (phenotype name == truth ``trait``).
+
+    A planted locus is *recovered* when an index variant of its trait lies on the same
+    chromosome within ``window_kb``; an index variant is *false* when no planted locus of its
+    trait lies within ``window_kb``.
+
+    Parameters
+    ----------
+    clumps
+        ``clumps.tsv`` rows (``phenotype, chromosome, base_pair_location``).
+    truth
+        ``truth.json`` content or path: ``{"loci": [{"chromosome", "base_pair_location",
+        "trait", ...}]}``.
+    traits
+        Traits to score (default: every trait with planted loci).
+
+    Returns
+    -------
+    DataFrame with columns ``trait, n_planted, n_recovered, recall, n_index, n_false_index``,
+    one row per trait plus a final ``all`` row (sums; recall pooled).
+    """
+    loci = _truth_loci(truth)
+    traits = list(traits) if traits is not None else sorted(loci["trait"].astype(str).unique())
+    w = window_kb * 1000
+    rows = []
+    cl = clumps.copy()
+    cl["chromosome"] = cl["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+    for tr in traits:
+        pl = loci[loci["trait"].astype(str) == tr]
+        ix = cl[cl["phenotype"].astype(str) == tr]
+        if len(pl) and len(ix):
+            same = pl["chromosome"].to_numpy()[:, None] == ix["chromosome"].to_numpy()[None, :]
+            near = same & (np.abs(pl["base_pair_location"].to_numpy()[:, None]
+                                  - ix["base_pair_location"].to_numpy(np.int64)[None, :]) <= w)
+        else:
+            near = np.zeros((len(pl), len(ix)), dtype=bool)
+        n_rec = int(near.any(axis=1).sum())
+        rows.append({"trait": tr, "n_planted": len(pl), "n_recovered": n_rec,
+                     "recall": n_rec / len(pl) if len(pl) else np.nan, "n_index": len(ix),
+                     "n_false_index": int((~near.any(axis=0)).sum())})
+    out = pd.DataFrame(rows, columns=TRUTH_COLUMNS)
+    tot = out[["n_planted", "n_recovered", "n_index", "n_false_index"]].sum()
+    out.loc[len(out)] = {"trait": "all", **{k: int(v) for k, v in tot.items()},
+                         "recall": tot["n_recovered"] / tot["n_planted"] if tot["n_planted"] else np.nan}
+    return out
+
+
+# ----------------------------------------------------------------------------- end to end
+@dataclass(frozen=True)
+class ClumpRun:
+    """What :func:`run_clump` wrote and found."""
+
+    out_dir: Path
+    clumps: pd.DataFrame
+    loci: pd.DataFrame
+    rejects: pd.DataFrame
+    settings: ClumpSettings
+    m_eff: float | None = None
+    truth: pd.DataFrame | None = None
+    plots: tuple[str, ...] = ()
+
+
+def clump_files(sumstats: Sequence[str | Path], panel: PlinkGenotypes, *,
+                settings: ClumpSettings = ClumpSettings()) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Clump several GWAS-SSF files (one phenotype each) against one LD panel.
+
+    Returns ``(clumps, loci, rejects)`` DataFrames (see :data:`CLUMP_COLUMNS`, :data:`LOCI_COLUMNS`).
+    """
+    names = [phenotype_name(s) for s in sumstats]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise InputError(f"--sumstats: phenotype name {sorted(dup)[0]!r} given twice")
+    all_clumps, all_rejects = [], []
+    for path, name in zip(sumstats, names):
+        df, _ = read_sumstats(path, required=("variant_id", "p_value"))
+        m = match_to_panel(df, panel, phenotype=name, p1=settings.p1)
+        all_rejects.append(m.rejects)
+        c = clump_phenotype(m, panel, settings)
+        log.info("%s: %d index variants (p1=%g, r2=%g, kb=%g)", name, len(c), settings.p1,
+                 settings.r2, settings.kb)
+        all_clumps.append(c)
+    clumps = pd.concat(all_clumps, ignore_index=True) if all_clumps else pd.DataFrame(columns=CLUMP_COLUMNS)
+    if len(clumps):
+        key = chrom_key(clumps["chromosome"])
+        clumps = clumps.assign(_k=key).sort_values(["phenotype", "_k", "base_pair_location"],
+                                                   kind="stable").drop(columns="_k").reset_index(drop=True)
+    rejects = pd.concat(all_rejects, ignore_index=True) if all_rejects else pd.DataFrame(columns=REJECT_COLUMNS)
+    loci = merge_loci(clumps, panel, settings=settings)
+    return clumps, loci, rejects
+
+
+def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile: str | Path | None = None,
+              ld_bfile: str | Path | None = None, settings: ClumpSettings = ClumpSettings(),
+              study_wide: bool = False, pheno: str | Path | None = None, truth: str | Path | None = None,
+              regional_plots: int = 0, genes: str | Path | None = None, force: bool = False) -> ClumpRun:
+    """``edfgen clump``: clump every phenotype, merge loci, write ``clumps.tsv``, ``loci.tsv``,
+    ``rejects.tsv`` (+ ``truth_recovery.tsv``, ``regional/*.png``) and ``manifest.json``.
+
+    ``study_wide=True`` replaces ``settings.p1`` by ``5e-8 / M_eff`` (Li & Ji 2005) from the
+    phenotype table ``pheno`` (columns named like the summary-statistics files when present).
+    """
+    from edfgen.io.tables import prepare_out_dir, read_table, write_table
+    from edfgen.provenance import recording
+
+    if not sumstats:
+        raise InputError("--sumstats: give at least one summary-statistics file")
+    panel_prefix = ld_bfile or bfile
+    if panel_prefix is None:
+        raise InputError("clump: give --bfile (study genotypes) or --ld-bfile (reference panel)")
+    out_dir = prepare_out_dir(out_dir, force=force)
+    m_eff = None
+    if study_wide:
+        if pheno is None:
+            raise InputError("--study-wide needs --pheno FILE (the phenotype/EDF table)")
+        table = read_table(pheno)
+        names = [phenotype_name(s) for s in sumstats]
+        cols = [n for n in names if n in table.columns]
+        p1, m_eff = study_wide_threshold(table, cols if len(cols) >= 2 else None, source=str(pheno))
+        settings = ClumpSettings(**{**asdict(settings), "p1": p1})
+        log.info("study-wide threshold: M_eff = %.2f -> p1 = %.3g", m_eff, p1)
+    inputs = [*sumstats, *(f"{panel_prefix}.{e}" for e in ("bed", "bim", "fam")), pheno, truth, genes]
+    params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": bfile,
+              "ld_bfile": ld_bfile, "regional_plots": regional_plots}
+    with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs) as man, \
+            PlinkGenotypes(panel_prefix) as panel:
+        clumps, loci, rejects = clump_files(sumstats, panel, settings=settings)
+        write_table(clumps, out_dir / "clumps.tsv", float_format="%.6g")
+        write_table(loci, out_dir / "loci.tsv", float_format="%.6g")
+        write_table(rejects, out_dir / "rejects.tsv", float_format="%.6g")
+        truth_df = None
+        if truth is not None:
+            truth_df = score_truth(clumps, truth)
+            write_table(truth_df, out_dir / "truth_recovery.tsv", float_format="%.6g")
+        plots: list[str] = []
+        if regional_plots and len(loci):
+            from edfgen.plots.regional import plot_loci
+
+            plots = plot_loci(loci.head(regional_plots), sumstats, panel, out_dir / "regional",
+                              genes=genes, window_kb=min(settings.kb, 500), r2_method=settings.r2_method)
+        man.extra["n_index_variants"] = int(len(clumps))
+        man.extra["n_loci"] = int(len(loci))
+    return ClumpRun(out_dir, clumps, loci, rejects, settings, m_eff, truth_df, tuple(plots))

@@ -1,0 +1,106 @@
+"""Genes from a user-supplied GTF or BED file, and the nearest gene(s) of each locus.
+
+GTF (GENCODE/Ensembl; ``gene`` features, name from ``gene_name`` else ``gene_id``; 1-based,
+inclusive) or BED (``chrom, start, end, name[, score, strand]``; 0-based half-open, converted to
+1-based inclusive). Chromosome labels lose any ``chr`` prefix. Coordinates must be the same build
+as the loci (GRCh38 in edfgen).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+
+GENE_COLUMNS = ["chromosome", "start", "end", "gene", "strand"]
+
+
+def _open_text(path: Path):
+    return gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)
+
+
+def read_genes(path: str | Path) -> pd.DataFrame:
+    """Read a GTF or BED gene annotation.
+
+    Returns
+    -------
+    DataFrame ``chromosome, start, end, gene, strand`` (1-based inclusive), sorted.
+
+    Raises
+    ------
+    InputError
+        Missing file, no gene records, or a malformed line (named by line number).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"--genes {path}: file not found")
+    is_gtf = bool(re.search(r"\.gtf(\.gz)?$", path.name))
+    rows = []
+    with _open_text(path) as fh:
+        for ln, line in enumerate(fh, 1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            f = line.rstrip("\n").split("\t")
+            if not is_gtf and len(f) >= 9 and re.search(r'gene_(id|name) "', f[8]):
+                is_gtf = True
+            try:
+                if is_gtf:
+                    if len(f) < 9:
+                        raise ValueError("fewer than 9 columns")
+                    if f[2] != "gene":
+                        continue
+                    name = re.search(r'gene_name "([^"]+)"', f[8]) or re.search(r'gene_id "([^"]+)"', f[8])
+                    if not name:
+                        raise ValueError("no gene_name/gene_id attribute")
+                    rows.append((f[0], int(f[3]), int(f[4]), name.group(1), f[6]))
+                else:
+                    if len(f) < 4:
+                        raise ValueError("BED needs chrom, start, end, name")
+                    rows.append((f[0], int(f[1]) + 1, int(f[2]), f[3], f[5] if len(f) > 5 else "."))
+            except ValueError as exc:
+                raise InputError(f"--genes {path}: line {ln}: {exc}") from None
+    if not rows:
+        raise InputError(f"--genes {path}: no gene records found (GTF 'gene' features or BED lines)")
+    genes = pd.DataFrame(rows, columns=GENE_COLUMNS)
+    genes["chromosome"] = genes["chromosome"].str.replace("^chr", "", regex=True)
+    return genes.sort_values(["chromosome", "start"]).reset_index(drop=True)
+
+
+def nearest_genes(chromosome, position, genes: pd.DataFrame) -> pd.DataFrame:
+    """Nearest gene(s) of each position.
+
+    Parameters
+    ----------
+    chromosome, position : array-like ``[L]``
+    genes : DataFrame from :func:`read_genes`
+
+    Returns
+    -------
+    DataFrame ``[L]`` with ``nearest_gene`` (every overlapping gene, comma-joined, else the
+    gene(s) with the closest edge) and ``gene_distance`` (0 inside a gene, else bp to the
+    nearest edge; NA when the chromosome has no gene).
+    """
+    chrom = pd.Series(chromosome).astype(str).str.replace("^chr", "", regex=True).to_numpy()
+    pos = np.asarray(position, dtype=np.int64)
+    names = np.full(len(pos), None, dtype=object)
+    dist = np.full(len(pos), np.nan)
+    for c in np.unique(chrom):
+        sel = np.flatnonzero(chrom == c)
+        g = genes[genes["chromosome"] == c]
+        if g.empty:
+            continue
+        st, en = g["start"].to_numpy(), g["end"].to_numpy()
+        gname = g["gene"].to_numpy()
+        p = pos[sel][:, None]
+        d = np.where(p < st, st - p, np.where(p > en, p - en, 0))          # [l, genes]
+        best = d.min(axis=1)
+        dist[sel] = best
+        hit = d == best[:, None]
+        names[sel] = [",".join(dict.fromkeys(gname[h])) for h in hit]
+    return pd.DataFrame({"nearest_gene": names, "gene_distance": pd.array(
+        np.where(np.isnan(dist), pd.NA, dist), dtype="Int64")})

@@ -1,0 +1,307 @@
+"""Clumping: r² kernels, agreement with plink1.9 --clump, loci merging, truth recovery, CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clump_sim import ols_sumstats, plink_clump, read_dosages, simulate_genotypes, simulate_traits
+from edfgen.exceptions import InputError
+from edfgen.genetics.clump import (ClumpSettings, clump_files, effective_number_of_tests, merge_loci,
+                                   score_truth, study_wide_threshold)
+from edfgen.genetics.ld import PlinkGenotypes, r2_from_counts, r2_vector, two_locus_counts
+from edfgen.io.dictionary import check_file
+
+PLINK = shutil.which("plink1.9")
+needs_plink = pytest.mark.skipif(PLINK is None, reason="plink1.9 not on PATH")
+TRAITS = {"qt_interval": 4, "heart_rate": 3}
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    """~800 samples, 2 chromosomes x 2 Mb of msprime genotypes (1% missing), two traits."""
+    d = tmp_path_factory.mktemp("clump_sim")
+    bim = simulate_genotypes(d / "geno", n=800, chromosomes=2, length=2e6, seed=1)
+    truth = simulate_traits(d / "geno", bim, traits=TRAITS, out_dir=d / "ss", seed=2)
+    return {"dir": d, "bfile": d / "geno", "bim": bim, "truth": truth,
+            "sumstats": [d / "ss" / f"{t}.tsv.gz" for t in TRAITS]}
+
+
+# ----------------------------------------------------------------------------- r² kernels
+def _plink_ld(bfile: Path, a: str, b: str, out: Path) -> list[float]:
+    """R-sq of every haplotype-phasing solution plink1.9 --ld reports (usually one)."""
+    subprocess.run([PLINK, "--bfile", str(bfile), "--ld", a, b, "--out", str(out), "--silent"],
+                   check=True, capture_output=True)
+    return [float(v) for v in re.findall(r"R-sq = ([0-9.eE+-]+)", Path(f"{out}.log").read_text())]
+
+
+def _grid_ml_r2(counts: np.ndarray) -> float:
+    """Naive reference: maximise the two-locus likelihood over a fine grid of haplotype freq11."""
+    c = counts.ravel()
+    k = np.array([2 * c[0] + c[1] + c[3], 2 * c[2] + c[1] + c[5], 2 * c[6] + c[3] + c[7], 2 * c[8] + c[5] + c[7]])
+    tot = k.sum() + 2 * c[4]
+    f, h = k / tot, c[4] / tot
+    x = np.linspace(0, h, 400_001)
+    h11, h12, h21, h22 = f[0] + x, f[1] + h - x, f[2] + h - x, f[3] + x
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ll = c[4] * np.log(h11 * h22 + h12 * h21) + sum(
+            kk * np.log(hh) for kk, hh in zip(k, (h11, h12, h21, h22)) if kk)
+    b = x[np.nanargmax(ll)]
+    p, q = f[0] + f[1] + h, f[0] + f[2] + h
+    d = f[0] + b - p * q
+    return d * d / (p * (1 - p) * q * (1 - q))
+
+
+@needs_plink
+def test_r2_vector__plink_method_matches_plink_ld(sim, tmp_path):
+    """Haplotype-ML r² (missing calls, unphased) equals plink1.9 --ld's R-sq for random pairs
+    (one of them when plink reports several phasing solutions) and the grid-search ML."""
+    rng = np.random.default_rng(5)
+    bim = sim["bim"]
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        chrom1 = np.flatnonzero(bim.chromosome == "1")
+        for k in range(12):
+            i = int(rng.choice(chrom1))
+            j = int(rng.choice(chrom1[np.abs(bim.pos[chrom1] - bim.pos[i]) < 50_000]))
+            if i == j:
+                continue
+            g = panel.read(np.array([i, j]))
+            r2, ok = r2_vector(g[:, 0], g[:, 1:], method="plink")
+            expected = _plink_ld(sim["bfile"], bim.variant_id[i], bim.variant_id[j], tmp_path / f"ld{k}")
+            assert ok[0]
+            assert any(abs(r2[0]) == pytest.approx(e, abs=2e-6) for e in expected), (r2[0], expected)
+            if len(expected) == 1:
+                assert abs(r2[0]) == pytest.approx(expected[0], abs=2e-6)
+            assert abs(r2[0]) == pytest.approx(_grid_ml_r2(two_locus_counts(g[:, 0], g[:, 1:])[0]), abs=1e-5)
+
+
+def test_r2_vector__corr_method_matches_numpy_corrcoef(sim):
+    g = read_dosages(sim["bfile"])[:, :60]
+    x = g[:, 0]
+    geno = np.where(np.isnan(g), -127, g).astype(np.int8)
+    r2, ok = r2_vector(geno[:, 0], geno[:, 1:], method="corr")
+    for j in range(1, 60):
+        both = ~np.isnan(x) & ~np.isnan(g[:, j])
+        r = np.corrcoef(x[both], g[both, j])[0, 1]
+        assert ok[j - 1]
+        assert r2[j - 1] == pytest.approx(np.sign(r) * r * r, abs=1e-9)
+
+
+def test_r2_from_counts__perfect_ld_and_independence():
+    # index = window variant: r² = 1; monomorphic window: undefined (PLINK never clumps it)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, 500).astype(np.int8)
+    y = rng.integers(0, 3, 500).astype(np.int8)
+    block = np.stack([x, 2 - x, y, np.zeros(500, np.int8)], axis=1)
+    r2, ok = r2_from_counts(two_locus_counts(x, block))
+    assert ok.tolist() == [True, True, True, False]
+    assert r2[0] == pytest.approx(1.0) and r2[1] == pytest.approx(-1.0)
+    assert abs(r2[2]) < 0.02
+
+
+# ----------------------------------------------------------------------------- plink agreement
+SETTINGS = [
+    dict(p1=5e-8, p2=0.01, r2=0.01, kb=1000),      # the paper's definition
+    dict(p1=1e-3, p2=0.05, r2=0.2, kb=250),
+    dict(p1=1.0, p2=1.0, r2=0.3, kb=1.5),          # every variant a candidate: thousands of clumps
+    dict(p1=0.05, p2=0.05, r2=0.5, kb=500),
+]
+
+
+@needs_plink
+@pytest.mark.parametrize("params", SETTINGS, ids=lambda p: "-".join(f"{k}{v:g}" for k, v in p.items()))
+def test_clump_files__same_index_and_clumped_variants_as_plink19(sim, tmp_path, params):
+    settings = ClumpSettings(**params)
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        clumps, _, _ = clump_files(sim["sumstats"], panel, settings=settings)
+    n_total = 0
+    for path in sim["sumstats"]:
+        pheno = path.name.removesuffix(".tsv.gz")
+        ref = plink_clump(sim["bfile"], path, tmp_path / pheno, **params)
+        ours = clumps[clumps.phenotype == pheno]
+        assert set(ours.variant_id) == set(ref.SNP), pheno
+        ref_members = {r.SNP: set() if r.SP2 == "NONE" else {s.split("(")[0] for s in r.SP2.split(",")}
+                       for r in ref.itertuples()}
+        for r in ours.itertuples():
+            got = set(r.clumped_variants.split(",")) - {""}
+            assert got == ref_members[r.variant_id], r.variant_id
+            assert r.n_clumped == len(got)
+        n_total += len(ours)
+    if params["p1"] >= 1e-3:
+        assert n_total > 20   # loose thresholds really exercise many clumps
+
+
+@needs_plink
+def test_clump_files__variants_missing_from_panel_are_rejected_like_plink(sim, tmp_path):
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    extra = ss.iloc[[0]].assign(variant_id="rs_not_in_panel", p_value=1e-30)
+    path = tmp_path / "qt_interval.tsv.gz"
+    pd.concat([ss, extra]).to_csv(path, sep="\t", index=False)
+    params = dict(p1=1e-4, p2=0.01, r2=0.1, kb=250)
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        clumps, _, rejects = clump_files([path], panel, settings=ClumpSettings(**params))
+    ref = plink_clump(sim["bfile"], path, tmp_path / "ref", **params)
+    assert set(clumps.variant_id) == set(ref.SNP)
+    assert rejects.variant_id.tolist() == ["rs_not_in_panel"]
+    assert rejects.reason.tolist() == ["not in LD panel"]
+
+
+def test_clump_settings__bad_values_raise_input_error():
+    with pytest.raises(InputError, match="r2"):
+        ClumpSettings(r2=1.5)
+    with pytest.raises(InputError, match="p1"):
+        ClumpSettings(p1=0)
+    with pytest.raises(InputError, match="r2_method"):
+        ClumpSettings(r2_method="dprime")
+    assert ClumpSettings(kb=250).bp_radius == 249_999      # plink1.9's default radius
+
+
+def test_clump_files__p_value_out_of_range_names_variant(sim, tmp_path):
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    ss.loc[3, "p_value"] = 1.7
+    path = tmp_path / "bad.tsv.gz"
+    ss.to_csv(path, sep="\t", index=False)
+    with PlinkGenotypes(sim["bfile"]) as panel, pytest.raises(InputError, match=ss.variant_id[3]):
+        clump_files([path], panel)
+
+
+# ----------------------------------------------------------------------------- loci across phenotypes
+@needs_plink
+def test_merge_loci__leads_equal_plink_clump_of_pooled_index_variants(sim, tmp_path):
+    """Merging = clumping the pooled index variants (min p per variant) with p1=p2=1."""
+    settings = ClumpSettings(p1=1e-3, p2=0.05, r2=0.05, kb=500)
+    # a third phenotype sharing qt_interval's loci (p-values jittered) so that loci merge
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    ss["p_value"] = np.minimum(1, ss["p_value"] * np.random.default_rng(3).uniform(0.3, 3, len(ss)))
+    ss.to_csv(tmp_path / "qt_copy.tsv.gz", sep="\t", index=False)
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        clumps, loci, _ = clump_files([*sim["sumstats"], tmp_path / "qt_copy.tsv.gz"], panel, settings=settings)
+    assert clumps.phenotype.nunique() == 3 and len(loci) < len(clumps)
+    assert (loci.n_phenotypes > 1).any()
+    pooled = clumps.groupby("variant_id", as_index=False)["p_value"].min()
+    path = tmp_path / "pooled.tsv"
+    pooled.to_csv(path, sep="\t", index=False)
+    ref = plink_clump(sim["bfile"], path, tmp_path / "pooled", p1=1.0, p2=1.0, r2=0.05, kb=500)
+    assert set(loci.variant_id) == set(ref.SNP)
+    # every index variant belongs to exactly one locus
+    members = [v for s in loci.index_variants for v in s.split(",")]
+    assert sorted(members) == sorted(f"{r.phenotype}:{r.variant_id}" for r in clumps.itertuples())
+    assert (loci.n_phenotypes == loci.phenotypes.str.split(",").map(len)).all()
+
+
+def test_merge_loci__without_panel_merges_by_distance():
+    clumps = pd.DataFrame({"phenotype": ["a", "b", "b"], "variant_id": ["v1", "v2", "v3"],
+                           "chromosome": ["1", "1", "1"], "base_pair_location": [1_000, 200_000, 3_000_000],
+                           "p_value": [1e-10, 1e-12, 1e-9], "n_clumped": 0, "clumped_variants": ""})
+    loci = merge_loci(clumps, None, settings=ClumpSettings(kb=250))
+    assert loci.variant_id.tolist() == ["v2", "v3"]
+    assert loci.phenotypes.tolist() == ["b,a", "b"]
+
+
+# ----------------------------------------------------------------------------- study-wide threshold
+def test_effective_number_of_tests__li_ji_limits():
+    assert effective_number_of_tests(np.eye(5)) == pytest.approx(5)
+    assert effective_number_of_tests(np.ones((4, 4))) == pytest.approx(1)
+    # eigenvalues 1.5, 0.5 -> (1 + 0.5) + (0 + 0.5) = 2 ; 1.9, 0.1 -> 1.9 + 0.1 = 2
+    assert effective_number_of_tests(np.array([[1, .5], [.5, 1]])) == pytest.approx(2)
+    c = np.array([[1, .9, .9], [.9, 1, .9], [.9, .9, 1]])    # eigenvalues 2.8, .1, .1 -> 1.8+.2
+    assert effective_number_of_tests(c) == pytest.approx(2.0)
+
+
+def test_study_wide_threshold__uses_phenotype_correlations():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(2000, 1))
+    table = pd.DataFrame({"IID": np.arange(2000).astype(str), "a": z[:, 0],
+                          "b": z[:, 0] + 0.01 * rng.normal(size=2000), "c": rng.normal(size=2000)})
+    p1, meff = study_wide_threshold(table)
+    assert 1.9 < meff < 2.2 and p1 == pytest.approx(5e-8 / meff)
+    with pytest.raises(InputError, match="zz"):
+        study_wide_threshold(table, ["a", "zz"])
+
+
+# ----------------------------------------------------------------------------- truth recovery
+def test_score_truth__recall_and_false_loci_on_simulated_cohort(sim, tmp_path):
+    settings = ClumpSettings(p1=5e-8, p2=0.01, r2=0.01, kb=1000)
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        clumps, _, _ = clump_files(sim["sumstats"], panel, settings=settings)
+    score = score_truth(clumps, sim["truth"]).set_index("trait")
+    assert list(score.index) == sorted(TRAITS) + ["all"]
+    assert score.loc[sorted(TRAITS), "n_planted"].tolist() == [TRAITS[t] for t in sorted(TRAITS)]
+    # 3% of variance per locus in 800 samples: most loci reach 5e-8; chance recall ~ 0
+    assert score.loc["all", "recall"] >= 0.5
+    assert score.loc["all", "n_false_index"] <= 2
+    (tmp_path / "t.json").write_text(json.dumps(sim["truth"]))
+    again = score_truth(clumps, tmp_path / "t.json")
+    pd.testing.assert_frame_equal(again, score.reset_index())
+
+
+def test_score_truth__hand_made_counts():
+    truth = {"loci": [{"chromosome": 1, "base_pair_location": 1_000_000, "trait": "a"},
+                      {"chromosome": "chr2", "base_pair_location": 500_000, "trait": "a"},
+                      {"chromosome": 1, "base_pair_location": 5_000_000, "trait": "b"}]}
+    clumps = pd.DataFrame({"phenotype": ["a", "a", "b", "edf_001"], "chromosome": ["1", "1", "1", "1"],
+                           "base_pair_location": [1_200_000, 9_000_000, 1_000_000, 1_000_000]})
+    s = score_truth(clumps, truth).set_index("trait")
+    assert s.loc["a"].tolist() == [2, 1, 0.5, 2, 1]
+    assert s.loc["b"].tolist() == [1, 0, 0.0, 1, 1]
+    assert s.loc["all"].tolist() == [3, 1, 1 / 3, 3, 2]
+
+
+def test_ols_sumstats__matches_statsmodels(sim):
+    import statsmodels.api as sm
+
+    g = read_dosages(sim["bfile"])[:, :5]
+    y = np.random.default_rng(1).normal(size=g.shape[0])
+    ours = ols_sumstats(g, y)
+    for j in range(5):
+        ok = ~np.isnan(g[:, j])
+        fit = sm.OLS(y[ok], sm.add_constant(g[ok, j])).fit()
+        assert ours.beta[j] == pytest.approx(fit.params[1], rel=1e-8)
+        assert ours.p_value[j] == pytest.approx(fit.pvalues[1], rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- CLI
+def test_cli_clump__writes_documented_tables_and_manifest(sim, tmp_path):
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    out = tmp_path / "clumped"
+    pheno = sim["dir"] / "ss" / "physiology.tsv"
+    args = ["clump", "--sumstats", str(sim["sumstats"][0]), "--sumstats", str(sim["sumstats"][1]),
+            "--bfile", str(sim["bfile"]), "--out", str(out), "--p1", "1e-6", "--kb", "500",
+            "--truth", str(sim["dir"] / "ss" / "truth.json"), "--regional-plots", "2"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    for entry, name in [("clumps", "clumps.tsv"), ("loci", "loci.tsv"), ("clump_rejects", "rejects.tsv"),
+                        ("truth_recovery", "truth_recovery.tsv")]:
+        check_file(entry, out / name)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["p1"] == 1e-6 and manifest["parameters"]["kb"] == 500
+    assert len(list((out / "regional").glob("*.png"))) == 2
+    # refuses a non-empty --out without --force; --study-wide lowers p1 by M_eff of the traits
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "--force" in res.output
+    res = CliRunner().invoke(cli, args[:-2] + ["--force", "--study-wide", "--pheno", str(pheno)])
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert 1.5 < manifest["parameters"]["m_eff"] <= 2.0
+    assert manifest["parameters"]["p1"] == pytest.approx(5e-8 / manifest["parameters"]["m_eff"])
+
+
+def test_cli_clump__missing_bfile_is_one_line_error(sim, tmp_path):
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(sim["sumstats"][0]), "--bfile",
+                                   str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "nope" in res.output and "Traceback" not in res.output
