@@ -204,8 +204,10 @@ class ECGEncoder(nn.Module):
         """EDFs: :meth:`forward_features` averaged over time. ``x [N, 12, T]`` -> ``[N, width]``."""
         return self.forward_features(x).mean(dim=1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Alias of :meth:`embed` (so DDP/``torch.compile`` wrap a plain call)."""
+    def forward(self, x: Tensor, *, pretrain: bool = False, generator: torch.Generator | None = None):
+        """:meth:`embed`, or :meth:`pretrain_losses` when ``pretrain`` (DDP must call ``forward``)."""
+        if pretrain:
+            return self.pretrain_losses(x, generator=generator)
         return self.embed(x)
 
     def predict_logits(self, x: Tensor) -> Tensor:

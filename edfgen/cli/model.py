@@ -1,0 +1,196 @@
+"""``edfgen pretrain``, ``edfgen finetune``, ``edfgen evaluate`` and ``edfgen model info``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from edfgen.cli._options import comma_list, existing_path, force, out_dir, seed, threads, verbosity
+
+
+def _set_threads(n: int | None) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+@click.command()
+@click.option("--config", "config_name", default="tiny", show_default=True, help="Model config (tiny, base, lfm-600m).")
+@click.option("--ecg", "ecg", multiple=True, type=existing_path(), help="ECG files/directories or .npz bundles (repeatable).")
+@click.option("--simulated", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also train on N simulated participants (ECGs synthesised per batch, fresh noise).")
+@click.option("--sim-seed", type=int, default=0, show_default=True, help="Physiology seed of the simulated participants.")
+@click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True, help="Optimizer updates.")
+@click.option("--batch-size", type=click.IntRange(min=2), default=32, show_default=True,
+              help="10 s recordings per micro-batch per process (two 5 s crops each).")
+@click.option("--accum", type=click.IntRange(min=1), default=1, show_default=True, help="Gradient accumulation.")
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (AdamW).")
+@click.option("--warmup", type=click.IntRange(min=1), default=100, show_default=True, help="Linear warm-up updates.")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--device", default=None, help="cpu or cuda (default: cuda if available).")
+@out_dir()
+@seed
+@threads
+@force
+@verbosity
+def pretrain(config_name, ecg, simulated, sim_seed, steps, batch_size, accum, lr, warmup, checkpoint_every, resume,
+             device, out, seed, threads, force):
+    """Self-supervised pre-training (contrastive + masked prediction + CMSC). Works under torchrun."""
+    import os
+
+    from edfgen.ecg.preprocessing_config import Preprocessing
+    from edfgen.io.tables import prepare_out_dir
+    from edfgen.model.config import get_config
+    from edfgen.model.pretrain import PretrainSettings, pretrain as run
+    from edfgen.provenance import recording
+
+    _set_threads(threads)
+    rank0 = int(os.environ.get("RANK", "0")) == 0
+    if not resume and rank0:
+        prepare_out_dir(out, force=force)
+    settings = PretrainSettings(steps=steps, batch_size=batch_size, accum=accum, lr=lr, warmup=min(warmup, steps),
+                                seed=seed, checkpoint_every=checkpoint_every)
+    params = {"config": config_name, "simulated": simulated, "sim_seed": sim_seed, "resume": resume,
+              **settings.__dict__}
+    cfg = get_config(config_name)
+    if rank0:
+        with recording(out, "edfgen pretrain", parameters=params, inputs=list(ecg), seed=seed):
+            res = run(out, config=cfg, settings=settings, preprocessing=Preprocessing(), ecg=list(ecg),
+                      simulated=simulated, sim_seed=sim_seed, resume=resume, device=device,
+                      metadata={"command": "edfgen pretrain", "parameters": params})
+        click.echo(f"pretrain: {res.step} steps in {res.seconds:.0f} s, loss {res.last.get('loss', float('nan')):.3f}"
+                   f" -> {res.checkpoint}")
+    else:
+        run(out, config=cfg, settings=settings, preprocessing=Preprocessing(), ecg=list(ecg), simulated=simulated,
+            sim_seed=sim_seed, resume=resume, device=device)
+
+
+@click.group()
+def model():
+    """Inspect model configs and checkpoints."""
+
+
+@model.command("info")
+@click.option("--config", "config_name", default=None, help="A named config (tiny, base, lfm-600m).")
+@click.option("--checkpoint", default=None, help="A checkpoint name or path (instead of --config).")
+def info(config_name, checkpoint):
+    """Print a config's size and shapes as JSON (parameters counted on the meta device)."""
+    from edfgen.model.info import model_info
+
+    click.echo(json.dumps(model_info(config_name=config_name, checkpoint=checkpoint), indent=1))
+
+
+@model.command("export")
+@click.option("--checkpoint", required=True, help="Checkpoint name or path (e.g. runs/tiny/checkpoint).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Output prefix (writes <prefix>.safetensors and <prefix>.json).")
+def export(checkpoint, out):
+    """Re-save a checkpoint under a new prefix (e.g. to ship it as edfgen/checkpoints/tiny)."""
+    from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
+
+    m = load_checkpoint(checkpoint)
+    path = save_checkpoint(m.model, m.config, m.preprocessing, out, metadata=m.metadata)
+    click.echo(f"model export: {path} (sha256 {m.sha256})")
+
+
+def _load_signals(ecg, checkpoint):
+    from edfgen.model.checkpoint import resolve_checkpoint
+    from edfgen.model.data import load_ecgs
+    import json as _json
+
+    from edfgen.ecg.preprocessing_config import Preprocessing
+
+    doc = _json.loads(resolve_checkpoint(checkpoint).read_text())
+    prep = Preprocessing.from_dict(doc["preprocessing"])
+    return load_ecgs(list(ecg), prep), prep
+
+
+def _write_rejects(rejects, out: Path) -> None:
+    if rejects:
+        import pandas as pd
+
+        from edfgen.io.tables import write_table
+
+        write_table(pd.DataFrame(rejects, columns=["record", "path", "reason"]), out / "rejects.tsv")
+
+
+@click.command()
+@click.option("--checkpoint", default="tiny", show_default=True, help="Pre-trained checkpoint name or path.")
+@click.option("--ecg", "ecg", multiple=True, required=True, type=existing_path(),
+              help="ECG files/directories or .npz bundles (repeatable).")
+@click.option("--labels", required=True, type=existing_path(dir_okay=False), help="Outcomes table: IID + 0/1 columns.")
+@click.option("--label-columns", default=None, callback=comma_list,
+              help="Comma-separated label columns (default: all but IID).")
+@click.option("--label-fraction", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True,
+              help="Share of labelled participants to use.")
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Head learning rate.")
+@click.option("--encoder-lr", type=float, default=3e-4, show_default=True, help="Encoder learning rate.")
+@click.option("--from-scratch", is_flag=True, help="Same architecture, random initialisation.")
+@click.option("--linear-probe", is_flag=True, help="Frozen encoder; train only the head on the EDFs.")
+@out_dir()
+@seed
+@threads
+@force
+@verbosity
+def finetune(checkpoint, ecg, labels, label_columns, label_fraction, epochs, patience, batch_size, lr, encoder_lr,
+             from_scratch, linear_probe, out, seed, threads, force):
+    """Fine-tune a multi-label disease head (BCE, early stopping on validation mean AUROC)."""
+    from edfgen.io.tables import prepare_out_dir
+    from edfgen.model.finetune import FinetuneSettings, finetune as run, read_labels
+    from edfgen.provenance import recording
+
+    _set_threads(threads)
+    prepare_out_dir(out, force=force)
+    settings = FinetuneSettings(label_fraction=label_fraction, epochs=epochs, patience=patience,
+                                batch_size=batch_size, lr=lr, encoder_lr=encoder_lr, from_scratch=from_scratch,
+                                linear_probe=linear_probe, seed=seed)
+    with recording(out, "edfgen finetune", parameters={"checkpoint": str(checkpoint), **settings.__dict__},
+                   inputs=[*ecg, labels], seed=seed):
+        arr, _ = _load_signals(ecg, checkpoint)
+        res = run(arr.signals, arr.ids, read_labels(labels), checkpoint=checkpoint, settings=settings, out_dir=out,
+                  label_names=label_columns)
+        _write_rejects(arr.rejects, out)
+    click.echo(f"finetune: best validation mean AUROC {res.best_val_auroc:.3f} (epoch {res.best_epoch}, "
+               f"{res.n_train} train / {res.n_val} validation) -> {res.checkpoint}")
+
+
+@click.command()
+@click.option("--checkpoint", required=True, help="Fine-tuned checkpoint name or path.")
+@click.option("--ecg", "ecg", multiple=True, required=True, type=existing_path(),
+              help="ECG files/directories or .npz bundles (repeatable).")
+@click.option("--labels", required=True, type=existing_path(dir_okay=False), help="Outcomes table: IID + 0/1 columns.")
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Bootstrap replicates for the 95% CIs.")
+@out_dir()
+@seed
+@threads
+@force
+@verbosity
+def evaluate(checkpoint, ecg, labels, n_boot, out, seed, threads, force):
+    """Per-disease AUROC and AUPRC with bootstrap 95% CIs -> evaluation.tsv, predictions.tsv, evaluation.png."""
+    from edfgen.io.tables import prepare_out_dir, write_table
+    from edfgen.model.checkpoint import load_checkpoint
+    from edfgen.model.finetune import evaluate as run, plot_evaluation, read_labels
+    from edfgen.provenance import recording
+
+    _set_threads(threads)
+    prepare_out_dir(out, force=force)
+    with recording(out, "edfgen evaluate", parameters={"checkpoint": str(checkpoint), "bootstrap": n_boot},
+                   inputs=[*ecg, labels], seed=seed) as manifest:
+        loaded = load_checkpoint(checkpoint)
+        manifest.extra["checkpoint_sha256"] = loaded.sha256
+        arr, prep = _load_signals(ecg, checkpoint)
+        table, preds = run(loaded.model, arr.signals, arr.ids, read_labels(labels), crop=prep.crop_samples,
+                           n_boot=n_boot, seed=seed)
+        write_table(table, out / "evaluation.tsv")
+        write_table(preds, out / "predictions.tsv")
+        plot_evaluation(table, out / "evaluation.png")
+        _write_rejects(arr.rejects, out)
+    click.echo(f"evaluate: mean AUROC {table['auroc'].mean():.3f} over {len(table)} labels -> {out}/evaluation.tsv")

@@ -1,0 +1,163 @@
+"""ECG inputs for training and evaluation: files, in-memory bundles, on-the-fly simulation, crops.
+
+Three sources, one shape: float32 ``[N, 12, window_samples]`` in mV, band-passed with the
+checkpoint's :class:`~edfgen.ecg.preprocessing_config.Preprocessing`.
+
+* ECG files/directories (WFDB, npy, npz, HDF5) through :mod:`edfgen.ecg.io` and
+  :func:`edfgen.ecg.preprocess.preprocess_many` (bad records -> rejects, never a stop).
+* An **ECG bundle**: one ``.npz`` with ``ecg [N, 12, T]`` (raw mV at ``prep.sampling_rate``, canonical lead
+  order) and ``iid [N]`` — the fast in-memory path for training; it is band-passed and windowed here.
+* Simulated ECGs (:mod:`edfgen.ecg.simulate`), synthesised per batch with fresh noise.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EcgArray:
+    """Preprocessed ECGs in memory.
+
+    Attributes
+    ----------
+    ids
+        Record ids (IIDs), length ``N``.
+    signals
+        ``float32 [N, 12, window_samples]`` mV.
+    rejects
+        ``(record_id, path, reason)`` of records that could not be used.
+    """
+
+    ids: list[str]
+    signals: np.ndarray
+    rejects: list[tuple[str, str, str]]
+
+
+def is_bundle(path: str | Path) -> bool:
+    """True for a ``.npz`` holding ``ecg`` (3-D) and ``iid`` arrays."""
+    p = Path(path)
+    if p.suffix != ".npz" or not p.is_file():
+        return False
+    with np.load(p, allow_pickle=False) as z:
+        return "ecg" in z.files and "iid" in z.files and z["ecg"].ndim == 3
+
+
+def write_bundle(path: str | Path, ids: Sequence[str], ecg: np.ndarray) -> Path:
+    """Write an ECG bundle (``ecg [N, 12, T]`` raw mV + ``iid``) atomically."""
+    from edfgen.io.tables import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, ecg=np.asarray(ecg, dtype=np.float32), iid=np.asarray([str(i) for i in ids]))
+    return Path(path)
+
+
+def window_array(x: np.ndarray, prep: Preprocessing) -> np.ndarray:
+    """Band-pass/notch and window raw ``[N, 12, T]`` mV arrays like :func:`edfgen.ecg.preprocess.preprocess`."""
+    from edfgen.ecg.preprocess import _window, bandpass_notch
+
+    y = bandpass_notch(np.asarray(x, dtype=np.float32), prep=prep)
+    return np.ascontiguousarray(_window(y, prep)[0], dtype=np.float32)
+
+
+def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing(), *, chunk: int = 512) -> EcgArray:
+    """Read and preprocess ECGs from bundles and/or ECG files/directories.
+
+    Raises
+    ------
+    InputError
+        When no usable record is found (the message names the paths).
+    """
+    from edfgen.ecg.io import RecordRejected, discover_records, read_record
+    from edfgen.ecg.preprocess import preprocess_many
+
+    ids: list[str] = []
+    parts: list[np.ndarray] = []
+    rejects: list[tuple[str, str, str]] = []
+    files = []
+    for p in paths:
+        if is_bundle(p):
+            with np.load(p, allow_pickle=False) as z:
+                raw, iid = z["ecg"], [str(i) for i in z["iid"]]
+            if raw.shape[1] != len(prep.leads) or len(iid) != raw.shape[0]:
+                raise InputError(f"{p}: bundle needs ecg [N, {len(prep.leads)}, T] and iid [N], got "
+                                 f"{raw.shape} and {len(iid)}")
+            for s in range(0, len(iid), chunk):
+                parts.append(window_array(raw[s:s + chunk], prep))
+            ids += iid
+        else:
+            files.append(p)
+    if files:
+        refs = discover_records(files)
+        for s in range(0, len(refs), chunk):
+            recs = []
+            for ref in refs[s:s + chunk]:
+                try:
+                    recs.append(read_record(ref))
+                except RecordRejected as exc:
+                    recs.append(exc)
+            batch = preprocess_many(recs, prep)
+            parts.append(batch.signals)
+            ids += batch.record_ids
+            rejects += batch.rejects
+    if not ids:
+        raise InputError(f"--ecg {', '.join(map(str, paths))}: no usable ECG record"
+                         + (f" ({len(rejects)} rejected, first: {rejects[0][2]})" if rejects else ""))
+    signals = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return EcgArray(ids=ids, signals=signals, rejects=rejects)
+
+
+def two_crops(x: torch.Tensor, crop: int, *, jitter: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The two crops of each window: ``[N, 12, W] -> [N, 2, 12, crop]``.
+
+    Without ``jitter`` the crops are ``[0, crop)`` and ``[W - crop, W)`` (the halves of a 10 s window, the
+    crops used for EDF extraction). With ``jitter`` each crop start moves inward by up to ``jitter``
+    samples (a small time-shift augmentation), independently per recording.
+    """
+    n, c, w = x.shape
+    if jitter <= 0:
+        return torch.stack([x[..., :crop], x[..., w - crop:]], dim=1)
+    j = torch.randint(0, jitter + 1, (n, 2), generator=generator)
+    starts = torch.stack([j[:, 0], (w - crop) - j[:, 1]], dim=1).clamp(0, w - crop)  # [N, 2]
+    idx = starts.unsqueeze(-1) + torch.arange(crop)  # [N, 2, crop]
+    idx = idx.to(x.device).unsqueeze(2).expand(n, 2, c, crop)
+    return torch.gather(x.unsqueeze(1).expand(n, 2, c, w), 3, idx)
+
+
+def augment(crops: torch.Tensor, *, scale_sd: float = 0.1, noise_mv: float = 0.02,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    """Contrastive augmentations on ``[B, 2, 12, T]`` crops.
+
+    Each crop gets an independent amplitude gain ``exp(N(0, scale_sd))`` and white noise
+    ``N(0, noise_mv)`` mV. (The time-shift augmentation is :func:`two_crops`'s ``jitter``.)
+    """
+    b = crops.shape[0]
+    gain = torch.exp(scale_sd * torch.randn(b, 2, 1, 1, generator=generator)).to(crops)
+    noise = noise_mv * torch.randn(crops.shape, generator=generator).to(crops)
+    return crops * gain + noise
+
+
+@torch.inference_mode()
+def embed_ecgs(model, signals: np.ndarray, crop: int, *, batch_size: int = 256,
+               device: str | torch.device = "cpu") -> np.ndarray:
+    """Frozen EDFs: mean over time and over the two crops of each window. ``[N, 12, W] -> float32 [N, width]``."""
+    model.eval()
+    out = []
+    for s in range(0, len(signals), batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(signals[s:s + batch_size])).to(device)
+        c = two_crops(x, crop)
+        e = model.embed(c.reshape(-1, *c.shape[2:])).view(c.shape[0], 2, -1).mean(dim=1)
+        out.append(e.float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.config.width), np.float32)

@@ -1,0 +1,321 @@
+"""Fine-tuning for multi-label disease prediction, and evaluation with bootstrap CIs.
+
+Three modes share one head (a linear layer on the pooled embedding, mean over time and over the two
+5 s crops):
+
+* fine-tune (default): encoder initialised from a checkpoint, trained end to end (encoder learning
+  rate ``encoder_lr``, head ``lr``);
+* ``from_scratch``: the same architecture, randomly initialised, trained end to end;
+* ``linear_probe``: frozen encoder, EDFs computed once, only the head is trained.
+
+Loss: binary cross-entropy per label with ``pos_weight = n_negative / n_positive`` (capped) for rare
+labels; missing labels (NaN) are masked. Early stopping on the validation mean AUROC (labels with
+both classes in the validation split). The best epoch's weights are saved as a checkpoint whose
+config carries the label names.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from edfgen.exceptions import InputError
+from edfgen.io.tables import read_table, write_table
+from edfgen.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
+from edfgen.model.data import augment, embed_ecgs, two_crops
+from edfgen.model.encoder import ECGEncoder
+from edfgen.model.metrics import auroc_rows, bootstrap_metrics
+
+log = logging.getLogger(__name__)
+
+EVALUATION_COLUMNS = ["label", "n", "n_positive", "prevalence", "auroc", "auroc_lower", "auroc_upper", "auprc",
+                      "auprc_lower", "auprc_upper"]
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """Fine-tuning options.
+
+    Attributes
+    ----------
+    label_fraction
+        Share of labelled participants used (sampled once with ``seed``) before the train/validation split.
+    val_fraction
+        Share of those held out for early stopping.
+    epochs, patience
+        Maximum epochs; stop after ``patience`` epochs without a better validation mean AUROC.
+    batch_size, lr, encoder_lr, weight_decay
+        AdamW; ``lr`` for the head, ``encoder_lr`` for the encoder.
+    max_pos_weight
+        Cap of the BCE ``pos_weight``.
+    linear_probe, from_scratch
+        Mode (see module docstring); mutually exclusive.
+    seed
+        Seeds the subsampling, split, initialisation and batches.
+    """
+
+    label_fraction: float = 1.0
+    val_fraction: float = 0.2
+    epochs: int = 20
+    patience: int = 4
+    batch_size: int = 64
+    lr: float = 1e-3
+    encoder_lr: float = 3e-4
+    weight_decay: float = 0.01
+    max_pos_weight: float = 50.0
+    linear_probe: bool = False
+    from_scratch: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        if not 0 < self.label_fraction <= 1:
+            raise InputError(f"--label-fraction {self.label_fraction}: must be in (0, 1]")
+        if self.linear_probe and self.from_scratch:
+            raise InputError("--linear-probe and --from-scratch are mutually exclusive")
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    """Best validation mean AUROC, its epoch, the checkpoint written, sizes and the per-epoch log."""
+
+    best_val_auroc: float
+    best_epoch: int
+    checkpoint: Path | None
+    n_train: int
+    n_val: int
+    log: pd.DataFrame
+    model: ECGEncoder
+
+
+def align_labels(ids: Sequence[str], labels: pd.DataFrame, *, label_names: Sequence[str] | None = None,
+                 source: str = "labels") -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Match label rows to ECG ids.
+
+    Returns
+    -------
+    (index into ``ids`` of ECGs with a label row, ``float32 [M, L]`` labels (NaN = missing), label names)
+    """
+    names = list(label_names) if label_names else [c for c in labels.columns if c != "IID"]
+    missing = [c for c in names if c not in labels.columns]
+    if missing:
+        raise InputError(f"{source}: missing label column(s) {missing}")
+    lab = labels.set_index("IID")[names]
+    try:
+        lab = lab.apply(pd.to_numeric, errors="raise")
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{source}: label columns must be 0/1 ({exc})") from None
+    vals = lab.to_numpy(dtype=float)
+    bad = np.isfinite(vals) & ~np.isin(vals, (0.0, 1.0))
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise InputError(f"{source}: column {names[c]} row IID {lab.index[r]}: value {vals[r, c]} is not 0/1")
+    pos = pd.Index(lab.index).get_indexer(pd.Index([str(i) for i in ids]))
+    keep = np.flatnonzero(pos >= 0)
+    if len(keep) == 0:
+        raise InputError(f"{source}: no IID matches an ECG record id (first ECG id: {ids[0] if len(ids) else None})")
+    return keep, vals[pos[keep]].astype(np.float32), names
+
+
+def _mean_auroc(y: np.ndarray, p: np.ndarray) -> float:
+    aucs = [auroc_rows(y[ok, j][None], p[ok, j][None])[0]
+            for j in range(y.shape[1]) for ok in [np.isfinite(y[:, j])]]
+    aucs = [a for a in aucs if np.isfinite(a)]
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def _bce(logits: torch.Tensor, y: torch.Tensor, pos_weight: torch.Tensor) -> torch.Tensor:
+    known = torch.isfinite(y)
+    loss = F.binary_cross_entropy_with_logits(logits, torch.nan_to_num(y), pos_weight=pos_weight, reduction="none")
+    return (loss * known).sum() / known.sum().clamp(min=1)
+
+
+@torch.inference_mode()
+def predict(model: ECGEncoder, signals: np.ndarray, crop: int, *, batch_size: int = 256) -> np.ndarray:
+    """Probabilities ``[N, L]`` of a fine-tuned model (embedding averaged over the two crops)."""
+    emb = embed_ecgs(model, signals, crop, batch_size=batch_size)
+    return torch.sigmoid(model.classifier(torch.from_numpy(emb))).numpy()
+
+
+def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, checkpoint: str | Path = "tiny",
+             settings: FinetuneSettings = FinetuneSettings(), out_dir: str | Path | None = None,
+             label_names: Sequence[str] | None = None, metadata: dict | None = None) -> FinetuneResult:
+    """Fine-tune (or linear-probe, or train from scratch) a multi-label head; see module docstring.
+
+    Parameters
+    ----------
+    signals
+        ``float32 [N, 12, window]`` preprocessed ECGs (mV), e.g. from :func:`edfgen.model.data.load_ecgs`.
+    ids
+        ``N`` record ids matched to ``labels["IID"]``.
+    labels
+        ``IID`` + one 0/1 column per disease.
+    checkpoint
+        Pre-trained checkpoint (architecture + preprocessing; weights unused with ``from_scratch``).
+    out_dir
+        If given, writes ``checkpoint.{safetensors,json}`` and ``finetune_log.tsv`` there.
+    """
+    s = settings
+    base: LoadedModel = load_checkpoint(checkpoint)
+    crop = base.preprocessing.crop_samples
+    keep, y, names = align_labels(ids, labels, label_names=label_names)
+    rng = np.random.default_rng(s.seed)
+    n_use = max(2, int(round(s.label_fraction * len(keep))))
+    use = rng.permutation(len(keep))[:n_use]
+    n_val = max(1, int(round(s.val_fraction * n_use)))
+    val, train = use[:n_val], use[n_val:]
+    x_tr, y_tr = signals[keep[train]], y[train]
+    x_va, y_va = signals[keep[val]], y[val]
+    pos = np.nansum(y_tr, axis=0)
+    neg = np.sum(np.isfinite(y_tr), axis=0) - pos
+    pos_weight = torch.tensor(np.clip(neg / np.maximum(pos, 1), 1.0, s.max_pos_weight), dtype=torch.float32)
+    log.info("finetune: %d train / %d validation ECGs, %d labels, mode %s", len(train), len(val), len(names),
+             "linear probe" if s.linear_probe else "from scratch" if s.from_scratch else "fine-tune")
+
+    torch.manual_seed(s.seed)
+    cfg = base.config.replace(labels=tuple(names))
+    model = ECGEncoder(cfg)
+    if not s.from_scratch:
+        state = {k: v for k, v in base.model.state_dict().items() if not k.startswith("classifier.")}
+        model.load_state_dict(state, strict=False)
+    if s.linear_probe:
+        emb_tr = torch.from_numpy(embed_ecgs(model, x_tr, crop))
+        emb_va = torch.from_numpy(embed_ecgs(model, x_va, crop))
+        mu, sd = emb_tr.mean(0), emb_tr.std(0) + 1e-6
+        params = list(model.classifier.parameters())
+        opt = torch.optim.AdamW(params, lr=s.lr * 10, weight_decay=s.weight_decay)
+    else:
+        head = list(model.classifier.parameters())
+        enc = [p for n, p in model.named_parameters() if not n.startswith("classifier.")]
+        opt = torch.optim.AdamW([{"params": enc, "lr": s.encoder_lr if not s.from_scratch else s.lr},
+                                 {"params": head, "lr": s.lr}], weight_decay=s.weight_decay)
+    yt = torch.from_numpy(y_tr)
+    best, best_epoch, best_state, rows, bad = -np.inf, -1, None, [], 0
+    t0 = time.time()
+    gen = torch.Generator().manual_seed(s.seed)
+    for epoch in range(1, s.epochs + 1):
+        model.train()
+        perm = torch.randperm(len(train), generator=gen)
+        total, nb = 0.0, 0
+        if s.linear_probe:
+            # full-batch epochs of the head on standardised frozen EDFs (fast; 50 updates per epoch)
+            for _ in range(50):
+                logits = model.classifier((emb_tr - mu) / sd)
+                loss = _bce(logits, yt, pos_weight)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total, nb = total + float(loss), nb + 1
+            with torch.no_grad():
+                p_va = torch.sigmoid(model.classifier((emb_va - mu) / sd)).numpy()
+        else:
+            for b in range(0, len(train), s.batch_size):
+                idx = perm[b:b + s.batch_size].numpy()
+                x = torch.from_numpy(x_tr[idx])
+                crops = augment(two_crops(x, crop, jitter=100, generator=gen), generator=gen)
+                e = model.embed(crops.reshape(-1, *crops.shape[2:])).view(len(idx), 2, -1).mean(1)
+                loss = _bce(model.classifier(e), yt[idx], pos_weight)
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                total, nb = total + float(loss), nb + 1
+            p_va = predict(model, x_va, crop)
+        auc = _mean_auroc(y_va, p_va)
+        rows.append({"epoch": epoch, "train_loss": total / max(nb, 1), "val_mean_auroc": auc,
+                     "seconds": round(time.time() - t0, 2)})
+        log.info("finetune epoch %d: train loss %.4f, validation mean AUROC %.4f", epoch, total / max(nb, 1), auc)
+        if auc > best:
+            best, best_epoch, bad = auc, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad += 1
+            if bad >= s.patience:
+                break
+    model.load_state_dict(best_state)
+    if s.linear_probe:  # fold the standardisation into the head so the checkpoint takes raw EDFs
+        with torch.no_grad():
+            w = model.classifier.weight / sd
+            model.classifier.bias -= (w * mu).sum(1)
+            model.classifier.weight.copy_(w)
+    model.eval()
+    path = None
+    hist = pd.DataFrame(rows, columns=["epoch", "train_loss", "val_mean_auroc", "seconds"])
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        meta = {"finetune": asdict(s), "base_checkpoint": str(base.path), "base_sha256": base.sha256,
+                "best_epoch": best_epoch, "best_val_mean_auroc": best, "n_train": len(train), "n_val": len(val),
+                **(metadata or {})}
+        path = save_checkpoint(model, cfg, base.preprocessing, out_dir / "checkpoint", metadata=meta)
+        write_table(hist, out_dir / "finetune_log.tsv")
+    return FinetuneResult(best_val_auroc=float(best), best_epoch=best_epoch, checkpoint=path, n_train=len(train),
+                          n_val=len(val), log=hist, model=model)
+
+
+def evaluate(model: ECGEncoder, signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, crop: int,
+             n_boot: int = 1000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-label AUROC and AUPRC with bootstrap 95% CIs.
+
+    Returns
+    -------
+    (evaluation table with :data:`EVALUATION_COLUMNS`, predictions ``IID`` + one probability column per label)
+    """
+    if model.classifier is None:
+        raise InputError("evaluate: the checkpoint has no disease head (fine-tune it first with edfgen finetune)")
+    keep, y, names = align_labels(ids, labels, label_names=model.config.labels)
+    p = predict(model, signals[keep], crop)
+    rows = []
+    for j, name in enumerate(names):
+        ok = np.isfinite(y[:, j])
+        m = bootstrap_metrics(y[ok, j], p[ok, j], n_boot=n_boot, seed=seed)
+        npos = int(y[ok, j].sum())
+        rows.append({"label": name, "n": int(ok.sum()), "n_positive": npos, "prevalence": npos / max(int(ok.sum()), 1),
+                     "auroc": m["auroc"].estimate, "auroc_lower": m["auroc"].lower, "auroc_upper": m["auroc"].upper,
+                     "auprc": m["auprc"].estimate, "auprc_lower": m["auprc"].lower, "auprc_upper": m["auprc"].upper})
+    preds = pd.DataFrame(p, columns=[f"prob_{n}" for n in names])
+    preds.insert(0, "IID", [str(ids[i]) for i in keep])
+    return pd.DataFrame(rows, columns=EVALUATION_COLUMNS), preds
+
+
+def plot_evaluation(table: pd.DataFrame, path: str | Path) -> Path:
+    """AUROC and AUPRC per label with 95% CIs (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edfgen.io.tables import atomic_path
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.4 * len(table) + 1.5), sharey=True)
+    yy = np.arange(len(table))
+    for ax, m, ref in ((axes[0], "auroc", 0.5), (axes[1], "auprc", None)):
+        est = table[m].to_numpy()
+        err = np.vstack([est - table[f"{m}_lower"], table[f"{m}_upper"] - est])
+        ax.errorbar(est, yy, xerr=err, fmt="o", capsize=3)
+        if ref is not None:
+            ax.axvline(ref, color="grey", ls="--", lw=0.8)
+        else:
+            ax.plot(table["prevalence"], yy, "x", color="grey", label="prevalence")
+            ax.legend(loc="lower right", fontsize=8)
+        ax.set_xlabel(m.upper() + " (95% CI)")
+        ax.set_xlim(0, 1)
+    axes[0].set_yticks(yy)
+    axes[0].set_yticklabels(table["label"])
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def read_labels(path: str | Path) -> pd.DataFrame:
+    """An outcomes table (``IID`` + 0/1 columns)."""
+    return read_table(path, required=["IID"], id_column="IID")

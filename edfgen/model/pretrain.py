@@ -1,0 +1,348 @@
+"""Self-supervised pre-training: AdamW, warm-up + cosine, accumulation, bf16 on GPU, resume, DDP.
+
+Run single-process (``edfgen pretrain ...``) or under ``torchrun`` (``RANK``/``WORLD_SIZE`` in the
+environment): DistributedDataParallel with ``gloo`` on CPU and ``nccl`` on GPU; every rank draws
+its own data (a :class:`~torch.utils.data.DistributedSampler` over file data, a rank-specific
+seed for simulated data); only rank 0 writes.
+
+Determinism and resume: the global torch RNG is re-seeded from ``(seed, step, micro-step, rank)``
+before every micro-batch, and simulated ECGs use ``participant_rng``-style seeds derived from the same
+tuple, so a resumed run continues exactly like an uninterrupted one (given the same settings).
+The training state (AdamW moments as safetensors, step/param-group scalars as JSON) never uses pickle.
+
+Outputs in ``out_dir``: ``checkpoint.{safetensors,json}`` (the encoder, loadable with
+:func:`~edfgen.model.checkpoint.load_checkpoint`), ``train_state.{safetensors,json}`` (resume),
+``pretrain_log.tsv`` (losses per logged step) and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.distributed as dist
+
+from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.exceptions import ConfigError, InputError
+from edfgen.io.tables import atomic_path, atomic_write, write_table
+from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
+from edfgen.model.config import ModelConfig
+from edfgen.model.data import augment, load_ecgs, two_crops, window_array
+from edfgen.model.encoder import ECGEncoder
+
+log = logging.getLogger(__name__)
+
+LOG_COLUMNS = ["step", "lr", "loss", "contrastive", "mlm", "cmsc", "diversity", "acc_contrastive", "acc_mlm",
+               "acc_cmsc", "perplexity", "mask_frac", "gumbel_temp", "seconds"]
+
+
+@dataclass(frozen=True)
+class PretrainSettings:
+    """Optimisation settings (all per optimizer step; batch sizes per rank).
+
+    Attributes
+    ----------
+    steps
+        Optimizer updates.
+    batch_size
+        10 s recordings per micro-batch per rank (each gives two 5 s crops).
+    accum
+        Micro-batches accumulated per update (effective batch = batch_size × accum × world size).
+    lr, warmup, weight_decay, betas, clip
+        AdamW; linear warm-up over ``warmup`` updates then cosine decay to ``min_lr_ratio × lr``;
+        weight decay on matrices only; gradient-norm clipping.
+    seed
+        Seeds initialisation, masking, dropout, augmentation and simulated data.
+    checkpoint_every, log_every
+        Update intervals for writing checkpoint + train state, and a log row.
+    jitter, scale_sd, noise_mv
+        Augmentations (:func:`~edfgen.model.data.two_crops`, :func:`~edfgen.model.data.augment`).
+    """
+
+    steps: int = 1000
+    batch_size: int = 32
+    accum: int = 1
+    lr: float = 1e-3
+    warmup: int = 100
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    min_lr_ratio: float = 0.02
+    clip: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 200
+    log_every: int = 10
+    jitter: int = 250
+    scale_sd: float = 0.1
+    noise_mv: float = 0.02
+
+
+@dataclass(frozen=True)
+class PretrainResult:
+    """Summary of a run: final step, last logged losses, the checkpoint JSON path, seconds."""
+
+    step: int
+    last: dict
+    checkpoint: Path
+    seconds: float
+    log: pd.DataFrame = field(repr=False, default=None)
+    model: ECGEncoder = field(repr=False, default=None)
+
+
+def lr_at(step: int, s: PretrainSettings) -> float:
+    """Learning rate for update ``step`` (0-based): linear warm-up, then cosine decay."""
+    if step < s.warmup:
+        return s.lr * (step + 1) / s.warmup
+    frac = (step - s.warmup) / max(1, s.steps - s.warmup)
+    return s.lr * (s.min_lr_ratio + (1 - s.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+
+
+def _seed(*parts: int) -> int:
+    h = 1469598103934665603
+    for p in parts:
+        h = ((h ^ (int(p) & 0xFFFFFFFF)) * 1099511628211) % (1 << 63)
+    return h
+
+
+class SimulatedSource:
+    """On-the-fly simulated recordings: ``n`` participants' physiology (``sim_seed``), fresh noise per batch.
+
+    Physiology rows come from :func:`edfgen.ecg.simulate.random_physiology`; each batch draws rows
+    uniformly and synthesises their ECGs with a seed derived from ``(sim_seed, step, micro, rank)``
+    (new beat-to-beat variability, baseline wander and noise every time), then band-passes them.
+    """
+
+    def __init__(self, n: int, sim_seed: int, prep: Preprocessing):
+        from edfgen.ecg.simulate import random_physiology
+
+        if n < 1:
+            raise InputError(f"--simulated {n}: need at least 1 participant")
+        self.physiology = random_physiology(n, rng=np.random.default_rng(sim_seed))
+        self.sim_seed, self.prep = sim_seed, prep
+
+    def batch(self, size: int, *, step: int, micro: int, rank: int) -> torch.Tensor:
+        from edfgen.ecg.simulate import synthesize_batch
+
+        rng = np.random.default_rng(_seed(self.sim_seed, step, micro, rank, 1))
+        rows = self.physiology.iloc[rng.integers(0, len(self.physiology), size)]
+        x = synthesize_batch(rows, seed=_seed(self.sim_seed, step, micro, rank, 2),
+                             fs=self.prep.sampling_rate, duration_s=self.prep.window_s)
+        return torch.from_numpy(window_array(x, self.prep))
+
+
+class ArraySource:
+    """Preprocessed recordings in memory, sampled epoch-wise with a :class:`DistributedSampler`."""
+
+    def __init__(self, signals: np.ndarray, *, rank: int, world: int, seed: int):
+        from torch.utils.data import DistributedSampler
+
+        self.signals = signals
+        self.sampler = DistributedSampler(range(len(signals)), num_replicas=world, rank=rank, shuffle=True,
+                                          seed=seed, drop_last=False)
+        self._epoch, self._order = None, None
+
+    def batch(self, size: int, *, index: int) -> torch.Tensor:
+        """The ``index``-th batch of this rank's stream (epochs follow each other)."""
+        per_epoch = len(self.sampler)
+        start = index * size
+        out = []
+        while len(out) < size:
+            epoch, off = divmod(start + len(out), per_epoch)
+            if epoch != self._epoch:
+                self.sampler.set_epoch(epoch)
+                self._epoch, self._order = epoch, list(self.sampler)
+            take = min(size - len(out), per_epoch - off)
+            out += self._order[off:off + take]
+        return torch.from_numpy(self.signals[np.asarray(out)])
+
+
+def _dist_info() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    return rank, world, local
+
+
+def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.ndim >= 2 and "mask_emb" not in name and "quantizer.vars" not in name else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def save_train_state(out_dir: Path, optimizer: torch.optim.Optimizer, step: int, extra: dict) -> None:
+    """AdamW state: tensors to ``train_state.safetensors``, scalars to ``train_state.json`` (no pickle)."""
+    from safetensors.torch import save_file
+
+    sd = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for idx, st in sd["state"].items():
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"state.{idx}.{k}"] = v.detach().cpu().contiguous()
+            else:
+                scalars[f"state.{idx}.{k}"] = v
+    with atomic_path(out_dir / "train_state.safetensors") as tmp:
+        save_file(tensors, str(tmp))
+    doc = {"step": step, "param_groups": sd["param_groups"], "scalars": scalars, **extra}
+    with atomic_write(out_dir / "train_state.json") as fh:
+        json.dump(doc, fh, indent=1)
+
+
+def load_train_state(out_dir: Path, optimizer: torch.optim.Optimizer) -> dict:
+    from safetensors.torch import load_file
+
+    doc = json.loads((out_dir / "train_state.json").read_text())
+    tensors = load_file(str(out_dir / "train_state.safetensors"))
+    state: dict = {}
+    for key, v in list(tensors.items()) + list(doc["scalars"].items()):
+        _, idx, k = key.split(".", 2)
+        state.setdefault(int(idx), {})[k] = v
+    optimizer.load_state_dict({"state": state, "param_groups": doc["param_groups"]})
+    return doc
+
+
+def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSettings = PretrainSettings(),
+             preprocessing: Preprocessing = Preprocessing(), ecg: Sequence[str | Path] = (),
+             simulated: int = 0, sim_seed: int = 0, resume: bool = False, stop_at: int | None = None,
+             device: str | None = None, metadata: dict | None = None) -> PretrainResult:
+    """Pre-train an encoder; see the module docstring for outputs and DDP.
+
+    Parameters
+    ----------
+    out_dir
+        Output directory (rank 0 writes).
+    config, settings, preprocessing
+        Architecture/objective, optimisation, and the preprocessing stored with the checkpoint.
+    ecg
+        ECG files/directories/bundles (:func:`~edfgen.model.data.load_ecgs`).
+    simulated, sim_seed
+        Number of simulated participants (0 = none) and their physiology seed.
+        With both sources, micro-batches alternate between them.
+    resume
+        Continue from ``out_dir/train_state.json`` and ``checkpoint.*``.
+    stop_at
+        Stop (after checkpointing) once this update is reached, without changing the schedule
+        (lets a long schedule run in pieces; used by the resume test).
+    device
+        ``"cpu"``, ``"cuda"`` (default: CUDA when available; under torchrun ``cuda:LOCAL_RANK``).
+    """
+    out_dir = Path(out_dir)
+    s = settings
+    rank, world, local = _dist_info()
+    distributed = world > 1
+    if device is None:
+        device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(device)
+    if distributed and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    if not ecg and simulated <= 0:
+        raise InputError("pretrain: give --ecg FILES and/or --simulated N")
+    sources = []
+    if ecg:
+        arr = load_ecgs(ecg, preprocessing)
+        log.info("pretrain: %d ECGs from files (%d rejected)", len(arr.ids), len(arr.rejects))
+        sources.append(ArraySource(arr.signals, rank=rank, world=world, seed=s.seed))
+    if simulated > 0:
+        sources.append(SimulatedSource(simulated, sim_seed, preprocessing))
+
+    torch.manual_seed(s.seed)
+    model = ECGEncoder(config).to(dev)
+    optimizer = torch.optim.AdamW(_param_groups(model, s.weight_decay), lr=s.lr, betas=s.betas, eps=1e-6)
+    step, history = 0, []
+    if resume:
+        if not (out_dir / "train_state.json").exists():
+            raise InputError(f"--resume: {out_dir}/train_state.json not found (nothing to resume)")
+        loaded = load_checkpoint(out_dir / "checkpoint", device=dev)
+        if loaded.config != config:
+            raise ConfigError(f"--resume: {out_dir}/checkpoint.json has config {loaded.config.name!r} "
+                              f"different from the requested one")
+        model.load_state_dict(loaded.model.state_dict())
+        doc = load_train_state(out_dir, optimizer)
+        step = int(doc["step"])
+        if doc.get("settings") and doc["settings"] != json.loads(json.dumps(asdict(s))):
+            log.warning("pretrain --resume: settings differ from the interrupted run; the result will "
+                        "not equal an uninterrupted run")
+        if (out_dir / "pretrain_log.tsv").exists():
+            history = pd.read_csv(out_dir / "pretrain_log.tsv", sep="\t").to_dict("records")
+    ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None) \
+        if distributed else model
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else nullcontext)
+    crop = preprocessing.crop_samples
+    end = s.steps if stop_at is None else min(stop_at, s.steps)
+    t0 = time.time()
+    acc: dict[str, float] = {}
+    model.train()
+    last: dict = {}
+
+    def write_outputs(step_done: int) -> Path | None:
+        if rank != 0:
+            return None
+        meta = {"steps_done": step_done, "settings": asdict(s), "world_size": world,
+                "data": {"ecg": [str(p) for p in ecg], "simulated": simulated, "sim_seed": sim_seed},
+                **(metadata or {})}
+        path = save_checkpoint(model, config, preprocessing, out_dir / "checkpoint", metadata=meta)
+        save_train_state(out_dir, optimizer, step_done, {"settings": asdict(s)})
+        if history:
+            write_table(pd.DataFrame(history, columns=LOG_COLUMNS), out_dir / "pretrain_log.tsv")
+        return path
+
+    ckpt = None
+    while step < end:
+        model.set_num_updates(step)
+        lr = lr_at(step, s)
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        optimizer.zero_grad(set_to_none=True)
+        for micro in range(s.accum):
+            torch.manual_seed(_seed(s.seed, step, micro, rank, 3))
+            gen = torch.Generator().manual_seed(_seed(s.seed, step, micro, rank, 4))
+            src = sources[(step * s.accum + micro) % len(sources)]
+            if isinstance(src, SimulatedSource):
+                x = src.batch(s.batch_size, step=step, micro=micro, rank=rank)
+            else:
+                x = src.batch(s.batch_size, index=(step * s.accum + micro) // len(sources))
+            crops = augment(two_crops(x, crop, jitter=s.jitter, generator=gen), scale_sd=s.scale_sd,
+                            noise_mv=s.noise_mv, generator=gen).to(dev, non_blocking=True)
+            sync = ddp.no_sync() if distributed and micro < s.accum - 1 else nullcontext()
+            with sync, autocast():
+                out = ddp(crops, pretrain=True)
+                loss = out["loss"] / s.accum
+            with sync:
+                loss.backward()
+            for k, v in out.items():
+                acc[k] = acc.get(k, 0.0) + float(v.detach()) / s.accum
+        if s.clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), s.clip)
+        optimizer.step()
+        step += 1
+        if step % s.log_every == 0 or step == end:
+            n_acc = s.log_every if step % s.log_every == 0 else (step % s.log_every)
+            last = {k: v / n_acc for k, v in acc.items()}
+            row = {"step": step, "lr": lr, **{k: last.get(k) for k in LOG_COLUMNS[2:-2]},
+                   "gumbel_temp": model.quantizer.temperature, "seconds": round(time.time() - t0, 2)}
+            history.append(row)
+            acc = {}
+            if rank == 0:
+                log.info("step %d/%d lr %.2e loss %.3f (con %.3f mlm %.3f cmsc %.3f div %.3f) acc cmsc %.2f",
+                         step, s.steps, lr, row["loss"], row["contrastive"], row["mlm"], row["cmsc"],
+                         row["diversity"], row["acc_cmsc"])
+        if step % s.checkpoint_every == 0 or step == end:
+            ckpt = write_outputs(step)
+    if ckpt is None:
+        ckpt = write_outputs(step)
+    if distributed:
+        dist.barrier()
+    return PretrainResult(step=step, last=last, checkpoint=out_dir / "checkpoint.json", seconds=time.time() - t0,
+                          log=pd.DataFrame(history, columns=LOG_COLUMNS), model=model)

@@ -1,0 +1,320 @@
+"""Tests of the ECG encoder: shapes, sizes, losses, masking, checkpoints, training, DDP, metrics, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+
+from edfgen.cli import cli
+from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.exceptions import CheckpointError, ConfigError
+from edfgen.io.dictionary import check_file
+from edfgen.model import ECGEncoder, count_parameters, get_config, load_checkpoint, save_checkpoint
+from edfgen.model.config import ModelConfig
+from edfgen.model.losses import span_mask
+from edfgen.model.metrics import auprc_rows, auroc_rows, bootstrap_metrics
+from edfgen.model.pretrain import PretrainSettings, pretrain
+
+#: a very small config for fast training tests (same code paths as tiny)
+MICRO = get_config("tiny").replace(name="micro", conv_layers=((16, 10, 5), (32, 4, 4), (32, 2, 2)), width=32, depth=1,
+                                   mlm_depth=1, heads=2, ffn=64, codebook_size=16, codevector_dim=32, final_dim=32,
+                                   cmsc_dim=16, pos_conv_groups=4, num_negatives=5)
+
+
+def _state_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_encoder__shapes():
+    cfg = get_config("tiny")
+    m = ECGEncoder(cfg).eval()
+    x = torch.randn(3, 12, 2500)
+    with torch.inference_mode():
+        f = m.forward_features(x)
+        e = m.embed(x)
+    assert f.shape == (3, cfg.frames(2500), cfg.width)
+    assert e.shape == (3, cfg.width)
+    torch.testing.assert_close(e, f.mean(1))
+    out = m.train().pretrain_losses(torch.randn(4, 2, 12, 2500))
+    for k in ("loss", "contrastive", "mlm", "cmsc", "diversity"):
+        assert out[k].ndim == 0 and torch.isfinite(out[k]), k
+
+
+def test_count_parameters__lfm600m_on_meta_device():
+    n = count_parameters(get_config("lfm-600m"))
+    assert 550e6 < n < 650e6
+    cfg = get_config("lfm-600m")
+    assert cfg.depth + cfg.mlm_depth == 24 and cfg.width == 1024 and cfg.ffn == 4096 and cfg.heads == 16
+    # the meta count equals a real count on a config small enough to allocate
+    assert count_parameters(MICRO) == sum(p.numel() for p in ECGEncoder(MICRO).parameters())
+    assert 2e5 < count_parameters(get_config("tiny")) < 2e6
+
+
+def test_model_info__cli_json():
+    r = CliRunner().invoke(cli, ["model", "info", "--config", "lfm-600m"])
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.output)
+    assert info["parameters"] == count_parameters(get_config("lfm-600m"))
+    assert info["frames_per_crop"] == get_config("lfm-600m").frames(2500)
+
+
+def test_config__roundtrip_and_unknown_key():
+    for name in ("tiny", "base", "lfm-600m"):
+        cfg = get_config(name)
+        assert ModelConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(ConfigError, match="bogus"):
+        ModelConfig.from_dict({**get_config("tiny").to_dict(), "bogus": 1})
+    with pytest.raises(ConfigError, match="nope"):
+        get_config("nope")
+
+
+def test_span_mask__statistics():
+    p, length, t = 0.5, 3, 61
+    g = torch.Generator().manual_seed(0)
+    m = span_mask(4000, t, mask_prob=p, mask_length=length, generator=g)
+    assert m.any(dim=1).all()
+    q = p / length
+    expected = 1 - (1 - q) ** np.minimum(np.arange(t) + 1, length)
+    observed = m.float().mean(0).numpy()
+    # binomial SE at n=4000 is <= 0.008; allow 4 SE
+    assert np.abs(observed - expected).max() < 0.032
+    # spans: every masked run is at least mask_length long unless clipped at the end
+    runs = np.diff(np.concatenate([np.zeros((4000, 1)), m.numpy().astype(int), np.zeros((4000, 1))], 1), axis=1)
+    starts = np.argwhere(runs == 1)
+    ends = np.argwhere(runs == -1)
+    lengths = ends[:, 1] - starts[:, 1]
+    interior = ends[:, 1] < t
+    # forced single frames (rows with no span) are rare
+    assert (lengths[interior] >= length).mean() > 0.99
+
+
+def _train_steps(cfg, crops, steps=25, lr=3e-3):
+    torch.manual_seed(0)
+    m = ECGEncoder(cfg).train()
+    opt = torch.optim.Adam(m.parameters(), lr=lr)
+    hist = []
+    for i in range(steps):
+        torch.manual_seed(100 + i)
+        out = m.pretrain_losses(crops)
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+        hist.append({k: float(v.detach()) for k, v in out.items()})
+    return pd.DataFrame(hist)
+
+
+def test_pretrain_losses__finite_and_decreasing():
+    torch.manual_seed(1)
+    t = torch.linspace(0, 5, 2500)
+    base = torch.sin(2 * np.pi * 1.2 * t)[None, None] * torch.randn(8, 12, 1)
+    crops = torch.stack([base + 0.1 * torch.randn_like(base), base + 0.1 * torch.randn_like(base)], 1)
+    h = _train_steps(MICRO, crops)
+    assert np.isfinite(h.to_numpy()).all()
+    for k in ("loss", "contrastive", "mlm", "cmsc"):
+        assert h[k].iloc[-5:].mean() < 0.9 * h[k].iloc[:5].mean(), (k, h[k].tolist())
+    # the diversity term alone pushes the codebook usage up
+    h = _train_steps(MICRO.replace(loss_contrastive=0.0, loss_mlm=0.0, loss_cmsc=0.0, loss_diversity=1.0), crops)
+    assert h["diversity"].iloc[-5:].mean() < h["diversity"].iloc[:5].mean() - 0.02, h["diversity"].tolist()
+
+
+def test_checkpoint__roundtrip_bit_exact(tmp_path):
+    torch.manual_seed(0)
+    m = ECGEncoder(get_config("tiny")).eval()
+    path = save_checkpoint(m, m.config, Preprocessing(), tmp_path / "ck", metadata={"note": "x"})
+    loaded = load_checkpoint(path)
+    assert _state_equal(m.state_dict(), loaded.model.state_dict())
+    assert loaded.config == m.config and loaded.preprocessing == Preprocessing() and not loaded.model.training
+    assert loaded.metadata == {"note": "x"}
+    x = torch.randn(2, 12, 2500)
+    with torch.inference_mode():
+        assert torch.equal(m.embed(x), loaded.model.embed(x))
+    # the same checkpoint by prefix and by weights path
+    assert load_checkpoint(tmp_path / "ck").sha256 == load_checkpoint(tmp_path / "ck.safetensors").sha256
+
+
+def _rewrite_weights(path_json, mutate):
+    from safetensors.torch import load_file, save_file
+
+    from edfgen.provenance import sha256_file
+
+    doc = json.loads(path_json.read_text())
+    w = path_json.parent / doc["weights"]
+    state = load_file(str(w))
+    mutate(state)
+    save_file(state, str(w))
+    doc["sha256"] = sha256_file(w)
+    path_json.write_text(json.dumps(doc))
+
+
+def test_load_checkpoint__refuses_mismatch(tmp_path):
+    m = ECGEncoder(MICRO)
+    path = save_checkpoint(m, MICRO, Preprocessing(), tmp_path / "a")
+    # tampered weights: sha256 mismatch
+    w = tmp_path / "a.safetensors"
+    raw = bytearray(w.read_bytes())
+    raw[-1] ^= 0xFF
+    w.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="sha256"):
+        load_checkpoint(path)
+    # missing key
+    path = save_checkpoint(m, MICRO, Preprocessing(), tmp_path / "b")
+    _rewrite_weights(path, lambda s: s.pop("final_norm.weight"))
+    with pytest.raises(CheckpointError, match=r"b\.safetensors.*missing key 'final_norm.weight'"):
+        load_checkpoint(path)
+    # unexpected key
+    path = save_checkpoint(m, MICRO, Preprocessing(), tmp_path / "c")
+    _rewrite_weights(path, lambda s: s.__setitem__("extra.weight", torch.zeros(2)))
+    with pytest.raises(CheckpointError, match="unexpected key 'extra.weight'"):
+        load_checkpoint(path)
+    # shape mismatch: JSON config says a different width than the weights
+    path = save_checkpoint(m, MICRO, Preprocessing(), tmp_path / "d")
+    doc = json.loads(path.read_text())
+    doc["config"]["ffn"] = 128
+    path.write_text(json.dumps(doc))
+    with pytest.raises(CheckpointError, match=r"d\.safetensors: key '.*ffn.*' has shape"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "nothing")
+
+
+def _tiny_settings(**kw):
+    return PretrainSettings(**{"steps": 4, "batch_size": 4, "warmup": 2, "checkpoint_every": 2, "log_every": 1,
+                               "lr": 1e-3, **kw})
+
+
+def test_pretrain__resume_equals_uninterrupted(tmp_path):
+    s = _tiny_settings()
+    a = pretrain(tmp_path / "a", config=MICRO, settings=s, simulated=20, sim_seed=3)
+    pretrain(tmp_path / "b", config=MICRO, settings=s, simulated=20, sim_seed=3, stop_at=2)
+    assert json.loads((tmp_path / "b" / "train_state.json").read_text())["step"] == 2
+    b = pretrain(tmp_path / "b", config=MICRO, settings=s, simulated=20, sim_seed=3, resume=True)
+    assert b.step == a.step == 4
+    wa = load_checkpoint(tmp_path / "a" / "checkpoint").model.state_dict()
+    wb = load_checkpoint(tmp_path / "b" / "checkpoint").model.state_dict()
+    assert _state_equal(wa, wb)
+    # and the run actually trained (weights moved from the initialisation)
+    torch.manual_seed(s.seed)
+    init = ECGEncoder(MICRO).state_dict()
+    assert not torch.equal(init["final_norm.weight"], wa["final_norm.weight"])
+    log = pd.read_csv(tmp_path / "b" / "pretrain_log.tsv", sep="\t")
+    assert list(log["step"]) == [1, 2, 3, 4]
+    check_file("pretrain_log", tmp_path / "b" / "pretrain_log.tsv")
+
+
+def _ddp_worker(rank, world, port, out, bundle):
+    os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank),
+                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+    torch.set_num_threads(1)
+    res = pretrain(out, config=MICRO, settings=_tiny_settings(steps=3, checkpoint_every=3), ecg=[bundle],
+                   simulated=10, sim_seed=1, device="cpu")
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in res.model.state_dict().items()}, os.path.join(out, f"rank{rank}.safetensors"))
+    torch.distributed.destroy_process_group()
+
+
+def test_pretrain__ddp_two_processes_gloo(tmp_path):
+    import torch.multiprocessing as mp
+    from safetensors.torch import load_file
+
+    from edfgen.ecg.simulate import random_physiology, synthesize_batch
+    from edfgen.model.data import write_bundle
+
+    phys = random_physiology(12, rng=np.random.default_rng(0))
+    bundle = write_bundle(tmp_path / "ecg.npz", [f"P{i}" for i in range(12)], synthesize_batch(phys, seed=0))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "ddp"
+    out.mkdir()
+    mp.spawn(_ddp_worker, args=(2, port, str(out), str(bundle)), nprocs=2, join=True)
+    w0 = load_file(str(out / "rank0.safetensors"))
+    w1 = load_file(str(out / "rank1.safetensors"))
+    assert _state_equal(w0, w1)
+    torch.manual_seed(0)
+    init = ECGEncoder(MICRO).state_dict()
+    assert not torch.equal(init["final_norm.weight"], w0["final_norm.weight"])
+    # only rank 0 wrote the checkpoint, and it holds the synchronised weights
+    assert _state_equal(load_checkpoint(out / "checkpoint").model.state_dict(), w0)
+
+
+def test_auroc_auprc__match_sklearn():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = rng.random((5, 200)) < 0.15
+    s = np.round(rng.normal(size=(5, 200)) + y, 1)  # with ties
+    ref_auc = [roc_auc_score(y[i], s[i]) for i in range(5)]
+    ref_ap = [average_precision_score(y[i], s[i]) for i in range(5)]
+    np.testing.assert_allclose(auroc_rows(y, s), ref_auc, rtol=1e-12)
+    np.testing.assert_allclose(auprc_rows(y, s), ref_ap, rtol=1e-12)
+    ci = bootstrap_metrics(y[0], s[0], n_boot=500)
+    assert ci["auroc"].lower < ci["auroc"].estimate < ci["auroc"].upper
+    assert ci["auprc"].lower < ci["auprc"].estimate < ci["auprc"].upper
+
+
+@pytest.fixture(scope="module")
+def probe_cohort():
+    """400 simulated participants from a seed never used in pre-training (pre-training used sim seed 1)."""
+    from edfgen.model.probe import simulated_cohort
+
+    return simulated_cohort(400, seed=20261124)
+
+
+def test_shipped_tiny__generalises_to_new_seed(probe_cohort):
+    from edfgen.model.data import embed_ecgs
+    from edfgen.model.probe import ridge_probe
+
+    loaded = load_checkpoint("tiny")
+    assert loaded.config.name == "tiny" and loaded.path.name == "tiny.json"
+    signals, phys = probe_cohort
+    emb = embed_ecgs(loaded.model, signals, loaded.preprocessing.crop_samples)
+    assert np.isfinite(emb).all()
+    res = ridge_probe(emb, {"hr": phys["heart_rate_bpm"].to_numpy(), "qt": phys["qt_interval_ms"].to_numpy()})
+    assert res.r2["hr"] >= 0.8, res.r2
+    # a random encoder of the same architecture is much worse: the pre-training did the work
+    torch.manual_seed(0)
+    rand = ridge_probe(embed_ecgs(ECGEncoder(loaded.config), signals, 2500),
+                       {"hr": phys["heart_rate_bpm"].to_numpy()})
+    assert res.r2["hr"] > rand.r2["hr"] + 0.1, (res.r2, rand.r2)
+
+
+def test_finetune_evaluate__cli(tmp_path, probe_cohort):
+    from edfgen.model.data import write_bundle
+
+    signals, phys = probe_cohort
+    # raw bundle: re-simulate is slow, so store the preprocessed signals (filtering again is harmless)
+    ids = [f"S{i:04d}" for i in range(len(phys))]
+    bundle = write_bundle(tmp_path / "ecg.npz", ids, signals)
+    hr = phys["heart_rate_bpm"].to_numpy()
+    labels = pd.DataFrame({"IID": ids, "TACHY": (hr > np.quantile(hr, 0.8)).astype(int),
+                           "NULL": np.random.default_rng(0).integers(0, 2, len(ids))})
+    labels.to_csv(tmp_path / "outcomes.tsv", sep="\t", index=False)
+    r = CliRunner().invoke(cli, ["finetune", "--checkpoint", "tiny", "--ecg", str(bundle), "--labels",
+                                 str(tmp_path / "outcomes.tsv"), "--linear-probe", "--epochs", "5",
+                                 "--out", str(tmp_path / "ft")])
+    assert r.exit_code == 0, r.output
+    check_file("finetune_log", tmp_path / "ft" / "finetune_log.tsv")
+    assert (tmp_path / "ft" / "manifest.json").exists()
+    r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", str(tmp_path / "ft" / "checkpoint"), "--ecg", str(bundle),
+                                 "--labels", str(tmp_path / "outcomes.tsv"), "--bootstrap", "200",
+                                 "--out", str(tmp_path / "ev")])
+    assert r.exit_code == 0, r.output
+    ev = pd.read_csv(tmp_path / "ev" / "evaluation.tsv", sep="\t").set_index("label")
+    check_file("model_evaluation", tmp_path / "ev" / "evaluation.tsv")
+    check_file("model_predictions", tmp_path / "ev" / "predictions.tsv")
+    assert (tmp_path / "ev" / "evaluation.png").stat().st_size > 1000
+    assert ev.loc["TACHY", "auroc"] > 0.85
+    assert ev.loc["TACHY", "auroc_lower"] < ev.loc["TACHY", "auroc"] < ev.loc["TACHY", "auroc_upper"]
+    assert abs(ev.loc["NULL", "auroc"] - 0.5) < 0.15
+    # evaluating a pre-trained checkpoint (no head) is a clear one-line error
+    r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(bundle), "--labels",
+                                 str(tmp_path / "outcomes.tsv"), "--out", str(tmp_path / "ev2")])
+    assert r.exit_code == 2 and "no disease head" in r.output
