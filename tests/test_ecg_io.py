@@ -42,6 +42,23 @@ def test_read_wfdb__mat_records_in_mv_match_wfdb_physical(cinc):
         np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-5)
 
 
+def test_read_wfdb__format_212_falls_back_to_wfdb_and_nan_for_missing(tmp_path):
+    import wfdb
+
+    from edfgen.ecg.io import _read_wfdb_fast
+
+    x = _sine_ecg().T.astype(np.float64)
+    x[10:20, 4] = np.nan  # written as WFDB's invalid sample
+    for fmt in ("212", "16"):
+        wfdb.wrsamp(f"r{fmt}", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=[fmt] * 12,
+                    adc_gain=[200.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+        ref = wfdb.rdrecord(str(tmp_path / f"r{fmt}")).p_signal.T
+        rec = read_wfdb(tmp_path / f"r{fmt}.hea")
+        np.testing.assert_allclose(rec.signal, ref, atol=1e-6)  # NaN positions must agree too
+        assert np.isnan(rec.signal[4, 10:20]).all() and np.isfinite(rec.signal[:, 20:]).all()
+    assert _read_wfdb_fast(tmp_path / "r212.hea") is None and _read_wfdb_fast(tmp_path / "r16.hea") is not None
+
+
 def test_discover_records__directory_gives_one_record_per_hea(cinc):
     refs = discover_records([cinc])
     assert len(refs) == 40

@@ -268,15 +268,89 @@ def _make_record(arr, *, fs, leads, units, record_id, path) -> EcgRecord:
 def read_wfdb(path: str | os.PathLike) -> EcgRecord:
     """Read a WFDB record (``NAME.hea`` + ``.dat``/``.mat``) in mV.
 
+    Single-segment records stored in WFDB format 16 (the usual 12-lead ``.dat`` and the CinC
+    2021 ``.mat`` files) are read by a fast header parser and ``numpy.fromfile``; any other format
+    or header feature goes through ``wfdb.rdrecord``. Missing samples (WFDB's invalid value) become NaN.
+
     Parameters
     ----------
     path
         The ``.hea`` file or the record path without extension.
     """
-    import wfdb
-
     path = Path(path)
     base = path.with_suffix("") if path.suffix == ".hea" else path
+    hea = Path(f"{base}.hea")
+    rec = _read_wfdb_fast(hea)
+    return rec if rec is not None else _read_wfdb_full(base)
+
+
+_FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
+_GAIN_RE = re.compile(r"^([-+\d.eE]+)(?:\(([-+\d]+)\))?(?:/(\S+))?$")
+
+
+def _read_wfdb_fast(hea: Path) -> EcgRecord | None:
+    """Format-16 single-segment fast path; ``None`` when the record needs ``wfdb.rdrecord``."""
+    rid = hea.with_suffix("").name
+    try:
+        text = hea.read_text(errors="replace")
+    except OSError as exc:
+        raise RecordRejected(f"unreadable WFDB header ({exc})", record_id=rid, path=hea) from None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        return None
+    head = lines[0].split()
+    if len(head) < 4 or "/" in head[0]:
+        return None
+    try:
+        nsig, nsamp = int(head[1]), int(head[3])
+        fs = float(head[2].split("/")[0].split("(")[0])
+    except ValueError:
+        return None
+    sig_lines = lines[1:1 + nsig]
+    if nsig < 1 or len(sig_lines) != nsig or nsamp <= 0 or fs <= 0:
+        return None
+    files, offsets, gains, baselines, units, names = set(), set(), [], [], [], []
+    for ln in sig_lines:
+        tok = ln.split()
+        if len(tok) < 9:
+            return None
+        fm = _FMT_RE.match(tok[1])
+        gm = _GAIN_RE.match(tok[2])
+        if not fm or not gm or fm.group(1) != "16" or fm.group(2) not in (None, "1") or fm.group(3) not in (None, "0"):
+            return None
+        gain = float(gm.group(1))
+        if gain == 0:
+            return None
+        files.add(tok[0])
+        offsets.add(int(fm.group(4) or 0))
+        gains.append(gain)
+        baselines.append(float(gm.group(2)) if gm.group(2) is not None else float(tok[4]))
+        units.append(gm.group(3) or "mV")
+        names.append(" ".join(tok[8:]))
+    if len(files) != 1 or len(offsets) != 1:
+        return None
+    data_file = hea.parent / files.pop()
+    try:
+        d = np.fromfile(data_file, dtype="<i2", count=nsamp * nsig, offset=offsets.pop())
+    except (OSError, ValueError) as exc:
+        raise RecordRejected(f"unreadable WFDB signal file {data_file.name} ({exc})", record_id=rid, path=hea) from None
+    if d.size != nsamp * nsig:
+        raise RecordRejected(f"WFDB signal file {data_file.name} has {d.size // nsig} of {nsamp} samples",
+                             record_id=rid, path=hea)
+    d = d.reshape(nsamp, nsig).T
+    factor = np.array([_unit_factor(u, record_id=rid, path=hea) for u in units], dtype=np.float32)
+    scale = factor / np.asarray(gains, dtype=np.float32)
+    sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[:, None]) * scale[:, None]
+    missing = d == -32768
+    if missing.any():
+        sig[missing] = np.nan
+    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(hea))
+
+
+def _read_wfdb_full(base: Path) -> EcgRecord:
+    """Any WFDB record through ``wfdb.rdrecord`` (digital samples, converted here)."""
+    import wfdb
+
     rid = base.name
     try:
         rec = wfdb.rdrecord(str(base), physical=False, return_res=32)
@@ -294,7 +368,6 @@ def read_wfdb(path: str | os.PathLike) -> EcgRecord:
     factor = np.array([_unit_factor(u or "mV", record_id=rid, path=f"{base}.hea") for u in units])
     scale = (factor / gain).astype(np.float32)
     sig = (d.T.astype(np.float32) - baseline[:, None].astype(np.float32)) * scale[:, None]
-    # WFDB marks missing samples with the format's invalid value; make them NaN so quality checks see them
     for i, fmt in enumerate(rec.fmt or []):
         bad = _wfdb_invalid_value(fmt)
         if bad is not None:

@@ -153,11 +153,17 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
         return
     lo = x.min(axis=1, keepdims=True)
     hi = x.max(axis=1, keepdims=True)
-    nonflat = (hi - lo)[:, 0] > 0  # a constant lead is reported as flat, not saturated
-    longest = _longest_run((x == lo) | (x == hi))
-    sat = np.flatnonzero((longest >= run) & nonflat)
+    at_rail = (x == lo) | (x == hi)
+    # only leads with at least `run` samples at a rail can hold such a run (cheap pre-filter);
+    # a constant lead is reported as flat, not saturated
+    cand = np.flatnonzero((at_rail.sum(axis=1) >= run) & ((hi - lo)[:, 0] > 0))
+    if not len(cand):
+        return
+    longest = _longest_run(at_rail[cand])
+    sat = cand[longest >= run]
     if len(sat):
         i = sat[0]
+        longest = dict(zip(cand, longest))
         raise RecordRejected(f"lead {record.leads[i]}: saturated ({longest[i] / record.fs:.2f} s at its "
                              f"min/max value, clipping)", record_id=record.record_id, path=record.path)
 
