@@ -206,3 +206,29 @@ def test_cli_extract__real_checkpoint_format_and_errors(ecg_dir, tmp_path):
     r = CliRunner().invoke(cli, ["extract", "--ecg", str(ecg_dir), "--out", str(tmp_path / "x.tsv"),
                                  "--checkpoint", str(tmp_path / "nope.json")])
     assert r.exit_code == 2 and "nope" in r.output
+
+
+def test_extract_edfs__npz_npy_and_hdf5_inputs_match_wfdb(shared_data, standin, tmp_path):
+    """The same real ECGs stored as .npz (1000 Hz, uV), .npy (--fs) and HDF5 give the WFDB EDFs."""
+    import h5py
+    from scipy import signal as sps
+
+    src = shared_data / "ecg" / "cinc2021"
+    heas = sorted(src.glob("JS*.hea"))[:3]
+    recs = [read_wfdb(h) for h in heas]
+    d = tmp_path / "mixed"
+    d.mkdir()
+    up = sps.resample_poly(recs[0].signal.astype(np.float64), 2, 1, axis=1)
+    np.savez(d / f"{heas[0].stem}.npz", ecg=up * 1000, fs=1000.0, units="uV")
+    np.save(d / f"{heas[1].stem}.npy", recs[1].signal.T)
+    with h5py.File(d / "more.h5", "w") as f:
+        ds = f.create_dataset(heas[2].stem, data=recs[2].signal)
+        ds.attrs["fs"] = 500.0
+        ds.attrs["leads"] = np.array(LEADS, dtype="S")
+    res = extract_edfs([d], tmp_path / "edfs.tsv", checkpoint=standin, fs=500.0, workers=1)
+    got = pd.read_csv(res.table, sep="\t", dtype={"IID": str}).set_index("IID")
+    ref = _reference_edfs(standin.model, heas)
+    assert sorted(got.index) == sorted(ref)
+    for rid, v in ref.items():
+        tol = 0.05 if rid == heas[0].stem else 1e-5  # the 1000 Hz copy went through resampling twice
+        np.testing.assert_allclose(got.loc[rid].to_numpy(), v, rtol=tol, atol=tol * 0.1)
