@@ -45,3 +45,54 @@ def clump(sumstats, bfile, ld_bfile, out, p1, p2, r2, kb, r2_method, study_wide,
     extra = f" (study-wide p1 = {res.settings.p1:.3g}, M_eff = {res.m_eff:.2f})" if res.m_eff else ""
     click.echo(f"{len(res.clumps)} index variants in {res.clumps['phenotype'].nunique()} phenotype(s), "
                f"{len(res.loci)} independent loci{extra} -> {res.out_dir}")
+
+
+@click.command("annotate")
+@click.option("--loci", "loci", required=True, type=existing_path(dir_okay=False),
+              help="loci.tsv / clumps.tsv or any table with variant_id, chromosome, base_pair_location, p_value (GRCh38).")
+@click.option("--catalog", required=True, type=existing_path(dir_okay=False),
+              help="GWAS Catalog associations TSV (2016 or v1.0.2 layout; see `edfgen catalog download`).")
+@click.option("--traits", callback=comma_list, default=None,
+              help="Comma list of trait regexes or EFO ids (default: ECG traits).")
+@click.option("--any-trait", is_flag=True, help="Use every catalog association, whatever the trait.")
+@click.option("--window-kb", type=float, default=500.0, show_default=True,
+              help="A catalog association within this distance makes a locus known.")
+@click.option("--ld-bfile", type=click.Path(path_type=Path), default=None,
+              help="LD panel: a catalog variant with r² >= --ld-r2 makes a locus known.")
+@click.option("--ld-r2", type=float, default=0.1, show_default=True)
+@click.option("--genes", type=existing_path(dir_okay=False), default=None,
+              help="GTF/BED genes: adds nearest_gene, gene_distance.")
+@click.option("--regional-plots", type=click.IntRange(min=0), default=0, show_default=True,
+              help="With --sumstats and --ld-bfile: regional plots of the first N loci.")
+@click.option("--sumstats", multiple=True, type=existing_path(dir_okay=False), help="For --regional-plots.")
+@out_file()
+@verbosity
+def annotate(loci, catalog, traits, any_trait, window_kb, ld_bfile, ld_r2, genes, regional_plots, sumstats, out):
+    """Mark loci known/novel against the GWAS Catalog; add nearest catalog hit and nearest gene."""
+    from edfgen.exceptions import InputError
+    from edfgen.genetics.catalog import AnnotateSettings, run_annotate
+
+    if traits and any_trait:
+        raise InputError("--traits and --any-trait are mutually exclusive")
+    res = run_annotate(loci, catalog, out, traits=traits, any_trait=any_trait, ld_bfile=ld_bfile, genes=genes,
+                       settings=AnnotateSettings(window_kb=window_kb, ld_r2=ld_r2),
+                       regional_plots=regional_plots, sumstats=sumstats)
+    click.echo(f"{len(res)} loci: {int(res['novel'].sum())} novel, {int((~res['novel']).sum())} known -> {out}")
+
+
+@click.group("catalog")
+def catalog():
+    """The NHGRI-EBI GWAS Catalog."""
+
+
+@catalog.command("download")
+@out_file()
+@click.option("--url", default=None, help="Associations TSV (or .zip) URL (default: the EBI FTP 'latest' release).")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds before giving up.")
+@verbosity
+def download(out, url, timeout):
+    """Fetch the current GWAS Catalog associations TSV (needs internet)."""
+    from edfgen.genetics.catalog import CATALOG_URL, download_catalog
+
+    path = download_catalog(out, url=url or CATALOG_URL, timeout=timeout)
+    click.echo(f"GWAS Catalog associations -> {path}")

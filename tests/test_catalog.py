@@ -1,0 +1,210 @@
+"""GWAS Catalog reading (2016 and v1.0.2 layouts), ECG trait selection, novelty, build checks, download."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.exceptions import InputError, ToolError
+from edfgen.genetics.catalog import (ECG_EFO_IDS, AnnotateSettings, annotate_loci, check_build_against_catalog,
+                                     download_catalog, read_catalog, read_loci, select_traits)
+from edfgen.io.dictionary import check_file
+
+DATA = Path(__file__).parent / "data"
+V102 = DATA / "gwas_catalog_v1.0.2_small.tsv"
+
+
+@pytest.fixture(scope="module")
+def cat2016(shared_data):
+    return read_catalog(shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv")
+
+
+def _loci(rows):
+    return pd.DataFrame(rows, columns=["variant_id", "chromosome", "base_pair_location", "p_value"])
+
+
+# ----------------------------------------------------------------------------- reading
+def test_read_catalog__2016_layout(cat2016, shared_data):
+    raw = pd.read_csv(shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv", sep="\t")
+    assert len(raw.columns) == 36 and len(cat2016) == len(raw) == 346     # no multi-SNP rows in 2016 extract
+    nos1ap = cat2016[cat2016.catalog_variant == "rs12143842"]
+    assert set(nos1ap.position) == {162064100} and set(nos1ap.chromosome) == {"1"}
+    assert nos1ap.p_value.min() == pytest.approx(1e-213)
+    assert nos1ap.study_accession.isna().all()            # the 2016 layout has no STUDY ACCESSION
+
+
+def test_read_catalog__v102_layout_and_multi_variant_quirks():
+    cat = read_catalog(V102)
+    raw = pd.read_csv(V102, sep="\t", dtype=str)
+    assert {"STUDY ACCESSION", "GENOTYPING TECHNOLOGY"} <= set(raw.columns) and len(raw.columns) == 38
+    assert cat.study_accession.notna().all()
+    by = cat.groupby("catalog_variant")
+    # haplotype 'rs2968863; rs1805128' with CHR_ID '7;21' -> two rows with their own chromosome/position
+    hap = cat[cat.study_accession.eq("GCST_FIXTURE_5")]
+    assert sorted(zip(hap.catalog_variant, hap.chromosome, hap.position)) == [
+        ("rs1805128", "21", 34449383), ("rs2968863", "7", 150926049), ("rs2968863", "7", 150926049)]
+    # interaction 'rs7188697 x rs11129795' with CHR_ID '16 x 3'
+    assert ("3", 38547672) in set(zip(by.get_group("rs11129795").chromosome, by.get_group("rs11129795").position))
+    # no position -> NA kept (matchable by LD through the rsID); one CHR_ID shared by two SNPs
+    assert by.get_group("rs999999999").position.isna().all()
+    assert by.get_group("rs222").chromosome.tolist() == ["3"] and by.get_group("rs222").position.tolist() == [38710000]
+
+
+def test_read_catalog__missing_column_is_named(tmp_path):
+    bad = tmp_path / "bad.tsv"
+    pd.read_csv(V102, sep="\t", dtype=str).drop(columns=["CHR_POS"]).to_csv(bad, sep="\t", index=False)
+    with pytest.raises(InputError, match="CHR_POS"):
+        read_catalog(bad)
+
+
+def test_select_traits__ecg_default_custom_and_any(cat2016):
+    ecg = select_traits(cat2016)
+    assert len(ecg) == len(cat2016)                         # the extract holds ECG traits only
+    v = read_catalog(V102)
+    assert "rs1421085" not in set(select_traits(v).catalog_variant)          # BMI row dropped
+    assert "rs1421085" in set(select_traits(v, any_trait=True).catalog_variant)
+    qt = select_traits(cat2016, ["QT interval"])
+    assert set(qt.trait) == {"QT interval"} or qt.mapped_trait.str.contains("QT").all()
+    by_efo = select_traits(cat2016, ["EFO_0004462"])
+    assert by_efo.mapped_trait.str.contains("PR interval").all() and len(by_efo) >= 36
+    assert all(k.startswith("EFO_") for k in ECG_EFO_IDS)
+    with pytest.raises(InputError, match="regular expression"):
+        select_traits(cat2016, ["(unclosed"])
+
+
+# ----------------------------------------------------------------------------- novelty
+def test_annotate_loci__real_catalog_positions_known_far_loci_novel(cat2016):
+    loci = _loci([["rs12143842", "1", 162064100, 1e-20],        # NOS1AP: known (same position)
+                  ["v_near", "7", 150926049 + 300_000, 1e-9],   # 300 kb from KCNH2 hit: known
+                  ["v_far", "1", 162064100 + 2_000_000, 1e-9],  # 2 Mb away: novel
+                  ["v_chr", "22", 10_000_000, 1e-8]])
+    res = annotate_loci(loci, select_traits(cat2016), settings=AnnotateSettings(window_kb=500))
+    assert res.novel.tolist() == [False, False, True, True]
+    assert res.known_by.tolist() == ["window", "window", "", ""]
+    first = res.iloc[0]
+    assert first.nearest_catalog_variant == "rs12143842" and first.nearest_catalog_distance == 0
+    assert first.nearest_catalog_p_value == pytest.approx(1e-213)           # ties -> smallest p
+    assert str(first.nearest_catalog_pubmed_id) == "24952745"
+    assert res.iloc[2].nearest_catalog_distance >= 2_000_000 - 500_000
+    assert pd.isna(res.iloc[3].nearest_catalog_variant) or res.iloc[3].chromosome == "22"
+    # a narrower window turns the 300 kb locus novel
+    res2 = annotate_loci(loci, select_traits(cat2016), settings=AnnotateSettings(window_kb=100))
+    assert res2.novel.tolist() == [False, True, True, True]
+
+
+def test_check_build__grch37_positions_detected(cat2016):
+    """rsIDs at GRCh37 positions (NOS1AP rs12143842 was chr1:162033890 on GRCh37) are an error."""
+    ids = cat2016.drop_duplicates("catalog_variant").head(5)
+    shifted = _loci([[r.catalog_variant, r.chromosome, int(r.position) - 30_210, 1e-9] for r in ids.itertuples()])
+    with pytest.raises(InputError, match="genome build"):
+        check_build_against_catalog(shifted, cat2016)
+    same = _loci([[r.catalog_variant, r.chromosome, int(r.position), 1e-9] for r in ids.itertuples()])
+    check_build_against_catalog(same, cat2016)              # GRCh38 positions pass
+
+
+def test_read_loci__declared_builds(tmp_path):
+    base = _loci([["rs1", "1", 100, 1e-9]])
+    base.to_csv(tmp_path / "ok.tsv", sep="\t", index=False)
+    assert read_loci(tmp_path / "ok.tsv").variant_id.tolist() == ["rs1"]
+    base.assign(genome_build="GRCh37").to_csv(tmp_path / "col.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match="GRCh37"):
+        read_loci(tmp_path / "col.tsv")
+    base.assign(build="hg38").to_csv(tmp_path / "col38.tsv", sep="\t", index=False)
+    read_loci(tmp_path / "col38.tsv")
+    (tmp_path / "hdr.tsv").write_text("##genome_build=hg19\n" + base.to_csv(sep="\t", index=False))
+    with pytest.raises(InputError, match="hg19"):
+        read_loci(tmp_path / "hdr.tsv")
+    base.to_csv(tmp_path / "loci_hg19.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match="hg19"):
+        read_loci(tmp_path / "loci_hg19.tsv")
+    base.drop(columns="p_value").to_csv(tmp_path / "nop.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match="p_value"):
+        read_loci(tmp_path / "nop.tsv")
+
+
+# ----------------------------------------------------------------------------- LD-based novelty
+class _FakePanel:
+    """Two variants in perfect LD and one independent, as a PlinkGenotypes stand-in."""
+
+    def __init__(self):
+        from edfgen.genetics.ld import PlinkVariants
+
+        rng = np.random.default_rng(0)
+        x = rng.integers(0, 3, 400).astype(np.int8)
+        self.g = np.stack([x, x, rng.integers(0, 3, 400).astype(np.int8)], axis=1)
+        self.variants = PlinkVariants(chromosome=np.array(["1", "1", "1"]),
+                                      variant_id=np.array(["locus_var", "rs12143842", "rs_indep"]),
+                                      position=np.array([163_000_000, 162064100, 163_100_000]),
+                                      allele1=np.array(["A"] * 3), allele2=np.array(["G"] * 3))
+
+    def read(self, idx):
+        return self.g[:, np.asarray(idx, dtype=int)]
+
+
+def test_annotate_loci__ld_with_catalog_variant_makes_known(cat2016):
+    loci = _loci([["locus_var", "1", 163_000_000, 1e-9]])    # ~0.94 Mb from rs12143842: novel by window
+    res = annotate_loci(loci, select_traits(cat2016), settings=AnnotateSettings(window_kb=500))
+    assert res.novel.tolist() == [True]
+    res = annotate_loci(loci, select_traits(cat2016), panel=_FakePanel(),
+                        settings=AnnotateSettings(window_kb=500, ld_r2=0.1))
+    assert res.novel.tolist() == [False] and res.known_by.tolist() == ["ld"]
+    assert res.ld_catalog_variant.tolist() == ["rs12143842"] and res.ld_r2.iloc[0] == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------- CLI
+def test_cli_annotate__v102_catalog_genes_and_dictionary(tmp_path):
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    loci = pd.DataFrame({"locus": [1, 2], "variant_id": ["rs12143842", "v_new"], "chromosome": ["1", "5"],
+                         "base_pair_location": [162064100, 50_000_000], "p_value": [1e-30, 1e-9],
+                         "phenotype": ["edf_001", "edf_002"], "phenotypes": ["edf_001", "edf_002"],
+                         "n_phenotypes": [1, 1], "index_variants": ["edf_001:rs12143842", "edf_002:v_new"]})
+    loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    out = tmp_path / "annotated.tsv"
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "loci.tsv"), "--catalog", str(V102),
+                                   "--genes", str(DATA / "genes_small.gtf"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    check_file("annotated_loci", out)
+    a = pd.read_csv(out, sep="\t")
+    assert a.novel.tolist() == [False, True]
+    assert a.nearest_gene.tolist()[0] == "OLFML2B"            # rs12143842 lies inside OLFML2B's span
+    assert a.gene_distance.tolist()[0] == 0
+    man = json.loads((tmp_path / "annotated.tsv.manifest.json").read_text())
+    assert man["extra"]["n_novel"] == 1
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "loci.tsv"), "--catalog", str(V102),
+                                   "--traits", "QT", "--any-trait", "--out", str(out)])
+    assert res.exit_code == 2 and "mutually exclusive" in res.output
+
+
+def test_download_catalog__offline_is_one_line_tool_error(tmp_path):
+    with pytest.raises(ToolError, match="cannot fetch"):
+        download_catalog(tmp_path / "cat.tsv", url="http://127.0.0.1:9/nothing.tsv", timeout=2)
+    assert not (tmp_path / "cat.tsv").exists()
+
+
+def test_download_catalog__file_url_roundtrip_and_cli(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    out = download_catalog(tmp_path / "cat.tsv", url=V102.resolve().as_uri())
+    assert read_catalog(out).equals(read_catalog(V102))
+    (tmp_path / "notcat.tsv").write_text("a\tb\n1\t2\n")
+    with pytest.raises(ToolError, match="not a GWAS Catalog"):
+        download_catalog(tmp_path / "x.tsv", url=(tmp_path / "notcat.tsv").as_uri())
+    import urllib.request
+    import urllib.error
+
+    def offline(*a, **k):
+        raise urllib.error.URLError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    res = CliRunner().invoke(cli, ["catalog", "download", "--out", str(tmp_path / "c.tsv")])
+    assert res.exit_code == 1
+    assert res.output.count("\n") == 1 and "edfgen catalog: error: catalog download: cannot fetch" in res.output

@@ -1,0 +1,47 @@
+"""Genes from GTF/BED and nearest genes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from edfgen.exceptions import InputError
+from edfgen.genetics.genes import nearest_genes, read_genes
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_read_genes__gtf_and_bed_give_the_same_1_based_spans():
+    gtf = read_genes(DATA / "genes_small.gtf")
+    bed = read_genes(DATA / "genes_small.bed")
+    assert len(gtf) == 7                                   # exon lines skipped
+    pd.testing.assert_frame_equal(gtf.drop(columns="strand"), bed.drop(columns="strand"))
+    nos = gtf.set_index("gene").loc["NOS1AP"]
+    assert (nos.chromosome, nos.start, nos.end, nos.strand) == ("1", 162069774, 162370475, "+")
+
+
+def test_nearest_genes__inside_between_and_empty_chromosome():
+    genes = read_genes(DATA / "genes_small.bed")
+    res = nearest_genes(["1", "1", "3", "chr7", "9"], [162100000, 162069700, 38670000, 150944961, 5], genes)
+    assert res.nearest_gene.tolist()[:4] == ["NOS1AP", "OLFML2B", "SCN5A", "KCNH2"]
+    # 162069700: 33 bp after OLFML2B's end (162069667), 74 bp before NOS1AP's start
+    assert res.gene_distance.tolist()[:4] == [0, 33, 38670000 - 38649687, 0]
+    assert pd.isna(res.nearest_gene[4]) and pd.isna(res.gene_distance[4])
+
+
+def test_nearest_genes__equidistant_genes_are_both_reported():
+    genes = pd.DataFrame({"chromosome": ["1", "1"], "start": [100, 300], "end": [150, 400],
+                          "gene": ["A", "B"], "strand": ["+", "-"]})
+    res = nearest_genes(["1"], [225], genes)
+    assert res.nearest_gene[0] == "A,B" and res.gene_distance[0] == 75
+
+
+def test_read_genes__bad_lines_named(tmp_path):
+    (tmp_path / "g.bed").write_text("chr1\t10\tx\tGENE\n")
+    with pytest.raises(InputError, match="line 1"):
+        read_genes(tmp_path / "g.bed")
+    (tmp_path / "empty.gtf").write_text("#nothing\n")
+    with pytest.raises(InputError, match="no gene records"):
+        read_genes(tmp_path / "empty.gtf")
