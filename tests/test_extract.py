@@ -232,3 +232,31 @@ def test_extract_edfs__npz_npy_and_hdf5_inputs_match_wfdb(shared_data, standin, 
     for rid, v in ref.items():
         tol = 0.05 if rid == heas[0].stem else 1e-5  # the 1000 Hz copy went through resampling twice
         np.testing.assert_allclose(got.loc[rid].to_numpy(), v, rtol=tol, atol=tol * 0.1)
+
+
+def test_extract_edfs__sigkilled_process_resumes(ecg_dir, tmp_path):
+    """A real kill (SIGKILL after the first durable chunk) leaves no table; the rerun completes it."""
+    import os
+    import subprocess
+    import sys
+
+    script = f"""
+import os, signal, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_extract import StandInEncoder, StandInLoaded
+from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.extract import extract_edfs
+def kill(chunk, n_done):
+    os.kill(os.getpid(), signal.SIGKILL)
+extract_edfs([{str(ecg_dir)!r}], {str(tmp_path / 'edfs.tsv')!r}, checkpoint=StandInLoaded(StandInEncoder().eval(),
+             Preprocessing()), batch_size=3, chunk_size=6, on_chunk=kill)
+"""
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert p.returncode == -9, p.stderr[-2000:]
+    assert not (tmp_path / "edfs.tsv").exists()
+    standin = StandInLoaded(StandInEncoder().eval(), Preprocessing())
+    res = extract_edfs([ecg_dir], tmp_path / "edfs.tsv", checkpoint=standin, batch_size=3, chunk_size=6)
+    assert res.resumed == 6 and res.n_participants == 12
+    ref = extract_edfs([ecg_dir], tmp_path / "ref" / "edfs.tsv", checkpoint=standin)
+    pd.testing.assert_frame_equal(pd.read_csv(res.table, sep="\t"), pd.read_csv(ref.table, sep="\t"), rtol=1e-6)
