@@ -17,7 +17,8 @@ Records are listed first (cheap), then read and preprocessed in batches (in ``wo
 ``workers > 0``, with a bounded number of batches in flight) while the main process runs the model.
 Every ``chunk_size`` records the EDFs and rejects are written atomically to ``<out>.parts/chunk_*.npz``;
 the records in those files are the done-list. A killed run, rerun with the same arguments, skips them
-(the parts are discarded automatically if the checkpoint or preprocessing changed). When every record
+(the parts are discarded automatically if the checkpoint, preprocessing or quality thresholds changed;
+they are reused by record id, so delete ``<out>.parts/`` to start afresh after editing ECG files). When every record
 is done the tables are assembled, written atomically, and ``<out>.parts/`` is removed. Memory is bounded
 by ``chunk_size`` EDF rows plus the batches in flight, whatever the number of ECGs.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edfgen.cli._options import comma_list, force, out_dir, out_file, seed, threads, verbosity
+from edfgen.cli._options import comma_list, force, out_dir, out_file, seed, verbosity
 
 
 @click.command()
@@ -24,8 +24,9 @@ from edfgen.cli._options import comma_list, force, out_dir, out_file, seed, thre
               help="Sampling rate (Hz) of files that carry none (.npy).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=2048, show_default=True,
               help="Records per durable chunk (resume granularity, bounds memory).")
-@threads
-@force
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Torch threads for the model (default: torch's).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --out table (an interrupted run's parts are "
+              "always resumed; delete <out>.parts to start afresh).")
 @verbosity
 def extract(ecg, out, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size, threads, force) -> None:
     """ECGs -> EDFs with a frozen encoder (resumes an interrupted run; bad records go to rejects.tsv)."""
