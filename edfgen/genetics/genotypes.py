@@ -345,7 +345,7 @@ def plink_qc(prefix: str, keep_iids: Sequence[str] | None, settings: QCSettings,
     for f, c in zip(full, counts):
         f[vidx] = c
     keep, vsteps = variant_qc_mask(*full, len(samples), settings, alleles_ok=alleles_ok)
-    steps.extend(vsteps)
+    steps = [vsteps[0], *steps, *vsteps[1:]]
     log.info("PLINK QC: %d biallelic of %d variants, %d kept", n_bi, len(bim), int(keep.sum()))
     return bim[keep].reset_index(drop=True), samples, steps, len(fam)
 
@@ -492,8 +492,7 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
                                    rows["n_hom_alt"].to_numpy(), n_used, settings,
                                    dosage_sum=rows["dosage_sum"].to_numpy(dtype=float))
     n_bi = len(rows)
-    vsteps[0] = QCStep("biallelic", "variant", "2 alleles", n_var - n_bi, n_bi)
-    steps.extend(vsteps)
+    steps = [QCStep("biallelic", "variant", "2 alleles", n_var - n_bi, n_bi), *steps, *vsteps[1:]]
     kept = rows[keep]
     keep_idx = hl.literal(set(int(i) for i in kept["i"]), dtype=hl.tset(hl.tint64))
     mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_het", "n_hom_alt", "dosage_sum")
