@@ -43,17 +43,24 @@ def _read(path: Path) -> pd.DataFrame | None:
 class TruthScore:
     """Pipeline findings scored against a simulated cohort's ``truth.json``."""
 
-    loci: pd.DataFrame          # per trait: planted, recovered, recall, false_loci
+    loci: pd.DataFrame          # edfgen.genetics.clump.score_truth: per trait + an "all" row
     mr: pd.DataFrame            # per (exposure, outcome) pair: planted, p, detected
     edf_mr: pd.DataFrame        # per planted link: best EDF for the trait and its MR p to the disease
 
+    def _all(self, column: str) -> float:
+        return float(self.loci.loc[self.loci["trait"] == "all", column].iloc[0]) if len(self.loci) else float("nan")
+
     @property
     def loci_recall(self) -> float:
-        return float(self.loci["recovered"].sum() / max(self.loci["planted"].sum(), 1)) if len(self.loci) else float("nan")
+        return self._all("recall")
 
     @property
     def false_loci(self) -> int:
-        return int(self.loci["false_loci"].sum()) if len(self.loci) else 0
+        return int(self._all("n_false_index")) if len(self.loci) else 0
+
+    @property
+    def loci_recovered(self) -> tuple[int, int]:
+        return int(self._all("n_recovered")), int(self._all("n_planted"))
 
 
 def _mr_primary(res: pd.DataFrame) -> pd.DataFrame:
@@ -71,22 +78,10 @@ def score_truth(out: Path, truth: dict, *, window_kb: float = 250.0, alpha: floa
     MR: a planted trait -> disease link is detected when its IVW (or Wald ratio) p-value is below
     ``alpha`` / number of tested pairs (Bonferroni); the other pairs count as null.
     """
-    planted = pd.DataFrame(truth.get("loci", []))
-    loci_rows = []
+    from edfgen.genetics.clump import score_truth as score_loci
+
     clumps = _read(out / "clump_biomarkers" / "clumps.tsv")
-    if clumps is not None and len(planted):
-        planted["chromosome"] = planted["chromosome"].astype(str)
-        clumps["chromosome"] = clumps["chromosome"].astype(str)
-        for trait, pl in planted.groupby("trait"):
-            idx = clumps[clumps["phenotype"] == trait]
-            d = np.abs(pl["base_pair_location"].to_numpy()[:, None] - idx["base_pair_location"].to_numpy()[None, :])
-            same = pl["chromosome"].to_numpy()[:, None] == idx["chromosome"].to_numpy()[None, :]
-            near = same & (d <= window_kb * 1000)
-            loci_rows.append({"trait": trait, "planted": len(pl), "recovered": int(near.any(axis=1).sum()),
-                              "index_variants": len(idx), "false_loci": int((~near.any(axis=0)).sum())})
-    loci = pd.DataFrame(loci_rows, columns=["trait", "planted", "recovered", "index_variants", "false_loci"])
-    if len(loci):
-        loci["recall"] = loci["recovered"] / loci["planted"]
+    loci = score_loci(clumps, truth, window_kb=window_kb) if clumps is not None else pd.DataFrame()
 
     causal = {(c["exposure"], c["outcome"]) for c in truth.get("causal", [])}
     mr_rows = pd.DataFrame(columns=["exposure", "outcome", "method", "nsnp", "b", "pval", "planted", "detected"])
@@ -191,8 +186,9 @@ def write_report(out: str | Path) -> Path:
         ts = score_truth(out, json.loads(truth_path.read_text()))
         parts.append("<h2>Truth: what was planted vs what was found</h2>")
         if len(ts.loci):
+            rec, planted = ts.loci_recovered
             parts.append(f"<p class='k'>Planted loci recovered (index variant within 250 kb, biomarker GWAS): "
-                         f"{int(ts.loci['recovered'].sum())}/{int(ts.loci['planted'].sum())} "
+                         f"{rec}/{planted} "
                          f"(recall {ts.loci_recall:.2f}); false loci: {ts.false_loci}</p>" + _table(ts.loci))
         if len(ts.mr):
             pl = ts.mr[ts.mr["planted"]]
