@@ -149,7 +149,9 @@ def test_modes__point_matches_exact_kde_and_bootstrap_matches_row_loop(sim_array
     # batched bootstrap == row-by-row
     rng = np.random.default_rng(11)
     boot = rng.normal(biv, se_iv, size=(100, k))
-    modes = [M._mode_point(boot[i:i + 1], se_iv if weighted else np.ones(k), 1.0)[0] for i in range(100)]
+    modes = [M._mode_point(boot[i:i + 1], se_iv if weighted else np.ones(k), 1.0, np.float32)[0] for i in range(100)]
+    modes64 = M._mode_point(boot, se_iv if weighted else np.ones(k), 1.0)
+    assert np.mean(np.isclose(modes, modes64, rtol=0, atol=1e-12)) > 0.95  # float32 FFT: same grid point
     assert r.se == pytest.approx(1.4826 * np.median(np.abs(np.array(modes) - np.median(modes))), rel=1e-10)
     assert r.pval == pytest.approx(2 * stats.t.sf(abs(r.b / r.se), k - 1))
 

@@ -48,19 +48,23 @@ HARMONISED_COLUMNS = [
 ]
 
 
-def _flip(a: pd.Series) -> pd.Series:
-    return a.astype(str).str.translate(_COMP).str.upper()
+def _flip(a: np.ndarray) -> np.ndarray:
+    return np.array([str(x).translate(_COMP).upper() for x in a], dtype=object)
 
 
-def _palindromic(a1: pd.Series, a2: pd.Series) -> np.ndarray:
+def _palindromic(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
     return (((a1 == "A") & (a2 == "T")) | ((a1 == "T") & (a2 == "A"))
-            | ((a1 == "G") & (a2 == "C")) | ((a1 == "C") & (a2 == "G"))).to_numpy()
+            | ((a1 == "G") & (a2 == "C")) | ((a1 == "C") & (a2 == "G")))
+
+
+def _strlen(a: np.ndarray) -> np.ndarray:
+    return np.fromiter((len(x) for x in a), dtype=np.int64, count=len(a))
 
 
 def _recode_indels(A1, A2, B1, B2):
     """TwoSampleMR ``recode_indels_22``: translate I/D coding to the other data set's sequences."""
-    A1, A2, B1, B2 = (s.copy() for s in (A1, A2, B1, B2))
-    nA1, nA2, nB1, nB2 = (s.str.len() for s in (A1, A2, B1, B2))
+    A1, A2, B1, B2 = (x.copy() for x in (A1, A2, B1, B2))
+    nA1, nA2, nB1, nB2 = (_strlen(x) for x in (A1, A2, B1, B2))
     oA1, oA2, oB1, oB2 = A1.copy(), A2.copy(), B1.copy(), B2.copy()
     for cond, (t1, t2) in [((nA1 > nA2) & (oB1 == "I") & (oB2 == "D"), (oA1, oA2)),
                            ((nA1 < nA2) & (oB1 == "I") & (oB2 == "D"), (oA2, oA1)),
@@ -72,10 +76,14 @@ def _recode_indels(A1, A2, B1, B2):
                            ((nB1 > nB2) & (oA1 == "D") & (oA2 == "I"), (oB2, oB1)),
                            ((nB1 < nB2) & (oA1 == "D") & (oA2 == "I"), (oB1, oB2))]:
         A1[cond], A2[cond] = t1[cond], t2[cond]
-    keep = ~(((nA1 > 1) & (nA1 == nA2) & oB1.isin(["D", "I"]))
-             | ((nB1 > 1) & (nB1 == nB2) & oA1.isin(["D", "I"]))
-             | (A1 == A2) | (B1 == B2))
-    return A1, A2, B1, B2, keep.to_numpy()
+    di_b = (oB1 == "D") | (oB1 == "I")
+    di_a = (oA1 == "D") | (oA1 == "I")
+    keep = ~(((nA1 > 1) & (nA1 == nA2) & di_b) | ((nB1 > 1) & (nB1 == nB2) & di_a) | (A1 == A2) | (B1 == B2))
+    return A1, A2, B1, B2, keep
+
+
+def _upper(x) -> np.ndarray:
+    return np.array([str(v).upper() for v in np.asarray(x, dtype=object)], dtype=object)
 
 
 def harmonise_alleles(A1, A2, B1, B2, beta_b, f_a, f_b, *, action: int = 2, tolerance: float = 0.08):
@@ -101,67 +109,55 @@ def harmonise_alleles(A1, A2, B1, B2, beta_b, f_a, f_b, *, action: int = 2, tole
     dict of arrays: ``B1, B2, beta_b, f_b`` (aligned to ``A1``), ``remove``, ``palindromic``,
     ``ambiguous``, ``mr_keep``.
     """
-    A1 = pd.Series(np.asarray(A1, dtype=object)).astype(str).str.upper()
-    A2 = pd.Series(np.asarray(A2, dtype=object)).astype(str).str.upper()
-    B1 = pd.Series(np.asarray(B1, dtype=object)).astype(str).str.upper()
-    B2 = pd.Series(np.asarray(B2, dtype=object)).astype(str).str.upper()
+    if action not in (1, 2, 3):
+        raise InputError(f"harmonise: action must be 1, 2 or 3 (got {action!r})")
+    A1, A2, B1, B2 = _upper(A1), _upper(A2), _upper(B1), _upper(B2)
     beta_b = np.asarray(beta_b, dtype=float).copy()
     f_a = np.asarray(f_a, dtype=float).copy()
     f_b = np.asarray(f_b, dtype=float).copy()
 
-    indel = ((A1.str.len() > 1) | (A2.str.len() > 1) | (A1 == "D") | (A1 == "I")).to_numpy()
+    indel = (_strlen(A1) > 1) | (_strlen(A2) > 1) | (A1 == "D") | (A1 == "I")
     indel_drop = np.zeros(len(A1), bool)
     if indel.any():
-        i = np.flatnonzero(indel)
-        a1, a2, b1, b2, keep = _recode_indels(A1.iloc[i], A2.iloc[i], B1.iloc[i], B2.iloc[i])
-        A1.iloc[i], A2.iloc[i], B1.iloc[i], B2.iloc[i] = a1.values, a2.values, b1.values, b2.values
-        indel_drop[i] = ~keep
+        a1, a2, b1, b2, keep = _recode_indels(A1[indel], A2[indel], B1[indel], B2[indel])
+        A1[indel], A2[indel], B1[indel], B2[indel] = a1, a2, b1, b2
+        indel_drop[indel] = ~keep
 
     def swap(mask):
-        nonlocal B1, B2
-        b1 = B1.copy()
-        B1 = B1.where(~mask, B2)
-        B2 = B2.where(~mask, b1)
-        beta_b[mask.to_numpy()] *= -1
-        f_b[mask.to_numpy()] = 1 - f_b[mask.to_numpy()]
+        B1[mask], B2[mask] = B2[mask].copy(), B1[mask].copy()
+        beta_b[mask] *= -1
+        f_b[mask] = 1 - f_b[mask]
 
     swap((A1 == B2) & (A2 == B1))
-    status1 = (A1 == B1) & (A2 == B2)
     pal = _palindromic(A1, A2)
-    i = pd.Series(~pal, index=A1.index) & ~status1
-    B1 = B1.where(~i, _flip(B1))
-    B2 = B2.where(~i, _flip(B2))
-    status1 = (A1 == B1) & (A2 == B2)
-    i = pd.Series(~pal, index=A1.index) & ~status1
+    i = ~pal & ~((A1 == B1) & (A2 == B2))  # not palindromic and not matching: try the other strand
+    B1[i], B2[i] = _flip(B1[i]), _flip(B2[i])
+    i = ~pal & ~((A1 == B1) & (A2 == B2))
     swap(i & (A1 == B2) & (A2 == B1))
-    status1 = (A1 == B1) & (A2 == B2)
-    remove = (~status1).to_numpy() | indel_drop
+    remove = ~((A1 == B1) & (A2 == B2)) | indel_drop
 
     minf, maxf = 0.5 - tolerance, 0.5 + tolerance
     tfa = np.where(np.isnan(f_a), 0.5, f_a)
     tfb = np.where(np.isnan(f_b), 0.5, f_b)
-    amb_a = (tfa > minf) & (tfa < maxf)
-    amb_b = (tfb > minf) & (tfb < maxf)
+    ambiguous = (((tfa > minf) & (tfa < maxf)) | ((tfb > minf) & (tfb < maxf))) & pal
     if action == 2:
-        status2 = (((tfa < 0.5) & (tfb > 0.5)) | ((tfa > 0.5) & (tfb < 0.5))) & pal
-        to_swap = status2 & ~remove
+        to_swap = (((tfa < 0.5) & (tfb > 0.5)) | ((tfa > 0.5) & (tfb < 0.5))) & pal & ~remove
         beta_b[to_swap] *= -1
         f_b[to_swap] = 1 - f_b[to_swap]
-    ambiguous = (amb_a | amb_b) & pal
     if action == 3:
         mr_keep = ~(pal | remove | ambiguous)
     elif action == 2:
         mr_keep = ~(remove | ambiguous)
-    elif action == 1:
-        mr_keep = ~remove
     else:
-        raise InputError(f"harmonise: action must be 1, 2 or 3 (got {action!r})")
-    return {"B1": B1.to_numpy(), "B2": B2.to_numpy(), "beta_b": beta_b, "f_b": f_b, "remove": remove,
+        mr_keep = ~remove
+    return {"B1": B1, "B2": B2, "beta_b": beta_b, "f_b": f_b, "remove": remove,
             "palindromic": pal, "ambiguous": ambiguous, "mr_keep": mr_keep}
 
 
-def _col(df: pd.DataFrame, name: str) -> pd.Series:
-    return df[name] if name in df.columns else pd.Series(np.nan, index=df.index)
+def _num(df: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in df.columns:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[name], errors="coerce").to_numpy(float)
 
 
 def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str = "infer",
@@ -180,9 +176,8 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
         Palindromes with a frequency in ``(maf_threshold, 1 - maf_threshold)`` (or missing) cannot
         be inferred (``infer`` drops them).
     proxies
-        Optional outcome rows standing in for missing instruments (from
-        :func:`edfgen.mr.proxies.find_proxies`), already recoded to the target's id and alleles,
-        with ``proxy_variant`` and ``proxy_r2`` columns.
+        Optional outcome rows standing in for missing instruments (from :func:`find_proxies`),
+        already recoded to the target's id and alleles, with ``proxy_variant`` and ``proxy_r2``.
 
     Returns
     -------
@@ -193,67 +188,65 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     if not 0 < maf_threshold <= 0.5:
         raise InputError(f"--maf-threshold {maf_threshold}: must be in (0, 0.5]")
     action = ACTIONS[palindromes]
-    exp = exposure.drop_duplicates("variant_id", keep="first").reset_index(drop=True)
+    exp = exposure.drop_duplicates("variant_id", keep="first")
     out = outcome.drop_duplicates("variant_id", keep="first")
-    out = out.assign(proxy_variant=pd.NA, proxy_r2=np.nan)
+    proxy_variant = np.full(len(out), None, dtype=object)
+    proxy_r2 = np.full(len(out), np.nan)
     if proxies is not None and len(proxies):
         prox = proxies[~proxies["variant_id"].isin(out["variant_id"])]
-        out = pd.concat([out, prox], ignore_index=True)
-    out = out.set_index("variant_id")
-    present = exp["variant_id"].isin(out.index).to_numpy()
-    o = out.reindex(exp["variant_id"])
-    res = pd.DataFrame({
+        proxy_variant = np.concatenate([proxy_variant, prox["proxy_variant"].to_numpy(object)])
+        proxy_r2 = np.concatenate([proxy_r2, prox["proxy_r2"].to_numpy(float)])
+        out = pd.concat([out, prox[[c for c in prox.columns if c in out.columns]]], ignore_index=True)
+    pos = pd.Index(out["variant_id"]).get_indexer(exp["variant_id"])
+    present = pos >= 0
+    k = len(exp)
+
+    def take(values, fill):
+        values = np.asarray(values)
+        res = np.full(k, fill, dtype=values.dtype if fill is not None else object)
+        res[present] = values[pos[present]]
+        return res
+
+    ea_o = take(out["effect_allele"].to_numpy(object), None)
+    oa_o = take(out["other_allele"].to_numpy(object), None)
+    cols = {
         "exposure": exposure_name, "outcome": outcome_name,
-        "variant_id": exp["variant_id"].to_numpy(),
-        "effect_allele": exp["effect_allele"].astype(str).str.upper().to_numpy(),
-        "other_allele": exp["other_allele"].astype(str).str.upper().to_numpy(),
-        "effect_allele_outcome": o["effect_allele"].to_numpy(),
-        "other_allele_outcome": o["other_allele"].to_numpy(),
-        "beta_exposure": pd.to_numeric(exp["beta"], errors="coerce").to_numpy(float),
-        "se_exposure": pd.to_numeric(exp["standard_error"], errors="coerce").to_numpy(float),
-        "p_exposure": pd.to_numeric(_col(exp, "p_value"), errors="coerce").to_numpy(float),
-        "eaf_exposure": pd.to_numeric(_col(exp, "effect_allele_frequency"), errors="coerce").to_numpy(float),
-        "n_exposure": pd.to_numeric(_col(exp, "n"), errors="coerce").to_numpy(float),
-        "beta_outcome": pd.to_numeric(o["beta"], errors="coerce").to_numpy(float),
-        "se_outcome": pd.to_numeric(o["standard_error"], errors="coerce").to_numpy(float),
-        "p_outcome": pd.to_numeric(_col(o, "p_value"), errors="coerce").to_numpy(float),
-        "eaf_outcome": pd.to_numeric(_col(o, "effect_allele_frequency"), errors="coerce").to_numpy(float),
-        "n_outcome": pd.to_numeric(_col(o, "n"), errors="coerce").to_numpy(float),
-        "palindromic": False, "ambiguous": False,
-        "proxy_variant": o["proxy_variant"].to_numpy(), "proxy_r2": o["proxy_r2"].to_numpy(float),
-    })
-    res["f_stat"] = (res["beta_exposure"] / res["se_exposure"]) ** 2
-    res["mr_keep"] = False
-    res["reason"] = "missing_in_outcome"
-    idx = np.flatnonzero(present)
-    if idx.size:
-        r = res.iloc[idx]
-        h = harmonise_alleles(r["effect_allele"], r["other_allele"], r["effect_allele_outcome"],
-                              r["other_allele_outcome"], r["beta_outcome"], r["eaf_exposure"], r["eaf_outcome"],
+        "variant_id": exp["variant_id"].to_numpy(object),
+        "effect_allele": _upper(exp["effect_allele"]), "other_allele": _upper(exp["other_allele"]),
+        "beta_exposure": _num(exp, "beta"), "se_exposure": _num(exp, "standard_error"),
+        "p_exposure": _num(exp, "p_value"), "eaf_exposure": _num(exp, "effect_allele_frequency"),
+        "n_exposure": _num(exp, "n"),
+        "beta_outcome": take(_num(out, "beta"), np.nan), "se_outcome": take(_num(out, "standard_error"), np.nan),
+        "p_outcome": take(_num(out, "p_value"), np.nan),
+        "eaf_outcome": take(_num(out, "effect_allele_frequency"), np.nan), "n_outcome": take(_num(out, "n"), np.nan),
+        "palindromic": np.zeros(k, bool), "ambiguous": np.zeros(k, bool),
+        "proxy_variant": take(proxy_variant, None), "proxy_r2": take(proxy_r2, np.nan),
+    }
+    cols["f_stat"] = (cols["beta_exposure"] / cols["se_exposure"]) ** 2
+    mr_keep = np.zeros(k, bool)
+    reason = np.full(k, "missing_in_outcome", dtype=object)
+    if present.any():
+        p = present
+        h = harmonise_alleles(cols["effect_allele"][p], cols["other_allele"][p], ea_o[p], oa_o[p],
+                              cols["beta_outcome"][p], cols["eaf_exposure"][p], cols["eaf_outcome"][p],
                               action=action, tolerance=0.5 - maf_threshold)
-        cols = res.columns
-        res.iloc[idx, cols.get_loc("effect_allele_outcome")] = h["B1"]
-        res.iloc[idx, cols.get_loc("other_allele_outcome")] = h["B2"]
-        res.iloc[idx, cols.get_loc("beta_outcome")] = h["beta_b"]
-        res.iloc[idx, cols.get_loc("eaf_outcome")] = h["f_b"]
-        res.iloc[idx, cols.get_loc("palindromic")] = h["palindromic"]
-        res.iloc[idx, cols.get_loc("ambiguous")] = h["ambiguous"]
-        finite = np.isfinite(r[["beta_exposure", "se_exposure", "beta_outcome", "se_outcome"]].to_numpy(float)).all(1)
-        keep = h["mr_keep"] & finite
-        reason = np.where(h["remove"], "incompatible_alleles",
-                          np.where(h["palindromic"] & (action == 3), "palindromic",
-                                   np.where(h["ambiguous"] & (action == 2), "palindromic_ambiguous_maf",
-                                            np.where(~finite, "missing_estimate", "kept"))))
-        proxy = r["proxy_variant"].notna().to_numpy()
-        reason = np.where((reason == "kept") & proxy, "proxy_used", reason)
-        res.iloc[idx, cols.get_loc("mr_keep")] = keep
-        res.iloc[idx, cols.get_loc("reason")] = reason
-    res["palindromic"] = res["palindromic"].astype(bool)
-    res["ambiguous"] = res["ambiguous"].astype(bool)
-    res["mr_keep"] = res["mr_keep"].astype(bool)
-    log.info("harmonised %s -> %s: %d instruments, %d kept (%s)", exposure_name, outcome_name, len(res),
-             int(res["mr_keep"].sum()), ", ".join(f"{k}={v}" for k, v in res["reason"].value_counts().items()))
-    return res[HARMONISED_COLUMNS]
+        ea_o[p], oa_o[p] = h["B1"], h["B2"]
+        cols["beta_outcome"][p], cols["eaf_outcome"][p] = h["beta_b"], h["f_b"]
+        cols["palindromic"][p], cols["ambiguous"][p] = h["palindromic"], h["ambiguous"]
+        finite = np.isfinite(np.column_stack([cols["beta_exposure"][p], cols["se_exposure"][p],
+                                              cols["beta_outcome"][p], cols["se_outcome"][p]])).all(1)
+        mr_keep[p] = h["mr_keep"] & finite
+        r = np.where(h["remove"], "incompatible_alleles",
+                     np.where(h["palindromic"] & (action == 3), "palindromic",
+                              np.where(h["ambiguous"] & (action == 2), "palindromic_ambiguous_maf",
+                                       np.where(~finite, "missing_estimate", "kept")))).astype(object)
+        r[(r == "kept") & (cols["proxy_variant"][p] != None)] = "proxy_used"  # noqa: E711 (elementwise)
+        reason[p] = r
+    cols["effect_allele_outcome"], cols["other_allele_outcome"] = ea_o, oa_o
+    cols["mr_keep"], cols["reason"] = mr_keep, reason
+    res = pd.DataFrame(cols)[HARMONISED_COLUMNS]
+    log.debug("harmonised %s -> %s: %d instruments, %d kept", exposure_name, outcome_name, k, int(mr_keep.sum()))
+    return res
 
 
 def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: float = 0.8,

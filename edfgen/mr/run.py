@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
 
@@ -423,8 +423,8 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
             harmonised.append(h)
             n_pairs += 1
             pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases)
-            for fld in asdict(tables):
-                getattr(tables, fld).extend(getattr(pt, fld))
+            for fld in fields(tables):
+                getattr(tables, fld.name).extend(getattr(pt, fld.name))
     H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
     if len(H) and not H["mr_keep"].any():
         reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())
