@@ -153,6 +153,23 @@ def test_clump_files__variants_missing_from_panel_are_rejected_like_plink(sim, t
     assert rejects.reason.tolist() == ["not in LD panel"]
 
 
+@needs_plink
+def test_clump_files__nonfounders_excluded_from_ld_like_plink(sim, tmp_path):
+    """plink1.9 computes clump r² on founders only (both parental ids 0, even if the parents are
+    absent); 300 samples with parents listed change the r² and must be dropped identically."""
+    for ext in ("bed", "bim"):
+        shutil.copy(f"{sim['bfile']}.{ext}", tmp_path / f"fam.{ext}")
+    fam = pd.read_csv(f"{sim['bfile']}.fam", sep=r"\s+", header=None)
+    fam.loc[:299, 2] = "absent_father"
+    fam.to_csv(tmp_path / "fam.fam", sep=" ", header=False, index=False)
+    params = dict(p1=1e-2, p2=0.5, r2=0.05, kb=250)
+    with PlinkGenotypes(tmp_path / "fam") as panel:
+        assert panel.n_samples == 500
+        clumps, _, _ = clump_files(sim["sumstats"][:1], panel, settings=ClumpSettings(**params))
+    ref = plink_clump(tmp_path / "fam", sim["sumstats"][0], tmp_path / "ref", **params)
+    assert set(clumps.variant_id) == set(ref.SNP) and len(ref) > 20
+
+
 def test_clump_settings__bad_values_raise_input_error():
     with pytest.raises(InputError, match="r2"):
         ClumpSettings(r2=1.5)

@@ -311,7 +311,7 @@ class PlinkGenotypes:
     prefix
         Fileset prefix (``PREFIX.bed``, ``.bim``, ``.fam``).
     founders_only
-        Keep only founders (no parent in the fileset), as PLINK 1.9 does for LD.
+        Keep only founders (both parental ids ``0``), as PLINK 1.9 does for LD.
     cache_mb
         Decoded genotypes are read in contiguous blocks of variants (~8 MiB each) and kept in
         a least-recently-used cache of this size, so overlapping windows are decoded once.
@@ -341,11 +341,8 @@ class PlinkGenotypes:
             variant_id=bim["id"].to_numpy(str), position=pos,
             allele1=bim["a1"].to_numpy(str), allele2=bim["a2"].to_numpy(str))
         self.n_variants = len(bim)
-        ids = set(zip(fam["fid"], fam["iid"]))
-        if founders_only:
-            has_pat = [(f, p) in ids for f, p in zip(fam["fid"], fam["pat"])]
-            has_mat = [(f, m) in ids for f, m in zip(fam["fid"], fam["mat"])]
-            keep = ~(np.asarray(has_pat) | np.asarray(has_mat))
+        if founders_only:       # PLINK 1.9: founder = both parental ids "0" (listed parents absent
+            keep = ((fam["pat"] == "0") & (fam["mat"] == "0")).to_numpy()   # from the data still count)
         else:
             keep = np.ones(len(fam), dtype=bool)
         self.sample_index = np.flatnonzero(keep)
