@@ -159,7 +159,7 @@ def test_clump_files__nonfounders_excluded_from_ld_like_plink(sim, tmp_path):
     absent); 300 samples with parents listed change the r² and must be dropped identically."""
     for ext in ("bed", "bim"):
         shutil.copy(f"{sim['bfile']}.{ext}", tmp_path / f"fam.{ext}")
-    fam = pd.read_csv(f"{sim['bfile']}.fam", sep=r"\s+", header=None)
+    fam = pd.read_csv(f"{sim['bfile']}.fam", sep=r"\s+", header=None, dtype=str)
     fam.loc[:299, 2] = "absent_father"
     fam.to_csv(tmp_path / "fam.fam", sep=" ", header=False, index=False)
     params = dict(p1=1e-2, p2=0.5, r2=0.05, kb=250)
@@ -322,3 +322,41 @@ def test_cli_clump__missing_bfile_is_one_line_error(sim, tmp_path):
                                    str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "nope" in res.output and "Traceback" not in res.output
+
+
+def test_cli_annotate__ld_panel_marks_known_and_draws_regional_plots(sim, tmp_path):
+    """A catalog hit 1-kb-window-distant but in strong LD (positions matched chr:pos in the panel)
+    makes the locus known by LD; a locus with no catalog hit nearby stays novel."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        clumps, loci, _ = clump_files(sim["sumstats"], panel, settings=ClumpSettings(p1=1e-6, kb=500))
+        loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+        bim = sim["bim"]
+        lead = loci.iloc[0]
+        row = int(np.flatnonzero(bim.variant_id == lead.variant_id)[0])
+        near = np.flatnonzero((bim.chromosome == lead.chromosome) & (np.abs(bim.pos - lead.base_pair_location) > 5_000)
+                              & (np.abs(bim.pos - lead.base_pair_location) < 200_000))
+        g = panel.read(np.r_[row, near])
+        r2, ok = r2_vector(g[:, 0], g[:, 1:])
+        tag = near[int(np.argmax(np.where(ok, np.abs(r2), 0)))]
+        assert np.nanmax(np.abs(r2)) > 0.2
+    v102 = pd.read_csv(Path(__file__).parent / "data" / "gwas_catalog_v1.0.2_small.tsv", sep="\t", dtype=str)
+    hit = v102.iloc[[0]].copy()
+    hit["SNPS"], hit["CHR_ID"], hit["CHR_POS"] = "rs_catalog_tag", str(bim.chromosome[tag]), str(bim.pos[tag])
+    hit.to_csv(tmp_path / "cat.tsv", sep="\t", index=False)
+    out = tmp_path / "annot.tsv"
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "loci.tsv"), "--catalog", str(tmp_path / "cat.tsv"),
+                                   "--window-kb", "1", "--ld-bfile", str(sim["bfile"]), "--ld-r2", "0.1",
+                                   "--regional-plots", "1", *sum((["--sumstats", str(s)] for s in sim["sumstats"]), []),
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    check_file("annotated_loci", out)
+    a = pd.read_csv(out, sep="\t").set_index("variant_id")
+    assert a.loc[lead.variant_id, "known_by"] == "ld" and not a.loc[lead.variant_id, "novel"]
+    assert a.loc[lead.variant_id, "ld_catalog_variant"] == "rs_catalog_tag"
+    other_chrom = a[a.chromosome.astype(str) != str(bim.chromosome[tag])]
+    assert other_chrom.novel.all() and len(other_chrom)
+    assert len(list((tmp_path / "annot_regional").glob("*.png"))) == 1

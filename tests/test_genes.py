@@ -45,3 +45,23 @@ def test_read_genes__bad_lines_named(tmp_path):
     (tmp_path / "empty.gtf").write_text("#nothing\n")
     with pytest.raises(InputError, match="no gene records"):
         read_genes(tmp_path / "empty.gtf")
+
+
+def test_regional_plot__png_with_gene_track(tmp_path):
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    from edfgen.plots.regional import regional_plot
+
+    rng = np.random.default_rng(0)
+    pos = np.sort(rng.integers(161_700_000, 162_400_000, 300))
+    ss = pd.DataFrame({"variant_id": [f"v{i}" for i in range(300)], "chromosome": "1", "base_pair_location": pos,
+                       "p_value": rng.uniform(1e-4, 1, 300)})
+    ss.loc[150, ["variant_id", "p_value"]] = ["lead", 1e-20]
+    r2 = pd.Series(rng.uniform(0, 1, 300), index=ss.variant_id)
+    path = regional_plot(ss, "lead", tmp_path / "r.png", r2=r2, genes=read_genes(DATA / "genes_small.gtf"),
+                         window_kb=300)
+    img = mpimg.imread(path)
+    assert img.shape[0] > 400 and img.shape[1] > 600          # two panels (association + genes)
+    with pytest.raises(InputError, match="nope"):
+        regional_plot(ss, "nope", tmp_path / "x.png")
