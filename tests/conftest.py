@@ -33,3 +33,33 @@ def hail_context(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hail")
     hl = init_hail(HailSettings(threads=2, tmp_dir=str(tmp), driver_memory="3g"))
     yield hl
+
+
+#: Parameters of the ``sim_cohort`` fixture (see its docstring).
+SIM_COHORT_PARAMS = dict(n=1000, seed=7, chromosomes=3, variants_per_chromosome=2000, effect_scale=2.0)
+
+
+@pytest.fixture(scope="session")
+def sim_cohort(tmp_path_factory) -> Path:
+    """Path of a small simulated cohort, generated once per test session (~20-30 s on 2 cores).
+
+    ``simulate_cohort(dir, n=1000, seed=7, chromosomes=3, variants_per_chromosome=2000, effect_scale=2.0)``:
+
+    - 1000 participants ``P000001..P001000`` (15 full-sibling pairs, ``truth["related_pairs"]``);
+    - 3 chromosomes x 2000 SNPs (msprime coalescent, MAF >= 1 %, ~3 % of SNPs with missing calls),
+      ``genotypes.bed/.bim/.fam`` (A1 = derived allele = effect allele of truth.json);
+    - ``physiology.tsv`` with 22 planted loci (26 trait effects, 4 pleiotropic variants) whose variance
+      shares are doubled (``effect_scale=2``, 4-8 % each) so that ~95 % of them reach p < 5e-8 at n = 1000
+      when regressing the trait on the variant with age and sex;
+    - ``outcomes.tsv``: GSVT caused by heart_rate_bpm, AF by qt_interval_ms, LBBB by qrs_duration_ms,
+      HYP confounded with r_amplitude_mv, the rest null; ``covariates.tsv`` (age, sex, centre, ...);
+    - ``ecg/P*.hea/.dat`` WFDB 12-lead records (10 s, 500 Hz, mV); ``truth.json``; ``manifest.json``.
+
+    Read the truth with ``edfgen.simulate.cohort.load_truth(path)``. Treat the directory as read-only
+    (copy it if a test must modify it).
+    """
+    from edfgen.simulate.cohort import simulate_cohort
+
+    out = tmp_path_factory.mktemp("sim_cohort") / "cohort"
+    simulate_cohort(out, **SIM_COHORT_PARAMS)
+    return out
