@@ -150,7 +150,7 @@ def test_clump_files__variants_missing_from_panel_are_rejected_like_plink(sim, t
     ref = plink_clump(sim["bfile"], path, tmp_path / "ref", **params)
     assert set(clumps.variant_id) == set(ref.SNP)
     assert rejects.variant_id.tolist() == ["rs_not_in_panel"]
-    assert rejects.reason.tolist() == ["not in LD panel"]
+    assert rejects.reason.tolist() == ["not in LD panel (matched by variant_id)"]
 
 
 @needs_plink
@@ -360,3 +360,20 @@ def test_cli_annotate__ld_panel_marks_known_and_draws_regional_plots(sim, tmp_pa
     other_chrom = a[a.chromosome.astype(str) != str(bim.chromosome[tag])]
     assert other_chrom.novel.all() and len(other_chrom)
     assert len(list((tmp_path / "annot_regional").glob("*.png"))) == 1
+
+
+@needs_plink
+def test_clump_files__chr_pos_allele_ids_matched_to_rsid_panel(sim, tmp_path):
+    """Summary statistics with chr:pos:ref:alt ids against a panel with other ids are matched by
+    position and alleles; the clumps are plink's (run on the original ids)."""
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    ss["variant_id"] = (ss.chromosome.astype(str) + ":" + ss.base_pair_location.astype(str) + ":"
+                        + ss.other_allele + ":" + ss.effect_allele)
+    ss = ss.drop(columns="rsid")
+    ss.to_csv(tmp_path / "qt.tsv.gz", sep="\t", index=False)
+    params = dict(p1=1e-3, p2=0.05, r2=0.2, kb=250)
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        clumps, _, rejects = clump_files([tmp_path / "qt.tsv.gz"], panel, settings=ClumpSettings(**params))
+    ref = plink_clump(sim["bfile"], sim["sumstats"][0], tmp_path / "ref", **params)
+    to_rs = dict(zip(ss.variant_id, pd.read_csv(sim["sumstats"][0], sep="\t").variant_id))
+    assert {to_rs[v] for v in clumps.variant_id} == set(ref.SNP) and rejects.empty

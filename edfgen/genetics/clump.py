@@ -200,8 +200,52 @@ class _Matched:
     rejects: pd.DataFrame
 
 
+def _unique_index(keys) -> pd.Series:
+    s = pd.Series(np.arange(len(keys)), index=pd.Index(keys))
+    return s[~s.index.duplicated(keep=False)]
+
+
+def _locate_in_panel(df: pd.DataFrame, panel: PlinkGenotypes, phenotype: str) -> tuple[pd.Series, str]:
+    """Row of each summary-statistics variant in the panel's ``.bim``.
+
+    By ``variant_id`` (PLINK's SNP matching); when that finds fewer than half of the variants
+    (e.g. ``chr:pos:ref:alt`` ids against an rsID reference panel), by ``rsid``, then by
+    chromosome, position and the unordered allele pair, whichever finds most. A variant id
+    duplicated in the panel is an error when the summary statistics use it.
+    """
+    v = panel.variants
+    ids = df["variant_id"].astype(str)
+    dup = pd.Index(v.variant_id)[pd.Index(v.variant_id).duplicated()]
+    if len(dup) and ids.isin(set(dup)).any():
+        raise InputError(f"{panel.prefix}.bim: duplicated variant id(s) used by {phenotype}, "
+                         f"e.g. {sorted(set(dup) & set(ids))[0]!r}")
+    best = (ids.map(_unique_index(v.variant_id)), "variant_id")
+    if best[0].notna().mean() >= 0.5:
+        return best
+    tries = []
+    if "rsid" in df.columns:
+        tries.append((df["rsid"].astype(str).map(_unique_index(v.variant_id)), "rsid"))
+    if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
+        a1, a2 = np.asarray(v.allele1, dtype=str), np.asarray(v.allele2, dtype=str)
+        lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
+        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(v.chromosome, v.position, lo, hi)]
+        e, o = df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper()
+        sk = (df["chromosome"].astype(str).str.replace("^chr", "", regex=True) + ":"
+              + pd.to_numeric(df["base_pair_location"], errors="coerce").astype("Int64").astype(str) + ":"
+              + e.where(e < o, o) + ":" + o.where(e < o, e))
+        tries.append((sk.map(_unique_index(pk)), "chromosome:position:alleles"))
+    for cand in tries:
+        if cand[0].notna().sum() > best[0].notna().sum():
+            best = cand
+    if best[1] != "variant_id":
+        log.info("%s: variants matched to the LD panel by %s (%d of %d)", phenotype, best[1],
+                 int(best[0].notna().sum()), len(ids))
+    return best
+
+
 def match_to_panel(df: pd.DataFrame, panel: PlinkGenotypes, *, phenotype: str, p1: float) -> _Matched:
-    """Align summary statistics to the LD panel by variant id (PLINK's ``SNP`` matching).
+    """Align summary statistics to the LD panel (by variant id as PLINK does; see
+    :func:`_locate_in_panel` for the fallbacks).
 
     Rows with a missing/NA p-value are dropped (PLINK skips them); a duplicated variant id keeps
     its smallest p. Variants absent from the panel with ``p <= p1`` become rejects.
@@ -213,7 +257,7 @@ def match_to_panel(df: pd.DataFrame, panel: PlinkGenotypes, *, phenotype: str, p
         raise InputError(f"{phenotype}: p_value {bad.iloc[0]!r} outside [0, 1] "
                          f"(variant {df.loc[bad.index[0], 'variant_id']})")
     t = pd.DataFrame({"variant_id": df["variant_id"].astype(str), "p_value": p})
-    for col in ("chromosome", "base_pair_location"):
+    for col in ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele"):
         if col in df.columns:
             t[col] = df[col].to_numpy()
     t = t[t["p_value"].notna()]
@@ -221,23 +265,18 @@ def match_to_panel(df: pd.DataFrame, panel: PlinkGenotypes, *, phenotype: str, p
         log.warning("%s: %d duplicated variant ids; keeping the smallest p of each", phenotype,
                     int(t["variant_id"].duplicated().sum()))
         t = t.sort_values("p_value", kind="stable").drop_duplicates("variant_id")
-    bim_ids = pd.Index(v.variant_id)
-    if bim_ids.has_duplicates:
-        dup = set(bim_ids[bim_ids.duplicated()])
-        if t["variant_id"].isin(dup).any():
-            raise InputError(f"{panel.prefix}.bim: duplicated variant id(s) used by {phenotype}, "
-                             f"e.g. {sorted(dup)[0]!r}")
-        bim_ids = bim_ids.drop_duplicates(keep=False)
-    loc = pd.Series(np.arange(len(v.variant_id)), index=pd.Index(v.variant_id)).loc[
-        lambda s: ~s.index.duplicated(keep=False)]
-    t["bim"] = t["variant_id"].map(loc)
+    t["bim"], how = _locate_in_panel(df.loc[t.index], panel, phenotype)
     missing = t[t["bim"].isna()]
-    rejects = missing[missing["p_value"] <= p1].assign(phenotype=phenotype, reason="not in LD panel")
+    rejects = missing[missing["p_value"] <= p1].assign(phenotype=phenotype, reason=f"not in LD panel (matched by {how})")
     if len(missing):
         log.info("%s: %d variants not in the LD panel %s (%d with p <= p1)", phenotype, len(missing),
                  panel.prefix, len(rejects))
     t = t[t["bim"].notna()].copy()
     t["bim"] = t["bim"].astype(np.int64)
+    if t["bim"].duplicated().any():
+        log.warning("%s: %d rows match an LD-panel variant already matched; keeping the smallest p",
+                    phenotype, int(t["bim"].duplicated().sum()))
+        t = t.sort_values("p_value", kind="stable").drop_duplicates("bim")
     t = t.sort_values("bim").reset_index(drop=True)
     t["chromosome"] = v.chromosome[t["bim"]]
     if "base_pair_location" not in t.columns or t["base_pair_location"].isna().any():
