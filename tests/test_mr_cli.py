@@ -200,3 +200,33 @@ def test_mr_cli__proxies_from_ld_panel(tmp_path):
     h = pd.read_csv(tmp_path / "np" / "harmonised.tsv", sep="\t").set_index("variant_id")
     assert (h.loc[["t1", "t2"], "reason"] == "missing_in_outcome").all()
     assert not h.loc[["t1", "t2"], "mr_keep"].any()
+
+
+def test_mr_cli__clump_selects_independent_instruments(tmp_path):
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(2)
+    n = 500
+    a = rng.binomial(2, 0.3, n).astype(float)
+    b = a.copy()
+    b[:10] = rng.binomial(2, 0.3, 10)  # in strong LD with a
+    c = rng.binomial(2, 0.4, n).astype(float)  # independent
+    to_bed(tmp_path / "panel.bed", np.column_stack([a, b, c]), properties={
+        "sid": ["va", "vb", "vc"], "chromosome": ["1", "1", "1"], "bp_position": [1000, 5000, 9000],
+        "allele_1": ["A", "C", "G"], "allele_2": ["G", "T", "A"]})
+    exp = pd.DataFrame({"variant_id": ["va", "vb", "vc"], "chromosome": "1", "base_pair_location": [1000, 5000, 9000],
+                        "effect_allele": ["A", "C", "G"], "other_allele": ["G", "T", "A"], "beta": [0.2, 0.19, 0.15],
+                        "standard_error": [0.01] * 3, "p_value": [1e-80, 1e-70, 1e-40],
+                        "effect_allele_frequency": [0.3, 0.3, 0.4], "n": 5000})
+    out = exp.assign(beta=exp["beta"] * 0.3, standard_error=0.02, p_value=0.01)
+    exp.to_csv(tmp_path / "e.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o.tsv", "--out", tmp_path / "res",
+              "--clump", "--ld-bfile", tmp_path / "panel", "--p-threshold", 5e-8, "--no-plots", "--nboot", 50,
+              "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    h = pd.read_csv(tmp_path / "res" / "harmonised.tsv", sep="\t")
+    assert sorted(h["variant_id"]) == ["va", "vc"]  # vb is clumped with the stronger va
+    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "e.tsv"), "--outcome", str(tmp_path / "o.tsv"),
+                                 "--out", str(tmp_path / "res2"), "--clump"])
+    assert r.exit_code == 2 and "--ld-bfile" in _errors(r.output)[0]

@@ -26,7 +26,9 @@ from edfgen.cli._options import comma_list, force, out_dir, seed, verbosity
 @click.option("--instruments", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Instrument list (e.g. clumps.tsv: variant_id[, phenotype]) joined to the exposure.")
 @click.option("--proxies", is_flag=True, help="Replace instruments missing in the outcome by LD proxies (needs --ld-bfile).")
-@click.option("--ld-bfile", type=str, default=None, help="PLINK 1 prefix of the LD reference panel for --proxies.")
+@click.option("--clump", is_flag=True,
+              help="Pick independent instruments from full exposure sumstats by LD clumping (needs --ld-bfile, --p-threshold).")
+@click.option("--ld-bfile", type=str, default=None, help="PLINK 1 prefix of the LD reference panel (--proxies, --clump).")
 @click.option("--proxy-r2", type=click.FloatRange(0, 1), default=0.8, show_default=True)
 @click.option("--reverse", is_flag=True, help="Reverse direction: instruments from the outcome files.")
 @click.option("--nboot", type=click.IntRange(min=10), default=1000, show_default=True, help="Bootstrap draws.")
@@ -40,21 +42,18 @@ from edfgen.cli._options import comma_list, force, out_dir, seed, verbosity
 @seed
 @force
 @verbosity
-def mr(exposure, outcome, out, methods, palindromes, maf_threshold, p_threshold, instruments, proxies, ld_bfile,
+def mr(exposure, outcome, out, methods, palindromes, maf_threshold, p_threshold, instruments, proxies, clump, ld_bfile,
        proxy_r2, reverse, nboot, presso_sims, prevalence, plots, max_plots, seed, force):
     """Two-sample MR of every exposure x outcome: harmonise (TwoSampleMR rules), IVW, MR Egger,
     medians, modes, heterogeneity, pleiotropy, leave-one-out, Steiger, MR-PRESSO."""
-    from edfgen.exceptions import InputError
     from edfgen.mr.run import MRSettings, run_mr
 
-    if proxies and not ld_bfile:
-        raise InputError("--proxies needs --ld-bfile PREFIX (a PLINK 1 LD reference panel)")
     kw = {"methods": tuple(methods)} if methods else {}
     settings = MRSettings(palindromes=palindromes, maf_threshold=maf_threshold, p_threshold=p_threshold, nboot=nboot,
                           seed=seed, presso=presso_sims > 0, presso_sims=max(presso_sims, 1), prevalence=prevalence,
                           proxy_r2=proxy_r2, **kw)
     res = run_mr(exposure, outcome, out, settings=settings, instruments=instruments, reverse=reverse,
-                 ld_bfile=ld_bfile if proxies else None, plots=plots, max_plots=max_plots, force=force)
+                 ld_bfile=ld_bfile, proxies=proxies, clump=clump, plots=plots, max_plots=max_plots, force=force)
     kept = int(res.harmonised["mr_keep"].sum())
     click.echo(f"edfgen mr: {res.n_pairs} pair(s), {kept} of {len(res.harmonised)} instrument rows kept, "
                f"{len(res.tables['mr_results'])} estimates in {res.seconds:.1f}s -> {out}")

@@ -351,9 +351,26 @@ class MRRun:
     plots: tuple
 
 
+def clump_instruments(files: Sequence[Path], ld_bfile: PathLike, *, p_threshold: float) -> pd.DataFrame:
+    """Independent instruments by LD clumping (:mod:`edfgen.genetics.clump`, plink1.9 ``--clump``
+    rules: index p <= ``p_threshold``, r² > 0.01 within 1 Mb joins a clump) -> ``variant_id, phenotype``."""
+    from edfgen.genetics.clump import ClumpSettings, clump_files
+    from edfgen.genetics.ld import PlinkGenotypes
+
+    with PlinkGenotypes(str(ld_bfile)) as panel:
+        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold))
+    names = {Path(f).name: trait_name(Path(f)) for f in files}
+    from edfgen.genetics.clump import phenotype_name
+
+    to_ours = {phenotype_name(f): names[Path(f).name] for f in files}
+    return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str),
+                         "phenotype": clumps["phenotype"].map(lambda x: to_ours.get(x, x))})
+
+
 def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, settings: MRSettings = MRSettings(),
            instruments: PathLike | None = None, reverse: bool = False, ld_bfile: PathLike | None = None,
-           plots: bool = True, max_plots: int = 20, force: bool = False) -> MRRun:
+           proxies: bool | None = None, clump: bool = False, plots: bool = True, max_plots: int = 20,
+           force: bool = False) -> MRRun:
     """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
 
     Parameters
@@ -369,8 +386,13 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     reverse
         Swap the direction: instruments from the ``outcome`` files, effects on the ``exposure`` files.
     ld_bfile
-        PLINK 1 prefix of an LD panel: instruments missing in an outcome are replaced by the best
-        proxy with r² >= ``settings.proxy_r2`` inside ``settings.proxy_window_kb``.
+        PLINK 1 prefix of an LD reference panel (for ``proxies`` and ``clump``).
+    proxies
+        Replace instruments missing in an outcome by the best proxy with r² >= ``settings.proxy_r2``
+        inside ``settings.proxy_window_kb`` (default: whenever ``ld_bfile`` is given).
+    clump
+        Select independent instruments from full exposure sumstats by LD clumping against
+        ``ld_bfile`` at ``settings.p_threshold`` (:mod:`edfgen.genetics.clump`).
     plots, max_plots
         Write PNG plots for at most ``max_plots`` pairs (smallest IVW p first).
     """
@@ -386,7 +408,16 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     out_files = list_sumstats(outcome, "--outcome")
     if reverse:
         exp_files, out_files = out_files, exp_files
+    if proxies is None:
+        proxies = ld_bfile is not None
+    if (proxies or clump) and ld_bfile is None:
+        raise InputError("--proxies/--clump need --ld-bfile PREFIX (a PLINK 1 LD reference panel)")
+    if clump and settings.p_threshold is None:
+        raise InputError("--clump needs --p-threshold (the index-variant threshold)")
     inst = read_instruments(instruments) if instruments is not None else None
+    if clump:
+        clumped = clump_instruments(exp_files, ld_bfile, p_threshold=settings.p_threshold)
+        inst = clumped if inst is None else inst[inst["variant_id"].isin(set(clumped["variant_id"]))]
     rng = np.random.default_rng(settings.seed)
 
     exposures = []
@@ -411,7 +442,7 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
         ocases = _cases(odf)
         overlap = odf["variant_id"].isin(wanted)
         prox = None
-        if ld_bfile is not None:
+        if proxies:
             prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, ld_bfile,
                                 r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
         osub = odf[overlap]
@@ -442,7 +473,8 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
         out_dir = Path(out_dir)
         params = {**asdict(settings), "exposure": str(exposure), "outcome": str(outcome), "reverse": reverse,
                   "instruments": str(instruments) if instruments else None,
-                  "ld_bfile": str(ld_bfile) if ld_bfile else None, "plots": plots, "max_plots": max_plots}
+                  "ld_bfile": str(ld_bfile) if ld_bfile else None, "proxies": proxies, "clump": clump,
+                  "plots": plots, "max_plots": max_plots}
         inputs = [exposure, outcome, instruments] + ([Path(str(ld_bfile) + ".bed")] if ld_bfile else [])
         with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed) as man:
             write_table(H, out_dir / "harmonised.tsv")
