@@ -36,40 +36,6 @@ SETTINGS = {"paper": dict(p1=5e-8, p2=0.01, r2=0.01, kb=1000),
             "loose": dict(p1=1e-4, p2=0.05, r2=0.1, kb=250)}
 
 
-def gwas(cohort: Path, out: Path) -> list[Path]:
-    from bed_reader import open_bed
-
-    from clump_sim import ols_sumstats
-    from edfgen.io.sumstats import write_sumstats
-
-    phys = pd.read_csv(cohort / "physiology.tsv", sep="\t", dtype={"IID": str})
-    cov = pd.read_csv(cohort / "covariates.tsv", sep="\t", dtype={"IID": str})
-    fam = pd.read_csv(cohort / "genotypes.fam", sep=r"\s+", header=None, dtype=str)
-    bim = pd.read_csv(cohort / "genotypes.bim", sep=r"\s+", header=None, dtype={0: str, 1: str})
-    phys = phys.set_index("IID").loc[fam[1]]
-    cov = cov.set_index("IID").loc[fam[1]]
-    c = pd.get_dummies(cov[["age", "sex", "centre", "genotyping_batch"]].astype({"genotyping_batch": str}),
-                       drop_first=True).astype(float)
-    C = np.column_stack([np.ones(len(c)), c.to_numpy()])
-    Y = phys.to_numpy(float)
-    Y = Y - C @ np.linalg.lstsq(C, Y, rcond=None)[0]
-    out.mkdir(parents=True, exist_ok=True)
-    parts: dict[str, list[pd.DataFrame]] = {t: [] for t in phys.columns}
-    with open_bed(cohort / "genotypes.bed") as bed:
-        for s in range(0, len(bim), 5000):
-            g = bed.read(index=np.s_[:, s:s + 5000], dtype="float32")
-            for j, t in enumerate(phys.columns):
-                parts[t].append(ols_sumstats(g, Y[:, j]))
-    paths = []
-    for t in phys.columns:
-        ss = pd.concat(parts[t], ignore_index=True)
-        ss["chromosome"], ss["base_pair_location"] = bim[0].to_numpy(), bim[3].to_numpy()
-        ss["variant_id"] = ss["rsid"] = bim[1].to_numpy()
-        ss["effect_allele"], ss["other_allele"] = bim[4].to_numpy(), bim[5].to_numpy()
-        paths.append(write_sumstats(ss, out / f"{t}.tsv.gz"))
-    return paths
-
-
 def compare(bfile: Path, sumstats: list[Path], work: Path, params: dict) -> dict:
     from clump_sim import plink_clump
     from edfgen.genetics.clump import ClumpSettings, clump_files
@@ -108,6 +74,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--cohort", type=Path, default=None, help="existing simulated cohort directory")
     ap.add_argument("--n", type=int, default=3000)
     args = ap.parse_args(argv)
+    from clump_sim import cohort_sumstats
     from edfgen.genetics.clump import score_truth
 
     with tempfile.TemporaryDirectory(prefix="edfgen-clump-bench-") as tmp:
@@ -118,7 +85,7 @@ def main(argv=None) -> dict:
             from edfgen.simulate.cohort import simulate_cohort
 
             cohort = simulate_cohort(tmp / "cohort", n=args.n, seed=0, ecg=False).out_dir
-        sumstats = gwas(Path(cohort), tmp / "sumstats")
+        sumstats = cohort_sumstats(Path(cohort), tmp / "sumstats")
         t_setup = time.perf_counter() - t0
         results = {name: compare(Path(cohort) / "genotypes", sumstats, tmp, p) for name, p in SETTINGS.items()}
         truth = score_truth(results["paper"].pop("_clumps"), Path(cohort) / "truth.json")

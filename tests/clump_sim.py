@@ -132,3 +132,38 @@ def plink_clump(bfile: Path, sumstats_gz: Path, out: Path, *, p1: float, p2: flo
         return pd.DataFrame(columns=["SNP", "P", "SP2"])
     df = pd.read_csv(path, sep=r"\s+")
     return df
+
+
+def cohort_sumstats(cohort: Path, out: Path) -> list[Path]:
+    """GWAS-SSF files of every physiology trait of an ``edfgen simulate`` cohort: covariates (age, sex,
+    centre, batch) regressed out of the traits, then :func:`ols_sumstats` per variant."""
+    from bed_reader import open_bed
+
+    from edfgen.io.sumstats import write_sumstats
+
+    phys = pd.read_csv(cohort / "physiology.tsv", sep="\t", dtype={"IID": str})
+    cov = pd.read_csv(cohort / "covariates.tsv", sep="\t", dtype={"IID": str})
+    fam = pd.read_csv(cohort / "genotypes.fam", sep=r"\s+", header=None, dtype=str)
+    bim = pd.read_csv(cohort / "genotypes.bim", sep=r"\s+", header=None, dtype={0: str, 1: str})
+    phys = phys.set_index("IID").loc[fam[1]]
+    cov = cov.set_index("IID").loc[fam[1]]
+    c = pd.get_dummies(cov[["age", "sex", "centre", "genotyping_batch"]].astype({"genotyping_batch": str}),
+                       drop_first=True).astype(float)
+    C = np.column_stack([np.ones(len(c)), c.to_numpy()])
+    Y = phys.to_numpy(float)
+    Y = Y - C @ np.linalg.lstsq(C, Y, rcond=None)[0]
+    out.mkdir(parents=True, exist_ok=True)
+    parts: dict[str, list[pd.DataFrame]] = {t: [] for t in phys.columns}
+    with open_bed(cohort / "genotypes.bed") as bed:
+        for s in range(0, len(bim), 5000):
+            g = bed.read(index=np.s_[:, s:s + 5000], dtype="float32")
+            for j, t in enumerate(phys.columns):
+                parts[t].append(ols_sumstats(g, Y[:, j]))
+    paths = []
+    for t in phys.columns:
+        ss = pd.concat(parts[t], ignore_index=True)
+        ss["chromosome"], ss["base_pair_location"] = bim[0].to_numpy(), bim[3].to_numpy()
+        ss["variant_id"] = ss["rsid"] = bim[1].to_numpy()
+        ss["effect_allele"], ss["other_allele"] = bim[4].to_numpy(), bim[5].to_numpy()
+        paths.append(write_sumstats(ss, out / f"{t}.tsv.gz"))
+    return paths
