@@ -12,7 +12,7 @@ Two r² estimators, both computed with matrix products on the genotype block of 
     variants are one ``[3, n] @ [n, 3m]`` product.
 ``"corr"``
     Squared Pearson correlation of allele counts over the samples observed at both variants
-    (PLINK's ``--r2`` on unphased data, LDstore/bigsnpr style). Five matrix-vector products.
+    (PLINK's ``--r2`` on unphased data, LDstore/bigsnpr style), from the same count tables.
 
 Both return a *signed* r² (sign of D / of the correlation), like PLINK's ``cur_r2``.
 
@@ -273,20 +273,29 @@ def r2_vector(index: np.ndarray, block: np.ndarray, *, method: str = "plink") ->
         return np.zeros(0), np.zeros(0, dtype=bool)
     if method == "plink":
         return r2_from_counts(two_locus_counts(index, block))
-    mx = (index >= 0).astype(np.float64)
-    x0 = np.where(index >= 0, index, 0).astype(np.float64)
-    my = (block >= 0).astype(np.float64)
-    y0 = np.where(block >= 0, block, 0).astype(np.float64)
-    nn = mx @ my
-    sx, sy = x0 @ my, mx @ y0
-    sxx, syy = (x0 * x0) @ my, mx @ (y0 * y0)
-    sxy = x0 @ y0
+    return corr_r2_from_counts(two_locus_counts(index, block))
+
+
+def corr_r2_from_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signed squared Pearson correlation of allele counts from 3x3 two-locus count tables.
+
+    Exactly the pairwise-complete correlation of the 0/1/2 codes (the table holds every sample
+    observed at both variants). Returns ``(r2 [m], ok [m])``; ``ok`` is False when a variant is
+    monomorphic among those samples.
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    g = np.arange(3.0)
+    n = c.sum(axis=(1, 2))
+    ca, cb = c.sum(axis=2), c.sum(axis=1)                    # [m, 3] margins of index / window
+    sx, sy = ca @ g, cb @ g
+    sxx, syy = ca @ (g * g), cb @ (g * g)
+    sxy = np.einsum("mab,a,b->m", c, g, g)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cov = sxy - sx * sy / nn
-        vx = sxx - sx * sx / nn
-        vy = syy - sy * sy / nn
+        cov = sxy - sx * sy / n
+        vx = sxx - sx * sx / n
+        vy = syy - sy * sy / n
         r = cov / np.sqrt(vx * vy)
-    ok = np.isfinite(r) & (vx > 1e-12) & (vy > 1e-12)
+    ok = np.isfinite(r) & (vx > 1e-9) & (vy > 1e-9)
     r = np.where(ok, r, 0.0)
     return np.sign(r) * r * r, ok
 
