@@ -8,9 +8,8 @@ Measures
 4. **end to end**: ``edfgen.extract.extract_edfs`` from a directory of WFDB records (``.hea`` + format-16
    ``.dat``), writing the EDF table, with 0, 1 and 2 reader processes.
 
-ECGs come from ``edfgen simulate`` when it is available (``--cohort DIR`` of an existing cohort, or
-simulated here); otherwise they are synthesised with ``edfgen.ecg.simulate.synthesize_batch`` and written
-with ``wfdb.wrsamp`` in the same WFDB layout. Goal: >= 300 ECGs/s end to end.
+ECGs are written by ``edfgen simulate`` (here, or ``--cohort DIR``: an existing directory of WFDB
+records, e.g. ``<cohort>/ecg``). Goal: >= 300 ECGs/s end to end.
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/extract_throughput.py [--n 2000]``
 -> ``benchmarks/results/extract_throughput.json`` and ``.md``.
@@ -39,20 +38,11 @@ def _cpu() -> float:
 
 
 def _write_wfdb(n: int, out: Path, seed: int = 0) -> str:
-    import wfdb
+    """WFDB ECGs written by ``edfgen simulate`` (its library function; a 1-chromosome toy genome)."""
+    from edfgen.simulate.cohort import simulate_cohort
 
-    from edfgen.ecg import LEADS
-    from edfgen.ecg.simulate import random_physiology, synthesize_batch
-
-    out.mkdir(parents=True, exist_ok=True)
-    phys = random_physiology(n, rng=np.random.default_rng(seed))
-    for start in range(0, n, 256):
-        x = synthesize_batch(phys.iloc[start:start + 256], seed=seed, start_index=start)
-        for i, rec in enumerate(x):
-            wfdb.wrsamp(f"SIM{start + i:06d}", fs=500, units=["mV"] * 12, sig_name=list(LEADS),
-                        p_signal=rec.T.astype(np.float64), fmt=["16"] * 12, adc_gain=[1000.0] * 12,
-                        baseline=[0] * 12, write_dir=str(out))
-    return "edfgen.ecg.simulate.synthesize_batch + wfdb.wrsamp (format 16 .dat)"
+    simulate_cohort(out, n=n, seed=seed, chromosomes=1, variants_per_chromosome=200)
+    return "`edfgen simulate` (simulate_cohort, format-16 WFDB .hea/.dat)"
 
 
 def _load_model():
@@ -109,9 +99,9 @@ def main() -> None:
         if args.cohort:
             ecg_dir, res["ecg_source"] = args.cohort, f"existing directory {args.cohort}"
         else:
-            ecg_dir = tmp / "ecg"
+            ecg_dir = tmp / "cohort" / "ecg"
             t0 = time.perf_counter()
-            res["ecg_source"] = _write_wfdb(args.n, ecg_dir)
+            res["ecg_source"] = _write_wfdb(args.n, tmp / "cohort")
             res["simulate_seconds"] = round(time.perf_counter() - t0, 1)
         refs = discover_records([ecg_dir])
         res["n_ecgs"] = len(refs)
