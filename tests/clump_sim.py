@@ -115,7 +115,7 @@ def simulate_traits(prefix: Path, bim: pd.DataFrame, *, traits: dict[str, int], 
 
 
 def plink_clump(bfile: Path, sumstats_gz: Path, out: Path, *, p1: float, p2: float, r2: float, kb: float,
-                plink: str = "plink1.9") -> pd.DataFrame:
+                plink: str = "plink1.9", allow_overlap: bool = False) -> pd.DataFrame:
     """Run ``plink1.9 --clump`` on a SNP/P copy of GWAS-SSF summary statistics; parse ``.clumped``."""
     import subprocess
 
@@ -125,7 +125,7 @@ def plink_clump(bfile: Path, sumstats_gz: Path, out: Path, *, p1: float, p2: flo
         assoc, sep="\t", index=False, float_format="%.8g")
     cmd = [plink, "--bfile", str(bfile), "--clump", str(assoc), "--clump-p1", repr(p1), "--clump-p2", repr(p2),
            "--clump-r2", repr(r2), "--clump-kb", repr(kb), "--out", str(out), "--threads", "1",
-           "--allow-no-sex", "--silent"]
+           "--allow-no-sex", "--silent"] + (["--clump-allow-overlap"] if allow_overlap else [])
     subprocess.run(cmd, check=True, capture_output=True)
     path = Path(f"{out}.clumped")
     if not path.exists():

@@ -109,6 +109,7 @@ def test_r2_from_counts__perfect_ld_and_independence():
 # ----------------------------------------------------------------------------- plink agreement
 SETTINGS = [
     dict(p1=5e-8, p2=0.01, r2=0.01, kb=1000),      # the paper's definition
+    dict(p1=1e-3, p2=0.05, r2=0.2, kb=250, allow_overlap=True),
     dict(p1=1e-3, p2=0.05, r2=0.2, kb=250),
     dict(p1=1.0, p2=1.0, r2=0.3, kb=1.5),          # every variant a candidate: thousands of clumps
     dict(p1=0.05, p2=0.05, r2=0.5, kb=500),
@@ -136,6 +137,9 @@ def test_clump_files__same_index_and_clumped_variants_as_plink19(sim, tmp_path, 
         n_total += len(ours)
     if params["p1"] >= 1e-3:
         assert n_total > 20   # loose thresholds really exercise many clumps
+    if params.get("allow_overlap"):
+        members = [v for s in clumps.clumped_variants for v in s.split(",") if v]
+        assert len(members) > len(set(members))      # some variants really are in two clumps
 
 
 @needs_plink
@@ -306,6 +310,14 @@ def test_cli_clump__writes_documented_tables_and_manifest(sim, tmp_path):
     # refuses a non-empty --out without --force; --study-wide lowers p1 by M_eff of the traits
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 2 and "--force" in res.output
+    # a directory of sumstats and extra positional paths are accepted as inputs too
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(sim["sumstats"][0]), str(sim["sumstats"][1]),
+                                   "--bfile", str(sim["bfile"]), "--out", str(tmp_path / "two"), "--p1", "1e-6"])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(tmp_path / "two" / "clumps.tsv", sep="\t").phenotype.nunique() == 2
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(sim["dir"] / "ss"), "--bfile", str(sim["bfile"]),
+                                   "--out", str(tmp_path / "dir"), "--p1", "1e-6"])
+    assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, args[:-2] + ["--force", "--study-wide", "--pheno", str(pheno)])
     assert res.exit_code == 0, res.output
     manifest = json.loads((out / "manifest.json").read_text())

@@ -10,8 +10,10 @@ from edfgen.cli._options import comma_list, existing_path, force, out_dir, out_f
 
 
 @click.command("clump")
-@click.option("--sumstats", "sumstats", multiple=True, required=True, type=existing_path(dir_okay=False),
-              help="GWAS-SSF <phenotype>.tsv.gz (repeat the option; shell globs work).")
+@click.option("--sumstats", "sumstats", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="GWAS-SSF <phenotype>.tsv.gz files, a directory of them or a quoted glob; "
+                   "`--sumstats gwas/*.tsv.gz` works (extra paths after it are taken too).")
+@click.argument("more_sumstats", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--bfile", type=click.Path(path_type=Path), default=None,
               help="PLINK prefix of the study genotypes (LD panel unless --ld-bfile).")
 @click.option("--ld-bfile", type=click.Path(path_type=Path), default=None,
@@ -23,6 +25,7 @@ from edfgen.cli._options import comma_list, existing_path, force, out_dir, out_f
 @click.option("--kb", type=float, default=1000.0, show_default=True, help="Window radius in kb.")
 @click.option("--r2-method", type=click.Choice(["plink", "corr"]), default="plink", show_default=True,
               help="plink: haplotype-ML r² (identical to plink1.9 --clump); corr: allele-count correlation².")
+@click.option("--allow-overlap", is_flag=True, help="Variants may join several clumps (plink --clump-allow-overlap).")
 @click.option("--study-wide", is_flag=True, help="p1 = 5e-8 / M_eff (Li & Ji 2005) from --pheno.")
 @click.option("--pheno", type=existing_path(dir_okay=False), default=None,
               help="Phenotype/EDF table for --study-wide (columns named like the sumstats files).")
@@ -33,13 +36,14 @@ from edfgen.cli._options import comma_list, existing_path, force, out_dir, out_f
 @click.option("--genes", type=existing_path(dir_okay=False), default=None, help="GTF/BED genes for the plots.")
 @force
 @verbosity
-def clump(sumstats, bfile, ld_bfile, out, p1, p2, r2, kb, r2_method, study_wide, pheno, truth,
-          regional_plots, genes, force):
+def clump(sumstats, more_sumstats, bfile, ld_bfile, out, p1, p2, r2, kb, r2_method, allow_overlap, study_wide,
+          pheno, truth, regional_plots, genes, force):
     """LD-clump summary statistics like plink1.9 --clump and merge index variants into loci."""
     from edfgen.genetics.clump import ClumpSettings, run_clump
 
-    res = run_clump(list(sumstats), out_dir=out, bfile=bfile, ld_bfile=ld_bfile,
-                    settings=ClumpSettings(p1=p1, p2=p2, r2=r2, kb=kb, r2_method=r2_method),
+    res = run_clump([*sumstats, *more_sumstats], out_dir=out, bfile=bfile, ld_bfile=ld_bfile,
+                    settings=ClumpSettings(p1=p1, p2=p2, r2=r2, kb=kb, r2_method=r2_method,
+                                           allow_overlap=allow_overlap),
                     study_wide=study_wide, pheno=pheno, truth=truth, regional_plots=regional_plots,
                     genes=genes, force=force)
     extra = f" (study-wide p1 = {res.settings.p1:.3g}, M_eff = {res.m_eff:.2f})" if res.m_eff else ""

@@ -15,7 +15,8 @@ Exactly PLINK 1.9's semantics, read from its source (``plink_ld.c: clump_reports
   monomorphic variant (over jointly observed samples) is never clumped.
 * comparisons: index if ``p <= p1``; clumped if ``r² > r2`` (strict) and ``p < p2`` (strict).
 * window: ``--clump-kb K`` means ``|bp - bp_index| <= 1000*K - 1`` (PLINK's ``bp_radius``).
-* no overlap: a variant joins at most one clump (``--clump-allow-overlap`` not offered).
+* no overlap: a variant joins at most one clump, unless ``allow_overlap``
+  (``--clump-allow-overlap``: absorbed variants may join later clumps too; index choice unchanged).
 * variants of the summary statistics absent from the LD panel are skipped (PLINK warns);
   edfgen lists those with ``p <= p1`` in ``rejects.tsv``.
 * several phenotypes: each is clumped on its own (one ``plink --clump`` run per file), then
@@ -67,6 +68,8 @@ class ClumpSettings:
     r2 : LD threshold (``r² > r2`` joins the clump), default 0.01.
     kb : window radius in kb (``|Δbp| <= 1000*kb - 1``, as PLINK), default 1000.
     r2_method : ``"plink"`` (haplotype ML r², matches plink1.9) or ``"corr"``.
+    allow_overlap : let a variant join several clumps (plink's ``--clump-allow-overlap``;
+        index-variant choice is unchanged), default False.
     """
 
     p1: float = 5e-8
@@ -74,6 +77,7 @@ class ClumpSettings:
     r2: float = 0.01
     kb: float = 1000.0
     r2_method: str = "plink"
+    allow_overlap: bool = False
 
     def __post_init__(self):
         for name in ("p1", "p2"):
@@ -169,7 +173,7 @@ def clump_arrays(p: np.ndarray, chrom: np.ndarray, pos: np.ndarray, genotypes: G
         lo = s + int(np.searchsorted(pos[s:e], pos[i] - radius, side="left"))
         hi = s + int(np.searchsorted(pos[s:e], pos[i] + radius, side="right"))
         win = np.arange(lo, hi)
-        win = win[~clumped[win]]
+        win = win[(win != i) if settings.allow_overlap else ~clumped[win]]
         if win.size == 0:
             members.append(np.zeros(0, dtype=np.int64))
             continue
@@ -182,6 +186,29 @@ def clump_arrays(p: np.ndarray, chrom: np.ndarray, pos: np.ndarray, genotypes: G
 
 
 # ----------------------------------------------------------------------------- wrappers
+def expand_sumstats(paths: Sequence[str | Path]) -> list[Path]:
+    """Summary-statistics inputs: files, directories (every ``*.tsv.gz`` inside) or glob patterns,
+    in the order given (directory and glob matches sorted)."""
+    import glob
+
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found = sorted(path.glob("*.tsv.gz"))
+            if not found:
+                raise InputError(f"--sumstats {path}: directory holds no *.tsv.gz files")
+            out += found
+        elif path.exists():
+            out.append(path)
+        else:
+            found = sorted(Path(f) for f in glob.glob(str(p)))
+            if not found:
+                raise InputError(f"--sumstats {p}: no such file")
+            out += found
+    return list(dict.fromkeys(out))
+
+
 def phenotype_name(path: str | Path) -> str:
     """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.gz``, ``.parquet``)."""
     name = Path(path).name
@@ -537,6 +564,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile: str
 
     if not sumstats:
         raise InputError("--sumstats: give at least one summary-statistics file")
+    sumstats = expand_sumstats(sumstats)
     panel_prefix = ld_bfile or bfile
     if panel_prefix is None:
         raise InputError("clump: give --bfile (study genotypes) or --ld-bfile (reference panel)")
