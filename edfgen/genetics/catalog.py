@@ -388,7 +388,7 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     man = Manifest("edfgen annotate", parameters={**settings.__dict__, "traits": traits, "any_trait": any_trait,
                                                   "ld_bfile": ld_bfile, "genes": genes})
     man.add_inputs([loci_path, catalog_path, genes,
-                    *((f"{ld_bfile}.{e}" for e in ("bed", "bim", "fam")) if ld_bfile else ())])
+                    *((f"{ld_bfile}.{e}" for e in ("bim", "fam")) if ld_bfile else ())])
 
     loci = read_loci(loci_path)
     full = read_catalog(catalog_path)
