@@ -230,3 +230,22 @@ def test_mr_cli__clump_selects_independent_instruments(tmp_path):
     r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "e.tsv"), "--outcome", str(tmp_path / "o.tsv"),
                                  "--out", str(tmp_path / "res2"), "--clump"])
     assert r.exit_code == 2 and "--ld-bfile" in _errors(r.output)[0]
+
+
+def test_mr_cli__steiger_sources_binary_and_user_r2(fx, tmp_path):
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    exp.to_csv(tmp_path / "bmi.tsv", sep="\t", index=False)
+    out.assign(n_cases=60801, n=184305).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    out.assign(r2=1e-5).to_csv(tmp_path / "chd_r2.tsv", sep="\t", index=False)
+    r = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "chd.tsv", "--out", tmp_path / "a",
+              "--no-plots", "--nboot", 50, "--presso-sims", 0, "--prevalence", 0.05])
+    assert r.exit_code == 0, r.output
+    st = pd.read_csv(tmp_path / "a" / "mr_steiger.tsv", sep="\t").iloc[0]
+    check_file("mr_steiger", tmp_path / "a" / "mr_steiger.tsv")
+    assert st["r2_source_exposure"] == "p_n" and st["r2_source_outcome"] == "lor_liability"
+    assert bool(st["correct_causal_direction"]) and st["steiger_pval"] < 1e-10
+    r = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "chd_r2.tsv", "--out", tmp_path / "b",
+              "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    st = pd.read_csv(tmp_path / "b" / "mr_steiger.tsv", sep="\t").iloc[0]
+    assert st["r2_source_outcome"] == "user_r2" and st["r2_outcome"] == pytest.approx(79 * 1e-5)

@@ -21,6 +21,19 @@ TwoSampleMR (``R/mr.R``, ``R/mr_mode.R``) so that results can be compared one to
 Bootstraps draw from ``numpy.random.Generator`` and are seedable; they cannot reproduce R's RNG
 stream, so bootstrap SEs agree with TwoSampleMR only up to Monte-Carlo error.
 
+Examples
+--------
+>>> import numpy as np
+>>> from edfgen.mr.methods import METHODS, get_method
+>>> rng = np.random.default_rng(1)
+>>> bx = rng.uniform(0.05, 0.1, 30); sx = np.full(30, 0.01); sy = np.full(30, 0.02)
+>>> by = 0.4 * bx + rng.normal(0, sy)
+>>> r = get_method("ivw")(bx, by, sx, sy)
+>>> round(r.b, 1), r.nsnp
+(0.4, 30)
+>>> sorted(m.name for m in METHODS.values() if m.heterogeneity)
+['Inverse variance weighted', 'MR Egger']
+
 References
 ----------
 Burgess S, Butterworth A, Thompson SG (2013) Genet Epidemiol 37:658. doi:10.1002/gepi.21758 (IVW; PMID 24114802)

@@ -112,7 +112,7 @@ def _twosamplemr_map(columns: Sequence[str]) -> dict[str, str]:
         canon = {"pval": "p_value", "samplesize": "n", "eaf": "effect_allele_frequency", "se": "standard_error",
                  "beta": "beta", "effect_allele": "effect_allele", "other_allele": "other_allele",
                  "chr": "chromosome", "pos": "base_pair_location", "ncase": "n_cases",
-                 "ncontrol": "n_controls"}.get(base)
+                 "ncontrol": "n_controls", "rsq": "rsq"}.get(base)
         if canon and canon not in used:
             cmap[c] = canon
             used.add(canon)
@@ -201,9 +201,18 @@ class PairTables:
     presso: list[dict] = field(default_factory=list)
 
 
-def _r_for(h: pd.DataFrame, which: str, cases: tuple | None, prevalence: float | None):
-    """Per-variant r and a label of how it was obtained (Steiger)."""
+def _r_for(h: pd.DataFrame, which: str, cases: tuple | None, prevalence: float | None,
+           user_r2: pd.Series | None = None):
+    """Per-variant r and a label of how it was obtained (Steiger).
+
+    Order: r² given by the user (an ``r2``/``rsq`` column), binary trait (log odds, case/control
+    counts, prevalence), p-value and n, beta/se and n.
+    """
     b, se = h[f"beta_{which}"].to_numpy(float), h[f"se_{which}"].to_numpy(float)
+    if user_r2 is not None:
+        r2 = user_r2.reindex(h["variant_id"]).to_numpy(float)
+        if np.isfinite(r2).all():
+            return np.sqrt(r2), h[f"n_{which}"].to_numpy(float), "user_r2"
     p, n = h[f"p_{which}"].to_numpy(float), h[f"n_{which}"].to_numpy(float)
     eaf = h[f"eaf_{which}"].to_numpy(float)
     if cases is not None:
@@ -220,8 +229,13 @@ def _r_for(h: pd.DataFrame, which: str, cases: tuple | None, prevalence: float |
 
 
 def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Generator,
-                 cases_exposure: tuple | None = None, cases_outcome: tuple | None = None) -> PairTables:
-    """All estimates and sensitivity analyses for one harmonised table (rows with ``mr_keep``)."""
+                 cases_exposure: tuple | None = None, cases_outcome: tuple | None = None,
+                 r2_exposure: pd.Series | None = None, r2_outcome: pd.Series | None = None) -> PairTables:
+    """All estimates and sensitivity analyses for one harmonised table (rows with ``mr_keep``).
+
+    ``cases_*``: ``(n_cases, n_controls)`` of a binary trait (Steiger on the liability scale);
+    ``r2_*``: user-supplied per-variant r² indexed by variant id (used for Steiger when complete).
+    """
     t = PairTables()
     exp_name, out_name = str(h["exposure"].iloc[0]), str(h["outcome"].iloc[0])
     k_df = h[h["mr_keep"]]
@@ -269,8 +283,8 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
             t.singlesnp.append({**base, "variant_id": f"All - {name}", "method": name, "b": r.b, "se": r.se,
                                 "pval": r.pval})
     # Steiger
-    r_x, n_x, src_x = _r_for(k_df, "exposure", cases_exposure, settings.prevalence)
-    r_y, n_y, src_y = _r_for(k_df, "outcome", cases_outcome, settings.prevalence)
+    r_x, n_x, src_x = _r_for(k_df, "exposure", cases_exposure, settings.prevalence, r2_exposure)
+    r_y, n_y, src_y = _r_for(k_df, "outcome", cases_outcome, settings.prevalence, r2_outcome)
     n_x = np.broadcast_to(np.asarray(n_x, float), (k,))
     n_y = np.broadcast_to(np.asarray(n_y, float), (k,))
     if np.isfinite(r_x).any() and np.isfinite(r_y).any() and np.isfinite(n_x).all() and np.isfinite(n_y).all():
@@ -320,6 +334,14 @@ def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
         res.loc[idx, "p_bonferroni"] = bonf
         res.loc[idx, "q_fdr"] = q
     return res[RESULT_COLUMNS]
+
+
+def _user_r2(df: pd.DataFrame) -> pd.Series | None:
+    col = next((c for c in df.columns if str(c).lower() in ("r2", "rsq", "r_squared")), None)
+    if col is None:
+        return None
+    return pd.Series(pd.to_numeric(df[col], errors="coerce").to_numpy(float),
+                     index=df["variant_id"].astype(str)).groupby(level=0).first()
 
 
 def _cases(df: pd.DataFrame) -> tuple | None:
@@ -428,7 +450,7 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
         if sel.empty:
             log.warning("%s: no instruments (p < %s%s)", f, settings.p_threshold,
                         ", in the instrument list" if inst is not None else "")
-        exposures.append((name, f, sel, _cases(df)))
+        exposures.append((name, f, sel, _cases(df), _user_r2(sel)))
     if all(e[2].empty for e in exposures):
         raise InputError(f"--exposure {exposure}: no instruments selected in any file "
                          f"(p-threshold {settings.p_threshold}, instruments {instruments})")
@@ -439,21 +461,22 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     for of in progress(out_files, total=len(out_files), desc="mr outcomes"):
         odf = load_sumstats(of)
         oname = trait_name(of)
-        ocases = _cases(odf)
+        ocases, or2 = _cases(odf), _user_r2(odf)
         overlap = odf["variant_id"].isin(wanted)
         prox = None
         if proxies:
             prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, ld_bfile,
                                 r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
         osub = odf[overlap]
-        for ename, ef, sel, ecases in exposures:
+        for ename, ef, sel, ecases, er2 in exposures:
             if sel.empty:
                 continue
             h = harmonise(sel, osub, palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
                           exposure_name=ename, outcome_name=oname, proxies=prox)
             harmonised.append(h)
             n_pairs += 1
-            pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases)
+            pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases,
+                              r2_exposure=er2, r2_outcome=or2)
             for fld in fields(tables):
                 getattr(tables, fld.name).extend(getattr(pt, fld.name))
     H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
