@@ -104,6 +104,7 @@ def test_inverse_normal_transform__blom_ranks_ties_and_missing():
 
 def test_expand_columns__ranges():
     assert expand_columns(["age", "PC1..PC3", "x2..4"]) == ["age", "PC1", "PC2", "PC3", "x2", "x3", "x4"]
+    assert expand_columns(["edf_009..edf_011"]) == ["edf_009", "edf_010", "edf_011"]
 
 
 def test_covariate_design__indicators_drop_first_level_and_intercept():

@@ -99,14 +99,16 @@ _RANGE = re.compile(r"^(.*?)(\d+)\.\.(?:\1)?(\d+)$")
 
 
 def expand_columns(spec: Sequence[str]) -> list[str]:
-    """Expand ranges: ``["age", "PC1..PC4"]`` -> ``["age", "PC1", "PC2", "PC3", "PC4"]`` (``PC1..4`` too)."""
+    """Expand ranges: ``["age", "PC1..PC4"]`` -> ``["age", "PC1", "PC2", "PC3", "PC4"]`` (``PC1..4`` too;
+    zero padding kept: ``edf_001..edf_003`` -> ``edf_001, edf_002, edf_003``)."""
     out: list[str] = []
     for item in spec:
         m = _RANGE.match(item.strip())
         if m:
             prefix, a, b = m.group(1), int(m.group(2)), int(m.group(3))
+            width = len(m.group(2)) if m.group(2).startswith("0") else 0  # edf_001..edf_064 keeps zero padding
             step = 1 if b >= a else -1
-            out.extend(f"{prefix}{i}" for i in range(a, b + step, step))
+            out.extend(f"{prefix}{i:0{width}d}" for i in range(a, b + step, step))
         else:
             out.append(item.strip())
     return out
@@ -621,7 +623,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                   logistic_test=settings.logistic_test if settings.binary else None, engine=engine,
                   qc=qc.__dict__, effect_allele="PLINK A1 / Hail alt allele (counted allele)")
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar]) as man:
-        summary = _write_outputs(out_dir, variants, res, names, settings)
+        summary = _write_outputs(out_dir, variants, res, names, settings, threads)
         qc_df = gt.qc_table(steps)
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
         write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")
@@ -746,34 +748,96 @@ def _unpack_groups(res: pd.DataFrame, groups, P: int, get, *, n_of, af_of) -> As
     return AssociationResult(n=n, **arrays)
 
 
+def _round_sig(x: np.ndarray, digits: int = 8) -> np.ndarray:
+    """Round to ``digits`` significant digits (as ``%.8g`` would print), NaN kept."""
+    with np.errstate(all="ignore"):
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(x))))
+        r = np.round(x * scale) / scale
+    return np.where(np.isfinite(r), r, x)
+
+
+class _SumstatsWriter:
+    """Writes many GWAS-SSF files over the same variants fast: the variant columns are formatted once,
+    numbers with Arrow's C++ formatter (8 significant digits), gzip level 1; output identical in columns,
+    order and missing-value code (``NA``) to :func:`edfgen.io.sumstats.write_sumstats`."""
+
+    def __init__(self, base: pd.DataFrame):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from edfgen.io.sumstats import SSF_COLUMNS
+
+        self.pa, self.pc, self.columns = pa, pc, SSF_COLUMNS
+        self.m = len(base)
+        self.base = {c: self._str(pa.array(base[c].to_numpy(), from_pandas=True)) for c in
+                     ("chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid")}
+        self.newline = pa.array(["\n"] * self.m)
+
+    def _str(self, arr):
+        return self.pc.fill_null(self.pc.cast(arr, self.pa.string()), "NA")
+
+    def write(self, path, beta, se, eaf, p, n) -> None:
+        import zlib
+
+        from edfgen.io.tables import atomic_path
+
+        pa = self.pa
+        num = {"beta": beta, "standard_error": se, "effect_allele_frequency": eaf, "p_value": p}
+        cols = dict(self.base)
+        for k, v in num.items():
+            cols[k] = self._str(pa.array(_round_sig(np.asarray(v, dtype=float)), from_pandas=True))
+        cols["n"] = self._str(pa.array(np.asarray(n)))
+        line = self.pc.binary_join_element_wise(*[cols[c] for c in self.columns], "\t")
+        line = self.pc.binary_join_element_wise(line, self.newline, "")
+        if len(line) and line.offset == 0:
+            offsets = np.frombuffer(line.buffers()[1], dtype=np.int32 if line.type == pa.string() else np.int64)
+            body = line.buffers()[2].to_pybytes()[offsets[0]:offsets[len(line)]]
+        else:
+            body = "".join(line.to_pylist()).encode()
+        z = zlib.compressobj(1, zlib.DEFLATED, 31)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            fh.write(z.compress(("\t".join(self.columns) + "\n").encode()))
+            fh.write(z.compress(body))
+            fh.write(z.flush())
+
+
 def _write_outputs(out_dir, variants: pd.DataFrame, res: AssociationResult, names: list[str],
-                   settings: GwasSettings) -> pd.DataFrame:
-    from edfgen.io.sumstats import SSF_COLUMNS, write_sumstats
+                   settings: GwasSettings, threads: int | None = None) -> pd.DataFrame:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from edfgen.io.sumstats import sort_sumstats
     from edfgen.io.tables import write_table
     from edfgen.plots import manhattan_plot, qq_plot
 
     out_dir = Path(out_dir)
     base = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]]
-    base = base.reset_index(drop=True)
+    base = base.reset_index(drop=True).assign(__i=np.arange(len(variants)))
+    base = sort_sumstats(base)
+    order = base.pop("__i").to_numpy()
+    writer = _SumstatsWriter(base)
+
+    def one(j: int) -> None:
+        writer.write(out_dir / f"{_safe(names[j])}.tsv.gz", res.beta[order, j], res.standard_error[order, j],
+                     res.effect_allele_frequency[order, j], res.p_value[order, j], res.n[order, j])
+
+    with ThreadPoolExecutor(max_workers=threads or min(4, os.cpu_count() or 1)) as pool:
+        list(pool.map(one, range(len(names))))
     rows = []
     n_plot = len(names) if settings.plots_max is None else settings.plots_max
     for j, name in enumerate(names):
-        df = base.assign(beta=res.beta[:, j], standard_error=res.standard_error[:, j],
-                         effect_allele_frequency=res.effect_allele_frequency[:, j], p_value=res.p_value[:, j],
-                         n=res.n[:, j])[SSF_COLUMNS]
-        write_sumstats(df, out_dir / f"{_safe(name)}.tsv.gz")
         p = res.p_value[:, j]
         lam = lambda_gc(p)
         rows.append({"phenotype": name, "n": int(np.nanmax(res.n[:, j])) if len(p) else 0,
                      "variants_tested": int(np.isfinite(p).sum()), "lambda_gc": lam,
                      "n_significant": int((p < GENOME_WIDE).sum())})
         if settings.plots and j < n_plot:
+            df = base.assign(p_value=p[order])
             manhattan_plot(df, out_dir / "plots" / f"{_safe(name)}.manhattan.png", title=name)
             qq_plot(p, out_dir / "plots" / f"{_safe(name)}.qq.png", title=name, lambda_gc=lam)
     if settings.plots:
         with np.errstate(all="ignore"):
             pmin = np.nanmin(np.where(np.isfinite(res.p_value), res.p_value, np.inf), axis=1)
-        manhattan_plot(base.assign(p_value=np.where(np.isfinite(pmin), pmin, np.nan)),
+        manhattan_plot(base.assign(p_value=np.where(np.isfinite(pmin), pmin, np.nan)[order]),
                        out_dir / "plots" / "combined_min_p.manhattan.png",
                        title=f"minimum p across {len(names)} phenotypes")
     summary = pd.DataFrame(rows, columns=["phenotype", "n", "variants_tested", "lambda_gc", "n_significant"])
