@@ -243,7 +243,8 @@ class _Runner:
             log.info("stage %s: up to date, skipped", name)
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
             return out_dir
-        click.echo(f"[edfgen run] {name}: edfgen {command} {' '.join(args)}", err=True)
+        shown = " ".join(args)
+        click.echo(f"[edfgen run] {name}: edfgen {command} {shown if len(shown) < 400 else shown[:400] + ' ...'}", err=True)
         t0 = time.perf_counter()
         try:
             # --force lets a stage overwrite its own earlier, outdated output; commands that resume
@@ -351,7 +352,8 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
         sumstats = sorted(gwas_dir.glob("*.tsv.gz"))
         if not sumstats:
             raise StageError(f"stage {name}: {gwas_dir} holds no summary statistics (*.tsv.gz)")
-        return r.stage(name, "clump", ["--sumstats", *map(str, sumstats), "--bfile", str(bfile), "--out", str(out / name)],
+        repeated = [a for f in sumstats for a in ("--sumstats", str(f))]
+        return r.stage(name, "clump", [*repeated, "--bfile", str(bfile), "--out", str(out / name)],
                        [gwas_dir] + bed_inputs, out / name, cfg.stages["clump"], section="clump")
 
     clump_dir = clump("clump", out / "gwas")
