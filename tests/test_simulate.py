@@ -291,3 +291,21 @@ def test_simulate_cli__runs_and_prints_summary(tmp_path):
     assert res.exit_code == 0, res.output
     assert "24 participants" in res.output
     assert load_truth(out)["n"] == 24
+
+
+def test_truth_json__keys_match_data_dictionary(sim_cohort):
+    import re
+
+    from edfgen.io.dictionary import DICTIONARY_DIR
+
+    doc = (DICTIONARY_DIR / "truth_json.md").read_text()
+    documented, documented_locus = set(), set()
+    for cell in re.findall(r"^\| (.+?) \|", doc, flags=re.M):
+        for key in re.findall(r"`([^`]+)`", cell):
+            if key.startswith("loci[]."):
+                documented_locus.add(key[len("loci[]."):])
+            else:
+                documented.add(key)
+    truth = load_truth(sim_cohort)
+    assert set(truth) == documented
+    assert set(truth["loci"][0]) == documented_locus
