@@ -295,7 +295,7 @@ def test_finetune_evaluate__cli(tmp_path, probe_cohort):
     bundle = write_bundle(tmp_path / "ecg.npz", ids, signals)
     hr = phys["heart_rate_bpm"].to_numpy()
     labels = pd.DataFrame({"IID": ids, "TACHY": (hr > np.quantile(hr, 0.8)).astype(int),
-                           "NULL": np.random.default_rng(0).integers(0, 2, len(ids))})
+                           "NOISE": np.random.default_rng(0).integers(0, 2, len(ids))})
     labels.to_csv(tmp_path / "outcomes.tsv", sep="\t", index=False)
     r = CliRunner().invoke(cli, ["finetune", "--checkpoint", "tiny", "--ecg", str(bundle), "--labels",
                                  str(tmp_path / "outcomes.tsv"), "--linear-probe", "--epochs", "5",
@@ -313,7 +313,7 @@ def test_finetune_evaluate__cli(tmp_path, probe_cohort):
     assert (tmp_path / "ev" / "evaluation.png").stat().st_size > 1000
     assert ev.loc["TACHY", "auroc"] > 0.85
     assert ev.loc["TACHY", "auroc_lower"] < ev.loc["TACHY", "auroc"] < ev.loc["TACHY", "auroc_upper"]
-    assert abs(ev.loc["NULL", "auroc"] - 0.5) < 0.15
+    assert abs(ev.loc["NOISE", "auroc"] - 0.5) < 0.15
     # evaluating a pre-trained checkpoint (no head) is a clear one-line error
     r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(bundle), "--labels",
                                  str(tmp_path / "outcomes.tsv"), "--out", str(tmp_path / "ev2")])
