@@ -467,11 +467,13 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
         if proxies:
             prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, ld_bfile,
                                 r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
-        osub = odf[overlap]
+        osub = odf[overlap].drop_duplicates("variant_id", keep="first").reset_index(drop=True)
+        oindex = pd.Index(osub["variant_id"])
         for ename, ef, sel, ecases, er2 in exposures:
             if sel.empty:
                 continue
-            h = harmonise(sel, osub, palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
+            pos = oindex.get_indexer(sel["variant_id"])
+            h = harmonise(sel, osub.iloc[pos[pos >= 0]], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
                           exposure_name=ename, outcome_name=oname, proxies=prox)
             harmonised.append(h)
             n_pairs += 1
