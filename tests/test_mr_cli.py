@@ -77,6 +77,7 @@ def test_mr_cli__matrix_with_bonferroni_and_fdr(fx, tmp_path):
     exp.to_csv(ed / "bmi.tsv.gz", sep="\t", index=False)
     exp.assign(beta=exp["beta"] * 2, standard_error=exp["standard_error"] * 2).to_csv(ed / "bmi2.tsv", sep="\t", index=False)
     out.to_csv(od / "chd.tsv", sep="\t", index=False)
+    pd.DataFrame({"phenotype": ["chd"], "n_hits": [3]}).to_csv(od / "gwas_summary.tsv", sep="\t", index=False)
     rng = np.random.default_rng(0)
     out.assign(beta=rng.normal(0, out["standard_error"])).to_csv(od / "noise.tsv", sep="\t", index=False)
     r = _run(["--exposure", ed, "--outcome", od, "--out", tmp_path / "m", "--nboot", 100, "--presso-sims", 100,

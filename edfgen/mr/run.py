@@ -143,14 +143,36 @@ def trait_name(path: Path) -> str:
     return path.stem
 
 
+def _looks_like_sumstats(path: Path) -> bool:
+    """Whether a file's header maps to the GWAS-SSF columns MR needs (read without the body)."""
+    try:
+        if path.name.lower().endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            cols = pq.read_schema(path).names
+        else:
+            sep = "," if ".csv" in path.name.lower() else "\t"
+            cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    except Exception:  # unreadable files are reported by the reader if they are used
+        return False
+    canon = {ALIASES.get(str(c).lower()) for c in cols} | set(_twosamplemr_map(cols).values())
+    return {"variant_id", "effect_allele", "other_allele", "beta", "standard_error"} <= canon
+
+
 def list_sumstats(path: PathLike, option: str) -> list[Path]:
     """A file, or the sumstats files of a directory (sorted)."""
     p = Path(path)
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SUMSTATS_SUFFIXES)
+        cands = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SUMSTATS_SUFFIXES)
                        and not f.name.startswith("."))
+        files = [f for f in cands if _looks_like_sumstats(f)]
+        skipped = sorted(set(cands) - set(files))
+        if skipped:  # e.g. gwas_summary.tsv, qc_report.tsv, samples.tsv beside the GWAS output
+            log.info("%s: skipping %d file(s) without summary-statistics columns: %s", p, len(skipped),
+                     ", ".join(f.name for f in skipped))
         if not files:
-            raise InputError(f"{option} {p}: directory holds no summary-statistics files ({', '.join(SUMSTATS_SUFFIXES)})")
+            raise InputError(f"{option} {p}: directory holds no summary-statistics files "
+                             f"(variant_id, effect_allele, other_allele, beta, standard_error or aliases)")
         return files
     if not p.exists():
         raise InputError(f"{option} {p}: file not found")
