@@ -250,3 +250,13 @@ def test_mr_cli__steiger_sources_binary_and_user_r2(fx, tmp_path):
               "--no-plots", "--nboot", 50, "--presso-sims", 0])
     st = pd.read_csv(tmp_path / "b" / "mr_steiger.tsv", sep="\t").iloc[0]
     assert st["r2_source_outcome"] == "user_r2" and st["r2_outcome"] == pytest.approx(79 * 1e-5)
+
+
+def test_mr_cli__full_sumstats_without_selection_is_refused(tmp_path):
+    n = 6000
+    df = pd.DataFrame({"SNP": [f"rs{i}" for i in range(n)], "A1": "A", "A2": "G", "BETA": 0.01, "SE": 0.01,
+                       "P": 0.3})
+    df.to_csv(tmp_path / "full.tsv", sep="\t", index=False)
+    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "full.tsv"), "--outcome", str(tmp_path / "full.tsv"),
+                                 "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "--p-threshold" in _errors(r.output)[0]

@@ -51,6 +51,9 @@ TABLES = {"mr_results": RESULT_COLUMNS, "mr_heterogeneity": HET_COLUMNS, "mr_ple
           "mr_leaveoneout": LOO_COLUMNS, "mr_singlesnp": SINGLE_COLUMNS, "mr_steiger": STEIGER_COLUMNS,
           "mr_presso": PRESSO_COLUMNS}
 
+#: an exposure file with more rows than this needs --p-threshold, --instruments or --clump
+MAX_UNFILTERED_INSTRUMENTS = 5000
+
 _CASE_COLS = ("n_cases", "ncase", "n_case", "cases", "ncases")
 _CONTROL_COLS = ("n_controls", "ncontrol", "n_control", "controls", "ncontrols")
 
@@ -468,6 +471,9 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     for f in exp_files:
         df = load_sumstats(f)
         name = trait_name(f)
+        if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
+            raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
+                             "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
         sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
         if sel.empty:
             log.warning("%s: no instruments (p < %s%s)", f, settings.p_threshold,
