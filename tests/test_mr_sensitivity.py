@@ -128,3 +128,38 @@ def test_mr_presso__rss_and_null_data():
         rss += w[i] * (by[i] - b * bx[i]) ** 2
     assert r.rss_obs == pytest.approx(rss)
     assert r.global_pval > 0.05 and not r.outliers.any() and r.corrected is None
+
+
+def test_mr_presso__outlier_and_distortion_tests_match_mrpresso_loops():
+    """Re-implements MRPRESSO's per-SNP outlier test and getRandomBias as loops on the same draws."""
+    rng = np.random.default_rng(6)
+    k, n_sim = 15, 300
+    bx = rng.uniform(0.03, 0.08, k)
+    sx, sy = np.full(k, 0.005), np.full(k, 0.01)
+    by = 0.2 * bx + rng.normal(0, sy)
+    by[4] += 0.1
+    r = S.mr_presso(bx, by, sx, sy, n_sim=n_sim, rng=np.random.default_rng(9))
+    assert r.outliers[4]
+    w = 1 / sy ** 2
+    loo = np.array([(np.delete(w * bx * by, i)).sum() / (np.delete(w * bx * bx, i)).sum() for i in range(k)])
+    g = np.random.default_rng(9)  # same draw order as the kernel: exposures, outcomes, subsets
+    xs = g.normal(bx, sx, size=(n_sim, k))
+    ys = g.normal(loo * bx, sy, size=(n_sim, k))
+    for snp in range(k):
+        dif = (by[snp] - bx[snp] * loo[snp]) ** 2
+        p = sum((ys[s, snp] - xs[s, snp] * loo[snp]) ** 2 > dif for s in range(n_sim)) / n_sim
+        assert r.outlier_pval[snp] == pytest.approx(min(1.0, p * k))
+    out_idx = list(np.flatnonzero(r.outliers))
+    non = [i for i in range(k) if i not in out_idx]
+    n_take = k - 2 * len(out_idx)
+    draws = np.array(non)[g.integers(0, len(non), size=(n_sim, n_take))]
+    b_all = (w * bx * by).sum() / (w * bx * bx).sum()
+    b_no = sum(w[i] * bx[i] * by[i] for i in non) / sum(w[i] * bx[i] ** 2 for i in non)
+    bias_obs = (b_all - b_no) / abs(b_no)
+    hits = 0
+    for s in range(n_sim):
+        idx = out_idx + list(draws[s])
+        b_rand = sum(w[i] * bx[i] * by[i] for i in idx) / sum(w[i] * bx[i] ** 2 for i in idx)
+        hits += abs((b_all - b_rand) / abs(b_rand)) > abs(bias_obs)
+    assert r.distortion_coef == pytest.approx(100 * bias_obs)
+    assert r.distortion_pval == pytest.approx(hits / n_sim)

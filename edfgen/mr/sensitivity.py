@@ -238,8 +238,8 @@ def mr_presso(b_exp, b_out, se_exp, se_out, *, n_sim: int = 1000, signif: float 
     ``w = se_out^-2``), compared with ``n_sim`` data sets drawn as ``x* ~ N(x, se_exp)``,
     ``y*_i ~ N(b_(-i) x_i, se_out_i)``. Outlier test (only if the global p < ``signif``):
     ``(y_i - b_(-i) x_i)²`` against ``(y*_i - b_(-i) x*_i)²``, Bonferroni-corrected. Distortion test:
-    the relative change of the IVW estimate after removing outliers against random subsets of the
-    same size that keep the outliers.
+    the relative change of the IVW estimate after removing outliers against random sets of the same
+    size made of the outliers and non-outliers drawn with replacement (MRPRESSO ``getRandomBias``).
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     x, y, sx, sy = (np.asarray(v, float) for v in (b_exp, b_out, se_exp, se_out))
@@ -261,26 +261,24 @@ def mr_presso(b_exp, b_out, se_exp, se_out, *, n_sim: int = 1000, signif: float 
         exp = (ys - loo * xs) ** 2
         p = np.mean(exp > dif, axis=0)
         outlier_p = np.minimum(1.0, k * p)
-        outliers = outlier_p < signif
+        outliers = outlier_p <= signif  # MRPRESSO: refOutlier <- which(Pvalue <= SignifThreshold)
         n_out = int(outliers.sum())
         if 0 < n_out and k - n_out >= 2:
             keep = ~outliers
             corrected = _lm_origin(x[keep], y[keep], w[keep])
             bias_obs = (raw.b - corrected.b) / abs(corrected.b)
-            # random subsets of size k - n_out containing the outliers (MRPRESSO getRandomBias)
-            out_idx, in_idx = np.flatnonzero(outliers), np.flatnonzero(keep)
+            dcoef = 100.0 * bias_obs
+            # MRPRESSO getRandomBias: the outliers plus k - 2 n_out non-outliers drawn with replacement
+            in_idx = np.flatnonzero(keep)
             n_take = k - 2 * n_out
             if n_take >= 0:
-                perm = np.argsort(rng.random((n_sim, in_idx.size)), axis=1)[:, :n_take]
-                mask = np.zeros((n_sim, k), bool)
-                mask[:, out_idx] = True
-                mask[np.arange(n_sim)[:, None], in_idx[perm]] = True
-                sxy = (mask * w * x * y).sum(1)
-                sxx = (mask * w * x * x).sum(1)
-                b_rand = sxy / sxx
-                bias_exp = (raw.b - b_rand) / b_rand
+                draws = in_idx[rng.integers(0, in_idx.size, size=(n_sim, n_take))]
+                counts = np.zeros((n_sim, k))
+                np.add.at(counts, (np.repeat(np.arange(n_sim), n_take), draws.ravel()), 1.0)
+                counts[:, outliers] = 1.0
+                b_rand = (counts * w * x * y).sum(1) / (counts * w * x * x).sum(1)
+                bias_exp = (raw.b - b_rand) / np.abs(b_rand)
                 dp = float(np.mean(np.abs(bias_exp) > abs(bias_obs)))
-            dcoef = 100.0 * bias_obs
     return PressoResult(k, rss_obs, global_p, outlier_p, outliers, raw, corrected, float(dcoef), dp)
 
 
