@@ -260,3 +260,20 @@ def test_mr_cli__full_sumstats_without_selection_is_refused(tmp_path):
     r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "full.tsv"), "--outcome", str(tmp_path / "full.tsv"),
                                  "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "--p-threshold" in _errors(r.output)[0]
+
+
+def test_mr_cli__single_instrument_gives_wald_ratio(fx, tmp_path):
+    exp = _ssf(pd.read_csv(fx[0]), "exposure").head(1)
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    exp.to_csv(tmp_path / "e.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o.tsv", "--out", tmp_path / "w",
+              "--no-plots"])
+    assert r.exit_code == 0, r.output
+    res = pd.read_csv(tmp_path / "w" / "mr_results.tsv", sep="\t")
+    h = pd.read_csv(tmp_path / "w" / "harmonised.tsv", sep="\t").iloc[0]
+    assert list(res["method"]) == ["Wald ratio"]
+    assert res.at[0, "b"] == pytest.approx(h["beta_outcome"] / h["beta_exposure"])
+    assert res.at[0, "se"] == pytest.approx(h["se_outcome"] / abs(h["beta_exposure"]))
+    for fname, entry in ENTRIES.items():
+        check_file(entry, tmp_path / "w" / fname)
