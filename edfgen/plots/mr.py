@@ -85,8 +85,8 @@ def funnel_plot(single: pd.DataFrame, path: Path) -> Path:
     per = single[single["method"] == "Wald ratio"]
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.scatter(per["b"], 1 / per["se"], s=10, color="0.3")
-    for _, r in single[single["method"] != "Wald ratio"].iterrows():
-        ax.axvline(r["b"], lw=1, label=r["method"])
+    for i, (_, r) in enumerate(single[single["method"] != "Wald ratio"].iterrows()):
+        ax.axvline(r["b"], lw=1, label=r["method"], color=f"C{i}")
     ax.set_xlabel("Wald ratio")
     ax.set_ylabel("1 / SE")
     if (single["method"] != "Wald ratio").any():
