@@ -194,7 +194,7 @@ class StageRecord:
     """What the pipeline did with one stage."""
 
     name: str
-    status: str  # "ran" | "skipped" | "absent"
+    status: str  # "ran" | "skipped" (up to date) | "no-instruments" (MR without index variants)
     seconds: float
     out: Path
 
@@ -227,8 +227,11 @@ class _Runner:
             json.dump(self.state, fh, indent=2)
 
     def stage(self, name: str, command: str, wiring_args: list[str], inputs: list[Path | None], out_dir: Path,
-              options: dict[str, Any] | None = None, *, section: str | None = None) -> Path:
-        """Run ``edfgen <command>`` unless its key is unchanged and its manifest present."""
+              options: dict[str, Any] | None = None, *, section: str | None = None,
+              manifest: Path | None = None) -> Path:
+        """Run ``edfgen <command>`` unless its key is unchanged and its manifest (default
+        ``out_dir/manifest.json``; written last, so it marks a finished stage) is present."""
+        manifest = manifest or out_dir / MANIFEST
         section = section or name
         cmd = _command(command)
         extra = options_to_args(section, cmd, options or {}, STAGE_SECTIONS[section][1])
@@ -239,7 +242,7 @@ class _Runner:
                 h.update(f"{p}\0{sha256_path(p) if p.exists() else 'absent'}".encode())
         key = h.hexdigest()
         done = self.state.get(name, {})
-        if done.get("key") == key and (out_dir / MANIFEST).exists():
+        if done.get("key") == key and manifest.exists():
             log.info("stage %s: up to date, skipped", name)
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
             return out_dir
@@ -369,18 +372,23 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
         if "genes" in inputs:
             wiring += ["--genes", str(inputs["genes"])]
         r.stage("annotate", "annotate", wiring, [files["loci"], inputs["catalog"], inputs.get("genes")],
-                out / "annotate", cfg.stages["annotate"])
+                out / "annotate", cfg.stages["annotate"], manifest=Path(f"{annotated}.manifest.json"))
         files["annotated_loci"] = annotated
 
     # 6. Mendelian randomization: EDFs (instruments = clumped index variants) -> diseases
     if (out / "gwas_outcomes").exists():
-        def mr(name: str, gwas_dir: Path, clumps: Path) -> Path:
+        def mr(name: str, gwas_dir: Path, clumps: Path) -> Path | None:
+            if len(read_table(clumps)) == 0:
+                log.warning("stage %s: no index variants in %s, so no instruments: MR skipped", name, clumps)
+                r.records.append(StageRecord(name, "no-instruments", 0.0, out / name))
+                return None
             return r.stage(name, "mr", ["--exposure", str(gwas_dir), "--outcome", str(out / "gwas_outcomes"),
                                         "--instruments", str(clumps), "--out", str(out / name)],
                            [gwas_dir, out / "gwas_outcomes", clumps], out / name, cfg.stages["mr"], section="mr")
 
         mr_dir = mr("mr", out / "gwas", files["clumps"])
-        files["mr_results"] = mr_dir / "mr_results.tsv"
+        if mr_dir is not None:
+            files["mr_results"] = mr_dir / "mr_results.tsv"
         if cfg.biomarker_gwas and (out / "clump_biomarkers").exists():
             mr("mr_biomarkers", out / "gwas_biomarkers", out / "clump_biomarkers" / "clumps.tsv")
 
