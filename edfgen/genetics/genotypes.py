@@ -170,7 +170,7 @@ def qc_table(steps: Sequence[QCStep]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # Hardy-Weinberg exact test (pure numpy)
 # ----------------------------------------------------------------------------------------------
-def _hwe_exact_one(n_hom1: int, n_het: int, n_hom2: int) -> float:
+def _hwe_exact_one(n_hom1: int, n_het: int, n_hom2: int, midp: bool = False) -> float:
     n = n_hom1 + n_het + n_hom2
     if n == 0:
         return 1.0
@@ -182,10 +182,13 @@ def _hwe_exact_one(n_hom1: int, n_het: int, n_hom2: int) -> float:
     logp -= logp.max()
     prob = np.exp(logp)
     obs = prob[np.searchsorted(h, n_het)]
-    return float(min(1.0, prob[prob <= obs * (1 + 1e-7)].sum() / prob.sum()))
+    tie = np.abs(prob - obs) <= obs * 1e-7
+    p = prob[(prob < obs) & ~tie].sum() + (0.5 if midp else 1.0) * prob[tie].sum()
+    return float(min(1.0, p / prob.sum()))
 
 
-def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, screen: float = 1e-2) -> np.ndarray:
+def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, screen: float = 1e-2,
+                midp: bool = False) -> np.ndarray:
     """Hardy-Weinberg exact test p-values (Wigginton et al. 2005), vectorised with a safe screen.
 
     The exact test is evaluated for variants whose 1-df chi-square p is below ``screen`` or whose
@@ -195,6 +198,9 @@ def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, sc
     Parameters
     ----------
     n_hom1, n_het, n_hom2 : int arrays [M]
+    midp : bool
+        Mid-p variant (ties with the observed table count half; Hail's ``hardy_weinberg_test``).
+        Default ``False``: the original test, as plink2 ``--hwe`` without ``midp``.
 
     Returns
     -------
@@ -213,7 +219,7 @@ def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, sc
     out = pchi.copy()
     exact = np.flatnonzero((pchi < screen) | (np.minimum(p1, p2) < 1000))
     for j in exact:  # only the screened variants (rare or nominally out of HWE)
-        out[j] = _hwe_exact_one(int(a[j]), int(b[j]), int(c[j]))
+        out[j] = _hwe_exact_one(int(a[j]), int(b[j]), int(c[j]), midp)
     return out
 
 
@@ -383,14 +389,13 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
         elif source.vcf:
             mt = hl.import_vcf(source.vcf, reference_genome=rg, contig_recoding=rec, force_bgz=source.vcf.endswith(".gz"),
                                array_elements_required=False)
+            mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid), _chr_pos_id(hl, mt), mt.rsid))
             if source.vcf_field == "DS":
                 if "DS" not in mt.entry:
                     raise InputError(f"--vcf {source.vcf}: no DS field (use --vcf-field GT)")
-                ds = mt.DS
-                x = ds[0] if isinstance(ds.dtype, hl.tarray) else ds
+                x = mt.DS[0] if isinstance(mt.DS.dtype, hl.tarray) else mt.DS
             else:
                 x = mt.GT.n_alt_alleles()
-            mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid), _chr_pos_id(hl, mt), mt.rsid))
             mt = mt.select_entries(x=hl.float64(x))
         elif source.bgen:
             idx = os.path.join(tmp_dir or "/tmp", "edfgen-bgen-index", source.fingerprint() + ".idx2")
@@ -408,21 +413,26 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
             mt = mt.select_entries(x=hl.float64(mt.dosage))
         else:
             mt = hl.read_matrix_table(source.mt)
-            if "GT" in mt.entry:
+            if "rsid" not in mt.row:
+                mt = mt.annotate_rows(rsid=hl.missing(hl.tstr))
+            if "varid" not in mt.row:
+                mt = mt.annotate_rows(varid=hl.or_else(mt.rsid, _chr_pos_id(hl, mt)))
+            if "x" in mt.entry and mt.x.dtype == hl.tfloat64:  # written by edfgen
+                x = mt.x
+            elif "GT" in mt.entry:
                 x = mt.GT.n_alt_alleles()
             elif "dosage" in mt.entry or "DS" in mt.entry:
                 x = mt["dosage"] if "dosage" in mt.entry else mt["DS"]
             else:
                 raise InputError(f"--mt {source.mt}: needs an entry field GT, dosage or DS "
                                  f"(has {', '.join(mt.entry)})")
-            if "rsid" not in mt.row:
-                mt = mt.annotate_rows(rsid=hl.missing(hl.tstr))
-            mt = mt.annotate_rows(varid=hl.or_else(mt.rsid, _chr_pos_id(hl, mt)))
             mt = mt.select_entries(x=hl.float64(x))
         col_key = list(mt.col_key)[0]
         if col_key != "s":
             mt = mt.key_cols_by(s=hl.str(mt[col_key]))
         mt = mt.select_cols().select_rows("rsid", "varid")
+        if source.bgen:  # BGEN samples without probabilities come back as filtered entries: make them missing
+            mt = mt.unfilter_entries()
     except InputError:
         raise
     except Exception as exc:  # Hail raises many exception types on unreadable input
@@ -440,13 +450,21 @@ def hail_calls(hl, x):
     return hl.or_missing(hl.is_defined(x), hl.unphased_diploid_gt_index_call(hl.int32(hl.floor(x + 0.5))))
 
 
-def related_to_remove(hl, mt, kinship: float = KINSHIP_2ND_DEGREE) -> set[str]:
-    """Samples to drop so that no pair has KING kinship > ``kinship`` (``hl.king`` + ``hl.maximal_independent_set``)."""
+def related_pairs(hl, mt, kinship: float = KINSHIP_2ND_DEGREE):
+    """Pairs of samples with KING-robust kinship > ``kinship`` (``hl.king``), as a Hail Table
+    ``(i, j, phi)`` with ``i < j`` (checkpointed)."""
     calls = mt.select_entries(GT=hail_calls(hl, mt.x))
     king = hl.king(calls.GT)
-    pairs = king.filter_entries((king.phi > kinship) & (king.s_1 != king.s)).entries()
-    pairs = pairs.select(i=pairs.s_1, j=pairs.s).key_by().select("i", "j")
-    pairs = pairs.filter(pairs.i < pairs.j).checkpoint(hl.utils.new_temp_file("king", "ht"))
+    pairs = king.filter_entries((king.phi > kinship) & (king.s_1 < king.s)).entries()
+    pairs = pairs.key_by()
+    pairs = pairs.select(i=pairs.s_1, j=pairs.s, phi=pairs.phi)
+    return pairs.checkpoint(hl.utils.new_temp_file("king", "ht"))
+
+
+def related_to_remove(hl, mt, kinship: float = KINSHIP_2ND_DEGREE) -> set[str]:
+    """Samples to drop so that no pair has KING kinship > ``kinship`` (``hl.king`` + ``hl.maximal_independent_set``,
+    which removes as few samples as it can)."""
+    pairs = related_pairs(hl, mt, kinship)
     if pairs.count() == 0:
         return set()
     mis = hl.maximal_independent_set(pairs.i, pairs.j, keep=False)

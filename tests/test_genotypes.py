@@ -1,0 +1,151 @@
+"""Genotype import and QC: HWE exact test vs Hail, QC vs plink2 and Hail, KING relatedness, importers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.exceptions import InputError
+from edfgen.genetics.genotypes import (GenotypeSource, QCSettings, hail_qc, hwe_exact_p, import_genotypes,
+                                       plink_qc, related_pairs)
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _qc_cohort(d: Path, seed: int = 5) -> Path:
+    """PLINK data with planted QC failures: low-call-rate variants and samples, rare variants and
+    variants far out of Hardy-Weinberg equilibrium (no heterozygotes)."""
+    from bed_reader import to_bed
+
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    n, m = 400, 600
+    f = rng.uniform(0.02, 0.5, m)
+    f[:40] = rng.uniform(0.0005, 0.008, 40)                    # rare: fail MAF 0.01
+    G = rng.binomial(2, f, (n, m)).astype(float)
+    hom = rng.random((n, 30)) < 0.5                             # 30 variants without heterozygotes: fail HWE
+    G[:, 100:130] = np.where(hom, 0.0, 2.0)
+    G[rng.random((n, m)) < 0.003] = np.nan
+    blk = G[:, 200:225]
+    blk[rng.random((n, 25)) < 0.08] = np.nan                    # ~8% missing: fail call rate 0.95
+    G[:, 200:225] = blk
+    low = G[:6]
+    low[rng.random((6, m)) < 0.2] = np.nan                      # 6 samples with ~80% call rate
+    G[:6] = low
+    iid = np.array([f"Q{i:03d}" for i in range(n)])
+    to_bed(d / "q.bed", G.astype(np.float32), count_A1=True, properties={
+        "iid": iid, "fid": iid, "sid": [f"v{i}" for i in range(m)], "chromosome": np.repeat(["1"], m),
+        "bp_position": np.arange(1, m + 1) * 100, "allele_1": np.full(m, "A"), "allele_2": np.full(m, "G")})
+    return d / "q"
+
+
+@pytest.fixture(scope="module")
+def qc_bfile(tmp_path_factory) -> str:
+    return str(_qc_cohort(tmp_path_factory.mktemp("qc")))
+
+
+def test_hwe_exact_p__matches_hail_hardy_weinberg_test(hail_context):
+    hl = hail_context
+    rng = np.random.default_rng(0)
+    trip = [(int(a), int(b), int(c)) for a, b, c in rng.integers(0, 60, (60, 3))]
+    trip += [(500, 10, 490), (900, 95, 5), (0, 0, 30), (3000, 2000, 300), (400, 100, 500), (1, 0, 1)]
+    a, b, c = (np.array(v) for v in zip(*trip))
+    ref = hl.eval(hl.literal(trip, dtype=hl.tarray(hl.ttuple(hl.tint32, hl.tint32, hl.tint32))).map(lambda t: hl.hardy_weinberg_test(t[0], t[1], t[2]).p_value))
+    got = hwe_exact_p(a, b, c, midp=True)  # Hail's test is the mid-p version
+    exact = (np.minimum(2 * a + b, 2 * c + b) < 1000) | (got < 1e-2)
+    np.testing.assert_allclose(got[exact], np.array(ref)[exact], rtol=1e-6)
+    assert (np.array(ref)[~exact] > 1e-3).all()  # screened variants are nowhere near a filter threshold
+
+
+@pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
+def test_plink_qc__same_variants_and_samples_as_plink2(qc_bfile, tmp_path):
+    variants, samples, steps, n = plink_qc(qc_bfile, None, QCSettings())
+    subprocess.run(["plink2", "--bfile", qc_bfile, "--mind", "0.05", "--geno", "0.05", "--maf", "0.01",
+                    "--hwe", "1e-6", "--write-snplist", "--write-samples", "--out", str(tmp_path / "p2"),
+                    "--silent"], check=True)
+    ref_v = set((tmp_path / "p2.snplist").read_text().split())
+    ref_s = set(pd.read_csv(tmp_path / "p2.id", sep="\t")["IID"])
+    assert set(variants["variant_id"]) == ref_v
+    fam = pd.read_csv(qc_bfile + ".fam", sep=r"\s+", header=None)[1].to_numpy()
+    assert set(fam[samples]) == ref_s
+    rep = {s.filter: s for s in steps}
+    assert [s.filter for s in steps] == ["biallelic", "sample_call_rate", "variant_call_rate", "maf", "hwe"]
+    assert rep["sample_call_rate"].removed == 6 and rep["variant_call_rate"].removed >= 20
+    assert rep["maf"].removed >= 30 and rep["hwe"].removed == 30
+    assert rep["hwe"].remaining == len(variants) and n == 400
+
+
+def test_hail_qc__same_result_as_numpy_qc(hail_context, qc_bfile):
+    hl = hail_context
+    mt = import_genotypes(GenotypeSource(bfile=qc_bfile), hl=hl)
+    _, v_hail, steps_hail, _ = hail_qc(hl, mt, None, QCSettings())
+    v_np, _, steps_np, _ = plink_qc(qc_bfile, None, QCSettings())
+    assert list(v_hail["variant_id"]) == list(v_np["variant_id"])
+    assert [(s.filter, s.removed, s.remaining) for s in steps_hail] == \
+           [(s.filter, s.removed, s.remaining) for s in steps_np]
+    assert (v_hail["effect_allele"] == "A").all() and (v_hail["chromosome"] == "1").all()
+
+
+@pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
+def test_plink_qc__remove_related_matches_plink2_king_and_splits_siblings(hail_context, sim_cohort, tmp_path):
+    """Hail's KING pairs above 0.0884 equal plink2 --make-king-table's; every planted sibling pair is
+    found and no related pair is left after removal. (The simulated coalescent cohort has
+    many cryptically related pairs besides the 15 sibling pairs, so more than 15 samples go, and the maximal
+    independent set may drop both siblings when each is related to someone else.)"""
+    hl = hail_context
+    truth = json.loads((sim_cohort / "truth.json").read_text())
+    bfile = str(sim_cohort / "genotypes")
+    subprocess.run(["plink2", "--bfile", bfile, "--make-king-table", "--king-table-filter", "0.0884",
+                    "--threads", "2", "--out", str(tmp_path / "k"), "--silent"], check=True)
+    ref = pd.read_csv(tmp_path / "k.kin0", sep="\t")
+    ref_pairs = {tuple(sorted(p)): phi for p, phi in zip(zip(ref["IID1"], ref["IID2"]), ref["KINSHIP"])}
+    mt = import_genotypes(GenotypeSource(bfile=bfile), hl=hl)
+    got = related_pairs(hl, mt).to_pandas()
+    got_pairs = {tuple(sorted(p)): phi for p, phi in zip(zip(got["i"], got["j"]), got["phi"])}
+    border = {p for p in set(ref_pairs) ^ set(got_pairs) if abs(ref_pairs.get(p, got_pairs.get(p)) - 0.0884) > 1e-3}
+    assert not border and len(ref_pairs) > 15
+    common = sorted(set(ref_pairs) & set(got_pairs))
+    np.testing.assert_allclose([got_pairs[p] for p in common], [ref_pairs[p] for p in common], atol=1e-4)
+    _, samples, steps, _ = plink_qc(bfile, None, QCSettings(remove_related=True))
+    fam = pd.read_csv(bfile + ".fam", sep=r"\s+", header=None)[1].to_numpy()
+    kept = set(fam[samples])
+    assert not [p for p in got_pairs if p[0] in kept and p[1] in kept]
+    assert all(tuple(sorted(p)) in got_pairs for p in truth["related_pairs"])  # every sibling pair detected
+    assert not any(a in kept and b in kept for a, b in truth["related_pairs"])
+    assert {s.filter: s for s in steps}["related"].removed == len(fam) - len(kept)
+
+
+def test_import_genotypes__vcf_bgen_mt_equal_plink(hail_context, qc_bfile, tmp_path):
+    hl = hail_context
+    ref = import_genotypes(GenotypeSource(bfile=qc_bfile), hl=hl)
+    ref = ref.filter_rows(ref.locus.position <= 3000)          # 30 variants
+    ref.write(str(tmp_path / "g.mt"))
+    hl.export_vcf(ref.annotate_entries(GT=hl.or_missing(hl.is_defined(ref.x),
+                                                        hl.unphased_diploid_gt_index_call(hl.int32(ref.x))),
+                                       DS=ref.x).drop("x", "varid"), str(tmp_path / "g.vcf.bgz"))
+    gp = hl.or_missing(hl.is_defined(ref.x), hl.literal([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])[hl.int32(ref.x)])
+    hl.export_bgen(ref.annotate_entries(GP=gp), str(tmp_path / "g"))
+    expected = np.array(hl.or_else(ref.x, -1.0).collect(), dtype=float)  # missing -> -1 (collect drops NA)
+    for src in (GenotypeSource(vcf=str(tmp_path / "g.vcf.bgz")),
+                GenotypeSource(vcf=str(tmp_path / "g.vcf.bgz"), vcf_field="DS"),
+                GenotypeSource(bgen=str(tmp_path / "g.bgen"), sample=str(tmp_path / "g.sample")),
+                GenotypeSource(mt=str(tmp_path / "g.mt"))):
+        mt = import_genotypes(src, tmp_dir=str(tmp_path), hl=hl)
+        assert mt.s.collect() == ref.s.collect()
+        got = np.array(hl.or_else(mt.x, -1.0).collect(), dtype=float)
+        assert len(got) == len(expected), src
+        np.testing.assert_allclose(got, expected, atol=1e-3 if src.bgen else 0)
+    assert list((tmp_path / "edfgen-bgen-index").glob("*.idx2"))  # index built into the tmp dir
+
+
+def test_genotype_source__errors_name_the_option(tmp_path):
+    with pytest.raises(InputError, match="exactly one of --bfile, --vcf, --bgen, --mt"):
+        GenotypeSource(bfile="a", vcf="b")
+    with pytest.raises(InputError, match=r"--bfile .*nothing\.bed: file not found"):
+        GenotypeSource(bfile=str(tmp_path / "nothing"))

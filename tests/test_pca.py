@@ -1,0 +1,69 @@
+"""edfgen pca: Hail hwe_normalized_pca vs an independent numpy eigen-decomposition; pcs.tsv as --covar."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.genetics.genotypes import GenotypeSource, QCSettings
+from edfgen.genetics.gwas import GwasSettings, run_gwas
+from edfgen.genetics.pca import run_pca
+from edfgen.io.dictionary import check_file
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def pca_run(hail_context, sim_cohort, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pca") / "out"
+    res = run_pca(GenotypeSource(bfile=str(sim_cohort / "genotypes")), out, k=4, maf=0.05, ld_r2=0.2,
+                  ld_window_kb=500)
+    return out, res
+
+
+def test_run_pca__matches_numpy_eigen_of_hwe_normalised_grm(pca_run, sim_cohort):
+    from bed_reader import open_bed
+
+    out, res = pca_run
+    pv = pd.read_csv(out / "pruned_variants.tsv", sep="\t", dtype={"variant_id": str})
+    assert 50 < len(pv) == res.n_variants < 6000
+    with open_bed(str(sim_cohort / "genotypes.bed")) as bed:
+        idx = pd.Index(bed.sid.astype(str)).get_indexer(pv["variant_id"])
+        assert (idx >= 0).all()
+        G = bed.read(index=np.s_[:, idx], dtype="float64")
+        iid = bed.iid.astype(str)
+    # HWE normalisation (Patterson 2006 / Hail): (g - 2p) / sqrt(2p(1-p) M), missing calls -> 0
+    p = np.nanmean(G, axis=0) / 2
+    X = np.nan_to_num((G - 2 * p) / np.sqrt(2 * p * (1 - p) * G.shape[1]))
+    evals, evecs = np.linalg.eigh(X @ X.T)
+    evals, evecs = evals[::-1][:4], evecs[:, ::-1][:, :4]
+    np.testing.assert_allclose(res.eigenvalues, evals, rtol=1e-6)
+    pcs = pd.read_csv(out / "pcs.tsv", sep="\t", dtype={"IID": str}).set_index("IID").loc[iid]
+    ref = evecs * np.sqrt(evals)
+    for k in range(4):
+        got = pcs[f"PC{k + 1}"].to_numpy()
+        sign = np.sign(got @ ref[:, k])
+        np.testing.assert_allclose(got, sign * ref[:, k], atol=1e-6 * np.abs(ref[:, k]).max())
+    ev = pd.read_csv(out / "eigenvalues.tsv", sep="\t")
+    np.testing.assert_allclose(ev["eigenvalue"], evals, rtol=1e-6)
+    for entry, f in (("pcs", "pcs.tsv"), ("pca_eigenvalues", "eigenvalues.tsv"), ("pca_variants", "pruned_variants.tsv")):
+        check_file(entry, out / f)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["parameters"]["k"] == 4 and man["extra"]["n_variants"] == len(pv)
+
+
+def test_run_pca__pcs_work_as_gwas_covariates(pca_run, sim_cohort, tmp_path):
+    out, _ = pca_run
+    cov = pd.read_csv(sim_cohort / "covariates.tsv", sep="\t", dtype={"IID": str})
+    pcs = pd.read_csv(out / "pcs.tsv", sep="\t", dtype={"IID": str})
+    cov.merge(pcs, on="IID").to_csv(tmp_path / "covar.tsv", sep="\t", index=False)
+    g = tmp_path / "gwas"
+    res = run_gwas(GenotypeSource(bfile=str(sim_cohort / "genotypes")), sim_cohort / "physiology.tsv",
+                   tmp_path / "covar.tsv", g, pheno_cols=["heart_rate_bpm"],
+                   covar_cols=["age", "sex", "PC1..PC4"], qc=QCSettings(), settings=GwasSettings(plots=False))
+    man = json.loads((g / "manifest.json").read_text())
+    assert man["parameters"]["covariates"] == ["intercept", "age", "sex", "PC1", "PC2", "PC3", "PC4"]
+    assert res.summary.loc[0, "n"] == 1000 and 0.8 < res.summary.loc[0, "lambda_gc"] < 1.3
