@@ -49,8 +49,8 @@ def make_data(d: Path, n: int, m: int, p: int, seed: int = 7, missing_rate: floa
     rng = np.random.default_rng(seed)
     pop = rng.integers(0, 2, n)
     G = np.empty((n, m), dtype=np.int8)
-    for s in range(0, m, 10000):
-        k = min(10000, m - s)
+    for s in range(0, m, 2500):
+        k = min(2500, m - s)
         f = rng.uniform(0.02, 0.5, k)
         fp = np.clip(f + rng.normal(0, 0.03, (2, k)), 0.01, 0.99)
         blk = (rng.random((n, k)) < fp[pop]).astype(np.int8) + (rng.random((n, k)) < fp[pop]).astype(np.int8)

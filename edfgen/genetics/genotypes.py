@@ -295,14 +295,15 @@ def open_bed(prefix: str, n_samples: int, n_variants: int, threads: int | None =
 
 def bed_blocks(bed, sample_index: np.ndarray, variant_index: np.ndarray, *, block: int = _BLOCK,
                dtype="float64"):
-    """Yield ``(slice_into_variant_index, array [N_used, m])`` blocks, NaN = missing call."""
+    """Yield ``(slice_into_variant_index, array [N_used, m])`` blocks; missing call = NaN (float) or -127 (int8)."""
     for start in range(0, len(variant_index), block):
         sl = slice(start, min(start + block, len(variant_index)))
         yield sl, bed.read(index=np.s_[sample_index, variant_index[sl]], dtype=dtype, order="F")
 
 
 def _count_block(G: np.ndarray):
-    called = ~np.isnan(G)
+    """Per-variant called / heterozygous / homozygous-effect counts of an int8 block (-127 = missing)."""
+    called = G >= 0
     return called.sum(0), (G == 1).sum(0), (G == 2).sum(0), called
 
 
@@ -320,7 +321,7 @@ def plink_qc(prefix: str, keep_iids: Sequence[str] | None, settings: QCSettings,
     vidx = np.flatnonzero(alleles_ok)
     miss = np.zeros(len(wanted))
     counts = [np.zeros(len(vidx), dtype=np.int64) for _ in range(3)]
-    for sl, G in bed_blocks(bed, wanted, vidx, dtype="float32"):
+    for sl, G in bed_blocks(bed, wanted, vidx, dtype="int8"):
         c, h, ha, called = _count_block(G)
         miss += (~called).sum(1)
         for acc, v in zip(counts, (c, h, ha)):
@@ -344,7 +345,7 @@ def plink_qc(prefix: str, keep_iids: Sequence[str] | None, settings: QCSettings,
         s_ok = np.zeros(1, dtype=bool)  # force the recount below
     if not s_ok.all():  # recount variants on the remaining samples
         counts = [np.zeros(len(vidx), dtype=np.int64) for _ in range(3)]
-        for sl, G in bed_blocks(bed, samples, vidx, dtype="float32"):
+        for sl, G in bed_blocks(bed, samples, vidx, dtype="int8"):
             for acc, v in zip(counts, _count_block(G)[:3]):
                 acc[sl] = v
     full = [np.zeros(len(bim), dtype=np.int64) for _ in range(3)]
