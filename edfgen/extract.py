@@ -334,7 +334,9 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
     quality
         Quality-check thresholds (:class:`edfgen.ecg.preprocess.QualityThresholds`).
     threads
-        Torch intra-op threads for the model (default: torch's).
+        Torch intra-op threads for the model while extracting (restored afterwards). Default: torch's
+        setting without ``workers``, else ``max(1, cores - workers)`` so that readers and the model
+        do not oversubscribe the cores (on 2 cores: ``workers=1`` gives the model 1 thread).
     on_chunk
         Called as ``on_chunk(chunk_index, n_done)`` after each chunk is durably written.
 
@@ -355,8 +357,20 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         raise InputError(f"--out {out}: exists (use --force to overwrite)")
     if batch_size < 1 or chunk_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be >= 1")
+    old_threads = torch.get_num_threads()
+    if not threads and workers > 0:
+        threads = max(1, (os.cpu_count() or 1) - workers)
     if threads:
         torch.set_num_threads(int(threads))
+    try:
+        return _extract(paths, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
+                        id_map=id_map, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size, quality,
+             on_chunk) -> ExtractResult:
     loaded = _load_model(checkpoint)
     model, prep = loaded.model, loaded.preprocessing
     model.eval()

@@ -24,7 +24,7 @@ from edfgen.cli._options import comma_list, force, out_dir, out_file, seed, verb
               help="Sampling rate (Hz) of files that carry none (.npy).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=2048, show_default=True,
               help="Records per durable chunk (resume granularity, bounds memory).")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="Torch threads for the model (default: torch's).")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Torch threads for the model (default: torch's; with --workers: cores - workers).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --out table (an interrupted run's parts are "
               "always resumed; delete <out>.parts to start afresh).")
 @verbosity
