@@ -13,7 +13,7 @@ Methods (all the ``tiny`` architecture):
 * ``scratch``: random initialisation, trained end to end with the same recipe;
 * ``linear_probe``: frozen pre-trained encoder, logistic head on the EDFs.
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/model_finetune_comparison.py [--n-pool 1200 --n-test 800]``
+Run: ``nice -n 10 .venv/bin/python benchmarks/model_finetune_comparison.py [--n-pool 1000 --n-test 600]``
 -> ``benchmarks/results/model_finetune.json`` and ``.md``.
 """
 
@@ -64,10 +64,10 @@ def main(argv=None) -> dict:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default="tiny")
-    ap.add_argument("--n-pool", type=int, default=1200)
-    ap.add_argument("--n-test", type=int, default=800)
+    ap.add_argument("--n-pool", type=int, default=1000)
+    ap.add_argument("--n-test", type=int, default=600)
     ap.add_argument("--seed", type=int, default=4242)
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)

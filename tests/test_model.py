@@ -217,7 +217,6 @@ def _ddp_worker(rank, world, port, out, bundle):
     from safetensors.torch import save_file
 
     save_file({k: v.contiguous() for k, v in res.model.state_dict().items()}, os.path.join(out, f"rank{rank}.safetensors"))
-    torch.distributed.destroy_process_group()
 
 
 def test_pretrain__ddp_two_processes_gloo(tmp_path):
@@ -318,3 +317,18 @@ def test_finetune_evaluate__cli(tmp_path, probe_cohort):
     r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(bundle), "--labels",
                                  str(tmp_path / "outcomes.tsv"), "--out", str(tmp_path / "ev2")])
     assert r.exit_code == 2 and "no disease head" in r.output
+
+
+def test_finetune__lpft_and_scratch_modes(probe_cohort):
+    from edfgen.model.finetune import FinetuneSettings, finetune
+
+    signals, phys = probe_cohort
+    n = 80
+    ids = [f"S{i:04d}" for i in range(n)]
+    hr = phys["heart_rate_bpm"].to_numpy()[:n]
+    labels = pd.DataFrame({"IID": ids, "TACHY": (hr > np.median(hr)).astype(int)})
+    ft = finetune(signals[:n], ids, labels, settings=FinetuneSettings(epochs=1, patience=5, batch_size=32))
+    assert list(ft.log["stage"].unique()) == ["linear_probe", "finetune"]
+    assert ft.model.config.labels == ("TACHY",) and ft.best_val_auroc > 0.8
+    sc = finetune(signals[:n], ids, labels, settings=FinetuneSettings(epochs=1, from_scratch=True, batch_size=32))
+    assert list(sc.log["stage"]) == ["scratch"] and sc.best_epoch == 1

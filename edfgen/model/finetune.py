@@ -3,8 +3,10 @@
 Three modes share one head (a linear layer on the pooled embedding, mean over time and over the two
 5 s crops):
 
-* fine-tune (default): encoder initialised from a checkpoint, trained end to end (encoder learning
-  rate ``encoder_lr``, head ``lr``);
+* fine-tune (default): encoder initialised from a checkpoint; first the head alone is fitted on the
+  frozen EDFs (linear probe), then everything is trained end to end at ``encoder_lr`` ("LP-FT",
+  Kumar et al. 2022, arXiv:2202.10054, which avoids distorting pre-trained features with a random
+  head); the validation curve includes the probe epochs, so early stopping can keep the probe;
 * ``from_scratch``: the same architecture, randomly initialised, trained end to end;
 * ``linear_probe``: frozen encoder, EDFs computed once, only the head is trained.
 
@@ -145,6 +147,46 @@ def predict(model: ECGEncoder, signals: np.ndarray, crop: int, *, batch_size: in
     return torch.sigmoid(model.classifier(torch.from_numpy(emb))).numpy()
 
 
+
+def _fit_head(model: ECGEncoder, x_tr, yt, x_va, y_va, crop, pos_weight, s: "FinetuneSettings", epochs: int,
+              t0: float) -> tuple[float, int, list[dict]]:
+    """Train only ``model.classifier`` on standardised frozen EDFs (full batch, 50 AdamW updates per epoch),
+    keep the best validation epoch, and fold the standardisation into the head (so it takes raw EDFs)."""
+    emb_tr = torch.from_numpy(embed_ecgs(model, x_tr, crop))
+    emb_va = torch.from_numpy(embed_ecgs(model, x_va, crop))
+    mu, sd = emb_tr.mean(0), emb_tr.std(0) + 1e-6
+    z_tr, z_va = (emb_tr - mu) / sd, (emb_va - mu) / sd
+    head = model.classifier
+    opt = torch.optim.AdamW(head.parameters(), lr=s.lr * 10, weight_decay=s.weight_decay)
+    best, best_epoch, best_head, bad, rows = -np.inf, -1, None, 0, []
+    for epoch in range(1, epochs + 1):
+        total = 0.0
+        for _ in range(50):
+            loss = _bce(head(z_tr), yt, pos_weight)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) / 50
+        with torch.no_grad():
+            auc = _mean_auroc(y_va, torch.sigmoid(head(z_va)).numpy())
+        rows.append({"epoch": epoch, "stage": "linear_probe", "train_loss": total, "val_mean_auroc": auc,
+                     "seconds": round(time.time() - t0, 2)})
+        log.info("linear probe epoch %d: train loss %.4f, validation mean AUROC %.4f", epoch, total, auc)
+        if auc > best:
+            best, best_epoch, bad = auc, epoch, 0
+            best_head = copy.deepcopy(head.state_dict())
+        else:
+            bad += 1
+            if bad >= s.patience:
+                break
+    head.load_state_dict(best_head)
+    with torch.no_grad():
+        w = head.weight / sd
+        head.bias -= (w * mu).sum(1)
+        head.weight.copy_(w)
+    return float(best), best_epoch, rows
+
+
 def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, checkpoint: str | Path = "tiny",
              settings: FinetuneSettings = FinetuneSettings(), out_dir: str | Path | None = None,
              label_names: Sequence[str] | None = None, metadata: dict | None = None) -> FinetuneResult:
@@ -186,37 +228,27 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     if not s.from_scratch:
         state = {k: v for k, v in base.model.state_dict().items() if not k.startswith("classifier.")}
         model.load_state_dict(state, strict=False)
-    if s.linear_probe:
-        emb_tr = torch.from_numpy(embed_ecgs(model, x_tr, crop))
-        emb_va = torch.from_numpy(embed_ecgs(model, x_va, crop))
-        mu, sd = emb_tr.mean(0), emb_tr.std(0) + 1e-6
-        params = list(model.classifier.parameters())
-        opt = torch.optim.AdamW(params, lr=s.lr * 10, weight_decay=s.weight_decay)
-    else:
+    yt = torch.from_numpy(y_tr)
+    rows: list[dict] = []
+    t0 = time.time()
+    best, best_epoch, best_state = -np.inf, -1, None
+    if not s.from_scratch:
+        # linear probe (the whole method in --linear-probe mode; the head's initialisation for fine-tuning: LP-FT)
+        probe_epochs = s.epochs if s.linear_probe else max(1, s.epochs // 2)
+        best, best_epoch, rows = _fit_head(model, x_tr, yt, x_va, y_va, crop, pos_weight, s, probe_epochs, t0)
+        best_state = copy.deepcopy(model.state_dict())
+    if not s.linear_probe:
         head = list(model.classifier.parameters())
         enc = [p for n, p in model.named_parameters() if not n.startswith("classifier.")]
         opt = torch.optim.AdamW([{"params": enc, "lr": s.encoder_lr if not s.from_scratch else s.lr},
-                                 {"params": head, "lr": s.lr}], weight_decay=s.weight_decay)
-    yt = torch.from_numpy(y_tr)
-    best, best_epoch, best_state, rows, bad = -np.inf, -1, None, [], 0
-    t0 = time.time()
-    gen = torch.Generator().manual_seed(s.seed)
-    for epoch in range(1, s.epochs + 1):
-        model.train()
-        perm = torch.randperm(len(train), generator=gen)
-        total, nb = 0.0, 0
-        if s.linear_probe:
-            # full-batch epochs of the head on standardised frozen EDFs (fast; 50 updates per epoch)
-            for _ in range(50):
-                logits = model.classifier((emb_tr - mu) / sd)
-                loss = _bce(logits, yt, pos_weight)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total, nb = total + float(loss), nb + 1
-            with torch.no_grad():
-                p_va = torch.sigmoid(model.classifier((emb_va - mu) / sd)).numpy()
-        else:
+                                 {"params": head, "lr": s.lr if s.from_scratch else s.encoder_lr}],
+                                weight_decay=s.weight_decay)
+        gen = torch.Generator().manual_seed(s.seed)
+        bad, first = 0, len(rows) + 1
+        for epoch in range(first, first + s.epochs):
+            model.train()
+            perm = torch.randperm(len(train), generator=gen)
+            total, nb = 0.0, 0
             for b in range(0, len(train), s.batch_size):
                 idx = perm[b:b + s.batch_size].numpy()
                 x = torch.from_numpy(x_tr[idx])
@@ -227,28 +259,22 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
-                total, nb = total + float(loss), nb + 1
-            p_va = predict(model, x_va, crop)
-        auc = _mean_auroc(y_va, p_va)
-        rows.append({"epoch": epoch, "train_loss": total / max(nb, 1), "val_mean_auroc": auc,
-                     "seconds": round(time.time() - t0, 2)})
-        log.info("finetune epoch %d: train loss %.4f, validation mean AUROC %.4f", epoch, total / max(nb, 1), auc)
-        if auc > best:
-            best, best_epoch, bad = auc, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            bad += 1
-            if bad >= s.patience:
-                break
-    model.load_state_dict(best_state)
-    if s.linear_probe:  # fold the standardisation into the head so the checkpoint takes raw EDFs
-        with torch.no_grad():
-            w = model.classifier.weight / sd
-            model.classifier.bias -= (w * mu).sum(1)
-            model.classifier.weight.copy_(w)
+                total, nb = total + float(loss.detach()), nb + 1
+            auc = _mean_auroc(y_va, predict(model, x_va, crop))
+            rows.append({"epoch": epoch, "stage": "scratch" if s.from_scratch else "finetune",
+                         "train_loss": total / max(nb, 1), "val_mean_auroc": auc, "seconds": round(time.time() - t0, 2)})
+            log.info("finetune epoch %d: train loss %.4f, validation mean AUROC %.4f", epoch, total / max(nb, 1), auc)
+            if auc > best:
+                best, best_epoch, bad = auc, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                bad += 1
+                if bad >= s.patience:
+                    break
+        model.load_state_dict(best_state)
     model.eval()
     path = None
-    hist = pd.DataFrame(rows, columns=["epoch", "train_loss", "val_mean_auroc", "seconds"])
+    hist = pd.DataFrame(rows, columns=["epoch", "stage", "train_loss", "val_mean_auroc", "seconds"])
     if out_dir is not None:
         out_dir = Path(out_dir)
         meta = {"finetune": asdict(s), "base_checkpoint": str(base.path), "base_sha256": base.sha256,

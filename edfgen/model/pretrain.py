@@ -243,7 +243,8 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
     if device is None:
         device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
-    if distributed and not dist.is_initialized():
+    own_group = distributed and not dist.is_initialized()
+    if own_group:
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
@@ -278,7 +279,8 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
             history = pd.read_csv(out_dir / "pretrain_log.tsv", sep="\t").to_dict("records")
     ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None) \
         if distributed else model
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else nullcontext)
+    def autocast():  # bf16 autocast on GPU only; CPU stays float32
+        return torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else nullcontext()
     crop = preprocessing.crop_samples
     end = s.steps if stop_at is None else min(stop_at, s.steps)
     t0 = time.time()
@@ -344,5 +346,7 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         ckpt = write_outputs(step)
     if distributed:
         dist.barrier()
+        if own_group:
+            dist.destroy_process_group()
     return PretrainResult(step=step, last=last, checkpoint=out_dir / "checkpoint.json", seconds=time.time() - t0,
                           log=pd.DataFrame(history, columns=LOG_COLUMNS), model=model)
