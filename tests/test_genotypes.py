@@ -81,10 +81,15 @@ def test_plink_qc__same_variants_and_samples_as_plink2(qc_bfile, tmp_path):
     assert rep["hwe"].remaining == len(variants) and n == 400
 
 
-def test_hail_qc__same_result_as_numpy_qc(hail_context, qc_bfile):
+def test_hail_qc__same_result_as_numpy_qc_and_checkpoint_reused(hail_context, qc_bfile, tmp_path):
     hl = hail_context
     mt = import_genotypes(GenotypeSource(bfile=qc_bfile), hl=hl)
-    _, v_hail, steps_hail, _ = hail_qc(hl, mt, None, QCSettings())
+    ckpt = str(tmp_path / "qc.mt")
+    mt_qc, v_hail, steps_hail, _ = hail_qc(hl, mt, None, QCSettings(), checkpoint=ckpt)
+    mt2, v2, steps2, n2 = hail_qc(hl, None, None, QCSettings(), checkpoint=ckpt)  # no input: read from the cache
+    as_list = lambda v: v.astype(object).where(v.notna(), None).to_numpy().tolist()  # noqa: E731
+    assert as_list(v2) == as_list(v_hail) and steps2 == steps_hail and n2 == 400
+    assert mt2.count() == mt_qc.count() == (len(v_hail), 394)
     v_np, _, steps_np, _ = plink_qc(qc_bfile, None, QCSettings())
     assert list(v_hail["variant_id"]) == list(v_np["variant_id"])
     assert [(s.filter, s.removed, s.remaining) for s in steps_hail] == \

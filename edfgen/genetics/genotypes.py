@@ -477,8 +477,17 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     """QC in Hail (any input format): returns (QC'd MT, variants table, steps, N genotyped).
 
     The QC'd MatrixTable is written to ``checkpoint`` (if given) so association never re-reads
-    the input files.
+    the input files; a later run with the same input files, QC settings and samples reads that
+    checkpoint (and its ``.qc.json``) instead of importing and filtering again.
     """
+    import json
+
+    sidecar = f"{checkpoint}.qc.json" if checkpoint else None
+    if checkpoint and os.path.exists(sidecar) and os.path.exists(os.path.join(checkpoint, "_SUCCESS")):
+        log.info("reusing QC'd genotypes %s", checkpoint)
+        info = json.loads(Path(sidecar).read_text())
+        mt = hl.read_matrix_table(checkpoint)
+        return mt, pd.DataFrame(info["variants"]), [QCStep(**s) for s in info["steps"]], info["n_genotyped"]
     n_geno = mt.count_cols()
     n_var = mt.count_rows()
     steps: list[QCStep] = []
@@ -515,10 +524,16 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     kept = rows[keep]
     keep_idx = hl.literal(set(int(i) for i in kept["i"]), dtype=hl.tset(hl.tint64))
     mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_het", "n_hom_alt", "dosage_sum")
-    if checkpoint:
-        mt = mt.checkpoint(checkpoint, overwrite=True)
     variants = kept[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     variants["rsid"] = variants["rsid"].where(variants["rsid"].astype(str).str.match(r"^rs\d+$"))
+    if checkpoint:
+        mt = mt.checkpoint(checkpoint, overwrite=True)
+        info = {"variants": variants.astype(object).where(variants.notna(), None).to_dict(orient="list"),
+                "steps": [asdict(s) for s in steps], "n_genotyped": int(n_geno)}
+        from edfgen.io.tables import atomic_write
+
+        with atomic_write(sidecar) as fh:
+            json.dump(info, fh)
     return mt, variants.reset_index(drop=True), steps, n_geno
 
 
