@@ -235,7 +235,8 @@ def test_extract_edfs__npz_npy_and_hdf5_inputs_match_wfdb(shared_data, standin, 
 
 
 def test_extract_edfs__sigkilled_process_resumes(ecg_dir, tmp_path):
-    """A real kill (SIGKILL after the first durable chunk) leaves no table; the rerun completes it."""
+    """A real kill (SIGKILL after the first durable chunk) leaves no table and no orphaned reader
+    process (the subprocess' pipes close at once); the rerun completes it."""
     import os
     import subprocess
     import sys
@@ -249,9 +250,9 @@ from edfgen.extract import extract_edfs
 def kill(chunk, n_done):
     os.kill(os.getpid(), signal.SIGKILL)
 extract_edfs([{str(ecg_dir)!r}], {str(tmp_path / 'edfs.tsv')!r}, checkpoint=StandInLoaded(StandInEncoder().eval(),
-             Preprocessing()), batch_size=3, chunk_size=6, on_chunk=kill)
+             Preprocessing()), batch_size=3, chunk_size=6, workers=1, on_chunk=kill)
 """
-    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert p.returncode == -9, p.stderr[-2000:]
     assert not (tmp_path / "edfs.tsv").exists()

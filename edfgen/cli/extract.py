@@ -15,8 +15,8 @@ from edfgen.cli._options import comma_list, force, out_dir, out_file, seed, verb
 @out_file(help="EDF table: .tsv, .tsv.gz or .parquet (IID, edf_001 ...). Side files go beside it.")
 @click.option("--checkpoint", default="tiny", show_default=True, help="Shipped checkpoint name or path (.json).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="ECGs per model call.")
-@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Processes reading/preprocessing ECGs (0: in the main process).")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Processes reading/preprocessing ECGs (0: in the main process; default min(4, cores/2)).")
 @click.option("--pca", type=click.IntRange(min=1), default=None, help="Also write the first K principal components.")
 @click.option("--id-map", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="TSV with columns record, IID: participants with several ECGs get the mean EDF.")
