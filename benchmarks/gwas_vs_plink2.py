@@ -105,6 +105,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--missing-rate", type=float, default=0.0,
                     help="fraction of missing genotype calls (default 0, like Hail's balding_nichols_model)")
     ap.add_argument("--hail", action="store_true", help="also time the Hail engine once")
+    ap.add_argument("--tag", default="", help="suffix of the result file names")
     ap.add_argument("--work", default=os.environ.get("EDFGEN_BENCH_DIR", "/tmp/edfgen-bench"))
     ap.add_argument("--results", default=str(HERE / "results"))
     a = ap.parse_args(argv)
@@ -170,7 +171,7 @@ def main(argv=None) -> dict:
                        "edfgen fast engine reads the .bed with bed-reader and does no JVM start")
     res_dir = Path(a.results)
     res_dir.mkdir(parents=True, exist_ok=True)
-    name = "gwas_vs_plink2" + (f"_missing{a.missing_rate:g}" if a.missing_rate else "")
+    name = "gwas_vs_plink2" + (f"_missing{a.missing_rate:g}" if a.missing_rate else "") + (f"_{a.tag}" if a.tag else "")
     (res_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     md = [f"# edfgen gwas vs plink2 --glm (N={a.n}, M={a.m}, missing calls {a.missing_rate:g}, {a.threads} threads)",
           "", "| phenotypes | plink2 wall s | edfgen wall s | wall ratio | plink2 CPU s | edfgen CPU s | CPU ratio "

@@ -372,3 +372,26 @@ def test_run_gwas__recovers_planted_loci_in_simulated_cohort(sim_cohort, tmp_pat
     assert total >= 5 and hits / total >= 0.8
     assert (res.summary["lambda_gc"].between(0.8, 1.3)).all()
     assert (out / "plots" / "heart_rate_bpm.manhattan.png").stat().st_size > 1000
+
+
+def test_run_gwas__sample_call_rate_failures_take_the_two_pass_path(cohort, fast_run, tmp_path):
+    """When samples fail the call rate, QC runs first and association uses only the passing samples."""
+    from bed_reader import open_bed
+
+    with open_bed(cohort / "g.bed") as bed:
+        G = bed.read(dtype="float32")
+        iid = bed.iid.astype(str)
+    cov = pd.read_csv(cohort / "covar.tsv", sep="\t", dtype={"IID": str})
+    complete = set(cov["IID"][cov.notna().all(axis=1)])
+    rate = (~np.isnan(G)).mean(1)
+    expected = [i for i, r in zip(iid, rate) if r >= 0.9955 and i in complete]
+    assert 50 < len(expected) < len(complete)
+    out = tmp_path / "scr"
+    res = run_gwas(GenotypeSource(bfile=str(cohort / "g")), cohort / "pheno.tsv", cohort / "covar.tsv", out,
+                   pheno_cols=["edf_001"], covar_cols=["age", "sex", "centre"],
+                   qc=QCSettings(sample_call_rate=0.9955, maf=0, call_rate=0, hwe_p=0),
+                   settings=GwasSettings(plots=False))
+    assert list(pd.read_csv(out / "samples.tsv", sep="\t", dtype=str)["IID"]) == expected
+    qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
+    assert qc.loc["sample_call_rate", "removed"] == len(complete) - len(expected)
+    assert pd.read_csv(out / "edf_001.tsv.gz", sep="\t")["n"].max() == len(expected) == res.samples.used

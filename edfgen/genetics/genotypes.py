@@ -307,13 +307,18 @@ def _count_block(G: np.ndarray):
     return called.sum(0), (G == 1).sum(0), (G == 2).sum(0), called
 
 
+def biallelic_mask(bim: pd.DataFrame) -> np.ndarray:
+    """Variants of a .bim with two distinct, defined alleles (``0``/``.`` = undefined)."""
+    return (~bim["effect_allele"].isin(["0", "."]) & ~bim["other_allele"].isin(["0", "."])
+            & (bim["effect_allele"] != bim["other_allele"])).to_numpy()
+
+
 def plink_qc(prefix: str, keep_iids: Sequence[str] | None, settings: QCSettings, *,
              threads: int | None = None) -> tuple[pd.DataFrame, np.ndarray, list[QCStep], int]:
     """QC of a PLINK fileset with numpy (no JVM): returns (variants kept, sample rows kept, steps, N genotyped)."""
     bim, fam = read_bim(prefix), read_fam(prefix)
     bed = open_bed(prefix, len(fam), len(bim), threads)
-    alleles_ok = (~bim["effect_allele"].isin(["0", "."]) & ~bim["other_allele"].isin(["0", "."])
-                  & (bim["effect_allele"] != bim["other_allele"])).to_numpy()
+    alleles_ok = biallelic_mask(bim)
     n_bi = int(alleles_ok.sum())
     wanted = np.arange(len(fam)) if keep_iids is None else np.flatnonzero(fam["IID"].isin(set(keep_iids)).to_numpy())
     steps: list[QCStep] = []

@@ -596,18 +596,58 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          f"and covariates ({covar}) with complete values (need >= {gt.MIN_SAMPLES}); "
                          f"are the IID columns the same ids?")
     t1 = time.perf_counter()
-    if engine == "fast":
-        variants, sample_index, steps, n_geno = gt.plink_qc(source.bfile, sorted(overlap), qc, threads=threads)
-        fam = gt.read_fam(source.bfile)
-        used_ids = fam["IID"].to_numpy()[sample_index]
-        mt = None
-    else:
-        ckpt = _cache_path(hail.tmp_dir or os.path.join(__import__("tempfile").gettempdir(), "edfgen-hail"),
-                           source, qc, np.asarray(sorted(overlap)))
-        mt, variants, steps, n_geno = gt.hail_qc(hl, mt_raw, sorted(overlap), qc, checkpoint=ckpt)
-        used_ids = np.asarray(mt.s.collect(), dtype=str)
-        sample_index = None
-    timings["import_qc"] = time.perf_counter() - t1
+
+    def design_for(ids):
+        """Phenotypes (transformed) and covariates of these samples, in this order."""
+        Y = ptab.set_index("IID").loc[ids, names].to_numpy(dtype=float)
+        C = pd.DataFrame(design.matrix, index=design.ids).loc[ids].to_numpy(dtype=float)
+        C, cov_names = _drop_constant_indicators(C, design.columns)
+        if settings.binary:
+            Y = _check_binary(Y, names, str(pheno))
+        elif settings.transform == "inverse-normal":
+            Y = inverse_normal_transform(Y)
+        return Y, C, cov_names
+
+    transform = "none" if settings.binary else settings.transform
+    res = None
+    if engine == "fast" and not qc.remove_related:
+        # one pass over the .bed: QC counts and association together; valid when no sample fails the
+        # sample call rate (else the samples change: QC first, then a second pass)
+        fam, bim = gt.read_fam(source.bfile), gt.read_bim(source.bfile)
+        alleles_ok = gt.biallelic_mask(bim)
+        cand = np.flatnonzero(fam["IID"].isin(overlap).to_numpy())
+        cand_ids = fam["IID"].to_numpy()[cand]
+        Y, C, cov_names = design_for(cand_ids)
+        t2 = time.perf_counter()
+        res_all, vcounts, sample_missing = _fast_engine(source.bfile, cand, bim[alleles_ok], Y, C, settings,
+                                                        threads, count=True)
+        if ((1 - sample_missing / max(int(alleles_ok.sum()), 1)) >= qc.sample_call_rate).all():
+            full = [np.zeros(len(bim), dtype=np.int64) for _ in range(3)]
+            for f, c in zip(full, vcounts):
+                f[alleles_ok] = c
+            keep, vsteps = gt.variant_qc_mask(*full, len(cand), qc, alleles_ok=alleles_ok)
+            steps = [vsteps[0], gt.QCStep("sample_call_rate", "sample", f">= {qc.sample_call_rate:g}", 0, len(cand)),
+                     *vsteps[1:]]
+            sel = keep[alleles_ok]
+            res = AssociationResult(**{k: getattr(res_all, k)[sel] for k in AssociationResult.__dataclass_fields__})
+            variants = bim[keep].reset_index(drop=True)
+            sample_index, used_ids, n_geno, mt = cand, cand_ids, len(fam), None
+            timings["import_qc"] = t2 - t1
+            timings["association"] = time.perf_counter() - t2
+        else:
+            log.info("some samples fail the sample call rate: QC first, then association")
+    if res is None:
+        if engine == "fast":
+            variants, sample_index, steps, n_geno = gt.plink_qc(source.bfile, sorted(overlap), qc, threads=threads)
+            used_ids = gt.read_fam(source.bfile)["IID"].to_numpy()[sample_index]
+            mt = None
+        else:
+            ckpt = _cache_path(hail.tmp_dir or os.path.join(__import__("tempfile").gettempdir(), "edfgen-hail"),
+                               source, qc, np.asarray(sorted(overlap)))
+            mt, variants, steps, n_geno = gt.hail_qc(hl, mt_raw, sorted(overlap), qc, checkpoint=ckpt)
+            used_ids = np.asarray(mt.s.collect(), dtype=str)
+            sample_index = None
+        timings["import_qc"] = time.perf_counter() - t1
     if len(used_ids) < gt.MIN_SAMPLES:
         raise InputError(f"only {len(used_ids)} samples left after sample QC (need >= {gt.MIN_SAMPLES})")
     if len(variants) == 0:
@@ -615,23 +655,16 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
                           complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
     log.info(counts.describe())
-    # phenotypes and covariates in genotype sample order
-    Y = ptab.set_index("IID").loc[used_ids, names].to_numpy(dtype=float)
-    C = pd.DataFrame(design.matrix, index=design.ids).loc[used_ids].to_numpy(dtype=float)
-    C, cov_names = _drop_constant_indicators(C, design.columns)
-    transform = "none" if settings.binary else settings.transform
-    if settings.binary:
-        Y = _check_binary(Y, names, str(pheno))
-    elif transform == "inverse-normal":
-        Y = inverse_normal_transform(Y)
-    t2 = time.perf_counter()
-    if engine == "fast":
-        res = _fast_engine(source.bfile, sample_index, variants, Y, C, settings, threads)
-    elif settings.binary:
-        res = _hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test)
-    else:
-        res = _hail_linear(hl, mt, used_ids, Y, C)
-    timings["association"] = time.perf_counter() - t2
+    if res is None:
+        Y, C, cov_names = design_for(used_ids)
+        t2 = time.perf_counter()
+        if engine == "fast":
+            res = _fast_engine(source.bfile, sample_index, variants, Y, C, settings, threads)
+        elif settings.binary:
+            res = _hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test)
+        else:
+            res = _hail_linear(hl, mt, used_ids, Y, C)
+        timings["association"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     params = dict(genotypes={source.kind: source.label, "vcf_field": source.vcf_field}, phenotypes=names,
                   covariates=cov_names, categorical=design.categorical, transform=transform,
@@ -663,7 +696,12 @@ def _drop_constant_indicators(C: np.ndarray, names: list[str]):
 
 
 def _fast_engine(bfile: str, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
-                 settings: GwasSettings, threads: int | None) -> AssociationResult:
+                 settings: GwasSettings, threads: int | None, *, count: bool = False):
+    """Blockwise association over the .bed rows ``variants["bed_index"]`` of samples ``sample_index``.
+
+    With ``count``, also returns the QC counts of every variant (called, heterozygous, homozygous
+    effect-allele) and the number of missing calls per sample, from the same blocks.
+    """
     from edfgen.genetics import genotypes as gt
     from edfgen.progress import progress
 
@@ -674,17 +712,24 @@ def _fast_engine(bfile: str, sample_index: np.ndarray, variants: pd.DataFrame, Y
     M, P = len(vidx), Y.shape[1]
     arrays = {k: np.empty((M, P)) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
     n = np.empty((M, P), dtype=np.int64)
+    vcounts = [np.zeros(M, dtype=np.int64) for _ in range(3)]
+    sample_missing = np.zeros(len(sample_index), dtype=np.int64)
     blocks = gt.bed_blocks(bed, sample_index, vidx, block=settings.block_size, dtype="int8")
     for sl, G8 in progress(blocks, total=-(-M // settings.block_size), desc="association"):
         G = G8.astype(np.float64, order="F")  # bed-reader's int8 decoding is ~6x faster than its float64
         miss = G8 < 0
+        if count:
+            for acc, v in zip(vcounts, (G8.shape[0] - miss.sum(0), (G8 == 1).sum(0), (G8 == 2).sum(0))):
+                acc[sl] = v
+            sample_missing += miss.sum(1)
         if miss.any():
             G[miss] = np.nan
         r = linear_association(G, prepared, missing_genotypes=settings.missing_genotypes)
         for k in arrays:
             arrays[k][sl] = getattr(r, k)
         n[sl] = r.n
-    return AssociationResult(n=n, **arrays)
+    res = AssociationResult(n=n, **arrays)
+    return (res, vcounts, sample_missing) if count else res
 
 
 def _count_lines(path: str) -> int:
