@@ -57,7 +57,7 @@ from edfgen.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import InputError
 from edfgen.io.tables import atomic_write, read_table, write_table
 from edfgen.progress import progress
-from edfgen.provenance import recording
+from edfgen.provenance import read_manifest, recording
 
 log = logging.getLogger(__name__)
 
@@ -370,6 +370,10 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
     paths = [ecg] if isinstance(ecg, (str, os.PathLike)) else list(ecg)
     if out.exists() and not force:
         raise InputError(f"--out {out}: exists (use --force to overwrite)")
+    other = read_manifest(out.parent)
+    if other and other.get("command") != "edfgen extract":
+        raise InputError(f"--out {out}: directory {out.parent} holds the manifest.json of "
+                         f"'{other.get('command')}'; write the EDF table to a directory of its own")
     if batch_size < 1 or chunk_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be >= 1")
     if workers is None:

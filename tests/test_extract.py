@@ -104,6 +104,11 @@ def test_extract_edfs__table_pheno_rejects_manifest(ecg_dir, standin, tmp_path):
     check_file("ecg_rejects", out.parent / "rejects.tsv")
     with pytest.raises(InputError, match="exists"):
         extract_edfs([ecg_dir], out, checkpoint=standin)
+    # another stage's output directory (its manifest.json) is never taken over
+    (tmp_path / "cohort").mkdir()
+    (tmp_path / "cohort" / "manifest.json").write_text(json.dumps({"command": "edfgen simulate"}))
+    with pytest.raises(InputError, match="manifest.json of 'edfgen simulate'"):
+        extract_edfs([ecg_dir], tmp_path / "cohort" / "edfs.tsv", checkpoint=standin)
 
 
 def test_extract_edfs__resume_after_crash_equals_uninterrupted(ecg_dir, standin, tmp_path):
