@@ -165,7 +165,9 @@ def _load_batch(refs: Sequence[RecordRef], prep: Preprocessing, fs: float | None
 
 
 def _worker_init(parent_pid: int | None = None) -> None:  # pragma: no cover - runs in children
-    """Reader process set-up: one thread, and die with the parent (a killed run leaves no orphans)."""
+    """Reader process set-up: die with the parent (a killed run leaves no orphaned readers).
+
+    Readers are forked (fast, and works from scripts without a ``__main__`` guard)."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -175,13 +177,7 @@ def _worker_init(parent_pid: int | None = None) -> None:  # pragma: no cover - r
             pass
         if parent_pid is not None and os.getppid() != parent_pid:  # parent died before prctl
             os._exit(1)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except Exception:
-        pass
+    # readers use numpy/scipy only; torch (its OpenMP pool is not fork-safe) is never touched here
 
 
 class _Loader:
