@@ -341,3 +341,23 @@ def test_finetune__lpft_and_scratch_modes(probe_cohort):
     assert ft.model.config.labels == ("TACHY",) and ft.best_val_auroc > 0.8
     sc = finetune(signals[:n], ids, labels, settings=FinetuneSettings(epochs=1, from_scratch=True, batch_size=32))
     assert list(sc.log["stage"]) == ["scratch"] and sc.best_epoch == 1
+
+
+def test_pretrain_cli__real_wfdb_records_and_out_guard(tmp_path, shared_data):
+    from edfgen.model.data import load_ecgs
+
+    cinc = shared_data / "ecg" / "cinc2021"
+    arr = load_ecgs([cinc])
+    assert arr.signals.shape[1:] == (12, 5000) and np.isfinite(arr.signals).all()
+    assert len(arr.ids) + len(arr.rejects) == len(list(cinc.glob("*.hea")))
+    out = tmp_path / "pt"
+    args = ["pretrain", "--config", "tiny", "--ecg", str(cinc), "--steps", "2", "--batch-size", "4", "--warmup", "1",
+            "--out", str(out)]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["steps"] == 2 and str(cinc) in manifest["inputs"]
+    check_file("pretrain_log", out / "pretrain_log.tsv")
+    assert load_checkpoint(out / "checkpoint").metadata["steps_done"] == 2
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 2 and "not empty" in r.output and len(r.output.strip().splitlines()) == 1
