@@ -12,12 +12,12 @@ from edfgen.cli._options import comma_list, existing_path, force, out_dir, threa
 def _genotype_options(func):
     opts = [
         click.option("--bfile", help="PLINK 1 fileset prefix (.bed/.bim/.fam)."),
-        click.option("--vcf", type=existing_path(dir_okay=False), help="VCF (.vcf, .vcf.gz/.bgz)."),
+        click.option("--vcf", help="VCF (.vcf, .vcf.gz/.bgz); local or gs://, hdfs:// on a cluster."),
         click.option("--vcf-field", type=click.Choice(["GT", "DS"]), default="GT", show_default=True,
                      help="VCF entry: hard calls or alt-allele dosages."),
-        click.option("--bgen", type=existing_path(dir_okay=False), help="BGEN file (index built if absent)."),
-        click.option("--sample", type=existing_path(dir_okay=False), help="BGEN .sample file."),
-        click.option("--mt", type=existing_path(file_okay=False), help="Hail MatrixTable (GT or dosage entries)."),
+        click.option("--bgen", help="BGEN file (its .idx2 index is built in --tmp-dir if absent)."),
+        click.option("--sample", help="BGEN .sample file."),
+        click.option("--mt", help="Hail MatrixTable directory (GT or dosage entries)."),
     ]
     for o in reversed(opts):
         func = o(func)

@@ -84,7 +84,7 @@ class GenotypeSource:
         if self.vcf_field not in ("GT", "DS"):
             raise InputError(f"--vcf-field {self.vcf_field!r}: choose GT or DS")
         for p in self.paths():
-            if not Path(p).exists():
+            if "://" not in p and not Path(p).exists():  # gs://, hdfs://, s3a:// are checked by Hail
                 raise InputError(f"--{self.kind} {p}: file not found")
 
     @property
@@ -105,6 +105,9 @@ class GenotypeSource:
     def fingerprint(self) -> str:
         h = hashlib.sha256()
         for p in self.paths():
+            if "://" in p:
+                h.update(f"{p};".encode())
+                continue
             st = os.stat(p)
             h.update(f"{os.path.abspath(p)}:{st.st_size}:{st.st_mtime_ns};".encode())
         h.update(self.vcf_field.encode())
@@ -404,11 +407,14 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
                 x = mt.GT.n_alt_alleles()
             mt = mt.select_entries(x=hl.float64(x))
         elif source.bgen:
-            idx = os.path.join(tmp_dir or "/tmp", "edfgen-bgen-index", source.fingerprint() + ".idx2")
+            import tempfile
+
+            idx = os.path.join(tmp_dir or tempfile.gettempdir(), "edfgen-bgen-index", source.fingerprint() + ".idx2")
             index_map = None
-            if not Path(source.bgen + ".idx2").exists():
-                if not Path(idx).exists():
-                    os.makedirs(os.path.dirname(idx), exist_ok=True)
+            if not hl.hadoop_exists(source.bgen + ".idx2"):  # works for local paths and gs://, hdfs://
+                if not hl.hadoop_exists(idx):
+                    if "://" not in idx:
+                        os.makedirs(os.path.dirname(idx), exist_ok=True)
                     hl.index_bgen(source.bgen, index_file_map={source.bgen: idx}, reference_genome=rg,
                                   contig_recoding=rec)
                 index_map = {source.bgen: idx}

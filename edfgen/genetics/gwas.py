@@ -280,7 +280,8 @@ def _t_p(t: np.ndarray, df) -> np.ndarray:
 
 
 def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
-                       missing_genotypes: str = "mean-impute") -> AssociationResult:
+                       missing_genotypes: str = "mean-impute",
+                       call_stats: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> AssociationResult:
     """Additive linear association of a block of variants with all phenotypes.
 
     Parameters
@@ -291,6 +292,9 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
         From :func:`prepare_phenotypes`.
     missing_genotypes : {"mean-impute", "drop"}
         ``mean-impute`` (Hail) or ``drop`` (plink2: the sample leaves that variant's regression).
+    call_stats : (n_called [M], sum [M], sum of squares [M]) over all N rows, optional
+        Per-variant sums of the called genotypes (e.g. from genotype counts); saves two passes over
+        the block for phenotype groups that contain every sample.
 
     Returns
     -------
@@ -310,13 +314,21 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
     n_out = np.zeros((M, P), dtype=np.int64)
     k = prepared.covariates.shape[1]
     for mask, cols, Q, Yres, yy in prepared.groups:
-        Gg = G if mask.all() else G[mask]
+        whole = bool(mask.all())
+        Gg = G if whole else G[mask]
         n = int(mask.sum())
         with np.errstate(invalid="ignore", divide="ignore"):
-            total = Gg.sum(0)
-            nan_cols = np.flatnonzero(np.isnan(total))           # variants with a missing call here
+            if whole and call_stats is not None:
+                n_called, s1, s2 = (np.asarray(v, dtype=float) for v in call_stats)
+                nan_cols = np.flatnonzero(n_called < n)
+                mean = s1 / n_called
+                g2 = s2 + (n - n_called) * mean ** 2               # imputed calls contribute mean^2
+            else:
+                total = Gg.sum(0)
+                nan_cols = np.flatnonzero(np.isnan(total))           # variants with a missing call here
+                mean = total / n
+                g2 = None
             any_missing = len(nan_cols) > 0
-            mean = total / n
             if any_missing:
                 sub = Gg[:, nan_cols]
                 called_sub = ~np.isnan(sub)
@@ -327,7 +339,8 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
                 G0 = Gg
             prod = G0.T @ np.hstack([Q, Yres])             # [M, K + P_g]: the one big product
             Qg, gy = prod[:, :k], prod[:, k:]
-            g2 = np.einsum("ij,ij->j", G0, G0)
+            if g2 is None:
+                g2 = np.einsum("ij,ij->j", G0, G0)
             gg = g2 - np.einsum("ij,ij->i", Qg, Qg)
             gg = np.where(gg > 1e-8 * np.maximum(g2, 1e-300), gg, np.nan)
             beta = gy / gg[:, None]
@@ -718,13 +731,16 @@ def _fast_engine(bfile: str, sample_index: np.ndarray, variants: pd.DataFrame, Y
     for sl, G8 in progress(blocks, total=-(-M // settings.block_size), desc="association"):
         G = G8.astype(np.float64, order="F")  # bed-reader's int8 decoding is ~6x faster than its float64
         miss = G8 < 0
+        n_miss = miss.sum(0)
+        n_called, n_het, n_hom = G8.shape[0] - n_miss, (G8 == 1).sum(0), (G8 == 2).sum(0)
         if count:
-            for acc, v in zip(vcounts, (G8.shape[0] - miss.sum(0), (G8 == 1).sum(0), (G8 == 2).sum(0))):
+            for acc, v in zip(vcounts, (n_called, n_het, n_hom)):
                 acc[sl] = v
             sample_missing += miss.sum(1)
-        if miss.any():
+        if n_miss.any():
             G[miss] = np.nan
-        r = linear_association(G, prepared, missing_genotypes=settings.missing_genotypes)
+        r = linear_association(G, prepared, missing_genotypes=settings.missing_genotypes,
+                               call_stats=(n_called, n_het + 2 * n_hom, n_het + 4 * n_hom))
         for k in arrays:
             arrays[k][sl] = getattr(r, k)
         n[sl] = r.n
