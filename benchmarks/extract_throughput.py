@@ -176,7 +176,10 @@ def main() -> None:
     for k, v in res["end_to_end"].items():
         lines.append(f"| end to end, {k} | {v['ecgs_per_s']} ECGs/s wall ({v['seconds']} s); {v['cpu_ms_per_ecg']} "
                      f"CPU-ms/ECG = {v['ecgs_per_s_on_2_dedicated_cores']} ECGs/s on 2 dedicated cores |")
-    lines += ["", "Wall-clock rates depend on what else runs on the shared cores; the CPU-normalised rate "
+    lines += ["", "`edfgen extract`'s default on 2 cores is workers=1 with 1 model thread (cores - workers): "
+              "torch's 2 intra-op threads collapse when the cores are shared, one reader process and a "
+              "1-thread model overlap reading/filtering with inference.",
+              "", "Wall-clock rates depend on what else runs on the shared cores; the CPU-normalised rate "
               "(ECGs / (CPU seconds / 2)) is what 2 dedicated cores would give with both kept busy.", "",
               f"Goal >= 300 ECGs/s end to end: wall clock {'met' if res['goal_met_wall_clock'] else 'NOT met'} "
               f"(best {res['end_to_end_best_ecgs_per_s']}); CPU-normalised "
