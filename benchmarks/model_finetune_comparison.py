@@ -69,6 +69,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=4242)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out-name", default="model_finetune", help="results/<name>.json and .md")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     t0 = time.time()
@@ -106,7 +107,7 @@ def main(argv=None) -> dict:
            "test_prevalence": labels.iloc[test].drop(columns="IID").mean().round(4).to_dict(),
            "results": results, "claims": claims, "seconds": round(time.time() - t0, 1), "threads": a.threads}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "model_finetune.json").write_text(json.dumps(out, indent=1) + "\n")
+    (RESULTS / f"{a.out_name}.json").write_text(json.dumps(out, indent=1) + "\n")
     md = ["# Fine-tuned vs from scratch vs linear probe (tiny, simulated cohort)", "",
           f"{a.n_pool} labelled-pool + {a.n_test} test participants (seed {a.seed}); mean test AUROC over 8 diseases.", "",
           "| labels | method | mean AUROC | train ECGs | seconds |", "|---|---|---|---|---|"]
@@ -114,7 +115,7 @@ def main(argv=None) -> dict:
     md += ["", "Claims: " + "; ".join(f"{k}: fine-tuned > scratch {c['finetuned_beats_scratch']}, "
                                       f"fine-tuned > linear probe {c['finetuned_beats_linear_probe']}"
                                       for k, c in claims.items())]
-    (RESULTS / "model_finetune.md").write_text("\n".join(md) + "\n")
+    (RESULTS / f"{a.out_name}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     return out
 
