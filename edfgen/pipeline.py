@@ -397,7 +397,8 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
             shutil.copyfile(files[key], out / files[key].name)
     from edfgen.report import write_report
 
-    files["report"] = write_report(out)
+    files["report"] = write_report(out, bfile=bfile, biomarkers=inputs.get("biomarkers"),
+                                   outcomes=inputs.get("outcomes"), truth=inputs.get("truth"))
     m = Manifest(command="edfgen run", parameters={"config": cfg.raw, "force": force})
     m.extra["stages"] = [{"name": s.name, "status": s.status, "seconds": round(s.seconds, 2)} for s in r.records]
     m.add_inputs([cfg.source])

@@ -117,27 +117,33 @@ table.t{border-collapse:collapse;font-size:.85em}table.t td,table.t th{padding:2
 figure{margin:1em 0}figcaption{font-size:.8em;color:#666}.k{font-size:1.2em;font-weight:600}"""
 
 
-def write_report(out: str | Path) -> Path:
-    """Write ``<out>/report.html`` from whatever stage outputs exist in ``out``."""
+def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers: str | Path | None = None,
+                 outcomes: str | Path | None = None, truth: str | Path | None = None) -> Path:
+    """Write ``<out>/report.html`` from whatever stage outputs exist in ``out``.
+
+    The pipeline's inputs add the cohort summary (``bfile``: genotype counts; ``biomarkers``,
+    ``outcomes``: distributions and prevalences) and, for a simulated cohort, ``truth`` (its
+    ``truth.json``) adds the truth section.
+    """
     out = Path(out)
     parts = [f"<h1>edfgen report</h1><p>{html.escape(str(out))}</p>"]
 
     # cohort
     parts.append("<h2>Cohort</h2>")
-    fam = out / "cohort" / "genotypes.fam"
+    fam = Path(f"{bfile}.fam") if bfile else None
     edfs = out / "extract" / "edfs.tsv"
     facts = []
-    if fam.exists():
+    if fam is not None and fam.exists():
         facts.append(f"{sum(1 for _ in open(fam))} genotyped participants")
-        facts.append(f"{sum(1 for _ in open(fam.with_suffix('.bim')))} variants")
+        facts.append(f"{sum(1 for _ in open(f'{bfile}.bim'))} variants")
     if edfs.exists():
         e = pd.read_csv(edfs, sep="\t", nrows=5)
         facts.append(f"{sum(1 for _ in open(edfs)) - 1} participants with EDFs ({e.shape[1] - 1} dimensions)")
     parts.append("<p>" + "; ".join(facts) + "</p>")
-    phys = _read(out / "cohort" / "physiology.tsv")
+    phys = _read(Path(biomarkers)) if biomarkers else None
     if phys is not None:
         parts.append(_table(phys.drop(columns="IID").describe().T.reset_index().rename(columns={"index": "trait"})))
-    outcomes = _read(out / "cohort" / "outcomes.tsv")
+    outcomes = _read(Path(outcomes)) if outcomes else None
     if outcomes is not None:
         prev = outcomes.drop(columns="IID").mean().rename("prevalence").reset_index().rename(columns={"index": "disease"})
         parts.append(_table(prev))
@@ -181,9 +187,8 @@ def write_report(out: str | Path) -> Path:
         for p in sorted((out / "mr").rglob("*.png"))[:3]:
             parts.append(_img(p, 600))
 
-    truth_path = out / "cohort" / "truth.json"
-    if truth_path.exists():
-        ts = score_truth(out, json.loads(truth_path.read_text()))
+    if truth is not None and Path(truth).exists():
+        ts = score_truth(out, json.loads(Path(truth).read_text()))
         parts.append("<h2>Truth: what was planted vs what was found</h2>")
         if len(ts.loci):
             rec, planted = ts.loci_recovered

@@ -45,41 +45,101 @@ def test_load_config__invalid_toml_is_one_line(tmp_path):
     assert "invalid TOML" in res.output and len(res.output.strip().splitlines()) == 1
 
 
+SMALL_RUN = """\
+[run]
+out = "run"
+biomarker_gwas = true
+
+[inputs]
+ecg = "{c}/ecg"
+bfile = "{c}/genotypes"
+covar = "{c}/covariates.tsv"
+biomarkers = "{c}/physiology.tsv"
+outcomes = "{c}/outcomes.tsv"
+truth = "{c}/truth.json"
+catalog = "{catalog}"
+
+[extract]
+checkpoint = "tiny"
+
+[gwas]
+covar_cols = "age,sex,centre"
+
+[gwas_outcomes]
+covar_cols = "age,sex,centre"
+
+[clump]
+
+[annotate]
+
+[mr]
+nboot = 200
+presso_sims = 100
+"""
+
+
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, hail_context):
-    """A small demo (n=600) through every stage; reused by the report, resume and notebook tests."""
-    from edfgen.demo import run_demo
+def small_run(tmp_path_factory, sim_cohort, hail_context):
+    """Every stage of `edfgen run` on the shared small simulated cohort (n=1000); reused by the
+    report, resume and notebook tests."""
+    from edfgen.demo import packaged_catalog
+    from edfgen.pipeline import run_pipeline
 
-    out = tmp_path_factory.mktemp("demo") / "edfgen-demo"
-    res = run_demo(out, n=600, seed=3)
-    return res
+    d = tmp_path_factory.mktemp("pipeline")
+    (d / "pipeline.toml").write_text(SMALL_RUN.format(c=sim_cohort, catalog=packaged_catalog()))
+    return run_pipeline(load_config(d / "pipeline.toml"))
 
 
-def test_demo__writes_every_stage_and_top_level_files(demo_run):
-    out = demo_run.out
-    for f in ("manifest.json", "loci.tsv", "mr_results.tsv", "report.html", "pipeline.toml", STATE_FILE):
+def test_run__writes_every_stage_and_top_level_files(small_run):
+    out = small_run.out
+    for f in ("manifest.json", "loci.tsv", "mr_results.tsv", "report.html", STATE_FILE):
         assert (out / f).exists(), f
-    ran = {s.name for s in demo_run.pipeline.stages if s.status == "ran"}
-    assert {"simulate", "extract", "interpret", "gwas", "gwas_outcomes", "clump", "annotate", "mr"} <= ran
+    ran = {s.name for s in small_run.stages if s.status == "ran"}
+    assert ran == {"extract", "interpret", "gwas", "gwas_outcomes", "gwas_biomarkers", "clump", "clump_biomarkers",
+                   "annotate", "mr", "mr_biomarkers"}
     html = (out / "report.html").read_text()
     for section in ("Cohort", "EDFs and known biomarkers", "GWAS of EDFs", "Independent loci",
                     "Mendelian randomization", "Truth"):
         assert section in html, section
     assert "data:image/png;base64" in html
     man = json.loads((out / "manifest.json").read_text())
-    assert man["command"] == "edfgen run" and {s["name"] for s in man["extra"]["stages"]} >= ran
+    assert man["command"] == "edfgen run" and {s["name"] for s in man["extra"]["stages"]} == ran
 
 
-def test_run__resumes_skipping_finished_stages(demo_run):
+def test_run__truth_section_scores_planted_loci_and_links(small_run):
+    from edfgen.report import score_truth
+
+    out = small_run.out
+    truth = json.loads(Path(load_config(out.parent / "pipeline.toml").inputs["truth"]).read_text())
+    ts = score_truth(out, truth)
+    # the small cohort (n=1000, effects x2) recovers most planted loci with few false ones
+    assert ts.loci_recall >= 0.6 and ts.false_loci <= 3
+    assert set(ts.mr["planted"]) == {True, False} and len(ts.mr) >= 10
+    # the strongest planted link (heart rate -> GSVT) is found; at most 2 of ~70 null pairs pass Bonferroni
+    # (one-sample design at n=1000: the demo splits the cohort in two for a proper two-sample design)
+    hr = ts.mr[(ts.mr["exposure"] == "heart_rate_bpm") & (ts.mr["outcome"] == "GSVT")]
+    assert hr["detected"].all() and len(hr) == 1
+    assert ts.mr.loc[~ts.mr["planted"], "detected"].sum() <= 2
+
+
+def test_demo__config_is_valid():
+    import tomllib
+
+    from edfgen.demo import DEMO_CONFIG, packaged_catalog
+
+    cfg = config_from_dict(tomllib.loads(DEMO_CONFIG.format(n=100, seed=1, catalog=packaged_catalog())))
+    assert cfg.two_sample_split and "simulate" in cfg.stages and cfg.inputs["catalog"].exists()
+
+
+def test_run__resumes_skipping_finished_stages(small_run):
     from edfgen.pipeline import run_pipeline
 
-    cfg = load_config(demo_run.out / "pipeline.toml")
-    res = run_pipeline(cfg)
+    toml = small_run.out.parent / "pipeline.toml"
+    res = run_pipeline(load_config(toml))
     assert {s.status for s in res.stages} == {"skipped"}
-    # a changed option reruns that stage and the ones downstream of its outputs, not the upstream ones
-    text = (demo_run.out / "pipeline.toml").read_text().replace("[annotate]\n", "[annotate]\nwindow_kb = 250\n")
-    (demo_run.out / "pipeline.toml").write_text(text)
-    res = run_pipeline(load_config(demo_run.out / "pipeline.toml"))
+    # a changed option reruns that stage, not the upstream ones
+    toml.write_text(toml.read_text().replace("[annotate]\n", "[annotate]\nwindow_kb = 250\n"))
+    res = run_pipeline(load_config(toml))
     status = {s.name: s.status for s in res.stages}
     assert status["annotate"] == "ran" and status["extract"] == "skipped" and status["gwas"] == "skipped"
 
@@ -92,13 +152,13 @@ def test_demo__refuses_foreign_nonempty_dir(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["01_manhattan.ipynb", "02_loci_and_novelty.ipynb", "03_mendelian_randomization.ipynb"])
-def test_notebooks__execute_on_a_small_run(demo_run, name):
+def test_notebooks__execute_on_a_small_run(small_run, name):
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "notebooks are stored without outputs"
-    os.environ["EDFGEN_OUT"] = str(demo_run.out)
+    os.environ["EDFGEN_OUT"] = str(small_run.out)
     try:
         NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
     finally:

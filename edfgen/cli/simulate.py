@@ -15,13 +15,16 @@ from edfgen.cli._options import force, out_dir, seed, verbosity
 @click.option("--variants-per-chromosome", type=int, default=10_000, show_default=True,
               help="SNPs per chromosome (MAF >= 1 %).")
 @click.option("--no-ecg", is_flag=True, help="Skip writing the WFDB ECGs (genetics-only cohort).")
+@click.option("--effect-scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Multiply the variance explained by each planted locus (small test cohorts use > 1).")
 @force
 @verbosity
-def simulate(out, n, seed, chromosomes, variants_per_chromosome, no_ecg, force):
+def simulate(out, n, seed, chromosomes, variants_per_chromosome, no_ecg, effect_scale, force):
     """Simulate a cohort: genotypes (PLINK), physiology, 12-lead ECGs (WFDB), covariates,
     outcomes and the planted truth (truth.json). Deterministic by --seed."""
     from edfgen.simulate.cohort import simulate_cohort
 
     result = simulate_cohort(out, n=n, seed=seed, chromosomes=chromosomes,
-                             variants_per_chromosome=variants_per_chromosome, force=force, ecg=not no_ecg)
+                             variants_per_chromosome=variants_per_chromosome, force=force, ecg=not no_ecg,
+                             effect_scale=effect_scale)
     click.echo(result.summary())
