@@ -1,0 +1,5 @@
+"""``python -m edfgen``."""
+
+from edfgen.cli import main
+
+main()
