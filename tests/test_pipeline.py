@@ -163,3 +163,40 @@ def test_notebooks__execute_on_a_small_run(small_run, name):
         NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
     finally:
         os.environ.pop("EDFGEN_OUT", None)
+
+
+#: every table a pipeline run writes -> its data-dictionary entry (regex on the path inside the run directory)
+PIPELINE_TABLES = [
+    (r"extract/edfs\.tsv", "edf_table"), (r"extract/edfs\.pheno", "edf_pheno"), (r"extract/rejects\.tsv", "ecg_rejects"),
+    (r"interpret/associations\.tsv", "edf_associations"), (r"interpret/clusters\.tsv", "edf_clusters"),
+    (r"gwas[a-z_]*/[^/]+\.tsv\.gz", "sumstats"), (r"gwas[a-z_]*/gwas_summary\.tsv", "gwas_summary"),
+    (r"gwas[a-z_]*/qc_report\.tsv", "qc_report"), (r"gwas[a-z_]*/samples\.tsv", "gwas_samples"),
+    (r"(clump[a-z_]*/)?clumps\.tsv", "clumps"), (r"(clump[a-z_]*/)?loci\.tsv", "loci"),
+    (r"clump[a-z_]*/rejects\.tsv", "clump_rejects"), (r"clump[a-z_]*/truth_recovery\.tsv", "truth_recovery"),
+    (r"annotate/annotated_loci\.tsv", "annotated_loci"),
+    (r"(mr[a-z_]*/)?harmonised\.tsv", "mr_harmonised"), (r"(mr[a-z_]*/)?mr_results\.tsv", "mr_results"),
+    (r"mr[a-z_]*/mr_heterogeneity\.tsv", "mr_heterogeneity"), (r"mr[a-z_]*/mr_pleiotropy\.tsv", "mr_pleiotropy"),
+    (r"mr[a-z_]*/mr_leaveoneout\.tsv", "mr_leaveoneout"), (r"mr[a-z_]*/mr_singlesnp\.tsv", "mr_singlesnp"),
+    (r"mr[a-z_]*/mr_steiger\.tsv", "mr_steiger"), (r"mr[a-z_]*/mr_presso\.tsv", "mr_presso"),
+    (r"split/edfs\.half_a\.tsv", "edf_table"), (r"split/outcomes\.half_b\.tsv", "outcomes"),
+    (r"split/biomarkers\.half_a\.tsv", "physiology"),
+]
+
+
+def test_run__every_table_written_is_in_the_data_dictionary(small_run):
+    import re
+
+    from edfgen.io.dictionary import check_file
+
+    tables = [p for p in small_run.out.rglob("*") if p.is_file() and re.search(r"\.(tsv|tsv\.gz|pheno)$", p.name)]
+    assert len(tables) > 50
+    for p in tables:
+        rel = p.relative_to(small_run.out).as_posix()
+        entry = next((e for pat, e in PIPELINE_TABLES if re.fullmatch(pat, rel)), None)
+        assert entry is not None, f"{rel}: written by the pipeline but mapped to no data_dictionary entry"
+        if p.suffix == ".pheno":
+            from edfgen.io.dictionary import check_columns
+
+            check_columns(entry, pd.read_csv(p, sep=r"\s+", nrows=0).columns)
+        else:
+            check_file(entry, p)
