@@ -770,16 +770,35 @@ def _hail_linear(hl, mt, used_ids, Y, C) -> AssociationResult:
     groups = missingness_groups(Y)
     ys = [[mt.y[int(p)] for p in cols] for _, cols in groups]
     covs = [mt.c[i] for i in range(C.shape[1])]
-    ht = hl.linear_regression_rows(y=ys, x=mt.x, covariates=covs, pass_through=["varid"], block_size=64)
-    res = ht.select("n", "sum_x", "beta", "standard_error", "p_value").to_pandas()
+    ht = hl.linear_regression_rows(y=ys, x=mt.x, covariates=covs, block_size=64)
     # Hail 0.2.139 returns one entry per *phenotype* (each group's arrays repeated once per member of the
-    # group, in input order), not one per group: index by the group's flattened offset, which is also
-    # correct if a later Hail returns one entry per group.
-    per_group = len(res) == 0 or len(res["n"].iloc[0]) == len(groups)
-    offsets = list(range(len(groups))) if per_group else list(np.cumsum([0] + [len(c) for _, c in groups[:-1]]))
-    return _unpack_groups(res, groups, Y.shape[1], lambda r, g, j, f: r[f][offsets[g]][j],
-                          n_of=lambda r, g: r["n"][offsets[g]],
-                          af_of=lambda r, g: r["sum_x"][offsets[g]] / (2 * r["n"][offsets[g]]))
+    # group), not one per group: take each group's entry at its flattened offset (also right if a later
+    # Hail returns one entry per group), flattening in Hail so the driver never collects the P-fold copies.
+    first = ht.head(1).n.collect()
+    per_group = not first or len(first[0]) == len(groups)
+    offsets = list(range(len(groups))) if per_group else [int(o) for o in
+                                                           np.cumsum([0] + [len(c) for _, c in groups[:-1]])]
+    flat = {f: hl.flatten(hl.array([ht[f][o] for o in offsets])) for f in ("beta", "standard_error", "p_value")}
+    res = ht.select(n=hl.array([ht.n[o] for o in offsets]), sum_x=hl.array([ht.sum_x[o] for o in offsets]), **flat)
+    res = res.key_by().drop("locus", "alleles").to_pandas()
+    order = np.concatenate([cols for _, cols in groups])
+    M, P = len(res), Y.shape[1]
+
+    def mat(col, width):
+        return pd.DataFrame(res[col].tolist(), index=range(M), columns=range(width)).to_numpy(dtype=float) \
+            if M else np.empty((0, width))
+
+    arrays = {}
+    for f in ("beta", "standard_error", "p_value"):
+        arrays[f] = np.empty((M, P))
+        arrays[f][:, order] = mat(f, P)
+    n_g, sx_g = mat("n", len(groups)), mat("sum_x", len(groups))
+    per_pheno = np.concatenate([[g] * len(cols) for g, (_, cols) in enumerate(groups)])
+    n = np.empty((M, P), dtype=np.int64)
+    af = np.empty((M, P))
+    n[:, order] = n_g[:, per_pheno]
+    af[:, order] = sx_g[:, per_pheno] / (2 * n_g[:, per_pheno])
+    return AssociationResult(n=n, effect_allele_frequency=af, **arrays)
 
 
 def _hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
@@ -813,20 +832,6 @@ def _hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
             arrays["p_value"][:, p] = stats_["p_value"].to_numpy(dtype=float)
             arrays["effect_allele_frequency"][:, p] = r["__af"].to_numpy(dtype=float)
             n[:, p] = int(mask.sum())
-    return AssociationResult(n=n, **arrays)
-
-
-def _unpack_groups(res: pd.DataFrame, groups, P: int, get, *, n_of, af_of) -> AssociationResult:
-    M = len(res)
-    arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
-    n = np.zeros((M, P), dtype=np.int64)
-    rows = res.to_dict(orient="records")
-    for g, (_, cols) in enumerate(groups):
-        for j, p in enumerate(cols):
-            for f in ("beta", "standard_error", "p_value"):
-                arrays[f][:, p] = [np.nan if get(r, g, j, f) is None else get(r, g, j, f) for r in rows]
-            n[:, p] = [n_of(r, g) for r in rows]
-            arrays["effect_allele_frequency"][:, p] = [af_of(r, g) for r in rows]
     return AssociationResult(n=n, **arrays)
 
 
