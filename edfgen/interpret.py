@@ -155,11 +155,11 @@ def plot_heatmap(t: np.ndarray, significant: np.ndarray, edf_names: Sequence[str
                  path: str | os.PathLike, *, clusters: np.ndarray | None = None, title: str = "") -> Path:
     """Heatmap of signed t statistics (biomarkers × EDFs), EDFs ordered by cluster then by
     hierarchical clustering (average linkage on the t profiles); dots mark significant pairs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from scipy.cluster.hierarchy import leaves_list, linkage
+
+    from edfgen.plots._mpl import pyplot, save_png
+
+    plt = pyplot()
 
     tt = np.nan_to_num(np.asarray(t, dtype=float)).T            # [q, p]
     p = tt.shape[1]
@@ -189,10 +189,7 @@ def plot_heatmap(t: np.ndarray, significant: np.ndarray, edf_names: Sequence[str
     fig.colorbar(im, ax=ax, label="t (EDF ~ biomarker + covariates)", fraction=0.03)
     ax.set_title(title or "EDF–biomarker associations (dots: significant)", fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=120)
 
 
 # --------------------------------------------------------------------------- wrapper

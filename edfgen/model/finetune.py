@@ -313,13 +313,9 @@ def evaluate(model: ECGEncoder, signals: np.ndarray, ids: Sequence[str], labels:
 
 def plot_evaluation(table: pd.DataFrame, path: str | Path) -> Path:
     """AUROC and AUPRC per label with 95% CIs (PNG)."""
-    import matplotlib
+    from edfgen.plots._mpl import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from edfgen.io.tables import atomic_path
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.4 * len(table) + 1.5), sharey=True)
     yy = np.arange(len(table))
     for ax, m, ref in ((axes[0], "auroc", 0.5), (axes[1], "auprc", None)):
@@ -336,10 +332,7 @@ def plot_evaluation(table: pd.DataFrame, path: str | Path) -> Path:
     axes[0].set_yticks(yy)
     axes[0].set_yticklabels(table["label"])
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path, dpi=120)
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:

@@ -7,33 +7,21 @@ of a run (capped, so a 64 x 8 matrix does not write 2,000 files).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from edfgen.io.tables import atomic_path
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from edfgen.plots._mpl import pyplot as _plt
+from edfgen.plots._mpl import safe_filename, save_png
 
 
 def _save(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    _plt().close(fig)
-    return path
+    return save_png(fig, path, dpi=110, bbox_inches="tight")
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:80] or "trait"
+    return safe_filename(name).strip("_")[:80] or "trait"
 
 
 def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path) -> Path:

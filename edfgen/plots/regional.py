@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from edfgen.io.tables import atomic_path
+from edfgen.plots._mpl import pyplot, safe_filename, save_png
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +47,9 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
         ``chromosome, start, end, gene, strand`` (see :func:`edfgen.genetics.genes.read_genes`).
     window_kb : half-width of the region.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from edfgen.exceptions import InputError
+
+    plt = pyplot()
 
     ss = sumstats
     hit = ss[ss["variant_id"].astype(str) == str(lead)]
@@ -105,15 +101,7 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
     axes[-1, 0].set_xlabel(f"chr{chrom} position (Mb)")
     axes[-1, 0].set_xlim((centre - w) / 1e6, (centre + w) / 1e6)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    return save_png(fig, path, dpi=110)
 
 
 def plot_loci(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel, out_dir: str | Path, *,
@@ -154,7 +142,7 @@ def plot_loci(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel, out_dir
             g = panel.read(np.r_[ids[str(row.variant_id)], ids[inpanel].to_numpy()])
             val, ok = r2_vector(g[:, 0], g[:, 1:], method=r2_method)
             r2 = pd.Series(np.where(ok, np.abs(val), np.nan), index=inpanel)
-        path = out_dir / f"{row.locus}_{_safe(ph)}_{_safe(str(row.variant_id))}.png"
+        path = out_dir / f"{row.locus}_{safe_filename(ph)}_{safe_filename(str(row.variant_id))}.png"
         regional_plot(reg, str(row.variant_id), path, r2=r2, genes=gtab, window_kb=window_kb,
                       title=f"locus {row.locus}: {row.variant_id} ({ph}, p={row.p_value:.2g})")
         written.append(str(path))
