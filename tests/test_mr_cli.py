@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -267,9 +268,11 @@ def test_mr_cli__single_instrument_gives_wald_ratio(fx, tmp_path):
     out = _ssf(pd.read_csv(fx[1]), "outcome")
     exp.to_csv(tmp_path / "e.tsv", sep="\t", index=False)
     out.to_csv(tmp_path / "o.tsv", sep="\t", index=False)
-    r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o.tsv", "--out", tmp_path / "w",
-              "--no-plots"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)     # e.g. an empty legend on the scatter plot
+        r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o.tsv", "--out", tmp_path / "w"])
     assert r.exit_code == 0, r.output
+    assert len(list((tmp_path / "w" / "plots").glob("*.scatter.png"))) == 1
     res = pd.read_csv(tmp_path / "w" / "mr_results.tsv", sep="\t")
     h = pd.read_csv(tmp_path / "w" / "harmonised.tsv", sep="\t").iloc[0]
     assert list(res["method"]) == ["Wald ratio"]

@@ -44,7 +44,8 @@ def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path) -> Path:
     ax.axhline(0, color="0.8", lw=0.6)
     ax.set_xlabel(f"SNP effect on {k['exposure'].iloc[0]}")
     ax.set_ylabel(f"SNP effect on {k['outcome'].iloc[0]}")
-    ax.legend(fontsize=7, loc="best")
+    if ax.get_legend_handles_labels()[1]:     # a single instrument has only a Wald ratio: no lines
+        ax.legend(fontsize=7, loc="best")
     return _save(fig, path)
 
 
