@@ -64,20 +64,14 @@ def _residualise(y, X):
     return np.where(ok, y - X @ coef, np.nan)
 
 
-def test_mr_simulated__sim_cohort_two_sample(request, tmp_path):
+def test_mr_simulated__sim_cohort_two_sample(sim_cohort, tmp_path):
     """The shared simulated cohort (``sim_cohort``): exposure GWAS (age/sex-residualised per-variant
     OLS) on one half, disease GWAS (per-variant logistic) on the other, instruments = the planted loci
     of ``truth.json`` (oracle clumps); the planted trait -> disease links get the right sign, the null
     and confounded outcomes stay null."""
-    try:
-        cohort = request.getfixturevalue("sim_cohort")
-    except pytest.FixtureLookupError:
-        pytest.skip("sim_cohort fixture not available yet")
-    from pathlib import Path
-
     from bed_reader import open_bed
 
-    root = Path(cohort)
+    root = sim_cohort
     truth = json.loads((root / "truth.json").read_text())
     links = truth["causal"]
     phys = pd.read_csv(root / "physiology.tsv", sep="\t", dtype={"IID": str}).set_index("IID")
