@@ -246,6 +246,7 @@ class InterpretResult:
     biomarkers: tuple[str, ...]
     n_significant: int
     measured: Path | None = None
+    rejects: Path | None = None
 
 
 def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers: str | os.PathLike | None = None,
@@ -253,7 +254,8 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
                    covariates: Sequence[str] = ("age", "sex"), biomarker_columns: Sequence[str] | None = None,
                    p_threshold: float = 0.01, clusters: int = 4, seed: int = 0, force: bool = False) -> InterpretResult:
     """Associate EDFs with biomarkers and cluster the EDFs; write ``associations.tsv``, ``clusters.tsv``,
-    ``heatmap.png`` (and ``measured_biomarkers.tsv`` with ``measure_from``) and ``manifest.json`` in ``out``.
+    ``heatmap.png`` (and, with ``measure_from``, ``measured_biomarkers.tsv`` and ``rejects.tsv``:
+    ``record, path, reason`` of the ECG records not measured) and ``manifest.json`` in ``out``.
 
     Parameters
     ----------
@@ -285,9 +287,11 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     edf_cols = [c for c in edf_df.columns if str(c).startswith("edf_")]
     if not edf_cols:
         raise InputError(f"--edf {edf}: no edf_* columns")
-    measured_path = None
+    measured_path = rejects_path = None
     if measure_from is not None:
-        bio_df, _ = measure_biomarker_table(measure_from)
+        bio_df, rejects = measure_biomarker_table(measure_from)
+        if len(rejects):
+            log.warning("interpret: %d ECG record(s) in %s not measured (see rejects.tsv)", len(rejects), measure_from)
         bio_df = bio_df.drop(columns=["n_beats"], errors="ignore")
         bio_src = str(measure_from)
     else:
@@ -335,6 +339,7 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     with recording(out, "edfgen interpret", parameters=params, inputs=[edf, biomarkers, covar], seed=seed) as m:
         if measure_from is not None:
             measured_path = write_table(bio_df, out / "measured_biomarkers.tsv", float_format="%.6g")
+            rejects_path = write_table(rejects, out / "rejects.tsv")
         a_path = write_table(assoc, out / "associations.tsv", float_format="%.6g")
         c_path = write_table(pd.DataFrame({"edf": edf_cols, "cluster": labels}), out / "clusters.tsv")
         h_path = plot_heatmap(res.t, sig, edf_cols, bcols, out / "heatmap.png", clusters=labels,
@@ -342,4 +347,4 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
         m.extra.update({"n_participants": n, "n_significant": int(sig.sum()), "n_per_biomarker": dict(zip(bcols, res.n.tolist()))})
     return InterpretResult(associations=a_path, clusters=c_path, heatmap=h_path, manifest=out / "manifest.json",
                            n_participants=n, n_edfs=len(edf_cols), biomarkers=tuple(bcols),
-                           n_significant=int(sig.sum()), measured=measured_path)
+                           n_significant=int(sig.sum()), measured=measured_path, rejects=rejects_path)

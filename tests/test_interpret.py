@@ -100,12 +100,16 @@ def test_interpret_edfs__measure_from_ecg_files(shared_data, tmp_path):
     for h in heas:
         for suffix in (".hea", ".mat"):
             (ecg / (h.stem + suffix)).write_bytes(h.with_suffix(suffix).read_bytes())
+    (ecg / "broken.hea").write_text("broken 12 500 5000\n")          # header without its signal file
     r = CliRunner().invoke(__import__("edfgen.cli", fromlist=["cli"]).cli,
                            ["interpret", "--edf", str(tmp_path / "edfs.tsv"), "--measure-from", str(ecg),
                             "--out", str(tmp_path / "out"), "--clusters", "2", "-q"])
     assert r.exit_code == 0, r.output
     m = pd.read_csv(tmp_path / "out" / "measured_biomarkers.tsv", sep="\t").set_index("IID")
     check_file("measured_biomarkers", tmp_path / "out" / "measured_biomarkers.tsv")
+    check_file("ecg_rejects", tmp_path / "out" / "rejects.tsv")
+    rej = pd.read_csv(tmp_path / "out" / "rejects.tsv", sep="\t")
+    assert rej["record"].tolist() == ["broken"] and "broken" not in m.index
     ref = measure_biomarkers(read_wfdb(heas[3]).signal, 500.0)
     np.testing.assert_allclose(m.loc[heas[3].stem, "heart_rate_bpm"], ref.loc[0, "heart_rate_bpm"], rtol=1e-5)
     a = pd.read_csv(tmp_path / "out" / "associations.tsv", sep="\t")
