@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -197,6 +198,9 @@ def test_mr_cli__proxies_from_ld_panel(tmp_path):
     assert h.at["t1", "beta_outcome"] == pytest.approx(0.05)   # C ~ A: same sign
     assert h.at["t2", "beta_outcome"] == pytest.approx(0.1)    # T(counted) ~ A(counted) via r < 0: flipped
     assert h.at["f1", "reason"] == "kept"
+    man = json.loads((outd / "manifest.json").read_text())     # panel: .bim/.fam hashed, .bed by size only
+    assert sorted(Path(p).suffix for p in man["inputs"] if "panel" in p) == [".bim", ".fam"]
+    assert man["parameters"]["ld_panel_bed_bytes"] == (tmp_path / "panel.bed").stat().st_size
     r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o_noprox.tsv", "--out", tmp_path / "np",
               "--no-plots", "--nboot", 50, "--presso-sims", 0])
     h = pd.read_csv(tmp_path / "np" / "harmonised.tsv", sep="\t").set_index("variant_id")

@@ -381,14 +381,15 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     import json
 
     from edfgen.genetics.genes import read_genes
-    from edfgen.genetics.ld import PlinkGenotypes
+    from edfgen.genetics.ld import PlinkGenotypes, panel_fingerprint
     from edfgen.io.tables import atomic_write, write_table
     from edfgen.provenance import Manifest
 
+    panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
     man = Manifest("edfgen annotate", parameters={**settings.__dict__, "traits": traits, "any_trait": any_trait,
-                                                  "ld_bfile": ld_bfile, "genes": genes})
-    man.add_inputs([loci_path, catalog_path, genes,
-                    *((f"{ld_bfile}.{e}" for e in ("bim", "fam")) if ld_bfile else ())])
+                                                  "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes,
+                                                  "genes": genes})
+    man.add_inputs([loci_path, catalog_path, genes, *panel_files])
 
     loci = read_loci(loci_path)
     full = read_catalog(catalog_path)

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.ld import R2_METHODS, PlinkGenotypes, r2_vector
+from edfgen.genetics.ld import R2_METHODS, PlinkGenotypes, panel_fingerprint, r2_vector
 from edfgen.io.sumstats import chrom_key, read_sumstats
 from edfgen.progress import progress
 
@@ -579,12 +579,10 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile: str
         p1, m_eff = study_wide_threshold(table, cols if len(cols) >= 2 else None, source=str(pheno))
         settings = ClumpSettings(**{**asdict(settings), "p1": p1})
         log.info("study-wide threshold: M_eff = %.2f -> p1 = %.3g", m_eff, p1)
-    # the panel's .bed is fingerprinted by size only (hashing a biobank .bed would take longer than clumping)
-    inputs = [*sumstats, *(f"{panel_prefix}.{e}" for e in ("bim", "fam")), pheno, truth, genes]
-    bed = Path(f"{panel_prefix}.bed")
+    panel_files, bed_bytes = panel_fingerprint(panel_prefix)
+    inputs = [*sumstats, *panel_files, pheno, truth, genes]
     params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": bfile,
-              "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed.stat().st_size if bed.exists() else None,
-              "regional_plots": regional_plots}
+              "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots}
     with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs) as man, \
             PlinkGenotypes(panel_prefix) as panel:
         clumps, loci, rejects = clump_files(sumstats, panel, settings=settings)

@@ -301,6 +301,17 @@ def corr_r2_from_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- genotype files
+def panel_fingerprint(prefix: str | Path) -> tuple[list[Path], int | None]:
+    """How a manifest records a PLINK 1 reference panel: ``([PREFIX.bim, PREFIX.fam], bed_bytes)``.
+
+    The ``.bim``/``.fam`` go to the manifest inputs (sha256); the ``.bed`` is recorded by its size
+    only (``ld_panel_bed_bytes`` parameter), because hashing a biobank ``.bed`` takes longer than
+    clumping or MR with it. ``bed_bytes`` is ``None`` when the ``.bed`` does not exist.
+    """
+    bed = Path(f"{prefix}.bed")
+    return [Path(f"{prefix}.{e}") for e in ("bim", "fam")], (bed.stat().st_size if bed.exists() else None)
+
+
 @dataclass(frozen=True)
 class PlinkVariants:
     """The ``.bim`` of a PLINK fileset: one row per variant in file order."""

@@ -524,11 +524,14 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     written_plots: tuple = ()
     if out_dir is not None:
         out_dir = Path(out_dir)
+        from edfgen.genetics.ld import panel_fingerprint
+
+        panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
         params = {**asdict(settings), "exposure": str(exposure), "outcome": str(outcome), "reverse": reverse,
                   "instruments": str(instruments) if instruments else None,
-                  "ld_bfile": str(ld_bfile) if ld_bfile else None, "proxies": proxies, "clump": clump,
-                  "plots": plots, "max_plots": max_plots}
-        inputs = [exposure, outcome, instruments] + ([Path(str(ld_bfile) + ".bed")] if ld_bfile else [])
+                  "ld_bfile": str(ld_bfile) if ld_bfile else None, "ld_panel_bed_bytes": bed_bytes,
+                  "proxies": proxies, "clump": clump, "plots": plots, "max_plots": max_plots}
+        inputs = [exposure, outcome, instruments, *panel_files]
         with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed) as man:
             write_table(H, out_dir / "harmonised.tsv")
             for name, df in out.items():
