@@ -426,3 +426,13 @@ def test_clump_files__sim_cohort_identical_to_plink19(sim_cohort, cohort_gwas, t
         ph = path.name.removesuffix(".tsv.gz")
         ref = plink_clump(Path(sim_cohort) / "genotypes", path, tmp_path / ph, **params)
         assert set(clumps[clumps.phenotype == ph].variant_id) == set(ref.SNP), ph
+
+
+def test_phenotype_name__sumstats_suffixes_stripped_in_any_case():
+    from edfgen.genetics.clump import phenotype_name
+    from edfgen.mr.run import SUMSTATS_SUFFIXES
+
+    for suffix in SUMSTATS_SUFFIXES:          # every file edfgen mr lists gets the name edfgen clump gives
+        assert phenotype_name(f"d/edf_001{suffix}") == "edf_001"
+        assert phenotype_name(f"d/edf_001{suffix.upper()}") == "edf_001"
+    assert phenotype_name("qt.interval.tsv.gz") == "qt.interval"

@@ -210,10 +210,12 @@ def expand_sumstats(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def phenotype_name(path: str | Path) -> str:
-    """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.gz``, ``.parquet``)."""
+    """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``,
+    ``.parquet``, in any case). The one naming rule of clump, mr and regional plots, so that the
+    ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names."""
     name = Path(path).name
     for suf in (".gz", ".tsv", ".txt", ".csv", ".parquet"):
-        if name.endswith(suf):
+        if name.lower().endswith(suf):
             name = name[: -len(suf)]
     return name
 

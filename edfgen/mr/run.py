@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from edfgen.exceptions import InputError
+from edfgen.genetics.clump import phenotype_name
 from edfgen.io.sumstats import ALIASES, read_sumstats
 from edfgen.io.tables import PathLike, prepare_out_dir, read_table, write_table
 from edfgen.mr.harmonise import ACTIONS, find_proxies, harmonise
@@ -135,15 +136,6 @@ def load_sumstats(path: PathLike) -> pd.DataFrame:
     log.info(mapping.describe())
     df = df.loc[:, ~df.columns.duplicated()]
     return df
-
-
-def trait_name(path: Path) -> str:
-    """Phenotype name of a sumstats file: the file name without its sumstats suffixes."""
-    name = path.name
-    for s in SUMSTATS_SUFFIXES:
-        if name.lower().endswith(s):
-            return name[: -len(s)]
-    return path.stem
 
 
 def _looks_like_sumstats(path: Path) -> bool:
@@ -406,12 +398,7 @@ def clump_instruments(files: Sequence[Path], ld_bfile: PathLike, *, p_threshold:
 
     with PlinkGenotypes(str(ld_bfile)) as panel:
         clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold))
-    names = {Path(f).name: trait_name(Path(f)) for f in files}
-    from edfgen.genetics.clump import phenotype_name
-
-    to_ours = {phenotype_name(f): names[Path(f).name] for f in files}
-    return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str),
-                         "phenotype": clumps["phenotype"].map(lambda x: to_ours.get(x, x))})
+    return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
 
 
 def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, settings: MRSettings = MRSettings(),
@@ -470,7 +457,7 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     exposures = []
     for f in exp_files:
         df = load_sumstats(f)
-        name = trait_name(f)
+        name = phenotype_name(f)
         if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
             raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
                              "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
@@ -488,7 +475,7 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     n_pairs = 0
     for of in progress(out_files, total=len(out_files), desc="mr outcomes"):
         odf = load_sumstats(of)
-        oname = trait_name(of)
+        oname = phenotype_name(of)
         ocases, or2 = _cases(odf), _user_r2(odf)
         overlap = odf["variant_id"].isin(wanted)
         prox = None
