@@ -328,7 +328,13 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
 
 
 def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
-    """95% CI, odds ratios, and Bonferroni / Benjamini-Hochberg columns computed per method over all pairs."""
+    """95% CI, odds ratios, and Bonferroni / Benjamini-Hochberg columns computed per method over all pairs.
+
+    References
+    ----------
+    Benjamini Y, Hochberg Y (1995) "Controlling the false discovery rate: a practical and powerful
+    approach to multiple testing", J R Stat Soc B 57:289, doi:10.1111/j.2517-6161.1995.tb02031.x.
+    """
     res = res.copy()
     z = stats.norm.ppf(0.975)
     res["lo_ci"] = res["b"] - z * res["se"]

@@ -7,6 +7,7 @@ and the R package MRPRESSO.
 
 References
 ----------
+Higgins JPT, Thompson SG (2002) Stat Med 21:1539, doi:10.1002/sim.1186 (I²).
 Bowden J et al. (2016) Int J Epidemiol 45:1961, doi:10.1093/ije/dyw220 (I²GX, NOME).
 Rücker G et al. (2011) Biom J 53:351, doi:10.1002/bimj.201000193 (Rücker's Q).
 Hemani G, Tilling K, Davey Smith G (2017) PLoS Genet 13:e1007081, doi:10.1371/journal.pgen.1007081 (Steiger).
