@@ -91,10 +91,14 @@ def associate(edfs: np.ndarray, biomarkers: np.ndarray, covariates: np.ndarray |
     n, p = y.shape
     q = b.shape[1]
     cov = np.zeros((n, 0)) if covariates is None else np.asarray(covariates, dtype=np.float64).reshape(n, -1)
+    for what, arr in (("edfs", y), ("covariates", cov)):
+        bad = np.argwhere(~np.isfinite(arr))
+        if len(bad):
+            r, c = bad[0]
+            raise InputError(f"associate: {what} must be finite; {len(bad)} non-finite value(s), first "
+                             f"{arr[r, c]} at row {r}, column {c} (drop incomplete participants first)")
     if intercept:
         cov = np.column_stack([np.ones(n), cov])
-    if not np.isfinite(y).all() or not np.isfinite(cov).all():
-        raise InputError("associate: EDFs and covariates must be finite (drop incomplete participants first)")
     out = {k: np.full((p, q), np.nan) for k in ("beta", "se", "t", "p_value")}
     ns = np.zeros(q, dtype=np.int64)
     dofs = np.zeros(q, dtype=np.int64)

@@ -48,6 +48,13 @@ def test_associate__matches_statsmodels_ols_including_missing_values():
         np.testing.assert_allclose(res.p_value[j, k], fit.pvalues[-1], rtol=1e-8)
         assert res.dof[k] == fit.df_resid and res.n[k] == fit.nobs
     assert res.n.tolist() == [300, 300, 300 - 43]
+    y = edf.iloc[:, 1:].to_numpy()
+    y[5, 2] = np.inf
+    with pytest.raises(InputError, match="edfs must be finite; 1 non-finite value.*inf at row 5, column 2"):
+        associate(y, bio[bcols].to_numpy(), covar)
+    covar[7, 1] = np.nan
+    with pytest.raises(InputError, match="covariates must be finite.*nan at row 7, column 1"):
+        associate(edf.iloc[:, 1:].to_numpy(), bio[bcols].to_numpy(), covar)
 
 
 def test_cluster_edfs__recovers_planted_groups():
