@@ -314,11 +314,11 @@ def ld_with_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, panel, *,
     best_r2 = np.full(len(loci), np.nan)
     w = settings.ld_window_kb * 1000
     cat_ok = ~pd.isna(cat_bim)
+    cat_idx = np.where(cat_ok, cat_bim, 0).astype(int)
+    cat_chrom, cat_pos = v.chromosome[cat_idx], v.position[cat_idx]
     for k in np.flatnonzero(~pd.isna(loc_bim)):
         b = int(loc_bim[k])
-        near = cat_ok & (v.chromosome[np.where(cat_ok, cat_bim, 0).astype(int)] == v.chromosome[b])
-        near &= np.abs(v.position[np.where(cat_ok, cat_bim, 0).astype(int)] - v.position[b]) <= w
-        idx = np.flatnonzero(near)
+        idx = np.flatnonzero(cat_ok & (cat_chrom == v.chromosome[b]) & (np.abs(cat_pos - v.position[b]) <= w))
         if idx.size == 0:
             continue
         g = panel.read(np.r_[b, cat_bim[idx].astype(int)])
