@@ -98,13 +98,11 @@ def export(checkpoint, out):
 
 
 def _load_signals(ecg, checkpoint):
+    from edfgen.ecg.preprocessing_config import Preprocessing
     from edfgen.model.checkpoint import resolve_checkpoint
     from edfgen.model.data import load_ecgs
-    import json as _json
 
-    from edfgen.ecg.preprocessing_config import Preprocessing
-
-    doc = _json.loads(resolve_checkpoint(checkpoint).read_text())
+    doc = json.loads(resolve_checkpoint(checkpoint).read_text())
     prep = Preprocessing.from_dict(doc["preprocessing"])
     return load_ecgs(list(ecg), prep), prep
 
