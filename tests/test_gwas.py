@@ -203,7 +203,13 @@ def test_run_gwas__matches_plink2_glm(cohort, fast_run, tmp_path):
                 assert ok.all(), (name, col, m.loc[~ok, [col]].head(), ref[~ok].head())
 
 
-def test_run_gwas__fast_engine_matches_hail_linear_regression_rows(hail_context, cohort, fast_run, tmp_path):
+@pytest.mark.parametrize("chained_above", [8, 0], ids=["per-group", "chained"])
+def test_run_gwas__fast_engine_matches_hail_linear_regression_rows(hail_context, cohort, fast_run, tmp_path,
+                                                                    monkeypatch, chained_above):
+    """Both Hail forms (one plain-list call per missingness pattern; one chained list-of-lists call)."""
+    import edfgen.genetics.gwas as gw
+
+    monkeypatch.setattr(gw, "CHAINED_ABOVE_GROUPS", chained_above)
     out, res = fast_run
     hail_out = tmp_path / "hail"
     r2 = run_gwas(GenotypeSource(bfile=str(cohort / "g")), cohort / "pheno.tsv", cohort / "covar.tsv", hail_out,
