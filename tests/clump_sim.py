@@ -56,23 +56,15 @@ def read_dosages(prefix: Path) -> np.ndarray:
 
 
 def ols_sumstats(g: np.ndarray, y: np.ndarray) -> pd.DataFrame:
-    """Per-variant OLS ``y ~ 1 + g`` with each variant's missing calls dropped: beta, se, p."""
-    obs = ~np.isnan(g)
-    g0 = np.where(obs, g, 0.0).astype(np.float64)
-    w = obs.astype(np.float64)
-    n = w.sum(0)
-    sx, sy = g0.sum(0), w.T @ y
-    sxx, syy, sxy = (g0 * g0).sum(0), w.T @ (y * y), g0.T @ y
-    vxx = sxx - sx * sx / n
-    vxy = sxy - sx * sy / n
-    vyy = syy - sy * sy / n
-    beta = vxy / vxx
-    rss = vyy - beta * vxy
-    se = np.sqrt(rss / (n - 2) / vxx)
-    t = beta / se
-    p = 2 * stats.t.sf(np.abs(t), n - 2)
-    return pd.DataFrame({"beta": beta, "standard_error": se, "p_value": p, "n": n.astype(int),
-                         "effect_allele_frequency": sx / (2 * n)})
+    """Per-variant OLS ``y ~ 1 + g`` with each variant's missing calls dropped
+    (:func:`edfgen.mr.simulate.per_variant_linear`): beta, se, p, n, effect-allele frequency."""
+    from edfgen.mr.simulate import per_variant_linear
+
+    beta, se = per_variant_linear(g, y)
+    n = (~np.isnan(g)).sum(0)
+    p = 2 * stats.t.sf(np.abs(beta / se), n - 2)
+    return pd.DataFrame({"beta": beta, "standard_error": se, "p_value": p, "n": n,
+                         "effect_allele_frequency": np.nanmean(g, axis=0) / 2})
 
 
 def simulate_traits(prefix: Path, bim: pd.DataFrame, *, traits: dict[str, int], seed: int = 2,

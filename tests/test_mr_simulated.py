@@ -25,6 +25,11 @@ def test_per_variant_regressions__match_statsmodels():
         ols, logit = sm.OLS(y, X).fit(), sm.Logit(d, X).fit(disp=0)
         assert bl[j] == pytest.approx(ols.params[1], rel=1e-9) and sl[j] == pytest.approx(ols.bse[1], rel=1e-9)
         assert bg[j] == pytest.approx(logit.params[1], rel=1e-6) and sg[j] == pytest.approx(logit.bse[1], rel=1e-6)
+    G[rng.random(G.shape) < 0.05] = np.nan            # missing calls: dropped per variant
+    bl, sl = per_variant_linear(G, y)
+    for j in range(3):
+        ols = sm.OLS(y, sm.add_constant(G[:, j]), missing="drop").fit()
+        assert bl[j] == pytest.approx(ols.params[1], rel=1e-9) and sl[j] == pytest.approx(ols.bse[1], rel=1e-9)
 
 
 def _write(study, root):

@@ -23,15 +23,23 @@ _PARTNER = {"A": "G", "C": "T", "G": "A", "T": "C"}  # non-palindromic pairs
 def per_variant_linear(G: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """OLS of ``y`` on each column of ``G`` (with intercept): ``(beta, se)``, each ``[m]``.
 
-    ``G`` [n, m] allele counts, ``y`` [n].
+    ``G`` [n, m] allele counts, NaN for a missing call (that sample is dropped for that variant
+    only, as PLINK does); ``y`` [n], finite. Sums over the observed calls, all variants at once.
     """
-    n = G.shape[0]
-    gc = G - G.mean(0)
-    yc = y - y.mean()
-    sxx = (gc * gc).sum(0)
-    beta = gc.T @ yc / sxx
-    rss = (yc * yc).sum() - beta ** 2 * sxx
-    se = np.sqrt(rss / (n - 2) / sxx)
+    G = np.asarray(G, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    obs = ~np.isnan(G)
+    if obs.all():
+        n, g0, sy, syy = float(G.shape[0]), G, y.sum(), y @ y
+    else:
+        w = obs.astype(np.float64)
+        n, g0, sy, syy = w.sum(0), np.where(obs, G, 0.0), w.T @ y, w.T @ (y * y)
+    sx, sxx, sxy = g0.sum(0), np.einsum("ij,ij->j", g0, g0), g0.T @ y
+    vxx = sxx - sx * sx / n
+    vxy = sxy - sx * sy / n
+    vyy = syy - sy * sy / n
+    beta = vxy / vxx
+    se = np.sqrt((vyy - beta * vxy) / (n - 2) / vxx)
     return beta, se
 
 
