@@ -335,7 +335,7 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
         "edf": np.repeat(edf_cols, len(bcols)), "biomarker": np.tile(bcols, len(edf_cols)),
         "beta": res.beta.ravel(), "se": res.se.ravel(), "t": res.t.ravel(), "p_value": res.p_value.ravel(),
         "significant": sig.ravel(),
-    })
+    }, columns=ASSOCIATION_COLUMNS)
     labels = cluster_edfs(Y, min(clusters, len(edf_cols)), seed=seed)
     params = {"edf": str(edf), "biomarkers": str(biomarkers) if biomarkers else None, "covar": str(covar) if covar else None,
               "measure_from": str(measure_from) if measure_from else None, "covariates": cov_cols,

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 from scipy import fft as sfft
@@ -118,7 +118,7 @@ class MRMethod:
     """
 
     name: str
-    func: Callable[..., MRResult] = field(repr=False)
+    func: MRKernel = field(repr=False)
     pmid: str
     min_variants: int
     heterogeneity: bool
