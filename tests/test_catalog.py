@@ -195,6 +195,12 @@ def test_download_catalog__file_url_roundtrip_and_cli(tmp_path, monkeypatch):
 
     out = download_catalog(tmp_path / "cat.tsv", url=V102.resolve().as_uri())
     assert read_catalog(out).equals(read_catalog(V102))
+    import hashlib
+    import json
+
+    man = json.loads((tmp_path / "cat.tsv.manifest.json").read_text())
+    assert man["command"] == "edfgen catalog download" and man["parameters"]["url"] == V102.resolve().as_uri()
+    assert man["extra"]["sha256"] == hashlib.sha256(V102.read_bytes()).hexdigest() and man["outputs"] == ["cat.tsv"]
     (tmp_path / "notcat.tsv").write_text("a\tb\n1\t2\n")
     with pytest.raises(ToolError, match="not a GWAS Catalog"):
         download_catalog(tmp_path / "x.tsv", url=(tmp_path / "notcat.tsv").as_uri())

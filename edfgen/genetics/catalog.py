@@ -378,11 +378,9 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     """``edfgen annotate``: read, check build, select traits, annotate, write ``out`` (TSV) and its
     provenance ``<out>.manifest.json`` (a file-level manifest, so that annotating into a clump
     directory does not replace that directory's ``manifest.json``)."""
-    import json
-
     from edfgen.genetics.genes import read_genes
     from edfgen.genetics.ld import PlinkGenotypes, panel_fingerprint
-    from edfgen.io.tables import atomic_write, write_table
+    from edfgen.io.tables import write_table
     from edfgen.provenance import Manifest
 
     panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
@@ -412,17 +410,30 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     finally:
         if panel is not None:
             panel.close()
-    man.outputs = [out.name]
     man.extra = {"n_loci": int(len(res)), "n_novel": int(res["novel"].sum()), "n_catalog_associations": int(len(cat))}
-    man.finished = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-    with atomic_write(out.parent / f"{out.name}.manifest.json") as fh:
-        json.dump(man.to_dict(), fh, indent=2)
+    _write_file_manifest(man, out)
     return res
+
+
+def _write_file_manifest(man, out: Path) -> Path:
+    """``<out>.manifest.json`` for a command whose output is one file (its directory may hold
+    another stage's ``manifest.json``), written last and atomically."""
+    import json
+
+    from edfgen.io.tables import atomic_write
+
+    man.outputs = [out.name]
+    man.finished = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    path = out.parent / f"{out.name}.manifest.json"
+    with atomic_write(path) as fh:
+        json.dump(man.to_dict(), fh, indent=2)
+    return path
 
 
 # ----------------------------------------------------------------------------- download
 def download_catalog(out: str | Path, *, url: str = CATALOG_URL, timeout: float = 60.0) -> Path:
-    """Fetch the current GWAS Catalog associations (v1.0.2 TSV; a ``.zip`` is unpacked) to ``out``.
+    """Fetch the current GWAS Catalog associations (v1.0.2 TSV; a ``.zip`` is unpacked) to ``out``,
+    with ``<out>.manifest.json`` (URL, download time, the file's sha256 under ``extra``).
 
     Raises
     ------
@@ -453,4 +464,9 @@ def download_catalog(out: str | Path, *, url: str = CATALOG_URL, timeout: float 
         reason = getattr(exc, "reason", exc)
         raise ToolError(f"catalog download: cannot fetch {url} ({reason}); are you offline? "
                         f"Download it elsewhere and pass it with --catalog") from None
+    from edfgen.provenance import Manifest, sha256_file
+
+    man = Manifest("edfgen catalog download", parameters={"url": url, "timeout": timeout})
+    man.extra = {"sha256": sha256_file(out), "bytes": out.stat().st_size}
+    _write_file_manifest(man, out)
     return out
