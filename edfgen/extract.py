@@ -442,6 +442,22 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
     buf_edfs: list[np.ndarray] = []
     buf_rej: list[tuple[str, str, str]] = []
     n_done, n_batches_in_chunk, chunk = resumed, 0, next_chunk
+
+    def flush() -> None:
+        """Make the buffered batches a durable chunk, move them to the done lists, report."""
+        nonlocal n_done, n_batches_in_chunk, chunk
+        _write_chunk(parts, chunk, buf_ids, buf_edfs, d or 0, buf_rej)
+        n_done += len(buf_ids) + len(buf_rej)
+        done_ids.extend(buf_ids)
+        done_arrays.extend(buf_edfs)
+        done_rejects.extend(buf_rej)
+        for buf in (buf_ids, buf_edfs, buf_rej):
+            buf.clear()
+        n_batches_in_chunk = 0
+        if on_chunk is not None:
+            on_chunk(chunk, n_done)
+        chunk += 1
+
     bar = progress(total=len(todo), desc="extract", unit="ECG")
     try:
         for ids, signals, rejects in _Loader(batches, prep, fs, quality, workers):
@@ -454,23 +470,9 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
             bar.update(len(ids) + len(rejects))
             n_batches_in_chunk += 1
             if n_batches_in_chunk >= per_chunk:
-                _write_chunk(parts, chunk, buf_ids, buf_edfs, d or 0, buf_rej)
-                n_done += len(buf_ids) + len(buf_rej)
-                done_ids.extend(buf_ids)
-                done_arrays.extend(buf_edfs)
-                done_rejects.extend(buf_rej)
-                buf_ids, buf_edfs, buf_rej, n_batches_in_chunk = [], [], [], 0
-                if on_chunk is not None:
-                    on_chunk(chunk, n_done)
-                chunk += 1
+                flush()
         if n_batches_in_chunk:
-            _write_chunk(parts, chunk, buf_ids, buf_edfs, d or 0, buf_rej)
-            n_done += len(buf_ids) + len(buf_rej)
-            done_ids.extend(buf_ids)
-            done_arrays.extend(buf_edfs)
-            done_rejects.extend(buf_rej)
-            if on_chunk is not None:
-                on_chunk(chunk, n_done)
+            flush()
     finally:
         bar.close()
 
@@ -487,11 +489,9 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
     cols = edf_columns(d)
     iids = [idmap[rid] for rid in order] if idmap is not None else order
     frame = pd.DataFrame(arr.astype(np.float64), columns=cols)
+    frame.insert(0, "IID", iids)
     if idmap is not None:
-        frame.insert(0, "IID", iids)
         frame = frame.groupby("IID", sort=False).mean().reset_index()  # mean of a participant's ECGs
-    else:
-        frame.insert(0, "IID", iids)
     rej_rows = early_rejects + [r for r in done_rejects if r[0] in wanted]
     rej_df = pd.DataFrame(rej_rows, columns=REJECT_COLUMNS)
     for rid, p, reason in rej_rows[:20]:
