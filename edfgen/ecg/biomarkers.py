@@ -230,10 +230,7 @@ def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> dict[str, floa
     t_lo = qrs_off + int(0.06 * fs)
     t_hi = min(len(seg) - 1, pre + int(min(0.7 * rr_med, 0.7) * fs))
     if t_hi - t_lo > int(0.05 * fs):
-        w = beat[:, t_lo:t_hi]
-        lead = int(np.argmax(np.abs(w).max(axis=1)))
-        pk = t_lo + int(np.argmax(np.abs(w[lead])))
-        sgn = np.sign(beat[lead, pk]) or 1.0
+        lead, pk, sgn = _dominant_deflection(beat, t_lo, t_hi)
         yt = sgn * beat[lead]
         cross = _tangent_crossing(yt, pk, t_hi, rising=False)
         if cross is not None:
@@ -250,15 +247,20 @@ def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> dict[str, floa
         p_lo = max(p_lo, prev_t_end)
     p_hi = qrs_on - int(0.02 * fs)
     if p_hi - p_lo > int(0.04 * fs):
-        w = beat[:, p_lo:p_hi]
-        lead = int(np.argmax(np.abs(w).max(axis=1)))
-        pk = p_lo + int(np.argmax(np.abs(w[lead])))
-        sgn = np.sign(beat[lead, pk]) or 1.0
+        lead, pk, sgn = _dominant_deflection(beat, p_lo, p_hi)
         cross = _tangent_crossing(sgn * beat[lead], p_lo, pk + 1, rising=True)
         if cross is not None and cross[0] > p_lo - int(0.05 * fs):
             out["pr_interval_ms"] = 1000.0 * (qrs_on - cross[0]) / fs
         out["p_amplitude_mv"] = float(mag[p_lo:p_hi].max())
     return out
+
+
+def _dominant_deflection(beat: np.ndarray, lo: int, hi: int) -> tuple[int, int, float]:
+    """Lead, sample and sign of the largest |deflection| of the median beat ``[L, W]`` in ``[lo, hi)``."""
+    w = np.abs(beat[:, lo:hi])
+    lead = int(np.argmax(w.max(axis=1)))
+    pk = lo + int(np.argmax(w[lead]))
+    return lead, pk, float(np.sign(beat[lead, pk]) or 1.0)
 
 
 def _qrs_bounds(beat: np.ndarray, r: int, fs: float) -> tuple[int | None, int | None]:
