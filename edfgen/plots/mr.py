@@ -49,21 +49,24 @@ def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def forest_plot(single: pd.DataFrame, path: Path) -> Path:
-    """Per-variant Wald ratios with 95% CI, then the pooled IVW / Egger estimates."""
-    plt = _plt()
-    single = single.copy()
-    per = single[single["method"] == "Wald ratio"].sort_values("b")
-    pooled = single[single["method"] != "Wald ratio"]
-    d = pd.concat([per, pooled])
-    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.18 * len(d) + 1)))
+def _ci_rows(d: pd.DataFrame, labels, colors):
+    """One row per estimate of ``d`` (``b``, ``se``), top to bottom: point, 95% CI, a dashed zero line."""
+    fig, ax = _plt().subplots(figsize=(6, max(2.5, 0.18 * len(d) + 1)))
     yy = np.arange(len(d))[::-1]
-    colors = ["0.3"] * len(per) + ["tab:red"] * len(pooled)
     ax.errorbar(d["b"], yy, xerr=1.959964 * d["se"], fmt="none", ecolor=colors, lw=0.8)
     ax.scatter(d["b"], yy, c=colors, s=10, zorder=3)
     ax.axvline(0, color="0.6", lw=0.6, ls="--")
     ax.set_yticks(yy)
-    ax.set_yticklabels(d["variant_id"], fontsize=6)
+    ax.set_yticklabels(labels, fontsize=6)
+    return fig, ax
+
+
+def forest_plot(single: pd.DataFrame, path: Path) -> Path:
+    """Per-variant Wald ratios with 95% CI, then the pooled IVW / Egger estimates."""
+    per = single[single["method"] == "Wald ratio"].sort_values("b")
+    pooled = single[single["method"] != "Wald ratio"]
+    d = pd.concat([per, pooled])
+    fig, ax = _ci_rows(d, d["variant_id"], ["0.3"] * len(per) + ["tab:red"] * len(pooled))
     ax.set_xlabel("MR effect (95% CI)")
     return _save(fig, path)
 
@@ -85,16 +88,8 @@ def funnel_plot(single: pd.DataFrame, path: Path) -> Path:
 
 def leaveoneout_plot(loo: pd.DataFrame, path: Path) -> Path:
     """Estimate with each variant left out (95% CI), and with all variants."""
-    plt = _plt()
     d = pd.concat([loo[loo["excluded"] != "All"].sort_values("b"), loo[loo["excluded"] == "All"]])
-    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.18 * len(d) + 1)))
-    yy = np.arange(len(d))[::-1]
-    colors = ["tab:red" if e == "All" else "0.3" for e in d["excluded"]]
-    ax.errorbar(d["b"], yy, xerr=1.959964 * d["se"], fmt="none", ecolor=colors, lw=0.8)
-    ax.scatter(d["b"], yy, c=colors, s=10, zorder=3)
-    ax.axvline(0, color="0.6", lw=0.6, ls="--")
-    ax.set_yticks(yy)
-    ax.set_yticklabels(d["excluded"], fontsize=6)
+    fig, ax = _ci_rows(d, d["excluded"], ["tab:red" if e == "All" else "0.3" for e in d["excluded"]])
     ax.set_xlabel(f"{d['method'].iloc[0]} estimate leaving out one variant (95% CI)")
     return _save(fig, path)
 
