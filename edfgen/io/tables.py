@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,6 +20,12 @@ import pandas as pd
 from edfgen.exceptions import InputError
 
 PathLike = str | os.PathLike
+
+
+def safe_filename(name: str) -> str:
+    """``name`` with every run of characters other than ``A-Za-z0-9_.-`` replaced by ``_`` (for
+    per-phenotype/per-trait file names built from user-supplied names)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
 
 
 @contextlib.contextmanager

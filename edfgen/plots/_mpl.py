@@ -1,5 +1,5 @@
 """Matplotlib set-up shared by every edfgen figure: the Agg backend (no display on clusters)
-and atomic PNG writes, plus the file-name sanitiser used for per-trait plot names.
+and atomic PNG writes.
 
 matplotlib is imported lazily (inside :func:`pyplot`) so importing edfgen stays cheap.
 """
@@ -7,7 +7,6 @@ matplotlib is imported lazily (inside :func:`pyplot`) so importing edfgen stays 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from edfgen.io.tables import atomic_path
@@ -32,8 +31,3 @@ def save_png(fig, path: str | os.PathLike, **savefig_kwargs) -> Path:
     finally:
         pyplot().close(fig)
     return path
-
-
-def safe_filename(name: str) -> str:
-    """``name`` with every run of characters other than ``A-Za-z0-9_.-`` replaced by ``_``."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))

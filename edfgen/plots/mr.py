@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.io.tables import safe_filename
 from edfgen.plots._mpl import pyplot as _plt
-from edfgen.plots._mpl import safe_filename, save_png
+from edfgen.plots._mpl import save_png
 
 
 def _save(fig, path: Path) -> Path:

@@ -20,7 +20,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.plots._mpl import pyplot, safe_filename, save_png
+from edfgen.io.tables import safe_filename
+from edfgen.plots._mpl import pyplot, save_png
 
 log = logging.getLogger(__name__)
 
