@@ -295,8 +295,7 @@ def ld_with_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, panel, *,
     from edfgen.genetics.ld import r2_vector
 
     v = panel.variants
-    by_id = pd.Series(np.arange(len(v.variant_id)), index=v.variant_id)
-    by_id = by_id[~by_id.index.duplicated(keep=False)]
+    by_id = v.rows_by_id
     by_pos = pd.Series(np.arange(len(v.variant_id)), index=pd.Index(
         [f"{c}:{p}" for c, p in zip(v.chromosome, v.position)]))
     by_pos = by_pos[~by_pos.index.duplicated(keep=False)]

@@ -248,12 +248,12 @@ def _locate_in_panel(df: pd.DataFrame, panel: PlinkGenotypes, phenotype: str) ->
     if len(dup) and ids.isin(set(dup)).any():
         raise InputError(f"{panel.prefix}.bim: duplicated variant id(s) used by {phenotype}, "
                          f"e.g. {sorted(set(dup) & set(ids))[0]!r}")
-    best = (ids.map(_unique_index(v.variant_id)), "variant_id")
+    best = (ids.map(panel.variants.rows_by_id), "variant_id")
     if best[0].notna().mean() >= 0.5:
         return best
     tries = []
     if "rsid" in df.columns:
-        tries.append((df["rsid"].astype(str).map(_unique_index(v.variant_id)), "rsid"))
+        tries.append((df["rsid"].astype(str).map(panel.variants.rows_by_id), "rsid"))
     if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
         a1, a2 = np.asarray(v.allele1, dtype=str), np.asarray(v.allele2, dtype=str)
         lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)

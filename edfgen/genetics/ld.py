@@ -28,6 +28,7 @@ frequencies", BMC Bioinformatics 8:428, doi:10.1186/1471-2105-8-428.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -321,6 +322,13 @@ class PlinkVariants:
     position: np.ndarray        # int64 [V]
     allele1: np.ndarray         # str [V]
     allele2: np.ndarray         # str [V]
+
+    @functools.cached_property
+    def rows_by_id(self) -> pd.Series:
+        """``.bim`` row of each variant id, built once per panel (ids listed more than once are
+        left out: they are ambiguous)."""
+        s = pd.Series(np.arange(len(self.variant_id)), index=pd.Index(self.variant_id))
+        return s[~s.index.duplicated(keep=False)]
 
 
 class PlinkGenotypes:

@@ -26,7 +26,6 @@ Hartwig FP et al. (2016) Int J Epidemiol 45:1717, doi:10.1093/ije/dyx028 (palind
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -266,7 +265,9 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: fl
     outcome
         GWAS-SSF outcome frame (full summary statistics).
     bfile
-        PLINK 1 prefix (``.bed/.bim/.fam``) with variant ids matching the summary statistics.
+        PLINK 1 prefix (``.bed/.bim/.fam``) with variant ids matching the summary statistics, or an
+        open :class:`edfgen.genetics.ld.PlinkGenotypes` (opened with ``founders_only=False``: LD
+        from every sample) to read the ``.bim`` once for many outcomes.
 
     Returns
     -------
@@ -276,63 +277,52 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: fl
     ----------
     Hemani G et al. (2018) eLife 7:e34408 (TwoSampleMR ``extract_outcome_data(proxies=TRUE)``, rsq = 0.8).
     """
-    from bed_reader import open_bed
+    from edfgen.genetics.ld import PlinkGenotypes, r2_vector
 
     cols = list(outcome.columns) + ["proxy_variant", "proxy_r2"]
     if not missing:
         return pd.DataFrame(columns=cols)
-    prefix = str(bfile)
-    for ext in (".bed", ".bim", ".fam"):
-        if not Path(prefix + ext).exists():
-            raise InputError(f"--ld-bfile {prefix}: {prefix + ext} not found")
-    bim = pd.read_csv(prefix + ".bim", sep=r"\s+", header=None, names=["chrom", "id", "cm", "pos", "a1", "a2"],
-                      dtype={"chrom": str, "id": str, "a1": str, "a2": str})
-    pos_of = pd.Series(np.arange(len(bim)), index=bim["id"])
-    pos_of = pos_of[~pos_of.index.duplicated()]
-    in_out = bim["id"].isin(set(outcome["variant_id"])).to_numpy()
-    rows = []
-    with open_bed(prefix + ".bed", count_A1=True) as bed:
+    own = not isinstance(bfile, PlinkGenotypes)
+    panel = PlinkGenotypes(bfile, founders_only=False) if own else bfile
+    try:
+        v = panel.variants
+        out_row = pd.Series(np.arange(len(outcome)), index=pd.Index(outcome["variant_id"].astype(str)))
+        out_row = out_row[~out_row.index.duplicated()]
+        in_out = np.isin(v.variant_id, out_row.index)
+        rows = []
         for vid in missing:
-            if vid not in pos_of.index:
+            i = v.rows_by_id.get(vid)
+            if i is None:
                 continue
-            i = int(pos_of[vid])
-            cand = np.flatnonzero(in_out & (bim["chrom"].to_numpy() == bim["chrom"].iat[i])
-                                  & (np.abs(bim["pos"].to_numpy() - bim["pos"].iat[i]) <= window_kb * 1000))
+            cand = np.flatnonzero(in_out & (v.chromosome == v.chromosome[i])
+                                  & (np.abs(v.position - v.position[i]) <= window_kb * 1000))
             cand = cand[cand != i]
             if cand.size == 0:
                 continue
-            g = bed.read(index=np.s_[:, np.r_[i, cand]], dtype="float64")
-            ok = np.isfinite(g)
-            gt = np.where(ok, g, 0.0)
-            both = ok[:, :1] & ok[:, 1:]
-            nb = both.sum(0)
-            x = gt[:, :1] * both
-            y = gt[:, 1:] * both
-            mx, my = x.sum(0) / nb, y.sum(0) / nb
-            cov = (x * y).sum(0) / nb - mx * my
-            vx = (x * x).sum(0) / nb - mx ** 2
-            vy = (y * y).sum(0) / nb - my ** 2
-            with np.errstate(invalid="ignore", divide="ignore"):
-                r = cov / np.sqrt(vx * vy)
-            r2 = np.where(np.isfinite(r), r ** 2, 0.0)
-            j = int(np.argmax(r2))
-            if r2[j] < r2_min:
+            g = panel.read(np.r_[i, cand])
+            r2, ok = r2_vector(g[:, 0], g[:, 1:], method="corr")      # signed: sign(r) * r²
+            r2 = np.where(ok, r2, 0.0)
+            j = int(np.argmax(np.abs(r2)))
+            if abs(r2[j]) < r2_min:
                 continue
             p = cand[j]
-            pid = bim["id"].iat[p]
-            orow = outcome[outcome["variant_id"] == pid].iloc[0].copy()
+            pid = str(v.variant_id[p])
+            orow = outcome.iloc[int(out_row[pid])].copy()
             ea = str(orow["effect_allele"]).upper()
-            pa1, pa2 = bim["a1"].iat[p].upper(), bim["a2"].iat[p].upper()
-            ta1, ta2 = bim["a1"].iat[i].upper(), bim["a2"].iat[i].upper()
+            pa1, pa2 = str(v.allele1[p]).upper(), str(v.allele2[p]).upper()
+            ta1, ta2 = str(v.allele1[i]).upper(), str(v.allele2[i]).upper()
             if ea not in (pa1, pa2):
                 ea = ea.translate(_COMP)
             if ea not in (pa1, pa2):
                 continue
-            same = (ea == pa1) == (r[j] > 0)
+            same = (ea == pa1) == (r2[j] > 0)
             orow["effect_allele"], orow["other_allele"] = (ta1, ta2) if same else (ta2, ta1)
             orow["variant_id"] = vid
             orow["proxy_variant"] = pid
-            orow["proxy_r2"] = float(r2[j])
+            orow["proxy_r2"] = float(abs(r2[j]))
             rows.append(orow)
+    finally:
+        if own:
+            panel.close()
     log.info("proxies: %d of %d missing instruments replaced (r2 >= %s)", len(rows), len(missing), r2_min)
     return pd.DataFrame(rows, columns=cols).reset_index(drop=True)

@@ -12,6 +12,7 @@ Inputs are GWAS-SSF files (aliases accepted, see :mod:`edfgen.io.sumstats`) or T
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -479,29 +480,33 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
 
     harmonised, tables = [], PairTables()
     n_pairs = 0
-    for of in progress(out_files, total=len(out_files), desc="mr outcomes"):
-        odf = load_sumstats(of)
-        oname = phenotype_name(of)
-        ocases, or2 = _cases(odf), _user_r2(odf)
-        overlap = odf["variant_id"].isin(wanted)
-        prox = None
-        if proxies:
-            prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, ld_bfile,
-                                r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
-        osub = odf[overlap].drop_duplicates("variant_id", keep="first").reset_index(drop=True)
-        oindex = pd.Index(osub["variant_id"])
-        for ename, ef, sel, ecases, er2 in exposures:
-            if sel.empty:
-                continue
-            pos = oindex.get_indexer(sel["variant_id"])
-            h = harmonise(sel, osub.iloc[pos[pos >= 0]], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
-                          exposure_name=ename, outcome_name=oname, proxies=prox)
-            harmonised.append(h)
-            n_pairs += 1
-            pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases,
-                              r2_exposure=er2, r2_outcome=or2)
-            for fld in fields(tables):
-                getattr(tables, fld.name).extend(getattr(pt, fld.name))
+    from edfgen.genetics.ld import PlinkGenotypes
+
+    # proxies: the panel's .bim is read once for all outcomes
+    with PlinkGenotypes(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
+        for of in progress(out_files, total=len(out_files), desc="mr outcomes"):
+            odf = load_sumstats(of)
+            oname = phenotype_name(of)
+            ocases, or2 = _cases(odf), _user_r2(odf)
+            overlap = odf["variant_id"].isin(wanted)
+            prox = None
+            if proxies:
+                prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, panel,
+                                    r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
+            osub = odf[overlap].drop_duplicates("variant_id", keep="first").reset_index(drop=True)
+            oindex = pd.Index(osub["variant_id"])
+            for ename, ef, sel, ecases, er2 in exposures:
+                if sel.empty:
+                    continue
+                pos = oindex.get_indexer(sel["variant_id"])
+                h = harmonise(sel, osub.iloc[pos[pos >= 0]], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
+                              exposure_name=ename, outcome_name=oname, proxies=prox)
+                harmonised.append(h)
+                n_pairs += 1
+                pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases,
+                                  r2_exposure=er2, r2_outcome=or2)
+                for fld in fields(tables):
+                    getattr(tables, fld.name).extend(getattr(pt, fld.name))
     H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
     if len(H) and not H["mr_keep"].any():
         reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())

@@ -121,8 +121,7 @@ def plot_loci(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel, out_dir
     out_dir = Path(out_dir)
     by_name = {phenotype_name(s): s for s in sumstats}
     gtab = read_genes(genes) if isinstance(genes, (str, Path)) else genes
-    ids = pd.Series(np.arange(len(panel.variants.variant_id)), index=panel.variants.variant_id)
-    ids = ids[~ids.index.duplicated(keep=False)]
+    ids = panel.variants.rows_by_id
     cache: dict[str, pd.DataFrame] = {}
     written = []
     for row in loci.itertuples():
