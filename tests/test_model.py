@@ -263,9 +263,15 @@ def test_auroc_auprc__match_sklearn():
     ref_ap = [average_precision_score(y[i], s[i]) for i in range(5)]
     np.testing.assert_allclose(auroc_rows(y, s), ref_auc, rtol=1e-12)
     np.testing.assert_allclose(auprc_rows(y, s), ref_ap, rtol=1e-12)
-    ci = bootstrap_metrics(y[0], s[0], n_boot=500)
+    ci = bootstrap_metrics(y[0], s[0], n_boot=500, seed=3)
     assert ci["auroc"].lower < ci["auroc"].estimate < ci["auroc"].upper
     assert ci["auprc"].lower < ci["auprc"].estimate < ci["auprc"].upper
+    # the vectorised bootstrap equals a loop over the same resamples scored by scikit-learn
+    idx = np.random.default_rng(3).integers(0, 200, size=(500, 200))
+    for name, fn in (("auroc", roc_auc_score), ("auprc", average_precision_score)):
+        reps = [fn(y[0][i], s[0][i]) for i in idx if y[0][i].any() and not y[0][i].all()]
+        lo, hi = np.quantile(reps, [0.025, 0.975])
+        assert (ci[name].lower, ci[name].upper) == (pytest.approx(lo, rel=1e-10), pytest.approx(hi, rel=1e-10))
 
 
 @pytest.fixture(scope="module")
