@@ -405,7 +405,8 @@ class PlinkGenotypes:
         if idx.size == 0:
             return np.zeros((self.n_samples, 0), dtype=np.int8)
         if idx.min() < 0 or idx.max() >= self.n_variants:
-            raise IndexError(f"{self.prefix}: variant index out of range")
+            raise IndexError(f"{self.prefix}: variant index {int(idx.min())}..{int(idx.max())} outside the "
+                             f".bim rows 0..{self.n_variants - 1}")
         blocks = idx // self._block
         out = np.empty((self.n_samples, idx.size), dtype=np.int8, order="F")
         for b in np.unique(blocks):
