@@ -21,6 +21,8 @@ References
 Frisch R, Waugh FV. Partial time regressions as compared with individual trends.
 Econometrica 1933;1:387-401. doi:10.2307/1907330
 Lovell MC. Seasonal adjustment of economic time series. JASA 1963;58:993-1010. doi:10.1080/01621459.1963.10480682
+Lloyd SP. Least squares quantization in PCM. IEEE Trans Inf Theory 1982;28:129-137. doi:10.1109/TIT.1982.1056489
+(k-means; scikit-learn's ``KMeans`` with k-means++ seeding, Arthur & Vassilvitskii, SODA 2007).
 """
 
 from __future__ import annotations
