@@ -578,6 +578,11 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     out_dir = prepare_out_dir(out_dir, force=force)
     ptab = read_table(pheno, id_column="IID")
     names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
+    files = pd.Series([_safe(n) for n in names])
+    if files.duplicated().any():
+        clash = files[files.duplicated()].iloc[0]
+        raise InputError(f"{pheno}: phenotype columns {[n for n, f in zip(names, files) if f == clash]} give the "
+                         f"same file name {clash}.tsv.gz: rename them")
     if covar is not None:
         ctab = read_table(covar, id_column="IID")
         design = covariate_design(ctab, covar_cols, categorical=categorical, source=str(covar))
@@ -961,7 +966,9 @@ def _write_outputs(out_dir, variants: pd.DataFrame, res: AssociationResult, name
 
 
 def _safe(name: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))
+    from edfgen.io.tables import safe_filename
+
+    s = safe_filename(name)
     if not s:
         raise InputError(f"phenotype name {name!r} cannot be a file name")
     return s
