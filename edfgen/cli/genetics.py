@@ -68,7 +68,7 @@ def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, thread
 @click.option("--call-rate", type=click.FloatRange(0, 1), default=0.95, show_default=True, help="Variant call rate.")
 @click.option("--sample-call-rate", type=click.FloatRange(0, 1), default=0.95, show_default=True)
 @click.option("--hwe", type=click.FloatRange(0, 1), default=1e-6, show_default=True, help="HWE exact p (0: off).")
-@click.option("--remove-related", is_flag=True, help="Drop one of each pair with KING kinship > --kinship.")
+@click.option("--remove-related", is_flag=True, help="Remove related samples (KING kinship > --kinship), keeping a maximal independent set.")
 @click.option("--kinship", type=float, default=0.0884, show_default=True)
 @click.option("--engine", type=click.Choice(["auto", "fast", "hail"]), default="auto", show_default=True,
               help="fast: blockwise matrix products on PLINK input; hail: linear/logistic_regression_rows.")
