@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from edfgen.cli import cli
 from edfgen.ecg.preprocessing_config import Preprocessing
-from edfgen.exceptions import CheckpointError, ConfigError
+from edfgen.exceptions import CheckpointError, ConfigError, InputError
 from edfgen.io.dictionary import check_file
 from edfgen.model import ECGEncoder, count_parameters, get_config, load_checkpoint, save_checkpoint
 from edfgen.model.config import ModelConfig
@@ -347,6 +347,9 @@ def test_finetune__lpft_and_scratch_modes(probe_cohort):
     assert ft.model.config.labels == ("TACHY",) and ft.best_val_auroc > 0.8
     sc = finetune(signals[:n], ids, labels, settings=FinetuneSettings(epochs=1, from_scratch=True, batch_size=32))
     assert list(sc.log["stage"]) == ["scratch"] and sc.best_epoch == 1
+    # a validation split without both classes has no AUROC to stop on: one clear error, not a crash
+    with pytest.raises(InputError, match="no label has both classes.*'TACHY': 0"):
+        finetune(signals[:n], ids, labels.assign(TACHY=0), settings=FinetuneSettings(epochs=1))
 
 
 def test_pretrain_cli__real_wfdb_records_and_out_guard(tmp_path, shared_data):

@@ -216,6 +216,12 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     val, train = use[:n_val], use[n_val:]
     x_tr, y_tr = signals[keep[train]], y[train]
     x_va, y_va = signals[keep[val]], y[val]
+    known = np.isfinite(y_va)
+    pos_va = np.where(known, y_va, 0).sum(axis=0)
+    if not ((pos_va > 0) & (pos_va < known.sum(axis=0))).any():     # early stopping needs a validation AUROC
+        raise InputError(f"finetune: no label has both classes among the {len(val)} validation ECGs "
+                         f"(positives per label: {dict(zip(names, pos_va.astype(int).tolist()))}); "
+                         f"use more labelled participants or a larger --label-fraction")
     pos = np.nansum(y_tr, axis=0)
     neg = np.sum(np.isfinite(y_tr), axis=0) - pos
     pos_weight = torch.tensor(np.clip(neg / np.maximum(pos, 1), 1.0, s.max_pos_weight), dtype=torch.float32)
