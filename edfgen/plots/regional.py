@@ -67,8 +67,9 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
         reg["r2"] = reg["variant_id"].astype(str).map(r2.abs())
     else:
         reg["r2"] = np.nan
-    has_genes = genes is not None and not genes[(genes["chromosome"] == chrom) & (genes["end"] >= centre - w)
-                                                & (genes["start"] <= centre + w)].empty
+    near_genes = None if genes is None else genes[(genes["chromosome"] == chrom) & (genes["end"] >= centre - w)
+                                                  & (genes["start"] <= centre + w)]
+    has_genes = near_genes is not None and not near_genes.empty
     fig, axes = plt.subplots(2 if has_genes else 1, 1, figsize=(8, 5.5 if has_genes else 4), sharex=True,
                              gridspec_kw={"height_ratios": [3, 1]} if has_genes else None, squeeze=False)
     ax = axes[0, 0]
@@ -88,8 +89,7 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
     ax.set_title(title or f"{lead} (chr{chrom}:{centre})", fontsize=10)
     if has_genes:
         gax = axes[1, 0]
-        g = genes[(genes["chromosome"] == chrom) & (genes["end"] >= centre - w)
-                  & (genes["start"] <= centre + w)].head(40).reset_index(drop=True)
+        g = near_genes.head(40).reset_index(drop=True)
         for k, row in g.iterrows():
             yk = -(k % 4)
             gax.plot([row["start"] / 1e6, row["end"] / 1e6], [yk, yk], lw=4, color="#2c5f8a",
