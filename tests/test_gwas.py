@@ -15,7 +15,8 @@ from scipy import stats
 from edfgen.exceptions import InputError
 from edfgen.genetics.genotypes import GenotypeSource, QCSettings
 from edfgen.genetics.gwas import (GwasSettings, covariate_design, expand_columns, inverse_normal_transform,
-                                  linear_association, missingness_groups, prepare_phenotypes, run_gwas)
+                                  linear_association, logistic_association, missingness_groups, prepare_logistic,
+                                  prepare_phenotypes, run_gwas)
 from edfgen.io.dictionary import check_file
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -275,7 +276,8 @@ def test_run_gwas__binary_wald_matches_statsmodels_logit(hail_context, cohort, s
 
     out = tmp_path / "bin"
     res = run_gwas(GenotypeSource(bfile=small_bfile), cohort / "outcomes.tsv", cohort / "covar.tsv", out,
-                   covar_cols=["age", "sex", "centre"], qc=NO_QC, settings=GwasSettings(binary=True, plots=False))
+                   covar_cols=["age", "sex", "centre"], qc=NO_QC,
+                   settings=GwasSettings(binary=True, engine="hail", plots=False))
     assert res.engine == "hail"
     used = pd.read_csv(out / "samples.tsv", sep="\t", dtype=str)["IID"]
     from bed_reader import open_bed
@@ -407,3 +409,103 @@ def test_run_gwas__sample_call_rate_failures_take_the_two_pass_path(cohort, fast
     qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
     assert qc.loc["sample_call_rate", "removed"] == len(complete) - len(expected)
     assert pd.read_csv(out / "edf_001.tsv.gz", sep="\t")["n"].max() == len(expected) == res.samples.used
+
+
+# ----------------------------------------------------------------------------------------------
+# fast logistic (Wald) engine
+# ----------------------------------------------------------------------------------------------
+def test_logistic_association__matches_statsmodels_and_separation_gives_nan():
+    """Kernel vs statsmodels Logit (mean-imputed calls, a phenotype with its own samples); a variant that
+    separates cases from controls and a monomorphic one give NaN (not converged), not a crash."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    n, m = 400, 40
+    C = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
+    G = rng.binomial(2, rng.uniform(0.1, 0.5, m), (n, m)).astype(float)
+    G[rng.random((n, m)) < 0.02] = np.nan
+    lin = -0.5 + 0.4 * C[:, 1] + 0.7 * np.nan_to_num(G[:, 0], nan=1.0)
+    Y = (rng.random((n, 2)) < 1 / (1 + np.exp(-lin[:, None]))).astype(float)
+    Y[rng.random(n) < 0.15, 1] = np.nan
+    G[:, 5] = 2.0 * Y[:, 0]                   # perfectly separates the cases of phenotype 0
+    G[:, 6] = 1.0                              # monomorphic
+    r = logistic_association(G, prepare_logistic(Y, C))
+    assert np.isnan(r.beta[5, 0]) and np.isnan(r.p_value[5, 0]) and not r.converged[5, 0]
+    assert np.isnan(r.beta[6]).all() and not r.converged[6].any()
+    assert r.converged[[0, 1, 2, 3, 4, 7, 8]].all()
+    for j in (0, 1, 2, 9):
+        for p in (0, 1):
+            ok = ~np.isnan(Y[:, p])
+            g = G[ok, j].copy()
+            g[np.isnan(g)] = np.nanmean(g)
+            fit = sm.Logit(Y[ok, p], np.column_stack([C[ok], g])).fit(disp=0, tol=1e-12)
+            np.testing.assert_allclose([r.beta[j, p], r.standard_error[j, p], r.p_value[j, p]],
+                                       [fit.params[-1], fit.bse[-1], fit.pvalues[-1]], rtol=1e-5)
+            assert r.n[j, p] == ok.sum()
+            np.testing.assert_allclose(r.effect_allele_frequency[j, p], np.nanmean(G[ok, j]) / 2)
+
+
+def test_run_gwas__fast_binary_engine_matches_hail_logistic_wald(hail_context, sim_cohort, tmp_path):
+    """The simulated cohort's outcomes (one with 10% missing values) on 400 variants: fast engine (chosen
+    by --engine auto) vs Hail logistic_regression_rows Wald, rtol 1e-5 (complete-call variants, then all)."""
+    from bed_reader import open_bed
+
+    bim = pd.read_csv(sim_cohort / "genotypes.bim", sep="\t", header=None)
+    (tmp_path / "ids.txt").write_text("\n".join(bim[1].iloc[:400]) + "\n")
+    sub = tmp_path / "sub"
+    subprocess.run(["plink2", "--bfile", str(sim_cohort / "genotypes"), "--extract", str(tmp_path / "ids.txt"),
+                    "--make-bed", "--out", str(sub), "--silent"], check=True)
+    oc = pd.read_csv(sim_cohort / "outcomes.tsv", sep="\t", dtype={"IID": str})
+    names = ["AF", "LBBB", "MI"]
+    oc.loc[np.random.default_rng(0).random(len(oc)) < 0.1, "LBBB"] = np.nan
+    oc[["IID", *names]].to_csv(tmp_path / "oc.tsv", sep="\t", index=False, na_rep="NA")
+    runs = {}
+    for engine in ("auto", "hail"):
+        res = run_gwas(GenotypeSource(bfile=str(sub)), tmp_path / "oc.tsv", sim_cohort / "covariates.tsv",
+                       tmp_path / engine, covar_cols=["age", "sex"], qc=NO_QC,
+                       settings=GwasSettings(binary=True, engine=engine, plots=False))
+        runs[engine] = res
+    assert runs["auto"].engine == "fast" and runs["hail"].engine == "hail"
+    used = pd.read_csv(tmp_path / "auto" / "samples.tsv", sep="\t", dtype=str)["IID"]
+    with open_bed(f"{sub}.bed") as bed:
+        G = bed.read(index=np.s_[pd.Index(bed.iid.astype(str)).get_indexer(used), :], dtype="float32")
+        complete = set(bed.sid[~np.isnan(G).any(0)])
+    assert 50 < len(complete) < 400
+    for name in names:
+        a = pd.read_csv(tmp_path / "auto" / f"{name}.tsv.gz", sep="\t")
+        b = pd.read_csv(tmp_path / "hail" / f"{name}.tsv.gz", sep="\t")
+        check_file("sumstats", tmp_path / "auto" / f"{name}.tsv.gz")
+        m = a.merge(b, on=["variant_id", "effect_allele", "other_allele"], validate="1:1")
+        assert len(m) == len(a) == 400
+        np.testing.assert_array_equal(m["n_x"], m["n_y"])
+        expected_n = oc.set_index("IID").loc[used, name].notna().sum()
+        assert (m["n_x"] == expected_n).all()
+        # rare variants without carriers among the cases (quasi-separation) do not converge in either engine
+        np.testing.assert_array_equal(m["beta_x"].isna(), m["beta_y"].isna())
+        c = m[m["variant_id"].isin(complete) & m["beta_y"].notna()]
+        assert len(c) > 0.8 * len(complete)
+        for col in ("beta", "standard_error", "p_value", "effect_allele_frequency"):
+            np.testing.assert_allclose(c[col + "_x"], c[col + "_y"], rtol=1e-5, err_msg=f"{name} {col}")
+        # variants with missing calls too: both mean-impute among the phenotype's own samples
+        for col in ("beta", "standard_error", "p_value"):
+            np.testing.assert_allclose(m[col + "_x"], m[col + "_y"], rtol=1e-5, equal_nan=True)
+
+
+def test_gwas_cli__binary_auto_engine_is_fast_and_firth_is_hail(hail_context, cohort, small_bfile, tmp_path):
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    tiny = tmp_path / "tiny"  # Firth on Hail fits two models per variant: 30 variants
+    subprocess.run(["plink2", "--bfile", small_bfile, "--extract", "range", "/dev/stdin", "--make-bed",
+                    "--out", str(tiny), "--silent"], input="1 1 30000 r\n", text=True, check=True)
+    args = ["gwas", "--bfile", str(tiny), "--pheno", str(cohort / "outcomes.tsv"), "--binary", "--no-plots",
+            "--maf", "0", "--hwe", "0"]
+    r = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "wald")])
+    assert r.exit_code == 0, r.output
+    assert "engine fast" in r.output
+    r = CliRunner().invoke(cli, [*args, "--logistic-test", "firth", "--out", str(tmp_path / "firth")])
+    assert r.exit_code == 0, r.output
+    assert "engine hail" in r.output
+    r = CliRunner().invoke(cli, [*args, "--engine", "fast", "--logistic-test", "firth", "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "--engine fast needs" in r.output

@@ -71,7 +71,8 @@ def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, thread
 @click.option("--remove-related", is_flag=True, help="Remove related samples (KING kinship > --kinship), keeping a maximal independent set.")
 @click.option("--kinship", type=float, default=0.0884, show_default=True)
 @click.option("--engine", type=click.Choice(["auto", "fast", "hail"]), default="auto", show_default=True,
-              help="fast: blockwise matrix products on PLINK input; hail: linear/logistic_regression_rows.")
+              help="fast: blockwise numpy on PLINK input (linear; --binary with Wald); hail: "
+                   "linear/logistic_regression_rows (Firth, VCF/BGEN/MT, clusters). auto picks fast when it can.")
 @click.option("--no-plots", is_flag=True, help="Skip the Manhattan/QQ PNGs.")
 @click.option("--plots-max", type=click.IntRange(min=0), default=None, help="Plot at most K phenotypes.")
 @_hail_options

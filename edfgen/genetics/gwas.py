@@ -5,14 +5,22 @@ Model (per variant ``j`` and phenotype ``p``): ``y_p = C b + g_j beta + e`` by o
 ``g_j`` the additive count of the effect allele (PLINK A1 = Hail's alt allele; a dosage for BGEN and
 VCF ``DS``).
 
-Two engines compute the same statistics:
+Two engines compute the same statistics; ``--engine auto`` (the default) picks ``fast`` for PLINK
+``--bfile`` input on a local Spark master with a linear model or ``--binary --logistic-test wald``, and
+``hail`` for everything else (VCF/BGEN/MatrixTable input, ``--logistic-test firth``, a cluster
+``--spark-master``, or ``--engine hail``):
 
-* ``fast`` (default for local PLINK input, linear model): the multi-phenotype GWAS as the matrix
+* ``fast`` (linear model): the multi-phenotype GWAS as the matrix
   product it is. Phenotypes are residualised on the covariates once (``Y_res = Y - Q Q^T Y`` with ``Q``
   an orthonormal basis of ``C``); then per block of variants one product ``G^T [Q, Y_res]`` gives
   ``g.y_res`` and ``Q^T g`` for all phenotypes, so ``beta = g.y_res / g_res.g_res`` and
   ``se = sqrt((y_res.y_res - beta g.y_res) / (n - k - 1) / g_res.g_res)`` (Frisch-Waugh-Lovell).
   Genotypes are streamed from the ``.bed`` in blocks (bed-reader), never held whole.
+* ``fast`` (``--binary``, Wald test): :func:`logistic_association`, Newton-Raphson for all variants of
+  a block at once (one ``[C_a C_b]^T W`` product per iteration gives every variant's Fisher matrix, then
+  one batched solve), starting from each phenotype's covariates-only fit, with Hail's stopping rule
+  (every step < 1e-6, at most 25 iterations); same beta/SE/p as Hail's Wald test. Fits that do not
+  converge (separation, e.g. a rare variant without carriers among the cases) are NaN, as in Hail.
 * ``hail``: Hail's ``linear_regression_rows`` with a list of lists of phenotypes (one inner list per
   missingness pattern) or ``logistic_regression_rows``; runs unchanged on a Spark cluster.
 
@@ -22,8 +30,9 @@ Samples lacking a covariate are excluded (counted in the sample report).
 
 Missing genotype calls: ``mean-impute`` (Hail's behaviour, default) replaces a missing call by the
 mean of the called genotypes of that variant among the samples analysed; ``drop`` (plink2's behaviour)
-removes the sample from that variant's regression (``n`` then varies per variant). Both agree exactly
-for variants without missing calls.
+removes the sample from that variant's regression (``n`` then varies per variant; linear model only).
+Both agree exactly for variants without missing calls. Both engines impute among the samples of
+each missingness group of phenotypes.
 
 References
 ----------
@@ -32,6 +41,8 @@ Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13
 Beasley TM, Erickson S, Allison DB (2009) Rank-based inverse normal transformations are increasingly
 used, but are they merited? Behav Genet 39:580. doi:10.1007/s10519-009-9281-0
 Blom G (1958) Statistical estimates and transformed beta-variables. Wiley.
+McCullagh P, Nelder JA (1989) Generalized Linear Models, 2nd ed. Chapman & Hall.
+doi:10.1007/978-1-4899-3242-6
 """
 
 from __future__ import annotations
@@ -402,6 +413,241 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, C: np.ndarray, Y: np.nd
     return beta, se, p, nv.astype(np.int64)
 
 
+# ----------------------------------------------------------------------------------------------
+# the logistic kernel (pure numpy): Newton-Raphson for a block of variants at once
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LogisticAssociationResult(AssociationResult):
+    """:class:`AssociationResult` of a logistic fit plus ``converged`` ``[M, P]`` (False: statistics NaN)."""
+
+    converged: np.ndarray = None
+
+
+@dataclass(frozen=True)
+class PreparedLogistic:
+    """Null (covariates-only) logistic fits, once per phenotype (see :func:`prepare_logistic`).
+
+    ``groups``: one ``(sample_mask [N], columns [P_g], null_coefficients [K, P_g])`` per missingness
+    pattern of the phenotypes.
+    """
+
+    covariates: np.ndarray            # [N, K]
+    phenotypes: np.ndarray            # [N, P], 0/1, NaN = missing
+    groups: tuple
+    max_iterations: int
+    tolerance: float
+
+
+def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterations: int, tolerance: float):
+    """Newton-Raphson for one small logistic model (the null fit); Hail's stopping rule."""
+    from scipy.special import expit
+
+    for _ in range(max_iterations):
+        mu = expit(X @ b)
+        H = X.T @ (X * (mu * (1 - mu))[:, None])
+        try:
+            step = np.linalg.solve(H, X.T @ (y - mu))
+        except np.linalg.LinAlgError:
+            return b, False
+        if not np.isfinite(step).all():
+            return b, False
+        if np.abs(step).max() < tolerance:
+            return b, True
+        b = b + step
+    return b, False
+
+
+def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: Sequence[str] | None = None,
+                     max_iterations: int = 25, tolerance: float = 1e-6) -> PreparedLogistic:
+    """Fit the covariates-only logistic model of every phenotype once (the start of every variant's fit).
+
+    Parameters
+    ----------
+    phenotypes : array [N, P]
+        0/1 outcomes, NaN = missing (each missingness group is fitted on its own samples).
+    covariates : array [N, K]
+        Complete; the first column must be the intercept (Hail starts the null fit at
+        ``logit(mean(y))`` for it and 0 for the others).
+    names : list of str, optional
+        Phenotype names for error messages.
+    max_iterations, tolerance : int, float
+        Newton stops when every coefficient changes by less than ``tolerance`` (Hail's defaults).
+
+    Raises
+    ------
+    InputError
+        A phenotype without both cases and controls, or whose null model does not converge.
+    """
+    Y = np.asarray(phenotypes, dtype=float)
+    C = np.asarray(covariates, dtype=float)
+    if np.isnan(C).any():
+        raise InputError("logistic_association: covariates contain missing values (drop those samples first)")
+    names = list(names) if names is not None else [f"column {p}" for p in range(Y.shape[1])]
+    k = C.shape[1]
+    groups = []
+    for mask, cols in missingness_groups(Y):
+        b0 = np.zeros((k, len(cols)))
+        for j, p in enumerate(cols):  # loop over phenotypes (few), not variants
+            y = Y[mask, p]
+            avg = y.mean()
+            if not 0 < avg < 1 or mask.sum() <= k + 1:
+                raise InputError(f"--binary phenotype {names[p]!r}: needs both cases and controls "
+                                 f"({int(y.sum())} cases in {int(mask.sum())} samples)")
+            start = np.zeros(k)
+            start[0] = np.log(avg / (1 - avg))
+            b, ok = _logistic_newton(C[mask], y, start, max_iterations=max_iterations, tolerance=tolerance)
+            if not ok:
+                raise InputError(f"--binary phenotype {names[p]!r}: the covariates-only logistic model does not "
+                                 f"converge (a covariate separates cases from controls?)")
+            b0[:, j] = b
+        groups.append((mask, cols, b0))
+    return PreparedLogistic(covariates=C, phenotypes=Y, groups=tuple(groups), max_iterations=max_iterations,
+                            tolerance=tolerance)
+
+
+def _mean_impute(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Missing calls (NaN) -> the mean of the called genotypes of their column; returns (G, means)."""
+    total = G.sum(0)
+    mean = total / len(G)
+    nan_cols = np.flatnonzero(np.isnan(total))
+    if len(nan_cols) == 0:
+        return G, mean
+    sub = G[:, nan_cols]
+    called = ~np.isnan(sub)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean[nan_cols] = np.where(called, sub, 0.0).sum(0) / called.sum(0)
+    G = G.copy()
+    G[:, nan_cols] = np.where(called, sub, mean[nan_cols])
+    return G, mean
+
+
+def _solve_stacked(H: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.linalg.solve`` on a stack ``H [m, d, d]``, ``rhs [m, d, r]``; singular systems give NaN and
+    ``failed [m]`` instead of an exception for the whole stack."""
+    failed = np.zeros(len(H), dtype=bool)
+    try:
+        x = np.linalg.solve(H, rhs)
+    except np.linalg.LinAlgError:
+        sign, _ = np.linalg.slogdet(H)
+        failed = ~(sign != 0)
+        H = H.copy()
+        H[failed] = np.eye(H.shape[1])
+        try:
+            x = np.linalg.solve(H, rhs)
+        except np.linalg.LinAlgError:  # numerically singular but non-zero determinant: give up on the block
+            return np.full(rhs.shape, np.nan), np.ones(len(H), dtype=bool)
+    failed |= ~np.isfinite(x).all(axis=(1, 2))
+    x[failed] = np.nan
+    return x, failed
+
+
+def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> LogisticAssociationResult:
+    """Additive logistic regression (Wald test) of a block of variants with all binary phenotypes.
+
+    For every variant ``j`` and phenotype ``p``: ``logit P(y_p = 1) = C b + g_j beta`` fitted by
+    Newton-Raphson (IRLS), vectorised over the block: per iteration, one product
+    ``[C_a C_b]^T W`` (``W = mu (1 - mu)`` as an ``[n, m]`` matrix) gives ``C^T W_j C`` of every
+    still-iterating variant, and the ``[m, K+1, K+1]`` systems are solved in one batched call. Each fit
+    starts from the null fit with ``beta = 0`` and stops, as Hail's ``logistic_regression_rows``, when
+    every coefficient's Newton step is below ``prepared.tolerance`` (the step is then *not* applied), after
+    at most ``prepared.max_iterations`` solves.
+
+    Parameters
+    ----------
+    genotypes : array [N, M]
+        Effect-allele counts or dosages, NaN = missing call (mean-imputed within each phenotype's
+        samples, as Hail). Same sample order as ``prepared``.
+    prepared : PreparedLogistic
+        From :func:`prepare_logistic`.
+
+    Returns
+    -------
+    LogisticAssociationResult
+        Arrays ``[M, P]``: ``beta`` (log-odds ratio per effect allele), ``standard_error`` (square root of
+        the last diagonal element of the inverse Fisher information at the final coefficients),
+        ``p_value`` (two-sided normal p of the Wald ``z = beta / se``), ``n``, ``effect_allele_frequency``,
+        ``converged``. Fits that do not converge, explode or have a singular Fisher matrix (monomorphic
+        variants, separation) are NaN with ``converged`` False, as Hail's ``fit.converged = False``.
+
+    References
+    ----------
+    McCullagh P, Nelder JA (1989) Generalized Linear Models, 2nd ed. Chapman & Hall, section 4.4
+    (Fisher scoring / IRLS). doi:10.1007/978-1-4899-3242-6
+    Hail Team, ``hail.methods.logistic_regression_rows`` (test='wald'), Hail 0.2.
+    https://hail.is/docs/0.2/methods/stats.html#hail.methods.logistic_regression_rows
+    """
+    from scipy.special import expit, ndtr
+
+    G = np.asarray(genotypes, dtype=float)
+    C = prepared.covariates
+    M, P = G.shape[1], prepared.phenotypes.shape[1]
+    n_cov = C.shape[1]
+    d = n_cov + 1
+    iu, ju = np.triu_indices(n_cov)
+    out = {name: np.full((M, P), np.nan) for name in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+    n_out = np.zeros((M, P), dtype=np.int64)
+    converged = np.zeros((M, P), dtype=bool)
+    last = np.zeros((d, 1))
+    last[-1] = 1.0
+    for mask, cols, b0 in prepared.groups:
+        Cg = C[mask]
+        G0, mean = _mean_impute(G if mask.all() else G[mask])
+        n = int(mask.sum())
+        n_out[:, cols] = n
+        out["effect_allele_frequency"][:, cols] = (mean / 2.0)[:, None]
+        CC = Cg[:, iu] * Cg[:, ju]                      # [n, K(K+1)/2]: products of covariate pairs
+        polymorphic = np.ptp(G0, axis=0) > 0            # constant genotypes: singular Fisher matrix
+        for j, p in enumerate(cols):                    # loop over phenotypes (few), not variants
+            y = prepared.phenotypes[mask, p][:, None]
+            eta0 = Cg @ b0[:, j]
+            B = np.repeat(b0[:, j][:, None], M, axis=1)  # [K, M] covariate coefficients per variant
+            bg = np.zeros(M)
+            active = np.flatnonzero(polymorphic)
+            for it in range(prepared.max_iterations):
+                if len(active) == 0:
+                    break
+                Ga = G0[:, active]
+                with np.errstate(over="ignore", invalid="ignore"):
+                    # first iteration: every variant is at the null fit, mu and W are one column
+                    eta = Cg @ B[:, active] + Ga * bg[active] if it else eta0[:, None]
+                    mu = expit(eta)
+                    W = mu * (1.0 - mu)
+                    r = y - mu
+                    WG = W * Ga
+                    m = len(active)
+                    H = np.empty((m, d, d))
+                    cwc = (CC.T @ W).T                  # [m, K(K+1)/2]
+                    H[:, iu, ju] = cwc
+                    H[:, ju, iu] = cwc
+                    H[:, :n_cov, n_cov] = (Cg.T @ WG).T
+                    H[:, n_cov, :n_cov] = H[:, :n_cov, n_cov]
+                    H[:, n_cov, n_cov] = (WG * Ga).sum(0)
+                    rhs = np.empty((m, d, 2))
+                    rhs[:, :n_cov, 0] = (Cg.T @ r).T
+                    rhs[:, n_cov, 0] = (Ga * r).sum(0)
+                    rhs[:, :, 1] = last[:, 0]
+                    x, failed = _solve_stacked(H, rhs)
+                step, inv_last = x[:, :, 0], x[:, n_cov, 1]
+                done = ~failed & (np.abs(step).max(1) < prepared.tolerance)
+                if done.any():
+                    idx = active[done]
+                    with np.errstate(invalid="ignore"):
+                        se = np.sqrt(inv_last[done])
+                    out["beta"][idx, p] = bg[idx]
+                    out["standard_error"][idx, p] = se
+                    out["p_value"][idx, p] = 2.0 * ndtr(-np.abs(bg[idx] / se))
+                    converged[idx, p] = np.isfinite(se)
+                go = ~failed & ~done
+                B[:, active[go]] += step[go, :n_cov].T
+                bg[active[go]] += step[go, n_cov]
+                active = active[go]
+    for name in ("beta", "standard_error", "p_value"):
+        out[name][~converged] = np.nan
+    return LogisticAssociationResult(beta=out["beta"], standard_error=out["standard_error"], p_value=out["p_value"],
+                                     n=n_out, effect_allele_frequency=out["effect_allele_frequency"],
+                                     converged=converged)
+
+
 def lambda_gc(p_values: np.ndarray) -> float:
     """Genomic inflation: median chi-square(1) of the p-values / 0.4549 (NaN-safe)."""
     from scipy import special
@@ -434,7 +680,8 @@ class GwasSettings:
         Logistic regression (phenotypes coded 0/1; ``beta`` = log-odds ratio).
     logistic_test : {"wald", "firth"}
     engine : {"auto", "fast", "hail"}
-        ``auto`` = ``fast`` for PLINK input with a linear model on a local master, else ``hail``.
+        ``auto`` = ``fast`` for PLINK input on a local master with a linear model or a logistic Wald
+        test, else ``hail`` (Firth, other genotype formats, clusters).
     block_size : int
         Variants per block in the fast engine.
     plots : bool
@@ -518,11 +765,13 @@ def _check_binary(Y: np.ndarray, names: list[str], source: str) -> np.ndarray:
 
 def _engine(source, settings: GwasSettings, spark_master: str | None) -> str:
     if settings.engine != "auto":
-        if settings.engine == "fast" and (not source.bfile or settings.binary):
-            raise InputError("--engine fast needs --bfile input and a linear model (use --engine hail)")
+        if settings.engine == "fast" and (not source.bfile or (settings.binary and settings.logistic_test != "wald")):
+            raise InputError("--engine fast needs --bfile input and a linear model or --logistic-test wald "
+                             "(use --engine hail)")
         return settings.engine
     local = spark_master is None or spark_master.startswith("local")
-    return "fast" if source.bfile and not settings.binary and local else "hail"
+    fast_model = not settings.binary or settings.logistic_test == "wald"
+    return "fast" if source.bfile and fast_model and local else "hail"
 
 
 def _cache_path(tmp_dir: str, source, qc, iids: np.ndarray) -> str:
@@ -591,7 +840,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
                                  ids=ctab["IID"].to_numpy())
     engine = _engine(source, settings, hail.spark_master)
-    if settings.missing_genotypes == "drop" and engine != "fast":
+    if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
         raise InputError("--missing-genotypes drop is implemented in the fast engine (PLINK input, linear model); "
                          "Hail mean-imputes missing calls")
     hl = None
@@ -639,7 +888,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         Y, C, cov_names = design_for(cand_ids)
         t2 = time.perf_counter()
         res_all, vcounts, sample_missing = _fast_engine(source.bfile, cand, bim[alleles_ok], Y, C, settings,
-                                                        threads, count=True)
+                                                        threads, count=True, names=names)
         if ((1 - sample_missing / max(int(alleles_ok.sum()), 1)) >= qc.sample_call_rate).all():
             full = [np.zeros(len(bim), dtype=np.int64) for _ in range(3)]
             for f, c in zip(full, vcounts):
@@ -678,7 +927,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         Y, C, cov_names = design_for(used_ids)
         t2 = time.perf_counter()
         if engine == "fast":
-            res = _fast_engine(source.bfile, sample_index, variants, Y, C, settings, threads)
+            res = _fast_engine(source.bfile, sample_index, variants, Y, C, settings, threads, names=names)
         elif settings.binary:
             res = _hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test)
         else:
@@ -715,8 +964,9 @@ def _drop_constant_indicators(C: np.ndarray, names: list[str]):
 
 
 def _fast_engine(bfile: str, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
-                 settings: GwasSettings, threads: int | None, *, count: bool = False):
-    """Blockwise association over the .bed rows ``variants["bed_index"]`` of samples ``sample_index``.
+                 settings: GwasSettings, threads: int | None, *, count: bool = False, names=None):
+    """Blockwise association over the .bed rows ``variants["bed_index"]`` of samples ``sample_index``
+    (linear, or logistic Wald with ``settings.binary``).
 
     With ``count``, also returns the QC counts of every variant (called, heterozygous, homozygous
     effect-allele) and the number of missing calls per sample, from the same blocks.
@@ -727,16 +977,19 @@ def _fast_engine(bfile: str, sample_index: np.ndarray, variants: pd.DataFrame, Y
     try:  # BLAS threads = --threads (None: all cores); threadpoolctl comes with scikit-learn
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover
-        return _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, count=count)
+        return _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, count=count, names=names)
     with threadpool_limits(limits=threads):
-        return _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, count=count)
+        return _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, count=count, names=names)
 
 
-def _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, *, count):
+def _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, *, count, names=None):
     from edfgen.genetics import genotypes as gt
     from edfgen.progress import progress
 
-    prepared = prepare_phenotypes(Y, C)
+    if settings.binary:
+        prepared = prepare_logistic(Y, C, names=names)
+    else:
+        prepared = prepare_phenotypes(Y, C)
     fam_n = len(gt.read_fam(bfile))
     bed = gt.open_bed(bfile, fam_n, _count_lines(f"{bfile}.bim"), threads)
     vidx = variants["bed_index"].to_numpy()
@@ -746,6 +999,7 @@ def _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, *, coun
     vcounts = [np.zeros(M, dtype=np.int64) for _ in range(3)]
     sample_missing = np.zeros(len(sample_index), dtype=np.int64)
     blocks = gt.bed_blocks(bed, sample_index, vidx, block=settings.block_size, dtype="int8")
+    not_converged = 0
     for sl, G8 in progress(blocks, total=-(-M // settings.block_size), desc="association"):
         G = G8.astype(np.float64, order="F")  # bed-reader's int8 decoding is ~6x faster than its float64
         miss = G8 < 0
@@ -757,11 +1011,18 @@ def _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, *, coun
             sample_missing += miss.sum(1)
         if n_miss.any():
             G[miss] = np.nan
-        r = linear_association(G, prepared, missing_genotypes=settings.missing_genotypes,
-                               call_stats=(n_called, n_het + 2 * n_hom, n_het + 4 * n_hom))
+        if settings.binary:
+            r = logistic_association(G, prepared)
+            not_converged += int((~r.converged & np.isfinite(r.effect_allele_frequency)).sum())
+        else:
+            r = linear_association(G, prepared, missing_genotypes=settings.missing_genotypes,
+                                   call_stats=(n_called, n_het + 2 * n_hom, n_het + 4 * n_hom))
         for k in arrays:
             arrays[k][sl] = getattr(r, k)
         n[sl] = r.n
+    if not_converged:
+        log.warning("logistic regression: %d variant-phenotype fits did not converge (separation, monomorphic "
+                    "or singular Fisher matrix): their statistics are NaN", not_converged)
     res = AssociationResult(n=n, **arrays)
     return (res, vcounts, sample_missing) if count else res
 
