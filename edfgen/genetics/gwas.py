@@ -597,34 +597,57 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
         out["effect_allele_frequency"][:, cols] = (mean / 2.0)[:, None]
         CC = Cg[:, iu] * Cg[:, ju]                      # [n, K(K+1)/2]: products of covariate pairs
         polymorphic = np.ptp(G0, axis=0) > 0            # constant genotypes: singular Fisher matrix
+        # [n, m] work arrays allocated once per group and reused (fresh 100-MB arrays per iteration cost
+        # more in page faults than the arithmetic)
+        work = [np.empty(n * M) for _ in range(5)]
+
+        def view(buf, m):
+            return buf[: n * m].reshape(n, m)
+
         for j, p in enumerate(cols):                    # loop over phenotypes (few), not variants
             y = prepared.phenotypes[mask, p][:, None]
-            eta0 = Cg @ b0[:, j]
             B = np.repeat(b0[:, j][:, None], M, axis=1)  # [K, M] covariate coefficients per variant
             bg = np.zeros(M)
             active = np.flatnonzero(polymorphic)
             for it in range(prepared.max_iterations):
-                if len(active) == 0:
+                m = len(active)
+                if m == 0:
                     break
-                Ga = G0[:, active]
+                if m == M:
+                    Ga = G0
+                else:
+                    Ga = view(work[4], m)
+                    np.take(G0, active, axis=1, out=Ga)
+                mu, W, R, WG = (view(w, m) for w in work[:4])
                 with np.errstate(over="ignore", invalid="ignore"):
-                    # first iteration: every variant is at the null fit, mu and W are one column
-                    eta = Cg @ B[:, active] + Ga * bg[active] if it else eta0[:, None]
-                    mu = expit(eta)
-                    W = mu * (1.0 - mu)
-                    r = y - mu
-                    WG = W * Ga
-                    m = len(active)
+                    if it:
+                        np.matmul(Cg, B[:, active], out=mu)
+                        np.multiply(Ga, bg[active], out=W)
+                        mu += W
+                        expit(mu, out=mu)
+                        np.multiply(mu, mu, out=W)
+                        np.subtract(mu, W, out=W)         # W = mu (1 - mu)
+                        np.subtract(y, mu, out=R)
+                        np.multiply(W, Ga, out=WG)
+                        cwc = (CC.T @ W).T                  # [m, K(K+1)/2]
+                        score_c = (Cg.T @ R).T
+                        score_g = np.einsum("ij,ij->j", Ga, R)
+                    else:  # every variant is at the null fit: mu and W are one column
+                        mu0 = expit(Cg @ b0[:, j])
+                        w0 = mu0 * (1.0 - mu0)
+                        np.multiply(Ga, w0[:, None], out=WG)
+                        cwc = CC.T @ w0
+                        score_c = Cg.T @ (y[:, 0] - mu0)
+                        score_g = Ga.T @ (y[:, 0] - mu0)
                     H = np.empty((m, d, d))
-                    cwc = (CC.T @ W).T                  # [m, K(K+1)/2]
                     H[:, iu, ju] = cwc
                     H[:, ju, iu] = cwc
                     H[:, :n_cov, n_cov] = (Cg.T @ WG).T
                     H[:, n_cov, :n_cov] = H[:, :n_cov, n_cov]
-                    H[:, n_cov, n_cov] = (WG * Ga).sum(0)
+                    H[:, n_cov, n_cov] = np.einsum("ij,ij->j", WG, Ga)
                     rhs = np.empty((m, d, 2))
-                    rhs[:, :n_cov, 0] = (Cg.T @ r).T
-                    rhs[:, n_cov, 0] = (Ga * r).sum(0)
+                    rhs[:, :n_cov, 0] = score_c
+                    rhs[:, n_cov, 0] = score_g
                     rhs[:, :, 1] = last[:, 0]
                     x, failed = _solve_stacked(H, rhs)
                 step, inv_last = x[:, :, 0], x[:, n_cov, 1]
