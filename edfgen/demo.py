@@ -13,38 +13,26 @@ from importlib import resources
 from pathlib import Path
 
 from edfgen.exceptions import InputError
-from edfgen.pipeline import STATE_FILE, PipelineResult, config_from_dict, run_pipeline
+from edfgen.pipeline import STATE_FILE, PipelineResult, config_from_dict, render_toml, run_pipeline
 
-#: the demo's pipeline; two-sample split so MR's exposure and outcome GWAS use disjoint samples
-DEMO_CONFIG = """\
-# edfgen demo pipeline: `edfgen run --config pipeline.toml` reruns it (finished stages are skipped).
-[run]
-out = "."
-two_sample_split = true
-biomarker_gwas = true
+#: the stages' options shared by the demo and the tests' small run
+STAGE_OPTIONS: dict[str, dict] = {
+    "extract": {"checkpoint": "tiny"},
+    "gwas": {"covar_cols": "age,sex,centre"},
+    "gwas_outcomes": {"covar_cols": "age,sex,centre"},
+    "clump": {},
+    "annotate": {},
+    "mr": {},
+}
 
-[inputs]
-catalog = "{catalog}"
 
-[simulate]
-n = {n}
-seed = {seed}
-
-[extract]
-checkpoint = "tiny"
-
-[gwas]
-covar_cols = "age,sex,centre"
-
-[gwas_outcomes]
-covar_cols = "age,sex,centre"
-
-[clump]
-
-[annotate]
-
-[mr]
-"""
+def demo_config(*, n: int, seed: int) -> dict:
+    """The demo's pipeline configuration: simulate, then every stage; the two-sample split makes MR's
+    exposure and outcome GWAS use disjoint halves of the cohort."""
+    return {"run": {"out": ".", "two_sample_split": True, "biomarker_gwas": True},
+            "inputs": {"catalog": str(packaged_catalog())},
+            "simulate": {"n": n, "seed": seed},
+            **STAGE_OPTIONS}
 
 
 def packaged_catalog() -> Path:
@@ -66,20 +54,19 @@ class DemoResult:
         return "\n".join(lines)
 
 
-def run_demo(out: str | Path = "edfgen-demo", *, n: int = 3000, seed: int = 0, force: bool = False) -> DemoResult:
+def run_demo(out: str | Path = "edfgen-demo", *, n: int = 5000, seed: int = 0, force: bool = False) -> DemoResult:
     """Run the demo into ``out`` (resuming a previous demo there).
 
     A non-empty ``out`` that is not an earlier demo is refused unless ``force``.
     """
-    import tomllib
-
     t0 = time.perf_counter()
     out = Path(out).resolve()
     if out.exists() and any(out.iterdir()) and not (out / STATE_FILE).exists() and not force:
         raise InputError(f"--out {out}: directory exists, is not empty and holds no earlier demo (use --force)")
     out.mkdir(parents=True, exist_ok=True)
-    text = DEMO_CONFIG.format(n=n, seed=seed, catalog=packaged_catalog())
-    (out / "pipeline.toml").write_text(text)
-    cfg = config_from_dict(tomllib.loads(text), base=out, source=out / "pipeline.toml")
+    raw = demo_config(n=n, seed=seed)
+    header = "# edfgen demo pipeline: `edfgen run --config pipeline.toml` reruns it (finished stages are skipped).\n"
+    (out / "pipeline.toml").write_text(header + render_toml(raw))
+    cfg = config_from_dict(raw, base=out, source=out / "pipeline.toml")
     res = run_pipeline(cfg, force=force)
     return DemoResult(out=out, pipeline=res, report=res.files["report"], seconds=time.perf_counter() - t0)

@@ -125,6 +125,21 @@ def options_to_args(section: str, cmd: click.Command, options: dict[str, Any], w
     return args
 
 
+def render_toml(raw: dict[str, dict[str, Any]]) -> str:
+    """Write a configuration (sections of scalar or list values) as TOML text that :func:`load_config` reads back."""
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(str(v))
+
+    return "\n".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in section.items())
+                     for name, section in raw.items())
+
+
 @dataclass
 class PipelineConfig:
     """A validated pipeline configuration (see module docstring)."""

@@ -45,48 +45,21 @@ def test_load_config__invalid_toml_is_one_line(tmp_path):
     assert "invalid TOML" in res.output and len(res.output.strip().splitlines()) == 1
 
 
-SMALL_RUN = """\
-[run]
-out = "run"
-biomarker_gwas = true
-
-[inputs]
-ecg = "{c}/ecg"
-bfile = "{c}/genotypes"
-covar = "{c}/covariates.tsv"
-biomarkers = "{c}/physiology.tsv"
-outcomes = "{c}/outcomes.tsv"
-truth = "{c}/truth.json"
-catalog = "{catalog}"
-
-[extract]
-checkpoint = "tiny"
-
-[gwas]
-covar_cols = "age,sex,centre"
-
-[gwas_outcomes]
-covar_cols = "age,sex,centre"
-
-[clump]
-
-[annotate]
-
-[mr]
-nboot = 200
-presso_sims = 100
-"""
-
-
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, sim_cohort, hail_context):
     """Every stage of `edfgen run` on the shared small simulated cohort (n=1000); reused by the
     report, resume and notebook tests."""
-    from edfgen.demo import packaged_catalog
-    from edfgen.pipeline import run_pipeline
+    from edfgen.demo import STAGE_OPTIONS, packaged_catalog
+    from edfgen.pipeline import render_toml, run_pipeline
 
+    c = sim_cohort
+    raw = {"run": {"out": "run", "biomarker_gwas": True},
+           "inputs": {"ecg": f"{c}/ecg", "bfile": f"{c}/genotypes", "covar": f"{c}/covariates.tsv",
+                      "biomarkers": f"{c}/physiology.tsv", "outcomes": f"{c}/outcomes.tsv", "truth": f"{c}/truth.json",
+                      "catalog": str(packaged_catalog())},
+           **STAGE_OPTIONS, "mr": {"nboot": 200, "presso_sims": 100}}
     d = tmp_path_factory.mktemp("pipeline")
-    (d / "pipeline.toml").write_text(SMALL_RUN.format(c=sim_cohort, catalog=packaged_catalog()))
+    (d / "pipeline.toml").write_text(render_toml(raw))
     return run_pipeline(load_config(d / "pipeline.toml"))
 
 
@@ -122,12 +95,15 @@ def test_run__truth_section_scores_planted_loci_and_links(small_run):
     assert ts.mr.loc[~ts.mr["planted"], "detected"].sum() <= 2
 
 
-def test_demo__config_is_valid():
+def test_demo__config_round_trips_through_toml_and_validates(tmp_path):
     import tomllib
 
-    from edfgen.demo import DEMO_CONFIG, packaged_catalog
+    from edfgen.demo import demo_config
+    from edfgen.pipeline import render_toml
 
-    cfg = config_from_dict(tomllib.loads(DEMO_CONFIG.format(n=100, seed=1, catalog=packaged_catalog())))
+    raw = demo_config(n=100, seed=1)
+    assert tomllib.loads(render_toml(raw)) == raw
+    cfg = config_from_dict(raw, base=tmp_path)
     assert cfg.two_sample_split and "simulate" in cfg.stages and cfg.inputs["catalog"].exists()
 
 

@@ -25,7 +25,8 @@ def run(config: Path, force: bool) -> None:
 
 @click.command()
 @out_dir(required=False, help="Output directory (default: edfgen-demo).")
-@click.option("--n", "n", type=click.IntRange(min=10), default=3000, show_default=True, help="Participants to simulate.")
+@click.option("--n", "n", type=click.IntRange(min=10), default=5000, show_default=True,
+              help="Participants to simulate (split in two halves for two-sample MR).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulation seed.")
 @force
 @verbosity
