@@ -53,13 +53,13 @@ import click
 
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
 from edfgen.io.tables import atomic_write, read_table, write_table
-from edfgen.provenance import MANIFEST, Manifest, read_manifest, sha256_path
+from edfgen.provenance import MANIFEST, Manifest, sha256_path
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "pipeline_state.json"
 
-RUN_KEYS = {"out", "two_sample_split", "biomarker_gwas", "threads"}
+RUN_KEYS = {"out", "two_sample_split", "biomarker_gwas"}
 INPUT_KEYS = {"ecg", "bfile", "covar", "biomarkers", "outcomes", "catalog", "genes", "truth", "id_map"}
 STAGE_SECTIONS = {
     # section -> command name; wiring options the pipeline sets itself (not allowed in the TOML)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -62,7 +60,7 @@ def test_manifest__records_inputs_and_detects_changes(tmp_path):
     inp = tmp_path / "in.txt"
     inp.write_text("data")
     out = tmp_path / "out"
-    with recording(out, "demo-cmd", parameters={"k": 1}, inputs=[inp], seed=3) as m:
+    with recording(out, "demo-cmd", parameters={"k": 1}, inputs=[inp], seed=3):
         (out / "result.tsv").write_text("r\n")
     man = read_manifest(out)
     assert man["inputs"][str(inp)] == sha256_file(inp)

@@ -49,7 +49,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from edfgen.ecg import LEADS, SAMPLING_RATE
+from edfgen.ecg import SAMPLING_RATE
 from edfgen.exceptions import InputError
 
 __all__ = [

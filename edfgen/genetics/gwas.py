@@ -994,8 +994,6 @@ def _fast_engine(bfile: str, sample_index: np.ndarray, variants: pd.DataFrame, Y
     With ``count``, also returns the QC counts of every variant (called, heterozygous, homozygous
     effect-allele) and the number of missing calls per sample, from the same blocks.
     """
-    from edfgen.genetics import genotypes as gt
-    from edfgen.progress import progress
 
     try:  # BLAS threads = --threads (None: all cores); threadpoolctl comes with scikit-learn
         from threadpoolctl import threadpool_limits

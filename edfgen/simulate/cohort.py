@@ -557,7 +557,6 @@ def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants
     planted = _choose_planted(chroms, missing_var, seed)
     rng_sign = _rng(seed, 10)
     loci_effects: dict[tuple[int, int], dict[str, float]] = {}          # (chrom, site) -> {trait: beta_sd}
-    loci_rows = []
     for spec, (c, s) in zip(PLANTED_LOCI, planted):
         p = chroms[c].freq[s]
         eff = {}
