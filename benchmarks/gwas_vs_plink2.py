@@ -51,7 +51,7 @@ The Hail engine adds the JVM start (~6 s) and import + QC + checkpoint passes ov
 def make_data(d: Path, n: int, m: int, p: int, seed: int = 7, missing_rate: float = 0.0) -> None:
     from bed_reader import to_bed
 
-    from edfgen.genetics.gwas import inverse_normal_transform
+    from edfgen.genetics.association import inverse_normal_transform
 
     if (d / "done").exists():
         return

@@ -14,9 +14,10 @@ from scipy import stats
 
 from edfgen.exceptions import InputError
 from edfgen.genetics.genotypes import GenotypeSource, QCSettings
-from edfgen.genetics.gwas import (GwasSettings, covariate_design, expand_columns, inverse_normal_transform,
-                                  linear_association, logistic_association, missingness_groups, prepare_logistic,
-                                  prepare_phenotypes, run_gwas)
+from edfgen.genetics.association import (covariate_design, expand_columns, inverse_normal_transform,
+                                         linear_association, logistic_association, missingness_groups,
+                                         prepare_logistic, prepare_phenotypes)
+from edfgen.genetics.gwas import GwasSettings, run_gwas
 from edfgen.io.dictionary import check_file
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
