@@ -21,6 +21,8 @@ def have(tool: str) -> bool:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():
+        if os.environ.get("CI"):  # the reference data must be there in CI: never skip its tests silently
+            pytest.fail(f"shared data not found at {SHARED_DATA} (CI runs with ../shared beside the clone)")
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
 
@@ -63,3 +65,11 @@ def sim_cohort(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sim_cohort") / "cohort"
     simulate_cohort(out, **SIM_COHORT_PARAMS)
     return out
+
+
+def pytest_sessionstart(session):
+    """In CI the reference tools must be installed (`.ci/run` does it): their tests must not skip silently."""
+    if os.environ.get("CI"):
+        missing = [t for t in ("plink2", "plink1.9") if not have(t)]
+        if missing:
+            raise pytest.UsageError(f"CI: reference tool(s) {', '.join(missing)} not on PATH (install: apt-get install plink2 plink1.9)")
