@@ -61,7 +61,7 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
     w = int(window_kb * 1000)
     reg = ss[(ss["chromosome"].astype(str) == chrom)
              & (ss["base_pair_location"].between(centre - w, centre + w))].copy()
-    reg = reg[reg["p_value"] > 0] if (reg["p_value"] > 0).any() else reg
+    # p = 0 (underflow below ~1e-308) is drawn at 1e-300, not dropped: it is usually the lead itself
     reg["mlogp"] = -np.log10(np.clip(reg["p_value"].astype(float), 1e-300, 1))
     if r2 is not None:
         reg["r2"] = reg["variant_id"].astype(str).map(r2.abs())
