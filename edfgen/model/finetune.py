@@ -148,6 +148,28 @@ def predict(model: ECGEncoder, signals: np.ndarray, crop: int, *, batch_size: in
 
 
 
+class _BestEpoch:
+    """Early stopping on a validation score: keep a copy of ``module``'s weights at the best score and
+    stop after ``patience`` epochs without improvement. ``best``/``epoch`` may carry over from an earlier
+    phase (LP-FT: fine-tuning must beat the linear probe's best)."""
+
+    def __init__(self, module: torch.nn.Module, patience: int, *, best: float = -np.inf, epoch: int = -1):
+        self.module, self.patience, self.best, self.epoch, self.bad = module, patience, best, epoch, 0
+        self.state = copy.deepcopy(module.state_dict()) if np.isfinite(best) else None
+
+    def update(self, score: float, epoch: int) -> bool:
+        """Record one epoch's score; True when training should stop."""
+        if score > self.best:
+            self.best, self.epoch, self.bad = score, epoch, 0
+            self.state = copy.deepcopy(self.module.state_dict())
+            return False
+        self.bad += 1
+        return self.bad >= self.patience
+
+    def restore(self) -> None:
+        self.module.load_state_dict(self.state)
+
+
 def _fit_head(model: ECGEncoder, x_tr, yt, x_va, y_va, crop, pos_weight, s: "FinetuneSettings", epochs: int,
               t0: float) -> tuple[float, int, list[dict]]:
     """Train only ``model.classifier`` on standardised frozen EDFs (full batch, 50 AdamW updates per epoch),
@@ -158,7 +180,7 @@ def _fit_head(model: ECGEncoder, x_tr, yt, x_va, y_va, crop, pos_weight, s: "Fin
     z_tr, z_va = (emb_tr - mu) / sd, (emb_va - mu) / sd
     head = model.classifier
     opt = torch.optim.AdamW(head.parameters(), lr=s.lr * 10, weight_decay=s.weight_decay)
-    best, best_epoch, best_head, bad, rows = -np.inf, -1, None, 0, []
+    stop, rows = _BestEpoch(head, s.patience), []
     for epoch in range(1, epochs + 1):
         total = 0.0
         for _ in range(50):
@@ -172,19 +194,14 @@ def _fit_head(model: ECGEncoder, x_tr, yt, x_va, y_va, crop, pos_weight, s: "Fin
         rows.append({"epoch": epoch, "stage": "linear_probe", "train_loss": total, "val_mean_auroc": auc,
                      "seconds": round(time.time() - t0, 2)})
         log.info("linear probe epoch %d: train loss %.4f, validation mean AUROC %.4f", epoch, total, auc)
-        if auc > best:
-            best, best_epoch, bad = auc, epoch, 0
-            best_head = copy.deepcopy(head.state_dict())
-        else:
-            bad += 1
-            if bad >= s.patience:
-                break
-    head.load_state_dict(best_head)
+        if stop.update(auc, epoch):
+            break
+    stop.restore()
     with torch.no_grad():
         w = head.weight / sd
         head.bias -= (w * mu).sum(1)
         head.weight.copy_(w)
-    return float(best), best_epoch, rows
+    return float(stop.best), stop.epoch, rows
 
 
 def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, checkpoint: str | Path = "tiny",
@@ -237,12 +254,11 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     yt = torch.from_numpy(y_tr)
     rows: list[dict] = []
     t0 = time.time()
-    best, best_epoch, best_state = -np.inf, -1, None
+    best, best_epoch = -np.inf, -1
     if not s.from_scratch:
         # linear probe (the whole method in --linear-probe mode; the head's initialisation for fine-tuning: LP-FT)
         probe_epochs = s.epochs if s.linear_probe else max(1, s.epochs // 2)
         best, best_epoch, rows = _fit_head(model, x_tr, yt, x_va, y_va, crop, pos_weight, s, probe_epochs, t0)
-        best_state = copy.deepcopy(model.state_dict())
     if not s.linear_probe:
         head = list(model.classifier.parameters())
         enc = [p for n, p in model.named_parameters() if not n.startswith("classifier.")]
@@ -250,7 +266,8 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
                                  {"params": head, "lr": s.lr if s.from_scratch else s.encoder_lr}],
                                 weight_decay=s.weight_decay)
         gen = torch.Generator().manual_seed(s.seed)
-        bad, first = 0, len(rows) + 1
+        stop = _BestEpoch(model, s.patience, best=best, epoch=best_epoch)
+        first = len(rows) + 1
         for epoch in range(first, first + s.epochs):
             model.train()
             perm = torch.randperm(len(train), generator=gen)
@@ -270,14 +287,10 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
             rows.append({"epoch": epoch, "stage": "scratch" if s.from_scratch else "finetune",
                          "train_loss": total / max(nb, 1), "val_mean_auroc": auc, "seconds": round(time.time() - t0, 2)})
             log.info("finetune epoch %d: train loss %.4f, validation mean AUROC %.4f", epoch, total / max(nb, 1), auc)
-            if auc > best:
-                best, best_epoch, bad = auc, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                bad += 1
-                if bad >= s.patience:
-                    break
-        model.load_state_dict(best_state)
+            if stop.update(auc, epoch):
+                break
+        stop.restore()
+        best, best_epoch = stop.best, stop.epoch
     model.eval()
     path = None
     hist = pd.DataFrame(rows, columns=["epoch", "stage", "train_loss", "val_mean_auroc", "seconds"])
