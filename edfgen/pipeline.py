@@ -6,8 +6,8 @@ documented command (``edfgen extract``, ``edfgen gwas``, ...) run in-process, so
 TOML section takes exactly that command's options (``batch_size = 64`` is ``--batch-size 64``)
 and a user can rerun any stage by hand with the same options.
 
-Resume: after a stage succeeds, its key (sha256 of the stage's arguments and of its inputs'
-contents) is recorded in ``pipeline_state.json``; a rerun skips every stage whose key is unchanged
+Resume: after a stage succeeds, its key (sha256 of the stage's arguments and of its inputs' names,
+sizes and modification times) is recorded in ``pipeline_state.json``; a rerun skips every stage whose key is unchanged
 and whose ``manifest.json`` is present, so a crash or Ctrl-C costs only the unfinished stage.
 
 Configuration (TOML; unknown sections or keys are errors)::
@@ -53,7 +53,7 @@ import click
 
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
 from edfgen.io.tables import atomic_write, read_table, write_table
-from edfgen.provenance import MANIFEST, Manifest, sha256_path
+from edfgen.provenance import MANIFEST, Manifest, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +254,7 @@ class _Runner:
         h = hashlib.sha256(json.dumps([command, args], sort_keys=True).encode())
         for p in inputs:
             if p is not None:
-                h.update(f"{p}\0{sha256_path(p) if p.exists() else 'absent'}".encode())
+                h.update(f"{p}\0{fingerprint(p) if p.exists() else 'absent'}".encode())
         key = h.hexdigest()
         done = self.state.get(name, {})
         if done.get("key") == key and manifest.exists():

@@ -129,3 +129,20 @@ def test_cli__help_lists_commands():
 
     res = CliRunner().invoke(cli, ["--help"])
     assert res.exit_code == 0 and "edfgen" in res.output
+
+
+def test_fingerprint__changes_with_size_or_mtime_not_reading_contents(tmp_path):
+    import os
+
+    from edfgen.provenance import fingerprint
+
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.txt").write_text("one")
+    before = fingerprint(d)
+    assert fingerprint(d) == before
+    os.utime(d / "a.txt", ns=(1, 1))
+    assert fingerprint(d) != before
+    touched = fingerprint(d)
+    (d / "b.txt").write_text("two")
+    assert fingerprint(d) != touched
