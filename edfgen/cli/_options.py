@@ -26,7 +26,9 @@ def verbosity(func):
 force = click.option("--force", is_flag=True, help="Overwrite an existing non-empty output directory.")
 threads = click.option("--threads", type=click.IntRange(min=1), default=None,
                        help="Worker threads (default: all cores).")
-seed = click.option("--seed", type=int, default=0, show_default=True, help="Random seed (results are deterministic by seed).")
+#: seeds feed numpy, torch and msprime: non-negative and < 2**32 (RandomState's range)
+SEED_TYPE = click.IntRange(min=0, max=2**32 - 1)
+seed = click.option("--seed", type=SEED_TYPE, default=0, show_default=True, help="Random seed (results are deterministic by seed).")
 
 
 def out_dir(required: bool = True, help: str = "Output directory."):

@@ -22,7 +22,7 @@ def _set_threads(n: int | None) -> None:
 @click.option("--ecg", "ecg", multiple=True, type=existing_path(), help="ECG files/directories or .npz bundles (repeatable).")
 @click.option("--simulated", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also train on N simulated participants (ECGs synthesised per batch, fresh noise).")
-@click.option("--sim-seed", type=int, default=0, show_default=True, help="Physiology seed of the simulated participants.")
+@click.option("--sim-seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True, help="Physiology seed of the simulated participants.")
 @click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True, help="Optimizer updates.")
 @click.option("--batch-size", type=click.IntRange(min=2), default=32, show_default=True,
               help="10 s recordings per micro-batch per process (two 5 s crops each).")

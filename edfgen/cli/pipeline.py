@@ -27,7 +27,7 @@ def run(config: Path, force: bool) -> None:
 @out_dir(required=False, help="Output directory (default: edfgen-demo).")
 @click.option("--n", "n", type=click.IntRange(min=10), default=5000, show_default=True,
               help="Participants to simulate (split in two halves for two-sample MR).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Simulation seed.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True, help="Simulation seed.")
 @force
 @verbosity
 def demo(out: Path | None, n: int, seed: int, force: bool) -> None:

@@ -66,6 +66,9 @@ class Preprocessing:
         if unknown:
             raise ConfigError(f"preprocessing: unknown key(s) {sorted(unknown)}")
         d = dict(d)
+        from edfgen.io.validate import check_field_types
+
+        check_field_types(cls, d, what="preprocessing")  # every field, including ones added later
         if "leads" in d:
             d["leads"] = tuple(d["leads"])
         if "notch_hz" in d:

@@ -10,13 +10,15 @@ A checkpoint ``<prefix>`` is two files:
     "preprocessing": Preprocessing.to_dict(), "edfgen_version": ..., "metadata": {...}}``.
 
 :func:`load_checkpoint` verifies the sha256, builds the architecture from the JSON and refuses any
-missing or unexpected key or shape mismatch with a one-line :class:`~edfgen.exceptions.CheckpointError`
+missing or unexpected key, shape mismatch, non-finite weight, wrongly typed config value or a
+weights path outside the checkpoint's folder with a one-line :class:`~edfgen.exceptions.CheckpointError`
 naming the file and the key.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,7 +141,13 @@ def load_checkpoint(name_or_path: str | Path = "tiny", *, device: str | torch.de
     for key in ("weights", "sha256", "config", "preprocessing"):
         if key not in doc:
             raise CheckpointError(f"{meta}: missing key {key!r}")
+    if not isinstance(doc["weights"], str) or not doc["weights"]:
+        raise CheckpointError(f"{meta}: 'weights' must be a file name, got {doc['weights']!r}")
     weights = meta.parent / doc["weights"]
+    rel = Path(os.path.normpath(doc["weights"]))  # lexical: a symlinked weights file is fine
+    if rel.is_absolute() or rel.parts[0] == ".." or rel.drive:
+        raise CheckpointError(f"{meta}: weights path {doc['weights']!r} is outside the checkpoint folder "
+                              f"{meta.parent} (give a path relative to the JSON, inside its folder)")
     if not weights.exists():
         raise CheckpointError(f"{meta}: weights file {weights} missing")
     digest = sha256_file(weights)
@@ -168,6 +176,11 @@ def load_checkpoint(name_or_path: str | Path = "tiny", *, device: str | torch.de
         if tuple(state[k].shape) != tuple(v.shape):
             raise CheckpointError(f"{weights}: key {k!r} has shape {tuple(state[k].shape)}, config "
                                   f"{config.name!r} needs {tuple(v.shape)}")
+    for k in expected:  # one NaN weight would give all-NA EDFs downstream
+        if not bool(torch.isfinite(state[k]).all()):
+            n_bad = int((~torch.isfinite(state[k])).sum())
+            raise CheckpointError(f"{weights}: tensor {k!r} has {n_bad} non-finite value(s) (NaN/inf); "
+                                  f"the checkpoint is corrupt or training diverged")
     model.load_state_dict(state, strict=True)
     model.to(device).eval()
     return LoadedModel(model=model, config=config, preprocessing=preprocessing, sha256=digest, path=meta,

@@ -159,6 +159,9 @@ class ModelConfig:
         if unknown:
             raise ConfigError(f"ModelConfig: unknown key(s) {sorted(unknown)}")
         d = dict(d)
+        from edfgen.io.validate import check_field_types
+
+        check_field_types(cls, d, what="ModelConfig")  # every field, including ones added later
         if "conv_layers" in d:
             d["conv_layers"] = tuple(tuple(int(v) for v in c) for c in d["conv_layers"])
         if "gumbel_temp" in d:

@@ -1,0 +1,192 @@
+"""Validation of input values where they are read: numbers, ranges, finiteness, types.
+
+Every check raises :class:`~edfgen.exceptions.InputError` (or :class:`~edfgen.exceptions.ConfigError`
+for settings) with a one-line message naming the file, the column, the row and the offending value,
+in plain Python values (never ``np.int64(..)`` reprs), so the CLI can print it and exit 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import types
+import typing
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import ConfigError, InputError
+
+
+def plain(value: Any) -> Any:
+    """``value`` as a plain Python object for messages: numpy scalars become ``int``/``float``/``str``,
+    arrays and tuples become lists of plain values."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, list, tuple)):
+        return [plain(v) for v in list(value)]
+    return value
+
+
+def _row_label(i: int, ids: Sequence | None, id_name: str) -> str:
+    label = f"row {i + 1}"
+    if ids is not None:
+        label += f" ({id_name} {str(plain(ids[i]))})"
+    return label
+
+
+def numeric_values(values: pd.Series, *, source: str, column: str, ids: Sequence | None = None,
+                   id_name: str = "IID", finite: bool = True, lo: float | None = None, hi: float | None = None,
+                   lo_open: bool = False, hi_open: bool = False) -> np.ndarray:
+    """Parse a column as float, refusing anything that is not a number.
+
+    Missing values (empty cells, ``NA``, ``NaN`` as pandas reads them) stay NaN; any other text is
+    an error, as is ``±inf`` with ``finite`` and a value outside ``[lo, hi]`` (``lo_open``/``hi_open``
+    exclude the bound).
+
+    Parameters
+    ----------
+    values
+        The column as read (numeric or object dtype).
+    source, column
+        File and column named in the message.
+    ids, id_name
+        Row identifiers (``IID``, ``variant``) added to the message.
+
+    Returns
+    -------
+    ``float64 [n]`` with NaN for missing values.
+
+    Raises
+    ------
+    InputError
+        ``"{source}: column 'x', row 5 (IID P5): value 'abc' is not a number"`` and the like.
+    """
+    s = pd.Series(values).reset_index(drop=True)
+    if ids is not None:
+        ids = list(ids)
+    if s.dtype == bool:
+        s = s.astype(float)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        present = s.notna().to_numpy()
+        text = s.astype(str).str.strip()
+        present &= (text != "").to_numpy()
+        v = pd.to_numeric(text.where(present), errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(present & np.isnan(v))
+        if bad.size:
+            i = int(bad[0])
+            more = f" ({bad.size} such values)" if bad.size > 1 else ""
+            raise InputError(f"{source}: column {str(column)!r}, {_row_label(i, ids, id_name)}: value "
+                             f"{str(s.iloc[i])!r} is not a number{more}")
+    if finite:
+        bad = np.flatnonzero(np.isinf(v))
+        if bad.size:
+            i = int(bad[0])
+            raise InputError(f"{source}: column {str(column)!r}, {_row_label(i, ids, id_name)}: value "
+                             f"{float(v[i])} is not finite")
+    if lo is not None or hi is not None:
+        with np.errstate(invalid="ignore"):
+            out = np.zeros(v.shape, dtype=bool)
+            if lo is not None:
+                out |= (v <= lo) if lo_open else (v < lo)
+            if hi is not None:
+                out |= (v >= hi) if hi_open else (v > hi)
+        bad = np.flatnonzero(out & ~np.isnan(v))
+        if bad.size:
+            i = int(bad[0])
+            rng = f"{'(' if lo_open else '['}{'-inf' if lo is None else f'{lo:g}'}, " \
+                  f"{'inf' if hi is None else f'{hi:g}'}{')' if hi_open else ']'}"
+            more = f" ({bad.size} such values)" if bad.size > 1 else ""
+            raise InputError(f"{source}: column {str(column)!r}, {_row_label(i, ids, id_name)}: value "
+                             f"{float(v[i]):g} outside {rng}{more}")
+    return v
+
+
+def number_fraction(values: pd.Series) -> float:
+    """Fraction of the non-missing values of a column that parse as numbers (0 for an empty column)."""
+    s = pd.Series(values).dropna()
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return 1.0 if len(s) else 0.0
+    text = s.astype(str).str.strip()
+    text = text[text != ""]
+    if not len(text):
+        return 0.0
+    return float(pd.to_numeric(text, errors="coerce").notna().mean())
+
+
+# --------------------------------------------------------------------------- typed settings
+def _type_name(tp) -> str:
+    if tp is type(None):
+        return "null"
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _conforms(value, tp) -> bool:
+    """Whether a JSON/TOML value fits the annotation ``tp`` (lists stand for tuples)."""
+    if tp is Any or tp is typing.Any:
+        return True
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, (bool, np.bool_))
+    if tp is int:
+        return isinstance(value, (numbers.Integral,)) and not isinstance(value, (bool, np.bool_))
+    if tp is float:
+        return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+                and math.isfinite(float(value)))
+    if tp is str:
+        return isinstance(value, str)
+    if origin in (tuple, list, Sequence, typing.Sequence) or tp in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            return False
+        args = typing.get_args(tp)
+        if not args:
+            return True
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_conforms(v, args[0]) for v in value)
+        if origin is tuple:
+            return len(value) == len(args) and all(_conforms(v, a) for v, a in zip(value, args))
+        return all(_conforms(v, args[0]) for v in value)
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            return False
+        args = typing.get_args(tp)
+        return not args or all(_conforms(k, args[0]) and _conforms(v, args[1]) for k, v in value.items())
+    if isinstance(tp, type):
+        return isinstance(value, tp)
+    return True  # an annotation this checker does not know: accept
+
+
+def check_field_types(cls, values: dict, *, what: str | None = None, error: type = ConfigError) -> None:
+    """Check every value of ``values`` against the annotation of the dataclass field it sets.
+
+    Generic over the fields of ``cls`` (fields added later are checked too). Lists are accepted for
+    tuple fields (JSON has no tuples); an ``int`` is accepted for a ``float`` field; ``bool`` is never
+    taken for a number; floats must be finite.
+
+    Raises
+    ------
+    ConfigError
+        ``"ModelConfig: field 'width' must be int, got str 'abc'"``; unknown keys are left to the caller.
+    """
+    what = what or cls.__name__
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            continue
+        v = values[f.name]
+        tp = hints.get(f.name, Any)
+        if not _conforms(v, tp):
+            shown = repr(plain(v))
+            if len(shown) > 60:
+                shown = shown[:57] + "..."
+            raise error(f"{what}: field {f.name!r} must be {_type_name(tp)}, got {type(v).__name__} {shown}")
