@@ -129,3 +129,43 @@ def test_preprocess__derives_missing_limb_leads(cinc):
     for k in range(2, 6):
         assert np.corrcoef(a[k], b[k])[0, 1] > 0.95
     np.testing.assert_allclose(a[[0, 1, 6, 7, 8, 9, 10, 11]], b[[0, 1, 6, 7, 8, 9, 10, 11]], atol=1e-5)
+
+
+def test_preprocess__flat_end_trimmed_and_reported_not_rejected(shared_data):
+    """PTB-XL 00004_hr ends in ~0.1 s of held samples (V4 held at its maximum): trimmed, noted, kept."""
+    from edfgen.ecg.preprocess import trim_flat_edges
+
+    rec = read_wfdb(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00004_hr.hea")
+    trimmed = trim_flat_edges(rec)
+    # the last sample where any lead changes is 4950 (0-based): the 49 held samples after it go
+    assert trimmed.signal.shape[1] == 4951 and any("trimmed 0.098 s flat end" in n for n in trimmed.notes)
+    np.testing.assert_array_equal(trimmed.signal, rec.signal[:, :4951])
+    batch = preprocess_many([rec], PREP)
+    assert batch.rejects == [] and batch.record_ids == [rec.record_id]
+    assert any("flat end" in note for _, _, note in batch.notes)
+    # the same held samples at the start are trimmed too; a record without held edges is unchanged
+    flipped = dataclasses.replace(rec, signal=np.ascontiguousarray(rec.signal[:, ::-1]))
+    assert any("flat start" in n for n in trim_flat_edges(flipped).notes)
+    assert trim_flat_edges(trimmed) is trimmed
+
+
+def test_preprocess__clipping_inside_signal_still_rejected_after_trimming(cinc):
+    """A plateau at the rail inside the signal rejects even when the record also ends flat."""
+    base = read_wfdb(sorted(cinc.glob("*.hea"))[0])
+    x = base.signal.copy()
+    hi = x[1].max() * 0.5
+    x[1] = np.minimum(x[1], hi)
+    x[1, 2000:2200] = hi
+    x[:, -60:] = x[:, -61:-60]          # and a held tail
+    with pytest.raises(RecordRejected, match="lead II: saturated"):
+        preprocess(dataclasses.replace(base, signal=x), PREP)
+
+
+def test_preprocess__every_shared_real_record_accepted(shared_data):
+    """All 1,892 real records of ../shared/data/ecg (PTB-XL 500/100 Hz, CinC 2021) pass quality control."""
+    from edfgen.model.data import load_ecgs
+
+    ecg = shared_data / "ecg"
+    arr = load_ecgs([ecg / "ptbxl" / "records500", ecg / "ptbxl" / "records100", ecg / "cinc2021"], PREP)
+    assert arr.rejects == []
+    assert len(arr.ids) == 353 + 1499 + 40

@@ -10,9 +10,13 @@ Steps, in order
 ---------------
 1. **Leads**: names/aliases mapped to the canonical order; missing III, aVR, aVL, aVF derived
    from I and II (:func:`edfgen.ecg.io.canonicalise_leads`); any other missing lead rejects.
-2. **Raw quality** (on the signal as read): any NaN/inf sample rejects; a lead with a run of at
-   least ``saturation_run_s`` seconds at its own minimum or maximum value (clipping, a saturated
-   amplifier) rejects.
+2. **Flat edges** (:func:`trim_flat_edges`): a segment at the start or end of the recording where
+   every (non-constant) lead holds its value, a common device artefact (many PTB-XL records end in
+   ~0.1 s of held samples), is trimmed and reported in the record's ``notes``, never a reason to
+   reject; the shortened record then goes through the window policy below.
+   **Raw quality** (on the trimmed signal): any NaN/inf sample rejects; a lead with a run of at
+   least ``saturation_run_s`` seconds at its own minimum or maximum value *inside* the signal
+   (clipping, a saturated amplifier) rejects.
 3. **Window** (explicit policy): a record longer than ``window_s`` is **centre-cropped** (with
    a 2 s margin each side kept until after filtering, so filter edge effects fall outside the
    window); a record shorter than ``window_s`` but at least ``min_duration_s`` long is filtered and
@@ -32,7 +36,7 @@ catches it and writes ``rejects.tsv``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 from typing import Sequence
@@ -58,7 +62,12 @@ class QualityThresholds:
         real leads are ~0.05–0.5 mV).
     saturation_run_s
         A run of at least this many seconds at the lead's minimum or maximum value is clipping
-        (default 0.1 s; a real ECG never stays at its extreme value for 100 ms).
+        (default 0.1 s; a real ECG never stays at its extreme value for 100 ms), when that extreme
+        is a rail (see ``rail_fraction``). Held segments at the start or end of the recording are
+        trimmed before this check (:func:`trim_flat_edges`).
+    rail_fraction
+        An extreme counts as a recorder limit only when it lies at least this fraction of the lead's
+        range away from the lead's median (default 0.5).
     max_flat_leads
         A record with more flat leads than this is rejected (default 3). Up to this many flat
         leads are kept as exact zeros: real databases contain records with a few disconnected
@@ -69,6 +78,7 @@ class QualityThresholds:
     flat_std_mv: float = 0.01
     saturation_run_s: float = 0.1
     max_flat_leads: int = 3
+    rail_fraction: float = 0.5
 
 
 DEFAULT_QUALITY = QualityThresholds()
@@ -139,6 +149,40 @@ def _longest_run(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def trim_flat_edges(record: EcgRecord, *, min_s: float = 0.02) -> EcgRecord:
+    """Trim a held (flat) segment at the start and/or end of a recording.
+
+    The head ends at the first sample where any lead changes value; the tail starts after the last
+    sample where any lead changes (leads that never change are ignored: they are flat leads, judged
+    later). Segments shorter than ``min_s`` are kept. NaN/inf samples are left for
+    :func:`check_raw_quality` to reject (a record with any of them is returned unchanged).
+
+    Returns
+    -------
+    EcgRecord
+        The same record, or a shortened copy whose ``notes`` say how much was trimmed
+        (``"trimmed 0.100 s flat end"``).
+    """
+    x = record.signal
+    if x.shape[1] < 3 or not np.isfinite(x).all():
+        return record
+    changes = np.diff(x, axis=1) != 0                       # [L, T-1]
+    moving = changes.any(axis=1)
+    if not moving.any():
+        return record
+    any_change = changes[moving].any(axis=0)                # [T-1]
+    idx = np.flatnonzero(any_change)
+    head = int(idx[0])                                      # samples 0..head equal sample head
+    tail = x.shape[1] - 1 - int(idx[-1] + 1)                # samples after idx[-1]+1 equal it
+    need = max(1, int(round(min_s * record.fs)))
+    head = head if head >= need else 0
+    tail = tail if tail >= need else 0
+    if not head and not tail:
+        return record
+    notes = [f"trimmed {n / record.fs:.3f} s flat {where}" for n, where in ((head, "start"), (tail, "end")) if n]
+    return replace(record, signal=x[:, head:x.shape[1] - tail], notes=record.notes + tuple(notes))
+
+
 def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT_QUALITY) -> None:
     """Reject NaN/inf samples and saturated (clipped) leads; see the module docstring."""
     x = record.signal
@@ -153,7 +197,12 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
         return
     lo = x.min(axis=1, keepdims=True)
     hi = x.max(axis=1, keepdims=True)
-    at_rail = (x == lo) | (x == hi)
+    med = np.median(x, axis=1, keepdims=True)
+    # a rail is an extreme far from the lead's median (at least half its range away): a recorder's
+    # limit is reached by a large deflection; a quiet stretch at the lead's minimum that sits near
+    # its baseline (a shallow lead quantised to 10 µV) is not clipping
+    far = (hi - lo) * quality.rail_fraction
+    at_rail = ((x == lo) & (med - lo >= far)) | ((x == hi) & (hi - med >= far))
     # only leads with at least `run` samples at a rail can hold such a run (cheap pre-filter);
     # a constant lead is reported as flat, not saturated
     cand = np.flatnonzero((at_rail.sum(axis=1) >= run) & ((hi - lo)[:, 0] > 0))
@@ -168,9 +217,9 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
                              f"min/max value, clipping)", record_id=record.record_id, path=record.path)
 
 
-def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds) -> tuple[np.ndarray, int]:
-    """Leads, raw checks, crop with margin, resample. Returns (signal at prep rate, n_real_samples)."""
-    rec = canonicalise_leads(record, leads=prep.leads)
+def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds) -> tuple[np.ndarray, EcgRecord]:
+    """Leads, flat edges, raw checks, crop with margin, resample. Returns (signal at prep rate, prepared record)."""
+    rec = trim_flat_edges(canonicalise_leads(record, leads=prep.leads))
     check_raw_quality(rec, quality=quality)
     dur = rec.duration_s
     if dur + 1e-9 < prep.min_duration_s:
@@ -182,7 +231,7 @@ def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds)
         start = (x.shape[1] - keep) // 2
         x = x[:, start:start + keep]
     x = resample(x, rec.fs, prep.sampling_rate)
-    return x, x.shape[1]
+    return x, rec
 
 
 def _window(x: np.ndarray, prep: Preprocessing) -> tuple[np.ndarray, int]:
@@ -252,11 +301,15 @@ class PreprocessedBatch:
         The ``n_ok`` accepted records, in input order.
     rejects
         ``(record_id, path, reason)`` for each rejected record.
+    notes
+        ``(record_id, path, note)`` for accepted records that were changed on the way (flat edges
+        trimmed, limb leads derived), in input order.
     """
 
     signals: np.ndarray
     record_ids: list[str]
     rejects: list[tuple[str, str, str]]
+    notes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def preprocess_many(records: Sequence[EcgRecord | RecordRejected], prep: Preprocessing = Preprocessing(), *,
@@ -275,7 +328,7 @@ def preprocess_many(records: Sequence[EcgRecord | RecordRejected], prep: Preproc
             rejects[i] = (rec.record_id, rec.path, rec.reason)
             continue
         try:
-            x, _ = _prepare(rec, prep, quality)
+            x, rec = _prepare(rec, prep, quality)
         except RecordRejected as exc:
             rejects[i] = (rec.record_id, rec.path, exc.reason)
             continue
@@ -300,5 +353,7 @@ def preprocess_many(records: Sequence[EcgRecord | RecordRejected], prep: Preproc
     signals = np.stack([out[i] for i in order]).astype(np.float32, copy=False) if order \
         else np.zeros((0, n_leads, W), dtype=np.float32)
     ids = [records[i].record_id for i in order]
+    kept = {i: rec for i, rec, _ in prepared if i in out}
+    notes = [(kept[i].record_id, kept[i].path, note) for i in order for note in kept[i].notes]
     return PreprocessedBatch(signals=np.ascontiguousarray(signals), record_ids=ids,
-                             rejects=[rejects[i] for i in sorted(rejects)])
+                             rejects=[rejects[i] for i in sorted(rejects)], notes=notes)
