@@ -288,6 +288,30 @@ _FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
 _GAIN_RE = re.compile(r"^([-+\d.eE]+)(?:\(([-+\d]+)\))?(?:/(\S+))?$")
 
 
+def _wfdb_header_fs(head: list[str], *, record_id: str, path) -> float | None:
+    """The sampling frequency of a WFDB record line (``name[/segments] nsig fs[/counter[(base)]] ...``).
+
+    WFDB (and ``wfdb.rdrecord``) assume 250 Hz when the field is absent or unparsable, which would
+    silently mis-time a 500-Hz ECG; here a missing, unreadable, non-finite or non-positive rate
+    rejects the record. ``None`` when the record line is too short to tell (``wfdb`` then reports it).
+    """
+    if len(head) < 2:
+        return None
+    if len(head) < 3:
+        raise RecordRejected("WFDB header gives no sampling frequency (WFDB would assume 250 Hz)",
+                             record_id=record_id, path=path)
+    token = head[2].split("/")[0].split("(")[0]
+    try:
+        fs = float(token)
+    except ValueError:
+        raise RecordRejected(f"unreadable sampling frequency {head[2]!r} in the WFDB header",
+                             record_id=record_id, path=path) from None
+    if not np.isfinite(fs) or fs <= 0:
+        raise RecordRejected(f"invalid sampling frequency {head[2]!r} in the WFDB header (must be > 0 Hz)",
+                             record_id=record_id, path=path)
+    return fs
+
+
 def _read_wfdb_fast(hea: Path) -> EcgRecord | None:
     """Format-16 single-segment fast path; ``None`` when the record needs ``wfdb.rdrecord``."""
     rid = hea.with_suffix("").name
@@ -299,11 +323,11 @@ def _read_wfdb_fast(hea: Path) -> EcgRecord | None:
     if not lines:
         return None
     head = lines[0].split()
+    fs = _wfdb_header_fs(head, record_id=rid, path=hea)  # for both paths: wfdb.rdrecord reads 'abc' as 250 Hz
     if len(head) < 4 or "/" in head[0]:
         return None
     try:
         nsig, nsamp = int(head[1]), int(head[3])
-        fs = float(head[2].split("/")[0].split("(")[0])
     except ValueError:
         return None
     sig_lines = lines[1:1 + nsig]
@@ -374,8 +398,8 @@ def _read_wfdb_full(base: Path) -> EcgRecord:
             m = d[:, i] == bad
             if m.any():
                 sig[i, m] = np.nan
-    return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=float(rec.fs), leads=tuple(rec.sig_name),
-                     path=f"{base}.hea")
+    return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=f"{base}.hea"),
+                     leads=tuple(rec.sig_name), path=f"{base}.hea")
 
 
 def _wfdb_invalid_value(fmt: str) -> int | None:
