@@ -11,7 +11,8 @@ from edfgen.cli._options import comma_list, force, out_dir, out_file, seed, verb
 
 @click.command()
 @click.option("--ecg", "ecg", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
-              help="ECG file(s) or directory(ies): WFDB .hea(+.dat/.mat), .npy, .npz, HDF5. Repeatable.")
+              help="ECG file(s) or directory(ies): WFDB .hea(+.dat/.mat), .npy, .npz, HDF5, GE CardioSoft (UK Biobank) "
+              "or GE MUSE XML (told by content). Repeatable.")
 @out_file(help="EDF table: .tsv, .tsv.gz or .parquet (IID, edf_001 ...). Side files go beside it.")
 @click.option("--checkpoint", default="tiny", show_default=True, help="Shipped checkpoint name or path (.json).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="ECGs per model call.")

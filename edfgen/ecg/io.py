@@ -30,6 +30,10 @@ HDF5 ``.h5``/``.hdf5``
 
     Attributes ``fs`` (required unless given by the caller), ``leads`` and ``units`` are looked
     up on the dataset, then its parent groups, then the file root.
+XML ``.xml`` (or any extension when the file is given by name)
+    GE CardioSoft XML (UK Biobank field 20205, ``<CardiologyXML>``; record id = the ``eid`` of
+    ``<eid>_20205_<instance>_<array>.xml``) and GE MUSE XML (``<RestingECG>``, record id = file
+    stem), told apart by the root element: :mod:`edfgen.ecg.xml`.
 
 Reading never stops a batch: a record that cannot be read or used raises
 :class:`RecordRejected` with the reason; batch code writes it to ``rejects.tsv``.
@@ -55,7 +59,10 @@ WFDB_SUFFIXES = (".hea",)
 NPY_SUFFIXES = (".npy",)
 NPZ_SUFFIXES = (".npz",)
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
-SUPPORTED_SUFFIXES = WFDB_SUFFIXES + NPY_SUFFIXES + NPZ_SUFFIXES + HDF5_SUFFIXES
+XML_SUFFIXES = (".xml",)  # GE CardioSoft (UK Biobank) and GE MUSE XML, told apart by content: edfgen.ecg.xml
+SUPPORTED_SUFFIXES = WFDB_SUFFIXES + NPY_SUFFIXES + NPZ_SUFFIXES + HDF5_SUFFIXES + XML_SUFFIXES
+#: formats read by edfgen.ecg.xml (the layout is sniffed from the root element at discovery)
+XML_FORMATS = ("cardiosoft", "muse", "aecg", "xml", "notxml")
 
 #: multiply a signal in these units by the factor to get millivolts
 UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "microvolt": 1e-3, "microvolts": 1e-3,
@@ -514,14 +521,16 @@ def _fmt_of(path: Path) -> str | None:
         return "npz"
     if s in HDF5_SUFFIXES:
         return "hdf5"
+    if s in XML_SUFFIXES:
+        return "xml"
     return None
 
 
 def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     """List the records in files and directories without reading signals.
 
-    A directory is searched recursively for ``.hea``, ``.npy``, ``.npz`` and HDF5 files (sorted by
-    path). A WFDB record may be given as ``NAME.hea``, ``NAME.dat``/``NAME.mat`` or ``NAME``.
+    A directory is searched recursively for ``.hea``, ``.npy``, ``.npz``, HDF5 and ``.xml`` files
+    (sorted by path; an XML file's layout is read from its root element). A WFDB record may be given as ``NAME.hea``, ``NAME.dat``/``NAME.mat`` or ``NAME``.
 
     Raises
     ------
@@ -543,11 +552,20 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
             fmt = _fmt_of(f)
             if fmt is None and f.suffix.lower() in (".dat", ".mat") and f.with_suffix(".hea").exists():
                 f, fmt = f.with_suffix(".hea"), "wfdb"
+            if fmt is None:  # an ECG XML export under another extension (e.g. .txt, none): told by content
+                from edfgen.ecg.xml import ROOTS, sniff_xml
+
+                fmt = "xml" if sniff_xml(f) in ROOTS.values() else None
             if fmt is None:
                 raise InputError(f"--ecg {f}: unsupported file type {f.suffix!r} "
                                  f"(supported: {', '.join(SUPPORTED_SUFFIXES)})")
             if fmt == "hdf5":
                 refs.extend(_hdf5_refs(f))
+            elif fmt == "xml":  # the layout comes from the root element, the id from the layout
+                from edfgen.ecg.xml import sniff_xml, xml_record_id
+
+                layout = sniff_xml(f) or "notxml"
+                refs.append(RecordRef(xml_record_id(f, layout), str(f), layout))
             else:
                 refs.append(RecordRef(f.stem, str(f), fmt))
     seen: dict[str, RecordRef] = {}
@@ -570,6 +588,10 @@ def read_record(ref: RecordRef, *, fs: float | None = None, units: str | None = 
         return read_npz(ref.path, fs=fs, units=units)
     if ref.fmt == "hdf5":
         return _read_hdf5_ref(ref, fs=fs, units=units)
+    if ref.fmt in XML_FORMATS:
+        from edfgen.ecg.xml import read_xml
+
+        return read_xml(ref.path, ref.fmt)
     raise InputError(f"{ref.path}: unsupported ECG format {ref.fmt!r}")
 
 
