@@ -309,3 +309,41 @@ def test_truth_json__keys_match_data_dictionary(sim_cohort):
     truth = load_truth(sim_cohort)
     assert set(truth) == documented
     assert set(truth["loci"][0]) == documented_locus
+
+
+def test_simulate_cohort__families_fill_fam_and_truth_and_siblings_share_half_their_genome(tmp_path):
+    """--families K: K sibling sets of 2-4 children, FID/PAT/MAT in the .fam equal truth.json's families,
+    and the siblings' genotype correlation (read back by bed-reader) centres on 2 x kinship = 0.5."""
+    res = simulate_cohort(tmp_path / "fam", n=300, seed=11, chromosomes=2, variants_per_chromosome=600,
+                          ecg=False, families=30)
+    truth = load_truth(tmp_path / "fam")
+    fams = truth["families"]
+    assert res.n_families == len(fams) == 30 and truth["families_in_fam"]
+    sizes = [len(f["children"]) for f in fams]
+    assert min(sizes) >= 2 and max(sizes) <= 4 and len(set(sizes)) > 1
+    assert len(truth["related_pairs"]) == sum(k * (k - 1) // 2 for k in sizes)
+    fam = pd.read_csv(tmp_path / "fam" / "genotypes.fam", sep="\t", header=None,
+                      names=["FID", "IID", "PAT", "MAT", "SEX", "PHENO"], dtype=str).set_index("IID")
+    children = {c: f for f in fams for c in f["children"]}
+    for iid, f in children.items():
+        assert tuple(fam.loc[iid, ["FID", "PAT", "MAT"]]) == (f["family_id"], f["father"], f["mother"])
+    others = fam.drop(index=list(children))
+    assert (others["FID"] == others.index).all() and (others["PAT"] == "0").all()
+    from bed_reader import open_bed
+
+    with open_bed(str(tmp_path / "fam" / "genotypes.bed")) as bed:
+        x = bed.read(dtype="float64")
+        iids = list(bed.iid)
+    x = np.where(np.isnan(x), np.nanmean(x, 0), x)
+    z = (x - x.mean(0)) / x.std(0)
+    grm = z @ z.T / z.shape[1]
+    pos = {iid: i for i, iid in enumerate(iids)}
+    sib = np.array([grm[pos[a], pos[b]] for a, b in truth["related_pairs"]])
+    assert 0.38 < np.median(sib) < 0.62
+    unrelated = grm[np.triu_indices(len(iids), 1)]
+    assert abs(np.median(unrelated)) < 0.05
+
+
+def test_simulate_cohort__families_must_fit_in_n(tmp_path):
+    with pytest.raises(InputError, match="--families 30"):
+        simulate_cohort(tmp_path / "x", n=100, chromosomes=1, variants_per_chromosome=100, ecg=False, families=30)

@@ -7,8 +7,9 @@ per-participant vectors):
    N_e = 10 000, 1e-8 recombination/bp/generation, HKY mutations with transition/transversion
    ratio 4, so ~1/6 of SNPs are strand-ambiguous A/T or C/G) over a region of a GRCh38 chromosome;
    biallelic SNPs with MAF >= 1 % are kept and ``variants_per_chromosome`` of them sampled.
-   A few percent of participants are full-sibling pairs: their genomes are made from two extra
-   simulated parents by Mendelian transmission (mean 2.5 crossovers per chromosome per meiosis).
+   A few percent of participants are full-sibling pairs (or, with ``families=K``, K nuclear families
+   of 2-4 children): their genomes are made from two extra simulated parents (not participants) by
+   Mendelian transmission (mean 2.5 crossovers per chromosome per meiosis).
    About 3 % of variants get missing calls (call rate 95–99.9 % there, complete elsewhere).
    Genotypes stream block by block into PLINK 1 ``genotypes.bed/.bim/.fam`` (SNP-major).
 2. **Physiology** — each trait = population mean + age, sex and centre effects + trait SD ×
@@ -22,8 +23,8 @@ per-participant vectors):
 4. **Outcomes** — 8 binary diseases from logistic models with age/sex effects; some are caused
    by a physiology trait (``CAUSAL_EFFECTS``), HYP shares the confounder with R amplitude, the rest
    are null; intercepts solved for the target prevalences.
-5. **truth.json** — everything planted (loci with betas, causal effects, heritabilities, related
-   pairs), which later stages are scored against. ``manifest.json`` is written last.
+5. **truth.json** — everything planted (loci with betas, causal effects, heritabilities, families
+   and related pairs), which later stages are scored against. ``manifest.json`` is written last.
 
 References
 ----------
@@ -79,7 +80,8 @@ CAUSAL_MIN_SPACING_BP = 1_000_000
 CROSSOVERS_PER_MEIOSIS = 2.5  # per simulated chromosome (each stands for a large one), sibling transmission
 MISSING_VARIANT_FRACTION = 0.03
 CALL_RATE_RANGE = (0.95, 0.999)
-SIBLING_FRACTION = 0.03     # share of participants in full-sibling pairs
+SIBLING_FRACTION = 0.03     # share of participants in full-sibling pairs (without ``families``)
+CHILDREN_PER_FAMILY = (2, 4)  # with ``families=K``: children per nuclear family, uniform in this range
 BACKGROUND_SNPS = 300       # shared pool of small-effect SNPs (polygenic background)
 BACKGROUND_H2 = 0.05        # per trait
 
@@ -165,8 +167,8 @@ class CohortResult:
         File paths.
     ecg_dir
         Directory of WFDB records (``None`` when ECGs were not written).
-    n, n_variants, n_related_pairs
-        Sizes.
+    n, n_variants, n_related_pairs, n_families
+        Sizes (``n_families``: sibling sets made from simulated parents, pairs included).
     truth
         The planted truth (the content of ``truth.json``).
     """
@@ -183,11 +185,13 @@ class CohortResult:
     n_variants: int
     n_related_pairs: int
     truth: dict = field(repr=False, compare=False)
+    n_families: int = 0
 
     def summary(self) -> str:
         h2 = ", ".join(f"{t} {v['total']:.2f}" for t, v in self.truth["heritability"].items())
         causal = ", ".join(f"{c['exposure']}->{c['outcome']}" for c in self.truth["causal"])
-        return (f"{self.out_dir}: {self.n} participants ({self.n_related_pairs} sibling pairs), "
+        return (f"{self.out_dir}: {self.n} participants ({self.n_families} sibling sets, "
+                f"{self.n_related_pairs} sibling pairs), "
                 f"{self.n_variants} variants on {len(self.truth['chromosomes'])} chromosomes, "
                 f"{len(self.truth['loci'])} planted trait-locus effects; heritability: {h2}; "
                 f"causal: {causal}")
@@ -203,9 +207,16 @@ def _msprime_seed(seed: int, tag: int) -> int:
 
 # --------------------------------------------------------------------------- validation
 
-def _validate(n: int, chromosomes: int, variants_per_chromosome: int, effect_scale: float) -> None:
+def _validate(n: int, chromosomes: int, variants_per_chromosome: int, effect_scale: float,
+              families: int | None = None) -> None:
     if int(n) != n or n < 10:
         raise InputError(f"--n {n}: need at least 10 participants")
+    if families is not None:
+        if int(families) != families or families < 0:
+            raise InputError(f"--families {families}: must be an integer >= 0")
+        if CHILDREN_PER_FAMILY[1] * families > n:
+            raise InputError(f"--families {families}: up to {CHILDREN_PER_FAMILY[1] * families} children "
+                             f"({CHILDREN_PER_FAMILY[1]} per family) do not fit in --n {n} participants")
     if not 1 <= chromosomes <= 22:
         raise InputError(f"--chromosomes {chromosomes}: must be between 1 and 22")
     if variants_per_chromosome < 50:
@@ -287,37 +298,52 @@ def _common_biallelic_sites(ts, n_haplotypes: int) -> tuple[np.ndarray, np.ndarr
 
 @dataclass
 class _Pedigree:
-    """Who is who: participant slots filled by unrelated founders or by siblings of simulated parents."""
+    """Who is who: participant slots filled by unrelated founders or by the children of simulated
+    parents (two extra msprime individuals per family, not participants themselves)."""
 
     n: int
     founder_ind: np.ndarray      # msprime individual of each unrelated participant
     founder_slot: np.ndarray     # their output positions
-    parent_ind: np.ndarray       # [n_pairs, 2] msprime individuals (father, mother)
-    sib_slot: np.ndarray         # [n_pairs, 2] output positions of the two siblings
+    parent_ind: np.ndarray       # [n_families, 2] msprime individuals (father, mother)
+    child_slot: np.ndarray       # [n_children] output positions, grouped by family
+    child_family: np.ndarray     # [n_children] family index of each child
 
     @property
-    def n_pairs(self) -> int:
+    def n_families(self) -> int:
         return len(self.parent_ind)
 
+    @property
+    def n_children(self) -> int:
+        return len(self.child_slot)
 
-def _pedigree(n: int, seed: int) -> _Pedigree:
+    def family_slots(self) -> list[np.ndarray]:
+        """Output positions of each family's children."""
+        return np.split(self.child_slot, np.flatnonzero(np.diff(self.child_family)) + 1) if self.n_children else []
+
+
+def _pedigree(n: int, seed: int, families: int | None = None) -> _Pedigree:
+    """Sibling pairs (``SIBLING_FRACTION`` of ``n``) or, with ``families=K``, K families of 2-4 children."""
     rng = _rng(seed, 2)
-    n_pairs = max(1, int(round(SIBLING_FRACTION * n / 2)))
-    n_founders = n - 2 * n_pairs
+    if families is None:
+        sizes = np.full(max(1, int(round(SIBLING_FRACTION * n / 2))), 2)
+    else:
+        sizes = _rng(seed, 12).integers(CHILDREN_PER_FAMILY[0], CHILDREN_PER_FAMILY[1] + 1, int(families))
+    n_children = int(sizes.sum())
+    n_founders = n - n_children
     slots = rng.permutation(n)
     return _Pedigree(n=n, founder_ind=np.arange(n_founders), founder_slot=slots[:n_founders],
-                     parent_ind=(n_founders + np.arange(2 * n_pairs)).reshape(n_pairs, 2),
-                     sib_slot=slots[n_founders:].reshape(n_pairs, 2))
+                     parent_ind=(n_founders + np.arange(2 * len(sizes))).reshape(len(sizes), 2),
+                     child_slot=slots[n_founders:], child_family=np.repeat(np.arange(len(sizes)), sizes))
 
 
 def _meioses(ped: _Pedigree, chrom: _Chromosome, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Transmission for every sibling gamete: parent individual, starting haplotype, crossover positions.
+    """Transmission for every child's gamete: parent individual, starting haplotype, crossover positions.
 
-    Gametes are ordered [pair, sibling, parent]; crossovers ~ Poisson(CROSSOVERS_PER_MEIOSIS) placed
+    Gametes are ordered [child, parent]; crossovers ~ Poisson(CROSSOVERS_PER_MEIOSIS) placed
     uniformly over the region (padded with +inf).
     """
     rng = _rng(seed, 300 + chrom.number)
-    parent = np.repeat(ped.parent_ind[:, None, :], 2, axis=1).reshape(-1)          # [pair, sib, parent]
+    parent = ped.parent_ind[ped.child_family].reshape(-1)                          # [child, parent]
     g = len(parent)
     k = rng.poisson(CROSSOVERS_PER_MEIOSIS, g)
     kmax = max(1, int(k.max()) if g else 1)
@@ -377,8 +403,10 @@ def _covariates(n: int, seed: int, confounder: np.ndarray, ped: _Pedigree, iids:
     rng = _rng(seed, 4)
     age = rng.integers(40, 80, n)
     sex = rng.integers(0, 2, n)
-    # siblings: ages within a few years of each other
-    a, b = ped.sib_slot[:, 0], ped.sib_slot[:, 1]
+    # siblings: ages within a few years of the family's first child
+    first = np.concatenate([[True], np.diff(ped.child_family) != 0]) if ped.n_children else np.zeros(0, bool)
+    a = ped.child_slot[np.flatnonzero(first)[ped.child_family[~first]]]
+    b = ped.child_slot[~first]
     age[b] = np.clip(age[a] + rng.integers(-6, 7, len(a)), 40, 79)
     centre = rng.integers(0, len(CENTRES), n)
     batch = rng.integers(1, 7, n)
@@ -461,7 +489,8 @@ def _outcomes(cov: pd.DataFrame, phys: pd.DataFrame, confounder: np.ndarray, see
 
 def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0, chromosomes: int = 3,
                     variants_per_chromosome: int = 10_000, force: bool = False, effect_scale: float = 1.0,
-                    ecg: bool = True, fs: int = SAMPLING_RATE, duration_s: float = 10.0) -> CohortResult:
+                    ecg: bool = True, fs: int = SAMPLING_RATE, duration_s: float = 10.0,
+                    families: int | None = None) -> CohortResult:
     """Simulate a cohort with planted truth and write it to ``out_dir``.
 
     Parameters
@@ -485,6 +514,11 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         Write the WFDB ECGs (``False`` skips the slowest part when only genetics is needed).
     fs, duration_s
         ECG sampling rate and length.
+    families
+        ``None`` (default): about ``SIBLING_FRACTION`` of participants are full-sibling pairs. ``K``:
+        K nuclear families, each 2-4 children (uniform) of two simulated parents who are not
+        participants; ``genotypes.fam`` then carries FID (``FAM00001``...) and PAT/MAT
+        (``FAM00001_father``/``_mother``), and truth.json lists the families. ``0``: no relatives.
 
     Returns
     -------
@@ -495,12 +529,12 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
     InputError
         Bad arguments (checked before anything is written) or an unusable ``out_dir``.
     """
-    _validate(n, chromosomes, variants_per_chromosome, effect_scale)
+    _validate(n, chromosomes, variants_per_chromosome, effect_scale, families)
     out_dir = prepare_out_dir(out_dir, force=force)
     from edfgen.provenance import recording
 
     params = {"n": n, "seed": seed, "chromosomes": chromosomes, "variants_per_chromosome": variants_per_chromosome,
-              "effect_scale": effect_scale, "ecg": ecg, "fs": fs, "duration_s": duration_s}
+              "effect_scale": effect_scale, "ecg": ecg, "fs": fs, "duration_s": duration_s, "families": families}
     created = not out_dir.exists()
     stage = None
     try:
@@ -508,7 +542,7 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
             stage = Path(tempfile.mkdtemp(prefix=".simulate-", dir=out_dir))
             truth = _simulate_into(stage, n=n, seed=seed, chromosomes=chromosomes,
                                    variants_per_chromosome=variants_per_chromosome, effect_scale=effect_scale,
-                                   ecg=ecg, fs=fs, duration_s=duration_s)
+                                   ecg=ecg, fs=fs, duration_s=duration_s, families=families)
             for name in OUTPUT_FILES:                       # replace old outputs only once all are ready
                 old = out_dir / name
                 if old.is_dir():
@@ -520,7 +554,8 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
             shutil.rmtree(stage)
             stage = None
             manifest.outputs = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
-            manifest.extra = {"n_variants": truth["n_variants"], "n_related_pairs": len(truth["related_pairs"])}
+            manifest.extra = {"n_variants": truth["n_variants"], "n_related_pairs": len(truth["related_pairs"]),
+                              "n_families": len(truth["families"])}
     except BaseException:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
@@ -531,15 +566,16 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         out_dir=out_dir, bfile=out_dir / "genotypes", physiology=out_dir / "physiology.tsv",
         covariates=out_dir / "covariates.tsv", outcomes=out_dir / "outcomes.tsv", truth_json=out_dir / "truth.json",
         manifest=out_dir / "manifest.json", ecg_dir=(out_dir / "ecg") if ecg else None, n=n,
-        n_variants=truth["n_variants"], n_related_pairs=len(truth["related_pairs"]), truth=truth)
+        n_variants=truth["n_variants"], n_related_pairs=len(truth["related_pairs"]), truth=truth,
+        n_families=len(truth["families"]))
     logger.info("%s", result.summary())
     return result
 
 
 def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants_per_chromosome: int,
-                   effect_scale: float, ecg: bool, fs: int, duration_s: float) -> dict:
+                   effect_scale: float, ecg: bool, fs: int, duration_s: float, families: int | None = None) -> dict:
     iids = [f"P{i + 1:06d}" for i in range(n)]
-    ped = _pedigree(n, seed)
+    ped = _pedigree(n, seed, families)
     traits = list(PHYSIOLOGY_COLUMNS)
     genetic = {t: np.zeros(n) for t in traits}
     background = {t: np.zeros(n) for t in traits}
@@ -613,8 +649,7 @@ def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants
                     crossed = (pos[:, None, None] > cx[None, :, :]).sum(-1)                # [m, gametes]
                     which = (first[None, :] + crossed) % 2
                     allele = h[np.arange(m)[:, None], 2 * parent[None, :] + which]        # [m, gametes]
-                    sib = allele.reshape(m, ped.n_pairs, 2, 2).sum(-1)                  # [m, pair, sib]
-                    dos[:, ped.sib_slot.reshape(-1)] = sib.reshape(m, -1)
+                    dos[:, ped.child_slot] = allele.reshape(m, ped.n_children, 2).sum(-1)   # [m, child]
                 miss = None
                 cr = call_rate[site0:site0 + m]
                 rows = np.flatnonzero(cr < 1)
@@ -655,8 +690,12 @@ def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants
     # 3. participants
     confounder = _rng(seed, 11).standard_normal(n)
     cov = _covariates(n, seed, confounder, ped, iids)
-    fam = pd.DataFrame({"fid": iids, "iid": iids, "pat": 0, "mat": 0, "sex": np.where(cov["sex"] == 1, 1, 2),
+    fam = pd.DataFrame({"fid": iids, "iid": iids, "pat": "0", "mat": "0", "sex": np.where(cov["sex"] == 1, 1, 2),
                         "pheno": -9})
+    if families is not None:     # --families: FID = family, PAT/MAT = the (unsampled) simulated parents
+        for f, kids in enumerate(ped.family_slots()):
+            fid = f"FAM{f + 1:05d}"
+            fam.loc[kids, ["fid", "pat", "mat"]] = [fid, f"{fid}_father", f"{fid}_mother"]
     fam.to_csv(stage / "genotypes.fam", sep="\t", header=False, index=False)
     phys = _physiology(cov, genetic, background, h2, confounder, seed)
     outcomes, causal, prevalence = _outcomes(cov, phys, confounder, seed)
@@ -680,7 +719,11 @@ def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants
                 "pleiotropic": len(eff) > 1,
             })
     loci.sort(key=lambda r: (int(r["chromosome"]), r["base_pair_location"], r["trait"]))
-    pairs = [[iids[a], iids[b]] for a, b in ped.sib_slot]
+    fam_slots = ped.family_slots()
+    pairs = [[iids[a], iids[b]] for kids in fam_slots for i, a in enumerate(kids) for b in kids[i + 1:]]
+    family_ids = [f"FAM{f + 1:05d}" for f in range(ped.n_families)]
+    families_json = [{"family_id": fid, "father": f"{fid}_father", "mother": f"{fid}_mother",
+                      "children": [iids[c] for c in kids]} for fid, kids in zip(family_ids, fam_slots)]
     caused = {c["outcome"] for c in causal}
     truth = {
         "seed": seed, "n": n, "n_variants": int(n_var), "effect_scale": effect_scale,
@@ -695,6 +738,8 @@ def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants
         "heritability": h2,
         "covariate_effects": COVARIATE_EFFECTS,
         "prevalence": prevalence,
+        "families": families_json,
+        "families_in_fam": families is not None,
         "related_pairs": pairs,
         "relationship": "full_sibling",
         "missing_call_variants": [str(v) for v in bim["id"].to_numpy()[np.concatenate(missing_var)]],
