@@ -15,21 +15,26 @@ Streaming and resume
 --------------------
 Records are listed first (cheap), then read and preprocessed in batches (in ``workers`` processes when
 ``workers > 0``, with a bounded number of batches in flight) while the main process runs the model.
-Every ``chunk_size`` records the EDFs and rejects are written atomically to ``<out>.parts/chunk_*.npz``;
-the records in those files are the done-list. A killed run, rerun with the same arguments, skips them
-(the parts are discarded automatically if the checkpoint, preprocessing or quality thresholds changed;
-they are reused by record id, so delete ``<out>.parts/`` to start afresh after editing ECG files). When every record
-is done the tables are assembled, written atomically, and ``<out>.parts/`` is removed. Memory is bounded
-by ``chunk_size`` EDF rows plus the batches in flight, whatever the number of ECGs.
+Every ``chunk_size`` records the EDFs and rejects are written atomically to ``<out>.parts/chunk_*.npz``
+with each record's input fingerprint (:func:`edfgen.provenance.stat_key` of every file of the record:
+a WFDB header and its signal files); the records in those files are the done-list. A killed run, rerun
+with the same arguments, skips the records whose files are unchanged and recomputes those whose
+files changed (same names, other signals), so a resumed table never mixes in stale results. The
+parts are discarded if the checkpoint, preprocessing or quality thresholds changed, and removed when
+a run that created them fails with an input error. When every record is done the tables are
+assembled, written atomically, and ``<out>.parts/`` is removed. Memory is bounded by ``chunk_size``
+EDF rows plus the batches in flight, whatever the number of ECGs. Files under ``<out>.parts/`` and
+edfgen temporary files are never read as ECGs (``--out`` may lie inside the ``--ecg`` folder).
 
-Outputs (beside ``out``)
-------------------------
-``out``                     ``IID, edf_001 … edf_D`` (TSV or parquet by extension)
-``<stem>.pheno``            PLINK ``--pheno`` file: ``FID IID edf_…`` (FID = IID, missing = ``NA``)
-``rejects.tsv``             ``record, path, reason`` for each record not used
-``<stem>.pca.tsv``          with ``pca``: ``IID, PC1 … PCk``
-``<stem>.pca_loadings.tsv`` with ``pca``: ``edf, mean, sd, PC1 … PCk`` (project new data with them)
-``manifest.json``           provenance, with the checkpoint sha256 and preprocessing
+Outputs (beside ``out``, every side file named after it, so that several tables can share a folder)
+---------------------------------------------------------------------------------------------------
+``out``                       ``IID, edf_001 … edf_D`` (TSV or parquet by extension)
+``<out>.pheno``               PLINK ``--pheno`` file: ``FID IID edf_…`` (FID = IID, missing = ``NA``)
+``<out>.rejects.tsv``         ``record, path, reason`` for each record not used
+``<out>.pca.tsv``             with ``pca``: ``IID, PC1 … PCk``
+``<out>.pca_loadings.tsv``    with ``pca``: ``edf, mean, sd, PC1 … PCk`` (project new data with them)
+``<out>.manifest.json``       provenance, with the checkpoint sha256 and preprocessing; ``--force``
+                              replaces only the files it lists
 """
 
 from __future__ import annotations
@@ -54,15 +59,15 @@ import pandas as pd
 from edfgen.ecg.io import RecordRef, RecordRejected, discover_records, read_record
 from edfgen.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.ecg.preprocessing_config import Preprocessing
-from edfgen.exceptions import InputError
-from edfgen.io.tables import atomic_write, read_table, write_table
+from edfgen.exceptions import EdfgenError, InputError
+from edfgen.io.tables import atomic_write, clean_temp_files, is_temp_name, read_table, write_table
 from edfgen.progress import progress
-from edfgen.provenance import read_manifest, recording
+from edfgen.provenance import listed_outputs, read_manifest, recording, stat_key
 
 log = logging.getLogger(__name__)
 
 REJECT_COLUMNS = ["record", "path", "reason"]
-PARTS_FORMAT = 1
+PARTS_FORMAT = 2  # 2: each record's input fingerprint is stored beside its EDF (resume by fingerprint)
 
 
 # --------------------------------------------------------------------------- kernels
@@ -209,41 +214,94 @@ class _Loader:
 
 
 # --------------------------------------------------------------------------- parts (resume)
-def _stem(out: Path) -> str:
-    name = out.name
-    for suf in (".tsv.gz", ".parquet", ".tsv", ".csv", ".txt", ".pq"):
-        if name.lower().endswith(suf):
-            return name[: -len(suf)]
-    return out.stem
-
-
 def _parts_dir(out: Path) -> Path:
     return out.with_name(out.name + ".parts")
 
 
-def _read_parts(parts: Path) -> tuple[list[str], list[np.ndarray], list[tuple[str, str, str]], int]:
+@dataclass
+class _Parts:
+    """What the durable chunks of an interrupted run hold (rows in chunk order)."""
+
+    ids: list[str]
+    fps: list[str]
+    edfs: np.ndarray | None
+    rejects: list[tuple[str, str, str]]
+    reject_fps: list[str]
+    next_chunk: int
+
+
+def _read_parts(parts: Path) -> _Parts:
     ids: list[str] = []
+    fps: list[str] = []
     arrays: list[np.ndarray] = []
     rejects: list[tuple[str, str, str]] = []
+    reject_fps: list[str] = []
     last = -1
     for f in sorted(parts.glob("chunk_*.npz")):
+        if is_temp_name(f.name):
+            continue
         with np.load(f, allow_pickle=False) as z:
             ids.extend(z["ids"].tolist())
+            fps.extend(z["fps"].tolist())
             arrays.append(z["edfs"])
             rejects.extend(zip(z["reject_ids"].tolist(), z["reject_paths"].tolist(), z["reject_reasons"].tolist()))
+            reject_fps.extend(z["reject_fps"].tolist())
         last = max(last, int(f.stem.split("_")[1]))
-    return ids, arrays, rejects, last + 1
+    nonempty = [a for a in arrays if len(a)]
+    return _Parts(ids, fps, np.concatenate(nonempty) if nonempty else None, rejects, reject_fps, last + 1)
 
 
 def _write_chunk(parts: Path, index: int, ids: list[str], edfs: list[np.ndarray], d: int,
-                 rejects: list[tuple[str, str, str]]) -> None:
+                 rejects: list[tuple[str, str, str]], fps: dict[str, str]) -> None:
     path = parts / f"chunk_{index:06d}.npz"
     arr = np.concatenate(edfs) if edfs else np.zeros((0, d), np.float32)
     with atomic_write(path, "wb") as fh:
         np.savez(fh, ids=np.array(ids, dtype=str), edfs=arr.astype(np.float32),
+                 fps=np.array([fps[i] for i in ids], dtype=str),
                  reject_ids=np.array([r[0] for r in rejects], dtype=str),
                  reject_paths=np.array([r[1] for r in rejects], dtype=str),
-                 reject_reasons=np.array([r[2] for r in rejects], dtype=str))
+                 reject_reasons=np.array([r[2] for r in rejects], dtype=str),
+                 reject_fps=np.array([fps[r[0]] for r in rejects], dtype=str))
+
+
+def record_fingerprints(refs: Sequence[RecordRef]) -> dict[str, str]:
+    """record id -> fingerprint of the record's files: every file beside ``ref.path`` whose name
+    is the record's file stem plus an extension (a WFDB ``.hea`` with its ``.dat``/``.mat``), by
+    :func:`edfgen.provenance.stat_key` (one ``scandir`` per folder; no contents read)."""
+    listing: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    out = {}
+    for r in refs:
+        p = Path(r.path)
+        folder = str(p.parent)
+        if folder not in listing:
+            groups: dict[str, list[tuple[str, str]]] = {}
+            try:
+                for e in os.scandir(folder):
+                    if e.is_file() and not is_temp_name(e.name):
+                        groups.setdefault(e.name.split(".")[0], []).append((e.name, e.path))
+            except OSError:
+                pass
+            listing[folder] = groups
+        h = hashlib.sha256(f"{r.record_id}\0{r.path}\0{r.fmt}".encode())
+        stem = p.name.split(".")[0]
+        for name, path in sorted(listing[folder].get(stem, [])):
+            if name == p.name or name.startswith(p.stem + ".") or name.startswith(stem + "."):
+                try:
+                    h.update(f"\0{name}:{stat_key(path)}".encode())
+                except OSError:
+                    h.update(f"\0{name}:missing".encode())
+        out[r.record_id] = h.hexdigest()[:24]
+    return out
+
+
+def side_files(out: str | os.PathLike, *, pca: int | None = None) -> dict[str, Path]:
+    """The side files of the EDF table ``out``, named after it: ``pheno``, ``rejects``, ``manifest``
+    (and ``pca``, ``pca_loadings`` with ``pca``)."""
+    out = Path(out)
+    names = {"pheno": ".pheno", "rejects": ".rejects.tsv", "manifest": ".manifest.json"}
+    if pca:
+        names.update(pca=".pca.tsv", pca_loadings=".pca_loadings.tsv")
+    return {k: out.with_name(out.name + v) for k, v in names.items()}
 
 
 # --------------------------------------------------------------------------- main entry
@@ -294,17 +352,6 @@ def _read_id_map(path: Path) -> dict[str, str]:
     if df["IID"].isna().any() or df["record"].isna().any():
         raise InputError(f"--id-map {path}: empty record or IID value")
     return dict(zip(df["record"].astype(str), df["IID"].astype(str)))
-
-
-def _listing_fingerprint(refs: Sequence[RecordRef]) -> str:
-    h = hashlib.sha256()
-    for r in refs:
-        try:
-            st = os.stat(r.path)
-            h.update(f"{r.record_id}\0{r.path}\0{st.st_size}\0{int(st.st_mtime)}\n".encode())
-        except OSError:
-            h.update(f"{r.record_id}\0{r.path}\0missing\n".encode())
-    return h.hexdigest()
 
 
 def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.PathLike, *,
@@ -364,12 +411,7 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
 
     out = Path(out)
     paths = [ecg] if isinstance(ecg, (str, os.PathLike)) else list(ecg)
-    if out.exists() and not force:
-        raise InputError(f"--out {out}: exists (use --force to overwrite)")
-    other = read_manifest(out.parent)
-    if other and other.get("command") != "edfgen extract":
-        raise InputError(f"--out {out}: directory {out.parent} holds the manifest.json of "
-                         f"'{other.get('command')}'; write the EDF table to a directory of its own")
+    _check_out(out, pca=pca, force=force)
     if batch_size < 1 or chunk_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be >= 1")
     if workers is None:
@@ -386,14 +428,55 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         torch.set_num_threads(old_threads)
 
 
+def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
+    """Refuse, before any work, an ``out`` (or side file) that exists without ``force``, or that an
+    earlier ``edfgen extract`` did not write (not listed in ``<out>.manifest.json``) even with it."""
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. {out}/edfs.tsv)")
+    side = side_files(out, pca=pca)
+    if out.parent.is_dir():
+        clean_temp_files(out.parent, recursive=False)
+    previous = read_manifest(out.parent, name=side["manifest"].name)
+    if previous is not None and previous.get("command") != "edfgen extract":
+        raise InputError(f"--out {out}: {side['manifest'].name} belongs to '{previous.get('command')}'")
+    ours = set(listed_outputs(previous, out.parent))
+    for p in [out, *(v for k, v in side.items() if k != "manifest")]:
+        if p.exists():
+            if not force:
+                raise InputError(f"--out {out}: {p.name} exists (use --force to replace the files of the earlier "
+                                 f"extract listed in {side['manifest'].name})")
+            if p.resolve() not in ours:
+                raise InputError(f"--out {out}: {p.name} exists and was not written by an earlier edfgen extract "
+                                 f"(not listed in {side['manifest'].name}); move it away or choose another --out")
+
+
 def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size, quality,
              on_chunk) -> ExtractResult:
+    parts = _parts_dir(out)
+    created = not parts.exists()
+    try:
+        return _extract_into(paths, out, parts, checkpoint=checkpoint, batch_size=batch_size, workers=workers,
+                             pca=pca, id_map=id_map, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
+    except EdfgenError:
+        if created:  # a run that fails on its input leaves nothing behind (a killed one keeps its parts)
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
+
+
+def _own_file(path: str, parts: Path) -> bool:
+    """True for files that extract itself writes (chunks, temporary files): never read as ECGs."""
+    p = Path(path)
+    return is_temp_name(p.name) or parts.resolve() in p.resolve().parents
+
+
+def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size,
+                  quality, on_chunk) -> ExtractResult:
     loaded = _load_model(checkpoint)
     model, prep = loaded.model, loaded.preprocessing
     model.eval()
     sha = str(getattr(loaded, "sha256", ""))
 
-    refs = discover_records(paths)
+    refs = [r for r in discover_records(paths) if not _own_file(r.path, parts)]
     if not refs:
         raise InputError(f"--ecg {', '.join(map(str, paths))}: no ECG records found")
     idmap = _read_id_map(Path(id_map)) if id_map is not None else None
@@ -411,7 +494,7 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
         todo_all.append(r)
 
     # ---- resume state
-    parts = _parts_dir(out)
+    fps = record_fingerprints(todo_all)
     state = {"format": PARTS_FORMAT, "checkpoint_sha256": sha, "preprocessing": prep.to_dict(),
              "quality": asdict(quality), "fs": fs}
     state_file = parts / "state.json"
@@ -424,15 +507,24 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
             log.warning("%s: partial results from another checkpoint/preprocessing; starting afresh", parts)
             shutil.rmtree(parts)
     parts.mkdir(parents=True, exist_ok=True)
+    clean_temp_files(parts, recursive=False)
     if not state_file.exists():
         with atomic_write(state_file) as fh:
             json.dump(state, fh)
-    done_ids, done_arrays, done_rejects, next_chunk = _read_parts(parts)
+    old = _read_parts(parts)
+    # keep only what was computed from the files as they are now (a changed record is recomputed)
+    valid = np.array([fps.get(i) == f for i, f in zip(old.ids, old.fps)], dtype=bool)
+    done_ids = [i for i, v in zip(old.ids, valid) if v]
+    done_arrays = [old.edfs[valid]] if old.edfs is not None and valid.any() else []
+    done_rejects = [r for r, f in zip(old.rejects, old.reject_fps) if fps.get(r[0]) == f]
+    next_chunk = old.next_chunk
     done = set(done_ids) | {r[0] for r in done_rejects}
     todo = [r for r in todo_all if r.record_id not in done]
     resumed = len(todo_all) - len(todo)
-    if resumed:
-        log.info("resuming: %d of %d records already done in %s", resumed, len(todo_all), parts)
+    stale = len({*old.ids, *(r[0] for r in old.rejects)} & set(fps)) - resumed
+    if resumed or stale:
+        log.info("resuming: %d of %d records already done in %s; %d changed since, recomputed",
+                 resumed, len(todo_all), parts, stale)
 
     # ---- stream: read/preprocess batches (workers) ▸ embed ▸ durable chunks
     d = None if not done_arrays else done_arrays[0].shape[1]
@@ -446,7 +538,7 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
     def flush() -> None:
         """Make the buffered batches a durable chunk, move them to the done lists, report."""
         nonlocal n_done, n_batches_in_chunk, chunk
-        _write_chunk(parts, chunk, buf_ids, buf_edfs, d or 0, buf_rej)
+        _write_chunk(parts, chunk, buf_ids, buf_edfs, d or 0, buf_rej, fps)
         n_done += len(buf_ids) + len(buf_rej)
         done_ids.extend(buf_ids)
         done_arrays.extend(buf_edfs)
@@ -498,13 +590,14 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
         log.info("rejected %s (%s): %s", rid, p, reason)
 
     out_dir = out.parent if str(out.parent) else Path(".")
-    stem = _stem(out)
-    pheno = out_dir / f"{stem}.pheno"
-    rejects_path = out_dir / "rejects.tsv"
+    side = side_files(out, pca=pca)
+    pheno, rejects_path = side["pheno"], side["rejects"]
     params = {"ecg": [str(p) for p in paths], "out": str(out), "checkpoint": str(getattr(loaded, "path", checkpoint)),
               "batch_size": batch_size, "workers": workers, "pca": pca, "id_map": str(id_map) if id_map else None,
               "fs": fs, "chunk_size": chunk_size}
-    with recording(out_dir, "edfgen extract", parameters=params, inputs=[id_map]) as m:
+    planned = [out.name, *(p.name for k, p in side.items() if k != "manifest")]
+    with recording(out_dir, "edfgen extract", parameters=params, inputs=[id_map], planned=planned,
+                   name=side["manifest"].name) as m:
         write_table(frame, out, float_format="%.8g")
         ph = frame.copy()
         ph.insert(0, "FID", ph["IID"])
@@ -517,8 +610,7 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
             pcs = [f"PC{i}" for i in range(1, int(pca) + 1)]
             sc = pd.DataFrame(res.scores, columns=pcs)
             sc.insert(0, "IID", frame["IID"].to_numpy())
-            pca_path = out_dir / f"{stem}.pca.tsv"
-            loadings_path = out_dir / f"{stem}.pca_loadings.tsv"
+            pca_path, loadings_path = side["pca"], side["pca_loadings"]
             ld = pd.DataFrame(res.loadings, columns=pcs)
             ld.insert(0, "sd", res.sd)
             ld.insert(0, "mean", res.mean)
@@ -531,11 +623,12 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
         m.extra.update({
             "checkpoint_sha256": sha, "checkpoint": str(getattr(loaded, "path", "")),
             "model_config": getattr(getattr(loaded, "config", None), "name", None),
-            "preprocessing": prep.to_dict(), "ecg_listing_sha256": _listing_fingerprint(refs),
+            "preprocessing": prep.to_dict(),
+            "ecg_records_fingerprint": hashlib.sha256("\n".join(f"{k}\0{v}" for k, v in sorted(fps.items())).encode()).hexdigest(),
             "n_records": len(refs), "n_rejected": len(rej_df), "n_participants": len(frame), "n_edfs": d,
             "aggregation": "EDF of an ECG = mean over its crops; participant = mean over accepted ECGs",
         })
     shutil.rmtree(parts, ignore_errors=True)
-    return ExtractResult(table=out, pheno=pheno, rejects=rejects_path, manifest=out_dir / "manifest.json",
+    return ExtractResult(table=out, pheno=pheno, rejects=rejects_path, manifest=side["manifest"],
                          n_records=len(refs), n_rejected=len(rej_df), n_participants=len(frame), n_edfs=d,
                          resumed=resumed, pca=pca_path, pca_loadings=loadings_path, checkpoint_sha256=sha)

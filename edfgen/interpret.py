@@ -286,7 +286,7 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     """
     from edfgen.io.tables import prepare_out_dir
 
-    out = prepare_out_dir(out, force=force)
+    out = prepare_out_dir(out, force=force, command="edfgen interpret")
     if (biomarkers is None) == (measure_from is None):
         raise InputError("interpret: give exactly one of --biomarkers FILE and --measure-from ECGDIR")
     edf_df = read_table(edf, id_column="IID")
@@ -342,7 +342,10 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     params = {"edf": str(edf), "biomarkers": str(biomarkers) if biomarkers else None, "covar": str(covar) if covar else None,
               "measure_from": str(measure_from) if measure_from else None, "covariates": cov_cols,
               "biomarker_columns": bcols, "p_threshold": p_threshold, "clusters": clusters}
-    with recording(out, "edfgen interpret", parameters=params, inputs=[edf, biomarkers, covar], seed=seed) as m:
+    planned = ["associations.tsv", "clusters.tsv", "heatmap.png"]
+    planned += ["measured_biomarkers.tsv", "rejects.tsv"] if measure_from is not None else []
+    with recording(out, "edfgen interpret", parameters=params, inputs=[edf, biomarkers, covar], seed=seed,
+                   planned=planned) as m:
         if measure_from is not None:
             measured_path = write_table(bio_df, out / "measured_biomarkers.tsv", float_format="%.6g")
             rejects_path = write_table(rejects, out / "rejects.tsv")

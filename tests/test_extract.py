@@ -86,29 +86,38 @@ def test_extract_edfs__table_pheno_rejects_manifest(ecg_dir, standin, tmp_path):
     ref = _reference_edfs(standin.model, good)
     np.testing.assert_allclose(df.set_index("IID").loc[list(ref)].to_numpy(), np.stack(list(ref.values())),
                                rtol=1e-5, atol=1e-6)
-    rej = pd.read_csv(out.parent / "rejects.tsv", sep="\t")
+    rej = pd.read_csv(res.rejects, sep="\t")
+    assert res.rejects == out.parent / "edfs.tsv.rejects.tsv" and res.pheno == out.parent / "edfs.tsv.pheno"
     reasons = dict(zip(rej["record"], rej["reason"]))
     assert set(reasons) == {"ZNAN01", "ZBAD02"}
     assert "lead aVR: 100 NaN/inf samples" in reasons["ZNAN01"]
     assert "unreadable WFDB record" in reasons["ZBAD02"]
-    ph = pd.read_csv(out.parent / "edfs.pheno", sep="\t", dtype={"IID": str, "FID": str})
+    ph = pd.read_csv(res.pheno, sep="\t", dtype={"IID": str, "FID": str})
     assert list(ph.columns[:2]) == ["FID", "IID"] and (ph["FID"] == ph["IID"]).all()
     np.testing.assert_allclose(ph.iloc[:, 2:].to_numpy(), df.iloc[:, 1:].to_numpy())
-    man = json.loads((out.parent / "manifest.json").read_text())
+    man = json.loads((out.parent / "edfs.tsv.manifest.json").read_text())
+    assert sorted(man["outputs"]) == ["edfs.tsv", "edfs.tsv.pheno", "edfs.tsv.rejects.tsv"]
     assert man["extra"]["checkpoint_sha256"] == standin.sha256
     assert man["extra"]["preprocessing"]["sampling_rate"] == 500 and man["extra"]["n_rejected"] == 2
     assert not (out.parent / "edfs.tsv.parts").exists()
     assert (res.n_records, res.n_rejected, res.n_participants) == (14, 2, 12)
     check_file("edf_table", out)
-    check_file("edf_pheno", out.parent / "edfs.pheno")
-    check_file("ecg_rejects", out.parent / "rejects.tsv")
+    check_file("edf_pheno", res.pheno)
+    check_file("ecg_rejects", res.rejects)
     with pytest.raises(InputError, match="exists"):
         extract_edfs([ecg_dir], out, checkpoint=standin)
-    # another stage's output directory (its manifest.json) is never taken over
-    (tmp_path / "cohort").mkdir()
-    (tmp_path / "cohort" / "manifest.json").write_text(json.dumps({"command": "edfgen simulate"}))
-    with pytest.raises(InputError, match="manifest.json of 'edfgen simulate'"):
-        extract_edfs([ecg_dir], tmp_path / "cohort" / "edfs.tsv", checkpoint=standin)
+    # side files are named after the table: a second table in the same folder touches none of them
+    (out.parent / "notes.txt").write_text("mine")
+    other = extract_edfs([ecg_dir], out.parent / "other.parquet", checkpoint=standin, batch_size=7)
+    assert other.rejects.name == "other.parquet.rejects.tsv"
+    assert json.loads((out.parent / "edfs.tsv.manifest.json").read_text()) == man
+    # --force replaces what the earlier manifest lists and keeps the rest; a foreign file is refused
+    again = extract_edfs([ecg_dir], out, checkpoint=standin, force=True)
+    assert again.n_participants == 12 and (out.parent / "notes.txt").read_text() == "mine"
+    (out.parent / "x.tsv").write_text("not edfgen's")
+    with pytest.raises(InputError, match="not written by an earlier edfgen extract"):
+        extract_edfs([ecg_dir], out.parent / "x.tsv", checkpoint=standin, force=True)
+    assert (out.parent / "x.tsv").read_text() == "not edfgen's"
 
 
 def test_extract_edfs__resume_after_crash_equals_uninterrupted(ecg_dir, standin, tmp_path):
@@ -129,8 +138,8 @@ def test_extract_edfs__resume_after_crash_equals_uninterrupted(ecg_dir, standin,
     assert res.resumed == 8
     a, b = pd.read_csv(full, sep="\t"), pd.read_csv(out, sep="\t")
     pd.testing.assert_frame_equal(a, b, rtol=1e-6)
-    pd.testing.assert_frame_equal(pd.read_csv(full.parent / "rejects.tsv", sep="\t"),
-                                  pd.read_csv(out.parent / "rejects.tsv", sep="\t"))
+    pd.testing.assert_frame_equal(pd.read_csv(full.parent / "edfs.tsv.rejects.tsv", sep="\t"),
+                                  pd.read_csv(res.rejects, sep="\t"))
 
 
 def test_extract_edfs__changed_checkpoint_discards_parts(ecg_dir, standin, tmp_path):
@@ -154,7 +163,7 @@ def test_extract_edfs__parquet_workers_and_determinism(ecg_dir, standin, tmp_pat
     pq = pd.read_parquet(c.table)
     tsv = pd.read_csv(a.table, sep="\t", dtype={"IID": str})
     pd.testing.assert_frame_equal(pq, tsv, rtol=1e-6)
-    assert (tmp_path / "c" / "edfs.pheno").exists()
+    assert (tmp_path / "c" / "edfs.parquet.pheno").exists()
 
 
 def test_extract_edfs__id_map_averages_a_participants_ecgs(ecg_dir, standin, tmp_path):
@@ -167,7 +176,7 @@ def test_extract_edfs__id_map_averages_a_participants_ecgs(ecg_dir, standin, tmp
     got = pd.read_csv(res.table, sep="\t", dtype={"IID": str}).set_index("IID")
     expected = per_record.loc[mapping["record"]].groupby(mapping["IID"].to_numpy()).mean()
     pd.testing.assert_frame_equal(got.sort_index(), expected.sort_index(), check_names=False, rtol=1e-6)
-    rej = pd.read_csv(tmp_path / "m" / "rejects.tsv", sep="\t")
+    rej = pd.read_csv(res.rejects, sep="\t")
     assert records[-1] in set(rej["record"]) and "not in --id-map" in " ".join(rej["reason"])
 
 
@@ -282,3 +291,78 @@ def test_extract_then_interpret__on_the_simulated_cohort(sim_cohort, standin, tm
     a = pd.read_csv(it.associations, sep="\t")
     # even the random stand-in encoder's EDFs track heart rate (beat density in the 5 s crops)
     assert a[a["biomarker"] == "heart_rate_bpm"]["p_value"].min() < 1e-10
+
+
+def _replace_record(folder: Path, name: str, source: str) -> None:
+    """Give record ``name`` the signals of record ``source`` (same record name, other signals), keeping
+    the old file's modification time as a mtime-preserving copy (``cp -p``, ``rsync -t``) would."""
+    import os
+
+    for suffix in (".hea", ".mat"):
+        old = folder / f"{name}{suffix}"
+        st = old.stat()
+        data = (folder / f"{source}{suffix}").read_bytes()
+        if suffix == ".hea":
+            data = data.replace(source.encode(), name.encode())
+        old.write_bytes(data)
+        os.utime(old, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_extract_edfs__resume_recomputes_records_whose_files_changed(ecg_dir, standin, tmp_path):
+    """Killed midway, then the ECG files change (same names, other signals, even with the old mtimes):
+    the resumed table equals an uninterrupted run on the changed files, no row from the old signals."""
+    src = tmp_path / "ecg"
+    shutil.copytree(ecg_dir, src)
+    out = tmp_path / "run" / "edfs.tsv"
+
+    def crash(chunk, n_done):
+        if chunk == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([src], out, checkpoint=standin, batch_size=2, chunk_size=4, on_chunk=crash)
+    done_before = pd.read_csv(extract_edfs([src], tmp_path / "before" / "edfs.tsv", checkpoint=standin).table,
+                              sep="\t", dtype={"IID": str}).set_index("IID")
+    names = sorted(p.stem for p in src.glob("*.hea") if not p.stem.startswith("Z"))
+    first, donor = names[0], names[-1]          # the first record is in the first (durable) chunk
+    _replace_record(src, first, donor)
+    res = extract_edfs([src], out, checkpoint=standin, batch_size=2, chunk_size=4)
+    assert res.resumed == 7                      # 8 done before the kill, 1 of them changed since
+    ref = extract_edfs([src], tmp_path / "ref" / "edfs.tsv", checkpoint=standin, batch_size=2, chunk_size=4)
+    got = pd.read_csv(res.table, sep="\t", dtype={"IID": str}).set_index("IID")
+    pd.testing.assert_frame_equal(got, pd.read_csv(ref.table, sep="\t", dtype={"IID": str}).set_index("IID"),
+                                  rtol=1e-6)
+    np.testing.assert_allclose(got.loc[first], done_before.loc[donor], rtol=1e-5)
+    assert not np.allclose(got.loc[first], done_before.loc[first], rtol=1e-3)
+
+
+def test_extract_edfs__out_inside_the_ecg_folder_never_reads_its_own_files(ecg_dir, standin, tmp_path):
+    src = tmp_path / "ecg"
+    shutil.copytree(ecg_dir, src)
+    out = src / "edfs.tsv"
+
+    def crash(chunk, n_done):
+        if chunk == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([src], out, checkpoint=standin, batch_size=2, chunk_size=4, on_chunk=crash)
+    chunks = sorted((src / "edfs.tsv.parts").glob("chunk_*.npz"))
+    assert len(chunks) == 2
+    (src / f".{chunks[0].name}.edfgen-tmp-999999-deadbeef.npz").write_bytes(chunks[0].read_bytes())
+    res = extract_edfs([src], out, checkpoint=standin, batch_size=2, chunk_size=4)
+    assert (res.n_records, res.n_participants, res.resumed) == (14, 12, 8)
+    assert not any(p.name.startswith(".") for p in src.iterdir())     # the stale temporary file is gone
+    again = extract_edfs([src], src / "again.tsv", checkpoint=standin)  # the table beside the ECGs: not an ECG
+    assert again.n_records == 14
+
+
+def test_extract_edfs__failed_run_leaves_no_parts(tmp_path, standin):
+    """Every record rejected: one-line InputError, and no <out>.parts/ (nor table) left behind."""
+    d = tmp_path / "ecg"
+    d.mkdir()
+    np.save(d / "flat.npy", np.zeros((12, 5000), dtype=np.float32))
+    out = tmp_path / "o" / "edfs.tsv"
+    with pytest.raises(InputError, match="no usable ECG record"):
+        extract_edfs([d], out, checkpoint=standin, fs=500)
+    assert not (tmp_path / "o" / "edfs.tsv.parts").exists() and not out.exists()

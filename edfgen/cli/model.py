@@ -51,14 +51,14 @@ def pretrain(config_name, ecg, simulated, sim_seed, steps, batch_size, accum, lr
     _set_threads(threads)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     if not resume and rank0:
-        prepare_out_dir(out, force=force)
+        prepare_out_dir(out, force=force, command="edfgen pretrain")
     settings = PretrainSettings(steps=steps, batch_size=batch_size, accum=accum, lr=lr, warmup=min(warmup, steps),
                                 seed=seed, checkpoint_every=checkpoint_every)
     params = {"config": config_name, "simulated": simulated, "sim_seed": sim_seed, "resume": resume,
               **settings.__dict__}
     cfg = get_config(config_name)
     if rank0:
-        with recording(out, "edfgen pretrain", parameters=params, inputs=list(ecg), seed=seed):
+        with recording(out, "edfgen pretrain", parameters=params, inputs=list(ecg), seed=seed, replace=not resume):
             res = run(out, config=cfg, settings=settings, preprocessing=Preprocessing(), ecg=list(ecg),
                       simulated=simulated, sim_seed=sim_seed, resume=resume, device=device,
                       metadata={"command": "edfgen pretrain", "parameters": params})
@@ -145,7 +145,7 @@ def finetune(checkpoint, ecg, labels, label_columns, label_fraction, epochs, pat
     from edfgen.provenance import recording
 
     _set_threads(threads)
-    prepare_out_dir(out, force=force)
+    prepare_out_dir(out, force=force, command="edfgen finetune")
     settings = FinetuneSettings(label_fraction=label_fraction, epochs=epochs, patience=patience,
                                 batch_size=batch_size, lr=lr, encoder_lr=encoder_lr, from_scratch=from_scratch,
                                 linear_probe=linear_probe, seed=seed)
@@ -179,7 +179,7 @@ def evaluate(checkpoint, ecg, labels, n_boot, out, seed, threads, force):
     from edfgen.provenance import recording
 
     _set_threads(threads)
-    prepare_out_dir(out, force=force)
+    prepare_out_dir(out, force=force, command="edfgen evaluate")
     with recording(out, "edfgen evaluate", parameters={"checkpoint": str(checkpoint), "bootstrap": n_boot},
                    inputs=[*ecg, labels], seed=seed) as manifest:
         loaded = load_checkpoint(checkpoint)

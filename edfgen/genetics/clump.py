@@ -195,7 +195,7 @@ def expand_sumstats(paths: Sequence[str | Path]) -> list[Path]:
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            found = sorted(path.glob("*.tsv.gz"))
+            found = sorted(q for q in path.glob("*.tsv.gz") if not q.name.startswith("."))  # no temp files
             if not found:
                 raise InputError(f"--sumstats {path}: directory holds no *.tsv.gz files")
             out += found
@@ -570,7 +570,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile: str
     panel_prefix = ld_bfile or bfile
     if panel_prefix is None:
         raise InputError("clump: give --bfile (study genotypes) or --ld-bfile (reference panel)")
-    out_dir = prepare_out_dir(out_dir, force=force)
+    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen clump")
     m_eff = None
     if study_wide:
         if pheno is None:
@@ -585,7 +585,9 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile: str
     inputs = [*sumstats, *panel_files, pheno, truth, genes]
     params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": bfile,
               "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots}
-    with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs) as man, \
+    planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])
+    planned += ["regional/"] if regional_plots else []
+    with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs, planned=planned) as man, \
             PlinkGenotypes(panel_prefix) as panel:
         clumps, loci, rejects = clump_files(sumstats, panel, settings=settings)
         write_table(clumps, out_dir / "clumps.tsv", float_format="%.6g")

@@ -234,7 +234,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                                  ("--logistic-test", ("wald", "firth"), settings.logistic_test)):
         if value not in allowed:
             raise InputError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
-    out_dir = prepare_out_dir(out_dir, force=force)
+    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen gwas")
     ptab = read_table(pheno, id_column="IID")
     names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
     files = pd.Series([_safe(n) for n in names])
@@ -350,7 +350,10 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                   missing_genotypes=settings.missing_genotypes, model="logistic" if settings.binary else "linear",
                   logistic_test=settings.logistic_test if settings.binary else None, engine=engine,
                   qc=qc.__dict__, effect_allele="PLINK A1 / Hail alt allele (counted allele)")
-    with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar]) as man:
+    planned = [f"{f}.tsv.gz" for f in files] + ["gwas_summary.tsv", "qc_report.tsv", "samples.tsv"]
+    planned += ["plots/"] if settings.plots else []
+    with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
+                   planned=planned) as man:
         summary = _write_outputs(out_dir, variants, res, names, settings, threads)
         qc_df = gt.qc_table(steps)
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")

@@ -59,7 +59,7 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     from edfgen.io.tables import prepare_out_dir, read_table, write_table
     from edfgen.provenance import recording
 
-    out_dir = prepare_out_dir(out_dir, force=force)
+    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen pca")
     hl = init_hail(hail or HailSettings())
     mt = import_genotypes(source, tmp_dir=(hail.tmp_dir if hail else None), hl=hl)
     if keep is not None:

@@ -3,6 +3,12 @@
 Every write is atomic: the table is written to a temporary file in the target directory
 and renamed over the target only when complete, so a crash or Ctrl-C never leaves a
 half-written output.
+
+Temporary files follow one naming rule, ``.<name>.edfgen-tmp-<pid>-<random><suffixes>`` (hidden,
+beside their target, keeping its suffixes so that writers choosing a format by extension work):
+:func:`is_temp_name` recognises them, every reader and discovery of edfgen skips them, and
+:func:`clean_temp_files` (run by every command on its output folder before it writes) removes those
+left by a killed process.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import IO, Iterator, Sequence
 
@@ -28,21 +33,87 @@ def safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
 
 
+#: the marker of edfgen's temporary files (see the module docstring)
+TEMP_MARK = ".edfgen-tmp-"
+_TEMP_RE = re.compile(r"^\..+\.edfgen-tmp-(\d+)-[A-Za-z0-9_]+")
+#: temporary names of edfgen < 0.2 (``.<name>.<8 random>.tmp<suffixes>``), recognised so that leftovers go too
+_LEGACY_TEMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.|$)")
+
+
+def temp_name(path: PathLike, *, suffix: str | None = None) -> Path:
+    """A fresh temporary path beside ``path`` under the one naming rule (nothing is created)."""
+    path = Path(path)
+    suffix = suffix if suffix is not None else "".join(path.suffixes)
+    token = os.urandom(6).hex()
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{token}{suffix}")
+
+
+def is_temp_name(name: str | os.PathLike) -> bool:
+    """True when ``name`` (a file or folder name, or a path: its last part) is an edfgen temporary file."""
+    name = Path(name).name
+    return bool(_TEMP_RE.match(name) or _LEGACY_TEMP_RE.match(name))
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def clean_temp_files(folder: PathLike, *, recursive: bool = True) -> list[Path]:
+    """Remove the edfgen temporary files (and folders) under ``folder`` left by processes that are gone.
+
+    A temporary file whose writer (the pid in its name) is still running is kept, so that a command
+    never removes another live process's work in progress. Returns the paths removed.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    stack = [folder]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            if is_temp_name(e.name):
+                m = _TEMP_RE.match(e.name)
+                if m and _pid_alive(int(m.group(1))):
+                    continue
+                p = Path(e.path)
+                try:
+                    if e.is_dir(follow_symlinks=False):
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink()
+                    removed.append(p)
+                except FileNotFoundError:
+                    pass
+            elif recursive and e.is_dir(follow_symlinks=False):
+                stack.append(Path(e.path))
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: PathLike, *, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
 
-    The temporary name keeps the target's suffixes (``.tsv.gz``, ``.bed``) so writers
-    that choose a format by extension still work. On an exception the temporary file
-    (or directory) is removed and the target is untouched.
+    The temporary name (:func:`temp_name`) keeps the target's suffixes (``.tsv.gz``, ``.bed``) so
+    writers that choose a format by extension still work. On an exception the temporary file
+    (or directory) is removed and the target is untouched; after a kill, :func:`clean_temp_files`
+    removes it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = suffix if suffix is not None else "".join(path.suffixes)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    tmp_path = Path(tmp)
+    tmp_path = temp_name(path, suffix=suffix)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -138,18 +209,33 @@ def write_table(df: pd.DataFrame, path: PathLike, *, float_format: str | None = 
     return path
 
 
-def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out") -> Path:
+def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out",
+                    command: str | None = None) -> Path:
     """Check that an output directory can be written, without creating anything yet.
 
-    An existing non-empty directory is refused unless ``force``; an unwritable location is
-    refused. Raises :class:`InputError` naming the option and path.
+    Stale edfgen temporary files (:func:`clean_temp_files`) are removed first. An existing
+    non-empty directory is refused unless ``force``; with ``force`` nothing is removed here:
+    :func:`edfgen.provenance.recording` later replaces only the files that the earlier run's
+    ``manifest.json`` lists, and keeps everything else. A directory whose ``manifest.json`` belongs
+    to another command (``command``, e.g. ``"edfgen gwas"``) is refused even with ``force``: it is
+    that command's output. An unwritable location is refused. Raises :class:`InputError` naming the
+    option and path.
     """
     path = Path(path)
     if path.exists():
         if not path.is_dir():
             raise InputError(f"{option} {path}: exists and is not a directory")
-        if any(path.iterdir()) and not force:
-            raise InputError(f"{option} {path}: directory exists and is not empty (use --force to overwrite)")
+        clean_temp_files(path)
+        if any(path.iterdir()):
+            from edfgen.provenance import MANIFEST, read_manifest
+
+            previous = read_manifest(path)
+            if command and previous is not None and previous.get("command") != command:
+                raise InputError(f"{option} {path}: holds the output of '{previous.get('command')}' "
+                                 f"({MANIFEST}); give this command a directory of its own")
+            if not force:
+                listed = " (its files listed in manifest.json are replaced; other files are kept)" if previous else ""
+                raise InputError(f"{option} {path}: directory exists and is not empty (use --force to overwrite{listed})")
         if not os.access(path, os.W_OK):
             raise InputError(f"{option} {path}: directory is not writable")
         return path

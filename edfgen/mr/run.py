@@ -444,7 +444,7 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     if settings.palindromes not in ACTIONS:
         raise InputError(f"--palindromes {settings.palindromes!r}: choose infer, forward or drop")
     if out_dir is not None:
-        prepare_out_dir(out_dir, force=force)
+        prepare_out_dir(out_dir, force=force, command="edfgen mr")
     exp_files = list_sumstats(exposure, "--exposure")
     out_files = list_sumstats(outcome, "--outcome")
     if reverse:
@@ -530,7 +530,9 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
                   "ld_bfile": str(ld_bfile) if ld_bfile else None, "ld_panel_bed_bytes": bed_bytes,
                   "proxies": proxies, "clump": clump, "plots": plots, "max_plots": max_plots}
         inputs = [exposure, outcome, instruments, *panel_files]
-        with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed) as man:
+        planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (["plots/"] if plots else [])
+        with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed,
+                       planned=planned) as man:
             write_table(H, out_dir / "harmonised.tsv")
             for name, df in out.items():
                 write_table(df, out_dir / f"{name}.tsv")

@@ -41,7 +41,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -530,7 +529,8 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         Bad arguments (checked before anything is written) or an unusable ``out_dir``.
     """
     _validate(n, chromosomes, variants_per_chromosome, effect_scale, families)
-    out_dir = prepare_out_dir(out_dir, force=force)
+    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen simulate")
+    from edfgen.io.tables import temp_name
     from edfgen.provenance import recording
 
     params = {"n": n, "seed": seed, "chromosomes": chromosomes, "variants_per_chromosome": variants_per_chromosome,
@@ -538,22 +538,21 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
     created = not out_dir.exists()
     stage = None
     try:
-        with recording(out_dir, "edfgen simulate", parameters=params, seed=seed) as manifest:
-            stage = Path(tempfile.mkdtemp(prefix=".simulate-", dir=out_dir))
-            truth = _simulate_into(stage, n=n, seed=seed, chromosomes=chromosomes,
-                                   variants_per_chromosome=variants_per_chromosome, effect_scale=effect_scale,
-                                   ecg=ecg, fs=fs, duration_s=duration_s, families=families)
-            for name in OUTPUT_FILES:                       # replace old outputs only once all are ready
-                old = out_dir / name
-                if old.is_dir():
-                    shutil.rmtree(old)
-                elif old.exists():
-                    old.unlink()
-                if (stage / name).exists():
-                    os.replace(stage / name, old)
+        # simulate into a temporary folder, then replace only the outputs the earlier run's manifest
+        # lists (recording): a folder's other content (a user's ecg/ beside a --no-ecg cohort) is kept
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stage = temp_name(out_dir / "simulate", suffix="")
+        stage.mkdir()
+        truth = _simulate_into(stage, n=n, seed=seed, chromosomes=chromosomes,
+                               variants_per_chromosome=variants_per_chromosome, effect_scale=effect_scale,
+                               ecg=ecg, fs=fs, duration_s=duration_s, families=families)
+        written = [name for name in OUTPUT_FILES if (stage / name).exists()]
+        with recording(out_dir, "edfgen simulate", parameters=params, seed=seed, planned=written) as manifest:
+            for name in written:                            # outputs replaced only once all are ready
+                os.replace(stage / name, out_dir / name)
             shutil.rmtree(stage)
             stage = None
-            manifest.outputs = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
+            manifest.outputs = written
             manifest.extra = {"n_variants": truth["n_variants"], "n_related_pairs": len(truth["related_pairs"]),
                               "n_families": len(truth["families"])}
     except BaseException:
