@@ -402,14 +402,16 @@ class PreparedLogistic:
     groups: tuple
     max_iterations: int
     tolerance: float
+    offset: np.ndarray | None = None  # [N, P] known part of the linear predictor (ridge-LOCO prediction)
 
 
-def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterations: int, tolerance: float):
+def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterations: int, tolerance: float,
+                     offset: np.ndarray | None = None):
     """Newton-Raphson for one small logistic model (the null fit); Hail's stopping rule."""
     from scipy.special import expit
 
     for _ in range(max_iterations):
-        mu = expit(X @ b)
+        mu = expit(X @ b if offset is None else X @ b + offset)
         H = X.T @ (X * (mu * (1 - mu))[:, None])
         try:
             step = np.linalg.solve(H, X.T @ (y - mu))
@@ -424,7 +426,8 @@ def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterati
 
 
 def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: Sequence[str] | None = None,
-                     max_iterations: int = 25, tolerance: float = 1e-6) -> PreparedLogistic:
+                     max_iterations: int = 25, tolerance: float = 1e-6,
+                     offset: np.ndarray | None = None) -> PreparedLogistic:
     """Fit the covariates-only logistic model of every phenotype once (the start of every variant's fit).
 
     Parameters
@@ -438,6 +441,9 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
         Phenotype names for error messages.
     max_iterations, tolerance : int, float
         Newton stops when every coefficient changes by less than ``tolerance`` (Hail's defaults).
+    offset : array [N, P], optional
+        A known term added to each phenotype's linear predictor (coefficient fixed at 1), e.g. the
+        leave-one-chromosome-out prediction of whole-genome ridge regression (REGENIE step 2).
 
     Raises
     ------
@@ -461,14 +467,15 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
                                  f"({int(y.sum())} cases in {int(mask.sum())} samples)")
             start = np.zeros(k)
             start[0] = np.log(avg / (1 - avg))
-            b, ok = _logistic_newton(C[mask], y, start, max_iterations=max_iterations, tolerance=tolerance)
+            b, ok = _logistic_newton(C[mask], y, start, max_iterations=max_iterations, tolerance=tolerance,
+                                     offset=None if offset is None else offset[mask, p])
             if not ok:
                 raise InputError(f"--binary phenotype {names[p]!r}: the covariates-only logistic model does not "
                                  f"converge (a covariate separates cases from controls?)")
             b0[:, j] = b
         groups.append((mask, cols, b0))
     return PreparedLogistic(covariates=C, phenotypes=Y, groups=tuple(groups), max_iterations=max_iterations,
-                            tolerance=tolerance)
+                            tolerance=tolerance, offset=None if offset is None else np.asarray(offset, dtype=float))
 
 
 def _mean_impute(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -572,6 +579,7 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
 
         for j, p in enumerate(cols):                    # loop over phenotypes (few), not variants
             y = prepared.phenotypes[mask, p][:, None]
+            off = None if prepared.offset is None else prepared.offset[mask, p]
             B = np.repeat(b0[:, j][:, None], M, axis=1)  # [K, M] covariate coefficients per variant
             bg = np.zeros(M)
             active = np.flatnonzero(polymorphic)
@@ -590,6 +598,8 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
                         np.matmul(Cg, B[:, active], out=mu)
                         np.multiply(Ga, bg[active], out=W)
                         mu += W
+                        if off is not None:
+                            mu += off[:, None]
                         expit(mu, out=mu)
                         np.multiply(mu, mu, out=W)
                         np.subtract(mu, W, out=W)         # W = mu (1 - mu)
@@ -599,7 +609,7 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
                         score_c = (Cg.T @ R).T
                         score_g = np.einsum("ij,ij->j", Ga, R)
                     else:  # every variant is at the null fit: mu and W are one column
-                        mu0 = expit(Cg @ b0[:, j])
+                        mu0 = expit(Cg @ b0[:, j] if off is None else Cg @ b0[:, j] + off)
                         w0 = mu0 * (1.0 - mu0)
                         np.multiply(Ga, w0[:, None], out=WG)
                         cwc = CC.T @ w0

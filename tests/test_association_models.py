@@ -1,0 +1,235 @@
+"""Association models (edfgen.genetics.models), REGENIE step 1 (edfgen.genetics.ridge) and MOSTest
+(edfgen.genetics.multivariate) against naive references and statsmodels, and their calibration on a
+simulated cohort with families."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edfgen.exceptions import InputError
+from edfgen.genetics.association import (lambda_gc, linear_association, logistic_association, prepare_logistic,
+                                         prepare_phenotypes)
+from edfgen.genetics.models import GenomeBlocks, LinearModel, LogisticModel, RidgeLocoModel, make_model
+from edfgen.genetics.multivariate import mostest, z_scores
+from edfgen.genetics.ridge import (LocoPredictions, read_loco_predictions, ridge_loco_predictions, shrinkage_grid,
+                                   write_loco_predictions)
+
+
+def _data(n=300, m=60, p=3, seed=0, binary=False):
+    rng = np.random.default_rng(seed)
+    G = rng.binomial(2, rng.uniform(0.1, 0.5, m), (n, m)).astype(float)
+    G[rng.random((n, m)) < 0.01] = np.nan
+    C = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
+    eta = 0.3 * np.nan_to_num(G[:, :p], nan=1.0) + 0.2 * C[:, 1:2]
+    if binary:
+        Y = (rng.random((n, p)) < 1 / (1 + np.exp(-(eta - 1)))).astype(float)
+    else:
+        Y = eta + rng.normal(size=(n, p))
+    Y[rng.random((n, p)) < 0.05] = np.nan
+    return G, C, Y
+
+
+# --------------------------------------------------------------------------- the interface
+
+def test_linear_and_logistic_models__are_the_kernels_bit_for_bit():
+    G, C, Y = _data()
+    lin = LinearModel()
+    assert not lin.joint and not lin.needs_genome and not lin.binary
+    a = lin.test_block(lin.prepare(C, Y), G)
+    b = linear_association(G, prepare_phenotypes(Y, C))
+    for k in ("beta", "standard_error", "p_value", "n", "effect_allele_frequency"):
+        np.testing.assert_array_equal(getattr(a, k), getattr(b, k))
+    G, C, Y = _data(binary=True)
+    log_ = LogisticModel()
+    assert log_.binary and isinstance(make_model("linear", binary=True), LogisticModel)
+    a = log_.test_block(log_.prepare(C, Y), G)
+    b = logistic_association(G, prepare_logistic(Y, C))
+    for k in ("beta", "standard_error", "p_value", "converged"):
+        np.testing.assert_array_equal(getattr(a, k), getattr(b, k))
+
+
+def test_make_model__names_the_bad_choice():
+    with pytest.raises(InputError, match="--model 'bolt'"):
+        make_model("bolt")
+    assert isinstance(make_model("ridge-loco"), RidgeLocoModel)
+
+
+def test_logistic_offset__matches_statsmodels_glm_with_offset():
+    sm = pytest.importorskip("statsmodels.api")
+    G, C, Y = _data(n=400, m=6, p=2, seed=3, binary=True)
+    Y = np.nan_to_num(Y, nan=0.0)
+    G = np.nan_to_num(G, nan=1.0)
+    off = np.random.default_rng(9).normal(0, 0.5, Y.shape)
+    r = logistic_association(G, prepare_logistic(Y, C, offset=off))
+    for p in range(2):
+        for j in range(G.shape[1]):
+            fit = sm.GLM(Y[:, p], np.column_stack([C, G[:, j]]), family=sm.families.Binomial(),
+                         offset=off[:, p]).fit(tol=1e-12)
+            np.testing.assert_allclose(r.beta[j, p], fit.params[-1], rtol=1e-5)
+            np.testing.assert_allclose(r.standard_error[j, p], fit.bse[-1], rtol=1e-5)
+            np.testing.assert_allclose(r.p_value[j, p], fit.pvalues[-1], rtol=1e-4)
+
+
+# --------------------------------------------------------------------------- REGENIE step 1
+
+def _naive_step1(G, chrom, Y, C, *, block_size, folds, lam0, lam1):
+    """Textbook REGENIE step 1 with explicit per-fold ridge solves (no eigendecomposition, no
+    shared products): the reference for ridge_loco_predictions."""
+    n = len(Y)
+    Q, _ = np.linalg.qr(C)
+    Yr = Y - Q @ (Q.T @ Y)
+    Ys = Yr / np.sqrt((Yr ** 2).sum(0) / (n - C.shape[1]))
+    fold = (np.arange(n) * folds) // n
+    cols, bchrom = [], []
+    for c in dict.fromkeys(chrom):
+        idx = np.flatnonzero(chrom == c)
+        for i in range(0, len(idx), block_size):
+            X = G[:, idx[i:i + block_size]]
+            X = X - Q @ (Q.T @ X)
+            X = X / X.std(0)
+            W = np.zeros((n, len(lam0), Y.shape[1]))
+            for f in range(folds):
+                tr, te = fold != f, fold == f
+                for r, lam in enumerate(lam0):
+                    beta = np.linalg.solve(X[tr].T @ X[tr] + lam * np.eye(X.shape[1]), X[tr].T @ Ys[tr])
+                    W[te, r] = X[te] @ beta
+            cols.append(W)
+            bchrom += [c] * len(lam0)
+    bchrom = np.array(bchrom)
+    loco = {c: np.zeros_like(Y) for c in dict.fromkeys(chrom)}
+    for p in range(Y.shape[1]):
+        X = np.concatenate([W[:, :, p] for W in cols], axis=1)
+        X = (X - X.mean(0)) / X.std(0)
+        preds = np.zeros((len(lam1), n))
+        r2 = np.zeros((folds, len(lam1)))
+        betas = {}
+        for f in range(folds):
+            tr, te = fold != f, fold == f
+            for s, lam in enumerate(lam1):
+                b = np.linalg.solve(X[tr].T @ X[tr] + lam * np.eye(X.shape[1]), X[tr].T @ Ys[tr, p])
+                betas[f, s] = b
+                preds[s, te] = X[te] @ b
+                y = Ys[te, p]
+                r2[f, s] = 1 - ((y - preds[s, te]) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+        best = int(np.argmax(r2.mean(0)))
+        for c in loco:
+            keep = bchrom != c
+            for f in range(folds):
+                te = fold == f
+                loco[c][te, p] = X[np.ix_(te, keep)] @ betas[f, best][keep]
+    scale = np.sqrt((Yr ** 2).sum(0) / (n - C.shape[1]))
+    return {c: v * scale for c, v in loco.items()}
+
+
+def test_ridge_loco_predictions__equal_a_naive_per_fold_ridge():
+    rng = np.random.default_rng(5)
+    n, m = 240, 90
+    G = rng.binomial(2, rng.uniform(0.1, 0.5, m), (n, m)).astype(float)
+    chrom = np.repeat(["1", "2", "3"], m // 3)
+    C = np.column_stack([np.ones(n), rng.normal(size=n)])
+    Y = G[:, :40] @ rng.normal(0, 0.15, (40, 2)) + rng.normal(size=(n, 2))
+    lam0 = shrinkage_grid(m)
+    got = ridge_loco_predictions(GenomeBlocks.from_arrays(G, chrom), Y, C, block_size=12, folds=4)
+    nblocks = sum(-(-30 // 12) for _ in range(3))
+    ref = _naive_step1(G, chrom, Y, C, block_size=12, folds=4, lam0=lam0, lam1=shrinkage_grid(nblocks * 5))
+    assert got.chromosomes == ["1", "2", "3"]
+    for c in got.chromosomes:
+        np.testing.assert_allclose(got.loco(c), ref[c], rtol=1e-7, atol=1e-9)
+    # a chromosome absent from step 1 gets the whole-genome prediction
+    np.testing.assert_array_equal(got.loco("X"), got.genome)
+
+
+def test_shrinkage_grid__is_regenies():
+    np.testing.assert_allclose(shrinkage_grid(1000), [1000 * 99, 1000 * 3, 1000, 1000 / 3, 1000 / 99])
+    with pytest.raises(InputError, match="heritabilities"):
+        shrinkage_grid(10, [0.0, 0.5])
+
+
+def test_loco_predictions__round_trip_through_files_and_reorder(tmp_path):
+    rng = np.random.default_rng(2)
+    preds = LocoPredictions(sample_ids=np.array(["a", "b", "c"]), phenotypes=["y1", "y 2"], chromosomes=["1", "22"],
+                            loco_values=rng.normal(size=(2, 3, 2)), genome=rng.normal(size=(3, 2)),
+                            level1_shrinkage=np.array([1.0, 2.0]), cv_r2=np.array([0.1, 0.2]))
+    write_loco_predictions(preds, tmp_path / "loco")
+    back = read_loco_predictions(tmp_path / "loco")
+    assert back.phenotypes == ["y1", "y 2"] and back.chromosomes == ["1", "22"]
+    np.testing.assert_allclose(back.loco_values, preds.loco_values, rtol=1e-9)
+    sub = back.for_samples(["c", "a"], ["y 2"])
+    np.testing.assert_allclose(sub.loco("22")[:, 0], preds.loco_values[1, [2, 0], 1], rtol=1e-9)
+    with pytest.raises(InputError, match="no prediction"):
+        back.for_samples(["a", "zz"])
+    with pytest.raises(InputError, match="loco_summary.tsv"):
+        read_loco_predictions(tmp_path)
+
+
+def test_ridge_loco_model__step2_is_linear_regression_on_phenotype_minus_loco():
+    """test_block on chromosome c equals the linear kernel on y - loco_c (the REGENIE step-2 model)."""
+    rng = np.random.default_rng(8)
+    n, m = 300, 80
+    G = rng.binomial(2, 0.3, (n, m)).astype(float)
+    chrom = np.repeat(["1", "2"], m // 2)
+    C = np.column_stack([np.ones(n), rng.normal(size=n)])
+    Y = G[:, :30] @ rng.normal(0, 0.2, (30, 2)) + rng.normal(size=(n, 2))
+    model = RidgeLocoModel(block_size=10)
+    state = model.prepare(C, Y, genome=GenomeBlocks.from_arrays(G, chrom))
+    got = model.test_block(state, G[:, 50:60], chromosome="2")
+    ref = linear_association(G[:, 50:60], prepare_phenotypes(Y - state.predictions.loco("2"), C))
+    np.testing.assert_array_equal(got.beta, ref.beta)
+    np.testing.assert_array_equal(got.p_value, ref.p_value)
+    with pytest.raises(InputError, match="chromosome"):
+        model.test_block(state, G[:, :5])
+
+
+# --------------------------------------------------------------------------- MOSTest
+
+def _correlated_z(m, p, rho, rng):
+    R = np.full((p, p), rho) + (1 - rho) * np.eye(p)
+    return rng.standard_normal((m, p)) @ np.linalg.cholesky(R).T
+
+
+def test_mostest__without_regularisation_is_the_chi2_of_whitened_z():
+    """With all P <= 10 eigenvalues kept and z-vectors truly N(0, C0), T ~ chi2(P): the fitted gamma
+    is close to shape P/2, scale 2, and p-values of fresh null vectors are uniform."""
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    p = 6
+    zp = _correlated_z(40000, p, 0.5, rng)
+    z = _correlated_z(20000, p, 0.5, rng)
+    pv = 2 * stats.norm.sf(np.abs(z))
+    res = mostest(z, zp, pv, m_eff=3.0)
+    assert abs(res.gamma_shape - p / 2) < 0.1 and abs(res.gamma_scale - 2) < 0.05
+    C = np.corrcoef(zp, rowvar=False)
+    T = np.einsum("ij,ij->i", z @ np.linalg.inv(C), z)
+    np.testing.assert_allclose(res.statistic, T, rtol=1e-8)
+    assert 0.95 < lambda_gc(res.p_value) < 1.05
+    assert (res.p_value < 1e-3).mean() < 2.5e-3
+    np.testing.assert_allclose(res.min_p_corrected, np.minimum(1, pv.min(1) * 3.0))
+
+
+def test_mostest__finds_a_spread_effect_that_min_p_misses():
+    rng = np.random.default_rng(1)
+    p = 12
+    zp = _correlated_z(30000, p, 0.3, rng)
+    z = _correlated_z(2000, p, 0.3, rng)
+    from scipy import stats
+
+    z[:20] += 1.6 * np.tile([1, -1], p // 2)        # small effects of opposite signs on correlated traits
+    pv = 2 * stats.norm.sf(np.abs(z))
+    res = mostest(z, zp, pv, m_eff=10.0)
+    assert (res.p_value[:20] < 5e-8).sum() > (res.min_p_corrected[:20] < 5e-8).sum()
+    assert (res.p_value[20:] < 5e-8).sum() == 0
+
+
+def test_mostest__needs_two_phenotypes_and_enough_null_vectors():
+    z = np.zeros((50, 1))
+    with pytest.raises(InputError, match="at least 2 phenotypes"):
+        mostest(z, z, z, m_eff=1)
+    with pytest.raises(InputError, match="null correlation"):
+        mostest(np.zeros((50, 3)), np.zeros((50, 3)), np.zeros((50, 3)), m_eff=1)
+
+
+def test_z_scores__signed_normal_quantile_of_p():
+    np.testing.assert_allclose(z_scores(np.array([1.0, -2.0]), np.array([0.05, 0.05])), [1.959964, -1.959964],
+                               rtol=1e-6)
