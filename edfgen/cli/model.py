@@ -160,35 +160,53 @@ def finetune(checkpoint, ecg, labels, label_columns, label_fraction, epochs, pat
 
 
 @click.command()
-@click.option("--checkpoint", required=True, help="Fine-tuned checkpoint name or path.")
+@click.option("--checkpoint", required=True, help="Checkpoint name or path (fine-tuned for --probe head).")
 @click.option("--ecg", "ecg", multiple=True, required=True, type=existing_path(),
-              help="ECG files/directories or .npz bundles (repeatable).")
-@click.option("--labels", required=True, type=existing_path(dir_okay=False), help="Outcomes table: IID + 0/1 columns.")
+              help="ECG files/directories or .npz bundles (repeatable). Without --labels: one labelled folder "
+                   "(PTB-XL ptbxl_database.csv + scp_statements.csv, or WFDB headers with '# Dx:' SNOMED codes).")
+@click.option("--labels", default=None, type=existing_path(dir_okay=False),
+              help="Outcomes table: IID + 0/1 columns (+ optional patient_id). Default: read from the --ecg folder.")
+@click.option("--label-columns", default=None, callback=comma_list,
+              help="Comma-separated labels to score (default: all).")
+@click.option("--probe", type=click.Choice(["head", "linear"]), default="head", show_default=True,
+              help="head: the fine-tuned disease head; linear: logistic-regression probe on the frozen EDFs with "
+                   "out-of-fold predictions (any checkpoint).")
+@click.option("--folds", type=click.IntRange(min=2), default=None,
+              help="Linear probe: K patient-grouped folds (default: PTB-XL strat_fold when present, else 5).")
+@click.option("--min-positives", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Linear probe: skip labels with fewer cases (or controls).")
+@click.option("--ptbxl-resolution", type=click.Choice(["auto", "hr", "lr"]), default="auto", show_default=True,
+              help="PTB-XL folder: filename_hr (500 Hz) or filename_lr (100 Hz) records; auto = hr when present.")
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=10), default=1000, show_default=True,
-              help="Bootstrap replicates for the 95% CIs.")
+              help="Bootstrap replicates for the 95% CIs (patients resampled).")
 @out_dir()
 @seed
 @threads
 @force
 @verbosity
-def evaluate(checkpoint, ecg, labels, n_boot, out, seed, threads, force):
-    """Per-disease AUROC and AUPRC with bootstrap 95% CIs -> evaluation.tsv, predictions.tsv, evaluation.png."""
+def evaluate(checkpoint, ecg, labels, label_columns, probe, folds, min_positives, ptbxl_resolution, n_boot, out, seed,
+             threads, force):
+    """Per-label and macro AUROC/AUPRC with bootstrap 95% CIs -> evaluation.tsv, predictions.tsv, evaluation.png."""
     from edfgen.io.tables import prepare_out_dir, write_table
     from edfgen.model.checkpoint import load_checkpoint
-    from edfgen.model.finetune import evaluate as run, plot_evaluation, read_labels
+    from edfgen.model.evaluation import EvaluateSettings, evaluate_ecgs
+    from edfgen.model.finetune import plot_evaluation
     from edfgen.provenance import recording
 
     _set_threads(threads)
-    prepare_out_dir(out, force=force, command="edfgen evaluate")
-    with recording(out, "edfgen evaluate", parameters={"checkpoint": str(checkpoint), "bootstrap": n_boot},
+    settings = EvaluateSettings(probe=probe, folds=folds, min_positives=min_positives, n_boot=n_boot, seed=seed,
+                                ptbxl_resolution=ptbxl_resolution)
+    prepare_out_dir(out, force=force)
+    with recording(out, "edfgen evaluate", parameters={"checkpoint": str(checkpoint), "labels": labels and str(labels),
+                                                       "label_columns": label_columns, **settings.__dict__},
                    inputs=[*ecg, labels], seed=seed) as manifest:
         loaded = load_checkpoint(checkpoint)
         manifest.extra["checkpoint_sha256"] = loaded.sha256
-        arr, prep = _load_signals(ecg, checkpoint)
-        table, preds = run(loaded.model, arr.signals, arr.ids, read_labels(labels), crop=prep.crop_samples,
-                           n_boot=n_boot, seed=seed)
-        write_table(table, out / "evaluation.tsv")
-        write_table(preds, out / "predictions.tsv")
-        plot_evaluation(table, out / "evaluation.png")
-        _write_rejects(arr.rejects, out)
-    click.echo(f"evaluate: mean AUROC {table['auroc'].mean():.3f} over {len(table)} labels -> {out}/evaluation.tsv")
+        res = evaluate_ecgs(loaded, ecg, labels=labels, label_columns=label_columns, settings=settings)
+        manifest.extra["evaluation"] = res.summary
+        write_table(res.table, out / "evaluation.tsv")
+        write_table(res.predictions, out / "predictions.tsv")
+        plot_evaluation(res.table, out / "evaluation.png")
+        _write_rejects(res.rejects, out)
+    click.echo(f"evaluate ({probe}): macro AUROC {res.table['auroc'].iloc[-1]:.3f} over {len(res.table) - 1} labels, "
+               f"{res.summary['records_scored']} records -> {out}/evaluation.tsv")

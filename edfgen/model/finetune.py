@@ -35,12 +35,9 @@ from edfgen.io.tables import read_table, write_table
 from edfgen.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from edfgen.model.data import augment, embed_ecgs, two_crops
 from edfgen.model.encoder import ECGEncoder
-from edfgen.model.metrics import auroc_rows, bootstrap_metrics
+from edfgen.model.metrics import auroc_rows
 
 log = logging.getLogger(__name__)
-
-EVALUATION_COLUMNS = ["label", "n", "n_positive", "prevalence", "auroc", "auroc_lower", "auroc_upper", "auprc",
-                      "auprc_lower", "auprc_upper"]
 
 
 @dataclass(frozen=True)
@@ -307,27 +304,22 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
 
 def evaluate(model: ECGEncoder, signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, crop: int,
              n_boot: int = 1000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-label AUROC and AUPRC with bootstrap 95% CIs.
+    """Per-label AUROC and AUPRC of a fine-tuned model's head, with bootstrap 95% CIs (records resampled).
 
     Returns
     -------
-    (evaluation table with :data:`EVALUATION_COLUMNS`, predictions ``IID`` + one probability column per label)
+    (evaluation table (:func:`edfgen.model.evaluation.evaluation_table`, no macro row), predictions ``IID`` +
+    one probability column per label)
     """
+    from edfgen.model.evaluation import evaluation_table
+
     if model.classifier is None:
         raise InputError("evaluate: the checkpoint has no disease head (fine-tune it first with edfgen finetune)")
     keep, y, names = align_labels(ids, labels, label_names=model.config.labels)
     p = predict(model, signals[keep], crop)
-    rows = []
-    for j, name in enumerate(names):
-        ok = np.isfinite(y[:, j])
-        m = bootstrap_metrics(y[ok, j], p[ok, j], n_boot=n_boot, seed=seed)
-        npos = int(y[ok, j].sum())
-        rows.append({"label": name, "n": int(ok.sum()), "n_positive": npos, "prevalence": npos / max(int(ok.sum()), 1),
-                     "auroc": m["auroc"].estimate, "auroc_lower": m["auroc"].lower, "auroc_upper": m["auroc"].upper,
-                     "auprc": m["auprc"].estimate, "auprc_lower": m["auprc"].lower, "auprc_upper": m["auprc"].upper})
     preds = pd.DataFrame(p, columns=[f"prob_{n}" for n in names])
     preds.insert(0, "IID", [str(ids[i]) for i in keep])
-    return pd.DataFrame(rows, columns=EVALUATION_COLUMNS), preds
+    return evaluation_table(y, p, names, n_boot=n_boot, seed=seed, macro=False), preds
 
 
 def plot_evaluation(table: pd.DataFrame, path: str | Path) -> Path:

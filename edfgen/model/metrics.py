@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import rankdata
 
+from edfgen.exceptions import InputError
+
 
 def auroc_rows(y: np.ndarray, score: np.ndarray) -> np.ndarray:
     """AUROC of each row. ``y, score [B, n]`` (y binary) -> ``[B]`` (NaN where a row has one class)."""
@@ -78,8 +80,85 @@ class MetricCI:
     upper: float
 
 
+def bootstrap_samples(n: int, *, n_boot: int = 1000, seed: int = 0,
+                      groups: np.ndarray | None = None) -> np.ndarray | list[np.ndarray]:
+    """Indices of ``n_boot`` bootstrap resamples of ``n`` observations.
+
+    Parameters
+    ----------
+    n
+        Observations (records).
+    groups
+        ``[n]`` cluster labels (e.g. patient ids). Without them, records are resampled with replacement
+        (``int [n_boot, n]``). With them, whole clusters are resampled with replacement and every record
+        of a drawn cluster enters the resample (the cluster bootstrap, Davison & Hinkley 1997, §3.8),
+        so a patient with several ECGs never sits on both sides of the replicate-to-replicate variation;
+        resamples then differ in length and are returned as a list of ``n_boot`` index arrays.
+
+    References
+    ----------
+    Davison AC, Hinkley DV. Bootstrap Methods and their Application. Cambridge University Press, 1997.
+    """
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        return rng.integers(0, n, size=(n_boot, n))
+    groups = np.asarray(groups)
+    if len(groups) != n:
+        raise InputError(f"bootstrap_samples: groups has {len(groups)} entries for n={n}")
+    codes = np.unique(groups, return_inverse=True)[1].ravel()
+    n_groups = int(codes.max()) + 1 if n else 0
+    draws = rng.integers(0, n_groups, size=(n_boot, n_groups))
+    records = np.arange(n)
+    # each record enters a resample as often as its cluster was drawn
+    return [np.repeat(records, np.bincount(row, minlength=n_groups)[codes]) for row in draws]
+
+
+def bootstrap_replicates(y: np.ndarray, score: np.ndarray, samples: np.ndarray | list[np.ndarray], *,
+                         metric=auroc_rows) -> np.ndarray:
+    """A metric of every label on every bootstrap resample.
+
+    Parameters
+    ----------
+    y, score
+        ``[n, L]`` truth (0/1, NaN = unknown) and scores of ``L`` labels.
+    samples
+        Resample indices from :func:`bootstrap_samples` (a matrix or a list of index arrays).
+    metric
+        :func:`auroc_rows` or :func:`auprc_rows`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[n_boot, L]``; NaN where a label is undefined in a resample (one class only).
+    """
+    y = np.asarray(y, dtype=float).reshape(len(y), -1)
+    score = np.asarray(score, dtype=float).reshape(len(score), -1)
+    known = np.isfinite(y)
+    out = np.full((len(samples), y.shape[1]), np.nan)
+    if isinstance(samples, np.ndarray) and known.all():
+        for j in range(y.shape[1]):          # one [n_boot, n] matrix per label
+            out[:, j] = metric(y[samples, j], score[samples, j])
+        return out
+    for b, idx in enumerate(samples):
+        yb, sb, kb = y[idx], score[idx], known[idx]
+        if kb.all():
+            out[b] = metric(yb.T, sb.T)
+        else:
+            out[b] = [metric(yb[kb[:, j], j][None], sb[kb[:, j], j][None])[0] for j in range(y.shape[1])]
+    return out
+
+
+def percentile_ci(estimate: float, replicates: np.ndarray, *, level: float = 0.95) -> MetricCI:
+    """Percentile interval of the finite ``replicates`` around ``estimate``."""
+    reps = np.asarray(replicates, dtype=float)
+    reps = reps[np.isfinite(reps)]
+    a = (1 - level) / 2
+    lo, hi = (np.quantile(reps, [a, 1 - a]) if len(reps) else (np.nan, np.nan))
+    return MetricCI(float(estimate), float(lo), float(hi))
+
+
 def bootstrap_metrics(y: np.ndarray, score: np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
-                      seed: int = 0) -> dict[str, MetricCI]:
+                      seed: int = 0, groups: np.ndarray | None = None) -> dict[str, MetricCI]:
     """AUROC and AUPRC of one binary label with percentile bootstrap CIs (participants resampled).
 
     Parameters
@@ -90,6 +169,8 @@ def bootstrap_metrics(y: np.ndarray, score: np.ndarray, *, n_boot: int = 1000, l
         ``[n]`` predicted scores.
     n_boot
         Bootstrap replicates (scored at once as a ``[n_boot, n]`` matrix).
+    groups
+        ``[n]`` cluster ids (patients): resample clusters instead of records (see :func:`bootstrap_samples`).
 
     Returns
     -------
@@ -98,13 +179,10 @@ def bootstrap_metrics(y: np.ndarray, score: np.ndarray, *, n_boot: int = 1000, l
     """
     y = np.asarray(y).astype(bool)
     score = np.asarray(score, dtype=float)
-    idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
+    samples = bootstrap_samples(len(y), n_boot=n_boot, seed=seed, groups=groups)
     out = {}
-    a = (1 - level) / 2
     for name, fn in (("auroc", auroc_rows), ("auprc", auprc_rows)):
         est = float(fn(y[None], score[None])[0])
-        reps = fn(y[idx], score[idx])
-        reps = reps[np.isfinite(reps)]
-        lo, hi = (np.quantile(reps, [a, 1 - a]) if len(reps) else (np.nan, np.nan))
-        out[name] = MetricCI(est, float(lo), float(hi))
+        reps = bootstrap_replicates(y[:, None], score[:, None], samples, metric=fn)[:, 0]
+        out[name] = percentile_ci(est, reps, level=level)
     return out

@@ -1,0 +1,641 @@
+"""Evaluation of an encoder on any labelled ECG folder: labels, patient-disjoint folds, probes, CIs.
+
+Labels come from one of three sources (:func:`read_label_set`):
+
+* **PTB-XL layout** — a folder with ``ptbxl_database.csv`` and ``scp_statements.csv``
+  (Wagner et al. 2020): the 5 diagnostic superclasses ``NORM, MI, STTC, CD, HYP``. As in the PTB-XL
+  benchmark (Strodthoff et al. 2021, ``ecg_ptbxl_benchmarking``), every SCP statement of a record
+  whose ``scp_statements.csv`` row has ``diagnostic == 1`` counts, **whatever its likelihood** (0–100,
+  0 = "unknown likelihood"), and is mapped to its ``diagnostic_class``; records with no diagnostic
+  superclass are left out. Records are the ``filename_hr`` (500 Hz) files, or ``filename_lr`` (100 Hz)
+  when no 500 Hz file is present; ``patient_id`` groups them, ``strat_fold`` (PTB-XL's
+  patient-disjoint split) gives the folds.
+* **``# Dx:`` headers** — WFDB headers with a comment ``# Dx: <SNOMED CT codes>`` (PhysioNet/CinC
+  Challenge 2021, Reyna et al. 2021): one 0/1 label per code; the code is the label, its readable
+  name comes from ``edfgen/data/snomed_ct_ecg_diagnoses.tsv`` (the challenge's ``dx_mapping`` tables).
+  Each record is its own patient.
+* **An outcomes table** (``--labels``): ``IID`` + 0/1 columns; an optional ``patient_id`` column groups
+  records (else each IID is a patient).
+
+Two ways to score a checkpoint (:func:`evaluate_ecgs`):
+
+* ``head``: a fine-tuned checkpoint's own disease head predicts every record;
+* ``linear``: a linear probe on the frozen EDFs (any checkpoint, with or without head): per label, an
+  L2-penalised logistic regression on standardised EDFs, its penalty chosen by an inner
+  patient-grouped, stratified cross-validation (log-loss), fitted on all folds but one and predicting
+  the held-out fold; the pooled out-of-fold predictions are scored (as scikit-learn's
+  ``cross_val_predict``).
+
+Scores: per-label and macro AUROC/AUPRC with percentile bootstrap 95% CIs over patients
+(:func:`edfgen.model.metrics.bootstrap_samples`); the macro CI resamples all labels jointly.
+
+References
+----------
+Wagner P, Strodthoff N, Bousseljot R-D et al. PTB-XL, a large publicly available electrocardiography
+dataset. Sci Data 2020;7:154. doi:10.1038/s41597-020-0495-6.
+Strodthoff N, Wagner P, Schaeffter T, Samek W. Deep learning for ECG analysis: benchmarks and insights
+from PTB-XL. IEEE J Biomed Health Inform 2021;25:1519-1528. doi:10.1109/JBHI.2020.3022989.
+Reyna MA et al. Will two do? Varying dimensions in electrocardiography: the PhysioNet/Computing in
+Cardiology Challenge 2021. Comput Cardiol 2021. doi:10.23919/CinC53138.2021.9662687.
+Alain G, Bengio Y. Understanding intermediate layers using linear classifier probes. arXiv:1610.01644.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.model.metrics import auprc_rows, auroc_rows, bootstrap_replicates, bootstrap_samples, percentile_ci
+
+log = logging.getLogger(__name__)
+
+#: PTB-XL's diagnostic superclasses, in the order of the PTB-XL benchmark.
+PTBXL_SUPERCLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
+PTBXL_DESCRIPTIONS = {"NORM": "normal ECG", "MI": "myocardial infarction", "STTC": "ST/T change",
+                      "CD": "conduction disturbance", "HYP": "hypertrophy"}
+SNOMED_TABLE = Path(__file__).resolve().parents[1] / "data" / "snomed_ct_ecg_diagnoses.tsv"
+#: columns of ``evaluation.tsv``; the last row (label ``macro``) averages the labels.
+EVALUATION_COLUMNS = ["label", "description", "n", "n_positive", "prevalence", "auroc", "auroc_lower", "auroc_upper",
+                      "auprc", "auprc_lower", "auprc_upper"]
+MACRO = "macro"
+LAYOUTS = ("ptbxl", "dx-header", "table")
+_DX = re.compile(r"^#\s*Dx:\s*(.*?)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """Labels of ECG records, with their patients and predefined folds.
+
+    Attributes
+    ----------
+    labels
+        ``IID`` + one float 0/1 column per label (NaN = unknown).
+    patients
+        ``{IID: patient id}``; every IID of ``labels``.
+    folds
+        ``{IID: fold}`` of a predefined patient-disjoint split (PTB-XL ``strat_fold``), or empty.
+    records
+        ECG paths to read for these labels (a folder layout), or empty (read the ``--ecg`` paths).
+    layout
+        ``"ptbxl"``, ``"dx-header"`` or ``"table"``.
+    descriptions
+        ``{label: readable name}`` where known.
+    notes
+        ``{what: count}`` of records left out while reading (e.g. no diagnostic superclass).
+    """
+
+    labels: pd.DataFrame
+    patients: dict
+    folds: dict
+    records: tuple
+    layout: str
+    descriptions: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [c for c in self.labels.columns if c != "IID"]
+
+
+# --------------------------------------------------------------------------- label sources
+def detect_layout(folder: str | Path) -> str:
+    """``"ptbxl"`` for a folder with ``ptbxl_database.csv`` + ``scp_statements.csv``, ``"dx-header"`` for
+    WFDB headers with ``# Dx:`` lines.
+
+    Raises
+    ------
+    InputError
+        Neither layout (the message says to give ``--labels``).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"--ecg {folder}: labels can only be found in a folder (give --labels TSV)")
+    if (folder / "ptbxl_database.csv").exists() and (folder / "scp_statements.csv").exists():
+        return "ptbxl"
+    for hea in sorted(folder.rglob("*.hea")):
+        if _dx_codes(hea) is not None:
+            return "dx-header"
+    raise InputError(f"--ecg {folder}: no labels found (neither ptbxl_database.csv + scp_statements.csv nor "
+                     f"'# Dx:' lines in .hea headers); give --labels TSV (IID + 0/1 columns)")
+
+
+def _dx_codes(hea: Path) -> list[str] | None:
+    try:
+        with open(hea, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                m = _DX.match(line.strip())
+                if m:
+                    return [c.strip() for c in m.group(1).split(",") if c.strip()]
+    except OSError as exc:
+        raise InputError(f"{hea}: unreadable header ({exc})") from None
+    return None
+
+
+def read_ptbxl(folder: str | Path, *, resolution: str = "auto") -> LabelSet:
+    """The 5 diagnostic superclasses of the records of a PTB-XL folder (see the module docstring).
+
+    Parameters
+    ----------
+    folder
+        Holds ``ptbxl_database.csv``, ``scp_statements.csv`` and the ``records500``/``records100`` files.
+    resolution
+        ``"hr"`` (``filename_hr``, 500 Hz), ``"lr"`` (``filename_lr``, 100 Hz) or ``"auto"`` (``hr`` when any
+        500 Hz header is present). Rows whose file is absent are left out (counted in ``notes``).
+
+    Returns
+    -------
+    LabelSet
+        IIDs are the WFDB record names (``00001_hr``), as :mod:`edfgen.ecg.io` names records.
+    """
+    folder = Path(folder)
+    db_path, st_path = folder / "ptbxl_database.csv", folder / "scp_statements.csv"
+    try:
+        db = pd.read_csv(db_path)
+        st = pd.read_csv(st_path, index_col=0)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{folder}: unreadable PTB-XL tables ({exc})") from None
+    for path, table, cols in ((db_path, db, ("ecg_id", "patient_id", "scp_codes")),
+                              (st_path, st, ("diagnostic", "diagnostic_class"))):
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise InputError(f"{path}: missing column(s) {missing}")
+    if resolution not in ("auto", "hr", "lr"):
+        raise InputError(f"read_ptbxl: resolution {resolution!r} must be auto, hr or lr")
+    if resolution == "auto":
+        has_hr = "filename_hr" in db.columns and any((folder / f"{f}.hea").exists() for f in db["filename_hr"].dropna())
+        resolution = "hr" if has_hr else "lr"
+    col = f"filename_{resolution}"
+    if col not in db.columns:
+        raise InputError(f"{db_path}: missing column {col!r}")
+    diag = st[pd.to_numeric(st["diagnostic"], errors="coerce") == 1]["diagnostic_class"].dropna().to_dict()
+    rows, notes = [], {"no_diagnostic_superclass": 0, "record_file_missing": 0}
+    for rec in db.itertuples(index=False):
+        try:
+            codes = ast.literal_eval(rec.scp_codes) if isinstance(rec.scp_codes, str) else {}
+            if not isinstance(codes, dict):
+                raise ValueError("not a dict")
+        except (ValueError, SyntaxError) as exc:
+            raise InputError(f"{db_path}: ecg_id {rec.ecg_id}: unreadable scp_codes {rec.scp_codes!r} "
+                             f"({exc})") from None
+        classes = {diag[c] for c in codes if c in diag}
+        fname = getattr(rec, col)
+        if not classes:
+            notes["no_diagnostic_superclass"] += 1
+            continue
+        if not isinstance(fname, str) or not (folder / f"{fname}.hea").exists():
+            notes["record_file_missing"] += 1
+            continue
+        patient = rec.patient_id if pd.notna(rec.patient_id) else f"ecg{rec.ecg_id}"
+        patient = str(int(patient)) if isinstance(patient, float) and float(patient).is_integer() else str(patient)
+        fold = getattr(rec, "strat_fold", None)
+        rows.append({"IID": Path(fname).name, "patient": patient, "fold": fold, "path": folder / f"{fname}.hea",
+                     **{c: float(c in classes) for c in PTBXL_SUPERCLASSES}})
+    if not rows:
+        raise InputError(f"{db_path}: no record with a diagnostic superclass and a {col} file under {folder}")
+    df = pd.DataFrame(rows)
+    if df["IID"].duplicated().any():
+        raise InputError(f"{db_path}: duplicated record name {df.loc[df['IID'].duplicated(), 'IID'].iloc[0]!r}")
+    folds = ({} if "strat_fold" not in db.columns or df["fold"].isna().any()
+             else dict(zip(df["IID"], df["fold"].astype(int))))
+    return LabelSet(labels=df[["IID", *PTBXL_SUPERCLASSES]], patients=dict(zip(df["IID"], df["patient"])),
+                    folds=folds, records=tuple(df["path"]), layout="ptbxl", descriptions=dict(PTBXL_DESCRIPTIONS),
+                    notes={**notes, "resolution": resolution})
+
+
+def snomed_names() -> dict[str, str]:
+    """``{SNOMED CT code: "description (abbreviation)"}`` of the shipped ECG diagnosis table."""
+    t = pd.read_csv(SNOMED_TABLE, sep="\t", dtype=str)
+    return {r.snomed_ct_code: f"{r.description} ({r.abbreviation})" for r in t.itertuples()}
+
+
+def read_dx_headers(folder: str | Path) -> LabelSet:
+    """One 0/1 label per SNOMED CT code of the ``# Dx:`` header lines of the WFDB records in ``folder``.
+
+    Records without a ``# Dx:`` line are left out (counted in ``notes``); each record is its own patient.
+    Labels are ordered by decreasing count.
+    """
+    folder = Path(folder)
+    ids, paths, codes, notes = [], [], [], {"no_dx_line": 0}
+    for hea in sorted(folder.rglob("*.hea")):
+        dx = _dx_codes(hea)
+        if dx is None:
+            notes["no_dx_line"] += 1
+            continue
+        ids.append(hea.stem)
+        paths.append(hea)
+        codes.append(set(dx))
+    if not ids:
+        raise InputError(f"{folder}: no WFDB header with a '# Dx:' line")
+    if len(set(ids)) != len(ids):
+        dup = pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]
+        raise InputError(f"{folder}: two headers name record {dup!r}")
+    counts = pd.Series([c for cs in codes for c in cs]).value_counts()
+    order = sorted(counts.index, key=lambda c: (-counts[c], c))
+    labels = pd.DataFrame({c: [float(c in cs) for cs in codes] for c in order})
+    labels.insert(0, "IID", ids)
+    names = snomed_names()
+    return LabelSet(labels=labels, patients={i: i for i in ids}, folds={}, records=tuple(paths), layout="dx-header",
+                    descriptions={c: names[c] for c in order if c in names}, notes=notes)
+
+
+def read_label_table(path: str | Path, *, label_columns: Sequence[str] | None = None) -> LabelSet:
+    """An outcomes table (``IID`` + 0/1 columns, optional ``patient_id``) as a :class:`LabelSet`."""
+    from edfgen.model.finetune import read_labels
+
+    t = read_labels(path)
+    patients = (dict(zip(t["IID"].astype(str), t["patient_id"].astype(str))) if "patient_id" in t.columns
+                else {str(i): str(i) for i in t["IID"]})
+    t = t.drop(columns=[c for c in ("patient_id",) if c in t.columns])
+    if label_columns:
+        missing = [c for c in label_columns if c not in t.columns]
+        if missing:
+            raise InputError(f"{path}: missing label column(s) {missing}")
+        t = t[["IID", *label_columns]]
+    return LabelSet(labels=t, patients=patients, folds={}, records=(), layout="table")
+
+
+def read_label_set(ecg: Sequence[str | Path], *, labels: str | Path | None = None,
+                   label_columns: Sequence[str] | None = None, ptbxl_resolution: str = "auto") -> LabelSet:
+    """Labels for ``ecg``: the ``labels`` table if given, else detected from the (single) folder's layout."""
+    if labels is not None:
+        return read_label_table(labels, label_columns=label_columns)
+    if len(ecg) != 1:
+        raise InputError(f"--ecg given {len(ecg)} times: labels are read from one folder; give --labels TSV")
+    layout = detect_layout(ecg[0])
+    ls = read_ptbxl(ecg[0], resolution=ptbxl_resolution) if layout == "ptbxl" else read_dx_headers(ecg[0])
+    if label_columns:
+        missing = [c for c in label_columns if c not in ls.names]
+        if missing:
+            raise InputError(f"--label-columns {missing} not among the labels of {ecg[0]} ({ls.names[:10]})")
+        ls = LabelSet(labels=ls.labels[["IID", *label_columns]], patients=ls.patients, folds=ls.folds,
+                      records=ls.records, layout=ls.layout, descriptions=ls.descriptions, notes=ls.notes)
+    return ls
+
+
+# --------------------------------------------------------------------------- folds and probes
+def patient_folds(patients: Sequence, *, k: int | None = None, predefined: Sequence | None = None,
+                  seed: int = 0) -> np.ndarray:
+    """Outer folds (``int [n]``, 1-based) in which no patient is in two folds.
+
+    Parameters
+    ----------
+    patients
+        ``[n]`` patient id of each record.
+    k
+        Folds of a shuffled :class:`sklearn.model_selection.GroupKFold` on the patients; ``None`` uses
+        ``predefined`` when given, else 5.
+    predefined
+        ``[n]`` given fold of each record (PTB-XL ``strat_fold``); it must keep each patient in one fold.
+
+    Raises
+    ------
+    InputError
+        A predefined split that puts a patient in two folds, or fewer patients than folds.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    patients = np.asarray([str(p) for p in patients])
+    if k is None and predefined is not None:
+        pre = np.asarray(predefined)
+        per_patient = pd.Series(pre).groupby(patients).nunique()
+        if (per_patient > 1).any():
+            raise InputError(f"predefined folds put patient {per_patient[per_patient > 1].index[0]} in two folds")
+        _, codes = np.unique(pre, return_inverse=True)
+        return codes.ravel() + 1
+    k = k or 5
+    n_patients = len(np.unique(patients))
+    if not 2 <= k <= n_patients:
+        raise InputError(f"--folds {k}: needs 2 <= folds <= patients ({n_patients})")
+    folds = np.zeros(len(patients), dtype=int)
+    for f, (_, test) in enumerate(GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(
+            np.zeros(len(patients)), groups=patients), start=1):
+        folds[test] = f
+    return folds
+
+
+@dataclass(frozen=True)
+class ProbeCV:
+    """Out-of-fold predictions of a cross-validated probe.
+
+    Attributes
+    ----------
+    predictions
+        ``[n, L]`` out-of-fold probabilities (logistic) or values (ridge); NaN where the label is unknown.
+    penalty
+        ``[n_folds, L]`` chosen inverse L2 penalty ``C`` (logistic) or ridge ``alpha`` per fold and label.
+    folds
+        ``[n]`` the outer fold of each record.
+    """
+
+    predictions: np.ndarray
+    penalty: np.ndarray
+    folds: np.ndarray
+
+
+def _choose_C(z: np.ndarray, y: np.ndarray, splits, Cs: Sequence[float], max_iter: int) -> float:
+    """The ``C`` with the smallest mean held-out log-loss over the inner splits (warm-started path)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    Cs = sorted(Cs)
+    loss = np.zeros(len(Cs))
+    for train, val in splits:
+        model = LogisticRegression(max_iter=max_iter, warm_start=True)
+        for k, C in enumerate(Cs):
+            model.set_params(C=C).fit(z[train], y[train])
+            loss[k] += log_loss(y[val], model.predict_proba(z[val])[:, 1], labels=[0, 1])
+    return float(Cs[int(np.argmin(loss))])
+
+
+def _inner_splits(y: np.ndarray, groups: np.ndarray, k: int, seed: int):
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    k = int(min(k, y.sum(), len(y) - y.sum(), len(np.unique(groups))))
+    if k < 2:
+        return None
+    return list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(
+        np.zeros(len(y)), y, groups))
+
+
+def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, groups: Sequence | None = None,
+                    Cs: Sequence[float] = tuple(np.logspace(-4, 2, 7)), inner_folds: int = 3, seed: int = 0,
+                    max_iter: int = 2000) -> ProbeCV:
+    """Logistic-regression probe per label with out-of-fold predictions (see the module docstring).
+
+    Parameters
+    ----------
+    features
+        ``[n, D]`` frozen features (EDFs, MiniRocket features, measured biomarkers; NaN are imputed by
+        the training fold's median).
+    y
+        ``[n, L]`` 0/1 labels (NaN = unknown: left out of fitting, predicted anyway).
+    folds
+        ``[n]`` outer folds (:func:`patient_folds`).
+    groups
+        ``[n]`` patient ids for the inner (penalty-choosing) split; default: each record its own.
+    Cs
+        Inverse L2 penalties tried (the one with the smallest mean log-loss on the inner folds is refitted
+        on the whole training part). A
+        training fold whose label has fewer than 2 cases (or controls) for the inner split uses ``C = 1``;
+        one with a single class predicts its prevalence.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(features, dtype=np.float64)
+    y = np.asarray(y, dtype=float).reshape(len(x), -1)
+    folds = np.asarray(folds)
+    groups = np.asarray([str(g) for g in groups]) if groups is not None else np.arange(len(x)).astype(str)
+    fold_ids = np.unique(folds)
+    pred = np.full(y.shape, np.nan)
+    penalty = np.full((len(fold_ids), y.shape[1]), np.nan)
+    for i, f in enumerate(fold_ids):
+        test, train = folds == f, folds != f
+        z_train, z_test = _standardise(x[train], x[test])
+        for j in range(y.shape[1]):
+            known = np.isfinite(y[train, j])
+            yt, zt, gt = y[train, j][known].astype(int), z_train[known], groups[train][known]
+            if yt.min() == yt.max():
+                pred[test, j] = float(yt.mean())
+                continue
+            splits = _inner_splits(yt, gt, inner_folds, seed)
+            C = 1.0 if splits is None else _choose_C(zt, yt, splits, Cs, max_iter)
+            model = LogisticRegression(C=C, max_iter=max_iter).fit(zt, yt)
+            penalty[i, j] = C
+            pred[test, j] = model.predict_proba(z_test)[:, 1]
+    pred[~np.isfinite(y)] = np.nan
+    return ProbeCV(predictions=pred, penalty=penalty, folds=folds)
+
+
+def ridge_probe_cv(features: np.ndarray, targets: dict[str, np.ndarray], folds: np.ndarray, *,
+                   alphas: Sequence[float] = tuple(np.logspace(-3, 5, 17))) -> dict[str, float]:
+    """Cross-validated R² of a ridge probe per continuous target, on the same outer folds.
+
+    For each fold, ridge (``RidgeCV``: penalty by efficient leave-one-out on the training folds) is fitted
+    on standardised features of the other folds; R² is computed once on the pooled out-of-fold
+    predictions of the records whose target is known: ``1 - SS_res / SS_tot`` with ``SS_tot`` around the
+    mean of all known targets (so a probe that predicts each training mean scores about 0).
+
+    Returns
+    -------
+    dict
+        ``{target: R²}`` (NaN when fewer than 10 records have the target).
+    """
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import r2_score
+
+    x = np.asarray(features, dtype=np.float64)
+    folds = np.asarray(folds)
+    out = {}
+    for name, target in targets.items():
+        t = np.asarray(target, dtype=float)
+        known = np.isfinite(t)
+        if known.sum() < 10:
+            out[name] = float("nan")
+            continue
+        oof = np.full(len(t), np.nan)
+        for f in np.unique(folds[known]):
+            test, train = known & (folds == f), known & (folds != f)
+            z_train, z_test = _standardise(x[train], x[test])
+            oof[test] = RidgeCV(alphas=list(alphas)).fit(z_train, t[train]).predict(z_test)
+        out[name] = float(r2_score(t[known], oof[known]))
+    return out
+
+
+def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median-impute NaN and z-score with the training rows' statistics (constant columns -> 0)."""
+    med = np.nanmedian(train, axis=0) if np.isnan(train).any() or np.isnan(test).any() else None
+    if med is not None:
+        med = np.where(np.isfinite(med), med, 0.0)
+        train, test = np.where(np.isnan(train), med, train), np.where(np.isnan(test), med, test)
+    mu, sd = train.mean(axis=0), train.std(axis=0)
+    sd = np.where(sd > 1e-12, sd, 1.0)
+    return (train - mu) / sd, (test - mu) / sd
+
+
+# --------------------------------------------------------------------------- scores
+def evaluation_table(y: np.ndarray, prob: np.ndarray, names: Sequence[str], *, groups: Sequence | None = None,
+                     descriptions: dict | None = None, n_boot: int = 1000, seed: int = 0,
+                     macro: bool = True) -> pd.DataFrame:
+    """Per-label AUROC and AUPRC with bootstrap 95% CIs, and a ``macro`` row (their means).
+
+    Parameters
+    ----------
+    y, prob
+        ``[n, L]`` truth (0/1, NaN unknown) and predicted probabilities.
+    groups
+        ``[n]`` patient ids: the bootstrap resamples patients (all their records); ``None`` resamples records.
+    macro
+        Append the ``macro`` row: the unweighted mean of the labels' AUROC (AUPRC), its CI from the same
+        resamples for all labels (replicates in which a label has one class are dropped).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`EVALUATION_COLUMNS`.
+    """
+    y = np.asarray(y, dtype=float).reshape(len(y), -1)
+    prob = np.asarray(prob, dtype=float).reshape(len(prob), -1)
+    groups = None if groups is None else np.asarray([str(g) for g in groups])
+    if groups is not None and len(np.unique(groups)) == len(groups):
+        groups = None          # one record per patient: the record bootstrap (vectorised)
+    descriptions = descriptions or {}
+    samples = bootstrap_samples(len(y), n_boot=n_boot, seed=seed, groups=groups)
+    rows, est, reps = [], {}, {}
+    for metric, fn in (("auroc", auroc_rows), ("auprc", auprc_rows)):
+        est[metric] = np.array([fn(y[ok, j][None], prob[ok, j][None])[0]
+                                for j in range(y.shape[1]) for ok in [np.isfinite(y[:, j])]])
+        reps[metric] = bootstrap_replicates(y, prob, samples, metric=fn)
+    for j, name in enumerate(names):
+        ok = np.isfinite(y[:, j])
+        n, npos = int(ok.sum()), int(y[ok, j].sum())
+        row = {"label": name, "description": descriptions.get(name, ""), "n": n, "n_positive": npos,
+               "prevalence": npos / max(n, 1)}
+        for metric in ("auroc", "auprc"):
+            ci = percentile_ci(est[metric][j], reps[metric][:, j])
+            row.update({metric: ci.estimate, f"{metric}_lower": ci.lower, f"{metric}_upper": ci.upper})
+        rows.append(row)
+    if macro and len(names):
+        known = np.isfinite(y)
+        row = {"label": MACRO, "description": f"mean over {len(names)} labels", "n": int(known.any(axis=1).sum()),
+               "n_positive": int(np.nansum(y)), "prevalence": float(np.mean([r["prevalence"] for r in rows]))}
+        for metric in ("auroc", "auprc"):
+            r = reps[metric]
+            whole = r[np.isfinite(r).all(axis=1)].mean(axis=1) if len(r) else r
+            ci = percentile_ci(float(np.mean(est[metric])), whole)
+            row.update({metric: ci.estimate, f"{metric}_lower": ci.lower, f"{metric}_upper": ci.upper})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
+
+
+# --------------------------------------------------------------------------- the whole evaluation
+@dataclass(frozen=True)
+class EvaluateSettings:
+    """Options of :func:`evaluate_ecgs`.
+
+    Attributes
+    ----------
+    probe
+        ``"head"`` (a fine-tuned checkpoint's disease head) or ``"linear"`` (logistic probe on frozen EDFs).
+    folds
+        Outer folds of the linear probe: ``None`` = the layout's own split (PTB-XL ``strat_fold``) or 5
+        patient-grouped folds; an integer forces that many patient-grouped folds.
+    min_positives
+        Linear probe: labels with fewer cases (or controls) among the loaded records are left out.
+    n_boot, seed
+        Bootstrap replicates for the CIs; seed of folds and bootstrap.
+    ptbxl_resolution
+        ``auto``, ``hr`` or ``lr`` files of a PTB-XL folder.
+    """
+
+    probe: str = "head"
+    folds: int | None = None
+    min_positives: int = 10
+    n_boot: int = 1000
+    seed: int = 0
+    ptbxl_resolution: str = "auto"
+
+    def __post_init__(self):
+        if self.probe not in ("head", "linear"):
+            raise InputError(f"--probe {self.probe!r}: must be head or linear")
+        if self.folds is not None and self.folds < 2:
+            raise InputError(f"--folds {self.folds}: must be at least 2")
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """An evaluation: the scores table, per-record predictions, rejects and what was done.
+
+    Attributes
+    ----------
+    table
+        :data:`EVALUATION_COLUMNS`, one row per label and a ``macro`` row.
+    predictions
+        ``IID, patient_id, fold`` + ``prob_<label>`` (out-of-fold for the linear probe; ``fold`` empty
+        with the head).
+    rejects
+        ``(record, path, reason)`` of ECGs that could not be used.
+    summary
+        JSON-able facts for the manifest: layout, mode, records, patients, folds, dropped labels, penalties.
+    """
+
+    table: pd.DataFrame
+    predictions: pd.DataFrame
+    rejects: list
+    summary: dict
+
+
+def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path | None = None,
+                  label_columns: Sequence[str] | None = None,
+                  settings: EvaluateSettings = EvaluateSettings()) -> EvaluationResult:
+    """Score a checkpoint on labelled ECGs (head or linear probe; see the module docstring).
+
+    Parameters
+    ----------
+    checkpoint
+        A checkpoint name/path or a loaded :class:`~edfgen.model.checkpoint.LoadedModel`.
+    ecg
+        ECG files/folders; without ``labels``, one folder whose layout gives the labels.
+    labels
+        Outcomes table (``IID`` + 0/1 columns, optional ``patient_id``).
+
+    Raises
+    ------
+    InputError
+        No labels found, ``head`` with a checkpoint without disease head, no label left to score.
+    """
+    from edfgen.model.checkpoint import LoadedModel, load_checkpoint
+    from edfgen.model.data import embed_ecgs, load_ecgs
+    from edfgen.model.finetune import align_labels, predict
+
+    s = settings
+    loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_checkpoint(checkpoint)
+    model, prep = loaded.model, loaded.preprocessing
+    if s.probe == "head" and model.classifier is None:
+        raise InputError("evaluate: the checkpoint has no disease head (fine-tune it first with edfgen finetune, "
+                         "or score its frozen EDFs with --probe linear)")
+    ls = read_label_set(list(ecg), labels=labels, label_columns=label_columns, ptbxl_resolution=s.ptbxl_resolution)
+    arr = load_ecgs(list(ls.records) if ls.records else list(ecg), prep)
+    summary = {"layout": ls.layout, "probe": s.probe, "label_notes": ls.notes, "ecg_records_read": len(arr.ids),
+               "ecg_records_rejected": len(arr.rejects)}
+    if s.probe == "head":
+        keep, y, names = align_labels(arr.ids, ls.labels, label_names=model.config.labels)
+        prob = predict(model, arr.signals[keep], prep.crop_samples)
+        folds = np.full(len(keep), np.nan)
+    else:
+        keep, y, names = align_labels(arr.ids, ls.labels, label_names=ls.names)
+        known = np.isfinite(y)
+        pos, neg = np.where(known, y, 0).sum(0), np.where(known, 1 - y, 0).sum(0)
+        use = (pos >= s.min_positives) & (neg >= s.min_positives)
+        summary["labels_dropped"] = {n: int(p) for n, p, u in zip(names, pos, use) if not u}
+        if not use.any():
+            raise InputError(f"evaluate: no label has >= {s.min_positives} cases and controls among the "
+                             f"{len(keep)} labelled ECGs (cases per label: "
+                             f"{dict(list(zip(names, pos.astype(int).tolist()))[:10])}); lower --min-positives")
+        y, names = y[:, use], [n for n, u in zip(names, use) if u]
+        patients = [ls.patients[str(arr.ids[i])] for i in keep]
+        predefined = [ls.folds[str(arr.ids[i])] for i in keep] if ls.folds and s.folds is None else None
+        folds = patient_folds(patients, k=s.folds, predefined=predefined, seed=s.seed)
+        feats = embed_ecgs(model, arr.signals[keep], prep.crop_samples)
+        res = linear_probe_cv(feats, y, folds, groups=patients, seed=s.seed)
+        prob = res.predictions
+        summary.update({"folds": "strat_fold" if predefined is not None else f"GroupKFold({s.folds or 5}) on patients",
+                        "n_folds": int(len(np.unique(folds))),
+                        "C_median": dict(zip(names, np.nanmedian(res.penalty, axis=0).tolist()))})
+    ids = [str(arr.ids[i]) for i in keep]
+    patients = [ls.patients.get(i, i) for i in ids]
+    table = evaluation_table(y, prob, names, groups=patients, descriptions=ls.descriptions, n_boot=s.n_boot,
+                             seed=s.seed)
+    preds = pd.DataFrame(prob, columns=[f"prob_{n}" for n in names])
+    preds.insert(0, "fold", pd.array(np.where(np.isfinite(folds), folds, np.nan), dtype="Int64"))
+    preds.insert(0, "patient_id", patients)
+    preds.insert(0, "IID", ids)
+    summary.update({"records_scored": len(ids), "patients": len(set(patients)), "labels": names})
+    return EvaluationResult(table=table, predictions=preds, rejects=list(arr.rejects), summary=summary)

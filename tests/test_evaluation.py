@@ -1,0 +1,203 @@
+"""Tests of edfgen.model.evaluation: labels from PTB-XL and ``# Dx:`` folders, patient-disjoint folds,
+the cross-validated probes, the cluster bootstrap, and ``edfgen evaluate --probe linear``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from edfgen.cli import cli
+from edfgen.exceptions import InputError
+from edfgen.io.dictionary import check_file
+from edfgen.model.evaluation import (PTBXL_SUPERCLASSES, detect_layout, evaluation_table, linear_probe_cv,
+                                     patient_folds, read_dx_headers, read_label_set, read_ptbxl, ridge_probe_cv)
+from edfgen.model.metrics import bootstrap_metrics
+
+
+def _toy(n=240, n_patients=120, seed=0):
+    """Features with signal for two labels, several records per patient."""
+    rng = np.random.default_rng(seed)
+    patients = np.array([f"p{i}" for i in rng.integers(0, n_patients, n)])
+    x = rng.normal(size=(n, 8))
+    y = np.stack([(x[:, 0] + rng.normal(size=n) > 0.8), (x[:, 1] - x[:, 2] + rng.normal(size=n) > 1.0)], 1)
+    return x, y.astype(float), patients
+
+
+# --------------------------------------------------------------------------- label sources on the real folders
+def test_read_ptbxl__superclass_counts_match_the_folder_readme(shared_data):
+    from edfgen.ecg.io import discover_records
+
+    folder = shared_data / "ecg" / "ptbxl"
+    assert detect_layout(folder) == "ptbxl"
+    ls = read_ptbxl(folder)
+    # ptbxl/README.md: "In the 353 records: NORM 225, STTC 59, CD 57, MI 49, HYP 25" (all diagnostic statements,
+    # whatever their likelihood: requiring likelihood > 0 would give STTC 56)
+    counts = ls.labels[list(PTBXL_SUPERCLASSES)].sum().astype(int).to_dict()
+    assert counts == {"NORM": 225, "STTC": 59, "CD": 57, "MI": 49, "HYP": 25}
+    assert ls.notes["no_diagnostic_superclass"] == 1 and ls.notes["resolution"] == "hr"
+    assert len(ls.labels) == 352 and len(ls.records) == 352
+    # IIDs are the names edfgen's WFDB reader gives the records, and every record is a 500 Hz file
+    names = {r.record_id for r in discover_records([folder / "records500"])}
+    assert set(ls.labels["IID"]) <= names and all(i.endswith("_hr") for i in ls.labels["IID"])
+    db = pd.read_csv(folder / "ptbxl_database.csv")
+    assert len(set(ls.patients.values())) == db.loc[db["filename_hr"].str.split("/").str[-1].isin(ls.labels["IID"]),
+                                                     "patient_id"].nunique()
+    # PTB-XL's strat_fold keeps every patient in one fold
+    iids = ls.labels["IID"]
+    folds = patient_folds([ls.patients[i] for i in iids], predefined=[ls.folds[i] for i in iids])
+    assert sorted(set(folds)) == list(range(1, 9))
+
+
+def test_read_dx_headers__cinc2021_codes_equal_wfdb_comments(shared_data):
+    import wfdb
+
+    folder = shared_data / "ecg" / "cinc2021"
+    assert detect_layout(folder) == "dx-header"
+    ls = read_dx_headers(folder)
+    assert len(ls.labels) == 40 and ls.patients == {i: i for i in ls.labels["IID"]}
+    # independent reader: wfdb's header parser
+    ref = {}
+    for iid in ls.labels["IID"]:
+        dx = next(c for c in wfdb.rdheader(str(folder / iid)).comments if c.startswith("Dx:"))
+        ref[iid] = set(dx[3:].strip().split(","))
+    for code in ls.names:
+        got = set(ls.labels.loc[ls.labels[code] == 1, "IID"])
+        assert got == {i for i, codes in ref.items() if code in codes}, code
+    assert ls.names[0] == "427084000" and ls.labels["427084000"].sum() == 22
+    assert ls.descriptions["427084000"] == "sinus tachycardia (STach)"
+
+
+def test_read_label_set__errors_and_table(tmp_path, shared_data):
+    with pytest.raises(InputError, match="no labels found.*--labels"):
+        detect_layout(tmp_path)
+    with pytest.raises(InputError, match="one folder"):
+        read_label_set([tmp_path, tmp_path])
+    t = pd.DataFrame({"IID": ["a", "b", "c"], "patient_id": ["P1", "P1", "P2"], "X": [0, 1, 1]})
+    t.to_csv(tmp_path / "lab.tsv", sep="\t", index=False)
+    ls = read_label_set([tmp_path], labels=tmp_path / "lab.tsv")
+    assert ls.names == ["X"] and ls.patients == {"a": "P1", "b": "P1", "c": "P2"} and ls.layout == "table"
+    with pytest.raises(InputError, match="--label-columns"):
+        read_label_set([shared_data / "ecg" / "cinc2021"], label_columns=["123"])
+
+
+# --------------------------------------------------------------------------- folds, probes, bootstrap
+def test_patient_folds__no_patient_in_two_folds():
+    _, _, patients = _toy()
+    folds = patient_folds(patients, k=5, seed=3)
+    assert sorted(set(folds)) == [1, 2, 3, 4, 5]
+    assert (pd.Series(folds).groupby(patients).nunique() == 1).all()
+    assert np.bincount(folds)[1:].min() > 30                   # balanced
+    with pytest.raises(InputError, match="patient p1 in two folds"):
+        patient_folds(["p1", "p1", "p2"], predefined=[1, 2, 2])
+    with pytest.raises(InputError, match="--folds 10"):
+        patient_folds(["a", "b", "c"], k=10)
+
+
+def test_linear_probe_cv__out_of_fold_and_auroc_equals_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    x, y, patients = _toy()
+    folds = patient_folds(patients, k=4)
+    res = linear_probe_cv(x, y, folds, groups=patients, Cs=(0.01, 1.0))
+    assert res.penalty.shape == (4, 2) and np.isin(res.penalty, (0.01, 1.0)).all()
+    table = evaluation_table(y, res.predictions, ["A", "B"], groups=patients, n_boot=200)
+    for j, name in enumerate("AB"):
+        auc = roc_auc_score(y[:, j], res.predictions[:, j])
+        assert table.set_index("label").loc[name, "auroc"] == pytest.approx(auc, abs=1e-12)
+        assert auc > 0.7
+    assert table["label"].iloc[-1] == "macro"
+    assert table["auroc"].iloc[-1] == pytest.approx(table["auroc"].iloc[:2].mean())
+    # out of fold: the labels of fold 1 do not influence its own predictions
+    y2 = y.copy()
+    y2[folds == 1] = 1 - y2[folds == 1]
+    res2 = linear_probe_cv(x, y2, folds, groups=patients, Cs=(0.01, 1.0))
+    np.testing.assert_array_equal(res.predictions[folds == 1], res2.predictions[folds == 1])
+    assert not np.allclose(res.predictions[folds == 2], res2.predictions[folds == 2])
+
+
+def test_evaluation_table__cluster_bootstrap_equals_a_loop_over_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    x, y, patients = _toy(n=150, n_patients=60, seed=1)
+    score = x[:, :2] + np.random.default_rng(2).normal(size=(150, 2))
+    table = evaluation_table(y, score, ["A", "B"], groups=patients, n_boot=300, seed=5).set_index("label")
+    # reference: resample patients with the same generator, score every resample with scikit-learn
+    uniq, codes = np.unique(patients, return_inverse=True)
+    members = [np.flatnonzero(codes == g) for g in range(len(uniq))]
+    draws = np.random.default_rng(5).integers(0, len(uniq), size=(300, len(uniq)))
+    reps = np.array([[roc_auc_score(y[idx, j], score[idx, j]) for j in range(2)]
+                     for idx in (np.concatenate([members[g] for g in row]) for row in draws)])
+    for j, name in enumerate("AB"):
+        lo, hi = np.quantile(reps[:, j], [0.025, 0.975])
+        assert (table.loc[name, "auroc_lower"], table.loc[name, "auroc_upper"]) == (
+            pytest.approx(lo, rel=1e-12), pytest.approx(hi, rel=1e-12))
+    lo, hi = np.quantile(reps.mean(axis=1), [0.025, 0.975])
+    assert (table.loc["macro", "auroc_lower"], table.loc["macro", "auroc_upper"]) == (
+        pytest.approx(lo, rel=1e-12), pytest.approx(hi, rel=1e-12))
+    # one record per patient: the record bootstrap of bootstrap_metrics (checked against sklearn in test_model)
+    rec = evaluation_table(y, score, ["A", "B"], groups=np.arange(150), n_boot=300, seed=5).set_index("label")
+    ci = bootstrap_metrics(y[:, 0], score[:, 0], n_boot=300, seed=5)
+    assert (rec.loc["A", "auroc_lower"], rec.loc["A", "auprc_upper"]) == (ci["auroc"].lower, ci["auprc"].upper)
+
+
+def test_ridge_probe_cv__equals_sklearn_cross_val_predict():
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import PredefinedSplit, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, _, patients = _toy()
+    t = 2 * x[:, 3] - x[:, 4] + np.random.default_rng(4).normal(size=len(x))
+    folds = patient_folds(patients, k=5)
+    alphas = tuple(np.logspace(-3, 5, 17))
+    r2 = ridge_probe_cv(x, {"t": t, "none": np.full(len(t), np.nan)}, folds, alphas=alphas)
+    ref = cross_val_predict(make_pipeline(StandardScaler(), RidgeCV(alphas=alphas)), x, t, cv=PredefinedSplit(folds))
+    assert r2["t"] == pytest.approx(r2_score(t, ref), rel=1e-9) and r2["t"] > 0.7
+    assert np.isnan(r2["none"])
+
+
+# --------------------------------------------------------------------------- the CLI on real folders
+def test_evaluate_cli__linear_probe_on_cinc2021_and_a_ptbxl_subset(tmp_path, shared_data):
+    from sklearn.metrics import roc_auc_score
+
+    cinc = shared_data / "ecg" / "cinc2021"
+    r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(cinc), "--probe", "linear",
+                                 "--threads", "1", "--min-positives", "5", "--bootstrap", "100",
+                                 "--out", str(tmp_path / "cinc")])
+    assert r.exit_code == 0, r.output
+    for entry, name in (("model_evaluation", "evaluation.tsv"), ("model_predictions", "predictions.tsv")):
+        check_file(entry, tmp_path / "cinc" / name)
+    ev = pd.read_csv(tmp_path / "cinc" / "evaluation.tsv", sep="\t", dtype={"label": str}).set_index("label")
+    pred = pd.read_csv(tmp_path / "cinc" / "predictions.tsv", sep="\t", dtype={"IID": str})
+    truth = read_dx_headers(cinc).labels.set_index("IID").loc[pred["IID"]]
+    labels = [lab for lab in ev.index if lab != "macro"]
+    assert len(labels) >= 5 and (ev.loc[labels, "n_positive"] >= 5).all()
+    for lab in labels:
+        assert ev.loc[lab, "auroc"] == pytest.approx(roc_auc_score(truth[lab], pred[f"prob_{lab}"]), abs=1e-12)
+    assert ev.loc["macro", "auroc"] == pytest.approx(ev.loc[labels, "auroc"].mean())
+    assert "sinus tachycardia" in ev.loc["427084000", "description"]
+
+    # a PTB-XL-layout folder with 90 of the records (the records500 tree linked, not copied)
+    ptb = shared_data / "ecg" / "ptbxl"
+    sub = tmp_path / "ptbxl_subset"
+    sub.mkdir()
+    pd.read_csv(ptb / "ptbxl_database.csv").head(90).to_csv(sub / "ptbxl_database.csv", index=False)
+    (sub / "scp_statements.csv").symlink_to(ptb / "scp_statements.csv")
+    (sub / "records500").symlink_to(ptb / "records500", target_is_directory=True)
+    r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(sub), "--probe", "linear",
+                                 "--folds", "3", "--min-positives", "8", "--threads", "1", "--bootstrap", "100",
+                                 "--out", str(tmp_path / "ptb")])
+    assert r.exit_code == 0, r.output
+    pred = pd.read_csv(tmp_path / "ptb" / "predictions.tsv", sep="\t", dtype={"IID": str, "patient_id": str})
+    assert sorted(pred["fold"].unique()) == [1, 2, 3]
+    assert (pred.groupby("patient_id")["fold"].nunique() == 1).all()
+    ev = pd.read_csv(tmp_path / "ptb" / "evaluation.tsv", sep="\t").set_index("label")
+    n_unlabelled = read_ptbxl(sub).notes["no_diagnostic_superclass"]
+    assert "NORM" in ev.index and ev.loc["NORM", "n"] == len(pred) == 90 - n_unlabelled
+    assert 0.5 < ev.loc["NORM", "auroc"] <= 1 and ev.loc["macro", "auroc_lower"] < ev.loc["macro", "auroc"]
+    # a checkpoint without head needs --probe linear: one clear line
+    r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(sub), "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "--probe linear" in r.output
