@@ -9,6 +9,7 @@ Errors: an :class:`~edfgen.exceptions.EdfgenError` is printed as one line
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 
 import click
@@ -36,6 +37,10 @@ COMMANDS = {
 }
 
 
+#: numpy scalar reprs (``np.int64(3)``, ``np.str_('a')``) that must never reach a user's error line
+_NUMPY_REPR = re.compile(r"\bnp\.(?:u?int\d*|float\d*|complex\d*|str_|bytes_|bool_?|datetime64|timedelta64)\(([^()]*)\)")
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
@@ -61,7 +66,7 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except EdfgenError as exc:
             sub = ctx.invoked_subcommand or "edfgen"
-            msg = " ".join(str(exc).split("\n"))
+            msg = _NUMPY_REPR.sub(r"\1", " ".join(str(exc).split("\n")))  # np.int64(3) -> 3
             click.echo(f"edfgen {sub}: error: {msg}", err=True)
             ctx.exit(exc.exit_code)
 

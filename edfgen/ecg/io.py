@@ -341,7 +341,7 @@ def _read_wfdb_fast(hea: Path) -> EcgRecord | None:
     if nsig < 1 or len(sig_lines) != nsig or nsamp <= 0 or fs <= 0:
         return None
     files, offsets, gains, baselines, units, names = set(), set(), [], [], [], []
-    for ln in sig_lines:
+    for i, ln in enumerate(sig_lines):
         tok = ln.split()
         if len(tok) < 9:
             return None
@@ -349,13 +349,18 @@ def _read_wfdb_fast(hea: Path) -> EcgRecord | None:
         gm = _GAIN_RE.match(tok[2])
         if not fm or not gm or fm.group(1) != "16" or fm.group(2) not in (None, "1") or fm.group(3) not in (None, "0"):
             return None
-        gain = float(gm.group(1))
-        if gain == 0:
+        try:
+            gain = float(gm.group(1))
+            baseline = float(gm.group(2)) if gm.group(2) is not None else float(tok[4])
+        except ValueError:
+            raise RecordRejected(f"unreadable gain {tok[2]!r} or ADC zero {tok[4]!r} on signal line {i + 1} "
+                                 f"of the WFDB header", record_id=rid, path=hea) from None
+        if gain == 0 or not np.isfinite(gain) or not np.isfinite(baseline):
             return None
         files.add(tok[0])
         offsets.add(int(fm.group(4) or 0))
         gains.append(gain)
-        baselines.append(float(gm.group(2)) if gm.group(2) is not None else float(tok[4]))
+        baselines.append(baseline)
         units.append(gm.group(3) or "mV")
         names.append(" ".join(tok[8:]))
     if len(files) != 1 or len(offsets) != 1:

@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from edfgen.exceptions import InputError
+from edfgen.io.validate import number_fraction, numeric_values, plain
 
 log = logging.getLogger(__name__)
 
@@ -126,15 +127,18 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
     columns : list of str, optional
         Covariates to use (ranges like ``PC1..PC10`` expanded); default all columns but ``IID``/``FID``.
     categorical : list of str
-        Columns to treat as categorical even if numeric. String columns are always categorical.
-        Each categorical column with L levels becomes L-1 indicators (first sorted level dropped).
+        Columns to treat as categorical even if numeric. An undeclared column is categorical only when
+        none of its values is a number (all text, e.g. ``centre`` = ``A``, ``B``); a column of numbers
+        with a stray word is an error naming the row and value. Each categorical column with L levels
+        becomes L-1 indicators (first sorted level dropped).
     source : str
         File name used in error messages.
 
     Raises
     ------
     InputError
-        A named column is absent, or a numeric column is constant (collinear with the intercept).
+        A named column is absent, a numeric column is constant (collinear with the intercept) or holds
+        ``inf`` or a non-numeric value (named with its row).
     """
     cols = expand_columns(columns) if columns else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
     missing = [c for c in cols + list(categorical) if c not in table.columns]
@@ -145,9 +149,15 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
     names = ["intercept"]
     levels_of: dict[str, list[str]] = {}
     bad_rows = np.zeros(len(table), dtype=bool)
+    ids = table[id_column].astype(str).to_numpy() if id_column in table.columns else None
     for c in cols:
         s = table[c]
         is_cat = c in categorical or not pd.api.types.is_numeric_dtype(s)
+        if is_cat and c not in categorical and number_fraction(s) > 0:
+            # numbers with a stray word ('age' = 61, 58, 'old'): an error, not a many-level categorical
+            numeric_values(s, source=source, column=c, ids=ids)
+        if not is_cat:
+            s = pd.Series(numeric_values(s, source=source, column=c, ids=ids), index=s.index)  # refuses inf
         if is_cat:
             miss = s.isna().to_numpy()
             vals = s.astype(str).where(~s.isna())
@@ -160,6 +170,8 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         else:
             v = s.to_numpy(dtype=float)
             bad_rows |= np.isnan(v)
+            if np.isnan(v).all():
+                raise InputError(f"{source}: covariate {c!r} has no values")
             if np.nanstd(v) == 0:
                 raise InputError(f"{source}: covariate {c!r} is constant (collinear with the intercept)")
             parts.append(v)
@@ -168,6 +180,21 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
     mat[bad_rows] = np.nan
     return CovariateDesign(matrix=mat, columns=names, categorical=levels_of,
                            ids=table[id_column].astype(str).to_numpy())
+
+
+def check_phenotypes(Y: np.ndarray, names: Sequence[str], *, source: str = "phenotypes",
+                     n_samples_label: str = "analysed samples") -> None:
+    """Every phenotype column must vary: an all-missing or constant phenotype has nothing to test
+    (it gave beta 0, SE 0 or a message naming a column number). Raises :class:`InputError` naming it."""
+    Y = np.asarray(Y, dtype=float)
+    for j, name in enumerate(names):
+        y = Y[:, j]
+        y = y[~np.isnan(y)]
+        if y.size == 0:
+            raise InputError(f"{source}: phenotype {str(name)!r} has no values in the {Y.shape[0]} {n_samples_label}")
+        if np.all(y == y[0]):
+            raise InputError(f"{source}: phenotype {str(name)!r} is constant ({plain(y[0]):g} in all {y.size} "
+                             f"{n_samples_label} with a value): nothing to test")
 
 
 def missingness_groups(phenotypes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -215,18 +242,49 @@ class PreparedPhenotypes:
     groups: list = field(default_factory=list)  # (mask, cols, Q [n_g, K], Y_res [n_g, P_g], yy [P_g])
 
 
-def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray) -> PreparedPhenotypes:
+def collinear_covariates(C: np.ndarray, names: Sequence[str] | None = None, *, tol: float = 1e-9) -> list[str] | None:
+    """The first covariate that is a linear combination of earlier ones, followed by those ones.
+
+    ``None`` when the columns of ``C [n, k]`` are linearly independent (relative tolerance ``tol``).
+    Used to name the culprits in "collinear covariates" errors.
+    """
+    C = np.asarray(C, dtype=float)
+    names = list(names) if names is not None else [f"column {j}" for j in range(C.shape[1])]
+    kept: list[int] = []
+    scale = np.abs(C).max() if C.size else 1.0
+    for j in range(C.shape[1]):
+        if kept:
+            coef, *_ = np.linalg.lstsq(C[:, kept], C[:, j], rcond=None)
+            resid = C[:, j] - C[:, kept] @ coef
+        else:
+            coef, resid = np.zeros(0), C[:, j]
+        if np.linalg.norm(resid) <= tol * max(scale, 1.0) * np.sqrt(max(len(C), 1)):
+            deps = [names[i] for i, b in zip(kept, coef) if abs(b) > 1e-8]
+            return [names[j], *deps]
+        kept.append(j)
+    return None
+
+
+def _names_of(cols, names) -> list:
+    return [str(names[int(c)]) if names is not None else int(c) for c in cols]
+
+
+def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names: Sequence[str] | None = None,
+                       covariate_names: Sequence[str] | None = None) -> PreparedPhenotypes:
     """Residualise each missingness group of phenotypes on the covariates (done once per GWAS).
 
     Parameters
     ----------
     phenotypes : array [N, P], NaN = missing
     covariates : array [N, K], complete (include the intercept column yourself)
+    names, covariate_names : list of str, optional
+        Phenotype and covariate names for error messages.
 
     Raises
     ------
     InputError
-        The covariates are rank deficient in a group, or a group has too few samples.
+        The covariates are rank deficient in a group (naming the collinear covariates), or a group
+        has too few samples (naming its phenotypes).
     """
     Y = np.asarray(phenotypes, dtype=float)
     C = np.asarray(covariates, dtype=float)
@@ -237,13 +295,18 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray) -> Prepar
     for mask, cols in missingness_groups(Y):
         n = int(mask.sum())
         if n <= k + 1:
-            raise InputError(f"linear_association: only {n} samples with phenotype(s) "
-                             f"{list(cols[:3])} for {k} covariates")
+            shown = ", ".join(map(repr, _names_of(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
+            raise InputError(f"linear_association: only {n} samples with phenotype(s) {shown} "
+                             f"for {k} covariates")
         Q, R = np.linalg.qr(C[mask])
         rank = int((np.abs(np.diag(R)) > 1e-9 * np.abs(R).max()).sum())
         if rank < k:
-            raise InputError(f"linear_association: covariates are collinear (rank {rank} < {k}) "
-                             f"in the {n} samples of phenotype column {int(cols[0])}")
+            culprits = collinear_covariates(C[mask], covariate_names) or []
+            what = (f"covariate {culprits[0]!r} is a linear combination of {', '.join(map(repr, culprits[1:]))}"
+                    if len(culprits) > 1 else f"covariate {culprits[0]!r} is constant or zero" if culprits
+                    else "covariates are collinear")
+            raise InputError(f"linear_association: {what} (rank {rank} < {k}) in the {n} samples of phenotype "
+                             f"{_names_of(cols[:1], names)[0]!r}: drop one of them")
         Yg = Y[np.ix_(mask, cols)]
         Yres = Yg - Q @ (Q.T @ Yg)
         prep.groups.append((mask, cols, Q, Yres, (Yres ** 2).sum(0)))

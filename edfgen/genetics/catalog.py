@@ -97,13 +97,17 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
     try:
         raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3,
                           encoding_errors="replace")
-    except (pd.errors.ParserError, OSError) as exc:
-        raise InputError(f"--catalog {path}: cannot be read as a TSV ({exc})") from None
-    raw.columns = [c.strip() for c in raw.columns]
+    except pd.errors.EmptyDataError:
+        raise InputError(f"--catalog {path}: empty file (expects the GWAS Catalog associations TSV)") from None
+    except (pd.errors.ParserError, OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"--catalog {path}: cannot be read as a TSV ({str(exc).splitlines()[0][:200]})") from None
+    raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
         raise InputError(f"--catalog {path}: missing GWAS Catalog column(s) {', '.join(missing)} "
                          f"(expects the associations TSV, 2016 or v1.0.2 layout)")
+    if len(raw) == 0:
+        raise InputError(f"--catalog {path}: no associations (a header line only)")
     snps = [[t for t in _SPLIT.split(s.strip()) if t] or [""] for s in raw["SNPS"]]
     chrs = [_SPLIT.split(s.strip()) if s.strip() else [""] for s in raw["CHR_ID"]]
     poss = [_SPLIT.split(s.strip()) if s.strip() else [""] for s in raw["CHR_POS"]]
@@ -190,7 +194,10 @@ def read_loci(path: str | Path) -> pd.DataFrame:
                 if m:
                     _check_build(m.group(2), f"--loci {path}: header line {line.strip()!r}")
     if skip:
-        df = pd.read_csv(path, sep="\t", skiprows=skip)
+        try:
+            df = pd.read_csv(path, sep="\t", skiprows=skip)
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+            raise InputError(f"--loci {path}: cannot be read as a TSV ({str(exc).splitlines()[0][:200]})") from None
     else:
         df = read_table(path)
     missing = [c for c in ("variant_id", "chromosome", "base_pair_location", "p_value") if c not in df.columns]
@@ -207,6 +214,10 @@ def read_loci(path: str | Path) -> pd.DataFrame:
         df["base_pair_location"] = df["base_pair_location"].astype(np.int64)
     except (ValueError, TypeError):
         raise InputError(f"--loci {path}: column base_pair_location has non-integer values") from None
+    from edfgen.io.validate import numeric_values
+
+    df["p_value"] = numeric_values(df["p_value"], source=f"--loci {path}", column="p_value", ids=df["variant_id"],
+                                   id_name="variant", lo=0, hi=1)
     return df
 
 

@@ -247,7 +247,7 @@ def _locate_in_panel(df: pd.DataFrame, panel: PlinkGenotypes, phenotype: str) ->
     dup = pd.Index(v.variant_id)[pd.Index(v.variant_id).duplicated()]
     if len(dup) and ids.isin(set(dup)).any():
         raise InputError(f"{panel.prefix}.bim: duplicated variant id(s) used by {phenotype}, "
-                         f"e.g. {sorted(set(dup) & set(ids))[0]!r}")
+                         f"e.g. {str(sorted(set(dup) & set(ids))[0])!r}")
     best = (ids.map(panel.variants.rows_by_id), "variant_id")
     if best[0].notna().mean() >= 0.5:
         return best
@@ -283,8 +283,8 @@ def match_to_panel(df: pd.DataFrame, panel: PlinkGenotypes, *, phenotype: str, p
     p = pd.to_numeric(df["p_value"], errors="coerce")
     bad = p[(p < 0) | (p > 1)]
     if len(bad):
-        raise InputError(f"{phenotype}: p_value {bad.iloc[0]!r} outside [0, 1] "
-                         f"(variant {df.loc[bad.index[0], 'variant_id']})")
+        raise InputError(f"{phenotype}: p_value {float(bad.iloc[0]):g} outside [0, 1] "
+                         f"(variant {str(df.loc[bad.index[0], 'variant_id'])})")
     t = pd.DataFrame({"variant_id": df["variant_id"].astype(str), "p_value": p})
     for col in ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele"):
         if col in df.columns:

@@ -271,9 +271,88 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
 # ----------------------------------------------------------------------------------------------
 # PLINK fast path: bed-reader blocks, numpy counts
 # ----------------------------------------------------------------------------------------------
+#: first bytes of a PLINK 1 .bed: magic 0x6c 0x1b, then 0x01 = variant-major
+BED_MAGIC = b"\x6c\x1b\x01"
+
+
+def check_bed(prefix: str | Path, n_samples: int, n_variants: int) -> None:
+    """Check a PLINK 1 ``.bed`` against its ``.fam``/``.bim`` before any genotype is decoded.
+
+    The file must start with the magic bytes ``6c 1b 01`` (variant-major) and hold exactly
+    ``3 + n_variants * ceil(n_samples / 4)`` bytes (PLINK 1 binary format).
+
+    Raises
+    ------
+    InputError
+        Bad magic bytes, a sample-major file, or a size that does not fit the ``.fam``/``.bim`` counts
+        (a truncated ``.bed``, or ``.fam``/``.bim`` that belong to another fileset); names the file.
+    """
+    bed = Path(f"{prefix}.bed")
+    try:
+        size = bed.stat().st_size
+        with open(bed, "rb") as fh:
+            magic = fh.read(3)
+    except OSError as exc:
+        raise InputError(f"{bed}: cannot be read ({exc.strerror or exc})") from None
+    if magic[:2] != BED_MAGIC[:2]:
+        raise InputError(f"{bed}: not a PLINK 1 .bed file (magic bytes {magic.hex() or 'missing'}, expected 6c1b01)")
+    if magic[2:3] != BED_MAGIC[2:]:
+        raise InputError(f"{bed}: sample-major .bed (mode byte {magic[2:3].hex() or 'missing'}); rewrite it "
+                         f"variant-major with plink --bfile {prefix} --make-bed")
+    expected = 3 + int(n_variants) * ((int(n_samples) + 3) // 4)
+    if size != expected:
+        what = "truncated" if size < expected else "longer than expected"
+        raise InputError(f"{bed}: {size} bytes, but {int(n_variants)} variants (.bim) x {int(n_samples)} samples "
+                         f"(.fam) need {expected}: the .bed is {what}, or the .bim/.fam belong to another fileset")
+
+
+def check_unique_samples(ids, source) -> None:
+    """Duplicated sample ids in a genotype source are an input error (naming the first and the count)."""
+    s = pd.Series(np.asarray(ids, dtype=str))
+    dup = s[s.duplicated()]
+    if len(dup):
+        raise InputError(f"--{source.kind} {source.label}: duplicated sample id {str(dup.iloc[0])!r} "
+                         f"({dup.nunique()} duplicated ids)")
+
+
+def check_plink_fileset(prefix: str | Path) -> pd.DataFrame:
+    """Validate a PLINK 1 fileset before any work: ``.fam`` readable with unique IIDs, ``.bim`` with six
+    columns and integer positions on every line, ``.bed`` magic and size (:func:`check_bed`).
+    Returns the ``.fam`` table."""
+    fam = read_fam(str(prefix))
+    bim = read_bim(str(prefix))  # columns and integer positions, line by line
+    check_bed(prefix, len(fam), len(bim))
+    return fam
+
+
+def read_plink_text(path: Path, names: list[str], dtype) -> pd.DataFrame:
+    """A whitespace-separated .bim/.fam with exactly ``len(names)`` columns on every line."""
+    try:
+        df = pd.read_csv(path, sep=r"\s+", header=None, dtype=dtype, names=names)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: empty file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+        raise InputError(f"{path}: cannot be read as a PLINK {path.suffix} file "
+                         f"({str(exc).splitlines()[0][:200]})") from None
+    short = df[names[-1]].isna().to_numpy()
+    if short.any():
+        raise InputError(f"{path}: line {int(short.argmax()) + 1} has fewer than {len(names)} columns")
+    if len(df) == 0:
+        raise InputError(f"{path}: empty file")
+    return df
+
+
 def read_bim(prefix: str) -> pd.DataFrame:
-    bim = pd.read_csv(f"{prefix}.bim", sep=r"\s+", header=None, dtype={0: str, 1: str, 4: str, 5: str},
-                      names=["chromosome", "variant_id", "cm", "base_pair_location", "effect_allele", "other_allele"])
+    bim = read_plink_text(Path(f"{prefix}.bim"), ["chromosome", "variant_id", "cm", "base_pair_location",
+                                                   "effect_allele", "other_allele"], str)
+    try:
+        bim["base_pair_location"] = bim["base_pair_location"].astype(np.int64)
+    except (ValueError, OverflowError):
+        bad = pd.to_numeric(bim["base_pair_location"], errors="coerce").isna().to_numpy().argmax()
+        raise InputError(f"{prefix}.bim: line {int(bad) + 1}: base-pair position "
+                         f"{bim['base_pair_location'].iloc[int(bad)]!r} is not an integer") from None
     bim["chromosome"] = bim["chromosome"].str.replace("^chr", "", regex=True)
     bim["rsid"] = bim["variant_id"].where(bim["variant_id"].str.match(r"^rs\d+$"))
     bim["bed_index"] = np.arange(len(bim))
@@ -281,8 +360,7 @@ def read_bim(prefix: str) -> pd.DataFrame:
 
 
 def read_fam(prefix: str) -> pd.DataFrame:
-    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str,
-                      names=["FID", "IID", "PAT", "MAT", "SEX", "PHENO"])
+    fam = read_plink_text(Path(f"{prefix}.fam"), ["FID", "IID", "PAT", "MAT", "SEX", "PHENO"], str)
     dup = fam["IID"][fam["IID"].duplicated()]
     if len(dup):
         raise InputError(f"{prefix}.fam: duplicated IID {dup.iloc[0]!r} ({dup.nunique()} duplicated ids)")
@@ -292,6 +370,7 @@ def read_fam(prefix: str) -> pd.DataFrame:
 def open_bed(prefix: str, n_samples: int, n_variants: int, threads: int | None = None):
     from bed_reader import open_bed as _open
 
+    check_bed(prefix, n_samples, n_variants)
     return _open(f"{prefix}.bed", iid_count=n_samples, sid_count=n_variants, count_A1=True,
                  num_threads=threads, properties={})
 

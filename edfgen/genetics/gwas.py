@@ -61,8 +61,10 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.io.validate import number_fraction, numeric_values
 from edfgen.genetics.association import (  # the array kernels; also importable from here
-    MISSING_GENOTYPES, AssociationResult, CovariateDesign, covariate_design, expand_columns, inverse_normal_transform,
+    MISSING_GENOTYPES, AssociationResult, CovariateDesign, check_phenotypes, collinear_covariates, covariate_design,
+    expand_columns, inverse_normal_transform,
     lambda_gc, linear_association, logistic_association, missingness_groups, prepare_logistic, prepare_phenotypes,
 )
 
@@ -142,7 +144,14 @@ class GwasResult:
 
 def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = None,
                       prefix: str | None = None, source: str = "phenotypes") -> list[str]:
-    """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every numeric column."""
+    """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every column
+    holding numbers (all-text columns are skipped with a warning).
+
+    Raises
+    ------
+    InputError
+        A selected column with a non-numeric or infinite value (naming the file, column, row and value).
+    """
     if columns:
         cols = expand_columns(columns)
         missing = [c for c in cols if c not in table.columns]
@@ -154,10 +163,15 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         if not cols:
             raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
     else:
-        cols = [c for c in table.columns if c not in ("IID", "FID", "#FID") and pd.api.types.is_numeric_dtype(table[c])]
-    bad = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c])]
-    if bad:
-        raise InputError(f"{source}: phenotype column {bad[0]!r} is not numeric")
+        cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
+        text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
+        if text:  # all-text columns (no value is a number) are not phenotypes: say so, never silently
+            log.warning("%s: %d column(s) without any numeric value skipped: %s", source, len(text),
+                        ", ".join(map(str, text[:10])) + (" ..." if len(text) > 10 else ""))
+        cols = [c for c in cols if c not in text]
+    ids = table["IID"].to_numpy() if "IID" in table.columns else None
+    for c in cols:  # a stray word or inf in a phenotype column: one line naming column, row and value
+        numeric_values(table[c], source=source, column=c, ids=ids)
     if not cols:
         raise InputError(f"{source}: no numeric phenotype columns")
     return list(cols)
@@ -237,6 +251,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen gwas")
     ptab = read_table(pheno, id_column="IID")
     names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
+    ptab[names] = ptab[names].apply(pd.to_numeric)  # validated by select_phenotypes
     files = pd.Series([_safe(n) for n in names])
     if files.duplicated().any():
         clash = files[files.duplicated()].iloc[0]
@@ -250,6 +265,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
                                  ids=ctab["IID"].to_numpy())
     engine = _engine(source, settings, hail.spark_master)
+    if source.bfile:  # a truncated .bed or .fam/.bim of another fileset: one line now, not a traceback later
+        gt.check_plink_fileset(source.bfile)
     if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
         raise InputError("--missing-genotypes drop is implemented in the fast engine (PLINK input, linear model); "
                          "Hail mean-imputes missing calls")
@@ -263,9 +280,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         timings["hail_start"] = time.perf_counter() - t0
         mt_raw = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl)
         geno_ids = np.asarray(mt_raw.s.collect(), dtype=str)
-        dup = pd.Series(geno_ids)[pd.Series(geno_ids).duplicated()]
-        if len(dup):
-            raise InputError(f"--{source.kind} {source.label}: duplicated sample id {dup.iloc[0]!r}")
+        gt.check_unique_samples(geno_ids, source)
     complete_cov = set(design.ids[~np.isnan(design.matrix).any(1)])
     has_pheno = set(ptab["IID"][ptab[names].notna().any(axis=1)])
     overlap = set(geno_ids) & has_pheno & complete_cov
@@ -280,6 +295,12 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         Y = ptab.set_index("IID").loc[ids, names].to_numpy(dtype=float)
         C = pd.DataFrame(design.matrix, index=design.ids).loc[ids].to_numpy(dtype=float)
         C, cov_names = _drop_constant_indicators(C, design.columns)
+        check_phenotypes(Y, names, source=str(pheno))
+        culprits = collinear_covariates(C, cov_names)
+        if culprits:
+            raise InputError(f"{covar}: covariate {culprits[0]!r} is a linear combination of "
+                             f"{', '.join(map(repr, culprits[1:])) or 'nothing (all zero)'} in the {len(ids)} "
+                             f"analysed samples: drop one of them")
         if settings.binary:
             Y = _check_binary(Y, names, str(pheno))
         elif settings.transform == "inverse-normal":
@@ -400,7 +421,7 @@ def _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, *, coun
     if settings.binary:
         prepared = prepare_logistic(Y, C, names=names)
     else:
-        prepared = prepare_phenotypes(Y, C)
+        prepared = prepare_phenotypes(Y, C, names=names)
     fam_n = len(gt.read_fam(bfile))
     bed = gt.open_bed(bfile, fam_n, _count_lines(f"{bfile}.bim"), threads)
     vidx = variants["bed_index"].to_numpy()

@@ -356,14 +356,17 @@ class PlinkGenotypes:
         for ext, p in paths.items():
             if not p.exists():
                 raise InputError(f"PLINK fileset {self.prefix}: {p.name} not found")
-        bim = pd.read_csv(paths["bim"], sep=r"\s+", header=None, dtype=str,
-                          names=["chrom", "id", "cm", "pos", "a1", "a2"])
-        fam = pd.read_csv(paths["fam"], sep=r"\s+", header=None, dtype=str,
-                          names=["fid", "iid", "pat", "mat", "sex", "pheno"])
+        from edfgen.genetics.genotypes import read_plink_text, check_bed
+
+        bim = read_plink_text(paths["bim"], ["chrom", "id", "cm", "pos", "a1", "a2"], str)
+        fam = read_plink_text(paths["fam"], ["fid", "iid", "pat", "mat", "sex", "pheno"], str)
         try:
             pos = bim["pos"].astype(np.int64).to_numpy()
         except ValueError:
-            raise InputError(f"{paths['bim']}: non-integer base-pair position") from None
+            bad = int(pd.to_numeric(bim["pos"], errors="coerce").isna().to_numpy().argmax())
+            raise InputError(f"{paths['bim']}: line {bad + 1}: base-pair position {bim['pos'].iloc[bad]!r} "
+                             f"is not an integer") from None
+        check_bed(self.prefix, len(fam), len(bim))  # bad magic, truncated, or .fam/.bim of another fileset
         self.variants = PlinkVariants(
             chromosome=bim["chrom"].str.replace("^chr", "", regex=True).to_numpy(str),
             variant_id=bim["id"].to_numpy(str), position=pos,

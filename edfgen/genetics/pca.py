@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
@@ -33,6 +34,18 @@ class PCAResult:
     n_samples: int
     n_variants: int
     eigenvalues: list[float]
+
+
+def _check_keep(ids: set | None, geno_ids: np.ndarray, keep, source) -> None:
+    """``--keep`` must name at least 2 genotyped samples (Hail would fail later with a Java stack trace)."""
+    if ids is None:
+        return
+    n = len(ids & set(geno_ids))
+    if n < 2:
+        hint = (f" (genotype IIDs look like {str(geno_ids[0])!r}, --keep IIDs like {sorted(ids)[0]!r})"
+                if len(geno_ids) and ids else "")
+        raise InputError(f"--keep {keep}: {n} of its {len(ids)} IIDs are in --{source.kind} {source.label}; "
+                         f"need at least 2{hint}")
 
 
 def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0.2, ld_window_kb: int = 500,
@@ -54,16 +67,24 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     InputError
         Too few samples or variants for ``k`` PCs.
     """
-    from edfgen.genetics.genotypes import hail_calls, import_genotypes
+    from edfgen.genetics.genotypes import check_plink_fileset, check_unique_samples, hail_calls, import_genotypes
     from edfgen.genetics.hail_context import HailSettings, init_hail
     from edfgen.io.tables import prepare_out_dir, read_table, write_table
     from edfgen.provenance import recording
 
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen pca")
+    ids = set(read_table(keep, id_column="IID")["IID"]) if keep is not None else None
+    geno_ids = None
+    if source.bfile:  # checked before Hail starts: duplicated IIDs (as gwas), a truncated/foreign .bed
+        geno_ids = check_plink_fileset(source.bfile)["IID"].to_numpy(str)
+        _check_keep(ids, geno_ids, keep, source)
     hl = init_hail(hail or HailSettings())
     mt = import_genotypes(source, tmp_dir=(hail.tmp_dir if hail else None), hl=hl)
-    if keep is not None:
-        ids = set(read_table(keep, id_column="IID")["IID"])
+    if geno_ids is None:  # VCF/BGEN/MT: sample ids known only after the import
+        geno_ids = np.asarray(mt.s.collect(), dtype=str)
+        check_unique_samples(geno_ids, source)
+        _check_keep(ids, geno_ids, keep, source)
+    if ids is not None:
         mt = mt.filter_cols(hl.literal(ids).contains(mt.s))
     mt = mt.filter_rows(hl.len(mt.alleles) == 2)
     mt = mt.annotate_entries(GT=hail_calls(hl, mt.x))

@@ -117,9 +117,46 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
         df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
     if "variant_id" in df.columns:
         df["variant_id"] = df["variant_id"].astype(str)
+    check_sumstats_values(df, path, mapping)
     m = SumstatsMapping(str(path), {k: v for k, v in mapping.items()})
     log.debug(m.describe())
     return df, m
+
+
+#: value rules of the numeric GWAS-SSF columns (missing values allowed): keyword arguments of
+#: :func:`edfgen.io.validate.numeric_values`
+VALUE_RULES: dict[str, dict] = {
+    "beta": {},
+    "standard_error": {"lo": 0.0, "lo_open": True},
+    "p_value": {"lo": 0.0, "hi": 1.0},
+    "effect_allele_frequency": {"lo": 0.0, "hi": 1.0},
+    "n": {"lo": 0.0},
+    "base_pair_location": {"lo": 0.0},
+}
+
+
+def check_sumstats_values(df: pd.DataFrame, path: PathLike, mapping: dict[str, str] | None = None) -> None:
+    """Parse the numeric GWAS-SSF columns of ``df``, refusing text, ``inf`` and out-of-range values
+    (floats are replaced in place; ``n`` and positions are checked only, keeping their dtype).
+
+    Rules (:data:`VALUE_RULES`): ``beta`` finite, ``standard_error > 0``, ``p_value`` and
+    ``effect_allele_frequency`` in ``[0, 1]``, ``n >= 0``; missing values stay NaN.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the column as the file spells it, the variant and the value.
+    """
+    from edfgen.io.validate import numeric_values
+
+    original = {v: k for k, v in (mapping or {}).items()}
+    ids = df["variant_id"].to_numpy() if "variant_id" in df.columns else None
+    for col, rules in VALUE_RULES.items():
+        if col in df.columns and isinstance(df[col], pd.Series):
+            v = numeric_values(df[col], source=str(path), column=original.get(col, col), ids=ids,
+                               id_name="variant", **rules)
+            if col not in ("n", "base_pair_location"):  # counts and positions keep their integer dtype
+                df[col] = v
 
 
 def sort_sumstats(df: pd.DataFrame) -> pd.DataFrame:

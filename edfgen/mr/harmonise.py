@@ -187,8 +187,13 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     if not 0 < maf_threshold <= 0.5:
         raise InputError(f"--maf-threshold {maf_threshold}: must be in (0, 0.5]")
     action = ACTIONS[palindromes]
-    exp = exposure.drop_duplicates("variant_id", keep="first")
-    out = outcome.drop_duplicates("variant_id", keep="first")
+    for what, name, frame in (("exposure", exposure_name, exposure), ("outcome", outcome_name, outcome)):
+        dup = frame["variant_id"].duplicated()
+        if dup.any():  # never pick one of two rows silently
+            raise InputError(f"harmonise: {what} {name!r} "
+                             f"has variant {str(frame.loc[dup, 'variant_id'].iloc[0])!r} more than once "
+                             f"({int(dup.sum())} repeated rows); give one row per variant")
+    exp, out = exposure, outcome
     proxy_variant = np.full(len(out), None, dtype=object)
     proxy_r2 = np.full(len(out), np.nan)
     if proxies is not None and len(proxies):

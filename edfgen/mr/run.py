@@ -136,6 +136,13 @@ def load_sumstats(path: PathLike) -> pd.DataFrame:
     df, mapping = read_sumstats(path, column_map=cmap or None)
     log.info(mapping.describe())
     df = df.loc[:, ~df.columns.duplicated()]
+    dup = df["variant_id"].duplicated(keep=False)
+    if dup.any():  # which row would be the instrument? never pick one silently
+        first = str(df.loc[dup, "variant_id"].iloc[0])
+        rows = [int(i) + 1 for i in np.flatnonzero((df["variant_id"] == first).to_numpy())[:5]]
+        raise InputError(f"{path}: variant {first!r} appears on rows {', '.join(map(str, rows))} "
+                         f"({int(df.loc[dup, 'variant_id'].nunique())} variant(s) repeated); MR needs one row "
+                         f"per variant: remove the repeats")
     return df
 
 
