@@ -370,3 +370,50 @@ def test_pretrain_cli__real_wfdb_records_and_out_guard(tmp_path, shared_data):
     assert load_checkpoint(out / "checkpoint").metadata["steps_done"] == 2
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 2 and "not empty" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_augment__wander_and_lead_dropout_keep_shape_and_zero_whole_leads():
+    from edfgen.model.data import augment
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 2, 12, 2500)
+    y = augment(x, scale_sd=0.0, noise_mv=0.0, wander_mv=0.0, lead_dropout=0.5, generator=g)
+    dropped = (y == 0).all(dim=-1)
+    assert y.shape == x.shape and 0.3 < dropped.float().mean() < 0.7
+    assert torch.equal(y[~dropped], x[~dropped])                  # kept leads untouched
+    w = augment(torch.zeros(4, 2, 12, 2500), scale_sd=0.0, noise_mv=0.0, wander_mv=0.2, generator=g)
+    assert 0 < w.abs().max() <= 0.2 + 1e-6                        # wander bounded by its amplitude
+    spec = torch.fft.rfft(w[0, 0, 0]).abs()
+    assert spec.argmax() <= 3                                     # < 0.6 Hz at 500 Hz, 5 s crops (0.2 Hz bins)
+
+
+def test_aux_targets__encoded_from_physiology_and_learned_by_the_head():
+    """The auxiliary head is fit to the measurement targets: its loss falls, NaN targets are ignored."""
+    import pandas as pd
+
+    from edfgen.model.targets import AUX_TARGETS, encode_targets
+
+    table = pd.DataFrame({"heart_rate_bpm": [70.0, 100.0], "qt_interval_ms": [440.0, np.nan],
+                          "qrs_axis_deg": [90.0, 0.0]})
+    y = encode_targets(table, ["heart_rate", "qt_interval", "qrs_axis_sin", "qrs_axis_cos", "pr_interval"])
+    np.testing.assert_allclose(y[0, :4], [0.0, 1.0, 1.0, 0.0], atol=1e-6)
+    assert y[1, 0] == pytest.approx(2.0) and np.isnan(y[1, 1]) and np.isnan(y[:, 4]).all()
+    with pytest.raises(ConfigError, match="unknown target"):
+        get_config("tiny").replace(aux_targets=("qtc",))
+    cfg = get_config("tiny").replace(aux_targets=tuple(AUX_TARGETS)[:4], loss_aux=1.0)
+    torch.manual_seed(0)
+    m = ECGEncoder(cfg)
+    opt = torch.optim.Adam(m.aux_head.parameters(), lr=1e-2)
+    crops = torch.randn(6, 2, 12, 2500) * 0.3
+    t = torch.randn(6, 4)
+    t[0, 1] = float("nan")
+    first = None
+    for _ in range(30):
+        out = m.pretrain_losses(crops, aux_targets=t, generator=torch.Generator().manual_seed(1))
+        opt.zero_grad()
+        out["aux"].backward()
+        opt.step()
+        first = float(out["aux"].detach()) if first is None else first
+    assert np.isfinite(first) and float(out["aux"].detach()) < 0.5 * first
+    # a config without aux targets reports aux = 0 and has no head
+    assert ECGEncoder(get_config("tiny")).aux_head is None

@@ -18,7 +18,8 @@ def _set_threads(n: int | None) -> None:
 
 
 @click.command()
-@click.option("--config", "config_name", default="tiny", show_default=True, help="Model config (tiny, base, lfm-600m).")
+@click.option("--config", "config_name", default="small", show_default=True,
+              help="Model config (tiny, small, base, lfm-600m).")
 @click.option("--ecg", "ecg", multiple=True, type=existing_path(), help="ECG files/directories or .npz bundles (repeatable).")
 @click.option("--simulated", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also train on N simulated participants (ECGs synthesised per batch, fresh noise).")
@@ -30,6 +31,10 @@ def _set_threads(n: int | None) -> None:
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (AdamW).")
 @click.option("--warmup", type=click.IntRange(min=1), default=100, show_default=True, help="Linear warm-up updates.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--wander-mv", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Augmentation: baseline wander (0.05-0.5 Hz sinusoid per lead) up to this amplitude in mV.")
+@click.option("--lead-dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Augmentation: probability that each lead of a crop is zeroed.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--device", default=None, help="cpu or cuda (default: cuda if available).")
 @out_dir()
@@ -37,8 +42,8 @@ def _set_threads(n: int | None) -> None:
 @threads
 @force
 @verbosity
-def pretrain(config_name, ecg, simulated, sim_seed, steps, batch_size, accum, lr, warmup, checkpoint_every, resume,
-             device, out, seed, threads, force):
+def pretrain(config_name, ecg, simulated, sim_seed, steps, batch_size, accum, lr, warmup, checkpoint_every, wander_mv,
+             lead_dropout, resume, device, out, seed, threads, force):
     """Self-supervised pre-training (contrastive + masked prediction + CMSC). Works under torchrun."""
     import os
 
@@ -53,7 +58,8 @@ def pretrain(config_name, ecg, simulated, sim_seed, steps, batch_size, accum, lr
     if not resume and rank0:
         prepare_out_dir(out, force=force, command="edfgen pretrain")
     settings = PretrainSettings(steps=steps, batch_size=batch_size, accum=accum, lr=lr, warmup=min(warmup, steps),
-                                seed=seed, checkpoint_every=checkpoint_every)
+                                seed=seed, checkpoint_every=checkpoint_every, wander_mv=wander_mv,
+                                lead_dropout=lead_dropout)
     params = {"config": config_name, "simulated": simulated, "sim_seed": sim_seed, "resume": resume,
               **settings.__dict__}
     cfg = get_config(config_name)

@@ -1,11 +1,16 @@
 """Named model configurations (timm ``default_cfgs`` style: factories over one frozen dataclass).
 
-Three configs ship:
+Four configs ship:
 
 ``tiny``
-    The CPU-friendly default the project pre-trains and ships (``edfgen/checkpoints/tiny.*``):
+    The first CPU model (``edfgen/checkpoints/tiny.*``, pre-trained on simulated ECGs only):
     ~0.6 M parameters, 61 frames per 5 s crop (conv stride 40 = 80 ms frames), width 96, 4 + 2
-    transformer layers; ~1300 crops/s on 2 CPU cores.
+    transformer layers; ~1300 crops/s on 2 CPU cores. Its 80 ms hop cannot localise QRS boundaries.
+``small``
+    The default encoder (``edfgen/checkpoints/small.*``, pre-trained on real + simulated ECGs):
+    conv stride 20 (40 ms frames, 124 per 5 s crop), width 128 (= 128 EDFs), 4 + 2 transformer
+    layers, and an auxiliary head that keeps heart rate, PR, QRS, QT and the QRS axis linearly
+    decodable from the pooled embedding (:mod:`edfgen.model.targets`).
 ``base``
     A GPU model: conformer blocks, width 512, 8 + 4 layers.
 ``lfm-600m``
@@ -82,6 +87,11 @@ class ModelConfig:
     labels
         Disease labels of a fine-tuned model (empty for a pre-trained encoder); a non-empty tuple
         adds a linear multi-label head on the pooled embedding.
+    aux_targets, loss_aux
+        Auxiliary measurement targets (names from :data:`edfgen.model.targets.AUX_TARGETS`) that a
+        linear head on the pooled final layer predicts during pre-training, and the weight of that
+        (masked smooth-L1) loss. Targets are measured from the signals (simulator physiology,
+        classical delineation of real ECGs), never diagnoses; empty = no auxiliary head.
     """
 
     name: str = "tiny"
@@ -115,6 +125,8 @@ class ModelConfig:
     loss_cmsc: float = 1.0
     loss_diversity: float = 0.1
     labels: tuple[str, ...] = ()
+    aux_targets: tuple[str, ...] = ()
+    loss_aux: float = 0.0
 
     def __post_init__(self):
         if self.block not in ("transformer", "conformer"):
@@ -127,6 +139,10 @@ class ModelConfig:
         if self.width % self.pos_conv_groups:
             raise ConfigError(f"ModelConfig {self.name!r}: width {self.width} not divisible by "
                               f"pos_conv_groups {self.pos_conv_groups}")
+        if self.aux_targets:
+            from edfgen.model.targets import check_targets
+
+            check_targets(self.aux_targets)
         if not 0.0 < self.mask_prob < 1.0 or self.mask_length < 1:
             raise ConfigError(f"ModelConfig {self.name!r}: need 0 < mask_prob < 1 and mask_length >= 1")
 
@@ -150,6 +166,7 @@ class ModelConfig:
         d["conv_layers"] = [list(c) for c in self.conv_layers]
         d["gumbel_temp"] = list(self.gumbel_temp)
         d["labels"] = list(self.labels)
+        d["aux_targets"] = list(self.aux_targets)
         return d
 
     @classmethod
@@ -168,6 +185,8 @@ class ModelConfig:
             d["gumbel_temp"] = tuple(float(v) for v in d["gumbel_temp"])
         if "labels" in d:
             d["labels"] = tuple(str(v) for v in d["labels"])
+        if "aux_targets" in d:
+            d["aux_targets"] = tuple(str(v) for v in d["aux_targets"])
         return cls(**d)
 
     def replace(self, **changes) -> "ModelConfig":
@@ -176,6 +195,15 @@ class ModelConfig:
 
 def _tiny() -> ModelConfig:
     return ModelConfig()
+
+
+def _small() -> ModelConfig:
+    return ModelConfig(
+        name="small", conv_layers=((64, 10, 5), (128, 3, 2), (128, 3, 2)), width=128, depth=4, mlm_depth=2,
+        heads=4, ffn=256, codebook_groups=2, codebook_size=64, codevector_dim=64, final_dim=64, cmsc_dim=64,
+        mask_prob=0.5, mask_length=5, num_negatives=20,
+        aux_targets=("heart_rate", "pr_interval", "qrs_duration", "qt_interval", "qrs_axis_sin", "qrs_axis_cos"),
+        loss_aux=1.0)
 
 
 def _base() -> ModelConfig:
@@ -195,7 +223,7 @@ def _lfm600m() -> ModelConfig:
 
 
 #: name -> factory; ``get_config(name)`` builds a fresh :class:`ModelConfig`.
-CONFIGS: dict[str, Callable[[], ModelConfig]] = {"tiny": _tiny, "base": _base, "lfm-600m": _lfm600m}
+CONFIGS: dict[str, Callable[[], ModelConfig]] = {"tiny": _tiny, "small": _small, "base": _base, "lfm-600m": _lfm600m}
 
 
 def get_config(name: str) -> ModelConfig:

@@ -136,17 +136,34 @@ def two_crops(x: torch.Tensor, crop: int, *, jitter: int = 0, generator: torch.G
     return torch.gather(x.unsqueeze(1).expand(n, 2, c, w), 3, idx)
 
 
-def augment(crops: torch.Tensor, *, scale_sd: float = 0.1, noise_mv: float = 0.02,
+def augment(crops: torch.Tensor, *, scale_sd: float = 0.1, noise_mv: float = 0.02, wander_mv: float = 0.0,
+            lead_dropout: float = 0.0, fs: float = 500.0,
             generator: torch.Generator | None = None) -> torch.Tensor:
-    """Contrastive augmentations on ``[B, 2, 12, T]`` crops.
+    """Contrastive augmentations on ``[B, 2, 12, T]`` crops, each crop drawn independently.
 
-    Each crop gets an independent amplitude gain ``exp(N(0, scale_sd))`` and white noise
-    ``N(0, noise_mv)`` mV. (The time-shift augmentation is :func:`two_crops`'s ``jitter``.)
+    * amplitude gain ``exp(N(0, scale_sd))`` per crop;
+    * white noise ``N(0, noise_mv)`` mV;
+    * baseline wander: per lead, a sinusoid of 0.05–0.5 Hz (below the band-pass, so the residual
+      drift real recordings keep), random phase and amplitude ``U(0, wander_mv)`` mV;
+    * lead dropout: each lead zeroed with probability ``lead_dropout`` (a disconnected electrode;
+      preprocessing zeroes up to 3 flat leads in real records).
+
+    The time-shift/crop augmentation is :func:`two_crops`'s ``jitter``. None of these changes the
+    intervals or the heart rate, so signal-derived auxiliary targets stay valid.
     """
-    b = crops.shape[0]
-    gain = torch.exp(scale_sd * torch.randn(b, 2, 1, 1, generator=generator)).to(crops)
-    noise = noise_mv * torch.randn(crops.shape, generator=generator).to(crops)
-    return crops * gain + noise
+    b, k, c, t = crops.shape
+    gain = torch.exp(scale_sd * torch.randn(b, k, 1, 1, generator=generator)).to(crops)
+    out = crops * gain + noise_mv * torch.randn(crops.shape, generator=generator).to(crops)
+    if wander_mv > 0:
+        f = 0.05 + 0.45 * torch.rand(b, k, c, 1, generator=generator)
+        phase = 2 * torch.pi * torch.rand(b, k, c, 1, generator=generator)
+        amp = wander_mv * torch.rand(b, k, c, 1, generator=generator)
+        tt = torch.arange(t, dtype=torch.float32) / fs
+        out = out + (amp * torch.sin(2 * torch.pi * f * tt + phase)).to(crops)
+    if lead_dropout > 0:
+        keep = torch.rand(b, k, c, 1, generator=generator) >= lead_dropout
+        out = out * keep.to(crops)
+    return out
 
 
 @torch.inference_mode()

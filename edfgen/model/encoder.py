@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edfgen.model.config import ModelConfig
-from edfgen.model.losses import (cmsc_loss, contrastive_loss, diversity_loss, masked_prediction_loss,
+from edfgen.model.losses import (aux_loss, cmsc_loss, contrastive_loss, diversity_loss, masked_prediction_loss,
                                  span_mask)
 from edfgen.model.quantizer import GumbelQuantizer
 
@@ -171,6 +171,7 @@ class ECGEncoder(nn.Module):
         self.mlm_head = nn.Linear(cfg.width, cfg.codebook_groups * cfg.codebook_size)
         self.cmsc_proj = nn.Sequential(nn.Linear(cfg.width, cfg.width), nn.GELU(), nn.Linear(cfg.width, cfg.cmsc_dim))
         self.classifier = nn.Linear(cfg.width, len(cfg.labels)) if cfg.labels else None
+        self.aux_head = nn.Linear(cfg.width, len(cfg.aux_targets)) if cfg.aux_targets else None
 
     # -- pipeline -------------------------------------------------------------------------------
     def scale_input(self, x: Tensor) -> Tensor:
@@ -204,10 +205,11 @@ class ECGEncoder(nn.Module):
         """EDFs: :meth:`forward_features` averaged over time. ``x [N, 12, T]`` -> ``[N, width]``."""
         return self.forward_features(x).mean(dim=1)
 
-    def forward(self, x: Tensor, *, pretrain: bool = False, generator: torch.Generator | None = None):
+    def forward(self, x: Tensor, *, pretrain: bool = False, generator: torch.Generator | None = None,
+                aux_targets: Tensor | None = None):
         """:meth:`embed`, or :meth:`pretrain_losses` when ``pretrain`` (DDP must call ``forward``)."""
         if pretrain:
-            return self.pretrain_losses(x, generator=generator)
+            return self.pretrain_losses(x, generator=generator, aux_targets=aux_targets)
         return self.embed(x)
 
     def predict_logits(self, x: Tensor) -> Tensor:
@@ -222,18 +224,22 @@ class ECGEncoder(nn.Module):
         start, end, decay = self.config.gumbel_temp
         self.quantizer.temperature = max(start * decay ** step, end)
 
-    def pretrain_losses(self, crops: Tensor, *, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def pretrain_losses(self, crops: Tensor, *, generator: torch.Generator | None = None,
+                        aux_targets: Tensor | None = None) -> dict[str, Tensor]:
         """All pre-training losses for a batch of recordings.
 
         Parameters
         ----------
         crops
             ``[B, 2, 12, T]`` mV: the two 5 s crops of each of ``B`` 10 s recordings (CMSC positives).
+        aux_targets
+            ``[B, K]`` standardised measurements of each recording (:func:`edfgen.model.targets.encode_targets`,
+            NaN = missing) for the auxiliary head; ignored when the config has no ``aux_targets``.
 
         Returns
         -------
         dict
-            ``loss`` (weighted total), ``contrastive``, ``mlm``, ``cmsc``, ``diversity`` and the
+            ``loss`` (weighted total), ``contrastive``, ``mlm``, ``cmsc``, ``diversity``, ``aux`` and the
             diagnostics ``acc_contrastive``, ``acc_mlm``, ``acc_cmsc``, ``perplexity``, ``mask_frac``.
         """
         cfg = self.config
@@ -252,11 +258,19 @@ class ECGEncoder(nn.Module):
         l_div = diversity_loss(q.perplexity, q.num_vars)
         mlm_logits = self.mlm_head(final).view(n, t, cfg.codebook_groups, cfg.codebook_size)
         l_mlm, acc_mlm = masked_prediction_loss(mlm_logits, q.codes.detach(), mask)
-        z = self.cmsc_proj(final.mean(dim=1)).view(b, 2, -1)
+        pooled = final.mean(dim=1)
+        z = self.cmsc_proj(pooled).view(b, 2, -1)
         l_cmsc, acc_cmsc = cmsc_loss(z[:, 0], z[:, 1], temperature=cfg.cmsc_temp)
         total = (cfg.loss_contrastive * l_con + cfg.loss_mlm * l_mlm + cfg.loss_cmsc * l_cmsc
                  + cfg.loss_diversity * l_div)
-        return {"loss": total, "contrastive": l_con, "mlm": l_mlm, "cmsc": l_cmsc, "diversity": l_div,
+        l_aux = pooled.new_zeros(())
+        if self.aux_head is not None and aux_targets is not None:
+            # fit on the pooled output of the *masked* input (no second, unmasked pass: half the cost); the
+            # EDFs are pooled from unmasked input, which carries at least the same information
+            l_aux = aux_loss(self.aux_head(pooled).view(b, 2, -1),
+                             aux_targets.to(pooled).unsqueeze(1).expand(b, 2, -1))
+            total = total + cfg.loss_aux * l_aux
+        return {"loss": total, "contrastive": l_con, "mlm": l_mlm, "cmsc": l_cmsc, "diversity": l_div, "aux": l_aux,
                 "acc_contrastive": acc_con.detach(), "acc_mlm": acc_mlm.detach(), "acc_cmsc": acc_cmsc.detach(),
                 "perplexity": q.perplexity.detach(), "mask_frac": mask.float().mean().detach()}
 
@@ -270,7 +284,7 @@ def count_parameters(config: ModelConfig, *, heads: bool = True) -> int:
         m = ECGEncoder(config)
     total = sum(p.numel() for p in m.parameters())
     if not heads:
-        for mod in (m.quantizer, m.project_q, m.final_proj, m.mlm_head, m.cmsc_proj, m.classifier):
+        for mod in (m.quantizer, m.project_q, m.final_proj, m.mlm_head, m.cmsc_proj, m.classifier, m.aux_head):
             if mod is not None:
                 total -= sum(p.numel() for p in mod.parameters())
     return total

@@ -5,6 +5,7 @@
 * :func:`diversity_loss` — wav2vec 2.0 codebook diversity (perplexity) penalty.
 * :func:`masked_prediction_loss` — w2v-BERT: cross-entropy on the quantizer code indices of masked frames.
 * :func:`cmsc_loss` — CLOCS CMSC: the two 5 s crops of one 10 s recording are positives (InfoNCE).
+* :func:`aux_loss` — masked smooth-L1 regression of signal-derived measurements (:mod:`edfgen.model.targets`).
 
 References
 ----------
@@ -137,3 +138,22 @@ def cmsc_loss(z1: Tensor, z2: Tensor, *, temperature: float) -> tuple[Tensor, Te
     loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
     acc = (logits.argmax(dim=1) == labels).float().mean()
     return loss, acc
+
+
+def aux_loss(pred: Tensor, target: Tensor, *, beta: float = 1.0) -> Tensor:
+    """Smooth-L1 (Huber) loss over the finite entries of ``target`` (NaN = not measured).
+
+    Parameters
+    ----------
+    pred, target
+        Same shape ``[..., K]`` (standardised units). Huber rather than squared error, because real
+        targets come from an automatic delineator whose occasional failures are outliers.
+
+    Returns
+    -------
+    Scalar mean over measured entries (0 when none is measured).
+    """
+    ok = torch.isfinite(target)
+    if not bool(ok.any()):
+        return pred.sum() * 0.0
+    return F.smooth_l1_loss(pred[ok], target[ok], beta=beta)

@@ -39,10 +39,11 @@ from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
 from edfgen.model.config import ModelConfig
 from edfgen.model.data import augment, load_ecgs, two_crops, window_array
 from edfgen.model.encoder import ECGEncoder
+from edfgen.model.targets import encode_targets
 
 log = logging.getLogger(__name__)
 
-LOG_COLUMNS = ["step", "lr", "loss", "contrastive", "mlm", "cmsc", "diversity", "acc_contrastive", "acc_mlm",
+LOG_COLUMNS = ["step", "lr", "loss", "contrastive", "mlm", "cmsc", "diversity", "aux", "acc_contrastive", "acc_mlm",
                "acc_cmsc", "perplexity", "mask_frac", "gumbel_temp", "seconds"]
 
 
@@ -65,7 +66,7 @@ class PretrainSettings:
         Seeds initialisation, masking, dropout, augmentation and simulated data.
     checkpoint_every, log_every
         Update intervals for writing checkpoint + train state, and a log row.
-    jitter, scale_sd, noise_mv
+    jitter, scale_sd, noise_mv, wander_mv, lead_dropout
         Augmentations (:func:`~edfgen.model.data.two_crops`, :func:`~edfgen.model.data.augment`).
     """
 
@@ -84,6 +85,8 @@ class PretrainSettings:
     jitter: int = 250
     scale_sd: float = 0.1
     noise_mv: float = 0.02
+    wander_mv: float = 0.0
+    lead_dropout: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -121,37 +124,40 @@ class SimulatedSource:
     (new beat-to-beat variability, baseline wander and noise every time), then band-passes them.
     """
 
-    def __init__(self, n: int, sim_seed: int, prep: Preprocessing):
+    def __init__(self, n: int, sim_seed: int, prep: Preprocessing, aux_targets: Sequence[str] = ()):
         from edfgen.ecg.simulate import random_physiology
 
         if n < 1:
             raise InputError(f"--simulated {n}: need at least 1 participant")
         self.physiology = random_physiology(n, rng=np.random.default_rng(sim_seed))
         self.sim_seed, self.prep = sim_seed, prep
+        # the simulator's known physiology is the auxiliary truth
+        self.targets = encode_targets(self.physiology, aux_targets) if aux_targets else None
 
-    def batch(self, size: int, *, step: int, micro: int, rank: int) -> torch.Tensor:
+    def batch(self, size: int, *, step: int, micro: int, rank: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         from edfgen.ecg.simulate import synthesize_batch
 
         rng = np.random.default_rng(_seed(self.sim_seed, step, micro, rank, 1))
-        rows = self.physiology.iloc[rng.integers(0, len(self.physiology), size)]
-        x = synthesize_batch(rows, seed=_seed(self.sim_seed, step, micro, rank, 2),
+        idx = rng.integers(0, len(self.physiology), size)
+        x = synthesize_batch(self.physiology.iloc[idx], seed=_seed(self.sim_seed, step, micro, rank, 2),
                              fs=self.prep.sampling_rate, duration_s=self.prep.window_s)
-        return torch.from_numpy(window_array(x, self.prep))
+        y = torch.from_numpy(self.targets[idx]) if self.targets is not None else None
+        return torch.from_numpy(window_array(x, self.prep)), y
 
 
 class ArraySource:
     """Preprocessed recordings in memory, sampled epoch-wise with a :class:`DistributedSampler`."""
 
-    def __init__(self, signals: np.ndarray, *, rank: int, world: int, seed: int):
+    def __init__(self, signals: np.ndarray, *, rank: int, world: int, seed: int, targets: np.ndarray | None = None):
         from torch.utils.data import DistributedSampler
 
-        self.signals = signals
+        self.signals, self.targets = signals, targets
         self.sampler = DistributedSampler(range(len(signals)), num_replicas=world, rank=rank, shuffle=True,
                                           seed=seed, drop_last=False)
         self._epoch, self._order = None, None
 
-    def batch(self, size: int, *, index: int) -> torch.Tensor:
-        """The ``index``-th batch of this rank's stream (epochs follow each other)."""
+    def batch(self, size: int, *, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The ``index``-th batch of this rank's stream (epochs follow each other), with its targets."""
         per_epoch = len(self.sampler)
         start = index * size
         out = []
@@ -162,7 +168,25 @@ class ArraySource:
                 self._epoch, self._order = epoch, list(self.sampler)
             take = min(size - len(out), per_epoch - off)
             out += self._order[off:off + take]
-        return torch.from_numpy(self.signals[np.asarray(out)])
+        idx = np.asarray(out)
+        y = torch.from_numpy(self.targets[idx]) if self.targets is not None else None
+        return torch.from_numpy(self.signals[idx]), y
+
+
+def measured_targets(signals: np.ndarray, names: Sequence[str], *, fs: float, chunk: int = 256) -> np.ndarray:
+    """Auxiliary targets of real recordings, measured by the classical delineator.
+
+    ``signals [N, 12, T]`` preprocessed mV -> ``float32 [N, len(names)]`` standardised, NaN where the
+    delineator found no value (e.g. no P wave in atrial fibrillation: that target is skipped for the record).
+    """
+    from edfgen.ecg.biomarkers import measure_biomarkers
+
+    parts = [measure_biomarkers(signals[i:i + chunk], fs=fs) for i in range(0, len(signals), chunk)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    y = encode_targets(table, names)
+    log.info("pretrain: auxiliary targets measured on %d real ECGs (%s measured)", len(y),
+             ", ".join(f"{n} {np.isfinite(y[:, j]).mean():.0%}" for j, n in enumerate(names)))
+    return y
 
 
 def _dist_info() -> tuple[int, int, int]:
@@ -254,9 +278,11 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
     if ecg:
         arr = load_ecgs(ecg, preprocessing)
         log.info("pretrain: %d ECGs from files (%d rejected)", len(arr.ids), len(arr.rejects))
-        sources.append(ArraySource(arr.signals, rank=rank, world=world, seed=s.seed))
+        targets = measured_targets(arr.signals, config.aux_targets, fs=preprocessing.sampling_rate) \
+            if config.aux_targets else None
+        sources.append(ArraySource(arr.signals, rank=rank, world=world, seed=s.seed, targets=targets))
     if simulated > 0:
-        sources.append(SimulatedSource(simulated, sim_seed, preprocessing))
+        sources.append(SimulatedSource(simulated, sim_seed, preprocessing, config.aux_targets))
 
     torch.manual_seed(s.seed)
     model = ECGEncoder(config).to(dev)
@@ -312,14 +338,15 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
             gen = torch.Generator().manual_seed(_seed(s.seed, step, micro, rank, 4))
             src = sources[(step * s.accum + micro) % len(sources)]
             if isinstance(src, SimulatedSource):
-                x = src.batch(s.batch_size, step=step, micro=micro, rank=rank)
+                x, y = src.batch(s.batch_size, step=step, micro=micro, rank=rank)
             else:
-                x = src.batch(s.batch_size, index=(step * s.accum + micro) // len(sources))
+                x, y = src.batch(s.batch_size, index=(step * s.accum + micro) // len(sources))
             crops = augment(two_crops(x, crop, jitter=s.jitter, generator=gen), scale_sd=s.scale_sd,
-                            noise_mv=s.noise_mv, generator=gen).to(dev, non_blocking=True)
+                            noise_mv=s.noise_mv, wander_mv=s.wander_mv, lead_dropout=s.lead_dropout,
+                            fs=preprocessing.sampling_rate, generator=gen).to(dev, non_blocking=True)
             sync = ddp.no_sync() if distributed and micro < s.accum - 1 else nullcontext()
             with sync, autocast():
-                out = ddp(crops, pretrain=True)
+                out = ddp(crops, pretrain=True, aux_targets=None if y is None else y.to(dev))
                 loss = out["loss"] / s.accum
             with sync:
                 loss.backward()
@@ -337,9 +364,9 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
             history.append(row)
             acc = {}
             if rank == 0:
-                log.info("step %d/%d lr %.2e loss %.3f (con %.3f mlm %.3f cmsc %.3f div %.3f) acc cmsc %.2f",
+                log.info("step %d/%d lr %.2e loss %.3f (con %.3f mlm %.3f cmsc %.3f div %.3f aux %.3f) acc cmsc %.2f",
                          step, s.steps, lr, row["loss"], row["contrastive"], row["mlm"], row["cmsc"],
-                         row["diversity"], row["acc_cmsc"])
+                         row["diversity"], row["aux"], row["acc_cmsc"])
         if step % s.checkpoint_every == 0 or step == end:
             ckpt = write_outputs(step)
     if ckpt is None:

@@ -1,0 +1,73 @@
+"""Auxiliary measurement targets: ECG intervals the encoder is asked to keep in its pooled embedding.
+
+The self-supervised objectives (contrastive, masked code prediction, CMSC) are solved well without
+localising QRS onset/offset or T end, so an encoder trained on them alone lets its deeper layers
+discard interval information that matters as a phenotype (QRS duration, QT). A small linear head on
+the pooled final layer (:class:`~edfgen.model.encoder.ECGEncoder` ``aux_head``) predicts these
+quantities during pre-training, so the EDFs keep them linearly decodable.
+
+The targets are **measured from the signal itself, never from diagnoses**: for simulated ECGs the
+simulator's known physiology, for real ECGs the classical delineator
+(:func:`edfgen.ecg.biomarkers.measure_biomarkers`); a record where a measurement is missing simply
+does not contribute to that target. Each target is standardised with fixed, documented population
+constants (below), so checkpoints do not depend on the training set's statistics. The QRS axis enters
+as its sine and cosine (it is circular).
+
+References
+----------
+Multi-task self-supervision with signal-derived targets: Pascual S, et al. Learning problem-agnostic
+speech representations from multiple self-supervised tasks (PASE). Interspeech 2019. arXiv:1904.03416.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import ConfigError
+
+#: target -> (source column, centre, scale); the standardised target is ``(value - centre) / scale``.
+#: Centres and scales are typical adult values (heart rate 70 ± 15 bpm, PR 160 ± 30 ms, QRS 95 ± 15 ms,
+#: QT 400 ± 40 ms); the axis targets are sin/cos of ``qrs_axis_deg``.
+AUX_TARGETS: dict[str, tuple[str, float, float]] = {
+    "heart_rate": ("heart_rate_bpm", 70.0, 15.0),
+    "pr_interval": ("pr_interval_ms", 160.0, 30.0),
+    "qrs_duration": ("qrs_duration_ms", 95.0, 15.0),
+    "qt_interval": ("qt_interval_ms", 400.0, 40.0),
+    "qrs_axis_sin": ("qrs_axis_deg", 0.0, 1.0),
+    "qrs_axis_cos": ("qrs_axis_deg", 0.0, 1.0),
+}
+
+
+def check_targets(names) -> tuple[str, ...]:
+    """Validate target names (raises :class:`ConfigError` naming the unknown ones)."""
+    names = tuple(names)
+    bad = [n for n in names if n not in AUX_TARGETS]
+    if bad:
+        raise ConfigError(f"ModelConfig aux_targets: unknown target(s) {bad}; choose from {list(AUX_TARGETS)}")
+    return names
+
+
+def encode_targets(table: pd.DataFrame, names) -> np.ndarray:
+    """Standardised targets ``float32 [N, len(names)]`` from a physiology/biomarker table (NaN = missing).
+
+    Parameters
+    ----------
+    table
+        One row per recording with the source columns of :data:`AUX_TARGETS` (simulated physiology
+        or :func:`~edfgen.ecg.biomarkers.measure_biomarkers` output); a missing column gives NaN.
+    names
+        Target names, in the order of the auxiliary head's outputs.
+    """
+    out = np.full((len(table), len(names)), np.nan, dtype=np.float32)
+    for j, name in enumerate(check_targets(names)):
+        col, centre, scale = AUX_TARGETS[name]
+        if col not in table:
+            continue
+        v = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=np.float64)
+        if name == "qrs_axis_sin":
+            v = np.sin(np.deg2rad(v))
+        elif name == "qrs_axis_cos":
+            v = np.cos(np.deg2rad(v))
+        out[:, j] = (v - centre) / scale
+    return out
