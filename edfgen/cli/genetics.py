@@ -75,6 +75,8 @@ def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, thread
                    "linear/logistic_regression_rows (Firth, VCF/BGEN/MT, clusters). auto picks fast when it can.")
 @click.option("--no-plots", is_flag=True, help="Skip the Manhattan/QQ PNGs.")
 @click.option("--plots-max", type=click.IntRange(min=0), default=None, help="Plot at most K phenotypes.")
+@click.option("--genome-assembly", default="NR", show_default=True,
+              help="Genome build of the positions, written to each file's -meta.yaml (GRCh37, GRCh38; NR: not reported).")
 @_hail_options
 @out_dir()
 @threads
@@ -82,7 +84,7 @@ def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, thread
 @verbosity
 def gwas(bfile, vcf, vcf_field, bgen, sample, mt, pheno, pheno_cols, pheno_prefix, covar, covar_cols, categorical,
          binary, logistic_test, transform, missing_genotypes, maf, call_rate, sample_call_rate, hwe, remove_related,
-         kinship, engine, no_plots, plots_max, spark_master, tmp_dir, driver_memory, executor_memory, out, threads,
+         kinship, engine, no_plots, plots_max, genome_assembly, spark_master, tmp_dir, driver_memory, executor_memory, out, threads,
          force):
     """GWAS of every phenotype in one pass (GWAS-SSF per phenotype, summary, QC report, plots)."""
     from edfgen.genetics.genotypes import QCSettings
@@ -95,7 +97,7 @@ def gwas(bfile, vcf, vcf_field, bgen, sample, mt, pheno, pheno_cols, pheno_prefi
                                  remove_related=remove_related, kinship=kinship),
                    settings=GwasSettings(transform=transform, missing_genotypes=missing_genotypes, binary=binary,
                                          logistic_test=logistic_test, engine=engine, plots=not no_plots,
-                                         plots_max=plots_max),
+                                         plots_max=plots_max, genome_assembly=genome_assembly),
                    hail=_hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, threads),
                    threads=threads, force=force)
     click.echo(res.samples.describe())

@@ -100,6 +100,8 @@ class GwasSettings:
         Write Manhattan/QQ PNGs.
     plots_max : int or None
         Plot at most this many phenotypes (the combined Manhattan is always written).
+    genome_assembly : str
+        Written to each file's ``-meta.yaml`` (``GRCh37``, ``GRCh38``; ``NR`` = not reported).
     """
 
     transform: str = "inverse-normal"
@@ -110,6 +112,7 @@ class GwasSettings:
     block_size: int = 4096
     plots: bool = True
     plots_max: int | None = None
+    genome_assembly: str = "NR"
 
 
 @dataclass(frozen=True)
@@ -375,7 +378,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     planned += ["plots/"] if settings.plots else []
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
                    planned=planned) as man:
-        summary = _write_outputs(out_dir, variants, res, names, settings, threads)
+        summary = _write_outputs(out_dir, variants, res, names, settings, threads, n_covariates=C.shape[1],
+                                 cases=_case_counts(Y) if settings.binary else None, covariates=cov_names)
         qc_df = gt.qc_table(steps)
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
         write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")
@@ -561,64 +565,24 @@ def _hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
     return AssociationResult(n=n, **arrays)
 
 
-def _round_sig(x: np.ndarray, digits: int = 8) -> np.ndarray:
-    """Round to ``digits`` significant digits (as ``%.8g`` would print), NaN kept."""
-    with np.errstate(all="ignore"):
-        scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(x))))
-        r = np.round(x * scale) / scale
-    return np.where(np.isfinite(r), r, x)
-
-
-class _SumstatsWriter:
-    """Writes many GWAS-SSF files over the same variants fast: the variant columns are formatted once,
-    numbers with Arrow's C++ formatter (8 significant digits), gzip level 1; output identical in columns,
-    order and missing-value code (``NA``) to :func:`edfgen.io.sumstats.write_sumstats`."""
-
-    def __init__(self, base: pd.DataFrame):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        from edfgen.io.sumstats import SSF_COLUMNS
-
-        self.pa, self.pc, self.columns = pa, pc, SSF_COLUMNS
-        self.m = len(base)
-        self.base = {c: self._str(pa.array(base[c].to_numpy(), from_pandas=True)) for c in
-                     ("chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid")}
-        self.newline = pa.array(["\n"] * self.m)
-
-    def _str(self, arr):
-        return self.pc.fill_null(self.pc.cast(arr, self.pa.string()), "NA")
-
-    def write(self, path, beta, se, eaf, p, n) -> None:
-        import zlib
-
-        from edfgen.io.tables import atomic_path
-
-        pa = self.pa
-        num = {"beta": beta, "standard_error": se, "effect_allele_frequency": eaf, "p_value": p}
-        cols = dict(self.base)
-        for k, v in num.items():
-            cols[k] = self._str(pa.array(_round_sig(np.asarray(v, dtype=float)), from_pandas=True))
-        cols["n"] = self._str(pa.array(np.asarray(n)))
-        line = self.pc.binary_join_element_wise(*[cols[c] for c in self.columns], "\t")
-        line = self.pc.binary_join_element_wise(line, self.newline, "")
-        if len(line) and line.offset == 0:
-            offsets = np.frombuffer(line.buffers()[1], dtype=np.int32 if line.type == pa.string() else np.int64)
-            body = line.buffers()[2].to_pybytes()[offsets[0]:offsets[len(line)]]
-        else:
-            body = "".join(line.to_pylist()).encode()
-        z = zlib.compressobj(1, zlib.DEFLATED, 31)
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            fh.write(z.compress(("\t".join(self.columns) + "\n").encode()))
-            fh.write(z.compress(body))
-            fh.write(z.flush())
+def _case_counts(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cases (1) and controls (0) per phenotype column among the analysed samples."""
+    return (Y == 1).sum(axis=0), (Y == 0).sum(axis=0)
 
 
 def _write_outputs(out_dir, variants: pd.DataFrame, res: AssociationResult, names: list[str],
-                   settings: GwasSettings, threads: int | None = None) -> pd.DataFrame:
+                   settings: GwasSettings, threads: int | None = None, *, n_covariates: int | None = None,
+                   cases: tuple[np.ndarray, np.ndarray] | None = None,
+                   covariates: Sequence[str] = ()) -> pd.DataFrame:
+    """GWAS-SSF files (BGZF + tabix + ``-meta.yaml``), ``gwas_summary.tsv`` and plots.
+
+    ``n_covariates`` (intercept included) gives the t-test degrees of freedom ``n - k - 1`` used to
+    recompute ``neg_log_10_p_value`` where p underflows (linear model); ``cases``: per-phenotype
+    case and control counts of a binary model (``n_cases``, ``n_controls`` columns)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from edfgen.io.sumstats import sort_sumstats
+    from edfgen import __version__
+    from edfgen.io.sumstats import SumstatsMeta, SumstatsWriter, sort_sumstats
     from edfgen.io.tables import write_table
     from edfgen.plots import manhattan_plot, qq_plot
 
@@ -627,11 +591,21 @@ def _write_outputs(out_dir, variants: pd.DataFrame, res: AssociationResult, name
     base = base.reset_index(drop=True).assign(__i=np.arange(len(variants)))
     base = sort_sumstats(base)
     order = base.pop("__i").to_numpy()
-    writer = _SumstatsWriter(base)
+    writer = SumstatsWriter(base)
+    model = "logistic regression" if settings.binary else "linear regression"
 
     def one(j: int) -> None:
+        n = res.n[order, j]
+        nc = None if cases is None else (int(cases[0][j]), int(cases[1][j]))
+        df = None if settings.binary or n_covariates is None else n - n_covariates - 1
+        meta = SumstatsMeta(trait=names[j], sample_size=int(np.nanmax(n)) if len(n) else 0,
+                            case_count=None if nc is None else nc[0], control_count=None if nc is None else nc[1],
+                            genome_assembly=settings.genome_assembly, covariates=tuple(c for c in covariates
+                                                                                      if c != "intercept"),
+                            analysis_software=f"edfgen {__version__} ({model})")
         writer.write(out_dir / f"{_safe(names[j])}.tsv.gz", res.beta[order, j], res.standard_error[order, j],
-                     res.effect_allele_frequency[order, j], res.p_value[order, j], res.n[order, j])
+                     res.effect_allele_frequency[order, j], res.p_value[order, j], n, df=df,
+                     n_cases=None if nc is None else nc[0], n_controls=None if nc is None else nc[1], meta=meta)
 
     with ThreadPoolExecutor(max_workers=threads or min(4, os.cpu_count() or 1)) as pool:
         list(pool.map(one, range(len(names))))
