@@ -150,7 +150,7 @@ def test_import_genotypes__vcf_bgen_mt_equal_plink(hail_context, qc_bfile, tmp_p
 
 
 def test_genotype_source__errors_name_the_option(tmp_path):
-    with pytest.raises(InputError, match="exactly one of --bfile, --vcf, --bgen, --mt"):
+    with pytest.raises(InputError, match="exactly one of --bfile, --pfile, --vcf, --bgen, --mt"):
         GenotypeSource(bfile="a", vcf="b")
     with pytest.raises(InputError, match=r"--bfile .*nothing\.bed: file not found"):
         GenotypeSource(bfile=str(tmp_path / "nothing"))

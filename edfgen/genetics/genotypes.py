@@ -57,49 +57,116 @@ log = logging.getLogger(__name__)
 MIN_SAMPLES = 50
 KINSHIP_2ND_DEGREE = 0.0884
 _BLOCK = 4096
+REFERENCE_GENOMES = ("GRCh37", "GRCh38")
 
 
 @dataclass(frozen=True)
 class GenotypeSource:
-    """Exactly one of ``bfile``, ``vcf``, ``bgen`` or ``mt``.
+    """Exactly one of ``bfile``, ``pfile``, ``vcf``, ``bgen`` or ``mt``, and the sample/variant selection.
 
     Parameters
     ----------
+    bgen, sample
+        A path, a ``{chr}`` template (``imp/chr{chr}.bgen``) or a tuple of them (one file per
+        chromosome); ``sample`` is one file, one template or one per BGEN.
     vcf_field : {"GT", "DS"}
         VCF entry to test: hard calls (``GT``) or alt-allele dosages (``DS``).
+    keep, remove : path, optional
+        Participant ids to use / to leave out (:func:`edfgen.genetics.readers.read_id_list`).
+    extract : path, optional
+        Variant ids (or rsids) to use.
+    chromosomes : tuple of str, optional
+        ``--chr``: chromosomes to use (and over which ``{chr}`` templates are expanded).
+    min_info : float, optional
+        Keep variants with MaCH r² (plink2 ``MACH_R2``) >= this in the samples analysed.
+    reference_genome : {"GRCh37", "GRCh38"}
+        Build of the positions (Hail imports with this reference; recorded in outputs).
     """
 
     bfile: str | None = None
     vcf: str | None = None
-    bgen: str | None = None
-    sample: str | None = None
+    bgen: str | tuple[str, ...] | None = None
+    sample: str | tuple[str, ...] | None = None
     mt: str | None = None
     vcf_field: str = "GT"
+    pfile: str | None = None
+    keep: str | None = None
+    remove: str | None = None
+    extract: str | None = None
+    chromosomes: tuple[str, ...] | None = None
+    min_info: float | None = None
+    reference_genome: str = "GRCh38"
 
     def __post_init__(self):
-        given = [k for k in ("bfile", "vcf", "bgen", "mt") if getattr(self, k)]
+        given = [k for k in ("bfile", "pfile", "vcf", "bgen", "mt") if getattr(self, k)]
         if len(given) != 1:
-            raise InputError("genotypes: give exactly one of --bfile, --vcf, --bgen, --mt "
+            raise InputError("genotypes: give exactly one of --bfile, --pfile, --vcf, --bgen, --mt "
                              f"(got {', '.join('--' + g for g in given) or 'none'})")
         if self.vcf_field not in ("GT", "DS"):
             raise InputError(f"--vcf-field {self.vcf_field!r}: choose GT or DS")
+        if self.reference_genome not in REFERENCE_GENOMES:
+            raise InputError(f"--reference-genome {self.reference_genome!r}: choose "
+                             f"{' or '.join(REFERENCE_GENOMES)}")
+        for opt, p in (("--keep", self.keep), ("--remove", self.remove), ("--extract", self.extract)):
+            if p is not None and not Path(p).exists():
+                raise InputError(f"{opt} {p}: file not found")
+        if self.chromosomes is not None:
+            from edfgen.genetics.readers import parse_chromosomes
+
+            object.__setattr__(self, "chromosomes", tuple(parse_chromosomes(self.chromosomes)))
         for p in self.paths():
             if "://" not in p and not Path(p).exists():  # gs://, hdfs://, s3a:// are checked by Hail
                 raise InputError(f"--{self.kind} {p}: file not found")
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("bfile", "vcf", "bgen", "mt") if getattr(self, k))
+        return next(k for k in ("bfile", "pfile", "vcf", "bgen", "mt") if getattr(self, k))
 
     @property
     def label(self) -> str:
-        return str(getattr(self, self.kind))
+        v = getattr(self, self.kind)
+        return ", ".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)
+
+    def files(self):
+        """The genotype files as :class:`edfgen.genetics.readers.GenotypeFiles` (MatrixTables excluded)."""
+        from edfgen.genetics.readers import GenotypeFiles
+
+        tup = (lambda v: () if not v else tuple(map(str, v)) if isinstance(v, (tuple, list)) else (str(v),))
+        return GenotypeFiles(bfile=tup(self.bfile), pfile=tup(self.pfile), bgen=tup(self.bgen),
+                             sample=tup(self.sample), vcf=tup(self.vcf))
+
+    def bgen_files(self) -> list[tuple[str, str | None]]:
+        """``[(bgen, sample or None)]`` with ``{chr}`` templates expanded (over ``chromosomes``)."""
+        from edfgen.genetics.readers import expand_template
+
+        f = self.files()
+        bgens = expand_template(f.bgen, option="--bgen", chromosomes=self.chromosomes)
+        if not f.sample:
+            return [(b, None) for b, _ in bgens]
+        if len(f.sample) == 1:
+            return [(b, f.sample[0].replace("{chr}", c) if c else f.sample[0]) for b, c in bgens]
+        if len(f.sample) != len(bgens):
+            raise InputError(f"--sample given {len(f.sample)} times for {len(bgens)} BGEN files "
+                             "(give one, a {chr} template, or one per BGEN)")
+        return [(b, s) for (b, _), s in zip(bgens, f.sample)]
+
+    def open_reader(self, *, threads: int | None = None):
+        """The :class:`edfgen.genetics.readers.GenotypeReader` of these files (not for ``--mt``)."""
+        from edfgen.genetics.readers import open_genotypes
+
+        if self.mt:
+            raise InputError(f"--mt {self.mt}: a Hail MatrixTable is read by the Hail engine only")
+        return open_genotypes(self.files(), chromosomes=self.chromosomes, threads=threads)
 
     def paths(self) -> list[str]:
         if self.bfile:
             return [f"{self.bfile}.{e}" for e in ("bed", "bim", "fam")]
+        if self.pfile:
+            return [f"{self.pfile}.{e}" for e in ("pgen", "pvar", "psam")]
         if self.bgen:
-            return [self.bgen] + ([self.sample] if self.sample else [])
+            if any("://" in b for b in self.files().bgen):
+                return list(self.files().bgen) + list(self.files().sample)
+            return list(dict.fromkeys(p for b, s in self.bgen_files() for p in (b, s) if p))
         return [self.vcf or self.mt]
 
     def fingerprint(self) -> str:
@@ -111,6 +178,8 @@ class GenotypeSource:
             st = os.stat(p)
             h.update(f"{os.path.abspath(p)}:{st.st_size}:{st.st_mtime_ns};".encode())
         h.update(self.vcf_field.encode())
+        h.update(repr((self.keep, self.remove, self.extract, self.chromosomes, self.min_info,
+                       self.reference_genome)).encode())
         return h.hexdigest()[:16]
 
 
@@ -447,7 +516,13 @@ def plink_qc(prefix: str, keep_iids: Sequence[str] | None, settings: QCSettings,
 # ----------------------------------------------------------------------------------------------
 # Hail importers and QC
 # ----------------------------------------------------------------------------------------------
-def _contig_recoding() -> dict[str, str]:
+def _contig_recoding(reference_genome: str = "GRCh38") -> dict[str, str]:
+    """File contig names -> Hail's contigs of ``reference_genome`` (``chr1`` for GRCh38, ``1`` for GRCh37)."""
+    if reference_genome == "GRCh37":
+        rec = {f"chr{i}": str(i) for i in range(1, 23)}
+        rec.update({"chrX": "X", "chrY": "Y", "23": "X", "24": "Y", "25": "X", "XY": "X", "26": "MT", "M": "MT",
+                    "chrM": "MT", "chrMT": "MT"})
+        return rec
     rec = {str(i): f"chr{i}" for i in range(1, 23)}
     rec.update({"X": "chrX", "Y": "chrY", "23": "chrX", "24": "chrY", "MT": "chrM", "26": "chrM", "M": "chrM",
                 "25": "chrX", "XY": "chrX"})
@@ -467,7 +542,12 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
         from edfgen.genetics.hail_context import init_hail
 
         hl = init_hail()
-    rg, rec = "GRCh38", _contig_recoding()
+    rg = source.reference_genome
+    rec = _contig_recoding(rg)
+    if source.pfile:
+        raise InputError(f"--pfile {source.pfile}: PLINK 2 files are read by the fast engine only (--engine fast)")
+    if source.min_info is not None:
+        raise InputError("--min-info is computed by the fast engine only (--engine fast)")
     try:
         if source.bfile:
             mt = hl.import_plink(bed=f"{source.bfile}.bed", bim=f"{source.bfile}.bim", fam=f"{source.bfile}.fam",
@@ -486,19 +566,30 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
                 x = mt.GT.n_alt_alleles()
             mt = mt.select_entries(x=hl.float64(x))
         elif source.bgen:
+            import hashlib
             import tempfile
 
-            idx = os.path.join(tmp_dir or tempfile.gettempdir(), "edfgen-bgen-index", source.fingerprint() + ".idx2")
-            index_map = None
-            if not hl.hadoop_exists(source.bgen + ".idx2"):  # works for local paths and gs://, hdfs://
+            pairs = source.bgen_files()
+            samples = {smp for _, smp in pairs}
+            if len(samples) > 1:  # Hail reads one sample file for all BGENs: they must list the same samples
+                first = Path(pairs[0][1]).read_bytes() if "://" not in str(pairs[0][1]) else None
+                for _, smp in pairs[1:]:
+                    if first is not None and Path(smp).read_bytes() != first:
+                        raise InputError(f"--sample {smp}: differs from {pairs[0][1]}; per-chromosome BGENs "
+                                         "must list the same samples in the same order")
+            index_map = {}
+            for bgen, _ in pairs:
+                if hl.hadoop_exists(bgen + ".idx2"):  # works for local paths and gs://, hdfs://
+                    continue
+                key = hashlib.sha256(f"{source.fingerprint()}:{bgen}".encode()).hexdigest()[:16]
+                idx = os.path.join(tmp_dir or tempfile.gettempdir(), "edfgen-bgen-index", key + ".idx2")
                 if not hl.hadoop_exists(idx):
                     if "://" not in idx:
                         os.makedirs(os.path.dirname(idx), exist_ok=True)
-                    hl.index_bgen(source.bgen, index_file_map={source.bgen: idx}, reference_genome=rg,
-                                  contig_recoding=rec)
-                index_map = {source.bgen: idx}
-            mt = hl.import_bgen(source.bgen, entry_fields=["dosage"], sample_file=source.sample,
-                                index_file_map=index_map)
+                    hl.index_bgen(bgen, index_file_map={bgen: idx}, reference_genome=rg, contig_recoding=rec)
+                index_map[bgen] = idx
+            mt = hl.import_bgen([b for b, _ in pairs], entry_fields=["dosage"], sample_file=pairs[0][1],
+                                index_file_map=index_map or None)
             mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid),
                                                    _chr_pos_id(hl, mt), mt.rsid))
             mt = mt.select_entries(x=hl.float64(mt.dosage))
@@ -528,6 +619,23 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
         raise
     except Exception as exc:  # Hail raises many exception types on unreadable input
         raise InputError(f"--{source.kind} {source.label}: cannot import ({str(exc).splitlines()[0][:300]})") from None
+    return _hail_selection(hl, mt, source)
+
+
+def _hail_selection(hl, mt, source: GenotypeSource):
+    """``--keep/--remove`` (columns) and ``--chr/--extract`` (rows) on an imported MatrixTable."""
+    from edfgen.genetics.readers import read_id_list, read_variant_list
+
+    if source.keep is not None:
+        mt = mt.filter_cols(hl.literal(read_id_list(source.keep, what="--keep")).contains(mt.s))
+    if source.remove is not None:
+        mt = mt.filter_cols(hl.literal(read_id_list(source.remove, what="--remove")).contains(mt.s), keep=False)
+    if source.chromosomes is not None:
+        mt = mt.filter_rows(hl.literal(set(source.chromosomes)).contains(
+            mt.locus.contig.replace("^chr", "").replace("^M$", "MT")))
+    if source.extract is not None:
+        ids = hl.literal(read_variant_list(source.extract))
+        mt = mt.filter_rows(ids.contains(mt.varid) | ids.contains(hl.or_else(mt.rsid, "")))
     return mt
 
 

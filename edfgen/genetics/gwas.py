@@ -73,6 +73,8 @@ log = logging.getLogger(__name__)
 #: genome-wide significance threshold used in gwas_summary.tsv
 GENOME_WIDE = 5e-8
 TRANSFORMS = ("inverse-normal", "none")
+#: genotype formats the fast engine reads (through edfgen.genetics.readers)
+FAST_FORMATS = ("bfile", "pfile", "bgen")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -192,13 +194,16 @@ def _check_binary(Y: np.ndarray, names: list[str], source: str) -> np.ndarray:
 
 def _engine(source, settings: GwasSettings, spark_master: str | None) -> str:
     if settings.engine != "auto":
-        if settings.engine == "fast" and (not source.bfile or (settings.binary and settings.logistic_test != "wald")):
-            raise InputError("--engine fast needs --bfile input and a linear model or --logistic-test wald "
-                             "(use --engine hail)")
+        if settings.engine == "fast" and (source.kind not in FAST_FORMATS or (settings.binary and
+                                                                           settings.logistic_test != "wald")):
+            raise InputError("--engine fast needs --bfile, --pfile or --bgen input and a linear model or "
+                             "--logistic-test wald (use --engine hail)")
+        if settings.engine == "hail" and source.kind == "pfile":
+            raise InputError("--pfile is read by the fast engine only (use --engine fast or auto)")
         return settings.engine
     local = spark_master is None or spark_master.startswith("local")
     fast_model = not settings.binary or settings.logistic_test == "wald"
-    return "fast" if source.bfile and fast_model and local else "hail"
+    return "fast" if source.kind in FAST_FORMATS and fast_model and (local or source.kind == "pfile") else "hail"
 
 
 def _cache_path(tmp_dir: str, source, qc, iids: np.ndarray) -> str:
@@ -275,7 +280,12 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          "Hail mean-imputes missing calls")
     hl = None
     if engine == "fast":
-        geno_ids = gt.read_fam(source.bfile)["IID"].to_numpy()
+        from edfgen.genetics.readers import select_samples, select_variants
+
+        reader = source.open_reader(threads=threads)
+        sel_samples = select_samples(reader, keep=source.keep, remove=source.remove)
+        sel_variants = select_variants(reader, extract=source.extract, chromosomes=source.chromosomes)
+        geno_ids = reader.samples["IID"].to_numpy()[sel_samples]
     else:
         from edfgen.genetics.hail_context import init_hail
 
@@ -315,19 +325,20 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     if engine == "fast" and not qc.remove_related:
         # one pass over the .bed: QC counts and association together; valid when no sample fails the
         # sample call rate (else the samples change: QC first, then a second pass)
-        fam, bim = gt.read_fam(source.bfile), gt.read_bim(source.bfile)
-        alleles_ok = gt.biallelic_mask(bim)
-        cand = np.flatnonzero(fam["IID"].isin(overlap).to_numpy())
+        from edfgen.genetics import blockwise
+
+        fam = reader.samples
+        bim = reader.variants.iloc[sel_variants].assign(bed_index=sel_variants).reset_index(drop=True)
+        alleles_ok = blockwise.biallelic(bim)
+        cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
         cand_ids = fam["IID"].to_numpy()[cand]
         Y, C, cov_names = design_for(cand_ids)
         t2 = time.perf_counter()
-        res_all, vcounts, sample_missing = _fast_engine(source.bfile, cand, bim[alleles_ok], Y, C, settings,
-                                                        threads, count=True, names=names)
-        if ((1 - sample_missing / max(int(alleles_ok.sum()), 1)) >= qc.sample_call_rate).all():
-            full = [np.zeros(len(bim), dtype=np.int64) for _ in range(3)]
-            for f, c in zip(full, vcounts):
-                f[alleles_ok] = c
-            keep, vsteps = gt.variant_qc_mask(*full, len(cand), qc, alleles_ok=alleles_ok)
+        res_all, vcounts = _fast_engine(reader, cand, bim[alleles_ok], Y, C, settings, threads, count=True,
+                                        names=names)
+        if ((1 - vcounts.sample_missing / max(int(alleles_ok.sum()), 1)) >= qc.sample_call_rate).all():
+            keep, vsteps = blockwise.variant_qc(vcounts, alleles_ok, len(cand), qc,
+                                                dosages=not reader.hardcalls_only, min_info=source.min_info)
             steps = [vsteps[0], gt.QCStep("sample_call_rate", "sample", f">= {qc.sample_call_rate:g}", 0, len(cand)),
                      *vsteps[1:]]
             sel = keep[alleles_ok]
@@ -340,8 +351,15 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             log.info("some samples fail the sample call rate: QC first, then association")
     if res is None:
         if engine == "fast":
-            variants, sample_index, steps, n_geno = gt.plink_qc(source.bfile, sorted(overlap), qc, threads=threads)
-            used_ids = gt.read_fam(source.bfile)["IID"].to_numpy()[sample_index]
+            from edfgen.genetics import blockwise
+
+            cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
+            related = _related_callback(source, reader, qc, hail) if qc.remove_related else None
+            variants, sample_index, steps = blockwise.reader_qc(
+                reader, cand, reader.variants.iloc[sel_variants].assign(bed_index=sel_variants).reset_index(drop=True),
+                qc, min_info=source.min_info, related=related, block=settings.block_size)
+            n_geno = reader.n_samples
+            used_ids = reader.samples["IID"].to_numpy()[sample_index]
             mt = None
         else:
             ckpt = _cache_path(hail.tmp_dir or os.path.join(tempfile.gettempdir(), "edfgen-hail"),
@@ -361,19 +379,23 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         Y, C, cov_names = design_for(used_ids)
         t2 = time.perf_counter()
         if engine == "fast":
-            res = _fast_engine(source.bfile, sample_index, variants, Y, C, settings, threads, names=names)
+            res = _fast_engine(reader, sample_index, variants, Y, C, settings, threads, names=names)
         elif settings.binary:
             res = _hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test)
         else:
             res = _hail_linear(hl, mt, used_ids, Y, C)
         timings["association"] = time.perf_counter() - t2
     t3 = time.perf_counter()
-    params = dict(genotypes={source.kind: source.label, "vcf_field": source.vcf_field}, phenotypes=names,
+    params = dict(genotypes={source.kind: source.label, "vcf_field": source.vcf_field, "keep": source.keep,
+                             "remove": source.remove, "extract": source.extract,
+                             "chromosomes": list(source.chromosomes) if source.chromosomes else None,
+                             "min_info": source.min_info},
+                  reference_genome=source.reference_genome, phenotypes=names,
                   covariates=cov_names, categorical=design.categorical, transform=transform,
                   transform_offset=3 / 8 if transform == "inverse-normal" else None,
                   missing_genotypes=settings.missing_genotypes, model="logistic" if settings.binary else "linear",
                   logistic_test=settings.logistic_test if settings.binary else None, engine=engine,
-                  qc=qc.__dict__, effect_allele="PLINK A1 / Hail alt allele (counted allele)")
+                  qc=qc.__dict__, effect_allele="PLINK A1 / PLINK 2, VCF and BGEN second (alt) allele (counted allele)")
     planned = [f"{f}.tsv.gz" for f in files] + ["gwas_summary.tsv", "qc_report.tsv", "samples.tsv"]
     planned += ["plots/"] if settings.plots else []
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
@@ -401,71 +423,108 @@ def _drop_constant_indicators(C: np.ndarray, names: list[str]):
     return C[:, keep], [n for n, k in zip(names, keep) if k]
 
 
-def _fast_engine(bfile: str, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
+def _fast_engine(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
                  settings: GwasSettings, threads: int | None, *, count: bool = False, names=None):
-    """Blockwise association over the .bed rows ``variants["bed_index"]`` of samples ``sample_index``
-    (linear, or logistic Wald with ``settings.binary``).
+    """Blockwise association over the reader rows ``variants["bed_index"]`` of samples ``sample_index``
+    (linear, or logistic Wald with ``settings.binary``): :func:`edfgen.genetics.blockwise.association_pass`.
 
-    With ``count``, also returns the QC counts of every variant (called, heterozygous, homozygous
-    effect-allele) and the number of missing calls per sample, from the same blocks.
+    With ``count``, also returns the QC counts of the same blocks (:class:`~edfgen.genetics.blockwise.VariantCounts`).
     """
+    from edfgen.genetics.blockwise import association_pass
+
+    def run():
+        res, counts = association_pass(reader, sample_index, variants["bed_index"].to_numpy(), Y, C,
+                                       binary=settings.binary, missing_genotypes=settings.missing_genotypes,
+                                       block=settings.block_size, names=names)
+        return (res, counts) if count else res
 
     try:  # BLAS threads = --threads (None: all cores); threadpoolctl comes with scikit-learn
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover
-        return _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, count=count, names=names)
+        return run()
     with threadpool_limits(limits=threads):
-        return _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, count=count, names=names)
+        return run()
 
 
-def _fast_blocks(bfile, sample_index, variants, Y, C, settings, threads, *, count, names=None):
-    from edfgen.genetics import genotypes as gt
-    from edfgen.progress import progress
+#: seed of the one permutation of samples whose z-scores give the multivariate test's null
+MULTIVARIATE_PERMUTATION_SEED = 20200723
 
-    if settings.binary:
-        prepared = prepare_logistic(Y, C, names=names)
-    else:
-        prepared = prepare_phenotypes(Y, C, names=names)
-    fam_n = len(gt.read_fam(bfile))
-    bed = gt.open_bed(bfile, fam_n, _count_lines(f"{bfile}.bim"), threads)
+
+def _model_pass(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
+                settings: GwasSettings, threads: int | None, *, names, sample_ids):
+    """The fast engine with ``settings.model`` (:mod:`edfgen.genetics.models`) after QC:
+    ``(AssociationResult, LocoPredictions or None, permuted-genotype AssociationResult or None)``.
+
+    ridge-LOCO runs its step 1 over the same variants first (or reads ``settings.loco_predictions``);
+    ``settings.multivariate`` also tests every block with the samples permuted once.
+    """
+    from edfgen.genetics.blockwise import association_pass
+    from edfgen.genetics.models import genome_from_reader, make_model
+    from edfgen.genetics.ridge import read_loco_predictions
+
+    preds = read_loco_predictions(settings.loco_predictions) if settings.loco_predictions else None
+    model = make_model(settings.model, binary=settings.binary, missing_genotypes=settings.missing_genotypes,
+                       predictions=preds)
     vidx = variants["bed_index"].to_numpy()
-    M, P = len(vidx), Y.shape[1]
-    arrays = {k: np.empty((M, P)) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
-    n = np.empty((M, P), dtype=np.int64)
-    vcounts = [np.zeros(M, dtype=np.int64) for _ in range(3)]
-    sample_missing = np.zeros(len(sample_index), dtype=np.int64)
-    blocks = gt.bed_blocks(bed, sample_index, vidx, block=settings.block_size, dtype="int8")
-    not_converged = 0
-    for sl, G8 in progress(blocks, total=-(-M // settings.block_size), desc="association"):
-        G = G8.astype(np.float64, order="F")  # bed-reader's int8 decoding is ~6x faster than its float64
-        miss = G8 < 0
-        n_miss = miss.sum(0)
-        n_called, n_het, n_hom = G8.shape[0] - n_miss, (G8 == 1).sum(0), (G8 == 2).sum(0)
-        if count:
-            for acc, v in zip(vcounts, (n_called, n_het, n_hom)):
-                acc[sl] = v
-            sample_missing += miss.sum(1)
-        if n_miss.any():
-            G[miss] = np.nan
-        if settings.binary:
-            r = logistic_association(G, prepared)
-            not_converged += int((~r.converged & np.isfinite(r.effect_allele_frequency)).sum())
-        else:
-            r = linear_association(G, prepared, missing_genotypes=settings.missing_genotypes,
-                                   call_stats=(n_called, n_het + 2 * n_hom, n_het + 4 * n_hom))
-        for k in arrays:
-            arrays[k][sl] = getattr(r, k)
-        n[sl] = r.n
-    if not_converged:
-        log.warning("logistic regression: %d variant-phenotype fits did not converge (separation, monomorphic "
-                    "or singular Fisher matrix): their statistics are NaN", not_converged)
-    res = AssociationResult(n=n, **arrays)
-    return (res, vcounts, sample_missing) if count else res
+    chroms = variants["chromosome"].astype(str).to_numpy()
+    perm = (np.random.default_rng(MULTIVARIATE_PERMUTATION_SEED).permutation(len(sample_index))
+            if settings.multivariate else None)
+
+    def run():
+        genome = genome_from_reader(reader, sample_index, vidx, chroms) if model.needs_genome else None
+        extra = {"sample_ids": sample_ids} if model.needs_genome else {}
+        prepared = model.prepare(C, Y, names=names, genome=genome, **extra)
+        out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
+                               block=settings.block_size, names=names, permutation=perm)
+        return out[0], getattr(prepared, "predictions", None), (out[2] if perm is not None else None)
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return run()
+    with threadpool_limits(limits=threads):
+        return run()
 
 
-def _count_lines(path: str) -> int:
-    with open(path, "rb") as fh:
-        return sum(buf.count(b"\n") for buf in iter(lambda: fh.read(1 << 20), b""))
+def _write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, permuted: AssociationResult,
+                        Y: np.ndarray, settings: GwasSettings) -> dict:
+    """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation)."""
+    from edfgen.genetics.clump import effective_number_of_tests
+    from edfgen.genetics.multivariate import mostest, z_scores
+    from edfgen.io.sumstats import sort_sumstats
+    from edfgen.io.tables import write_table
+
+    m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
+    mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value,
+                 m_eff=m_eff)
+    df = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
+    df = df.reset_index(drop=True).assign(n_phenotypes=mv.n_phenotypes, statistic=mv.statistic, p_value=mv.p_value,
+                                          min_p=mv.min_p, min_p_corrected=mv.min_p_corrected,
+                                          n=res.n.max(axis=1) if res.n.size else 0)
+    write_table(sort_sumstats(df), Path(out_dir) / "multivariate.tsv.gz", float_format="%.8g")
+    if settings.plots:
+        from edfgen.plots import manhattan_plot
+
+        manhattan_plot(df, Path(out_dir) / "plots" / "multivariate.manhattan.png",
+                       title=f"MOSTest across {Y.shape[1]} phenotypes")
+    return {"m_eff": mv.m_eff, "gamma_shape": mv.gamma_shape, "gamma_scale": mv.gamma_scale,
+            "eigen_floor": mv.eigen_floor, "lambda_gc": lambda_gc(mv.p_value),
+            "n_significant": int((mv.p_value < GENOME_WIDE).sum()),
+            "n_significant_min_p": int((mv.min_p_corrected < GENOME_WIDE).sum()),
+            "permutation_seed": MULTIVARIATE_PERMUTATION_SEED}
+
+
+def _related_callback(source, reader, qc, hail):
+    """``--remove-related`` for the fast engine: KING through Hail on the same files and samples."""
+    def related(sample_rows) -> set:
+        from edfgen.genetics import genotypes as gt
+        from edfgen.genetics.hail_context import init_hail
+
+        hl = init_hail(hail)
+        mt = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl)
+        mt = mt.filter_cols(hl.literal(set(reader.samples["IID"].to_numpy()[sample_rows])).contains(mt.s))
+        return gt.related_to_remove(hl, gt._common_variants(hl, mt), qc.kinship)
+    return related
 
 
 def _annotate_design(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray):

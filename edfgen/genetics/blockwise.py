@@ -1,0 +1,239 @@
+"""The fast GWAS engine's pass over genotype blocks, for any reader (PLINK 1/2, BGEN, VCF).
+
+One pass decodes each block of variants (the next block is decoded in a second thread while the
+current one is tested), counts what variant QC needs (called, heterozygous and homozygous
+effect-allele hard calls, dosage sums and sums of squares, per-sample missing calls) and runs the
+association kernel of :mod:`edfgen.genetics.association` on it.
+
+Imputation quality: :func:`mach_r2` is plink2's ``MACH_R2`` (``--freq cols=+machr2``, the
+``--mach-r2-filter`` statistic): the variance of the dosages over the samples analysed divided by
+its binomial expectation ``2p(1-p)``.
+
+References
+----------
+Li Y, Willer CJ, Ding J, Scheet P, Abecasis GR (2010) MaCH: using sequence and genotype data to
+estimate haplotypes and unobserved genotypes. Genet Epidemiol 34:816. doi:10.1002/gepi.20533
+Marchini J, Howie B (2010) Genotype imputation for genome-wide association studies. Nat Rev Genet
+11:499 (Box 3, the r² information measures). doi:10.1038/nrg2796
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from edfgen.genetics.readers.base import MISSING_INT8, GenotypeReader
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VariantCounts:
+    """Per-variant sums over the samples read (arrays ``[M]``) and per-sample missing calls ``[N]``."""
+
+    n_called: np.ndarray
+    n_het: np.ndarray
+    n_hom_alt: np.ndarray
+    dosage_sum: np.ndarray
+    dosage_sumsq: np.ndarray
+    sample_missing: np.ndarray
+
+    @property
+    def info(self) -> np.ndarray:
+        return mach_r2(self.n_called, self.dosage_sum, self.dosage_sumsq)
+
+
+def mach_r2(n_called: np.ndarray, dosage_sum: np.ndarray, dosage_sumsq: np.ndarray) -> np.ndarray:
+    """MaCH r² (plink2 ``MACH_R2``): ``var(d) / (2 p (1 - p))`` with ``p = mean(d) / 2``.
+
+    ``var`` is the population variance of the called dosages. Monomorphic variants get NaN (plink2
+    reports them as ``NA``); values above 1 are returned as computed, as plink2 does.
+    """
+    n = np.asarray(n_called, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.asarray(dosage_sum, dtype=float) / n
+        var = np.asarray(dosage_sumsq, dtype=float) / n - mean * mean
+        p = mean / 2.0
+        r2 = var / (2.0 * p * (1.0 - p))
+    return np.where((p > 0) & (p < 1), r2, np.nan)
+
+
+def block_counts(G: np.ndarray):
+    """Counts of one block: (n_called, n_het, n_hom_alt, sum, sum of squares, missing per sample, float64 block).
+
+    ``G`` is int8 hard calls (-127 missing) or float dosages (NaN missing); hard calls of dosages
+    are rounded (as the HWE test of dosage input uses).
+    """
+    if G.dtype == np.int8:
+        miss = G == MISSING_INT8
+        n_het, n_hom = (G == 1).sum(0), (G == 2).sum(0)
+        n_called = G.shape[0] - miss.sum(0)
+        s1, s2 = n_het + 2.0 * n_hom, n_het + 4.0 * n_hom
+        Gf = G.astype(np.float64, order="F")
+        if miss.any():
+            Gf[miss] = np.nan
+        return n_called, n_het, n_hom, s1, s2, miss.sum(1), Gf
+    Gf = np.asarray(G, dtype=np.float64, order="F")
+    miss = np.isnan(Gf)
+    n_called = Gf.shape[0] - miss.sum(0)
+    z = np.where(miss, 0.0, Gf) if miss.any() else Gf
+    n_het = ((z >= 0.5) & (z < 1.5)).sum(0)
+    n_hom = (z >= 1.5).sum(0)
+    return n_called, n_het, n_hom, z.sum(0), np.einsum("ij,ij->j", z, z), miss.sum(1), Gf
+
+
+def prefetched(it: Iterator, depth: int = 1) -> Iterator:
+    """Iterate ``it`` with the next item(s) produced in a background thread (decoding overlaps compute)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        it = iter(it)
+        pending = [pool.submit(next, it, None) for _ in range(depth)]
+        while True:
+            item = pending.pop(0).result()
+            if item is None:
+                return
+            pending.append(pool.submit(next, it, None))
+            yield item
+
+
+def read_blocks(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, *,
+                block: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """Blocks in the cheapest form the reader decodes: int8 for hard-call files, float32 for dosages."""
+    dtype = np.int8 if reader.hardcalls_only else np.float32
+    return prefetched(reader.blocks(sample_index, variant_index, dtype=dtype, block=block))
+
+
+def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, *,
+                   block: int = 4096) -> VariantCounts:
+    """QC counts of the variants ``variant_index`` over the samples ``sample_index`` (one pass)."""
+    M = len(variant_index)
+    acc = [np.zeros(M) for _ in range(5)]
+    miss = np.zeros(len(sample_index), dtype=np.int64)
+    for sl, G in read_blocks(reader, sample_index, variant_index, block=block):
+        *c, m, _ = block_counts(G)
+        for a, v in zip(acc, c):
+            a[sl] = v
+        miss += m
+    return VariantCounts(*(a.astype(np.int64) if i < 3 else a for i, a in enumerate(acc)), sample_missing=miss)
+
+
+def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, Y: np.ndarray,
+                     C: np.ndarray, *, binary: bool = False, missing_genotypes: str = "mean-impute",
+                     block: int = 4096, names=None):
+    """Association of every variant in ``variant_index`` with the phenotypes ``Y`` (rows = ``sample_index``).
+
+    Linear model (:func:`~edfgen.genetics.association.linear_association`) or, with ``binary``, the
+    logistic Wald test (:func:`~edfgen.genetics.association.logistic_association`). Returns
+    ``(AssociationResult [M, P], VariantCounts)``; the counts come from the same blocks.
+    """
+    from edfgen.genetics.association import (
+        AssociationResult, linear_association, logistic_association, prepare_logistic, prepare_phenotypes,
+    )
+    from edfgen.progress import progress
+
+    prepared = prepare_logistic(Y, C, names=names) if binary else prepare_phenotypes(Y, C, names=names)
+    M, P = len(variant_index), Y.shape[1]
+    arrays = {k: np.empty((M, P)) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+    n = np.empty((M, P), dtype=np.int64)
+    acc = [np.zeros(M) for _ in range(5)]
+    sample_missing = np.zeros(len(sample_index), dtype=np.int64)
+    not_converged = 0
+    blocks = read_blocks(reader, sample_index, variant_index, block=block)
+    for sl, G in progress(blocks, total=-(-M // block), desc="association"):
+        n_called, n_het, n_hom, s1, s2, miss, Gf = block_counts(G)
+        for a, v in zip(acc, (n_called, n_het, n_hom, s1, s2)):
+            a[sl] = v
+        sample_missing += miss
+        if binary:
+            r = logistic_association(Gf, prepared)
+            not_converged += int((~r.converged & np.isfinite(r.effect_allele_frequency)).sum())
+        else:
+            r = linear_association(Gf, prepared, missing_genotypes=missing_genotypes, call_stats=(n_called, s1, s2))
+        for k in arrays:
+            arrays[k][sl] = getattr(r, k)
+        n[sl] = r.n
+    if not_converged:
+        log.warning("logistic regression: %d variant-phenotype fits did not converge (separation, monomorphic "
+                    "or singular Fisher matrix): their statistics are NaN", not_converged)
+    counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
+                           acc[4], sample_missing)
+    return AssociationResult(n=n, **arrays), counts
+
+
+def biallelic(variants) -> np.ndarray:
+    """Variants with exactly two distinct, defined alleles (``0``/``.`` = undefined)."""
+    ea, oa = variants["effect_allele"], variants["other_allele"]
+    return ((variants["n_alleles"] == 2) & ~ea.isin(["0", "."]) & ~oa.isin(["0", "."]) & (ea != oa)).to_numpy()
+
+
+def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, settings, *, dosages: bool,
+               min_info: float | None = None):
+    """Variant QC of the candidate variants from their counts: ``(keep [V], steps)``.
+
+    ``counts`` are over the biallelic candidates (``alleles_ok``); the steps are those of
+    :func:`edfgen.genetics.genotypes.variant_qc_mask` (MAF from dosages for dosage input), then
+    ``min_info`` (MaCH r² >= ``min_info``; monomorphic variants fail) when given.
+    """
+    from edfgen.genetics.genotypes import QCStep, variant_qc_mask
+
+    V = len(alleles_ok)
+    full = [np.zeros(V) for _ in range(4)]
+    for f, c in zip(full, (counts.n_called, counts.n_het, counts.n_hom_alt, counts.dosage_sum)):
+        f[alleles_ok] = c
+    keep, steps = variant_qc_mask(full[0].astype(np.int64), full[1].astype(np.int64), full[2].astype(np.int64),
+                                  n_samples, settings, alleles_ok=alleles_ok,
+                                  dosage_sum=full[3] if dosages else None)
+    if min_info is not None:
+        info = np.full(V, np.nan)
+        info[alleles_ok] = counts.info
+        before = int(keep.sum())
+        keep &= np.nan_to_num(info, nan=-1.0) >= min_info
+        steps.append(QCStep("min_info", "variant", f"MaCH r2 >= {min_info:g}", before - int(keep.sum()),
+                            int(keep.sum())))
+    return keep, steps
+
+
+def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settings, *,
+              min_info: float | None = None, related=None, block: int = 4096):
+    """Sample then variant QC with numpy over any reader (the fast engine's QC when samples change).
+
+    Parameters
+    ----------
+    sample_index : rows of ``reader.samples`` to consider
+    variants : DataFrame
+        Candidate rows of ``reader.variants`` with their row number in ``bed_index``.
+    related : callable, optional
+        ``related(sample_rows) -> set of IIDs`` to drop (KING through Hail, ``--remove-related``).
+
+    Returns
+    -------
+    (variants kept, sample rows kept, list of QCStep)
+    """
+    from edfgen.genetics.genotypes import QCStep
+
+    alleles_ok = biallelic(variants)
+    vrows = variants["bed_index"].to_numpy()[alleles_ok]
+    counts = count_variants(reader, sample_index, vrows, block=block)
+    scr = 1 - counts.sample_missing / max(len(vrows), 1)
+    s_ok = scr >= settings.sample_call_rate
+    steps = [QCStep("sample_call_rate", "sample", f">= {settings.sample_call_rate:g}", int((~s_ok).sum()),
+                    int(s_ok.sum()))]
+    samples = np.asarray(sample_index)[s_ok]
+    changed = not s_ok.all()
+    if related is not None:
+        drop = related(samples)
+        rel_ok = ~np.isin(reader.samples["IID"].to_numpy()[samples], list(drop))
+        steps.append(QCStep("related", "sample", f"kinship <= {settings.kinship:g}", int((~rel_ok).sum()),
+                            int(rel_ok.sum())))
+        samples = samples[rel_ok]
+        changed = changed or not rel_ok.all()
+    if changed:
+        counts = count_variants(reader, samples, vrows, block=block)
+    keep, vsteps = variant_qc(counts, alleles_ok, len(samples), settings, dosages=not reader.hardcalls_only,
+                              min_info=min_info)
+    steps = [vsteps[0], *steps, *vsteps[1:]]
+    log.info("QC: %d biallelic of %d variants, %d kept", int(alleles_ok.sum()), len(variants), int(keep.sum()))
+    return variants[keep].reset_index(drop=True), samples, steps

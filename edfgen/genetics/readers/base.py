@@ -1,0 +1,171 @@
+"""The genotype-reader interface every format implements (sgkit's dataset model, Hail's entry ``x``).
+
+A reader exposes
+
+``samples``
+    DataFrame, one row per sample in file order: ``FID``, ``IID`` (the id genotypes are joined on)
+    and whatever else the format names (``ID_1``/``ID_2`` of a BGEN ``.sample``, ``#IID`` of a
+    ``.psam`` is read as ``IID``).
+``variants``
+    DataFrame, one row per variant in file order: ``chromosome`` (no ``chr`` prefix),
+    ``base_pair_location``, ``variant_id``, ``effect_allele`` (the counted allele: PLINK 1 A1, the
+    second/ALT allele of BGEN, PGEN and VCF), ``other_allele``, ``rsid`` (``rs`` ids only, else
+    missing), ``n_alleles``.
+``blocks(sample_idx, variant_idx, dtype=np.float32)``
+    Yields ``(slice into variant_idx, array [len(sample_idx), m])`` of effect-allele counts or
+    dosages, ``NaN`` for a missing call (``dtype=np.int8``: hard calls 0/1/2, dosages rounded, and
+    ``-127`` missing, the form LD and QC counts use).
+
+Engines (GWAS, LD, PCA) only ever call these; every format is one module of this package.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import os
+from typing import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+
+#: variant columns every reader provides
+VARIANT_COLUMNS = ("chromosome", "base_pair_location", "variant_id", "effect_allele", "other_allele", "rsid",
+                   "n_alleles")
+MISSING_INT8 = -127
+DEFAULT_BLOCK = 4096
+
+
+def normalise_chromosome(values) -> np.ndarray:
+    """Chromosome names without a ``chr`` prefix (``chr1`` -> ``1``), as strings."""
+    s = pd.Series(np.asarray(values, dtype=object)).astype(str)
+    return s.str.replace("^chr", "", regex=True).to_numpy(dtype=object)
+
+
+def rsid_column(ids: pd.Series) -> pd.Series:
+    """``rs`` ids of ``ids`` (``rs123``), missing for any other id."""
+    ids = ids.astype(str)
+    return ids.where(ids.str.match(r"^rs\d+$"))
+
+
+def variant_table(chromosome, position, variant_id, effect_allele, other_allele, n_alleles=None,
+                  *, source: str = "") -> pd.DataFrame:
+    """The standard variants DataFrame (see the module docstring)."""
+    try:
+        pos = np.asarray(position, dtype=np.int64)
+    except (TypeError, ValueError):
+        raise InputError(f"{source}: non-integer base-pair position") from None
+    vid = pd.Series(np.asarray(variant_id, dtype=object)).astype(str)
+    df = pd.DataFrame({
+        "chromosome": normalise_chromosome(chromosome), "base_pair_location": pos, "variant_id": vid,
+        "effect_allele": np.asarray(effect_allele, dtype=object), "other_allele": np.asarray(other_allele, dtype=object),
+    })
+    df["rsid"] = rsid_column(vid)
+    df["n_alleles"] = 2 if n_alleles is None else np.asarray(n_alleles, dtype=np.int64)
+    return df
+
+
+def dosage_from_probabilities(probs: np.ndarray) -> np.ndarray:
+    """Second-allele dosage of biallelic diploid genotype probabilities.
+
+    ``probs [n, 3]`` unphased (P(AA), P(AB), P(BB)): ``P(AB) + 2 P(BB)``; ``[n, 4]`` phased
+    (per haplotype P(A), P(B)): ``P(B)_1 + P(B)_2``. Missing samples (NaN) stay NaN.
+    """
+    if probs.shape[1] == 3:
+        return probs[:, 1] + 2.0 * probs[:, 2]
+    if probs.shape[1] == 4:
+        return probs[:, 1] + probs[:, 3]
+    raise ValueError(f"{probs.shape[1]} probabilities per sample (biallelic diploid has 3 or 4)")
+
+
+def to_int8(block: np.ndarray) -> np.ndarray:
+    """Hard calls of a float dosage block: rounded half up, ``-127`` where missing."""
+    out = np.floor(np.nan_to_num(block, nan=-254.0) + 0.5)
+    out = np.where(np.isnan(block), MISSING_INT8, out)
+    return out.astype(np.int8)
+
+
+class GenotypeReader(abc.ABC):
+    """Base class of every genotype reader (see the module docstring).
+
+    Subclasses set ``self.samples``, ``self.variants`` and ``self.label`` in ``__init__`` and
+    implement :meth:`read`; they may override :meth:`blocks` when the format decodes faster in
+    larger pieces.
+    """
+
+    #: short name of the format, as the CLI option (``bfile``, ``bgen``, ``pfile``, ``vcf``)
+    kind: str = ""
+    #: True when the file holds only hard calls (int8 reads need no rounding)
+    hardcalls_only: bool = False
+    samples: pd.DataFrame
+    variants: pd.DataFrame
+    label: str
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.samples)
+
+    @property
+    def n_variants(self) -> int:
+        return len(self.variants)
+
+    @abc.abstractmethod
+    def paths(self) -> list[str]:
+        """Files read (for manifests and fingerprints)."""
+
+    @abc.abstractmethod
+    def read(self, sample_idx: np.ndarray | None, variant_idx: np.ndarray, *, dtype=np.float32) -> np.ndarray:
+        """Genotypes ``[len(sample_idx), len(variant_idx)]`` (all samples when ``sample_idx`` is None),
+        in the order given; float: NaN missing; int8: hard calls, -127 missing."""
+
+    def blocks(self, sample_idx: Sequence[int] | None = None, variant_idx: Sequence[int] | None = None, *,
+               dtype=np.float32, block: int = DEFAULT_BLOCK) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield ``(slice into variant_idx, genotypes [samples, m])`` for consecutive blocks of ``block``
+        variants (all variants when ``variant_idx`` is None)."""
+        vidx = np.arange(self.n_variants) if variant_idx is None else np.asarray(variant_idx, dtype=np.int64)
+        sidx = None if sample_idx is None else np.asarray(sample_idx, dtype=np.int64)
+        for start in range(0, len(vidx), block):
+            sl = slice(start, min(start + block, len(vidx)))
+            yield sl, self.read(sidx, vidx[sl], dtype=dtype)
+
+    def fingerprint(self) -> str:
+        """Stat fingerprint (absolute path, size, mtime) of the files read."""
+        h = hashlib.sha256()
+        for p in self.paths():
+            st = os.stat(p)
+            h.update(f"{os.path.abspath(p)}:{st.st_size}:{st.st_mtime_ns};".encode())
+        return h.hexdigest()[:16]
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release file handles."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.label!r}, {self.n_samples} samples, {self.n_variants} variants)"
+
+
+def check_unique_iids(samples: pd.DataFrame, source: str) -> None:
+    dup = samples["IID"][samples["IID"].duplicated()]
+    if len(dup):
+        raise InputError(f"{source}: duplicated IID {dup.iloc[0]!r} ({dup.nunique()} duplicated ids)")
+
+
+def check_index(idx: np.ndarray, n: int, what: str, source: str) -> np.ndarray:
+    idx = np.asarray(idx, dtype=np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"{source}: {what} index {int(idx.min())}..{int(idx.max())} outside 0..{n - 1}")
+    return idx
+
+
+def as_dtype(block: np.ndarray, dtype) -> np.ndarray:
+    """A float block (NaN missing) in ``dtype`` (int8 hard calls or a float type)."""
+    if np.dtype(dtype) == np.int8:
+        return to_int8(block)
+    return np.asarray(block, dtype=dtype)
