@@ -1,4 +1,4 @@
-"""EDF extraction throughput of the ``tiny`` encoder on 2 CPU cores (10 s 12-lead ECGs at 500 Hz).
+"""EDF extraction throughput of a shipped encoder (default: the default checkpoint) on 2 CPU cores (10 s 12-lead ECGs at 500 Hz).
 
 Measures
 --------
@@ -45,22 +45,10 @@ def _write_wfdb(n: int, out: Path, seed: int = 0) -> str:
     return "`edfgen simulate` (simulate_cohort, format-16 WFDB .hea/.dat)"
 
 
-def _load_model():
-    from edfgen.model.checkpoint import PACKAGE_DIR, load_checkpoint
+def _load_model(name: str):
+    from edfgen.model.checkpoint import load_checkpoint
 
-    if (PACKAGE_DIR / "tiny.json").exists():
-        return load_checkpoint("tiny"), "shipped tiny checkpoint"
-    import torch
-
-    from edfgen.ecg.preprocessing_config import Preprocessing
-    from edfgen.model.checkpoint import LoadedModel
-    from edfgen.model.config import get_config
-    from edfgen.model.encoder import ECGEncoder
-
-    torch.manual_seed(0)
-    cfg = get_config("tiny")
-    return (LoadedModel(ECGEncoder(cfg).eval(), cfg, Preprocessing(), "random-init", Path("random-init")),
-            "tiny architecture, random weights (no shipped checkpoint yet)")
+    return load_checkpoint(name), f"checkpoint {name}"
 
 
 def main() -> None:
@@ -69,7 +57,13 @@ def main() -> None:
     ap.add_argument("--cohort", type=Path, default=None, help="existing directory of WFDB records")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--checkpoint", default=None, help="checkpoint name or path (default: edfgen's default)")
+    ap.add_argument("--goal", type=float, default=100.0, help="ECGs/s goal end to end (issue 10: 100 for the default)")
     args = ap.parse_args()
+    if args.checkpoint is None:
+        from edfgen.model.checkpoint import DEFAULT_CHECKPOINT
+
+        args.checkpoint = DEFAULT_CHECKPOINT
 
     import torch
 
@@ -78,7 +72,7 @@ def main() -> None:
     from edfgen.extract import embed_windows, extract_edfs
 
     torch.set_num_threads(args.threads)
-    loaded, model_desc = _load_model()
+    loaded, model_desc = _load_model(args.checkpoint)
     prep = loaded.preprocessing
     res: dict = {"benchmark": "extract_throughput", "cpu_threads": args.threads, "batch_size": args.batch_size,
                  "model": model_desc, "config": loaded.config.name, "edf_dim": loaded.config.width,
@@ -149,9 +143,9 @@ def main() -> None:
         best = max(v["ecgs_per_s"] for v in e2e.values())
         res["end_to_end_best_ecgs_per_s"] = best
         res["end_to_end_best_cpu_normalised_ecgs_per_s"] = max(v["ecgs_per_s_on_2_dedicated_cores"] for v in e2e.values())
-        res["goal_ecgs_per_s"] = 300
-        res["goal_met_wall_clock"] = bool(best >= 300)
-        res["goal_met_cpu_normalised"] = bool(res["end_to_end_best_cpu_normalised_ecgs_per_s"] >= 300)
+        res["goal_ecgs_per_s"] = args.goal
+        res["goal_met_wall_clock"] = bool(best >= args.goal)
+        res["goal_met_cpu_normalised"] = bool(res["end_to_end_best_cpu_normalised_ecgs_per_s"] >= args.goal)
         res["load_average_end"] = os.getloadavg()[0]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -160,7 +154,7 @@ def main() -> None:
     (RESULTS / "extract_throughput.json").write_text(json.dumps(res, indent=2) + "\n")
     rd = res["read_ms_per_ecg"]
     lines = [
-        "# EDF extraction throughput (`tiny`, 2 CPU cores, 10 s 12-lead ECGs at 500 Hz)", "",
+        f"# EDF extraction throughput (`{args.checkpoint}`, 2 CPU cores, 10 s 12-lead ECGs at 500 Hz)", "",
         f"Model: {res['model']} (EDF dimension {res['edf_dim']}). ECGs: {res['n_ecgs']} from {res['ecg_source']}.",
         f"Machine: {res['machine']}; load average {res['load_average_start']:.1f} at start, "
         f"{res['load_average_end']:.1f} at end (other jobs share the 2 cores).", "",
@@ -181,7 +175,7 @@ def main() -> None:
               "1-thread model overlap reading/filtering with inference.",
               "", "Wall-clock rates depend on what else runs on the shared cores; the CPU-normalised rate "
               "(ECGs / (CPU seconds / 2)) is what 2 dedicated cores would give with both kept busy.", "",
-              f"Goal >= 300 ECGs/s end to end: wall clock {'met' if res['goal_met_wall_clock'] else 'NOT met'} "
+              f"Goal >= {args.goal:g} ECGs/s end to end: wall clock {'met' if res['goal_met_wall_clock'] else 'NOT met'} "
               f"(best {res['end_to_end_best_ecgs_per_s']}); CPU-normalised "
               f"{'met' if res['goal_met_cpu_normalised'] else 'NOT met'} "
               f"(best {res['end_to_end_best_cpu_normalised_ecgs_per_s']}).", ""]

@@ -7,3 +7,7 @@ See ``../shared/DESIGN.md`` and the README.
 """
 
 __version__ = "0.1.0"
+
+#: The shipped encoder checkpoint used when ``--checkpoint`` is not given (``edfgen/checkpoints/small.*``;
+#: ``tiny`` stays available by name). Kept here, free of torch, so option defaults can name it.
+DEFAULT_CHECKPOINT = "small"

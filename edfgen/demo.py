@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from edfgen import DEFAULT_CHECKPOINT
 from edfgen.exceptions import InputError
 from edfgen.pipeline import STATE_FILE, PipelineResult, config_from_dict, render_toml, run_pipeline
 
 #: the stages' options shared by the demo and the tests' small run
 STAGE_OPTIONS: dict[str, dict] = {
-    "extract": {"checkpoint": "tiny"},
+    "extract": {"checkpoint": DEFAULT_CHECKPOINT},
     "gwas": {"covar_cols": "age,sex,centre"},
     "gwas_outcomes": {"covar_cols": "age,sex,centre"},
     "clump": {},

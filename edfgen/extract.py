@@ -56,6 +56,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from edfgen import DEFAULT_CHECKPOINT
 from edfgen.ecg.io import RecordRef, RecordRejected, discover_records, read_record
 from edfgen.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.ecg.preprocessing_config import Preprocessing
@@ -355,7 +356,7 @@ def _read_id_map(path: Path) -> dict[str, str]:
 
 
 def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.PathLike, *,
-                 checkpoint: Any = "tiny", batch_size: int = 64, workers: int | None = None, pca: int | None = None,
+                 checkpoint: Any = DEFAULT_CHECKPOINT, batch_size: int = 64, workers: int | None = None, pca: int | None = None,
                  id_map: str | os.PathLike | None = None, force: bool = False, fs: float | None = None,
                  chunk_size: int = 2048, quality: QualityThresholds = DEFAULT_QUALITY,
                  threads: int | None = None,
@@ -369,7 +370,7 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
     out
         EDF table path; ``.parquet`` for parquet, else TSV (``.tsv``, ``.tsv.gz``).
     checkpoint
-        Shipped name (``"tiny"``), checkpoint path, or an already loaded model object with
+        Shipped name (default ``"small"``; ``"tiny"``), checkpoint path, or an already loaded model object with
         ``model``, ``preprocessing`` and ``sha256`` attributes.
     batch_size
         ECGs per model call (and per reading task).
@@ -572,8 +573,10 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     wanted = {r.record_id for r in todo_all}
     arr = np.concatenate([a for a in done_arrays if len(a)]) if any(len(a) for a in done_arrays) else None
     if arr is None:
+        rej = [*early_rejects, *done_rejects]
+        first = f", e.g. {rej[0][0]}: {rej[0][2]}" if rej else ""
         raise InputError(f"--ecg {', '.join(map(str, paths))}: no usable ECG record "
-                         f"({len(done_rejects) + len(early_rejects)} rejected; see the reasons with -v)")
+                         f"({len(rej)} rejected{first}; every reason with -v)")
     row = {rid: i for i, rid in enumerate(done_ids)}
     order = [r.record_id for r in todo_all if r.record_id in row]
     arr = arr[[row[rid] for rid in order]]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from edfgen import DEFAULT_CHECKPOINT
 from edfgen.cli._options import comma_list, force, out_dir, out_file, seed, verbosity
 
 
@@ -14,7 +15,8 @@ from edfgen.cli._options import comma_list, force, out_dir, out_file, seed, verb
               help="ECG file(s) or directory(ies): WFDB .hea(+.dat/.mat), .npy, .npz, HDF5, GE CardioSoft (UK Biobank) "
               "or GE MUSE XML (told by content). Repeatable.")
 @out_file(help="EDF table: .tsv, .tsv.gz or .parquet (IID, edf_001 ...). Side files go beside it.")
-@click.option("--checkpoint", default="tiny", show_default=True, help="Shipped checkpoint name or path (.json).")
+@click.option("--checkpoint", default=DEFAULT_CHECKPOINT, show_default=True,
+              help="Shipped checkpoint name (small, tiny) or path (.json).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="ECGs per model call.")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Processes reading/preprocessing ECGs (0: in the main process; default min(4, cores/2)).")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from edfgen import DEFAULT_CHECKPOINT
 from edfgen.cli._options import comma_list, existing_path, force, out_dir, seed, threads, verbosity
 
 
@@ -123,7 +124,7 @@ def _write_rejects(rejects, out: Path) -> None:
 
 
 @click.command()
-@click.option("--checkpoint", default="tiny", show_default=True, help="Pre-trained checkpoint name or path.")
+@click.option("--checkpoint", default=DEFAULT_CHECKPOINT, show_default=True, help="Pre-trained checkpoint name or path.")
 @click.option("--ecg", "ecg", multiple=True, required=True, type=existing_path(),
               help="ECG files/directories or .npz bundles (repeatable).")
 @click.option("--labels", required=True, type=existing_path(dir_okay=False), help="Outcomes table: IID + 0/1 columns.")

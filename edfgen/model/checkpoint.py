@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from edfgen import __version__
+from edfgen import DEFAULT_CHECKPOINT, __version__  # DEFAULT_CHECKPOINT re-exported
 from edfgen.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import CheckpointError, ConfigError
 from edfgen.io.tables import atomic_path, atomic_write
@@ -119,8 +119,8 @@ def save_checkpoint(model: ECGEncoder, config: ModelConfig, preprocessing: Prepr
     return meta
 
 
-def load_checkpoint(name_or_path: str | Path = "tiny", *, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load a checkpoint by shipped name (``"tiny"``) or path; verify it; return the model in eval mode.
+def load_checkpoint(name_or_path: str | Path = DEFAULT_CHECKPOINT, *, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a checkpoint by shipped name (``"small"``, ``"tiny"``) or path; verify it; return the model in eval mode.
 
     Raises
     ------

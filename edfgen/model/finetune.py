@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from edfgen import DEFAULT_CHECKPOINT
 from edfgen.exceptions import InputError
 from edfgen.io.tables import read_table, write_table
 from edfgen.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
@@ -201,7 +202,7 @@ def _fit_head(model: ECGEncoder, x_tr, yt, x_va, y_va, crop, pos_weight, s: "Fin
     return float(stop.best), stop.epoch, rows
 
 
-def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, checkpoint: str | Path = "tiny",
+def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, checkpoint: str | Path = DEFAULT_CHECKPOINT,
              settings: FinetuneSettings = FinetuneSettings(), out_dir: str | Path | None = None,
              label_names: Sequence[str] | None = None, metadata: dict | None = None) -> FinetuneResult:
     """Fine-tune (or linear-probe, or train from scratch) a multi-label head; see module docstring.
