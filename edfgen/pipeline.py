@@ -1,14 +1,20 @@
 """The main job end to end: ``edfgen run --config pipeline.toml`` and ``edfgen demo``.
 
-The pipeline chains the stage commands (simulate ▸ extract ▸ interpret ▸ gwas ▸ clump ▸
-annotate ▸ mr) into one output directory with a subdirectory per stage. Each stage is the
-documented command (``edfgen extract``, ``edfgen gwas``, ...) run in-process, so a stage's
-TOML section takes exactly that command's options (``batch_size = 64`` is ``--batch-size 64``)
-and a user can rerun any stage by hand with the same options.
+The pipeline chains the stages (simulate ▸ extract ▸ interpret ▸ gwas ▸ clump ▸ annotate ▸ mr) into
+one output directory with a subdirectory per stage. Each stage calls the library function of the
+documented command (``extract_edfs``, ``run_gwas``, ``run_clump``, ...) with typed settings built by
+:mod:`edfgen.stages`; a stage's TOML section takes exactly that command's options
+(``batch_size = 64`` is ``edfgen extract --batch-size 64``), so a user can rerun any stage by hand.
+Every key and every value's type is checked when the configuration is read, before any stage runs
+(``maf = "abc"``, ``two_sample_split = "false"`` and ``out = 5`` are one-line errors naming the key).
 
-Resume: after a stage succeeds, its key (sha256 of the stage's arguments and of its inputs' names,
-sizes and modification times) is recorded in ``pipeline_state.json``; a rerun skips every stage whose key is unchanged
-and whose ``manifest.json`` is present, so a crash or Ctrl-C costs only the unfinished stage.
+Resume: after a stage succeeds, its key (sha256 of the stage's command, options and wiring, and of
+its inputs by the one provenance rule :func:`edfgen.provenance.input_digest`) is recorded in
+``pipeline_state.json``; a rerun skips every stage whose key is unchanged and whose manifest is
+complete, so a crash or Ctrl-C costs only the unfinished stage. A stage that must run again first
+removes what its earlier run's manifest lists (complete, or in progress after a crash) and nothing
+else; the pipeline never passes ``--force`` to a stage, so a stage folder holding files edfgen did
+not write makes that stage refuse with one line instead of deleting them.
 
 Configuration (TOML; unknown sections or keys are errors)::
 
@@ -43,86 +49,39 @@ import hashlib
 import json
 import logging
 import shutil
+import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import click
+from typing import Any, Callable
 
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
-from edfgen.io.tables import atomic_write, read_table, write_table
-from edfgen.provenance import MANIFEST, Manifest, fingerprint
+from edfgen.io.tables import atomic_path, atomic_write, read_table, write_table
+from edfgen.provenance import MANIFEST, Manifest, input_digest, read_manifest, remove_outputs
+from edfgen.stages import (AnnotateOptions, ClumpOptions, ExtractOptions, GwasOptions, InterpretOptions, MROptions,
+                           SimulateOptions, StageOptions)
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "pipeline_state.json"
 
-RUN_KEYS = {"out", "two_sample_split", "biomarker_gwas"}
+#: [run] key -> its type
+RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool}
 INPUT_KEYS = {"ecg", "bfile", "covar", "biomarkers", "outcomes", "catalog", "genes", "truth", "id_map"}
-STAGE_SECTIONS = {
-    # section -> command name; wiring options the pipeline sets itself (not allowed in the TOML)
-    "simulate": ("simulate", {"out", "force"}),
-    "extract": ("extract", {"ecg", "out", "force", "id_map"}),
-    "interpret": ("interpret", {"edf", "biomarkers", "covar", "out", "force"}),
-    "gwas": ("gwas", {"bfile", "vcf", "bgen", "mt", "pheno", "covar", "out", "force", "binary"}),
-    "gwas_outcomes": ("gwas", {"bfile", "vcf", "bgen", "mt", "pheno", "covar", "out", "force", "binary"}),
-    "clump": ("clump", {"sumstats", "bfile", "out", "force"}),
-    "annotate": ("annotate", {"loci", "catalog", "genes", "out", "force"}),
-    "mr": ("mr", {"exposure", "outcome", "out", "force", "instruments"}),
+_GWAS_WIRING = frozenset({"bfile", "vcf", "bgen", "mt", "sample", "vcf_field", "pheno", "covar", "out", "force",
+                          "binary"})
+STAGE_SECTIONS: dict[str, tuple[type[StageOptions], frozenset[str]]] = {
+    # section -> options class; wiring options the pipeline sets itself (not allowed in the TOML)
+    "simulate": (SimulateOptions, frozenset({"out", "force"})),
+    "extract": (ExtractOptions, frozenset({"ecg", "out", "force", "id_map"})),
+    "interpret": (InterpretOptions, frozenset({"edf", "biomarkers", "covar", "out", "force"})),
+    "gwas": (GwasOptions, _GWAS_WIRING),
+    "gwas_outcomes": (GwasOptions, _GWAS_WIRING),
+    "clump": (ClumpOptions, frozenset({"sumstats", "more_sumstats", "bfile", "out", "force"})),
+    "annotate": (AnnotateOptions, frozenset({"loci", "catalog", "genes", "out", "force"})),
+    "mr": (MROptions, frozenset({"exposure", "outcome", "out", "force", "instruments"})),
 }
-
-
-def _command(name: str) -> click.Command:
-    from edfgen.cli import cli
-
-    cmd = cli.get_command(click.Context(cli), name)
-    if cmd is None:
-        raise ConfigError(f"pipeline: command 'edfgen {name}' is not available in this installation")
-    return cmd
-
-
-def _options_of(cmd: click.Command) -> dict[str, click.Parameter]:
-    return {p.name: p for p in cmd.params if isinstance(p, click.Option)}
-
-
-def options_to_args(section: str, cmd: click.Command, options: dict[str, Any], wiring: set[str]) -> list[str]:
-    """Turn a TOML section into command-line arguments, validating every key against the command.
-
-    Raises
-    ------
-    ConfigError
-        Unknown key, or a key the pipeline sets itself.
-    """
-    params = _options_of(cmd)
-    args: list[str] = []
-    for key, value in options.items():
-        name = key.replace("-", "_")
-        if name in wiring:
-            raise ConfigError(f"[{section}] {key}: set by the pipeline itself (from [inputs]/[run]); remove it")
-        if name not in params:
-            known = sorted(k for k in params if k not in wiring | {"verbose", "quiet", "help"})
-            raise ConfigError(f"[{section}] unknown key {key!r} for 'edfgen {cmd.name}' (known: {', '.join(known)})")
-        p = params[name]
-        flag = max(p.opts, key=len)
-        if p.is_flag:
-            if isinstance(value, bool):
-                if p.secondary_opts:  # --x/--no-x
-                    args.append(flag if value else max(p.secondary_opts, key=len))
-                elif value:
-                    args.append(flag)
-            else:
-                raise ConfigError(f"[{section}] {key}: expected true or false, got {value!r}")
-        elif isinstance(value, list):
-            if p.multiple or p.nargs == -1:
-                for v in value:
-                    args += [flag, str(v)]
-            else:
-                args += [flag, ",".join(map(str, value))]
-        else:
-            args += [flag, str(value)]
-    return args
 
 
 def render_toml(raw: dict[str, dict[str, Any]]) -> str:
@@ -142,11 +101,12 @@ def render_toml(raw: dict[str, dict[str, Any]]) -> str:
 
 @dataclass
 class PipelineConfig:
-    """A validated pipeline configuration (see module docstring)."""
+    """A validated pipeline configuration (see module docstring): ``stages`` maps each section to its
+    typed options (:mod:`edfgen.stages`)."""
 
     out: Path
     inputs: dict[str, Path]
-    stages: dict[str, dict[str, Any]]
+    stages: dict[str, StageOptions]
     two_sample_split: bool = False
     biomarker_gwas: bool = False
     source: Path | None = None
@@ -160,27 +120,50 @@ def load_config(path: str | Path) -> PipelineConfig:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise InputError(f"--config {path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc})") from None
     return config_from_dict(raw, base=path.parent, source=path)
 
 
+def _table(where: str, name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table of options, got {value!r}")
+    return value
+
+
 def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Path | None = None) -> PipelineConfig:
+    """Validate a configuration (the parsed TOML): sections, keys and every value's type and range,
+    before anything runs. Raises :class:`ConfigError` (or :class:`InputError` for a missing input
+    path) naming the section and key."""
     where = str(source) if source else "config"
+    base = Path(base)
     unknown = set(raw) - {"run", "inputs"} - set(STAGE_SECTIONS)
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)} (known: run, inputs, {', '.join(STAGE_SECTIONS)})")
-    run = raw.get("run", {})
-    bad = set(run) - RUN_KEYS
+    run = _table(where, "run", raw.get("run", {}))
+    bad = set(run) - set(RUN_KEYS)
     if bad:
         raise ConfigError(f"{where}: [run] unknown key(s) {sorted(bad)} (known: {sorted(RUN_KEYS)})")
     if "out" not in run:
         raise ConfigError(f"{where}: [run] out is required (the output directory)")
-    inputs_raw = raw.get("inputs", {})
+    for key, typ in RUN_KEYS.items():
+        if key in run and not isinstance(run[key], typ):
+            what = "true or false (unquoted)" if typ is bool else "a string (a path)"
+            raise ConfigError(f"{where}: [run] {key}: expected {what}, got {run[key]!r}")
+    if not run["out"].strip():
+        raise ConfigError(f"{where}: [run] out: empty path")
+    inputs_raw = _table(where, "inputs", raw.get("inputs", {}))
     bad = set(inputs_raw) - INPUT_KEYS
     if bad:
         raise ConfigError(f"{where}: [inputs] unknown key(s) {sorted(bad)} (known: {sorted(INPUT_KEYS)})")
-    inputs = {k: (base / v).resolve() for k, v in inputs_raw.items()}
+    for k, v in inputs_raw.items():
+        if not isinstance(v, str) or not v.strip():
+            raise ConfigError(f"{where}: [inputs] {k}: expected a path (a string), got {v!r}")
+    inputs = {k: (base / Path(v).expanduser()).resolve() for k, v in inputs_raw.items()}
+    stages: dict[str, StageOptions] = {}
+    for name, (cls, wiring) in STAGE_SECTIONS.items():   # every value checked now, before any work
+        if name in raw or name != "simulate":
+            stages[name] = cls.from_config(name, _table(where, name, raw.get(name, {})), base=base, wiring=wiring)
     simulating = "simulate" in raw
     for req in ("ecg", "bfile", "covar"):
         if req not in inputs and not simulating:
@@ -192,16 +175,10 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
                     raise InputError(f"{where}: [inputs] bfile {p}.bed not found")
             elif not p.exists():
                 raise InputError(f"{where}: [inputs] {k} {p} not found")
-    stages = {name: dict(raw.get(name, {})) for name in STAGE_SECTIONS if name in raw or name != "simulate"}
-    for name, options in stages.items():
-        if not isinstance(options, dict):
-            raise ConfigError(f"{where}: [{name}] must be a table of options")
-        cmd_name, wiring = STAGE_SECTIONS[name]
-        options_to_args(name, _command(cmd_name), options, wiring)  # validate now, before any work
-    out = Path(run["out"])
+    out = Path(run["out"]).expanduser()
     out = out if out.is_absolute() else (base / out).resolve()
-    return PipelineConfig(out=out, inputs=inputs, stages=stages, two_sample_split=bool(run.get("two_sample_split", False)),
-                          biomarker_gwas=bool(run.get("biomarker_gwas", False)), source=source, raw=raw)
+    return PipelineConfig(out=out, inputs=inputs, stages=stages, two_sample_split=run.get("two_sample_split", False),
+                          biomarker_gwas=run.get("biomarker_gwas", False), source=source, raw=raw)
 
 
 @dataclass(frozen=True)
@@ -223,6 +200,12 @@ class PipelineResult:
     files: dict[str, Path]
 
 
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return str(v) if isinstance(v, Path) else v
+
+
 class _Runner:
     def __init__(self, cfg: PipelineConfig, *, force: bool = False):
         self.cfg = cfg
@@ -233,50 +216,48 @@ class _Runner:
 
     def _read_state(self) -> dict[str, Any]:
         try:
-            return json.loads(self.state_path.read_text())
-        except (OSError, json.JSONDecodeError):
+            state = json.loads(self.state_path.read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             return {}
+        return state if isinstance(state, dict) else {}
 
     def _write_state(self) -> None:
         with atomic_write(self.state_path) as fh:
             json.dump(self.state, fh, indent=2)
 
-    def stage(self, name: str, command: str, wiring_args: list[str], inputs: list[Path | None], out_dir: Path,
-              options: dict[str, Any] | None = None, *, section: str | None = None,
-              manifest: Path | None = None) -> Path:
-        """Run ``edfgen <command>`` unless its key is unchanged and its manifest (default
-        ``out_dir/manifest.json``; written last, so it marks a finished stage) is present."""
+    def stage(self, name: str, options: StageOptions, wiring: dict[str, Any], call: Callable[[], Any],
+              inputs: list[Path | None], out_dir: Path, *, manifest: Path | None = None) -> Path:
+        """Run ``call`` (the library function of ``options.command`` with ``options`` and ``wiring``)
+        unless the stage's key is unchanged and its manifest (default ``out_dir/manifest.json``;
+        written last, so it marks a finished stage) is complete."""
         manifest = manifest or out_dir / MANIFEST
-        section = section or name
-        cmd = _command(command)
-        extra = options_to_args(section, cmd, options or {}, STAGE_SECTIONS[section][1])
-        args = wiring_args + extra
-        h = hashlib.sha256(json.dumps([command, args], sort_keys=True).encode())
+        command = f"edfgen {options.command}"
+        wired = {k: _jsonable(v) for k, v in wiring.items() if v is not None}
+        h = hashlib.sha256(json.dumps([command, options.to_dict(), wired], sort_keys=True).encode())
         for p in inputs:
             if p is not None:
-                h.update(f"{p}\0{fingerprint(p) if p.exists() else 'absent'}".encode())
+                h.update(f"{p}\0{input_digest(p)}\n".encode())
         key = h.hexdigest()
         done = self.state.get(name, {})
-        if done.get("key") == key and manifest.exists():
+        if (isinstance(done, dict) and done.get("key") == key
+                and read_manifest(manifest.parent, name=manifest.name, complete=True) is not None):
             log.info("stage %s: up to date, skipped", name)
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
             return out_dir
-        shown = " ".join(args)
-        click.echo(f"[edfgen run] {name}: edfgen {command} {shown if len(shown) < 400 else shown[:400] + ' ...'}", err=True)
+        shown = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in wired.items())
+        print(f"[edfgen run] {name}: {command} {shown if len(shown) < 400 else shown[:400] + ' ...'}", file=sys.stderr)
         t0 = time.perf_counter()
         try:
-            # --force lets a stage overwrite its own earlier, outdated output; commands that resume
-            # (extract) keep their partial work across reruns themselves.
-            force = ["--force"] if "force" in _options_of(cmd) and out_dir.exists() else []
-            cmd.main(args=[*args, *force], prog_name=f"edfgen {command}", standalone_mode=False)
+            # the stage's earlier output (what its manifest lists, complete or in progress after a crash)
+            # is replaced; anything else in the folder makes the stage refuse (no --force on the user's behalf)
+            remove_outputs(manifest.parent, command=command, name=manifest.name, option=f"{name}:")
+            call()
         except EdfgenError as exc:
             exc.args = (f"stage {name}: {exc}",)
             raise
-        except click.ClickException as exc:
-            raise ConfigError(f"stage {name}: {exc.format_message()}") from None
         dt = time.perf_counter() - t0
-        self.state[name] = {"key": key, "command": ["edfgen", command, *args], "seconds": round(dt, 2),
-                            "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        self.state[name] = {"key": key, "command": command, "options": options.to_dict(), "wiring": wired,
+                            "seconds": round(dt, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         self._write_state()
         self.records.append(StageRecord(name, "ran", dt, out_dir))
         return out_dir
@@ -291,6 +272,18 @@ def _split_halves(ids, seed: int = 0):
     return {i for i, v in zip(ids, h) if v % 2 == 0}
 
 
+def _write_if_changed(df, path: Path) -> Path:
+    """Write a pipeline-made table atomically, leaving it untouched when the content is the same
+    (so that the stages reading it keep their keys)."""
+    import io
+
+    buf = io.StringIO()
+    df.to_csv(buf, sep="\t", index=False, na_rep="NA")
+    if path.exists() and path.read_text() == buf.getvalue():
+        return path
+    return write_table(df, path)
+
+
 def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     """Run every configured stage in order, skipping those already up to date.
 
@@ -299,22 +292,29 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     cfg
         From :func:`load_config`.
     force
-        Ignore the recorded state and rerun every stage.
+        Ignore the recorded state and rerun every stage (each still replaces only its own earlier
+        outputs, as listed in its manifest).
 
     Returns
     -------
     PipelineResult
         Stage records and the main output files (``edfs``, ``loci``, ``mr_results``, ...).
     """
+    from edfgen.io.tables import clean_temp_files
+
     out = cfg.out
+    if out.exists() and not out.is_dir():
+        raise InputError(f"[run] out {out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
+    clean_temp_files(out)
     r = _Runner(cfg, force=force)
     inputs = dict(cfg.inputs)
     files: dict[str, Path] = {}
+    st = cfg.stages
 
-    if "simulate" in cfg.stages:
-        cohort = r.stage("simulate", "simulate", ["--out", str(out / "cohort")], [], out / "cohort",
-                         cfg.stages["simulate"])
+    if "simulate" in st:
+        cohort = out / "cohort"
+        r.stage("simulate", st["simulate"], {"out": cohort}, lambda: st["simulate"].run(out=cohort), [], cohort)
         defaults = {"ecg": cohort / "ecg", "bfile": cohort / "genotypes", "covar": cohort / "covariates.tsv",
                     "biomarkers": cohort / "physiology.tsv", "outcomes": cohort / "outcomes.tsv",
                     "truth": cohort / "truth.json"}
@@ -325,17 +325,16 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
 
     # 1. EDFs from the frozen encoder
     edfs = out / "extract" / "edfs.tsv"
-    wiring = ["--ecg", str(inputs["ecg"]), "--out", str(edfs)]
-    if "id_map" in inputs:
-        wiring += ["--id-map", str(inputs["id_map"])]
-    r.stage("extract", "extract", wiring, [inputs["ecg"], inputs.get("id_map")], out / "extract", cfg.stages["extract"])
+    wiring = {"ecg": [inputs["ecg"]], "out": edfs, "id_map": inputs.get("id_map")}
+    r.stage("extract", st["extract"], wiring, lambda: st["extract"].run(**wiring), [inputs["ecg"], inputs.get("id_map")],
+            out / "extract", manifest=Path(f"{edfs}.manifest.json"))
     files["edfs"] = edfs
 
     # 2. which EDFs track which biomarkers
     if "biomarkers" in inputs:
-        r.stage("interpret", "interpret", ["--edf", str(edfs), "--biomarkers", str(inputs["biomarkers"]),
-                                           "--covar", str(inputs["covar"]), "--out", str(out / "interpret")],
-                [edfs, inputs["biomarkers"], inputs["covar"]], out / "interpret", cfg.stages["interpret"])
+        w_int = {"edf": edfs, "biomarkers": inputs["biomarkers"], "covar": inputs["covar"], "out": out / "interpret"}
+        r.stage("interpret", st["interpret"], w_int, lambda: st["interpret"].run(**w_int),
+                [edfs, inputs["biomarkers"], inputs["covar"]], out / "interpret")
 
     # 3. GWAS (exposures on half A and outcomes on half B when two_sample_split)
     exposure_pheno, outcome_pheno = edfs, inputs.get("outcomes")
@@ -344,35 +343,35 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
         split_dir.mkdir(exist_ok=True)
         edf_df = read_table(edfs, id_column="IID")
         half_a = _split_halves(edf_df["IID"])
-        exposure_pheno = split_dir / "edfs.half_a.tsv"
-        write_table(edf_df[edf_df["IID"].isin(half_a)], exposure_pheno)
+        exposure_pheno = _write_if_changed(edf_df[edf_df["IID"].isin(half_a)], split_dir / "edfs.half_a.tsv")
         if outcome_pheno is not None:
             o = read_table(outcome_pheno, id_column="IID")
-            outcome_pheno = split_dir / "outcomes.half_b.tsv"
-            write_table(o[~o["IID"].isin(half_a)], outcome_pheno)
-    gw = ["--bfile", str(bfile), "--covar", str(inputs["covar"])]
-    r.stage("gwas", "gwas", gw + ["--pheno", str(exposure_pheno), "--out", str(out / "gwas")],
-            bed_inputs + [exposure_pheno, inputs["covar"]], out / "gwas", cfg.stages["gwas"])
+            outcome_pheno = _write_if_changed(o[~o["IID"].isin(half_a)], split_dir / "outcomes.half_b.tsv")
+
+    def gwas(name: str, section: str, pheno: Path, binary: bool) -> None:
+        w = {"bfile": bfile, "pheno": pheno, "covar": inputs["covar"], "out": out / name, "binary": binary}
+        r.stage(name, st[section], w, lambda: st[section].run(**w), bed_inputs + [pheno, inputs["covar"]], out / name)
+
+    gwas("gwas", "gwas", exposure_pheno, False)
     if outcome_pheno is not None:
-        r.stage("gwas_outcomes", "gwas", gw + ["--pheno", str(outcome_pheno), "--binary", "--out", str(out / "gwas_outcomes")],
-                bed_inputs + [outcome_pheno, inputs["covar"]], out / "gwas_outcomes", cfg.stages["gwas_outcomes"])
+        gwas("gwas_outcomes", "gwas_outcomes", outcome_pheno, True)
     if cfg.biomarker_gwas and "biomarkers" in inputs:
         bio = inputs["biomarkers"]
         if cfg.two_sample_split:
             b = read_table(bio, id_column="IID")
-            bio = split_dir / "biomarkers.half_a.tsv"
-            write_table(b[b["IID"].isin(half_a)], bio)
-        r.stage("gwas_biomarkers", "gwas", gw + ["--pheno", str(bio), "--out", str(out / "gwas_biomarkers")],
-                bed_inputs + [bio, inputs["covar"]], out / "gwas_biomarkers", cfg.stages["gwas"], section="gwas")
+            bio = _write_if_changed(b[b["IID"].isin(half_a)], split_dir / "biomarkers.half_a.tsv")
+        gwas("gwas_biomarkers", "gwas", bio, False)
 
     # 4. independent loci
     def clump(name: str, gwas_dir: Path) -> Path:
-        sumstats = sorted(gwas_dir.glob("*.tsv.gz"))
-        if not sumstats:
-            raise StageError(f"stage {name}: {gwas_dir} holds no summary statistics (*.tsv.gz)")
-        repeated = [a for f in sumstats for a in ("--sumstats", str(f))]
-        return r.stage(name, "clump", [*repeated, "--bfile", str(bfile), "--out", str(out / name)],
-                       [gwas_dir] + bed_inputs, out / name, cfg.stages["clump"], section="clump")
+        from edfgen.genetics.clump import expand_sumstats
+
+        try:
+            sumstats = expand_sumstats([gwas_dir])
+        except InputError:
+            raise StageError(f"stage {name}: {gwas_dir} holds no summary statistics (*.tsv.gz)") from None
+        w = {"sumstats": sumstats, "bfile": bfile, "out": out / name}
+        return r.stage(name, st["clump"], w, lambda: st["clump"].run(**w), [gwas_dir] + bed_inputs, out / name)
 
     clump_dir = clump("clump", out / "gwas")
     files["loci"] = clump_dir / "loci.tsv"
@@ -383,11 +382,10 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     # 5. novelty against the GWAS Catalog
     if "catalog" in inputs:
         annotated = out / "annotate" / "annotated_loci.tsv"
-        wiring = ["--loci", str(files["loci"]), "--catalog", str(inputs["catalog"]), "--out", str(annotated)]
-        if "genes" in inputs:
-            wiring += ["--genes", str(inputs["genes"])]
-        r.stage("annotate", "annotate", wiring, [files["loci"], inputs["catalog"], inputs.get("genes")],
-                out / "annotate", cfg.stages["annotate"], manifest=Path(f"{annotated}.manifest.json"))
+        w_ann = {"loci": files["loci"], "catalog": inputs["catalog"], "out": annotated, "genes": inputs.get("genes")}
+        r.stage("annotate", st["annotate"], w_ann, lambda: st["annotate"].run(**w_ann),
+                [files["loci"], inputs["catalog"], inputs.get("genes")], out / "annotate",
+                manifest=Path(f"{annotated}.manifest.json"))
         files["annotated_loci"] = annotated
 
     # 6. Mendelian randomization: EDFs (instruments = clumped index variants) -> diseases
@@ -397,9 +395,9 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
                 log.warning("stage %s: no index variants in %s, so no instruments: MR skipped", name, clumps)
                 r.records.append(StageRecord(name, "no-instruments", 0.0, out / name))
                 return None
-            return r.stage(name, "mr", ["--exposure", str(gwas_dir), "--outcome", str(out / "gwas_outcomes"),
-                                        "--instruments", str(clumps), "--out", str(out / name)],
-                           [gwas_dir, out / "gwas_outcomes", clumps], out / name, cfg.stages["mr"], section="mr")
+            w = {"exposure": gwas_dir, "outcome": out / "gwas_outcomes", "instruments": clumps, "out": out / name}
+            return r.stage(name, st["mr"], w, lambda: st["mr"].run(**w),
+                           [gwas_dir, out / "gwas_outcomes", clumps], out / name)
 
         mr_dir = mr("mr", out / "gwas", files["clumps"])
         if mr_dir is not None:
@@ -409,7 +407,8 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
 
     for key in ("loci", "mr_results"):
         if key in files and files[key].exists():
-            shutil.copyfile(files[key], out / files[key].name)
+            with atomic_path(out / files[key].name) as tmp:
+                shutil.copyfile(files[key], tmp)
     from edfgen.report import write_report
 
     files["report"] = write_report(out, bfile=bfile, biomarkers=inputs.get("biomarkers"),
@@ -417,6 +416,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     m = Manifest(command="edfgen run", parameters={"config": cfg.raw, "force": force})
     m.extra["stages"] = [{"name": s.name, "status": s.status, "seconds": round(s.seconds, 2)} for s in r.records]
     m.add_inputs([cfg.source])
-    m.outputs = sorted({str(p.relative_to(out)) for p in out.iterdir() if p.is_file() and p.name != MANIFEST})
+    m.outputs = sorted({str(p.relative_to(out)) for p in out.iterdir() if p.is_file() and p.name != MANIFEST
+                        and not p.name.startswith(".")})
     m.write(out)
     return PipelineResult(out=out, stages=r.records, files=files)

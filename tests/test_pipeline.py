@@ -45,6 +45,69 @@ def test_load_config__invalid_toml_is_one_line(tmp_path):
     assert "invalid TOML" in res.output and len(res.output.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("raw, message", [
+    ({"run": {"out": 5}}, r"\[run\] out: expected a string"),
+    ({"run": {"out": "o", "two_sample_split": "false"}}, r"\[run\] two_sample_split: expected true or false"),
+    ({"run": {"out": "o", "biomarker_gwas": 1}}, r"\[run\] biomarker_gwas: expected true or false"),
+    ({"run": {"out": "o"}, "inputs": {"ecg": 3}}, r"\[inputs\] ecg: expected a path"),
+    ({"run": {"out": "o"}, "gwas": {"maf": "abc"}}, r"\[gwas\] maf: expected a number, got 'abc'"),
+    ({"run": {"out": "o"}, "gwas": {"maf": 0.7}}, r"\[gwas\] maf: 0.7 must be <= 0.5"),
+    ({"run": {"out": "o"}, "gwas": {"no_plots": "true"}}, r"\[gwas\] no_plots: expected true or false"),
+    ({"run": {"out": "o"}, "gwas": {"transform": "log"}}, r"\[gwas\] transform: 'log' is not one of"),
+    ({"run": {"out": "o"}, "gwas_outcomes": {"covar_cols": [1, 2]}}, r"\[gwas_outcomes\] covar_cols: expected a list of strings"),
+    ({"run": {"out": "o"}, "extract": {"batch_size": 2.5}}, r"\[extract\] batch_size: expected an integer"),
+    ({"run": {"out": "o"}, "extract": {"batch_size": True}}, r"\[extract\] batch_size: expected an integer"),
+    ({"run": {"out": "o"}, "extract": {"batch_size": 0}}, r"\[extract\] batch_size: 0 must be >= 1"),
+    ({"run": {"out": "o"}, "clump": {"p1": "5e-8"}}, r"\[clump\] p1: expected a number"),
+    ({"run": {"out": "o"}, "mr": {"nboot": "many"}}, r"\[mr\] nboot: expected an integer"),
+    ({"run": {"out": "o"}, "mr": {"prevalence": 1.5}}, r"\[mr\] prevalence: 1.5 must be < 1"),
+    ({"run": {"out": "o"}, "simulate": {"n": "100"}}, r"\[simulate\] n: expected an integer"),
+    ({"run": {"out": "o"}, "annotate": {"window_kb": "wide"}}, r"\[annotate\] window_kb: expected a number"),
+    ({"run": {"out": "o"}, "interpret": {"clusters": 0}}, r"\[interpret\] clusters: 0 must be >= 1"),
+    ({"run": {"out": "o"}, "mr": "fast"}, r"\[mr\] must be a table"),
+])
+def test_load_config__every_value_type_checked_before_any_stage(tmp_path, raw, message):
+    """A wrongly typed value is a one-line ConfigError naming the section and key, raised when the config
+    is read (before any stage runs), and `edfgen run` exits 2 with that line, writing nothing."""
+    raw = {"simulate": {}, **raw}
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(raw, base=tmp_path)
+    from edfgen.pipeline import render_toml
+
+    p = tmp_path / "p.toml"
+    p.write_text(render_toml(raw) if all(isinstance(v, dict) for v in raw.values()) else "")
+    if p.read_text():
+        res = CliRunner().invoke(cli, ["run", "--config", str(p)])
+        assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+        assert sorted(x.name for x in tmp_path.iterdir()) == ["p.toml"]
+
+
+def test_stages__options_match_the_cli_commands():
+    """The pipeline's typed options (edfgen.stages) are the CLI's options: same names, same defaults, so a
+    TOML section takes exactly the command's options; the pipeline itself never enters the CLI."""
+    import click
+
+    import edfgen.pipeline as pipeline
+    from edfgen.cli import cli as group
+
+    assert "edfgen.cli" not in Path(pipeline.__file__).read_text() and "click" not in Path(pipeline.__file__).read_text()
+    for section, (cls, wiring) in pipeline.STAGE_SECTIONS.items():
+        cmd = group.get_command(click.Context(group), cls.command)
+        params = {p.name: p for p in cmd.params if p.name not in wiring | {"verbose", "quiet", "help"}}
+        params.pop("vcf_field", None), params.pop("sample", None)     # the pipeline reads PLINK filesets only
+        fields = {f.name: f for f in __import__("dataclasses").fields(cls)}
+        assert set(fields) == set(params), (section, set(fields) ^ set(params))
+        for name, p in params.items():
+            default = p.get_default(click.Context(cmd), call=True)
+            if type(default).__name__ == "Sentinel":                  # click >= 8.2: no default given
+                default = False if p.is_flag else None
+            if p.multiple and default in (None, ()):
+                default = ()
+            if p.callback is not None and isinstance(default, str):   # comma lists: "age,sex" -> ("age", "sex")
+                default = tuple(default.split(","))
+            assert fields[name].default == default, (section, name, fields[name].default, default)
+
+
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, sim_cohort, hail_context):
     """Every stage of `edfgen run` on the shared small simulated cohort (n=1000); reused by the
@@ -143,7 +206,8 @@ def test_notebooks__execute_on_a_small_run(small_run, name):
 
 #: every table a pipeline run writes -> its data-dictionary entry (regex on the path inside the run directory)
 PIPELINE_TABLES = [
-    (r"extract/edfs\.tsv", "edf_table"), (r"extract/edfs\.pheno", "edf_pheno"), (r"extract/rejects\.tsv", "ecg_rejects"),
+    (r"extract/edfs\.tsv", "edf_table"), (r"extract/edfs\.tsv\.pheno", "edf_pheno"),
+    (r"extract/edfs\.tsv\.rejects\.tsv", "ecg_rejects"),
     (r"interpret/associations\.tsv", "edf_associations"), (r"interpret/clusters\.tsv", "edf_clusters"),
     (r"gwas[a-z_]*/[^/]+\.tsv\.gz", "sumstats"), (r"gwas[a-z_]*/gwas_summary\.tsv", "gwas_summary"),
     (r"gwas[a-z_]*/qc_report\.tsv", "qc_report"), (r"gwas[a-z_]*/samples\.tsv", "gwas_samples"),
