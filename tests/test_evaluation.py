@@ -201,3 +201,18 @@ def test_evaluate_cli__linear_probe_on_cinc2021_and_a_ptbxl_subset(tmp_path, sha
     # a checkpoint without head needs --probe linear: one clear line
     r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(sub), "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and "--probe linear" in r.output
+
+
+def test_linear_probe_cv__more_features_than_records_equals_a_plain_sklearn_fit():
+    from sklearn.linear_model import LogisticRegression
+
+    x, y, patients = _toy(n=120, n_patients=120)
+    wide = np.hstack([x, np.random.default_rng(9).normal(size=(120, 300))])   # D = 308 > n_train = 80
+    folds = patient_folds(patients, k=3)
+    res = linear_probe_cv(wide, y[:, :1], folds, Cs=(0.05,), test_folds=[1])
+    train, test = folds != 1, folds == 1
+    assert np.isnan(res.predictions[train]).all() and res.penalty[0, 0] == 0.05
+    mu, sd = wide[train].mean(0), wide[train].std(0)
+    # the probe's solver stops at its default tol=1e-4, hence agreement to 1e-3 in probability
+    ref = LogisticRegression(C=0.05, max_iter=10_000, tol=1e-10).fit((wide[train] - mu) / sd, y[train, 0])
+    np.testing.assert_allclose(res.predictions[test, 0], ref.predict_proba((wide[test] - mu) / sd)[:, 1], atol=1e-3)
