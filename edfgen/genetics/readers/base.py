@@ -56,9 +56,10 @@ def variant_table(chromosome, position, variant_id, effect_allele, other_allele,
     try:
         pos = np.asarray(position, dtype=np.int64)
     except (TypeError, ValueError, OverflowError):
-        bad = int(pd.to_numeric(pd.Series(np.asarray(position, dtype=object)), errors="coerce").isna().to_numpy().argmax())
-        raise InputError(f"{source}: variant {bad + 1}: base-pair position {str(np.asarray(position, dtype=object)[bad])!r} "
-                         f"is not an integer") from None
+        raw = pd.Series(np.asarray(position, dtype=object))
+        bad = int(pd.to_numeric(raw, errors="coerce").isna().to_numpy().argmax())
+        raise InputError(f"{source}: variant {bad + 1}: base-pair position {str(raw.iloc[bad])!r} is not an integer"
+                         ) from None
     vid = pd.Series(np.asarray(variant_id, dtype=object)).astype(str)
     df = pd.DataFrame({
         "chromosome": normalise_chromosome(chromosome), "base_pair_location": pos, "variant_id": vid,
