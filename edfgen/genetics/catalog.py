@@ -125,7 +125,12 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
     df = df.explode(["catalog_variant", "chromosome", "position"], ignore_index=True)
     df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True).str.strip()
     df["position"] = pd.to_numeric(df["position"], errors="coerce").astype("Int64")
-    df["p_value"] = pd.to_numeric(df["p_value"], errors="coerce")
+    p_text = df["p_value"].astype(str).str.strip()
+    df["p_value"] = pd.to_numeric(p_text, errors="coerce")
+    unparsed = df["p_value"].isna() & (p_text != "")
+    if unparsed.any():  # the Catalog's own data: kept (the association still counts) with p NA, but said
+        log.warning("--catalog %s: %d P-VALUE entries are not numbers and are read as NA (e.g. %r)", path,
+                    int(unparsed.sum()), str(p_text[unparsed].iloc[0]))
     df = df.replace({"study_accession": {"": pd.NA}, "mapped_trait": {"": pd.NA},
                      "mapped_trait_uri": {"": pd.NA}})
     df = df[df["catalog_variant"] != ""].reset_index(drop=True)
