@@ -510,3 +510,59 @@ def test_gwas_cli__binary_auto_engine_is_fast_and_firth_is_hail(hail_context, co
     assert "engine hail" in r.output
     r = CliRunner().invoke(cli, [*args, "--engine", "fast", "--logistic-test", "firth", "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and "--engine fast needs" in r.output
+
+
+def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(cohort, tmp_path):
+    """--model ridge-loco writes loco/ (dictionary columns) and its step 2 is OLS of the transformed
+    phenotype minus the chromosome's LOCO prediction on covariates + variant (statsmodels); reusing
+    loco/ with --loco-predictions gives the same statistics; --multivariate's min_p is the smallest
+    per-phenotype p of the same run."""
+    import statsmodels.api as sm
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+    from edfgen.genetics.association import covariate_design
+
+    base = ["gwas", "--bfile", str(cohort / "g"), "--pheno", str(cohort / "pheno.tsv"), "--covar",
+            str(cohort / "covar.tsv"), "--covar-cols", "age,sex,centre", "--no-plots", "--maf", "0", "--hwe", "0"]
+    out = tmp_path / "ridge"
+    r = CliRunner().invoke(cli, base + ["--model", "ridge-loco", "--multivariate", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    check_file("loco_predictions", out / "loco" / "edf_001.loco.tsv.gz")
+    check_file("loco_summary", out / "loco" / "loco_summary.tsv")
+    check_file("multivariate", out / "multivariate.tsv.gz")
+    loco = pd.read_csv(out / "loco" / "edf_001.loco.tsv.gz", sep="\t", dtype={"IID": str}).set_index("IID")
+    used = pd.read_csv(out / "samples.tsv", sep="\t", dtype=str)["IID"].to_numpy()
+    y = inverse_normal_transform(pd.read_csv(cohort / "pheno.tsv", sep="\t", dtype={"IID": str})
+                                 .set_index("IID").loc[used, "edf_001"].to_numpy())
+    cov = pd.read_csv(cohort / "covar.tsv", sep="\t", dtype={"IID": str})
+    design = covariate_design(cov, ["age", "sex", "centre"])
+    C = pd.DataFrame(design.matrix, index=design.ids).loc[used].to_numpy()
+    from bed_reader import open_bed
+
+    ss = pd.read_csv(out / "edf_001.tsv.gz", sep="\t").set_index("variant_id")
+    with open_bed(str(cohort / "g.bed")) as bed:
+        rows = pd.Index(np.asarray(bed.iid, dtype=str)).get_indexer(used)
+        for j in (0, 7, 14):                                   # complete-call variants on chromosome 1
+            g = bed.read(index=np.s_[rows, j], dtype="float64")[:, 0]
+            fit = sm.OLS(y - loco.loc[used, "chr1"].to_numpy(), np.column_stack([C, g])).fit()
+            np.testing.assert_allclose(ss.loc[f"rs{j + 1}", "beta"], fit.params[-1], rtol=1e-5)
+            np.testing.assert_allclose(ss.loc[f"rs{j + 1}", "p_value"], fit.pvalues[-1], rtol=1e-4)
+    again = tmp_path / "again"
+    r = CliRunner().invoke(cli, base + ["--model", "ridge-loco", "--loco-predictions", str(out / "loco"),
+                                        "--out", str(again)])
+    assert r.exit_code == 0, r.output
+    assert not (again / "loco").exists()
+    b = pd.read_csv(again / "edf_001.tsv.gz", sep="\t").set_index("variant_id")
+    np.testing.assert_array_equal(b.loc[ss.index, "p_value"], ss["p_value"])
+    mv = pd.read_csv(out / "multivariate.tsv.gz", sep="\t").set_index("variant_id")
+    pmin = pd.concat([pd.read_csv(out / f"edf_00{k}.tsv.gz", sep="\t").set_index("variant_id")["p_value"]
+                      for k in range(1, 6)], axis=1).min(axis=1)
+    np.testing.assert_allclose(mv["min_p"], pmin.loc[mv.index], rtol=1e-6)
+    assert (mv["n_phenotypes"] == 5).mean() > 0.99 and mv["p_value"].notna().mean() > 0.99
+    man = json.loads((out / "manifest.json").read_text())
+    assert 1 <= man["extra"]["multivariate"]["m_eff"] <= 5 + 1e-9
+    r = CliRunner().invoke(cli, base + ["--loco-predictions", str(out / "loco"), "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "--loco-predictions needs --model ridge-loco" in r.output
+    r = CliRunner().invoke(cli, base + ["--model", "ridge-loco", "--engine", "hail", "--out", str(tmp_path / "y")])
+    assert r.exit_code == 2 and "fast engine" in r.output

@@ -60,6 +60,14 @@ def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, thread
 @click.option("--categorical", callback=comma_list, default=None, help="Treat these covariates as categorical.")
 @click.option("--binary", is_flag=True, help="Binary (0/1) outcomes: logistic regression, beta = log-odds.")
 @click.option("--logistic-test", type=click.Choice(["wald", "firth"]), default="wald", show_default=True)
+@click.option("--model", "model", type=click.Choice(["linear", "ridge-loco"]), default="linear", show_default=True,
+              help="ridge-loco: REGENIE (whole-genome ridge, leave-one-chromosome-out predictions in <out>/loco/, "
+                   "then each variant tested against the phenotype minus its chromosome's prediction); keeps "
+                   "relatives. Fast engine only.")
+@click.option("--loco-predictions", type=existing_path(file_okay=False), default=None,
+              help="With --model ridge-loco: reuse step 1 from a previous run's <out>/loco directory.")
+@click.option("--multivariate", is_flag=True,
+              help="Also test every variant across all phenotypes at once (MOSTest) -> multivariate.tsv.gz.")
 @click.option("--transform", type=click.Choice(["inverse-normal", "none"]), default="inverse-normal",
               show_default=True, help="Rank-based inverse-normal (Blom offset 3/8, ties averaged) or none.")
 @click.option("--missing-genotypes", type=click.Choice(["mean-impute", "drop"]), default="mean-impute",
@@ -85,7 +93,7 @@ def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, thread
 def gwas(bfile, vcf, vcf_field, bgen, sample, mt, pheno, pheno_cols, pheno_prefix, covar, covar_cols, categorical,
          binary, logistic_test, transform, missing_genotypes, maf, call_rate, sample_call_rate, hwe, remove_related,
          kinship, engine, no_plots, plots_max, genome_assembly, spark_master, tmp_dir, driver_memory, executor_memory, out, threads,
-         force):
+         force, model="linear", loco_predictions=None, multivariate=False):
     """GWAS of every phenotype in one pass (GWAS-SSF per phenotype, summary, QC report, plots)."""
     from edfgen.genetics.genotypes import QCSettings
     from edfgen.genetics.gwas import GwasSettings, run_gwas
@@ -97,7 +105,9 @@ def gwas(bfile, vcf, vcf_field, bgen, sample, mt, pheno, pheno_cols, pheno_prefi
                                  remove_related=remove_related, kinship=kinship),
                    settings=GwasSettings(transform=transform, missing_genotypes=missing_genotypes, binary=binary,
                                          logistic_test=logistic_test, engine=engine, plots=not no_plots,
-                                         plots_max=plots_max, genome_assembly=genome_assembly),
+                                         plots_max=plots_max, genome_assembly=genome_assembly, model=model,
+                                         loco_predictions=str(loco_predictions) if loco_predictions else None,
+                                         multivariate=multivariate),
                    hail=_hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, threads),
                    threads=threads, force=force)
     click.echo(res.samples.describe())

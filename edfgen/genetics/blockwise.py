@@ -122,44 +122,68 @@ def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_ind
 
 def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, Y: np.ndarray,
                      C: np.ndarray, *, binary: bool = False, missing_genotypes: str = "mean-impute",
-                     block: int = 4096, names=None):
+                     block: int = 4096, names=None, model=None, prepared=None, chromosomes=None,
+                     permutation: np.ndarray | None = None):
     """Association of every variant in ``variant_index`` with the phenotypes ``Y`` (rows = ``sample_index``).
 
-    Linear model (:func:`~edfgen.genetics.association.linear_association`) or, with ``binary``, the
-    logistic Wald test (:func:`~edfgen.genetics.association.logistic_association`). Returns
-    ``(AssociationResult [M, P], VariantCounts)``; the counts come from the same blocks.
+    ``model`` (:mod:`edfgen.genetics.models`; default: linear, or the logistic Wald test with ``binary``)
+    tests each block from ``prepared`` (default ``model.prepare(C, Y)``). Models that need each
+    block's chromosome (ridge-LOCO) get blocks cut where ``chromosomes`` (one label per variant)
+    changes. With ``permutation`` (an order of the samples) every block is also tested with its
+    samples permuted (the null z-scores of the multivariate test). Returns
+    ``(AssociationResult [M, P], VariantCounts)``, plus the permuted ``AssociationResult`` with
+    ``permutation``; the counts come from the same blocks.
     """
-    from edfgen.genetics.association import (
-        AssociationResult, linear_association, logistic_association, prepare_logistic, prepare_phenotypes,
-    )
+    from edfgen.genetics.association import AssociationResult
+    from edfgen.genetics.models import make_model
     from edfgen.progress import progress
 
-    prepared = prepare_logistic(Y, C, names=names) if binary else prepare_phenotypes(Y, C, names=names)
+    model = model or make_model("linear", binary=binary, missing_genotypes=missing_genotypes)
+    prepared = prepared if prepared is not None else model.prepare(C, Y, names=names)
     M, P = len(variant_index), Y.shape[1]
-    arrays = {k: np.empty((M, P)) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+    fields = ("beta", "standard_error", "p_value", "effect_allele_frequency")
+    arrays = {k: np.empty((M, P)) for k in fields}
+    perm_arrays = {k: np.empty((M, P)) for k in fields} if permutation is not None else None
     n = np.empty((M, P), dtype=np.int64)
     acc = [np.zeros(M) for _ in range(5)]
     sample_missing = np.zeros(len(sample_index), dtype=np.int64)
     not_converged = 0
-    blocks = read_blocks(reader, sample_index, variant_index, block=block)
-    for sl, G in progress(blocks, total=-(-M // block), desc="association"):
+    if model.needs_chromosome:
+        labels = np.asarray(chromosomes).astype(str)
+        cuts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        segments = [(a, b, labels[a]) for a, b in zip(cuts, np.r_[cuts[1:], M])]
+    else:
+        segments = [(0, M, None)]
+
+    def blocks():
+        for a, b, chrom in segments:
+            for sl, G in read_blocks(reader, sample_index, variant_index[a:b], block=block):
+                yield slice(a + sl.start, a + sl.stop), G, chrom
+
+    for sl, G, chrom in progress(blocks(), total=sum(-(-(b - a) // block) for a, b, _ in segments),
+                                 desc="association"):
         n_called, n_het, n_hom, s1, s2, miss, Gf = block_counts(G)
         for a, v in zip(acc, (n_called, n_het, n_hom, s1, s2)):
             a[sl] = v
         sample_missing += miss
-        if binary:
-            r = logistic_association(Gf, prepared)
+        r = model.test_block(prepared, Gf, chromosome=chrom, call_stats=(n_called, s1, s2))
+        if model.binary:
             not_converged += int((~r.converged & np.isfinite(r.effect_allele_frequency)).sum())
-        else:
-            r = linear_association(Gf, prepared, missing_genotypes=missing_genotypes, call_stats=(n_called, s1, s2))
         for k in arrays:
             arrays[k][sl] = getattr(r, k)
         n[sl] = r.n
+        if permutation is not None:
+            rp = model.test_block(prepared, np.asfortranarray(Gf[permutation]), chromosome=chrom,
+                                  call_stats=(n_called, s1, s2))
+            for k in perm_arrays:
+                perm_arrays[k][sl] = getattr(rp, k)
     if not_converged:
         log.warning("logistic regression: %d variant-phenotype fits did not converge (separation, monomorphic "
                     "or singular Fisher matrix): their statistics are NaN", not_converged)
     counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
                            acc[4], sample_missing)
+    if permutation is not None:
+        return AssociationResult(n=n, **arrays), counts, AssociationResult(n=n.copy(), **perm_arrays)
     return AssociationResult(n=n, **arrays), counts
 
 

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.genetics.models import MODELS
 from edfgen.io.validate import number_fraction, numeric_values
 from edfgen.genetics.association import (  # the array kernels; also importable from here
     MISSING_GENOTYPES, AssociationResult, CovariateDesign, check_phenotypes, collinear_covariates, covariate_design,
@@ -104,6 +105,13 @@ class GwasSettings:
         Plot at most this many phenotypes (the combined Manhattan is always written).
     genome_assembly : str
         Written to each file's ``-meta.yaml`` (``GRCh37``, ``GRCh38``; ``NR`` = not reported).
+    model : {"linear", "ridge-loco"}
+        ``ridge-loco``: REGENIE step 1 (whole-genome ridge regression, LOCO predictions written to
+        ``<out>/loco/``) then step 2 (:class:`edfgen.genetics.models.RidgeLocoModel`); fast engine only.
+    multivariate : bool
+        Also write ``multivariate.tsv.gz``: MOSTest across the phenotypes (:mod:`edfgen.genetics.multivariate`).
+    loco_predictions : str or None
+        Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``.
     """
 
     transform: str = "inverse-normal"
@@ -115,6 +123,9 @@ class GwasSettings:
     plots: bool = True
     plots_max: int | None = None
     genome_assembly: str = "NR"
+    model: str = "linear"
+    multivariate: bool = False
+    loco_predictions: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,9 +264,12 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     hail = hail or HailSettings(threads=threads)
     for name, allowed, value in (("--transform", TRANSFORMS, settings.transform),
                                  ("--missing-genotypes", MISSING_GENOTYPES, settings.missing_genotypes),
-                                 ("--logistic-test", ("wald", "firth"), settings.logistic_test)):
+                                 ("--logistic-test", ("wald", "firth"), settings.logistic_test),
+                                 ("--model", MODELS, settings.model)):
         if value not in allowed:
             raise InputError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
+    if settings.loco_predictions and settings.model != "ridge-loco":
+        raise InputError("--loco-predictions needs --model ridge-loco")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen gwas")
     ptab = read_table(pheno, id_column="IID")
     names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
@@ -273,6 +287,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
                                  ids=ctab["IID"].to_numpy())
     engine = _engine(source, settings, hail.spark_master)
+    if engine != "fast" and (settings.model != "linear" or settings.multivariate):
+        raise InputError(f"--model {settings.model}{' --multivariate' if settings.multivariate else ''} runs in the "
+                         f"fast engine (--bfile, --pfile or --bgen input, local; --logistic-test wald), not {engine}")
     if source.bfile:  # a truncated .bed or .fam/.bim of another fileset: one line now, not a traceback later
         gt.check_plink_fileset(source.bfile)
     if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
@@ -322,7 +339,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
 
     transform = "none" if settings.binary else settings.transform
     res = None
-    if engine == "fast" and not qc.remove_related:
+    models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
+    loco = permuted = None
+    if engine == "fast" and not qc.remove_related and not models_pass:
         # one pass over the .bed: QC counts and association together; valid when no sample fails the
         # sample call rate (else the samples change: QC first, then a second pass)
         from edfgen.genetics import blockwise
@@ -379,7 +398,11 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         Y, C, cov_names = design_for(used_ids)
         t2 = time.perf_counter()
         if engine == "fast":
-            res = _fast_engine(reader, sample_index, variants, Y, C, settings, threads, names=names)
+            if models_pass:
+                res, loco, permuted = _model_pass(reader, sample_index, variants, Y, C, settings, threads,
+                                                  names=names, sample_ids=used_ids)
+            else:
+                res = _fast_engine(reader, sample_index, variants, Y, C, settings, threads, names=names)
         elif settings.binary:
             res = _hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test)
         else:
@@ -394,14 +417,24 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                   covariates=cov_names, categorical=design.categorical, transform=transform,
                   transform_offset=3 / 8 if transform == "inverse-normal" else None,
                   missing_genotypes=settings.missing_genotypes, model="logistic" if settings.binary else "linear",
+                  association_model=settings.model, multivariate=settings.multivariate,
+                  loco_predictions=settings.loco_predictions,
                   logistic_test=settings.logistic_test if settings.binary else None, engine=engine,
                   qc=qc.__dict__, effect_allele="PLINK A1 / PLINK 2, VCF and BGEN second (alt) allele (counted allele)")
     planned = [f"{f}.tsv.gz" for f in files] + ["gwas_summary.tsv", "qc_report.tsv", "samples.tsv"]
     planned += ["plots/"] if settings.plots else []
+    planned += ["loco/"] if loco is not None and not settings.loco_predictions else []
+    planned += ["multivariate.tsv.gz"] if permuted is not None else []
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
                    planned=planned) as man:
         summary = _write_outputs(out_dir, variants, res, names, settings, threads, n_covariates=C.shape[1],
                                  cases=_case_counts(Y) if settings.binary else None, covariates=cov_names)
+        if loco is not None and not settings.loco_predictions:
+            from edfgen.genetics.ridge import write_loco_predictions
+
+            write_loco_predictions(loco, Path(out_dir) / "loco")
+        if permuted is not None:
+            man.extra["multivariate"] = _write_multivariate(out_dir, variants, res, permuted, Y, settings)
         qc_df = gt.qc_table(steps)
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
         write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")

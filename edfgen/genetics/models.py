@@ -70,6 +70,24 @@ class GenomeBlocks:
         return cls(blocks=blocks, chromosomes=tuple((chrom[a], int(b - a)) for a, b in zip(starts, ends)))
 
 
+def genome_from_reader(reader, sample_index: np.ndarray, variant_index: np.ndarray,
+                       chromosomes: Sequence[str]) -> GenomeBlocks:
+    """:class:`GenomeBlocks` over a genotype reader (:mod:`edfgen.genetics.readers`): the variants
+    ``variant_index`` (chromosome of each in ``chromosomes``) of the samples ``sample_index``."""
+    from edfgen.genetics.blockwise import block_counts, read_blocks
+
+    labels = np.asarray(chromosomes).astype(str)
+    order = list(dict.fromkeys(labels))
+    groups = [(c, np.asarray(variant_index)[labels == c]) for c in order]
+
+    def blocks(size: int):
+        for c, idx in groups:
+            for _, G in read_blocks(reader, sample_index, idx, block=size):
+                yield c, block_counts(G)[-1]
+
+    return GenomeBlocks(blocks=blocks, chromosomes=tuple((c, len(idx)) for c, idx in groups))
+
+
 class AssociationModel:
     """Interface of an association model (see the module docstring)."""
 

@@ -8,7 +8,7 @@ Pure numpy over a stream of genotype blocks; every phenotype shares each genotyp
 2. **Level 0**: the variants are cut into blocks of ``block_size`` consecutive variants of one
    chromosome. For every block, every shrinkage value ``λ0_r = M (1 - h²_r) / h²_r`` (``M`` variants in
    all, ``h²_r`` in ``h2_grid``: the prior of per-variant effects ``N(0, h²/M)`` on standardised data) and
-   every phenotype, a ridge regression is fitted on ``K - 1`` of ``K`` contiguous folds of samples and
+   every phenotype, a ridge regression is fitted on ``K - 1`` of ``K`` folds of samples (random, seeded) and
    predicts the held-out fold (one eigendecomposition of the block's ``X^T X`` per fold serves every
    shrinkage value and phenotype). These out-of-fold predictions, ``B x R`` per sample and phenotype,
    are kept in memory when they fit in ``memory_limit`` bytes, otherwise in a temporary memory-mapped
@@ -120,9 +120,19 @@ class LocoPredictions:
                                cv_r2=self.cv_r2[cols] if len(self.cv_r2) else self.cv_r2)
 
 
-def _folds(n: int, k: int) -> np.ndarray:
-    """Fold of each sample: ``k`` contiguous, near-equal blocks in sample order."""
-    return (np.arange(n) * k) // n
+#: seed of the random assignment of samples to cross-validation folds
+FOLD_SEED = 1097
+
+
+def _folds(n: int, k: int, *, contiguous: bool = False) -> np.ndarray:
+    """Fold of each sample: ``k`` near-equal groups, at random (seeded) or as contiguous blocks in sample
+    order (sgkit's sample blocks). Random by default: relatives are often adjacent in sample files
+    (sorted by family), and a fold holding a whole family would hide each sample's relatives from the
+    level-0/1 models that predict it, which is what corrects for relatedness."""
+    fold = (np.arange(n) * k) // n
+    if contiguous:
+        return fold
+    return fold[np.argsort(np.random.default_rng(FOLD_SEED).permutation(n))]
 
 
 def _standardise_block(G: np.ndarray, Q: np.ndarray) -> np.ndarray:
@@ -143,7 +153,7 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
                            level0_shrinkage: Sequence[float] | None = None,
                            level1_shrinkage: Sequence[float] | None = None,
                            binary: bool = False, memory_limit: int = 1 << 30,
-                           tmp_dir: str | None = None) -> LocoPredictions:
+                           tmp_dir: str | None = None, fold_ids: np.ndarray | None = None) -> LocoPredictions:
     """REGENIE step 1: level-0 block ridge regressions, level-1 stacking, LOCO predictions.
 
     Parameters
@@ -159,7 +169,8 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     block_size : int
         Variants per level-0 block (REGENIE default 1000).
     folds : int
-        Cross-validation folds (contiguous sample blocks; REGENIE default 5).
+        Cross-validation folds (REGENIE default 5); samples are assigned at random (seeded,
+        balanced), see :func:`_folds`.
     h2_grid : sequence of float
         Heritabilities defining both shrinkage grids (:func:`shrinkage_grid`).
     level0_shrinkage, level1_shrinkage : sequence of float, optional
@@ -172,6 +183,8 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     memory_limit : int
         Bytes of level-0 predictions held in memory; beyond it they go to a temporary memory-mapped
         file in ``tmp_dir``.
+    fold_ids : array [N] of int in ``0..folds-1``, optional
+        Explicit fold of each sample (e.g. contiguous blocks, to reproduce sgkit).
 
     Returns
     -------
@@ -203,7 +216,9 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     scale[scale == 0] = 1.0
     Ys = Yr / scale
     Q, _ = np.linalg.qr(C)
-    fold = _folds(N, folds)
+    fold = _folds(N, folds) if fold_ids is None else np.asarray(fold_ids, dtype=int)
+    if fold.shape != (N,) or set(np.unique(fold)) != set(range(folds)):
+        raise InputError(f"ridge-loco: fold_ids must give each of the {N} samples a fold in 0..{folds - 1}")
     fold_rows = [np.flatnonzero(fold == f) for f in range(folds)]
 
     B = genome.n_blocks(block_size)

@@ -1,0 +1,258 @@
+"""ridge-LOCO (REGENIE step 1 + 2) and the MOSTest multivariate test on a simulated cohort with families.
+
+Measures, on one cohort from ``edfgen simulate --families K`` with polygenic phenotypes made here
+(effects on every chromosome but the last, which is null):
+
+1. calibration on the null chromosome with relatives kept: λGC and type-I error at 1e-3 / 1e-5,
+   ``--model linear`` vs ``--model ridge-loco``; power: mean χ² at the planted large-effect variants;
+2. agreement of the LOCO predictions with sgkit's ``regenie`` (an independent implementation of the
+   same method), run in a separate virtualenv (sgkit pins numpy < 2.2; it is never an edfgen
+   dependency) on the same standardised genotypes and phenotypes written to files;
+3. wall time of ``edfgen gwas --model ridge-loco`` relative to ``--model linear`` at 8 and 64 phenotypes;
+4. ``--multivariate``: null λ and type-I error of MOSTest on a second, independent permutation of the
+   genotypes, and loci found by MOSTest vs min-P (M_eff-corrected) at 5e-8.
+
+Usage: ``python benchmarks/ridge_loco.py [--n 3000] [--families 700] [--sgkit-python /tmp/sgkit-venv/bin/python]``
+(create the sgkit venv with ``python3 -m venv /tmp/sgkit-venv && /tmp/sgkit-venv/bin/pip install sgkit``;
+without it, part 2 is skipped). Writes ``results/ridge_loco.json`` and ``results/ridge_loco.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SGKIT_SCRIPT = r"""
+import sys, numpy as np
+from sgkit.stats.regenie import regenie_transform
+d = np.load(sys.argv[1])
+kw = dict(variant_block_size=int(d["block_size"]), sample_block_size=tuple(int(v) for v in d["fold_sizes"]),
+          add_intercept=False, normalize=False)
+if d["alphas"].size:
+    kw["alphas"] = d["alphas"]
+X = np.zeros((d["G"].shape[0], 0))
+ds = regenie_transform(d["G"], X, d["Y"], d["contigs"], **kw)
+np.save(sys.argv[2], np.asarray(ds["loco_prediction"].values))
+"""
+
+
+def make_phenotypes(bfile: Path, n_pheno: int, seed: int, h2: float = 0.5, n_planted: int = 6):
+    """Phenotypes = polygenic part (every variant of every chromosome but the last, normal effects,
+    total h2 shared among correlated phenotypes) + planted large effects + noise. Returns the
+    genotype matrix, chromosome labels, variant ids, phenotypes and planted variant indices."""
+    from bed_reader import open_bed
+
+    with open_bed(str(bfile.with_suffix(".bed"))) as bed:
+        G = bed.read(dtype="float64")
+        iid = np.asarray(bed.iid, dtype=str)
+        chrom = np.asarray(bed.chromosome, dtype=str)
+        sid = np.asarray(bed.sid, dtype=str)
+    rng = np.random.default_rng(seed)
+    Gi = np.where(np.isnan(G), np.nanmean(G, 0), G)
+    Z = (Gi - Gi.mean(0)) / np.maximum(Gi.std(0), 1e-9)
+    null_chr = chrom[-1]
+    causal = np.flatnonzero(chrom != null_chr)
+    # genetic correlation 0.5 between phenotypes: shared + specific effects
+    shared = rng.standard_normal(len(causal))
+    B = np.sqrt(0.5) * shared[:, None] + np.sqrt(0.5) * rng.standard_normal((len(causal), n_pheno))
+    g = Z[:, causal] @ B
+    g = g / g.std(0) * np.sqrt(h2)
+    planted = rng.choice(causal, n_planted, replace=False)
+    g += Z[:, planted] @ (np.sqrt(0.01) * rng.choice([-1, 1], (n_planted, n_pheno)))
+    e = rng.standard_normal((len(iid), n_pheno))
+    Y = g + e * np.sqrt(1 - h2)
+    return G, chrom, sid, iid, Y, planted, null_chr
+
+
+def calibration(p: np.ndarray) -> dict:
+    from edfgen.genetics.association import lambda_gc
+
+    p = p[np.isfinite(p)]
+    return {"lambda_gc": lambda_gc(p), "type1_1e-3": float((p < 1e-3).mean()), "type1_1e-5": float((p < 1e-5).mean()),
+            "n_tests": int(p.size)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--families", type=int, default=700)
+    ap.add_argument("--chromosomes", type=int, default=4)
+    ap.add_argument("--variants-per-chromosome", type=int, default=2500)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--sgkit-python", default="/tmp/sgkit-venv/bin/python")
+    ap.add_argument("--skip-timing", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    args = ap.parse_args(argv)
+
+    from edfgen.genetics.gwas import GwasSettings, run_gwas
+    from edfgen.genetics.genotypes import GenotypeSource, QCSettings
+    from edfgen.genetics.models import GenomeBlocks
+    from edfgen.genetics.ridge import ridge_loco_predictions, shrinkage_grid
+    from edfgen.simulate.cohort import simulate_cohort
+
+    results: dict = {"params": vars(args), "load_average": os.getloadavg()}
+    work = Path(tempfile.mkdtemp(prefix="edfgen-ridge-bench-"))
+    t = time.perf_counter()
+    cohort = simulate_cohort(work / "cohort", n=args.n, seed=args.seed, chromosomes=args.chromosomes,
+                             variants_per_chromosome=args.variants_per_chromosome, ecg=False,
+                             families=args.families)
+    results["cohort"] = {"n": cohort.n, "families": cohort.n_families, "sibling_pairs": cohort.n_related_pairs,
+                         "in_families": int(sum(len(f["children"]) for f in cohort.truth["families"])),
+                         "variants": cohort.n_variants, "simulate_s": round(time.perf_counter() - t, 1)}
+    print(results["cohort"], flush=True)
+    G, chrom, sid, iid, Y, planted, null_chr = make_phenotypes(cohort.bfile, 64, args.seed)
+    cov = pd.read_csv(cohort.covariates, sep="\t")
+    names = [f"y{j + 1:02d}" for j in range(Y.shape[1])]
+    ph = pd.DataFrame(Y, columns=names)
+    ph.insert(0, "IID", iid)
+    ph.to_csv(work / "pheno.tsv", sep="\t", index=False)
+    cov[["IID", "age", "sex"]].to_csv(work / "covar.tsv", sep="\t", index=False)
+    source = GenotypeSource(bfile=str(cohort.bfile))
+    qc = QCSettings(maf=0.01, call_rate=0.95, hwe_p=0.0, sample_call_rate=0.95)
+
+    # 1 + 3: end-to-end runs, 8 and 64 phenotypes, linear vs ridge-loco, relatives kept
+    runs = {}
+    for n_pheno in ((8, 64) if not args.skip_timing else (8,)):
+        for model in ("linear", "ridge-loco"):
+            out = work / f"gwas_{model}_{n_pheno}"
+            t = time.perf_counter()
+            run_gwas(source, work / "pheno.tsv", work / "covar.tsv", out, pheno_cols=names[:n_pheno], qc=qc,
+                     settings=GwasSettings(model=model, plots=False), threads=1)
+            wall = time.perf_counter() - t
+            runs[(model, n_pheno)] = out
+            results.setdefault("wall_s", {})[f"{model}_{n_pheno}"] = round(wall, 2)
+            print(model, n_pheno, round(wall, 1), "s", flush=True)
+    for n_pheno in ((8, 64) if not args.skip_timing else (8,)):
+        w = results["wall_s"]
+        results.setdefault("time_ratio", {})[str(n_pheno)] = round(w[f"ridge-loco_{n_pheno}"] / w[f"linear_{n_pheno}"], 2)
+    # calibration on the null chromosome, power at the planted variants (8 phenotypes)
+    planted_ids = set(sid[planted])
+    for model in ("linear", "ridge-loco"):
+        ps, chi_planted = [], []
+        for name in names[:8]:
+            ss = pd.read_csv(runs[(model, 8)] / f"{name}.tsv.gz", sep="\t")
+            ps.append(ss.loc[ss.chromosome.astype(str) == null_chr, "p_value"].to_numpy())
+            z = ss.loc[ss.variant_id.isin(planted_ids), "beta"] / ss.loc[ss.variant_id.isin(planted_ids), "standard_error"]
+            chi_planted.append((z ** 2).to_numpy())
+        cal = calibration(np.concatenate(ps))
+        cal["lambda_gc_per_phenotype_median"] = float(np.median([calibration(p)["lambda_gc"] for p in ps]))
+        cal["mean_chi2_planted"] = float(np.concatenate(chi_planted).mean())
+        results.setdefault("calibration_null_chromosome", {})[model] = cal
+        print(model, cal, flush=True)
+
+    # 2: sgkit agreement, on the standardised inputs of step 1 (first 8 phenotypes)
+    sg = Path(args.sgkit_python)
+    if sg.exists():
+        from edfgen.genetics.ridge import _folds, _standardise_block
+
+        n = len(iid)
+        C = np.ones((n, 1))
+        Q, _ = np.linalg.qr(C)
+        Yr = Y[:, :8] - Y[:, :8].mean(0)
+        scale = np.sqrt((Yr ** 2).sum(0) / (n - 1))
+        Ys = Yr / scale
+        Gs = np.concatenate([_standardise_block(G[:, chrom == c], Q) for c in dict.fromkeys(chrom)], axis=1)
+        keep_chrom = np.concatenate([np.repeat(c, _standardise_block(G[:, chrom == c], Q).shape[1])
+                                     for c in dict.fromkeys(chrom)])
+        contigs = pd.factorize(keep_chrom)[0]
+        block = 1000
+        fold_sizes = np.bincount(_folds(n, 5, contiguous=True))
+        genome = GenomeBlocks.from_arrays(Gs, keep_chrom)
+        agree = {}
+        for label, alphas in (("same shrinkage grid", shrinkage_grid(Gs.shape[1])), ("each tool's default", None)):
+            npz = work / "sgkit_in.npz"
+            np.savez(npz, G=Gs, Y=Ys, contigs=contigs, block_size=block, fold_sizes=fold_sizes,
+                     alphas=np.zeros(0) if alphas is None else alphas)
+            t = time.perf_counter()
+            proc = subprocess.run([str(sg), "-c", SGKIT_SCRIPT, str(npz), str(work / "sgkit_out.npy")],
+                                  capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            if proc.returncode:
+                print(proc.stderr[-3000:])
+                raise SystemExit("sgkit failed")
+            sg_time = time.perf_counter() - t
+            ref = np.load(work / "sgkit_out.npy")                         # [contigs, samples, outcomes]
+            t = time.perf_counter()
+            mine = ridge_loco_predictions(genome, Ys, C, block_size=block, folds=5,
+                                          level0_shrinkage=alphas, level1_shrinkage=alphas,
+                                          fold_ids=_folds(n, 5, contiguous=True))
+            my_time = time.perf_counter() - t
+            got = np.stack([mine.loco(c) for c in dict.fromkeys(keep_chrom)]) / scale
+            corr = [np.corrcoef(got[c, :, p], ref[c, :, p])[0, 1] for c in range(ref.shape[0]) for p in range(8)]
+            agree[label] = {"max_abs_diff": float(np.abs(got - ref).max()), "sd_prediction": float(ref.std()),
+                            "min_correlation": float(np.min(corr)), "median_correlation": float(np.median(corr)),
+                            "sgkit_s": round(sg_time, 1), "edfgen_step1_s": round(my_time, 1)}
+            print(label, agree[label], flush=True)
+        results["sgkit_agreement"] = agree
+
+    # 4: multivariate on 8 phenotypes
+    from edfgen.genetics.association import lambda_gc
+
+    out = work / "gwas_mv"
+    run_gwas(source, work / "pheno.tsv", work / "covar.tsv", out, pheno_cols=names[:8], qc=qc,
+             settings=GwasSettings(multivariate=True, plots=False), threads=1)
+    mv = pd.read_csv(out / "multivariate.tsv.gz", sep="\t")
+    mv_loci = {"mostest_5e-8": int((mv.p_value < 5e-8).sum()), "min_p_5e-8": int((mv.min_p_corrected < 5e-8).sum()),
+               "planted_mostest": int(mv.loc[mv.variant_id.isin(planted_ids), "p_value"].lt(5e-8).sum()),
+               "planted_min_p": int(mv.loc[mv.variant_id.isin(planted_ids), "min_p_corrected"].lt(5e-8).sum()),
+               "null_chromosome_lambda": lambda_gc(mv.loc[mv.chromosome.astype(str) == null_chr, "p_value"])}
+    # null calibration on an independent permutation of the samples of the genotypes
+    from edfgen.genetics.models import LinearModel
+    from edfgen.genetics.multivariate import mostest, z_scores
+    from edfgen.genetics.clump import effective_number_of_tests
+
+    rng = np.random.default_rng(99)
+    Cfull = np.column_stack([np.ones(len(iid)), cov.set_index("IID").loc[iid, ["age", "sex"]].to_numpy(float)])
+    from edfgen.genetics.association import inverse_normal_transform
+
+    Yt = inverse_normal_transform(Y[:, :8])
+    lin = LinearModel()
+    st = lin.prepare(Cfull, Yt)
+    r0 = lin.test_block(st, G[rng.permutation(len(iid))])
+    r1 = lin.test_block(st, G[rng.permutation(len(iid))])
+    m_eff = effective_number_of_tests(np.corrcoef(Yt, rowvar=False))
+    res = mostest(z_scores(r1.beta, r1.p_value), z_scores(r0.beta, r0.p_value), r1.p_value, m_eff=m_eff)
+    mv_loci["permutation_null"] = {**calibration(res.p_value), "min_p": calibration(res.min_p_corrected)}
+    results["multivariate"] = mv_loci
+    print(mv_loci, flush=True)
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "ridge_loco.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    lines = ["# ridge-LOCO and MOSTest on a simulated cohort with families", "",
+             f"`python benchmarks/ridge_loco.py {' '.join(argv or sys.argv[1:])}` ; load average {results['load_average']}",
+             "", f"Cohort: {results['cohort']}", "", "## Null chromosome (relatives kept), 8 phenotypes", "",
+             "| model | λGC (pooled) | median λGC per phenotype | type-I 1e-3 | type-I 1e-5 | tests | mean χ² at planted |",
+             "|---|---|---|---|---|---|---|"]
+    for m, c in results["calibration_null_chromosome"].items():
+        lines.append(f"| {m} | {c['lambda_gc']:.3f} | {c['lambda_gc_per_phenotype_median']:.3f} | {c['type1_1e-3']:.2e} | "
+                     f"{c['type1_1e-5']:.2e} | {c['n_tests']} | {c['mean_chi2_planted']:.1f} |")
+    lines += ["", "## Wall time (edfgen gwas, 1 thread)", "", "| phenotypes | linear s | ridge-loco s | ratio |",
+              "|---|---|---|---|"]
+    for k, ratio in results.get("time_ratio", {}).items():
+        lines.append(f"| {k} | {results['wall_s'][f'linear_{k}']} | {results['wall_s'][f'ridge-loco_{k}']} | {ratio} |")
+    if "sgkit_agreement" in results:
+        lines += ["", "## LOCO predictions vs sgkit `regenie_transform`", "", "| setting | max abs diff | SD of predictions | min r | median r | sgkit s | edfgen s |",
+                  "|---|---|---|---|---|---|---|"]
+        for k, a in results["sgkit_agreement"].items():
+            lines.append(f"| {k} | {a['max_abs_diff']:.2e} | {a['sd_prediction']:.3f} | {a['min_correlation']:.6f} | "
+                         f"{a['median_correlation']:.6f} | {a['sgkit_s']} | {a['edfgen_step1_s']} |")
+    lines += ["", "## Multivariate (MOSTest) vs min-P, 8 phenotypes", "", "```", json.dumps(mv_loci, indent=1, default=float), "```"]
+    (out_dir / "ridge_loco.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
