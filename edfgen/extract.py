@@ -158,8 +158,9 @@ def edf_pca(x: np.ndarray, k: int) -> PcaResult:
 
 # --------------------------------------------------------------------------- workers
 def _load_batch(refs: Sequence[RecordRef], prep: Preprocessing, fs: float | None,
-                quality: QualityThresholds) -> tuple[list[str], np.ndarray, list[tuple[str, str, str]]]:
-    """Read + preprocess a batch (runs in a worker process)."""
+                quality: QualityThresholds) -> tuple[list[str], np.ndarray, list[tuple[str, str, str]],
+                                                     list[tuple[str, str, str]]]:
+    """Read + preprocess a batch (runs in a worker process): ids, signals, rejects, notes of kept records."""
     items = []
     for ref in refs:
         try:
@@ -167,7 +168,7 @@ def _load_batch(refs: Sequence[RecordRef], prep: Preprocessing, fs: float | None
         except RecordRejected as exc:
             items.append(RecordRejected(exc.reason, record_id=ref.record_id, path=ref.path))
     b = preprocess_many(items, prep, quality=quality)
-    return b.record_ids, b.signals, b.rejects
+    return b.record_ids, b.signals, b.rejects, b.notes
 
 
 def _worker_init(parent_pid: int | None = None) -> None:  # pragma: no cover - runs in children
@@ -187,7 +188,7 @@ def _worker_init(parent_pid: int | None = None) -> None:  # pragma: no cover - r
 
 
 class _Loader:
-    """Batches of (ids, signals, rejects) in order, from a process pool with bounded look-ahead."""
+    """Batches of (ids, signals, rejects, notes) in order, from a process pool with bounded look-ahead."""
 
     def __init__(self, batches: list[list[RecordRef]], prep, fs, quality, workers: int):
         self.batches, self.prep, self.fs, self.quality, self.workers = batches, prep, fs, quality, workers
@@ -551,9 +552,14 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             on_chunk(chunk, n_done)
         chunk += 1
 
+    n_trimmed = 0
     bar = progress(total=len(todo), desc="extract", unit="ECG")
     try:
-        for ids, signals, rejects in _Loader(batches, prep, fs, quality, workers):
+        for ids, signals, rejects, notes in _Loader(batches, prep, fs, quality, workers):
+            trimmed = {(rid, path): note for rid, path, note in notes if note.startswith("trimmed")}
+            n_trimmed += len(trimmed)  # records with a held stretch at an edge: kept, and said so
+            for (rid, path), note in trimmed.items():
+                log.debug("%s (%s): %s", rid, path, note)
             if len(ids):
                 e = embed_windows(model, signals, prep)
                 d = e.shape[1]
@@ -568,6 +574,9 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             flush()
     finally:
         bar.close()
+    if n_trimmed:
+        log.warning("extract: %d record(s) had a held (flat) stretch at their start or end, trimmed and kept "
+                    "(listed with -vv; count in the manifest)", n_trimmed)
 
     # ---- assemble (only records listed now, in discovery order)
     wanted = {r.record_id for r in todo_all}
@@ -629,6 +638,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             "preprocessing": prep.to_dict(),
             "ecg_records_fingerprint": hashlib.sha256("\n".join(f"{k}\0{v}" for k, v in sorted(fps.items())).encode()).hexdigest(),
             "n_records": len(refs), "n_rejected": len(rej_df), "n_participants": len(frame), "n_edfs": d,
+            "n_trimmed_flat_edges": n_trimmed,  # records of this run (not resumed chunks) with a held edge cut
             "aggregation": "EDF of an ECG = mean over its crops; participant = mean over accepted ECGs",
         })
     shutil.rmtree(parts, ignore_errors=True)

@@ -366,3 +366,17 @@ def test_extract_edfs__failed_run_leaves_no_parts(tmp_path, standin):
     with pytest.raises(InputError, match="no usable ECG record"):
         extract_edfs([d], out, checkpoint=standin, fs=500)
     assert not (tmp_path / "o" / "edfs.tsv.parts").exists() and not out.exists()
+
+
+def test_extract_edfs__held_edges_trimmed_kept_and_counted(shared_data, standin, tmp_path):
+    """PTB-XL records end in ~0.1 s of held samples: extracted (not rejected), counted in the manifest."""
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000"
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    for name in ("00001_hr", "00002_hr", "00004_hr"):
+        for ext in (".hea", ".dat"):
+            shutil.copy(src / f"{name}{ext}", ecg / f"{name}{ext}")
+    r = extract_edfs([ecg], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0)
+    assert r.n_rejected == 0 and r.n_participants == 3
+    manifest = json.loads(r.manifest.read_text())
+    assert manifest["extra"]["n_trimmed_flat_edges"] == 3
