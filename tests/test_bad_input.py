@@ -489,7 +489,7 @@ def test_cli_error_line__numpy_reprs_are_printed_as_plain_values():
 
 
 # --------------------------------------------------------------------------- property-based parsers
-PROPS = settings(max_examples=60, deadline=None, database=None,  # no .hypothesis/ folder in the repository
+PROPS = settings(max_examples=40, deadline=None, database=None,  # no .hypothesis/ folder in the repository
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 cell = st.one_of(st.text(max_size=8), st.sampled_from(["NA", "", "inf", "-inf", "nan", "1e400", "0x1", "1,5",
                                                        "  3 ", "1e-5", "-0", "\"", "'", "#", "\t"]),
