@@ -94,6 +94,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sgkit-python", default="/tmp/sgkit-venv/bin/python")
     ap.add_argument("--skip-timing", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--work", default=None, help="Work directory (a cohort already simulated there is reused).")
     args = ap.parse_args(argv)
 
     from edfgen.genetics.gwas import GwasSettings, run_gwas
@@ -103,11 +104,22 @@ def main(argv=None) -> int:
     from edfgen.simulate.cohort import simulate_cohort
 
     results: dict = {"params": vars(args), "load_average": os.getloadavg()}
-    work = Path(tempfile.mkdtemp(prefix="edfgen-ridge-bench-"))
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="edfgen-ridge-bench-"))
     t = time.perf_counter()
-    cohort = simulate_cohort(work / "cohort", n=args.n, seed=args.seed, chromosomes=args.chromosomes,
-                             variants_per_chromosome=args.variants_per_chromosome, ecg=False,
-                             families=args.families)
+    if (work / "cohort" / "truth.json").exists():
+        from types import SimpleNamespace
+
+        from edfgen.simulate.cohort import load_truth
+
+        truth = load_truth(work / "cohort")
+        assert truth["n"] == args.n and len(truth["families"]) == args.families, "another cohort in --work"
+        cohort = SimpleNamespace(n=truth["n"], n_families=len(truth["families"]), truth=truth,
+                                 n_related_pairs=len(truth["related_pairs"]), n_variants=truth["n_variants"],
+                                 bfile=work / "cohort" / "genotypes", covariates=work / "cohort" / "covariates.tsv")
+    else:
+        cohort = simulate_cohort(work / "cohort", n=args.n, seed=args.seed, chromosomes=args.chromosomes,
+                                 variants_per_chromosome=args.variants_per_chromosome, ecg=False,
+                                 families=args.families)
     results["cohort"] = {"n": cohort.n, "families": cohort.n_families, "sibling_pairs": cohort.n_related_pairs,
                          "in_families": int(sum(len(f["children"]) for f in cohort.truth["families"])),
                          "variants": cohort.n_variants, "simulate_s": round(time.perf_counter() - t, 1)}
@@ -167,7 +179,7 @@ def main(argv=None) -> int:
         keep_chrom = np.concatenate([np.repeat(c, _standardise_block(G[:, chrom == c], Q).shape[1])
                                      for c in dict.fromkeys(chrom)])
         contigs = pd.factorize(keep_chrom)[0]
-        block = 1000
+        block = 500
         fold_sizes = np.bincount(_folds(n, 5, contiguous=True))
         genome = GenomeBlocks.from_arrays(Gs, keep_chrom)
         agree = {}

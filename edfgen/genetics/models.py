@@ -186,8 +186,9 @@ class RidgeLocoModel(AssociationModel):
     missing_genotypes : {"mean-impute", "drop"}
         For the linear step 2.
     block_size, folds, h2_grid
-        Step 1 options: variants per level-0 block, cross-validation folds, and the heritabilities
-        that set the shrinkage grids (REGENIE's defaults: 1000, 5, 0.01/0.25/0.5/0.75/0.99).
+        Step 1 options: variants per level-0 block (``None``: :func:`edfgen.genetics.ridge.auto_block_size`;
+        REGENIE uses 1000), cross-validation folds and the heritabilities that set the shrinkage grids
+        (REGENIE's defaults: 5 and 0.01/0.25/0.5/0.75/0.99).
     predictions : LocoPredictions, optional
         Reuse step 1 (its sample ids must be the analysed samples, in any order).
 
@@ -202,7 +203,7 @@ class RidgeLocoModel(AssociationModel):
     needs_chromosome: ClassVar[bool] = True
     binary: bool = False
     missing_genotypes: str = "mean-impute"
-    block_size: int = 1000
+    block_size: int | None = None
     folds: int = 5
     h2_grid: tuple[float, ...] = (0.01, 0.25, 0.5, 0.75, 0.99)
     predictions: object = None
@@ -248,7 +249,7 @@ MODELS = ("linear", "ridge-loco")
 
 
 def make_model(model: str = "linear", *, binary: bool = False, missing_genotypes: str = "mean-impute",
-               predictions=None, block_size: int = 1000) -> AssociationModel:
+               predictions=None, block_size: int | None = None) -> AssociationModel:
     """The model object for ``--model`` and ``--binary``."""
     if model == "linear":
         return LogisticModel() if binary else LinearModel(missing_genotypes=missing_genotypes)
