@@ -49,6 +49,17 @@ def test_mr_cli__fixture_end_to_end(fx, tmp_path):
     assert res.at["MR Egger", "or"] == pytest.approx(np.exp(res.at["MR Egger", "b"]))
     h = pd.read_csv(out / "harmonised.tsv", sep="\t")
     assert len(h) == 79 and h["mr_keep"].all()
+    twosamplemr = {"SNP", "exposure", "outcome", "mr_keep", "palindromic", "ambiguous"} | {
+        f"{c}.{side}" for side in ("exposure", "outcome")
+        for c in ("effect_allele", "other_allele", "beta", "se", "pval", "eaf", "samplesize")}
+    assert twosamplemr <= set(h.columns)  # harmonise_data()'s names
+    single = pd.read_csv(out / "mr_singlesnp.tsv", sep="\t")
+    loo = pd.read_csv(out / "mr_leaveoneout.tsv", sep="\t")
+    assert {"SNP", "b", "se", "p"} <= set(single.columns) & set(loo.columns) and "All" in set(loo["SNP"])
+    # the Wald ratios of mr_singlesnp from harmonised.tsv's TwoSampleMR columns
+    w = single[single["method"] == "Wald ratio"].set_index("SNP")
+    hh = h.set_index("SNP").loc[w.index]
+    np.testing.assert_allclose(w["b"], hh["beta.outcome"] / hh["beta.exposure"], rtol=1e-6)
     m = json.loads((out / "manifest.json").read_text())
     assert m["command"] == "edfgen mr" and m["seed"] == 3 and "mr_results.tsv" in m["outputs"]
     assert len(list((out / "plots").glob("*.png"))) == 4
@@ -125,7 +136,7 @@ def test_mr_cli__full_sumstats_with_threshold_and_instrument_list(fx, tmp_path):
               "--p-threshold", 5e-8, "--no-plots", "--nboot", 50, "--presso-sims", 0])
     assert r.exit_code == 0, r.output
     h = pd.read_csv(tmp_path / "p" / "harmonised.tsv", sep="\t")
-    assert set(h["variant_id"]) == set(exp.loc[exp["p_value"] < 5e-8, "variant_id"])
+    assert set(h["SNP"]) == set(exp.loc[exp["p_value"] < 5e-8, "variant_id"])
     clumps = pd.DataFrame({"phenotype": ["bmi"] * 10 + ["other"] * 5,
                            "variant_id": list(exp["variant_id"][:10]) + list(exp["variant_id"][10:15])})
     clumps.to_csv(tmp_path / "clumps.tsv", sep="\t", index=False)
@@ -133,7 +144,7 @@ def test_mr_cli__full_sumstats_with_threshold_and_instrument_list(fx, tmp_path):
               "--instruments", tmp_path / "clumps.tsv", "--no-plots", "--nboot", 50, "--presso-sims", 0])
     assert r.exit_code == 0, r.output
     h = pd.read_csv(tmp_path / "c" / "harmonised.tsv", sep="\t")
-    assert set(h["variant_id"]) == set(exp["variant_id"][:10])
+    assert set(h["SNP"]) == set(exp["variant_id"][:10])
 
 
 def test_mr_cli__bad_input_is_one_line_error(fx, tmp_path):
@@ -190,19 +201,19 @@ def test_mr_cli__proxies_from_ld_panel(tmp_path):
               "--ld-bfile", tmp_path / "panel", "--no-plots", "--nboot", 50, "--presso-sims", 0])
     assert r.exit_code == 0, r.output
     # the outcome file holds p1/p2 but not t1/t2: proxies replace them
-    h = pd.read_csv(outd / "harmonised.tsv", sep="\t").set_index("variant_id")
+    h = pd.read_csv(outd / "harmonised.tsv", sep="\t").set_index("SNP")  # TwoSampleMR's names
     check_file("mr_harmonised", outd / "harmonised.tsv")
-    assert h.at["t1", "reason"] == "proxy_used" and h.at["t1", "proxy_variant"] == "p1"
-    assert h.at["t1", "proxy_r2"] >= 0.8 and h.at["t2", "proxy_r2"] == pytest.approx(1.0)
-    assert h.at["t1", "beta_outcome"] == pytest.approx(0.05)   # C ~ A: same sign
-    assert h.at["t2", "beta_outcome"] == pytest.approx(0.1)    # T(counted) ~ A(counted) via r < 0: flipped
+    assert h.at["t1", "reason"] == "proxy_used" and h.at["t1", "proxy_snp.outcome"] == "p1"
+    assert h.at["t1", "proxy_r2.outcome"] >= 0.8 and h.at["t2", "proxy_r2.outcome"] == pytest.approx(1.0)
+    assert h.at["t1", "beta.outcome"] == pytest.approx(0.05)   # C ~ A: same sign
+    assert h.at["t2", "beta.outcome"] == pytest.approx(0.1)    # T(counted) ~ A(counted) via r < 0: flipped
     assert h.at["f1", "reason"] == "kept"
     man = json.loads((outd / "manifest.json").read_text())     # panel: .bim/.fam hashed, .bed by size only
     assert sorted(Path(p).suffix for p in man["inputs"] if "panel" in p) == [".bim", ".fam"]
     assert man["parameters"]["ld_panel_bed_bytes"] == (tmp_path / "panel.bed").stat().st_size
     r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o_noprox.tsv", "--out", tmp_path / "np",
               "--no-plots", "--nboot", 50, "--presso-sims", 0])
-    h = pd.read_csv(tmp_path / "np" / "harmonised.tsv", sep="\t").set_index("variant_id")
+    h = pd.read_csv(tmp_path / "np" / "harmonised.tsv", sep="\t").set_index("SNP")
     assert (h.loc[["t1", "t2"], "reason"] == "missing_in_outcome").all()
     assert not h.loc[["t1", "t2"], "mr_keep"].any()
 
@@ -231,7 +242,7 @@ def test_mr_cli__clump_selects_independent_instruments(tmp_path):
               "--presso-sims", 0])
     assert r.exit_code == 0, r.output
     h = pd.read_csv(tmp_path / "res" / "harmonised.tsv", sep="\t")
-    assert sorted(h["variant_id"]) == ["va", "vc"]  # vb is clumped with the stronger va
+    assert sorted(h["SNP"]) == ["va", "vc"]  # vb is clumped with the stronger va
     r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "e.tsv"), "--outcome", str(tmp_path / "o.tsv"),
                                  "--out", str(tmp_path / "res2"), "--clump"])
     assert r.exit_code == 2 and "--ld-bfile" in _errors(r.output)[0]
@@ -248,12 +259,12 @@ def test_mr_cli__steiger_sources_binary_and_user_r2(fx, tmp_path):
     assert r.exit_code == 0, r.output
     st = pd.read_csv(tmp_path / "a" / "mr_steiger.tsv", sep="\t").iloc[0]
     check_file("mr_steiger", tmp_path / "a" / "mr_steiger.tsv")
-    assert st["r2_source_exposure"] == "p_n" and st["r2_source_outcome"] == "lor_liability"
+    assert st["r2_source.exposure"] == "p_n" and st["r2_source.outcome"] == "lor_liability"
     assert bool(st["correct_causal_direction"]) and st["steiger_pval"] < 1e-10
     r = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "chd_r2.tsv", "--out", tmp_path / "b",
               "--no-plots", "--nboot", 50, "--presso-sims", 0])
     st = pd.read_csv(tmp_path / "b" / "mr_steiger.tsv", sep="\t").iloc[0]
-    assert st["r2_source_outcome"] == "user_r2" and st["r2_outcome"] == pytest.approx(79 * 1e-5)
+    assert st["r2_source.outcome"] == "user_r2" and st["snp_r2.outcome"] == pytest.approx(79 * 1e-5)
 
 
 def test_mr_cli__full_sumstats_without_selection_is_refused(tmp_path):
@@ -279,7 +290,7 @@ def test_mr_cli__single_instrument_gives_wald_ratio(fx, tmp_path):
     res = pd.read_csv(tmp_path / "w" / "mr_results.tsv", sep="\t")
     h = pd.read_csv(tmp_path / "w" / "harmonised.tsv", sep="\t").iloc[0]
     assert list(res["method"]) == ["Wald ratio"]
-    assert res.at[0, "b"] == pytest.approx(h["beta_outcome"] / h["beta_exposure"])
-    assert res.at[0, "se"] == pytest.approx(h["se_outcome"] / abs(h["beta_exposure"]))
+    assert res.at[0, "b"] == pytest.approx(h["beta.outcome"] / h["beta.exposure"])
+    assert res.at[0, "se"] == pytest.approx(h["se.outcome"] / abs(h["beta.exposure"]))
     for fname, entry in ENTRIES.items():
         check_file(entry, tmp_path / "w" / fname)

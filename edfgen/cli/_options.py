@@ -50,3 +50,16 @@ def comma_list(ctx, param, value):
     if isinstance(value, (list, tuple)):
         value = ",".join(value)
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+class HiddenAliasOption(click.Option):
+    """An option whose extra names (old spellings kept for scripts) work but are not shown in ``--help``:
+    ``click.option("--covariates", "--covar-cols", "covar_cols", cls=HiddenAliasOption)``."""
+
+    def get_help_record(self, ctx):
+        saved = self.opts
+        self.opts = saved[:1]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = saved

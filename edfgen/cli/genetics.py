@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edfgen.cli._options import comma_list, existing_path, force, out_dir, threads, verbosity
+from edfgen.cli._options import HiddenAliasOption, comma_list, existing_path, force, out_dir, threads, verbosity
 
 
 def _genotype_options(func):
@@ -56,7 +56,8 @@ def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, thread
 @click.option("--pheno-cols", callback=comma_list, help="Phenotype columns (a,b or edf_001..edf_064).")
 @click.option("--pheno-prefix", help="Use every column starting with this prefix (e.g. edf_).")
 @click.option("--covar", type=existing_path(dir_okay=False), help="Covariate table (IID + columns).")
-@click.option("--covar-cols", callback=comma_list, help="Covariates, e.g. age,sex,centre,PC1..PC10 (default: all).")
+@click.option("--covariates", "--covar-cols", "covar_cols", cls=HiddenAliasOption, callback=comma_list,
+              help="Covariates, e.g. age,sex,centre,PC1..PC10 (default: all).")
 @click.option("--categorical", callback=comma_list, default=None, help="Treat these covariates as categorical.")
 @click.option("--binary", is_flag=True, help="Binary (0/1) outcomes: logistic regression, beta = log-odds.")
 @click.option("--logistic-test", type=click.Choice(["wald", "firth"]), default="wald", show_default=True)
@@ -82,7 +83,8 @@ def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, thread
               help="fast: blockwise numpy on PLINK input (linear; --binary with Wald); hail: "
                    "linear/logistic_regression_rows (Firth, VCF/BGEN/MT, clusters). auto picks fast when it can.")
 @click.option("--no-plots", is_flag=True, help="Skip the Manhattan/QQ PNGs.")
-@click.option("--plots-max", type=click.IntRange(min=0), default=None, help="Plot at most K phenotypes.")
+@click.option("--max-plots", "--plots-max", "plots_max", cls=HiddenAliasOption, type=click.IntRange(min=0), default=None,
+              help="Plot at most K phenotypes.")
 @click.option("--genome-assembly", default="NR", show_default=True,
               help="Genome build of the positions, written to each file's -meta.yaml (GRCh37, GRCh38; NR: not reported).")
 @_hail_options

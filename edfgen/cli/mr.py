@@ -36,6 +36,10 @@ from edfgen.cli._options import comma_list, force, out_dir, seed, verbosity
               help="MR-PRESSO simulated data sets (0: skip MR-PRESSO).")
 @click.option("--prevalence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Disease prevalence for Steiger r² of binary traits (default: the GWAS case fraction).")
+@click.option("--columns", default=None,
+              help="Column names of a layout that is not recognised, as KEY=COLUMN pairs: beta=,se=,p= (or log10p=), "
+                   "ea=,oa=,snp=,eaf=,n=,chr=,pos=, or=,ci_lower=,ci_upper= (odds ratios are converted to log-OR and SE). "
+                   "Applied to every --exposure/--outcome file that has the column.")
 @click.option("--plots/--no-plots", default=True, show_default=True)
 @click.option("--max-plots", type=click.IntRange(min=0), default=20, show_default=True,
               help="Plot at most this many pairs (most significant first).")
@@ -43,9 +47,10 @@ from edfgen.cli._options import comma_list, force, out_dir, seed, verbosity
 @force
 @verbosity
 def mr(exposure, outcome, out, methods, palindromes, maf_threshold, p_threshold, instruments, proxies, clump, ld_bfile,
-       proxy_r2, reverse, nboot, presso_sims, prevalence, plots, max_plots, seed, force):
+       proxy_r2, reverse, nboot, presso_sims, prevalence, columns, plots, max_plots, seed, force):
     """Two-sample MR of every exposure x outcome: harmonise (TwoSampleMR rules), IVW, MR Egger,
     medians, modes, heterogeneity, pleiotropy, leave-one-out, Steiger, MR-PRESSO."""
+    from edfgen.io.sumstats import parse_column_option
     from edfgen.mr.run import MRSettings, run_mr
 
     kw = {"methods": tuple(methods)} if methods else {}
@@ -53,7 +58,8 @@ def mr(exposure, outcome, out, methods, palindromes, maf_threshold, p_threshold,
                           seed=seed, presso=presso_sims > 0, presso_sims=max(presso_sims, 1), prevalence=prevalence,
                           proxy_r2=proxy_r2, **kw)
     res = run_mr(exposure, outcome, out, settings=settings, instruments=instruments, reverse=reverse,
-                 ld_bfile=ld_bfile, proxies=proxies, clump=clump, plots=plots, max_plots=max_plots, force=force)
+                 ld_bfile=ld_bfile, proxies=proxies, clump=clump, plots=plots, max_plots=max_plots, force=force,
+                 columns=parse_column_option(columns) or None)
     kept = int(res.harmonised["mr_keep"].sum())
     click.echo(f"edfgen mr: {res.n_pairs} pair(s), {kept} of {len(res.harmonised)} instrument rows kept, "
                f"{len(res.tables['mr_results'])} estimates in {res.seconds:.1f}s -> {out}")

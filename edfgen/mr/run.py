@@ -26,7 +26,7 @@ from scipy import stats
 
 from edfgen.exceptions import InputError
 from edfgen.genetics.clump import phenotype_name
-from edfgen.io.sumstats import ALIASES, read_sumstats
+from edfgen.io.sumstats import ALIASES, read_sumstats, sumstats_columns
 from edfgen.io.tables import PathLike, prepare_out_dir, read_table, write_table
 from edfgen.mr.harmonise import ACTIONS, find_proxies, harmonise
 from edfgen.mr.methods import DEFAULT_METHODS, MRResult, get_method
@@ -36,7 +36,8 @@ from edfgen.provenance import recording
 
 log = logging.getLogger(__name__)
 
-SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet")
+SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".regenie", ".regenie.gz",
+                     ".glm.linear", ".glm.logistic", ".glm.logistic.hybrid", ".glm.firth", ".stats", ".gz")
 
 RESULT_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "se", "pval", "lo_ci", "up_ci", "or",
                   "or_lci95", "or_uci95", "p_bonferroni", "q_fdr"]
@@ -52,6 +53,29 @@ PRESSO_COLUMNS = ["exposure", "outcome", "nsnp", "rss_obs", "global_pval", "n_ou
 TABLES = {"mr_results": RESULT_COLUMNS, "mr_heterogeneity": HET_COLUMNS, "mr_pleiotropy": PLEIO_COLUMNS,
           "mr_leaveoneout": LOO_COLUMNS, "mr_singlesnp": SINGLE_COLUMNS, "mr_steiger": STEIGER_COLUMNS,
           "mr_presso": PRESSO_COLUMNS}
+
+#: the written tables use TwoSampleMR's column names (``harmonise_data``, ``mr_singlesnp``,
+#: ``mr_leaveoneout``, ``directionality_test``), so R code written for TwoSampleMR reads them; the
+#: in-memory tables of :class:`MRRun` keep the internal names (``variant_id``, ``beta_exposure``, ...)
+TWOSAMPLEMR_NAMES: dict[str, dict[str, str]] = {
+    "harmonised": {
+        "variant_id": "SNP", "effect_allele": "effect_allele.exposure", "other_allele": "other_allele.exposure",
+        "effect_allele_outcome": "effect_allele.outcome", "other_allele_outcome": "other_allele.outcome",
+        **{f"{k}_{side}": f"{v}.{side}" for side in ("exposure", "outcome")
+           for k, v in (("beta", "beta"), ("se", "se"), ("p", "pval"), ("eaf", "eaf"), ("n", "samplesize"))},
+        "proxy_variant": "proxy_snp.outcome", "proxy_r2": "proxy_r2.outcome"},
+    "mr_singlesnp": {"variant_id": "SNP", "pval": "p"},
+    "mr_leaveoneout": {"excluded": "SNP", "pval": "p"},
+    "mr_steiger": {"r2_exposure": "snp_r2.exposure", "r2_outcome": "snp_r2.outcome",
+                   "r2_source_exposure": "r2_source.exposure", "r2_source_outcome": "r2_source.outcome",
+                   "n_exposure": "samplesize.exposure", "n_outcome": "samplesize.outcome"},
+}
+
+
+def twosamplemr_columns(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the column names TwoSampleMR gives ``table`` (those it has no name for are kept)."""
+    return df.rename(columns=TWOSAMPLEMR_NAMES.get(table, {}))
+
 
 #: an exposure file with more rows than this needs --p-threshold, --instruments or --clump
 MAX_UNFILTERED_INSTRUMENTS = 5000
@@ -124,10 +148,15 @@ def _twosamplemr_map(columns: Sequence[str]) -> dict[str, str]:
     return cmap
 
 
-def load_sumstats(path: PathLike) -> pd.DataFrame:
-    """Read GWAS-SSF (aliases accepted) or a TwoSampleMR export; log the column mapping."""
+def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """Read summary statistics in any layout :func:`edfgen.io.sumstats.read_sumstats` recognises, or a
+    TwoSampleMR export; log the column mapping.
+
+    ``columns``: user mapping ``{input column: GWAS-SSF column}`` (``--columns``); entries naming a
+    column this file does not have are skipped (one option serves exposure and outcome files)."""
     head = read_table(path)
-    cmap = _twosamplemr_map(head.columns)
+    user = {k: v for k, v in (columns or {}).items() if k in head.columns}
+    cmap = {**_twosamplemr_map([c for c in head.columns if c not in user]), **user}
     if cmap:
         for c in head.columns:  # plain columns that would collide with the mapped suffixed ones
             canon = ALIASES.get(str(c).lower())
@@ -146,36 +175,48 @@ def load_sumstats(path: PathLike) -> pd.DataFrame:
     return df
 
 
-def _looks_like_sumstats(path: Path) -> bool:
+def _header(path: Path) -> list[str]:
+    if path.name.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    sep = "," if ".csv" in path.name.lower() else "\t"
+    cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
+        cols = list(pd.read_csv(path, sep=r"\s+", nrows=0).columns)
+    return cols
+
+
+def _looks_like_sumstats(path: Path, columns: dict[str, str] | None = None) -> bool:
     """Whether a file's header maps to the GWAS-SSF columns MR needs (read without the body)."""
     try:
-        if path.name.lower().endswith(".parquet"):
-            import pyarrow.parquet as pq
-
-            cols = pq.read_schema(path).names
-        else:
-            sep = "," if ".csv" in path.name.lower() else "\t"
-            cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+        cols = _header(path)
     except Exception:  # unreadable files are reported by the reader if they are used
         return False
-    canon = {ALIASES.get(str(c).lower()) for c in cols} | set(_twosamplemr_map(cols).values())
+    user = {k: v for k, v in (columns or {}).items() if k in cols}
+    canon = sumstats_columns(cols, user) | set(_twosamplemr_map(cols).values())
     return {"variant_id", "effect_allele", "other_allele", "beta", "standard_error"} <= canon
 
 
-def list_sumstats(path: PathLike, option: str) -> list[Path]:
+def list_sumstats(path: PathLike, option: str, columns: dict[str, str] | None = None) -> list[Path]:
     """A file, or the sumstats files of a directory (sorted)."""
     p = Path(path)
     if p.is_dir():
         cands = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SUMSTATS_SUFFIXES)
                        and not f.name.startswith("."))
-        files = [f for f in cands if _looks_like_sumstats(f)]
+        files = [f for f in cands if _looks_like_sumstats(f, columns)]
         skipped = sorted(set(cands) - set(files))
         if skipped:  # e.g. gwas_summary.tsv, qc_report.tsv, samples.tsv beside the GWAS output
             log.info("%s: skipping %d file(s) without summary-statistics columns: %s", p, len(skipped),
                      ", ".join(f.name for f in skipped))
         if not files:
-            raise InputError(f"{option} {p}: directory holds no summary-statistics files "
-                             f"(variant_id, effect_allele, other_allele, beta, standard_error or aliases)")
+            example = ""
+            if cands:
+                with contextlib.suppress(Exception):
+                    example = f"; e.g. {cands[0].name} has: {' '.join(map(str, _header(cands[0])[:30]))}"
+            raise InputError(f"{option} {p}: directory holds no summary-statistics files (no columns for "
+                             f"variant_id, effect_allele, other_allele, beta, standard_error{example}); name them with "
+                             f"--columns snp=...,ea=...,oa=...,beta=...,se=...")
         return files
     if not p.exists():
         raise InputError(f"{option} {p}: file not found")
@@ -418,7 +459,7 @@ def clump_instruments(files: Sequence[Path], ld_bfile: PathLike, *, p_threshold:
 def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, settings: MRSettings = MRSettings(),
            instruments: PathLike | None = None, reverse: bool = False, ld_bfile: PathLike | None = None,
            proxies: bool | None = None, clump: bool = False, plots: bool = True, max_plots: int = 20,
-           force: bool = False) -> MRRun:
+           force: bool = False, columns: dict[str, str] | None = None) -> MRRun:
     """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
 
     Parameters
@@ -443,6 +484,9 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
         ``ld_bfile`` at ``settings.p_threshold`` (:mod:`edfgen.genetics.clump`).
     plots, max_plots
         Write PNG plots for at most ``max_plots`` pairs (smallest IVW p first).
+    columns
+        ``--columns``: ``{input column: GWAS-SSF column}`` for files in a layout that is not recognised
+        (:func:`edfgen.io.sumstats.parse_column_option`); applied to every file that has the column.
     """
     t0 = time.perf_counter()
     get_method(settings.loo_method)
@@ -452,8 +496,14 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
         raise InputError(f"--palindromes {settings.palindromes!r}: choose infer, forward or drop")
     if out_dir is not None:
         prepare_out_dir(out_dir, force=force, command="edfgen mr")
-    exp_files = list_sumstats(exposure, "--exposure")
-    out_files = list_sumstats(outcome, "--outcome")
+    exp_files = list_sumstats(exposure, "--exposure", columns)
+    out_files = list_sumstats(outcome, "--outcome", columns)
+    if columns:
+        seen = set().union(*(_header(f) for f in {*exp_files, *out_files}))
+        absent = [c for c in columns if c not in seen]
+        if absent:
+            raise InputError(f"--columns names {', '.join(map(repr, absent))}, in no header of the --exposure/"
+                             f"--outcome files (e.g. {exp_files[0]}: {' '.join(_header(exp_files[0])[:30])})")
     if reverse:
         exp_files, out_files = out_files, exp_files
     if proxies is None:
@@ -470,7 +520,7 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
 
     exposures = []
     for f in exp_files:
-        df = load_sumstats(f)
+        df = load_sumstats(f, columns)
         name = phenotype_name(f)
         if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
             raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
@@ -492,7 +542,7 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     # proxies: the panel's .bim is read once for all outcomes
     with PlinkGenotypes(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
         for of in progress(out_files, total=len(out_files), desc="mr outcomes"):
-            odf = load_sumstats(of)
+            odf = load_sumstats(of, columns)
             oname = phenotype_name(of)
             ocases, or2 = _cases(odf), _user_r2(odf)
             overlap = odf["variant_id"].isin(wanted)
@@ -540,9 +590,9 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
         planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (["plots/"] if plots else [])
         with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed,
                        planned=planned) as man:
-            write_table(H, out_dir / "harmonised.tsv")
+            write_table(twosamplemr_columns("harmonised", H), out_dir / "harmonised.tsv")
             for name, df in out.items():
-                write_table(df, out_dir / f"{name}.tsv")
+                write_table(twosamplemr_columns(name, df), out_dir / f"{name}.tsv")
             if plots:
                 from edfgen.plots.mr import plot_pairs
 

@@ -1,7 +1,8 @@
 """MR plots (PNG): scatter with method slopes, single-SNP forest, funnel, leave-one-out.
 
 Same content as TwoSampleMR's ``mr_scatter_plot``, ``mr_forest_plot``, ``mr_funnel_plot`` and
-``mr_leaveoneout_plot``. :func:`plot_pairs` draws the four plots for the most significant pairs
+``mr_leaveoneout_plot``; they take the in-memory tables of :class:`edfgen.mr.run.MRRun` or the
+written files (TwoSampleMR's column names). :func:`plot_pairs` draws the four plots for the most significant pairs
 of a run (capped, so a 64 x 8 matrix does not write 2,000 files).
 """
 
@@ -25,10 +26,20 @@ def _safe(name: str) -> str:
     return safe_filename(name).strip("_")[:80] or "trait"
 
 
+def _internal(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Tables read back from ``edfgen mr``'s files carry TwoSampleMR's names (``SNP``,
+    ``beta.exposure``, ``p``): map them to the in-memory names the plots use."""
+    from edfgen.mr.run import TWOSAMPLEMR_NAMES
+
+    inverse = {v: k for k, v in TWOSAMPLEMR_NAMES[table].items() if v in df.columns and k not in df.columns}
+    return df.rename(columns=inverse) if inverse else df
+
+
 def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path) -> Path:
     """Variant-outcome vs variant-exposure effects (exposure oriented positive, error bars 1 SE),
     one line per method (MR Egger with its intercept)."""
     plt = _plt()
+    h = _internal(h, "harmonised")
     k = h[h["mr_keep"]]
     s = np.where(k["beta_exposure"] < 0, -1.0, 1.0)
     x, y = k["beta_exposure"].to_numpy() * s, k["beta_outcome"].to_numpy() * s
@@ -64,6 +75,7 @@ def _ci_rows(d: pd.DataFrame, labels, colors):
 
 def forest_plot(single: pd.DataFrame, path: Path) -> Path:
     """Per-variant Wald ratios with 95% CI, then the pooled IVW / Egger estimates."""
+    single = _internal(single, "mr_singlesnp")
     per = single[single["method"] == "Wald ratio"].sort_values("b")
     pooled = single[single["method"] != "Wald ratio"]
     d = pd.concat([per, pooled])
@@ -89,6 +101,7 @@ def funnel_plot(single: pd.DataFrame, path: Path) -> Path:
 
 def leaveoneout_plot(loo: pd.DataFrame, path: Path) -> Path:
     """Estimate with each variant left out (95% CI), and with all variants."""
+    loo = _internal(loo, "mr_leaveoneout")
     d = pd.concat([loo[loo["excluded"] != "All"].sort_values("b"), loo[loo["excluded"] == "All"]])
     fig, ax = _ci_rows(d, d["excluded"], ["tab:red" if e == "All" else "0.3" for e in d["excluded"]])
     ax.set_xlabel(f"{d['method'].iloc[0]} estimate leaving out one variant (95% CI)")

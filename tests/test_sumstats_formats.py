@@ -1,0 +1,233 @@
+"""Summary statistics in: each tool's documented layout, written here from one truth table, reads back
+as the same GWAS-SSF values (compared by variant id)."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.exceptions import ConfigError, InputError
+from edfgen.io.sumstats import Z95, detect_layout, parse_column_option, read_sumstats, sumstats_columns
+
+N_VAR = 40
+
+
+@pytest.fixture(scope="module")
+def truth() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    ea = rng.choice(list("ACGT"), N_VAR)
+    oa = np.array([{"A": "G", "C": "T", "G": "A", "T": "C"}[a] for a in ea])
+    beta = rng.normal(0, 0.1, N_VAR)
+    se = rng.uniform(0.01, 0.05, N_VAR)
+    from scipy import stats
+
+    p = 2 * stats.norm.sf(np.abs(beta / se))
+    return pd.DataFrame({"variant_id": [f"rs{1000 + i}" for i in range(N_VAR)], "chromosome": np.repeat(["1", "2"], N_VAR // 2),
+                         "base_pair_location": np.arange(N_VAR) * 1000 + 10_000, "effect_allele": ea, "other_allele": oa,
+                         "beta": beta, "standard_error": se, "p_value": p,
+                         "effect_allele_frequency": rng.uniform(0.05, 0.95, N_VAR), "n": 5000})
+
+
+def _check(df, truth, *, cols=("beta", "standard_error", "p_value", "effect_allele_frequency"), rtol=1e-6):
+    got = df.set_index("variant_id").loc[truth["variant_id"]]
+    t = truth.set_index("variant_id")
+    assert (got["effect_allele"] == t["effect_allele"]).all() and (got["other_allele"] == t["other_allele"]).all()
+    assert (got["chromosome"].astype(str) == t["chromosome"]).all()
+    assert (got["base_pair_location"].astype(int) == t["base_pair_location"]).all()
+    for c in cols:
+        np.testing.assert_allclose(got[c].astype(float), t[c], rtol=rtol, err_msg=c)
+
+
+def _write(path, df, sep="\t"):
+    text = df.to_csv(sep=sep, index=False, na_rep="NA", float_format="%.10g")
+    if str(path).endswith(".gz"):
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_gwas_ssf__p_value_or_neg_log10_and_odds_ratios(truth, tmp_path):
+    ssf = truth[["chromosome", "base_pair_location", "effect_allele", "other_allele", "beta", "standard_error",
+                 "effect_allele_frequency", "p_value", "variant_id", "n"]]
+    df, m = read_sumstats(_write(tmp_path / "a.tsv.gz", ssf))
+    assert m.layout == "GWAS-SSF"
+    _check(df, truth)
+    alt = ssf.drop(columns=["p_value", "beta", "standard_error"]).assign(
+        odds_ratio=np.exp(truth["beta"]), ci_lower=np.exp(truth["beta"] - Z95 * truth["standard_error"]),
+        ci_upper=np.exp(truth["beta"] + Z95 * truth["standard_error"]), neg_log_10_p_value=-np.log10(truth["p_value"]))
+    df, m = read_sumstats(_write(tmp_path / "b.tsv", alt))
+    _check(df, truth)
+    assert any("ln(odds ratio)" in n for n in m.notes) and any("10^-" in n for n in m.notes)
+
+
+def test_plink2_glm__linear_with_covariate_rows_and_logistic_odds_ratios(truth, tmp_path):
+    rng = np.random.default_rng(1)
+    a1_is_ref = rng.random(N_VAR) < 0.3  # plink2's A1 may be REF or ALT
+    ref = np.where(a1_is_ref, truth["effect_allele"], truth["other_allele"])
+    alt = np.where(a1_is_ref, truth["other_allele"], truth["effect_allele"])
+    lin = pd.DataFrame({"#CHROM": truth["chromosome"], "POS": truth["base_pair_location"], "ID": truth["variant_id"],
+                        "REF": ref, "ALT": alt, "A1": truth["effect_allele"],
+                        "A1_FREQ": truth["effect_allele_frequency"], "TEST": "ADD", "OBS_CT": 5000,
+                        "BETA": truth["beta"], "SE": truth["standard_error"],
+                        "T_STAT": truth["beta"] / truth["standard_error"], "P": truth["p_value"], "ERRCODE": "."})
+    cov = lin.assign(TEST="AGE", BETA=0.5, SE=0.1, P=1e-20)  # --glm without hide-covar: covariate rows
+    both = pd.concat([lin, cov]).sort_values(["#CHROM", "POS"], kind="stable")
+    df, m = read_sumstats(_write(tmp_path / "x.edf_001.glm.linear", both))
+    assert m.layout == "plink2 --glm" and len(df) == N_VAR
+    _check(df, truth)
+    logi = lin.drop(columns=["BETA", "SE", "T_STAT"]).assign(**{"FIRTH?": "N", "OR": np.exp(truth["beta"]),
+                                                                "LOG(OR)_SE": truth["standard_error"]})
+    logi = logi[["#CHROM", "POS", "ID", "REF", "ALT", "A1", "FIRTH?", "TEST", "OBS_CT", "OR", "LOG(OR)_SE", "P",
+                 "ERRCODE"]]
+    df, m = read_sumstats(_write(tmp_path / "x.cad.glm.logistic.hybrid", logi))
+    _check(df, truth, cols=("beta", "standard_error", "p_value"))
+    # plink2 >= 2.00a3 writes OMITTED (the other allele) itself
+    df, _ = read_sumstats(_write(tmp_path / "y.glm.linear", lin.assign(OMITTED=truth["other_allele"])))
+    _check(df, truth)
+
+
+def test_regenie__space_separated_log10p(truth, tmp_path):
+    reg = pd.DataFrame({"CHROM": truth["chromosome"], "GENPOS": truth["base_pair_location"], "ID": truth["variant_id"],
+                        "ALLELE0": truth["other_allele"], "ALLELE1": truth["effect_allele"],
+                        "A1FREQ": truth["effect_allele_frequency"], "INFO": 1, "N": 5000, "TEST": "ADD",
+                        "BETA": truth["beta"], "SE": truth["standard_error"],
+                        "CHISQ": (truth["beta"] / truth["standard_error"]) ** 2,
+                        "LOG10P": -np.log10(truth["p_value"]), "EXTRA": "NA"})
+    df, m = read_sumstats(_write(tmp_path / "step2_edf_001.regenie", reg, sep=" "))
+    assert m.layout == "REGENIE step 2"
+    _check(df, truth)
+
+
+def test_bolt_lmm__allele1_and_p_bolt_lmm(truth, tmp_path):
+    bolt = pd.DataFrame({"SNP": truth["variant_id"], "CHR": truth["chromosome"], "BP": truth["base_pair_location"],
+                         "GENPOS": 0.0, "ALLELE1": truth["effect_allele"], "ALLELE0": truth["other_allele"],
+                         "A1FREQ": truth["effect_allele_frequency"], "F_MISS": 0.0, "BETA": truth["beta"],
+                         "SE": truth["standard_error"], "P_BOLT_LMM_INF": 0.5, "P_BOLT_LMM": truth["p_value"]})
+    df, m = read_sumstats(_write(tmp_path / "bolt.stats.gz", bolt))
+    assert m.layout == "BOLT-LMM"
+    _check(df, truth)
+    df, _ = read_sumstats(_write(tmp_path / "bolt_inf.stats", bolt.drop(columns=["P_BOLT_LMM"]).assign(
+        P_BOLT_LMM_INF=truth["p_value"])))
+    _check(df, truth)
+
+
+def test_saige__allele2_is_the_effect_allele(truth, tmp_path):
+    saige = pd.DataFrame({"CHR": truth["chromosome"], "POS": truth["base_pair_location"], "MarkerID": truth["variant_id"],
+                          "Allele1": truth["other_allele"], "Allele2": truth["effect_allele"], "AC_Allele2": 10,
+                          "AF_Allele2": truth["effect_allele_frequency"], "MissingRate": 0, "BETA": truth["beta"],
+                          "SE": truth["standard_error"], "Tstat": 1.0, "var": 1.0, "p.value": truth["p_value"],
+                          "p.value.NA": truth["p_value"], "Is.SPA": False, "N_case": 800, "N_ctrl": 4200})
+    df, m = read_sumstats(_write(tmp_path / "saige.txt", saige, sep=" "))
+    assert m.layout == "SAIGE"
+    _check(df, truth)
+    assert (df["n_cases"] == 800).all() and (df["n_controls"] == 4200).all()
+
+
+def test_finngen__own_layout_with_rsids(truth, tmp_path):
+    rsids = truth["variant_id"].copy()
+    rsids.iloc[3] = "rs1003,rs99999"  # FinnGen lists several rsids for some variants
+    rsids.iloc[5] = np.nan  # and none for others
+    fg = pd.DataFrame({"#chrom": truth["chromosome"], "pos": truth["base_pair_location"], "ref": truth["other_allele"],
+                       "alt": truth["effect_allele"], "rsids": rsids, "nearest_genes": "GENE1",
+                       "pval": truth["p_value"], "mlogp": -np.log10(truth["p_value"]), "beta": truth["beta"],
+                       "sebeta": truth["standard_error"], "af_alt": truth["effect_allele_frequency"],
+                       "af_alt_cases": 0.3, "af_alt_controls": 0.3})
+    df, m = read_sumstats(_write(tmp_path / "finngen_R10_I9_HEARTFAIL.gz", fg))
+    assert m.layout == "FinnGen"
+    cpra = f"{truth.chromosome[5]}:{truth.base_pair_location[5]}:{truth.other_allele[5]}:{truth.effect_allele[5]}"
+    assert df["variant_id"].iloc[5] == cpra
+    df.loc[5, "variant_id"] = truth["variant_id"][5]
+    _check(df, truth)
+
+
+def test_gwas_catalog_harmonised__hm_columns_win_and_odds_ratios_convert(truth, tmp_path):
+    flip = np.arange(N_VAR) % 3 == 0  # the submitted file had these alleles the other way round
+    hm = pd.DataFrame({"hm_variant_id": truth["variant_id"], "hm_rsid": truth["variant_id"],
+                       "hm_chrom": truth["chromosome"], "hm_pos": truth["base_pair_location"],
+                       "hm_other_allele": truth["other_allele"], "hm_effect_allele": truth["effect_allele"],
+                       "hm_beta": np.nan, "hm_odds_ratio": np.exp(truth["beta"]),
+                       "hm_ci_lower": np.exp(truth["beta"] - Z95 * truth["standard_error"]),
+                       "hm_ci_upper": np.exp(truth["beta"] + Z95 * truth["standard_error"]),
+                       "hm_effect_allele_frequency": truth["effect_allele_frequency"], "hm_code": 10,
+                       "variant_id": truth["variant_id"], "chromosome": truth["chromosome"],
+                       "base_pair_location": truth["base_pair_location"],
+                       "other_allele": np.where(flip, truth["effect_allele"], truth["other_allele"]),
+                       "effect_allele": np.where(flip, truth["other_allele"], truth["effect_allele"]),
+                       "p_value": truth["p_value"], "standard_error": np.nan})
+    df, m = read_sumstats(_write(tmp_path / "GCST90000001.h.tsv.gz", hm.drop(columns=["hm_beta", "standard_error"])))
+    assert m.layout == "GWAS Catalog harmonised"
+    _check(df, truth)
+    assert "effect_allele_original" in df.columns
+
+
+def test_columns_option__maps_any_layout_and_errors_quote_the_header(truth, tmp_path):
+    odd = pd.DataFrame({"VAR": truth["variant_id"], "EFF_A": truth["effect_allele"], "NONEFF_A": truth["other_allele"],
+                        "B_1": truth["beta"], "S_1": truth["standard_error"], "PV": truth["p_value"],
+                        "CHR_X": truth["chromosome"], "BP_X": truth["base_pair_location"],
+                        "FRQ_X": truth["effect_allele_frequency"]})
+    f = _write(tmp_path / "odd.tsv", odd)
+    with pytest.raises(InputError) as e:
+        read_sumstats(f)
+    msg = str(e.value)
+    assert "VAR EFF_A NONEFF_A B_1 S_1 PV CHR_X BP_X FRQ_X" in msg and "--columns" in msg
+    cmap = parse_column_option("snp=VAR,ea=EFF_A,oa=NONEFF_A,beta=B_1,se=S_1,p=PV,chr=CHR_X,pos=BP_X,eaf=FRQ_X")
+    df, m = read_sumstats(f, column_map=cmap)
+    _check(df, truth)
+    with pytest.raises(ConfigError, match="unknown key 'bogus'"):
+        parse_column_option("bogus=X")
+    with pytest.raises(ConfigError, match="not KEY=COLUMN"):
+        parse_column_option("beta")
+    with pytest.raises(InputError, match="'NOPE', not in the file's header"):
+        read_sumstats(f, column_map={"NOPE": "beta"})
+
+
+def test_detect_layout__and_discovery_columns():
+    assert detect_layout(["#chrom", "pos", "ref", "alt", "rsids", "pval", "beta", "sebeta"]).name == "FinnGen"
+    assert detect_layout(["SNP", "A1", "A2", "BETA", "SE", "P"]) is None  # generic aliases
+    assert {"beta", "standard_error", "p_value"} <= sumstats_columns(
+        ["CHROM", "GENPOS", "ID", "ALLELE0", "ALLELE1", "BETA", "SE", "LOG10P"])
+    assert {"beta", "standard_error"} <= sumstats_columns(["SNP", "A1", "A2", "OR", "L95", "U95", "P"])
+
+
+def test_mr__finngen_outcome_and_columns_option_give_the_ssf_results(truth, tmp_path):
+    """The same outcome as GWAS-SSF, in FinnGen's layout, and in an unknown layout with --columns (CLI)."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+    from edfgen.mr.run import MRSettings, run_mr
+
+    rng = np.random.default_rng(2)
+    exp = truth.assign(beta=rng.normal(0.2, 0.05, N_VAR), standard_error=0.02, p_value=1e-10)
+    out = truth.assign(beta=0.3 * exp["beta"] + rng.normal(0, 0.01, N_VAR))
+    _write(tmp_path / "exp.tsv", exp)
+    d_ssf, d_fg, d_odd = (tmp_path / x for x in ("ssf", "fg", "odd"))
+    for x in (d_ssf, d_fg, d_odd):
+        x.mkdir()
+    _write(d_ssf / "hf.tsv", out)
+    _write(d_fg / "hf.gz", pd.DataFrame({"#chrom": out["chromosome"], "pos": out["base_pair_location"],
+                                         "ref": out["other_allele"], "alt": out["effect_allele"],
+                                         "rsids": out["variant_id"], "pval": out["p_value"], "beta": out["beta"],
+                                         "sebeta": out["standard_error"], "af_alt": out["effect_allele_frequency"]}))
+    _write(d_odd / "hf.txt", pd.DataFrame({"VAR": out["variant_id"], "EFF_A": out["effect_allele"],
+                                           "NONEFF_A": out["other_allele"], "B_1": out["beta"],
+                                           "S_1": out["standard_error"], "PV": out["p_value"],
+                                           "FRQ_X": out["effect_allele_frequency"]}))
+    settings = MRSettings(nboot=20, presso=False)
+    ref = run_mr(tmp_path / "exp.tsv", d_ssf, None, settings=settings, plots=False).tables["mr_results"]
+    fg = run_mr(tmp_path / "exp.tsv", d_fg, None, settings=settings, plots=False).tables["mr_results"]
+    assert len(ref) > 3
+    np.testing.assert_allclose(fg["b"], ref["b"], rtol=1e-6)
+    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(d_odd), "--out",
+                                 str(tmp_path / "mr_odd"), "--nboot", "20", "--presso-sims", "0", "--no-plots",
+                                 "--columns", "snp=VAR,ea=EFF_A,oa=NONEFF_A,beta=B_1,se=S_1,p=PV,eaf=FRQ_X"])
+    assert r.exit_code == 0, r.output
+    odd = pd.read_csv(tmp_path / "mr_odd" / "mr_results.tsv", sep="\t")
+    np.testing.assert_allclose(odd["b"], ref["b"], rtol=1e-6)
+    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(d_odd), "--out",
+                                 str(tmp_path / "mr_bad"), "--columns", "beta=NOPE"])
+    assert r.exit_code == 2 and "VAR EFF_A NONEFF_A B_1" in r.output and "--columns" in r.output
