@@ -27,11 +27,62 @@ def _img(path: Path, width: int = 900) -> str:
     return f'<figure><img width="{width}" src="data:image/png;base64,{data}"><figcaption>{html.escape(path.name)}</figcaption></figure>'
 
 
+def _fmt(v) -> str:
+    """Numbers for people: whole numbers as integers (thousands separated), others to 3 significant
+    digits; missing values blank (never ``NaN``)."""
+    import numbers
+
+    import numpy as np
+
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, numbers.Real):
+        f = float(v)
+        if f != f:
+            return ""
+        if f.is_integer() and abs(f) < 1e15:
+            return f"{int(f):,}" if abs(f) >= 10_000 else str(int(f))
+        return f"{f:.3g}"
+    return str(v)
+
+
 def _table(df: pd.DataFrame, max_rows: int = 40) -> str:
     if df is None or df.empty:
         return "<p><em>none</em></p>"
     more = f"<p><em>{len(df) - max_rows} more rows in the file.</em></p>" if len(df) > max_rows else ""
-    return df.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0, classes="t") + more
+    # every cell formatted here (to_html's formatters are skipped for some dtypes); lists wrap after commas
+    shown = df.head(max_rows).apply(lambda col: col.map(lambda v: _fmt(v).replace(",", ",\u200b")
+                                                        if isinstance(v, str) else _fmt(v)))
+    body = shown.to_html(index=False, border=0, classes="t", escape=True)
+    return f"<div class='tw'>{body}</div>" + more
+
+
+#: loci table: what a reader looks for first, the long phenotype list last (and shortened)
+LOCI_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "novel", "known_by",
+                "nearest_catalog_trait", "nearest_catalog_distance", "nearest_catalog_variant", "ld_r2",
+                "nearest_gene", "phenotypes"]
+
+
+def _loci_table(loci: pd.DataFrame, max_rows: int = 40, max_phenotypes: int = 3) -> str:
+    """The loci table with ``novel`` and the nearest known association next to the lead variant, and
+    the comma-joined ``phenotypes`` cut to the first few names (``+N more``)."""
+    cols = [c for c in LOCI_COLUMNS if c in loci.columns]
+    d = loci[cols + [c for c in loci.columns if c not in cols and c not in ("nearest_catalog_p_value",
+                                                                           "nearest_catalog_pubmed_id",
+                                                                           "ld_catalog_variant", "gene_distance")]]
+    d = d.copy()
+    if "p_value" in d:
+        d = d.sort_values("p_value", kind="stable")
+        d["p_value"] = [f"{v:.2e}" if v == v else "" for v in d["p_value"].astype(float)]
+    if "phenotypes" in d:
+        def short(v):
+            names = [x for x in str(v).split(",") if x] if v == v else []
+            return ", ".join(names[:max_phenotypes]) + (f" (+{len(names) - max_phenotypes} more)"
+                                                        if len(names) > max_phenotypes else "")
+        d["phenotypes"] = d["phenotypes"].map(short)
+    return _table(d, max_rows)
 
 
 def _read(path: Path) -> pd.DataFrame | None:
@@ -60,6 +111,40 @@ class TruthScore:
     @property
     def loci_recovered(self) -> tuple[int, int]:
         return int(self._all("n_recovered")), int(self._all("n_planted"))
+
+
+def _strongest_qq(plots: list[Path], summary: pd.DataFrame | None) -> Path | None:
+    """The QQ plot of the phenotype with the most genome-wide hits (then the largest λGC)."""
+    from edfgen.io.tables import safe_filename
+
+    qq = [p for p in plots if p.name.endswith(".qq.png")]
+    if not qq:
+        return None
+    if summary is not None and len(summary):
+        ranked = summary.sort_values(["n_significant", "lambda_gc"], ascending=False)
+        by_name = {p.name: p for p in qq}
+        for name in ranked["phenotype"].astype(str):
+            hit = by_name.get(f"{safe_filename(name)}.qq.png")
+            if hit is not None:
+                return hit
+    return qq[0]
+
+
+def _strongest_mr_plots(mr_dir: Path, prim: pd.DataFrame, *, pairs: int = 2) -> list[Path]:
+    """Scatter and leave-one-out plots of the strongest pairs with >= 2 instruments (IVW rows, smallest
+    p first); a 1-variant Wald ratio has nothing to show in a scatter."""
+    from edfgen.plots.mr import _safe
+
+    multi = prim[(prim["method"] == IVW) & (prim["nsnp"] >= 2)].sort_values("pval")
+    out = []
+    for exp, outc in multi[["exposure", "outcome"]].itertuples(index=False):
+        stem = f"{_safe(exp)}__{_safe(outc)}"
+        found = [p for kind in ("scatter", "leaveoneout") for p in mr_dir.rglob(f"{stem}.{kind}.png")]
+        if found:
+            out += found
+        if len(out) >= 2 * pairs:
+            break
+    return out
 
 
 def _mr_primary(res: pd.DataFrame) -> pd.DataFrame:
@@ -112,7 +197,10 @@ def score_truth(out: Path, truth: dict, *, window_kb: float = 250.0, alpha: floa
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table.t{border-collapse:collapse;font-size:.85em}table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #eee;text-align:right}
+div.tw{max-width:100%;overflow-x:auto}
+table.t{border-collapse:collapse;font-size:.85em;table-layout:auto}
+table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #eee;text-align:right;white-space:normal;
+overflow-wrap:break-word;max-width:22em;vertical-align:top}
 figure{margin:1em 0}figcaption{font-size:.8em;color:#666}.k{font-size:1.2em;font-weight:600}"""
 
 
@@ -165,9 +253,15 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
     combined = [p for p in plots if any(k in p.name for k in ("combined", "min_p", "minp"))]
     for p in combined[:2] or plots[:2]:
         parts.append(_img(p))
-    qq = [p for p in plots if "qq" in p.name]
-    if qq:
-        parts.append(_img(qq[0], 450))
+    qq = _strongest_qq(plots, gwas_summary)
+    if qq is not None:
+        parts.append(_img(qq, 450))
+    regional = sorted(p for d in ("clump", "annotate") for p in (out / d).rglob("*.png") if "regional" in p.name) \
+        if out.exists() else []
+    if regional:
+        parts.append("<p>Regional plots of the top loci:</p>")
+        for p in regional[:3]:
+            parts.append(_img(p, 700))
 
     parts.append("<h2>Independent loci</h2>")
     loci = _read(out / "annotate" / "annotated_loci.tsv")
@@ -175,7 +269,7 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
         loci = _read(out / "clump" / "loci.tsv")
     if loci is not None:
         novel = f"; {int(loci['novel'].astype(str).str.lower().eq('true').sum())} novel against the GWAS Catalog" if "novel" in loci else ""
-        parts.append(f"<p class='k'>{len(loci)} independent loci across all EDFs{novel}</p>" + _table(loci))
+        parts.append(f"<p class='k'>{len(loci)} independent loci across all EDFs{novel}</p>" + _loci_table(loci))
 
     parts.append("<h2>Mendelian randomization (EDF → disease)</h2>")
     mr = _read(out / "mr" / "mr_results.tsv")
@@ -183,7 +277,7 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
         prim = _mr_primary(mr).sort_values("pval")
         parts.append(f"<p>{len(prim)} EDF–disease pairs tested (IVW, or Wald ratio with one instrument); smallest p first.</p>")
         parts.append(_table(prim, 25))
-        for p in sorted((out / "mr").rglob("*.png"))[:3]:
+        for p in _strongest_mr_plots(out / "mr", prim):
             parts.append(_img(p, 600))
 
     if truth is not None and Path(truth).exists():

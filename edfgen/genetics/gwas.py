@@ -718,7 +718,8 @@ def _write_outputs(out_dir, variants: pd.DataFrame, res: AssociationResult, name
             pmin = np.nanmin(np.where(np.isfinite(res.p_value), res.p_value, np.inf), axis=1)
         manhattan_plot(base.assign(p_value=np.where(np.isfinite(pmin), pmin, np.nan)[order]),
                        out_dir / "plots" / "combined_min_p.manhattan.png",
-                       title=f"minimum p across {len(names)} phenotypes")
+                       title=f"minimum p across {len(names)} phenotypes",
+                       study_wide=GENOME_WIDE / len(names) if len(names) > 1 else None)  # Bonferroni over phenotypes
     summary = pd.DataFrame(rows, columns=["phenotype", "n", "variants_tested", "lambda_gc", "n_significant"])
     write_table(summary, out_dir / "gwas_summary.tsv", float_format="%.6g")
     return summary

@@ -22,7 +22,8 @@ def thin_mask(p: np.ndarray, *, keep_above: float = 0.01, every: int = 10) -> np
 
 
 def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = "",
-                   threshold: float = 5e-8, thin: bool = True) -> Path:
+                   threshold: float = 5e-8, thin: bool = True, suggestive: float | None = 1e-5,
+                   study_wide: float | None = None, label_leads: int = 10, lead_window_bp: float = 1e6) -> Path:
     """Write a Manhattan plot PNG.
 
     Parameters
@@ -34,6 +35,13 @@ def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = ""
         Genome-wide line (default 5e-8).
     thin : bool
         Thin points with p > 0.01 (1 in 10) to keep plotting fast.
+    suggestive : float or None
+        Dotted suggestive line (default 1e-5).
+    study_wide : float or None
+        A study-wide line (e.g. 5e-8 / number of phenotypes or / M_eff), drawn when given.
+    label_leads : int
+        Label at most this many lead variants (the smallest p per ``lead_window_bp`` window among
+        variants beyond ``threshold``) with their ``variant_id`` when the frame has one.
     """
     import matplotlib
 
@@ -61,7 +69,23 @@ def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = ""
     colours = np.where(key % 2 == 0, "#4a6fa5", "#1b2a41")
     fig, ax = plt.subplots(figsize=(10, 3.5), dpi=100)
     ax.scatter(x[keep], y[keep], c=colours[keep], s=3, linewidths=0, rasterized=True)
-    ax.axhline(-np.log10(threshold), color="#c0392b", lw=0.8, ls="--")
+    ax.axhline(-np.log10(threshold), color="#c0392b", lw=0.8, ls="--", label=f"genome-wide {threshold:g}")
+    if suggestive is not None:
+        ax.axhline(-np.log10(suggestive), color="#7f8c8d", lw=0.7, ls=":", label=f"suggestive {suggestive:g}")
+    if study_wide is not None:
+        ax.axhline(-np.log10(study_wide), color="#8e44ad", lw=0.8, ls="-.", label=f"study-wide {study_wide:.2g}")
+    if label_leads and "variant_id" in df.columns:
+        ids = df["variant_id"].astype(str).to_numpy()[order]
+        hits = np.flatnonzero(np.isfinite(p) & (p < threshold))
+        taken: list[tuple[int, float]] = []
+        for i in hits[np.argsort(p[hits], kind="stable")]:
+            if len(taken) >= label_leads:
+                break
+            if any(k == key[i] and abs(q - pos[i]) < lead_window_bp for k, q in taken):
+                continue
+            taken.append((key[i], pos[i]))
+            ax.annotate(ids[i], (x[i], y[i]), xytext=(2, 3), textcoords="offset points", fontsize=6)
+    ax.legend(fontsize=6, loc="upper right", frameon=False)
     ax.set_xticks(ticks)
     ax.set_xticklabels(labels, fontsize=7)
     ax.set_xlabel("chromosome")

@@ -1,0 +1,195 @@
+"""report.html shows the findings: loci table with novelty and the nearest known association, numbers
+formatted and no NaN; MR plots of the strongest multi-SNP pairs; the QQ plot of the strongest EDF;
+Manhattan/QQ with their reference lines and band."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def _png(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_title(path.name, fontsize=3)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    out = tmp_path / "run"
+    (out / "gwas" / "plots").mkdir(parents=True)
+    pd.DataFrame({"phenotype": ["edf_001", "edf_002", "edf_003"], "n": [1000] * 3, "variants_tested": [5000] * 3,
+                  "lambda_gc": [1.01, 1.03, 0.99], "n_significant": [0, 12, 3]}).to_csv(
+        out / "gwas" / "gwas_summary.tsv", sep="\t", index=False)
+    for name in ("edf_001", "edf_002", "edf_003"):
+        _png(out / "gwas" / "plots" / f"{name}.qq.png")
+    _png(out / "gwas" / "plots" / "combined_min_p.manhattan.png")
+    (out / "annotate").mkdir()
+    pd.DataFrame({"locus": [1, 2], "variant_id": ["rs1", "rs2"], "chromosome": [1, 2],
+                  "base_pair_location": [1234567, 7654321], "p_value": [3.2e-12, 4.5e-9],
+                  "phenotypes": [",".join(f"edf_{i:03d}" for i in range(1, 29)), "edf_002"], "novel": [False, True],
+                  "known_by": ["nearest", np.nan], "nearest_catalog_variant": ["rs9", np.nan],
+                  "nearest_catalog_distance": [1200.0, np.nan], "nearest_catalog_trait": ["QT interval", np.nan],
+                  "nearest_catalog_p_value": [1e-20, np.nan], "nearest_catalog_pubmed_id": [123, np.nan],
+                  "ld_catalog_variant": [np.nan, np.nan], "ld_r2": [np.nan, np.nan], "nearest_gene": ["SCN5A", "NOS1AP"],
+                  "gene_distance": [0, 500]}).to_csv(out / "annotate" / "annotated_loci.tsv", sep="\t", index=False)
+    _png(out / "annotate" / "regional" / "locus1.regional.png")
+    (out / "mr" / "plots").mkdir(parents=True)
+    pd.DataFrame({"exposure": ["aaa_edf", "edf_002", "edf_002", "edf_003"], "outcome": ["AF", "AF", "AF", "MI"],
+                  "method": ["Wald ratio", "Inverse variance weighted", "MR Egger", "Inverse variance weighted"],
+                  "nsnp": [1, 5, 5, 3], "b": [0.5, 0.2, 0.25, 0.1], "se": [0.1, 0.02, 0.05, 0.05],
+                  "pval": [1e-30, 1e-12, 1e-3, 0.04]}).to_csv(out / "mr" / "mr_results.tsv", sep="\t", index=False)
+    for stem in ("aaa_edf__AF", "edf_002__AF", "edf_003__MI"):
+        for kind in ("scatter", "leaveoneout"):
+            _png(out / "mr" / "plots" / f"{stem}.{kind}.png")
+    return out
+
+
+def test_write_report__shows_findings_formatted(run_dir):
+    from edfgen.report import write_report
+
+    text = write_report(run_dir).read_text()
+    assert "NaN" not in text and "nan" not in re.sub(r"data:image/png;base64,[^\"']+", "", text)
+    captions = re.findall(r"<figcaption>([^<]+)</figcaption>", text)
+    # QQ of the EDF with most hits (edf_002), not the alphabetically first
+    assert "edf_002.qq.png" in captions and "edf_001.qq.png" not in captions
+    # MR plots: strongest multi-SNP pairs; the 1-SNP Wald pair (smallest p) is not drawn
+    assert "edf_002__AF.scatter.png" in captions and "aaa_edf__AF.scatter.png" not in captions
+    assert captions.index("edf_002__AF.scatter.png") < captions.index("edf_003__MI.scatter.png")
+    assert "locus1.regional.png" in captions
+    loci_html = text[text.index("Independent loci"):text.index("Mendelian randomization")].replace("\u200b", "")
+    header = re.findall(r"<th>([^<]+)</th>", loci_html)
+    assert header.index("novel") < 7 and header.index("nearest_catalog_trait") < 9 and header[-1] != "novel"
+    assert header.index("phenotypes") > header.index("nearest_gene")
+    assert "edf_001, edf_002, edf_003 (+25 more)" in loci_html
+    assert "3.20e-12" in loci_html and "1,234,567" in loci_html and "QT interval" in loci_html
+    assert "overflow-wrap:break-word" in text  # cells wrap instead of pushing columns off-screen
+    mr_html = text[text.index("Mendelian randomization"):]
+    assert "<td>1e-12</td>" in mr_html and "<td>0.02</td>" in mr_html  # 3 significant digits
+
+
+def test_qq_band__matches_simulated_order_statistics():
+    from edfgen.plots.qq import qq_band
+
+    rng = np.random.default_rng(0)
+    n = 200
+    sims = -np.log10(np.sort(rng.random((4000, n)), axis=1))
+    ranks = np.array([1.0, 10.0, 100.0])
+    lo, hi = qq_band(n, ranks)
+    q = np.quantile(sims[:, ranks.astype(int) - 1], [0.025, 0.975], axis=0)
+    np.testing.assert_allclose(lo, q[0], rtol=0.05)
+    np.testing.assert_allclose(hi, q[1], rtol=0.05)
+
+
+def test_manhattan_and_qq__draw_lines_labels_and_band(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edfgen.plots import manhattan_plot, qq_plot
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"chromosome": np.repeat(["1", "2"], 500), "base_pair_location": np.tile(np.arange(500) * 1e4, 2),
+                       "p_value": rng.random(1000), "variant_id": [f"v{i}" for i in range(1000)]})
+    df.loc[[100, 101, 700], "p_value"] = [1e-12, 1e-10, 1e-9]  # 101 is within 1 Mb of 100: one label there
+    seen = {}
+    real_close = plt.close
+
+    def keep(fig=None):
+        if fig is not None and not isinstance(fig, str):
+            seen.setdefault("figs", []).append(fig)
+        return real_close(fig)
+
+    monkeypatch.setattr(plt, "close", keep)
+    manhattan_plot(df, tmp_path / "m.png", study_wide=5e-8 / 8)
+    ax = seen["figs"][-1].axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["v100", "v700"]
+    ys = sorted(round(float(ln.get_ydata()[0]), 3) for ln in ax.lines)
+    assert ys == sorted([round(-np.log10(v), 3) for v in (5e-8, 1e-5, 5e-8 / 8)])
+    qq_plot(df["p_value"].to_numpy(), tmp_path / "q.png")
+    ax = seen["figs"][-1].axes[0]
+    assert len(ax.collections) == 2  # the band (fill_between) and the points
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions", "--disable-sync",
+                  "--hide-scrollbars", "--mute-audio"]
+
+#: appended to a copy of the report: records console errors, script errors and images that fail to
+#: decode into the DOM, which --dump-dom prints after the page has loaded
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push('error: ' + e.message), true);
+const _ce = console.error; console.error = (...a) => { window.__errors.push('console: ' + a.join(' ')); _ce(...a); };
+window.addEventListener('load', () => {
+  const imgs = Array.from(document.images);
+  const broken = imgs.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt || i.src.slice(0, 40));
+  const d = document.createElement('pre'); d.id = 'probe';
+  d.textContent = 'PROBE images=' + imgs.length + ' broken=' + JSON.stringify(broken) +
+                  ' errors=' + JSON.stringify(window.__errors) + ' width=' + document.documentElement.scrollWidth;
+  document.body.appendChild(d);
+});
+</script>"""
+
+
+def _chromium():
+    import os
+    import shutil
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI"):  # .ci/run installs Debian's chromium: never skip silently in CI
+            pytest.fail("chromium not found (apt-get install chromium)")
+        pytest.skip("chromium not installed")
+    return exe
+
+
+def test_report__renders_in_headless_chromium_without_errors_or_broken_images(run_dir, tmp_path):
+    import json
+    import subprocess
+
+    from edfgen.report import write_report
+
+    exe = _chromium()
+    report = write_report(run_dir)
+    probe = tmp_path / "probe.html"
+    probe.write_text(report.read_text().replace("</body>", PROBE + "</body>"))
+    profile = tmp_path / "profile"
+    r = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+                        "--window-size=1280,2000", "--enable-logging=stderr", "--v=0", "--dump-dom", probe.as_uri()],
+                       capture_output=True, text=True, timeout=180)
+    m = re.search(r"PROBE images=(\d+) broken=(\[.*?\]) errors=(\[.*?\]) width=(\d+)", r.stdout)
+    assert m, (r.stdout[-2000:], r.stderr[-2000:])
+    n_img, broken, errors, width = int(m.group(1)), json.loads(m.group(2)), json.loads(m.group(3)), int(m.group(4))
+    assert n_img >= 6 and broken == [] and errors == []
+    # negative control: the probe does see a broken image and a console error
+    bad = tmp_path / "bad.html"
+    bad.write_text(probe.read_text().replace("<body>", "<body><img alt='x' src='data:image/png;base64,AAAA'>", 1)
+                   .replace("</body>", "<script>console.error('boom')</script></body>"))
+    rb = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+                         "--dump-dom", bad.as_uri()], capture_output=True, text=True, timeout=180)
+    mb = re.search(r"PROBE images=(\d+) broken=(\[.*?\]) errors=(\[.*?\])", rb.stdout)
+    assert mb and json.loads(mb.group(2)) == ["x"] and "console: boom" in json.loads(mb.group(3))
+    assert width <= 1280  # the loci table wraps instead of widening the page
+    assert "Uncaught" not in r.stderr and "CONSOLE" not in r.stderr.replace("CONSOLE(0)", "")
+    shot = tmp_path / "report.png"
+    r = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1280,3000",
+                        f"--screenshot={shot}", report.as_uri()], capture_output=True, text=True, timeout=180)
+    assert shot.exists() and shot.stat().st_size > 10_000, r.stderr[-2000:]
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        assert im.size == (1280, 3000)
+        assert len(np.unique(np.asarray(im.convert("L").resize((64, 150))))) > 5  # not a blank page
