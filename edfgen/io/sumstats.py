@@ -420,13 +420,18 @@ def write_sumstats(df: pd.DataFrame, path: PathLike, *, meta: "SumstatsMeta | No
     if not path.name.endswith(".gz"):
         return write_table(out, path, float_format="%.8g")
     text = out.to_csv(sep="\t", index=False, na_rep="NA", float_format="%.8g", lineterminator="\n")
+    # a tabix index needs a chromosome and a position on every row
+    index = bool(len(out)) and out[["chromosome", "base_pair_location"]].notna().all(axis=None)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             w = BgzfWriter(fh)
             w.write(text.encode())
             w.close()
-        tbi = tabix_index(tmp)
-    os.replace(tbi, f"{path}.tbi")
+        tbi = tabix_index(tmp) if index else None
+    if tbi is not None:
+        os.replace(tbi, f"{path}.tbi")
+    else:
+        log.info("%s: no tabix index (rows without chromosome or position)", path)
     if meta is not None:
         write_meta(path, meta, w.md5)
     return path
