@@ -193,3 +193,125 @@ def test_gwas_keep_extract_chr_min_info_match_plink2(fileset, tmp_path):
     _compare_glm(tmp_path / "out", {"y1": [tmp_path / "sel.y1.glm.linear"]}, beta_se=2e-5, se_rel=2e-5)
     qc = pd.read_csv(tmp_path / "out" / "qc_report.tsv", sep="\t").set_index("filter")
     assert qc.loc["min_info", "removed"] > 0
+
+
+def test_clump_per_chromosome_files_equal_whole_genome_with_a_pgen_panel(fileset, tmp_path):
+    """One phenotype's per-chromosome sumstats (gwas --chr N, one directory each) clump exactly like the
+    whole-genome file; a variant in two of them is an input error."""
+    from edfgen.genetics.clump import ClumpSettings, run_clump
+    from edfgen.genetics.genotypes import GenotypeSource, QCSettings
+    from edfgen.genetics.gwas import GwasSettings, run_gwas
+
+    d = fileset
+    qc = QCSettings(maf=0.0, call_rate=0.0, hwe_p=0.0, sample_call_rate=0.0)
+    gs = GwasSettings(plots=False)
+    run_gwas(GenotypeSource(pfile=str(d / "raw")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "all", qc=qc,
+             settings=gs, threads=1)
+    for c in ("1", "2"):
+        run_gwas(GenotypeSource(pfile=str(d / "raw"), chromosomes=(c,)), d / "pheno.tsv", d / "covar.tsv",
+                 tmp_path / f"chr{c}", qc=qc, settings=gs, threads=1)
+    panel = GenotypeSource(pfile=str(d / "raw"))
+    settings = ClumpSettings(p1=0.05, p2=0.5, r2=0.001, kb=200)
+    whole = run_clump([tmp_path / "all" / "y1.tsv.gz", tmp_path / "all" / "y2.tsv.gz"], out_dir=tmp_path / "cw",
+                      bfile=panel, settings=settings)
+    split = run_clump([tmp_path / f"chr{c}" / f"y{k}.tsv.gz" for c in "12" for k in "12"], out_dir=tmp_path / "cs",
+                      bfile=panel, settings=settings)
+    assert len(whole.clumps) > 20 and set(whole.clumps["phenotype"]) == {"y1", "y2"}
+    pd.testing.assert_frame_equal(whole.clumps, split.clumps)
+    pd.testing.assert_frame_equal(whole.loci, split.loci)
+    with pytest.raises(InputError, match="appears twice"):
+        run_clump([tmp_path / "chr1" / "y1.tsv.gz", tmp_path / "all" / "y1.tsv.gz"], out_dir=tmp_path / "cx",
+                  bfile=panel, settings=settings)
+
+
+@pytest.mark.parametrize("key", ["IID", "#IID", "eid", "ID_2"])
+def test_participant_id_column_as_biobanks_name_it(tmp_path, caplog, key):
+    import logging
+
+    from edfgen.io.tables import read_table
+
+    f = tmp_path / "pheno.tsv"
+    f.write_text(f"FID\t{key}\ty\n0\t1000017\t0.5\n0\t1000023\t1.5\n" if key == "ID_2" else
+                 f"{key}\ty\n1000017\t0.5\n1000023\t1.5\n")
+    with caplog.at_level(logging.INFO, logger="edfgen"):
+        t = read_table(f, id_column="IID")
+    assert list(t["IID"]) == ["1000017", "1000023"] and t["IID"].dtype == object
+    assert f"participant ids from column {key}" in caplog.text
+
+
+def test_annotate_grch37_matches_by_rsid_and_lifted_position_only(tmp_path):
+    """A GRCh37 locus is known by its rsID, or by position after liftover; a GRCh37 position that is
+    numerically near a GRCh38 catalog position is never compared without liftover."""
+    from edfgen.genetics.catalog import run_annotate
+    from edfgen.genetics.liftover import Chain
+
+    chain = tmp_path / "hg19ToHg38.tiny.chain"
+    chain.write_text("chain 1000 chr3 198022430 + 30000000 50001000 chr3 198295559 + 29000000 49000000 1\n"
+                     "10000000 1000 0\n10000000\n\n"
+                     "chain 50 chr5 1000 + 100 200 chr5 1000 - 300 400 2\n100\n")
+    c = Chain.read(chain)
+    to_c, to_p = c.lift(["3", "chr3", "3", "3", "3", "5", "7"],
+                        [39_750_000, 40_000_500, 40_001_001, 30_000_001, 30_000_000, 101, 5])
+    assert list(to_c) == ["3", None, "3", "3", None, "5", None]      # gap, before the chain, unknown chromosome
+    np.testing.assert_array_equal(to_p, [38_750_000, np.nan, 39_000_001, 29_000_001, np.nan, 700, np.nan])
+    loci = tmp_path / "loci_b37.tsv"
+    pd.DataFrame({"variant_id": ["rs6795970", "3:39750000:A:G", "3:38720000:C:T"], "chromosome": ["3", "3", "3"],
+                  "base_pair_location": [38_766_675, 39_750_000, 38_720_000], "p_value": [1e-12, 1e-9, 1e-8]}
+                 ).to_csv(loci, sep="\t", index=False)
+    cat = Path(__file__).parent / "data" / "gwas_catalog_v1.0.2_small.tsv"
+    with pytest.raises(InputError, match="GRCh37"):           # the file name says b37: GRCh38 refuses it
+        run_annotate(loci, cat, tmp_path / "x.tsv", any_trait=True)
+    plain = run_annotate(loci, cat, tmp_path / "a.tsv", any_trait=True, reference_genome="GRCh37")
+    assert list(plain["known_by"]) == ["rsid", "", ""] and list(plain["novel"]) == [False, True, True]
+    assert plain["nearest_catalog_distance"].isna().all()     # no positional comparison across builds
+    lifted = run_annotate(loci, cat, tmp_path / "b.tsv", any_trait=True, reference_genome="GRCh37",
+                          liftover_chain=chain)
+    assert list(lifted["known_by"]) == ["rsid", "window", ""] and list(lifted["novel"]) == [False, False, True]
+    assert lifted["nearest_catalog_distance"].tolist()[1:] == [38_750_000 - 38_725_184, 38_547_672 - 37_720_000]
+    assert list(lifted["base_pair_location"]) == [38_766_675, 39_750_000, 38_720_000]   # output stays GRCh37
+
+
+def test_hail_import_grch37_positions_beyond_grch38_chromosome_ends(hail_context, tmp_path):
+    """chr1:249,000,000 exists on GRCh37 (chr1 is 249,250,621 bp) but not on GRCh38 (248,956,422 bp)."""
+    from bed_reader import to_bed
+
+    from edfgen.genetics.genotypes import GenotypeSource, import_genotypes
+
+    rng = np.random.default_rng(0)
+    iid = np.array([f"S{i}" for i in range(60)])
+    to_bed(tmp_path / "g.bed", rng.integers(0, 3, (60, 3)).astype(np.float32), count_A1=True, properties={
+        "iid": iid, "fid": iid, "sid": ["rs1", "rs2", "rs3"], "chromosome": ["1", "1", "2"],
+        "bp_position": [1_000_000, 249_000_000, 5_000], "allele_1": ["A"] * 3, "allele_2": ["G"] * 3})
+    mt = import_genotypes(GenotypeSource(bfile=str(tmp_path / "g"), reference_genome="GRCh37"), hl=hail_context)
+    rows = mt.rows().collect()
+    assert [(r.locus.contig, r.locus.position) for r in rows] == [("1", 1_000_000), ("1", 249_000_000), ("2", 5_000)]
+    with pytest.raises(Exception, match="249000000"):   # the default GRCh38 rejects the locus
+        import_genotypes(GenotypeSource(bfile=str(tmp_path / "g")), hl=hail_context).rows().collect()
+
+
+def test_hail_engine_reads_per_chromosome_grch37_bgen_like_the_fast_engine(fileset, hail_context, tmp_path):
+    """The cluster engine (Hail, local mode here) on the {chr}-templated GRCh37 BGEN set gives the fast
+    engine's statistics (both mean-impute missing dosages)."""
+    from edfgen.genetics.genotypes import GenotypeSource, QCSettings
+    from edfgen.genetics.gwas import GwasSettings, run_gwas
+    from edfgen.genetics.hail_context import HailSettings
+
+    d = fileset
+    for c in (1, 2):   # UK Biobank's .sample files repeat the participant id in ID_1 (Hail keys samples by it)
+        lines = (d / f"imp8_chr{c}.sample").read_text().splitlines()
+        (tmp_path / f"ukb_chr{c}.sample").write_text("\n".join(lines[:2] + [" ".join([ln.split()[1], *ln.split()[1:]])
+                                                                            for ln in lines[2:]]) + "\n")
+    src = GenotypeSource(bgen=str(d / "imp8_chr{chr}.bgen"), sample=str(tmp_path / "ukb_chr{chr}.sample"),
+                         reference_genome="GRCh37")
+    qc = QCSettings(maf=0.0, call_rate=0.0, hwe_p=0.0, sample_call_rate=0.0)
+    out = {}
+    for engine in ("fast", "hail"):
+        res = run_gwas(src, d / "pheno.tsv", d / "covar.tsv", tmp_path / engine, pheno_cols=["y1"], qc=qc,
+                       settings=GwasSettings(plots=False, engine=engine), threads=1,
+                       hail=HailSettings(threads=1, tmp_dir=str(tmp_path / "hail_tmp")))
+        assert res.engine == engine
+        out[engine] = pd.read_csv(tmp_path / engine / "y1.tsv.gz", sep="\t").set_index("variant_id")
+    f, h = out["fast"], out["hail"].loc[out["fast"].index]
+    assert len(f) == M and (f["effect_allele"] == h["effect_allele"]).all()
+    for c in ("beta", "standard_error", "p_value"):   # float32 dosages here, Hail's float64: ~1e-8 apart
+        np.testing.assert_allclose(f[c], h[c], rtol=1e-4, atol=1e-7)

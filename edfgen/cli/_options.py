@@ -63,3 +63,73 @@ class HiddenAliasOption(click.Option):
             return super().get_help_record(ctx)
         finally:
             self.opts = saved
+
+
+def genotype_options(*, required: bool = True, mt: bool = True, vcf: bool = True):
+    """The genotype input options shared by every genotype-reading command (gwas, pca, clump, mr).
+
+    Adds ``--bfile``, ``--pfile``, ``--bgen`` (repeatable, or a ``{chr}`` template), ``--sample``
+    (idem), ``--vcf``/``--vcf-field``, ``--mt``, ``--keep``, ``--remove``, ``--extract``, ``--chr``,
+    ``--min-info`` and ``--reference-genome``, and hands the command one keyword ``source``: an
+    :class:`edfgen.genetics.genotypes.GenotypeSource`, or ``None`` when no genotype file was given
+    and ``required`` is False.
+    """
+    opts = [
+        click.option("--bfile", help="PLINK 1 fileset prefix (.bed/.bim/.fam)."),
+        click.option("--pfile", help="PLINK 2 fileset prefix (.pgen/.pvar/.psam; dosages read)."),
+        click.option("--bgen", multiple=True,
+                     help="BGEN 1.2/1.3 file; repeat it, or give a {chr} template such as 'imp/chr{chr}.bgen' "
+                          "(expanded over --chr, else over the chromosomes whose file exists)."),
+        click.option("--sample", multiple=True,
+                     help="Oxford .sample file(s) of --bgen: one for all, a {chr} template, or one per --bgen."),
+    ]
+    if vcf:
+        opts += [click.option("--vcf", help="VCF (.vcf, .vcf.gz/.bgz); local or gs://, hdfs:// on a cluster."),
+                 click.option("--vcf-field", type=click.Choice(["GT", "DS"]), default="GT", show_default=True,
+                              help="VCF entry: hard calls or alt-allele dosages.")]
+    if mt:
+        opts.append(click.option("--mt", help="Hail MatrixTable directory (GT or dosage entries)."))
+    opts += [
+        click.option("--keep", "keep_ids", type=existing_path(dir_okay=False),
+                     help="Participants to use: one IID per line, 'FID IID' lines, or a table with IID/eid."),
+        click.option("--remove", "remove_ids", type=existing_path(dir_okay=False),
+                     help="Participants to leave out (same formats as --keep)."),
+        click.option("--extract", type=existing_path(dir_okay=False),
+                     help="Variants to use: one variant id or rsid per line."),
+        click.option("--chr", "chromosomes", default=None, help="Chromosomes to use, e.g. 1-22,X."),
+        click.option("--min-info", type=click.FloatRange(0, None), default=None,
+                     help="Keep variants with imputation INFO (MaCH r², plink2 MACH_R2, from the dosages of the "
+                          "samples analysed) >= X."),
+        click.option("--reference-genome", type=click.Choice(["GRCh37", "GRCh38"]), default=None,
+                     help="Build of the genotype positions (default GRCh38); recorded in every output."),
+    ]
+
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            from edfgen.genetics.genotypes import GenotypeSource
+
+            g = {k: kwargs.pop(k, None) for k in ("bfile", "pfile", "bgen", "sample", "vcf", "vcf_field", "mt",
+                                                   "keep_ids", "remove_ids", "extract", "chromosomes", "min_info",
+                                                   "reference_genome")}
+            reference_genome = g["reference_genome"]
+            files = [g[k] for k in ("bfile", "pfile", "bgen", "vcf", "mt")]
+            if not any(files) and not required:
+                source = None
+            else:
+                one = (lambda v: None if not v else v[0] if len(v) == 1 else tuple(v))
+                source = GenotypeSource(
+                    bfile=g["bfile"], pfile=g["pfile"], bgen=one(g["bgen"]), sample=one(g["sample"]), vcf=g["vcf"],
+                    mt=g["mt"], vcf_field=g["vcf_field"] or "GT",
+                    keep=str(g["keep_ids"]) if g["keep_ids"] else None,
+                    remove=str(g["remove_ids"]) if g["remove_ids"] else None,
+                    extract=str(g["extract"]) if g["extract"] else None,
+                    chromosomes=(g["chromosomes"],) if g["chromosomes"] else None, min_info=g["min_info"],
+                    reference_genome=reference_genome or "GRCh38")
+            return func(*args, source=source, reference_genome=reference_genome, **kwargs)
+
+        for o in reversed(opts):
+            wrapper = o(wrapper)
+        return wrapper
+
+    return decorator

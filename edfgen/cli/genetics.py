@@ -6,22 +6,7 @@ from pathlib import Path
 
 import click
 
-from edfgen.cli._options import HiddenAliasOption, comma_list, existing_path, force, out_dir, threads, verbosity
-
-
-def _genotype_options(func):
-    opts = [
-        click.option("--bfile", help="PLINK 1 fileset prefix (.bed/.bim/.fam)."),
-        click.option("--vcf", help="VCF (.vcf, .vcf.gz/.bgz); local or gs://, hdfs:// on a cluster."),
-        click.option("--vcf-field", type=click.Choice(["GT", "DS"]), default="GT", show_default=True,
-                     help="VCF entry: hard calls or alt-allele dosages."),
-        click.option("--bgen", help="BGEN file (its .idx2 index is built in --tmp-dir if absent)."),
-        click.option("--sample", help="BGEN .sample file."),
-        click.option("--mt", help="Hail MatrixTable directory (GT or dosage entries)."),
-    ]
-    for o in reversed(opts):
-        func = o(func)
-    return func
+from edfgen.cli._options import HiddenAliasOption, comma_list, existing_path, force, genotype_options, out_dir, threads, verbosity
 
 
 def _hail_options(func):
@@ -36,11 +21,11 @@ def _hail_options(func):
     return func
 
 
-def _source(bfile, vcf, vcf_field, bgen, sample, mt):
-    from edfgen.genetics.genotypes import GenotypeSource
-
-    return GenotypeSource(bfile=bfile, vcf=str(vcf) if vcf else None, bgen=str(bgen) if bgen else None,
-                          sample=str(sample) if sample else None, mt=str(mt) if mt else None, vcf_field=vcf_field)
+def _assembly(genome_assembly: str, reference_genome: str | None) -> str:
+    """The build written to the sumstats metadata: --genome-assembly, else --reference-genome."""
+    if reference_genome and genome_assembly not in ("NR", reference_genome):
+        raise click.UsageError(f"--genome-assembly {genome_assembly} contradicts --reference-genome {reference_genome}")
+    return reference_genome or genome_assembly
 
 
 def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, threads):
@@ -51,7 +36,7 @@ def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, thread
 
 
 @click.command()
-@_genotype_options
+@genotype_options()
 @click.option("--pheno", type=existing_path(dir_okay=False), required=True, help="Phenotype table (IID + columns).")
 @click.option("--pheno-cols", callback=comma_list, help="Phenotype columns (a,b or edf_001..edf_064).")
 @click.option("--pheno-prefix", help="Use every column starting with this prefix (e.g. edf_).")
@@ -92,7 +77,7 @@ def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, thread
 @threads
 @force
 @verbosity
-def gwas(bfile, vcf, vcf_field, bgen, sample, mt, pheno, pheno_cols, pheno_prefix, covar, covar_cols, categorical,
+def gwas(source, reference_genome, pheno, pheno_cols, pheno_prefix, covar, covar_cols, categorical,
          binary, logistic_test, transform, missing_genotypes, maf, call_rate, sample_call_rate, hwe, remove_related,
          kinship, engine, no_plots, plots_max, genome_assembly, spark_master, tmp_dir, driver_memory, executor_memory, out, threads,
          force, model="linear", loco_predictions=None, multivariate=False):
@@ -100,14 +85,14 @@ def gwas(bfile, vcf, vcf_field, bgen, sample, mt, pheno, pheno_cols, pheno_prefi
     from edfgen.genetics.genotypes import QCSettings
     from edfgen.genetics.gwas import GwasSettings, run_gwas
 
-    res = run_gwas(_source(bfile, vcf, vcf_field, bgen, sample, mt), pheno, covar, out,
+    res = run_gwas(source, pheno, covar, out,
                    pheno_cols=pheno_cols, pheno_prefix=pheno_prefix, covar_cols=covar_cols,
                    categorical=categorical or (),
                    qc=QCSettings(maf=maf, call_rate=call_rate, hwe_p=hwe, sample_call_rate=sample_call_rate,
                                  remove_related=remove_related, kinship=kinship),
                    settings=GwasSettings(transform=transform, missing_genotypes=missing_genotypes, binary=binary,
                                          logistic_test=logistic_test, engine=engine, plots=not no_plots,
-                                         plots_max=plots_max, genome_assembly=genome_assembly, model=model,
+                                         plots_max=plots_max, genome_assembly=_assembly(genome_assembly, reference_genome), model=model,
                                          loco_predictions=str(loco_predictions) if loco_predictions else None,
                                          multivariate=multivariate),
                    hail=_hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, threads),
@@ -119,24 +104,22 @@ def gwas(bfile, vcf, vcf_field, bgen, sample, mt, pheno, pheno_cols, pheno_prefi
 
 
 @click.command()
-@_genotype_options
+@genotype_options()
 @click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="Number of PCs.")
 @click.option("--maf", type=click.FloatRange(0, 0.5), default=0.05, show_default=True)
 @click.option("--ld-r2", type=click.FloatRange(0, 1), default=0.2, show_default=True)
 @click.option("--ld-window-kb", type=click.IntRange(min=1), default=500, show_default=True)
-@click.option("--keep", type=existing_path(dir_okay=False), help="Table with IID: compute PCs in these samples only.")
 @_hail_options
 @out_dir()
 @threads
 @force
 @verbosity
-def pca(bfile, vcf, vcf_field, bgen, sample, mt, k, maf, ld_r2, ld_window_kb, keep, spark_master, tmp_dir,
+def pca(source, reference_genome, k, maf, ld_r2, ld_window_kb, spark_master, tmp_dir,
         driver_memory, executor_memory, out, threads, force):
     """Genotype PCs (LD-pruned, MAF-filtered hwe_normalized_pca): pcs.tsv (IID, PC1..PCk) for --covar."""
     from edfgen.genetics.pca import run_pca
 
-    res = run_pca(_source(bfile, vcf, vcf_field, bgen, sample, mt), out, k=k, maf=maf, ld_r2=ld_r2,
-                  ld_window_kb=ld_window_kb, keep=keep,
+    res = run_pca(source, out, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb, keep=source.keep,
                   hail=_hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, threads), force=force)
     click.echo(f"{res.k} PCs of {res.n_samples} samples from {res.n_variants} LD-pruned variants; "
                f"written to {res.out_dir}/pcs.tsv")

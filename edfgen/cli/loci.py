@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edfgen.cli._options import comma_list, existing_path, force, out_dir, out_file, verbosity
+from edfgen.cli._options import comma_list, existing_path, force, genotype_options, out_dir, out_file, verbosity
 
 
 @click.command("clump")
@@ -14,10 +14,10 @@ from edfgen.cli._options import comma_list, existing_path, force, out_dir, out_f
               help="GWAS-SSF <phenotype>.tsv.gz files, a directory of them or a quoted glob; "
                    "`--sumstats gwas/*.tsv.gz` works (extra paths after it are taken too).")
 @click.argument("more_sumstats", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--bfile", type=click.Path(path_type=Path), default=None,
-              help="PLINK prefix of the study genotypes (LD panel unless --ld-bfile).")
+@genotype_options(required=False, mt=False, vcf=False)
 @click.option("--ld-bfile", type=click.Path(path_type=Path), default=None,
-              help="PLINK prefix of a separate LD reference panel.")
+              help="PLINK prefix of a separate LD reference panel (else the study genotypes --bfile/--pfile/--bgen "
+                   "with --keep/--remove/--chr/--extract are the panel).")
 @out_dir()
 @click.option("--p1", type=float, default=5e-8, show_default=True, help="Index-variant threshold (p <= p1).")
 @click.option("--p2", type=float, default=0.01, show_default=True, help="Clumped-variant threshold (p < p2).")
@@ -36,12 +36,13 @@ from edfgen.cli._options import comma_list, existing_path, force, out_dir, out_f
 @click.option("--genes", type=existing_path(dir_okay=False), default=None, help="GTF/BED genes for the plots.")
 @force
 @verbosity
-def clump(sumstats, more_sumstats, bfile, ld_bfile, out, p1, p2, r2, kb, r2_method, allow_overlap, study_wide,
+def clump(sumstats, more_sumstats, source, reference_genome, ld_bfile, out, p1, p2, r2, kb, r2_method, allow_overlap, study_wide,
           pheno, truth, regional_plots, genes, force):
     """LD-clump summary statistics like plink1.9 --clump and merge index variants into loci."""
     from edfgen.genetics.clump import ClumpSettings, run_clump
 
-    res = run_clump([*sumstats, *more_sumstats], out_dir=out, bfile=bfile, ld_bfile=ld_bfile,
+    res = run_clump([*sumstats, *more_sumstats], out_dir=out, bfile=source, ld_bfile=ld_bfile,
+                    reference_genome=reference_genome,
                     settings=ClumpSettings(p1=p1, p2=p2, r2=r2, kb=kb, r2_method=r2_method,
                                            allow_overlap=allow_overlap),
                     study_wide=study_wide, pheno=pheno, truth=truth, regional_plots=regional_plots,
@@ -69,9 +70,15 @@ def clump(sumstats, more_sumstats, bfile, ld_bfile, out, p1, p2, r2, kb, r2_meth
 @click.option("--regional-plots", type=click.IntRange(min=0), default=0, show_default=True,
               help="With --sumstats and --ld-bfile: regional plots of the first N loci.")
 @click.option("--sumstats", multiple=True, type=existing_path(dir_okay=False), help="For --regional-plots.")
+@click.option("--reference-genome", type=click.Choice(["GRCh37", "GRCh38"]), default="GRCh38", show_default=True,
+              help="Build of --loci (and --ld-bfile). GRCh37: catalog rows (GRCh38) match by rsID, and by position "
+                   "only after --liftover-chain.")
+@click.option("--liftover-chain", type=existing_path(dir_okay=False), default=None,
+              help="UCSC chain file GRCh37 -> GRCh38 (hg19ToHg38.over.chain.gz) to compare GRCh37 loci by position.")
 @out_file()
 @verbosity
-def annotate(loci, catalog, traits, any_trait, window_kb, ld_bfile, ld_r2, genes, regional_plots, sumstats, out):
+def annotate(loci, catalog, traits, any_trait, window_kb, ld_bfile, ld_r2, genes, regional_plots, sumstats,
+             reference_genome, liftover_chain, out):
     """Mark loci known/novel against the GWAS Catalog; add nearest catalog hit and nearest gene."""
     from edfgen.exceptions import InputError
     from edfgen.genetics.catalog import AnnotateSettings, run_annotate
@@ -80,7 +87,8 @@ def annotate(loci, catalog, traits, any_trait, window_kb, ld_bfile, ld_r2, genes
         raise InputError("--traits and --any-trait are mutually exclusive")
     res = run_annotate(loci, catalog, out, traits=traits, any_trait=any_trait, ld_bfile=ld_bfile, genes=genes,
                        settings=AnnotateSettings(window_kb=window_kb, ld_r2=ld_r2),
-                       regional_plots=regional_plots, sumstats=sumstats)
+                       regional_plots=regional_plots, sumstats=sumstats, reference_genome=reference_genome,
+                       liftover_chain=liftover_chain)
     click.echo(f"{len(res)} loci: {int(res['novel'].sum())} novel, {int((~res['novel']).sum())} known -> {out}")
 
 

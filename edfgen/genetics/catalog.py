@@ -169,9 +169,10 @@ def select_traits(catalog: pd.DataFrame, traits: Sequence[str] | None = None, *,
 
 
 # ----------------------------------------------------------------------------- loci input
-def read_loci(path: str | Path) -> pd.DataFrame:
+def read_loci(path: str | Path, *, build: str = "GRCh38") -> pd.DataFrame:
     """Read loci (``loci.tsv``, ``clumps.tsv`` or any table with ``variant_id, chromosome,
-    base_pair_location, p_value``), refusing a declared non-GRCh38 build.
+    base_pair_location, p_value``), refusing a declared build other than ``build`` (``GRCh38`` or,
+    with ``--reference-genome GRCh37``, ``GRCh37``).
 
     The build is taken from a ``build``/``genome_build``/``genome_assembly`` column, a
     ``##genome_build=`` (or ``#genome_assembly``) header line, or a file name hint
@@ -183,10 +184,10 @@ def read_loci(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(f"--loci {path}: file not found")
-    if _OTHER_BUILD.search(path.name):
+    if build == "GRCh38" and _OTHER_BUILD.search(path.name):
         raise InputError(f"--loci {path}: the file name says genome build "
                          f"{_OTHER_BUILD.search(path.name).group(1)}; edfgen annotates GRCh38 coordinates "
-                         f"(lift the loci over to GRCh38)")
+                         f"(lift the loci over to GRCh38, or give --reference-genome GRCh37)")
     opener = gzip.open if path.name.endswith(".gz") else open
     skip = 0
     if not path.name.endswith((".parquet", ".pq")):
@@ -197,7 +198,7 @@ def read_loci(path: str | Path) -> pd.DataFrame:
                 skip += 1
                 m = re.match(r"##\s*(genome_build|genome_assembly|build|assembly)\s*[=:]\s*(\S+)", line, re.I)
                 if m:
-                    _check_build(m.group(2), f"--loci {path}: header line {line.strip()!r}")
+                    _check_build(m.group(2), f"--loci {path}: header line {line.strip()!r}", build)
     if skip:
         try:
             df = pd.read_csv(path, sep="\t", skiprows=skip)
@@ -212,7 +213,7 @@ def read_loci(path: str | Path) -> pd.DataFrame:
     for c in ("build", "genome_build", "genome_assembly"):
         if c in df.columns:
             for v in df[c].dropna().astype(str).unique():
-                _check_build(v, f"--loci {path}: column {c}")
+                _check_build(v, f"--loci {path}: column {c}", build)
     df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
     df["variant_id"] = df["variant_id"].astype(str)
     try:
@@ -226,10 +227,12 @@ def read_loci(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def _check_build(value: str, where: str) -> None:
-    if not re.fullmatch(r"(grch38(\.p\d+)?|hg38|b?38)", str(value).strip().lower()):
-        raise InputError(f"{where} declares genome build {value!r}; edfgen annotates GRCh38 coordinates "
-                         f"(lift the loci over to GRCh38)")
+def _check_build(value: str, where: str, build: str = "GRCh38") -> None:
+    pattern = r"(grch38(\.p\d+)?|hg38|b?38)" if build == "GRCh38" else r"(grch37(\.p\d+)?|hg19|b?37)"
+    if not re.fullmatch(pattern, str(value).strip().lower()):
+        hint = ("lift the loci over to GRCh38, or give --reference-genome GRCh37" if build == "GRCh38"
+                else f"--reference-genome {build} was given")
+        raise InputError(f"{where} declares genome build {value!r}; {hint}")
 
 
 def check_build_against_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, *, source: str = "--loci",
@@ -301,12 +304,13 @@ def nearest_catalog(loci: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
 
 
 def ld_with_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, panel, *,
-                    settings: AnnotateSettings = AnnotateSettings()) -> pd.DataFrame:
+                    settings: AnnotateSettings = AnnotateSettings(), catalog_positions: bool = True) -> pd.DataFrame:
     """Strongest LD (``|r²|``) between each locus variant and the catalog variants of the same
     chromosome within ``ld_window_kb``, from an LD panel (:class:`~edfgen.genetics.ld.PlinkGenotypes`).
 
     Variants are found in the panel by id (locus ``variant_id``/``rsid``; catalog rsID), else by
-    chromosome:position. Returns ``ld_catalog_variant``, ``ld_r2`` (NA where not computable).
+    chromosome:position (catalog variants by position only with ``catalog_positions``, i.e. when the
+    panel is on the catalog's GRCh38). Returns ``ld_catalog_variant``, ``ld_r2`` (NA where not computable).
     """
     from edfgen.genetics.ld import r2_vector
 
@@ -322,7 +326,8 @@ def ld_with_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, panel, *,
         return a.fillna(b)
 
     cat = catalog.drop_duplicates("catalog_variant").reset_index(drop=True)
-    cat_bim = locate(cat["catalog_variant"], cat["chromosome"], cat["position"]).to_numpy()
+    cat_bim = (locate(cat["catalog_variant"], cat["chromosome"], cat["position"]) if catalog_positions
+               else pd.Series(cat["catalog_variant"]).map(by_id)).to_numpy()
     ids = loci["rsid"].fillna(loci["variant_id"]) if "rsid" in loci.columns else loci["variant_id"]
     loc_bim = locate(ids.astype(str), loci["chromosome"], loci["base_pair_location"]).to_numpy()
     best_var = np.full(len(loci), None, dtype=object)
@@ -346,13 +351,19 @@ def ld_with_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, panel, *,
 
 
 def annotate_loci(loci: pd.DataFrame, catalog: pd.DataFrame, *, panel=None, genes: pd.DataFrame | None = None,
-                  settings: AnnotateSettings = AnnotateSettings()) -> pd.DataFrame:
+                  settings: AnnotateSettings = AnnotateSettings(), catalog_positions: np.ndarray | None = None,
+                  same_build: bool = True) -> pd.DataFrame:
     """Mark each locus known/novel against catalog associations (already trait-selected).
 
     ``novel = False`` when the nearest association is within ``window_kb`` (``known_by``
     contains ``window``) or, with ``panel``, a catalog variant has ``r² >= ld_r2`` with the
     locus variant (``known_by`` contains ``ld``). Adds the nearest catalog association, the
     strongest-LD catalog variant and, with ``genes``, the nearest gene(s).
+
+    Loci on another build than the catalog (``same_build=False``, ``--reference-genome GRCh37``) are
+    compared by position only through ``catalog_positions`` (their GRCh38 positions after liftover,
+    NaN where unmapped; ``None``: no positional comparison at all); they are known by ``rsid`` when
+    their rsID (``rsid`` or ``variant_id``) is a catalog variant of the selected traits.
 
     Returns
     -------
@@ -367,16 +378,30 @@ def annotate_loci(loci: pd.DataFrame, catalog: pd.DataFrame, *, panel=None, gene
         "base_pair_location": loci["base_pair_location"].astype(np.int64), "p_value": loci["p_value"],
         "phenotypes": loci["phenotypes"] if "phenotypes" in loci.columns else (
             loci["phenotype"] if "phenotype" in loci.columns else pd.NA)})
-    near = nearest_catalog(out, catalog)
+    if same_build:
+        near = nearest_catalog(out, catalog)
+    else:   # never compare positions across builds: only lifted positions, and rsIDs
+        near = nearest_catalog(out.iloc[:0], catalog).reindex(out.index)
+        if catalog_positions is not None:
+            ok = np.flatnonzero(np.isfinite(np.asarray(catalog_positions, dtype=float)))
+            lifted = out.iloc[ok].assign(base_pair_location=np.asarray(catalog_positions)[ok].astype(np.int64))
+            near.iloc[ok] = nearest_catalog(lifted, catalog).to_numpy()
+        near["nearest_catalog_distance"] = pd.array(near["nearest_catalog_distance"], dtype="Int64")
+        near["nearest_catalog_p_value"] = pd.to_numeric(near["nearest_catalog_p_value"])
     by_window = near["nearest_catalog_distance"].fillna(np.iinfo(np.int64).max).to_numpy(np.int64) \
         <= settings.window_kb * 1000
+    by_rsid = np.zeros(len(out), dtype=bool)
+    if not same_build:
+        ids = (loci["rsid"].fillna(loci["variant_id"]) if "rsid" in loci.columns else loci["variant_id"]).astype(str)
+        by_rsid = ids.isin(set(catalog["catalog_variant"].astype(str))).to_numpy()
     if panel is not None:
-        ldt = ld_with_catalog(loci, catalog, panel, settings=settings)
+        ldt = ld_with_catalog(loci, catalog, panel, settings=settings, catalog_positions=same_build)
     else:
         ldt = pd.DataFrame({"ld_catalog_variant": [None] * len(out), "ld_r2": np.nan})
     by_ld = (ldt["ld_r2"].fillna(-1).to_numpy() >= settings.ld_r2)
-    out["novel"] = ~(by_window | by_ld)
-    out["known_by"] = [",".join(k for k, f in (("window", a), ("ld", b)) if f) for a, b in zip(by_window, by_ld)]
+    out["novel"] = ~(by_window | by_ld | by_rsid)
+    out["known_by"] = [",".join(k for k, f in (("rsid", r), ("window", a), ("ld", b)) if f)
+                       for r, a, b in zip(by_rsid, by_window, by_ld)]
     out = pd.concat([out, near.reset_index(drop=True), ldt.reset_index(drop=True)], axis=1)
     if genes is not None:
         g = nearest_genes(out["chromosome"], out["base_pair_location"], genes)
@@ -389,10 +414,15 @@ def annotate_loci(loci: pd.DataFrame, catalog: pd.DataFrame, *, panel=None, gene
 def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Path, *,
                  traits: Sequence[str] | None = None, any_trait: bool = False, ld_bfile: str | Path | None = None,
                  genes: str | Path | None = None, settings: AnnotateSettings = AnnotateSettings(),
-                 regional_plots: int = 0, sumstats: Sequence[str | Path] = ()) -> pd.DataFrame:
+                 regional_plots: int = 0, sumstats: Sequence[str | Path] = (), reference_genome: str = "GRCh38",
+                 liftover_chain: str | Path | None = None) -> pd.DataFrame:
     """``edfgen annotate``: read, check build, select traits, annotate, write ``out`` (TSV) and its
     provenance ``<out>.manifest.json`` (a file-level manifest, so that annotating into a clump
-    directory does not replace that directory's ``manifest.json``)."""
+    directory does not replace that directory's ``manifest.json``).
+
+    ``reference_genome="GRCh37"``: the loci (and LD panel) are GRCh37; catalog rows (GRCh38) match
+    them by rsID, and by position only after lifting the loci to GRCh38 with ``liftover_chain``
+    (:class:`edfgen.genetics.liftover.Chain`); output positions stay GRCh37."""
     from edfgen.genetics.genes import read_genes
     from edfgen.genetics.ld import PlinkGenotypes, panel_fingerprint
     from edfgen.io.tables import write_table
@@ -401,19 +431,34 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
     man = Manifest("edfgen annotate", parameters={**settings.__dict__, "traits": traits, "any_trait": any_trait,
                                                   "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes,
-                                                  "genes": genes})
-    man.add_inputs([loci_path, catalog_path, genes, *panel_files])
+                                                  "genes": genes, "reference_genome": reference_genome,
+                                                  "liftover_chain": str(liftover_chain) if liftover_chain else None})
+    man.add_inputs([loci_path, catalog_path, genes, *panel_files, liftover_chain])
+    if reference_genome not in ("GRCh37", "GRCh38"):
+        raise InputError(f"--reference-genome {reference_genome!r}: choose GRCh37 or GRCh38")
+    if liftover_chain is not None and reference_genome == "GRCh38":
+        raise InputError("--liftover-chain lifts GRCh37 loci to the catalog's GRCh38: give --reference-genome GRCh37")
 
-    loci = read_loci(loci_path)
+    loci = read_loci(loci_path, build=reference_genome)
     full = read_catalog(catalog_path)
-    check_build_against_catalog(loci, full, source=f"--loci {loci_path}")
+    same_build, lifted = reference_genome == "GRCh38", None
+    if same_build:
+        check_build_against_catalog(loci, full, source=f"--loci {loci_path}")
+    elif liftover_chain is not None:
+        from edfgen.genetics.liftover import Chain
+
+        to_chrom, to_pos = Chain.read(liftover_chain).lift(loci["chromosome"], loci["base_pair_location"])
+        lifted = np.where(to_chrom == loci["chromosome"].astype(str).to_numpy(), to_pos, np.nan)
+        log.info("liftover %s: %d of %d loci mapped to GRCh38 on the same chromosome", liftover_chain,
+                 int(np.isfinite(lifted).sum()), len(loci))
     cat = select_traits(full, traits, any_trait=any_trait)
     if cat.empty:
         log.warning("no catalog associations match the selected traits; every locus will be novel")
     gtab = read_genes(genes) if genes else None
     panel = PlinkGenotypes(ld_bfile) if ld_bfile else None
     try:
-        res = annotate_loci(loci, cat, panel=panel, genes=gtab, settings=settings)
+        res = annotate_loci(loci, cat, panel=panel, genes=gtab, settings=settings, same_build=same_build,
+                            catalog_positions=lifted)
         out = Path(out)
         write_table(res, out, float_format="%.6g")
         if regional_plots and sumstats and panel is not None:

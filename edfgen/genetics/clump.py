@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.ld import R2_METHODS, PlinkGenotypes, panel_fingerprint, r2_vector
+from edfgen.genetics.ld import R2_METHODS, GenotypePanel, open_panel, panel_fingerprint, r2_vector
 from edfgen.io.sumstats import chrom_key, read_sumstats
 from edfgen.progress import progress
 
@@ -211,13 +212,53 @@ def expand_sumstats(paths: Sequence[str | Path]) -> list[Path]:
 
 def phenotype_name(path: str | Path) -> str:
     """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``,
-    ``.parquet``, in any case). The one naming rule of clump, mr and regional plots, so that the
-    ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names."""
+    ``.parquet``, in any case, and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``: one
+    phenotype's per-chromosome files share its name). The one naming rule of clump, mr and regional
+    plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names."""
     name = Path(path).name
     for suf in (".gz", ".tsv", ".txt", ".csv", ".parquet"):
         if name.lower().endswith(suf):
             name = name[: -len(suf)]
-    return name
+    return re.sub(r"[._-]chr(?:[0-9]{1,2}|X|Y|XY|MT|M)$", "", name, flags=re.IGNORECASE) or name
+
+
+def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
+    """Summary-statistics files by :func:`phenotype_name`, in first-seen order: several files of one
+    phenotype (its chromosomes, e.g. ``gwas_chr1/edf_001.tsv.gz`` and ``gwas_chr2/edf_001.tsv.gz``)
+    form one group."""
+    groups: dict[str, list[Path]] = {}
+    for p in paths:
+        groups.setdefault(phenotype_name(p), []).append(Path(p))
+    return groups
+
+
+def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str, ...]) -> pd.DataFrame:
+    """One phenotype's summary statistics from one or several files (e.g. one per chromosome), combined.
+
+    Raises
+    ------
+    InputError
+        A variant (same ``variant_id``, or same chromosome, position and alleles) in two of the files.
+    """
+    tables = []
+    for p in paths:
+        df, _ = read_sumstats(p, required=required)
+        tables.append(df.assign(__file=str(p)))
+    if len(tables) == 1:
+        return tables[0].drop(columns="__file")
+    df = pd.concat(tables, ignore_index=True)
+    keys = [["variant_id"]]
+    if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
+        keys.append(["chromosome", "base_pair_location", "effect_allele", "other_allele"])
+    for key in keys:
+        k = df[key].astype(str).agg(":".join, axis=1) if len(key) > 1 else df[key[0]].astype(str)
+        dup = k.duplicated(keep=False)
+        if dup.any():
+            files = sorted(set(df.loc[dup & (k == k[dup].iloc[0]), "__file"]))
+            raise InputError(f"--sumstats: variant {k[dup].iloc[0]} of phenotype {phenotype_name(paths[0])!r} "
+                             f"appears twice ({' and '.join(files)}); per-chromosome files of one phenotype "
+                             "must not overlap")
+    return df.drop(columns="__file")
 
 
 @dataclass
@@ -234,7 +275,7 @@ def _unique_index(keys) -> pd.Series:
     return s[~s.index.duplicated(keep=False)]
 
 
-def _locate_in_panel(df: pd.DataFrame, panel: PlinkGenotypes, phenotype: str) -> tuple[pd.Series, str]:
+def _locate_in_panel(df: pd.DataFrame, panel: GenotypePanel, phenotype: str) -> tuple[pd.Series, str]:
     """Row of each summary-statistics variant in the panel's ``.bim``.
 
     By ``variant_id`` (PLINK's SNP matching); when that finds fewer than half of the variants
@@ -272,7 +313,7 @@ def _locate_in_panel(df: pd.DataFrame, panel: PlinkGenotypes, phenotype: str) ->
     return best
 
 
-def match_to_panel(df: pd.DataFrame, panel: PlinkGenotypes, *, phenotype: str, p1: float) -> _Matched:
+def match_to_panel(df: pd.DataFrame, panel: GenotypePanel, *, phenotype: str, p1: float) -> _Matched:
     """Align summary statistics to the LD panel (by variant id as PLINK does; see
     :func:`_locate_in_panel` for the fallbacks).
 
@@ -314,7 +355,7 @@ def match_to_panel(df: pd.DataFrame, panel: PlinkGenotypes, *, phenotype: str, p
     return _Matched(phenotype, t, rejects[REJECT_COLUMNS].reset_index(drop=True))
 
 
-def clump_phenotype(m: _Matched, panel: PlinkGenotypes, settings: ClumpSettings) -> pd.DataFrame:
+def clump_phenotype(m: _Matched, panel: GenotypePanel, settings: ClumpSettings) -> pd.DataFrame:
     """Clump one phenotype's aligned summary statistics; returns ``clumps.tsv`` rows."""
     t = m.table
     bim_rows = t["bim"].to_numpy()
@@ -330,7 +371,7 @@ def clump_phenotype(m: _Matched, panel: PlinkGenotypes, settings: ClumpSettings)
     return out[CLUMP_COLUMNS].reset_index(drop=True)
 
 
-def merge_loci(clumps: pd.DataFrame, panel: PlinkGenotypes | None, *,
+def merge_loci(clumps: pd.DataFrame, panel: GenotypePanel | None, *,
                settings: ClumpSettings = ClumpSettings()) -> pd.DataFrame:
     """Merge index variants of all phenotypes into independent loci.
 
@@ -522,19 +563,15 @@ class ClumpRun:
     plots: tuple[str, ...] = ()
 
 
-def clump_files(sumstats: Sequence[str | Path], panel: PlinkGenotypes, *,
+def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
                 settings: ClumpSettings = ClumpSettings()) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Clump several GWAS-SSF files (one phenotype each) against one LD panel.
+    """Clump GWAS-SSF files against one LD panel; files of the same phenotype (its chromosomes) are combined.
 
     Returns ``(clumps, loci, rejects)`` DataFrames (see :data:`CLUMP_COLUMNS`, :data:`LOCI_COLUMNS`).
     """
-    names = [phenotype_name(s) for s in sumstats]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise InputError(f"--sumstats: phenotype name {sorted(dup)[0]!r} given twice")
     all_clumps, all_rejects = [], []
-    for path, name in zip(sumstats, names):
-        df, _ = read_sumstats(path, required=("variant_id", "p_value"))
+    for name, paths in group_by_phenotype(sumstats).items():   # several files of one phenotype: its chromosomes
+        df = read_phenotype_sumstats(paths, required=("variant_id", "p_value"))
         m = match_to_panel(df, panel, phenotype=name, p1=settings.p1)
         all_rejects.append(m.rejects)
         c = clump_phenotype(m, panel, settings)
@@ -551,12 +588,16 @@ def clump_files(sumstats: Sequence[str | Path], panel: PlinkGenotypes, *,
     return clumps, loci, rejects
 
 
-def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile: str | Path | None = None,
+def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None,
               ld_bfile: str | Path | None = None, settings: ClumpSettings = ClumpSettings(),
               study_wide: bool = False, pheno: str | Path | None = None, truth: str | Path | None = None,
-              regional_plots: int = 0, genes: str | Path | None = None, force: bool = False) -> ClumpRun:
+              regional_plots: int = 0, genes: str | Path | None = None, force: bool = False,
+              reference_genome: str | None = None) -> ClumpRun:
     """``edfgen clump``: clump every phenotype, merge loci, write ``clumps.tsv``, ``loci.tsv``,
     ``rejects.tsv`` (+ ``truth_recovery.tsv``, ``regional/*.png``) and ``manifest.json``.
+
+    ``bfile`` (the study genotypes, LD panel unless ``ld_bfile``) is a PLINK 1 prefix or a
+    :class:`~edfgen.genetics.genotypes.GenotypeSource` (``--pfile``, ``--bgen`` ..., dosages rounded).
 
     ``study_wide=True`` replaces ``settings.p1`` by ``5e-8 / M_eff`` (Li & Ji 2005) from the
     phenotype table ``pheno`` (columns named like the summary-statistics files when present).
@@ -576,19 +617,22 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile: str
         if pheno is None:
             raise InputError("--study-wide needs --pheno FILE (the phenotype/EDF table)")
         table = read_table(pheno)
-        names = [phenotype_name(s) for s in sumstats]
+        names = list(group_by_phenotype(sumstats))
         cols = [n for n in names if n in table.columns]
         p1, m_eff = study_wide_threshold(table, cols if len(cols) >= 2 else None, source=str(pheno))
         settings = ClumpSettings(**{**asdict(settings), "p1": p1})
         log.info("study-wide threshold: M_eff = %.2f -> p1 = %.3g", m_eff, p1)
     panel_files, bed_bytes = panel_fingerprint(panel_prefix)
     inputs = [*sumstats, *panel_files, pheno, truth, genes]
-    params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": bfile,
-              "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots}
+    label = (lambda g: g if g is None or isinstance(g, (str, Path)) else g.label if g.kind == "bfile"
+             else f"--{g.kind} {g.label}")
+    params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": label(bfile),
+              "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
+              "reference_genome": reference_genome or getattr(bfile, "reference_genome", None)}
     planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])
     planned += ["regional/"] if regional_plots else []
     with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs, planned=planned) as man, \
-            PlinkGenotypes(panel_prefix) as panel:
+            open_panel(panel_prefix) as panel:
         clumps, loci, rejects = clump_files(sumstats, panel, settings=settings)
         write_table(clumps, out_dir / "clumps.tsv", float_format="%.6g")
         write_table(loci, out_dir / "loci.tsv", float_format="%.6g")

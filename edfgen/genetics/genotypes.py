@@ -571,11 +571,13 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
 
             pairs = source.bgen_files()
             samples = {smp for _, smp in pairs}
-            if len(samples) > 1:  # Hail reads one sample file for all BGENs: they must list the same samples
-                first = Path(pairs[0][1]).read_bytes() if "://" not in str(pairs[0][1]) else None
+            if len(samples) > 1 and not any("://" in str(smp) for smp in samples):
+                from edfgen.genetics.readers.bgen import read_oxford_sample  # Hail reads one sample file for all
+
+                first = read_oxford_sample(pairs[0][1])["IID"].tolist()
                 for _, smp in pairs[1:]:
-                    if first is not None and Path(smp).read_bytes() != first:
-                        raise InputError(f"--sample {smp}: differs from {pairs[0][1]}; per-chromosome BGENs "
+                    if read_oxford_sample(smp)["IID"].tolist() != first:
+                        raise InputError(f"--sample {smp}: other samples than {pairs[0][1]}; per-chromosome BGENs "
                                          "must list the same samples in the same order")
             index_map = {}
             for bgen, _ in pairs:

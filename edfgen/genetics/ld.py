@@ -302,47 +302,62 @@ def corr_r2_from_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- genotype files
-def panel_fingerprint(prefix: str | Path) -> tuple[list[Path], int | None]:
-    """How a manifest records a PLINK 1 reference panel: ``([PREFIX.bim, PREFIX.fam], bed_bytes)``.
+def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
+    """How a manifest records an LD reference panel: ``(small files, bytes of the genotype files)``.
 
-    The ``.bim``/``.fam`` go to the manifest inputs (sha256); the ``.bed`` is recorded by its size
-    only (``ld_panel_bed_bytes`` parameter), because hashing a biobank ``.bed`` takes longer than
-    clumping or MR with it. ``bed_bytes`` is ``None`` when the ``.bed`` does not exist.
+    For a PLINK 1 prefix: ``([PREFIX.bim, PREFIX.fam], size of PREFIX.bed)``. For a
+    :class:`~edfgen.genetics.genotypes.GenotypeSource` or reader: its variant/sample files and the
+    summed size of its genotype files (``.bed``, ``.pgen``, ``.bgen``). The small files go to the
+    manifest inputs (sha256); genotype files are recorded by size only (``ld_panel_bed_bytes``),
+    because hashing a biobank's genotypes takes longer than clumping or MR with them. The byte count
+    is ``None`` when no genotype file exists.
     """
-    bed = Path(f"{prefix}.bed")
-    return [Path(f"{prefix}.{e}") for e in ("bim", "fam")], (bed.stat().st_size if bed.exists() else None)
+    if isinstance(prefix, (str, Path)):
+        bed = Path(f"{prefix}.bed")
+        return [Path(f"{prefix}.{e}") for e in ("bim", "fam")], (bed.stat().st_size if bed.exists() else None)
+    paths = [Path(p) for p in prefix.paths()]
+    big = [p for p in paths if p.suffix in (".bed", ".pgen", ".bgen", ".gz", ".bcf")]
+    small = [p for p in paths if p not in big]
+    size = sum(p.stat().st_size for p in big if p.exists()) if any(p.exists() for p in big) else None
+    return small, size
 
 
 @dataclass(frozen=True)
 class PlinkVariants:
-    """The ``.bim`` of a PLINK fileset: one row per variant in file order."""
+    """The variants of an LD panel: one row per variant in file order."""
 
     chromosome: np.ndarray      # str [V]
     variant_id: np.ndarray      # str [V]
     position: np.ndarray        # int64 [V]
-    allele1: np.ndarray         # str [V]
+    allele1: np.ndarray         # str [V] (the counted allele)
     allele2: np.ndarray         # str [V]
 
     @functools.cached_property
     def rows_by_id(self) -> pd.Series:
-        """``.bim`` row of each variant id, built once per panel (ids listed more than once are
+        """Panel row of each variant id, built once per panel (ids listed more than once are
         left out: they are ambiguous)."""
         s = pd.Series(np.arange(len(self.variant_id)), index=pd.Index(self.variant_id))
         return s[~s.index.duplicated(keep=False)]
 
 
-class PlinkGenotypes:
-    """Read allele counts of selected variants from ``PREFIX.bed/.bim/.fam`` (bed-reader).
+class GenotypePanel:
+    """Allele counts of selected variants of an LD panel, from any genotype reader.
 
     Parameters
     ----------
-    prefix
-        Fileset prefix (``PREFIX.bed``, ``.bim``, ``.fam``).
+    reader : :class:`edfgen.genetics.readers.GenotypeReader`
+        PLINK 1/2 or BGEN files (dosages are rounded to hard calls, as plink does for LD).
     founders_only
-        Keep only founders (both parental ids ``0``), as PLINK 1.9 does for LD.
+        Keep only founders (both parental ids ``0``; files without parents: every sample), as PLINK
+        1.9 does for LD.
     cache_mb
         Decoded genotypes are read in contiguous blocks of variants (~8 MiB each) and kept in
         a least-recently-used cache of this size, so overlapping windows are decoded once.
+    sample_index : array of int, optional
+        Rows of ``reader.samples`` to use (``--keep/--remove``), before the founder filter.
+    variant_index : array of int, optional
+        Rows of ``reader.variants`` that make up the panel (``--extract/--chr``); panel row ``i`` is
+        reader row ``variant_index[i]``.
 
     Notes
     -----
@@ -350,39 +365,26 @@ class PlinkGenotypes:
     whole genome.
     """
 
-    def __init__(self, prefix: str | Path, *, founders_only: bool = True, cache_mb: int = 256):
-        self.prefix = Path(str(prefix))
-        paths = {ext: Path(f"{self.prefix}.{ext}") for ext in ("bed", "bim", "fam")}
-        for ext, p in paths.items():
-            if not p.exists():
-                raise InputError(f"PLINK fileset {self.prefix}: {p.name} not found")
-        from edfgen.genetics.genotypes import read_plink_text, check_bed
-
-        bim = read_plink_text(paths["bim"], ["chrom", "id", "cm", "pos", "a1", "a2"], str)
-        fam = read_plink_text(paths["fam"], ["fid", "iid", "pat", "mat", "sex", "pheno"], str)
-        try:
-            pos = bim["pos"].astype(np.int64).to_numpy()
-        except ValueError:
-            bad = int(pd.to_numeric(bim["pos"], errors="coerce").isna().to_numpy().argmax())
-            raise InputError(f"{paths['bim']}: line {bad + 1}: base-pair position {bim['pos'].iloc[bad]!r} "
-                             f"is not an integer") from None
-        check_bed(self.prefix, len(fam), len(bim))  # bad magic, truncated, or .fam/.bim of another fileset
-        self.variants = PlinkVariants(
-            chromosome=bim["chrom"].str.replace("^chr", "", regex=True).to_numpy(str),
-            variant_id=bim["id"].to_numpy(str), position=pos,
-            allele1=bim["a1"].to_numpy(str), allele2=bim["a2"].to_numpy(str))
-        self.n_variants = len(bim)
-        if founders_only:       # PLINK 1.9: founder = both parental ids "0" (listed parents absent
-            keep = ((fam["pat"] == "0") & (fam["mat"] == "0")).to_numpy()   # from the data still count)
-        else:
-            keep = np.ones(len(fam), dtype=bool)
+    def __init__(self, reader, *, founders_only: bool = True, cache_mb: int = 256,
+                 sample_index: np.ndarray | None = None, variant_index: np.ndarray | None = None):
+        self.reader = reader
+        self.prefix = Path(str(reader.label))
+        v = reader.variants
+        self._rows = np.arange(len(v)) if variant_index is None else np.asarray(variant_index, dtype=np.int64)
+        v = v.iloc[self._rows]
+        self.variants = PlinkVariants(chromosome=v["chromosome"].to_numpy(str), variant_id=v["variant_id"].to_numpy(str),
+                                      position=v["base_pair_location"].to_numpy(np.int64),
+                                      allele1=v["effect_allele"].to_numpy(str), allele2=v["other_allele"].to_numpy(str))
+        self.n_variants = len(v)
+        fam = reader.samples
+        keep = np.zeros(len(fam), dtype=bool)
+        keep[np.arange(len(fam)) if sample_index is None else np.asarray(sample_index)] = True
+        if founders_only and {"PAT", "MAT"} <= set(fam.columns):  # PLINK 1.9: founder = both parental ids "0"
+            keep &= ((fam["PAT"].fillna("0") == "0") & (fam["MAT"].fillna("0") == "0")).to_numpy()
         self.sample_index = np.flatnonzero(keep)
         self.n_samples = int(keep.sum())
         if self.n_samples == 0:
-            raise InputError(f"PLINK fileset {self.prefix}: no founders to compute LD from")
-        from bed_reader import open_bed
-
-        self._bed = open_bed(paths["bed"], iid_count=len(fam), sid_count=len(bim), num_threads=1)
+            raise InputError(f"LD panel {reader.label}: no founders to compute LD from")
         self._all = self.n_samples == len(fam)
         self._block = max(64, (8 << 20) // max(self.n_samples, 1))
         self._cache: "OrderedDict[int, np.ndarray]" = OrderedDict()
@@ -393,23 +395,23 @@ class PlinkGenotypes:
         if arr is not None:
             self._cache.move_to_end(b)
             return arr
-        rows = slice(None) if self._all else self.sample_index
+        rows = None if self._all else self.sample_index
         start, stop = b * self._block, min((b + 1) * self._block, self.n_variants)
-        arr = self._bed.read(index=np.s_[rows, start:stop], dtype="int8", order="F")
+        arr = self.reader.read(rows, self._rows[start:stop], dtype=np.int8)
         self._cache[b] = arr
         while len(self._cache) > self._cache_max:
             self._cache.popitem(last=False)
         return arr
 
     def read(self, variant_index: np.ndarray) -> np.ndarray:
-        """Allele counts ``int8 [n_samples, k]`` of the variants at ``variant_index`` (bim rows);
+        """Allele counts ``int8 [n_samples, k]`` of the variants at ``variant_index`` (panel rows);
         missing calls are ``-127``."""
         idx = np.asarray(variant_index, dtype=np.intp)
         if idx.size == 0:
             return np.zeros((self.n_samples, 0), dtype=np.int8)
         if idx.min() < 0 or idx.max() >= self.n_variants:
             raise IndexError(f"{self.prefix}: variant index {int(idx.min())}..{int(idx.max())} outside the "
-                             f".bim rows 0..{self.n_variants - 1}")
+                             f"panel rows 0..{self.n_variants - 1}")
         blocks = idx // self._block
         out = np.empty((self.n_samples, idx.size), dtype=np.int8, order="F")
         for b in np.unique(blocks):
@@ -418,10 +420,38 @@ class PlinkGenotypes:
         return out
 
     def close(self) -> None:
-        self._bed.__exit__(None, None, None)
+        self.reader.close()
 
-    def __enter__(self) -> "PlinkGenotypes":
+    def __enter__(self) -> "GenotypePanel":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class PlinkGenotypes(GenotypePanel):
+    """:class:`GenotypePanel` of a PLINK 1 fileset ``PREFIX.bed/.bim/.fam`` (bed-reader, one thread)."""
+
+    def __init__(self, prefix: str | Path, *, founders_only: bool = True, cache_mb: int = 256):
+        from edfgen.genetics.readers.plink1 import BedReader
+
+        super().__init__(BedReader(str(prefix), threads=1), founders_only=founders_only, cache_mb=cache_mb)
+        self.prefix = Path(str(prefix))
+
+
+def open_panel(panel, *, founders_only: bool = True) -> GenotypePanel:
+    """An LD panel from a PLINK 1 prefix, a :class:`~edfgen.genetics.genotypes.GenotypeSource` (``--bfile``,
+    ``--pfile``, ``--bgen`` with ``--keep/--remove/--chr/--extract``) or an open panel (returned as is)."""
+    if isinstance(panel, GenotypePanel):
+        return panel
+    if isinstance(panel, (str, Path)):
+        return PlinkGenotypes(panel, founders_only=founders_only)
+    from edfgen.genetics.readers import select_samples, select_variants
+
+    if panel.min_info is not None:
+        raise InputError("--min-info filters association results; an LD panel uses every variant (drop --min-info)")
+    reader = panel.open_reader(threads=1)
+    rows = select_samples(reader, keep=panel.keep, remove=panel.remove) if (panel.keep or panel.remove) else None
+    cols = (select_variants(reader, extract=panel.extract, chromosomes=panel.chromosomes)
+            if (panel.extract or panel.chromosomes) else None)
+    return GenotypePanel(reader, founders_only=founders_only, sample_index=rows, variant_index=cols)

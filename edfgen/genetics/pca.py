@@ -60,7 +60,7 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     maf, ld_r2, ld_window_kb
         Variant filter and LD-pruning parameters.
     keep : path, optional
-        Table with ``IID``: samples to use.
+        Samples to use (:func:`edfgen.genetics.readers.read_id_list`: IIDs, ``FID IID`` or a table with IID/eid).
 
     Raises
     ------
@@ -69,11 +69,13 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     """
     from edfgen.genetics.genotypes import check_plink_fileset, check_unique_samples, hail_calls, import_genotypes
     from edfgen.genetics.hail_context import HailSettings, init_hail
-    from edfgen.io.tables import prepare_out_dir, read_table, write_table
+    from edfgen.io.tables import prepare_out_dir, write_table
     from edfgen.provenance import recording
 
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen pca")
-    ids = set(read_table(keep, id_column="IID")["IID"]) if keep is not None else None
+    from edfgen.genetics.readers import read_id_list
+
+    ids = read_id_list(keep, what="--keep") if keep is not None else None
     geno_ids = None
     if source.bfile:  # checked before Hail starts: duplicated IIDs (as gwas), a truncated/foreign .bed
         geno_ids = check_plink_fileset(source.bfile)["IID"].to_numpy(str)
@@ -105,7 +107,7 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     pv = rows.select(chromosome=rows.locus.contig.replace("^chr", ""), base_pair_location=rows.locus.position,
                      effect_allele=rows.alleles[1], other_allele=rows.alleles[0],
                      variant_id=rows.varid).key_by().drop("locus", "alleles").to_pandas()
-    params = dict(genotypes={source.kind: source.label}, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb,
+    params = dict(genotypes={source.kind: source.label}, reference_genome=source.reference_genome, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb,
                   keep=str(keep) if keep else None, method="hail.hwe_normalized_pca")
     with recording(out_dir, "edfgen pca", parameters=params, inputs=[*source.paths(), keep]) as man:
         write_table(pcs, Path(out_dir) / "pcs.tsv", float_format="%.8g")

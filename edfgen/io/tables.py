@@ -14,6 +14,7 @@ left by a killed process.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 
 PathLike = str | os.PathLike
+log = logging.getLogger(__name__)
 
 
 def safe_filename(name: str) -> str:
@@ -142,6 +144,11 @@ def _fmt(path: Path) -> str:
     return "tsv"
 
 
+#: names of the participant-id column, in order of preference: PLINK (``FID IID``), plink2 (``#IID``),
+#: UK Biobank (``eid``), a BGEN ``.sample`` file (``ID_2``)
+ID_ALIASES = ("IID", "#IID", "eid", "ID_2")
+
+
 def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str | None = None,
                dtype: dict | None = None) -> pd.DataFrame:
     """Read a TSV/CSV/parquet table by extension.
@@ -153,7 +160,10 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     required
         Columns that must be present; a missing one raises :class:`InputError` naming it.
     id_column
-        If given (usually ``"IID"``), read it as string and reject duplicated ids.
+        If given (usually ``"IID"``), read it as string and reject duplicated ids. For ``"IID"``
+        the participant id may be named as biobanks name it (:data:`ID_ALIASES`: ``IID``, plink2's
+        ``#IID``, UK Biobank's ``eid``, a BGEN ``.sample``'s ``ID_2``); the column used is logged
+        and renamed ``IID``.
 
     Raises
     ------
@@ -166,7 +176,8 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     fmt = _fmt(path)
     dtype = dict(dtype or {})
     if id_column:
-        dtype.setdefault(id_column, str)
+        for c in ((id_column, *ID_ALIASES) if id_column == "IID" else (id_column,)):
+            dtype.setdefault(c, str)
     try:
         if fmt == "parquet":
             df = pd.read_parquet(path)
@@ -180,7 +191,14 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
                 df = pd.read_csv(path, sep=r"\s+", dtype=dtype)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot be read as a {fmt} table ({exc})") from None
-    if id_column and id_column not in df.columns and "#IID" in df.columns:
+    if id_column == "IID":
+        key = next((c for c in ID_ALIASES if c in df.columns), None)
+        if key is not None:
+            log.info("%s: participant ids from column %s", path, key)
+            if key != "IID":
+                df = df.rename(columns={key: "IID"})
+                df["IID"] = df["IID"].astype(str)
+    elif id_column and id_column not in df.columns and "#IID" in df.columns:
         df = df.rename(columns={"#IID": id_column})
     missing = [c for c in required if c not in df.columns]
     if id_column and id_column not in df.columns:

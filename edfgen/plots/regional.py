@@ -110,16 +110,15 @@ def plot_loci(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel, out_dir
               r2_method: str = "plink") -> list[str]:
     """Regional plot of each locus (lead variant, lead phenotype's summary statistics).
 
-    ``panel`` is an open :class:`edfgen.genetics.ld.PlinkGenotypes` (r² with the lead from it).
+    ``panel`` is an open :class:`edfgen.genetics.ld.GenotypePanel` (r² with the lead from it).
     Returns the PNG paths written (``out_dir/<locus>_<phenotype>_<variant>.png``).
     """
-    from edfgen.genetics.clump import phenotype_name
+    from edfgen.genetics.clump import group_by_phenotype, read_phenotype_sumstats
     from edfgen.genetics.genes import read_genes
     from edfgen.genetics.ld import r2_vector
-    from edfgen.io.sumstats import read_sumstats
 
     out_dir = Path(out_dir)
-    by_name = {phenotype_name(s): s for s in sumstats}
+    by_name = group_by_phenotype(sumstats)   # a phenotype's per-chromosome files are read together
     gtab = read_genes(genes) if isinstance(genes, (str, Path)) else genes
     ids = panel.variants.rows_by_id
     cache: dict[str, pd.DataFrame] = {}
@@ -129,9 +128,8 @@ def plot_loci(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel, out_dir
         if ph not in by_name:
             continue
         if ph not in cache:
-            df, _ = read_sumstats(by_name[ph], required=("variant_id", "p_value", "chromosome",
-                                                         "base_pair_location"))
-            cache[ph] = df
+            cache[ph] = read_phenotype_sumstats(by_name[ph], required=("variant_id", "p_value", "chromosome",
+                                                                       "base_pair_location"))
         ss = cache[ph]
         w = int(window_kb * 1000)
         reg = ss[(ss["chromosome"].astype(str) == str(row.chromosome))

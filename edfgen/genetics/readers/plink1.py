@@ -20,19 +20,21 @@ from edfgen.genetics.readers.base import MISSING_INT8, GenotypeReader, check_ind
 
 
 def read_bim(prefix: str | Path) -> pd.DataFrame:
-    """The ``.bim`` as the standard variants table (effect allele = A1, column 5)."""
+    """The ``.bim`` as the standard variants table (effect allele = A1, column 5); malformed lines are
+    an input error naming the file and line."""
+    from edfgen.genetics.genotypes import read_plink_text
+
     path = Path(f"{prefix}.bim")
-    bim = pd.read_csv(path, sep=r"\s+", header=None, dtype=str,
-                      names=["chrom", "id", "cm", "pos", "a1", "a2"])
-    if bim["a2"].isna().any():
-        raise InputError(f"{path}: line {int(bim['a2'].isna().to_numpy().argmax()) + 1} has fewer than 6 columns")
+    bim = read_plink_text(path, ["chrom", "id", "cm", "pos", "a1", "a2"], str)
     return variant_table(bim["chrom"], bim["pos"], bim["id"], bim["a1"], bim["a2"], source=str(path))
 
 
 def read_fam(prefix: str | Path) -> pd.DataFrame:
     """The ``.fam``: ``FID, IID, PAT, MAT, SEX, PHENO`` as strings; duplicated IIDs are an input error."""
+    from edfgen.genetics.genotypes import read_plink_text
+
     path = Path(f"{prefix}.fam")
-    fam = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, names=["FID", "IID", "PAT", "MAT", "SEX", "PHENO"])
+    fam = read_plink_text(path, ["FID", "IID", "PAT", "MAT", "SEX", "PHENO"], str)
     check_unique_iids(fam, str(path))
     return fam
 
@@ -61,6 +63,9 @@ class BedReader(GenotypeReader):
         self.samples = read_fam(self.prefix)
         from bed_reader import open_bed
 
+        from edfgen.genetics.genotypes import check_bed
+
+        check_bed(self.prefix, len(self.samples), len(self.variants))  # truncated, or .fam/.bim of another set
         self._bed = open_bed(f"{self.prefix}.bed", iid_count=len(self.samples), sid_count=len(self.variants),
                              count_A1=True, num_threads=threads, properties={})
 
