@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from edfgen.cli import cli
 from edfgen.exceptions import InputError
 from edfgen.io.dictionary import check_file
-from edfgen.model.evaluation import (PTBXL_SUPERCLASSES, detect_layout, evaluation_table, linear_probe_cv,
-                                     patient_folds, read_dx_headers, read_label_set, read_ptbxl, ridge_probe_cv)
+from edfgen.model.evaluation import (PTBXL_SUPERCLASSES, EvaluateSettings, detect_layout, evaluation_table,
+                                     linear_probe_cv, patient_folds, read_dx_headers, read_label_set, read_ptbxl,
+                                     ridge_probe_cv)
 from edfgen.model.metrics import bootstrap_metrics
 
 
@@ -93,6 +94,8 @@ def test_patient_folds__no_patient_in_two_folds():
         patient_folds(["p1", "p1", "p2"], predefined=[1, 2, 2])
     with pytest.raises(InputError, match="--folds 10"):
         patient_folds(["a", "b", "c"], k=10)
+    with pytest.raises(InputError, match="--folds 3: folds are for --probe linear"):
+        EvaluateSettings(probe="head", folds=3)
 
 
 def test_linear_probe_cv__out_of_fold_and_auroc_equals_sklearn():

@@ -566,6 +566,8 @@ class EvaluateSettings:
             raise InputError(f"--probe {self.probe!r}: must be head or linear")
         if self.folds is not None and self.folds < 2:
             raise InputError(f"--folds {self.folds}: must be at least 2")
+        if self.folds is not None and self.probe != "linear":
+            raise InputError(f"--folds {self.folds}: folds are for --probe linear (the head is scored on all records)")
 
 
 @dataclass(frozen=True)
