@@ -244,7 +244,8 @@ class _Runner:
             log.info("stage %s: up to date, skipped", name)
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
             return out_dir
-        shown = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in wired.items())
+        shown = " ".join(f"--{k.replace('_', '-')}" + ("" if isinstance(v, bool) else f" {' '.join(map(str, v)) if isinstance(v, list) else v}")
+                         for k, v in wired.items() if v is not False)
         print(f"[edfgen run] {name}: {command} {shown if len(shown) < 400 else shown[:400] + ' ...'}", file=sys.stderr)
         t0 = time.perf_counter()
         try:

@@ -293,14 +293,20 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
     try:
         clean_temp_files(out_dir, recursive=name == MANIFEST)
         check_not_inputs([out_dir / x for x in planned], inputs, option=option)
+        previous = _read_json(out_dir / name)
+        if previous is not None and previous.get("command") != command:
+            raise InputError(f"{option} {out_dir}: {name} belongs to '{previous.get('command')}', not '{command}'; "
+                             f"give this command a place of its own")
+        listed = listed_outputs(previous, out_dir) if replace else []
+        for x in planned:                        # checked before anything is removed
+            foreign = _not_listed(out_dir / x.rstrip("/"), listed)
+            if foreign:
+                raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} exists and was not written by an "
+                                 f"earlier '{command}' (not listed in its {name}); move it away or choose another {option}")
         if replace:
             remove_outputs(out_dir, command=command, name=name, option=option)
         else:
             (out_dir / name).unlink(missing_ok=True)
-        for x in planned:
-            if (out_dir / x).exists():
-                raise InputError(f"{option} {out_dir}: {x} exists and was not written by an earlier '{command}' "
-                                 f"(not listed in its {name}); move it away or choose another {option}")
         m = Manifest(command=command, parameters=dict(parameters or {}), seed=seed)
         m.add_inputs(inputs)
         progress_m = Manifest(command=command, seed=seed, outputs=planned, extra={"in_progress": True})
@@ -319,6 +325,19 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
             _remove_if_empty(out_dir)
         raise
     m.write(out_dir, name=name, exclude=before)
+
+
+def _not_listed(path: Path, listed: list[Path]) -> Path | None:
+    """The first file at or under ``path`` that no entry of ``listed`` (files, or folders) covers."""
+    if not path.exists():
+        return None
+    covered = set(listed)
+    files = [q for q in path.rglob("*") if q.is_file()] if path.is_dir() else [path]
+    for f in files:
+        r = f.resolve()
+        if r not in covered and not any(c in r.parents for c in covered):
+            return f
+    return None
 
 
 def _remove_if_empty(d: Path) -> None:

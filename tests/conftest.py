@@ -67,6 +67,18 @@ def sim_cohort(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_sim_cohort(tmp_path_factory) -> Path:
+    """A very small simulated cohort with ECGs, for tests of file handling and crashes rather than of
+    statistics: ``simulate_cohort(dir, n=120, seed=11, chromosomes=1, variants_per_chromosome=300,
+    effect_scale=6.0)``. Treat it as read-only."""
+    from edfgen.simulate.cohort import simulate_cohort
+
+    out = tmp_path_factory.mktemp("tiny_sim_cohort") / "cohort"
+    simulate_cohort(out, n=120, seed=11, chromosomes=1, variants_per_chromosome=300, effect_scale=6.0)
+    return out
+
+
 def pytest_sessionstart(session):
     """In CI the reference tools must be installed (`.ci/run` does it): their tests must not skip silently."""
     if os.environ.get("CI"):

@@ -23,7 +23,9 @@ def verbosity(func):
     return wrapper
 
 
-force = click.option("--force", is_flag=True, help="Overwrite an existing non-empty output directory.")
+force = click.option("--force", is_flag=True,
+                     help="Write into a non-empty --out: replaces the files an earlier run of this command listed in "
+                          "its manifest.json, keeps every other file.")
 threads = click.option("--threads", type=click.IntRange(min=1), default=None,
                        help="Worker threads (default: all cores).")
 #: seeds feed numpy, torch and msprime: non-negative and < 2**32 (RandomState's range)

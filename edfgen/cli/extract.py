@@ -28,11 +28,12 @@ from edfgen.cli._options import comma_list, force, out_dir, out_file, seed, verb
 @click.option("--chunk-size", type=click.IntRange(min=1), default=2048, show_default=True,
               help="Records per durable chunk (resume granularity, bounds memory).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Torch threads for the model (default: torch's; with --workers: cores - workers).")
-@click.option("--force", is_flag=True, help="Overwrite an existing --out table (an interrupted run's parts are "
-              "always resumed; delete <out>.parts to start afresh).")
+@click.option("--force", is_flag=True, help="Replace an existing --out table and the side files its "
+              "<out>.manifest.json lists (an interrupted run's parts are resumed; records whose files changed "
+              "are recomputed).")
 @verbosity
 def extract(ecg, out, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size, threads, force) -> None:
-    """ECGs -> EDFs with a frozen encoder (resumes an interrupted run; bad records go to rejects.tsv)."""
+    """ECGs -> EDFs with a frozen encoder (resumes an interrupted run; bad records go to <out>.rejects.tsv)."""
     from edfgen.extract import extract_edfs
 
     r = extract_edfs(list(ecg), out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,

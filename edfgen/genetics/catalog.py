@@ -426,8 +426,9 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     from edfgen.genetics.genes import read_genes
     from edfgen.genetics.ld import PlinkGenotypes, panel_fingerprint
     from edfgen.io.tables import write_table
-    from edfgen.provenance import Manifest
+    from edfgen.provenance import Manifest, check_not_inputs
 
+    check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
     panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
     man = Manifest("edfgen annotate", parameters={**settings.__dict__, "traits": traits, "any_trait": any_trait,
                                                   "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes,
