@@ -241,7 +241,7 @@ def test_cli_extract__directory_of_xml_end_to_end(wfdb_records, tmp_path):
     assert r.exit_code == 0, r.output
     got = pd.read_csv(out, sep="\t", dtype={"IID": str}).set_index("IID")
     assert sorted(got.index) == sorted(quantised)
-    rejects = pd.read_csv(out.parent / "rejects.tsv", sep="\t", dtype=str)
+    rejects = pd.read_csv(out.parent / "edfs.tsv.rejects.tsv", sep="\t", dtype=str)  # <out>.rejects.tsv
     assert rejects["reason"].str.contains("no <Waveform> with WaveformType Rhythm").any()
     # reference: the WFDB-read signal quantised the same way, preprocessed and embedded directly
     loaded = load_checkpoint(ckpt)
