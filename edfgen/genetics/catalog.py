@@ -429,6 +429,10 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     from edfgen.provenance import Manifest, check_not_inputs
 
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
+    if Path(out).parent.is_dir():  # temporary files a killed annotate left there
+        from edfgen.io.tables import clean_temp_files
+
+        clean_temp_files(Path(out).parent, recursive=False)
     panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
     man = Manifest("edfgen annotate", parameters={**settings.__dict__, "traits": traits, "any_trait": any_trait,
                                                   "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes,

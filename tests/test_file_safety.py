@@ -1,0 +1,202 @@
+"""Nothing lost, nothing mixed, nothing half-written (issue 11): --force replaces only what edfgen wrote,
+temporary files follow one rule that readers skip and commands clean, no command writes over its input,
+and a failed command leaves no empty folder behind."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from edfgen.cli import cli
+from edfgen.exceptions import InputError
+from edfgen.io.tables import atomic_path, clean_temp_files, is_temp_name, prepare_out_dir, temp_name, write_table
+from edfgen.provenance import read_manifest, recording
+
+
+# ------------------------------------------------------------------------------------------- temp files
+def test_temp_files__one_naming_rule_recognised_and_cleaned(tmp_path):
+    with atomic_path(tmp_path / "x.tsv.gz") as tmp:
+        assert tmp.name.startswith(".x.tsv.gz.edfgen-tmp-") and tmp.name.endswith(".tsv.gz") and is_temp_name(tmp)
+        tmp.write_text("partial")
+        assert not (tmp_path / "x.tsv.gz").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["x.tsv.gz"]
+    dead = tmp_path / "sub" / ".a.tsv.gz.edfgen-tmp-999999999-0a1b2c.tsv.gz"    # a killed writer's (no such pid)
+    dead.parent.mkdir()
+    dead.write_text("x")
+    legacy = tmp_path / ".b.tsv.gz.k3j_x9az.tmp.tsv.gz"                          # the older rule, from crashes before it
+    legacy.write_text("x")
+    live = temp_name(tmp_path / "c.tsv")                                         # this process is alive: kept
+    live.write_text("x")
+    for name in ("a.tsv.gz", ".hidden", "x.edfgen-tmp.tsv", ".a.tsv.edfgen-tmp-12-zz"):
+        assert not is_temp_name(name) or name == ".a.tsv.edfgen-tmp-12-zz"
+    removed = clean_temp_files(tmp_path)
+    assert set(removed) == {dead, legacy} and live.exists() and (tmp_path / "x.tsv.gz").exists()
+
+
+def test_sumstats_discovery__skips_temporary_files(tmp_path):
+    """clump and mr list the sumstats of a folder without the temporary file a killed gwas left."""
+    from edfgen.genetics.clump import expand_sumstats
+    from edfgen.mr.run import list_sumstats
+
+    df = pd.DataFrame({"chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["A"], "other_allele": ["G"],
+                       "beta": [0.1], "standard_error": [0.01], "effect_allele_frequency": [0.3], "p_value": [1e-9],
+                       "variant_id": ["1:10:G:A"], "rsid": ["rs1"], "n": [100]})
+    write_table(df, tmp_path / "edf_001.tsv.gz")
+    (tmp_path / ".edf_002.tsv.gz.edfgen-tmp-999999999-abcdef.tsv.gz").write_bytes(b"\x1f\x8b half a gzip")
+    assert expand_sumstats([tmp_path]) == [tmp_path / "edf_001.tsv.gz"]
+    assert list_sumstats(tmp_path, "--exposure") == [tmp_path / "edf_001.tsv.gz"]
+
+
+# ------------------------------------------------------------------------------------------- --force
+def test_recording__force_replaces_only_the_listed_outputs(tmp_path):
+    out = tmp_path / "o"
+    with recording(out, "edfgen demo-cmd", planned=["a.tsv", "b.tsv"]):
+        (out / "a.tsv").write_text("1")
+        (out / "b.tsv").write_text("1")
+    (out / "mine.txt").write_text("a user's notes")
+    with pytest.raises(InputError, match="--force"):
+        prepare_out_dir(out, command="edfgen demo-cmd")
+    prepare_out_dir(out, force=True, command="edfgen demo-cmd")
+    with recording(out, "edfgen demo-cmd", planned=["c.tsv"]):   # the earlier a/b go, the notes stay
+        (out / "c.tsv").write_text("2")
+    assert sorted(p.name for p in out.iterdir()) == ["c.tsv", "manifest.json", "mine.txt"]
+    assert read_manifest(out)["outputs"] == ["c.tsv"]                # the new manifest lists only the new files
+    # a planned name taken by a file edfgen did not write: refused with one line, the file is kept
+    (out / "d.tsv").write_text("a user's table")
+    with pytest.raises(InputError, match=r"d\.tsv exists and was not written by an earlier 'edfgen demo-cmd'"):
+        with recording(out, "edfgen demo-cmd", planned=["d.tsv"]):
+            (out / "d.tsv").write_text("overwritten")
+    assert (out / "d.tsv").read_text() == "a user's table"
+    # another command's folder is refused even with --force
+    with pytest.raises(InputError, match="holds the output of 'edfgen demo-cmd'"):
+        prepare_out_dir(out, force=True, command="edfgen other")
+
+
+def test_recording__a_crash_leaves_an_in_progress_manifest_that_force_cleans(tmp_path):
+    out = tmp_path / "o"
+    with pytest.raises(KeyboardInterrupt):
+        with recording(out, "edfgen demo-cmd", planned=["a.tsv", "b.tsv", "plots/"]):
+            (out / "a.tsv").write_text("1")
+            (out / "plots").mkdir()
+            (out / "plots" / "p.png").write_text("1")
+            raise KeyboardInterrupt
+    m = read_manifest(out)
+    assert m["finished"] is None and m["outputs"] == ["a.tsv", "b.tsv", "plots/"]
+    assert read_manifest(out, complete=True) is None
+    (out / "mine.txt").write_text("kept")
+    with recording(out, "edfgen demo-cmd", planned=["b.tsv"]):
+        (out / "b.tsv").write_text("2")
+    assert sorted(p.name for p in out.iterdir()) == ["b.tsv", "manifest.json", "mine.txt"]
+
+
+def test_recording__never_over_an_input_and_no_empty_folder_after_failure(tmp_path):
+    inp = tmp_path / "o" / "a.tsv"
+    inp.parent.mkdir()
+    inp.write_text("input")
+    with pytest.raises(InputError, match="is also an input"):
+        with recording(tmp_path / "o", "edfgen demo-cmd", inputs=[inp], planned=["a.tsv"]):
+            pass
+    assert inp.read_text() == "input"
+    with pytest.raises(ValueError):
+        with recording(tmp_path / "new", "edfgen demo-cmd", planned=["x.tsv"]):
+            raise ValueError("failed")
+    assert not (tmp_path / "new").exists()
+
+
+def _fake_simulate_into(stage: Path, *, ecg: bool, **kw) -> dict:
+    """Stands in for the (slow) coalescent simulation: the file handling around it is under test."""
+    from edfgen.simulate.cohort import OUTPUT_FILES
+
+    for name in OUTPUT_FILES:
+        if name == "ecg":
+            if ecg:
+                (stage / "ecg").mkdir()
+                (stage / "ecg" / "P000001.hea").write_text("simulated")
+        else:
+            (stage / name).write_text(f"{name} seed {kw['seed']}")
+    return {"n_variants": 60, "related_pairs": [], "families": [], "heritability": {}, "causal": [],
+            "chromosomes": [1], "loci": []}
+
+
+@pytest.mark.parametrize("previous", ["manifest without ecg", "no manifest"])
+def test_simulate_force__keeps_a_folder_it_did_not_write(tmp_path, previous, monkeypatch):
+    """Item 1: `simulate --out DIR --no-ecg --force` deleted a user's DIR/ecg/."""
+    import edfgen.simulate.cohort as cohort
+
+    monkeypatch.setattr(cohort, "_simulate_into", _fake_simulate_into)
+    out = tmp_path / "cohort"
+    args = ["simulate", "--out", str(out), "--n", "40", "--chromosomes", "1", "--variants-per-chromosome", "60"]
+    if previous == "manifest without ecg":
+        res = CliRunner().invoke(cli, [*args, "--no-ecg"])
+        assert res.exit_code == 0, res.output
+    (out / "ecg").mkdir(parents=True)
+    (out / "ecg" / "precious.hea").write_text("a user's record")
+    res = CliRunner().invoke(cli, [*args, "--no-ecg", "--force", "--seed", "2"])
+    assert res.exit_code == 0, res.output
+    assert (out / "ecg" / "precious.hea").read_text() == "a user's record"
+    assert "ecg" not in read_manifest(out)["outputs"] and (out / "genotypes.bed").read_text().endswith("seed 2")
+    # writing ECGs there would overwrite the user's folder: one line, exit 2, the folder kept
+    res = CliRunner().invoke(cli, [*args, "--force"])
+    assert res.exit_code == 2 and "ecg/precious.hea exists and was not written by an earlier 'edfgen simulate'" in res.output
+    assert len(res.output.strip().splitlines()) == 1 and (out / "ecg" / "precious.hea").exists()
+    assert not [p for p in out.iterdir() if is_temp_name(p.name)]
+
+
+# ------------------------------------------------------------------------------------------- gwas, clump, annotate
+def test_gwas_force__drops_the_earlier_runs_phenotypes(tiny_sim_cohort, tmp_path):
+    """Item 5: `gwas --force` over an earlier run kept that run's phenotype files and listed them in the new manifest."""
+    rng = np.random.default_rng(0)
+    iids = pd.read_csv(tiny_sim_cohort / "covariates.tsv", sep="\t", dtype={"IID": str})["IID"]
+    for name, cols in (("a.tsv", ["x", "y"]), ("b.tsv", ["z"])):
+        pd.DataFrame({"IID": iids, **{c: rng.normal(size=len(iids)) for c in cols}}).to_csv(tmp_path / name, sep="\t",
+                                                                                          index=False)
+    out = tmp_path / "gwas"
+    base = ["gwas", "--bfile", str(tiny_sim_cohort / "genotypes"), "--covar", str(tiny_sim_cohort / "covariates.tsv"),
+            "--covar-cols", "age,sex", "--no-plots", "--maf", "0.05", "--out", str(out)]
+    assert CliRunner().invoke(cli, [*base, "--pheno", str(tmp_path / "a.tsv")]).exit_code == 0
+    (out / "README.txt").write_text("mine")
+    res = CliRunner().invoke(cli, [*base, "--pheno", str(tmp_path / "b.tsv"), "--force"])
+    assert res.exit_code == 0, res.output
+    assert not (out / "x.tsv.gz").exists() and not (out / "y.tsv.gz").exists() and (out / "z.tsv.gz").exists()
+    outputs = read_manifest(out)["outputs"]
+    assert "z.tsv.gz" in outputs and not any(o.startswith(("x.", "y.")) for o in outputs)
+    assert "README.txt" not in outputs and (out / "README.txt").read_text() == "mine"
+
+
+def test_clump_failure__leaves_no_empty_folder(tiny_sim_cohort, tmp_path):
+    """Item 11: a failed clump left the empty --out folder it had created (here: a truncated .bed)."""
+    import shutil
+
+    panel = tmp_path / "panel"
+    for ext in ("bim", "fam"):
+        shutil.copy(tiny_sim_cohort / f"genotypes.{ext}", f"{panel}.{ext}")
+    Path(f"{panel}.bed").write_bytes((tiny_sim_cohort / "genotypes.bed").read_bytes()[:100])
+    bim = pd.read_csv(f"{panel}.bim", sep="\t", header=None, dtype=str)
+    ss = tmp_path / "edf_001.tsv.gz"
+    write_table(pd.DataFrame({"chromosome": [bim.iloc[0, 0]], "base_pair_location": [int(bim.iloc[0, 3])],
+                              "effect_allele": [bim.iloc[0, 4]], "other_allele": [bim.iloc[0, 5]], "beta": [0.5],
+                              "standard_error": [0.05], "effect_allele_frequency": [0.3], "p_value": [1e-12],
+                              "variant_id": [bim.iloc[0, 1]], "rsid": ["rs1"], "n": [120]}), ss)
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(ss), "--bfile", str(panel), "--out", str(tmp_path / "loci")])
+    assert res.exit_code != 0, res.output
+    assert not (tmp_path / "loci").exists()
+
+
+def test_annotate__out_equal_to_loci_is_refused(tmp_path):
+    """Item 5: `annotate --out` equal to its `--loci` replaced its own input."""
+    from edfgen.demo import packaged_catalog
+
+    loci = tmp_path / "loci.tsv"
+    pd.DataFrame({"variant_id": ["1:1000:A:G"], "chromosome": ["1"], "base_pair_location": [1000],
+                  "p_value": [1e-9]}).to_csv(loci, sep="\t", index=False)
+    before = loci.read_bytes()
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(loci), "--catalog", str(packaged_catalog()),
+                                   "--out", str(loci)])
+    assert res.exit_code == 2 and "is also an input" in res.output and len(res.output.strip().splitlines()) == 1
+    assert loci.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["loci.tsv"]
