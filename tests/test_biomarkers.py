@@ -8,16 +8,20 @@ import numpy as np
 import pytest
 
 from edfgen.ecg import LEADS
-from edfgen.ecg.biomarkers import BIOMARKER_COLUMNS, detect_r_peaks, measure_biomarkers
-from edfgen.ecg.simulate import random_physiology, synthesize_batch
+from edfgen.ecg.biomarkers import (BIOMARKER_COLUMNS, _trapezium_end, delineate, detect_r_peaks,
+                                    measure_biomarkers)
+from edfgen.ecg.simulate import BeatParams, random_physiology, synthesize_batch, synthesize_ecg
 from edfgen.exceptions import InputError
 
 # Tolerances per record (noisy simulated ECG, 10 s at 500 Hz) and on the mean bias over records.
-# The delineator's known biases on the simulator: QRS onset ~5 ms early (40 Hz low-pass), so
-# QRS +7 ms, QT +4 ms, PR -5 ms; QRS axis -8 deg (net area includes Q and S).
+# The delineator's known biases on the simulator (benchmarks/results/delineation.md): the 40 Hz
+# low-pass of the median beat smears the QRS ~5 ms outwards at onset and ~2 ms at offset (with a
+# 100 Hz low-pass the QRS bias is < 1 ms), so QRS +7 ms; QT +7 ms = that early onset plus the
+# trapezium T end lying ~2 ms after the simulator's tangent-method T end (the visual end of its
+# cos^2 T wave is later still); PR -4 ms; QRS axis -8 deg (net area includes Q and S).
 TOLERANCE = {  # column: (per-record max |error|, max |mean bias|)
     "heart_rate_bpm": (1.0, 0.3),
-    "qt_interval_ms": (15.0, 8.0),
+    "qt_interval_ms": (15.0, 10.0),
     "qrs_duration_ms": (20.0, 10.0),
     "pr_interval_ms": (15.0, 8.0),
     "qrs_axis_deg": (25.0, 12.0),
@@ -105,3 +109,64 @@ def test_measure_biomarkers__real_record_intervals_plausible(shared_data):
     assert np.nanmedian(qt) == pytest.approx(370, abs=80)
     assert np.nanmedian(qrs) == pytest.approx(90, abs=30)
     assert np.isfinite(qt).mean() >= 0.9
+
+
+def _cos2_tail(n: int = 400, peak: int = 100, width: int = 50, tail: int = 0) -> np.ndarray:
+    """A cos^2 half-wave falling from ``peak`` to zero over ``width`` samples (optionally followed by a
+    slow exponential tail of ``tail`` samples' time constant, as real T waves have)."""
+    t = np.arange(n, dtype=float)
+    u = (t - peak) / width
+    y = np.where((u >= -1) & (u <= 1), np.cos(0.5 * np.pi * u) ** 2, 0.0)
+    if tail:
+        end = peak + int(0.8 * width)
+        y[end:] = y[end] * np.exp(-(t[end:] - end) / tail)
+    return y
+
+
+def test_trapezium_end__between_tangent_and_support_end_and_offset_invariant():
+    """On a cos^2 wave the trapezium end lies after the tangent-method end (0.5 + 1/pi of the width
+    after the peak) and before the wave's support ends; adding a constant baseline does not move it."""
+    width = 50
+    y = _cos2_tail(width=width)[None, :]
+    end = _trapezium_end(y, np.array([100]), np.array([399]), reach=width, floor=10)[0]
+    tangent = 100 + (0.5 + 1 / np.pi) * width
+    assert tangent < end < 100 + width, (tangent, end)
+    shifted = _trapezium_end(y + 0.3, np.array([100]), np.array([399]), reach=width, floor=10)[0]
+    assert shifted == end
+
+
+def test_delineate__fiducials_ordered_and_t_end_after_tangent_on_real_records(shared_data):
+    """On real 12-lead records (CinC 2021): P onset < QRS onset < QRS offset < T end, and the global
+    T end (return to baseline) lies between 10 ms before and 80 ms after the tangent-method T end of
+    the lead with the largest T wave (an independent construction from the same median beat) in
+    >= 90 % of records (the tangent meets the baseline before the wave has returned to it)."""
+    n, later, ordered = 0, 0, 0
+    for _, fs, x in list(_cinc_records(shared_data)):
+        d = delineate(x, fs)
+        if d is None or not np.isfinite(d.t_end):
+            continue
+        n += 1
+        ordered += (not np.isfinite(d.p_onset) or d.p_onset < d.qrs_onset) and d.qrs_onset < d.qrs_offset < d.t_end
+        lo = int(d.qrs_offset + 0.06 * fs)
+        hi = int(min(d.beat.shape[1], d.r_index + min(0.7 * d.rr_s, 0.7) * fs))
+        lead = int(np.argmax(np.abs(d.beat[:, lo:hi]).max(1)))
+        y = d.beat[lead] * np.sign(d.beat[lead, lo + np.argmax(np.abs(d.beat[lead, lo:hi]))])
+        pk = lo + int(np.argmax(y[lo:hi]))
+        slope = np.gradient(y)
+        i = pk + int(np.argmin(slope[pk:hi]))
+        tangent = i - y[i] / slope[i]
+        later += tangent - 0.01 * fs <= d.t_end <= tangent + 0.08 * fs
+    assert n >= 30
+    assert ordered == n
+    assert later / n >= 0.9, (later, n)
+
+
+def test_delineate__noise_free_simulated_t_end_independent_of_lead_amplitude():
+    """One dipole drives every lead of the simulator, so scaling the ECG (all leads) must not move
+    any fiducial, and a flat record gives None."""
+    p = BeatParams(70, 160, 90, 400, 45, 1.5, 0.4, 0.12, 0.0)
+    x = synthesize_ecg(p, rng=np.random.default_rng(0), noise=False).astype(float)
+    a, b = delineate(x), delineate(3.0 * x)
+    for f in ("p_onset", "qrs_onset", "qrs_offset", "t_end"):
+        assert getattr(a, f) == pytest.approx(getattr(b, f), abs=1.0), f
+    assert delineate(np.zeros((12, 5000))) is None
