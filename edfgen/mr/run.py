@@ -36,8 +36,9 @@ from edfgen.provenance import recording
 
 log = logging.getLogger(__name__)
 
-SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".regenie", ".regenie.gz",
-                     ".glm.linear", ".glm.logistic", ".glm.logistic.hybrid", ".glm.firth", ".stats", ".gz")
+#: files a directory is searched for (every one is named by clump.phenotype_name); tool outputs with other
+#: suffixes (.regenie, .glm.linear, .stats) are read when given by name
+SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".gz")
 
 RESULT_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "se", "pval", "lo_ci", "up_ci", "or",
                   "or_lci95", "or_uci95", "p_bonferroni", "q_fdr"]
