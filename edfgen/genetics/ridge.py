@@ -365,7 +365,7 @@ def write_loco_predictions(preds: LocoPredictions, out_dir: str | os.PathLike) -
         for c, chrom in enumerate(preds.chromosomes):
             df[f"chr{chrom}"] = preds.loco_values[c, :, p]
         fname = f"{safe_filename(name)}.loco.tsv.gz"
-        write_table(df, out / fname, float_format="%.10g")
+        write_table(df, out / fname, float_format="%.17g")   # exact round trip: --loco-predictions reproduces the run
         rows.append({"phenotype": name, "file": fname,
                      "level1_shrinkage": float(preds.level1_shrinkage[p]) if len(preds.level1_shrinkage) else np.nan,
                      "cv_r2": float(preds.cv_r2[p]) if len(preds.cv_r2) else np.nan})
