@@ -199,7 +199,30 @@ class InterpretOptions(StageOptions):
 
 
 @dataclass(frozen=True)
-class GwasOptions(StageOptions):
+class GenotypeFilterOptions(StageOptions):
+    """The genotype filters shared by the genotype-reading commands (``edfgen.cli._options.genotype_options``);
+    the pipeline's genotypes are the PLINK fileset of its ``[input] bfile``."""
+
+    keep_ids: str | None = _opt(None, path=True)
+    remove_ids: str | None = _opt(None, path=True)
+    extract: str | None = _opt(None, path=True)
+    chromosomes: str | None = None
+    min_info: float | None = _opt(None, lo=0)
+    reference_genome: str | None = _opt(None, choices=("GRCh37", "GRCh38"))
+
+    def genotypes(self, bfile: PathLike):
+        """``bfile`` with these filters, as the CLI builds it: a
+        :class:`~edfgen.genetics.genotypes.GenotypeSource`."""
+        from edfgen.genetics.genotypes import GenotypeSource
+
+        return GenotypeSource(
+            bfile=str(bfile), keep=self.keep_ids and str(self.keep_ids), remove=self.remove_ids and str(self.remove_ids),
+            extract=self.extract and str(self.extract), chromosomes=(self.chromosomes,) if self.chromosomes else None,
+            min_info=self.min_info, reference_genome=self.reference_genome or "GRCh38")
+
+
+@dataclass(frozen=True)
+class GwasOptions(GenotypeFilterOptions):
     """``edfgen gwas`` on a PLINK fileset (:func:`edfgen.genetics.gwas.run_gwas`)."""
 
     command: ClassVar[str] = "gwas"
@@ -243,26 +266,30 @@ class GwasOptions(StageOptions):
 
     def run(self, *, bfile: PathLike, pheno: PathLike, covar: PathLike | None, out: PathLike,
             binary: bool = False, force: bool = False):
-        from edfgen.genetics.genotypes import GenotypeSource, QCSettings
+        from edfgen.genetics.genotypes import QCSettings
         from edfgen.genetics.gwas import GwasSettings, run_gwas
         from edfgen.genetics.hail_context import HailSettings
 
+        source = self.genotypes(bfile)
+        model = self._model_settings(GwasSettings)
+        if self.reference_genome and model.get("genome_assembly", "NR") == "NR":
+            model["genome_assembly"] = self.reference_genome  # as the CLI: the build recorded in the metadata
         return run_gwas(
-            GenotypeSource(bfile=str(bfile)), pheno, covar, out, pheno_cols=self.pheno_cols,
+            source, pheno, covar, out, pheno_cols=self.pheno_cols,
             pheno_prefix=self.pheno_prefix, covar_cols=self.covar_cols, categorical=self.categorical or (),
             qc=QCSettings(maf=self.maf, call_rate=self.call_rate, hwe_p=self.hwe,
                           sample_call_rate=self.sample_call_rate, remove_related=self.remove_related,
                           kinship=self.kinship),
             settings=GwasSettings(transform=self.transform, missing_genotypes=self.missing_genotypes, binary=binary,
                                   logistic_test=self.logistic_test, engine=self.engine, plots=not self.no_plots,
-                                  plots_max=self.plots_max, **self._model_settings(GwasSettings)),
+                                  plots_max=self.plots_max, **model),
             hail=HailSettings(spark_master=self.spark_master, tmp_dir=self.tmp_dir, driver_memory=self.driver_memory,
                               executor_memory=self.executor_memory, threads=self.threads),
             threads=self.threads, force=force)
 
 
 @dataclass(frozen=True)
-class ClumpOptions(StageOptions):
+class ClumpOptions(GenotypeFilterOptions):
     """``edfgen clump`` (:func:`edfgen.genetics.clump.run_clump`)."""
 
     command: ClassVar[str] = "clump"
@@ -282,7 +309,9 @@ class ClumpOptions(StageOptions):
     def run(self, *, sumstats: list[PathLike], bfile: PathLike | None, out: PathLike, force: bool = False):
         from edfgen.genetics.clump import ClumpSettings, run_clump
 
-        return run_clump(list(sumstats), out_dir=out, bfile=bfile, ld_bfile=self.ld_bfile,
+        filtered = any(getattr(self, f.name) is not None for f in dataclasses.fields(GenotypeFilterOptions))
+        return run_clump(list(sumstats), out_dir=out, bfile=self.genotypes(bfile) if filtered and bfile else bfile,
+                         ld_bfile=self.ld_bfile, reference_genome=self.reference_genome,
                          settings=ClumpSettings(p1=self.p1, p2=self.p2, r2=self.r2, kb=self.kb,
                                                 r2_method=self.r2_method, allow_overlap=self.allow_overlap),
                          study_wide=self.study_wide, pheno=self.pheno, truth=self.truth,
@@ -301,6 +330,8 @@ class AnnotateOptions(StageOptions):
     ld_r2: float = _opt(0.1, lo=0, hi=1)
     regional_plots: int = _opt(0, lo=0)
     sumstats: tuple[str, ...] = ()
+    reference_genome: str = _opt("GRCh38", choices=("GRCh37", "GRCh38"))
+    liftover_chain: str | None = _opt(None, path=True)
 
     def run(self, *, loci: PathLike, catalog: PathLike, out: PathLike, genes: PathLike | None = None):
         from edfgen.genetics.catalog import AnnotateSettings, run_annotate
@@ -310,7 +341,8 @@ class AnnotateOptions(StageOptions):
         return run_annotate(loci, catalog, out, traits=list(self.traits) if self.traits else None,
                             any_trait=self.any_trait, ld_bfile=self.ld_bfile, genes=genes,
                             settings=AnnotateSettings(window_kb=self.window_kb, ld_r2=self.ld_r2),
-                            regional_plots=self.regional_plots, sumstats=list(self.sumstats))
+                            regional_plots=self.regional_plots, sumstats=list(self.sumstats),
+                            reference_genome=self.reference_genome, liftover_chain=self.liftover_chain)
 
 
 @dataclass(frozen=True)
@@ -333,9 +365,11 @@ class MROptions(StageOptions):
     plots: bool = True
     max_plots: int = _opt(20, lo=0)
     seed: int = _opt(0, lo=0, hi=2**32 - 1)
+    columns: str | None = None
 
     def run(self, *, exposure: PathLike, outcome: PathLike, out: PathLike, instruments: PathLike | None = None,
             force: bool = False):
+        from edfgen.io.sumstats import parse_column_option
         from edfgen.mr.run import MRSettings, run_mr
 
         kw = {"methods": tuple(self.methods)} if self.methods else {}
@@ -345,4 +379,5 @@ class MROptions(StageOptions):
                               prevalence=self.prevalence, proxy_r2=self.proxy_r2, **kw)
         return run_mr(exposure, outcome, out, settings=settings, instruments=instruments, reverse=self.reverse,
                       ld_bfile=self.ld_bfile, proxies=self.proxies, clump=self.clump, plots=self.plots,
-                      max_plots=self.max_plots, force=force)
+                      max_plots=self.max_plots, force=force,
+                      columns=parse_column_option(self.columns) or None)
