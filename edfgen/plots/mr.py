@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.exceptions import InputError
 from edfgen.io.tables import safe_filename
 from edfgen.plots._mpl import pyplot as _plt
 from edfgen.plots._mpl import save_png
@@ -100,8 +101,17 @@ def funnel_plot(single: pd.DataFrame, path: Path) -> Path:
 
 
 def leaveoneout_plot(loo: pd.DataFrame, path: Path) -> Path:
-    """Estimate with each variant left out (95% CI), and with all variants."""
+    """Estimate with each variant left out (95% CI), and with all variants.
+
+    Raises
+    ------
+    InputError
+        When ``loo`` has no rows: leave-one-out is computed only for pairs with at least 3 instruments
+        (as TwoSampleMR's ``mr_leaveoneout``).
+    """
     loo = _internal(loo, "mr_leaveoneout")
+    if loo.empty:
+        raise InputError("leaveoneout_plot: no leave-one-out rows (computed only for pairs with >= 3 instruments)")
     d = pd.concat([loo[loo["excluded"] != "All"].sort_values("b"), loo[loo["excluded"] == "All"]])
     fig, ax = _ci_rows(d, d["excluded"], ["tab:red" if e == "All" else "0.3" for e in d["excluded"]])
     ax.set_xlabel(f"{d['method'].iloc[0]} estimate leaving out one variant (95% CI)")
