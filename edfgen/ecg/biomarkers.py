@@ -67,7 +67,7 @@ import pandas as pd
 from scipy import signal as sps
 
 from edfgen.ecg import LEADS, SAMPLING_RATE
-from edfgen.ecg.simulate import DOWER_LEADS, INVERSE_DOWER
+from edfgen.ecg.simulate import DOWER_LEADS, INVERSE_DOWER, limb_leads_from_I_II
 from edfgen.exceptions import InputError
 
 __all__ = ["BIOMARKER_COLUMNS", "Delineation", "delineate", "detect_r_peaks", "measure_biomarkers", "measure_record"]
@@ -286,9 +286,7 @@ FLOOR_S = 0.02
 
 def _limb_leads(beat8: np.ndarray) -> np.ndarray:
     """``[12, W]`` in :data:`edfgen.ecg.LEADS` order from the ``[8, W]`` I, II, V1..V6 beat."""
-    lead_i, lead_ii = beat8[0], beat8[1]
-    return np.stack([lead_i, lead_ii, lead_ii - lead_i, -(lead_i + lead_ii) / 2, lead_i - lead_ii / 2,
-                     lead_ii - lead_i / 2, *beat8[2:]])
+    return np.stack([beat8[0], beat8[1], *limb_leads_from_I_II(beat8[0], beat8[1]), *beat8[2:]])
 
 
 def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> Delineation | None:

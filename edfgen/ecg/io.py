@@ -542,6 +542,8 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     InputError
         A path that does not exist, a file of an unsupported type, or an unreadable HDF5 file.
     """
+    from edfgen.ecg.xml import ROOTS, sniff_xml, xml_record_id  # xml imports io: import here
+
     refs: list[RecordRef] = []
     for p in paths:
         p = Path(p)
@@ -557,19 +559,17 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
             fmt = _fmt_of(f)
             if fmt is None and f.suffix.lower() in (".dat", ".mat") and f.with_suffix(".hea").exists():
                 f, fmt = f.with_suffix(".hea"), "wfdb"
+            layout = None
             if fmt is None:  # an ECG XML export under another extension (e.g. .txt, none): told by content
-                from edfgen.ecg.xml import ROOTS, sniff_xml
-
-                fmt = "xml" if sniff_xml(f) in ROOTS.values() else None
+                layout = sniff_xml(f)
+                fmt = "xml" if layout in ROOTS.values() else None
             if fmt is None:
                 raise InputError(f"--ecg {f}: unsupported file type {f.suffix!r} "
                                  f"(supported: {', '.join(SUPPORTED_SUFFIXES)})")
             if fmt == "hdf5":
                 refs.extend(_hdf5_refs(f))
             elif fmt == "xml":  # the layout comes from the root element, the id from the layout
-                from edfgen.ecg.xml import sniff_xml, xml_record_id
-
-                layout = sniff_xml(f) or "notxml"
+                layout = layout or sniff_xml(f) or "notxml"
                 refs.append(RecordRef(xml_record_id(f, layout), str(f), layout))
             else:
                 refs.append(RecordRef(f.stem, str(f), fmt))

@@ -46,7 +46,6 @@ from pathlib import Path
 
 import numpy as np
 
-XML_SUFFIXES = (".xml",)
 
 #: root element -> format name
 ROOTS = {"CardiologyXML": "cardiosoft", "RestingECG": "muse", "AnnotatedECG": "aecg"}

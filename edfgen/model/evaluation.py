@@ -43,7 +43,6 @@ Alain G, Bengio Y. Understanding intermediate layers using linear classifier pro
 from __future__ import annotations
 
 import ast
-import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +54,6 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.model.metrics import auprc_rows, auroc_rows, bootstrap_replicates, bootstrap_samples, percentile_ci
 
-log = logging.getLogger(__name__)
 
 #: PTB-XL's diagnostic superclasses, in the order of the PTB-XL benchmark.
 PTBXL_SUPERCLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
