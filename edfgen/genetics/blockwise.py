@@ -189,8 +189,9 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
 
 def biallelic(variants) -> np.ndarray:
     """Variants with exactly two distinct, defined alleles (``0``/``.`` = undefined)."""
-    ea, oa = variants["effect_allele"], variants["other_allele"]
-    return ((variants["n_alleles"] == 2) & ~ea.isin(["0", "."]) & ~oa.isin(["0", "."]) & (ea != oa)).to_numpy()
+    from edfgen.genetics.genotypes import biallelic_mask
+
+    return (variants["n_alleles"] == 2).to_numpy() & biallelic_mask(variants)
 
 
 def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, settings, *, dosages: bool,

@@ -61,13 +61,10 @@ class BedReader(GenotypeReader):
         self.label = self.prefix
         self.variants = read_bim(self.prefix)
         self.samples = read_fam(self.prefix)
-        from bed_reader import open_bed
+        from edfgen.genetics.genotypes import open_bed
 
-        from edfgen.genetics.genotypes import check_bed
-
-        check_bed(self.prefix, len(self.samples), len(self.variants))  # truncated, or .fam/.bim of another set
-        self._bed = open_bed(f"{self.prefix}.bed", iid_count=len(self.samples), sid_count=len(self.variants),
-                             count_A1=True, num_threads=threads, properties={})
+        # checks the .bed against the .fam/.bim counts (truncated, or another fileset's) before opening it
+        self._bed = open_bed(self.prefix, len(self.samples), len(self.variants), threads)
 
     def paths(self) -> list[str]:
         return [f"{self.prefix}.{e}" for e in ("bed", "bim", "fam")]
