@@ -58,7 +58,7 @@ from typing import Any, Callable
 
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
 from edfgen.io.tables import atomic_path, atomic_write, read_table, write_table
-from edfgen.provenance import MANIFEST, Manifest, input_digest, read_manifest, remove_outputs
+from edfgen.provenance import MANIFEST, Manifest, _jsonable, input_digest, read_manifest, remove_outputs
 from edfgen.stages import (AnnotateOptions, ClumpOptions, ExtractOptions, GwasOptions, InterpretOptions, MROptions,
                            SimulateOptions, StageOptions)
 
@@ -198,12 +198,6 @@ class PipelineResult:
     out: Path
     stages: list[StageRecord]
     files: dict[str, Path]
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    return str(v) if isinstance(v, Path) else v
 
 
 class _Runner:
