@@ -86,9 +86,12 @@ def genotype_options(*, required: bool = True, mt: bool = True, vcf: bool = True
                      help="Oxford .sample file(s) of --bgen: one for all, a {chr} template, or one per --bgen."),
     ]
     if vcf:
-        opts += [click.option("--vcf", help="VCF (.vcf, .vcf.gz/.bgz); local or gs://, hdfs:// on a cluster."),
-                 click.option("--vcf-field", type=click.Choice(["GT", "DS"]), default="GT", show_default=True,
-                              help="VCF entry: hard calls or alt-allele dosages.")]
+        opts += [click.option("--vcf", help="VCF or BCF (.vcf, .vcf.gz/.bgz, .bcf; a .tbi/.csi index speeds up LD "
+                                            "reads); local, or gs://, hdfs:// with the Hail engine on a cluster."),
+                 click.option("--vcf-field", type=click.Choice(["auto", "GT", "DS"]), default="auto",
+                              show_default=True,
+                              help="VCF entry: hard calls (GT) or alt-allele dosages (DS, the GT count where a sample "
+                                   "has none, as plink2 dosage=DS); auto: DS when the header declares it.")]
     if mt:
         opts.append(click.option("--mt", help="Hail MatrixTable directory (GT or dosage entries)."))
     opts += [
@@ -122,7 +125,7 @@ def genotype_options(*, required: bool = True, mt: bool = True, vcf: bool = True
                 one = (lambda v: None if not v else v[0] if len(v) == 1 else tuple(v))
                 source = GenotypeSource(
                     bfile=g["bfile"], pfile=g["pfile"], bgen=one(g["bgen"]), sample=one(g["sample"]), vcf=g["vcf"],
-                    mt=g["mt"], vcf_field=g["vcf_field"] or "GT",
+                    mt=g["mt"], vcf_field=g["vcf_field"] or "auto",
                     keep=str(g["keep_ids"]) if g["keep_ids"] else None,
                     remove=str(g["remove_ids"]) if g["remove_ids"] else None,
                     extract=str(g["extract"]) if g["extract"] else None,

@@ -69,8 +69,9 @@ class GenotypeSource:
     bgen, sample
         A path, a ``{chr}`` template (``imp/chr{chr}.bgen``) or a tuple of them (one file per
         chromosome); ``sample`` is one file, one template or one per BGEN.
-    vcf_field : {"GT", "DS"}
-        VCF entry to test: hard calls (``GT``) or alt-allele dosages (``DS``).
+    vcf_field : {"auto", "GT", "DS"}
+        VCF entry to test: hard calls (``GT``) or alt-allele dosages (``DS``, the ``GT`` count where a
+        sample has none, as ``plink2 --vcf FILE dosage=DS``); ``auto``: ``DS`` when the header declares it.
     keep, remove : path, optional
         Participant ids to use / to leave out (:func:`edfgen.genetics.readers.read_id_list`).
     extract : path, optional
@@ -88,7 +89,7 @@ class GenotypeSource:
     bgen: str | tuple[str, ...] | None = None
     sample: str | tuple[str, ...] | None = None
     mt: str | None = None
-    vcf_field: str = "GT"
+    vcf_field: str = "auto"
     pfile: str | None = None
     keep: str | None = None
     remove: str | None = None
@@ -102,8 +103,8 @@ class GenotypeSource:
         if len(given) != 1:
             raise InputError("genotypes: give exactly one of --bfile, --pfile, --vcf, --bgen, --mt "
                              f"(got {', '.join('--' + g for g in given) or 'none'})")
-        if self.vcf_field not in ("GT", "DS"):
-            raise InputError(f"--vcf-field {self.vcf_field!r}: choose GT or DS")
+        if self.vcf_field not in ("auto", "GT", "DS"):
+            raise InputError(f"--vcf-field {self.vcf_field!r}: choose auto, GT or DS")
         if self.reference_genome not in REFERENCE_GENOMES:
             raise InputError(f"--reference-genome {self.reference_genome!r}: choose "
                              f"{' or '.join(REFERENCE_GENOMES)}")
@@ -133,7 +134,7 @@ class GenotypeSource:
 
         tup = (lambda v: () if not v else tuple(map(str, v)) if isinstance(v, (tuple, list)) else (str(v),))
         return GenotypeFiles(bfile=tup(self.bfile), pfile=tup(self.pfile), bgen=tup(self.bgen),
-                             sample=tup(self.sample), vcf=tup(self.vcf))
+                             sample=tup(self.sample), vcf=tup(self.vcf), vcf_field=self.vcf_field)
 
     def bgen_files(self) -> list[tuple[str, str | None]]:
         """``[(bgen, sample or None)]`` with ``{chr}`` templates expanded (over ``chromosomes``)."""
@@ -167,6 +168,10 @@ class GenotypeSource:
             if any("://" in b for b in self.files().bgen):
                 return list(self.files().bgen) + list(self.files().sample)
             return list(dict.fromkeys(p for b, s in self.bgen_files() for p in (b, s) if p))
+        if self.vcf and "{chr}" in self.vcf and "://" not in self.vcf:   # per-chromosome VCFs (fast engine)
+            from edfgen.genetics.readers import expand_template
+
+            return [p for p, _ in expand_template([self.vcf], option="--vcf", chromosomes=self.chromosomes)]
         return [self.vcf or self.mt]
 
     def fingerprint(self) -> str:
@@ -558,10 +563,12 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
             mt = hl.import_vcf(source.vcf, reference_genome=rg, contig_recoding=rec, force_bgz=source.vcf.endswith(".gz"),
                                array_elements_required=False)
             mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid), _chr_pos_id(hl, mt), mt.rsid))
-            if source.vcf_field == "DS":
+            if source.vcf_field == "DS" or (source.vcf_field == "auto" and "DS" in mt.entry):
                 if "DS" not in mt.entry:
                     raise InputError(f"--vcf {source.vcf}: no DS field (use --vcf-field GT)")
                 x = mt.DS[0] if isinstance(mt.DS.dtype, hl.tarray) else mt.DS
+                if "GT" in mt.entry:  # no DS for a sample: its hard call (plink2 --vcf dosage=DS)
+                    x = hl.or_else(x, hl.float64(mt.GT.n_alt_alleles()))
             else:
                 x = mt.GT.n_alt_alleles()
             mt = mt.select_entries(x=hl.float64(x))

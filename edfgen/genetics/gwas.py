@@ -75,7 +75,7 @@ log = logging.getLogger(__name__)
 GENOME_WIDE = 5e-8
 TRANSFORMS = ("inverse-normal", "none")
 #: genotype formats the fast engine reads (through edfgen.genetics.readers)
-FAST_FORMATS = ("bfile", "pfile", "bgen")
+FAST_FORMATS = ("bfile", "pfile", "bgen", "vcf")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -214,7 +214,9 @@ def _engine(source, settings: GwasSettings, spark_master: str | None) -> str:
         return settings.engine
     local = spark_master is None or spark_master.startswith("local")
     fast_model = not settings.binary or settings.logistic_test == "wald"
-    return "fast" if source.kind in FAST_FORMATS and fast_model and (local or source.kind == "pfile") else "hail"
+    remote_vcf = source.kind == "vcf" and "://" in source.label   # gs://, hdfs:// VCFs: Hail reads them
+    return "fast" if source.kind in FAST_FORMATS and fast_model and (local or source.kind == "pfile") and not remote_vcf \
+        else "hail"
 
 
 def _cache_path(tmp_dir: str, source, qc, iids: np.ndarray) -> str:

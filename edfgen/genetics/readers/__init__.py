@@ -82,7 +82,8 @@ class GenotypeFiles:
     """The genotype files of one analysis (exactly one format), as the shared options give them.
 
     ``bgen``/``sample`` (and the other formats) are tuples of paths or ``{chr}`` templates.
-    ``sample`` is one file for all BGENs, one template, or one per BGEN.
+    ``sample`` is one file for all BGENs, one template, or one per BGEN; ``vcf_field`` is what
+    :class:`edfgen.genetics.readers.vcf.VcfReader` reads.
     """
 
     bfile: tuple[str, ...] = ()
@@ -90,6 +91,8 @@ class GenotypeFiles:
     bgen: tuple[str, ...] = ()
     sample: tuple[str, ...] = ()
     vcf: tuple[str, ...] = ()
+    #: VCF entry read: "DS", "GT" or "auto" (DS when the header declares it)
+    vcf_field: str = "auto"
 
     @property
     def kind(self) -> str:
@@ -149,7 +152,7 @@ def open_genotypes(files: GenotypeFiles, *, chromosomes: Sequence[str] | None = 
         from edfgen.genetics.readers.vcf import VcfReader
 
         for p, _ in expand_template(files.vcf, option="--vcf", chromosomes=chromosomes):
-            readers.append(VcfReader(p))
+            readers.append(VcfReader(p, field=files.vcf_field, threads=threads))
     return readers[0] if len(readers) == 1 else ConcatReader(readers)
 
 
