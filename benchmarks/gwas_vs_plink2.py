@@ -92,6 +92,33 @@ def make_data(d: Path, n: int, m: int, p: int, seed: int = 7, missing_rate: floa
     (d / "done").write_text("ok")
 
 
+DECODE_SCRIPT = """
+import json, sys, time
+import numpy as np
+from edfgen.genetics.readers.bgen import BgenReader
+path, sample, fast, threads, m = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4]), int(sys.argv[5])
+r = BgenReader(path, sample=sample, fast=fast, threads=threads)
+m = min(m, r.n_variants)
+t, c = time.perf_counter(), time.process_time()
+for _ in r.blocks(None, np.arange(m), block=4096):
+    pass
+print(json.dumps(dict(wall=time.perf_counter() - t, cpu=time.process_time() - c, m=m, n=r.n_samples)))
+"""
+
+
+def bgen_decode_times(bgen: Path, sample: Path, threads: int, m: int, env) -> dict:
+    """Decoding alone (BgenReader.blocks over the first m variants, all samples, float32), per 10k variants:
+    the fast decoder with 1 and ``threads`` threads and the cbgen path it replaces (one variant at a time)."""
+    out = {}
+    for name, fast, th in (("fast_1thread", "1", 1), (f"fast_{threads}threads", "1", threads), ("cbgen", "0", 1)):
+        r = subprocess.run([sys.executable, "-c", DECODE_SCRIPT, str(bgen), str(sample), fast, str(th), str(m)],
+                           capture_output=True, text=True, env=env, check=True)
+        d = json.loads(r.stdout.strip().splitlines()[-1])
+        out[name] = dict(cpu_s_per_10k=round(d["cpu"] / d["m"] * 1e4, 4),
+                         wall_s_per_10k=round(d["wall"] / d["m"] * 1e4, 4), variants=d["m"], samples=d["n"])
+    return out
+
+
 def timed(cmd: list[str], env=None) -> tuple[float, float]:
     """(wall seconds, CPU seconds user+sys) of a child command."""
     import resource
@@ -118,6 +145,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--format", choices=["bed", "bgen"], default="bed",
                     help="genotype input of both tools: the .bed, or the same calls as BGEN 1.2 8-bit "
                          "(plink2 --export bgen-1.2 bits=8 ref-first; plink2 reads it with --bgen ... ref-first)")
+    ap.add_argument("--decode-variants", type=int, default=20000,
+                    help="bgen: variants read when timing the BGEN decoding alone (fast vs cbgen)")
     ap.add_argument("--tag", default="", help="suffix of the result file names")
     ap.add_argument("--work", default=os.environ.get("EDFGEN_BENCH_DIR", "/tmp/edfgen-bench"))
     ap.add_argument("--results", default=str(HERE / "results"))
@@ -133,12 +162,15 @@ def main(argv=None) -> dict:
                MKL_NUM_THREADS=str(a.threads), PYTHONPATH=str(REPO))
     qc2 = ["--maf", "0.01", "--geno", "0.05", "--hwe", "1e-6", "--mind", "0.05"]
     geno2, geno_e = ["--bfile", str(work / "g")], ["--bfile", str(work / "g")]
+    decode = None
     if a.format == "bgen":
         if not (work / "g.bgen").exists():
             subprocess.run(["plink2", "--bfile", str(work / "g"), "--export", "bgen-1.2", "bits=8", "ref-first",
                             "--threads", str(a.threads), "--out", str(work / "g"), "--silent"], check=True)
         geno2 = ["--bgen", str(work / "g.bgen"), "ref-first", "--sample", str(work / "g.sample")]
         geno_e = ["--bgen", str(work / "g.bgen"), "--sample", str(work / "g.sample")]
+        decode = bgen_decode_times(work / "g.bgen", work / "g.sample", a.threads, a.decode_variants, env)
+        print("BGEN decoding per 10k variants:", decode, flush=True)
     rows = []
     for p in a.p:
         cols = f"edf_001..edf_{p:03d}"
@@ -186,7 +218,9 @@ def main(argv=None) -> dict:
         shutil.rmtree(outh, ignore_errors=True)
         shutil.rmtree(work / "hail_tmp", ignore_errors=True)
     result = dict(format=a.format, n=a.n, m=a.m, threads=a.threads, missing_rate=a.missing_rate, plink2=subprocess.run(["plink2", "--version"], capture_output=True,
-                  text=True).stdout.strip(), cpu_count=os.cpu_count(), runs=rows, hail=hail_row,
+                  text=True).stdout.strip(), cpu_count=os.cpu_count(), runs=rows, hail=hail_row, bgen_decode=decode,
+                  commit=subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                        text=True).stdout.strip(),
                   note="wall times of whole commands (process start to exit), same QC in both tools; "
                        "edfgen fast engine reads the .bed with bed-reader and does no JVM start")
     res_dir = Path(a.results)
@@ -194,12 +228,17 @@ def main(argv=None) -> dict:
     name = "gwas_vs_plink2" + ("_bgen" if a.format == "bgen" else "") + (f"_missing{a.missing_rate:g}" if a.missing_rate else "") + (f"_{a.tag}" if a.tag else "")
     (res_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     md = [f"# edfgen gwas vs plink2 --glm, {a.format} input (N={a.n}, M={a.m}, missing calls {a.missing_rate:g}, "
-          f"{a.threads} threads)",
+          f"{a.threads} threads)", "", f"Measured at commit {result['commit']}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
           "", "| phenotypes | plink2 wall s | edfgen wall s | wall ratio | plink2 CPU s | edfgen CPU s | CPU ratio "
           "| edfgen QC s | association s | export s | load avg |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     md += [f"| {r['phenotypes']} | {r['plink2_s']} | {r['edfgen_s']} | {r['ratio']} | {r['plink2_cpu_s']} | "
            f"{r['edfgen_cpu_s']} | {r['cpu_ratio']} | {r['edfgen_qc_s']} | {r['edfgen_association_s']} | "
            f"{r['edfgen_export_s']} | {r['load_average_1min']} |" for r in rows]
+    if decode:
+        md += ["", f"BGEN decoding alone (`BgenReader.blocks`, {next(iter(decode.values()))['variants']} variants x "
+               f"{a.n} samples, float32), per 10k variants: " + "; ".join(
+                   f"{k} CPU {v['cpu_s_per_10k']} s, wall {v['wall_s_per_10k']} s" for k, v in decode.items()) + "."]
     if hail_row:
         md += ["", f"Hail engine at {hail_row['phenotypes']} phenotypes: {hail_row['edfgen_hail_engine_s']} s "
                f"({', '.join(f'{k} {v}' for k, v in hail_row.items() if k.startswith('hail_'))})."]
