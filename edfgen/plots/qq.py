@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.io.tables import atomic_path
-
 
 def qq_band(n: int, ranks: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise ``level`` band of the ``ranks``-th smallest of ``n`` uniform p-values, in -log10 units.
@@ -28,36 +26,19 @@ def qq_band(n: int, ranks: np.ndarray, level: float = 0.95) -> tuple[np.ndarray,
 
 
 def qq_plot(p_values: np.ndarray, path: str | os.PathLike, *, title: str = "",
-            lambda_gc: float | None = None, thin: bool = True) -> Path:
+            lambda_gc: float | None = None, thin: bool = True, size: int = 400) -> Path:
     """Write a QQ plot PNG (observed vs expected -log10 p under the uniform null) with the pointwise
-    95% band of the null (:func:`qq_band`).
+    95% band of the null (:func:`qq_band`); ``lambda_gc`` is printed in the title if given.
 
-    Points with expected p > 0.01 are thinned 1 in 10 when ``thin``; ``lambda_gc`` is printed if given.
+    The points are the pixels lit by the ordered p-values (each of the 4096 smallest drawn alone,
+    the bulk as the span of its values per pixel column, see :class:`edfgen.plots.GwasPlotAccumulator`),
+    so the cost hardly depends on their number; ``thin`` is kept for compatibility.
     """
-    import matplotlib
+    from edfgen.plots.thin import GwasPlotAccumulator
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    p = np.sort(np.asarray(p_values, dtype=float)[np.isfinite(p_values)])
-    n = len(p)
-    exp = (np.arange(1, n + 1) - 0.5) / max(n, 1)
-    keep = exp <= 0.01
-    weak = np.flatnonzero(~keep)
-    keep[weak[::10] if thin else weak] = True
-    ox, oy = -np.log10(exp[keep]), -np.log10(np.clip(p[keep], 1e-300, 1))
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
-    if n:
-        lo, hi = qq_band(n, np.flatnonzero(keep) + 1.0)
-        ax.fill_between(ox, lo, hi, color="#c0392b", alpha=0.15, lw=0, label="95% null band")
-    ax.scatter(ox, oy, s=3, c="#1b2a41", linewidths=0, rasterized=True)
-    lim = max(ox.max() if n else 1, 1)
-    ax.plot([0, lim], [0, lim], color="#c0392b", lw=0.8)
-    ax.set_xlabel("expected -log10 p")
-    ax.set_ylabel("observed -log10 p")
-    ax.set_title(title + (f"  (lambda_GC = {lambda_gc:.3f})" if lambda_gc is not None else ""), fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return Path(path)
+    p = np.asarray(p_values, dtype=float).ravel()
+    acc = GwasPlotAccumulator(np.zeros(len(p), dtype=np.int8), np.zeros(len(p)), 1, width=max(size, 200),
+                              height=size)
+    acc.add(np.arange(len(p)), p[:, None])
+    return acc._qq_figure(0, path, title=title + (f"  (lambda_GC = {lambda_gc:.3f})" if lambda_gc is not None
+                                                  else ""))

@@ -99,18 +99,24 @@ class _Box:
 
 @dataclass(frozen=True)
 class _Layout:
-    """x layout of a Manhattan plot: chromosomes side by side, as :func:`edfgen.plots.manhattan_plot` did."""
+    """x layout of a Manhattan plot: chromosomes side by side in :func:`edfgen.io.sumstats.chrom_key`
+    order, each from its first to its last position, 2% gaps (as the earlier scatter plots)."""
 
-    chrom_index: np.ndarray  # [M] int16, index into labels (in plotting order)
-    x: np.ndarray            # [M] float64 genome coordinate on the plot
     labels: tuple[str, ...]
     keys: np.ndarray         # [C] chrom_key of each chromosome (colour parity)
+    lo: np.ndarray           # [C] first position
+    offset: np.ndarray       # [C] x of the first position
     ticks: np.ndarray        # [C] x of each chromosome label
     x0: float
     x1: float
 
+    def x(self, chrom_index: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """Plot x of variants given their chromosome index and position."""
+        return np.asarray(position, dtype=float) - self.lo[chrom_index] + self.offset[chrom_index]
 
-def _layout(chromosome: np.ndarray, position: np.ndarray) -> _Layout:
+
+def _layout(chromosome: np.ndarray, position: np.ndarray) -> tuple[_Layout, np.ndarray, np.ndarray]:
+    """The layout, the chromosome index [M] (int16) and the plot x [M] of every variant."""
     import pandas as pd
 
     from edfgen.io.sumstats import chrom_key
@@ -118,12 +124,14 @@ def _layout(chromosome: np.ndarray, position: np.ndarray) -> _Layout:
     codes, uniq = pd.factorize(pd.Series(np.asarray(chromosome)).astype(str).str.replace("^chr", "", regex=True),
                                sort=False)
     uniq = np.asarray(uniq, dtype=object)
-    ukey = chrom_key(pd.Series(uniq)).to_numpy() if len(uniq) else np.zeros(0, int)
+    ukey = chrom_key(pd.Series(uniq, dtype=object)).to_numpy() if len(uniq) else np.zeros(0, int)
     order = np.lexsort((uniq.astype(str), ukey)) if len(uniq) else np.zeros(0, int)
     rank = np.empty(len(uniq), dtype=np.int16)
     rank[order] = np.arange(len(uniq))
     ci = rank[codes] if len(codes) else np.zeros(0, np.int16)
     pos = np.asarray(position, dtype=float)
+    if not np.isfinite(pos).all():
+        raise ValueError("GwasPlotAccumulator: position has missing or non-finite values")
     n_c = len(uniq)
     lo = np.full(n_c, np.inf)
     hi = np.full(n_c, -np.inf)
@@ -132,10 +140,13 @@ def _layout(chromosome: np.ndarray, position: np.ndarray) -> _Layout:
     span = hi - lo
     gap = np.maximum(span * 0.02, 1.0)
     offset = np.concatenate([[0.0], np.cumsum(span + gap)[:-1]])
-    x = pos - lo[ci] + offset[ci] if len(pos) else np.zeros(0)
-    x0, x1 = (float(x.min()) - 1, float(x.max()) + 1) if len(x) else (-1.0, 1.0)
-    return _Layout(chrom_index=ci, x=x, labels=tuple(str(u) for u in uniq[order]), keys=ukey[order],
-                   ticks=offset + span / 2, x0=x0, x1=x1)
+    layout = _Layout(labels=tuple(str(u) for u in uniq[order]), keys=ukey[order], lo=lo, offset=offset,
+                     ticks=offset + span / 2, x0=-1.0, x1=1.0)
+    x = layout.x(ci, pos)
+    if len(x):
+        layout = _Layout(labels=layout.labels, keys=layout.keys, lo=lo, offset=offset, ticks=layout.ticks,
+                         x0=float(x.min()) - 1, x1=float(x.max()) + 1)
+    return layout, ci, x
 
 
 def _manhattan_axes(ax, layout: _Layout, top: float, *, threshold: float, suggestive: float | None,
@@ -175,6 +186,27 @@ def _dilate(lab: np.ndarray) -> np.ndarray:
     return out
 
 
+def _figure(box: _Box):
+    """A pyplot figure of ``box``'s size with its axes on ``box``'s pixels."""
+    from edfgen.plots._mpl import pyplot
+
+    fig = pyplot().figure(figsize=(box.width / 100, box.height / 100), dpi=100)
+    return fig, fig.add_axes(box.fraction())
+
+
+def _rgba(layers, box: _Box) -> np.ndarray:
+    """Top-down RGBA image [ah, aw, 4] of ``layers`` (first layer wins), transparent elsewhere."""
+    img = np.zeros((box.ah, box.aw, 4), dtype=np.uint8)
+    area = img[::-1]
+    free = np.ones((box.ah, box.aw), dtype=bool)
+    for mask, colour in layers:
+        sel = mask & free
+        area[sel, :3] = colour
+        area[sel, 3] = 255
+        free &= ~sel
+    return img
+
+
 class _Canvas:
     """A cached matplotlib figure (no pyplot state) whose rendered pixels serve as a background."""
 
@@ -197,13 +229,17 @@ class _Renderer:
         self._bg: OrderedDict = OrderedDict()
         self._title: dict = {}
 
-    def background(self, key, box: _Box, decorate) -> np.ndarray:
+    def background(self, key, box: _Box, decorate) -> tuple[np.ndarray, np.ndarray]:
+        """Pixels of the figure drawn by ``decorate(ax)`` and the mask [ah, aw] (bottom-up) of its
+        white pixels in the axes box, where points may be painted; cached by ``key``."""
         hit = self._bg.get(key)
         if hit is None:
             c = _Canvas(box.width, box.height)
             ax = c.fig.add_axes(box.fraction())
             decorate(ax)
-            hit = self._bg[key] = c.pixels()
+            pixels = c.pixels()
+            free = np.all(pixels[box.rows(), box.cols()][::-1] == 255, axis=-1)
+            hit = self._bg[key] = (pixels, free)
             if len(self._bg) > _BG_CACHE:
                 self._bg.popitem(last=False)
         else:
@@ -222,14 +258,15 @@ class _Renderer:
         t.set_text(text)
         return c.pixels()
 
-    def write(self, path, box: _Box, bg: np.ndarray, layers, title: str, fontsize: float) -> Path:
+    def write(self, path, box: _Box, bg: tuple[np.ndarray, np.ndarray], layers, title: str,
+              fontsize: float) -> Path:
         """Composite ``layers`` (``(mask [ah, aw] bottom-up, rgb)``, drawn in order on white
         background pixels only, so lines, legend and spines stay on top) and the title; write a PNG."""
         from PIL import Image
 
-        img = bg.copy()
+        img = bg[0].copy()
         area = img[box.rows(), box.cols()][::-1]  # bottom-up view of the axes box
-        free = np.all(area == 255, axis=-1)
+        free = bg[1].copy()
         for mask, colour in layers:
             sel = mask & free
             area[sel] = colour
@@ -295,12 +332,11 @@ class GwasPlotAccumulator:
         self.keep_p = float(keep_p)
         self.box = _Box(int(width), int(height))
         self.qq_box = _Box(int(height), int(height))
-        self.layout = _layout(chromosome, position)
+        self.layout, self.chrom_index, x = _layout(chromosome, position)
         aw = self.box.aw
         lay = self.layout
-        span = lay.x1 - lay.x0
-        self.xpix = np.clip(((lay.x - lay.x0) / span * aw).astype(np.int64), 0, aw - 1).astype(np.uint16)
-        self.chrom_index = lay.chrom_index
+        self.xpix = np.clip(((x - lay.x0) / (lay.x1 - lay.x0) * aw).astype(np.int64), 0, aw - 1).astype(np.uint16)
+        del x
         # colour of each pixel column: parity of the chromosome with most variants there
         n_c = max(len(lay.labels), 1)
         counts = np.bincount(self.xpix.astype(np.int64) * n_c + self.chrom_index, minlength=aw * n_c).reshape(aw, n_c)
@@ -506,6 +542,22 @@ class GwasPlotAccumulator:
                                        study_wide=study_wide))
         return self._renderer.write(path, self.box, bg, self._manhattan_layers(c, top), title, 9)
 
+    def _manhattan_figure(self, c: int, path, *, title: str, study_wide: float | None, threshold: float,
+                          suggestive: float | None, annotate=()) -> Path:
+        """The same plot as a pyplot figure (the points as an image), with ``annotate``
+        ``(x, -log10 p, text)`` labels; for :func:`edfgen.plots.manhattan_plot`."""
+        from edfgen.plots._mpl import save_png
+
+        top = self._manhattan_top(c, threshold, study_wide)
+        fig, ax = _figure(self.box)
+        ax.imshow(_rgba(self._manhattan_layers(c, top), self.box), extent=(self.layout.x0, self.layout.x1, 0, top),
+                  origin="upper", aspect="auto", interpolation="nearest", zorder=1)
+        _manhattan_axes(ax, self.layout, top, threshold=threshold, suggestive=suggestive, study_wide=study_wide)
+        for x, y, text in annotate:
+            ax.annotate(text, (x, y), xytext=(2, 3), textcoords="offset points", fontsize=6)
+        ax.set_title(title, fontsize=9)
+        return save_png(fig, path, pil_kwargs=_PNG)
+
     def manhattan(self, j: int, path, *, title: str = "", study_wide: float | None = None) -> Path:
         """Write the Manhattan plot PNG of phenotype ``j`` (genome-wide 5e-8 and suggestive 1e-5
         lines, a study-wide line when given)."""
@@ -570,18 +622,25 @@ class GwasPlotAccumulator:
                 img[:, cols] |= (rr >= p_bot[None, :]) & (rr <= p_top[None, :])
         return img
 
-    def _qq_band(self, n: int, xtop: float, ytop: float, aw: int, ah: int) -> np.ndarray:
-        """[ah, aw] bool image, bottom-up, of the pointwise 95% band of the null (:func:`qq_band`)."""
+    @staticmethod
+    def _qq_band_curve(n: int, xtop: float, aw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Pointwise 95% band of the null (:func:`edfgen.plots.qq.qq_band`) at the pixel column
+        centres: ``(x, lo, hi, ok)``, ``ok`` marking the columns with a rank in [1, n]."""
         from edfgen.plots.qq import qq_band
 
-        img = np.zeros((ah, aw), dtype=bool)
-        if n == 0:
-            return img
         xc = (np.arange(aw) + 0.5) * (xtop / aw)
         rank = n * 10.0 ** -xc + 0.5
         ok = (rank >= 1) & (rank <= n)
+        lo, hi = qq_band(n, rank[ok]) if n and ok.any() else (np.zeros(0), np.zeros(0))
+        return xc, lo, hi, ok
+
+    def _qq_band(self, n: int, xtop: float, ytop: float, aw: int, ah: int) -> np.ndarray:
+        """[ah, aw] bool image, bottom-up, of the pointwise 95% band of the null."""
+        img = np.zeros((ah, aw), dtype=bool)
+        if n == 0:
+            return img
+        _, lo, hi, ok = self._qq_band_curve(n, xtop, aw)
         if ok.any():
-            lo, hi = qq_band(n, rank[ok])
             rr = np.arange(ah)[:, None]
             a = np.floor(lo / ytop * ah)
             b = np.ceil(hi / ytop * ah)
@@ -602,3 +661,21 @@ class GwasPlotAccumulator:
         text = (title + f"  (lambda_GC = {lam:.3f})") if np.isfinite(lam) else title
         # points first: both layers only paint background-white pixels
         return self._renderer.write(path, box, bg, [(pts, _rgb(QQ_COLOUR)), (band, band_rgb)], text, 8)
+
+    def _qq_figure(self, j: int, path, *, title: str) -> Path:
+        """The same plot as a pyplot figure (band: ``fill_between``, points: a rasterized scatter
+        of the lit pixels), titled ``title``; for :func:`edfgen.plots.qq_plot`."""
+        from edfgen.plots._mpl import save_png
+
+        xtop, ytop, n = self._qq_limits(j)
+        box = self.qq_box
+        fig, ax = _figure(box)
+        xc, lo, hi, ok = self._qq_band_curve(n, xtop, box.aw)
+        if ok.any():
+            ax.fill_between(xc[ok], lo, hi, color=BAND_COLOUR, alpha=BAND_ALPHA, lw=0, label="95% null band")
+        rows, cols = np.nonzero(self._qq_points(j, xtop, ytop, n, box.aw, box.ah))
+        ax.scatter((cols + 0.5) * (xtop / box.aw), (rows + 0.5) * (ytop / box.ah), s=3, c=QQ_COLOUR, linewidths=0,
+                   rasterized=True)
+        _qq_axes(ax, xtop, ytop)
+        ax.set_title(title, fontsize=8)
+        return save_png(fig, path, pil_kwargs=_PNG)
