@@ -238,10 +238,11 @@ class BgenReader(GenotypeReader):
                     by_len.setdefault(len(d), []).append(i)
             for length, idx in by_len.items():
                 arr = np.frombuffer(b"".join([dec[i] for i in idx]), dtype=np.uint8).reshape(len(idx), length)
-                dos, bad = _decode_rows(arr, N, sidx)
                 target = row0 + a + np.asarray(idx)
-                if dos is not None:
-                    rows[target[~bad]] = dos[~bad] if bad.any() else dos
+                direct = idx[-1] - idx[0] == len(idx) - 1          # consecutive rows: decode in place
+                dos, bad = _decode_rows(arr, N, sidx, rows[target[0]:target[-1] + 1] if direct else None)
+                if dos is not None and not direct:
+                    rows[target[~bad]] = dos[~bad]
                 failed.extend(int(t) for t in target[bad])
         return failed
 
@@ -357,9 +358,11 @@ def _unpack(probs: np.ndarray, k: np.ndarray, bits: int) -> np.ndarray:
     return (v >> shift) & np.uint64((1 << bits) - 1)
 
 
-def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray]:
-    """Dosages ``[g, n]`` of decompressed layout-2 blocks ``arr [g, length]`` of one length, and which
-    rows are not biallelic diploid blocks of N samples (left for cbgen)."""
+def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None,
+                 out: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray]:
+    """Dosages ``[g, n]`` of decompressed layout-2 blocks ``arr [g, length]`` of one length (written
+    into ``out`` when given), and which rows are not biallelic diploid blocks of N samples (left for
+    cbgen; their rows of the result are undefined)."""
     g, length = arr.shape
     bad = np.ones(g, dtype=bool)
     if length < 10 + N:
@@ -376,25 +379,36 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None) -> tuple[np.n
     if odd.any():
         bad |= (odd & (ploidy != 0x82)).any(axis=1)    # 0x82: missing, diploid
         missing = odd
-    dos = np.empty((g, N if sidx is None else len(sidx)), dtype=np.float32)
     good = ~bad
     if not good.any():
         return None, bad
-    for ph, b in {(int(p), int(q)) for p, q in zip(phased[good], bits[good])}:
-        sel = good & (phased == ph) & (bits == b)
-        probs = arr[sel, 10 + N:]
-        if b in (8, 16, 32):
-            width = {8: "<u2", 16: "<u2", 32: "<u4"}[b]
-            v = np.ascontiguousarray(probs).view(width)         # 8 bits: [g, N] pairs a | b << 8
-            if b == 8:
-                dos[sel] = np.take(_lut(8, bool(ph)), v if sidx is None else v[:, sidx])
-                continue
-            a_, b_ = (v[:, 0::2], v[:, 1::2]) if sidx is None else (v[:, 2 * sidx], v[:, 2 * sidx + 1])
-            dos[sel] = _dosage_f32(a_, b_, b, bool(ph))
+    dos = out if out is not None else np.empty((g, N if sidx is None else len(sidx)), dtype=np.float32)
+    for key in np.unique(phased[good] * 64 + bits[good]).tolist():
+        ph, b = bool(key // 64), key % 64
+        sel = good & (phased * 64 + bits == key)
+        whole = bool(sel.all())
+        probs = arr[:, 10 + N:] if whole else arr[sel, 10 + N:]
+        if b == 8:                                     # [g, N] pairs a | b << 8: one table look-up
+            v = probs.view("<u2") if (10 + N) % 2 == 0 and length % 2 == 0 else np.ascontiguousarray(probs).view("<u2")
+            if sidx is not None:
+                v = v[:, sidx]
+            if whole:
+                np.take(_lut(8, ph), v, out=dos)
+            else:
+                dos[sel] = np.take(_lut(8, ph), v)
             continue
-        s = np.arange(N) if sidx is None else sidx
-        a_, b_ = _unpack(probs, 2 * s, b), _unpack(probs, 2 * s + 1, b)
-        dos[sel] = np.take(_lut(b, bool(ph)), a_ | (b_ << np.uint64(b))) if b < 8 else _dosage_f32(a_, b_, b, bool(ph))
+        if b in (16, 32):
+            v = np.ascontiguousarray(probs).view("<u2" if b == 16 else "<u4")
+            a_, b_ = (v[:, 0::2], v[:, 1::2]) if sidx is None else (v[:, 2 * sidx], v[:, 2 * sidx + 1])
+            res = _dosage_f32(a_, b_, b, ph)
+        else:
+            k = np.arange(N) if sidx is None else sidx
+            a_, b_ = _unpack(probs, 2 * k, b), _unpack(probs, 2 * k + 1, b)
+            res = np.take(_lut(b, ph), a_ | (b_ << np.uint64(b))) if b < 8 else _dosage_f32(a_, b_, b, ph)
+        if whole:
+            dos[...] = res
+        else:
+            dos[sel] = res
     if missing is not None:
         dos[missing if sidx is None else missing[:, sidx]] = np.nan
     return dos, bad
