@@ -217,3 +217,14 @@ def test_add__rejects_bad_blocks():
     acc.add(np.arange(100), np.full((100, 2), 0.5))
     with pytest.raises(ValueError, match="added twice"):
         acc.add(np.arange(1), np.zeros((1, 2)))
+
+
+def test_layout__chromosome_labels_merged_and_ordered():
+    chrom = np.array(["chrX", "2", "chr2", "10", "1", 1, "chr10"], dtype=object)
+    pos = np.array([5, 10, 20, 7, 3, 4, 9])
+    acc = GwasPlotAccumulator(chrom, pos, 1)
+    assert acc.layout.labels == ("1", "2", "10", "X")
+    x = acc.xpix.astype(int)
+    assert x[4] < x[5] < x[1] < x[2] < x[3] < x[6] < x[0]  # by chromosome, then position
+    with pytest.raises(ValueError, match="chromosome has missing"):
+        GwasPlotAccumulator(np.array(["1", None], dtype=object), np.array([1, 2]), 1)

@@ -44,11 +44,13 @@ QQ_SINGLE_RANKS = 4096
 EVEN_COLOUR, ODD_COLOUR = "#4a6fa5", "#1b2a41"
 QQ_COLOUR, BAND_COLOUR, BAND_ALPHA = "#1b2a41", "#c0392b", 0.15
 #: nice upper y limits (-log10 p) so that plots share a cached background
-_Y_TOPS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 320)
+_Y_TOPS = (2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150, 200, 250, 320)
+#: lowest upper y limit of a Manhattan plot (the occupancy grid is as fine as its pixel rows there)
+_MANHATTAN_MIN_TOP = 8.0
 #: figure margins in pixels (left, right, bottom, top) of the Manhattan and QQ plots
 _MARGINS = (56, 12, 42, 24)
 _PNG = {"compress_level": 1}
-_BG_CACHE = 8
+_BG_CACHE = 16  # backgrounds kept (<= 2.4 MB each at 1600 x 400)
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
@@ -121,8 +123,13 @@ def _layout(chromosome: np.ndarray, position: np.ndarray) -> tuple[_Layout, np.n
 
     from edfgen.io.sumstats import chrom_key
 
-    codes, uniq = pd.factorize(pd.Series(np.asarray(chromosome)).astype(str).str.replace("^chr", "", regex=True),
-                               sort=False)
+    # factorize the raw labels (no per-variant strings), then merge labels equal once "chr" is dropped
+    raw_codes, raw_uniq = pd.factorize(np.asarray(chromosome), sort=False)
+    if (raw_codes < 0).any():
+        raise ValueError("GwasPlotAccumulator: chromosome has missing values")
+    label_codes, uniq = pd.factorize(pd.Series([str(u) for u in raw_uniq], dtype=object)
+                                     .str.replace("^chr", "", regex=True), sort=False)
+    codes = label_codes[raw_codes] if len(raw_codes) else raw_codes
     uniq = np.asarray(uniq, dtype=object)
     ukey = chrom_key(pd.Series(uniq, dtype=object)).to_numpy() if len(uniq) else np.zeros(0, int)
     order = np.lexsort((uniq.astype(str), ukey)) if len(uniq) else np.zeros(0, int)
@@ -343,7 +350,7 @@ class GwasPlotAccumulator:
         odd = (lay.keys % 2 == 1) if len(lay.keys) else np.zeros(1, bool)
         self._col_odd = odd[counts.argmax(axis=1)] if len(lay.keys) else np.zeros(aw, bool)
         self._y_low = -np.log10(self.keep_p)
-        self.grid_height = int(np.ceil(self.box.ah * self._y_low / _Y_TOPS[_Y_TOPS.index(8)])) + 1
+        self.grid_height = int(np.ceil(self.box.ah * self._y_low / _MANHATTAN_MIN_TOP)) + 1
         # channel P is the minimum p across phenotypes
         self.grid = np.zeros((P + 1, self.grid_height, aw), dtype=np.uint8)
         self.hist_uniform = np.zeros((P, N_UNIFORM_BINS), dtype=np.int32)
@@ -507,7 +514,7 @@ class GwasPlotAccumulator:
     # ------------------------------------------------------------------ Manhattan
     def _manhattan_top(self, c: int, threshold: float, study_wide: float | None) -> float:
         lines = [-np.log10(threshold)] + ([-np.log10(study_wide)] if study_wide is not None else [])
-        return _nice_top(max(self.y_max[c], *lines) * 1.05)
+        return max(_nice_top(max(self.y_max[c], *lines) * 1.05), _MANHATTAN_MIN_TOP)
 
     def _manhattan_labels(self, c: int, top: float) -> np.ndarray:
         """[ah, aw] uint8 image, bottom-up: 0 empty, 1 even-key colour, 2 odd-key colour."""
