@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -167,7 +168,9 @@ def test_mr_cli__bad_input_is_one_line_error(fx, tmp_path):
     assert r.exit_code == 2 and "raps" in r.output
 
 
-def test_mr_cli__proxies_from_ld_panel(tmp_path):
+def _proxy_panel(tmp_path: Path) -> None:
+    """panel.bed/.bim/.fam with proxies p1 (r² ~ 0.95 with t1) and p2 (r = -1 with t2), e.tsv (exposure
+    of t1, t2, f1), o.tsv (outcome of p1, p2, f1) and o_noprox.tsv (f1 only)."""
     from bed_reader import to_bed
 
     rng = np.random.default_rng(1)
@@ -196,6 +199,10 @@ def test_mr_cli__proxies_from_ld_panel(tmp_path):
     exp.to_csv(tmp_path / "e.tsv", sep="\t", index=False)
     out.drop(index=[0, 1]).to_csv(tmp_path / "o_noprox.tsv", sep="\t", index=False)
     out.to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+
+
+def test_mr_cli__proxies_from_ld_panel(tmp_path):
+    _proxy_panel(tmp_path)
     outd = tmp_path / "res"
     r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o.tsv", "--out", outd, "--proxies",
               "--ld-bfile", tmp_path / "panel", "--no-plots", "--nboot", 50, "--presso-sims", 0])
@@ -294,3 +301,99 @@ def test_mr_cli__single_instrument_gives_wald_ratio(fx, tmp_path):
     assert res.at[0, "se"] == pytest.approx(h["se.outcome"] / abs(h["beta.exposure"]))
     for fname, entry in ENTRIES.items():
         check_file(entry, tmp_path / "w" / fname)
+
+
+@pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
+def test_mr_cli__ld_panel_in_any_genotype_format_gives_the_same_proxies_and_clumps(tmp_path):
+    """--proxies and --clump read the LD panel through the genotype options: the same genotypes as
+    .bed (--ld-bfile and --bfile), .pgen, BGEN ({chr} template) and VCF give the same tables;
+    --keep/--extract apply to the panel."""
+    import subprocess
+
+    _proxy_panel(tmp_path)
+    d = tmp_path
+    run = (lambda *a: subprocess.run(["plink2", "--threads", "1", "--bfile", "panel", *map(str, a)], cwd=d,
+                                     check=True, capture_output=True))
+    run("--make-pgen", "--out", "panel2")
+    run("--export", "bgen-1.2", "bits=8", "ref-first", "--out", "panel_chr1")   # BGEN: A1 stays the 2nd allele
+    run("--export", "vcf", "bgz", "--out", "panel")
+    clumped = pd.DataFrame({"variant_id": ["t1", "p1", "t2", "f1"], "chromosome": "1",
+                            "base_pair_location": [1000, 2000, 50000, 10_000_000],
+                            "effect_allele": ["A", "C", "G", "A"], "other_allele": ["G", "T", "A", "C"], "beta": [0.2, 0.19, 0.15, 0.1],
+                            "standard_error": 0.01, "p_value": [1e-80, 1e-70, 1e-40, 1e-30],
+                            "effect_allele_frequency": 0.3, "n": 5000})
+    clumped.to_csv(d / "full.tsv", sep="\t", index=False)
+    noisy = clumped["beta"] * 0.3 + [0.002, -0.001, -0.003, 0.001]
+    clumped.assign(beta=noisy, standard_error=0.02, p_value=0.01).to_csv(d / "full_o.tsv", sep="\t", index=False)
+    panels = {"ld-bfile": ["--ld-bfile", d / "panel"], "bfile": ["--bfile", d / "panel"],
+              "pfile": ["--pfile", d / "panel2"], "bgen": ["--bgen", d / "panel_chr{chr}.bgen", "--sample",
+                                                        d / "panel_chr1.sample"],
+              "vcf": ["--vcf", d / "panel.vcf.gz"]}
+    common = ["--no-plots", "--nboot", 50, "--presso-sims", 0]
+    got = {}
+    for name, opts in panels.items():
+        r1 = _run(["--exposure", d / "e.tsv", "--outcome", d / "o.tsv", "--out", d / f"p_{name}", "--proxies",
+                   *opts, *common])
+        r2 = _run(["--exposure", d / "full.tsv", "--outcome", d / "full_o.tsv", "--out", d / f"c_{name}", "--clump",
+                   "--p-threshold", 5e-8, *opts, *common])
+        assert r1.exit_code == 0 and r2.exit_code == 0, name + r1.output + r2.output
+        got[name] = [pd.read_csv(d / f"{k}_{name}" / f, sep="\t") for k in "pc" for f in ("harmonised.tsv",
+                                                                                         "mr_results.tsv")]
+    h = got["bfile"][0].set_index("SNP")
+    assert h.at["t1", "proxy_snp.outcome"] == "p1" and h.at["t2", "proxy_snp.outcome"] == "p2"
+    assert sorted(got["bfile"][2]["SNP"]) == ["f1", "t1", "t2"]      # p1 clumped with the stronger t1
+    for name in panels:
+        for a, b in zip(got[name], got["bfile"]):
+            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+    man = json.loads((d / "p_pfile" / "manifest.json").read_text())
+    assert man["parameters"]["ld_bfile"] == f"--pfile {d / 'panel2'}"
+    # --keep and --extract shape the panel: without p1 in it, t1 gets no proxy
+    (d / "extract.txt").write_text("t1\nt2\np2\nf1\n")
+    fam = pd.read_csv(d / "panel.fam", sep=r"\s+", header=None)
+    (d / "keep.txt").write_text("\n".join(fam[1].astype(str)[:300]) + "\n")
+    r = _run(["--exposure", d / "e.tsv", "--outcome", d / "o.tsv", "--out", d / "p_sel", "--proxies", "--pfile",
+              d / "panel2", "--extract", d / "extract.txt", "--keep", d / "keep.txt", *common])
+    assert r.exit_code == 0, r.output
+    h = pd.read_csv(d / "p_sel" / "harmonised.tsv", sep="\t").set_index("SNP")
+    assert h.at["t1", "reason"] == "missing_in_outcome" and h.at["t2", "proxy_snp.outcome"] == "p2"
+
+
+def test_mr_cli__per_chromosome_sumstats_are_one_phenotype(fx, tmp_path):
+    """Exposure and outcome split by chromosome (one directory of y_chrN files; two directories
+    holding the same file name) give the MR tables of the whole files; a variant in two of one
+    phenotype's files is a one-line input error naming both."""
+    raw = pd.read_csv(fx[0])
+    exp = _ssf(raw, "exposure").assign(chromosome=raw["chr.exposure"].astype(str))
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    out = out.assign(chromosome=out["variant_id"].map(exp.set_index("variant_id")["chromosome"]).fillna("1"))
+    # the whole files in the order the split files are read (file names sorted: chr1, chr10, chr11, ..., chr2)
+    exp = exp.sort_values("chromosome", key=lambda c: c.map(lambda x: f"bmi_chr{x}.tsv"), kind="stable")
+    exp.to_csv(tmp_path / "bmi.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    (tmp_path / "e").mkdir()
+    for c, part in exp.groupby("chromosome"):
+        part.to_csv(tmp_path / "e" / f"bmi_chr{c}.tsv", sep="\t", index=False)
+    low = out["chromosome"].astype(int) <= 5
+    for k, part in (("o1", out[low]), ("o2", out[~low])):
+        (tmp_path / k).mkdir()
+        part.to_csv(tmp_path / k / "chd.tsv", sep="\t", index=False)
+    common = ["--no-plots", "--nboot", 100, "--presso-sims", 50, "--seed", 4]
+    r1 = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "chd.tsv", "--out", tmp_path / "w", *common])
+    r2 = _run(["--exposure", tmp_path / "e", "--outcome", tmp_path / "o1", "--outcome", tmp_path / "o2",
+               "--out", tmp_path / "s", *common])
+    assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
+    assert exp["chromosome"].nunique() > 10
+    for f in ("harmonised.tsv", *(f"{t}.tsv" for t in TABLES)):
+        a, b = (pd.read_csv(tmp_path / k / f, sep="\t") for k in "ws")
+        assert len(a) or f == "mr_presso.tsv"
+        pd.testing.assert_frame_equal(a, b)
+    res = pd.read_csv(tmp_path / "s" / "mr_results.tsv", sep="\t")
+    assert set(zip(res["exposure"], res["outcome"])) == {("bmi", "chd")}
+    # the whole outcome file beside its chromosomes 1-5: those variants appear twice
+    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "e"), "--outcome", str(tmp_path / "o1"),
+                                 "--outcome", str(tmp_path / "chd.tsv"), "--out", str(tmp_path / "x"),
+                                 *map(str, common)])
+    assert r.exit_code == 2
+    err = _errors(r.output)
+    assert len(err) == 1 and "appears twice" in err[0] and str(tmp_path / "o1" / "chd.tsv") in err[0] \
+        and str(tmp_path / "chd.tsv") in err[0]

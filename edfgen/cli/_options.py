@@ -67,17 +67,19 @@ class HiddenAliasOption(click.Option):
             self.opts = saved
 
 
-def genotype_options(*, required: bool = True, mt: bool = True, vcf: bool = True):
+def genotype_options(*, required: bool = True, mt: bool = True, vcf: bool = True, bfile_alias: str | None = None):
     """The genotype input options shared by every genotype-reading command (gwas, pca, clump, mr).
 
     Adds ``--bfile``, ``--pfile``, ``--bgen`` (repeatable, or a ``{chr}`` template), ``--sample``
     (idem), ``--vcf``/``--vcf-field``, ``--mt``, ``--keep``, ``--remove``, ``--extract``, ``--chr``,
     ``--min-info`` and ``--reference-genome``, and hands the command one keyword ``source``: an
     :class:`edfgen.genetics.genotypes.GenotypeSource`, or ``None`` when no genotype file was given
-    and ``required`` is False.
+    and ``required`` is False. ``bfile_alias``: a second name of ``--bfile`` (``edfgen mr``'s older
+    ``--ld-bfile``).
     """
     opts = [
-        click.option("--bfile", help="PLINK 1 fileset prefix (.bed/.bim/.fam)."),
+        click.option("--bfile", *([bfile_alias] if bfile_alias else []), "bfile",
+                     help="PLINK 1 fileset prefix (.bed/.bim/.fam)."),
         click.option("--pfile", help="PLINK 2 fileset prefix (.pgen/.pvar/.psam; dosages read)."),
         click.option("--bgen", multiple=True,
                      help="BGEN 1.2/1.3 file; repeat it, or give a {chr} template such as 'imp/chr{chr}.bgen' "

@@ -6,14 +6,17 @@ from pathlib import Path
 
 import click
 
-from edfgen.cli._options import comma_list, force, out_dir, seed, verbosity
+from edfgen.cli._options import comma_list, force, genotype_options, out_dir, seed, verbosity
 
 
 @click.command("mr")
-@click.option("--exposure", type=click.Path(exists=True, path_type=Path), required=True,
-              help="Exposure sumstats file (instruments, or full sumstats with --p-threshold) or a directory of them.")
-@click.option("--outcome", type=click.Path(exists=True, path_type=Path), required=True,
-              help="Outcome sumstats file or a directory of them (directories run as a matrix).")
+@click.option("--exposure", type=click.Path(exists=True, path_type=Path), required=True, multiple=True,
+              help="Exposure sumstats file (instruments, or full sumstats with --p-threshold) or a directory of them; "
+                   "repeat it for more. Files of one phenotype's chromosomes (chr1/y.tsv.gz, chr2/y.tsv.gz or "
+                   "y_chr1.tsv.gz, y_chr2.tsv.gz) are combined into one exposure.")
+@click.option("--outcome", type=click.Path(exists=True, path_type=Path), required=True, multiple=True,
+              help="Outcome sumstats file or a directory of them, repeatable (several phenotypes run as a matrix; "
+                   "one phenotype's per-chromosome files are combined).")
 @out_dir()
 @click.option("--methods", callback=comma_list, default=None,
               help="Comma-separated methods (TwoSampleMR names or ivw, ivw_fe, egger, weighted_median, "
@@ -25,10 +28,13 @@ from edfgen.cli._options import comma_list, force, out_dir, seed, verbosity
 @click.option("--p-threshold", type=float, default=None, help="Instruments: exposure variants with p below this.")
 @click.option("--instruments", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Instrument list (e.g. clumps.tsv: variant_id[, phenotype]) joined to the exposure.")
-@click.option("--proxies", is_flag=True, help="Replace instruments missing in the outcome by LD proxies (needs --ld-bfile).")
+@click.option("--proxies", is_flag=True,
+              help="Replace instruments missing in the outcome by LD proxies (needs an LD panel: --ld-bfile, or "
+                   "--bfile/--pfile/--bgen/--vcf).")
 @click.option("--clump", is_flag=True,
-              help="Pick independent instruments from full exposure sumstats by LD clumping (needs --ld-bfile, --p-threshold).")
-@click.option("--ld-bfile", type=str, default=None, help="PLINK 1 prefix of the LD reference panel (--proxies, --clump).")
+              help="Pick independent instruments from full exposure sumstats by LD clumping (needs an LD panel, "
+                   "--p-threshold).")
+@genotype_options(required=False, mt=False, bfile_alias="--ld-bfile")
 @click.option("--proxy-r2", type=click.FloatRange(0, 1), default=0.8, show_default=True)
 @click.option("--reverse", is_flag=True, help="Reverse direction: instruments from the outcome files.")
 @click.option("--nboot", type=click.IntRange(min=10), default=1000, show_default=True, help="Bootstrap draws.")
@@ -46,10 +52,14 @@ from edfgen.cli._options import comma_list, force, out_dir, seed, verbosity
 @seed
 @force
 @verbosity
-def mr(exposure, outcome, out, methods, palindromes, maf_threshold, p_threshold, instruments, proxies, clump, ld_bfile,
-       proxy_r2, reverse, nboot, presso_sims, prevalence, columns, plots, max_plots, seed, force):
+def mr(exposure, outcome, out, methods, palindromes, maf_threshold, p_threshold, instruments, proxies, clump,
+       source, reference_genome, proxy_r2, reverse, nboot, presso_sims, prevalence, columns, plots, max_plots, seed,
+       force):
     """Two-sample MR of every exposure x outcome: harmonise (TwoSampleMR rules), IVW, MR Egger,
-    medians, modes, heterogeneity, pleiotropy, leave-one-out, Steiger, MR-PRESSO."""
+    medians, modes, heterogeneity, pleiotropy, leave-one-out, Steiger, MR-PRESSO.
+
+    The LD panel of --proxies/--clump is given by the genotype options (--bfile or its old name
+    --ld-bfile, --pfile, --bgen/--sample, --vcf, with --keep/--remove/--extract/--chr)."""
     from edfgen.io.sumstats import parse_column_option
     from edfgen.mr.run import MRSettings, run_mr
 
@@ -57,8 +67,8 @@ def mr(exposure, outcome, out, methods, palindromes, maf_threshold, p_threshold,
     settings = MRSettings(palindromes=palindromes, maf_threshold=maf_threshold, p_threshold=p_threshold, nboot=nboot,
                           seed=seed, presso=presso_sims > 0, presso_sims=max(presso_sims, 1), prevalence=prevalence,
                           proxy_r2=proxy_r2, **kw)
-    res = run_mr(exposure, outcome, out, settings=settings, instruments=instruments, reverse=reverse,
-                 ld_bfile=ld_bfile, proxies=proxies, clump=clump, plots=plots, max_plots=max_plots, force=force,
+    res = run_mr(list(exposure), list(outcome), out, settings=settings, instruments=instruments, reverse=reverse,
+                 ld_bfile=source, proxies=proxies, clump=clump, plots=plots, max_plots=max_plots, force=force,
                  columns=parse_column_option(columns) or None)
     kept = int(res.harmonised["mr_keep"].sum())
     click.echo(f"edfgen mr: {res.n_pairs} pair(s), {kept} of {len(res.harmonised)} instrument rows kept, "

@@ -270,9 +270,10 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: fl
     outcome
         GWAS-SSF outcome frame (full summary statistics).
     bfile
-        PLINK 1 prefix (``.bed/.bim/.fam``) with variant ids matching the summary statistics, or an
-        open :class:`edfgen.genetics.ld.PlinkGenotypes` (opened with ``founders_only=False``: LD
-        from every sample) to read the ``.bim`` once for many outcomes.
+        PLINK 1 prefix (``.bed/.bim/.fam``) with variant ids matching the summary statistics, a
+        :class:`~edfgen.genetics.genotypes.GenotypeSource` (any genotype format), or an open
+        :class:`edfgen.genetics.ld.GenotypePanel` (opened with ``founders_only=False``: LD from every
+        sample) to read the variants once for many outcomes.
 
     Returns
     -------
@@ -282,13 +283,13 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: fl
     ----------
     Hemani G et al. (2018) eLife 7:e34408 (TwoSampleMR ``extract_outcome_data(proxies=TRUE)``, rsq = 0.8).
     """
-    from edfgen.genetics.ld import PlinkGenotypes, r2_vector
+    from edfgen.genetics.ld import GenotypePanel, open_panel, r2_vector
 
     cols = list(outcome.columns) + ["proxy_variant", "proxy_r2"]
     if not missing:
         return pd.DataFrame(columns=cols)
-    own = not isinstance(bfile, PlinkGenotypes)
-    panel = PlinkGenotypes(bfile, founders_only=False) if own else bfile
+    own = not isinstance(bfile, GenotypePanel)
+    panel = open_panel(bfile, founders_only=False) if own else bfile
     try:
         v = panel.variants
         out_row = pd.Series(np.arange(len(outcome)), index=pd.Index(outcome["variant_id"].astype(str)))

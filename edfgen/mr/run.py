@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.clump import phenotype_name
+from edfgen.genetics.clump import group_by_phenotype, phenotype_name
 from edfgen.io.sumstats import ALIASES, read_sumstats, sumstats_columns
 from edfgen.io.tables import PathLike, prepare_out_dir, read_table, write_table
 from edfgen.mr.harmonise import ACTIONS, find_proxies, harmonise
@@ -222,6 +222,41 @@ def list_sumstats(path: PathLike, option: str, columns: dict[str, str] | None = 
     if not p.exists():
         raise InputError(f"{option} {p}: file not found")
     return [p]
+
+
+def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
+                    columns: dict[str, str] | None = None) -> dict[str, list[Path]]:
+    """Files and directories of :func:`list_sumstats`, grouped by phenotype
+    (:func:`edfgen.genetics.clump.group_by_phenotype`): one phenotype's per-chromosome files
+    (``gwas_chr1/y.tsv.gz`` and ``gwas_chr2/y.tsv.gz``, or ``y_chr1.tsv.gz`` ...) form one group."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths:
+        raise InputError(f"{option}: give at least one file or directory")
+    files = list(dict.fromkeys(f for p in paths for f in list_sumstats(p, option, columns)))
+    return group_by_phenotype(files)
+
+
+def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """One phenotype's summary statistics from one file or several (its chromosomes), each read by
+    :func:`load_sumstats`, combined in the order given.
+
+    Raises
+    ------
+    InputError
+        A variant id in two of the files (one line naming both).
+    """
+    if len(files) == 1:
+        return load_sumstats(files[0], columns)
+    tables = [load_sumstats(f, columns) for f in files]
+    src = np.repeat(np.arange(len(files)), [len(t) for t in tables])
+    df = pd.concat(tables, ignore_index=True)
+    dup = df["variant_id"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        vid = str(df["variant_id"][dup].iloc[0])
+        where = sorted({str(files[i]) for i in src[(df["variant_id"] == vid).to_numpy()]})
+        raise InputError(f"variant {vid!r} of phenotype {phenotype_name(files[0])!r} appears twice "
+                         f"({' and '.join(where)}); per-chromosome files of one phenotype must not overlap")
+    return df
 
 
 def read_instruments(path: PathLike) -> pd.DataFrame:
@@ -446,19 +481,22 @@ class MRRun:
     plots: tuple
 
 
-def clump_instruments(files: Sequence[Path], ld_bfile: PathLike, *, p_threshold: float) -> pd.DataFrame:
+def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float) -> pd.DataFrame:
     """Independent instruments by LD clumping (:mod:`edfgen.genetics.clump`, plink1.9 ``--clump``
-    rules: index p <= ``p_threshold``, r² > 0.01 within 1 Mb joins a clump) -> ``variant_id, phenotype``."""
-    from edfgen.genetics.clump import ClumpSettings, clump_files
-    from edfgen.genetics.ld import PlinkGenotypes
+    rules: index p <= ``p_threshold``, r² > 0.01 within 1 Mb joins a clump) -> ``variant_id, phenotype``.
 
-    with PlinkGenotypes(str(ld_bfile)) as panel:
+    ``ld_bfile``: a PLINK 1 prefix or a :class:`~edfgen.genetics.genotypes.GenotypeSource` (any format)."""
+    from edfgen.genetics.clump import ClumpSettings, clump_files
+    from edfgen.genetics.ld import open_panel
+
+    with open_panel(ld_bfile) as panel:
         clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold))
     return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
 
 
-def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, settings: MRSettings = MRSettings(),
-           instruments: PathLike | None = None, reverse: bool = False, ld_bfile: PathLike | None = None,
+def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence[PathLike], out_dir: PathLike | None, *,
+           settings: MRSettings = MRSettings(), instruments: PathLike | None = None, reverse: bool = False,
+           ld_bfile=None,
            proxies: bool | None = None, clump: bool = False, plots: bool = True, max_plots: int = 20,
            force: bool = False, columns: dict[str, str] | None = None) -> MRRun:
     """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
@@ -466,7 +504,10 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     Parameters
     ----------
     exposure, outcome
-        A summary-statistics file or a directory of them (one per phenotype).
+        A summary-statistics file or a directory of them (one per phenotype), or a list of files and
+        directories; files of one phenotype (its chromosomes, named alike: ``chr1/y.tsv.gz``,
+        ``chr2/y.tsv.gz`` or ``y_chr1.tsv.gz``, ``y_chr2.tsv.gz``) are combined into one
+        (:func:`load_phenotype`).
     out_dir
         Output directory (``None``: compute only, write nothing).
     settings
@@ -476,7 +517,9 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     reverse
         Swap the direction: instruments from the ``outcome`` files, effects on the ``exposure`` files.
     ld_bfile
-        PLINK 1 prefix of an LD reference panel (for ``proxies`` and ``clump``).
+        LD reference panel (for ``proxies`` and ``clump``): a PLINK 1 prefix, or a
+        :class:`~edfgen.genetics.genotypes.GenotypeSource` (``--bfile``, ``--pfile``, ``--bgen``,
+        ``--vcf`` with ``--keep/--remove/--extract/--chr``; dosages rounded to hard calls).
     proxies
         Replace instruments missing in an outcome by the best proxy with r² >= ``settings.proxy_r2``
         inside ``settings.proxy_window_kb`` (default: whenever ``ld_bfile`` is given).
@@ -497,8 +540,10 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
         raise InputError(f"--palindromes {settings.palindromes!r}: choose infer, forward or drop")
     if out_dir is not None:
         prepare_out_dir(out_dir, force=force, command="edfgen mr")
-    exp_files = list_sumstats(exposure, "--exposure", columns)
-    out_files = list_sumstats(outcome, "--outcome", columns)
+    exp_groups = list_phenotypes(exposure, "--exposure", columns)
+    out_groups = list_phenotypes(outcome, "--outcome", columns)
+    exp_files = [f for fs in exp_groups.values() for f in fs]
+    out_files = [f for fs in out_groups.values() for f in fs]
     if columns:
         seen = set().union(*(_header(f) for f in {*exp_files, *out_files}))
         absent = [c for c in columns if c not in seen]
@@ -506,11 +551,13 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
             raise InputError(f"--columns names {', '.join(map(repr, absent))}, in no header of the --exposure/"
                              f"--outcome files (e.g. {exp_files[0]}: {' '.join(_header(exp_files[0])[:30])})")
     if reverse:
+        exp_groups, out_groups = out_groups, exp_groups
         exp_files, out_files = out_files, exp_files
     if proxies is None:
         proxies = ld_bfile is not None
     if (proxies or clump) and ld_bfile is None:
-        raise InputError("--proxies/--clump need --ld-bfile PREFIX (a PLINK 1 LD reference panel)")
+        raise InputError("--proxies/--clump need an LD reference panel: --ld-bfile PREFIX, or --bfile, --pfile, "
+                         "--bgen or --vcf")
     if clump and settings.p_threshold is None:
         raise InputError("--clump needs --p-threshold (the index-variant threshold)")
     inst = read_instruments(instruments) if instruments is not None else None
@@ -520,9 +567,9 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
     rng = np.random.default_rng(settings.seed)
 
     exposures = []
-    for f in exp_files:
-        df = load_sumstats(f, columns)
-        name = phenotype_name(f)
+    for name, fs in exp_groups.items():
+        df = load_phenotype(fs, columns)
+        f = " + ".join(map(str, fs))
         if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
             raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
                              "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
@@ -538,13 +585,12 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
 
     harmonised, tables = [], PairTables()
     n_pairs = 0
-    from edfgen.genetics.ld import PlinkGenotypes
+    from edfgen.genetics.ld import open_panel
 
-    # proxies: the panel's .bim is read once for all outcomes
-    with PlinkGenotypes(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
-        for of in progress(out_files, total=len(out_files), desc="mr outcomes"):
-            odf = load_sumstats(of, columns)
-            oname = phenotype_name(of)
+    # proxies: the panel's variants are read once for all outcomes
+    with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
+        for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
+            odf = load_phenotype(ofs, columns)
             ocases, or2 = _cases(odf), _user_r2(odf)
             overlap = odf["variant_id"].isin(wanted)
             prox = None
@@ -583,11 +629,14 @@ def run_mr(exposure: PathLike, outcome: PathLike, out_dir: PathLike | None, *, s
         from edfgen.genetics.ld import panel_fingerprint
 
         panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
-        params = {**asdict(settings), "exposure": str(exposure), "outcome": str(outcome), "reverse": reverse,
+        label = (lambda v: str(v) if isinstance(v, (str, Path)) else [str(x) for x in v])
+        panel_label = (None if ld_bfile is None else str(ld_bfile) if isinstance(ld_bfile, (str, Path))
+                       else ld_bfile.label if ld_bfile.kind == "bfile" else f"--{ld_bfile.kind} {ld_bfile.label}")
+        params = {**asdict(settings), "exposure": label(exposure), "outcome": label(outcome), "reverse": reverse,
                   "instruments": str(instruments) if instruments else None,
-                  "ld_bfile": str(ld_bfile) if ld_bfile else None, "ld_panel_bed_bytes": bed_bytes,
+                  "ld_bfile": panel_label, "ld_panel_bed_bytes": bed_bytes,
                   "proxies": proxies, "clump": clump, "plots": plots, "max_plots": max_plots}
-        inputs = [exposure, outcome, instruments, *panel_files]
+        inputs = [*exp_files, *out_files, instruments, *panel_files]
         planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (["plots/"] if plots else [])
         with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed,
                        planned=planned) as man:
