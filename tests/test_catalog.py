@@ -214,3 +214,51 @@ def test_download_catalog__file_url_roundtrip_and_cli(tmp_path, monkeypatch):
     res = CliRunner().invoke(cli, ["catalog", "download", "--out", str(tmp_path / "c.tsv")])
     assert res.exit_code == 1
     assert res.output.count("\n") == 1 and "edfgen catalog: error: catalog download: cannot fetch" in res.output
+
+
+def test_cli_annotate__per_chromosome_sumstats_plot_like_the_whole_file(tmp_path):
+    """--sumstats given as one phenotype's per-chromosome directories gives the annotate table and the
+    regional plots of the whole file; a variant in two of its files is a one-line input error."""
+    from bed_reader import to_bed
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    rng = np.random.default_rng(4)
+    n, m = 200, 60
+    chrom = np.repeat(["1", "5"], m // 2)
+    pos = np.tile(10_000_000 + np.arange(m // 2) * 5_000, 2)
+    G = rng.binomial(2, 0.3, (n, m)).astype(float)
+    G[:, 1:m // 2] = np.where(rng.random((n, m // 2 - 1)) < 0.2, G[:, 1:m // 2], G[:, [0]])   # LD with the lead
+    vid = [f"rs{100 + i}" for i in range(m)]
+    to_bed(tmp_path / "panel.bed", G, properties={"sid": vid, "chromosome": chrom, "bp_position": pos,
+                                                 "allele_1": ["A"] * m, "allele_2": ["G"] * m})
+    p = 10.0 ** -rng.uniform(0, 3, m)
+    p[0], p[m // 2] = 1e-12, 1e-9
+    ss = pd.DataFrame({"variant_id": vid, "chromosome": chrom, "base_pair_location": pos, "effect_allele": "A",
+                       "other_allele": "G", "beta": 0.1, "standard_error": 0.02, "p_value": p})
+    (tmp_path / "all").mkdir()
+    ss.to_csv(tmp_path / "all" / "y.tsv.gz", sep="\t", index=False)
+    for c in ("1", "5"):
+        (tmp_path / f"chr{c}").mkdir()
+        ss[ss.chromosome == c].to_csv(tmp_path / f"chr{c}" / "y.tsv.gz", sep="\t", index=False)
+    pd.DataFrame({"locus": [1, 2], "variant_id": [vid[0], vid[m // 2]], "chromosome": ["1", "5"],
+                  "base_pair_location": [pos[0], pos[m // 2]], "p_value": [1e-12, 1e-9], "phenotype": "y",
+                  "phenotypes": "y"}).to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+
+    def annotate(out, *sumstats):
+        args = ["annotate", "--loci", str(tmp_path / "loci.tsv"), "--catalog", str(V102), "--ld-bfile",
+                str(tmp_path / "panel"), "--regional-plots", "2", "--out", str(tmp_path / out)]
+        return CliRunner().invoke(cli, args + [a for s in sumstats for a in ("--sumstats", str(s))])
+
+    r1 = annotate("whole.tsv", tmp_path / "all" / "y.tsv.gz")
+    r2 = annotate("split.tsv", tmp_path / "chr1", tmp_path / "chr5")
+    assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "whole.tsv", sep="\t"),
+                                  pd.read_csv(tmp_path / "split.tsv", sep="\t"))
+    whole = sorted(f.name for f in (tmp_path / "whole_regional").glob("*.png"))
+    assert len(whole) == 2 and whole == sorted(f.name for f in (tmp_path / "split_regional").glob("*.png"))
+    for f in whole:   # the same points, r² and labels: the same image
+        assert (tmp_path / "whole_regional" / f).read_bytes() == (tmp_path / "split_regional" / f).read_bytes()
+    r = annotate("bad.tsv", tmp_path / "all", tmp_path / "chr5")
+    assert r.exit_code == 2 and "appears twice" in r.output and str(tmp_path / "chr5" / "y.tsv.gz") in r.output

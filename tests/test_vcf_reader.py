@@ -141,3 +141,28 @@ def test_gwas_vcf_on_the_fast_engine_matches_plink2_glm(vcfs, tmp_path, field):
     tol = dict(beta_se=3e-4, se_rel=5e-5) if field == "DS" else dict(beta_se=2e-5, se_rel=2e-5)
     worst = _compare_glm(tmp_path / "out", {y: [tmp_path / f"ref.{y}.glm.linear"] for y in ("y1", "y2")}, **tol)
     logging.getLogger(__name__).info("vcf %s vs plink2 --glm, max |dbeta|/SE, |dSE|/SE, |dlog10 p|: %s", field, worst)
+
+
+def test_clump_with_a_vcf_panel_equals_the_bed_panel(vcfs, tmp_path):
+    """``edfgen clump --vcf`` (GT calls; the file has no index, so LD windows re-stream it) clumps like
+    ``--bfile`` of the same hard calls."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    d = vcfs
+    v = pd.read_csv(d / "raw.pvar", sep="\t")
+    rng = np.random.default_rng(8)
+    p = 10.0 ** -rng.uniform(0, 4, M)
+    p[[20, 150, 400, 420]] = [1e-12, 1e-9, 1e-15, 1e-10]
+    pd.DataFrame({"variant_id": v["ID"], "chromosome": v["#CHROM"].astype(str), "base_pair_location": v["POS"],
+                  "effect_allele": v["ALT"], "other_allele": v["REF"], "beta": 0.1, "standard_error": 0.02,
+                  "p_value": p}).to_csv(tmp_path / "y.tsv.gz", sep="\t", index=False)
+    out = {}
+    for name, opts in (("bed", ["--bfile", str(d / "hard")]), ("vcf", ["--vcf", str(d / "gt.vcf.gz")])):
+        r = CliRunner().invoke(cli, ["clump", "--sumstats", str(tmp_path / "y.tsv.gz"), *opts, "--p1", "1e-4",
+                                     "--p2", "0.05", "--r2", "0.001", "--kb", "100", "--out", str(tmp_path / name)])
+        assert r.exit_code == 0, r.output
+        out[name] = pd.read_csv(tmp_path / name / "clumps.tsv", sep="\t")
+    assert len(out["bed"]) >= 4
+    pd.testing.assert_frame_equal(out["vcf"], out["bed"])

@@ -14,10 +14,10 @@ from edfgen.cli._options import comma_list, existing_path, force, genotype_optio
               help="GWAS-SSF <phenotype>.tsv.gz files, a directory of them or a quoted glob; "
                    "`--sumstats gwas/*.tsv.gz` works (extra paths after it are taken too).")
 @click.argument("more_sumstats", nargs=-1, type=click.Path(path_type=Path))
-@genotype_options(required=False, mt=False, vcf=False)
+@genotype_options(required=False, mt=False)
 @click.option("--ld-bfile", type=click.Path(path_type=Path), default=None,
-              help="PLINK prefix of a separate LD reference panel (else the study genotypes --bfile/--pfile/--bgen "
-                   "with --keep/--remove/--chr/--extract are the panel).")
+              help="PLINK prefix of a separate LD reference panel (else the study genotypes --bfile/--pfile/--bgen/"
+                   "--vcf with --keep/--remove/--chr/--extract are the panel).")
 @out_dir()
 @click.option("--p1", type=float, default=5e-8, show_default=True, help="Index-variant threshold (p <= p1).")
 @click.option("--p2", type=float, default=0.01, show_default=True, help="Clumped-variant threshold (p < p2).")
@@ -69,7 +69,9 @@ def clump(sumstats, more_sumstats, source, reference_genome, ld_bfile, out, p1, 
               help="GTF/BED genes: adds nearest_gene, gene_distance.")
 @click.option("--regional-plots", type=click.IntRange(min=0), default=0, show_default=True,
               help="With --sumstats and --ld-bfile: regional plots of the first N loci.")
-@click.option("--sumstats", multiple=True, type=existing_path(dir_okay=False), help="For --regional-plots.")
+@click.option("--sumstats", multiple=True, type=existing_path(),
+              help="For --regional-plots: GWAS-SSF files or directories of them (repeatable); one phenotype's "
+                   "per-chromosome files (chr1/y.tsv.gz, chr2/y.tsv.gz) are combined.")
 @click.option("--reference-genome", type=click.Choice(["GRCh37", "GRCh38"]), default="GRCh38", show_default=True,
               help="Build of --loci (and --ld-bfile). GRCh37: catalog rows (GRCh38) match by rsID, and by position "
                    "only after --liftover-chain.")

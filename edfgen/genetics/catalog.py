@@ -422,12 +422,17 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
 
     ``reference_genome="GRCh37"``: the loci (and LD panel) are GRCh37; catalog rows (GRCh38) match
     them by rsID, and by position only after lifting the loci to GRCh38 with ``liftover_chain``
-    (:class:`edfgen.genetics.liftover.Chain`); output positions stay GRCh37."""
+    (:class:`edfgen.genetics.liftover.Chain`); output positions stay GRCh37.
+
+    ``sumstats`` (for ``regional_plots``): files or directories (:func:`edfgen.genetics.clump.expand_sumstats`);
+    one phenotype's per-chromosome files are combined (a variant in two of them is an input error)."""
+    from edfgen.genetics.clump import expand_sumstats
     from edfgen.genetics.genes import read_genes
     from edfgen.genetics.ld import PlinkGenotypes, panel_fingerprint
     from edfgen.io.tables import write_table
     from edfgen.provenance import Manifest, check_not_inputs
 
+    sumstats = expand_sumstats(sumstats) if sumstats else []
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
     if Path(out).parent.is_dir():  # temporary files a killed annotate left there
         from edfgen.io.tables import clean_temp_files
