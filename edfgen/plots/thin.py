@@ -174,8 +174,7 @@ def _manhattan_axes(ax, layout: _Layout, top: float, *, threshold: float, sugges
 
 
 def _qq_axes(ax, xtop: float, ytop: float) -> None:
-    lim = max(xtop, 1.0)
-    ax.plot([0, lim], [0, lim], color="#c0392b", lw=0.8)
+    ax.plot([0, 2 * _Y_TOPS[-1]], [0, 2 * _Y_TOPS[-1]], color="#c0392b", lw=0.8)  # the diagonal, clipped
     ax.set_xlabel("expected -log10 p")
     ax.set_ylabel("observed -log10 p")
     ax.set_xlim(0, xtop)
@@ -206,12 +205,35 @@ def _rgba(layers, box: _Box) -> np.ndarray:
     img = np.zeros((box.ah, box.aw, 4), dtype=np.uint8)
     area = img[::-1]
     free = np.ones((box.ah, box.aw), dtype=bool)
-    for mask, colour in layers:
+    for layer in layers:
+        mask, colour = layer[:2]
         sel = mask & free
         area[sel, :3] = colour
         area[sel, 3] = 255
         free &= ~sel
     return img
+
+
+def _png_bytes(rgb: np.ndarray) -> bytes:
+    """PNG file of an RGB image [h, w, 3] uint8: filter type 0 on every row, zlib level 1 (half
+    the time of Pillow's adaptive filters, and no larger for these mostly white plots).
+
+    References
+    ----------
+    W3C (2003) Portable Network Graphics (PNG) Specification, 2nd ed., sections 5 and 11.2.
+    """
+    import struct
+    import zlib
+
+    h, w, _ = rgb.shape
+    raw = np.zeros((h, 3 * w + 1), dtype=np.uint8)  # a 0 (no filter) byte before each row
+    raw[:, 1:] = rgb.reshape(h, 3 * w)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 1)) + chunk(b"IEND", b""))
 
 
 class _Canvas:
@@ -234,16 +256,26 @@ class _Renderer:
 
     def __init__(self) -> None:
         self._bg: OrderedDict = OrderedDict()
+        self._templates: dict = {}
         self._title: dict = {}
 
-    def background(self, key, box: _Box, decorate) -> tuple[np.ndarray, np.ndarray]:
-        """Pixels of the figure drawn by ``decorate(ax)`` and the mask [ah, aw] (bottom-up) of its
-        white pixels in the axes box, where points may be painted; cached by ``key``."""
+    def background(self, style, limits: tuple[float, ...], box: _Box, decorate, set_limits) -> tuple[np.ndarray,
+                                                                                                     np.ndarray]:
+        """Pixels of the figure drawn by ``decorate(ax)`` then ``set_limits(ax, *limits)``, and the
+        mask [ah, aw] (bottom-up) of its white pixels in the axes box, where points may be painted.
+
+        One figure per ``style`` is decorated once and redrawn for each new ``limits`` (ticks are
+        recomputed, everything else is kept); the pixels are cached per ``(style, limits)``."""
+        key = (style, limits)
         hit = self._bg.get(key)
         if hit is None:
-            c = _Canvas(box.width, box.height)
-            ax = c.fig.add_axes(box.fraction())
-            decorate(ax)
+            if style not in self._templates:
+                c = _Canvas(box.width, box.height)
+                ax = c.fig.add_axes(box.fraction())
+                decorate(ax)
+                self._templates[style] = (c, ax)
+            c, ax = self._templates[style]
+            set_limits(ax, *limits)
             pixels = c.pixels()
             free = np.all(pixels[box.rows(), box.cols()][::-1] == 255, axis=-1)
             hit = self._bg[key] = (pixels, free)
@@ -268,21 +300,22 @@ class _Renderer:
     def write(self, path, box: _Box, bg: tuple[np.ndarray, np.ndarray], layers, title: str,
               fontsize: float) -> Path:
         """Composite ``layers`` (``(mask [ah, aw] bottom-up, rgb)``, drawn in order on white
-        background pixels only, so lines, legend and spines stay on top) and the title; write a PNG."""
-        from PIL import Image
-
+        background pixels only, so lines, legend and spines stay on top; ``(mask, rgb, True)`` paints
+        over them too) and the title; write a PNG."""
         img = bg[0].copy()
         area = img[box.rows(), box.cols()][::-1]  # bottom-up view of the axes box
         free = bg[1].copy()
-        for mask, colour in layers:
-            sel = mask & free
+        for layer in layers:
+            mask, colour = layer[:2]
+            sel = mask if len(layer) > 2 and layer[2] else mask & free  # (mask, rgb, True): over lines too
             area[sel] = colour
             free &= ~sel
         if title:
             strip = self.title(title, box, fontsize)
             np.minimum(img[:strip.shape[0]], strip, out=img[:strip.shape[0]])
+        data = _png_bytes(img)
         with atomic_path(path) as tmp:
-            Image.fromarray(img, "RGB").save(tmp, format="PNG", **_PNG)
+            Path(tmp).write_bytes(data)
         return Path(path)
 
 
@@ -544,9 +577,10 @@ class GwasPlotAccumulator:
                    suggestive: float | None = SUGGESTIVE) -> Path:
         top = self._manhattan_top(c, threshold, study_wide)
         bg = self._renderer.background(
-            ("manhattan", top, threshold, suggestive, study_wide), self.box,
+            ("manhattan", threshold, suggestive, study_wide), (top,), self.box,
             lambda ax: _manhattan_axes(ax, self.layout, top, threshold=threshold, suggestive=suggestive,
-                                       study_wide=study_wide))
+                                       study_wide=study_wide),
+            lambda ax, t: ax.set_ylim(0, t))
         return self._renderer.write(path, self.box, bg, self._manhattan_layers(c, top), title, 9)
 
     def _manhattan_figure(self, c: int, path, *, title: str, study_wide: float | None, threshold: float,
@@ -660,14 +694,15 @@ class GwasPlotAccumulator:
         j = self._check(j)
         xtop, ytop, n = self._qq_limits(j)
         box = self.qq_box
-        bg = self._renderer.background(("qq", xtop, ytop), box, lambda ax: _qq_axes(ax, xtop, ytop))
+        bg = self._renderer.background("qq", (xtop, ytop), box, lambda ax: _qq_axes(ax, xtop, ytop),
+                                       lambda ax, x, y: (ax.set_xlim(0, x), ax.set_ylim(0, y)))
         band_rgb = np.round(255 * (1 - BAND_ALPHA) + _rgb(BAND_COLOUR) * BAND_ALPHA).astype(np.uint8)
         pts = _dilate(self._qq_points(j, xtop, ytop, n, box.aw, box.ah).view(np.uint8)).astype(bool)
         band = self._qq_band(n, xtop, ytop, box.aw, box.ah)
         lam = self.lambda_gc(j)
         text = (title + f"  (lambda_GC = {lam:.3f})") if np.isfinite(lam) else title
-        # points first: both layers only paint background-white pixels
-        return self._renderer.write(path, box, bg, [(pts, _rgb(QQ_COLOUR)), (band, band_rgb)], text, 8)
+        # points over the diagonal (they are what the plot shows), the band under both
+        return self._renderer.write(path, box, bg, [(pts, _rgb(QQ_COLOUR), True), (band, band_rgb)], text, 8)
 
     def _qq_figure(self, j: int, path, *, title: str) -> Path:
         """The same plot as a pyplot figure (band: ``fill_between``, points: a rasterized scatter
@@ -682,7 +717,7 @@ class GwasPlotAccumulator:
             ax.fill_between(xc[ok], lo, hi, color=BAND_COLOUR, alpha=BAND_ALPHA, lw=0, label="95% null band")
         rows, cols = np.nonzero(self._qq_points(j, xtop, ytop, n, box.aw, box.ah))
         ax.scatter((cols + 0.5) * (xtop / box.aw), (rows + 0.5) * (ytop / box.ah), s=3, c=QQ_COLOUR, linewidths=0,
-                   rasterized=True)
+                   rasterized=True, zorder=3)
         _qq_axes(ax, xtop, ytop)
         ax.set_title(title, fontsize=8)
         return save_png(fig, path, pil_kwargs=_PNG)
