@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.ld import R2_METHODS, GenotypePanel, open_panel, panel_fingerprint, r2_vector
-from edfgen.io.sumstats import chrom_key, read_sumstats
+from edfgen.genetics.ld import R2_METHODS, GenotypePanel, WindowLD, open_panel, panel_fingerprint, r2_vector
+from edfgen.io.sumstats import chrom_key, read_sumstats, read_sumstats_columns
 from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,52 @@ def _chrom_blocks(chrom: np.ndarray) -> dict[str, tuple[int, int]]:
     return blocks
 
 
+def _greedy_clump(p: np.ndarray, pos: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                  settings: ClumpSettings):
+    """PLINK 1.9's greedy clumping as a generator (the kernel of :func:`clump_arrays` and :func:`clump_files`).
+
+    Yields ``(i, win)`` (an index variant and the candidate variants of its window, positions in
+    the arrays) and is sent ``linked [len(win)]`` (r² defined and ``|r²| > r2``); returns a
+    :class:`ClumpKernelResult`. Written as a generator so that many phenotypes can be clumped in
+    lockstep and their index variants' LD computed together (:class:`~edfgen.genetics.ld.WindowLD`).
+    ``starts``/``ends``: ``[start, end)`` of each chromosome's contiguous run of rows.
+    """
+    cand = np.flatnonzero(p <= settings.p1)
+    order = cand[np.lexsort((cand, p[cand]))]            # ties: file order (PLINK 2021 fix)
+    clumped = np.zeros(len(p), dtype=bool)
+    radius = settings.bp_radius
+    index: list[int] = []
+    members: list[np.ndarray] = []
+    for i in order:
+        if clumped[i]:
+            continue
+        clumped[i] = True
+        index.append(int(i))
+        b = int(np.searchsorted(starts, i, side="right")) - 1
+        s, e = int(starts[b]), int(ends[b])
+        lo = s + int(np.searchsorted(pos[s:e], pos[i] - radius, side="left"))
+        hi = s + int(np.searchsorted(pos[s:e], pos[i] + radius, side="right"))
+        win = np.arange(lo, hi)
+        win = win[(win != i) if settings.allow_overlap else ~clumped[lo:hi]]
+        if win.size == 0:
+            members.append(np.zeros(0, dtype=np.int64))
+            continue
+        linked = yield int(i), win
+        absorbed = win[linked]
+        clumped[absorbed] = True
+        members.append(absorbed[p[absorbed] < settings.p2])
+    return ClumpKernelResult(index=np.asarray(index, dtype=np.int64), members=members)
+
+
+def _checked_blocks(chrom: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    blocks = _chrom_blocks(chrom)
+    for c, (s, e) in blocks.items():
+        if np.any(np.diff(pos[s:e]) < 0):
+            raise InputError(f"LD panel .bim: positions on chromosome {c} are not sorted")
+    se = np.array(sorted(blocks.values()), dtype=np.int64).reshape(-1, 2)
+    return se[:, 0], se[:, 1]
+
+
 def clump_arrays(p: np.ndarray, chrom: np.ndarray, pos: np.ndarray, genotypes: GenotypeFn, *,
                  settings: ClumpSettings = ClumpSettings()) -> ClumpKernelResult:
     """Greedy PLINK-1.9 clumping of one phenotype (the kernel).
@@ -155,35 +201,15 @@ def clump_arrays(p: np.ndarray, chrom: np.ndarray, pos: np.ndarray, genotypes: G
     p = np.asarray(p, dtype=np.float64)
     chrom = np.asarray(chrom).astype(str)
     pos = np.asarray(pos, dtype=np.int64)
-    blocks = _chrom_blocks(chrom)
-    for c, (s, e) in blocks.items():
-        if np.any(np.diff(pos[s:e]) < 0):
-            raise InputError(f"LD panel .bim: positions on chromosome {c} are not sorted")
-    cand = np.flatnonzero(p <= settings.p1)
-    order = cand[np.lexsort((cand, p[cand]))]            # ties: file order (PLINK 2021 fix)
-    clumped = np.zeros(len(p), dtype=bool)
-    radius = settings.bp_radius
-    index: list[int] = []
-    members: list[np.ndarray] = []
-    for i in progress(order, total=len(order), desc="clumping", unit="index"):
-        if clumped[i]:
-            continue
-        clumped[i] = True
-        index.append(int(i))
-        s, e = blocks[chrom[i]]
-        lo = s + int(np.searchsorted(pos[s:e], pos[i] - radius, side="left"))
-        hi = s + int(np.searchsorted(pos[s:e], pos[i] + radius, side="right"))
-        win = np.arange(lo, hi)
-        win = win[(win != i) if settings.allow_overlap else ~clumped[win]]
-        if win.size == 0:
-            members.append(np.zeros(0, dtype=np.int64))
-            continue
-        g = genotypes(np.r_[i, win])
-        r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method)
-        absorbed = win[ok & (np.abs(r2) > settings.r2)]
-        clumped[absorbed] = True
-        members.append(absorbed[p[absorbed] < settings.p2])
-    return ClumpKernelResult(index=np.asarray(index, dtype=np.int64), members=members)
+    gen = _greedy_clump(p, pos, *_checked_blocks(chrom, pos), settings)
+    try:
+        i, win = next(gen)
+        while True:
+            g = genotypes(np.r_[i, win])
+            r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method)
+            i, win = gen.send(ok & (np.abs(r2) > settings.r2))
+    except StopIteration as stop:
+        return stop.value
 
 
 # ----------------------------------------------------------------------------- wrappers
@@ -232,8 +258,12 @@ def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
     return groups
 
 
-def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str, ...]) -> pd.DataFrame:
+def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str, ...],
+                            optional: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One phenotype's summary statistics from one or several files (e.g. one per chromosome), combined.
+
+    ``optional=None`` reads every column (:func:`~edfgen.io.sumstats.read_sumstats`); a tuple reads
+    only ``required + optional`` (:func:`~edfgen.io.sumstats.read_sumstats_columns`, fast).
 
     Raises
     ------
@@ -242,7 +272,8 @@ def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str,
     """
     tables = []
     for p in paths:
-        df, _ = read_sumstats(p, required=required)
+        df = (read_sumstats(p, required=required)[0] if optional is None
+              else read_sumstats_columns(p, required=required, optional=optional))
         tables.append(df.assign(__file=str(p)))
     if len(tables) == 1:
         return tables[0].drop(columns="__file")
@@ -251,7 +282,9 @@ def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str,
     if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
         keys.append(["chromosome", "base_pair_location", "effect_allele", "other_allele"])
     for key in keys:
-        k = df[key].astype(str).agg(":".join, axis=1) if len(key) > 1 else df[key[0]].astype(str)
+        k = df[key[0]].astype(str)
+        for col in key[1:]:
+            k = k + ":" + df[col].astype(str)
         dup = k.duplicated(keep=False)
         if dup.any():
             files = sorted(set(df.loc[dup & (k == k[dup].iloc[0]), "__file"]))
@@ -357,22 +390,172 @@ def match_to_panel(df: pd.DataFrame, panel: GenotypePanel, *, phenotype: str, p1
 
 def clump_phenotype(m: _Matched, panel: GenotypePanel, settings: ClumpSettings) -> pd.DataFrame:
     """Clump one phenotype's aligned summary statistics; returns ``clumps.tsv`` rows."""
+    prep = _prepared_from_matched(m)
+    ld = WindowLD(panel, radius=settings.bp_radius, r2=settings.r2, method=settings.r2_method)
+    return _clump_rows(prep, _clump_lockstep([prep], panel, settings, ld)[0])
+
+
+@dataclass
+class _Prepared:
+    """One phenotype ready for clumping: its variants in the LD panel, in panel order."""
+
+    phenotype: str
+    bim: np.ndarray             # int64 [V] panel rows, ascending
+    p: np.ndarray               # float64 [V]
+    ids: np.ndarray             # object [*]: variant ids (shared between phenotypes) ...
+    rows: np.ndarray            # int64 [V]: ... ids[rows] are this phenotype's, in panel order
+    pos: np.ndarray             # int64 [V] base_pair_location written to clumps.tsv
+    chromosome: np.ndarray      # str [V] (the panel's)
+    rejects: pd.DataFrame
+
+
+def _prepared_from_matched(m: _Matched) -> _Prepared:
     t = m.table
-    bim_rows = t["bim"].to_numpy()
-    # window positions come from the panel (PLINK uses .bim positions)
-    panel_pos = panel.variants.position[bim_rows]
-    res = clump_arrays(t["p_value"].to_numpy(), t["chromosome"].to_numpy(), panel_pos,
-                       lambda idx: panel.read(bim_rows[idx]), settings=settings)
-    ids = t["variant_id"].to_numpy()
-    out = t.iloc[res.index][["variant_id", "chromosome", "base_pair_location", "p_value"]].copy()
-    out.insert(0, "phenotype", m.phenotype)
-    out["n_clumped"] = [len(mm) for mm in res.members]
-    out["clumped_variants"] = [",".join(ids[mm]) for mm in res.members]
-    return out[CLUMP_COLUMNS].reset_index(drop=True)
+    return _Prepared(m.phenotype, t["bim"].to_numpy(np.int64), t["p_value"].to_numpy(np.float64),
+                     t["variant_id"].to_numpy(), np.arange(len(t)), t["base_pair_location"].to_numpy(np.int64),
+                     t["chromosome"].to_numpy(), m.rejects)
+
+
+@dataclass
+class _VariantSet:
+    """The variants of a summary-statistics file matched to the LD panel by ``variant_id``, once
+    for every file with the same variant ids and positions (EDFs of one GWAS run)."""
+
+    ids: pd.Series              # as read (equality test)
+    pos: np.ndarray | None      # file base_pair_location, for equality and output
+    id_str: np.ndarray          # object [R] ids as text
+    bim: np.ndarray             # float64 [R] panel row by id, NaN when absent
+    by_bim: np.ndarray          # int64: rows with a panel match, in panel order
+    simple: bool                # no duplicated ids and no two rows on one panel variant
+
+    def same(self, df: pd.DataFrame) -> bool:
+        pos = df["base_pair_location"].to_numpy() if "base_pair_location" in df.columns else None
+        if len(df) != len(self.id_str) or (pos is None) != (self.pos is None):
+            return False
+        if pos is not None and not np.array_equal(pos, self.pos):
+            return False
+        return bool(self.ids.equals(df["variant_id"]))
+
+
+def _variant_set(df: pd.DataFrame, panel: GenotypePanel) -> _VariantSet:
+    id_str = df["variant_id"].astype(str).to_numpy()
+    bim = pd.Series(id_str).map(panel.variants.rows_by_id).to_numpy(np.float64)
+    matched = np.flatnonzero(~np.isnan(bim))
+    by_bim = matched[np.argsort(bim[matched], kind="stable")]
+    panel_ids = pd.Index(panel.variants.variant_id)
+    ambiguous = panel_ids[panel_ids.duplicated()]           # an error of match_to_panel when used
+    simple = (not pd.Series(id_str).duplicated().any() and not pd.Series(bim[matched]).duplicated().any()
+              and not (len(ambiguous) and pd.Series(id_str).isin(set(ambiguous)).any()))
+    pos = df["base_pair_location"].to_numpy() if "base_pair_location" in df.columns else None
+    return _VariantSet(df["variant_id"], pos, id_str, bim, by_bim.astype(np.int64), simple)
+
+
+_FAST_OPTIONAL = ("base_pair_location",)
+_NO_REJECTS = pd.DataFrame(columns=REJECT_COLUMNS)
+_MATCH_OPTIONAL = ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele")
+
+
+def _prepare_fast(name: str, df: pd.DataFrame, vs: _VariantSet, panel: GenotypePanel,
+                  settings: ClumpSettings) -> _Prepared | None:
+    """:func:`match_to_panel` for a file whose variant set was matched before (``None``: take the
+    general path: duplicated ids, or fewer than half of the variants found by id)."""
+    if not vs.simple:
+        return None
+    p = df["p_value"].to_numpy(np.float64)
+    have = ~np.isnan(p)
+    found = ~np.isnan(vs.bim)
+    if have.sum() == 0 or found[have].mean() < 0.5:
+        return None
+    rows = vs.by_bim[have[vs.by_bim]]
+    bim = vs.bim[rows].astype(np.int64)
+    miss = np.flatnonzero(have & ~found)
+    rej = miss[p[miss] <= settings.p1]
+    rejects = _NO_REJECTS if rej.size == 0 else pd.DataFrame(
+        {"phenotype": name, "variant_id": vs.id_str[rej], "p_value": p[rej],
+         "reason": "not in LD panel (matched by variant_id)"}, columns=REJECT_COLUMNS)
+    if len(miss):
+        log.info("%s: %d variants not in the LD panel %s (%d with p <= p1)", name, len(miss), panel.prefix, len(rej))
+    pos = vs.pos[rows] if vs.pos is not None else None
+    if pos is None or np.isnan(np.asarray(pos, dtype=np.float64)).any():
+        pos = panel.variants.position[bim]
+    return _Prepared(name, bim, p[rows], vs.id_str, rows, np.asarray(pos, dtype=np.int64),
+                     panel.variants.chromosome[bim], rejects)
+
+
+def _read_groups(groups: dict[str, list[Path]], *, threads: int = 2):
+    """``(name, paths, DataFrame)`` of every phenotype, files read ahead in a thread pool
+    (decompression and parsing release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(item):
+        name, paths = item
+        if len(paths) == 1:
+            return name, paths, read_sumstats_columns(paths[0], required=("variant_id", "p_value"),
+                                                      optional=_FAST_OPTIONAL, arrow_strings=True)
+        return name, paths, read_phenotype_sumstats(paths, required=("variant_id", "p_value"),
+                                                    optional=_MATCH_OPTIONAL)
+
+    items = list(groups.items())
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        pending = [pool.submit(read, it) for it in items[:threads + 1]]
+        for k in range(len(items)):
+            res = pending[k].result()
+            pending[k] = None
+            if k + threads + 1 < len(items):
+                pending.append(pool.submit(read, items[k + threads + 1]))
+            yield res
+
+
+def _chrom_runs(chrom_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(chrom_codes) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    change = np.flatnonzero(chrom_codes[1:] != chrom_codes[:-1]) + 1
+    return np.r_[0, change].astype(np.int64), np.r_[change, len(chrom_codes)].astype(np.int64)
+
+
+def _clump_lockstep(preps: Sequence[_Prepared], panel: GenotypePanel, settings: ClumpSettings,
+                    ld: WindowLD) -> list[ClumpKernelResult]:
+    """Clump several phenotypes at once: every round, each unfinished phenotype asks for the LD
+    of its next index variant; the distinct ones are computed together (:meth:`WindowLD.ensure`)."""
+    results: list[ClumpKernelResult | None] = [None] * len(preps)
+    if not ld.usable:          # a panel not sorted by chromosome and position: one variant at a time
+        for k, pr in enumerate(preps):
+            results[k] = clump_arrays(pr.p, pr.chromosome, panel.variants.position[pr.bim],
+                                      lambda idx, b=pr.bim: panel.read(b[idx]), settings=settings)
+        return results
+    codes = pd.factorize(pd.Series(panel.variants.chromosome))[0]
+    waiting: dict[int, tuple] = {}
+
+    def step(k, gen, bim, value):
+        try:
+            req = next(gen) if value is None else gen.send(value)
+            waiting[k] = (gen, bim, req)
+        except StopIteration as stop:
+            results[k] = stop.value
+
+    for k, pr in enumerate(preps):
+        gen = _greedy_clump(pr.p, panel.variants.position[pr.bim], *_chrom_runs(codes[pr.bim]), settings)
+        step(k, gen, pr.bim, None)
+    while waiting:
+        ld.ensure([bim[req[0]] for _, bim, req in waiting.values()])
+        current, waiting = waiting, {}
+        for k, (gen, bim, (i, win)) in current.items():
+            step(k, gen, bim, ld.linked(bim[i], bim[win]))
+    return results
+
+
+def _clump_rows(pr: _Prepared, res: ClumpKernelResult) -> pd.DataFrame:
+    ids = pr.ids
+    out = pd.DataFrame({"phenotype": pr.phenotype, "variant_id": ids[pr.rows[res.index]],
+                        "chromosome": pr.chromosome[res.index], "base_pair_location": pr.pos[res.index],
+                        "p_value": pr.p[res.index], "n_clumped": [len(mm) for mm in res.members],
+                        "clumped_variants": [",".join(ids[pr.rows[mm]]) for mm in res.members]},
+                       columns=CLUMP_COLUMNS)
+    return out
 
 
 def merge_loci(clumps: pd.DataFrame, panel: GenotypePanel | None, *,
-               settings: ClumpSettings = ClumpSettings()) -> pd.DataFrame:
+               settings: ClumpSettings = ClumpSettings(), ld: WindowLD | None = None) -> pd.DataFrame:
     """Merge index variants of all phenotypes into independent loci.
 
     Rule: the pooled index variants are clumped again exactly like variants (increasing p,
@@ -381,6 +564,8 @@ def merge_loci(clumps: pd.DataFrame, panel: GenotypePanel | None, *,
     r² with the lead exceeds ``settings.r2`` (the same test that made index variants
     independent within a phenotype), or that is the same variant. Without an LD panel
     (``panel=None``) every index variant within ``kb`` joins (conservative, distance only).
+    ``ld``: the :class:`~edfgen.genetics.ld.WindowLD` of the clumping run (same ``r2``, ``kb``
+    and method), whose windows of the index variants are reused.
 
     Returns
     -------
@@ -417,10 +602,21 @@ def merge_loci(clumps: pd.DataFrame, panel: GenotypePanel | None, *,
             if panel is not None and other.size:
                 have = np.array([v in bim_of for v in vid[other]])
                 if vid[i] in bim_of and have.any():
-                    g = panel.read(np.r_[bim_of[vid[i]], [bim_of[v] for v in vid[other[have]]]])
-                    r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method)
+                    lead = bim_of[vid[i]]
+                    prow = np.array([bim_of[v] for v in vid[other[have]]], dtype=np.int64)
+                    hit = np.zeros(prow.size, dtype=bool)
+                    if ld is not None and ld.usable:     # shared with clumping: rows inside the lead's window
+                        lo, hi = ld.window(lead)
+                        inside = (prow >= lo) & (prow < hi)
+                        hit[inside] = ld.linked(lead, prow[inside])
+                    else:
+                        inside = np.zeros(prow.size, dtype=bool)
+                    if (~inside).any():
+                        g = panel.read(np.r_[lead, prow[~inside]])
+                        r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method)
+                        hit[~inside] = ok & (np.abs(r2) > settings.r2)
                     linked = np.zeros(other.size, dtype=bool)
-                    linked[np.flatnonzero(have)] = ok & (np.abs(r2) > settings.r2)
+                    linked[np.flatnonzero(have)] = hit
                     join[~same] = linked
             elif panel is None:
                 join[:] = True
@@ -564,27 +760,59 @@ class ClumpRun:
 
 
 def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
-                settings: ClumpSettings = ClumpSettings()) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                settings: ClumpSettings = ClumpSettings(), chunk: int = 64,
+                threads: int = 2) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clump GWAS-SSF files against one LD panel; files of the same phenotype (its chromosomes) are combined.
+
+    Each phenotype is clumped on its own, exactly as one ``plink1.9 --clump`` run per file; the
+    work shared between phenotypes is done once: files are read with only the needed columns
+    (:func:`~edfgen.io.sumstats.read_sumstats_columns`, ``threads`` files ahead), matched to the
+    panel once per distinct variant set, and the LD of an index variant with its window is
+    computed once and reused by every phenotype with the same index variant
+    (:class:`~edfgen.genetics.ld.WindowLD`), for ``chunk`` phenotypes in lockstep so that index
+    variants of one region go through one matrix product.
 
     Returns ``(clumps, loci, rejects)`` DataFrames (see :data:`CLUMP_COLUMNS`, :data:`LOCI_COLUMNS`).
     """
+    ld = WindowLD(panel, radius=settings.bp_radius, r2=settings.r2, method=settings.r2_method)
     all_clumps, all_rejects = [], []
-    for name, paths in group_by_phenotype(sumstats).items():   # several files of one phenotype: its chromosomes
-        df = read_phenotype_sumstats(paths, required=("variant_id", "p_value"))
-        m = match_to_panel(df, panel, phenotype=name, p1=settings.p1)
-        all_rejects.append(m.rejects)
-        c = clump_phenotype(m, panel, settings)
-        log.info("%s: %d index variants (p1=%g, r2=%g, kb=%g)", name, len(c), settings.p1,
-                 settings.r2, settings.kb)
-        all_clumps.append(c)
+    sets: list[_VariantSet] = []
+    batch: list[_Prepared] = []
+
+    def flush():
+        for pr, res in zip(batch, _clump_lockstep(batch, panel, settings, ld)):
+            log.info("%s: %d index variants (p1=%g, r2=%g, kb=%g)", pr.phenotype, len(res.index), settings.p1,
+                     settings.r2, settings.kb)
+            all_clumps.append(_clump_rows(pr, res))
+            all_rejects.append(pr.rejects)
+        batch.clear()
+
+    groups = group_by_phenotype(sumstats)   # several files of one phenotype: its chromosomes
+    for name, paths, df in progress(_read_groups(groups, threads=threads), total=len(groups),
+                                    desc="clumping", unit="phenotype"):
+        prep = None
+        if len(paths) == 1:
+            vs = next((v for v in sets if v.same(df)), None)
+            if vs is None:
+                vs = _variant_set(df, panel)
+                sets = [vs, *sets[:3]]
+            prep = _prepare_fast(name, df, vs, panel, settings)
+            if prep is None:       # matching needs rsid / chromosome:position:alleles: read them too
+                df = read_phenotype_sumstats(paths, required=("variant_id", "p_value"), optional=_MATCH_OPTIONAL)
+        if prep is None:
+            prep = _prepared_from_matched(match_to_panel(df, panel, phenotype=name, p1=settings.p1))
+        batch.append(prep)
+        if len(batch) >= chunk:
+            flush()
+    flush()
+    log.debug("clump: LD of %d index variants, %d pairs", len(ld._linked), ld.n_pairs)
     clumps = pd.concat(all_clumps, ignore_index=True) if all_clumps else pd.DataFrame(columns=CLUMP_COLUMNS)
     if len(clumps):
         key = chrom_key(clumps["chromosome"])
         clumps = clumps.assign(_k=key).sort_values(["phenotype", "_k", "base_pair_location"],
                                                    kind="stable").drop(columns="_k").reset_index(drop=True)
     rejects = pd.concat(all_rejects, ignore_index=True) if all_rejects else pd.DataFrame(columns=REJECT_COLUMNS)
-    loci = merge_loci(clumps, panel, settings=settings)
+    loci = merge_loci(clumps, panel, settings=settings, ld=ld)
     return clumps, loci, rejects
 
 
