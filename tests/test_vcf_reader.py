@@ -52,8 +52,9 @@ def vcfs(tmp_path_factory) -> Path:
     return d
 
 
-def test_vcf_and_bcf_read_the_pgen_dosages_and_bed_hard_calls(vcfs, caplog):
+def test_vcf_and_bcf_read_the_pgen_dosages_and_bed_hard_calls(vcfs, caplog, monkeypatch, tmp_path):
     d = vcfs
+    monkeypatch.setenv("EDFGEN_CACHE", str(tmp_path))
     pg = open_genotypes(GenotypeFiles(pfile=(str(d / "raw"),)))
     bed = open_genotypes(GenotypeFiles(bfile=(str(d / "hard"),)))
     ds = open_genotypes(GenotypeFiles(vcf=(str(d / "ds.vcf.gz"),)))          # auto: DS declared -> DS
@@ -82,7 +83,8 @@ def test_vcf_and_bcf_read_the_pgen_dosages_and_bed_hard_calls(vcfs, caplog):
     np.testing.assert_array_equal(src.open_reader().read(None, np.arange(M // 2)), D[:, M // 2:])
     np.testing.assert_array_equal(G, H)                          # GT: the same hard calls as --make-bed
     assert not np.isnan(H).all()
-    # subsets in any order (repeats too), int8, blocks; an unindexed file read backwards restarts with a warning
+    # subsets in any order (repeats too), int8, blocks; an unindexed bgzipped VCF read backwards is indexed
+    # into $EDFGEN_CACHE, an unindexed BCF restarts with a warning
     s, w = np.array([9, 3, 399, 0]), np.array([550, 5, 299, 300, 12, 5])
     for r, X in ((ds, D), (bcf, B), (gt, G), (per_chr, C)):
         np.testing.assert_array_equal(r.read(s, w), X[np.ix_(s, w)])
@@ -93,6 +95,8 @@ def test_vcf_and_bcf_read_the_pgen_dosages_and_bed_hard_calls(vcfs, caplog):
     with caplog.at_level(logging.WARNING):
         bcf.read(None, [10])
     assert "no .tbi/.csi index" in caplog.text
+    assert gt._index and Path(gt._index).parent == tmp_path and bcf._index is None
+    assert gt.paths() == [str(d / "gt.vcf.gz")] and ds.paths() == [str(d / "ds.vcf.gz"), str(d / "ds.vcf.gz.tbi")]
 
 
 def test_vcf_field_choice_and_errors(vcfs, tmp_path):

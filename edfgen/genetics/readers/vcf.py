@@ -17,8 +17,11 @@ Sample ids (``IID``, also used as ``FID``) are the header's sample names. Varian
 
 Access: the sites are scanned once when the file is opened (samples not parsed). Reads of variants
 then go through the tabix/CSI index (``FILE.tbi`` or ``FILE.csi``) when there is one; without it
-the file is streamed from the start and a read of variants before the last one read restarts the
-stream (fine for the GWAS engine, which reads in file order; index the file for LD windows).
+the file is streamed in order (the GWAS engine reads in file order). The first read of variants
+before the last one read (LD windows) builds a tabix index of a bgzipped VCF into
+``$EDFGEN_CACHE`` (default ``<tmp>/edfgen-vcf-index``), named by the file's stat fingerprint; a
+BCF or plain VCF without an index is streamed again from the start instead (index it with
+``bcftools index``).
 
 References
 ----------
@@ -30,7 +33,10 @@ Bioinformatics 33:1867. doi:10.1093/bioinformatics/btx057
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +58,38 @@ def _index_path(path: str) -> str | None:
         if Path(path + ext).exists():
             return path + ext
     return None
+
+
+def _tabix_indexable(path: str) -> bool:
+    """Whether ``path`` is a BGZF-compressed (gzip with the ``BC`` extra field) text VCF, which tabix indexes."""
+    import gzip
+
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if not (len(head) == 16 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"):
+        return False
+    with gzip.open(path, "rb") as fh:
+        return fh.read(3) != b"BCF"
+
+
+def cached_tabix_index(path: str) -> str:
+    """A tabix index of the bgzipped VCF ``path`` in ``$EDFGEN_CACHE`` (default ``<tmp>/edfgen-vcf-index``),
+    built once (atomically) and named by the file's absolute path, size and mtime."""
+    import pysam
+
+    st = os.stat(path)
+    key = hashlib.sha256(f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:20]
+    cache = Path(os.environ.get("EDFGEN_CACHE") or os.path.join(tempfile.gettempdir(), "edfgen-vcf-index"))
+    out = cache / f"{key}.tbi"
+    if not out.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cache / f".{key}.tbi.edfgen-tmp-{os.getpid()}"
+        try:
+            pysam.tabix_index(path, preset="vcf", index=str(tmp), force=True)
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return str(out)
 
 
 class VcfReader(GenotypeReader):
@@ -101,7 +139,7 @@ class VcfReader(GenotypeReader):
         self.hardcalls_only = field == "GT"
         self.samples = pd.DataFrame({"FID": names, "IID": names}, dtype=object)
         check_unique_iids(self.samples, self.path)
-        self._index = _index_path(self.path)
+        self._index = self._own_index = _index_path(self.path)
         self.variants, self._contig = self._scan_sites()
         pos = self.variants["base_pair_location"].to_numpy()
         self._pos = pos
@@ -112,6 +150,7 @@ class VcfReader(GenotypeReader):
         self._multi = self.variants["n_alleles"].to_numpy() > 2
         self._stream = None     # unindexed reads: (open VCF, iterator, ordinal of the next record)
         self._warned = False
+        self._bgzf = _tabix_indexable(self.path)
 
     # ------------------------------------------------------------------ files
     def _open(self, samples=None):
@@ -120,7 +159,7 @@ class VcfReader(GenotypeReader):
         kw = {"threads": self._threads} if self._threads and self._threads > 1 else {}
         try:
             return VCF(self.path, gts012=True, lazy=True, samples=samples, **kw)
-        except (OSError, ValueError, Exception) as exc:   # cyvcf2 raises OSError, or Exception from htslib
+        except Exception as exc:   # cyvcf2 raises OSError, or a bare Exception from htslib
             raise InputError(f"--vcf {self.path}: unreadable VCF/BCF ({str(exc).strip()[:200]})") from None
 
     def _scan_sites(self) -> tuple[pd.DataFrame, np.ndarray]:
@@ -153,13 +192,15 @@ class VcfReader(GenotypeReader):
         return tab, contig
 
     def paths(self) -> list[str]:
-        return [self.path] + ([self._index] if self._index else [])
+        return [self.path] + ([self._own_index] if self._own_index else [])
 
     # ------------------------------------------------------------------ records
     def _region(self, first: int, last: int):
         """Records ``first..last`` (same contig) through the index: yields ``(ordinal, record)``."""
         vcf = self._open()
         try:
+            if self._index != self._own_index:
+                vcf.set_index(self._index)
             it = vcf(f"{self._contig[first]}:{self._pos[first]}-{self._pos[last]}")
             ordinal = int(self._first_at[first])
             for rec in it:
@@ -212,6 +253,11 @@ class VcfReader(GenotypeReader):
                       order="F")
         want = uniq[~self._multi[uniq]]
         col = {int(v): j for j, v in enumerate(uniq)}
+        if (len(want) and self._index is None and self._bgzf and self._stream is not None
+                and want[0] < self._stream[2]):   # reading backwards in an unindexed bgzipped VCF: index it once
+            log.info("%s: building a tabix index for random access (LD windows)", self.path)
+            self._index = cached_tabix_index(self.path)
+            self.close()
         if len(want):
             # runs of wanted records on one contig, split at gaps the index can skip
             brk = np.flatnonzero((self._contig[want[1:]] != self._contig[want[:-1]]) |
