@@ -35,6 +35,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
 EDFGEN = [sys.executable, "-c", "from edfgen.cli import main; main()"]
 
 
@@ -119,18 +120,12 @@ def bgen_decode_times(bgen: Path, sample: Path, threads: int, m: int, env) -> di
     return out
 
 
-def timed(cmd: list[str], env=None) -> tuple[float, float]:
-    """(wall seconds, CPU seconds user+sys) of a child command."""
-    import resource
+def timed(cmd: list[str], env=None) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds user+sys, peak RSS MiB) of a child command."""
+    from _measure import timed as measure
 
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:6])}... failed:\n{r.stderr[-3000:]}")
-    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    r = measure(cmd, env)
+    return r["wall_s"], r["cpu_s"], r["peak_rss_mib"]
 
 
 def main(argv=None) -> dict:
@@ -147,6 +142,8 @@ def main(argv=None) -> dict:
                          "(plink2 --export bgen-1.2 bits=8 ref-first; plink2 reads it with --bgen ... ref-first)")
     ap.add_argument("--decode-variants", type=int, default=20000,
                     help="bgen: variants read when timing the BGEN decoding alone (fast vs cbgen)")
+    ap.add_argument("--no-plots", dest="plots", action="store_false",
+                    help="run edfgen with --no-plots (default: edfgen's default options, plots included)")
     ap.add_argument("--tag", default="", help="suffix of the result file names")
     ap.add_argument("--work", default=os.environ.get("EDFGEN_BENCH_DIR", "/tmp/edfgen-bench"))
     ap.add_argument("--results", default=str(HERE / "results"))
@@ -178,13 +175,14 @@ def main(argv=None) -> dict:
         out2 = work / f"plink2_p{p}"
         shutil.rmtree(out2, ignore_errors=True)
         out2.mkdir()
-        t_p2, c_p2 = timed(["plink2", *geno2, "--pheno", str(work / "pheno.p2"), "--pheno-name", pcols,
+        t_p2, c_p2, m_p2 = timed(["plink2", *geno2, "--pheno", str(work / "pheno.p2"), "--pheno-name", pcols,
                       "--covar", str(work / "covar.p2"), "--glm", "hide-covar", *qc2, "--threads", str(a.threads),
                       "--memory", "4000", "--out", str(out2 / "r"), "--silent"])
         oute = work / f"edfgen_p{p}"
-        t_e, c_e = timed([*EDFGEN, "gwas", "-q", *geno_e, "--pheno", str(work / "pheno.tsv"),
+        t_e, c_e, m_e = timed([*EDFGEN, "gwas", "-q", *geno_e, "--pheno", str(work / "pheno.tsv"),
                      "--pheno-cols", cols, "--covar", str(work / "covar.tsv"), "--transform", "none",
-                     "--no-plots", "--threads", str(a.threads), "--force", "--out", str(oute)], env=env)
+                     *([] if a.plots else ["--no-plots"]), "--threads", str(a.threads), "--force",
+                     "--out", str(oute)], env=env)
         man = json.loads((oute / "manifest.json").read_text())
         tim = man["extra"]["timings_s"]
         # agreement on complete-call variants of the first phenotype
@@ -196,7 +194,7 @@ def main(argv=None) -> dict:
         rel = (np.abs(mm["beta"] - sign * mm["BETA"]) / np.abs(mm["BETA"]))[full]
         row = dict(phenotypes=p, plink2_s=round(t_p2, 2), edfgen_s=round(t_e, 2), ratio=round(t_e / t_p2, 2),
                    plink2_cpu_s=round(c_p2, 2), edfgen_cpu_s=round(c_e, 2), cpu_ratio=round(c_e / c_p2, 2),
-                   load_average_1min=round(os.getloadavg()[0], 1),
+                   load_average_1min=round(os.getloadavg()[0], 1), plink2_peak_rss_mib=m_p2, edfgen_peak_rss_mib=m_e,
                    edfgen_qc_s=tim.get("import_qc"), edfgen_association_s=tim.get("association"),
                    edfgen_export_s=tim.get("export"), variants_tested=man["extra"]["variants_tested"],
                    beta_max_rel_diff_complete_calls=float(rel.max()))
@@ -208,7 +206,7 @@ def main(argv=None) -> dict:
     if a.hail:
         p = max([q for q in a.p if q <= 64] or [min(a.p)])
         outh = work / "hail"
-        t_h, c_h = timed([*EDFGEN, "gwas", "-q", "--bfile", str(work / "g"), "--pheno", str(work / "pheno.tsv"),
+        t_h, c_h, _ = timed([*EDFGEN, "gwas", "-q", "--bfile", str(work / "g"), "--pheno", str(work / "pheno.tsv"),
                      "--pheno-cols", f"edf_001..edf_{p:03d}", "--covar", str(work / "covar.tsv"), "--transform",
                      "none", "--no-plots", "--engine", "hail", "--threads", str(a.threads), "--force",
                      "--tmp-dir", str(work / "hail_tmp"), "--driver-memory", "6g", "--out", str(outh)], env=env)
@@ -217,7 +215,7 @@ def main(argv=None) -> dict:
         print(hail_row, flush=True)
         shutil.rmtree(outh, ignore_errors=True)
         shutil.rmtree(work / "hail_tmp", ignore_errors=True)
-    result = dict(format=a.format, n=a.n, m=a.m, threads=a.threads, missing_rate=a.missing_rate, plink2=subprocess.run(["plink2", "--version"], capture_output=True,
+    result = dict(format=a.format, edfgen_plots=a.plots, n=a.n, m=a.m, threads=a.threads, missing_rate=a.missing_rate, plink2=subprocess.run(["plink2", "--version"], capture_output=True,
                   text=True).stdout.strip(), cpu_count=os.cpu_count(), runs=rows, hail=hail_row, bgen_decode=decode,
                   commit=subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                                         text=True).stdout.strip(),
@@ -228,13 +226,16 @@ def main(argv=None) -> dict:
     name = "gwas_vs_plink2" + ("_bgen" if a.format == "bgen" else "") + (f"_missing{a.missing_rate:g}" if a.missing_rate else "") + (f"_{a.tag}" if a.tag else "")
     (res_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     md = [f"# edfgen gwas vs plink2 --glm, {a.format} input (N={a.n}, M={a.m}, missing calls {a.missing_rate:g}, "
-          f"{a.threads} threads)", "", f"Measured at commit {result['commit']}, "
+          f"{a.threads} threads)", "", "edfgen ran with " + ("its default options (plots included)" if a.plots else
+                                                              "--no-plots") + ".", f"Measured at commit {result['commit']}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
           "", "| phenotypes | plink2 wall s | edfgen wall s | wall ratio | plink2 CPU s | edfgen CPU s | CPU ratio "
-          "| edfgen QC s | association s | export s | load avg |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+          "| edfgen QC s | association s | export s | plink2 peak RSS MiB | edfgen peak RSS MiB | load avg |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     md += [f"| {r['phenotypes']} | {r['plink2_s']} | {r['edfgen_s']} | {r['ratio']} | {r['plink2_cpu_s']} | "
            f"{r['edfgen_cpu_s']} | {r['cpu_ratio']} | {r['edfgen_qc_s']} | {r['edfgen_association_s']} | "
-           f"{r['edfgen_export_s']} | {r['load_average_1min']} |" for r in rows]
+           f"{r['edfgen_export_s']} | {r['plink2_peak_rss_mib']} | {r['edfgen_peak_rss_mib']} | {r['load_average_1min']} |"
+           for r in rows]
     if decode:
         md += ["", f"BGEN decoding alone (`BgenReader.blocks`, {next(iter(decode.values()))['variants']} variants x "
                f"{a.n} samples, float32), per 10k variants: " + "; ".join(

@@ -370,18 +370,19 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
                 mean = total / n
                 g2 = None
             any_missing = len(nan_cols) > 0
-            if any_missing:
-                sub = Gg[:, nan_cols]
+            QY = np.hstack([Q, Yres])
+            prod = Gg.T @ QY                                # [M, K + P_g]: the one big product
+            if any_missing:                                 # rows of variants with missing calls: NaN, redone
+                sub = Gg[:, nan_cols]                       # on their mean-imputed columns only (no block copy)
                 called_sub = ~np.isnan(sub)
                 mean[nan_cols] = np.where(called_sub, sub, 0.0).sum(0) / called_sub.sum(0)
-                G0 = Gg.copy() if Gg is G else Gg
-                G0[:, nan_cols] = np.where(called_sub, sub, mean[nan_cols])
-            else:
-                G0 = Gg
-            prod = G0.T @ np.hstack([Q, Yres])             # [M, K + P_g]: the one big product
+                imputed = np.where(called_sub, sub, mean[nan_cols])
+                prod[nan_cols] = imputed.T @ QY
             Qg, gy = prod[:, :k], prod[:, k:]
             if g2 is None:
-                g2 = np.einsum("ij,ij->j", G0, G0)
+                g2 = np.einsum("ij,ij->j", Gg, Gg)
+                if any_missing:
+                    g2[nan_cols] = np.einsum("ij,ij->j", imputed, imputed)
             gg = g2 - np.einsum("ij,ij->i", Qg, Qg)
             gg = np.where(gg > 1e-8 * np.maximum(g2, 1e-300), gg, np.nan)
             beta = gy / gg[:, None]

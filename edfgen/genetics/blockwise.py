@@ -62,22 +62,53 @@ def mach_r2(n_called: np.ndarray, dosage_sum: np.ndarray, dosage_sumsq: np.ndarr
     return np.where((p > 0) & (p < 1), r2, np.nan)
 
 
-def block_counts(G: np.ndarray):
+class _Buffer:
+    """A reusable float64 block ``[N, m]`` (Fortran order): writing into memory already mapped avoids
+    the page faults of a fresh allocation per block, which cost more than the conversion itself."""
+
+    def __init__(self):
+        self._flat = np.empty(0)
+
+    def get(self, n: int, m: int) -> np.ndarray:
+        if self._flat.size < n * m:
+            self._flat = np.empty(n * m)
+        return self._flat[:n * m].reshape((n, m), order="F")
+
+
+def block_counts(G: np.ndarray, *, buffer: _Buffer | None = None):
     """Counts of one block: (n_called, n_het, n_hom_alt, sum, sum of squares, missing per sample, float64 block).
 
     ``G`` is int8 hard calls (-127 missing) or float dosages (NaN missing); hard calls of dosages
-    are rounded (as the HWE test of dosage input uses).
+    are rounded (as the HWE test of dosage input uses). The float64 block (NaN missing) is written
+    into ``buffer`` when given (it is then overwritten by the next call).
+
+    For hard calls the sums come from the float block: with ``g`` in {0, 1, 2},
+    ``n_hom_alt = (sum g² - sum g) / 2`` and ``n_het = sum g - 2 n_hom_alt`` (exact in float64);
+    only variants with a missing call are counted again on their own columns.
     """
+    N, m = G.shape
+    Gf = buffer.get(N, m) if buffer is not None else np.empty((N, m), order="F")
     if G.dtype == np.int8:
-        miss = G == MISSING_INT8
-        n_het, n_hom = (G == 1).sum(0), (G == 2).sum(0)
-        n_called = G.shape[0] - miss.sum(0)
-        s1, s2 = n_het + 2.0 * n_hom, n_het + 4.0 * n_hom
-        Gf = G.astype(np.float64, order="F")
-        if miss.any():
-            Gf[miss] = np.nan
-        return n_called, n_het, n_hom, s1, s2, miss.sum(1), Gf
-    Gf = np.asarray(G, dtype=np.float64, order="F")
+        np.copyto(Gf, G, casting="unsafe")
+        missing_cols = np.flatnonzero(G.min(axis=0) < 0) if m else np.zeros(0, dtype=np.int64)
+        n_called = np.full(m, N, dtype=np.int64)
+        sample_missing = np.zeros(N, dtype=np.int64)
+        if missing_cols.size:
+            sub8 = G[:, missing_cols]
+            miss = sub8 == MISSING_INT8
+            sub = np.where(miss, 0.0, sub8.astype(np.float64))
+            Gf[:, missing_cols] = np.where(miss, np.nan, sub)
+            n_called[missing_cols] = N - miss.sum(0)
+            sample_missing = miss.sum(1)
+        s1 = Gf.sum(0)
+        s2 = np.einsum("ij,ij->j", Gf, Gf)
+        if missing_cols.size:
+            s1[missing_cols] = sub.sum(0)
+            s2[missing_cols] = np.einsum("ij,ij->j", sub, sub)
+        n_hom = np.rint((s2 - s1) / 2.0).astype(np.int64)
+        n_het = np.rint(s1).astype(np.int64) - 2 * n_hom
+        return n_called, n_het, n_hom, s1, s2, sample_missing, Gf
+    np.copyto(Gf, G, casting="unsafe")
     miss = np.isnan(Gf)
     n_called = Gf.shape[0] - miss.sum(0)
     z = np.where(miss, 0.0, Gf) if miss.any() else Gf
@@ -112,8 +143,9 @@ def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_ind
     M = len(variant_index)
     acc = [np.zeros(M) for _ in range(5)]
     miss = np.zeros(len(sample_index), dtype=np.int64)
+    buf = _Buffer()
     for sl, G in read_blocks(reader, sample_index, variant_index, block=block):
-        *c, m, _ = block_counts(G)
+        *c, m, _ = block_counts(G, buffer=buf)
         for a, v in zip(acc, c):
             a[sl] = v
         miss += m
@@ -123,28 +155,43 @@ def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_ind
 def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, Y: np.ndarray,
                      C: np.ndarray, *, binary: bool = False, missing_genotypes: str = "mean-impute",
                      block: int = 4096, names=None, model=None, prepared=None, chromosomes=None,
-                     permutation: np.ndarray | None = None):
+                     permutation: np.ndarray | None = None, sink=None):
     """Association of every variant in ``variant_index`` with the phenotypes ``Y`` (rows = ``sample_index``).
 
     ``model`` (:mod:`edfgen.genetics.models`; default: linear, or the logistic Wald test with ``binary``)
     tests each block from ``prepared`` (default ``model.prepare(C, Y)``). Models that need each
     block's chromosome (ridge-LOCO) get blocks cut where ``chromosomes`` (one label per variant)
     changes. With ``permutation`` (an order of the samples) every block is also tested with its
-    samples permuted (the null z-scores of the multivariate test). Returns
-    ``(AssociationResult [M, P], VariantCounts)``, plus the permuted ``AssociationResult`` with
+    samples permuted (the null z-scores of the multivariate test).
+
+    Parameters
+    ----------
+    sink : callable, optional
+        ``sink(rows, result, counts)`` is called for every block, in order: ``rows`` a slice into
+        ``variant_index``, ``result`` the block's :class:`~edfgen.genetics.association.AssociationResult`
+        ``[m, P]``, ``counts`` its :class:`VariantCounts` (``sample_missing`` of this block only).
+        With a sink no ``[M, P]`` array is kept (memory does not grow with the number of variants)
+        and the result returned is ``None``.
+
+    Returns
+    -------
+    ``(AssociationResult [M, P] or None, VariantCounts)``, plus the permuted ``AssociationResult`` with
     ``permutation``; the counts come from the same blocks.
     """
     from edfgen.genetics.association import AssociationResult
     from edfgen.genetics.models import make_model
     from edfgen.progress import progress
 
+    if sink is not None and permutation is not None:
+        raise ValueError("association_pass: a sink and a permutation cannot be combined")
     model = model or make_model("linear", binary=binary, missing_genotypes=missing_genotypes)
     prepared = prepared if prepared is not None else model.prepare(C, Y, names=names)
     M, P = len(variant_index), Y.shape[1]
     fields = ("beta", "standard_error", "p_value", "effect_allele_frequency")
-    arrays = {k: np.empty((M, P)) for k in fields}
+    keep_all = sink is None
+    arrays = {k: np.empty((M, P)) for k in fields} if keep_all else None
     perm_arrays = {k: np.empty((M, P)) for k in fields} if permutation is not None else None
-    n = np.empty((M, P), dtype=np.int64)
+    n = np.empty((M, P), dtype=np.int64) if keep_all else None
     acc = [np.zeros(M) for _ in range(5)]
     sample_missing = np.zeros(len(sample_index), dtype=np.int64)
     not_converged = 0
@@ -160,15 +207,20 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
             for sl, G in read_blocks(reader, sample_index, variant_index[a:b], block=block):
                 yield slice(a + sl.start, a + sl.stop), G, chrom
 
+    buf = _Buffer()
     for sl, G, chrom in progress(blocks(), total=sum(-(-(b - a) // block) for a, b, _ in segments),
                                  desc="association"):
-        n_called, n_het, n_hom, s1, s2, miss, Gf = block_counts(G)
+        n_called, n_het, n_hom, s1, s2, miss, Gf = block_counts(G, buffer=buf)
         for a, v in zip(acc, (n_called, n_het, n_hom, s1, s2)):
             a[sl] = v
         sample_missing += miss
         r = model.test_block(prepared, Gf, chromosome=chrom, call_stats=(n_called, s1, s2))
         if model.binary:
             not_converged += int((~r.converged & np.isfinite(r.effect_allele_frequency)).sum())
+        if sink is not None:
+            sink(sl, r, VariantCounts(np.asarray(n_called, dtype=np.int64), np.asarray(n_het, dtype=np.int64),
+                                      np.asarray(n_hom, dtype=np.int64), s1, s2, miss))
+            continue
         for k in arrays:
             arrays[k][sl] = getattr(r, k)
         n[sl] = r.n
@@ -182,9 +234,10 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
                     "or singular Fisher matrix): their statistics are NaN", not_converged)
     counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
                            acc[4], sample_missing)
+    result = AssociationResult(n=n, **arrays) if keep_all else None
     if permutation is not None:
-        return AssociationResult(n=n, **arrays), counts, AssociationResult(n=n.copy(), **perm_arrays)
-    return AssociationResult(n=n, **arrays), counts
+        return result, counts, AssociationResult(n=n.copy(), **perm_arrays)
+    return result, counts
 
 
 def biallelic(variants) -> np.ndarray:

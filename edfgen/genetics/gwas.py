@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.genetics.gwas_output import GENOME_WIDE, output_order
 from edfgen.genetics.models import MODELS
 from edfgen.io.validate import number_fraction, numeric_values
 from edfgen.genetics.association import (  # the array kernels; also importable from here
@@ -71,8 +72,6 @@ from edfgen.genetics.association import (  # the array kernels; also importable 
 
 log = logging.getLogger(__name__)
 
-#: genome-wide significance threshold used in gwas_summary.tsv
-GENOME_WIDE = 5e-8
 TRANSFORMS = ("inverse-normal", "none")
 #: genotype formats the fast engine reads (through edfgen.genetics.readers)
 FAST_FORMATS = ("bfile", "pfile", "bgen", "vcf")
@@ -340,103 +339,108 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         return Y, C, cov_names
 
     transform = "none" if settings.binary else settings.transform
-    res = None
-    models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
-    loco = permuted = None
-    if engine == "fast" and not qc.remove_related and not models_pass:
-        # one pass over the .bed: QC counts and association together; valid when no sample fails the
-        # sample call rate (else the samples change: QC first, then a second pass)
-        from edfgen.genetics import blockwise
-
-        fam = reader.samples
-        bim = reader.variants.iloc[sel_variants].assign(bed_index=sel_variants).reset_index(drop=True)
-        alleles_ok = blockwise.biallelic(bim)
-        cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
-        cand_ids = fam["IID"].to_numpy()[cand]
-        Y, C, cov_names = design_for(cand_ids)
-        t2 = time.perf_counter()
-        res_all, vcounts = _fast_engine(reader, cand, bim[alleles_ok], Y, C, settings, threads, count=True,
-                                        names=names)
-        if ((1 - vcounts.sample_missing / max(int(alleles_ok.sum()), 1)) >= qc.sample_call_rate).all():
-            keep, vsteps = blockwise.variant_qc(vcounts, alleles_ok, len(cand), qc,
-                                                dosages=not reader.hardcalls_only, min_info=source.min_info)
-            steps = [vsteps[0], gt.QCStep("sample_call_rate", "sample", f">= {qc.sample_call_rate:g}", 0, len(cand)),
-                     *vsteps[1:]]
-            sel = keep[alleles_ok]
-            res = AssociationResult(**{k: getattr(res_all, k)[sel] for k in AssociationResult.__dataclass_fields__})
-            variants = bim[keep].reset_index(drop=True)
-            sample_index, used_ids, n_geno, mt = cand, cand_ids, len(fam), None
-            timings["import_qc"] = t2 - t1
-            timings["association"] = time.perf_counter() - t2
-        else:
-            log.info("some samples fail the sample call rate: QC first, then association")
-    if res is None:
-        if engine == "fast":
-            from edfgen.genetics import blockwise
-
-            cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
-            related = _related_callback(source, reader, qc, hail) if qc.remove_related else None
-            variants, sample_index, steps = blockwise.reader_qc(
-                reader, cand, reader.variants.iloc[sel_variants].assign(bed_index=sel_variants).reset_index(drop=True),
-                qc, min_info=source.min_info, related=related, block=settings.block_size)
-            n_geno = reader.n_samples
-            used_ids = reader.samples["IID"].to_numpy()[sample_index]
-            mt = None
-        else:
-            ckpt = _cache_path(hail.tmp_dir or os.path.join(tempfile.gettempdir(), "edfgen-hail"),
-                               source, qc, np.asarray(sorted(overlap)))
-            mt, variants, steps, n_geno = gt.hail_qc(hl, mt_raw, sorted(overlap), qc, checkpoint=ckpt)
-            used_ids = np.asarray(mt.s.collect(), dtype=str)
-            sample_index = None
-        timings["import_qc"] = time.perf_counter() - t1
-    if len(used_ids) < gt.MIN_SAMPLES:
-        raise InputError(f"only {len(used_ids)} samples left after sample QC (need >= {gt.MIN_SAMPLES})")
-    if len(variants) == 0:
-        raise InputError(f"--{source.kind} {source.label}: no variant passed QC")
-    counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
-                          complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
-    log.info(counts.describe())
-    if res is None:
-        Y, C, cov_names = design_for(used_ids)
-        t2 = time.perf_counter()
-        if engine == "fast":
-            if models_pass:
-                res, loco, permuted = _model_pass(reader, sample_index, variants, Y, C, settings, threads,
-                                                  names=names, sample_ids=used_ids)
-            else:
-                res = _fast_engine(reader, sample_index, variants, Y, C, settings, threads, names=names)
-        elif settings.binary:
-            res = _hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test)
-        else:
-            res = _hail_linear(hl, mt, used_ids, Y, C)
-        timings["association"] = time.perf_counter() - t2
-    t3 = time.perf_counter()
     params = dict(genotypes={source.kind: source.label, "vcf_field": source.vcf_field, "keep": source.keep,
                              "remove": source.remove, "extract": source.extract,
                              "chromosomes": list(source.chromosomes) if source.chromosomes else None,
                              "min_info": source.min_info},
                   reference_genome=source.reference_genome, phenotypes=names,
-                  covariates=cov_names, categorical=design.categorical, transform=transform,
+                  covariates=None, categorical=design.categorical, transform=transform,
                   transform_offset=3 / 8 if transform == "inverse-normal" else None,
                   missing_genotypes=settings.missing_genotypes, model="logistic" if settings.binary else "linear",
                   association_model=settings.model, multivariate=settings.multivariate,
                   loco_predictions=settings.loco_predictions,
                   logistic_test=settings.logistic_test if settings.binary else None, engine=engine,
                   qc=qc.__dict__, effect_allele="PLINK A1 / PLINK 2, VCF and BGEN second (alt) allele (counted allele)")
-    planned = [f"{f}.tsv.gz" for f in files] + ["gwas_summary.tsv", "qc_report.tsv", "samples.tsv"]
+    planned = [f"{f}.tsv.gz{x}" for f in files for x in ("", ".tbi", "-meta.yaml")]
+    planned += ["gwas_summary.tsv", "qc_report.tsv", "samples.tsv"]
     planned += ["plots/"] if settings.plots else []
-    planned += ["loco/"] if loco is not None and not settings.loco_predictions else []
-    planned += ["multivariate.tsv.gz"] if permuted is not None else []
+    planned += ["loco/"] if settings.model == "ridge-loco" and not settings.loco_predictions else []
+    planned += ["multivariate.tsv.gz"] if settings.multivariate else []
+    model_label = "logistic regression" if settings.binary else "linear regression"
+
+    def outputs_for(variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, cov_names: list[str]):
+        """The streaming writer of this GWAS over ``variants`` (already in output order)."""
+        from edfgen.genetics.gwas_output import GwasOutputs
+
+        return GwasOutputs(out_dir, variants, names, list(files), model=model_label,
+                           genome_assembly=settings.genome_assembly, covariates=cov_names, n_covariates=C.shape[1],
+                           cases=_case_counts(Y) if settings.binary else None, plots=settings.plots,
+                           plots_max=settings.plots_max)
+
+    models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
                    planned=planned) as man:
-        summary = _write_outputs(out_dir, variants, res, names, settings, threads, n_covariates=C.shape[1],
-                                 cases=_case_counts(Y) if settings.binary else None, covariates=cov_names)
-        if loco is not None and not settings.loco_predictions:
-            from edfgen.genetics.ridge import write_loco_predictions
+        done = None
+        if engine == "fast" and not qc.remove_related and not models_pass:
+            # one pass over the genotypes: QC counts and association together, each block's results
+            # written as soon as its variants pass QC; valid when no sample fails the sample call rate
+            # (else the samples change: QC first, then a second pass)
+            done = _one_pass(reader, sel_samples, sel_variants, overlap, design_for, outputs_for, settings, qc,
+                             source.min_info, threads)
+            if done is None:
+                log.info("some samples fail the sample call rate: QC first, then association")
+        if done is None:
+            if engine == "fast":
+                from edfgen.genetics import blockwise
 
-            write_loco_predictions(loco, Path(out_dir) / "loco")
-        if permuted is not None:
-            man.extra["multivariate"] = _write_multivariate(out_dir, variants, res, permuted, Y, settings)
+                cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
+                related = _related_callback(source, reader, qc, hail) if qc.remove_related else None
+                variants, sample_index, steps = blockwise.reader_qc(
+                    reader, cand,
+                    reader.variants.iloc[sel_variants].assign(bed_index=sel_variants).reset_index(drop=True),
+                    qc, min_info=source.min_info, related=related, block=settings.block_size)
+                used_ids = reader.samples["IID"].to_numpy()[sample_index]
+                mt = None
+            else:
+                ckpt = _cache_path(hail.tmp_dir or os.path.join(tempfile.gettempdir(), "edfgen-hail"),
+                                   source, qc, np.asarray(sorted(overlap)))
+                mt, variants, steps, n_geno = gt.hail_qc(hl, mt_raw, sorted(overlap), qc, checkpoint=ckpt)
+                used_ids = np.asarray(mt.s.collect(), dtype=str)
+                sample_index = None
+            timings["import_qc"] = time.perf_counter() - t1
+            if len(used_ids) < gt.MIN_SAMPLES:
+                raise InputError(f"only {len(used_ids)} samples left after sample QC (need >= {gt.MIN_SAMPLES})")
+            if len(variants) == 0:
+                raise InputError(f"--{source.kind} {source.label}: no variant passed QC")
+            Y, C, cov_names = design_for(used_ids)
+            t2 = time.perf_counter()
+            order = output_order(variants)
+            variants = variants.iloc[order].reset_index(drop=True)
+            outputs = outputs_for(variants, Y, C, cov_names)
+            try:
+                if engine == "fast" and models_pass:
+                    loco, permuted, res = _model_pass(reader, sample_index, variants, Y, C, settings, threads,
+                                                      names=names, sample_ids=used_ids, outputs=outputs)
+                elif engine == "fast":
+                    _fast_engine(reader, sample_index, variants, Y, C, settings, threads, names=names,
+                                 outputs=outputs)
+                    loco = permuted = None
+                else:
+                    res = (_hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test) if settings.binary
+                           else _hail_linear(hl, mt, used_ids, Y, C))
+                    outputs.add(np.arange(len(variants)), _rows_of(res, order))
+                    loco = permuted = None
+                timings["association"] = time.perf_counter() - t2
+                t3 = time.perf_counter()
+                summary = outputs.close()
+            except BaseException:
+                outputs.abort()
+                raise
+            if loco is not None and not settings.loco_predictions:
+                from edfgen.genetics.ridge import write_loco_predictions
+
+                write_loco_predictions(loco, Path(out_dir) / "loco")
+            if permuted is not None:
+                man.extra["multivariate"] = _write_multivariate(out_dir, variants, res, permuted, Y, settings)
+        else:
+            variants, steps, used_ids, summary, cov_names, pass_timings = done
+            timings["import_qc"] = 0.0
+            timings.update(pass_timings)
+            t3 = time.perf_counter() - pass_timings.get("export", 0.0)
+        counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
+                              complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
+        log.info(counts.describe())
+        man.parameters["covariates"] = cov_names
         qc_df = gt.qc_table(steps)
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
         write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")
@@ -446,6 +450,70 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          variants_tested=int(len(variants)), timings_s={k: round(v, 3) for k, v in timings.items()})
     return GwasResult(out_dir=str(out_dir), phenotypes=names, summary=summary, qc=qc_df, samples=counts,
                       engine=engine, timings=timings)
+
+
+def _rows_of(res: AssociationResult, order: np.ndarray) -> AssociationResult:
+    """``res`` with its rows taken in ``order``."""
+    return AssociationResult(**{k: getattr(res, k)[order] for k in AssociationResult.__dataclass_fields__})
+
+
+def _one_pass(reader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set, design_for, outputs_for,
+              settings: GwasSettings, qc, min_info: float | None, threads: int | None):
+    """QC and association in one pass over the genotypes, streaming each block's results that pass QC.
+
+    Variant QC is per variant, so each block is filtered as it is tested (the same rules as
+    :func:`edfgen.genetics.blockwise.variant_qc`, applied to the block's counts). If a sample fails
+    the sample call rate (known only at the end), the outputs are dropped and ``None`` is returned
+    (the caller runs QC first, then a second pass). Returns ``(variants, QC steps, used ids,
+    summary, covariate names, timings)``.
+    """
+    import time
+
+    from edfgen.genetics import blockwise
+    from edfgen.genetics import genotypes as gt
+
+    t0 = time.perf_counter()
+    fam = reader.samples
+    bim = reader.variants.iloc[sel_variants].assign(bed_index=sel_variants).reset_index(drop=True)
+    bim = bim.iloc[output_order(bim)].reset_index(drop=True)
+    alleles_ok = blockwise.biallelic(bim)
+    cand_variants = bim[alleles_ok].reset_index(drop=True)
+    cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
+    cand_ids = fam["IID"].to_numpy()[cand]
+    Y, C, cov_names = design_for(cand_ids)
+    dosages = not reader.hardcalls_only
+    outputs = outputs_for(cand_variants, Y, C, cov_names)
+    kept = np.zeros(len(cand_variants), dtype=bool)
+    block_steps: list[list] = []
+    try:
+        def sink(sl: slice, res: AssociationResult, counts: blockwise.VariantCounts) -> None:
+            keep, steps = blockwise.variant_qc(counts, np.ones(sl.stop - sl.start, dtype=bool), len(cand), qc,
+                                               dosages=dosages, min_info=min_info)
+            kept[sl] = keep
+            block_steps.append(steps[1:])
+            if keep.any():
+                outputs.add(np.arange(sl.start, sl.stop)[keep], _rows_of(res, np.flatnonzero(keep)))
+
+        vcounts = _fast_engine(reader, cand, cand_variants, Y, C, settings, threads, names=outputs.names, sink=sink)
+        if not ((1 - vcounts.sample_missing / max(len(cand_variants), 1)) >= qc.sample_call_rate).all():
+            outputs.abort()
+            return None
+        if not kept.any():
+            raise InputError(f"--{reader.kind} {reader.label}: no variant passed QC")
+        t1 = time.perf_counter()
+        summary = outputs.close()
+    except BaseException:
+        outputs.abort()
+        raise
+    # the variant steps of all blocks together (each step's removed and kept counts add up over blocks)
+    vsteps = [gt.QCStep(first.filter, first.level, first.threshold, sum(b[i].removed for b in block_steps),
+                        sum(b[i].remaining for b in block_steps)) for i, first in enumerate(block_steps[0])]
+    steps = [gt.QCStep("biallelic", "variant", "2 alleles", int((~alleles_ok).sum()), int(alleles_ok.sum())),
+             gt.QCStep("sample_call_rate", "sample", f">= {qc.sample_call_rate:g}", 0, len(cand)), *vsteps]
+    keep = np.zeros(len(bim), dtype=bool)
+    keep[np.flatnonzero(alleles_ok)[kept]] = True
+    timings = {"association": t1 - t0, "export": time.perf_counter() - t1}
+    return bim[keep].reset_index(drop=True), steps, cand_ids, summary, cov_names, timings
 
 
 def _drop_constant_indicators(C: np.ndarray, names: list[str]):
@@ -459,19 +527,24 @@ def _drop_constant_indicators(C: np.ndarray, names: list[str]):
 
 
 def _fast_engine(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
-                 settings: GwasSettings, threads: int | None, *, count: bool = False, names=None):
+                 settings: GwasSettings, threads: int | None, *, names=None, outputs=None, sink=None):
     """Blockwise association over the reader rows ``variants["bed_index"]`` of samples ``sample_index``
     (linear, or logistic Wald with ``settings.binary``): :func:`edfgen.genetics.blockwise.association_pass`.
 
-    With ``count``, also returns the QC counts of the same blocks (:class:`~edfgen.genetics.blockwise.VariantCounts`).
+    Each block's results go to ``sink(rows, result, counts)``, or, with ``outputs`` (a
+    :class:`~edfgen.genetics.gwas_output.GwasOutputs` over ``variants``), are written as they come.
+    Returns the per-variant QC counts (:class:`~edfgen.genetics.blockwise.VariantCounts`).
     """
     from edfgen.genetics.blockwise import association_pass
 
+    if sink is None:
+        def sink(sl, res, counts):
+            outputs.add(np.arange(sl.start, sl.stop), res)
+
     def run():
-        res, counts = association_pass(reader, sample_index, variants["bed_index"].to_numpy(), Y, C,
-                                       binary=settings.binary, missing_genotypes=settings.missing_genotypes,
-                                       block=settings.block_size, names=names)
-        return (res, counts) if count else res
+        return association_pass(reader, sample_index, variants["bed_index"].to_numpy(), Y, C,
+                                binary=settings.binary, missing_genotypes=settings.missing_genotypes,
+                                block=settings.block_size, names=names, sink=sink)[1]
 
     try:  # BLAS threads = --threads (None: all cores); threadpoolctl comes with scikit-learn
         from threadpoolctl import threadpool_limits
@@ -486,12 +559,14 @@ MULTIVARIATE_PERMUTATION_SEED = 20200723
 
 
 def _model_pass(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
-                settings: GwasSettings, threads: int | None, *, names, sample_ids):
-    """The fast engine with ``settings.model`` (:mod:`edfgen.genetics.models`) after QC:
-    ``(AssociationResult, LocoPredictions or None, permuted-genotype AssociationResult or None)``.
+                settings: GwasSettings, threads: int | None, *, names, sample_ids, outputs):
+    """The fast engine with ``settings.model`` (:mod:`edfgen.genetics.models`) after QC, writing into
+    ``outputs``: ``(LocoPredictions or None, permuted-genotype AssociationResult or None,
+    AssociationResult or None)``.
 
     ridge-LOCO runs its step 1 over the same variants first (or reads ``settings.loco_predictions``);
-    ``settings.multivariate`` also tests every block with the samples permuted once.
+    ``settings.multivariate`` also tests every block with the samples permuted once, and keeps both
+    results in memory (the multivariate statistic needs the correlation of all permuted z-scores).
     """
     from edfgen.genetics.blockwise import association_pass
     from edfgen.genetics.models import genome_from_reader, make_model
@@ -505,13 +580,19 @@ def _model_pass(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.
     perm = (np.random.default_rng(MULTIVARIATE_PERMUTATION_SEED).permutation(len(sample_index))
             if settings.multivariate else None)
 
+    def sink(sl, res, counts):
+        outputs.add(np.arange(sl.start, sl.stop), res)
+
     def run():
         genome = genome_from_reader(reader, sample_index, vidx, chroms) if model.needs_genome else None
         extra = {"sample_ids": sample_ids} if model.needs_genome else {}
         prepared = model.prepare(C, Y, names=names, genome=genome, **extra)
         out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
-                               block=settings.block_size, names=names, permutation=perm)
-        return out[0], getattr(prepared, "predictions", None), (out[2] if perm is not None else None)
+                               block=settings.block_size, names=names, permutation=perm,
+                               sink=None if perm is not None else sink)
+        if perm is not None:
+            outputs.add(np.arange(len(vidx)), out[0])
+        return getattr(prepared, "predictions", None), (out[2] if perm is not None else None), out[0]
 
     try:
         from threadpoolctl import threadpool_limits
@@ -662,69 +743,6 @@ def _hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
 def _case_counts(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cases (1) and controls (0) per phenotype column among the analysed samples."""
     return (Y == 1).sum(axis=0), (Y == 0).sum(axis=0)
-
-
-def _write_outputs(out_dir, variants: pd.DataFrame, res: AssociationResult, names: list[str],
-                   settings: GwasSettings, threads: int | None = None, *, n_covariates: int | None = None,
-                   cases: tuple[np.ndarray, np.ndarray] | None = None,
-                   covariates: Sequence[str] = ()) -> pd.DataFrame:
-    """GWAS-SSF files (BGZF + tabix + ``-meta.yaml``), ``gwas_summary.tsv`` and plots.
-
-    ``n_covariates`` (intercept included) gives the t-test degrees of freedom ``n - k - 1`` used to
-    recompute ``neg_log_10_p_value`` where p underflows (linear model); ``cases``: per-phenotype
-    case and control counts of a binary model (``n_cases``, ``n_controls`` columns)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from edfgen import __version__
-    from edfgen.io.sumstats import SumstatsMeta, SumstatsWriter, sort_sumstats
-    from edfgen.io.tables import write_table
-    from edfgen.plots import manhattan_plot, qq_plot
-
-    out_dir = Path(out_dir)
-    base = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]]
-    base = base.reset_index(drop=True).assign(__i=np.arange(len(variants)))
-    base = sort_sumstats(base)
-    order = base.pop("__i").to_numpy()
-    writer = SumstatsWriter(base)
-    model = "logistic regression" if settings.binary else "linear regression"
-
-    def one(j: int) -> None:
-        n = res.n[order, j]
-        nc = None if cases is None else (int(cases[0][j]), int(cases[1][j]))
-        df = None if settings.binary or n_covariates is None else n - n_covariates - 1
-        meta = SumstatsMeta(trait=names[j], sample_size=int(np.nanmax(n)) if len(n) else 0,
-                            case_count=None if nc is None else nc[0], control_count=None if nc is None else nc[1],
-                            genome_assembly=settings.genome_assembly, covariates=tuple(c for c in covariates
-                                                                                      if c != "intercept"),
-                            analysis_software=f"edfgen {__version__} ({model})")
-        writer.write(out_dir / f"{_safe(names[j])}.tsv.gz", res.beta[order, j], res.standard_error[order, j],
-                     res.effect_allele_frequency[order, j], res.p_value[order, j], n, df=df,
-                     n_cases=None if nc is None else nc[0], n_controls=None if nc is None else nc[1], meta=meta)
-
-    with ThreadPoolExecutor(max_workers=threads or min(4, os.cpu_count() or 1)) as pool:
-        list(pool.map(one, range(len(names))))
-    rows = []
-    n_plot = len(names) if settings.plots_max is None else settings.plots_max
-    for j, name in enumerate(names):
-        p = res.p_value[:, j]
-        lam = lambda_gc(p)
-        rows.append({"phenotype": name, "n": int(np.nanmax(res.n[:, j])) if len(p) else 0,
-                     "variants_tested": int(np.isfinite(p).sum()), "lambda_gc": lam,
-                     "n_significant": int((p < GENOME_WIDE).sum())})
-        if settings.plots and j < n_plot:
-            df = base.assign(p_value=p[order])
-            manhattan_plot(df, out_dir / "plots" / f"{_safe(name)}.manhattan.png", title=name)
-            qq_plot(p, out_dir / "plots" / f"{_safe(name)}.qq.png", title=name, lambda_gc=lam)
-    if settings.plots:
-        with np.errstate(all="ignore"):
-            pmin = np.nanmin(np.where(np.isfinite(res.p_value), res.p_value, np.inf), axis=1)
-        manhattan_plot(base.assign(p_value=np.where(np.isfinite(pmin), pmin, np.nan)[order]),
-                       out_dir / "plots" / "combined_min_p.manhattan.png",
-                       title=f"minimum p across {len(names)} phenotypes",
-                       study_wide=GENOME_WIDE / len(names) if len(names) > 1 else None)  # Bonferroni over phenotypes
-    summary = pd.DataFrame(rows, columns=["phenotype", "n", "variants_tested", "lambda_gc", "n_significant"])
-    write_table(summary, out_dir / "gwas_summary.tsv", float_format="%.6g")
-    return summary
 
 
 def _safe(name: str) -> str:

@@ -723,28 +723,38 @@ def write_meta(path: PathLike, meta: SumstatsMeta, md5: str) -> Path:
     return out
 
 
-class SumstatsWriter:
-    """Writes many GWAS-SSF files over the same variants fast.
+class SumstatsFormatter:
+    """GWAS-SSF text rows of one set of variants (e.g. one block of a GWAS), for any number of phenotypes.
 
-    The variant columns are formatted once; numbers with Arrow's C++ formatter (8 significant
-    digits); columns :data:`SSF_COLUMNS` + :data:`SSF_EXTRA_COLUMNS`; BGZF (deflate level 1),
-    a tabix index (``.tbi``: chromosome column 1, position column 2, one header line) and
-    ``<file>-meta.yaml``. ``base`` must be sorted by :func:`sort_sumstats`. Thread-safe: one
-    file per call.
+    The variant columns are formatted once (Arrow casts) and joined into two pre-built pieces
+    (``chromosome .. other_allele`` and ``variant_id, rsid``); numbers use Arrow's C++ formatter
+    after rounding to 8 significant digits. Arrow compute kernels run outside the GIL, so several
+    threads can format at once. Columns :data:`SSF_COLUMNS` + :data:`SSF_EXTRA_COLUMNS`.
+
+    Parameters
+    ----------
+    base : DataFrame
+        ``chromosome, base_pair_location, effect_allele, other_allele, variant_id, rsid`` of the rows,
+        in file order.
     """
 
-    def __init__(self, base: pd.DataFrame, *, index: bool = True):
+    columns = SSF_COLUMNS + SSF_EXTRA_COLUMNS
+
+    def __init__(self, base: pd.DataFrame):
         import pyarrow as pa
         import pyarrow.compute as pc
 
         self.pa, self.pc = pa, pc
-        self.columns = SSF_COLUMNS + SSF_EXTRA_COLUMNS
         self.m = len(base)
-        self.index = index
-        self.base = {c: self._str(pa.array(base[c].to_numpy(), from_pandas=True)) for c in
-                     ("chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid")}
+        self.chromosome = base["chromosome"].astype(str).to_numpy()
+        self.position = base["base_pair_location"].to_numpy(dtype=np.int64)
+        cols = {c: self._str(pa.array(base[c].to_numpy(), from_pandas=True)) for c in
+                ("chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid")}
+        self.head = pc.binary_join_element_wise(*[cols[c] for c in SSF_COLUMNS[:4]], "\t")
+        self.ids = pc.binary_join_element_wise(cols["variant_id"], cols["rsid"], "\t")
         self.newline = pa.array(["\n"] * self.m)
         self.na = pa.array(["NA"] * self.m)
+        self._cache: dict = {}
 
     def _str(self, arr):
         return self.pc.fill_null(self.pc.cast(arr, self.pa.string()), "NA")
@@ -752,48 +762,120 @@ class SumstatsWriter:
     def _num(self, v):
         return self._str(self.pa.array(round_significant(np.asarray(v, dtype=float)), from_pandas=True))
 
-    def write(self, path: PathLike, beta, se, eaf, p, n, *, df=None, n_cases=None, n_controls=None,
-              meta: SumstatsMeta | None = None) -> str:
-        """Write one file; returns its md5. ``df``: t-test degrees of freedom per variant (linear
-        model), ``None`` for a normal Wald statistic (see :func:`neg_log10_p`)."""
-        from edfgen.io.bgzf import BgzfWriter, tabix_index
-        from edfgen.io.tables import atomic_path
+    def _column(self, v):
+        """An integer column (one value per row, or one value for all rows); NA when ``v`` is None."""
+        if v is None:
+            return self.na
+        return self._str(self.pa.array(np.broadcast_to(np.asarray(v), (self.m,))))
 
-        pa = self.pa
+    def _shared(self, name: str, v, make):
+        """``make(v)``, reused while the next phenotype has equal values (the allele frequency and
+        ``n`` are the same for all phenotypes of one missingness group)."""
+        v = None if v is None else np.asarray(v)
+        hit = self._cache.get(name)
+        if hit is not None and (v is None and hit[0] is None or v is not None and hit[0] is not None
+                                and np.array_equal(hit[0], v, equal_nan=v.dtype.kind == "f")):
+            return hit[1]
+        out = make(v)
+        self._cache[name] = (None if v is None else v.copy(), out)
+        return out
+
+    def rows(self, beta, se, eaf, p, n, *, df=None, n_cases=None, n_controls=None) -> tuple[bytes, np.ndarray]:
+        """``(text of the rows, bytes per row)`` for one phenotype; ``df``: t-test degrees of freedom per
+        row (linear model), ``None`` for a normal Wald statistic (see :func:`neg_log10_p`)."""
+        pa, pc = self.pa, self.pc
         p = np.asarray(p, dtype=float)
         nlp = neg_log10_p(p, beta=beta, standard_error=se, df=df)
-        cols = dict(self.base)
-        cols.update(beta=self._num(beta), standard_error=self._num(se), effect_allele_frequency=self._num(eaf))
         p_str = self._num(p)
         tiny = np.isfinite(p) & (p < TINY_P)
         if tiny.any():
             fixed = np.asarray(p_value_strings(p[tiny], nlp[tiny]), dtype=object)
             full = np.full(self.m, None, dtype=object)
             full[tiny] = fixed
-            p_str = self.pc.if_else(pa.array(tiny), pa.array(full, type=pa.string()), p_str)
-        cols["p_value"] = p_str
-        cols["n"] = self._str(pa.array(np.asarray(n)))
-        for k, v in (("n_cases", n_cases), ("n_controls", n_controls)):
-            cols[k] = self.na if v is None else self._str(pa.array(np.broadcast_to(np.asarray(v), (self.m,))))
-        cols["neg_log_10_p_value"] = self._str(pa.array(np.round(nlp, 6), from_pandas=True))
-        line = self.pc.binary_join_element_wise(*[cols[c] for c in self.columns], "\t")
-        line = self.pc.binary_join_element_wise(line, self.newline, "")
-        if len(line) and line.offset == 0:
-            offsets = np.frombuffer(line.buffers()[1], dtype=np.int32 if line.type == pa.string() else np.int64)
-            body = line.buffers()[2].to_pybytes()[offsets[0]:offsets[len(line)]]
-        else:
-            body = "".join(line.to_pylist()).encode()
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                w = BgzfWriter(fh)
-                w.write(("\t".join(self.columns) + "\n").encode())
-                w.write(body)
-                w.close()
+            p_str = pc.if_else(pa.array(tiny), pa.array(full, type=pa.string()), p_str)
+        pieces = [self.head, self._num(beta), self._num(se), self._shared("eaf", eaf, self._num), p_str, self.ids,
+                  self._shared("n", n, self._column), self._shared("n_cases", n_cases, self._column),
+                  self._shared("n_controls", n_controls, self._column),
+                  self._str(pa.array(np.round(nlp, 6), from_pandas=True)), self.newline]
+        line = pc.binary_join_element_wise(*pieces[:-1], "\t")
+        line = pc.binary_join_element_wise(line, self.newline, "")
+        if not len(line):
+            return b"", np.zeros(0, dtype=np.int64)
+        offsets = np.frombuffer(line.buffers()[1], dtype=np.int32 if line.type == pa.string() else np.int64)
+        offsets = offsets[line.offset:line.offset + len(line) + 1]
+        body = line.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+        return body, np.diff(offsets).astype(np.int64)
+
+
+class SumstatsStream:
+    """One GWAS-SSF file written block by block (bounded memory): BGZF (ISA-L deflate level 1) into a
+    temporary file (:func:`edfgen.io.tables.temp_name`), then, on :meth:`close`, the tabix index
+    (``.tbi``: chromosome column 1, position column 2, one header line), the rename onto ``path`` and
+    ``<file>-meta.yaml``. Rows must come in :func:`sort_sumstats` order. One thread at a time.
+    """
+
+    def __init__(self, path: PathLike, *, index: bool = True, level: int = 1):
+        from edfgen.io.bgzf import BgzfWriter
+        from edfgen.io.tables import temp_name
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.index = index
+        self.tmp = temp_name(self.path)
+        self._fh = open(self.tmp, "wb")
+        self._w = BgzfWriter(self._fh, level=level)
+        self._w.write(("\t".join(SumstatsFormatter.columns) + "\n").encode())
+
+    def append(self, body: bytes) -> None:
+        """Append formatted rows (:meth:`SumstatsFormatter.rows`)."""
+        self._w.write(body)
+
+    def close(self, meta: SumstatsMeta | None = None) -> str:
+        """Finish the file (index, rename, metadata); returns the md5 of the compressed file."""
+        from edfgen.io.bgzf import tabix_index
+
+        self._w.close()
+        self._fh.close()
+        try:
             if self.index:
-                tbi = tabix_index(tmp)
+                tbi = tabix_index(self.tmp)
+        except BaseException:
+            self.abort()
+            raise
+        os.replace(self.tmp, self.path)
         if self.index:
-            os.replace(tbi, f"{path}.tbi")
+            os.replace(tbi, f"{self.path}.tbi")
         if meta is not None:
-            write_meta(path, meta, w.md5)
-        return w.md5
+            write_meta(self.path, meta, self._w.md5)
+        return self._w.md5
+
+    def abort(self) -> None:
+        """Drop the temporary file (the target is untouched)."""
+        if not self._fh.closed:
+            self._fh.close()
+        for f in (self.tmp, Path(f"{self.tmp}.tbi")):
+            f.unlink(missing_ok=True)
+
+
+class SumstatsWriter:
+    """Writes many GWAS-SSF files over the same variants (all rows at once; see :class:`SumstatsStream`
+    for block-by-block writing). ``base`` must be sorted by :func:`sort_sumstats`. Thread-safe: one
+    file per call.
+    """
+
+    def __init__(self, base: pd.DataFrame, *, index: bool = True):
+        self.formatter = SumstatsFormatter(base)
+        self.m = len(base)
+        self.index = index
+
+    def write(self, path: PathLike, beta, se, eaf, p, n, *, df=None, n_cases=None, n_controls=None,
+              meta: SumstatsMeta | None = None) -> str:
+        """Write one file; returns its md5 (arguments as :meth:`SumstatsFormatter.rows`)."""
+        body, _ = self.formatter.rows(beta, se, eaf, p, n, df=df, n_cases=n_cases, n_controls=n_controls)
+        stream = SumstatsStream(path, index=self.index)
+        try:
+            stream.append(body)
+        except BaseException:
+            stream.abort()
+            raise
+        return stream.close(meta)
