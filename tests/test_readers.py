@@ -153,9 +153,9 @@ def _write_bgen(path: Path, variants, n: int, *, compression: int, layout: int =
     header = b"".join(x.to_bytes(4, "little") for x in (20, len(variants), n)) + b"bgen" + flags.to_bytes(4, "little")
     out = [(20 + len(sample_block)).to_bytes(4, "little"), header, sample_block]
     for k, (vid, alleles, ploidy, phased, bits, ints) in enumerate(variants):
-        head = b"".join(len(x).to_bytes(2, "little") + x.encode() for x in (vid, vid, "1"))
+        head = b"".join(len(x).to_bytes(2, "little") + x for x in (vid.encode(), vid.encode(), b"1"))
         head += (1000 + k).to_bytes(4, "little") + len(alleles).to_bytes(2, "little")
-        head += b"".join(len(a).to_bytes(4, "little") + a.encode() for a in alleles)
+        head += b"".join(len(a).to_bytes(4, "little") + a for a in map(str.encode, alleles))
         real = [p & 63 for p in ploidy]
         data = (n.to_bytes(4, "little") + len(alleles).to_bytes(2, "little") + bytes([min(real), max(real)])
                 + bytes(ploidy) + bytes([phased, bits]) + _bgen_bits(ints, bits))

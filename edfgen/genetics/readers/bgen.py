@@ -122,21 +122,25 @@ class BgenReader(GenotypeReader):
                 tmp = meta.with_suffix(f".tmp{os.getpid()}")
                 self._bgen.create_metafile(tmp, verbose=False)
                 os.replace(tmp, meta)
-        parts = []
-        with bgen_metafile(meta) as mf:
+        fields = {"id": "id", "rsid": "rsid", "chrom": "chromosome", "pos": "position", "nalleles": "nalleles",
+                  "alleles": "allele_ids", "offset": "offset"}
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in fields}
+        with bgen_metafile(meta) as mf:        # column arrays per partition, joined once (no frame per partition)
             for i in range(mf.npartitions):
                 v = mf.read_partition(i).variants
-                parts.append(pd.DataFrame({"id": v.id, "rsid": v.rsid, "chrom": v.chromosome, "pos": v.position,
-                                           "nalleles": v.nalleles, "alleles": v.allele_ids, "offset": v.offset}))
-        tab = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=["id", "rsid", "chrom", "pos", "nalleles", "alleles", "offset"])
-        for c in ("id", "rsid", "chrom", "alleles"):
-            tab[c] = tab[c].str.decode("utf-8")
-        alleles = tab["alleles"].str.split(",", n=2, expand=True).reindex(columns=[0, 1]).fillna(".")
+                for k, attr in fields.items():
+                    parts[k].append(getattr(v, attr))
+        tab = pd.DataFrame({k: _text(np.concatenate(a)) if k in ("id", "rsid", "chrom", "alleles") else
+                            np.concatenate(a) for k, a in parts.items()} if parts["id"] else {k: [] for k in fields})
+        split = [a.split(",", 2) for a in tab["alleles"].tolist()]
+        alleles = pd.DataFrame({0: [a[0] for a in split], 1: [a[1] if len(a) > 1 else "." for a in split]},
+                               dtype=object)
         # the variant id: the rsid field when it holds an id, else the id field, else chr:pos:a1:a2
         vid = tab["rsid"].where(~tab["rsid"].isin(["", "."]), tab["id"])
-        vid = vid.where(~vid.isin(["", "."]), tab["chrom"].str.replace("^chr", "", regex=True) + ":" +
-                        tab["pos"].astype(str) + ":" + alleles[0] + ":" + alleles[1])
+        none = vid.isin(["", "."])
+        if none.any():
+            vid[none] = (tab["chrom"][none].str.replace("^chr", "", regex=True) + ":" + tab["pos"][none].astype(str)
+                         + ":" + alleles[0][none] + ":" + alleles[1][none])
         self.variants = variant_table(tab["chrom"], tab["pos"], vid, alleles[1], alleles[0], tab["nalleles"],
                                       source=self.path)
         self._offsets = tab["offset"].to_numpy(dtype=np.uint64)
@@ -286,6 +290,14 @@ class BgenReader(GenotypeReader):
             os.close(self._fd)
             self._fd = None
         self._bgen.close()
+
+
+def _text(a: np.ndarray) -> np.ndarray:
+    """Byte strings (numpy ``S``) as an object array of ``str`` (UTF-8)."""
+    try:
+        return a.astype(str).astype(object)          # ASCII: one C loop
+    except UnicodeDecodeError:
+        return np.array([x.decode("utf-8") for x in a.tolist()], dtype=object)
 
 
 def _decompressor(compression: int):
