@@ -436,3 +436,124 @@ def test_phenotype_name__sumstats_suffixes_stripped_in_any_case():
         assert phenotype_name(f"d/edf_001{suffix}") == "edf_001"
         assert phenotype_name(f"d/edf_001{suffix.upper()}") == "edf_001"
     assert phenotype_name("qt.interval.tsv.gz") == "qt.interval"
+
+
+# ----------------------------------------------------------------------------- many EDFs in one call
+def test_read_sumstats_columns__equals_read_sumstats(sim, tmp_path):
+    """The fast column reader gives read_sumstats' values (BGZF GWAS-SSF, plain gzip with aliases);
+    a layout needing conversion (plink2 --glm) goes through read_sumstats."""
+    from edfgen.io.sumstats import read_sumstats, read_sumstats_columns
+
+    cols = ("variant_id", "p_value", "chromosome", "base_pair_location", "effect_allele", "other_allele")
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    alias = ss.rename(columns={"variant_id": "SNP", "p_value": "P", "chromosome": "CHR", "base_pair_location": "BP",
+                               "effect_allele": "a1", "other_allele": "a2"}).assign(CHR=lambda d: "chr" + d.CHR.astype(str))
+    alias["a1"] = alias["a1"].str.lower()
+    alias.to_csv(tmp_path / "alias.tsv.gz", sep="\t", index=False)
+    glm = pd.DataFrame({"#CHROM": ss.chromosome, "POS": ss.base_pair_location, "ID": ss.variant_id,
+                        "REF": ss.other_allele, "ALT": ss.effect_allele, "A1": ss.effect_allele, "TEST": "ADD",
+                        "OBS_CT": 800, "BETA": ss.beta, "SE": ss.standard_error, "P": ss.p_value})
+    glm.to_csv(tmp_path / "y.glm.linear", sep="\t", index=False)
+    for path in (sim["sumstats"][0], tmp_path / "alias.tsv.gz", tmp_path / "y.glm.linear"):
+        ref, _ = read_sumstats(path, required=("variant_id", "p_value"))
+        got = read_sumstats_columns(path, required=("variant_id", "p_value"), optional=cols[2:])
+        assert list(got.columns) == [c for c in cols if c in ref.columns]
+        pd.testing.assert_frame_equal(got, ref[list(got.columns)], check_dtype=False)
+        assert got.base_pair_location.dtype == np.int64
+    with pytest.raises(InputError, match="p_value"):
+        read_sumstats_columns(sim["sumstats"][0], required=("variant_id", "p_value", "n_cases"))
+
+
+def _odd_panel(tmp_path, n=803, m=120, seed=3):
+    """A PLINK fileset with a sample count that is not a multiple of 4 and 3% missing calls."""
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 3, (n, 1)).astype(np.float32)
+    g = np.where(rng.random((n, m)) < 0.7, base, rng.integers(0, 3, (n, m))).astype(np.float32)
+    g[rng.random(g.shape) < 0.03] = np.nan
+    to_bed(tmp_path / "odd.bed", g, properties={"chromosome": ["1"] * m, "sid": [f"v{j}" for j in range(m)],
+                                               "bp_position": 1000 + 10 * np.arange(m)})
+    return tmp_path / "odd"
+
+
+@pytest.mark.parametrize("founders", [False, True], ids=["bed-bits", "reader-bits"])
+def test_window_ld__counts_and_links_equal_r2_vector(tmp_path, founders):
+    """WindowLD's bit-packed two-locus tables equal two_locus_counts on the decoded genotypes (both the
+    tables read straight from the .bed and, with non-founders dropped, those packed from the reader),
+    and its clumping decision equals r2_vector's for every pair of a window."""
+    from edfgen.genetics.ld import WindowLD
+
+    prefix = _odd_panel(tmp_path)
+    if founders:
+        fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)
+        fam.loc[:40, 2] = "dad"
+        fam.to_csv(f"{prefix}.fam", sep=" ", header=False, index=False)
+    with PlinkGenotypes(prefix) as panel:
+        assert panel.n_samples == (762 if founders else 803)
+        ld = WindowLD(panel, radius=400, r2=0.05)
+        assert (ld._raw_bed() is None) == founders
+        for method in ("plink", "corr"):
+            ld = WindowLD(panel, radius=400, r2=0.05, method=method)
+            for i in (0, 37, 119):
+                lo, hi = ld.window(i)
+                assert (lo, hi) == (max(0, i - 40), min(120, i + 41))
+                g = panel.read(np.arange(lo, hi))
+                np.testing.assert_array_equal(ld.counts(i, lo, hi), two_locus_counts(g[:, i - lo], g))
+                r2, ok = r2_vector(g[:, i - lo], g, method=method)
+                np.testing.assert_array_equal(ld.linked(i, np.arange(lo, hi)), ok & (np.abs(r2) > 0.05))
+
+
+@needs_plink
+def test_clump_files__split_by_chromosome_identical_to_whole_genome(sim, tmp_path):
+    """Item 7: each phenotype given as per-chromosome files (files, or one directory per chromosome)
+    clumps exactly like its whole-genome file, several phenotypes in one call, and like plink1.9."""
+    from edfgen.genetics.clump import expand_sumstats
+
+    params = dict(p1=1e-3, p2=0.05, r2=0.1, kb=250)
+    split = []
+    for path in sim["sumstats"]:
+        ss = pd.read_csv(path, sep="\t", dtype={"chromosome": str})
+        name = path.name.removesuffix(".tsv.gz")
+        for c, part in ss.groupby("chromosome"):
+            (tmp_path / f"chr{c}").mkdir(exist_ok=True)
+            part.to_csv(tmp_path / f"chr{c}" / f"{name}.chr{c}.tsv.gz", sep="\t", index=False)
+            split.append(tmp_path / f"chr{c}" / f"{name}.chr{c}.tsv.gz")
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        whole = clump_files(sim["sumstats"], panel, settings=ClumpSettings(**params))
+        by_file = clump_files(split, panel, settings=ClumpSettings(**params))
+        by_dir = clump_files(expand_sumstats([tmp_path / "chr1", tmp_path / "chr2"]), panel,
+                             settings=ClumpSettings(**params))
+    assert len(whole[0]) > 20 and set(whole[0].chromosome) == {"1", "2"}
+    for got in (by_file, by_dir):
+        for a, b in zip(whole, got):
+            pd.testing.assert_frame_equal(a, b)
+    for path in sim["sumstats"]:
+        ph = path.name.removesuffix(".tsv.gz")
+        ref = plink_clump(sim["bfile"], path, tmp_path / ph, **params)
+        assert set(whole[0][whole[0].phenotype == ph].variant_id) == set(ref.SNP)
+
+
+@needs_plink
+def test_clump_files__many_phenotypes_in_lockstep_equal_one_at_a_time(sim, tmp_path):
+    """Clumping 12 phenotypes in one call (shared LD, chunks of 5) gives each one's clumps alone and
+    plink1.9's; the copies of one phenotype share its variant set and its index variants' LD."""
+    params = dict(p1=1e-3, p2=0.05, r2=0.2, kb=250)
+    paths = []
+    for k in range(12):
+        src = sim["sumstats"][k % 2]
+        ss = pd.read_csv(src, sep="\t")
+        if k >= 2:    # new p-values over the same variants: a different phenotype in LD with the first two
+            rng = np.random.default_rng(k)
+            ss["p_value"] = np.clip(ss.p_value * np.exp(rng.normal(0, 1.5, len(ss))), 1e-300, 1)
+        paths.append(tmp_path / f"edf_{k:03d}.tsv.gz")
+        ss.to_csv(paths[-1], sep="\t", index=False)
+    settings = ClumpSettings(**params)
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        together, loci, _ = clump_files(paths, panel, settings=settings, chunk=5)
+        alone = pd.concat([clump_files([p], panel, settings=settings)[0] for p in paths], ignore_index=True)
+    pd.testing.assert_frame_equal(together, alone)
+    assert loci.n_phenotypes.max() >= 6
+    for p in paths[::4]:
+        ref = plink_clump(sim["bfile"], p, tmp_path / p.name.removesuffix(".tsv.gz"), **params)
+        assert set(together[together.phenotype == p.name.removesuffix(".tsv.gz")].variant_id) == set(ref.SNP)

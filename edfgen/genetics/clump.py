@@ -451,7 +451,8 @@ def _variant_set(df: pd.DataFrame, panel: GenotypePanel) -> _VariantSet:
 
 
 _FAST_OPTIONAL = ("base_pair_location",)
-_NO_REJECTS = pd.DataFrame(columns=REJECT_COLUMNS)
+_NO_REJECTS = pd.DataFrame({"phenotype": pd.Series(dtype=object), "variant_id": pd.Series(dtype=object),
+                            "p_value": pd.Series(dtype=np.float64), "reason": pd.Series(dtype=object)})
 _MATCH_OPTIONAL = ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele")
 
 

@@ -401,7 +401,8 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     mapping, layout = _column_mapping(header, None)
     if layout is not None and layout.name != "GWAS-SSF" or len(set(header)) != len(header):
         return _subset(read_sumstats(path, required=required)[0], wanted)
-    source = {dst: src for src, dst in mapping.items() if dst in wanted}
+    found = {dst: src for src, dst in mapping.items()}
+    source = {dst: found[dst] for dst in wanted if dst in found}      # in the order asked for
     if any(c not in source for c in required):
         return _subset(read_sumstats(path, required=required)[0], wanted)
     import pyarrow as pa
