@@ -133,7 +133,7 @@ def _layout(chromosome: np.ndarray, position: np.ndarray) -> tuple[_Layout, np.n
     uniq = np.asarray(uniq, dtype=object)
     ukey = chrom_key(pd.Series(uniq, dtype=object)).to_numpy() if len(uniq) else np.zeros(0, int)
     order = np.lexsort((uniq.astype(str), ukey)) if len(uniq) else np.zeros(0, int)
-    rank = np.empty(len(uniq), dtype=np.int16)
+    rank = np.empty(len(uniq), dtype=np.int16 if len(uniq) < 2 ** 15 else np.int32)
     rank[order] = np.arange(len(uniq))
     ci = rank[codes] if len(codes) else np.zeros(0, np.int16)
     pos = np.asarray(position, dtype=float)
@@ -347,7 +347,9 @@ class GwasPlotAccumulator:
     * the kept points, 16 bytes each (row as int64, p as float64) plus 2 bytes of phenotype index;
       under the null about ``M * keep_p`` per phenotype;
     * the x layout shared by all phenotypes: 2 bytes (uint16 pixel column) + 2 bytes (int16 chromosome)
-      per variant.
+      per variant;
+    * the renderer: up to 16 cached backgrounds (axes drawn per y range, ``width x height x 3``
+      bytes each, 1.9 MB for the defaults) and one matplotlib figure per plot style.
 
     Each variant row must be added once, with all P phenotypes (NaN where not tested). The result
     does not depend on the order or the sizes of the blocks. Not thread-safe (one renderer with
@@ -377,11 +379,10 @@ class GwasPlotAccumulator:
         lay = self.layout
         self.xpix = np.clip(((x - lay.x0) / (lay.x1 - lay.x0) * aw).astype(np.int64), 0, aw - 1).astype(np.uint16)
         del x
-        # colour of each pixel column: parity of the chromosome with most variants there
-        n_c = max(len(lay.labels), 1)
-        counts = np.bincount(self.xpix.astype(np.int64) * n_c + self.chrom_index, minlength=aw * n_c).reshape(aw, n_c)
-        odd = (lay.keys % 2 == 1) if len(lay.keys) else np.zeros(1, bool)
-        self._col_odd = odd[counts.argmax(axis=1)] if len(lay.keys) else np.zeros(aw, bool)
+        # colour of each pixel column: parity of the chromosome under the column's centre
+        centre = lay.x0 + (np.arange(aw) + 0.5) * ((lay.x1 - lay.x0) / aw)
+        col_chrom = np.clip(np.searchsorted(lay.offset, centre, side="right") - 1, 0, None)
+        self._col_odd = lay.keys[col_chrom] % 2 == 1 if len(lay.keys) else np.zeros(aw, bool)
         self._y_low = -np.log10(self.keep_p)
         self.grid_height = int(np.ceil(self.box.ah * self._y_low / _MANHATTAN_MIN_TOP)) + 1
         # channel P is the minimum p across phenotypes
