@@ -228,3 +228,21 @@ def test_layout__chromosome_labels_merged_and_ordered():
     assert x[4] < x[5] < x[1] < x[2] < x[3] < x[6] < x[0]  # by chromosome, then position
     with pytest.raises(ValueError, match="chromosome has missing"):
         GwasPlotAccumulator(np.array(["1", None], dtype=object), np.array([1, 2]), 1)
+
+
+def test_untested_phenotype__nan_statistics_and_empty_plots(tmp_path):
+    chrom, pos = _genome(1_000)
+    p = np.random.default_rng(14).random((1_000, 2))
+    p[:, 1] = np.nan
+    acc = GwasPlotAccumulator(chrom, pos, 2)
+    acc.add(np.arange(1_000), p)
+    assert acc.n_tested(1) == 0 and np.isnan(acc.median_p(1)) and np.isnan(acc.lambda_gc(1))
+    assert acc.n_below(1, 1e-3) == 0
+    for f in (acc.manhattan(1, tmp_path / "m.png", title="none"), acc.qq(1, tmp_path / "q.png", title="none")):
+        img = _read(f)
+        box = acc.box if f.name == "m.png" else acc.qq_box
+        area = img[box.rows(), box.cols()]
+        assert not np.all(area == _rgb(ODD_COLOUR), axis=-1).any()
+        assert not np.all(area == _rgb(EVEN_COLOUR), axis=-1).any()
+    with pytest.raises(ValueError, match="phenotype index 2"):
+        acc.qq(2, tmp_path / "x.png")
