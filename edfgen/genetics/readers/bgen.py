@@ -403,7 +403,7 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None,
         if b == 8:                                     # [g, N] pairs a | b << 8: one table look-up
             v = probs.view("<u2") if (10 + N) % 2 == 0 and length % 2 == 0 else np.ascontiguousarray(probs).view("<u2")
             if sidx is not None:
-                v = v[:, sidx]
+                v = np.take(v, sidx, axis=1)                  # (twice as fast as v[:, sidx])
             if whole:
                 np.take(_lut(8, ph), v, out=dos)
             else:
@@ -411,7 +411,8 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None,
             continue
         if b in (16, 32):
             v = np.ascontiguousarray(probs).view("<u2" if b == 16 else "<u4")
-            a_, b_ = (v[:, 0::2], v[:, 1::2]) if sidx is None else (v[:, 2 * sidx], v[:, 2 * sidx + 1])
+            a_, b_ = ((v[:, 0::2], v[:, 1::2]) if sidx is None else
+                      (np.take(v, 2 * sidx, axis=1), np.take(v, 2 * sidx + 1, axis=1)))
             res = _dosage_f32(a_, b_, b, ph)
         else:
             k = np.arange(N) if sidx is None else sidx
@@ -422,5 +423,5 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None,
         else:
             dos[sel] = res
     if missing is not None:
-        dos[missing if sidx is None else missing[:, sidx]] = np.nan
+        dos[missing if sidx is None else np.take(missing, sidx, axis=1)] = np.nan
     return dos, bad
