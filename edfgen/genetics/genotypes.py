@@ -534,7 +534,8 @@ def _contig_recoding(reference_genome: str = "GRCh38") -> dict[str, str]:
     return rec
 
 
-def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=None):
+def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=None,
+                     min_info_in_qc: bool = False):
     """Import genotypes with Hail; return a MatrixTable keyed by ``s`` (= IID) with entry ``x`` (float64
     effect-allele count/dosage) and row field ``varid`` (file id or ``chr:pos:ref:alt``).
 
@@ -551,8 +552,9 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
     rec = _contig_recoding(rg)
     if source.pfile:
         raise InputError(f"--pfile {source.pfile}: PLINK 2 files are read by the fast engine only (--engine fast)")
-    if source.min_info is not None:
-        raise InputError("--min-info is computed by the fast engine only (--engine fast)")
+    if source.min_info is not None and not min_info_in_qc:
+        raise InputError("--min-info is computed by the fast engine and the Hail GWAS only (gwas; --engine fast "
+                         "elsewhere)")
     try:
         if source.bfile:
             mt = hl.import_plink(bed=f"{source.bfile}.bed", bim=f"{source.bfile}.bim", fam=f"{source.bfile}.fam",
@@ -680,8 +682,12 @@ def related_to_remove(hl, mt, kinship: float = KINSHIP_2ND_DEGREE) -> set[str]:
 
 
 def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
-            checkpoint: str | None = None) -> tuple[object, pd.DataFrame, list[QCStep], int]:
+            checkpoint: str | None = None,
+            min_info: float | None = None) -> tuple[object, pd.DataFrame, list[QCStep], int]:
     """QC in Hail (any input format): returns (QC'd MT, variants table, steps, N genotyped).
+
+    ``min_info``: keep variants whose MaCH r² (:func:`edfgen.genetics.blockwise.mach_r2`, from the
+    dosages of the samples kept) is at least this, after the other variant filters, as the fast engine.
 
     The QC'd MatrixTable is written to ``checkpoint`` (if given) so association never re-reads
     the input files; a later run with the same input files, QC settings and samples reads that
@@ -716,21 +722,26 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     mt = mt.annotate_rows(n_called=hl.agg.count_where(hl.is_defined(mt.x)),
                           n_het=hl.agg.count_where(hl.floor(mt.x + 0.5) == 1),
                           n_hom_alt=hl.agg.count_where(hl.floor(mt.x + 0.5) == 2),
-                          dosage_sum=hl.agg.sum(mt.x))
+                          dosage_sum=hl.agg.sum(mt.x), dosage_sumsq=hl.agg.sum(mt.x * mt.x))
     rt = mt.rows()
     rows = rt.select(i=rt.__i, chromosome=rt.locus.contig.replace("^chr", ""), base_pair_location=rt.locus.position,
                      effect_allele=rt.alleles[1], other_allele=rt.alleles[0], variant_id=rt.varid, rsid=rt.rsid,
-                     n_called=rt.n_called, n_het=rt.n_het, n_hom_alt=rt.n_hom_alt,
-                     dosage_sum=rt.dosage_sum).key_by().drop("locus", "alleles").to_pandas()
+                     n_called=rt.n_called, n_het=rt.n_het, n_hom_alt=rt.n_hom_alt, dosage_sum=rt.dosage_sum,
+                     dosage_sumsq=rt.dosage_sumsq).key_by().drop("locus", "alleles").to_pandas()
     n_used = mt.count_cols()
-    keep, vsteps = variant_qc_mask(rows["n_called"].to_numpy(), rows["n_het"].to_numpy(),
-                                   rows["n_hom_alt"].to_numpy(), n_used, settings,
-                                   dosage_sum=rows["dosage_sum"].to_numpy(dtype=float))
+    from edfgen.genetics.blockwise import VariantCounts, variant_qc
+
+    counts = VariantCounts(*(rows[c].to_numpy(dtype=np.int64) for c in ("n_called", "n_het", "n_hom_alt")),
+                           *(rows[c].to_numpy(dtype=float) for c in ("dosage_sum", "dosage_sumsq")),
+                           sample_missing=np.zeros(n_used, dtype=np.int64))
+    keep, vsteps = variant_qc(counts, np.ones(len(rows), dtype=bool), n_used, settings, dosages=True,
+                              min_info=min_info)
     n_bi = len(rows)
     steps = [QCStep("biallelic", "variant", "2 alleles", n_var - n_bi, n_bi), *steps, *vsteps[1:]]
     kept = rows[keep]
     keep_idx = hl.literal(set(int(i) for i in kept["i"]), dtype=hl.tset(hl.tint64))
-    mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_het", "n_hom_alt", "dosage_sum")
+    mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_het", "n_hom_alt", "dosage_sum",
+                                                         "dosage_sumsq")
     variants = kept[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     variants["rsid"] = variants["rsid"].where(variants["rsid"].astype(str).str.match(r"^rs\d+$"))
     if checkpoint:

@@ -309,7 +309,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
 
         hl = init_hail(hail)
         timings["hail_start"] = time.perf_counter() - t0
-        mt_raw = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl)
+        mt_raw = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)
         geno_ids = np.asarray(mt_raw.s.collect(), dtype=str)
         gt.check_unique_samples(geno_ids, source)
     complete_cov = set(design.ids[~np.isnan(design.matrix).any(1)])
@@ -394,7 +394,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             else:
                 ckpt = _cache_path(hail.tmp_dir or os.path.join(tempfile.gettempdir(), "edfgen-hail"),
                                    source, qc, np.asarray(sorted(overlap)))
-                mt, variants, steps, n_geno = gt.hail_qc(hl, mt_raw, sorted(overlap), qc, checkpoint=ckpt)
+                mt, variants, steps, n_geno = gt.hail_qc(hl, mt_raw, sorted(overlap), qc, checkpoint=ckpt,
+                                                         min_info=source.min_info)
                 used_ids = np.asarray(mt.s.collect(), dtype=str)
                 sample_index = None
             timings["import_qc"] = time.perf_counter() - t1
