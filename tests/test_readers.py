@@ -133,6 +133,9 @@ def test_bgen_fast_decoder_equals_cbgen_on_plink2_files(fileset, tmp_path, monke
     np.testing.assert_array_equal(fast.read(s, w, dtype=np.int8), ref.read(s, w, dtype=np.int8))
     got = np.hstack([blk for _, blk in fast.blocks(s, v[::-1], block=500)])
     np.testing.assert_array_equal(got, R[np.ix_(s, v[::-1])])
+    fast.BATCH_BYTES, fast.MAX_GAP = 7 * (10 + 5 * N), 0     # batches of 7 variants, one pread per gap
+    sparse = np.r_[0:40, 41, 43, 300:350:3, 1100:1200]
+    np.testing.assert_array_equal(fast.read(None, sparse), R[:, sparse])
     assert calls == []
 
 
