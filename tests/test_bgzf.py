@@ -334,5 +334,8 @@ def test_write_records__misuse_is_a_value_error():
         w.write(b"1\t10\n")
     with pytest.raises(ValueError, match="close"):
         w.tabix_bytes()
+    w.close()
+    with pytest.raises(ValueError, match="after close"):
+        w.write_records(body, chrom, pos, lens)
     with pytest.raises(ValueError):
         TabixSpec(seq_col=0)

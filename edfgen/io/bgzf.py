@@ -501,10 +501,10 @@ class BgzfWriter:
         ``chrom``/``pos`` must be what its columns hold.
         """
         tbx = self._tabix
-        if tbx is None:
-            raise ValueError("BgzfWriter: write_records() needs BgzfWriter(..., tabix=TabixSpec(...))")
         if self.closed:
             raise ValueError("BgzfWriter: write_records() after close()")
+        if tbx is None:
+            raise ValueError("BgzfWriter: write_records() needs BgzfWriter(..., tabix=TabixSpec(...))")
         if (end is None) != (tbx.spec.end_col is None):
             raise ValueError("BgzfWriter.write_records: give `end` exactly when TabixSpec.end_col is set")
         lengths = np.asarray(line_lengths, dtype=np.int64)
