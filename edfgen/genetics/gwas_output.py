@@ -150,11 +150,11 @@ class GwasOutputs:
             stream = self.streams[j]
             n = res.n[:, j]
             df = None if self.cases is not None or self.n_covariates is None else n - self.n_covariates - 1
-            body, _ = fmt.rows(res.beta[:, j], res.standard_error[:, j], res.effect_allele_frequency[:, j],
+            body, lengths = fmt.rows(res.beta[:, j], res.standard_error[:, j], res.effect_allele_frequency[:, j],
                                p_all[:, j], n, df=df,
                                n_cases=None if self.cases is None else int(self.cases[0][j]),
                                n_controls=None if self.cases is None else int(self.cases[1][j]))
-            stream.append(body)
+            stream.append(body, lengths, fmt)
         if not first:
             return
         with np.errstate(invalid="ignore"):

@@ -382,7 +382,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     -------
     DataFrame with the present columns of ``required + optional`` under their GWAS-SSF names,
     normalised like :func:`read_sumstats` (alleles upper-case, ``chromosome`` without ``chr``,
-    ``variant_id`` text, numeric columns checked by :func:`check_sumstats_values`).
+    ``variant_id`` text, numeric columns checked by :func:`check_sumstats_values`' rules).
     """
     wanted = tuple(dict.fromkeys((*required, *optional)))
     path = Path(path)
@@ -427,13 +427,27 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
             df[a] = df[a].astype(str).str.upper()
     if "chromosome" in df.columns:
         df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
-    check_sumstats_values(df, path, {v: k for k, v in source.items()})
+    for c, rules in VALUE_RULES.items():     # a bad value: read_sumstats names the row and value
+        if c in df.columns and not _values_ok(df[c].to_numpy(), **rules):
+            return _subset(read_sumstats(path, required=required)[0], wanted)
     for c in ("base_pair_location", "n"):    # integers as pandas reads them, when complete and whole
         if c in df.columns:
             v = df[c].to_numpy()
             if np.isfinite(v).all() and np.array_equal(v, np.round(v)):
                 df[c] = v.astype(np.int64)
     return df
+
+
+def _values_ok(v: np.ndarray, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+               hi_open: bool = False, finite: bool = True) -> bool:
+    """Whether every non-missing value passes :func:`edfgen.io.validate.numeric_values`' rules."""
+    v = v[~np.isnan(v)]
+    bad = ~np.isfinite(v) if finite else np.zeros(v.shape, dtype=bool)
+    if lo is not None:
+        bad |= (v <= lo) if lo_open else (v < lo)
+    if hi is not None:
+        bad |= (v >= hi) if hi_open else (v > hi)
+    return not bad.any()
 
 
 def _subset(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -810,13 +824,14 @@ class SumstatsFormatter:
 
 class SumstatsStream:
     """One GWAS-SSF file written block by block (bounded memory): BGZF (ISA-L deflate level 1) into a
-    temporary file (:func:`edfgen.io.tables.temp_name`), then, on :meth:`close`, the tabix index
-    (``.tbi``: chromosome column 1, position column 2, one header line), the rename onto ``path`` and
+    temporary file (:func:`edfgen.io.tables.temp_name`) with its tabix index built from the rows as
+    they are written (``.tbi``: chromosome column 1, position column 2, one header line; the bytes
+    htslib's ``tabix`` writes), then, on :meth:`close`, the ``.tbi``, the rename onto ``path`` and
     ``<file>-meta.yaml``. Rows must come in :func:`sort_sumstats` order. One thread at a time.
     """
 
     def __init__(self, path: PathLike, *, index: bool = True, level: int = 1):
-        from edfgen.io.bgzf import BgzfWriter
+        from edfgen.io.bgzf import BgzfWriter, TabixSpec
         from edfgen.io.tables import temp_name
 
         self.path = Path(path)
@@ -824,28 +839,31 @@ class SumstatsStream:
         self.index = index
         self.tmp = temp_name(self.path)
         self._fh = open(self.tmp, "wb")
-        self._w = BgzfWriter(self._fh, level=level)
+        self._w = BgzfWriter(self._fh, level=level, tabix=TabixSpec() if index else None)
         self._w.write(("\t".join(SumstatsFormatter.columns) + "\n").encode())
 
-    def append(self, body: bytes) -> None:
-        """Append formatted rows (:meth:`SumstatsFormatter.rows`)."""
-        self._w.write(body)
+    def append(self, body: bytes, line_lengths: np.ndarray, formatter: SumstatsFormatter) -> None:
+        """Append rows formatted by ``formatter`` (:meth:`SumstatsFormatter.rows` gives ``body`` and
+        ``line_lengths``); their chromosomes and positions go into the tabix index as they are written."""
+        if self.index:
+            self._w.write_records(body, formatter.chromosome, formatter.position, line_lengths)
+        else:
+            self._w.write(body)
 
     def close(self, meta: SumstatsMeta | None = None) -> str:
         """Finish the file (index, rename, metadata); returns the md5 of the compressed file."""
-        from edfgen.io.bgzf import tabix_index
+        from edfgen.io.tables import atomic_write
 
         self._w.close()
         self._fh.close()
         try:
             if self.index:
-                tbi = tabix_index(self.tmp)
+                with atomic_write(f"{self.path}.tbi", "wb") as fh:
+                    fh.write(self._w.tabix_bytes())
         except BaseException:
             self.abort()
             raise
         os.replace(self.tmp, self.path)
-        if self.index:
-            os.replace(tbi, f"{self.path}.tbi")
         if meta is not None:
             write_meta(self.path, meta, self._w.md5)
         return self._w.md5
@@ -854,8 +872,7 @@ class SumstatsStream:
         """Drop the temporary file (the target is untouched)."""
         if not self._fh.closed:
             self._fh.close()
-        for f in (self.tmp, Path(f"{self.tmp}.tbi")):
-            f.unlink(missing_ok=True)
+        self.tmp.unlink(missing_ok=True)
 
 
 class SumstatsWriter:
@@ -872,10 +889,10 @@ class SumstatsWriter:
     def write(self, path: PathLike, beta, se, eaf, p, n, *, df=None, n_cases=None, n_controls=None,
               meta: SumstatsMeta | None = None) -> str:
         """Write one file; returns its md5 (arguments as :meth:`SumstatsFormatter.rows`)."""
-        body, _ = self.formatter.rows(beta, se, eaf, p, n, df=df, n_cases=n_cases, n_controls=n_controls)
+        body, lengths = self.formatter.rows(beta, se, eaf, p, n, df=df, n_cases=n_cases, n_controls=n_controls)
         stream = SumstatsStream(path, index=self.index)
         try:
-            stream.append(body)
+            stream.append(body, lengths, self.formatter)
         except BaseException:
             stream.abort()
             raise
