@@ -427,6 +427,8 @@ class _VariantSet:
     bim: np.ndarray             # float64 [R] panel row by id, NaN when absent
     by_bim: np.ndarray          # int64: rows with a panel match, in panel order
     simple: bool                # no duplicated ids and no two rows on one panel variant
+    missing: np.ndarray         # int64: rows without a panel match
+    full: "_Prepared | None" = None   # panel-order arrays when every p-value is present
 
     def same(self, df: pd.DataFrame) -> bool:
         pos = df["base_pair_location"].to_numpy() if "base_pair_location" in df.columns else None
@@ -447,7 +449,8 @@ def _variant_set(df: pd.DataFrame, panel: GenotypePanel) -> _VariantSet:
     simple = (not pd.Series(id_str).duplicated().any() and not pd.Series(bim[matched]).duplicated().any()
               and not (len(ambiguous) and pd.Series(id_str).isin(set(ambiguous)).any()))
     pos = df["base_pair_location"].to_numpy() if "base_pair_location" in df.columns else None
-    return _VariantSet(df["variant_id"], pos, id_str, bim, by_bim.astype(np.int64), simple)
+    return _VariantSet(df["variant_id"], pos, id_str, bim, by_bim.astype(np.int64), simple,
+                       np.flatnonzero(np.isnan(bim)))
 
 
 _FAST_OPTIONAL = ("base_pair_location",)
@@ -457,13 +460,25 @@ _MATCH_OPTIONAL = ("chromosome", "base_pair_location", "rsid", "effect_allele", 
 
 
 def _prepare_fast(name: str, df: pd.DataFrame, vs: _VariantSet, panel: GenotypePanel,
-                  settings: ClumpSettings) -> _Prepared | None:
+                  settings: ClumpSettings, *, share: bool = True) -> _Prepared | None:
     """:func:`match_to_panel` for a file whose variant set was matched before (``None``: take the
     general path: duplicated ids, or fewer than half of the variants found by id)."""
     if not vs.simple:
         return None
     p = df["p_value"].to_numpy(np.float64)
     have = ~np.isnan(p)
+    if share and have.all():            # the usual case: the variant set's arrays are shared
+        if vs.full is None:
+            vs.full = _prepare_fast(name, df, vs, panel, settings, share=False)
+        if vs.full is None:
+            return None
+        f = vs.full
+        miss = vs.missing
+        rej = miss[p[miss] <= settings.p1]
+        rejects = _NO_REJECTS if rej.size == 0 else pd.DataFrame(
+            {"phenotype": name, "variant_id": vs.id_str[rej], "p_value": p[rej],
+             "reason": "not in LD panel (matched by variant_id)"}, columns=REJECT_COLUMNS)
+        return _Prepared(name, f.bim, p[f.rows], f.ids, f.rows, f.pos, f.chromosome, rejects)
     found = ~np.isnan(vs.bim)
     if have.sum() == 0 or found[have].mean() < 0.5:
         return None
@@ -545,14 +560,25 @@ def _clump_lockstep(preps: Sequence[_Prepared], panel: GenotypePanel, settings: 
     return results
 
 
-def _clump_rows(pr: _Prepared, res: ClumpKernelResult) -> pd.DataFrame:
+def _clump_columns(pr: _Prepared, res: ClumpKernelResult) -> dict[str, np.ndarray]:
+    """The ``clumps.tsv`` columns of one phenotype (:data:`CLUMP_COLUMNS`)."""
     ids = pr.ids
-    out = pd.DataFrame({"phenotype": pr.phenotype, "variant_id": ids[pr.rows[res.index]],
-                        "chromosome": pr.chromosome[res.index], "base_pair_location": pr.pos[res.index],
-                        "p_value": pr.p[res.index], "n_clumped": [len(mm) for mm in res.members],
-                        "clumped_variants": [",".join(ids[pr.rows[mm]]) for mm in res.members]},
-                       columns=CLUMP_COLUMNS)
-    return out
+    return {"phenotype": np.full(len(res.index), pr.phenotype, dtype=object),
+            "variant_id": np.asarray(ids[pr.rows[res.index]], dtype=object),
+            "chromosome": np.asarray(pr.chromosome[res.index], dtype=object),
+            "base_pair_location": pr.pos[res.index].astype(np.int64), "p_value": pr.p[res.index],
+            "n_clumped": np.array([len(mm) for mm in res.members], dtype=np.int64),
+            "clumped_variants": np.array([",".join(ids[pr.rows[mm]]) for mm in res.members], dtype=object)}
+
+
+def _clump_table(parts: Sequence[dict[str, np.ndarray]]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame(columns=CLUMP_COLUMNS)
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in CLUMP_COLUMNS})
+
+
+def _clump_rows(pr: _Prepared, res: ClumpKernelResult) -> pd.DataFrame:
+    return _clump_table([_clump_columns(pr, res)])
 
 
 def merge_loci(clumps: pd.DataFrame, panel: GenotypePanel | None, *,
@@ -784,7 +810,7 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
         for pr, res in zip(batch, _clump_lockstep(batch, panel, settings, ld)):
             log.info("%s: %d index variants (p1=%g, r2=%g, kb=%g)", pr.phenotype, len(res.index), settings.p1,
                      settings.r2, settings.kb)
-            all_clumps.append(_clump_rows(pr, res))
+            all_clumps.append(_clump_columns(pr, res))
             all_rejects.append(pr.rejects)
         batch.clear()
 
@@ -807,11 +833,12 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
             flush()
     flush()
     log.debug("clump: LD of %d index variants, %d pairs", len(ld._linked), ld.n_pairs)
-    clumps = pd.concat(all_clumps, ignore_index=True) if all_clumps else pd.DataFrame(columns=CLUMP_COLUMNS)
+    clumps = _clump_table(all_clumps)
     if len(clumps):
         key = chrom_key(clumps["chromosome"])
         clumps = clumps.assign(_k=key).sort_values(["phenotype", "_k", "base_pair_location"],
                                                    kind="stable").drop(columns="_k").reset_index(drop=True)
+    all_rejects = [r for r in all_rejects if len(r)] or all_rejects[:1]
     rejects = pd.concat(all_rejects, ignore_index=True) if all_rejects else pd.DataFrame(columns=REJECT_COLUMNS)
     loci = merge_loci(clumps, panel, settings=settings, ld=ld)
     return clumps, loci, rejects
