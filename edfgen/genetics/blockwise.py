@@ -62,6 +62,22 @@ def mach_r2(n_called: np.ndarray, dosage_sum: np.ndarray, dosage_sumsq: np.ndarr
     return np.where((p > 0) & (p < 1), r2, np.nan)
 
 
+#: memory budget of one block's float64 genotypes [samples x variants]
+BLOCK_GENOTYPE_BYTES = 256 * 2 ** 20
+#: memory budget of one block's results [variants x phenotypes] (5 arrays, plus working copies)
+BLOCK_RESULT_BYTES = 64 * 2 ** 20
+
+
+def auto_block_size(n_samples: int, n_phenotypes: int, *, largest: int = 4096, smallest: int = 16) -> int:
+    """Variants per block so that one block's float64 genotypes stay within :data:`BLOCK_GENOTYPE_BYTES`
+    and its results within :data:`BLOCK_RESULT_BYTES`: 4096 for 8,000 samples, 67 for UK Biobank's
+    500,000; a few blocks are alive at once (decoding, testing, writing), so memory per block, not
+    the number of variants, sets the peak."""
+    by_samples = BLOCK_GENOTYPE_BYTES // (8 * max(n_samples, 1))
+    by_results = BLOCK_RESULT_BYTES // (48 * max(n_phenotypes, 1))
+    return int(max(smallest, min(largest, by_samples, by_results)))
+
+
 class _Buffer:
     """A reusable float64 block ``[N, m]`` (Fortran order): writing into memory already mapped avoids
     the page faults of a fresh allocation per block, which cost more than the conversion itself."""

@@ -96,8 +96,9 @@ class GwasSettings:
     engine : {"auto", "fast", "hail"}
         ``auto`` = ``fast`` for PLINK input on a local master with a linear model or a logistic Wald
         test, else ``hail`` (Firth, other genotype formats, clusters).
-    block_size : int
-        Variants per block in the fast engine.
+    block_size : int or None
+        Variants per block in the fast engine; ``None``: :func:`edfgen.genetics.blockwise.auto_block_size`
+        (memory per block bounded whatever the number of samples and phenotypes).
     plots : bool
         Write Manhattan/QQ PNGs.
     plots_max : int or None
@@ -118,7 +119,7 @@ class GwasSettings:
     binary: bool = False
     logistic_test: str = "wald"
     engine: str = "auto"
-    block_size: int = 4096
+    block_size: int | None = None
     plots: bool = True
     plots_max: int | None = None
     genome_assembly: str = "NR"
@@ -388,7 +389,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 variants, sample_index, steps = blockwise.reader_qc(
                     reader, cand,
                     reader.variants.iloc[sel_variants].assign(bed_index=sel_variants).reset_index(drop=True),
-                    qc, min_info=source.min_info, related=related, block=settings.block_size)
+                    qc, min_info=source.min_info, related=related,
+                    block=settings.block_size or blockwise.auto_block_size(len(cand), 0))
                 used_ids = reader.samples["IID"].to_numpy()[sample_index]
                 mt = None
             else:
@@ -536,7 +538,7 @@ def _fast_engine(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np
     :class:`~edfgen.genetics.gwas_output.GwasOutputs` over ``variants``), are written as they come.
     Returns the per-variant QC counts (:class:`~edfgen.genetics.blockwise.VariantCounts`).
     """
-    from edfgen.genetics.blockwise import association_pass
+    from edfgen.genetics.blockwise import association_pass, auto_block_size
 
     if sink is None:
         def sink(sl, res, counts):
@@ -545,7 +547,8 @@ def _fast_engine(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np
     def run():
         return association_pass(reader, sample_index, variants["bed_index"].to_numpy(), Y, C,
                                 binary=settings.binary, missing_genotypes=settings.missing_genotypes,
-                                block=settings.block_size, names=names, sink=sink)[1]
+                                block=settings.block_size or auto_block_size(len(sample_index), Y.shape[1]),
+                                names=names, sink=sink)[1]
 
     try:  # BLAS threads = --threads (None: all cores); threadpoolctl comes with scikit-learn
         from threadpoolctl import threadpool_limits
@@ -569,7 +572,7 @@ def _model_pass(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.
     ``settings.multivariate`` also tests every block with the samples permuted once, and keeps both
     results in memory (the multivariate statistic needs the correlation of all permuted z-scores).
     """
-    from edfgen.genetics.blockwise import association_pass
+    from edfgen.genetics.blockwise import association_pass, auto_block_size
     from edfgen.genetics.models import genome_from_reader, make_model
     from edfgen.genetics.ridge import read_loco_predictions
 
@@ -589,7 +592,8 @@ def _model_pass(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.
         extra = {"sample_ids": sample_ids} if model.needs_genome else {}
         prepared = model.prepare(C, Y, names=names, genome=genome, **extra)
         out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
-                               block=settings.block_size, names=names, permutation=perm,
+                               block=settings.block_size or auto_block_size(len(sample_index), Y.shape[1]),
+                               names=names, permutation=perm,
                                sink=None if perm is not None else sink)
         if perm is not None:
             outputs.add(np.arange(len(vidx)), out[0])

@@ -50,6 +50,14 @@ def rsid_column(ids: pd.Series) -> pd.Series:
     return ids.where(ids.str.match(r"^rs\d+$"))
 
 
+def _shared_strings(values) -> np.ndarray:
+    """``values`` as an object array whose equal strings are one Python object: chromosomes and alleles
+    repeat, and a separate ~50-byte string per variant and column made up most of a large variant
+    table's memory."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    return np.asarray(uniques, dtype=object)[codes]
+
+
 def variant_table(chromosome, position, variant_id, effect_allele, other_allele, n_alleles=None,
                   *, source: str = "") -> pd.DataFrame:
     """The standard variants DataFrame (see the module docstring)."""
@@ -62,8 +70,8 @@ def variant_table(chromosome, position, variant_id, effect_allele, other_allele,
                          ) from None
     vid = pd.Series(np.asarray(variant_id, dtype=object)).astype(str)
     df = pd.DataFrame({
-        "chromosome": normalise_chromosome(chromosome), "base_pair_location": pos, "variant_id": vid,
-        "effect_allele": np.asarray(effect_allele, dtype=object), "other_allele": np.asarray(other_allele, dtype=object),
+        "chromosome": _shared_strings(normalise_chromosome(chromosome)), "base_pair_location": pos, "variant_id": vid,
+        "effect_allele": _shared_strings(effect_allele), "other_allele": _shared_strings(other_allele),
     })
     df["rsid"] = rsid_column(vid)
     df["n_alleles"] = 2 if n_alleles is None else np.asarray(n_alleles, dtype=np.int64)
