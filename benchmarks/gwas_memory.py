@@ -98,10 +98,15 @@ def main(argv=None) -> dict:
             if label == "before" and m > a.before_max_m:
                 continue
             shutil.rmtree(out, ignore_errors=True)
-            r = timed([sys.executable, "-c", "from edfgen.cli import main; main()", "gwas", "-q", "--bfile",
+            # the editable install's import hook outranks PYTHONPATH: drop it so `root` is the edfgen imported
+            code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__"
+                    f".startswith('__editable__')]; sys.path.insert(0, {root!r}); import edfgen; "
+                    f"assert edfgen.__file__.startswith({root!r}), edfgen.__file__; "
+                    "from edfgen.cli import main; main()")
+            r = timed([sys.executable, "-c", code, "gwas", "-q", "--bfile",
                        str(work / "g"), "--pheno", str(work / "pheno.tsv"), "--pheno-prefix", "edf_", "--covar",
                        str(work / "covar.tsv"), "--threads", str(a.threads), "--out", str(out)],
-                      dict(env, PYTHONPATH=root))
+                      env)
             rows.append(dict(tool=f"edfgen ({label})", variants=m, phenotypes=a.p, samples=a.n,
                              peak_rss_mib=r["peak_rss_mib"], wall_s=r["wall_s"], cpu_s=r["cpu_s"],
                              load_average_1min=round(os.getloadavg()[0], 1)))
