@@ -295,9 +295,37 @@ def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, sc
         pchi = np.where(np.isfinite(chi), stats.chi2.sf(chi, 1), 1.0)
     out = pchi.copy()
     exact = np.flatnonzero((pchi < screen) | (np.minimum(p1, p2) < 1000))
-    for j in exact:  # only the screened variants (rare or nominally out of HWE)
-        out[j] = _hwe_exact_one(int(a[j]), int(b[j]), int(c[j]), midp)
+    if not len(exact):
+        return out
+    # variants with the same number of called samples and rare alleles share one null distribution of
+    # the heterozygote count: compute it once per (n, n_rare) group, then every member's p by lookup
+    n_rare = np.minimum(p1, p2)[exact]
+    groups, inverse = np.unique(np.stack([n[exact], n_rare]), axis=1, return_inverse=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    bounds = np.searchsorted(inverse.ravel()[order], np.arange(groups.shape[1] + 1))
+    for g in range(groups.shape[1]):
+        members = exact[order[bounds[g]:bounds[g + 1]]]
+        out[members] = _hwe_exact_group(int(groups[0, g]), int(groups[1, g]), b[members], midp)
     return out
+
+
+def _hwe_exact_group(n: int, n_rare: int, n_het: np.ndarray, midp: bool) -> np.ndarray:
+    """Exact HWE p-values of variants sharing ``n`` called samples and ``n_rare`` rare alleles
+    (:func:`_hwe_exact_one` for each ``n_het``, from one distribution)."""
+    if n == 0:
+        return np.ones(len(n_het))
+    h = np.arange(n_rare % 2, n_rare + 1, 2)
+    hom_r = (n_rare - h) // 2
+    hom_c = n - h - hom_r
+    logp = (h * np.log(2.0) - gammaln(h + 1) - gammaln(hom_r + 1) - gammaln(hom_c + 1))
+    prob = np.exp(logp - logp.max())
+    obs = prob[(np.asarray(n_het) - n_rare % 2) // 2]
+    ranked = np.sort(prob)
+    cum = np.r_[0.0, np.cumsum(ranked)]
+    below = cum[np.searchsorted(ranked, obs - obs * 1e-7, side="left")]        # prob < obs, not tied
+    upto = cum[np.searchsorted(ranked, obs + obs * 1e-7, side="right")]        # prob <= obs, ties included
+    p = below + (0.5 if midp else 1.0) * (upto - below)
+    return np.minimum(1.0, p / cum[-1])
 
 
 def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, n_samples: int,
