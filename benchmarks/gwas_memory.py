@@ -6,9 +6,10 @@ options (plots included) and ``plink2 --glm`` on the same files; both are measur
 ``/usr/bin/time -v`` (peak RSS of the process). With ``--before DIR`` (a checkout of an earlier
 commit, e.g. ``git worktree add /tmp/old <commit>``) that version of edfgen is measured too.
 
-Memory that may grow with M: the variant table (~100 bytes per variant) and per-variant QC counts
-(~50 bytes per variant). The results ``[M, P]`` (formerly ~50 bytes per variant and phenotype)
-are written block by block and no longer held.
+Memory that may grow with M: the variant table (~200 bytes per variant) and per-variant QC counts
+(~50 bytes per variant). Per phenotype file, the tabix index under construction grows with the
+number of 16 kb bins that hold variants (at most ~190,000 for a whole genome, ~4.5 MB). The results
+``[M, P]`` (formerly ~48 bytes per variant and phenotype) are written block by block and no longer held.
 
 Usage::
 
@@ -48,7 +49,8 @@ def make_data(d: Path, n: int, m: int, p: int, seed: int = 11) -> None:
     rng = np.random.default_rng(seed)
     iid = np.array([f"S{i:06d}" for i in range(n)])
     chrom = np.repeat(np.arange(1, 23), -(-m // 22))[:m].astype(str)
-    pos = np.concatenate([np.arange(1, (chrom == c).sum() + 1) * 100 for c in pd.unique(chrom)])
+    # spread over 150 Mb per chromosome, as real variants are (sets the number of tabix bins per file)
+    pos = np.concatenate([np.linspace(1, 150_000_000, (chrom == c).sum()).astype(np.int64) for c in pd.unique(chrom)])
     props = {"iid": iid, "fid": iid, "sid": [f"v{i}" for i in range(m)], "chromosome": chrom, "bp_position": pos,
              "allele_1": np.full(m, "A"), "allele_2": np.full(m, "G")}
     with create_bed(d / "g.bed", iid_count=n, sid_count=m, properties=props, major="SNP") as bed:
