@@ -220,6 +220,11 @@ class GenotypeFilterOptions(StageOptions):
             extract=self.extract and str(self.extract), chromosomes=(self.chromosomes,) if self.chromosomes else None,
             min_info=self.min_info, reference_genome=self.reference_genome or "GRCh38")
 
+    def filtered(self, bfile: PathLike | None):
+        """``bfile`` as :meth:`genotypes` when a filter is set, else the prefix itself (or None)."""
+        on = any(getattr(self, f.name) is not None for f in dataclasses.fields(GenotypeFilterOptions))
+        return self.genotypes(bfile) if on and bfile else bfile
+
 
 @dataclass(frozen=True)
 class GwasOptions(GenotypeFilterOptions):
@@ -309,8 +314,7 @@ class ClumpOptions(GenotypeFilterOptions):
     def run(self, *, sumstats: list[PathLike], bfile: PathLike | None, out: PathLike, force: bool = False):
         from edfgen.genetics.clump import ClumpSettings, run_clump
 
-        filtered = any(getattr(self, f.name) is not None for f in dataclasses.fields(GenotypeFilterOptions))
-        return run_clump(list(sumstats), out_dir=out, bfile=self.genotypes(bfile) if filtered and bfile else bfile,
+        return run_clump(list(sumstats), out_dir=out, bfile=self.filtered(bfile),
                          ld_bfile=self.ld_bfile, reference_genome=self.reference_genome,
                          settings=ClumpSettings(p1=self.p1, p2=self.p2, r2=self.r2, kb=self.kb,
                                                 r2_method=self.r2_method, allow_overlap=self.allow_overlap),
@@ -346,8 +350,8 @@ class AnnotateOptions(StageOptions):
 
 
 @dataclass(frozen=True)
-class MROptions(StageOptions):
-    """``edfgen mr`` (:func:`edfgen.mr.run.run_mr`)."""
+class MROptions(GenotypeFilterOptions):
+    """``edfgen mr`` (:func:`edfgen.mr.run.run_mr`); the genotype filters apply to the LD panel ``ld_bfile``."""
 
     command: ClassVar[str] = "mr"
     methods: tuple[str, ...] | None = None
@@ -378,6 +382,6 @@ class MROptions(StageOptions):
                               presso=self.presso_sims > 0, presso_sims=max(self.presso_sims, 1),
                               prevalence=self.prevalence, proxy_r2=self.proxy_r2, **kw)
         return run_mr(exposure, outcome, out, settings=settings, instruments=instruments, reverse=self.reverse,
-                      ld_bfile=self.ld_bfile, proxies=self.proxies, clump=self.clump, plots=self.plots,
+                      ld_bfile=self.filtered(self.ld_bfile), proxies=self.proxies, clump=self.clump, plots=self.plots,
                       max_plots=self.max_plots, force=force,
                       columns=parse_column_option(self.columns) or None)

@@ -319,7 +319,8 @@ def test_mr_cli__ld_panel_in_any_genotype_format_gives_the_same_proxies_and_clum
     run("--export", "vcf", "bgz", "--out", "panel")
     clumped = pd.DataFrame({"variant_id": ["t1", "p1", "t2", "f1"], "chromosome": "1",
                             "base_pair_location": [1000, 2000, 50000, 10_000_000],
-                            "effect_allele": ["A", "C", "G", "A"], "other_allele": ["G", "T", "A", "C"], "beta": [0.2, 0.19, 0.15, 0.1],
+                            "effect_allele": ["A", "C", "G", "A"], "other_allele": ["G", "T", "A", "C"],
+                            "beta": [0.2, 0.19, 0.15, 0.1],
                             "standard_error": 0.01, "p_value": [1e-80, 1e-70, 1e-40, 1e-30],
                             "effect_allele_frequency": 0.3, "n": 5000})
     clumped.to_csv(d / "full.tsv", sep="\t", index=False)
@@ -356,6 +357,12 @@ def test_mr_cli__ld_panel_in_any_genotype_format_gives_the_same_proxies_and_clum
     assert r.exit_code == 0, r.output
     h = pd.read_csv(d / "p_sel" / "harmonised.tsv", sep="\t").set_index("SNP")
     assert h.at["t1", "reason"] == "missing_in_outcome" and h.at["t2", "proxy_snp.outcome"] == "p2"
+    from edfgen.stages import MROptions     # `edfgen run`'s [mr] section: the same filters on ld_bfile
+
+    MROptions(ld_bfile=str(d / "panel"), extract=str(d / "extract.txt"), keep_ids=str(d / "keep.txt"), proxies=True,
+              plots=False, nboot=50, presso_sims=0).run(exposure=d / "e.tsv", outcome=d / "o.tsv", out=d / "p_stage")
+    for f in ("harmonised.tsv", "mr_results.tsv"):
+        pd.testing.assert_frame_equal(pd.read_csv(d / "p_stage" / f, sep="\t"), pd.read_csv(d / "p_sel" / f, sep="\t"))
 
 
 def test_mr_cli__per_chromosome_sumstats_are_one_phenotype(fx, tmp_path):

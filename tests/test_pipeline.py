@@ -94,7 +94,7 @@ def test_stages__options_match_the_cli_commands():
     for section, (cls, wiring) in pipeline.STAGE_SECTIONS.items():
         cmd = group.get_command(click.Context(group), cls.command)
         params = {p.name: p for p in cmd.params if p.name not in wiring | {"verbose", "quiet", "help"}}
-        for name in ("vcf_field", "sample", "pfile", "bgen"):         # the pipeline reads PLINK filesets only
+        for name in ("vcf_field", "sample", "pfile", "bgen", "vcf"):  # the pipeline reads PLINK filesets only
             params.pop(name, None)
         fields = {f.name: f for f in __import__("dataclasses").fields(cls)}
         assert set(fields) == set(params), (section, set(fields) ^ set(params))

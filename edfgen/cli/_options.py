@@ -75,10 +75,11 @@ def genotype_options(*, required: bool = True, mt: bool = True, vcf: bool = True
     ``--min-info`` and ``--reference-genome``, and hands the command one keyword ``source``: an
     :class:`edfgen.genetics.genotypes.GenotypeSource`, or ``None`` when no genotype file was given
     and ``required`` is False. ``bfile_alias``: a second name of ``--bfile`` (``edfgen mr``'s older
-    ``--ld-bfile``).
+    ``--ld-bfile``), which also names its parameter (``ld_bfile``, the key of ``edfgen run``'s config).
     """
+    bfile_dest = bfile_alias.lstrip("-").replace("-", "_") if bfile_alias else "bfile"
     opts = [
-        click.option("--bfile", *([bfile_alias] if bfile_alias else []), "bfile",
+        click.option("--bfile", *([bfile_alias] if bfile_alias else []), bfile_dest,
                      help="PLINK 1 fileset prefix (.bed/.bim/.fam)."),
         click.option("--pfile", help="PLINK 2 fileset prefix (.pgen/.pvar/.psam; dosages read)."),
         click.option("--bgen", multiple=True,
@@ -119,6 +120,8 @@ def genotype_options(*, required: bool = True, mt: bool = True, vcf: bool = True
             g = {k: kwargs.pop(k, None) for k in ("bfile", "pfile", "bgen", "sample", "vcf", "vcf_field", "mt",
                                                    "keep_ids", "remove_ids", "extract", "chromosomes", "min_info",
                                                    "reference_genome")}
+            if bfile_alias:
+                g["bfile"] = kwargs.pop(bfile_dest, None)
             reference_genome = g["reference_genome"]
             files = [g[k] for k in ("bfile", "pfile", "bgen", "vcf", "mt")]
             if not any(files) and not required:
