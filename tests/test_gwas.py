@@ -624,3 +624,22 @@ def test_gwas_outputs__rows_must_come_in_output_order(tmp_path):
         out.add(np.array([0, 1]), res)
     out.abort()
     assert not list(tmp_path.iterdir())  # the temporary file is gone, nothing half-written is left
+
+
+def test_run_gwas__tabix_index_built_while_writing_equals_htslibs(cohort, tmp_path, monkeypatch):
+    """Beyond its memory budget the GWAS lets htslib index each finished file; both give the same .tbi."""
+    import gzip
+
+    from edfgen.genetics import gwas_output
+
+    out = {}
+    for name, budget in (("while_writing", gwas_output.INDEX_MEMORY), ("htslib", 0)):
+        monkeypatch.setattr(gwas_output, "INDEX_MEMORY", budget)
+        out[name] = tmp_path / name
+        run_gwas(GenotypeSource(bfile=str(cohort / "g")), cohort / "pheno.tsv", cohort / "covar.tsv", out[name],
+                 pheno_cols=["edf_001", "edf_002"], covar_cols=["age", "sex"], qc=NO_QC,
+                 settings=GwasSettings(plots=False))
+    for f in ("edf_001.tsv.gz", "edf_002.tsv.gz"):
+        assert (out["while_writing"] / f).read_bytes() == (out["htslib"] / f).read_bytes()
+        a, b = (gzip.decompress((out[k] / f"{f}.tbi").read_bytes()) for k in ("while_writing", "htslib"))
+        assert a == b and len(a) > 100

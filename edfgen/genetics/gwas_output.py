@@ -34,8 +34,11 @@ log = logging.getLogger(__name__)
 GENOME_WIDE = 5e-8
 #: columns of gwas_summary.tsv
 SUMMARY_COLUMNS = ["phenotype", "n", "variants_tested", "lambda_gc", "n_significant"]
-#: blocks of results that may wait for the writer thread
+#: blocks of results that may wait for the writer threads
 MAX_PENDING = 2
+#: memory the tabix indexes built while writing may take together (bytes); beyond it each finished
+#: file is indexed by htslib (slower, no memory)
+INDEX_MEMORY = 256 * 2 ** 20
 
 
 def output_order(variants: pd.DataFrame) -> np.ndarray:
@@ -109,10 +112,17 @@ class GwasOutputs:
         self.plot_data = GwasPlotAccumulator(self.base["chromosome"].astype(str).to_numpy(),
                                              self.base["base_pair_location"].to_numpy(), P)
         _raise_open_file_limit(P + 256)
+        # tabix indexes built while writing hold ~40 bytes per 16 kb bin with variants and file; beyond
+        # INDEX_MEMORY over all files, htslib indexes each finished file instead
+        pos = self.base["base_pair_location"].to_numpy(dtype=np.int64) >> 14
+        chrom_codes = pd.factorize(self.base["chromosome"])[0].astype(np.int64)
+        n_bins = int(len(pos) and 1 + np.count_nonzero((pos[1:] != pos[:-1]) | (chrom_codes[1:] != chrom_codes[:-1])))
+        self.index_while_writing = 40 * n_bins * P <= INDEX_MEMORY
         self.streams = []
         try:
             for f in self.files:
-                self.streams.append(SumstatsStream(self.out_dir / f"{f}.tsv.gz"))
+                self.streams.append(SumstatsStream(self.out_dir / f"{f}.tsv.gz",
+                                                   index_while_writing=self.index_while_writing))
         except BaseException:
             self.abort()
             raise
