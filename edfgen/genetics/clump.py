@@ -20,7 +20,10 @@ Exactly PLINK 1.9's semantics, read from its source (``plink_ld.c: clump_reports
 * variants of the summary statistics absent from the LD panel are skipped (PLINK warns);
   edfgen lists those with ``p <= p1`` in ``rejects.tsv``.
 * several phenotypes: each is clumped on its own (one ``plink --clump`` run per file), then
-  the index variants of all phenotypes are merged into loci (:func:`merge_loci`).
+  the index variants of all phenotypes are merged into loci (:func:`merge_loci`). What they
+  share is done once (:func:`clump_files`): reading only the needed columns, matching a variant
+  set to the panel, and the LD of an index variant with its window
+  (:class:`~edfgen.genetics.ld.WindowLD`), which every phenotype with that index variant reuses.
 
 References
 ----------

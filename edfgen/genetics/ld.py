@@ -16,6 +16,10 @@ Two r² estimators, both computed with matrix products on the genotype block of 
 
 Both return a *signed* r² (sign of D / of the correlation), like PLINK's ``cur_r2``.
 
+:class:`WindowLD` answers the clumping question (``|r²| > r2``) for an index variant against its
+whole window once, from bit-packed genotype classes (AND + population count, as PLINK 1.9), and
+keeps the answer for every phenotype clumped against the same panel.
+
 References
 ----------
 Chang CC et al. (2015) "Second-generation PLINK: rising to the challenge of larger and richer
