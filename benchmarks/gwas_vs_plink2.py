@@ -144,6 +144,10 @@ def main(argv=None) -> dict:
                     help="bgen: variants read when timing the BGEN decoding alone (fast vs cbgen)")
     ap.add_argument("--no-plots", dest="plots", action="store_false",
                     help="run edfgen with --no-plots (default: edfgen's default options, plots included)")
+    ap.add_argument("--baseline", default=None,
+                    help="directory holding another edfgen package tree (e.g. `git archive REV edfgen | tar -x -C DIR`, "
+                         "or a copy with one module swapped): it is timed too, right after the current one, on the same "
+                         "data and options (a before/after comparison in one run)")
     ap.add_argument("--tag", default="", help="suffix of the result file names")
     ap.add_argument("--work", default=os.environ.get("EDFGEN_BENCH_DIR", "/tmp/edfgen-bench"))
     ap.add_argument("--results", default=str(HERE / "results"))
@@ -198,6 +202,17 @@ def main(argv=None) -> dict:
                    edfgen_qc_s=tim.get("import_qc"), edfgen_association_s=tim.get("association"),
                    edfgen_export_s=tim.get("export"), variants_tested=man["extra"]["variants_tested"],
                    beta_max_rel_diff_complete_calls=float(rel.max()))
+        if a.baseline:
+            # sys.path[0] first: `python -c` puts the working directory before PYTHONPATH
+            base = [sys.executable, "-c", f"import sys; sys.path.insert(0, {a.baseline!r}); "
+                    "from edfgen.cli import main; main()"]
+            t_b, c_b, m_b = timed([*base, "gwas", "-q", *geno_e, "--pheno", str(work / "pheno.tsv"),
+                                   "--pheno-cols", cols, "--covar", str(work / "covar.tsv"), "--transform", "none",
+                                   *([] if a.plots else ["--no-plots"]), "--threads", str(a.threads), "--force",
+                                   "--out", str(work / f"baseline_p{p}")], env=env)
+            row.update(baseline_s=round(t_b, 2), baseline_cpu_s=round(c_b, 2), baseline_ratio=round(t_b / t_p2, 2),
+                       baseline_cpu_ratio=round(c_b / c_p2, 2), baseline_peak_rss_mib=m_b)
+            shutil.rmtree(work / f"baseline_p{p}", ignore_errors=True)
         rows.append(row)
         print(row, flush=True)
         shutil.rmtree(oute, ignore_errors=True)
@@ -215,7 +230,7 @@ def main(argv=None) -> dict:
         print(hail_row, flush=True)
         shutil.rmtree(outh, ignore_errors=True)
         shutil.rmtree(work / "hail_tmp", ignore_errors=True)
-    result = dict(format=a.format, edfgen_plots=a.plots, n=a.n, m=a.m, threads=a.threads, missing_rate=a.missing_rate, plink2=subprocess.run(["plink2", "--version"], capture_output=True,
+    result = dict(format=a.format, edfgen_plots=a.plots, baseline=a.baseline, n=a.n, m=a.m, threads=a.threads, missing_rate=a.missing_rate, plink2=subprocess.run(["plink2", "--version"], capture_output=True,
                   text=True).stdout.strip(), cpu_count=os.cpu_count(), runs=rows, hail=hail_row, bgen_decode=decode,
                   commit=subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                                         text=True).stdout.strip(),
@@ -236,6 +251,11 @@ def main(argv=None) -> dict:
            f"{r['edfgen_cpu_s']} | {r['cpu_ratio']} | {r['edfgen_qc_s']} | {r['edfgen_association_s']} | "
            f"{r['edfgen_export_s']} | {r['plink2_peak_rss_mib']} | {r['edfgen_peak_rss_mib']} | {r['load_average_1min']} |"
            for r in rows]
+    if a.baseline:
+        md += ["", f"Baseline edfgen (`--baseline {a.baseline}`), same runs: " + "; ".join(
+            f"{r['phenotypes']} phenotypes: wall {r['baseline_s']} s (ratio {r['baseline_ratio']}), CPU "
+            f"{r['baseline_cpu_s']} s (ratio {r['baseline_cpu_ratio']}), peak RSS {r['baseline_peak_rss_mib']} MiB"
+            for r in rows) + "."]
     if decode:
         md += ["", f"BGEN decoding alone (`BgenReader.blocks`, {next(iter(decode.values()))['variants']} variants x "
                f"{a.n} samples, float32), per 10k variants: " + "; ".join(

@@ -213,9 +213,9 @@ class BgenReader(GenotypeReader):
             out = rows[cols].T
         return as_dtype(out, dtype)
 
-    #: decompressed bytes decoded at once per thread: bounds the memory beside the block (32 MiB: +320 MiB
-    #: peak RSS at N = 10,000 with 2 threads, 8 MiB: +50 MiB, same CPU time)
-    BATCH_BYTES = 8 << 20
+    #: decompressed bytes decoded at once per thread: bounds the memory beside the block (peak RSS over
+    #: the cbgen path at N = 10,000, 2 threads: 32 MiB +320 MiB, 8 MiB +50 MiB, 4 MiB +10 MiB; same CPU)
+    BATCH_BYTES = 4 << 20
     #: a gap larger than this between wanted variants starts a new pread
     MAX_GAP = 1 << 20
 
