@@ -546,10 +546,12 @@ class WindowLD:
         """The ``.bed`` bytes ``[reader variants, bytes per variant]`` when the panel is a variant-major
         PLINK 1 fileset used with all its samples (else ``None``: decode through the reader)."""
         if not hasattr(self, "_raw"):
+            from edfgen.genetics.readers.plink1 import BedReader
+
             self._raw = None
             reader = self.panel.reader
             path = Path(f"{getattr(reader, 'prefix', '')}.bed")
-            if getattr(reader, "kind", None) == "bfile" and self.panel._all and path.is_file():
+            if isinstance(reader, BedReader) and self.panel._all and path.is_file():
                 raw = np.memmap(path, dtype=np.uint8, mode="r")
                 bpv = (len(reader.samples) + 3) // 4
                 if raw.size == 3 + bpv * len(reader.variants) and bytes(raw[:3]) == b"\x6c\x1b\x01":
