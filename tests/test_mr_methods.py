@@ -184,3 +184,17 @@ def test_bootstraps__seeded_and_reproducible(sim_arrays):
         b = fn(*sim_arrays, nboot=100, rng=np.random.default_rng(5)).se
         c = fn(*sim_arrays, nboot=100, rng=np.random.default_rng(6)).se
         assert a == b and a != c
+
+
+def test_egger__perfect_fit_gives_the_fixed_effect_se_not_an_error():
+    """Outcome betas exactly on a line (sigma = 0): the SE is the unscaled WLS SE, as sigma -> 0+."""
+    import math
+
+    from edfgen.mr.methods import egger
+
+    bx = np.array([0.1, 0.2, 0.3, 0.4])
+    se_out = np.array([0.01, 0.02, 0.015, 0.01])
+    exact = egger(bx, 0.01 + 0.5 * bx, np.full(4, 0.01), se_out)
+    near = egger(bx, 0.01 + 0.5 * bx + np.array([1e-9, -1e-9, 1e-9, -1e-9]), np.full(4, 0.01), se_out)
+    assert exact.b == pytest.approx(0.5) and math.isfinite(exact.se)
+    assert exact.se == pytest.approx(near.se, rel=1e-6)

@@ -219,7 +219,8 @@ def egger(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
     # unscaled covariance of (a, b) for WLS: inverse of X'WX
     se_b_unscaled = 1.0 / math.sqrt(sxx)
     se_a_unscaled = math.sqrt(1.0 / sw + xm ** 2 / sxx)
-    scale = sigma / min(1.0, sigma)  # = max(1, sigma)
+    scale = max(1.0, sigma)  # TwoSampleMR's se / min(1, sigma) for sigma > 0; at a perfect fit (sigma = 0) R
+    # gives 0/0 = NaN, here the fixed-effect SE (the limit from sigma > 0), not a ZeroDivisionError
     se = se_b_unscaled * scale
     se_i = se_a_unscaled * scale
     return MRResult(float(b), float(se), float(_p_t(b / se, df)), k, b_i=float(a), se_i=float(se_i),
