@@ -17,11 +17,11 @@ def qq_band(n: int, ranks: np.ndarray, level: float = 0.95) -> tuple[np.ndarray,
     ----------
     Casella G, Berger RL (2002) Statistical Inference, 2nd ed., section 5.4 (order statistics).
     """
-    from scipy import stats
+    from scipy import special  # betaincinv = scipy.stats.beta.ppf, without importing scipy.stats (~0.5 s)
 
     a = (1 - level) / 2
-    lo = stats.beta.ppf(a, ranks, n - ranks + 1)
-    hi = stats.beta.ppf(1 - a, ranks, n - ranks + 1)
+    lo = special.betaincinv(ranks, n - ranks + 1, a)
+    hi = special.betaincinv(ranks, n - ranks + 1, 1 - a)
     return -np.log10(hi), -np.log10(lo)
 
 
