@@ -112,12 +112,12 @@ class GwasOutputs:
         self.plot_data = GwasPlotAccumulator(self.base["chromosome"].astype(str).to_numpy(),
                                              self.base["base_pair_location"].to_numpy(), P)
         _raise_open_file_limit(P + 256)
-        # tabix indexes built while writing hold ~40 bytes per 16 kb bin with variants and file; beyond
+        # tabix indexes built while writing hold ~32 bytes per 16 kb bin with variants and file; beyond
         # INDEX_MEMORY over all files, htslib indexes each finished file instead
         pos = self.base["base_pair_location"].to_numpy(dtype=np.int64) >> 14
         chrom_codes = pd.factorize(self.base["chromosome"])[0].astype(np.int64)
         n_bins = int(len(pos) and 1 + np.count_nonzero((pos[1:] != pos[:-1]) | (chrom_codes[1:] != chrom_codes[:-1])))
-        self.index_while_writing = 40 * n_bins * P <= INDEX_MEMORY
+        self.index_while_writing = 32 * n_bins * P <= INDEX_MEMORY
         self.streams = []
         try:
             for f in self.files:

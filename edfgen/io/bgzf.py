@@ -290,7 +290,8 @@ class _TabixBuilder:
         new = np.empty(n, dtype=bool)
         new[0] = not (seg_tid[0] == self.last_tid and bins[0] == self.last_bin)
         new[1:] = ~same | (bins[1:] != bins[:-1])
-        self.runs.append((tid[new], bins[new], starts[new]))
+        # compact types (a bin id < 37450, a window < 2^15 per sequence): ~10 bytes less per bin and file
+        self.runs.append((tid[new].astype(np.int32), bins[new].astype(np.uint16), starts[new]))
         for k, t in enumerate(seg_tid.tolist()):
             a, b = int(seg[k]), int(seg[k + 1])
             if self.first_start[t] < 0:
@@ -305,7 +306,7 @@ class _TabixBuilder:
                 win = np.arange(self.lin_max[t] + 1, top + 1)
                 first = np.searchsorted(cover, win)
                 ok = bw[first] <= win
-                self.lin.append((t, win[ok], starts[a:b][first[ok]]))
+                self.lin.append((t, win[ok].astype(np.int32), starts[a:b][first[ok]]))
                 self.lin_max[t] = top
         self.last_tid, self.last_bin, self.last_beg = int(tid[-1]), int(bins[-1]), int(beg[-1])
 
@@ -328,6 +329,7 @@ class _TabixBuilder:
         out = [b"TBI\1", struct.pack("<i", n_ref), self.spec.conf(), struct.pack("<i", len(names)), names]
         if n_ref:
             r_tid, r_bin, r_start = (np.concatenate(x) for x in zip(*self.runs))
+            r_tid, r_bin = r_tid.astype(np.int64), r_bin.astype(np.int64)
             r_u = voff(r_start)
             r_v = voff(np.append(r_start[1:], total))  # a run ends where the next one starts
             seq_off = voff(np.append(self.first_start, total))

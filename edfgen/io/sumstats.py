@@ -829,7 +829,7 @@ class SumstatsStream:
     htslib's ``tabix`` writes), then, on :meth:`close`, the ``.tbi``, the rename onto ``path`` and
     ``<file>-meta.yaml``. Rows must come in :func:`sort_sumstats` order. One thread at a time.
 
-    The index under construction holds ~40 bytes per 16 kb bin that has rows (up to ~7 MB for a
+    The index under construction holds ~32 bytes per 16 kb bin that has rows (up to ~6 MB for a
     whole genome); with ``index_while_writing=False`` htslib indexes the finished file instead (no
     memory, one more read of the file).
     """
