@@ -406,6 +406,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             if len(variants) == 0:
                 raise InputError(f"--{source.kind} {source.label}: no variant passed QC")
             Y, C, cov_names = design_for(used_ids)
+            n_tested = len(variants)
             t2 = time.perf_counter()
             order = output_order(variants)
             variants = variants.iloc[order].reset_index(drop=True)
@@ -436,7 +437,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             if permuted is not None:
                 man.extra["multivariate"] = _write_multivariate(out_dir, variants, res, permuted, Y, settings)
         else:
-            variants, steps, used_ids, summary, cov_names, pass_timings = done
+            n_tested, steps, used_ids, summary, cov_names, pass_timings = done
             timings["import_qc"] = 0.0
             timings.update(pass_timings)
             t3 = time.perf_counter() - pass_timings.get("export", 0.0)
@@ -450,7 +451,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         timings["export"] = time.perf_counter() - t3
         timings["total"] = time.perf_counter() - t0
         man.extra.update(samples=counts.__dict__, qc=qc_df.to_dict(orient="records"),
-                         variants_tested=int(len(variants)), timings_s={k: round(v, 3) for k, v in timings.items()})
+                         variants_tested=int(n_tested), timings_s={k: round(v, 3) for k, v in timings.items()})
     return GwasResult(out_dir=str(out_dir), phenotypes=names, summary=summary, qc=qc_df, samples=counts,
                       engine=engine, timings=timings)
 
@@ -467,8 +468,8 @@ def _one_pass(reader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap
     Variant QC is per variant, so each block is filtered as it is tested (the same rules as
     :func:`edfgen.genetics.blockwise.variant_qc`, applied to the block's counts). If a sample fails
     the sample call rate (known only at the end), the outputs are dropped and ``None`` is returned
-    (the caller runs QC first, then a second pass). Returns ``(variants, QC steps, used ids,
-    summary, covariate names, timings)``.
+    (the caller runs QC first, then a second pass). Returns ``(number of variants tested, QC steps,
+    used ids, summary, covariate names, timings)``.
     """
     import time
 
@@ -477,10 +478,12 @@ def _one_pass(reader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap
 
     t0 = time.perf_counter()
     fam = reader.samples
-    bim = reader.variants.iloc[sel_variants].assign(bed_index=sel_variants).reset_index(drop=True)
-    bim = bim.iloc[output_order(bim)].reset_index(drop=True)
-    alleles_ok = blockwise.biallelic(bim)
-    cand_variants = bim[alleles_ok].reset_index(drop=True)
+    bim = reader.variants.iloc[sel_variants]
+    order = output_order(bim)
+    alleles_ok = blockwise.biallelic(bim)[order]
+    rows = sel_variants[order][alleles_ok]       # reader rows of the candidates, in output order
+    cand_variants = reader.variants.iloc[rows].assign(bed_index=rows).reset_index(drop=True)
+    del bim
     cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
     cand_ids = fam["IID"].to_numpy()[cand]
     Y, C, cov_names = design_for(cand_ids)
@@ -513,10 +516,8 @@ def _one_pass(reader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap
                         sum(b[i].remaining for b in block_steps)) for i, first in enumerate(block_steps[0])]
     steps = [gt.QCStep("biallelic", "variant", "2 alleles", int((~alleles_ok).sum()), int(alleles_ok.sum())),
              gt.QCStep("sample_call_rate", "sample", f">= {qc.sample_call_rate:g}", 0, len(cand)), *vsteps]
-    keep = np.zeros(len(bim), dtype=bool)
-    keep[np.flatnonzero(alleles_ok)[kept]] = True
     timings = {"association": t1 - t0, "export": time.perf_counter() - t1}
-    return bim[keep].reset_index(drop=True), steps, cand_ids, summary, cov_names, timings
+    return int(kept.sum()), steps, cand_ids, summary, cov_names, timings
 
 
 def _drop_constant_indicators(C: np.ndarray, names: list[str]):

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: genome-wide significance threshold used in gwas_summary.tsv
 GENOME_WIDE = 5e-8
+#: variant columns of every GWAS-SSF row
+BASE_COLUMNS = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid")
 #: columns of gwas_summary.tsv
 SUMMARY_COLUMNS = ["phenotype", "n", "variants_tested", "lambda_gc", "n_significant"]
 #: blocks of results that may wait for the writer threads
@@ -95,8 +97,7 @@ class GwasOutputs:
         from edfgen.plots import GwasPlotAccumulator
 
         self.out_dir = Path(out_dir)
-        self.base = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id",
-                              "rsid"]].reset_index(drop=True)
+        self.base = variants  # referenced, not copied (a copy costs ~50 bytes per variant)
         self.names, self.files = list(names), list(files)
         self.model, self.genome_assembly = model, genome_assembly
         self.covariates = tuple(c for c in covariates if c != "intercept")
@@ -154,7 +155,7 @@ class GwasOutputs:
         the summaries (counts, plot data)."""
         from edfgen.io.sumstats import SumstatsFormatter
 
-        fmt = SumstatsFormatter(self.base.iloc[rows])
+        fmt = SumstatsFormatter(self.base.iloc[rows][list(BASE_COLUMNS)])
         p_all = res.p_value
         for j in share:
             stream = self.streams[j]
