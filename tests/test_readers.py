@@ -131,6 +131,9 @@ def test_bgen_fast_decoder_equals_cbgen_on_plink2_files(fileset, tmp_path, monke
     s, w = np.array([9, 3, 400, 0, 3]), np.array([700, 5, 599, 600, 12, 5, 1199])
     np.testing.assert_array_equal(fast.read(s, w), R[np.ix_(s, w)])
     np.testing.assert_array_equal(fast.read(s, w, dtype=np.int8), ref.read(s, w, dtype=np.int8))
+    H = fast.read(None, v, dtype=np.int8)                # int8 hard calls decoded directly (LD, clumping)
+    np.testing.assert_array_equal(H, np.where(np.isnan(R), -127, np.floor(R + 0.5)))
+    assert H.dtype == np.int8 and H.flags.f_contiguous
     got = np.hstack([blk for _, blk in fast.blocks(s, v[::-1], block=500)])
     np.testing.assert_array_equal(got, R[np.ix_(s, v[::-1])])
     fast.BATCH_BYTES, fast.MAX_GAP = 7 * (10 + 5 * N), 0     # batches of 7 variants, one pread per gap
@@ -217,9 +220,10 @@ def test_bgen_fast_decoder_bit_depths_phasing_and_fallbacks(tmp_path, monkeypatc
     F, R = fast.read(None, v), ref.read(None, v)
     np.testing.assert_array_equal(F, R)
     np.testing.assert_allclose(F[:, :len(exact)], np.array(exact).T, rtol=0, atol=3e-7)
+    np.testing.assert_array_equal(fast.read(None, v, dtype=np.int8), ref.read(None, v, dtype=np.int8))
     assert np.isnan(F[:, -1]).all()
     if compression:
-        assert calls == [len(variants) - 2]         # only the row with a haploid sample
+        assert calls == [len(variants) - 2] * 2     # only the row with a haploid sample (float, int8 read)
         assert np.isnan(F[4, -2]) and not np.isnan(F[np.arange(n) != 4, -2]).any()
     else:
         assert calls == []

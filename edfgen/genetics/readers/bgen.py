@@ -43,7 +43,8 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.genetics.readers.base import (
-    GenotypeReader, as_dtype, check_index, check_unique_iids, dosage_from_probabilities, variant_table,
+    MISSING_INT8, GenotypeReader, as_dtype, check_index, check_unique_iids, dosage_from_probabilities, to_int8,
+    variant_table,
 )
 
 
@@ -193,8 +194,9 @@ class BgenReader(GenotypeReader):
         n = self.n_samples if sidx is None else len(sidx)
         ok = self.variants["n_alleles"].to_numpy()[vidx] == 2
         uv, inv = np.unique(vidx[ok], return_inverse=True)
-        rows = np.empty((len(uv) + 1, n), dtype=np.float32)      # the last row: NaN (not biallelic)
-        rows[-1] = np.nan
+        hard = np.dtype(dtype) == np.int8                     # int8 hard calls decoded directly (LD, clumping)
+        rows = np.empty((len(uv) + 1, n), dtype=np.int8 if hard else np.float32)
+        rows[-1] = MISSING_INT8 if hard else np.nan             # the last row: not biallelic
         pieces = max(1, min(self.threads, len(uv) // 64))
         bounds = np.linspace(0, len(uv), pieces + 1).astype(int)
         jobs = [(uv[a:b], a) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -204,14 +206,15 @@ class BgenReader(GenotypeReader):
             with ThreadPoolExecutor(pieces) as ex:
                 failed = list(ex.map(lambda job: self._decode_into(rows, job[0], job[1], sidx), jobs))
         for r in (r for f in failed for r in f):          # cbgen for rows the fast decoder does not handle
-            rows[r] = self._dosage_cbgen(int(uv[r]), sidx)
+            d = self._dosage_cbgen(int(uv[r]), sidx)
+            rows[r] = to_int8(d) if hard else d
         if ok.all() and len(uv) == len(vidx) and (uv == vidx).all():
             out = rows[:-1].T
         else:
             cols = np.full(len(vidx), len(uv))
             cols[ok] = inv
             out = rows[cols].T
-        return as_dtype(out, dtype)
+        return out if hard else as_dtype(out, dtype)
 
     #: decompressed bytes decoded at once per thread: bounds the memory beside the block (peak RSS over
     #: the cbgen path at N = 10,000, 2 threads: 32 MiB +320 MiB, 8 MiB +50 MiB, 4 MiB +10 MiB; same CPU)
@@ -245,7 +248,8 @@ class BgenReader(GenotypeReader):
                 arr = np.frombuffer(b"".join([dec[i] for i in idx]), dtype=np.uint8).reshape(len(idx), length)
                 target = row0 + a + np.asarray(idx)
                 direct = idx[-1] - idx[0] == len(idx) - 1          # consecutive rows: decode in place
-                dos, bad = _decode_rows(arr, N, sidx, rows[target[0]:target[-1] + 1] if direct else None)
+                dos, bad = _decode_rows(arr, N, sidx, rows[target[0]:target[-1] + 1] if direct else None,
+                                        hard=rows.dtype == np.int8)
                 if dos is not None and not direct:
                     rows[target[~bad]] = dos[~bad]
                 failed.extend(int(t) for t in target[bad])
@@ -347,15 +351,16 @@ def _dosage_f32(a: np.ndarray, b: np.ndarray, bits: int, phased: bool) -> np.nda
     return b.astype(f32) / denom + f32(2) * ((denom - s.astype(f32)) / denom)
 
 
-_LUTS: dict[tuple[int, bool], np.ndarray] = {}
+_LUTS: dict[tuple[int, bool, bool], np.ndarray] = {}
 
 
-def _lut(bits: int, phased: bool) -> np.ndarray:
-    """Dosage of every pair ``a | b << bits`` (bits <= 8)."""
-    key = (bits, phased)
+def _lut(bits: int, phased: bool, hard: bool = False) -> np.ndarray:
+    """Dosage (``hard``: its int8 hard call) of every pair ``a | b << bits`` (bits <= 8)."""
+    key = (bits, phased, hard)
     if key not in _LUTS:
         idx = np.arange(1 << (2 * bits), dtype=np.uint32)
-        _LUTS[key] = _dosage_f32(idx & ((1 << bits) - 1), idx >> bits, bits, phased)
+        d = _dosage_f32(idx & ((1 << bits) - 1), idx >> bits, bits, phased)
+        _LUTS[key] = to_int8(d) if hard else d
     return _LUTS[key]
 
 
@@ -371,11 +376,11 @@ def _unpack(probs: np.ndarray, k: np.ndarray, bits: int) -> np.ndarray:
     return (v >> shift) & np.uint64((1 << bits) - 1)
 
 
-def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None,
-                 out: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray]:
+def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarray | None = None, *,
+                 hard: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
     """Dosages ``[g, n]`` of decompressed layout-2 blocks ``arr [g, length]`` of one length (written
-    into ``out`` when given), and which rows are not biallelic diploid blocks of N samples (left for
-    cbgen; their rows of the result are undefined)."""
+    into ``out`` when given; ``hard``: int8 hard calls as :func:`to_int8` makes them), and which rows are
+    not biallelic diploid blocks of N samples (left for cbgen; their rows of the result are undefined)."""
     g, length = arr.shape
     bad = np.ones(g, dtype=bool)
     if length < 10 + N:
@@ -395,7 +400,8 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None,
     good = ~bad
     if not good.any():
         return None, bad
-    dos = out if out is not None else np.empty((g, N if sidx is None else len(sidx)), dtype=np.float32)
+    dos = out if out is not None else np.empty((g, N if sidx is None else len(sidx)),
+                                               dtype=np.int8 if hard else np.float32)
     for key in np.unique(phased[good] * 64 + bits[good]).tolist():
         ph, b = bool(key // 64), key % 64
         sel = good & (phased * 64 + bits == key)
@@ -406,9 +412,9 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None,
             if sidx is not None:
                 v = np.take(v, sidx, axis=1)                  # (twice as fast as v[:, sidx])
             if whole:
-                np.take(_lut(8, ph), v, out=dos)
+                np.take(_lut(8, ph, hard), v, out=dos)
             else:
-                dos[sel] = np.take(_lut(8, ph), v)
+                dos[sel] = np.take(_lut(8, ph, hard), v)
             continue
         if b in (16, 32):
             v = np.ascontiguousarray(probs).view("<u2" if b == 16 else "<u4")
@@ -418,11 +424,13 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None,
         else:
             k = np.arange(N) if sidx is None else sidx
             a_, b_ = _unpack(probs, 2 * k, b), _unpack(probs, 2 * k + 1, b)
-            res = np.take(_lut(b, ph), a_ | (b_ << np.uint64(b))) if b < 8 else _dosage_f32(a_, b_, b, ph)
+            res = np.take(_lut(b, ph, hard), a_ | (b_ << np.uint64(b))) if b < 8 else _dosage_f32(a_, b_, b, ph)
+        if hard and res.dtype != np.int8:
+            res = to_int8(res)
         if whole:
             dos[...] = res
         else:
             dos[sel] = res
     if missing is not None:
-        dos[missing if sidx is None else np.take(missing, sidx, axis=1)] = np.nan
+        dos[missing if sidx is None else np.take(missing, sidx, axis=1)] = MISSING_INT8 if hard else np.nan
     return dos, bad
