@@ -15,6 +15,10 @@ Usage::
 
     python benchmarks/gwas_vs_plink2.py                 # N=10000, M=100000, P in 1 8 64 256
     python benchmarks/gwas_vs_plink2.py --n 2000 --m 20000 --p 1 8   # quick
+    # BGEN, before/after a change of one module, in the same runs: a copy of edfgen with the old module
+    mkdir -p /tmp/base && cp -r edfgen /tmp/base/ && git show REV:edfgen/genetics/readers/bgen.py \
+        > /tmp/base/edfgen/genetics/readers/bgen.py
+    python benchmarks/gwas_vs_plink2.py --format bgen --no-plots --baseline /tmp/base --tag n10000 --p 1 8 64
 
 Writes ``benchmarks/results/gwas_vs_plink2.json`` and ``.md``.
 """
