@@ -125,12 +125,23 @@ def block_counts(G: np.ndarray, *, buffer: _Buffer | None = None):
         n_het = np.rint(s1).astype(np.int64) - 2 * n_hom
         return n_called, n_het, n_hom, s1, s2, sample_missing, Gf
     np.copyto(Gf, G, casting="unsafe")
-    miss = np.isnan(Gf)
-    n_called = Gf.shape[0] - miss.sum(0)
-    z = np.where(miss, 0.0, Gf) if miss.any() else Gf
-    n_het = ((z >= 0.5) & (z < 1.5)).sum(0)
-    n_hom = (z >= 1.5).sum(0)
-    return n_called, n_het, n_hom, z.sum(0), np.einsum("ij,ij->j", z, z), miss.sum(1), Gf
+    s1 = Gf.sum(0)                                   # NaN where a dosage is missing
+    s2 = np.einsum("ij,ij->j", Gf, Gf)
+    n_called = np.full(m, N, dtype=np.int64)
+    sample_missing = np.zeros(N, dtype=np.int64)
+    missing_cols = np.flatnonzero(np.isnan(s1))
+    if missing_cols.size:
+        sub = Gf[:, missing_cols]
+        miss = np.isnan(sub)
+        z = np.where(miss, 0.0, sub)
+        n_called[missing_cols] = N - miss.sum(0)
+        sample_missing = miss.sum(1)
+        s1[missing_cols] = z.sum(0)
+        s2[missing_cols] = np.einsum("ij,ij->j", z, z)
+    # hard calls (rounded dosages) for HWE, compared on the input's own (narrower) type; NaN counts as neither
+    n_hom = np.count_nonzero(G >= 1.5, axis=0)
+    n_het = np.count_nonzero(G >= 0.5, axis=0) - n_hom
+    return n_called, n_het, n_hom, s1, s2, sample_missing, Gf
 
 
 def prefetched(it: Iterator, depth: int = 1) -> Iterator:

@@ -147,7 +147,7 @@ def open_genotypes(files: GenotypeFiles, *, chromosomes: Sequence[str] | None = 
             raise InputError(f"--sample given {len(files.sample)} times for {len(bgens)} BGEN files "
                              "(give one, a {chr} template, or one per BGEN)")
         for (p, _), s in zip(bgens, samples):
-            readers.append(BgenReader(p, sample=s))
+            readers.append(BgenReader(p, sample=s, threads=threads))
     else:
         from edfgen.genetics.readers.vcf import VcfReader
 
