@@ -246,23 +246,6 @@ def qc_table(steps: Sequence[QCStep]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # Hardy-Weinberg exact test (pure numpy)
 # ----------------------------------------------------------------------------------------------
-def _hwe_exact_one(n_hom1: int, n_het: int, n_hom2: int, midp: bool = False) -> float:
-    n = n_hom1 + n_het + n_hom2
-    if n == 0:
-        return 1.0
-    n_rare = min(2 * n_hom1 + n_het, 2 * n_hom2 + n_het)
-    h = np.arange(n_rare % 2, n_rare + 1, 2)
-    hom_r = (n_rare - h) // 2
-    hom_c = n - h - hom_r
-    logp = (h * np.log(2.0) - gammaln(h + 1) - gammaln(hom_r + 1) - gammaln(hom_c + 1))
-    logp -= logp.max()
-    prob = np.exp(logp)
-    obs = prob[np.searchsorted(h, n_het)]
-    tie = np.abs(prob - obs) <= obs * 1e-7
-    p = prob[(prob < obs) & ~tie].sum() + (0.5 if midp else 1.0) * prob[tie].sum()
-    return float(min(1.0, p / prob.sum()))
-
-
 def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, screen: float = 1e-2,
                 midp: bool = False) -> np.ndarray:
     """Hardy-Weinberg exact test p-values (Wigginton et al. 2005), vectorised with a safe screen.
@@ -309,8 +292,9 @@ def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, sc
 
 
 def _hwe_exact_group(n: int, n_rare: int, n_het: np.ndarray, midp: bool) -> np.ndarray:
-    """Exact HWE p-values of variants sharing ``n`` called samples and ``n_rare`` rare alleles
-    (:func:`_hwe_exact_one` for each ``n_het``, from one distribution)."""
+    """Exact HWE p-values of variants sharing ``n`` called samples and ``n_rare`` rare alleles, from one
+    null distribution of the heterozygote count: the sum of the probabilities of tables no more likely
+    than each observed ``n_het`` (ties within 1e-7 relative count fully, or half with ``midp``)."""
     if n == 0:
         return np.ones(len(n_het))
     h = np.arange(n_rare % 2, n_rare + 1, 2)
@@ -589,6 +573,9 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
             mt = mt.annotate_rows(varid=mt.rsid)
             mt = mt.select_entries(x=hl.float64(mt.GT.n_alt_alleles()))
         elif source.vcf:
+            if "{chr}" in source.vcf or source.vcf.endswith(".bcf"):
+                raise InputError(f"--vcf {source.vcf}: {'a {chr} template' if '{chr}' in source.vcf else 'BCF'} is "
+                                 "read by the fast engine only (Hail: one VCF, e.g. bcftools concat -Oz)")
             mt = hl.import_vcf(source.vcf, reference_genome=rg, contig_recoding=rec, force_bgz=source.vcf.endswith(".gz"),
                                array_elements_required=False)
             mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid), _chr_pos_id(hl, mt), mt.rsid))

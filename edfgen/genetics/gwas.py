@@ -94,8 +94,9 @@ class GwasSettings:
         Logistic regression (phenotypes coded 0/1; ``beta`` = log-odds ratio).
     logistic_test : {"wald", "firth"}
     engine : {"auto", "fast", "hail"}
-        ``auto`` = ``fast`` for PLINK input on a local master with a linear model or a logistic Wald
-        test, else ``hail`` (Firth, other genotype formats, clusters).
+        ``auto`` = ``fast`` for local ``--bfile``/``--pfile``/``--bgen``/``--vcf`` input on a local master
+        with a linear model or a logistic Wald test, else ``hail`` (Firth, remote VCF or MatrixTable
+        input, clusters).
     block_size : int or None
         Variants per block in the fast engine; ``None``: :func:`edfgen.genetics.blockwise.auto_block_size`
         (memory per block bounded whatever the number of samples and phenotypes).
@@ -643,7 +644,7 @@ def _related_callback(source, reader, qc, hail):
         from edfgen.genetics.hail_context import init_hail
 
         hl = init_hail(hail)
-        mt = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl)
+        mt = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)  # KING ignores INFO
         mt = mt.filter_cols(hl.literal(set(reader.samples["IID"].to_numpy()[sample_rows])).contains(mt.s))
         return gt.related_to_remove(hl, gt._common_variants(hl, mt), qc.kinship)
     return related

@@ -50,17 +50,27 @@ def output_order(variants: pd.DataFrame) -> np.ndarray:
     return np.lexsort((variants["base_pair_location"].to_numpy(), chrom_key(variants["chromosome"]).to_numpy()))
 
 
-def _raise_open_file_limit(needed: int) -> None:
-    """Raise the soft limit of open files towards ``needed`` (one stream per phenotype stays open)."""
+def _raise_open_file_limit(needed: int, n_phenotypes: int) -> None:
+    """Raise the soft limit of open files to ``needed`` (one stream per phenotype stays open), or
+    stop with one line when the hard limit does not allow it."""
     try:
         import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft != resource.RLIM_INFINITY and soft < needed:
-            new = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-    except (ImportError, ValueError, OSError):  # pragma: no cover - not POSIX, or not allowed
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed if hard == resource.RLIM_INFINITY else min(needed, hard),
+                                                    hard))
+    except (ValueError, OSError):  # pragma: no cover - not allowed
         pass
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < needed:
+        from edfgen.exceptions import InputError
+
+        raise InputError(f"{n_phenotypes} phenotypes are written at once and need {needed} open files, but the "
+                         f"limit is {resource.getrlimit(resource.RLIMIT_NOFILE)[0]} (raise it with ulimit -n, or "
+                         "run the phenotypes in several gwas calls)")
 
 
 class GwasOutputs:
@@ -108,11 +118,10 @@ class GwasOutputs:
         self.n_max = np.zeros(P, dtype=np.int64)
         self.n_tested = np.zeros(P, dtype=np.int64)
         self.n_significant = np.zeros(P, dtype=np.int64)
-        self.rows_written = 0
         self._last_row = -1
         self.plot_data = GwasPlotAccumulator(self.base["chromosome"].astype(str).to_numpy(),
                                              self.base["base_pair_location"].to_numpy(), P)
-        _raise_open_file_limit(P + 256)
+        _raise_open_file_limit(P + 64, P)
         # tabix indexes built while writing hold ~32 bytes per 16 kb bin with variants and file; beyond
         # INDEX_MEMORY over all files, htslib indexes each finished file instead
         pos = self.base["base_pair_location"].to_numpy(dtype=np.int64) >> 14
@@ -173,7 +182,6 @@ class GwasOutputs:
             self.n_significant += (p_all < GENOME_WIDE).sum(0)
         self.n_max = np.maximum(self.n_max, res.n.max(0))
         self.plot_data.add(rows, p_all)
-        self.rows_written += len(rows)
 
     # -- end ---------------------------------------------------------------------------------------
     def close(self) -> pd.DataFrame:
@@ -225,7 +233,8 @@ class GwasOutputs:
                             study_wide=GENOME_WIDE / P if P > 1 else None)  # Bonferroni over phenotypes
 
     def abort(self) -> None:
-        """Stop writing and remove every temporary file (the targets are untouched)."""
+        """Stop writing and remove every temporary file. Files already finished by :meth:`close` (when
+        another one failed) stay; the in-progress manifest lists them for ``--force``."""
         for futures in getattr(self, "_pending", ()):
             for f in futures:
                 f.cancel()

@@ -320,7 +320,7 @@ def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
         bed = Path(f"{prefix}.bed")
         return [Path(f"{prefix}.{e}") for e in ("bim", "fam")], (bed.stat().st_size if bed.exists() else None)
     paths = [Path(p) for p in prefix.paths()]
-    big = [p for p in paths if p.suffix in (".bed", ".pgen", ".bgen", ".gz", ".bcf")]
+    big = [p for p in paths if p.suffix in (".bed", ".pgen", ".bgen", ".gz", ".bgz", ".bcf", ".vcf")]
     small = [p for p in paths if p not in big]
     size = sum(p.stat().st_size for p in big if p.exists()) if any(p.exists() for p in big) else None
     return small, size

@@ -444,14 +444,14 @@ class BgzfWriter:
     b'TBI\\x01'
     """
 
-    def __init__(self, fh: BinaryIO, *, level: int = 1, tabix: TabixSpec | None = None):
+    def __init__(self, fh: BinaryIO, *, level: int = 1, tabix: TabixSpec | None = None, name: str | None = None):
         self.fh, self.level = fh, level
         self._buf = bytearray()
         self._md5 = hashlib.md5()
         self.closed = False
         self._upos = 0  # uncompressed bytes written
         self._block_sizes: list[int] = []  # compressed size of each data block
-        self._tabix = None if tabix is None else _TabixBuilder(tabix, getattr(fh, "name", "<BGZF stream>"))
+        self._tabix = None if tabix is None else _TabixBuilder(tabix, name or getattr(fh, "name", "<BGZF stream>"))
         self._head = bytearray()  # the lines before the first record (tabix checks them)
         self._tbi: bytes | None = None
 

@@ -413,7 +413,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
         table = pcsv.read_csv(pa.py_buffer(raw), parse_options=pcsv.ParseOptions(delimiter="\t"),
                               convert_options=pcsv.ConvertOptions(
                                   include_columns=list(types), column_types=types,
-                                  null_values=["", "NA", "NaN", "nan", "N/A", "NULL", "null", "None", "."]),
+                                  null_values=["", "NA", "NaN", "nan", "N/A", "NULL", "null", "None"]),  # "." as read_sumstats
                               read_options=pcsv.ReadOptions(block_size=1 << 24))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return _subset(read_sumstats(path, required=required)[0], wanted)
@@ -844,8 +844,13 @@ class SumstatsStream:
         self.tmp = temp_name(self.path)
         self._fh = open(self.tmp, "wb")
         self._build = index and index_while_writing
-        self._w = BgzfWriter(self._fh, level=level, tabix=TabixSpec() if self._build else None)
-        self._w.write(("\t".join(SumstatsFormatter.columns) + "\n").encode())
+        try:
+            self._w = BgzfWriter(self._fh, level=level, tabix=TabixSpec() if self._build else None,
+                                 name=str(self.path))
+            self._w.write(("\t".join(SumstatsFormatter.columns) + "\n").encode())
+        except BaseException:
+            self.abort()
+            raise
 
     def append(self, body: bytes, line_lengths: np.ndarray, formatter: SumstatsFormatter) -> None:
         """Append rows formatted by ``formatter`` (:meth:`SumstatsFormatter.rows` gives ``body`` and
@@ -858,20 +863,23 @@ class SumstatsStream:
     def close(self, meta: SumstatsMeta | None = None) -> str:
         """Finish the file (index, rename, metadata); returns the md5 of the compressed file."""
         from edfgen.io.bgzf import tabix_index
-        from edfgen.io.tables import atomic_write
+        from edfgen.io.tables import temp_name
 
         self._w.close()
         self._fh.close()
+        tbi = None
         try:
             if self._build:
-                with atomic_write(f"{self.path}.tbi", "wb") as fh:
-                    fh.write(self._w.tabix_bytes())
+                tbi = temp_name(Path(f"{self.path}.tbi"))
+                tbi.write_bytes(self._w.tabix_bytes())
             elif self.index:
-                os.replace(tabix_index(self.tmp), f"{self.path}.tbi")
+                tbi = tabix_index(self.tmp)
         except BaseException:
             self.abort()
             raise
-        os.replace(self.tmp, self.path)
+        os.replace(self.tmp, self.path)              # the data first, then its index
+        if tbi is not None:
+            os.replace(tbi, f"{self.path}.tbi")
         if meta is not None:
             write_meta(self.path, meta, self._w.md5)
         return self._w.md5
