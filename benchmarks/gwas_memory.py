@@ -6,10 +6,12 @@ options (plots included) and ``plink2 --glm`` on the same files; both are measur
 ``/usr/bin/time -v`` (peak RSS of the process). With ``--before DIR`` (a checkout of an earlier
 commit, e.g. ``git worktree add /tmp/old <commit>``) that version of edfgen is measured too.
 
-Memory that may grow with M: the variant table (~200 bytes per variant) and per-variant QC counts
-(~50 bytes per variant). Per phenotype file, the tabix index under construction grows with the
-number of 16 kb bins that hold variants (at most ~190,000 for a whole genome, ~4.5 MB). The results
-``[M, P]`` (formerly ~48 bytes per variant and phenotype) are written block by block and no longer held.
+Memory that may grow with M: the variant table (~200 bytes per variant, read as Python strings, so
+the peak while reading the .bim is higher) and per-variant QC counts (~50 bytes per variant). Per
+phenotype file, the tabix index under construction grows with the number of 16 kb bins that hold
+variants (~32 bytes each, at most ~190,000 for a whole genome); beyond 256 MiB for all files htslib
+indexes the finished files instead (as here: 256 files x 100k spread variants). The results ``[M, P]``
+(formerly ~48 bytes per variant and phenotype) are written block by block and no longer held.
 
 Usage::
 
