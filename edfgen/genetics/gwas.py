@@ -542,10 +542,7 @@ def _fast_engine(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np
     """
     from edfgen.genetics.blockwise import association_pass, auto_block_size
 
-    if sink is None:
-        def sink(sl, res, counts):
-            outputs.add(np.arange(sl.start, sl.stop), res)
-
+    sink = sink or outputs.sink
     def run():
         return association_pass(reader, sample_index, variants["bed_index"].to_numpy(), Y, C,
                                 binary=settings.binary, missing_genotypes=settings.missing_genotypes,
@@ -586,9 +583,6 @@ def _model_pass(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.
     perm = (np.random.default_rng(MULTIVARIATE_PERMUTATION_SEED).permutation(len(sample_index))
             if settings.multivariate else None)
 
-    def sink(sl, res, counts):
-        outputs.add(np.arange(sl.start, sl.stop), res)
-
     def run():
         genome = genome_from_reader(reader, sample_index, vidx, chroms) if model.needs_genome else None
         extra = {"sample_ids": sample_ids} if model.needs_genome else {}
@@ -596,7 +590,7 @@ def _model_pass(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.
         out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
                                block=settings.block_size or auto_block_size(len(sample_index), Y.shape[1]),
                                names=names, permutation=perm,
-                               sink=None if perm is not None else sink)
+                               sink=None if perm is not None else outputs.sink)
         if perm is not None:
             outputs.add(np.arange(len(vidx)), out[0])
         return getattr(prepared, "predictions", None), (out[2] if perm is not None else None), out[0]

@@ -27,11 +27,10 @@ import numpy as np
 import pandas as pd
 
 from edfgen.genetics.association import AssociationResult
+from edfgen.plots.thin import GENOME_WIDE  # the threshold of gwas_summary.tsv and of the plots
 
 log = logging.getLogger(__name__)
 
-#: genome-wide significance threshold used in gwas_summary.tsv
-GENOME_WIDE = 5e-8
 #: variant columns of every GWAS-SSF row
 BASE_COLUMNS = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid")
 #: columns of gwas_summary.tsv
@@ -158,6 +157,11 @@ class GwasOutputs:
                 f.result()
         self._pending.append([pool.submit(self._write_block, rows, res, share, i == 0)
                               for i, (pool, share) in enumerate(zip(self._pools, self._shares))])
+
+    def sink(self, rows: slice, res: AssociationResult, counts=None) -> None:
+        """:meth:`add` for a block of consecutive rows (the ``sink`` of
+        :func:`edfgen.genetics.blockwise.association_pass`; ``counts`` unused)."""
+        self.add(np.arange(rows.start, rows.stop), res)
 
     def _write_block(self, rows: np.ndarray, res: AssociationResult, share: np.ndarray, first: bool) -> None:
         """Format and compress the rows of the phenotypes ``share``; the ``first`` writer also keeps
