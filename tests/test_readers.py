@@ -26,30 +26,41 @@ def _plink2(*args, cwd: Path) -> None:
     subprocess.run(["plink2", "--threads", "1", *map(str, args)], cwd=cwd, check=True, capture_output=True)
 
 
+def dummy_pgen(d: Path, n: int, m: int, *, seed: int, spacing: int) -> None:
+    """``d/raw.pgen``: plink2 --dummy dosages (2 % missing), the first half of the variants on
+    chromosome 1 and the rest on chromosome 2, ``spacing`` bp apart, ids ``rs1..``."""
+    _plink2("--dummy", n, m, "0.02", "acgt", "dosage-freq=0.4", "--seed", seed, "--make-pgen", "--out", "raw", cwd=d)
+    pvar = pd.read_csv(d / "raw.pvar", sep="\t")
+    pvar["#CHROM"] = np.where(np.arange(m) < m // 2, "1", "2")
+    pvar["POS"] = 10_000 + np.arange(m) * spacing
+    pvar["ID"] = [f"rs{i + 1}" for i in range(m)]
+    pvar.to_csv(d / "raw.pvar", sep="\t", index=False)
+
+
+def write_pheno_covar(d: Path, n: int, *, seed: int, missing_row: int) -> None:
+    """``pheno.tsv`` (y1, y2 normal; y2 missing in ``missing_row``) and ``covar.tsv`` (age, sex) for
+    the samples of ``d/raw.psam``."""
+    rng = np.random.default_rng(seed)
+    iid = pd.read_csv(d / "raw.psam", sep="\t")["#IID"]
+    ph = pd.DataFrame({"IID": iid, "y1": rng.normal(size=n), "y2": rng.normal(size=n)})
+    ph.loc[missing_row, "y2"] = np.nan
+    ph.to_csv(d / "pheno.tsv", sep="\t", index=False, na_rep="NA")
+    pd.DataFrame({"IID": iid, "age": rng.normal(50, 8, n), "sex": rng.integers(0, 2, n)}).to_csv(
+        d / "covar.tsv", sep="\t", index=False)
+
+
 @pytest.fixture(scope="module")
 def fileset(tmp_path_factory) -> Path:
     """plink2 --dummy dosages (2 % missing) on chromosomes 1 and 2 as .pgen, per-chromosome BGEN 1.2
     8-bit and BGEN 1.3 16-bit (ref-first: second allele = ALT) and a .bed; phenotypes and covariates."""
     d = tmp_path_factory.mktemp("readers")
-    _plink2("--dummy", N, M, "0.02", "acgt", "dosage-freq=0.4", "--seed", 11, "--make-pgen", "--out", "raw", cwd=d)
-    pvar = pd.read_csv(d / "raw.pvar", sep="\t")
-    half = M // 2
-    pvar["#CHROM"] = np.where(np.arange(M) < half, "1", "2")
-    pvar["POS"] = 10_000 + np.arange(M) * 1000
-    pvar["ID"] = [f"rs{i + 1}" for i in range(M)]
-    pvar.to_csv(d / "raw.pvar", sep="\t", index=False)
+    dummy_pgen(d, N, M, seed=11, spacing=1000)
     for c in (1, 2):
         _plink2("--pfile", "raw", "--chr", c, "--export", "bgen-1.2", "bits=8", "ref-first", "--out", f"imp8_chr{c}",
                 cwd=d)
     _plink2("--pfile", "raw", "--export", "bgen-1.3", "bits=16", "ref-first", "--out", "imp16", cwd=d)
     _plink2("--pfile", "raw", "--make-bed", "--out", "hard", cwd=d)
-    rng = np.random.default_rng(3)
-    iid = pd.read_csv(d / "raw.psam", sep="\t")["#IID"]
-    ph = pd.DataFrame({"IID": iid, "y1": rng.normal(size=N), "y2": rng.normal(size=N)})
-    ph.loc[7, "y2"] = np.nan
-    ph.to_csv(d / "pheno.tsv", sep="\t", index=False, na_rep="NA")
-    pd.DataFrame({"IID": iid, "age": rng.normal(50, 8, N), "sex": rng.integers(0, 2, N)}).to_csv(
-        d / "covar.tsv", sep="\t", index=False)
+    write_pheno_covar(d, N, seed=3, missing_row=7)
     return d
 
 

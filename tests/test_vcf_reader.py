@@ -13,7 +13,7 @@ import pytest
 
 from edfgen.exceptions import InputError
 from edfgen.genetics.readers import GenotypeFiles, open_genotypes
-from test_readers import _compare_glm, _plink2
+from test_readers import _compare_glm, _plink2, dummy_pgen, write_pheno_covar
 
 pytestmark = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
 
@@ -28,12 +28,7 @@ def vcfs(tmp_path_factory) -> Path:
     import pysam
 
     d = tmp_path_factory.mktemp("vcf")
-    _plink2("--dummy", N, M, "0.02", "acgt", "dosage-freq=0.4", "--seed", 7, "--make-pgen", "--out", "raw", cwd=d)
-    pvar = pd.read_csv(d / "raw.pvar", sep="\t")
-    pvar["#CHROM"] = np.where(np.arange(M) < M // 2, "1", "2")
-    pvar["POS"] = 10_000 + np.arange(M) * 500
-    pvar["ID"] = [f"rs{i + 1}" for i in range(M)]
-    pvar.to_csv(d / "raw.pvar", sep="\t", index=False)
+    dummy_pgen(d, N, M, seed=7, spacing=500)
     _plink2("--pfile", "raw", "--export", "vcf", "bgz", "vcf-dosage=DS", "--out", "ds", cwd=d)
     pysam.tabix_index(str(d / "ds.vcf.gz"), preset="vcf", force=True)
     _plink2("--pfile", "raw", "--export", "bcf", "vcf-dosage=DS", "--out", "ds", cwd=d)
@@ -42,13 +37,7 @@ def vcfs(tmp_path_factory) -> Path:
         _plink2("--pfile", "raw", "--chr", c, "--export", "vcf", "bgz", "vcf-dosage=DS", "--out", f"ds_chr{c}",
                 cwd=d)
     _plink2("--pfile", "raw", "--make-bed", "--out", "hard", cwd=d)
-    rng = np.random.default_rng(5)
-    iid = pd.read_csv(d / "raw.psam", sep="\t")["#IID"]
-    ph = pd.DataFrame({"IID": iid, "y1": rng.normal(size=N), "y2": rng.normal(size=N)})
-    ph.loc[3, "y2"] = np.nan
-    ph.to_csv(d / "pheno.tsv", sep="\t", index=False, na_rep="NA")
-    pd.DataFrame({"IID": iid, "age": rng.normal(50, 8, N), "sex": rng.integers(0, 2, N)}).to_csv(
-        d / "covar.tsv", sep="\t", index=False)
+    write_pheno_covar(d, N, seed=5, missing_row=3)
     return d
 
 
