@@ -47,7 +47,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.ld import R2_METHODS, GenotypePanel, WindowLD, open_panel, panel_fingerprint, r2_vector
+from edfgen.genetics.ld import (R2_METHODS, GenotypePanel, WindowLD, chromosome_runs, open_panel, panel_fingerprint,
+                                r2_vector)
 from edfgen.io.sumstats import chrom_key, read_sumstats, read_sumstats_columns
 from edfgen.progress import progress
 
@@ -121,12 +122,7 @@ GenotypeFn = Callable[[np.ndarray], np.ndarray]
 def _chrom_blocks(chrom: np.ndarray) -> dict[str, tuple[int, int]]:
     """Contiguous ``[start, end)`` of each chromosome label in file order."""
     blocks: dict[str, tuple[int, int]] = {}
-    if len(chrom) == 0:
-        return blocks
-    change = np.flatnonzero(chrom[1:] != chrom[:-1]) + 1
-    starts = np.r_[0, change]
-    ends = np.r_[change, len(chrom)]
-    for s, e in zip(starts, ends):
+    for s, e in zip(*chromosome_runs(chrom)):
         c = str(chrom[s])
         if c in blocks:
             raise InputError(f"LD panel .bim: chromosome {c} is not contiguous (sort the fileset)")
@@ -462,6 +458,16 @@ _NO_REJECTS = pd.DataFrame({"phenotype": pd.Series(dtype=object), "variant_id": 
 _MATCH_OPTIONAL = ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele")
 
 
+def _not_in_panel(name: str, vs: _VariantSet, p: np.ndarray, missing: np.ndarray, p1: float):
+    """The variants ``missing`` from the panel that would qualify as index variants (``p <= p1``), and
+    their ``rejects.tsv`` rows."""
+    rej = missing[p[missing] <= p1]
+    rejects = _NO_REJECTS if rej.size == 0 else pd.DataFrame(
+        {"phenotype": name, "variant_id": vs.id_str[rej], "p_value": p[rej],
+         "reason": "not in LD panel (matched by variant_id)"}, columns=REJECT_COLUMNS)
+    return rej, rejects
+
+
 def _prepare_fast(name: str, df: pd.DataFrame, vs: _VariantSet, panel: GenotypePanel,
                   settings: ClumpSettings, *, share: bool = True) -> _Prepared | None:
     """:func:`match_to_panel` for a file whose variant set was matched before (``None``: take the
@@ -476,11 +482,7 @@ def _prepare_fast(name: str, df: pd.DataFrame, vs: _VariantSet, panel: GenotypeP
         if vs.full is None:
             return None
         f = vs.full
-        miss = vs.missing
-        rej = miss[p[miss] <= settings.p1]
-        rejects = _NO_REJECTS if rej.size == 0 else pd.DataFrame(
-            {"phenotype": name, "variant_id": vs.id_str[rej], "p_value": p[rej],
-             "reason": "not in LD panel (matched by variant_id)"}, columns=REJECT_COLUMNS)
+        _, rejects = _not_in_panel(name, vs, p, vs.missing, settings.p1)
         return _Prepared(name, f.bim, p[f.rows], f.ids, f.rows, f.pos, f.chromosome, rejects)
     found = ~np.isnan(vs.bim)
     if have.sum() == 0 or found[have].mean() < 0.5:
@@ -488,10 +490,7 @@ def _prepare_fast(name: str, df: pd.DataFrame, vs: _VariantSet, panel: GenotypeP
     rows = vs.by_bim[have[vs.by_bim]]
     bim = vs.bim[rows].astype(np.int64)
     miss = np.flatnonzero(have & ~found)
-    rej = miss[p[miss] <= settings.p1]
-    rejects = _NO_REJECTS if rej.size == 0 else pd.DataFrame(
-        {"phenotype": name, "variant_id": vs.id_str[rej], "p_value": p[rej],
-         "reason": "not in LD panel (matched by variant_id)"}, columns=REJECT_COLUMNS)
+    rej, rejects = _not_in_panel(name, vs, p, miss, settings.p1)
     if len(miss):
         log.info("%s: %d variants not in the LD panel %s (%d with p <= p1)", name, len(miss), panel.prefix, len(rej))
     pos = vs.pos[rows] if vs.pos is not None else None
@@ -525,13 +524,6 @@ def _read_groups(groups: dict[str, list[Path]], *, threads: int = 2):
             yield res
 
 
-def _chrom_runs(chrom_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if len(chrom_codes) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    change = np.flatnonzero(chrom_codes[1:] != chrom_codes[:-1]) + 1
-    return np.r_[0, change].astype(np.int64), np.r_[change, len(chrom_codes)].astype(np.int64)
-
-
 def _clump_lockstep(preps: Sequence[_Prepared], panel: GenotypePanel, settings: ClumpSettings,
                     ld: WindowLD) -> list[ClumpKernelResult]:
     """Clump several phenotypes at once: every round, each unfinished phenotype asks for the LD
@@ -553,7 +545,7 @@ def _clump_lockstep(preps: Sequence[_Prepared], panel: GenotypePanel, settings: 
             results[k] = stop.value
 
     for k, pr in enumerate(preps):
-        gen = _greedy_clump(pr.p, panel.variants.position[pr.bim], *_chrom_runs(codes[pr.bim]), settings)
+        gen = _greedy_clump(pr.p, panel.variants.position[pr.bim], *chromosome_runs(codes[pr.bim]), settings)
         step(k, gen, pr.bim, None)
     while waiting:
         ld.ensure([bim[req[0]] for _, bim, req in waiting.values()])

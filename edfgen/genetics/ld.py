@@ -471,6 +471,14 @@ _LOW_BITS = np.array([_bits_of(v, 0) for v in range(256)], dtype=np.uint8)
 _HIGH_BITS = np.array([_bits_of(v, 1) for v in range(256)], dtype=np.uint8)
 
 
+def chromosome_runs(chrom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, ends)`` of the runs of equal chromosome labels (or codes), in file order."""
+    if len(chrom) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    change = np.flatnonzero(chrom[1:] != chrom[:-1]) + 1
+    return np.r_[0, change].astype(np.int64), np.r_[change, len(chrom)].astype(np.int64)
+
+
 class WindowLD:
     """Which panel variants within a window are in LD with an index variant, computed once per
     index variant and shared by every phenotype clumped against the panel.
@@ -517,8 +525,7 @@ class WindowLD:
         self._hi = np.zeros(len(pos), dtype=np.int64)
         self.usable = True
         if len(pos):
-            change = np.flatnonzero(chrom[1:] != chrom[:-1]) + 1
-            starts, ends = np.r_[0, change], np.r_[change, len(chrom)]
+            starts, ends = chromosome_runs(chrom)
             self.usable = len(set(chrom[starts])) == len(starts)     # each chromosome one run of rows
             for s, e in zip(starts, ends):
                 p = pos[s:e]
