@@ -20,7 +20,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@touch $@
 
 java-check:
-	@$(PY) -c "from edfgen.genetics.hail_context import java_major_version as v; import sys; m = v(); sys.exit(0 if m and m >= 11 else 'edfgen needs Java >= 11 for Hail (found: %s): install it with \"apt-get install openjdk-17-jre-headless\" (Debian/Ubuntu) or \"brew install openjdk@17\" (macOS), or set JAVA_HOME' % m)"
+	@$(PY) -c "from edfgen.engines.hail import java_major_version as v; import sys; m = v(); sys.exit(0 if m and m >= 11 else 'edfgen needs Java >= 11 for Hail (found: %s): install it with \"apt-get install openjdk-17-jre-headless\" (Debian/Ubuntu) or \"brew install openjdk@17\" (macOS), or set JAVA_HOME' % m)"
 
 demo: setup
 	$(VENV)/bin/edfgen demo --out edfgen-demo

@@ -7,7 +7,7 @@
    common variants (40 causal loci, 2 Mb apart); every EDF loads on 2-3 factors plus noise, so
    EDFs are correlated and share causal loci, as EDFs of one encoder do.
 3. Summary statistics of every EDF: per-variant OLS (missing calls mean-imputed, t test) written
-   with :class:`edfgen.io.sumstats.SumstatsWriter` (the GWAS-SSF BGZF files ``edfgen gwas``
+   with :class:`edfgen.formats.sumstats.SumstatsWriter` (the GWAS-SSF BGZF files ``edfgen gwas``
    writes).
 4. For each EDF count in ``--counts`` (default 64 and 256, the first k EDFs): ``plink1.9 --clump``
    once per EDF file (reading the same ``.tsv.gz``; ``--clump-snp-field variant_id
@@ -89,7 +89,7 @@ def write_edf_sumstats(bed: Path, bim: pd.DataFrame, y: np.ndarray, out: Path, *
     """Per-variant OLS of every column of ``y`` (missing calls mean-imputed) -> ``out/edf_NNN.tsv.gz``."""
     from bed_reader import open_bed
 
-    from edfgen.io.sumstats import SumstatsWriter
+    from edfgen.formats.sumstats import SumstatsWriter
 
     n, k = y.shape
     yc = y - y.mean(0)

@@ -1,8 +1,8 @@
-"""P/QRS/T delineation of ``edfgen.ecg.biomarkers``: simulator truth, neurokit2 on real ECGs, and a figure.
+"""P/QRS/T delineation of ``edfgen.kernels.ecg.biomarkers``: simulator truth, neurokit2 on real ECGs, and a figure.
 
 Three checks of the PR, QRS and QT intervals that ``edfgen interpret --measure-from`` measures, each run
 on the delineator as it is now ("after") and as it was before the trapezium-area T end / P onset
-("before": ``edfgen/ecg/biomarkers.py`` at commit ``BEFORE_COMMIT``, loaded with ``git show``):
+("before": ``edfgen/kernels/ecg/biomarkers.py`` at commit ``BEFORE_COMMIT``, loaded with ``git show``):
 
 1. **Simulator truth**: ``random_physiology`` + ``synthesize_batch`` (noisy, 500 Hz, 10 s); bias, mean
    absolute error and max |error| per interval. The simulator defines QT and PR by the tangent method.
@@ -47,8 +47,8 @@ INTERVALS = ("pr_interval_ms", "qrs_duration_ms", "qt_interval_ms")
 
 
 def load_before():
-    """``edfgen.ecg.biomarkers`` as of :data:`BEFORE_COMMIT`, imported from ``git show`` as a module."""
-    src = subprocess.run(["git", "show", f"{BEFORE_COMMIT}:edfgen/ecg/biomarkers.py"], cwd=ROOT,
+    """``edfgen.kernels.ecg.biomarkers`` as of :data:`BEFORE_COMMIT`, imported from ``git show`` as a module."""
+    src = subprocess.run(["git", "show", f"{BEFORE_COMMIT}:edfgen/kernels/ecg/biomarkers.py"], cwd=ROOT,
                          check=True, capture_output=True, text=True).stdout
     path = Path(tempfile.mkdtemp()) / "biomarkers_before.py"
     path.write_text(src)
@@ -60,7 +60,7 @@ def load_before():
 
 def load_real() -> list[dict]:
     """Every real 500 Hz record in ``../shared/data/ecg`` (PTB-XL ``records500`` and CinC 2021)."""
-    from edfgen.ecg.io import canonicalise_leads, discover_records, read_record
+    from edfgen.formats.ecg.records import canonicalise_leads, discover_records, read_record
 
     db = pd.read_csv(PTBXL / "ptbxl_database.csv", index_col="ecg_id")
     out = []
@@ -215,7 +215,7 @@ def agreement(df: pd.DataFrame) -> dict:
 
 def simulator(n: int, before, after, seed: int = 20261129) -> dict:
     """Errors against the simulator's truth (tangent-method QT and PR) for ``n`` noisy records."""
-    from edfgen.ecg.simulate import random_physiology, synthesize_batch
+    from edfgen.simulate.ecg import random_physiology, synthesize_batch
 
     truth = random_physiology(n, rng=np.random.default_rng(seed))
     ecg = synthesize_batch(truth, seed=seed, noise=True)
@@ -287,7 +287,7 @@ def plot(records: list[dict], nk: list[dict], before, after, path: Path, seed: i
 def write_md(res: dict, path: Path) -> None:
     L = ["# Delineation: simulator truth, neurokit2 on real ECGs, figure", "",
          f"`{res['command']}` ({res['date']}, {res['wall_s']:.0f} s, load {res['load']}). "
-         f"Before = `edfgen/ecg/biomarkers.py` at {BEFORE_COMMIT} (tangent T end and P onset on one lead); "
+         f"Before = `edfgen/kernels/ecg/biomarkers.py` at {BEFORE_COMMIT} (tangent T end and P onset on one lead); "
          "after = trapezium-area T end / P onset on the 8-lead spatial magnitude (module docstring).", "",
          f"## 1. Simulator truth ({res['simulator']['n']} noisy records, 500 Hz; QT and PR defined by the tangent method)", "",
          "| interval | before bias / MAE / max (ms) | after bias / MAE / max (ms) |", "|---|---|---|"]
@@ -355,7 +355,7 @@ def main(argv=None) -> None:
     ap.add_argument("--cache", type=Path, default=None, help="pickle of neurokit2's results (reused if present)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from edfgen.ecg import biomarkers as after
+    from edfgen.kernels.ecg import biomarkers as after
 
     t0 = time.time()
     before = load_before()

@@ -1,12 +1,12 @@
 """EDFs on the 40 real PhysioNet/CinC 2021 ECGs, and a heart-rate probe trained on simulated ECGs.
 
-1. ``edfgen.extract.extract_edfs`` on ``../shared/data/ecg/cinc2021`` with the shipped ``tiny`` checkpoint:
+1. ``edfgen.commands.extract.extract_edfs`` on ``../shared/data/ecg/cinc2021`` with the shipped ``tiny`` checkpoint:
    every record must give a finite EDF row (none rejected).
 2. Linear probes (ridge, ``RidgeCV`` on standardised EDFs) trained on simulated ECGs
-   (``edfgen.ecg.simulate``, a seed the checkpoint was not trained on) for heart rate, QRS duration and
+   (``edfgen.simulate.ecg``, a seed the checkpoint was not trained on) for heart rate, QRS duration and
    QT interval; R² on held-out simulated participants.
 3. Sanity figure on real data: the heart-rate probe applied to the real EDFs vs the R-peak heart rate of
-   the real signals measured by ``edfgen.ecg.biomarkers`` and, as an independent reference tool, by
+   the real signals measured by ``edfgen.kernels.ecg.biomarkers`` and, as an independent reference tool, by
    ``wfdb.processing.XQRS`` (PhysioNet's QRS detector) on lead II.
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/extract_real_ecg.py [--n-sim 2000]``
@@ -45,7 +45,7 @@ def _wide_hr_physiology(n: int, rng: np.random.Generator) -> pd.DataFrame:
     has almost no tachycardia, but 13 of the 40 real CinC records exceed 110 bpm). QT is moved with
     the heart rate at a constant Fridericia QTc; rows the generator cannot realise (PR + QT longer
     than the RR interval) are dropped."""
-    from edfgen.ecg.simulate import BeatParams, TRAIT_SPECS, finalize_physiology, qt_from_qtc, random_physiology
+    from edfgen.simulate.ecg import BeatParams, TRAIT_SPECS, finalize_physiology, qt_from_qtc, random_physiology
 
     phys = random_physiology(n, rng=rng)
     qtc = phys["qt_interval_ms"] * np.cbrt(phys["heart_rate_bpm"] / 60.0)
@@ -78,12 +78,12 @@ def main() -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from edfgen.ecg import LEADS
-    from edfgen.ecg.biomarkers import measure_biomarkers
-    from edfgen.ecg.io import EcgRecord, canonicalise_leads, iter_records
-    from edfgen.ecg.preprocess import preprocess_many
-    from edfgen.ecg.simulate import random_physiology, synthesize_batch
-    from edfgen.extract import embed_windows, extract_edfs
+    from edfgen.kernels.ecg import LEADS
+    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
+    from edfgen.formats.ecg.records import EcgRecord, canonicalise_leads, iter_records
+    from edfgen.kernels.ecg.preprocess import preprocess_many
+    from edfgen.simulate.ecg import random_physiology, synthesize_batch
+    from edfgen.commands.extract import embed_windows, extract_edfs
     from edfgen.model.checkpoint import load_checkpoint
 
     torch.set_num_threads(args.threads)
@@ -187,7 +187,7 @@ def main() -> None:
         f"all finite: {res['real_all_finite']} ({res['real_extract_seconds']} s).",
         f"- Linear probes (ridge on EDFs) trained on {ntr} simulated ECGs, R² on {args.n_sim - ntr} held-out "
         f"simulated participants: " + ", ".join(f"{k} {v}" for k, v in r2.items()) + " (goal >= 0.9 each).",
-        f"- Heart-rate probe on the real ECGs vs R-peak heart rate (edfgen.ecg.biomarkers), n = {h['n']}: "
+        f"- Heart-rate probe on the real ECGs vs R-peak heart rate (edfgen.kernels.ecg.biomarkers), n = {h['n']}: "
         f"Pearson r = {h['pearson_probe_vs_rpeak']}, Spearman = {h['spearman_probe_vs_rpeak']}, "
         f"MAE = {h['mae_bpm_probe_vs_rpeak']} bpm (real rates {h['rpeak_hr_range_bpm'][0]}–{h['rpeak_hr_range_bpm'][1]} bpm).",
         f"- Reference tool: probe vs wfdb XQRS heart rate r = {h['pearson_probe_vs_xqrs']}; edfgen R-peak vs XQRS "

@@ -5,7 +5,7 @@ Measures
 1. **model alone**: ``embed_windows`` on random ``[B, 12, 5000]`` tensors (two 5 s crops each);
 2. **reading**: edfgen's WFDB reader vs the reference ``wfdb.rdrecord`` (physical units) per record;
 3. **preprocessing**: ``preprocess_many`` (resample/filter/window/quality) per record;
-4. **end to end**: ``edfgen.extract.extract_edfs`` from a directory of WFDB records (``.hea`` + format-16
+4. **end to end**: ``edfgen.commands.extract.extract_edfs`` from a directory of WFDB records (``.hea`` + format-16
    ``.dat``), writing the EDF table, with 0, 1 and 2 reader processes.
 
 ECGs are written by ``edfgen simulate`` (here, or ``--cohort DIR``: an existing directory of WFDB
@@ -67,9 +67,9 @@ def main() -> None:
 
     import torch
 
-    from edfgen.ecg.io import discover_records, read_record
-    from edfgen.ecg.preprocess import preprocess_many
-    from edfgen.extract import embed_windows, extract_edfs
+    from edfgen.formats.ecg.records import discover_records, read_record
+    from edfgen.kernels.ecg.preprocess import preprocess_many
+    from edfgen.commands.extract import embed_windows, extract_edfs
 
     torch.set_num_threads(args.threads)
     loaded, model_desc = _load_model(args.checkpoint)

@@ -98,7 +98,7 @@ def run_new(chrom, pos, m: int, n_ph: int, block: int, out: Path) -> dict:
 
 
 def run_old(old, chrom, pos, m: int, n_ph: int, block: int, n_old: int, out: Path) -> dict:
-    from edfgen.genetics.association import lambda_gc
+    from edfgen.kernels.association import lambda_gc
 
     manhattan_plot, qq_plot = old
     base = pd.DataFrame({"chromosome": chrom, "base_pair_location": pos})

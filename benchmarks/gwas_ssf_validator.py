@@ -53,8 +53,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     args = ap.parse_args()
 
-    from edfgen.genetics.genotypes import GenotypeSource, QCSettings
-    from edfgen.genetics.gwas import GwasSettings, run_gwas
+    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.commands.gwas import GwasSettings, run_gwas
     from edfgen.simulate.cohort import simulate_cohort
 
     with tempfile.TemporaryDirectory() as tmp:

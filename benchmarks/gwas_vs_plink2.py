@@ -16,8 +16,8 @@ Usage::
     python benchmarks/gwas_vs_plink2.py                 # N=10000, M=100000, P in 1 8 64 256
     python benchmarks/gwas_vs_plink2.py --n 2000 --m 20000 --p 1 8   # quick
     # BGEN, before/after a change of one module, in the same runs: a copy of edfgen with the old module
-    mkdir -p /tmp/base && cp -r edfgen /tmp/base/ && git show REV:edfgen/genetics/readers/bgen.py \
-        > /tmp/base/edfgen/genetics/readers/bgen.py
+    mkdir -p /tmp/base && cp -r edfgen /tmp/base/ && git show REV:edfgen/formats/genotypes/bgen.py \
+        > /tmp/base/edfgen/formats/genotypes/bgen.py
     python benchmarks/gwas_vs_plink2.py --format bgen --no-plots --baseline /tmp/base --tag n10000 --p 1 8 64
 
 Writes ``benchmarks/results/gwas_vs_plink2.json`` and ``.md``.
@@ -58,7 +58,7 @@ costs (Python start, table reading, ~1 s of plot set-up) dominate plink2's 1-2 s
 def make_data(d: Path, n: int, m: int, p: int, seed: int = 7, missing_rate: float = 0.0) -> None:
     from bed_reader import to_bed
 
-    from edfgen.genetics.association import inverse_normal_transform
+    from edfgen.kernels.association import inverse_normal_transform
 
     if (d / "done").exists():
         return
@@ -102,7 +102,7 @@ def make_data(d: Path, n: int, m: int, p: int, seed: int = 7, missing_rate: floa
 DECODE_SCRIPT = """
 import json, sys, time
 import numpy as np
-from edfgen.genetics.readers.bgen import BgenReader
+from edfgen.formats.genotypes.bgen import BgenReader
 path, sample, fast, threads, m = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4]), int(sys.argv[5])
 r = BgenReader(path, sample=sample, fast=fast, threads=threads)
 m = min(m, r.n_variants)

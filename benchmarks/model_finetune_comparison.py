@@ -1,6 +1,6 @@
 """The paper's claim at small scale: pre-trained + fine-tuned vs from scratch vs linear probe, 10 % and 100 % labels.
 
-Cohort: simulated participants (``edfgen.ecg.simulate``, physiology seed 4242, never used in
+Cohort: simulated participants (``edfgen.simulate.ecg``, physiology seed 4242, never used in
 pre-training) with 8 binary diseases named after the paper's tasks. Every disease is a logistic
 function of ECG-visible physiology (one or two traits each, table ``DISEASES`` below; intercepts solved
 for the prevalence), so the labels can be learnt from the signal — unlike most of ``edfgen simulate``'s

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edfgen.mr.harmonise import harmonise
-from edfgen.mr.run import MRSettings, analyse_pair, load_sumstats
+from edfgen.kernels.mr.harmonise import harmonise
+from edfgen.commands.mr import MRSettings, analyse_pair, load_sumstats
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "mr"

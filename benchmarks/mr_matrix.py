@@ -2,7 +2,7 @@
 
 Synthetic GWAS-SSF files: 64 exposures with 20-40 instruments each (p < 5e-8 among 2,000 rows of
 full summary statistics), 8 outcomes holding every variant; 3 planted causal pairs. Runs
-:func:`edfgen.mr.run.run_mr` (all 8 methods, nboot = 1000, MR-PRESSO 1000 simulations, leave-one-out,
+:func:`edfgen.commands.mr.run_mr` (all 8 methods, nboot = 1000, MR-PRESSO 1000 simulations, leave-one-out,
 Steiger) and, as the reference, TwoSampleMR's per-iteration bootstrap loops written plainly in
 Python (``for i in range(nboot)``: weighted median, mode with a density per draw) on a sample of pairs,
 extrapolated to the matrix. R/TwoSampleMR itself is not installed on the benchmark machine.
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edfgen.mr import methods as M
-from edfgen.mr.run import MRSettings, run_mr
+from edfgen.kernels.mr import methods as M
+from edfgen.commands.mr import MRSettings, run_mr
 
 HERE = Path(__file__).resolve().parent
 

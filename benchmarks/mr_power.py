@@ -1,6 +1,6 @@
 """Power and false-positive rate of ``edfgen mr`` over simulated two-sample studies (several seeds).
 
-Each seed simulates a cohort (:func:`edfgen.mr.simulate.simulate_mr_study`: 6,000 people, 300 variants,
+Each seed simulates a cohort (:func:`edfgen.simulate.mr.simulate_mr_study`: 6,000 people, 300 variants,
 3 exposures with 20 causal variants each, a confounder, 2 binary diseases; planted links
 trait_0 -> disease_0 (log-odds 0.5 per SD) and trait_2 -> disease_1 (-0.4); the other 4 pairs null),
 runs exposure GWAS on one half and disease GWAS (logistic) on the other, then ``run_mr``
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from edfgen.mr.run import MRSettings, run_mr
-from edfgen.mr.simulate import simulate_mr_study
+from edfgen.commands.mr import MRSettings, run_mr
+from edfgen.simulate.mr import simulate_mr_study
 
 HERE = Path(__file__).resolve().parent
 METHODS = ["Inverse variance weighted", "MR Egger", "Weighted median", "Simple median", "Weighted mode",

@@ -12,15 +12,15 @@ What is scored (all on the same records and the same patient-disjoint folds):
    random-kernel features, no labels, on the band-passed signals decimated to 100 Hz as in the PTB-XL
    benchmark's 100 Hz setting; its label-free bias fit uses all records, or each training fold with
    ``--minirocket-fit fold``); the 10 biomarkers that
-   ``edfgen interpret --measure-from`` measures (``edfgen.interpret.measure_biomarker_table``, NaN imputed
+   ``edfgen interpret --measure-from`` measures (``edfgen.commands.interpret.measure_biomarker_table``, NaN imputed
    by the training fold's median); the first checkpoint's architecture with random weights
    (``ECGEncoder(config)`` after ``torch.manual_seed(0)``).
 3. **Fine-tuning** of the first checkpoint (``edfgen.model.finetune.finetune``: LP-FT, ``--ft-epochs``
    epochs, early stopping on a random 20% of each training fold), out-of-fold on the same folds.
 4. **Ridge-probe R²** (``ridge_probe_cv``, same folds) of each feature set for age (PTB-XL ``age``) and for
-   the heart rate / QRS / QT / PR that ``edfgen.ecg.biomarkers`` measures on the records (machine
+   the heart rate / QRS / QT / PR that ``edfgen.kernels.ecg.biomarkers`` measures on the records (machine
    measurements, not cardiologists': the cardiologist-annotated set of issue 10 is not in ``../shared``).
-5. **Reject rates** of ``edfgen.ecg.preprocess`` on every real record in ``../shared/data/ecg``
+5. **Reject rates** of ``edfgen.kernels.ecg.preprocess`` on every real record in ``../shared/data/ecg``
    (``ptbxl/records500``, ``ptbxl/records100``, ``cinc2021``) with reasons, and the records it changed
    (notes such as trimmed flat edges).
 
@@ -79,9 +79,9 @@ def _reason_kind(reason: str) -> str:
 
 
 def reject_report(prep) -> dict:
-    """Reject counts, reasons and notes of ``edfgen.ecg.preprocess`` on every real record in ``../shared``."""
-    from edfgen.ecg.io import RecordRejected, discover_records, read_record
-    from edfgen.ecg.preprocess import preprocess_many
+    """Reject counts, reasons and notes of ``edfgen.kernels.ecg.preprocess`` on every real record in ``../shared``."""
+    from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
+    from edfgen.kernels.ecg.preprocess import preprocess_many
 
     out = {}
     for name, folder in (("ptbxl/records500", PTBXL / "records500"), ("ptbxl/records100", PTBXL / "records100"),
@@ -212,8 +212,8 @@ def main(argv=None) -> dict:
 
     import torch
 
-    from edfgen.ecg.biomarkers import BIOMARKER_COLUMNS
-    from edfgen.interpret import measure_biomarker_table
+    from edfgen.kernels.ecg.biomarkers import BIOMARKER_COLUMNS
+    from edfgen.commands.interpret import measure_biomarker_table
     from edfgen.model.checkpoint import load_checkpoint
     from edfgen.model.data import embed_ecgs, load_ecgs
     from edfgen.model.encoder import ECGEncoder
@@ -380,12 +380,12 @@ def render(res: dict) -> str:
     if res["ridge_r2"]:
         tg = list(next(iter(res["ridge_r2"].values())))
         lines += ["Cross-validated R² of a ridge probe (same folds; intervals and heart rate as measured by "
-                  "`edfgen.ecg.biomarkers` on the records, not by cardiologists):", "",
+                  "`edfgen.kernels.ecg.biomarkers` on the records, not by cardiologists):", "",
                   "| features | " + " | ".join(tg) + " |", "|---|" + "---|" * len(tg)]
         lines += [f"| {k} | " + " | ".join(f"{v[t]:.3f}" for t in tg) + " |" for k, v in res["ridge_r2"].items()]
         lines.append("")
     if "rejects" in res:
-        lines += ["Reject rates of `edfgen.ecg.preprocess` on every real record in `../shared/data/ecg`:", "",
+        lines += ["Reject rates of `edfgen.kernels.ecg.preprocess` on every real record in `../shared/data/ecg`:", "",
                   "| records | n | rejected | rate | reasons | changed (notes) |", "|---|---|---|---|---|---|"]
         for k, v in res["rejects"].items():
             if k == "all":

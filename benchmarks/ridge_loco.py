@@ -79,7 +79,7 @@ def make_phenotypes(bfile: Path, n_pheno: int, seed: int, h2: float = 0.5, n_pla
 
 
 def calibration(p: np.ndarray) -> dict:
-    from edfgen.genetics.association import lambda_gc
+    from edfgen.kernels.association import lambda_gc
 
     p = p[np.isfinite(p)]
     return {"lambda_gc": lambda_gc(p), "type1_1e-3": float((p < 1e-3).mean()), "type1_1e-5": float((p < 1e-5).mean()),
@@ -100,10 +100,10 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse-runs", action="store_true", help="Reuse the gwas runs (and wall times) found in --work.")
     args = ap.parse_args(argv)
 
-    from edfgen.genetics.gwas import GwasSettings, run_gwas
-    from edfgen.genetics.genotypes import GenotypeSource, QCSettings
-    from edfgen.genetics.models import GenomeBlocks
-    from edfgen.genetics.ridge import ridge_loco_predictions, shrinkage_grid
+    from edfgen.commands.gwas import GwasSettings, run_gwas
+    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.kernels.models import GenomeBlocks
+    from edfgen.kernels.ridge import ridge_loco_predictions, shrinkage_grid
     from edfgen.simulate.cohort import simulate_cohort
 
     results: dict = {"params": vars(args), "load_average": os.getloadavg()}
@@ -175,7 +175,7 @@ def main(argv=None) -> int:
     # 2: sgkit agreement, on the standardised inputs of step 1 (first 8 phenotypes)
     sg = Path(args.sgkit_python)
     if sg.exists():
-        from edfgen.genetics.ridge import _folds, _standardise_block
+        from edfgen.kernels.ridge import _folds, _standardise_block
 
         n = len(iid)
         C = np.ones((n, 1))
@@ -222,7 +222,7 @@ def main(argv=None) -> int:
         results["sgkit_agreement"] = agree
 
     # 4: multivariate on 8 phenotypes
-    from edfgen.genetics.association import lambda_gc
+    from edfgen.kernels.association import lambda_gc
 
     out = work / "gwas_mv"
     run_gwas(source, work / "pheno.tsv", work / "covar.tsv", out, pheno_cols=names[:8], qc=qc,
@@ -233,13 +233,13 @@ def main(argv=None) -> int:
                "planted_min_p": int(mv.loc[mv.variant_id.isin(planted_ids), "min_p_corrected"].lt(5e-8).sum()),
                "null_chromosome_lambda": lambda_gc(mv.loc[mv.chromosome.astype(str) == null_chr, "p_value"])}
     # null calibration on an independent permutation of the samples of the genotypes
-    from edfgen.genetics.models import LinearModel
-    from edfgen.genetics.multivariate import mostest, z_scores
-    from edfgen.genetics.clump import effective_number_of_tests
+    from edfgen.kernels.models import LinearModel
+    from edfgen.kernels.multivariate import mostest, z_scores
+    from edfgen.kernels.clump import effective_number_of_tests
 
     rng = np.random.default_rng(99)
     Cfull = np.column_stack([np.ones(len(iid)), cov.set_index("IID").loc[iid, ["age", "sex"]].to_numpy(float)])
-    from edfgen.genetics.association import inverse_normal_transform
+    from edfgen.kernels.association import inverse_normal_transform
 
     Yt = inverse_normal_transform(Y[:, :8])
     lin = LinearModel()

@@ -63,8 +63,8 @@ def run_plink_dummy(tmp: Path, n: int, m: int) -> dict | None:
 def ecg_stage(tmp: Path, k: int = 300) -> dict:
     import wfdb
 
-    from edfgen.ecg import LEADS
-    from edfgen.ecg.simulate import BeatParams, participant_rng, random_physiology, synthesize_ecg
+    from edfgen.kernels.ecg import LEADS
+    from edfgen.simulate.ecg import BeatParams, participant_rng, random_physiology, synthesize_ecg
     from edfgen.simulate.cohort import write_wfdb_record
 
     phys = random_physiology(k, rng=np.random.default_rng(0)).to_dict("records")

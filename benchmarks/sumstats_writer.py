@@ -28,7 +28,7 @@ def main() -> None:
     ap.add_argument("--variants", type=int, default=200_000)
     ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args()
-    from edfgen.io.sumstats import SumstatsWriter
+    from edfgen.formats.sumstats import SumstatsWriter
 
     m = args.variants
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""VCF/BCF decoding (edfgen.genetics.readers.vcf, cyvcf2) against the .bed/.pgen readers and plink2 --vcf.
+"""VCF/BCF decoding (edfgen.formats.genotypes.vcf, cyvcf2) against the .bed/.pgen readers and plink2 --vcf.
 
 Data: ``plink2 --dummy N M`` dosages (2 % missing), exported by plink2 as a bgzipped VCF with DS
 (tabix-indexed), a BCF with DS, a GT-only VCF and a .bed. Timed, each in its own child process,
@@ -29,7 +29,7 @@ from _measure import timed  # noqa: E402
 HERE = Path(__file__).parent
 DECODE = """
 import sys, time, numpy as np
-from edfgen.genetics.readers import GenotypeFiles, open_genotypes
+from edfgen.formats.genotypes import GenotypeFiles, open_genotypes
 kind, path = sys.argv[1], sys.argv[2]
 t0 = time.process_time()
 r = open_genotypes(GenotypeFiles(**{kind: (path,)}))

@@ -9,7 +9,7 @@ Every key and every value's type is checked when the configuration is read, befo
 (``maf = "abc"``, ``two_sample_split = "false"`` and ``out = 5`` are one-line errors naming the key).
 
 Resume: after a stage succeeds, its key (sha256 of the stage's command, options and wiring, and of
-its inputs by the one provenance rule :func:`edfgen.provenance.input_digest`) is recorded in
+its inputs by the one provenance rule :func:`edfgen.formats.manifest.input_digest`) is recorded in
 ``pipeline_state.json``; a rerun skips every stage whose key is unchanged and whose manifest is
 complete, so a crash or Ctrl-C costs only the unfinished stage. A stage that must run again first
 removes what its earlier run's manifest lists (complete, or in progress after a crash) and nothing
@@ -57,8 +57,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
-from edfgen.io.tables import atomic_path, atomic_write, read_table, write_table
-from edfgen.provenance import MANIFEST, Manifest, _jsonable, input_digest, read_manifest, remove_outputs
+from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
+from edfgen.formats.manifest import MANIFEST, Manifest, _jsonable, input_digest, read_manifest, remove_outputs
 from edfgen.stages import (AnnotateOptions, ClumpOptions, ExtractOptions, GwasOptions, InterpretOptions, MROptions,
                            SimulateOptions, StageOptions)
 
@@ -295,7 +295,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     PipelineResult
         Stage records and the main output files (``edfs``, ``loci``, ``mr_results``, ...).
     """
-    from edfgen.io.tables import clean_temp_files
+    from edfgen.formats.tables import clean_temp_files
 
     out = cfg.out
     if out.exists() and not out.is_dir():
@@ -359,7 +359,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
 
     # 4. independent loci
     def clump(name: str, gwas_dir: Path) -> Path:
-        from edfgen.genetics.clump import expand_sumstats
+        from edfgen.kernels.clump import expand_sumstats
 
         try:
             sumstats = expand_sumstats([gwas_dir])

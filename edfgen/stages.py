@@ -157,7 +157,7 @@ class SimulateOptions(StageOptions):
 
 @dataclass(frozen=True)
 class ExtractOptions(StageOptions):
-    """``edfgen extract`` (:func:`edfgen.extract.extract_edfs`)."""
+    """``edfgen extract`` (:func:`edfgen.commands.extract.extract_edfs`)."""
 
     command: ClassVar[str] = "extract"
     checkpoint: str = DEFAULT_CHECKPOINT
@@ -169,7 +169,7 @@ class ExtractOptions(StageOptions):
     threads: int | None = _opt(None, lo=1)
 
     def run(self, *, ecg: list[PathLike], out: PathLike, id_map: PathLike | None = None, force: bool = False):
-        from edfgen.extract import extract_edfs
+        from edfgen.commands.extract import extract_edfs
 
         return extract_edfs(list(ecg), out, checkpoint=self.checkpoint, batch_size=self.batch_size,
                             workers=self.workers, pca=self.pca, id_map=id_map, force=force, fs=self.fs,
@@ -178,7 +178,7 @@ class ExtractOptions(StageOptions):
 
 @dataclass(frozen=True)
 class InterpretOptions(StageOptions):
-    """``edfgen interpret`` (:func:`edfgen.interpret.interpret_edfs`)."""
+    """``edfgen interpret`` (:func:`edfgen.commands.interpret.interpret_edfs`)."""
 
     command: ClassVar[str] = "interpret"
     measure_from: str | None = _opt(None, path=True)
@@ -190,7 +190,7 @@ class InterpretOptions(StageOptions):
 
     def run(self, *, edf: PathLike, out: PathLike, biomarkers: PathLike | None = None,
             covar: PathLike | None = None, force: bool = False):
-        from edfgen.interpret import interpret_edfs
+        from edfgen.commands.interpret import interpret_edfs
 
         return interpret_edfs(edf, out, biomarkers=None if self.measure_from else biomarkers, covar=covar,
                               measure_from=self.measure_from, covariates=list(self.covariates),
@@ -212,8 +212,8 @@ class GenotypeFilterOptions(StageOptions):
 
     def genotypes(self, bfile: PathLike):
         """``bfile`` with these filters, as the CLI builds it: a
-        :class:`~edfgen.genetics.genotypes.GenotypeSource`."""
-        from edfgen.genetics.genotypes import GenotypeSource
+        :class:`~edfgen.formats.genotypes.source.GenotypeSource`."""
+        from edfgen.formats.genotypes.source import GenotypeSource
 
         return GenotypeSource(
             bfile=str(bfile), keep=self.keep_ids and str(self.keep_ids), remove=self.remove_ids and str(self.remove_ids),
@@ -228,7 +228,7 @@ class GenotypeFilterOptions(StageOptions):
 
 @dataclass(frozen=True)
 class GwasOptions(GenotypeFilterOptions):
-    """``edfgen gwas`` on a PLINK fileset (:func:`edfgen.genetics.gwas.run_gwas`)."""
+    """``edfgen gwas`` on a PLINK fileset (:func:`edfgen.commands.gwas.run_gwas`)."""
 
     command: ClassVar[str] = "gwas"
     pheno_cols: tuple[str, ...] | None = None
@@ -271,9 +271,9 @@ class GwasOptions(GenotypeFilterOptions):
 
     def run(self, *, bfile: PathLike, pheno: PathLike, covar: PathLike | None, out: PathLike,
             binary: bool = False, force: bool = False):
-        from edfgen.genetics.genotypes import QCSettings
-        from edfgen.genetics.gwas import GwasSettings, run_gwas
-        from edfgen.genetics.hail_context import HailSettings
+        from edfgen.formats.genotypes.source import QCSettings
+        from edfgen.commands.gwas import GwasSettings, run_gwas
+        from edfgen.engines.hail import HailSettings
 
         source = self.genotypes(bfile)
         model = self._model_settings(GwasSettings)
@@ -295,7 +295,7 @@ class GwasOptions(GenotypeFilterOptions):
 
 @dataclass(frozen=True)
 class ClumpOptions(GenotypeFilterOptions):
-    """``edfgen clump`` (:func:`edfgen.genetics.clump.run_clump`)."""
+    """``edfgen clump`` (:func:`edfgen.kernels.clump.run_clump`)."""
 
     command: ClassVar[str] = "clump"
     ld_bfile: str | None = _opt(None, path=True)
@@ -312,7 +312,7 @@ class ClumpOptions(GenotypeFilterOptions):
     genes: str | None = _opt(None, path=True)
 
     def run(self, *, sumstats: list[PathLike], bfile: PathLike | None, out: PathLike, force: bool = False):
-        from edfgen.genetics.clump import ClumpSettings, run_clump
+        from edfgen.kernels.clump import ClumpSettings, run_clump
 
         return run_clump(list(sumstats), out_dir=out, bfile=self.filtered(bfile),
                          ld_bfile=self.ld_bfile, reference_genome=self.reference_genome,
@@ -324,7 +324,7 @@ class ClumpOptions(GenotypeFilterOptions):
 
 @dataclass(frozen=True)
 class AnnotateOptions(StageOptions):
-    """``edfgen annotate`` (:func:`edfgen.genetics.catalog.run_annotate`)."""
+    """``edfgen annotate`` (:func:`edfgen.formats.catalog.run_annotate`)."""
 
     command: ClassVar[str] = "annotate"
     traits: tuple[str, ...] | None = None
@@ -338,7 +338,7 @@ class AnnotateOptions(StageOptions):
     liftover_chain: str | None = _opt(None, path=True)
 
     def run(self, *, loci: PathLike, catalog: PathLike, out: PathLike, genes: PathLike | None = None):
-        from edfgen.genetics.catalog import AnnotateSettings, run_annotate
+        from edfgen.formats.catalog import AnnotateSettings, run_annotate
 
         if self.traits and self.any_trait:
             raise ConfigError("[annotate] traits and any_trait are mutually exclusive")
@@ -351,7 +351,7 @@ class AnnotateOptions(StageOptions):
 
 @dataclass(frozen=True)
 class MROptions(GenotypeFilterOptions):
-    """``edfgen mr`` (:func:`edfgen.mr.run.run_mr`); the genotype filters apply to the LD panel ``ld_bfile``."""
+    """``edfgen mr`` (:func:`edfgen.commands.mr.run_mr`); the genotype filters apply to the LD panel ``ld_bfile``."""
 
     command: ClassVar[str] = "mr"
     methods: tuple[str, ...] | None = None
@@ -373,8 +373,8 @@ class MROptions(GenotypeFilterOptions):
 
     def run(self, *, exposure: PathLike, outcome: PathLike, out: PathLike, instruments: PathLike | None = None,
             force: bool = False):
-        from edfgen.io.sumstats import parse_column_option
-        from edfgen.mr.run import MRSettings, run_mr
+        from edfgen.formats.sumstats import parse_column_option
+        from edfgen.commands.mr import MRSettings, run_mr
 
         kw = {"methods": tuple(self.methods)} if self.methods else {}
         settings = MRSettings(palindromes=self.palindromes, maf_threshold=self.maf_threshold,

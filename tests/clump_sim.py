@@ -57,8 +57,8 @@ def read_dosages(prefix: Path) -> np.ndarray:
 
 def ols_sumstats(g: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     """Per-variant OLS ``y ~ 1 + g`` with each variant's missing calls dropped
-    (:func:`edfgen.mr.simulate.per_variant_linear`): beta, se, p, n, effect-allele frequency."""
-    from edfgen.mr.simulate import per_variant_linear
+    (:func:`edfgen.simulate.mr.per_variant_linear`): beta, se, p, n, effect-allele frequency."""
+    from edfgen.simulate.mr import per_variant_linear
 
     beta, se = per_variant_linear(g, y)
     n = (~np.isnan(g)).sum(0)
@@ -70,7 +70,7 @@ def ols_sumstats(g: np.ndarray, y: np.ndarray) -> pd.DataFrame:
 def simulate_traits(prefix: Path, bim: pd.DataFrame, *, traits: dict[str, int], seed: int = 2,
                     h2_per_locus: float = 0.03, out_dir: Path) -> dict:
     """Planted loci per trait -> ``out_dir/<trait>.tsv.gz`` (GWAS-SSF) and ``truth.json``."""
-    from edfgen.io.sumstats import write_sumstats
+    from edfgen.formats.sumstats import write_sumstats
 
     rng = np.random.default_rng(seed)
     g = read_dosages(prefix)
@@ -131,7 +131,7 @@ def cohort_sumstats(cohort: Path, out: Path) -> list[Path]:
     centre, batch) regressed out of the traits, then :func:`ols_sumstats` per variant."""
     from bed_reader import open_bed
 
-    from edfgen.io.sumstats import write_sumstats
+    from edfgen.formats.sumstats import write_sumstats
 
     phys = pd.read_csv(cohort / "physiology.tsv", sep="\t", dtype={"IID": str})
     cov = pd.read_csv(cohort / "covariates.tsv", sep="\t", dtype={"IID": str})

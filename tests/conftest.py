@@ -30,7 +30,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def hail_context(tmp_path_factory):
     """Start Hail once for the whole test session (2 local threads, small driver memory)."""
-    from edfgen.genetics.hail_context import HailSettings, init_hail
+    from edfgen.engines.hail import HailSettings, init_hail
 
     tmp = tmp_path_factory.mktemp("hail")
     hl = init_hail(HailSettings(threads=2, tmp_dir=str(tmp), driver_memory="3g"))

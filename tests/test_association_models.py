@@ -1,5 +1,5 @@
-"""Association models (edfgen.genetics.models), REGENIE step 1 (edfgen.genetics.ridge) and MOSTest
-(edfgen.genetics.multivariate) against naive references and statsmodels, and their calibration on a
+"""Association models (edfgen.kernels.models), REGENIE step 1 (edfgen.kernels.ridge) and MOSTest
+(edfgen.kernels.multivariate) against naive references and statsmodels, and their calibration on a
 simulated cohort with families."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.association import (lambda_gc, linear_association, logistic_association, prepare_logistic,
+from edfgen.kernels.association import (lambda_gc, linear_association, logistic_association, prepare_logistic,
                                          prepare_phenotypes)
-from edfgen.genetics.models import GenomeBlocks, LinearModel, LogisticModel, RidgeLocoModel, make_model
-from edfgen.genetics.multivariate import mostest, z_scores
-from edfgen.genetics.ridge import (LocoPredictions, read_loco_predictions, ridge_loco_predictions, shrinkage_grid,
+from edfgen.kernels.models import GenomeBlocks, LinearModel, LogisticModel, RidgeLocoModel, make_model
+from edfgen.kernels.multivariate import mostest, z_scores
+from edfgen.kernels.ridge import (LocoPredictions, read_loco_predictions, ridge_loco_predictions, shrinkage_grid,
                                    write_loco_predictions)
 
 

@@ -232,7 +232,7 @@ def checkpoint_json(fn: Callable[[dict], None]) -> Callable[[Path], None]:
 def nan_weight(d: Path) -> None:
     from safetensors.torch import load_file, save_file
 
-    from edfgen.provenance import sha256_file
+    from edfgen.formats.manifest import sha256_file
 
     w = d / "ckpt" / "tiny.safetensors"
     state = load_file(str(w))
@@ -449,7 +449,7 @@ def test_extract__bad_sampling_rate_rejects_that_record_and_the_batch_goes_on(fs
 
 
 def test_read_wfdb__rate_250_never_assumed(tmp_path: Path):
-    from edfgen.ecg.io import RecordRejected, read_wfdb
+    from edfgen.formats.ecg.records import RecordRejected, read_wfdb
 
     for fs, ok in (("500", 500.0), ("500/1000(0)", 500.0), ("250.5", 250.5), ("-500", None), ("abc", None),
                    ("0", None), ("inf", None)):
@@ -463,7 +463,7 @@ def test_read_wfdb__rate_250_never_assumed(tmp_path: Path):
 
 # --------------------------------------------------------------------------- messages name the culprit
 def test_prepare_phenotypes__messages_name_phenotype_and_covariates():
-    from edfgen.genetics.association import prepare_phenotypes
+    from edfgen.kernels.association import prepare_phenotypes
 
     rng = np.random.default_rng(0)
     C = np.column_stack([np.ones(60), rng.normal(size=60), rng.normal(size=60)])
@@ -511,7 +511,7 @@ def table_text(draw):
 @given(text=table_text(), suffix=st.sampled_from([".tsv", ".csv", ".txt"]),
        kw=st.sampled_from([{}, {"id_column": "IID"}, {"required": ["x"]}]))
 def test_read_table__arbitrary_text_raises_only_input_error(tmp_path, text, suffix, kw):
-    from edfgen.io.tables import read_table
+    from edfgen.formats.tables import read_table
 
     p = tmp_path / f"t{suffix}"
     p.write_text(text)
@@ -524,7 +524,7 @@ def test_read_table__arbitrary_text_raises_only_input_error(tmp_path, text, suff
 @PROPS
 @given(text=table_text())
 def test_read_sumstats__arbitrary_text_raises_only_input_error(tmp_path, text):
-    from edfgen.io.sumstats import read_sumstats
+    from edfgen.formats.sumstats import read_sumstats
 
     p = tmp_path / "s.tsv"
     p.write_text(text)
@@ -541,7 +541,7 @@ def test_read_sumstats__arbitrary_text_raises_only_input_error(tmp_path, text):
 @PROPS
 @given(values=st.lists(cell, max_size=12), lo=st.sampled_from([None, 0.0]), hi=st.sampled_from([None, 1.0]))
 def test_numeric_values__text_is_a_number_or_an_input_error(values, lo, hi):
-    from edfgen.io.validate import numeric_values
+    from edfgen.formats.validate import numeric_values
 
     try:
         v = numeric_values(pd.Series(values, dtype=object), source="f.tsv", column="c", lo=lo, hi=hi)
@@ -579,7 +579,7 @@ def wfdb_header(draw):
 @given(text=st.one_of(wfdb_header(), st.lists(st.lists(wfdb_token, max_size=10), max_size=14).map(
     lambda ls: "\n".join(" ".join(t) for t in ls))), with_dat=st.booleans())
 def test_read_wfdb__arbitrary_header_raises_only_record_rejected(tmp_path, text, with_dat):
-    from edfgen.ecg.io import RecordRejected, read_wfdb
+    from edfgen.formats.ecg.records import RecordRejected, read_wfdb
 
     for f in tmp_path.glob("*.dat"):
         f.unlink()
@@ -604,7 +604,7 @@ json_value = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.
                                                 "dropout", "block", "name", "mask_prob", "sampling_rate", "leads",
                                                 "window_s", "notch_hz"]), json_value, max_size=3))
 def test_config_from_dict__arbitrary_values_raise_only_config_error(changes):
-    from edfgen.ecg.preprocessing_config import Preprocessing
+    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
     from edfgen.exceptions import ConfigError
     from edfgen.model.config import ModelConfig
 
@@ -621,7 +621,7 @@ def test_notebook_01__phenotype_names_that_are_not_file_names(tmp_path: Path, mo
     """Notebook 01 finds ``QT interval (ms)`` in ``QT_interval_ms_.tsv.gz`` (it built paths from raw names)."""
     import nbformat
 
-    from edfgen.io.tables import safe_filename
+    from edfgen.formats.tables import safe_filename
 
     gw = tmp_path / "gwas"
     gw.mkdir()

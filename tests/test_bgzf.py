@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.io.bgzf import BLOCK_SIZE, BgzfWriter, TabixSpec, _khash_order, reg2bin
+from edfgen.formats.bgzf import BLOCK_SIZE, BgzfWriter, TabixSpec, _khash_order, reg2bin
 
 pysam = pytest.importorskip("pysam")
 
@@ -174,7 +174,7 @@ def test_tabix_bytes__queries_return_the_rows_of_a_plain_filter(tmp_path, kind):
 def test_tabix_bytes__gwas_ssf_layout_as_sumstats_writer_writes_it(tmp_path):
     """The exact GWAS-SSF text SumstatsWriter writes (one header line, chromosome column 1,
     position column 2): the same BGZF bytes and the index htslib builds for that file."""
-    from edfgen.io.sumstats import SumstatsWriter
+    from edfgen.formats.sumstats import SumstatsWriter
 
     rng = np.random.default_rng(5)
     m = 20_000

@@ -1,4 +1,4 @@
-"""Tests of ECG measurement (edfgen.ecg.biomarkers) against simulated truth and wfdb's XQRS."""
+"""Tests of ECG measurement (edfgen.kernels.ecg.biomarkers) against simulated truth and wfdb's XQRS."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 import pytest
 
-from edfgen.ecg import LEADS
-from edfgen.ecg.biomarkers import (BIOMARKER_COLUMNS, _trapezium_end, delineate, detect_r_peaks,
+from edfgen.kernels.ecg import LEADS
+from edfgen.kernels.ecg.biomarkers import (BIOMARKER_COLUMNS, _trapezium_end, delineate, detect_r_peaks,
                                     measure_biomarkers)
-from edfgen.ecg.simulate import BeatParams, random_physiology, synthesize_batch, synthesize_ecg
+from edfgen.simulate.ecg import BeatParams, random_physiology, synthesize_batch, synthesize_ecg
 from edfgen.exceptions import InputError
 
 # Tolerances per record (noisy simulated ECG, 10 s at 500 Hz) and on the mean bias over records.

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError, ToolError
-from edfgen.genetics.catalog import (ECG_EFO_IDS, AnnotateSettings, annotate_loci, check_build_against_catalog,
+from edfgen.formats.catalog import (ECG_EFO_IDS, AnnotateSettings, annotate_loci, check_build_against_catalog,
                                      download_catalog, read_catalog, read_loci, select_traits)
-from edfgen.io.dictionary import check_file
+from edfgen.formats.dictionary import check_file
 
 DATA = Path(__file__).parent / "data"
 V102 = DATA / "gwas_catalog_v1.0.2_small.tsv"
@@ -131,7 +131,7 @@ class _FakePanel:
     """Two variants in perfect LD and one independent, as a PlinkGenotypes stand-in."""
 
     def __init__(self):
-        from edfgen.genetics.ld import PlinkVariants
+        from edfgen.kernels.ld import PlinkVariants
 
         rng = np.random.default_rng(0)
         x = rng.integers(0, 3, 400).astype(np.int8)

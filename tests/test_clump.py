@@ -14,10 +14,10 @@ import pytest
 
 from clump_sim import ols_sumstats, plink_clump, read_dosages, simulate_genotypes, simulate_traits
 from edfgen.exceptions import InputError
-from edfgen.genetics.clump import (ClumpSettings, clump_files, effective_number_of_tests, merge_loci,
+from edfgen.kernels.clump import (ClumpSettings, clump_files, effective_number_of_tests, merge_loci,
                                    score_truth, study_wide_threshold)
-from edfgen.genetics.ld import PlinkGenotypes, r2_from_counts, r2_vector, two_locus_counts
-from edfgen.io.dictionary import check_file
+from edfgen.kernels.ld import PlinkGenotypes, r2_from_counts, r2_vector, two_locus_counts
+from edfgen.formats.dictionary import check_file
 
 PLINK = shutil.which("plink1.9")
 needs_plink = pytest.mark.skipif(PLINK is None, reason="plink1.9 not on PATH")
@@ -429,8 +429,8 @@ def test_clump_files__sim_cohort_identical_to_plink19(sim_cohort, cohort_gwas, t
 
 
 def test_phenotype_name__sumstats_suffixes_stripped_in_any_case():
-    from edfgen.genetics.clump import phenotype_name
-    from edfgen.mr.run import SUMSTATS_SUFFIXES
+    from edfgen.kernels.clump import phenotype_name
+    from edfgen.commands.mr import SUMSTATS_SUFFIXES
 
     for suffix in SUMSTATS_SUFFIXES:          # every file edfgen mr lists gets the name edfgen clump gives
         assert phenotype_name(f"d/edf_001{suffix}") == "edf_001"
@@ -442,7 +442,7 @@ def test_phenotype_name__sumstats_suffixes_stripped_in_any_case():
 def test_read_sumstats_columns__equals_read_sumstats(sim, tmp_path):
     """The fast column reader gives read_sumstats' values (BGZF GWAS-SSF, plain gzip with aliases);
     a layout needing conversion (plink2 --glm) goes through read_sumstats."""
-    from edfgen.io.sumstats import read_sumstats, read_sumstats_columns
+    from edfgen.formats.sumstats import read_sumstats, read_sumstats_columns
 
     cols = ("variant_id", "p_value", "chromosome", "base_pair_location", "effect_allele", "other_allele")
     ss = pd.read_csv(sim["sumstats"][0], sep="\t")
@@ -482,7 +482,7 @@ def test_window_ld__counts_and_links_equal_r2_vector(tmp_path, founders):
     """WindowLD's bit-packed two-locus tables equal two_locus_counts on the decoded genotypes (both the
     tables read straight from the .bed and, with non-founders dropped, those packed from the reader),
     and its clumping decision equals r2_vector's for every pair of a window."""
-    from edfgen.genetics.ld import WindowLD
+    from edfgen.kernels.ld import WindowLD
 
     prefix = _odd_panel(tmp_path)
     if founders:
@@ -508,7 +508,7 @@ def test_window_ld__counts_and_links_equal_r2_vector(tmp_path, founders):
 def test_clump_files__split_by_chromosome_identical_to_whole_genome(sim, tmp_path):
     """Item 7: each phenotype given as per-chromosome files (files, or one directory per chromosome)
     clumps exactly like its whole-genome file, several phenotypes in one call, and like plink1.9."""
-    from edfgen.genetics.clump import expand_sumstats
+    from edfgen.kernels.clump import expand_sumstats
 
     params = dict(p1=1e-3, p2=0.05, r2=0.1, kb=250)
     split = []

@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from edfgen.exceptions import InputError
-from edfgen.io import dictionary
-from edfgen.io.sumstats import read_sumstats, write_sumstats, SSF_COLUMNS
-from edfgen.io.tables import atomic_write, prepare_out_dir, read_table, write_table
-from edfgen.provenance import is_up_to_date, read_manifest, recording, sha256_file
+from edfgen.formats import dictionary
+from edfgen.formats.sumstats import read_sumstats, write_sumstats, SSF_COLUMNS
+from edfgen.formats.tables import atomic_write, prepare_out_dir, read_table, write_table
+from edfgen.formats.manifest import is_up_to_date, read_manifest, recording, sha256_file
 
 
 def test_atomic_write__failure_leaves_target_untouched(tmp_path):
@@ -134,7 +134,7 @@ def test_cli__help_lists_commands():
 def test_fingerprint__changes_with_size_or_mtime_not_reading_contents(tmp_path):
     import os
 
-    from edfgen.provenance import fingerprint
+    from edfgen.formats.manifest import fingerprint
 
     d = tmp_path / "d"
     d.mkdir()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edfgen.ecg import LEADS
-from edfgen.ecg.io import (EcgRecord, RecordRejected, canonical_lead_name, canonicalise_leads,
+from edfgen.kernels.ecg import LEADS
+from edfgen.formats.ecg.records import (EcgRecord, RecordRejected, canonical_lead_name, canonicalise_leads,
                            derive_limb_leads, discover_records, iter_records, read_ecg, read_hdf5,
                            read_npy, read_npz, read_wfdb)
 
@@ -45,7 +45,7 @@ def test_read_wfdb__mat_records_in_mv_match_wfdb_physical(cinc):
 def test_read_wfdb__format_212_falls_back_to_wfdb_and_nan_for_missing(tmp_path):
     import wfdb
 
-    from edfgen.ecg.io import _read_wfdb_fast
+    from edfgen.formats.ecg.records import _read_wfdb_fast
 
     x = _sine_ecg().T.astype(np.float64)
     x[10:20, 4] = np.nan  # written as WFDB's invalid sample

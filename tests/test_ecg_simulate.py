@@ -1,4 +1,4 @@
-"""Tests of the dipole ECG synthesiser (edfgen.ecg.simulate)."""
+"""Tests of the dipole ECG synthesiser (edfgen.simulate.ecg)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edfgen.ecg import LEADS
-from edfgen.ecg.simulate import (DOWER, INVERSE_DOWER, PHYSIOLOGY_COLUMNS, BeatParams, participant_rng,
+from edfgen.kernels.ecg import LEADS
+from edfgen.simulate.ecg import (DOWER, INVERSE_DOWER, PHYSIOLOGY_COLUMNS, BeatParams, participant_rng,
                                  random_physiology, synthesize_batch, synthesize_ecg)
 from edfgen.exceptions import InputError
 
@@ -58,7 +58,7 @@ def test_synthesize_ecg__sampling_rate_and_duration():
 
 
 def test_synthesize_ecg__rr_variability_within_physiological_range():
-    from edfgen.ecg.biomarkers import detect_r_peaks
+    from edfgen.kernels.ecg.biomarkers import detect_r_peaks
 
     cvs = []
     for seed in range(10):

@@ -9,9 +9,9 @@ import base64
 import numpy as np
 import pytest
 
-from edfgen.ecg import LEADS
-from edfgen.ecg.io import RecordRejected, canonicalise_leads, derive_limb_leads, discover_records, read_record, read_wfdb
-from edfgen.ecg.xml import read_cardiosoft, read_muse, sniff_xml
+from edfgen.kernels.ecg import LEADS
+from edfgen.formats.ecg.records import RecordRejected, canonicalise_leads, derive_limb_leads, discover_records, read_record, read_wfdb
+from edfgen.formats.ecg.xml import read_cardiosoft, read_muse, sniff_xml
 
 MUSE_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 
@@ -214,9 +214,9 @@ def test_cli_extract__directory_of_xml_end_to_end(wfdb_records, tmp_path):
     from click.testing import CliRunner
 
     from edfgen.cli import cli
-    from edfgen.ecg.io import EcgRecord
-    from edfgen.ecg.preprocess import preprocess
-    from edfgen.ecg.preprocessing_config import Preprocessing
+    from edfgen.formats.ecg.records import EcgRecord
+    from edfgen.kernels.ecg.preprocess import preprocess
+    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
     from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
     from edfgen.model.config import get_config
     from edfgen.model.encoder import ECGEncoder

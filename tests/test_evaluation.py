@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from edfgen.cli import cli
 from edfgen.exceptions import InputError
-from edfgen.io.dictionary import check_file
+from edfgen.formats.dictionary import check_file
 from edfgen.model.evaluation import (PTBXL_SUPERCLASSES, EvaluateSettings, detect_layout, evaluation_table,
                                      linear_probe_cv, patient_folds, read_dx_headers, read_label_set, read_ptbxl,
                                      ridge_probe_cv)
@@ -28,7 +28,7 @@ def _toy(n=240, n_patients=120, seed=0):
 
 # --------------------------------------------------------------------------- label sources on the real folders
 def test_read_ptbxl__superclass_counts_match_the_folder_readme(shared_data):
-    from edfgen.ecg.io import discover_records
+    from edfgen.formats.ecg.records import discover_records
 
     folder = shared_data / "ecg" / "ptbxl"
     assert detect_layout(folder) == "ptbxl"

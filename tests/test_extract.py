@@ -13,13 +13,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from edfgen.ecg import LEADS
-from edfgen.ecg.io import read_wfdb
-from edfgen.ecg.preprocess import preprocess
-from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.kernels.ecg import LEADS
+from edfgen.formats.ecg.records import read_wfdb
+from edfgen.kernels.ecg.preprocess import preprocess
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import InputError
-from edfgen.extract import edf_pca, extract_edfs
-from edfgen.io.dictionary import check_file
+from edfgen.commands.extract import edf_pca, extract_edfs
+from edfgen.formats.dictionary import check_file
 
 
 class StandInEncoder(torch.nn.Module):
@@ -259,8 +259,8 @@ def test_extract_edfs__sigkilled_process_resumes(ecg_dir, tmp_path):
 import os, signal, sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from test_extract import StandInEncoder, StandInLoaded
-from edfgen.ecg.preprocessing_config import Preprocessing
-from edfgen.extract import extract_edfs
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.commands.extract import extract_edfs
 def kill(chunk, n_done):
     os.kill(os.getpid(), signal.SIGKILL)
 extract_edfs([{str(ecg_dir)!r}], {str(tmp_path / 'edfs.tsv')!r}, checkpoint=StandInLoaded(StandInEncoder().eval(),
@@ -279,7 +279,7 @@ extract_edfs([{str(ecg_dir)!r}], {str(tmp_path / 'edfs.tsv')!r}, checkpoint=Stan
 
 def test_extract_then_interpret__on_the_simulated_cohort(sim_cohort, standin, tmp_path):
     """`edfgen simulate` ECGs -> extract (no rejects, IIDs = physiology IIDs) -> interpret with age/sex."""
-    from edfgen.interpret import interpret_edfs
+    from edfgen.commands.interpret import interpret_edfs
 
     res = extract_edfs([sim_cohort / "ecg"], tmp_path / "x" / "edfs.parquet", checkpoint=standin, workers=1,
                        batch_size=128)

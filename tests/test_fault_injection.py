@@ -3,7 +3,7 @@ rerun (resume, or ``--force``) gives the outputs of an uninterrupted run and lea
 
 Each case starts the command as a subprocess and kills it with ``os.kill(pid, SIGKILL)``, either from this
 process when a file appears (a durable chunk, a stage's in-progress manifest) or from inside the
-subprocess at its N-th atomic rename (``edfgen.io.tables`` renames every finished temporary file onto its
+subprocess at its N-th atomic rename (``edfgen.formats.tables`` renames every finished temporary file onto its
 target: killing just before the N-th rename leaves a complete temporary file, as a kill during an export
 does). The uninterrupted reference is one ``edfgen run`` of the same small simulated cohort (n = 120,
 300 variants); every table is compared to it by content (gzip files decompressed; manifests, which hold
@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edfgen.io.tables import is_temp_name
+from edfgen.formats.tables import is_temp_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ STAGES = {
 #: run inside the subprocess: SIGKILL itself just before the KILL_AT-th atomic rename, then run the CLI
 KILLER = """
 import os, signal, sys, types
-import edfgen.io.tables as t
+import edfgen.formats.tables as t
 n, calls, real = int(os.environ["KILL_AT"]), [0], os.replace
 def replace(a, b):
     calls[0] += 1

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from edfgen.cli import cli
 from edfgen.exceptions import InputError
-from edfgen.io.tables import atomic_path, clean_temp_files, is_temp_name, prepare_out_dir, temp_name, write_table
-from edfgen.provenance import read_manifest, recording
+from edfgen.formats.tables import atomic_path, clean_temp_files, is_temp_name, prepare_out_dir, temp_name, write_table
+from edfgen.formats.manifest import read_manifest, recording
 
 
 # ------------------------------------------------------------------------------------------- temp files
@@ -42,8 +42,8 @@ def test_temp_files__one_naming_rule_recognised_and_cleaned(tmp_path):
 
 def test_sumstats_discovery__skips_temporary_files(tmp_path):
     """clump and mr list the sumstats of a folder without the temporary file a killed gwas left."""
-    from edfgen.genetics.clump import expand_sumstats
-    from edfgen.mr.run import list_sumstats
+    from edfgen.kernels.clump import expand_sumstats
+    from edfgen.commands.mr import list_sumstats
 
     df = pd.DataFrame({"chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["A"], "other_allele": ["G"],
                        "beta": [0.1], "standard_error": [0.01], "effect_allele_frequency": [0.3], "p_value": [1e-9],
@@ -191,7 +191,7 @@ def test_clump_failure__leaves_no_empty_folder(tiny_sim_cohort, tmp_path):
 
 def test_annotate__out_equal_to_loci_is_refused(tmp_path):
     """Item 5: `annotate --out` equal to its `--loci` replaced its own input."""
-    from edfgen.demo import packaged_catalog
+    from edfgen.commands.demo import packaged_catalog
 
     loci = tmp_path / "loci.tsv"
     pd.DataFrame({"variant_id": ["1:1000:A:G"], "chromosome": ["1"], "base_pair_location": [1000],

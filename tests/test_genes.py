@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.genes import nearest_genes, read_genes
+from edfgen.formats.genes import nearest_genes, read_genes
 
 DATA = Path(__file__).parent / "data"
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.genotypes import (GenotypeSource, QCSettings, hail_qc, hwe_exact_p, import_genotypes,
+from edfgen.formats.genotypes.source import (GenotypeSource, QCSettings, hail_qc, hwe_exact_p, import_genotypes,
                                        plink_qc, related_pairs)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

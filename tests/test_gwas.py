@@ -13,12 +13,12 @@ import pytest
 from scipy import stats
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.genotypes import GenotypeSource, QCSettings
-from edfgen.genetics.association import (covariate_design, expand_columns, inverse_normal_transform,
+from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+from edfgen.kernels.association import (covariate_design, expand_columns, inverse_normal_transform,
                                          linear_association, logistic_association, missingness_groups,
                                          prepare_logistic, prepare_phenotypes)
-from edfgen.genetics.gwas import GwasSettings, run_gwas
-from edfgen.io.dictionary import check_file
+from edfgen.commands.gwas import GwasSettings, run_gwas
+from edfgen.formats.dictionary import check_file
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 NO_QC = QCSettings(maf=0.0, call_rate=0.0, hwe_p=0.0, sample_call_rate=0.0)
@@ -209,7 +209,7 @@ def test_run_gwas__matches_plink2_glm(cohort, fast_run, tmp_path):
 def test_run_gwas__fast_engine_matches_hail_linear_regression_rows(hail_context, cohort, fast_run, tmp_path,
                                                                     monkeypatch, chained_above):
     """Both Hail forms (one plain-list call per missingness pattern; one chained list-of-lists call)."""
-    import edfgen.genetics.gwas as gw
+    import edfgen.commands.gwas as gw
 
     monkeypatch.setattr(gw, "CHAINED_ABOVE_GROUPS", chained_above)
     out, res = fast_run
@@ -521,7 +521,7 @@ def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(c
     from click.testing import CliRunner
 
     from edfgen.cli import cli
-    from edfgen.genetics.association import covariate_design
+    from edfgen.kernels.association import covariate_design
 
     base = ["gwas", "--bfile", str(cohort / "g"), "--pheno", str(cohort / "pheno.tsv"), "--covar",
             str(cohort / "covar.tsv"), "--covar-cols", "age,sex,centre", "--no-plots", "--maf", "0", "--hwe", "0"]
@@ -579,7 +579,7 @@ def test_run_gwas__streamed_outputs_do_not_depend_on_blocks_or_variant_order(coh
 
     from bed_reader import open_bed, to_bed
 
-    from edfgen.genetics.association import lambda_gc
+    from edfgen.kernels.association import lambda_gc
 
     with open_bed(cohort / "g.bed", count_A1=True) as bed:
         G = bed.read(dtype="float32")
@@ -609,8 +609,8 @@ def test_run_gwas__streamed_outputs_do_not_depend_on_blocks_or_variant_order(coh
 
 
 def test_gwas_outputs__rows_must_come_in_output_order(tmp_path):
-    from edfgen.genetics.association import AssociationResult
-    from edfgen.genetics.gwas_output import GwasOutputs
+    from edfgen.kernels.association import AssociationResult
+    from edfgen.commands.gwas_output import GwasOutputs
 
     variants = pd.DataFrame({"chromosome": ["1"] * 4, "base_pair_location": [10, 20, 30, 40],
                              "effect_allele": list("AAAA"), "other_allele": list("GGGG"),
@@ -630,7 +630,7 @@ def test_run_gwas__tabix_index_built_while_writing_equals_htslibs(cohort, tmp_pa
     """Beyond its memory budget the GWAS lets htslib index each finished file; both give the same .tbi."""
     import gzip
 
-    from edfgen.genetics import gwas_output
+    from edfgen.commands import gwas_output
 
     out = {}
     for name, budget in (("while_writing", gwas_output.INDEX_MEMORY), ("htslib", 0)):

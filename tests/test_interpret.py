@@ -9,8 +9,8 @@ import statsmodels.api as sm
 from click.testing import CliRunner
 
 from edfgen.exceptions import InputError
-from edfgen.interpret import associate, cluster_edfs, interpret_edfs
-from edfgen.io.dictionary import check_file
+from edfgen.commands.interpret import associate, cluster_edfs, interpret_edfs
+from edfgen.formats.dictionary import check_file
 
 
 def _cohort(n=300, p=12, seed=0):
@@ -93,8 +93,8 @@ def test_interpret_edfs__outputs_and_planted_associations(tmp_path):
 
 
 def test_interpret_edfs__measure_from_ecg_files(shared_data, tmp_path):
-    from edfgen.ecg.biomarkers import measure_biomarkers
-    from edfgen.ecg.io import read_wfdb
+    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
+    from edfgen.formats.ecg.records import read_wfdb
 
     src = shared_data / "ecg" / "cinc2021"
     heas = sorted(src.glob("E075*.hea"))[:12]

@@ -13,9 +13,9 @@ import torch
 from click.testing import CliRunner
 
 from edfgen.cli import cli
-from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import CheckpointError, ConfigError, InputError
-from edfgen.io.dictionary import check_file
+from edfgen.formats.dictionary import check_file
 from edfgen.model import ECGEncoder, count_parameters, get_config, load_checkpoint, save_checkpoint
 from edfgen.model.config import ModelConfig
 from edfgen.model.losses import span_mask
@@ -151,7 +151,7 @@ def test_checkpoint__roundtrip_bit_exact(tmp_path):
 def _rewrite_weights(path_json, mutate):
     from safetensors.torch import load_file, save_file
 
-    from edfgen.provenance import sha256_file
+    from edfgen.formats.manifest import sha256_file
 
     doc = json.loads(path_json.read_text())
     w = path_json.parent / doc["weights"]
@@ -232,7 +232,7 @@ def test_pretrain__ddp_two_processes_gloo(tmp_path):
     import torch.multiprocessing as mp
     from safetensors.torch import load_file
 
-    from edfgen.ecg.simulate import random_physiology, synthesize_batch
+    from edfgen.simulate.ecg import random_physiology, synthesize_batch
     from edfgen.model.data import write_bundle
 
     phys = random_physiology(12, rng=np.random.default_rng(0))

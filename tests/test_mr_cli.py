@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from statsmodels.stats.multitest import multipletests
 
 from edfgen.cli import cli
-from edfgen.io.dictionary import check_file
-from edfgen.mr.run import TABLES
+from edfgen.formats.dictionary import check_file
+from edfgen.commands.mr import TABLES
 
 ENTRIES = {"harmonised.tsv": "mr_harmonised", **{f"{t}.tsv": t for t in TABLES}}
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.mr.harmonise import harmonise
-from edfgen.mr.run import load_sumstats
+from edfgen.kernels.mr.harmonise import harmonise
+from edfgen.commands.mr import load_sumstats
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import statsmodels.api as sm
 from scipy import stats
 
 from edfgen.exceptions import InputError
-from edfgen.mr import methods as M
-from edfgen.mr.harmonise import harmonise
-from edfgen.mr.run import load_sumstats
+from edfgen.kernels.mr import methods as M
+from edfgen.kernels.mr.harmonise import harmonise
+from edfgen.commands.mr import load_sumstats
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def test_egger__perfect_fit_gives_the_fixed_effect_se_not_an_error():
     """Outcome betas exactly on a line (sigma = 0): the SE is the unscaled WLS SE, as sigma -> 0+."""
     import math
 
-    from edfgen.mr.methods import egger
+    from edfgen.kernels.mr.methods import egger
 
     bx = np.array([0.1, 0.2, 0.3, 0.4])
     se_out = np.array([0.01, 0.02, 0.015, 0.01])

@@ -7,8 +7,8 @@ import pytest
 import statsmodels.api as sm
 from scipy import optimize, stats
 
-from edfgen.mr import methods as M
-from edfgen.mr import sensitivity as S
+from edfgen.kernels.mr import methods as M
+from edfgen.kernels.mr import sensitivity as S
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from edfgen.mr.run import MRSettings, run_mr
-from edfgen.mr.simulate import per_variant_linear, per_variant_logistic, simulate_mr_study, sumstats_frame
+from edfgen.commands.mr import MRSettings, run_mr
+from edfgen.simulate.mr import per_variant_linear, per_variant_logistic, simulate_mr_study, sumstats_frame
 
 
 def test_per_variant_regressions__match_statsmodels():

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edfgen.genetics.genotypes import GenotypeSource, QCSettings
-from edfgen.genetics.gwas import GwasSettings, run_gwas
-from edfgen.genetics.pca import run_pca
-from edfgen.io.dictionary import check_file
+from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+from edfgen.commands.gwas import GwasSettings, run_gwas
+from edfgen.commands.pca import run_pca
+from edfgen.formats.dictionary import check_file
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -113,7 +113,7 @@ def test_stages__options_match_the_cli_commands():
 def small_run(tmp_path_factory, sim_cohort, hail_context):
     """Every stage of `edfgen run` on the shared small simulated cohort (n=1000); reused by the
     report, resume and notebook tests."""
-    from edfgen.demo import STAGE_OPTIONS, packaged_catalog
+    from edfgen.commands.demo import STAGE_OPTIONS, packaged_catalog
     from edfgen.pipeline import render_toml, run_pipeline
 
     c = sim_cohort
@@ -162,7 +162,7 @@ def test_run__truth_section_scores_planted_loci_and_links(small_run):
 def test_demo__config_round_trips_through_toml_and_validates(tmp_path):
     import tomllib
 
-    from edfgen.demo import demo_config
+    from edfgen.commands.demo import demo_config
     from edfgen.pipeline import render_toml
 
     raw = demo_config(n=100, seed=1)
@@ -227,7 +227,7 @@ PIPELINE_TABLES = [
 def test_run__every_table_written_is_in_the_data_dictionary(small_run):
     import re
 
-    from edfgen.io.dictionary import check_file
+    from edfgen.formats.dictionary import check_file
 
     tables = [p for p in small_run.out.rglob("*") if p.is_file() and re.search(r"\.(tsv|tsv\.gz|pheno)$", p.name)]
     assert len(tables) > 50
@@ -236,7 +236,7 @@ def test_run__every_table_written_is_in_the_data_dictionary(small_run):
         entry = next((e for pat, e in PIPELINE_TABLES if re.fullmatch(pat, rel)), None)
         assert entry is not None, f"{rel}: written by the pipeline but mapped to no data_dictionary entry"
         if p.suffix == ".pheno":
-            from edfgen.io.dictionary import check_columns
+            from edfgen.formats.dictionary import check_columns
 
             check_columns(entry, pd.read_csv(p, sep=r"\s+", nrows=0).columns)
         else:

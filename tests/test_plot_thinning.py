@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from edfgen.genetics.association import lambda_gc as exact_lambda
+from edfgen.kernels.association import lambda_gc as exact_lambda
 from edfgen.plots import GwasPlotAccumulator
 from edfgen.plots.thin import EVEN_COLOUR, ODD_COLOUR, _rgb
 

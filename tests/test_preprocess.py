@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from edfgen.ecg import LEADS
-from edfgen.ecg.io import EcgRecord, RecordRejected, iter_records, read_wfdb
-from edfgen.ecg.preprocess import (QualityThresholds, bandpass_notch, preprocess, preprocess_many,
+from edfgen.kernels.ecg import LEADS
+from edfgen.formats.ecg.records import EcgRecord, RecordRejected, iter_records, read_wfdb
+from edfgen.kernels.ecg.preprocess import (QualityThresholds, bandpass_notch, preprocess, preprocess_many,
                                    resample)
-from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 PREP = Preprocessing()
 
@@ -133,7 +133,7 @@ def test_preprocess__derives_missing_limb_leads(cinc):
 
 def test_preprocess__flat_end_trimmed_and_reported_not_rejected(shared_data):
     """PTB-XL 00004_hr ends in ~0.1 s of held samples (V4 held at its maximum): trimmed, noted, kept."""
-    from edfgen.ecg.preprocess import trim_flat_edges
+    from edfgen.kernels.ecg.preprocess import trim_flat_edges
 
     rec = read_wfdb(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00004_hr.hea")
     trimmed = trim_flat_edges(rec)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.readers import (GenotypeFiles, open_genotypes, parse_chromosomes, read_id_list,
+from edfgen.formats.genotypes import (GenotypeFiles, open_genotypes, parse_chromosomes, read_id_list,
                                      select_samples, select_variants)
 
 pytestmark = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
@@ -100,7 +100,7 @@ def test_pgen_bgen_bed_read_the_same_dosages(fileset):
 
 
 def _bgen_fast_and_cbgen(path, sample=None, *, threads=2):
-    from edfgen.genetics.readers.bgen import BgenReader
+    from edfgen.formats.genotypes.bgen import BgenReader
 
     fast, ref = BgenReader(path, sample=sample, threads=threads), BgenReader(path, sample=sample, fast=False)
     assert fast._fd is not None and ref._fd is None
@@ -223,7 +223,7 @@ def test_bgen_fast_decoder_bit_depths_phasing_and_fallbacks(tmp_path, monkeypatc
     _write_bgen(tmp_path / "z.bgen", variants, n, compression=1)
     fast, ref = _bgen_fast_and_cbgen(str(tmp_path / "h.bgen"), threads=1)
     if compression == 0:
-        from edfgen.genetics.readers.bgen import BgenReader
+        from edfgen.formats.genotypes.bgen import BgenReader
         ref = BgenReader(str(tmp_path / "z.bgen"), fast=False)
     assert list(fast.variants["n_alleles"]) == [2] * (len(variants) - 1) + [3]
     calls = _count_cbgen_calls(fast, monkeypatch)
@@ -298,7 +298,7 @@ def test_templates_selection_and_errors(fileset, tmp_path):
 
 
 def test_mach_r2_equals_plink2(fileset):
-    from edfgen.genetics.blockwise import count_variants
+    from edfgen.engines.stream import count_variants
 
     d = fileset
     _plink2("--pfile", "raw", "--freq", "cols=+machr2", "--out", "fr", cwd=d)
@@ -329,8 +329,8 @@ def test_gwas_on_per_chromosome_bgen_and_pgen_matches_plink2_glm(fileset, tmp_pa
     """The fast engine on BGEN ({chr} template) and PGEN equals plink2 --glm (samples with a missing
     dosage dropped per variant, as plink2). BGEN: plink2 stores dosages in 1/16384 steps, so betas
     agree to 1e-3 SE; PGEN (the same stored dosages) to plink2's 6 printed digits."""
-    from edfgen.genetics.genotypes import GenotypeSource, QCSettings
-    from edfgen.genetics.gwas import GwasSettings, run_gwas
+    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.commands.gwas import GwasSettings, run_gwas
 
     d = fileset
     qc = QCSettings(maf=0.0, call_rate=0.0, hwe_p=0.0, sample_call_rate=0.0)
@@ -351,8 +351,8 @@ def test_gwas_on_per_chromosome_bgen_and_pgen_matches_plink2_glm(fileset, tmp_pa
 
 
 def test_gwas_keep_extract_chr_min_info_match_plink2(fileset, tmp_path):
-    from edfgen.genetics.genotypes import GenotypeSource, QCSettings
-    from edfgen.genetics.gwas import GwasSettings, run_gwas
+    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.commands.gwas import GwasSettings, run_gwas
 
     d = fileset
     iid = pd.read_csv(d / "raw.psam", sep="\t")["#IID"]
@@ -378,9 +378,9 @@ def test_gwas_keep_extract_chr_min_info_match_plink2(fileset, tmp_path):
 def test_clump_per_chromosome_files_equal_whole_genome_with_a_pgen_panel(fileset, tmp_path):
     """One phenotype's per-chromosome sumstats (gwas --chr N, one directory each) clump exactly like the
     whole-genome file; a variant in two of them is an input error."""
-    from edfgen.genetics.clump import ClumpSettings, run_clump
-    from edfgen.genetics.genotypes import GenotypeSource, QCSettings
-    from edfgen.genetics.gwas import GwasSettings, run_gwas
+    from edfgen.kernels.clump import ClumpSettings, run_clump
+    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.commands.gwas import GwasSettings, run_gwas
 
     d = fileset
     qc = QCSettings(maf=0.0, call_rate=0.0, hwe_p=0.0, sample_call_rate=0.0)
@@ -408,7 +408,7 @@ def test_clump_per_chromosome_files_equal_whole_genome_with_a_pgen_panel(fileset
 def test_participant_id_column_as_biobanks_name_it(tmp_path, caplog, key):
     import logging
 
-    from edfgen.io.tables import read_table
+    from edfgen.formats.tables import read_table
 
     f = tmp_path / "pheno.tsv"
     f.write_text(f"FID\t{key}\ty\n0\t1000017\t0.5\n0\t1000023\t1.5\n" if key == "ID_2" else
@@ -422,8 +422,8 @@ def test_participant_id_column_as_biobanks_name_it(tmp_path, caplog, key):
 def test_annotate_grch37_matches_by_rsid_and_lifted_position_only(tmp_path):
     """A GRCh37 locus is known by its rsID, or by position after liftover; a GRCh37 position that is
     numerically near a GRCh38 catalog position is never compared without liftover."""
-    from edfgen.genetics.catalog import run_annotate
-    from edfgen.genetics.liftover import Chain
+    from edfgen.formats.catalog import run_annotate
+    from edfgen.formats.liftover import Chain
 
     chain = tmp_path / "hg19ToHg38.tiny.chain"
     chain.write_text("chain 1000 chr3 198022430 + 30000000 50001000 chr3 198295559 + 29000000 49000000 1\n"
@@ -455,7 +455,7 @@ def test_hail_import_grch37_positions_beyond_grch38_chromosome_ends(hail_context
     """chr1:249,000,000 exists on GRCh37 (chr1 is 249,250,621 bp) but not on GRCh38 (248,956,422 bp)."""
     from bed_reader import to_bed
 
-    from edfgen.genetics.genotypes import GenotypeSource, import_genotypes
+    from edfgen.formats.genotypes.source import GenotypeSource, import_genotypes
 
     rng = np.random.default_rng(0)
     iid = np.array([f"S{i}" for i in range(60)])
@@ -472,16 +472,16 @@ def test_hail_import_grch37_positions_beyond_grch38_chromosome_ends(hail_context
 def test_hail_engine_reads_per_chromosome_grch37_bgen_like_the_fast_engine(fileset, hail_context, tmp_path):
     """The cluster engine (Hail, local mode here) on the {chr}-templated GRCh37 BGEN set gives the fast
     engine's statistics (both mean-impute missing dosages)."""
-    from edfgen.genetics.genotypes import GenotypeSource, QCSettings
-    from edfgen.genetics.gwas import GwasSettings, run_gwas
-    from edfgen.genetics.hail_context import HailSettings
+    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.commands.gwas import GwasSettings, run_gwas
+    from edfgen.engines.hail import HailSettings
 
     d = fileset
     for c in (1, 2):   # UK Biobank's .sample files repeat the participant id in ID_1 (Hail keys samples by it)
         lines = (d / f"imp8_chr{c}.sample").read_text().splitlines()
         (tmp_path / f"ukb_chr{c}.sample").write_text("\n".join(lines[:2] + [" ".join([ln.split()[1], *ln.split()[1:]])
                                                                             for ln in lines[2:]]) + "\n")
-    from edfgen.genetics.blockwise import count_variants
+    from edfgen.engines.stream import count_variants
 
     src = GenotypeSource(bgen=str(d / "imp8_chr{chr}.bgen"), sample=str(tmp_path / "ukb_chr{chr}.sample"),
                          reference_genome="GRCh37")

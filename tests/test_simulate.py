@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from edfgen.ecg import LEADS
+from edfgen.kernels.ecg import LEADS
 from edfgen.exceptions import InputError
-from edfgen.io.dictionary import check_columns, check_file
+from edfgen.formats.dictionary import check_columns, check_file
 from edfgen.simulate.cohort import (BED_MAGIC, CAUSAL_EFFECTS, OUTCOMES, _encode_bed, load_truth, planted_loci,
                                     read_dosages, simulate_cohort)
 from tests.conftest import SIM_COHORT_PARAMS, have
@@ -146,7 +146,7 @@ def test_simulate_cohort__sibling_pairs_have_sibling_kinship(sim_cohort, tmp_pat
 
 def test_simulate_cohort__ecg_records_read_by_wfdb_and_match_physiology(sim_cohort):
     wfdb = pytest.importorskip("wfdb")
-    from edfgen.ecg.biomarkers import measure_biomarkers
+    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 
     assert len(list((sim_cohort / "ecg").glob("*.hea"))) == N
     phys = pd.read_csv(sim_cohort / "physiology.tsv", sep="\t").set_index("IID")
@@ -296,7 +296,7 @@ def test_simulate_cli__runs_and_prints_summary(tmp_path):
 def test_truth_json__keys_match_data_dictionary(sim_cohort):
     import re
 
-    from edfgen.io.dictionary import DICTIONARY_DIR
+    from edfgen.formats.dictionary import DICTIONARY_DIR
 
     doc = (DICTIONARY_DIR / "truth_json.md").read_text()
     documented, documented_locus = set(), set()

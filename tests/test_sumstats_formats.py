@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import ConfigError, InputError
-from edfgen.io.sumstats import Z95, detect_layout, parse_column_option, read_sumstats, sumstats_columns
+from edfgen.formats.sumstats import Z95, detect_layout, parse_column_option, read_sumstats, sumstats_columns
 
 N_VAR = 40
 
@@ -199,7 +199,7 @@ def test_mr__finngen_outcome_and_columns_option_give_the_ssf_results(truth, tmp_
     from click.testing import CliRunner
 
     from edfgen.cli import cli
-    from edfgen.mr.run import MRSettings, run_mr
+    from edfgen.commands.mr import MRSettings, run_mr
 
     rng = np.random.default_rng(2)
     exp = truth.assign(beta=rng.normal(0.2, 0.05, N_VAR), standard_error=0.02, p_value=1e-10)

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from scipy import special
 
-from edfgen.io.bgzf import BLOCK_SIZE, EOF_BLOCK, BgzfWriter, tabix_index
-from edfgen.io.sumstats import (SSF_COLUMNS, SSF_EXTRA_COLUMNS, TINY_P, _log_t_two_sided, neg_log10_p,
+from edfgen.formats.bgzf import BLOCK_SIZE, EOF_BLOCK, BgzfWriter, tabix_index
+from edfgen.formats.sumstats import (SSF_COLUMNS, SSF_EXTRA_COLUMNS, TINY_P, _log_t_two_sided, neg_log10_p,
                                 p_value_strings, read_sumstats, write_sumstats)
 
 
@@ -89,8 +89,8 @@ def test_run_gwas__bgzf_tabix_meta_cases_and_no_zero_p(tmp_path):
     import pysam
     from test_gwas import NO_QC, make_cohort
 
-    from edfgen.genetics.genotypes import GenotypeSource
-    from edfgen.genetics.gwas import GwasSettings, run_gwas
+    from edfgen.formats.genotypes.source import GenotypeSource
+    from edfgen.commands.gwas import GwasSettings, run_gwas
 
     d = make_cohort(tmp_path / "c", n=600, m=400, p=2, seed=3)
     # a phenotype almost equal to one variant: its p underflows to 0 in float64

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.genetics.readers import GenotypeFiles, open_genotypes
+from edfgen.formats.genotypes import GenotypeFiles, open_genotypes
 from test_readers import _compare_glm, _plink2, dummy_pgen, write_pheno_covar
 
 pytestmark = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
@@ -65,7 +65,7 @@ def test_vcf_and_bcf_read_the_pgen_dosages_and_bed_hard_calls(vcfs, caplog, monk
     np.testing.assert_array_equal(B, P)                          # BCF stores the float32 dosage
     assert np.nanmax(np.abs(D - P)) <= 5e-5                      # VCF text: plink2 prints 5 significant digits
     np.testing.assert_array_equal(C, D)
-    from edfgen.genetics.genotypes import GenotypeSource    # the CLI's --vcf TEMPLATE --chr 2
+    from edfgen.formats.genotypes.source import GenotypeSource    # the CLI's --vcf TEMPLATE --chr 2
 
     src = GenotypeSource(vcf=str(d / "ds_chr{chr}.vcf.gz"), chromosomes=("2",))
     assert src.paths() == [str(d / "ds_chr2.vcf.gz")]

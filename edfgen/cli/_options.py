@@ -73,7 +73,7 @@ def genotype_options(*, required: bool = True, mt: bool = True, vcf: bool = True
     Adds ``--bfile``, ``--pfile``, ``--bgen`` (repeatable, or a ``{chr}`` template), ``--sample``
     (idem), ``--vcf``/``--vcf-field``, ``--mt``, ``--keep``, ``--remove``, ``--extract``, ``--chr``,
     ``--min-info`` and ``--reference-genome``, and hands the command one keyword ``source``: an
-    :class:`edfgen.genetics.genotypes.GenotypeSource`, or ``None`` when no genotype file was given
+    :class:`edfgen.formats.genotypes.source.GenotypeSource`, or ``None`` when no genotype file was given
     and ``required`` is False. ``bfile_alias``: a second name of ``--bfile`` (``edfgen mr``'s older
     ``--ld-bfile``), which also names its parameter (``ld_bfile``, the key of ``edfgen run``'s config).
     """
@@ -115,7 +115,7 @@ def genotype_options(*, required: bool = True, mt: bool = True, vcf: bool = True
     def decorator(func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            from edfgen.genetics.genotypes import GenotypeSource
+            from edfgen.formats.genotypes.source import GenotypeSource
 
             g = {k: kwargs.pop(k, None) for k in ("bfile", "pfile", "bgen", "sample", "vcf", "vcf_field", "mt",
                                                    "keep_ids", "remove_ids", "extract", "chromosomes", "min_info",

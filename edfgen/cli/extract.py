@@ -34,7 +34,7 @@ from edfgen.cli._options import comma_list, force, out_dir, out_file, seed, verb
 @verbosity
 def extract(ecg, out, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size, threads, force) -> None:
     """ECGs -> EDFs with a frozen encoder (resumes an interrupted run; bad records go to <out>.rejects.tsv)."""
-    from edfgen.extract import extract_edfs
+    from edfgen.commands.extract import extract_edfs
 
     r = extract_edfs(list(ecg), out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
                      id_map=id_map, force=force, fs=fs, chunk_size=chunk_size, threads=threads)
@@ -66,7 +66,7 @@ def extract(ecg, out, checkpoint, batch_size, workers, pca, id_map, fs, chunk_si
 def interpret(edf, biomarkers, measure_from, covar, covariates, biomarker_columns, out, p_threshold, clusters,
               seed, force) -> None:
     """Which EDFs track which biomarkers: adjusted OLS table, heatmap and k-means clusters of EDFs."""
-    from edfgen.interpret import interpret_edfs
+    from edfgen.commands.interpret import interpret_edfs
 
     r = interpret_edfs(edf, out, biomarkers=biomarkers, covar=covar, measure_from=measure_from,
                        covariates=covariates, biomarker_columns=biomarker_columns, p_threshold=p_threshold,

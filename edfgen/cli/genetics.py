@@ -1,4 +1,4 @@
-"""``edfgen gwas`` and ``edfgen pca``: thin wrappers over edfgen.genetics."""
+"""``edfgen gwas`` and ``edfgen pca``: thin wrappers over edfgen.engines."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _assembly(genome_assembly: str, reference_genome: str | None) -> str:
 
 
 def _hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, threads):
-    from edfgen.genetics.hail_context import HailSettings
+    from edfgen.engines.hail import HailSettings
 
     return HailSettings(spark_master=spark_master, tmp_dir=tmp_dir, driver_memory=driver_memory,
                         executor_memory=executor_memory, threads=threads)
@@ -82,8 +82,8 @@ def gwas(source, reference_genome, pheno, pheno_cols, pheno_prefix, covar, covar
          kinship, engine, no_plots, plots_max, genome_assembly, spark_master, tmp_dir, driver_memory, executor_memory, out, threads,
          force, model="linear", loco_predictions=None, multivariate=False):
     """GWAS of every phenotype in one pass (GWAS-SSF per phenotype, summary, QC report, plots)."""
-    from edfgen.genetics.genotypes import QCSettings
-    from edfgen.genetics.gwas import GwasSettings, run_gwas
+    from edfgen.formats.genotypes.source import QCSettings
+    from edfgen.commands.gwas import GwasSettings, run_gwas
 
     res = run_gwas(source, pheno, covar, out,
                    pheno_cols=pheno_cols, pheno_prefix=pheno_prefix, covar_cols=covar_cols,
@@ -117,7 +117,7 @@ def gwas(source, reference_genome, pheno, pheno_cols, pheno_prefix, covar, covar
 def pca(source, reference_genome, k, maf, ld_r2, ld_window_kb, spark_master, tmp_dir,
         driver_memory, executor_memory, out, threads, force):
     """Genotype PCs (LD-pruned, MAF-filtered hwe_normalized_pca): pcs.tsv (IID, PC1..PCk) for --covar."""
-    from edfgen.genetics.pca import run_pca
+    from edfgen.commands.pca import run_pca
 
     res = run_pca(source, out, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb, keep=source.keep,
                   hail=_hail_settings(spark_master, tmp_dir, driver_memory, executor_memory, threads), force=force)

@@ -48,11 +48,11 @@ def pretrain(config_name, ecg, simulated, sim_seed, steps, batch_size, accum, lr
     """Self-supervised pre-training (contrastive + masked prediction + CMSC). Works under torchrun."""
     import os
 
-    from edfgen.ecg.preprocessing_config import Preprocessing
-    from edfgen.io.tables import prepare_out_dir
+    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+    from edfgen.formats.tables import prepare_out_dir
     from edfgen.model.config import get_config
     from edfgen.model.pretrain import PretrainSettings, pretrain as run
-    from edfgen.provenance import recording
+    from edfgen.formats.manifest import recording
 
     _set_threads(threads)
     rank0 = int(os.environ.get("RANK", "0")) == 0
@@ -105,7 +105,7 @@ def export(checkpoint, out):
 
 
 def _load_signals(ecg, checkpoint):
-    from edfgen.ecg.preprocessing_config import Preprocessing
+    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
     from edfgen.model.checkpoint import resolve_checkpoint
     from edfgen.model.data import load_ecgs
 
@@ -118,7 +118,7 @@ def _write_rejects(rejects, out: Path) -> None:
     if rejects:
         import pandas as pd
 
-        from edfgen.io.tables import write_table
+        from edfgen.formats.tables import write_table
 
         write_table(pd.DataFrame(rejects, columns=["record", "path", "reason"]), out / "rejects.tsv")
 
@@ -147,9 +147,9 @@ def _write_rejects(rejects, out: Path) -> None:
 def finetune(checkpoint, ecg, labels, label_columns, label_fraction, epochs, patience, batch_size, lr, encoder_lr,
              from_scratch, linear_probe, out, seed, threads, force):
     """Fine-tune a multi-label disease head (BCE, early stopping on validation mean AUROC)."""
-    from edfgen.io.tables import prepare_out_dir
+    from edfgen.formats.tables import prepare_out_dir
     from edfgen.model.finetune import FinetuneSettings, finetune as run, read_labels
-    from edfgen.provenance import recording
+    from edfgen.formats.manifest import recording
 
     _set_threads(threads)
     prepare_out_dir(out, force=force, command="edfgen finetune")
@@ -194,11 +194,11 @@ def finetune(checkpoint, ecg, labels, label_columns, label_fraction, epochs, pat
 def evaluate(checkpoint, ecg, labels, label_columns, probe, folds, min_positives, ptbxl_resolution, n_boot, out, seed,
              threads, force):
     """Per-label and macro AUROC/AUPRC with bootstrap 95% CIs -> evaluation.tsv, predictions.tsv, evaluation.png."""
-    from edfgen.io.tables import prepare_out_dir, write_table
+    from edfgen.formats.tables import prepare_out_dir, write_table
     from edfgen.model.checkpoint import load_checkpoint
     from edfgen.model.evaluation import EvaluateSettings, evaluate_ecgs
     from edfgen.model.finetune import plot_evaluation
-    from edfgen.provenance import recording
+    from edfgen.formats.manifest import recording
 
     _set_threads(threads)
     settings = EvaluateSettings(probe=probe, folds=folds, min_positives=min_positives, n_boot=n_boot, seed=seed,

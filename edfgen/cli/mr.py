@@ -60,8 +60,8 @@ def mr(exposure, outcome, out, methods, palindromes, maf_threshold, p_threshold,
 
     The LD panel of --proxies/--clump is given by the genotype options (--bfile or its old name
     --ld-bfile, --pfile, --bgen/--sample, --vcf, with --keep/--remove/--extract/--chr)."""
-    from edfgen.io.sumstats import parse_column_option
-    from edfgen.mr.run import MRSettings, run_mr
+    from edfgen.formats.sumstats import parse_column_option
+    from edfgen.commands.mr import MRSettings, run_mr
 
     kw = {"methods": tuple(methods)} if methods else {}
     settings = MRSettings(palindromes=palindromes, maf_threshold=maf_threshold, p_threshold=p_threshold, nboot=nboot,

@@ -32,7 +32,7 @@ def run(config: Path, force: bool) -> None:
 @verbosity
 def demo(out: Path | None, n: int, seed: int, force: bool) -> None:
     """Simulate the default cohort and run the whole pipeline on it, with a report.html and a truth section."""
-    from edfgen.demo import run_demo
+    from edfgen.commands.demo import run_demo
 
     res = run_demo(out or Path("edfgen-demo"), n=n, seed=seed, force=force)
     click.echo(res.summary())

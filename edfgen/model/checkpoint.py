@@ -25,12 +25,12 @@ from pathlib import Path
 import torch
 
 from edfgen import DEFAULT_CHECKPOINT, __version__  # DEFAULT_CHECKPOINT re-exported
-from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import CheckpointError, ConfigError
-from edfgen.io.tables import atomic_path, atomic_write
+from edfgen.formats.tables import atomic_path, atomic_write
 from edfgen.model.config import ModelConfig
 from edfgen.model.encoder import ECGEncoder
-from edfgen.provenance import sha256_file
+from edfgen.formats.manifest import sha256_file
 
 FORMAT = "edfgen-checkpoint"
 FORMAT_VERSION = 1

@@ -1,13 +1,13 @@
 """ECG inputs for training and evaluation: files, in-memory bundles, on-the-fly simulation, crops.
 
 Three sources, one shape: float32 ``[N, 12, window_samples]`` in mV, band-passed with the
-checkpoint's :class:`~edfgen.ecg.preprocessing_config.Preprocessing`.
+checkpoint's :class:`~edfgen.kernels.ecg.preprocessing_config.Preprocessing`.
 
-* ECG files/directories (WFDB, npy, npz, HDF5) through :mod:`edfgen.ecg.io` and
-  :func:`edfgen.ecg.preprocess.preprocess_many` (bad records -> rejects, never a stop).
+* ECG files/directories (WFDB, npy, npz, HDF5) through :mod:`edfgen.formats.ecg.records` and
+  :func:`edfgen.kernels.ecg.preprocess.preprocess_many` (bad records -> rejects, never a stop).
 * An **ECG bundle**: one ``.npz`` with ``ecg [N, 12, T]`` (raw mV at ``prep.sampling_rate``, canonical lead
   order) and ``iid [N]`` — the fast in-memory path for training; it is band-passed and windowed here.
-* Simulated ECGs (:mod:`edfgen.ecg.simulate`), synthesised per batch with fresh noise.
+* Simulated ECGs (:mod:`edfgen.simulate.ecg`), synthesised per batch with fresh noise.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import InputError
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def is_bundle(path: str | Path) -> bool:
 
 def write_bundle(path: str | Path, ids: Sequence[str], ecg: np.ndarray) -> Path:
     """Write an ECG bundle (``ecg [N, 12, T]`` raw mV + ``iid``) atomically."""
-    from edfgen.io.tables import atomic_path
+    from edfgen.formats.tables import atomic_path
 
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
@@ -65,8 +65,8 @@ def write_bundle(path: str | Path, ids: Sequence[str], ecg: np.ndarray) -> Path:
 
 
 def window_array(x: np.ndarray, prep: Preprocessing) -> np.ndarray:
-    """Band-pass/notch and window raw ``[N, 12, T]`` mV arrays like :func:`edfgen.ecg.preprocess.preprocess`."""
-    from edfgen.ecg.preprocess import _window, bandpass_notch
+    """Band-pass/notch and window raw ``[N, 12, T]`` mV arrays like :func:`edfgen.kernels.ecg.preprocess.preprocess`."""
+    from edfgen.kernels.ecg.preprocess import _window, bandpass_notch
 
     y = bandpass_notch(np.asarray(x, dtype=np.float32), prep=prep)
     return np.ascontiguousarray(_window(y, prep)[0], dtype=np.float32)
@@ -80,8 +80,8 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     InputError
         When no usable record is found (the message names the paths).
     """
-    from edfgen.ecg.io import RecordRejected, discover_records, read_record
-    from edfgen.ecg.preprocess import preprocess_many
+    from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
+    from edfgen.kernels.ecg.preprocess import preprocess_many
 
     ids: list[str] = []
     parts: list[np.ndarray] = []

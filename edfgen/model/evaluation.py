@@ -151,7 +151,7 @@ def read_ptbxl(folder: str | Path, *, resolution: str = "auto") -> LabelSet:
     Returns
     -------
     LabelSet
-        IIDs are the WFDB record names (``00001_hr``), as :mod:`edfgen.ecg.io` names records.
+        IIDs are the WFDB record names (``00001_hr``), as :mod:`edfgen.formats.ecg.records` names records.
     """
     folder = Path(folder)
     db_path, st_path = folder / "ptbxl_database.csv", folder / "scp_statements.csv"

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.exceptions import InputError
-from edfgen.io.tables import read_table, write_table
+from edfgen.formats.tables import read_table, write_table
 from edfgen.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from edfgen.model.data import augment, embed_ecgs, two_crops
 from edfgen.model.encoder import ECGEncoder

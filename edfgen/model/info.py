@@ -16,7 +16,7 @@ def model_info(*, config_name: str | None = None, checkpoint: str | None = None)
         ``name, parameters, encoder_parameters, width, depth, mlm_depth, layers, heads, ffn, block,
         frames_per_crop, frame_hop_ms, crop_samples, sampling_rate, config`` (+ ``sha256, path`` for a checkpoint).
     """
-    from edfgen.ecg.preprocessing_config import Preprocessing
+    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
     if (config_name is None) == (checkpoint is None):
         raise ConfigError("model info: give exactly one of --config or --checkpoint")

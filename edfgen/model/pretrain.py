@@ -32,9 +32,9 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 
-from edfgen.ecg.preprocessing_config import Preprocessing
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import ConfigError, InputError
-from edfgen.io.tables import atomic_path, atomic_write, write_table
+from edfgen.formats.tables import atomic_path, atomic_write, write_table
 from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
 from edfgen.model.config import ModelConfig
 from edfgen.model.data import augment, load_ecgs, two_crops, window_array
@@ -119,13 +119,13 @@ def _seed(*parts: int) -> int:
 class SimulatedSource:
     """On-the-fly simulated recordings: ``n`` participants' physiology (``sim_seed``), fresh noise per batch.
 
-    Physiology rows come from :func:`edfgen.ecg.simulate.random_physiology`; each batch draws rows
+    Physiology rows come from :func:`edfgen.simulate.ecg.random_physiology`; each batch draws rows
     uniformly and synthesises their ECGs with a seed derived from ``(sim_seed, step, micro, rank)``
     (new beat-to-beat variability, baseline wander and noise every time), then band-passes them.
     """
 
     def __init__(self, n: int, sim_seed: int, prep: Preprocessing, aux_targets: Sequence[str] = ()):
-        from edfgen.ecg.simulate import random_physiology
+        from edfgen.simulate.ecg import random_physiology
 
         if n < 1:
             raise InputError(f"--simulated {n}: need at least 1 participant")
@@ -135,7 +135,7 @@ class SimulatedSource:
         self.targets = encode_targets(self.physiology, aux_targets) if aux_targets else None
 
     def batch(self, size: int, *, step: int, micro: int, rank: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        from edfgen.ecg.simulate import synthesize_batch
+        from edfgen.simulate.ecg import synthesize_batch
 
         rng = np.random.default_rng(_seed(self.sim_seed, step, micro, rank, 1))
         idx = rng.integers(0, len(self.physiology), size)
@@ -179,7 +179,7 @@ def measured_targets(signals: np.ndarray, names: Sequence[str], *, fs: float, ch
     ``signals [N, 12, T]`` preprocessed mV -> ``float32 [N, len(names)]`` standardised, NaN where the
     delineator found no value (e.g. no P wave in atrial fibrillation: that target is skipped for the record).
     """
-    from edfgen.ecg.biomarkers import measure_biomarkers
+    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 
     parts = [measure_biomarkers(signals[i:i + chunk], fs=fs) for i in range(0, len(signals), chunk)]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -66,8 +66,8 @@ def simulated_cohort(n: int, *, seed: int, prep=None) -> tuple[np.ndarray, "obje
     -------
     (signals ``float32 [n, 12, window]``, physiology DataFrame)
     """
-    from edfgen.ecg.preprocessing_config import Preprocessing
-    from edfgen.ecg.simulate import random_physiology, synthesize_batch
+    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+    from edfgen.simulate.ecg import random_physiology, synthesize_batch
     from edfgen.model.data import window_array
 
     prep = prep or Preprocessing()

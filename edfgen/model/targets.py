@@ -8,7 +8,7 @@ quantities during pre-training, so the EDFs keep them linearly decodable.
 
 The targets are **measured from the signal itself, never from diagnoses**: for simulated ECGs the
 simulator's known physiology, for real ECGs the classical delineator
-(:func:`edfgen.ecg.biomarkers.measure_biomarkers`); a record where a measurement is missing simply
+(:func:`edfgen.kernels.ecg.biomarkers.measure_biomarkers`); a record where a measurement is missing simply
 does not contribute to that target. Each target is standardised with fixed, documented population
 constants (below), so checkpoints do not depend on the training set's statistics. The QRS axis enters
 as its sine and cosine (it is circular).
@@ -55,7 +55,7 @@ def encode_targets(table: pd.DataFrame, names) -> np.ndarray:
     ----------
     table
         One row per recording with the source columns of :data:`AUX_TARGETS` (simulated physiology
-        or :func:`~edfgen.ecg.biomarkers.measure_biomarkers` output); a missing column gives NaN.
+        or :func:`~edfgen.kernels.ecg.biomarkers.measure_biomarkers` output); a missing column gives NaN.
     names
         Target names, in the order of the auxiliary head's outputs.
     """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from edfgen.io.tables import atomic_path
+from edfgen.formats.tables import atomic_path
 
 
 def pyplot():

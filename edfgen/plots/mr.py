@@ -1,7 +1,7 @@
 """MR plots (PNG): scatter with method slopes, single-SNP forest, funnel, leave-one-out.
 
 Same content as TwoSampleMR's ``mr_scatter_plot``, ``mr_forest_plot``, ``mr_funnel_plot`` and
-``mr_leaveoneout_plot``; they take the in-memory tables of :class:`edfgen.mr.run.MRRun` or the
+``mr_leaveoneout_plot``; they take the in-memory tables of :class:`edfgen.commands.mr.MRRun` or the
 written files (TwoSampleMR's column names). :func:`plot_pairs` draws the four plots for the most significant pairs
 of a run (capped, so a 64 x 8 matrix does not write 2,000 files).
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.io.tables import safe_filename
+from edfgen.formats.tables import safe_filename
 from edfgen.plots._mpl import pyplot as _plt
 from edfgen.plots._mpl import save_png
 
@@ -30,7 +30,7 @@ def _safe(name: str) -> str:
 def _internal(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """Tables read back from ``edfgen mr``'s files carry TwoSampleMR's names (``SNP``,
     ``beta.exposure``, ``p``): map them to the in-memory names the plots use."""
-    from edfgen.mr.run import TWOSAMPLEMR_NAMES
+    from edfgen.commands.mr import TWOSAMPLEMR_NAMES
 
     inverse = {v: k for k, v in TWOSAMPLEMR_NAMES[table].items() if v in df.columns and k not in df.columns}
     return df.rename(columns=inverse) if inverse else df

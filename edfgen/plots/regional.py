@@ -2,7 +2,7 @@
 
 Points are coloured by r² with the lead variant in LocusZoom's five bins (0–0.2 … 0.8–1, grey
 when not in the LD panel), the lead is a purple diamond, and an optional gene track shows the
-genes of a GTF/BED file (:func:`edfgen.genetics.genes.read_genes`) under the panel.
+genes of a GTF/BED file (:func:`edfgen.formats.genes.read_genes`) under the panel.
 
 References
 ----------
@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.io.tables import safe_filename
+from edfgen.formats.tables import safe_filename
 from edfgen.plots._mpl import pyplot, save_png
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
     r2 : Series, optional
         r² with the lead indexed by ``variant_id`` (absolute values are used).
     genes : DataFrame, optional
-        ``chromosome, start, end, gene, strand`` (see :func:`edfgen.genetics.genes.read_genes`).
+        ``chromosome, start, end, gene, strand`` (see :func:`edfgen.formats.genes.read_genes`).
     window_kb : half-width of the region.
     """
     from edfgen.exceptions import InputError
@@ -110,12 +110,12 @@ def plot_loci(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel, out_dir
               r2_method: str = "plink") -> list[str]:
     """Regional plot of each locus (lead variant, lead phenotype's summary statistics).
 
-    ``panel`` is an open :class:`edfgen.genetics.ld.GenotypePanel` (r² with the lead from it).
+    ``panel`` is an open :class:`edfgen.kernels.ld.GenotypePanel` (r² with the lead from it).
     Returns the PNG paths written (``out_dir/<locus>_<phenotype>_<variant>.png``).
     """
-    from edfgen.genetics.clump import group_by_phenotype, read_phenotype_sumstats
-    from edfgen.genetics.genes import read_genes
-    from edfgen.genetics.ld import r2_vector
+    from edfgen.kernels.clump import group_by_phenotype, read_phenotype_sumstats
+    from edfgen.formats.genes import read_genes
+    from edfgen.kernels.ld import r2_vector
 
     out_dir = Path(out_dir)
     by_name = group_by_phenotype(sumstats)   # a phenotype's per-chromosome files are read together

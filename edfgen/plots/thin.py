@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.io.tables import atomic_path
+from edfgen.formats.tables import atomic_path
 
 #: genome-wide significance line of every Manhattan plot
 GENOME_WIDE = 5e-8
@@ -101,7 +101,7 @@ class _Box:
 
 @dataclass(frozen=True)
 class _Layout:
-    """x layout of a Manhattan plot: chromosomes side by side in :func:`edfgen.io.sumstats.chrom_key`
+    """x layout of a Manhattan plot: chromosomes side by side in :func:`edfgen.formats.sumstats.chrom_key`
     order, each from its first to its last position, 2% gaps (as the earlier scatter plots)."""
 
     labels: tuple[str, ...]
@@ -121,7 +121,7 @@ def _layout(chromosome: np.ndarray, position: np.ndarray) -> tuple[_Layout, np.n
     """The layout, the chromosome index [M] (int16) and the plot x [M] of every variant."""
     import pandas as pd
 
-    from edfgen.io.sumstats import chrom_key
+    from edfgen.formats.sumstats import chrom_key
 
     # factorize the raw labels (no per-variant strings), then merge labels equal once "chr" is dropped
     raw_codes, raw_uniq = pd.factorize(np.asarray(chromosome), sort=False)
@@ -327,7 +327,7 @@ class GwasPlotAccumulator:
     chromosome, position : array [M]
         Chromosome label and base-pair position of ALL variants to be tested (known before the
         pass), in output order; they give the x layout (chromosomes side by side, in
-        :func:`edfgen.io.sumstats.chrom_key` order).
+        :func:`edfgen.formats.sumstats.chrom_key` order).
     n_phenotypes : int
         Columns P of every block given to :meth:`add`.
     keep_p : float
@@ -532,7 +532,7 @@ class GwasPlotAccumulator:
 
     def lambda_gc(self, j: int) -> float:
         """Genomic inflation factor: median chi-square(1) of the p-values / 0.4549364, as
-        :func:`edfgen.genetics.association.lambda_gc`, with the median p of :meth:`median_p`.
+        :func:`edfgen.kernels.association.lambda_gc`, with the median p of :meth:`median_p`.
 
         References
         ----------

@@ -18,7 +18,7 @@ per-participant vectors):
    fixed share of the trait variance (``PLANTED_LOCI``, scaled by ``effect_scale``). Environmental
    parts are correlated between traits (QT with heart rate, ...); an unobserved confounder raises
    R amplitude and hypertrophy risk (BMI is its noisy observed proxy).
-3. **ECGs** — one 12-lead record per participant from :func:`edfgen.ecg.simulate.synthesize_ecg`
+3. **ECGs** — one 12-lead record per participant from :func:`edfgen.simulate.ecg.synthesize_ecg`
    with that participant's physiology, written as WFDB (``ecg/<IID>.hea/.dat``, 16-bit, 1 µV).
 4. **Outcomes** — 8 binary diseases from logistic models with age/sex effects; some are caused
    by a physiology trait (``CAUSAL_EFFECTS``), HYP shares the confounder with R amplitude, the rest
@@ -48,11 +48,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from edfgen.ecg import LEADS, SAMPLING_RATE
-from edfgen.ecg.simulate import (PHYSIOLOGY_COLUMNS, TRAIT_SPECS, BeatParams, finalize_physiology,
+from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
+from edfgen.simulate.ecg import (PHYSIOLOGY_COLUMNS, TRAIT_SPECS, BeatParams, finalize_physiology,
                                  participant_rng, synthesize_ecg)
 from edfgen.exceptions import InputError
-from edfgen.io.tables import prepare_out_dir, write_table
+from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -530,8 +530,8 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
     """
     _validate(n, chromosomes, variants_per_chromosome, effect_scale, families)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen simulate")
-    from edfgen.io.tables import temp_name
-    from edfgen.provenance import recording
+    from edfgen.formats.tables import temp_name
+    from edfgen.formats.manifest import recording
 
     params = {"n": n, "seed": seed, "chromosomes": chromosomes, "variants_per_chromosome": variants_per_chromosome,
               "effect_scale": effect_scale, "ecg": ecg, "fs": fs, "duration_s": duration_s, "families": families}

@@ -1,0 +1,647 @@
+"""EDFs: a frozen encoder turns each participant's 12-lead ECG(s) into a row of ECG-derived features.
+
+Pipeline
+--------
+``ECG files ▸ read (edfgen.formats.ecg.records) ▸ preprocess (the checkpoint's own Preprocessing) ▸ two 5 s crops
+▸ model.embed (final layer averaged over time) ▸ mean over the crops ▸ mean over a participant's ECGs``
+
+* The encoder is frozen: ``eval()`` and ``torch.inference_mode()``.
+* Each 10 s window ``[12, 5000]`` is split into ``window_s / crop_s`` non-overlapping crops (two 5 s
+  halves); the EDF of an ECG is the mean of its crops' embeddings.
+* A participant with several ECGs (``id_map``: ``record → IID``) gets the **unweighted mean of the EDFs
+  of their accepted ECGs** (rejected ECGs do not count).
+
+Streaming and resume
+--------------------
+Records are listed first (cheap), then read and preprocessed in batches (in ``workers`` processes when
+``workers > 0``, with a bounded number of batches in flight) while the main process runs the model.
+Every ``chunk_size`` records the EDFs and rejects are written atomically to ``<out>.parts/chunk_*.npz``
+with each record's input fingerprint (:func:`edfgen.formats.manifest.stat_key` of every file of the record:
+a WFDB header and its signal files); the records in those files are the done-list. A killed run, rerun
+with the same arguments, skips the records whose files are unchanged and recomputes those whose
+files changed (same names, other signals), so a resumed table never mixes in stale results. The
+parts are discarded if the checkpoint, preprocessing or quality thresholds changed, and removed when
+a run that created them fails with an input error. When every record is done the tables are
+assembled, written atomically, and ``<out>.parts/`` is removed. Memory is bounded by ``chunk_size``
+EDF rows plus the batches in flight, whatever the number of ECGs. Files under ``<out>.parts/`` and
+edfgen temporary files are never read as ECGs (``--out`` may lie inside the ``--ecg`` folder).
+
+Outputs (beside ``out``, every side file named after it, so that several tables can share a folder)
+---------------------------------------------------------------------------------------------------
+``out``                       ``IID, edf_001 … edf_D`` (TSV or parquet by extension)
+``<out>.pheno``               PLINK ``--pheno`` file: ``FID IID edf_…`` (FID = IID, missing = ``NA``)
+``<out>.rejects.tsv``         ``record, path, reason`` for each record not used
+``<out>.pca.tsv``             with ``pca``: ``IID, PC1 … PCk``
+``<out>.pca_loadings.tsv``    with ``pca``: ``edf, mean, sd, PC1 … PCk`` (project new data with them)
+``<out>.manifest.json``       provenance, with the checkpoint sha256 and preprocessing; ``--force``
+                              replaces only the files it lists
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import logging
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import sys
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen import DEFAULT_CHECKPOINT
+from edfgen.formats.ecg.records import RecordRef, RecordRejected, discover_records, read_record
+from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.exceptions import EdfgenError, InputError
+from edfgen.formats.tables import atomic_write, clean_temp_files, is_temp_name, read_table, write_table
+from edfgen.progress import progress
+from edfgen.formats.manifest import listed_outputs, read_manifest, recording, stat_key
+
+log = logging.getLogger(__name__)
+
+REJECT_COLUMNS = ["record", "path", "reason"]
+PARTS_FORMAT = 2  # 2: each record's input fingerprint is stored beside its EDF (resume by fingerprint)
+
+
+# --------------------------------------------------------------------------- kernels
+def edf_columns(d: int) -> list[str]:
+    """``edf_001 … edf_D`` (zero-padded to at least 3 digits)."""
+    width = max(3, len(str(d)))
+    return [f"edf_{i:0{width}d}" for i in range(1, d + 1)]
+
+
+def embed_windows(model, x: np.ndarray, prep: Preprocessing) -> np.ndarray:
+    """EDFs of preprocessed 10 s windows with a frozen encoder.
+
+    Parameters
+    ----------
+    model
+        An encoder with ``embed(x [N, 12, T_crop]) -> [N, D]`` (averaged over time), in ``eval()`` mode.
+    x
+        ``float32 [N, 12, prep.window_samples]`` in mV (from :func:`edfgen.kernels.ecg.preprocess.preprocess`).
+    prep
+        Gives the crop length; the window is split into ``window_samples // crop_samples`` crops.
+
+    Returns
+    -------
+    ``float32 [N, D]``: the mean of each window's crop embeddings.
+    """
+    import torch
+
+    n, L, W = x.shape
+    c = prep.crop_samples
+    k = W // c
+    if k < 1:
+        raise InputError(f"preprocessing: crop_s {prep.crop_s} longer than window_s {prep.window_s}")
+    crops = torch.from_numpy(np.ascontiguousarray(x[:, :, :k * c]))
+    crops = crops.reshape(n, L, k, c).permute(0, 2, 1, 3).reshape(n * k, L, c)
+    with torch.inference_mode():
+        emb = model.embed(crops.to(next(model.parameters()).device))
+    return emb.float().reshape(n, k, -1).mean(dim=1).cpu().numpy()
+
+
+@dataclass(frozen=True)
+class PcaResult:
+    """PCA of an EDF table (on standardised EDFs).
+
+    Attributes
+    ----------
+    scores
+        ``[n, k]`` principal component scores ``Z @ loadings``.
+    loadings
+        ``[D, k]`` unit-norm component directions (sign: largest-|.| entry positive).
+    mean, sd
+        ``[D]`` the standardisation (``Z = (X - mean) / sd``; constant columns get ``sd = 1``).
+    explained_variance_ratio
+        ``[k]``.
+    """
+
+    scores: np.ndarray
+    loadings: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    explained_variance_ratio: np.ndarray
+
+
+def edf_pca(x: np.ndarray, k: int) -> PcaResult:
+    """PCA by thin SVD of the standardised EDF matrix ``x [n, D]`` (numpy, float64).
+
+    References
+    ----------
+    Jolliffe IT, Cadima J. Principal component analysis: a review and recent developments.
+    Phil Trans R Soc A 2016;374:20150202. doi:10.1098/rsta.2015.0202
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n, d = x.shape
+    if not 1 <= k <= min(n, d):
+        raise InputError(f"--pca {k}: must be between 1 and min(participants, EDFs) = {min(n, d)}")
+    mean = x.mean(axis=0)
+    sd = x.std(axis=0, ddof=1) if n > 1 else np.ones(d)
+    sd = np.where(sd > 0, sd, 1.0)
+    z = (x - mean) / sd
+    _, s, vt = np.linalg.svd(z, full_matrices=False)
+    v = vt[:k].T
+    sign = np.sign(v[np.abs(v).argmax(axis=0), np.arange(k)])
+    v = v * np.where(sign == 0, 1.0, sign)
+    var = s ** 2
+    return PcaResult(scores=z @ v, loadings=v, mean=mean, sd=sd,
+                     explained_variance_ratio=var[:k] / var.sum())
+
+
+# --------------------------------------------------------------------------- workers
+def _load_batch(refs: Sequence[RecordRef], prep: Preprocessing, fs: float | None,
+                quality: QualityThresholds) -> tuple[list[str], np.ndarray, list[tuple[str, str, str]],
+                                                     list[tuple[str, str, str]]]:
+    """Read + preprocess a batch (runs in a worker process): ids, signals, rejects, notes of kept records."""
+    items = []
+    for ref in refs:
+        try:
+            items.append(read_record(ref, fs=fs))
+        except RecordRejected as exc:
+            items.append(RecordRejected(exc.reason, record_id=ref.record_id, path=ref.path))
+    b = preprocess_many(items, prep, quality=quality)
+    return b.record_ids, b.signals, b.rejects, b.notes
+
+
+def _worker_init(parent_pid: int | None = None) -> None:  # pragma: no cover - runs in children
+    """Reader process set-up: die with the parent (a killed run leaves no orphaned readers).
+
+    Readers are forked (fast, and works from scripts without a ``__main__`` guard)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if parent_pid is not None and os.getppid() != parent_pid:  # parent died before prctl
+            os._exit(1)
+    # readers use numpy/scipy only; torch (its OpenMP pool is not fork-safe) is never touched here
+
+
+class _Loader:
+    """Batches of (ids, signals, rejects, notes) in order, from a process pool with bounded look-ahead."""
+
+    def __init__(self, batches: list[list[RecordRef]], prep, fs, quality, workers: int):
+        self.batches, self.prep, self.fs, self.quality, self.workers = batches, prep, fs, quality, workers
+
+    def __iter__(self):
+        if self.workers <= 0:
+            for b in self.batches:
+                yield _load_batch(b, self.prep, self.fs, self.quality)
+            return
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        with cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init,
+                                    initargs=(os.getpid(),)) as pool:
+            pending: deque = deque()
+            it = iter(self.batches)
+            for b in it:
+                pending.append(pool.submit(_load_batch, b, self.prep, self.fs, self.quality))
+                if len(pending) >= 2 * self.workers + 1:
+                    break
+            while pending:
+                res = pending.popleft().result()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.append(pool.submit(_load_batch, nxt, self.prep, self.fs, self.quality))
+                yield res
+
+
+# --------------------------------------------------------------------------- parts (resume)
+def _parts_dir(out: Path) -> Path:
+    return out.with_name(out.name + ".parts")
+
+
+@dataclass
+class _Parts:
+    """What the durable chunks of an interrupted run hold (rows in chunk order)."""
+
+    ids: list[str]
+    fps: list[str]
+    edfs: np.ndarray | None
+    rejects: list[tuple[str, str, str]]
+    reject_fps: list[str]
+    next_chunk: int
+
+
+def _read_parts(parts: Path) -> _Parts:
+    ids: list[str] = []
+    fps: list[str] = []
+    arrays: list[np.ndarray] = []
+    rejects: list[tuple[str, str, str]] = []
+    reject_fps: list[str] = []
+    last = -1
+    for f in sorted(parts.glob("chunk_*.npz")):
+        if is_temp_name(f.name):
+            continue
+        with np.load(f, allow_pickle=False) as z:
+            ids.extend(z["ids"].tolist())
+            fps.extend(z["fps"].tolist())
+            arrays.append(z["edfs"])
+            rejects.extend(zip(z["reject_ids"].tolist(), z["reject_paths"].tolist(), z["reject_reasons"].tolist()))
+            reject_fps.extend(z["reject_fps"].tolist())
+        last = max(last, int(f.stem.split("_")[1]))
+    nonempty = [a for a in arrays if len(a)]
+    return _Parts(ids, fps, np.concatenate(nonempty) if nonempty else None, rejects, reject_fps, last + 1)
+
+
+def _write_chunk(parts: Path, index: int, ids: list[str], edfs: list[np.ndarray], d: int,
+                 rejects: list[tuple[str, str, str]], fps: dict[str, str]) -> None:
+    path = parts / f"chunk_{index:06d}.npz"
+    arr = np.concatenate(edfs) if edfs else np.zeros((0, d), np.float32)
+    with atomic_write(path, "wb") as fh:
+        np.savez(fh, ids=np.array(ids, dtype=str), edfs=arr.astype(np.float32),
+                 fps=np.array([fps[i] for i in ids], dtype=str),
+                 reject_ids=np.array([r[0] for r in rejects], dtype=str),
+                 reject_paths=np.array([r[1] for r in rejects], dtype=str),
+                 reject_reasons=np.array([r[2] for r in rejects], dtype=str),
+                 reject_fps=np.array([fps[r[0]] for r in rejects], dtype=str))
+
+
+def record_fingerprints(refs: Sequence[RecordRef]) -> dict[str, str]:
+    """record id -> fingerprint of the record's files: every file beside ``ref.path`` whose name
+    is the record's file stem plus an extension (a WFDB ``.hea`` with its ``.dat``/``.mat``), by
+    :func:`edfgen.formats.manifest.stat_key` (one ``scandir`` per folder; no contents read)."""
+    listing: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    out = {}
+    for r in refs:
+        p = Path(r.path)
+        folder = str(p.parent)
+        if folder not in listing:
+            groups: dict[str, list[tuple[str, str]]] = {}
+            try:
+                for e in os.scandir(folder):
+                    if e.is_file() and not is_temp_name(e.name):
+                        groups.setdefault(e.name.split(".")[0], []).append((e.name, e.path))
+            except OSError:
+                pass
+            listing[folder] = groups
+        h = hashlib.sha256(f"{r.record_id}\0{r.path}\0{r.fmt}".encode())
+        stem = p.name.split(".")[0]
+        for name, path in sorted(listing[folder].get(stem, [])):
+            if name == p.name or name.startswith(p.stem + ".") or name.startswith(stem + "."):
+                try:
+                    h.update(f"\0{name}:{stat_key(path)}".encode())
+                except OSError:
+                    h.update(f"\0{name}:missing".encode())
+        out[r.record_id] = h.hexdigest()[:24]
+    return out
+
+
+def side_files(out: str | os.PathLike, *, pca: int | None = None) -> dict[str, Path]:
+    """The side files of the EDF table ``out``, named after it: ``pheno``, ``rejects``, ``manifest``
+    (and ``pca``, ``pca_loadings`` with ``pca``)."""
+    out = Path(out)
+    names = {"pheno": ".pheno", "rejects": ".rejects.tsv", "manifest": ".manifest.json"}
+    if pca:
+        names.update(pca=".pca.tsv", pca_loadings=".pca_loadings.tsv")
+    return {k: out.with_name(out.name + v) for k, v in names.items()}
+
+
+# --------------------------------------------------------------------------- main entry
+@dataclass(frozen=True)
+class ExtractResult:
+    """What :func:`extract_edfs` wrote.
+
+    Attributes
+    ----------
+    table, pheno, rejects, manifest
+        Paths of the EDF table, PLINK pheno file, rejects and manifest.
+    pca, pca_loadings
+        Paths of the PCA outputs (``None`` without ``pca``).
+    n_records, n_rejected, n_participants, n_edfs
+        Counts: ECG records found, rejected, participants in the table, EDF dimension.
+    resumed
+        Records taken from a previous, interrupted run.
+    """
+
+    table: Path
+    pheno: Path
+    rejects: Path
+    manifest: Path
+    n_records: int
+    n_rejected: int
+    n_participants: int
+    n_edfs: int
+    resumed: int = 0
+    pca: Path | None = None
+    pca_loadings: Path | None = None
+    checkpoint_sha256: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _load_model(checkpoint):
+    if hasattr(checkpoint, "model") and hasattr(checkpoint, "preprocessing"):
+        return checkpoint
+    from edfgen.model.checkpoint import load_checkpoint
+
+    return load_checkpoint(checkpoint)
+
+
+def _read_id_map(path: Path) -> dict[str, str]:
+    df = read_table(path, required=["record", "IID"], dtype={"record": str, "IID": str})
+    dup = df["record"][df["record"].duplicated()]
+    if len(dup):
+        raise InputError(f"--id-map {path}: record {dup.iloc[0]!r} listed more than once")
+    if df["IID"].isna().any() or df["record"].isna().any():
+        raise InputError(f"--id-map {path}: empty record or IID value")
+    return dict(zip(df["record"].astype(str), df["IID"].astype(str)))
+
+
+def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.PathLike, *,
+                 checkpoint: Any = DEFAULT_CHECKPOINT, batch_size: int = 64, workers: int | None = None, pca: int | None = None,
+                 id_map: str | os.PathLike | None = None, force: bool = False, fs: float | None = None,
+                 chunk_size: int = 2048, quality: QualityThresholds = DEFAULT_QUALITY,
+                 threads: int | None = None,
+                 on_chunk: Callable[[int, int], None] | None = None) -> ExtractResult:
+    """Extract EDFs for every ECG under ``ecg`` and write the EDF table ``out`` (see module docstring).
+
+    Parameters
+    ----------
+    ecg
+        Files and/or directories (WFDB, ``.npy``, ``.npz``, HDF5; see :mod:`edfgen.formats.ecg.records`).
+    out
+        EDF table path; ``.parquet`` for parquet, else TSV (``.tsv``, ``.tsv.gz``).
+    checkpoint
+        Shipped name (default ``"small"``; ``"tiny"``), checkpoint path, or an already loaded model object with
+        ``model``, ``preprocessing`` and ``sha256`` attributes.
+    batch_size
+        ECGs per model call (and per reading task).
+    workers
+        Processes that read and preprocess ECGs (0: in the main process). Default
+        ``min(4, cores // 2)``: 1 on 2 cores, where one reader process plus a 1-thread model measured
+        3.5x the throughput of the model on 2 threads (``benchmarks/extract_throughput.py``).
+    pca
+        If given, also write the first ``pca`` principal components of the EDFs and their loadings.
+    id_map
+        TSV/CSV with columns ``record, IID``: participants with several ECGs get the mean of their
+        ECGs' EDFs; records absent from the map are rejected.
+    force
+        Overwrite an existing ``out``. (Partial work of an interrupted run is always reused when the
+        checkpoint and preprocessing are unchanged.)
+    fs
+        Sampling rate for files that carry none (``.npy``).
+    chunk_size
+        Records per durable chunk (resume granularity; bounds memory).
+    quality
+        Quality-check thresholds (:class:`edfgen.kernels.ecg.preprocess.QualityThresholds`).
+    threads
+        Torch intra-op threads for the model while extracting (restored afterwards). Default: torch's
+        setting without ``workers``, else ``max(1, cores - workers)`` so that readers and the model
+        do not oversubscribe the cores (on 2 cores: ``workers=1`` gives the model 1 thread).
+    on_chunk
+        Called as ``on_chunk(chunk_index, n_done)`` after each chunk is durably written.
+
+    Returns
+    -------
+    ExtractResult
+
+    Raises
+    ------
+    InputError
+        Missing input paths, existing ``out`` without ``force``, bad id map, no usable record.
+    """
+    import torch
+
+    out = Path(out)
+    paths = [ecg] if isinstance(ecg, (str, os.PathLike)) else list(ecg)
+    _check_out(out, pca=pca, force=force)
+    if batch_size < 1 or chunk_size < 1:
+        raise InputError(f"--batch-size {batch_size}: must be >= 1")
+    if workers is None:
+        workers = min(4, (os.cpu_count() or 1) // 2)
+    old_threads = torch.get_num_threads()
+    if not threads and workers > 0:
+        threads = max(1, (os.cpu_count() or 1) - workers)
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        return _extract(paths, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
+                        id_map=id_map, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
+    """Refuse, before any work, an ``out`` (or side file) that exists without ``force``, or that an
+    earlier ``edfgen extract`` did not write (not listed in ``<out>.manifest.json``) even with it."""
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. {out}/edfs.tsv)")
+    side = side_files(out, pca=pca)
+    if out.parent.is_dir():
+        clean_temp_files(out.parent, recursive=False)
+    previous = read_manifest(out.parent, name=side["manifest"].name)
+    if previous is not None and previous.get("command") != "edfgen extract":
+        raise InputError(f"--out {out}: {side['manifest'].name} belongs to '{previous.get('command')}'")
+    ours = set(listed_outputs(previous, out.parent))
+    for p in [out, *(v for k, v in side.items() if k != "manifest")]:
+        if p.exists():
+            if not force:
+                raise InputError(f"--out {out}: {p.name} exists (use --force to replace the files of the earlier "
+                                 f"extract listed in {side['manifest'].name})")
+            if p.resolve() not in ours:
+                raise InputError(f"--out {out}: {p.name} exists and was not written by an earlier edfgen extract "
+                                 f"(not listed in {side['manifest'].name}); move it away or choose another --out")
+
+
+def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size, quality,
+             on_chunk) -> ExtractResult:
+    parts = _parts_dir(out)
+    created = not parts.exists()
+    try:
+        return _extract_into(paths, out, parts, checkpoint=checkpoint, batch_size=batch_size, workers=workers,
+                             pca=pca, id_map=id_map, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
+    except EdfgenError:
+        if created:  # a run that fails on its input leaves nothing behind (a killed one keeps its parts)
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
+
+
+def _own_file(path: str, parts: Path) -> bool:
+    """True for files that extract itself writes (chunks, temporary files): never read as ECGs."""
+    p = Path(path)
+    return is_temp_name(p.name) or parts.resolve() in p.resolve().parents
+
+
+def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size,
+                  quality, on_chunk) -> ExtractResult:
+    loaded = _load_model(checkpoint)
+    model, prep = loaded.model, loaded.preprocessing
+    model.eval()
+    sha = str(getattr(loaded, "sha256", ""))
+
+    refs = [r for r in discover_records(paths) if not _own_file(r.path, parts)]
+    if not refs:
+        raise InputError(f"--ecg {', '.join(map(str, paths))}: no ECG records found")
+    idmap = _read_id_map(Path(id_map)) if id_map is not None else None
+    early_rejects: list[tuple[str, str, str]] = []
+    seen: dict[str, str] = {}
+    todo_all: list[RecordRef] = []
+    for r in refs:
+        if r.record_id in seen:
+            early_rejects.append((r.record_id, r.path, f"duplicated record id (also {seen[r.record_id]})"))
+            continue
+        seen[r.record_id] = r.path
+        if idmap is not None and r.record_id not in idmap:
+            early_rejects.append((r.record_id, r.path, f"record not in --id-map {id_map}"))
+            continue
+        todo_all.append(r)
+
+    # ---- resume state
+    fps = record_fingerprints(todo_all)
+    state = {"format": PARTS_FORMAT, "checkpoint_sha256": sha, "preprocessing": prep.to_dict(),
+             "quality": asdict(quality), "fs": fs}
+    state_file = parts / "state.json"
+    if parts.exists():
+        try:
+            old = json.loads(state_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            old = None
+        if old != json.loads(json.dumps(state)):
+            log.warning("%s: partial results from another checkpoint/preprocessing; starting afresh", parts)
+            shutil.rmtree(parts)
+    parts.mkdir(parents=True, exist_ok=True)
+    clean_temp_files(parts, recursive=False)
+    if not state_file.exists():
+        with atomic_write(state_file) as fh:
+            json.dump(state, fh)
+    old = _read_parts(parts)
+    # keep only what was computed from the files as they are now (a changed record is recomputed)
+    valid = np.array([fps.get(i) == f for i, f in zip(old.ids, old.fps)], dtype=bool)
+    done_ids = [i for i, v in zip(old.ids, valid) if v]
+    done_arrays = [old.edfs[valid]] if old.edfs is not None and valid.any() else []
+    done_rejects = [r for r, f in zip(old.rejects, old.reject_fps) if fps.get(r[0]) == f]
+    next_chunk = old.next_chunk
+    done = set(done_ids) | {r[0] for r in done_rejects}
+    todo = [r for r in todo_all if r.record_id not in done]
+    resumed = len(todo_all) - len(todo)
+    stale = len({*old.ids, *(r[0] for r in old.rejects)} & set(fps)) - resumed
+    if resumed or stale:
+        log.info("resuming: %d of %d records already done in %s; %d changed since, recomputed",
+                 resumed, len(todo_all), parts, stale)
+
+    # ---- stream: read/preprocess batches (workers) ▸ embed ▸ durable chunks
+    d = None if not done_arrays else done_arrays[0].shape[1]
+    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    per_chunk = max(1, chunk_size // batch_size)
+    buf_ids: list[str] = []
+    buf_edfs: list[np.ndarray] = []
+    buf_rej: list[tuple[str, str, str]] = []
+    n_done, n_batches_in_chunk, chunk = resumed, 0, next_chunk
+
+    def flush() -> None:
+        """Make the buffered batches a durable chunk, move them to the done lists, report."""
+        nonlocal n_done, n_batches_in_chunk, chunk
+        _write_chunk(parts, chunk, buf_ids, buf_edfs, d or 0, buf_rej, fps)
+        n_done += len(buf_ids) + len(buf_rej)
+        done_ids.extend(buf_ids)
+        done_arrays.extend(buf_edfs)
+        done_rejects.extend(buf_rej)
+        for buf in (buf_ids, buf_edfs, buf_rej):
+            buf.clear()
+        n_batches_in_chunk = 0
+        if on_chunk is not None:
+            on_chunk(chunk, n_done)
+        chunk += 1
+
+    n_trimmed = 0
+    bar = progress(total=len(todo), desc="extract", unit="ECG")
+    try:
+        for ids, signals, rejects, notes in _Loader(batches, prep, fs, quality, workers):
+            trimmed = {(rid, path): note for rid, path, note in notes if note.startswith("trimmed")}
+            n_trimmed += len(trimmed)  # records with a held stretch at an edge: kept, and said so
+            for (rid, path), note in trimmed.items():
+                log.debug("%s (%s): %s", rid, path, note)
+            if len(ids):
+                e = embed_windows(model, signals, prep)
+                d = e.shape[1]
+                buf_ids.extend(ids)
+                buf_edfs.append(e)
+            buf_rej.extend(rejects)
+            bar.update(len(ids) + len(rejects))
+            n_batches_in_chunk += 1
+            if n_batches_in_chunk >= per_chunk:
+                flush()
+        if n_batches_in_chunk:
+            flush()
+    finally:
+        bar.close()
+    if n_trimmed:
+        log.warning("extract: %d record(s) had a held (flat) stretch at their start or end, trimmed and kept "
+                    "(listed with -vv; count in the manifest)", n_trimmed)
+
+    # ---- assemble (only records listed now, in discovery order)
+    wanted = {r.record_id for r in todo_all}
+    arr = np.concatenate([a for a in done_arrays if len(a)]) if any(len(a) for a in done_arrays) else None
+    if arr is None:
+        rej = [*early_rejects, *done_rejects]
+        first = f", e.g. {rej[0][0]}: {rej[0][2]}" if rej else ""
+        raise InputError(f"--ecg {', '.join(map(str, paths))}: no usable ECG record "
+                         f"({len(rej)} rejected{first}; every reason with -v)")
+    row = {rid: i for i, rid in enumerate(done_ids)}
+    order = [r.record_id for r in todo_all if r.record_id in row]
+    arr = arr[[row[rid] for rid in order]]
+    d = arr.shape[1]
+    cols = edf_columns(d)
+    iids = [idmap[rid] for rid in order] if idmap is not None else order
+    frame = pd.DataFrame(arr.astype(np.float64), columns=cols)
+    frame.insert(0, "IID", iids)
+    if idmap is not None:
+        frame = frame.groupby("IID", sort=False).mean().reset_index()  # mean of a participant's ECGs
+    rej_rows = early_rejects + [r for r in done_rejects if r[0] in wanted]
+    rej_df = pd.DataFrame(rej_rows, columns=REJECT_COLUMNS)
+    for rid, p, reason in rej_rows[:20]:
+        log.info("rejected %s (%s): %s", rid, p, reason)
+
+    out_dir = out.parent if str(out.parent) else Path(".")
+    side = side_files(out, pca=pca)
+    pheno, rejects_path = side["pheno"], side["rejects"]
+    params = {"ecg": [str(p) for p in paths], "out": str(out), "checkpoint": str(getattr(loaded, "path", checkpoint)),
+              "batch_size": batch_size, "workers": workers, "pca": pca, "id_map": str(id_map) if id_map else None,
+              "fs": fs, "chunk_size": chunk_size}
+    planned = [out.name, *(p.name for k, p in side.items() if k != "manifest")]
+    with recording(out_dir, "edfgen extract", parameters=params, inputs=[id_map], planned=planned,
+                   name=side["manifest"].name) as m:
+        write_table(frame, out, float_format="%.8g")
+        ph = frame.copy()
+        ph.insert(0, "FID", ph["IID"])
+        write_table(ph, pheno, float_format="%.8g")
+        write_table(rej_df, rejects_path)
+        outputs = [out, pheno, rejects_path]
+        pca_path = loadings_path = None
+        if pca:
+            res = edf_pca(frame[cols].to_numpy(), int(pca))
+            pcs = [f"PC{i}" for i in range(1, int(pca) + 1)]
+            sc = pd.DataFrame(res.scores, columns=pcs)
+            sc.insert(0, "IID", frame["IID"].to_numpy())
+            pca_path, loadings_path = side["pca"], side["pca_loadings"]
+            ld = pd.DataFrame(res.loadings, columns=pcs)
+            ld.insert(0, "sd", res.sd)
+            ld.insert(0, "mean", res.mean)
+            ld.insert(0, "edf", cols)
+            write_table(sc, pca_path, float_format="%.8g")
+            write_table(ld, loadings_path, float_format="%.10g")
+            outputs += [pca_path, loadings_path]
+            m.extra["pca_explained_variance_ratio"] = [round(float(v), 6) for v in res.explained_variance_ratio]
+        m.outputs = [p.name for p in outputs]
+        m.extra.update({
+            "checkpoint_sha256": sha, "checkpoint": str(getattr(loaded, "path", "")),
+            "model_config": getattr(getattr(loaded, "config", None), "name", None),
+            "preprocessing": prep.to_dict(),
+            "ecg_records_fingerprint": hashlib.sha256("\n".join(f"{k}\0{v}" for k, v in sorted(fps.items())).encode()).hexdigest(),
+            "n_records": len(refs), "n_rejected": len(rej_df), "n_participants": len(frame), "n_edfs": d,
+            "n_trimmed_flat_edges": n_trimmed,  # records of this run (not resumed chunks) with a held edge cut
+            "aggregation": "EDF of an ECG = mean over its crops; participant = mean over accepted ECGs",
+        })
+    shutil.rmtree(parts, ignore_errors=True)
+    return ExtractResult(table=out, pheno=pheno, rejects=rejects_path, manifest=side["manifest"],
+                         n_records=len(refs), n_rejected=len(rej_df), n_participants=len(frame), n_edfs=d,
+                         resumed=resumed, pca=pca_path, pca_loadings=loadings_path, checkpoint_sha256=sha)

@@ -1,0 +1,755 @@
+"""Genome-wide association of many phenotypes at once: ``edfgen gwas``.
+
+This module is the file-level wrapper (sample join, QC, engines, outputs); the array kernels it
+calls live in :mod:`edfgen.kernels.association`.
+
+Model (per variant ``j`` and phenotype ``p``): ``y_p = C b + g_j beta + e`` by ordinary least squares
+(``--binary``: logistic regression), with ``C`` the covariates **plus an explicit intercept** and
+``g_j`` the additive count of the effect allele (PLINK A1 = Hail's alt allele; a dosage for BGEN and
+VCF ``DS``).
+
+Two engines compute the same statistics; ``--engine auto`` (the default) picks ``fast`` for PLINK
+``--bfile`` input on a local Spark master with a linear model or ``--binary --logistic-test wald``, and
+``hail`` for everything else (VCF/BGEN/MatrixTable input, ``--logistic-test firth``, a cluster
+``--spark-master``, or ``--engine hail``):
+
+* ``fast`` (linear model): the multi-phenotype GWAS as the matrix
+  product it is. Phenotypes are residualised on the covariates once (``Y_res = Y - Q Q^T Y`` with ``Q``
+  an orthonormal basis of ``C``); then per block of variants one product ``G^T [Q, Y_res]`` gives
+  ``g.y_res`` and ``Q^T g`` for all phenotypes, so ``beta = g.y_res / g_res.g_res`` and
+  ``se = sqrt((y_res.y_res - beta g.y_res) / (n - k - 1) / g_res.g_res)`` (Frisch-Waugh-Lovell).
+  Genotypes are streamed from the ``.bed`` in blocks (bed-reader), never held whole.
+* ``fast`` (``--binary``, Wald test): :func:`logistic_association`, Newton-Raphson for all variants of
+  a block at once (one ``[C_a C_b]^T W`` product per iteration gives every variant's Fisher matrix, then
+  one batched solve), starting from each phenotype's covariates-only fit, with Hail's stopping rule
+  (every step < 1e-6, at most 25 iterations); same beta/SE/p as Hail's Wald test. Fits that do not
+  converge (separation, e.g. a rare variant without carriers among the cases) are NaN, as in Hail.
+* ``hail``: Hail's ``linear_regression_rows`` with a list of lists of phenotypes (one inner list per
+  missingness pattern) or ``logistic_regression_rows``; runs unchanged on a Spark cluster.
+
+Missing phenotypes: phenotypes are grouped by their missingness pattern; each group is analysed on its
+own complete samples, so no sample is dropped for every phenotype because one phenotype lacks it.
+Samples lacking a covariate are excluded (counted in the sample report).
+
+Missing genotype calls: ``mean-impute`` (Hail's behaviour, default) replaces a missing call by the
+mean of the called genotypes of that variant among the samples analysed; ``drop`` (plink2's behaviour)
+removes the sample from that variant's regression (``n`` then varies per variant; linear model only).
+Both agree exactly for variants without missing calls. Both engines impute among the samples of
+each missingness group of phenotypes.
+
+References
+----------
+Purcell S et al. (2007) PLINK. Am J Hum Genet 81:559. doi:10.1086/519795
+Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13742-015-0047-8
+Beasley TM, Erickson S, Allison DB (2009) Rank-based inverse normal transformations are increasingly
+used, but are they merited? Behav Genet 39:580. doi:10.1007/s10519-009-9281-0
+Blom G (1958) Statistical estimates and transformed beta-variables. Wiley.
+McCullagh P, Nelder JA (1989) Generalized Linear Models, 2nd ed. Chapman & Hall.
+doi:10.1007/978-1-4899-3242-6
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.commands.gwas_output import GENOME_WIDE, output_order
+from edfgen.kernels.models import MODELS
+from edfgen.formats.validate import number_fraction, numeric_values
+from edfgen.kernels.association import (  # the array kernels; also importable from here
+    MISSING_GENOTYPES, AssociationResult, CovariateDesign, check_phenotypes, collinear_covariates, covariate_design,
+    expand_columns, inverse_normal_transform,
+    lambda_gc, linear_association, logistic_association, missingness_groups, prepare_logistic, prepare_phenotypes,
+)
+
+log = logging.getLogger(__name__)
+
+TRANSFORMS = ("inverse-normal", "none")
+#: genotype formats the fast engine reads (through edfgen.formats.genotypes)
+FAST_FORMATS = ("bfile", "pfile", "bgen", "vcf")
+
+
+# ----------------------------------------------------------------------------------------------
+# the GWAS wrapper: files, sample join, engines, outputs
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GwasSettings:
+    """How to run the association (keyword-only defaults documented in ``edfgen gwas --help``).
+
+    Parameters
+    ----------
+    transform : {"inverse-normal", "none"}
+        Phenotype transform for quantitative traits (ignored with ``binary``).
+    missing_genotypes : {"mean-impute", "drop"}
+        See the module docstring; ``drop`` needs the fast engine.
+    binary : bool
+        Logistic regression (phenotypes coded 0/1; ``beta`` = log-odds ratio).
+    logistic_test : {"wald", "firth"}
+    engine : {"auto", "fast", "hail"}
+        ``auto`` = ``fast`` for local ``--bfile``/``--pfile``/``--bgen``/``--vcf`` input on a local master
+        with a linear model or a logistic Wald test, else ``hail`` (Firth, remote VCF or MatrixTable
+        input, clusters).
+    block_size : int or None
+        Variants per block in the fast engine; ``None``: :func:`edfgen.engines.stream.auto_block_size`
+        (memory per block bounded whatever the number of samples and phenotypes).
+    plots : bool
+        Write Manhattan/QQ PNGs.
+    plots_max : int or None
+        Plot at most this many phenotypes (the combined Manhattan is always written).
+    genome_assembly : str
+        Written to each file's ``-meta.yaml`` (``GRCh37``, ``GRCh38``; ``NR`` = not reported).
+    model : {"linear", "ridge-loco"}
+        ``ridge-loco``: REGENIE step 1 (whole-genome ridge regression, LOCO predictions written to
+        ``<out>/loco/``) then step 2 (:class:`edfgen.kernels.models.RidgeLocoModel`); fast engine only.
+    multivariate : bool
+        Also write ``multivariate.tsv.gz``: MOSTest across the phenotypes (:mod:`edfgen.kernels.multivariate`).
+    loco_predictions : str or None
+        Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``.
+    """
+
+    transform: str = "inverse-normal"
+    missing_genotypes: str = "mean-impute"
+    binary: bool = False
+    logistic_test: str = "wald"
+    engine: str = "auto"
+    block_size: int | None = None
+    plots: bool = True
+    plots_max: int | None = None
+    genome_assembly: str = "NR"
+    model: str = "linear"
+    multivariate: bool = False
+    loco_predictions: str | None = None
+
+
+@dataclass(frozen=True)
+class SampleCounts:
+    """How many samples each input has, and how many were analysed."""
+
+    genotypes: int
+    phenotypes: int
+    covariates: int
+    complete_covariates: int
+    overlap: int
+    used: int
+
+    def describe(self) -> str:
+        return (f"samples: {self.genotypes} in genotypes, {self.phenotypes} in phenotypes, "
+                f"{self.covariates} in covariates ({self.complete_covariates} complete), "
+                f"{self.overlap} in all three, {self.used} used after QC")
+
+
+@dataclass(frozen=True)
+class GwasResult:
+    """What ``run_gwas`` wrote."""
+
+    out_dir: str
+    phenotypes: list[str]
+    summary: pd.DataFrame
+    qc: pd.DataFrame
+    samples: SampleCounts
+    engine: str
+    timings: dict
+
+
+def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = None,
+                      prefix: str | None = None, source: str = "phenotypes") -> list[str]:
+    """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every column
+    holding numbers (all-text columns are skipped with a warning).
+
+    Raises
+    ------
+    InputError
+        A selected column with a non-numeric or infinite value (naming the file, column, row and value).
+    """
+    if columns:
+        cols = expand_columns(columns)
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise InputError(f"{source}: phenotype column(s) {', '.join(missing)} not found "
+                             f"(has: {', '.join(map(str, table.columns[:15]))})")
+    elif prefix:
+        cols = [c for c in table.columns if str(c).startswith(prefix)]
+        if not cols:
+            raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
+    else:
+        cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
+        text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
+        if text:  # all-text columns (no value is a number) are not phenotypes: say so, never silently
+            log.warning("%s: %d column(s) without any numeric value skipped: %s", source, len(text),
+                        ", ".join(map(str, text[:10])) + (" ..." if len(text) > 10 else ""))
+        cols = [c for c in cols if c not in text]
+    ids = table["IID"].to_numpy() if "IID" in table.columns else None
+    for c in cols:  # a stray word or inf in a phenotype column: one line naming column, row and value
+        numeric_values(table[c], source=source, column=c, ids=ids)
+    if not cols:
+        raise InputError(f"{source}: no numeric phenotype columns")
+    return list(cols)
+
+
+def _check_binary(Y: np.ndarray, names: list[str], source: str) -> np.ndarray:
+    vals = np.unique(Y[~np.isnan(Y)])
+    if set(vals) <= {0.0, 1.0}:
+        return Y
+    if set(vals) <= {1.0, 2.0}:  # PLINK coding 1 = control, 2 = case
+        return Y - 1.0
+    bad = next(n for j, n in enumerate(names) if not set(np.unique(Y[~np.isnan(Y[:, j]), j])) <= {0.0, 1.0})
+    raise InputError(f"{source}: --binary phenotype {bad!r} has values other than 0/1 (or 1/2)")
+
+
+def _engine(source, settings: GwasSettings, spark_master: str | None) -> str:
+    if settings.engine != "auto":
+        if settings.engine == "fast" and (source.kind not in FAST_FORMATS or (settings.binary and
+                                                                           settings.logistic_test != "wald")):
+            raise InputError("--engine fast needs --bfile, --pfile or --bgen input and a linear model or "
+                             "--logistic-test wald (use --engine hail)")
+        if settings.engine == "hail" and source.kind == "pfile":
+            raise InputError("--pfile is read by the fast engine only (use --engine fast or auto)")
+        return settings.engine
+    local = spark_master is None or spark_master.startswith("local")
+    fast_model = not settings.binary or settings.logistic_test == "wald"
+    remote_vcf = source.kind == "vcf" and "://" in source.label   # gs://, hdfs:// VCFs: Hail reads them
+    return "fast" if source.kind in FAST_FORMATS and fast_model and (local or source.kind == "pfile") and not remote_vcf \
+        else "hail"
+
+
+def _cache_path(tmp_dir: str, source, qc, iids: np.ndarray) -> str:
+    import hashlib
+    import json
+
+    h = hashlib.sha256(json.dumps([source.fingerprint(), qc.__dict__], sort_keys=True, default=str).encode())
+    h.update("\n".join(sorted(iids)).encode())
+    return os.path.join(tmp_dir, "edfgen-genotype-cache", h.hexdigest()[:20] + ".mt")
+
+
+def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, out_dir: str | os.PathLike, *,
+             pheno_cols: Sequence[str] | None = None, pheno_prefix: str | None = None,
+             covar_cols: Sequence[str] | None = None, categorical: Sequence[str] = (),
+             qc=None, settings: GwasSettings = GwasSettings(), hail=None, threads: int | None = None,
+             force: bool = False) -> GwasResult:
+    """Run the GWAS of every selected phenotype in one pass over the genotypes and write the outputs.
+
+    Parameters
+    ----------
+    source : GenotypeSource
+    pheno, covar : paths
+        Per-participant tables with an ``IID`` column (TSV/CSV/parquet).
+    out_dir : path
+        Receives ``<phenotype>.tsv.gz`` (GWAS-SSF), ``gwas_summary.tsv``, ``qc_report.tsv``,
+        ``samples.tsv``, ``plots/``, ``manifest.json``.
+    qc : QCSettings
+    settings : GwasSettings
+    hail : HailSettings
+        Spark master, tmp dir, memory (Hail is started only when needed).
+
+    Raises
+    ------
+    InputError
+        Fewer than 50 samples shared by genotypes, phenotypes and covariates; bad columns.
+    """
+    import time
+
+    from edfgen.formats.genotypes import source as gt
+    from edfgen.engines.hail import HailSettings
+    from edfgen.formats.tables import prepare_out_dir, read_table, write_table
+    from edfgen.formats.manifest import recording
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    qc = qc or gt.QCSettings()
+    hail = hail or HailSettings(threads=threads)
+    for name, allowed, value in (("--transform", TRANSFORMS, settings.transform),
+                                 ("--missing-genotypes", MISSING_GENOTYPES, settings.missing_genotypes),
+                                 ("--logistic-test", ("wald", "firth"), settings.logistic_test),
+                                 ("--model", MODELS, settings.model)):
+        if value not in allowed:
+            raise InputError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
+    if settings.loco_predictions and settings.model != "ridge-loco":
+        raise InputError("--loco-predictions needs --model ridge-loco")
+    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen gwas")
+    ptab = read_table(pheno, id_column="IID")
+    names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
+    ptab[names] = ptab[names].apply(pd.to_numeric)  # validated by select_phenotypes
+    files = pd.Series([_safe(n) for n in names])
+    if files.duplicated().any():
+        clash = files[files.duplicated()].iloc[0]
+        raise InputError(f"{pheno}: phenotype columns {[n for n, f in zip(names, files) if f == clash]} give the "
+                         f"same file name {clash}.tsv.gz: rename them")
+    if covar is not None:
+        ctab = read_table(covar, id_column="IID")
+        design = covariate_design(ctab, covar_cols, categorical=categorical, source=str(covar))
+    else:
+        ctab = ptab[["IID"]]
+        design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
+                                 ids=ctab["IID"].to_numpy())
+    engine = _engine(source, settings, hail.spark_master)
+    if engine != "fast" and (settings.model != "linear" or settings.multivariate):
+        raise InputError(f"--model {settings.model}{' --multivariate' if settings.multivariate else ''} runs in the "
+                         f"fast engine (--bfile, --pfile or --bgen input, local; --logistic-test wald), not {engine}")
+    if source.bfile and engine != "fast":  # truncated .bed, .fam/.bim of another set: one line, not a Hail trace
+        gt.check_plink_fileset(source.bfile)  # (the fast engine's BedReader makes the same checks as it opens)
+    if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
+        raise InputError("--missing-genotypes drop is implemented in the fast engine (PLINK input, linear model); "
+                         "Hail mean-imputes missing calls")
+    hl = None
+    if engine == "fast":
+        from edfgen.formats.genotypes import select_samples, select_variants
+
+        reader = source.open_reader(threads=threads)
+        sel_samples = select_samples(reader, keep=source.keep, remove=source.remove)
+        sel_variants = select_variants(reader, extract=source.extract, chromosomes=source.chromosomes)
+        geno_ids = reader.samples["IID"].to_numpy()[sel_samples]
+    else:
+        from edfgen.engines.hail import init_hail
+
+        hl = init_hail(hail)
+        timings["hail_start"] = time.perf_counter() - t0
+        mt_raw = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)
+        geno_ids = np.asarray(mt_raw.s.collect(), dtype=str)
+        gt.check_unique_samples(geno_ids, source)
+    complete_cov = set(design.ids[~np.isnan(design.matrix).any(1)])
+    has_pheno = set(ptab["IID"][ptab[names].notna().any(axis=1)])
+    overlap = set(geno_ids) & has_pheno & complete_cov
+    if len(overlap) < gt.MIN_SAMPLES:
+        raise InputError(f"only {len(overlap)} samples are shared by genotypes ({source.label}), phenotypes ({pheno}) "
+                         f"and covariates ({covar}) with complete values (need >= {gt.MIN_SAMPLES}); "
+                         f"are the IID columns the same ids?")
+    t1 = time.perf_counter()
+
+    def design_for(ids):
+        """Phenotypes (transformed) and covariates of these samples, in this order."""
+        Y = ptab.set_index("IID").loc[ids, names].to_numpy(dtype=float)
+        C = pd.DataFrame(design.matrix, index=design.ids).loc[ids].to_numpy(dtype=float)
+        C, cov_names = _drop_constant_indicators(C, design.columns)
+        check_phenotypes(Y, names, source=str(pheno))
+        culprits = collinear_covariates(C, cov_names)
+        if culprits:
+            raise InputError(f"{covar}: covariate {culprits[0]!r} is a linear combination of "
+                             f"{', '.join(map(repr, culprits[1:])) or 'nothing (all zero)'} in the {len(ids)} "
+                             f"analysed samples: drop one of them")
+        if settings.binary:
+            Y = _check_binary(Y, names, str(pheno))
+        elif settings.transform == "inverse-normal":
+            Y = inverse_normal_transform(Y)
+        return Y, C, cov_names
+
+    transform = "none" if settings.binary else settings.transform
+    params = dict(genotypes={source.kind: source.label, "vcf_field": source.vcf_field, "keep": source.keep,
+                             "remove": source.remove, "extract": source.extract,
+                             "chromosomes": list(source.chromosomes) if source.chromosomes else None,
+                             "min_info": source.min_info},
+                  reference_genome=source.reference_genome, phenotypes=names,
+                  covariates=None, categorical=design.categorical, transform=transform,
+                  transform_offset=3 / 8 if transform == "inverse-normal" else None,
+                  missing_genotypes=settings.missing_genotypes, model="logistic" if settings.binary else "linear",
+                  association_model=settings.model, multivariate=settings.multivariate,
+                  loco_predictions=settings.loco_predictions,
+                  logistic_test=settings.logistic_test if settings.binary else None, engine=engine,
+                  qc=qc.__dict__, effect_allele="PLINK A1 / PLINK 2, VCF and BGEN second (alt) allele (counted allele)")
+    planned = [f"{f}.tsv.gz{x}" for f in files for x in ("", ".tbi", "-meta.yaml")]
+    planned += ["gwas_summary.tsv", "qc_report.tsv", "samples.tsv"]
+    planned += ["plots/"] if settings.plots else []
+    planned += ["loco/"] if settings.model == "ridge-loco" and not settings.loco_predictions else []
+    planned += ["multivariate.tsv.gz"] if settings.multivariate else []
+    model_label = "logistic regression" if settings.binary else "linear regression"
+
+    def outputs_for(variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, cov_names: list[str]):
+        """The streaming writer of this GWAS over ``variants`` (already in output order)."""
+        from edfgen.commands.gwas_output import GwasOutputs
+
+        return GwasOutputs(out_dir, variants, names, list(files), model=model_label,
+                           genome_assembly=settings.genome_assembly, covariates=cov_names, n_covariates=C.shape[1],
+                           cases=_case_counts(Y) if settings.binary else None, plots=settings.plots,
+                           plots_max=settings.plots_max)
+
+    models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
+    with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
+                   planned=planned) as man:
+        done = None
+        if engine == "fast" and not qc.remove_related and not models_pass:
+            # one pass over the genotypes: QC counts and association together, each block's results
+            # written as soon as its variants pass QC; valid when no sample fails the sample call rate
+            # (else the samples change: QC first, then a second pass)
+            done = _one_pass(reader, sel_samples, sel_variants, overlap, design_for, outputs_for, settings, qc,
+                             source.min_info, threads)
+            if done is None:
+                log.info("some samples fail the sample call rate: QC first, then association")
+        if done is None:
+            if engine == "fast":
+                from edfgen.engines import stream as blockwise
+
+                cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
+                related = _related_callback(source, reader, qc, hail) if qc.remove_related else None
+                variants, sample_index, steps = blockwise.reader_qc(
+                    reader, cand,
+                    reader.variants.iloc[sel_variants].assign(bed_index=sel_variants).reset_index(drop=True),
+                    qc, min_info=source.min_info, related=related,
+                    block=settings.block_size or blockwise.auto_block_size(len(cand), 0))
+                used_ids = reader.samples["IID"].to_numpy()[sample_index]
+                mt = None
+            else:
+                ckpt = _cache_path(hail.tmp_dir or os.path.join(tempfile.gettempdir(), "edfgen-hail"),
+                                   source, qc, np.asarray(sorted(overlap)))
+                mt, variants, steps, n_geno = gt.hail_qc(hl, mt_raw, sorted(overlap), qc, checkpoint=ckpt,
+                                                         min_info=source.min_info)
+                used_ids = np.asarray(mt.s.collect(), dtype=str)
+                sample_index = None
+            timings["import_qc"] = time.perf_counter() - t1
+            if len(used_ids) < gt.MIN_SAMPLES:
+                raise InputError(f"only {len(used_ids)} samples left after sample QC (need >= {gt.MIN_SAMPLES})")
+            if len(variants) == 0:
+                raise InputError(f"--{source.kind} {source.label}: no variant passed QC")
+            Y, C, cov_names = design_for(used_ids)
+            n_tested = len(variants)
+            t2 = time.perf_counter()
+            order = output_order(variants)
+            variants = variants.iloc[order].reset_index(drop=True)
+            outputs = outputs_for(variants, Y, C, cov_names)
+            try:
+                if engine == "fast" and models_pass:
+                    loco, permuted, res = _model_pass(reader, sample_index, variants, Y, C, settings, threads,
+                                                      names=names, sample_ids=used_ids, outputs=outputs)
+                elif engine == "fast":
+                    _fast_engine(reader, sample_index, variants, Y, C, settings, threads, names=names,
+                                 outputs=outputs)
+                    loco = permuted = None
+                else:
+                    res = (_hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test) if settings.binary
+                           else _hail_linear(hl, mt, used_ids, Y, C))
+                    outputs.add(np.arange(len(variants)), _rows_of(res, order))
+                    loco = permuted = None
+                timings["association"] = time.perf_counter() - t2
+                t3 = time.perf_counter()
+                summary = outputs.close()
+            except BaseException:
+                outputs.abort()
+                raise
+            if loco is not None and not settings.loco_predictions:
+                from edfgen.kernels.ridge import write_loco_predictions
+
+                write_loco_predictions(loco, Path(out_dir) / "loco")
+            if permuted is not None:
+                man.extra["multivariate"] = _write_multivariate(out_dir, variants, res, permuted, Y, settings)
+        else:
+            n_tested, steps, used_ids, summary, cov_names, pass_timings = done
+            timings["import_qc"] = 0.0
+            timings.update(pass_timings)
+            t3 = time.perf_counter() - pass_timings.get("export", 0.0)
+        counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
+                              complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
+        log.info(counts.describe())
+        man.parameters["covariates"] = cov_names
+        qc_df = gt.qc_table(steps)
+        write_table(qc_df, Path(out_dir) / "qc_report.tsv")
+        write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")
+        timings["export"] = time.perf_counter() - t3
+        timings["total"] = time.perf_counter() - t0
+        man.extra.update(samples=counts.__dict__, qc=qc_df.to_dict(orient="records"),
+                         variants_tested=int(n_tested), timings_s={k: round(v, 3) for k, v in timings.items()})
+    return GwasResult(out_dir=str(out_dir), phenotypes=names, summary=summary, qc=qc_df, samples=counts,
+                      engine=engine, timings=timings)
+
+
+def _rows_of(res: AssociationResult, order: np.ndarray) -> AssociationResult:
+    """``res`` with its rows taken in ``order``."""
+    return AssociationResult(**{k: getattr(res, k)[order] for k in AssociationResult.__dataclass_fields__})
+
+
+def _one_pass(reader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set, design_for, outputs_for,
+              settings: GwasSettings, qc, min_info: float | None, threads: int | None):
+    """QC and association in one pass over the genotypes, streaming each block's results that pass QC.
+
+    Variant QC is per variant, so each block is filtered as it is tested (the same rules as
+    :func:`edfgen.engines.stream.variant_qc`, applied to the block's counts). If a sample fails
+    the sample call rate (known only at the end), the outputs are dropped and ``None`` is returned
+    (the caller runs QC first, then a second pass). Returns ``(number of variants tested, QC steps,
+    used ids, summary, covariate names, timings)``.
+    """
+    import time
+
+    from edfgen.engines import stream as blockwise
+    from edfgen.formats.genotypes import source as gt
+
+    t0 = time.perf_counter()
+    fam = reader.samples
+    bim = reader.variants.iloc[sel_variants]
+    order = output_order(bim)
+    alleles_ok = blockwise.biallelic(bim)[order]
+    rows = sel_variants[order][alleles_ok]       # reader rows of the candidates, in output order
+    cand_variants = reader.variants.iloc[rows].assign(bed_index=rows).reset_index(drop=True)
+    del bim
+    cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
+    cand_ids = fam["IID"].to_numpy()[cand]
+    Y, C, cov_names = design_for(cand_ids)
+    dosages = not reader.hardcalls_only
+    outputs = outputs_for(cand_variants, Y, C, cov_names)
+    kept = np.zeros(len(cand_variants), dtype=bool)
+    block_steps: list[list] = []
+    try:
+        def sink(sl: slice, res: AssociationResult, counts: blockwise.VariantCounts) -> None:
+            keep, steps = blockwise.variant_qc(counts, np.ones(sl.stop - sl.start, dtype=bool), len(cand), qc,
+                                               dosages=dosages, min_info=min_info)
+            kept[sl] = keep
+            block_steps.append(steps[1:])
+            if keep.any():
+                outputs.add(np.arange(sl.start, sl.stop)[keep], _rows_of(res, np.flatnonzero(keep)))
+
+        vcounts = _fast_engine(reader, cand, cand_variants, Y, C, settings, threads, names=outputs.names, sink=sink)
+        if not ((1 - vcounts.sample_missing / max(len(cand_variants), 1)) >= qc.sample_call_rate).all():
+            outputs.abort()
+            return None
+        if not kept.any():
+            raise InputError(f"--{reader.kind} {reader.label}: no variant passed QC")
+        t1 = time.perf_counter()
+        summary = outputs.close()
+    except BaseException:
+        outputs.abort()
+        raise
+    # the variant steps of all blocks together (each step's removed and kept counts add up over blocks)
+    vsteps = [gt.QCStep(first.filter, first.level, first.threshold, sum(b[i].removed for b in block_steps),
+                        sum(b[i].remaining for b in block_steps)) for i, first in enumerate(block_steps[0])]
+    steps = [gt.QCStep("biallelic", "variant", "2 alleles", int((~alleles_ok).sum()), int(alleles_ok.sum())),
+             gt.QCStep("sample_call_rate", "sample", f">= {qc.sample_call_rate:g}", 0, len(cand)), *vsteps]
+    timings = {"association": t1 - t0, "export": time.perf_counter() - t1}
+    return int(kept.sum()), steps, cand_ids, summary, cov_names, timings
+
+
+def _drop_constant_indicators(C: np.ndarray, names: list[str]):
+    """Drop covariate columns that are constant in the analysed samples (e.g. a centre absent after QC)."""
+    keep = np.ones(C.shape[1], dtype=bool)
+    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0
+    dropped = [n for n, k in zip(names, keep) if not k]
+    if dropped:
+        log.warning("covariate column(s) constant in the analysed samples, dropped: %s", ", ".join(dropped))
+    return C[:, keep], [n for n, k in zip(names, keep) if k]
+
+
+def _fast_engine(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
+                 settings: GwasSettings, threads: int | None, *, names=None, outputs=None, sink=None):
+    """Blockwise association over the reader rows ``variants["bed_index"]`` of samples ``sample_index``
+    (linear, or logistic Wald with ``settings.binary``): :func:`edfgen.engines.stream.association_pass`.
+
+    Each block's results go to ``sink(rows, result, counts)``, or, with ``outputs`` (a
+    :class:`~edfgen.commands.gwas_output.GwasOutputs` over ``variants``), are written as they come.
+    Returns the per-variant QC counts (:class:`~edfgen.engines.stream.VariantCounts`).
+    """
+    from edfgen.engines.stream import association_pass, auto_block_size
+
+    sink = sink or outputs.sink
+    def run():
+        return association_pass(reader, sample_index, variants["bed_index"].to_numpy(), Y, C,
+                                binary=settings.binary, missing_genotypes=settings.missing_genotypes,
+                                block=settings.block_size or auto_block_size(len(sample_index), Y.shape[1]),
+                                names=names, sink=sink)[1]
+
+    try:  # BLAS threads = --threads (None: all cores); threadpoolctl comes with scikit-learn
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return run()
+    with threadpool_limits(limits=threads):
+        return run()
+
+
+#: seed of the one permutation of samples whose z-scores give the multivariate test's null
+MULTIVARIATE_PERMUTATION_SEED = 20200723
+
+
+def _model_pass(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
+                settings: GwasSettings, threads: int | None, *, names, sample_ids, outputs):
+    """The fast engine with ``settings.model`` (:mod:`edfgen.kernels.models`) after QC, writing into
+    ``outputs``: ``(LocoPredictions or None, permuted-genotype AssociationResult or None,
+    AssociationResult or None)``.
+
+    ridge-LOCO runs its step 1 over the same variants first (or reads ``settings.loco_predictions``);
+    ``settings.multivariate`` also tests every block with the samples permuted once, and keeps both
+    results in memory (the multivariate statistic needs the correlation of all permuted z-scores).
+    """
+    from edfgen.engines.stream import association_pass, auto_block_size
+    from edfgen.kernels.models import genome_from_reader, make_model
+    from edfgen.kernels.ridge import read_loco_predictions
+
+    preds = read_loco_predictions(settings.loco_predictions) if settings.loco_predictions else None
+    model = make_model(settings.model, binary=settings.binary, missing_genotypes=settings.missing_genotypes,
+                       predictions=preds)
+    vidx = variants["bed_index"].to_numpy()
+    chroms = variants["chromosome"].astype(str).to_numpy()
+    perm = (np.random.default_rng(MULTIVARIATE_PERMUTATION_SEED).permutation(len(sample_index))
+            if settings.multivariate else None)
+
+    def run():
+        genome = genome_from_reader(reader, sample_index, vidx, chroms) if model.needs_genome else None
+        extra = {"sample_ids": sample_ids} if model.needs_genome else {}
+        prepared = model.prepare(C, Y, names=names, genome=genome, **extra)
+        out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
+                               block=settings.block_size or auto_block_size(len(sample_index), Y.shape[1]),
+                               names=names, permutation=perm,
+                               sink=None if perm is not None else outputs.sink)
+        if perm is not None:
+            outputs.add(np.arange(len(vidx)), out[0])
+        return getattr(prepared, "predictions", None), (out[2] if perm is not None else None), out[0]
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return run()
+    with threadpool_limits(limits=threads):
+        return run()
+
+
+def _write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, permuted: AssociationResult,
+                        Y: np.ndarray, settings: GwasSettings) -> dict:
+    """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation)."""
+    from edfgen.kernels.clump import effective_number_of_tests
+    from edfgen.kernels.multivariate import mostest, z_scores
+    from edfgen.formats.sumstats import sort_sumstats
+    from edfgen.formats.tables import write_table
+
+    m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
+    mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value,
+                 m_eff=m_eff)
+    df = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
+    df = df.reset_index(drop=True).assign(n_phenotypes=mv.n_phenotypes, statistic=mv.statistic, p_value=mv.p_value,
+                                          min_p=mv.min_p, min_p_corrected=mv.min_p_corrected,
+                                          n=res.n.max(axis=1) if res.n.size else 0)
+    write_table(sort_sumstats(df), Path(out_dir) / "multivariate.tsv.gz", float_format="%.8g")
+    if settings.plots:
+        from edfgen.plots import manhattan_plot
+
+        manhattan_plot(df, Path(out_dir) / "plots" / "multivariate.manhattan.png",
+                       title=f"MOSTest across {Y.shape[1]} phenotypes")
+    return {"m_eff": mv.m_eff, "gamma_shape": mv.gamma_shape, "gamma_scale": mv.gamma_scale,
+            "eigen_floor": mv.eigen_floor, "lambda_gc": lambda_gc(mv.p_value),
+            "n_significant": int((mv.p_value < GENOME_WIDE).sum()),
+            "n_significant_min_p": int((mv.min_p_corrected < GENOME_WIDE).sum()),
+            "permutation_seed": MULTIVARIATE_PERMUTATION_SEED}
+
+
+def _related_callback(source, reader, qc, hail):
+    """``--remove-related`` for the fast engine: KING through Hail on the same files and samples."""
+    def related(sample_rows) -> set:
+        from edfgen.formats.genotypes import source as gt
+        from edfgen.engines.hail import init_hail
+
+        hl = init_hail(hail)
+        mt = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)  # KING ignores INFO
+        mt = mt.filter_cols(hl.literal(set(reader.samples["IID"].to_numpy()[sample_rows])).contains(mt.s))
+        return gt.related_to_remove(hl, gt._common_variants(hl, mt), qc.kinship)
+    return related
+
+
+def _annotate_design(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray):
+    """Attach y (NaN -> missing) and covariates to the MT columns as arrays, keyed by IID."""
+    df = pd.DataFrame({"s": used_ids})
+    df["y"] = [list(r) for r in np.where(np.isnan(Y), None, Y).tolist()]
+    df["c"] = C.tolist()
+    ht = hl.Table.from_pandas(df, key="s")
+    ht = ht.annotate(y=ht.y.map(lambda v: hl.float64(v)))
+    mt = mt.annotate_cols(**ht[mt.s])
+    return mt
+
+
+#: up to this many missingness patterns, one plain-list ``linear_regression_rows`` per pattern is used
+#: (each a pass over the checkpointed MatrixTable); beyond it, one chained (list-of-lists) call. In Hail
+#: 0.2.139 the chained form is ~12x slower per pass (measured: 2078 variants x 5000 samples x 32
+#: phenotypes, 14-18 s chained vs 1.1 s plain).
+CHAINED_ABOVE_GROUPS = 8
+
+
+def _hail_linear(hl, mt, used_ids, Y, C) -> AssociationResult:
+    """Hail ``linear_regression_rows`` per missingness group (plain list of y), or chained for many groups."""
+    mt = _annotate_design(hl, mt, used_ids, Y, C)
+    groups = missingness_groups(Y)
+    covs = [mt.c[i] for i in range(C.shape[1])]
+    M, P = mt.count_rows(), Y.shape[1]
+    arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+    n = np.zeros((M, P), dtype=np.int64)
+
+    def mat(res, col, width):
+        return pd.DataFrame(res[col].tolist(), index=range(len(res)), columns=range(width)).to_numpy(dtype=float)
+
+    if len(groups) <= CHAINED_ABOVE_GROUPS:
+        for _, cols in groups:
+            ht = hl.linear_regression_rows(y=[mt.y[int(p)] for p in cols], x=mt.x, covariates=covs)
+            res = ht.select("n", "sum_x", "beta", "standard_error", "p_value").key_by().drop(
+                "locus", "alleles").to_pandas()
+            for f in ("beta", "standard_error", "p_value"):
+                arrays[f][:, cols] = mat(res, f, len(cols))
+            ng = res["n"].to_numpy(dtype=float)
+            n[:, cols] = ng[:, None]
+            arrays["effect_allele_frequency"][:, cols] = (res["sum_x"].to_numpy(dtype=float) / (2 * ng))[:, None]
+        return AssociationResult(n=n, **arrays)
+    ys = [[mt.y[int(p)] for p in cols] for _, cols in groups]
+    ht = hl.linear_regression_rows(y=ys, x=mt.x, covariates=covs, block_size=64)
+    # Hail 0.2.139 returns one entry per *phenotype* (each group's arrays repeated once per member of the
+    # group), not one per group: take each group's entry at its flattened offset (also right if a later
+    # Hail returns one entry per group), flattening in Hail so the driver never collects the P-fold copies.
+    first = ht.head(1).n.collect()
+    per_group = not first or len(first[0]) == len(groups)
+    offsets = list(range(len(groups))) if per_group else [int(o) for o in
+                                                           np.cumsum([0] + [len(c) for _, c in groups[:-1]])]
+    flat = {f: hl.flatten(hl.array([ht[f][o] for o in offsets])) for f in ("beta", "standard_error", "p_value")}
+    res = ht.select(n=hl.array([ht.n[o] for o in offsets]), sum_x=hl.array([ht.sum_x[o] for o in offsets]), **flat)
+    res = res.key_by().drop("locus", "alleles").to_pandas()
+    order = np.concatenate([cols for _, cols in groups])
+    for f in ("beta", "standard_error", "p_value"):
+        arrays[f][:, order] = mat(res, f, P)
+    n_g, sx_g = mat(res, "n", len(groups)), mat(res, "sum_x", len(groups))
+    per_pheno = np.concatenate([[g] * len(cols) for g, (_, cols) in enumerate(groups)])
+    n[:, order] = n_g[:, per_pheno]
+    arrays["effect_allele_frequency"][:, order] = sx_g[:, per_pheno] / (2 * n_g[:, per_pheno])
+    return AssociationResult(n=n, **arrays)
+
+
+def _hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
+    """Hail ``logistic_regression_rows`` per missingness group (Wald or Firth).
+
+    Firth returns no standard error: it is reported as ``|beta| / sqrt(chi_sq_stat)`` (the SE that
+    reproduces the likelihood-ratio p-value).
+    """
+    mt = _annotate_design(hl, mt, used_ids, Y, C)
+    groups = missingness_groups(Y)
+    M, P = mt.count_rows(), Y.shape[1]
+    arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+    n = np.zeros((M, P), dtype=np.int64)
+    for mask, cols in groups:
+        ids = hl.literal(set(used_ids[mask]))
+        sub = mt.filter_cols(ids.contains(mt.s))
+        sub = sub.annotate_rows(__af=hl.agg.mean(sub.x) / 2)
+        ht = hl.logistic_regression_rows(test=test, y=[sub.y[int(p)] for p in cols], x=sub.x, covariates=[sub.c[i] for i in range(C.shape[1])], pass_through=["__af"])
+        r = ht.to_pandas()
+        for j, p in enumerate(cols):
+            stats_ = pd.DataFrame(list(r["logistic_regression"].map(lambda a: a[j])))
+            beta = stats_["beta"].to_numpy(dtype=float)
+            if test == "firth":
+                chi = stats_["chi_sq_stat"].to_numpy(dtype=float)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    se = np.abs(beta) / np.sqrt(chi)
+            else:
+                se = stats_["standard_error"].to_numpy(dtype=float)
+            arrays["beta"][:, p] = beta
+            arrays["standard_error"][:, p] = se
+            arrays["p_value"][:, p] = stats_["p_value"].to_numpy(dtype=float)
+            arrays["effect_allele_frequency"][:, p] = r["__af"].to_numpy(dtype=float)
+            n[:, p] = int(mask.sum())
+    return AssociationResult(n=n, **arrays)
+
+
+def _case_counts(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cases (1) and controls (0) per phenotype column among the analysed samples."""
+    return (Y == 1).sum(axis=0), (Y == 0).sum(axis=0)
+
+
+def _safe(name: str) -> str:
+    from edfgen.formats.tables import safe_filename
+
+    s = safe_filename(name)
+    if not s:
+        raise InputError(f"phenotype name {name!r} cannot be a file name")
+    return s

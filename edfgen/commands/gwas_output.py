@@ -1,0 +1,248 @@
+"""The outputs of ``edfgen gwas``, written while the association pass runs (bounded memory).
+
+:class:`GwasOutputs` receives each block of association results as it is computed and
+
+* appends it to one GWAS-SSF stream per phenotype (:class:`edfgen.formats.sumstats.SumstatsStream`:
+  BGZF into a temporary file; tabix index, ``-meta.yaml`` and the rename at :meth:`GwasOutputs.close`),
+* adds its p-values to a :class:`edfgen.plots.GwasPlotAccumulator` (Manhattan and QQ summaries whose
+  size does not depend on the number of variants; also the median p behind ``lambda_gc``),
+* counts what ``gwas_summary.tsv`` reports (largest ``n``, variants tested, ``p < 5e-8``).
+
+Formatting and compression run in writer threads (Arrow's formatter and ISA-L release the GIL),
+overlapping the next block's decoding and products; at most two blocks wait for them, so memory is
+a few blocks of results whatever the number of variants. Rows must arrive in output order
+(:func:`edfgen.formats.sumstats.sort_sumstats`: chromosome, then position).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.kernels.association import AssociationResult
+from edfgen.plots.thin import GENOME_WIDE  # the threshold of gwas_summary.tsv and of the plots
+
+log = logging.getLogger(__name__)
+
+#: variant columns of every GWAS-SSF row
+BASE_COLUMNS = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid")
+#: columns of gwas_summary.tsv
+SUMMARY_COLUMNS = ["phenotype", "n", "variants_tested", "lambda_gc", "n_significant"]
+#: blocks of results that may wait for the writer threads
+MAX_PENDING = 2
+#: memory the tabix indexes built while writing may take together (bytes); beyond it each finished
+#: file is indexed by htslib (slower, no memory)
+INDEX_MEMORY = 256 * 2 ** 20
+
+
+def output_order(variants: pd.DataFrame) -> np.ndarray:
+    """Row order of ``variants`` in the output files: chromosome (natural order), then position."""
+    from edfgen.formats.sumstats import chrom_key
+
+    return np.lexsort((variants["base_pair_location"].to_numpy(), chrom_key(variants["chromosome"]).to_numpy()))
+
+
+def _raise_open_file_limit(needed: int, n_phenotypes: int) -> None:
+    """Raise the soft limit of open files to ``needed`` (one stream per phenotype stays open), or
+    stop with one line when the hard limit does not allow it."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed if hard == resource.RLIM_INFINITY else min(needed, hard),
+                                                    hard))
+    except (ValueError, OSError):  # pragma: no cover - not allowed
+        pass
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < needed:
+        from edfgen.exceptions import InputError
+
+        raise InputError(f"{n_phenotypes} phenotypes are written at once and need {needed} open files, but the "
+                         f"limit is {resource.getrlimit(resource.RLIMIT_NOFILE)[0]} (raise it with ulimit -n, or "
+                         "run the phenotypes in several gwas calls)")
+
+
+class GwasOutputs:
+    """Streaming writer of one GWAS's per-phenotype outputs (module docstring).
+
+    Parameters
+    ----------
+    out_dir : path
+    variants : DataFrame
+        Every variant that may be written (``chromosome, base_pair_location, effect_allele,
+        other_allele, variant_id, rsid``), in output order; :meth:`add` refers to its rows.
+    names : list of str
+        Phenotype names; ``files`` their file stems (``<stem>.tsv.gz``).
+    model : str
+        ``"linear regression"`` or ``"logistic regression"`` (metadata).
+    n_covariates : int, optional
+        Columns of the design including the intercept: t-test degrees of freedom ``n - k - 1`` for
+        ``neg_log_10_p_value`` where p underflows (linear model).
+    cases : (array [P], array [P]), optional
+        Cases and controls per phenotype of a binary model (``n_cases``, ``n_controls``).
+    writers : int, optional
+        Writer threads (default: 2, or 1 on one core); each formats and compresses its share of the
+        phenotypes.
+    plots : bool
+        Draw ``plots/<stem>.manhattan.png``, ``plots/<stem>.qq.png`` (the first ``plots_max``
+        phenotypes) and ``plots/combined_min_p.manhattan.png``.
+    """
+
+    def __init__(self, out_dir, variants: pd.DataFrame, names: Sequence[str], files: Sequence[str], *,
+                 model: str, genome_assembly: str, covariates: Sequence[str] = (), n_covariates: int | None = None,
+                 cases: tuple[np.ndarray, np.ndarray] | None = None, plots: bool = True,
+                 plots_max: int | None = None, writers: int | None = None):
+        from edfgen.formats.sumstats import SumstatsStream
+        from edfgen.plots import GwasPlotAccumulator
+
+        self.out_dir = Path(out_dir)
+        self.base = variants  # referenced, not copied (a copy costs ~50 bytes per variant)
+        self.names, self.files = list(names), list(files)
+        self.model, self.genome_assembly = model, genome_assembly
+        self.covariates = tuple(c for c in covariates if c != "intercept")
+        self.n_covariates, self.cases = n_covariates, cases
+        self.plots, self.plots_max = plots, plots_max
+        P = len(self.names)
+        writers = writers or min(2, os.cpu_count() or 1)
+        self.n_max = np.zeros(P, dtype=np.int64)
+        self.n_tested = np.zeros(P, dtype=np.int64)
+        self.n_significant = np.zeros(P, dtype=np.int64)
+        self._last_row = -1
+        self.plot_data = GwasPlotAccumulator(self.base["chromosome"].astype(str).to_numpy(),
+                                             self.base["base_pair_location"].to_numpy(), P)
+        _raise_open_file_limit(P + 64, P)
+        # tabix indexes built while writing hold ~32 bytes per 16 kb bin with variants and file; beyond
+        # INDEX_MEMORY over all files, htslib indexes each finished file instead
+        pos = self.base["base_pair_location"].to_numpy(dtype=np.int64) >> 14
+        chrom_codes = pd.factorize(self.base["chromosome"])[0].astype(np.int64)
+        n_bins = int(len(pos) and 1 + np.count_nonzero((pos[1:] != pos[:-1]) | (chrom_codes[1:] != chrom_codes[:-1])))
+        self.index_while_writing = 32 * n_bins * P <= INDEX_MEMORY
+        self.streams = []
+        try:
+            for f in self.files:
+                self.streams.append(SumstatsStream(self.out_dir / f"{f}.tsv.gz",
+                                                   index_while_writing=self.index_while_writing))
+        except BaseException:
+            self.abort()
+            raise
+        # one single-thread writer per share of the phenotypes: each stream gets its blocks in order,
+        # and the shares format and compress at the same time (Arrow and ISA-L release the GIL)
+        n_writers = max(1, min(writers, P))
+        self._shares = [np.arange(P)[i::n_writers] for i in range(n_writers)]
+        self._pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"edfgen-gwas-writer{i}")
+                       for i in range(n_writers)]
+        self._pending: deque = deque()
+
+    # -- per block ---------------------------------------------------------------------------------
+    def add(self, rows: np.ndarray, res: AssociationResult) -> None:
+        """Queue one block: ``rows`` (increasing indices into ``variants``) and its results ``[len(rows), P]``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return
+        if rows[0] <= self._last_row or (len(rows) > 1 and (np.diff(rows) <= 0).any()):
+            raise ValueError("GwasOutputs.add: rows must increase across blocks (output order)")
+        self._last_row = int(rows[-1])
+        while len(self._pending) >= MAX_PENDING:
+            for f in self._pending.popleft():
+                f.result()
+        self._pending.append([pool.submit(self._write_block, rows, res, share, i == 0)
+                              for i, (pool, share) in enumerate(zip(self._pools, self._shares))])
+
+    def sink(self, rows: slice, res: AssociationResult, counts=None) -> None:
+        """:meth:`add` for a block of consecutive rows (the ``sink`` of
+        :func:`edfgen.engines.stream.association_pass`; ``counts`` unused)."""
+        self.add(np.arange(rows.start, rows.stop), res)
+
+    def _write_block(self, rows: np.ndarray, res: AssociationResult, share: np.ndarray, first: bool) -> None:
+        """Format and compress the rows of the phenotypes ``share``; the ``first`` writer also keeps
+        the summaries (counts, plot data)."""
+        from edfgen.formats.sumstats import SumstatsFormatter
+
+        fmt = SumstatsFormatter(self.base.iloc[rows][list(BASE_COLUMNS)])
+        p_all = res.p_value
+        for j in share:
+            stream = self.streams[j]
+            n = res.n[:, j]
+            df = None if self.cases is not None or self.n_covariates is None else n - self.n_covariates - 1
+            body, lengths = fmt.rows(res.beta[:, j], res.standard_error[:, j], res.effect_allele_frequency[:, j],
+                               p_all[:, j], n, df=df,
+                               n_cases=None if self.cases is None else int(self.cases[0][j]),
+                               n_controls=None if self.cases is None else int(self.cases[1][j]))
+            stream.append(body, lengths, fmt)
+        if not first:
+            return
+        with np.errstate(invalid="ignore"):
+            self.n_tested += np.isfinite(p_all).sum(0)
+            self.n_significant += (p_all < GENOME_WIDE).sum(0)
+        self.n_max = np.maximum(self.n_max, res.n.max(0))
+        self.plot_data.add(rows, p_all)
+
+    # -- end ---------------------------------------------------------------------------------------
+    def close(self) -> pd.DataFrame:
+        """Wait for the writer, finish every file (index, rename, metadata), write ``gwas_summary.tsv``
+        and the plots; returns the summary table."""
+        from edfgen import __version__
+        from edfgen.formats.sumstats import SumstatsMeta
+        from edfgen.formats.tables import write_table
+
+        try:
+            while self._pending:
+                for f in self._pending.popleft():
+                    f.result()
+            for pool in self._pools:
+                pool.shutdown()
+
+            def finish(j: int) -> None:
+                nc = None if self.cases is None else (int(self.cases[0][j]), int(self.cases[1][j]))
+                meta = SumstatsMeta(trait=self.names[j], sample_size=int(self.n_max[j]),
+                                    case_count=None if nc is None else nc[0],
+                                    control_count=None if nc is None else nc[1],
+                                    genome_assembly=self.genome_assembly, covariates=self.covariates,
+                                    analysis_software=f"edfgen {__version__} ({self.model})")
+                self.streams[j].close(meta)
+
+            with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+                list(pool.map(finish, range(len(self.streams))))
+        except BaseException:
+            self.abort()
+            raise
+        acc = self.plot_data
+        summary = pd.DataFrame({"phenotype": self.names, "n": self.n_max, "variants_tested": self.n_tested,
+                                "lambda_gc": [acc.lambda_gc(j) for j in range(len(self.names))],
+                                "n_significant": self.n_significant}, columns=SUMMARY_COLUMNS)
+        write_table(summary, self.out_dir / "gwas_summary.tsv", float_format="%.6g")
+        if self.plots:
+            self._draw()
+        return summary
+
+    def _draw(self) -> None:
+        n_plot = len(self.names) if self.plots_max is None else self.plots_max
+        plots = self.out_dir / "plots"
+        acc = self.plot_data
+        for j in range(min(n_plot, len(self.names))):
+            acc.manhattan(j, plots / f"{self.files[j]}.manhattan.png", title=self.names[j])
+            acc.qq(j, plots / f"{self.files[j]}.qq.png", title=self.names[j])
+        P = len(self.names)
+        acc.manhattan_min_p(plots / "combined_min_p.manhattan.png", title=f"minimum p across {P} phenotypes",
+                            study_wide=GENOME_WIDE / P if P > 1 else None)  # Bonferroni over phenotypes
+
+    def abort(self) -> None:
+        """Stop writing and remove every temporary file. Files already finished by :meth:`close` (when
+        another one failed) stay; the in-progress manifest lists them for ``--force``."""
+        for futures in getattr(self, "_pending", ()):
+            for f in futures:
+                f.cancel()
+        for pool in getattr(self, "_pools", ()):
+            pool.shutdown(wait=True)
+        for s in self.streams:
+            s.abort()

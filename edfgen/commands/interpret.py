@@ -1,0 +1,359 @@
+"""Which EDFs track which known ECG biomarkers: adjusted OLS, a heatmap and k-means clusters of EDFs.
+
+For every pair (EDF *j*, biomarker *k*) the model is
+
+``edf_j ~ 1 + age + sex + biomarker_k``   (ordinary least squares; covariates configurable)
+
+and the biomarker's coefficient is reported with its standard error, t statistic and two-sided p
+value; ``significant`` is ``p_value < p_threshold`` (default 0.01, as in the paper). All pairs are
+fitted at once by the Frisch–Waugh–Lovell theorem: EDFs and biomarkers are residualised on the
+covariates with one least-squares solve, and the slopes, residual sums of squares and standard
+errors follow from matrix products (degrees of freedom ``n − n_covariates − 2``). Participants with a
+missing value of a biomarker are dropped for that biomarker only.
+
+EDF clusters: k-means (scikit-learn) on the EDFs' standardised profiles across participants (each EDF
+is a point whose coordinates are its z-scored values; squared Euclidean distance between two such
+profiles is ``2(n−1)(1 − r)``, so EDFs cluster by correlation). At most ``max_cluster_samples``
+participants (seeded random subset) are used.
+
+References
+----------
+Frisch R, Waugh FV. Partial time regressions as compared with individual trends.
+Econometrica 1933;1:387-401. doi:10.2307/1907330
+Lovell MC. Seasonal adjustment of economic time series. JASA 1963;58:993-1010. doi:10.1080/01621459.1963.10480682
+Lloyd SP. Least squares quantization in PCM. IEEE Trans Inf Theory 1982;28:129-137. doi:10.1109/TIT.1982.1056489
+(k-means; scikit-learn's ``KMeans`` with k-means++ seeding, Arthur & Vassilvitskii, SODA 2007).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from edfgen.exceptions import InputError
+from edfgen.formats.tables import read_table, write_table
+from edfgen.formats.manifest import recording
+
+log = logging.getLogger(__name__)
+
+ASSOCIATION_COLUMNS = ["edf", "biomarker", "beta", "se", "t", "p_value", "significant"]
+
+
+# --------------------------------------------------------------------------- kernels
+@dataclass(frozen=True)
+class AssociationResult:
+    """Adjusted associations of ``p`` EDFs with ``q`` biomarkers (arrays ``[p, q]``).
+
+    Attributes
+    ----------
+    beta, se, t, p_value
+        Biomarker coefficient, its standard error, t statistic and two-sided p value.
+    n
+        ``[q]`` participants used per biomarker (complete cases).
+    dof
+        ``[q]`` residual degrees of freedom.
+    """
+
+    beta: np.ndarray
+    se: np.ndarray
+    t: np.ndarray
+    p_value: np.ndarray
+    n: np.ndarray
+    dof: np.ndarray
+
+
+def associate(edfs: np.ndarray, biomarkers: np.ndarray, covariates: np.ndarray | None = None, *,
+              intercept: bool = True) -> AssociationResult:
+    """OLS of every EDF on every biomarker, adjusted for covariates (vectorised, see module docstring).
+
+    Parameters
+    ----------
+    edfs
+        ``[n, p]``, finite.
+    biomarkers
+        ``[n, q]``; NaN marks a missing value (that participant is dropped for that biomarker).
+    covariates
+        ``[n, c]`` (finite) or ``None``.
+    intercept
+        Add an intercept column to the covariates.
+
+    Returns
+    -------
+    AssociationResult
+    """
+    y = np.asarray(edfs, dtype=np.float64)
+    b = np.asarray(biomarkers, dtype=np.float64)
+    n, p = y.shape
+    q = b.shape[1]
+    cov = np.zeros((n, 0)) if covariates is None else np.asarray(covariates, dtype=np.float64).reshape(n, -1)
+    for what, arr in (("edfs", y), ("covariates", cov)):
+        bad = np.argwhere(~np.isfinite(arr))
+        if len(bad):
+            r, c = bad[0]
+            raise InputError(f"associate: {what} must be finite; {len(bad)} non-finite value(s), first "
+                             f"{arr[r, c]} at row {r}, column {c} (drop incomplete participants first)")
+    if intercept:
+        cov = np.column_stack([np.ones(n), cov])
+    out = {k: np.full((p, q), np.nan) for k in ("beta", "se", "t", "p_value")}
+    ns = np.zeros(q, dtype=np.int64)
+    dofs = np.zeros(q, dtype=np.int64)
+    present = np.isfinite(b)
+    # group biomarkers by missingness pattern: one lstsq per pattern (usually a single one)
+    patterns: dict[bytes, list[int]] = {}
+    for k in range(q):
+        patterns.setdefault(np.packbits(present[:, k]).tobytes(), []).append(k)
+    for ks in patterns.values():
+        m = present[:, ks[0]]
+        nk = int(m.sum())
+        c = cov[m]
+        dof = nk - np.linalg.matrix_rank(c) - 1
+        ns[ks], dofs[ks] = nk, dof
+        if dof < 1:
+            continue
+        stack = np.column_stack([y[m], b[m][:, ks]])
+        coef, *_ = np.linalg.lstsq(c, stack, rcond=None)
+        r = stack - c @ coef
+        ry, rb = r[:, :p], r[:, p:]
+        sxx = np.einsum("ij,ij->j", rb, rb)                      # [k]
+        sxy = ry.T @ rb                                            # [p, k]
+        syy = np.einsum("ij,ij->j", ry, ry)[:, None]               # [p, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beta = sxy / sxx
+            rss = np.maximum(syy - beta * sxy, 0.0)
+            se = np.sqrt(rss / dof / sxx)
+            t = beta / se
+        pv = 2.0 * stats.t.sf(np.abs(t), dof)
+        out["beta"][:, ks], out["se"][:, ks], out["t"][:, ks], out["p_value"][:, ks] = beta, se, t, pv
+    return AssociationResult(beta=out["beta"], se=out["se"], t=out["t"], p_value=out["p_value"], n=ns, dof=dofs)
+
+
+def cluster_edfs(edfs: np.ndarray, k: int, *, seed: int = 0, max_samples: int = 20000) -> np.ndarray:
+    """k-means labels ``[p]`` of EDFs from their standardised profiles (module docstring).
+
+    Labels are renumbered 1..k in order of first appearance (deterministic for a seed).
+    """
+    from sklearn.cluster import KMeans
+
+    x = np.asarray(edfs, dtype=np.float64)
+    n, p = x.shape
+    if not 1 <= k <= p:
+        raise InputError(f"--clusters {k}: must be between 1 and the number of EDFs ({p})")
+    rng = np.random.default_rng(seed)
+    if n > max_samples:
+        x = x[np.sort(rng.choice(n, max_samples, replace=False))]
+    sd = x.std(axis=0)
+    z = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(z.T)
+    remap: dict[int, int] = {}
+    for lab in labels:
+        remap.setdefault(int(lab), len(remap) + 1)
+    return np.array([remap[int(lab)] for lab in labels])
+
+
+def plot_heatmap(t: np.ndarray, significant: np.ndarray, edf_names: Sequence[str], biomarker_names: Sequence[str],
+                 path: str | os.PathLike, *, clusters: np.ndarray | None = None, title: str = "") -> Path:
+    """Heatmap of signed t statistics (biomarkers × EDFs), EDFs ordered by cluster then by
+    hierarchical clustering (average linkage on the t profiles); dots mark significant pairs."""
+    from scipy.cluster.hierarchy import leaves_list, linkage
+
+    from edfgen.plots._mpl import pyplot, save_png
+
+    plt = pyplot()
+
+    tt = np.nan_to_num(np.asarray(t, dtype=float)).T            # [q, p]
+    p = tt.shape[1]
+    order = np.arange(p)
+    if p > 2:
+        order = leaves_list(linkage(tt.T, method="average"))
+    if clusters is not None:
+        rank = {j: i for i, j in enumerate(order)}
+        order = np.array(sorted(range(p), key=lambda j: (clusters[j], rank[j])))
+    lim = float(np.nanpercentile(np.abs(tt), 99)) if tt.size else 1.0
+    lim = max(lim, 1.0)
+    fig, ax = plt.subplots(figsize=(min(2 + 0.12 * p, 24), 1.5 + 0.4 * len(biomarker_names)))
+    im = ax.imshow(tt[:, order], aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+    sig = np.asarray(significant).T[:, order]
+    yy, xx = np.nonzero(sig)
+    ax.scatter(xx, yy, s=4, c="k", marker=".", linewidths=0)
+    ax.set_yticks(range(len(biomarker_names)), labels=list(biomarker_names), fontsize=8)
+    if p <= 64:
+        ax.set_xticks(range(p), labels=[edf_names[j] for j in order], rotation=90, fontsize=6)
+    else:
+        ax.set_xticks([])
+        ax.set_xlabel(f"{p} EDFs (ordered by cluster, then hierarchical clustering)")
+    if clusters is not None:
+        cl = np.asarray(clusters)[order]
+        for x in np.flatnonzero(np.diff(cl)) + 0.5:
+            ax.axvline(x, color="k", lw=0.6)
+    fig.colorbar(im, ax=ax, label="t (EDF ~ biomarker + covariates)", fraction=0.03)
+    ax.set_title(title or "EDF–biomarker associations (dots: significant)", fontsize=9)
+    fig.tight_layout()
+    return save_png(fig, path, dpi=120)
+
+
+# --------------------------------------------------------------------------- wrapper
+def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Measure biomarkers on ECG files with :func:`edfgen.kernels.ecg.biomarkers.measure_biomarkers`.
+
+    Each record is read, its leads canonicalised (at its own sampling rate; the delineator filters
+    itself). Returns ``(table IID + biomarker columns, rejects record/path/reason)``.
+    """
+    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
+    from edfgen.formats.ecg.records import RecordRejected, canonicalise_leads, discover_records, read_record
+
+    refs = discover_records([ecg] if isinstance(ecg, (str, os.PathLike)) else ecg)
+    rows, rejects = [], []
+    for ref in refs:
+        try:
+            rec = canonicalise_leads(read_record(ref))
+            if not np.isfinite(rec.signal).all():
+                raise RecordRejected("NaN/inf samples", record_id=ref.record_id, path=ref.path)
+        except RecordRejected as exc:
+            rejects.append((ref.record_id, ref.path, exc.reason))
+            continue
+        m = measure_biomarkers(rec.signal, rec.fs).iloc[0].to_dict()
+        rows.append({"IID": rec.record_id, **m})
+    return pd.DataFrame(rows), pd.DataFrame(rejects, columns=["record", "path", "reason"])
+
+
+def _numeric_covariates(df: pd.DataFrame, cols: Sequence[str], path) -> np.ndarray:
+    out = []
+    for c in cols:
+        s = df[c]
+        if pd.api.types.is_numeric_dtype(s):
+            out.append(s.to_numpy(dtype=float))
+            continue
+        levels = sorted(s.dropna().astype(str).unique())
+        if len(levels) > 2:
+            raise InputError(f"{path}: covariate column {c!r} is not numeric and has {len(levels)} levels "
+                             f"({', '.join(levels[:4])}…); code it numerically")
+        out.append(s.astype(str).map({lv: float(i) for i, lv in enumerate(levels)}).where(s.notna()).to_numpy(float))
+        log.info("covariate %s coded %s", c, {lv: i for i, lv in enumerate(levels)})
+    return np.column_stack(out) if out else np.zeros((len(df), 0))
+
+
+@dataclass(frozen=True)
+class InterpretResult:
+    """Files written by :func:`interpret_edfs` and headline counts."""
+
+    associations: Path
+    clusters: Path
+    heatmap: Path
+    manifest: Path
+    n_participants: int
+    n_edfs: int
+    biomarkers: tuple[str, ...]
+    n_significant: int
+    measured: Path | None = None
+    rejects: Path | None = None
+
+
+def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers: str | os.PathLike | None = None,
+                   covar: str | os.PathLike | None = None, measure_from: str | os.PathLike | None = None,
+                   covariates: Sequence[str] = ("age", "sex"), biomarker_columns: Sequence[str] | None = None,
+                   p_threshold: float = 0.01, clusters: int = 4, seed: int = 0, force: bool = False) -> InterpretResult:
+    """Associate EDFs with biomarkers and cluster the EDFs; write ``associations.tsv``, ``clusters.tsv``,
+    ``heatmap.png`` (and, with ``measure_from``, ``measured_biomarkers.tsv`` and ``rejects.tsv``:
+    ``record, path, reason`` of the ECG records not measured) and ``manifest.json`` in ``out``.
+
+    Parameters
+    ----------
+    edf
+        EDF table (``IID, edf_…``) from ``edfgen extract``.
+    out
+        Output directory (refused if non-empty unless ``force``).
+    biomarkers
+        Table with ``IID`` and biomarker columns (e.g. ``physiology.tsv``). Exactly one of
+        ``biomarkers`` and ``measure_from`` is required.
+    covar
+        Table with ``IID`` and the ``covariates`` columns (default ``age, sex``; a two-level text
+        column such as ``F/M`` is coded 0/1 in sorted order). Without it, only an intercept.
+    measure_from
+        ECG files/directory: biomarkers are measured on the signals (record id = IID).
+    biomarker_columns
+        Biomarkers to test (default: every numeric column except ``IID``, ``FID`` and covariates).
+    p_threshold
+        ``significant = p_value < p_threshold``.
+    clusters
+        k of the EDF k-means.
+    """
+    from edfgen.formats.tables import prepare_out_dir
+
+    out = prepare_out_dir(out, force=force, command="edfgen interpret")
+    if (biomarkers is None) == (measure_from is None):
+        raise InputError("interpret: give exactly one of --biomarkers FILE and --measure-from ECGDIR")
+    edf_df = read_table(edf, id_column="IID")
+    edf_cols = [c for c in edf_df.columns if str(c).startswith("edf_")]
+    if not edf_cols:
+        raise InputError(f"--edf {edf}: no edf_* columns")
+    measured_path = rejects_path = None
+    if measure_from is not None:
+        bio_df, rejects = measure_biomarker_table(measure_from)
+        if len(rejects):
+            log.warning("interpret: %d ECG record(s) in %s not measured (see rejects.tsv)", len(rejects), measure_from)
+        bio_df = bio_df.drop(columns=["n_beats"], errors="ignore")
+        bio_src = str(measure_from)
+    else:
+        bio_df = read_table(biomarkers, id_column="IID")
+        bio_src = str(biomarkers)
+    cov_cols = list(covariates) if covar is not None else []
+    if covar is not None:
+        cov_df = read_table(covar, id_column="IID", required=cov_cols)
+    if biomarker_columns:
+        missing = [c for c in biomarker_columns if c not in bio_df.columns]
+        if missing:
+            raise InputError(f"--biomarkers {bio_src}: missing column(s) {', '.join(missing)}")
+        bcols = list(biomarker_columns)
+    else:
+        bcols = [c for c in bio_df.columns if c not in ("IID", "FID", *cov_cols)
+                 and pd.api.types.is_numeric_dtype(bio_df[c])]
+    if not bcols:
+        raise InputError(f"--biomarkers {bio_src}: no numeric biomarker columns")
+    df = edf_df[["IID", *edf_cols]].merge(bio_df[["IID", *bcols]], on="IID", how="inner")
+    if covar is not None:
+        df = df.merge(cov_df[["IID", *cov_cols]], on="IID", how="inner")
+    cov = _numeric_covariates(df, cov_cols, covar) if cov_cols else None
+    keep = np.isfinite(df[edf_cols].to_numpy(float)).all(axis=1)
+    if cov is not None:
+        keep &= np.isfinite(cov).all(axis=1)
+    df = df[keep].reset_index(drop=True)
+    cov = cov[keep] if cov is not None else None
+    n = len(df)
+    if n < len(cov_cols) + 4:
+        raise InputError(f"interpret: only {n} participants with EDFs, biomarkers and covariates "
+                         f"(IIDs of --edf {edf} and {bio_src} must overlap)")
+    log.info("interpret: %d participants, %d EDFs, %d biomarkers", n, len(edf_cols), len(bcols))
+    Y = df[edf_cols].to_numpy(float)
+    res = associate(Y, df[bcols].to_numpy(float), cov)
+    sig = res.p_value < p_threshold
+    assoc = pd.DataFrame({
+        "edf": np.repeat(edf_cols, len(bcols)), "biomarker": np.tile(bcols, len(edf_cols)),
+        "beta": res.beta.ravel(), "se": res.se.ravel(), "t": res.t.ravel(), "p_value": res.p_value.ravel(),
+        "significant": sig.ravel(),
+    }, columns=ASSOCIATION_COLUMNS)
+    labels = cluster_edfs(Y, min(clusters, len(edf_cols)), seed=seed)
+    params = {"edf": str(edf), "biomarkers": str(biomarkers) if biomarkers else None, "covar": str(covar) if covar else None,
+              "measure_from": str(measure_from) if measure_from else None, "covariates": cov_cols,
+              "biomarker_columns": bcols, "p_threshold": p_threshold, "clusters": clusters}
+    planned = ["associations.tsv", "clusters.tsv", "heatmap.png"]
+    planned += ["measured_biomarkers.tsv", "rejects.tsv"] if measure_from is not None else []
+    with recording(out, "edfgen interpret", parameters=params, inputs=[edf, biomarkers, covar], seed=seed,
+                   planned=planned) as m:
+        if measure_from is not None:
+            measured_path = write_table(bio_df, out / "measured_biomarkers.tsv", float_format="%.6g")
+            rejects_path = write_table(rejects, out / "rejects.tsv")
+        a_path = write_table(assoc, out / "associations.tsv", float_format="%.6g")
+        c_path = write_table(pd.DataFrame({"edf": edf_cols, "cluster": labels}), out / "clusters.tsv")
+        h_path = plot_heatmap(res.t, sig, edf_cols, bcols, out / "heatmap.png", clusters=labels,
+                              title=f"EDF ~ biomarker + {' + '.join(cov_cols) or '1'}; dots: p < {p_threshold:g} (n = {n})")
+        m.extra.update({"n_participants": n, "n_significant": int(sig.sum()), "n_per_biomarker": dict(zip(bcols, res.n.tolist()))})
+    return InterpretResult(associations=a_path, clusters=c_path, heatmap=h_path, manifest=out / "manifest.json",
+                           n_participants=n, n_edfs=len(edf_cols), biomarkers=tuple(bcols),
+                           n_significant=int(sig.sum()), measured=measured_path, rejects=rejects_path)

@@ -1,0 +1,652 @@
+"""File-level MR: read summary statistics, pick instruments, harmonise, estimate, write tables.
+
+:func:`run_mr` handles one exposure/outcome pair or directories of them (a matrix of every
+exposure x outcome, with Bonferroni and Benjamini-Hochberg columns per method), and the reverse
+direction (instruments taken from the outcome files). :func:`analyse_pair` is the in-memory core on
+one harmonised table.
+
+Inputs are GWAS-SSF files (aliases accepted, see :mod:`edfgen.formats.sumstats`) or TwoSampleMR's
+``exposure_dat``/``outcome_dat`` exports (``SNP``, ``beta.exposure``, ``effect_allele.outcome``,
+``eaf.outcome``, ``samplesize.outcome``, ...), whose ``.exposure``/``.outcome`` suffixes are stripped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from edfgen.exceptions import InputError
+from edfgen.kernels.clump import group_by_phenotype, phenotype_name
+from edfgen.formats.sumstats import ALIASES, read_sumstats, sumstats_columns
+from edfgen.formats.tables import PathLike, prepare_out_dir, read_table, write_table
+from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
+from edfgen.kernels.mr.methods import DEFAULT_METHODS, MRResult, get_method
+from edfgen.kernels.mr import sensitivity as sens
+from edfgen.progress import progress
+from edfgen.formats.manifest import recording
+
+log = logging.getLogger(__name__)
+
+#: files a directory is searched for (every one is named by clump.phenotype_name); tool outputs with other
+#: suffixes (.regenie, .glm.linear, .stats) are read when given by name
+SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".gz")
+
+RESULT_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "se", "pval", "lo_ci", "up_ci", "or",
+                  "or_lci95", "or_uci95", "p_bonferroni", "q_fdr"]
+HET_COLUMNS = ["exposure", "outcome", "method", "Q", "Q_df", "Q_pval", "i2"]
+PLEIO_COLUMNS = ["exposure", "outcome", "nsnp", "egger_intercept", "se", "pval", "i2_gx", "mean_f", "min_f"]
+LOO_COLUMNS = ["exposure", "outcome", "method", "excluded", "nsnp", "b", "se", "pval"]
+SINGLE_COLUMNS = ["exposure", "outcome", "variant_id", "method", "b", "se", "pval"]
+STEIGER_COLUMNS = ["exposure", "outcome", "nsnp", "r2_exposure", "r2_outcome", "r2_source_exposure",
+                   "r2_source_outcome", "n_exposure", "n_outcome", "correct_causal_direction", "steiger_pval"]
+PRESSO_COLUMNS = ["exposure", "outcome", "nsnp", "rss_obs", "global_pval", "n_outliers", "outliers", "raw_b",
+                  "raw_se", "raw_pval", "corrected_b", "corrected_se", "corrected_pval", "distortion_coef",
+                  "distortion_pval"]
+TABLES = {"mr_results": RESULT_COLUMNS, "mr_heterogeneity": HET_COLUMNS, "mr_pleiotropy": PLEIO_COLUMNS,
+          "mr_leaveoneout": LOO_COLUMNS, "mr_singlesnp": SINGLE_COLUMNS, "mr_steiger": STEIGER_COLUMNS,
+          "mr_presso": PRESSO_COLUMNS}
+
+#: the written tables use TwoSampleMR's column names (``harmonise_data``, ``mr_singlesnp``,
+#: ``mr_leaveoneout``, ``directionality_test``), so R code written for TwoSampleMR reads them; the
+#: in-memory tables of :class:`MRRun` keep the internal names (``variant_id``, ``beta_exposure``, ...)
+TWOSAMPLEMR_NAMES: dict[str, dict[str, str]] = {
+    "harmonised": {
+        "variant_id": "SNP", "effect_allele": "effect_allele.exposure", "other_allele": "other_allele.exposure",
+        "effect_allele_outcome": "effect_allele.outcome", "other_allele_outcome": "other_allele.outcome",
+        **{f"{k}_{side}": f"{v}.{side}" for side in ("exposure", "outcome")
+           for k, v in (("beta", "beta"), ("se", "se"), ("p", "pval"), ("eaf", "eaf"), ("n", "samplesize"))},
+        "proxy_variant": "proxy_snp.outcome", "proxy_r2": "proxy_r2.outcome"},
+    "mr_singlesnp": {"variant_id": "SNP", "pval": "p"},
+    "mr_leaveoneout": {"excluded": "SNP", "pval": "p"},
+    "mr_steiger": {"r2_exposure": "snp_r2.exposure", "r2_outcome": "snp_r2.outcome",
+                   "r2_source_exposure": "r2_source.exposure", "r2_source_outcome": "r2_source.outcome",
+                   "n_exposure": "samplesize.exposure", "n_outcome": "samplesize.outcome"},
+}
+
+
+def twosamplemr_columns(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the column names TwoSampleMR gives ``table`` (those it has no name for are kept)."""
+    return df.rename(columns=TWOSAMPLEMR_NAMES.get(table, {}))
+
+
+#: an exposure file with more rows than this needs --p-threshold, --instruments or --clump
+MAX_UNFILTERED_INSTRUMENTS = 5000
+
+_CASE_COLS = ("n_cases", "ncase", "n_case", "cases", "ncases")
+_CONTROL_COLS = ("n_controls", "ncontrol", "n_control", "controls", "ncontrols")
+
+
+@dataclass(frozen=True)
+class MRSettings:
+    """Options of an MR run (all documented defaults follow TwoSampleMR's ``default_parameters``).
+
+    Attributes
+    ----------
+    methods
+        Method names (TwoSampleMR names or aliases); default TwoSampleMR's default set plus
+        ``Inverse variance weighted (fixed effects)`` and ``Simple median``.
+    palindromes
+        ``infer`` (action 2), ``forward`` (1) or ``drop`` (3).
+    maf_threshold
+        Palindromes with frequency in ``(t, 1 - t)`` cannot be inferred (default 0.42).
+    p_threshold
+        Keep exposure variants with ``p_value < p_threshold`` (``None``: every row is an instrument).
+    nboot, phi, seed
+        Bootstrap draws (median/mode SEs), mode bandwidth multiplier, RNG seed.
+    loo_method
+        Method re-run in leave-one-out (default IVW).
+    presso, presso_sims
+        Run MR-PRESSO with this many simulated data sets (needs >= 4 variants).
+    prevalence
+        Disease prevalence for liability-scale r² of binary traits in the Steiger test
+        (``None``: the case fraction of the GWAS sample, right for a population cohort).
+    proxy_r2, proxy_window_kb
+        LD proxies: minimum r² and search window.
+    """
+
+    methods: tuple[str, ...] = DEFAULT_METHODS + ("Inverse variance weighted (fixed effects)", "Simple median")
+    palindromes: str = "infer"
+    maf_threshold: float = 0.42
+    p_threshold: float | None = None
+    nboot: int = 1000
+    phi: float = 1.0
+    seed: int = 0
+    loo_method: str = "Inverse variance weighted"
+    presso: bool = True
+    presso_sims: int = 1000
+    prevalence: float | None = None
+    proxy_r2: float = 0.8
+    proxy_window_kb: float = 500.0
+
+
+# --------------------------------------------------------------------------- reading
+
+def _twosamplemr_map(columns: Sequence[str]) -> dict[str, str]:
+    """Column map for TwoSampleMR exports: ``beta.exposure`` -> ``beta``, ``pval.outcome`` -> ``p_value``."""
+    cmap: dict[str, str] = {}
+    used: set[str] = set()
+    for c in columns:
+        m = re.fullmatch(r"(.+)\.(exposure|outcome)", str(c))
+        if not m:
+            continue
+        base = m.group(1).lower()
+        canon = {"pval": "p_value", "samplesize": "n", "eaf": "effect_allele_frequency", "se": "standard_error",
+                 "beta": "beta", "effect_allele": "effect_allele", "other_allele": "other_allele",
+                 "chr": "chromosome", "pos": "base_pair_location", "ncase": "n_cases",
+                 "ncontrol": "n_controls", "rsq": "rsq"}.get(base)
+        if canon and canon not in used:
+            cmap[c] = canon
+            used.add(canon)
+    return cmap
+
+
+def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """Read summary statistics in any layout :func:`edfgen.formats.sumstats.read_sumstats` recognises, or a
+    TwoSampleMR export; log the column mapping.
+
+    ``columns``: user mapping ``{input column: GWAS-SSF column}`` (``--columns``); entries naming a
+    column this file does not have are skipped (one option serves exposure and outcome files)."""
+    head = read_table(path)
+    user = {k: v for k, v in (columns or {}).items() if k in head.columns}
+    cmap = {**_twosamplemr_map([c for c in head.columns if c not in user]), **user}
+    if cmap:
+        for c in head.columns:  # plain columns that would collide with the mapped suffixed ones
+            canon = ALIASES.get(str(c).lower())
+            if c not in cmap and canon in cmap.values():
+                cmap[c] = f"{c}_original"
+    df, mapping = read_sumstats(path, column_map=cmap or None)
+    log.info(mapping.describe())
+    df = df.loc[:, ~df.columns.duplicated()]
+    dup = df["variant_id"].duplicated(keep=False)
+    if dup.any():  # which row would be the instrument? never pick one silently
+        first = str(df.loc[dup, "variant_id"].iloc[0])
+        rows = [int(i) + 1 for i in np.flatnonzero((df["variant_id"] == first).to_numpy())[:5]]
+        raise InputError(f"{path}: variant {first!r} appears on rows {', '.join(map(str, rows))} "
+                         f"({int(df.loc[dup, 'variant_id'].nunique())} variant(s) repeated); MR needs one row "
+                         f"per variant: remove the repeats")
+    return df
+
+
+def _header(path: Path) -> list[str]:
+    if path.name.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    sep = "," if ".csv" in path.name.lower() else "\t"
+    cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
+        cols = list(pd.read_csv(path, sep=r"\s+", nrows=0).columns)
+    return cols
+
+
+def _looks_like_sumstats(path: Path, columns: dict[str, str] | None = None) -> bool:
+    """Whether a file's header maps to the GWAS-SSF columns MR needs (read without the body)."""
+    try:
+        cols = _header(path)
+    except Exception:  # unreadable files are reported by the reader if they are used
+        return False
+    user = {k: v for k, v in (columns or {}).items() if k in cols}
+    canon = sumstats_columns(cols, user) | set(_twosamplemr_map(cols).values())
+    return {"variant_id", "effect_allele", "other_allele", "beta", "standard_error"} <= canon
+
+
+def list_sumstats(path: PathLike, option: str, columns: dict[str, str] | None = None) -> list[Path]:
+    """A file, or the sumstats files of a directory (sorted)."""
+    p = Path(path)
+    if p.is_dir():
+        cands = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SUMSTATS_SUFFIXES)
+                       and not f.name.startswith("."))
+        files = [f for f in cands if _looks_like_sumstats(f, columns)]
+        skipped = sorted(set(cands) - set(files))
+        if skipped:  # e.g. gwas_summary.tsv, qc_report.tsv, samples.tsv beside the GWAS output
+            log.info("%s: skipping %d file(s) without summary-statistics columns: %s", p, len(skipped),
+                     ", ".join(f.name for f in skipped))
+        if not files:
+            example = ""
+            if cands:
+                with contextlib.suppress(Exception):
+                    example = f"; e.g. {cands[0].name} has: {' '.join(map(str, _header(cands[0])[:30]))}"
+            raise InputError(f"{option} {p}: directory holds no summary-statistics files (no columns for "
+                             f"variant_id, effect_allele, other_allele, beta, standard_error{example}); name them with "
+                             f"--columns snp=...,ea=...,oa=...,beta=...,se=...")
+        return files
+    if not p.exists():
+        raise InputError(f"{option} {p}: file not found")
+    return [p]
+
+
+def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
+                    columns: dict[str, str] | None = None) -> dict[str, list[Path]]:
+    """Files and directories of :func:`list_sumstats`, grouped by phenotype
+    (:func:`edfgen.kernels.clump.group_by_phenotype`): one phenotype's per-chromosome files
+    (``gwas_chr1/y.tsv.gz`` and ``gwas_chr2/y.tsv.gz``, or ``y_chr1.tsv.gz`` ...) form one group."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths:
+        raise InputError(f"{option}: give at least one file or directory")
+    files = list(dict.fromkeys(f for p in paths for f in list_sumstats(p, option, columns)))
+    return group_by_phenotype(files)
+
+
+def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """One phenotype's summary statistics from one file or several (its chromosomes), each read by
+    :func:`load_sumstats`, combined in the order given.
+
+    Raises
+    ------
+    InputError
+        A variant id in two of the files (one line naming both).
+    """
+    if len(files) == 1:
+        return load_sumstats(files[0], columns)
+    tables = [load_sumstats(f, columns) for f in files]
+    src = np.repeat(np.arange(len(files)), [len(t) for t in tables])
+    df = pd.concat(tables, ignore_index=True)
+    dup = df["variant_id"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        vid = str(df["variant_id"][dup].iloc[0])
+        where = sorted({str(files[i]) for i in src[(df["variant_id"] == vid).to_numpy()]})
+        raise InputError(f"variant {vid!r} of phenotype {phenotype_name(files[0])!r} appears twice "
+                         f"({' and '.join(where)}); per-chromosome files of one phenotype must not overlap")
+    return df
+
+
+def read_instruments(path: PathLike) -> pd.DataFrame:
+    """Read an instrument list (e.g. ``clumps.tsv``): a variant id column and optionally a
+    ``phenotype`` (or ``trait``/``exposure``) column saying which exposure each variant instruments."""
+    df = read_table(path)
+    idcol = next((c for c in df.columns if ALIASES.get(str(c).lower()) in ("variant_id", "rsid")), None)
+    if idcol is None:
+        raise InputError(f"{path}: no variant id column (variant_id, SNP, ID or rsid) in instrument list")
+    out = pd.DataFrame({"variant_id": df[idcol].astype(str)})
+    phen = next((c for c in df.columns if str(c).lower() in ("phenotype", "trait", "exposure")), None)
+    out["phenotype"] = df[phen].astype(str) if phen else pd.NA
+    return out
+
+
+def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
+                       instruments: pd.DataFrame | None, source: str) -> pd.DataFrame:
+    """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold)."""
+    sel = df
+    if instruments is not None:
+        ids = instruments
+        if ids["phenotype"].notna().any():
+            ids = ids[ids["phenotype"] == name]
+        sel = sel[sel["variant_id"].isin(set(ids["variant_id"]))]
+    if p_threshold is not None:
+        if "p_value" not in sel.columns:
+            raise InputError(f"{source}: --p-threshold needs a p_value column")
+        sel = sel[pd.to_numeric(sel["p_value"], errors="coerce") < p_threshold]
+    return sel.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- one pair
+
+@dataclass
+class PairTables:
+    """Rows of every output table for one exposure-outcome pair."""
+
+    results: list[dict] = field(default_factory=list)
+    heterogeneity: list[dict] = field(default_factory=list)
+    pleiotropy: list[dict] = field(default_factory=list)
+    leaveoneout: list[dict] = field(default_factory=list)
+    singlesnp: list[dict] = field(default_factory=list)
+    steiger: list[dict] = field(default_factory=list)
+    presso: list[dict] = field(default_factory=list)
+
+
+def _r_for(h: pd.DataFrame, which: str, cases: tuple | None, prevalence: float | None,
+           user_r2: pd.Series | None = None):
+    """Per-variant r and a label of how it was obtained (Steiger).
+
+    Order: r² given by the user (an ``r2``/``rsq`` column), binary trait (log odds, case/control
+    counts, prevalence), p-value and n, beta/se and n.
+    """
+    b, se = h[f"beta_{which}"].to_numpy(float), h[f"se_{which}"].to_numpy(float)
+    if user_r2 is not None:
+        r2 = user_r2.reindex(h["variant_id"]).to_numpy(float)
+        if np.isfinite(r2).all():
+            return np.sqrt(r2), h[f"n_{which}"].to_numpy(float), "user_r2"
+    p, n = h[f"p_{which}"].to_numpy(float), h[f"n_{which}"].to_numpy(float)
+    eaf = h[f"eaf_{which}"].to_numpy(float)
+    if cases is not None:
+        ncase, nctrl = cases
+        prev = prevalence if prevalence is not None else ncase / (ncase + nctrl)
+        if np.isfinite(eaf).all():
+            return sens.r_from_lor(b, eaf, ncase, nctrl, prev), (ncase + nctrl), "lor_liability"
+        return np.full(b.size, np.nan), n, "missing_eaf"
+    if np.isfinite(p).all() and np.isfinite(n).all():
+        return sens.r_from_pn(np.maximum(p, 1e-300), n), n, "p_n"
+    if np.isfinite(n).all():
+        return sens.r_from_bsen(b, se, n), n, "b_se_n"
+    return np.full(b.size, np.nan), n, "missing_n"
+
+
+def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Generator,
+                 cases_exposure: tuple | None = None, cases_outcome: tuple | None = None,
+                 r2_exposure: pd.Series | None = None, r2_outcome: pd.Series | None = None) -> PairTables:
+    """All estimates and sensitivity analyses for one harmonised table (rows with ``mr_keep``).
+
+    ``cases_*``: ``(n_cases, n_controls)`` of a binary trait (Steiger on the liability scale);
+    ``r2_*``: user-supplied per-variant r² indexed by variant id (used for Steiger when complete).
+    """
+    t = PairTables()
+    exp_name, out_name = str(h["exposure"].iloc[0]), str(h["outcome"].iloc[0])
+    k_df = h[h["mr_keep"]]
+    k = len(k_df)
+    base = {"exposure": exp_name, "outcome": out_name}
+    if k == 0:
+        return t
+    bx, by, sx, sy = (k_df[c].to_numpy(float) for c in ("beta_exposure", "beta_outcome", "se_exposure", "se_outcome"))
+    ids = k_df["variant_id"].to_numpy()
+    kw = {"nboot": settings.nboot, "rng": rng, "phi": settings.phi}
+    results: dict[str, MRResult] = {}
+    for name in settings.methods:
+        m = get_method(name)
+        if not m.accepts(k):
+            continue
+        r = m.func(bx, by, sx, sy, **kw)
+        results[m.name] = r
+        t.results.append({**base, "method": m.name, "nsnp": r.nsnp, "b": r.b, "se": r.se, "pval": r.pval})
+        if m.heterogeneity and np.isfinite(r.Q):
+            t.heterogeneity.append({**base, "method": m.name, "Q": r.Q, "Q_df": r.Q_df, "Q_pval": r.Q_pval,
+                                    "i2": sens.heterogeneity_i2(r.Q, r.Q_df)})
+    f = (bx / sx) ** 2
+    eg = results.get("MR Egger") or (get_method("MR Egger").func(bx, by, sx, sy) if k >= 3 else None)
+    t.pleiotropy.append({**base, "nsnp": k, "egger_intercept": eg.b_i if eg else np.nan,
+                         "se": eg.se_i if eg else np.nan, "pval": eg.pval_i if eg else np.nan,
+                         "i2_gx": sens.i_squared_gx(bx, sx) if k >= 2 else np.nan,
+                         "mean_f": float(f.mean()), "min_f": float(f.min())})
+    # leave-one-out
+    loo_m = get_method(settings.loo_method)
+    if k >= 3:
+        for vid, r in zip(ids, sens.leave_one_out(bx, by, sx, sy, loo_m, **{"nboot": settings.nboot, "rng": rng})):
+            if r is not None:
+                t.leaveoneout.append({**base, "method": loo_m.name, "excluded": vid, "nsnp": r.nsnp,
+                                      "b": r.b, "se": r.se, "pval": r.pval})
+        full = results.get(loo_m.name) or loo_m.func(bx, by, sx, sy, **kw)
+        t.leaveoneout.append({**base, "method": loo_m.name, "excluded": "All", "nsnp": full.nsnp,
+                              "b": full.b, "se": full.se, "pval": full.pval})
+    # single SNP
+    b1, se1, p1 = sens.single_snp(bx, by, sx, sy)
+    for vid, b_, s_, p_ in zip(ids, b1, se1, p1):
+        t.singlesnp.append({**base, "variant_id": vid, "method": "Wald ratio", "b": b_, "se": s_, "pval": p_})
+    for name in ("Inverse variance weighted", "MR Egger"):
+        if name in results:
+            r = results[name]
+            t.singlesnp.append({**base, "variant_id": f"All - {name}", "method": name, "b": r.b, "se": r.se,
+                                "pval": r.pval})
+    # Steiger
+    r_x, n_x, src_x = _r_for(k_df, "exposure", cases_exposure, settings.prevalence, r2_exposure)
+    r_y, n_y, src_y = _r_for(k_df, "outcome", cases_outcome, settings.prevalence, r2_outcome)
+    n_x = np.broadcast_to(np.asarray(n_x, float), (k,))
+    n_y = np.broadcast_to(np.asarray(n_y, float), (k,))
+    if np.isfinite(r_x).any() and np.isfinite(r_y).any() and np.isfinite(n_x).all() and np.isfinite(n_y).all():
+        st = sens.steiger(r_x, r_y, n_x, n_y)
+        t.steiger.append({**base, "nsnp": k, "r2_exposure": st.r2_exposure, "r2_outcome": st.r2_outcome,
+                          "r2_source_exposure": src_x, "r2_source_outcome": src_y, "n_exposure": st.n_exposure,
+                          "n_outcome": st.n_outcome, "correct_causal_direction": st.correct_causal_direction,
+                          "steiger_pval": st.steiger_pval})
+    else:
+        t.steiger.append({**base, "nsnp": k, "r2_exposure": np.nan, "r2_outcome": np.nan,
+                          "r2_source_exposure": src_x, "r2_source_outcome": src_y, "n_exposure": np.nan,
+                          "n_outcome": np.nan, "correct_causal_direction": pd.NA, "steiger_pval": np.nan})
+    # MR-PRESSO
+    if settings.presso and k >= 4:
+        pr = sens.mr_presso(bx, by, sx, sy, n_sim=settings.presso_sims, rng=rng)
+        c = pr.corrected
+        t.presso.append({**base, "nsnp": k, "rss_obs": pr.rss_obs, "global_pval": pr.global_pval,
+                         "n_outliers": int(pr.outliers.sum()), "outliers": ",".join(ids[pr.outliers]) or pd.NA,
+                         "raw_b": pr.raw.b, "raw_se": pr.raw.se, "raw_pval": pr.raw.pval,
+                         "corrected_b": c.b if c else np.nan, "corrected_se": c.se if c else np.nan,
+                         "corrected_pval": c.pval if c else np.nan, "distortion_coef": pr.distortion_coef,
+                         "distortion_pval": pr.distortion_pval})
+    return t
+
+
+def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
+    """95% CI, odds ratios, and Bonferroni / Benjamini-Hochberg columns computed per method over all pairs.
+
+    References
+    ----------
+    Benjamini Y, Hochberg Y (1995) "Controlling the false discovery rate: a practical and powerful
+    approach to multiple testing", J R Stat Soc B 57:289, doi:10.1111/j.2517-6161.1995.tb02031.x.
+    """
+    res = res.copy()
+    z = stats.norm.ppf(0.975)
+    res["lo_ci"] = res["b"] - z * res["se"]
+    res["up_ci"] = res["b"] + z * res["se"]
+    res["or"] = np.exp(res["b"])
+    res["or_lci95"] = np.exp(res["lo_ci"])
+    res["or_uci95"] = np.exp(res["up_ci"])
+    res["p_bonferroni"] = np.nan
+    res["q_fdr"] = np.nan
+    for _, idx in res.groupby("method", sort=False).groups.items():
+        p = res.loc[idx, "pval"].to_numpy(float)
+        ok = np.isfinite(p)
+        m = int(ok.sum())
+        if m == 0:
+            continue
+        bonf = np.full(p.size, np.nan)
+        bonf[ok] = np.minimum(1.0, p[ok] * m)
+        q = np.full(p.size, np.nan)
+        q[ok] = stats.false_discovery_control(p[ok], method="bh")
+        res.loc[idx, "p_bonferroni"] = bonf
+        res.loc[idx, "q_fdr"] = q
+    return res[RESULT_COLUMNS]
+
+
+def _user_r2(df: pd.DataFrame) -> pd.Series | None:
+    col = next((c for c in df.columns if str(c).lower() in ("r2", "rsq", "r_squared")), None)
+    if col is None:
+        return None
+    return pd.Series(pd.to_numeric(df[col], errors="coerce").to_numpy(float),
+                     index=df["variant_id"].astype(str)).groupby(level=0).first()
+
+
+def _cases(df: pd.DataFrame) -> tuple | None:
+    cols = {str(c).lower(): c for c in df.columns}
+    c = next((cols[x] for x in _CASE_COLS if x in cols), None)
+    if c is None:
+        return None
+    ncase = float(pd.to_numeric(df[c], errors="coerce").median())
+    d = next((cols[x] for x in _CONTROL_COLS if x in cols), None)
+    if d is not None:
+        nctrl = float(pd.to_numeric(df[d], errors="coerce").median())
+    elif "n" in df.columns:
+        nctrl = float(pd.to_numeric(df["n"], errors="coerce").median()) - ncase
+    else:
+        return None
+    return (ncase, nctrl) if np.isfinite(ncase) and np.isfinite(nctrl) and ncase > 0 and nctrl > 0 else None
+
+
+# --------------------------------------------------------------------------- run
+
+@dataclass(frozen=True)
+class MRRun:
+    """What :func:`run_mr` wrote: table name -> DataFrame, plus counts and timing."""
+
+    tables: dict
+    harmonised: pd.DataFrame
+    n_pairs: int
+    seconds: float
+    plots: tuple
+
+
+def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float) -> pd.DataFrame:
+    """Independent instruments by LD clumping (:mod:`edfgen.kernels.clump`, plink1.9 ``--clump``
+    rules: index p <= ``p_threshold``, r² > 0.01 within 1 Mb joins a clump) -> ``variant_id, phenotype``.
+
+    ``ld_bfile``: a PLINK 1 prefix or a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any format)."""
+    from edfgen.kernels.clump import ClumpSettings, clump_files
+    from edfgen.kernels.ld import open_panel
+
+    with open_panel(ld_bfile) as panel:
+        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold))
+    return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
+
+
+def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence[PathLike], out_dir: PathLike | None, *,
+           settings: MRSettings = MRSettings(), instruments: PathLike | None = None, reverse: bool = False,
+           ld_bfile=None,
+           proxies: bool | None = None, clump: bool = False, plots: bool = True, max_plots: int = 20,
+           force: bool = False, columns: dict[str, str] | None = None) -> MRRun:
+    """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
+
+    Parameters
+    ----------
+    exposure, outcome
+        A summary-statistics file or a directory of them (one per phenotype), or a list of files and
+        directories; files of one phenotype (its chromosomes, named alike: ``chr1/y.tsv.gz``,
+        ``chr2/y.tsv.gz`` or ``y_chr1.tsv.gz``, ``y_chr2.tsv.gz``) are combined into one
+        (:func:`load_phenotype`).
+    out_dir
+        Output directory (``None``: compute only, write nothing).
+    settings
+        :class:`MRSettings`.
+    instruments
+        Instrument list (``clumps.tsv``) joined to the exposure by ``variant_id``.
+    reverse
+        Swap the direction: instruments from the ``outcome`` files, effects on the ``exposure`` files.
+    ld_bfile
+        LD reference panel (for ``proxies`` and ``clump``): a PLINK 1 prefix, or a
+        :class:`~edfgen.formats.genotypes.source.GenotypeSource` (``--bfile``, ``--pfile``, ``--bgen``,
+        ``--vcf`` with ``--keep/--remove/--extract/--chr``; dosages rounded to hard calls).
+    proxies
+        Replace instruments missing in an outcome by the best proxy with r² >= ``settings.proxy_r2``
+        inside ``settings.proxy_window_kb`` (default: whenever ``ld_bfile`` is given).
+    clump
+        Select independent instruments from full exposure sumstats by LD clumping against
+        ``ld_bfile`` at ``settings.p_threshold`` (:mod:`edfgen.kernels.clump`).
+    plots, max_plots
+        Write PNG plots for at most ``max_plots`` pairs (smallest IVW p first).
+    columns
+        ``--columns``: ``{input column: GWAS-SSF column}`` for files in a layout that is not recognised
+        (:func:`edfgen.formats.sumstats.parse_column_option`); applied to every file that has the column.
+    """
+    t0 = time.perf_counter()
+    get_method(settings.loo_method)
+    for mname in settings.methods:
+        get_method(mname)
+    if settings.palindromes not in ACTIONS:
+        raise InputError(f"--palindromes {settings.palindromes!r}: choose infer, forward or drop")
+    if out_dir is not None:
+        prepare_out_dir(out_dir, force=force, command="edfgen mr")
+    exp_groups = list_phenotypes(exposure, "--exposure", columns)
+    out_groups = list_phenotypes(outcome, "--outcome", columns)
+    exp_files = [f for fs in exp_groups.values() for f in fs]
+    out_files = [f for fs in out_groups.values() for f in fs]
+    if columns:
+        seen = set().union(*(_header(f) for f in {*exp_files, *out_files}))
+        absent = [c for c in columns if c not in seen]
+        if absent:
+            raise InputError(f"--columns names {', '.join(map(repr, absent))}, in no header of the --exposure/"
+                             f"--outcome files (e.g. {exp_files[0]}: {' '.join(_header(exp_files[0])[:30])})")
+    if reverse:
+        exp_groups, out_groups = out_groups, exp_groups
+        exp_files, out_files = out_files, exp_files
+    if proxies is None:
+        proxies = ld_bfile is not None
+    if (proxies or clump) and ld_bfile is None:
+        raise InputError("--proxies/--clump need an LD reference panel: --ld-bfile PREFIX, or --bfile, --pfile, "
+                         "--bgen or --vcf")
+    if clump and settings.p_threshold is None:
+        raise InputError("--clump needs --p-threshold (the index-variant threshold)")
+    inst = read_instruments(instruments) if instruments is not None else None
+    if clump:
+        clumped = clump_instruments(exp_files, ld_bfile, p_threshold=settings.p_threshold)
+        inst = clumped if inst is None else inst[inst["variant_id"].isin(set(clumped["variant_id"]))]
+    rng = np.random.default_rng(settings.seed)
+
+    exposures = []
+    for name, fs in exp_groups.items():
+        df = load_phenotype(fs, columns)
+        f = " + ".join(map(str, fs))
+        if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
+            raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
+                             "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
+        sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
+        if sel.empty:
+            log.warning("%s: no instruments (p < %s%s)", f, settings.p_threshold,
+                        ", in the instrument list" if inst is not None else "")
+        exposures.append((name, f, sel, _cases(df), _user_r2(sel)))
+    if all(e[2].empty for e in exposures):
+        raise InputError(f"--exposure {exposure}: no instruments selected in any file "
+                         f"(p-threshold {settings.p_threshold}, instruments {instruments})")
+    wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
+
+    harmonised, tables = [], PairTables()
+    n_pairs = 0
+    from edfgen.kernels.ld import open_panel
+
+    # proxies: the panel's variants are read once for all outcomes
+    with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
+        for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
+            odf = load_phenotype(ofs, columns)
+            ocases, or2 = _cases(odf), _user_r2(odf)
+            overlap = odf["variant_id"].isin(wanted)
+            prox = None
+            if proxies:
+                prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, panel,
+                                    r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
+            osub = odf[overlap].drop_duplicates("variant_id", keep="first").reset_index(drop=True)
+            oindex = pd.Index(osub["variant_id"])
+            for ename, ef, sel, ecases, er2 in exposures:
+                if sel.empty:
+                    continue
+                pos = oindex.get_indexer(sel["variant_id"])
+                h = harmonise(sel, osub.iloc[pos[pos >= 0]], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
+                              exposure_name=ename, outcome_name=oname, proxies=prox)
+                harmonised.append(h)
+                n_pairs += 1
+                pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases,
+                                  r2_exposure=er2, r2_outcome=or2)
+                for fld in fields(tables):
+                    getattr(tables, fld.name).extend(getattr(pt, fld.name))
+    H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
+    if len(H) and not H["mr_keep"].any():
+        reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())
+        raise InputError(f"no usable instruments after harmonisation of {exposure} with {outcome} ({reasons})")
+    out = {}
+    for name, cols in TABLES.items():
+        rows = getattr(tables, name.replace("mr_", ""))
+        df = pd.DataFrame(rows, columns=[c for c in cols if c not in ("lo_ci", "up_ci", "or", "or_lci95", "or_uci95",
+                                                                         "p_bonferroni", "q_fdr")] if name == "mr_results" else cols)
+        if name == "mr_results":
+            df = add_result_columns(df)
+        out[name] = df
+    written_plots: tuple = ()
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        from edfgen.kernels.ld import panel_fingerprint
+
+        panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
+        label = (lambda v: str(v) if isinstance(v, (str, Path)) else [str(x) for x in v])
+        panel_label = (None if ld_bfile is None else str(ld_bfile) if isinstance(ld_bfile, (str, Path))
+                       else ld_bfile.label if ld_bfile.kind == "bfile" else f"--{ld_bfile.kind} {ld_bfile.label}")
+        params = {**asdict(settings), "exposure": label(exposure), "outcome": label(outcome), "reverse": reverse,
+                  "instruments": str(instruments) if instruments else None,
+                  "ld_bfile": panel_label, "ld_panel_bed_bytes": bed_bytes,
+                  "proxies": proxies, "clump": clump, "plots": plots, "max_plots": max_plots}
+        inputs = [*exp_files, *out_files, instruments, *panel_files]
+        planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (["plots/"] if plots else [])
+        with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed,
+                       planned=planned) as man:
+            write_table(twosamplemr_columns("harmonised", H), out_dir / "harmonised.tsv")
+            for name, df in out.items():
+                write_table(twosamplemr_columns(name, df), out_dir / f"{name}.tsv")
+            if plots:
+                from edfgen.plots.mr import plot_pairs
+
+                written_plots = tuple(plot_pairs(out_dir / "plots", H, out, max_pairs=max_plots))
+            man.extra["n_pairs"] = n_pairs
+    dt = time.perf_counter() - t0
+    return MRRun(out, H, n_pairs, dt, written_plots)

@@ -1,0 +1,118 @@
+"""Genotype principal components for population-structure covariates: ``edfgen pca``.
+
+Variants: biallelic, MAF >= ``maf`` (default 0.05), LD-pruned with ``hl.ld_prune`` (r^2 < 0.2 in
+500-kb windows by default); then Hail's ``hwe_normalized_pca``: each variant's genotypes are centred
+at ``2p`` and scaled by ``sqrt(2p(1-p) M)`` (missing calls -> 0, i.e. mean-imputed), and the PCs are
+the eigenvectors of the resulting genetic relationship matrix. ``pcs.tsv`` holds the sample scores
+(``U S``), ``eigenvalues.tsv`` the eigenvalues ``S^2``, ``pruned_variants.tsv`` the variants used.
+
+References
+----------
+Patterson N, Price AL, Reich D (2006) Population structure and eigenanalysis. PLoS Genet 2:e190.
+doi:10.1371/journal.pgen.0020190
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PCAResult:
+    out_dir: str
+    k: int
+    n_samples: int
+    n_variants: int
+    eigenvalues: list[float]
+
+
+def _check_keep(ids: set | None, geno_ids: np.ndarray, keep, source) -> None:
+    """``--keep`` must name at least 2 genotyped samples (Hail would fail later with a Java stack trace)."""
+    if ids is None:
+        return
+    n = len(ids & set(geno_ids))
+    if n < 2:
+        hint = (f" (genotype IIDs look like {str(geno_ids[0])!r}, --keep IIDs like {sorted(ids)[0]!r})"
+                if len(geno_ids) and ids else "")
+        raise InputError(f"--keep {keep}: {n} of its {len(ids)} IIDs are in --{source.kind} {source.label}; "
+                         f"need at least 2{hint}")
+
+
+def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0.2, ld_window_kb: int = 500,
+            keep: str | os.PathLike | None = None, hail=None, force: bool = False) -> PCAResult:
+    """LD-pruned ``hwe_normalized_pca`` writing ``pcs.tsv`` (``IID, PC1 .. PCk``).
+
+    Parameters
+    ----------
+    source : GenotypeSource
+    k : int
+        Number of PCs (must be < number of samples and pruned variants).
+    maf, ld_r2, ld_window_kb
+        Variant filter and LD-pruning parameters.
+    keep : path, optional
+        Samples to use (:func:`edfgen.formats.genotypes.read_id_list`: IIDs, ``FID IID`` or a table with IID/eid).
+
+    Raises
+    ------
+    InputError
+        Too few samples or variants for ``k`` PCs.
+    """
+    from edfgen.formats.genotypes.source import check_plink_fileset, check_unique_samples, hail_calls, import_genotypes
+    from edfgen.engines.hail import HailSettings, init_hail
+    from edfgen.formats.tables import prepare_out_dir, write_table
+    from edfgen.formats.manifest import recording
+
+    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen pca")
+    from edfgen.formats.genotypes import read_id_list
+
+    ids = read_id_list(keep, what="--keep") if keep is not None else None
+    geno_ids = None
+    if source.bfile:  # checked before Hail starts: duplicated IIDs (as gwas), a truncated/foreign .bed
+        geno_ids = check_plink_fileset(source.bfile)["IID"].to_numpy(str)
+        _check_keep(ids, geno_ids, keep, source)
+    hl = init_hail(hail or HailSettings())
+    mt = import_genotypes(source, tmp_dir=(hail.tmp_dir if hail else None), hl=hl)
+    if geno_ids is None:  # VCF/BGEN/MT: sample ids known only after the import
+        geno_ids = np.asarray(mt.s.collect(), dtype=str)
+        check_unique_samples(geno_ids, source)
+        _check_keep(ids, geno_ids, keep, source)
+    if ids is not None:
+        mt = mt.filter_cols(hl.literal(ids).contains(mt.s))
+    mt = mt.filter_rows(hl.len(mt.alleles) == 2)
+    mt = mt.annotate_entries(GT=hail_calls(hl, mt.x))
+    mt = mt.annotate_rows(__af=hl.agg.mean(mt.x) / 2)
+    mt = mt.filter_rows((mt.__af >= maf) & (mt.__af <= 1 - maf))
+    mt = mt.checkpoint(hl.utils.new_temp_file("pca", "mt"))
+    n_samples = mt.count_cols()
+    pruned = hl.ld_prune(mt.GT, r2=ld_r2, bp_window_size=ld_window_kb * 1000)
+    mt = mt.filter_rows(hl.is_defined(pruned[mt.row_key]))
+    n_var = mt.count_rows()
+    if k >= min(n_samples, n_var):
+        raise InputError(f"--k {k}: need fewer PCs than samples ({n_samples}) and pruned variants ({n_var})")
+    eig, scores, _ = hl.hwe_normalized_pca(mt.GT, k=k, compute_loadings=False)
+    sc = scores.to_pandas()
+    pcs = pd.DataFrame(sc["scores"].tolist(), columns=[f"PC{i + 1}" for i in range(k)])
+    pcs.insert(0, "IID", sc["s"].astype(str).to_numpy())
+    rows = mt.rows()
+    pv = rows.select(chromosome=rows.locus.contig.replace("^chr", ""), base_pair_location=rows.locus.position,
+                     effect_allele=rows.alleles[1], other_allele=rows.alleles[0],
+                     variant_id=rows.varid).key_by().drop("locus", "alleles").to_pandas()
+    params = dict(genotypes={source.kind: source.label}, reference_genome=source.reference_genome, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb,
+                  keep=str(keep) if keep else None, method="hail.hwe_normalized_pca")
+    with recording(out_dir, "edfgen pca", parameters=params, inputs=[*source.paths(), keep]) as man:
+        write_table(pcs, Path(out_dir) / "pcs.tsv", float_format="%.8g")
+        write_table(pd.DataFrame({"PC": [f"PC{i + 1}" for i in range(k)], "eigenvalue": eig}),
+                    Path(out_dir) / "eigenvalues.tsv", float_format="%.8g")
+        write_table(pv, Path(out_dir) / "pruned_variants.tsv")
+        man.extra.update(n_samples=n_samples, n_variants=n_var)
+    return PCAResult(out_dir=str(out_dir), k=k, n_samples=n_samples, n_variants=n_var, eigenvalues=list(eig))

@@ -1,0 +1,344 @@
+"""The fast GWAS engine's pass over genotype blocks, for any reader (PLINK 1/2, BGEN, VCF).
+
+One pass decodes each block of variants (the next block is decoded in a second thread while the
+current one is tested), counts what variant QC needs (called, heterozygous and homozygous
+effect-allele hard calls, dosage sums and sums of squares, per-sample missing calls) and runs the
+association kernel of :mod:`edfgen.kernels.association` on it.
+
+Imputation quality: :func:`mach_r2` is plink2's ``MACH_R2`` (``--freq cols=+machr2``, the
+``--mach-r2-filter`` statistic): the variance of the dosages over the samples analysed divided by
+its binomial expectation ``2p(1-p)``.
+
+References
+----------
+Li Y, Willer CJ, Ding J, Scheet P, Abecasis GR (2010) MaCH: using sequence and genotype data to
+estimate haplotypes and unobserved genotypes. Genet Epidemiol 34:816. doi:10.1002/gepi.20533
+Marchini J, Howie B (2010) Genotype imputation for genome-wide association studies. Nat Rev Genet
+11:499 (Box 3, the r² information measures). doi:10.1038/nrg2796
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from edfgen.formats.genotypes.base import MISSING_INT8, GenotypeReader
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VariantCounts:
+    """Per-variant sums over the samples read (arrays ``[M]``) and per-sample missing calls ``[N]``."""
+
+    n_called: np.ndarray
+    n_het: np.ndarray
+    n_hom_alt: np.ndarray
+    dosage_sum: np.ndarray
+    dosage_sumsq: np.ndarray
+    sample_missing: np.ndarray
+
+    @property
+    def info(self) -> np.ndarray:
+        return mach_r2(self.n_called, self.dosage_sum, self.dosage_sumsq)
+
+
+def mach_r2(n_called: np.ndarray, dosage_sum: np.ndarray, dosage_sumsq: np.ndarray) -> np.ndarray:
+    """MaCH r² (plink2 ``MACH_R2``): ``var(d) / (2 p (1 - p))`` with ``p = mean(d) / 2``.
+
+    ``var`` is the population variance of the called dosages. Monomorphic variants get NaN (plink2
+    reports them as ``NA``); values above 1 are returned as computed, as plink2 does.
+    """
+    n = np.asarray(n_called, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.asarray(dosage_sum, dtype=float) / n
+        var = np.asarray(dosage_sumsq, dtype=float) / n - mean * mean
+        p = mean / 2.0
+        r2 = var / (2.0 * p * (1.0 - p))
+    return np.where((p > 0) & (p < 1), r2, np.nan)
+
+
+#: memory budget of one block's float64 genotypes [samples x variants]
+BLOCK_GENOTYPE_BYTES = 256 * 2 ** 20
+#: memory budget of one block's results [variants x phenotypes] (5 arrays, plus working copies)
+BLOCK_RESULT_BYTES = 64 * 2 ** 20
+
+
+def auto_block_size(n_samples: int, n_phenotypes: int, *, largest: int = 4096, smallest: int = 16) -> int:
+    """Variants per block so that one block's float64 genotypes stay within :data:`BLOCK_GENOTYPE_BYTES`
+    and its results within :data:`BLOCK_RESULT_BYTES`: 4096 for 8,000 samples, 67 for UK Biobank's
+    500,000; a few blocks are alive at once (decoding, testing, writing), so memory per block, not
+    the number of variants, sets the peak."""
+    by_samples = BLOCK_GENOTYPE_BYTES // (8 * max(n_samples, 1))
+    by_results = BLOCK_RESULT_BYTES // (48 * max(n_phenotypes, 1))
+    return int(max(smallest, min(largest, by_samples, by_results)))
+
+
+class _Buffer:
+    """A reusable float64 block ``[N, m]`` (Fortran order): writing into memory already mapped avoids
+    the page faults of a fresh allocation per block, which cost more than the conversion itself."""
+
+    def __init__(self):
+        self._flat = np.empty(0)
+
+    def get(self, n: int, m: int) -> np.ndarray:
+        if self._flat.size < n * m:
+            self._flat = np.empty(n * m)
+        return self._flat[:n * m].reshape((n, m), order="F")
+
+
+def block_counts(G: np.ndarray, *, buffer: _Buffer | None = None):
+    """Counts of one block: (n_called, n_het, n_hom_alt, sum, sum of squares, missing per sample, float64 block).
+
+    ``G`` is int8 hard calls (-127 missing) or float dosages (NaN missing); hard calls of dosages
+    are rounded (as the HWE test of dosage input uses). The float64 block (NaN missing) is written
+    into ``buffer`` when given (it is then overwritten by the next call).
+
+    For hard calls the sums come from the float block: with ``g`` in {0, 1, 2},
+    ``n_hom_alt = (sum g² - sum g) / 2`` and ``n_het = sum g - 2 n_hom_alt`` (exact in float64);
+    only variants with a missing call are counted again on their own columns.
+    """
+    N, m = G.shape
+    Gf = buffer.get(N, m) if buffer is not None else np.empty((N, m), order="F")
+    if G.dtype == np.int8:
+        np.copyto(Gf, G, casting="unsafe")
+        missing_cols = np.flatnonzero(G.min(axis=0) < 0) if m else np.zeros(0, dtype=np.int64)
+        n_called = np.full(m, N, dtype=np.int64)
+        sample_missing = np.zeros(N, dtype=np.int64)
+        if missing_cols.size:
+            sub8 = G[:, missing_cols]
+            miss = sub8 == MISSING_INT8
+            sub = np.where(miss, 0.0, sub8.astype(np.float64))
+            Gf[:, missing_cols] = np.where(miss, np.nan, sub)
+            n_called[missing_cols] = N - miss.sum(0)
+            sample_missing = miss.sum(1)
+        s1 = Gf.sum(0)
+        s2 = np.einsum("ij,ij->j", Gf, Gf)
+        if missing_cols.size:
+            s1[missing_cols] = sub.sum(0)
+            s2[missing_cols] = np.einsum("ij,ij->j", sub, sub)
+        n_hom = np.rint((s2 - s1) / 2.0).astype(np.int64)
+        n_het = np.rint(s1).astype(np.int64) - 2 * n_hom
+        return n_called, n_het, n_hom, s1, s2, sample_missing, Gf
+    np.copyto(Gf, G, casting="unsafe")
+    s1 = Gf.sum(0)                                   # NaN where a dosage is missing
+    s2 = np.einsum("ij,ij->j", Gf, Gf)
+    n_called = np.full(m, N, dtype=np.int64)
+    sample_missing = np.zeros(N, dtype=np.int64)
+    missing_cols = np.flatnonzero(np.isnan(s1))
+    if missing_cols.size:
+        sub = Gf[:, missing_cols]
+        miss = np.isnan(sub)
+        z = np.where(miss, 0.0, sub)
+        n_called[missing_cols] = N - miss.sum(0)
+        sample_missing = miss.sum(1)
+        s1[missing_cols] = z.sum(0)
+        s2[missing_cols] = np.einsum("ij,ij->j", z, z)
+    # hard calls (rounded dosages) for HWE, compared on the input's own (narrower) type; NaN counts as neither
+    n_hom = np.count_nonzero(G >= 1.5, axis=0)
+    n_het = np.count_nonzero(G >= 0.5, axis=0) - n_hom
+    return n_called, n_het, n_hom, s1, s2, sample_missing, Gf
+
+
+def prefetched(it: Iterator, depth: int = 1) -> Iterator:
+    """Iterate ``it`` with the next item(s) produced in a background thread (decoding overlaps compute)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        it = iter(it)
+        pending = [pool.submit(next, it, None) for _ in range(depth)]
+        while True:
+            item = pending.pop(0).result()
+            if item is None:
+                return
+            pending.append(pool.submit(next, it, None))
+            yield item
+
+
+def read_blocks(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, *,
+                block: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """Blocks in the cheapest form the reader decodes: int8 for hard-call files, float32 for dosages."""
+    dtype = np.int8 if reader.hardcalls_only else np.float32
+    return prefetched(reader.blocks(sample_index, variant_index, dtype=dtype, block=block))
+
+
+def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, *,
+                   block: int = 4096) -> VariantCounts:
+    """QC counts of the variants ``variant_index`` over the samples ``sample_index`` (one pass)."""
+    M = len(variant_index)
+    acc = [np.zeros(M) for _ in range(5)]
+    miss = np.zeros(len(sample_index), dtype=np.int64)
+    buf = _Buffer()
+    for sl, G in read_blocks(reader, sample_index, variant_index, block=block):
+        *c, m, _ = block_counts(G, buffer=buf)
+        for a, v in zip(acc, c):
+            a[sl] = v
+        miss += m
+    return VariantCounts(*(a.astype(np.int64) if i < 3 else a for i, a in enumerate(acc)), sample_missing=miss)
+
+
+def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, Y: np.ndarray,
+                     C: np.ndarray, *, binary: bool = False, missing_genotypes: str = "mean-impute",
+                     block: int = 4096, names=None, model=None, prepared=None, chromosomes=None,
+                     permutation: np.ndarray | None = None, sink=None):
+    """Association of every variant in ``variant_index`` with the phenotypes ``Y`` (rows = ``sample_index``).
+
+    ``model`` (:mod:`edfgen.kernels.models`; default: linear, or the logistic Wald test with ``binary``)
+    tests each block from ``prepared`` (default ``model.prepare(C, Y)``). Models that need each
+    block's chromosome (ridge-LOCO) get blocks cut where ``chromosomes`` (one label per variant)
+    changes. With ``permutation`` (an order of the samples) every block is also tested with its
+    samples permuted (the null z-scores of the multivariate test).
+
+    Parameters
+    ----------
+    sink : callable, optional
+        ``sink(rows, result, counts)`` is called for every block, in order: ``rows`` a slice into
+        ``variant_index``, ``result`` the block's :class:`~edfgen.kernels.association.AssociationResult`
+        ``[m, P]``, ``counts`` its :class:`VariantCounts` (``sample_missing`` of this block only).
+        With a sink no ``[M, P]`` array is kept (memory does not grow with the number of variants)
+        and the result returned is ``None``.
+
+    Returns
+    -------
+    ``(AssociationResult [M, P] or None, VariantCounts)``, plus the permuted ``AssociationResult`` with
+    ``permutation``; the counts come from the same blocks.
+    """
+    from edfgen.kernels.association import AssociationResult
+    from edfgen.kernels.models import make_model
+    from edfgen.progress import progress
+
+    if sink is not None and permutation is not None:
+        raise ValueError("association_pass: a sink and a permutation cannot be combined")
+    model = model or make_model("linear", binary=binary, missing_genotypes=missing_genotypes)
+    prepared = prepared if prepared is not None else model.prepare(C, Y, names=names)
+    M, P = len(variant_index), Y.shape[1]
+    fields = ("beta", "standard_error", "p_value", "effect_allele_frequency")
+    keep_all = sink is None
+    arrays = {k: np.empty((M, P)) for k in fields} if keep_all else None
+    perm_arrays = {k: np.empty((M, P)) for k in fields} if permutation is not None else None
+    n = np.empty((M, P), dtype=np.int64) if keep_all else None
+    acc = [np.zeros(M) for _ in range(5)]
+    sample_missing = np.zeros(len(sample_index), dtype=np.int64)
+    not_converged = 0
+    if model.needs_chromosome:
+        labels = np.asarray(chromosomes).astype(str)
+        cuts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        segments = [(a, b, labels[a]) for a, b in zip(cuts, np.r_[cuts[1:], M])]
+    else:
+        segments = [(0, M, None)]
+
+    def blocks():
+        for a, b, chrom in segments:
+            for sl, G in read_blocks(reader, sample_index, variant_index[a:b], block=block):
+                yield slice(a + sl.start, a + sl.stop), G, chrom
+
+    buf = _Buffer()
+    for sl, G, chrom in progress(blocks(), total=sum(-(-(b - a) // block) for a, b, _ in segments),
+                                 desc="association"):
+        n_called, n_het, n_hom, s1, s2, miss, Gf = block_counts(G, buffer=buf)
+        for a, v in zip(acc, (n_called, n_het, n_hom, s1, s2)):
+            a[sl] = v
+        sample_missing += miss
+        r = model.test_block(prepared, Gf, chromosome=chrom, call_stats=(n_called, s1, s2))
+        if model.binary:
+            not_converged += int((~r.converged & np.isfinite(r.effect_allele_frequency)).sum())
+        if sink is not None:
+            sink(sl, r, VariantCounts(np.asarray(n_called, dtype=np.int64), np.asarray(n_het, dtype=np.int64),
+                                      np.asarray(n_hom, dtype=np.int64), s1, s2, miss))
+            continue
+        for k in arrays:
+            arrays[k][sl] = getattr(r, k)
+        n[sl] = r.n
+        if permutation is not None:
+            rp = model.test_block(prepared, np.asfortranarray(Gf[permutation]), chromosome=chrom,
+                                  call_stats=(n_called, s1, s2))
+            for k in perm_arrays:
+                perm_arrays[k][sl] = getattr(rp, k)
+    if not_converged:
+        log.warning("logistic regression: %d variant-phenotype fits did not converge (separation, monomorphic "
+                    "or singular Fisher matrix): their statistics are NaN", not_converged)
+    counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
+                           acc[4], sample_missing)
+    result = AssociationResult(n=n, **arrays) if keep_all else None
+    if permutation is not None:
+        return result, counts, AssociationResult(n=n.copy(), **perm_arrays)
+    return result, counts
+
+
+def biallelic(variants) -> np.ndarray:
+    """Variants with exactly two distinct, defined alleles (``0``/``.`` = undefined)."""
+    from edfgen.formats.genotypes.source import biallelic_mask
+
+    return (variants["n_alleles"] == 2).to_numpy() & biallelic_mask(variants)
+
+
+def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, settings, *, dosages: bool,
+               min_info: float | None = None):
+    """Variant QC of the candidate variants from their counts: ``(keep [V], steps)``.
+
+    ``counts`` are over the biallelic candidates (``alleles_ok``); the steps are those of
+    :func:`edfgen.formats.genotypes.source.variant_qc_mask` (MAF from dosages for dosage input), then
+    ``min_info`` (MaCH r² >= ``min_info``; monomorphic variants fail) when given.
+    """
+    from edfgen.formats.genotypes.source import QCStep, variant_qc_mask
+
+    V = len(alleles_ok)
+    full = [np.zeros(V) for _ in range(4)]
+    for f, c in zip(full, (counts.n_called, counts.n_het, counts.n_hom_alt, counts.dosage_sum)):
+        f[alleles_ok] = c
+    keep, steps = variant_qc_mask(full[0].astype(np.int64), full[1].astype(np.int64), full[2].astype(np.int64),
+                                  n_samples, settings, alleles_ok=alleles_ok,
+                                  dosage_sum=full[3] if dosages else None)
+    if min_info is not None:
+        info = np.full(V, np.nan)
+        info[alleles_ok] = counts.info
+        before = int(keep.sum())
+        keep &= np.nan_to_num(info, nan=-1.0) >= min_info
+        steps.append(QCStep("min_info", "variant", f"MaCH r2 >= {min_info:g}", before - int(keep.sum()),
+                            int(keep.sum())))
+    return keep, steps
+
+
+def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settings, *,
+              min_info: float | None = None, related=None, block: int = 4096):
+    """Sample then variant QC with numpy over any reader (the fast engine's QC when samples change).
+
+    Parameters
+    ----------
+    sample_index : rows of ``reader.samples`` to consider
+    variants : DataFrame
+        Candidate rows of ``reader.variants`` with their row number in ``bed_index``.
+    related : callable, optional
+        ``related(sample_rows) -> set of IIDs`` to drop (KING through Hail, ``--remove-related``).
+
+    Returns
+    -------
+    (variants kept, sample rows kept, list of QCStep)
+    """
+    from edfgen.formats.genotypes.source import QCStep
+
+    alleles_ok = biallelic(variants)
+    vrows = variants["bed_index"].to_numpy()[alleles_ok]
+    counts = count_variants(reader, sample_index, vrows, block=block)
+    scr = 1 - counts.sample_missing / max(len(vrows), 1)
+    s_ok = scr >= settings.sample_call_rate
+    steps = [QCStep("sample_call_rate", "sample", f">= {settings.sample_call_rate:g}", int((~s_ok).sum()),
+                    int(s_ok.sum()))]
+    samples = np.asarray(sample_index)[s_ok]
+    changed = not s_ok.all()
+    if related is not None:
+        drop = related(samples)
+        rel_ok = ~np.isin(reader.samples["IID"].to_numpy()[samples], list(drop))
+        steps.append(QCStep("related", "sample", f"kinship <= {settings.kinship:g}", int((~rel_ok).sum()),
+                            int(rel_ok.sum())))
+        samples = samples[rel_ok]
+        changed = changed or not rel_ok.all()
+    if changed:
+        counts = count_variants(reader, samples, vrows, block=block)
+    keep, vsteps = variant_qc(counts, alleles_ok, len(samples), settings, dosages=not reader.hardcalls_only,
+                              min_info=min_info)
+    steps = [vsteps[0], *steps, *vsteps[1:]]
+    log.info("QC: %d biallelic of %d variants, %d kept", int(alleles_ok.sum()), len(variants), int(keep.sum()))
+    return variants[keep].reset_index(drop=True), samples, steps

@@ -1,0 +1,285 @@
+"""12-lead ECGs from vendor XML exports, recognised by their content (root element), not by extension.
+
+Every reader returns an :class:`edfgen.formats.ecg.records.EcgRecord` (``float32 [L, T]`` in mV, the file's own
+lead order); :func:`edfgen.formats.ecg.records.canonicalise_leads` then orders the leads and derives missing limb
+leads, as for every other format.
+
+Supported layouts
+-----------------
+GE CardioSoft XML (UK Biobank field 20205), root ``<CardiologyXML>``
+    The 10 s resting strip ``<StripData>``: ``<SampleRate units="Hz">``, ``<Resolution
+    units="uVperLsb">`` (microvolts per count) and one ``<WaveformData lead="I">`` of comma-separated
+    integer counts per lead (12 leads). Median beats (``<MedianSamples>``) and the full-disclosure
+    stream are not read. Record id: the participant id ``eid`` of a UK Biobank file name
+    ``<eid>_20205_<instance>_<array>.xml``, else the file stem.
+GE MUSE XML, root ``<RestingECG>``
+    The ``<Waveform>`` whose ``<WaveformType>`` is ``Rhythm`` (the median-beat waveform is not read):
+    sampling rate ``<SampleBase>`` x 10^``<SampleExponent>`` Hz; per ``<LeadData>`` the ``<LeadID>``,
+    ``<LeadAmplitudeUnitsPerBit>`` (in ``<LeadAmplitudeUnits>``, microvolts by default) and
+    ``<WaveFormData>``, base64 of little-endian int16 samples. MUSE stores 8 leads (I, II, V1-V6);
+    III, aVR, aVL and aVF are derived by :func:`~edfgen.formats.ecg.records.canonicalise_leads`. Record id: file stem.
+HL7 aECG, root ``<AnnotatedECG>``
+    Recognised but not read: PyPI has no maintained HL7 aECG reader; such a record is rejected with
+    that reason (convert with the vendor's software or to WFDB).
+
+A file that is not well-formed XML, has another root element, or lacks a required element is
+rejected (:class:`~edfgen.formats.ecg.records.RecordRejected`) with a one-line reason naming what is missing.
+
+XML is parsed with the standard library's :mod:`xml.etree.ElementTree`, which does not fetch external
+entities or DTDs (the ``<!DOCTYPE ... SYSTEM "...dtd">`` lines these exports carry are ignored).
+
+References
+----------
+UK Biobank, Data-Field 20205 "ECG datasets" (resting 12-lead ECG, CardioSoft XML), UK Biobank Showcase.
+GE Healthcare, MUSE XML export ("RestingECG", restecg.dtd); field layout as read by BRAVEHEART
+``load_musexml.m`` (Stabenau HF, Waks JW, 2023, doi:10.1016/j.cmpb.2023.107798).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+
+#: root element -> format name
+ROOTS = {"CardiologyXML": "cardiosoft", "RestingECG": "muse", "AnnotatedECG": "aecg"}
+#: UK Biobank bulk file name of field 20205: <eid>_20205_<instance>_<array>.xml
+UKB_ECG_NAME = re.compile(r"^(\d+)_20205_(\d+)_(\d+)$")
+
+_HEAD_BYTES = 8192
+_ROOT_RE = re.compile(r"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)[\s/>]")
+
+
+def _decode_head(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    return raw.decode("latin-1")
+
+
+def sniff_xml(path: str | os.PathLike) -> str | None:
+    """The ECG XML layout of a file from its root element: ``"cardiosoft"``, ``"muse"``, ``"aecg"``,
+    ``"xml"`` (XML with another root) or ``None`` (not XML, or unreadable).
+
+    Only the first 8 KiB are read: the XML declaration, comments, processing instructions and the
+    ``DOCTYPE`` are skipped and the first start tag names the root.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = _decode_head(fh.read(_HEAD_BYTES))
+    except OSError:
+        return None
+    text = head.lstrip()
+    if not text.startswith("<"):
+        return None
+    # drop declarations, processing instructions, comments and the DOCTYPE (without internal subset
+    # brackets in these exports; an internal subset is skipped up to its closing "]>")
+    text = re.sub(r"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", "", text, flags=re.S)
+    m = _ROOT_RE.search(text)
+    if m is None:
+        return None
+    return ROOTS.get(m.group(2), "xml")
+
+
+def xml_record_id(path: str | os.PathLike, fmt: str) -> str:
+    """Record id of an ECG XML file: the UK Biobank ``eid`` for CardioSoft files named
+    ``<eid>_20205_<instance>_<array>.xml``, else the file stem."""
+    stem = Path(path).stem
+    if fmt == "cardiosoft":
+        m = UKB_ECG_NAME.match(stem)
+        if m:
+            return m.group(1)
+    return stem
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _parse(path, rid):
+    from edfgen.formats.ecg.records import RecordRejected
+
+    try:
+        return ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise RecordRejected(f"malformed XML ({exc})", record_id=rid, path=path) from None
+    except OSError as exc:
+        raise RecordRejected(f"unreadable XML file ({exc})", record_id=rid, path=path) from None
+
+
+def _text(elem, name: str, *, rid, path, where: str) -> str:
+    from edfgen.formats.ecg.records import RecordRejected
+
+    child = elem.find(name)
+    if child is None or child.text is None or not child.text.strip():
+        raise RecordRejected(f"{where}: no <{name}>", record_id=rid, path=path)
+    return child.text.strip()
+
+
+def _number(text: str, name: str, *, rid, path) -> float:
+    from edfgen.formats.ecg.records import RecordRejected
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise RecordRejected(f"<{name}> is not a number: {text[:40]!r}", record_id=rid, path=path) from None
+    if not np.isfinite(v) or v <= 0:
+        raise RecordRejected(f"<{name}> must be positive, got {text[:40]!r}", record_id=rid, path=path)
+    return v
+
+
+def _per_lsb_to_mv(units: str | None, default: str, *, rid, path) -> float:
+    """mV per count from a resolution unit such as ``uVperLsb`` / ``MICROVOLTS``."""
+    from edfgen.formats.ecg.records import RecordRejected, UNIT_TO_MV
+
+    u = (units or default).strip().lower().replace(" ", "")
+    u = re.sub(r"(per|/)(lsb|bit|count)$", "", u)
+    if u in UNIT_TO_MV:
+        return UNIT_TO_MV[u]
+    raise RecordRejected(f"unknown amplitude units {units!r} (expected microvolts per count)", record_id=rid,
+                         path=path)
+
+
+def _check_lengths(rows, names, where: str, element: str, *, rid, path) -> None:
+    from edfgen.formats.ecg.records import RecordRejected
+
+    if not rows:
+        raise RecordRejected(f"{where}: no {element}", record_id=rid, path=path)
+    lengths = {len(r) for r in rows}
+    if len(lengths) != 1 or 0 in lengths:
+        raise RecordRejected(f"{where}: leads have different or zero lengths "
+                             f"({', '.join(f'{n}={len(r)}' for n, r in zip(names, rows))})", record_id=rid, path=path)
+
+
+def read_cardiosoft(path: str | os.PathLike) -> "EcgRecord":  # noqa: F821
+    """Read the 10 s 12-lead strip of a GE CardioSoft XML file (UK Biobank field 20205) in mV.
+
+    Raises
+    ------
+    RecordRejected
+        Malformed XML, another root element, no ``<StripData>``, a missing or non-positive
+        ``SampleRate``/``Resolution``, non-integer counts, or leads of different lengths.
+    """
+    from edfgen.formats.ecg.records import EcgRecord, RecordRejected
+
+    path = Path(path)
+    rid = xml_record_id(path, "cardiosoft")
+    root = _parse(path, rid)
+    if _local(root.tag) != "CardiologyXML":
+        raise RecordRejected(f"root element <{_local(root.tag)}>, expected <CardiologyXML>", record_id=rid, path=path)
+    strip = root.find("StripData")
+    if strip is None:
+        raise RecordRejected("CardiologyXML: no <StripData> (the 10 s resting strip)", record_id=rid, path=path)
+    fs = _number(_text(strip, "SampleRate", rid=rid, path=path, where="StripData"), "SampleRate", rid=rid, path=path)
+    res_el = strip.find("Resolution")
+    res = _number(_text(strip, "Resolution", rid=rid, path=path, where="StripData"), "Resolution", rid=rid, path=path)
+    mv = res * _per_lsb_to_mv(res_el.get("units"), "uVperLsb", rid=rid, path=path)
+    rate_units = (strip.find("SampleRate").get("units") or "Hz").strip().lower()
+    if rate_units not in ("hz", "1/s", "persecond"):
+        raise RecordRejected(f"SampleRate units {rate_units!r}, expected Hz", record_id=rid, path=path)
+    names, rows = [], []
+    for wd in strip.findall("WaveformData"):
+        lead = (wd.get("lead") or "").strip()
+        if not lead:
+            raise RecordRejected("StripData: a <WaveformData> without a lead attribute", record_id=rid, path=path)
+        tokens = [t for t in re.split(r"[,\s]+", wd.text or "") if t]
+        try:
+            counts = np.array(tokens, dtype=np.int64)
+        except ValueError:
+            bad = next(t for t in tokens if not re.fullmatch(r"[-+]?\d+", t))
+            raise RecordRejected(f"WaveformData lead {lead}: non-integer count {bad[:20]!r}", record_id=rid,
+                                 path=path) from None
+        names.append(lead)
+        rows.append(counts)
+    _check_lengths(rows, names, "StripData", "<WaveformData lead=...>", rid=rid, path=path)
+    total = strip.findtext("ChannelSampleCountTotal")
+    if total and total.strip().isdigit() and int(total) != len(rows[0]):
+        raise RecordRejected(f"StripData: ChannelSampleCountTotal {int(total)} but {len(rows[0])} samples per lead",
+                             record_id=rid, path=path)
+    sig = np.stack(rows).astype(np.float32) * np.float32(mv)
+    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(path))
+
+
+def read_muse(path: str | os.PathLike) -> "EcgRecord":  # noqa: F821
+    """Read the rhythm waveform of a GE MUSE XML file (``<RestingECG>``) in mV (8 stored leads).
+
+    Raises
+    ------
+    RecordRejected
+        Malformed XML, no ``Rhythm`` waveform, a missing ``SampleBase``/``LeadAmplitudeUnitsPerBit``,
+        bad base64, a sample size other than 2 bytes, or leads of different lengths.
+    """
+    from edfgen.formats.ecg.records import EcgRecord, RecordRejected
+
+    path = Path(path)
+    rid = xml_record_id(path, "muse")
+    root = _parse(path, rid)
+    if _local(root.tag) != "RestingECG":
+        raise RecordRejected(f"root element <{_local(root.tag)}>, expected <RestingECG>", record_id=rid, path=path)
+    rhythm = [w for w in root.iter("Waveform") if (w.findtext("WaveformType") or "").strip().lower() == "rhythm"]
+    if not rhythm:
+        types = [(w.findtext("WaveformType") or "?").strip() for w in root.iter("Waveform")]
+        raise RecordRejected(f"RestingECG: no <Waveform> with WaveformType Rhythm (has: {', '.join(types) or 'none'})",
+                             record_id=rid, path=path)
+    wf = rhythm[0]
+    base = _number(_text(wf, "SampleBase", rid=rid, path=path, where="Rhythm waveform"), "SampleBase", rid=rid,
+                   path=path)
+    exp_txt = (wf.findtext("SampleExponent") or "0").strip() or "0"
+    try:
+        fs = base * 10.0 ** int(exp_txt)
+    except ValueError:
+        raise RecordRejected(f"<SampleExponent> is not an integer: {exp_txt!r}", record_id=rid, path=path) from None
+    names, rows = [], []
+    for ld in wf.findall("LeadData"):
+        lead = _text(ld, "LeadID", rid=rid, path=path, where="LeadData")
+        where = f"LeadData {lead}"
+        upb = _number(_text(ld, "LeadAmplitudeUnitsPerBit", rid=rid, path=path, where=where),
+                      "LeadAmplitudeUnitsPerBit", rid=rid, path=path)
+        mv = upb * _per_lsb_to_mv(ld.findtext("LeadAmplitudeUnits"), "MICROVOLTS", rid=rid, path=path)
+        size = (ld.findtext("LeadSampleSize") or "2").strip()
+        if size != "2":
+            raise RecordRejected(f"{where}: LeadSampleSize {size}, only 2-byte samples are read", record_id=rid,
+                                 path=path)
+        b64 = _text(ld, "WaveFormData", rid=rid, path=path, where=where)
+        try:
+            raw = base64.b64decode("".join(b64.split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RecordRejected(f"{where}: WaveFormData is not base64 ({exc})", record_id=rid, path=path) from None
+        if len(raw) % 2:
+            raise RecordRejected(f"{where}: WaveFormData has an odd number of bytes ({len(raw)})", record_id=rid,
+                                 path=path)
+        counts = np.frombuffer(raw, dtype="<i2")
+        total = (ld.findtext("LeadSampleCountTotal") or "").strip()
+        if total.isdigit() and int(total) != counts.size:
+            raise RecordRejected(f"{where}: LeadSampleCountTotal {total} but {counts.size} samples", record_id=rid,
+                                 path=path)
+        names.append(lead)
+        rows.append(counts.astype(np.float32) * np.float32(mv))
+    _check_lengths(rows, names, "Rhythm waveform", "<LeadData>", rid=rid, path=path)
+    return EcgRecord(record_id=rid, signal=np.stack(rows), fs=fs, leads=tuple(names), path=str(path))
+
+
+def read_xml(path: str | os.PathLike, fmt: str | None = None) -> "EcgRecord":  # noqa: F821
+    """Read an ECG XML file of any supported layout (``fmt`` from :func:`sniff_xml` when not given)."""
+    from edfgen.formats.ecg.records import RecordRejected
+
+    fmt = fmt or sniff_xml(path)
+    if fmt == "cardiosoft":
+        return read_cardiosoft(path)
+    if fmt == "muse":
+        return read_muse(path)
+    rid = Path(path).stem
+    if fmt == "aecg":
+        raise RecordRejected("HL7 aECG (<AnnotatedECG>) is not read: no maintained Python reader exists; "
+                             "export the ECG as WFDB, GE MUSE or CardioSoft XML", record_id=rid, path=path)
+    if fmt == "xml":
+        raise RecordRejected(f"XML root element is not an ECG layout edfgen reads "
+                             f"(expected {', '.join(f'<{r}>' for r in ROOTS)})", record_id=rid, path=path)
+    raise RecordRejected("not an XML file (no root element in its first 8 KiB)", record_id=rid, path=path)

@@ -1,0 +1,133 @@
+"""PLINK 2 filesets (``PREFIX.pgen/.pvar/.psam``) through pgenlib, plink2's own reader library.
+
+The counted (effect) allele is ALT (``.pvar`` column ALT; the first ALT of a multiallelic row), as
+``plink2 --pfile ... --glm`` reports A1 = ALT by default. Dosages are read where the file stores
+them (imputed data), hard calls elsewhere; missing = NaN. Variants with more than two alleles are
+listed (``n_alleles``) and read as all-missing: the biallelic QC filter removes them.
+
+References
+----------
+Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13742-015-0047-8
+(file formats: https://www.cog-genomics.org/plink/2.0/formats).
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.base import GenotypeReader, as_dtype, check_index, check_unique_iids, variant_table
+
+
+def _header_and_skip(path: Path, marker: str) -> tuple[list[str] | None, int]:
+    """Column names of a plink2 text file's ``#``-header line (``None`` if absent) and lines to skip."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    skip = 0
+    with opener(path, "rt") as fh:
+        for line in fh:
+            if line.startswith("##"):
+                skip += 1
+                continue
+            if line.startswith(marker):
+                return line[1:].split(), skip + 1
+            return None, skip
+    return None, skip
+
+
+def read_pvar(path: str | Path) -> pd.DataFrame:
+    """A ``.pvar`` (or ``.bim``-like headerless file) as the standard variants table (effect = ALT)."""
+    path = Path(path)
+    names, skip = _header_and_skip(path, "#CHROM")
+    if names is None:   # headerless: .bim column order (CHROM ID [CM] POS ALT REF)
+        raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, skiprows=skip)
+        cols = ["CHROM", "ID", "CM", "POS", "ALT", "REF"] if raw.shape[1] >= 6 else ["CHROM", "ID", "POS", "ALT", "REF"]
+        raw = raw.iloc[:, :len(cols)]
+        raw.columns = cols
+    else:
+        raw = pd.read_csv(path, sep="\t", header=None, names=names, dtype=str, skiprows=skip,
+                          usecols=["CHROM", "POS", "ID", "REF", "ALT"])
+    missing = [c for c in ("CHROM", "POS", "ID", "REF", "ALT") if c not in raw.columns]
+    if missing:
+        raise InputError(f"{path}: no {', '.join(missing)} column")
+    alt = raw["ALT"].fillna(".")
+    n_alleles = np.where(alt == ".", 1, alt.str.count(",") + 2)
+    vid = raw["ID"].fillna(".")
+    vid = vid.where(vid != ".", raw["CHROM"].str.replace("^chr", "", regex=True) + ":" + raw["POS"] + ":" +
+                    raw["REF"] + ":" + alt)
+    return variant_table(raw["CHROM"], raw["POS"], vid, alt.str.split(",").str[0], raw["REF"], n_alleles,
+                         source=str(path))
+
+
+def read_psam(path: str | Path) -> pd.DataFrame:
+    """A ``.psam`` (``#FID IID ...`` or ``#IID ...``; headerless = ``.fam`` columns) with ``FID`` and ``IID``."""
+    path = Path(path)
+    with open(path) as fh:
+        first = fh.readline()
+    if first.startswith("#"):
+        tab = pd.read_csv(path, sep=r"\s+", dtype=str)
+        tab.columns = [c.lstrip("#") for c in tab.columns]
+        if "IID" not in tab.columns:
+            raise InputError(f"{path}: no IID column in the header")
+        if "FID" not in tab.columns:
+            tab.insert(0, "FID", tab["IID"])
+    else:
+        tab = pd.read_csv(path, sep=r"\s+", header=None, dtype=str)
+        tab = tab.iloc[:, :6]
+        tab.columns = ["FID", "IID", "PAT", "MAT", "SEX", "PHENO"][:tab.shape[1]]
+    check_unique_iids(tab, str(path))
+    return tab
+
+
+class PgenReader(GenotypeReader):
+    """Reader of a PLINK 2 fileset (``PREFIX.pgen``, ``.pvar`` or ``.pvar.zst`` is not supported, ``.psam``)."""
+
+    kind = "pfile"
+
+    def __init__(self, prefix: str | Path):
+        import pgenlib
+
+        self.prefix = str(prefix)
+        self.label = self.prefix
+        pvar = Path(f"{self.prefix}.pvar")
+        if not pvar.exists() and Path(f"{self.prefix}.pvar.gz").exists():
+            pvar = Path(f"{self.prefix}.pvar.gz")
+        self._files = [Path(f"{self.prefix}.pgen"), pvar, Path(f"{self.prefix}.psam")]
+        for p in self._files:
+            if not p.exists():
+                raise InputError(f"PLINK 2 fileset {self.prefix}: {p.name} not found")
+        self.variants = read_pvar(pvar)
+        self.samples = read_psam(self._files[2])
+        nall = self.variants["n_alleles"].to_numpy()
+        offsets = None
+        if (nall > 2).any():
+            offsets = np.zeros(len(nall) + 1, dtype=np.uintp)
+            offsets[1:] = np.cumsum(np.maximum(nall, 2))
+        try:
+            self._pgen = pgenlib.PgenReader(str(self._files[0]).encode(), raw_sample_ct=len(self.samples),
+                                            variant_ct=len(self.variants), allele_idx_offsets=offsets)
+        except Exception as exc:   # pgenlib raises RuntimeError with plink2's message
+            raise InputError(f"--pfile {self.prefix}: unreadable .pgen ({str(exc).strip()})") from None
+        self._multi = nall != 2
+
+    def paths(self) -> list[str]:
+        return [str(p) for p in self._files]
+
+    def read(self, sample_idx, variant_idx, *, dtype=np.float32) -> np.ndarray:
+        vidx = check_index(variant_idx, self.n_variants, "variant", self.label)
+        sidx = None if sample_idx is None else check_index(sample_idx, self.n_samples, "sample", self.label)
+        buf = np.empty((len(vidx), self.n_samples), dtype=np.float32)
+        if len(vidx):
+            self._pgen.read_dosages_list(vidx.astype(np.uint32), buf)
+        out = buf.T if sidx is None else buf.T[sidx]
+        out = np.asarray(out, order="F")
+        out[out == -9] = np.nan
+        if self._multi[vidx].any():
+            out[:, self._multi[vidx]] = np.nan
+        return as_dtype(out, dtype)
+
+    def close(self) -> None:
+        self._pgen.close()

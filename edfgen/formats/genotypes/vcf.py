@@ -1,0 +1,290 @@
+"""VCF and BCF genotypes (``.vcf``, ``.vcf.gz``/``.vcf.bgz``, ``.bcf``) through cyvcf2 (htslib).
+
+The counted (effect) allele is the first ALT allele, as ``plink2 --vcf`` (A1 = ALT) and Hail's
+``import_vcf`` alt allele. What is read per sample:
+
+``field="DS"`` (the default when the header declares ``FORMAT/DS``)
+    the ALT dosage ``DS``; a sample whose ``DS`` is absent or ``.`` takes its ``GT`` count, as
+    ``plink2 --vcf FILE dosage=DS`` does (``plink2 --export vcf vcf-dosage=DS`` writes ``DS`` only
+    where the dosage differs from the hard call).
+``field="GT"``
+    the hard call: number of non-reference alleles (0/1/2), missing (``./.``, a half call) = NaN.
+
+Sample ids (``IID``, also used as ``FID``) are the header's sample names. Variant ids are the
+``ID`` column, ``chr:pos:ref:alt`` where it is ``.``. Rows with more than one ALT allele are listed
+(``n_alleles`` > 2) and read as all-missing: the biallelic QC filter removes them (split them with
+``bcftools norm -m-`` to test each ALT).
+
+Access: the sites are scanned once when the file is opened (samples not parsed). Reads of variants
+then go through the tabix/CSI index (``FILE.tbi`` or ``FILE.csi``) when there is one; without it
+the file is streamed in order (the GWAS engine reads in file order). The first read of variants
+before the last one read (LD windows) builds a tabix index of a bgzipped VCF into
+``$EDFGEN_CACHE`` (default ``<tmp>/edfgen-vcf-index``), named by the file's stat fingerprint; a
+BCF or plain VCF without an index is streamed again from the start instead (index it with
+``bcftools index``).
+
+References
+----------
+Danecek P et al. (2011) The variant call format and VCFtools. Bioinformatics 27:2156.
+doi:10.1093/bioinformatics/btr330
+Pedersen BS, Quinlan AR (2017) cyvcf2: fast, flexible variant analysis with Python.
+Bioinformatics 33:1867. doi:10.1093/bioinformatics/btx057
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.base import GenotypeReader, as_dtype, check_index, check_unique_iids, variant_table
+
+log = logging.getLogger(__name__)
+
+#: hard-call count of cyvcf2's ``gt_types`` with ``gts012=True`` (hom-ref, het, hom-alt, unknown)
+_GT_COUNT = np.array([0.0, 1.0, 2.0, np.nan], dtype=np.float32)
+#: an indexed read of variants further apart than this many records is split into two region queries
+_GAP = 256
+
+
+def _index_path(path: str) -> str | None:
+    for ext in (".tbi", ".csi"):
+        if Path(path + ext).exists():
+            return path + ext
+    return None
+
+
+def _tabix_indexable(path: str) -> bool:
+    """Whether ``path`` is a BGZF-compressed (gzip with the ``BC`` extra field) text VCF, which tabix indexes."""
+    import gzip
+
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if not (len(head) == 16 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"):
+        return False
+    with gzip.open(path, "rb") as fh:
+        return fh.read(3) != b"BCF"
+
+
+def cached_tabix_index(path: str) -> str:
+    """A tabix index of the bgzipped VCF ``path`` in ``$EDFGEN_CACHE`` (default ``<tmp>/edfgen-vcf-index``),
+    built once (atomically) and named by the file's absolute path, size and mtime."""
+    import pysam
+
+    st = os.stat(path)
+    key = hashlib.sha256(f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:20]
+    cache = Path(os.environ.get("EDFGEN_CACHE") or os.path.join(tempfile.gettempdir(), "edfgen-vcf-index"))
+    out = cache / f"{key}.tbi"
+    if not out.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cache / f".{key}.tbi.edfgen-tmp-{os.getpid()}"
+        try:
+            pysam.tabix_index(path, preset="vcf", index=str(tmp), force=True)
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return str(out)
+
+
+class VcfReader(GenotypeReader):
+    """Reader of one VCF or BCF file (see the module docstring).
+
+    Parameters
+    ----------
+    path
+        ``.vcf``, ``.vcf.gz``/``.bgz`` (bgzip or gzip) or ``.bcf``.
+    field : {"DS", "GT"} or None
+        What to read; None: ``DS`` when the header declares it, else ``GT``.
+    threads
+        htslib decompression threads (None: htslib's default, one).
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, no sample, duplicated sample names, a requested field the header
+        does not declare, or a record that differs from the one scanned when the file was opened.
+    """
+
+    kind = "vcf"
+
+    def __init__(self, path: str | Path, *, field: str | None = None, threads: int | None = None):
+        self.path = str(path)
+        self.label = self.path
+        if not Path(self.path).exists():
+            raise InputError(f"--vcf {self.path}: file not found")
+        self._threads = threads
+        vcf = self._open()
+        try:
+            formats = {h.info().get("ID") for h in vcf.header_iter() if h.type == "FORMAT"}
+            names = list(vcf.samples)
+        finally:
+            vcf.close()
+        if field is None or field == "auto":
+            field = "DS" if "DS" in formats else "GT"
+        if field not in ("DS", "GT"):
+            raise InputError(f"--vcf-field {field!r}: choose GT or DS")
+        if field not in formats:
+            other = "GT" if field == "DS" else "DS"
+            hint = f" (use --vcf-field {other})" if other in formats else ""
+            raise InputError(f"--vcf {self.path}: the header declares no FORMAT/{field} field{hint}")
+        if not names:
+            raise InputError(f"--vcf {self.path}: no sample columns")
+        self.field = field
+        self.hardcalls_only = field == "GT"
+        self.samples = pd.DataFrame({"FID": names, "IID": names}, dtype=object)
+        check_unique_iids(self.samples, self.path)
+        self._index = self._own_index = _index_path(self.path)
+        self.variants, self._contig = self._scan_sites()
+        pos = self.variants["base_pair_location"].to_numpy()
+        self._pos = pos
+        # first record of each (contig, position): where a region query that starts there begins
+        new = np.ones(len(pos), dtype=bool)
+        new[1:] = (pos[1:] != pos[:-1]) | (self._contig[1:] != self._contig[:-1])
+        self._first_at = np.maximum.accumulate(np.where(new, np.arange(len(pos)), 0))
+        self._multi = self.variants["n_alleles"].to_numpy() > 2
+        self._stream = None     # unindexed reads: (open VCF, iterator, ordinal of the next record)
+        self._warned = False
+        self._bgzf = _tabix_indexable(self.path)
+
+    # ------------------------------------------------------------------ files
+    def _open(self, samples=None):
+        from cyvcf2 import VCF
+
+        kw = {"threads": self._threads} if self._threads and self._threads > 1 else {}
+        try:
+            return VCF(self.path, gts012=True, lazy=True, samples=samples, **kw)
+        except Exception as exc:   # cyvcf2 raises OSError, or a bare Exception from htslib
+            raise InputError(f"--vcf {self.path}: unreadable VCF/BCF ({str(exc).strip()[:200]})") from None
+
+    def _scan_sites(self) -> tuple[pd.DataFrame, np.ndarray]:
+        vcf = self._open(samples=[])   # no sample parsed: the sites only
+        chrom, pos, vid, ref, alt, nall = [], [], [], [], [], []
+        try:
+            for rec in vcf:
+                chrom.append(rec.CHROM)
+                pos.append(rec.POS)
+                vid.append(rec.ID)
+                ref.append(rec.REF)
+                a = rec.ALT
+                alt.append(a[0] if a else ".")
+                nall.append(1 + len(a))
+        except Exception as exc:  # htslib parse errors surface as generic exceptions
+            raise InputError(f"--vcf {self.path}: record {len(pos) + 1}: unreadable "
+                             f"({str(exc).strip()[:200]})") from None
+        finally:
+            vcf.close()
+        if not pos:
+            raise InputError(f"--vcf {self.path}: no variant records")
+        contig = np.asarray(chrom, dtype=object)
+        ids = pd.Series(vid, dtype=object)
+        missing = ids.isna() | (ids == ".")
+        if missing.any():
+            short = pd.Series(contig).str.replace("^chr", "", regex=True)
+            made = short + ":" + pd.Series(pos).astype(str) + ":" + pd.Series(ref) + ":" + pd.Series(alt)
+            ids = ids.where(~missing, made)
+        tab = variant_table(contig, pos, ids, alt, ref, nall, source=self.path)
+        return tab, contig
+
+    def paths(self) -> list[str]:
+        return [self.path] + ([self._own_index] if self._own_index else [])
+
+    # ------------------------------------------------------------------ records
+    def _region(self, first: int, last: int):
+        """Records ``first..last`` (same contig) through the index: yields ``(ordinal, record)``."""
+        vcf = self._open()
+        try:
+            if self._index != self._own_index:
+                vcf.set_index(self._index)
+            it = vcf(f"{self._contig[first]}:{self._pos[first]}-{self._pos[last]}")
+            ordinal = int(self._first_at[first])
+            for rec in it:
+                if rec.POS < self._pos[first]:   # a record that starts before the region and overlaps it
+                    continue
+                if ordinal > last:
+                    break
+                yield ordinal, rec
+                ordinal += 1
+        finally:
+            vcf.close()
+
+    def _sequential(self, first: int, last: int):
+        """Records ``first..last`` by streaming the file (restarted when ``first`` is behind the stream)."""
+        if self._stream is None or first < self._stream[2]:
+            if self._stream is not None:
+                self._stream[0].close()
+                if not self._warned:
+                    log.warning("%s has no .tbi/.csi index: re-reading it from the start for earlier variants "
+                                "(index it with `bcftools index` or `tabix -p vcf`)", self.path)
+                    self._warned = True
+            vcf = self._open()
+            self._stream = [vcf, iter(vcf), 0]
+        vcf, it, nxt = self._stream
+        try:
+            while nxt <= last:
+                rec = next(it)
+                nxt += 1
+                self._stream[2] = nxt
+                if nxt - 1 >= first:
+                    yield nxt - 1, rec
+        except StopIteration:
+            return
+
+    def _decode(self, rec) -> np.ndarray:
+        """One record's effect-allele counts or dosages, float32 ``[n_samples]``."""
+        x = _GT_COUNT[rec.gt_types]
+        if self.field == "DS":
+            ds = rec.format("DS")
+            if ds is not None:
+                d = ds[:, 0]
+                x = np.where(np.isnan(d), x, d).astype(np.float32, copy=False)
+        return x
+
+    def read(self, sample_idx, variant_idx, *, dtype=np.float32) -> np.ndarray:
+        vidx = check_index(variant_idx, self.n_variants, "variant", self.label)
+        sidx = None if sample_idx is None else check_index(sample_idx, self.n_samples, "sample", self.label)
+        uniq, inv = np.unique(vidx, return_inverse=True)
+        out = np.full((self.n_samples if sidx is None else len(sidx), len(uniq)), np.nan, dtype=np.float32,
+                      order="F")
+        want = uniq[~self._multi[uniq]]
+        col = {int(v): j for j, v in enumerate(uniq)}
+        if (len(want) and self._index is None and self._bgzf and self._stream is not None
+                and want[0] < self._stream[2]):   # reading backwards in an unindexed bgzipped VCF: index it once
+            log.info("%s: building a tabix index for random access (LD windows)", self.path)
+            self._index = cached_tabix_index(self.path)
+            self.close()
+        if len(want):
+            # runs of wanted records on one contig, split at gaps the index can skip
+            brk = np.flatnonzero((self._contig[want[1:]] != self._contig[want[:-1]]) |
+                                 ((np.diff(want) > _GAP) if self._index else False)) + 1
+            for run in np.split(want, brk):
+                first, last = int(run[0]), int(run[-1])
+                wanted = set(run.tolist())
+                records = self._region(first, last) if self._index else self._sequential(first, last)
+                seen = 0
+                for ordinal, rec in records:
+                    if rec.POS != self._pos[ordinal] or rec.CHROM != self._contig[ordinal]:
+                        raise InputError(f"--vcf {self.path}: record {ordinal + 1} is {rec.CHROM}:{rec.POS}, "
+                                         f"was {self._contig[ordinal]}:{self._pos[ordinal]} when opened "
+                                         "(file changed, unsorted, or an index out of date)")
+                    if ordinal in wanted:
+                        x = self._decode(rec)
+                        out[:, col[ordinal]] = x if sidx is None else x[sidx]
+                        seen += 1
+                if seen != len(run):
+                    raise InputError(f"--vcf {self.path}: read {seen} of {len(run)} records "
+                                     f"{self._contig[first]}:{self._pos[first]}-{self._pos[last]} "
+                                     "(file changed, or an index out of date)")
+        if len(uniq) != len(vidx) or (uniq != vidx).any():
+            out = np.asarray(out[:, inv], order="F")
+        return as_dtype(out, dtype)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream[0].close()
+            self._stream = None

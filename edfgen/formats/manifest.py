@@ -1,0 +1,386 @@
+"""Provenance: a ``manifest.json`` beside every output, and the one rule for telling inputs apart.
+
+The manifest records the edfgen version, the command line, the parameters, a digest of every
+input (:func:`input_digest`), the seed, start and end times, and the outputs written. A command whose
+output is one file (``extract``, ``annotate``) writes ``<out>.manifest.json`` beside it instead, so
+that several such outputs can share a folder.
+
+Life cycle (:func:`recording`): when a command starts writing, it removes the outputs listed by the
+earlier run's manifest of the same command (and nothing else: files edfgen did not write are kept;
+a planned output name that is taken by such a file is refused with one line), then writes an
+*in-progress* manifest (``finished: null``) listing the outputs it plans, and finally the complete
+manifest, atomically. So a complete manifest marks a complete output, and after a crash the
+in-progress manifest still says which files are edfgen's (``--force`` removes them, never others).
+
+One provenance rule (:func:`input_digest`): the content sha256 of small inputs (at most
+:data:`SMALL_INPUT_BYTES` in all) and the stat fingerprint (names, sizes, modification and change
+times; no contents read) of large ones. Manifests, the pipeline's stage keys and ``extract``'s
+per-record resume all use the functions of this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from edfgen import __version__
+from edfgen.formats.tables import atomic_write
+
+MANIFEST = "manifest.json"
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_path(path: str | os.PathLike) -> str:
+    """sha256 of a file, or of a directory's sorted (relative name, sha256) list, recursively."""
+    p = Path(path)
+    if p.is_dir():
+        h = hashlib.sha256()
+        for f in _input_files(p):
+            h.update(f"{f.relative_to(p)}\0{sha256_file(f)}\n".encode())
+        return h.hexdigest()
+    return sha256_file(p)
+
+
+#: inputs up to this many bytes (a file, or all files of a directory) are told apart by content
+SMALL_INPUT_BYTES = 64 << 20
+
+
+def _input_files(p: Path) -> list[Path]:
+    """The files of an input: itself, or every file under a directory except manifests and
+    edfgen temporary files (sorted)."""
+    from edfgen.formats.tables import is_temp_name
+
+    if not p.is_dir():
+        return [p]
+    return sorted(q for q in p.rglob("*") if q.is_file() and q.name != MANIFEST
+                  and not q.name.endswith(f".{MANIFEST}") and not is_temp_name(q.name))
+
+
+def stat_key(path: str | os.PathLike) -> str:
+    """The stat fingerprint of one file: size, modification and status-change times (ns).
+
+    The change time (``st_ctime_ns``) cannot be set by programs, so a file replaced by a copy that
+    keeps the original's modification time (``cp -p``, ``rsync -t``) still gets a new key."""
+    st = os.stat(path)
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def fingerprint(path: str | os.PathLike) -> str:
+    """A cheap change detector: sha256 over (relative name, :func:`stat_key`) of a file or of every
+    file under a directory. Unlike :func:`sha256_path` it reads no contents, so checking whether
+    a stage is up to date stays instant on biobank-sized inputs (like ``make``, it trusts stat)."""
+    p = Path(path)
+    h = hashlib.sha256()
+    for f in _input_files(p):
+        h.update(f"{f.relative_to(p) if p.is_dir() else f.name}\0{stat_key(f)}\n".encode())
+    return h.hexdigest()
+
+
+def input_digest(path: str | os.PathLike) -> str:
+    """The one provenance rule: ``sha256`` of the content of an input of at most
+    :data:`SMALL_INPUT_BYTES` (file or directory), else ``"stat:" +`` :func:`fingerprint`;
+    ``"absent"`` for a path that does not exist."""
+    p = Path(path)
+    if not p.exists():
+        return "absent"
+    files = _input_files(p)
+    if sum(f.stat().st_size for f in files) <= SMALL_INPUT_BYTES:
+        return sha256_path(p)
+    return "stat:" + fingerprint(p)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):  # numpy scalar
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Manifest:
+    """An output directory's provenance record (see module docstring)."""
+
+    command: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
+    seed: int | None = None
+    started: str = field(default_factory=_now)
+    finished: str | None = None
+    outputs: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    edfgen_version: str = __version__
+    command_line: list[str] = field(default_factory=lambda: list(sys.argv))
+    python: str = field(default_factory=platform.python_version)
+
+    def add_inputs(self, paths: Iterable[str | os.PathLike | None]) -> None:
+        """Record the :func:`input_digest` of each existing input path (files and directories)."""
+        for p in paths:
+            if p is None:
+                continue
+            p = Path(p)
+            if p.exists():
+                self.inputs[str(p)] = input_digest(p)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable({
+            "edfgen_version": self.edfgen_version, "command": self.command,
+            "command_line": self.command_line, "parameters": self.parameters,
+            "inputs": self.inputs, "seed": self.seed, "started": self.started,
+            "finished": self.finished, "outputs": sorted(self.outputs), "python": self.python,
+            **({"extra": self.extra} if self.extra else {}),
+        })
+
+    def write(self, out_dir: str | os.PathLike, *, name: str = MANIFEST,
+              exclude: dict[str, tuple[int, int]] | None = None) -> Path:
+        """Write the manifest ``name`` atomically into ``out_dir`` (sets ``finished``).
+
+        Without explicit ``outputs``, every non-hidden file under ``out_dir`` is listed except
+        those in ``exclude`` (relative name -> (size, mtime_ns) when the command started) that are
+        unchanged: files the command found there and kept are not claimed as its outputs."""
+        out_dir = Path(out_dir)
+        self.finished = _now()
+        if not self.outputs:
+            self.outputs = _files_written(out_dir, exclude or {})
+        _write_json(out_dir / name, self.to_dict())
+        return out_dir / name
+
+
+def _snapshot(out_dir: Path) -> dict[str, tuple[int, int]]:
+    """relative name -> (size, mtime_ns) of every file under ``out_dir``."""
+    snap = {}
+    for q in out_dir.rglob("*"):
+        if q.is_file():
+            st = q.stat()
+            snap[q.relative_to(out_dir).as_posix()] = (st.st_size, st.st_mtime_ns)
+    return snap
+
+
+def _files_written(out_dir: Path, before: dict[str, tuple[int, int]]) -> list[str]:
+    from edfgen.formats.tables import is_temp_name
+
+    now = _snapshot(out_dir)
+    return sorted(k for k, v in now.items() if not Path(k).name.startswith(".") and not is_temp_name(k)
+                  and Path(k).name != MANIFEST and before.get(k) != v)
+
+
+def listed_outputs(manifest: dict[str, Any] | None, base: str | os.PathLike) -> list[Path]:
+    """The paths (under ``base``) that a manifest, complete or in progress, lists as its outputs.
+
+    Entries that would leave ``base`` (absolute, ``..``) are ignored: a manifest never makes
+    edfgen touch a file outside the folder it describes."""
+    base = Path(base).resolve()
+    out = []
+    for o in (manifest or {}).get("outputs", []) or []:
+        if not isinstance(o, str) or not o.strip("/"):
+            continue
+        p = (base / o.rstrip("/")).resolve()
+        if p != base and base in p.parents:
+            out.append(p)
+    return out
+
+
+def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name: str = MANIFEST,
+                   option: str = "--out") -> list[Path]:
+    """Remove what the manifest ``base/name`` lists as its outputs, then the manifest itself, and
+    the folders left empty by that; every other file is kept. This is what ``--force`` and the
+    pipeline's rerun of a stage do to an earlier run's output.
+
+    Raises
+    ------
+    InputError
+        The manifest belongs to another command than ``command``.
+    """
+    from edfgen.exceptions import InputError
+
+    base = Path(base)
+    mpath = base / name
+    m = _read_json(mpath)
+    if m is None:
+        return []
+    if command and m.get("command") != command:
+        raise InputError(f"{option} {base}: {mpath.name} belongs to '{m.get('command')}', not '{command}'; "
+                         f"give this command a place of its own")
+    removed = []
+    root = base.resolve()
+    for p in listed_outputs(m, base):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.exists() or p.is_symlink():
+            p.unlink()
+        else:
+            continue
+        removed.append(p)
+        parent = p.parent
+        while parent != root and root in parent.parents:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+    mpath.unlink(missing_ok=True)
+    return removed
+
+
+def check_not_inputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str | os.PathLike | None],
+                     *, option: str = "--out") -> None:
+    """Raise :class:`~edfgen.exceptions.InputError` if an output path is one of the inputs or a folder
+    holding one (no command writes over its own input)."""
+    from edfgen.exceptions import InputError
+
+    ins = {Path(i).resolve(): i for i in inputs if i is not None and Path(i).exists()}
+    for o in outputs:
+        r = Path(o).resolve()
+        if r in ins:
+            raise InputError(f"{option} {o}: is also an input of this command ({ins[r]}); write the output elsewhere")
+        hit = next((i for i in ins if r in i.parents), None)
+        if hit is not None:
+            raise InputError(f"{option} {o}: holds an input of this command ({ins[hit]}); write the output elsewhere")
+
+
+@contextlib.contextmanager
+def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str, Any] | None = None,
+              inputs: Iterable[str | os.PathLike | None] = (), seed: int | None = None,
+              planned: Iterable[str] = (), name: str = MANIFEST, option: str = "--out",
+              replace: bool = True) -> Iterator[Manifest]:
+    """Context manager around the writing of a command's outputs into ``out_dir`` (module docstring).
+
+    On entry: create ``out_dir``, remove stale temporary files, remove the outputs listed by the
+    earlier manifest ``name`` of the same ``command`` (others are kept), refuse a ``planned`` output
+    name (relative; ``"plots/"`` for a folder) that is taken by a file edfgen did not write or that
+    is an input, and write an in-progress manifest listing ``planned``. Yields a :class:`Manifest`,
+    written complete only if the block succeeds. On failure the in-progress manifest stays only
+    while a planned output exists (so ``--force`` can remove it later), and a folder this call
+    created is removed when left empty. ``replace=False`` (a run that continues the earlier one, e.g.
+    ``pretrain --resume``) keeps the earlier outputs and only drops the earlier manifest.
+    """
+    from edfgen.exceptions import InputError
+    from edfgen.formats.tables import clean_temp_files
+
+    out_dir = Path(out_dir)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    inputs = list(inputs)
+    planned = [str(x) for x in planned]
+    try:
+        clean_temp_files(out_dir, recursive=name == MANIFEST)
+        check_not_inputs([out_dir / x for x in planned], inputs, option=option)
+        previous = _read_json(out_dir / name)
+        if previous is not None and previous.get("command") != command:
+            raise InputError(f"{option} {out_dir}: {name} belongs to '{previous.get('command')}', not '{command}'; "
+                             f"give this command a place of its own")
+        listed = listed_outputs(previous, out_dir) if replace else []
+        for x in planned:                        # checked before anything is removed
+            foreign = _not_listed(out_dir / x.rstrip("/"), listed)
+            if foreign:
+                raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} exists and was not written by an "
+                                 f"earlier '{command}' (not listed in its {name}); move it away or choose another {option}")
+        if replace:
+            remove_outputs(out_dir, command=command, name=name, option=option)
+        else:
+            (out_dir / name).unlink(missing_ok=True)
+        m = Manifest(command=command, parameters=dict(parameters or {}), seed=seed)
+        m.add_inputs(inputs)
+        progress_m = Manifest(command=command, seed=seed, outputs=planned, extra={"in_progress": True})
+        _write_json(out_dir / name, progress_m.to_dict())
+        before = _snapshot(out_dir) if name == MANIFEST else {}
+    except BaseException:
+        if created:
+            _remove_if_empty(out_dir)
+        raise
+    try:
+        yield m
+    except BaseException:
+        if not any((out_dir / x.rstrip("/")).exists() for x in planned):
+            (out_dir / name).unlink(missing_ok=True)
+        if created:
+            _remove_if_empty(out_dir)
+        raise
+    m.write(out_dir, name=name, exclude=before)
+
+
+def _not_listed(path: Path, listed: list[Path]) -> Path | None:
+    """The first file at or under ``path`` that no entry of ``listed`` (files, or folders) covers."""
+    if not path.exists():
+        return None
+    covered = set(listed)
+    files = [q for q in path.rglob("*") if q.is_file()] if path.is_dir() else [path]
+    for f in files:
+        r = f.resolve()
+        if r not in covered and not any(c in r.parents for c in covered):
+            return f
+    return None
+
+
+def _remove_if_empty(d: Path) -> None:
+    try:
+        d.rmdir()
+    except OSError:
+        pass
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    with atomic_write(path) as fh:
+        json.dump(data, fh, indent=2)
+        fh.write("\n")
+
+
+def read_manifest(out_dir: str | os.PathLike, *, name: str = MANIFEST,
+                  complete: bool = False) -> dict[str, Any] | None:
+    """The parsed manifest ``name`` of ``out_dir``, or ``None`` if absent or unreadable (or, with
+    ``complete``, still in progress: its command was interrupted)."""
+    m = _read_json(Path(out_dir) / name)
+    if m is not None and complete and not m.get("finished"):
+        return None
+    return m
+
+
+def is_up_to_date(out_dir: str | os.PathLike, command: str, parameters: dict[str, Any],
+                  inputs: Iterable[str | os.PathLike | None]) -> bool:
+    """True when ``out_dir`` has a complete manifest for the same command, parameters and input hashes."""
+    m = read_manifest(out_dir)
+    if not m or m.get("command") != command or m.get("finished") is None:
+        return False
+    if m.get("parameters") != _jsonable(parameters):
+        return False
+    probe = Manifest(command=command)
+    probe.add_inputs(inputs)
+    if m.get("inputs") != probe.inputs:
+        return False
+    return all((Path(out_dir) / o).exists() for o in m.get("outputs", []))

@@ -1,1 +1,0 @@
-"""Genetics on Hail: genotype import and QC, GWAS, PCA, LD clumping, GWAS Catalog novelty, genes."""

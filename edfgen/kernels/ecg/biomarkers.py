@@ -1,0 +1,446 @@
+"""Classical ECG measurements: R peaks, heart rate, PR, QRS, QT, axis and amplitudes.
+
+A deliberately simple, transparent delineator (the kind a biobank's ECG cart applies), used to
+validate the simulator against its known truth, to describe real records, and to relate learned
+ECG features (EDFs) to familiar physiology.
+
+Method
+------
+1. **R peaks** (:func:`detect_r_peaks`): QRS-band (5–25 Hz) Butterworth band-pass, squared
+   derivative summed over leads, 100 ms moving-window integration (Pan & Tompkins 1985), peaks
+   above a fraction of the record's high quantile with a 250 ms refractory period, an adaptive
+   second pass dropping candidates far below the median peak energy, then each peak moved to the
+   maximum of the band-passed (0.5–40 Hz) signal magnitude within ±60 ms.
+   (Per lead, the energy is scaled by its own 98th percentile and capped before summing,
+   so an artefact in one lead does not mask the others.)
+2. **Median beat**: every complete beat is cut around its R peak, the isoelectric level of each
+   beat (the PR segment, 10–30 ms before QRS onset) is linearly interpolated between beats and
+   subtracted, and the sample-wise median over beats is taken for leads I, II, V1–V6.
+3. **QRS onset/offset**: where the spatial velocity ``sqrt(sum_l (dx_l/dt)^2)`` of the median beat
+   stays below 6 % of its QRS maximum (above the median-beat noise floor) for 8 ms.
+4. **T end** (global, "return to baseline"): the trapezium-area method (Zhang et al. 2005;
+   Vázquez-Seisdedos et al. 2011) on the spatial magnitude ``sqrt(sum_l x_l^2)`` of the 8
+   independent leads of the median beat: with ``m`` the steepest descent in the 100 ms after the
+   T peak and the reference point ``r`` = T peak + 100 ms (never before ``m`` + 20 ms), the end is the ``t`` in
+   ``[m, r]`` that maximises ``(x[m] - x[t]) * (2 r - t - m)``, the knee where the wave meets the
+   baseline. The magnitude returns to baseline only when the leads with large T waves have, so
+   it gives one global end, like a reader looking at all 12 leads, without the noise of taking
+   the latest of 12 separate estimates. The tangent method used before (tangent at the steepest
+   downslope meeting the baseline, Lepeschkin & Surawicz 1952) ends on the slope, before the visible
+   return to baseline that cardiologists mark (Postema & Wilde 2014), and ended ~9 ms before
+   neurokit2's wavelet delineator on PTB-XL (``benchmarks/results/delineation.md``). **P onset**: the same construction mirrored
+   in time before the P peak (reference point P peak - 60 ms) on the same magnitude, after the
+   previous beat's T wave. Per-lead ends and onsets (same method on each lead's largest
+   deflection) are returned by :func:`delineate` for inspection.
+5. **Axis and amplitudes**: frontal QRS axis from the net QRS areas of I and aVF
+   (``atan2(2/sqrt(3) * aVF, I)``, exact for an Einthoven triangle); R, T and P amplitudes are
+   the peak magnitudes of the vectorcardiogram reconstructed with the inverse Dower matrix;
+   ST deviation is the VCG at J + 60 ms projected on the T-peak direction.
+
+Records where fewer than two R peaks (or no complete beat) are found give ``NaN`` measurements
+and ``n_beats`` = the number of peaks found.
+
+References
+----------
+Pan J, Tompkins WJ. A real-time QRS detection algorithm. IEEE Trans Biomed Eng 1985;32:230-236.
+doi:10.1109/TBME.1985.325532.
+Postema PG, Wilde AAM. The measurement of the QT interval. Curr Cardiol Rev 2014;10:287-294.
+doi:10.2174/1573403X10666140514103612.
+Edenbrandt L, Pahlm O. J Electrocardiol 1988;21:361-367. doi:10.1016/0022-0736(88)90113-6.
+Zhang Q, Illanes Manriquez A, Médigue C, Papelier Y, Sorine M. An algorithm for robust and
+efficient location of T-wave ends in electrocardiograms. IEEE Trans Biomed Eng 2005;52:1544-1552.
+doi:10.1109/TBME.2005.851503.
+Vázquez-Seisdedos CR, Neto JE, Marañón Reyes EJ, Klautau A, Limão de Oliveira RC. New approach
+for T-wave end detection on electrocardiogram: performance in noisy conditions. Biomed Eng Online
+2011;10:77. doi:10.1186/1475-925X-10-77.
+Lepeschkin E, Surawicz B. The measurement of the Q-T interval of the electrocardiogram.
+Circulation 1952;6:378-388. doi:10.1161/01.CIR.6.3.378.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import signal as sps
+
+from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
+from edfgen.simulate.ecg import DOWER_LEADS, INVERSE_DOWER, limb_leads_from_I_II
+from edfgen.exceptions import InputError
+
+__all__ = ["BIOMARKER_COLUMNS", "Delineation", "delineate", "detect_r_peaks", "measure_biomarkers", "measure_record"]
+
+#: Columns returned by :func:`measure_biomarkers` (physiology names where the quantity is the same).
+BIOMARKER_COLUMNS: tuple[str, ...] = (
+    "heart_rate_bpm", "pr_interval_ms", "qrs_duration_ms", "qt_interval_ms", "qrs_axis_deg",
+    "r_amplitude_mv", "t_amplitude_mv", "p_amplitude_mv", "st_deviation_mv", "rr_sd_ms", "n_beats",
+)
+
+_INDEPENDENT = [LEADS.index(lead) for lead in DOWER_LEADS]     # I, II, V1..V6
+
+
+def _sos(fs: float, lo: float | None, hi: float | None, order: int = 2):
+    nyq = fs / 2.0
+    if lo and hi and hi < nyq:
+        return sps.butter(order, [lo, hi], btype="band", fs=fs, output="sos")
+    if lo:
+        return sps.butter(order, lo, btype="high", fs=fs, output="sos")
+    return sps.butter(order, min(hi, 0.45 * fs), btype="low", fs=fs, output="sos")
+
+
+def _filt(x: np.ndarray, fs: float, lo: float | None, hi: float | None, order: int = 2) -> np.ndarray:
+    padlen = min(x.shape[-1] - 1, int(fs))
+    return sps.sosfiltfilt(_sos(fs, lo, hi, order), x, axis=-1, padlen=padlen)
+
+
+def detect_r_peaks(signal: np.ndarray, fs: float = SAMPLING_RATE, *, refractory_s: float = 0.25,
+                   threshold: float = 0.25) -> np.ndarray:
+    """R-peak sample indices of one ECG (one lead ``[T]`` or several ``[L, T]``).
+
+    Parameters
+    ----------
+    signal
+        ``[T]`` or ``[L, T]`` in any units (mV usual); NaNs are treated as 0.
+    fs
+        Sampling rate (Hz).
+    refractory_s
+        Minimum distance between two beats (s).
+    threshold
+        Candidate peaks need this fraction of the 98th percentile of the QRS energy; a second
+        pass drops peaks below 40 % of the median candidate energy.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted ``int64`` sample indices (empty when the record is flat or too short).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from edfgen.simulate.ecg import BeatParams, synthesize_ecg
+    >>> x = synthesize_ecg(BeatParams(60, 160, 90, 400, 45, 1.5, 0.4, 0.12, 0.0), rng=np.random.default_rng(1))
+    >>> len(detect_r_peaks(x[1], 500)) in (9, 10, 11)
+    True
+    """
+    x = np.nan_to_num(np.asarray(signal, dtype=float))
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2:
+        raise InputError(f"detect_r_peaks: signal must be [T] or [L, T], got shape {np.shape(signal)}")
+    n = x.shape[-1]
+    if n < int(fs):
+        return np.zeros(0, dtype=np.int64)
+    y = _filt(x, fs, 5.0, 25.0)
+    w = max(1, int(0.1 * fs))
+    e = sps.fftconvolve(np.diff(y, axis=-1, prepend=y[:, :1]) ** 2, np.ones((1, w)) / w, mode="same", axes=-1)
+    # each lead scaled by its own 98th percentile and capped, so one lead's artefact cannot dominate
+    scale = np.quantile(e, 0.98, axis=-1, keepdims=True)
+    live = scale[:, 0] > 0
+    if not live.any():
+        return np.zeros(0, dtype=np.int64)
+    e = np.minimum(e[live] / scale[live], 2.0).sum(0)
+    top = np.quantile(e, 0.98)
+    if not np.isfinite(top) or top <= 0:
+        return np.zeros(0, dtype=np.int64)
+    cand, props = sps.find_peaks(e, height=threshold * top, distance=max(1, int(refractory_s * fs)))
+    if len(cand) == 0:
+        return cand.astype(np.int64)
+    cand = cand[props["peak_heights"] >= 0.4 * np.median(props["peak_heights"])]
+    # refine on the broadband signal magnitude
+    z = _filt(x, fs, 0.5, 40.0)
+    mag = np.sqrt((z ** 2).sum(0)) if z.shape[0] > 1 else np.abs(z[0])
+    half = int(0.06 * fs)
+    idx = cand[:, None] + np.arange(-half, half + 1)[None, :]
+    idx = np.clip(idx, 0, n - 1)
+    peaks = idx[np.arange(len(cand)), np.argmax(mag[idx], axis=1)]
+    peaks = np.unique(peaks)
+    if len(peaks) > 1:   # refinement may pull two candidates together
+        keep = np.concatenate([[True], np.diff(peaks) >= refractory_s * fs])
+        peaks = peaks[keep]
+    return peaks.astype(np.int64)
+
+
+def _quiet_run(mask: np.ndarray, start: int, stop: int, step: int, hold: int) -> int | None:
+    """First index from ``start`` towards ``stop`` (exclusive) where ``mask`` holds for ``hold`` samples."""
+    run = 0
+    for i in range(start, stop, step):
+        run = run + 1 if mask[i] else 0
+        if run >= hold:
+            return i - step * (hold - 1)
+    return None
+
+
+@dataclass(frozen=True)
+class Delineation:
+    """Fiducial points of one record's median beat (indices into :attr:`beat`, floats; NaN = not found).
+
+    Attributes
+    ----------
+    fs
+        Sampling rate (Hz).
+    r_peaks
+        R-peak sample indices in the record (``int64 [B]``).
+    beats_used
+        R peaks whose whole window lies in the record (the beats in the median).
+    beat
+        ``[12, W]`` median beat (mV, isoelectric PR level subtracted), leads :data:`edfgen.kernels.ecg.LEADS`.
+    r_index
+        Index of the R peak in :attr:`beat`.
+    rr_s
+        Median RR interval (s).
+    p_onset, qrs_onset, qrs_offset, t_end
+        Global fiducials of the 12-lead median beat.
+    p_onset_leads, t_end_leads
+        ``[12]`` per-lead P onset and T end (NaN where the lead's wave is too small to time).
+    """
+
+    fs: float
+    r_peaks: np.ndarray
+    beats_used: np.ndarray
+    beat: np.ndarray
+    r_index: int
+    rr_s: float
+    p_onset: float
+    qrs_onset: float
+    qrs_offset: float
+    t_end: float
+    p_onset_leads: np.ndarray
+    t_end_leads: np.ndarray
+
+
+def _trapezium_end(y: np.ndarray, peak: np.ndarray, stop: np.ndarray, *, reach: int, floor: int) -> np.ndarray:
+    """Wave end after ``peak`` on every lead of ``y`` ``[L, W]`` by the trapezium-area method.
+
+    ``y`` is signed so that each lead's wave is positive at its ``peak`` (``[L]`` indices). With
+    ``m`` the steepest descent within ``reach`` after the peak (and before ``stop``, ``[L]``), the reference point
+    ``r = max(peak + reach, m + floor)`` (at most ``stop``), the end is the ``t`` in ``[m, r]``
+    maximising the trapezium area ``(y[m] - y[t]) * (2 r - t - m)`` (Zhang et al. 2005). Returns
+    ``[L]`` float indices (NaN where the wave does not descend).
+    """
+    n_leads, w = y.shape
+    rows = np.arange(n_leads)
+    out = np.full(n_leads, np.nan)
+    d = np.gradient(y, axis=1)
+    idx = np.arange(w)[None, :]
+    stop = np.asarray(stop)[:, None]
+    near = (idx >= peak[:, None]) & (idx <= np.minimum(peak[:, None] + reach, stop))
+    m = np.argmin(np.where(near, d, np.inf), axis=1)                      # steepest descent
+    ok = d[rows, m] < 0
+    r = np.minimum(np.maximum(m + floor, peak + reach), stop[:, 0]).astype(int)[:, None]
+    area = (y[rows, m][:, None] - y) * (2 * r - idx - m[:, None])
+    area = np.where((idx >= m[:, None]) & (idx <= r), area, -np.inf)
+    out[ok] = np.argmax(area, axis=1)[ok]
+    return out
+
+
+def _wave_bounds(beat: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: float, reach: int,
+                 floor: int, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-lead end (``reverse=False``: after the peak, e.g. T end) or onset (``reverse=True``:
+    before the peak, e.g. P onset) of the largest deflection of ``beat[:, lo:hi]``.
+
+    A lead is timed when its deflection reaches ``min_mv`` and ``rel`` times the largest lead's and
+    its peak lies at least ``2 * floor`` samples inside the far edge of the window;
+    returns (``[L]`` float indices, NaN for untimed leads; ``[L]`` deflection sizes in mV).
+    """
+    seg = beat[:, lo:hi]
+    if reverse:
+        seg = seg[:, ::-1]
+    pk = np.argmax(np.abs(seg), axis=1)
+    amp = np.abs(seg[np.arange(len(seg)), pk])
+    sgn = np.sign(seg[np.arange(len(seg)), pk])
+    sgn[sgn == 0] = 1.0
+    end = _trapezium_end(seg * sgn[:, None], pk, np.full(len(seg), seg.shape[1] - 1), reach=reach, floor=floor)
+    keep = (amp >= min_mv) & (amp >= rel * amp.max()) if amp.max() > 0 else np.zeros(len(amp), bool)
+    keep &= pk < seg.shape[1] - 1 - 2 * floor  # a peak at the far edge is the tail of another wave
+    end[~keep] = np.nan
+    end = (hi - 1 - end) if reverse else (lo + end)
+    return end, amp
+
+
+def _qrs_bounds(beat: np.ndarray, r: int, fs: float) -> tuple[int | None, int | None]:
+    """QRS onset and offset (indices into the median beat) from its spatial velocity."""
+    sv = np.sqrt((np.gradient(beat, axis=1) ** 2).sum(0)) * fs          # mV/s
+    win = int(0.08 * fs)
+    peak = sv[max(0, r - win):r + win].max()
+    floor = np.quantile(sv, 0.1)
+    thr = floor + 0.06 * (peak - floor)
+    quiet = sv < thr
+    hold = max(2, int(0.008 * fs))
+    span = int(0.2 * fs)
+    on = _quiet_run(quiet, r, max(hold, r - span), -1, hold)
+    off = _quiet_run(quiet, r, min(len(sv), r + span), 1, hold)
+    return on, off
+
+
+# Delineation settings: trapezium reference point after the T peak / before the P peak (s), the
+# low-pass of the median beat (Hz), the smallest wave that is timed (mV; per lead also relative to
+# the largest lead's), and the least distance from the steepest slope to the reference point (s).
+T_REACH_S, P_REACH_S = 0.1, 0.06
+LP_HZ = 40.0
+T_MIN_MV, T_REL = 0.05, 0.25
+P_MIN_MV, P_REL = 0.03, 0.3
+FLOOR_S = 0.02
+
+
+def _limb_leads(beat8: np.ndarray) -> np.ndarray:
+    """``[12, W]`` in :data:`edfgen.kernels.ecg.LEADS` order from the ``[8, W]`` I, II, V1..V6 beat."""
+    return np.stack([beat8[0], beat8[1], *limb_leads_from_I_II(beat8[0], beat8[1]), *beat8[2:]])
+
+
+def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> Delineation | None:
+    """Median beat and P onset, QRS onset/offset and T end of one 12-lead record ``[12, T]`` (mV).
+
+    Returns ``None`` when fewer than two R peaks, no complete beat or no QRS boundary is found.
+    See the module docstring for the method.
+    """
+    ecg = np.asarray(ecg, dtype=float)
+    if ecg.ndim != 2 or ecg.shape[0] != 12:
+        raise InputError(f"delineate: ecg must be [12, T] in {','.join(LEADS)} order, got shape {ecg.shape}")
+    x = np.nan_to_num(ecg[_INDEPENDENT])                     # [8, T]  I, II, V1..V6
+    n = x.shape[1]
+    peaks = detect_r_peaks(x, fs)
+    if len(peaks) < 2:
+        return None
+    rr_med = float(np.median(np.diff(peaks) / fs))
+    pre = int(min(0.45, 0.75 * rr_med) * fs)
+    post = int(min(0.75, 0.9 * rr_med) * fs)
+    full = peaks[(peaks - pre >= 0) & (peaks + post < n)]
+    if len(full) == 0:
+        return None
+    seg = np.arange(-pre, post)
+
+    # pass 1: high-passed signal -> QRS onset offset relative to R
+    hp = _filt(x, fs, 0.5, 40.0)
+    beat1 = np.median(hp[:, full[:, None] + seg[None, :]], axis=1)        # [8, W]
+    qrs_on1, _ = _qrs_bounds(beat1, pre, fs)
+    if qrs_on1 is None:
+        return None
+
+    # pass 2: low-passed signal minus an isoelectric baseline interpolated between PR segments
+    lp = _filt(x, fs, None, LP_HZ, order=4)
+    iso_a = peaks + (qrs_on1 - pre) - int(0.03 * fs)
+    iso_b = peaks + (qrs_on1 - pre) - int(0.01 * fs)
+    ok = (iso_a >= 0) & (iso_b < n)
+    if ok.sum() == 0:
+        return None
+    centres = (iso_a[ok] + iso_b[ok]) / 2.0
+    iso_idx = iso_a[ok][:, None] + np.arange(iso_b[0] - iso_a[0])[None, :]
+    levels = lp[:, iso_idx].mean(axis=2)                                  # [8, n_ok]
+    t = np.arange(n)
+    base = np.stack([np.interp(t, centres, levels[k]) for k in range(x.shape[0])])
+    cut = full[:, None] + seg[None, :]
+    beat = _limb_leads(np.median((lp - base)[:, cut], axis=1))           # [12, W]
+    qrs_on, qrs_off = _qrs_bounds(beat[_INDEPENDENT], pre, fs)
+    nan12 = np.full(12, np.nan)
+    if qrs_on is None or qrs_off is None:
+        return Delineation(fs, peaks, full, beat, pre, rr_med, np.nan, np.nan, np.nan, np.nan, nan12, nan12)
+
+    # T end: trapezium area after the T peak of the spatial magnitude of the 8 independent leads
+    # (one global estimate: the magnitude returns to baseline when the last lead does); per-lead ends
+    # are kept for inspection
+    mag8 = np.sqrt((beat[_INDEPENDENT] ** 2).sum(0))[None, :]
+    t_end, t_ends = np.nan, nan12
+    t_lo = qrs_off + int(0.06 * fs)
+    t_hi = min(beat.shape[1], pre + int(min(0.7 * rr_med, 0.7) * fs))
+    if t_hi - t_lo > int(0.05 * fs):
+        t_ends, _ = _wave_bounds(beat, t_lo, t_hi, min_mv=T_MIN_MV, rel=T_REL, reach=int(T_REACH_S * fs),
+                                 floor=int(FLOOR_S * fs), reverse=False)
+        t_end = float(_wave_bounds(mag8, t_lo, t_hi, min_mv=T_MIN_MV, rel=0.0, reach=int(T_REACH_S * fs),
+                                   floor=int(FLOOR_S * fs), reverse=False)[0][0])
+
+    # P onset: mirrored trapezium before the P peak of the spatial magnitude, after the previous T wave
+    p_on, p_ons = np.nan, nan12
+    p_lo = max(0, qrs_on - int(min(0.33, 0.6 * rr_med) * fs))
+    if np.isfinite(t_end):
+        p_lo = max(p_lo, int(t_end + 0.02 * fs - rr_med * fs))
+    p_hi = qrs_on - int(0.02 * fs)
+    if p_hi - p_lo > int(0.04 * fs):
+        p_ons, _ = _wave_bounds(beat, p_lo, p_hi, min_mv=P_MIN_MV, rel=P_REL, reach=int(P_REACH_S * fs),
+                                floor=int(FLOOR_S * fs), reverse=True)
+        p_on = float(_wave_bounds(mag8, p_lo, p_hi, min_mv=P_MIN_MV, rel=0.0, reach=int(P_REACH_S * fs),
+                                  floor=int(FLOOR_S * fs), reverse=True)[0][0])
+    return Delineation(fs, peaks, full, beat, pre, rr_med, p_on, float(qrs_on), float(qrs_off), t_end, p_ons, t_ends)
+
+
+def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> dict[str, float]:
+    """Measure one 12-lead record ``[12, T]`` (lead order :data:`edfgen.kernels.ecg.LEADS`, mV).
+
+    Returns a dict keyed by :data:`BIOMARKER_COLUMNS` (``NaN`` where a measure is not possible).
+    """
+    ecg = np.asarray(ecg, dtype=float)
+    if ecg.ndim != 2 or ecg.shape[0] != 12:
+        raise InputError(f"measure_record: ecg must be [12, T] in {','.join(LEADS)} order, got shape {ecg.shape}")
+    out: dict[str, float] = {c: math.nan for c in BIOMARKER_COLUMNS}
+    d = delineate(ecg, fs)
+    peaks = detect_r_peaks(np.nan_to_num(ecg[_INDEPENDENT]), fs) if d is None else d.r_peaks
+    out["n_beats"] = float(len(peaks))
+    if len(peaks) >= 2:
+        rr = np.diff(peaks) / fs
+        out["heart_rate_bpm"] = 60.0 / rr.mean()
+        out["rr_sd_ms"] = 1000.0 * rr.std(ddof=1) if len(rr) > 1 else math.nan
+    if d is None or not math.isfinite(d.qrs_onset):
+        return out
+    qrs_on, qrs_off = int(d.qrs_onset), int(d.qrs_offset)
+    beat8 = d.beat[_INDEPENDENT]
+    out["qrs_duration_ms"] = 1000.0 * (d.qrs_offset - d.qrs_onset) / fs
+    out["qt_interval_ms"] = 1000.0 * (d.t_end - d.qrs_onset) / fs
+    out["pr_interval_ms"] = 1000.0 * (d.qrs_onset - d.p_onset) / fs
+
+    vcg = INVERSE_DOWER @ beat8                                           # [3, W]
+    mag = np.sqrt((vcg ** 2).sum(0))
+    out["r_amplitude_mv"] = float(mag[qrs_on:qrs_off + 1].max())
+    lead_i, lead_ii = beat8[0, qrs_on:qrs_off + 1], beat8[1, qrs_on:qrs_off + 1]
+    area_i = lead_i.sum()
+    area_avf = (lead_ii - lead_i / 2).sum()
+    out["qrs_axis_deg"] = math.degrees(math.atan2(2.0 / math.sqrt(3.0) * area_avf, area_i))
+
+    t_lo = qrs_off + int(0.06 * fs)
+    t_hi = min(d.beat.shape[1] - 1, d.r_index + int(min(0.7 * d.rr_s, 0.7) * fs))
+    if t_hi - t_lo > int(0.05 * fs):
+        out["t_amplitude_mv"] = float(mag[t_lo:t_hi].max())
+        t_dir = vcg[:, t_lo + int(np.argmax(mag[t_lo:t_hi]))]
+        out["st_deviation_mv"] = float(vcg[:, t_lo] @ t_dir / (np.linalg.norm(t_dir) or 1.0))
+    p_lo = max(0, qrs_on - int(min(0.33, 0.6 * d.rr_s) * fs))
+    if math.isfinite(d.t_end):
+        p_lo = max(p_lo, int(d.t_end + 0.02 * fs - d.rr_s * fs))
+    p_hi = qrs_on - int(0.02 * fs)
+    if p_hi - p_lo > int(0.04 * fs):
+        out["p_amplitude_mv"] = float(mag[p_lo:p_hi].max())
+    return out
+
+
+def measure_biomarkers(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> pd.DataFrame:
+    """Measure ECG biomarkers on one record ``[12, T]`` or a batch ``[N, 12, T]``.
+
+    Parameters
+    ----------
+    ecg
+        mV, leads in :data:`edfgen.kernels.ecg.LEADS` order.
+    fs
+        Sampling rate (Hz).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record, columns :data:`BIOMARKER_COLUMNS`:
+        ``heart_rate_bpm`` (60 / mean RR), intervals in ms, ``qrs_axis_deg`` (degrees),
+        amplitudes in mV, ``rr_sd_ms`` (SD of RR intervals), ``n_beats`` (R peaks found).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from edfgen.simulate.ecg import BeatParams, synthesize_ecg
+    >>> p = BeatParams(72, 160, 95, 390, 50, 1.6, 0.45, 0.15, 0.0)
+    >>> m = measure_biomarkers(synthesize_ecg(p, rng=np.random.default_rng(3)))
+    >>> bool(abs(m.loc[0, "qt_interval_ms"] - 390) < 20)
+    True
+    """
+    arr = np.asarray(ecg)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[1] != 12:
+        raise InputError(f"measure_biomarkers: ecg must be [12, T] or [N, 12, T], got shape {np.shape(ecg)}")
+    rows = [measure_record(rec, fs) for rec in arr]
+    return pd.DataFrame(rows, columns=list(BIOMARKER_COLUMNS))

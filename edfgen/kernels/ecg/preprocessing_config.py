@@ -1,0 +1,76 @@
+"""The preprocessing contract stored beside every encoder checkpoint.
+
+A checkpoint carries its own preprocessing, so a user never has to guess the input shape,
+rate, lead order, filters or window: :func:`edfgen.kernels.ecg.preprocess.preprocess` applies exactly
+these settings, and :mod:`edfgen.model.checkpoint` stores them in the checkpoint JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
+from edfgen.exceptions import ConfigError
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How raw ECGs become model input.
+
+    Attributes
+    ----------
+    sampling_rate
+        Hz; every record is resampled to it (polyphase).
+    leads
+        Lead order of the model input ``[12, T]``.
+    window_s
+        Length of the analysed window (s); longer records are centre-cropped, shorter ones
+        zero-padded at the end when at least ``min_duration_s`` long, else rejected.
+    crop_s
+        Length of the crops the encoder sees (the 10 s window is split into ``window_s / crop_s`` crops).
+    highpass_hz, lowpass_hz
+        Butterworth band-pass (zero-phase), removes baseline wander and high-frequency noise.
+    notch_hz
+        Powerline notch frequencies (both 50 and 60 Hz by default: the mains frequency of a record is often unknown).
+    min_duration_s
+        Shortest record accepted before padding.
+    """
+
+    sampling_rate: int = SAMPLING_RATE
+    leads: tuple[str, ...] = field(default=LEADS)
+    window_s: float = 10.0
+    crop_s: float = 5.0
+    highpass_hz: float = 0.5
+    lowpass_hz: float = 100.0
+    notch_hz: tuple[float, ...] = (50.0, 60.0)
+    min_duration_s: float = 8.0
+
+    @property
+    def window_samples(self) -> int:
+        return int(round(self.window_s * self.sampling_rate))
+
+    @property
+    def crop_samples(self) -> int:
+        return int(round(self.crop_s * self.sampling_rate))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["leads"] = list(self.leads)
+        d["notch_hz"] = list(self.notch_hz)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Preprocessing":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"preprocessing: unknown key(s) {sorted(unknown)}")
+        d = dict(d)
+        from edfgen.formats.validate import check_field_types
+
+        check_field_types(cls, d, what="preprocessing")  # every field, including ones added later
+        if "leads" in d:
+            d["leads"] = tuple(d["leads"])
+        if "notch_hz" in d:
+            d["notch_hz"] = tuple(d["notch_hz"])
+        return cls(**d)

@@ -1,0 +1,259 @@
+"""Association models of ``edfgen gwas`` as objects behind one interface.
+
+Every model is a frozen dataclass of its options with
+
+* ``prepare(covariates, phenotypes, *, names=None, genome=None)`` -> a prepared state (phenotypes
+  residualised, null fits, whole-genome predictions: whatever is done once per GWAS);
+* ``test_block(prepared, genotypes, *, chromosome=None, call_stats=None)`` -> the statistics of one
+  block of variants;
+* ``joint``: ``False`` when ``test_block`` returns one result per variant *and phenotype*
+  (:class:`~edfgen.kernels.association.AssociationResult`, arrays ``[M, P]``), ``True`` when it
+  returns one result per variant across all phenotypes;
+* ``needs_genome``: ``prepare`` needs a whole pass over the genotypes first (``genome``: a
+  :class:`GenomeBlocks`), as ridge-LOCO's step 1 does.
+
+The engines in :mod:`edfgen.commands.gwas` only stream genotype blocks and write files; adding a model
+touches this module and its tests. The kernels themselves stay pure functions in
+:mod:`edfgen.kernels.association` (linear, logistic), :mod:`edfgen.kernels.ridge` (whole-genome
+ridge regression) and :mod:`edfgen.kernels.multivariate` (MOSTest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Iterator, Sequence
+
+import numpy as np
+
+from edfgen.exceptions import InputError
+from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, linear_association,
+                                         logistic_association, prepare_logistic, prepare_phenotypes)
+
+__all__ = ["GenomeBlocks", "AssociationModel", "LinearModel", "LogisticModel", "RidgeLocoModel", "MODELS",
+           "make_model"]
+
+
+@dataclass(frozen=True)
+class GenomeBlocks:
+    """A re-iterable pass over the genotypes of the analysed samples (in their row order).
+
+    ``blocks(size)`` yields ``(chromosome, genotypes [N, m] float64, NaN = missing call)`` with
+    ``m <= size``, chromosome by chromosome in the order of ``chromosomes`` (``(name, n_variants)``
+    pairs); a block never spans two chromosomes.
+    """
+
+    blocks: Callable[[int], Iterator[tuple[str, np.ndarray]]]
+    chromosomes: tuple[tuple[str, int], ...]
+
+    @property
+    def n_variants(self) -> int:
+        return int(sum(n for _, n in self.chromosomes))
+
+    def n_blocks(self, size: int) -> int:
+        return int(sum(-(-n // size) for _, n in self.chromosomes))
+
+    @classmethod
+    def from_arrays(cls, genotypes: np.ndarray, chromosomes: Sequence[str]) -> "GenomeBlocks":
+        """In-memory genotypes ``[N, M]`` with the chromosome of each column (columns grouped by chromosome)."""
+        G = np.asarray(genotypes, dtype=float)
+        chrom = np.asarray(chromosomes).astype(str)
+        starts = np.flatnonzero(np.r_[True, chrom[1:] != chrom[:-1]])
+        ends = np.r_[starts[1:], len(chrom)]
+        if len(set(chrom[starts])) != len(starts):
+            raise InputError("GenomeBlocks: the columns of each chromosome must be contiguous")
+
+        def blocks(size: int):
+            for a, b in zip(starts, ends):
+                for i in range(a, b, size):
+                    yield chrom[a], G[:, i:min(i + size, b)]
+
+        return cls(blocks=blocks, chromosomes=tuple((chrom[a], int(b - a)) for a, b in zip(starts, ends)))
+
+
+def genome_from_reader(reader, sample_index: np.ndarray, variant_index: np.ndarray,
+                       chromosomes: Sequence[str]) -> GenomeBlocks:
+    """:class:`GenomeBlocks` over a genotype reader (:mod:`edfgen.formats.genotypes`): the variants
+    ``variant_index`` (chromosome of each in ``chromosomes``) of the samples ``sample_index``."""
+    from edfgen.engines.stream import block_counts, read_blocks
+
+    labels = np.asarray(chromosomes).astype(str)
+    order = list(dict.fromkeys(labels))
+    groups = [(c, np.asarray(variant_index)[labels == c]) for c in order]
+
+    def blocks(size: int):
+        for c, idx in groups:
+            for _, G in read_blocks(reader, sample_index, idx, block=size):
+                yield c, block_counts(G)[-1]
+
+    return GenomeBlocks(blocks=blocks, chromosomes=tuple((c, len(idx)) for c, idx in groups))
+
+
+class AssociationModel:
+    """Interface of an association model (see the module docstring)."""
+
+    name = ""
+    joint = False            # one result per variant across phenotypes (True) or per phenotype (False)
+    needs_genome = False     # prepare() needs a pass over the genotypes
+    needs_chromosome = False  # test_block() needs each block's chromosome
+    binary = False
+
+    def prepare(self, covariates: np.ndarray, phenotypes: np.ndarray, *, names: Sequence[str] | None = None,
+                genome: GenomeBlocks | None = None):
+        raise NotImplementedError
+
+    def test_block(self, prepared, genotypes: np.ndarray, *, chromosome: str | None = None,
+                   call_stats: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> AssociationResult:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class LinearModel(AssociationModel):
+    """Additive linear regression (t-test), :func:`~edfgen.kernels.association.linear_association`.
+
+    Parameters
+    ----------
+    missing_genotypes : {"mean-impute", "drop"}
+    """
+
+    name: ClassVar[str] = "linear"
+    missing_genotypes: str = "mean-impute"
+
+    def __post_init__(self):
+        if self.missing_genotypes not in MISSING_GENOTYPES:
+            raise InputError(f"--missing-genotypes {self.missing_genotypes!r}: choose one of "
+                             f"{', '.join(MISSING_GENOTYPES)}")
+
+    def prepare(self, covariates, phenotypes, *, names=None, genome=None):
+        return prepare_phenotypes(phenotypes, covariates, **_names_kw(prepare_phenotypes, names))
+
+    def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
+        return linear_association(genotypes, prepared, missing_genotypes=self.missing_genotypes,
+                                  call_stats=call_stats)
+
+
+@dataclass(frozen=True)
+class LogisticModel(AssociationModel):
+    """Additive logistic regression (Wald test), :func:`~edfgen.kernels.association.logistic_association`.
+
+    ``test_block`` results carry ``converged`` ``[M, P]``.
+    """
+
+    name: ClassVar[str] = "logistic"
+    binary: ClassVar[bool] = True
+    max_iterations: int = 25
+    tolerance: float = 1e-6
+
+    def prepare(self, covariates, phenotypes, *, names=None, genome=None, offset=None):
+        return prepare_logistic(phenotypes, covariates, names=names, max_iterations=self.max_iterations,
+                                tolerance=self.tolerance, offset=offset)
+
+    def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
+        return logistic_association(genotypes, prepared)
+
+
+def _names_kw(func, names) -> dict:
+    """``names=`` for kernels that accept it (error messages naming phenotypes)."""
+    import inspect
+
+    return {"names": names} if names is not None and "names" in inspect.signature(func).parameters else {}
+
+
+@dataclass
+class PreparedRidgeLoco:
+    """State of :class:`RidgeLocoModel`: the LOCO predictions and the step-2 model prepared per chromosome."""
+
+    covariates: np.ndarray
+    phenotypes: np.ndarray
+    predictions: "object"                     # edfgen.kernels.ridge.LocoPredictions
+    names: Sequence[str] | None
+    current: tuple[str, object] | None = None  # (chromosome, prepared step-2 state)
+
+
+@dataclass(frozen=True)
+class RidgeLocoModel(AssociationModel):
+    """REGENIE: whole-genome ridge regression (step 1), then each variant tested against the phenotype
+    minus its chromosome's leave-one-chromosome-out prediction (step 2).
+
+    Step 1 (:func:`edfgen.kernels.ridge.ridge_loco_predictions`) runs in ``prepare`` over ``genome``,
+    unless ``predictions`` (read from ``--loco-predictions DIR``) are given. Step 2: linear regression of
+    ``y - loco_c`` on the covariates and the variant; with ``binary``, logistic regression with ``loco_c``
+    as an offset (on the logit scale).
+
+    Parameters
+    ----------
+    binary : bool
+        Logistic step 2.
+    missing_genotypes : {"mean-impute", "drop"}
+        For the linear step 2.
+    block_size, folds, h2_grid
+        Step 1 options: variants per level-0 block (``None``: :func:`edfgen.kernels.ridge.auto_block_size`;
+        REGENIE uses 1000), cross-validation folds and the heritabilities that set the shrinkage grids
+        (REGENIE's defaults: 5 and 0.01/0.25/0.5/0.75/0.99).
+    predictions : LocoPredictions, optional
+        Reuse step 1 (its sample ids must be the analysed samples, in any order).
+
+    References
+    ----------
+    Mbatchou J et al. (2021) Computationally efficient whole-genome regression for quantitative and
+    binary traits. Nat Genet 53:1097. doi:10.1038/s41588-021-00870-7
+    """
+
+    name: ClassVar[str] = "ridge-loco"
+    needs_genome: ClassVar[bool] = True
+    needs_chromosome: ClassVar[bool] = True
+    binary: bool = False
+    missing_genotypes: str = "mean-impute"
+    block_size: int | None = None
+    folds: int = 5
+    h2_grid: tuple[float, ...] = (0.01, 0.25, 0.5, 0.75, 0.99)
+    predictions: object = None
+
+    def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None):
+        from edfgen.kernels.ridge import ridge_loco_predictions
+
+        preds = self.predictions
+        if preds is None:
+            if genome is None:
+                raise InputError("ridge-loco: step 1 needs a pass over the genotypes (or --loco-predictions DIR)")
+            preds = ridge_loco_predictions(genome, phenotypes, covariates, names=names, sample_ids=sample_ids,
+                                           block_size=self.block_size, folds=self.folds, h2_grid=self.h2_grid,
+                                           binary=self.binary)
+        elif sample_ids is not None:
+            preds = preds.for_samples(sample_ids, names)
+        return PreparedRidgeLoco(covariates=np.asarray(covariates, float), phenotypes=np.asarray(phenotypes, float),
+                                 predictions=preds, names=names)
+
+    def _step2(self, prepared: PreparedRidgeLoco, chromosome: str):
+        if prepared.current is not None and prepared.current[0] == chromosome:
+            return prepared.current[1]
+        loco = prepared.predictions.loco(chromosome)                     # [N, P]
+        if self.binary:
+            state = prepare_logistic(prepared.phenotypes, prepared.covariates, names=prepared.names, offset=loco)
+        else:
+            state = prepare_phenotypes(prepared.phenotypes - loco, prepared.covariates,
+                                       **_names_kw(prepare_phenotypes, prepared.names))
+        prepared.current = (chromosome, state)
+        return state
+
+    def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
+        if chromosome is None:
+            raise InputError("ridge-loco: test_block needs the block's chromosome")
+        state = self._step2(prepared, str(chromosome))
+        if self.binary:
+            return logistic_association(genotypes, state)
+        return linear_association(genotypes, state, missing_genotypes=self.missing_genotypes, call_stats=call_stats)
+
+
+#: ``--model`` names
+MODELS = ("linear", "ridge-loco")
+
+
+def make_model(model: str = "linear", *, binary: bool = False, missing_genotypes: str = "mean-impute",
+               predictions=None, block_size: int | None = None) -> AssociationModel:
+    """The model object for ``--model`` and ``--binary``."""
+    if model == "linear":
+        return LogisticModel() if binary else LinearModel(missing_genotypes=missing_genotypes)
+    if model == "ridge-loco":
+        return RidgeLocoModel(binary=binary, missing_genotypes=missing_genotypes, predictions=predictions,
+                              block_size=block_size)
+    raise InputError(f"--model {model!r}: choose one of {', '.join(MODELS)}")

@@ -1,0 +1,334 @@
+"""Harmonise exposure and outcome summary statistics to the exposure's effect allele.
+
+A vectorised port of TwoSampleMR's ``harmonise_data`` (``harmonise_22``: both data sets give
+effect and other allele), with its three actions:
+
+``forward`` (action 1)
+    Assume both data sets are on the forward strand: swap alleles where needed, flip strands of
+    non-palindromic variants, drop incompatible alleles; palindromes are kept as reported.
+``infer`` (action 2, default)
+    As ``forward``, and palindromic variants (A/T, C/G) whose effect-allele frequencies lie on
+    opposite sides of 0.5 are flipped; palindromes with a frequency strictly inside
+    ``(maf_threshold, 1 - maf_threshold)`` in either data set (or missing) are dropped.
+``drop`` (action 3)
+    Drop every palindromic variant.
+
+Every exposure variant gets one row with ``mr_keep`` and a ``reason``:
+``kept``, ``proxy_used``, ``missing_in_outcome``, ``incompatible_alleles``, ``palindromic``
+(action 3), ``palindromic_ambiguous_maf`` (action 2), ``missing_estimate`` (NA beta or SE).
+
+References
+----------
+Hemani G et al. (2018) eLife 7:e34408, doi:10.7554/eLife.34408 (TwoSampleMR ``harmonise_data``).
+Hartwig FP et al. (2016) Int J Epidemiol 45:1717, doi:10.1093/ije/dyx028 (palindromic SNPs).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+
+log = logging.getLogger(__name__)
+
+ACTIONS = {"forward": 1, "infer": 2, "drop": 3}
+_COMP = str.maketrans("ACGTacgt", "TGCAtgca")
+
+#: columns of the harmonised table, in order
+HARMONISED_COLUMNS = [
+    "exposure", "outcome", "variant_id", "effect_allele", "other_allele",
+    "effect_allele_outcome", "other_allele_outcome",
+    "beta_exposure", "se_exposure", "p_exposure", "eaf_exposure", "n_exposure",
+    "beta_outcome", "se_outcome", "p_outcome", "eaf_outcome", "n_outcome",
+    "palindromic", "ambiguous", "proxy_variant", "proxy_r2", "f_stat", "mr_keep", "reason",
+]
+
+
+def _flip(a: np.ndarray) -> np.ndarray:
+    return np.array([str(x).translate(_COMP).upper() for x in a], dtype=object)
+
+
+def _palindromic(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
+    return (((a1 == "A") & (a2 == "T")) | ((a1 == "T") & (a2 == "A"))
+            | ((a1 == "G") & (a2 == "C")) | ((a1 == "C") & (a2 == "G")))
+
+
+def _strlen(a: np.ndarray) -> np.ndarray:
+    return np.fromiter((len(x) for x in a), dtype=np.int64, count=len(a))
+
+
+def _recode_indels(A1, A2, B1, B2):
+    """TwoSampleMR ``recode_indels_22``: translate I/D coding to the other data set's sequences."""
+    A1, A2, B1, B2 = (x.copy() for x in (A1, A2, B1, B2))
+    nA1, nA2, nB1, nB2 = (_strlen(x) for x in (A1, A2, B1, B2))
+    oA1, oA2, oB1, oB2 = A1.copy(), A2.copy(), B1.copy(), B2.copy()
+    for cond, (t1, t2) in [((nA1 > nA2) & (oB1 == "I") & (oB2 == "D"), (oA1, oA2)),
+                           ((nA1 < nA2) & (oB1 == "I") & (oB2 == "D"), (oA2, oA1)),
+                           ((nA1 > nA2) & (oB1 == "D") & (oB2 == "I"), (oA2, oA1)),
+                           ((nA1 < nA2) & (oB1 == "D") & (oB2 == "I"), (oA1, oA2))]:
+        B1[cond], B2[cond] = t1[cond], t2[cond]
+    for cond, (t1, t2) in [((nB1 > nB2) & (oA1 == "I") & (oA2 == "D"), (oB1, oB2)),
+                           ((nB1 < nB2) & (oA1 == "I") & (oA2 == "D"), (oB2, oB1)),
+                           ((nB1 > nB2) & (oA1 == "D") & (oA2 == "I"), (oB2, oB1)),
+                           ((nB1 < nB2) & (oA1 == "D") & (oA2 == "I"), (oB1, oB2))]:
+        A1[cond], A2[cond] = t1[cond], t2[cond]
+    di_b = (oB1 == "D") | (oB1 == "I")
+    di_a = (oA1 == "D") | (oA1 == "I")
+    keep = ~(((nA1 > 1) & (nA1 == nA2) & di_b) | ((nB1 > 1) & (nB1 == nB2) & di_a) | (A1 == A2) | (B1 == B2))
+    return A1, A2, B1, B2, keep
+
+
+def _upper(x) -> np.ndarray:
+    return np.array([str(v).upper() for v in np.asarray(x, dtype=object)], dtype=object)
+
+
+def harmonise_alleles(A1, A2, B1, B2, beta_b, f_a, f_b, *, action: int = 2, tolerance: float = 0.08):
+    """Kernel of TwoSampleMR ``harmonise_22`` on aligned per-variant arrays.
+
+    Parameters
+    ----------
+    A1, A2 : [k] str
+        Exposure effect / other allele.
+    B1, B2 : [k] str
+        Outcome effect / other allele.
+    beta_b : [k] float
+        Outcome effect of ``B1``.
+    f_a, f_b : [k] float
+        Effect-allele frequencies (NaN when missing).
+    action : {1, 2, 3}
+    tolerance : float
+        Palindromes with a frequency in ``(0.5 - tolerance, 0.5 + tolerance)`` are ambiguous
+        (``--maf-threshold 0.42`` is tolerance 0.08).
+
+    Returns
+    -------
+    dict of arrays: ``B1, B2, beta_b, f_b`` (aligned to ``A1``), ``remove``, ``palindromic``,
+    ``ambiguous``, ``mr_keep``.
+    """
+    if action not in (1, 2, 3):
+        raise InputError(f"harmonise: action must be 1, 2 or 3 (got {action!r})")
+    A1, A2, B1, B2 = _upper(A1), _upper(A2), _upper(B1), _upper(B2)
+    beta_b = np.asarray(beta_b, dtype=float).copy()
+    f_a = np.asarray(f_a, dtype=float).copy()
+    f_b = np.asarray(f_b, dtype=float).copy()
+
+    indel = (_strlen(A1) > 1) | (_strlen(A2) > 1) | (A1 == "D") | (A1 == "I")
+    indel_drop = np.zeros(len(A1), bool)
+    if indel.any():
+        a1, a2, b1, b2, keep = _recode_indels(A1[indel], A2[indel], B1[indel], B2[indel])
+        A1[indel], A2[indel], B1[indel], B2[indel] = a1, a2, b1, b2
+        indel_drop[indel] = ~keep
+
+    def swap(mask):
+        B1[mask], B2[mask] = B2[mask].copy(), B1[mask].copy()
+        beta_b[mask] *= -1
+        f_b[mask] = 1 - f_b[mask]
+
+    swap((A1 == B2) & (A2 == B1))
+    pal = _palindromic(A1, A2)
+    i = ~pal & ~((A1 == B1) & (A2 == B2))  # not palindromic and not matching: try the other strand
+    B1[i], B2[i] = _flip(B1[i]), _flip(B2[i])
+    i = ~pal & ~((A1 == B1) & (A2 == B2))
+    swap(i & (A1 == B2) & (A2 == B1))
+    remove = ~((A1 == B1) & (A2 == B2)) | indel_drop
+
+    minf, maxf = 0.5 - tolerance, 0.5 + tolerance
+    tfa = np.where(np.isnan(f_a), 0.5, f_a)
+    tfb = np.where(np.isnan(f_b), 0.5, f_b)
+    ambiguous = (((tfa > minf) & (tfa < maxf)) | ((tfb > minf) & (tfb < maxf))) & pal
+    if action == 2:
+        to_swap = (((tfa < 0.5) & (tfb > 0.5)) | ((tfa > 0.5) & (tfb < 0.5))) & pal & ~remove
+        beta_b[to_swap] *= -1
+        f_b[to_swap] = 1 - f_b[to_swap]
+    if action == 3:
+        mr_keep = ~(pal | remove | ambiguous)
+    elif action == 2:
+        mr_keep = ~(remove | ambiguous)
+    else:
+        mr_keep = ~remove
+    return {"B1": B1, "B2": B2, "beta_b": beta_b, "f_b": f_b, "remove": remove,
+            "palindromic": pal, "ambiguous": ambiguous, "mr_keep": mr_keep}
+
+
+def _num(df: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in df.columns:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[name], errors="coerce").to_numpy(float)
+
+
+def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str = "infer",
+              maf_threshold: float = 0.42, exposure_name: str = "exposure", outcome_name: str = "outcome",
+              proxies: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Harmonise exposure instruments with an outcome, one row per exposure variant.
+
+    Parameters
+    ----------
+    exposure, outcome
+        GWAS-SSF frames (``variant_id, effect_allele, other_allele, beta, standard_error``;
+        optional ``p_value, effect_allele_frequency, n``). The exposure holds the instruments.
+    palindromes : {"infer", "forward", "drop"}
+        TwoSampleMR action 2, 1 or 3 (see module docstring).
+    maf_threshold : float
+        Palindromes with a frequency in ``(maf_threshold, 1 - maf_threshold)`` (or missing) cannot
+        be inferred (``infer`` drops them).
+    proxies
+        Optional outcome rows standing in for missing instruments (from :func:`find_proxies`),
+        already recoded to the target's id and alleles, with ``proxy_variant`` and ``proxy_r2``.
+
+    Returns
+    -------
+    DataFrame with :data:`HARMONISED_COLUMNS`, in the exposure's variant order.
+    """
+    if palindromes not in ACTIONS:
+        raise InputError(f"--palindromes {palindromes!r}: choose infer, forward or drop")
+    if not 0 < maf_threshold <= 0.5:
+        raise InputError(f"--maf-threshold {maf_threshold}: must be in (0, 0.5]")
+    action = ACTIONS[palindromes]
+    for what, name, frame in (("exposure", exposure_name, exposure), ("outcome", outcome_name, outcome)):
+        dup = frame["variant_id"].duplicated()
+        if dup.any():  # never pick one of two rows silently
+            raise InputError(f"harmonise: {what} {name!r} "
+                             f"has variant {str(frame.loc[dup, 'variant_id'].iloc[0])!r} more than once "
+                             f"({int(dup.sum())} repeated rows); give one row per variant")
+    exp, out = exposure, outcome
+    proxy_variant = np.full(len(out), None, dtype=object)
+    proxy_r2 = np.full(len(out), np.nan)
+    if proxies is not None and len(proxies):
+        prox = proxies[~proxies["variant_id"].isin(out["variant_id"])]
+        proxy_variant = np.concatenate([proxy_variant, prox["proxy_variant"].to_numpy(object)])
+        proxy_r2 = np.concatenate([proxy_r2, prox["proxy_r2"].to_numpy(float)])
+        out = pd.concat([out, prox[[c for c in prox.columns if c in out.columns]]], ignore_index=True)
+    pos = pd.Index(out["variant_id"]).get_indexer(exp["variant_id"])
+    present = pos >= 0
+    k = len(exp)
+
+    def take(values, fill):
+        values = np.asarray(values)
+        res = np.full(k, fill, dtype=values.dtype if fill is not None else object)
+        res[present] = values[pos[present]]
+        return res
+
+    ea_o = take(out["effect_allele"].to_numpy(object), None)
+    oa_o = take(out["other_allele"].to_numpy(object), None)
+    cols = {
+        "exposure": exposure_name, "outcome": outcome_name,
+        "variant_id": exp["variant_id"].to_numpy(object),
+        "effect_allele": _upper(exp["effect_allele"]), "other_allele": _upper(exp["other_allele"]),
+        "beta_exposure": _num(exp, "beta"), "se_exposure": _num(exp, "standard_error"),
+        "p_exposure": _num(exp, "p_value"), "eaf_exposure": _num(exp, "effect_allele_frequency"),
+        "n_exposure": _num(exp, "n"),
+        "beta_outcome": take(_num(out, "beta"), np.nan), "se_outcome": take(_num(out, "standard_error"), np.nan),
+        "p_outcome": take(_num(out, "p_value"), np.nan),
+        "eaf_outcome": take(_num(out, "effect_allele_frequency"), np.nan), "n_outcome": take(_num(out, "n"), np.nan),
+        "palindromic": np.zeros(k, bool), "ambiguous": np.zeros(k, bool),
+        "proxy_variant": take(proxy_variant, None), "proxy_r2": take(proxy_r2, np.nan),
+    }
+    cols["f_stat"] = (cols["beta_exposure"] / cols["se_exposure"]) ** 2
+    mr_keep = np.zeros(k, bool)
+    reason = np.full(k, "missing_in_outcome", dtype=object)
+    if present.any():
+        p = present
+        h = harmonise_alleles(cols["effect_allele"][p], cols["other_allele"][p], ea_o[p], oa_o[p],
+                              cols["beta_outcome"][p], cols["eaf_exposure"][p], cols["eaf_outcome"][p],
+                              action=action, tolerance=0.5 - maf_threshold)
+        ea_o[p], oa_o[p] = h["B1"], h["B2"]
+        cols["beta_outcome"][p], cols["eaf_outcome"][p] = h["beta_b"], h["f_b"]
+        cols["palindromic"][p], cols["ambiguous"][p] = h["palindromic"], h["ambiguous"]
+        finite = np.isfinite(np.column_stack([cols["beta_exposure"][p], cols["se_exposure"][p],
+                                              cols["beta_outcome"][p], cols["se_outcome"][p]])).all(1)
+        mr_keep[p] = h["mr_keep"] & finite
+        r = np.where(h["remove"], "incompatible_alleles",
+                     np.where(h["palindromic"] & (action == 3), "palindromic",
+                              np.where(h["ambiguous"] & (action == 2), "palindromic_ambiguous_maf",
+                                       np.where(~finite, "missing_estimate", "kept")))).astype(object)
+        r[(r == "kept") & (cols["proxy_variant"][p] != None)] = "proxy_used"  # noqa: E711 (elementwise)
+        reason[p] = r
+    cols["effect_allele_outcome"], cols["other_allele_outcome"] = ea_o, oa_o
+    cols["mr_keep"], cols["reason"] = mr_keep, reason
+    res = pd.DataFrame(cols)[HARMONISED_COLUMNS]
+    log.debug("harmonised %s -> %s: %d instruments, %d kept", exposure_name, outcome_name, k, int(mr_keep.sum()))
+    return res
+
+
+def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: float = 0.8,
+                 window_kb: float = 500.0) -> pd.DataFrame:
+    """LD proxies in ``outcome`` for instruments absent from it, from a PLINK 1 reference panel.
+
+    For each missing variant, the outcome variants on the same chromosome within ``window_kb`` of it
+    in the panel are correlated with it (Pearson r of allele counts over samples observed at both);
+    the one with the largest r² >= ``r2_min`` is taken. Its outcome row is recoded to the target:
+    the proxy's allele that travels with the target's bim A1 (by the sign of r) becomes the target's
+    A1. Frequencies are kept as reported for the proxy (an approximation).
+
+    Parameters
+    ----------
+    missing
+        Instrument ids not found in the outcome.
+    outcome
+        GWAS-SSF outcome frame (full summary statistics).
+    bfile
+        PLINK 1 prefix (``.bed/.bim/.fam``) with variant ids matching the summary statistics, a
+        :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any genotype format), or an open
+        :class:`edfgen.kernels.ld.GenotypePanel` (opened with ``founders_only=False``: LD from every
+        sample) to read the variants once for many outcomes.
+
+    Returns
+    -------
+    DataFrame of outcome rows (``variant_id`` = target id) with ``proxy_variant`` and ``proxy_r2``.
+
+    References
+    ----------
+    Hemani G et al. (2018) eLife 7:e34408 (TwoSampleMR ``extract_outcome_data(proxies=TRUE)``, rsq = 0.8).
+    """
+    from edfgen.kernels.ld import GenotypePanel, open_panel, r2_vector
+
+    cols = list(outcome.columns) + ["proxy_variant", "proxy_r2"]
+    if not missing:
+        return pd.DataFrame(columns=cols)
+    own = not isinstance(bfile, GenotypePanel)
+    panel = open_panel(bfile, founders_only=False) if own else bfile
+    try:
+        v = panel.variants
+        out_row = pd.Series(np.arange(len(outcome)), index=pd.Index(outcome["variant_id"].astype(str)))
+        out_row = out_row[~out_row.index.duplicated()]
+        in_out = np.isin(v.variant_id, out_row.index)
+        rows = []
+        for vid in missing:
+            i = v.rows_by_id.get(vid)
+            if i is None:
+                continue
+            cand = np.flatnonzero(in_out & (v.chromosome == v.chromosome[i])
+                                  & (np.abs(v.position - v.position[i]) <= window_kb * 1000))
+            cand = cand[cand != i]
+            if cand.size == 0:
+                continue
+            g = panel.read(np.r_[i, cand])
+            r2, ok = r2_vector(g[:, 0], g[:, 1:], method="corr")      # signed: sign(r) * r²
+            r2 = np.where(ok, r2, 0.0)
+            j = int(np.argmax(np.abs(r2)))
+            if abs(r2[j]) < r2_min:
+                continue
+            p = cand[j]
+            pid = str(v.variant_id[p])
+            orow = outcome.iloc[int(out_row[pid])].copy()
+            ea = str(orow["effect_allele"]).upper()
+            pa1, pa2 = str(v.allele1[p]).upper(), str(v.allele2[p]).upper()
+            ta1, ta2 = str(v.allele1[i]).upper(), str(v.allele2[i]).upper()
+            if ea not in (pa1, pa2):
+                ea = ea.translate(_COMP)
+            if ea not in (pa1, pa2):
+                continue
+            same = (ea == pa1) == (r2[j] > 0)
+            orow["effect_allele"], orow["other_allele"] = (ta1, ta2) if same else (ta2, ta1)
+            orow["variant_id"] = vid
+            orow["proxy_variant"] = pid
+            orow["proxy_r2"] = float(abs(r2[j]))
+            rows.append(orow)
+    finally:
+        if own:
+            panel.close()
+    log.info("proxies: %d of %d missing instruments replaced (r2 >= %s)", len(rows), len(missing), r2_min)
+    return pd.DataFrame(rows, columns=cols).reset_index(drop=True)
