@@ -61,7 +61,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.commands.gwas_output import GENOME_WIDE, output_order
+from edfgen.commands.gwas_output import output_order
+from edfgen.kernels.thresholds import GENOME_WIDE
 from edfgen.kernels.models import MODELS
 from edfgen.formats.validate import number_fraction, numeric_values
 from edfgen.kernels.association import (  # the array kernels; also importable from here

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.kernels.association import AssociationResult
-from edfgen.plots.thin import GENOME_WIDE  # the threshold of gwas_summary.tsv and of the plots
+from edfgen.kernels.thresholds import GENOME_WIDE  # the threshold of gwas_summary.tsv and of the plots
 
 log = logging.getLogger(__name__)
 

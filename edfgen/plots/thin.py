@@ -27,11 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from edfgen.formats.tables import atomic_path
+from edfgen.kernels.thresholds import GENOME_WIDE, SUGGESTIVE
 
-#: genome-wide significance line of every Manhattan plot
-GENOME_WIDE = 5e-8
-#: suggestive line of every Manhattan plot
-SUGGESTIVE = 1e-5
 #: smallest p drawn (-log10 p = 300); p = 0 (underflow) is drawn there
 P_FLOOR = 1e-300
 #: bins of the uniform-in-p histogram behind :meth:`GwasPlotAccumulator.median_p`

@@ -49,6 +49,7 @@ import pandas as pd
 from scipy.special import chdtrc, gammaln  # not scipy.stats: ~0.5 s of import in every command
 
 from edfgen.exceptions import InputError
+from edfgen.kernels.thresholds import REFERENCE_GENOMES
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ log = logging.getLogger(__name__)
 MIN_SAMPLES = 50
 KINSHIP_2ND_DEGREE = 0.0884
 _BLOCK = 4096
-REFERENCE_GENOMES = ("GRCh37", "GRCh38")
 
 
 @dataclass(frozen=True)
