@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from edfgen import __version__
-from edfgen.formats.tables import atomic_write
+from edfgen.exceptions import InputError
+from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
 
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
@@ -66,8 +67,6 @@ SMALL_INPUT_BYTES = 64 << 20
 def _input_files(p: Path) -> list[Path]:
     """The files of an input: itself, or every file under a directory except manifests and
     edfgen temporary files (sorted)."""
-    from edfgen.formats.tables import is_temp_name
-
     if not p.is_dir():
         return [p]
     return sorted(q for q in p.rglob("*") if q.is_file() and q.name != MANIFEST
@@ -185,8 +184,6 @@ def _snapshot(out_dir: Path) -> dict[str, tuple[int, int]]:
 
 
 def _files_written(out_dir: Path, before: dict[str, tuple[int, int]]) -> list[str]:
-    from edfgen.formats.tables import is_temp_name
-
     now = _snapshot(out_dir)
     return sorted(k for k, v in now.items() if not Path(k).name.startswith(".") and not is_temp_name(k)
                   and Path(k).name != MANIFEST and before.get(k) != v)
@@ -219,8 +216,6 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
     InputError
         The manifest belongs to another command than ``command``.
     """
-    from edfgen.exceptions import InputError
-
     base = Path(base)
     mpath = base / name
     m = _read_json(mpath)
@@ -254,8 +249,6 @@ def check_not_inputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str 
                      *, option: str = "--out") -> None:
     """Raise :class:`~edfgen.exceptions.InputError` if an output path is one of the inputs or a folder
     holding one (no command writes over its own input)."""
-    from edfgen.exceptions import InputError
-
     ins = {Path(i).resolve(): i for i in inputs if i is not None and Path(i).exists()}
     for o in outputs:
         r = Path(o).resolve()
@@ -282,9 +275,6 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
     created is removed when left empty. ``replace=False`` (a run that continues the earlier one, e.g.
     ``pretrain --resume``) keeps the earlier outputs and only drops the earlier manifest.
     """
-    from edfgen.exceptions import InputError
-    from edfgen.formats.tables import clean_temp_files
-
     out_dir = Path(out_dir)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)

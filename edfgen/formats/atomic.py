@@ -1,0 +1,125 @@
+"""Atomic files: edfgen's one temporary-file rule, and writes that never leave half a file.
+
+Every output is first written to a temporary file in the target directory and renamed over the
+target only when complete (:func:`atomic_path`, :func:`atomic_write`), so a crash or Ctrl-C never
+leaves a half-written output.
+
+Temporary files follow one naming rule, ``.<name>.edfgen-tmp-<pid>-<random><suffixes>`` (hidden,
+beside their target, keeping its suffixes so that writers choosing a format by extension work):
+:func:`is_temp_name` recognises them, every reader and discovery of edfgen skips them, and
+:func:`clean_temp_files` (run by every command on its output folder before it writes) removes those
+left by a killed process.
+
+This module knows file names and renames only (no table formats, no manifests): both
+:mod:`edfgen.formats.tables` and :mod:`edfgen.formats.manifest` build on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import IO, Iterator
+
+PathLike = str | os.PathLike
+
+#: the marker of edfgen's temporary files (see the module docstring)
+TEMP_MARK = ".edfgen-tmp-"
+_TEMP_RE = re.compile(r"^\..+\.edfgen-tmp-(\d+)-[A-Za-z0-9_]+")
+#: temporary names of edfgen < 0.2 (``.<name>.<8 random>.tmp<suffixes>``), recognised so that leftovers go too
+_LEGACY_TEMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.|$)")
+
+
+def temp_name(path: PathLike, *, suffix: str | None = None) -> Path:
+    """A fresh temporary path beside ``path`` under the one naming rule (nothing is created)."""
+    path = Path(path)
+    suffix = suffix if suffix is not None else "".join(path.suffixes)
+    token = os.urandom(6).hex()
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{token}{suffix}")
+
+
+def is_temp_name(name: str | os.PathLike) -> bool:
+    """True when ``name`` (a file or folder name, or a path: its last part) is an edfgen temporary file."""
+    name = Path(name).name
+    return bool(_TEMP_RE.match(name) or _LEGACY_TEMP_RE.match(name))
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def clean_temp_files(folder: PathLike, *, recursive: bool = True) -> list[Path]:
+    """Remove the edfgen temporary files (and folders) under ``folder`` left by processes that are gone.
+
+    A temporary file whose writer (the pid in its name) is still running is kept, so that a command
+    never removes another live process's work in progress. Returns the paths removed.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    stack = [folder]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            if is_temp_name(e.name):
+                m = _TEMP_RE.match(e.name)
+                if m and _pid_alive(int(m.group(1))):
+                    continue
+                p = Path(e.path)
+                try:
+                    if e.is_dir(follow_symlinks=False):
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink()
+                    removed.append(p)
+                except FileNotFoundError:
+                    pass
+            elif recursive and e.is_dir(follow_symlinks=False):
+                stack.append(Path(e.path))
+    return removed
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, *, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    The temporary name (:func:`temp_name`) keeps the target's suffixes (``.tsv.gz``, ``.bed``) so
+    writers that choose a format by extension still work. On an exception the temporary file
+    (or directory) is removed and the target is untouched; after a kill, :func:`clean_temp_files`
+    removes it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = temp_name(path, suffix=suffix)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        if tmp_path.is_dir():
+            shutil.rmtree(tmp_path, ignore_errors=True)
+        elif tmp_path.exists():
+            tmp_path.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
+    """Open a temporary file for writing; it replaces ``path`` when the block succeeds."""
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, **open_kwargs) as fh:
+            yield fh
