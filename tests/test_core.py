@@ -11,7 +11,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats import dictionary
 from edfgen.formats.sumstats import read_sumstats, write_sumstats, SSF_COLUMNS
 from edfgen.formats.tables import atomic_write, prepare_out_dir, read_table, write_table
-from edfgen.formats.manifest import is_up_to_date, read_manifest, recording, sha256_file
+from edfgen.formats.manifest import input_digest, read_manifest, recording, sha256_file
 
 
 def test_atomic_write__failure_leaves_target_untouched(tmp_path):
@@ -65,10 +65,13 @@ def test_manifest__records_inputs_and_detects_changes(tmp_path):
     man = read_manifest(out)
     assert man["inputs"][str(inp)] == sha256_file(inp)
     assert man["seed"] == 3 and man["outputs"] == ["result.tsv"] and man["finished"]
-    assert is_up_to_date(out, "demo-cmd", {"k": 1}, [inp])
-    assert not is_up_to_date(out, "demo-cmd", {"k": 2}, [inp])
+    # the live up-to-date check (the pipeline's stage key): a complete manifest, and inputs whose
+    # input_digest is the one recorded
+    assert man["parameters"] == {"k": 1} and man["command"] == "demo-cmd"
+    assert read_manifest(out, complete=True) is not None
+    assert input_digest(inp) == man["inputs"][str(inp)]
     inp.write_text("changed")
-    assert not is_up_to_date(out, "demo-cmd", {"k": 1}, [inp])
+    assert input_digest(inp) != man["inputs"][str(inp)]
 
 
 def test_manifest__not_written_when_block_fails(tmp_path):
@@ -146,3 +149,28 @@ def test_fingerprint__changes_with_size_or_mtime_not_reading_contents(tmp_path):
     touched = fingerprint(d)
     (d / "b.txt").write_text("two")
     assert fingerprint(d) != touched
+
+
+def test_fingerprint__content_and_cache_key_and_panel_inputs(tmp_path):
+    """The one file-identity rule of formats/manifest.py: content fingerprints, cache keys, panels."""
+    import os
+
+    from edfgen.formats.manifest import cache_key, fingerprint, panel_inputs
+
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.txt").write_text("one")
+    assert fingerprint(d / "a.txt", content=True) == sha256_file(d / "a.txt") == input_digest(d / "a.txt")
+    assert fingerprint(d, content=True) == input_digest(d)
+    os.utime(d / "a.txt", ns=(1, 1))
+    assert fingerprint(d, content=True) == input_digest(d)      # contents unchanged
+    key = cache_key([d / "a.txt"])
+    assert len(key) == 16 and cache_key([d / "a.txt"], length=20).startswith(key)
+    assert cache_key([d / "a.txt"], "GT") != key and cache_key(["gs://b/x.vcf.gz"]) != key
+    os.utime(d / "a.txt", ns=(2, 2))
+    assert cache_key([d / "a.txt"]) != key
+    prefix = tmp_path / "panel"
+    for ext, n in (("bed", 7), ("bim", 1), ("fam", 1)):
+        (tmp_path / f"panel.{ext}").write_bytes(b"x" * n)
+    assert panel_inputs(str(prefix)) == ([tmp_path / "panel.bim", tmp_path / "panel.fam"], 7)
+    assert panel_inputs(tmp_path / "none") == ([tmp_path / "none.bim", tmp_path / "none.fam"], None)

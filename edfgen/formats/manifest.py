@@ -12,10 +12,28 @@ a planned output name that is taken by such a file is refused with one line), th
 manifest, atomically. So a complete manifest marks a complete output, and after a crash the
 in-progress manifest still says which files are edfgen's (``--force`` removes them, never others).
 
-One provenance rule (:func:`input_digest`): the content sha256 of small inputs (at most
-:data:`SMALL_INPUT_BYTES` in all) and the stat fingerprint (names, sizes, modification and change
-times; no contents read) of large ones. Manifests, the pipeline's stage keys and ``extract``'s
-per-record resume all use the functions of this module.
+One rule for telling files apart (this module is its only place; nothing else hashes or stats an
+input for identity):
+
+=====================================  =============================================================
+:func:`stat_key` ``(path)``            one file, no contents read: ``"size:mtime_ns:ctime_ns"``
+:func:`fingerprint` ``(path, *,        one input (file, or folder: every file under it but manifests
+content=False)``                       and temporary files, by relative name): sha256 hex over the
+                                       :func:`stat_key` of each file, or with ``content=True`` over
+                                       their bytes (:func:`sha256_file` for a single file)
+:func:`input_digest` ``(path)``        the provenance rule of manifests and the pipeline's stage keys:
+                                       ``fingerprint(content=True)`` of inputs of at most
+                                       :data:`SMALL_INPUT_BYTES`, else ``"stat:" + fingerprint()``
+:func:`cache_key` ``(paths, *extra)``  names a cache entry (BGEN metafile, tabix index, genotype
+                                       cache) after a set of files: absolute path and
+                                       :func:`stat_key` of each (a remote ``scheme://`` URL by name)
+:func:`panel_inputs` ``(panel)``       how a manifest records a genotype panel: its small files (as
+                                       inputs, by :func:`input_digest`) and the byte count of its
+                                       genotype files (never hashed)
+=====================================  =============================================================
+
+Manifests, the pipeline's stage keys, ``extract``'s per-record resume (:func:`stat_key` of each
+file of a record) and the caches of the genotype readers all use these functions.
 """
 
 from __future__ import annotations
@@ -41,23 +59,13 @@ _CHUNK = 1 << 20
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
+    """Hex sha256 of the bytes of one file, read in 1 MiB chunks (``fingerprint(path, content=True)``
+    of a file; also the ``sha256`` that checkpoints and ``annotate`` record)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(_CHUNK), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def sha256_path(path: str | os.PathLike) -> str:
-    """sha256 of a file, or of a directory's sorted (relative name, sha256) list, recursively."""
-    p = Path(path)
-    if p.is_dir():
-        h = hashlib.sha256()
-        for f in _input_files(p):
-            h.update(f"{f.relative_to(p)}\0{sha256_file(f)}\n".encode())
-        return h.hexdigest()
-    return sha256_file(p)
 
 
 #: inputs up to this many bytes (a file, or all files of a directory) are told apart by content
@@ -82,11 +90,29 @@ def stat_key(path: str | os.PathLike) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
-def fingerprint(path: str | os.PathLike) -> str:
-    """A cheap change detector: sha256 over (relative name, :func:`stat_key`) of a file or of every
-    file under a directory. Unlike :func:`sha256_path` it reads no contents, so checking whether
-    a stage is up to date stays instant on biobank-sized inputs (like ``make``, it trusts stat)."""
+def fingerprint(path: str | os.PathLike, *, content: bool = False) -> str:
+    """The identity of one input, a file or a directory (every file under it, by relative name,
+    except manifests and edfgen temporary files): a hex sha256.
+
+    Parameters
+    ----------
+    path
+        A file or a directory.
+    content
+        ``False`` (default): a cheap change detector over (name, :func:`stat_key`) of each file;
+        no contents are read, so checking whether a stage is up to date stays instant on
+        biobank-sized inputs (like ``make``, it trusts stat). ``True``: over the bytes, i.e.
+        :func:`sha256_file` of a file, or the sha256 of a directory's sorted
+        ``(relative name, sha256_file)`` list.
+    """
     p = Path(path)
+    if content:
+        if not p.is_dir():
+            return sha256_file(p)
+        h = hashlib.sha256()
+        for f in _input_files(p):
+            h.update(f"{f.relative_to(p)}\0{sha256_file(f)}\n".encode())
+        return h.hexdigest()
     h = hashlib.sha256()
     for f in _input_files(p):
         h.update(f"{f.relative_to(p) if p.is_dir() else f.name}\0{stat_key(f)}\n".encode())
@@ -94,16 +120,63 @@ def fingerprint(path: str | os.PathLike) -> str:
 
 
 def input_digest(path: str | os.PathLike) -> str:
-    """The one provenance rule: ``sha256`` of the content of an input of at most
-    :data:`SMALL_INPUT_BYTES` (file or directory), else ``"stat:" +`` :func:`fingerprint`;
+    """The one provenance rule: ``fingerprint(path, content=True)`` of an input of at most
+    :data:`SMALL_INPUT_BYTES` (file or directory), else ``"stat:" + fingerprint(path)``;
     ``"absent"`` for a path that does not exist."""
     p = Path(path)
     if not p.exists():
         return "absent"
     files = _input_files(p)
     if sum(f.stat().st_size for f in files) <= SMALL_INPUT_BYTES:
-        return sha256_path(p)
+        return fingerprint(p, content=True)
     return "stat:" + fingerprint(p)
+
+
+def cache_key(paths: Iterable[str | os.PathLike], *extra: str, length: int = 16) -> str:
+    """A short hex key naming a cache entry built from the files ``paths`` (and ``extra`` strings,
+    e.g. the options the entry depends on): sha256 over the absolute path and :func:`stat_key` of
+    each file, in order (a remote ``scheme://`` URL by its name; it cannot be stat'ed), then
+    ``extra``; the first ``length`` hex digits. No contents are read.
+    """
+    h = hashlib.sha256()
+    for p in paths:
+        p = os.fspath(p)
+        h.update((f"{p};" if "://" in p else f"{os.path.abspath(p)}:{stat_key(p)};").encode())
+    for e in extra:
+        h.update(f"{e};".encode())
+    return h.hexdigest()[:length]
+
+
+#: the files of a genotype panel that hold the genotypes (recorded by size, never hashed)
+GENOTYPE_FILE_SUFFIXES = (".bed", ".pgen", ".bgen", ".gz", ".bgz", ".bcf", ".vcf")
+
+
+def panel_inputs(panel) -> tuple[list[Path], int | None]:
+    """How a manifest records a genotype panel (an LD reference): ``(small files, genotype bytes)``.
+
+    Parameters
+    ----------
+    panel
+        A PLINK 1 prefix (``str`` or path: ``PREFIX.bed/.bim/.fam``), or anything with a
+        ``paths()`` method listing its files (a genotype reader or source).
+
+    Returns
+    -------
+    small, size
+        The variant and sample files (``.bim``, ``.fam``, ``.pvar``, ``.sample``...): they go to the
+        manifest's inputs (:func:`input_digest`). ``size``: the summed bytes of the genotype files
+        (:data:`GENOTYPE_FILE_SUFFIXES`) that exist, ``None`` when none does; recorded by size only
+        (``ld_panel_bed_bytes``), because hashing a biobank's genotypes takes longer than clumping or
+        MR with them.
+    """
+    if isinstance(panel, (str, os.PathLike)):
+        paths = [Path(f"{os.fspath(panel)}.{e}") for e in ("bed", "bim", "fam")]
+    else:
+        paths = [Path(p) for p in panel.paths()]
+    big = [p for p in paths if p.suffix in GENOTYPE_FILE_SUFFIXES]
+    small = [p for p in paths if p not in big]
+    size = sum(p.stat().st_size for p in big if p.exists()) if any(p.exists() for p in big) else None
+    return small, size
 
 
 def _jsonable(value: Any) -> Any:
@@ -360,17 +433,3 @@ def read_manifest(out_dir: str | os.PathLike, *, name: str = MANIFEST,
         return None
     return m
 
-
-def is_up_to_date(out_dir: str | os.PathLike, command: str, parameters: dict[str, Any],
-                  inputs: Iterable[str | os.PathLike | None]) -> bool:
-    """True when ``out_dir`` has a complete manifest for the same command, parameters and input hashes."""
-    m = read_manifest(out_dir)
-    if not m or m.get("command") != command or m.get("finished") is None:
-        return False
-    if m.get("parameters") != _jsonable(parameters):
-        return False
-    probe = Manifest(command=command)
-    probe.add_inputs(inputs)
-    if m.get("inputs") != probe.inputs:
-        return False
-    return all((Path(out_dir) / o).exists() for o in m.get("outputs", []))
