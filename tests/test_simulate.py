@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from edfgen.kernels.ecg import LEADS
 from edfgen.exceptions import InputError
 from edfgen.formats.dictionary import check_columns, check_file
-from edfgen.simulate.cohort import (BED_MAGIC, CAUSAL_EFFECTS, OUTCOMES, _encode_bed, load_truth, planted_loci,
-                                    read_dosages, simulate_cohort)
+from edfgen.formats.plink_write import BED_MAGIC, encode_bed
+from edfgen.simulate.cohort import CAUSAL_EFFECTS, OUTCOMES, load_truth, planted_loci, read_dosages, simulate_cohort
 from tests.conftest import SIM_COHORT_PARAMS, have
 
 N = SIM_COHORT_PARAMS["n"]
@@ -35,7 +35,7 @@ def test_encode_bed__round_trips_through_bed_reader(tmp_path):
     rng = np.random.default_rng(0)
     dos = rng.integers(0, 3, (7, 13)).astype(np.int8)          # 13 samples: exercises the padding
     miss = rng.random((7, 13)) < 0.1
-    (tmp_path / "x.bed").write_bytes(BED_MAGIC + _encode_bed(dos, miss))
+    (tmp_path / "x.bed").write_bytes(BED_MAGIC + encode_bed(dos, miss))
     pd.DataFrame({"f": [f"s{i}" for i in range(13)], "i": [f"s{i}" for i in range(13)], "p": 0, "m": 0, "s": 1,
                   "y": -9}).to_csv(tmp_path / "x.fam", sep=" ", header=False, index=False)
     pd.DataFrame({"c": 1, "id": [f"v{i}" for i in range(7)], "cm": 0, "bp": np.arange(7) + 1, "a1": "A",
