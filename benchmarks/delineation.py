@@ -60,7 +60,8 @@ def load_before():
 
 def load_real() -> list[dict]:
     """Every real 500 Hz record in ``../shared/data/ecg`` (PTB-XL ``records500`` and CinC 2021)."""
-    from edfgen.formats.ecg.records import canonicalise_leads, discover_records, read_record
+    from edfgen.formats.ecg.records import discover_records, read_record
+    from edfgen.kernels.ecg.leads import canonicalise_leads
 
     db = pd.read_csv(PTBXL / "ptbxl_database.csv", index_col="ecg_id")
     out = []

@@ -206,7 +206,8 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
     itself). Returns ``(table IID + biomarker columns, rejects record/path/reason)``.
     """
     from edfgen.kernels.ecg.biomarkers import measure_biomarkers
-    from edfgen.formats.ecg.records import RecordRejected, canonicalise_leads, discover_records, read_record
+    from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
+    from edfgen.kernels.ecg.leads import canonicalise_leads
 
     refs = discover_records([ecg] if isinstance(ecg, (str, os.PathLike)) else ecg)
     rows, rejects = [], []

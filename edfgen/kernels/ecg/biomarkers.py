@@ -67,7 +67,7 @@ import pandas as pd
 from scipy import signal as sps
 
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
-from edfgen.simulate.ecg import DOWER_LEADS, INVERSE_DOWER, limb_leads_from_I_II
+from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelve_from_eight
 from edfgen.exceptions import InputError
 
 __all__ = ["BIOMARKER_COLUMNS", "Delineation", "delineate", "detect_r_peaks", "measure_biomarkers", "measure_record"]
@@ -284,11 +284,6 @@ P_MIN_MV, P_REL = 0.03, 0.3
 FLOOR_S = 0.02
 
 
-def _limb_leads(beat8: np.ndarray) -> np.ndarray:
-    """``[12, W]`` in :data:`edfgen.kernels.ecg.LEADS` order from the ``[8, W]`` I, II, V1..V6 beat."""
-    return np.stack([beat8[0], beat8[1], *limb_leads_from_I_II(beat8[0], beat8[1]), *beat8[2:]])
-
-
 def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> Delineation | None:
     """Median beat and P onset, QRS onset/offset and T end of one 12-lead record ``[12, T]`` (mV).
 
@@ -331,7 +326,7 @@ def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> Delineation | None:
     t = np.arange(n)
     base = np.stack([np.interp(t, centres, levels[k]) for k in range(x.shape[0])])
     cut = full[:, None] + seg[None, :]
-    beat = _limb_leads(np.median((lp - base)[:, cut], axis=1))           # [12, W]
+    beat = twelve_from_eight(np.median((lp - base)[:, cut], axis=1))           # [12, W]
     qrs_on, qrs_off = _qrs_bounds(beat[_INDEPENDENT], pre, fs)
     nan12 = np.full(12, np.nan)
     if qrs_on is None or qrs_off is None:
@@ -393,7 +388,7 @@ def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> dict[str, floa
     out["r_amplitude_mv"] = float(mag[qrs_on:qrs_off + 1].max())
     lead_i, lead_ii = beat8[0, qrs_on:qrs_off + 1], beat8[1, qrs_on:qrs_off + 1]
     area_i = lead_i.sum()
-    area_avf = (lead_ii - lead_i / 2).sum()
+    area_avf = lead_avf(lead_i, lead_ii).sum()
     out["qrs_axis_deg"] = math.degrees(math.atan2(2.0 / math.sqrt(3.0) * area_avf, area_i))
 
     t_lo = qrs_off + int(0.06 * fs)
