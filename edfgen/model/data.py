@@ -54,16 +54,6 @@ def is_bundle(path: str | Path) -> bool:
         return "ecg" in z.files and "iid" in z.files and z["ecg"].ndim == 3
 
 
-def write_bundle(path: str | Path, ids: Sequence[str], ecg: np.ndarray) -> Path:
-    """Write an ECG bundle (``ecg [N, 12, T]`` raw mV + ``iid``) atomically."""
-    from edfgen.formats.tables import atomic_path
-
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, ecg=np.asarray(ecg, dtype=np.float32), iid=np.asarray([str(i) for i in ids]))
-    return Path(path)
-
-
 def window_array(x: np.ndarray, prep: Preprocessing) -> np.ndarray:
     """Band-pass/notch and window raw ``[N, 12, T]`` mV arrays like :func:`edfgen.kernels.ecg.preprocess.preprocess`."""
     from edfgen.kernels.ecg.preprocess import _window, bandpass_notch
