@@ -84,7 +84,8 @@ def main() -> None:
     from edfgen.kernels.ecg.leads import canonicalise_leads
     from edfgen.kernels.ecg.preprocess import preprocess_many
     from edfgen.simulate.ecg import random_physiology, synthesize_batch
-    from edfgen.commands.extract import embed_windows, extract_edfs
+    from edfgen.commands.extract import extract_edfs
+    from edfgen.kernels.edf import embed_windows
     from edfgen.model.checkpoint import load_checkpoint
 
     torch.set_num_threads(args.threads)
