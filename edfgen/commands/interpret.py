@@ -5,29 +5,10 @@ runs the kernels of :mod:`edfgen.kernels.edf` (:func:`~edfgen.kernels.edf.associ
 :func:`~edfgen.kernels.edf.cluster_edfs`), draws :func:`edfgen.plots.heatmap.plot_heatmap` and writes
 the files inside the manifest recording.
 
-For every pair (EDF *j*, biomarker *k*) the model is
-
-``edf_j ~ 1 + age + sex + biomarker_k``   (ordinary least squares; covariates configurable)
-
-and the biomarker's coefficient is reported with its standard error, t statistic and two-sided p
-value; ``significant`` is ``p_value < p_threshold`` (default 0.01, as in the paper). All pairs are
-fitted at once by the Frisch–Waugh–Lovell theorem: EDFs and biomarkers are residualised on the
-covariates with one least-squares solve, and the slopes, residual sums of squares and standard
-errors follow from matrix products (degrees of freedom ``n − n_covariates − 2``). Participants with a
-missing value of a biomarker are dropped for that biomarker only.
-
-EDF clusters: k-means (scikit-learn) on the EDFs' standardised profiles across participants (each EDF
-is a point whose coordinates are its z-scored values; squared Euclidean distance between two such
-profiles is ``2(n−1)(1 − r)``, so EDFs cluster by correlation). At most ``max_cluster_samples``
-participants (seeded random subset) are used.
-
-References
-----------
-Frisch R, Waugh FV. Partial time regressions as compared with individual trends.
-Econometrica 1933;1:387-401. doi:10.2307/1907330
-Lovell MC. Seasonal adjustment of economic time series. JASA 1963;58:993-1010. doi:10.1080/01621459.1963.10480682
-Lloyd SP. Least squares quantization in PCM. IEEE Trans Inf Theory 1982;28:129-137. doi:10.1109/TIT.1982.1056489
-(k-means; scikit-learn's ``KMeans`` with k-means++ seeding, Arthur & Vassilvitskii, SODA 2007).
+For every pair (EDF *j*, biomarker *k*) the model is ``edf_j ~ 1 + age + sex + biomarker_k`` (ordinary
+least squares; covariates configurable; method and references in :mod:`edfgen.kernels.edf`), and
+``significant`` is ``p_value < p_threshold`` (default 0.01, as in the paper). The EDFs are clustered by
+k-means on their standardised profiles (so by correlation).
 """
 
 from __future__ import annotations

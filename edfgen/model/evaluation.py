@@ -17,12 +17,7 @@ Scores: per-label and macro AUROC/AUPRC with percentile bootstrap 95% CIs over p
 
 References
 ----------
-Wagner P, Strodthoff N, Bousseljot R-D et al. PTB-XL, a large publicly available electrocardiography
-dataset. Sci Data 2020;7:154. doi:10.1038/s41597-020-0495-6.
-Strodthoff N, Wagner P, Schaeffter T, Samek W. Deep learning for ECG analysis: benchmarks and insights
-from PTB-XL. IEEE J Biomed Health Inform 2021;25:1519-1528. doi:10.1109/JBHI.2020.3022989.
-Reyna MA et al. Will two do? Varying dimensions in electrocardiography: the PhysioNet/Computing in
-Cardiology Challenge 2021. Comput Cardiol 2021. doi:10.23919/CinC53138.2021.9662687.
+The label sources' references are in :mod:`edfgen.formats.labels`.
 Alain G, Bengio Y. Understanding intermediate layers using linear classifier probes. arXiv:1610.01644.
 """
 
