@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen import DEFAULT_CHECKPOINT
-from edfgen.formats.ecg.records import RecordRef, RecordRejected, discover_records, read_record
+from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, RecordRejected, discover_records, read_record
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.edf import edf_pca, embed_windows
@@ -68,7 +68,6 @@ from edfgen.formats.manifest import listed_outputs, read_manifest, recording, st
 
 log = logging.getLogger(__name__)
 
-REJECT_COLUMNS = ["record", "path", "reason"]
 PARTS_FORMAT = 2  # 2: each record's input fingerprint is stored beside its EDF (resume by fingerprint)
 
 

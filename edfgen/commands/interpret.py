@@ -39,7 +39,7 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
     itself). Returns ``(table IID + biomarker columns, rejects record/path/reason)``.
     """
     from edfgen.kernels.ecg.biomarkers import measure_biomarkers
-    from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
+    from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_record
     from edfgen.kernels.ecg.leads import canonicalise_leads
 
     refs = discover_records([ecg] if isinstance(ecg, (str, os.PathLike)) else ecg)
@@ -54,7 +54,7 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
             continue
         m = measure_biomarkers(rec.signal, rec.fs).iloc[0].to_dict()
         rows.append({"IID": rec.record_id, **m})
-    return pd.DataFrame(rows), pd.DataFrame(rejects, columns=["record", "path", "reason"])
+    return pd.DataFrame(rows), pd.DataFrame(rejects, columns=REJECT_COLUMNS)
 
 
 def _numeric_covariates(df: pd.DataFrame, cols: Sequence[str], path) -> np.ndarray:

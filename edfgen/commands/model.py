@@ -14,9 +14,6 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-#: columns of a model command's ``rejects.tsv``
-REJECT_COLUMNS = ["record", "path", "reason"]
-
 
 def set_threads(n: int | None) -> None:
     """Torch intra-op threads (unchanged when ``n`` is ``None`` or 0)."""
@@ -47,6 +44,7 @@ def write_rejects(rejects, out: Path) -> None:
     if rejects:
         import pandas as pd
 
+        from edfgen.formats.ecg.records import REJECT_COLUMNS
         from edfgen.formats.tables import write_table
 
         write_table(pd.DataFrame(rejects, columns=REJECT_COLUMNS), out / "rejects.tsv")

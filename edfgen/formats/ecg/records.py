@@ -57,7 +57,7 @@ from edfgen.formats.ecg.xml import ROOTS, read_xml, sniff_xml, xml_record_id
 from edfgen.kernels.ecg import LEADS
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
-__all__ = ["SUPPORTED_SUFFIXES", "XML_FORMATS", "EcgRecord", "RecordRef", "RecordRejected", "discover_records",
+__all__ = ["REJECT_COLUMNS", "SUPPORTED_SUFFIXES", "XML_FORMATS", "EcgRecord", "RecordRef", "RecordRejected", "discover_records",
            "iter_records", "read_ecg", "read_hdf5", "read_npy", "read_npz", "read_record", "read_wfdb"]
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ XML_SUFFIXES = (".xml",)  # GE CardioSoft (UK Biobank) and GE MUSE XML, told apa
 SUPPORTED_SUFFIXES = WFDB_SUFFIXES + NPY_SUFFIXES + NPZ_SUFFIXES + HDF5_SUFFIXES + XML_SUFFIXES
 #: formats read by edfgen.formats.ecg.xml (the layout is sniffed from the root element at discovery)
 XML_FORMATS = ("cardiosoft", "muse", "aecg", "xml", "notxml")
+#: columns of every ``rejects.tsv`` of ECG records (extract, interpret, finetune, evaluate)
+REJECT_COLUMNS = ["record", "path", "reason"]
 
 
 @dataclass(frozen=True)
