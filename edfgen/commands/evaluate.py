@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Sequence
 
 from edfgen.commands.model import set_threads, write_rejects
+from edfgen.formats.manifest import recording
+from edfgen.formats.tables import prepare_out_dir, write_table
 
 
 def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | os.PathLike | None,
@@ -24,9 +26,7 @@ def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | 
     -------
     edfgen.model.evaluation.EvaluationResult
     """
-    from edfgen.formats.manifest import recording
-    from edfgen.formats.tables import prepare_out_dir, write_table
-    from edfgen.model.checkpoint import load_checkpoint
+    from edfgen.model.checkpoint import load_checkpoint  # imports torch
     from edfgen.model.evaluation import EvaluateSettings, evaluate_ecgs
     from edfgen.plots.evaluation import plot_evaluation
 

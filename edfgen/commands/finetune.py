@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Sequence
 
 from edfgen.commands.model import load_signals, set_threads, write_rejects
+from edfgen.formats.labels import read_labels
+from edfgen.formats.manifest import recording
+from edfgen.formats.tables import prepare_out_dir
 
 
 def run_finetune(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | os.PathLike,
@@ -23,10 +26,7 @@ def run_finetune(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | 
     -------
     edfgen.model.finetune.FinetuneResult
     """
-    from edfgen.formats.labels import read_labels
-    from edfgen.formats.manifest import recording
-    from edfgen.formats.tables import prepare_out_dir
-    from edfgen.model.finetune import FinetuneSettings, finetune
+    from edfgen.model.finetune import FinetuneSettings, finetune  # imports torch
 
     out = Path(out)
     set_threads(threads)

@@ -14,6 +14,12 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+import pandas as pd
+
+from edfgen.formats.ecg.records import REJECT_COLUMNS
+from edfgen.formats.tables import write_table
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+
 
 def set_threads(n: int | None) -> None:
     """Torch intra-op threads (unchanged when ``n`` is ``None`` or 0)."""
@@ -30,8 +36,7 @@ def load_signals(ecg: Sequence[str | os.PathLike], checkpoint):
     -------
     (:class:`edfgen.model.data.EcgArray`, :class:`~edfgen.kernels.ecg.preprocessing_config.Preprocessing`)
     """
-    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
-    from edfgen.model.checkpoint import resolve_checkpoint
+    from edfgen.model.checkpoint import resolve_checkpoint  # imports torch
     from edfgen.model.data import load_ecgs
 
     doc = json.loads(resolve_checkpoint(checkpoint).read_text())
@@ -42,11 +47,6 @@ def load_signals(ecg: Sequence[str | os.PathLike], checkpoint):
 def write_rejects(rejects, out: Path) -> None:
     """``out/rejects.tsv`` (``record, path, reason``) when any ECG could not be used."""
     if rejects:
-        import pandas as pd
-
-        from edfgen.formats.ecg.records import REJECT_COLUMNS
-        from edfgen.formats.tables import write_table
-
         write_table(pd.DataFrame(rejects, columns=REJECT_COLUMNS), out / "rejects.tsv")
 
 
@@ -57,7 +57,7 @@ def run_export(*, checkpoint, out: str | os.PathLike):
     -------
     (path written, the checkpoint's sha256)
     """
-    from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
+    from edfgen.model.checkpoint import load_checkpoint, save_checkpoint  # imports torch
 
     m = load_checkpoint(checkpoint)
     path = save_checkpoint(m.model, m.config, m.preprocessing, out, metadata=m.metadata)

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Sequence
 
 from edfgen.commands.model import set_threads
+from edfgen.formats.manifest import recording
+from edfgen.formats.tables import prepare_out_dir
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 
 def run_pretrain(*, out: str | os.PathLike, config_name: str, ecg: Sequence[str | os.PathLike], simulated: int,
@@ -22,11 +25,8 @@ def run_pretrain(*, out: str | os.PathLike, config_name: str, ecg: Sequence[str 
     Rank 0 (or a single process) prepares ``out``, records the manifest and returns the
     :class:`edfgen.model.pretrain.PretrainResult`; other ranks of a ``torchrun`` job train and return ``None``.
     """
-    from edfgen.formats.manifest import recording
-    from edfgen.formats.tables import prepare_out_dir
-    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
     from edfgen.model.config import get_config
-    from edfgen.model.pretrain import PretrainSettings, pretrain
+    from edfgen.model.pretrain import PretrainSettings, pretrain  # imports torch
 
     out = Path(out)
     set_threads(threads)
