@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen import DEFAULT_CHECKPOINT
-from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, RecordRejected, discover_records, read_record
+from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.edf import edf_pca, embed_windows
@@ -83,13 +83,7 @@ def _load_batch(refs: Sequence[RecordRef], prep: Preprocessing, fs: float | None
                 quality: QualityThresholds) -> tuple[list[str], np.ndarray, list[tuple[str, str, str]],
                                                      list[tuple[str, str, str]]]:
     """Read + preprocess a batch (runs in a worker process): ids, signals, rejects, notes of kept records."""
-    items = []
-    for ref in refs:
-        try:
-            items.append(read_record(ref, fs=fs))
-        except RecordRejected as exc:
-            items.append(RecordRejected(exc.reason, record_id=ref.record_id, path=ref.path))
-    b = preprocess_many(items, prep, quality=quality)
+    b = preprocess_many(read_records(refs, fs=fs), prep, quality=quality)
     return b.record_ids, b.signals, b.rejects, b.notes
 
 

@@ -70,7 +70,7 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     InputError
         When no usable record is found (the message names the paths).
     """
-    from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
+    from edfgen.formats.ecg.records import discover_records, read_records
     from edfgen.kernels.ecg.preprocess import preprocess_many
 
     ids: list[str] = []
@@ -92,13 +92,7 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     if files:
         refs = discover_records(files)
         for s in range(0, len(refs), chunk):
-            recs = []
-            for ref in refs[s:s + chunk]:
-                try:
-                    recs.append(read_record(ref))
-                except RecordRejected as exc:
-                    recs.append(exc)
-            batch = preprocess_many(recs, prep)
+            batch = preprocess_many(read_records(refs[s:s + chunk]), prep)
             parts.append(batch.signals)
             ids += batch.record_ids
             rejects += batch.rejects

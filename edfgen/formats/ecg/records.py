@@ -58,7 +58,7 @@ from edfgen.kernels.ecg import LEADS
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
 __all__ = ["REJECT_COLUMNS", "SUPPORTED_SUFFIXES", "XML_FORMATS", "EcgRecord", "RecordRef", "RecordRejected", "discover_records",
-           "iter_records", "read_ecg", "read_hdf5", "read_npy", "read_npz", "read_record", "read_wfdb"]
+           "iter_records", "read_ecg", "read_hdf5", "read_npy", "read_npz", "read_record", "read_records", "read_wfdb"]
 
 log = logging.getLogger(__name__)
 
@@ -460,6 +460,18 @@ def read_record(ref: RecordRef, *, fs: float | None = None, units: str | None = 
     if ref.fmt in XML_FORMATS:
         return read_xml(ref.path, ref.fmt)
     raise InputError(f"{ref.path}: unsupported ECG format {ref.fmt!r}")
+
+
+def read_records(refs: Iterable[RecordRef], *, fs: float | None = None) -> list[EcgRecord | RecordRejected]:
+    """Read the records ``refs`` point to, in order; a record that cannot be read is returned as its
+    :class:`RecordRejected` (named by the ref's record id and path) instead of stopping the batch."""
+    items: list[EcgRecord | RecordRejected] = []
+    for ref in refs:
+        try:
+            items.append(read_record(ref, fs=fs))
+        except RecordRejected as exc:
+            items.append(RecordRejected(exc.reason, record_id=ref.record_id, path=ref.path))
+    return items
 
 
 def read_ecg(path: str | os.PathLike, *, fs: float | None = None) -> EcgRecord:
