@@ -22,8 +22,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from edfgen.exceptions import InputError
-from edfgen.formats.tables import read_table, write_table
+from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_record
 from edfgen.formats.manifest import recording
+from edfgen.formats.tables import prepare_out_dir, read_table, write_table
+from edfgen.kernels.ecg.biomarkers import measure_biomarkers
+from edfgen.kernels.ecg.leads import canonicalise_leads
 from edfgen.kernels.edf import associate, cluster_edfs
 from edfgen.plots.heatmap import plot_heatmap
 
@@ -38,10 +41,6 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
     Each record is read, its leads canonicalised (at its own sampling rate; the delineator filters
     itself). Returns ``(table IID + biomarker columns, rejects record/path/reason)``.
     """
-    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
-    from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_record
-    from edfgen.kernels.ecg.leads import canonicalise_leads
-
     refs = discover_records([ecg] if isinstance(ecg, (str, os.PathLike)) else ecg)
     rows, rejects = [], []
     for ref in refs:
@@ -118,8 +117,6 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     clusters
         k of the EDF k-means.
     """
-    from edfgen.formats.tables import prepare_out_dir
-
     out = prepare_out_dir(out, force=force, command="edfgen interpret")
     if (biomarkers is None) == (measure_from is None):
         raise InputError("interpret: give exactly one of --biomarkers FILE and --measure-from ECGDIR")

@@ -20,8 +20,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import InputError
+from edfgen.formats.ecg.records import discover_records, read_records
+from edfgen.kernels.ecg.preprocess import _window, bandpass_notch, preprocess_many
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,6 @@ def is_bundle(path: str | Path) -> bool:
 
 def window_array(x: np.ndarray, prep: Preprocessing) -> np.ndarray:
     """Band-pass/notch and window raw ``[N, 12, T]`` mV arrays like :func:`edfgen.kernels.ecg.preprocess.preprocess`."""
-    from edfgen.kernels.ecg.preprocess import _window, bandpass_notch
-
     y = bandpass_notch(np.asarray(x, dtype=np.float32), prep=prep)
     return np.ascontiguousarray(_window(y, prep)[0], dtype=np.float32)
 
@@ -70,9 +70,6 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     InputError
         When no usable record is found (the message names the paths).
     """
-    from edfgen.formats.ecg.records import discover_records, read_records
-    from edfgen.kernels.ecg.preprocess import preprocess_many
-
     ids: list[str] = []
     parts: list[np.ndarray] = []
     rejects: list[tuple[str, str, str]] = []
