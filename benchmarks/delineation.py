@@ -48,8 +48,12 @@ INTERVALS = ("pr_interval_ms", "qrs_duration_ms", "qt_interval_ms")
 
 def load_before():
     """``edfgen.kernels.ecg.biomarkers`` as of :data:`BEFORE_COMMIT`, imported from ``git show`` as a module."""
-    src = subprocess.run(["git", "show", f"{BEFORE_COMMIT}:edfgen/kernels/ecg/biomarkers.py"], cwd=ROOT,
+    src = subprocess.run(["git", "show", f"{BEFORE_COMMIT}:edfgen/ecg/biomarkers.py"], cwd=ROOT,
                          check=True, capture_output=True, text=True).stdout
+    # that commit's module paths, as the package is laid out now
+    src = src.replace("from edfgen.ecg.simulate import DOWER_LEADS, INVERSE_DOWER",
+                      "from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER")
+    src = src.replace("from edfgen.ecg import LEADS", "from edfgen.kernels.ecg import LEADS")
     path = Path(tempfile.mkdtemp()) / "biomarkers_before.py"
     path.write_text(src)
     spec = importlib.util.spec_from_file_location("biomarkers_before", path)
@@ -60,7 +64,8 @@ def load_before():
 
 def load_real() -> list[dict]:
     """Every real 500 Hz record in ``../shared/data/ecg`` (PTB-XL ``records500`` and CinC 2021)."""
-    from edfgen.formats.ecg.records import canonicalise_leads, discover_records, read_record
+    from edfgen.formats.ecg.records import discover_records, read_record
+    from edfgen.kernels.ecg.leads import canonicalise_leads
 
     db = pd.read_csv(PTBXL / "ptbxl_database.csv", index_col="ecg_id")
     out = []

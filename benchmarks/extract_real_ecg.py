@@ -80,10 +80,12 @@ def main() -> None:
 
     from edfgen.kernels.ecg import LEADS
     from edfgen.kernels.ecg.biomarkers import measure_biomarkers
-    from edfgen.formats.ecg.records import EcgRecord, canonicalise_leads, iter_records
+    from edfgen.formats.ecg.records import EcgRecord, iter_records
+    from edfgen.kernels.ecg.leads import canonicalise_leads
     from edfgen.kernels.ecg.preprocess import preprocess_many
     from edfgen.simulate.ecg import random_physiology, synthesize_batch
-    from edfgen.commands.extract import embed_windows, extract_edfs
+    from edfgen.commands.extract import extract_edfs
+    from edfgen.kernels.edf import embed_windows
     from edfgen.model.checkpoint import load_checkpoint
 
     torch.set_num_threads(args.threads)

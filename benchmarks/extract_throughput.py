@@ -69,7 +69,8 @@ def main() -> None:
 
     from edfgen.formats.ecg.records import discover_records, read_record
     from edfgen.kernels.ecg.preprocess import preprocess_many
-    from edfgen.commands.extract import embed_windows, extract_edfs
+    from edfgen.commands.extract import extract_edfs
+    from edfgen.kernels.edf import embed_windows
 
     torch.set_num_threads(args.threads)
     loaded, model_desc = _load_model(args.checkpoint)

@@ -59,7 +59,8 @@ def simulate_labels(phys: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 def main(argv=None) -> dict:
     from edfgen.model import load_checkpoint
-    from edfgen.model.finetune import FinetuneSettings, evaluate, finetune
+    from edfgen.model.evaluation import evaluate
+    from edfgen.model.finetune import FinetuneSettings, finetune
     from edfgen.model.probe import simulated_cohort
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

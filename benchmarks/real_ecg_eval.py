@@ -217,8 +217,8 @@ def main(argv=None) -> dict:
     from edfgen.model.checkpoint import load_checkpoint
     from edfgen.model.data import embed_ecgs, load_ecgs
     from edfgen.model.encoder import ECGEncoder
-    from edfgen.model.evaluation import (PTBXL_SUPERCLASSES, evaluation_table, linear_probe_cv, patient_folds,
-                                         read_ptbxl, ridge_probe_cv)
+    from edfgen.formats.labels import PTBXL_SUPERCLASSES, read_ptbxl
+    from edfgen.model.evaluation import evaluation_table, linear_probe_cv, patient_folds, ridge_probe_cv
 
     torch.set_num_threads(1)
     t_start, cpu_start = time.perf_counter(), time.process_time()

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from edfgen.kernels.ecg import LEADS
-from edfgen.formats.ecg.records import RecordRejected, canonicalise_leads, derive_limb_leads, discover_records, read_record, read_wfdb
+from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record, read_wfdb
+from edfgen.kernels.ecg.leads import canonicalise_leads, limb_leads
 from edfgen.formats.ecg.xml import read_cardiosoft, read_muse, sniff_xml
 
 MUSE_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -153,7 +154,7 @@ def test_read_muse__rhythm_leads_and_derived_limb_leads_match_wfdb(wfdb_records,
         stored = [LEADS.index(n) for n in MUSE_LEADS]
         np.testing.assert_allclose(canon.signal[stored], sig[stored], atol=4.88 / 2000 + 1e-6)
         # derived leads: Einthoven/Goldberger on WFDB's I and II, within the quantisation of I and II
-        ref = derive_limb_leads(sig[0], sig[1])
+        ref = limb_leads(sig[0], sig[1])
         for lead, r in ref.items():
             np.testing.assert_allclose(canon.signal[LEADS.index(lead)], r, atol=1.5 * 4.88 / 1000 + 1e-6)
             # and close to the recorded lead itself (the recorders derive them the same way)
@@ -232,7 +233,7 @@ def test_cli_extract__directory_of_xml_end_to_end(wfdb_records, tmp_path):
         q = write_muse(d / f"muse_{name}.xml", sig, fs)
         quantised[f"muse_{name}"] = np.concatenate([q[:2], np.zeros((4, q.shape[1])), q[2:]])
         i, ii = q[0], q[1]
-        for lead, r in derive_limb_leads(i, ii).items():
+        for lead, r in limb_leads(i, ii).items():
             quantised[f"muse_{name}"][LEADS.index(lead)] = r
     (d / "bad.xml").write_text("<RestingECG><Waveform><WaveformType>Median</WaveformType></Waveform></RestingECG>")
     out = tmp_path / "o" / "edfs.tsv"

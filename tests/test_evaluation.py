@@ -11,10 +11,8 @@ from click.testing import CliRunner
 from edfgen.cli import cli
 from edfgen.exceptions import InputError
 from edfgen.formats.dictionary import check_file
-from edfgen.model.evaluation import (PTBXL_SUPERCLASSES, EvaluateSettings, detect_layout, evaluation_table,
-                                     linear_probe_cv, patient_folds, read_dx_headers, read_label_set, read_ptbxl,
-                                     ridge_probe_cv)
-from edfgen.model.metrics import bootstrap_metrics
+from edfgen.formats.labels import PTBXL_SUPERCLASSES, detect_layout, read_dx_headers, read_label_set, read_ptbxl
+from edfgen.model.evaluation import EvaluateSettings, evaluation_table, linear_probe_cv, patient_folds, ridge_probe_cv
 
 
 def _toy(n=240, n_patients=120, seed=0):
@@ -139,10 +137,11 @@ def test_evaluation_table__cluster_bootstrap_equals_a_loop_over_sklearn():
     lo, hi = np.quantile(reps.mean(axis=1), [0.025, 0.975])
     assert (table.loc["macro", "auroc_lower"], table.loc["macro", "auroc_upper"]) == (
         pytest.approx(lo, rel=1e-12), pytest.approx(hi, rel=1e-12))
-    # one record per patient: the record bootstrap of bootstrap_metrics (checked against sklearn in test_model)
+    # one record per patient: the record bootstrap (checked against sklearn in test_model)
     rec = evaluation_table(y, score, ["A", "B"], groups=np.arange(150), n_boot=300, seed=5).set_index("label")
-    ci = bootstrap_metrics(y[:, 0], score[:, 0], n_boot=300, seed=5)
-    assert (rec.loc["A", "auroc_lower"], rec.loc["A", "auprc_upper"]) == (ci["auroc"].lower, ci["auprc"].upper)
+    ci = evaluation_table(y[:, :1], score[:, :1], ["A"], n_boot=300, seed=5, macro=False).set_index("label")
+    assert (rec.loc["A", "auroc_lower"], rec.loc["A", "auprc_upper"]) == (ci.loc["A", "auroc_lower"],
+                                                                          ci.loc["A", "auprc_upper"])
 
 
 def test_ridge_probe_cv__equals_sklearn_cross_val_predict():

@@ -18,7 +18,8 @@ from edfgen.formats.ecg.records import read_wfdb
 from edfgen.kernels.ecg.preprocess import preprocess
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import InputError
-from edfgen.commands.extract import edf_pca, extract_edfs
+from edfgen.commands.extract import extract_edfs
+from edfgen.kernels.edf import edf_pca
 from edfgen.formats.dictionary import check_file
 
 

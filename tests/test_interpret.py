@@ -9,7 +9,8 @@ import statsmodels.api as sm
 from click.testing import CliRunner
 
 from edfgen.exceptions import InputError
-from edfgen.commands.interpret import associate, cluster_edfs, interpret_edfs
+from edfgen.commands.interpret import interpret_edfs
+from edfgen.kernels.edf import associate, cluster_edfs
 from edfgen.formats.dictionary import check_file
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,15 @@ from edfgen.formats.dictionary import check_file
 from edfgen.model import ECGEncoder, count_parameters, get_config, load_checkpoint, save_checkpoint
 from edfgen.model.config import ModelConfig
 from edfgen.model.losses import span_mask
-from edfgen.model.metrics import auprc_rows, auroc_rows, bootstrap_metrics
+from edfgen.model.evaluation import evaluation_table
+from edfgen.model.metrics import auprc_rows, auroc_rows
 from edfgen.model.pretrain import PretrainSettings, pretrain
+
+def write_bundle(path, ids, ecg):
+    """An ECG bundle as ``edfgen.model.data.load_ecgs`` reads it: ``ecg [N, 12, T]`` mV + ``iid``."""
+    np.savez(path, ecg=np.asarray(ecg, dtype=np.float32), iid=np.asarray([str(i) for i in ids]))
+    return path
+
 
 #: a very small config for fast training tests (same code paths as tiny)
 MICRO = get_config("tiny").replace(name="micro", conv_layers=((16, 10, 5), (32, 4, 4), (32, 2, 2)), width=32, depth=1,
@@ -233,7 +241,6 @@ def test_pretrain__ddp_two_processes_gloo(tmp_path):
     from safetensors.torch import load_file
 
     from edfgen.simulate.ecg import random_physiology, synthesize_batch
-    from edfgen.model.data import write_bundle
 
     phys = random_physiology(12, rng=np.random.default_rng(0))
     bundle = write_bundle(tmp_path / "ecg.npz", [f"P{i}" for i in range(12)], synthesize_batch(phys, seed=0))
@@ -263,7 +270,9 @@ def test_auroc_auprc__match_sklearn():
     ref_ap = [average_precision_score(y[i], s[i]) for i in range(5)]
     np.testing.assert_allclose(auroc_rows(y, s), ref_auc, rtol=1e-12)
     np.testing.assert_allclose(auprc_rows(y, s), ref_ap, rtol=1e-12)
-    ci = bootstrap_metrics(y[0], s[0], n_boot=500, seed=3)
+    row = evaluation_table(y[0][:, None], s[0][:, None], ["A"], n_boot=500, seed=3, macro=False).iloc[0]
+    ci = {m: SimpleNamespace(estimate=row[m], lower=row[f"{m}_lower"], upper=row[f"{m}_upper"])
+          for m in ("auroc", "auprc")}
     assert ci["auroc"].lower < ci["auroc"].estimate < ci["auroc"].upper
     assert ci["auprc"].lower < ci["auprc"].estimate < ci["auprc"].upper
     # the vectorised bootstrap equals a loop over the same resamples scored by scikit-learn
@@ -301,8 +310,6 @@ def test_shipped_tiny__generalises_to_new_seed(probe_cohort):
 
 
 def test_finetune_evaluate__cli(tmp_path, probe_cohort):
-    from edfgen.model.data import write_bundle
-
     signals, phys = probe_cohort
     # raw bundle: re-simulate is slow, so store the preprocessed signals (filtering again is harmless)
     ids = [f"S{i:04d}" for i in range(len(phys))]

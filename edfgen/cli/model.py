@@ -1,4 +1,8 @@
-"""``edfgen pretrain``, ``edfgen finetune``, ``edfgen evaluate`` and ``edfgen model info``."""
+"""``edfgen pretrain``, ``edfgen finetune``, ``edfgen evaluate`` and ``edfgen model info|export``.
+
+Options only: each command calls its ``run_...`` function in :mod:`edfgen.commands` (which writes the
+files) and prints one line.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,6 @@ import click
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.cli._options import comma_list, existing_path, force, out_dir, seed, threads, verbosity
-
-
-def _set_threads(n: int | None) -> None:
-    if n:
-        import torch
-
-        torch.set_num_threads(n)
 
 
 @click.command()
@@ -46,34 +43,15 @@ def _set_threads(n: int | None) -> None:
 def pretrain(config_name, ecg, simulated, sim_seed, steps, batch_size, accum, lr, warmup, checkpoint_every, wander_mv,
              lead_dropout, resume, device, out, seed, threads, force):
     """Self-supervised pre-training (contrastive + masked prediction + CMSC). Works under torchrun."""
-    import os
+    from edfgen.commands.pretrain import run_pretrain
 
-    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
-    from edfgen.formats.tables import prepare_out_dir
-    from edfgen.model.config import get_config
-    from edfgen.model.pretrain import PretrainSettings, pretrain as run
-    from edfgen.formats.manifest import recording
-
-    _set_threads(threads)
-    rank0 = int(os.environ.get("RANK", "0")) == 0
-    if not resume and rank0:
-        prepare_out_dir(out, force=force, command="edfgen pretrain")
-    settings = PretrainSettings(steps=steps, batch_size=batch_size, accum=accum, lr=lr, warmup=min(warmup, steps),
-                                seed=seed, checkpoint_every=checkpoint_every, wander_mv=wander_mv,
-                                lead_dropout=lead_dropout)
-    params = {"config": config_name, "simulated": simulated, "sim_seed": sim_seed, "resume": resume,
-              **settings.__dict__}
-    cfg = get_config(config_name)
-    if rank0:
-        with recording(out, "edfgen pretrain", parameters=params, inputs=list(ecg), seed=seed, replace=not resume):
-            res = run(out, config=cfg, settings=settings, preprocessing=Preprocessing(), ecg=list(ecg),
-                      simulated=simulated, sim_seed=sim_seed, resume=resume, device=device,
-                      metadata={"command": "edfgen pretrain", "parameters": params})
+    res = run_pretrain(out=out, config_name=config_name, ecg=ecg, simulated=simulated, sim_seed=sim_seed, steps=steps,
+                       batch_size=batch_size, accum=accum, lr=lr, warmup=warmup, checkpoint_every=checkpoint_every,
+                       wander_mv=wander_mv, lead_dropout=lead_dropout, resume=resume, device=device, seed=seed,
+                       threads=threads, force=force)
+    if res is not None:  # rank 0
         click.echo(f"pretrain: {res.step} steps in {res.seconds:.0f} s, loss {res.last.get('loss', float('nan')):.3f}"
                    f" -> {res.checkpoint}")
-    else:
-        run(out, config=cfg, settings=settings, preprocessing=Preprocessing(), ecg=list(ecg), simulated=simulated,
-            sim_seed=sim_seed, resume=resume, device=device)
 
 
 @click.group()
@@ -97,30 +75,10 @@ def info(config_name, checkpoint):
               help="Output prefix (writes <prefix>.safetensors and <prefix>.json).")
 def export(checkpoint, out):
     """Re-save a checkpoint under a new prefix (e.g. to ship it as edfgen/checkpoints/tiny)."""
-    from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
+    from edfgen.commands.model import run_export
 
-    m = load_checkpoint(checkpoint)
-    path = save_checkpoint(m.model, m.config, m.preprocessing, out, metadata=m.metadata)
-    click.echo(f"model export: {path} (sha256 {m.sha256})")
-
-
-def _load_signals(ecg, checkpoint):
-    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
-    from edfgen.model.checkpoint import resolve_checkpoint
-    from edfgen.model.data import load_ecgs
-
-    doc = json.loads(resolve_checkpoint(checkpoint).read_text())
-    prep = Preprocessing.from_dict(doc["preprocessing"])
-    return load_ecgs(list(ecg), prep), prep
-
-
-def _write_rejects(rejects, out: Path) -> None:
-    if rejects:
-        import pandas as pd
-
-        from edfgen.formats.tables import write_table
-
-        write_table(pd.DataFrame(rejects, columns=["record", "path", "reason"]), out / "rejects.tsv")
+    path, sha = run_export(checkpoint=checkpoint, out=out)
+    click.echo(f"model export: {path} (sha256 {sha})")
 
 
 @click.command()
@@ -147,21 +105,12 @@ def _write_rejects(rejects, out: Path) -> None:
 def finetune(checkpoint, ecg, labels, label_columns, label_fraction, epochs, patience, batch_size, lr, encoder_lr,
              from_scratch, linear_probe, out, seed, threads, force):
     """Fine-tune a multi-label disease head (BCE, early stopping on validation mean AUROC)."""
-    from edfgen.formats.tables import prepare_out_dir
-    from edfgen.model.finetune import FinetuneSettings, finetune as run, read_labels
-    from edfgen.formats.manifest import recording
+    from edfgen.commands.finetune import run_finetune
 
-    _set_threads(threads)
-    prepare_out_dir(out, force=force, command="edfgen finetune")
-    settings = FinetuneSettings(label_fraction=label_fraction, epochs=epochs, patience=patience,
-                                batch_size=batch_size, lr=lr, encoder_lr=encoder_lr, from_scratch=from_scratch,
-                                linear_probe=linear_probe, seed=seed)
-    with recording(out, "edfgen finetune", parameters={"checkpoint": str(checkpoint), **settings.__dict__},
-                   inputs=[*ecg, labels], seed=seed):
-        arr, _ = _load_signals(ecg, checkpoint)
-        res = run(arr.signals, arr.ids, read_labels(labels), checkpoint=checkpoint, settings=settings, out_dir=out,
-                  label_names=label_columns)
-        _write_rejects(arr.rejects, out)
+    res = run_finetune(checkpoint=checkpoint, ecg=ecg, labels=labels, label_columns=label_columns,
+                       label_fraction=label_fraction, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
+                       encoder_lr=encoder_lr, from_scratch=from_scratch, linear_probe=linear_probe, out=out, seed=seed,
+                       threads=threads, force=force)
     click.echo(f"finetune: best validation mean AUROC {res.best_val_auroc:.3f} (epoch {res.best_epoch}, "
                f"{res.n_train} train / {res.n_val} validation) -> {res.checkpoint}")
 
@@ -194,26 +143,10 @@ def finetune(checkpoint, ecg, labels, label_columns, label_fraction, epochs, pat
 def evaluate(checkpoint, ecg, labels, label_columns, probe, folds, min_positives, ptbxl_resolution, n_boot, out, seed,
              threads, force):
     """Per-label and macro AUROC/AUPRC with bootstrap 95% CIs -> evaluation.tsv, predictions.tsv, evaluation.png."""
-    from edfgen.formats.tables import prepare_out_dir, write_table
-    from edfgen.model.checkpoint import load_checkpoint
-    from edfgen.model.evaluation import EvaluateSettings, evaluate_ecgs
-    from edfgen.model.finetune import plot_evaluation
-    from edfgen.formats.manifest import recording
+    from edfgen.commands.evaluate import run_evaluate
 
-    _set_threads(threads)
-    settings = EvaluateSettings(probe=probe, folds=folds, min_positives=min_positives, n_boot=n_boot, seed=seed,
-                                ptbxl_resolution=ptbxl_resolution)
-    prepare_out_dir(out, force=force)
-    with recording(out, "edfgen evaluate", parameters={"checkpoint": str(checkpoint), "labels": labels and str(labels),
-                                                       "label_columns": label_columns, **settings.__dict__},
-                   inputs=[*ecg, labels], seed=seed) as manifest:
-        loaded = load_checkpoint(checkpoint)
-        manifest.extra["checkpoint_sha256"] = loaded.sha256
-        res = evaluate_ecgs(loaded, ecg, labels=labels, label_columns=label_columns, settings=settings)
-        manifest.extra["evaluation"] = res.summary
-        write_table(res.table, out / "evaluation.tsv")
-        write_table(res.predictions, out / "predictions.tsv")
-        plot_evaluation(res.table, out / "evaluation.png")
-        _write_rejects(res.rejects, out)
+    res = run_evaluate(checkpoint=checkpoint, ecg=ecg, labels=labels, label_columns=label_columns, probe=probe,
+                       folds=folds, min_positives=min_positives, ptbxl_resolution=ptbxl_resolution, n_boot=n_boot,
+                       out=out, seed=seed, threads=threads, force=force)
     click.echo(f"evaluate ({probe}): macro AUROC {res.table['auroc'].iloc[-1]:.3f} over {len(res.table) - 1} labels, "
                f"{res.summary['records_scored']} records -> {out}/evaluation.tsv")

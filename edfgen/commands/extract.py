@@ -57,9 +57,10 @@ import numpy as np
 import pandas as pd
 
 from edfgen import DEFAULT_CHECKPOINT
-from edfgen.formats.ecg.records import RecordRef, RecordRejected, discover_records, read_record
+from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.kernels.edf import edf_pca, embed_windows
 from edfgen.exceptions import EdfgenError, InputError
 from edfgen.formats.tables import atomic_write, clean_temp_files, is_temp_name, read_table, write_table
 from edfgen.progress import progress
@@ -67,93 +68,14 @@ from edfgen.formats.manifest import listed_outputs, read_manifest, recording, st
 
 log = logging.getLogger(__name__)
 
-REJECT_COLUMNS = ["record", "path", "reason"]
 PARTS_FORMAT = 2  # 2: each record's input fingerprint is stored beside its EDF (resume by fingerprint)
 
 
-# --------------------------------------------------------------------------- kernels
+# --------------------------------------------------------------------------- names
 def edf_columns(d: int) -> list[str]:
     """``edf_001 … edf_D`` (zero-padded to at least 3 digits)."""
     width = max(3, len(str(d)))
     return [f"edf_{i:0{width}d}" for i in range(1, d + 1)]
-
-
-def embed_windows(model, x: np.ndarray, prep: Preprocessing) -> np.ndarray:
-    """EDFs of preprocessed 10 s windows with a frozen encoder.
-
-    Parameters
-    ----------
-    model
-        An encoder with ``embed(x [N, 12, T_crop]) -> [N, D]`` (averaged over time), in ``eval()`` mode.
-    x
-        ``float32 [N, 12, prep.window_samples]`` in mV (from :func:`edfgen.kernels.ecg.preprocess.preprocess`).
-    prep
-        Gives the crop length; the window is split into ``window_samples // crop_samples`` crops.
-
-    Returns
-    -------
-    ``float32 [N, D]``: the mean of each window's crop embeddings.
-    """
-    import torch
-
-    n, L, W = x.shape
-    c = prep.crop_samples
-    k = W // c
-    if k < 1:
-        raise InputError(f"preprocessing: crop_s {prep.crop_s} longer than window_s {prep.window_s}")
-    crops = torch.from_numpy(np.ascontiguousarray(x[:, :, :k * c]))
-    crops = crops.reshape(n, L, k, c).permute(0, 2, 1, 3).reshape(n * k, L, c)
-    with torch.inference_mode():
-        emb = model.embed(crops.to(next(model.parameters()).device))
-    return emb.float().reshape(n, k, -1).mean(dim=1).cpu().numpy()
-
-
-@dataclass(frozen=True)
-class PcaResult:
-    """PCA of an EDF table (on standardised EDFs).
-
-    Attributes
-    ----------
-    scores
-        ``[n, k]`` principal component scores ``Z @ loadings``.
-    loadings
-        ``[D, k]`` unit-norm component directions (sign: largest-|.| entry positive).
-    mean, sd
-        ``[D]`` the standardisation (``Z = (X - mean) / sd``; constant columns get ``sd = 1``).
-    explained_variance_ratio
-        ``[k]``.
-    """
-
-    scores: np.ndarray
-    loadings: np.ndarray
-    mean: np.ndarray
-    sd: np.ndarray
-    explained_variance_ratio: np.ndarray
-
-
-def edf_pca(x: np.ndarray, k: int) -> PcaResult:
-    """PCA by thin SVD of the standardised EDF matrix ``x [n, D]`` (numpy, float64).
-
-    References
-    ----------
-    Jolliffe IT, Cadima J. Principal component analysis: a review and recent developments.
-    Phil Trans R Soc A 2016;374:20150202. doi:10.1098/rsta.2015.0202
-    """
-    x = np.asarray(x, dtype=np.float64)
-    n, d = x.shape
-    if not 1 <= k <= min(n, d):
-        raise InputError(f"--pca {k}: must be between 1 and min(participants, EDFs) = {min(n, d)}")
-    mean = x.mean(axis=0)
-    sd = x.std(axis=0, ddof=1) if n > 1 else np.ones(d)
-    sd = np.where(sd > 0, sd, 1.0)
-    z = (x - mean) / sd
-    _, s, vt = np.linalg.svd(z, full_matrices=False)
-    v = vt[:k].T
-    sign = np.sign(v[np.abs(v).argmax(axis=0), np.arange(k)])
-    v = v * np.where(sign == 0, 1.0, sign)
-    var = s ** 2
-    return PcaResult(scores=z @ v, loadings=v, mean=mean, sd=sd,
-                     explained_variance_ratio=var[:k] / var.sum())
 
 
 # --------------------------------------------------------------------------- workers
@@ -161,13 +83,7 @@ def _load_batch(refs: Sequence[RecordRef], prep: Preprocessing, fs: float | None
                 quality: QualityThresholds) -> tuple[list[str], np.ndarray, list[tuple[str, str, str]],
                                                      list[tuple[str, str, str]]]:
     """Read + preprocess a batch (runs in a worker process): ids, signals, rejects, notes of kept records."""
-    items = []
-    for ref in refs:
-        try:
-            items.append(read_record(ref, fs=fs))
-        except RecordRejected as exc:
-            items.append(RecordRejected(exc.reason, record_id=ref.record_id, path=ref.path))
-    b = preprocess_many(items, prep, quality=quality)
+    b = preprocess_many(read_records(refs, fs=fs), prep, quality=quality)
     return b.record_ids, b.signals, b.rejects, b.notes
 
 

@@ -1,28 +1,14 @@
 """Which EDFs track which known ECG biomarkers: adjusted OLS, a heatmap and k-means clusters of EDFs.
 
-For every pair (EDF *j*, biomarker *k*) the model is
+This command reads the EDF, biomarker and covariate tables (or measures the biomarkers on ECG files),
+runs the kernels of :mod:`edfgen.kernels.edf` (:func:`~edfgen.kernels.edf.associate`,
+:func:`~edfgen.kernels.edf.cluster_edfs`), draws :func:`edfgen.plots.heatmap.plot_heatmap` and writes
+the files inside the manifest recording.
 
-``edf_j ~ 1 + age + sex + biomarker_k``   (ordinary least squares; covariates configurable)
-
-and the biomarker's coefficient is reported with its standard error, t statistic and two-sided p
-value; ``significant`` is ``p_value < p_threshold`` (default 0.01, as in the paper). All pairs are
-fitted at once by the Frisch–Waugh–Lovell theorem: EDFs and biomarkers are residualised on the
-covariates with one least-squares solve, and the slopes, residual sums of squares and standard
-errors follow from matrix products (degrees of freedom ``n − n_covariates − 2``). Participants with a
-missing value of a biomarker are dropped for that biomarker only.
-
-EDF clusters: k-means (scikit-learn) on the EDFs' standardised profiles across participants (each EDF
-is a point whose coordinates are its z-scored values; squared Euclidean distance between two such
-profiles is ``2(n−1)(1 − r)``, so EDFs cluster by correlation). At most ``max_cluster_samples``
-participants (seeded random subset) are used.
-
-References
-----------
-Frisch R, Waugh FV. Partial time regressions as compared with individual trends.
-Econometrica 1933;1:387-401. doi:10.2307/1907330
-Lovell MC. Seasonal adjustment of economic time series. JASA 1963;58:993-1010. doi:10.1080/01621459.1963.10480682
-Lloyd SP. Least squares quantization in PCM. IEEE Trans Inf Theory 1982;28:129-137. doi:10.1109/TIT.1982.1056489
-(k-means; scikit-learn's ``KMeans`` with k-means++ seeding, Arthur & Vassilvitskii, SODA 2007).
+For every pair (EDF *j*, biomarker *k*) the model is ``edf_j ~ 1 + age + sex + biomarker_k`` (ordinary
+least squares; covariates configurable; method and references in :mod:`edfgen.kernels.edf`), and
+``significant`` is ``p_value < p_threshold`` (default 0.01, as in the paper). The EDFs are clustered by
+k-means on their standardised profiles (so by correlation).
 """
 
 from __future__ import annotations
@@ -35,179 +21,26 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 from edfgen.exceptions import InputError
-from edfgen.formats.tables import read_table, write_table
+from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_record
 from edfgen.formats.manifest import recording
+from edfgen.formats.tables import prepare_out_dir, read_table, write_table
+from edfgen.kernels.ecg.biomarkers import measure_biomarkers
+from edfgen.kernels.ecg.leads import canonicalise_leads
+from edfgen.kernels.edf import associate, cluster_edfs
+from edfgen.plots.heatmap import plot_heatmap
 
 log = logging.getLogger(__name__)
 
 ASSOCIATION_COLUMNS = ["edf", "biomarker", "beta", "se", "t", "p_value", "significant"]
 
 
-# --------------------------------------------------------------------------- kernels
-@dataclass(frozen=True)
-class AssociationResult:
-    """Adjusted associations of ``p`` EDFs with ``q`` biomarkers (arrays ``[p, q]``).
-
-    Attributes
-    ----------
-    beta, se, t, p_value
-        Biomarker coefficient, its standard error, t statistic and two-sided p value.
-    n
-        ``[q]`` participants used per biomarker (complete cases).
-    dof
-        ``[q]`` residual degrees of freedom.
-    """
-
-    beta: np.ndarray
-    se: np.ndarray
-    t: np.ndarray
-    p_value: np.ndarray
-    n: np.ndarray
-    dof: np.ndarray
-
-
-def associate(edfs: np.ndarray, biomarkers: np.ndarray, covariates: np.ndarray | None = None, *,
-              intercept: bool = True) -> AssociationResult:
-    """OLS of every EDF on every biomarker, adjusted for covariates (vectorised, see module docstring).
-
-    Parameters
-    ----------
-    edfs
-        ``[n, p]``, finite.
-    biomarkers
-        ``[n, q]``; NaN marks a missing value (that participant is dropped for that biomarker).
-    covariates
-        ``[n, c]`` (finite) or ``None``.
-    intercept
-        Add an intercept column to the covariates.
-
-    Returns
-    -------
-    AssociationResult
-    """
-    y = np.asarray(edfs, dtype=np.float64)
-    b = np.asarray(biomarkers, dtype=np.float64)
-    n, p = y.shape
-    q = b.shape[1]
-    cov = np.zeros((n, 0)) if covariates is None else np.asarray(covariates, dtype=np.float64).reshape(n, -1)
-    for what, arr in (("edfs", y), ("covariates", cov)):
-        bad = np.argwhere(~np.isfinite(arr))
-        if len(bad):
-            r, c = bad[0]
-            raise InputError(f"associate: {what} must be finite; {len(bad)} non-finite value(s), first "
-                             f"{arr[r, c]} at row {r}, column {c} (drop incomplete participants first)")
-    if intercept:
-        cov = np.column_stack([np.ones(n), cov])
-    out = {k: np.full((p, q), np.nan) for k in ("beta", "se", "t", "p_value")}
-    ns = np.zeros(q, dtype=np.int64)
-    dofs = np.zeros(q, dtype=np.int64)
-    present = np.isfinite(b)
-    # group biomarkers by missingness pattern: one lstsq per pattern (usually a single one)
-    patterns: dict[bytes, list[int]] = {}
-    for k in range(q):
-        patterns.setdefault(np.packbits(present[:, k]).tobytes(), []).append(k)
-    for ks in patterns.values():
-        m = present[:, ks[0]]
-        nk = int(m.sum())
-        c = cov[m]
-        dof = nk - np.linalg.matrix_rank(c) - 1
-        ns[ks], dofs[ks] = nk, dof
-        if dof < 1:
-            continue
-        stack = np.column_stack([y[m], b[m][:, ks]])
-        coef, *_ = np.linalg.lstsq(c, stack, rcond=None)
-        r = stack - c @ coef
-        ry, rb = r[:, :p], r[:, p:]
-        sxx = np.einsum("ij,ij->j", rb, rb)                      # [k]
-        sxy = ry.T @ rb                                            # [p, k]
-        syy = np.einsum("ij,ij->j", ry, ry)[:, None]               # [p, 1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            beta = sxy / sxx
-            rss = np.maximum(syy - beta * sxy, 0.0)
-            se = np.sqrt(rss / dof / sxx)
-            t = beta / se
-        pv = 2.0 * stats.t.sf(np.abs(t), dof)
-        out["beta"][:, ks], out["se"][:, ks], out["t"][:, ks], out["p_value"][:, ks] = beta, se, t, pv
-    return AssociationResult(beta=out["beta"], se=out["se"], t=out["t"], p_value=out["p_value"], n=ns, dof=dofs)
-
-
-def cluster_edfs(edfs: np.ndarray, k: int, *, seed: int = 0, max_samples: int = 20000) -> np.ndarray:
-    """k-means labels ``[p]`` of EDFs from their standardised profiles (module docstring).
-
-    Labels are renumbered 1..k in order of first appearance (deterministic for a seed).
-    """
-    from sklearn.cluster import KMeans
-
-    x = np.asarray(edfs, dtype=np.float64)
-    n, p = x.shape
-    if not 1 <= k <= p:
-        raise InputError(f"--clusters {k}: must be between 1 and the number of EDFs ({p})")
-    rng = np.random.default_rng(seed)
-    if n > max_samples:
-        x = x[np.sort(rng.choice(n, max_samples, replace=False))]
-    sd = x.std(axis=0)
-    z = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(z.T)
-    remap: dict[int, int] = {}
-    for lab in labels:
-        remap.setdefault(int(lab), len(remap) + 1)
-    return np.array([remap[int(lab)] for lab in labels])
-
-
-def plot_heatmap(t: np.ndarray, significant: np.ndarray, edf_names: Sequence[str], biomarker_names: Sequence[str],
-                 path: str | os.PathLike, *, clusters: np.ndarray | None = None, title: str = "") -> Path:
-    """Heatmap of signed t statistics (biomarkers × EDFs), EDFs ordered by cluster then by
-    hierarchical clustering (average linkage on the t profiles); dots mark significant pairs."""
-    from scipy.cluster.hierarchy import leaves_list, linkage
-
-    from edfgen.plots._mpl import pyplot, save_png
-
-    plt = pyplot()
-
-    tt = np.nan_to_num(np.asarray(t, dtype=float)).T            # [q, p]
-    p = tt.shape[1]
-    order = np.arange(p)
-    if p > 2:
-        order = leaves_list(linkage(tt.T, method="average"))
-    if clusters is not None:
-        rank = {j: i for i, j in enumerate(order)}
-        order = np.array(sorted(range(p), key=lambda j: (clusters[j], rank[j])))
-    lim = float(np.nanpercentile(np.abs(tt), 99)) if tt.size else 1.0
-    lim = max(lim, 1.0)
-    fig, ax = plt.subplots(figsize=(min(2 + 0.12 * p, 24), 1.5 + 0.4 * len(biomarker_names)))
-    im = ax.imshow(tt[:, order], aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-    sig = np.asarray(significant).T[:, order]
-    yy, xx = np.nonzero(sig)
-    ax.scatter(xx, yy, s=4, c="k", marker=".", linewidths=0)
-    ax.set_yticks(range(len(biomarker_names)), labels=list(biomarker_names), fontsize=8)
-    if p <= 64:
-        ax.set_xticks(range(p), labels=[edf_names[j] for j in order], rotation=90, fontsize=6)
-    else:
-        ax.set_xticks([])
-        ax.set_xlabel(f"{p} EDFs (ordered by cluster, then hierarchical clustering)")
-    if clusters is not None:
-        cl = np.asarray(clusters)[order]
-        for x in np.flatnonzero(np.diff(cl)) + 0.5:
-            ax.axvline(x, color="k", lw=0.6)
-    fig.colorbar(im, ax=ax, label="t (EDF ~ biomarker + covariates)", fraction=0.03)
-    ax.set_title(title or "EDF–biomarker associations (dots: significant)", fontsize=9)
-    fig.tight_layout()
-    return save_png(fig, path, dpi=120)
-
-
-# --------------------------------------------------------------------------- wrapper
 def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Measure biomarkers on ECG files with :func:`edfgen.kernels.ecg.biomarkers.measure_biomarkers`.
 
     Each record is read, its leads canonicalised (at its own sampling rate; the delineator filters
     itself). Returns ``(table IID + biomarker columns, rejects record/path/reason)``.
     """
-    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
-    from edfgen.formats.ecg.records import RecordRejected, canonicalise_leads, discover_records, read_record
-
     refs = discover_records([ecg] if isinstance(ecg, (str, os.PathLike)) else ecg)
     rows, rejects = [], []
     for ref in refs:
@@ -220,7 +53,7 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
             continue
         m = measure_biomarkers(rec.signal, rec.fs).iloc[0].to_dict()
         rows.append({"IID": rec.record_id, **m})
-    return pd.DataFrame(rows), pd.DataFrame(rejects, columns=["record", "path", "reason"])
+    return pd.DataFrame(rows), pd.DataFrame(rejects, columns=REJECT_COLUMNS)
 
 
 def _numeric_covariates(df: pd.DataFrame, cols: Sequence[str], path) -> np.ndarray:
@@ -284,8 +117,6 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     clusters
         k of the EDF k-means.
     """
-    from edfgen.formats.tables import prepare_out_dir
-
     out = prepare_out_dir(out, force=force, command="edfgen interpret")
     if (biomarkers is None) == (measure_from is None):
         raise InputError("interpret: give exactly one of --biomarkers FILE and --measure-from ECGDIR")

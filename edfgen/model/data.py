@@ -20,8 +20,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import InputError
+from edfgen.formats.ecg.records import discover_records, read_records
+from edfgen.kernels.ecg.preprocess import _window, bandpass_notch, preprocess_many
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +56,8 @@ def is_bundle(path: str | Path) -> bool:
         return "ecg" in z.files and "iid" in z.files and z["ecg"].ndim == 3
 
 
-def write_bundle(path: str | Path, ids: Sequence[str], ecg: np.ndarray) -> Path:
-    """Write an ECG bundle (``ecg [N, 12, T]`` raw mV + ``iid``) atomically."""
-    from edfgen.formats.tables import atomic_path
-
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, ecg=np.asarray(ecg, dtype=np.float32), iid=np.asarray([str(i) for i in ids]))
-    return Path(path)
-
-
 def window_array(x: np.ndarray, prep: Preprocessing) -> np.ndarray:
     """Band-pass/notch and window raw ``[N, 12, T]`` mV arrays like :func:`edfgen.kernels.ecg.preprocess.preprocess`."""
-    from edfgen.kernels.ecg.preprocess import _window, bandpass_notch
-
     y = bandpass_notch(np.asarray(x, dtype=np.float32), prep=prep)
     return np.ascontiguousarray(_window(y, prep)[0], dtype=np.float32)
 
@@ -80,9 +70,6 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     InputError
         When no usable record is found (the message names the paths).
     """
-    from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
-    from edfgen.kernels.ecg.preprocess import preprocess_many
-
     ids: list[str] = []
     parts: list[np.ndarray] = []
     rejects: list[tuple[str, str, str]] = []
@@ -102,13 +89,7 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     if files:
         refs = discover_records(files)
         for s in range(0, len(refs), chunk):
-            recs = []
-            for ref in refs[s:s + chunk]:
-                try:
-                    recs.append(read_record(ref))
-                except RecordRejected as exc:
-                    recs.append(exc)
-            batch = preprocess_many(recs, prep)
+            batch = preprocess_many(read_records(refs[s:s + chunk]), prep)
             parts.append(batch.signals)
             ids += batch.record_ids
             rejects += batch.rejects

@@ -1,4 +1,4 @@
-"""Fine-tuning for multi-label disease prediction, and evaluation with bootstrap CIs.
+"""Fine-tuning for multi-label disease prediction (scoring: :mod:`edfgen.model.evaluation`).
 
 Three modes share one head (a linear layer on the pooled embedding, mean over time and over the two
 5 s crops):
@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.exceptions import InputError
-from edfgen.formats.tables import read_table, write_table
+from edfgen.formats.tables import write_table
 from edfgen.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from edfgen.model.data import augment, embed_ecgs, two_crops
 from edfgen.model.encoder import ECGEncoder
@@ -301,52 +301,3 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
         write_table(hist, out_dir / "finetune_log.tsv")
     return FinetuneResult(best_val_auroc=float(best), best_epoch=best_epoch, checkpoint=path, n_train=len(train),
                           n_val=len(val), log=hist, model=model)
-
-
-def evaluate(model: ECGEncoder, signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, crop: int,
-             n_boot: int = 1000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-label AUROC and AUPRC of a fine-tuned model's head, with bootstrap 95% CIs (records resampled).
-
-    Returns
-    -------
-    (evaluation table (:func:`edfgen.model.evaluation.evaluation_table`, no macro row), predictions ``IID`` +
-    one probability column per label)
-    """
-    from edfgen.model.evaluation import evaluation_table
-
-    if model.classifier is None:
-        raise InputError("evaluate: the checkpoint has no disease head (fine-tune it first with edfgen finetune)")
-    keep, y, names = align_labels(ids, labels, label_names=model.config.labels)
-    p = predict(model, signals[keep], crop)
-    preds = pd.DataFrame(p, columns=[f"prob_{n}" for n in names])
-    preds.insert(0, "IID", [str(ids[i]) for i in keep])
-    return evaluation_table(y, p, names, n_boot=n_boot, seed=seed, macro=False), preds
-
-
-def plot_evaluation(table: pd.DataFrame, path: str | Path) -> Path:
-    """AUROC and AUPRC per label with 95% CIs (PNG)."""
-    from edfgen.plots._mpl import pyplot, save_png
-
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 0.4 * len(table) + 1.5), sharey=True)
-    yy = np.arange(len(table))
-    for ax, m, ref in ((axes[0], "auroc", 0.5), (axes[1], "auprc", None)):
-        est = table[m].to_numpy()
-        err = np.vstack([est - table[f"{m}_lower"], table[f"{m}_upper"] - est])
-        ax.errorbar(est, yy, xerr=err, fmt="o", capsize=3)
-        if ref is not None:
-            ax.axvline(ref, color="grey", ls="--", lw=0.8)
-        else:
-            ax.plot(table["prevalence"], yy, "x", color="grey", label="prevalence")
-            ax.legend(loc="lower right", fontsize=8)
-        ax.set_xlabel(m.upper() + " (95% CI)")
-        ax.set_xlim(0, 1)
-    axes[0].set_yticks(yy)
-    axes[0].set_yticklabels(table["label"])
-    fig.tight_layout()
-    return save_png(fig, path, dpi=120)
-
-
-def read_labels(path: str | Path) -> pd.DataFrame:
-    """An outcomes table (``IID`` + 0/1 columns)."""
-    return read_table(path, required=["IID"], id_column="IID")

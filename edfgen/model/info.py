@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from edfgen.exceptions import ConfigError
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.model.checkpoint import load_checkpoint
 from edfgen.model.config import get_config
 from edfgen.model.encoder import count_parameters
 
@@ -16,14 +18,10 @@ def model_info(*, config_name: str | None = None, checkpoint: str | None = None)
         ``name, parameters, encoder_parameters, width, depth, mlm_depth, layers, heads, ffn, block,
         frames_per_crop, frame_hop_ms, crop_samples, sampling_rate, config`` (+ ``sha256, path`` for a checkpoint).
     """
-    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
-
     if (config_name is None) == (checkpoint is None):
         raise ConfigError("model info: give exactly one of --config or --checkpoint")
     extra = {}
     if checkpoint is not None:
-        from edfgen.model.checkpoint import load_checkpoint
-
         loaded = load_checkpoint(checkpoint)
         cfg, prep = loaded.config, loaded.preprocessing
         extra = {"sha256": loaded.sha256, "path": str(loaded.path), "metadata": loaded.metadata}

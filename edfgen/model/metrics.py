@@ -155,34 +155,3 @@ def percentile_ci(estimate: float, replicates: np.ndarray, *, level: float = 0.9
     a = (1 - level) / 2
     lo, hi = (np.quantile(reps, [a, 1 - a]) if len(reps) else (np.nan, np.nan))
     return MetricCI(float(estimate), float(lo), float(hi))
-
-
-def bootstrap_metrics(y: np.ndarray, score: np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
-                      seed: int = 0, groups: np.ndarray | None = None) -> dict[str, MetricCI]:
-    """AUROC and AUPRC of one binary label with percentile bootstrap CIs (participants resampled).
-
-    Parameters
-    ----------
-    y
-        ``[n]`` binary truth.
-    score
-        ``[n]`` predicted scores.
-    n_boot
-        Bootstrap replicates (scored at once as a ``[n_boot, n]`` matrix).
-    groups
-        ``[n]`` cluster ids (patients): resample clusters instead of records (see :func:`bootstrap_samples`).
-
-    Returns
-    -------
-    dict
-        ``{"auroc": MetricCI, "auprc": MetricCI}``; replicates with one class are dropped.
-    """
-    y = np.asarray(y).astype(bool)
-    score = np.asarray(score, dtype=float)
-    samples = bootstrap_samples(len(y), n_boot=n_boot, seed=seed, groups=groups)
-    out = {}
-    for name, fn in (("auroc", auroc_rows), ("auprc", auprc_rows)):
-        est = float(fn(y[None], score[None])[0])
-        reps = bootstrap_replicates(y[:, None], score[:, None], samples, metric=fn)[:, 0]
-        out[name] = percentile_ci(est, reps, level=level)
-    return out

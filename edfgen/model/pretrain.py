@@ -32,14 +32,16 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 
-from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import ConfigError, InputError
+from edfgen.kernels.ecg.biomarkers import measure_biomarkers
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.formats.tables import atomic_path, atomic_write, write_table
 from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
 from edfgen.model.config import ModelConfig
 from edfgen.model.data import augment, load_ecgs, two_crops, window_array
 from edfgen.model.encoder import ECGEncoder
 from edfgen.model.targets import encode_targets
+from edfgen.simulate.ecg import random_physiology, synthesize_batch
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +127,6 @@ class SimulatedSource:
     """
 
     def __init__(self, n: int, sim_seed: int, prep: Preprocessing, aux_targets: Sequence[str] = ()):
-        from edfgen.simulate.ecg import random_physiology
-
         if n < 1:
             raise InputError(f"--simulated {n}: need at least 1 participant")
         self.physiology = random_physiology(n, rng=np.random.default_rng(sim_seed))
@@ -135,8 +135,6 @@ class SimulatedSource:
         self.targets = encode_targets(self.physiology, aux_targets) if aux_targets else None
 
     def batch(self, size: int, *, step: int, micro: int, rank: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        from edfgen.simulate.ecg import synthesize_batch
-
         rng = np.random.default_rng(_seed(self.sim_seed, step, micro, rank, 1))
         idx = rng.integers(0, len(self.physiology), size)
         x = synthesize_batch(self.physiology.iloc[idx], seed=_seed(self.sim_seed, step, micro, rank, 2),
@@ -179,8 +177,6 @@ def measured_targets(signals: np.ndarray, names: Sequence[str], *, fs: float, ch
     ``signals [N, 12, T]`` preprocessed mV -> ``float32 [N, len(names)]`` standardised, NaN where the
     delineator found no value (e.g. no P wave in atrial fibrillation: that target is skipped for the record).
     """
-    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
-
     parts = [measure_biomarkers(signals[i:i + chunk], fs=fs) for i in range(0, len(signals), chunk)]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     y = encode_targets(table, names)

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.simulate.ecg import random_physiology, synthesize_batch
+
 
 @dataclass(frozen=True)
 class ProbeResult:
@@ -66,9 +69,7 @@ def simulated_cohort(n: int, *, seed: int, prep=None) -> tuple[np.ndarray, "obje
     -------
     (signals ``float32 [n, 12, window]``, physiology DataFrame)
     """
-    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
-    from edfgen.simulate.ecg import random_physiology, synthesize_batch
-    from edfgen.model.data import window_array
+    from edfgen.model.data import window_array  # imports torch
 
     prep = prep or Preprocessing()
     phys = random_physiology(n, rng=np.random.default_rng(seed))

@@ -8,8 +8,8 @@ shift and an asymmetric T wave. Timings and amplitudes come from one participant
 vector is set so that the QRS axis measured from leads I and aVF (Einthoven) equals
 ``qrs_axis_deg``. The dipole is projected onto leads I, II and V1–V6 with the Dower matrix
 (the transform whose least-squares inverse is the inverse Dower matrix of Edenbrandt & Pahlm
-1988), and III, aVR, aVL and aVF are derived from I and II, so Einthoven's and Goldberger's
-identities hold exactly (bit-for-bit in float32)::
+1988), and III, aVR, aVL and aVF are derived from I and II (both in :mod:`edfgen.kernels.ecg.leads`),
+so Einthoven's and Goldberger's identities hold exactly (bit-for-bit in float32)::
 
     III = II - I,   aVR = -(I + II) / 2,   aVL = I - II / 2,   aVF = II - I / 2
 
@@ -49,13 +49,13 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from edfgen.kernels.ecg import SAMPLING_RATE
 from edfgen.exceptions import InputError
+from edfgen.kernels.ecg import SAMPLING_RATE
+from edfgen.kernels.ecg.leads import DOWER, DOWER_LEADS, INVERSE_DOWER, limb_leads
 
 __all__ = [
     "PHYSIOLOGY_COLUMNS", "TRAIT_SPECS", "DOWER", "INVERSE_DOWER", "DOWER_LEADS",
     "BeatParams", "synthesize_ecg", "synthesize_batch", "random_physiology", "participant_rng",
-    "limb_leads_from_I_II",
 ]
 
 #: Columns of ``physiology.tsv`` (after ``IID``), in order; the fields of :class:`BeatParams`.
@@ -94,30 +94,6 @@ TRAIT_SPECS: dict[str, TraitSpec] = {
     "p_amplitude_mv": TraitSpec(0.15, 0.035, 0.05, 0.3, (0.0, 0.6), "mV"),
     "st_deviation_mv": TraitSpec(0.0, 0.03, -0.2, 0.2, (-0.6, 0.6), "mV"),
 }
-
-#: Lead order of the rows of :data:`DOWER` and the columns of :data:`INVERSE_DOWER`.
-DOWER_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
-
-#: Dower transform, ``[8, 3]``: lead (I, II, V1..V6) = DOWER @ [X, Y, Z] (Dower et al. 1980).
-DOWER = np.array([
-    [0.632, -0.235, 0.059],    # I
-    [0.235, 1.066, -0.132],    # II
-    [-0.515, 0.157, -0.917],   # V1
-    [0.044, 0.164, -1.387],    # V2
-    [0.882, 0.098, -1.277],    # V3
-    [1.213, 0.127, -0.601],    # V4
-    [1.125, 0.127, -0.086],    # V5
-    [0.831, 0.076, 0.230],     # V6
-])
-
-#: Inverse Dower matrix, ``[3, 8]``: [X, Y, Z] = INVERSE_DOWER @ (I, II, V1..V6)
-#: (Edenbrandt & Pahlm 1988, doi:10.1016/0022-0736(88)90113-6; their table lists the
-#: columns in the order V1..V6, I, II, reordered here to :data:`DOWER_LEADS`).
-INVERSE_DOWER = np.array([
-    [0.156, -0.010, -0.172, -0.074, 0.122, 0.231, 0.239, 0.194],   # X
-    [-0.227, 0.887, 0.057, -0.019, -0.106, -0.022, 0.041, 0.048],  # Y
-    [0.022, 0.102, -0.229, -0.310, -0.246, -0.063, 0.055, 0.108],  # Z
-])
 
 # Tangent at the steepest point of a cos^2 half-bump of width w meets zero at 0.5 + 1/pi of w.
 _TANGENT_FRACTION = 0.5 + 1.0 / math.pi
@@ -343,11 +319,6 @@ def _electrode_noise(rng: np.random.Generator, n: int, fs: float, resp_hz: float
     return wander + line + emg
 
 
-def limb_leads_from_I_II(lead_i: np.ndarray, lead_ii: np.ndarray) -> tuple[np.ndarray, ...]:
-    """``(III, aVR, aVL, aVF)`` from leads I and II (Einthoven and Goldberger)."""
-    return lead_ii - lead_i, -(lead_i + lead_ii) / 2, lead_i - lead_ii / 2, lead_ii - lead_i / 2
-
-
 def synthesize_ecg(params: BeatParams, *, rng: np.random.Generator, fs: int = SAMPLING_RATE,
                    duration_s: float = 10.0, noise: bool = True) -> np.ndarray:
     """Simulate one 12-lead ECG.
@@ -401,7 +372,7 @@ def synthesize_ecg(params: BeatParams, *, rng: np.random.Generator, fs: int = SA
     lead_i, lead_ii = leads8[0], leads8[1]
     out = np.empty((12, n), dtype=np.float32)
     out[0], out[1] = lead_i, lead_ii
-    out[2], out[3], out[4], out[5] = limb_leads_from_I_II(lead_i, lead_ii)
+    out[2], out[3], out[4], out[5] = limb_leads(lead_i, lead_ii).values()
     out[6:] = leads8[2:]
     return out
 

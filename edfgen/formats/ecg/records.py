@@ -1,9 +1,10 @@
-"""Reading 12-lead ECGs from WFDB, NumPy and HDF5 files, and lead canonicalisation.
+"""Reading 12-lead ECGs from WFDB, NumPy, HDF5 and XML files, and finding the records in folders.
 
-Every reader returns :class:`EcgRecord` objects: ``signal`` is ``float32 [L, T]`` in millivolts,
-``fs`` the sampling rate in Hz and ``leads`` the lead names in the file's own order.
-:func:`canonicalise_leads` then maps names and aliases to the canonical order
-``I, II, III, aVR, aVL, aVF, V1 … V6`` (:data:`edfgen.kernels.ecg.LEADS`).
+What this module knows: the bytes of each ECG file format and which files make up a record.
+Every reader returns :class:`~edfgen.kernels.ecg.record.EcgRecord` objects: ``signal`` is
+``float32 [L, T]`` in millivolts, ``fs`` the sampling rate in Hz and ``leads`` the lead names in the
+file's own order. :func:`edfgen.kernels.ecg.leads.canonicalise_leads` then maps names and aliases to
+the canonical order ``I, II, III, aVR, aVL, aVF, V1 … V6`` (:data:`edfgen.kernels.ecg.LEADS`).
 
 Supported inputs
 ----------------
@@ -44,14 +45,20 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from edfgen.kernels.ecg import LEADS
 from edfgen.exceptions import InputError
+from edfgen.formats.ecg.units import UNIT_TO_MV
+from edfgen.formats.ecg.xml import ROOTS, read_xml, sniff_xml, xml_record_id
+from edfgen.kernels.ecg import LEADS
+from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+
+__all__ = ["REJECT_COLUMNS", "SUPPORTED_SUFFIXES", "XML_FORMATS", "EcgRecord", "RecordRef", "RecordRejected", "discover_records",
+           "iter_records", "read_ecg", "read_hdf5", "read_npy", "read_npz", "read_record", "read_records", "read_wfdb"]
 
 log = logging.getLogger(__name__)
 
@@ -63,59 +70,8 @@ XML_SUFFIXES = (".xml",)  # GE CardioSoft (UK Biobank) and GE MUSE XML, told apa
 SUPPORTED_SUFFIXES = WFDB_SUFFIXES + NPY_SUFFIXES + NPZ_SUFFIXES + HDF5_SUFFIXES + XML_SUFFIXES
 #: formats read by edfgen.formats.ecg.xml (the layout is sniffed from the root element at discovery)
 XML_FORMATS = ("cardiosoft", "muse", "aecg", "xml", "notxml")
-
-#: multiply a signal in these units by the factor to get millivolts
-UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "microvolt": 1e-3, "microvolts": 1e-3,
-              "v": 1e3, "volt": 1e3, "volts": 1e3, "millivolt": 1.0, "millivolts": 1.0, "nv": 1e-6}
-
-
-class RecordRejected(InputError):
-    """A record that cannot be used; ``reason`` says why (it goes to ``rejects.tsv``).
-
-    Attributes
-    ----------
-    record_id, path, reason
-        The record, the file it came from, and a one-line reason.
-    """
-
-    def __init__(self, reason: str, *, record_id: str = "", path: str | os.PathLike = ""):
-        self.reason = reason
-        self.record_id = record_id
-        self.path = str(path)
-        where = f"{path}" + (f" record {record_id}" if record_id else "")
-        super().__init__(f"{where}: {reason}" if where else reason)
-
-
-@dataclass(frozen=True)
-class EcgRecord:
-    """One ECG.
-
-    Attributes
-    ----------
-    record_id
-        Record name (``HR06000`` for ``HR06000.hea``); the participant id unless an id map says otherwise.
-    signal
-        ``float32 [L, T]`` in millivolts.
-    fs
-        Sampling rate (Hz).
-    leads
-        Lead names, one per row of ``signal``.
-    path
-        The file the record was read from.
-    notes
-        Things done to the record on the way (e.g. ``"derived III from I, II"``).
-    """
-
-    record_id: str
-    signal: np.ndarray
-    fs: float
-    leads: tuple[str, ...]
-    path: str = ""
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def duration_s(self) -> float:
-        return self.signal.shape[1] / self.fs
+#: columns of every ``rejects.tsv`` of ECG records (extract, interpret, finetune, evaluate)
+REJECT_COLUMNS = ["record", "path", "reason"]
 
 
 @dataclass(frozen=True)
@@ -129,96 +85,6 @@ class RecordRef:
     path: str
     fmt: str
     key: tuple | None = None
-
-
-# --------------------------------------------------------------------------- lead names
-_ALIASES = {
-    "i": "I", "ii": "II", "iii": "III", "avr": "aVR", "avl": "aVL", "avf": "aVF",
-    "d1": "I", "d2": "II", "d3": "III", "di": "I", "dii": "II", "diii": "III",
-    "mli": "I", "mlii": "II", "mliii": "III", "lead1": "I", "lead2": "II", "lead3": "III",
-    "leadi": "I", "leadii": "II", "leadiii": "III",
-    **{f"v{k}": f"V{k}" for k in range(1, 7)},
-    **{f"lead{v}": c for v, c in (("avr", "aVR"), ("avl", "aVL"), ("avf", "aVF"))},
-    **{f"leadv{k}": f"V{k}" for k in range(1, 7)},
-    **{f"c{k}": f"V{k}" for k in range(1, 7)},  # some European exports name the chest leads C1..C6
-}
-
-
-def canonical_lead_name(name: str) -> str | None:
-    """Map a lead name or alias to its canonical name, or ``None`` if unknown.
-
-    Case, spaces, dashes, underscores and a ``lead``/``ecg`` prefix are ignored:
-    ``"avr"``, ``"AVR"``, ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``;
-    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``.
-    """
-    key = re.sub(r"[\s_\-\.]", "", str(name)).lower()
-    if key.startswith("ecg"):
-        key = key[3:]
-    return _ALIASES.get(key)
-
-
-#: Einthoven / Goldberger identities: derive a missing limb lead from I and II.
-_DERIVED = {
-    "III": lambda I, II: II - I,
-    "aVR": lambda I, II: -(I + II) / 2.0,
-    "aVL": lambda I, II: I - II / 2.0,
-    "aVF": lambda I, II: II - I / 2.0,
-}
-
-
-def derive_limb_leads(lead_i: np.ndarray, lead_ii: np.ndarray) -> dict[str, np.ndarray]:
-    """III, aVR, aVL and aVF from leads I and II (Einthoven's and Goldberger's laws).
-
-    ``III = II − I``, ``aVR = −(I + II)/2``, ``aVL = I − II/2``, ``aVF = II − I/2``.
-
-    References
-    ----------
-    Goldberger E. A simple, indifferent, electrocardiographic electrode of zero potential.
-    Am Heart J 1942;23:483-492. doi:10.1016/S0002-8703(42)90293-X
-    """
-    return {name: f(lead_i, lead_ii) for name, f in _DERIVED.items()}
-
-
-def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> EcgRecord:
-    """Reorder a record's leads to ``leads`` (canonical by default), deriving missing limb leads.
-
-    Aliases are mapped with :func:`canonical_lead_name`. Missing ``III``, ``aVR``, ``aVL``,
-    ``aVF`` are derived from I and II (and a missing I or II from the other and III first);
-    each derivation is added to ``record.notes``. Extra known leads not in ``leads`` are dropped.
-
-    Raises
-    ------
-    RecordRejected
-        An unknown or duplicated lead name, or a missing lead that cannot be derived.
-    """
-    rid, path = record.record_id, record.path
-    names: list[str] = []
-    for raw in record.leads:
-        canon = canonical_lead_name(raw)
-        if canon is None:
-            raise RecordRejected(f"unknown lead name {raw!r}", record_id=rid, path=path)
-        if canon in names:
-            raise RecordRejected(f"duplicated lead {canon} (names {list(record.leads)})", record_id=rid, path=path)
-        names.append(canon)
-    rows = {n: record.signal[i] for i, n in enumerate(names)}
-    notes = list(record.notes)
-    if "I" not in rows and "II" in rows and "III" in rows:
-        rows["I"] = rows["II"] - rows["III"]
-        notes.append("derived I from II, III")
-    if "II" not in rows and "I" in rows and "III" in rows:
-        rows["II"] = rows["I"] + rows["III"]
-        notes.append("derived II from I, III")
-    if "I" in rows and "II" in rows:
-        missing = [n for n in _DERIVED if n not in rows and n in leads]
-        if missing:
-            for name in missing:
-                rows[name] = _DERIVED[name](rows["I"], rows["II"])
-            notes.append(f"derived {', '.join(missing)} from I, II")
-    absent = [n for n in leads if n not in rows]
-    if absent:
-        raise RecordRejected(f"missing lead(s) {', '.join(absent)} (has {', '.join(names)})", record_id=rid, path=path)
-    signal = np.stack([rows[n] for n in leads]).astype(np.float32, copy=False)
-    return replace(record, signal=signal, leads=tuple(leads), notes=tuple(notes))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -542,8 +408,6 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     InputError
         A path that does not exist, a file of an unsupported type, or an unreadable HDF5 file.
     """
-    from edfgen.formats.ecg.xml import ROOTS, sniff_xml, xml_record_id  # xml imports io: import here
-
     refs: list[RecordRef] = []
     for p in paths:
         p = Path(p)
@@ -594,10 +458,20 @@ def read_record(ref: RecordRef, *, fs: float | None = None, units: str | None = 
     if ref.fmt == "hdf5":
         return _read_hdf5_ref(ref, fs=fs, units=units)
     if ref.fmt in XML_FORMATS:
-        from edfgen.formats.ecg.xml import read_xml
-
         return read_xml(ref.path, ref.fmt)
     raise InputError(f"{ref.path}: unsupported ECG format {ref.fmt!r}")
+
+
+def read_records(refs: Iterable[RecordRef], *, fs: float | None = None) -> list[EcgRecord | RecordRejected]:
+    """Read the records ``refs`` point to, in order; a record that cannot be read is returned as its
+    :class:`RecordRejected` (named by the ref's record id and path) instead of stopping the batch."""
+    items: list[EcgRecord | RecordRejected] = []
+    for ref in refs:
+        try:
+            items.append(read_record(ref, fs=fs))
+        except RecordRejected as exc:
+            items.append(RecordRejected(exc.reason, record_id=ref.record_id, path=ref.path))
+    return items
 
 
 def read_ecg(path: str | os.PathLike, *, fs: float | None = None) -> EcgRecord:

@@ -1,7 +1,7 @@
 """12-lead ECGs from vendor XML exports, recognised by their content (root element), not by extension.
 
-Every reader returns an :class:`edfgen.formats.ecg.records.EcgRecord` (``float32 [L, T]`` in mV, the file's own
-lead order); :func:`edfgen.formats.ecg.records.canonicalise_leads` then orders the leads and derives missing limb
+Every reader returns an :class:`edfgen.kernels.ecg.record.EcgRecord` (``float32 [L, T]`` in mV, the file's own
+lead order); :func:`edfgen.kernels.ecg.leads.canonicalise_leads` then orders the leads and derives missing limb
 leads, as for every other format.
 
 Supported layouts
@@ -17,13 +17,13 @@ GE MUSE XML, root ``<RestingECG>``
     sampling rate ``<SampleBase>`` x 10^``<SampleExponent>`` Hz; per ``<LeadData>`` the ``<LeadID>``,
     ``<LeadAmplitudeUnitsPerBit>`` (in ``<LeadAmplitudeUnits>``, microvolts by default) and
     ``<WaveFormData>``, base64 of little-endian int16 samples. MUSE stores 8 leads (I, II, V1-V6);
-    III, aVR, aVL and aVF are derived by :func:`~edfgen.formats.ecg.records.canonicalise_leads`. Record id: file stem.
+    III, aVR, aVL and aVF are derived by :func:`~edfgen.kernels.ecg.leads.canonicalise_leads`. Record id: file stem.
 HL7 aECG, root ``<AnnotatedECG>``
     Recognised but not read: PyPI has no maintained HL7 aECG reader; such a record is rejected with
     that reason (convert with the vendor's software or to WFDB).
 
 A file that is not well-formed XML, has another root element, or lacks a required element is
-rejected (:class:`~edfgen.formats.ecg.records.RecordRejected`) with a one-line reason naming what is missing.
+rejected (:class:`~edfgen.kernels.ecg.record.RecordRejected`) with a one-line reason naming what is missing.
 
 XML is parsed with the standard library's :mod:`xml.etree.ElementTree`, which does not fetch external
 entities or DTDs (the ``<!DOCTYPE ... SYSTEM "...dtd">`` lines these exports carry are ignored).
@@ -46,6 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edfgen.formats.ecg.units import UNIT_TO_MV
+from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
 #: root element -> format name
 ROOTS = {"CardiologyXML": "cardiosoft", "RestingECG": "muse", "AnnotatedECG": "aecg"}
@@ -104,8 +106,6 @@ def _local(tag: str) -> str:
 
 
 def _parse(path, rid):
-    from edfgen.formats.ecg.records import RecordRejected
-
     try:
         return ET.parse(path).getroot()
     except ET.ParseError as exc:
@@ -115,8 +115,6 @@ def _parse(path, rid):
 
 
 def _text(elem, name: str, *, rid, path, where: str) -> str:
-    from edfgen.formats.ecg.records import RecordRejected
-
     child = elem.find(name)
     if child is None or child.text is None or not child.text.strip():
         raise RecordRejected(f"{where}: no <{name}>", record_id=rid, path=path)
@@ -124,8 +122,6 @@ def _text(elem, name: str, *, rid, path, where: str) -> str:
 
 
 def _number(text: str, name: str, *, rid, path) -> float:
-    from edfgen.formats.ecg.records import RecordRejected
-
     try:
         v = float(text)
     except ValueError:
@@ -137,8 +133,6 @@ def _number(text: str, name: str, *, rid, path) -> float:
 
 def _per_lsb_to_mv(units: str | None, default: str, *, rid, path) -> float:
     """mV per count from a resolution unit such as ``uVperLsb`` / ``MICROVOLTS``."""
-    from edfgen.formats.ecg.records import RecordRejected, UNIT_TO_MV
-
     u = (units or default).strip().lower().replace(" ", "")
     u = re.sub(r"(per|/)(lsb|bit|count)$", "", u)
     if u in UNIT_TO_MV:
@@ -148,8 +142,6 @@ def _per_lsb_to_mv(units: str | None, default: str, *, rid, path) -> float:
 
 
 def _check_lengths(rows, names, where: str, element: str, *, rid, path) -> None:
-    from edfgen.formats.ecg.records import RecordRejected
-
     if not rows:
         raise RecordRejected(f"{where}: no {element}", record_id=rid, path=path)
     lengths = {len(r) for r in rows}
@@ -158,7 +150,7 @@ def _check_lengths(rows, names, where: str, element: str, *, rid, path) -> None:
                              f"({', '.join(f'{n}={len(r)}' for n, r in zip(names, rows))})", record_id=rid, path=path)
 
 
-def read_cardiosoft(path: str | os.PathLike) -> "EcgRecord":  # noqa: F821
+def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
     """Read the 10 s 12-lead strip of a GE CardioSoft XML file (UK Biobank field 20205) in mV.
 
     Raises
@@ -167,8 +159,6 @@ def read_cardiosoft(path: str | os.PathLike) -> "EcgRecord":  # noqa: F821
         Malformed XML, another root element, no ``<StripData>``, a missing or non-positive
         ``SampleRate``/``Resolution``, non-integer counts, or leads of different lengths.
     """
-    from edfgen.formats.ecg.records import EcgRecord, RecordRejected
-
     path = Path(path)
     rid = xml_record_id(path, "cardiosoft")
     root = _parse(path, rid)
@@ -207,7 +197,7 @@ def read_cardiosoft(path: str | os.PathLike) -> "EcgRecord":  # noqa: F821
     return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(path))
 
 
-def read_muse(path: str | os.PathLike) -> "EcgRecord":  # noqa: F821
+def read_muse(path: str | os.PathLike) -> EcgRecord:
     """Read the rhythm waveform of a GE MUSE XML file (``<RestingECG>``) in mV (8 stored leads).
 
     Raises
@@ -216,8 +206,6 @@ def read_muse(path: str | os.PathLike) -> "EcgRecord":  # noqa: F821
         Malformed XML, no ``Rhythm`` waveform, a missing ``SampleBase``/``LeadAmplitudeUnitsPerBit``,
         bad base64, a sample size other than 2 bytes, or leads of different lengths.
     """
-    from edfgen.formats.ecg.records import EcgRecord, RecordRejected
-
     path = Path(path)
     rid = xml_record_id(path, "muse")
     root = _parse(path, rid)
@@ -266,10 +254,8 @@ def read_muse(path: str | os.PathLike) -> "EcgRecord":  # noqa: F821
     return EcgRecord(record_id=rid, signal=np.stack(rows), fs=fs, leads=tuple(names), path=str(path))
 
 
-def read_xml(path: str | os.PathLike, fmt: str | None = None) -> "EcgRecord":  # noqa: F821
+def read_xml(path: str | os.PathLike, fmt: str | None = None) -> EcgRecord:
     """Read an ECG XML file of any supported layout (``fmt`` from :func:`sniff_xml` when not given)."""
-    from edfgen.formats.ecg.records import RecordRejected
-
     fmt = fmt or sniff_xml(path)
     if fmt == "cardiosoft":
         return read_cardiosoft(path)

@@ -67,7 +67,7 @@ import pandas as pd
 from scipy import signal as sps
 
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
-from edfgen.simulate.ecg import DOWER_LEADS, INVERSE_DOWER, limb_leads_from_I_II
+from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelve_from_eight
 from edfgen.exceptions import InputError
 
 __all__ = ["BIOMARKER_COLUMNS", "Delineation", "delineate", "detect_r_peaks", "measure_biomarkers", "measure_record"]
@@ -194,6 +194,10 @@ class Delineation:
         Global fiducials of the 12-lead median beat.
     p_onset_leads, t_end_leads
         ``[12]`` per-lead P onset and T end (NaN where the lead's wave is too small to time).
+    t_window, p_window
+        ``(lo, hi)`` indices into :attr:`beat` of the windows searched for the T wave (after the QRS) and
+        the P wave (before it), or ``None`` when the window was too short to search; :func:`measure_record`
+        takes the T and P amplitudes in the same windows.
     """
 
     fs: float
@@ -208,6 +212,8 @@ class Delineation:
     t_end: float
     p_onset_leads: np.ndarray
     t_end_leads: np.ndarray
+    t_window: tuple[int, int] | None = None
+    p_window: tuple[int, int] | None = None
 
 
 def _trapezium_end(y: np.ndarray, peak: np.ndarray, stop: np.ndarray, *, reach: int, floor: int) -> np.ndarray:
@@ -284,11 +290,6 @@ P_MIN_MV, P_REL = 0.03, 0.3
 FLOOR_S = 0.02
 
 
-def _limb_leads(beat8: np.ndarray) -> np.ndarray:
-    """``[12, W]`` in :data:`edfgen.kernels.ecg.LEADS` order from the ``[8, W]`` I, II, V1..V6 beat."""
-    return np.stack([beat8[0], beat8[1], *limb_leads_from_I_II(beat8[0], beat8[1]), *beat8[2:]])
-
-
 def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> Delineation | None:
     """Median beat and P onset, QRS onset/offset and T end of one 12-lead record ``[12, T]`` (mV).
 
@@ -331,7 +332,7 @@ def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> Delineation | None:
     t = np.arange(n)
     base = np.stack([np.interp(t, centres, levels[k]) for k in range(x.shape[0])])
     cut = full[:, None] + seg[None, :]
-    beat = _limb_leads(np.median((lp - base)[:, cut], axis=1))           # [12, W]
+    beat = twelve_from_eight(np.median((lp - base)[:, cut], axis=1))           # [12, W]
     qrs_on, qrs_off = _qrs_bounds(beat[_INDEPENDENT], pre, fs)
     nan12 = np.full(12, np.nan)
     if qrs_on is None or qrs_off is None:
@@ -341,27 +342,30 @@ def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> Delineation | None:
     # (one global estimate: the magnitude returns to baseline when the last lead does); per-lead ends
     # are kept for inspection
     mag8 = np.sqrt((beat[_INDEPENDENT] ** 2).sum(0))[None, :]
-    t_end, t_ends = np.nan, nan12
+    t_end, t_ends, t_window = np.nan, nan12, None
     t_lo = qrs_off + int(0.06 * fs)
     t_hi = min(beat.shape[1], pre + int(min(0.7 * rr_med, 0.7) * fs))
     if t_hi - t_lo > int(0.05 * fs):
+        t_window = (t_lo, t_hi)
         t_ends, _ = _wave_bounds(beat, t_lo, t_hi, min_mv=T_MIN_MV, rel=T_REL, reach=int(T_REACH_S * fs),
                                  floor=int(FLOOR_S * fs), reverse=False)
         t_end = float(_wave_bounds(mag8, t_lo, t_hi, min_mv=T_MIN_MV, rel=0.0, reach=int(T_REACH_S * fs),
                                    floor=int(FLOOR_S * fs), reverse=False)[0][0])
 
     # P onset: mirrored trapezium before the P peak of the spatial magnitude, after the previous T wave
-    p_on, p_ons = np.nan, nan12
+    p_on, p_ons, p_window = np.nan, nan12, None
     p_lo = max(0, qrs_on - int(min(0.33, 0.6 * rr_med) * fs))
     if np.isfinite(t_end):
         p_lo = max(p_lo, int(t_end + 0.02 * fs - rr_med * fs))
     p_hi = qrs_on - int(0.02 * fs)
     if p_hi - p_lo > int(0.04 * fs):
+        p_window = (p_lo, p_hi)
         p_ons, _ = _wave_bounds(beat, p_lo, p_hi, min_mv=P_MIN_MV, rel=P_REL, reach=int(P_REACH_S * fs),
                                 floor=int(FLOOR_S * fs), reverse=True)
         p_on = float(_wave_bounds(mag8, p_lo, p_hi, min_mv=P_MIN_MV, rel=0.0, reach=int(P_REACH_S * fs),
                                   floor=int(FLOOR_S * fs), reverse=True)[0][0])
-    return Delineation(fs, peaks, full, beat, pre, rr_med, p_on, float(qrs_on), float(qrs_off), t_end, p_ons, t_ends)
+    return Delineation(fs, peaks, full, beat, pre, rr_med, p_on, float(qrs_on), float(qrs_off), t_end, p_ons, t_ends,
+                       t_window, p_window)
 
 
 def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> dict[str, float]:
@@ -393,20 +397,16 @@ def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> dict[str, floa
     out["r_amplitude_mv"] = float(mag[qrs_on:qrs_off + 1].max())
     lead_i, lead_ii = beat8[0, qrs_on:qrs_off + 1], beat8[1, qrs_on:qrs_off + 1]
     area_i = lead_i.sum()
-    area_avf = (lead_ii - lead_i / 2).sum()
+    area_avf = lead_avf(lead_i, lead_ii).sum()
     out["qrs_axis_deg"] = math.degrees(math.atan2(2.0 / math.sqrt(3.0) * area_avf, area_i))
 
-    t_lo = qrs_off + int(0.06 * fs)
-    t_hi = min(d.beat.shape[1] - 1, d.r_index + int(min(0.7 * d.rr_s, 0.7) * fs))
-    if t_hi - t_lo > int(0.05 * fs):
+    if d.t_window is not None:  # the windows delineate searched for the T and P waves
+        t_lo, t_hi = d.t_window
         out["t_amplitude_mv"] = float(mag[t_lo:t_hi].max())
         t_dir = vcg[:, t_lo + int(np.argmax(mag[t_lo:t_hi]))]
         out["st_deviation_mv"] = float(vcg[:, t_lo] @ t_dir / (np.linalg.norm(t_dir) or 1.0))
-    p_lo = max(0, qrs_on - int(min(0.33, 0.6 * d.rr_s) * fs))
-    if math.isfinite(d.t_end):
-        p_lo = max(p_lo, int(d.t_end + 0.02 * fs - d.rr_s * fs))
-    p_hi = qrs_on - int(0.02 * fs)
-    if p_hi - p_lo > int(0.04 * fs):
+    if d.p_window is not None:
+        p_lo, p_hi = d.p_window
         out["p_amplitude_mv"] = float(mag[p_lo:p_hi].max())
     return out
 

@@ -1,6 +1,6 @@
 """ECG preprocessing: canonical leads ▸ quality checks ▸ 500 Hz ▸ band-pass + notch ▸ 10 s window.
 
-:func:`preprocess` turns one :class:`~edfgen.formats.ecg.records.EcgRecord` into the model input
+:func:`preprocess` turns one :class:`~edfgen.kernels.ecg.record.EcgRecord` into the model input
 ``float32 [12, prep.window_samples]`` (mV) exactly as the checkpoint's
 :class:`~edfgen.kernels.ecg.preprocessing_config.Preprocessing` says; :func:`preprocess_many` does the
 same for a list of records with the filtering vectorised over records of equal length (the fast
@@ -9,7 +9,7 @@ path used by ``edfgen extract``).
 Steps, in order
 ---------------
 1. **Leads**: names/aliases mapped to the canonical order; missing III, aVR, aVL, aVF derived
-   from I and II (:func:`edfgen.formats.ecg.records.canonicalise_leads`); any other missing lead rejects.
+   from I and II (:func:`edfgen.kernels.ecg.leads.canonicalise_leads`); any other missing lead rejects.
 2. **Flat edges** (:func:`trim_flat_edges`): a segment at the start or end of the recording where
    every (non-constant) lead holds its value, a common device artefact (many PTB-XL records end in
    ~0.1 s of held samples), is trimmed and reported in the record's ``notes``, never a reason to
@@ -30,7 +30,7 @@ Steps, in order
    is below ``flat_std_mv`` is flat; more than ``max_flat_leads`` (default 3) flat leads reject
    the record, fewer are set to exact zeros (see :class:`QualityThresholds`).
 
-A rejected record raises :class:`~edfgen.formats.ecg.records.RecordRejected` with the reason; batch code
+A rejected record raises :class:`~edfgen.kernels.ecg.record.RecordRejected` with the reason; batch code
 catches it and writes ``rejects.tsv``.
 """
 
@@ -44,7 +44,8 @@ from typing import Sequence
 import numpy as np
 from scipy import signal as sps
 
-from edfgen.formats.ecg.records import EcgRecord, RecordRejected, canonicalise_leads
+from edfgen.kernels.ecg.leads import canonicalise_leads
+from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 #: seconds of signal kept on each side of the window until after filtering
@@ -267,7 +268,7 @@ def preprocess(record: EcgRecord, prep: Preprocessing = Preprocessing(), *,
     Parameters
     ----------
     record
-        As read by :mod:`edfgen.formats.ecg.records` (any lead names/order, any rate, mV).
+        As read by :mod:`edfgen.formats.ecg.records` or built from arrays (any lead names/order, any rate, mV).
     prep
         The checkpoint's preprocessing contract.
     quality

@@ -1,0 +1,64 @@
+"""``edfgen model export`` and the pieces every model command shares: torch threads, reading ECGs with a
+checkpoint's own preprocessing, and ``rejects.tsv``.
+
+What this module knows: how the model commands (:mod:`edfgen.commands.pretrain`,
+:mod:`edfgen.commands.finetune`, :mod:`edfgen.commands.evaluate`) turn files into arrays for
+:mod:`edfgen.model` and arrays into files. ``edfgen model info`` writes nothing (it prints
+:func:`edfgen.model.info.model_info`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from edfgen.formats.ecg.records import REJECT_COLUMNS
+from edfgen.formats.tables import write_table
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+
+
+def set_threads(n: int | None) -> None:
+    """Torch intra-op threads (unchanged when ``n`` is ``None`` or 0)."""
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def load_signals(ecg: Sequence[str | os.PathLike], checkpoint):
+    """The ECGs preprocessed as ``checkpoint``'s JSON says (its weights are not loaded).
+
+    Returns
+    -------
+    (:class:`edfgen.model.data.EcgArray`, :class:`~edfgen.kernels.ecg.preprocessing_config.Preprocessing`)
+    """
+    from edfgen.model.checkpoint import resolve_checkpoint  # imports torch
+    from edfgen.model.data import load_ecgs
+
+    doc = json.loads(resolve_checkpoint(checkpoint).read_text())
+    prep = Preprocessing.from_dict(doc["preprocessing"])
+    return load_ecgs(list(ecg), prep), prep
+
+
+def write_rejects(rejects, out: Path) -> None:
+    """``out/rejects.tsv`` (``record, path, reason``) when any ECG could not be used."""
+    if rejects:
+        write_table(pd.DataFrame(rejects, columns=REJECT_COLUMNS), out / "rejects.tsv")
+
+
+def run_export(*, checkpoint, out: str | os.PathLike):
+    """Re-save a checkpoint under the prefix ``out`` (``<out>.safetensors`` and ``<out>.json``).
+
+    Returns
+    -------
+    (path written, the checkpoint's sha256)
+    """
+    from edfgen.model.checkpoint import load_checkpoint, save_checkpoint  # imports torch
+
+    m = load_checkpoint(checkpoint)
+    path = save_checkpoint(m.model, m.config, m.preprocessing, out, metadata=m.metadata)
+    return path, m.sha256

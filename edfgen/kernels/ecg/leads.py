@@ -1,0 +1,166 @@
+"""Lead algebra: lead names, the Einthoven/Goldberger identities and the Dower transforms.
+
+What this module knows: how the 12 leads relate to each other and to the heart's dipole, on arrays
+(no files). Every place that derives a limb lead (reading a record with missing leads, the
+simulator, the delineator's median beat, the QRS axis) uses these functions, so the formulas are
+written once:
+
+    III = II - I,   aVR = -(I + II) / 2,   aVL = I - II / 2,   aVF = II - I / 2
+
+and, for a record that lacks I or II, ``I = II - III`` and ``II = I + III``.
+
+:func:`canonicalise_leads` maps a record's lead names (aliases included) to the canonical order
+``I, II, III, aVR, aVL, aVF, V1 … V6`` (:data:`edfgen.kernels.ecg.LEADS`), deriving missing limb leads.
+
+References
+----------
+Goldberger E. A simple, indifferent, electrocardiographic electrode of zero potential.
+Am Heart J 1942;23:483-492. doi:10.1016/S0002-8703(42)90293-X
+Dower GE, Machado HB, Osborne JA. On deriving the electrocardiogram from vectorcardiographic
+leads. Clin Cardiol 1980;3:87-95.
+Edenbrandt L, Pahlm O. Vectorcardiogram synthesized from a 12-lead ECG: superiority of the
+inverse Dower matrix. J Electrocardiol 1988;21:361-367. doi:10.1016/0022-0736(88)90113-6.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Sequence
+
+import numpy as np
+
+from edfgen.kernels.ecg import LEADS
+from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+
+__all__ = ["LIMB_LEADS", "DOWER_LEADS", "DOWER", "INVERSE_DOWER", "lead_iii", "lead_avr", "lead_avl", "lead_avf",
+           "limb_leads", "twelve_from_eight", "canonical_lead_name", "canonicalise_leads"]
+
+
+# --------------------------------------------------------------------------- the identities
+def lead_iii(lead_i: np.ndarray, lead_ii: np.ndarray) -> np.ndarray:
+    """``III = II − I`` (Einthoven)."""
+    return lead_ii - lead_i
+
+
+def lead_avr(lead_i: np.ndarray, lead_ii: np.ndarray) -> np.ndarray:
+    """``aVR = −(I + II) / 2`` (Goldberger)."""
+    return -(lead_i + lead_ii) / 2.0
+
+
+def lead_avl(lead_i: np.ndarray, lead_ii: np.ndarray) -> np.ndarray:
+    """``aVL = I − II / 2`` (Goldberger)."""
+    return lead_i - lead_ii / 2.0
+
+
+def lead_avf(lead_i: np.ndarray, lead_ii: np.ndarray) -> np.ndarray:
+    """``aVF = II − I / 2`` (Goldberger)."""
+    return lead_ii - lead_i / 2.0
+
+
+_DERIVED = {"III": lead_iii, "aVR": lead_avr, "aVL": lead_avl, "aVF": lead_avf}
+#: the limb leads that follow from I and II, in canonical order
+LIMB_LEADS: tuple[str, ...] = tuple(_DERIVED)
+
+
+def limb_leads(lead_i: np.ndarray, lead_ii: np.ndarray) -> dict[str, np.ndarray]:
+    """``{III, aVR, aVL, aVF}`` from leads I and II (Einthoven's and Goldberger's laws), in that order."""
+    return {name: f(lead_i, lead_ii) for name, f in _DERIVED.items()}
+
+
+#: Lead order of the rows of :data:`DOWER` and the columns of :data:`INVERSE_DOWER`: the 8 independent leads.
+DOWER_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+
+#: Dower transform, ``[8, 3]``: lead (I, II, V1..V6) = DOWER @ [X, Y, Z] (Dower et al. 1980).
+DOWER = np.array([
+    [0.632, -0.235, 0.059],    # I
+    [0.235, 1.066, -0.132],    # II
+    [-0.515, 0.157, -0.917],   # V1
+    [0.044, 0.164, -1.387],    # V2
+    [0.882, 0.098, -1.277],    # V3
+    [1.213, 0.127, -0.601],    # V4
+    [1.125, 0.127, -0.086],    # V5
+    [0.831, 0.076, 0.230],     # V6
+])
+
+#: Inverse Dower matrix, ``[3, 8]``: [X, Y, Z] = INVERSE_DOWER @ (I, II, V1..V6)
+#: (Edenbrandt & Pahlm 1988, doi:10.1016/0022-0736(88)90113-6; their table lists the
+#: columns in the order V1..V6, I, II, reordered here to :data:`DOWER_LEADS`).
+INVERSE_DOWER = np.array([
+    [0.156, -0.010, -0.172, -0.074, 0.122, 0.231, 0.239, 0.194],   # X
+    [-0.227, 0.887, 0.057, -0.019, -0.106, -0.022, 0.041, 0.048],  # Y
+    [0.022, 0.102, -0.229, -0.310, -0.246, -0.063, 0.055, 0.108],  # Z
+])
+
+
+def twelve_from_eight(leads8: np.ndarray) -> np.ndarray:
+    """``[12, T]`` in :data:`edfgen.kernels.ecg.LEADS` order from the ``[8, T]`` I, II, V1..V6 leads."""
+    return np.stack([leads8[0], leads8[1], *limb_leads(leads8[0], leads8[1]).values(), *leads8[2:]])
+
+
+# --------------------------------------------------------------------------- lead names
+_ALIASES = {
+    "i": "I", "ii": "II", "iii": "III", "avr": "aVR", "avl": "aVL", "avf": "aVF",
+    "d1": "I", "d2": "II", "d3": "III", "di": "I", "dii": "II", "diii": "III",
+    "mli": "I", "mlii": "II", "mliii": "III", "lead1": "I", "lead2": "II", "lead3": "III",
+    "leadi": "I", "leadii": "II", "leadiii": "III",
+    **{f"v{k}": f"V{k}" for k in range(1, 7)},
+    **{f"lead{v}": c for v, c in (("avr", "aVR"), ("avl", "aVL"), ("avf", "aVF"))},
+    **{f"leadv{k}": f"V{k}" for k in range(1, 7)},
+    **{f"c{k}": f"V{k}" for k in range(1, 7)},  # some European exports name the chest leads C1..C6
+}
+
+
+def canonical_lead_name(name: str) -> str | None:
+    """Map a lead name or alias to its canonical name, or ``None`` if unknown.
+
+    Case, spaces, dashes, underscores and a ``lead``/``ecg`` prefix are ignored:
+    ``"avr"``, ``"AVR"``, ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``;
+    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``.
+    """
+    key = re.sub(r"[\s_\-\.]", "", str(name)).lower()
+    if key.startswith("ecg"):
+        key = key[3:]
+    return _ALIASES.get(key)
+
+
+def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> EcgRecord:
+    """Reorder a record's leads to ``leads`` (canonical by default), deriving missing limb leads.
+
+    Aliases are mapped with :func:`canonical_lead_name`. Missing ``III``, ``aVR``, ``aVL``,
+    ``aVF`` are derived from I and II (and a missing I or II from the other and III first);
+    each derivation is added to ``record.notes``. Extra known leads not in ``leads`` are dropped.
+
+    Raises
+    ------
+    RecordRejected
+        An unknown or duplicated lead name, or a missing lead that cannot be derived.
+    """
+    rid, path = record.record_id, record.path
+    names: list[str] = []
+    for raw in record.leads:
+        canon = canonical_lead_name(raw)
+        if canon is None:
+            raise RecordRejected(f"unknown lead name {raw!r}", record_id=rid, path=path)
+        if canon in names:
+            raise RecordRejected(f"duplicated lead {canon} (names {list(record.leads)})", record_id=rid, path=path)
+        names.append(canon)
+    rows = {n: record.signal[i] for i, n in enumerate(names)}
+    notes = list(record.notes)
+    if "I" not in rows and "II" in rows and "III" in rows:
+        rows["I"] = rows["II"] - rows["III"]           # III = II - I
+        notes.append("derived I from II, III")
+    if "II" not in rows and "I" in rows and "III" in rows:
+        rows["II"] = rows["I"] + rows["III"]           # III = II - I
+        notes.append("derived II from I, III")
+    if "I" in rows and "II" in rows:
+        missing = [n for n in _DERIVED if n not in rows and n in leads]
+        if missing:
+            for name in missing:
+                rows[name] = _DERIVED[name](rows["I"], rows["II"])
+            notes.append(f"derived {', '.join(missing)} from I, II")
+    absent = [n for n in leads if n not in rows]
+    if absent:
+        raise RecordRejected(f"missing lead(s) {', '.join(absent)} (has {', '.join(names)})", record_id=rid, path=path)
+    signal = np.stack([rows[n] for n in leads]).astype(np.float32, copy=False)
+    return replace(record, signal=signal, leads=tuple(leads), notes=tuple(notes))

@@ -1,0 +1,66 @@
+"""The in-memory ECG record and the one exception for a record that cannot be used.
+
+What this module knows: an :class:`EcgRecord` is a plain container (``float32 [L, T]`` signal in
+millivolts, sampling rate, lead names, the file it came from, notes); nothing here reads or writes
+files. Readers (:mod:`edfgen.formats.ecg.records`, :mod:`edfgen.formats.ecg.xml`) build records;
+the kernels (:mod:`edfgen.kernels.ecg.leads`, :mod:`edfgen.kernels.ecg.preprocess`) transform them and
+raise :class:`RecordRejected` with a one-line reason, which batch code writes to ``rejects.tsv``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edfgen.exceptions import InputError
+
+
+class RecordRejected(InputError):
+    """A record that cannot be used; ``reason`` says why (it goes to ``rejects.tsv``).
+
+    Attributes
+    ----------
+    record_id, path, reason
+        The record, the file it came from, and a one-line reason.
+    """
+
+    def __init__(self, reason: str, *, record_id: str = "", path: str | os.PathLike = ""):
+        self.reason = reason
+        self.record_id = record_id
+        self.path = str(path)
+        where = f"{path}" + (f" record {record_id}" if record_id else "")
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+@dataclass(frozen=True)
+class EcgRecord:
+    """One ECG.
+
+    Attributes
+    ----------
+    record_id
+        Record name (``HR06000`` for ``HR06000.hea``); the participant id unless an id map says otherwise.
+    signal
+        ``float32 [L, T]`` in millivolts.
+    fs
+        Sampling rate (Hz).
+    leads
+        Lead names, one per row of ``signal``.
+    path
+        The file the record was read from.
+    notes
+        Things done to the record on the way (e.g. ``"derived III from I, II"``).
+    """
+
+    record_id: str
+    signal: np.ndarray
+    fs: float
+    leads: tuple[str, ...]
+    path: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def duration_s(self) -> float:
+        return self.signal.shape[1] / self.fs
