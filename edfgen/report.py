@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from edfgen.formats.tables import atomic_write
+from edfgen.simulate.truth import score_loci
 
 IVW = "Inverse variance weighted"
 WALD = "Wald ratio"
@@ -93,7 +94,7 @@ def _read(path: Path) -> pd.DataFrame | None:
 class TruthScore:
     """Pipeline findings scored against a simulated cohort's ``truth.json``."""
 
-    loci: pd.DataFrame          # edfgen.kernels.clump.score_truth: per trait + an "all" row
+    loci: pd.DataFrame          # edfgen.simulate.truth.score_loci: per trait + an "all" row
     mr: pd.DataFrame            # per (exposure, outcome) pair: planted, p, detected
     edf_mr: pd.DataFrame        # per planted link: best EDF for the trait and its MR p to the disease
 
@@ -162,8 +163,6 @@ def score_truth(out: Path, truth: dict, *, window_kb: float = 250.0, alpha: floa
     MR: a planted trait -> disease link is detected when its IVW (or Wald ratio) p-value is below
     ``alpha`` / number of tested pairs (Bonferroni); the other pairs count as null.
     """
-    from edfgen.kernels.clump import score_truth as score_loci
-
     clumps = _read(out / "clump_biomarkers" / "clumps.tsv")
     loci = score_loci(clumps, truth, window_kb=window_kb) if clumps is not None else pd.DataFrame()
 
