@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.plots.thin import GwasPlotAccumulator
+
 
 def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = "",
                    threshold: float = 5e-8, thin: bool = True, suggestive: float | None = 1e-5,
@@ -37,8 +39,6 @@ def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = ""
     width, height : int
         Size in pixels.
     """
-    from edfgen.plots.thin import GwasPlotAccumulator
-
     pos = df["base_pair_location"].to_numpy(dtype=float)
     p = df["p_value"].to_numpy(dtype=float)
     acc = GwasPlotAccumulator(df["chromosome"].to_numpy(), pos, 1, width=width, height=height)
