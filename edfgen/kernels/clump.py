@@ -48,6 +48,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.ld import R2_METHODS, GenotypePanel, WindowLD, chromosome_runs, r2_vector
+from edfgen.kernels.thresholds import GENOME_WIDE
 
 LOCI_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "phenotype",
                 "phenotypes", "n_phenotypes", "index_variants"]
@@ -67,7 +68,7 @@ class ClumpSettings:
         index-variant choice is unchanged), default False.
     """
 
-    p1: float = 5e-8
+    p1: float = GENOME_WIDE
     p2: float = 0.01
     r2: float = 0.01
     kb: float = 1000.0
@@ -344,7 +345,7 @@ def effective_number_of_tests(corr: np.ndarray) -> float:
 
 
 def study_wide_threshold(pheno: pd.DataFrame, phenotypes: Sequence[str] | None = None, *,
-                         alpha: float = 5e-8, source: str = "--pheno") -> tuple[float, float]:
+                         alpha: float = GENOME_WIDE, source: str = "--pheno") -> tuple[float, float]:
     """``(alpha / M_eff, M_eff)`` from the phenotype columns of a table (Li & Ji 2005).
 
     ``phenotypes`` selects columns (default: all numeric columns except ids/covariates named

@@ -22,6 +22,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import safe_filename
+from edfgen.kernels.thresholds import GENOME_WIDE
 from edfgen.plots._mpl import pyplot, save_png
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ NO_LD_COLOUR = "#b0b0b0"
 
 def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
                   r2: pd.Series | None = None, genes: pd.DataFrame | None = None,
-                  window_kb: float = 500.0, title: str = "", threshold: float = 5e-8) -> Path:
+                  window_kb: float = 500.0, title: str = "", threshold: float = GENOME_WIDE) -> Path:
     """Write one regional plot PNG.
 
     Parameters
