@@ -11,12 +11,15 @@ from __future__ import annotations
 import base64
 import html
 import json
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from edfgen.formats.tables import atomic_write
+from edfgen.formats.tables import atomic_write, safe_filename
+from edfgen.plots.mr import _safe
 from edfgen.simulate.truth import score_loci
 
 IVW = "Inverse variance weighted"
@@ -31,10 +34,6 @@ def _img(path: Path, width: int = 900) -> str:
 def _fmt(v) -> str:
     """Numbers for people: whole numbers as integers (thousands separated), others to 3 significant
     digits; missing values blank (never ``NaN``)."""
-    import numbers
-
-    import numpy as np
-
     if v is None:
         return ""
     if isinstance(v, (bool, np.bool_)):
@@ -116,8 +115,6 @@ class TruthScore:
 
 def _strongest_qq(plots: list[Path], summary: pd.DataFrame | None) -> Path | None:
     """The QQ plot of the phenotype with the most genome-wide hits (then the largest λGC)."""
-    from edfgen.formats.tables import safe_filename
-
     qq = [p for p in plots if p.name.endswith(".qq.png")]
     if not qq:
         return None
@@ -134,8 +131,6 @@ def _strongest_qq(plots: list[Path], summary: pd.DataFrame | None) -> Path | Non
 def _strongest_mr_plots(mr_dir: Path, prim: pd.DataFrame, *, pairs: int = 2) -> list[Path]:
     """Scatter and leave-one-out plots of the strongest pairs with >= 2 instruments (IVW rows, smallest
     p first); a 1-variant Wald ratio has nothing to show in a scatter."""
-    from edfgen.plots.mr import _safe
-
     multi = prim[(prim["method"] == IVW) & (prim["nsnp"] >= 2)].sort_values("pval")
     out = []
     for exp, outc in multi[["exposure", "outcome"]].itertuples(index=False):

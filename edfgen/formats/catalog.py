@@ -31,6 +31,10 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.genes import nearest_genes
+from edfgen.formats.tables import read_table
+from edfgen.formats.validate import numeric_values
+from edfgen.kernels.ld import r2_vector
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +179,6 @@ def read_loci(path: str | Path, *, build: str = "GRCh38") -> pd.DataFrame:
     (``hg19``, ``GRCh37``, ``b37`` ...); anything other than GRCh38/hg38 is an
     :class:`InputError`.
     """
-    from edfgen.formats.tables import read_table
-
     path = Path(path)
     if not path.exists():
         raise InputError(f"--loci {path}: file not found")
@@ -216,8 +218,6 @@ def read_loci(path: str | Path, *, build: str = "GRCh38") -> pd.DataFrame:
         df["base_pair_location"] = df["base_pair_location"].astype(np.int64)
     except (ValueError, TypeError):
         raise InputError(f"--loci {path}: column base_pair_location has non-integer values") from None
-    from edfgen.formats.validate import numeric_values
-
     df["p_value"] = numeric_values(df["p_value"], source=f"--loci {path}", column="p_value", ids=df["variant_id"],
                                    id_name="variant", lo=0, hi=1)
     return df
@@ -308,8 +308,6 @@ def ld_with_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, panel, *,
     chromosome:position (catalog variants by position only with ``catalog_positions``, i.e. when the
     panel is on the catalog's GRCh38). Returns ``ld_catalog_variant``, ``ld_r2`` (NA where not computable).
     """
-    from edfgen.kernels.ld import r2_vector
-
     v = panel.variants
     by_id = v.rows_by_id
     by_pos = pd.Series(np.arange(len(v.variant_id)), index=pd.Index(
@@ -365,8 +363,6 @@ def annotate_loci(loci: pd.DataFrame, catalog: pd.DataFrame, *, panel=None, gene
     -------
     DataFrame with :data:`ANNOTATED_COLUMNS`, rows in input order.
     """
-    from edfgen.formats.genes import nearest_genes
-
     loci = loci.reset_index(drop=True)
     out = pd.DataFrame({
         "locus": loci["locus"] if "locus" in loci.columns else np.arange(1, len(loci) + 1),

@@ -4,6 +4,8 @@ them and written as PNG with fast compression; and the QQ plot's null band (:fun
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ import pandas as pd
 
 from edfgen.formats.sumstats import chrom_key
 from edfgen.formats.tables import atomic_path
+from edfgen.plots._mpl import pyplot
 
 #: smallest p drawn (-log10 p = 300); p = 0 (underflow) is drawn there
 P_FLOOR = 1e-300
@@ -172,8 +175,6 @@ def _dilate(lab: np.ndarray) -> np.ndarray:
 
 def _figure(box: _Box):
     """A pyplot figure of ``box``'s size with its axes on ``box``'s pixels."""
-    from edfgen.plots._mpl import pyplot
-
     fig = pyplot().figure(figsize=(box.width / 100, box.height / 100), dpi=100)
     return fig, fig.add_axes(box.fraction())
 
@@ -200,9 +201,6 @@ def _png_bytes(rgb: np.ndarray) -> bytes:
     ----------
     W3C (2003) Portable Network Graphics (PNG) Specification, 2nd ed., sections 5 and 11.2.
     """
-    import struct
-    import zlib
-
     h, w, _ = rgb.shape
     raw = np.zeros((h, 3 * w + 1), dtype=np.uint8)  # a 0 (no filter) byte before each row
     raw[:, 1:] = rgb.reshape(h, 3 * w)

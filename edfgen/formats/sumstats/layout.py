@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from edfgen.exceptions import ConfigError
+
 SSF_COLUMNS = [
     "chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
     "standard_error", "effect_allele_frequency", "p_value", "variant_id", "rsid", "n",
@@ -144,8 +146,6 @@ def parse_column_option(text: str | None, *, option: str = "--columns") -> dict[
     ConfigError
         An item without ``=`` or an unknown key.
     """
-    from edfgen.exceptions import ConfigError
-
     out: dict[str, str] = {}
     for item in (text or "").split(","):
         item = item.strip()

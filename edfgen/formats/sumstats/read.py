@@ -14,6 +14,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key
 from edfgen.formats.tables import PathLike, read_table
+from edfgen.formats.validate import numeric_values
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +219,6 @@ def check_sumstats_values(df: pd.DataFrame, path: PathLike, mapping: dict[str, s
     InputError
         Naming the file, the column as the file spells it, the variant and the value.
     """
-    from edfgen.formats.validate import numeric_values
-
     original = {v: k for k, v in (mapping or {}).items()}
     ids = df["variant_id"].to_numpy() if "variant_id" in df.columns else None
     for col, rules in VALUE_RULES.items():

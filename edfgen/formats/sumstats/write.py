@@ -4,6 +4,7 @@ rows formatted block by block (:class:`SumstatsFormatter`, :class:`SumstatsStrea
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 from dataclasses import dataclass
@@ -12,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.formats.bgzf import BgzfWriter, TabixSpec, tabix_index
 from edfgen.formats.sumstats.layout import SSF_COLUMNS
-from edfgen.formats.tables import PathLike
+from edfgen.formats.tables import PathLike, atomic_write, temp_name
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +174,6 @@ class SumstatsMeta:
 
     def to_dict(self, data_file_name: str, md5: str) -> dict:
         """The metadata fields in the order of the GWAS Catalog's ``gwas-sumstats-tools`` schema."""
-        import datetime
-
         sample: dict = {"sample_size": None if self.sample_size is None else int(self.sample_size)}
         binary = self.case_count is not None
         sample["case_control_study"] = binary
@@ -203,8 +203,6 @@ def meta_path(path: PathLike) -> Path:
 def write_meta(path: PathLike, meta: SumstatsMeta, md5: str) -> Path:
     """Write ``<path>-meta.yaml`` for the GWAS-SSF file ``path`` (whose md5 is ``md5``)."""
     import yaml
-
-    from edfgen.formats.tables import atomic_write
 
     out = meta_path(path)
     d = {k: v for k, v in meta.to_dict(Path(path).name, md5).items() if v is not None}
@@ -310,9 +308,6 @@ class SumstatsStream:
     """
 
     def __init__(self, path: PathLike, *, index: bool = True, level: int = 1, index_while_writing: bool = True):
-        from edfgen.formats.bgzf import BgzfWriter, TabixSpec
-        from edfgen.formats.tables import temp_name
-
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.index = index
@@ -337,9 +332,6 @@ class SumstatsStream:
 
     def close(self, meta: SumstatsMeta | None = None) -> str:
         """Finish the file (index, rename, metadata); returns the md5 of the compressed file."""
-        from edfgen.formats.bgzf import tabix_index
-        from edfgen.formats.tables import temp_name
-
         self._w.close()
         self._fh.close()
         tbi = None
