@@ -282,6 +282,15 @@ def _clump_table(parts: Sequence[dict[str, np.ndarray]]) -> pd.DataFrame:
 
 
 
+def genotype_label(source) -> str | None:
+    """How a manifest names a genotype input (``--bfile``/``--ld-bfile`` of clump and mr): the prefix
+    given, or ``--pfile PREFIX``, ``--bgen FILE`` ... for a
+    :class:`~edfgen.formats.genotypes.source.GenotypeSource` of another format."""
+    if source is None or isinstance(source, (str, Path)):
+        return None if source is None else str(source)
+    return source.label if source.kind == "bfile" else f"--{source.kind} {source.label}"
+
+
 @dataclass(frozen=True)
 class ClumpRun:
     """What :func:`run_clump` wrote and found."""
@@ -388,9 +397,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
         log.info("study-wide threshold: M_eff = %.2f -> p1 = %.3g", m_eff, p1)
     panel_files, bed_bytes = panel_fingerprint(panel_prefix)
     inputs = [*sumstats, *panel_files, pheno, truth, genes]
-    label = (lambda g: g if g is None or isinstance(g, (str, Path)) else g.label if g.kind == "bfile"
-             else f"--{g.kind} {g.label}")
-    params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": label(bfile),
+    params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": genotype_label(bfile),
               "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
               "reference_genome": reference_genome or getattr(bfile, "reference_genome", None)}
     planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edfgen.commands.clump import clump_files
+from edfgen.commands.clump import clump_files, genotype_label
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats import (MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype,
                                      load_sumstats, read_header, read_instruments, twosamplemr_columns)
@@ -477,11 +477,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         out_dir = Path(out_dir)
         panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
         label = (lambda v: str(v) if isinstance(v, (str, Path)) else [str(x) for x in v])
-        panel_label = (None if ld_bfile is None else str(ld_bfile) if isinstance(ld_bfile, (str, Path))
-                       else ld_bfile.label if ld_bfile.kind == "bfile" else f"--{ld_bfile.kind} {ld_bfile.label}")
         params = {**asdict(settings), "exposure": label(exposure), "outcome": label(outcome), "reverse": reverse,
                   "instruments": str(instruments) if instruments else None,
-                  "ld_bfile": panel_label, "ld_panel_bed_bytes": bed_bytes,
+                  "ld_bfile": genotype_label(ld_bfile), "ld_panel_bed_bytes": bed_bytes,
                   "proxies": proxies, "clump": clump, "plots": plots, "max_plots": max_plots}
         inputs = [*exp_files, *out_files, instruments, *panel_files]
         planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (["plots/"] if plots else [])
