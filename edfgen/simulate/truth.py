@@ -1,9 +1,13 @@
 """Truth of a simulated cohort (``truth.json``) and scoring what a run found against it.
 
-The one rule of ``edfgen clump --truth`` (``truth_recovery.tsv``), the pipeline report's truth
-section and the clumping benchmark: a planted locus is *recovered* when an index variant of its
-trait lies on the same chromosome within ``window_kb``; an index variant is *false* when no planted
-locus of its trait lies within ``window_kb``.
+* loci (:func:`score_loci`; ``edfgen clump --truth``'s ``truth_recovery.tsv``, the pipeline report's
+  truth section, the clumping benchmark): a planted locus is *recovered* when an index variant of its
+  trait lies on the same chromosome within ``window_kb``; an index variant is *false* when no planted
+  locus of its trait lies within ``window_kb``.
+* MR links (:func:`score_mr_links`, :func:`score_edf_links`; the report's truth section): a planted
+  trait -> disease link is *detected* when its primary estimate's p-value (IVW, or the Wald ratio
+  with one instrument: :func:`edfgen.kernels.mr.methods.primary_estimates`) is below ``alpha`` / the
+  number of pairs tested (Bonferroni).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.kernels.mr.methods import primary_estimates
 
 TRUTH_COLUMNS = ["trait", "n_planted", "n_recovered", "recall", "n_index", "n_false_index"]
 
@@ -88,3 +93,46 @@ def score_loci(clumps: pd.DataFrame, truth: Mapping | str | Path, *, window_kb: 
     out.loc[len(out)] = {"trait": "all", **{k: int(v) for k, v in tot.items()},
                          "recall": tot["n_recovered"] / tot["n_planted"] if tot["n_planted"] else np.nan}
     return out
+
+
+MR_TRUTH_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "pval", "planted", "detected"]
+
+
+def planted_links(truth: Mapping) -> set[tuple[str, str]]:
+    """The planted ``(exposure, outcome)`` links of ``truth.json``'s ``causal`` entries."""
+    return {(c["exposure"], c["outcome"]) for c in truth.get("causal", [])}
+
+
+def score_mr_links(results: pd.DataFrame | None, truth: Mapping, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Every tested trait -> disease pair of an ``mr_results`` table (primary estimate), whether it was
+    planted and whether it is detected (``pval < alpha / pairs``); columns :data:`MR_TRUTH_COLUMNS`."""
+    if results is None or not len(results):
+        return pd.DataFrame(columns=MR_TRUTH_COLUMNS)
+    causal = planted_links(truth)
+    prim = primary_estimates(results)
+    prim["planted"] = [(e, o) in causal for e, o in zip(prim["exposure"], prim["outcome"])]
+    prim["detected"] = prim["pval"] < alpha / max(len(prim), 1)
+    return prim[MR_TRUTH_COLUMNS]
+
+
+def score_edf_links(associations: pd.DataFrame | None, results: pd.DataFrame | None, truth: Mapping, *,
+                    alpha: float = 0.05) -> pd.DataFrame:
+    """Per planted trait -> disease link: the EDF most associated with the trait (largest ``|t|`` in
+    ``associations``, among the EDFs MR tested when any) and its MR p-value to the disease in
+    ``results`` (EDF -> disease ``mr_results``), detected when below ``alpha`` / pairs tested."""
+    rows = []
+    if associations is not None and results is not None and len(results):
+        prim = primary_estimates(results)
+        n_tests = max(len(prim), 1)
+        for exp, outc in sorted(planted_links(truth)):
+            a = associations[associations["biomarker"] == exp]
+            if a.empty:
+                continue
+            tested = a[a["edf"].isin(prim["exposure"])]
+            best = (tested if len(tested) else a).loc[lambda d: d["t"].abs().idxmax()]
+            row = prim[(prim["exposure"] == best["edf"]) & (prim["outcome"] == outc)]
+            p = float(row["pval"].iloc[0]) if len(row) else float("nan")
+            rows.append({"trait": exp, "outcome": outc, "edf": best["edf"], "edf_trait_t": float(best["t"]),
+                         "mr_pval": p, "detected": bool(p < alpha / n_tests)})
+    return pd.DataFrame(rows)
+
