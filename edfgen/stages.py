@@ -340,7 +340,7 @@ class AnnotateOptions(StageOptions):
 
     def run(self, *, loci: PathLike, catalog: PathLike, out: PathLike, genes: PathLike | None = None):
         from edfgen.commands.annotate import run_annotate
-        from edfgen.formats.catalog import AnnotateSettings
+        from edfgen.kernels.annotate import AnnotateSettings
 
         if self.traits and self.any_trait:
             raise ConfigError("[annotate] traits and any_trait are mutually exclusive")

@@ -85,7 +85,7 @@ def annotate(loci, catalog, traits, any_trait, window_kb, ld_bfile, ld_r2, genes
     """Mark loci known/novel against the GWAS Catalog; add nearest catalog hit and nearest gene."""
     from edfgen.exceptions import InputError
     from edfgen.commands.annotate import run_annotate
-    from edfgen.formats.catalog import AnnotateSettings
+    from edfgen.kernels.annotate import AnnotateSettings
 
     if traits and any_trait:
         raise InputError("--traits and --any-trait are mutually exclusive")

@@ -1,5 +1,5 @@
 """``edfgen annotate`` and ``edfgen catalog download``: the file-level wrappers of
-:mod:`edfgen.formats.catalog` (read loci, catalog, genes and LD panel; annotate; write the table,
+:mod:`edfgen.kernels.annotate` (read loci, catalog, genes and LD panel; annotate; write the table,
 regional plots and a file-level ``<out>.manifest.json``)."""
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import pandas as pd
 
 from edfgen.commands.clump import write_regional_plots
 from edfgen.exceptions import InputError, ToolError
-from edfgen.formats.catalog import (CATALOG_URL, AnnotateSettings, annotate_loci, check_build_against_catalog,
-                                    read_catalog, read_loci, select_traits)
+from edfgen.formats.catalog import CATALOG_URL, check_build_against_catalog, read_catalog, read_loci, select_traits
 from edfgen.formats.genes import read_genes
 from edfgen.formats.liftover import Chain
 from edfgen.formats.manifest import Manifest, check_not_inputs, sha256_file
 from edfgen.formats.sumstats import expand_sumstats
 from edfgen.formats.tables import atomic_path, atomic_write, clean_temp_files, write_table
+from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
 from edfgen.kernels.ld import PlinkGenotypes, panel_fingerprint
 
 log = logging.getLogger(__name__)
