@@ -16,8 +16,8 @@ from scipy import special
 
 from edfgen.formats.bgzf import BLOCK_SIZE, EOF_BLOCK, BgzfWriter, tabix_index
 from clump_sim import write_ssf
-from edfgen.formats.sumstats import (SSF_COLUMNS, SSF_EXTRA_COLUMNS, TINY_P, _log_t_two_sided, neg_log10_p,
-                                p_value_strings, read_sumstats)
+from edfgen.formats.sumstats import SSF_COLUMNS, SSF_EXTRA_COLUMNS, p_value_strings, read_sumstats
+from edfgen.kernels.pvalues import TINY_P, _log_t_two_sided, neg_log10_p
 
 
 def test_bgzf_writer__gzip_readable_blocks_and_htslib_accepts_it(tmp_path):

@@ -32,16 +32,16 @@ from edfgen.formats.sumstats.read import (VALUE_RULES, SumstatsMapping, check_su
                                           read_sumstats_columns, sort_sumstats)
 from edfgen.formats.sumstats.twosamplemr import (TWOSAMPLEMR_NAMES, internal_columns, load_sumstats,
                                                  read_instruments, twosamplemr_columns, twosamplemr_map)
-from edfgen.formats.sumstats.write import (SSF_EXTRA_COLUMNS, SSF_VERSION, TINY_P, SumstatsFormatter, SumstatsMeta,
-                                           SumstatsStream, SumstatsWriter, _log_t_two_sided, meta_path,
-                                           neg_log10_p, p_value_strings, round_significant, write_meta)
+from edfgen.formats.sumstats.write import (SSF_EXTRA_COLUMNS, SSF_VERSION, SumstatsFormatter, SumstatsMeta,
+                                           SumstatsStream, SumstatsWriter, meta_path, p_value_strings,
+                                           round_significant, write_meta)
 
 __all__ = ["ALIASES", "CHROM_ORDER", "CLUMP_REQUIRED", "COLUMN_KEYS", "LAYOUTS", "MR_REQUIRED", "SSF_COLUMNS",
-           "SSF_EXTRA_COLUMNS", "SSF_VERSION", "SUMSTATS_SUFFIXES", "TINY_P", "TWOSAMPLEMR_NAMES", "VALUE_RULES",
+           "SSF_EXTRA_COLUMNS", "SSF_VERSION", "SUMSTATS_SUFFIXES", "TWOSAMPLEMR_NAMES", "VALUE_RULES",
            "Z95", "SumstatsFormatter", "SumstatsLayout", "SumstatsMapping", "SumstatsMeta", "SumstatsStream",
-           "SumstatsWriter", "_log_t_two_sided", "check_sumstats_values", "chrom_key", "combine_phenotype",
+           "SumstatsWriter", "check_sumstats_values", "chrom_key", "combine_phenotype",
            "detect_layout", "expand_sumstats", "group_by_phenotype", "internal_columns", "load_sumstats",
-           "looks_like_sumstats", "meta_path", "neg_log10_p", "p_value_strings", "parse_column_option",
+           "looks_like_sumstats", "meta_path", "p_value_strings", "parse_column_option",
            "phenotype_name", "read_header", "read_instruments", "read_phenotype_sumstats", "read_sumstats",
            "read_sumstats_columns", "round_significant", "sort_sumstats", "sumstats_columns",
            "sumstats_in_directory", "twosamplemr_columns", "twosamplemr_map", "write_meta"]
