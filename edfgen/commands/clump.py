@@ -25,8 +25,8 @@ from edfgen.formats.genes import read_genes
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import (chrom_key, expand_sumstats, group_by_phenotype, read_phenotype_sumstats,
                                      read_sumstats_columns)
-from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
+from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
 from edfgen.kernels.ld import GenotypePanel, WindowLD, open_panel, panel_fingerprint, r2_vector
 from edfgen.plots.regional import plot_loci
 from edfgen.progress import progress
@@ -318,7 +318,8 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     (:class:`~edfgen.kernels.ld.WindowLD`), for ``chunk`` phenotypes in lockstep so that index
     variants of one region go through one matrix product.
 
-    Returns ``(clumps, loci, rejects)`` DataFrames (see :data:`CLUMP_COLUMNS`, :data:`LOCI_COLUMNS`).
+    Returns ``(clumps, loci, rejects)`` DataFrames (see :data:`CLUMP_COLUMNS`,
+    :data:`edfgen.kernels.clump.LOCI_COLUMNS`, :data:`REJECT_COLUMNS`).
     """
     ld = WindowLD(panel, radius=settings.bp_radius, r2=settings.r2, method=settings.r2_method)
     all_clumps, all_rejects = [], []
@@ -326,8 +327,8 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     batch: list[_Prepared] = []
 
     def flush():
-        for pr, res in zip(batch, clump_lockstep([b.p for b in batch], [b.bim for b in batch], panel,
-                                                           settings, ld)):
+        results = clump_lockstep([b.p for b in batch], [b.bim for b in batch], panel, settings, ld)
+        for pr, res in zip(batch, results):
             log.info("%s: %d index variants (p1=%g, r2=%g, kb=%g)", pr.phenotype, len(res.index), settings.p1,
                      settings.r2, settings.kb)
             all_clumps.append(_clump_columns(pr, res))
@@ -451,9 +452,9 @@ def locus_frames(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: Geno
         yield row, reg, r2
 
 
-def write_regional_plots(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: GenotypePanel, out_dir: str | Path, *,
-                   genes: str | Path | pd.DataFrame | None = None, window_kb: float = 500.0,
-                   r2_method: str = "plink") -> list[str]:
+def write_regional_plots(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: GenotypePanel,
+                         out_dir: str | Path, *, genes: str | Path | pd.DataFrame | None = None,
+                         window_kb: float = 500.0, r2_method: str = "plink") -> list[str]:
     """Regional plot of each locus (lead variant, lead phenotype's summary statistics, r² from the
     open ``panel``, genes from a GTF/BED file or frame): :func:`locus_frames` drawn by
     :func:`edfgen.plots.regional.plot_loci`. Returns the PNG paths written
