@@ -7,7 +7,7 @@
    checked against statsmodels in the tests) -> GWAS-SSF ``<trait>.tsv.gz``.
 3. For two threshold sets (the paper's ``p1=5e-8, p2=0.01, r2=0.01, kb=1000`` and a loose
    ``p1=1e-4, p2=0.05, r2=0.1, kb=250``): wall time of ``plink1.9 --clump`` (one process per
-   trait, as users run it) and of ``edfgen.kernels.clump.clump_files`` (all traits, one call)
+   trait, as users run it) and of ``edfgen.commands.clump.clump_files`` (all traits, one call)
    on the same input; index-variant and clumped-variant agreement per trait.
 4. Truth recovery at the paper's thresholds: ``score_truth`` (an index variant within 250 kb of a
    planted locus of the same trait).
@@ -39,7 +39,8 @@ SETTINGS = {"paper": dict(p1=5e-8, p2=0.01, r2=0.01, kb=1000),
 
 def compare(bfile: Path, sumstats: list[Path], work: Path, params: dict) -> dict:
     from clump_sim import plink_clump
-    from edfgen.kernels.clump import ClumpSettings, clump_files
+    from edfgen.commands.clump import clump_files
+    from edfgen.kernels.clump import ClumpSettings
     from edfgen.kernels.ld import PlinkGenotypes
 
     t0 = time.perf_counter()
@@ -77,7 +78,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--n", type=int, default=3000)
     args = ap.parse_args(argv)
     from clump_sim import cohort_sumstats
-    from edfgen.kernels.clump import score_truth
+    from edfgen.simulate.truth import score_loci as score_truth
 
     with tempfile.TemporaryDirectory(prefix="edfgen-clump-bench-") as tmp:
         tmp = Path(tmp)

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.kernels.mr.harmonise import harmonise
-from edfgen.commands.mr import MRSettings, analyse_pair, load_sumstats
+from edfgen.commands.mr import MRSettings, analyse_pair
+from edfgen.formats.sumstats import load_sumstats
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "mr"

@@ -359,7 +359,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
 
     # 4. independent loci
     def clump(name: str, gwas_dir: Path) -> Path:
-        from edfgen.kernels.clump import expand_sumstats
+        from edfgen.formats.sumstats import expand_sumstats
 
         try:
             sumstats = expand_sumstats([gwas_dir])

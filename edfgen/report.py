@@ -11,15 +11,19 @@ from __future__ import annotations
 import base64
 import html
 import json
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from edfgen.formats.tables import atomic_write
+from edfgen.formats.tables import atomic_write, safe_filename
+from edfgen.plots.mr import _safe
+from edfgen.kernels.mr.methods import primary_estimates
+from edfgen.simulate.truth import score_edf_links, score_loci, score_mr_links
 
 IVW = "Inverse variance weighted"
-WALD = "Wald ratio"
 
 
 def _img(path: Path, width: int = 900) -> str:
@@ -30,10 +34,6 @@ def _img(path: Path, width: int = 900) -> str:
 def _fmt(v) -> str:
     """Numbers for people: whole numbers as integers (thousands separated), others to 3 significant
     digits; missing values blank (never ``NaN``)."""
-    import numbers
-
-    import numpy as np
-
     if v is None:
         return ""
     if isinstance(v, (bool, np.bool_)):
@@ -93,7 +93,7 @@ def _read(path: Path) -> pd.DataFrame | None:
 class TruthScore:
     """Pipeline findings scored against a simulated cohort's ``truth.json``."""
 
-    loci: pd.DataFrame          # edfgen.kernels.clump.score_truth: per trait + an "all" row
+    loci: pd.DataFrame          # edfgen.simulate.truth.score_loci: per trait + an "all" row
     mr: pd.DataFrame            # per (exposure, outcome) pair: planted, p, detected
     edf_mr: pd.DataFrame        # per planted link: best EDF for the trait and its MR p to the disease
 
@@ -115,8 +115,6 @@ class TruthScore:
 
 def _strongest_qq(plots: list[Path], summary: pd.DataFrame | None) -> Path | None:
     """The QQ plot of the phenotype with the most genome-wide hits (then the largest λGC)."""
-    from edfgen.formats.tables import safe_filename
-
     qq = [p for p in plots if p.name.endswith(".qq.png")]
     if not qq:
         return None
@@ -133,8 +131,6 @@ def _strongest_qq(plots: list[Path], summary: pd.DataFrame | None) -> Path | Non
 def _strongest_mr_plots(mr_dir: Path, prim: pd.DataFrame, *, pairs: int = 2) -> list[Path]:
     """Scatter and leave-one-out plots of the strongest pairs with >= 2 instruments (IVW rows, smallest
     p first); a 1-variant Wald ratio has nothing to show in a scatter."""
-    from edfgen.plots.mr import _safe
-
     multi = prim[(prim["method"] == IVW) & (prim["nsnp"] >= 2)].sort_values("pval")
     out = []
     for exp, outc in multi[["exposure", "outcome"]].itertuples(index=False):
@@ -147,52 +143,21 @@ def _strongest_mr_plots(mr_dir: Path, prim: pd.DataFrame, *, pairs: int = 2) -> 
     return out
 
 
-def _mr_primary(res: pd.DataFrame) -> pd.DataFrame:
-    """One row per exposure/outcome: IVW where there are >= 2 instruments, else the Wald ratio."""
-    res = res[res["method"].isin([IVW, WALD])].copy()
-    res["_rank"] = (res["method"] != IVW).astype(int)
-    return res.sort_values("_rank").drop_duplicates(["exposure", "outcome"]).drop(columns="_rank")
-
-
 def score_truth(out: Path, truth: dict, *, window_kb: float = 250.0, alpha: float = 0.05) -> TruthScore:
     """Score loci and MR links of a pipeline output directory against ``truth.json``.
 
-    Loci: a planted locus is recovered when an index variant of its trait's GWAS lies within
-    ``window_kb``; an index variant near no planted locus of that trait is a false locus.
-    MR: a planted trait -> disease link is detected when its IVW (or Wald ratio) p-value is below
-    ``alpha`` / number of tested pairs (Bonferroni); the other pairs count as null.
+    The rules are :mod:`edfgen.simulate.truth`'s. Loci: a planted locus is recovered when an index
+    variant of its trait's GWAS lies within ``window_kb``; an index variant near no planted locus of
+    that trait is a false locus. MR: a planted trait -> disease link is detected when its IVW (or Wald
+    ratio) p-value is below ``alpha`` / number of tested pairs (Bonferroni); the other pairs count as null.
     """
-    from edfgen.kernels.clump import score_truth as score_loci
-
     clumps = _read(out / "clump_biomarkers" / "clumps.tsv")
     loci = score_loci(clumps, truth, window_kb=window_kb) if clumps is not None else pd.DataFrame()
 
-    causal = {(c["exposure"], c["outcome"]) for c in truth.get("causal", [])}
-    mr_rows = pd.DataFrame(columns=["exposure", "outcome", "method", "nsnp", "b", "pval", "planted", "detected"])
-    res = _read(out / "mr_biomarkers" / "mr_results.tsv")
-    if res is not None and len(res):
-        prim = _mr_primary(res)
-        prim["planted"] = [(e, o) in causal for e, o in zip(prim["exposure"], prim["outcome"])]
-        prim["detected"] = prim["pval"] < alpha / max(len(prim), 1)
-        mr_rows = prim[["exposure", "outcome", "method", "nsnp", "b", "pval", "planted", "detected"]]
-
-    edf_rows = []
-    assoc = _read(out / "interpret" / "associations.tsv")
-    edf_res = _read(out / "mr" / "mr_results.tsv")
-    if assoc is not None and edf_res is not None and len(edf_res):
-        prim = _mr_primary(edf_res)
-        n_tests = max(len(prim), 1)
-        for exp, outc in sorted(causal):
-            a = assoc[assoc["biomarker"] == exp]
-            if a.empty:
-                continue
-            tested = a[a["edf"].isin(prim["exposure"])]
-            best = (tested if len(tested) else a).loc[lambda d: d["t"].abs().idxmax()]
-            row = prim[(prim["exposure"] == best["edf"]) & (prim["outcome"] == outc)]
-            p = float(row["pval"].iloc[0]) if len(row) else float("nan")
-            edf_rows.append({"trait": exp, "outcome": outc, "edf": best["edf"], "edf_trait_t": float(best["t"]),
-                             "mr_pval": p, "detected": bool(p < alpha / n_tests)})
-    return TruthScore(loci=loci, mr=mr_rows, edf_mr=pd.DataFrame(edf_rows))
+    mr_rows = score_mr_links(_read(out / "mr_biomarkers" / "mr_results.tsv"), truth, alpha=alpha)
+    edf_rows = score_edf_links(_read(out / "interpret" / "associations.tsv"), _read(out / "mr" / "mr_results.tsv"),
+                               truth, alpha=alpha)
+    return TruthScore(loci=loci, mr=mr_rows, edf_mr=edf_rows)
 
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -274,7 +239,7 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
     parts.append("<h2>Mendelian randomization (EDF → disease)</h2>")
     mr = _read(out / "mr" / "mr_results.tsv")
     if mr is not None and len(mr):
-        prim = _mr_primary(mr).sort_values("pval")
+        prim = primary_estimates(mr).sort_values("pval")
         parts.append(f"<p>{len(prim)} EDF–disease pairs tested (IVW, or Wald ratio with one instrument); smallest p first.</p>")
         parts.append(_table(prim, 25))
         for p in _strongest_mr_plots(out / "mr", prim):

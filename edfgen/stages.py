@@ -295,7 +295,7 @@ class GwasOptions(GenotypeFilterOptions):
 
 @dataclass(frozen=True)
 class ClumpOptions(GenotypeFilterOptions):
-    """``edfgen clump`` (:func:`edfgen.kernels.clump.run_clump`)."""
+    """``edfgen clump`` (:func:`edfgen.commands.clump.run_clump`)."""
 
     command: ClassVar[str] = "clump"
     ld_bfile: str | None = _opt(None, path=True)
@@ -312,7 +312,8 @@ class ClumpOptions(GenotypeFilterOptions):
     genes: str | None = _opt(None, path=True)
 
     def run(self, *, sumstats: list[PathLike], bfile: PathLike | None, out: PathLike, force: bool = False):
-        from edfgen.kernels.clump import ClumpSettings, run_clump
+        from edfgen.commands.clump import run_clump
+        from edfgen.kernels.clump import ClumpSettings
 
         return run_clump(list(sumstats), out_dir=out, bfile=self.filtered(bfile),
                          ld_bfile=self.ld_bfile, reference_genome=self.reference_genome,
@@ -324,7 +325,7 @@ class ClumpOptions(GenotypeFilterOptions):
 
 @dataclass(frozen=True)
 class AnnotateOptions(StageOptions):
-    """``edfgen annotate`` (:func:`edfgen.formats.catalog.run_annotate`)."""
+    """``edfgen annotate`` (:func:`edfgen.commands.annotate.run_annotate`)."""
 
     command: ClassVar[str] = "annotate"
     traits: tuple[str, ...] | None = None
@@ -338,7 +339,8 @@ class AnnotateOptions(StageOptions):
     liftover_chain: str | None = _opt(None, path=True)
 
     def run(self, *, loci: PathLike, catalog: PathLike, out: PathLike, genes: PathLike | None = None):
-        from edfgen.formats.catalog import AnnotateSettings, run_annotate
+        from edfgen.commands.annotate import run_annotate
+        from edfgen.kernels.annotate import AnnotateSettings
 
         if self.traits and self.any_trait:
             raise ConfigError("[annotate] traits and any_trait are mutually exclusive")

@@ -67,11 +67,23 @@ def ols_sumstats(g: np.ndarray, y: np.ndarray) -> pd.DataFrame:
                          "effect_allele_frequency": np.nanmean(g, axis=0) / 2})
 
 
+def write_ssf(df: pd.DataFrame, path: Path) -> Path:
+    """A GWAS-SSF file (BGZF + tabix index) of ``df`` by the live writer (:class:`SumstatsWriter`, as
+    ``edfgen gwas`` writes them), rows sorted by position; absent columns are NA."""
+    from edfgen.formats.sumstats import SumstatsWriter, sort_sumstats
+
+    df = sort_sumstats(df)
+    base = df.reindex(columns=["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id",
+                               "rsid"])
+    col = (lambda c: df[c].to_numpy(float) if c in df.columns else np.full(len(df), np.nan))
+    SumstatsWriter(base).write(path, col("beta"), col("standard_error"), col("effect_allele_frequency"),
+                               col("p_value"), df["n"].to_numpy() if "n" in df.columns else None)
+    return Path(path)
+
+
 def simulate_traits(prefix: Path, bim: pd.DataFrame, *, traits: dict[str, int], seed: int = 2,
                     h2_per_locus: float = 0.03, out_dir: Path) -> dict:
     """Planted loci per trait -> ``out_dir/<trait>.tsv.gz`` (GWAS-SSF) and ``truth.json``."""
-    from edfgen.formats.sumstats import write_sumstats
-
     rng = np.random.default_rng(seed)
     g = read_dosages(prefix)
     gi = np.where(np.isnan(g), np.nanmean(g, 0), g)
@@ -99,7 +111,7 @@ def simulate_traits(prefix: Path, bim: pd.DataFrame, *, traits: dict[str, int], 
         ss["variant_id"] = bim["variant_id"].to_numpy()
         ss["rsid"] = bim["variant_id"].to_numpy()
         ss["effect_allele"], ss["other_allele"] = "A", "G"
-        write_sumstats(ss, out_dir / f"{tr}.tsv.gz")
+        write_ssf(ss, out_dir / f"{tr}.tsv.gz")
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=1))
     pd.DataFrame({"IID": [f"i{i}" for i in range(g.shape[0])], **pheno}).to_csv(
         out_dir / "physiology.tsv", sep="\t", index=False)
@@ -131,8 +143,6 @@ def cohort_sumstats(cohort: Path, out: Path) -> list[Path]:
     centre, batch) regressed out of the traits, then :func:`ols_sumstats` per variant."""
     from bed_reader import open_bed
 
-    from edfgen.formats.sumstats import write_sumstats
-
     phys = pd.read_csv(cohort / "physiology.tsv", sep="\t", dtype={"IID": str})
     cov = pd.read_csv(cohort / "covariates.tsv", sep="\t", dtype={"IID": str})
     fam = pd.read_csv(cohort / "genotypes.fam", sep=r"\s+", header=None, dtype=str)
@@ -157,5 +167,5 @@ def cohort_sumstats(cohort: Path, out: Path) -> list[Path]:
         ss["chromosome"], ss["base_pair_location"] = bim[0].to_numpy(), bim[3].to_numpy()
         ss["variant_id"] = ss["rsid"] = bim[1].to_numpy()
         ss["effect_allele"], ss["other_allele"] = bim[4].to_numpy(), bim[5].to_numpy()
-        paths.append(write_sumstats(ss, out / f"{t}.tsv.gz"))
+        paths.append(write_ssf(ss, out / f"{t}.tsv.gz"))
     return paths

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError, ToolError
-from edfgen.formats.catalog import (ECG_EFO_IDS, AnnotateSettings, annotate_loci, check_build_against_catalog,
-                                     download_catalog, read_catalog, read_loci, select_traits)
+from edfgen.commands.annotate import download_catalog
+from edfgen.formats.catalog import ECG_EFO_IDS, check_build_against_catalog, read_catalog, read_loci, select_traits
+from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
 from edfgen.formats.dictionary import check_file
 
 DATA = Path(__file__).parent / "data"

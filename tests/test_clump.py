@@ -14,8 +14,9 @@ import pytest
 
 from clump_sim import ols_sumstats, plink_clump, read_dosages, simulate_genotypes, simulate_traits
 from edfgen.exceptions import InputError
-from edfgen.kernels.clump import (ClumpSettings, clump_files, effective_number_of_tests, merge_loci,
-                                   score_truth, study_wide_threshold)
+from edfgen.commands.clump import clump_files
+from edfgen.kernels.clump import ClumpSettings, effective_number_of_tests, merge_loci, study_wide_threshold
+from edfgen.simulate.truth import score_loci as score_truth
 from edfgen.kernels.ld import PlinkGenotypes, r2_from_counts, r2_vector, two_locus_counts
 from edfgen.formats.dictionary import check_file
 
@@ -429,8 +430,7 @@ def test_clump_files__sim_cohort_identical_to_plink19(sim_cohort, cohort_gwas, t
 
 
 def test_phenotype_name__sumstats_suffixes_stripped_in_any_case():
-    from edfgen.kernels.clump import phenotype_name
-    from edfgen.commands.mr import SUMSTATS_SUFFIXES
+    from edfgen.formats.sumstats import SUMSTATS_SUFFIXES, phenotype_name
 
     for suffix in SUMSTATS_SUFFIXES:          # every file edfgen mr lists gets the name edfgen clump gives
         assert phenotype_name(f"d/edf_001{suffix}") == "edf_001"
@@ -461,7 +461,7 @@ def test_read_sumstats_columns__equals_read_sumstats(sim, tmp_path):
         pd.testing.assert_frame_equal(got, ref[list(got.columns)], check_dtype=False)
         assert got.base_pair_location.dtype == np.int64
     with pytest.raises(InputError, match="p_value"):
-        read_sumstats_columns(sim["sumstats"][0], required=("variant_id", "p_value", "n_cases"))
+        read_sumstats_columns(sim["sumstats"][0], required=("variant_id", "p_value", "odds_ratio"))
 
 
 def _odd_panel(tmp_path, n=803, m=120, seed=3):
@@ -508,7 +508,7 @@ def test_window_ld__counts_and_links_equal_r2_vector(tmp_path, founders):
 def test_clump_files__split_by_chromosome_identical_to_whole_genome(sim, tmp_path):
     """Item 7: each phenotype given as per-chromosome files (files, or one directory per chromosome)
     clumps exactly like its whole-genome file, several phenotypes in one call, and like plink1.9."""
-    from edfgen.kernels.clump import expand_sumstats
+    from edfgen.formats.sumstats import expand_sumstats
 
     params = dict(p1=1e-3, p2=0.05, r2=0.1, kb=250)
     split = []

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from edfgen.exceptions import InputError
 from edfgen.formats import dictionary
-from edfgen.formats.sumstats import read_sumstats, write_sumstats, SSF_COLUMNS
+from clump_sim import write_ssf
+from edfgen.formats.sumstats import read_sumstats, SSF_COLUMNS, SSF_EXTRA_COLUMNS
 from edfgen.formats.tables import atomic_write, prepare_out_dir, read_table, write_table
 from edfgen.formats.manifest import input_digest, read_manifest, recording, sha256_file
 
@@ -97,13 +98,13 @@ def test_read_sumstats__missing_required_column(tmp_path):
         read_sumstats(p)
 
 
-def test_write_sumstats__sorted_ssf_columns(tmp_path):
+def test_sumstats_writer__sorted_ssf_columns(tmp_path):
     df = pd.DataFrame({"chromosome": ["2", "10", "2"], "base_pair_location": [5, 1, 3], "effect_allele": "A",
                        "other_allele": "G", "beta": 0.1, "standard_error": 0.2, "p_value": 0.5,
                        "variant_id": ["c", "a", "b"]})
-    write_sumstats(df, tmp_path / "x.tsv.gz")
+    write_ssf(df, tmp_path / "x.tsv.gz")
     back = pd.read_csv(tmp_path / "x.tsv.gz", sep="\t")
-    assert list(back.columns) == SSF_COLUMNS
+    assert list(back.columns) == SSF_COLUMNS + SSF_EXTRA_COLUMNS
     assert back["variant_id"].tolist() == ["b", "c", "a"]
 
 

@@ -42,8 +42,7 @@ def test_temp_files__one_naming_rule_recognised_and_cleaned(tmp_path):
 
 def test_sumstats_discovery__skips_temporary_files(tmp_path):
     """clump and mr list the sumstats of a folder without the temporary file a killed gwas left."""
-    from edfgen.kernels.clump import expand_sumstats
-    from edfgen.commands.mr import list_sumstats
+    from edfgen.formats.sumstats import MR_REQUIRED, expand_sumstats
 
     df = pd.DataFrame({"chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["A"], "other_allele": ["G"],
                        "beta": [0.1], "standard_error": [0.01], "effect_allele_frequency": [0.3], "p_value": [1e-9],
@@ -51,7 +50,7 @@ def test_sumstats_discovery__skips_temporary_files(tmp_path):
     write_table(df, tmp_path / "edf_001.tsv.gz")
     (tmp_path / ".edf_002.tsv.gz.edfgen-tmp-999999999-abcdef.tsv.gz").write_bytes(b"\x1f\x8b half a gzip")
     assert expand_sumstats([tmp_path]) == [tmp_path / "edf_001.tsv.gz"]
-    assert list_sumstats(tmp_path, "--exposure") == [tmp_path / "edf_001.tsv.gz"]
+    assert expand_sumstats([tmp_path], "--exposure", required=MR_REQUIRED) == [tmp_path / "edf_001.tsv.gz"]
 
 
 # ------------------------------------------------------------------------------------------- --force

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.formats.genes import nearest_genes, read_genes
+from edfgen.formats.genes import read_genes
+from edfgen.kernels.annotate import nearest_genes
 
 DATA = Path(__file__).parent / "data"
 

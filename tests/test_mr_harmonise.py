@@ -8,7 +8,7 @@ import pytest
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.mr.harmonise import harmonise
-from edfgen.commands.mr import load_sumstats
+from edfgen.formats.sumstats import load_sumstats
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from scipy import stats
 from edfgen.exceptions import InputError
 from edfgen.kernels.mr import methods as M
 from edfgen.kernels.mr.harmonise import harmonise
-from edfgen.commands.mr import load_sumstats
+from edfgen.formats.sumstats import load_sumstats
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from scipy import stats
 
 from edfgen.kernels.association import lambda_gc as exact_lambda
 from edfgen.plots import GwasPlotAccumulator
-from edfgen.plots.thin import EVEN_COLOUR, ODD_COLOUR, _rgb
+from edfgen.plots.raster import EVEN_COLOUR, ODD_COLOUR, _rgb
 
 
 def _genome(m: int, n_chrom: int = 22):

@@ -378,7 +378,8 @@ def test_gwas_keep_extract_chr_min_info_match_plink2(fileset, tmp_path):
 def test_clump_per_chromosome_files_equal_whole_genome_with_a_pgen_panel(fileset, tmp_path):
     """One phenotype's per-chromosome sumstats (gwas --chr N, one directory each) clump exactly like the
     whole-genome file; a variant in two of them is an input error."""
-    from edfgen.kernels.clump import ClumpSettings, run_clump
+    from edfgen.commands.clump import run_clump
+    from edfgen.kernels.clump import ClumpSettings
     from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
     from edfgen.commands.gwas import GwasSettings, run_gwas
 
@@ -422,7 +423,7 @@ def test_participant_id_column_as_biobanks_name_it(tmp_path, caplog, key):
 def test_annotate_grch37_matches_by_rsid_and_lifted_position_only(tmp_path):
     """A GRCh37 locus is known by its rsID, or by position after liftover; a GRCh37 position that is
     numerically near a GRCh38 catalog position is never compared without liftover."""
-    from edfgen.formats.catalog import run_annotate
+    from edfgen.commands.annotate import run_annotate
     from edfgen.formats.liftover import Chain
 
     chain = tmp_path / "hg19ToHg38.tiny.chain"

@@ -15,8 +15,9 @@ import yaml
 from scipy import special
 
 from edfgen.formats.bgzf import BLOCK_SIZE, EOF_BLOCK, BgzfWriter, tabix_index
-from edfgen.formats.sumstats import (SSF_COLUMNS, SSF_EXTRA_COLUMNS, TINY_P, _log_t_two_sided, neg_log10_p,
-                                p_value_strings, read_sumstats, write_sumstats)
+from clump_sim import write_ssf
+from edfgen.formats.sumstats import SSF_COLUMNS, SSF_EXTRA_COLUMNS, p_value_strings, read_sumstats
+from edfgen.kernels.pvalues import TINY_P, _log_t_two_sided, neg_log10_p
 
 
 def test_bgzf_writer__gzip_readable_blocks_and_htslib_accepts_it(tmp_path):
@@ -159,13 +160,13 @@ def test_run_gwas__bgzf_tabix_meta_cases_and_no_zero_p(tmp_path):
                                     "case_count": cases, "control_count": controls}]
 
 
-def test_write_sumstats__bgzf_with_index(tmp_path):
+def test_sumstats_writer__bgzf_with_index(tmp_path):
     import pysam
 
     df = pd.DataFrame({"chromosome": ["2", "1", "1"], "base_pair_location": [5, 9, 3], "effect_allele": ["A"] * 3,
                        "other_allele": ["G"] * 3, "beta": [0.1, 0.2, 0.3], "standard_error": [0.1] * 3,
                        "effect_allele_frequency": [0.3] * 3, "p_value": [0.1, 0.2, 0.3], "variant_id": ["a", "b", "c"]})
-    f = write_sumstats(df, tmp_path / "x.tsv.gz")
+    f = write_ssf(df, tmp_path / "x.tsv.gz")
     assert list(pd.read_csv(f, sep="\t")["variant_id"]) == ["c", "b", "a"]
     with pysam.TabixFile(str(f)) as tb:
         assert [ln.split("\t")[8] for ln in tb.fetch("1")] == ["c", "b"]

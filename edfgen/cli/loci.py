@@ -39,7 +39,8 @@ from edfgen.cli._options import comma_list, existing_path, force, genotype_optio
 def clump(sumstats, more_sumstats, source, reference_genome, ld_bfile, out, p1, p2, r2, kb, r2_method, allow_overlap, study_wide,
           pheno, truth, regional_plots, genes, force):
     """LD-clump summary statistics like plink1.9 --clump and merge index variants into loci."""
-    from edfgen.kernels.clump import ClumpSettings, run_clump
+    from edfgen.commands.clump import run_clump
+    from edfgen.kernels.clump import ClumpSettings
 
     res = run_clump([*sumstats, *more_sumstats], out_dir=out, bfile=source, ld_bfile=ld_bfile,
                     reference_genome=reference_genome,
@@ -83,7 +84,8 @@ def annotate(loci, catalog, traits, any_trait, window_kb, ld_bfile, ld_r2, genes
              reference_genome, liftover_chain, out):
     """Mark loci known/novel against the GWAS Catalog; add nearest catalog hit and nearest gene."""
     from edfgen.exceptions import InputError
-    from edfgen.formats.catalog import AnnotateSettings, run_annotate
+    from edfgen.commands.annotate import run_annotate
+    from edfgen.kernels.annotate import AnnotateSettings
 
     if traits and any_trait:
         raise InputError("--traits and --any-trait are mutually exclusive")
@@ -106,7 +108,8 @@ def catalog():
 @verbosity
 def download(out, url, timeout):
     """Fetch the current GWAS Catalog associations TSV (needs internet)."""
-    from edfgen.formats.catalog import CATALOG_URL, download_catalog
+    from edfgen.commands.annotate import download_catalog
+    from edfgen.formats.catalog import CATALOG_URL
 
     path = download_catalog(out, url=url or CATALOG_URL, timeout=timeout)
     click.echo(f"GWAS Catalog associations -> {path}")

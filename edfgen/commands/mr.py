@@ -1,4 +1,4 @@
-"""File-level MR: read summary statistics, pick instruments, harmonise, estimate, write tables.
+"""``edfgen mr``: read summary statistics, pick instruments, harmonise, estimate, write tables.
 
 :func:`run_mr` handles one exposure/outcome pair or directories of them (a matrix of every
 exposure x outcome, with Bonferroni and Benjamini-Hochberg columns per method), and the reverse
@@ -6,15 +6,13 @@ direction (instruments taken from the outcome files). :func:`analyse_pair` is th
 one harmonised table.
 
 Inputs are GWAS-SSF files (aliases accepted, see :mod:`edfgen.formats.sumstats`) or TwoSampleMR's
-``exposure_dat``/``outcome_dat`` exports (``SNP``, ``beta.exposure``, ``effect_allele.outcome``,
-``eaf.outcome``, ``samplesize.outcome``, ...), whose ``.exposure``/``.outcome`` suffixes are stripped.
+``exposure_dat``/``outcome_dat`` exports (:mod:`edfgen.formats.sumstats.twosamplemr`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -24,21 +22,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from edfgen.commands.clump import clump_files, genotype_label
 from edfgen.exceptions import InputError
-from edfgen.kernels.clump import group_by_phenotype, phenotype_name
-from edfgen.formats.sumstats import ALIASES, read_sumstats, sumstats_columns
-from edfgen.formats.tables import PathLike, prepare_out_dir, read_table, write_table
+from edfgen.formats.sumstats import (MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype,
+                                     load_sumstats, read_header, read_instruments, twosamplemr_columns)
+from edfgen.formats.tables import PathLike, prepare_out_dir, write_table
+from edfgen.kernels.clump import ClumpSettings
+from edfgen.kernels.ld import open_panel, panel_fingerprint
 from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
 from edfgen.kernels.mr.methods import DEFAULT_METHODS, MRResult, get_method
 from edfgen.kernels.mr import sensitivity as sens
+from edfgen.plots.mr import plot_pairs
 from edfgen.progress import progress
 from edfgen.formats.manifest import recording
 
 log = logging.getLogger(__name__)
-
-#: files a directory is searched for (every one is named by clump.phenotype_name); tool outputs with other
-#: suffixes (.regenie, .glm.linear, .stats) are read when given by name
-SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".gz")
 
 RESULT_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "se", "pval", "lo_ci", "up_ci", "or",
                   "or_lci95", "or_uci95", "p_bonferroni", "q_fdr"]
@@ -54,29 +52,6 @@ PRESSO_COLUMNS = ["exposure", "outcome", "nsnp", "rss_obs", "global_pval", "n_ou
 TABLES = {"mr_results": RESULT_COLUMNS, "mr_heterogeneity": HET_COLUMNS, "mr_pleiotropy": PLEIO_COLUMNS,
           "mr_leaveoneout": LOO_COLUMNS, "mr_singlesnp": SINGLE_COLUMNS, "mr_steiger": STEIGER_COLUMNS,
           "mr_presso": PRESSO_COLUMNS}
-
-#: the written tables use TwoSampleMR's column names (``harmonise_data``, ``mr_singlesnp``,
-#: ``mr_leaveoneout``, ``directionality_test``), so R code written for TwoSampleMR reads them; the
-#: in-memory tables of :class:`MRRun` keep the internal names (``variant_id``, ``beta_exposure``, ...)
-TWOSAMPLEMR_NAMES: dict[str, dict[str, str]] = {
-    "harmonised": {
-        "variant_id": "SNP", "effect_allele": "effect_allele.exposure", "other_allele": "other_allele.exposure",
-        "effect_allele_outcome": "effect_allele.outcome", "other_allele_outcome": "other_allele.outcome",
-        **{f"{k}_{side}": f"{v}.{side}" for side in ("exposure", "outcome")
-           for k, v in (("beta", "beta"), ("se", "se"), ("p", "pval"), ("eaf", "eaf"), ("n", "samplesize"))},
-        "proxy_variant": "proxy_snp.outcome", "proxy_r2": "proxy_r2.outcome"},
-    "mr_singlesnp": {"variant_id": "SNP", "pval": "p"},
-    "mr_leaveoneout": {"excluded": "SNP", "pval": "p"},
-    "mr_steiger": {"r2_exposure": "snp_r2.exposure", "r2_outcome": "snp_r2.outcome",
-                   "r2_source_exposure": "r2_source.exposure", "r2_source_outcome": "r2_source.outcome",
-                   "n_exposure": "samplesize.exposure", "n_outcome": "samplesize.outcome"},
-}
-
-
-def twosamplemr_columns(table: str, df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with the column names TwoSampleMR gives ``table`` (those it has no name for are kept)."""
-    return df.rename(columns=TWOSAMPLEMR_NAMES.get(table, {}))
-
 
 #: an exposure file with more rows than this needs --p-threshold, --instruments or --clump
 MAX_UNFILTERED_INSTRUMENTS = 5000
@@ -130,146 +105,25 @@ class MRSettings:
 
 # --------------------------------------------------------------------------- reading
 
-def _twosamplemr_map(columns: Sequence[str]) -> dict[str, str]:
-    """Column map for TwoSampleMR exports: ``beta.exposure`` -> ``beta``, ``pval.outcome`` -> ``p_value``."""
-    cmap: dict[str, str] = {}
-    used: set[str] = set()
-    for c in columns:
-        m = re.fullmatch(r"(.+)\.(exposure|outcome)", str(c))
-        if not m:
-            continue
-        base = m.group(1).lower()
-        canon = {"pval": "p_value", "samplesize": "n", "eaf": "effect_allele_frequency", "se": "standard_error",
-                 "beta": "beta", "effect_allele": "effect_allele", "other_allele": "other_allele",
-                 "chr": "chromosome", "pos": "base_pair_location", "ncase": "n_cases",
-                 "ncontrol": "n_controls", "rsq": "rsq"}.get(base)
-        if canon and canon not in used:
-            cmap[c] = canon
-            used.add(canon)
-    return cmap
-
-
-def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.DataFrame:
-    """Read summary statistics in any layout :func:`edfgen.formats.sumstats.read_sumstats` recognises, or a
-    TwoSampleMR export; log the column mapping.
-
-    ``columns``: user mapping ``{input column: GWAS-SSF column}`` (``--columns``); entries naming a
-    column this file does not have are skipped (one option serves exposure and outcome files)."""
-    head = read_table(path)
-    user = {k: v for k, v in (columns or {}).items() if k in head.columns}
-    cmap = {**_twosamplemr_map([c for c in head.columns if c not in user]), **user}
-    if cmap:
-        for c in head.columns:  # plain columns that would collide with the mapped suffixed ones
-            canon = ALIASES.get(str(c).lower())
-            if c not in cmap and canon in cmap.values():
-                cmap[c] = f"{c}_original"
-    df, mapping = read_sumstats(path, column_map=cmap or None)
-    log.info(mapping.describe())
-    df = df.loc[:, ~df.columns.duplicated()]
-    dup = df["variant_id"].duplicated(keep=False)
-    if dup.any():  # which row would be the instrument? never pick one silently
-        first = str(df.loc[dup, "variant_id"].iloc[0])
-        rows = [int(i) + 1 for i in np.flatnonzero((df["variant_id"] == first).to_numpy())[:5]]
-        raise InputError(f"{path}: variant {first!r} appears on rows {', '.join(map(str, rows))} "
-                         f"({int(df.loc[dup, 'variant_id'].nunique())} variant(s) repeated); MR needs one row "
-                         f"per variant: remove the repeats")
-    return df
-
-
-def _header(path: Path) -> list[str]:
-    if path.name.lower().endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(path).names)
-    sep = "," if ".csv" in path.name.lower() else "\t"
-    cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
-    if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
-        cols = list(pd.read_csv(path, sep=r"\s+", nrows=0).columns)
-    return cols
-
-
-def _looks_like_sumstats(path: Path, columns: dict[str, str] | None = None) -> bool:
-    """Whether a file's header maps to the GWAS-SSF columns MR needs (read without the body)."""
-    try:
-        cols = _header(path)
-    except Exception:  # unreadable files are reported by the reader if they are used
-        return False
-    user = {k: v for k, v in (columns or {}).items() if k in cols}
-    canon = sumstats_columns(cols, user) | set(_twosamplemr_map(cols).values())
-    return {"variant_id", "effect_allele", "other_allele", "beta", "standard_error"} <= canon
-
-
-def list_sumstats(path: PathLike, option: str, columns: dict[str, str] | None = None) -> list[Path]:
-    """A file, or the sumstats files of a directory (sorted)."""
-    p = Path(path)
-    if p.is_dir():
-        cands = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SUMSTATS_SUFFIXES)
-                       and not f.name.startswith("."))
-        files = [f for f in cands if _looks_like_sumstats(f, columns)]
-        skipped = sorted(set(cands) - set(files))
-        if skipped:  # e.g. gwas_summary.tsv, qc_report.tsv, samples.tsv beside the GWAS output
-            log.info("%s: skipping %d file(s) without summary-statistics columns: %s", p, len(skipped),
-                     ", ".join(f.name for f in skipped))
-        if not files:
-            example = ""
-            if cands:
-                with contextlib.suppress(Exception):
-                    example = f"; e.g. {cands[0].name} has: {' '.join(map(str, _header(cands[0])[:30]))}"
-            raise InputError(f"{option} {p}: directory holds no summary-statistics files (no columns for "
-                             f"variant_id, effect_allele, other_allele, beta, standard_error{example}); name them with "
-                             f"--columns snp=...,ea=...,oa=...,beta=...,se=...")
-        return files
-    if not p.exists():
-        raise InputError(f"{option} {p}: file not found")
-    return [p]
-
-
 def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
                     columns: dict[str, str] | None = None) -> dict[str, list[Path]]:
-    """Files and directories of :func:`list_sumstats`, grouped by phenotype
-    (:func:`edfgen.kernels.clump.group_by_phenotype`): one phenotype's per-chromosome files
-    (``gwas_chr1/y.tsv.gz`` and ``gwas_chr2/y.tsv.gz``, or ``y_chr1.tsv.gz`` ...) form one group."""
+    """Files and directories (:func:`edfgen.formats.sumstats.expand_sumstats`: in a directory, the files
+    with the columns MR needs), grouped by phenotype (:func:`edfgen.formats.sumstats.group_by_phenotype`):
+    one phenotype's per-chromosome files (``gwas_chr1/y.tsv.gz`` and ``gwas_chr2/y.tsv.gz``, or
+    ``y_chr1.tsv.gz`` ...) form one group."""
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:
         raise InputError(f"{option}: give at least one file or directory")
-    files = list(dict.fromkeys(f for p in paths for f in list_sumstats(p, option, columns)))
+    files = expand_sumstats(paths, option, required=MR_REQUIRED, columns=columns,
+                            hint="; name them with --columns snp=...,ea=...,oa=...,beta=...,se=...")
     return group_by_phenotype(files)
 
 
 def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None) -> pd.DataFrame:
     """One phenotype's summary statistics from one file or several (its chromosomes), each read by
-    :func:`load_sumstats`, combined in the order given.
-
-    Raises
-    ------
-    InputError
-        A variant id in two of the files (one line naming both).
-    """
-    if len(files) == 1:
-        return load_sumstats(files[0], columns)
-    tables = [load_sumstats(f, columns) for f in files]
-    src = np.repeat(np.arange(len(files)), [len(t) for t in tables])
-    df = pd.concat(tables, ignore_index=True)
-    dup = df["variant_id"].duplicated(keep=False).to_numpy()
-    if dup.any():
-        vid = str(df["variant_id"][dup].iloc[0])
-        where = sorted({str(files[i]) for i in src[(df["variant_id"] == vid).to_numpy()]})
-        raise InputError(f"variant {vid!r} of phenotype {phenotype_name(files[0])!r} appears twice "
-                         f"({' and '.join(where)}); per-chromosome files of one phenotype must not overlap")
-    return df
-
-
-def read_instruments(path: PathLike) -> pd.DataFrame:
-    """Read an instrument list (e.g. ``clumps.tsv``): a variant id column and optionally a
-    ``phenotype`` (or ``trait``/``exposure``) column saying which exposure each variant instruments."""
-    df = read_table(path)
-    idcol = next((c for c in df.columns if ALIASES.get(str(c).lower()) in ("variant_id", "rsid")), None)
-    if idcol is None:
-        raise InputError(f"{path}: no variant id column (variant_id, SNP, ID or rsid) in instrument list")
-    out = pd.DataFrame({"variant_id": df[idcol].astype(str)})
-    phen = next((c for c in df.columns if str(c).lower() in ("phenotype", "trait", "exposure")), None)
-    out["phenotype"] = df[phen].astype(str) if phen else pd.NA
-    return out
+    :func:`~edfgen.formats.sumstats.load_sumstats`, combined in the order given
+    (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error)."""
+    return combine_phenotype([load_sumstats(f, columns) for f in files], files)
 
 
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
@@ -482,13 +336,10 @@ class MRRun:
 
 
 def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float) -> pd.DataFrame:
-    """Independent instruments by LD clumping (:mod:`edfgen.kernels.clump`, plink1.9 ``--clump``
+    """Independent instruments by LD clumping (:func:`edfgen.commands.clump.clump_files`, plink1.9 ``--clump``
     rules: index p <= ``p_threshold``, r² > 0.01 within 1 Mb joins a clump) -> ``variant_id, phenotype``.
 
     ``ld_bfile``: a PLINK 1 prefix or a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any format)."""
-    from edfgen.kernels.clump import ClumpSettings, clump_files
-    from edfgen.kernels.ld import open_panel
-
     with open_panel(ld_bfile) as panel:
         clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold))
     return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
@@ -545,11 +396,11 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     exp_files = [f for fs in exp_groups.values() for f in fs]
     out_files = [f for fs in out_groups.values() for f in fs]
     if columns:
-        seen = set().union(*(_header(f) for f in {*exp_files, *out_files}))
+        seen = set().union(*(read_header(f) for f in {*exp_files, *out_files}))
         absent = [c for c in columns if c not in seen]
         if absent:
             raise InputError(f"--columns names {', '.join(map(repr, absent))}, in no header of the --exposure/"
-                             f"--outcome files (e.g. {exp_files[0]}: {' '.join(_header(exp_files[0])[:30])})")
+                             f"--outcome files (e.g. {exp_files[0]}: {' '.join(read_header(exp_files[0])[:30])})")
     if reverse:
         exp_groups, out_groups = out_groups, exp_groups
         exp_files, out_files = out_files, exp_files
@@ -585,8 +436,6 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
 
     harmonised, tables = [], PairTables()
     n_pairs = 0
-    from edfgen.kernels.ld import open_panel
-
     # proxies: the panel's variants are read once for all outcomes
     with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
         for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
@@ -595,7 +444,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             overlap = odf["variant_id"].isin(wanted)
             prox = None
             if proxies:
-                prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, panel,
+                prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, panel.variants, panel.read,
                                     r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
             osub = odf[overlap].drop_duplicates("variant_id", keep="first").reset_index(drop=True)
             oindex = pd.Index(osub["variant_id"])
@@ -626,15 +475,11 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     written_plots: tuple = ()
     if out_dir is not None:
         out_dir = Path(out_dir)
-        from edfgen.kernels.ld import panel_fingerprint
-
         panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
         label = (lambda v: str(v) if isinstance(v, (str, Path)) else [str(x) for x in v])
-        panel_label = (None if ld_bfile is None else str(ld_bfile) if isinstance(ld_bfile, (str, Path))
-                       else ld_bfile.label if ld_bfile.kind == "bfile" else f"--{ld_bfile.kind} {ld_bfile.label}")
         params = {**asdict(settings), "exposure": label(exposure), "outcome": label(outcome), "reverse": reverse,
                   "instruments": str(instruments) if instruments else None,
-                  "ld_bfile": panel_label, "ld_panel_bed_bytes": bed_bytes,
+                  "ld_bfile": genotype_label(ld_bfile), "ld_panel_bed_bytes": bed_bytes,
                   "proxies": proxies, "clump": clump, "plots": plots, "max_plots": max_plots}
         inputs = [*exp_files, *out_files, instruments, *panel_files]
         planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (["plots/"] if plots else [])
@@ -644,8 +489,6 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             for name, df in out.items():
                 write_table(twosamplemr_columns(name, df), out_dir / f"{name}.tsv")
             if plots:
-                from edfgen.plots.mr import plot_pairs
-
                 written_plots = tuple(plot_pairs(out_dir / "plots", H, out, max_pairs=max_plots))
             man.extra["n_pairs"] = n_pairs
     dt = time.perf_counter() - t0

@@ -1,4 +1,5 @@
-"""Genes from a user-supplied GTF or BED file, and the nearest gene(s) of each locus.
+"""Genes from a user-supplied GTF or BED file (the nearest gene(s) of each locus:
+:func:`edfgen.kernels.annotate.nearest_genes`).
 
 GTF (GENCODE/Ensembl; ``gene`` features, name from ``gene_name`` else ``gene_id``; 1-based,
 inclusive) or BED (``chrom, start, end, name[, score, strand]``; 0-based half-open, converted to
@@ -12,7 +13,6 @@ import gzip
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
@@ -69,38 +69,3 @@ def read_genes(path: str | Path) -> pd.DataFrame:
     genes = pd.DataFrame(rows, columns=GENE_COLUMNS)
     genes["chromosome"] = genes["chromosome"].str.replace("^chr", "", regex=True)
     return genes.sort_values(["chromosome", "start"]).reset_index(drop=True)
-
-
-def nearest_genes(chromosome, position, genes: pd.DataFrame) -> pd.DataFrame:
-    """Nearest gene(s) of each position.
-
-    Parameters
-    ----------
-    chromosome, position : array-like ``[L]``
-    genes : DataFrame from :func:`read_genes`
-
-    Returns
-    -------
-    DataFrame ``[L]`` with ``nearest_gene`` (every overlapping gene, comma-joined, else the
-    gene(s) with the closest edge) and ``gene_distance`` (0 inside a gene, else bp to the
-    nearest edge; NA when the chromosome has no gene).
-    """
-    chrom = pd.Series(chromosome).astype(str).str.replace("^chr", "", regex=True).to_numpy()
-    pos = np.asarray(position, dtype=np.int64)
-    names = np.full(len(pos), None, dtype=object)
-    dist = np.full(len(pos), np.nan)
-    for c in np.unique(chrom):
-        sel = np.flatnonzero(chrom == c)
-        g = genes[genes["chromosome"] == c]
-        if g.empty:
-            continue
-        st, en = g["start"].to_numpy(), g["end"].to_numpy()
-        gname = g["gene"].to_numpy()
-        p = pos[sel][:, None]
-        d = np.where(p < st, st - p, np.where(p > en, p - en, 0))          # [l, genes]
-        best = d.min(axis=1)
-        dist[sel] = best
-        hit = d == best[:, None]
-        names[sel] = [",".join(dict.fromkeys(gname[h])) for h in hit]
-    return pd.DataFrame({"nearest_gene": names, "gene_distance": pd.array(
-        np.where(np.isnan(dist), pd.NA, dist), dtype="Int64")})

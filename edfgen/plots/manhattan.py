@@ -8,9 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.kernels.thresholds import GENOME_WIDE, SUGGESTIVE
+from edfgen.plots.thin import GwasPlotAccumulator
+
 
 def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = "",
-                   threshold: float = 5e-8, thin: bool = True, suggestive: float | None = 1e-5,
+                   threshold: float = GENOME_WIDE, thin: bool = True, suggestive: float | None = SUGGESTIVE,
                    study_wide: float | None = None, label_leads: int = 10, lead_window_bp: float = 1e6,
                    width: int = 1000, height: int = 350) -> Path:
     """Write a Manhattan plot PNG.
@@ -24,11 +27,11 @@ def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = ""
         Columns ``chromosome``, ``base_pair_location``, ``p_value`` (any order).
     path : path of the PNG (written atomically).
     threshold : float
-        Genome-wide line (default 5e-8).
+        Genome-wide line (default :data:`~edfgen.kernels.thresholds.GENOME_WIDE`, 5e-8).
     thin : bool
         Kept for compatibility: the raster draws every point at the cost of a thinned scatter.
     suggestive : float or None
-        Dotted suggestive line (default 1e-5).
+        Dotted suggestive line (default :data:`~edfgen.kernels.thresholds.SUGGESTIVE`, 1e-5).
     study_wide : float or None
         A study-wide line (e.g. 5e-8 / number of phenotypes or / M_eff), drawn when given.
     label_leads : int
@@ -37,8 +40,6 @@ def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = ""
     width, height : int
         Size in pixels.
     """
-    from edfgen.plots.thin import GwasPlotAccumulator
-
     pos = df["base_pair_location"].to_numpy(dtype=float)
     p = df["p_value"].to_numpy(dtype=float)
     acc = GwasPlotAccumulator(df["chromosome"].to_numpy(), pos, 1, width=width, height=height)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.sumstats.twosamplemr import internal_columns
 from edfgen.formats.tables import safe_filename
 from edfgen.plots._mpl import pyplot as _plt
 from edfgen.plots._mpl import save_png
@@ -27,20 +28,11 @@ def _safe(name: str) -> str:
     return safe_filename(name).strip("_")[:80] or "trait"
 
 
-def _internal(df: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Tables read back from ``edfgen mr``'s files carry TwoSampleMR's names (``SNP``,
-    ``beta.exposure``, ``p``): map them to the in-memory names the plots use."""
-    from edfgen.commands.mr import TWOSAMPLEMR_NAMES
-
-    inverse = {v: k for k, v in TWOSAMPLEMR_NAMES[table].items() if v in df.columns and k not in df.columns}
-    return df.rename(columns=inverse) if inverse else df
-
-
 def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path) -> Path:
     """Variant-outcome vs variant-exposure effects (exposure oriented positive, error bars 1 SE),
     one line per method (MR Egger with its intercept)."""
     plt = _plt()
-    h = _internal(h, "harmonised")
+    h = internal_columns(h, "harmonised")
     k = h[h["mr_keep"]]
     s = np.where(k["beta_exposure"] < 0, -1.0, 1.0)
     x, y = k["beta_exposure"].to_numpy() * s, k["beta_outcome"].to_numpy() * s
@@ -76,7 +68,7 @@ def _ci_rows(d: pd.DataFrame, labels, colors):
 
 def forest_plot(single: pd.DataFrame, path: Path) -> Path:
     """Per-variant Wald ratios with 95% CI, then the pooled IVW / Egger estimates."""
-    single = _internal(single, "mr_singlesnp")
+    single = internal_columns(single, "mr_singlesnp")
     per = single[single["method"] == "Wald ratio"].sort_values("b")
     pooled = single[single["method"] != "Wald ratio"]
     d = pd.concat([per, pooled])
@@ -109,7 +101,7 @@ def leaveoneout_plot(loo: pd.DataFrame, path: Path) -> Path:
         When ``loo`` has no rows: leave-one-out is computed only for pairs with at least 3 instruments
         (as TwoSampleMR's ``mr_leaveoneout``).
     """
-    loo = _internal(loo, "mr_leaveoneout")
+    loo = internal_columns(loo, "mr_leaveoneout")
     if loo.empty:
         raise InputError("leaveoneout_plot: no leave-one-out rows (computed only for pairs with >= 3 instruments)")
     d = pd.concat([loo[loo["excluded"] != "All"].sort_values("b"), loo[loo["excluded"] == "All"]])

@@ -7,22 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from edfgen.plots.raster import qq_band
+from edfgen.plots.thin import GwasPlotAccumulator
 
-def qq_band(n: int, ranks: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise ``level`` band of the ``ranks``-th smallest of ``n`` uniform p-values, in -log10 units.
-
-    The i-th order statistic of n U(0, 1) draws is Beta(i, n - i + 1) distributed.
-
-    References
-    ----------
-    Casella G, Berger RL (2002) Statistical Inference, 2nd ed., section 5.4 (order statistics).
-    """
-    from scipy import special  # betaincinv = scipy.stats.beta.ppf, without importing scipy.stats (~0.5 s)
-
-    a = (1 - level) / 2
-    lo = special.betaincinv(ranks, n - ranks + 1, a)
-    hi = special.betaincinv(ranks, n - ranks + 1, 1 - a)
-    return -np.log10(hi), -np.log10(lo)
+__all__ = ["qq_band", "qq_plot"]   # qq_band lives with the raster drawing that uses it
 
 
 def qq_plot(p_values: np.ndarray, path: str | os.PathLike, *, title: str = "",
@@ -34,8 +22,6 @@ def qq_plot(p_values: np.ndarray, path: str | os.PathLike, *, title: str = "",
     the bulk as the span of its values per pixel column, see :class:`edfgen.plots.GwasPlotAccumulator`),
     so the cost hardly depends on their number; ``thin`` is kept for compatibility.
     """
-    from edfgen.plots.thin import GwasPlotAccumulator
-
     p = np.asarray(p_values, dtype=float).ravel()
     acc = GwasPlotAccumulator(np.zeros(len(p), dtype=np.int8), np.zeros(len(p)), 1, width=max(size, 200),
                               height=size)

@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from edfgen.exceptions import InputError
 from edfgen.formats.tables import safe_filename
+from edfgen.kernels.thresholds import GENOME_WIDE
 from edfgen.plots._mpl import pyplot, save_png
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ NO_LD_COLOUR = "#b0b0b0"
 
 def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
                   r2: pd.Series | None = None, genes: pd.DataFrame | None = None,
-                  window_kb: float = 500.0, title: str = "", threshold: float = 5e-8) -> Path:
+                  window_kb: float = 500.0, title: str = "", threshold: float = GENOME_WIDE) -> Path:
     """Write one regional plot PNG.
 
     Parameters
@@ -48,8 +50,6 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
         ``chromosome, start, end, gene, strand`` (see :func:`edfgen.formats.genes.read_genes`).
     window_kb : half-width of the region.
     """
-    from edfgen.exceptions import InputError
-
     plt = pyplot()
 
     ss = sumstats
@@ -105,43 +105,23 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
     return save_png(fig, path, dpi=110)
 
 
-def plot_loci(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel, out_dir: str | Path, *,
-              genes: str | Path | pd.DataFrame | None = None, window_kb: float = 500.0,
-              r2_method: str = "plink") -> list[str]:
-    """Regional plot of each locus (lead variant, lead phenotype's summary statistics).
+def plot_loci(frames: Iterable[tuple], out_dir: str | Path, *, genes: pd.DataFrame | None = None,
+              window_kb: float = 500.0) -> list[str]:
+    """Regional plot of each locus it is handed.
 
-    ``panel`` is an open :class:`edfgen.kernels.ld.GenotypePanel` (r² with the lead from it).
-    Returns the PNG paths written (``out_dir/<locus>_<phenotype>_<variant>.png``).
+    ``frames``: ``(locus row, region, r2)`` per locus, as
+    :func:`edfgen.commands.clump.locus_frames` gives them: the ``loci.tsv`` row (``locus``,
+    ``variant_id``, ``phenotype``, ``p_value``), the lead phenotype's summary statistics around the
+    lead, and r² with the lead by ``variant_id`` (``None``: no LD colours). ``genes``: the gene track
+    (:func:`edfgen.formats.genes.read_genes`). Returns the PNG paths written
+    (``out_dir/<locus>_<phenotype>_<variant>.png``).
     """
-    from edfgen.kernels.clump import group_by_phenotype, read_phenotype_sumstats
-    from edfgen.formats.genes import read_genes
-    from edfgen.kernels.ld import r2_vector
-
     out_dir = Path(out_dir)
-    by_name = group_by_phenotype(sumstats)   # a phenotype's per-chromosome files are read together
-    gtab = read_genes(genes) if isinstance(genes, (str, Path)) else genes
-    ids = panel.variants.rows_by_id
-    cache: dict[str, pd.DataFrame] = {}
     written = []
-    for row in loci.itertuples():
+    for row, reg, r2 in frames:
         ph = str(row.phenotype)
-        if ph not in by_name:
-            continue
-        if ph not in cache:
-            cache[ph] = read_phenotype_sumstats(by_name[ph], required=("variant_id", "p_value", "chromosome",
-                                                                       "base_pair_location"))
-        ss = cache[ph]
-        w = int(window_kb * 1000)
-        reg = ss[(ss["chromosome"].astype(str) == str(row.chromosome))
-                 & ss["base_pair_location"].between(row.base_pair_location - w, row.base_pair_location + w)]
-        r2 = None
-        if str(row.variant_id) in ids.index:
-            inpanel = reg["variant_id"][reg["variant_id"].isin(ids.index)].to_numpy()
-            g = panel.read(np.r_[ids[str(row.variant_id)], ids[inpanel].to_numpy()])
-            val, ok = r2_vector(g[:, 0], g[:, 1:], method=r2_method)
-            r2 = pd.Series(np.where(ok, np.abs(val), np.nan), index=inpanel)
         path = out_dir / f"{row.locus}_{safe_filename(ph)}_{safe_filename(str(row.variant_id))}.png"
-        regional_plot(reg, str(row.variant_id), path, r2=r2, genes=gtab, window_kb=window_kb,
+        regional_plot(reg, str(row.variant_id), path, r2=r2, genes=genes, window_kb=window_kb,
                       title=f"locus {row.locus}: {row.variant_id} ({ph}, p={row.p_value:.2g})")
         written.append(str(path))
     return written

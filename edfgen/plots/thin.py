@@ -19,301 +19,16 @@ genome-wide, suggestive and study-wide lines, chromosome labels, QQ null band an
 
 from __future__ import annotations
 
-import os
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.tables import atomic_path
+from edfgen.plots._mpl import save_png
+from edfgen.plots.raster import (BAND_ALPHA, BAND_COLOUR, EVEN_COLOUR, N_QQ_BINS, N_UNIFORM_BINS, ODD_COLOUR,
+                                 P_FLOOR, QQ_COLOUR, QQ_SINGLE_RANKS, _manhattan_axes, _qq_axes, _Box, _dilate,
+                                 _figure, _layout, _MANHATTAN_MIN_TOP, _PNG, _nice_top, _Renderer, _rgb,
+                                 _rgba, qq_band)
 from edfgen.kernels.thresholds import GENOME_WIDE, SUGGESTIVE
-
-#: smallest p drawn (-log10 p = 300); p = 0 (underflow) is drawn there
-P_FLOOR = 1e-300
-#: bins of the uniform-in-p histogram behind :meth:`GwasPlotAccumulator.median_p`
-N_UNIFORM_BINS = 2 ** 14
-#: bins of the ``-log10 p`` histogram of the QQ plot bulk (p >= keep_p)
-N_QQ_BINS = 2 ** 12
-#: QQ ranks up to this one are drawn one by one; beyond, a pixel column is filled over its ranks' span
-QQ_SINGLE_RANKS = 4096
-#: colours of odd / even chromosome keys (as in the earlier scatter plots), points of the QQ plot, its band
-EVEN_COLOUR, ODD_COLOUR = "#4a6fa5", "#1b2a41"
-QQ_COLOUR, BAND_COLOUR, BAND_ALPHA = "#1b2a41", "#c0392b", 0.15
-#: nice upper y limits (-log10 p) so that plots share a cached background
-_Y_TOPS = (2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150, 200, 250, 320)
-#: lowest upper y limit of a Manhattan plot (the occupancy grid is as fine as its pixel rows there)
-_MANHATTAN_MIN_TOP = 8.0
-#: figure margins in pixels (left, right, bottom, top) of the Manhattan and QQ plots
-_MARGINS = (56, 12, 42, 24)
-_PNG = {"compress_level": 1}
-_BG_CACHE = 16  # backgrounds kept (<= 2.4 MB each at 1600 x 400)
-
-
-def _rgb(hex_colour: str) -> np.ndarray:
-    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.uint8)
-
-
-def _nice_top(v: float) -> float:
-    """Smallest of :data:`_Y_TOPS` at or above ``v`` (or ``v`` rounded up to 50)."""
-    for t in _Y_TOPS:
-        if t >= v:
-            return float(t)
-    return float(np.ceil(v / 50) * 50)
-
-
-@dataclass(frozen=True)
-class _Box:
-    """Pixel geometry of a figure with one axes (rows of the image count from the top)."""
-
-    width: int
-    height: int
-
-    @property
-    def left(self) -> int:
-        return _MARGINS[0]
-
-    @property
-    def bottom(self) -> int:
-        return _MARGINS[2]
-
-    @property
-    def aw(self) -> int:
-        return self.width - _MARGINS[0] - _MARGINS[1]
-
-    @property
-    def ah(self) -> int:
-        return self.height - _MARGINS[2] - _MARGINS[3]
-
-    def fraction(self) -> list[float]:
-        return [self.left / self.width, self.bottom / self.height, self.aw / self.width, self.ah / self.height]
-
-    def rows(self) -> slice:
-        top = self.height - self.bottom - self.ah
-        return slice(top, top + self.ah)
-
-    def cols(self) -> slice:
-        return slice(self.left, self.left + self.aw)
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """x layout of a Manhattan plot: chromosomes side by side in :func:`edfgen.formats.sumstats.chrom_key`
-    order, each from its first to its last position, 2% gaps (as the earlier scatter plots)."""
-
-    labels: tuple[str, ...]
-    keys: np.ndarray         # [C] chrom_key of each chromosome (colour parity)
-    lo: np.ndarray           # [C] first position
-    offset: np.ndarray       # [C] x of the first position
-    ticks: np.ndarray        # [C] x of each chromosome label
-    x0: float
-    x1: float
-
-    def x(self, chrom_index: np.ndarray, position: np.ndarray) -> np.ndarray:
-        """Plot x of variants given their chromosome index and position."""
-        return np.asarray(position, dtype=float) - self.lo[chrom_index] + self.offset[chrom_index]
-
-
-def _layout(chromosome: np.ndarray, position: np.ndarray) -> tuple[_Layout, np.ndarray, np.ndarray]:
-    """The layout, the chromosome index [M] (int16) and the plot x [M] of every variant."""
-    import pandas as pd
-
-    from edfgen.formats.sumstats import chrom_key
-
-    # factorize the raw labels (no per-variant strings), then merge labels equal once "chr" is dropped
-    raw_codes, raw_uniq = pd.factorize(np.asarray(chromosome), sort=False)
-    if (raw_codes < 0).any():
-        raise ValueError("GwasPlotAccumulator: chromosome has missing values")
-    label_codes, uniq = pd.factorize(pd.Series([str(u) for u in raw_uniq], dtype=object)
-                                     .str.replace("^chr", "", regex=True), sort=False)
-    codes = label_codes[raw_codes] if len(raw_codes) else raw_codes
-    uniq = np.asarray(uniq, dtype=object)
-    ukey = chrom_key(pd.Series(uniq, dtype=object)).to_numpy() if len(uniq) else np.zeros(0, int)
-    order = np.lexsort((uniq.astype(str), ukey)) if len(uniq) else np.zeros(0, int)
-    rank = np.empty(len(uniq), dtype=np.int16 if len(uniq) < 2 ** 15 else np.int32)
-    rank[order] = np.arange(len(uniq))
-    ci = rank[codes] if len(codes) else np.zeros(0, np.int16)
-    pos = np.asarray(position, dtype=float)
-    if not np.isfinite(pos).all():
-        raise ValueError("GwasPlotAccumulator: position has missing or non-finite values")
-    n_c = len(uniq)
-    lo = np.full(n_c, np.inf)
-    hi = np.full(n_c, -np.inf)
-    np.minimum.at(lo, ci, pos)
-    np.maximum.at(hi, ci, pos)
-    span = hi - lo
-    gap = np.maximum(span * 0.02, 1.0)
-    offset = np.concatenate([[0.0], np.cumsum(span + gap)[:-1]])
-    layout = _Layout(labels=tuple(str(u) for u in uniq[order]), keys=ukey[order], lo=lo, offset=offset,
-                     ticks=offset + span / 2, x0=-1.0, x1=1.0)
-    x = layout.x(ci, pos)
-    if len(x):
-        layout = _Layout(labels=layout.labels, keys=layout.keys, lo=lo, offset=offset, ticks=layout.ticks,
-                         x0=float(x.min()) - 1, x1=float(x.max()) + 1)
-    return layout, ci, x
-
-
-def _manhattan_axes(ax, layout: _Layout, top: float, *, threshold: float, suggestive: float | None,
-                    study_wide: float | None) -> None:
-    """Lines, legend, chromosome ticks and limits of a Manhattan plot (the same in every renderer)."""
-    ax.axhline(-np.log10(threshold), color="#c0392b", lw=0.8, ls="--", label=f"genome-wide {threshold:g}")
-    if suggestive is not None:
-        ax.axhline(-np.log10(suggestive), color="#7f8c8d", lw=0.7, ls=":", label=f"suggestive {suggestive:g}")
-    if study_wide is not None:
-        ax.axhline(-np.log10(study_wide), color="#8e44ad", lw=0.8, ls="-.", label=f"study-wide {study_wide:.2g}")
-    ax.legend(fontsize=6, loc="upper right", frameon=False)
-    ax.set_xticks(layout.ticks)
-    ax.set_xticklabels(layout.labels, fontsize=7)
-    ax.set_xlabel("chromosome")
-    ax.set_ylabel("-log10 p")
-    ax.set_xlim(layout.x0, layout.x1)
-    ax.set_ylim(0, top)
-
-
-def _qq_axes(ax, xtop: float, ytop: float) -> None:
-    ax.plot([0, 2 * _Y_TOPS[-1]], [0, 2 * _Y_TOPS[-1]], color="#c0392b", lw=0.8)  # the diagonal, clipped
-    ax.set_xlabel("expected -log10 p")
-    ax.set_ylabel("observed -log10 p")
-    ax.set_xlim(0, xtop)
-    ax.set_ylim(0, ytop)
-
-
-def _dilate(lab: np.ndarray) -> np.ndarray:
-    """Paint each non-zero pixel as a 2x2 dot (like the 3 pt^2 markers of a scatter)."""
-    out = lab.copy()
-    for sl_to, sl_from in (((slice(1, None), slice(None)), (slice(None, -1), slice(None))),
-                           ((slice(None), slice(1, None)), (slice(None), slice(None, -1)))):
-        src = out[sl_from].copy()
-        dst = out[sl_to]
-        np.copyto(dst, src, where=(dst == 0) & (src != 0))
-    return out
-
-
-def _figure(box: _Box):
-    """A pyplot figure of ``box``'s size with its axes on ``box``'s pixels."""
-    from edfgen.plots._mpl import pyplot
-
-    fig = pyplot().figure(figsize=(box.width / 100, box.height / 100), dpi=100)
-    return fig, fig.add_axes(box.fraction())
-
-
-def _rgba(layers, box: _Box) -> np.ndarray:
-    """Top-down RGBA image [ah, aw, 4] of ``layers`` (first layer wins), transparent elsewhere."""
-    img = np.zeros((box.ah, box.aw, 4), dtype=np.uint8)
-    area = img[::-1]
-    free = np.ones((box.ah, box.aw), dtype=bool)
-    for layer in layers:
-        mask, colour = layer[:2]
-        sel = mask & free
-        area[sel, :3] = colour
-        area[sel, 3] = 255
-        free &= ~sel
-    return img
-
-
-def _png_bytes(rgb: np.ndarray) -> bytes:
-    """PNG file of an RGB image [h, w, 3] uint8: filter type 0 on every row, zlib level 1 (half
-    the time of Pillow's adaptive filters, and no larger for these mostly white plots).
-
-    References
-    ----------
-    W3C (2003) Portable Network Graphics (PNG) Specification, 2nd ed., sections 5 and 11.2.
-    """
-    import struct
-    import zlib
-
-    h, w, _ = rgb.shape
-    raw = np.zeros((h, 3 * w + 1), dtype=np.uint8)  # a 0 (no filter) byte before each row
-    raw[:, 1:] = rgb.reshape(h, 3 * w)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 1)) + chunk(b"IEND", b""))
-
-
-class _Canvas:
-    """A cached matplotlib figure (no pyplot state) whose rendered pixels serve as a background."""
-
-    def __init__(self, width: int, height: int) -> None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        self.fig = Figure(figsize=(width / 100, height / 100), dpi=100)
-        self.canvas = FigureCanvasAgg(self.fig)
-
-    def pixels(self) -> np.ndarray:
-        self.canvas.draw()
-        return np.asarray(self.canvas.buffer_rgba())[..., :3].copy()
-
-
-class _Renderer:
-    """Raster renderer: cached backgrounds (axes per y range) + painted points + a title strip."""
-
-    def __init__(self) -> None:
-        self._bg: OrderedDict = OrderedDict()
-        self._templates: dict = {}
-        self._title: dict = {}
-
-    def background(self, style, limits: tuple[float, ...], box: _Box, decorate, set_limits) -> tuple[np.ndarray,
-                                                                                                     np.ndarray]:
-        """Pixels of the figure drawn by ``decorate(ax)`` then ``set_limits(ax, *limits)``, and the
-        mask [ah, aw] (bottom-up) of its white pixels in the axes box, where points may be painted.
-
-        One figure per ``style`` is decorated once and redrawn for each new ``limits`` (ticks are
-        recomputed, everything else is kept); the pixels are cached per ``(style, limits)``."""
-        key = (style, limits)
-        hit = self._bg.get(key)
-        if hit is None:
-            if style not in self._templates:
-                c = _Canvas(box.width, box.height)
-                ax = c.fig.add_axes(box.fraction())
-                decorate(ax)
-                self._templates[style] = (c, ax)
-            c, ax = self._templates[style]
-            set_limits(ax, *limits)
-            pixels = c.pixels()
-            free = np.all(pixels[box.rows(), box.cols()][::-1] == 255, axis=-1)
-            hit = self._bg[key] = (pixels, free)
-            if len(self._bg) > _BG_CACHE:
-                self._bg.popitem(last=False)
-        else:
-            self._bg.move_to_end(key)
-        return hit
-
-    def title(self, text: str, box: _Box, fontsize: float) -> np.ndarray:
-        """The title strip (top margin) with ``text`` centred over the axes."""
-        key = (box.width, fontsize)
-        if key not in self._title:
-            c = _Canvas(box.width, _MARGINS[3])
-            t = c.fig.text((box.left + box.aw / 2) / box.width, 0.42, "", ha="center", va="center",
-                           fontsize=fontsize)
-            self._title[key] = (c, t)
-        c, t = self._title[key]
-        t.set_text(text)
-        return c.pixels()
-
-    def write(self, path, box: _Box, bg: tuple[np.ndarray, np.ndarray], layers, title: str,
-              fontsize: float) -> Path:
-        """Composite ``layers`` (``(mask [ah, aw] bottom-up, rgb)``, drawn in order on white
-        background pixels only, so lines, legend and spines stay on top; ``(mask, rgb, True)`` paints
-        over them too) and the title; write a PNG."""
-        img = bg[0].copy()
-        area = img[box.rows(), box.cols()][::-1]  # bottom-up view of the axes box
-        free = bg[1].copy()
-        for layer in layers:
-            mask, colour = layer[:2]
-            sel = mask if len(layer) > 2 and layer[2] else mask & free  # (mask, rgb, True): over lines too
-            area[sel] = colour
-            free &= ~sel
-        if title:
-            strip = self.title(title, box, fontsize)
-            np.minimum(img[:strip.shape[0]], strip, out=img[:strip.shape[0]])
-        data = _png_bytes(img)
-        with atomic_path(path) as tmp:
-            Path(tmp).write_bytes(data)
-        return Path(path)
 
 
 class GwasPlotAccumulator:
@@ -535,7 +250,7 @@ class GwasPlotAccumulator:
         ----------
         Devlin B, Roeder K (1999) Genomic control for association studies. Biometrics 55:997-1004.
         """
-        from scipy import special
+        from scipy import special  # scipy only when a plot is drawn
 
         mid = self._middle(j)
         if not mid:
@@ -585,8 +300,6 @@ class GwasPlotAccumulator:
                           suggestive: float | None, annotate=()) -> Path:
         """The same plot as a pyplot figure (the points as an image), with ``annotate``
         ``(x, -log10 p, text)`` labels; for :func:`edfgen.plots.manhattan_plot`."""
-        from edfgen.plots._mpl import save_png
-
         top = self._manhattan_top(c, threshold, study_wide)
         fig, ax = _figure(self.box)
         ax.imshow(_rgba(self._manhattan_layers(c, top), self.box), extent=(self.layout.x0, self.layout.x1, 0, top),
@@ -663,10 +376,8 @@ class GwasPlotAccumulator:
 
     @staticmethod
     def _qq_band_curve(n: int, xtop: float, aw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Pointwise 95% band of the null (:func:`edfgen.plots.qq.qq_band`) at the pixel column
+        """Pointwise 95% band of the null (:func:`edfgen.plots.raster.qq_band`) at the pixel column
         centres: ``(x, lo, hi, ok)``, ``ok`` marking the columns with a rank in [1, n]."""
-        from edfgen.plots.qq import qq_band
-
         xc = (np.arange(aw) + 0.5) * (xtop / aw)
         rank = n * 10.0 ** -xc + 0.5
         ok = (rank >= 1) & (rank <= n)
@@ -705,8 +416,6 @@ class GwasPlotAccumulator:
     def _qq_figure(self, j: int, path, *, title: str) -> Path:
         """The same plot as a pyplot figure (band: ``fill_between``, points: a rasterized scatter
         of the lit pixels), titled ``title``; for :func:`edfgen.plots.qq_plot`."""
-        from edfgen.plots._mpl import save_png
-
         xtop, ytop, n = self._qq_limits(j)
         box = self.qq_box
         fig, ax = _figure(box)

@@ -26,11 +26,13 @@ Hartwig FP et al. (2016) Int J Epidemiol 45:1717, doi:10.1093/ije/dyx028 (palind
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.kernels.ld import r2_vector
 
 log = logging.getLogger(__name__)
 
@@ -253,9 +255,9 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     return res
 
 
-def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: float = 0.8,
-                 window_kb: float = 500.0) -> pd.DataFrame:
-    """LD proxies in ``outcome`` for instruments absent from it, from a PLINK 1 reference panel.
+def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes: Callable[[np.ndarray], np.ndarray],
+                 *, r2_min: float = 0.8, window_kb: float = 500.0) -> pd.DataFrame:
+    """LD proxies in ``outcome`` for instruments absent from it, from an LD reference panel.
 
     For each missing variant, the outcome variants on the same chromosome within ``window_kb`` of it
     in the panel are correlated with it (Pearson r of allele counts over samples observed at both);
@@ -269,11 +271,14 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: fl
         Instrument ids not found in the outcome.
     outcome
         GWAS-SSF outcome frame (full summary statistics).
-    bfile
-        PLINK 1 prefix (``.bed/.bim/.fam``) with variant ids matching the summary statistics, a
-        :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any genotype format), or an open
-        :class:`edfgen.kernels.ld.GenotypePanel` (opened with ``founders_only=False``: LD from every
-        sample) to read the variants once for many outcomes.
+    variants
+        The panel's variant table (``variant_id``, ``chromosome``, ``position``, ``allele1``,
+        ``allele2`` arrays and ``rows_by_id``, as :attr:`edfgen.kernels.ld.GenotypePanel.variants`),
+        with variant ids matching the summary statistics.
+    genotypes
+        ``genotypes(rows [k]) -> int8 [n, k]``: allele counts of panel rows (negative = missing), e.g.
+        :meth:`~edfgen.kernels.ld.GenotypePanel.read` of a panel opened with ``founders_only=False``
+        (LD from every sample); the caller opens it once for many outcomes.
 
     Returns
     -------
@@ -283,52 +288,44 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: fl
     ----------
     Hemani G et al. (2018) eLife 7:e34408 (TwoSampleMR ``extract_outcome_data(proxies=TRUE)``, rsq = 0.8).
     """
-    from edfgen.kernels.ld import GenotypePanel, open_panel, r2_vector
-
     cols = list(outcome.columns) + ["proxy_variant", "proxy_r2"]
     if not missing:
         return pd.DataFrame(columns=cols)
-    own = not isinstance(bfile, GenotypePanel)
-    panel = open_panel(bfile, founders_only=False) if own else bfile
-    try:
-        v = panel.variants
-        out_row = pd.Series(np.arange(len(outcome)), index=pd.Index(outcome["variant_id"].astype(str)))
-        out_row = out_row[~out_row.index.duplicated()]
-        in_out = np.isin(v.variant_id, out_row.index)
-        rows = []
-        for vid in missing:
-            i = v.rows_by_id.get(vid)
-            if i is None:
-                continue
-            cand = np.flatnonzero(in_out & (v.chromosome == v.chromosome[i])
-                                  & (np.abs(v.position - v.position[i]) <= window_kb * 1000))
-            cand = cand[cand != i]
-            if cand.size == 0:
-                continue
-            g = panel.read(np.r_[i, cand])
-            r2, ok = r2_vector(g[:, 0], g[:, 1:], method="corr")      # signed: sign(r) * r²
-            r2 = np.where(ok, r2, 0.0)
-            j = int(np.argmax(np.abs(r2)))
-            if abs(r2[j]) < r2_min:
-                continue
-            p = cand[j]
-            pid = str(v.variant_id[p])
-            orow = outcome.iloc[int(out_row[pid])].copy()
-            ea = str(orow["effect_allele"]).upper()
-            pa1, pa2 = str(v.allele1[p]).upper(), str(v.allele2[p]).upper()
-            ta1, ta2 = str(v.allele1[i]).upper(), str(v.allele2[i]).upper()
-            if ea not in (pa1, pa2):
-                ea = ea.translate(_COMP)
-            if ea not in (pa1, pa2):
-                continue
-            same = (ea == pa1) == (r2[j] > 0)
-            orow["effect_allele"], orow["other_allele"] = (ta1, ta2) if same else (ta2, ta1)
-            orow["variant_id"] = vid
-            orow["proxy_variant"] = pid
-            orow["proxy_r2"] = float(abs(r2[j]))
-            rows.append(orow)
-    finally:
-        if own:
-            panel.close()
+    v = variants
+    out_row = pd.Series(np.arange(len(outcome)), index=pd.Index(outcome["variant_id"].astype(str)))
+    out_row = out_row[~out_row.index.duplicated()]
+    in_out = np.isin(v.variant_id, out_row.index)
+    rows = []
+    for vid in missing:
+        i = v.rows_by_id.get(vid)
+        if i is None:
+            continue
+        cand = np.flatnonzero(in_out & (v.chromosome == v.chromosome[i])
+                              & (np.abs(v.position - v.position[i]) <= window_kb * 1000))
+        cand = cand[cand != i]
+        if cand.size == 0:
+            continue
+        g = genotypes(np.r_[i, cand])
+        r2, ok = r2_vector(g[:, 0], g[:, 1:], method="corr")      # signed: sign(r) * r²
+        r2 = np.where(ok, r2, 0.0)
+        j = int(np.argmax(np.abs(r2)))
+        if abs(r2[j]) < r2_min:
+            continue
+        p = cand[j]
+        pid = str(v.variant_id[p])
+        orow = outcome.iloc[int(out_row[pid])].copy()
+        ea = str(orow["effect_allele"]).upper()
+        pa1, pa2 = str(v.allele1[p]).upper(), str(v.allele2[p]).upper()
+        ta1, ta2 = str(v.allele1[i]).upper(), str(v.allele2[i]).upper()
+        if ea not in (pa1, pa2):
+            ea = ea.translate(_COMP)
+        if ea not in (pa1, pa2):
+            continue
+        same = (ea == pa1) == (r2[j] > 0)
+        orow["effect_allele"], orow["other_allele"] = (ta1, ta2) if same else (ta2, ta1)
+        orow["variant_id"] = vid
+        orow["proxy_variant"] = pid
+        orow["proxy_r2"] = float(abs(r2[j]))
+        rows.append(orow)
     log.info("proxies: %d of %d missing instruments replaced (r2 >= %s)", len(rows), len(missing), r2_min)
     return pd.DataFrame(rows, columns=cols).reset_index(drop=True)

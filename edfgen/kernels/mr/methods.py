@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import pandas as pd
 from scipy import fft as sfft
 from scipy import stats
 
@@ -493,3 +494,12 @@ def run_method(method: MRMethod | str, b_exp, b_out, se_exp, se_out, *, nboot: i
     if not m.accepts(arrs[0].size):
         return None
     return m.func(*arrs, nboot=nboot, rng=rng, phi=phi)
+
+
+def primary_estimates(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per exposure/outcome of an ``mr_results`` table: IVW where there are >= 2 instruments,
+    else the Wald ratio (the estimate the report and the truth scoring quote for a pair)."""
+    ivw_name, wald_name = "Inverse variance weighted", "Wald ratio"
+    res = results[results["method"].isin([ivw_name, wald_name])].copy()
+    res["_rank"] = (res["method"] != ivw_name).astype(int)
+    return res.sort_values("_rank").drop_duplicates(["exposure", "outcome"]).drop(columns="_rank")

@@ -1,0 +1,464 @@
+"""``edfgen clump``: clump GWAS-SSF files against one LD panel, merge loci, write the tables.
+
+What the phenotypes share is done once (:func:`clump_files`): files are read with only the needed
+columns, a variant set is matched to the LD panel once for every file with the same variants
+(:func:`match_to_panel` and its fast path), and the clumping itself is
+:func:`edfgen.kernels.clump.clump_lockstep`. :func:`run_clump` writes ``clumps.tsv``, ``loci.tsv``,
+``rejects.tsv`` (+ ``truth_recovery.tsv``, ``regional/*.png``) inside the manifest recording;
+:func:`write_regional_plots` hands :mod:`edfgen.plots.regional` the frames of each locus (also for
+``edfgen annotate``).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.formats.genes import read_genes
+from edfgen.formats.manifest import recording
+from edfgen.formats.sumstats import (chrom_key, expand_sumstats, group_by_phenotype, read_phenotype_sumstats,
+                                     read_sumstats_columns)
+from edfgen.formats.tables import prepare_out_dir, read_table, write_table
+from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
+from edfgen.kernels.ld import GenotypePanel, WindowLD, open_panel, panel_fingerprint, r2_vector
+from edfgen.plots.regional import plot_loci
+from edfgen.progress import progress
+from edfgen.simulate.truth import score_loci
+
+log = logging.getLogger(__name__)
+
+CLUMP_COLUMNS = ["phenotype", "variant_id", "chromosome", "base_pair_location", "p_value",
+                 "n_clumped", "clumped_variants"]
+REJECT_COLUMNS = ["phenotype", "variant_id", "p_value", "reason"]
+
+
+@dataclass
+class _Matched:
+    """Summary statistics of one phenotype aligned to the LD panel (bim order)."""
+
+    phenotype: str
+    table: pd.DataFrame            # rows in bim order: variant_id, chromosome, base_pair_location, p_value, bim
+    rejects: pd.DataFrame
+
+
+def _unique_index(keys) -> pd.Series:
+    s = pd.Series(np.arange(len(keys)), index=pd.Index(keys))
+    return s[~s.index.duplicated(keep=False)]
+
+
+def _locate_in_panel(df: pd.DataFrame, panel: GenotypePanel, phenotype: str) -> tuple[pd.Series, str]:
+    """Row of each summary-statistics variant in the panel's ``.bim``.
+
+    By ``variant_id`` (PLINK's SNP matching); when that finds fewer than half of the variants
+    (e.g. ``chr:pos:ref:alt`` ids against an rsID reference panel), by ``rsid``, then by
+    chromosome, position and the unordered allele pair, whichever finds most. A variant id
+    duplicated in the panel is an error when the summary statistics use it.
+    """
+    v = panel.variants
+    ids = df["variant_id"].astype(str)
+    dup = pd.Index(v.variant_id)[pd.Index(v.variant_id).duplicated()]
+    if len(dup) and ids.isin(set(dup)).any():
+        raise InputError(f"{panel.prefix}.bim: duplicated variant id(s) used by {phenotype}, "
+                         f"e.g. {str(sorted(set(dup) & set(ids))[0])!r}")
+    best = (ids.map(panel.variants.rows_by_id), "variant_id")
+    if best[0].notna().mean() >= 0.5:
+        return best
+    tries = []
+    if "rsid" in df.columns:
+        tries.append((df["rsid"].astype(str).map(panel.variants.rows_by_id), "rsid"))
+    if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
+        a1, a2 = np.asarray(v.allele1, dtype=str), np.asarray(v.allele2, dtype=str)
+        lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
+        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(v.chromosome, v.position, lo, hi)]
+        e, o = df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper()
+        sk = (df["chromosome"].astype(str).str.replace("^chr", "", regex=True) + ":"
+              + pd.to_numeric(df["base_pair_location"], errors="coerce").astype("Int64").astype(str) + ":"
+              + e.where(e < o, o) + ":" + o.where(e < o, e))
+        tries.append((sk.map(_unique_index(pk)), "chromosome:position:alleles"))
+    for cand in tries:
+        if cand[0].notna().sum() > best[0].notna().sum():
+            best = cand
+    if best[1] != "variant_id":
+        log.info("%s: variants matched to the LD panel by %s (%d of %d)", phenotype, best[1],
+                 int(best[0].notna().sum()), len(ids))
+    return best
+
+
+def match_to_panel(df: pd.DataFrame, panel: GenotypePanel, *, phenotype: str, p1: float) -> _Matched:
+    """Align summary statistics to the LD panel (by variant id as PLINK does; see
+    :func:`_locate_in_panel` for the fallbacks).
+
+    Rows with a missing/NA p-value are dropped (PLINK skips them); a duplicated variant id keeps
+    its smallest p. Variants absent from the panel with ``p <= p1`` become rejects.
+    """
+    v = panel.variants
+    p = pd.to_numeric(df["p_value"], errors="coerce")
+    bad = p[(p < 0) | (p > 1)]
+    if len(bad):
+        raise InputError(f"{phenotype}: p_value {float(bad.iloc[0]):g} outside [0, 1] "
+                         f"(variant {str(df.loc[bad.index[0], 'variant_id'])})")
+    t = pd.DataFrame({"variant_id": df["variant_id"].astype(str), "p_value": p})
+    for col in ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele"):
+        if col in df.columns:
+            t[col] = df[col].to_numpy()
+    t = t[t["p_value"].notna()]
+    if t["variant_id"].duplicated().any():
+        log.warning("%s: %d duplicated variant ids; keeping the smallest p of each", phenotype,
+                    int(t["variant_id"].duplicated().sum()))
+        t = t.sort_values("p_value", kind="stable").drop_duplicates("variant_id")
+    t["bim"], how = _locate_in_panel(df.loc[t.index], panel, phenotype)
+    missing = t[t["bim"].isna()]
+    rejects = missing[missing["p_value"] <= p1].assign(phenotype=phenotype, reason=f"not in LD panel (matched by {how})")
+    if len(missing):
+        log.info("%s: %d variants not in the LD panel %s (%d with p <= p1)", phenotype, len(missing),
+                 panel.prefix, len(rejects))
+    t = t[t["bim"].notna()].copy()
+    t["bim"] = t["bim"].astype(np.int64)
+    if t["bim"].duplicated().any():
+        log.warning("%s: %d rows match an LD-panel variant already matched; keeping the smallest p",
+                    phenotype, int(t["bim"].duplicated().sum()))
+        t = t.sort_values("p_value", kind="stable").drop_duplicates("bim")
+    t = t.sort_values("bim").reset_index(drop=True)
+    t["chromosome"] = v.chromosome[t["bim"]]
+    if "base_pair_location" not in t.columns or t["base_pair_location"].isna().any():
+        t["base_pair_location"] = v.position[t["bim"]]
+    t["base_pair_location"] = t["base_pair_location"].astype(np.int64)
+    return _Matched(phenotype, t, rejects[REJECT_COLUMNS].reset_index(drop=True))
+
+
+
+@dataclass
+class _Prepared:
+    """One phenotype ready for clumping: its variants in the LD panel, in panel order."""
+
+    phenotype: str
+    bim: np.ndarray             # int64 [V] panel rows, ascending
+    p: np.ndarray               # float64 [V]
+    ids: np.ndarray             # object [*]: variant ids (shared between phenotypes) ...
+    rows: np.ndarray            # int64 [V]: ... ids[rows] are this phenotype's, in panel order
+    pos: np.ndarray             # int64 [V] base_pair_location written to clumps.tsv
+    chromosome: np.ndarray      # str [V] (the panel's)
+    rejects: pd.DataFrame
+
+
+def _prepared_from_matched(m: _Matched) -> _Prepared:
+    t = m.table
+    return _Prepared(m.phenotype, t["bim"].to_numpy(np.int64), t["p_value"].to_numpy(np.float64),
+                     t["variant_id"].to_numpy(), np.arange(len(t)), t["base_pair_location"].to_numpy(np.int64),
+                     t["chromosome"].to_numpy(), m.rejects)
+
+
+@dataclass
+class _VariantSet:
+    """The variants of a summary-statistics file matched to the LD panel by ``variant_id``, once
+    for every file with the same variant ids and positions (EDFs of one GWAS run)."""
+
+    ids: pd.Series              # as read (equality test)
+    pos: np.ndarray | None      # file base_pair_location, for equality and output
+    id_str: np.ndarray          # object [R] ids as text
+    bim: np.ndarray             # float64 [R] panel row by id, NaN when absent
+    by_bim: np.ndarray          # int64: rows with a panel match, in panel order
+    simple: bool                # no duplicated ids and no two rows on one panel variant
+    missing: np.ndarray         # int64: rows without a panel match
+    full: "_Prepared | None" = None   # panel-order arrays when every p-value is present
+
+    def same(self, df: pd.DataFrame) -> bool:
+        pos = df["base_pair_location"].to_numpy() if "base_pair_location" in df.columns else None
+        if len(df) != len(self.id_str) or (pos is None) != (self.pos is None):
+            return False
+        if pos is not None and not np.array_equal(pos, self.pos):
+            return False
+        return bool(self.ids.equals(df["variant_id"]))
+
+
+def _variant_set(df: pd.DataFrame, panel: GenotypePanel) -> _VariantSet:
+    id_str = df["variant_id"].astype(str).to_numpy()
+    bim = pd.Series(id_str).map(panel.variants.rows_by_id).to_numpy(np.float64)
+    matched = np.flatnonzero(~np.isnan(bim))
+    by_bim = matched[np.argsort(bim[matched], kind="stable")]
+    panel_ids = pd.Index(panel.variants.variant_id)
+    ambiguous = panel_ids[panel_ids.duplicated()]           # an error of match_to_panel when used
+    simple = (not pd.Series(id_str).duplicated().any() and not pd.Series(bim[matched]).duplicated().any()
+              and not (len(ambiguous) and pd.Series(id_str).isin(set(ambiguous)).any()))
+    pos = df["base_pair_location"].to_numpy() if "base_pair_location" in df.columns else None
+    return _VariantSet(df["variant_id"], pos, id_str, bim, by_bim.astype(np.int64), simple,
+                       np.flatnonzero(np.isnan(bim)))
+
+
+_FAST_OPTIONAL = ("base_pair_location",)
+_NO_REJECTS = pd.DataFrame({"phenotype": pd.Series(dtype=object), "variant_id": pd.Series(dtype=object),
+                            "p_value": pd.Series(dtype=np.float64), "reason": pd.Series(dtype=object)})
+_MATCH_OPTIONAL = ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele")
+
+
+def _not_in_panel(name: str, vs: _VariantSet, p: np.ndarray, missing: np.ndarray, p1: float):
+    """The variants ``missing`` from the panel that would qualify as index variants (``p <= p1``), and
+    their ``rejects.tsv`` rows."""
+    rej = missing[p[missing] <= p1]
+    rejects = _NO_REJECTS if rej.size == 0 else pd.DataFrame(
+        {"phenotype": name, "variant_id": vs.id_str[rej], "p_value": p[rej],
+         "reason": "not in LD panel (matched by variant_id)"}, columns=REJECT_COLUMNS)
+    return rej, rejects
+
+
+def _prepare_fast(name: str, df: pd.DataFrame, vs: _VariantSet, panel: GenotypePanel,
+                  settings: ClumpSettings, *, share: bool = True) -> _Prepared | None:
+    """:func:`match_to_panel` for a file whose variant set was matched before (``None``: take the
+    general path: duplicated ids, or fewer than half of the variants found by id)."""
+    if not vs.simple:
+        return None
+    p = df["p_value"].to_numpy(np.float64)
+    have = ~np.isnan(p)
+    if share and have.all():            # the usual case: the variant set's arrays are shared
+        if vs.full is None:
+            vs.full = _prepare_fast(name, df, vs, panel, settings, share=False)
+        if vs.full is None:
+            return None
+        f = vs.full
+        _, rejects = _not_in_panel(name, vs, p, vs.missing, settings.p1)
+        return _Prepared(name, f.bim, p[f.rows], f.ids, f.rows, f.pos, f.chromosome, rejects)
+    found = ~np.isnan(vs.bim)
+    if have.sum() == 0 or found[have].mean() < 0.5:
+        return None
+    rows = vs.by_bim[have[vs.by_bim]]
+    bim = vs.bim[rows].astype(np.int64)
+    miss = np.flatnonzero(have & ~found)
+    rej, rejects = _not_in_panel(name, vs, p, miss, settings.p1)
+    if len(miss):
+        log.info("%s: %d variants not in the LD panel %s (%d with p <= p1)", name, len(miss), panel.prefix, len(rej))
+    pos = vs.pos[rows] if vs.pos is not None else None
+    if pos is None or np.isnan(np.asarray(pos, dtype=np.float64)).any():
+        pos = panel.variants.position[bim]
+    return _Prepared(name, bim, p[rows], vs.id_str, rows, np.asarray(pos, dtype=np.int64),
+                     panel.variants.chromosome[bim], rejects)
+
+
+def _read_groups(groups: dict[str, list[Path]], *, threads: int = 2):
+    """``(name, paths, DataFrame)`` of every phenotype, files read ahead in a thread pool
+    (decompression and parsing release the GIL)."""
+    def read(item):
+        name, paths = item
+        if len(paths) == 1:
+            return name, paths, read_sumstats_columns(paths[0], required=("variant_id", "p_value"),
+                                                      optional=_FAST_OPTIONAL, arrow_strings=True)
+        return name, paths, read_phenotype_sumstats(paths, required=("variant_id", "p_value"),
+                                                    optional=_MATCH_OPTIONAL)
+
+    items = list(groups.items())
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        pending = [pool.submit(read, it) for it in items[:threads + 1]]
+        for k in range(len(items)):
+            res = pending[k].result()
+            pending[k] = None
+            if k + threads + 1 < len(items):
+                pending.append(pool.submit(read, items[k + threads + 1]))
+            yield res
+
+
+
+
+def _clump_columns(pr: _Prepared, res: ClumpKernelResult) -> dict[str, np.ndarray]:
+    """The ``clumps.tsv`` columns of one phenotype (:data:`CLUMP_COLUMNS`)."""
+    ids = pr.ids
+    return {"phenotype": np.full(len(res.index), pr.phenotype, dtype=object),
+            "variant_id": np.asarray(ids[pr.rows[res.index]], dtype=object),
+            "chromosome": np.asarray(pr.chromosome[res.index], dtype=object),
+            "base_pair_location": pr.pos[res.index].astype(np.int64), "p_value": pr.p[res.index],
+            "n_clumped": np.array([len(mm) for mm in res.members], dtype=np.int64),
+            "clumped_variants": np.array([",".join(ids[pr.rows[mm]]) for mm in res.members], dtype=object)}
+
+
+def _clump_table(parts: Sequence[dict[str, np.ndarray]]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame(columns=CLUMP_COLUMNS)
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in CLUMP_COLUMNS})
+
+
+
+def genotype_label(source) -> str | None:
+    """How a manifest names a genotype input (``--bfile``/``--ld-bfile`` of clump and mr): the prefix
+    given, or ``--pfile PREFIX``, ``--bgen FILE`` ... for a
+    :class:`~edfgen.formats.genotypes.source.GenotypeSource` of another format."""
+    if source is None or isinstance(source, (str, Path)):
+        return None if source is None else str(source)
+    return source.label if source.kind == "bfile" else f"--{source.kind} {source.label}"
+
+
+@dataclass(frozen=True)
+class ClumpRun:
+    """What :func:`run_clump` wrote and found."""
+
+    out_dir: Path
+    clumps: pd.DataFrame
+    loci: pd.DataFrame
+    rejects: pd.DataFrame
+    settings: ClumpSettings
+    m_eff: float | None = None
+    truth: pd.DataFrame | None = None
+    plots: tuple[str, ...] = ()
+
+
+def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
+                settings: ClumpSettings = ClumpSettings(), chunk: int = 64,
+                threads: int = 2) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Clump GWAS-SSF files against one LD panel; files of the same phenotype (its chromosomes) are combined.
+
+    Each phenotype is clumped on its own, exactly as one ``plink1.9 --clump`` run per file; the
+    work shared between phenotypes is done once: files are read with only the needed columns
+    (:func:`~edfgen.formats.sumstats.read_sumstats_columns`, ``threads`` files ahead), matched to the
+    panel once per distinct variant set, and the LD of an index variant with its window is
+    computed once and reused by every phenotype with the same index variant
+    (:class:`~edfgen.kernels.ld.WindowLD`), for ``chunk`` phenotypes in lockstep so that index
+    variants of one region go through one matrix product.
+
+    Returns ``(clumps, loci, rejects)`` DataFrames (see :data:`CLUMP_COLUMNS`,
+    :data:`edfgen.kernels.clump.LOCI_COLUMNS`, :data:`REJECT_COLUMNS`).
+    """
+    ld = WindowLD(panel, radius=settings.bp_radius, r2=settings.r2, method=settings.r2_method)
+    all_clumps, all_rejects = [], []
+    sets: list[_VariantSet] = []
+    batch: list[_Prepared] = []
+
+    def flush():
+        results = clump_lockstep([b.p for b in batch], [b.bim for b in batch], panel, settings, ld)
+        for pr, res in zip(batch, results):
+            log.info("%s: %d index variants (p1=%g, r2=%g, kb=%g)", pr.phenotype, len(res.index), settings.p1,
+                     settings.r2, settings.kb)
+            all_clumps.append(_clump_columns(pr, res))
+            all_rejects.append(pr.rejects)
+        batch.clear()
+
+    groups = group_by_phenotype(sumstats)   # several files of one phenotype: its chromosomes
+    for name, paths, df in progress(_read_groups(groups, threads=threads), total=len(groups),
+                                    desc="clumping", unit="phenotype"):
+        prep = None
+        if len(paths) == 1:
+            vs = next((v for v in sets if v.same(df)), None)
+            if vs is None:
+                vs = _variant_set(df, panel)
+                sets = [vs, *sets[:3]]
+            prep = _prepare_fast(name, df, vs, panel, settings)
+            if prep is None:       # matching needs rsid / chromosome:position:alleles: read them too
+                df = read_phenotype_sumstats(paths, required=("variant_id", "p_value"), optional=_MATCH_OPTIONAL)
+        if prep is None:
+            prep = _prepared_from_matched(match_to_panel(df, panel, phenotype=name, p1=settings.p1))
+        batch.append(prep)
+        if len(batch) >= chunk:
+            flush()
+    flush()
+    log.debug("clump: LD of %d index variants, %d pairs", len(ld._linked), ld.n_pairs)
+    clumps = _clump_table(all_clumps)
+    if len(clumps):
+        key = chrom_key(clumps["chromosome"])
+        clumps = clumps.assign(_k=key).sort_values(["phenotype", "_k", "base_pair_location"],
+                                                   kind="stable").drop(columns="_k").reset_index(drop=True)
+    all_rejects = [r for r in all_rejects if len(r)] or all_rejects[:1]
+    rejects = pd.concat(all_rejects, ignore_index=True) if all_rejects else pd.DataFrame(columns=REJECT_COLUMNS)
+    loci = merge_loci(clumps, panel, settings=settings, ld=ld)
+    return clumps, loci, rejects
+
+
+def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None,
+              ld_bfile: str | Path | None = None, settings: ClumpSettings = ClumpSettings(),
+              study_wide: bool = False, pheno: str | Path | None = None, truth: str | Path | None = None,
+              regional_plots: int = 0, genes: str | Path | None = None, force: bool = False,
+              reference_genome: str | None = None) -> ClumpRun:
+    """``edfgen clump``: clump every phenotype, merge loci, write ``clumps.tsv``, ``loci.tsv``,
+    ``rejects.tsv`` (+ ``truth_recovery.tsv``, ``regional/*.png``) and ``manifest.json``.
+
+    ``bfile`` (the study genotypes, LD panel unless ``ld_bfile``) is a PLINK 1 prefix or a
+    :class:`~edfgen.formats.genotypes.source.GenotypeSource` (``--pfile``, ``--bgen`` ..., dosages rounded).
+
+    ``study_wide=True`` replaces ``settings.p1`` by ``5e-8 / M_eff`` (Li & Ji 2005) from the
+    phenotype table ``pheno`` (columns named like the summary-statistics files when present).
+    """
+    if not sumstats:
+        raise InputError("--sumstats: give at least one summary-statistics file")
+    sumstats = expand_sumstats(sumstats)
+    panel_prefix = ld_bfile or bfile
+    if panel_prefix is None:
+        raise InputError("clump: give --bfile (study genotypes) or --ld-bfile (reference panel)")
+    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen clump")
+    m_eff = None
+    if study_wide:
+        if pheno is None:
+            raise InputError("--study-wide needs --pheno FILE (the phenotype/EDF table)")
+        table = read_table(pheno)
+        names = list(group_by_phenotype(sumstats))
+        cols = [n for n in names if n in table.columns]
+        p1, m_eff = study_wide_threshold(table, cols if len(cols) >= 2 else None, source=str(pheno))
+        settings = ClumpSettings(**{**asdict(settings), "p1": p1})
+        log.info("study-wide threshold: M_eff = %.2f -> p1 = %.3g", m_eff, p1)
+    panel_files, bed_bytes = panel_fingerprint(panel_prefix)
+    inputs = [*sumstats, *panel_files, pheno, truth, genes]
+    params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": genotype_label(bfile),
+              "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
+              "reference_genome": reference_genome or getattr(bfile, "reference_genome", None)}
+    planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])
+    planned += ["regional/"] if regional_plots else []
+    with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs, planned=planned) as man, \
+            open_panel(panel_prefix) as panel:
+        clumps, loci, rejects = clump_files(sumstats, panel, settings=settings)
+        write_table(clumps, out_dir / "clumps.tsv", float_format="%.6g")
+        write_table(loci, out_dir / "loci.tsv", float_format="%.6g")
+        write_table(rejects, out_dir / "rejects.tsv", float_format="%.6g")
+        truth_df = None
+        if truth is not None:
+            truth_df = score_loci(clumps, truth)
+            write_table(truth_df, out_dir / "truth_recovery.tsv", float_format="%.6g")
+        plots: list[str] = []
+        if regional_plots and len(loci):
+            plots = write_regional_plots(loci.head(regional_plots), sumstats, panel, out_dir / "regional",
+                                         genes=genes, window_kb=min(settings.kb, 500), r2_method=settings.r2_method)
+        man.extra["n_index_variants"] = int(len(clumps))
+        man.extra["n_loci"] = int(len(loci))
+    return ClumpRun(out_dir, clumps, loci, rejects, settings, m_eff, truth_df, tuple(plots))
+
+
+# ----------------------------------------------------------------------------- regional plots
+def locus_frames(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: GenotypePanel, *,
+                 window_kb: float = 500.0, r2_method: str = "plink"):
+    """``(locus row, region, r2)`` of each locus whose lead phenotype has summary statistics: the
+    lead phenotype's variants within ``window_kb`` of the lead (its per-chromosome files read
+    together, each phenotype once) and their r² with the lead from the panel (``None`` when the lead
+    is not in the panel)."""
+    by_name = group_by_phenotype(sumstats)   # a phenotype's per-chromosome files are read together
+    ids = panel.variants.rows_by_id
+    cache: dict[str, pd.DataFrame] = {}
+    for row in loci.itertuples():
+        ph = str(row.phenotype)
+        if ph not in by_name:
+            continue
+        if ph not in cache:
+            cache[ph] = read_phenotype_sumstats(by_name[ph], required=("variant_id", "p_value", "chromosome",
+                                                                       "base_pair_location"))
+        ss = cache[ph]
+        w = int(window_kb * 1000)
+        reg = ss[(ss["chromosome"].astype(str) == str(row.chromosome))
+                 & ss["base_pair_location"].between(row.base_pair_location - w, row.base_pair_location + w)]
+        r2 = None
+        if str(row.variant_id) in ids.index:
+            inpanel = reg["variant_id"][reg["variant_id"].isin(ids.index)].to_numpy()
+            g = panel.read(np.r_[ids[str(row.variant_id)], ids[inpanel].to_numpy()])
+            val, ok = r2_vector(g[:, 0], g[:, 1:], method=r2_method)
+            r2 = pd.Series(np.where(ok, np.abs(val), np.nan), index=inpanel)
+        yield row, reg, r2
+
+
+def write_regional_plots(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: GenotypePanel,
+                         out_dir: str | Path, *, genes: str | Path | pd.DataFrame | None = None,
+                         window_kb: float = 500.0, r2_method: str = "plink") -> list[str]:
+    """Regional plot of each locus (lead variant, lead phenotype's summary statistics, r² from the
+    open ``panel``, genes from a GTF/BED file or frame): :func:`locus_frames` drawn by
+    :func:`edfgen.plots.regional.plot_loci`. Returns the PNG paths written
+    (``out_dir/<locus>_<phenotype>_<variant>.png``)."""
+    gtab = read_genes(genes) if isinstance(genes, (str, Path)) else genes
+    return plot_loci(locus_frames(loci, sumstats, panel, window_kb=window_kb, r2_method=r2_method), out_dir,
+                     genes=gtab, window_kb=window_kb)

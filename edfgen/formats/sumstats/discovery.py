@@ -1,0 +1,175 @@
+"""Which files are summary statistics, which phenotype each one is, and one phenotype from several files.
+
+* discovery (:func:`expand_sumstats`): the files given, glob patterns, and in a directory every
+  file named like summary statistics (:data:`SUMSTATS_SUFFIXES`, any case, not hidden: no temporary
+  files) whose header maps to the GWAS-SSF columns the command needs; the one rule of ``edfgen
+  clump``, ``annotate`` and ``mr``.
+* naming (:func:`phenotype_name`, :func:`group_by_phenotype`): ``<phenotype>.tsv.gz``, one
+  phenotype's per-chromosome files share its name.
+* one per-chromosome combine (:func:`combine_phenotype`): a variant (same ``variant_id``, or same
+  chromosome, position and alleles) in two files of one phenotype is an input error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import logging
+import re
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.formats.sumstats.layout import sumstats_columns
+from edfgen.formats.sumstats.read import read_sumstats, read_sumstats_columns
+from edfgen.formats.sumstats.twosamplemr import twosamplemr_map
+from edfgen.formats.tables import PathLike
+
+log = logging.getLogger(__name__)
+
+#: names of the files a directory is searched for (each one is named by :func:`phenotype_name`); tool
+#: outputs with other suffixes (.regenie, .glm.linear, .stats) are read when given by name
+SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".gz")
+#: the GWAS-SSF columns clumping (and regional plots) need
+CLUMP_REQUIRED = ("variant_id", "p_value")
+#: the GWAS-SSF columns MR needs
+MR_REQUIRED = ("variant_id", "effect_allele", "other_allele", "beta", "standard_error")
+
+
+def read_header(path: Path) -> list[str]:
+    """The column names of a summary-statistics file (read without the body)."""
+    if path.name.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    sep = "," if ".csv" in path.name.lower() else "\t"
+    cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
+        cols = list(pd.read_csv(path, sep=r"\s+", nrows=0).columns)
+    return cols
+
+
+def looks_like_sumstats(path: Path, required: Sequence[str] = MR_REQUIRED,
+                        columns: dict[str, str] | None = None) -> bool:
+    """Whether a file's header maps to the GWAS-SSF columns ``required`` (read without the body)."""
+    try:
+        cols = read_header(path)
+    except Exception:  # unreadable files are reported by the reader if they are used
+        return False
+    user = {k: v for k, v in (columns or {}).items() if k in cols}
+    canon = sumstats_columns(cols, user) | set(twosamplemr_map(cols).values())
+    return set(required) <= canon
+
+
+def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = CLUMP_REQUIRED,
+                          columns: dict[str, str] | None = None, hint: str = "") -> list[Path]:
+    """The summary-statistics files of a directory (sorted): named like them (:data:`SUMSTATS_SUFFIXES`,
+    not hidden) and with a header that maps to ``required``.
+
+    Raises
+    ------
+    InputError
+        No such file in the directory (one line: the columns looked for, an example header, ``hint``).
+    """
+    cands = sorted(f for f in path.iterdir() if f.is_file() and f.name.lower().endswith(SUMSTATS_SUFFIXES)
+                   and not f.name.startswith("."))
+    files = [f for f in cands if looks_like_sumstats(f, required, columns)]
+    skipped = sorted(set(cands) - set(files))
+    if skipped:  # e.g. gwas_summary.tsv, qc_report.tsv, samples.tsv beside the GWAS output
+        log.info("%s: skipping %d file(s) without summary-statistics columns: %s", path, len(skipped),
+                 ", ".join(f.name for f in skipped))
+    if not files:
+        example = ""
+        if cands:
+            with contextlib.suppress(Exception):
+                example = f"; e.g. {cands[0].name} has: {' '.join(map(str, read_header(cands[0])[:30]))}"
+        raise InputError(f"{option} {path}: directory holds no summary-statistics files (no columns for "
+                         f"{', '.join(required)}{example}){hint}")
+    return files
+
+
+def expand_sumstats(paths: Sequence[PathLike], option: str = "--sumstats", *,
+                    required: Sequence[str] = CLUMP_REQUIRED, columns: dict[str, str] | None = None,
+                    hint: str = "") -> list[Path]:
+    """Summary-statistics inputs: files, directories (:func:`sumstats_in_directory`) or glob patterns,
+    in the order given (directory and glob matches sorted), each file once."""
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out += sumstats_in_directory(path, option, required=required, columns=columns, hint=hint)
+        elif path.exists():
+            out.append(path)
+        else:
+            found = sorted(Path(f) for f in glob.glob(str(p)))
+            if not found:
+                raise InputError(f"{option} {p}: file not found")
+            out += found
+    return list(dict.fromkeys(out))
+
+
+def phenotype_name(path: str | Path) -> str:
+    """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``,
+    ``.parquet``, in any case, and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``: one
+    phenotype's per-chromosome files share its name). The one naming rule of clump, mr and regional
+    plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names."""
+    name = Path(path).name
+    for suf in (".gz", ".tsv", ".txt", ".csv", ".parquet"):
+        if name.lower().endswith(suf):
+            name = name[: -len(suf)]
+    return re.sub(r"[._-]chr(?:[0-9]{1,2}|X|Y|XY|MT|M)$", "", name, flags=re.IGNORECASE) or name
+
+
+def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
+    """Summary-statistics files by :func:`phenotype_name`, in first-seen order: several files of one
+    phenotype (its chromosomes, e.g. ``gwas_chr1/edf_001.tsv.gz`` and ``gwas_chr2/edf_001.tsv.gz``)
+    form one group."""
+    groups: dict[str, list[Path]] = {}
+    for p in paths:
+        groups.setdefault(phenotype_name(p), []).append(Path(p))
+    return groups
+
+
+def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path], *,
+                      option: str = "") -> pd.DataFrame:
+    """One phenotype's summary statistics from its files' tables (e.g. one per chromosome), in the order given.
+
+    Raises
+    ------
+    InputError
+        A variant (same ``variant_id``, or same chromosome, position and alleles) in two of the files
+        (one line naming both).
+    """
+    if len(tables) == 1:
+        return tables[0]
+    df = pd.concat(tables, ignore_index=True)
+    src = pd.Series([str(p) for p, t in zip(paths, tables) for _ in range(len(t))], dtype=object)
+    keys = [["variant_id"]]
+    if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
+        keys.append(["chromosome", "base_pair_location", "effect_allele", "other_allele"])
+    for key in keys:
+        k = df[key[0]].astype(str)
+        for col in key[1:]:
+            k = k + ":" + df[col].astype(str)
+        dup = k.duplicated(keep=False)
+        if dup.any():
+            files = sorted(set(src[(dup & (k == k[dup].iloc[0])).to_numpy()]))
+            raise InputError(f"{option + ': ' if option else ''}variant {k[dup].iloc[0]!r} of phenotype "
+                             f"{phenotype_name(paths[0])!r} appears twice ({' and '.join(files)}); "
+                             "per-chromosome files of one phenotype must not overlap")
+    return df
+
+
+def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str, ...],
+                            optional: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """One phenotype's summary statistics from one or several files (e.g. one per chromosome),
+    combined by :func:`combine_phenotype`.
+
+    ``optional=None`` reads every column (:func:`~edfgen.formats.sumstats.read.read_sumstats`); a tuple
+    reads only ``required + optional`` (:func:`~edfgen.formats.sumstats.read.read_sumstats_columns`, fast).
+    """
+    tables = [read_sumstats(p, required=required)[0] if optional is None
+              else read_sumstats_columns(p, required=required, optional=optional) for p in paths]
+    return combine_phenotype(tables, paths, option="--sumstats")

@@ -1,0 +1,275 @@
+"""GWAS-SSF column layout: the GWAS-SSF column names, the aliases readers accept, the layouts of
+other tools' outputs (REGENIE, SAIGE, BOLT-LMM, PLINK 2 ...), the ``--columns`` option, and the
+natural chromosome order.
+
+References
+----------
+Hayhurst J et al. (2022) "A community driven GWAS summary statistics standard",
+bioRxiv doi:10.1101/2022.07.15.500230.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import ConfigError
+
+SSF_COLUMNS = [
+    "chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
+    "standard_error", "effect_allele_frequency", "p_value", "variant_id", "rsid", "n",
+]
+
+#: alias (lower-case) -> GWAS-SSF column
+ALIASES: dict[str, str] = {}
+for _canon, _names in {
+    "chromosome": ["chromosome", "chr", "chrom", "#chrom", "chr_id", "chromosome_name"],
+    "base_pair_location": ["base_pair_location", "pos", "bp", "position", "base_pair", "chr_pos", "genpos"],
+    "effect_allele": ["effect_allele", "a1", "ea", "alt", "allele1", "effect_allele.exposure", "tested_allele"],
+    "other_allele": ["other_allele", "a2", "oa", "ref", "allele2", "non_effect_allele", "nea", "other_allele.exposure"],
+    "beta": ["beta", "b", "effect", "beta.exposure", "log_odds"],
+    "standard_error": ["standard_error", "se", "stderr", "se.exposure", "log_odds_se"],
+    "effect_allele_frequency": ["effect_allele_frequency", "eaf", "a1_freq", "freq", "af", "maf",
+                                "eaf.exposure", "a1freq", "frq"],
+    "p_value": ["p_value", "p", "pval", "pvalue", "p-value", "pval.exposure"],
+    "variant_id": ["variant_id", "snp", "id", "markername", "snpid", "rsid_or_id"],
+    "rsid": ["rsid", "rs_id", "rs"],
+    "n": ["n", "obs_ct", "samplesize", "n_total", "samplesize.exposure"],
+}.items():
+    for _n in _names:
+        ALIASES[_n] = _canon
+
+#: extra aliases of columns that are converted into GWAS-SSF ones (odds ratios, CIs, -log10 p)
+ALIASES.update({"or": "odds_ratio", "odds_ratio": "odds_ratio", "l95": "ci_lower", "u95": "ci_upper",
+                "ci_lower": "ci_lower", "ci_upper": "ci_upper", "lower_ci": "ci_lower", "upper_ci": "ci_upper",
+                "or_95l": "ci_lower", "or_95u": "ci_upper", "or_l95": "ci_lower", "or_u95": "ci_upper",
+                "log10p": "neg_log_10_p_value", "mlogp": "neg_log_10_p_value", "mlog10p": "neg_log_10_p_value",
+                "neg_log_10_p_value": "neg_log_10_p_value", "log10_p": "neg_log_10_p_value",
+                "n_cases": "n_cases", "n_controls": "n_controls", "sebeta": "standard_error"})
+
+
+@dataclass(frozen=True)
+class SumstatsLayout:
+    """A summary-statistics layout written by one tool, recognised by its header.
+
+    Attributes
+    ----------
+    name
+        The tool and format (``"plink2 --glm"``).
+    signature
+        Lower-case column names that together identify the layout.
+    columns
+        Lower-case input column -> GWAS-SSF (or convertible: ``odds_ratio``, ``ci_lower``,
+        ``ci_upper``, ``neg_log_10_p_value``) column; the first present of several candidates wins.
+    effect_allele_note
+        Which allele the tool's effect refers to (documentation).
+    """
+
+    name: str
+    signature: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]
+    effect_allele_note: str = ""
+
+
+#: the layouts read without a --columns mapping, most specific first (their documented headers)
+LAYOUTS: tuple[SumstatsLayout, ...] = (
+    SumstatsLayout(
+        "GWAS Catalog harmonised", ("hm_effect_allele", "hm_other_allele"),
+        (("hm_variant_id", "variant_id"), ("hm_rsid", "rsid"), ("hm_chrom", "chromosome"),
+         ("hm_pos", "base_pair_location"), ("hm_effect_allele", "effect_allele"),
+         ("hm_other_allele", "other_allele"), ("hm_beta", "beta"), ("hm_odds_ratio", "odds_ratio"),
+         ("hm_ci_lower", "ci_lower"), ("hm_ci_upper", "ci_upper"),
+         ("hm_effect_allele_frequency", "effect_allele_frequency"), ("standard_error", "standard_error"),
+         ("p_value", "p_value"), ("neg_log_10_p_value", "neg_log_10_p_value"), ("n", "n")),
+        "hm_effect_allele (harmonised to the forward strand of the reference)"),
+    SumstatsLayout(
+        "FinnGen", ("#chrom", "pos", "ref", "alt", "pval", "beta", "sebeta"),
+        (("#chrom", "chromosome"), ("pos", "base_pair_location"), ("alt", "effect_allele"), ("ref", "other_allele"),
+         ("rsids", "rsid"), ("beta", "beta"), ("sebeta", "standard_error"), ("pval", "p_value"),
+         ("mlogp", "neg_log_10_p_value"), ("af_alt", "effect_allele_frequency")),
+        "alt; variant_id = the first of rsids, else chrom:pos:ref:alt"),
+    SumstatsLayout(
+        "REGENIE step 2", ("chrom", "genpos", "id", "allele0", "allele1", "log10p"),
+        (("chrom", "chromosome"), ("genpos", "base_pair_location"), ("id", "variant_id"),
+         ("allele1", "effect_allele"), ("allele0", "other_allele"), ("a1freq", "effect_allele_frequency"),
+         ("beta", "beta"), ("se", "standard_error"), ("log10p", "neg_log_10_p_value"), ("n", "n")),
+        "ALLELE1; rows with TEST other than ADD are dropped"),
+    SumstatsLayout(
+        "BOLT-LMM", ("snp", "chr", "bp", "allele1", "allele0"),
+        (("snp", "variant_id"), ("chr", "chromosome"), ("bp", "base_pair_location"), ("allele1", "effect_allele"),
+         ("allele0", "other_allele"), ("a1freq", "effect_allele_frequency"), ("beta", "beta"),
+         ("se", "standard_error"), ("p_bolt_lmm", "p_value"), ("p_bolt_lmm_inf", "p_value")),
+        "ALLELE1; P_BOLT_LMM when present, else P_BOLT_LMM_INF"),
+    SumstatsLayout(
+        "SAIGE", ("chr", "pos", "allele1", "allele2", "p.value"),
+        (("markerid", "variant_id"), ("snpid", "variant_id"), ("chr", "chromosome"), ("pos", "base_pair_location"),
+         ("allele2", "effect_allele"), ("allele1", "other_allele"), ("af_allele2", "effect_allele_frequency"),
+         ("beta", "beta"), ("se", "standard_error"), ("p.value", "p_value"), ("n", "n"), ("n_case", "n_cases"),
+         ("n_ctrl", "n_controls")),
+        "Allele2 (SAIGE's BETA and AF_Allele2 refer to Allele2)"),
+    SumstatsLayout(
+        "plink2 --glm", ("#chrom", "pos", "id", "ref", "alt", "a1", "p"),
+        (("#chrom", "chromosome"), ("pos", "base_pair_location"), ("id", "variant_id"), ("a1", "effect_allele"),
+         ("omitted", "other_allele"), ("ax", "other_allele"), ("a1_freq", "effect_allele_frequency"),
+         ("obs_ct", "n"), ("beta", "beta"), ("or", "odds_ratio"), ("se", "standard_error"),
+         ("log(or)_se", "standard_error"), ("l95", "ci_lower"), ("u95", "ci_upper"), ("p", "p_value"),
+         ("log10_p", "neg_log_10_p_value")),
+        "A1 (other allele: OMITTED/AX, else whichever of REF/ALT is not A1); rows with TEST other than ADD dropped"),
+    SumstatsLayout(
+        "GWAS-SSF", ("chromosome", "base_pair_location", "effect_allele", "other_allele"),
+        tuple((c, c) for c in SSF_COLUMNS) + (("odds_ratio", "odds_ratio"), ("ci_lower", "ci_lower"),
+                                               ("ci_upper", "ci_upper"), ("neg_log_10_p_value", "neg_log_10_p_value"),
+                                               ("n_cases", "n_cases"), ("n_controls", "n_controls")),
+        "effect_allele"),
+)
+
+#: short names accepted by ``--columns`` (``beta=b,se=s``) besides the GWAS-SSF names
+COLUMN_KEYS = {"snp": "variant_id", "id": "variant_id", "variant": "variant_id", "rsid": "rsid",
+               "chr": "chromosome", "chrom": "chromosome", "pos": "base_pair_location", "bp": "base_pair_location",
+               "ea": "effect_allele", "a1": "effect_allele", "oa": "other_allele", "a2": "other_allele",
+               "beta": "beta", "se": "standard_error", "p": "p_value", "pval": "p_value",
+               "log10p": "neg_log_10_p_value", "mlogp": "neg_log_10_p_value", "eaf": "effect_allele_frequency",
+               "af": "effect_allele_frequency", "n": "n", "or": "odds_ratio", "ci_lower": "ci_lower",
+               "ci_upper": "ci_upper", "l95": "ci_lower", "u95": "ci_upper", "n_cases": "n_cases",
+               "n_controls": "n_controls"}
+_TARGETS = set(SSF_COLUMNS) | {"odds_ratio", "ci_lower", "ci_upper", "neg_log_10_p_value", "n_cases", "n_controls"}
+
+
+def parse_column_option(text: str | None, *, option: str = "--columns") -> dict[str, str]:
+    """``"beta=b1,se=s1,p=P"`` -> ``{"b1": "beta", "s1": "standard_error", "P": "p_value"}`` (input column ->
+    GWAS-SSF column; keys are GWAS-SSF names or the short names of :data:`COLUMN_KEYS`).
+
+    Raises
+    ------
+    ConfigError
+        An item without ``=`` or an unknown key.
+    """
+    out: dict[str, str] = {}
+    for item in (text or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" not in item:
+            raise ConfigError(f"{option} {text!r}: {item!r} is not KEY=COLUMN (e.g. beta=BETA_1,se=SE_1)")
+        key, col = (x.strip() for x in item.split("=", 1))
+        target = COLUMN_KEYS.get(key.lower(), key.lower() if key.lower() in _TARGETS else None)
+        if target is None or not col:
+            raise ConfigError(f"{option} {text!r}: unknown key {key!r} (use GWAS-SSF names or "
+                              f"{', '.join(sorted(COLUMN_KEYS))})")
+        out[col] = target
+    return out
+
+
+def detect_layout(columns) -> SumstatsLayout | None:
+    """The first layout of :data:`LAYOUTS` whose signature columns are all in ``columns`` (case-insensitive)."""
+    lower = {str(c).lower() for c in columns}
+    return next((lay for lay in LAYOUTS if set(lay.signature) <= lower), None)
+
+
+def _column_mapping(columns, column_map: dict[str, str] | None) -> tuple[dict[str, str], SumstatsLayout | None]:
+    """Input column -> target column: explicit map first, then the detected layout, then aliases."""
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for col in columns:
+        if column_map and col in column_map:
+            mapping[col] = column_map[col]
+            taken.add(column_map[col])
+    layout = detect_layout(columns)
+    if layout is not None:
+        by_lower: dict[str, str] = {}
+        for c in columns:
+            by_lower.setdefault(str(c).lower(), c)
+        for src, dst in layout.columns:
+            col = by_lower.get(src)
+            if col is not None and col not in mapping and dst not in taken:
+                mapping[col] = dst
+                taken.add(dst)
+    for col in columns:
+        if col in mapping:
+            continue
+        canon = ALIASES.get(str(col).lower())
+        if canon and canon not in taken and (layout is None or layout.name == "GWAS-SSF"):
+            mapping[col] = canon
+            taken.add(canon)
+    return mapping, layout
+
+
+def sumstats_columns(columns, column_map: dict[str, str] | None = None) -> set[str]:
+    """GWAS-SSF columns a file with this header gives after mapping and conversion (for discovery)."""
+    mapping, layout = _column_mapping(list(columns), column_map)
+    got = set(mapping.values())
+    if layout is not None and layout.name == "FinnGen":
+        got.add("variant_id")  # first rsid, else chrom:pos:ref:alt
+    if layout is not None and layout.name == "plink2 --glm":
+        got.add("other_allele")  # whichever of REF/ALT is not A1
+    if "beta" not in got and "odds_ratio" in got:
+        got.add("beta")
+        if {"ci_lower", "ci_upper"} <= got:
+            got.add("standard_error")
+    if "p_value" not in got and "neg_log_10_p_value" in got:
+        got.add("p_value")
+    return got
+
+
+#: two-sided 95% normal quantile (odds-ratio CIs -> SE of log OR)
+Z95 = 1.959963984540054
+
+
+def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: pd.Index) -> tuple[pd.DataFrame, list[str]]:
+    """Tool-specific fixes after renaming; returns notes for the mapping report."""
+    notes: list[str] = []
+    lower = {str(c).lower(): c for c in original}
+    name = layout.name if layout else ""
+    test = lower.get("test")
+    if test is not None and name in ("plink2 --glm", "REGENIE step 2") and test in df.columns:
+        keep = df[test].astype(str).str.upper() == "ADD"
+        if (~keep).any():
+            notes.append(f"kept TEST == ADD ({int(keep.sum())} of {len(df)} rows)")
+            df = df.loc[keep].reset_index(drop=True)
+    if name == "plink2 --glm" and "other_allele" not in df.columns:
+        ref, alt = df[lower["ref"]].astype(str), df[lower["alt"]].astype(str)
+        ea = df["effect_allele"].astype(str)
+        df["other_allele"] = np.where(ea == alt, ref, alt)
+        notes.append("other_allele = whichever of REF/ALT is not A1")
+    if name == "FinnGen" and "variant_id" not in df.columns:
+        first = df["rsid"].astype(str).str.split(",").str[0] if "rsid" in df.columns else None
+        cpra = (df["chromosome"].astype(str) + ":" + df["base_pair_location"].astype(str) + ":"
+                + df["other_allele"].astype(str) + ":" + df["effect_allele"].astype(str))
+        if first is not None:
+            ok = first.str.match(r"^rs\d+$")
+            df["variant_id"] = np.where(ok, first, cpra)
+            if "rsid" in df.columns:
+                df["rsid"] = np.where(ok, first, pd.NA)
+        else:
+            df["variant_id"] = cpra
+        notes.append("variant_id = first rsid, else chrom:pos:ref:alt")
+    if "beta" not in df.columns and "odds_ratio" in df.columns:
+        orr = pd.to_numeric(df["odds_ratio"], errors="coerce")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df["beta"] = np.log(orr)
+            if "standard_error" not in df.columns and {"ci_lower", "ci_upper"} <= set(df.columns):
+                lo = pd.to_numeric(df["ci_lower"], errors="coerce")
+                hi = pd.to_numeric(df["ci_upper"], errors="coerce")
+                df["standard_error"] = (np.log(hi) - np.log(lo)) / (2 * Z95)
+                notes.append("beta = ln(odds ratio), standard_error = (ln upper - ln lower 95% CI) / (2 x 1.96)")
+            else:
+                notes.append("beta = ln(odds ratio)" + (" (standard_error taken as the SE of ln OR)"
+                                                        if "standard_error" in df.columns else ""))
+    if "p_value" not in df.columns and "neg_log_10_p_value" in df.columns:
+        nl = pd.to_numeric(df["neg_log_10_p_value"], errors="coerce")
+        df["p_value"] = np.power(10.0, -nl.to_numpy(dtype=float))
+        notes.append("p_value = 10^-(-log10 p)")
+    return df, notes
+
+
+CHROM_ORDER = {str(i): i for i in range(1, 23)} | {"X": 23, "Y": 24, "XY": 25, "MT": 26, "M": 26}
+
+
+def chrom_key(chrom: pd.Series) -> pd.Series:
+    """Sortable integer key for chromosome labels (``1``..``22``, ``X``, ``Y``, ``MT``; ``chr`` prefix ignored)."""
+    c = chrom.astype(str).str.replace("^chr", "", regex=True).str.upper()
+    return c.map(CHROM_ORDER).fillna(99).astype(int)
+
+

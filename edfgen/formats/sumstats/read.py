@@ -1,0 +1,237 @@
+"""Reading summary statistics: any recognised layout mapped to GWAS-SSF names
+(:func:`read_sumstats`), only the needed columns fast (:func:`read_sumstats_columns`), value checks
+and the GWAS-SSF sort order."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key
+from edfgen.formats.tables import PathLike, read_table
+from edfgen.formats.validate import numeric_values
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SumstatsMapping:
+    """Which input column became which GWAS-SSF column."""
+
+    path: str
+    mapping: dict[str, str] = field(default_factory=dict)
+    layout: str = ""
+    notes: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        renamed = {k: v for k, v in self.mapping.items() if k != v}
+        lay = f" (layout {self.layout})" if self.layout else ""
+        return (f"{self.path}{lay}: columns mapped " + (", ".join(f"{k}->{v}" for k, v in renamed.items())
+                                                       or "as GWAS-SSF") + "".join(f"; {n}" for n in self.notes))
+
+
+def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
+                  required: tuple[str, ...] = ("variant_id", "effect_allele", "other_allele", "beta",
+                                               "standard_error", "p_value"),
+                  ) -> tuple[pd.DataFrame, SumstatsMapping]:
+    """Read summary statistics, mapping aliases to GWAS-SSF names.
+
+    Parameters
+    ----------
+    path
+        TSV/CSV/parquet file (gzip allowed).
+    column_map
+        Explicit ``{input_column: ssf_column}`` overrides, applied before aliases.
+    required
+        GWAS-SSF columns that must be present after mapping.
+
+    Returns
+    -------
+    (DataFrame, SumstatsMapping)
+        Columns renamed to GWAS-SSF (other columns kept); alleles upper-cased;
+        ``chromosome`` as string without ``chr`` prefix.
+    """
+    df = read_table(path)
+    original = df.columns
+    column_map = dict(column_map or {})
+    absent = [c for c in column_map if c not in original]
+    if absent:
+        raise InputError(f"{path}: --columns names {', '.join(map(repr, absent))}, not in the file's header "
+                         f"({_header_text(original)})")
+    mapping, layout = _column_mapping(list(original), column_map)
+    clash = [c for c in original if c not in mapping and c in set(mapping.values())]
+    df = df.rename(columns={**{c: f"{c}_original" for c in clash}, **mapping})
+    df = df.loc[:, ~df.columns.duplicated()]
+    df, notes = _convert_layout(df, layout, original)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        found = f"read as {layout.name}; " if layout else ""
+        raise InputError(f"{path}: no column for {', '.join(missing)} ({found}the file's header: "
+                         f"{_header_text(original)}); name them with --columns, e.g. "
+                         f"--columns beta=BETA_COL,se=SE_COL,p=P_COL,ea=A1,oa=A2,snp=ID")
+    for a in ("effect_allele", "other_allele"):
+        if a in df.columns:
+            df[a] = df[a].astype(str).str.upper()
+    if "chromosome" in df.columns:
+        df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+    if "variant_id" in df.columns:
+        df["variant_id"] = df["variant_id"].astype(str)
+    check_sumstats_values(df, path, mapping)
+    m = SumstatsMapping(str(path), {k: v for k, v in mapping.items()}, layout=layout.name if layout else "",
+                        notes=tuple(notes))
+    log.debug(m.describe())
+    return df, m
+
+
+#: the GWAS-SSF columns :func:`read_sumstats_columns` parses as text (the others as float64)
+_TEXT_COLUMNS = ("chromosome", "effect_allele", "other_allele", "variant_id", "rsid")
+
+
+def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
+                          optional: tuple[str, ...] = (), arrow_strings: bool = False) -> pd.DataFrame:
+    """Only some GWAS-SSF columns of a summary-statistics file, read fast.
+
+    For a tab-separated ``.tsv``/``.tsv.gz``/``.txt.gz`` (gzip or BGZF) whose header names the
+    columns directly (GWAS-SSF names or aliases, no tool layout to convert): the file is
+    decompressed once (ISA-L) and only the wanted columns are parsed (Arrow's CSV reader),
+    several times faster than :func:`read_sumstats` on whole GWAS-SSF files. Any other file, or a
+    value Arrow cannot parse, goes through :func:`read_sumstats` (same result, its error messages).
+
+    Parameters
+    ----------
+    path
+        Summary-statistics file.
+    required
+        GWAS-SSF columns that must be present (:class:`InputError` otherwise).
+    optional
+        GWAS-SSF columns read when present.
+    arrow_strings
+        Keep text columns Arrow-backed (``pd.ArrowDtype(pa.string())``: no Python string per
+        value; equality of two columns is a memory comparison) when the fast path is taken.
+
+    Returns
+    -------
+    DataFrame with the present columns of ``required + optional`` under their GWAS-SSF names,
+    normalised like :func:`read_sumstats` (alleles upper-case, ``chromosome`` without ``chr``,
+    ``variant_id`` text, numeric columns checked by :func:`check_sumstats_values`' rules).
+    """
+    wanted = tuple(dict.fromkeys((*required, *optional)))
+    path = Path(path)
+    name = path.name.lower()
+    if not (name.endswith((".tsv", ".tsv.gz", ".txt.gz", ".tsv.bgz")) and path.is_file()):
+        return _subset(read_sumstats(path, required=required)[0], wanted)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            from isal import igzip
+
+            raw = igzip.decompress(raw)
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
+    header = raw[:raw.find(b"\n")].decode("utf-8", "replace").rstrip("\r").split("\t")
+    mapping, layout = _column_mapping(header, None)
+    if layout is not None and layout.name != "GWAS-SSF" or len(set(header)) != len(header):
+        return _subset(read_sumstats(path, required=required)[0], wanted)
+    found = {dst: src for src, dst in mapping.items()}
+    source = {dst: found[dst] for dst in wanted if dst in found}      # in the order asked for
+    if any(c not in source for c in required):
+        return _subset(read_sumstats(path, required=required)[0], wanted)
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    types = {src: (pa.string() if dst in _TEXT_COLUMNS else pa.float64()) for dst, src in source.items()}
+    try:
+        table = pcsv.read_csv(pa.py_buffer(raw), parse_options=pcsv.ParseOptions(delimiter="\t"),
+                              convert_options=pcsv.ConvertOptions(
+                                  include_columns=list(types), column_types=types,
+                                  null_values=["", "NA", "NaN", "nan", "N/A", "NULL", "null", "None"]),  # "." as read_sumstats
+                              read_options=pcsv.ReadOptions(block_size=1 << 24))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return _subset(read_sumstats(path, required=required)[0], wanted)
+    if arrow_strings:
+        df = pd.DataFrame({dst: (pd.arrays.ArrowExtensionArray(table.column(src)) if dst in _TEXT_COLUMNS
+                                 else table.column(src).to_numpy()) for dst, src in source.items()})
+    else:
+        df = pd.DataFrame({dst: table.column(src).to_numpy(zero_copy_only=False) for dst, src in source.items()})
+    for a in ("effect_allele", "other_allele"):
+        if a in df.columns:
+            df[a] = df[a].astype(str).str.upper()
+    if "chromosome" in df.columns:
+        df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+    for c, rules in VALUE_RULES.items():     # a bad value: read_sumstats names the row and value
+        if c in df.columns and not _values_ok(df[c].to_numpy(), **rules):
+            return _subset(read_sumstats(path, required=required)[0], wanted)
+    for c in ("base_pair_location", "n"):    # integers as pandas reads them, when complete and whole
+        if c in df.columns:
+            v = df[c].to_numpy()
+            if np.isfinite(v).all() and np.array_equal(v, np.round(v)):
+                df[c] = v.astype(np.int64)
+    return df
+
+
+def _values_ok(v: np.ndarray, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+               hi_open: bool = False, finite: bool = True) -> bool:
+    """Whether every non-missing value passes :func:`edfgen.formats.validate.numeric_values`' rules."""
+    v = v[~np.isnan(v)]
+    bad = ~np.isfinite(v) if finite else np.zeros(v.shape, dtype=bool)
+    if lo is not None:
+        bad |= (v <= lo) if lo_open else (v < lo)
+    if hi is not None:
+        bad |= (v >= hi) if hi_open else (v > hi)
+    return not bad.any()
+
+
+def _subset(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    return df[[c for c in columns if c in df.columns]]
+
+
+def _header_text(columns, limit: int = 40) -> str:
+    cols = [str(c) for c in columns]
+    return " ".join(cols[:limit]) + (f" ... ({len(cols)} columns)" if len(cols) > limit else "")
+
+
+#: value rules of the numeric GWAS-SSF columns (missing values allowed): keyword arguments of
+#: :func:`edfgen.formats.validate.numeric_values`
+VALUE_RULES: dict[str, dict] = {
+    "beta": {},
+    "standard_error": {"lo": 0.0, "lo_open": True},
+    "p_value": {"lo": 0.0, "hi": 1.0},
+    "effect_allele_frequency": {"lo": 0.0, "hi": 1.0},
+    "n": {"lo": 0.0},
+    "base_pair_location": {"lo": 0.0},
+}
+
+
+def check_sumstats_values(df: pd.DataFrame, path: PathLike, mapping: dict[str, str] | None = None) -> None:
+    """Parse the numeric GWAS-SSF columns of ``df``, refusing text, ``inf`` and out-of-range values
+    (floats are replaced in place; ``n`` and positions are checked only, keeping their dtype).
+
+    Rules (:data:`VALUE_RULES`): ``beta`` finite, ``standard_error > 0``, ``p_value`` and
+    ``effect_allele_frequency`` in ``[0, 1]``, ``n >= 0``; missing values stay NaN.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the column as the file spells it, the variant and the value.
+    """
+    original = {v: k for k, v in (mapping or {}).items()}
+    ids = df["variant_id"].to_numpy() if "variant_id" in df.columns else None
+    for col, rules in VALUE_RULES.items():
+        if col in df.columns and isinstance(df[col], pd.Series):
+            v = numeric_values(df[col], source=str(path), column=original.get(col, col), ids=ids,
+                               id_name="variant", **rules)
+            if col not in ("n", "base_pair_location"):  # counts and positions keep their integer dtype
+                df[col] = v
+
+
+def sort_sumstats(df: pd.DataFrame) -> pd.DataFrame:
+    """Sort by chromosome (natural order) then position."""
+    key = chrom_key(df["chromosome"])
+    order = np.lexsort((df["base_pair_location"].to_numpy(), key.to_numpy()))
+    return df.iloc[order].reset_index(drop=True)
+
