@@ -15,7 +15,8 @@ from pathlib import Path
 
 import click
 
-from edfgen.commands.options import SEED_RANGE, CommandOptions, GenotypeOptions, deprecated_value, genotype_field_names
+from edfgen.commands.options import (SEED_RANGE, CommandOptions, GenotypeOptions, HailOptions, deprecated_value,
+                                     genotype_field_names, hail_field_names)
 from edfgen.progress import configure_logging
 
 
@@ -144,8 +145,12 @@ def _deprecated_param(f: dataclasses.Field):
 
 def cli_fields(cls: type[CommandOptions]) -> list[dataclasses.Field]:
     """The fields of ``cls`` that are command-line options, in ``--help`` order: a genotype command's
-    block of :class:`GenotypeOptions` (less ``cli_omit``) comes first or after ``genotypes_after``."""
+    block of :class:`GenotypeOptions` (less ``cli_omit``) comes first or after ``genotypes_after``, and
+    the block of :class:`HailOptions` last."""
     fields = list(dataclasses.fields(cls))
+    if issubclass(cls, HailOptions):
+        hail = set(hail_field_names())
+        fields = [f for f in fields if f.name not in hail] + [f for f in fields if f.name in hail]
     if not issubclass(cls, GenotypeOptions):
         return fields
     geno = set(genotype_field_names())

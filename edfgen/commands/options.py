@@ -83,10 +83,6 @@ def threads_opt(help: str = "Worker threads (default: all cores).") -> Any:
     return opt(None, help, range=(1, None))
 
 
-def hail_opt(help: str) -> Any:
-    return opt(None, help)
-
-
 # ----------------------------------------------------------------------------------------------- checking
 
 def _check_value(where: str, key: str, value: Any, hint: Any, meta: dict, base: Path) -> Any:
@@ -335,7 +331,26 @@ class InterpretOptions(CommandOptions):
 
 
 @dataclass(frozen=True)
-class GwasOptions(GenotypeOptions):
+class HailOptions(CommandOptions):
+    """The Spark/Hail options, ``--out``, ``--threads`` and ``--force`` of the commands that can run on
+    Hail (gwas, pca): the last options of their ``--help``."""
+
+    spark_master: str | None = opt(None, "Spark master (default local[THREADS]); e.g. yarn.")
+    tmp_dir: str | None = opt(None, "Hail/Spark temporary directory (a bucket on clusters).")
+    driver_memory: str | None = opt(None, "Spark driver memory, e.g. 8g.")
+    executor_memory: str | None = opt(None, "Spark executor memory, e.g. 8g.")
+    out: str | None = out_opt()
+    threads: int | None = threads_opt()
+    force: bool = force_opt()
+
+
+def hail_field_names() -> tuple[str, ...]:
+    """The names of :class:`HailOptions`' fields, in ``--help`` order."""
+    return tuple(f.name for f in dataclasses.fields(HailOptions))
+
+
+@dataclass(frozen=True)
+class GwasOptions(GenotypeOptions, HailOptions):
     """``edfgen gwas`` (:func:`edfgen.commands.gwas.run_gwas`)."""
 
     command: ClassVar[str] = "gwas"
@@ -372,17 +387,10 @@ class GwasOptions(GenotypeOptions):
     no_plots: bool = opt(False, "Skip the Manhattan/QQ PNGs.")
     plots_max: int | None = opt(None, "Plot at most K phenotypes.", range=(0, None), cli=("--max-plots",),
                                 hidden=("--plots-max",))
-    spark_master: str | None = hail_opt("Spark master (default local[THREADS]); e.g. yarn.")
-    tmp_dir: str | None = hail_opt("Hail/Spark temporary directory (a bucket on clusters).")
-    driver_memory: str | None = hail_opt("Spark driver memory, e.g. 8g.")
-    executor_memory: str | None = hail_opt("Spark executor memory, e.g. 8g.")
-    out: str | None = out_opt()
-    threads: int | None = threads_opt()
-    force: bool = force_opt()
 
 
 @dataclass(frozen=True)
-class PcaOptions(GenotypeOptions):
+class PcaOptions(GenotypeOptions, HailOptions):
     """``edfgen pca`` (:func:`edfgen.commands.pca.run_pca`)."""
 
     command: ClassVar[str] = "pca"
@@ -390,13 +398,6 @@ class PcaOptions(GenotypeOptions):
     maf: float = opt(0.05, None, range=(0, 0.5))
     ld_r2: float = opt(0.2, None, range=(0, 1))
     ld_window_kb: int = opt(500, None, range=(1, None))
-    spark_master: str | None = hail_opt("Spark master (default local[THREADS]); e.g. yarn.")
-    tmp_dir: str | None = hail_opt("Hail/Spark temporary directory (a bucket on clusters).")
-    driver_memory: str | None = hail_opt("Spark driver memory, e.g. 8g.")
-    executor_memory: str | None = hail_opt("Spark executor memory, e.g. 8g.")
-    out: str | None = out_opt()
-    threads: int | None = threads_opt()
-    force: bool = force_opt()
 
 
 @dataclass(frozen=True)
@@ -410,15 +411,16 @@ class ClumpOptions(GenotypeOptions):
                                     "`--sumstats gwas/*.tsv.gz` works (extra paths after it are taken too).",
                                     multiple=True, required=True, path="any")
     more_sumstats: tuple[str, ...] = opt((), None, argument=True, path="any")
-    # the range checks of p1 .. kb are the library's (kernels/clump.py), the TOML's are here
     ld_bfile: str | None = opt(None, "PLINK prefix of a separate LD reference panel (else the study genotypes "
                                "--bfile/--pfile/--bgen/--vcf with --keep/--remove/--chr/--extract are the panel).",
                                path="any")
     out: str | None = out_opt()
+    # cli_range=False: on the command line ClumpSettings checks p1 .. kb (its own one-line error, as before);
+    # the ranges here check a TOML before any stage runs (the same bounds)
     p1: float = opt(GENOME_WIDE, "Index-variant threshold (p <= p1).", range=(0, 1), open=(True, False),
                     cli_range=False)
     p2: float = opt(0.01, "Clumped-variant threshold (p < p2).", range=(0, 1), open=(True, False), cli_range=False)
-    r2: float = opt(0.01, "LD threshold (r² > r2 joins a clump).", range=(0, 1), cli_range=False)
+    r2: float = opt(0.01, "LD threshold (r² > r2 joins a clump).", range=(0, 1), open=(False, True), cli_range=False)
     kb: float = opt(1000.0, "Window radius in kb.", range=(0, None), open=(True, False), cli_range=False)
     r2_method: str = opt("plink", "plink: haplotype-ML r² (identical to plink1.9 --clump); corr: allele-count "
                          "correlation².", choices=("plink", "corr"))
