@@ -243,3 +243,18 @@ def test_run__hashes_each_input_once(tmp_path, monkeypatch):
         f.write_text("bb\n")                         # rewritten by a stage: hashed again
         assert m.input_digest(f) != key and calls == [str(f)] * 2
     assert m.sha256_file is counting
+
+
+def test_load_config__sections_build_the_commands_options(tmp_path):
+    """A TOML section builds the command's own options dataclass: defaults from the class, paths resolved
+    against the TOML's folder, the genotype formats other than [inputs] bfile refused."""
+    from edfgen.commands.options import GwasOptions, MROptions
+
+    cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "mr": {"ld_bfile": "panel", "nboot": 50},
+                            "gwas": {"reference_genome": "GRCh37"}}, base=tmp_path)
+    assert cfg.stages["mr"] == MROptions(ld_bfile=str(tmp_path / "panel"), nboot=50)
+    assert cfg.stages["gwas"] == GwasOptions(reference_genome="GRCh37")
+    assert cfg.stages["gwas_outcomes"].reference_genome == "GRCh38"
+    for section in ("gwas", "clump", "mr"):
+        with pytest.raises(ConfigError, match=rf"\[{section}\] pfile: set by the pipeline"):
+            config_from_dict({"run": {"out": "o"}, "simulate": {}, section: {"pfile": "x"}}, base=tmp_path)

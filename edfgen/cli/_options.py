@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from edfgen.commands.options import (SEED_RANGE, CommandOptions, GenotypeOptions, HailOptions, deprecated_value,
-                                     genotype_field_names, hail_field_names)
+from edfgen.commands.options import (CommandOptions, GenotypeOptions, GwasOptions, HailOptions, MROptions,
+                                     deprecated_value, genotype_field_names, hail_field_names)
 from edfgen.progress import configure_logging
 
 
@@ -33,15 +33,8 @@ def verbosity(func):
     return wrapper
 
 
-# --- helpers of the commands whose options are not (yet) a dataclass (cli/model.py) ---
-force = click.option("--force", is_flag=True,
-                     help="Write into a non-empty --out: replaces the files an earlier run of this command listed in "
-                          "its manifest.json, keeps every other file.")
-threads = click.option("--threads", type=click.IntRange(min=1), default=None,
-                       help="Worker threads (default: all cores).")
-SEED_TYPE = click.IntRange(*SEED_RANGE)
-seed = click.option("--seed", type=SEED_TYPE, default=0, show_default=True, help="Random seed (results are deterministic by seed).")
-
+# --- helpers of the commands whose options are not (yet) a dataclass (cli/model.py); ``force``, ``seed``
+# and ``threads`` are generated from the fields of the same name (end of this module) ---
 
 def out_dir(required: bool = True, help: str = "Output directory."):
     return click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=required, help=help)
@@ -136,6 +129,12 @@ def _click_param(f: dataclasses.Field, hint):
     return click.option(*names, *hidden, f.name, **kw)
 
 
+def option_of(cls: type[CommandOptions], name: str):
+    """The click option of one field of ``cls`` (for commands whose options are not a dataclass yet)."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return _click_param(f, typing.get_type_hints(cls)[name])
+
+
 def _deprecated_param(f: dataclasses.Field):
     """The hidden older option that maps onto ``f`` (``--genome-assembly``)."""
     alias = f.metadata["deprecated"]
@@ -195,3 +194,8 @@ def options_from(cls: type[CommandOptions]):
         return wrapper
 
     return decorator
+
+
+force = option_of(MROptions, "force")
+seed = option_of(MROptions, "seed")
+threads = option_of(GwasOptions, "threads")
