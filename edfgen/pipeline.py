@@ -2,19 +2,25 @@
 
 The pipeline chains the stages (simulate ▸ extract ▸ interpret ▸ gwas ▸ clump ▸ annotate ▸ mr) into
 one output directory with a subdirectory per stage. Each stage calls the library function of the
-documented command (``extract_edfs``, ``run_gwas``, ``run_clump``, ...) with typed settings built by
-:mod:`edfgen.stages`; a stage's TOML section takes exactly that command's options
-(``batch_size = 64`` is ``edfgen extract --batch-size 64``), so a user can rerun any stage by hand.
+documented command: ``run(options)`` of :mod:`edfgen.commands._run` with the command's options
+dataclass (:mod:`edfgen.commands.options`), built from the stage's TOML section, which takes exactly
+that command's options (``batch_size = 64`` is ``edfgen extract --batch-size 64``), so a user can
+rerun any stage by hand; the pipeline sets the wiring options (inputs, ``out``) itself.
 Every key and every value's type is checked when the configuration is read, before any stage runs
 (``maf = "abc"``, ``two_sample_split = "false"`` and ``out = 5`` are one-line errors naming the key).
 
 Resume: after a stage succeeds, its key (sha256 of the stage's command, options and wiring, and of
-its inputs by the one provenance rule :func:`edfgen.formats.manifest.input_digest`) is recorded in
+its inputs by the one provenance rule :func:`edfgen.formats.manifest.input_digest`, each input hashed
+once per run: the stage's own manifest reuses the digest) is recorded in
 ``pipeline_state.json``; a rerun skips every stage whose key is unchanged and whose manifest is
 complete, so a crash or Ctrl-C costs only the unfinished stage. A stage that must run again first
 removes what its earlier run's manifest lists (complete, or in progress after a crash) and nothing
 else; the pipeline never passes ``--force`` to a stage, so a stage folder holding files edfgen did
 not write makes that stage refuse with one line instead of deleting them.
+
+``edfgen demo`` (:func:`run_demo`) simulates the default cohort, writes ``pipeline.toml`` beside the
+results (so ``edfgen run --config edfgen-demo/pipeline.toml`` repeats or edits the same run), runs the
+pipeline with the shipped ``tiny`` checkpoint and writes ``report.html`` with a truth section.
 
 Configuration (TOML; unknown sections or keys are errors)::
 
@@ -45,22 +51,29 @@ Configuration (TOML; unknown sections or keys are errors)::
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
+import os
 import shutil
 import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from importlib import resources
+from typing import Any, Iterator
 
+from edfgen import DEFAULT_CHECKPOINT
+from edfgen.commands._run import run as run_command
+from edfgen.commands.options import (AnnotateOptions, ClumpOptions, CommandOptions, DemoOptions, ExtractOptions,
+                                     GwasOptions, InterpretOptions, MROptions, SimulateOptions)
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
+from edfgen.formats import manifest as _manifest
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
-from edfgen.formats.manifest import MANIFEST, Manifest, _jsonable, input_digest, read_manifest, remove_outputs
-from edfgen.stages import (AnnotateOptions, ClumpOptions, ExtractOptions, GwasOptions, InterpretOptions, MROptions,
-                           SimulateOptions, StageOptions)
+from edfgen.formats.manifest import MANIFEST, Manifest, _jsonable, read_manifest, remove_outputs
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +82,19 @@ STATE_FILE = "pipeline_state.json"
 #: [run] key -> its type
 RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool}
 INPUT_KEYS = {"ecg", "bfile", "covar", "biomarkers", "outcomes", "catalog", "genes", "truth", "id_map"}
-_GWAS_WIRING = frozenset({"bfile", "vcf", "bgen", "mt", "sample", "vcf_field", "pheno", "covar", "out", "force",
-                          "binary"})
-STAGE_SECTIONS: dict[str, tuple[type[StageOptions], frozenset[str]]] = {
+#: the genotype formats other than the PLINK fileset of [inputs] bfile (the pipeline reads that one only)
+_OTHER_GENOTYPES = frozenset({"pfile", "bgen", "sample", "vcf", "vcf_field", "mt"})
+_GWAS_WIRING = frozenset({"bfile", "pheno", "covar", "out", "force", "binary"}) | _OTHER_GENOTYPES
+STAGE_SECTIONS: dict[str, tuple[type[CommandOptions], frozenset[str]]] = {
     # section -> options class; wiring options the pipeline sets itself (not allowed in the TOML)
     "simulate": (SimulateOptions, frozenset({"out", "force"})),
     "extract": (ExtractOptions, frozenset({"ecg", "out", "force", "id_map"})),
     "interpret": (InterpretOptions, frozenset({"edf", "biomarkers", "covar", "out", "force"})),
     "gwas": (GwasOptions, _GWAS_WIRING),
     "gwas_outcomes": (GwasOptions, _GWAS_WIRING),
-    "clump": (ClumpOptions, frozenset({"sumstats", "more_sumstats", "bfile", "out", "force"})),
+    "clump": (ClumpOptions, frozenset({"sumstats", "more_sumstats", "bfile", "out", "force"}) | _OTHER_GENOTYPES),
     "annotate": (AnnotateOptions, frozenset({"loci", "catalog", "genes", "out", "force"})),
-    "mr": (MROptions, frozenset({"exposure", "outcome", "out", "force", "instruments"})),
+    "mr": (MROptions, frozenset({"exposure", "outcome", "out", "force", "instruments", "bfile"}) | _OTHER_GENOTYPES),
 }
 
 
@@ -102,11 +116,11 @@ def render_toml(raw: dict[str, dict[str, Any]]) -> str:
 @dataclass
 class PipelineConfig:
     """A validated pipeline configuration (see module docstring): ``stages`` maps each section to its
-    typed options (:mod:`edfgen.stages`)."""
+    typed options (:mod:`edfgen.commands.options`), less the wiring the pipeline sets."""
 
     out: Path
     inputs: dict[str, Path]
-    stages: dict[str, StageOptions]
+    stages: dict[str, CommandOptions]
     two_sample_split: bool = False
     biomarker_gwas: bool = False
     source: Path | None = None
@@ -160,10 +174,10 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
         if not isinstance(v, str) or not v.strip():
             raise ConfigError(f"{where}: [inputs] {k}: expected a path (a string), got {v!r}")
     inputs = {k: (base / Path(v).expanduser()).resolve() for k, v in inputs_raw.items()}
-    stages: dict[str, StageOptions] = {}
+    stages: dict[str, CommandOptions] = {}
     for name, (cls, wiring) in STAGE_SECTIONS.items():   # every value checked now, before any work
         if name in raw or name != "simulate":
-            stages[name] = cls.from_config(name, _table(where, name, raw.get(name, {})), base=base, wiring=wiring)
+            stages[name] = cls.from_mapping(name, _table(where, name, raw.get(name, {})), base=base, wiring=wiring)
     simulating = "simulate" in raw
     for req in ("ecg", "bfile", "covar"):
         if req not in inputs and not simulating:
@@ -219,18 +233,20 @@ class _Runner:
         with atomic_write(self.state_path) as fh:
             json.dump(self.state, fh, indent=2)
 
-    def stage(self, name: str, options: StageOptions, wiring: dict[str, Any], call: Callable[[], Any],
-              inputs: list[Path | None], out_dir: Path, *, manifest: Path | None = None) -> Path:
-        """Run ``call`` (the library function of ``options.command`` with ``options`` and ``wiring``)
+    def stage(self, name: str, section: str, wiring: dict[str, Any], inputs: list[Path | None], out_dir: Path, *,
+              manifest: Path | None = None) -> Path:
+        """Run the command of ``section`` (its options from the TOML, with the pipeline's ``wiring``)
         unless the stage's key is unchanged and its manifest (default ``out_dir/manifest.json``;
         written last, so it marks a finished stage) is complete."""
+        options = self.cfg.stages[section]
         manifest = manifest or out_dir / MANIFEST
         command = f"edfgen {options.command}"
         wired = {k: _jsonable(v) for k, v in wiring.items() if v is not None}
-        h = hashlib.sha256(json.dumps([command, options.to_dict(), wired], sort_keys=True).encode())
+        tuned = options.to_dict(exclude=STAGE_SECTIONS[section][1])
+        h = hashlib.sha256(json.dumps([command, tuned, wired], sort_keys=True).encode())
         for p in inputs:
             if p is not None:
-                h.update(f"{p}\0{input_digest(p)}\n".encode())
+                h.update(f"{p}\0{_manifest.input_digest(p)}\n".encode())
         key = h.hexdigest()
         done = self.state.get(name, {})
         if (isinstance(done, dict) and done.get("key") == key
@@ -246,12 +262,12 @@ class _Runner:
             # the stage's earlier output (what its manifest lists, complete or in progress after a crash)
             # is replaced; anything else in the folder makes the stage refuse (no --force on the user's behalf)
             remove_outputs(manifest.parent, command=command, name=manifest.name, option=f"{name}:")
-            call()
+            run_command(dataclasses.replace(options, **wiring))
         except EdfgenError as exc:
             exc.args = (f"stage {name}: {exc}",)
             raise
         dt = time.perf_counter() - t0
-        self.state[name] = {"key": key, "command": command, "options": options.to_dict(), "wiring": wired,
+        self.state[name] = {"key": key, "command": command, "options": tuned, "wiring": wired,
                             "seconds": round(dt, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         self._write_state()
         self.records.append(StageRecord(name, "ran", dt, out_dir))
@@ -279,6 +295,28 @@ def _write_if_changed(df, path: Path) -> Path:
     return write_table(df, path)
 
 
+@contextlib.contextmanager
+def _each_input_hashed_once() -> Iterator[None]:
+    """Within one run, every input file's content is hashed once: the stage keys and each stage's
+    manifest (:meth:`edfgen.formats.manifest.Manifest.add_inputs`) ask for the same digests, so
+    :func:`edfgen.formats.manifest.sha256_file` is memoised per run, keyed by the file's path and
+    :func:`~edfgen.formats.manifest.stat_key` (a file rewritten by a stage is hashed again)."""
+    original = _manifest.sha256_file
+    cache: dict[tuple[str, str], str] = {}
+
+    def sha256_file(path: str | os.PathLike) -> str:
+        key = (os.path.abspath(path), _manifest.stat_key(path))
+        if key not in cache:
+            cache[key] = original(path)
+        return cache[key]
+
+    _manifest.sha256_file = sha256_file
+    try:
+        yield
+    finally:
+        _manifest.sha256_file = original
+
+
 def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     """Run every configured stage in order, skipping those already up to date.
 
@@ -295,6 +333,11 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     PipelineResult
         Stage records and the main output files (``edfs``, ``loci``, ``mr_results``, ...).
     """
+    with _each_input_hashed_once():
+        return _run_stages(cfg, force=force)
+
+
+def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     from edfgen.formats.tables import clean_temp_files
 
     out = cfg.out
@@ -309,7 +352,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
 
     if "simulate" in st:
         cohort = out / "cohort"
-        r.stage("simulate", st["simulate"], {"out": cohort}, lambda: st["simulate"].run(out=cohort), [], cohort)
+        r.stage("simulate", "simulate", {"out": cohort}, [], cohort)
         defaults = {"ecg": cohort / "ecg", "bfile": cohort / "genotypes", "covar": cohort / "covariates.tsv",
                     "biomarkers": cohort / "physiology.tsv", "outcomes": cohort / "outcomes.tsv",
                     "truth": cohort / "truth.json"}
@@ -321,14 +364,16 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     # 1. EDFs from the frozen encoder
     edfs = out / "extract" / "edfs.tsv"
     wiring = {"ecg": [inputs["ecg"]], "out": edfs, "id_map": inputs.get("id_map")}
-    r.stage("extract", st["extract"], wiring, lambda: st["extract"].run(**wiring), [inputs["ecg"], inputs.get("id_map")],
+    r.stage("extract", "extract", wiring, [inputs["ecg"], inputs.get("id_map")],
             out / "extract", manifest=Path(f"{edfs}.manifest.json"))
     files["edfs"] = edfs
 
     # 2. which EDFs track which biomarkers
     if "biomarkers" in inputs:
-        w_int = {"edf": edfs, "biomarkers": inputs["biomarkers"], "covar": inputs["covar"], "out": out / "interpret"}
-        r.stage("interpret", st["interpret"], w_int, lambda: st["interpret"].run(**w_int),
+        # measure_from (a TOML option) replaces the biomarker table
+        biomarkers = None if st["interpret"].measure_from else inputs["biomarkers"]
+        w_int = {"edf": edfs, "biomarkers": biomarkers, "covar": inputs["covar"], "out": out / "interpret"}
+        r.stage("interpret", "interpret", w_int,
                 [edfs, inputs["biomarkers"], inputs["covar"]], out / "interpret")
 
     # 3. GWAS (exposures on half A and outcomes on half B when two_sample_split)
@@ -345,7 +390,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
 
     def gwas(name: str, section: str, pheno: Path, binary: bool) -> None:
         w = {"bfile": bfile, "pheno": pheno, "covar": inputs["covar"], "out": out / name, "binary": binary}
-        r.stage(name, st[section], w, lambda: st[section].run(**w), bed_inputs + [pheno, inputs["covar"]], out / name)
+        r.stage(name, section, w, bed_inputs + [pheno, inputs["covar"]], out / name)
 
     gwas("gwas", "gwas", exposure_pheno, False)
     if outcome_pheno is not None:
@@ -366,7 +411,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
         except InputError:
             raise StageError(f"stage {name}: {gwas_dir} holds no summary statistics (*.tsv.gz)") from None
         w = {"sumstats": sumstats, "bfile": bfile, "out": out / name}
-        return r.stage(name, st["clump"], w, lambda: st["clump"].run(**w), [gwas_dir] + bed_inputs, out / name)
+        return r.stage(name, "clump", w, [gwas_dir] + bed_inputs, out / name)
 
     clump_dir = clump("clump", out / "gwas")
     files["loci"] = clump_dir / "loci.tsv"
@@ -378,7 +423,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     if "catalog" in inputs:
         annotated = out / "annotate" / "annotated_loci.tsv"
         w_ann = {"loci": files["loci"], "catalog": inputs["catalog"], "out": annotated, "genes": inputs.get("genes")}
-        r.stage("annotate", st["annotate"], w_ann, lambda: st["annotate"].run(**w_ann),
+        r.stage("annotate", "annotate", w_ann,
                 [files["loci"], inputs["catalog"], inputs.get("genes")], out / "annotate",
                 manifest=Path(f"{annotated}.manifest.json"))
         files["annotated_loci"] = annotated
@@ -390,8 +435,8 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
                 log.warning("stage %s: no index variants in %s, so no instruments: MR skipped", name, clumps)
                 r.records.append(StageRecord(name, "no-instruments", 0.0, out / name))
                 return None
-            w = {"exposure": gwas_dir, "outcome": out / "gwas_outcomes", "instruments": clumps, "out": out / name}
-            return r.stage(name, st["mr"], w, lambda: st["mr"].run(**w),
+            w = {"exposure": (gwas_dir,), "outcome": (out / "gwas_outcomes",), "instruments": clumps, "out": out / name}
+            return r.stage(name, "mr", w,
                            [gwas_dir, out / "gwas_outcomes", clumps], out / name)
 
         mr_dir = mr("mr", out / "gwas", files["clumps"])
@@ -415,3 +460,62 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
                         and not p.name.startswith(".")})
     m.write(out)
     return PipelineResult(out=out, stages=r.records, files=files)
+
+
+# ----------------------------------------------------------------------------------------------- edfgen demo
+
+#: the stages' options shared by the demo and the tests' small run
+STAGE_OPTIONS: dict[str, dict] = {
+    "extract": {"checkpoint": DEFAULT_CHECKPOINT},
+    "gwas": {"covar_cols": "age,sex,centre"},
+    "gwas_outcomes": {"covar_cols": "age,sex,centre"},
+    "clump": {},
+    "annotate": {},
+    "mr": {},
+}
+
+
+def demo_config(*, n: int, seed: int) -> dict:
+    """The demo's pipeline configuration: simulate, then every stage; the two-sample split makes MR's
+    exposure and outcome GWAS use disjoint halves of the cohort."""
+    return {"run": {"out": ".", "two_sample_split": True, "biomarker_gwas": True},
+            "inputs": {"catalog": str(packaged_catalog())},
+            "simulate": {"n": n, "seed": seed},
+            **STAGE_OPTIONS}
+
+
+def packaged_catalog() -> Path:
+    """The GWAS Catalog ECG-trait extract shipped with edfgen (346 rows, release 2016-01-18, GRCh38)."""
+    return Path(str(resources.files("edfgen") / "data" / "ecg_traits_associations_2016-01-18.tsv"))
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    out: Path
+    pipeline: PipelineResult
+    report: Path
+    seconds: float
+
+    def summary(self) -> str:
+        lines = [f"edfgen demo: {self.out} in {self.seconds:.0f} s"]
+        lines += [f"  {s.name:18s} {s.status:8s} {s.seconds:7.1f} s" for s in self.pipeline.stages]
+        lines.append(f"  report: {self.report}")
+        return "\n".join(lines)
+
+
+def run_demo(options: DemoOptions) -> DemoResult:
+    """Run the demo into ``options.out`` (default ``edfgen-demo``), resuming a previous demo there.
+
+    A non-empty ``out`` that is not an earlier demo is refused unless ``options.force``.
+    """
+    t0 = time.perf_counter()
+    out, n, seed, force = Path(options.out or "edfgen-demo").resolve(), options.n, options.seed, options.force
+    if out.exists() and any(out.iterdir()) and not (out / STATE_FILE).exists() and not force:
+        raise InputError(f"--out {out}: directory exists, is not empty and holds no earlier demo (use --force)")
+    out.mkdir(parents=True, exist_ok=True)
+    raw = demo_config(n=n, seed=seed)
+    header = "# edfgen demo pipeline: `edfgen run --config pipeline.toml` reruns it (finished stages are skipped).\n"
+    (out / "pipeline.toml").write_text(header + render_toml(raw))
+    cfg = config_from_dict(raw, base=out, source=out / "pipeline.toml")
+    res = run_pipeline(cfg, force=force)
+    return DemoResult(out=out, pipeline=res, report=res.files["report"], seconds=time.perf_counter() - t0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from click.testing import CliRunner
 
 from edfgen.cli import cli
@@ -26,3 +29,97 @@ def test_gwas_options__max_plots_and_covariates_as_in_mr_and_interpret_old_names
     old = _params("gwas", base + ["--covar-cols", "age,sex", "--plots-max", "3"])
     assert new["covar_cols"] == old["covar_cols"] == ["age", "sex"]
     assert new["plots_max"] == old["plots_max"] == 3
+
+
+def test_every_option_is_generated_from_its_dataclass_field():
+    """The click options of every command are its options dataclass's fields: the same names, and the
+    default a command receives is the field's default (one place writes it)."""
+    import dataclasses
+
+    import click
+
+    from edfgen.cli._options import cli_fields
+    from edfgen.commands import options as O
+
+    for cls in (O.SimulateOptions, O.ExtractOptions, O.InterpretOptions, O.GwasOptions, O.PcaOptions,
+                O.ClumpOptions, O.AnnotateOptions, O.MROptions, O.DemoOptions, O.RunOptions):
+        cmd = cli.get_command(click.Context(cli), cls.command)
+        params = {p.name: p for p in cmd.params if p.name not in ("verbose", "quiet", "help", "genome_assembly")}
+        assert list(params) == [f.name for f in cli_fields(cls)], cls.command
+        for f in cli_fields(cls):
+            p = params[f.name]
+            default = p.get_default(click.Context(cmd), call=True)
+            if type(default).__name__ == "Sentinel":
+                default = False if getattr(p, "is_flag", False) else None
+            if (p.multiple or p.nargs == -1) and default in (None, ()):
+                default = ()
+            if p.callback is not None and isinstance(default, str):   # comma lists: "age,sex" -> ("age", "sex")
+                default = tuple(default.split(","))
+            assert default == f.default, (cls.command, f.name, default, f.default)
+            assert getattr(p, "help", None) == f.metadata.get("help"), (cls.command, f.name)
+
+
+def test_defaults_reach_the_command_as_the_dataclass_defaults(monkeypatch, tmp_path):
+    """`edfgen gwas` with only the required options hands run() exactly the dataclass's defaults."""
+    import dataclasses
+
+    import edfgen.commands._run as runners
+    from edfgen.commands.options import GwasOptions
+
+    got = []
+    monkeypatch.setattr(runners, "gwas", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    out = tmp_path / "o"
+    CliRunner().invoke(cli, ["gwas", "--bfile", "g", "--pheno", __file__, "--out", str(out)])
+    assert got[0] == dataclasses.replace(GwasOptions(), bfile="g", pheno=Path(__file__), out=out)
+    assert (got[0].maf, got[0].engine, got[0].reference_genome, got[0].kinship) == (0.01, "auto", "GRCh38", 0.0884)
+
+
+def test_genome_assembly_is_a_hidden_deprecated_alias_of_reference_genome(monkeypatch, tmp_path):
+    """One genome-build option: --reference-genome (default GRCh38); --genome-assembly is not shown, warns,
+    and maps onto it; a contradiction is one line; the TOML key genome_assembly maps the same way."""
+    import edfgen.commands._run as runners
+    from edfgen.commands.options import GwasOptions
+    from edfgen.exceptions import ConfigError
+
+    for name in ("gwas", "pca", "clump", "mr"):
+        text = CliRunner().invoke(cli, [name, "--help"]).output
+        assert "--reference-genome" in text and "--genome-assembly" not in text and "[default: GRCh38]" in text
+    got = []
+    monkeypatch.setattr(runners, "gwas", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    base = ["gwas", "--bfile", "g", "--pheno", __file__, "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(cli, base + ["--genome-assembly", "GRCh37"])
+    assert got[-1].reference_genome == "GRCh37" and "--genome-assembly is deprecated" in r.output
+    CliRunner().invoke(cli, base)
+    assert got[-1].reference_genome == "GRCh38"
+    CliRunner().invoke(cli, base + ["--genome-assembly", "NR", "--reference-genome", "GRCh37"])
+    assert got[-1].reference_genome == "GRCh37"
+    n = len(got)
+    r = CliRunner().invoke(cli, base + ["--genome-assembly", "GRCh37", "--reference-genome", "GRCh38"])
+    assert r.exit_code == 2 and len(got) == n
+    assert "--genome-assembly GRCh37 contradicts --reference-genome GRCh38" in r.output.splitlines()[-1]
+    assert GwasOptions.from_mapping("gwas", {"genome_assembly": "GRCh37"}).reference_genome == "GRCh37"
+    with pytest.raises(ConfigError, match=r"\[gwas\] genome_assembly GRCh37 contradicts reference_genome GRCh38"):
+        GwasOptions.from_mapping("gwas", {"genome_assembly": "GRCh37", "reference_genome": "GRCh38"})
+    with pytest.raises(ConfigError, match=r"\[gwas\] genome_assembly: 'hg19' is not one of"):
+        GwasOptions.from_mapping("gwas", {"genome_assembly": "hg19"})
+
+
+def test_gwas_run_records_the_given_build_in_the_metadata(monkeypatch, tmp_path):
+    """run(GwasOptions) passes the one build to the genotypes and to every -meta.yaml (never NR)."""
+    import edfgen.commands.gwas as gwas_mod
+    from edfgen.commands._run import gwas
+    from edfgen.commands.options import GwasOptions
+
+    seen = {}
+    monkeypatch.setattr(gwas_mod, "run_gwas", lambda source, *a, settings, **k: seen.update(
+        source=source.reference_genome, meta=settings.genome_assembly))
+    for ext in ("bed", "bim", "fam"):
+        (tmp_path / f"g.{ext}").write_text("")
+    for build in ("GRCh37", "GRCh38"):
+        gwas(GwasOptions(bfile=str(tmp_path / "g"), pheno="p", out="o", reference_genome=build))
+        assert seen == {"source": build, "meta": build}
+
+
+def test_engine_help_names_every_fast_engine_format():
+    text = " ".join(CliRunner().invoke(cli, ["gwas", "--help"]).output.split())
+    assert "PLINK 1, PGEN, BGEN and VCF" in text and "PLINK input" not in text

@@ -173,10 +173,11 @@ def test_kill_extract__resume_equals_uninterrupted(cohort, reference, tmp_path, 
         _killed(_edfgen(*_extract_args(cohort, out), kill_at=3))   # state.json, chunk 0, chunk 1 (killed)
         assert any(is_temp_name(f.name) for f in (tmp_path / "edfs.tsv.parts").iterdir())
     assert not out.exists()
-    from edfgen.stages import ExtractOptions
+    from edfgen.commands._run import run
+    from edfgen.commands.options import ExtractOptions
 
     opts = {k: v for k, v in STAGES["extract"].items()}
-    res = ExtractOptions(**opts).run(ecg=[cohort / "ecg"], out=out)
+    res = run(ExtractOptions(**opts, ecg=(cohort / "ecg",), out=out))
     assert res.resumed >= 32
     ref = reference / "extract"
     pd.testing.assert_frame_equal(pd.read_csv(out, sep="\t"), pd.read_csv(ref / "edfs.tsv", sep="\t"), rtol=1e-6)

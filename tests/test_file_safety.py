@@ -190,7 +190,7 @@ def test_clump_failure__leaves_no_empty_folder(tiny_sim_cohort, tmp_path):
 
 def test_annotate__out_equal_to_loci_is_refused(tmp_path):
     """Item 5: `annotate --out` equal to its `--loci` replaced its own input."""
-    from edfgen.commands.demo import packaged_catalog
+    from edfgen.pipeline import packaged_catalog
 
     loci = tmp_path / "loci.tsv"
     pd.DataFrame({"variant_id": ["1:1000:A:G"], "chromosome": ["1"], "base_pair_location": [1000],

@@ -82,38 +82,19 @@ def test_load_config__every_value_type_checked_before_any_stage(tmp_path, raw, m
         assert sorted(x.name for x in tmp_path.iterdir()) == ["p.toml"]
 
 
-def test_stages__options_match_the_cli_commands():
-    """The pipeline's typed options (edfgen.stages) are the CLI's options: same names, same defaults, so a
-    TOML section takes exactly the command's options; the pipeline itself never enters the CLI."""
-    import click
-
+def test_pipeline__never_enters_the_cli():
+    """The pipeline builds the commands' options dataclasses itself (the CLI generates its options from the
+    same classes), so it never imports the CLI or click."""
     import edfgen.pipeline as pipeline
-    from edfgen.cli import cli as group
 
     assert "edfgen.cli" not in Path(pipeline.__file__).read_text() and "click" not in Path(pipeline.__file__).read_text()
-    for section, (cls, wiring) in pipeline.STAGE_SECTIONS.items():
-        cmd = group.get_command(click.Context(group), cls.command)
-        params = {p.name: p for p in cmd.params if p.name not in wiring | {"verbose", "quiet", "help"}}
-        for name in ("vcf_field", "sample", "pfile", "bgen", "vcf"):  # the pipeline reads PLINK filesets only
-            params.pop(name, None)
-        fields = {f.name: f for f in __import__("dataclasses").fields(cls)}
-        assert set(fields) == set(params), (section, set(fields) ^ set(params))
-        for name, p in params.items():
-            default = p.get_default(click.Context(cmd), call=True)
-            if type(default).__name__ == "Sentinel":                  # click >= 8.2: no default given
-                default = False if p.is_flag else None
-            if p.multiple and default in (None, ()):
-                default = ()
-            if p.callback is not None and isinstance(default, str):   # comma lists: "age,sex" -> ("age", "sex")
-                default = tuple(default.split(","))
-            assert fields[name].default == default, (section, name, fields[name].default, default)
 
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, sim_cohort, hail_context):
     """Every stage of `edfgen run` on the shared small simulated cohort (n=1000); reused by the
     report, resume and notebook tests."""
-    from edfgen.commands.demo import STAGE_OPTIONS, packaged_catalog
+    from edfgen.pipeline import STAGE_OPTIONS, packaged_catalog
     from edfgen.pipeline import render_toml, run_pipeline
 
     c = sim_cohort
@@ -162,7 +143,7 @@ def test_run__truth_section_scores_planted_loci_and_links(small_run):
 def test_demo__config_round_trips_through_toml_and_validates(tmp_path):
     import tomllib
 
-    from edfgen.commands.demo import demo_config
+    from edfgen.pipeline import demo_config
     from edfgen.pipeline import render_toml
 
     raw = demo_config(n=100, seed=1)
@@ -241,3 +222,39 @@ def test_run__every_table_written_is_in_the_data_dictionary(small_run):
             check_columns(entry, pd.read_csv(p, sep=r"\s+", nrows=0).columns)
         else:
             check_file(entry, p)
+
+
+def test_run__hashes_each_input_once(tmp_path, monkeypatch):
+    """Within `edfgen run`, the stage keys and the stages' manifests share one digest per input file
+    (memoised by path and stat): a file is read again only when it changed."""
+    import edfgen.formats.manifest as m
+    from edfgen.pipeline import _each_input_hashed_once
+
+    calls = []
+    counting = (lambda p, original=m.sha256_file: calls.append(str(p)) or original(p))
+    monkeypatch.setattr(m, "sha256_file", counting)
+    f = tmp_path / "x.tsv"
+    f.write_text("a\n")
+    with _each_input_hashed_once():
+        key = m.input_digest(f)                      # the pipeline's stage key
+        man = m.Manifest(command="edfgen gwas")
+        man.add_inputs([f, tmp_path])                # the stage's manifest: the file, and a folder holding it
+        assert man.inputs[str(f)] == key and calls == [str(f)]
+        f.write_text("bb\n")                         # rewritten by a stage: hashed again
+        assert m.input_digest(f) != key and calls == [str(f)] * 2
+    assert m.sha256_file is counting
+
+
+def test_load_config__sections_build_the_commands_options(tmp_path):
+    """A TOML section builds the command's own options dataclass: defaults from the class, paths resolved
+    against the TOML's folder, the genotype formats other than [inputs] bfile refused."""
+    from edfgen.commands.options import GwasOptions, MROptions
+
+    cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "mr": {"ld_bfile": "panel", "nboot": 50},
+                            "gwas": {"reference_genome": "GRCh37"}}, base=tmp_path)
+    assert cfg.stages["mr"] == MROptions(ld_bfile=str(tmp_path / "panel"), nboot=50)
+    assert cfg.stages["gwas"] == GwasOptions(reference_genome="GRCh37")
+    assert cfg.stages["gwas_outcomes"].reference_genome == "GRCh38"
+    for section in ("gwas", "clump", "mr"):
+        with pytest.raises(ConfigError, match=rf"\[{section}\] pfile: set by the pipeline"):
+            config_from_dict({"run": {"out": "o"}, "simulate": {}, section: {"pfile": "x"}}, base=tmp_path)

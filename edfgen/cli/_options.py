@@ -1,12 +1,22 @@
-"""Options and helpers shared by every CLI command (bio2zarr-style decorators)."""
+"""Click options generated from the commands' options dataclasses, and the options every command shares.
+
+:func:`options_from` turns the fields of an options class of :mod:`edfgen.commands.options` into click
+options (names, help, defaults, ranges, choices, flags, repeatable and hidden names: all read from the
+field) and hands the command one ``options`` instance; nothing here writes a default or a range.
+``-v``/``-q`` (:func:`verbosity`) is the CLI's own: logging, not an option of any command's run.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import typing
 from pathlib import Path
 
 import click
 
+from edfgen.commands.options import (CommandOptions, GenotypeOptions, GwasOptions, HailOptions, MROptions,
+                                     deprecated_value, genotype_field_names, hail_field_names)
 from edfgen.progress import configure_logging
 
 
@@ -23,15 +33,8 @@ def verbosity(func):
     return wrapper
 
 
-force = click.option("--force", is_flag=True,
-                     help="Write into a non-empty --out: replaces the files an earlier run of this command listed in "
-                          "its manifest.json, keeps every other file.")
-threads = click.option("--threads", type=click.IntRange(min=1), default=None,
-                       help="Worker threads (default: all cores).")
-#: seeds feed numpy, torch and msprime: non-negative and < 2**32 (RandomState's range)
-SEED_TYPE = click.IntRange(min=0, max=2**32 - 1)
-seed = click.option("--seed", type=SEED_TYPE, default=0, show_default=True, help="Random seed (results are deterministic by seed).")
-
+# --- helpers of the commands whose options are not (yet) a dataclass (cli/model.py); ``force``, ``seed``
+# and ``threads`` are generated from the fields of the same name (end of this module) ---
 
 def out_dir(required: bool = True, help: str = "Output directory."):
     return click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=required, help=help)
@@ -58,88 +61,141 @@ class HiddenAliasOption(click.Option):
     """An option whose extra names (old spellings kept for scripts) work but are not shown in ``--help``:
     ``click.option("--covariates", "--covar-cols", "covar_cols", cls=HiddenAliasOption)``."""
 
+    def __init__(self, *args, shown: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shown = shown
+
     def get_help_record(self, ctx):
         saved = self.opts
-        self.opts = saved[:1]
+        self.opts = saved[:self.shown]
         try:
             return super().get_help_record(ctx)
         finally:
             self.opts = saved
 
 
-def genotype_options(*, required: bool = True, mt: bool = True, vcf: bool = True, bfile_alias: str | None = None):
-    """The genotype input options shared by every genotype-reading command (gwas, pca, clump, mr).
+# ----------------------------------------------------------------------------------------------- generation
 
-    Adds ``--bfile``, ``--pfile``, ``--bgen`` (repeatable, or a ``{chr}`` template), ``--sample``
-    (idem), ``--vcf``/``--vcf-field``, ``--mt``, ``--keep``, ``--remove``, ``--extract``, ``--chr``,
-    ``--min-info`` and ``--reference-genome``, and hands the command one keyword ``source``: an
-    :class:`edfgen.formats.genotypes.source.GenotypeSource`, or ``None`` when no genotype file was given
-    and ``required`` is False. ``bfile_alias``: a second name of ``--bfile`` (``edfgen mr``'s older
-    ``--ld-bfile``), which also names its parameter (``ld_bfile``, the key of ``edfgen run``'s config).
-    """
-    bfile_dest = bfile_alias.lstrip("-").replace("-", "_") if bfile_alias else "bfile"
-    opts = [
-        click.option("--bfile", *([bfile_alias] if bfile_alias else []), bfile_dest,
-                     help="PLINK 1 fileset prefix (.bed/.bim/.fam)."),
-        click.option("--pfile", help="PLINK 2 fileset prefix (.pgen/.pvar/.psam; dosages read)."),
-        click.option("--bgen", multiple=True,
-                     help="BGEN 1.2/1.3 file; repeat it, or give a {chr} template such as 'imp/chr{chr}.bgen' "
-                          "(expanded over --chr, else over the chromosomes whose file exists)."),
-        click.option("--sample", multiple=True,
-                     help="Oxford .sample file(s) of --bgen: one for all, a {chr} template, or one per --bgen."),
-    ]
-    if vcf:
-        opts += [click.option("--vcf", help="VCF or BCF (.vcf, .vcf.gz/.bgz, .bcf; a .tbi/.csi index speeds up LD "
-                                            "reads); local, or gs://, hdfs:// with the Hail engine on a cluster."),
-                 click.option("--vcf-field", type=click.Choice(["auto", "GT", "DS"]), default="auto",
-                              show_default=True,
-                              help="VCF entry: hard calls (GT) or alt-allele dosages (DS, the GT count where a sample "
-                                   "has none, as plink2 dosage=DS); auto: DS when the header declares it.")]
-    if mt:
-        opts.append(click.option("--mt", help="Hail MatrixTable directory (GT or dosage entries)."))
-    opts += [
-        click.option("--keep", "keep_ids", type=existing_path(dir_okay=False),
-                     help="Participants to use: one IID per line, 'FID IID' lines, or a table with IID/eid."),
-        click.option("--remove", "remove_ids", type=existing_path(dir_okay=False),
-                     help="Participants to leave out (same formats as --keep)."),
-        click.option("--extract", type=existing_path(dir_okay=False),
-                     help="Variants to use: one variant id or rsid per line."),
-        click.option("--chr", "chromosomes", default=None, help="Chromosomes to use, e.g. 1-22,X."),
-        click.option("--min-info", type=click.FloatRange(0, None), default=None,
-                     help="Keep variants with imputation INFO (MaCH r², plink2 MACH_R2, from the dosages of the "
-                          "samples analysed) >= X."),
-        click.option("--reference-genome", type=click.Choice(["GRCh37", "GRCh38"]), default=None,
-                     help="Build of the genotype positions (default GRCh38); recorded in every output."),
-    ]
+def _click_type(hint, meta: dict):
+    """The click type of a field: its choices, range, path kind or plain type."""
+    args = typing.get_args(hint)
+    if args and type(None) in args:
+        hint = next(a for a in args if a is not type(None))
+    if typing.get_origin(hint) in (tuple, list):
+        hint = str
+    path = meta.get("path")
+    if path and path != "text":
+        return click.Path(exists=bool(meta.get("exists")), file_okay=path != "dir", dir_okay=path != "file",
+                          path_type=Path)
+    if meta.get("choices"):
+        return click.Choice(list(meta["choices"]))
+    lo, hi = meta.get("range") or (None, None)
+    if hint in (int, float) and meta.get("cli_range", True) and (lo is not None or hi is not None):
+        lo_open, hi_open = meta.get("open") or (False, False)
+        rng = click.IntRange if hint is int else click.FloatRange
+        return rng(min=lo, max=hi, min_open=lo_open, max_open=hi_open)
+    return hint if hint in (int, float) else None
+
+
+def _click_param(f: dataclasses.Field, hint):
+    """The click option (or argument) of one dataclass field."""
+    meta = dict(f.metadata)
+    ctype = _click_type(hint, meta)
+    if meta.get("argument"):
+        return click.argument(f.name, nargs=-1, type=ctype)
+    names = list(meta.get("cli") or ("--" + f.name.replace("_", "-"),))
+    hidden = list(meta.get("hidden") or ())
+    kw = {"help": meta.get("help"), "required": bool(meta.get("required"))}
+    default = f.default
+    if hint is bool:
+        if meta.get("secondary"):
+            names[0] = f"{names[0]}/{meta['secondary']}"
+            kw.update(default=default, show_default=True)
+        else:
+            kw["is_flag"] = True
+    else:
+        if meta.get("comma"):
+            kw["callback"] = comma_list
+            default = ",".join(default) if default else None
+        elif meta.get("multiple"):
+            kw["multiple"] = True
+            default = None
+        if ctype is not None:
+            kw["type"] = ctype
+        if default is not None:
+            kw.update(default=default, show_default=True)
+    if hidden or len(names) > 1:
+        kw.update(cls=HiddenAliasOption, shown=len(names))
+    return click.option(*names, *hidden, f.name, **kw)
+
+
+def option_of(cls: type[CommandOptions], name: str):
+    """The click option of one field of ``cls`` (for commands whose options are not a dataclass yet)."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return _click_param(f, typing.get_type_hints(cls)[name])
+
+
+def _deprecated_param(f: dataclasses.Field):
+    """The hidden older option that maps onto ``f`` (``--genome-assembly``)."""
+    alias = f.metadata["deprecated"]
+    return click.option(alias, alias.lstrip("-").replace("-", "_"), hidden=True, default=None,
+                        type=click.Choice([*f.metadata["choices"], "NR"]), help=f"Deprecated: use --{f.name.replace('_', '-')}.")
+
+
+def cli_fields(cls: type[CommandOptions]) -> list[dataclasses.Field]:
+    """The fields of ``cls`` that are command-line options, in ``--help`` order: a genotype command's
+    block of :class:`GenotypeOptions` (less ``cli_omit``) comes first or after ``genotypes_after``, and
+    the block of :class:`HailOptions` last."""
+    fields = list(dataclasses.fields(cls))
+    if issubclass(cls, HailOptions):
+        hail = set(hail_field_names())
+        fields = [f for f in fields if f.name not in hail] + [f for f in fields if f.name in hail]
+    if not issubclass(cls, GenotypeOptions):
+        return fields
+    geno = set(genotype_field_names())
+    block = [f for f in fields if f.name in geno and f.name not in cls.cli_omit]
+    own = [f for f in fields if f.name not in geno]
+    if cls.genotypes_after is None:
+        return block + own
+    at = [f.name for f in own].index(cls.genotypes_after) + 1
+    return own[:at] + block + own[at:]
+
+
+def options_from(cls: type[CommandOptions]):
+    """Decorator: the click options of every field of ``cls`` (``--help`` order of :func:`cli_fields`);
+    the command function is called with one ``options`` (a ``cls``) in their place.
+
+    A comma list becomes a tuple, and a field's deprecated alias (``--genome-assembly``) warns and is
+    merged by :func:`edfgen.commands.options.deprecated_value`."""
+    hints = typing.get_type_hints(cls)
+    fields = cli_fields(cls)
+    params = [_click_param(f, hints[f.name]) for f in fields]
+    deprecated = [f for f in fields if f.metadata.get("deprecated")]
+    params += [_deprecated_param(f) for f in deprecated]
 
     def decorator(func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            from edfgen.formats.genotypes.source import GenotypeSource
+            values = {f.name: kwargs.pop(f.name) for f in fields}
+            values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+            ctx = click.get_current_context()
+            for f in deprecated:
+                alias = f.metadata["deprecated"]
+                given = kwargs.pop(alias.lstrip("-").replace("-", "_"))
+                name = "--" + f.name.replace("_", "-")
+                if given is not None:
+                    click.echo(f"edfgen {ctx.info_name}: warning: {alias} is deprecated; use {name}", err=True)
+                explicit = ctx.get_parameter_source(f.name) == click.core.ParameterSource.COMMANDLINE
+                values[f.name] = deprecated_value(name, values[f.name], alias, given, explicit=explicit)
+            return func(*args, cls(**values), **kwargs)
 
-            g = {k: kwargs.pop(k, None) for k in ("bfile", "pfile", "bgen", "sample", "vcf", "vcf_field", "mt",
-                                                   "keep_ids", "remove_ids", "extract", "chromosomes", "min_info",
-                                                   "reference_genome")}
-            if bfile_alias:
-                g["bfile"] = kwargs.pop(bfile_dest, None)
-            reference_genome = g["reference_genome"]
-            files = [g[k] for k in ("bfile", "pfile", "bgen", "vcf", "mt")]
-            if not any(files) and not required:
-                source = None
-            else:
-                one = (lambda v: None if not v else v[0] if len(v) == 1 else tuple(v))
-                source = GenotypeSource(
-                    bfile=g["bfile"], pfile=g["pfile"], bgen=one(g["bgen"]), sample=one(g["sample"]), vcf=g["vcf"],
-                    mt=g["mt"], vcf_field=g["vcf_field"] or "auto",
-                    keep=str(g["keep_ids"]) if g["keep_ids"] else None,
-                    remove=str(g["remove_ids"]) if g["remove_ids"] else None,
-                    extract=str(g["extract"]) if g["extract"] else None,
-                    chromosomes=(g["chromosomes"],) if g["chromosomes"] else None, min_info=g["min_info"],
-                    reference_genome=reference_genome or "GRCh38")
-            return func(*args, source=source, reference_genome=reference_genome, **kwargs)
-
-        for o in reversed(opts):
-            wrapper = o(wrapper)
+        for p in reversed(params):
+            wrapper = p(wrapper)
         return wrapper
 
     return decorator
+
+
+force = option_of(MROptions, "force")
+seed = option_of(MROptions, "seed")
+threads = option_of(GwasOptions, "threads")
