@@ -40,7 +40,7 @@ SETTINGS = {"paper": dict(p1=5e-8, p2=0.01, r2=0.01, kb=1000),
 def compare(bfile: Path, sumstats: list[Path], work: Path, params: dict) -> dict:
     from clump_sim import plink_clump
     from edfgen.kernels.clump import ClumpSettings, clump_files
-    from edfgen.kernels.ld import PlinkGenotypes
+    from edfgen.formats.genotypes.panel import PlinkGenotypes
 
     t0 = time.perf_counter()
     plink_params = {k: v for k, v in params.items() if k != "r2_method"}

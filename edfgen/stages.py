@@ -271,7 +271,7 @@ class GwasOptions(GenotypeFilterOptions):
 
     def run(self, *, bfile: PathLike, pheno: PathLike, covar: PathLike | None, out: PathLike,
             binary: bool = False, force: bool = False):
-        from edfgen.formats.genotypes.source import QCSettings
+        from edfgen.kernels.qc import QCSettings
         from edfgen.commands.gwas import GwasSettings, run_gwas
         from edfgen.engines.hail import HailSettings
 

@@ -82,7 +82,7 @@ def gwas(source, reference_genome, pheno, pheno_cols, pheno_prefix, covar, covar
          kinship, engine, no_plots, plots_max, genome_assembly, spark_master, tmp_dir, driver_memory, executor_memory, out, threads,
          force, model="linear", loco_predictions=None, multivariate=False):
     """GWAS of every phenotype in one pass (GWAS-SSF per phenotype, summary, QC report, plots)."""
-    from edfgen.formats.genotypes.source import QCSettings
+    from edfgen.kernels.qc import QCSettings
     from edfgen.commands.gwas import GwasSettings, run_gwas
 
     res = run_gwas(source, pheno, covar, out,

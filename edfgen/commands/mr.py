@@ -487,7 +487,7 @@ def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float) ->
 
     ``ld_bfile``: a PLINK 1 prefix or a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any format)."""
     from edfgen.kernels.clump import ClumpSettings, clump_files
-    from edfgen.kernels.ld import open_panel
+    from edfgen.formats.genotypes.panel import open_panel
 
     with open_panel(ld_bfile) as panel:
         clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold))
@@ -585,7 +585,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
 
     harmonised, tables = [], PairTables()
     n_pairs = 0
-    from edfgen.kernels.ld import open_panel
+    from edfgen.formats.genotypes.panel import open_panel
 
     # proxies: the panel's variants are read once for all outcomes
     with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
@@ -626,7 +626,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     written_plots: tuple = ()
     if out_dir is not None:
         out_dir = Path(out_dir)
-        from edfgen.kernels.ld import panel_fingerprint
+        from edfgen.formats.genotypes.panel import panel_fingerprint
 
         panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
         label = (lambda v: str(v) if isinstance(v, (str, Path)) else [str(x) for x in v])

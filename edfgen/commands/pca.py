@@ -67,14 +67,14 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     InputError
         Too few samples or variants for ``k`` PCs.
     """
-    from edfgen.formats.genotypes.source import check_plink_fileset, check_unique_samples, hail_calls, import_genotypes
-    from edfgen.engines.hail import HailSettings, init_hail
+    from edfgen.engines.hail import HailSettings, hail_calls, import_genotypes, init_hail
+    from edfgen.formats.genotypes.base import check_unique_iids
+    from edfgen.formats.genotypes.plink1 import check_plink_fileset
+    from edfgen.formats.genotypes.selection import read_id_list
     from edfgen.formats.tables import prepare_out_dir, write_table
     from edfgen.formats.manifest import recording
 
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen pca")
-    from edfgen.formats.genotypes import read_id_list
-
     ids = read_id_list(keep, what="--keep") if keep is not None else None
     geno_ids = None
     if source.bfile:  # checked before Hail starts: duplicated IIDs (as gwas), a truncated/foreign .bed
@@ -84,7 +84,7 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     mt = import_genotypes(source, tmp_dir=(hail.tmp_dir if hail else None), hl=hl)
     if geno_ids is None:  # VCF/BGEN/MT: sample ids known only after the import
         geno_ids = np.asarray(mt.s.collect(), dtype=str)
-        check_unique_samples(geno_ids, source)
+        check_unique_iids(geno_ids, f"--{source.kind} {source.label}")
         _check_keep(ids, geno_ids, keep, source)
     if ids is not None:
         mt = mt.filter_cols(hl.literal(ids).contains(mt.s))

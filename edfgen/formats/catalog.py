@@ -306,7 +306,7 @@ def nearest_catalog(loci: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
 def ld_with_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, panel, *,
                     settings: AnnotateSettings = AnnotateSettings(), catalog_positions: bool = True) -> pd.DataFrame:
     """Strongest LD (``|r²|``) between each locus variant and the catalog variants of the same
-    chromosome within ``ld_window_kb``, from an LD panel (:class:`~edfgen.kernels.ld.PlinkGenotypes`).
+    chromosome within ``ld_window_kb``, from an LD panel (:class:`~edfgen.formats.genotypes.panel.PlinkGenotypes`).
 
     Variants are found in the panel by id (locus ``variant_id``/``rsid``; catalog rsID), else by
     chromosome:position (catalog variants by position only with ``catalog_positions``, i.e. when the
@@ -428,7 +428,7 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     one phenotype's per-chromosome files are combined (a variant in two of them is an input error)."""
     from edfgen.kernels.clump import expand_sumstats
     from edfgen.formats.genes import read_genes
-    from edfgen.kernels.ld import PlinkGenotypes, panel_fingerprint
+    from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
     from edfgen.formats.tables import write_table
     from edfgen.formats.manifest import Manifest, check_not_inputs
 

@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.ld import (R2_METHODS, GenotypePanel, WindowLD, chromosome_runs, open_panel, panel_fingerprint,
-                                r2_vector)
+from edfgen.kernels.ld import R2_METHODS, WindowLD, chromosome_runs, r2_vector
+from edfgen.formats.genotypes.panel import GenotypePanel, open_panel, panel_fingerprint
 from edfgen.formats.sumstats import chrom_key, read_sumstats, read_sumstats_columns
 from edfgen.progress import progress
 

@@ -110,7 +110,7 @@ def plot_loci(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel, out_dir
               r2_method: str = "plink") -> list[str]:
     """Regional plot of each locus (lead variant, lead phenotype's summary statistics).
 
-    ``panel`` is an open :class:`edfgen.kernels.ld.GenotypePanel` (r² with the lead from it).
+    ``panel`` is an open :class:`edfgen.formats.genotypes.panel.GenotypePanel` (r² with the lead from it).
     Returns the PNG paths written (``out_dir/<locus>_<phenotype>_<variant>.png``).
     """
     from edfgen.kernels.clump import group_by_phenotype, read_phenotype_sumstats

@@ -272,7 +272,7 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: fl
     bfile
         PLINK 1 prefix (``.bed/.bim/.fam``) with variant ids matching the summary statistics, a
         :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any genotype format), or an open
-        :class:`edfgen.kernels.ld.GenotypePanel` (opened with ``founders_only=False``: LD from every
+        :class:`edfgen.formats.genotypes.panel.GenotypePanel` (opened with ``founders_only=False``: LD from every
         sample) to read the variants once for many outcomes.
 
     Returns
@@ -283,7 +283,8 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, bfile, *, r2_min: fl
     ----------
     Hemani G et al. (2018) eLife 7:e34408 (TwoSampleMR ``extract_outcome_data(proxies=TRUE)``, rsq = 0.8).
     """
-    from edfgen.kernels.ld import GenotypePanel, open_panel, r2_vector
+    from edfgen.formats.genotypes.panel import GenotypePanel, open_panel
+    from edfgen.kernels.ld import r2_vector
 
     cols = list(outcome.columns) + ["proxy_variant", "proxy_r2"]
     if not missing:
