@@ -12,8 +12,8 @@ from edfgen.kernels.association import lambda_gc, linear_association, prepare_ph
 from edfgen.kernels.logistic import logistic_association, prepare_logistic
 from edfgen.kernels.models import GenomeBlocks, LinearModel, LogisticModel, RidgeLocoModel, make_model
 from edfgen.kernels.multivariate import mostest, z_scores
-from edfgen.kernels.ridge import (LocoPredictions, read_loco_predictions, ridge_loco_predictions, shrinkage_grid,
-                                   write_loco_predictions)
+from edfgen.formats.loco import read_loco_predictions, write_loco_predictions
+from edfgen.kernels.ridge import LocoPredictions, ridge_loco_predictions, shrinkage_grid
 
 
 def _data(n=300, m=60, p=3, seed=0, binary=False):

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Sequence
@@ -59,16 +60,22 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.gwas_output import output_order
+from edfgen.commands.gwas_design import CovariateDesign, covariate_design, select_phenotypes
+from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.engines import gwas_stream
 from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
 from edfgen.engines.hail_gwas import hail_linear, hail_logistic
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
+from edfgen.formats.loco import write_loco_predictions
+from edfgen.formats.manifest import recording
+from edfgen.formats.sumstats import sort_sumstats
+from edfgen.formats.tables import prepare_out_dir, read_table, safe_filename, write_table
+from edfgen.kernels.clump import effective_number_of_tests
 from edfgen.kernels.models import MODELS
+from edfgen.kernels.multivariate import mostest, z_scores
 from edfgen.kernels.qc import QCSettings, qc_table
 from edfgen.kernels.thresholds import GENOME_WIDE
-from edfgen.commands.gwas_design import CovariateDesign, covariate_design, select_phenotypes
 from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, check_phenotypes, collinear_covariates,
                                          inverse_normal_transform, lambda_gc)
 
@@ -214,11 +221,6 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     InputError
         Fewer than 50 samples shared by genotypes, phenotypes and covariates; bad columns.
     """
-    import time
-
-    from edfgen.formats.tables import prepare_out_dir, read_table, write_table
-    from edfgen.formats.manifest import recording
-
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     qc = qc or QCSettings()
@@ -312,8 +314,6 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
 
     def outputs_for(variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, cov_names: list[str]):
         """The streaming writer of this GWAS over ``variants`` (already in output order)."""
-        from edfgen.commands.gwas_output import GwasOutputs
-
         return GwasOutputs(out_dir, variants, names, list(files), model=model_label,
                            genome_assembly=settings.genome_assembly, covariates=cov_names, n_covariates=C.shape[1],
                            cases=_case_counts(Y) if settings.binary else None, plots=settings.plots,
@@ -373,8 +373,6 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 outputs.abort()
                 raise
             if loco is not None and not settings.loco_predictions:
-                from edfgen.kernels.ridge import write_loco_predictions
-
                 write_loco_predictions(loco, Path(out_dir) / "loco")
             if permuted is not None:
                 man.extra["multivariate"] = _write_multivariate(out_dir, variants, res, permuted, Y, settings)
@@ -411,11 +409,6 @@ def _drop_constant_indicators(C: np.ndarray, names: list[str]):
 def _write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, permuted: AssociationResult,
                         Y: np.ndarray, settings: GwasSettings) -> dict:
     """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation)."""
-    from edfgen.kernels.clump import effective_number_of_tests
-    from edfgen.kernels.multivariate import mostest, z_scores
-    from edfgen.formats.sumstats import sort_sumstats
-    from edfgen.formats.tables import write_table
-
     m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
     mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value,
                  m_eff=m_eff)
@@ -442,8 +435,6 @@ def _case_counts(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _safe(name: str) -> str:
-    from edfgen.formats.tables import safe_filename
-
     s = safe_filename(name)
     if not s:
         raise InputError(f"phenotype name {name!r} cannot be a file name")

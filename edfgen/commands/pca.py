@@ -22,7 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.engines.hail import HailSettings, hail_calls, import_genotypes, init_hail
 from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.base import check_unique_iids
+from edfgen.formats.genotypes.plink1 import check_plink_fileset
+from edfgen.formats.genotypes.selection import read_id_list
+from edfgen.formats.manifest import recording
+from edfgen.formats.tables import prepare_out_dir, write_table
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +73,6 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     InputError
         Too few samples or variants for ``k`` PCs.
     """
-    from edfgen.engines.hail import HailSettings, hail_calls, import_genotypes, init_hail
-    from edfgen.formats.genotypes.base import check_unique_iids
-    from edfgen.formats.genotypes.plink1 import check_plink_fileset
-    from edfgen.formats.genotypes.selection import read_id_list
-    from edfgen.formats.tables import prepare_out_dir, write_table
-    from edfgen.formats.manifest import recording
-
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen pca")
     ids = read_id_list(keep, what="--keep") if keep is not None else None
     geno_ids = None

@@ -24,7 +24,7 @@ from edfgen.kernels.association import AssociationResult
 from edfgen.kernels.models import make_model
 from edfgen.kernels.qc import (QCSettings, QCStep, VariantCounts, biallelic, sample_call_rate_ok,
                                sample_call_rate_step, variant_qc)
-from edfgen.kernels.ridge import read_loco_predictions
+from edfgen.formats.loco import read_loco_predictions
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -58,8 +59,6 @@ def java_major_version() -> int | None:
         out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30).stderr
     except (OSError, subprocess.SubprocessError):
         return None
-    import re
-
     m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
     if not m:
         return None

@@ -26,6 +26,7 @@ import numpy as np
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import MISSING_GENOTYPES, AssociationResult, linear_association, prepare_phenotypes
 from edfgen.kernels.logistic import logistic_association, prepare_logistic
+from edfgen.kernels.ridge import ridge_loco_predictions
 
 __all__ = ["GenomeBlocks", "AssociationModel", "LinearModel", "LogisticModel", "RidgeLocoModel", "MODELS",
            "make_model"]
@@ -188,8 +189,6 @@ class RidgeLocoModel(AssociationModel):
     predictions: object = None
 
     def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None):
-        from edfgen.kernels.ridge import ridge_loco_predictions
-
         preds = self.predictions
         if preds is None:
             if genome is None:
