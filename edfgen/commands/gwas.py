@@ -1,25 +1,28 @@
 """Genome-wide association of many phenotypes at once: ``edfgen gwas``.
 
-This module is the file-level wrapper (sample join, QC, engines, outputs); the array kernels it
-calls live in :mod:`edfgen.kernels.association`.
+This module is the wiring, formats -> engine -> files: the phenotype and covariate tables
+(:mod:`edfgen.commands.gwas_design`), the sample join, the engine (:mod:`edfgen.engines.gwas_stream` over the
+genotype readers, or :mod:`edfgen.engines.hail` and :mod:`edfgen.engines.hail_gwas`) and the outputs
+(:mod:`edfgen.commands.gwas_output`). The array kernels live in :mod:`edfgen.kernels.association`,
+:mod:`edfgen.kernels.logistic`, :mod:`edfgen.kernels.models` and :mod:`edfgen.kernels.qc`.
 
 Model (per variant ``j`` and phenotype ``p``): ``y_p = C b + g_j beta + e`` by ordinary least squares
 (``--binary``: logistic regression), with ``C`` the covariates **plus an explicit intercept** and
 ``g_j`` the additive count of the effect allele (PLINK A1 = Hail's alt allele; a dosage for BGEN and
 VCF ``DS``).
 
-Two engines compute the same statistics; ``--engine auto`` (the default) picks ``fast`` for PLINK
-``--bfile`` input on a local Spark master with a linear model or ``--binary --logistic-test wald``, and
-``hail`` for everything else (VCF/BGEN/MatrixTable input, ``--logistic-test firth``, a cluster
-``--spark-master``, or ``--engine hail``):
+Two engines compute the same statistics; ``--engine auto`` (the default) picks ``fast`` for local
+``--bfile``, ``--pfile``, ``--bgen`` or ``--vcf`` input on a local Spark master (``--pfile`` on any) with a
+linear model or ``--binary --logistic-test wald``, and ``hail`` for everything else (MatrixTable or remote
+VCF input, ``--logistic-test firth``, a cluster ``--spark-master``, or ``--engine hail``):
 
 * ``fast`` (linear model): the multi-phenotype GWAS as the matrix
   product it is. Phenotypes are residualised on the covariates once (``Y_res = Y - Q Q^T Y`` with ``Q``
   an orthonormal basis of ``C``); then per block of variants one product ``G^T [Q, Y_res]`` gives
   ``g.y_res`` and ``Q^T g`` for all phenotypes, so ``beta = g.y_res / g_res.g_res`` and
   ``se = sqrt((y_res.y_res - beta g.y_res) / (n - k - 1) / g_res.g_res)`` (Frisch-Waugh-Lovell).
-  Genotypes are streamed from the ``.bed`` in blocks (bed-reader), never held whole.
-* ``fast`` (``--binary``, Wald test): :func:`logistic_association`, Newton-Raphson for all variants of
+  Genotypes are streamed from the files in blocks (:mod:`edfgen.formats.genotypes`), never held whole.
+* ``fast`` (``--binary``, Wald test): :func:`edfgen.kernels.logistic.logistic_association`, Newton-Raphson for all variants of
   a block at once (one ``[C_a C_b]^T W`` product per iteration gives every variant's Fisher matrix, then
   one batched solve), starting from each phenotype's covariates-only fit, with Hail's stopping rule
   (every step < 1e-6, at most 25 iterations); same beta/SE/p as Hail's Wald test. Fits that do not
@@ -184,7 +187,7 @@ def _engine(source, settings: GwasSettings, spark_master: str | None) -> str:
     if settings.engine != "auto":
         if settings.engine == "fast" and (source.kind not in FAST_FORMATS or (settings.binary and
                                                                            settings.logistic_test != "wald")):
-            raise InputError("--engine fast needs --bfile, --pfile or --bgen input and a linear model or "
+            raise InputError("--engine fast needs --bfile, --pfile, --bgen or --vcf input and a linear model or "
                              "--logistic-test wald (use --engine hail)")
         if settings.engine == "hail" and source.kind == "pfile":
             raise InputError("--pfile is read by the fast engine only (use --engine fast or auto)")
@@ -252,7 +255,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     engine = _engine(source, settings, hail.spark_master)
     if engine != "fast" and (settings.model != "linear" or settings.multivariate):
         raise InputError(f"--model {settings.model}{' --multivariate' if settings.multivariate else ''} runs in the "
-                         f"fast engine (--bfile, --pfile or --bgen input, local; --logistic-test wald), not {engine}")
+                         f"fast engine (--bfile, --pfile, --bgen or --vcf input, local; --logistic-test wald), not {engine}")
     if source.bfile and engine != "fast":  # truncated .bed, .fam/.bim of another set: one line, not a Hail trace
         check_plink_fileset(source.bfile)  # (the fast engine's BedReader makes the same checks as it opens)
     if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
