@@ -323,6 +323,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                            plots_max=settings.plots_max)
 
     models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
+    stream = dict(binary=settings.binary, missing_genotypes=settings.missing_genotypes, block_size=settings.block_size)
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
                    planned=planned) as man:
         done = None
@@ -332,7 +333,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             # (else the samples change: QC first, then a second pass)
             done = gwas_stream.one_pass(reader, sel_samples, sel_variants,
                                         output_order(reader.variants.iloc[sel_variants]), overlap, design_for,
-                                        outputs_for, settings, qc, source.min_info, threads)
+                                        outputs_for, qc, min_info=source.min_info, threads=threads, **stream)
             if done is None:
                 log.info("some samples fail the sample call rate: QC first, then association")
         if done is None:
@@ -359,12 +360,13 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             try:
                 loco = permuted = None
                 if engine == "fast" and models_pass:
-                    loco, permuted, res = gwas_stream.model_pass(reader, sample_index, variants, Y, C, settings,
-                                                                 threads, names=names, sample_ids=used_ids,
-                                                                 outputs=outputs)
+                    loco, permuted, res = gwas_stream.model_pass(
+                        reader, sample_index, variants, Y, C, model=settings.model, multivariate=settings.multivariate,
+                        loco_predictions=settings.loco_predictions, threads=threads, names=names, sample_ids=used_ids,
+                        outputs=outputs, **stream)
                 elif engine == "fast":
-                    gwas_stream.fast_pass(reader, sample_index, variants, Y, C, settings, threads, names=names,
-                                          outputs=outputs)
+                    gwas_stream.fast_pass(reader, sample_index, variants, Y, C, threads=threads, names=names,
+                                          outputs=outputs, **stream)
                 else:
                     res = (hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test) if settings.binary
                            else hail_linear(hl, mt, used_ids, Y, C))

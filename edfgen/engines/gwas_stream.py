@@ -4,8 +4,8 @@
 :func:`one_pass` tests and filters each block as it is decoded (valid when no sample fails the sample
 call rate); otherwise :func:`edfgen.engines.stream.reader_qc` runs first and :func:`fast_pass` (linear or
 logistic Wald) or :func:`model_pass` (ridge-LOCO, the multivariate test's permuted pass) second.
-``settings`` is the command's :class:`~edfgen.commands.gwas.GwasSettings` (read for ``binary``,
-``missing_genotypes``, ``block_size``, ``model``, ``multivariate`` and ``loco_predictions``).
+``binary``, ``missing_genotypes``, ``block_size`` (None: :func:`edfgen.engines.stream.auto_block_size`),
+``model``, ``multivariate`` and ``loco_predictions`` mean what the ``edfgen gwas`` options of those names do.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def _with_threads(run, threads: int | None):
 
 
 def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, order: np.ndarray,
-             overlap: set, design_for, outputs_for, settings, qc: QCSettings, min_info: float | None,
-             threads: int | None):
+             overlap: set, design_for, outputs_for, qc: QCSettings, *, min_info: float | None,
+             threads: int | None, binary: bool, missing_genotypes: str, block_size: int | None):
     """QC and association in one pass over the genotypes, streaming each block's results that pass QC.
 
     Variant QC is per variant, so each block is filtered as it is tested (the same rules as
@@ -94,7 +94,8 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
             if keep.any():
                 outputs.add(np.arange(sl.start, sl.stop)[keep], res.rows(np.flatnonzero(keep)))
 
-        vcounts = fast_pass(reader, cand, cand_variants, Y, C, settings, threads, names=outputs.names, sink=sink)
+        vcounts = fast_pass(reader, cand, cand_variants, Y, C, binary=binary, missing_genotypes=missing_genotypes,
+                            block_size=block_size, threads=threads, names=outputs.names, sink=sink)
         if not sample_call_rate_ok(vcounts.sample_missing, len(cand_variants), qc).all():
             outputs.abort()
             return None
@@ -115,9 +116,10 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
 
 
 def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
-              settings, threads: int | None, *, names=None, outputs=None, sink=None):
+              *, binary: bool, missing_genotypes: str, block_size: int | None, threads: int | None, names=None,
+              outputs=None, sink=None):
     """Blockwise association over the reader rows ``variants["row"]`` of samples ``sample_index``
-    (linear, or logistic Wald with ``settings.binary``): :func:`edfgen.engines.stream.association_pass`.
+    (linear, or logistic Wald with ``binary``): :func:`edfgen.engines.stream.association_pass`.
 
     Each block's results go to ``sink(rows, result, counts)``, or, with ``outputs`` (a
     :class:`~edfgen.commands.gwas_output.GwasOutputs` over ``variants``), are written as they come.
@@ -127,8 +129,8 @@ def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Dat
 
     def run():
         return association_pass(reader, sample_index, variants["row"].to_numpy(), Y, C,
-                                binary=settings.binary, missing_genotypes=settings.missing_genotypes,
-                                block=settings.block_size or auto_block_size(len(sample_index), Y.shape[1]),
+                                binary=binary, missing_genotypes=missing_genotypes,
+                                block=block_size or auto_block_size(len(sample_index), Y.shape[1]),
                                 names=names, sink=sink)[1]
 
     return _with_threads(run, threads)
@@ -139,29 +141,30 @@ MULTIVARIATE_PERMUTATION_SEED = 20200723
 
 
 def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray,
-               C: np.ndarray, settings, threads: int | None, *, names, sample_ids, outputs):
-    """The fast engine with ``settings.model`` (:mod:`edfgen.kernels.models`) after QC, writing into
+               C: np.ndarray, *, model: str, binary: bool, missing_genotypes: str, block_size: int | None,
+               multivariate: bool, loco_predictions: str | None, threads: int | None, names, sample_ids, outputs):
+    """The fast engine with ``model`` (:mod:`edfgen.kernels.models`) after QC, writing into
     ``outputs``: ``(LocoPredictions or None, permuted-genotype AssociationResult or None,
     AssociationResult or None)``.
 
-    ridge-LOCO runs its step 1 over the same variants first (or reads ``settings.loco_predictions``);
-    ``settings.multivariate`` also tests every block with the samples permuted once, and keeps both
+    ridge-LOCO runs its step 1 over the same variants first (or reads ``loco_predictions``);
+    ``multivariate`` also tests every block with the samples permuted once, and keeps both
     results in memory (the multivariate statistic needs the correlation of all permuted z-scores).
     """
-    preds = read_loco_predictions(settings.loco_predictions) if settings.loco_predictions else None
-    model = make_model(settings.model, binary=settings.binary, missing_genotypes=settings.missing_genotypes,
+    preds = read_loco_predictions(loco_predictions) if loco_predictions else None
+    model = make_model(model, binary=binary, missing_genotypes=missing_genotypes,
                        predictions=preds)
     vidx = variants["row"].to_numpy()
     chroms = variants["chromosome"].astype(str).to_numpy()
     perm = (np.random.default_rng(MULTIVARIATE_PERMUTATION_SEED).permutation(len(sample_index))
-            if settings.multivariate else None)
+            if multivariate else None)
 
     def run():
         genome = genome_from_reader(reader, sample_index, vidx, chroms) if model.needs_genome else None
         extra = {"sample_ids": sample_ids} if model.needs_genome else {}
         prepared = model.prepare(C, Y, names=names, genome=genome, **extra)
         out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
-                               block=settings.block_size or auto_block_size(len(sample_index), Y.shape[1]),
+                               block=block_size or auto_block_size(len(sample_index), Y.shape[1]),
                                names=names, permutation=perm,
                                sink=None if perm is not None else outputs.sink)
         if perm is not None:
