@@ -88,7 +88,7 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
     try:
         def sink(sl: slice, res: AssociationResult, counts: VariantCounts) -> None:
             keep, steps = variant_qc(counts, np.ones(sl.stop - sl.start, dtype=bool), len(cand), qc,
-                                               dosages=dosages, min_info=min_info)
+                                     dosages=dosages, min_info=min_info)
             kept[sl] = keep
             block_steps.append(steps[1:])
             if keep.any():
@@ -108,7 +108,7 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
         raise
     # the variant steps of all blocks together (each step's removed and kept counts add up over blocks)
     vsteps = [QCStep(first.filter, first.level, first.threshold, sum(b[i].removed for b in block_steps),
-                        sum(b[i].remaining for b in block_steps)) for i, first in enumerate(block_steps[0])]
+                     sum(b[i].remaining for b in block_steps)) for i, first in enumerate(block_steps[0])]
     steps = [QCStep("biallelic", "variant", "2 alleles", int((~alleles_ok).sum()), int(alleles_ok.sum())),
              sample_call_rate_step(np.ones(len(cand), dtype=bool), qc), *vsteps]
     timings = {"association": t1 - t0, "export": time.perf_counter() - t1}
