@@ -4,8 +4,15 @@ effect-allele count or dosage), quality control and KING relatedness in Hail.
 
 The same code runs locally (``local[*]``, the default) and on a Spark cluster
 (``spark_master="yarn"`` or ``spark://...``; on Dataproc, ``hailctl dataproc submit``).
-The reference genome is GRCh38. Hail's warning that it was tested on Java 11 is silenced:
+The default reference genome is GRCh38. Hail's warning that it was tested on Java 11 is silenced:
 Hail 0.2.139 runs on Java 17, which is what edfgen is tested on.
+
+Importers (:func:`import_genotypes`): PLINK ``--bfile`` (``hl.import_plink``, A1 counted), ``--vcf``
+(``GT`` calls or ``DS`` dosages), ``--bgen`` with its ``--sample`` files (an ``.idx2`` index is built
+with ``hl.index_bgen`` into the temporary directory when absent) or ``--mt`` (a MatrixTable with
+``GT`` or ``dosage``/``DS`` entries, columns keyed by sample id). Contigs are read in the
+``--reference-genome`` build (``1`` and ``chr1`` both accepted) and written without ``chr``. The QC
+rules are the kernels of :mod:`edfgen.kernels.qc`; :func:`hail_qc` computes their counts in Hail.
 """
 
 from __future__ import annotations
