@@ -383,3 +383,37 @@ def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, ha
                        np.asarray(sorted(overlap)))
     mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info)
     return mt, variants, steps, np.asarray(mt.s.collect(), dtype=str)
+
+
+def hail_pca(hl, mt, ids: set | None, *, k: int, maf: float, ld_r2: float, ld_window_kb: int):
+    """LD-pruned ``hwe_normalized_pca`` of the imported genotypes (samples ``ids``, all when None; biallelic
+    variants with ``maf <= AF <= 1 - maf``, pruned with ``hl.ld_prune``): ``(eigenvalues, scores table
+    IID, PC1..PCk, pruned variants table, samples, pruned variants)``.
+
+    Raises
+    ------
+    InputError
+        ``k`` not below the number of samples and of pruned variants.
+    """
+    if ids is not None:
+        mt = mt.filter_cols(hl.literal(ids).contains(mt.s))
+    mt = mt.filter_rows(hl.len(mt.alleles) == 2)
+    mt = mt.annotate_entries(GT=hail_calls(hl, mt.x))
+    mt = mt.annotate_rows(__af=hl.agg.mean(mt.x) / 2)
+    mt = mt.filter_rows((mt.__af >= maf) & (mt.__af <= 1 - maf))
+    mt = mt.checkpoint(hl.utils.new_temp_file("pca", "mt"))
+    n_samples = mt.count_cols()
+    pruned = hl.ld_prune(mt.GT, r2=ld_r2, bp_window_size=ld_window_kb * 1000)
+    mt = mt.filter_rows(hl.is_defined(pruned[mt.row_key]))
+    n_var = mt.count_rows()
+    if k >= min(n_samples, n_var):
+        raise InputError(f"--k {k}: need fewer PCs than samples ({n_samples}) and pruned variants ({n_var})")
+    eig, scores, _ = hl.hwe_normalized_pca(mt.GT, k=k, compute_loadings=False)
+    sc = scores.to_pandas()
+    pcs = pd.DataFrame(sc["scores"].tolist(), columns=[f"PC{i + 1}" for i in range(k)])
+    pcs.insert(0, "IID", sc["s"].astype(str).to_numpy())
+    rows = mt.rows()
+    pv = rows.select(chromosome=rows.locus.contig.replace("^chr", ""), base_pair_location=rows.locus.position,
+                     effect_allele=rows.alleles[1], other_allele=rows.alleles[0],
+                     variant_id=rows.varid).key_by().drop("locus", "alleles").to_pandas()
+    return eig, pcs, pv, n_samples, n_var
