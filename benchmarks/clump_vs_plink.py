@@ -41,7 +41,7 @@ def compare(bfile: Path, sumstats: list[Path], work: Path, params: dict) -> dict
     from clump_sim import plink_clump
     from edfgen.commands.clump import clump_files
     from edfgen.kernels.clump import ClumpSettings
-    from edfgen.kernels.ld import PlinkGenotypes
+    from edfgen.formats.genotypes.panel import PlinkGenotypes
 
     t0 = time.perf_counter()
     plink_params = {k: v for k, v in params.items() if k != "r2_method"}

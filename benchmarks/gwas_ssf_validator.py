@@ -53,7 +53,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     args = ap.parse_args()
 
-    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.formats.genotypes.source import GenotypeSource
+    from edfgen.kernels.qc import QCSettings
     from edfgen.commands.gwas import GwasSettings, run_gwas
     from edfgen.simulate.cohort import simulate_cohort
 

@@ -101,7 +101,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from edfgen.commands.gwas import GwasSettings, run_gwas
-    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.formats.genotypes.source import GenotypeSource
+    from edfgen.kernels.qc import QCSettings
     from edfgen.kernels.models import GenomeBlocks
     from edfgen.kernels.ridge import ridge_loco_predictions, shrinkage_grid
     from edfgen.simulate.cohort import simulate_cohort

@@ -29,10 +29,10 @@ from _measure import timed  # noqa: E402
 HERE = Path(__file__).parent
 DECODE = """
 import sys, time, numpy as np
-from edfgen.formats.genotypes import GenotypeFiles, open_genotypes
+from edfgen.formats.genotypes import GenotypeSource, open_genotypes
 kind, path = sys.argv[1], sys.argv[2]
 t0 = time.process_time()
-r = open_genotypes(GenotypeFiles(**{kind: (path,)}))
+r = open_genotypes(GenotypeSource(**{kind: path}))
 t1 = time.process_time()
 s = 0.0
 for _, b in r.blocks(None, None, block=4096):

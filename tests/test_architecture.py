@@ -46,10 +46,12 @@ FILE_READING_CALLS = {"read_csv", "read_table", "read_parquet", "read_fwf", "rea
                       "read_hdf", "read_json", "fromfile", "memmap", "loadtxt", "genfromtxt",
                       "read_text", "read_bytes"}
 
-WIP = pytest.mark.xfail(strict=False, reason="renovation in progress")
-
-
 # ----------------------------------------------------------------------------- reading the code
+
+def _scratch(call: ast.Call) -> bool:
+    """``np.memmap(..., mode="w+")``: a new scratch buffer (written before it is read), not an input."""
+    return any(k.arg == "mode" and isinstance(k.value, ast.Constant) and k.value.value == "w+" for k in call.keywords)
+
 
 def modules(root: Path = REPO) -> dict[str, tuple[Path, bool]]:
     """module name -> (file, is a package ``__init__``) of every ``.py`` under ``root/edfgen``."""
@@ -157,7 +159,6 @@ def _rel(root: Path, module: str) -> str:
 
 # ----------------------------------------------------------------------------- the walls
 
-@WIP
 def test_no_import_cycles(root: Path = REPO):
     """(a) No import cycles, function-level imports included."""
     graph = import_graph(root)
@@ -169,7 +170,6 @@ def test_no_import_cycles(root: Path = REPO):
     assert not found, f"{len(found)} import cycle(s):\n" + "\n".join(lines)
 
 
-@WIP
 def test_nothing_imports_upward(root: Path = REPO):
     """(b) A module imports only modules of its own rank or lower (:data:`RANKS`)."""
     graph = import_graph(root)
@@ -185,7 +185,6 @@ def test_nothing_imports_upward(root: Path = REPO):
     assert not bad, f"{len(bad)} upward import(s):\n" + "\n".join(bad)
 
 
-@WIP
 def test_every_module_is_in_a_room(root: Path = REPO):
     """Every module belongs to one of the rooms of :data:`RANKS` (nothing outside the walls)."""
     outside = sorted(m for m in modules(root) if rank(m) is None)
@@ -198,10 +197,10 @@ def test_package_root_imports_nothing_of_edfgen(root: Path = REPO):
     assert not deps, "edfgen/__init__.py imports " + ", ".join(f"{d} (line {n})" for d, n in sorted(deps.items()))
 
 
-@WIP
 def test_kernels_import_no_formats_and_read_no_files(root: Path = REPO):
     """(c) Kernels: arrays in, arrays out. No ``edfgen.formats`` import and no file-reading call
-    (builtin ``open``, :data:`FILE_READING_CALLS`)."""
+    (builtin ``open``, :data:`FILE_READING_CALLS`; a ``memmap(..., mode="w+")`` scratch buffer, as
+    ridge-loco's level-0 predictions spill to a temporary file beyond ``memory_limit``, reads nothing)."""
     graph = import_graph(root)
     bad = []
     for name, (path, _) in sorted(modules(root).items()):
@@ -215,12 +214,13 @@ def test_kernels_import_no_formats_and_read_no_files(root: Path = REPO):
             if isinstance(node, ast.Call):
                 f = node.func
                 called = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                if called == "memmap" and _scratch(node):
+                    continue       # a scratch buffer spilled to a temporary file: memory, not an input
                 if called == "open" and isinstance(f, ast.Name) or called in FILE_READING_CALLS:
                     bad.append(f"{rel}:{node.lineno}: {name} reads a file ({called}(...))")
     assert not bad, f"{len(bad)} kernel(s) touching files:\n" + "\n".join(bad)
 
 
-@WIP
 def test_every_module_at_most_600_lines(root: Path = REPO):
     """(d) Every module under ``edfgen/`` has at most :data:`MAX_LINES` lines."""
     big = []
@@ -231,7 +231,6 @@ def test_every_module_at_most_600_lines(root: Path = REPO):
     assert not big, f"{len(big)} module(s) over {MAX_LINES} lines:\n" + "\n".join(big)
 
 
-@WIP
 def test_genome_wide_literal_only_in_thresholds(root: Path = REPO):
     """(e) The literal 5e-8 (a number, or a string holding just it) appears only in
     ``kernels/thresholds.py``; everything else uses ``GENOME_WIDE``."""

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.association import (lambda_gc, linear_association, logistic_association, prepare_logistic,
-                                         prepare_phenotypes)
+from edfgen.kernels.association import lambda_gc, linear_association, prepare_phenotypes
+from edfgen.kernels.logistic import logistic_association, prepare_logistic
 from edfgen.kernels.models import GenomeBlocks, LinearModel, LogisticModel, RidgeLocoModel, make_model
 from edfgen.kernels.multivariate import mostest, z_scores
-from edfgen.kernels.ridge import (LocoPredictions, read_loco_predictions, ridge_loco_predictions, shrinkage_grid,
-                                   write_loco_predictions)
+from edfgen.formats.loco import read_loco_predictions, write_loco_predictions
+from edfgen.kernels.ridge import LocoPredictions, ridge_loco_predictions, shrinkage_grid
 
 
 def _data(n=300, m=60, p=3, seed=0, binary=False):
@@ -35,7 +35,7 @@ def _data(n=300, m=60, p=3, seed=0, binary=False):
 def test_linear_and_logistic_models__are_the_kernels_bit_for_bit():
     G, C, Y = _data()
     lin = LinearModel()
-    assert not lin.joint and not lin.needs_genome and not lin.binary
+    assert not lin.needs_genome and not lin.binary
     a = lin.test_block(lin.prepare(C, Y), G)
     b = linear_association(G, prepare_phenotypes(Y, C))
     for k in ("beta", "standard_error", "p_value", "n", "effect_allele_frequency"):

@@ -541,7 +541,7 @@ def test_read_sumstats__arbitrary_text_raises_only_input_error(tmp_path, text):
 @PROPS
 @given(values=st.lists(cell, max_size=12), lo=st.sampled_from([None, 0.0]), hi=st.sampled_from([None, 1.0]))
 def test_numeric_values__text_is_a_number_or_an_input_error(values, lo, hi):
-    from edfgen.formats.validate import numeric_values
+    from edfgen.kernels.validate import numeric_values
 
     try:
         v = numeric_values(pd.Series(values, dtype=object), source="f.tsv", column="c", lo=lo, hi=hi)

@@ -132,7 +132,7 @@ class _FakePanel:
     """Two variants in perfect LD and one independent, as a PlinkGenotypes stand-in."""
 
     def __init__(self):
-        from edfgen.kernels.ld import PlinkVariants
+        from edfgen.formats.genotypes.panel import PlinkVariants
 
         rng = np.random.default_rng(0)
         x = rng.integers(0, 3, 400).astype(np.int8)

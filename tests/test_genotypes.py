@@ -12,10 +12,26 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.source import (GenotypeSource, QCSettings, hail_qc, hwe_exact_p, import_genotypes,
-                                       plink_qc, related_pairs)
+from edfgen.engines.hail import HailSettings, hail_qc, import_genotypes, related_callback, related_pairs
+from edfgen.engines.stream import reader_qc
+from edfgen.formats.genotypes.plink1 import BedReader
+from edfgen.formats.genotypes.source import GenotypeSource
+from edfgen.kernels.qc import QCSettings, hwe_exact_p
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def stream_qc(prefix: str, settings: QCSettings, *, related: bool = False):
+    """The streamed engine's QC (:func:`edfgen.engines.stream.reader_qc`) of every sample and variant of a
+    PLINK fileset (``related``: KING through Hail, as ``edfgen gwas --remove-related``):
+    ``(variants kept, sample rows kept, steps, N genotyped)``."""
+    reader = BedReader(prefix)
+    cb = related_callback(GenotypeSource(bfile=prefix), reader.samples["IID"].to_numpy(), settings,
+                          HailSettings()) if related else None
+    variants, samples, steps = reader_qc(reader, np.arange(reader.n_samples),
+                                         reader.variants.assign(row=np.arange(reader.n_variants)), settings,
+                                         related=cb)
+    return variants, samples, steps, reader.n_samples
 
 
 def _qc_cohort(d: Path, seed: int = 5) -> Path:
@@ -65,7 +81,7 @@ def test_hwe_exact_p__matches_hail_hardy_weinberg_test(hail_context):
 
 @pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
 def test_plink_qc__same_variants_and_samples_as_plink2(qc_bfile, tmp_path):
-    variants, samples, steps, n = plink_qc(qc_bfile, None, QCSettings())
+    variants, samples, steps, n = stream_qc(qc_bfile, QCSettings())
     subprocess.run(["plink2", "--bfile", qc_bfile, "--mind", "0.05", "--geno", "0.05", "--maf", "0.01",
                     "--hwe", "1e-6", "--write-snplist", "--write-samples", "--out", str(tmp_path / "p2"),
                     "--silent"], check=True)
@@ -90,7 +106,7 @@ def test_hail_qc__same_result_as_numpy_qc_and_checkpoint_reused(hail_context, qc
     as_list = lambda v: v.astype(object).where(v.notna(), None).to_numpy().tolist()  # noqa: E731
     assert as_list(v2) == as_list(v_hail) and steps2 == steps_hail and n2 == 400
     assert mt2.count() == mt_qc.count() == (len(v_hail), 394)
-    v_np, _, steps_np, _ = plink_qc(qc_bfile, None, QCSettings())
+    v_np, _, steps_np, _ = stream_qc(qc_bfile, QCSettings())
     assert list(v_hail["variant_id"]) == list(v_np["variant_id"])
     assert [(s.filter, s.removed, s.remaining) for s in steps_hail] == \
            [(s.filter, s.removed, s.remaining) for s in steps_np]
@@ -117,7 +133,7 @@ def test_plink_qc__remove_related_matches_plink2_king_and_splits_siblings(hail_c
     assert not border and len(ref_pairs) > 15
     common = sorted(set(ref_pairs) & set(got_pairs))
     np.testing.assert_allclose([got_pairs[p] for p in common], [ref_pairs[p] for p in common], atol=1e-4)
-    _, samples, steps, _ = plink_qc(bfile, None, QCSettings(remove_related=True))
+    _, samples, steps, _ = stream_qc(bfile, QCSettings(remove_related=True), related=True)
     fam = pd.read_csv(bfile + ".fam", sep=r"\s+", header=None)[1].to_numpy()
     kept = set(fam[samples])
     assert not [p for p in got_pairs if p[0] in kept and p[1] in kept]

@@ -13,10 +13,12 @@ import pytest
 from scipy import stats
 
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
-from edfgen.kernels.association import (covariate_design, expand_columns, inverse_normal_transform,
-                                         linear_association, logistic_association, missingness_groups,
-                                         prepare_logistic, prepare_phenotypes)
+from edfgen.formats.genotypes.source import GenotypeSource
+from edfgen.kernels.qc import QCSettings
+from edfgen.commands.gwas_design import covariate_design, expand_columns
+from edfgen.kernels.association import (inverse_normal_transform, linear_association, missingness_groups,
+                                         prepare_phenotypes)
+from edfgen.kernels.logistic import logistic_association, prepare_logistic
 from edfgen.commands.gwas import GwasSettings, run_gwas
 from edfgen.formats.dictionary import check_file
 
@@ -209,7 +211,7 @@ def test_run_gwas__matches_plink2_glm(cohort, fast_run, tmp_path):
 def test_run_gwas__fast_engine_matches_hail_linear_regression_rows(hail_context, cohort, fast_run, tmp_path,
                                                                     monkeypatch, chained_above):
     """Both Hail forms (one plain-list call per missingness pattern; one chained list-of-lists call)."""
-    import edfgen.commands.gwas as gw
+    import edfgen.engines.hail_gwas as gw
 
     monkeypatch.setattr(gw, "CHAINED_ABOVE_GROUPS", chained_above)
     out, res = fast_run
@@ -521,7 +523,7 @@ def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(c
     from click.testing import CliRunner
 
     from edfgen.cli import cli
-    from edfgen.kernels.association import covariate_design
+    from edfgen.commands.gwas_design import covariate_design
 
     base = ["gwas", "--bfile", str(cohort / "g"), "--pheno", str(cohort / "pheno.tsv"), "--covar",
             str(cohort / "covar.tsv"), "--covar-cols", "age,sex,centre", "--no-plots", "--maf", "0", "--hwe", "0"]

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+from edfgen.formats.genotypes.source import GenotypeSource
+from edfgen.kernels.qc import QCSettings
 from edfgen.commands.gwas import GwasSettings, run_gwas
 from edfgen.commands.pca import run_pca
 from edfgen.formats.dictionary import check_file

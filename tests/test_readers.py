@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes import (GenotypeFiles, open_genotypes, parse_chromosomes, read_id_list,
+from edfgen.formats.genotypes import (GenotypeSource, open_genotypes, parse_chromosomes, read_id_list,
                                      select_samples, select_variants)
 
 pytestmark = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
@@ -66,10 +66,10 @@ def fileset(tmp_path_factory) -> Path:
 
 def test_pgen_bgen_bed_read_the_same_dosages(fileset):
     d = fileset
-    pg = open_genotypes(GenotypeFiles(pfile=(str(d / "raw"),)))
-    b8 = open_genotypes(GenotypeFiles(bgen=(str(d / "imp8_chr{chr}.bgen"),), sample=(str(d / "imp8_chr{chr}.sample"),)))
-    b16 = open_genotypes(GenotypeFiles(bgen=(str(d / "imp16.bgen"),)))      # sample ids from the BGEN header
-    bed = open_genotypes(GenotypeFiles(bfile=(str(d / "hard"),)))
+    pg = open_genotypes(GenotypeSource(pfile=str(d / "raw")))
+    b8 = open_genotypes(GenotypeSource(bgen=str(d / "imp8_chr{chr}.bgen"), sample=str(d / "imp8_chr{chr}.sample")))
+    b16 = open_genotypes(GenotypeSource(bgen=str(d / "imp16.bgen")))      # sample ids from the BGEN header
+    bed = open_genotypes(GenotypeSource(bfile=str(d / "hard")))
     assert (pg.n_samples, pg.n_variants) == (N, M) and b8.n_variants == M and len(b8.parts) == 2
     for r in (b8, b16, bed):
         assert (r.samples["IID"].to_numpy() == pg.samples["IID"].to_numpy()).all()
@@ -136,7 +136,7 @@ def test_bgen_fast_decoder_equals_cbgen_on_plink2_files(fileset, tmp_path, monke
     assert F.dtype == np.float32 and F.flags.f_contiguous and F.shape == (N, M)
     np.testing.assert_array_equal(F, R)                  # NaN where missing, equal bits elsewhere
     assert 0.005 < np.isnan(F).mean() < 0.5
-    P = open_genotypes(GenotypeFiles(pfile=(str(d / "raw"),))).read(None, v)
+    P = open_genotypes(GenotypeSource(pfile=str(d / "raw"))).read(None, v)
     bits = int(export[1].split("=")[1])
     assert (np.isnan(F) == np.isnan(P)).all() and np.nanmax(np.abs(F - P)) <= 2 / (2 ** bits - 1) + 1e-6
     s, w = np.array([9, 3, 400, 0, 3]), np.array([700, 5, 599, 600, 12, 5, 1199])
@@ -268,22 +268,22 @@ def test_bgen_fast_decoder_on_phased_plink2_file(tmp_path, monkeypatch):
 
 def test_templates_selection_and_errors(fileset, tmp_path):
     d = fileset
-    one = open_genotypes(GenotypeFiles(bgen=(str(d / "imp8_chr{chr}.bgen"),), sample=(str(d / "imp8_chr1.sample"),)),
-                         chromosomes=["2"])
+    one = open_genotypes(GenotypeSource(bgen=str(d / "imp8_chr{chr}.bgen"), sample=str(d / "imp8_chr1.sample"),
+                                        chromosomes=("2",)))
     assert set(one.variants["chromosome"]) == {"2"} and one.n_variants == M // 2
-    rep = open_genotypes(GenotypeFiles(bgen=(str(d / "imp8_chr1.bgen"), str(d / "imp8_chr2.bgen")),
-                                       sample=(str(d / "imp8_chr1.sample"),)))
+    rep = open_genotypes(GenotypeSource(bgen=(str(d / "imp8_chr1.bgen"), str(d / "imp8_chr2.bgen")),
+                                        sample=str(d / "imp8_chr1.sample")))
     assert rep.n_variants == M
     assert parse_chromosomes("1-3,X,chr5") == ["1", "2", "3", "X", "5"]
     with pytest.raises(InputError, match="chromosome 3 of --chr"):
-        open_genotypes(GenotypeFiles(bgen=(str(d / "imp8_chr{chr}.bgen"),)), chromosomes=["1", "3"])
+        open_genotypes(GenotypeSource(bgen=str(d / "imp8_chr{chr}.bgen"), chromosomes=("1", "3")))
     bad = tmp_path / "other.sample"   # per-chromosome files must list the same samples
     lines = (d / "imp8_chr2.sample").read_text().splitlines()
     lines[2], lines[3] = lines[3], lines[2]
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match="not the same samples"):
-        open_genotypes(GenotypeFiles(bgen=(str(d / "imp8_chr1.bgen"), str(d / "imp8_chr2.bgen")),
-                                     sample=(str(d / "imp8_chr1.sample"), str(bad))))
+        open_genotypes(GenotypeSource(bgen=(str(d / "imp8_chr1.bgen"), str(d / "imp8_chr2.bgen")),
+                                      sample=(str(d / "imp8_chr1.sample"), str(bad))))
     # --keep (one id per line, FID IID, or a header with eid), --remove, --extract, --chr
     ids = one.samples["IID"].to_numpy()
     (tmp_path / "keep.txt").write_text("\n".join(ids[:50]) + "\n")
@@ -303,7 +303,7 @@ def test_mach_r2_equals_plink2(fileset):
     d = fileset
     _plink2("--pfile", "raw", "--freq", "cols=+machr2", "--out", "fr", cwd=d)
     ref = pd.read_csv(d / "fr.afreq", sep="\t")
-    pg = open_genotypes(GenotypeFiles(pfile=(str(d / "raw"),)))
+    pg = open_genotypes(GenotypeSource(pfile=str(d / "raw")))
     info = count_variants(pg, np.arange(N), np.arange(M), block=100).info
     np.testing.assert_allclose(info, ref["MACH_R2"].to_numpy(float), rtol=2e-5, atol=2e-6)
 
@@ -329,7 +329,7 @@ def test_gwas_on_per_chromosome_bgen_and_pgen_matches_plink2_glm(fileset, tmp_pa
     """The fast engine on BGEN ({chr} template) and PGEN equals plink2 --glm (samples with a missing
     dosage dropped per variant, as plink2). BGEN: plink2 stores dosages in 1/16384 steps, so betas
     agree to 1e-3 SE; PGEN (the same stored dosages) to plink2's 6 printed digits."""
-    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.kernels.qc import QCSettings
     from edfgen.commands.gwas import GwasSettings, run_gwas
 
     d = fileset
@@ -351,7 +351,7 @@ def test_gwas_on_per_chromosome_bgen_and_pgen_matches_plink2_glm(fileset, tmp_pa
 
 
 def test_gwas_keep_extract_chr_min_info_match_plink2(fileset, tmp_path):
-    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.kernels.qc import QCSettings
     from edfgen.commands.gwas import GwasSettings, run_gwas
 
     d = fileset
@@ -380,7 +380,7 @@ def test_clump_per_chromosome_files_equal_whole_genome_with_a_pgen_panel(fileset
     whole-genome file; a variant in two of them is an input error."""
     from edfgen.commands.clump import run_clump
     from edfgen.kernels.clump import ClumpSettings
-    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.kernels.qc import QCSettings
     from edfgen.commands.gwas import GwasSettings, run_gwas
 
     d = fileset
@@ -456,7 +456,7 @@ def test_hail_import_grch37_positions_beyond_grch38_chromosome_ends(hail_context
     """chr1:249,000,000 exists on GRCh37 (chr1 is 249,250,621 bp) but not on GRCh38 (248,956,422 bp)."""
     from bed_reader import to_bed
 
-    from edfgen.formats.genotypes.source import GenotypeSource, import_genotypes
+    from edfgen.engines.hail import import_genotypes
 
     rng = np.random.default_rng(0)
     iid = np.array([f"S{i}" for i in range(60)])
@@ -473,7 +473,7 @@ def test_hail_import_grch37_positions_beyond_grch38_chromosome_ends(hail_context
 def test_hail_engine_reads_per_chromosome_grch37_bgen_like_the_fast_engine(fileset, hail_context, tmp_path):
     """The cluster engine (Hail, local mode here) on the {chr}-templated GRCh37 BGEN set gives the fast
     engine's statistics (both mean-impute missing dosages)."""
-    from edfgen.formats.genotypes.source import GenotypeSource, QCSettings
+    from edfgen.kernels.qc import QCSettings
     from edfgen.commands.gwas import GwasSettings, run_gwas
     from edfgen.engines.hail import HailSettings
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes import GenotypeFiles, open_genotypes
+from edfgen.formats.genotypes import GenotypeSource, open_genotypes
 from test_readers import _compare_glm, _plink2, dummy_pgen, write_pheno_covar
 
 pytestmark = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
@@ -44,12 +44,12 @@ def vcfs(tmp_path_factory) -> Path:
 def test_vcf_and_bcf_read_the_pgen_dosages_and_bed_hard_calls(vcfs, caplog, monkeypatch, tmp_path):
     d = vcfs
     monkeypatch.setenv("EDFGEN_CACHE", str(tmp_path))
-    pg = open_genotypes(GenotypeFiles(pfile=(str(d / "raw"),)))
-    bed = open_genotypes(GenotypeFiles(bfile=(str(d / "hard"),)))
-    ds = open_genotypes(GenotypeFiles(vcf=(str(d / "ds.vcf.gz"),)))          # auto: DS declared -> DS
-    bcf = open_genotypes(GenotypeFiles(vcf=(str(d / "ds.bcf"),)))
-    gt = open_genotypes(GenotypeFiles(vcf=(str(d / "gt.vcf.gz"),)))          # no DS in the header -> GT
-    per_chr = open_genotypes(GenotypeFiles(vcf=(str(d / "ds_chr{chr}.vcf.gz"),)))
+    pg = open_genotypes(GenotypeSource(pfile=str(d / "raw")))
+    bed = open_genotypes(GenotypeSource(bfile=str(d / "hard")))
+    ds = open_genotypes(GenotypeSource(vcf=str(d / "ds.vcf.gz")))          # auto: DS declared -> DS
+    bcf = open_genotypes(GenotypeSource(vcf=str(d / "ds.bcf")))
+    gt = open_genotypes(GenotypeSource(vcf=str(d / "gt.vcf.gz")))          # no DS in the header -> GT
+    per_chr = open_genotypes(GenotypeSource(vcf=str(d / "ds_chr{chr}.vcf.gz")))
     assert (ds.field, bcf.field, gt.field) == ("DS", "DS", "GT") and ds._index and not bcf._index
     assert gt.hardcalls_only and not ds.hardcalls_only and len(per_chr.parts) == 2
     cols = ["chromosome", "base_pair_location", "variant_id", "effect_allele", "other_allele", "rsid", "n_alleles"]
@@ -65,7 +65,6 @@ def test_vcf_and_bcf_read_the_pgen_dosages_and_bed_hard_calls(vcfs, caplog, monk
     np.testing.assert_array_equal(B, P)                          # BCF stores the float32 dosage
     assert np.nanmax(np.abs(D - P)) <= 5e-5                      # VCF text: plink2 prints 5 significant digits
     np.testing.assert_array_equal(C, D)
-    from edfgen.formats.genotypes.source import GenotypeSource    # the CLI's --vcf TEMPLATE --chr 2
 
     src = GenotypeSource(vcf=str(d / "ds_chr{chr}.vcf.gz"), chromosomes=("2",))
     assert src.paths() == [str(d / "ds_chr2.vcf.gz")]
@@ -90,23 +89,23 @@ def test_vcf_and_bcf_read_the_pgen_dosages_and_bed_hard_calls(vcfs, caplog, monk
 
 def test_vcf_field_choice_and_errors(vcfs, tmp_path):
     d = vcfs
-    ds_as_gt = open_genotypes(GenotypeFiles(vcf=(str(d / "ds.vcf.gz"),), vcf_field="GT"))
-    gt = open_genotypes(GenotypeFiles(vcf=(str(d / "gt.vcf.gz"),)))
+    ds_as_gt = open_genotypes(GenotypeSource(vcf=str(d / "ds.vcf.gz"), vcf_field="GT"))
+    gt = open_genotypes(GenotypeSource(vcf=str(d / "gt.vcf.gz")))
     np.testing.assert_array_equal(ds_as_gt.read(None, np.arange(M)), gt.read(None, np.arange(M)))
     with pytest.raises(InputError, match=r"gt.vcf.gz: the header declares no FORMAT/DS field \(use --vcf-field GT\)"):
-        open_genotypes(GenotypeFiles(vcf=(str(d / "gt.vcf.gz"),), vcf_field="DS"))
+        open_genotypes(GenotypeSource(vcf=str(d / "gt.vcf.gz"), vcf_field="DS"))
     with pytest.raises(InputError, match="nothere.vcf.gz: file not found"):
-        open_genotypes(GenotypeFiles(vcf=(str(tmp_path / "nothere.vcf.gz"),)))
+        open_genotypes(GenotypeSource(vcf=str(tmp_path / "nothere.vcf.gz")))
     bad = tmp_path / "dup.vcf"
     bad.write_text("##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"g\">\n"
                    "##contig=<ID=1>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ta\tb\ta\n"
                    "1\t5\t.\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t./.\n")
     with pytest.raises(InputError, match="dup.vcf: unreadable VCF/BCF"):      # htslib: duplicated sample name
-        open_genotypes(GenotypeFiles(vcf=(str(bad),)))
+        open_genotypes(GenotypeSource(vcf=str(bad)))
     ok = tmp_path / "ok.vcf"      # plain text, no ID: chr:pos:ref:alt; a multi-allelic row reads as missing
     ok.write_text(bad.read_text().replace("\ta\tb\ta\n", "\ta\tb\tc\n") +
                   "1\t9\trs9\tC\tT,G\t.\t.\t.\tGT\t0/1\t1/2\t0/0\n")
-    r = open_genotypes(GenotypeFiles(vcf=(str(ok),)))
+    r = open_genotypes(GenotypeSource(vcf=str(ok)))
     assert r.variants["variant_id"].tolist() == ["1:5:A:G", "rs9"] and r.variants["n_alleles"].tolist() == [2, 3]
     np.testing.assert_array_equal(r.read(None, [0, 1]), [[1, np.nan], [2, np.nan], [np.nan, np.nan]])
 

@@ -69,7 +69,7 @@ def interpret(o: InterpretOptions):
 def gwas(o: GwasOptions):
     """``edfgen gwas``: :func:`edfgen.commands.gwas.run_gwas`; every -meta.yaml says ``o.reference_genome``."""
     from edfgen.commands.gwas import GwasSettings, run_gwas
-    from edfgen.formats.genotypes.source import QCSettings
+    from edfgen.kernels.qc import QCSettings
 
     return run_gwas(
         genotype_source(o), o.pheno, o.covar, o.out, pheno_cols=_list(o.pheno_cols), pheno_prefix=o.pheno_prefix,

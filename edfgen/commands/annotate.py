@@ -25,7 +25,7 @@ from edfgen.formats.manifest import Manifest, check_not_inputs, sha256_file
 from edfgen.formats.sumstats import expand_sumstats
 from edfgen.formats.tables import atomic_path, atomic_write, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
-from edfgen.kernels.ld import PlinkGenotypes, panel_fingerprint
+from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 
 log = logging.getLogger(__name__)
 

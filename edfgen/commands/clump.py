@@ -27,7 +27,8 @@ from edfgen.formats.sumstats import (chrom_key, expand_sumstats, group_by_phenot
                                      read_sumstats_columns)
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
-from edfgen.kernels.ld import GenotypePanel, WindowLD, open_panel, panel_fingerprint, r2_vector
+from edfgen.formats.genotypes.panel import GenotypePanel, open_panel, panel_fingerprint
+from edfgen.kernels.ld import WindowLD, r2_vector
 from edfgen.plots.regional import plot_loci
 from edfgen.progress import progress
 from edfgen.simulate.truth import score_loci

@@ -1,25 +1,28 @@
 """Genome-wide association of many phenotypes at once: ``edfgen gwas``.
 
-This module is the file-level wrapper (sample join, QC, engines, outputs); the array kernels it
-calls live in :mod:`edfgen.kernels.association`.
+This module is the wiring, formats -> engine -> files: the phenotype and covariate tables
+(:mod:`edfgen.commands.gwas_design`), the sample join, the engine (:mod:`edfgen.engines.gwas_stream` over the
+genotype readers, or :mod:`edfgen.engines.hail` and :mod:`edfgen.engines.hail_gwas`) and the outputs
+(:mod:`edfgen.commands.gwas_output`). The array kernels live in :mod:`edfgen.kernels.association`,
+:mod:`edfgen.kernels.logistic`, :mod:`edfgen.kernels.models` and :mod:`edfgen.kernels.qc`.
 
 Model (per variant ``j`` and phenotype ``p``): ``y_p = C b + g_j beta + e`` by ordinary least squares
 (``--binary``: logistic regression), with ``C`` the covariates **plus an explicit intercept** and
 ``g_j`` the additive count of the effect allele (PLINK A1 = Hail's alt allele; a dosage for BGEN and
 VCF ``DS``).
 
-Two engines compute the same statistics; ``--engine auto`` (the default) picks ``fast`` for PLINK
-``--bfile`` input on a local Spark master with a linear model or ``--binary --logistic-test wald``, and
-``hail`` for everything else (VCF/BGEN/MatrixTable input, ``--logistic-test firth``, a cluster
-``--spark-master``, or ``--engine hail``):
+Two engines compute the same statistics; ``--engine auto`` (the default) picks ``fast`` for local
+``--bfile``, ``--pfile``, ``--bgen`` or ``--vcf`` input on a local Spark master (``--pfile`` on any) with a
+linear model or ``--binary --logistic-test wald``, and ``hail`` for everything else (MatrixTable or remote
+VCF input, ``--logistic-test firth``, a cluster ``--spark-master``, or ``--engine hail``):
 
 * ``fast`` (linear model): the multi-phenotype GWAS as the matrix
   product it is. Phenotypes are residualised on the covariates once (``Y_res = Y - Q Q^T Y`` with ``Q``
   an orthonormal basis of ``C``); then per block of variants one product ``G^T [Q, Y_res]`` gives
   ``g.y_res`` and ``Q^T g`` for all phenotypes, so ``beta = g.y_res / g_res.g_res`` and
   ``se = sqrt((y_res.y_res - beta g.y_res) / (n - k - 1) / g_res.g_res)`` (Frisch-Waugh-Lovell).
-  Genotypes are streamed from the ``.bed`` in blocks (bed-reader), never held whole.
-* ``fast`` (``--binary``, Wald test): :func:`logistic_association`, Newton-Raphson for all variants of
+  Genotypes are streamed from the files in blocks (:mod:`edfgen.formats.genotypes`), never held whole.
+* ``fast`` (``--binary``, Wald test): :func:`edfgen.kernels.logistic.logistic_association`, Newton-Raphson for all variants of
   a block at once (one ``[C_a C_b]^T W`` product per iteration gives every variant's Fisher matrix, then
   one batched solve), starting from each phenotype's covariates-only fit, with Hail's stopping rule
   (every step < 1e-6, at most 25 iterations); same beta/SE/p as Hail's Wald test. Fits that do not
@@ -52,7 +55,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import time
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Sequence
@@ -60,20 +63,30 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from edfgen.commands.gwas_design import CovariateDesign, covariate_design, select_phenotypes
+from edfgen.commands.gwas_output import GwasOutputs, output_order
+from edfgen.engines import gwas_stream
+from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
+from edfgen.engines.hail_gwas import hail_linear, hail_logistic
 from edfgen.exceptions import InputError
-from edfgen.commands.gwas_output import output_order
-from edfgen.kernels.thresholds import GENOME_WIDE
+from edfgen.formats.genotypes.plink1 import check_plink_fileset
+from edfgen.formats.loco import write_loco_predictions
+from edfgen.formats.manifest import recording
+from edfgen.formats.sumstats import sort_sumstats
+from edfgen.formats.tables import prepare_out_dir, read_table, safe_filename, write_table
+from edfgen.kernels.clump import effective_number_of_tests
 from edfgen.kernels.models import MODELS
-from edfgen.formats.validate import number_fraction, numeric_values
-from edfgen.kernels.association import (  # the array kernels; also importable from here
-    MISSING_GENOTYPES, AssociationResult, CovariateDesign, check_phenotypes, collinear_covariates, covariate_design,
-    expand_columns, inverse_normal_transform,
-    lambda_gc, linear_association, logistic_association, missingness_groups, prepare_logistic, prepare_phenotypes,
-)
+from edfgen.kernels.multivariate import mostest, z_scores
+from edfgen.kernels.qc import QCSettings, qc_table
+from edfgen.kernels.thresholds import GENOME_WIDE
+from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, check_phenotypes, collinear_covariates,
+                                         inverse_normal_transform, lambda_gc)
 
 log = logging.getLogger(__name__)
 
 TRANSFORMS = ("inverse-normal", "none")
+#: minimum number of samples shared by genotypes, phenotypes and covariates
+MIN_SAMPLES = 50
 #: genotype formats the fast engine reads (through edfgen.formats.genotypes)
 FAST_FORMATS = ("bfile", "pfile", "bgen", "vcf")
 
@@ -160,41 +173,6 @@ class GwasResult:
     timings: dict
 
 
-def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = None,
-                      prefix: str | None = None, source: str = "phenotypes") -> list[str]:
-    """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every column
-    holding numbers (all-text columns are skipped with a warning).
-
-    Raises
-    ------
-    InputError
-        A selected column with a non-numeric or infinite value (naming the file, column, row and value).
-    """
-    if columns:
-        cols = expand_columns(columns)
-        missing = [c for c in cols if c not in table.columns]
-        if missing:
-            raise InputError(f"{source}: phenotype column(s) {', '.join(missing)} not found "
-                             f"(has: {', '.join(map(str, table.columns[:15]))})")
-    elif prefix:
-        cols = [c for c in table.columns if str(c).startswith(prefix)]
-        if not cols:
-            raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
-    else:
-        cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
-        text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
-        if text:  # all-text columns (no value is a number) are not phenotypes: say so, never silently
-            log.warning("%s: %d column(s) without any numeric value skipped: %s", source, len(text),
-                        ", ".join(map(str, text[:10])) + (" ..." if len(text) > 10 else ""))
-        cols = [c for c in cols if c not in text]
-    ids = table["IID"].to_numpy() if "IID" in table.columns else None
-    for c in cols:  # a stray word or inf in a phenotype column: one line naming column, row and value
-        numeric_values(table[c], source=source, column=c, ids=ids)
-    if not cols:
-        raise InputError(f"{source}: no numeric phenotype columns")
-    return list(cols)
-
-
 def _check_binary(Y: np.ndarray, names: list[str], source: str) -> np.ndarray:
     vals = np.unique(Y[~np.isnan(Y)])
     if set(vals) <= {0.0, 1.0}:
@@ -209,7 +187,7 @@ def _engine(source, settings: GwasSettings, spark_master: str | None) -> str:
     if settings.engine != "auto":
         if settings.engine == "fast" and (source.kind not in FAST_FORMATS or (settings.binary and
                                                                            settings.logistic_test != "wald")):
-            raise InputError("--engine fast needs --bfile, --pfile or --bgen input and a linear model or "
+            raise InputError("--engine fast needs --bfile, --pfile, --bgen or --vcf input and a linear model or "
                              "--logistic-test wald (use --engine hail)")
         if settings.engine == "hail" and source.kind == "pfile":
             raise InputError("--pfile is read by the fast engine only (use --engine fast or auto)")
@@ -219,15 +197,6 @@ def _engine(source, settings: GwasSettings, spark_master: str | None) -> str:
     remote_vcf = source.kind == "vcf" and "://" in source.label   # gs://, hdfs:// VCFs: Hail reads them
     return "fast" if source.kind in FAST_FORMATS and fast_model and (local or source.kind == "pfile") and not remote_vcf \
         else "hail"
-
-
-def _cache_path(tmp_dir: str, source, qc, iids: np.ndarray) -> str:
-    import hashlib
-    import json
-
-    h = hashlib.sha256(json.dumps([source.fingerprint(), qc.__dict__], sort_keys=True, default=str).encode())
-    h.update("\n".join(sorted(iids)).encode())
-    return os.path.join(tmp_dir, "edfgen-genotype-cache", h.hexdigest()[:20] + ".mt")
 
 
 def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, out_dir: str | os.PathLike, *,
@@ -255,16 +224,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     InputError
         Fewer than 50 samples shared by genotypes, phenotypes and covariates; bad columns.
     """
-    import time
-
-    from edfgen.formats.genotypes import source as gt
-    from edfgen.engines.hail import HailSettings
-    from edfgen.formats.tables import prepare_out_dir, read_table, write_table
-    from edfgen.formats.manifest import recording
-
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    qc = qc or gt.QCSettings()
+    qc = qc or QCSettings()
     hail = hail or HailSettings(threads=threads)
     for name, allowed, value in (("--transform", TRANSFORMS, settings.transform),
                                  ("--missing-genotypes", MISSING_GENOTYPES, settings.missing_genotypes),
@@ -293,34 +255,26 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     engine = _engine(source, settings, hail.spark_master)
     if engine != "fast" and (settings.model != "linear" or settings.multivariate):
         raise InputError(f"--model {settings.model}{' --multivariate' if settings.multivariate else ''} runs in the "
-                         f"fast engine (--bfile, --pfile or --bgen input, local; --logistic-test wald), not {engine}")
+                         f"fast engine (--bfile, --pfile, --bgen or --vcf input, local; --logistic-test wald), not {engine}")
     if source.bfile and engine != "fast":  # truncated .bed, .fam/.bim of another set: one line, not a Hail trace
-        gt.check_plink_fileset(source.bfile)  # (the fast engine's BedReader makes the same checks as it opens)
+        check_plink_fileset(source.bfile)  # (the fast engine's BedReader makes the same checks as it opens)
     if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
         raise InputError("--missing-genotypes drop is implemented in the fast engine (PLINK input, linear model); "
                          "Hail mean-imputes missing calls")
     hl = None
     if engine == "fast":
-        from edfgen.formats.genotypes import select_samples, select_variants
-
-        reader = source.open_reader(threads=threads)
-        sel_samples = select_samples(reader, keep=source.keep, remove=source.remove)
-        sel_variants = select_variants(reader, extract=source.extract, chromosomes=source.chromosomes)
+        reader, sel_samples, sel_variants = gwas_stream.open_selection(source, threads=threads)
         geno_ids = reader.samples["IID"].to_numpy()[sel_samples]
     else:
-        from edfgen.engines.hail import init_hail
-
         hl = init_hail(hail)
         timings["hail_start"] = time.perf_counter() - t0
-        mt_raw = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)
-        geno_ids = np.asarray(mt_raw.s.collect(), dtype=str)
-        gt.check_unique_samples(geno_ids, source)
+        mt_raw, geno_ids = import_for_gwas(hl, source, hail)
     complete_cov = set(design.ids[~np.isnan(design.matrix).any(1)])
     has_pheno = set(ptab["IID"][ptab[names].notna().any(axis=1)])
     overlap = set(geno_ids) & has_pheno & complete_cov
-    if len(overlap) < gt.MIN_SAMPLES:
+    if len(overlap) < MIN_SAMPLES:
         raise InputError(f"only {len(overlap)} samples are shared by genotypes ({source.label}), phenotypes ({pheno}) "
-                         f"and covariates ({covar}) with complete values (need >= {gt.MIN_SAMPLES}); "
+                         f"and covariates ({covar}) with complete values (need >= {MIN_SAMPLES}); "
                          f"are the IID columns the same ids?")
     t1 = time.perf_counter()
 
@@ -363,14 +317,13 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
 
     def outputs_for(variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, cov_names: list[str]):
         """The streaming writer of this GWAS over ``variants`` (already in output order)."""
-        from edfgen.commands.gwas_output import GwasOutputs
-
         return GwasOutputs(out_dir, variants, names, list(files), model=model_label,
                            genome_assembly=settings.genome_assembly, covariates=cov_names, n_covariates=C.shape[1],
                            cases=_case_counts(Y) if settings.binary else None, plots=settings.plots,
                            plots_max=settings.plots_max)
 
     models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
+    stream = dict(binary=settings.binary, missing_genotypes=settings.missing_genotypes, block_size=settings.block_size)
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
                    planned=planned) as man:
         done = None
@@ -378,33 +331,24 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             # one pass over the genotypes: QC counts and association together, each block's results
             # written as soon as its variants pass QC; valid when no sample fails the sample call rate
             # (else the samples change: QC first, then a second pass)
-            done = _one_pass(reader, sel_samples, sel_variants, overlap, design_for, outputs_for, settings, qc,
-                             source.min_info, threads)
+            done = gwas_stream.one_pass(reader, sel_samples, sel_variants,
+                                        output_order(reader.variants.iloc[sel_variants]), overlap, design_for,
+                                        outputs_for, qc, min_info=source.min_info, threads=threads, **stream)
             if done is None:
                 log.info("some samples fail the sample call rate: QC first, then association")
         if done is None:
             if engine == "fast":
-                from edfgen.engines import stream as blockwise
-
-                cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
-                related = _related_callback(source, reader, qc, hail) if qc.remove_related else None
-                variants, sample_index, steps = blockwise.reader_qc(
-                    reader, cand,
-                    reader.variants.iloc[sel_variants].assign(bed_index=sel_variants).reset_index(drop=True),
-                    qc, min_info=source.min_info, related=related,
-                    block=settings.block_size or blockwise.auto_block_size(len(cand), 0))
+                related = (related_callback(source, reader.samples["IID"].to_numpy(), qc, hail)
+                           if qc.remove_related else None)
+                variants, sample_index, steps = gwas_stream.stream_qc(reader, sel_samples, sel_variants, overlap, qc,
+                                                                      min_info=source.min_info, related=related,
+                                                                      block_size=settings.block_size)
                 used_ids = reader.samples["IID"].to_numpy()[sample_index]
-                mt = None
             else:
-                ckpt = _cache_path(hail.tmp_dir or os.path.join(tempfile.gettempdir(), "edfgen-hail"),
-                                   source, qc, np.asarray(sorted(overlap)))
-                mt, variants, steps, n_geno = gt.hail_qc(hl, mt_raw, sorted(overlap), qc, checkpoint=ckpt,
-                                                         min_info=source.min_info)
-                used_ids = np.asarray(mt.s.collect(), dtype=str)
-                sample_index = None
+                mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail)
             timings["import_qc"] = time.perf_counter() - t1
-            if len(used_ids) < gt.MIN_SAMPLES:
-                raise InputError(f"only {len(used_ids)} samples left after sample QC (need >= {gt.MIN_SAMPLES})")
+            if len(used_ids) < MIN_SAMPLES:
+                raise InputError(f"only {len(used_ids)} samples left after sample QC (need >= {MIN_SAMPLES})")
             if len(variants) == 0:
                 raise InputError(f"--{source.kind} {source.label}: no variant passed QC")
             Y, C, cov_names = design_for(used_ids)
@@ -414,18 +358,19 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             variants = variants.iloc[order].reset_index(drop=True)
             outputs = outputs_for(variants, Y, C, cov_names)
             try:
+                loco = permuted = None
                 if engine == "fast" and models_pass:
-                    loco, permuted, res = _model_pass(reader, sample_index, variants, Y, C, settings, threads,
-                                                      names=names, sample_ids=used_ids, outputs=outputs)
+                    loco, permuted, res = gwas_stream.model_pass(
+                        reader, sample_index, variants, Y, C, model=settings.model, multivariate=settings.multivariate,
+                        loco_predictions=settings.loco_predictions, threads=threads, names=names, sample_ids=used_ids,
+                        outputs=outputs, **stream)
                 elif engine == "fast":
-                    _fast_engine(reader, sample_index, variants, Y, C, settings, threads, names=names,
-                                 outputs=outputs)
-                    loco = permuted = None
+                    gwas_stream.fast_pass(reader, sample_index, variants, Y, C, threads=threads, names=names,
+                                          outputs=outputs, **stream)
                 else:
-                    res = (_hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test) if settings.binary
-                           else _hail_linear(hl, mt, used_ids, Y, C))
-                    outputs.add(np.arange(len(variants)), _rows_of(res, order))
-                    loco = permuted = None
+                    res = (hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test) if settings.binary
+                           else hail_linear(hl, mt, used_ids, Y, C))
+                    outputs.add(np.arange(len(variants)), res.rows(order))
                 timings["association"] = time.perf_counter() - t2
                 t3 = time.perf_counter()
                 summary = outputs.close()
@@ -433,8 +378,6 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 outputs.abort()
                 raise
             if loco is not None and not settings.loco_predictions:
-                from edfgen.kernels.ridge import write_loco_predictions
-
                 write_loco_predictions(loco, Path(out_dir) / "loco")
             if permuted is not None:
                 man.extra["multivariate"] = _write_multivariate(out_dir, variants, res, permuted, Y, settings)
@@ -447,7 +390,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                               complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
         log.info(counts.describe())
         man.parameters["covariates"] = cov_names
-        qc_df = gt.qc_table(steps)
+        qc_df = qc_table(steps)
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
         write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")
         timings["export"] = time.perf_counter() - t3
@@ -456,70 +399,6 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          variants_tested=int(n_tested), timings_s={k: round(v, 3) for k, v in timings.items()})
     return GwasResult(out_dir=str(out_dir), phenotypes=names, summary=summary, qc=qc_df, samples=counts,
                       engine=engine, timings=timings)
-
-
-def _rows_of(res: AssociationResult, order: np.ndarray) -> AssociationResult:
-    """``res`` with its rows taken in ``order``."""
-    return AssociationResult(**{k: getattr(res, k)[order] for k in AssociationResult.__dataclass_fields__})
-
-
-def _one_pass(reader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set, design_for, outputs_for,
-              settings: GwasSettings, qc, min_info: float | None, threads: int | None):
-    """QC and association in one pass over the genotypes, streaming each block's results that pass QC.
-
-    Variant QC is per variant, so each block is filtered as it is tested (the same rules as
-    :func:`edfgen.engines.stream.variant_qc`, applied to the block's counts). If a sample fails
-    the sample call rate (known only at the end), the outputs are dropped and ``None`` is returned
-    (the caller runs QC first, then a second pass). Returns ``(number of variants tested, QC steps,
-    used ids, summary, covariate names, timings)``.
-    """
-    import time
-
-    from edfgen.engines import stream as blockwise
-    from edfgen.formats.genotypes import source as gt
-
-    t0 = time.perf_counter()
-    fam = reader.samples
-    bim = reader.variants.iloc[sel_variants]
-    order = output_order(bim)
-    alleles_ok = blockwise.biallelic(bim)[order]
-    rows = sel_variants[order][alleles_ok]       # reader rows of the candidates, in output order
-    cand_variants = reader.variants.iloc[rows].assign(bed_index=rows).reset_index(drop=True)
-    del bim
-    cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
-    cand_ids = fam["IID"].to_numpy()[cand]
-    Y, C, cov_names = design_for(cand_ids)
-    dosages = not reader.hardcalls_only
-    outputs = outputs_for(cand_variants, Y, C, cov_names)
-    kept = np.zeros(len(cand_variants), dtype=bool)
-    block_steps: list[list] = []
-    try:
-        def sink(sl: slice, res: AssociationResult, counts: blockwise.VariantCounts) -> None:
-            keep, steps = blockwise.variant_qc(counts, np.ones(sl.stop - sl.start, dtype=bool), len(cand), qc,
-                                               dosages=dosages, min_info=min_info)
-            kept[sl] = keep
-            block_steps.append(steps[1:])
-            if keep.any():
-                outputs.add(np.arange(sl.start, sl.stop)[keep], _rows_of(res, np.flatnonzero(keep)))
-
-        vcounts = _fast_engine(reader, cand, cand_variants, Y, C, settings, threads, names=outputs.names, sink=sink)
-        if not ((1 - vcounts.sample_missing / max(len(cand_variants), 1)) >= qc.sample_call_rate).all():
-            outputs.abort()
-            return None
-        if not kept.any():
-            raise InputError(f"--{reader.kind} {reader.label}: no variant passed QC")
-        t1 = time.perf_counter()
-        summary = outputs.close()
-    except BaseException:
-        outputs.abort()
-        raise
-    # the variant steps of all blocks together (each step's removed and kept counts add up over blocks)
-    vsteps = [gt.QCStep(first.filter, first.level, first.threshold, sum(b[i].removed for b in block_steps),
-                        sum(b[i].remaining for b in block_steps)) for i, first in enumerate(block_steps[0])]
-    steps = [gt.QCStep("biallelic", "variant", "2 alleles", int((~alleles_ok).sum()), int(alleles_ok.sum())),
-             gt.QCStep("sample_call_rate", "sample", f">= {qc.sample_call_rate:g}", 0, len(cand)), *vsteps]
-    timings = {"association": t1 - t0, "export": time.perf_counter() - t1}
-    return int(kept.sum()), steps, cand_ids, summary, cov_names, timings
 
 
 def _drop_constant_indicators(C: np.ndarray, names: list[str]):
@@ -532,86 +411,9 @@ def _drop_constant_indicators(C: np.ndarray, names: list[str]):
     return C[:, keep], [n for n, k in zip(names, keep) if k]
 
 
-def _fast_engine(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
-                 settings: GwasSettings, threads: int | None, *, names=None, outputs=None, sink=None):
-    """Blockwise association over the reader rows ``variants["bed_index"]`` of samples ``sample_index``
-    (linear, or logistic Wald with ``settings.binary``): :func:`edfgen.engines.stream.association_pass`.
-
-    Each block's results go to ``sink(rows, result, counts)``, or, with ``outputs`` (a
-    :class:`~edfgen.commands.gwas_output.GwasOutputs` over ``variants``), are written as they come.
-    Returns the per-variant QC counts (:class:`~edfgen.engines.stream.VariantCounts`).
-    """
-    from edfgen.engines.stream import association_pass, auto_block_size
-
-    sink = sink or outputs.sink
-    def run():
-        return association_pass(reader, sample_index, variants["bed_index"].to_numpy(), Y, C,
-                                binary=settings.binary, missing_genotypes=settings.missing_genotypes,
-                                block=settings.block_size or auto_block_size(len(sample_index), Y.shape[1]),
-                                names=names, sink=sink)[1]
-
-    try:  # BLAS threads = --threads (None: all cores); threadpoolctl comes with scikit-learn
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return run()
-    with threadpool_limits(limits=threads):
-        return run()
-
-
-#: seed of the one permutation of samples whose z-scores give the multivariate test's null
-MULTIVARIATE_PERMUTATION_SEED = 20200723
-
-
-def _model_pass(reader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
-                settings: GwasSettings, threads: int | None, *, names, sample_ids, outputs):
-    """The fast engine with ``settings.model`` (:mod:`edfgen.kernels.models`) after QC, writing into
-    ``outputs``: ``(LocoPredictions or None, permuted-genotype AssociationResult or None,
-    AssociationResult or None)``.
-
-    ridge-LOCO runs its step 1 over the same variants first (or reads ``settings.loco_predictions``);
-    ``settings.multivariate`` also tests every block with the samples permuted once, and keeps both
-    results in memory (the multivariate statistic needs the correlation of all permuted z-scores).
-    """
-    from edfgen.engines.stream import association_pass, auto_block_size
-    from edfgen.kernels.models import genome_from_reader, make_model
-    from edfgen.kernels.ridge import read_loco_predictions
-
-    preds = read_loco_predictions(settings.loco_predictions) if settings.loco_predictions else None
-    model = make_model(settings.model, binary=settings.binary, missing_genotypes=settings.missing_genotypes,
-                       predictions=preds)
-    vidx = variants["bed_index"].to_numpy()
-    chroms = variants["chromosome"].astype(str).to_numpy()
-    perm = (np.random.default_rng(MULTIVARIATE_PERMUTATION_SEED).permutation(len(sample_index))
-            if settings.multivariate else None)
-
-    def run():
-        genome = genome_from_reader(reader, sample_index, vidx, chroms) if model.needs_genome else None
-        extra = {"sample_ids": sample_ids} if model.needs_genome else {}
-        prepared = model.prepare(C, Y, names=names, genome=genome, **extra)
-        out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
-                               block=settings.block_size or auto_block_size(len(sample_index), Y.shape[1]),
-                               names=names, permutation=perm,
-                               sink=None if perm is not None else outputs.sink)
-        if perm is not None:
-            outputs.add(np.arange(len(vidx)), out[0])
-        return getattr(prepared, "predictions", None), (out[2] if perm is not None else None), out[0]
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return run()
-    with threadpool_limits(limits=threads):
-        return run()
-
-
 def _write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, permuted: AssociationResult,
                         Y: np.ndarray, settings: GwasSettings) -> dict:
     """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation)."""
-    from edfgen.kernels.clump import effective_number_of_tests
-    from edfgen.kernels.multivariate import mostest, z_scores
-    from edfgen.formats.sumstats import sort_sumstats
-    from edfgen.formats.tables import write_table
-
     m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
     mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value,
                  m_eff=m_eff)
@@ -629,117 +431,7 @@ def _write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult,
             "eigen_floor": mv.eigen_floor, "lambda_gc": lambda_gc(mv.p_value),
             "n_significant": int((mv.p_value < GENOME_WIDE).sum()),
             "n_significant_min_p": int((mv.min_p_corrected < GENOME_WIDE).sum()),
-            "permutation_seed": MULTIVARIATE_PERMUTATION_SEED}
-
-
-def _related_callback(source, reader, qc, hail):
-    """``--remove-related`` for the fast engine: KING through Hail on the same files and samples."""
-    def related(sample_rows) -> set:
-        from edfgen.formats.genotypes import source as gt
-        from edfgen.engines.hail import init_hail
-
-        hl = init_hail(hail)
-        mt = gt.import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)  # KING ignores INFO
-        mt = mt.filter_cols(hl.literal(set(reader.samples["IID"].to_numpy()[sample_rows])).contains(mt.s))
-        return gt.related_to_remove(hl, gt._common_variants(hl, mt), qc.kinship)
-    return related
-
-
-def _annotate_design(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray):
-    """Attach y (NaN -> missing) and covariates to the MT columns as arrays, keyed by IID."""
-    df = pd.DataFrame({"s": used_ids})
-    df["y"] = [list(r) for r in np.where(np.isnan(Y), None, Y).tolist()]
-    df["c"] = C.tolist()
-    ht = hl.Table.from_pandas(df, key="s")
-    ht = ht.annotate(y=ht.y.map(lambda v: hl.float64(v)))
-    mt = mt.annotate_cols(**ht[mt.s])
-    return mt
-
-
-#: up to this many missingness patterns, one plain-list ``linear_regression_rows`` per pattern is used
-#: (each a pass over the checkpointed MatrixTable); beyond it, one chained (list-of-lists) call. In Hail
-#: 0.2.139 the chained form is ~12x slower per pass (measured: 2078 variants x 5000 samples x 32
-#: phenotypes, 14-18 s chained vs 1.1 s plain).
-CHAINED_ABOVE_GROUPS = 8
-
-
-def _hail_linear(hl, mt, used_ids, Y, C) -> AssociationResult:
-    """Hail ``linear_regression_rows`` per missingness group (plain list of y), or chained for many groups."""
-    mt = _annotate_design(hl, mt, used_ids, Y, C)
-    groups = missingness_groups(Y)
-    covs = [mt.c[i] for i in range(C.shape[1])]
-    M, P = mt.count_rows(), Y.shape[1]
-    arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
-    n = np.zeros((M, P), dtype=np.int64)
-
-    def mat(res, col, width):
-        return pd.DataFrame(res[col].tolist(), index=range(len(res)), columns=range(width)).to_numpy(dtype=float)
-
-    if len(groups) <= CHAINED_ABOVE_GROUPS:
-        for _, cols in groups:
-            ht = hl.linear_regression_rows(y=[mt.y[int(p)] for p in cols], x=mt.x, covariates=covs)
-            res = ht.select("n", "sum_x", "beta", "standard_error", "p_value").key_by().drop(
-                "locus", "alleles").to_pandas()
-            for f in ("beta", "standard_error", "p_value"):
-                arrays[f][:, cols] = mat(res, f, len(cols))
-            ng = res["n"].to_numpy(dtype=float)
-            n[:, cols] = ng[:, None]
-            arrays["effect_allele_frequency"][:, cols] = (res["sum_x"].to_numpy(dtype=float) / (2 * ng))[:, None]
-        return AssociationResult(n=n, **arrays)
-    ys = [[mt.y[int(p)] for p in cols] for _, cols in groups]
-    ht = hl.linear_regression_rows(y=ys, x=mt.x, covariates=covs, block_size=64)
-    # Hail 0.2.139 returns one entry per *phenotype* (each group's arrays repeated once per member of the
-    # group), not one per group: take each group's entry at its flattened offset (also right if a later
-    # Hail returns one entry per group), flattening in Hail so the driver never collects the P-fold copies.
-    first = ht.head(1).n.collect()
-    per_group = not first or len(first[0]) == len(groups)
-    offsets = list(range(len(groups))) if per_group else [int(o) for o in
-                                                           np.cumsum([0] + [len(c) for _, c in groups[:-1]])]
-    flat = {f: hl.flatten(hl.array([ht[f][o] for o in offsets])) for f in ("beta", "standard_error", "p_value")}
-    res = ht.select(n=hl.array([ht.n[o] for o in offsets]), sum_x=hl.array([ht.sum_x[o] for o in offsets]), **flat)
-    res = res.key_by().drop("locus", "alleles").to_pandas()
-    order = np.concatenate([cols for _, cols in groups])
-    for f in ("beta", "standard_error", "p_value"):
-        arrays[f][:, order] = mat(res, f, P)
-    n_g, sx_g = mat(res, "n", len(groups)), mat(res, "sum_x", len(groups))
-    per_pheno = np.concatenate([[g] * len(cols) for g, (_, cols) in enumerate(groups)])
-    n[:, order] = n_g[:, per_pheno]
-    arrays["effect_allele_frequency"][:, order] = sx_g[:, per_pheno] / (2 * n_g[:, per_pheno])
-    return AssociationResult(n=n, **arrays)
-
-
-def _hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
-    """Hail ``logistic_regression_rows`` per missingness group (Wald or Firth).
-
-    Firth returns no standard error: it is reported as ``|beta| / sqrt(chi_sq_stat)`` (the SE that
-    reproduces the likelihood-ratio p-value).
-    """
-    mt = _annotate_design(hl, mt, used_ids, Y, C)
-    groups = missingness_groups(Y)
-    M, P = mt.count_rows(), Y.shape[1]
-    arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
-    n = np.zeros((M, P), dtype=np.int64)
-    for mask, cols in groups:
-        ids = hl.literal(set(used_ids[mask]))
-        sub = mt.filter_cols(ids.contains(mt.s))
-        sub = sub.annotate_rows(__af=hl.agg.mean(sub.x) / 2)
-        ht = hl.logistic_regression_rows(test=test, y=[sub.y[int(p)] for p in cols], x=sub.x, covariates=[sub.c[i] for i in range(C.shape[1])], pass_through=["__af"])
-        r = ht.to_pandas()
-        for j, p in enumerate(cols):
-            stats_ = pd.DataFrame(list(r["logistic_regression"].map(lambda a: a[j])))
-            beta = stats_["beta"].to_numpy(dtype=float)
-            if test == "firth":
-                chi = stats_["chi_sq_stat"].to_numpy(dtype=float)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    se = np.abs(beta) / np.sqrt(chi)
-            else:
-                se = stats_["standard_error"].to_numpy(dtype=float)
-            arrays["beta"][:, p] = beta
-            arrays["standard_error"][:, p] = se
-            arrays["p_value"][:, p] = stats_["p_value"].to_numpy(dtype=float)
-            arrays["effect_allele_frequency"][:, p] = r["__af"].to_numpy(dtype=float)
-            n[:, p] = int(mask.sum())
-    return AssociationResult(n=n, **arrays)
+            "permutation_seed": gwas_stream.MULTIVARIATE_PERMUTATION_SEED}
 
 
 def _case_counts(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -748,8 +440,6 @@ def _case_counts(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _safe(name: str) -> str:
-    from edfgen.formats.tables import safe_filename
-
     s = safe_filename(name)
     if not s:
         raise InputError(f"phenotype name {name!r} cannot be a file name")

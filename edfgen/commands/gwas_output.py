@@ -26,6 +26,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from edfgen import __version__
+from edfgen.exceptions import InputError
+from edfgen.formats.sumstats import SumstatsFormatter, SumstatsMeta, SumstatsStream, chrom_key
+from edfgen.formats.tables import write_table
 from edfgen.kernels.association import AssociationResult
 from edfgen.kernels.thresholds import GENOME_WIDE  # the threshold of gwas_summary.tsv and of the plots
 
@@ -44,8 +48,6 @@ INDEX_MEMORY = 256 * 2 ** 20
 
 def output_order(variants: pd.DataFrame) -> np.ndarray:
     """Row order of ``variants`` in the output files: chromosome (natural order), then position."""
-    from edfgen.formats.sumstats import chrom_key
-
     return np.lexsort((variants["base_pair_location"].to_numpy(), chrom_key(variants["chromosome"]).to_numpy()))
 
 
@@ -65,8 +67,6 @@ def _raise_open_file_limit(needed: int, n_phenotypes: int) -> None:
     except (ValueError, OSError):  # pragma: no cover - not allowed
         pass
     if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < needed:
-        from edfgen.exceptions import InputError
-
         raise InputError(f"{n_phenotypes} phenotypes are written at once and need {needed} open files, but the "
                          f"limit is {resource.getrlimit(resource.RLIMIT_NOFILE)[0]} (raise it with ulimit -n, or "
                          "run the phenotypes in several gwas calls)")
@@ -102,8 +102,7 @@ class GwasOutputs:
                  model: str, genome_assembly: str, covariates: Sequence[str] = (), n_covariates: int | None = None,
                  cases: tuple[np.ndarray, np.ndarray] | None = None, plots: bool = True,
                  plots_max: int | None = None, writers: int | None = None):
-        from edfgen.formats.sumstats import SumstatsStream
-        from edfgen.plots import GwasPlotAccumulator
+        from edfgen.plots import GwasPlotAccumulator  # matplotlib only when plots are drawn
 
         self.out_dir = Path(out_dir)
         self.base = variants  # referenced, not copied (a copy costs ~50 bytes per variant)
@@ -166,8 +165,6 @@ class GwasOutputs:
     def _write_block(self, rows: np.ndarray, res: AssociationResult, share: np.ndarray, first: bool) -> None:
         """Format and compress the rows of the phenotypes ``share``; the ``first`` writer also keeps
         the summaries (counts, plot data)."""
-        from edfgen.formats.sumstats import SumstatsFormatter
-
         fmt = SumstatsFormatter(self.base.iloc[rows][list(BASE_COLUMNS)])
         p_all = res.p_value
         for j in share:
@@ -191,10 +188,6 @@ class GwasOutputs:
     def close(self) -> pd.DataFrame:
         """Wait for the writer, finish every file (index, rename, metadata), write ``gwas_summary.tsv``
         and the plots; returns the summary table."""
-        from edfgen import __version__
-        from edfgen.formats.sumstats import SumstatsMeta
-        from edfgen.formats.tables import write_table
-
         try:
             while self._pending:
                 for f in self._pending.popleft():

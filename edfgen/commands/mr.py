@@ -28,7 +28,7 @@ from edfgen.formats.sumstats import (MR_REQUIRED, combine_phenotype, expand_sums
                                      load_sumstats, read_header, read_instruments, twosamplemr_columns)
 from edfgen.formats.tables import PathLike, prepare_out_dir, write_table
 from edfgen.kernels.clump import ClumpSettings
-from edfgen.kernels.ld import open_panel, panel_fingerprint
+from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
 from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
 from edfgen.kernels.mr.methods import DEFAULT_METHODS, MRResult, get_method
 from edfgen.kernels.mr import sensitivity as sens

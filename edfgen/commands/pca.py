@@ -22,7 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.engines.hail import HailSettings, hail_pca, import_genotypes, init_hail
 from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.base import check_unique_iids
+from edfgen.formats.genotypes.plink1 import check_plink_fileset
+from edfgen.formats.genotypes.selection import read_id_list
+from edfgen.formats.manifest import recording
+from edfgen.formats.tables import prepare_out_dir, write_table
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +73,7 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     InputError
         Too few samples or variants for ``k`` PCs.
     """
-    from edfgen.formats.genotypes.source import check_plink_fileset, check_unique_samples, hail_calls, import_genotypes
-    from edfgen.engines.hail import HailSettings, init_hail
-    from edfgen.formats.tables import prepare_out_dir, write_table
-    from edfgen.formats.manifest import recording
-
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen pca")
-    from edfgen.formats.genotypes import read_id_list
-
     ids = read_id_list(keep, what="--keep") if keep is not None else None
     geno_ids = None
     if source.bfile:  # checked before Hail starts: duplicated IIDs (as gwas), a truncated/foreign .bed
@@ -84,29 +83,9 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     mt = import_genotypes(source, tmp_dir=(hail.tmp_dir if hail else None), hl=hl)
     if geno_ids is None:  # VCF/BGEN/MT: sample ids known only after the import
         geno_ids = np.asarray(mt.s.collect(), dtype=str)
-        check_unique_samples(geno_ids, source)
+        check_unique_iids(geno_ids, f"--{source.kind} {source.label}")
         _check_keep(ids, geno_ids, keep, source)
-    if ids is not None:
-        mt = mt.filter_cols(hl.literal(ids).contains(mt.s))
-    mt = mt.filter_rows(hl.len(mt.alleles) == 2)
-    mt = mt.annotate_entries(GT=hail_calls(hl, mt.x))
-    mt = mt.annotate_rows(__af=hl.agg.mean(mt.x) / 2)
-    mt = mt.filter_rows((mt.__af >= maf) & (mt.__af <= 1 - maf))
-    mt = mt.checkpoint(hl.utils.new_temp_file("pca", "mt"))
-    n_samples = mt.count_cols()
-    pruned = hl.ld_prune(mt.GT, r2=ld_r2, bp_window_size=ld_window_kb * 1000)
-    mt = mt.filter_rows(hl.is_defined(pruned[mt.row_key]))
-    n_var = mt.count_rows()
-    if k >= min(n_samples, n_var):
-        raise InputError(f"--k {k}: need fewer PCs than samples ({n_samples}) and pruned variants ({n_var})")
-    eig, scores, _ = hl.hwe_normalized_pca(mt.GT, k=k, compute_loadings=False)
-    sc = scores.to_pandas()
-    pcs = pd.DataFrame(sc["scores"].tolist(), columns=[f"PC{i + 1}" for i in range(k)])
-    pcs.insert(0, "IID", sc["s"].astype(str).to_numpy())
-    rows = mt.rows()
-    pv = rows.select(chromosome=rows.locus.contig.replace("^chr", ""), base_pair_location=rows.locus.position,
-                     effect_allele=rows.alleles[1], other_allele=rows.alleles[0],
-                     variant_id=rows.varid).key_by().drop("locus", "alleles").to_pandas()
+    eig, pcs, pv, n_samples, n_var = hail_pca(hl, mt, ids, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb)
     params = dict(genotypes={source.kind: source.label}, reference_genome=source.reference_genome, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb,
                   keep=str(keep) if keep else None, method="hail.hwe_normalized_pca")
     with recording(out_dir, "edfgen pca", parameters=params, inputs=[*source.paths(), keep]) as man:

@@ -1,22 +1,46 @@
-"""One Hail (Spark) context per process, started lazily with edfgen's defaults.
+"""The Hail engine: one Hail (Spark) context per process, started lazily with edfgen's defaults; the
+genotype importers (``--bfile``, ``--vcf``, ``--bgen``, ``--mt`` as a MatrixTable with entry ``x``, the
+effect-allele count or dosage), quality control and KING relatedness in Hail.
 
 The same code runs locally (``local[*]``, the default) and on a Spark cluster
 (``spark_master="yarn"`` or ``spark://...``; on Dataproc, ``hailctl dataproc submit``).
-The reference genome is GRCh38. Hail's warning that it was tested on Java 11 is silenced:
+The default reference genome is GRCh38. Hail's warning that it was tested on Java 11 is silenced:
 Hail 0.2.139 runs on Java 17, which is what edfgen is tested on.
+
+Importers (:func:`import_genotypes`): PLINK ``--bfile`` (``hl.import_plink``, A1 counted), ``--vcf``
+(``GT`` calls or ``DS`` dosages), ``--bgen`` with its ``--sample`` files (an ``.idx2`` index is built
+with ``hl.index_bgen`` into the temporary directory when absent) or ``--mt`` (a MatrixTable with
+``GT`` or ``dosage``/``DS`` entries, columns keyed by sample id). Contigs are read in the
+``--reference-genome`` build (``1`` and ``chr1`` both accepted) and written without ``chr``. The QC
+rules are the kernels of :mod:`edfgen.kernels.qc`; :func:`hail_qc` computes their counts in Hail.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
 
-from edfgen.exceptions import ToolError
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError, ToolError
+from edfgen.formats.genotypes.base import check_unique_iids
+from edfgen.formats.genotypes.bgen import read_oxford_sample
+from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
+from edfgen.formats.genotypes.source import GenotypeSource
+from edfgen.formats.tables import atomic_write
+from edfgen.kernels.qc import (KINSHIP_2ND_DEGREE, QCSettings, QCStep, VariantCounts, sample_call_rate_step,
+                               variant_qc)
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +66,6 @@ def java_major_version() -> int | None:
         out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30).stderr
     except (OSError, subprocess.SubprocessError):
         return None
-    import re
-
     m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
     if not m:
         return None
@@ -91,3 +113,307 @@ def init_hail(settings: HailSettings | None = None):
     except Exception:  # pragma: no cover - non-Spark backends
         pass
     return hl
+
+
+# ----------------------------------------------------------------------------------------------
+# Hail importers and QC
+# ----------------------------------------------------------------------------------------------
+def _contig_recoding(reference_genome: str = "GRCh38") -> dict[str, str]:
+    """File contig names -> Hail's contigs of ``reference_genome`` (``chr1`` for GRCh38, ``1`` for GRCh37)."""
+    if reference_genome == "GRCh37":
+        rec = {f"chr{i}": str(i) for i in range(1, 23)}
+        rec.update({"chrX": "X", "chrY": "Y", "23": "X", "24": "Y", "25": "X", "XY": "X", "26": "MT", "M": "MT",
+                    "chrM": "MT", "chrMT": "MT"})
+        return rec
+    rec = {str(i): f"chr{i}" for i in range(1, 23)}
+    rec.update({"X": "chrX", "Y": "chrY", "23": "chrX", "24": "chrY", "MT": "chrM", "26": "chrM", "M": "chrM",
+                "25": "chrX", "XY": "chrX"})
+    return rec
+
+
+def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=None,
+                     min_info_in_qc: bool = False):
+    """Import genotypes with Hail; return a MatrixTable keyed by ``s`` (= IID) with entry ``x`` (float64
+    effect-allele count/dosage) and row field ``varid`` (file id or ``chr:pos:ref:alt``).
+
+    Raises
+    ------
+    InputError
+        Unreadable file or an MT without a usable entry field.
+    """
+    if hl is None:
+        hl = init_hail()
+    rg = source.reference_genome
+    rec = _contig_recoding(rg)
+    if source.pfile:
+        raise InputError(f"--pfile {source.pfile}: PLINK 2 files are read by the fast engine only (--engine fast)")
+    if source.min_info is not None and not min_info_in_qc:
+        raise InputError("--min-info is computed by the fast engine and the Hail GWAS only (gwas; --engine fast "
+                         "elsewhere)")
+    try:
+        if source.bfile:
+            mt = hl.import_plink(bed=f"{source.bfile}.bed", bim=f"{source.bfile}.bim", fam=f"{source.bfile}.fam",
+                                 reference_genome=rg, contig_recoding=rec, a2_reference=True, quant_pheno=True)
+            mt = mt.annotate_rows(varid=mt.rsid)
+            mt = mt.select_entries(x=hl.float64(mt.GT.n_alt_alleles()))
+        elif source.vcf:
+            if "{chr}" in source.vcf or source.vcf.endswith(".bcf"):
+                raise InputError(f"--vcf {source.vcf}: {'a {chr} template' if '{chr}' in source.vcf else 'BCF'} is "
+                                 "read by the fast engine only (Hail: one VCF, e.g. bcftools concat -Oz)")
+            mt = hl.import_vcf(source.vcf, reference_genome=rg, contig_recoding=rec, force_bgz=source.vcf.endswith(".gz"),
+                               array_elements_required=False)
+            mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid), _chr_pos_id(hl, mt), mt.rsid))
+            if source.vcf_field == "DS" or (source.vcf_field == "auto" and "DS" in mt.entry):
+                if "DS" not in mt.entry:
+                    raise InputError(f"--vcf {source.vcf}: no DS field (use --vcf-field GT)")
+                x = mt.DS[0] if isinstance(mt.DS.dtype, hl.tarray) else mt.DS
+                if "GT" in mt.entry:  # no DS for a sample: its hard call (plink2 --vcf dosage=DS)
+                    x = hl.or_else(x, hl.float64(mt.GT.n_alt_alleles()))
+            else:
+                x = mt.GT.n_alt_alleles()
+            mt = mt.select_entries(x=hl.float64(x))
+        elif source.bgen:
+            pairs = source.bgen_files()
+            samples = {smp for _, smp in pairs}
+            if len(samples) > 1 and not any("://" in str(smp) for smp in samples):
+                # Hail reads one sample file for all
+                first = read_oxford_sample(pairs[0][1])["IID"].tolist()
+                for _, smp in pairs[1:]:
+                    if read_oxford_sample(smp)["IID"].tolist() != first:
+                        raise InputError(f"--sample {smp}: other samples than {pairs[0][1]}; per-chromosome BGENs "
+                                         "must list the same samples in the same order")
+            index_map = {}
+            for bgen, _ in pairs:
+                if hl.hadoop_exists(bgen + ".idx2"):  # works for local paths and gs://, hdfs://
+                    continue
+                key = hashlib.sha256(f"{source.fingerprint()}:{bgen}".encode()).hexdigest()[:16]
+                idx = os.path.join(tmp_dir or tempfile.gettempdir(), "edfgen-bgen-index", key + ".idx2")
+                if not hl.hadoop_exists(idx):
+                    if "://" not in idx:
+                        os.makedirs(os.path.dirname(idx), exist_ok=True)
+                    hl.index_bgen(bgen, index_file_map={bgen: idx}, reference_genome=rg, contig_recoding=rec)
+                index_map[bgen] = idx
+            mt = hl.import_bgen([b for b, _ in pairs], entry_fields=["dosage"], sample_file=pairs[0][1],
+                                index_file_map=index_map or None)
+            mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid),
+                                                   _chr_pos_id(hl, mt), mt.rsid))
+            mt = mt.select_entries(x=hl.float64(mt.dosage))
+        else:
+            mt = hl.read_matrix_table(source.mt)
+            if "rsid" not in mt.row:
+                mt = mt.annotate_rows(rsid=hl.missing(hl.tstr))
+            if "varid" not in mt.row:
+                mt = mt.annotate_rows(varid=hl.or_else(mt.rsid, _chr_pos_id(hl, mt)))
+            if "x" in mt.entry and mt.x.dtype == hl.tfloat64:  # written by edfgen
+                x = mt.x
+            elif "GT" in mt.entry:
+                x = mt.GT.n_alt_alleles()
+            elif "dosage" in mt.entry or "DS" in mt.entry:
+                x = mt["dosage"] if "dosage" in mt.entry else mt["DS"]
+            else:
+                raise InputError(f"--mt {source.mt}: needs an entry field GT, dosage or DS "
+                                 f"(has {', '.join(mt.entry)})")
+            mt = mt.select_entries(x=hl.float64(x))
+        col_key = list(mt.col_key)[0]
+        if col_key != "s":
+            mt = mt.key_cols_by(s=hl.str(mt[col_key]))
+        mt = mt.select_cols().select_rows("rsid", "varid")
+        if source.bgen:  # BGEN samples without probabilities come back as filtered entries: make them missing
+            mt = mt.unfilter_entries()
+    except InputError:
+        raise
+    except Exception as exc:  # Hail raises many exception types on unreadable input
+        raise InputError(f"--{source.kind} {source.label}: cannot import ({str(exc).splitlines()[0][:300]})") from None
+    return _hail_selection(hl, mt, source)
+
+
+def _hail_selection(hl, mt, source: GenotypeSource):
+    """``--keep/--remove`` (columns) and ``--chr/--extract`` (rows) on an imported MatrixTable."""
+    if source.keep is not None:
+        mt = mt.filter_cols(hl.literal(read_id_list(source.keep, what="--keep")).contains(mt.s))
+    if source.remove is not None:
+        mt = mt.filter_cols(hl.literal(read_id_list(source.remove, what="--remove")).contains(mt.s), keep=False)
+    if source.chromosomes is not None:
+        mt = mt.filter_rows(hl.literal(set(source.chromosomes)).contains(
+            mt.locus.contig.replace("^chr", "").replace("^M$", "MT")))
+    if source.extract is not None:
+        ids = hl.literal(read_variant_list(source.extract))
+        mt = mt.filter_rows(ids.contains(mt.varid) | ids.contains(hl.or_else(mt.rsid, "")))
+    return mt
+
+
+def _chr_pos_id(hl, mt):
+    return hl.delimit([mt.locus.contig.replace("^chr", ""), hl.str(mt.locus.position),
+                       mt.alleles[0], hl.or_else(mt.alleles[1], ".")], ":")
+
+
+def hail_calls(hl, x):
+    """Hard calls from a count/dosage entry (rounded), for KING, HWE and PCA."""
+    return hl.or_missing(hl.is_defined(x), hl.unphased_diploid_gt_index_call(hl.int32(hl.floor(x + 0.5))))
+
+
+def related_pairs(hl, mt, kinship: float = KINSHIP_2ND_DEGREE):
+    """Pairs of samples with KING-robust kinship > ``kinship`` (``hl.king``), as a Hail Table
+    ``(i, j, phi)`` with ``i < j`` (checkpointed)."""
+    calls = mt.select_entries(GT=hail_calls(hl, mt.x))
+    king = hl.king(calls.GT)
+    pairs = king.filter_entries((king.phi > kinship) & (king.s_1 < king.s)).entries()
+    pairs = pairs.key_by()
+    pairs = pairs.select(i=pairs.s_1, j=pairs.s, phi=pairs.phi)
+    return pairs.checkpoint(hl.utils.new_temp_file("king", "ht"))
+
+
+def related_to_remove(hl, mt, kinship: float = KINSHIP_2ND_DEGREE) -> set[str]:
+    """Samples to drop so that no pair has KING kinship > ``kinship`` (``hl.king`` + ``hl.maximal_independent_set``,
+    which removes as few samples as it can)."""
+    pairs = related_pairs(hl, mt, kinship)
+    if pairs.count() == 0:
+        return set()
+    mis = hl.maximal_independent_set(pairs.i, pairs.j, keep=False)
+    return set(mis.node.collect())
+
+
+def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
+            checkpoint: str | None = None,
+            min_info: float | None = None) -> tuple[object, pd.DataFrame, list[QCStep], int]:
+    """QC in Hail (any input format): returns (QC'd MT, variants table, steps, N genotyped).
+
+    ``min_info``: keep variants whose MaCH r² (:func:`edfgen.kernels.qc.mach_r2`, from the
+    dosages of the samples kept) is at least this, after the other variant filters, as the fast engine.
+
+    The QC'd MatrixTable is written to ``checkpoint`` (if given) so association never re-reads
+    the input files; a later run with the same input files, QC settings and samples reads that
+    checkpoint (and its ``.qc.json``) instead of importing and filtering again.
+    """
+    sidecar = f"{checkpoint}.qc.json" if checkpoint else None
+    if checkpoint and os.path.exists(sidecar) and os.path.exists(os.path.join(checkpoint, "_SUCCESS")):
+        log.info("reusing QC'd genotypes %s", checkpoint)
+        info = json.loads(Path(sidecar).read_text())
+        mt = hl.read_matrix_table(checkpoint)
+        return mt, pd.DataFrame(info["variants"]), [QCStep(**s) for s in info["steps"]], info["n_genotyped"]
+    n_geno = mt.count_cols()
+    n_var = mt.count_rows()
+    steps: list[QCStep] = []
+    mt = mt.filter_rows(hl.len(mt.alleles) == 2)
+    if keep_iids is not None:
+        mt = mt.filter_cols(hl.literal(set(keep_iids)).contains(mt.s))
+    mt = mt.annotate_cols(cr=hl.agg.mean(hl.float64(hl.is_defined(mt.x))))
+    cols = mt.cols().to_pandas()
+    s_ok = (cols["cr"] >= settings.sample_call_rate).to_numpy()
+    steps.append(sample_call_rate_step(s_ok, settings))
+    mt = mt.filter_cols(mt.cr >= settings.sample_call_rate).drop("cr")
+    if settings.remove_related:
+        drop = related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
+        steps.append(QCStep("related", "sample", f"kinship <= {settings.kinship:g}", len(drop),
+                            int(s_ok.sum()) - len(drop)))
+        mt = mt.filter_cols(hl.literal(drop).contains(mt.s), keep=False)
+    mt = mt.add_row_index("__i")
+    mt = mt.annotate_rows(n_called=hl.agg.count_where(hl.is_defined(mt.x)),
+                          n_het=hl.agg.count_where(hl.floor(mt.x + 0.5) == 1),
+                          n_hom_alt=hl.agg.count_where(hl.floor(mt.x + 0.5) == 2),
+                          dosage_sum=hl.agg.sum(mt.x), dosage_sumsq=hl.agg.sum(mt.x * mt.x))
+    rt = mt.rows()
+    rows = rt.select(i=rt.__i, chromosome=rt.locus.contig.replace("^chr", ""), base_pair_location=rt.locus.position,
+                     effect_allele=rt.alleles[1], other_allele=rt.alleles[0], variant_id=rt.varid, rsid=rt.rsid,
+                     n_called=rt.n_called, n_het=rt.n_het, n_hom_alt=rt.n_hom_alt, dosage_sum=rt.dosage_sum,
+                     dosage_sumsq=rt.dosage_sumsq).key_by().drop("locus", "alleles").to_pandas()
+    n_used = mt.count_cols()
+    counts = VariantCounts(*(rows[c].to_numpy(dtype=np.int64) for c in ("n_called", "n_het", "n_hom_alt")),
+                           *(rows[c].to_numpy(dtype=float) for c in ("dosage_sum", "dosage_sumsq")),
+                           sample_missing=np.zeros(n_used, dtype=np.int64))
+    keep, vsteps = variant_qc(counts, np.ones(len(rows), dtype=bool), n_used, settings, dosages=True,
+                              min_info=min_info)
+    n_bi = len(rows)
+    steps = [QCStep("biallelic", "variant", "2 alleles", n_var - n_bi, n_bi), *steps, *vsteps[1:]]
+    kept = rows[keep]
+    keep_idx = hl.literal(set(int(i) for i in kept["i"]), dtype=hl.tset(hl.tint64))
+    mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_het", "n_hom_alt", "dosage_sum",
+                                                         "dosage_sumsq")
+    variants = kept[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
+    variants["rsid"] = variants["rsid"].where(variants["rsid"].astype(str).str.match(r"^rs\d+$"))
+    if checkpoint:
+        mt = mt.checkpoint(checkpoint, overwrite=True)
+        info = {"variants": variants.astype(object).where(variants.notna(), None).to_dict(orient="list"),
+                "steps": [asdict(s) for s in steps], "n_genotyped": int(n_geno)}
+        with atomic_write(sidecar) as fh:
+            json.dump(info, fh)
+    return mt, variants.reset_index(drop=True), steps, n_geno
+
+
+def _common_variants(hl, mt, maf: float = 0.01):
+    """Variants with MAF >= ``maf`` and call rate >= 0.95, for KING."""
+    af = hl.agg.mean(mt.x) / 2
+    mt = mt.annotate_rows(__af=af, __cr=hl.agg.mean(hl.float64(hl.is_defined(mt.x))))
+    return mt.filter_rows((hl.min(mt.__af, 1 - mt.__af) >= maf) & (mt.__cr >= 0.95))
+
+
+def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: QCSettings,
+                     hail: HailSettings | None = None):
+    """``--remove-related`` for the streamed engine: ``related(sample_rows) -> set of IIDs`` to drop, from KING
+    through Hail on the same files, restricted to the samples ``sample_ids[sample_rows]``."""
+    hail = hail or HailSettings()
+
+    def related(sample_rows) -> set:
+        hl = init_hail(hail)
+        mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)  # KING ignores INFO
+        mt = mt.filter_cols(hl.literal(set(np.asarray(sample_ids)[sample_rows])).contains(mt.s))
+        return related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
+    return related
+
+
+def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray) -> str:
+    h = hashlib.sha256(json.dumps([source.fingerprint(), qc.__dict__], sort_keys=True, default=str).encode())
+    h.update("\n".join(sorted(iids)).encode())
+    return os.path.join(tmp_dir, "edfgen-genotype-cache", h.hexdigest()[:20] + ".mt")
+
+
+def import_for_gwas(hl, source: GenotypeSource, hail: HailSettings):
+    """The genotypes of ``source`` imported for the Hail GWAS: ``(MatrixTable, sample ids)``; duplicated
+    sample ids are an input error."""
+    mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)
+    ids = np.asarray(mt.s.collect(), dtype=str)
+    check_unique_iids(ids, f"--{source.kind} {source.label}")
+    return mt, ids
+
+
+def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, hail: HailSettings):
+    """:func:`hail_qc` of the samples ``overlap``, checkpointed in ``hail.tmp_dir`` (reused by a later run
+    with the same files, QC settings and samples): ``(QC'd MatrixTable, variants, steps, sample ids)``."""
+    ckpt = _cache_path(hail.tmp_dir or os.path.join(tempfile.gettempdir(), "edfgen-hail"), source, qc,
+                       np.asarray(sorted(overlap)))
+    mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info)
+    return mt, variants, steps, np.asarray(mt.s.collect(), dtype=str)
+
+
+def hail_pca(hl, mt, ids: set | None, *, k: int, maf: float, ld_r2: float, ld_window_kb: int):
+    """LD-pruned ``hwe_normalized_pca`` of the imported genotypes (samples ``ids``, all when None; biallelic
+    variants with ``maf <= AF <= 1 - maf``, pruned with ``hl.ld_prune``): ``(eigenvalues, scores table
+    IID, PC1..PCk, pruned variants table, samples, pruned variants)``.
+
+    Raises
+    ------
+    InputError
+        ``k`` not below the number of samples and of pruned variants.
+    """
+    if ids is not None:
+        mt = mt.filter_cols(hl.literal(ids).contains(mt.s))
+    mt = mt.filter_rows(hl.len(mt.alleles) == 2)
+    mt = mt.annotate_entries(GT=hail_calls(hl, mt.x))
+    mt = mt.annotate_rows(__af=hl.agg.mean(mt.x) / 2)
+    mt = mt.filter_rows((mt.__af >= maf) & (mt.__af <= 1 - maf))
+    mt = mt.checkpoint(hl.utils.new_temp_file("pca", "mt"))
+    n_samples = mt.count_cols()
+    pruned = hl.ld_prune(mt.GT, r2=ld_r2, bp_window_size=ld_window_kb * 1000)
+    mt = mt.filter_rows(hl.is_defined(pruned[mt.row_key]))
+    n_var = mt.count_rows()
+    if k >= min(n_samples, n_var):
+        raise InputError(f"--k {k}: need fewer PCs than samples ({n_samples}) and pruned variants ({n_var})")
+    eig, scores, _ = hl.hwe_normalized_pca(mt.GT, k=k, compute_loadings=False)
+    sc = scores.to_pandas()
+    pcs = pd.DataFrame(sc["scores"].tolist(), columns=[f"PC{i + 1}" for i in range(k)])
+    pcs.insert(0, "IID", sc["s"].astype(str).to_numpy())
+    rows = mt.rows()
+    pv = rows.select(chromosome=rows.locus.contig.replace("^chr", ""), base_pair_location=rows.locus.position,
+                     effect_allele=rows.alleles[1], other_allele=rows.alleles[0],
+                     variant_id=rows.varid).key_by().drop("locus", "alleles").to_pandas()
+    return eig, pcs, pv, n_samples, n_var

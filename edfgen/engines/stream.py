@@ -5,61 +5,26 @@ current one is tested), counts what variant QC needs (called, heterozygous and h
 effect-allele hard calls, dosage sums and sums of squares, per-sample missing calls) and runs the
 association kernel of :mod:`edfgen.kernels.association` on it.
 
-Imputation quality: :func:`mach_r2` is plink2's ``MACH_R2`` (``--freq cols=+machr2``, the
-``--mach-r2-filter`` statistic): the variance of the dosages over the samples analysed divided by
-its binomial expectation ``2p(1-p)``.
-
-References
-----------
-Li Y, Willer CJ, Ding J, Scheet P, Abecasis GR (2010) MaCH: using sequence and genotype data to
-estimate haplotypes and unobserved genotypes. Genet Epidemiol 34:816. doi:10.1002/gepi.20533
-Marchini J, Howie B (2010) Genotype imputation for genome-wide association studies. Nat Rev Genet
-11:499 (Box 3, the r² information measures). doi:10.1038/nrg2796
+The QC rules applied to these counts (and MaCH r², the imputation INFO) are the kernels of
+:mod:`edfgen.kernels.qc`; :func:`genome_from_reader` is the re-iterable pass ridge-LOCO's step 1 needs.
 """
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from edfgen.formats.genotypes.base import MISSING_INT8, GenotypeReader
+from edfgen.kernels.association import AssociationResult
+from edfgen.kernels.models import GenomeBlocks, make_model
+from edfgen.kernels.qc import (QCSettings, VariantCounts, biallelic, related_step, sample_call_rate_ok,
+                               sample_call_rate_step, variant_qc)
+from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VariantCounts:
-    """Per-variant sums over the samples read (arrays ``[M]``) and per-sample missing calls ``[N]``."""
-
-    n_called: np.ndarray
-    n_het: np.ndarray
-    n_hom_alt: np.ndarray
-    dosage_sum: np.ndarray
-    dosage_sumsq: np.ndarray
-    sample_missing: np.ndarray
-
-    @property
-    def info(self) -> np.ndarray:
-        return mach_r2(self.n_called, self.dosage_sum, self.dosage_sumsq)
-
-
-def mach_r2(n_called: np.ndarray, dosage_sum: np.ndarray, dosage_sumsq: np.ndarray) -> np.ndarray:
-    """MaCH r² (plink2 ``MACH_R2``): ``var(d) / (2 p (1 - p))`` with ``p = mean(d) / 2``.
-
-    ``var`` is the population variance of the called dosages. Monomorphic variants get NaN (plink2
-    reports them as ``NA``); values above 1 are returned as computed, as plink2 does.
-    """
-    n = np.asarray(n_called, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.asarray(dosage_sum, dtype=float) / n
-        var = np.asarray(dosage_sumsq, dtype=float) / n - mean * mean
-        p = mean / 2.0
-        r2 = var / (2.0 * p * (1.0 - p))
-    return np.where((p > 0) & (p < 1), r2, np.nan)
 
 
 #: memory budget of one block's float64 genotypes [samples x variants]
@@ -205,10 +170,6 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     ``(AssociationResult [M, P] or None, VariantCounts)``, plus the permuted ``AssociationResult`` with
     ``permutation``; the counts come from the same blocks.
     """
-    from edfgen.kernels.association import AssociationResult
-    from edfgen.kernels.models import make_model
-    from edfgen.progress import progress
-
     if sink is not None and permutation is not None:
         raise ValueError("association_pass: a sink and a permutation cannot be combined")
     model = model or make_model("linear", binary=binary, missing_genotypes=missing_genotypes)
@@ -267,49 +228,15 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     return result, counts
 
 
-def biallelic(variants) -> np.ndarray:
-    """Variants with exactly two distinct, defined alleles (``0``/``.`` = undefined)."""
-    from edfgen.formats.genotypes.source import biallelic_mask
-
-    return (variants["n_alleles"] == 2).to_numpy() & biallelic_mask(variants)
-
-
-def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, settings, *, dosages: bool,
-               min_info: float | None = None):
-    """Variant QC of the candidate variants from their counts: ``(keep [V], steps)``.
-
-    ``counts`` are over the biallelic candidates (``alleles_ok``); the steps are those of
-    :func:`edfgen.formats.genotypes.source.variant_qc_mask` (MAF from dosages for dosage input), then
-    ``min_info`` (MaCH r² >= ``min_info``; monomorphic variants fail) when given.
-    """
-    from edfgen.formats.genotypes.source import QCStep, variant_qc_mask
-
-    V = len(alleles_ok)
-    full = [np.zeros(V) for _ in range(4)]
-    for f, c in zip(full, (counts.n_called, counts.n_het, counts.n_hom_alt, counts.dosage_sum)):
-        f[alleles_ok] = c
-    keep, steps = variant_qc_mask(full[0].astype(np.int64), full[1].astype(np.int64), full[2].astype(np.int64),
-                                  n_samples, settings, alleles_ok=alleles_ok,
-                                  dosage_sum=full[3] if dosages else None)
-    if min_info is not None:
-        info = np.full(V, np.nan)
-        info[alleles_ok] = counts.info
-        before = int(keep.sum())
-        keep &= np.nan_to_num(info, nan=-1.0) >= min_info
-        steps.append(QCStep("min_info", "variant", f"MaCH r2 >= {min_info:g}", before - int(keep.sum()),
-                            int(keep.sum())))
-    return keep, steps
-
-
-def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settings, *,
+def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settings: QCSettings, *,
               min_info: float | None = None, related=None, block: int = 4096):
-    """Sample then variant QC with numpy over any reader (the fast engine's QC when samples change).
+    """Sample then variant QC with numpy over any reader (the streamed engine's QC when samples change).
 
     Parameters
     ----------
     sample_index : rows of ``reader.samples`` to consider
     variants : DataFrame
-        Candidate rows of ``reader.variants`` with their row number in ``bed_index``.
+        Candidate rows of ``reader.variants`` with their reader row number in ``row``.
     related : callable, optional
         ``related(sample_rows) -> set of IIDs`` to drop (KING through Hail, ``--remove-related``).
 
@@ -317,22 +244,17 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
     -------
     (variants kept, sample rows kept, list of QCStep)
     """
-    from edfgen.formats.genotypes.source import QCStep
-
     alleles_ok = biallelic(variants)
-    vrows = variants["bed_index"].to_numpy()[alleles_ok]
+    vrows = variants["row"].to_numpy()[alleles_ok]
     counts = count_variants(reader, sample_index, vrows, block=block)
-    scr = 1 - counts.sample_missing / max(len(vrows), 1)
-    s_ok = scr >= settings.sample_call_rate
-    steps = [QCStep("sample_call_rate", "sample", f">= {settings.sample_call_rate:g}", int((~s_ok).sum()),
-                    int(s_ok.sum()))]
+    s_ok = sample_call_rate_ok(counts.sample_missing, len(vrows), settings)
+    steps = [sample_call_rate_step(s_ok, settings)]
     samples = np.asarray(sample_index)[s_ok]
     changed = not s_ok.all()
     if related is not None:
         drop = related(samples)
         rel_ok = ~np.isin(reader.samples["IID"].to_numpy()[samples], list(drop))
-        steps.append(QCStep("related", "sample", f"kinship <= {settings.kinship:g}", int((~rel_ok).sum()),
-                            int(rel_ok.sum())))
+        steps.append(related_step(rel_ok, settings))
         samples = samples[rel_ok]
         changed = changed or not rel_ok.all()
     if changed:
@@ -342,3 +264,19 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
     steps = [vsteps[0], *steps, *vsteps[1:]]
     log.info("QC: %d biallelic of %d variants, %d kept", int(alleles_ok.sum()), len(variants), int(keep.sum()))
     return variants[keep].reset_index(drop=True), samples, steps
+
+
+def genome_from_reader(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray,
+                       chromosomes: Sequence[str]) -> GenomeBlocks:
+    """:class:`~edfgen.kernels.models.GenomeBlocks` over a genotype reader: the variants ``variant_index``
+    (chromosome of each in ``chromosomes``) of the samples ``sample_index``."""
+    labels = np.asarray(chromosomes).astype(str)
+    order = list(dict.fromkeys(labels))
+    groups = [(c, np.asarray(variant_index)[labels == c]) for c in order]
+
+    def blocks(size: int):
+        for c, idx in groups:
+            for _, G in read_blocks(reader, sample_index, idx, block=size):
+                yield c, block_counts(G)[-1]
+
+    return GenomeBlocks(blocks=blocks, chromosomes=tuple((c, len(idx)) for c, idx in groups))

@@ -30,7 +30,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import read_table
-from edfgen.formats.validate import numeric_values
+from edfgen.kernels.validate import numeric_values
 
 log = logging.getLogger(__name__)
 

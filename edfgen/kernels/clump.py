@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.ld import R2_METHODS, GenotypePanel, WindowLD, chromosome_runs, r2_vector
+from edfgen.kernels.ld import R2_METHODS, LDPanel, WindowLD, chromosome_runs, r2_vector
 from edfgen.kernels.thresholds import GENOME_WIDE
 
 LOCI_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "phenotype",
@@ -203,7 +203,7 @@ def clump_arrays(p: np.ndarray, chrom: np.ndarray, pos: np.ndarray, genotypes: G
 
 
 
-def clump_lockstep(p: Sequence[np.ndarray], bim: Sequence[np.ndarray], panel: GenotypePanel,
+def clump_lockstep(p: Sequence[np.ndarray], bim: Sequence[np.ndarray], panel: LDPanel,
                    settings: ClumpSettings, ld: WindowLD) -> list[ClumpKernelResult]:
     """Clump several phenotypes at once (:func:`clump_arrays` of each): every round, each unfinished
     phenotype asks for the LD of its next index variant; the distinct ones are computed together
@@ -246,7 +246,7 @@ def clump_lockstep(p: Sequence[np.ndarray], bim: Sequence[np.ndarray], panel: Ge
 
 
 
-def merge_loci(clumps: pd.DataFrame, panel: GenotypePanel | None, *,
+def merge_loci(clumps: pd.DataFrame, panel: LDPanel | None, *,
                settings: ClumpSettings = ClumpSettings(), ld: WindowLD | None = None) -> pd.DataFrame:
     """Merge index variants of all phenotypes into independent loci.
 

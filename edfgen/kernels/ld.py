@@ -1,4 +1,4 @@
-"""Linkage disequilibrium (r²) from PLINK 1 binary genotypes, one index variant against a window.
+"""Linkage disequilibrium (r²) from hard-call genotype arrays, one index variant against a window.
 
 Two r² estimators, both computed with matrix products on the genotype block of a window
 (never all pairs over the genome):
@@ -17,8 +17,11 @@ Two r² estimators, both computed with matrix products on the genotype block of 
 Both return a *signed* r² (sign of D / of the correlation), like PLINK's ``cur_r2``.
 
 :class:`WindowLD` answers the clumping question (``|r²| > r2``) for an index variant against its
-whole window once, from bit-packed genotype classes (AND + population count, as PLINK 1.9), and
-keeps the answer for every phenotype clumped against the same panel.
+whole window once, from bit-packed genotype classes (AND + population count, as PLINK 1.9) that the
+panel hands it (:meth:`edfgen.formats.genotypes.panel.GenotypePanel.class_bits`: repacked from the
+``.bed``'s 2-bit codes for PLINK 1, else from decoded hard calls), and keeps the answer for every
+phenotype clumped against the same panel. The panels that open genotype files are in
+:mod:`edfgen.formats.genotypes.panel`.
 
 References
 ----------
@@ -32,14 +35,11 @@ frequencies", BMC Bioinformatics 8:428, doi:10.1186/1471-2105-8-428.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
 import numpy as np
-import pandas as pd
 
 from edfgen.exceptions import InputError
 
@@ -305,170 +305,23 @@ def corr_r2_from_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.sign(r) * r * r, ok
 
 
-# ----------------------------------------------------------------------------- genotype files
-def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
-    """How a manifest records an LD reference panel: ``(small files, bytes of the genotype files)``.
-
-    For a PLINK 1 prefix: ``([PREFIX.bim, PREFIX.fam], size of PREFIX.bed)``. For a
-    :class:`~edfgen.formats.genotypes.source.GenotypeSource` or reader: its variant/sample files and the
-    summed size of its genotype files (``.bed``, ``.pgen``, ``.bgen``). The small files go to the
-    manifest inputs (sha256); genotype files are recorded by size only (``ld_panel_bed_bytes``),
-    because hashing a biobank's genotypes takes longer than clumping or MR with them. The byte count
-    is ``None`` when no genotype file exists.
-    """
-    if isinstance(prefix, (str, Path)):
-        bed = Path(f"{prefix}.bed")
-        return [Path(f"{prefix}.{e}") for e in ("bim", "fam")], (bed.stat().st_size if bed.exists() else None)
-    paths = [Path(p) for p in prefix.paths()]
-    big = [p for p in paths if p.suffix in (".bed", ".pgen", ".bgen", ".gz", ".bgz", ".bcf", ".vcf")]
-    small = [p for p in paths if p not in big]
-    size = sum(p.stat().st_size for p in big if p.exists()) if any(p.exists() for p in big) else None
-    return small, size
-
-
-@dataclass(frozen=True)
-class PlinkVariants:
-    """The variants of an LD panel: one row per variant in file order."""
-
-    chromosome: np.ndarray      # str [V]
-    variant_id: np.ndarray      # str [V]
-    position: np.ndarray        # int64 [V]
-    allele1: np.ndarray         # str [V] (the counted allele)
-    allele2: np.ndarray         # str [V]
-
-    @functools.cached_property
-    def rows_by_id(self) -> pd.Series:
-        """Panel row of each variant id, built once per panel (ids listed more than once are
-        left out: they are ambiguous)."""
-        s = pd.Series(np.arange(len(self.variant_id)), index=pd.Index(self.variant_id))
-        return s[~s.index.duplicated(keep=False)]
-
-
-class GenotypePanel:
-    """Allele counts of selected variants of an LD panel, from any genotype reader.
-
-    Parameters
-    ----------
-    reader : :class:`edfgen.formats.genotypes.GenotypeReader`
-        PLINK 1/2 or BGEN files (dosages are rounded to hard calls, as plink does for LD).
-    founders_only
-        Keep only founders (both parental ids ``0``; files without parents: every sample), as PLINK
-        1.9 does for LD.
-    cache_mb
-        Decoded genotypes are read in contiguous blocks of variants (~8 MiB each) and kept in
-        a least-recently-used cache of this size, so overlapping windows are decoded once.
-    sample_index : array of int, optional
-        Rows of ``reader.samples`` to use (``--keep/--remove``), before the founder filter.
-    variant_index : array of int, optional
-        Rows of ``reader.variants`` that make up the panel (``--extract/--chr``); panel row ``i`` is
-        reader row ``variant_index[i]``.
-
-    Notes
-    -----
-    Memory is bounded by ``cache_mb`` plus one window (``n_samples x window`` int8), never the
-    whole genome.
-    """
-
-    def __init__(self, reader, *, founders_only: bool = True, cache_mb: int = 256,
-                 sample_index: np.ndarray | None = None, variant_index: np.ndarray | None = None):
-        self.reader = reader
-        self.prefix = Path(str(reader.label))
-        v = reader.variants
-        self._rows = np.arange(len(v)) if variant_index is None else np.asarray(variant_index, dtype=np.int64)
-        v = v.iloc[self._rows]
-        self.variants = PlinkVariants(chromosome=v["chromosome"].to_numpy(str), variant_id=v["variant_id"].to_numpy(str),
-                                      position=v["base_pair_location"].to_numpy(np.int64),
-                                      allele1=v["effect_allele"].to_numpy(str), allele2=v["other_allele"].to_numpy(str))
-        self.n_variants = len(v)
-        fam = reader.samples
-        keep = np.zeros(len(fam), dtype=bool)
-        keep[np.arange(len(fam)) if sample_index is None else np.asarray(sample_index)] = True
-        if founders_only and {"PAT", "MAT"} <= set(fam.columns):  # PLINK 1.9: founder = both parental ids "0"
-            keep &= ((fam["PAT"].fillna("0") == "0") & (fam["MAT"].fillna("0") == "0")).to_numpy()
-        self.sample_index = np.flatnonzero(keep)
-        self.n_samples = int(keep.sum())
-        if self.n_samples == 0:
-            raise InputError(f"LD panel {reader.label}: no founders to compute LD from")
-        self._all = self.n_samples == len(fam)
-        self._block = max(64, (8 << 20) // max(self.n_samples, 1))
-        self._cache: "OrderedDict[int, np.ndarray]" = OrderedDict()
-        self._cache_max = max(1, (cache_mb << 20) // (self._block * self.n_samples))
-
-    def _get_block(self, b: int) -> np.ndarray:
-        arr = self._cache.get(b)
-        if arr is not None:
-            self._cache.move_to_end(b)
-            return arr
-        rows = None if self._all else self.sample_index
-        start, stop = b * self._block, min((b + 1) * self._block, self.n_variants)
-        arr = self.reader.read(rows, self._rows[start:stop], dtype=np.int8)
-        self._cache[b] = arr
-        while len(self._cache) > self._cache_max:
-            self._cache.popitem(last=False)
-        return arr
-
-    def read(self, variant_index: np.ndarray) -> np.ndarray:
-        """Allele counts ``int8 [n_samples, k]`` of the variants at ``variant_index`` (panel rows);
-        missing calls are ``-127``."""
-        idx = np.asarray(variant_index, dtype=np.intp)
-        if idx.size == 0:
-            return np.zeros((self.n_samples, 0), dtype=np.int8)
-        if idx.min() < 0 or idx.max() >= self.n_variants:
-            raise IndexError(f"{self.prefix}: variant index {int(idx.min())}..{int(idx.max())} outside the "
-                             f"panel rows 0..{self.n_variants - 1}")
-        blocks = idx // self._block
-        out = np.empty((self.n_samples, idx.size), dtype=np.int8, order="F")
-        for b in np.unique(blocks):
-            sel = np.flatnonzero(blocks == b)
-            out[:, sel] = self._get_block(int(b))[:, idx[sel] - b * self._block]
-        return out
-
-    def close(self) -> None:
-        self.reader.close()
-
-    def __enter__(self) -> "GenotypePanel":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class PlinkGenotypes(GenotypePanel):
-    """:class:`GenotypePanel` of a PLINK 1 fileset ``PREFIX.bed/.bim/.fam`` (bed-reader, one thread)."""
-
-    def __init__(self, prefix: str | Path, *, founders_only: bool = True, cache_mb: int = 256):
-        from edfgen.formats.genotypes.plink1 import BedReader
-
-        super().__init__(BedReader(str(prefix), threads=1), founders_only=founders_only, cache_mb=cache_mb)
-        self.prefix = Path(str(prefix))
-
-
-def open_panel(panel, *, founders_only: bool = True) -> GenotypePanel:
-    """An LD panel from a PLINK 1 prefix, a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (``--bfile``,
-    ``--pfile``, ``--bgen`` with ``--keep/--remove/--chr/--extract``) or an open panel (returned as is)."""
-    if isinstance(panel, GenotypePanel):
-        return panel
-    if isinstance(panel, (str, Path)):
-        return PlinkGenotypes(panel, founders_only=founders_only)
-    from edfgen.formats.genotypes import select_samples, select_variants
-
-    if panel.min_info is not None:
-        raise InputError("--min-info filters association results; an LD panel uses every variant (drop --min-info)")
-    reader = panel.open_reader(threads=1)
-    rows = select_samples(reader, keep=panel.keep, remove=panel.remove) if (panel.keep or panel.remove) else None
-    cols = (select_variants(reader, extract=panel.extract, chromosomes=panel.chromosomes)
-            if (panel.extract or panel.chromosomes) else None)
-    return GenotypePanel(reader, founders_only=founders_only, sample_index=rows, variant_index=cols)
-
-
 # ----------------------------------------------------------------------------- shared window LD
-def _bits_of(byte: int, first: int) -> int:
-    return sum(((byte >> (first + 2 * j)) & 1) << j for j in range(4))
+class LDPanel(Protocol):
+    """What the LD kernels need of a genotype panel (implemented by
+    :class:`edfgen.formats.genotypes.panel.GenotypePanel`; kernels never open files themselves).
 
+    ``variants`` has ``chromosome``, ``position``, ``variant_id`` arrays and ``rows_by_id``;
+    ``read(rows)`` returns int8 hard calls ``[n_samples, len(rows)]`` (-1 missing);
+    ``class_bits(rows)`` the bit-packed genotype classes ``uint8 [len(rows), 3, ceil(n / 8)]``.
+    """
 
-#: the 4 low / high bits of the 2-bit .bed codes of one byte (4 samples), as a 4-bit number
-_LOW_BITS = np.array([_bits_of(v, 0) for v in range(256)], dtype=np.uint8)
-_HIGH_BITS = np.array([_bits_of(v, 1) for v in range(256)], dtype=np.uint8)
+    variants: object
+    n_samples: int
+    _block: int     # variants per read/class_bits block (the window cache is sized in these)
+
+    def read(self, rows: np.ndarray) -> np.ndarray: ...
+
+    def class_bits(self, rows: np.ndarray) -> np.ndarray: ...
 
 
 def chromosome_runs(chrom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -491,8 +344,9 @@ class WindowLD:
 
     Parameters
     ----------
-    panel : GenotypePanel
-        The LD panel (sorted by chromosome and position: see :attr:`usable`).
+    panel : :class:`~edfgen.formats.genotypes.panel.GenotypePanel`
+        The LD panel (sorted by chromosome and position: see :attr:`usable`); read through its
+        ``variants``, ``n_samples``, ``_block`` and ``class_bits(block)``.
     radius : int
         Window radius in bp (``ClumpSettings.bp_radius``).
     r2 : float
@@ -514,7 +368,7 @@ class WindowLD:
     at once, so the answers are identical to :func:`r2_vector`'s.
     """
 
-    def __init__(self, panel: GenotypePanel, *, radius: int, r2: float, method: str = "plink",
+    def __init__(self, panel, *, radius: int, r2: float, method: str = "plink",
                  cache_mb: int = 512):
         if method not in R2_METHODS:
             raise InputError(f"r2 method {method!r} unknown (choose from {', '.join(R2_METHODS)})")
@@ -549,22 +403,6 @@ class WindowLD:
         self.ensure([row])
         return self._linked[int(row)][np.asarray(rows, dtype=np.int64) - self._lo[row]]
 
-    def _raw_bed(self) -> np.ndarray | None:
-        """The ``.bed`` bytes ``[reader variants, bytes per variant]`` when the panel is a variant-major
-        PLINK 1 fileset used with all its samples (else ``None``: decode through the reader)."""
-        if not hasattr(self, "_raw"):
-            from edfgen.formats.genotypes.plink1 import BedReader
-
-            self._raw = None
-            reader = self.panel.reader
-            path = Path(f"{getattr(reader, 'prefix', '')}.bed")
-            if isinstance(reader, BedReader) and self.panel._all and path.is_file():
-                raw = np.memmap(path, dtype=np.uint8, mode="r")
-                bpv = (len(reader.samples) + 3) // 4
-                if raw.size == 3 + bpv * len(reader.variants) and bytes(raw[:3]) == b"\x6c\x1b\x01":
-                    self._raw = raw[3:].reshape(len(reader.variants), bpv)
-        return self._raw
-
     def _block_bits(self, b: int) -> np.ndarray:
         """uint64 ``[variants of block b, 3, words]``: genotype classes 0/1/2 (copies of the counted
         allele, A1 for PLINK 1), bit ``i % 64`` of word ``i // 64`` for sample ``i``."""
@@ -572,26 +410,9 @@ class WindowLD:
         if arr is not None:
             self._bits.move_to_end(b)
             return arr
-        size, n = self.panel._block, self.panel.n_samples
-        rows = self.panel._rows[b * size:min((b + 1) * size, self.panel.n_variants)]
-        packed = np.zeros((rows.size, 3, self._words * 8), dtype=np.uint8)
-        raw = self._raw_bed()
-        if raw is not None:
-            # .bed: 2 bits per sample, low bits first; 0 = two A1, 1 = missing, 2 = one, 3 = none
-            x = raw[rows]
-            if x.shape[1] % 2:
-                x = np.concatenate([x, np.zeros((x.shape[0], 1), dtype=np.uint8)], axis=1)
-            lo = _LOW_BITS[x[:, 0::2]] | (_LOW_BITS[x[:, 1::2]] << 4)     # [k, bytes]: 8 samples a byte
-            hi = _HIGH_BITS[x[:, 0::2]] | (_HIGH_BITS[x[:, 1::2]] << 4)
-            m = lo.shape[1]
-            valid = np.packbits(np.arange(m * 8) < n, bitorder="little")   # padding samples in no class
-            packed[:, 2, :m] = ~lo & ~hi & valid
-            packed[:, 1, :m] = ~lo & hi
-            packed[:, 0, :m] = lo & hi
-        else:
-            g = np.ascontiguousarray(self.panel._get_block(b).T)           # [k, n] int8
-            for a in range(3):
-                packed[:, a, :(n + 7) // 8] = np.packbits(g == a, axis=1, bitorder="little")
+        bits = self.panel.class_bits(b)                                     # uint8 [k, 3, ceil(n / 8)]
+        packed = np.zeros((bits.shape[0], 3, self._words * 8), dtype=np.uint8)
+        packed[:, :, :bits.shape[2]] = bits
         arr = packed.view(np.uint64)
         self._bits[b] = arr
         while len(self._bits) > self._bits_max:

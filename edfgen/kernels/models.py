@@ -5,14 +5,12 @@ Every model is a frozen dataclass of its options with
 * ``prepare(covariates, phenotypes, *, names=None, genome=None)`` -> a prepared state (phenotypes
   residualised, null fits, whole-genome predictions: whatever is done once per GWAS);
 * ``test_block(prepared, genotypes, *, chromosome=None, call_stats=None)`` -> the statistics of one
-  block of variants;
-* ``joint``: ``False`` when ``test_block`` returns one result per variant *and phenotype*
-  (:class:`~edfgen.kernels.association.AssociationResult`, arrays ``[M, P]``), ``True`` when it
-  returns one result per variant across all phenotypes;
+  block of variants (:class:`~edfgen.kernels.association.AssociationResult`, arrays ``[M, P]``: one
+  result per variant and phenotype);
 * ``needs_genome``: ``prepare`` needs a whole pass over the genotypes first (``genome``: a
-  :class:`GenomeBlocks`), as ridge-LOCO's step 1 does.
+  :class:`GenomeBlocks`, e.g. :func:`edfgen.engines.stream.genome_from_reader`), as ridge-LOCO's step 1 does.
 
-The engines in :mod:`edfgen.commands.gwas` only stream genotype blocks and write files; adding a model
+The engines (:mod:`edfgen.engines.stream`) only stream genotype blocks; :mod:`edfgen.commands.gwas` writes files; adding a model
 touches this module and its tests. The kernels themselves stay pure functions in
 :mod:`edfgen.kernels.association` (linear, logistic), :mod:`edfgen.kernels.ridge` (whole-genome
 ridge regression) and :mod:`edfgen.kernels.multivariate` (MOSTest).
@@ -26,8 +24,9 @@ from typing import Callable, ClassVar, Iterator, Sequence
 import numpy as np
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, linear_association,
-                                         logistic_association, prepare_logistic, prepare_phenotypes)
+from edfgen.kernels.association import MISSING_GENOTYPES, AssociationResult, linear_association, prepare_phenotypes
+from edfgen.kernels.logistic import logistic_association, prepare_logistic
+from edfgen.kernels.ridge import ridge_loco_predictions
 
 __all__ = ["GenomeBlocks", "AssociationModel", "LinearModel", "LogisticModel", "RidgeLocoModel", "MODELS",
            "make_model"]
@@ -70,29 +69,10 @@ class GenomeBlocks:
         return cls(blocks=blocks, chromosomes=tuple((chrom[a], int(b - a)) for a, b in zip(starts, ends)))
 
 
-def genome_from_reader(reader, sample_index: np.ndarray, variant_index: np.ndarray,
-                       chromosomes: Sequence[str]) -> GenomeBlocks:
-    """:class:`GenomeBlocks` over a genotype reader (:mod:`edfgen.formats.genotypes`): the variants
-    ``variant_index`` (chromosome of each in ``chromosomes``) of the samples ``sample_index``."""
-    from edfgen.engines.stream import block_counts, read_blocks
-
-    labels = np.asarray(chromosomes).astype(str)
-    order = list(dict.fromkeys(labels))
-    groups = [(c, np.asarray(variant_index)[labels == c]) for c in order]
-
-    def blocks(size: int):
-        for c, idx in groups:
-            for _, G in read_blocks(reader, sample_index, idx, block=size):
-                yield c, block_counts(G)[-1]
-
-    return GenomeBlocks(blocks=blocks, chromosomes=tuple((c, len(idx)) for c, idx in groups))
-
-
 class AssociationModel:
     """Interface of an association model (see the module docstring)."""
 
     name = ""
-    joint = False            # one result per variant across phenotypes (True) or per phenotype (False)
     needs_genome = False     # prepare() needs a pass over the genotypes
     needs_chromosome = False  # test_block() needs each block's chromosome
     binary = False
@@ -133,7 +113,7 @@ class LinearModel(AssociationModel):
 
 @dataclass(frozen=True)
 class LogisticModel(AssociationModel):
-    """Additive logistic regression (Wald test), :func:`~edfgen.kernels.association.logistic_association`.
+    """Additive logistic regression (Wald test), :func:`~edfgen.kernels.logistic.logistic_association`.
 
     ``test_block`` results carry ``converged`` ``[M, P]``.
     """
@@ -209,8 +189,6 @@ class RidgeLocoModel(AssociationModel):
     predictions: object = None
 
     def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None):
-        from edfgen.kernels.ridge import ridge_loco_predictions
-
         preds = self.predictions
         if preds is None:
             if genome is None:

@@ -28,6 +28,8 @@ References
 Mbatchou J et al. (2021) Computationally efficient whole-genome regression for quantitative and binary
 traits. Nat Genet 53:1097. doi:10.1038/s41588-021-00870-7
 Breiman L (1996) Stacked regressions. Mach Learn 24:49. doi:10.1007/BF00117832
+
+The predictions' files (``<out>/loco``) are written and read by :mod:`edfgen.formats.loco`.
 """
 
 from __future__ import annotations
@@ -36,18 +38,18 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.kernels.association import prepare_phenotypes
+from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LocoPredictions", "ridge_loco_predictions", "shrinkage_grid", "read_loco_predictions",
-           "write_loco_predictions", "H2_GRID"]
+__all__ = ["LocoPredictions", "ridge_loco_predictions", "shrinkage_grid", "H2_GRID"]
 
 #: REGENIE's heritability grid for both levels
 H2_GRID = (0.01, 0.25, 0.5, 0.75, 0.99)
@@ -217,9 +219,6 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     ----------
     Mbatchou J et al. (2021) Nat Genet 53:1097. doi:10.1038/s41588-021-00870-7
     """
-    from edfgen.kernels.association import prepare_phenotypes
-    from edfgen.progress import progress
-
     Y = np.asarray(phenotypes, dtype=float)
     C = np.asarray(covariates, dtype=float)
     N, P = Y.shape
@@ -347,69 +346,3 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
              "mean CV R2 %.3f", N, P, genome.n_variants, B, R, float(np.nanmean(cv_r2)) if P else float("nan"))
     return LocoPredictions(sample_ids=ids, phenotypes=names, chromosomes=chroms, loco_values=loco, genome=whole,
                            level1_shrinkage=chosen, cv_r2=cv_r2)
-
-
-# ----------------------------------------------------------------------------------------------
-# files: <out>/loco/<phenotype>.loco.tsv.gz + loco_summary.tsv
-# ----------------------------------------------------------------------------------------------
-def write_loco_predictions(preds: LocoPredictions, out_dir: str | os.PathLike) -> Path:
-    """Write ``<out_dir>/<phenotype>.loco.tsv.gz`` (``IID``, ``genome``, one column per chromosome) and
-    ``loco_summary.tsv`` (``phenotype``, ``file``, ``level1_shrinkage``, ``cv_r2``); returns ``out_dir``."""
-    from edfgen.formats.tables import safe_filename, write_table
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for p, name in enumerate(preds.phenotypes):
-        df = pd.DataFrame({"IID": preds.sample_ids, "genome": preds.genome[:, p]})
-        for c, chrom in enumerate(preds.chromosomes):
-            df[f"chr{chrom}"] = preds.loco_values[c, :, p]
-        fname = f"{safe_filename(name)}.loco.tsv.gz"
-        write_table(df, out / fname, float_format="%.17g")   # exact round trip: --loco-predictions reproduces the run
-        rows.append({"phenotype": name, "file": fname,
-                     "level1_shrinkage": float(preds.level1_shrinkage[p]) if len(preds.level1_shrinkage) else np.nan,
-                     "cv_r2": float(preds.cv_r2[p]) if len(preds.cv_r2) else np.nan})
-    write_table(pd.DataFrame(rows, columns=["phenotype", "file", "level1_shrinkage", "cv_r2"]),
-                out / "loco_summary.tsv", float_format="%.6g")
-    return out
-
-
-def read_loco_predictions(loco_dir: str | os.PathLike) -> LocoPredictions:
-    """Read what :func:`write_loco_predictions` wrote (``--loco-predictions DIR``)."""
-    from edfgen.formats.tables import read_table
-
-    d = Path(loco_dir)
-    summary_path = d / "loco_summary.tsv"
-    if not summary_path.is_file():
-        raise InputError(f"--loco-predictions {d}: no loco_summary.tsv (a <gwas out>/loco directory is expected)")
-    summary = read_table(summary_path)
-    for col in ("phenotype", "file"):
-        if col not in summary.columns:
-            raise InputError(f"{summary_path}: column {col!r} missing")
-    ids = None
-    chroms: list[str] = []
-    loco, whole = [], []
-    for name, fname in zip(summary["phenotype"].astype(str), summary["file"].astype(str)):
-        path = d / fname
-        if not path.is_file():
-            raise InputError(f"{summary_path}: {fname} (phenotype {name!r}) not found in {d}")
-        df = read_table(path, id_column="IID")
-        cc = [c for c in df.columns if c.startswith("chr")]
-        if "genome" not in df.columns or not cc:
-            raise InputError(f"{path}: needs columns IID, genome and chr<name> (one per chromosome)")
-        if ids is None:
-            ids, chroms = df["IID"].astype(str).to_numpy(), [c[3:] for c in cc]
-        elif not np.array_equal(ids, df["IID"].astype(str).to_numpy()) or [c[3:] for c in cc] != chroms:
-            raise InputError(f"{path}: samples or chromosomes differ from the other phenotypes' predictions")
-        values = df[["genome", *cc]].to_numpy(dtype=float)
-        if not np.isfinite(values).all():
-            raise InputError(f"{path}: missing or non-finite predictions")
-        whole.append(values[:, 0])
-        loco.append(values[:, 1:].T)
-    if ids is None:
-        raise InputError(f"{summary_path}: lists no phenotype")
-    return LocoPredictions(sample_ids=ids, phenotypes=list(summary["phenotype"].astype(str)), chromosomes=chroms,
-                           loco_values=np.stack(loco, axis=-1), genome=np.stack(whole, axis=-1),
-                           level1_shrinkage=summary.get("level1_shrinkage", pd.Series(np.nan, index=summary.index))
-                           .to_numpy(dtype=float),
-                           cv_r2=summary.get("cv_r2", pd.Series(np.nan, index=summary.index)).to_numpy(dtype=float))

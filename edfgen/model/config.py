@@ -176,7 +176,7 @@ class ModelConfig:
         if unknown:
             raise ConfigError(f"ModelConfig: unknown key(s) {sorted(unknown)}")
         d = dict(d)
-        from edfgen.formats.validate import check_field_types
+        from edfgen.kernels.validate import check_field_types
 
         check_field_types(cls, d, what="ModelConfig")  # every field, including ones added later
         if "conv_layers" in d:

@@ -145,9 +145,18 @@ class GenotypeReader(abc.ABC):
         """Stat fingerprint (absolute path, size, mtime) of the files read."""
         h = hashlib.sha256()
         for p in self.paths():
-            st = os.stat(p)
-            h.update(f"{os.path.abspath(p)}:{st.st_size}:{st.st_mtime_ns};".encode())
+            h.update(f"{stat_id(p)};".encode())
         return h.hexdigest()[:16]
+
+    def class_bits(self, sample_idx: np.ndarray | None, variant_idx: np.ndarray) -> np.ndarray:
+        """Bit-packed genotype classes ``uint8 [len(variant_idx), 3, ceil(n / 8)]`` (``n`` samples read):
+        bit ``i % 8`` (little bit order) of byte ``i // 8`` of class ``a`` is set when sample ``i`` carries
+        ``a`` copies of the counted allele (0/1/2; a missing call is in no class; dosages rounded).
+
+        This generic version decodes int8 hard calls; a format whose bytes already hold 2-bit classes
+        (PLINK 1 ``.bed``) repacks them without decoding.
+        """
+        return pack_classes(self.read(sample_idx, variant_idx, dtype=np.int8))
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release file handles."""
@@ -162,10 +171,32 @@ class GenotypeReader(abc.ABC):
         return f"{type(self).__name__}({self.label!r}, {self.n_samples} samples, {self.n_variants} variants)"
 
 
-def check_unique_iids(samples: pd.DataFrame, source: str) -> None:
-    dup = samples["IID"][samples["IID"].duplicated()]
+def check_unique_iids(samples, source: str) -> None:
+    """Duplicated sample ids are an input error naming ``source``, the first duplicate and their count.
+
+    ``samples``: a samples table (its ``IID`` column) or the ids themselves (e.g. read by Hail)."""
+    ids = samples["IID"] if isinstance(samples, pd.DataFrame) else pd.Series(np.asarray(samples, dtype=str))
+    dup = ids[ids.duplicated()]
     if len(dup):
-        raise InputError(f"{source}: duplicated IID {dup.iloc[0]!r} ({dup.nunique()} duplicated ids)")
+        raise InputError(f"{source}: duplicated IID {str(dup.iloc[0])!r} ({dup.nunique()} duplicated ids)")
+
+
+def stat_id(path: str | os.PathLike) -> str:
+    """``absolute path:size:mtime_ns`` of a file: what the genotype readers' fingerprints and index caches
+    are keyed on (a changed file gets a new key; its contents are never read)."""
+    st = os.stat(path)
+    return f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def pack_classes(g: np.ndarray) -> np.ndarray:
+    """Int8 hard calls ``[n, k]`` (``-127`` missing) as bit-packed genotype classes ``uint8 [k, 3, ceil(n / 8)]``
+    (see :meth:`GenotypeReader.class_bits`)."""
+    g = np.ascontiguousarray(np.asarray(g).T)
+    n = g.shape[1]
+    packed = np.zeros((g.shape[0], 3, (n + 7) // 8), dtype=np.uint8)
+    for a in range(3):
+        packed[:, a, :] = np.packbits(g == a, axis=1, bitorder="little")
+    return packed
 
 
 def check_index(idx: np.ndarray, n: int, what: str, source: str) -> np.ndarray:

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.base import GenotypeReader, as_dtype, check_index, check_unique_iids, variant_table
+from edfgen.formats.genotypes.base import GenotypeReader, as_dtype, check_index, check_unique_iids, stat_id, variant_table
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,7 @@ def cached_tabix_index(path: str) -> str:
     built once (atomically) and named by the file's absolute path, size and mtime."""
     import pysam
 
-    st = os.stat(path)
-    key = hashlib.sha256(f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(stat_id(path).encode()).hexdigest()[:20]
     cache = Path(os.environ.get("EDFGEN_CACHE") or os.path.join(tempfile.gettempdir(), "edfgen-vcf-index"))
     out = cache / f"{key}.tbi"
     if not out.exists():

@@ -14,7 +14,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key
 from edfgen.formats.tables import PathLike, read_table
-from edfgen.formats.validate import numeric_values
+from edfgen.kernels.validate import numeric_values
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
 
 def _values_ok(v: np.ndarray, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
                hi_open: bool = False, finite: bool = True) -> bool:
-    """Whether every non-missing value passes :func:`edfgen.formats.validate.numeric_values`' rules."""
+    """Whether every non-missing value passes :func:`edfgen.kernels.validate.numeric_values`' rules."""
     v = v[~np.isnan(v)]
     bad = ~np.isfinite(v) if finite else np.zeros(v.shape, dtype=bool)
     if lo is not None:
@@ -196,7 +196,7 @@ def _header_text(columns, limit: int = 40) -> str:
 
 
 #: value rules of the numeric GWAS-SSF columns (missing values allowed): keyword arguments of
-#: :func:`edfgen.formats.validate.numeric_values`
+#: :func:`edfgen.kernels.validate.numeric_values`
 VALUE_RULES: dict[str, dict] = {
     "beta": {},
     "standard_error": {"lo": 0.0, "lo_open": True},

@@ -66,7 +66,7 @@ class Preprocessing:
         if unknown:
             raise ConfigError(f"preprocessing: unknown key(s) {sorted(unknown)}")
         d = dict(d)
-        from edfgen.formats.validate import check_field_types
+        from edfgen.kernels.validate import check_field_types
 
         check_field_types(cls, d, what="preprocessing")  # every field, including ones added later
         if "leads" in d:

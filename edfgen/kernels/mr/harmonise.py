@@ -273,11 +273,11 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes:
         GWAS-SSF outcome frame (full summary statistics).
     variants
         The panel's variant table (``variant_id``, ``chromosome``, ``position``, ``allele1``,
-        ``allele2`` arrays and ``rows_by_id``, as :attr:`edfgen.kernels.ld.GenotypePanel.variants`),
+        ``allele2`` arrays and ``rows_by_id``, as :attr:`edfgen.formats.genotypes.panel.GenotypePanel.variants`),
         with variant ids matching the summary statistics.
     genotypes
         ``genotypes(rows [k]) -> int8 [n, k]``: allele counts of panel rows (negative = missing), e.g.
-        :meth:`~edfgen.kernels.ld.GenotypePanel.read` of a panel opened with ``founders_only=False``
+        :meth:`~edfgen.formats.genotypes.panel.GenotypePanel.read` of a panel opened with ``founders_only=False``
         (LD from every sample); the caller opens it once for many outcomes.
 
     Returns

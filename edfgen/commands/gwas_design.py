@@ -1,0 +1,162 @@
+"""The phenotype and covariate tables of ``edfgen gwas`` as arrays: which columns are phenotypes
+(ranges such as ``edf_001..edf_064``, a prefix, or every numeric column) and the covariate design
+matrix (explicit intercept, categorical indicators), every value checked and any bad one named with
+its file, column and row.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.kernels.validate import number_fraction, numeric_values
+
+log = logging.getLogger(__name__)
+
+_RANGE = re.compile(r"^(.*?)(\d+)\.\.(?:\1)?(\d+)$")
+
+
+def expand_columns(spec: Sequence[str]) -> list[str]:
+    """Expand ranges: ``["age", "PC1..PC4"]`` -> ``["age", "PC1", "PC2", "PC3", "PC4"]`` (``PC1..4`` too;
+    zero padding kept: ``edf_001..edf_003`` -> ``edf_001, edf_002, edf_003``)."""
+    out: list[str] = []
+    for item in spec:
+        m = _RANGE.match(item.strip())
+        if m:
+            prefix, a, b = m.group(1), int(m.group(2)), int(m.group(3))
+            width = len(m.group(2)) if m.group(2).startswith("0") else 0  # edf_001..edf_064 keeps zero padding
+            step = 1 if b >= a else -1
+            out.extend(f"{prefix}{i:0{width}d}" for i in range(a, b + step, step))
+        else:
+            out.append(item.strip())
+    return out
+
+
+@dataclass(frozen=True)
+class CovariateDesign:
+    """Covariate matrix with an explicit intercept and indicator columns for categorical covariates.
+
+    Attributes
+    ----------
+    matrix : array [N, K]
+        Column 0 is the intercept; NaN rows are samples with a missing covariate.
+    columns : list of str
+        Names of the ``K`` columns (``intercept``, ``age``, ``centre=B``, ...).
+    categorical : dict
+        Categorical covariate -> levels (the first level is the reference, dropped).
+    ids : array [N]
+        Sample IDs (IID) in row order.
+    """
+
+    matrix: np.ndarray
+    columns: list[str]
+    categorical: dict[str, list[str]]
+    ids: np.ndarray
+
+
+def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
+                     categorical: Sequence[str] = (), id_column: str = "IID",
+                     source: str = "covariates") -> CovariateDesign:
+    """Build the covariate design matrix from a per-participant table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``IID`` plus covariate columns.
+    columns : list of str, optional
+        Covariates to use (ranges like ``PC1..PC10`` expanded); default all columns but ``IID``/``FID``.
+    categorical : list of str
+        Columns to treat as categorical even if numeric. An undeclared column is categorical only when
+        none of its values is a number (all text, e.g. ``centre`` = ``A``, ``B``); a column of numbers
+        with a stray word is an error naming the row and value. Each categorical column with L levels
+        becomes L-1 indicators (first sorted level dropped).
+    source : str
+        File name used in error messages.
+
+    Raises
+    ------
+    InputError
+        A named column is absent, a numeric column is constant (collinear with the intercept) or holds
+        ``inf`` or a non-numeric value (named with its row).
+    """
+    cols = expand_columns(columns) if columns else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
+    missing = [c for c in cols + list(categorical) if c not in table.columns]
+    if missing:
+        raise InputError(f"{source}: covariate column(s) {', '.join(missing)} not found "
+                         f"(has: {', '.join(map(str, table.columns[:15]))})")
+    parts = [np.ones(len(table))]
+    names = ["intercept"]
+    levels_of: dict[str, list[str]] = {}
+    bad_rows = np.zeros(len(table), dtype=bool)
+    ids = table[id_column].astype(str).to_numpy() if id_column in table.columns else None
+    for c in cols:
+        s = table[c]
+        is_cat = c in categorical or not pd.api.types.is_numeric_dtype(s)
+        if is_cat and c not in categorical and number_fraction(s) > 0:
+            # numbers with a stray word ('age' = 61, 58, 'old'): an error, not a many-level categorical
+            numeric_values(s, source=source, column=c, ids=ids)
+        if not is_cat:
+            s = pd.Series(numeric_values(s, source=source, column=c, ids=ids), index=s.index)  # refuses inf
+        if is_cat:
+            miss = s.isna().to_numpy()
+            vals = s.astype(str).where(~s.isna())
+            levels = sorted(vals.dropna().unique(), key=lambda v: (len(v), v))
+            levels_of[c] = list(levels)
+            bad_rows |= miss
+            for lev in levels[1:]:
+                parts.append((vals == lev).to_numpy(dtype=float))
+                names.append(f"{c}={lev}")
+        else:
+            v = s.to_numpy(dtype=float)
+            bad_rows |= np.isnan(v)
+            if np.isnan(v).all():
+                raise InputError(f"{source}: covariate {c!r} has no values")
+            if np.nanstd(v) == 0:
+                raise InputError(f"{source}: covariate {c!r} is constant (collinear with the intercept)")
+            parts.append(v)
+            names.append(c)
+    mat = np.column_stack(parts)
+    mat[bad_rows] = np.nan
+    return CovariateDesign(matrix=mat, columns=names, categorical=levels_of,
+                           ids=table[id_column].astype(str).to_numpy())
+
+
+def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = None,
+                      prefix: str | None = None, source: str = "phenotypes") -> list[str]:
+    """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every column
+    holding numbers (all-text columns are skipped with a warning).
+
+    Raises
+    ------
+    InputError
+        A selected column with a non-numeric or infinite value (naming the file, column, row and value).
+    """
+    if columns:
+        cols = expand_columns(columns)
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise InputError(f"{source}: phenotype column(s) {', '.join(missing)} not found "
+                             f"(has: {', '.join(map(str, table.columns[:15]))})")
+    elif prefix:
+        cols = [c for c in table.columns if str(c).startswith(prefix)]
+        if not cols:
+            raise InputError(f"{source}: no column starts with --pheno-prefix {prefix!r}")
+    else:
+        cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
+        text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
+        if text:  # all-text columns (no value is a number) are not phenotypes: say so, never silently
+            log.warning("%s: %d column(s) without any numeric value skipped: %s", source, len(text),
+                        ", ".join(map(str, text[:10])) + (" ..." if len(text) > 10 else ""))
+        cols = [c for c in cols if c not in text]
+    ids = table["IID"].to_numpy() if "IID" in table.columns else None
+    for c in cols:  # a stray word or inf in a phenotype column: one line naming column, row and value
+        numeric_values(table[c], source=source, column=c, ids=ids)
+    if not cols:
+        raise InputError(f"{source}: no numeric phenotype columns")
+    return list(cols)

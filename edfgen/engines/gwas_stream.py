@@ -1,0 +1,174 @@
+"""The streamed GWAS engine: QC and association over any genotype reader, block by block
+(:func:`edfgen.engines.stream.association_pass`), for ``edfgen gwas --engine fast``.
+
+:func:`one_pass` tests and filters each block as it is decoded (valid when no sample fails the sample
+call rate); otherwise :func:`edfgen.engines.stream.reader_qc` runs first and :func:`fast_pass` (linear or
+logistic Wald) or :func:`model_pass` (ridge-LOCO, the multivariate test's permuted pass) second.
+``binary``, ``missing_genotypes``, ``block_size`` (None: :func:`edfgen.engines.stream.auto_block_size`),
+``model``, ``multivariate`` and ``loco_predictions`` mean what the ``edfgen gwas`` options of those names do.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+
+from edfgen.engines.stream import association_pass, auto_block_size, genome_from_reader, reader_qc
+from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.base import GenotypeReader
+from edfgen.formats.genotypes.selection import select_samples, select_variants
+from edfgen.kernels.association import AssociationResult
+from edfgen.kernels.models import make_model
+from edfgen.kernels.qc import (QCSettings, QCStep, VariantCounts, biallelic, sample_call_rate_ok,
+                               sample_call_rate_step, variant_qc)
+from edfgen.formats.loco import read_loco_predictions
+
+log = logging.getLogger(__name__)
+
+
+def open_selection(source, *, threads: int | None = None) -> tuple[GenotypeReader, np.ndarray, np.ndarray]:
+    """The reader of a :class:`~edfgen.formats.genotypes.source.GenotypeSource` and the rows of its samples
+    (``--keep/--remove``) and variants (``--extract/--chr``) selected."""
+    reader = source.open_reader(threads=threads)
+    return (reader, select_samples(reader, keep=source.keep, remove=source.remove),
+            select_variants(reader, extract=source.extract, chromosomes=source.chromosomes))
+
+
+def stream_qc(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set,
+              qc: QCSettings, *, min_info: float | None, related=None, block_size: int | None = None):
+    """Sample and variant QC (:func:`edfgen.engines.stream.reader_qc`) of the selected samples that are in
+    ``overlap`` and the selected variants: ``(variants kept, with their reader row, sample rows kept, steps)``."""
+    cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
+    return reader_qc(reader, cand, reader.variants.iloc[sel_variants].assign(row=sel_variants).reset_index(drop=True),
+                     qc, min_info=min_info, related=related, block=block_size or auto_block_size(len(cand), 0))
+
+
+def _with_threads(run, threads: int | None):
+    """``run()`` with BLAS threads = ``threads`` (None: all cores); threadpoolctl comes with scikit-learn."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return run()
+    with threadpool_limits(limits=threads):
+        return run()
+
+
+def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, order: np.ndarray,
+             overlap: set, design_for, outputs_for, qc: QCSettings, *, min_info: float | None,
+             threads: int | None, binary: bool, missing_genotypes: str, block_size: int | None):
+    """QC and association in one pass over the genotypes, streaming each block's results that pass QC.
+
+    Variant QC is per variant, so each block is filtered as it is tested (the same rules as
+    :func:`edfgen.kernels.qc.variant_qc`, applied to the block's counts). If a sample fails
+    the sample call rate (known only at the end), the outputs are dropped and ``None`` is returned
+    (the caller runs QC first, then a second pass). Returns ``(number of variants tested, QC steps,
+    used ids, summary, covariate names, timings)``.
+
+    ``order`` puts ``sel_variants`` in output order; ``design_for(ids) -> (Y, C, covariate names)`` and
+    ``outputs_for(variants, Y, C, covariate names)`` (a :class:`~edfgen.commands.gwas_output.GwasOutputs`)
+    come from the command.
+    """
+    t0 = time.perf_counter()
+    fam = reader.samples
+    bim = reader.variants.iloc[sel_variants]
+    alleles_ok = biallelic(bim)[order]
+    rows = sel_variants[order][alleles_ok]       # reader rows of the candidates, in output order
+    cand_variants = reader.variants.iloc[rows].assign(row=rows).reset_index(drop=True)
+    del bim
+    cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
+    cand_ids = fam["IID"].to_numpy()[cand]
+    Y, C, cov_names = design_for(cand_ids)
+    dosages = not reader.hardcalls_only
+    outputs = outputs_for(cand_variants, Y, C, cov_names)
+    kept = np.zeros(len(cand_variants), dtype=bool)
+    block_steps: list[list] = []
+    try:
+        def sink(sl: slice, res: AssociationResult, counts: VariantCounts) -> None:
+            keep, steps = variant_qc(counts, np.ones(sl.stop - sl.start, dtype=bool), len(cand), qc,
+                                     dosages=dosages, min_info=min_info)
+            kept[sl] = keep
+            block_steps.append(steps[1:])
+            if keep.any():
+                outputs.add(np.arange(sl.start, sl.stop)[keep], res.rows(np.flatnonzero(keep)))
+
+        vcounts = fast_pass(reader, cand, cand_variants, Y, C, binary=binary, missing_genotypes=missing_genotypes,
+                            block_size=block_size, threads=threads, names=outputs.names, sink=sink)
+        if not sample_call_rate_ok(vcounts.sample_missing, len(cand_variants), qc).all():
+            outputs.abort()
+            return None
+        if not kept.any():
+            raise InputError(f"--{reader.kind} {reader.label}: no variant passed QC")
+        t1 = time.perf_counter()
+        summary = outputs.close()
+    except BaseException:
+        outputs.abort()
+        raise
+    # the variant steps of all blocks together (each step's removed and kept counts add up over blocks)
+    vsteps = [QCStep(first.filter, first.level, first.threshold, sum(b[i].removed for b in block_steps),
+                     sum(b[i].remaining for b in block_steps)) for i, first in enumerate(block_steps[0])]
+    steps = [QCStep("biallelic", "variant", "2 alleles", int((~alleles_ok).sum()), int(alleles_ok.sum())),
+             sample_call_rate_step(np.ones(len(cand), dtype=bool), qc), *vsteps]
+    timings = {"association": t1 - t0, "export": time.perf_counter() - t1}
+    return int(kept.sum()), steps, cand_ids, summary, cov_names, timings
+
+
+def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
+              *, binary: bool, missing_genotypes: str, block_size: int | None, threads: int | None, names=None,
+              outputs=None, sink=None):
+    """Blockwise association over the reader rows ``variants["row"]`` of samples ``sample_index``
+    (linear, or logistic Wald with ``binary``): :func:`edfgen.engines.stream.association_pass`.
+
+    Each block's results go to ``sink(rows, result, counts)``, or, with ``outputs`` (a
+    :class:`~edfgen.commands.gwas_output.GwasOutputs` over ``variants``), are written as they come.
+    Returns the per-variant QC counts (:class:`~edfgen.engines.stream.VariantCounts`).
+    """
+    sink = sink or outputs.sink
+
+    def run():
+        return association_pass(reader, sample_index, variants["row"].to_numpy(), Y, C,
+                                binary=binary, missing_genotypes=missing_genotypes,
+                                block=block_size or auto_block_size(len(sample_index), Y.shape[1]),
+                                names=names, sink=sink)[1]
+
+    return _with_threads(run, threads)
+
+
+#: seed of the one permutation of samples whose z-scores give the multivariate test's null
+MULTIVARIATE_PERMUTATION_SEED = 20200723
+
+
+def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray,
+               C: np.ndarray, *, model: str, binary: bool, missing_genotypes: str, block_size: int | None,
+               multivariate: bool, loco_predictions: str | None, threads: int | None, names, sample_ids, outputs):
+    """The fast engine with ``model`` (:mod:`edfgen.kernels.models`) after QC, writing into
+    ``outputs``: ``(LocoPredictions or None, permuted-genotype AssociationResult or None,
+    AssociationResult or None)``.
+
+    ridge-LOCO runs its step 1 over the same variants first (or reads ``loco_predictions``);
+    ``multivariate`` also tests every block with the samples permuted once, and keeps both
+    results in memory (the multivariate statistic needs the correlation of all permuted z-scores).
+    """
+    preds = read_loco_predictions(loco_predictions) if loco_predictions else None
+    model = make_model(model, binary=binary, missing_genotypes=missing_genotypes,
+                       predictions=preds)
+    vidx = variants["row"].to_numpy()
+    chroms = variants["chromosome"].astype(str).to_numpy()
+    perm = (np.random.default_rng(MULTIVARIATE_PERMUTATION_SEED).permutation(len(sample_index))
+            if multivariate else None)
+
+    def run():
+        genome = genome_from_reader(reader, sample_index, vidx, chroms) if model.needs_genome else None
+        extra = {"sample_ids": sample_ids} if model.needs_genome else {}
+        prepared = model.prepare(C, Y, names=names, genome=genome, **extra)
+        out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
+                               block=block_size or auto_block_size(len(sample_index), Y.shape[1]),
+                               names=names, permutation=perm,
+                               sink=None if perm is not None else outputs.sink)
+        if perm is not None:
+            outputs.add(np.arange(len(vidx)), out[0])
+        return getattr(prepared, "predictions", None), (out[2] if perm is not None else None), out[0]
+
+    return _with_threads(run, threads)

@@ -1,0 +1,179 @@
+"""LD reference panels: the hard calls of a genotype file's (founder) samples at selected variants, read
+in cached blocks, and their bit-packed genotype classes for :class:`edfgen.kernels.ld.WindowLD`.
+
+:func:`open_panel` opens a PLINK 1 prefix or a :class:`~edfgen.formats.genotypes.source.GenotypeSource`
+(any format, with ``--keep/--remove/--extract/--chr``); :func:`panel_fingerprint` says how a manifest
+records a panel. The r² arithmetic is in :mod:`edfgen.kernels.ld`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.plink1 import BedReader
+from edfgen.formats.genotypes.selection import select_samples, select_variants
+
+
+def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
+    """How a manifest records an LD reference panel: ``(small files, bytes of the genotype files)``.
+
+    For a PLINK 1 prefix: ``([PREFIX.bim, PREFIX.fam], size of PREFIX.bed)``. For a
+    :class:`~edfgen.formats.genotypes.source.GenotypeSource` or reader: its variant/sample files and the
+    summed size of its genotype files (``.bed``, ``.pgen``, ``.bgen``). The small files go to the
+    manifest inputs (sha256); genotype files are recorded by size only (``ld_panel_bed_bytes``),
+    because hashing a biobank's genotypes takes longer than clumping or MR with them. The byte count
+    is ``None`` when no genotype file exists.
+    """
+    if isinstance(prefix, (str, Path)):
+        bed = Path(f"{prefix}.bed")
+        return [Path(f"{prefix}.{e}") for e in ("bim", "fam")], (bed.stat().st_size if bed.exists() else None)
+    paths = [Path(p) for p in prefix.paths()]
+    big = [p for p in paths if p.suffix in (".bed", ".pgen", ".bgen", ".gz", ".bgz", ".bcf", ".vcf")]
+    small = [p for p in paths if p not in big]
+    size = sum(p.stat().st_size for p in big if p.exists()) if any(p.exists() for p in big) else None
+    return small, size
+
+
+@dataclass(frozen=True)
+class PlinkVariants:
+    """The variants of an LD panel: one row per variant in file order."""
+
+    chromosome: np.ndarray      # str [V]
+    variant_id: np.ndarray      # str [V]
+    position: np.ndarray        # int64 [V]
+    allele1: np.ndarray         # str [V] (the counted allele)
+    allele2: np.ndarray         # str [V]
+
+    @functools.cached_property
+    def rows_by_id(self) -> pd.Series:
+        """Panel row of each variant id, built once per panel (ids listed more than once are
+        left out: they are ambiguous)."""
+        s = pd.Series(np.arange(len(self.variant_id)), index=pd.Index(self.variant_id))
+        return s[~s.index.duplicated(keep=False)]
+
+
+class GenotypePanel:
+    """Allele counts of selected variants of an LD panel, from any genotype reader.
+
+    Parameters
+    ----------
+    reader : :class:`edfgen.formats.genotypes.GenotypeReader`
+        PLINK 1/2 or BGEN files (dosages are rounded to hard calls, as plink does for LD).
+    founders_only
+        Keep only founders (both parental ids ``0``; files without parents: every sample), as PLINK
+        1.9 does for LD.
+    cache_mb
+        Decoded genotypes are read in contiguous blocks of variants (~8 MiB each) and kept in
+        a least-recently-used cache of this size, so overlapping windows are decoded once.
+    sample_index : array of int, optional
+        Rows of ``reader.samples`` to use (``--keep/--remove``), before the founder filter.
+    variant_index : array of int, optional
+        Rows of ``reader.variants`` that make up the panel (``--extract/--chr``); panel row ``i`` is
+        reader row ``variant_index[i]``.
+
+    Notes
+    -----
+    Memory is bounded by ``cache_mb`` plus one window (``n_samples x window`` int8), never the
+    whole genome.
+    """
+
+    def __init__(self, reader, *, founders_only: bool = True, cache_mb: int = 256,
+                 sample_index: np.ndarray | None = None, variant_index: np.ndarray | None = None):
+        self.reader = reader
+        self.prefix = Path(str(reader.label))
+        v = reader.variants
+        self._rows = np.arange(len(v)) if variant_index is None else np.asarray(variant_index, dtype=np.int64)
+        v = v.iloc[self._rows]
+        self.variants = PlinkVariants(chromosome=v["chromosome"].to_numpy(str), variant_id=v["variant_id"].to_numpy(str),
+                                      position=v["base_pair_location"].to_numpy(np.int64),
+                                      allele1=v["effect_allele"].to_numpy(str), allele2=v["other_allele"].to_numpy(str))
+        self.n_variants = len(v)
+        fam = reader.samples
+        keep = np.zeros(len(fam), dtype=bool)
+        keep[np.arange(len(fam)) if sample_index is None else np.asarray(sample_index)] = True
+        if founders_only and {"PAT", "MAT"} <= set(fam.columns):  # PLINK 1.9: founder = both parental ids "0"
+            keep &= ((fam["PAT"].fillna("0") == "0") & (fam["MAT"].fillna("0") == "0")).to_numpy()
+        self.sample_index = np.flatnonzero(keep)
+        self.n_samples = int(keep.sum())
+        if self.n_samples == 0:
+            raise InputError(f"LD panel {reader.label}: no founders to compute LD from")
+        self._all = self.n_samples == len(fam)
+        self._block = max(64, (8 << 20) // max(self.n_samples, 1))
+        self._cache: "OrderedDict[int, np.ndarray]" = OrderedDict()
+        self._cache_max = max(1, (cache_mb << 20) // (self._block * self.n_samples))
+
+    def _get_block(self, b: int) -> np.ndarray:
+        arr = self._cache.get(b)
+        if arr is not None:
+            self._cache.move_to_end(b)
+            return arr
+        rows = None if self._all else self.sample_index
+        start, stop = b * self._block, min((b + 1) * self._block, self.n_variants)
+        arr = self.reader.read(rows, self._rows[start:stop], dtype=np.int8)
+        self._cache[b] = arr
+        while len(self._cache) > self._cache_max:
+            self._cache.popitem(last=False)
+        return arr
+
+    def read(self, variant_index: np.ndarray) -> np.ndarray:
+        """Allele counts ``int8 [n_samples, k]`` of the variants at ``variant_index`` (panel rows);
+        missing calls are ``-127``."""
+        idx = np.asarray(variant_index, dtype=np.intp)
+        if idx.size == 0:
+            return np.zeros((self.n_samples, 0), dtype=np.int8)
+        if idx.min() < 0 or idx.max() >= self.n_variants:
+            raise IndexError(f"{self.prefix}: variant index {int(idx.min())}..{int(idx.max())} outside the "
+                             f"panel rows 0..{self.n_variants - 1}")
+        blocks = idx // self._block
+        out = np.empty((self.n_samples, idx.size), dtype=np.int8, order="F")
+        for b in np.unique(blocks):
+            sel = np.flatnonzero(blocks == b)
+            out[:, sel] = self._get_block(int(b))[:, idx[sel] - b * self._block]
+        return out
+
+    def class_bits(self, b: int) -> np.ndarray:
+        """Bit-packed genotype classes ``uint8 [variants of block b, 3, ceil(n_samples / 8)]`` of the panel's
+        samples (:meth:`~edfgen.formats.genotypes.base.GenotypeReader.class_bits`), for
+        :class:`edfgen.kernels.ld.WindowLD`."""
+        start, stop = b * self._block, min((b + 1) * self._block, self.n_variants)
+        return self.reader.class_bits(None if self._all else self.sample_index, self._rows[start:stop])
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def __enter__(self) -> "GenotypePanel":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class PlinkGenotypes(GenotypePanel):
+    """:class:`GenotypePanel` of a PLINK 1 fileset ``PREFIX.bed/.bim/.fam`` (bed-reader, one thread)."""
+
+    def __init__(self, prefix: str | Path, *, founders_only: bool = True, cache_mb: int = 256):
+        super().__init__(BedReader(str(prefix), threads=1), founders_only=founders_only, cache_mb=cache_mb)
+        self.prefix = Path(str(prefix))
+
+
+def open_panel(panel, *, founders_only: bool = True) -> GenotypePanel:
+    """An LD panel from a PLINK 1 prefix, a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (``--bfile``,
+    ``--pfile``, ``--bgen`` with ``--keep/--remove/--chr/--extract``) or an open panel (returned as is)."""
+    if isinstance(panel, GenotypePanel):
+        return panel
+    if isinstance(panel, (str, Path)):
+        return PlinkGenotypes(panel, founders_only=founders_only)
+    if panel.min_info is not None:
+        raise InputError("--min-info filters association results; an LD panel uses every variant (drop --min-info)")
+    reader = panel.open_reader(threads=1)
+    rows = select_samples(reader, keep=panel.keep, remove=panel.remove) if (panel.keep or panel.remove) else None
+    cols = (select_variants(reader, extract=panel.extract, chromosomes=panel.chromosomes)
+            if (panel.extract or panel.chromosomes) else None)
+    return GenotypePanel(reader, founders_only=founders_only, sample_index=rows, variant_index=cols)

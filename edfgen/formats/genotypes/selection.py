@@ -1,0 +1,132 @@
+"""Which genotype files, samples and variants an analysis uses: ``{chr}`` templates, ``--chr`` lists,
+``--keep``/``--remove`` id lists and ``--extract`` variant lists (text files and the rows they select)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.base import GenotypeReader
+
+#: chromosomes a ``{chr}`` template is expanded over when ``--chr`` is not given
+TEMPLATE_CHROMOSOMES = tuple(str(i) for i in range(1, 23)) + ("X", "XY", "Y", "MT")
+
+
+def parse_chromosomes(spec: str | Sequence[str] | None) -> list[str] | None:
+    """``--chr 1-3,5,X`` -> ``["1", "2", "3", "5", "X"]`` (``chr`` prefixes dropped; None stays None)."""
+    if spec is None:
+        return None
+    items = spec.split(",") if isinstance(spec, str) else [s for v in spec for s in str(v).split(",")]
+    out: list[str] = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        item = re.sub("^chr", "", item)
+        m = re.fullmatch(r"(\d+)-(\d+)", item)
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+            if a > b:
+                raise InputError(f"--chr {item}: empty range")
+            out.extend(str(i) for i in range(a, b + 1))
+        elif re.fullmatch(r"\d+|X|Y|XY|MT|M", item, flags=re.I):
+            out.append(item.upper())
+        else:
+            raise InputError(f"--chr {item!r}: not a chromosome (1-22, X, Y, XY, MT, or ranges like 1-22)")
+    return list(dict.fromkeys(out))
+
+
+def expand_template(paths: Sequence[str], *, option: str, chromosomes: Sequence[str] | None,
+                    suffixes: Sequence[str] = ("",)) -> list[tuple[str, str | None]]:
+    """Expand ``{chr}`` templates: ``[(path, chromosome or None)]`` in the order given.
+
+    With ``chromosomes`` every listed chromosome's file must exist; without, the template is
+    expanded over 1-22, X, XY, Y, MT and the files that exist are used (at least one).
+    ``suffixes`` are the extensions whose existence is checked (``.bed`` for a prefix).
+    """
+    out: list[tuple[str, str | None]] = []
+    for p in paths:
+        p = str(p)
+        if "{chr}" not in p:
+            out.append((p, None))
+            continue
+        found = []
+        for c in (chromosomes or TEMPLATE_CHROMOSOMES):
+            f = p.replace("{chr}", c)
+            if all(Path(f + s).exists() for s in suffixes):
+                found.append((f, c))
+            elif chromosomes:
+                raise InputError(f"{option} {p}: {f + suffixes[0]} not found (chromosome {c} of --chr)")
+        if not found:
+            raise InputError(f"{option} {p}: no file matches the template for chromosomes "
+                             f"{', '.join(chromosomes or ['1-22', 'X', 'XY', 'Y', 'MT'])}")
+        out.extend(found)
+    return out
+
+def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
+    """Participant ids of a ``--keep``/``--remove`` file.
+
+    Accepted: one id per line; PLINK's ``FID IID`` (two columns, the second is used); or a table
+    with a header naming ``IID``, ``#IID`` or ``eid``.
+    """
+    path = Path(path)
+    try:
+        rows = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
+    except OSError as exc:
+        raise InputError(f"{what} {path}: {exc.strerror}") from None
+    if not rows:
+        raise InputError(f"{what} {path}: empty")
+    head = [h.lstrip("#") for h in rows[0]]
+    for key in ("IID", "eid", "ID_2"):
+        if key in head:
+            j = head.index(key)
+            return {r[j] for r in rows[1:] if len(r) > j}
+    if head[0] in ("FID",) and len(head) > 1:
+        return {r[1] for r in rows[1:] if len(r) > 1}
+    return {r[1] if len(r) > 1 else r[0] for r in rows}
+
+
+def read_variant_list(path: str | Path, *, what: str = "--extract") -> set[str]:
+    """Variant ids of an ``--extract`` file (first whitespace-separated field of each line)."""
+    path = Path(path)
+    try:
+        ids = {ln.split()[0] for ln in path.read_text().splitlines() if ln.strip()}
+    except OSError as exc:
+        raise InputError(f"{what} {path}: {exc.strerror}") from None
+    if not ids:
+        raise InputError(f"{what} {path}: empty")
+    return ids
+
+
+def select_samples(reader: GenotypeReader, *, keep: str | Path | None = None,
+                   remove: str | Path | None = None) -> np.ndarray:
+    """Rows of ``reader.samples`` kept by ``--keep`` and not listed by ``--remove`` (file order)."""
+    iids = reader.samples["IID"]
+    ok = np.ones(len(iids), dtype=bool)
+    if keep is not None:
+        ok &= iids.isin(read_id_list(keep, what="--keep")).to_numpy()
+    if remove is not None:
+        ok &= ~iids.isin(read_id_list(remove, what="--remove")).to_numpy()
+    if not ok.any():
+        raise InputError(f"--keep/--remove leave no sample of {reader.label}")
+    return np.flatnonzero(ok)
+
+
+def select_variants(reader: GenotypeReader, *, extract: str | Path | None = None,
+                    chromosomes: Sequence[str] | None = None) -> np.ndarray:
+    """Rows of ``reader.variants`` on ``chromosomes`` and (``--extract``) whose id or rsid is listed."""
+    v: pd.DataFrame = reader.variants
+    ok = np.ones(len(v), dtype=bool)
+    if chromosomes is not None:
+        chroms = set(parse_chromosomes(chromosomes))
+        ok &= v["chromosome"].str.upper().isin(chroms).to_numpy()
+    if extract is not None:
+        ids = read_variant_list(extract)
+        ok &= (v["variant_id"].isin(ids) | v["rsid"].isin(ids)).to_numpy()
+    if not ok.any():
+        raise InputError(f"--extract/--chr leave no variant of {reader.label}")
+    return np.flatnonzero(ok)

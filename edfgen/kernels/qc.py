@@ -1,0 +1,268 @@
+"""Genotype quality control on arrays: the HWE exact test, variant filters, imputation INFO and
+sample call rates (counts in, masks and ``qc_report.tsv`` steps out; no files, no readers).
+
+Quality control, in this order, with the number removed by each filter (``qc_report.tsv``):
+
+===================  =========  =========================================================
+filter               default    meaning
+===================  =========  =========================================================
+biallelic            always     variants with exactly two alleles
+sample_call_rate     0.95       samples called at >= this fraction of variants
+not_in_phenotypes    --         genotyped samples without phenotype/covariate rows
+related              off        ``--remove-related``: KING kinship > 0.0884 (2nd degree),
+                                one of each related pair kept (maximal independent set)
+variant_call_rate    0.95       variants called in >= this fraction of the samples used
+maf                  0.01       minor allele frequency in the samples used
+hwe                  1e-6       Hardy-Weinberg exact test p (Wigginton 2005); 0 disables
+===================  =========  =========================================================
+
+Variant filters are computed on the samples actually analysed. Dosage inputs use rounded dosages
+for the call counts of the HWE test.
+
+Imputation quality: :func:`mach_r2` is plink2's ``MACH_R2`` (``--freq cols=+machr2``, the
+``--mach-r2-filter`` statistic): the variance of the dosages over the samples analysed divided by
+its binomial expectation ``2p(1-p)``.
+
+References
+----------
+Wigginton JE, Cutler DJ, Abecasis GR (2005) A note on exact tests of Hardy-Weinberg equilibrium.
+Am J Hum Genet 76:887. doi:10.1086/429864
+Manichaikul A et al. (2010) Robust relationship inference in genome-wide association studies
+(KING). Bioinformatics 26:2867. doi:10.1093/bioinformatics/btq559
+Li Y, Willer CJ, Ding J, Scheet P, Abecasis GR (2010) MaCH: using sequence and genotype data to
+estimate haplotypes and unobserved genotypes. Genet Epidemiol 34:816. doi:10.1002/gepi.20533
+Marchini J, Howie B (2010) Genotype imputation for genome-wide association studies. Nat Rev Genet
+11:499 (Box 3, the r² information measures). doi:10.1038/nrg2796
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.special import chdtrc, gammaln  # not scipy.stats: ~0.5 s of import in every command
+
+KINSHIP_2ND_DEGREE = 0.0884
+
+
+@dataclass(frozen=True)
+class QCSettings:
+    """Quality-control thresholds (see the module docstring for the order and meaning)."""
+
+    maf: float = 0.01
+    call_rate: float = 0.95
+    hwe_p: float = 1e-6
+    sample_call_rate: float = 0.95
+    remove_related: bool = False
+    kinship: float = KINSHIP_2ND_DEGREE
+
+
+@dataclass(frozen=True)
+class QCStep:
+    """One row of ``qc_report.tsv``."""
+
+    filter: str
+    level: str          # "variant" or "sample"
+    threshold: str
+    removed: int
+    remaining: int
+
+
+def qc_table(steps: Sequence[QCStep]) -> pd.DataFrame:
+    """QC steps as the ``qc_report.tsv`` table."""
+    return pd.DataFrame([asdict(s) for s in steps], columns=["filter", "level", "threshold", "removed", "remaining"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Hardy-Weinberg exact test (pure numpy)
+# ----------------------------------------------------------------------------------------------
+def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, screen: float = 1e-2,
+                midp: bool = False) -> np.ndarray:
+    """Hardy-Weinberg exact test p-values (Wigginton et al. 2005), vectorised with a safe screen.
+
+    The exact test is evaluated for variants whose 1-df chi-square p is below ``screen`` or whose
+    rare-allele count is below 1000; for the others (large counts, chi-square p >= 1e-2) the
+    chi-square p is returned: both are far above any HWE filter threshold there.
+
+    Parameters
+    ----------
+    n_hom1, n_het, n_hom2 : int arrays [M]
+    midp : bool
+        Mid-p variant (ties with the observed table count half; Hail's ``hardy_weinberg_test``).
+        Default ``False``: the original test, as plink2 ``--hwe`` without ``midp``.
+
+    Returns
+    -------
+    array [M] of p-values.
+
+    References
+    ----------
+    Wigginton JE et al. (2005) Am J Hum Genet 76:887. doi:10.1086/429864
+    """
+    a, b, c = (np.asarray(v, dtype=np.int64) for v in (n_hom1, n_het, n_hom2))
+    n = a + b + c
+    p1, p2 = 2 * a + b, 2 * c + b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        chi = n * (4.0 * a * c - b.astype(float) ** 2) ** 2 / (p1.astype(float) ** 2 * p2.astype(float) ** 2)
+        pchi = np.where(np.isfinite(chi), chdtrc(1, chi), 1.0)  # = scipy.stats.chi2.sf(chi, 1)
+    out = pchi.copy()
+    exact = np.flatnonzero((pchi < screen) | (np.minimum(p1, p2) < 1000))
+    if not len(exact):
+        return out
+    # variants with the same number of called samples and rare alleles share one null distribution of
+    # the heterozygote count: compute it once per (n, n_rare) group, then every member's p by lookup
+    n_rare = np.minimum(p1, p2)[exact]
+    groups, inverse = np.unique(np.stack([n[exact], n_rare]), axis=1, return_inverse=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    bounds = np.searchsorted(inverse.ravel()[order], np.arange(groups.shape[1] + 1))
+    for g in range(groups.shape[1]):
+        members = exact[order[bounds[g]:bounds[g + 1]]]
+        out[members] = _hwe_exact_group(int(groups[0, g]), int(groups[1, g]), b[members], midp)
+    return out
+
+
+def _hwe_exact_group(n: int, n_rare: int, n_het: np.ndarray, midp: bool) -> np.ndarray:
+    """Exact HWE p-values of variants sharing ``n`` called samples and ``n_rare`` rare alleles, from one
+    null distribution of the heterozygote count: the sum of the probabilities of tables no more likely
+    than each observed ``n_het`` (ties within 1e-7 relative count fully, or half with ``midp``)."""
+    if n == 0:
+        return np.ones(len(n_het))
+    h = np.arange(n_rare % 2, n_rare + 1, 2)
+    hom_r = (n_rare - h) // 2
+    hom_c = n - h - hom_r
+    logp = (h * np.log(2.0) - gammaln(h + 1) - gammaln(hom_r + 1) - gammaln(hom_c + 1))
+    prob = np.exp(logp - logp.max())
+    obs = prob[(np.asarray(n_het) - n_rare % 2) // 2]
+    ranked = np.sort(prob)
+    cum = np.r_[0.0, np.cumsum(ranked)]
+    below = cum[np.searchsorted(ranked, obs - obs * 1e-7, side="left")]        # prob < obs, not tied
+    upto = cum[np.searchsorted(ranked, obs + obs * 1e-7, side="right")]        # prob <= obs, ties included
+    p = below + (0.5 if midp else 1.0) * (upto - below)
+    return np.minimum(1.0, p / cum[-1])
+
+
+def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, n_samples: int,
+                    settings: QCSettings, alleles_ok: np.ndarray | None = None,
+                    dosage_sum: np.ndarray | None = None) -> tuple[np.ndarray, list[QCStep]]:
+    """Sequential variant filters (biallelic, call rate, MAF, HWE) from per-variant counts.
+
+    Parameters
+    ----------
+    n_called, n_het, n_hom_alt : arrays [M]
+        Called samples, heterozygous and homozygous-alt (effect allele) counts among the samples used.
+    n_samples : int
+        Samples used (denominator of the call rate).
+    dosage_sum : array [M], optional
+        Sum of effect-allele dosages (defaults to ``n_het + 2 n_hom_alt``) for the allele frequency.
+
+    Returns
+    -------
+    (keep [M] bool, list of QCStep)
+    """
+    M = len(n_called)
+    keep = np.ones(M, dtype=bool) if alleles_ok is None else np.asarray(alleles_ok, bool).copy()
+    steps = [QCStep("biallelic", "variant", "2 alleles", int(M - keep.sum()), int(keep.sum()))]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cr = n_called / max(n_samples, 1)
+        ds = dosage_sum if dosage_sum is not None else n_het + 2.0 * n_hom_alt
+        af = ds / (2.0 * n_called)
+        maf = np.minimum(af, 1 - af)
+    for name, ok, thr in (("variant_call_rate", cr >= settings.call_rate, settings.call_rate),
+                          ("maf", np.nan_to_num(maf) >= settings.maf, settings.maf)):
+        before = int(keep.sum())
+        keep &= ok
+        steps.append(QCStep(name, "variant", f">= {thr:g}", before - int(keep.sum()), int(keep.sum())))
+    before = int(keep.sum())
+    if settings.hwe_p > 0:
+        idx = np.flatnonzero(keep)
+        hom_ref = n_called[idx] - n_het[idx] - n_hom_alt[idx]
+        p = hwe_exact_p(hom_ref, n_het[idx], n_hom_alt[idx])
+        keep[idx[p < settings.hwe_p]] = False
+    steps.append(QCStep("hwe", "variant", f"p >= {settings.hwe_p:g}" if settings.hwe_p > 0 else "off",
+                        before - int(keep.sum()), int(keep.sum())))
+    return keep, steps
+
+
+# ----------------------------------------------------------------------------------------------
+# counts of a pass over the genotypes, INFO, biallelic, sample call rate
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VariantCounts:
+    """Per-variant sums over the samples read (arrays ``[M]``) and per-sample missing calls ``[N]``."""
+
+    n_called: np.ndarray
+    n_het: np.ndarray
+    n_hom_alt: np.ndarray
+    dosage_sum: np.ndarray
+    dosage_sumsq: np.ndarray
+    sample_missing: np.ndarray
+
+    @property
+    def info(self) -> np.ndarray:
+        return mach_r2(self.n_called, self.dosage_sum, self.dosage_sumsq)
+
+
+def mach_r2(n_called: np.ndarray, dosage_sum: np.ndarray, dosage_sumsq: np.ndarray) -> np.ndarray:
+    """MaCH r² (plink2 ``MACH_R2``): ``var(d) / (2 p (1 - p))`` with ``p = mean(d) / 2``.
+
+    ``var`` is the population variance of the called dosages. Monomorphic variants get NaN (plink2
+    reports them as ``NA``); values above 1 are returned as computed, as plink2 does.
+    """
+    n = np.asarray(n_called, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.asarray(dosage_sum, dtype=float) / n
+        var = np.asarray(dosage_sumsq, dtype=float) / n - mean * mean
+        p = mean / 2.0
+        r2 = var / (2.0 * p * (1.0 - p))
+    return np.where((p > 0) & (p < 1), r2, np.nan)
+
+
+def biallelic(variants: pd.DataFrame) -> np.ndarray:
+    """Variants with exactly two distinct, defined alleles (``0``/``.`` = undefined), from the standard
+    variants table (``n_alleles``, ``effect_allele``, ``other_allele``)."""
+    ea, oa = variants["effect_allele"], variants["other_allele"]
+    return ((variants["n_alleles"] == 2).to_numpy() & (~ea.isin(["0", "."]) & ~oa.isin(["0", "."])
+                                                      & (ea != oa)).to_numpy())
+
+
+def sample_call_rate_ok(sample_missing: np.ndarray, n_variants: int, settings: QCSettings) -> np.ndarray:
+    """Samples called at >= ``settings.sample_call_rate`` of ``n_variants`` (from their missing calls)."""
+    return (1 - np.asarray(sample_missing) / max(n_variants, 1)) >= settings.sample_call_rate
+
+
+def sample_call_rate_step(ok: np.ndarray, settings: QCSettings) -> QCStep:
+    """The ``sample_call_rate`` row of ``qc_report.tsv`` for the mask ``ok`` of :func:`sample_call_rate_ok`."""
+    return QCStep("sample_call_rate", "sample", f">= {settings.sample_call_rate:g}", int((~ok).sum()),
+                  int(ok.sum()))
+
+
+def related_step(ok: np.ndarray, settings: QCSettings) -> QCStep:
+    """The ``related`` row of ``qc_report.tsv`` (``ok``: samples kept by the kinship filter)."""
+    return QCStep("related", "sample", f"kinship <= {settings.kinship:g}", int((~ok).sum()), int(ok.sum()))
+
+
+def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, settings: QCSettings, *, dosages: bool,
+               min_info: float | None = None):
+    """Variant QC of the candidate variants from their counts: ``(keep [V], steps)``.
+
+    ``counts`` are over the biallelic candidates (``alleles_ok``); the steps are those of
+    :func:`variant_qc_mask` (MAF from dosages for dosage input), then
+    ``min_info`` (MaCH r² >= ``min_info``; monomorphic variants fail) when given.
+    """
+    V = len(alleles_ok)
+    full = [np.zeros(V) for _ in range(4)]
+    for f, c in zip(full, (counts.n_called, counts.n_het, counts.n_hom_alt, counts.dosage_sum)):
+        f[alleles_ok] = c
+    keep, steps = variant_qc_mask(full[0].astype(np.int64), full[1].astype(np.int64), full[2].astype(np.int64),
+                                  n_samples, settings, alleles_ok=alleles_ok,
+                                  dosage_sum=full[3] if dosages else None)
+    if min_info is not None:
+        info = np.full(V, np.nan)
+        info[alleles_ok] = counts.info
+        before = int(keep.sum())
+        keep &= np.nan_to_num(info, nan=-1.0) >= min_info
+        steps.append(QCStep("min_info", "variant", f"MaCH r2 >= {min_info:g}", before - int(keep.sum()),
+                            int(keep.sum())))
+    return keep, steps
