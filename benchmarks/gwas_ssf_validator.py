@@ -76,12 +76,12 @@ def main() -> None:
         out_q, out_b = tmp / "gwas_q", tmp / "gwas_b"
         run_gwas(GenotypeSource(bfile=str(cohort / "genotypes")), tmp / "pheno.tsv", cohort / "covariates.tsv", out_q,
                  pheno_cols=["heart_rate_bpm", "strong"], covar_cols=["age", "sex"], qc=qc,
-                 settings=GwasSettings(plots=False, transform="none", genome_assembly="GRCh38"))
+                 settings=GwasSettings(plots=False, transform="none"))
         oc = pd.read_csv(cohort / "outcomes.tsv", sep="\t")
         bin_col = [c for c in oc.columns if c != "IID"][0]
         run_gwas(GenotypeSource(bfile=str(cohort / "genotypes")), cohort / "outcomes.tsv", cohort / "covariates.tsv",
                  out_b, pheno_cols=[bin_col], covar_cols=["age", "sex"], qc=qc,
-                 settings=GwasSettings(binary=True, plots=False, genome_assembly="GRCh38"))
+                 settings=GwasSettings(binary=True, plots=False))
         files = [str(out_q / "heart_rate_bpm.tsv.gz"), str(out_q / "strong.tsv.gz"), str(out_b / f"{bin_col}.tsv.gz")]
         lead = pd.read_csv(files[1], sep="\t", dtype={"p_value": str}).sort_values("neg_log_10_p_value").iloc[-1]
         r = subprocess.run([args.validator_python, "-c", CHECK, *files], capture_output=True, text=True)

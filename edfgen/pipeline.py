@@ -2,8 +2,8 @@
 
 The pipeline chains the stages (simulate ▸ extract ▸ interpret ▸ gwas ▸ clump ▸ annotate ▸ mr) into
 one output directory with a subdirectory per stage. Each stage calls the library function of the
-documented command: ``run(options)`` of :mod:`edfgen.commands._run` with the command's options
-dataclass (:mod:`edfgen.commands.options`), built from the stage's TOML section, which takes exactly
+documented command: ``run(options)`` of the command's module (:func:`edfgen.commands.run`) with its options
+dataclass (``edfgen.commands.<command>.<Command>Options``), built from the stage's TOML section, which takes exactly
 that command's options (``batch_size = 64`` is ``edfgen extract --batch-size 64``), so a user can
 rerun any stage by hand; the pipeline sets the wiring options (inputs, ``out``) itself.
 Every key and every value's type is checked when the configuration is read, before any stage runs
@@ -62,18 +62,24 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 from importlib import resources
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
 
 from edfgen import DEFAULT_CHECKPOINT
-from edfgen.commands._run import run as run_command
-from edfgen.commands.options import (AnnotateOptions, ClumpOptions, CommandOptions, DemoOptions, ExtractOptions,
-                                     GwasOptions, InterpretOptions, MROptions, SimulateOptions)
+from edfgen.commands import run as run_command
+from edfgen.commands.annotate import AnnotateOptions
+from edfgen.commands.clump import ClumpOptions
+from edfgen.commands.extract import ExtractOptions
+from edfgen.commands.gwas import GwasOptions
+from edfgen.commands.interpret import InterpretOptions
+from edfgen.commands.mr import MROptions
+from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, seed_opt
+from edfgen.commands.simulate import SimulateOptions
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
 from edfgen.formats import manifest as _manifest
-from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
 from edfgen.formats.manifest import MANIFEST, Manifest, _jsonable, read_manifest, remove_outputs
+from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +117,27 @@ def render_toml(raw: dict[str, dict[str, Any]]) -> str:
 
     return "\n".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in section.items())
                      for name, section in raw.items())
+
+
+@dataclass(frozen=True)
+class DemoOptions(CommandOptions):
+    """``edfgen demo`` (:func:`edfgen.pipeline.run_demo`)."""
+
+    command: ClassVar[str] = "demo"
+    out: str = out_opt(help="Output directory (default: edfgen-demo).", required=False)
+    n: int = opt(5000, "Participants to simulate (split in two halves for two-sample MR).", range=(10, None))
+    seed: int = seed_opt("Simulation seed.")
+    force: bool = force_opt()
+
+
+@dataclass(frozen=True)
+class RunOptions(CommandOptions):
+    """``edfgen run`` (:func:`edfgen.pipeline.run_pipeline` of :func:`edfgen.pipeline.load_config`)."""
+
+    command: ClassVar[str] = "run"
+    config: str | None = opt(None, "Pipeline TOML (see `edfgen.pipeline` docs / README).", path="file",
+                             required=True)
+    force: bool = force_opt("Rerun every stage, ignoring what is already done.")
 
 
 @dataclass

@@ -39,10 +39,18 @@ def test_every_option_is_generated_from_its_dataclass_field():
     import click
 
     from edfgen.cli._options import cli_fields
-    from edfgen.commands import options as O
+    from edfgen.commands.annotate import AnnotateOptions
+    from edfgen.commands.clump import ClumpOptions
+    from edfgen.commands.extract import ExtractOptions
+    from edfgen.commands.gwas import GwasOptions
+    from edfgen.commands.interpret import InterpretOptions
+    from edfgen.commands.mr import MROptions
+    from edfgen.commands.pca import PcaOptions
+    from edfgen.commands.simulate import SimulateOptions
+    from edfgen.pipeline import DemoOptions, RunOptions
 
-    for cls in (O.SimulateOptions, O.ExtractOptions, O.InterpretOptions, O.GwasOptions, O.PcaOptions,
-                O.ClumpOptions, O.AnnotateOptions, O.MROptions, O.DemoOptions, O.RunOptions):
+    for cls in (SimulateOptions, ExtractOptions, InterpretOptions, GwasOptions, PcaOptions,
+                ClumpOptions, AnnotateOptions, MROptions, DemoOptions, RunOptions):
         cmd = cli.get_command(click.Context(cli), cls.command)
         params = {p.name: p for p in cmd.params if p.name not in ("verbose", "quiet", "help", "genome_assembly")}
         assert list(params) == [f.name for f in cli_fields(cls)], cls.command
@@ -63,11 +71,11 @@ def test_defaults_reach_the_command_as_the_dataclass_defaults(monkeypatch, tmp_p
     """`edfgen gwas` with only the required options hands run() exactly the dataclass's defaults."""
     import dataclasses
 
-    import edfgen.commands._run as runners
-    from edfgen.commands.options import GwasOptions
+    import edfgen.commands.gwas as runners
+    from edfgen.commands.gwas import GwasOptions
 
     got = []
-    monkeypatch.setattr(runners, "gwas", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    monkeypatch.setattr(runners, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
     out = tmp_path / "o"
     CliRunner().invoke(cli, ["gwas", "--bfile", "g", "--pheno", __file__, "--out", str(out)])
     assert got[0] == dataclasses.replace(GwasOptions(), bfile="g", pheno=Path(__file__), out=out)
@@ -77,15 +85,15 @@ def test_defaults_reach_the_command_as_the_dataclass_defaults(monkeypatch, tmp_p
 def test_genome_assembly_is_a_hidden_deprecated_alias_of_reference_genome(monkeypatch, tmp_path):
     """One genome-build option: --reference-genome (default GRCh38); --genome-assembly is not shown, warns,
     and maps onto it; a contradiction is one line; the TOML key genome_assembly maps the same way."""
-    import edfgen.commands._run as runners
-    from edfgen.commands.options import GwasOptions
+    import edfgen.commands.gwas as runners
+    from edfgen.commands.gwas import GwasOptions
     from edfgen.exceptions import ConfigError
 
     for name in ("gwas", "pca", "clump", "mr"):
         text = CliRunner().invoke(cli, [name, "--help"]).output
         assert "--reference-genome" in text and "--genome-assembly" not in text and "[default: GRCh38]" in text
     got = []
-    monkeypatch.setattr(runners, "gwas", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    monkeypatch.setattr(runners, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
     base = ["gwas", "--bfile", "g", "--pheno", __file__, "--out", str(tmp_path / "o")]
     r = CliRunner().invoke(cli, base + ["--genome-assembly", "GRCh37"])
     assert got[-1].reference_genome == "GRCh37" and "--genome-assembly is deprecated" in r.output
@@ -105,19 +113,20 @@ def test_genome_assembly_is_a_hidden_deprecated_alias_of_reference_genome(monkey
 
 
 def test_gwas_run_records_the_given_build_in_the_metadata(monkeypatch, tmp_path):
-    """run(GwasOptions) passes the one build to the genotypes and to every -meta.yaml (never NR)."""
+    """run(GwasOptions) passes the one build to the genotypes, whose build every -meta.yaml records (never NR;
+    tests/test_readers.py reads it back from a GRCh37 GWAS on both engines)."""
     import edfgen.commands.gwas as gwas_mod
-    from edfgen.commands._run import gwas
-    from edfgen.commands.options import GwasOptions
+    from edfgen.commands.gwas import run as gwas
+    from edfgen.commands.gwas import GwasOptions
 
     seen = {}
     monkeypatch.setattr(gwas_mod, "run_gwas", lambda source, *a, settings, **k: seen.update(
-        source=source.reference_genome, meta=settings.genome_assembly))
+        source=source.reference_genome))
     for ext in ("bed", "bim", "fam"):
         (tmp_path / f"g.{ext}").write_text("")
     for build in ("GRCh37", "GRCh38"):
         gwas(GwasOptions(bfile=str(tmp_path / "g"), pheno="p", out="o", reference_genome=build))
-        assert seen == {"source": build, "meta": build}
+        assert seen == {"source": build}
 
 
 def test_engine_help_names_every_fast_engine_format():

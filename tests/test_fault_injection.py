@@ -3,7 +3,7 @@ rerun (resume, or ``--force``) gives the outputs of an uninterrupted run and lea
 
 Each case starts the command as a subprocess and kills it with ``os.kill(pid, SIGKILL)``, either from this
 process when a file appears (a durable chunk, a stage's in-progress manifest) or from inside the
-subprocess at its N-th atomic rename (``edfgen.formats.tables`` renames every finished temporary file onto its
+subprocess at its N-th atomic rename (``edfgen.formats.atomic`` renames every finished temporary file onto its
 target: killing just before the N-th rename leaves a complete temporary file, as a kill during an export
 does). The uninterrupted reference is one ``edfgen run`` of the same small simulated cohort (n = 120,
 300 variants); every table is compared to it by content (gzip files decompressed; manifests, which hold
@@ -42,7 +42,7 @@ STAGES = {
 #: run inside the subprocess: SIGKILL itself just before the KILL_AT-th atomic rename, then run the CLI
 KILLER = """
 import os, signal, sys, types
-import edfgen.formats.tables as t
+import edfgen.formats.atomic as t
 n, calls, real = int(os.environ["KILL_AT"]), [0], os.replace
 def replace(a, b):
     calls[0] += 1
@@ -173,8 +173,8 @@ def test_kill_extract__resume_equals_uninterrupted(cohort, reference, tmp_path, 
         _killed(_edfgen(*_extract_args(cohort, out), kill_at=3))   # state.json, chunk 0, chunk 1 (killed)
         assert any(is_temp_name(f.name) for f in (tmp_path / "edfs.tsv.parts").iterdir())
     assert not out.exists()
-    from edfgen.commands._run import run
-    from edfgen.commands.options import ExtractOptions
+    from edfgen.commands import run
+    from edfgen.commands.extract import ExtractOptions
 
     opts = {k: v for k, v in STAGES["extract"].items()}
     res = run(ExtractOptions(**opts, ecg=(cohort / "ecg",), out=out))

@@ -619,7 +619,7 @@ def test_gwas_outputs__rows_must_come_in_output_order(tmp_path):
                              "variant_id": [f"v{i}" for i in range(4)], "rsid": ["NA"] * 4})
     res = AssociationResult(*(np.full((2, 1), 0.5) for _ in range(3)), n=np.full((2, 1), 100),
                             effect_allele_frequency=np.full((2, 1), 0.3))
-    out = GwasOutputs(tmp_path, variants, ["y"], ["y"], model="linear regression", genome_assembly="GRCh38",
+    out = GwasOutputs(tmp_path, variants, ["y"], ["y"], model="linear regression", reference_genome="GRCh38",
                       plots=False)
     out.add(np.array([2, 3]), res)
     with pytest.raises(ValueError, match="output order"):

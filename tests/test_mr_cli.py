@@ -357,8 +357,8 @@ def test_mr_cli__ld_panel_in_any_genotype_format_gives_the_same_proxies_and_clum
     assert r.exit_code == 0, r.output
     h = pd.read_csv(d / "p_sel" / "harmonised.tsv", sep="\t").set_index("SNP")
     assert h.at["t1", "reason"] == "missing_in_outcome" and h.at["t2", "proxy_snp.outcome"] == "p2"
-    from edfgen.commands._run import run     # `edfgen run`'s [mr] section: the same filters on ld_bfile
-    from edfgen.commands.options import MROptions
+    from edfgen.commands import run     # `edfgen run`'s [mr] section: the same filters on ld_bfile
+    from edfgen.commands.mr import MROptions
 
     run(MROptions(ld_bfile=str(d / "panel"), extract=str(d / "extract.txt"), keep_ids=str(d / "keep.txt"), proxies=True,
                   plots=False, nboot=50, presso_sims=0, exposure=(d / "e.tsv",), outcome=(d / "o.tsv",),

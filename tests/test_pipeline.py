@@ -248,7 +248,8 @@ def test_run__hashes_each_input_once(tmp_path, monkeypatch):
 def test_load_config__sections_build_the_commands_options(tmp_path):
     """A TOML section builds the command's own options dataclass: defaults from the class, paths resolved
     against the TOML's folder, the genotype formats other than [inputs] bfile refused."""
-    from edfgen.commands.options import GwasOptions, MROptions
+    from edfgen.commands.gwas import GwasOptions
+    from edfgen.commands.mr import MROptions
 
     cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "mr": {"ld_bfile": "panel", "nboot": 50},
                             "gwas": {"reference_genome": "GRCh37"}}, base=tmp_path)

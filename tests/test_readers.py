@@ -500,6 +500,8 @@ def test_hail_engine_reads_per_chromosome_grch37_bgen_like_the_fast_engine(files
                        settings=GwasSettings(plots=False, engine=engine), threads=1,
                        hail=HailSettings(threads=1, tmp_dir=str(tmp_path / "hail_tmp")))
         assert res.engine == engine
+        # the build of the genotypes is what every -meta.yaml says (one option, never NR)
+        assert "genome_assembly: GRCh37" in (tmp_path / engine / "y1.tsv.gz-meta.yaml").read_text()
         out[engine] = pd.read_csv(tmp_path / engine / "y1.tsv.gz", sep="\t").set_index("variant_id")
     f, h = out["fast"], out["hail"].loc[out["fast"].index]
     assert len(f) == len(out["hail"]) == n_kept and (f["effect_allele"] == h["effect_allele"]).all()

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from edfgen.kernels.ecg import LEADS
 from edfgen.exceptions import InputError
 from edfgen.formats.dictionary import check_columns, check_file
-from edfgen.formats.plink_write import BED_MAGIC, encode_bed
+from edfgen.formats.genotypes.plink1_write import BED_MAGIC, encode_bed
+from edfgen.kernels.ecg import LEADS
 from edfgen.simulate.cohort import CAUSAL_EFFECTS, OUTCOMES, load_truth, planted_loci, read_dosages, simulate_cohort
 from tests.conftest import SIM_COHORT_PARAMS, have
 

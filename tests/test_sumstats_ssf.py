@@ -105,7 +105,7 @@ def test_run_gwas__bgzf_tabix_meta_cases_and_no_zero_p(tmp_path):
     out = tmp_path / "lin"
     run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno2.tsv", d / "covar.tsv", out, covar_cols=["age", "sex"],
              pheno_cols=["edf_001", "strong"], qc=NO_QC,
-             settings=GwasSettings(plots=False, transform="none", genome_assembly="GRCh38"))
+             settings=GwasSettings(plots=False, transform="none"))
     f = out / "strong.tsv.gz"
     raw = f.read_bytes()
     assert raw[12:14] == b"BC" and raw.endswith(EOF_BLOCK)

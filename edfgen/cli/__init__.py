@@ -1,8 +1,8 @@
 """Command-line interface: ``edfgen <command>``.
 
 A thin layer: each command's click options are generated from its options dataclass
-(:mod:`edfgen.commands.options`, by :func:`edfgen.cli._options.options_from`), and the command calls
-``run(options)`` (:mod:`edfgen.commands._run`), the same call ``edfgen run`` makes for a pipeline
+(``edfgen.commands.<command>.<Command>Options``, by :func:`edfgen.cli._options.options_from`), and the
+command calls that module's ``run(options)``, the same call ``edfgen run`` makes for a pipeline
 stage, then prints one summary line. Commands are loaded lazily so ``edfgen --help`` and light commands do not import torch or Hail.
 Errors: an :class:`~edfgen.exceptions.EdfgenError` is printed as one line
 (``edfgen <command>: error: ...``) with exit code 2 for bad input and 1 for failures.

@@ -1,6 +1,6 @@
 """Click options generated from the commands' options dataclasses, and the options every command shares.
 
-:func:`options_from` turns the fields of an options class of :mod:`edfgen.commands.options` into click
+:func:`options_from` turns the fields of a command's options class (``edfgen.commands.gwas.GwasOptions``, ...) into click
 options (names, help, defaults, ranges, choices, flags, repeatable and hidden names: all read from the
 field) and hands the command one ``options`` instance; nothing here writes a default or a range.
 ``-v``/``-q`` (:func:`verbosity`) is the CLI's own: logging, not an option of any command's run.
@@ -15,8 +15,15 @@ from pathlib import Path
 
 import click
 
-from edfgen.commands.options import (CommandOptions, GenotypeOptions, GwasOptions, HailOptions, MROptions,
-                                     deprecated_value, genotype_field_names, hail_field_names)
+from edfgen.commands.options import (
+    CommandOptions,
+    CommonOptions,
+    GenotypeOptions,
+    HailOptions,
+    deprecated_value,
+    genotype_field_names,
+    hail_field_names,
+)
 from edfgen.progress import configure_logging
 
 
@@ -196,6 +203,6 @@ def options_from(cls: type[CommandOptions]):
     return decorator
 
 
-force = option_of(MROptions, "force")
-seed = option_of(MROptions, "seed")
-threads = option_of(GwasOptions, "threads")
+force = option_of(CommonOptions, "force")
+seed = option_of(CommonOptions, "seed")
+threads = option_of(CommonOptions, "threads")

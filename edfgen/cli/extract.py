@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from edfgen.cli._options import options_from, verbosity
-from edfgen.commands.options import ExtractOptions, InterpretOptions
+from edfgen.commands.extract import ExtractOptions
+from edfgen.commands.interpret import InterpretOptions
 
 
 @click.command()
@@ -13,7 +14,7 @@ from edfgen.commands.options import ExtractOptions, InterpretOptions
 @verbosity
 def extract(options: ExtractOptions) -> None:
     """ECGs -> EDFs with a frozen encoder (resumes an interrupted run; bad records go to <out>.rejects.tsv)."""
-    from edfgen.commands._run import extract as run
+    from edfgen.commands.extract import run
 
     r = run(options)
     click.echo(f"{r.n_participants} participants x {r.n_edfs} EDFs -> {r.table} "
@@ -26,7 +27,7 @@ def extract(options: ExtractOptions) -> None:
 @verbosity
 def interpret(options: InterpretOptions) -> None:
     """Which EDFs track which biomarkers: adjusted OLS table, heatmap and k-means clusters of EDFs."""
-    from edfgen.commands._run import interpret as run
+    from edfgen.commands.interpret import run
 
     r = run(options)
     click.echo(f"{r.n_significant} of {r.n_edfs * len(r.biomarkers)} EDF-biomarker pairs with p < "

@@ -1,4 +1,4 @@
-"""``edfgen gwas`` and ``edfgen pca`` (options: :class:`~edfgen.commands.options.GwasOptions`, ``PcaOptions``)."""
+"""``edfgen gwas`` and ``edfgen pca`` (options: :class:`~edfgen.commands.gwas.GwasOptions`, ``PcaOptions``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from edfgen.cli._options import options_from, verbosity
-from edfgen.commands.options import GwasOptions, PcaOptions
+from edfgen.commands.gwas import GwasOptions
+from edfgen.commands.pca import PcaOptions
 
 
 @click.command()
@@ -15,7 +16,7 @@ from edfgen.commands.options import GwasOptions, PcaOptions
 @verbosity
 def gwas(options: GwasOptions):
     """GWAS of every phenotype in one pass (GWAS-SSF per phenotype, summary, QC report, plots)."""
-    from edfgen.commands._run import gwas as run
+    from edfgen.commands.gwas import run
 
     res = run(options)
     click.echo(res.samples.describe())
@@ -29,7 +30,7 @@ def gwas(options: GwasOptions):
 @verbosity
 def pca(options: PcaOptions):
     """Genotype PCs (LD-pruned, MAF-filtered hwe_normalized_pca): pcs.tsv (IID, PC1..PCk) for --covar."""
-    from edfgen.commands._run import pca as run
+    from edfgen.commands.pca import run
 
     res = run(options)
     click.echo(f"{res.k} PCs of {res.n_samples} samples from {res.n_variants} LD-pruned variants; "

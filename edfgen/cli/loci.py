@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from edfgen.cli._options import options_from, verbosity
-from edfgen.commands.options import AnnotateOptions, CatalogDownloadOptions, ClumpOptions
+from edfgen.commands.annotate import AnnotateOptions
+from edfgen.commands.catalog import CatalogDownloadOptions
+from edfgen.commands.clump import ClumpOptions
 
 
 @click.command("clump")
@@ -13,7 +15,7 @@ from edfgen.commands.options import AnnotateOptions, CatalogDownloadOptions, Clu
 @verbosity
 def clump(options: ClumpOptions):
     """LD-clump summary statistics like plink1.9 --clump and merge index variants into loci."""
-    from edfgen.commands._run import clump as run
+    from edfgen.commands.clump import run
 
     res = run(options)
     extra = f" (study-wide p1 = {res.settings.p1:.3g}, M_eff = {res.m_eff:.2f})" if res.m_eff else ""
@@ -26,7 +28,7 @@ def clump(options: ClumpOptions):
 @verbosity
 def annotate(options: AnnotateOptions):
     """Mark loci known/novel against the GWAS Catalog; add nearest catalog hit and nearest gene."""
-    from edfgen.commands._run import annotate as run
+    from edfgen.commands.annotate import run
 
     res = run(options)
     click.echo(f"{len(res)} loci: {int(res['novel'].sum())} novel, {int((~res['novel']).sum())} known -> {options.out}")
@@ -42,6 +44,6 @@ def catalog():
 @verbosity
 def download(options: CatalogDownloadOptions):
     """Fetch the current GWAS Catalog associations TSV (needs internet)."""
-    from edfgen.commands.catalog import download as run
+    from edfgen.commands.catalog import run
 
     click.echo(f"GWAS Catalog associations -> {run(options)}")

@@ -1,11 +1,11 @@
-"""``edfgen mr``: two-sample Mendelian randomization (options: :class:`~edfgen.commands.options.MROptions`)."""
+"""``edfgen mr``: two-sample Mendelian randomization (options: :class:`~edfgen.commands.mr.MROptions`)."""
 
 from __future__ import annotations
 
 import click
 
 from edfgen.cli._options import options_from, verbosity
-from edfgen.commands.options import MROptions
+from edfgen.commands.mr import MROptions
 
 
 @click.command("mr")
@@ -17,7 +17,7 @@ def mr(options: MROptions):
 
     The LD panel of --proxies/--clump is given by the genotype options (--bfile or its old name
     --ld-bfile, --pfile, --bgen/--sample, --vcf, with --keep/--remove/--extract/--chr)."""
-    from edfgen.commands._run import mr as run
+    from edfgen.commands.mr import run
 
     res = run(options)
     kept = int(res.harmonised["mr_keep"].sum())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from edfgen.cli._options import options_from, verbosity
-from edfgen.commands.options import DemoOptions, RunOptions
+from edfgen.pipeline import DemoOptions, RunOptions
 
 
 @click.command()

@@ -1,11 +1,11 @@
-"""``edfgen simulate``: the simulated cohort with planted truth (options: :class:`~edfgen.commands.options.SimulateOptions`)."""
+"""``edfgen simulate``: the simulated cohort with planted truth (options: :class:`~edfgen.commands.simulate.SimulateOptions`)."""
 
 from __future__ import annotations
 
 import click
 
 from edfgen.cli._options import options_from, verbosity
-from edfgen.commands.options import SimulateOptions
+from edfgen.commands.simulate import SimulateOptions
 
 
 @click.command()

@@ -10,22 +10,25 @@ import shutil
 import urllib.error
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 
 from edfgen.commands.clump import write_regional_plots
+from edfgen.commands.options import CommandOptions, as_list, opt, out_opt
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.catalog import CATALOG_URL, check_build_against_catalog, read_catalog, read_loci, select_traits
 from edfgen.formats.genes import read_genes
+from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
 from edfgen.formats.manifest import Manifest, check_not_inputs, sha256_file
 from edfgen.formats.sumstats import expand_sumstats
 from edfgen.formats.tables import atomic_path, atomic_write, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
-from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
+from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ log = logging.getLogger(__name__)
 def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Path, *,
                  traits: Sequence[str] | None = None, any_trait: bool = False, ld_bfile: str | Path | None = None,
                  genes: str | Path | None = None, settings: AnnotateSettings = AnnotateSettings(),
-                 regional_plots: int = 0, sumstats: Sequence[str | Path] = (), reference_genome: str = "GRCh38",
+                 regional_plots: int = 0, sumstats: Sequence[str | Path] = (), reference_genome: str = DEFAULT_REFERENCE_GENOME,
                  liftover_chain: str | Path | None = None) -> pd.DataFrame:
     """``edfgen annotate``: read, check build, select traits, annotate, write ``out`` (TSV) and its
     provenance ``<out>.manifest.json`` (a file-level manifest, so that annotating into a clump
@@ -55,12 +58,12 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
                                                   "genes": genes, "reference_genome": reference_genome,
                                                   "liftover_chain": str(liftover_chain) if liftover_chain else None})
     man.add_inputs([loci_path, catalog_path, genes, *panel_files, liftover_chain])
-    if reference_genome not in ("GRCh37", "GRCh38"):
+    if reference_genome not in REFERENCE_GENOMES:
         raise InputError(f"--reference-genome {reference_genome!r}: choose GRCh37 or GRCh38")
     if liftover_chain is not None and reference_genome == "GRCh38":
         raise InputError("--liftover-chain lifts GRCh37 loci to the catalog's GRCh38: give --reference-genome GRCh37")
 
-    loci = read_loci(loci_path, build=reference_genome)
+    loci = read_loci(loci_path, reference_genome=reference_genome)
     full = read_catalog(catalog_path)
     same_build, lifted = reference_genome == "GRCh38", None
     if same_build:
@@ -138,3 +141,52 @@ def download_catalog(out: str | Path, *, url: str = CATALOG_URL, timeout: float 
     man.extra = {"sha256": sha256_file(out), "bytes": out.stat().st_size}
     _write_file_manifest(man, out)
     return out
+
+# ---------------------------------------------------------------------------------------------- the command
+# its options (the only place their defaults, ranges and choices are written) and run(options),
+# which the command line and `edfgen run` both call
+
+@dataclass(frozen=True)
+class AnnotateOptions(CommandOptions):
+    """``edfgen annotate`` (:func:`edfgen.formats.catalog.run_annotate`)."""
+
+    command: ClassVar[str] = "annotate"
+    loci: str | None = opt(None, "loci.tsv / clumps.tsv or any table with variant_id, chromosome, "
+                           "base_pair_location, p_value (GRCh38).", path="file", exists=True, required=True)
+    catalog: str | None = opt(None, "GWAS Catalog associations TSV (2016 or v1.0.2 layout; see `edfgen catalog "
+                              "download`).", path="file", exists=True, required=True)
+    traits: tuple[str, ...] | None = opt(None, "Comma list of trait regexes or EFO ids (default: ECG traits).",
+                                         comma=True)
+    any_trait: bool = opt(False, "Use every catalog association, whatever the trait.")
+    window_kb: float = opt(AnnotateSettings.window_kb, "A catalog association within this distance makes a locus known.",
+                           range=(0, None), cli_range=False)
+    ld_bfile: str | None = opt(None, "LD panel: a catalog variant with r² >= --ld-r2 makes a locus known.",
+                               path="any")
+    ld_r2: float = opt(AnnotateSettings.ld_r2, None, range=(0, 1), cli_range=False)
+    genes: str | None = opt(None, "GTF/BED genes: adds nearest_gene, gene_distance.", path="file", exists=True)
+    regional_plots: int = opt(0, "With --sumstats and --ld-bfile: regional plots of the first N loci.",
+                              range=(0, None))
+    sumstats: tuple[str, ...] = opt((), "For --regional-plots: GWAS-SSF files or directories of them (repeatable); "
+                                    "one phenotype's per-chromosome files (chr1/y.tsv.gz, chr2/y.tsv.gz) are "
+                                    "combined.", multiple=True, path="any", exists=True)
+    reference_genome: str = opt(DEFAULT_REFERENCE_GENOME, "Build of --loci (and --ld-bfile). GRCh37: catalog rows "
+                                "(GRCh38) match by rsID, and by position only after --liftover-chain.",
+                                choices=REFERENCE_GENOMES, deprecated="--genome-assembly")
+    liftover_chain: str | None = opt(None, "UCSC chain file GRCh37 -> GRCh38 (hg19ToHg38.over.chain.gz) to compare "
+                                     "GRCh37 loci by position.", path="file", exists=True)
+    out: str | None = out_opt("file", "Output file.")
+
+    def __post_init__(self):
+        if self.traits and self.any_trait:
+            raise InputError("--traits and --any-trait are mutually exclusive")
+
+
+def run(o: AnnotateOptions):
+    """``edfgen annotate``: :func:`edfgen.formats.catalog.run_annotate` (its build keyword is ``reference_genome``)."""
+    from edfgen.kernels.annotate import AnnotateSettings
+
+    return run_annotate(o.loci, o.catalog, o.out, traits=as_list(o.traits), any_trait=o.any_trait,
+                        ld_bfile=o.ld_bfile, genes=o.genes,
+                        settings=AnnotateSettings(window_kb=o.window_kb, ld_r2=o.ld_r2),
+                        regional_plots=o.regional_plots, sumstats=list(o.sumstats),
+                        reference_genome=o.reference_genome, liftover_chain=o.liftover_chain)

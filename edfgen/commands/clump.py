@@ -15,20 +15,27 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 
+from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genes import read_genes
+from edfgen.formats.genotypes.panel import GenotypePanel, open_panel, panel_fingerprint
 from edfgen.formats.manifest import recording
-from edfgen.formats.sumstats import (chrom_key, expand_sumstats, group_by_phenotype, read_phenotype_sumstats,
-                                     read_sumstats_columns)
+from edfgen.formats.sumstats import (
+    chrom_key,
+    expand_sumstats,
+    group_by_phenotype,
+    read_phenotype_sumstats,
+    read_sumstats_columns,
+)
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
-from edfgen.formats.genotypes.panel import GenotypePanel, open_panel, panel_fingerprint
 from edfgen.kernels.ld import WindowLD, r2_vector
+from edfgen.kernels.thresholds import GENOME_WIDE
 from edfgen.plots.regional import plot_loci
 from edfgen.progress import progress
 from edfgen.simulate.truth import score_loci
@@ -463,3 +470,53 @@ def write_regional_plots(loci: pd.DataFrame, sumstats: Sequence[str | Path], pan
     gtab = read_genes(genes) if isinstance(genes, (str, Path)) else genes
     return plot_loci(locus_frames(loci, sumstats, panel, window_kb=window_kb, r2_method=r2_method), out_dir,
                      genes=gtab, window_kb=window_kb)
+
+# ---------------------------------------------------------------------------------------------- the command
+# its options (the only place their defaults, ranges and choices are written) and run(options),
+# which the command line and `edfgen run` both call
+
+@dataclass(frozen=True)
+class ClumpOptions(GenotypeOptions):
+    """``edfgen clump`` (:func:`edfgen.kernels.clump.run_clump`)."""
+
+    command: ClassVar[str] = "clump"
+    genotypes_after: ClassVar[str | None] = "more_sumstats"
+    cli_omit: ClassVar[tuple[str, ...]] = ("mt",)
+    sumstats: tuple[str, ...] = opt((), "GWAS-SSF <phenotype>.tsv.gz files, a directory of them or a quoted glob; "
+                                    "`--sumstats gwas/*.tsv.gz` works (extra paths after it are taken too).",
+                                    multiple=True, required=True, path="any")
+    more_sumstats: tuple[str, ...] = opt((), None, argument=True, path="any")
+    ld_bfile: str | None = opt(None, "PLINK prefix of a separate LD reference panel (else the study genotypes "
+                               "--bfile/--pfile/--bgen/--vcf with --keep/--remove/--chr/--extract are the panel).",
+                               path="any")
+    out: str | None = out_opt()
+    # cli_range=False: on the command line ClumpSettings checks p1 .. kb (its own one-line error, as before);
+    # the ranges here check a TOML before any stage runs (the same bounds)
+    p1: float = opt(ClumpSettings.p1, "Index-variant threshold (p <= p1).", range=(0, 1), open=(True, False),
+                    cli_range=False)
+    p2: float = opt(ClumpSettings.p2, "Clumped-variant threshold (p < p2).", range=(0, 1), open=(True, False), cli_range=False)
+    r2: float = opt(ClumpSettings.r2, "LD threshold (r² > r2 joins a clump).", range=(0, 1), open=(False, True), cli_range=False)
+    kb: float = opt(ClumpSettings.kb, "Window radius in kb.", range=(0, None), open=(True, False), cli_range=False)
+    r2_method: str = opt(ClumpSettings.r2_method, "plink: haplotype-ML r² (identical to plink1.9 --clump); corr: allele-count "
+                         "correlation².", choices=("plink", "corr"))
+    allow_overlap: bool = opt(ClumpSettings.allow_overlap, "Variants may join several clumps (plink --clump-allow-overlap).")
+    study_wide: bool = opt(False, "p1 = 5e-8 / M_eff (Li & Ji 2005) from --pheno.")
+    pheno: str | None = opt(None, "Phenotype/EDF table for --study-wide (columns named like the sumstats files).",
+                            path="file", exists=True)
+    truth: str | None = opt(None, "truth.json of a simulated cohort: writes truth_recovery.tsv.", path="file",
+                            exists=True)
+    regional_plots: int = opt(0, "Regional plots of the N strongest loci (regional/*.png).", range=(0, None))
+    genes: str | None = opt(None, "GTF/BED genes for the plots.", path="file", exists=True)
+    force: bool = force_opt()
+
+
+def run(o: ClumpOptions):
+    """``edfgen clump``: :func:`edfgen.kernels.clump.run_clump`."""
+    from edfgen.kernels.clump import ClumpSettings
+
+    return run_clump([*o.sumstats, *o.more_sumstats], out_dir=o.out, bfile=genotype_source(o, required=False),
+                     ld_bfile=o.ld_bfile, reference_genome=o.reference_genome,
+                     settings=ClumpSettings(p1=o.p1, p2=o.p2, r2=o.r2, kb=o.kb, r2_method=o.r2_method,
+                                            allow_overlap=o.allow_overlap),
+                     study_wide=o.study_wide, pheno=o.pheno, truth=o.truth, regional_plots=o.regional_plots,
+                     genes=o.genes, force=o.force)

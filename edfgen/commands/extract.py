@@ -51,20 +51,21 @@ import sys
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from edfgen import DEFAULT_CHECKPOINT
+from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, threads_opt
+from edfgen.exceptions import EdfgenError, InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records
+from edfgen.formats.manifest import listed_outputs, read_manifest, recording, stat_key
+from edfgen.formats.tables import atomic_write, clean_temp_files, is_temp_name, read_table, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.edf import edf_pca, embed_windows
-from edfgen.exceptions import EdfgenError, InputError
-from edfgen.formats.tables import atomic_write, clean_temp_files, is_temp_name, read_table, write_table
 from edfgen.progress import progress
-from edfgen.formats.manifest import listed_outputs, read_manifest, recording, stat_key
 
 log = logging.getLogger(__name__)
 
@@ -561,3 +562,39 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     return ExtractResult(table=out, pheno=pheno, rejects=rejects_path, manifest=side["manifest"],
                          n_records=len(refs), n_rejected=len(rej_df), n_participants=len(frame), n_edfs=d,
                          resumed=resumed, pca=pca_path, pca_loadings=loadings_path, checkpoint_sha256=sha)
+
+# ---------------------------------------------------------------------------------------------- the command
+# its options (the only place their defaults, ranges and choices are written) and run(options),
+# which the command line and `edfgen run` both call
+
+@dataclass(frozen=True)
+class ExtractOptions(CommandOptions):
+    """``edfgen extract`` (:func:`edfgen.commands.extract.extract_edfs`)."""
+
+    command: ClassVar[str] = "extract"
+    ecg: tuple[str, ...] = opt((), "ECG file(s) or directory(ies): WFDB .hea(+.dat/.mat), .npy, .npz, HDF5, GE "
+                               "CardioSoft (UK Biobank) or GE MUSE XML (told by content). Repeatable.",
+                               multiple=True, required=True, path="any", exists=True)
+    out: str | None = out_opt("file", "EDF table: .tsv, .tsv.gz or .parquet (IID, edf_001 ...). Side files go "
+                              "beside it.")
+    checkpoint: str = opt(DEFAULT_CHECKPOINT, "Shipped checkpoint name (small, tiny) or path (.json).")
+    batch_size: int = opt(64, "ECGs per model call.", range=(1, None))
+    workers: int | None = opt(None, "Processes reading/preprocessing ECGs (0: in the main process; default "
+                              "min(4, cores/2)).", range=(0, None))
+    pca: int | None = opt(None, "Also write the first K principal components.", range=(1, None))
+    id_map: str | None = opt(None, "TSV with columns record, IID: participants with several ECGs get the mean EDF.",
+                             path="file", exists=True)
+    fs: float | None = opt(None, "Sampling rate (Hz) of files that carry none (.npy).", range=(0, None),
+                           open=(True, False))
+    chunk_size: int = opt(2048, "Records per durable chunk (resume granularity, bounds memory).", range=(1, None))
+    threads: int | None = threads_opt("Torch threads for the model (default: torch's; with --workers: cores - "
+                                      "workers).")
+    force: bool = force_opt("Replace an existing --out table and the side files its <out>.manifest.json lists (an "
+                            "interrupted run's parts are resumed; records whose files changed are recomputed).")
+
+
+def run(o: ExtractOptions):
+    """``edfgen extract``: :func:`edfgen.commands.extract.extract_edfs`."""
+    return extract_edfs(list(o.ecg), o.out, checkpoint=o.checkpoint, batch_size=o.batch_size, workers=o.workers,
+                        pca=o.pca, id_map=o.id_map, force=o.force, fs=o.fs, chunk_size=o.chunk_size,
+                        threads=o.threads)

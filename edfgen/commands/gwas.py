@@ -56,15 +56,16 @@ from __future__ import annotations
 import logging
 import os
 import time
-from pathlib import Path
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 
 from edfgen.commands.gwas_design import CovariateDesign, covariate_design, select_phenotypes
 from edfgen.commands.gwas_output import GwasOutputs, output_order
+from edfgen.commands.options import GenotypeOptions, HailOptions, as_list, genotype_source, hail_settings, opt, path_str
 from edfgen.engines import gwas_stream
 from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
 from edfgen.engines.hail_gwas import hail_linear, hail_logistic
@@ -74,13 +75,19 @@ from edfgen.formats.loco import write_loco_predictions
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.tables import prepare_out_dir, read_table, safe_filename, write_table
+from edfgen.kernels.association import (
+    MISSING_GENOTYPES,
+    AssociationResult,
+    check_phenotypes,
+    collinear_covariates,
+    inverse_normal_transform,
+    lambda_gc,
+)
 from edfgen.kernels.clump import effective_number_of_tests
 from edfgen.kernels.models import MODELS
 from edfgen.kernels.multivariate import mostest, z_scores
 from edfgen.kernels.qc import QCSettings, qc_table
 from edfgen.kernels.thresholds import GENOME_WIDE
-from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, check_phenotypes, collinear_covariates,
-                                         inverse_normal_transform, lambda_gc)
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +125,6 @@ class GwasSettings:
         Write Manhattan/QQ PNGs.
     plots_max : int or None
         Plot at most this many phenotypes (the combined Manhattan is always written).
-    genome_assembly : str
-        Written to each file's ``-meta.yaml`` (``GRCh37``, ``GRCh38``; ``NR`` = not reported).
     model : {"linear", "ridge-loco"}
         ``ridge-loco``: REGENIE step 1 (whole-genome ridge regression, LOCO predictions written to
         ``<out>/loco/``) then step 2 (:class:`edfgen.kernels.models.RidgeLocoModel`); fast engine only.
@@ -137,7 +142,6 @@ class GwasSettings:
     block_size: int | None = None
     plots: bool = True
     plots_max: int | None = None
-    genome_assembly: str = "NR"
     model: str = "linear"
     multivariate: bool = False
     loco_predictions: str | None = None
@@ -318,7 +322,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     def outputs_for(variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, cov_names: list[str]):
         """The streaming writer of this GWAS over ``variants`` (already in output order)."""
         return GwasOutputs(out_dir, variants, names, list(files), model=model_label,
-                           genome_assembly=settings.genome_assembly, covariates=cov_names, n_covariates=C.shape[1],
+                           reference_genome=source.reference_genome, covariates=cov_names, n_covariates=C.shape[1],
                            cases=_case_counts(Y) if settings.binary else None, plots=settings.plots,
                            plots_max=settings.plots_max)
 
@@ -444,3 +448,62 @@ def _safe(name: str) -> str:
     if not s:
         raise InputError(f"phenotype name {name!r} cannot be a file name")
     return s
+
+# ---------------------------------------------------------------------------------------------- the command
+# its options (the only place their defaults, ranges and choices are written) and run(options),
+# which the command line and `edfgen run` both call
+
+@dataclass(frozen=True)
+class GwasOptions(GenotypeOptions, HailOptions):
+    """``edfgen gwas`` (:func:`edfgen.commands.gwas.run_gwas`)."""
+
+    command: ClassVar[str] = "gwas"
+    pheno: str | None = opt(None, "Phenotype table (IID + columns).", path="file", exists=True, required=True)
+    pheno_cols: tuple[str, ...] | None = opt(None, "Phenotype columns (a,b or edf_001..edf_064).", comma=True)
+    pheno_prefix: str | None = opt(None, "Use every column starting with this prefix (e.g. edf_).")
+    covar: str | None = opt(None, "Covariate table (IID + columns).", path="file", exists=True)
+    covar_cols: tuple[str, ...] | None = opt(None, "Covariates, e.g. age,sex,centre,PC1..PC10 (default: all).",
+                                             comma=True, cli=("--covariates",), hidden=("--covar-cols",))
+    categorical: tuple[str, ...] | None = opt(None, "Treat these covariates as categorical.", comma=True)
+    binary: bool = opt(GwasSettings.binary, "Binary (0/1) outcomes: logistic regression, beta = log-odds.")
+    logistic_test: str = opt(GwasSettings.logistic_test, None, choices=("wald", "firth"))
+    model: str = opt(GwasSettings.model, "ridge-loco: REGENIE (whole-genome ridge, leave-one-chromosome-out predictions in "
+                     "<out>/loco/, then each variant tested against the phenotype minus its chromosome's "
+                     "prediction); keeps relatives. Fast engine only.", choices=("linear", "ridge-loco"))
+    loco_predictions: str | None = opt(None, "With --model ridge-loco: reuse step 1 from a previous run's <out>/loco "
+                                       "directory.", path="dir", exists=True)
+    multivariate: bool = opt(GwasSettings.multivariate, "Also test every variant across all phenotypes at once (MOSTest) -> "
+                             "multivariate.tsv.gz.")
+    transform: str = opt(GwasSettings.transform, "Rank-based inverse-normal (Blom offset 3/8, ties averaged) or none.",
+                         choices=("inverse-normal", "none"))
+    missing_genotypes: str = opt(GwasSettings.missing_genotypes, "mean-impute (Hail) or drop the sample for that variant (plink2).",
+                                 choices=("mean-impute", "drop"))
+    maf: float = opt(QCSettings.maf, None, range=(0, 0.5))
+    call_rate: float = opt(QCSettings.call_rate, "Variant call rate.", range=(0, 1))
+    sample_call_rate: float = opt(QCSettings.sample_call_rate, None, range=(0, 1))
+    hwe: float = opt(QCSettings.hwe_p, "HWE exact p (0: off).", range=(0, 1))
+    remove_related: bool = opt(QCSettings.remove_related, "Remove related samples (KING kinship > --kinship), keeping a maximal "
+                               "independent set.")
+    kinship: float = opt(QCSettings.kinship, None)
+    engine: str = opt(GwasSettings.engine, "fast: blockwise numpy (linear; --binary with Wald) on PLINK 1, PGEN, BGEN and VCF "
+                      "input; hail: linear/logistic_regression_rows (Firth, MT, clusters). auto picks fast when "
+                      "it can.", choices=("auto", "fast", "hail"))
+    no_plots: bool = opt(False, "Skip the Manhattan/QQ PNGs.")
+    plots_max: int | None = opt(None, "Plot at most K phenotypes.", range=(0, None), cli=("--max-plots",),
+                                hidden=("--plots-max",))
+
+
+def run(o: GwasOptions):
+    """``edfgen gwas``: :func:`edfgen.commands.gwas.run_gwas`; every -meta.yaml says ``o.reference_genome``."""
+    from edfgen.kernels.qc import QCSettings
+
+    return run_gwas(
+        genotype_source(o), o.pheno, o.covar, o.out, pheno_cols=as_list(o.pheno_cols), pheno_prefix=o.pheno_prefix,
+        covar_cols=as_list(o.covar_cols), categorical=as_list(o.categorical) or (),
+        qc=QCSettings(maf=o.maf, call_rate=o.call_rate, hwe_p=o.hwe, sample_call_rate=o.sample_call_rate,
+                      remove_related=o.remove_related, kinship=o.kinship),
+        settings=GwasSettings(transform=o.transform, missing_genotypes=o.missing_genotypes, binary=o.binary,
+                              logistic_test=o.logistic_test, engine=o.engine, plots=not o.no_plots,
+                              plots_max=o.plots_max, model=o.model,
+                              loco_predictions=path_str(o.loco_predictions), multivariate=o.multivariate),
+        hail=hail_settings(o), threads=o.threads, force=o.force)

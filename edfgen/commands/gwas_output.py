@@ -99,7 +99,7 @@ class GwasOutputs:
     """
 
     def __init__(self, out_dir, variants: pd.DataFrame, names: Sequence[str], files: Sequence[str], *,
-                 model: str, genome_assembly: str, covariates: Sequence[str] = (), n_covariates: int | None = None,
+                 model: str, reference_genome: str, covariates: Sequence[str] = (), n_covariates: int | None = None,
                  cases: tuple[np.ndarray, np.ndarray] | None = None, plots: bool = True,
                  plots_max: int | None = None, writers: int | None = None):
         from edfgen.plots import GwasPlotAccumulator  # matplotlib only when plots are drawn
@@ -107,7 +107,7 @@ class GwasOutputs:
         self.out_dir = Path(out_dir)
         self.base = variants  # referenced, not copied (a copy costs ~50 bytes per variant)
         self.names, self.files = list(names), list(files)
-        self.model, self.genome_assembly = model, genome_assembly
+        self.model, self.reference_genome = model, reference_genome
         self.covariates = tuple(c for c in covariates if c != "intercept")
         self.n_covariates, self.cases = n_covariates, cases
         self.plots, self.plots_max = plots, plots_max
@@ -200,7 +200,7 @@ class GwasOutputs:
                 meta = SumstatsMeta(trait=self.names[j], sample_size=int(self.n_max[j]),
                                     case_count=None if nc is None else nc[0],
                                     control_count=None if nc is None else nc[1],
-                                    genome_assembly=self.genome_assembly, covariates=self.covariates,
+                                    genome_assembly=self.reference_genome, covariates=self.covariates,
                                     analysis_software=f"edfgen {__version__} ({self.model})")
                 self.streams[j].close(meta)
 

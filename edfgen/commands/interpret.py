@@ -17,10 +17,12 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
+
+from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_record
 from edfgen.formats.manifest import recording
@@ -188,3 +190,34 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     return InterpretResult(associations=a_path, clusters=c_path, heatmap=h_path, manifest=out / "manifest.json",
                            n_participants=n, n_edfs=len(edf_cols), biomarkers=tuple(bcols),
                            n_significant=int(sig.sum()), measured=measured_path, rejects=rejects_path)
+
+# ---------------------------------------------------------------------------------------------- the command
+# its options (the only place their defaults, ranges and choices are written) and run(options),
+# which the command line and `edfgen run` both call
+
+@dataclass(frozen=True)
+class InterpretOptions(CommandOptions):
+    """``edfgen interpret`` (:func:`edfgen.commands.interpret.interpret_edfs`)."""
+
+    command: ClassVar[str] = "interpret"
+    edf: str | None = opt(None, "EDF table from `edfgen extract`.", path="file", exists=True, required=True)
+    biomarkers: str | None = opt(None, "Table with IID and biomarker columns (e.g. physiology.tsv).", path="file",
+                                 exists=True)
+    measure_from: str | None = opt(None, "Instead of --biomarkers: measure them on these ECGs (record name = IID).",
+                                   path="any", exists=True)
+    covar: str | None = opt(None, "Table with IID and the covariates.", path="file", exists=True)
+    covariates: tuple[str, ...] = opt(("age", "sex"), "Covariate columns of --covar.", comma=True)
+    biomarker_columns: tuple[str, ...] | None = opt(None, "Biomarkers to test (default: every numeric column).",
+                                                    comma=True)
+    out: str | None = out_opt()
+    p_threshold: float = opt(0.01, "Significance threshold.", cli=("--p",), range=(0, 1), open=(True, False))
+    clusters: int = opt(4, "k of the EDF k-means.", range=(1, None))
+    seed: int = seed_opt()
+    force: bool = force_opt()
+
+
+def run(o: InterpretOptions):
+    """``edfgen interpret``: :func:`edfgen.commands.interpret.interpret_edfs`."""
+    return interpret_edfs(o.edf, o.out, biomarkers=o.biomarkers, covar=o.covar, measure_from=o.measure_from,
+                          covariates=list(o.covariates), biomarker_columns=as_list(o.biomarker_columns),
+                          p_threshold=o.p_threshold, clusters=o.clusters, seed=o.seed, force=o.force)

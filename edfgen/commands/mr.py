@@ -16,25 +16,34 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from edfgen.commands.clump import clump_files, genotype_label
+from edfgen.commands.options import BFILE_HELP, GenotypeOptions, force_opt, genotype_source, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
-from edfgen.formats.sumstats import (MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype,
-                                     load_sumstats, read_header, read_instruments, twosamplemr_columns)
+from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
+from edfgen.formats.manifest import recording
+from edfgen.formats.sumstats import (
+    MR_REQUIRED,
+    combine_phenotype,
+    expand_sumstats,
+    group_by_phenotype,
+    load_sumstats,
+    read_header,
+    read_instruments,
+    twosamplemr_columns,
+)
 from edfgen.formats.tables import PathLike, prepare_out_dir, write_table
 from edfgen.kernels.clump import ClumpSettings
-from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
+from edfgen.kernels.mr import sensitivity as sens
 from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
 from edfgen.kernels.mr.methods import DEFAULT_METHODS, MRResult, get_method
-from edfgen.kernels.mr import sensitivity as sens
 from edfgen.plots.mr import plot_pairs
 from edfgen.progress import progress
-from edfgen.formats.manifest import recording
 
 log = logging.getLogger(__name__)
 
@@ -493,3 +502,67 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             man.extra["n_pairs"] = n_pairs
     dt = time.perf_counter() - t0
     return MRRun(out, H, n_pairs, dt, written_plots)
+
+# ---------------------------------------------------------------------------------------------- the command
+# its options (the only place their defaults, ranges and choices are written) and run(options),
+# which the command line and `edfgen run` both call
+
+@dataclass(frozen=True)
+class MROptions(GenotypeOptions):
+    """``edfgen mr`` (:func:`edfgen.commands.mr.run_mr`); the genotype options give the LD panel
+    (``ld_bfile``, shown as ``--bfile``, or the other formats) of ``--proxies``/``--clump``."""
+
+    command: ClassVar[str] = "mr"
+    genotypes_after: ClassVar[str | None] = "ld_bfile"
+    cli_omit: ClassVar[tuple[str, ...]] = ("bfile", "mt")
+    exposure: tuple[str, ...] = opt((), "Exposure sumstats file (instruments, or full sumstats with --p-threshold) "
+                                    "or a directory of them; repeat it for more. Files of one phenotype's "
+                                    "chromosomes (chr1/y.tsv.gz, chr2/y.tsv.gz or y_chr1.tsv.gz, y_chr2.tsv.gz) are "
+                                    "combined into one exposure.", multiple=True, required=True, path="any",
+                                    exists=True)
+    outcome: tuple[str, ...] = opt((), "Outcome sumstats file or a directory of them, repeatable (several "
+                                   "phenotypes run as a matrix; one phenotype's per-chromosome files are combined).",
+                                   multiple=True, required=True, path="any", exists=True)
+    out: str | None = out_opt()
+    methods: tuple[str, ...] | None = opt(None, "Comma-separated methods (TwoSampleMR names or ivw, ivw_fe, egger, "
+                                          "weighted_median, simple_median, simple_mode, weighted_mode, wald). "
+                                          "Default: all.", comma=True)
+    palindromes: str = opt(MRSettings.palindromes, "TwoSampleMR harmonise action 2 / 1 / 3.", choices=("infer", "forward", "drop"))
+    maf_threshold: float = opt(MRSettings.maf_threshold, "Palindromes with allele frequency in (t, 1-t) cannot be inferred.",
+                               range=(0, 0.5), open=(True, False))
+    p_threshold: float | None = opt(MRSettings.p_threshold, "Instruments: exposure variants with p below this.")
+    instruments: str | None = opt(None, "Instrument list (e.g. clumps.tsv: variant_id[, phenotype]) joined to the "
+                                  "exposure.", path="file", exists=True)
+    proxies: bool = opt(False, "Replace instruments missing in the outcome by LD proxies (needs an LD panel: "
+                        "--ld-bfile, or --bfile/--pfile/--bgen/--vcf).")
+    clump: bool = opt(False, "Pick independent instruments from full exposure sumstats by LD clumping (needs an LD "
+                      "panel, --p-threshold).")
+    ld_bfile: str | None = opt(None, BFILE_HELP, cli=("--bfile", "--ld-bfile"), path="text")
+    proxy_r2: float = opt(MRSettings.proxy_r2, None, range=(0, 1))
+    reverse: bool = opt(False, "Reverse direction: instruments from the outcome files.")
+    nboot: int = opt(MRSettings.nboot, "Bootstrap draws.", range=(10, None))
+    presso_sims: int = opt(MRSettings.presso_sims, "MR-PRESSO simulated data sets (0: skip MR-PRESSO).", range=(0, None))
+    prevalence: float | None = opt(MRSettings.prevalence, "Disease prevalence for Steiger r² of binary traits (default: the GWAS case "
+                                   "fraction).", range=(0, 1), open=(True, True))
+    columns: str | None = opt(None, "Column names of a layout that is not recognised, as KEY=COLUMN pairs: "
+                              "beta=,se=,p= (or log10p=), ea=,oa=,snp=,eaf=,n=,chr=,pos=, or=,ci_lower=,ci_upper= "
+                              "(odds ratios are converted to log-OR and SE). Applied to every --exposure/--outcome "
+                              "file that has the column.")
+    plots: bool = opt(True, None, secondary="--no-plots")
+    max_plots: int = opt(20, "Plot at most this many pairs (most significant first).", range=(0, None))
+    seed: int = seed_opt()
+    force: bool = force_opt()
+
+
+def run(o: MROptions):
+    """``edfgen mr``: :func:`edfgen.commands.mr.run_mr`; the genotype options are the LD panel."""
+    from edfgen.formats.sumstats import parse_column_option
+
+    kw = {"methods": tuple(o.methods)} if o.methods else {}
+    settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=o.p_threshold,
+                          nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),
+                          prevalence=o.prevalence, proxy_r2=o.proxy_r2, **kw)
+    return run_mr(list(o.exposure), list(o.outcome), o.out, settings=settings, instruments=o.instruments,
+                  reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
+                  proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,
+                  columns=parse_column_option(o.columns) or None)

@@ -18,10 +18,12 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
+from edfgen.commands.options import GenotypeOptions, HailOptions, genotype_source, hail_settings, opt
 from edfgen.engines.hail import HailSettings, hail_pca, import_genotypes, init_hail
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import check_unique_iids
@@ -95,3 +97,24 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
         write_table(pv, Path(out_dir) / "pruned_variants.tsv")
         man.extra.update(n_samples=n_samples, n_variants=n_var)
     return PCAResult(out_dir=str(out_dir), k=k, n_samples=n_samples, n_variants=n_var, eigenvalues=list(eig))
+
+# ---------------------------------------------------------------------------------------------- the command
+# its options (the only place their defaults, ranges and choices are written) and run(options),
+# which the command line and `edfgen run` both call
+
+@dataclass(frozen=True)
+class PcaOptions(GenotypeOptions, HailOptions):
+    """``edfgen pca`` (:func:`edfgen.commands.pca.run_pca`)."""
+
+    command: ClassVar[str] = "pca"
+    k: int = opt(10, "Number of PCs.", range=(1, None))
+    maf: float = opt(0.05, None, range=(0, 0.5))
+    ld_r2: float = opt(0.2, None, range=(0, 1))
+    ld_window_kb: int = opt(500, None, range=(1, None))
+
+
+def run(o: PcaOptions):
+    """``edfgen pca``: :func:`edfgen.commands.pca.run_pca`."""
+    source = genotype_source(o)
+    return run_pca(source, o.out, k=o.k, maf=o.maf, ld_r2=o.ld_r2, ld_window_kb=o.ld_window_kb, keep=source.keep,
+                   hail=hail_settings(o), force=o.force)

@@ -1,8 +1,31 @@
-"""``edfgen simulate``: the options of :class:`~edfgen.commands.options.SimulateOptions` -> the cohort files."""
+"""``edfgen simulate``: :class:`SimulateOptions` -> the simulated cohort's files."""
 
 from __future__ import annotations
 
-from edfgen.commands.options import SimulateOptions
+from dataclasses import dataclass
+from typing import ClassVar
+
+from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, seed_opt
+
+
+@dataclass(frozen=True)
+class SimulateOptions(CommandOptions):
+    """``edfgen simulate`` (:func:`edfgen.simulate.cohort.simulate_cohort`)."""
+
+    command: ClassVar[str] = "simulate"
+    out: str | None = out_opt(help="Output directory (must be absent or empty unless --force).")
+    # the simulator checks n, chromosomes and variants itself (one line naming the option)
+    n: int = opt(3000, "Participants (>= 10).", range=(10, None), cli_range=False)
+    seed: int = seed_opt()
+    chromosomes: int = opt(3, "Chromosomes (1-22).", range=(1, 22), cli_range=False)
+    variants_per_chromosome: int = opt(10_000, "SNPs per chromosome (MAF >= 1 %).", range=(1, None), cli_range=False)
+    no_ecg: bool = opt(False, "Skip writing the WFDB ECGs (genetics-only cohort).")
+    effect_scale: float = opt(1.0, "Multiply the variance explained by each planted locus (small test cohorts "
+                              "use > 1).", range=(0, None), open=(True, False))
+    families: int | None = opt(None, "K nuclear families of 2-4 children (of simulated parents) instead of the "
+                               "default ~3 % sibling pairs; .fam FID/PAT/MAT name the families (0: no relatives).",
+                               range=(0, None))
+    force: bool = force_opt()
 
 
 def run(o: SimulateOptions):

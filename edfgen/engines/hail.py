@@ -38,6 +38,7 @@ from edfgen.formats.genotypes.base import check_unique_iids
 from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
 from edfgen.formats.genotypes.source import GenotypeSource
+from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 from edfgen.formats.tables import atomic_write
 from edfgen.kernels.qc import (KINSHIP_2ND_DEGREE, QCSettings, QCStep, VariantCounts, sample_call_rate_step,
                                variant_qc)
@@ -118,7 +119,7 @@ def init_hail(settings: HailSettings | None = None):
 # ----------------------------------------------------------------------------------------------
 # Hail importers and QC
 # ----------------------------------------------------------------------------------------------
-def _contig_recoding(reference_genome: str = "GRCh38") -> dict[str, str]:
+def _contig_recoding(reference_genome: str = DEFAULT_REFERENCE_GENOME) -> dict[str, str]:
     """File contig names -> Hail's contigs of ``reference_genome`` (``chr1`` for GRCh38, ``1`` for GRCh37)."""
     if reference_genome == "GRCh37":
         rec = {f"chr{i}": str(i) for i in range(1, 23)}

@@ -31,6 +31,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import read_table
 from edfgen.kernels.validate import numeric_values
+from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +162,9 @@ def select_traits(catalog: pd.DataFrame, traits: Sequence[str] | None = None, *,
 
 
 # ----------------------------------------------------------------------------- loci input
-def read_loci(path: str | Path, *, build: str = "GRCh38") -> pd.DataFrame:
+def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GENOME) -> pd.DataFrame:
     """Read loci (``loci.tsv``, ``clumps.tsv`` or any table with ``variant_id, chromosome,
-    base_pair_location, p_value``), refusing a declared build other than ``build`` (``GRCh38`` or,
+    base_pair_location, p_value``), refusing a declared build other than ``reference_genome`` (``GRCh38`` or,
     with ``--reference-genome GRCh37``, ``GRCh37``).
 
     The build is taken from a ``build``/``genome_build``/``genome_assembly`` column, a
@@ -174,7 +175,7 @@ def read_loci(path: str | Path, *, build: str = "GRCh38") -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(f"--loci {path}: file not found")
-    if build == "GRCh38" and _OTHER_BUILD.search(path.name):
+    if reference_genome == "GRCh38" and _OTHER_BUILD.search(path.name):
         raise InputError(f"--loci {path}: the file name says genome build "
                          f"{_OTHER_BUILD.search(path.name).group(1)}; edfgen annotates GRCh38 coordinates "
                          f"(lift the loci over to GRCh38, or give --reference-genome GRCh37)")
@@ -188,7 +189,7 @@ def read_loci(path: str | Path, *, build: str = "GRCh38") -> pd.DataFrame:
                 skip += 1
                 m = re.match(r"##\s*(genome_build|genome_assembly|build|assembly)\s*[=:]\s*(\S+)", line, re.I)
                 if m:
-                    _check_build(m.group(2), f"--loci {path}: header line {line.strip()!r}", build)
+                    _check_build(m.group(2), f"--loci {path}: header line {line.strip()!r}", reference_genome)
     if skip:
         try:
             df = pd.read_csv(path, sep="\t", skiprows=skip)
@@ -203,7 +204,7 @@ def read_loci(path: str | Path, *, build: str = "GRCh38") -> pd.DataFrame:
     for c in ("build", "genome_build", "genome_assembly"):
         if c in df.columns:
             for v in df[c].dropna().astype(str).unique():
-                _check_build(v, f"--loci {path}: column {c}", build)
+                _check_build(v, f"--loci {path}: column {c}", reference_genome)
     df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
     df["variant_id"] = df["variant_id"].astype(str)
     try:
@@ -215,11 +216,11 @@ def read_loci(path: str | Path, *, build: str = "GRCh38") -> pd.DataFrame:
     return df
 
 
-def _check_build(value: str, where: str, build: str = "GRCh38") -> None:
-    pattern = r"(grch38(\.p\d+)?|hg38|b?38)" if build == "GRCh38" else r"(grch37(\.p\d+)?|hg19|b?37)"
+def _check_build(value: str, where: str, reference_genome: str) -> None:
+    pattern = r"(grch38(\.p\d+)?|hg38|b?38)" if reference_genome == "GRCh38" else r"(grch37(\.p\d+)?|hg19|b?37)"
     if not re.fullmatch(pattern, str(value).strip().lower()):
-        hint = ("lift the loci over to GRCh38, or give --reference-genome GRCh37" if build == "GRCh38"
-                else f"--reference-genome {build} was given")
+        hint = ("lift the loci over to GRCh38, or give --reference-genome GRCh37" if reference_genome == "GRCh38"
+                else f"--reference-genome {reference_genome} was given")
         raise InputError(f"{where} declares genome build {value!r}; {hint}")
 
 

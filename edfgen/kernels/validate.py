@@ -190,3 +190,15 @@ def check_field_types(cls, values: dict, *, what: str | None = None, error: type
             if len(shown) > 60:
                 shown = shown[:57] + "..."
             raise error(f"{what}: field {f.name!r} must be {_type_name(tp)}, got {type(v).__name__} {shown}")
+
+
+def checked_fields(cls, values: dict, *, what: str) -> dict:
+    """``values`` (a JSON object read from a checkpoint or config) as keyword arguments of the dataclass
+    ``cls``: unknown keys and values of the wrong type are one-line :class:`ConfigError` s naming
+    ``what`` (:func:`check_field_types`). Returns a copy the caller may convert further (lists to tuples)."""
+    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ConfigError(f"{what}: unknown key(s) {sorted(unknown)}")
+    out = dict(values)
+    check_field_types(cls, out, what=what)   # every field, including ones added later
+    return out

@@ -23,10 +23,11 @@ A config is architecture *and* pre-training objective (mask and loss settings), 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 from edfgen.exceptions import ConfigError
+from edfgen.kernels.validate import checked_fields
 
 ConvSpec = tuple[tuple[int, int, int], ...]
 
@@ -171,14 +172,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"ModelConfig: unknown key(s) {sorted(unknown)}")
-        d = dict(d)
-        from edfgen.kernels.validate import check_field_types
-
-        check_field_types(cls, d, what="ModelConfig")  # every field, including ones added later
+        d = checked_fields(cls, d, what="ModelConfig")
         if "conv_layers" in d:
             d["conv_layers"] = tuple(tuple(int(v) for v in c) for c in d["conv_layers"])
         if "gumbel_temp" in d:

@@ -27,7 +27,7 @@ per-participant vectors):
    and related pairs), which later stages are scored against. ``manifest.json`` is written last.
 
 This module wires the parts and writes the cohort folder: the genomes are
-:mod:`edfgen.simulate.genotypes` (PLINK bytes by :mod:`edfgen.formats.plink_write`), the genetic
+:mod:`edfgen.simulate.genotypes` (PLINK bytes by :mod:`edfgen.formats.genotypes.plink1_write`), the genetic
 architecture, physiology and outcomes :mod:`edfgen.simulate.phenotypes`, the ECG waveforms
 :mod:`edfgen.simulate.ecg`; the random streams (one per seed and purpose) are
 :mod:`edfgen.simulate.streams`. The coalescent's references (msprime) are in
@@ -47,17 +47,32 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.plink1_write import write_fam
 from edfgen.formats.manifest import recording
-from edfgen.formats.plink_write import write_fam
 from edfgen.formats.tables import prepare_out_dir, temp_name, write_table
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.progress import progress
 from edfgen.simulate.ecg import PHYSIOLOGY_COLUMNS, TRAIT_SPECS, BeatParams, participant_rng, synthesize_ecg
-from edfgen.simulate.genotypes import (CHILDREN_PER_FAMILY, MISSING_VARIANT_FRACTION, pedigree, region_length,
-                                       simulate_chromosome, write_genotypes)
-from edfgen.simulate.phenotypes import (BACKGROUND_H2, CAUSAL_EFFECTS, CONFOUNDER_LOADING, COVARIATE_EFFECTS,
-                                        OUTCOMES, PLANTED_LOCI, covariates, outcomes, physiology,
-                                        plant_architecture)
+from edfgen.simulate.genotypes import (
+    CHILDREN_PER_FAMILY,
+    MISSING_VARIANT_FRACTION,
+    pedigree,
+    region_length,
+    simulate_chromosome,
+    write_genotypes,
+)
+from edfgen.simulate.phenotypes import (
+    BACKGROUND_H2,
+    CAUSAL_EFFECTS,
+    CONFOUNDER_LOADING,
+    COVARIATE_EFFECTS,
+    OUTCOMES,
+    PLANTED_LOCI,
+    covariates,
+    outcomes,
+    physiology,
+    plant_architecture,
+)
 from edfgen.simulate.streams import stream
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ SNPs with MAF >= :data:`MIN_MAF` are kept and ``variants_per_chromosome`` of the
 families, whose genomes are made from two extra simulated parents (not participants) by Mendelian
 transmission (:func:`meioses`: Poisson(:data:`CROSSOVERS_PER_MEIOSIS`) crossovers per chromosome per
 meiosis). :func:`write_genotypes` streams the genotypes block by block into PLINK 1
-``.bed/.bim`` (with :mod:`edfgen.formats.plink_write`), with missing calls on a few percent of
+``.bed/.bim`` (with :mod:`edfgen.formats.genotypes.plink1_write`), with missing calls on a few percent of
 variants, and hands each block's dosages to the caller (which accumulates the genetic values).
 
 This module knows genomes and files of genotypes; what the variants do to traits is
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.plink_write import BedWriter, write_bim
+from edfgen.formats.genotypes.plink1_write import BedWriter, write_bim
 from edfgen.progress import progress
 from edfgen.simulate.streams import msprime_seed, stream
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from edfgen.formats.genotypes.base import VARIANT_COLUMNS, GenotypeReader  # noqa: F401 (re-exported)
 from edfgen.formats.genotypes.multi import ConcatReader  # noqa: F401
-from edfgen.formats.genotypes.selection import (TEMPLATE_CHROMOSOMES, expand_template,  # noqa: F401
-                                                parse_chromosomes, read_id_list, read_variant_list,
-                                                select_samples, select_variants)
+from edfgen.formats.genotypes.selection import (  # noqa: F401
+                                                TEMPLATE_CHROMOSOMES,
+                                                expand_template,
+                                                parse_chromosomes,
+                                                read_id_list,
+                                                read_variant_list,
+                                                select_samples,
+                                                select_variants,
+)
 from edfgen.formats.genotypes.source import GenotypeSource, open_genotypes  # noqa: F401

@@ -43,7 +43,13 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import (
-    MISSING_INT8, GenotypeReader, as_dtype, check_index, check_unique_iids, dosage_from_probabilities, to_int8,
+    MISSING_INT8,
+    GenotypeReader,
+    as_dtype,
+    check_index,
+    check_unique_iids,
+    dosage_from_probabilities,
+    to_int8,
     variant_table,
 )
 

@@ -22,7 +22,7 @@ from edfgen.formats.genotypes.pgen import PgenReader
 from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.selection import expand_template, parse_chromosomes
 from edfgen.formats.genotypes.vcf import VcfReader
-from edfgen.kernels.thresholds import REFERENCE_GENOMES
+from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
 
 #: the genotype formats, in the order the ``exactly one`` rule names them
 KINDS = ("bfile", "pfile", "vcf", "bgen", "mt")
@@ -69,7 +69,7 @@ class GenotypeSource:
     extract: str | None = None
     chromosomes: tuple[str, ...] | None = None
     min_info: float | None = None
-    reference_genome: str = "GRCh38"
+    reference_genome: str = DEFAULT_REFERENCE_GENOME
 
     def __post_init__(self):
         given = [k for k in KINDS if getattr(self, k)]

@@ -43,7 +43,14 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.base import GenotypeReader, as_dtype, check_index, check_unique_iids, stat_id, variant_table
+from edfgen.formats.genotypes.base import (
+    GenotypeReader,
+    as_dtype,
+    check_index,
+    check_unique_iids,
+    stat_id,
+    variant_table,
+)
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ these settings, and :mod:`edfgen.model.checkpoint` stores them in the checkpoint
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
-from edfgen.exceptions import ConfigError
+from edfgen.kernels.validate import checked_fields
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,7 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessing":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"preprocessing: unknown key(s) {sorted(unknown)}")
-        d = dict(d)
-        from edfgen.kernels.validate import check_field_types
-
-        check_field_types(cls, d, what="preprocessing")  # every field, including ones added later
+        d = checked_fields(cls, d, what="preprocessing")
         if "leads" in d:
             d["leads"] = tuple(d["leads"])
         if "notch_hz" in d:

@@ -1,6 +1,6 @@
 """Writing PLINK 1 binary filesets (``.bed`` SNP-major, ``.bim``, ``.fam``): bytes only.
 
-This module knows the PLINK 1 layout as a writer (the readers are in :mod:`edfgen.formats.genotypes`):
+This module knows the PLINK 1 layout as a writer (the reader, and ``BED_MAGIC``, are :mod:`edfgen.formats.genotypes.plink1`):
 the ``.bed`` magic number, the 2-bit genotype codes packed four samples to a byte (low bits first,
 each variant's row padded to whole bytes), and the tab-separated ``.bim`` / ``.fam`` tables.
 
@@ -24,10 +24,10 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from edfgen.formats.genotypes.plink1 import BED_MAGIC
+
 __all__ = ["BED_MAGIC", "BIM_COLUMNS", "FAM_COLUMNS", "BedWriter", "encode_bed", "write_bim", "write_fam"]
 
-#: the first three bytes of a PLINK 1 ``.bed``: magic ``6c 1b`` and ``01`` (SNP-major)
-BED_MAGIC = bytes([0x6C, 0x1B, 0x01])
 #: the columns of a ``.bim`` (no header): chromosome, variant id, position (cM), position (bp), A1, A2
 BIM_COLUMNS = ("chr", "id", "cm", "pos", "a1", "a2")
 #: the columns of a ``.fam`` (no header): family, individual, father, mother, sex (1 male, 2 female), phenotype
