@@ -40,18 +40,26 @@ def test_every_option_is_generated_from_its_dataclass_field():
 
     from edfgen.cli._options import cli_fields
     from edfgen.commands.annotate import AnnotateOptions
+    from edfgen.commands.catalog import CatalogDownloadOptions
     from edfgen.commands.clump import ClumpOptions
+    from edfgen.commands.evaluate import EvaluateOptions
     from edfgen.commands.extract import ExtractOptions
+    from edfgen.commands.finetune import FinetuneOptions
     from edfgen.commands.gwas import GwasOptions
     from edfgen.commands.interpret import InterpretOptions
+    from edfgen.commands.model import ModelExportOptions, ModelInfoOptions
     from edfgen.commands.mr import MROptions
     from edfgen.commands.pca import PcaOptions
+    from edfgen.commands.pretrain import PretrainOptions
     from edfgen.commands.simulate import SimulateOptions
     from edfgen.pipeline import DemoOptions, RunOptions
 
     for cls in (SimulateOptions, ExtractOptions, InterpretOptions, GwasOptions, PcaOptions,
-                ClumpOptions, AnnotateOptions, MROptions, DemoOptions, RunOptions):
-        cmd = cli.get_command(click.Context(cli), cls.command)
+                ClumpOptions, AnnotateOptions, MROptions, DemoOptions, RunOptions, PretrainOptions,
+                FinetuneOptions, EvaluateOptions, ModelInfoOptions, ModelExportOptions, CatalogDownloadOptions):
+        cmd = cli
+        for name in cls.command.split():                 # "model info": the group, then its command
+            cmd = cmd.get_command(click.Context(cmd), name)
         params = {p.name: p for p in cmd.params if p.name not in ("verbose", "quiet", "help", "genome_assembly")}
         assert list(params) == [f.name for f in cli_fields(cls)], cls.command
         for f in cli_fields(cls):

@@ -1,4 +1,4 @@
-"""Click options generated from the commands' options dataclasses, and the options every command shares.
+"""Click options generated from the commands' options dataclasses, and the CLI's own ``-v``/``-q``.
 
 :func:`options_from` turns the fields of a command's options class (``edfgen.commands.gwas.GwasOptions``, ...) into click
 options (names, help, defaults, ranges, choices, flags, repeatable and hidden names: all read from the
@@ -17,7 +17,6 @@ import click
 
 from edfgen.commands.options import (
     CommandOptions,
-    CommonOptions,
     GenotypeOptions,
     HailOptions,
     deprecated_value,
@@ -38,21 +37,6 @@ def verbosity(func):
         return func(*args, **kwargs)
 
     return wrapper
-
-
-# --- helpers of the commands whose options are not (yet) a dataclass (cli/model.py); ``force``, ``seed``
-# and ``threads`` are generated from the fields of the same name (end of this module) ---
-
-def out_dir(required: bool = True, help: str = "Output directory."):
-    return click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=required, help=help)
-
-
-def out_file(required: bool = True, help: str = "Output file."):
-    return click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=required, help=help)
-
-
-def existing_path(**kw):
-    return click.Path(exists=True, path_type=Path, **kw)
 
 
 def comma_list(ctx, param, value):
@@ -136,12 +120,6 @@ def _click_param(f: dataclasses.Field, hint):
     return click.option(*names, *hidden, f.name, **kw)
 
 
-def option_of(cls: type[CommandOptions], name: str):
-    """The click option of one field of ``cls`` (for commands whose options are not a dataclass yet)."""
-    f = next(f for f in dataclasses.fields(cls) if f.name == name)
-    return _click_param(f, typing.get_type_hints(cls)[name])
-
-
 def _deprecated_param(f: dataclasses.Field):
     """The hidden older option that maps onto ``f`` (``--genome-assembly``)."""
     alias = f.metadata["deprecated"]
@@ -202,7 +180,3 @@ def options_from(cls: type[CommandOptions]):
 
     return decorator
 
-
-force = option_of(CommonOptions, "force")
-seed = option_of(CommonOptions, "seed")
-threads = option_of(CommonOptions, "threads")

@@ -8,12 +8,49 @@ the figure :func:`edfgen.plots.evaluation.plot_evaluation`.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 from edfgen.commands.model import set_threads, write_rejects
+from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
 from edfgen.formats.manifest import recording
 from edfgen.formats.tables import prepare_out_dir, write_table
+
+
+@dataclass(frozen=True)
+class EvaluateOptions(CommandOptions):
+    """``edfgen evaluate`` (:func:`run_evaluate`)."""
+
+    command: ClassVar[str] = "evaluate"
+    checkpoint: str | None = opt(None, "Checkpoint name or path (fine-tuned for --probe head).", required=True)
+    ecg: tuple[str, ...] = opt((), "ECG files/directories or .npz bundles (repeatable). Without --labels: one labelled "
+                               "folder (PTB-XL ptbxl_database.csv + scp_statements.csv, or WFDB headers with '# Dx:' "
+                               "SNOMED codes).", multiple=True, required=True, path="any", exists=True)
+    labels: str | None = opt(None, "Outcomes table: IID + 0/1 columns (+ optional patient_id). Default: read from "
+                             "the --ecg folder.", path="file", exists=True)
+    label_columns: tuple[str, ...] | None = opt(None, "Comma-separated labels to score (default: all).", comma=True)
+    probe: str = opt("head", "head: the fine-tuned disease head; linear: logistic-regression probe on the frozen EDFs "
+                     "with out-of-fold predictions (any checkpoint).", choices=("head", "linear"))
+    folds: int | None = opt(None, "Linear probe: K patient-grouped folds (default: PTB-XL strat_fold when present, "
+                            "else 5).", range=(2, None))
+    min_positives: int = opt(10, "Linear probe: skip labels with fewer cases (or controls).", range=(1, None))
+    ptbxl_resolution: str = opt("auto", "PTB-XL folder: filename_hr (500 Hz) or filename_lr (100 Hz) records; auto = "
+                                "hr when present.", choices=("auto", "hr", "lr"))
+    n_boot: int = opt(1000, "Bootstrap replicates for the 95% CIs (patients resampled).", cli=("--bootstrap",),
+                      range=(10, None))
+    out: str | None = out_opt()
+    seed: int = seed_opt()
+    threads: int | None = threads_opt()
+    force: bool = force_opt()
+
+
+def run(o: EvaluateOptions):
+    """``edfgen evaluate``: :func:`run_evaluate`."""
+    return run_evaluate(checkpoint=o.checkpoint, ecg=o.ecg, labels=o.labels, label_columns=as_list(o.label_columns),
+                        probe=o.probe, folds=o.folds, min_positives=o.min_positives,
+                        ptbxl_resolution=o.ptbxl_resolution, n_boot=o.n_boot, out=o.out, seed=o.seed,
+                        threads=o.threads, force=o.force)
 
 
 def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | os.PathLike | None,

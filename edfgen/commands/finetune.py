@@ -7,13 +7,49 @@ What this module knows: the output folder (``checkpoint.{safetensors,json}``, ``
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
+from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.model import load_signals, set_threads, write_rejects
+from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
 from edfgen.formats.labels import read_labels
 from edfgen.formats.manifest import recording
 from edfgen.formats.tables import prepare_out_dir
+
+
+@dataclass(frozen=True)
+class FinetuneOptions(CommandOptions):
+    """``edfgen finetune`` (:func:`run_finetune`)."""
+
+    command: ClassVar[str] = "finetune"
+    checkpoint: str = opt(DEFAULT_CHECKPOINT, "Pre-trained checkpoint name or path.")
+    ecg: tuple[str, ...] = opt((), "ECG files/directories or .npz bundles (repeatable).", multiple=True, required=True,
+                               path="any", exists=True)
+    labels: str | None = opt(None, "Outcomes table: IID + 0/1 columns.", required=True, path="file", exists=True)
+    label_columns: tuple[str, ...] | None = opt(None, "Comma-separated label columns (default: all but IID).",
+                                                comma=True)
+    label_fraction: float = opt(1.0, "Share of labelled participants to use.", range=(0, 1), open=(True, False))
+    epochs: int = opt(20, None, range=(1, None))
+    patience: int = opt(4, None, range=(1, None))
+    batch_size: int = opt(64, None, range=(2, None))
+    lr: float = opt(1e-3, "Head learning rate.")
+    encoder_lr: float = opt(3e-4, "Encoder learning rate.")
+    from_scratch: bool = opt(False, "Same architecture, random initialisation.")
+    linear_probe: bool = opt(False, "Frozen encoder; train only the head on the EDFs.")
+    out: str | None = out_opt()
+    seed: int = seed_opt()
+    threads: int | None = threads_opt()
+    force: bool = force_opt()
+
+
+def run(o: FinetuneOptions):
+    """``edfgen finetune``: :func:`run_finetune`."""
+    return run_finetune(checkpoint=o.checkpoint, ecg=o.ecg, labels=o.labels, label_columns=as_list(o.label_columns),
+                        label_fraction=o.label_fraction, epochs=o.epochs, patience=o.patience,
+                        batch_size=o.batch_size, lr=o.lr, encoder_lr=o.encoder_lr, from_scratch=o.from_scratch,
+                        linear_probe=o.linear_probe, out=o.out, seed=o.seed, threads=o.threads, force=o.force)
 
 
 def run_finetune(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | os.PathLike,

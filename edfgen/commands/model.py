@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import pandas as pd
 
+from edfgen.commands.options import CommandOptions, opt, out_opt
 from edfgen.formats.ecg.records import REJECT_COLUMNS
 from edfgen.formats.tables import write_table
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
@@ -62,3 +64,31 @@ def run_export(*, checkpoint, out: str | os.PathLike):
     m = load_checkpoint(checkpoint)
     path = save_checkpoint(m.model, m.config, m.preprocessing, out, metadata=m.metadata)
     return path, m.sha256
+
+
+@dataclass(frozen=True)
+class ModelInfoOptions(CommandOptions):
+    """``edfgen model info`` (:func:`edfgen.model.info.model_info`)."""
+
+    command: ClassVar[str] = "model info"
+    config_name: str | None = opt(None, "A named config (tiny, base, lfm-600m).", cli=("--config",))
+    checkpoint: str | None = opt(None, "A checkpoint name or path (instead of --config).")
+
+
+@dataclass(frozen=True)
+class ModelExportOptions(CommandOptions):
+    """``edfgen model export`` (:func:`run_export`)."""
+
+    command: ClassVar[str] = "model export"
+    checkpoint: str | None = opt(None, "Checkpoint name or path (e.g. runs/tiny/checkpoint).", required=True)
+    out: str | None = out_opt("any", "Output prefix (writes <prefix>.safetensors and <prefix>.json).")
+
+
+def run(o: ModelInfoOptions | ModelExportOptions):
+    """``edfgen model info``: the config's size and shapes as a dict (:func:`edfgen.model.info.model_info`);
+    ``edfgen model export``: :func:`run_export`."""
+    if isinstance(o, ModelInfoOptions):
+        from edfgen.model.info import model_info
+
+        return model_info(config_name=o.config_name, checkpoint=o.checkpoint)
+    return run_export(checkpoint=o.checkpoint, out=o.out)

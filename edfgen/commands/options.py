@@ -285,17 +285,6 @@ def hail_field_names() -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(HailOptions))
 
 
-@dataclass(frozen=True)
-class CommonOptions(CommandOptions):
-    """``--seed``, ``--threads`` and ``--force`` as every command writes them: the commands whose other
-    options are still click options of their own (``pretrain``, ``finetune``, ``evaluate``) take these three
-    from here, so their defaults are written once too."""
-
-    seed: int = seed_opt()
-    threads: int | None = threads_opt()
-    force: bool = force_opt()
-
-
 # ----------------------------------------------------------------------------------------------- wiring helpers
 
 def path_str(v: Any) -> str | None:

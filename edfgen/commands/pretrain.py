@@ -7,13 +7,52 @@ the training itself is :func:`edfgen.model.pretrain.pretrain`.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 from edfgen.commands.model import set_threads
+from edfgen.commands.options import SEED_RANGE, CommandOptions, force_opt, opt, out_opt, seed_opt, threads_opt
 from edfgen.formats.manifest import recording
 from edfgen.formats.tables import prepare_out_dir
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+
+
+@dataclass(frozen=True)
+class PretrainOptions(CommandOptions):
+    """``edfgen pretrain`` (:func:`run_pretrain`)."""
+
+    command: ClassVar[str] = "pretrain"
+    config_name: str = opt("small", "Model config (tiny, small, base, lfm-600m).", cli=("--config",))
+    ecg: tuple[str, ...] = opt((), "ECG files/directories or .npz bundles (repeatable).", multiple=True, path="any",
+                               exists=True)
+    simulated: int = opt(0, "Also train on N simulated participants (ECGs synthesised per batch, fresh noise).",
+                         range=(0, None))
+    sim_seed: int = opt(0, "Physiology seed of the simulated participants.", range=SEED_RANGE)
+    steps: int = opt(1000, "Optimizer updates.", range=(1, None))
+    batch_size: int = opt(32, "10 s recordings per micro-batch per process (two 5 s crops each).", range=(2, None))
+    accum: int = opt(1, "Gradient accumulation.", range=(1, None))
+    lr: float = opt(1e-3, "Peak learning rate (AdamW).")
+    warmup: int = opt(100, "Linear warm-up updates.", range=(1, None))
+    checkpoint_every: int = opt(200, None, range=(1, None))
+    wander_mv: float = opt(0.0, "Augmentation: baseline wander (0.05-0.5 Hz sinusoid per lead) up to this amplitude "
+                           "in mV.", range=(0, None))
+    lead_dropout: float = opt(0.0, "Augmentation: probability that each lead of a crop is zeroed.", range=(0, 1),
+                              open=(False, True))
+    resume: bool = opt(False, "Continue the run in --out from its last checkpoint.")
+    device: str | None = opt(None, "cpu or cuda (default: cuda if available).")
+    out: str | None = out_opt()
+    seed: int = seed_opt()
+    threads: int | None = threads_opt()
+    force: bool = force_opt()
+
+
+def run(o: PretrainOptions):
+    """``edfgen pretrain``: :func:`run_pretrain` (None on ranks other than 0)."""
+    return run_pretrain(out=o.out, config_name=o.config_name, ecg=o.ecg, simulated=o.simulated, sim_seed=o.sim_seed,
+                        steps=o.steps, batch_size=o.batch_size, accum=o.accum, lr=o.lr, warmup=o.warmup,
+                        checkpoint_every=o.checkpoint_every, wander_mv=o.wander_mv, lead_dropout=o.lead_dropout,
+                        resume=o.resume, device=o.device, seed=o.seed, threads=o.threads, force=o.force)
 
 
 def run_pretrain(*, out: str | os.PathLike, config_name: str, ecg: Sequence[str | os.PathLike], simulated: int,
