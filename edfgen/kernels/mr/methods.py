@@ -52,7 +52,6 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 from scipy import fft as sfft
-from scipy import stats
 
 from edfgen.exceptions import InputError
 
@@ -63,6 +62,14 @@ __all__ = [
 ]
 
 NAN = float("nan")
+
+def _stats():
+    """``scipy.stats``, imported on first use: it costs ~0.5 s, and the commands that only import this
+    module's registry (clump's truth scoring, ``edfgen --help``) never compute a p-value."""
+    from scipy import stats
+
+    return stats
+
 
 
 @dataclass(frozen=True)
@@ -141,11 +148,11 @@ def _arrays(*xs):
 
 
 def _p_norm(z):
-    return 2.0 * stats.norm.sf(np.abs(z))
+    return 2.0 * _stats().norm.sf(np.abs(z))
 
 
 def _p_t(t, df):
-    return 2.0 * stats.t.sf(np.abs(t), df)
+    return 2.0 * _stats().t.sf(np.abs(t), df)
 
 
 def _rng(rng) -> np.random.Generator:
@@ -182,14 +189,14 @@ def ivw(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
     """
     b, se_fixed, sigma, Q, df = _ivw_core(b_exp, b_out, se_out)
     se = se_fixed * max(1.0, sigma)
-    return MRResult(b, se, float(_p_norm(b / se)), b_exp.size, Q=Q, Q_df=df, Q_pval=float(stats.chi2.sf(Q, df)))
+    return MRResult(b, se, float(_p_norm(b / se)), b_exp.size, Q=Q, Q_df=df, Q_pval=float(_stats().chi2.sf(Q, df)))
 
 
 def ivw_fixed(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
     """Inverse variance weighted estimate, fixed effects (TwoSampleMR ``mr_ivw_fe``): ``se = se_fixed``."""
     b, se_fixed, sigma, Q, df = _ivw_core(b_exp, b_out, se_out)
     return MRResult(b, se_fixed, float(_p_norm(b / se_fixed)), b_exp.size, Q=Q, Q_df=df,
-                    Q_pval=float(stats.chi2.sf(Q, df)))
+                    Q_pval=float(_stats().chi2.sf(Q, df)))
 
 
 # --------------------------------------------------------------------------- MR Egger
@@ -225,7 +232,7 @@ def egger(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
     se = se_b_unscaled * scale
     se_i = se_a_unscaled * scale
     return MRResult(float(b), float(se), float(_p_t(b / se, df)), k, b_i=float(a), se_i=float(se_i),
-                    pval_i=float(_p_t(a / se_i, df)), Q=Q, Q_df=df, Q_pval=float(stats.chi2.sf(Q, df)))
+                    pval_i=float(_p_t(a / se_i, df)), Q=Q, Q_df=df, Q_pval=float(_stats().chi2.sf(Q, df)))
 
 
 # --------------------------------------------------------------------------- medians
