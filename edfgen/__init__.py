@@ -1,9 +1,14 @@
 """edfgen: 12-lead ECGs to genetic discoveries.
 
-Stages (each a library function with a typed result and a thin CLI command):
-``simulate`` -> ``extract`` (ECG encoder -> EDF table) -> ``gwas`` (Hail) -> ``clump``
+Stages (each a command in :mod:`edfgen.commands`: an options dataclass and ``run(options)``):
+``simulate`` -> ``extract`` (ECG encoder -> EDF table) -> ``gwas`` (streamed engine or Hail) -> ``clump``
 -> ``annotate`` (GWAS Catalog novelty) -> ``mr`` (Mendelian randomization).
-See ``../shared/DESIGN.md`` and the README.
+
+Rooms, by what a module knows (arrows one way): :mod:`edfgen.formats` (bytes),
+:mod:`edfgen.kernels` (arrays), :mod:`edfgen.plots`, :mod:`edfgen.engines` (passes over genotypes),
+:mod:`edfgen.model` and :mod:`edfgen.simulate`, :mod:`edfgen.commands`, :mod:`edfgen.pipeline`,
+:mod:`edfgen.cli`. This root holds constants only and imports nothing of edfgen.
+See ``../shared/DESIGN.md`` and the README's architecture section.
 """
 
 __version__ = "0.1.0"
