@@ -51,12 +51,10 @@ Configuration (TOML; unknown sections or keys are errors)::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
-import os
 import shutil
 import sys
 import time
@@ -64,7 +62,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands import run as run_command
@@ -322,28 +320,6 @@ def _write_if_changed(df, path: Path) -> Path:
     return write_table(df, path)
 
 
-@contextlib.contextmanager
-def _each_input_hashed_once() -> Iterator[None]:
-    """Within one run, every input file's content is hashed once: the stage keys and each stage's
-    manifest (:meth:`edfgen.formats.manifest.Manifest.add_inputs`) ask for the same digests, so
-    :func:`edfgen.formats.manifest.sha256_file` is memoised per run, keyed by the file's path and
-    :func:`~edfgen.formats.manifest.stat_key` (a file rewritten by a stage is hashed again)."""
-    original = _manifest.sha256_file
-    cache: dict[tuple[str, str], str] = {}
-
-    def sha256_file(path: str | os.PathLike) -> str:
-        key = (os.path.abspath(path), _manifest.stat_key(path))
-        if key not in cache:
-            cache[key] = original(path)
-        return cache[key]
-
-    _manifest.sha256_file = sha256_file
-    try:
-        yield
-    finally:
-        _manifest.sha256_file = original
-
-
 def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     """Run every configured stage in order, skipping those already up to date.
 
@@ -360,7 +336,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     PipelineResult
         Stage records and the main output files (``edfs``, ``loci``, ``mr_results``, ...).
     """
-    with _each_input_hashed_once():
+    with _manifest.memoised_digests():     # each input hashed once per run
         return _run_stages(cfg, force=force)
 
 

@@ -225,24 +225,25 @@ def test_run__every_table_written_is_in_the_data_dictionary(small_run):
 
 
 def test_run__hashes_each_input_once(tmp_path, monkeypatch):
-    """Within `edfgen run`, the stage keys and the stages' manifests share one digest per input file
-    (memoised by path and stat): a file is read again only when it changed."""
-    import edfgen.formats.manifest as m
-    from edfgen.pipeline import _each_input_hashed_once
+    """Within `edfgen run` (formats.manifest.memoised_digests), the stage keys and the stages' manifests
+    share one digest per input file (memoised by path and stat): a file is read again only when it changed."""
+    import builtins
 
-    calls = []
-    counting = (lambda p, original=m.sha256_file: calls.append(str(p)) or original(p))
-    monkeypatch.setattr(m, "sha256_file", counting)
+    import edfgen.formats.manifest as m
+
+    reads = []
+    monkeypatch.setattr(m, "open", lambda p, *a, **k: reads.append(str(p)) or builtins.open(p, *a, **k),
+                        raising=False)
     f = tmp_path / "x.tsv"
     f.write_text("a\n")
-    with _each_input_hashed_once():
+    with m.memoised_digests():
         key = m.input_digest(f)                      # the pipeline's stage key
         man = m.Manifest(command="edfgen gwas")
         man.add_inputs([f, tmp_path])                # the stage's manifest: the file, and a folder holding it
-        assert man.inputs[str(f)] == key and calls == [str(f)]
-        f.write_text("bb\n")                         # rewritten by a stage: hashed again
-        assert m.input_digest(f) != key and calls == [str(f)] * 2
-    assert m.sha256_file is counting
+        assert man.inputs[str(f)] == key and reads == [str(f)]
+        f.write_text("bb\n")                        # rewritten by a stage: hashed again
+        assert m.input_digest(f) != key and reads == [str(f)] * 2
+    assert m.input_digest(f) == m.input_digest(f) and reads == [str(f)] * 4   # outside a run: no memo
 
 
 def test_load_config__sections_build_the_commands_options(tmp_path):

@@ -58,13 +58,37 @@ MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
 
 
+#: digests of the current :func:`memoised_digests` block, keyed by (absolute path, :func:`stat_key`)
+_DIGESTS: dict[tuple[str, str], str] | None = None
+
+
+@contextlib.contextmanager
+def memoised_digests() -> Iterator[None]:
+    """Within the block, :func:`sha256_file` hashes each file once: ``edfgen run`` asks for the same
+    inputs' digests for its stage keys and for every stage's manifest. Entries are keyed by the
+    file's absolute path and :func:`stat_key`, so a file rewritten inside the block is hashed again."""
+    global _DIGESTS
+    outer, _DIGESTS = _DIGESTS, ({} if _DIGESTS is None else _DIGESTS)
+    try:
+        yield
+    finally:
+        _DIGESTS = outer
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     """Hex sha256 of the bytes of one file, read in 1 MiB chunks (``fingerprint(path, content=True)``
-    of a file; also the ``sha256`` that checkpoints and ``annotate`` record)."""
+    of a file; also the ``sha256`` that checkpoints and ``annotate`` record); memoised inside
+    :func:`memoised_digests`."""
+    memo = _DIGESTS
+    key = (os.path.abspath(path), stat_key(path)) if memo is not None else None
+    if key is not None and key in memo:
+        return memo[key]
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(_CHUNK), b""):
             h.update(block)
+    if key is not None:
+        memo[key] = h.hexdigest()
     return h.hexdigest()
 
 
