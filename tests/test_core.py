@@ -152,11 +152,13 @@ def test_fingerprint__changes_with_size_or_mtime_not_reading_contents(tmp_path):
     assert fingerprint(d) != touched
 
 
-def test_fingerprint__content_and_cache_key_and_panel_inputs(tmp_path):
-    """The one file-identity rule of formats/manifest.py: content fingerprints, cache keys, panels."""
+def test_fingerprint__content_and_panel_inputs(tmp_path):
+    """The file-identity rule of formats/manifest.py (content fingerprints) and how a manifest records an
+    LD panel (panel.panel_fingerprint: small files as inputs, genotype bytes by size)."""
     import os
 
-    from edfgen.formats.manifest import cache_key, fingerprint, panel_inputs
+    from edfgen.formats.genotypes.panel import panel_fingerprint
+    from edfgen.formats.manifest import fingerprint
 
     d = tmp_path / "d"
     d.mkdir()
@@ -165,13 +167,8 @@ def test_fingerprint__content_and_cache_key_and_panel_inputs(tmp_path):
     assert fingerprint(d, content=True) == input_digest(d)
     os.utime(d / "a.txt", ns=(1, 1))
     assert fingerprint(d, content=True) == input_digest(d)      # contents unchanged
-    key = cache_key([d / "a.txt"])
-    assert len(key) == 16 and cache_key([d / "a.txt"], length=20).startswith(key)
-    assert cache_key([d / "a.txt"], "GT") != key and cache_key(["gs://b/x.vcf.gz"]) != key
-    os.utime(d / "a.txt", ns=(2, 2))
-    assert cache_key([d / "a.txt"]) != key
     prefix = tmp_path / "panel"
     for ext, n in (("bed", 7), ("bim", 1), ("fam", 1)):
         (tmp_path / f"panel.{ext}").write_bytes(b"x" * n)
-    assert panel_inputs(str(prefix)) == ([tmp_path / "panel.bim", tmp_path / "panel.fam"], 7)
-    assert panel_inputs(tmp_path / "none") == ([tmp_path / "none.bim", tmp_path / "none.fam"], None)
+    assert panel_fingerprint(str(prefix)) == ([tmp_path / "panel.bim", tmp_path / "panel.fam"], 7)
+    assert panel_fingerprint(tmp_path / "none") == ([tmp_path / "none.bim", tmp_path / "none.fam"], None)

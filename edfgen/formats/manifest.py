@@ -24,16 +24,14 @@ content=False)``                       and temporary files, by relative name): s
 :func:`input_digest` ``(path)``        the provenance rule of manifests and the pipeline's stage keys:
                                        ``fingerprint(content=True)`` of inputs of at most
                                        :data:`SMALL_INPUT_BYTES`, else ``"stat:" + fingerprint()``
-:func:`cache_key` ``(paths, *extra)``  names a cache entry (BGEN metafile, tabix index, genotype
-                                       cache) after a set of files: absolute path and
-                                       :func:`stat_key` of each (a remote ``scheme://`` URL by name)
-:func:`panel_inputs` ``(panel)``       how a manifest records a genotype panel: its small files (as
-                                       inputs, by :func:`input_digest`) and the byte count of its
-                                       genotype files (never hashed)
 =====================================  =============================================================
 
-Manifests, the pipeline's stage keys, ``extract``'s per-record resume (:func:`stat_key` of each
-file of a record) and the caches of the genotype readers all use these functions.
+Manifests, the pipeline's stage keys and ``extract``'s per-record resume (:func:`stat_key` of each
+file of a record) use these functions. Two neighbours keep their own narrower rule: the genotype
+readers name their caches (BGEN metafile, tabix index, Hail import) by
+:func:`edfgen.formats.genotypes.base.stat_id` (path, size, modification time: the cache names of
+earlier releases stay valid), and an LD panel is recorded by
+:func:`edfgen.formats.genotypes.panel.panel_fingerprint` (small files as inputs, genotype bytes by size).
 """
 
 from __future__ import annotations
@@ -154,53 +152,6 @@ def input_digest(path: str | os.PathLike) -> str:
     if sum(f.stat().st_size for f in files) <= SMALL_INPUT_BYTES:
         return fingerprint(p, content=True)
     return "stat:" + fingerprint(p)
-
-
-def cache_key(paths: Iterable[str | os.PathLike], *extra: str, length: int = 16) -> str:
-    """A short hex key naming a cache entry built from the files ``paths`` (and ``extra`` strings,
-    e.g. the options the entry depends on): sha256 over the absolute path and :func:`stat_key` of
-    each file, in order (a remote ``scheme://`` URL by its name; it cannot be stat'ed), then
-    ``extra``; the first ``length`` hex digits. No contents are read.
-    """
-    h = hashlib.sha256()
-    for p in paths:
-        p = os.fspath(p)
-        h.update((f"{p};" if "://" in p else f"{os.path.abspath(p)}:{stat_key(p)};").encode())
-    for e in extra:
-        h.update(f"{e};".encode())
-    return h.hexdigest()[:length]
-
-
-#: the files of a genotype panel that hold the genotypes (recorded by size, never hashed)
-GENOTYPE_FILE_SUFFIXES = (".bed", ".pgen", ".bgen", ".gz", ".bgz", ".bcf", ".vcf")
-
-
-def panel_inputs(panel) -> tuple[list[Path], int | None]:
-    """How a manifest records a genotype panel (an LD reference): ``(small files, genotype bytes)``.
-
-    Parameters
-    ----------
-    panel
-        A PLINK 1 prefix (``str`` or path: ``PREFIX.bed/.bim/.fam``), or anything with a
-        ``paths()`` method listing its files (a genotype reader or source).
-
-    Returns
-    -------
-    small, size
-        The variant and sample files (``.bim``, ``.fam``, ``.pvar``, ``.sample``...): they go to the
-        manifest's inputs (:func:`input_digest`). ``size``: the summed bytes of the genotype files
-        (:data:`GENOTYPE_FILE_SUFFIXES`) that exist, ``None`` when none does; recorded by size only
-        (``ld_panel_bed_bytes``), because hashing a biobank's genotypes takes longer than clumping or
-        MR with them.
-    """
-    if isinstance(panel, (str, os.PathLike)):
-        paths = [Path(f"{os.fspath(panel)}.{e}") for e in ("bed", "bim", "fam")]
-    else:
-        paths = [Path(p) for p in panel.paths()]
-    big = [p for p in paths if p.suffix in GENOTYPE_FILE_SUFFIXES]
-    small = [p for p in paths if p not in big]
-    size = sum(p.stat().st_size for p in big if p.exists()) if any(p.exists() for p in big) else None
-    return small, size
 
 
 def _jsonable(value: Any) -> Any:
