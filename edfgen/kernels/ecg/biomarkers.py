@@ -265,6 +265,15 @@ def _wave_bounds(beat: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: floa
     return end, amp
 
 
+def _lead_and_global_bounds(beat: np.ndarray, mag8: np.ndarray, lo: int, hi: int, *, min_mv: float, rel: float,
+                            reach: int, floor: int, reverse: bool) -> tuple[np.ndarray, float]:
+    """Per-lead bounds of a wave in ``beat[:, lo:hi]`` (:func:`_wave_bounds`) and the one global bound on
+    the spatial magnitude ``mag8`` ``[1, T]`` of the independent leads (``rel = 0``: it is one trace)."""
+    per_lead, _ = _wave_bounds(beat, lo, hi, min_mv=min_mv, rel=rel, reach=reach, floor=floor, reverse=reverse)
+    whole = _wave_bounds(mag8, lo, hi, min_mv=min_mv, rel=0.0, reach=reach, floor=floor, reverse=reverse)[0][0]
+    return per_lead, float(whole)
+
+
 def _qrs_bounds(beat: np.ndarray, r: int, fs: float) -> tuple[int | None, int | None]:
     """QRS onset and offset (indices into the median beat) from its spatial velocity."""
     sv = np.sqrt((np.gradient(beat, axis=1) ** 2).sum(0)) * fs          # mV/s
@@ -347,10 +356,8 @@ def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> Delineation | None:
     t_hi = min(beat.shape[1], pre + int(min(0.7 * rr_med, 0.7) * fs))
     if t_hi - t_lo > int(0.05 * fs):
         t_window = (t_lo, t_hi)
-        t_ends, _ = _wave_bounds(beat, t_lo, t_hi, min_mv=T_MIN_MV, rel=T_REL, reach=int(T_REACH_S * fs),
-                                 floor=int(FLOOR_S * fs), reverse=False)
-        t_end = float(_wave_bounds(mag8, t_lo, t_hi, min_mv=T_MIN_MV, rel=0.0, reach=int(T_REACH_S * fs),
-                                   floor=int(FLOOR_S * fs), reverse=False)[0][0])
+        t_ends, t_end = _lead_and_global_bounds(beat, mag8, t_lo, t_hi, min_mv=T_MIN_MV, rel=T_REL,
+                                                reach=int(T_REACH_S * fs), floor=int(FLOOR_S * fs), reverse=False)
 
     # P onset: mirrored trapezium before the P peak of the spatial magnitude, after the previous T wave
     p_on, p_ons, p_window = np.nan, nan12, None
@@ -360,10 +367,8 @@ def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> Delineation | None:
     p_hi = qrs_on - int(0.02 * fs)
     if p_hi - p_lo > int(0.04 * fs):
         p_window = (p_lo, p_hi)
-        p_ons, _ = _wave_bounds(beat, p_lo, p_hi, min_mv=P_MIN_MV, rel=P_REL, reach=int(P_REACH_S * fs),
-                                floor=int(FLOOR_S * fs), reverse=True)
-        p_on = float(_wave_bounds(mag8, p_lo, p_hi, min_mv=P_MIN_MV, rel=0.0, reach=int(P_REACH_S * fs),
-                                  floor=int(FLOOR_S * fs), reverse=True)[0][0])
+        p_ons, p_on = _lead_and_global_bounds(beat, mag8, p_lo, p_hi, min_mv=P_MIN_MV, rel=P_REL,
+                                              reach=int(P_REACH_S * fs), floor=int(FLOOR_S * fs), reverse=True)
     return Delineation(fs, peaks, full, beat, pre, rr_med, p_on, float(qrs_on), float(qrs_off), t_end, p_ons, t_ends,
                        t_window, p_window)
 
