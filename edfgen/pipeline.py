@@ -72,11 +72,11 @@ from edfgen.commands.extract import ExtractOptions
 from edfgen.commands.gwas import GwasOptions
 from edfgen.commands.interpret import InterpretOptions
 from edfgen.commands.mr import MROptions
-from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, seed_opt
+from edfgen.commands.options import CommandOptions, force_opt, opt, seed_opt
 from edfgen.commands.simulate import SimulateOptions
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
-from edfgen.formats import manifest as _manifest
-from edfgen.formats.manifest import MANIFEST, Manifest, _jsonable, read_manifest, remove_outputs
+from edfgen.formats.manifest import (MANIFEST, Manifest, _jsonable, input_digest, memoised_digests, read_manifest,
+                                     remove_outputs)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class DemoOptions(CommandOptions):
     """``edfgen demo`` (:func:`edfgen.pipeline.run_demo`)."""
 
     command: ClassVar[str] = "demo"
-    out: str = out_opt(help="Output directory (default: edfgen-demo).", required=False)
+    out: str = opt("edfgen-demo", "Output directory.", path="dir")
     n: int = opt(5000, "Participants to simulate (split in two halves for two-sample MR).", range=(10, None))
     seed: int = seed_opt("Simulation seed.")
     force: bool = force_opt()
@@ -271,7 +271,7 @@ class _Runner:
         h = hashlib.sha256(json.dumps([command, tuned, wired], sort_keys=True).encode())
         for p in inputs:
             if p is not None:
-                h.update(f"{p}\0{_manifest.input_digest(p)}\n".encode())
+                h.update(f"{p}\0{input_digest(p)}\n".encode())
         key = h.hexdigest()
         done = self.state.get(name, {})
         if (isinstance(done, dict) and done.get("key") == key
@@ -336,7 +336,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     PipelineResult
         Stage records and the main output files (``edfs``, ``loci``, ``mr_results``, ...).
     """
-    with _manifest.memoised_digests():     # each input hashed once per run
+    with memoised_digests():     # each input hashed once per run
         return _run_stages(cfg, force=force)
 
 
@@ -512,7 +512,7 @@ def run_demo(options: DemoOptions) -> DemoResult:
     A non-empty ``out`` that is not an earlier demo is refused unless ``options.force``.
     """
     t0 = time.perf_counter()
-    out, n, seed, force = Path(options.out or "edfgen-demo").resolve(), options.n, options.seed, options.force
+    out, n, seed, force = Path(options.out).resolve(), options.n, options.seed, options.force
     if out.exists() and any(out.iterdir()) and not (out / STATE_FILE).exists() and not force:
         raise InputError(f"--out {out}: directory exists, is not empty and holds no earlier demo (use --force)")
     out.mkdir(parents=True, exist_ok=True)

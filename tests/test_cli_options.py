@@ -34,8 +34,6 @@ def test_gwas_options__max_plots_and_covariates_as_in_mr_and_interpret_old_names
 def test_every_option_is_generated_from_its_dataclass_field():
     """The click options of every command are its options dataclass's fields: the same names, and the
     default a command receives is the field's default (one place writes it)."""
-    import dataclasses
-
     import click
 
     from edfgen.cli._options import cli_fields

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from edfgen.kernels.ecg import LEADS
-from edfgen.simulate.ecg import (DOWER, INVERSE_DOWER, PHYSIOLOGY_COLUMNS, BeatParams, participant_rng,
-                                 random_physiology, synthesize_batch, synthesize_ecg)
+from edfgen.kernels.ecg.leads import DOWER, INVERSE_DOWER
+from edfgen.simulate.ecg import (PHYSIOLOGY_COLUMNS, BeatParams, participant_rng, random_physiology, synthesize_batch,
+                                 synthesize_ecg)
 from edfgen.exceptions import InputError
 
 P = BeatParams(heart_rate_bpm=66, pr_interval_ms=165, qrs_duration_ms=94, qt_interval_ms=405, qrs_axis_deg=40,

@@ -80,7 +80,7 @@ def test_write_report__shows_findings_formatted(run_dir):
 
 
 def test_qq_band__matches_simulated_order_statistics():
-    from edfgen.plots.qq import qq_band
+    from edfgen.plots.raster import qq_band
 
     rng = np.random.default_rng(0)
     n = 200

@@ -4,7 +4,6 @@ regional plots and a file-level ``<out>.manifest.json``)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import urllib.error
@@ -26,7 +25,7 @@ from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
 from edfgen.formats.manifest import Manifest, check_not_inputs, sha256_file
 from edfgen.formats.sumstats import expand_sumstats
-from edfgen.formats.tables import atomic_path, atomic_write, clean_temp_files, write_table
+from edfgen.formats.tables import atomic_path, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
 
@@ -95,15 +94,11 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     return res
 
 
-def _write_file_manifest(man, out: Path) -> Path:
+def _write_file_manifest(man: Manifest, out: Path) -> Path:
     """``<out>.manifest.json`` for a command whose output is one file (its directory may hold
-    another stage's ``manifest.json``), written last and atomically."""
+    another stage's ``manifest.json``), written last and atomically (:meth:`Manifest.write`)."""
     man.outputs = [out.name]
-    man.finished = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-    path = out.parent / f"{out.name}.manifest.json"
-    with atomic_write(path) as fh:
-        json.dump(man.to_dict(), fh, indent=2)
-    return path
+    return man.write(out.parent, name=f"{out.name}.manifest.json")
 
 
 def download_catalog(out: str | Path, *, url: str = CATALOG_URL, timeout: float = 60.0) -> Path:
@@ -183,7 +178,6 @@ class AnnotateOptions(CommandOptions):
 
 def run(o: AnnotateOptions):
     """``edfgen annotate``: :func:`edfgen.formats.catalog.run_annotate` (its build keyword is ``reference_genome``)."""
-    from edfgen.kernels.annotate import AnnotateSettings
 
     return run_annotate(o.loci, o.catalog, o.out, traits=as_list(o.traits), any_trait=o.any_trait,
                         ld_bfile=o.ld_bfile, genes=o.genes,

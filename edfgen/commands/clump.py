@@ -35,7 +35,6 @@ from edfgen.formats.sumstats import (
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
 from edfgen.kernels.ld import WindowLD, r2_vector
-from edfgen.kernels.thresholds import GENOME_WIDE
 from edfgen.plots.regional import plot_loci
 from edfgen.progress import progress
 from edfgen.simulate.truth import score_loci

@@ -54,7 +54,6 @@ from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOME
 
 log = logging.getLogger(__name__)
 
-PathLike = str | os.PathLike
 
 #: seeds feed numpy, torch and msprime: non-negative and < 2**32 (RandomState's range)
 SEED_RANGE = (0, 2**32 - 1)

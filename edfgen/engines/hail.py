@@ -46,6 +46,11 @@ from edfgen.kernels.qc import (KINSHIP_2ND_DEGREE, QCSettings, QCStep, VariantCo
 log = logging.getLogger(__name__)
 
 
+
+def default_tmp_dir() -> str:
+    """Hail's temporary and checkpoint folder when ``--tmp-dir`` is not given: ``<system temp>/edfgen-hail``."""
+    return os.path.join(tempfile.gettempdir(), "edfgen-hail")
+
 @dataclass(frozen=True)
 class HailSettings:
     """How to start Hail. ``None`` means Hail's/Spark's default."""
@@ -102,7 +107,7 @@ def init_hail(settings: HailSettings | None = None):
         spark_conf["spark.driver.memory"] = os.environ.get("EDFGEN_DRIVER_MEMORY", "4g")
     if settings.executor_memory:
         spark_conf["spark.executor.memory"] = settings.executor_memory
-    tmp_dir = settings.tmp_dir or os.path.join(tempfile.gettempdir(), "edfgen-hail")
+    tmp_dir = settings.tmp_dir or default_tmp_dir()
     os.makedirs(tmp_dir, exist_ok=True) if "://" not in tmp_dir else None
     log_path = settings.log_path or os.path.join(tmp_dir, "hail.log")
     log.info("starting Hail (master=%s, tmp_dir=%s, log=%s)", master, tmp_dir, log_path)
@@ -380,7 +385,7 @@ def import_for_gwas(hl, source: GenotypeSource, hail: HailSettings):
 def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, hail: HailSettings):
     """:func:`hail_qc` of the samples ``overlap``, checkpointed in ``hail.tmp_dir`` (reused by a later run
     with the same files, QC settings and samples): ``(QC'd MatrixTable, variants, steps, sample ids)``."""
-    ckpt = _cache_path(hail.tmp_dir or os.path.join(tempfile.gettempdir(), "edfgen-hail"), source, qc,
+    ckpt = _cache_path(hail.tmp_dir or default_tmp_dir(), source, qc,
                        np.asarray(sorted(overlap)))
     mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info)
     return mt, variants, steps, np.asarray(mt.s.collect(), dtype=str)

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.plots.raster import qq_band
 from edfgen.plots.thin import GwasPlotAccumulator
 
-__all__ = ["qq_band", "qq_plot"]   # qq_band lives with the raster drawing that uses it
+__all__ = ["qq_plot"]
 
 
 def qq_plot(p_values: np.ndarray, path: str | os.PathLike, *, title: str = "",
             lambda_gc: float | None = None, thin: bool = True, size: int = 400) -> Path:
     """Write a QQ plot PNG (observed vs expected -log10 p under the uniform null) with the pointwise
-    95% band of the null (:func:`qq_band`); ``lambda_gc`` is printed in the title if given.
+    95% band of the null (:func:`edfgen.plots.raster.qq_band`); ``lambda_gc`` is printed in the title if given.
 
     The points are the pixels lit by the ordered p-values (each of the 4096 smallest drawn alone,
     the bulk as the span of its values per pixel column, see :class:`edfgen.plots.GwasPlotAccumulator`),

@@ -51,10 +51,10 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.ecg import SAMPLING_RATE
-from edfgen.kernels.ecg.leads import DOWER, DOWER_LEADS, INVERSE_DOWER, limb_leads
+from edfgen.kernels.ecg.leads import DOWER, limb_leads
 
 __all__ = [
-    "PHYSIOLOGY_COLUMNS", "TRAIT_SPECS", "DOWER", "INVERSE_DOWER", "DOWER_LEADS",
+    "PHYSIOLOGY_COLUMNS", "TRAIT_SPECS",
     "BeatParams", "synthesize_ecg", "synthesize_batch", "random_physiology", "participant_rng",
 ]
 

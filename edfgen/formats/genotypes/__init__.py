@@ -7,7 +7,7 @@ per-chromosome files read as one (:mod:`.multi`), the selection by ``--keep/--re
 
 from __future__ import annotations
 
-from edfgen.formats.genotypes.base import VARIANT_COLUMNS, GenotypeReader  # noqa: F401 (re-exported)
+from edfgen.formats.genotypes.base import GenotypeReader  # noqa: F401 (re-exported)
 from edfgen.formats.genotypes.multi import ConcatReader  # noqa: F401
 from edfgen.formats.genotypes.selection import (  # noqa: F401
                                                 TEMPLATE_CHROMOSOMES,

@@ -33,7 +33,7 @@ import numpy as np
 from edfgen.kernels.ecg import LEADS
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
-__all__ = ["LIMB_LEADS", "DOWER_LEADS", "DOWER", "INVERSE_DOWER", "lead_iii", "lead_avr", "lead_avl", "lead_avf",
+__all__ = ["DOWER_LEADS", "DOWER", "INVERSE_DOWER", "lead_iii", "lead_avr", "lead_avl", "lead_avf",
            "limb_leads", "twelve_from_eight", "canonical_lead_name", "canonicalise_leads"]
 
 
@@ -60,7 +60,6 @@ def lead_avf(lead_i: np.ndarray, lead_ii: np.ndarray) -> np.ndarray:
 
 _DERIVED = {"III": lead_iii, "aVR": lead_avr, "aVL": lead_avl, "aVF": lead_avf}
 #: the limb leads that follow from I and II, in canonical order
-LIMB_LEADS: tuple[str, ...] = tuple(_DERIVED)
 
 
 def limb_leads(lead_i: np.ndarray, lead_ii: np.ndarray) -> dict[str, np.ndarray]:
