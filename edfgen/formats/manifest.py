@@ -128,15 +128,20 @@ def fingerprint(path: str | os.PathLike, *, content: bool = False) -> str:
         ``(relative name, sha256_file)`` list.
     """
     p = Path(path)
+    return _fingerprint(p, _input_files(p), content=content)
+
+
+def _fingerprint(p: Path, files: list[Path], *, content: bool) -> str:
+    """:func:`fingerprint` of ``p`` whose files (:func:`_input_files`) the caller already listed."""
     if content:
         if not p.is_dir():
             return sha256_file(p)
         h = hashlib.sha256()
-        for f in _input_files(p):
+        for f in files:
             h.update(f"{f.relative_to(p)}\0{sha256_file(f)}\n".encode())
         return h.hexdigest()
     h = hashlib.sha256()
-    for f in _input_files(p):
+    for f in files:
         h.update(f"{f.relative_to(p) if p.is_dir() else f.name}\0{stat_key(f)}\n".encode())
     return h.hexdigest()
 
@@ -148,10 +153,10 @@ def input_digest(path: str | os.PathLike) -> str:
     p = Path(path)
     if not p.exists():
         return "absent"
-    files = _input_files(p)
+    files = _input_files(p)      # walked once for the size test and the digest
     if sum(f.stat().st_size for f in files) <= SMALL_INPUT_BYTES:
-        return fingerprint(p, content=True)
-    return "stat:" + fingerprint(p)
+        return _fingerprint(p, files, content=True)
+    return "stat:" + _fingerprint(p, files, content=False)
 
 
 def _jsonable(value: Any) -> Any:
