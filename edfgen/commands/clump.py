@@ -480,7 +480,7 @@ class ClumpOptions(GenotypeOptions):
 
     command: ClassVar[str] = "clump"
     genotypes_after: ClassVar[str | None] = "more_sumstats"
-    cli_omit: ClassVar[tuple[str, ...]] = ("mt",)
+    cli_omit: ClassVar[tuple[str, ...]] = ("mt", "skip_bad_variants")
     sumstats: tuple[str, ...] = opt((), "GWAS-SSF <phenotype>.tsv.gz files, a directory of them or a quoted glob; "
                                     "`--sumstats gwas/*.tsv.gz` works (extra paths after it are taken too).",
                                     multiple=True, required=True, path="any")

@@ -70,6 +70,7 @@ from edfgen.engines import gwas_stream
 from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
 from edfgen.engines.hail_gwas import hail_linear, hail_logistic
 from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.bgen_check import scan_bgen
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
 from edfgen.formats.loco import write_loco_predictions
 from edfgen.formats.manifest import recording
@@ -262,12 +263,20 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          f"fast engine (--bfile, --pfile, --bgen or --vcf input, local; --logistic-test wald), not {engine}")
     if source.bfile and engine != "fast":  # truncated .bed, .fam/.bim of another set: one line, not a Hail trace
         check_plink_fileset(source.bfile)  # (the fast engine's BedReader makes the same checks as it opens)
+    if source.skip_bad_variants and engine != "fast":
+        raise InputError(f"--skip-bad-variants runs in the fast engine, not {engine}")
+    if source.bgen and engine != "fast":   # the BGEN layout checked before Hail reads it (BgenReader does it on open)
+        for p in source.paths():
+            if "://" not in p and p.endswith(".bgen"):
+                scan_bgen(p)
     if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
         raise InputError("--missing-genotypes drop is implemented in the fast engine (PLINK input, linear model); "
                          "Hail mean-imputes missing calls")
-    hl = None
+    hl = bad_step = None
     if engine == "fast":
         reader, sel_samples, sel_variants = gwas_stream.open_selection(source, threads=threads)
+        if source.skip_bad_variants:
+            sel_variants, bad_step = gwas_stream.set_aside_bad_variants(reader, sel_variants)
         geno_ids = reader.samples["IID"].to_numpy()[sel_samples]
     else:
         hl = init_hail(hail)
@@ -394,7 +403,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                               complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
         log.info(counts.describe())
         man.parameters["covariates"] = cov_names
-        qc_df = qc_table(steps)
+        qc_df = qc_table(([bad_step] if bad_step else []) + list(steps))
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
         write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")
         timings["export"] = time.perf_counter() - t3

@@ -255,6 +255,9 @@ class GenotypeOptions(CommandOptions):
     reference_genome: str = opt(DEFAULT_REFERENCE_GENOME, "Build of the genotype positions; recorded in every "
                                 "output (each GWAS-SSF file's -meta.yaml genome_assembly).",
                                 choices=REFERENCE_GENOMES, deprecated="--genome-assembly")
+    skip_bad_variants: bool = opt(False, "BGEN: set aside a variant whose genotype block is bad (corrupt "
+                                  "compression, not diploid, probabilities summing above 1) and count it in "
+                                  "qc_report.tsv (bad_variant), instead of stopping with an error naming it.")
 
 
 def genotype_field_names() -> tuple[str, ...]:
@@ -310,7 +313,7 @@ def genotype_source(o: GenotypeOptions, *, bfile: Any = None, required: bool = T
         bfile=path_str(bfile), pfile=path_str(o.pfile), bgen=one(o.bgen), sample=one(o.sample), vcf=path_str(o.vcf),
         mt=path_str(o.mt), vcf_field=o.vcf_field, keep=path_str(o.keep_ids), remove=path_str(o.remove_ids),
         extract=path_str(o.extract), chromosomes=(o.chromosomes,) if o.chromosomes else None, min_info=o.min_info,
-        reference_genome=o.reference_genome)
+        reference_genome=o.reference_genome, skip_bad_variants=o.skip_bad_variants)
 
 
 def hail_settings(o: HailOptions):

@@ -107,6 +107,7 @@ class PcaOptions(GenotypeOptions, HailOptions):
     """``edfgen pca`` (:func:`edfgen.commands.pca.run_pca`)."""
 
     command: ClassVar[str] = "pca"
+    cli_omit: ClassVar[tuple[str, ...]] = ("skip_bad_variants",)
     k: int = opt(10, "Number of PCs.", range=(1, None))
     maf: float = opt(0.05, None, range=(0, 0.5))
     ld_r2: float = opt(0.2, None, range=(0, 1))

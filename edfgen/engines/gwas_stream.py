@@ -37,6 +37,19 @@ def open_selection(source, *, threads: int | None = None) -> tuple[GenotypeReade
             select_variants(reader, extract=source.extract, chromosomes=source.chromosomes))
 
 
+def set_aside_bad_variants(reader: GenotypeReader, sel_variants: np.ndarray) -> tuple[np.ndarray, QCStep]:
+    """``sel_variants`` without the reader's bad variants (:meth:`GenotypeReader.bad_variants`, a full pass over
+    a BGEN opened with ``skip_bad``) and the ``bad_variant`` row of ``qc_report.tsv`` that counts them."""
+    bad = reader.bad_variants()
+    drop = np.isin(sel_variants, np.fromiter(bad, dtype=np.int64, count=len(bad)))
+    if drop.any():
+        first = int(sel_variants[drop][0])
+        log.warning("%s: %d bad variants set aside (--skip-bad-variants), the first %s: %s", reader.label,
+                    int(drop.sum()), reader.variants["variant_id"].iloc[first], bad[first])
+    kept = sel_variants[~drop]
+    return kept, QCStep("bad_variant", "variant", "readable genotype block", int(drop.sum()), len(kept))
+
+
 def stream_qc(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set,
               qc: QCSettings, *, min_info: float | None, related=None, block_size: int | None = None):
     """Sample and variant QC (:func:`edfgen.engines.stream.reader_qc`) of the selected samples that are in

@@ -158,6 +158,11 @@ class GenotypeReader(abc.ABC):
         """
         return pack_classes(self.read(sample_idx, variant_idx, dtype=np.int8))
 
+    def bad_variants(self) -> dict[int, str]:
+        """Rows of :attr:`variants` set aside as bad (with the reason) by a reader opened to skip bad
+        variants (BGEN ``skip_bad``); formats without such a check have none."""
+        return {}
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release file handles."""
 

@@ -21,8 +21,14 @@ variants at a time: 8-bit (and any depth up to 8) through a lookup table over th
 a sample, 16- and 32-bit and other depths arithmetically. The arithmetic is cbgen's
 (``bgen_genotype_read32``: ``P = float32(x) / (2^B - 1)``, the last probability ``1 - sum``, then
 :func:`~edfgen.formats.genotypes.base.dosage_from_probabilities` in float32), so both paths give the
-same float32 dosages bit for bit. Anything else (layout 1, multi-allelic rows, ploidy other than
-2, zstd without a zstd module, a block that does not parse) goes through cbgen variant by variant.
+same float32 dosages bit for bit. Layout 1 goes through cbgen variant by variant; multi-allelic rows
+read as missing.
+
+Bad bytes never reach a decoder: the whole file's layout is checked when it is opened and each
+genotype block as it is decoded (:mod:`~edfgen.formats.genotypes.bgen_check`: lengths, counts,
+compression, diploid ploidy, probability sums <= 1). A bad variant is an
+:class:`~edfgen.exceptions.InputError` naming it and its byte offset, or, with ``skip_bad=True``
+(``edfgen gwas --skip-bad-variants``), reads as missing and is listed by :meth:`BgenReader.bad_variants`.
 
 References
 ----------
@@ -52,6 +58,7 @@ from edfgen.formats.genotypes.base import (
     to_int8,
     variant_table,
 )
+from edfgen.formats.genotypes.bgen_check import PROB_SUM_TOLERANCE, block_problem, scan_bgen
 
 
 def read_oxford_sample(path: str | Path, n_expected: int | None = None) -> pd.DataFrame:
@@ -93,12 +100,22 @@ class BgenReader(GenotypeReader):
     fast
         Decode the common layouts here (see the module docstring); False reads every variant
         through cbgen (the reference path the tests compare with).
+    skip_bad
+        A variant whose genotype block is bad (corrupt compression, not diploid, probabilities
+        summing above 1, ...) reads as missing and is recorded (:meth:`bad_variants`) instead of
+        being an error.
+
+    Raises
+    ------
+    InputError
+        A file whose layout does not check (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen`), when
+        opened; a bad genotype block (named by variant id and byte offset) when read, unless ``skip_bad``.
     """
 
     kind = "bgen"
 
     def __init__(self, path: str | Path, *, sample: str | Path | None = None, threads: int | None = None,
-                 fast: bool = True):
+                 fast: bool = True, skip_bad: bool = False):
         from cbgen import bgen_file, bgen_metafile
 
         self.path = str(path)
@@ -108,6 +125,9 @@ class BgenReader(GenotypeReader):
         if self.sample and not Path(self.sample).exists():
             raise InputError(f"--sample {self.sample}: file not found")
         self.label = self.path
+        self.skip_bad = skip_bad
+        self._bad: dict[int, str] = {}
+        self._layout = scan_bgen(self.path)      # before cbgen reads a byte of it
         try:
             self._bgen = bgen_file(self.path)
         except Exception as exc:  # cbgen raises RuntimeError with the C library's message
@@ -151,6 +171,9 @@ class BgenReader(GenotypeReader):
         self.variants = variant_table(tab["chrom"], tab["pos"], vid, alleles[1], alleles[0], tab["nalleles"],
                                       source=self.path)
         self._offsets = tab["offset"].to_numpy(dtype=np.uint64)
+        if len(self._offsets) != self._layout.n_variants or (self._offsets.astype(np.int64) != self._layout.starts).any():
+            raise InputError(f"--bgen {self.path}: its variant index {meta} does not match the file "
+                             "(delete the index: it is rebuilt)")
         self.threads = max(1, int(threads)) if threads else min(8, len(os.sched_getaffinity(0))
                                                                   if hasattr(os, "sched_getaffinity") else 1)
         self._fd = None
@@ -163,34 +186,43 @@ class BgenReader(GenotypeReader):
 
     def _open_fast(self) -> None:
         """Set up the fast decoder when the file's layout and compression allow it."""
-        if not hasattr(os, "pread") or not len(self._offsets):
+        lay = self._layout
+        if not hasattr(os, "pread") or not len(self._offsets) or lay.layout != 2:
             return
-        with open(self.path, "rb") as fh:
-            head = fh.read(8)
-            if len(head) < 8:
-                return
-            header_length = struct.unpack_from("<I", head, 4)[0]
-            fh.seek(header_length)       # the flags are the last 4 bytes of the header block (from byte 4)
-            flags = fh.read(4)
-        if len(flags) < 4:
-            return
-        flags = struct.unpack("<I", flags)[0]
-        compression, layout = flags & 3, (flags >> 2) & 15
-        if layout != 2:
-            return
-        self._decompress = _decompressor(compression)
+        self._decompress = _decompressor(lay.compression)
         if self._decompress is None:
             return
-        size = os.path.getsize(self.path)
-        offsets = self._offsets.astype(np.int64)
-        if (np.diff(offsets) <= 0).any() or offsets[-1] >= size:
-            self._decompress = None
-            return
-        # each genotype block ends before the next variant's offset (its header lies in between)
-        self._ends = np.append(offsets[1:], size)
-        self._starts = offsets
-        self._compression = compression
+        self._starts, self._ends = lay.starts, lay.ends        # checked by scan_bgen
+        self._compression = lay.compression
         self._fd = os.open(self.path, os.O_RDONLY)
+
+    def bad_variants(self) -> dict[int, str]:
+        """Rows of :attr:`variants` whose genotype blocks are bad, with the reason: every biallelic variant
+        is decoded once (int8) with ``skip_bad`` on."""
+        skip, self.skip_bad = self.skip_bad, True
+        try:
+            for _ in self.blocks(dtype=np.int8):
+                pass
+        finally:
+            self.skip_bad = skip
+        return dict(sorted(self._bad.items()))
+
+    def _problem(self, v: int) -> str | None:
+        """What is wrong with variant ``v``'s genotype block (None: a decoder may read it)."""
+        start, end = int(self._layout.starts[v]), int(self._layout.ends[v])
+        with open(self.path, "rb") as fh:
+            fh.seek(start)
+            raw = fh.read(end - start)
+        return block_problem(raw, self._layout.layout, self._layout.compression, self.n_samples)
+
+    def _reject(self, v: int, why: str) -> None:
+        """A bad variant: recorded when ``skip_bad``, else the error that names it."""
+        if self.skip_bad:
+            self._bad[int(v)] = why
+            return
+        row = self.variants.iloc[int(v)]
+        raise InputError(f"--bgen {self.path}: variant {row['variant_id']} (number {int(v) + 1}, byte offset "
+                         f"{int(self._layout.starts[v])}): {why}; --skip-bad-variants sets such variants aside")
 
     def read(self, sample_idx, variant_idx, *, dtype=np.float32) -> np.ndarray:
         vidx = check_index(variant_idx, self.n_variants, "variant", self.label)
@@ -211,8 +243,8 @@ class BgenReader(GenotypeReader):
         else:
             with ThreadPoolExecutor(pieces) as ex:
                 failed = list(ex.map(lambda job: self._decode_into(rows, job[0], job[1], sidx), jobs))
-        for r in (r for f in failed for r in f):          # cbgen for rows the fast decoder does not handle
-            d = self._dosage_cbgen(int(uv[r]), sidx)
+        for r in (r for f in failed for r in f):          # rows the fast decoder did not decode
+            d = self._dosage_cbgen(int(uv[r]), sidx)       # (all bad: checked, then set aside or an error)
             rows[r] = to_int8(d) if hard else d
         if ok.all() and len(uv) == len(vidx) and (uv == vidx).all():
             out = rows[:-1].T
@@ -279,6 +311,10 @@ class BgenReader(GenotypeReader):
         return out
 
     def _dosage_cbgen(self, v: int, sidx: np.ndarray | None) -> np.ndarray:
+        why = self._problem(v)
+        if why is not None:
+            self._reject(v, why)
+            return np.full(self.n_samples if sidx is None else len(sidx), np.nan, dtype=np.float32)
         probs = self._bgen.read_probability(int(self._offsets[v]), precision=32)
         try:
             d = dosage_from_probabilities(probs)
@@ -360,14 +396,32 @@ def _dosage_f32(a: np.ndarray, b: np.ndarray, bits: int, phased: bool) -> np.nda
 _LUTS: dict[tuple[int, bool, bool], np.ndarray] = {}
 
 
+#: what the look-up tables give for an unphased pair whose probabilities sum above 1 (no dosage is < 0)
+_OVER_F32, _OVER_INT8 = np.float32(-1.0), np.int8(-128)
+
+
 def _lut(bits: int, phased: bool, hard: bool = False) -> np.ndarray:
-    """Dosage (``hard``: its int8 hard call) of every pair ``a | b << bits`` (bits <= 8)."""
+    """Dosage (``hard``: its int8 hard call) of every pair ``a | b << bits`` (bits <= 8); unphased pairs
+    with ``a + b > 2^bits - 1`` (probabilities summing above 1) give ``_OVER_F32`` / ``_OVER_INT8``."""
     key = (bits, phased, hard)
     if key not in _LUTS:
         idx = np.arange(1 << (2 * bits), dtype=np.uint32)
-        d = _dosage_f32(idx & ((1 << bits) - 1), idx >> bits, bits, phased)
-        _LUTS[key] = to_int8(d) if hard else d
+        a, b = idx & ((1 << bits) - 1), idx >> bits
+        d = _dosage_f32(a, b, bits, phased)
+        d = to_int8(d) if hard else d
+        if not phased:
+            d[a + b > (1 << bits) - 1] = _OVER_INT8 if hard else _OVER_F32
+        _LUTS[key] = d
     return _LUTS[key]
+
+
+def _over_one(block: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+    """Rows of a look-up result ``block`` with a called sample whose probabilities sum above 1."""
+    sentinel = _OVER_INT8 if block.dtype == np.int8 else _OVER_F32
+    if block.size == 0 or block.min() > sentinel:
+        return np.zeros(len(block), dtype=bool)
+    hit = block == sentinel
+    return (hit & ~missing).any(axis=1) if missing is not None else hit.any(axis=1)
 
 
 def _unpack(probs: np.ndarray, k: np.ndarray, bits: int) -> np.ndarray:
@@ -386,7 +440,9 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarr
                  hard: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
     """Dosages ``[g, n]`` of decompressed layout-2 blocks ``arr [g, length]`` of one length (written
     into ``out`` when given; ``hard``: int8 hard calls as :func:`to_int8` makes them), and which rows are
-    not biallelic diploid blocks of N samples (left for cbgen; their rows of the result are undefined)."""
+    not biallelic diploid blocks of N samples or hold probabilities summing above 1 (checked for the
+    samples read; left for :func:`~edfgen.formats.genotypes.bgen_check.block_problem`; their rows of the result
+    are undefined)."""
     g, length = arr.shape
     bad = np.ones(g, dtype=bool)
     if length < 10 + N:
@@ -397,6 +453,7 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarr
     phased, bits = arr[:, 8 + N].astype(np.int64), arr[:, 9 + N].astype(np.int64)
     expect = 10 + N + (2 * N * bits + 7) // 8
     bad = (n_field != N) | (k_field != 2) | (phased > 1) | (bits < 1) | (bits > 32) | (expect != length)
+    bad |= (arr[:, 6] != 2) | (arr[:, 7] != 2)           # the block's minimum and maximum ploidy
     ploidy = arr[:, 8:8 + N]
     odd = ploidy != 2
     missing = None
@@ -408,6 +465,8 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarr
         return None, bad
     dos = out if out is not None else np.empty((g, N if sidx is None else len(sidx)),
                                                dtype=np.int8 if hard else np.float32)
+    miss_read = None if missing is None else missing if sidx is None else np.take(missing, sidx, axis=1)
+    over = np.zeros(g, dtype=bool)
     for key in np.unique(phased[good] * 64 + bits[good]).tolist():
         ph, b = bool(key // 64), key % 64
         sel = good & (phased * 64 + bits == key)
@@ -419,8 +478,12 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarr
                 v = np.take(v, sidx, axis=1)                  # (twice as fast as v[:, sidx])
             if whole:
                 np.take(_lut(8, ph, hard), v, out=dos)
+                if not ph:
+                    over |= _over_one(dos, miss_read)
             else:
-                dos[sel] = np.take(_lut(8, ph, hard), v)
+                dos[sel] = part = np.take(_lut(8, ph, hard), v)
+                if not ph:
+                    over[sel] |= _over_one(part, None if miss_read is None else miss_read[sel])
             continue
         if b in (16, 32):
             v = np.ascontiguousarray(probs).view("<u2" if b == 16 else "<u4")
@@ -431,6 +494,17 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarr
             k = np.arange(N) if sidx is None else sidx
             a_, b_ = _unpack(probs, 2 * k, b), _unpack(probs, 2 * k + 1, b)
             res = np.take(_lut(b, ph, hard), a_ | (b_ << np.uint64(b))) if b < 8 else _dosage_f32(a_, b_, b, ph)
+        if not ph:
+            ms = None if miss_read is None else miss_read if whole else miss_read[sel]
+            if b < 8:
+                o1 = _over_one(res, ms)
+            else:
+                above = a_.astype(np.uint64) + b_.astype(np.uint64) > ((1 << b) - 1) * (1 + PROB_SUM_TOLERANCE)
+                o1 = (above & ~ms).any(axis=1) if ms is not None else above.any(axis=1)
+            if whole:
+                over |= o1
+            else:
+                over[sel] |= o1
         if hard and res.dtype != np.int8:
             res = to_int8(res)
         if whole:
@@ -438,5 +512,5 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarr
         else:
             dos[sel] = res
     if missing is not None:
-        dos[missing if sidx is None else np.take(missing, sidx, axis=1)] = MISSING_INT8 if hard else np.nan
-    return dos, bad
+        dos[miss_read] = MISSING_INT8 if hard else np.nan
+    return dos, bad | over

@@ -61,6 +61,14 @@ class ConcatReader(GenotypeReader):
             out[:, sel] = self.parts[int(k)].read(sample_idx, self._local[vidx[sel]], dtype=dtype)
         return out
 
+    def bad_variants(self) -> dict[int, str]:
+        out: dict[int, str] = {}
+        first = 0
+        for p in self.parts:
+            out.update({first + v: why for v, why in p.bad_variants().items()})
+            first += p.n_variants
+        return out
+
     def close(self) -> None:
         for p in self.parts:
             p.close()

@@ -55,6 +55,10 @@ class GenotypeSource:
         Keep variants with MaCH r² (plink2 ``MACH_R2``) >= this in the samples analysed.
     reference_genome : {"GRCh37", "GRCh38"}
         Build of the positions (Hail imports with this reference; recorded in outputs).
+    skip_bad_variants : bool
+        BGEN: a variant whose genotype block is bad (corrupt compression, not diploid, probabilities
+        summing above 1) is set aside (:meth:`~edfgen.formats.genotypes.base.GenotypeReader.bad_variants`)
+        instead of being an error.
     """
 
     bfile: str | None = None
@@ -70,6 +74,7 @@ class GenotypeSource:
     chromosomes: tuple[str, ...] | None = None
     min_info: float | None = None
     reference_genome: str = DEFAULT_REFERENCE_GENOME
+    skip_bad_variants: bool = False
 
     def __post_init__(self):
         given = [k for k in KINDS if getattr(self, k)]
@@ -141,6 +146,8 @@ class GenotypeSource:
         h.update(self.vcf_field.encode())
         h.update(repr((self.keep, self.remove, self.extract, self.chromosomes, self.min_info,
                        self.reference_genome)).encode())
+        if self.skip_bad_variants:
+            h.update(b"skip-bad-variants")
         return h.hexdigest()[:16]
 
 
@@ -168,7 +175,7 @@ def open_genotypes(source: GenotypeSource, *, threads: int | None = None) -> Gen
             readers.append(PgenReader(p))
     elif kind == "bgen":
         for p, s in source.bgen_files():
-            readers.append(BgenReader(p, sample=s, threads=threads))
+            readers.append(BgenReader(p, sample=s, threads=threads, skip_bad=source.skip_bad_variants))
     else:
         for p, _ in expand_template(_paths(source.vcf), option="--vcf", chromosomes=chromosomes):
             readers.append(VcfReader(p, field=source.vcf_field, threads=threads))
