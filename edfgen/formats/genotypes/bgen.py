@@ -68,11 +68,14 @@ def read_oxford_sample(path: str | Path, n_expected: int | None = None) -> pd.Da
     """
     path = Path(path)
     try:
-        tab = pd.read_csv(path, sep=r"\s+", dtype=str, skiprows=[1])
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path}: unreadable .sample file ({exc})") from None
+        tab = pd.read_csv(path, sep=r"\s+", dtype=str, skiprows=[1], keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: unreadable .sample file ({str(exc).strip().splitlines()[0][:200]})") from None
     if list(tab.columns[:2]) != ["ID_1", "ID_2"]:
         raise InputError(f"{path}: a .sample file starts with the columns ID_1 ID_2 (has {' '.join(tab.columns[:3])})")
+    short = (tab == "").any(axis=1).to_numpy()
+    if short.any():
+        raise InputError(f"{path}: line {int(short.argmax()) + 3} has fewer than {tab.shape[1]} fields")
     if n_expected is not None and len(tab) != n_expected:
         raise InputError(f"{path}: {len(tab)} samples but the BGEN has {n_expected}")
     tab.insert(0, "FID", tab["ID_1"])
@@ -136,7 +139,14 @@ class BgenReader(GenotypeReader):
         if self.sample:
             self.samples = read_oxford_sample(self.sample, n)
         elif self._bgen.contain_samples:
-            ids = pd.Series(self._bgen.read_samples()).str.decode("utf-8")
+            try:
+                ids = pd.Series(self._bgen.read_samples()).str.decode("utf-8", errors="strict")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"--bgen {self.path}: a sample id is not UTF-8 text ({exc})") from None
+            odd = ids.str.contains(r"[\s\x00-\x1f\x7f]|^$", regex=True).to_numpy()
+            if odd.any():
+                raise InputError(f"--bgen {self.path}: sample id {int(odd.argmax()) + 1} ({ids.iloc[int(odd.argmax())]!r}) "
+                                 "is empty or has blanks or control characters")
             self.samples = pd.DataFrame({"FID": ids.to_numpy(), "IID": ids.to_numpy()})
             check_unique_iids(self.samples, self.path)
         else:
@@ -157,7 +167,7 @@ class BgenReader(GenotypeReader):
                 v = mf.read_partition(i).variants
                 for k, attr in fields.items():
                     parts[k].append(getattr(v, attr))
-        tab = pd.DataFrame({k: _text(np.concatenate(a)) if k in ("id", "rsid", "chrom", "alleles") else
+        tab = pd.DataFrame({k: _text(np.concatenate(a), self.path) if k in ("id", "rsid", "chrom", "alleles") else
                             np.concatenate(a) for k, a in parts.items()} if parts["id"] else {k: [] for k in fields})
         split = [a.split(",", 2) for a in tab["alleles"].tolist()]
         alleles = pd.DataFrame({0: [a[0] for a in split], 1: [a[1] if len(a) > 1 else "." for a in split]},
@@ -339,12 +349,15 @@ class BgenReader(GenotypeReader):
         self._bgen.close()
 
 
-def _text(a: np.ndarray) -> np.ndarray:
+def _text(a: np.ndarray, path: str) -> np.ndarray:
     """Byte strings (numpy ``S``) as an object array of ``str`` (UTF-8)."""
     try:
         return a.astype(str).astype(object)          # ASCII: one C loop
     except UnicodeDecodeError:
-        return np.array([x.decode("utf-8") for x in a.tolist()], dtype=object)
+        try:
+            return np.array([x.decode("utf-8") for x in a.tolist()], dtype=object)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"--bgen {path}: a variant id, chromosome or allele is not UTF-8 text ({exc})") from None
 
 
 def _decompressor(compression: int):

@@ -7,6 +7,10 @@ listed (``n_alleles``) and read as all-missing: the biallelic QC filter removes 
 
 References
 ----------
+Bad input: pgenlib checks the ``.pgen`` header against the ``.pvar``/``.psam`` counts when the file is
+opened, and the last variant's record is read then (a truncated ``.pgen`` fails there, in one line);
+any later pgenlib error is an :class:`~edfgen.exceptions.InputError` naming the file and variants.
+
 Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13742-015-0047-8
 (file formats: https://www.cog-genomics.org/plink/2.0/formats).
 """
@@ -38,6 +42,24 @@ def _header_and_skip(path: Path, marker: str) -> tuple[list[str] | None, int]:
     return None, skip
 
 
+def _text_errors(read):
+    """``read(path)`` with pandas' and decoding errors as one-line input errors naming the file."""
+    import functools
+
+    @functools.wraps(read)
+    def wrapped(path):
+        try:
+            return read(path)
+        except InputError:
+            raise
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, KeyError,
+                OSError, EOFError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise InputError(f"{path}: cannot be read as a PLINK 2 {Path(path).suffix} file ({first})") from None
+    return wrapped
+
+
+@_text_errors
 def read_pvar(path: str | Path) -> pd.DataFrame:
     """A ``.pvar`` (or ``.bim``-like headerless file) as the standard variants table (effect = ALT)."""
     path = Path(path)
@@ -62,22 +84,27 @@ def read_pvar(path: str | Path) -> pd.DataFrame:
                          source=str(path))
 
 
+@_text_errors
 def read_psam(path: str | Path) -> pd.DataFrame:
     """A ``.psam`` (``#FID IID ...`` or ``#IID ...``; headerless = ``.fam`` columns) with ``FID`` and ``IID``."""
     path = Path(path)
     with open(path) as fh:
         first = fh.readline()
     if first.startswith("#"):
-        tab = pd.read_csv(path, sep=r"\s+", dtype=str)
+        tab = pd.read_csv(path, sep=r"\s+", dtype=str, keep_default_na=False)
         tab.columns = [c.lstrip("#") for c in tab.columns]
         if "IID" not in tab.columns:
             raise InputError(f"{path}: no IID column in the header")
         if "FID" not in tab.columns:
             tab.insert(0, "FID", tab["IID"])
     else:
-        tab = pd.read_csv(path, sep=r"\s+", header=None, dtype=str)
+        tab = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, keep_default_na=False)
         tab = tab.iloc[:, :6]
         tab.columns = ["FID", "IID", "PAT", "MAT", "SEX", "PHENO"][:tab.shape[1]]
+    short = (tab.isna() | (tab == "")).any(axis=1).to_numpy()
+    if short.any():
+        raise InputError(f"{path}: line {int(short.argmax()) + 1 + first.startswith('#')} has fewer than "
+                         f"{tab.shape[1]} fields")
     check_unique_iids(tab, str(path))
     return tab
 
@@ -110,8 +137,10 @@ class PgenReader(GenotypeReader):
             self._pgen = pgenlib.PgenReader(str(self._files[0]).encode(), raw_sample_ct=len(self.samples),
                                             variant_ct=len(self.variants), allele_idx_offsets=offsets)
         except Exception as exc:   # pgenlib raises RuntimeError with plink2's message
-            raise InputError(f"--pfile {self.prefix}: unreadable .pgen ({str(exc).strip()})") from None
+            raise InputError(f"--pfile {self.prefix}: unreadable .pgen ({_message(exc)})") from None
         self._multi = nall != 2
+        if len(nall):               # the last record: a truncated .pgen fails here, not mid-GWAS
+            self._read_rows(np.array([len(nall) - 1]), np.empty((1, len(self.samples)), dtype=np.float32))
 
     def paths(self) -> list[str]:
         return [str(p) for p in self._files]
@@ -121,7 +150,7 @@ class PgenReader(GenotypeReader):
         sidx = None if sample_idx is None else check_index(sample_idx, self.n_samples, "sample", self.label)
         buf = np.empty((len(vidx), self.n_samples), dtype=np.float32)
         if len(vidx):
-            self._pgen.read_dosages_list(vidx.astype(np.uint32), buf)
+            self._read_rows(vidx, buf)
         out = buf.T if sidx is None else buf.T[sidx]
         out = np.asarray(out, order="F")
         out[out == -9] = np.nan
@@ -129,5 +158,19 @@ class PgenReader(GenotypeReader):
             out[:, self._multi[vidx]] = np.nan
         return as_dtype(out, dtype)
 
+    def _read_rows(self, vidx: np.ndarray, buf: np.ndarray) -> None:
+        try:
+            self._pgen.read_dosages_list(vidx.astype(np.uint32), buf)
+        except Exception as exc:   # noqa: BLE001 - pgenlib raises RuntimeError
+            raise InputError(f"--pfile {self.prefix}: {self._files[0].name} records of variants {int(vidx.min()) + 1}.."
+                             f"{int(vidx.max()) + 1} unreadable ({_message(exc)}): truncated or corrupt .pgen") from None
+
     def close(self) -> None:
         self._pgen.close()
+
+
+def _message(exc: Exception) -> str:
+    """pgenlib's message (bytes or str) as one line."""
+    msg = exc.args[0] if exc.args else exc
+    msg = msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
+    return " ".join(msg.split())[:200]

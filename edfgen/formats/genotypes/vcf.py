@@ -15,6 +15,10 @@ Sample ids (``IID``, also used as ``FID``) are the header's sample names. Varian
 (``n_alleles`` > 2) and read as all-missing: the biallelic QC filter removes them (split them with
 ``bcftools norm -m-`` to test each ALT).
 
+Bad input: every line of a text VCF is checked before htslib parses it
+(:func:`~edfgen.formats.genotypes.vcf_check.check_vcf_text`); a record htslib cannot parse, or a ``DS``
+outside 0..2, is an :class:`~edfgen.exceptions.InputError` naming the record and its line.
+
 Access: the sites are scanned once when the file is opened (samples not parsed). Reads of variants
 then go through the tabix/CSI index (``FILE.tbi`` or ``FILE.csi``) when there is one; without it
 the file is streamed in order (the GWAS engine reads in file order). The first read of variants
@@ -51,6 +55,7 @@ from edfgen.formats.genotypes.base import (
     stat_id,
     variant_table,
 )
+from edfgen.formats.genotypes.vcf_check import check_vcf_text
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +130,7 @@ class VcfReader(GenotypeReader):
         if not Path(self.path).exists():
             raise InputError(f"--vcf {self.path}: file not found")
         self._threads = threads
+        self._header_lines = check_vcf_text(self.path)    # None for a BCF
         vcf = self._open()
         try:
             formats = {h.info().get("ID") for h in vcf.header_iter() if h.type == "FORMAT"}
@@ -181,7 +187,7 @@ class VcfReader(GenotypeReader):
                 alt.append(a[0] if a else ".")
                 nall.append(1 + len(a))
         except Exception as exc:  # htslib parse errors surface as generic exceptions
-            raise InputError(f"--vcf {self.path}: record {len(pos) + 1}: unreadable "
+            raise InputError(f"--vcf {self.path}: {self._where(len(pos))}: unreadable "
                              f"({str(exc).strip()[:200]})") from None
         finally:
             vcf.close()
@@ -241,13 +247,24 @@ class VcfReader(GenotypeReader):
         except StopIteration:
             return
 
-    def _decode(self, rec) -> np.ndarray:
-        """One record's effect-allele counts or dosages, float32 ``[n_samples]``."""
+    def _where(self, ordinal: int) -> str:
+        """``record k`` (from 1) of the 0-based ``ordinal``, with its line in a text VCF."""
+        line = f" (line {self._header_lines + ordinal + 1})" if self._header_lines is not None else ""
+        return f"record {ordinal + 1}{line}"
+
+    def _decode(self, rec, ordinal: int) -> np.ndarray:
+        """One record's effect-allele counts or dosages, float32 ``[n_samples]``; a ``DS`` outside 0..2 is
+        an error naming the record and sample."""
         x = _GT_COUNT[rec.gt_types]
         if self.field == "DS":
             ds = rec.format("DS")
             if ds is not None:
                 d = ds[:, 0]
+                out = (d < 0) | (d > 2) | np.isinf(d)
+                if out.any():
+                    s = int(np.flatnonzero(out)[0])
+                    raise InputError(f"--vcf {self.path}: {self._where(ordinal)}: DS {d[s]:g} of sample "
+                                     f"{self.samples['IID'].iloc[s]} is outside 0..2")
                 x = np.where(np.isnan(d), x, d).astype(np.float32, copy=False)
         return x
 
@@ -272,16 +289,7 @@ class VcfReader(GenotypeReader):
                 first, last = int(run[0]), int(run[-1])
                 wanted = set(run.tolist())
                 records = self._region(first, last) if self._index else self._sequential(first, last)
-                seen = 0
-                for ordinal, rec in records:
-                    if rec.POS != self._pos[ordinal] or rec.CHROM != self._contig[ordinal]:
-                        raise InputError(f"--vcf {self.path}: record {ordinal + 1} is {rec.CHROM}:{rec.POS}, "
-                                         f"was {self._contig[ordinal]}:{self._pos[ordinal]} when opened "
-                                         "(file changed, unsorted, or an index out of date)")
-                    if ordinal in wanted:
-                        x = self._decode(rec)
-                        out[:, col[ordinal]] = x if sidx is None else x[sidx]
-                        seen += 1
+                seen = self._read_run(records, wanted, first, out, col, sidx)
                 if seen != len(run):
                     raise InputError(f"--vcf {self.path}: read {seen} of {len(run)} records "
                                      f"{self._contig[first]}:{self._pos[first]}-{self._pos[last]} "
@@ -289,6 +297,29 @@ class VcfReader(GenotypeReader):
         if len(uniq) != len(vidx) or (uniq != vidx).any():
             out = np.asarray(out[:, inv], order="F")
         return as_dtype(out, dtype)
+
+    def _read_run(self, records, wanted: set, first: int, out: np.ndarray, col: dict, sidx) -> int:
+        """Decode the ``wanted`` records of the ``(ordinal, record)`` iterator into ``out``; htslib's parse
+        errors become one line naming the record."""
+        seen, at = 0, first
+        try:
+            for ordinal, rec in records:
+                at = ordinal
+                if rec.POS != self._pos[ordinal] or rec.CHROM != self._contig[ordinal]:
+                    raise InputError(f"--vcf {self.path}: record {ordinal + 1} is {rec.CHROM}:{rec.POS}, "
+                                     f"was {self._contig[ordinal]}:{self._pos[ordinal]} when opened "
+                                     "(file changed, unsorted, or an index out of date)")
+                if ordinal in wanted:
+                    x = self._decode(rec, ordinal)
+                    out[:, col[ordinal]] = x if sidx is None else x[sidx]
+                    seen += 1
+                at = ordinal + 1
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - cyvcf2 raises bare Exceptions with htslib's message
+            self.close()
+            raise InputError(f"--vcf {self.path}: {self._where(at)}: unreadable ({str(exc).strip()[:200]})") from None
+        return seen
 
     def close(self) -> None:
         if self._stream is not None:

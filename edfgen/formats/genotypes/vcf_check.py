@@ -1,0 +1,88 @@
+"""Text VCF lines checked before htslib parses them (:func:`check_vcf_text`).
+
+htslib (through cyvcf2) reported some malformed lines only as a bare exception without a line
+number, accepted others silently (a record with an extra sample column) and ended the process with
+SIGSEGV on a line that was not tab-separated at all. So a text VCF (plain, gzip or bgzip) is read once
+here, line by line, before htslib sees it: the ``#CHROM`` header line must name the eight fixed
+columns (and ``FORMAT`` when there are samples), and every record must have as many tab-separated
+fields as that line, a contig name without blanks, a position that is an integer in 0..2^31-1, and
+non-empty REF/ALT. A bad line is an :class:`~edfgen.exceptions.InputError` naming the file and the
+line number. BCF (binary) is left to htslib, whose errors the reader turns into one line.
+
+References
+----------
+The Variant Call Format specification v4.3, section 1.6 (https://samtools.github.io/hts-specs/VCFv4.3.pdf).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+from edfgen.exceptions import InputError
+
+FIXED = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
+_MAX_POS = 2 ** 31 - 1
+
+
+def _opener(path: str):
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    if head[:3] == b"BCF":
+        return None
+    return open(path, "rb")
+
+
+def check_vcf_text(path: str, *, label: str | None = None) -> int | None:
+    """Check every line of the text VCF ``path`` (see the module docstring); return the number of header
+    lines (the line number of record ``k``, from 1, is that plus ``k``), or None for a BCF.
+
+    Raises
+    ------
+    InputError
+        A missing or malformed ``#CHROM`` line, or a record line that does not fit it (named by number).
+    """
+    label = label or f"--vcf {path}"
+    fh = _opener(path)
+    if fh is None:
+        return None
+    n_fields = header = None
+    lineno = 0
+    try:
+        with fh:
+            for lineno, line in enumerate(fh, 1):
+                if n_fields is None:
+                    if line.startswith(b"##"):
+                        continue
+                    n_fields, header = _header_line(line, lineno, label), lineno
+                    continue
+                if line.endswith(b"\n"):
+                    line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+                got = line.count(b"\t") + 1
+                if got != n_fields:
+                    raise InputError(f"{label}: line {lineno}: {got} tab-separated fields, the "
+                                     f"#CHROM line (line {header}) has {n_fields}")
+                chrom, pos, _, ref, alt = line.split(b"\t", 5)[:5]
+                if not chrom or not chrom.isascii() or any(c <= 32 or c == 127 for c in chrom):
+                    raise InputError(f"{label}: line {lineno}: contig name {chrom[:40]!r} is empty or has blanks")
+                if not pos.isdigit() or int(pos) > _MAX_POS:
+                    raise InputError(f"{label}: line {lineno}: position {pos[:40]!r} is not an integer in "
+                                     f"0..{_MAX_POS}")
+                if not ref or not alt:
+                    raise InputError(f"{label}: line {lineno}: empty REF or ALT")
+    except (OSError, EOFError, zlib.error) as exc:   # gzip: truncated or corrupt
+        raise InputError(f"{label}: line {lineno + 1}: cannot be read ({exc})") from None
+    if n_fields is None:
+        raise InputError(f"{label}: no #CHROM header line")
+    return header
+
+
+def _header_line(line: bytes, lineno: int, label: str) -> int:
+    cols = line.rstrip(b"\r\n").split(b"\t")
+    names = tuple(c.decode("utf-8", "replace") for c in cols)
+    if names[:8] != FIXED or (len(names) > 8 and names[8] != "FORMAT") or len(names) == 9:
+        raise InputError(f"{label}: line {lineno}: the header line must start with {' '.join(FIXED)}"
+                         " (then FORMAT and the samples)")
+    return len(cols)
