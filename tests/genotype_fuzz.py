@@ -190,7 +190,7 @@ def run_cases(cases: list[tuple[str, Path]], work: Path, timeout: float = 300) -
     results: dict[int, dict] = {}
     while True:
         p = subprocess.run([sys.executable, __file__, "worker", str(cases_path), str(results_path)], env=env,
-                           capture_output=True, text=True, timeout=timeout)
+                           capture_output=True, text=True, errors="replace", timeout=timeout)
         started = None
         for line in results_path.read_text().splitlines():
             rec = json.loads(line)

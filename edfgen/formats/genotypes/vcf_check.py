@@ -29,7 +29,15 @@ def _opener(path: str):
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head[:2] == b"\x1f\x8b":
-        return gzip.open(path, "rb")
+        fh = gzip.open(path, "rb")
+        try:
+            bcf = fh.peek(3)[:3] == b"BCF"      # a BGZF-compressed BCF
+        except (OSError, EOFError, zlib.error):
+            bcf = False                         # reported by the line loop
+        if bcf:
+            fh.close()
+            return None
+        return fh
     if head[:3] == b"BCF":
         return None
     return open(path, "rb")
