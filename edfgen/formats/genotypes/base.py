@@ -68,6 +68,9 @@ def variant_table(chromosome, position, variant_id, effect_allele, other_allele,
         bad = int(pd.to_numeric(raw, errors="coerce").isna().to_numpy().argmax())
         raise InputError(f"{source}: variant {bad + 1}: base-pair position {str(raw.iloc[bad])!r} is not an integer"
                          ) from None
+    if len(pos) and pos.min() < 0:
+        bad = int(np.argmax(pos < 0))
+        raise InputError(f"{source}: variant {bad + 1}: base-pair position {int(pos[bad])} is negative")
     vid = pd.Series(np.asarray(variant_id, dtype=object)).astype(str)
     df = pd.DataFrame({
         "chromosome": _shared_strings(normalise_chromosome(chromosome)), "base_pair_location": pos, "variant_id": vid,

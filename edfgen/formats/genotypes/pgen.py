@@ -65,16 +65,20 @@ def read_pvar(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     names, skip = _header_and_skip(path, "#CHROM")
     if names is None:   # headerless: .bim column order (CHROM ID [CM] POS ALT REF)
-        raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, skiprows=skip)
+        raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, skiprows=skip, keep_default_na=False)
         cols = ["CHROM", "ID", "CM", "POS", "ALT", "REF"] if raw.shape[1] >= 6 else ["CHROM", "ID", "POS", "ALT", "REF"]
         raw = raw.iloc[:, :len(cols)]
         raw.columns = cols
     else:
         raw = pd.read_csv(path, sep="\t", header=None, names=names, dtype=str, skiprows=skip,
-                          usecols=["CHROM", "POS", "ID", "REF", "ALT"])
+                          usecols=["CHROM", "POS", "ID", "REF", "ALT"], keep_default_na=False)
     missing = [c for c in ("CHROM", "POS", "ID", "REF", "ALT") if c not in raw.columns]
     if missing:
         raise InputError(f"{path}: no {', '.join(missing)} column")
+    short = (raw.isna() | (raw == "")).any(axis=1).to_numpy()     # a line with fewer fields than the header
+    if short.any():
+        raise InputError(f"{path}: line {skip + int(short.argmax()) + 1}: an empty or missing CHROM, POS, ID, REF "
+                         "or ALT field")
     alt = raw["ALT"].fillna(".")
     n_alleles = np.where(alt == ".", 1, alt.str.count(",") + 2)
     vid = raw["ID"].fillna(".")

@@ -4,7 +4,8 @@ htslib (through cyvcf2) reported some malformed lines only as a bare exception w
 number, accepted others silently (a record with an extra sample column) and ended the process with
 SIGSEGV on a line that was not tab-separated at all. So a text VCF (plain, gzip or bgzip) is read once
 here, line by line, before htslib sees it: the ``#CHROM`` header line must name the eight fixed
-columns (and ``FORMAT`` when there are samples), and every record must have as many tab-separated
+columns (and ``FORMAT`` when there are samples) in UTF-8, every ``##KEY=<...>`` meta line must
+end with ``>`` (htslib ignored a damaged ``##FORMAT`` line, and with it the field), and every record must have as many tab-separated
 fields as that line, a contig name without blanks, a position that is an integer in 0..2^31-1, and
 non-empty REF/ALT. A bad line is an :class:`~edfgen.exceptions.InputError` naming the file and the
 line number. BCF (binary) is left to htslib, whose errors the reader turns into one line.
@@ -63,6 +64,9 @@ def check_vcf_text(path: str, *, label: str | None = None) -> int | None:
             for lineno, line in enumerate(fh, 1):
                 if n_fields is None:
                     if line.startswith(b"##"):
+                        if b"=<" in line and not line.rstrip(b"\r\n").endswith(b">"):
+                            raise InputError(f"{label}: line {lineno}: header line {line[:40]!r}... does not end "
+                                             "with '>'")
                         continue
                     n_fields, header = _header_line(line, lineno, label), lineno
                     continue
@@ -89,7 +93,10 @@ def check_vcf_text(path: str, *, label: str | None = None) -> int | None:
 
 def _header_line(line: bytes, lineno: int, label: str) -> int:
     cols = line.rstrip(b"\r\n").split(b"\t")
-    names = tuple(c.decode("utf-8", "replace") for c in cols)
+    try:
+        names = tuple(c.decode("utf-8") for c in cols)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{label}: line {lineno}: the header line is not UTF-8 text ({exc})") from None
     if names[:8] != FIXED or (len(names) > 8 and names[8] != "FORMAT") or len(names) == 9:
         raise InputError(f"{label}: line {lineno}: the header line must start with {' '.join(FIXED)}"
                          " (then FORMAT and the samples)")
