@@ -175,18 +175,23 @@ def test_bgen_skip_bad_variants_in_process(tmp_path):
     over[0], over[1] = 255, 1
     hap = [2] * N_BGEN
     hap[0] = 1
+    pairs16 = [60000, 10000] + [0, 0] * (N_BGEN - 1)                  # 16 bits: sample 1 sums to 70000 / 65535
+    over16 = (struct.pack("<IHBB", N_BGEN, 2, 2, 2) + bytes([2] * N_BGEN) + bytes([0, 16])
+              + struct.pack(f"<{2 * N_BGEN}H", *pairs16))
     path = tmp_path / "b.bgen"
-    path.write_bytes(_bgen([_good("v1"), ("over", [2] * N_BGEN, over), ("hap", hap, _good("x")[2]), _good("v4")]))
+    path.write_bytes(_bgen([_good("v1"), ("over", [2] * N_BGEN, over), ("hap", hap, _good("x")[2]), _good("v4"),
+                            ("over16", None, over16)]))
     for fast in (True, False):
         r = BgenReader(str(path), fast=fast)
-        with pytest.raises(InputError, match="variant over"):
-            r.read(None, np.arange(4))
+        for v, name in ((1, "over"), (4, "over16")):
+            with pytest.raises(InputError, match=f"variant {name} .*sample 1 sum to"):
+                r.read(None, np.array([0, v]))
         np.testing.assert_allclose(r.read(None, np.array([0, 3])), np.c_[_dosages(), _dosages()], atol=1e-6)
         r = BgenReader(str(path), fast=fast, skip_bad=True)
-        x = r.read(None, np.arange(4))
-        assert np.isnan(x[:, 1:3]).all() and not np.isnan(x[:, [0, 3]]).any()
+        x = r.read(None, np.arange(5))
+        assert np.isnan(x[:, [1, 2, 4]]).all() and not np.isnan(x[:, [0, 3]]).any()
         bad = r.bad_variants()
-        assert list(bad) == [1, 2] and "sum to" in bad[1] and "ploidy 1" in bad[2]
+        assert list(bad) == [1, 2, 4] and "sum to" in bad[1] and "ploidy 1" in bad[2] and "1.06813" in bad[4]
 
 
 def test_gwas_skip_bad_variants_counts_them_in_qc_report(tmp_path):

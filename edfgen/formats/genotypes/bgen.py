@@ -391,18 +391,19 @@ def _decompressor(compression: int):
     return None
 
 
-def _dosage_f32(a: np.ndarray, b: np.ndarray, bits: int, phased: bool) -> np.ndarray:
+def _dosage_f32(a: np.ndarray, b: np.ndarray, bits: int, phased: bool, s: np.ndarray | None = None) -> np.ndarray:
     """Dosages from the two stored integers of a biallelic diploid sample, in cbgen's float32 arithmetic.
 
     Unphased: ``a``, ``b`` = P(AA), P(AB) in units of ``1 / (2^bits - 1)``; phased: P(A) of haplotype
     1 and 2. As ``bgen_genotype_read32`` (``float(x) / denom``, the last probability
-    ``(denom - float(sum)) / denom``, sums in uint32) followed by :func:`dosage_from_probabilities`.
+    ``(denom - float(sum)) / denom``, sums in uint32) followed by :func:`dosage_from_probabilities`;
+    ``s``: ``a + b`` when the caller has it.
     """
     f32 = np.float32
     denom = f32((1 << bits) - 1)
     if phased:
         return (denom - a.astype(f32)) / denom + (denom - b.astype(f32)) / denom
-    s = a.astype(np.uint32) + b.astype(np.uint32)
+    s = np.add(a, b, dtype=np.uint32) if s is None else s
     return b.astype(f32) / denom + f32(2) * ((denom - s.astype(f32)) / denom)
 
 
@@ -502,18 +503,22 @@ def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarr
             v = np.ascontiguousarray(probs).view("<u2" if b == 16 else "<u4")
             a_, b_ = ((v[:, 0::2], v[:, 1::2]) if sidx is None else
                       (np.take(v, 2 * sidx, axis=1), np.take(v, 2 * sidx + 1, axis=1)))
-            res = _dosage_f32(a_, b_, b, ph)
         else:
             k = np.arange(N) if sidx is None else sidx
             a_, b_ = _unpack(probs, 2 * k, b), _unpack(probs, 2 * k + 1, b)
-            res = np.take(_lut(b, ph, hard), a_ | (b_ << np.uint64(b))) if b < 8 else _dosage_f32(a_, b_, b, ph)
+        total = None if ph or b < 8 else np.add(a_, b_, dtype=np.uint32 if b <= 16 else np.uint64)
+        res = (np.take(_lut(b, ph, hard), a_ | (b_ << np.uint64(b))) if b < 8 and b not in (16, 32)
+               else _dosage_f32(a_, b_, b, ph, total))
         if not ph:
             ms = None if miss_read is None else miss_read if whole else miss_read[sel]
             if b < 8:
                 o1 = _over_one(res, ms)
-            else:
-                above = a_.astype(np.uint64) + b_.astype(np.uint64) > ((1 << b) - 1) * (1 + PROB_SUM_TOLERANCE)
-                o1 = (above & ~ms).any(axis=1) if ms is not None else above.any(axis=1)
+            else:                               # the tolerance is < 1 unit up to 19 bits
+                limit = ((1 << b) - 1) * (1 + PROB_SUM_TOLERANCE)
+                o1 = np.zeros(len(total), dtype=bool)
+                if total.size and total.max() > limit:
+                    above = total > limit
+                    o1 = (above & ~ms).any(axis=1) if ms is not None else above.any(axis=1)
             if whole:
                 over |= o1
             else:

@@ -43,6 +43,8 @@ _WINDOW = 4096
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
+#: the bytes a chromosome name may hold (printable ASCII, no blank)
+_PRINTABLE = bytes(range(33, 127))
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ def _scan(fd: int, size: int, label: str) -> BgenLayout:
     pos = offset + 4
     for i in range(m):
         try:
-            pos = _variant(fd, pos, size, layout, compression, n, i, starts, ends, nall)
+            nxt = _variant_common(fd, pos, size, compression, n, i, starts, ends, nall) if layout == 2 else None
+            pos = nxt if nxt is not None else _variant(fd, pos, size, layout, compression, n, i, starts, ends, nall)
         except _Truncated as exc:
             raise _fail(label, f"variant {i + 1} of {m} (byte offset {exc.args[1]})",
                         f"{exc.args[0]} runs past the end of the file ({size} bytes): the file is truncated, "
@@ -158,6 +161,34 @@ def _check_sample_block(fd: int, at: int, first_variant: int, n: int, label: str
                     f"{length}")
 
 
+def _variant_common(fd: int, pos: int, size: int, compression: int, n: int, i: int,
+                    starts: np.ndarray, ends: np.ndarray, nall: np.ndarray) -> int | None:
+    """:func:`_variant` for a layout-2 variant whose header fits one window (the common case, without
+    bounds checks per field: any field beyond the window, or anything odd, returns None for :func:`_variant`)."""
+    buf = os.pread(fd, _WINDOW, pos)
+    u16, u32 = _U16.unpack_from, _U32.unpack_from
+    try:
+        o = 2 + u16(buf, 0)[0]
+        o += 2 + u16(buf, o)[0]
+        k = u16(buf, o)[0]
+        chrom = buf[o + 2:o + 2 + k]
+        o += 6 + k
+        k_alleles = u16(buf, o)[0]
+        o += 2
+        for _ in range(k_alleles):
+            o += 4 + u32(buf, o)[0]
+        c = u32(buf, o)[0]
+        d = u32(buf, o + 4)[0] if compression else c
+    except struct.error:
+        return None
+    end = pos + o + 4 + c
+    if (not chrom or chrom.translate(None, _PRINTABLE) or k_alleles < 1 or end > size
+            or (compression and c < 4) or (k_alleles == 2 and not 10 + n <= d <= 10 + 9 * n)):
+        return None
+    starts[i], ends[i], nall[i] = pos + o, end, k_alleles
+    return end
+
+
 def _variant(fd: int, pos: int, size: int, layout: int, compression: int, n: int, i: int,
              starts: np.ndarray, ends: np.ndarray, nall: np.ndarray) -> int:
     """Check the variant block at ``pos``; record its genotype block; return where the next one starts."""
@@ -181,7 +212,7 @@ def _variant(fd: int, pos: int, size: int, layout: int, compression: int, n: int
         need(2, f"the {what} length")
         k = _U16.unpack_from(buf, o)[0]
         need(2 + k, f"the {what}")
-        if what == "chromosome" and (k == 0 or not all(32 < c < 127 for c in buf[o + 2:o + 2 + k])):
+        if what == "chromosome" and (k == 0 or buf[o + 2:o + 2 + k].translate(None, _PRINTABLE)):
             raise ValueError(f"chromosome {bytes(buf[o + 2:o + 2 + k])!r} is not printable text")
         o += 2 + k
     need(4 if layout == 1 else 6, "the position")
