@@ -52,7 +52,8 @@ def main() -> None:
             counts = collections.Counter(r["outcome"] for r in res)
             rows.append({"reader": reader, "cases": len(res), **{o: counts.get(o, 0) for o in OUTCOMES},
                          "seconds": round(time.perf_counter() - t0, 1)})
-            examples[reader] = {o: [(r["mutation"], r.get("message", "")[:240]) for r in res if r["outcome"] == o][:3]
+            examples[reader] = {o: [(r["mutation"], " ".join(r.get("message", "").split())[:240]) for r in res
+                                    if r["outcome"] == o][:3]
                                 for o in OUTCOMES if counts.get(o) and o != "used"}
             print(rows[-1], flush=True)
     total = {o: sum(r[o] for r in rows) for o in ("cases", *OUTCOMES)}

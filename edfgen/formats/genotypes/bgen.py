@@ -157,16 +157,23 @@ class BgenReader(GenotypeReader):
             if not meta.exists():
                 meta.parent.mkdir(parents=True, exist_ok=True)
                 tmp = meta.with_suffix(f".tmp{os.getpid()}")
-                self._bgen.create_metafile(tmp, verbose=False)
+                try:
+                    self._bgen.create_metafile(tmp, verbose=False)
+                except Exception as exc:  # noqa: BLE001 - cbgen raises RuntimeError with libbgen's message
+                    raise InputError(f"--bgen {self.path}: cbgen cannot index it ({str(exc).strip()[:200]})") from None
                 os.replace(tmp, meta)
         fields = {"id": "id", "rsid": "rsid", "chrom": "chromosome", "pos": "position", "nalleles": "nalleles",
                   "alleles": "allele_ids", "offset": "offset"}
         parts: dict[str, list[np.ndarray]] = {k: [] for k in fields}
-        with bgen_metafile(meta) as mf:        # column arrays per partition, joined once (no frame per partition)
-            for i in range(mf.npartitions):
-                v = mf.read_partition(i).variants
-                for k, attr in fields.items():
-                    parts[k].append(getattr(v, attr))
+        try:
+            with bgen_metafile(meta) as mf:    # column arrays per partition, joined once (no frame per partition)
+                for i in range(mf.npartitions):
+                    v = mf.read_partition(i).variants
+                    for k, attr in fields.items():
+                        parts[k].append(getattr(v, attr))
+        except Exception as exc:  # noqa: BLE001 - as above
+            raise InputError(f"--bgen {self.path}: its variant index {meta} cannot be read ({str(exc).strip()[:200]}; "
+                             "delete it: it is rebuilt)") from None
         tab = pd.DataFrame({k: _text(np.concatenate(a), self.path) if k in ("id", "rsid", "chrom", "alleles") else
                             np.concatenate(a) for k, a in parts.items()} if parts["id"] else {k: [] for k in fields})
         split = [a.split(",", 2) for a in tab["alleles"].tolist()]
@@ -325,7 +332,11 @@ class BgenReader(GenotypeReader):
         if why is not None:
             self._reject(v, why)
             return np.full(self.n_samples if sidx is None else len(sidx), np.nan, dtype=np.float32)
-        probs = self._bgen.read_probability(int(self._offsets[v]), precision=32)
+        try:
+            probs = self._bgen.read_probability(int(self._offsets[v]), precision=32)
+        except Exception as exc:  # noqa: BLE001 - cbgen raises RuntimeError
+            self._reject(v, f"cbgen cannot read it ({str(exc).strip()[:200]})")
+            return np.full(self.n_samples if sidx is None else len(sidx), np.nan, dtype=np.float32)
         try:
             d = dosage_from_probabilities(probs)
         except ValueError as exc:

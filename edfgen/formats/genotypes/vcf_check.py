@@ -5,7 +5,8 @@ number, accepted others silently (a record with an extra sample column) and ende
 SIGSEGV on a line that was not tab-separated at all. So a text VCF (plain, gzip or bgzip) is read once
 here, line by line, before htslib sees it: the ``#CHROM`` header line must name the eight fixed
 columns (and ``FORMAT`` when there are samples) in UTF-8, every ``##KEY=<...>`` meta line must
-end with ``>`` (htslib ignored a damaged ``##FORMAT`` line, and with it the field), and every record must have as many tab-separated
+end with ``>``, and every ``##FORMAT``/``##INFO`` line declare ``ID``, ``Number``, ``Type`` and
+``Description`` (htslib ignored a damaged ``##FORMAT`` line, and with it the field), and every record must have as many tab-separated
 fields as that line, a contig name without blanks, a position that is an integer in 0..2^31-1, and
 non-empty REF/ALT. A bad line is an :class:`~edfgen.exceptions.InputError` naming the file and the
 line number. BCF (binary) is left to htslib, whose errors the reader turns into one line.
@@ -18,12 +19,17 @@ The Variant Call Format specification v4.3, section 1.6 (https://samtools.github
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 
 from edfgen.exceptions import InputError
 
 FIXED = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 _MAX_POS = 2 ** 31 - 1
+#: a ##FORMAT/##INFO line must declare these keys (and a valid Type); htslib drops one it cannot parse
+_DECLARATION = re.compile(rb"^##(?:FORMAT|INFO)=<")
+_KEYS = (re.compile(rb"[<,]ID=[^,>]"), re.compile(rb",Number=[^,>]"),
+         re.compile(rb",Type=(?:Integer|Float|Flag|Character|String)[,>]"), re.compile(rb",Description=\""))
 
 
 def _opener(path: str):
@@ -67,6 +73,10 @@ def check_vcf_text(path: str, *, label: str | None = None) -> int | None:
                         if b"=<" in line and not line.rstrip(b"\r\n").endswith(b">"):
                             raise InputError(f"{label}: line {lineno}: header line {line[:40]!r}... does not end "
                                              "with '>'")
+                        if _DECLARATION.match(line) and not all(k.search(line) for k in _KEYS):
+                            raise InputError(f"{label}: line {lineno}: header line {line[:40]!r}... does not declare "
+                                             "ID, Number, Type (Integer, Float, Flag, Character or String) and "
+                                             "Description")
                         continue
                     n_fields, header = _header_line(line, lineno, label), lineno
                     continue
