@@ -35,6 +35,8 @@ from edfgen.exceptions import InputError
 VARIANT_COLUMNS = ("chromosome", "base_pair_location", "variant_id", "effect_allele", "other_allele", "rsid",
                    "n_alleles")
 MISSING_INT8 = -127
+#: the largest base-pair position (plink2's limit, 2^31 - 2)
+MAX_POSITION = 2 ** 31 - 2
 DEFAULT_BLOCK = 4096
 
 
@@ -68,9 +70,9 @@ def variant_table(chromosome, position, variant_id, effect_allele, other_allele,
         bad = int(pd.to_numeric(raw, errors="coerce").isna().to_numpy().argmax())
         raise InputError(f"{source}: variant {bad + 1}: base-pair position {str(raw.iloc[bad])!r} is not an integer"
                          ) from None
-    if len(pos) and pos.min() < 0:
-        bad = int(np.argmax(pos < 0))
-        raise InputError(f"{source}: variant {bad + 1}: base-pair position {int(pos[bad])} is negative")
+    if len(pos) and (pos.min() < 0 or pos.max() > MAX_POSITION):
+        bad = int(np.argmax((pos < 0) | (pos > MAX_POSITION)))
+        raise InputError(f"{source}: variant {bad + 1}: base-pair position {int(pos[bad])} is outside 0..{MAX_POSITION}")
     vid = pd.Series(np.asarray(variant_id, dtype=object)).astype(str)
     df = pd.DataFrame({
         "chromosome": _shared_strings(normalise_chromosome(chromosome)), "base_pair_location": pos, "variant_id": vid,
