@@ -185,6 +185,12 @@ class BgenReader(GenotypeReader):
         if none.any():
             vid[none] = (tab["chrom"][none].str.replace("^chr", "", regex=True) + ":" + tab["pos"][none].astype(str)
                          + ":" + alleles[0][none] + ":" + alleles[1][none])
+        for what, col in (("variant id", vid), ("allele", tab["alleles"])):   # they end up in tab-separated files
+            odd = col.str.contains(r"[\s\x00-\x1f\x7f]", regex=True).to_numpy()
+            if odd.any():
+                k = int(odd.argmax())
+                raise InputError(f"--bgen {self.path}: variant {k + 1}: {what} {col.iloc[k][:60]!r} has blanks or "
+                                 "control characters")
         self.variants = variant_table(tab["chrom"], tab["pos"], vid, alleles[1], alleles[0], tab["nalleles"],
                                       source=self.path)
         self._offsets = tab["offset"].to_numpy(dtype=np.uint64)
