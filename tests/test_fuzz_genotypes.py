@@ -51,6 +51,21 @@ def _bgen(variants, n: int = N_BGEN, *, compression: int = 1) -> bytes:
     return b"".join(out)
 
 
+def _bgen_layout1(variants, n: int = N_BGEN) -> bytes:
+    """A BGEN 1.1 (layout 1, zlib) file: per variant (id, [n, 3] probabilities as uint16 / 32768)."""
+    samples = b"".join(len(f"s{i}").to_bytes(2, "little") + f"s{i}".encode() for i in range(n))
+    sample_block = struct.pack("<II", 8 + len(samples), n) + samples
+    out = [struct.pack("<I", 20 + len(sample_block)), struct.pack("<III", 20, len(variants), n), b"bgen",
+           struct.pack("<I", 1 | (1 << 2) | (1 << 31)), sample_block]
+    for k, (vid, probs) in enumerate(variants):
+        head = struct.pack("<I", n) + b"".join(len(x).to_bytes(2, "little") + x for x in (vid.encode(), vid.encode(),
+                                                                                         b"1"))
+        head += struct.pack("<I", 1000 + k) + b"".join(struct.pack("<I", 1) + a for a in (b"A", b"G"))
+        packed = zlib.compress(np.asarray(probs, dtype="<u2").tobytes())
+        out.append(head + struct.pack("<I", len(packed)) + packed)
+    return b"".join(out)
+
+
 def _good(vid: str, n: int = N_BGEN):
     """A valid variant: sample i has P(AA), P(AB) = (255 - 20 i, 10 i) / 255."""
     return vid, [2] * n, [x for i in range(n) for x in (255 - 20 * i, 10 * i)]
@@ -96,6 +111,9 @@ def regressions(fixtures, tmp_path_factory) -> dict[str, dict]:
     over = _good("x")[2]
     over[2 * 4], over[2 * 4 + 1] = 200, 100                           # sample 5: (200 + 100) / 255 > 1
     bgen_case("prob_sum", _bgen([_good("v1"), ("over", [2] * N_BGEN, over), _good("v3")]))
+    p1 = np.array([[32768 - 1000 * i, 1000 * i, 0] for i in range(N_BGEN)])
+    bgen_case("layout1", _bgen_layout1([("a", p1), ("b", p1[::-1])]))
+    bgen_case("layout1_truncated", _bgen_layout1([("a", p1), ("b", p1[::-1])])[:-9])
     z = bytearray(good)
     z[second - 20:second - 10] = b"\xff" * 10                           # inside variant 1's zlib stream
     bgen_case("corrupt_zlib", bytes(z))
@@ -127,6 +145,13 @@ def _error(res: dict, *fragments: str) -> str:
 
 def test_bgen_hand_written_file_reads_as_written(regressions):
     assert regressions["good"]["outcome"] == "used", regressions["good"]
+
+
+def test_bgen_layout1_refused_in_one_line(regressions):
+    """BGEN 1.1 (layout 1): libbgen does not read it (it printed 'unknown layout 1' and failed); the layout
+    is still walked first, so a truncated one is named as such."""
+    _error(regressions["layout1"], "BGEN 1.1 (layout 1) is not read")
+    _error(regressions["layout1_truncated"], "variant 2 of 2", "truncated")
 
 
 def test_bgen_truncated(regressions):

@@ -21,8 +21,8 @@ variants at a time: 8-bit (and any depth up to 8) through a lookup table over th
 a sample, 16- and 32-bit and other depths arithmetically. The arithmetic is cbgen's
 (``bgen_genotype_read32``: ``P = float32(x) / (2^B - 1)``, the last probability ``1 - sum``, then
 :func:`~edfgen.formats.genotypes.base.dosage_from_probabilities` in float32), so both paths give the
-same float32 dosages bit for bit. Layout 1 goes through cbgen variant by variant; multi-allelic rows
-read as missing.
+same float32 dosages bit for bit; the ``fast=False`` reference path reads each variant through cbgen.
+Multi-allelic rows read as missing. BGEN 1.1 (layout 1) is refused in one line (libbgen does not read it).
 
 Bad bytes never reach a decoder: the whole file's layout is checked when it is opened and each
 genotype block as it is decoded (:mod:`~edfgen.formats.genotypes.bgen_check`: lengths, counts,
@@ -131,6 +131,9 @@ class BgenReader(GenotypeReader):
         self.skip_bad = skip_bad
         self._bad: dict[int, str] = {}
         self._layout = scan_bgen(self.path)      # before cbgen reads a byte of it
+        if self._layout.layout == 1:
+            raise InputError(f"--bgen {self.path}: BGEN 1.1 (layout 1) is not read; convert it with plink2 --bgen "
+                             f"{self.path} ref-first --export bgen-1.2 bits=8")
         try:
             self._bgen = bgen_file(self.path)
         except Exception as exc:  # cbgen raises RuntimeError with the C library's message

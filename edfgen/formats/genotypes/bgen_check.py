@@ -304,11 +304,8 @@ def block_problem(raw: bytes, layout: int, compression: int, n: int) -> str | No
         data = decompress(payload, compression, length)
     except ValueError as exc:
         return f"the genotype block does not decompress: {exc}"
-    if layout == 1:
-        if len(data) != 6 * n:
-            return f"genotype block of {len(data)} bytes (decompressed), {n} samples need {6 * n}"
-        p = np.frombuffer(data, dtype="<u2").reshape(n, 3).astype(np.int64)
-        return _sum_problem(p.sum(axis=1), 32768, np.zeros(n, dtype=bool))
+    if layout == 1:                    # BgenReader refuses layout 1 on opening (libbgen does not read it)
+        return "BGEN layout 1"
     if len(data) != length:
         return f"decompressed to {len(data)} bytes, the block header says {length}"
     if len(data) < 10 + n:
