@@ -12,6 +12,7 @@ folder's ``manifest.json`` (:mod:`edfgen.formats.manifest`) to tell whose output
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -24,6 +25,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table writers' temporary-file rule)
     TEMP_MARK, PathLike, atomic_path, atomic_write, clean_temp_files, is_temp_name, temp_name)
 from edfgen.formats.manifest import MANIFEST, read_manifest
+from edfgen.formats.textio import check_fields, check_unique_columns, read_text_bytes
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +56,9 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     Parameters
     ----------
     path
-        ``.tsv``, ``.tsv.gz``, ``.txt`` (tab or whitespace), ``.csv`` or ``.parquet``.
+        ``.tsv``, ``.tsv.gz``, ``.txt`` (tab or whitespace), ``.csv`` or ``.parquet``. Text is read
+        through :mod:`edfgen.formats.textio`: a truncated gzip/BGZF file, a row with more or fewer
+        fields than the header (``file:line``) and a column name given twice are refused.
     required
         Columns that must be present; a missing one raises :class:`InputError` naming it.
     id_column
@@ -66,7 +70,8 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     Raises
     ------
     InputError
-        The file is missing, unreadable, lacks a required column or has duplicated ids.
+        The file is missing, unreadable, truncated, has a short or long row or a duplicate column
+        name, lacks a required column or has duplicated ids.
     """
     path = Path(path)
     if not path.exists():
@@ -79,16 +84,20 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     try:
         if fmt == "parquet":
             df = pd.read_parquet(path)
+            check_unique_columns(df.columns, path)
             if id_column and id_column in df.columns:
                 df[id_column] = df[id_column].astype(str)
-        elif fmt == "csv":
-            df = pd.read_csv(path, dtype=dtype)
         else:
-            df = pd.read_csv(path, sep="\t", dtype=dtype)
-            if df.shape[1] == 1 and " " in str(df.columns[0]):
-                df = pd.read_csv(path, sep=r"\s+", dtype=dtype)
+            raw = read_text_bytes(path)
+            sep = b"," if fmt == "csv" else b"\t"
+            if fmt == "tsv" and b" " in raw[:raw.find(b"\n")] and b"\t" not in raw[:raw.find(b"\n")]:
+                sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)
+            check_fields(raw, path, sep=sep)
+            df = pd.read_csv(io.BytesIO(raw), sep=r"\s+" if sep is None else sep.decode(), dtype=dtype)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot be read as a {fmt} table ({exc})") from None
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: cannot be read as a {fmt} table ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})") from None
     if id_column == "IID":
         key = next((c for c in ID_ALIASES if c in df.columns), None)
         if key is not None:
