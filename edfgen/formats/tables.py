@@ -24,6 +24,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table writers' temporary-file rule)
     TEMP_MARK, PathLike, atomic_path, atomic_write, clean_temp_files, is_temp_name, temp_name)
+from edfgen.formats.lock import LOCK_NAME, check_unlocked
 from edfgen.formats.manifest import MANIFEST, read_manifest
 from edfgen.formats.textio import check_fields, check_unique_columns, read_text_bytes
 log = logging.getLogger(__name__)
@@ -33,6 +34,27 @@ def safe_filename(name: str) -> str:
     """``name`` with every run of characters other than ``A-Za-z0-9_.-`` replaced by ``_`` (for
     per-phenotype/per-trait file names built from user-supplied names)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
+
+
+#: names edfgen gives its own outputs in a results folder; a phenotype whose file name
+#: (:func:`safe_filename`, compared case-insensitively) would be one of them is refused
+#: (:func:`check_output_stem`), as is one starting with ``.`` (a hidden file that readers skip)
+RESERVED_STEMS = ("multivariate", "combined_min_p", "gwas_summary", "qc_report", "samples", "manifest",
+                  "rejects", "loci", "clumps", "mr_results", "pipeline_state", "report", "plots", "loco")
+
+
+def check_output_stem(name: str, *, what: str = "phenotype", source: str | None = None) -> str:
+    """The file stem of ``name`` (:func:`safe_filename`), refusing one that is empty, starts with
+    ``.`` or is a :data:`RESERVED_STEMS` name (the one rule: refuse, never rename)."""
+    stem = safe_filename(name)
+    where = f"{source}: " if source else ""
+    if not stem.strip("._"):
+        raise InputError(f"{where}{what} name {name!r} cannot be a file name")
+    if stem.startswith(".") or stem.lower() in RESERVED_STEMS:
+        raise InputError(f"{where}{what} {name!r} would be written as {stem}.tsv.gz, a name edfgen keeps for its "
+                         f"own output or hides (a {what} name may not be {', '.join(RESERVED_STEMS)} "
+                         "or start with '.'); rename the column")
+    return stem
 
 
 def _fmt(path: Path) -> str:
@@ -138,7 +160,8 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
                     command: str | None = None) -> Path:
     """Check that an output directory can be written, without creating anything yet.
 
-    Stale edfgen temporary files (:func:`clean_temp_files`) are removed first. An existing
+    A folder another live command is writing (its lock, :mod:`edfgen.formats.lock`) is refused
+    first; stale edfgen temporary files (:func:`clean_temp_files`) are removed. An existing
     non-empty directory is refused unless ``force``; with ``force`` nothing is removed here:
     :func:`edfgen.formats.manifest.recording` later replaces only the files that the earlier run's
     ``manifest.json`` lists, and keeps everything else. A directory whose ``manifest.json`` belongs
@@ -150,8 +173,9 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
     if path.exists():
         if not path.is_dir():
             raise InputError(f"{option} {path}: exists and is not a directory")
+        check_unlocked(path, option=option)
         clean_temp_files(path)
-        if any(path.iterdir()):
+        if any(p.name != LOCK_NAME for p in path.iterdir()):
             previous = read_manifest(path)
             if command and previous is not None and previous.get("command") != command:
                 raise InputError(f"{option} {path}: holds the output of '{previous.get('command')}' "
