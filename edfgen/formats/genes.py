@@ -24,7 +24,7 @@ def _lines(path: Path):
     """The decoded lines of a (gzip/BGZF, checked for truncation) text file."""
     data = read_text_bytes(path)
     try:
-        return data.decode("utf-8").splitlines()
+        return [ln.rstrip("\r") for ln in data.decode("utf-8").split("\n")]   # "\n" only, as pandas
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise InputError(f"--genes {path}:{line}: not UTF-8 text (byte offset {exc.start})") from None
