@@ -198,9 +198,8 @@ class Tally:
         return self.counts["crash"] + self.counts["silent_drop"] + self.counts["multi_line_error"]
 
 
-def _mutate(data, raw: bytes, text: bytes, name: str, compression: str) -> tuple[bytes, str, str]:
-    """One mutation drawn by hypothesis: (new file bytes, kind, description)."""
-    kind = data.draw(st.sampled_from(KINDS), label="kind")
+def _mutate(data, kind: str, raw: bytes, text: bytes, name: str, compression: str) -> tuple[bytes, str, str]:
+    """One mutation of ``kind`` with parameters drawn by hypothesis: (new file bytes, kind, description)."""
     if kind == "truncate":
         cut = data.draw(st.integers(0, max(len(raw) - 1, 0)), label="offset")
         return raw[:cut], kind, f"truncate at byte {cut} of {len(raw)}"
@@ -258,13 +257,19 @@ def fuzz_reader(reader: str, n_cases: int, *, workdir: Path | None = None) -> Ta
     seed_text = gzip.decompress(seed_bytes) if compression else seed_bytes
     assert _read(reader, _write(workdir, name, seed_bytes)) is not None   # the seed itself is read
     tally = Tally()
+    for kind in KINDS:                  # the same number of cases of each kind of mutation
+        _fuzz_kind(reader, kind, max(1, n_cases // len(KINDS)), name, seed_bytes, seed_text, compression,
+                   workdir, tally)
+    return tally
 
-    @settings(max_examples=n_cases, derandomize=True, database=None, deadline=None, print_blob=False,
+
+def _fuzz_kind(reader, kind, n, name, seed_bytes, seed_text, compression, workdir, tally) -> None:
+    @settings(max_examples=n, derandomize=True, database=None, deadline=None, print_blob=False,
               suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def case(data):
-        mutated, kind, desc = _mutate(data, seed_bytes, seed_text, name, compression)
-        tally.kinds[kind] += 1
+        mutated, kind_, desc = _mutate(data, kind, seed_bytes, seed_text, name, compression)
+        tally.kinds[kind_] += 1
         path = _write(workdir, name, mutated)
         text = _whole_text(mutated, compression)
         try:
@@ -290,7 +295,6 @@ def fuzz_reader(reader: str, n_cases: int, *, workdir: Path | None = None) -> Ta
             tally.counts["used"] += 1
 
     case()
-    return tally
 
 
 def _write(workdir: Path | None, name: str, data: bytes) -> Path:
