@@ -141,8 +141,8 @@ def _expected_rows(reader: str, name: str, text: bytes) -> int | None:
     sep = _sep_of(name, text)
     if reader == "catalog":
         return None
-    if reader == "keep list (--keep)":         # distinct ids (a set); the second field of "FID IID" lines
-        return len({ln.split()[1] for ln in text.split(b"\n") if ln.strip()})
+    if reader == "keep list (--keep)":         # distinct ids (a set): the IID of "FID IID" lines, else the line
+        return len({f[1] if len(f) > 1 else f[0] for f in (ln.split() for ln in text.split(b"\n")) if f})
     if reader == "GTF":
         return sum(1 for ln in text.split(b"\n") if ln.strip() and not ln.startswith(b"#")
                    and len(ln.split(b"\t")) > 2 and ln.split(b"\t")[2] == b"gene")

@@ -122,7 +122,9 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
                        "pubmed_id": raw["PUBMEDID"], "study_accession": col("STUDY ACCESSION")})
     df = df.explode(["catalog_variant", "chromosome", "position"], ignore_index=True)
     df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True).str.strip()
-    df["position"] = pd.to_numeric(df["position"], errors="coerce").astype("Int64")
+    pos = pd.to_numeric(df["position"], errors="coerce")
+    # a position that is not a whole number in [0, 2^31) is read as NA, like one that is not a number
+    df["position"] = pos.where((pos >= 0) & (pos < 2**31) & (pos == np.floor(pos))).astype("Int64")
     p_text = df["p_value"].astype(str).str.strip()
     df["p_value"] = pd.to_numeric(p_text, errors="coerce")
     unparsed = df["p_value"].isna() & (p_text != "")
@@ -213,10 +215,14 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
                 _check_build(v, f"--loci {path}: column {c}", reference_genome)
     df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
     df["variant_id"] = df["variant_id"].astype(str)
-    try:
-        df["base_pair_location"] = df["base_pair_location"].astype(np.int64)
-    except (ValueError, TypeError):
-        raise InputError(f"--loci {path}: column base_pair_location has non-integer values") from None
+    pos = pd.to_numeric(df["base_pair_location"], errors="coerce")
+    bad = pos.isna() | ~pos.between(0, 2**31 - 1) | (pos != np.floor(pos))
+    if bad.any():   # not a number, a fraction, or beyond any chromosome: never cast silently
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"--loci {path}: variant {df['variant_id'].iloc[i]}: base_pair_location "
+                         f"{df['base_pair_location'].iloc[i]} is not a chromosome position (a whole number "
+                         "from 0 to 2^31 - 1)")
+    df["base_pair_location"] = pos.astype(np.int64)
     df["p_value"] = numeric_values(df["p_value"], source=f"--loci {path}", column="p_value", ids=df["variant_id"],
                                    id_name="variant", lo=0, hi=1)
     return df

@@ -71,7 +71,7 @@ def read_genes(path: str | Path) -> pd.DataFrame:
                     raise ValueError(f"{len(f)} fields, the lines before have {bed_fields}")
                 bed_fields = len(f)
                 row = (f[0], int(f[1]) + 1, int(f[2]), f[3], f[5] if len(f) > 5 else ".")
-            if not row[0] or row[1] < 1 or row[2] < row[1] - 1:
+            if not row[0] or row[1] < 1 or row[2] < row[1] - 1 or row[2] >= 2**31:
                 raise ValueError(f"bad coordinates {row[0]!r}:{row[1]}-{row[2]}")
             rows.append(row)
         except ValueError as exc:
