@@ -6,10 +6,12 @@ truncation at a random byte offset, byte flips, a field deleted or duplicated on
 number replaced by an extreme one. The rule checked on every case (issue 19): the reader either
 
 * raises an :class:`~edfgen.exceptions.EdfgenError` whose message is one line (``error``), or
-* returns a result that holds every data row of the mutated file (``used``),
+* returns a result that holds every data row of the mutated file, from a file whose rows all have the
+  header's number of fields (``used``),
 
 and nothing else: another exception is a ``crash`` (a traceback at the command line), a result with
-fewer rows than the file holds, or a result from a file that cannot be whole (a gzip stream that does
+fewer rows than the file holds, a result from a file with a short or long row, or a result from a file
+that cannot be whole (a gzip stream that does
 not decode, a BGZF file without its end-of-file block) is a ``silent_drop``.
 """
 
@@ -156,6 +158,26 @@ def _expected_rows(reader: str, name: str, text: bytes) -> int | None:
     return len(rows)
 
 
+def _ragged_line(reader: str, name: str, text: bytes) -> int | None:
+    """The first data line (1-based) whose field count differs from the header's, for the delimited
+    tables (``None``: none, or not checked: genes, keep lists, a file holding a quote character)."""
+    if reader in ("GTF", "BED", "keep list (--keep)") or b'"' in text:
+        return None
+    sep = _sep_of(name, text)
+    lines = text.split(b"\n")
+    width = None
+    for i, ln in enumerate(lines, 1):
+        ln = ln.rstrip(b"\r")
+        if not ln.strip() or ln.startswith(b"##"):
+            continue
+        n = len(ln.split(sep)) if sep else len(ln.split())
+        if width is None:
+            width = n
+        elif n != width:
+            return i
+    return None
+
+
 def _read(reader: str, path: Path):
     from edfgen.formats.catalog import read_catalog, read_loci
     from edfgen.formats.genes import read_genes
@@ -287,10 +309,12 @@ def _fuzz_kind(reader, kind, n, name, seed_bytes, seed_text, compression, workdi
             tally.failures.append(f"{reader}: {desc}: {type(exc).__name__}: {str(exc)[:200]} | {''.join(tb)[-600:]}")
             return
         expected = None if text is None else _expected_rows(reader, name, text)
-        if text is None or (expected is not None and len(result) != expected):
+        ragged = None if text is None else _ragged_line(reader, name, text)
+        if text is None or (expected is not None and len(result) != expected) or ragged is not None:
             tally.counts["silent_drop"] += 1
-            tally.failures.append(f"{reader}: {desc}: read {len(result)} rows, the file holds "
-                                  f"{'no whole stream' if text is None else expected}")
+            what = (f"line {ragged} has another number of fields than the header" if ragged is not None
+                    else f"the file holds {'no whole stream' if text is None else expected}")
+            tally.failures.append(f"{reader}: {desc}: read {len(result)} rows, but {what}")
         else:
             tally.counts["used"] += 1
 
