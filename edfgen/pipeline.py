@@ -529,7 +529,7 @@ def run_demo(options: DemoOptions) -> DemoResult:
     out, n, seed, force = Path(options.out).resolve(), options.n, options.seed, options.force
     if out.exists() and any(out.iterdir()) and not (out / STATE_FILE).exists() and not force:
         raise InputError(f"--out {out}: directory exists, is not empty and holds no earlier demo (use --force)")
-    out.mkdir(parents=True, exist_ok=True)
+    _check_out(out)                     # never another command's folder, even with --force
     raw = demo_config(n=n, seed=seed)
     header = "# edfgen demo pipeline: `edfgen run --config pipeline.toml` reruns it (finished stages are skipped).\n"
     (out / "pipeline.toml").write_text(header + render_toml(raw))

@@ -329,3 +329,15 @@ def test_atomic_write_disk_full_names_the_output_and_leaves_nothing(tmp_path, mo
     with pytest.raises(OutputError, match=r"x\.tsv: cannot write \(No space left on device\); free some space"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "x.tsv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_with_force_into_a_gwas_folder_writes_nothing(tmp_path):
+    from edfgen.pipeline import DemoOptions, run_demo
+
+    gwas = tmp_path / "gwas"
+    gwas.mkdir()
+    Manifest(command="edfgen gwas").write(gwas)
+    before = sorted(p.name for p in gwas.iterdir())
+    with pytest.raises(InputError, match="holds the output of 'edfgen gwas'"):
+        run_demo(DemoOptions(out=str(gwas), force=True))
+    assert sorted(p.name for p in gwas.iterdir()) == before

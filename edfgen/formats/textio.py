@@ -184,16 +184,15 @@ def _numpy_counts(body: bytes, sep: bytes | None, expected: int, line0: int) -> 
             blank = (arr == 32) | (arr == 9) | (arr == 13) | (arr == 10)
             tok = np.flatnonzero(~blank & np.concatenate(([True], blank[:-1])))
             fields = np.diff(np.concatenate(([0], np.searchsorted(tok, ends))))
-            empty = fields == 0
+            wrong = np.flatnonzero((fields != expected) & (fields != 0))     # 0 fields: a blank line
         else:
             hits = np.flatnonzero(arr == sep[0])
             fields = np.diff(np.concatenate(([0], np.searchsorted(hits, ends)))) + 1
-            length = ends - starts
-            cr = np.zeros(len(ends), dtype=bool)
-            has = length > 0
-            cr[has] = arr[np.minimum(starts[has], len(arr) - 1)] == 13
-            empty = (length == 0) | ((length == 1) & cr)
-        wrong = np.flatnonzero((fields != expected) & ~empty)
+            wrong = np.flatnonzero(fields != expected)
+            if len(wrong):                                  # blank lines ("" or "\r") are skipped
+                length = ends[wrong] - starts[wrong]
+                first_byte = arr[np.minimum(starts[wrong], len(arr) - 1)]
+                wrong = wrong[~((length == 0) | ((length == 1) & (first_byte == 13)))]
         if len(wrong):
             total += len(wrong)
             if first is None:
