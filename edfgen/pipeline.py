@@ -75,6 +75,7 @@ from edfgen.commands.mr import MROptions
 from edfgen.commands.options import CommandOptions, force_opt, opt, seed_opt
 from edfgen.commands.simulate import SimulateOptions
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
+from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, _jsonable, input_digest, memoised_digests, read_manifest,
                                      remove_outputs)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
@@ -336,8 +337,21 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     PipelineResult
         Stage records and the main output files (``edfs``, ``loci``, ``mr_results``, ...).
     """
-    with memoised_digests():     # each input hashed once per run
+    _check_out(cfg.out)
+    with memoised_digests(), folder_lock(cfg.out, "edfgen run", option="[run] out"):  # one writer per folder
         return _run_stages(cfg, force=force)
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an ``out`` that is a file or holds another command's output (its ``manifest.json``:
+    a ``gwas`` folder, say); create it otherwise."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"[run] out {out}: exists and is not a directory")
+    previous = read_manifest(out)
+    if previous is not None and previous.get("command") != "edfgen run":
+        raise InputError(f"[run] out {out}: holds the output of '{previous.get('command')}' ({MANIFEST}); "
+                         "give edfgen run a folder of its own")
+    out.mkdir(parents=True, exist_ok=True)
 
 
 def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
@@ -515,7 +529,7 @@ def run_demo(options: DemoOptions) -> DemoResult:
     out, n, seed, force = Path(options.out).resolve(), options.n, options.seed, options.force
     if out.exists() and any(out.iterdir()) and not (out / STATE_FILE).exists() and not force:
         raise InputError(f"--out {out}: directory exists, is not empty and holds no earlier demo (use --force)")
-    out.mkdir(parents=True, exist_ok=True)
+    _check_out(out)                     # never another command's folder, even with --force
     raw = demo_config(n=n, seed=seed)
     header = "# edfgen demo pipeline: `edfgen run --config pipeline.toml` reruns it (finished stages are skipped).\n"
     (out / "pipeline.toml").write_text(header + render_toml(raw))

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from edfgen.formats.bgzf import EOF_BLOCK
 from edfgen.formats.tables import is_temp_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,8 +188,8 @@ def test_kill_extract__resume_equals_uninterrupted(cohort, reference, tmp_path, 
 
 # ----------------------------------------------------------------------------------------------- gwas
 def test_kill_gwas_export__clump_still_works_and_force_rerun_equals_uninterrupted(cohort, reference, tmp_path):
-    """Item 3: kill -9 during the export leaves a temporary .tsv.gz; clump on that folder ignores it, and
-    `gwas --force` removes it and the killed run's files, giving the uninterrupted outputs."""
+    """Item 3: kill -9 during the export leaves a temporary .tsv.gz; clump on that folder refuses it without
+    --allow-incomplete (issue 19) and with it ignores the temporary file, and `gwas --force` removes it and the killed run's files, giving the uninterrupted outputs."""
     from click.testing import CliRunner
 
     from edfgen.cli import cli
@@ -199,8 +200,12 @@ def test_kill_gwas_export__clump_still_works_and_force_rerun_equals_uninterrupte
     temps = [f for f in out.iterdir() if is_temp_name(f.name)]
     assert temps and any(".tsv.gz" in f.name for f in temps)
     assert _in_progress(out / "manifest.json")
-    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(out), "--bfile", str(cohort / "genotypes"),
-                                   "--out", str(tmp_path / "clump")])
+    for f in (f for f in out.glob("*.tsv.gz") if not is_temp_name(f.name)):   # final names: whole files only
+        assert f.read_bytes().endswith(EOF_BLOCK) and gzip.decompress(f.read_bytes())
+    clump = ["clump", "--sumstats", str(out), "--bfile", str(cohort / "genotypes"), "--out", str(tmp_path / "clump")]
+    res = CliRunner().invoke(cli, clump)                        # issue 19: a killed folder is refused ...
+    assert res.exit_code == 2 and "did not finish" in res.output and "--allow-incomplete" in res.output
+    res = CliRunner().invoke(cli, clump + ["--allow-incomplete"])   # ... unless asked for
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, [str(a) for a in _gwas_args(cohort, pheno, out)])
     assert res.exit_code == 2 and "--force" in res.output          # a killed run's folder is not silently taken over

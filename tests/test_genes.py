@@ -41,7 +41,7 @@ def test_nearest_genes__equidistant_genes_are_both_reported():
 
 def test_read_genes__bad_lines_named(tmp_path):
     (tmp_path / "g.bed").write_text("chr1\t10\tx\tGENE\n")
-    with pytest.raises(InputError, match="line 1"):
+    with pytest.raises(InputError, match=r"g.bed:1: "):
         read_genes(tmp_path / "g.bed")
     (tmp_path / "empty.gtf").write_text("#nothing\n")
     with pytest.raises(InputError, match="no gene records"):

@@ -17,7 +17,7 @@ import sys
 import click
 
 from edfgen import __version__
-from edfgen.exceptions import EdfgenError
+from edfgen.exceptions import ENVIRONMENT_ERRNOS, EdfgenError, environment_message
 
 #: command name -> "module:attribute" (modules under edfgen.cli)
 COMMANDS = {
@@ -71,6 +71,11 @@ class LazyGroup(click.Group):
             msg = _NUMPY_REPR.sub(r"\1", " ".join(str(exc).split("\n")))  # np.int64(3) -> 3
             click.echo(f"edfgen {sub}: error: {msg}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:      # disk full, read-only, permission denied outside an atomic write
+            if exc.errno not in ENVIRONMENT_ERRNOS:
+                raise
+            click.echo(f"edfgen {ctx.invoked_subcommand or 'edfgen'}: error: {environment_message(exc)}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.clump import write_regional_plots
-from edfgen.commands.options import CommandOptions, as_list, opt, out_opt
+from edfgen.commands.options import CommandOptions, allow_incomplete_opt, as_list, opt, out_opt
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.catalog import CATALOG_URL, check_build_against_catalog, read_catalog, read_loci, select_traits
 from edfgen.formats.genes import read_genes
 from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
-from edfgen.formats.manifest import Manifest, check_not_inputs, sha256_file
+from edfgen.formats.manifest import Manifest, check_not_inputs, check_upstream, sha256_file
 from edfgen.formats.sumstats import expand_sumstats
 from edfgen.formats.tables import atomic_path, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
@@ -170,6 +170,7 @@ class AnnotateOptions(CommandOptions):
     liftover_chain: str | None = opt(None, "UCSC chain file GRCh37 -> GRCh38 (hg19ToHg38.over.chain.gz) to compare "
                                      "GRCh37 loci by position.", path="file", exists=True)
     out: str | None = out_opt("file", "Output file.")
+    allow_incomplete: bool = allow_incomplete_opt()
 
     def __post_init__(self):
         if self.traits and self.any_trait:
@@ -178,6 +179,8 @@ class AnnotateOptions(CommandOptions):
 
 def run(o: AnnotateOptions):
     """``edfgen annotate``: :func:`edfgen.formats.catalog.run_annotate` (its build keyword is ``reference_genome``)."""
+    check_upstream([o.loci], option="--loci", allow_incomplete=o.allow_incomplete)
+    check_upstream(o.sumstats, option="--sumstats", allow_incomplete=o.allow_incomplete)
 
     return run_annotate(o.loci, o.catalog, o.out, traits=as_list(o.traits), any_trait=o.any_trait,
                         ld_bfile=o.ld_bfile, genes=o.genes,

@@ -20,11 +20,11 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genes import read_genes
 from edfgen.formats.genotypes.panel import GenotypePanel, open_panel, panel_fingerprint
-from edfgen.formats.manifest import recording
+from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import (
     chrom_key,
     expand_sumstats,
@@ -507,12 +507,14 @@ class ClumpOptions(GenotypeOptions):
     regional_plots: int = opt(0, "Regional plots of the N strongest loci (regional/*.png).", range=(0, None))
     genes: str | None = opt(None, "GTF/BED genes for the plots.", path="file", exists=True)
     force: bool = force_opt()
+    allow_incomplete: bool = allow_incomplete_opt()
 
 
 def run(o: ClumpOptions):
     """``edfgen clump``: :func:`edfgen.kernels.clump.run_clump`."""
     from edfgen.kernels.clump import ClumpSettings
 
+    check_upstream([*o.sumstats, *o.more_sumstats, o.pheno], option="--sumstats", allow_incomplete=o.allow_incomplete)
     return run_clump([*o.sumstats, *o.more_sumstats], out_dir=o.out, bfile=genotype_source(o, required=False),
                      ld_bfile=o.ld_bfile, reference_genome=o.reference_genome,
                      settings=ClumpSettings(p1=o.p1, p2=o.p2, r2=o.r2, kb=o.kb, r2_method=o.r2_method,

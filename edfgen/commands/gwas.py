@@ -75,7 +75,7 @@ from edfgen.formats.genotypes.plink1 import check_plink_fileset
 from edfgen.formats.loco import write_loco_predictions
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import sort_sumstats
-from edfgen.formats.tables import prepare_out_dir, read_table, safe_filename, write_table
+from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
 from edfgen.kernels.association import (
     MISSING_GENOTYPES,
     AssociationResult,
@@ -245,7 +245,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     ptab = read_table(pheno, id_column="IID")
     names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
     ptab[names] = ptab[names].apply(pd.to_numeric)  # validated by select_phenotypes
-    files = pd.Series([_safe(n) for n in names])
+    files = pd.Series([check_output_stem(n, source=str(pheno)) for n in names])
     if files.duplicated().any():
         clash = files[files.duplicated()].iloc[0]
         raise InputError(f"{pheno}: phenotype columns {[n for n, f in zip(names, files) if f == clash]} give the "
@@ -452,11 +452,6 @@ def _case_counts(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (Y == 1).sum(axis=0), (Y == 0).sum(axis=0)
 
 
-def _safe(name: str) -> str:
-    s = safe_filename(name)
-    if not s:
-        raise InputError(f"phenotype name {name!r} cannot be a file name")
-    return s
 
 # ---------------------------------------------------------------------------------------------- the command
 # its options (the only place their defaults, ranges and choices are written) and run(options),

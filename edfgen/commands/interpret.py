@@ -22,10 +22,10 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt
+from edfgen.commands.options import CommandOptions, allow_incomplete_opt, as_list, force_opt, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_record
-from edfgen.formats.manifest import recording
+from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.leads import canonicalise_leads
@@ -214,10 +214,12 @@ class InterpretOptions(CommandOptions):
     clusters: int = opt(4, "k of the EDF k-means.", range=(1, None))
     seed: int = seed_opt()
     force: bool = force_opt()
+    allow_incomplete: bool = allow_incomplete_opt()
 
 
 def run(o: InterpretOptions):
     """``edfgen interpret``: :func:`edfgen.commands.interpret.interpret_edfs`."""
+    check_upstream([o.edf], option="--edf", allow_incomplete=o.allow_incomplete)
     return interpret_edfs(o.edf, o.out, biomarkers=o.biomarkers, covar=o.covar, measure_from=o.measure_from,
                           covariates=list(o.covariates), biomarker_columns=as_list(o.biomarker_columns),
                           p_threshold=o.p_threshold, clusters=o.clusters, seed=o.seed, force=o.force)

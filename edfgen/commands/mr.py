@@ -23,10 +23,10 @@ import pandas as pd
 from scipy import stats
 
 from edfgen.commands.clump import clump_files, genotype_label
-from edfgen.commands.options import BFILE_HELP, GenotypeOptions, force_opt, genotype_source, opt, out_opt, seed_opt
+from edfgen.commands.options import BFILE_HELP, GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
-from edfgen.formats.manifest import recording
+from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import (
     MR_REQUIRED,
     combine_phenotype,
@@ -540,7 +540,7 @@ class MROptions(GenotypeOptions):
     ld_bfile: str | None = opt(None, BFILE_HELP, cli=("--bfile", "--ld-bfile"), path="text")
     proxy_r2: float = opt(MRSettings.proxy_r2, None, range=(0, 1))
     reverse: bool = opt(False, "Reverse direction: instruments from the outcome files.")
-    nboot: int = opt(MRSettings.nboot, "Bootstrap draws.", range=(10, None))
+    nboot: int = opt(MRSettings.nboot, "Bootstrap draws.", range=(10, 100_000))
     presso_sims: int = opt(MRSettings.presso_sims, "MR-PRESSO simulated data sets (0: skip MR-PRESSO).", range=(0, None))
     prevalence: float | None = opt(MRSettings.prevalence, "Disease prevalence for Steiger r² of binary traits (default: the GWAS case "
                                    "fraction).", range=(0, 1), open=(True, True))
@@ -552,6 +552,7 @@ class MROptions(GenotypeOptions):
     max_plots: int = opt(20, "Plot at most this many pairs (most significant first).", range=(0, None))
     seed: int = seed_opt()
     force: bool = force_opt()
+    allow_incomplete: bool = allow_incomplete_opt()
 
 
 def run(o: MROptions):
@@ -559,6 +560,8 @@ def run(o: MROptions):
     from edfgen.formats.sumstats import parse_column_option
 
     kw = {"methods": tuple(o.methods)} if o.methods else {}
+    for option, paths in (("--exposure", o.exposure), ("--outcome", o.outcome), ("--instruments", [o.instruments])):
+        check_upstream(paths, option=option, allow_incomplete=o.allow_incomplete)
     settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=o.p_threshold,
                           nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),
                           prevalence=o.prevalence, proxy_r2=o.proxy_r2, **kw)

@@ -76,6 +76,14 @@ def force_opt(help: str = FORCE_HELP) -> Any:
     return opt(False, help)
 
 
+ALLOW_INCOMPLETE_HELP = ("Use input folders/files whose manifest.json says the edfgen command that wrote them did "
+                         "not finish (killed: outputs may be missing); refused otherwise.")
+
+
+def allow_incomplete_opt() -> Any:
+    return opt(False, ALLOW_INCOMPLETE_HELP)
+
+
 def out_opt(path: str = "dir", help: str = "Output directory.", required: bool = True) -> Any:
     return opt(None, help, path=path, required=required)
 

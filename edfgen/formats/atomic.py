@@ -2,7 +2,8 @@
 
 Every output is first written to a temporary file in the target directory and renamed over the
 target only when complete (:func:`atomic_path`, :func:`atomic_write`), so a crash or Ctrl-C never
-leaves a half-written output.
+leaves a half-written output. A disk-full, read-only or permission error while writing becomes a
+one-line :class:`~edfgen.exceptions.OutputError` naming the output (the temporary file removed).
 
 Temporary files follow one naming rule, ``.<name>.edfgen-tmp-<pid>-<random><suffixes>`` (hidden,
 beside their target, keeping its suffixes so that writers choosing a format by extension work):
@@ -22,6 +23,8 @@ import re
 import shutil
 from pathlib import Path
 from typing import IO, Iterator
+
+from edfgen.exceptions import ENVIRONMENT_ERRNOS, OutputError, environment_message
 
 PathLike = str | os.PathLike
 
@@ -104,17 +107,32 @@ def atomic_path(path: PathLike, *, suffix: str | None = None) -> Iterator[Path]:
     removes it.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _raise_environment(exc, path)
+        raise
     tmp_path = temp_name(path, suffix=suffix)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
-    except BaseException:
-        if tmp_path.is_dir():
-            shutil.rmtree(tmp_path, ignore_errors=True)
-        elif tmp_path.exists():
-            tmp_path.unlink()
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            if tmp_path.is_dir():
+                shutil.rmtree(tmp_path, ignore_errors=True)
+            elif tmp_path.exists() or tmp_path.is_symlink():
+                tmp_path.unlink()
+        if isinstance(exc, OSError):
+            _raise_environment(exc, path, tmp_path)
         raise
+
+
+def _raise_environment(exc: OSError, path: Path, tmp: Path | None = None) -> None:
+    """Raise :class:`~edfgen.exceptions.OutputError` naming ``path`` for a disk-full, read-only or
+    permission error about ``path``, its temporary file or an unnamed file (a failed ``write``)."""
+    names = {None, str(path), str(path.parent), str(tmp)}
+    if exc.errno in ENVIRONMENT_ERRNOS and (exc.filename is None or str(exc.filename) in names):
+        raise OutputError(environment_message(exc, path)) from exc
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ Nucleic Acids Res 51:D977, doi:10.1093/nar/gkac1010.
 
 from __future__ import annotations
 
-import gzip
+import io
 import logging
 import re
 from pathlib import Path
@@ -30,6 +30,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import read_table
+from edfgen.formats.textio import check_fields, read_text_bytes
 from edfgen.kernels.validate import numeric_values
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 
@@ -88,10 +89,14 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"--catalog {path}: file not found")
     try:
-        raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3,
+        data = read_text_bytes(path)
+        check_fields(data, f"--catalog {path}", sep=b"\t", quoting=False)
+        raw = pd.read_csv(io.BytesIO(data), sep="\t", dtype=str, keep_default_na=False, quoting=3,
                           encoding_errors="replace")
     except pd.errors.EmptyDataError:
         raise InputError(f"--catalog {path}: empty file (expects the GWAS Catalog associations TSV)") from None
+    except InputError as exc:
+        raise InputError(str(exc) if str(exc).startswith("--catalog") else f"--catalog {exc}") from None
     except (pd.errors.ParserError, OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"--catalog {path}: cannot be read as a TSV ({str(exc).splitlines()[0][:200]})") from None
     raw.columns = [str(c).strip() for c in raw.columns]
@@ -117,7 +122,9 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
                        "pubmed_id": raw["PUBMEDID"], "study_accession": col("STUDY ACCESSION")})
     df = df.explode(["catalog_variant", "chromosome", "position"], ignore_index=True)
     df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True).str.strip()
-    df["position"] = pd.to_numeric(df["position"], errors="coerce").astype("Int64")
+    pos = pd.to_numeric(df["position"], errors="coerce")
+    # a position that is not a whole number in [0, 2^31) is read as NA, like one that is not a number
+    df["position"] = pos.where((pos >= 0) & (pos < 2**31) & (pos == np.floor(pos))).astype("Int64")
     p_text = df["p_value"].astype(str).str.strip()
     df["p_value"] = pd.to_numeric(p_text, errors="coerce")
     unparsed = df["p_value"].isna() & (p_text != "")
@@ -179,20 +186,21 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
         raise InputError(f"--loci {path}: the file name says genome build "
                          f"{_OTHER_BUILD.search(path.name).group(1)}; edfgen annotates GRCh38 coordinates "
                          f"(lift the loci over to GRCh38, or give --reference-genome GRCh37)")
-    opener = gzip.open if path.name.endswith(".gz") else open
     skip = 0
     if not path.name.endswith((".parquet", ".pq")):
-        with opener(path, "rt") as fh:
-            for line in fh:
-                if not line.startswith("##"):
-                    break
-                skip += 1
-                m = re.match(r"##\s*(genome_build|genome_assembly|build|assembly)\s*[=:]\s*(\S+)", line, re.I)
-                if m:
-                    _check_build(m.group(2), f"--loci {path}: header line {line.strip()!r}", reference_genome)
+        data = read_text_bytes(path)
+        for line in data.split(b"\n"):
+            if not line.startswith(b"##"):
+                break
+            skip += 1
+            text = line.decode("utf-8", "replace")
+            m = re.match(r"##\s*(genome_build|genome_assembly|build|assembly)\s*[=:]\s*(\S+)", text, re.I)
+            if m:
+                _check_build(m.group(2), f"--loci {path}: header line {text.strip()!r}", reference_genome)
     if skip:
+        check_fields(data, f"--loci {path}", sep=b"\t", skip_lines=skip)
         try:
-            df = pd.read_csv(path, sep="\t", skiprows=skip)
+            df = pd.read_csv(io.BytesIO(data), sep="\t", skiprows=skip)
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
             raise InputError(f"--loci {path}: cannot be read as a TSV ({str(exc).splitlines()[0][:200]})") from None
     else:
@@ -207,10 +215,14 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
                 _check_build(v, f"--loci {path}: column {c}", reference_genome)
     df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
     df["variant_id"] = df["variant_id"].astype(str)
-    try:
-        df["base_pair_location"] = df["base_pair_location"].astype(np.int64)
-    except (ValueError, TypeError):
-        raise InputError(f"--loci {path}: column base_pair_location has non-integer values") from None
+    pos = pd.to_numeric(df["base_pair_location"], errors="coerce")
+    bad = pos.isna() | ~pos.between(0, 2**31 - 1) | (pos != np.floor(pos))
+    if bad.any():   # not a number, a fraction, or beyond any chromosome: never cast silently
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"--loci {path}: variant {df['variant_id'].iloc[i]}: base_pair_location "
+                         f"{df['base_pair_location'].iloc[i]} is not a chromosome position (a whole number "
+                         "from 0 to 2^31 - 1)")
+    df["base_pair_location"] = pos.astype(np.int64)
     df["p_value"] = numeric_values(df["p_value"], source=f"--loci {path}", column="p_value", ids=df["variant_id"],
                                    id_name="variant", lo=0, hi=1)
     return df

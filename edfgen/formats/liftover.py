@@ -16,7 +16,6 @@ UCSC chain format: https://genome.ucsc.edu/goldenPath/help/chain.html
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.textio import read_text_bytes
 
 
 def _chrom(c: str) -> str:
@@ -50,33 +50,32 @@ class Chain:
         path = Path(path)
         if not path.exists():
             raise InputError(f"--liftover-chain {path}: file not found")
-        opener = gzip.open if path.name.endswith(".gz") else open
+        data = read_text_bytes(path)     # gzip allowed; a truncated stream is refused
         rows = []
         head = None
-        t = q = 0
+        t = q = n = 0
         try:
-            with opener(path, "rt") as fh:
-                for n, line in enumerate(fh, 1):
-                    f = line.split()
-                    if not f or line.startswith("#"):
-                        continue
-                    if f[0] == "chain":
-                        if len(f) < 12:
-                            raise ValueError("a chain header has 12 fields")
-                        head = (float(f[1]), _chrom(f[2]), _chrom(f[7]), int(f[8]), f[9])
-                        t, q = int(f[5]), int(f[10])
-                        continue
-                    if head is None or len(f) not in (1, 3):
-                        raise ValueError("block line outside a chain or not 'size [dt dq]'")
-                    size = int(f[0])
-                    score, tname, qname, qsize, qstrand = head
-                    rows.append((tname, t, t + size, qname, q, qstrand, qsize, score))
-                    if len(f) == 3:
-                        t, q = t + size + int(f[1]), q + size + int(f[2])
-                    else:
-                        head = None
-        except (ValueError, IndexError) as exc:
-            raise InputError(f"--liftover-chain {path}: line {n}: {exc}") from None
+            for n, line in enumerate(data.decode("utf-8").split("\n"), 1):
+                f = line.split()
+                if not f or line.startswith("#"):
+                    continue
+                if f[0] == "chain":
+                    if len(f) < 12:
+                        raise ValueError("a chain header has 12 fields")
+                    head = (float(f[1]), _chrom(f[2]), _chrom(f[7]), int(f[8]), f[9])
+                    t, q = int(f[5]), int(f[10])
+                    continue
+                if head is None or len(f) not in (1, 3):
+                    raise ValueError("block line outside a chain or not 'size [dt dq]'")
+                size = int(f[0])
+                score, tname, qname, qsize, qstrand = head
+                rows.append((tname, t, t + size, qname, q, qstrand, qsize, score))
+                if len(f) == 3:
+                    t, q = t + size + int(f[1]), q + size + int(f[2])
+                else:
+                    head = None
+        except (ValueError, IndexError) as exc:   # UnicodeDecodeError too (a ValueError)
+            raise InputError(f"--liftover-chain {path}: line {n}: {str(exc)[:200]}") from None
         if not rows:
             raise InputError(f"--liftover-chain {path}: no chains")
         b = pd.DataFrame(rows, columns=["chrom", "start", "end", "to_chrom", "to_start", "to_strand", "to_size",

@@ -49,8 +49,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from edfgen import __version__
-from edfgen.exceptions import InputError
+from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, environment_message
 from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
+from edfgen.formats.lock import LOCK_NAME, folder_lock
 
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
@@ -95,11 +96,11 @@ SMALL_INPUT_BYTES = 64 << 20
 
 
 def _input_files(p: Path) -> list[Path]:
-    """The files of an input: itself, or every file under a directory except manifests and
-    edfgen temporary files (sorted)."""
+    """The files of an input: itself, or every file under a directory except manifests, the folder
+    lock and edfgen temporary files (sorted)."""
     if not p.is_dir():
         return [p]
-    return sorted(q for q in p.rglob("*") if q.is_file() and q.name != MANIFEST
+    return sorted(q for q in p.rglob("*") if q.is_file() and q.name not in (MANIFEST, LOCK_NAME)
                   and not q.name.endswith(f".{MANIFEST}") and not is_temp_name(q.name))
 
 
@@ -319,13 +320,17 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
               replace: bool = True) -> Iterator[Manifest]:
     """Context manager around the writing of a command's outputs into ``out_dir`` (module docstring).
 
-    On entry: create ``out_dir``, remove stale temporary files, remove the outputs listed by the
+    On entry: create ``out_dir``, take its write lock (:func:`edfgen.formats.lock.folder_lock`, held
+    until the complete manifest is written; a folder another live command writes is refused), remove
+    stale temporary files, remove the outputs listed by the
     earlier manifest ``name`` of the same ``command`` (others are kept), refuse a ``planned`` output
     name (relative; ``"plots/"`` for a folder) that is taken by a file edfgen did not write or that
     is an input, and write an in-progress manifest listing ``planned``. Yields a :class:`Manifest`,
     written complete only if the block succeeds. On failure the in-progress manifest stays only
     while a planned output exists (so ``--force`` can remove it later), and a folder this call
-    created is removed when left empty. ``replace=False`` (a run that continues the earlier one, e.g.
+    created is removed when left empty. A failure of the environment (disk full, read-only, permission:
+    :class:`~edfgen.exceptions.OutputError`) removes the outputs this run wrote and its manifest, so
+    that a plain rerun works once the cause is fixed. ``replace=False`` (a run that continues the earlier one, e.g.
     ``pretrain --resume``) keeps the earlier outputs and only drops the earlier manifest.
     """
     out_dir = Path(out_dir)
@@ -333,7 +338,10 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = list(inputs)
     planned = [str(x) for x in planned]
+    lock = contextlib.ExitStack()         # a folder output: one writer at a time (edfgen.formats.lock)
     try:
+        if name == MANIFEST:
+            lock.enter_context(folder_lock(out_dir, command, option=option))
         clean_temp_files(out_dir, recursive=name == MANIFEST)
         check_not_inputs([out_dir / x for x in planned], inputs, option=option)
         previous = _read_json(out_dir / name)
@@ -356,18 +364,27 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         _write_json(out_dir / name, progress_m.to_dict())
         before = _snapshot(out_dir) if name == MANIFEST else {}
     except BaseException:
+        lock.close()
         if created:
             _remove_if_empty(out_dir)
         raise
     try:
         yield m
-    except BaseException:
+    except BaseException as exc:
+        environment = isinstance(exc, OutputError) or (isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS)
+        if environment and replace:   # disk full, read-only...: drop this run's outputs, so a plain rerun works
+            with contextlib.suppress(OSError, InputError):
+                remove_outputs(out_dir, command=command, name=name, option=option)
         if not any((out_dir / x.rstrip("/")).exists() for x in planned):
             (out_dir / name).unlink(missing_ok=True)
+        lock.close()
         if created:
             _remove_if_empty(out_dir)
+        if environment and not isinstance(exc, OutputError):
+            raise OutputError(environment_message(exc, exc.filename or out_dir)) from exc
         raise
-    m.write(out_dir, name=name, exclude=before)
+    with lock:
+        m.write(out_dir, name=name, exclude=before)
 
 
 def _not_listed(path: Path, listed: list[Path]) -> Path | None:
@@ -402,6 +419,53 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     with atomic_write(path) as fh:
         json.dump(data, fh, indent=2)
         fh.write("\n")
+
+
+def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
+                   allow_incomplete: bool = False) -> None:
+    """Refuse an input written by an edfgen command that did not finish: a folder whose
+    ``manifest.json`` is still in progress (the command was killed: some of its files are missing),
+    or a file whose ``<file>.manifest.json``, or whose folder's in-progress ``manifest.json`` listing
+    it, says so. Glob patterns are checked through the files they match. Inputs without a manifest
+    (not written by edfgen) pass. ``allow_incomplete`` turns the refusal into a warning.
+
+    Raises
+    ------
+    InputError
+        One line naming the input, the command that did not finish and ``--allow-incomplete``.
+    """
+    import glob
+    import logging
+
+    for p in paths:
+        if p is None:
+            continue
+        p = Path(p)
+        targets = [p] if p.exists() else [Path(f) for f in sorted(glob.glob(str(p)))]
+        for t in targets:
+            where, m = _describing_manifest(t)
+            if m is None or m.get("finished"):
+                continue
+            msg = (f"{option} {p}: '{m.get('command', 'edfgen')}' did not finish writing "
+                   f"{'it' if t == p else t} ({where} is still in progress, started {m.get('started', '?')}: "
+                   "the command was stopped and some outputs may be missing)")
+            if not allow_incomplete:
+                raise InputError(f"{msg}; rerun that command, or pass --allow-incomplete to use what it wrote")
+            logging.getLogger(__name__).warning("%s; used as it is (--allow-incomplete)", msg)
+
+
+def _describing_manifest(p: Path) -> tuple[Path | None, dict[str, Any] | None]:
+    """The manifest that describes input ``p`` and its content: a folder's own, a file's
+    ``<file>.manifest.json``, or its folder's ``manifest.json`` when that lists the file."""
+    if p.is_dir():
+        return p / MANIFEST, _read_json(p / MANIFEST)
+    side = Path(f"{p}.manifest.json")
+    if side.exists():
+        return side, _read_json(side)
+    m = _read_json(p.parent / MANIFEST)
+    if m is not None and p.resolve() in listed_outputs(m, p.parent):
+        return p.parent / MANIFEST, m
+    return None, None
 
 
 def read_manifest(out_dir: str | os.PathLike, *, name: str = MANIFEST,

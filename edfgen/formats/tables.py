@@ -12,6 +12,7 @@ folder's ``manifest.json`` (:mod:`edfgen.formats.manifest`) to tell whose output
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -23,7 +24,9 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table writers' temporary-file rule)
     TEMP_MARK, PathLike, atomic_path, atomic_write, clean_temp_files, is_temp_name, temp_name)
+from edfgen.formats.lock import LOCK_NAME, check_unlocked
 from edfgen.formats.manifest import MANIFEST, read_manifest
+from edfgen.formats.textio import check_fields, check_unique_columns, read_text_bytes
 log = logging.getLogger(__name__)
 
 
@@ -31,6 +34,27 @@ def safe_filename(name: str) -> str:
     """``name`` with every run of characters other than ``A-Za-z0-9_.-`` replaced by ``_`` (for
     per-phenotype/per-trait file names built from user-supplied names)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
+
+
+#: names edfgen gives its own outputs in a results folder; a phenotype whose file name
+#: (:func:`safe_filename`, compared case-insensitively) would be one of them is refused
+#: (:func:`check_output_stem`), as is one starting with ``.`` (a hidden file that readers skip)
+RESERVED_STEMS = ("multivariate", "combined_min_p", "gwas_summary", "qc_report", "samples", "manifest",
+                  "rejects", "loci", "clumps", "mr_results", "pipeline_state", "report", "plots", "loco")
+
+
+def check_output_stem(name: str, *, what: str = "phenotype", source: str | None = None) -> str:
+    """The file stem of ``name`` (:func:`safe_filename`), refusing one that is empty, starts with
+    ``.`` or is a :data:`RESERVED_STEMS` name (the one rule: refuse, never rename)."""
+    stem = safe_filename(name)
+    where = f"{source}: " if source else ""
+    if not stem.strip("._"):
+        raise InputError(f"{where}{what} name {name!r} cannot be a file name")
+    if stem.startswith(".") or stem.lower() in RESERVED_STEMS:
+        raise InputError(f"{where}{what} {name!r} would be written as {stem}.tsv.gz, a name edfgen keeps for its "
+                         f"own output or hides (a {what} name may not be {', '.join(RESERVED_STEMS)} "
+                         "or start with '.'); rename the column")
+    return stem
 
 
 def _fmt(path: Path) -> str:
@@ -54,7 +78,9 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     Parameters
     ----------
     path
-        ``.tsv``, ``.tsv.gz``, ``.txt`` (tab or whitespace), ``.csv`` or ``.parquet``.
+        ``.tsv``, ``.tsv.gz``, ``.txt`` (tab or whitespace), ``.csv`` or ``.parquet``. Text is read
+        through :mod:`edfgen.formats.textio`: a truncated gzip/BGZF file, a row with more or fewer
+        fields than the header (``file:line``) and a column name given twice are refused.
     required
         Columns that must be present; a missing one raises :class:`InputError` naming it.
     id_column
@@ -66,7 +92,8 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     Raises
     ------
     InputError
-        The file is missing, unreadable, lacks a required column or has duplicated ids.
+        The file is missing, unreadable, truncated, has a short or long row or a duplicate column
+        name, lacks a required column or has duplicated ids.
     """
     path = Path(path)
     if not path.exists():
@@ -79,16 +106,20 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     try:
         if fmt == "parquet":
             df = pd.read_parquet(path)
+            check_unique_columns(df.columns, path)
             if id_column and id_column in df.columns:
                 df[id_column] = df[id_column].astype(str)
-        elif fmt == "csv":
-            df = pd.read_csv(path, dtype=dtype)
         else:
-            df = pd.read_csv(path, sep="\t", dtype=dtype)
-            if df.shape[1] == 1 and " " in str(df.columns[0]):
-                df = pd.read_csv(path, sep=r"\s+", dtype=dtype)
+            raw = read_text_bytes(path)
+            sep = b"," if fmt == "csv" else b"\t"
+            if fmt == "tsv" and b" " in raw[:raw.find(b"\n")] and b"\t" not in raw[:raw.find(b"\n")]:
+                sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)
+            check_fields(raw, path, sep=sep)
+            df = pd.read_csv(io.BytesIO(raw), sep=r"\s+" if sep is None else sep.decode(), dtype=dtype)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot be read as a {fmt} table ({exc})") from None
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: cannot be read as a {fmt} table ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})") from None
     if id_column == "IID":
         key = next((c for c in ID_ALIASES if c in df.columns), None)
         if key is not None:
@@ -129,7 +160,8 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
                     command: str | None = None) -> Path:
     """Check that an output directory can be written, without creating anything yet.
 
-    Stale edfgen temporary files (:func:`clean_temp_files`) are removed first. An existing
+    A folder another live command is writing (its lock, :mod:`edfgen.formats.lock`) is refused
+    first; stale edfgen temporary files (:func:`clean_temp_files`) are removed. An existing
     non-empty directory is refused unless ``force``; with ``force`` nothing is removed here:
     :func:`edfgen.formats.manifest.recording` later replaces only the files that the earlier run's
     ``manifest.json`` lists, and keeps everything else. A directory whose ``manifest.json`` belongs
@@ -141,8 +173,9 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
     if path.exists():
         if not path.is_dir():
             raise InputError(f"{option} {path}: exists and is not a directory")
+        check_unlocked(path, option=option)
         clean_temp_files(path)
-        if any(path.iterdir()):
+        if any(p.name != LOCK_NAME for p in path.iterdir()):
             previous = read_manifest(path)
             if command and previous is not None and previous.get("command") != command:
                 raise InputError(f"{option} {path}: holds the output of '{previous.get('command')}' "

@@ -12,6 +12,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import GenotypeReader
+from edfgen.formats.textio import read_text_bytes
 
 #: chromosomes a ``{chr}`` template is expanded over when ``--chr`` is not given
 TEMPLATE_CHROMOSOMES = tuple(str(i) for i in range(1, 23)) + ("X", "XY", "Y", "MT")
@@ -71,15 +72,24 @@ def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
     """Participant ids of a ``--keep``/``--remove`` file.
 
     Accepted: one id per line; PLINK's ``FID IID`` (two columns, the second is used); or a table
-    with a header naming ``IID``, ``#IID`` or ``eid``.
+    with a header naming ``IID``, ``#IID`` or ``eid``. Gzip allowed; every line must have as many
+    fields as the first (``file:line`` otherwise).
     """
     path = Path(path)
+    data = read_text_bytes(path)                  # gzip allowed; a truncated stream is refused
     try:
-        rows = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
-    except OSError as exc:
-        raise InputError(f"{what} {path}: {exc.strerror}") from None
-    if not rows:
+        lines = data.decode("utf-8").split("\n")      # "\n" only, as every table reader
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError(f"{what} {path}:{line}: not UTF-8 text (byte offset {exc.start})") from None
+    numbered = [(i, ln.split()) for i, ln in enumerate(lines, 1) if ln.strip()]
+    if not numbered:
         raise InputError(f"{what} {path}: empty")
+    width = len(numbered[0][1])
+    bad = next(((i, r) for i, r in numbered if len(r) != width), None)
+    if bad is not None:                           # a short or long row: never silently skipped
+        raise InputError(f"{what} {path}:{bad[0]}: {len(bad[1])} fields, the first line has {width}")
+    rows = [r for _, r in numbered]
     head = [h.lstrip("#") for h in rows[0]]
     for key in ("IID", "eid", "ID_2"):
         if key in head:

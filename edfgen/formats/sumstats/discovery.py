@@ -53,11 +53,18 @@ def read_header(path: Path) -> list[str]:
 
 def looks_like_sumstats(path: Path, required: Sequence[str] = MR_REQUIRED,
                         columns: dict[str, str] | None = None) -> bool:
-    """Whether a file's header maps to the GWAS-SSF columns ``required`` (read without the body)."""
+    """Whether a file's header maps to the GWAS-SSF columns ``required`` (read without the body).
+
+    A file whose header cannot be read (a corrupt or cut gzip stream, not text) is an
+    :class:`InputError`, not a ``False``: a directory's corrupt file is never skipped in silence."""
     try:
         cols = read_header(path)
-    except Exception:  # unreadable files are reported by the reader if they are used
+    except pd.errors.EmptyDataError:     # an empty file holds no summary statistics
         return False
+    except Exception as exc:  # noqa: BLE001 - a corrupt file named like sumstats is never skipped silently
+        why = ("truncated gzip file: the compressed stream ends early" if isinstance(exc, EOFError)
+               else str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        raise InputError(f"{path}: cannot be read ({why})") from None
     user = {k: v for k, v in (columns or {}).items() if k in cols}
     canon = sumstats_columns(cols, user) | set(twosamplemr_map(cols).values())
     return set(required) <= canon

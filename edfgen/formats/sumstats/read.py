@@ -14,6 +14,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key
 from edfgen.formats.tables import PathLike, read_table
+from edfgen.formats.textio import read_text_bytes
 from edfgen.kernels.validate import numeric_values
 
 log = logging.getLogger(__name__)
@@ -125,14 +126,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     name = path.name.lower()
     if not (name.endswith((".tsv", ".tsv.gz", ".txt.gz", ".tsv.bgz")) and path.is_file()):
         return _subset(read_sumstats(path, required=required)[0], wanted)
-    try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            from isal import igzip
-
-            raw = igzip.decompress(raw)
-    except (OSError, EOFError, ValueError) as exc:
-        raise InputError(f"{path}: cannot be read ({exc})") from None
+    raw = read_text_bytes(path)     # a truncated gzip/BGZF file is refused here
     header = raw[:raw.find(b"\n")].decode("utf-8", "replace").rstrip("\r").split("\t")
     mapping, layout = _column_mapping(header, None)
     if layout is not None and layout.name != "GWAS-SSF" or len(set(header)) != len(header):
@@ -151,7 +145,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
                                   include_columns=list(types), column_types=types,
                                   null_values=["", "NA", "NaN", "nan", "N/A", "NULL", "null", "None"]),  # "." as read_sumstats
                               read_options=pcsv.ReadOptions(block_size=1 << 24))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a short/long row too: read_sumstats names its line
         return _subset(read_sumstats(path, required=required)[0], wanted)
     if arrow_strings:
         df = pd.DataFrame({dst: (pd.arrays.ArrowExtensionArray(table.column(src)) if dst in _TEXT_COLUMNS

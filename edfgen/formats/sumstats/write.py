@@ -239,10 +239,10 @@ class SumstatsStream:
 
     def close(self, meta: SumstatsMeta | None = None) -> str:
         """Finish the file (index, rename, metadata); returns the md5 of the compressed file."""
-        self._w.close()
-        self._fh.close()
         tbi = None
         try:
+            self._w.close()
+            self._fh.close()                         # a full disk may fail here (the buffered end)
             if self._build:
                 tbi = temp_name(Path(f"{self.path}.tbi"))
                 tbi.write_bytes(self._w.tabix_bytes())
@@ -250,6 +250,8 @@ class SumstatsStream:
                 tbi = tabix_index(self.tmp)
         except BaseException:
             self.abort()
+            if tbi is not None:
+                tbi.unlink(missing_ok=True)
             raise
         os.replace(self.tmp, self.path)              # the data first, then its index
         if tbi is not None:

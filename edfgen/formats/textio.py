@@ -1,0 +1,219 @@
+"""Checked reading of delimited text files: the whole file or an error naming the file and line.
+
+Every table and summary-statistics reader of edfgen reads its bytes through :func:`read_text_bytes`
+and checks them with :func:`check_fields` before a parser sees them, so that an input is either
+used completely or refused in one line:
+
+* a gzip stream that ends before its end-of-stream marker, and a BGZF file without its empty
+  end-of-file block (SAMv1 section 4.1.2: a file cut at a block boundary decompresses without
+  error, only the missing EOF block tells), are :class:`~edfgen.exceptions.InputError` s saying
+  ``truncated``; corrupt deflate data is one too;
+* every line must have as many fields as the header (``file:line: 5 fields, the header has 6``):
+  pandas fills a short row with missing values and Arrow's reader does not say which line;
+* the header's column names must be distinct (pandas renames a second ``x`` to ``x.1`` silently).
+
+Fields are counted with numpy over the raw bytes (memory-bounded chunks), a few hundred MB/s; a
+file holding a quote character is counted by :mod:`csv` with the quoting pandas applies.
+
+References
+----------
+SAM/BAM Format Specification Working Group. Sequence Alignment/Map Format Specification, section
+4.1 (BGZF) and 4.1.2 (end-of-file marker).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from edfgen.exceptions import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+#: the empty block that ends every BGZF file (the same bytes :mod:`edfgen.formats.bgzf` writes)
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+#: bytes per chunk when counting fields (bounds the temporary arrays)
+_CHUNK = 32 << 20
+
+
+def is_bgzf(head: bytes) -> bool:
+    """Whether ``head`` (the first bytes of a file) starts a BGZF block: gzip with an extra field
+    holding the ``BC`` subfield."""
+    if len(head) < 18 or head[:2] != GZIP_MAGIC or not head[3] & 4:
+        return False
+    xlen = int.from_bytes(head[10:12], "little")
+    extra, i = head[12:12 + xlen], 0
+    while i + 4 <= len(extra):
+        if extra[i:i + 2] == b"BC":
+            return True
+        i += 4 + int.from_bytes(extra[i + 2:i + 4], "little")
+    return False
+
+
+def decompress_checked(raw: bytes, path: str | os.PathLike) -> bytes:
+    """``raw`` decompressed when it is gzip/BGZF (else unchanged), refusing a truncated or corrupt stream.
+
+    Raises
+    ------
+    InputError
+        ``truncated``: a BGZF file without its end-of-file block, a gzip stream that ends early;
+        ``corrupt``: deflate data that does not decode.
+    """
+    if raw[:2] != GZIP_MAGIC:
+        return raw
+    if is_bgzf(raw[:1024]) and not raw.endswith(BGZF_EOF):
+        raise InputError(f"{path}: truncated BGZF file: it does not end with the BGZF end-of-file block "
+                         f"({len(raw)} bytes; the file was cut short, e.g. by an interrupted copy)")
+    from isal import igzip
+
+    try:
+        return igzip.decompress(raw)
+    except EOFError:
+        raise InputError(f"{path}: truncated gzip file: the compressed stream ends before its end marker "
+                         f"({len(raw)} bytes; the file was cut short)") from None
+    except Exception as exc:  # isal's IsalError, zlib.error, gzip.BadGzipFile: corrupt data
+        raise InputError(f"{path}: corrupt gzip data ({exc})") from None
+
+
+def read_text_bytes(path: str | os.PathLike) -> bytes:
+    """The whole content of a text file, decompressed (:func:`decompress_checked`)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return decompress_checked(raw, path)
+
+
+def split_header(line: bytes, sep: bytes | None) -> list[str]:
+    """The fields of one line (``sep=None``: runs of blanks), decoded."""
+    text = line.decode("utf-8", "replace").rstrip("\r\n")
+    if sep is None:
+        return text.split()
+    if '"' in text:
+        return next(csv.reader([text], delimiter=sep.decode()), [])
+    return text.split(sep.decode())
+
+
+def check_unique_columns(columns, path: str | os.PathLike) -> None:
+    """Refuse a header that names a column twice (one line naming the names)."""
+    seen, dup = set(), []
+    for c in columns:
+        if c in seen and c not in dup:
+            dup.append(c)
+        seen.add(c)
+    if dup:
+        raise InputError(f"{path}: duplicate column name(s) {', '.join(map(repr, dup))} in the header; "
+                         "every column needs a name of its own")
+
+
+def check_fields(data: bytes, path: str | os.PathLike, *, sep: bytes | None, skip_lines: int = 0,
+                 quoting: bool = True) -> list[str]:
+    """Check that every non-blank line after ``skip_lines`` has as many fields as the first (the header).
+
+    Parameters
+    ----------
+    data
+        The decompressed file.
+    sep
+        One-byte delimiter, or ``None`` for runs of spaces/tabs (pandas' ``sep=r"\\s+"``).
+    skip_lines
+        Lines before the header (``##`` meta lines), not checked.
+    quoting
+        Whether the reader honours ``"`` quotes (pandas' default): a file holding a quote is then
+        counted by :mod:`csv`, so that quoted delimiters and newlines count as pandas counts them.
+
+    Returns
+    -------
+    The header's column names (duplicates refused, :func:`check_unique_columns`).
+
+    Raises
+    ------
+    InputError
+        ``file:line: N fields, the header has M`` for the first short or long row (and how many
+        such rows there are).
+    """
+    start = 0
+    for _ in range(skip_lines):
+        nl = data.find(b"\n", start)
+        start = len(data) if nl < 0 else nl + 1
+    first_line = skip_lines + 1
+    while True:                      # blank lines before the header are skipped, as pandas skips them
+        nl = data.find(b"\n", start)
+        if data[start:len(data) if nl < 0 else nl].strip():
+            break
+        if nl < 0:
+            return []
+        start, first_line = nl + 1, first_line + 1
+    end = data.find(b"\n", start)
+    header_line = data[start:len(data) if end < 0 else end]
+    header = split_header(header_line, sep)
+    check_unique_columns(header, path)
+    body = b"" if end < 0 else data[end + 1:]
+    if quoting and sep is not None and b'"' in body:
+        bad = _csv_counts(body, sep, len(header), first_line + 1, path)
+    else:
+        bad = _numpy_counts(body, sep, len(header), first_line + 1)
+    if bad is not None:
+        line, n, total = bad
+        more = f"; {total} such rows" if total > 1 else ""
+        raise InputError(f"{path}:{line}: {n} field{'s' if n != 1 else ''}, the header has {len(header)} "
+                         f"(a {'short' if n < len(header) else 'long'} row{more})")
+    return header
+
+
+def _numpy_counts(body: bytes, sep: bytes | None, expected: int, line0: int) -> tuple[int, int, int] | None:
+    """(line, fields, rows wrong in all) of the first line whose field count is not ``expected``;
+    ``None`` when all are right. Blank lines are skipped (as pandas skips them)."""
+    first: tuple[int, int] | None = None
+    total, line, pos = 0, line0, 0
+    n = len(body)
+    while pos < n:
+        stop = min(pos + _CHUNK, n)
+        if stop < n:
+            cut = body.rfind(b"\n", pos, stop)
+            stop = cut + 1 if cut >= pos else (body.find(b"\n", stop) + 1 or n)
+        arr = np.frombuffer(body, dtype=np.uint8, count=stop - pos, offset=pos)
+        ends = np.flatnonzero(arr == 10)
+        if not len(ends) or ends[-1] != len(arr) - 1:
+            ends = np.append(ends, len(arr))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        if sep is None:
+            blank = (arr == 32) | (arr == 9) | (arr == 13) | (arr == 10)
+            tok = np.flatnonzero(~blank & np.concatenate(([True], blank[:-1])))
+            fields = np.diff(np.concatenate(([0], np.searchsorted(tok, ends))))
+            wrong = np.flatnonzero((fields != expected) & (fields != 0))     # 0 fields: a blank line
+        else:
+            hits = np.flatnonzero(arr == sep[0])
+            fields = np.diff(np.concatenate(([0], np.searchsorted(hits, ends)))) + 1
+            wrong = np.flatnonzero(fields != expected)
+            if len(wrong):                                  # blank lines ("" or "\r") are skipped
+                length = ends[wrong] - starts[wrong]
+                first_byte = arr[np.minimum(starts[wrong], len(arr) - 1)]
+                wrong = wrong[~((length == 0) | ((length == 1) & (first_byte == 13)))]
+        if len(wrong):
+            total += len(wrong)
+            if first is None:
+                first = (line + int(wrong[0]), int(fields[wrong[0]]))
+        line += len(ends)
+        pos = stop
+    return None if first is None else (*first, total)
+
+
+def _csv_counts(body: bytes, sep: bytes, expected: int, line0: int, path) -> tuple[int, int, int] | None:
+    """:func:`_numpy_counts` for a file with quotes: records as :mod:`csv` (and pandas) split them."""
+    first, total = None, 0
+    reader = csv.reader(io.StringIO(body.decode("utf-8", "replace"), newline=""), delimiter=sep.decode())
+    line = line0
+    try:
+        for row in reader:
+            if row and (len(row) > 1 or row[0].strip() != "") and len(row) != expected:
+                total += 1
+                if first is None:
+                    first = (line, len(row))
+            line = line0 + reader.line_num
+    except csv.Error as exc:
+        raise InputError(f"{path}:{line}: {exc}") from None
+    return None if first is None else (*first, total)
