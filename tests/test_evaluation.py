@@ -3,6 +3,8 @@ the cross-validated probes, the cluster bootstrap, and ``edfgen evaluate --probe
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,10 +170,22 @@ def test_evaluate_cli__linear_probe_on_cinc2021_and_a_ptbxl_subset(tmp_path, sha
     cinc = shared_data / "ecg" / "cinc2021"
     r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(cinc), "--probe", "linear",
                                  "--threads", "1", "--min-positives", "5", "--bootstrap", "100",
-                                 "--out", str(tmp_path / "cinc")])
+                                 "--baseline", "random,biomarkers,minirocket", "--out", str(tmp_path / "cinc")])
     assert r.exit_code == 0, r.output
-    for entry, name in (("model_evaluation", "evaluation.tsv"), ("model_predictions", "predictions.tsv")):
+    for entry, name in (("model_evaluation", "evaluation.tsv"), ("model_predictions", "predictions.tsv"),
+                        ("model_baselines", "baselines.tsv")):
         check_file(entry, tmp_path / "cinc" / name)
+    base = pd.read_csv(tmp_path / "cinc" / "baselines.tsv", sep="\t", dtype={"label": str})
+    have_sktime = importlib.util.find_spec("sktime") is not None
+    assert set(base.model) == {"encoder", "random", "biomarkers"} | ({"minirocket"} if have_sktime else set())
+    if not have_sktime:
+        assert "baseline minirocket: minirocket baseline skipped: sktime is not installed" in r.output
+    macro = base[base.label == "macro"].set_index("model")
+    for m in macro.index.drop("encoder"):   # encoder - baseline is the difference of the two macro AUROCs
+        assert macro.loc[m, "encoder_minus_auroc"] == pytest.approx(macro.loc["encoder", "auroc"] - macro.loc[m, "auroc"])
+        assert macro.loc[m, "encoder_minus_auroc_lower"] <= macro.loc[m, "encoder_minus_auroc"] <= \
+            macro.loc[m, "encoder_minus_auroc_upper"]
+        assert f"baseline {m}: macro AUROC {macro.loc[m, 'auroc']:.3f}" in r.output
     ev = pd.read_csv(tmp_path / "cinc" / "evaluation.tsv", sep="\t", dtype={"label": str}).set_index("label")
     pred = pd.read_csv(tmp_path / "cinc" / "predictions.tsv", sep="\t", dtype={"IID": str})
     truth = read_dx_headers(cinc).labels.set_index("IID").loc[pred["IID"]]
@@ -191,10 +205,10 @@ def test_evaluate_cli__linear_probe_on_cinc2021_and_a_ptbxl_subset(tmp_path, sha
     (sub / "records500").symlink_to(ptb / "records500", target_is_directory=True)
     r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(sub), "--probe", "linear",
                                  "--folds", "3", "--min-positives", "8", "--threads", "1", "--bootstrap", "100",
-                                 "--out", str(tmp_path / "ptb")])
+                                 "--baseline", "none", "--out", str(tmp_path / "ptb")])
     assert r.exit_code == 0, r.output
     pred = pd.read_csv(tmp_path / "ptb" / "predictions.tsv", sep="\t", dtype={"IID": str, "patient_id": str})
-    assert sorted(pred["fold"].unique()) == [1, 2, 3]
+    assert sorted(pred["fold"].unique()) == [1, 2, 3] and not (tmp_path / "ptb" / "baselines.tsv").exists()
     assert (pred.groupby("patient_id")["fold"].nunique() == 1).all()
     ev = pd.read_csv(tmp_path / "ptb" / "evaluation.tsv", sep="\t").set_index("label")
     n_unlabelled = read_ptbxl(sub).notes["no_diagnostic_superclass"]
@@ -203,6 +217,30 @@ def test_evaluate_cli__linear_probe_on_cinc2021_and_a_ptbxl_subset(tmp_path, sha
     # a checkpoint without head needs --probe linear: one clear line
     r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(sub), "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and "--probe linear" in r.output
+
+
+def test_paired_difference__equals_sklearn_on_the_same_patient_resamples():
+    from sklearn.metrics import roc_auc_score
+
+    from edfgen.model.baselines import paired_difference
+    from edfgen.model.metrics import bootstrap_samples
+
+    rng = np.random.default_rng(3)
+    n, patients = 150, np.repeat(np.arange(75), 2)
+    y = (rng.random((n, 2)) < 0.4).astype(float)
+    pa, pb = y + rng.normal(0, 0.7, (n, 2)), y + rng.normal(0, 1.2, (n, 2))
+    d = paired_difference(y, pa, pb, groups=patients, n_boot=200, seed=5)
+    ref = [roc_auc_score(y[:, j], pa[:, j]) - roc_auc_score(y[:, j], pb[:, j]) for j in range(2)]
+    assert d["0"][0] == pytest.approx(ref[0]) and d["macro"][0] == pytest.approx(np.mean(ref))
+    reps = [np.mean([roc_auc_score(y[s, j], pa[s, j]) - roc_auc_score(y[s, j], pb[s, j]) for j in range(2)])
+            for s in bootstrap_samples(n, n_boot=200, seed=5, groups=np.asarray([str(p) for p in patients]))]
+    assert d["macro"][1:] == pytest.approx(tuple(np.quantile(reps, [0.025, 0.975])))
+    assert d["macro"][1] > 0          # a is the better score
+
+
+def test_evaluate_settings__unknown_baseline_is_one_clear_error():
+    with pytest.raises(InputError, match="--baseline 'rocket'"):
+        EvaluateSettings(probe="linear", baselines=("rocket",))
 
 
 def test_linear_probe_cv__more_features_than_records_equals_a_plain_sklearn_fit():

@@ -225,6 +225,22 @@ def test_pretrain__resume_equals_uninterrupted(tmp_path):
     check_file("pretrain_log", tmp_path / "b" / "pretrain_log.tsv")
 
 
+def test_pretrain__init_continues_from_a_checkpoint(tmp_path):
+    s = _tiny_settings(steps=2, checkpoint_every=2)
+    a = pretrain(tmp_path / "a", config=MICRO, settings=s, simulated=20, sim_seed=3)
+    # lr ~ 0: the continued run starts from a's weights, not from a fresh initialisation
+    b = pretrain(tmp_path / "b", config=MICRO, settings=_tiny_settings(steps=1, lr=1e-12), simulated=20, sim_seed=3,
+                 init=tmp_path / "a" / "checkpoint")
+    wa, wb = a.model.state_dict(), b.model.state_dict()
+    assert all(torch.allclose(wa[k], wb[k], atol=1e-6) for k in wa if wa[k].is_floating_point())
+    torch.manual_seed(s.seed)
+    fresh = ECGEncoder(MICRO).state_dict()          # where b would have started without --init
+    assert not torch.allclose(fresh["final_norm.weight"], wb["final_norm.weight"])
+    with pytest.raises(ConfigError, match="--init"):
+        pretrain(tmp_path / "d", config=MICRO.replace(name="other", width=48), settings=s, simulated=20,
+                 init=tmp_path / "a" / "checkpoint")
+
+
 def _ddp_worker(rank, world, port, out, bundle):
     os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank),
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})

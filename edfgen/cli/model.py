@@ -77,3 +77,10 @@ def evaluate(options: EvaluateOptions):
     res = run(options)
     click.echo(f"evaluate ({options.probe}): macro AUROC {res.table['auroc'].iloc[-1]:.3f} over "
                f"{len(res.table) - 1} labels, {res.summary['records_scored']} records -> {options.out}/evaluation.tsv")
+    for name, b in res.summary.get("baselines", {}).items():
+        if name != "encoder":
+            d = b["encoder_minus"]
+            click.echo(f"  baseline {name}: macro AUROC {b['macro_auroc']:.3f} ({b['ci'][0]:.3f}-{b['ci'][1]:.3f}); "
+                       f"encoder - {name} {d[0]:+.3f} ({d[1]:+.3f} to {d[2]:+.3f}) -> {options.out}/baselines.tsv")
+    for name, why in res.summary.get("baselines_skipped", {}).items():
+        click.echo(f"  baseline {name}: {why}")

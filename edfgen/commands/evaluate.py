@@ -1,5 +1,5 @@
 """``edfgen evaluate``: a checkpoint scored on labelled ECGs -> ``evaluation.tsv``, ``predictions.tsv``,
-``evaluation.png`` (and ``rejects.tsv``) with the manifest.
+``evaluation.png`` (and ``baselines.tsv`` with ``--probe linear``, ``rejects.tsv``) with the manifest.
 
 What this module knows: the output folder; the scoring is :func:`edfgen.model.evaluation.evaluate_ecgs`,
 the figure :func:`edfgen.plots.evaluation.plot_evaluation`.
@@ -37,6 +37,10 @@ class EvaluateOptions(CommandOptions):
     min_positives: int = opt(10, "Linear probe: skip labels with fewer cases (or controls).", range=(1, None))
     ptbxl_resolution: str = opt("auto", "PTB-XL folder: filename_hr (500 Hz) or filename_lr (100 Hz) records; auto = "
                                 "hr when present.", choices=("auto", "hr", "lr"))
+    baseline: tuple[str, ...] = opt(("random",), "With --probe linear, also score these baselines with the same probe, "
+                                    "folds and bootstrap -> baselines.tsv: random (the checkpoint's architecture with "
+                                    "random weights), minirocket (only when sktime is installed), biomarkers "
+                                    "(the 10 measured ones); comma-separated; 'none' for none.", comma=True)
     n_boot: int = opt(1000, "Bootstrap replicates for the 95% CIs (patients resampled).", cli=("--bootstrap",),
                       range=(10, None))
     out: str | None = out_opt()
@@ -49,13 +53,14 @@ def run(o: EvaluateOptions):
     """``edfgen evaluate``: :func:`run_evaluate`."""
     return run_evaluate(checkpoint=o.checkpoint, ecg=o.ecg, labels=o.labels, label_columns=as_list(o.label_columns),
                         probe=o.probe, folds=o.folds, min_positives=o.min_positives,
-                        ptbxl_resolution=o.ptbxl_resolution, n_boot=o.n_boot, out=o.out, seed=o.seed,
+                        ptbxl_resolution=o.ptbxl_resolution, baselines=tuple(b for b in o.baseline if b != "none"),
+                        n_boot=o.n_boot, out=o.out, seed=o.seed,
                         threads=o.threads, force=o.force)
 
 
 def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | os.PathLike | None,
                  label_columns: Sequence[str] | None, probe: str, folds: int | None, min_positives: int,
-                 ptbxl_resolution: str, n_boot: int, out: str | os.PathLike, seed: int, threads: int | None,
+                 ptbxl_resolution: str, n_boot: int, baselines: Sequence[str] = ("random",), out: str | os.PathLike, seed: int, threads: int | None,
                  force: bool):
     """Evaluate (see ``edfgen evaluate --help`` for the options) into ``out``.
 
@@ -70,7 +75,7 @@ def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | 
     out = Path(out)
     set_threads(threads)
     settings = EvaluateSettings(probe=probe, folds=folds, min_positives=min_positives, n_boot=n_boot, seed=seed,
-                                ptbxl_resolution=ptbxl_resolution)
+                                ptbxl_resolution=ptbxl_resolution, baselines=tuple(baselines))
     prepare_out_dir(out, force=force)
     with recording(out, "edfgen evaluate", parameters={"checkpoint": str(checkpoint), "labels": labels and str(labels),
                                                        "label_columns": label_columns, **settings.__dict__},
@@ -81,6 +86,8 @@ def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | 
         manifest.extra["evaluation"] = res.summary
         write_table(res.table, out / "evaluation.tsv")
         write_table(res.predictions, out / "predictions.tsv")
+        if res.baselines is not None:
+            write_table(res.baselines, out / "baselines.tsv")
         plot_evaluation(res.table, out / "evaluation.png")
         write_rejects(res.rejects, out)
     return res

@@ -40,6 +40,8 @@ class PretrainOptions(CommandOptions):
     lead_dropout: float = opt(0.0, "Augmentation: probability that each lead of a crop is zeroed.", range=(0, 1),
                               open=(False, True))
     resume: bool = opt(False, "Continue the run in --out from its last checkpoint.")
+    init: str | None = opt(None, "Continued pre-training: start from this checkpoint's weights (name or path; same "
+                           "--config), with a fresh optimizer and schedule.")
     device: str | None = opt(None, "cpu or cuda (default: cuda if available).")
     out: str | None = out_opt()
     seed: int = seed_opt()
@@ -52,13 +54,14 @@ def run(o: PretrainOptions):
     return run_pretrain(out=o.out, config_name=o.config_name, ecg=o.ecg, simulated=o.simulated, sim_seed=o.sim_seed,
                         steps=o.steps, batch_size=o.batch_size, accum=o.accum, lr=o.lr, warmup=o.warmup,
                         checkpoint_every=o.checkpoint_every, wander_mv=o.wander_mv, lead_dropout=o.lead_dropout,
-                        resume=o.resume, device=o.device, seed=o.seed, threads=o.threads, force=o.force)
+                        resume=o.resume, device=o.device, seed=o.seed, threads=o.threads, force=o.force,
+                        init=o.init)
 
 
 def run_pretrain(*, out: str | os.PathLike, config_name: str, ecg: Sequence[str | os.PathLike], simulated: int,
                  sim_seed: int, steps: int, batch_size: int, accum: int, lr: float, warmup: int,
                  checkpoint_every: int, wander_mv: float, lead_dropout: float, resume: bool, device: str | None,
-                 seed: int, threads: int | None, force: bool):
+                 seed: int, threads: int | None, force: bool, init: str | None = None):
     """Pre-train (see ``edfgen pretrain --help`` for the options) and write ``out``.
 
     Rank 0 (or a single process) prepares ``out``, records the manifest and returns the
@@ -76,13 +79,13 @@ def run_pretrain(*, out: str | os.PathLike, config_name: str, ecg: Sequence[str 
                                 seed=seed, checkpoint_every=checkpoint_every, wander_mv=wander_mv,
                                 lead_dropout=lead_dropout)
     params = {"config": config_name, "simulated": simulated, "sim_seed": sim_seed, "resume": resume,
-              **settings.__dict__}
+              "init": init, **settings.__dict__}
     cfg = get_config(config_name)
     if not rank0:
         pretrain(out, config=cfg, settings=settings, preprocessing=Preprocessing(), ecg=list(ecg),
-                 simulated=simulated, sim_seed=sim_seed, resume=resume, device=device)
+                 simulated=simulated, sim_seed=sim_seed, resume=resume, device=device, init=init)
         return None
     with recording(out, "edfgen pretrain", parameters=params, inputs=list(ecg), seed=seed, replace=not resume):
         return pretrain(out, config=cfg, settings=settings, preprocessing=Preprocessing(), ecg=list(ecg),
-                        simulated=simulated, sim_seed=sim_seed, resume=resume, device=device,
+                        simulated=simulated, sim_seed=sim_seed, resume=resume, device=device, init=init,
                         metadata={"command": "edfgen pretrain", "parameters": params})

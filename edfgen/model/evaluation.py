@@ -35,6 +35,9 @@ from edfgen.formats.labels import read_label_set
 from edfgen.model.metrics import auprc_rows, auroc_rows, bootstrap_replicates, bootstrap_samples, percentile_ci
 
 
+#: columns of ``baselines.tsv``: the encoder's and each baseline's table (``model``, ``features``, then
+#: :data:`EVALUATION_COLUMNS`) with the encoder's AUROC minus the row's (paired bootstrap 95% CI).
+BASELINE_EXTRA_COLUMNS = ["encoder_minus_auroc", "encoder_minus_auroc_lower", "encoder_minus_auroc_upper"]
 #: columns of ``evaluation.tsv``; the last row (label ``macro``) averages the labels.
 EVALUATION_COLUMNS = ["label", "description", "n", "n_positive", "prevalence", "auroc", "auroc_lower", "auroc_upper",
                       "auprc", "auprc_lower", "auprc_upper"]
@@ -333,6 +336,9 @@ class EvaluateSettings:
         Bootstrap replicates for the CIs; seed of folds and bootstrap.
     ptbxl_resolution
         ``auto``, ``hr`` or ``lr`` files of a PTB-XL folder.
+    baselines
+        Linear probe: also score these baselines (:data:`edfgen.model.baselines.BASELINES`) on the same
+        records and folds; ``()`` none.
     """
 
     probe: str = "head"
@@ -341,10 +347,16 @@ class EvaluateSettings:
     n_boot: int = 1000
     seed: int = 0
     ptbxl_resolution: str = "auto"
+    baselines: tuple[str, ...] = ("random",)
 
     def __post_init__(self):
+        from edfgen.model.baselines import BASELINES
+
         if self.probe not in ("head", "linear"):
             raise InputError(f"--probe {self.probe!r}: must be head or linear")
+        bad = [b for b in self.baselines if b not in BASELINES]
+        if bad:
+            raise InputError(f"--baseline {bad[0]!r}: must be one of {', '.join(BASELINES)}")
         if self.folds is not None and self.folds < 2:
             raise InputError(f"--folds {self.folds}: must be at least 2")
         if self.folds is not None and self.probe != "linear":
@@ -365,13 +377,51 @@ class EvaluationResult:
     rejects
         ``(record, path, reason)`` of ECGs that could not be used.
     summary
-        JSON-able facts for the manifest: layout, mode, records, patients, folds, dropped labels, penalties.
+        JSON-able facts for the manifest: layout, mode, records, patients, folds, dropped labels, penalties,
+        baselines skipped and why.
+    baselines
+        :data:`BASELINE_EXTRA_COLUMNS` table (``baselines.tsv``), ``None`` when no baseline was scored.
     """
 
     table: pd.DataFrame
     predictions: pd.DataFrame
     rejects: list
     summary: dict
+    baselines: pd.DataFrame | None = None
+
+
+def score_baselines(loaded, signals: np.ndarray, y: np.ndarray, names: Sequence[str], folds: np.ndarray,
+                    patients: Sequence, encoder_prob: np.ndarray, encoder_table: pd.DataFrame,
+                    settings: EvaluateSettings, descriptions: dict | None = None) -> tuple[pd.DataFrame | None, dict]:
+    """The encoder's table and each baseline's (same probe, folds and bootstrap), with encoder − baseline AUROC.
+
+    Returns ``(baselines table or None, {baseline: reason skipped})``.
+    """
+    from edfgen.model.baselines import BaselineUnavailable, baseline_features, paired_difference
+
+    s = settings
+    enc = encoder_table.copy()
+    enc.insert(0, "features", f"EDFs of {loaded.model.config.name}")
+    enc.insert(0, "model", "encoder")
+    tables, skipped = [enc], {}
+    for name in s.baselines:
+        try:
+            feats, what = baseline_features(name, loaded, signals, seed=s.seed)
+        except BaselineUnavailable as exc:
+            skipped[name] = str(exc)
+            continue
+        prob = linear_probe_cv(feats, y, folds, groups=patients, seed=s.seed).predictions
+        t = evaluation_table(y, prob, names, groups=patients, descriptions=descriptions, n_boot=s.n_boot, seed=s.seed)
+        diff = paired_difference(y, encoder_prob, prob, groups=patients, n_boot=s.n_boot, seed=s.seed)
+        keys = [str(j) for j in range(len(names))] + ["macro"]
+        for k, col in enumerate(BASELINE_EXTRA_COLUMNS):
+            t[col] = [diff[key][k] for key in keys[:len(t)]]
+        t.insert(0, "features", what)
+        t.insert(0, "model", name)
+        tables.append(t)
+    if len(tables) == 1:
+        return None, skipped
+    return pd.concat(tables, ignore_index=True)[["model", "features", *EVALUATION_COLUMNS, *BASELINE_EXTRA_COLUMNS]], skipped
 
 
 def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path | None = None,
@@ -440,4 +490,17 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
     preds.insert(0, "patient_id", patients)
     preds.insert(0, "IID", ids)
     summary.update({"records_scored": len(ids), "patients": len(set(patients)), "labels": names})
-    return EvaluationResult(table=table, predictions=preds, rejects=list(arr.rejects), summary=summary)
+    base = None
+    if s.probe == "linear" and s.baselines:
+        base, skipped = score_baselines(loaded, arr.signals[keep], y, names, folds, patients, prob, table, s,
+                                        descriptions=ls.descriptions)
+        summary["baselines_skipped"] = skipped
+        if base is not None:
+            macro = base[base.label == MACRO].set_index("model")
+            summary["baselines"] = {m: {"macro_auroc": float(r.auroc), "ci": [float(r.auroc_lower), float(r.auroc_upper)],
+                                        "encoder_minus": [float(r.encoder_minus_auroc), float(r.encoder_minus_auroc_lower),
+                                                          float(r.encoder_minus_auroc_upper)]}
+                                    for m, r in macro.iterrows()}
+    elif s.baselines:
+        summary["baselines_skipped"] = {b: "baselines are scored with --probe linear" for b in s.baselines}
+    return EvaluationResult(table=table, predictions=preds, rejects=list(arr.rejects), summary=summary, baselines=base)

@@ -234,7 +234,7 @@ def load_train_state(out_dir: Path, optimizer: torch.optim.Optimizer) -> dict:
 def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSettings = PretrainSettings(),
              preprocessing: Preprocessing = Preprocessing(), ecg: Sequence[str | Path] = (),
              simulated: int = 0, sim_seed: int = 0, resume: bool = False, stop_at: int | None = None,
-             device: str | None = None, metadata: dict | None = None) -> PretrainResult:
+             device: str | None = None, metadata: dict | None = None, init: str | Path | None = None) -> PretrainResult:
     """Pre-train an encoder; see the module docstring for outputs and DDP.
 
     Parameters
@@ -250,6 +250,9 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         With both sources, micro-batches alternate between them.
     resume
         Continue from ``out_dir/train_state.json`` and ``checkpoint.*``.
+    init
+        Continued pre-training: start from this checkpoint's weights (its config must equal ``config``); the
+        optimizer and the learning-rate schedule start afresh. Ignored when resuming.
     stop_at
         Stop (after checkpointing) once this update is reached, without changing the schedule
         (lets a long schedule run in pieces; used by the resume test).
@@ -284,6 +287,12 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
     model = ECGEncoder(config).to(dev)
     optimizer = torch.optim.AdamW(_param_groups(model, s.weight_decay), lr=s.lr, betas=s.betas, eps=1e-6)
     step, history = 0, []
+    if init is not None and not resume:
+        start = load_checkpoint(init, device=dev)
+        if start.config != config:
+            raise ConfigError(f"--init {init}: its config {start.config.name!r} differs from --config {config.name!r}")
+        model.load_state_dict(start.model.state_dict())
+        log.info("pretrain: weights from %s (sha256 %s)", start.path, start.sha256[:12])
     if resume:
         if not (out_dir / "train_state.json").exists():
             raise InputError(f"--resume: {out_dir}/train_state.json not found (nothing to resume)")
