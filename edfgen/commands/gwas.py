@@ -68,11 +68,11 @@ from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.commands.options import GenotypeOptions, HailOptions, as_list, genotype_source, hail_settings, opt, path_str
 from edfgen.engines import gwas_stream
 from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
-from edfgen.engines.hail_gwas import hail_linear, hail_logistic
+from edfgen.engines.hail_gwas import hail_linear, hail_logistic, hail_model_pass
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.bgen_check import scan_bgen
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
-from edfgen.formats.loco import write_loco_predictions
+from edfgen.formats.loco import read_loco_predictions, write_loco_predictions
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
@@ -258,9 +258,11 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
                                  ids=ctab["IID"].to_numpy())
     engine = _engine(source, settings, hail.spark_master)
-    if engine != "fast" and (settings.model != "linear" or settings.multivariate):
-        raise InputError(f"--model {settings.model}{' --multivariate' if settings.multivariate else ''} runs in the "
-                         f"fast engine (--bfile, --pfile, --bgen or --vcf input, local; --logistic-test wald), not {engine}")
+    if engine != "fast" and settings.model == "ridge-loco" and (settings.binary or not settings.loco_predictions):
+        raise InputError("--binary --model ridge-loco runs in the fast engine only (Hail's logistic regression takes "
+                         "no offset)" if settings.binary else "--model ridge-loco on Hail: step 1 runs in the fast "
+                         "engine (--engine fast, e.g. on array SNPs with --extract), then step 2 on Hail with "
+                         "--loco-predictions <step-1 out>/loco")
     if source.bfile and engine != "fast":  # truncated .bed, .fam/.bim of another set: one line, not a Hail trace
         check_plink_fileset(source.bfile)  # (the fast engine's BedReader makes the same checks as it opens)
     if source.skip_bad_variants and engine != "fast":
@@ -367,6 +369,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             Y, C, cov_names = design_for(used_ids)
             n_tested = len(variants)
             t2 = time.perf_counter()
+            mt_variants = variants
             order = output_order(variants)
             variants = variants.iloc[order].reset_index(drop=True)
             outputs = outputs_for(variants, Y, C, cov_names)
@@ -380,6 +383,15 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 elif engine == "fast":
                     gwas_stream.fast_pass(reader, sample_index, variants, Y, C, threads=threads, names=names,
                                           outputs=outputs, **stream)
+                elif models_pass:
+                    preds = (read_loco_predictions(settings.loco_predictions).for_samples(used_ids, names)
+                             if settings.model == "ridge-loco" else None)
+                    perm = gwas_stream.multivariate_permutation(len(used_ids)) if settings.multivariate else None
+                    res, permuted = hail_model_pass(hl, mt, used_ids, mt_variants, Y, C, binary=settings.binary,
+                                                    logistic_test=settings.logistic_test, loco=preds,
+                                                    permutation=perm)
+                    res, permuted = res.rows(order), (permuted.rows(order) if permuted is not None else None)
+                    outputs.add(np.arange(len(variants)), res)
                 else:
                     res = (hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test) if settings.binary
                            else hail_linear(hl, mt, used_ids, Y, C))
@@ -473,7 +485,8 @@ class GwasOptions(GenotypeOptions, HailOptions):
     logistic_test: str = opt(GwasSettings.logistic_test, None, choices=("wald", "firth"))
     model: str = opt(GwasSettings.model, "ridge-loco: REGENIE (whole-genome ridge, leave-one-chromosome-out predictions in "
                      "<out>/loco/, then each variant tested against the phenotype minus its chromosome's "
-                     "prediction); keeps relatives. Fast engine only.", choices=("linear", "ridge-loco"))
+                     "prediction); keeps relatives. Step 1 runs in the fast engine; with --engine hail give "
+                     "--loco-predictions.", choices=("linear", "ridge-loco"))
     loco_predictions: str | None = opt(None, "With --model ridge-loco: reuse step 1 from a previous run's <out>/loco "
                                        "directory.", path="dir", exists=True)
     multivariate: bool = opt(GwasSettings.multivariate, "Also test every variant across all phenotypes at once (MOSTest) -> "

@@ -153,6 +153,12 @@ def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Dat
 MULTIVARIATE_PERMUTATION_SEED = 20200723
 
 
+def multivariate_permutation(n_samples: int) -> np.ndarray:
+    """The one order of the ``n_samples`` analysed samples whose z-scores give the multivariate test's null
+    (both engines)."""
+    return np.random.default_rng(MULTIVARIATE_PERMUTATION_SEED).permutation(n_samples)
+
+
 def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray,
                C: np.ndarray, *, model: str, binary: bool, missing_genotypes: str, block_size: int | None,
                multivariate: bool, loco_predictions: str | None, threads: int | None, names, sample_ids, outputs):
@@ -169,8 +175,7 @@ def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Da
                        predictions=preds)
     vidx = variants["row"].to_numpy()
     chroms = variants["chromosome"].astype(str).to_numpy()
-    perm = (np.random.default_rng(MULTIVARIATE_PERMUTATION_SEED).permutation(len(sample_index))
-            if multivariate else None)
+    perm = multivariate_permutation(len(sample_index)) if multivariate else None
 
     def run():
         genome = genome_from_reader(reader, sample_index, vidx, chroms) if model.needs_genome else None

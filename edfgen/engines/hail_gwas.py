@@ -106,3 +106,61 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
             arrays["effect_allele_frequency"][:, p] = r["__af"].to_numpy(dtype=float)
             n[:, p] = int(mask.sum())
     return AssociationResult(n=n, **arrays)
+
+
+def _contig_of(hl, mt, chromosome: str) -> str | None:
+    """Hail's contig name (``chr1`` in GRCh38, ``1`` in GRCh37) of the output chromosome ``chromosome``."""
+    rg = mt.locus.dtype.reference_genome
+    for contig in rg.contigs:
+        name = contig[3:] if contig.startswith("chr") else contig
+        if (name if name != "M" else "MT") == chromosome:
+            return contig
+    return None
+
+
+def hail_model_pass(hl, mt, used_ids: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, *,
+                    binary: bool, logistic_test: str, loco=None, permutation: np.ndarray | None = None):
+    """``--model ridge-loco`` step 2 and the ``--multivariate`` permuted pass on Hail:
+    ``(AssociationResult, permuted AssociationResult or None)`` over the rows of ``mt`` (``variants``, in the
+    MatrixTable's order).
+
+    ``loco`` (:class:`edfgen.kernels.ridge.LocoPredictions` of ``used_ids``, from the fast engine's step 1 or
+    ``--loco-predictions``): the variants of each chromosome are tested, in one Hail pass restricted to that
+    chromosome (``hl.filter_intervals``), against ``Y - loco(chromosome)`` (REGENIE step 2, the fast engine's
+    :class:`edfgen.kernels.models.RidgeLocoModel`). Linear only: Hail's ``logistic_regression_rows`` takes no
+    offset.
+
+    ``permutation`` (an order of the samples, :data:`edfgen.engines.gwas_stream.MULTIVARIATE_PERMUTATION_SEED`):
+    the fast engine tests sample ``i``'s phenotypes and covariates against sample ``permutation[i]``'s
+    genotypes; here the phenotypes and covariates are permuted instead (sample ``k`` gets those of
+    ``argsort(permutation)[k]``), the same regressions.
+    """
+    if loco is not None and binary:
+        raise ValueError("hail_model_pass: ridge-loco on Hail is linear (Hail's logistic regression has no offset)")
+
+    def one(m, Yx, Cx) -> AssociationResult:
+        return hail_logistic(hl, m, used_ids, Yx, Cx, logistic_test) if binary else hail_linear(hl, m, used_ids, Yx, Cx)
+
+    def run(Yx, Cx, order) -> AssociationResult:
+        if loco is None:
+            return one(mt, Yx[order], Cx[order])
+        chroms = variants["chromosome"].astype(str).to_numpy()
+        M, P = len(variants), Y.shape[1]
+        out = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+        out["n"] = np.zeros((M, P), dtype=np.int64)
+        for chrom in dict.fromkeys(chroms):
+            rows = np.flatnonzero(chroms == chrom)
+            contig = _contig_of(hl, mt, chrom)
+            sub = (hl.filter_intervals(mt, [hl.parse_locus_interval(contig, reference_genome=mt.locus.dtype.reference_genome)])
+                   if contig is not None else mt.filter_rows(mt.locus.contig.replace("^chr", "") == chrom))
+            r = one(sub, (Yx - loco.loco(chrom))[order], Cx[order])
+            if len(r.beta) != len(rows):
+                raise ValueError(f"hail_model_pass: chromosome {chrom}: {len(r.beta)} rows in Hail, {len(rows)} expected")
+            for k in out:
+                out[k][rows] = getattr(r, k)
+        return AssociationResult(**out)
+
+    ident = np.arange(len(used_ids))
+    res = run(Y, C, ident)
+    permuted = run(Y, C, np.argsort(permutation)) if permutation is not None else None
+    return res, permuted
