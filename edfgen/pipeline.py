@@ -281,22 +281,42 @@ class _Runner:
             return out_dir
         shown = " ".join(f"--{k.replace('_', '-')}" + ("" if isinstance(v, bool) else f" {' '.join(map(str, v)) if isinstance(v, list) else v}")
                          for k, v in wired.items() if v is not False)
-        print(f"[edfgen run] {name}: {command} {shown if len(shown) < 400 else shown[:400] + ' ...'}", file=sys.stderr)
+        print(f"[edfgen run] {name}: started: {command} {shown if len(shown) < 400 else shown[:400] + ' ...'}",
+              file=sys.stderr)
         t0 = time.perf_counter()
         try:
             # the stage's earlier output (what its manifest lists, complete or in progress after a crash)
             # is replaced; anything else in the folder makes the stage refuse (no --force on the user's behalf)
             remove_outputs(manifest.parent, command=command, name=manifest.name, option=f"{name}:")
-            run_command(dataclasses.replace(options, **wiring))
+            result = run_command(dataclasses.replace(options, **wiring))
         except EdfgenError as exc:
             exc.args = (f"stage {name}: {exc}",)
             raise
         dt = time.perf_counter() - t0
+        counts = result_counts(result)
+        print(f"[edfgen run] {name}: done in {dt:.1f} s" + (f" ({counts})" if counts else ""), file=sys.stderr)
         self.state[name] = {"key": key, "command": command, "options": tuned, "wiring": wired,
                             "seconds": round(dt, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         self._write_state()
         self.records.append(StageRecord(name, "ran", dt, out_dir))
         return out_dir
+
+
+def result_counts(result: Any) -> str:
+    """The counts of a command's result for the stage's finish line: its ``n_*`` integers and the
+    number of its ``phenotypes`` (``n_participants=5000, n_edfs=128, phenotypes=128``)."""
+    if not dataclasses.is_dataclass(result):
+        return ""
+    parts = []
+    for f in dataclasses.fields(result):
+        v = getattr(result, f.name, None)
+        if f.name.startswith("n_") and isinstance(v, int) and not isinstance(v, bool):
+            parts.append(f"{f.name[2:]}={v}")
+        elif f.name in ("phenotypes", "clumps", "loci") and hasattr(v, "__len__") and not isinstance(v, str):
+            parts.append(f"{f.name}={len(v)}")
+        elif f.name == "samples" and isinstance(getattr(v, "used", None), int):
+            parts.append(f"samples={v.used}")
+    return ", ".join(parts[:6])
 
 
 def _split_halves(ids, seed: int = 0):

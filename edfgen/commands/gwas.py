@@ -280,6 +280,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         raise InputError(f"only {len(overlap)} samples are shared by genotypes ({source.label}), phenotypes ({pheno}) "
                          f"and covariates ({covar}) with complete values (need >= {MIN_SAMPLES}); "
                          f"are the IID columns the same ids?")
+    _warn_overlap(len(set(geno_ids) & has_pheno), len(overlap), pheno, covar)
     t1 = time.perf_counter()
 
     def design_for(ids):
@@ -392,7 +393,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             t3 = time.perf_counter() - pass_timings.get("export", 0.0)
         counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
                               complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
-        log.info(counts.describe())
+        log.debug(counts.describe())
         man.parameters["covariates"] = cov_names
         qc_df = qc_table(steps)
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
@@ -403,6 +404,14 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          variants_tested=int(n_tested), timings_s={k: round(v, 3) for k, v in timings.items()})
     return GwasResult(out_dir=str(out_dir), phenotypes=names, summary=summary, qc=qc_df, samples=counts,
                       engine=engine, timings=timings)
+
+
+def _warn_overlap(with_pheno: int, overlap: int, pheno, covar) -> None:
+    """WARNING when the covariates cut more than 5% of the genotyped samples that have a phenotype."""
+    if with_pheno and overlap < 0.95 * with_pheno:
+        log.warning("covariates (%s) complete for only %d of the %d genotyped samples with a phenotype in %s: "
+                    "the GWAS uses %d (%.0f%% dropped)", covar, overlap, with_pheno, pheno, overlap,
+                    100 * (1 - overlap / with_pheno))
 
 
 def _drop_constant_indicators(C: np.ndarray, names: list[str]):

@@ -435,12 +435,18 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                              "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
         sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
         if sel.empty:
-            log.warning("%s: no instruments (p < %s%s)", f, settings.p_threshold,
-                        ", in the instrument list" if inst is not None else "")
+            why = [f"p < {settings.p_threshold:g}"] if settings.p_threshold is not None else []
+            why += [f"in the instrument list {Path(str(instruments)).name}"] if inst is not None else []
+            log.debug("%s: no instruments (%s)", f, ", ".join(why) or "no variants")
         exposures.append((name, f, sel, _cases(df), _user_r2(sel)))
+    n_empty = sum(e[2].empty for e in exposures)
+    if 0 < n_empty < len(exposures):
+        log.info("%d of %d exposures have no instruments (-v lists them)", n_empty, len(exposures))
     if all(e[2].empty for e in exposures):
-        raise InputError(f"--exposure {exposure}: no instruments selected in any file "
-                         f"(p-threshold {settings.p_threshold}, instruments {instruments})")
+        names = ", ".join(str(x) for x in (exposure if isinstance(exposure, (list, tuple)) else [exposure]))
+        raise InputError(f"--exposure {names}: no instruments selected in any file (" + ", ".join(
+            ([f"--p-threshold {settings.p_threshold:g}"] if settings.p_threshold is not None else [])
+            + ([f"--instruments {instruments}"] if instruments else [])) + ")")
     wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
 
     harmonised, tables = [], PairTables()

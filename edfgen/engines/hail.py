@@ -110,7 +110,7 @@ def init_hail(settings: HailSettings | None = None):
     tmp_dir = settings.tmp_dir or default_tmp_dir()
     os.makedirs(tmp_dir, exist_ok=True) if "://" not in tmp_dir else None
     log_path = settings.log_path or os.path.join(tmp_dir, "hail.log")
-    log.info("starting Hail (master=%s, tmp_dir=%s, log=%s)", master, tmp_dir, log_path)
+    log.debug("starting Hail (master=%s, tmp_dir=%s, log=%s)", master, tmp_dir, log_path)
     hl.init(master=master, tmp_dir=tmp_dir, local_tmpdir=tmp_dir if "://" not in tmp_dir else None,
             log=log_path, quiet=True, spark_conf=spark_conf, idempotent=True)
     hl.default_reference("GRCh38")
