@@ -73,6 +73,8 @@ from edfgen.commands.gwas import GwasOptions
 from edfgen.commands.interpret import InterpretOptions
 from edfgen.commands.mr import MROptions
 from edfgen.commands.options import CommandOptions, force_opt, opt, seed_opt
+from edfgen.commands.pca import PcaOptions
+from edfgen.commands import study_inputs as si
 from edfgen.commands.simulate import SimulateOptions
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
 from edfgen.formats.manifest import (MANIFEST, Manifest, _jsonable, input_digest, memoised_digests, read_manifest,
@@ -84,8 +86,8 @@ log = logging.getLogger(__name__)
 STATE_FILE = "pipeline_state.json"
 
 #: [run] key -> its type
-RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool}
-INPUT_KEYS = {"ecg", "bfile", "covar", "biomarkers", "outcomes", "catalog", "genes", "truth", "id_map"}
+RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool, "pca": bool}
+INPUT_KEYS = si.INPUT_KEYS
 #: the genotype formats other than the PLINK fileset of [inputs] bfile (the pipeline reads that one only)
 _OTHER_GENOTYPES = frozenset({"pfile", "bgen", "sample", "vcf", "vcf_field", "mt"})
 _GWAS_WIRING = frozenset({"bfile", "pheno", "covar", "out", "force", "binary"}) | _OTHER_GENOTYPES
@@ -96,9 +98,11 @@ STAGE_SECTIONS: dict[str, tuple[type[CommandOptions], frozenset[str]]] = {
     "interpret": (InterpretOptions, frozenset({"edf", "biomarkers", "covar", "out", "force"})),
     "gwas": (GwasOptions, _GWAS_WIRING),
     "gwas_outcomes": (GwasOptions, _GWAS_WIRING),
+    "pca": (PcaOptions, frozenset({"out", "force"}) | _OTHER_GENOTYPES | {"bfile"}),
     "clump": (ClumpOptions, frozenset({"sumstats", "more_sumstats", "bfile", "out", "force"}) | _OTHER_GENOTYPES),
     "annotate": (AnnotateOptions, frozenset({"loci", "catalog", "genes", "out", "force"})),
-    "mr": (MROptions, frozenset({"exposure", "outcome", "out", "force", "instruments", "bfile"}) | _OTHER_GENOTYPES),
+    "mr": (MROptions, frozenset({"exposure", "outcome", "out", "force", "instruments", "bfile", "case_counts"})
+           | _OTHER_GENOTYPES),
 }
 
 
@@ -148,6 +152,9 @@ class PipelineConfig:
     stages: dict[str, CommandOptions]
     two_sample_split: bool = False
     biomarker_gwas: bool = False
+    pca: bool | None = None            # None: when the covariates hold no PC columns
+    mr_outcomes: list = field(default_factory=list)   # [mr] outcomes (study_inputs.Outcome)
+    genotype_files: list = field(default_factory=list)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -191,33 +198,36 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
             raise ConfigError(f"{where}: [run] {key}: expected {what}, got {run[key]!r}")
     if not run["out"].strip():
         raise ConfigError(f"{where}: [run] out: empty path")
-    inputs_raw = _table(where, "inputs", raw.get("inputs", {}))
-    bad = set(inputs_raw) - INPUT_KEYS
-    if bad:
-        raise ConfigError(f"{where}: [inputs] unknown key(s) {sorted(bad)} (known: {sorted(INPUT_KEYS)})")
-    for k, v in inputs_raw.items():
-        if not isinstance(v, str) or not v.strip():
-            raise ConfigError(f"{where}: [inputs] {k}: expected a path (a string), got {v!r}")
-    inputs = {k: (base / Path(v).expanduser()).resolve() for k, v in inputs_raw.items()}
+    inputs = si.parse_inputs(_table(where, "inputs", raw.get("inputs", {})), base=base, where=where)
+    mr_section = dict(_table(where, "mr", raw.get("mr", {})))
+    outcomes = si.mr_outcomes(mr_section, base=base, where=where)
     stages: dict[str, CommandOptions] = {}
     for name, (cls, wiring) in STAGE_SECTIONS.items():   # every value checked now, before any work
-        if name in raw or name != "simulate":
-            stages[name] = cls.from_mapping(name, _table(where, name, raw.get(name, {})), base=base, wiring=wiring)
+        if name in raw or name not in ("simulate",):
+            section = mr_section if name == "mr" else _table(where, name, raw.get(name, {}))
+            stages[name] = cls.from_mapping(name, section, base=base, wiring=wiring)
+    si.filter_conflicts(inputs, raw, ["gwas", "gwas_outcomes", "clump", "pca"], where)
     simulating = "simulate" in raw
-    for req in ("ecg", "bfile", "covar"):
+    for req in ("ecg", "covar"):
         if req not in inputs and not simulating:
-            raise ConfigError(f"{where}: [inputs] {req} is required (or add a [simulate] section)")
+            raise ConfigError(f"{where}: [inputs] {'covariates' if req == 'covar' else req} is required "
+                              "(or add a [simulate] section)")
+    genotype_files: list[Path] = []
     if not simulating:
+        if si.genotype_kind(inputs) is None:
+            raise ConfigError(f"{where}: [inputs] give the genotypes: bfile, pfile, bgen (+ sample) or vcf "
+                              "(or add a [simulate] section)")
         for k, p in inputs.items():
-            if k == "bfile":
-                if not Path(str(p) + ".bed").exists():
-                    raise InputError(f"{where}: [inputs] bfile {p}.bed not found")
-            elif not p.exists():
+            if k in si.PATH_KEYS and k not in ("bfile", "pfile", "vcf") and not p.exists():
                 raise InputError(f"{where}: [inputs] {k} {p} not found")
+        genotype_files = si.check_genotypes(inputs, where)
+    if run.get("pca") and not (simulating or "covar" in inputs):
+        raise ConfigError(f"{where}: [run] pca = true needs [inputs] covariates")
     out = Path(run["out"]).expanduser()
     out = out if out.is_absolute() else (base / out).resolve()
     return PipelineConfig(out=out, inputs=inputs, stages=stages, two_sample_split=run.get("two_sample_split", False),
-                          biomarker_gwas=run.get("biomarker_gwas", False), source=source, raw=raw)
+                          biomarker_gwas=run.get("biomarker_gwas", False), pca=run.get("pca", "pca" in raw or None),
+                          mr_outcomes=outcomes, genotype_files=genotype_files, source=source, raw=raw)
 
 
 @dataclass(frozen=True)
@@ -279,7 +289,9 @@ class _Runner:
             log.info("stage %s: up to date, skipped", name)
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
             return out_dir
-        shown = " ".join(f"--{k.replace('_', '-')}" + ("" if isinstance(v, bool) else f" {' '.join(map(str, v)) if isinstance(v, list) else v}")
+        cli_names = {f.name: (f.metadata.get("cli") or (f"--{f.name.replace('_', '-')}",))[0]
+                     for f in dataclasses.fields(options)}
+        shown = " ".join(cli_names.get(k, f"--{k.replace('_', '-')}") + ("" if isinstance(v, bool) else f" {' '.join(map(str, v)) if isinstance(v, list) else v}")
                          for k, v in wired.items() if v is not False)
         print(f"[edfgen run] {name}: started: {command} {shown if len(shown) < 400 else shown[:400] + ' ...'}",
               file=sys.stderr)
@@ -381,8 +393,9 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                     "truth": cohort / "truth.json"}
         for k, v in defaults.items():
             inputs.setdefault(k, v)
-    bfile = inputs["bfile"]
-    bed_inputs = [Path(f"{bfile}.bed"), Path(f"{bfile}.bim"), Path(f"{bfile}.fam")]
+    geno = si.genotype_wiring(inputs)
+    bfile = inputs.get("bfile")
+    bed_inputs = list(cfg.genotype_files) or [Path(f"{bfile}.bed"), Path(f"{bfile}.bim"), Path(f"{bfile}.fam")]
 
     # 1. EDFs from the frozen encoder
     edfs = out / "extract" / "edfs.tsv"
@@ -411,9 +424,24 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
             o = read_table(outcome_pheno, id_column="IID")
             outcome_pheno = _write_if_changed(o[~o["IID"].isin(half_a)], split_dir / "outcomes.half_b.tsv")
 
+    # 3a. genotype PCs for the GWAS covariates ([pca]; by default when the covariates hold none)
+    covar, extra_covs = inputs["covar"], {}
+    if cfg.pca or (cfg.pca is None and not si.has_pcs(covar)):
+        # (PCA and the LD panel take no --min-info: it filters association results)
+        r.stage("pca", "pca", {**{k: v for k, v in geno.items() if k != "min_info"}, "out": out / "pca"},
+                bed_inputs, out / "pca")
+        (out / "covariates").mkdir(exist_ok=True)
+        merged, pc_names = si.covariates_with_pcs(covar, out / "pca" / "pcs.tsv")
+        covar = _write_if_changed(merged, out / "covariates" / "covariates_pcs.tsv")
+        for section in ("gwas", "gwas_outcomes"):
+            chosen = st[section].covar_cols
+            if chosen:
+                extra_covs[section] = {"covar_cols": tuple(chosen) + tuple(c for c in pc_names if c not in chosen)}
+
     def gwas(name: str, section: str, pheno: Path, binary: bool) -> None:
-        w = {"bfile": bfile, "pheno": pheno, "covar": inputs["covar"], "out": out / name, "binary": binary}
-        r.stage(name, section, w, bed_inputs + [pheno, inputs["covar"]], out / name)
+        w = {**geno, "pheno": pheno, "covar": covar, "out": out / name, "binary": binary,
+             **extra_covs.get(section, {})}
+        r.stage(name, section, w, bed_inputs + [pheno, covar], out / name)
 
     gwas("gwas", "gwas", exposure_pheno, False)
     if outcome_pheno is not None:
@@ -433,7 +461,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
             sumstats = expand_sumstats([gwas_dir])
         except InputError:
             raise StageError(f"stage {name}: {gwas_dir} holds no summary statistics (*.tsv.gz)") from None
-        w = {"sumstats": sumstats, "bfile": bfile, "out": out / name}
+        w = {"sumstats": sumstats, **{k: v for k, v in geno.items() if k != "min_info"}, "out": out / name}
         return r.stage(name, "clump", w, [gwas_dir] + bed_inputs, out / name)
 
     clump_dir = clump("clump", out / "gwas")
@@ -452,15 +480,19 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         files["annotated_loci"] = annotated
 
     # 6. Mendelian randomization: EDFs (instruments = clumped index variants) -> diseases
-    if (out / "gwas_outcomes").exists():
+    outcome_paths = ([out / "gwas_outcomes"] if (out / "gwas_outcomes").exists() else []) + [
+        o.path for o in cfg.mr_outcomes]
+    if outcome_paths:
+        counts = tuple(c for c in (o.case_counts() for o in cfg.mr_outcomes) if c)
+
         def mr(name: str, gwas_dir: Path, clumps: Path) -> Path | None:
             if len(read_table(clumps)) == 0:
                 log.warning("stage %s: no index variants in %s, so no instruments: MR skipped", name, clumps)
                 r.records.append(StageRecord(name, "no-instruments", 0.0, out / name))
                 return None
-            w = {"exposure": (gwas_dir,), "outcome": (out / "gwas_outcomes",), "instruments": clumps, "out": out / name}
-            return r.stage(name, "mr", w,
-                           [gwas_dir, out / "gwas_outcomes", clumps], out / name)
+            w = {"exposure": (gwas_dir,), "outcome": tuple(outcome_paths), "instruments": clumps, "out": out / name,
+                 **({"case_counts": counts} if counts else {})}
+            return r.stage(name, "mr", w, [gwas_dir, *outcome_paths, clumps], out / name)
 
         mr_dir = mr("mr", out / "gwas", files["clumps"])
         if mr_dir is not None:
@@ -501,7 +533,7 @@ STAGE_OPTIONS: dict[str, dict] = {
 def demo_config(*, n: int, seed: int) -> dict:
     """The demo's pipeline configuration: simulate, then every stage; the two-sample split makes MR's
     exposure and outcome GWAS use disjoint halves of the cohort."""
-    return {"run": {"out": ".", "two_sample_split": True, "biomarker_gwas": True},
+    return {"run": {"out": ".", "two_sample_split": True, "biomarker_gwas": True, "pca": False},
             "inputs": {"catalog": str(packaged_catalog())},
             "simulate": {"n": n, "seed": seed},
             **STAGE_OPTIONS}

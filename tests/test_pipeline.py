@@ -33,7 +33,7 @@ def test_load_config__missing_required_inputs(tmp_path):
         config_from_dict({"simulate": {}}, base=tmp_path)
     with pytest.raises(ConfigError, match=r"\[inputs\] ecg is required"):
         config_from_dict({"run": {"out": "o"}}, base=tmp_path)
-    with pytest.raises(InputError, match=r"bfile .*missing.bed not found"):
+    with pytest.raises(InputError, match=r"bfile .*missing.bed:? (file )?not found"):
         config_from_dict({"run": {"out": "o"}, "inputs": {"ecg": ".", "covar": ".", "bfile": "missing"}}, base=tmp_path)
 
 

@@ -320,12 +320,16 @@ def _cases(df: pd.DataFrame) -> tuple | None:
     c = next((cols[x] for x in _CASE_COLS if x in cols), None)
     if c is None:
         return None
-    ncase = float(pd.to_numeric(df[c], errors="coerce").median())
+    def median(col) -> float:  # NaN for a column without numbers (numpy warns on the median of nothing)
+        v = pd.to_numeric(df[col], errors="coerce").dropna()
+        return float(v.median()) if len(v) else float("nan")
+
+    ncase = median(c)
     d = next((cols[x] for x in _CONTROL_COLS if x in cols), None)
     if d is not None:
-        nctrl = float(pd.to_numeric(df[d], errors="coerce").median())
+        nctrl = median(d)
     elif "n" in df.columns:
-        nctrl = float(pd.to_numeric(df["n"], errors="coerce").median()) - ncase
+        nctrl = median("n") - ncase
     else:
         return None
     return (ncase, nctrl) if np.isfinite(ncase) and np.isfinite(nctrl) and ncase > 0 and nctrl > 0 else None
@@ -358,7 +362,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
            settings: MRSettings = MRSettings(), instruments: PathLike | None = None, reverse: bool = False,
            ld_bfile=None,
            proxies: bool | None = None, clump: bool = False, plots: bool = True, max_plots: int = 20,
-           force: bool = False, columns: dict[str, str] | None = None) -> MRRun:
+           force: bool = False, columns: dict[str, str] | None = None,
+           case_counts: dict[str, tuple[float, float]] | None = None) -> MRRun:
     """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
 
     Parameters
@@ -388,6 +393,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         ``ld_bfile`` at ``settings.p_threshold`` (:mod:`edfgen.kernels.clump`).
     plots, max_plots
         Write PNG plots for at most ``max_plots`` pairs (smallest IVW p first).
+    case_counts
+        ``{outcome file: (cases, controls)}`` for files without ``n_cases``/``n_controls`` columns.
     columns
         ``--columns``: ``{input column: GWAS-SSF column}`` for files in a layout that is not recognised
         (:func:`edfgen.formats.sumstats.parse_column_option`); applied to every file that has the column.
@@ -455,7 +462,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
         for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
             odf = load_phenotype(ofs, columns)
-            ocases, or2 = _cases(odf), _user_r2(odf)
+            given = [(case_counts or {}).get(str(Path(f).resolve())) for f in ofs]
+            ocases, or2 = next((c for c in given if c), None) or _cases(odf), _user_r2(odf)
             overlap = odf["variant_id"].isin(wanted)
             prox = None
             if proxies:
@@ -554,6 +562,8 @@ class MROptions(GenotypeOptions):
                               "beta=,se=,p= (or log10p=), ea=,oa=,snp=,eaf=,n=,chr=,pos=, or=,ci_lower=,ci_upper= "
                               "(odds ratios are converted to log-OR and SE). Applied to every --exposure/--outcome "
                               "file that has the column.")
+    case_counts: tuple[str, ...] = opt((), "Cases and controls of a binary outcome file without n_cases/n_controls "
+                                       "columns (FinnGen), as FILE=CASES,CONTROLS; repeatable.", multiple=True)
     plots: bool = opt(True, None, secondary="--no-plots")
     max_plots: int = opt(20, "Plot at most this many pairs (most significant first).", range=(0, None))
     seed: int = seed_opt()
@@ -571,4 +581,16 @@ def run(o: MROptions):
     return run_mr(list(o.exposure), list(o.outcome), o.out, settings=settings, instruments=o.instruments,
                   reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
                   proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,
-                  columns=parse_column_option(o.columns) or None)
+                  columns=parse_column_option(o.columns) or None, case_counts=parse_case_counts(o.case_counts))
+
+
+def parse_case_counts(values) -> dict[str, tuple[float, float]]:
+    """``--case-counts FILE=CASES,CONTROLS`` -> ``{resolved file: (cases, controls)}``."""
+    out = {}
+    for v in values or ():
+        f, _, nums = str(v).rpartition("=")
+        parts = nums.split(",")
+        if not f or len(parts) != 2 or not all(x.strip().isdigit() and int(x) > 0 for x in parts):
+            raise InputError(f"--case-counts {v}: expected FILE=CASES,CONTROLS (positive whole numbers)")
+        out[str(Path(f).resolve())] = (float(parts[0]), float(parts[1]))
+    return out

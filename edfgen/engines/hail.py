@@ -188,13 +188,15 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
                     if read_oxford_sample(smp)["IID"].tolist() != first:
                         raise InputError(f"--sample {smp}: other samples than {pairs[0][1]}; per-chromosome BGENs "
                                          "must list the same samples in the same order")
+            from hailtop import fs as hfs  # (hl.hadoop_exists is deprecated)
+
             index_map = {}
             for bgen, _ in pairs:
-                if hl.hadoop_exists(bgen + ".idx2"):  # works for local paths and gs://, hdfs://
+                if hfs.exists(bgen + ".idx2"):  # works for local paths and gs://, hdfs://
                     continue
                 key = hashlib.sha256(f"{source.fingerprint()}:{bgen}".encode()).hexdigest()[:16]
                 idx = os.path.join(tmp_dir or tempfile.gettempdir(), "edfgen-bgen-index", key + ".idx2")
-                if not hl.hadoop_exists(idx):
+                if not hfs.exists(idx):
                     if "://" not in idx:
                         os.makedirs(os.path.dirname(idx), exist_ok=True)
                     hl.index_bgen(bgen, index_file_map={bgen: idx}, reference_genome=rg, contig_recoding=rec)
