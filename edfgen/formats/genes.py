@@ -1,5 +1,10 @@
-"""Genes from a user-supplied GTF or BED file (the nearest gene(s) of each locus:
-:func:`edfgen.kernels.annotate.nearest_genes`).
+"""Genes from a user-supplied GTF or BED file, or the protein-coding genes shipped with edfgen (the
+nearest gene(s) of each locus: :func:`edfgen.kernels.annotate.nearest_genes`).
+
+Shipped (:func:`packaged_genes`): ``edfgen/data/genes_GRCh37.tsv.gz`` (Ensembl 75 = GENCODE 19) and
+``genes_GRCh38.tsv.gz`` (Ensembl 107 = GENCODE 41), protein-coding genes only, built by
+``scripts/build_gene_table.py``; a TSV with the header ``chromosome start end gene strand`` (1-based,
+inclusive), which :func:`read_genes` also reads from a user's file.
 
 GTF (GENCODE/Ensembl; ``gene`` features, name from ``gene_name`` else ``gene_id``; 1-based,
 inclusive) or BED (``chrom, start, end, name[, score, strand]``; 0-based half-open, converted to
@@ -18,6 +23,15 @@ import pandas as pd
 from edfgen.exceptions import InputError
 
 GENE_COLUMNS = ["chromosome", "start", "end", "gene", "strand"]
+
+
+def packaged_genes(reference_genome: str) -> Path:
+    """The shipped protein-coding gene table of ``reference_genome`` (``GRCh37`` or ``GRCh38``)."""
+    from importlib import resources
+
+    if reference_genome not in ("GRCh37", "GRCh38"):
+        raise InputError(f"no shipped gene table for {reference_genome!r} (GRCh37, GRCh38); give --genes")
+    return Path(str(resources.files("edfgen") / "data" / f"genes_{reference_genome}.tsv.gz"))
 
 
 def _open_text(path: Path):
@@ -40,6 +54,10 @@ def read_genes(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"--genes {path}: file not found")
     is_gtf = bool(re.search(r"\.gtf(\.gz)?$", path.name))
+    with _open_text(path) as fh:
+        if fh.readline().rstrip("\n").split("\t") == GENE_COLUMNS:   # the shipped tables' layout
+            genes = pd.read_csv(fh, sep="\t", names=GENE_COLUMNS, dtype={"chromosome": str, "gene": str})
+            return genes.sort_values(["chromosome", "start"]).reset_index(drop=True)
     rows = []
     with _open_text(path) as fh:
         for ln, line in enumerate(fh, 1):
