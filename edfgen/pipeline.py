@@ -206,7 +206,7 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
         if name in raw or name not in ("simulate",):
             section = mr_section if name == "mr" else _table(where, name, raw.get(name, {}))
             stages[name] = cls.from_mapping(name, section, base=base, wiring=wiring)
-    si.filter_conflicts(inputs, raw, ["gwas", "gwas_outcomes", "clump", "pca"], where)
+    si.filter_conflicts(inputs, raw, ["gwas", "gwas_outcomes", "clump", "pca", "annotate"], where)
     simulating = "simulate" in raw
     for req in ("ecg", "covar"):
         if req not in inputs and not simulating:
@@ -474,8 +474,13 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     if "catalog" in inputs:
         annotated = out / "annotate" / "annotated_loci.tsv"
         w_ann = {"loci": files["loci"], "catalog": inputs["catalog"], "out": annotated, "genes": inputs.get("genes")}
+        a = st["annotate"]
+        if bfile is not None and a.ld_bfile is None and not a.sumstats:   # regional plots per locus (report)
+            w_ann.update(ld_bfile=str(bfile), sumstats=(str(out / "gwas"),), regional_plots=a.regional_plots or 30)
+        if "reference_genome" in inputs:
+            w_ann["reference_genome"] = inputs["reference_genome"]
         r.stage("annotate", "annotate", w_ann,
-                [files["loci"], inputs["catalog"], inputs.get("genes")], out / "annotate",
+                [files["loci"], inputs["catalog"], inputs.get("genes"), out / "gwas"], out / "annotate",
                 manifest=Path(f"{annotated}.manifest.json"))
         files["annotated_loci"] = annotated
 
@@ -500,14 +505,28 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         if cfg.biomarker_gwas and (out / "clump_biomarkers").exists():
             mr("mr_biomarkers", out / "gwas_biomarkers", out / "clump_biomarkers" / "clumps.tsv")
 
-    for key in ("loci", "mr_results"):
+    from edfgen.commands.study_loci import catalog_version, study_loci
+
+    if files["loci"].exists():   # the study's loci: lead effects, tracked biomarker, gene, novelty
+        from edfgen.formats.genes import packaged_genes
+
+        build = inputs.get("reference_genome", st["gwas"].reference_genome)
+        write_table(study_loci(files["loci"], out / "gwas", annotated=files.get("annotated_loci"), edfs=edfs,
+                               biomarkers=inputs.get("biomarkers"),
+                               genes=inputs.get("genes") or packaged_genes(build),
+                               catalog_version=catalog_version(inputs.get("catalog"))), out / "loci.tsv")
+    for key in ("mr_results",):
         if key in files and files[key].exists():
             with atomic_path(out / files[key].name) as tmp:
                 shutil.copyfile(files[key], tmp)
     from edfgen.report import write_report
 
     files["report"] = write_report(out, bfile=bfile, biomarkers=inputs.get("biomarkers"),
-                                   outcomes=inputs.get("outcomes"), truth=inputs.get("truth"))
+                                   outcomes=inputs.get("outcomes"), truth=inputs.get("truth"),
+                                   command=" ".join(["edfgen", *sys.argv[1:]]) if sys.argv[1:2] in (["run"], ["demo"])
+                                   else f"edfgen run --config {cfg.source}",
+                                   reference_genome=inputs.get("reference_genome", st["gwas"].reference_genome),
+                                   catalog=catalog_version(inputs.get("catalog")) if "catalog" in inputs else None)
     m = Manifest(command="edfgen run", parameters={"config": cfg.raw, "force": force})
     m.extra["stages"] = [{"name": s.name, "status": s.status, "seconds": round(s.seconds, 2)} for s in r.records]
     m.add_inputs([cfg.source])
