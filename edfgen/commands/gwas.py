@@ -320,12 +320,15 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     planned += ["multivariate.tsv.gz"] if settings.multivariate else []
     model_label = "logistic regression" if settings.binary else "linear regression"
 
+    writers: list[GwasOutputs] = []
+
     def outputs_for(variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, cov_names: list[str]):
         """The streaming writer of this GWAS over ``variants`` (already in output order)."""
-        return GwasOutputs(out_dir, variants, names, list(files), model=model_label,
-                           reference_genome=source.reference_genome, covariates=cov_names, n_covariates=C.shape[1],
-                           cases=_case_counts(Y) if settings.binary else None, plots=settings.plots,
-                           plots_max=settings.plots_max)
+        writers.append(GwasOutputs(out_dir, variants, names, list(files), model=model_label,
+                                   reference_genome=source.reference_genome, covariates=cov_names,
+                                   n_covariates=C.shape[1], cases=_case_counts(Y) if settings.binary else None,
+                                   plots=settings.plots, plots_max=settings.plots_max))
+        return writers[-1]
 
     models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
     stream = dict(binary=settings.binary, missing_genotypes=settings.missing_genotypes, block_size=settings.block_size)
@@ -395,7 +398,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                               complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
         log.debug(counts.describe())
         man.parameters["covariates"] = cov_names
-        qc_df = qc_table(steps)
+        qc_df = qc_table(steps + [w.left_out_step() for w in writers[-1:] if w.cases is not None])
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
         write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")
         timings["export"] = time.perf_counter() - t3
