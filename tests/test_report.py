@@ -253,3 +253,37 @@ def test_report__no_overflowing_table_or_unlabelled_figure_at_1400_and_800_px(ru
     bad.write_text(page.read_text().replace("<body>", f"<body><figure><img alt='' src='x.png'></figure>{wide}", 1))
     got = _layout(exe, bad, width, tmp_path / "profile")
     assert got["unlabelled"] and "column_0_with_a_long_name" in got["over"] and got["page"] > got["window"]
+
+
+def test_mr_plots__binary_outcomes_on_the_log_odds_scale_with_labelled_axes(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edfgen.plots.mr import forest_plot, leaveoneout_plot, scatter_plot
+
+    figs = []
+    real_close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (figs.append(fig), real_close(fig))[1])
+    h = pd.DataFrame({"exposure": "edf_071", "outcome": "AF", "SNP": ["rs1", "rs2", "rs3"], "mr_keep": True,
+                      "beta.exposure": [0.2, -0.3, 0.25], "se.exposure": 0.02, "beta.outcome": [0.1, -0.12, 0.11],
+                      "se.outcome": 0.03})
+    res = pd.DataFrame({"method": ["Inverse variance weighted"], "b": [0.45]})
+    single = pd.DataFrame({"exposure": "edf_071", "outcome": "AF", "SNP": ["rs1", "rs2", "All - IVW"],
+                           "method": ["Wald ratio", "Wald ratio", "Inverse variance weighted"],
+                           "b": [0.5, 0.4, 0.45], "se": [0.1, 0.1, 0.07]})
+    loo = pd.DataFrame({"exposure": "edf_071", "outcome": "AF", "SNP": ["rs1", "rs2", "All"], "b": [0.4, 0.5, 0.45],
+                        "se": [0.1, 0.1, 0.07], "method": "Inverse variance weighted"})
+    for binary in (True, False):
+        figs.clear()
+        scatter_plot(h, res, tmp_path / "s.png", binary=binary)
+        forest_plot(single, tmp_path / "f.png", binary=binary)
+        leaveoneout_plot(loo, tmp_path / "l.png", binary=binary)
+        s, f, l = (fig.axes[0] for fig in figs[:3])
+        assert s.get_xlabel() == "SNP effect on edf_071 (beta per allele)"
+        assert s.get_ylabel() == f"SNP effect on AF ({'log odds ratio' if binary else 'beta'} per allele)"
+        unit = "log odds ratio of AF per unit of edf_071" if binary else "AF per unit of edf_071"
+        assert f.get_xlabel() == f"MR effect: {unit} (95% CI)" and unit in l.get_xlabel()
+        # the log-odds scale: the plotted estimates are the betas themselves, not exp(beta)
+        assert np.allclose(sorted(np.asarray(f.collections[-1].get_offsets())[:, 0]), [0.4, 0.45, 0.5])

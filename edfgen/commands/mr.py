@@ -456,7 +456,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             + ([f"--instruments {instruments}"] if instruments else [])) + ")")
     wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
 
-    harmonised, tables = [], PairTables()
+    harmonised, tables, binary_outcomes = [], PairTables(), set()
     n_pairs = 0
     # proxies: the panel's variants are read once for all outcomes
     with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
@@ -464,6 +464,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             odf = load_phenotype(ofs, columns)
             given = [(case_counts or {}).get(str(Path(f).resolve())) for f in ofs]
             ocases, or2 = next((c for c in given if c), None) or _cases(odf), _user_r2(odf)
+            binary_outcomes |= {oname} if ocases else set()
             overlap = odf["variant_id"].isin(wanted)
             prox = None
             if proxies:
@@ -512,7 +513,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             for name, df in out.items():
                 write_table(twosamplemr_columns(name, df), out_dir / f"{name}.tsv")
             if plots:
-                written_plots = tuple(plot_pairs(out_dir / "plots", H, out, max_pairs=max_plots))
+                written_plots = tuple(plot_pairs(out_dir / "plots", H, out, max_pairs=max_plots,
+                                                 binary=binary_outcomes))
             man.extra["n_pairs"] = n_pairs
     dt = time.perf_counter() - t0
     return MRRun(out, H, n_pairs, dt, written_plots)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.formats.sumstats.layout import SSF_CHROMOSOME_CODES
 from edfgen.formats.tables import read_table, safe_filename
 
 #: columns of the run's loci.tsv (data_dictionary/study_loci.tsv)
@@ -43,9 +44,14 @@ def _find(path: Path, variant: str, chrom: str, pos: int) -> list:
     if Path(f"{path}.tbi").exists():
         import pysam
 
-        with pysam.TabixFile(str(path)) as tbx:
-            if chrom in tbx.contigs:
-                lines = [ln.split("\t") for ln in tbx.fetch(chrom, max(pos - 1, 0), pos)]
+        quiet = pysam.set_verbosity(0)   # (htslib's notes on index age go to stderr otherwise)
+        try:
+            with pysam.TabixFile(str(path)) as tbx:
+                code = chrom if chrom in tbx.contigs else SSF_CHROMOSOME_CODES.get(chrom, chrom)  # X is 23 in SSF
+                if code in tbx.contigs:
+                    lines = [ln.split("\t") for ln in tbx.fetch(code, max(pos - 1, 0), pos)]
+        finally:
+            pysam.set_verbosity(quiet)
     else:
         df = pd.read_csv(path, sep="\t", dtype=str)
         lines = df[df["variant_id"] == variant].to_numpy().tolist()
