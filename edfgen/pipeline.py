@@ -29,10 +29,11 @@ Configuration (TOML; unknown sections or keys are errors)::
     two_sample_split = false    # exposure GWAS on one half of the samples, outcome GWAS on the other
     biomarker_gwas = false      # also GWAS/clump/MR the biomarker table (truth checks, EDF↔trait comparison)
 
-    [inputs]                    # paths are relative to the TOML file
+    [inputs]                    # paths are relative to the TOML file (edfgen.commands.study_inputs)
     ecg = "cohort/ecg"          # ECG files or a directory (required unless [simulate])
-    bfile = "cohort/genotypes"  # PLINK prefix (required unless [simulate])
-    covar = "cohort/covariates.tsv"
+    bfile = "cohort/genotypes"  # or pfile, vcf, bgen (+ sample, {chr} templates); keep, remove, extract,
+                                # chr, min_info, reference_genome: the genotype filters of every stage
+    covariates = "cohort/covariates.tsv"   # (or covar); without PC columns the pca stage adds PCs
     biomarkers = "cohort/physiology.tsv"   # optional: interpret and biomarker GWAS
     outcomes = "cohort/outcomes.tsv"       # optional: binary disease GWAS for MR
     catalog = "gwas_catalog.tsv"           # optional: novelty (annotate)
@@ -42,11 +43,12 @@ Configuration (TOML; unknown sections or keys are errors)::
     [simulate]   # optional: make the cohort first (options of `edfgen simulate`)
     [extract]    # options of `edfgen extract`
     [interpret]  # options of `edfgen interpret`
+    [pca]        # options of `edfgen pca` (k = 10); [run] pca = true|false overrides the default
     [gwas]       # options of `edfgen gwas`, for EDFs (and biomarkers)
     [gwas_outcomes]  # options of `edfgen gwas --binary` for the outcomes
     [clump]      # options of `edfgen clump`
     [annotate]   # options of `edfgen annotate`
-    [mr]         # options of `edfgen mr`
+    [mr]         # options of `edfgen mr`; outcomes = [{path = "...", n_cases = 1, n_controls = 2}, ...]
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ from edfgen.commands.mr import MROptions
 from edfgen.commands.options import CommandOptions, force_opt, opt, seed_opt
 from edfgen.commands.pca import PcaOptions
 from edfgen.commands import study_inputs as si
+from edfgen.commands.study_inputs import result_counts
 from edfgen.commands.simulate import SimulateOptions
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
 from edfgen.formats.manifest import (MANIFEST, Manifest, _jsonable, input_digest, memoised_digests, read_manifest,
@@ -312,23 +315,6 @@ class _Runner:
         self._write_state()
         self.records.append(StageRecord(name, "ran", dt, out_dir))
         return out_dir
-
-
-def result_counts(result: Any) -> str:
-    """The counts of a command's result for the stage's finish line: its ``n_*`` integers and the
-    number of its ``phenotypes`` (``n_participants=5000, n_edfs=128, phenotypes=128``)."""
-    if not dataclasses.is_dataclass(result):
-        return ""
-    parts = []
-    for f in dataclasses.fields(result):
-        v = getattr(result, f.name, None)
-        if f.name.startswith("n_") and isinstance(v, int) and not isinstance(v, bool):
-            parts.append(f"{f.name[2:]}={v}")
-        elif f.name in ("phenotypes", "clumps", "loci") and hasattr(v, "__len__") and not isinstance(v, str):
-            parts.append(f"{f.name}={len(v)}")
-        elif f.name == "samples" and isinstance(getattr(v, "used", None), int):
-            parts.append(f"samples={v.used}")
-    return ", ".join(parts[:6])
 
 
 def _split_halves(ids, seed: int = 0):

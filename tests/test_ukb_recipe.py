@@ -83,6 +83,7 @@ def make_ukb_fixture(root: Path, cohort: Path, chromosomes=(1, 2)) -> None:
     _finngen(work / "g", out["GSVT"].to_numpy(float), root / "finngen" / "finngen_R10_I9_AF.gz")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not have("plink2"), reason="plink2 writes the fixture's BGEN files")
 def test_ukb_recipe__end_to_end_on_a_ukb_shaped_fixture(tmp_path, hail_context):
     from edfgen.pipeline import load_config, run_pipeline
@@ -94,7 +95,7 @@ def test_ukb_recipe__end_to_end_on_a_ukb_shaped_fixture(tmp_path, hail_context):
     text = (ROOT / "examples" / "ukb.toml").read_text()
     # the fixture: 2 chromosomes, the tiny encoder, loose clumping so that a small cohort has instruments
     for old, new in (('chr = "1-22"', 'chr = "1-2"'), ('checkpoint = "small"', 'checkpoint = "tiny"'),
-                     ("[clump]\n", "[clump]\np1 = 1e-3\np2 = 1e-2\n")):
+                     ("[clump]\n", "[clump]\np1 = 1e-3\np2 = 1e-2\n"), ("[mr]\n", "[mr]\nnboot = 100\npresso_sims = 0\n")):
         assert old in text
         text = text.replace(old, new)
     (tmp_path / "ukb.toml").write_text(text)

@@ -16,6 +16,7 @@ by default when the covariate table holds no ``PC<k>`` columns.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,3 +175,20 @@ def mr_outcomes(section: dict[str, Any], *, base: Path, where: str) -> list[Outc
             raise InputError(f"{where}: [mr] outcomes entry {i}: {p} not found")
         out.append(Outcome(p, *counts))
     return out
+
+
+def result_counts(result: Any) -> str:
+    """The counts of a command's result for the stage's finish line: its ``n_*`` integers and the
+    number of its ``phenotypes`` (``n_participants=5000, n_edfs=128, phenotypes=128``)."""
+    if not dataclasses.is_dataclass(result):
+        return ""
+    parts = []
+    for f in dataclasses.fields(result):
+        v = getattr(result, f.name, None)
+        if f.name.startswith("n_") and isinstance(v, int) and not isinstance(v, bool):
+            parts.append(f"{f.name[2:]}={v}")
+        elif f.name in ("phenotypes", "clumps", "loci") and hasattr(v, "__len__") and not isinstance(v, str):
+            parts.append(f"{f.name}={len(v)}")
+        elif f.name == "samples" and isinstance(getattr(v, "used", None), int):
+            parts.append(f"samples={v.used}")
+    return ", ".join(parts[:6])
