@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.edfgen-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup java-check clean bench
+.PHONY: demo test setup java-check clean bench notebooks
 
 setup: $(STAMP) java-check
 
@@ -24,6 +24,11 @@ java-check:
 
 demo: setup
 	$(VENV)/bin/edfgen demo --out edfgen-demo
+
+# the notebooks extra (jupyterlab, pandas-plink) into the venv, then `jupyter lab notebooks/`
+notebooks: setup
+	$(PY) -m pip install --quiet -e '.[notebooks]'
+	@echo "open them with: EDFGEN_OUT=edfgen-demo $(VENV)/bin/jupyter lab notebooks/"
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

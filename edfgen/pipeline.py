@@ -29,10 +29,11 @@ Configuration (TOML; unknown sections or keys are errors)::
     two_sample_split = false    # exposure GWAS on one half of the samples, outcome GWAS on the other
     biomarker_gwas = false      # also GWAS/clump/MR the biomarker table (truth checks, EDF↔trait comparison)
 
-    [inputs]                    # paths are relative to the TOML file
+    [inputs]                    # paths are relative to the TOML file (edfgen.commands.study_inputs)
     ecg = "cohort/ecg"          # ECG files or a directory (required unless [simulate])
-    bfile = "cohort/genotypes"  # PLINK prefix (required unless [simulate])
-    covar = "cohort/covariates.tsv"
+    bfile = "cohort/genotypes"  # or pfile, vcf, bgen (+ sample, {chr} templates); keep, remove, extract,
+                                # chr, min_info, reference_genome: the genotype filters of every stage
+    covariates = "cohort/covariates.tsv"   # (or covar); without PC columns the pca stage adds PCs
     biomarkers = "cohort/physiology.tsv"   # optional: interpret and biomarker GWAS
     outcomes = "cohort/outcomes.tsv"       # optional: binary disease GWAS for MR
     catalog = "gwas_catalog.tsv"           # optional: novelty (annotate)
@@ -42,11 +43,12 @@ Configuration (TOML; unknown sections or keys are errors)::
     [simulate]   # optional: make the cohort first (options of `edfgen simulate`)
     [extract]    # options of `edfgen extract`
     [interpret]  # options of `edfgen interpret`
+    [pca]        # options of `edfgen pca` (k = 10); [run] pca = true|false overrides the default
     [gwas]       # options of `edfgen gwas`, for EDFs (and biomarkers)
     [gwas_outcomes]  # options of `edfgen gwas --binary` for the outcomes
     [clump]      # options of `edfgen clump`
     [annotate]   # options of `edfgen annotate`
-    [mr]         # options of `edfgen mr`
+    [mr]         # options of `edfgen mr`; outcomes = [{path = "...", n_cases = 1, n_controls = 2}, ...]
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ from edfgen.commands.gwas import GwasOptions
 from edfgen.commands.interpret import InterpretOptions
 from edfgen.commands.mr import MROptions
 from edfgen.commands.options import CommandOptions, force_opt, opt, seed_opt
+from edfgen.commands.pca import PcaOptions
+from edfgen.commands import study_inputs as si
+from edfgen.commands.study_inputs import result_counts
 from edfgen.commands.simulate import SimulateOptions
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
 from edfgen.formats.lock import folder_lock
@@ -85,8 +90,8 @@ log = logging.getLogger(__name__)
 STATE_FILE = "pipeline_state.json"
 
 #: [run] key -> its type
-RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool}
-INPUT_KEYS = {"ecg", "bfile", "covar", "biomarkers", "outcomes", "catalog", "genes", "truth", "id_map"}
+RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool, "pca": bool}
+INPUT_KEYS = si.INPUT_KEYS
 #: the genotype formats other than the PLINK fileset of [inputs] bfile (the pipeline reads that one only)
 _OTHER_GENOTYPES = frozenset({"pfile", "bgen", "sample", "vcf", "vcf_field", "mt"})
 _GWAS_WIRING = frozenset({"bfile", "pheno", "covar", "out", "force", "binary"}) | _OTHER_GENOTYPES
@@ -97,9 +102,11 @@ STAGE_SECTIONS: dict[str, tuple[type[CommandOptions], frozenset[str]]] = {
     "interpret": (InterpretOptions, frozenset({"edf", "biomarkers", "covar", "out", "force"})),
     "gwas": (GwasOptions, _GWAS_WIRING),
     "gwas_outcomes": (GwasOptions, _GWAS_WIRING),
+    "pca": (PcaOptions, frozenset({"out", "force"}) | _OTHER_GENOTYPES | {"bfile"}),
     "clump": (ClumpOptions, frozenset({"sumstats", "more_sumstats", "bfile", "out", "force"}) | _OTHER_GENOTYPES),
     "annotate": (AnnotateOptions, frozenset({"loci", "catalog", "genes", "out", "force"})),
-    "mr": (MROptions, frozenset({"exposure", "outcome", "out", "force", "instruments", "bfile"}) | _OTHER_GENOTYPES),
+    "mr": (MROptions, frozenset({"exposure", "outcome", "out", "force", "instruments", "bfile", "case_counts"})
+           | _OTHER_GENOTYPES),
 }
 
 
@@ -149,6 +156,9 @@ class PipelineConfig:
     stages: dict[str, CommandOptions]
     two_sample_split: bool = False
     biomarker_gwas: bool = False
+    pca: bool | None = None            # None: when the covariates hold no PC columns
+    mr_outcomes: list = field(default_factory=list)   # [mr] outcomes (study_inputs.Outcome)
+    genotype_files: list = field(default_factory=list)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -192,33 +202,36 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
             raise ConfigError(f"{where}: [run] {key}: expected {what}, got {run[key]!r}")
     if not run["out"].strip():
         raise ConfigError(f"{where}: [run] out: empty path")
-    inputs_raw = _table(where, "inputs", raw.get("inputs", {}))
-    bad = set(inputs_raw) - INPUT_KEYS
-    if bad:
-        raise ConfigError(f"{where}: [inputs] unknown key(s) {sorted(bad)} (known: {sorted(INPUT_KEYS)})")
-    for k, v in inputs_raw.items():
-        if not isinstance(v, str) or not v.strip():
-            raise ConfigError(f"{where}: [inputs] {k}: expected a path (a string), got {v!r}")
-    inputs = {k: (base / Path(v).expanduser()).resolve() for k, v in inputs_raw.items()}
+    inputs = si.parse_inputs(_table(where, "inputs", raw.get("inputs", {})), base=base, where=where)
+    mr_section = dict(_table(where, "mr", raw.get("mr", {})))
+    outcomes = si.mr_outcomes(mr_section, base=base, where=where)
     stages: dict[str, CommandOptions] = {}
     for name, (cls, wiring) in STAGE_SECTIONS.items():   # every value checked now, before any work
-        if name in raw or name != "simulate":
-            stages[name] = cls.from_mapping(name, _table(where, name, raw.get(name, {})), base=base, wiring=wiring)
+        if name in raw or name not in ("simulate",):
+            section = mr_section if name == "mr" else _table(where, name, raw.get(name, {}))
+            stages[name] = cls.from_mapping(name, section, base=base, wiring=wiring)
+    si.filter_conflicts(inputs, raw, ["gwas", "gwas_outcomes", "clump", "pca", "annotate"], where)
     simulating = "simulate" in raw
-    for req in ("ecg", "bfile", "covar"):
+    for req in ("ecg", "covar"):
         if req not in inputs and not simulating:
-            raise ConfigError(f"{where}: [inputs] {req} is required (or add a [simulate] section)")
+            raise ConfigError(f"{where}: [inputs] {'covariates' if req == 'covar' else req} is required "
+                              "(or add a [simulate] section)")
+    genotype_files: list[Path] = []
     if not simulating:
+        if si.genotype_kind(inputs) is None:
+            raise ConfigError(f"{where}: [inputs] give the genotypes: bfile, pfile, bgen (+ sample) or vcf "
+                              "(or add a [simulate] section)")
         for k, p in inputs.items():
-            if k == "bfile":
-                if not Path(str(p) + ".bed").exists():
-                    raise InputError(f"{where}: [inputs] bfile {p}.bed not found")
-            elif not p.exists():
+            if k in si.PATH_KEYS and k not in ("bfile", "pfile", "vcf") and not p.exists():
                 raise InputError(f"{where}: [inputs] {k} {p} not found")
+        genotype_files = si.check_genotypes(inputs, where)
+    if run.get("pca") and not (simulating or "covar" in inputs):
+        raise ConfigError(f"{where}: [run] pca = true needs [inputs] covariates")
     out = Path(run["out"]).expanduser()
     out = out if out.is_absolute() else (base / out).resolve()
     return PipelineConfig(out=out, inputs=inputs, stages=stages, two_sample_split=run.get("two_sample_split", False),
-                          biomarker_gwas=run.get("biomarker_gwas", False), source=source, raw=raw)
+                          biomarker_gwas=run.get("biomarker_gwas", False), pca=run.get("pca", "pca" in raw or None),
+                          mr_outcomes=outcomes, genotype_files=genotype_files, source=source, raw=raw)
 
 
 @dataclass(frozen=True)
@@ -280,19 +293,24 @@ class _Runner:
             log.info("stage %s: up to date, skipped", name)
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
             return out_dir
-        shown = " ".join(f"--{k.replace('_', '-')}" + ("" if isinstance(v, bool) else f" {' '.join(map(str, v)) if isinstance(v, list) else v}")
+        cli_names = {f.name: (f.metadata.get("cli") or (f"--{f.name.replace('_', '-')}",))[0]
+                     for f in dataclasses.fields(options)}
+        shown = " ".join(cli_names.get(k, f"--{k.replace('_', '-')}") + ("" if isinstance(v, bool) else f" {' '.join(map(str, v)) if isinstance(v, list) else v}")
                          for k, v in wired.items() if v is not False)
-        print(f"[edfgen run] {name}: {command} {shown if len(shown) < 400 else shown[:400] + ' ...'}", file=sys.stderr)
+        print(f"[edfgen run] {name}: started: {command} {shown if len(shown) < 400 else shown[:400] + ' ...'}",
+              file=sys.stderr)
         t0 = time.perf_counter()
         try:
             # the stage's earlier output (what its manifest lists, complete or in progress after a crash)
             # is replaced; anything else in the folder makes the stage refuse (no --force on the user's behalf)
             remove_outputs(manifest.parent, command=command, name=manifest.name, option=f"{name}:")
-            run_command(dataclasses.replace(options, **wiring))
+            result = run_command(dataclasses.replace(options, **wiring))
         except EdfgenError as exc:
             exc.args = (f"stage {name}: {exc}",)
             raise
         dt = time.perf_counter() - t0
+        counts = result_counts(result)
+        print(f"[edfgen run] {name}: done in {dt:.1f} s" + (f" ({counts})" if counts else ""), file=sys.stderr)
         self.state[name] = {"key": key, "command": command, "options": tuned, "wiring": wired,
                             "seconds": round(dt, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         self._write_state()
@@ -375,8 +393,9 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                     "truth": cohort / "truth.json"}
         for k, v in defaults.items():
             inputs.setdefault(k, v)
-    bfile = inputs["bfile"]
-    bed_inputs = [Path(f"{bfile}.bed"), Path(f"{bfile}.bim"), Path(f"{bfile}.fam")]
+    geno = si.genotype_wiring(inputs)
+    bfile = inputs.get("bfile")
+    bed_inputs = list(cfg.genotype_files) or [Path(f"{bfile}.bed"), Path(f"{bfile}.bim"), Path(f"{bfile}.fam")]
 
     # 1. EDFs from the frozen encoder
     edfs = out / "extract" / "edfs.tsv"
@@ -405,9 +424,24 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
             o = read_table(outcome_pheno, id_column="IID")
             outcome_pheno = _write_if_changed(o[~o["IID"].isin(half_a)], split_dir / "outcomes.half_b.tsv")
 
+    # 3a. genotype PCs for the GWAS covariates ([pca]; by default when the covariates hold none)
+    covar, extra_covs = inputs["covar"], {}
+    if cfg.pca or (cfg.pca is None and not si.has_pcs(covar)):
+        # (PCA and the LD panel take no --min-info: it filters association results)
+        r.stage("pca", "pca", {**{k: v for k, v in geno.items() if k != "min_info"}, "out": out / "pca"},
+                bed_inputs, out / "pca")
+        (out / "covariates").mkdir(exist_ok=True)
+        merged, pc_names = si.covariates_with_pcs(covar, out / "pca" / "pcs.tsv")
+        covar = _write_if_changed(merged, out / "covariates" / "covariates_pcs.tsv")
+        for section in ("gwas", "gwas_outcomes"):
+            chosen = st[section].covar_cols
+            if chosen:
+                extra_covs[section] = {"covar_cols": tuple(chosen) + tuple(c for c in pc_names if c not in chosen)}
+
     def gwas(name: str, section: str, pheno: Path, binary: bool) -> None:
-        w = {"bfile": bfile, "pheno": pheno, "covar": inputs["covar"], "out": out / name, "binary": binary}
-        r.stage(name, section, w, bed_inputs + [pheno, inputs["covar"]], out / name)
+        w = {**geno, "pheno": pheno, "covar": covar, "out": out / name, "binary": binary,
+             **extra_covs.get(section, {})}
+        r.stage(name, section, w, bed_inputs + [pheno, covar], out / name)
 
     gwas("gwas", "gwas", exposure_pheno, False)
     if outcome_pheno is not None:
@@ -427,7 +461,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
             sumstats = expand_sumstats([gwas_dir])
         except InputError:
             raise StageError(f"stage {name}: {gwas_dir} holds no summary statistics (*.tsv.gz)") from None
-        w = {"sumstats": sumstats, "bfile": bfile, "out": out / name}
+        w = {"sumstats": sumstats, **{k: v for k, v in geno.items() if k != "min_info"}, "out": out / name}
         return r.stage(name, "clump", w, [gwas_dir] + bed_inputs, out / name)
 
     clump_dir = clump("clump", out / "gwas")
@@ -440,21 +474,30 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     if "catalog" in inputs:
         annotated = out / "annotate" / "annotated_loci.tsv"
         w_ann = {"loci": files["loci"], "catalog": inputs["catalog"], "out": annotated, "genes": inputs.get("genes")}
+        a = st["annotate"]
+        if bfile is not None and a.ld_bfile is None and not a.sumstats:   # regional plots per locus (report)
+            w_ann.update(ld_bfile=str(bfile), sumstats=(str(out / "gwas"),), regional_plots=a.regional_plots or 30)
+        if "reference_genome" in inputs:
+            w_ann["reference_genome"] = inputs["reference_genome"]
         r.stage("annotate", "annotate", w_ann,
-                [files["loci"], inputs["catalog"], inputs.get("genes")], out / "annotate",
+                [files["loci"], inputs["catalog"], inputs.get("genes"), out / "gwas"], out / "annotate",
                 manifest=Path(f"{annotated}.manifest.json"))
         files["annotated_loci"] = annotated
 
     # 6. Mendelian randomization: EDFs (instruments = clumped index variants) -> diseases
-    if (out / "gwas_outcomes").exists():
+    outcome_paths = ([out / "gwas_outcomes"] if (out / "gwas_outcomes").exists() else []) + [
+        o.path for o in cfg.mr_outcomes]
+    if outcome_paths:
+        counts = tuple(c for c in (o.case_counts() for o in cfg.mr_outcomes) if c)
+
         def mr(name: str, gwas_dir: Path, clumps: Path) -> Path | None:
             if len(read_table(clumps)) == 0:
                 log.warning("stage %s: no index variants in %s, so no instruments: MR skipped", name, clumps)
                 r.records.append(StageRecord(name, "no-instruments", 0.0, out / name))
                 return None
-            w = {"exposure": (gwas_dir,), "outcome": (out / "gwas_outcomes",), "instruments": clumps, "out": out / name}
-            return r.stage(name, "mr", w,
-                           [gwas_dir, out / "gwas_outcomes", clumps], out / name)
+            w = {"exposure": (gwas_dir,), "outcome": tuple(outcome_paths), "instruments": clumps, "out": out / name,
+                 **({"case_counts": counts} if counts else {})}
+            return r.stage(name, "mr", w, [gwas_dir, *outcome_paths, clumps], out / name)
 
         mr_dir = mr("mr", out / "gwas", files["clumps"])
         if mr_dir is not None:
@@ -462,14 +505,28 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         if cfg.biomarker_gwas and (out / "clump_biomarkers").exists():
             mr("mr_biomarkers", out / "gwas_biomarkers", out / "clump_biomarkers" / "clumps.tsv")
 
-    for key in ("loci", "mr_results"):
+    from edfgen.commands.study_loci import catalog_version, study_loci
+
+    if files["loci"].exists():   # the study's loci: lead effects, tracked biomarker, gene, novelty
+        from edfgen.formats.genes import packaged_genes
+
+        build = inputs.get("reference_genome", st["gwas"].reference_genome)
+        write_table(study_loci(files["loci"], out / "gwas", annotated=files.get("annotated_loci"), edfs=edfs,
+                               biomarkers=inputs.get("biomarkers"),
+                               genes=inputs.get("genes") or packaged_genes(build),
+                               catalog_version=catalog_version(inputs.get("catalog"))), out / "loci.tsv")
+    for key in ("mr_results",):
         if key in files and files[key].exists():
             with atomic_path(out / files[key].name) as tmp:
                 shutil.copyfile(files[key], tmp)
     from edfgen.report import write_report
 
     files["report"] = write_report(out, bfile=bfile, biomarkers=inputs.get("biomarkers"),
-                                   outcomes=inputs.get("outcomes"), truth=inputs.get("truth"))
+                                   outcomes=inputs.get("outcomes"), truth=inputs.get("truth"),
+                                   command=" ".join(["edfgen", *sys.argv[1:]]) if sys.argv[1:2] in (["run"], ["demo"])
+                                   else f"edfgen run --config {cfg.source}",
+                                   reference_genome=inputs.get("reference_genome", st["gwas"].reference_genome),
+                                   catalog=catalog_version(inputs.get("catalog")) if "catalog" in inputs else None)
     m = Manifest(command="edfgen run", parameters={"config": cfg.raw, "force": force})
     m.extra["stages"] = [{"name": s.name, "status": s.status, "seconds": round(s.seconds, 2)} for s in r.records]
     m.add_inputs([cfg.source])
@@ -495,7 +552,7 @@ STAGE_OPTIONS: dict[str, dict] = {
 def demo_config(*, n: int, seed: int) -> dict:
     """The demo's pipeline configuration: simulate, then every stage; the two-sample split makes MR's
     exposure and outcome GWAS use disjoint halves of the cohort."""
-    return {"run": {"out": ".", "two_sample_split": True, "biomarker_gwas": True},
+    return {"run": {"out": ".", "two_sample_split": True, "biomarker_gwas": True, "pca": False},
             "inputs": {"catalog": str(packaged_catalog())},
             "simulate": {"n": n, "seed": seed},
             **STAGE_OPTIONS}

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.commands.study_loci import STUDY_LOCI_COLUMNS
 from edfgen.formats.tables import atomic_write, safe_filename
 from edfgen.plots.mr import _safe
 from edfgen.kernels.mr.methods import primary_estimates
@@ -26,9 +27,30 @@ from edfgen.simulate.truth import score_edf_links, score_loci, score_mr_links
 IVW = "Inverse variance weighted"
 
 
-def _img(path: Path, width: int = 900) -> str:
+def _img(path: Path, caption: str, *, half: bool = False, small: bool = False) -> str:
+    """A figure at the page's full width (``half``: half of it, two side by side; ``small``: a square
+    plot beside another), with ``caption`` as its caption and alt text (what it shows, never a file name)."""
     data = base64.b64encode(path.read_bytes()).decode()
-    return f'<figure><img width="{width}" src="data:image/png;base64,{data}"><figcaption>{html.escape(path.name)}</figcaption></figure>'
+    cap = html.escape(caption)
+    kind = "small" if small else "half" if half else "full"
+    return (f'<figure class="{kind}"><img alt="{cap}" src="data:image/png;base64,{data}">'
+            f'<figcaption>{cap}</figcaption></figure>')
+
+
+def _p_text(v) -> str:
+    """A p-value as people read it: scientific with 3 digits; 0 (underflow) as "< 1e-300"."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if f != f:
+        return ""
+    return "< 1e-300" if f == 0 else f"{f:.2e}" if f < 1e-3 else f"{f:.3g}"
+
+
+def _is_p(column: str) -> bool:
+    c = str(column).lower()
+    return c in ("p", "pval", "p_value", "pvalue") or c.endswith(("_p_value", "_pval", ".pval")) or c.startswith("p_")
 
 
 def _fmt(v) -> str:
@@ -53,29 +75,40 @@ def _table(df: pd.DataFrame, max_rows: int = 40) -> str:
         return "<p><em>none</em></p>"
     more = f"<p><em>{len(df) - max_rows} more rows in the file.</em></p>" if len(df) > max_rows else ""
     # every cell formatted here (to_html's formatters are skipped for some dtypes); lists wrap after commas
-    shown = df.head(max_rows).apply(lambda col: col.map(lambda v: _fmt(v).replace(",", ",\u200b")
-                                                        if isinstance(v, str) else _fmt(v)))
+    shown = df.head(max_rows).apply(lambda col: col.map(_p_text) if _is_p(col.name) else col.map(
+        lambda v: _fmt(v).replace(",", ",\u200b") if isinstance(v, str) else _fmt(v)))
+    shown.columns = [str(c).replace("_", "_\u200b") for c in shown.columns]   # long names break at "_"
     body = shown.to_html(index=False, border=0, classes="t", escape=True)
     return f"<div class='tw'>{body}</div>" + more
 
 
 #: loci table: what a reader looks for first, the long phenotype list last (and shortened)
-LOCI_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "novel", "known_by",
-                "nearest_catalog_trait", "nearest_catalog_distance", "nearest_catalog_variant", "ld_r2",
-                "nearest_gene", "phenotypes"]
+LOCI_COLUMNS = [c for c in STUDY_LOCI_COLUMNS if c not in ("n_phenotypes",)] + ["known_by", "nearest_catalog_trait"]
 
 
 def _loci_table(loci: pd.DataFrame, max_rows: int = 40, max_phenotypes: int = 3) -> str:
     """The loci table with ``novel`` and the nearest known association next to the lead variant, and
     the comma-joined ``phenotypes`` cut to the first few names (``+N more``)."""
     cols = [c for c in LOCI_COLUMNS if c in loci.columns]
-    d = loci[cols + [c for c in loci.columns if c not in cols and c not in ("nearest_catalog_p_value",
-                                                                           "nearest_catalog_pubmed_id",
-                                                                           "ld_catalog_variant", "gene_distance")]]
-    d = d.copy()
+    d = loci[cols].copy()    # the file has every column; the page the ones that fit a screen
+    if "catalog_version" in d:   # the same for every row (named in full above the table): its date
+        d["catalog_version"] = d["catalog_version"].astype(str).str.extract(r"(\d{4}-\d{2}-\d{2})")[0]
+    if "tracked_biomarker" in d:   # one column "tracked_biomarker (r)": QT (0.42)
+        r = pd.to_numeric(d.pop("tracked_biomarker_r"), errors="coerce") if "tracked_biomarker_r" in d else None
+        tb = [f"{b} ({x:.2f})" if isinstance(b, str) and x == x else "" for b, x in
+              zip(d["tracked_biomarker"], r if r is not None else [np.nan] * len(d))]
+        d.insert(d.columns.get_loc("tracked_biomarker"), "tracked_biomarker (r)", tb)
+        d = d.drop(columns="tracked_biomarker")
+    if {"chromosome", "base_pair_location"} <= set(d.columns):   # one "position" column: 2:32454751
+        pos = d["chromosome"].astype(str) + ":" + d["base_pair_location"].map(lambda v: _fmt(v).replace(",", ""))
+        d.insert(d.columns.get_loc("chromosome"), "position", pos)
+        d = d.drop(columns=["chromosome", "base_pair_location"])
     if "p_value" in d:
         d = d.sort_values("p_value", kind="stable")
         d["p_value"] = [f"{v:.2e}" if v == v else "" for v in d["p_value"].astype(float)]
+    if "nearest_catalog_trait" in d:
+        d["nearest_catalog_trait"] = d["nearest_catalog_trait"].map(
+            lambda v: v if not isinstance(v, str) or len(v) <= 28 else v[:27] + "…")
     if "phenotypes" in d:
         def short(v):
             names = [x for x in str(v).split(",") if x] if v == v else []
@@ -160,25 +193,83 @@ def score_truth(out: Path, truth: dict, *, window_kb: float = 250.0, alpha: floa
     return TruthScore(loci=loci, mr=mr_rows, edf_mr=edf_rows)
 
 
-CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+CSS = """body{font-family:system-ui,sans-serif;max-width:1600px;margin:1.5em auto;padding:0 1.5em;color:#222}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table.meta{font-size:.9em;border-collapse:collapse}table.meta th{text-align:left;padding:1px 12px 1px 0;color:#555;
+font-weight:500;white-space:nowrap;vertical-align:top}table.meta td{padding:1px 0;overflow-wrap:anywhere}
 div.tw{max-width:100%;overflow-x:auto}
 table.t{border-collapse:collapse;font-size:.85em;table-layout:auto}
-table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #eee;text-align:right;white-space:normal;
-overflow-wrap:break-word;max-width:22em;vertical-align:top}
-figure{margin:1em 0}figcaption{font-size:.8em;color:#666}.k{font-size:1.2em;font-weight:600}"""
+table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap;vertical-align:top}
+table.t th{position:sticky;top:0;background:#f6f6f6;cursor:pointer;white-space:normal;max-width:8em;
+vertical-align:bottom}table.t th:hover{background:#e8eef8}
+figure{margin:1em 0}figure.full img{width:100%;height:auto}figure.half{display:inline-block;width:49%;
+vertical-align:top;margin:1em .5% 1em 0}figure.half img{width:100%;height:auto}
+figure.small{display:inline-block;width:40%;max-width:560px;vertical-align:top}figure.small img{width:100%}
+figcaption{font-size:.85em;color:#444;margin-top:.3em}div.loci table.t{font-size:.8em}
+div.loci table.t td:last-child{white-space:normal;min-width:10em}.k{font-size:1.2em;font-weight:600}
+@media (max-width:900px){figure.half,figure.small{display:block;width:100%}body{padding:0 .6em}}"""
+
+#: click a column header to sort the table by it (numbers as numbers; click again to reverse)
+SORT_JS = """document.querySelectorAll('table.t').forEach(function(t){var hs=t.querySelectorAll('th');
+hs.forEach(function(h,i){h.title='sort';h.addEventListener('click',function(){var b=t.tBodies[0],
+r=Array.from(b.rows),d=h.dataset.d==='1'?-1:1;h.dataset.d=d===1?'1':'0';function v(x){var s=x.cells[i].innerText
+.replace(/[<,\u200b ]/g,'');var n=parseFloat(s);return n===n?n:s.toLowerCase()}r.sort(function(a,c){var x=v(a),
+y=v(c);return (x>y?1:x<y?-1:0)*d});r.forEach(function(x){b.appendChild(x)})})})});"""
+
+
+def _json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _header(out: Path, *, command: str | None, reference_genome: str | None, catalog: str | None) -> str:
+    """The report's header: version, date, command, checkpoint, covariates, N per GWAS, build, catalog."""
+    import datetime
+
+    from edfgen import __version__
+
+    ext = _json(out / "extract" / "edfs.tsv.manifest.json")
+    ck = ext.get("extra", {}).get("checkpoint") or ext.get("parameters", {}).get("checkpoint")
+    sha = ext.get("extra", {}).get("checkpoint_sha256", "")
+    rows = [("edfgen", __version__),
+            ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+            ("command", command or ""),
+            ("checkpoint", f"{Path(str(ck)).stem} (sha256 {sha[:16]}…)" if ck else "")]
+    gw = _json(out / "gwas" / "manifest.json").get("parameters", {})
+    covs = [c for c in gw.get("covariates", []) if c != "intercept"]
+    rows.append(("covariates", ", ".join(covs)))
+    sizes = []
+    for d in sorted(out.glob("gwas*")):
+        summ = _read(d / "gwas_summary.tsv")
+        if summ is not None and len(summ):
+            n = summ["n"].astype(float)
+            sizes.append(f"{d.name}: {len(summ)} phenotypes, n = {_fmt(n.max())}"
+                         + (f" (min {_fmt(n.min())})" if n.min() != n.max() else ""))
+    rows.append(("sample sizes", "; ".join(sizes)))
+    rows.append(("genome build", reference_genome or gw.get("reference_genome", "")))
+    rows.append(("GWAS Catalog", catalog or "not compared"))
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows if v)
+    return f"<h1>edfgen report</h1><p>{html.escape(str(out))}</p><table class='meta'>{body}</table>"
+
+
+def _phenotype_of(png: Path) -> str:
+    return png.name.split(".")[0]
 
 
 def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers: str | Path | None = None,
-                 outcomes: str | Path | None = None, truth: str | Path | None = None) -> Path:
+                 outcomes: str | Path | None = None, truth: str | Path | None = None, command: str | None = None,
+                 reference_genome: str | None = None, catalog: str | None = None) -> Path:
     """Write ``<out>/report.html`` from whatever stage outputs exist in ``out``.
 
     The pipeline's inputs add the cohort summary (``bfile``: genotype counts; ``biomarkers``,
     ``outcomes``: distributions and prevalences) and, for a simulated cohort, ``truth`` (its
-    ``truth.json``) adds the truth section.
+    ``truth.json``) adds the truth section. ``command``, ``reference_genome`` and ``catalog`` (its
+    version, :func:`edfgen.commands.study_loci.catalog_version`) go into the header.
     """
     out = Path(out)
-    parts = [f"<h1>edfgen report</h1><p>{html.escape(str(out))}</p>"]
+    parts = [_header(out, command=command, reference_genome=reference_genome, catalog=catalog)]
 
     # cohort
     parts.append("<h2>Cohort</h2>")
@@ -202,8 +293,11 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
     gwas_summary = _read(out / "gwas" / "gwas_summary.tsv")
 
     parts.append("<h2>EDFs and known biomarkers</h2>")
-    for p in sorted((out / "interpret").glob("*.png"))[:2]:
-        parts.append(_img(p))
+    heat = out / "interpret" / "heatmap.png"
+    if heat.exists():
+        parts.append(_img(heat, "EDF × biomarker associations: signed t of EDF ~ biomarker + covariates; EDFs "
+                                "(x, labelled by number) ordered by k-means cluster, then hierarchical clustering; "
+                                "dots: significant pairs"))
     assoc = _read(out / "interpret" / "associations.tsv")
     if assoc is not None:
         top = assoc.loc[assoc.groupby("biomarker")["t"].apply(lambda s: s.abs().idxmax())]
@@ -216,25 +310,48 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
                      f"{int((gwas_summary['n_significant'] > 0).sum())} with variants at p &lt; 5e-8.</p>")
     plots = sorted((out / "gwas").rglob("*.png"))
     combined = [p for p in plots if any(k in p.name for k in ("combined", "min_p", "minp"))]
-    for p in combined[:2] or plots[:2]:
-        parts.append(_img(p))
+    n_ph = len(gwas_summary) if gwas_summary is not None else 0
+    for p in combined[:1]:
+        parts.append(_img(p, f"Manhattan plot of the smallest p across the {n_ph} EDF GWAS at each variant "
+                             "(dashed: p = 5e-8; dotted: 5e-8 / number of EDFs)"))
+    if not combined:
+        for p in [p for p in plots if p.name.endswith(".manhattan.png")][:1]:
+            parts.append(_img(p, f"Manhattan plot of {_phenotype_of(p)}"))
     qq = _strongest_qq(plots, gwas_summary)
     if qq is not None:
-        parts.append(_img(qq, 450))
-    regional = sorted(p for d in ("clump", "annotate") for p in (out / d).rglob("*.png") if "regional" in p.name) \
-        if out.exists() else []
-    if regional:
-        parts.append("<p>Regional plots of the top loci:</p>")
-        for p in regional[:3]:
-            parts.append(_img(p, 700))
+        lam_txt = ""
+        if gwas_summary is not None:
+            hit = gwas_summary[gwas_summary["phenotype"].astype(str).map(safe_filename) == _phenotype_of(qq)]
+            lam_txt = f", λGC = {float(hit['lambda_gc'].iloc[0]):.3f}" if len(hit) else ""
+        man = qq.with_name(qq.name.replace(".qq.png", ".manhattan.png"))
+        if man.exists():
+            parts.append(_img(man, f"Manhattan plot of {_phenotype_of(qq)}, the EDF with the most genome-wide "
+                                   "hits"))
+        parts.append(_img(qq, f"QQ plot of {_phenotype_of(qq)}{lam_txt} (observed vs expected −log10 p)",
+                          small=True))
 
     parts.append("<h2>Independent loci</h2>")
-    loci = _read(out / "annotate" / "annotated_loci.tsv")
+    loci = _read(out / "loci.tsv")
+    ann = _read(out / "annotate" / "annotated_loci.tsv")
     if loci is None:
-        loci = _read(out / "clump" / "loci.tsv")
+        loci = ann if ann is not None else _read(out / "clump" / "loci.tsv")
     if loci is not None:
-        novel = f"; {int(loci['novel'].astype(str).str.lower().eq('true').sum())} novel against the GWAS Catalog" if "novel" in loci else ""
-        parts.append(f"<p class='k'>{len(loci)} independent loci across all EDFs{novel}</p>" + _loci_table(loci))
+        nov = loci["novel"].astype(str).str.lower().eq("true").sum() if "novel" in loci else None
+        cat_txt = (f"; {int(nov)} novel against the {catalog}" if catalog and nov is not None
+                   else f"; {int(nov)} novel against the GWAS Catalog" if nov is not None and ann is not None else "")
+        parts.append(f"<p class='k'>{len(loci)} independent loci across all EDFs{cat_txt}</p>"
+                     "<p>Click a column header to sort. Effects are those of the lead EDF at the lead variant; "
+                     "tracked_biomarker_r: Pearson r between the lead EDF and the biomarker it tracks best.</p>"
+                     + "<div class='loci'>" + _loci_table(loci) + "</div>")
+    regional = sorted(p for d in ("annotate", "clump") for p in (out / d).rglob("*.png")
+                      if "regional" in str(p.relative_to(out))) if out.exists() else []
+    if regional:
+        parts.append(f"<p>Regional plot of each locus ({len(regional)}): −log10 p of the lead EDF around the lead "
+                     "variant, coloured by r² with it, with the genes below.</p>")
+        for p in regional[:60]:
+            locus, _, rest = p.stem.partition("_")
+            parts.append(_img(p, f"Regional plot of locus {locus} ({rest.replace('_', ' ')}): −log10 p by "
+                                 "position, colour = r² with the lead variant, genes track below", half=True))
 
     parts.append("<h2>Mendelian randomization (EDF → disease)</h2>")
     mr = _read(out / "mr" / "mr_results.tsv")
@@ -243,7 +360,9 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
         parts.append(f"<p>{len(prim)} EDF–disease pairs tested (IVW, or Wald ratio with one instrument); smallest p first.</p>")
         parts.append(_table(prim, 25))
         for p in _strongest_mr_plots(out / "mr", prim):
-            parts.append(_img(p, 600))
+            kind = "leave-one-out" if "leaveoneout" in p.name else "scatter"
+            exp, _, outc = p.name.split(".")[0].partition("__")
+            parts.append(_img(p, f"MR {kind} plot: {exp} → {outc}", half=True))
 
     if truth is not None and Path(truth).exists():
         ts = score_truth(out, json.loads(Path(truth).read_text()))
@@ -261,7 +380,9 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
         if len(ts.edf_mr):
             parts.append(f"<p class='k'>Through EDFs: planted links detected via the EDF that best tracks the trait: "
                          f"{int(ts.edf_mr['detected'].sum())}/{len(ts.edf_mr)}</p>" + _table(ts.edf_mr))
-    doc = f"<!doctype html><html><head><meta charset='utf-8'><title>edfgen report</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
+    doc = (f"<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
+           f"<title>edfgen report</title><style>{CSS}</style></head><body>{''.join(parts)}"
+           f"<script>{SORT_JS}</script></body></html>")
     path = out / "report.html"
     with atomic_write(path) as fh:
         fh.write(doc)

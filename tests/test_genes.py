@@ -66,3 +66,27 @@ def test_regional_plot__png_with_gene_track(tmp_path):
     assert img.shape[0] > 400 and img.shape[1] > 600          # two panels (association + genes)
     with pytest.raises(InputError, match="nope"):
         regional_plot(ss, "nope", tmp_path / "x.png")
+
+
+@pytest.mark.parametrize("build, rows", [
+    ("GRCh37", [("7", 150642049, 150675403, "-", "KCNH2"), ("3", 38589548, 38691164, "-", "SCN5A"),
+                ("1", 162039564, 162353321, "+", "NOS1AP")]),
+    ("GRCh38", [("7", 150944961, 150978321, "-", "KCNH2"), ("3", 38548057, 38649687, "-", "SCN5A"),
+                ("1", 162069691, 162370475, "+", "NOS1AP")])])
+def test_packaged_genes__protein_coding_both_builds_small(build, rows, shared_data):
+    """The shipped tables hold exactly the source's protein-coding genes (the README's known rows, the
+    count of protein_coding rows), are small, and give the nearest gene of a locus by default."""
+    from edfgen.formats.genes import packaged_genes
+
+    path = packaged_genes(build)
+    assert path.stat().st_size < 1_000_000               # both together well under the 2 MB budget
+    genes = read_genes(path).set_index("gene")
+    for chrom, start, end, strand, name in rows:
+        g = genes.loc[name]
+        assert (g.chromosome, g.start, g.end, g.strand) == (chrom, start, end, strand)
+    src = pd.read_csv(shared_data / "genes" / f"genes_{build}.tsv.gz", sep="\t", dtype={"chromosome": str})
+    assert len(genes) == int((src["gene_type"] == "protein_coding").sum())
+    hit = nearest_genes(["7"], [rows[0][1] + 1000], read_genes(path))
+    assert hit.nearest_gene[0] == "KCNH2" and hit.gene_distance[0] == 0
+    with pytest.raises(InputError, match="no shipped gene table"):
+        packaged_genes("NCBI36")

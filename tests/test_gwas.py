@@ -474,12 +474,15 @@ def test_run_gwas__fast_binary_engine_matches_hail_logistic_wald(hail_context, s
         G = bed.read(index=np.s_[pd.Index(bed.iid.astype(str)).get_indexer(used), :], dtype="float32")
         complete = set(bed.sid[~np.isnan(G).any(0)])
     assert 50 < len(complete) < 400
+    left_out = 0
     for name in names:
         a = pd.read_csv(tmp_path / "auto" / f"{name}.tsv.gz", sep="\t")
         b = pd.read_csv(tmp_path / "hail" / f"{name}.tsv.gz", sep="\t")
         check_file("sumstats", tmp_path / "auto" / f"{name}.tsv.gz")
         m = a.merge(b, on=["variant_id", "effect_allele", "other_allele"], validate="1:1")
-        assert len(m) == len(a) == 400
+        # fits without an estimate are left out of the files (the GWAS Catalog refuses NA), the same in both
+        assert len(m) == len(a) == len(b) <= 400 and a[["beta", "standard_error", "p_value"]].notna().all().all()
+        left_out += 400 - len(a)
         np.testing.assert_array_equal(m["n_x"], m["n_y"])
         expected_n = oc.set_index("IID").loc[used, name].notna().sum()
         assert (m["n_x"] == expected_n).all()
@@ -492,6 +495,9 @@ def test_run_gwas__fast_binary_engine_matches_hail_logistic_wald(hail_context, s
         # variants with missing calls too: both mean-impute among the phenotype's own samples
         for col in ("beta", "standard_error", "p_value"):
             np.testing.assert_allclose(m[col + "_x"], m[col + "_y"], rtol=1e-5, equal_nan=True)
+    for engine in ("auto", "hail"):   # and counted in qc_report.tsv
+        qc = pd.read_csv(tmp_path / engine / "qc_report.tsv", sep="\t").set_index("filter")
+        assert qc.loc["fit_failed", "removed"] == left_out and qc.loc["fit_failed", "remaining"] == 3 * 400 - left_out
 
 
 def test_gwas_cli__binary_auto_engine_is_fast_and_firth_is_hail(hail_context, cohort, small_bfile, tmp_path):

@@ -33,7 +33,7 @@ def test_load_config__missing_required_inputs(tmp_path):
         config_from_dict({"simulate": {}}, base=tmp_path)
     with pytest.raises(ConfigError, match=r"\[inputs\] ecg is required"):
         config_from_dict({"run": {"out": "o"}}, base=tmp_path)
-    with pytest.raises(InputError, match=r"bfile .*missing.bed not found"):
+    with pytest.raises(InputError, match=r"bfile .*missing.bed:? (file )?not found"):
         config_from_dict({"run": {"out": "o"}, "inputs": {"ecg": ".", "covar": ".", "bfile": "missing"}}, base=tmp_path)
 
 
@@ -98,7 +98,7 @@ def small_run(tmp_path_factory, sim_cohort, hail_context):
     from edfgen.pipeline import render_toml, run_pipeline
 
     c = sim_cohort
-    raw = {"run": {"out": "run", "biomarker_gwas": True},
+    raw = {"run": {"out": "run", "biomarker_gwas": True, "pca": False},   # (the pca stage: test_ukb_recipe)
            "inputs": {"ecg": f"{c}/ecg", "bfile": f"{c}/genotypes", "covar": f"{c}/covariates.tsv",
                       "biomarkers": f"{c}/physiology.tsv", "outcomes": f"{c}/outcomes.tsv", "truth": f"{c}/truth.json",
                       "catalog": str(packaged_catalog())},
@@ -193,7 +193,9 @@ PIPELINE_TABLES = [
     (r"interpret/associations\.tsv", "edf_associations"), (r"interpret/clusters\.tsv", "edf_clusters"),
     (r"gwas[a-z_]*/[^/]+\.tsv\.gz", "sumstats"), (r"gwas[a-z_]*/gwas_summary\.tsv", "gwas_summary"),
     (r"gwas[a-z_]*/qc_report\.tsv", "qc_report"), (r"gwas[a-z_]*/samples\.tsv", "gwas_samples"),
-    (r"(clump[a-z_]*/)?clumps\.tsv", "clumps"), (r"(clump[a-z_]*/)?loci\.tsv", "loci"),
+    (r"(clump[a-z_]*/)?clumps\.tsv", "clumps"), (r"clump[a-z_]*/loci\.tsv", "loci"), (r"loci\.tsv", "study_loci"),
+    (r"pca/pcs\.tsv", "pcs"), (r"pca/eigenvalues\.tsv", "pca_eigenvalues"), (r"pca/pruned_variants\.tsv", "pca_variants"),
+    (r"covariates/covariates_pcs\.tsv", "covariates_pcs"),
     (r"clump[a-z_]*/rejects\.tsv", "clump_rejects"), (r"clump[a-z_]*/truth_recovery\.tsv", "truth_recovery"),
     (r"annotate/annotated_loci\.tsv", "annotated_loci"),
     (r"(mr[a-z_]*/)?harmonised\.tsv", "mr_harmonised"), (r"(mr[a-z_]*/)?mr_results\.tsv", "mr_results"),

@@ -59,25 +59,32 @@ def run_dir(tmp_path):
 def test_write_report__shows_findings_formatted(run_dir):
     from edfgen.report import write_report
 
-    text = write_report(run_dir).read_text()
+    text = write_report(run_dir, command="edfgen run --config x.toml", reference_genome="GRCh38",
+                        catalog="GWAS Catalog 2016-01-18 ECG-trait extract (346 rows)").read_text()
     assert "NaN" not in text and "nan" not in re.sub(r"data:image/png;base64,[^\"']+", "", text)
     captions = re.findall(r"<figcaption>([^<]+)</figcaption>", text)
+    assert not [c for c in captions if c.endswith(".png")]       # captions say what a figure shows
     # QQ of the EDF with most hits (edf_002), not the alphabetically first
-    assert "edf_002.qq.png" in captions and "edf_001.qq.png" not in captions
+    assert any(c.startswith("QQ plot of edf_002, λGC = 1.030") for c in captions)
+    assert not any("edf_001" in c for c in captions)
     # MR plots: strongest multi-SNP pairs; the 1-SNP Wald pair (smallest p) is not drawn
-    assert "edf_002__AF.scatter.png" in captions and "aaa_edf__AF.scatter.png" not in captions
-    assert captions.index("edf_002__AF.scatter.png") < captions.index("edf_003__MI.scatter.png")
-    assert "locus1.regional.png" in captions
+    mr_caps = [c for c in captions if c.startswith("MR ")]
+    assert "MR scatter plot: edf_002 → AF" in mr_caps and not any("aaa_edf" in c for c in mr_caps)
+    assert mr_caps.index("MR scatter plot: edf_002 → AF") < mr_caps.index("MR scatter plot: edf_003 → MI")
+    assert any(c.startswith("Regional plot of locus") for c in captions)
+    head = text[:text.index("<h2>Cohort")]
+    for item in ("edfgen run --config x.toml", "GRCh38", "2016-01-18 ECG-trait extract (346 rows)", "gwas: 3 phenotypes"):
+        assert item in head, item
     loci_html = text[text.index("Independent loci"):text.index("Mendelian randomization")].replace("\u200b", "")
+    assert "novel against the GWAS Catalog 2016-01-18 ECG-trait extract (346 rows)" in loci_html
     header = re.findall(r"<th>([^<]+)</th>", loci_html)
-    assert header.index("novel") < 7 and header.index("nearest_catalog_trait") < 9 and header[-1] != "novel"
-    assert header.index("phenotypes") > header.index("nearest_gene")
+    assert header.index("position") < header.index("p_value") < header.index("nearest_gene") < header.index("novel")
+    assert header.index("phenotypes") > header.index("nearest_gene") and header[-1] != "novel"
     assert "edf_001, edf_002, edf_003 (+25 more)" in loci_html
-    assert "3.20e-12" in loci_html and "1,234,567" in loci_html and "QT interval" in loci_html
-    assert "overflow-wrap:break-word" in text  # cells wrap instead of pushing columns off-screen
+    assert "3.20e-12" in loci_html and "1:1234567" in loci_html and "QT interval" in loci_html
+    assert "white-space:nowrap" in text and "table.t th" in text and "sort" in text   # no wrapping; sortable
     mr_html = text[text.index("Mendelian randomization"):]
-    assert "<td>1e-12</td>" in mr_html and "<td>0.02</td>" in mr_html  # 3 significant digits
-
+    assert "<td>1.00e-12</td>" in mr_html and "<td>0.02</td>" in mr_html  # p scientific; others 3 digits
 
 def test_qq_band__matches_simulated_order_statistics():
     from edfgen.plots.raster import qq_band
@@ -193,3 +200,90 @@ def test_report__renders_in_headless_chromium_without_errors_or_broken_images(ru
     with Image.open(shot) as im:
         assert im.size == (1280, 3000)
         assert len(np.unique(np.asarray(im.convert("L").resize((64, 150))))) > 5  # not a blank page
+
+
+#: appended to a copy of the report: tables wider than their box (or than the page), figures without a
+#: caption or alt text (or captioned with a file name), and whether the page is wider than the window
+LAYOUT_PROBE = """<script>
+window.addEventListener('load', () => {
+  const over = Array.from(document.querySelectorAll('table')).filter(t => {
+    const box = t.parentElement; const w = Math.min(box.clientWidth, document.documentElement.clientWidth);
+    return t.scrollWidth > w + 1; }).map(t => (t.querySelector('th') || {}).innerText || t.className);
+  const unlabelled = Array.from(document.images).filter(i => {
+    const f = i.closest('figure'); const c = f && f.querySelector('figcaption');
+    return !i.alt || !c || !c.innerText.trim() || /\\.png$/.test(c.innerText.trim()); }).map(i => i.alt || i.src.slice(0, 30));
+  const d = document.createElement('pre');
+  d.textContent = 'LAYOUT ' + JSON.stringify({over: over, unlabelled: unlabelled, figures: document.images.length,
+    page: document.documentElement.scrollWidth, window: window.innerWidth});
+  document.body.appendChild(d);
+});
+</script>"""
+
+
+def _layout(exe, page, width, profile):
+    import json
+    import subprocess
+
+    r = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+                        f"--window-size={width},2000", "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                       timeout=180)
+    m = re.search(r"LAYOUT (\{.*\})", r.stdout)
+    assert m, (r.stdout[-2000:], r.stderr[-2000:])
+    return json.loads(m.group(1).replace("&amp;", "&"))
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_report__no_overflowing_table_or_unlabelled_figure_at_1400_and_800_px(run_dir, tmp_path, width):
+    """Item 5's check: at 1400 px no table is wider than its box; at 800 px wide tables scroll inside
+    their box (the page never gets wider than the window); every figure has a caption and alt text
+    that is not a file name. A negative control shows the probe catches both faults."""
+    from edfgen.report import write_report
+
+    exe = _chromium()
+    report = write_report(run_dir, command="edfgen demo", reference_genome="GRCh38")
+    page = tmp_path / "layout.html"
+    page.write_text(report.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    got = _layout(exe, page, width, tmp_path / "profile")
+    assert got["figures"] >= 6 and got["unlabelled"] == []
+    assert got["page"] <= got["window"]
+    if width >= 1400:
+        assert got["over"] == []
+    bad = tmp_path / "bad.html"
+    wide = "<table><tr>" + "".join(f"<th>column_{i}_with_a_long_name</th>" for i in range(40)) + "</tr></table>"
+    bad.write_text(page.read_text().replace("<body>", f"<body><figure><img alt='' src='x.png'></figure>{wide}", 1))
+    got = _layout(exe, bad, width, tmp_path / "profile")
+    assert got["unlabelled"] and "column_0_with_a_long_name" in got["over"] and got["page"] > got["window"]
+
+
+def test_mr_plots__binary_outcomes_on_the_log_odds_scale_with_labelled_axes(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edfgen.plots.mr import forest_plot, leaveoneout_plot, scatter_plot
+
+    figs = []
+    real_close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (figs.append(fig), real_close(fig))[1])
+    h = pd.DataFrame({"exposure": "edf_071", "outcome": "AF", "SNP": ["rs1", "rs2", "rs3"], "mr_keep": True,
+                      "beta.exposure": [0.2, -0.3, 0.25], "se.exposure": 0.02, "beta.outcome": [0.1, -0.12, 0.11],
+                      "se.outcome": 0.03})
+    res = pd.DataFrame({"method": ["Inverse variance weighted"], "b": [0.45]})
+    single = pd.DataFrame({"exposure": "edf_071", "outcome": "AF", "SNP": ["rs1", "rs2", "All - IVW"],
+                           "method": ["Wald ratio", "Wald ratio", "Inverse variance weighted"],
+                           "b": [0.5, 0.4, 0.45], "se": [0.1, 0.1, 0.07]})
+    loo = pd.DataFrame({"exposure": "edf_071", "outcome": "AF", "SNP": ["rs1", "rs2", "All"], "b": [0.4, 0.5, 0.45],
+                        "se": [0.1, 0.1, 0.07], "method": "Inverse variance weighted"})
+    for binary in (True, False):
+        figs.clear()
+        scatter_plot(h, res, tmp_path / "s.png", binary=binary)
+        forest_plot(single, tmp_path / "f.png", binary=binary)
+        leaveoneout_plot(loo, tmp_path / "l.png", binary=binary)
+        s, f, l = (fig.axes[0] for fig in figs[:3])
+        assert s.get_xlabel() == "SNP effect on edf_071 (beta per allele)"
+        assert s.get_ylabel() == f"SNP effect on AF ({'log odds ratio' if binary else 'beta'} per allele)"
+        unit = "log odds ratio of AF per unit of edf_071" if binary else "AF per unit of edf_071"
+        assert f.get_xlabel() == f"MR effect: {unit} (95% CI)" and unit in l.get_xlabel()
+        # the log-odds scale: the plotted estimates are the betas themselves, not exp(beta)
+        assert np.allclose(sorted(np.asarray(f.collections[-1].get_offsets())[:, 0]), [0.4, 0.45, 0.5])

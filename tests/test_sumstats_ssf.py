@@ -170,3 +170,33 @@ def test_sumstats_writer__bgzf_with_index(tmp_path):
     assert list(pd.read_csv(f, sep="\t")["variant_id"]) == ["c", "b", "a"]
     with pysam.TabixFile(str(f)) as tb:
         assert [ln.split("\t")[8] for ln in tb.fetch("1")] == ["c", "b"]
+
+
+def test_ssf_rows_left_out_and_sex_chromosomes_coded_23_24_25(tmp_path):
+    """Rows without an estimate are left out (``keep``), the tabix index still finds the others, and
+    X/Y/MT are written as the GWAS Catalog's 23/24/25 and read back as X/Y/MT."""
+    import pysam
+
+    from edfgen.formats.sumstats import read_sumstats
+    from edfgen.formats.sumstats.write import SumstatsFormatter, SumstatsStream
+
+    base = pd.DataFrame({"chromosome": ["1", "1", "X", "X", "Y", "MT"], "base_pair_location": [10, 20, 30, 40, 50, 60],
+                         "effect_allele": ["A"] * 6, "other_allele": ["G"] * 6,
+                         "variant_id": [f"v{i}" for i in range(6)], "rsid": [f"rs{i}" for i in range(1, 7)]})
+    beta = np.array([0.1, np.nan, 0.3, 0.4, 0.5, 0.6])
+    keep = np.isfinite(beta)
+    fmt = SumstatsFormatter(base)
+    body, lengths = fmt.rows(beta, np.full(6, 0.1), np.full(6, 0.3), np.where(keep, 0.01, np.nan), np.full(6, 100),
+                             n_cases=40, n_controls=60, keep=keep)
+    path = tmp_path / "y.tsv.gz"
+    s = SumstatsStream(path)
+    s.append(body, lengths, fmt, keep=keep)
+    s.close()
+    raw = pd.read_csv(path, sep="\t", dtype={"chromosome": str})
+    assert raw["variant_id"].tolist() == ["v0", "v2", "v3", "v4", "v5"]
+    assert raw["chromosome"].tolist() == ["1", "23", "23", "24", "25"] and not raw["beta"].isna().any()
+    with pysam.TabixFile(str(path)) as tbx:
+        assert [ln.split("\t")[8] for ln in tbx.fetch("23", 0, 100)] == ["v2", "v3"]
+        assert [ln.split("\t")[8] for ln in tbx.fetch("25", 0, 100)] == ["v5"]
+    back = read_sumstats(path)[0]
+    assert back["chromosome"].tolist() == ["1", "X", "X", "Y", "MT"]

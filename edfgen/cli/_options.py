@@ -23,18 +23,30 @@ from edfgen.commands.options import (
     genotype_field_names,
     hail_field_names,
 )
-from edfgen.progress import configure_logging
+from edfgen.progress import PROGRESS_MODES, configure_logging, warning_summary
 
 
 def verbosity(func):
-    """``-v/--verbose`` (repeatable) and ``-q/--quiet``; configures logging before the command runs."""
+    """``-v/--verbose`` (repeatable), ``-q/--quiet`` and ``--progress``; configures logging before the
+    command runs and ends it with a summary of the warnings logged on the way (stderr)."""
 
-    @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
-    @click.option("-q", "--quiet", is_flag=True, help="Warnings only, no progress bars.")
+    @click.option("-v", "--verbose", count=True, help="Per-phenotype and per-file details (-vv: debug).")
+    @click.option("-q", "--quiet", is_flag=True, help="Warnings only, no progress.")
+    @click.option("--progress", "progress_mode", type=click.Choice(PROGRESS_MODES), default=None,
+                  help="Progress display: bar (terminal), log (a line every 30 s: done/total, rate, ETA), none; "
+                       "auto (default: $EDFGEN_PROGRESS, else bar on a terminal, log otherwise).")
     @functools.wraps(func)
-    def wrapper(*args, verbose: int = 0, quiet: bool = False, **kwargs):
-        configure_logging(-1 if quiet else verbose)
-        return func(*args, **kwargs)
+    def wrapper(*args, verbose: int = 0, quiet: bool = False, progress_mode: str | None = None, **kwargs):
+        configure_logging(-1 if quiet else verbose, progress_mode)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            summary = warning_summary()
+            if summary:
+                name = click.get_current_context().command_path
+                click.echo(f"{name}: {len(summary)} warning(s) to check:", err=True)
+                for msg, times in summary:
+                    click.echo(f"  - {msg}" + (f" (x{times})" if times > 1 else ""), err=True)
 
     return wrapper
 

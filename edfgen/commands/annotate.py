@@ -20,7 +20,7 @@ from edfgen.commands.clump import write_regional_plots
 from edfgen.commands.options import CommandOptions, allow_incomplete_opt, as_list, opt, out_opt
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.catalog import CATALOG_URL, check_build_against_catalog, read_catalog, read_loci, select_traits
-from edfgen.formats.genes import read_genes
+from edfgen.formats.genes import packaged_genes, read_genes
 from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
 from edfgen.formats.manifest import Manifest, check_not_inputs, check_upstream, sha256_file
@@ -54,7 +54,8 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
     man = Manifest("edfgen annotate", parameters={**settings.__dict__, "traits": traits, "any_trait": any_trait,
                                                   "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes,
-                                                  "genes": genes, "reference_genome": reference_genome,
+                                                  "genes": genes or f"edfgen/data/genes_{reference_genome}.tsv.gz",
+                                                  "reference_genome": reference_genome,
                                                   "liftover_chain": str(liftover_chain) if liftover_chain else None})
     man.add_inputs([loci_path, catalog_path, genes, *panel_files, liftover_chain])
     if reference_genome not in REFERENCE_GENOMES:
@@ -75,7 +76,7 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     cat = select_traits(full, traits, any_trait=any_trait)
     if cat.empty:
         log.warning("no catalog associations match the selected traits; every locus will be novel")
-    gtab = read_genes(genes) if genes else None
+    gtab = read_genes(genes or packaged_genes(reference_genome))  # default: the shipped protein-coding genes
     panel = PlinkGenotypes(ld_bfile) if ld_bfile else None
     try:
         res = annotate_loci(loci, cat, panel=panel, genes=gtab, settings=settings, same_build=same_build,
@@ -158,7 +159,8 @@ class AnnotateOptions(CommandOptions):
     ld_bfile: str | None = opt(None, "LD panel: a catalog variant with r² >= --ld-r2 makes a locus known.",
                                path="any")
     ld_r2: float = opt(AnnotateSettings.ld_r2, None, range=(0, 1), cli_range=False)
-    genes: str | None = opt(None, "GTF/BED genes: adds nearest_gene, gene_distance.", path="file", exists=True)
+    genes: str | None = opt(None, "GTF/BED genes for nearest_gene, gene_distance (default: the shipped "
+                            "protein-coding genes of --reference-genome, Ensembl 75/107).", path="file", exists=True)
     regional_plots: int = opt(0, "With --sumstats and --ld-bfile: regional plots of the first N loci.",
                               range=(0, None))
     sumstats: tuple[str, ...] = opt((), "For --regional-plots: GWAS-SSF files or directories of them (repeatable); "

@@ -93,7 +93,7 @@ def _locate_in_panel(df: pd.DataFrame, panel: GenotypePanel, phenotype: str) -> 
         if cand[0].notna().sum() > best[0].notna().sum():
             best = cand
     if best[1] != "variant_id":
-        log.info("%s: variants matched to the LD panel by %s (%d of %d)", phenotype, best[1],
+        log.debug("%s: variants matched to the LD panel by %s (%d of %d)", phenotype, best[1],
                  int(best[0].notna().sum()), len(ids))
     return best
 
@@ -124,7 +124,7 @@ def match_to_panel(df: pd.DataFrame, panel: GenotypePanel, *, phenotype: str, p1
     missing = t[t["bim"].isna()]
     rejects = missing[missing["p_value"] <= p1].assign(phenotype=phenotype, reason=f"not in LD panel (matched by {how})")
     if len(missing):
-        log.info("%s: %d variants not in the LD panel %s (%d with p <= p1)", phenotype, len(missing),
+        log.debug("%s: %d variants not in the LD panel %s (%d with p <= p1)", phenotype, len(missing),
                  panel.prefix, len(rejects))
     t = t[t["bim"].notna()].copy()
     t["bim"] = t["bim"].astype(np.int64)
@@ -239,7 +239,7 @@ def _prepare_fast(name: str, df: pd.DataFrame, vs: _VariantSet, panel: GenotypeP
     miss = np.flatnonzero(have & ~found)
     rej, rejects = _not_in_panel(name, vs, p, miss, settings.p1)
     if len(miss):
-        log.info("%s: %d variants not in the LD panel %s (%d with p <= p1)", name, len(miss), panel.prefix, len(rej))
+        log.debug("%s: %d variants not in the LD panel %s (%d with p <= p1)", name, len(miss), panel.prefix, len(rej))
     pos = vs.pos[rows] if vs.pos is not None else None
     if pos is None or np.isnan(np.asarray(pos, dtype=np.float64)).any():
         pos = panel.variants.position[bim]
@@ -336,7 +336,7 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     def flush():
         results = clump_lockstep([b.p for b in batch], [b.bim for b in batch], panel, settings, ld)
         for pr, res in zip(batch, results):
-            log.info("%s: %d index variants (p1=%g, r2=%g, kb=%g)", pr.phenotype, len(res.index), settings.p1,
+            log.debug("%s: %d index variants (p1=%g, r2=%g, kb=%g)", pr.phenotype, len(res.index), settings.p1,
                      settings.r2, settings.kb)
             all_clumps.append(_clump_columns(pr, res))
             all_rejects.append(pr.rejects)

@@ -65,6 +65,7 @@ from edfgen.formats.tables import atomic_write, clean_temp_files, is_temp_name, 
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.edf import edf_pca, embed_windows
+from edfgen.model.device import DEVICES, PRECISIONS, load_model
 from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
@@ -255,14 +256,6 @@ class ExtractResult:
     extra: dict = field(default_factory=dict)
 
 
-def _load_model(checkpoint):
-    if hasattr(checkpoint, "model") and hasattr(checkpoint, "preprocessing"):
-        return checkpoint
-    from edfgen.model.checkpoint import load_checkpoint
-
-    return load_checkpoint(checkpoint)
-
-
 def _read_id_map(path: Path) -> dict[str, str]:
     df = read_table(path, required=["record", "IID"], dtype={"record": str, "IID": str})
     dup = df["record"][df["record"].duplicated()]
@@ -277,7 +270,7 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
                  checkpoint: Any = DEFAULT_CHECKPOINT, batch_size: int = 64, workers: int | None = None, pca: int | None = None,
                  id_map: str | os.PathLike | None = None, force: bool = False, fs: float | None = None,
                  chunk_size: int = 2048, quality: QualityThresholds = DEFAULT_QUALITY,
-                 threads: int | None = None,
+                 threads: int | None = None, device: str = "cpu", precision: str = "fp32",
                  on_chunk: Callable[[int, int], None] | None = None) -> ExtractResult:
     """Extract EDFs for every ECG under ``ecg`` and write the EDF table ``out`` (see module docstring).
 
@@ -314,6 +307,8 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         Torch intra-op threads for the model while extracting (restored afterwards). Default: torch's
         setting without ``workers``, else ``max(1, cores - workers)`` so that readers and the model
         do not oversubscribe the cores (on 2 cores: ``workers=1`` gives the model 1 thread).
+    device, precision
+        Where the model runs, its autocast type (:func:`edfgen.model.device.load_model`; auto: GPU, bf16).
     on_chunk
         Called as ``on_chunk(chunk_index, n_done)`` after each chunk is durably written.
 
@@ -340,6 +335,7 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         threads = max(1, (os.cpu_count() or 1) - workers)
     if threads:
         torch.set_num_threads(int(threads))
+    checkpoint = load_model(checkpoint, device, precision)  # (the CPU default: the float32 model as loaded)
     try:
         return _extract(paths, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
                         id_map=id_map, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
@@ -390,7 +386,7 @@ def _own_file(path: str, parts: Path) -> bool:
 
 def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size,
                   quality, on_chunk) -> ExtractResult:
-    loaded = _load_model(checkpoint)
+    loaded = checkpoint
     model, prep = loaded.model, loaded.preprocessing
     model.eval()
     sha = str(getattr(loaded, "sha256", ""))
@@ -578,7 +574,9 @@ class ExtractOptions(CommandOptions):
     out: str | None = out_opt("file", "EDF table: .tsv, .tsv.gz or .parquet (IID, edf_001 ...). Side files go "
                               "beside it.")
     checkpoint: str = opt(DEFAULT_CHECKPOINT, "Shipped checkpoint name (small, tiny) or path (.json).")
-    batch_size: int = opt(64, "ECGs per model call.", range=(1, None))
+    batch_size: int = opt(64, "ECGs per model call (larger on a GPU, e.g. 512).", range=(1, None))
+    device: str = opt("auto", "Where the encoder runs (auto: CUDA or MPS when available).", choices=DEVICES)
+    precision: str = opt("auto", "Autocast type (auto: bf16/fp16 on CUDA, fp32 on CPU/MPS).", choices=PRECISIONS)
     workers: int | None = opt(None, "Processes reading/preprocessing ECGs (0: in the main process; default "
                               "min(4, cores/2)).", range=(0, None))
     pca: int | None = opt(None, "Also write the first K principal components.", range=(1, None))
@@ -597,4 +595,4 @@ def run(o: ExtractOptions):
     """``edfgen extract``: :func:`edfgen.commands.extract.extract_edfs`."""
     return extract_edfs(list(o.ecg), o.out, checkpoint=o.checkpoint, batch_size=o.batch_size, workers=o.workers,
                         pca=o.pca, id_map=o.id_map, force=o.force, fs=o.fs, chunk_size=o.chunk_size,
-                        threads=o.threads)
+                        threads=o.threads, device=o.device, precision=o.precision)

@@ -291,6 +291,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         raise InputError(f"only {len(overlap)} samples are shared by genotypes ({source.label}), phenotypes ({pheno}) "
                          f"and covariates ({covar}) with complete values (need >= {MIN_SAMPLES}); "
                          f"are the IID columns the same ids?")
+    _warn_overlap(len(set(geno_ids) & has_pheno), len(overlap), pheno, covar)
     t1 = time.perf_counter()
 
     def design_for(ids):
@@ -330,12 +331,15 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     planned += ["multivariate.tsv.gz"] if settings.multivariate else []
     model_label = "logistic regression" if settings.binary else "linear regression"
 
+    writers: list[GwasOutputs] = []
+
     def outputs_for(variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, cov_names: list[str]):
         """The streaming writer of this GWAS over ``variants`` (already in output order)."""
-        return GwasOutputs(out_dir, variants, names, list(files), model=model_label,
-                           reference_genome=source.reference_genome, covariates=cov_names, n_covariates=C.shape[1],
-                           cases=_case_counts(Y) if settings.binary else None, plots=settings.plots,
-                           plots_max=settings.plots_max)
+        writers.append(GwasOutputs(out_dir, variants, names, list(files), model=model_label,
+                                   reference_genome=source.reference_genome, covariates=cov_names,
+                                   n_covariates=C.shape[1], cases=_case_counts(Y) if settings.binary else None,
+                                   plots=settings.plots, plots_max=settings.plots_max))
+        return writers[-1]
 
     models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
     stream = dict(binary=settings.binary, missing_genotypes=settings.missing_genotypes, block_size=settings.block_size)
@@ -413,9 +417,10 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             t3 = time.perf_counter() - pass_timings.get("export", 0.0)
         counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
                               complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
-        log.info(counts.describe())
+        log.debug(counts.describe())
         man.parameters["covariates"] = cov_names
-        qc_df = qc_table(([bad_step] if bad_step else []) + list(steps))
+        qc_df = qc_table(([bad_step] if bad_step else []) + list(steps)
+                         + [w.left_out_step() for w in writers[-1:] if w.cases is not None])
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
         write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")
         timings["export"] = time.perf_counter() - t3
@@ -424,6 +429,14 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          variants_tested=int(n_tested), timings_s={k: round(v, 3) for k, v in timings.items()})
     return GwasResult(out_dir=str(out_dir), phenotypes=names, summary=summary, qc=qc_df, samples=counts,
                       engine=engine, timings=timings)
+
+
+def _warn_overlap(with_pheno: int, overlap: int, pheno, covar) -> None:
+    """WARNING when the covariates cut more than 5% of the genotyped samples that have a phenotype."""
+    if with_pheno and overlap < 0.95 * with_pheno:
+        log.warning("covariates (%s) complete for only %d of the %d genotyped samples with a phenotype in %s: "
+                    "the GWAS uses %d (%.0f%% dropped)", covar, overlap, with_pheno, pheno, overlap,
+                    100 * (1 - overlap / with_pheno))
 
 
 def _drop_constant_indicators(C: np.ndarray, names: list[str]):

@@ -88,8 +88,11 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
     cols = expand_columns(columns) if columns else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
     missing = [c for c in cols + list(categorical) if c not in table.columns]
     if missing:
+        pcs = [c for c in missing if re.fullmatch(r"PC\d+", str(c), flags=re.IGNORECASE)]
+        hint = ("; genotype PCs are made by `edfgen pca --out DIR` (join DIR/pcs.tsv to the covariates) or by "
+                "the pca stage of `edfgen run` ([pca] section)" if pcs else "")
         raise InputError(f"{source}: covariate column(s) {', '.join(missing)} not found "
-                         f"(has: {', '.join(map(str, table.columns[:15]))})")
+                         f"(has: {', '.join(map(str, table.columns[:15]))}){hint}")
     parts = [np.ones(len(table))]
     names = ["intercept"]
     levels_of: dict[str, list[str]] = {}

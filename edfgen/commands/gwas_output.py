@@ -116,7 +116,9 @@ class GwasOutputs:
         self.n_max = np.zeros(P, dtype=np.int64)
         self.n_tested = np.zeros(P, dtype=np.int64)
         self.n_significant = np.zeros(P, dtype=np.int64)
+        self.n_left_out = np.zeros(P, dtype=np.int64)   # binary: rows without an estimate, not written
         self._last_row = -1
+        self._n_rows = 0
         self.plot_data = GwasPlotAccumulator(self.base["chromosome"].astype(str).to_numpy(),
                                              self.base["base_pair_location"].to_numpy(), P)
         _raise_open_file_limit(P + 64, P)
@@ -151,6 +153,7 @@ class GwasOutputs:
         if rows[0] <= self._last_row or (len(rows) > 1 and (np.diff(rows) <= 0).any()):
             raise ValueError("GwasOutputs.add: rows must increase across blocks (output order)")
         self._last_row = int(rows[-1])
+        self._n_rows += len(rows)
         while len(self._pending) >= MAX_PENDING:
             for f in self._pending.popleft():
                 f.result()
@@ -171,11 +174,15 @@ class GwasOutputs:
             stream = self.streams[j]
             n = res.n[:, j]
             df = None if self.cases is not None or self.n_covariates is None else n - self.n_covariates - 1
+            keep = None
+            if self.cases is not None:   # a failed logistic fit has no estimate: left out (the Catalog refuses NA)
+                keep = np.isfinite(p_all[:, j]) & np.isfinite(res.beta[:, j]) & np.isfinite(res.standard_error[:, j])
+                self.n_left_out[j] += int((~keep).sum())
             body, lengths = fmt.rows(res.beta[:, j], res.standard_error[:, j], res.effect_allele_frequency[:, j],
                                p_all[:, j], n, df=df,
                                n_cases=None if self.cases is None else int(self.cases[0][j]),
-                               n_controls=None if self.cases is None else int(self.cases[1][j]))
-            stream.append(body, lengths, fmt)
+                               n_controls=None if self.cases is None else int(self.cases[1][j]), keep=keep)
+            stream.append(body, lengths, fmt, keep=keep)
         if not first:
             return
         with np.errstate(invalid="ignore"):
@@ -183,6 +190,15 @@ class GwasOutputs:
             self.n_significant += (p_all < GENOME_WIDE).sum(0)
         self.n_max = np.maximum(self.n_max, res.n.max(0))
         self.plot_data.add(rows, p_all)
+
+    def left_out_step(self):
+        """The ``qc_report.tsv`` row of the binary rows left out of the GWAS-SSF files (fit failed)."""
+        from edfgen.kernels.qc import QCStep
+
+        left = int(self.n_left_out.sum())
+        return QCStep("fit_failed", "variant x phenotype", "no estimate (logistic fit did not converge or variant "
+                      "monomorphic in the analysed samples): row left out of the GWAS-SSF file", left,
+                      self._n_rows * len(self.names) - left)
 
     # -- end ---------------------------------------------------------------------------------------
     def close(self) -> pd.DataFrame:

@@ -70,7 +70,7 @@ def _numeric_covariates(df: pd.DataFrame, cols: Sequence[str], path) -> np.ndarr
             raise InputError(f"{path}: covariate column {c!r} is not numeric and has {len(levels)} levels "
                              f"({', '.join(levels[:4])}…); code it numerically")
         out.append(s.astype(str).map({lv: float(i) for i, lv in enumerate(levels)}).where(s.notna()).to_numpy(float))
-        log.info("covariate %s coded %s", c, {lv: i for i, lv in enumerate(levels)})
+        log.debug("covariate %s coded %s", c, {lv: i for i, lv in enumerate(levels)})
     return np.column_stack(out) if out else np.zeros((len(df), 0))
 
 

@@ -320,12 +320,16 @@ def _cases(df: pd.DataFrame) -> tuple | None:
     c = next((cols[x] for x in _CASE_COLS if x in cols), None)
     if c is None:
         return None
-    ncase = float(pd.to_numeric(df[c], errors="coerce").median())
+    def median(col) -> float:  # NaN for a column without numbers (numpy warns on the median of nothing)
+        v = pd.to_numeric(df[col], errors="coerce").dropna()
+        return float(v.median()) if len(v) else float("nan")
+
+    ncase = median(c)
     d = next((cols[x] for x in _CONTROL_COLS if x in cols), None)
     if d is not None:
-        nctrl = float(pd.to_numeric(df[d], errors="coerce").median())
+        nctrl = median(d)
     elif "n" in df.columns:
-        nctrl = float(pd.to_numeric(df["n"], errors="coerce").median()) - ncase
+        nctrl = median("n") - ncase
     else:
         return None
     return (ncase, nctrl) if np.isfinite(ncase) and np.isfinite(nctrl) and ncase > 0 and nctrl > 0 else None
@@ -358,7 +362,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
            settings: MRSettings = MRSettings(), instruments: PathLike | None = None, reverse: bool = False,
            ld_bfile=None,
            proxies: bool | None = None, clump: bool = False, plots: bool = True, max_plots: int = 20,
-           force: bool = False, columns: dict[str, str] | None = None) -> MRRun:
+           force: bool = False, columns: dict[str, str] | None = None,
+           case_counts: dict[str, tuple[float, float]] | None = None) -> MRRun:
     """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
 
     Parameters
@@ -388,6 +393,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         ``ld_bfile`` at ``settings.p_threshold`` (:mod:`edfgen.kernels.clump`).
     plots, max_plots
         Write PNG plots for at most ``max_plots`` pairs (smallest IVW p first).
+    case_counts
+        ``{outcome file: (cases, controls)}`` for files without ``n_cases``/``n_controls`` columns.
     columns
         ``--columns``: ``{input column: GWAS-SSF column}`` for files in a layout that is not recognised
         (:func:`edfgen.formats.sumstats.parse_column_option`); applied to every file that has the column.
@@ -435,21 +442,29 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                              "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
         sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
         if sel.empty:
-            log.warning("%s: no instruments (p < %s%s)", f, settings.p_threshold,
-                        ", in the instrument list" if inst is not None else "")
+            why = [f"p < {settings.p_threshold:g}"] if settings.p_threshold is not None else []
+            why += [f"in the instrument list {Path(str(instruments)).name}"] if inst is not None else []
+            log.debug("%s: no instruments (%s)", f, ", ".join(why) or "no variants")
         exposures.append((name, f, sel, _cases(df), _user_r2(sel)))
+    n_empty = sum(e[2].empty for e in exposures)
+    if 0 < n_empty < len(exposures):
+        log.info("%d of %d exposures have no instruments (-v lists them)", n_empty, len(exposures))
     if all(e[2].empty for e in exposures):
-        raise InputError(f"--exposure {exposure}: no instruments selected in any file "
-                         f"(p-threshold {settings.p_threshold}, instruments {instruments})")
+        names = ", ".join(str(x) for x in (exposure if isinstance(exposure, (list, tuple)) else [exposure]))
+        raise InputError(f"--exposure {names}: no instruments selected in any file (" + ", ".join(
+            ([f"--p-threshold {settings.p_threshold:g}"] if settings.p_threshold is not None else [])
+            + ([f"--instruments {instruments}"] if instruments else [])) + ")")
     wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
 
-    harmonised, tables = [], PairTables()
+    harmonised, tables, binary_outcomes = [], PairTables(), set()
     n_pairs = 0
     # proxies: the panel's variants are read once for all outcomes
     with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
         for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
             odf = load_phenotype(ofs, columns)
-            ocases, or2 = _cases(odf), _user_r2(odf)
+            given = [(case_counts or {}).get(str(Path(f).resolve())) for f in ofs]
+            ocases, or2 = next((c for c in given if c), None) or _cases(odf), _user_r2(odf)
+            binary_outcomes |= {oname} if ocases else set()
             overlap = odf["variant_id"].isin(wanted)
             prox = None
             if proxies:
@@ -498,7 +513,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             for name, df in out.items():
                 write_table(twosamplemr_columns(name, df), out_dir / f"{name}.tsv")
             if plots:
-                written_plots = tuple(plot_pairs(out_dir / "plots", H, out, max_pairs=max_plots))
+                written_plots = tuple(plot_pairs(out_dir / "plots", H, out, max_pairs=max_plots,
+                                                 binary=binary_outcomes))
             man.extra["n_pairs"] = n_pairs
     dt = time.perf_counter() - t0
     return MRRun(out, H, n_pairs, dt, written_plots)
@@ -548,6 +564,8 @@ class MROptions(GenotypeOptions):
                               "beta=,se=,p= (or log10p=), ea=,oa=,snp=,eaf=,n=,chr=,pos=, or=,ci_lower=,ci_upper= "
                               "(odds ratios are converted to log-OR and SE). Applied to every --exposure/--outcome "
                               "file that has the column.")
+    case_counts: tuple[str, ...] = opt((), "Cases and controls of a binary outcome file without n_cases/n_controls "
+                                       "columns (FinnGen), as FILE=CASES,CONTROLS; repeatable.", multiple=True)
     plots: bool = opt(True, None, secondary="--no-plots")
     max_plots: int = opt(20, "Plot at most this many pairs (most significant first).", range=(0, None))
     seed: int = seed_opt()
@@ -568,4 +586,16 @@ def run(o: MROptions):
     return run_mr(list(o.exposure), list(o.outcome), o.out, settings=settings, instruments=o.instruments,
                   reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
                   proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,
-                  columns=parse_column_option(o.columns) or None)
+                  columns=parse_column_option(o.columns) or None, case_counts=parse_case_counts(o.case_counts))
+
+
+def parse_case_counts(values) -> dict[str, tuple[float, float]]:
+    """``--case-counts FILE=CASES,CONTROLS`` -> ``{resolved file: (cases, controls)}``."""
+    out = {}
+    for v in values or ():
+        f, _, nums = str(v).rpartition("=")
+        parts = nums.split(",")
+        if not f or len(parts) != 2 or not all(x.strip().isdigit() and int(x) > 0 for x in parts):
+            raise InputError(f"--case-counts {v}: expected FILE=CASES,CONTROLS (positive whole numbers)")
+        out[str(Path(f).resolve())] = (float(parts[0]), float(parts[1]))
+    return out

@@ -189,7 +189,9 @@ class CommandOptions:
         for key, value in options.items():
             name = str(key).replace("-", "_")
             if name in wiring:
-                raise ConfigError(f"[{section}] {key}: set by the pipeline itself (from [inputs]/[run]); remove it")
+                hint = {"outcome": "external outcome files go in [mr] outcomes"}.get(
+                    name, "genotypes, filters and tables go in [inputs], with the same names")
+                raise ConfigError(f"[{section}] {key}: set by the pipeline itself ({hint}); remove it")
             if name in aliases:
                 deprecated[aliases[name]] = (name, value)
                 continue

@@ -79,6 +79,22 @@ def java_major_version() -> int | None:
     return int(m.group(2)) if major == 1 and m.group(2) else major
 
 
+#: log4j2 configuration of the Spark driver: errors only on stderr. Root and org.apache.spark at the same
+#: level also silence PySpark's "Setting default log level" lines (printed when they differ).
+SPARK_CONSOLE_LOG4J2 = """rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+logger.spark.name = org.apache.spark
+logger.spark.level = error
+logger.hadoop.name = org.apache.hadoop
+logger.hadoop.level = error
+"""
+
+
 def init_hail(settings: HailSettings | None = None):
     """Start Hail once per process (idempotent) and return the ``hail`` module.
 
@@ -110,7 +126,12 @@ def init_hail(settings: HailSettings | None = None):
     tmp_dir = settings.tmp_dir or default_tmp_dir()
     os.makedirs(tmp_dir, exist_ok=True) if "://" not in tmp_dir else None
     log_path = settings.log_path or os.path.join(tmp_dir, "hail.log")
-    log.info("starting Hail (master=%s, tmp_dir=%s, log=%s)", master, tmp_dir, log_path)
+    if "://" not in tmp_dir:   # Spark's and Hadoop's start-up notes stay off the console (errors only; hail.log keeps all)
+        quiet = os.path.join(tmp_dir, "edfgen-log4j2.properties")
+        with open(quiet, "w") as fh:
+            fh.write(SPARK_CONSOLE_LOG4J2)
+        spark_conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{quiet}"
+    log.debug("starting Hail (master=%s, tmp_dir=%s, log=%s)", master, tmp_dir, log_path)
     hl.init(master=master, tmp_dir=tmp_dir, local_tmpdir=tmp_dir if "://" not in tmp_dir else None,
             log=log_path, quiet=True, spark_conf=spark_conf, idempotent=True)
     hl.default_reference("GRCh38")
@@ -188,13 +209,15 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
                     if read_oxford_sample(smp)["IID"].tolist() != first:
                         raise InputError(f"--sample {smp}: other samples than {pairs[0][1]}; per-chromosome BGENs "
                                          "must list the same samples in the same order")
+            from hailtop import fs as hfs  # (hl.hadoop_exists is deprecated)
+
             index_map = {}
             for bgen, _ in pairs:
-                if hl.hadoop_exists(bgen + ".idx2"):  # works for local paths and gs://, hdfs://
+                if hfs.exists(bgen + ".idx2"):  # works for local paths and gs://, hdfs://
                     continue
                 key = hashlib.sha256(f"{source.fingerprint()}:{bgen}".encode()).hexdigest()[:16]
                 idx = os.path.join(tmp_dir or tempfile.gettempdir(), "edfgen-bgen-index", key + ".idx2")
-                if not hl.hadoop_exists(idx):
+                if not hfs.exists(idx):
                     if "://" not in idx:
                         os.makedirs(os.path.dirname(idx), exist_ok=True)
                     hl.index_bgen(bgen, index_file_map={bgen: idx}, reference_genome=rg, contig_recoding=rec)

@@ -218,8 +218,8 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
             for k in perm_arrays:
                 perm_arrays[k][sl] = getattr(rp, k)
     if not_converged:
-        log.warning("logistic regression: %d variant-phenotype fits did not converge (separation, monomorphic "
-                    "or singular Fisher matrix): their statistics are NaN", not_converged)
+        log.warning("%d logistic fits did not converge (separation, monomorphic or singular Fisher matrix): "
+                    "left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)", not_converged)
     counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
                            acc[4], sample_missing)
     result = AssociationResult(n=n, **arrays) if keep_all else None

@@ -1,5 +1,10 @@
-"""Genes from a user-supplied GTF or BED file (the nearest gene(s) of each locus:
-:func:`edfgen.kernels.annotate.nearest_genes`).
+"""Genes from a user-supplied GTF or BED file, or the protein-coding genes shipped with edfgen (the
+nearest gene(s) of each locus: :func:`edfgen.kernels.annotate.nearest_genes`).
+
+Shipped (:func:`packaged_genes`): ``edfgen/data/genes_GRCh37.tsv.gz`` (Ensembl 75 = GENCODE 19) and
+``genes_GRCh38.tsv.gz`` (Ensembl 107 = GENCODE 41), protein-coding genes only, built by
+``scripts/build_gene_table.py``; a TSV with the header ``chromosome start end gene strand`` (1-based,
+inclusive), which :func:`read_genes` also reads from a user's file.
 
 GTF (GENCODE/Ensembl; ``gene`` features, name from ``gene_name`` else ``gene_id``; 1-based,
 inclusive) or BED (``chrom, start, end, name[, score, strand]``; 0-based half-open, converted to
@@ -30,6 +35,30 @@ def _lines(path: Path):
         raise InputError(f"--genes {path}:{line}: not UTF-8 text (byte offset {exc.start})") from None
 
 
+def packaged_genes(reference_genome: str) -> Path:
+    """The shipped protein-coding gene table of ``reference_genome`` (``GRCh37`` or ``GRCh38``)."""
+    from importlib import resources
+
+    if reference_genome not in ("GRCh37", "GRCh38"):
+        raise InputError(f"no shipped gene table for {reference_genome!r} (GRCh37, GRCh38); give --genes")
+    return Path(str(resources.files("edfgen") / "data" / f"genes_{reference_genome}.tsv.gz"))
+def _read_gene_table(path: Path, lines: list[str]) -> pd.DataFrame:
+    """Rows of a table in edfgen's own ``chromosome, start, end, gene, strand`` layout."""
+    rows = []
+    for ln, line in enumerate(lines[1:], 2):
+        if not line:
+            continue
+        f = line.split("\t")
+        try:
+            if len(f) != len(GENE_COLUMNS):
+                raise ValueError(f"{len(f)} fields, the header has {len(GENE_COLUMNS)}")
+            rows.append((f[0], int(f[1]), int(f[2]), f[3], f[4]))
+        except ValueError as exc:
+            raise InputError(f"--genes {path}:{ln}: {exc}") from None
+    genes = pd.DataFrame(rows, columns=GENE_COLUMNS)
+    return genes.sort_values(["chromosome", "start"]).reset_index(drop=True)
+
+
 def read_genes(path: str | Path) -> pd.DataFrame:
     """Read a GTF or BED gene annotation.
 
@@ -46,9 +75,12 @@ def read_genes(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"--genes {path}: file not found")
     is_gtf = bool(re.search(r"\.gtf(\.gz)?$", path.name))
+    lines = _lines(path)
+    if lines and lines[0].split("\t") == GENE_COLUMNS:   # the shipped tables' layout
+        return _read_gene_table(path, lines)
     rows = []
     bed_fields = None
-    for ln, line in enumerate(_lines(path), 1):
+    for ln, line in enumerate(lines, 1):
         if not line.strip() or line.startswith(("#", "track", "browser")):
             continue
         f = line.split("\t")

@@ -123,7 +123,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     if id_column == "IID":
         key = next((c for c in ID_ALIASES if c in df.columns), None)
         if key is not None:
-            log.info("%s: participant ids from column %s", path, key)
+            log.debug("%s: participant ids from column %s", path, key)
             if key != "IID":
                 df = df.rename(columns={key: "IID"})
                 df["IID"] = df["IID"].astype(str)

@@ -38,11 +38,12 @@ def plot_heatmap(t: np.ndarray, significant: np.ndarray, edf_names: Sequence[str
     yy, xx = np.nonzero(sig)
     ax.scatter(xx, yy, s=4, c="k", marker=".", linewidths=0)
     ax.set_yticks(range(len(biomarker_names)), labels=list(biomarker_names), fontsize=8)
-    if p <= 64:
-        ax.set_xticks(range(p), labels=[edf_names[j] for j in order], rotation=90, fontsize=6)
-    else:
-        ax.set_xticks([])
-        ax.set_xlabel(f"{p} EDFs (ordered by cluster, then hierarchical clustering)")
+    # every EDF labelled (its number when there are many: edf_071 -> 071; every k-th beyond 256)
+    short = [str(n).removeprefix("edf_") if p > 64 else str(n) for n in edf_names]
+    step = max(1, -(-p // 256))
+    ax.set_xticks(range(0, p, step), labels=[short[j] for j in order[::step]], rotation=90, fontsize=6)
+    ax.set_xlabel(f"{p} EDFs{' (edf_ number)' if p > 64 else ''}, ordered by cluster, then hierarchical clustering",
+                  fontsize=8)
     if clusters is not None:
         cl = np.asarray(clusters)[order]
         for x in np.flatnonzero(np.diff(cl)) + 0.5:

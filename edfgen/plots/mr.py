@@ -28,9 +28,14 @@ def _safe(name: str) -> str:
     return safe_filename(name).strip("_")[:80] or "trait"
 
 
-def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path) -> Path:
+def _per_allele(binary: bool) -> str:
+    return "log odds ratio per allele" if binary else "beta per allele"
+
+
+def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path, *, binary: bool = False) -> Path:
     """Variant-outcome vs variant-exposure effects (exposure oriented positive, error bars 1 SE),
-    one line per method (MR Egger with its intercept)."""
+    one line per method (MR Egger with its intercept). ``binary``: the outcome is a disease, its
+    effects log odds ratios (the axis says so; the plot stays on the log-odds scale)."""
     plt = _plt()
     h = internal_columns(h, "harmonised")
     k = h[h["mr_keep"]]
@@ -47,8 +52,8 @@ def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path) -> Path:
             a = float(h.attrs.get("egger_intercept", 0.0))
         ax.plot(xs, a + r["b"] * xs, label=f"{r['method']} ({r['b']:.3g})", lw=1.2)
     ax.axhline(0, color="0.8", lw=0.6)
-    ax.set_xlabel(f"SNP effect on {k['exposure'].iloc[0]}")
-    ax.set_ylabel(f"SNP effect on {k['outcome'].iloc[0]}")
+    ax.set_xlabel(f"SNP effect on {k['exposure'].iloc[0]} ({_per_allele(False)})")
+    ax.set_ylabel(f"SNP effect on {k['outcome'].iloc[0]} ({_per_allele(binary)})")
     if ax.get_legend_handles_labels()[1]:     # a single instrument has only a Wald ratio: no lines
         ax.legend(fontsize=7, loc="best")
     return _save(fig, path)
@@ -66,18 +71,24 @@ def _ci_rows(d: pd.DataFrame, labels, colors):
     return fig, ax
 
 
-def forest_plot(single: pd.DataFrame, path: Path) -> Path:
+def _effect_label(d: pd.DataFrame, binary: bool) -> str:
+    exp, out = d["exposure"].iloc[0], d["outcome"].iloc[0]
+    return (f"MR effect: log odds ratio of {out} per unit of {exp}" if binary
+            else f"MR effect: {out} per unit of {exp}") if {"exposure", "outcome"} <= set(d.columns) else "MR effect"
+
+
+def forest_plot(single: pd.DataFrame, path: Path, *, binary: bool = False) -> Path:
     """Per-variant Wald ratios with 95% CI, then the pooled IVW / Egger estimates."""
     single = internal_columns(single, "mr_singlesnp")
     per = single[single["method"] == "Wald ratio"].sort_values("b")
     pooled = single[single["method"] != "Wald ratio"]
     d = pd.concat([per, pooled])
     fig, ax = _ci_rows(d, d["variant_id"], ["0.3"] * len(per) + ["tab:red"] * len(pooled))
-    ax.set_xlabel("MR effect (95% CI)")
+    ax.set_xlabel(f"{_effect_label(d, binary)} (95% CI)")
     return _save(fig, path)
 
 
-def funnel_plot(single: pd.DataFrame, path: Path) -> Path:
+def funnel_plot(single: pd.DataFrame, path: Path, *, binary: bool = False) -> Path:
     """Wald ratio vs its precision 1/SE, with vertical lines at the pooled estimates."""
     plt = _plt()
     per = single[single["method"] == "Wald ratio"]
@@ -85,14 +96,14 @@ def funnel_plot(single: pd.DataFrame, path: Path) -> Path:
     ax.scatter(per["b"], 1 / per["se"], s=10, color="0.3")
     for i, (_, r) in enumerate(single[single["method"] != "Wald ratio"].iterrows()):
         ax.axvline(r["b"], lw=1, label=r["method"], color=f"C{i}")
-    ax.set_xlabel("Wald ratio")
+    ax.set_xlabel(f"Wald ratio ({_effect_label(single, binary).removeprefix('MR effect: ')})")
     ax.set_ylabel("1 / SE")
     if (single["method"] != "Wald ratio").any():
         ax.legend(fontsize=7)
     return _save(fig, path)
 
 
-def leaveoneout_plot(loo: pd.DataFrame, path: Path) -> Path:
+def leaveoneout_plot(loo: pd.DataFrame, path: Path, *, binary: bool = False) -> Path:
     """Estimate with each variant left out (95% CI), and with all variants.
 
     Raises
@@ -106,12 +117,15 @@ def leaveoneout_plot(loo: pd.DataFrame, path: Path) -> Path:
         raise InputError("leaveoneout_plot: no leave-one-out rows (computed only for pairs with >= 3 instruments)")
     d = pd.concat([loo[loo["excluded"] != "All"].sort_values("b"), loo[loo["excluded"] == "All"]])
     fig, ax = _ci_rows(d, d["excluded"], ["tab:red" if e == "All" else "0.3" for e in d["excluded"]])
-    ax.set_xlabel(f"{d['method'].iloc[0]} estimate leaving out one variant (95% CI)")
+    ax.set_xlabel(f"{d['method'].iloc[0]} leaving out one variant: "
+                  f"{_effect_label(d, binary).removeprefix('MR effect: ')} (95% CI)")
     return _save(fig, path)
 
 
-def plot_pairs(out_dir: Path, harmonised: pd.DataFrame, tables: dict, *, max_pairs: int = 20) -> list[Path]:
-    """Write the four plots for up to ``max_pairs`` pairs (smallest IVW/Wald p first) under ``out_dir``.
+def plot_pairs(out_dir: Path, harmonised: pd.DataFrame, tables: dict, *, max_pairs: int = 20,
+               binary=frozenset()) -> list[Path]:
+    """Write the four plots for up to ``max_pairs`` pairs (smallest IVW/Wald p first) under ``out_dir``;
+    ``binary``: the outcomes that are diseases (axes in log odds ratios).
 
     Files: ``<exposure>__<outcome>.{scatter,forest,funnel,leaveoneout}.png``.
     """
@@ -135,13 +149,14 @@ def plot_pairs(out_dir: Path, harmonised: pd.DataFrame, tables: dict, *, max_pai
         h.attrs["egger_intercept"] = float(ple["egger_intercept"].iloc[0]) if len(ple) else 0.0
         stem = f"{_safe(exp)}__{_safe(outc)}"
         r = sel(res)
+        b = outc in binary
         written.append(scatter_plot(h, r[r["method"] != "Inverse variance weighted (fixed effects)"],
-                                    out_dir / f"{stem}.scatter.png"))
+                                    out_dir / f"{stem}.scatter.png", binary=b))
         single = sel(tables["mr_singlesnp"])
         if len(single):
-            written.append(forest_plot(single, out_dir / f"{stem}.forest.png"))
-            written.append(funnel_plot(single, out_dir / f"{stem}.funnel.png"))
+            written.append(forest_plot(single, out_dir / f"{stem}.forest.png", binary=b))
+            written.append(funnel_plot(single, out_dir / f"{stem}.funnel.png", binary=b))
         loo = sel(tables["mr_leaveoneout"])
         if len(loo):
-            written.append(leaveoneout_plot(loo, out_dir / f"{stem}.leaveoneout.png"))
+            written.append(leaveoneout_plot(loo, out_dir / f"{stem}.leaveoneout.png", binary=b))
     return written

@@ -253,7 +253,7 @@ def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants
     #    are compact); then plant loci; then stream genotypes chromosome by chromosome.
     chroms = []
     for c in progress(range(1, chromosomes + 1), total=chromosomes, desc="coalescent", unit="chr"):
-        logger.info("chromosome %d: coalescent simulation of %d genomes", c, n)
+        logger.debug("chromosome %d: coalescent simulation of %d genomes", c, n)
         chroms.append(simulate_chromosome(c, n, variants_per_chromosome, seed, region_length(chromosomes)))
     missing_var = [rng_missing.random(variants_per_chromosome) < MISSING_VARIANT_FRACTION for _ in chroms]
     arch = plant_architecture(chroms, missing_var, n=n, seed=seed, effect_scale=effect_scale)

@@ -91,6 +91,12 @@ class GenotypeSource:
                 raise InputError(f"{opt} {p}: file not found")
         if self.chromosomes is not None:
             object.__setattr__(self, "chromosomes", tuple(parse_chromosomes(self.chromosomes)))
+        prefix = self.bfile or self.pfile
+        exts = ("bed", "bim", "fam") if self.bfile else ("pgen", "pvar", "psam")
+        stem, _, ext = str(prefix or "").rpartition(".")
+        if ext in exts and Path(f"{stem}.{exts[0]}").exists() and not Path(f"{prefix}.{exts[0]}").exists():
+            raise InputError(f"--{self.kind} {prefix}: give the fileset prefix without the extension: "
+                             f"--{self.kind} {stem}")
         for p in self.paths():
             if "://" not in p and not Path(p).exists():  # gs://, hdfs://, s3a:// are checked by Hail
                 raise InputError(f"--{self.kind} {p}: file not found")

@@ -85,7 +85,7 @@ def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = 
     files = [f for f in cands if looks_like_sumstats(f, required, columns)]
     skipped = sorted(set(cands) - set(files))
     if skipped:  # e.g. gwas_summary.tsv, qc_report.tsv, samples.tsv beside the GWAS output
-        log.info("%s: skipping %d file(s) without summary-statistics columns: %s", path, len(skipped),
+        log.debug("%s: skipping %d file(s) without summary-statistics columns: %s", path, len(skipped),
                  ", ".join(f.name for f in skipped))
     if not files:
         example = ""

@@ -267,6 +267,18 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
 CHROM_ORDER = {str(i): i for i in range(1, 23)} | {"X": 23, "Y": 24, "XY": 25, "MT": 26, "M": 26}
 
 
+#: GWAS-SSF codes the sex chromosomes and the mitochondrion as numbers (the GWAS Catalog validator
+#: takes 1-25): written as 23/24/25, read back as X/Y/MT (also REGENIE/BOLT's 23 for X)
+SSF_CHROMOSOME_CODES = {"X": "23", "Y": "24", "MT": "25", "M": "25"}
+SSF_CHROMOSOME_NAMES = {"23": "X", "24": "Y", "25": "MT"}
+
+
+def chromosome_labels(chrom: pd.Series) -> pd.Series:
+    """Chromosome labels as edfgen keeps them: no ``chr`` prefix, 23/24/25 as X/Y/MT."""
+    c = chrom.astype(str).str.replace("^chr", "", regex=True)
+    return c.replace(SSF_CHROMOSOME_NAMES) if c.isin(list(SSF_CHROMOSOME_NAMES)).any() else c
+
+
 def chrom_key(chrom: pd.Series) -> pd.Series:
     """Sortable integer key for chromosome labels (``1``..``22``, ``X``, ``Y``, ``MT``; ``chr`` prefix ignored)."""
     c = chrom.astype(str).str.replace("^chr", "", regex=True).str.upper()

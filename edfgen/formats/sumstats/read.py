@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key
+from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
 from edfgen.formats.tables import PathLike, read_table
 from edfgen.formats.textio import read_text_bytes
 from edfgen.kernels.validate import numeric_values
@@ -79,7 +79,7 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
         if a in df.columns:
             df[a] = df[a].astype(str).str.upper()
     if "chromosome" in df.columns:
-        df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+        df["chromosome"] = chromosome_labels(df["chromosome"])
     if "variant_id" in df.columns:
         df["variant_id"] = df["variant_id"].astype(str)
     check_sumstats_values(df, path, mapping)
@@ -156,7 +156,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
         if a in df.columns:
             df[a] = df[a].astype(str).str.upper()
     if "chromosome" in df.columns:
-        df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+        df["chromosome"] = chromosome_labels(df["chromosome"])
     for c, rules in VALUE_RULES.items():     # a bad value: read_sumstats names the row and value
         if c in df.columns and not _values_ok(df[c].to_numpy(), **rules):
             return _subset(read_sumstats(path, required=required)[0], wanted)

@@ -86,7 +86,7 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.D
             if c not in cmap and canon in cmap.values():
                 cmap[c] = f"{c}_original"
     df, mapping = read_sumstats(path, column_map=cmap or None)
-    log.info(mapping.describe())
+    log.debug(mapping.describe())
     df = df.loc[:, ~df.columns.duplicated()]
     dup = df["variant_id"].duplicated(keep=False)
     if dup.any():  # which row would be the instrument? never pick one silently

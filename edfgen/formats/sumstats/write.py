@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.formats.bgzf import BgzfWriter, TabixSpec, tabix_index
-from edfgen.formats.sumstats.layout import SSF_COLUMNS
+from edfgen.formats.sumstats.layout import SSF_CHROMOSOME_CODES, SSF_COLUMNS
 from edfgen.formats.tables import PathLike, atomic_write, temp_name
 from edfgen.kernels.pvalues import TINY_P, neg_log10_p
 
@@ -141,7 +141,8 @@ class SumstatsFormatter:
 
         self.pa, self.pc = pa, pc
         self.m = len(base)
-        self.chromosome = base["chromosome"].astype(str).to_numpy()
+        base = base.assign(chromosome=base["chromosome"].astype(str).replace(SSF_CHROMOSOME_CODES))  # X -> 23 ...
+        self.chromosome = base["chromosome"].to_numpy()
         self.position = base["base_pair_location"].to_numpy(dtype=np.int64)
         cols = {c: self._str(pa.array(base[c].to_numpy(), from_pandas=True)) for c in
                 ("chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid")}
@@ -175,9 +176,11 @@ class SumstatsFormatter:
         self._cache[name] = (None if v is None else v.copy(), out)
         return out
 
-    def rows(self, beta, se, eaf, p, n, *, df=None, n_cases=None, n_controls=None) -> tuple[bytes, np.ndarray]:
+    def rows(self, beta, se, eaf, p, n, *, df=None, n_cases=None, n_controls=None,
+             keep: np.ndarray | None = None) -> tuple[bytes, np.ndarray]:
         """``(text of the rows, bytes per row)`` for one phenotype; ``df``: t-test degrees of freedom per
-        row (linear model), ``None`` for a normal Wald statistic (see :func:`neg_log10_p`)."""
+        row (linear model), ``None`` for a normal Wald statistic (see :func:`neg_log10_p`); ``keep``: a
+        mask of the rows to write (the others are left out; give the same mask to :meth:`SumstatsStream.append`)."""
         pa, pc = self.pa, self.pc
         p = np.asarray(p, dtype=float)
         nlp = neg_log10_p(p, beta=beta, standard_error=se, df=df)
@@ -194,6 +197,8 @@ class SumstatsFormatter:
                   self._str(pa.array(np.round(nlp, 6), from_pandas=True)), self.newline]
         line = pc.binary_join_element_wise(*pieces[:-1], "\t")
         line = pc.binary_join_element_wise(line, self.newline, "")
+        if keep is not None:
+            line = line.filter(pa.array(np.asarray(keep, dtype=bool)))
         if not len(line):
             return b"", np.zeros(0, dtype=np.int64)
         offsets = np.frombuffer(line.buffers()[1], dtype=np.int32 if line.type == pa.string() else np.int64)
@@ -229,11 +234,15 @@ class SumstatsStream:
             self.abort()
             raise
 
-    def append(self, body: bytes, line_lengths: np.ndarray, formatter: SumstatsFormatter) -> None:
+    def append(self, body: bytes, line_lengths: np.ndarray, formatter: SumstatsFormatter,
+               keep: np.ndarray | None = None) -> None:
         """Append rows formatted by ``formatter`` (:meth:`SumstatsFormatter.rows` gives ``body`` and
         ``line_lengths``); their chromosomes and positions go into the tabix index as they are written."""
         if self._build:
-            self._w.write_records(body, formatter.chromosome, formatter.position, line_lengths)
+            chrom, pos = formatter.chromosome, formatter.position
+            if keep is not None:
+                chrom, pos = chrom[keep], pos[keep]
+            self._w.write_records(body, chrom, pos, line_lengths)
         else:
             self._w.write(body)
 

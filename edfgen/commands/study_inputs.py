@@ -1,0 +1,194 @@
+"""The ``[inputs]`` of ``edfgen run`` and the wiring they make: the same inputs, with the same names, as
+the commands take (``edfgen gwas --bgen ... --sample ... --keep ... --chr ...``), checked before any stage.
+
+* ECGs and tables: ``ecg``, ``covariates`` (or ``covar``), ``id_map``, ``biomarkers``, ``outcomes``,
+  ``catalog``, ``genes``, ``truth``: paths.
+* Genotypes: one of ``bfile`` | ``pfile`` | ``bgen`` (+ ``sample``; a path, a ``{chr}`` template or a
+  list) | ``vcf``, and the filters ``keep``, ``remove``, ``extract``, ``chr``, ``min_info``,
+  ``reference_genome``, ``vcf_field``: handed to every genotype-reading stage (pca, gwas, clump) as
+  that command's ``--keep`` ... options (:func:`genotype_wiring`).
+* ``[mr] outcomes``: external summary statistics (any layout ``edfgen mr`` reads), each a path or a
+  table ``{path = "...", n_cases = 1, n_controls = 2}`` (:func:`mr_outcomes`).
+
+The pca stage (:func:`covariates_with_pcs`): genotype PCs joined to the covariates for the GWAS,
+by default when the covariate table holds no ``PC<k>`` columns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edfgen.exceptions import ConfigError, InputError
+from edfgen.kernels.thresholds import REFERENCE_GENOMES
+
+#: [inputs] keys that are paths (``covariates`` is stored as ``covar``)
+PATH_KEYS = frozenset({"ecg", "bfile", "pfile", "vcf", "covar", "covariates", "biomarkers", "outcomes", "catalog",
+                       "genes", "truth", "id_map", "keep", "remove", "extract"})
+#: [inputs] keys that take a path, a ``{chr}`` template, or a list of them
+LIST_KEYS = frozenset({"bgen", "sample"})
+#: [inputs] keys that are values, with their types
+VALUE_KEYS: dict[str, type | tuple[type, ...]] = {"chr": str, "min_info": (int, float), "reference_genome": str,
+                                                  "vcf_field": str}
+INPUT_KEYS = PATH_KEYS | LIST_KEYS | set(VALUE_KEYS)
+GENOTYPE_KINDS = ("bfile", "pfile", "bgen", "vcf")
+#: [inputs] key -> the genotype option of the commands it sets
+FILTERS = {"keep": "keep_ids", "remove": "remove_ids", "extract": "extract", "chr": "chromosomes",
+           "min_info": "min_info", "reference_genome": "reference_genome", "vcf_field": "vcf_field"}
+_PC = re.compile(r"^PC\d+$", re.IGNORECASE)
+
+
+def parse_inputs(raw: dict[str, Any], *, base: Path, where: str) -> dict[str, Any]:
+    """Validate ``[inputs]``: keys, types, paths resolved against ``base`` (``{chr}`` templates kept)."""
+    bad = set(raw) - INPUT_KEYS
+    if bad:
+        raise ConfigError(f"{where}: [inputs] unknown key(s) {sorted(bad)} (known: {sorted(INPUT_KEYS)})")
+    if "covar" in raw and "covariates" in raw:
+        raise ConfigError(f"{where}: [inputs] give covariates once (covariates, or its old name covar)")
+    resolve = (lambda v: str((base / Path(v).expanduser()).resolve()) if "://" not in v else v)
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k in PATH_KEYS:
+            if not isinstance(v, str) or not v.strip():
+                raise ConfigError(f"{where}: [inputs] {k}: expected a path (a string), got {v!r}")
+            out["covar" if k == "covariates" else k] = Path(resolve(v))
+        elif k in LIST_KEYS:
+            vals = [v] if isinstance(v, str) else v
+            if not isinstance(vals, list) or not vals or not all(isinstance(x, str) and x.strip() for x in vals):
+                raise ConfigError(f"{where}: [inputs] {k}: expected a path, a {{chr}} template or a list of them, "
+                                  f"got {v!r}")
+            out[k] = tuple(resolve(x) for x in vals)
+        else:
+            if isinstance(v, bool) or not isinstance(v, VALUE_KEYS[k]):
+                raise ConfigError(f"{where}: [inputs] {k}: expected a {'number' if k == 'min_info' else 'string'}, "
+                                  f"got {v!r}")
+            out[k] = v
+    if "reference_genome" in out and out["reference_genome"] not in REFERENCE_GENOMES:
+        raise ConfigError(f"{where}: [inputs] reference_genome {out['reference_genome']!r}: choose "
+                          f"{' or '.join(REFERENCE_GENOMES)}")
+    kinds = [k for k in GENOTYPE_KINDS if k in out]
+    if len(kinds) > 1:
+        raise ConfigError(f"{where}: [inputs] give one genotype input, not {' and '.join(kinds)}")
+    if "sample" in out and "bgen" not in out:
+        raise ConfigError(f"{where}: [inputs] sample is the .sample file of bgen: give bgen too")
+    return out
+
+
+def genotype_kind(inputs: dict[str, Any]) -> str | None:
+    """Which genotype input ``[inputs]`` gives (``bfile`` ... ``vcf``), or None."""
+    return next((k for k in GENOTYPE_KINDS if k in inputs), None)
+
+
+def genotype_wiring(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The genotype options of pca/gwas/clump set from ``[inputs]`` (only those given)."""
+    w: dict[str, Any] = {}
+    for k in GENOTYPE_KINDS + ("sample",):
+        if k in inputs:
+            w[k] = inputs[k] if k in LIST_KEYS else str(inputs[k])
+    for k, name in FILTERS.items():
+        if k in inputs:
+            w[name] = str(inputs[k]) if isinstance(inputs[k], Path) else inputs[k]
+    return w
+
+
+def check_genotypes(inputs: dict[str, Any], where: str) -> list[Path]:
+    """Open the genotype selection of ``[inputs]`` as the commands would (files exist, ``{chr}``
+    templates expand, filters parse) and return its files, for the stages' keys."""
+    from edfgen.commands.options import GenotypeOptions, genotype_source
+
+    try:
+        src = genotype_source(GenotypeOptions(**genotype_wiring(inputs)))
+    except InputError as exc:
+        raise InputError(f"{where}: [inputs] {str(exc).replace('--', '')}") from None
+    return [Path(p) for p in src.paths()]
+
+
+def filter_conflicts(inputs: dict[str, Any], raw: dict[str, Any], sections: list[str], where: str) -> None:
+    """A filter given in ``[inputs]`` (``chr``) and in a stage section (``[gwas] chromosomes``) is an error."""
+    for k, name in FILTERS.items():
+        if k not in inputs:
+            continue
+        for s in sections:
+            section = raw.get(s) or {}
+            if name in section or name.replace("_", "-") in section:
+                raise ConfigError(f"{where}: [{s}] {name} and [inputs] {k} both given: keep the one in [inputs]")
+
+
+def has_pcs(covar: Path) -> bool:
+    """Whether a covariate table's header has genotype PC columns (``PC1``, ``pc2`` ...)."""
+    from edfgen.formats.tables import read_table
+
+    return any(_PC.match(str(c)) for c in read_table(covar).columns)
+
+
+def covariates_with_pcs(covar: Path, pcs: Path):
+    """The covariate table with the columns of ``pcs.tsv`` (IID, PC1..PCk) joined by participant id
+    (left join: a participant without PCs has them missing and leaves the GWAS), and the PC names."""
+    from edfgen.formats.tables import read_table
+
+    cov = read_table(covar, id_column="IID")
+    pc = read_table(pcs, id_column="IID")
+    names = [c for c in pc.columns if _PC.match(str(c))]
+    cov = cov.drop(columns=[c for c in names if c in cov.columns])
+    return cov.merge(pc[["IID", *names]], on="IID", how="left"), names
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One external outcome file of ``[mr] outcomes``."""
+
+    path: Path
+    n_cases: int | None = None
+    n_controls: int | None = None
+
+    def case_counts(self) -> str | None:
+        """``FILE=CASES,CONTROLS`` for ``edfgen mr --case-counts``."""
+        return None if self.n_cases is None else f"{self.path}={self.n_cases},{self.n_controls}"
+
+
+def mr_outcomes(section: dict[str, Any], *, base: Path, where: str) -> list[Outcome]:
+    """Pop and check ``outcomes`` of the ``[mr]`` table: a list of paths or ``{path, n_cases, n_controls}`` tables."""
+    value = section.pop("outcomes", [])
+    items = [value] if isinstance(value, (str, dict)) else value
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: [mr] outcomes: expected a list of files or {{path, n_cases, n_controls}} tables")
+    out = []
+    for i, item in enumerate(items, 1):
+        entry = {"path": item} if isinstance(item, str) else item
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or not entry["path"].strip():
+            raise ConfigError(f"{where}: [mr] outcomes entry {i}: expected a path or a table with path = \"...\"")
+        bad = set(entry) - {"path", "n_cases", "n_controls"}
+        if bad:
+            raise ConfigError(f"{where}: [mr] outcomes entry {i}: unknown key(s) {sorted(bad)} "
+                              "(known: path, n_cases, n_controls)")
+        counts = [entry.get("n_cases"), entry.get("n_controls")]
+        if (counts[0] is None) != (counts[1] is None) or any(
+                c is not None and (isinstance(c, bool) or not isinstance(c, int) or c <= 0) for c in counts):
+            raise ConfigError(f"{where}: [mr] outcomes entry {i} ({entry['path']}): give n_cases and n_controls "
+                              "together, as positive whole numbers")
+        p = Path(entry["path"]).expanduser()
+        p = p if p.is_absolute() else (base / p).resolve()
+        if not p.exists():
+            raise InputError(f"{where}: [mr] outcomes entry {i}: {p} not found")
+        out.append(Outcome(p, *counts))
+    return out
+
+
+def result_counts(result: Any) -> str:
+    """The counts of a command's result for the stage's finish line: its ``n_*`` integers and the
+    number of its ``phenotypes`` (``n_participants=5000, n_edfs=128, phenotypes=128``)."""
+    if not dataclasses.is_dataclass(result):
+        return ""
+    parts = []
+    for f in dataclasses.fields(result):
+        v = getattr(result, f.name, None)
+        if f.name.startswith("n_") and isinstance(v, int) and not isinstance(v, bool):
+            parts.append(f"{f.name[2:]}={v}")
+        elif f.name in ("phenotypes", "clumps", "loci") and hasattr(v, "__len__") and not isinstance(v, str):
+            parts.append(f"{f.name}={len(v)}")
+        elif f.name == "samples" and isinstance(getattr(v, "used", None), int):
+            parts.append(f"samples={v.used}")
+    return ", ".join(parts[:6])

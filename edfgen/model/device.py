@@ -1,0 +1,89 @@
+"""Where and in which precision a frozen encoder runs (``edfgen extract --device/--precision``).
+
+``auto`` device: CUDA when available, else Apple MPS, else the CPU. ``auto`` precision: bfloat16 autocast
+on a CUDA GPU that supports it (Ampere and later), float16 on an older one, float32 on the CPU and
+MPS, so the CPU path is the float32 model, unchanged. Under autocast the matrix products run in the
+low-precision type and the embeddings come back as float32 (the EDFs); the agreement with float32 is
+checked in ``tests/test_extract_device.py`` (CPU bfloat16 autocast emulates the GPU path).
+
+References
+----------
+PyTorch documentation, "Automatic Mixed Precision package - torch.amp" (``torch.autocast``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from edfgen.exceptions import InputError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")     # (no torch import here: the options classes use these names)
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def resolve_device(device: str = "auto"):
+    """The torch device of ``--device`` (one of :data:`DEVICES`); an unavailable one is an input error."""
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps is not None and mps.is_available())
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA GPU is visible to torch (torch.cuda.is_available() is False)")
+    if device == "mps" and not has_mps:
+        raise InputError("--device mps: Apple MPS is not available to torch")
+    if device not in DEVICES:
+        raise InputError(f"--device {device}: choose {', '.join(DEVICES)}")
+    return torch.device(device)
+
+
+def resolve_precision(precision: str, device) -> str:
+    """``fp32``, ``bf16`` or ``fp16`` for ``--precision`` on ``device`` (``auto``: see module docstring)."""
+    import torch
+
+    if precision not in PRECISIONS:
+        raise InputError(f"--precision {precision}: choose {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "fp32"
+
+
+def autocast_encoder(encoder, precision: str):
+    """``encoder`` (a torch module) wrapped so that its ``embed`` runs under ``torch.autocast`` in
+    ``precision`` (``bf16``/``fp16``) and returns float32; its parameters stay those of ``encoder``."""
+    import torch
+
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+    class AutocastEncoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+
+        def embed(self, x):
+            with torch.autocast(device_type=x.device.type, dtype=dtype):
+                return self.encoder.embed(x).float()
+
+    return AutocastEncoder().eval()
+
+
+def load_model(checkpoint: Any, device: str = "cpu", precision: str = "fp32"):
+    """A :class:`~edfgen.model.checkpoint.LoadedModel` on ``device`` in ``precision``: ``checkpoint`` is a
+    shipped name, a path or an already loaded model (moved when another device is asked for)."""
+    dev = resolve_device(device)
+    prec = resolve_precision(precision, dev)
+    if hasattr(checkpoint, "model") and hasattr(checkpoint, "preprocessing"):
+        loaded = checkpoint
+        if next(loaded.model.parameters()).device != dev:
+            loaded.model.to(dev)     # (nn.Module.to moves the parameters in place)
+    else:
+        from edfgen.model.checkpoint import load_checkpoint
+
+        loaded = load_checkpoint(checkpoint, device=dev)
+    if prec == "fp32":
+        return loaded
+    return dataclasses.replace(loaded, model=autocast_encoder(loaded.model, prec))

@@ -1,0 +1,92 @@
+"""``extract --device/--precision``: the CPU default is the float32 model as before, and EDFs computed
+under bfloat16 autocast (CPU emulation of the GPU path; float16 likewise) agree with float32 within the
+stated tolerance: per EDF, correlation across ECGs >= 0.999 and the largest difference <= 5 % of the
+EDF's standard deviation (bfloat16 keeps 8 significant bits: ~0.4 % relative error per product)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.exceptions import InputError
+
+#: the stated tolerance of bf16/fp16 EDFs against float32 (README, extract --precision)
+MIN_CORRELATION = 0.999
+MAX_DIFF_SD = 0.05
+
+
+@pytest.fixture(scope="module")
+def windows():
+    """Preprocessed 10 s windows of 24 simulated ECGs, with the tiny checkpoint's preprocessing."""
+    from edfgen.kernels.ecg import LEADS
+    from edfgen.kernels.ecg.preprocess import preprocess_many
+    from edfgen.kernels.ecg.record import EcgRecord
+    from edfgen.model.checkpoint import load_checkpoint
+    from edfgen.simulate.ecg import finalize_physiology, random_physiology, synthesize_batch
+
+    phys = finalize_physiology(random_physiology(24, rng=np.random.default_rng(4)))
+    sig = synthesize_batch(phys, seed=4)
+    recs = [EcgRecord(f"r{i}", s.astype(np.float32), 500.0, tuple(LEADS)) for i, s in enumerate(sig)]
+    prep = load_checkpoint("tiny").preprocessing
+    return preprocess_many(recs, prep).signals, prep
+
+
+def test_cpu_default_is_the_float32_model_unchanged():
+    import torch
+
+    from edfgen.model.checkpoint import ECGEncoder, load_checkpoint
+    from edfgen.model.device import load_model, resolve_device, resolve_precision
+
+    loaded = load_model("tiny", "cpu", "fp32")
+    assert isinstance(loaded.model, ECGEncoder)               # not wrapped: the same calls as before
+    ref = load_checkpoint("tiny")
+    assert loaded.sha256 == ref.sha256
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type in ("cpu", "mps")
+        with pytest.raises(InputError, match="--device cuda: no CUDA GPU"):
+            resolve_device("cuda")
+    with pytest.raises(InputError, match="--precision fp8"):
+        resolve_precision("fp8", torch.device("cpu"))
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_low_precision_edfs_agree_with_float32(windows, precision):
+    import torch
+
+    from edfgen.kernels.edf import embed_windows
+    from edfgen.model.device import load_model
+
+    x, prep = windows
+    ref = embed_windows(load_model("tiny", "cpu", "fp32").model, x, prep)
+    low_model = load_model("tiny", "cpu", precision).model
+    seen = []
+    layer = next(m for m in low_model.encoder.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d)))
+    hook = layer.register_forward_hook(lambda m, i, o: seen.append((torch.is_autocast_enabled("cpu"), o.dtype)))
+    low = embed_windows(low_model, x, prep)
+    hook.remove()
+    low_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    assert seen and all(s == (True, low_dtype) for s in seen)  # the encoder did run under autocast
+    assert low.dtype == np.float32 and low.shape == ref.shape
+    assert not np.array_equal(low, ref)                        # lower precision changes the numbers ...
+    sd = ref.std(axis=0)
+    corr = np.array([np.corrcoef(ref[:, j], low[:, j])[0, 1] for j in range(ref.shape[1])])
+    worst = np.abs(low - ref).max(axis=0) / np.where(sd > 0, sd, 1)
+    # ... within the stated tolerance
+    assert corr.min() >= MIN_CORRELATION, (precision, corr.min())
+    assert worst.max() <= MAX_DIFF_SD, (precision, worst.max())
+    print(f"{precision} vs fp32 on {len(x)} ECGs x {ref.shape[1]} EDFs: min correlation {corr.min():.5f}, "
+          f"max |diff| / SD {worst.max():.4f}, median {np.median(worst):.4f}")
+
+
+def test_extract_cli_takes_device_and_precision(tmp_path, windows):
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    r = CliRunner().invoke(cli, ["extract", "--help"])
+    assert "--device [auto|cpu|cuda|mps]" in r.output and "--precision [auto|fp32|bf16|fp16]" in r.output
+    r = CliRunner().invoke(cli, ["extract", "--ecg", str(tmp_path), "--out", str(tmp_path / "e.tsv"),
+                                 "--device", "tpu"])
+    assert r.exit_code == 2 and "tpu" in r.output
