@@ -70,6 +70,9 @@ TABLES = {"mr_results": RESULT_COLUMNS, "mr_heterogeneity": HET_COLUMNS, "mr_ple
           "mr_leaveoneout": LOO_COLUMNS, "mr_singlesnp": SINGLE_COLUMNS, "mr_steiger": STEIGER_COLUMNS,
           "mr_presso": PRESSO_COLUMNS}
 
+#: the ``mr_results`` row of MR-PRESSO: the estimate without its outliers (the raw one when there are none)
+PRESSO_METHOD = "MR-PRESSO (outlier-corrected)"
+
 #: an exposure file with more rows than this needs --p-threshold, --instruments or --clump
 MAX_UNFILTERED_INSTRUMENTS = 5000
 
@@ -261,6 +264,9 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
                          "corrected_b": c.b if c else np.nan, "corrected_se": c.se if c else np.nan,
                          "corrected_pval": c.pval if c else np.nan, "distortion_coef": pr.distortion_coef,
                          "distortion_pval": pr.distortion_pval})
+        est = c or pr.raw  # no outlier: the outlier-corrected estimate is the raw one
+        t.results.append({**base, "method": PRESSO_METHOD, "nsnp": est.nsnp, "b": est.b, "se": est.se,
+                          "pval": est.pval})
     return t
 
 

@@ -253,6 +253,13 @@ def mr_presso(b_exp, b_out, se_exp, se_out, *, n_sim: int = 1000, signif: float 
     ``(y_i - b_(-i) x_i)²`` against ``(y*_i - b_(-i) x*_i)²``, Bonferroni-corrected. Distortion test:
     the relative change of the IVW estimate after removing outliers against random sets of the same
     size made of the outliers and non-outliers drawn with replacement (MRPRESSO ``getRandomBias``).
+
+    The null draws use each variant's own expectation ``b_(-i) x_i`` (Verbanck 2018, Methods). The
+    MRPRESSO R code draws ``rnorm(1, fitted(mod_IVW[[i]]), sd)``, whose mean is the first fitted value of
+    the leave-one-out model (``b_(-i)`` times the first other variant's ``x``), not variant ``i``'s; this
+    implementation follows the paper's formula, so global and outlier p-values of the R package can differ
+    beyond Monte Carlo error where the ``x`` vary much. Orientation (the R code multiplies both betas by
+    ``sign(x)``) changes neither the slopes nor the residuals.
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     x, y, sx, sy = (np.asarray(v, float) for v in (b_exp, b_out, se_exp, se_out))
