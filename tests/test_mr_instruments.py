@@ -149,3 +149,19 @@ def test_mr__per_instrument_steiger_and_filter(shared_data, tmp_path):
     assert set(hf.index[hf["reason"] == "steiger_reverse"]) == set(k.loc[~k["steiger_dir"].astype(bool), "SNP"])
     res = pd.read_csv(tmp_path / "f" / "mr_results.tsv", sep="\t").set_index("method")
     assert res.at["Inverse variance weighted", "nsnp"] == k["steiger_dir"].sum()
+
+
+@needs_plink
+def test_mr_multivariable__union_reclumped_on_smallest_p_like_plink19(panel, tmp_path):
+    """TwoSampleMR mv_extract_exposures: the union of both exposures' genome-wide variants, clumped on
+    each variant's smallest p across the exposures."""
+    ss = [pd.read_csv(panel / "ss" / f"{t}.tsv.gz", sep="\t") for t in ("qt", "hr")]
+    union = pd.concat(ss).query("p_value < 5e-8").groupby("variant_id", as_index=False)["p_value"].min()
+    union.to_csv(tmp_path / "union.tsv.gz", sep="\t", index=False)
+    ref = plink_clump(panel / "geno", tmp_path / "union.tsv.gz", tmp_path / "plink", p1=5e-8, p2=0.01, r2=0.001,
+                      kb=10000)
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    res = run_mvmr([panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"], [panel / "ss" / "qt.tsv.gz"], None,
+                   p_threshold=5e-8, ld_bfile=panel / "geno")
+    assert sorted(res.instruments["qt"]) == sorted(ref["SNP"]) and len(ref) >= 3

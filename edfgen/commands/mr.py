@@ -12,6 +12,7 @@ Inputs are GWAS-SSF files (aliases accepted, see :mod:`edfgen.formats.sumstats`)
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -27,6 +28,9 @@ from edfgen.commands.mr_instruments import (
     add_instrument_columns,
     case_counts,
     clump_instruments,
+    list_phenotypes,
+    load_phenotype,
+    select_instruments,
     user_r2,
     variant_r,
     warn_weak,
@@ -35,16 +39,7 @@ from edfgen.commands.options import BFILE_HELP, GenotypeOptions, force_opt, geno
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
 from edfgen.formats.manifest import recording
-from edfgen.formats.sumstats import (
-    MR_REQUIRED,
-    combine_phenotype,
-    expand_sumstats,
-    group_by_phenotype,
-    load_sumstats,
-    read_header,
-    read_instruments,
-    twosamplemr_columns,
-)
+from edfgen.formats.sumstats import read_header, read_instruments, twosamplemr_columns
 from edfgen.formats.tables import PathLike, prepare_out_dir, write_table
 from edfgen.kernels.thresholds import GENOME_WIDE
 from edfgen.kernels.mr import sensitivity as sens
@@ -132,43 +127,6 @@ class MRSettings:
 
 
 # --------------------------------------------------------------------------- reading
-
-def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
-                    columns: dict[str, str] | None = None) -> dict[str, list[Path]]:
-    """Files and directories (:func:`edfgen.formats.sumstats.expand_sumstats`: in a directory, the files
-    with the columns MR needs), grouped by phenotype (:func:`edfgen.formats.sumstats.group_by_phenotype`):
-    one phenotype's per-chromosome files (``gwas_chr1/y.tsv.gz`` and ``gwas_chr2/y.tsv.gz``, or
-    ``y_chr1.tsv.gz`` ...) form one group."""
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    if not paths:
-        raise InputError(f"{option}: give at least one file or directory")
-    files = expand_sumstats(paths, option, required=MR_REQUIRED, columns=columns,
-                            hint="; name them with --columns snp=...,ea=...,oa=...,beta=...,se=...")
-    return group_by_phenotype(files)
-
-
-def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None) -> pd.DataFrame:
-    """One phenotype's summary statistics from one file or several (its chromosomes), each read by
-    :func:`~edfgen.formats.sumstats.load_sumstats`, combined in the order given
-    (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error)."""
-    return combine_phenotype([load_sumstats(f, columns) for f in files], files)
-
-
-def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
-                       instruments: pd.DataFrame | None, source: str) -> pd.DataFrame:
-    """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold)."""
-    sel = df
-    if instruments is not None:
-        ids = instruments
-        if ids["phenotype"].notna().any():
-            ids = ids[ids["phenotype"] == name]
-        sel = sel[sel["variant_id"].isin(set(ids["variant_id"]))]
-    if p_threshold is not None:
-        if "p_value" not in sel.columns:
-            raise InputError(f"{source}: --p-threshold needs a p_value column")
-        sel = sel[pd.to_numeric(sel["p_value"], errors="coerce") < p_threshold]
-    return sel.reset_index(drop=True)
-
 
 # --------------------------------------------------------------------------- one pair
 
@@ -529,6 +487,8 @@ class MROptions(GenotypeOptions):
     ld_bfile: str | None = opt(None, BFILE_HELP, cli=("--bfile", "--ld-bfile"), path="text")
     proxy_r2: float = opt(MRSettings.proxy_r2, None, range=(0, 1))
     reverse: bool = opt(False, "Reverse direction: instruments from the outcome files.")
+    multivariable: bool = opt(False, "Multivariable MR of all --exposure phenotypes together on each outcome "
+                              "(union of their instruments, re-clumped) -> mvmr_results.tsv.")
     nboot: int = opt(MRSettings.nboot, "Bootstrap draws.", range=(10, None))
     presso_sims: int = opt(MRSettings.presso_sims, "MR-PRESSO simulated data sets (0: skip MR-PRESSO).", range=(0, None))
     prevalence: float | None = opt(MRSettings.prevalence, "Disease prevalence for Steiger r² of binary traits (default: the GWAS case "
@@ -547,6 +507,14 @@ def run(o: MROptions):
     """``edfgen mr``: :func:`edfgen.commands.mr.run_mr`; the genotype options are the LD panel."""
     from edfgen.formats.sumstats import parse_column_option
 
+    if o.multivariable:
+        from edfgen.commands.mr_multivariable import run_mvmr
+
+        return run_mvmr(list(o.exposure), list(o.outcome), o.out, p_threshold=o.p_threshold, clump=o.clump,
+                        clump_r2=o.clump_r2, clump_kb=o.clump_kb, instruments=o.instruments,
+                        ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False), palindromes=o.palindromes,
+                        maf_threshold=o.maf_threshold, columns=parse_column_option(o.columns) or None,
+                        force=o.force, parameters=json.loads(json.dumps(asdict(o), default=str)))
     kw = {"methods": tuple(o.methods)} if o.methods else {}
     settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=o.p_threshold,
                           nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),

@@ -27,7 +27,10 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.clump import clump_files
+from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel
+from edfgen.formats.sumstats import MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype, load_sumstats
+from edfgen.formats.tables import PathLike
 from edfgen.kernels.clump import ClumpSettings
 from edfgen.kernels.mr import sensitivity as sens
 
@@ -38,6 +41,43 @@ WEAK_F = 10.0
 
 _CASE_COLS = ("n_cases", "ncase", "n_case", "cases", "ncases")
 _CONTROL_COLS = ("n_controls", "ncontrol", "n_control", "controls", "ncontrols")
+
+
+def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
+                    columns: dict[str, str] | None = None) -> dict[str, list[Path]]:
+    """Files and directories (:func:`edfgen.formats.sumstats.expand_sumstats`: in a directory, the files
+    with the columns MR needs), grouped by phenotype (:func:`edfgen.formats.sumstats.group_by_phenotype`):
+    one phenotype's per-chromosome files (``gwas_chr1/y.tsv.gz`` and ``gwas_chr2/y.tsv.gz``, or
+    ``y_chr1.tsv.gz`` ...) form one group."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths:
+        raise InputError(f"{option}: give at least one file or directory")
+    files = expand_sumstats(paths, option, required=MR_REQUIRED, columns=columns,
+                            hint="; name them with --columns snp=...,ea=...,oa=...,beta=...,se=...")
+    return group_by_phenotype(files)
+
+
+def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """One phenotype's summary statistics from one file or several (its chromosomes), each read by
+    :func:`~edfgen.formats.sumstats.load_sumstats`, combined in the order given
+    (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error)."""
+    return combine_phenotype([load_sumstats(f, columns) for f in files], files)
+
+
+def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
+                       instruments: pd.DataFrame | None, source: str) -> pd.DataFrame:
+    """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold)."""
+    sel = df
+    if instruments is not None:
+        ids = instruments
+        if ids["phenotype"].notna().any():
+            ids = ids[ids["phenotype"] == name]
+        sel = sel[sel["variant_id"].isin(set(ids["variant_id"]))]
+    if p_threshold is not None:
+        if "p_value" not in sel.columns:
+            raise InputError(f"{source}: --p-threshold needs a p_value column")
+        sel = sel[pd.to_numeric(sel["p_value"], errors="coerce") < p_threshold]
+    return sel.reset_index(drop=True)
 
 
 def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2: float, kb: float) -> pd.DataFrame:
