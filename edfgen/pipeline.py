@@ -123,7 +123,8 @@ class DemoOptions(CommandOptions):
 
     command: ClassVar[str] = "demo"
     out: str = opt("edfgen-demo", "Output directory.", path="dir")
-    n: int = opt(5000, "Participants to simulate (split in two halves for two-sample MR).", range=(10, None))
+    n: int = opt(5000, "Participants with ECGs to simulate (a biobank twice as large, without ECGs, gives the disease "
+                 "GWAS of two-sample MR).", range=(10, None))
     seed: int = seed_opt("Simulation seed.")
     force: bool = force_opt()
 
@@ -359,6 +360,10 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         defaults = {"ecg": cohort / "ecg", "bfile": cohort / "genotypes", "covar": cohort / "covariates.tsv",
                     "biomarkers": cohort / "physiology.tsv", "outcomes": cohort / "outcomes.tsv",
                     "truth": cohort / "truth.json"}
+        biobank = cohort / "biobank"
+        if (biobank / "genotypes.bed").exists():   # [simulate] biobank = N: the outcome GWAS's own people
+            defaults.update({"outcomes": biobank / "outcomes.tsv", "outcomes_bfile": biobank / "genotypes",
+                             "outcomes_covar": biobank / "covariates.tsv"})
         for k, v in defaults.items():
             inputs.setdefault(k, v)
     bfile = inputs["bfile"]
@@ -387,17 +392,21 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         edf_df = read_table(edfs, id_column="IID")
         half_a = _split_halves(edf_df["IID"])
         exposure_pheno = _write_if_changed(edf_df[edf_df["IID"].isin(half_a)], split_dir / "edfs.half_a.tsv")
-        if outcome_pheno is not None:
+        if outcome_pheno is not None and "outcomes_bfile" not in inputs:
             o = read_table(outcome_pheno, id_column="IID")
             outcome_pheno = _write_if_changed(o[~o["IID"].isin(half_a)], split_dir / "outcomes.half_b.tsv")
 
-    def gwas(name: str, section: str, pheno: Path, binary: bool) -> None:
-        w = {"bfile": bfile, "pheno": pheno, "covar": inputs["covar"], "out": out / name, "binary": binary}
-        r.stage(name, section, w, bed_inputs + [pheno, inputs["covar"]], out / name)
+    def gwas(name: str, section: str, pheno: Path, binary: bool, geno: Path = bfile, covar: Path | None = None) -> None:
+        covar = covar or inputs["covar"]
+        w = {"bfile": geno, "pheno": pheno, "covar": covar, "out": out / name, "binary": binary}
+        beds = [Path(f"{geno}.{ext}") for ext in ("bed", "bim", "fam")]
+        r.stage(name, section, w, beds + [pheno, covar], out / name)
 
     gwas("gwas", "gwas", exposure_pheno, False)
     if outcome_pheno is not None:
-        gwas("gwas_outcomes", "gwas_outcomes", outcome_pheno, True)
+        # a separate biobank (simulated: cohort/biobank) gives the disease GWAS its own, larger sample
+        gwas("gwas_outcomes", "gwas_outcomes", outcome_pheno, True, inputs.get("outcomes_bfile", bfile),
+             inputs.get("outcomes_covar"))
     if cfg.biomarker_gwas and "biomarkers" in inputs:
         bio = inputs["biomarkers"]
         if cfg.two_sample_split:
@@ -438,9 +447,11 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                 log.warning("stage %s: no index variants in %s, so no instruments: MR skipped", name, clumps)
                 r.records.append(StageRecord(name, "no-instruments", 0.0, out / name))
                 return None
-            w = {"exposure": (gwas_dir,), "outcome": (out / "gwas_outcomes",), "instruments": clumps, "out": out / name}
+            # the exposure cohort's genotypes are the LD panel: instruments re-clumped at r2 0.001 / 10 Mb
+            w = {"exposure": (gwas_dir,), "outcome": (out / "gwas_outcomes",), "instruments": clumps, "out": out / name,
+                 "ld_bfile": st["mr"].ld_bfile or str(bfile)}
             return r.stage(name, "mr", w,
-                           [gwas_dir, out / "gwas_outcomes", clumps], out / name)
+                           [gwas_dir, out / "gwas_outcomes", clumps] + bed_inputs, out / name)
 
         mr_dir = mr("mr", out / "gwas", files["clumps"])
         if mr_dir is not None:
@@ -452,8 +463,13 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         if key in files and files[key].exists():
             with atomic_path(out / files[key].name) as tmp:
                 shutil.copyfile(files[key], tmp)
-    from edfgen.report import write_report
+    from edfgen.report import score_truth, write_report
+    from edfgen.report_mr import truth_summary, write_truth_summary
 
+    truth = inputs.get("truth")
+    if truth is not None and Path(truth).exists():    # a simulated cohort: what was found of what was planted
+        ts = score_truth(out, json.loads(Path(truth).read_text()))
+        files["truth_summary"] = write_truth_summary(out, truth_summary(ts.loci, ts.mr, ts.edf_mr))
     files["report"] = write_report(out, bfile=bfile, biomarkers=inputs.get("biomarkers"),
                                    outcomes=inputs.get("outcomes"), truth=inputs.get("truth"))
     m = Manifest(command="edfgen run", parameters={"config": cfg.raw, "force": force})
@@ -478,12 +494,17 @@ STAGE_OPTIONS: dict[str, dict] = {
 }
 
 
+#: people in the demo's biobank without ECGs, per cohort participant (its disease GWAS is MR's outcome sample)
+DEMO_BIOBANK_RATIO = 2
+
+
 def demo_config(*, n: int, seed: int) -> dict:
-    """The demo's pipeline configuration: simulate, then every stage; the two-sample split makes MR's
-    exposure and outcome GWAS use disjoint halves of the cohort."""
-    return {"run": {"out": ".", "two_sample_split": True, "biomarker_gwas": True},
+    """The demo's pipeline configuration: simulate (the ECG cohort of ``n`` and a biobank of
+    ``DEMO_BIOBANK_RATIO * n`` people without ECGs), then every stage; MR is two-sample as in practice:
+    exposures (EDFs, biomarkers) from the cohort's GWAS, diseases from the biobank's."""
+    return {"run": {"out": ".", "two_sample_split": False, "biomarker_gwas": True},
             "inputs": {"catalog": str(packaged_catalog())},
-            "simulate": {"n": n, "seed": seed},
+            "simulate": {"n": n, "seed": seed, "biobank": DEMO_BIOBANK_RATIO * n},
             **STAGE_OPTIONS}
 
 
