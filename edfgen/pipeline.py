@@ -85,7 +85,8 @@ STATE_FILE = "pipeline_state.json"
 
 #: [run] key -> its type
 RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool}
-INPUT_KEYS = {"ecg", "bfile", "covar", "biomarkers", "outcomes", "catalog", "genes", "truth", "id_map"}
+INPUT_KEYS = {"ecg", "bfile", "covar", "biomarkers", "outcomes", "catalog", "genes", "truth", "id_map",
+              "outcomes_bfile", "outcomes_covar"}
 #: the genotype formats other than the PLINK fileset of [inputs] bfile (the pipeline reads that one only)
 _OTHER_GENOTYPES = frozenset({"pfile", "bgen", "sample", "vcf", "vcf_field", "mt"})
 _GWAS_WIRING = frozenset({"bfile", "pheno", "covar", "out", "force", "binary"}) | _OTHER_GENOTYPES
@@ -210,7 +211,7 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
             raise ConfigError(f"{where}: [inputs] {req} is required (or add a [simulate] section)")
     if not simulating:
         for k, p in inputs.items():
-            if k == "bfile":
+            if k in ("bfile", "outcomes_bfile"):
                 if not Path(str(p) + ".bed").exists():
                     raise InputError(f"{where}: [inputs] bfile {p}.bed not found")
             elif not p.exists():
