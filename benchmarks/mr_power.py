@@ -48,7 +48,8 @@ def main() -> None:
             for k, v in study.outcomes.items():
                 v.to_csv(root / "out" / f"{k}.tsv", sep="\t", index=False)
             run = run_mr(root / "exp", root / "out", None,
-                         settings=MRSettings(p_threshold=1e-5, nboot=args.nboot, presso_sims=1000, seed=seed))
+                         settings=MRSettings(p_threshold=1e-5, nboot=args.nboot, presso_sims=1000, seed=seed),
+                         clump=False)  # simulated variants are independent
         res = run.tables["mr_results"].copy()
         causal = {(c["exposure"], c["outcome"]): c["effect"] for c in study.causal}
         res["planted"] = [causal.get((e, o), 0.0) for e, o in zip(res["exposure"], res["outcome"])]

@@ -131,7 +131,8 @@ class DemoOptions(CommandOptions):
 
     command: ClassVar[str] = "demo"
     out: str = opt("edfgen-demo", "Output directory.", path="dir")
-    n: int = opt(5000, "Participants to simulate (split in two halves for two-sample MR).", range=(10, None))
+    n: int = opt(5000, "Participants with ECGs to simulate (a biobank twice as large, without ECGs, gives the disease "
+                 "GWAS of two-sample MR).", range=(10, None))
     seed: int = seed_opt("Simulation seed.")
     force: bool = force_opt()
 
@@ -222,7 +223,10 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
             raise ConfigError(f"{where}: [inputs] give the genotypes: bfile, pfile, bgen (+ sample) or vcf "
                               "(or add a [simulate] section)")
         for k, p in inputs.items():
-            if k in si.PATH_KEYS and k not in ("bfile", "pfile", "vcf") and not p.exists():
+            if k == "outcomes_bfile":
+                if not Path(str(p) + ".bed").exists():
+                    raise InputError(f"{where}: [inputs] outcomes_bfile {p}.bed not found")
+            elif k in si.PATH_KEYS and k not in ("bfile", "pfile", "vcf") and not p.exists():
                 raise InputError(f"{where}: [inputs] {k} {p} not found")
         genotype_files = si.check_genotypes(inputs, where)
     if run.get("pca") and not (simulating or "covar" in inputs):
@@ -391,6 +395,10 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         defaults = {"ecg": cohort / "ecg", "bfile": cohort / "genotypes", "covar": cohort / "covariates.tsv",
                     "biomarkers": cohort / "physiology.tsv", "outcomes": cohort / "outcomes.tsv",
                     "truth": cohort / "truth.json"}
+        biobank = cohort / "biobank"
+        if (biobank / "genotypes.bed").exists():   # [simulate] biobank = N: the outcome GWAS's own people
+            defaults.update({"outcomes": biobank / "outcomes.tsv", "outcomes_bfile": biobank / "genotypes",
+                             "outcomes_covar": biobank / "covariates.tsv"})
         for k, v in defaults.items():
             inputs.setdefault(k, v)
     geno = si.genotype_wiring(inputs)
@@ -420,7 +428,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         edf_df = read_table(edfs, id_column="IID")
         half_a = _split_halves(edf_df["IID"])
         exposure_pheno = _write_if_changed(edf_df[edf_df["IID"].isin(half_a)], split_dir / "edfs.half_a.tsv")
-        if outcome_pheno is not None:
+        if outcome_pheno is not None and "outcomes_bfile" not in inputs:
             o = read_table(outcome_pheno, id_column="IID")
             outcome_pheno = _write_if_changed(o[~o["IID"].isin(half_a)], split_dir / "outcomes.half_b.tsv")
 
@@ -438,14 +446,21 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
             if chosen:
                 extra_covs[section] = {"covar_cols": tuple(chosen) + tuple(c for c in pc_names if c not in chosen)}
 
-    def gwas(name: str, section: str, pheno: Path, binary: bool) -> None:
-        w = {**geno, "pheno": pheno, "covar": covar, "out": out / name, "binary": binary,
-             **extra_covs.get(section, {})}
-        r.stage(name, section, w, bed_inputs + [pheno, covar], out / name)
+    def gwas(name: str, section: str, pheno: Path, binary: bool, other_bfile: Path | None = None,
+             other_covar: Path | None = None) -> None:
+        if other_bfile is None:   # the study's genotypes and covariates (+ PCs)
+            gw, cv, used, extra = geno, covar, bed_inputs, extra_covs.get(section, {})
+        else:                     # a separate biobank's PLINK fileset and covariates (the outcome GWAS)
+            gw, cv, extra = {"bfile": str(other_bfile)}, other_covar or inputs["covar"], {}
+            used = [Path(f"{other_bfile}.{ext}") for ext in ("bed", "bim", "fam")]
+        w = {**gw, "pheno": pheno, "covar": cv, "out": out / name, "binary": binary, **extra}
+        r.stage(name, section, w, used + [pheno, cv], out / name)
 
     gwas("gwas", "gwas", exposure_pheno, False)
     if outcome_pheno is not None:
-        gwas("gwas_outcomes", "gwas_outcomes", outcome_pheno, True)
+        # a separate biobank (simulated: cohort/biobank) gives the disease GWAS its own, larger sample
+        gwas("gwas_outcomes", "gwas_outcomes", outcome_pheno, True, inputs.get("outcomes_bfile"),
+             inputs.get("outcomes_covar"))
     if cfg.biomarker_gwas and "biomarkers" in inputs:
         bio = inputs["biomarkers"]
         if cfg.two_sample_split:
@@ -497,7 +512,11 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                 return None
             w = {"exposure": (gwas_dir,), "outcome": tuple(outcome_paths), "instruments": clumps, "out": out / name,
                  **({"case_counts": counts} if counts else {})}
-            return r.stage(name, "mr", w, [gwas_dir, *outcome_paths, clumps], out / name)
+            # the exposure cohort's genotypes are the LD panel: instruments re-clumped at r2 0.001 / 10 Mb
+            if st["mr"].ld_bfile is None:
+                w.update({"ld_bfile": str(bfile)} if bfile is not None else
+                         {k: v for k, v in geno.items() if k not in ("bfile", "min_info")})
+            return r.stage(name, "mr", w, [gwas_dir, *outcome_paths, clumps] + bed_inputs, out / name)
 
         mr_dir = mr("mr", out / "gwas", files["clumps"])
         if mr_dir is not None:
@@ -519,8 +538,13 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         if key in files and files[key].exists():
             with atomic_path(out / files[key].name) as tmp:
                 shutil.copyfile(files[key], tmp)
-    from edfgen.report import write_report
+    from edfgen.report import score_truth, write_report
+    from edfgen.report_mr import truth_summary, write_truth_summary
 
+    truth = inputs.get("truth")
+    if truth is not None and Path(truth).exists():    # a simulated cohort: what was found of what was planted
+        ts = score_truth(out, json.loads(Path(truth).read_text()))
+        files["truth_summary"] = write_truth_summary(out, truth_summary(ts.loci, ts.mr, ts.edf_mr))
     files["report"] = write_report(out, bfile=bfile, biomarkers=inputs.get("biomarkers"),
                                    outcomes=inputs.get("outcomes"), truth=inputs.get("truth"),
                                    command=" ".join(["edfgen", *sys.argv[1:]]) if sys.argv[1:2] in (["run"], ["demo"])
@@ -549,12 +573,17 @@ STAGE_OPTIONS: dict[str, dict] = {
 }
 
 
+#: people in the demo's biobank without ECGs, per cohort participant (its disease GWAS is MR's outcome sample)
+DEMO_BIOBANK_RATIO = 2
+
+
 def demo_config(*, n: int, seed: int) -> dict:
-    """The demo's pipeline configuration: simulate, then every stage; the two-sample split makes MR's
-    exposure and outcome GWAS use disjoint halves of the cohort."""
-    return {"run": {"out": ".", "two_sample_split": True, "biomarker_gwas": True, "pca": False},
+    """The demo's pipeline configuration: simulate (the ECG cohort of ``n`` and a biobank of
+    ``DEMO_BIOBANK_RATIO * n`` people without ECGs), then every stage; MR is two-sample as in practice:
+    exposures (EDFs, biomarkers) from the cohort's GWAS, diseases from the biobank's."""
+    return {"run": {"out": ".", "two_sample_split": False, "biomarker_gwas": True, "pca": False},
             "inputs": {"catalog": str(packaged_catalog())},
-            "simulate": {"n": n, "seed": seed},
+            "simulate": {"n": n, "seed": seed, "biobank": DEMO_BIOBANK_RATIO * n},
             **STAGE_OPTIONS}
 
 

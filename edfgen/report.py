@@ -20,8 +20,7 @@ import pandas as pd
 
 from edfgen.commands.study_loci import STUDY_LOCI_COLUMNS
 from edfgen.formats.tables import atomic_write, safe_filename
-from edfgen.plots.mr import _safe
-from edfgen.kernels.mr.methods import primary_estimates
+from edfgen.report_mr import mr_section, read_truth_summary
 from edfgen.simulate.truth import score_edf_links, score_loci, score_mr_links
 
 IVW = "Inverse variance weighted"
@@ -159,21 +158,6 @@ def _strongest_qq(plots: list[Path], summary: pd.DataFrame | None) -> Path | Non
             if hit is not None:
                 return hit
     return qq[0]
-
-
-def _strongest_mr_plots(mr_dir: Path, prim: pd.DataFrame, *, pairs: int = 2) -> list[Path]:
-    """Scatter and leave-one-out plots of the strongest pairs with >= 2 instruments (IVW rows, smallest
-    p first); a 1-variant Wald ratio has nothing to show in a scatter."""
-    multi = prim[(prim["method"] == IVW) & (prim["nsnp"] >= 2)].sort_values("pval")
-    out = []
-    for exp, outc in multi[["exposure", "outcome"]].itertuples(index=False):
-        stem = f"{_safe(exp)}__{_safe(outc)}"
-        found = [p for kind in ("scatter", "leaveoneout") for p in mr_dir.rglob(f"{stem}.{kind}.png")]
-        if found:
-            out += found
-        if len(out) >= 2 * pairs:
-            break
-    return out
 
 
 def score_truth(out: Path, truth: dict, *, window_kb: float = 250.0, alpha: float = 0.05) -> TruthScore:
@@ -353,20 +337,19 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
             parts.append(_img(p, f"Regional plot of locus {locus} ({rest.replace('_', ' ')}): −log10 p by "
                                  "position, colour = r² with the lead variant, genes track below", half=True))
 
-    parts.append("<h2>Mendelian randomization (EDF → disease)</h2>")
-    mr = _read(out / "mr" / "mr_results.tsv")
-    if mr is not None and len(mr):
-        prim = primary_estimates(mr).sort_values("pval")
-        parts.append(f"<p>{len(prim)} EDF–disease pairs tested (IVW, or Wald ratio with one instrument); smallest p first.</p>")
-        parts.append(_table(prim, 25))
-        for p in _strongest_mr_plots(out / "mr", prim):
-            kind = "leave-one-out" if "leaveoneout" in p.name else "scatter"
-            exp, _, outc = p.name.split(".")[0].partition("__")
-            parts.append(_img(p, f"MR {kind} plot: {exp} → {outc}", half=True))
+    parts.append("<h2>Mendelian randomization</h2>")
+    parts += mr_section(out, _table, _img)
 
     if truth is not None and Path(truth).exists():
         ts = score_truth(out, json.loads(Path(truth).read_text()))
         parts.append("<h2>Truth: what was planted vs what was found</h2>")
+        summ = read_truth_summary(out)
+        if summ is not None:
+            parts.append(f"<p class='k'>truth_summary.json: loci {summ['loci_recovered']}/{summ['loci_planted']} "
+                         f"recovered, {summ['loci_false']} false; MR links found via biomarkers "
+                         f"{summ['mr_links_detected_biomarker']}/{summ['mr_links_planted']}, via EDFs "
+                         f"{summ['mr_links_detected_edf']}/{summ['mr_links_planted']}; false positives among null "
+                         f"pairs {summ['mr_false_positives']}/{summ['mr_null_pairs']}</p>")
         if len(ts.loci):
             rec, planted = ts.loci_recovered
             parts.append(f"<p class='k'>Planted loci recovered (index variant within 250 kb, biomarker GWAS): "

@@ -134,7 +134,7 @@ def clump(d: Path, out: Path) -> list:
 
 
 def mr(d: Path, out: Path) -> list:
-    return ["mr", "--exposure", d / "exposure.tsv", "--outcome", d / "outcome.tsv", "--nboot", 10,
+    return ["mr", "--no-clump", "--exposure", d / "exposure.tsv", "--outcome", d / "outcome.tsv", "--nboot", 10,
             "--presso-sims", 0, "--no-plots", "--out", out]
 
 

@@ -31,7 +31,12 @@ def _errors(output: str) -> list[str]:
 
 
 def _run(args):
-    return CliRunner().invoke(cli, ["mr", *map(str, args)], catch_exceptions=False)
+    """``edfgen mr`` with ``--no-clump`` unless the test names ``--clump``/``--no-clump`` (the fixtures'
+    exposures are instrument lists already; the default clumping is tested on its own)."""
+    args = list(map(str, args))
+    if "--clump" not in args and "--no-clump" not in args:
+        args.append("--no-clump")
+    return CliRunner().invoke(cli, ["mr", *args], catch_exceptions=False)
 
 
 def test_mr_cli__fixture_end_to_end(fx, tmp_path):
@@ -151,19 +156,19 @@ def test_mr_cli__full_sumstats_with_threshold_and_instrument_list(fx, tmp_path):
 def test_mr_cli__bad_input_is_one_line_error(fx, tmp_path):
     bad = pd.read_csv(fx[0]).drop(columns=["se.exposure"])
     bad.to_csv(tmp_path / "bad.csv", index=False)
-    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "bad.csv"), "--outcome", str(fx[1]),
+    r = CliRunner().invoke(cli, ["mr", "--no-clump", "--exposure", str(tmp_path / "bad.csv"), "--outcome", str(fx[1]),
                                  "--out", str(tmp_path / "x")])
     assert r.exit_code == 2
     (err,) = _errors(r.output)
     assert err.startswith("edfgen mr: error:") and "standard_error" in err and "bad.csv" in err
     other = pd.read_csv(fx[1]).assign(SNP=lambda d: "zz" + d["SNP"])
     other.to_csv(tmp_path / "other.csv", index=False)
-    r = CliRunner().invoke(cli, ["mr", "--exposure", str(fx[0]), "--outcome", str(tmp_path / "other.csv"),
+    r = CliRunner().invoke(cli, ["mr", "--no-clump", "--exposure", str(fx[0]), "--outcome", str(tmp_path / "other.csv"),
                                  "--out", str(tmp_path / "y")])
     (err,) = _errors(r.output)
     assert r.exit_code == 2 and "missing_in_outcome=79" in err
     assert not (tmp_path / "y" / "manifest.json").exists()
-    r = CliRunner().invoke(cli, ["mr", "--exposure", str(fx[0]), "--outcome", str(fx[1]), "--out",
+    r = CliRunner().invoke(cli, ["mr", "--no-clump", "--exposure", str(fx[0]), "--outcome", str(fx[1]), "--out",
                                  str(tmp_path / "z"), "--methods", "ivw,raps"])
     assert r.exit_code == 2 and "raps" in r.output
 
@@ -246,12 +251,14 @@ def test_mr_cli__clump_selects_independent_instruments(tmp_path):
     out.to_csv(tmp_path / "o.tsv", sep="\t", index=False)
     r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o.tsv", "--out", tmp_path / "res",
               "--clump", "--ld-bfile", tmp_path / "panel", "--p-threshold", 5e-8, "--no-plots", "--nboot", 50,
-              "--presso-sims", 0])
+              "--presso-sims", 0, "--clump-r2", 0.01, "--clump-kb", 1000])
     assert r.exit_code == 0, r.output
     h = pd.read_csv(tmp_path / "res" / "harmonised.tsv", sep="\t")
     assert sorted(h["SNP"]) == ["va", "vc"]  # vb is clumped with the stronger va
+    m = json.loads((tmp_path / "res" / "manifest.json").read_text())["parameters"]
+    assert (m["clump_r2"], m["clump_kb"], m["clump"]) == (0.01, 1000, True)
     r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "e.tsv"), "--outcome", str(tmp_path / "o.tsv"),
-                                 "--out", str(tmp_path / "res2"), "--clump"])
+                                 "--out", str(tmp_path / "res2")])
     assert r.exit_code == 2 and "--ld-bfile" in _errors(r.output)[0]
 
 
@@ -279,7 +286,7 @@ def test_mr_cli__full_sumstats_without_selection_is_refused(tmp_path):
     df = pd.DataFrame({"SNP": [f"rs{i}" for i in range(n)], "A1": "A", "A2": "G", "BETA": 0.01, "SE": 0.01,
                        "P": 0.3})
     df.to_csv(tmp_path / "full.tsv", sep="\t", index=False)
-    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "full.tsv"), "--outcome", str(tmp_path / "full.tsv"),
+    r = CliRunner().invoke(cli, ["mr", "--no-clump", "--exposure", str(tmp_path / "full.tsv"), "--outcome", str(tmp_path / "full.tsv"),
                                  "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "--p-threshold" in _errors(r.output)[0]
 
@@ -336,7 +343,7 @@ def test_mr_cli__ld_panel_in_any_genotype_format_gives_the_same_proxies_and_clum
         r1 = _run(["--exposure", d / "e.tsv", "--outcome", d / "o.tsv", "--out", d / f"p_{name}", "--proxies",
                    *opts, *common])
         r2 = _run(["--exposure", d / "full.tsv", "--outcome", d / "full_o.tsv", "--out", d / f"c_{name}", "--clump",
-                   "--p-threshold", 5e-8, *opts, *common])
+                   "--p-threshold", 5e-8, "--clump-r2", 0.01, "--clump-kb", 1000, *opts, *common])
         assert r1.exit_code == 0 and r2.exit_code == 0, name + r1.output + r2.output
         got[name] = [pd.read_csv(d / f"{k}_{name}" / f, sep="\t") for k in "pc" for f in ("harmonised.tsv",
                                                                                          "mr_results.tsv")]
@@ -361,6 +368,7 @@ def test_mr_cli__ld_panel_in_any_genotype_format_gives_the_same_proxies_and_clum
     from edfgen.commands.mr import MROptions
 
     run(MROptions(ld_bfile=str(d / "panel"), extract=str(d / "extract.txt"), keep_ids=str(d / "keep.txt"), proxies=True,
+                  clump=False,
                   plots=False, nboot=50, presso_sims=0, exposure=(d / "e.tsv",), outcome=(d / "o.tsv",),
                   out=d / "p_stage"))
     for f in ("harmonised.tsv", "mr_results.tsv"):
@@ -399,7 +407,7 @@ def test_mr_cli__per_chromosome_sumstats_are_one_phenotype(fx, tmp_path):
     res = pd.read_csv(tmp_path / "s" / "mr_results.tsv", sep="\t")
     assert set(zip(res["exposure"], res["outcome"])) == {("bmi", "chd")}
     # the whole outcome file beside its chromosomes 1-5: those variants appear twice
-    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "e"), "--outcome", str(tmp_path / "o1"),
+    r = CliRunner().invoke(cli, ["mr", "--no-clump", "--exposure", str(tmp_path / "e"), "--outcome", str(tmp_path / "o1"),
                                  "--outcome", str(tmp_path / "chd.tsv"), "--out", str(tmp_path / "x"),
                                  *map(str, common)])
     assert r.exit_code == 2

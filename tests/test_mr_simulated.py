@@ -46,7 +46,8 @@ def test_mr_simulated__planted_links_detected_null_pairs_null(tmp_path, seed):
     study = simulate_mr_study(seed)
     _write(study, tmp_path)
     run = run_mr(tmp_path / "exp", tmp_path / "out", tmp_path / "res",
-                 settings=MRSettings(p_threshold=1e-5, nboot=200, presso_sims=200, seed=seed), plots=False)
+                 settings=MRSettings(p_threshold=1e-5, nboot=200, presso_sims=200, seed=seed), plots=False,
+                 clump=False)
     res = run.tables["mr_results"]
     ivw = res[res["method"] == "Inverse variance weighted"].set_index(["exposure", "outcome"])
     causal = {(c["exposure"], c["outcome"]): c["effect"] for c in study.causal}
@@ -108,7 +109,7 @@ def test_mr_simulated__sim_cohort_two_sample(sim_cohort, tmp_path):
     loci = pd.DataFrame([{"phenotype": lc["trait"], "variant_id": lc["variant_id"]} for lc in truth["loci"]])
     loci.to_csv(tmp_path / "clumps.tsv", sep="\t", index=False)
     run = run_mr(tmp_path / "exp", tmp_path / "out", None, instruments=tmp_path / "clumps.tsv",
-                 settings=MRSettings(nboot=200, presso_sims=200, seed=1))
+                 settings=MRSettings(p_threshold=None, nboot=200, presso_sims=200, seed=1))  # oracle list
     res = run.tables["mr_results"]
     ivw = res[res["method"] == "Inverse variance weighted"].set_index(["exposure", "outcome"])
     causal = {(c["exposure"], c["outcome"]): c["effect"] for c in links}

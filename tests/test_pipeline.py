@@ -149,7 +149,8 @@ def test_demo__config_round_trips_through_toml_and_validates(tmp_path):
     raw = demo_config(n=100, seed=1)
     assert tomllib.loads(render_toml(raw)) == raw
     cfg = config_from_dict(raw, base=tmp_path)
-    assert cfg.two_sample_split and "simulate" in cfg.stages and cfg.inputs["catalog"].exists()
+    assert not cfg.two_sample_split and "simulate" in cfg.stages and cfg.inputs["catalog"].exists()
+    assert cfg.stages["simulate"].biobank == 200    # the disease GWAS's own, larger sample
 
 
 def test_run__resumes_skipping_finished_stages(small_run):

@@ -218,16 +218,16 @@ def test_mr__finngen_outcome_and_columns_option_give_the_ssf_results(truth, tmp_
                                            "S_1": out["standard_error"], "PV": out["p_value"],
                                            "FRQ_X": out["effect_allele_frequency"]}))
     settings = MRSettings(nboot=20, presso=False)
-    ref = run_mr(tmp_path / "exp.tsv", d_ssf, None, settings=settings, plots=False).tables["mr_results"]
-    fg = run_mr(tmp_path / "exp.tsv", d_fg, None, settings=settings, plots=False).tables["mr_results"]
+    ref = run_mr(tmp_path / "exp.tsv", d_ssf, None, settings=settings, plots=False, clump=False).tables["mr_results"]
+    fg = run_mr(tmp_path / "exp.tsv", d_fg, None, settings=settings, plots=False, clump=False).tables["mr_results"]
     assert len(ref) > 3
     np.testing.assert_allclose(fg["b"], ref["b"], rtol=1e-6)
-    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(d_odd), "--out",
+    r = CliRunner().invoke(cli, ["mr", "--no-clump", "--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(d_odd), "--out",
                                  str(tmp_path / "mr_odd"), "--nboot", "20", "--presso-sims", "0", "--no-plots",
                                  "--columns", "snp=VAR,ea=EFF_A,oa=NONEFF_A,beta=B_1,se=S_1,p=PV,eaf=FRQ_X"])
     assert r.exit_code == 0, r.output
     odd = pd.read_csv(tmp_path / "mr_odd" / "mr_results.tsv", sep="\t")
     np.testing.assert_allclose(odd["b"], ref["b"], rtol=1e-6)
-    r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(d_odd), "--out",
+    r = CliRunner().invoke(cli, ["mr", "--no-clump", "--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(d_odd), "--out",
                                  str(tmp_path / "mr_bad"), "--columns", "beta=NOPE"])
     assert r.exit_code == 2 and "VAR EFF_A NONEFF_A B_1" in r.output and "--columns" in r.output

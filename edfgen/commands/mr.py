@@ -12,6 +12,7 @@ Inputs are GWAS-SSF files (aliases accepted, see :mod:`edfgen.formats.sumstats`)
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -22,23 +23,25 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edfgen.commands.clump import clump_files, genotype_label
+from edfgen.commands.clump import genotype_label
+from edfgen.commands.mr_instruments import (
+    add_instrument_columns,
+    case_counts as cases_in,
+    clump_instruments,
+    list_phenotypes,
+    load_phenotype,
+    select_instruments,
+    user_r2,
+    variant_r,
+    warn_weak,
+)
 from edfgen.commands.options import BFILE_HELP, GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import (
-    MR_REQUIRED,
-    combine_phenotype,
-    expand_sumstats,
-    group_by_phenotype,
-    load_sumstats,
-    read_header,
-    read_instruments,
-    twosamplemr_columns,
-)
+from edfgen.formats.sumstats import read_header, read_instruments, twosamplemr_columns
 from edfgen.formats.tables import PathLike, prepare_out_dir, write_table
-from edfgen.kernels.clump import ClumpSettings
+from edfgen.kernels.thresholds import GENOME_WIDE
 from edfgen.kernels.mr import sensitivity as sens
 from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
 from edfgen.kernels.mr.methods import DEFAULT_METHODS, MRResult, get_method
@@ -62,11 +65,12 @@ TABLES = {"mr_results": RESULT_COLUMNS, "mr_heterogeneity": HET_COLUMNS, "mr_ple
           "mr_leaveoneout": LOO_COLUMNS, "mr_singlesnp": SINGLE_COLUMNS, "mr_steiger": STEIGER_COLUMNS,
           "mr_presso": PRESSO_COLUMNS}
 
+#: the ``mr_results`` row of MR-PRESSO: the estimate without its outliers (the raw one when there are none)
+PRESSO_METHOD = "MR-PRESSO (outlier-corrected)"
+
 #: an exposure file with more rows than this needs --p-threshold, --instruments or --clump
 MAX_UNFILTERED_INSTRUMENTS = 5000
 
-_CASE_COLS = ("n_cases", "ncase", "n_case", "cases", "ncases")
-_CONTROL_COLS = ("n_controls", "ncontrol", "n_control", "controls", "ncontrols")
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,14 @@ class MRSettings:
     maf_threshold
         Palindromes with frequency in ``(t, 1 - t)`` cannot be inferred (default 0.42).
     p_threshold
-        Keep exposure variants with ``p_value < p_threshold`` (``None``: every row is an instrument).
+        Keep exposure variants with ``p_value < p_threshold`` (``None``: every row is an instrument);
+        also the index-variant threshold of clumping (``--clump-p1``). Default genome-wide, 5e-8.
+    clump_r2, clump_kb
+        Clumping: a variant in LD r² > ``clump_r2`` within ``clump_kb`` kb of a stronger instrument is
+        dropped (TwoSampleMR ``clump_data`` defaults: 0.001, 10,000 kb).
+    steiger_filter
+        Drop instruments whose per-variant Steiger test points from outcome to exposure
+        (TwoSampleMR ``steiger_filtering``, ``steiger_dir`` False).
     nboot, phi, seed
         Bootstrap draws (median/mode SEs), mode bandwidth multiplier, RNG seed.
     loo_method
@@ -100,7 +111,10 @@ class MRSettings:
     methods: tuple[str, ...] = DEFAULT_METHODS + ("Inverse variance weighted (fixed effects)", "Simple median")
     palindromes: str = "infer"
     maf_threshold: float = 0.42
-    p_threshold: float | None = None
+    p_threshold: float | None = GENOME_WIDE
+    clump_r2: float = 0.001
+    clump_kb: float = 10000.0
+    steiger_filter: bool = False
     nboot: int = 1000
     phi: float = 1.0
     seed: int = 0
@@ -113,43 +127,6 @@ class MRSettings:
 
 
 # --------------------------------------------------------------------------- reading
-
-def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
-                    columns: dict[str, str] | None = None) -> dict[str, list[Path]]:
-    """Files and directories (:func:`edfgen.formats.sumstats.expand_sumstats`: in a directory, the files
-    with the columns MR needs), grouped by phenotype (:func:`edfgen.formats.sumstats.group_by_phenotype`):
-    one phenotype's per-chromosome files (``gwas_chr1/y.tsv.gz`` and ``gwas_chr2/y.tsv.gz``, or
-    ``y_chr1.tsv.gz`` ...) form one group."""
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    if not paths:
-        raise InputError(f"{option}: give at least one file or directory")
-    files = expand_sumstats(paths, option, required=MR_REQUIRED, columns=columns,
-                            hint="; name them with --columns snp=...,ea=...,oa=...,beta=...,se=...")
-    return group_by_phenotype(files)
-
-
-def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None) -> pd.DataFrame:
-    """One phenotype's summary statistics from one file or several (its chromosomes), each read by
-    :func:`~edfgen.formats.sumstats.load_sumstats`, combined in the order given
-    (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error)."""
-    return combine_phenotype([load_sumstats(f, columns) for f in files], files)
-
-
-def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
-                       instruments: pd.DataFrame | None, source: str) -> pd.DataFrame:
-    """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold)."""
-    sel = df
-    if instruments is not None:
-        ids = instruments
-        if ids["phenotype"].notna().any():
-            ids = ids[ids["phenotype"] == name]
-        sel = sel[sel["variant_id"].isin(set(ids["variant_id"]))]
-    if p_threshold is not None:
-        if "p_value" not in sel.columns:
-            raise InputError(f"{source}: --p-threshold needs a p_value column")
-        sel = sel[pd.to_numeric(sel["p_value"], errors="coerce") < p_threshold]
-    return sel.reset_index(drop=True)
-
 
 # --------------------------------------------------------------------------- one pair
 
@@ -164,33 +141,6 @@ class PairTables:
     singlesnp: list[dict] = field(default_factory=list)
     steiger: list[dict] = field(default_factory=list)
     presso: list[dict] = field(default_factory=list)
-
-
-def _r_for(h: pd.DataFrame, which: str, cases: tuple | None, prevalence: float | None,
-           user_r2: pd.Series | None = None):
-    """Per-variant r and a label of how it was obtained (Steiger).
-
-    Order: r² given by the user (an ``r2``/``rsq`` column), binary trait (log odds, case/control
-    counts, prevalence), p-value and n, beta/se and n.
-    """
-    b, se = h[f"beta_{which}"].to_numpy(float), h[f"se_{which}"].to_numpy(float)
-    if user_r2 is not None:
-        r2 = user_r2.reindex(h["variant_id"]).to_numpy(float)
-        if np.isfinite(r2).all():
-            return np.sqrt(r2), h[f"n_{which}"].to_numpy(float), "user_r2"
-    p, n = h[f"p_{which}"].to_numpy(float), h[f"n_{which}"].to_numpy(float)
-    eaf = h[f"eaf_{which}"].to_numpy(float)
-    if cases is not None:
-        ncase, nctrl = cases
-        prev = prevalence if prevalence is not None else ncase / (ncase + nctrl)
-        if np.isfinite(eaf).all():
-            return sens.r_from_lor(b, eaf, ncase, nctrl, prev), (ncase + nctrl), "lor_liability"
-        return np.full(b.size, np.nan), n, "missing_eaf"
-    if np.isfinite(p).all() and np.isfinite(n).all():
-        return sens.r_from_pn(np.maximum(p, 1e-300), n), n, "p_n"
-    if np.isfinite(n).all():
-        return sens.r_from_bsen(b, se, n), n, "b_se_n"
-    return np.full(b.size, np.nan), n, "missing_n"
 
 
 def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Generator,
@@ -248,8 +198,8 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
             t.singlesnp.append({**base, "variant_id": f"All - {name}", "method": name, "b": r.b, "se": r.se,
                                 "pval": r.pval})
     # Steiger
-    r_x, n_x, src_x = _r_for(k_df, "exposure", cases_exposure, settings.prevalence, r2_exposure)
-    r_y, n_y, src_y = _r_for(k_df, "outcome", cases_outcome, settings.prevalence, r2_outcome)
+    r_x, n_x, src_x = variant_r(k_df, "exposure", cases_exposure, settings.prevalence, r2_exposure)
+    r_y, n_y, src_y = variant_r(k_df, "outcome", cases_outcome, settings.prevalence, r2_outcome)
     n_x = np.broadcast_to(np.asarray(n_x, float), (k,))
     n_y = np.broadcast_to(np.asarray(n_y, float), (k,))
     if np.isfinite(r_x).any() and np.isfinite(r_y).any() and np.isfinite(n_x).all() and np.isfinite(n_y).all():
@@ -272,6 +222,9 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
                          "corrected_b": c.b if c else np.nan, "corrected_se": c.se if c else np.nan,
                          "corrected_pval": c.pval if c else np.nan, "distortion_coef": pr.distortion_coef,
                          "distortion_pval": pr.distortion_pval})
+        est = c or pr.raw  # no outlier: the outlier-corrected estimate is the raw one
+        t.results.append({**base, "method": PRESSO_METHOD, "nsnp": est.nsnp, "b": est.b, "se": est.se,
+                          "pval": est.pval})
     return t
 
 
@@ -307,34 +260,6 @@ def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
     return res[RESULT_COLUMNS]
 
 
-def _user_r2(df: pd.DataFrame) -> pd.Series | None:
-    col = next((c for c in df.columns if str(c).lower() in ("r2", "rsq", "r_squared")), None)
-    if col is None:
-        return None
-    return pd.Series(pd.to_numeric(df[col], errors="coerce").to_numpy(float),
-                     index=df["variant_id"].astype(str)).groupby(level=0).first()
-
-
-def _cases(df: pd.DataFrame) -> tuple | None:
-    cols = {str(c).lower(): c for c in df.columns}
-    c = next((cols[x] for x in _CASE_COLS if x in cols), None)
-    if c is None:
-        return None
-    def median(col) -> float:  # NaN for a column without numbers (numpy warns on the median of nothing)
-        v = pd.to_numeric(df[col], errors="coerce").dropna()
-        return float(v.median()) if len(v) else float("nan")
-
-    ncase = median(c)
-    d = next((cols[x] for x in _CONTROL_COLS if x in cols), None)
-    if d is not None:
-        nctrl = median(d)
-    elif "n" in df.columns:
-        nctrl = median("n") - ncase
-    else:
-        return None
-    return (ncase, nctrl) if np.isfinite(ncase) and np.isfinite(nctrl) and ncase > 0 and nctrl > 0 else None
-
-
 # --------------------------------------------------------------------------- run
 
 @dataclass(frozen=True)
@@ -348,20 +273,10 @@ class MRRun:
     plots: tuple
 
 
-def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float) -> pd.DataFrame:
-    """Independent instruments by LD clumping (:func:`edfgen.commands.clump.clump_files`, plink1.9 ``--clump``
-    rules: index p <= ``p_threshold``, r² > 0.01 within 1 Mb joins a clump) -> ``variant_id, phenotype``.
-
-    ``ld_bfile``: a PLINK 1 prefix or a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any format)."""
-    with open_panel(ld_bfile) as panel:
-        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold))
-    return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
-
-
 def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence[PathLike], out_dir: PathLike | None, *,
            settings: MRSettings = MRSettings(), instruments: PathLike | None = None, reverse: bool = False,
            ld_bfile=None,
-           proxies: bool | None = None, clump: bool = False, plots: bool = True, max_plots: int = 20,
+           proxies: bool | None = None, clump: bool = True, plots: bool = True, max_plots: int = 20,
            force: bool = False, columns: dict[str, str] | None = None,
            case_counts: dict[str, tuple[float, float]] | None = None) -> MRRun:
     """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
@@ -389,8 +304,11 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         Replace instruments missing in an outcome by the best proxy with r² >= ``settings.proxy_r2``
         inside ``settings.proxy_window_kb`` (default: whenever ``ld_bfile`` is given).
     clump
-        Select independent instruments from full exposure sumstats by LD clumping against
-        ``ld_bfile`` at ``settings.p_threshold`` (:mod:`edfgen.kernels.clump`).
+        Select independent instruments by LD clumping of the exposure sumstats against ``ld_bfile``
+        (index p < ``settings.p_threshold``, r² ``settings.clump_r2``, window ``settings.clump_kb``;
+        :mod:`edfgen.kernels.clump`); on by default. Without an LD panel, an ``instruments`` list is
+        taken as already independent; with neither, clumping is an input error (``clump=False``,
+        ``--no-clump``, uses the selected rows as they are, with a warning).
     plots, max_plots
         Write PNG plots for at most ``max_plots`` pairs (smallest IVW p first).
     case_counts
@@ -422,14 +340,26 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         exp_files, out_files = out_files, exp_files
     if proxies is None:
         proxies = ld_bfile is not None
-    if (proxies or clump) and ld_bfile is None:
-        raise InputError("--proxies/--clump need an LD reference panel: --ld-bfile PREFIX, or --bfile, --pfile, "
+    if proxies and ld_bfile is None:
+        raise InputError("--proxies needs an LD reference panel: --ld-bfile PREFIX, or --bfile, --pfile, "
                          "--bgen or --vcf")
+    if clump and ld_bfile is None:
+        if instruments is None:
+            raise InputError("edfgen mr clumps the exposure instruments (r2 < --clump-r2 within --clump-kb): give an "
+                             "LD reference panel (--bfile/--ld-bfile, --pfile, --bgen or --vcf), an --instruments "
+                             "list of independent variants, or --no-clump if the exposure rows are independent")
+        log.info("no LD panel: the --instruments list %s is taken as independent instruments", instruments)
+        clump = False
+    elif not clump and instruments is None:
+        log.warning("--no-clump: the exposure rows with p < %s are used as instruments as they are; correlated "
+                    "instruments count the same signal several times and overstate the precision of MR",
+                    settings.p_threshold)
     if clump and settings.p_threshold is None:
-        raise InputError("--clump needs --p-threshold (the index-variant threshold)")
+        raise InputError("clumping needs --p-threshold/--clump-p1 (the index-variant threshold)")
     inst = read_instruments(instruments) if instruments is not None else None
     if clump:
-        clumped = clump_instruments(exp_files, ld_bfile, p_threshold=settings.p_threshold)
+        clumped = clump_instruments(exp_files, ld_bfile, p_threshold=settings.p_threshold, r2=settings.clump_r2,
+                                    kb=settings.clump_kb)
         inst = clumped if inst is None else inst[inst["variant_id"].isin(set(clumped["variant_id"]))]
     rng = np.random.default_rng(settings.seed)
 
@@ -445,15 +375,14 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             why = [f"p < {settings.p_threshold:g}"] if settings.p_threshold is not None else []
             why += [f"in the instrument list {Path(str(instruments)).name}"] if inst is not None else []
             log.debug("%s: no instruments (%s)", f, ", ".join(why) or "no variants")
-        exposures.append((name, f, sel, _cases(df), _user_r2(sel)))
+        exposures.append((name, f, sel, cases_in(df), user_r2(sel)))
     n_empty = sum(e[2].empty for e in exposures)
     if 0 < n_empty < len(exposures):
         log.info("%d of %d exposures have no instruments (-v lists them)", n_empty, len(exposures))
     if all(e[2].empty for e in exposures):
-        names = ", ".join(str(x) for x in (exposure if isinstance(exposure, (list, tuple)) else [exposure]))
-        raise InputError(f"--exposure {names}: no instruments selected in any file (" + ", ".join(
-            ([f"--p-threshold {settings.p_threshold:g}"] if settings.p_threshold is not None else [])
-            + ([f"--instruments {instruments}"] if instruments else [])) + ")")
+        raise InputError(f"--exposure {', '.join(str(e[1]) for e in exposures)}: no instruments selected in any file "
+                         f"(--p-threshold/--clump-p1 {settings.p_threshold:g}"
+                         f"{f', --instruments {instruments}' if instruments else ''})")
     wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
 
     harmonised, tables, binary_outcomes = [], PairTables(), set()
@@ -463,7 +392,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
             odf = load_phenotype(ofs, columns)
             given = [(case_counts or {}).get(str(Path(f).resolve())) for f in ofs]
-            ocases, or2 = next((c for c in given if c), None) or _cases(odf), _user_r2(odf)
+            ocases, or2 = next((c for c in given if c), None) or cases_in(odf), user_r2(odf)
             binary_outcomes |= {oname} if ocases else set()
             overlap = odf["variant_id"].isin(wanted)
             prox = None
@@ -478,6 +407,10 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 pos = oindex.get_indexer(sel["variant_id"])
                 h = harmonise(sel, osub.iloc[pos[pos >= 0]], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
                               exposure_name=ename, outcome_name=oname, proxies=prox)
+                h = add_instrument_columns(h, cases_exposure=ecases, cases_outcome=ocases,
+                                           prevalence=settings.prevalence, r2_exposure=er2, r2_outcome=or2,
+                                           steiger_filter=settings.steiger_filter)
+                warn_weak(h)
                 harmonised.append(h)
                 n_pairs += 1
                 pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases,
@@ -546,16 +479,26 @@ class MROptions(GenotypeOptions):
     palindromes: str = opt(MRSettings.palindromes, "TwoSampleMR harmonise action 2 / 1 / 3.", choices=("infer", "forward", "drop"))
     maf_threshold: float = opt(MRSettings.maf_threshold, "Palindromes with allele frequency in (t, 1-t) cannot be inferred.",
                                range=(0, 0.5), open=(True, False))
-    p_threshold: float | None = opt(MRSettings.p_threshold, "Instruments: exposure variants with p below this.")
+    p_threshold: float | None = opt(MRSettings.p_threshold, "Instruments: exposure variants with p below this; the "
+                                    "index-variant threshold of clumping.", cli=("--p-threshold", "--clump-p1"),
+                                    range=(0, 1), open=(True, False))
     instruments: str | None = opt(None, "Instrument list (e.g. clumps.tsv: variant_id[, phenotype]) joined to the "
                                   "exposure.", path="file", exists=True)
     proxies: bool = opt(False, "Replace instruments missing in the outcome by LD proxies (needs an LD panel: "
                         "--ld-bfile, or --bfile/--pfile/--bgen/--vcf).")
-    clump: bool = opt(False, "Pick independent instruments from full exposure sumstats by LD clumping (needs an LD "
-                      "panel, --p-threshold).")
+    clump: bool = opt(True, "Clump the exposure instruments against the LD panel (default; without a panel an "
+                      "--instruments list is taken as independent). --no-clump uses the selected rows as they are "
+                      "(warns).", secondary="--no-clump")
+    clump_r2: float = opt(MRSettings.clump_r2, "Clumping: LD r² above which a weaker instrument is dropped.",
+                          range=(0, 1), open=(False, True))
+    clump_kb: float = opt(MRSettings.clump_kb, "Clumping window (kb).", range=(0, None), open=(True, False))
+    steiger_filter: bool = opt(MRSettings.steiger_filter, "Drop instruments whose per-variant Steiger test points "
+                               "from outcome to exposure (steiger_dir False in harmonised.tsv).")
     ld_bfile: str | None = opt(None, BFILE_HELP, cli=("--bfile", "--ld-bfile"), path="text")
     proxy_r2: float = opt(MRSettings.proxy_r2, None, range=(0, 1))
     reverse: bool = opt(False, "Reverse direction: instruments from the outcome files.")
+    multivariable: bool = opt(False, "Multivariable MR of all --exposure phenotypes together on each outcome "
+                              "(union of their instruments, re-clumped) -> mvmr_results.tsv.")
     nboot: int = opt(MRSettings.nboot, "Bootstrap draws.", range=(10, 100_000))
     presso_sims: int = opt(MRSettings.presso_sims, "MR-PRESSO simulated data sets (0: skip MR-PRESSO).", range=(0, None))
     prevalence: float | None = opt(MRSettings.prevalence, "Disease prevalence for Steiger r² of binary traits (default: the GWAS case "
@@ -577,12 +520,21 @@ def run(o: MROptions):
     """``edfgen mr``: :func:`edfgen.commands.mr.run_mr`; the genotype options are the LD panel."""
     from edfgen.formats.sumstats import parse_column_option
 
-    kw = {"methods": tuple(o.methods)} if o.methods else {}
     for option, paths in (("--exposure", o.exposure), ("--outcome", o.outcome), ("--instruments", [o.instruments])):
         check_upstream(paths, option=option, allow_incomplete=o.allow_incomplete)
+    if o.multivariable:
+        from edfgen.commands.mr_multivariable import run_mvmr
+
+        return run_mvmr(list(o.exposure), list(o.outcome), o.out, p_threshold=o.p_threshold, clump=o.clump,
+                        clump_r2=o.clump_r2, clump_kb=o.clump_kb, instruments=o.instruments,
+                        ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False), palindromes=o.palindromes,
+                        maf_threshold=o.maf_threshold, columns=parse_column_option(o.columns) or None,
+                        force=o.force, parameters=json.loads(json.dumps(asdict(o), default=str)))
+    kw = {"methods": tuple(o.methods)} if o.methods else {}
     settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=o.p_threshold,
                           nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),
-                          prevalence=o.prevalence, proxy_r2=o.proxy_r2, **kw)
+                          prevalence=o.prevalence, proxy_r2=o.proxy_r2, clump_r2=o.clump_r2, clump_kb=o.clump_kb,
+                          steiger_filter=o.steiger_filter, **kw)
     return run_mr(list(o.exposure), list(o.outcome), o.out, settings=settings, instruments=o.instruments,
                   reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
                   proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,

@@ -25,6 +25,9 @@ class SimulateOptions(CommandOptions):
     families: int | None = opt(None, "K nuclear families of 2-4 children (of simulated parents) instead of the "
                                "default ~3 % sibling pairs; .fam FID/PAT/MAT name the families (0: no relatives).",
                                range=(0, None))
+    biobank: int = opt(0, "Also simulate a biobank of this many people without ECGs (genotypes and diseases only, "
+                       "same population and causal effects) into <out>/biobank/: the outcome GWAS of a powered "
+                       "two-sample MR (0: none).", range=(0, None))
     force: bool = force_opt()
 
 
@@ -34,4 +37,4 @@ def run(o: SimulateOptions):
 
     return simulate_cohort(o.out, n=o.n, seed=o.seed, chromosomes=o.chromosomes,
                            variants_per_chromosome=o.variants_per_chromosome, force=o.force, ecg=not o.no_ecg,
-                           effect_scale=o.effect_scale, families=o.families)
+                           effect_scale=o.effect_scale, families=o.families, biobank=o.biobank)

@@ -27,7 +27,8 @@ from edfgen.kernels.thresholds import REFERENCE_GENOMES
 
 #: [inputs] keys that are paths (``covariates`` is stored as ``covar``)
 PATH_KEYS = frozenset({"ecg", "bfile", "pfile", "vcf", "covar", "covariates", "biomarkers", "outcomes", "catalog",
-                       "genes", "truth", "id_map", "keep", "remove", "extract"})
+                       "genes", "truth", "id_map", "keep", "remove", "extract", "outcomes_bfile",
+                       "outcomes_covar"})
 #: [inputs] keys that take a path, a ``{chr}`` template, or a list of them
 LIST_KEYS = frozenset({"bgen", "sample"})
 #: [inputs] keys that are values, with their types

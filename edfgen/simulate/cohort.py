@@ -83,7 +83,7 @@ __all__ = [
 ]
 
 OUTPUT_FILES = ("genotypes.bed", "genotypes.bim", "genotypes.fam", "physiology.tsv", "covariates.tsv",
-                "outcomes.tsv", "truth.json", "ecg")
+                "outcomes.tsv", "truth.json", "ecg", "biobank")
 
 @dataclass(frozen=True)
 class CohortResult:
@@ -160,7 +160,7 @@ def _validate(n: int, chromosomes: int, variants_per_chromosome: int, effect_sca
 def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0, chromosomes: int = 3,
                     variants_per_chromosome: int = 10_000, force: bool = False, effect_scale: float = 1.0,
                     ecg: bool = True, fs: int = SAMPLING_RATE, duration_s: float = 10.0,
-                    families: int | None = None) -> CohortResult:
+                    families: int | None = None, biobank: int = 0) -> CohortResult:
     """Simulate a cohort with planted truth and write it to ``out_dir``.
 
     Parameters
@@ -189,6 +189,9 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         K nuclear families, each 2-4 children (uniform) of two simulated parents who are not
         participants; ``genotypes.fam`` then carries FID (``FAM00001``...) and PAT/MAT
         (``FAM00001_father``/``_mother``), and truth.json lists the families. ``0``: no relatives.
+    biobank
+        ``N > 0``: also write ``biobank/`` (:func:`edfgen.simulate.biobank.simulate_biobank`): N people
+        without ECGs, genotypes and diseases only, for a powered two-sample MR; truth.json gains ``biobank``.
 
     Returns
     -------
@@ -203,7 +206,8 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen simulate")
 
     params = {"n": n, "seed": seed, "chromosomes": chromosomes, "variants_per_chromosome": variants_per_chromosome,
-              "effect_scale": effect_scale, "ecg": ecg, "fs": fs, "duration_s": duration_s, "families": families}
+              "effect_scale": effect_scale, "ecg": ecg, "fs": fs, "duration_s": duration_s, "families": families,
+              "biobank": biobank}
     created = not out_dir.exists()
     stage = None
     try:
@@ -215,6 +219,13 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         truth = _simulate_into(stage, n=n, seed=seed, chromosomes=chromosomes,
                                variants_per_chromosome=variants_per_chromosome, effect_scale=effect_scale,
                                ecg=ecg, fs=fs, duration_s=duration_s, families=families)
+        if biobank:
+            from edfgen.simulate.biobank import simulate_biobank
+
+            truth["biobank"] = simulate_biobank(stage, stage / "biobank", n=biobank, seed=seed, truth=truth)
+            with open(stage / "truth.json", "w") as fh:
+                json.dump(truth, fh, indent=1)
+                fh.write("\n")
         written = [name for name in OUTPUT_FILES if (stage / name).exists()]
         with recording(out_dir, "edfgen simulate", parameters=params, seed=seed, planned=written) as manifest:
             for name in written:                            # outputs replaced only once all are ready

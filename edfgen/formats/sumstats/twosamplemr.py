@@ -30,7 +30,8 @@ TWOSAMPLEMR_NAMES: dict[str, dict[str, str]] = {
         "effect_allele_outcome": "effect_allele.outcome", "other_allele_outcome": "other_allele.outcome",
         **{f"{k}_{side}": f"{v}.{side}" for side in ("exposure", "outcome")
            for k, v in (("beta", "beta"), ("se", "se"), ("p", "pval"), ("eaf", "eaf"), ("n", "samplesize"))},
-        "proxy_variant": "proxy_snp.outcome", "proxy_r2": "proxy_r2.outcome"},
+        "proxy_variant": "proxy_snp.outcome", "proxy_r2": "proxy_r2.outcome", "f_stat": "F",
+        "rsq_exposure": "rsq.exposure", "rsq_outcome": "rsq.outcome"},
     "mr_singlesnp": {"variant_id": "SNP", "pval": "p"},
     "mr_leaveoneout": {"excluded": "SNP", "pval": "p"},
     "mr_steiger": {"r2_exposure": "snp_r2.exposure", "r2_outcome": "snp_r2.outcome",

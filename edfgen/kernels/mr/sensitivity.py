@@ -183,6 +183,18 @@ def steiger(r_exp, r_out, n_exp, n_out) -> SteigerResult:
     return SteigerResult(rx ** 2, ry ** 2, nx, ny, bool(rx > ry), float(2 * stats.norm.sf(abs(z))))
 
 
+def steiger_per_variant(r_exp, r_out, n_exp, n_out) -> tuple[np.ndarray, np.ndarray]:
+    """Per-variant Steiger test (TwoSampleMR ``steiger_filtering``): ``|r_exp| > |r_out|`` and the
+    two-sided p of ``z = (atanh|r_exp| - atanh|r_out|) / sqrt(1/(n_exp - 3) + 1/(n_out - 3))``
+    (psych ``r.test`` for two independent correlations); NaN where an input is missing."""
+    rx, ry = np.abs(np.asarray(r_exp, float)), np.abs(np.asarray(r_out, float))
+    nx, ny = np.asarray(n_exp, float), np.asarray(n_out, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (np.arctanh(np.minimum(rx, 1 - 1e-15)) - np.arctanh(np.minimum(ry, 1 - 1e-15))) / np.sqrt(
+            1 / (nx - 3) + 1 / (ny - 3))
+    return rx > ry, 2 * stats.norm.sf(np.abs(z))
+
+
 # --------------------------------------------------------------------------- MR-PRESSO
 
 @dataclass(frozen=True)
@@ -241,6 +253,13 @@ def mr_presso(b_exp, b_out, se_exp, se_out, *, n_sim: int = 1000, signif: float 
     ``(y_i - b_(-i) x_i)²`` against ``(y*_i - b_(-i) x*_i)²``, Bonferroni-corrected. Distortion test:
     the relative change of the IVW estimate after removing outliers against random sets of the same
     size made of the outliers and non-outliers drawn with replacement (MRPRESSO ``getRandomBias``).
+
+    The null draws use each variant's own expectation ``b_(-i) x_i`` (Verbanck 2018, Methods). The
+    MRPRESSO R code draws ``rnorm(1, fitted(mod_IVW[[i]]), sd)``, whose mean is the first fitted value of
+    the leave-one-out model (``b_(-i)`` times the first other variant's ``x``), not variant ``i``'s; this
+    implementation follows the paper's formula, so global and outlier p-values of the R package can differ
+    beyond Monte Carlo error where the ``x`` vary much. Orientation (the R code multiplies both betas by
+    ``sign(x)``) changes neither the slopes nor the residuals.
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     x, y, sx, sy = (np.asarray(v, float) for v in (b_exp, b_out, se_exp, se_out))
@@ -284,4 +303,4 @@ def mr_presso(b_exp, b_out, se_exp, se_out, *, n_sim: int = 1000, signif: float 
 
 
 __all__ = ["i_squared", "i_squared_gx", "heterogeneity_i2", "leave_one_out", "single_snp", "r_from_bsen",
-           "r_from_pn", "r_from_lor", "steiger", "SteigerResult", "mr_presso", "PressoResult", "METHODS"]
+           "r_from_pn", "r_from_lor", "steiger", "steiger_per_variant", "SteigerResult", "mr_presso", "PressoResult", "METHODS"]

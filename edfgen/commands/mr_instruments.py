@@ -1,0 +1,194 @@
+"""Instruments of ``edfgen mr``: LD clumping with TwoSampleMR's defaults, per-instrument strength
+(``rsq.exposure``, ``F``) and per-instrument Steiger direction (``rsq.outcome``, ``steiger_dir``,
+``steiger_pval``; ``--steiger-filter`` drops instruments that explain more of the outcome than of
+the exposure).
+
+The per-variant r of a trait is obtained as TwoSampleMR's ``add_rsq``/``directionality_test`` do
+(:func:`variant_r`): an ``r2``/``rsq`` column given by the user, the liability-scale r of a binary
+trait from its log odds ratio (``get_r_from_lor``, Lee 2012 eq. 10) when case/control counts are
+known, else from p and n (``get_r_from_pn``) or beta, se and n (``get_r_from_bsen``).
+
+References
+----------
+Hemani G, Tilling K, Davey Smith G (2017) "Orienting the causal relationship between imprecisely
+measured traits using GWAS summary data", PLoS Genet 13:e1007081, doi:10.1371/journal.pgen.1007081.
+Hemani G et al. (2018) "The MR-Base platform supports systematic causal inference across the human
+phenome", eLife 7:e34408, doi:10.7554/eLife.34408 (clumping defaults r² 0.001, 10,000 kb).
+Staiger D, Stock JH (1997) Econometrica 65:557, doi:10.2307/2171753 (F < 10: weak instruments).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.commands.clump import clump_files
+from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.panel import open_panel
+from edfgen.formats.sumstats import MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype, load_sumstats
+from edfgen.formats.tables import PathLike
+from edfgen.kernels.clump import ClumpSettings
+from edfgen.kernels.mr import sensitivity as sens
+
+log = logging.getLogger(__name__)
+
+#: mean F-statistic below which a pair's instruments are called weak (Staiger & Stock 1997)
+WEAK_F = 10.0
+
+_CASE_COLS = ("n_cases", "ncase", "n_case", "cases", "ncases")
+_CONTROL_COLS = ("n_controls", "ncontrol", "n_control", "controls", "ncontrols")
+
+
+def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
+                    columns: dict[str, str] | None = None) -> dict[str, list[Path]]:
+    """Files and directories (:func:`edfgen.formats.sumstats.expand_sumstats`: in a directory, the files
+    with the columns MR needs), grouped by phenotype (:func:`edfgen.formats.sumstats.group_by_phenotype`):
+    one phenotype's per-chromosome files (``gwas_chr1/y.tsv.gz`` and ``gwas_chr2/y.tsv.gz``, or
+    ``y_chr1.tsv.gz`` ...) form one group."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths:
+        raise InputError(f"{option}: give at least one file or directory")
+    files = expand_sumstats(paths, option, required=MR_REQUIRED, columns=columns,
+                            hint="; name them with --columns snp=...,ea=...,oa=...,beta=...,se=...")
+    return group_by_phenotype(files)
+
+
+def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """One phenotype's summary statistics from one file or several (its chromosomes), each read by
+    :func:`~edfgen.formats.sumstats.load_sumstats`, combined in the order given
+    (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error)."""
+    return combine_phenotype([load_sumstats(f, columns) for f in files], files)
+
+
+def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
+                       instruments: pd.DataFrame | None, source: str) -> pd.DataFrame:
+    """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold)."""
+    sel = df
+    if instruments is not None:
+        ids = instruments
+        if ids["phenotype"].notna().any():
+            ids = ids[ids["phenotype"] == name]
+        sel = sel[sel["variant_id"].isin(set(ids["variant_id"]))]
+    if p_threshold is not None:
+        if "p_value" not in sel.columns:
+            raise InputError(f"{source}: --p-threshold needs a p_value column")
+        sel = sel[pd.to_numeric(sel["p_value"], errors="coerce") < p_threshold]
+    return sel.reset_index(drop=True)
+
+
+def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2: float, kb: float) -> pd.DataFrame:
+    """Independent instruments by LD clumping (:func:`edfgen.commands.clump.clump_files`, plink1.9
+    ``--clump`` rules: index p <= ``p_threshold``; a variant with r² > ``r2`` within ``kb`` kb joins
+    the clump) -> ``variant_id, phenotype``.
+
+    ``ld_bfile``: a PLINK 1 prefix or a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any format)."""
+    with open_panel(ld_bfile) as panel:
+        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold, r2=r2, kb=kb))
+    return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
+
+
+def user_r2(df: pd.DataFrame) -> pd.Series | None:
+    """A user-supplied per-variant r² column (``r2``, ``rsq``, ``r_squared``) indexed by variant id."""
+    col = next((c for c in df.columns if str(c).lower() in ("r2", "rsq", "r_squared")), None)
+    if col is None:
+        return None
+    return pd.Series(pd.to_numeric(df[col], errors="coerce").to_numpy(float),
+                     index=df["variant_id"].astype(str)).groupby(level=0).first()
+
+
+def _median(col: pd.Series) -> float:
+    v = pd.to_numeric(col, errors="coerce").dropna()
+    return float(v.median()) if len(v) else float("nan")
+
+
+def case_counts(df: pd.DataFrame) -> tuple | None:
+    """``(n_cases, n_controls)`` of a binary trait's sumstats (medians of its columns), or None."""
+    cols = {str(c).lower(): c for c in df.columns}
+    c = next((cols[x] for x in _CASE_COLS if x in cols), None)
+    if c is None:
+        return None
+    ncase = _median(df[c])
+    d = next((cols[x] for x in _CONTROL_COLS if x in cols), None)
+    if d is not None:
+        nctrl = _median(df[d])
+    elif "n" in df.columns:
+        nctrl = _median(df["n"]) - ncase
+    else:
+        return None
+    return (ncase, nctrl) if np.isfinite(ncase) and np.isfinite(nctrl) and ncase > 0 and nctrl > 0 else None
+
+
+def variant_r(h: pd.DataFrame, which: str, cases: tuple | None, prevalence: float | None,
+              r2: pd.Series | None = None):
+    """Per-variant r of ``which`` (``exposure``/``outcome``) in a harmonised table, its sample sizes
+    and a label of how r was obtained.
+
+    Order: r² given by the user (an ``r2``/``rsq`` column), binary trait (log odds, case/control
+    counts, ``prevalence`` or else the case fraction: TwoSampleMR ``get_r_from_lor``), p-value and n
+    (``get_r_from_pn``), beta/se and n (``get_r_from_bsen``).
+    """
+    b, se = h[f"beta_{which}"].to_numpy(float), h[f"se_{which}"].to_numpy(float)
+    if r2 is not None:
+        v = r2.reindex(h["variant_id"].astype(str)).to_numpy(float)
+        if np.isfinite(v).all():
+            return np.sqrt(v), h[f"n_{which}"].to_numpy(float), "user_r2"
+    p, n = h[f"p_{which}"].to_numpy(float), h[f"n_{which}"].to_numpy(float)
+    eaf = h[f"eaf_{which}"].to_numpy(float)
+    if cases is not None:
+        ncase, nctrl = cases
+        prev = prevalence if prevalence is not None else ncase / (ncase + nctrl)
+        if np.isfinite(eaf).all():
+            return sens.r_from_lor(b, eaf, ncase, nctrl, prev), np.full(b.size, ncase + nctrl), "lor_liability"
+        return np.full(b.size, np.nan), n, "missing_eaf"
+    if np.isfinite(p).all() and np.isfinite(n).all():
+        return sens.r_from_pn(np.maximum(p, 1e-300), n), n, "p_n"
+    if np.isfinite(n).all():
+        return sens.r_from_bsen(b, se, n), n, "b_se_n"
+    return np.full(b.size, np.nan), n, "missing_n"
+
+
+def add_instrument_columns(h: pd.DataFrame, *, cases_exposure: tuple | None, cases_outcome: tuple | None,
+                           prevalence: float | None, r2_exposure: pd.Series | None = None,
+                           r2_outcome: pd.Series | None = None, steiger_filter: bool = False) -> pd.DataFrame:
+    """Add ``rsq_exposure``, ``rsq_outcome``, ``steiger_dir`` and ``steiger_pval`` (TwoSampleMR
+    ``steiger_filtering``: per variant, ``r_exp > r_out`` and the two-sided p of the Fisher-z comparison
+    of two independent correlations) to a harmonised table; ``steiger_filter`` sets ``mr_keep`` False
+    with reason ``steiger_reverse`` where ``steiger_dir`` is False. Rows without an outcome are NaN."""
+    h = h.copy()
+    rows = h["reason"] != "missing_in_outcome"
+    r_x, n_x, _ = variant_r(h, "exposure", cases_exposure, prevalence, r2_exposure)
+    sub = h[rows]
+    r_y, n_y = np.full(len(h), np.nan), np.full(len(h), np.nan)
+    if rows.any():
+        ry, ny, _ = variant_r(sub, "outcome", cases_outcome, prevalence, r2_outcome)
+        r_y[rows.to_numpy()], n_y[rows.to_numpy()] = ry, ny
+    h["rsq_exposure"] = r_x ** 2
+    h["rsq_outcome"] = r_y ** 2
+    direction, pval = sens.steiger_per_variant(r_x, r_y, n_x, n_y)
+    ok = np.isfinite(pval)
+    h["steiger_dir"] = pd.array(np.where(ok, direction, False), dtype="boolean")
+    h.loc[~ok, "steiger_dir"] = pd.NA
+    h["steiger_pval"] = pval
+    if steiger_filter:
+        drop = h["mr_keep"].to_numpy(bool) & ok & ~direction
+        h.loc[drop, "mr_keep"] = False
+        h.loc[drop, "reason"] = "steiger_reverse"
+        if drop.any():
+            log.info("%s -> %s: --steiger-filter dropped %d instrument(s) explaining more of the outcome",
+                     h["exposure"].iloc[0], h["outcome"].iloc[0], int(drop.sum()))
+    return h
+
+
+def warn_weak(h: pd.DataFrame) -> float:
+    """Mean F of a pair's kept instruments; a warning when it is below :data:`WEAK_F`."""
+    f = h.loc[h["mr_keep"], "f_stat"].to_numpy(float)
+    mean_f = float(f.mean()) if f.size else float("nan")
+    if f.size and mean_f < WEAK_F:
+        log.warning("%s -> %s: weak instruments, mean F = %.1f < %g over %d variants (estimates biased "
+                    "towards the observational association)", h["exposure"].iloc[0], h["outcome"].iloc[0],
+                    mean_f, WEAK_F, f.size)
+    return mean_f

@@ -1,0 +1,158 @@
+"""The report's MR part and the demo's truth summary.
+
+* :func:`mr_pair_table`: per exposure-outcome pair, every method side by side (IVW, MR Egger with its
+  intercept, weighted median, weighted mode, MR-PRESSO outlier-corrected), IVW heterogeneity and the
+  Steiger direction, from one ``edfgen mr`` output folder; :func:`mr_section` renders the significant
+  pairs (Bonferroni on the primary estimate) grouped by exposure and, for EDFs, by the biomarker each
+  tracks best, with the scatter, forest and leave-one-out plots of the strongest pairs.
+* :func:`truth_summary` / :func:`write_truth_summary`: ``truth_summary.json`` of a run on a simulated
+  cohort (planted vs found loci and MR links), which the report's truth section reads.
+
+The HTML helpers (``table``, ``img``) are passed in by :mod:`edfgen.report`, which calls these functions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.formats.tables import atomic_write
+from edfgen.kernels.mr.methods import primary_estimates
+from edfgen.plots.mr import _safe
+
+TRUTH_SUMMARY = "truth_summary.json"
+TRUTH_KEYS = ("loci_planted", "loci_recovered", "loci_false", "mr_links_planted", "mr_links_detected_biomarker",
+              "mr_links_detected_edf", "mr_null_pairs", "mr_false_positives")
+#: mr_results method -> short column prefix of the side-by-side table
+SIDE_BY_SIDE = {"Inverse variance weighted": "ivw", "Wald ratio": "wald", "MR Egger": "egger",
+                "Weighted median": "wmedian", "Weighted mode": "wmode", "MR-PRESSO (outlier-corrected)": "presso"}
+
+
+def _read(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path, sep="\t") if path.exists() else None
+
+
+def mr_pair_table(mr_dir: Path, *, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per pair of ``mr_dir``'s ``mr_results.tsv``: ``b``/``p`` of each method of :data:`SIDE_BY_SIDE`,
+    the Egger intercept and its p, IVW Cochran's Q p, Steiger direction and p, and ``significant``
+    (primary estimate below ``alpha`` / pairs); smallest primary p first."""
+    res = _read(mr_dir / "mr_results.tsv")
+    if res is None or not len(res):
+        return pd.DataFrame()
+    key = ["exposure", "outcome"]
+    prim = primary_estimates(res)[key + ["method", "nsnp", "pval"]].rename(
+        columns={"method": "primary", "pval": "p_primary"})
+    prim["significant"] = prim["p_primary"] < alpha / max(len(prim), 1)
+    sub = res[res["method"].isin(SIDE_BY_SIDE)].assign(m=lambda d: d["method"].map(SIDE_BY_SIDE))
+    wide = sub.pivot_table(index=key, columns="m", values=["b", "pval"], aggfunc="first")
+    wide.columns = [f"{m}_{'p' if v == 'pval' else 'b'}" for v, m in wide.columns]
+    t = prim.merge(wide.reset_index(), on=key, how="left")
+    ple = _read(mr_dir / "mr_pleiotropy.tsv")
+    if ple is not None and len(ple):
+        t = t.merge(ple[key + ["egger_intercept", "pval", "mean_f"]].rename(columns={"pval": "egger_intercept_p"}),
+                    on=key, how="left")
+    het = _read(mr_dir / "mr_heterogeneity.tsv")
+    if het is not None and len(het):
+        h = het[het["method"] == "Inverse variance weighted"][key + ["Q", "Q_pval"]].rename(
+            columns={"Q": "ivw_Q", "Q_pval": "ivw_Q_p"})
+        t = t.merge(h, on=key, how="left")
+    st = _read(mr_dir / "mr_steiger.tsv")
+    if st is not None and len(st):
+        t = t.merge(st[key + ["correct_causal_direction", "steiger_pval"]], on=key, how="left")
+    order = [c for c in ["exposure", "outcome", "nsnp", "primary", "p_primary", "significant", "mean_f",
+                         *[f"{m}_{x}" for m in SIDE_BY_SIDE.values() for x in ("b", "p")], "egger_intercept",
+                         "egger_intercept_p", "ivw_Q", "ivw_Q_p", "correct_causal_direction", "steiger_pval"]
+             if c in t.columns]
+    return t[order].sort_values("p_primary").reset_index(drop=True)
+
+
+def edf_tracks(associations: pd.DataFrame | None) -> dict[str, str]:
+    """EDF -> the biomarker it is most associated with (largest ``|t|`` of ``interpret/associations.tsv``)."""
+    if associations is None or not len(associations):
+        return {}
+    best = associations.loc[associations.groupby("edf")["t"].apply(lambda s: s.abs().idxmax())]
+    return dict(zip(best["edf"], best["biomarker"]))
+
+
+def mr_section(out: Path, table: Callable[..., str], img: Callable[..., str], *, max_pairs: int = 30,
+               plot_pairs: int = 2) -> list[str]:
+    """HTML of the MR part of the report: biomarker -> disease (``mr_biomarkers/``) and EDF -> disease
+    (``mr/``), significant pairs with every method side by side, EDF pairs grouped by the biomarker each EDF
+    tracks, and the plots of the strongest pairs."""
+    parts = []
+    tracks = edf_tracks(_read(out / "interpret" / "associations.tsv"))
+    for sub, title in (("mr_biomarkers", "biomarker → disease"), ("mr", "EDF → disease")):
+        t = mr_pair_table(out / sub)
+        if t.empty:
+            continue
+        sig = t[t["significant"]]
+        parts.append(f"<h3>MR {title}</h3><p>{len(t)} pairs tested; {len(sig)} significant (primary estimate, "
+                     f"Bonferroni over the pairs). Every method side by side (b and p): IVW, Wald ratio (one "
+                     f"instrument), MR Egger and its intercept, weighted median, weighted mode, MR-PRESSO "
+                     f"outlier-corrected; IVW Cochran's Q; Steiger direction.</p>")
+        show = sig if len(sig) else t.head(5)
+        if sub == "mr" and tracks:
+            show = show.assign(tracks=show["exposure"].map(tracks).fillna("")).sort_values(["tracks", "p_primary"])
+            for bio, grp in show.groupby("tracks", sort=True):
+                parts.append(f"<p>EDFs tracking <b>{bio or 'no biomarker'}</b>:</p>" + table(grp.drop(columns="tracks"),
+                                                                                         max_pairs))
+        else:
+            parts.append(("" if len(sig) else "<p>No significant pair; the 5 smallest p:</p>") + table(show, max_pairs))
+        for exp, outc in show[["exposure", "outcome"]].head(plot_pairs).itertuples(index=False):
+            stem = f"{_safe(exp)}__{_safe(outc)}"
+            for kind in ("scatter", "forest", "leaveoneout"):
+                for p in (out / sub).rglob(f"{stem}.{kind}.png"):
+                    what = {"scatter": "scatter plot (instrument effects on exposure and outcome, with the fitted lines)",
+                            "forest": "forest plot (Wald ratio of each instrument)",
+                            "leaveoneout": "leave-one-out plot (IVW without each instrument)"}[kind]
+                    parts.append(img(p, f"MR {what}: {exp} → {outc}", half=True))
+    mv = _read(out / "mvmr" / "mvmr_results.tsv")
+    if mv is not None and len(mv):
+        parts.append("<h3>Multivariable MR</h3>" + table(mv, max_pairs))
+    return parts
+
+
+def truth_summary(loci: pd.DataFrame, mr: pd.DataFrame, edf_mr: pd.DataFrame) -> dict:
+    """``truth_summary.json`` from the scored tables of :func:`edfgen.report.score_truth` (loci per trait
+    with an ``all`` row; biomarker MR pairs with ``planted``/``detected``; planted links via EDFs)."""
+    allrow = loci[loci["trait"] == "all"] if len(loci) else loci
+    get = (lambda c: int(allrow[c].iloc[0]) if len(allrow) else 0)  # noqa: E731
+    planted = mr[mr["planted"]] if len(mr) else mr
+    null = mr[~mr["planted"].astype(bool)] if len(mr) else mr
+    det = (lambda d: int(d["detected"].astype(bool).sum()) if len(d) else 0)  # noqa: E731
+    links = [{"exposure": r.exposure, "outcome": r.outcome, "pval_biomarker": float(r.pval),
+              "detected_biomarker": bool(r.detected)} for r in planted.itertuples()] if len(planted) else []
+    by_link = {(r.trait, r.outcome): r for r in edf_mr.itertuples()} if len(edf_mr) else {}
+    for link in links:
+        e = by_link.get((link["exposure"], link["outcome"]))
+        link.update({"edf": e.edf if e else None, "pval_edf": float(e.mr_pval) if e else None,
+                     "detected_edf": bool(e.detected) if e else False})
+    return {"loci_planted": get("n_planted"), "loci_recovered": get("n_recovered"), "loci_false": get("n_false_index"),
+            "mr_links_planted": len(planted), "mr_links_detected_biomarker": det(planted),
+            "mr_links_detected_edf": det(edf_mr), "mr_null_pairs": len(null), "mr_false_positives": det(null),
+            "mr_false_positive_rate": (det(null) / len(null)) if len(null) else None,
+            "rule": "loci: index variant within 250 kb of a planted locus of the trait (biomarker GWAS); MR: "
+                    "primary estimate (IVW, Wald ratio with one instrument) p < 0.05 / pairs tested",
+            "links": links}
+
+
+def write_truth_summary(out: Path, summary: dict) -> Path:
+    """Write ``<out>/truth_summary.json`` atomically."""
+    path = Path(out) / TRUTH_SUMMARY
+    with atomic_write(path) as fh:
+        json.dump(summary, fh, indent=1, default=lambda v: v.item() if isinstance(v, np.generic) else str(v))
+        fh.write("\n")
+    return path
+
+
+def read_truth_summary(out: Path) -> dict | None:
+    path = Path(out) / TRUTH_SUMMARY
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+__all__ = ["mr_pair_table", "mr_section", "edf_tracks", "truth_summary", "write_truth_summary",
+           "read_truth_summary", "TRUTH_SUMMARY", "TRUTH_KEYS"]

@@ -1,0 +1,167 @@
+"""``edfgen mr`` instruments: clumping by default (checked against plink1.9 --clump at TwoSampleMR's
+r² 0.001 / 10,000 kb), per-instrument rsq/F, weak-instrument and --no-clump warnings, per-instrument
+Steiger (TwoSampleMR steiger_filtering formulas re-derived here) and --steiger-filter."""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy import optimize, special, stats
+
+from clump_sim import plink_clump, simulate_genotypes, simulate_traits
+from edfgen.cli import cli
+from edfgen.commands.mr import MRSettings, run_mr
+from edfgen.formats.dictionary import check_file
+
+needs_plink = pytest.mark.skipif(shutil.which("plink1.9") is None, reason="plink1.9 not on PATH")
+
+
+def _run(args):
+    return CliRunner().invoke(cli, ["mr", *map(str, args)], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory):
+    d = tmp_path_factory.mktemp("mr_inst")
+    bim = simulate_genotypes(d / "geno", n=700, chromosomes=3, length=1e6, seed=3)
+    simulate_traits(d / "geno", bim, traits={"qt": 5, "hr": 2}, out_dir=d / "ss", seed=5, h2_per_locus=0.1)
+    return d
+
+
+@needs_plink
+def test_mr__clumps_by_default_like_plink19_twosamplemr_defaults(panel, tmp_path):
+    exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"
+    r = _run(["--exposure", exp, "--outcome", out, "--bfile", panel / "geno", "--out", tmp_path / "d", "--no-plots",
+              "--nboot", 20, "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    h = pd.read_csv(tmp_path / "d" / "harmonised.tsv", sep="\t")
+    ref = plink_clump(panel / "geno", exp, tmp_path / "plink", p1=5e-8, p2=0.01, r2=0.001, kb=10000)
+    assert len(ref) >= 2 and sorted(h["SNP"]) == sorted(ref["SNP"])
+    check_file("mr_harmonised", tmp_path / "d" / "harmonised.tsv")
+    # rsq.exposure: TwoSampleMR get_r_from_pn (F(1, n-1) quantile of p), F = (b/se)^2
+    f_ref = stats.f.isf(h["pval.exposure"], 1, h["samplesize.exposure"] - 1)  # inf where p underflows F's isf
+    ok = np.isfinite(f_ref)
+    assert ok.sum() >= 2 and np.isfinite(h["rsq.exposure"]).all()
+    np.testing.assert_allclose(h["rsq.exposure"][ok], (f_ref / (h["samplesize.exposure"] - 2 + f_ref))[ok],
+                               rtol=1e-4)  # p-values are written with 6 significant digits
+    np.testing.assert_allclose(h["F"], (h["beta.exposure"] / h["se.exposure"]) ** 2, rtol=1e-9)
+    # without clumping, every genome-wide variant of the loci is an instrument, with a warning
+    r = _run(["--exposure", exp, "--outcome", out, "--no-clump", "--out", tmp_path / "n", "--no-plots",
+              "--nboot", 20, "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    hn = pd.read_csv(tmp_path / "n" / "harmonised.tsv", sep="\t")
+    ss = pd.read_csv(exp, sep="\t")
+    assert len(hn) == int((ss["p_value"] < 5e-8).sum()) > len(h)
+    assert "WARNING edfgen.commands.mr: --no-clump: the exposure rows with p < 5e-08" in r.output
+
+
+def test_mr__weak_instruments_warn(tmp_path, caplog):
+    rng = np.random.default_rng(1)
+    k = 8
+    ids = [f"rs{i}" for i in range(k)]
+    se = np.full(k, 0.02)
+    b = rng.choice([-1, 1], k) * 0.05  # F = 6.25
+    base = {"variant_id": ids, "effect_allele": "A", "other_allele": "G", "effect_allele_frequency": 0.3}
+    pd.DataFrame({**base, "beta": b, "standard_error": se, "p_value": 2 * stats.norm.sf(np.abs(b / se)),
+                  "n": 2500}).to_csv(tmp_path / "e.tsv", sep="\t", index=False)
+    pd.DataFrame({**base, "beta": 0.2 * b + rng.normal(0, 0.01, k), "standard_error": 0.01, "p_value": 0.5,
+                  "n": 10000}).to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    with caplog.at_level(logging.WARNING):
+        run_mr(tmp_path / "e.tsv", tmp_path / "o.tsv", None, clump=False, plots=False,
+               settings=MRSettings(p_threshold=1.0, nboot=20, presso=False))
+    assert any("weak instruments, mean F = 6.2" in m for m in caplog.messages)
+
+
+def _r_test_p(r1, r2, n1, n2):
+    """psych::r.test, two independent correlations: z of the Fisher-z difference, two-sided p."""
+    z = (np.arctanh(r1) - np.arctanh(r2)) / np.sqrt(1 / (n1 - 3) + 1 / (n2 - 3))
+    return 2 * stats.norm.cdf(-np.abs(z))
+
+
+def _liability_r2(lor, af, ncase, nctrl, prev):
+    """TwoSampleMR get_r_from_lor by brute force: the case/control allele frequencies of the 2x2 table with
+    the observed odds ratio and margins solved by root finding, then Lee 2012 eq. 10."""
+    prop = ncase / (ncase + nctrl)
+    out = []
+    for b, f in zip(lor, af):
+        odds = math.exp(b)
+
+        def gap(fc):  # allele frequency in cases -> in controls from the margin; OR mismatch
+            fk = (f - prop * fc) / (1 - prop)
+            return math.log(fc / (1 - fc)) - math.log(fk / (1 - fk)) - math.log(odds)
+        lo, hi = max(0.0, (f - (1 - prop)) / prop) + 1e-9, min(1.0, f / prop) - 1e-9  # both frequencies in (0, 1)
+        fc = optimize.brentq(gap, lo, hi, xtol=1e-15)
+        fk = (f - prop * fc) / (1 - prop)
+        pop = fk * (1 - prev) + fc * prev
+        vg = b * b * pop * (1 - pop)
+        out.append(vg / (vg + math.pi ** 2 / 3))
+    return np.array(out)
+
+
+def test_mr__per_instrument_steiger_and_filter(shared_data, tmp_path):
+    """Fixture BMI -> CHD with CHD as a case/control outcome (60,801 cases, prevalence 5%): per-variant
+    rsq and Steiger p re-derived from the TwoSampleMR/psych formulas; the pair-level Steiger uses the same
+    r²; --steiger-filter drops a variant planted to act on the outcome more than on the exposure."""
+    d = shared_data / "mr"
+    exp = pd.read_csv(d / "twosamplemr_test_commondata_exp_dat.csv")
+    out = pd.read_csv(d / "twosamplemr_test_commondata_out_dat.csv")
+    out["ncase.outcome"], out["ncontrol.outcome"] = 60801, 184305 - 60801
+    rev = exp["SNP"].iloc[0]
+    out.loc[out["SNP"] == rev, ["beta.outcome", "se.outcome"]] = [0.3, 0.01]  # reverse-direction variant
+    exp.to_csv(tmp_path / "e.csv", index=False)
+    out.to_csv(tmp_path / "o.csv", index=False)
+    args = ["--exposure", tmp_path / "e.csv", "--outcome", tmp_path / "o.csv", "--no-clump", "--no-plots",
+            "--nboot", 20, "--presso-sims", 0, "--prevalence", 0.05]
+    assert _run([*args, "--out", tmp_path / "a"]).exit_code == 0
+    h = pd.read_csv(tmp_path / "a" / "harmonised.tsv", sep="\t")
+    k = h[h["mr_keep"]]
+    e = exp.set_index("SNP").loc[k["SNP"]]  # the input's p-values (harmonised.tsv rounds to 6 digits)
+    n_x = e["samplesize.exposure"].to_numpy(float)
+    # F(1, n-1) quantile of p through the incomplete beta function (P(F > f) = I_{v/(v+f)}(v/2, 1/2))
+    x = special.betaincinv((n_x - 1) / 2, 0.5, e["pval.exposure"].to_numpy(float))
+    f_ref = (n_x - 1) * (1 - x) / x
+    rsq_x = f_ref / (n_x - 2 + f_ref)
+    rsq_y = _liability_r2(k["beta.outcome"].to_numpy(), k["eaf.outcome"].to_numpy(), 60801.0, 184305.0 - 60801,
+                          0.05)
+    ref_p = _r_test_p(np.sqrt(rsq_x), np.sqrt(rsq_y), n_x, 184305.0)
+    rel = lambda a, b: np.max(np.abs(a - b) / np.abs(b))  # noqa: E731
+    assert rel(k["rsq.exposure"].to_numpy(), rsq_x) < 1e-6
+    assert rel(k["rsq.outcome"].to_numpy(), rsq_y) < 1e-6
+    assert rel(k["steiger_pval"].to_numpy(), ref_p) < 1e-6
+    assert (k["steiger_dir"] == (rsq_x > rsq_y)).all()
+    assert not k.set_index("SNP").at[rev, "steiger_dir"] and k["steiger_dir"].sum() >= len(k) - 3
+    st = pd.read_csv(tmp_path / "a" / "mr_steiger.tsv", sep="\t").iloc[0]
+    assert st["snp_r2.exposure"] == pytest.approx(rsq_x.sum(), rel=1e-6)
+    assert st["snp_r2.outcome"] == pytest.approx(rsq_y.sum(), rel=1e-6)
+    assert st["steiger_pval"] == pytest.approx(_r_test_p(math.sqrt(rsq_x.sum()), math.sqrt(rsq_y.sum()),
+                                                         n_x.mean(), 184305.0), rel=1e-6)
+    assert st["correct_causal_direction"]
+    # --steiger-filter: the reverse variant is dropped, the estimates use the others
+    assert _run([*args, "--out", tmp_path / "f", "--steiger-filter"]).exit_code == 0
+    hf = pd.read_csv(tmp_path / "f" / "harmonised.tsv", sep="\t").set_index("SNP")
+    assert hf.at[rev, "reason"] == "steiger_reverse" and not hf.at[rev, "mr_keep"]
+    assert set(hf.index[hf["reason"] == "steiger_reverse"]) == set(k.loc[~k["steiger_dir"].astype(bool), "SNP"])
+    res = pd.read_csv(tmp_path / "f" / "mr_results.tsv", sep="\t").set_index("method")
+    assert res.at["Inverse variance weighted", "nsnp"] == k["steiger_dir"].sum()
+
+
+@needs_plink
+def test_mr_multivariable__union_reclumped_on_smallest_p_like_plink19(panel, tmp_path):
+    """TwoSampleMR mv_extract_exposures: the union of both exposures' genome-wide variants, clumped on
+    each variant's smallest p across the exposures."""
+    ss = [pd.read_csv(panel / "ss" / f"{t}.tsv.gz", sep="\t") for t in ("qt", "hr")]
+    union = pd.concat(ss).query("p_value < 5e-8").groupby("variant_id", as_index=False)["p_value"].min()
+    union.to_csv(tmp_path / "union.tsv.gz", sep="\t", index=False)
+    ref = plink_clump(panel / "geno", tmp_path / "union.tsv.gz", tmp_path / "plink", p1=5e-8, p2=0.01, r2=0.001,
+                      kb=10000)
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    res = run_mvmr([panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"], [panel / "ss" / "qt.tsv.gz"], None,
+                   p_threshold=5e-8, ld_bfile=panel / "geno")
+    assert sorted(res.instruments["qt"]) == sorted(ref["SNP"]) and len(ref) >= 3

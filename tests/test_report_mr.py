@@ -1,0 +1,72 @@
+"""The report's MR tables (every method side by side per pair, grouped by the biomarker an EDF tracks)
+and truth_summary.json."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.commands.mr import PRESSO_METHOD, MRSettings, run_mr
+from edfgen.report_mr import (TRUTH_KEYS, edf_tracks, mr_pair_table, mr_section, read_truth_summary, truth_summary,
+                              write_truth_summary)
+
+
+@pytest.fixture(scope="module")
+def mr_dir(shared_data, tmp_path_factory):
+    d = tmp_path_factory.mktemp("report_mr")
+    exp = pd.read_csv(shared_data / "mr" / "twosamplemr_test_commondata_exp_dat.csv")
+    out = pd.read_csv(shared_data / "mr" / "twosamplemr_test_commondata_out_dat.csv")
+    (d / "e").mkdir()
+    exp.to_csv(d / "e" / "edf_001.csv", index=False)
+    rng = np.random.default_rng(0)
+    exp.assign(**{"beta.exposure": rng.permutation(exp["beta.exposure"].to_numpy())}).to_csv(d / "e" / "edf_002.csv",
+                                                                                                index=False)
+    out.to_csv(d / "chd.csv", index=False)
+    run_mr(d / "e", d / "chd.csv", d / "mr", clump=False, max_plots=1,
+           settings=MRSettings(nboot=50, presso_sims=200))
+    return d
+
+
+def test_mr_pair_table__methods_side_by_side(mr_dir):
+    t = mr_pair_table(mr_dir / "mr").set_index("exposure")
+    res = pd.read_csv(mr_dir / "mr" / "mr_results.tsv", sep="\t").set_index(["exposure", "method"])
+    for col, method in (("ivw", "Inverse variance weighted"), ("egger", "MR Egger"), ("wmedian", "Weighted median"),
+                        ("wmode", "Weighted mode"), ("presso", PRESSO_METHOD)):
+        assert t.at["edf_001", f"{col}_b"] == pytest.approx(res.at[("edf_001", method), "b"])
+        assert t.at["edf_001", f"{col}_p"] == pytest.approx(res.at[("edf_001", method), "pval"])
+    ple = pd.read_csv(mr_dir / "mr" / "mr_pleiotropy.tsv", sep="\t").set_index("exposure")
+    assert t.at["edf_001", "egger_intercept"] == pytest.approx(ple.at["edf_001", "egger_intercept"])
+    assert {"ivw_Q_p", "correct_causal_direction", "steiger_pval", "significant"} <= set(t.columns)
+    assert t.at["edf_001", "significant"] == (t.at["edf_001", "p_primary"] < 0.05 / 2)
+
+
+def test_mr_section__grouped_by_tracked_biomarker(mr_dir):
+    (mr_dir / "interpret").mkdir(exist_ok=True)
+    pd.DataFrame({"edf": ["edf_001", "edf_001", "edf_002"], "biomarker": ["qt_interval_ms", "heart_rate_bpm", "bmi"],
+                  "t": [-9.0, 3.0, 1.0]}).to_csv(mr_dir / "interpret" / "associations.tsv", sep="\t", index=False)
+    assert edf_tracks(pd.read_csv(mr_dir / "interpret" / "associations.tsv", sep="\t")) == {
+        "edf_001": "qt_interval_ms", "edf_002": "bmi"}
+    html = "".join(mr_section(mr_dir, lambda df, n=40: f"<table>{len(df)}</table>", lambda p, w=600: f"<img {p.name}>"))
+    assert "EDF → disease" in html and "EDFs tracking <b>qt_interval_ms</b>" in html
+    assert "edf_001__chd.scatter.png" in html
+
+
+def test_truth_summary__keys_and_counts(tmp_path):
+    loci = pd.DataFrame({"trait": ["a", "all"], "n_planted": [3, 3], "n_recovered": [2, 2], "recall": [.67, .67],
+                         "n_index": [3, 3], "n_false_index": [1, 1]})
+    mr = pd.DataFrame({"exposure": ["a", "a", "b"], "outcome": ["X", "Y", "X"], "method": "Inverse variance weighted",
+                       "nsnp": 3, "b": 0.1, "pval": [1e-9, 0.2, 1e-4], "planted": [True, False, False],
+                       "detected": [True, False, True]})
+    edf = pd.DataFrame({"trait": ["a"], "outcome": ["X"], "edf": ["edf_003"], "edf_trait_t": [5.0],
+                        "mr_pval": [1e-5], "detected": [True]})
+    s = truth_summary(loci, mr, edf)
+    assert set(TRUTH_KEYS) <= set(s)
+    assert (s["loci_planted"], s["loci_recovered"], s["loci_false"]) == (3, 2, 1)
+    assert (s["mr_links_planted"], s["mr_links_detected_biomarker"], s["mr_links_detected_edf"]) == (1, 1, 1)
+    assert (s["mr_null_pairs"], s["mr_false_positives"]) == (2, 1)
+    assert s["links"][0]["edf"] == "edf_003"
+    write_truth_summary(tmp_path, s)
+    assert read_truth_summary(tmp_path) == json.loads(json.dumps(s))
