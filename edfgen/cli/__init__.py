@@ -34,6 +34,7 @@ COMMANDS = {
     "annotate": "edfgen.cli.loci:annotate",
     "catalog": "edfgen.cli.loci:catalog",
     "mr": "edfgen.cli.mr:mr",
+    "ldsc": "edfgen.cli.post:ldsc",
     "run": "edfgen.cli.pipeline:run",
     "demo": "edfgen.cli.pipeline:demo",
 }

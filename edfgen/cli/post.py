@@ -1,0 +1,21 @@
+"""``edfgen ldsc``, ``edfgen finemap`` and ``edfgen coloc`` (options: :class:`~edfgen.commands.ldsc.LdscOptions`,
+``FinemapOptions``, ``ColocOptions``)."""
+
+from __future__ import annotations
+
+import click
+
+from edfgen.cli._options import options_from, verbosity
+from edfgen.commands.ldsc import LdscOptions
+
+
+@click.command()
+@options_from(LdscOptions)
+@verbosity
+def ldsc(options: LdscOptions):
+    """LD score regression: h2.tsv (SNP heritability, intercept, ratio) and with --rg rg.tsv (genetic correlations)."""
+    from edfgen.commands.ldsc import run
+
+    res = run(options)
+    click.echo(f"{len(res.h2)} phenotype(s), {len(res.ldscores)} LD-score variants (M_5_50 {res.m:g})"
+               + (f", {len(res.rg)} pair(s) in rg.tsv" if res.rg is not None else "") + f"; written to {res.out_dir}")
