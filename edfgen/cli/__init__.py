@@ -35,6 +35,7 @@ COMMANDS = {
     "catalog": "edfgen.cli.loci:catalog",
     "mr": "edfgen.cli.mr:mr",
     "ldsc": "edfgen.cli.post:ldsc",
+    "finemap": "edfgen.cli.post:finemap",
     "run": "edfgen.cli.pipeline:run",
     "demo": "edfgen.cli.pipeline:demo",
 }

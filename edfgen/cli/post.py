@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from edfgen.cli._options import options_from, verbosity
+from edfgen.commands.finemap import FinemapOptions
 from edfgen.commands.ldsc import LdscOptions
 
 
@@ -19,3 +20,15 @@ def ldsc(options: LdscOptions):
     res = run(options)
     click.echo(f"{len(res.h2)} phenotype(s), {len(res.ldscores)} LD-score variants (M_5_50 {res.m:g})"
                + (f", {len(res.rg)} pair(s) in rg.tsv" if res.rg is not None else "") + f"; written to {res.out_dir}")
+
+
+@click.command()
+@options_from(FinemapOptions)
+@verbosity
+def finemap(options: FinemapOptions):
+    """SuSiE-RSS fine-mapping of each locus of loci.tsv: credible_sets.tsv, pip.tsv, ld_check.tsv."""
+    from edfgen.commands.finemap import run
+
+    res = run(options)
+    n_cs = res.credible_sets[["locus", "phenotype", "cs"]].drop_duplicates().shape[0]
+    click.echo(f"{len(res.ld_check)} locus x phenotype region(s), {n_cs} credible set(s); written to {res.out_dir}")
