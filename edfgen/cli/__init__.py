@@ -36,6 +36,7 @@ COMMANDS = {
     "mr": "edfgen.cli.mr:mr",
     "ldsc": "edfgen.cli.post:ldsc",
     "finemap": "edfgen.cli.post:finemap",
+    "coloc": "edfgen.cli.post:coloc",
     "run": "edfgen.cli.pipeline:run",
     "demo": "edfgen.cli.pipeline:demo",
 }

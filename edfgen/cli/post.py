@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from edfgen.cli._options import options_from, verbosity
+from edfgen.commands.coloc import ColocOptions
 from edfgen.commands.finemap import FinemapOptions
 from edfgen.commands.ldsc import LdscOptions
 
@@ -32,3 +33,15 @@ def finemap(options: FinemapOptions):
     res = run(options)
     n_cs = res.credible_sets[["locus", "phenotype", "cs"]].drop_duplicates().shape[0]
     click.echo(f"{len(res.ld_check)} locus x phenotype region(s), {n_cs} credible set(s); written to {res.out_dir}")
+
+
+@click.command()
+@options_from(ColocOptions)
+@verbosity
+def coloc(options: ColocOptions):
+    """Colocalisation (coloc ABF and coloc-SuSiE) of every exposure locus with every outcome: coloc.tsv."""
+    from edfgen.commands.coloc import run
+
+    res = run(options)
+    n4 = int((res.coloc["pp_h4"] >= 0.8).sum())
+    click.echo(f"{len(res.coloc)} row(s), {n4} with PP.H4 >= 0.8; written to {res.out_dir}")
