@@ -28,6 +28,7 @@ Configuration (TOML; unknown sections or keys are errors)::
     out = "edfgen-run"          # output directory (required)
     two_sample_split = false    # exposure GWAS on one half of the samples, outcome GWAS on the other
     biomarker_gwas = false      # also GWAS/clump/MR the biomarker table (truth checks, EDF↔trait comparison)
+    genetics = false            # also ldsc (h², rg), finemap (SuSiE) and coloc stages (on in the demo)
 
     [inputs]                    # paths are relative to the TOML file
     ecg = "cohort/ecg"          # ECG files or a directory (required unless [simulate])
@@ -47,6 +48,9 @@ Configuration (TOML; unknown sections or keys are errors)::
     [clump]      # options of `edfgen clump`
     [annotate]   # options of `edfgen annotate`
     [mr]         # options of `edfgen mr`
+    [ldsc]       # options of `edfgen ldsc` (with genetics = true)
+    [finemap]    # options of `edfgen finemap`
+    [coloc]      # options of `edfgen coloc`
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands import run as run_command
 from edfgen.commands.annotate import AnnotateOptions
 from edfgen.commands.clump import ClumpOptions
+from edfgen.commands.coloc import ColocOptions
+from edfgen.commands.finemap import FinemapOptions
+from edfgen.commands.ldsc import LdscOptions
 from edfgen.commands.extract import ExtractOptions
 from edfgen.commands.gwas import GwasOptions
 from edfgen.commands.interpret import InterpretOptions
@@ -84,7 +91,7 @@ log = logging.getLogger(__name__)
 STATE_FILE = "pipeline_state.json"
 
 #: [run] key -> its type
-RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool}
+RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool, "genetics": bool}
 INPUT_KEYS = {"ecg", "bfile", "covar", "biomarkers", "outcomes", "catalog", "genes", "truth", "id_map"}
 #: the genotype formats other than the PLINK fileset of [inputs] bfile (the pipeline reads that one only)
 _OTHER_GENOTYPES = frozenset({"pfile", "bgen", "sample", "vcf", "vcf_field", "mt"})
@@ -99,6 +106,9 @@ STAGE_SECTIONS: dict[str, tuple[type[CommandOptions], frozenset[str]]] = {
     "clump": (ClumpOptions, frozenset({"sumstats", "more_sumstats", "bfile", "out", "force"}) | _OTHER_GENOTYPES),
     "annotate": (AnnotateOptions, frozenset({"loci", "catalog", "genes", "out", "force"})),
     "mr": (MROptions, frozenset({"exposure", "outcome", "out", "force", "instruments", "bfile"}) | _OTHER_GENOTYPES),
+    "ldsc": (LdscOptions, frozenset({"sumstats", "more_sumstats", "bfile", "out", "force"}) | _OTHER_GENOTYPES),
+    "finemap": (FinemapOptions, frozenset({"loci", "sumstats", "more_sumstats", "bfile", "out", "force"}) | _OTHER_GENOTYPES),
+    "coloc": (ColocOptions, frozenset({"exposure", "outcome", "loci", "bfile", "out", "force"}) | _OTHER_GENOTYPES),
 }
 
 
@@ -148,6 +158,7 @@ class PipelineConfig:
     stages: dict[str, CommandOptions]
     two_sample_split: bool = False
     biomarker_gwas: bool = False
+    genetics: bool = False
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -217,7 +228,8 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
     out = Path(run["out"]).expanduser()
     out = out if out.is_absolute() else (base / out).resolve()
     return PipelineConfig(out=out, inputs=inputs, stages=stages, two_sample_split=run.get("two_sample_split", False),
-                          biomarker_gwas=run.get("biomarker_gwas", False), source=source, raw=raw)
+                          biomarker_gwas=run.get("biomarker_gwas", False), genetics=run.get("genetics", False),
+                          source=source, raw=raw)
 
 
 @dataclass(frozen=True)
@@ -448,6 +460,9 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         if cfg.biomarker_gwas and (out / "clump_biomarkers").exists():
             mr("mr_biomarkers", out / "gwas_biomarkers", out / "clump_biomarkers" / "clumps.tsv")
 
+    if cfg.genetics:
+        _genetics_stages(r, out, files, bfile, bed_inputs)
+
     for key in ("loci", "mr_results"):
         if key in files and files[key].exists():
             with atomic_path(out / files[key].name) as tmp:
@@ -465,6 +480,22 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     return PipelineResult(out=out, stages=r.records, files=files)
 
 
+def _genetics_stages(r: "_Runner", out: Path, files: dict[str, Path], bfile: Path, bed_inputs: list[Path]) -> None:
+    """7. ([run] genetics = true; on in the demo) LD score regression of EDFs (and outcomes, biomarkers), SuSiE
+    fine-mapping of the EDF loci, colocalisation of EDF loci with the diseases."""
+    gw = [d for d in (out / "gwas", out / "gwas_outcomes", out / "gwas_biomarkers") if d.exists()]
+    r.stage("ldsc", "ldsc", {"sumstats": tuple(gw), "bfile": bfile, "out": out / "ldsc"}, gw + bed_inputs, out / "ldsc")
+    if len(read_table(files["loci"])) == 0:
+        log.warning("stages finemap, coloc: no loci in %s; skipped", files["loci"])
+        return
+    r.stage("finemap", "finemap", {"loci": files["loci"], "sumstats": (out / "gwas",), "bfile": bfile,
+                                   "out": out / "finemap"}, [files["loci"], out / "gwas"] + bed_inputs, out / "finemap")
+    if (out / "gwas_outcomes").exists():
+        r.stage("coloc", "coloc", {"exposure": (out / "gwas",), "outcome": (out / "gwas_outcomes",),
+                                   "loci": files["loci"], "bfile": bfile, "out": out / "coloc"},
+                [files["loci"], out / "gwas", out / "gwas_outcomes"] + bed_inputs, out / "coloc")
+
+
 # ----------------------------------------------------------------------------------------------- edfgen demo
 
 #: the stages' options shared by the demo and the tests' small run
@@ -475,13 +506,16 @@ STAGE_OPTIONS: dict[str, dict] = {
     "clump": {},
     "annotate": {},
     "mr": {},
+    "ldsc": {"rg": True},
+    "finemap": {},
+    "coloc": {},
 }
 
 
 def demo_config(*, n: int, seed: int) -> dict:
     """The demo's pipeline configuration: simulate, then every stage; the two-sample split makes MR's
     exposure and outcome GWAS use disjoint halves of the cohort."""
-    return {"run": {"out": ".", "two_sample_split": True, "biomarker_gwas": True},
+    return {"run": {"out": ".", "two_sample_split": True, "biomarker_gwas": True, "genetics": True},
             "inputs": {"catalog": str(packaged_catalog())},
             "simulate": {"n": n, "seed": seed},
             **STAGE_OPTIONS}

@@ -20,6 +20,7 @@ import pandas as pd
 
 from edfgen.formats.tables import atomic_write, safe_filename
 from edfgen.plots.mr import _safe
+from edfgen.report_genetics import genetics_sections
 from edfgen.kernels.mr.methods import primary_estimates
 from edfgen.simulate.truth import score_edf_links, score_loci, score_mr_links
 
@@ -244,6 +245,8 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
         parts.append(_table(prim, 25))
         for p in _strongest_mr_plots(out / "mr", prim):
             parts.append(_img(p, 600))
+
+    parts += genetics_sections(out, table=_table, img=_img)   # ldsc / finemap / coloc stages
 
     if truth is not None and Path(truth).exists():
         ts = score_truth(out, json.loads(Path(truth).read_text()))

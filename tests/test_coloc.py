@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from click.testing import CliRunner
+from scipy import stats
 
 from edfgen.cli import cli
 from edfgen.commands.coloc import restrict_to_coloc
@@ -62,6 +63,7 @@ def _pair_sumstats(panel, win, gx, gy, rng, folder: Path, name: str, share=0.08)
         pd.DataFrame({"chromosome": v.chromosome[win], "base_pair_location": v.position[win],
                       "effect_allele": v.allele1[win], "other_allele": v.allele2[win], "beta": beta,
                       "standard_error": se, "effect_allele_frequency": np.nanmean(g, 0) / 2,
+                      "p_value": 2 * stats.norm.sf(np.abs(beta / se)),
                       "variant_id": v.variant_id[win], "n": (~np.isnan(g)).sum(0)}).to_csv(
             folder / ("exp" if tag == "1" else "out") / f"{name}_{tag}.tsv", sep="\t", index=False)
 
@@ -103,6 +105,25 @@ def test_cli_coloc__planted_shared_and_distinct_causal_variants(sim_cohort, tmp_
         else:
             assert r["pp_h3"] >= 0.8, r.to_dict()
     assert set(t["method"]) == {"abf", "susie"} and len(t[t["method"] == "abf"]) == 4
+    from edfgen.report import _img, _table
+    from edfgen.report_genetics import genetics_sections
+
+    html = "".join(genetics_sections(tmp_path / "o" / "..", table=_table, img=_img))
+    assert html == ""                               # no stage folders named ldsc/finemap/coloc there
+    (tmp_path / "run").mkdir()
+    (tmp_path / "o").rename(tmp_path / "run" / "coloc")
+    html = "".join(genetics_sections(tmp_path / "run", table=_table, img=_img))
+    assert "<h2>Colocalisation" in html and "with PP.H4 ≥ 0.8" in html
+    (tmp_path / "run" / "coloc").rename(tmp_path / "o")
+    # mr --coloc-pp4: instruments only at colocalised loci (the shared pairs)
+    res = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "exp"), "--outcome", str(tmp_path / "out"),
+                                   "--p-threshold", "1e-6", "--coloc", str(tmp_path / "o" / "coloc.tsv"),
+                                   "--coloc-pp4", "0.8", "--presso-sims", "0", "--nboot", "10", "--no-plots",
+                                   "--out", str(tmp_path / "mr")])
+    assert res.exit_code == 0, res.output
+    h = pd.read_csv(tmp_path / "mr" / "harmonised.tsv", sep="\t")
+    pairs = set(zip(h["exposure"], h["outcome"]))
+    assert pairs == {("shared0_1", "shared0_2"), ("shared2_1", "shared2_2")}, pairs
 
 
 def test_restrict_to_coloc__keeps_instruments_near_colocalised_top_variants(tmp_path):

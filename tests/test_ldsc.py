@@ -191,6 +191,13 @@ def test_run_ldsc__planted_h2_within_2se_and_ldsc_files_round_trip(sim_cohort, c
     rg = pd.read_csv(tmp_path / "b" / "rg.tsv", sep="\t")
     assert list(rg.columns) == ["phenotype_1", "phenotype_2", "rg", "rg_se", "z", "p_value", "gcov_int"]
     assert len(rg) == 3
+    # the report's section (pipeline stage folder out/ldsc)
+    from edfgen.report import _img, _table
+    from edfgen.report_genetics import genetics_sections
+
+    shutil.copytree(tmp_path / "b", tmp_path / "run" / "ldsc")
+    html = "".join(genetics_sections(tmp_path / "run", table=_table, img=_img))
+    assert "<h2>Heritability" in html and "data:image/png" in html and (tmp_path / "run" / "ldsc" / "rg_heatmap.png").exists()
 
 
 def test_cli_ldsc__missing_ldscore_files_is_one_line_error(cohort_ss, tmp_path):

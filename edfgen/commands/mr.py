@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from edfgen.commands.clump import clump_files, genotype_label
+from edfgen.commands.coloc import restrict_to_coloc
 from edfgen.commands.options import BFILE_HELP, GenotypeOptions, force_opt, genotype_source, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
@@ -358,7 +359,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
            settings: MRSettings = MRSettings(), instruments: PathLike | None = None, reverse: bool = False,
            ld_bfile=None,
            proxies: bool | None = None, clump: bool = False, plots: bool = True, max_plots: int = 20,
-           force: bool = False, columns: dict[str, str] | None = None) -> MRRun:
+           force: bool = False, columns: dict[str, str] | None = None, coloc: PathLike | None = None,
+           coloc_pp4: float | None = None) -> MRRun:
     """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
 
     Parameters
@@ -460,8 +462,11 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             for ename, ef, sel, ecases, er2 in exposures:
                 if sel.empty:
                     continue
-                pos = oindex.get_indexer(sel["variant_id"])
-                h = harmonise(sel, osub.iloc[pos[pos >= 0]], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
+                sel_pair = restrict_to_coloc(sel, ename, oname, coloc, coloc_pp4)   # mr --coloc-pp4 (edfgen coloc)
+                if sel_pair.empty:
+                    continue
+                pos = oindex.get_indexer(sel_pair["variant_id"])
+                h = harmonise(sel_pair, osub.iloc[pos[pos >= 0]], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
                               exposure_name=ename, outcome_name=oname, proxies=prox)
                 harmonised.append(h)
                 n_pairs += 1
@@ -548,6 +553,9 @@ class MROptions(GenotypeOptions):
                               "beta=,se=,p= (or log10p=), ea=,oa=,snp=,eaf=,n=,chr=,pos=, or=,ci_lower=,ci_upper= "
                               "(odds ratios are converted to log-OR and SE). Applied to every --exposure/--outcome "
                               "file that has the column.")
+    coloc: str | None = opt(None, "coloc.tsv of edfgen coloc, for --coloc-pp4.", path="file", exists=True)
+    coloc_pp4: float | None = opt(None, "Use only instruments at loci where coloc.tsv has PP.H4 >= X for the exposure "
+                                  "and outcome (within 500 kb of its top_variant).", range=(0, 1))
     plots: bool = opt(True, None, secondary="--no-plots")
     max_plots: int = opt(20, "Plot at most this many pairs (most significant first).", range=(0, None))
     seed: int = seed_opt()
@@ -565,4 +573,4 @@ def run(o: MROptions):
     return run_mr(list(o.exposure), list(o.outcome), o.out, settings=settings, instruments=o.instruments,
                   reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
                   proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,
-                  columns=parse_column_option(o.columns) or None)
+                  columns=parse_column_option(o.columns) or None, coloc=o.coloc, coloc_pp4=o.coloc_pp4)
