@@ -92,7 +92,7 @@ def cohort_ss(sim_cohort, tmp_path_factory):
 
 
 def test_run_finemap__planted_causal_variants_in_95pct_credible_sets(sim_cohort, cohort_ss, tmp_path):
-    truth = read_truth_loci(Path(sim_cohort) / "truth.json")
+    truth = read_truth_loci(Path(sim_cohort) / "truth.json").iloc[::2]   # 13 of the 26 planted loci (test time)
     loci = pd.DataFrame({"locus": np.arange(1, len(truth) + 1), "chromosome": truth["chromosome"],
                          "base_pair_location": truth["base_pair_location"], "phenotypes": truth["trait"]})
     loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
