@@ -79,8 +79,11 @@ def _sdy(t: pd.DataFrame, z: ZStats) -> float:
 
 
 def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2: ZStats, panel, *,
-                 p1: float = P1, p2: float = P2, p12: float = P12, max_causal: int = 10) -> list[dict]:
-    """ABF and coloc-SuSiE rows of one locus x trait pair (``t1``, ``t2``: panel-aligned region rows)."""
+                 p1: float = P1, p2: float = P2, p12: float = P12, max_causal: int = 10,
+                 cache: dict | None = None) -> list[dict]:
+    """ABF and coloc-SuSiE rows of one locus x trait pair (``t1``, ``t2``: panel-aligned region rows). ``cache``
+    keeps LD matrices and SuSiE fits by (trait, locus, variants) for the other pairs of the same locus."""
+    cache = {} if cache is None else cache
     m = t1.merge(t2[["row", "beta", "standard_error", "z", "n"]], on="row", suffixes=("", "_2"))
     if len(m) < 2:
         return []
@@ -91,11 +94,19 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
     abf = coloc_abf(m["beta"], m["standard_error"], m["beta_2"], m["standard_error_2"], binary1=z1.binary,
                     binary2=z2.binary, sdy1=sd1, sdy2=sd2, p1=p1, p2=p2, p12=p12)
     rows = [{**base, "method": "abf", **{f"pp_h{k}": abf.pp[k] for k in range(5)}, "top_variant": ids[abf.top]}]
-    R = region_matrix(panel, m["row"].to_numpy())
+    rows_key = m["row"].to_numpy().tobytes()
+    if ("R", rows_key) not in cache:
+        cache[("R", rows_key)] = region_matrix(panel, m["row"].to_numpy())
+    R = cache[("R", rows_key)]
     n1 = int(np.nanmedian(m["n"])) if m["n"].notna().any() else panel.n_samples
     n2 = int(np.nanmedian(m["n_2"])) if m["n_2"].notna().any() else panel.n_samples
-    f1 = susie_rss(m["z"].to_numpy(), R, n1, L=max_causal)
-    f2 = susie_rss(m["z_2"].to_numpy(), R, n2, L=max_causal)
+    fits = []
+    for name, zcol, n in ((z1.phenotype, "z", n1), (z2.phenotype, "z_2", n2)):
+        key = ("fit", name, locus, rows_key)
+        if key not in cache:
+            cache[key] = susie_rss(m[zcol].to_numpy(), R, n, L=max_causal)
+        fits.append(cache[key])
+    f1, f2 = fits
     if f1.sets and f2.sets:
         bf1 = f1.lbf_variable[[c.effect for c in f1.sets]]
         bf2 = f2.lbf_variable[[c.effect for c in f2.sets]]
@@ -119,7 +130,7 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
     inputs = [loci, *[f for z in (*ex.values(), *oc.values()) for f in z.files]]
     with recording(out_dir, "edfgen coloc", parameters=params, inputs=inputs, planned=["coloc.tsv"]) as man, \
             open_panel(genotypes) as panel:
-        rows = []
+        rows, cache = [], {}
         oregions = {name: dict(locus_regions(loci_t, z, window_kb)) for name, z in oc.items()}
         work = []
         for ename, z1 in ex.items():
@@ -127,14 +138,19 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
                 leads = str(loci_t.loc[loci_t["locus"] == locus, "phenotypes"].iloc[0]).split(",")
                 if ename in leads:
                     work.append((ename, z1, locus, r1))
+        work.sort(key=lambda w: w[2])            # by locus: its LD matrix and outcome fits are reused
+        current = None
         for ename, z1, locus, r1 in progress(work, desc="coloc", unit="locus"):
+            if locus != current:
+                cache, current = {}, locus
             t1 = align_to_panel(r1, panel)
             for oname, z2 in oc.items():
                 r2 = oregions[oname].get(locus)
                 if r2 is None or oname == ename:
                     continue
                 rows += coloc_region(locus, t1, align_to_panel(r2, panel), z1, z2, panel, p1=p1, p2=p2, p12=p12,
-                                     max_causal=max_causal)
+                                     max_causal=max_causal, cache=cache)
+
         table = pd.DataFrame(rows, columns=COLOC_COLUMNS)
         write_table(table, out_dir / "coloc.tsv", float_format="%.6g")
         man.extra["rows"] = int(len(table))
