@@ -96,15 +96,27 @@ def chromosome_ld_scores(panel, rows: np.ndarray, coords: np.ndarray, window: fl
     right = np.searchsorted(coords, coords + window, side="right").astype(np.int64)
     l2 = np.zeros(m)
     denom = n - 2 if n > 2 else n
+    pieces: list[tuple[int, int, np.ndarray]] = []     # standardised blocks of `chunk` variants, each made once
     for a in range(0, m, chunk):
         b = min(a + chunk, m)
         lo, hi = int(left[a]), int(right[b - 1])
-        xw = standardise(panel.read(rows[lo:hi]))[0]          # the panel caches decoded blocks
-        xc = xw[:, a - lo:b - lo]
-        r = xc.T @ xw / n
-        r2 = r * r
-        r2u = r2 - (1 - r2) / denom
-        j = np.arange(lo, hi)[None, :]
-        inside = (j >= left[a:b, None]) & (j < right[a:b, None])
-        l2[a:b] = np.where(inside, r2u, 0.0).sum(1)
+        pieces = [pc for pc in pieces if pc[1] > lo]
+        top = pieces[-1][1] if pieces else a
+        while top < hi:
+            e = min(top + chunk, m)
+            pieces.append((top, e, standardise(panel.read(rows[top:e]))[0]))
+            top = e
+        xc = next(x for s_, e_, x in pieces if s_ == a)
+        acc = np.zeros(b - a)
+        for s_, e_, x in pieces:
+            s0, e0 = max(s_, lo), min(e_, hi)
+            if s0 >= e0:
+                continue
+            r = xc.T @ x[:, s0 - s_:e0 - s_] / n
+            r2 = r * r
+            r2u = r2 - (1 - r2) / denom
+            j = np.arange(s0, e0)[None, :]
+            inside = (j >= left[a:b, None]) & (j < right[a:b, None])
+            acc += np.where(inside, r2u, 0.0).sum(1)
+        l2[a:b] = acc
     return LDScores(rows, l2, maf)
