@@ -28,6 +28,7 @@ Configuration (TOML; unknown sections or keys are errors)::
     out = "edfgen-run"          # output directory (required)
     two_sample_split = false    # exposure GWAS on one half of the samples, outcome GWAS on the other
     biomarker_gwas = false      # also GWAS/clump/MR the biomarker table (truth checks, EDF↔trait comparison)
+    genetics = false            # also ldsc (h², rg), finemap (SuSiE) and coloc stages (on in the demo)
 
     [inputs]                    # paths are relative to the TOML file (edfgen.commands.study_inputs)
     ecg = "cohort/ecg"          # ECG files or a directory (required unless [simulate])
@@ -49,6 +50,9 @@ Configuration (TOML; unknown sections or keys are errors)::
     [clump]      # options of `edfgen clump`
     [annotate]   # options of `edfgen annotate`
     [mr]         # options of `edfgen mr`; outcomes = [{path = "...", n_cases = 1, n_controls = 2}, ...]
+    [ldsc]       # options of `edfgen ldsc` (with genetics = true)
+    [finemap]    # options of `edfgen finemap`
+    [coloc]      # options of `edfgen coloc`
 """
 
 from __future__ import annotations
@@ -60,26 +64,16 @@ import logging
 import shutil
 import sys
 import time
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands import run as run_command
-from edfgen.commands.annotate import AnnotateOptions
-from edfgen.commands.clump import ClumpOptions
-from edfgen.commands.extract import ExtractOptions
-from edfgen.commands.gwas import GwasOptions
-from edfgen.commands.interpret import InterpretOptions
-from edfgen.commands.mr import MROptions
-from edfgen.commands.options import CommandOptions, force_opt, opt, seed_opt
-from edfgen.commands.pca import PcaOptions
 from edfgen.commands import study_inputs as si
 from edfgen.commands.study_inputs import result_counts
-from edfgen.commands.simulate import SimulateOptions
-from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
+from edfgen.exceptions import EdfgenError, InputError, StageError
 from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, _jsonable, input_digest, memoised_digests, read_manifest,
                                      remove_outputs)
@@ -89,154 +83,17 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "pipeline_state.json"
 
-#: [run] key -> its type
-RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool, "pca": bool}
-INPUT_KEYS = si.INPUT_KEYS
-#: the genotype formats other than the PLINK fileset of [inputs] bfile (the pipeline reads that one only)
-_OTHER_GENOTYPES = frozenset({"pfile", "bgen", "sample", "vcf", "vcf_field", "mt"})
-_GWAS_WIRING = frozenset({"bfile", "pheno", "covar", "out", "force", "binary"}) | _OTHER_GENOTYPES
-STAGE_SECTIONS: dict[str, tuple[type[CommandOptions], frozenset[str]]] = {
-    # section -> options class; wiring options the pipeline sets itself (not allowed in the TOML)
-    "simulate": (SimulateOptions, frozenset({"out", "force"})),
-    "extract": (ExtractOptions, frozenset({"ecg", "out", "force", "id_map"})),
-    "interpret": (InterpretOptions, frozenset({"edf", "biomarkers", "covar", "out", "force"})),
-    "gwas": (GwasOptions, _GWAS_WIRING),
-    "gwas_outcomes": (GwasOptions, _GWAS_WIRING),
-    "pca": (PcaOptions, frozenset({"out", "force"}) | _OTHER_GENOTYPES | {"bfile"}),
-    "clump": (ClumpOptions, frozenset({"sumstats", "more_sumstats", "bfile", "out", "force"}) | _OTHER_GENOTYPES),
-    "annotate": (AnnotateOptions, frozenset({"loci", "catalog", "genes", "out", "force"})),
-    "mr": (MROptions, frozenset({"exposure", "outcome", "out", "force", "instruments", "bfile", "case_counts"})
-           | _OTHER_GENOTYPES),
-}
-
-
-def render_toml(raw: dict[str, dict[str, Any]]) -> str:
-    """Write a configuration (sections of scalar or list values) as TOML text that :func:`load_config` reads back."""
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, float)):
-            return repr(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return json.dumps(str(v))
-
-    return "\n".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in section.items())
-                     for name, section in raw.items())
-
-
-@dataclass(frozen=True)
-class DemoOptions(CommandOptions):
-    """``edfgen demo`` (:func:`edfgen.pipeline.run_demo`)."""
-
-    command: ClassVar[str] = "demo"
-    out: str = opt("edfgen-demo", "Output directory.", path="dir")
-    n: int = opt(5000, "Participants with ECGs to simulate (a biobank twice as large, without ECGs, gives the disease "
-                 "GWAS of two-sample MR).", range=(10, None))
-    seed: int = seed_opt("Simulation seed.")
-    force: bool = force_opt()
-
-
-@dataclass(frozen=True)
-class RunOptions(CommandOptions):
-    """``edfgen run`` (:func:`edfgen.pipeline.run_pipeline` of :func:`edfgen.pipeline.load_config`)."""
-
-    command: ClassVar[str] = "run"
-    config: str | None = opt(None, "Pipeline TOML (see `edfgen.pipeline` docs / README).", path="file",
-                             required=True)
-    force: bool = force_opt("Rerun every stage, ignoring what is already done.")
-
-
-@dataclass
-class PipelineConfig:
-    """A validated pipeline configuration (see module docstring): ``stages`` maps each section to its
-    typed options (:mod:`edfgen.commands.options`), less the wiring the pipeline sets."""
-
-    out: Path
-    inputs: dict[str, Path]
-    stages: dict[str, CommandOptions]
-    two_sample_split: bool = False
-    biomarker_gwas: bool = False
-    pca: bool | None = None            # None: when the covariates hold no PC columns
-    mr_outcomes: list = field(default_factory=list)   # [mr] outcomes (study_inputs.Outcome)
-    genotype_files: list = field(default_factory=list)
-    source: Path | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-def load_config(path: str | Path) -> PipelineConfig:
-    """Read and validate a pipeline TOML file; relative paths are resolved against its directory."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"--config {path}: file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
-    return config_from_dict(raw, base=path.parent, source=path)
-
-
-def _table(where: str, name: str, value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: [{name}] must be a table of options, got {value!r}")
-    return value
-
-
-def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Path | None = None) -> PipelineConfig:
-    """Validate a configuration (the parsed TOML): sections, keys and every value's type and range,
-    before anything runs. Raises :class:`ConfigError` (or :class:`InputError` for a missing input
-    path) naming the section and key."""
-    where = str(source) if source else "config"
-    base = Path(base)
-    unknown = set(raw) - {"run", "inputs"} - set(STAGE_SECTIONS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)} (known: run, inputs, {', '.join(STAGE_SECTIONS)})")
-    run = _table(where, "run", raw.get("run", {}))
-    bad = set(run) - set(RUN_KEYS)
-    if bad:
-        raise ConfigError(f"{where}: [run] unknown key(s) {sorted(bad)} (known: {sorted(RUN_KEYS)})")
-    if "out" not in run:
-        raise ConfigError(f"{where}: [run] out is required (the output directory)")
-    for key, typ in RUN_KEYS.items():
-        if key in run and not isinstance(run[key], typ):
-            what = "true or false (unquoted)" if typ is bool else "a string (a path)"
-            raise ConfigError(f"{where}: [run] {key}: expected {what}, got {run[key]!r}")
-    if not run["out"].strip():
-        raise ConfigError(f"{where}: [run] out: empty path")
-    inputs = si.parse_inputs(_table(where, "inputs", raw.get("inputs", {})), base=base, where=where)
-    mr_section = dict(_table(where, "mr", raw.get("mr", {})))
-    outcomes = si.mr_outcomes(mr_section, base=base, where=where)
-    stages: dict[str, CommandOptions] = {}
-    for name, (cls, wiring) in STAGE_SECTIONS.items():   # every value checked now, before any work
-        if name in raw or name not in ("simulate",):
-            section = mr_section if name == "mr" else _table(where, name, raw.get(name, {}))
-            stages[name] = cls.from_mapping(name, section, base=base, wiring=wiring)
-    si.filter_conflicts(inputs, raw, ["gwas", "gwas_outcomes", "clump", "pca", "annotate"], where)
-    simulating = "simulate" in raw
-    for req in ("ecg", "covar"):
-        if req not in inputs and not simulating:
-            raise ConfigError(f"{where}: [inputs] {'covariates' if req == 'covar' else req} is required "
-                              "(or add a [simulate] section)")
-    genotype_files: list[Path] = []
-    if not simulating:
-        if si.genotype_kind(inputs) is None:
-            raise ConfigError(f"{where}: [inputs] give the genotypes: bfile, pfile, bgen (+ sample) or vcf "
-                              "(or add a [simulate] section)")
-        for k, p in inputs.items():
-            if k == "outcomes_bfile":
-                if not Path(str(p) + ".bed").exists():
-                    raise InputError(f"{where}: [inputs] outcomes_bfile {p}.bed not found")
-            elif k in si.PATH_KEYS and k not in ("bfile", "pfile", "vcf") and not p.exists():
-                raise InputError(f"{where}: [inputs] {k} {p} not found")
-        genotype_files = si.check_genotypes(inputs, where)
-    if run.get("pca") and not (simulating or "covar" in inputs):
-        raise ConfigError(f"{where}: [run] pca = true needs [inputs] covariates")
-    out = Path(run["out"]).expanduser()
-    out = out if out.is_absolute() else (base / out).resolve()
-    return PipelineConfig(out=out, inputs=inputs, stages=stages, two_sample_split=run.get("two_sample_split", False),
-                          biomarker_gwas=run.get("biomarker_gwas", False), pca=run.get("pca", "pca" in raw or None),
-                          mr_outcomes=outcomes, genotype_files=genotype_files, source=source, raw=raw)
-
+from edfgen.pipeline_config import (  # noqa: F401  (the configuration API, re-exported)
+    INPUT_KEYS,
+    RUN_KEYS,
+    STAGE_SECTIONS,
+    DemoOptions,
+    PipelineConfig,
+    RunOptions,
+    config_from_dict,
+    load_config,
+    render_toml,
+)
 
 @dataclass(frozen=True)
 class StageRecord:
@@ -534,6 +391,9 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                                biomarkers=inputs.get("biomarkers"),
                                genes=inputs.get("genes") or packaged_genes(build),
                                catalog_version=catalog_version(inputs.get("catalog"))), out / "loci.tsv")
+    if cfg.genetics:
+        _genetics_stages(r, out, files, bfile, bed_inputs)
+
     for key in ("mr_results",):
         if key in files and files[key].exists():
             with atomic_path(out / files[key].name) as tmp:
@@ -560,6 +420,22 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     return PipelineResult(out=out, stages=r.records, files=files)
 
 
+def _genetics_stages(r: "_Runner", out: Path, files: dict[str, Path], bfile: Path, bed_inputs: list[Path]) -> None:
+    """7. ([run] genetics = true; on in the demo) LD score regression of EDFs (and outcomes, biomarkers), SuSiE
+    fine-mapping of the EDF loci, colocalisation of EDF loci with the diseases."""
+    gw = [d for d in (out / "gwas", out / "gwas_outcomes", out / "gwas_biomarkers") if d.exists()]
+    r.stage("ldsc", "ldsc", {"sumstats": tuple(gw), "bfile": bfile, "out": out / "ldsc"}, gw + bed_inputs, out / "ldsc")
+    if len(read_table(files["loci"])) == 0:
+        log.warning("stages finemap, coloc: no loci in %s; skipped", files["loci"])
+        return
+    r.stage("finemap", "finemap", {"loci": files["loci"], "sumstats": (out / "gwas",), "bfile": bfile,
+                                   "out": out / "finemap"}, [files["loci"], out / "gwas"] + bed_inputs, out / "finemap")
+    if (out / "gwas_outcomes").exists():
+        r.stage("coloc", "coloc", {"exposure": (out / "gwas",), "outcome": (out / "gwas_outcomes",),
+                                   "loci": files["loci"], "bfile": bfile, "out": out / "coloc"},
+                [files["loci"], out / "gwas", out / "gwas_outcomes"] + bed_inputs, out / "coloc")
+
+
 # ----------------------------------------------------------------------------------------------- edfgen demo
 
 #: the stages' options shared by the demo and the tests' small run
@@ -570,6 +446,9 @@ STAGE_OPTIONS: dict[str, dict] = {
     "clump": {},
     "annotate": {},
     "mr": {},
+    "ldsc": {"rg": True},
+    "finemap": {},
+    "coloc": {},
 }
 
 
@@ -581,7 +460,8 @@ def demo_config(*, n: int, seed: int) -> dict:
     """The demo's pipeline configuration: simulate (the ECG cohort of ``n`` and a biobank of
     ``DEMO_BIOBANK_RATIO * n`` people without ECGs), then every stage; MR is two-sample as in practice:
     exposures (EDFs, biomarkers) from the cohort's GWAS, diseases from the biobank's."""
-    return {"run": {"out": ".", "two_sample_split": False, "biomarker_gwas": True, "pca": False},
+    return {"run": {"out": ".", "two_sample_split": False, "biomarker_gwas": True, "pca": False,
+                    "genetics": True},
             "inputs": {"catalog": str(packaged_catalog())},
             "simulate": {"n": n, "seed": seed, "biobank": DEMO_BIOBANK_RATIO * n},
             **STAGE_OPTIONS}

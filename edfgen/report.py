@@ -21,6 +21,7 @@ import pandas as pd
 from edfgen.commands.study_loci import STUDY_LOCI_COLUMNS
 from edfgen.formats.tables import atomic_write, safe_filename
 from edfgen.report_mr import mr_section, read_truth_summary
+from edfgen.report_genetics import genetics_sections
 from edfgen.simulate.truth import score_edf_links, score_loci, score_mr_links
 
 IVW = "Inverse variance weighted"
@@ -339,6 +340,8 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
 
     parts.append("<h2>Mendelian randomization</h2>")
     parts += mr_section(out, _table, _img)
+
+    parts += genetics_sections(out, table=_table, img=_img)   # ldsc / finemap / coloc stages
 
     if truth is not None and Path(truth).exists():
         ts = score_truth(out, json.loads(Path(truth).read_text()))

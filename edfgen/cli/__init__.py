@@ -34,6 +34,9 @@ COMMANDS = {
     "annotate": "edfgen.cli.loci:annotate",
     "catalog": "edfgen.cli.loci:catalog",
     "mr": "edfgen.cli.mr:mr",
+    "ldsc": "edfgen.cli.post:ldsc",
+    "finemap": "edfgen.cli.post:finemap",
+    "coloc": "edfgen.cli.post:coloc",
     "run": "edfgen.cli.pipeline:run",
     "demo": "edfgen.cli.pipeline:demo",
 }

@@ -18,7 +18,8 @@ from typing import Any
 
 #: command name -> module (imported on first use: ``edfgen gwas`` does not import torch)
 MODULES = {"simulate": "simulate", "extract": "extract", "interpret": "interpret", "gwas": "gwas", "pca": "pca",
-           "clump": "clump", "annotate": "annotate", "mr": "mr", "catalog download": "catalog",
+           "clump": "clump", "annotate": "annotate", "mr": "mr", "ldsc": "ldsc", "finemap": "finemap",
+           "coloc": "coloc", "catalog download": "catalog",
            "pretrain": "pretrain", "finetune": "finetune", "evaluate": "evaluate", "model info": "model",
            "model export": "model"}
 

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from edfgen.commands.clump import genotype_label
+from edfgen.commands.coloc import restrict_to_coloc
 from edfgen.commands.mr_instruments import (
     add_instrument_columns,
     case_counts as cases_in,
@@ -278,7 +279,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
            ld_bfile=None,
            proxies: bool | None = None, clump: bool = True, plots: bool = True, max_plots: int = 20,
            force: bool = False, columns: dict[str, str] | None = None,
-           case_counts: dict[str, tuple[float, float]] | None = None) -> MRRun:
+           case_counts: dict[str, tuple[float, float]] | None = None, coloc: PathLike | None = None,
+           coloc_pp4: float | None = None) -> MRRun:
     """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
 
     Parameters
@@ -404,8 +406,11 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             for ename, ef, sel, ecases, er2 in exposures:
                 if sel.empty:
                     continue
-                pos = oindex.get_indexer(sel["variant_id"])
-                h = harmonise(sel, osub.iloc[pos[pos >= 0]], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
+                sel_pair = restrict_to_coloc(sel, ename, oname, coloc, coloc_pp4)   # mr --coloc-pp4 (edfgen coloc)
+                if sel_pair.empty:
+                    continue
+                pos = oindex.get_indexer(sel_pair["variant_id"])
+                h = harmonise(sel_pair, osub.iloc[pos[pos >= 0]], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
                               exposure_name=ename, outcome_name=oname, proxies=prox)
                 h = add_instrument_columns(h, cases_exposure=ecases, cases_outcome=ocases,
                                            prevalence=settings.prevalence, r2_exposure=er2, r2_outcome=or2,
@@ -509,6 +514,9 @@ class MROptions(GenotypeOptions):
                               "file that has the column.")
     case_counts: tuple[str, ...] = opt((), "Cases and controls of a binary outcome file without n_cases/n_controls "
                                        "columns (FinnGen), as FILE=CASES,CONTROLS; repeatable.", multiple=True)
+    coloc: str | None = opt(None, "coloc.tsv of edfgen coloc, for --coloc-pp4.", path="file", exists=True)
+    coloc_pp4: float | None = opt(None, "Use only instruments at loci where coloc.tsv has PP.H4 >= X for the exposure "
+                                  "and outcome (within 500 kb of its top_variant).", range=(0, 1))
     plots: bool = opt(True, None, secondary="--no-plots")
     max_plots: int = opt(20, "Plot at most this many pairs (most significant first).", range=(0, None))
     seed: int = seed_opt()
@@ -538,7 +546,8 @@ def run(o: MROptions):
     return run_mr(list(o.exposure), list(o.outcome), o.out, settings=settings, instruments=o.instruments,
                   reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
                   proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,
-                  columns=parse_column_option(o.columns) or None, case_counts=parse_case_counts(o.case_counts))
+                  columns=parse_column_option(o.columns) or None, case_counts=parse_case_counts(o.case_counts),
+                  coloc=o.coloc, coloc_pp4=o.coloc_pp4)
 
 
 def parse_case_counts(values) -> dict[str, tuple[float, float]]:

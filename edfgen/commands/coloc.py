@@ -1,0 +1,186 @@
+"""``edfgen coloc``: colocalisation of every exposure locus with every outcome, by ABF (coloc.abf) and coloc-SuSiE.
+
+For each locus of ``loci.tsv`` and each exposure phenotype with a lead there (``trait_1``) and each outcome
+(``trait_2``), the variants both traits have within ``--window-kb`` of the lead that are in the genotype panel
+(alleles aligned to it) form the region. ``method = abf``: :func:`edfgen.kernels.coloc.coloc_abf` (Wakefield ABFs,
+prior sd 0.15 sdY for a quantitative trait, sdY estimated from standard errors, allele frequencies and n as
+coloc's ``sdY.est``; 0.2 for a trait with case counts). ``method = susie``: both traits fine-mapped by SuSiE-RSS on
+the in-sample LD matrix, every pair of their credible sets combined (coloc ``coloc.bf_bf``); the row is the pair
+with the largest PP.H4 (none when a trait has no credible set). Writes ``coloc.tsv``.
+
+:func:`restrict_to_coloc` is the ``mr --coloc-pp4`` filter.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from edfgen.commands.finemap import align_to_panel, locus_regions, read_loci, region_matrix
+from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
+from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.panel import open_panel
+from edfgen.formats.manifest import recording
+from edfgen.formats.sumstats.zscores import ZStats, read_zstats
+from edfgen.formats.tables import prepare_out_dir, read_table, write_table
+from edfgen.kernels.coloc import P1, P2, P12, coloc_abf, coloc_bf_bf, sdy_estimate
+from edfgen.kernels.susie import susie_rss
+from edfgen.progress import progress
+
+log = logging.getLogger(__name__)
+
+COLOC_COLUMNS = ["locus", "trait_1", "trait_2", "method", "nsnps", "pp_h0", "pp_h1", "pp_h2", "pp_h3", "pp_h4",
+                 "top_variant"]
+
+
+@dataclass(frozen=True)
+class ColocOptions(GenotypeOptions):
+    """``edfgen coloc`` (:func:`run_coloc`)."""
+
+    command: ClassVar[str] = "coloc"
+    genotypes_after: ClassVar[str | None] = "loci"
+    cli_omit: ClassVar[tuple[str, ...]] = ("mt", "min_info")
+    exposure: tuple[str, ...] = opt((), "Exposure (EDF) summary statistics: files or folders, any layout mr reads.",
+                                    multiple=True, required=True, path="any")
+    outcome: tuple[str, ...] = opt((), "Outcome summary statistics: files or folders.", multiple=True, required=True,
+                                   path="any")
+    loci: str | None = opt(None, "loci.tsv of edfgen clump on the exposures.", path="file", exists=True, required=True)
+    p1: float = opt(P1, "Prior probability that a variant is causal for trait 1.", range=(0, 1), open=(True, True))
+    p2: float = opt(P2, "Prior probability that a variant is causal for trait 2.", range=(0, 1), open=(True, True))
+    p12: float = opt(P12, "Prior probability that a variant is causal for both.", range=(0, 1), open=(True, True))
+    window_kb: float = opt(500.0, "Region around each locus lead, kb each side.", range=(0, None), open=(True, False))
+    max_causal: int = opt(10, "L of the SuSiE fits (coloc-SuSiE).", range=(1, None))
+    out: str | None = out_opt()
+    force: bool = force_opt()
+
+
+@dataclass(frozen=True)
+class ColocRun:
+    """What :func:`run_coloc` wrote."""
+
+    out_dir: Path
+    coloc: pd.DataFrame
+
+
+def _sdy(t: pd.DataFrame, z: ZStats) -> float:
+    """sdY of a quantitative trait (coloc ``sdY.est`` on the region), 1 when frequencies or n are missing."""
+    if z.binary or "effect_allele_frequency" not in t.columns or "n" not in t.columns:
+        return 1.0
+    f = t["effect_allele_frequency"].to_numpy(np.float64)
+    ok = np.isfinite(f) & t["n"].notna().to_numpy()
+    if ok.sum() < 2:
+        return 1.0
+    return sdy_estimate(t["standard_error"].to_numpy()[ok] ** 2, np.minimum(f[ok], 1 - f[ok]), t["n"].to_numpy()[ok])
+
+
+def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2: ZStats, panel, *,
+                 p1: float = P1, p2: float = P2, p12: float = P12, max_causal: int = 10,
+                 cache: dict | None = None) -> list[dict]:
+    """ABF and coloc-SuSiE rows of one locus x trait pair (``t1``, ``t2``: panel-aligned region rows). ``cache``
+    keeps LD matrices and SuSiE fits by (trait, locus, variants) for the other pairs of the same locus."""
+    cache = {} if cache is None else cache
+    m = t1.merge(t2[["row", "beta", "standard_error", "z", "n"]], on="row", suffixes=("", "_2"))
+    if len(m) < 2:
+        return []
+    ids = m["variant_id"].to_numpy()
+    base = {"locus": locus, "trait_1": z1.phenotype, "trait_2": z2.phenotype, "nsnps": len(m)}
+    sd1 = _sdy(t1, z1)
+    sd2 = _sdy(t2, z2)
+    abf = coloc_abf(m["beta"], m["standard_error"], m["beta_2"], m["standard_error_2"], binary1=z1.binary,
+                    binary2=z2.binary, sdy1=sd1, sdy2=sd2, p1=p1, p2=p2, p12=p12)
+    rows = [{**base, "method": "abf", **{f"pp_h{k}": abf.pp[k] for k in range(5)}, "top_variant": ids[abf.top]}]
+    rows_key = m["row"].to_numpy().tobytes()
+    if ("R", rows_key) not in cache:
+        cache[("R", rows_key)] = region_matrix(panel, m["row"].to_numpy())
+    R = cache[("R", rows_key)]
+    n1 = int(np.nanmedian(m["n"])) if m["n"].notna().any() else panel.n_samples
+    n2 = int(np.nanmedian(m["n_2"])) if m["n_2"].notna().any() else panel.n_samples
+    fits = []
+    for name, zcol, n in ((z1.phenotype, "z", n1), (z2.phenotype, "z_2", n2)):
+        key = ("fit", name, locus, rows_key)
+        if key not in cache:
+            cache[key] = susie_rss(m[zcol].to_numpy(), R, n, L=max_causal)
+        fits.append(cache[key])
+    f1, f2 = fits
+    if f1.sets and f2.sets:
+        bf1 = f1.lbf_variable[[c.effect for c in f1.sets]]
+        bf2 = f2.lbf_variable[[c.effect for c in f2.sets]]
+        pairs = coloc_bf_bf(bf1, bf2, p1=p1, p2=p2, p12=p12)
+        i, j, best = max(pairs, key=lambda x: x[2].pp[4])
+        rows.append({**base, "method": "susie", **{f"pp_h{k}": best.pp[k] for k in range(5)},
+                     "top_variant": ids[best.top]})
+    return rows
+
+
+def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2: float = P2, p12: float = P12,
+              window_kb: float = 500.0, max_causal: int = 10, force: bool = False) -> ColocRun:
+    """``edfgen coloc``: ``coloc.tsv`` for every locus x exposure with a lead there x outcome (module docstring)."""
+    if genotypes is None:
+        raise InputError("coloc: give the genotypes for the LD matrices of coloc-SuSiE (--bfile/--pfile/--bgen)")
+    loci_t = read_loci(loci)
+    ex = read_zstats(exposure, "--exposure")
+    oc = read_zstats(outcome, "--outcome")
+    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen coloc")
+    params = {"p1": p1, "p2": p2, "p12": p12, "window_kb": window_kb, "max_causal": max_causal}
+    inputs = [loci, *[f for z in (*ex.values(), *oc.values()) for f in z.files]]
+    with recording(out_dir, "edfgen coloc", parameters=params, inputs=inputs, planned=["coloc.tsv"]) as man, \
+            open_panel(genotypes) as panel:
+        rows, cache = [], {}
+        oregions = {name: dict(locus_regions(loci_t, z, window_kb)) for name, z in oc.items()}
+        work = []
+        for ename, z1 in ex.items():
+            for locus, r1 in locus_regions(loci_t, z1, window_kb):
+                leads = str(loci_t.loc[loci_t["locus"] == locus, "phenotypes"].iloc[0]).split(",")
+                if ename in leads:
+                    work.append((ename, z1, locus, r1))
+        work.sort(key=lambda w: w[2])            # by locus: its LD matrix and outcome fits are reused
+        current = None
+        for ename, z1, locus, r1 in progress(work, desc="coloc", unit="locus"):
+            if locus != current:
+                cache, current = {}, locus
+            t1 = align_to_panel(r1, panel)
+            for oname, z2 in oc.items():
+                r2 = oregions[oname].get(locus)
+                if r2 is None or oname == ename:
+                    continue
+                rows += coloc_region(locus, t1, align_to_panel(r2, panel), z1, z2, panel, p1=p1, p2=p2, p12=p12,
+                                     max_causal=max_causal, cache=cache)
+
+        table = pd.DataFrame(rows, columns=COLOC_COLUMNS)
+        write_table(table, out_dir / "coloc.tsv", float_format="%.6g")
+        man.extra["rows"] = int(len(table))
+    return ColocRun(out_dir, table)
+
+
+def restrict_to_coloc(instruments: pd.DataFrame, exposure: str, outcome: str, coloc: str | Path | None,
+                      pp4: float | None, *, window_kb: float = 500.0) -> pd.DataFrame:
+    """``mr --coloc FILE --coloc-pp4 X``: the instruments of ``exposure`` at loci where ``coloc.tsv`` has
+    PP.H4 >= X for (``exposure``, ``outcome``) by any method: an instrument is kept when it is such a row's
+    ``top_variant`` or lies within ``window_kb`` of it (positions from the instruments' own columns).
+    Unchanged when ``pp4`` is None."""
+    if pp4 is None:
+        return instruments
+    if coloc is None:
+        raise InputError("--coloc-pp4 needs --coloc coloc.tsv (written by edfgen coloc)")
+    t = read_table(coloc, required=("trait_1", "trait_2", "pp_h4", "top_variant"))
+    tops = set(t.loc[(t["trait_1"] == exposure) & (t["trait_2"] == outcome) & (t["pp_h4"] >= pp4), "top_variant"])
+    keep = instruments["variant_id"].isin(tops).to_numpy()
+    if {"chromosome", "base_pair_location"} <= set(instruments.columns):
+        at = instruments[instruments["variant_id"].isin(tops)]
+        chrom = instruments["chromosome"].astype(str).to_numpy()
+        pos = pd.to_numeric(instruments["base_pair_location"], errors="coerce").to_numpy()
+        for c, p in zip(at["chromosome"].astype(str), pd.to_numeric(at["base_pair_location"], errors="coerce")):
+            keep |= (chrom == c) & (np.abs(pos - p) <= window_kb * 1000)
+    return instruments[keep]
+
+
+def run(o: ColocOptions) -> ColocRun:
+    """``edfgen coloc``: :func:`run_coloc`."""
+    return run_coloc(list(o.exposure), list(o.outcome), loci=o.loci, out_dir=o.out,
+                     genotypes=genotype_source(o, required=False), p1=o.p1, p2=o.p2, p12=o.p12, window_kb=o.window_kb,
+                     max_causal=o.max_causal, force=o.force)

@@ -1,0 +1,219 @@
+"""``edfgen finemap``: SuSiE-RSS fine-mapping of every locus of ``loci.tsv`` for each phenotype with a lead there.
+
+For each locus (lead ± ``--window-kb``) and phenotype, the phenotype's variants in the window that are in the
+genotype panel are aligned to the panel's counted allele, their LD matrix is computed from the panel's hard
+calls (in-sample LD: the GWAS genotypes), and :func:`edfgen.kernels.susie.susie_rss` gives PIPs and credible
+sets; the kriging check (Zou 2022) of z-scores against the LD matrix is run on every region and a warning is
+logged where the panel does not fit (estimated ``s`` > 0.1 or allele-flip outliers). Writes
+``credible_sets.tsv``, ``pip.tsv`` and ``ld_check.tsv``. :func:`locus_regions` and :func:`region_matrix` are
+shared with ``edfgen coloc``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
+from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.panel import open_panel
+from edfgen.formats.manifest import recording
+from edfgen.formats.sumstats.zscores import ZStats, read_zstats
+from edfgen.formats.tables import prepare_out_dir, read_table, write_table
+from edfgen.kernels.ldscore import standardise
+from edfgen.kernels.susie import kriging_rss, susie_rss
+from edfgen.progress import progress
+
+log = logging.getLogger(__name__)
+
+CS_COLUMNS = ["locus", "phenotype", "cs", "variant_id", "pip", "cs_coverage", "cs_min_abs_corr"]
+PIP_COLUMNS = ["locus", "phenotype", "variant_id", "chromosome", "base_pair_location", "z", "pip", "cs"]
+LD_CHECK_COLUMNS = ["locus", "phenotype", "nsnps", "n", "s", "n_flagged", "flagged_variants", "converged"]
+#: kriging s above this is reported as an LD mismatch
+S_WARN = 0.1
+
+
+@dataclass(frozen=True)
+class FinemapOptions(GenotypeOptions):
+    """``edfgen finemap`` (:func:`run_finemap`)."""
+
+    command: ClassVar[str] = "finemap"
+    genotypes_after: ClassVar[str | None] = "more_sumstats"
+    cli_omit: ClassVar[tuple[str, ...]] = ("mt", "min_info")
+    loci: str | None = opt(None, "loci.tsv of edfgen clump (locus, chromosome, base_pair_location, phenotypes).",
+                           path="file", exists=True, required=True)
+    sumstats: tuple[str, ...] = opt((), "Summary statistics (GWAS-SSF or any layout mr reads): files, folders or a "
+                                    "quoted glob.", multiple=True, required=True, path="any")
+    more_sumstats: tuple[str, ...] = opt((), None, argument=True, path="any")
+    max_causal: int = opt(10, "L: the most causal variants (single effects) per locus.", range=(1, None))
+    coverage: float = opt(0.95, "Credible-set coverage.", range=(0, 1), open=(True, True))
+    min_abs_corr: float = opt(0.5, "Purity filter: keep credible sets whose variants all have |r| >= this.",
+                              range=(0, 1))
+    window_kb: float = opt(500.0, "Region around each locus lead, kb each side.", range=(0, None), open=(True, False))
+    out: str | None = out_opt()
+    force: bool = force_opt()
+
+
+@dataclass(frozen=True)
+class Region:
+    """One locus x phenotype ready for fine-mapping: panel-aligned ``table`` (``variant_id, chromosome,
+    base_pair_location, z, beta, standard_error, n, eaf``, panel ``row``), the LD matrix ``R`` and ``n``."""
+
+    locus: int
+    phenotype: str
+    table: pd.DataFrame
+    R: np.ndarray
+    n: int
+
+
+@dataclass(frozen=True)
+class FinemapRun:
+    """What :func:`run_finemap` wrote."""
+
+    out_dir: Path
+    credible_sets: pd.DataFrame
+    pip: pd.DataFrame
+    ld_check: pd.DataFrame
+
+
+def read_loci(path) -> pd.DataFrame:
+    """``loci.tsv`` (needs ``locus, chromosome, base_pair_location``; ``phenotypes`` or ``phenotype`` say who has a lead)."""
+    t = read_table(path, required=("locus", "chromosome", "base_pair_location"))
+    if "phenotypes" not in t.columns:
+        t["phenotypes"] = t["phenotype"] if "phenotype" in t.columns else ""
+    t["chromosome"] = t["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+    return t
+
+
+def locus_regions(loci: pd.DataFrame, z: ZStats, window_kb: float) -> list[tuple[int, pd.DataFrame]]:
+    """The rows of ``z`` within ``window_kb`` of each locus lead: ``[(locus, rows)]`` (loci without rows left out)."""
+    t = z.table
+    if not {"chromosome", "base_pair_location"} <= set(t.columns):
+        raise InputError(f"{z.files[0]}: needs chromosome and base_pair_location to find the loci")
+    chrom = t["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+    pos = pd.to_numeric(t["base_pair_location"], errors="coerce")
+    out = []
+    for row in loci.itertuples():
+        w = window_kb * 1000
+        sel = t[(chrom == str(row.chromosome)) & (pos - row.base_pair_location).abs().le(w)]
+        if len(sel):
+            out.append((int(row.locus), sel))
+    return out
+
+
+def align_to_panel(rows: pd.DataFrame, panel) -> pd.DataFrame:
+    """Rows found in the panel by variant id, ``z``/``beta`` flipped to the panel's counted allele (A1); rows
+    whose alleles match neither orientation are dropped. Adds ``row`` (panel row), sorted by it."""
+    v = panel.variants
+    r = rows["variant_id"].map(v.rows_by_id)
+    t = rows[r.notna()].copy()
+    t["row"] = r[r.notna()].astype(np.int64)
+    a1, a2 = v.allele1[t["row"]], v.allele2[t["row"]]
+    same = (t["effect_allele"].to_numpy() == a1) & (t["other_allele"].to_numpy() == a2)
+    flip = (t["effect_allele"].to_numpy() == a2) & (t["other_allele"].to_numpy() == a1)
+    t = t[same | flip].copy()
+    sign = np.where(flip[same | flip], -1.0, 1.0)
+    t["z"] = t["z"] * sign
+    t["beta"] = t["beta"] * sign
+    if "effect_allele_frequency" in t.columns:
+        t["effect_allele_frequency"] = np.where(sign < 0, 1 - t["effect_allele_frequency"], t["effect_allele_frequency"])
+    return t.sort_values("row").drop_duplicates("row").reset_index(drop=True)
+
+
+def region_matrix(panel, rows: np.ndarray) -> np.ndarray:
+    """LD (correlation) matrix of panel rows from hard calls (missing calls at the mean)."""
+    x, _, poly = standardise(panel.read(rows))
+    r = x.T @ x / x.shape[0]
+    np.fill_diagonal(r, 1.0)
+    r[~poly, :] = 0.0
+    r[:, ~poly] = 0.0
+    r[np.diag_indices_from(r)] = 1.0
+    return r
+
+
+def region_n(t: pd.DataFrame, panel) -> int:
+    """Sample size of a region: median ``n`` of its rows, else the panel's."""
+    if "n" in t.columns and t["n"].notna().any():
+        return int(np.nanmedian(t["n"]))
+    return int(panel.n_samples)
+
+
+def finemap_region(reg: Region, *, max_causal: int = 10, coverage: float = 0.95, min_abs_corr: float = 0.5):
+    """SuSiE-RSS and the kriging check of one region: ``(cs rows, pip rows, ld_check row)``."""
+    z = reg.table["z"].to_numpy(np.float64)
+    fit = susie_rss(z, reg.R, reg.n, L=max_causal, coverage=coverage, min_abs_corr=min_abs_corr)
+    kr = kriging_rss(z, reg.R, reg.n)
+    ids = reg.table["variant_id"].to_numpy()
+    cs_of = np.full(len(z), np.nan)
+    cs_rows = []
+    for k, cs in enumerate(fit.sets, start=1):
+        cs_of[cs.variants] = np.where(np.isnan(cs_of[cs.variants]), k, cs_of[cs.variants])
+        for i in cs.variants:
+            cs_rows.append({"locus": reg.locus, "phenotype": reg.phenotype, "cs": k, "variant_id": ids[i],
+                            "pip": fit.pip[i], "cs_coverage": cs.coverage, "cs_min_abs_corr": cs.min_abs_corr})
+    pip = pd.DataFrame({"locus": reg.locus, "phenotype": reg.phenotype, "variant_id": ids,
+                        "chromosome": reg.table["chromosome"].astype(str).to_numpy(),
+                        "base_pair_location": reg.table["base_pair_location"].astype(np.int64).to_numpy(), "z": z,
+                        "pip": fit.pip, "cs": pd.array(cs_of, dtype="Int64")})
+    flagged = ids[kr.flagged]
+    if kr.s > S_WARN or len(flagged):
+        log.warning("finemap locus %d %s: the LD panel may not fit the z-scores (kriging s = %.3f; %d variant(s) "
+                    "look allele-flipped%s)", reg.locus, reg.phenotype, kr.s, len(flagged),
+                    f": {', '.join(flagged[:5])}" if len(flagged) else "")
+    check = {"locus": reg.locus, "phenotype": reg.phenotype, "nsnps": len(z), "n": reg.n, "s": kr.s,
+             "n_flagged": int(len(flagged)), "flagged_variants": ",".join(flagged), "converged": fit.converged}
+    return cs_rows, pip, check, fit
+
+
+def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, *, only_leads: bool = True):
+    """Every (locus, phenotype) region of the phenotypes with a lead at the locus (``only_leads``) or all."""
+    for name, z in zs.items():
+        for locus, rows in locus_regions(loci, z, window_kb):
+            leads = str(loci.loc[loci["locus"] == locus, "phenotypes"].iloc[0]).split(",")
+            if only_leads and name not in leads:
+                continue
+            t = align_to_panel(rows, panel)
+            if len(t) < 2:
+                log.warning("finemap locus %d %s: %d variant(s) in the panel; skipped", locus, name, len(t))
+                continue
+            yield Region(locus, name, t, region_matrix(panel, t["row"].to_numpy()), region_n(t, panel))
+
+
+def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, coverage: float = 0.95,
+                min_abs_corr: float = 0.5, window_kb: float = 500.0, force: bool = False) -> FinemapRun:
+    """``edfgen finemap``: credible_sets.tsv, pip.tsv, ld_check.tsv (module docstring)."""
+    if genotypes is None:
+        raise InputError("finemap: give the genotypes for the LD matrices (--bfile/--pfile/--bgen)")
+    loci_t = read_loci(loci)
+    zs = read_zstats(sumstats)
+    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen finemap")
+    params = {"max_causal": max_causal, "coverage": coverage, "min_abs_corr": min_abs_corr, "window_kb": window_kb}
+    planned = ["credible_sets.tsv", "pip.tsv", "ld_check.tsv"]
+    with recording(out_dir, "edfgen finemap", parameters=params, inputs=[loci, *[f for z in zs.values() for f in z.files]],
+                   planned=planned) as man, open_panel(genotypes) as panel:
+        cs_rows, pips, checks = [], [], []
+        for reg in progress(list(regions(loci_t, zs, panel, window_kb)), desc="fine-mapping", unit="region"):
+            c, p, k, _ = finemap_region(reg, max_causal=max_causal, coverage=coverage, min_abs_corr=min_abs_corr)
+            cs_rows += c
+            pips.append(p)
+            checks.append(k)
+        cs = pd.DataFrame(cs_rows, columns=CS_COLUMNS)
+        pip = pd.concat(pips, ignore_index=True) if pips else pd.DataFrame(columns=PIP_COLUMNS)
+        chk = pd.DataFrame(checks, columns=LD_CHECK_COLUMNS)
+        write_table(cs, out_dir / "credible_sets.tsv", float_format="%.6g")
+        write_table(pip, out_dir / "pip.tsv", float_format="%.6g")
+        write_table(chk, out_dir / "ld_check.tsv", float_format="%.6g")
+        man.extra.update({"regions": int(len(chk)), "credible_sets": int(cs[["locus", "phenotype", "cs"]].drop_duplicates().shape[0])})
+    return FinemapRun(out_dir, cs, pip, chk)
+
+
+def run(o: FinemapOptions) -> FinemapRun:
+    """``edfgen finemap``: :func:`run_finemap`."""
+    return run_finemap([*o.sumstats, *o.more_sumstats], loci=o.loci, out_dir=o.out,
+                       genotypes=genotype_source(o, required=False), max_causal=o.max_causal, coverage=o.coverage,
+                       min_abs_corr=o.min_abs_corr, window_kb=o.window_kb, force=o.force)

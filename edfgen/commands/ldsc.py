@@ -1,0 +1,262 @@
+"""``edfgen ldsc``: SNP heritability, LD-score intercept and genetic correlations of summary statistics.
+
+LD scores are computed in-sample from a genotype panel (``--bfile/--pfile/--bgen``, window
+``--ld-wind-cm`` or ``--ld-wind-kb``; written as ldsc writes them to ``ldscores/<chr>.l2.ldscore.gz``,
+``.l2.M``, ``.l2.M_5_50``, so ``ldsc --ref-ld-chr OUT/ldscores/`` reads them) or read from ldsc files
+(``--ref-ld-chr``, ``--w-ld-chr``). In-sample LD scores serve as both reference and weight LD scores.
+Each phenotype's z-scores are matched to the LD scores by variant id, in LD-score order (chromosome,
+position), and regressed as ldsc does (:mod:`edfgen.kernels.ldsc`): ``h2.tsv`` and, with ``--rg``,
+``rg.tsv`` for every pair of phenotypes (alleles aligned, strand-ambiguous and mismatched variants
+dropped, as ``ldsc --rg``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
+from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.panel import open_panel
+from edfgen.formats.genotypes.plink1 import read_plink_text
+from edfgen.formats.ldscore import read_ldscores_chr, write_ldscores
+from edfgen.formats.manifest import recording
+from edfgen.formats.sumstats import chrom_key
+from edfgen.formats.sumstats.zscores import ZStats, read_zstats
+from edfgen.formats.tables import prepare_out_dir, write_table
+from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, ldsc_h2, ldsc_rg, to_liability
+from edfgen.kernels.ldscore import chromosome_ld_scores
+from edfgen.progress import progress
+
+log = logging.getLogger(__name__)
+
+H2_COLUMNS = ["phenotype", "n", "mean_chi2", "lambda_gc", "h2", "h2_se", "intercept", "intercept_se", "ratio",
+              "ratio_se"]
+RG_COLUMNS = ["phenotype_1", "phenotype_2", "rg", "rg_se", "z", "p_value", "gcov_int"]
+
+_COMP = {"A": "T", "T": "A", "C": "G", "G": "C"}
+
+
+@dataclass(frozen=True)
+class LdscOptions(GenotypeOptions):
+    """``edfgen ldsc`` (:func:`run_ldsc`)."""
+
+    command: ClassVar[str] = "ldsc"
+    genotypes_after: ClassVar[str | None] = "more_sumstats"
+    cli_omit: ClassVar[tuple[str, ...]] = ("mt", "min_info")
+    sumstats: tuple[str, ...] = opt((), "Summary statistics (GWAS-SSF or any layout mr reads): files, folders or a "
+                                    "quoted glob.", multiple=True, required=True, path="any")
+    more_sumstats: tuple[str, ...] = opt((), None, argument=True, path="any")
+    ld_wind_cm: float | None = opt(None, "LD score window radius in cM (the .bim's centimorgans); default 1 cM "
+                                   "when the .bim has them, else --ld-wind-kb 1000.", range=(0, None),
+                                   open=(True, False))
+    ld_wind_kb: float | None = opt(None, "LD score window radius in kb.", range=(0, None), open=(True, False))
+    ref_ld_chr: str | None = opt(None, "ldsc LD scores PREFIX{chr}.l2.ldscore.gz (+ .l2.M_5_50), chromosomes 1-22, "
+                                 "instead of in-sample ones ('@' in PREFIX stands for the chromosome).", path="text")
+    w_ld_chr: str | None = opt(None, "ldsc regression-weight LD scores (default: --ref-ld-chr).", path="text")
+    rg: bool = opt(False, "Genetic correlation of every pair of phenotypes (rg.tsv).")
+    prevalence: str | None = opt(None, "Population prevalence for liability-scale h² of binary traits (files with "
+                                 "n_cases): one number for all, or NAME=K,NAME=K.")
+    n_blocks: int = opt(N_BLOCKS, "Jackknife blocks.", range=(2, None))
+    two_step: float = opt(TWO_STEP, "Chi² cut-off of the two-step h² estimator (intercept from chi² below it); "
+                          "rg uses one-step fits, as ldsc --rg does by default.",
+                          range=(0, None), open=(True, False))
+    out: str | None = out_opt()
+    force: bool = force_opt()
+
+
+@dataclass(frozen=True)
+class LdscRun:
+    """What :func:`run_ldsc` wrote: ``h2`` (:data:`H2_COLUMNS`), ``rg`` (:data:`RG_COLUMNS`, None without --rg),
+    the LD scores used (``CHR, SNP, BP, L2, W``) and ``m`` (M_5_50)."""
+
+    out_dir: Path
+    h2: pd.DataFrame
+    rg: pd.DataFrame | None
+    ldscores: pd.DataFrame
+    m: float
+
+
+# ---------------------------------------------------------------------------------------------- LD scores
+def _bim_cm(source) -> np.ndarray | None:
+    """The .bim centimorgans of a PLINK 1 panel (None for other formats)."""
+    prefix = source if isinstance(source, (str, Path)) else (source.bfile if getattr(source, "kind", "") == "bfile"
+                                                             else None)
+    if prefix is None:
+        return None
+    bim = read_plink_text(Path(f"{prefix}.bim"), ["chrom", "id", "cm", "pos", "a1", "a2"], str)
+    return pd.to_numeric(bim["cm"], errors="coerce").to_numpy(np.float64)
+
+
+def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None = None,
+                      ld_wind_kb: float | None = None) -> tuple[pd.DataFrame, float]:
+    """LD scores of every chromosome of a genotype panel (:func:`~edfgen.kernels.ldscore.chromosome_ld_scores`),
+    written to ``out_dir/<chr>.l2.ldscore.gz`` (+ ``.l2.M``, ``.l2.M_5_50``) when ``out_dir`` is given.
+
+    Returns ``(CHR, SNP, BP, L2 table, M_5_50 summed)``. Without a window: 1 cM when the .bim has
+    centimorgans, else 1000 kb.
+    """
+    if ld_wind_cm is not None and ld_wind_kb is not None:
+        raise InputError("give one of --ld-wind-cm and --ld-wind-kb")
+    cm = _bim_cm(source)
+    if ld_wind_kb is None and ld_wind_cm is None:
+        if cm is not None and np.nanmax(np.abs(cm)) > 0:
+            ld_wind_cm = 1.0
+        else:
+            ld_wind_kb = 1000.0
+        log.info("ldsc: LD score window %s", f"{ld_wind_cm} cM" if ld_wind_cm else f"{ld_wind_kb} kb")
+    if ld_wind_cm is not None and (cm is None or not np.nanmax(np.abs(cm)) > 0):
+        raise InputError("--ld-wind-cm needs a .bim (--bfile) with centimorgans; these genotypes have none: "
+                         "use --ld-wind-kb")
+    frames, m_tot = [], 0.0
+    with open_panel(source) as panel:
+        v = panel.variants
+        chrom = np.asarray(v.chromosome).astype(str)
+        pos = np.asarray(v.position, dtype=np.float64)
+        coord_all = pos if ld_wind_kb is not None else cm[panel._rows]
+        window = ld_wind_kb * 1000 if ld_wind_kb is not None else ld_wind_cm
+        chroms = pd.unique(chrom)
+        for c in progress(sorted(chroms, key=lambda x: chrom_key(pd.Series([x])).iloc[0]), desc="LD scores",
+                          unit="chromosome"):
+            rows = np.flatnonzero(chrom == c)
+            rows = rows[np.argsort(coord_all[rows], kind="stable")]
+            res = chromosome_ld_scores(panel, rows, coord_all[rows], window)
+            df = pd.DataFrame({"CHR": c, "SNP": v.variant_id[res.rows], "BP": v.position[res.rows],
+                               "L2": np.round(res.l2, 3)})           # as written (3 decimals, ldsc's layout)
+            if out_dir is not None:
+                write_ldscores(out_dir / c, df["CHR"], df["SNP"], df["BP"], df["L2"], m=res.m, m_5_50=res.m_5_50)
+            frames.append(df)
+            m_tot += res.m_5_50
+    return pd.concat(frames, ignore_index=True), m_tot
+
+
+# ---------------------------------------------------------------------------------------------- regressions
+def _merge(ld: pd.DataFrame, z: ZStats) -> pd.DataFrame:
+    """``ld`` rows (in their order) with the phenotype's ``z``, ``n``, alleles, matched by variant id."""
+    t = z.table[["variant_id", "z", "n", "effect_allele", "other_allele"]]
+    return ld.merge(t, left_on="SNP", right_on="variant_id", how="inner")
+
+
+def parse_prevalence(text: str | None, names) -> dict[str, float]:
+    """``--prevalence``: one number for every phenotype, or ``NAME=K,NAME=K``."""
+    if not text:
+        return {}
+    try:
+        if "=" not in text:
+            return {n: float(text) for n in names}
+        out = {}
+        for part in text.split(","):
+            k, v = part.split("=", 1)
+            out[k.strip()] = float(v)
+        return out
+    except ValueError:
+        raise InputError(f"--prevalence {text!r}: expected a number or NAME=K,NAME=K") from None
+
+
+def h2_row(name: str, res: H2Result) -> dict:
+    return {"phenotype": name, "n": res.n, "mean_chi2": res.mean_chi2, "lambda_gc": res.lambda_gc, "h2": res.h2,
+            "h2_se": res.h2_se, "intercept": res.intercept, "intercept_se": res.intercept_se, "ratio": res.ratio,
+            "ratio_se": res.ratio_se}
+
+
+def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalence: dict[str, float] | None = None,
+                 two_step: float = TWO_STEP, n_blocks: int = N_BLOCKS) -> pd.DataFrame:
+    """``h2.tsv``: one LD score regression per phenotype (``ld`` has ``SNP, L2, W``)."""
+    rows = []
+    for name, z in zs.items():
+        d = _merge(ld, z)
+        if len(d) < 2:
+            raise InputError(f"{z.files[0]}: {len(d)} variant(s) match the LD scores by variant id")
+        res = ldsc_h2(d["z"], d["L2"], d["W"], d["n"], m, two_step=two_step, n_blocks=n_blocks)
+        k = (prevalence or {}).get(name)
+        if k is not None:
+            if not z.binary:
+                log.warning("--prevalence for %s ignored: its files have no n_cases (not a binary trait)", name)
+            else:
+                res = to_liability(res, z.sample_prevalence, k)
+        rows.append(h2_row(name, res))
+    return pd.DataFrame(rows, columns=H2_COLUMNS)
+
+
+def _match_alleles(a1, a2, b1, b2) -> tuple[np.ndarray, np.ndarray]:
+    """ldsc's ``--rg`` allele rule: ``(keep, flip)``; kept when both variants are SNPs that are not
+    strand-ambiguous and whose alleles agree (possibly swapped and/or on the other strand)."""
+    comp = lambda s: s.map(lambda x: _COMP.get(x, "?"))          # noqa: E731
+    a1, a2, b1, b2 = (pd.Series(np.asarray(x, dtype=str)) for x in (a1, a2, b1, b2))
+    valid = lambda x, y: x.isin(list(_COMP)) & y.isin(list(_COMP)) & (x != y) & (comp(x) != y)  # noqa: E731
+    same = ((a1 == b1) & (a2 == b2)) | ((a1 == comp(b1)) & (a2 == comp(b2)))
+    flip = ((a1 == b2) & (a2 == b1)) | ((a1 == comp(b2)) & (a2 == comp(b1)))
+    keep = valid(a1, a2) & valid(b1, b2) & (same | flip)
+    return keep.to_numpy(), flip.to_numpy()
+
+
+def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, two_step: float | None = None,
+                         n_blocks: int = N_BLOCKS) -> pd.DataFrame:
+    """``rg.tsv``: cross-trait LD score regression of every pair of phenotypes.
+
+    ``two_step=None`` (one-step fits) is what ``ldsc --rg`` does by default: its two-step default is set only
+    when ``--intercept-h2`` is None, which ``--rg`` has already turned into a list of Nones."""
+    merged = {name: _merge(ld, z) for name, z in zs.items()}
+    rows = []
+    pairs = list(combinations(zs, 2))
+    for p1, p2 in progress(pairs, desc="genetic correlation", unit="pair"):
+        d = merged[p1].merge(merged[p2][["SNP", "z", "n", "effect_allele", "other_allele"]], on="SNP", how="inner",
+                             suffixes=("", "_2"))
+        keep, flip = _match_alleles(d["effect_allele"], d["other_allele"], d["effect_allele_2"], d["other_allele_2"])
+        d = d[keep]
+        z2 = np.where(flip[keep], -1.0, 1.0) * d["z_2"].to_numpy()
+        if len(d) < 2:
+            log.warning("rg %s x %s: %d shared variants with matching alleles; skipped", p1, p2, len(d))
+            continue
+        r = ldsc_rg(d["z"], z2, d["L2"], d["W"], d["n"], d["n_2"], m, two_step=two_step, n_blocks=n_blocks)
+        rows.append({"phenotype_1": p1, "phenotype_2": p2, "rg": r.rg, "rg_se": r.rg_se, "z": r.z,
+                     "p_value": r.p_value, "gcov_int": r.gencov.intercept})
+    return pd.DataFrame(rows, columns=RG_COLUMNS)
+
+
+def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None, w_ld_chr: str | None = None,
+             ld_wind_cm: float | None = None, ld_wind_kb: float | None = None, rg: bool = False,
+             prevalence: str | None = None, two_step: float = TWO_STEP, n_blocks: int = N_BLOCKS,
+             force: bool = False) -> LdscRun:
+    """``edfgen ldsc``: LD scores (in-sample from ``genotypes`` or ``ref_ld_chr``), ``h2.tsv``, ``rg.tsv``."""
+    if (genotypes is None) == (ref_ld_chr is None):
+        raise InputError("ldsc: give either genotypes (--bfile/--pfile/--bgen) for in-sample LD scores or --ref-ld-chr")
+    if w_ld_chr and not ref_ld_chr:
+        raise InputError("--w-ld-chr goes with --ref-ld-chr (in-sample LD scores weight themselves)")
+    zs = read_zstats(sumstats, need_n=True)
+    prev = parse_prevalence(prevalence, zs)
+    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen ldsc")
+    planned = ["h2.tsv"] + (["rg.tsv"] if rg else []) + (["ldscores/"] if genotypes is not None else [])
+    params = {"ld_wind_cm": ld_wind_cm, "ld_wind_kb": ld_wind_kb, "ref_ld_chr": ref_ld_chr, "w_ld_chr": w_ld_chr,
+              "rg": rg, "prevalence": prevalence, "two_step": two_step, "n_blocks": n_blocks}
+    inputs = [f for z in zs.values() for f in z.files]
+    with recording(out_dir, "edfgen ldsc", parameters=params, inputs=inputs, planned=planned) as man:
+        if genotypes is not None:
+            ld, m = insample_ldscores(genotypes, out_dir / "ldscores", ld_wind_cm=ld_wind_cm, ld_wind_kb=ld_wind_kb)
+            ld["W"] = ld["L2"]
+        else:
+            ld, m = read_ldscores_chr(ref_ld_chr, option="--ref-ld-chr")
+            w, _ = read_ldscores_chr(w_ld_chr or ref_ld_chr, option="--w-ld-chr")
+            ld = ld.merge(w[["SNP", "L2"]].rename(columns={"L2": "W"}), on="SNP", how="inner")
+        ld = ld.drop_duplicates("SNP", keep=False).reset_index(drop=True)
+        h2 = heritability(zs, ld, m, prevalence=prev, two_step=two_step, n_blocks=n_blocks)
+        write_table(h2, out_dir / "h2.tsv", float_format="%.6g")
+        rgt = None
+        if rg:
+            rgt = genetic_correlations(zs, ld, m, n_blocks=n_blocks)
+            write_table(rgt, out_dir / "rg.tsv", float_format="%.6g")
+        man.extra.update({"n_ldscore_variants": int(len(ld)), "M_5_50": float(m)})
+    return LdscRun(out_dir, h2, rgt, ld, m)
+
+
+def run(o: LdscOptions) -> LdscRun:
+    """``edfgen ldsc``: :func:`run_ldsc`."""
+    return run_ldsc([*o.sumstats, *o.more_sumstats], out_dir=o.out, genotypes=genotype_source(o, required=False),
+                    ref_ld_chr=o.ref_ld_chr, w_ld_chr=o.w_ld_chr, ld_wind_cm=o.ld_wind_cm, ld_wind_kb=o.ld_wind_kb,
+                    rg=o.rg, prevalence=o.prevalence, two_step=o.two_step, n_blocks=o.n_blocks, force=o.force)

@@ -1,0 +1,145 @@
+"""Colocalisation: coloc ABF against the formulas of Wakefield 2009 / Giambartolomei 2014 written out, sdY vs
+statsmodels, edfgen coloc on planted shared / distinct causal variants, the mr --coloc-pp4 filter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from click.testing import CliRunner
+from scipy import stats
+
+from edfgen.cli import cli
+from edfgen.commands.coloc import restrict_to_coloc
+from edfgen.formats.dictionary import check_file
+from edfgen.formats.genotypes.panel import PlinkGenotypes
+from edfgen.kernels.coloc import coloc_abf, combine_abf, sdy_estimate, wakefield_labf
+from edfgen.simulate.mr import per_variant_linear
+
+
+def test_wakefield_labf__equals_the_abf_formula():
+    rng = np.random.default_rng(0)
+    beta, se = rng.normal(0, 0.1, 50), rng.uniform(0.02, 0.05, 50)
+    for binary, sdy, w in ((False, 2.0, (0.15 * 2.0) ** 2), (True, 1.0, 0.2 ** 2)):
+        v, z = se ** 2, beta / se
+        abf = np.sqrt(v / (v + w)) * np.exp(z ** 2 / 2 * w / (v + w))
+        np.testing.assert_allclose(wakefield_labf(beta, se, binary=binary, sdy=sdy), np.log(abf), rtol=1e-12)
+
+
+def test_combine_abf__posteriors_equal_giambartolomei_sums():
+    rng = np.random.default_rng(1)
+    l1, l2 = rng.normal(0, 2, 30), rng.normal(0, 2, 30)
+    l1[7] = l2[7] = 9.0
+    p1, p2, p12 = 1e-4, 1e-4, 1e-5
+    a1, a2 = np.exp(l1), np.exp(l2)
+    h = np.array([1.0, p1 * a1.sum(), p2 * a2.sum(), p1 * p2 * (a1.sum() * a2.sum() - (a1 * a2).sum()),
+                  p12 * (a1 * a2).sum()])
+    res = combine_abf(l1, l2, p1, p2, p12)
+    np.testing.assert_allclose(res.pp, h / h.sum(), rtol=1e-9)
+    assert res.top == 7 and res.nsnps == 30
+
+
+def test_sdy_estimate__equals_ols_through_the_origin():
+    rng = np.random.default_rng(2)
+    maf, n = rng.uniform(0.05, 0.5, 200), 5000
+    vb = 4.0 / (2 * n * maf * (1 - maf)) * rng.uniform(0.9, 1.1, 200)
+    fit = sm.OLS(2 * n * maf * (1 - maf), 1 / vb).fit()
+    assert sdy_estimate(vb, maf, n) == pytest.approx(np.sqrt(fit.params[0]), rel=1e-10)
+    assert sdy_estimate(vb, maf, n) == pytest.approx(2.0, rel=0.05)
+
+
+def _pair_sumstats(panel, win, gx, gy, rng, folder: Path, name: str, share=0.08):
+    """Two traits on the region's variants: trait 1 caused by ``gx``, trait 2 by ``gy``; GWAS-SSF-like files."""
+    g = panel.read(win).astype(float)
+    g[g < 0] = np.nan
+    v = panel.variants
+    for tag, causal in (("1", gx), ("2", gy)):
+        s = (causal - causal.mean()) / causal.std()
+        y = np.sqrt(share) * s + np.sqrt(1 - share) * rng.standard_normal(len(s))
+        beta, se = per_variant_linear(g, y)
+        pd.DataFrame({"chromosome": v.chromosome[win], "base_pair_location": v.position[win],
+                      "effect_allele": v.allele1[win], "other_allele": v.allele2[win], "beta": beta,
+                      "standard_error": se, "effect_allele_frequency": np.nanmean(g, 0) / 2,
+                      "p_value": 2 * stats.norm.sf(np.abs(beta / se)),
+                      "variant_id": v.variant_id[win], "n": (~np.isnan(g)).sum(0)}).to_csv(
+            folder / ("exp" if tag == "1" else "out") / f"{name}_{tag}.tsv", sep="\t", index=False)
+
+
+def test_cli_coloc__planted_shared_and_distinct_causal_variants(sim_cohort, tmp_path):
+    rng = np.random.default_rng(3)
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "out").mkdir()
+    bfile = Path(sim_cohort) / "genotypes"
+    loci = []
+    with PlinkGenotypes(bfile, founders_only=False) as panel:
+        chrom, pos = panel.variants.chromosome, panel.variants.position
+        g_all = panel.read(np.arange(panel.n_variants))
+        maf = np.minimum(g_all.mean(0) / 2, 1 - g_all.mean(0) / 2)
+        good = np.flatnonzero((g_all >= 0).all(0) & (maf > 0.2))
+        for k, chosen in enumerate(good[np.linspace(0, len(good) - 1, 4).astype(int)]):
+            win = np.flatnonzero((chrom == chrom[chosen]) & (np.abs(pos - pos[chosen]) <= 300_000))
+            gx = g_all[:, chosen].astype(float)
+            gy = gx
+            if k % 2:
+                cands = [j for j in good if chrom[j] == chrom[chosen] and 100_000 < abs(pos[j] - pos[chosen]) < 250_000
+                         and np.corrcoef(g_all[:, j], gx)[0, 1] ** 2 < 0.01]
+                gy = g_all[:, cands[0]].astype(float)
+            name = "distinct" if k % 2 else "shared"
+            _pair_sumstats(panel, win, gx, gy, rng, tmp_path, f"{name}{k}")
+            loci.append({"locus": k + 1, "chromosome": chrom[chosen], "base_pair_location": pos[chosen],
+                         "phenotypes": f"{name}{k}_1"})
+    pd.DataFrame(loci).to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    res = CliRunner().invoke(cli, ["coloc", "--exposure", str(tmp_path / "exp"), "--outcome", str(tmp_path / "out"),
+                                   "--loci", str(tmp_path / "loci.tsv"), "--bfile", str(bfile), "--window-kb", "300",
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    check_file("coloc", tmp_path / "o" / "coloc.tsv")
+    t = pd.read_csv(tmp_path / "o" / "coloc.tsv", sep="\t")
+    t = t[t["trait_2"].str[:-2] == t["trait_1"].str[:-2]]
+    for _, r in t.iterrows():
+        if r["trait_1"].startswith("shared"):
+            assert r["pp_h4"] >= 0.8, r.to_dict()
+        else:
+            assert r["pp_h3"] >= 0.8, r.to_dict()
+    assert set(t["method"]) == {"abf", "susie"} and len(t[t["method"] == "abf"]) == 4
+    from edfgen.report import _img, _table
+    from edfgen.report_genetics import genetics_sections
+
+    html = "".join(genetics_sections(tmp_path / "o" / "..", table=_table, img=_img))
+    assert html == ""                               # no stage folders named ldsc/finemap/coloc there
+    (tmp_path / "run").mkdir()
+    (tmp_path / "o").rename(tmp_path / "run" / "coloc")
+    html = "".join(genetics_sections(tmp_path / "run", table=_table, img=_img))
+    assert "<h2>Colocalisation" in html and "with PP.H4 ≥ 0.8" in html
+    (tmp_path / "run" / "coloc").rename(tmp_path / "o")
+    # mr --coloc-pp4: instruments only at colocalised loci (the shared pairs)
+    res = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "exp"), "--outcome", str(tmp_path / "out"),
+                                   "--p-threshold", "1e-6", "--coloc", str(tmp_path / "o" / "coloc.tsv"),
+                                   "--coloc-pp4", "0.8", "--presso-sims", "0", "--nboot", "10", "--no-plots",
+                                   "--out", str(tmp_path / "mr")])
+    assert res.exit_code == 0, res.output
+    h = pd.read_csv(tmp_path / "mr" / "harmonised.tsv", sep="\t")
+    pairs = set(zip(h["exposure"], h["outcome"]))
+    assert pairs == {("shared0_1", "shared0_2"), ("shared2_1", "shared2_2")}, pairs
+
+
+def test_restrict_to_coloc__keeps_instruments_near_colocalised_top_variants(tmp_path):
+    pd.DataFrame({"locus": [1, 2, 3], "trait_1": ["e", "e", "e"], "trait_2": ["o", "o", "x"], "method": "abf",
+                  "nsnps": 10, "pp_h0": 0, "pp_h1": 0, "pp_h2": 0, "pp_h3": [0.1, 0.9, 0.0], "pp_h4": [0.9, 0.1, 0.95],
+                  "top_variant": ["a", "b", "c"]}).to_csv(tmp_path / "coloc.tsv", sep="\t", index=False)
+    inst = pd.DataFrame({"variant_id": ["a", "a2", "b", "c", "far"], "chromosome": ["1", "1", "1", "2", "1"],
+                         "base_pair_location": [1_000_000, 1_200_000, 5_000_000, 1_000_000, 9_000_000]})
+    kept = restrict_to_coloc(inst, "e", "o", tmp_path / "coloc.tsv", 0.8)
+    assert list(kept["variant_id"]) == ["a", "a2"]
+    assert restrict_to_coloc(inst, "e", "o", None, None) is inst
+
+
+def test_coloc_abf__identical_traits_favour_h4():
+    rng = np.random.default_rng(4)
+    beta, se = rng.normal(0, 0.01, 100), np.full(100, 0.02)
+    beta[40] = 0.2
+    res = coloc_abf(beta, se, beta, se)
+    assert res.pp[4] > 0.99 and res.top == 40

@@ -1,0 +1,207 @@
+"""LD score regression: LD scores vs plink1.9 --r2, the regression vs statsmodels WLS with an explicit block
+jackknife, liability scale, rg properties, ldsc file layout, the command on a simulated cohort vs planted h²."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from click.testing import CliRunner
+from scipy import stats
+
+from clump_sim import cohort_sumstats
+from edfgen.cli import cli
+from edfgen.commands.ldsc import run_ldsc
+from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.panel import PlinkGenotypes
+from edfgen.formats.dictionary import check_file
+from edfgen.formats.ldscore import read_ldscores_chr
+from edfgen.kernels.ldsc import ldsc_h2, ldsc_rg, liability_factor
+from edfgen.kernels.ldscore import chromosome_ld_scores
+
+PLINK = shutil.which("plink1.9")
+
+
+def _simulated_chi2(seed=1, m=1500, n=20000, h2=0.3, intercept=1.05):
+    rng = np.random.default_rng(seed)
+    ld = rng.gamma(2.0, 30.0, m) + 1
+    w = ld * rng.uniform(0.9, 1.1, m)
+    z = rng.standard_normal(m) * np.sqrt(intercept + n * h2 * ld / m)
+    return z, ld, w, np.full(m, float(n)), float(m)
+
+
+def _wls_fit(y, x, w):
+    return sm.WLS(y, x, weights=w).fit().params
+
+
+def test_ldsc_h2__one_step_equals_statsmodels_wls_and_explicit_jackknife():
+    """The h² regression written out independently: ldsc's weights updated twice, statsmodels WLS, then
+    WLS refits leaving out each of 200 contiguous blocks (pseudovalues -> SE)."""
+    z, ld, w_ld, n, m = _simulated_chi2()
+    res = ldsc_h2(z, ld, w_ld, n, m, two_step=None)
+    y = z * z
+    nbar = n.mean()
+    x = np.c_[n * ld / nbar, np.ones_like(ld)]
+
+    def weights(h2, a):
+        h2 = min(max(h2, 0), 1)
+        return 1 / (2 * (a + h2 * n * np.fmax(ld, 1) / m) ** 2) / np.fmax(w_ld, 1)
+
+    wt = weights(m * (y.mean() - 1) / np.mean(ld * n), 1.0)
+    for _ in range(2):
+        b = _wls_fit(y, x, wt)
+        wt = weights(m * b[0] / nbar, b[1])
+    b = _wls_fit(y, x, wt)
+    assert res.h2 == pytest.approx(m * b[0] / nbar, rel=1e-9)
+    assert res.intercept == pytest.approx(b[1], rel=1e-9)
+    seps = np.floor(np.linspace(0, len(y), 201)).astype(int)
+    dels = []
+    for k in range(200):
+        keep = np.ones(len(y), bool)
+        keep[seps[k]:seps[k + 1]] = False
+        dels.append(_wls_fit(y[keep], x[keep], wt[keep]))
+    dels = np.array(dels)
+    pseudo = 200 * b[None, :] - 199 * dels
+    se = np.sqrt(pseudo.var(axis=0, ddof=1) / 200)
+    assert res.h2_se == pytest.approx(m * se[0] / nbar, rel=1e-7)
+    assert res.intercept_se == pytest.approx(se[1], rel=1e-7)
+    assert res.mean_chi2 == pytest.approx(y.mean())
+    assert res.lambda_gc == pytest.approx(np.median(y) / 0.4549)
+    assert res.ratio == pytest.approx((res.intercept - 1) / (y.mean() - 1))
+
+
+def test_ldsc_h2__two_step_intercept_is_the_wls_fit_below_the_cutoff():
+    """Two-step: the intercept is the re-weighted WLS fit on chi² < 30 only (weights started from the
+    aggregate estimate on all variants), the slope then refit on all variants with that intercept fixed."""
+    z, ld, w_ld, n, m = _simulated_chi2(seed=4, m=20000, n=5000, h2=0.3)
+    res = ldsc_h2(z, ld, w_ld, n, m, two_step=30)
+    y = z * z
+    low = y < 30
+    assert 20 < (~low).sum() < 2000
+    nbar = n.mean()
+
+    def weights(h2, a, rows):
+        h2 = min(max(h2, 0), 1)
+        return 1 / (2 * (a + h2 * n[rows] * np.fmax(ld[rows], 1) / m) ** 2) / np.fmax(w_ld[rows], 1)
+
+    wt = weights(m * (y.mean() - 1) / np.mean(ld * n), 1.0, low)
+    x = np.c_[n[low] * ld[low] / nbar, np.ones(low.sum())]
+    for _ in range(2):
+        b = _wls_fit(y[low], x, wt)
+        wt = weights(m * b[0] / nbar, b[1], low)
+    b = _wls_fit(y[low], x, wt)
+    assert res.intercept == pytest.approx(b[1], rel=1e-9)
+    a, every = b[1], np.ones(len(y), bool)
+    wt = weights(m * (y.mean() - 1) / np.mean(ld * n), 1.0, every)
+    xs = (n * ld / nbar)[:, None]
+    for _ in range(2):
+        c = _wls_fit(y - a, xs, wt)
+        wt = weights(m * c[0] / nbar, a, every)
+    assert res.h2 == pytest.approx(m * _wls_fit(y - a, xs, wt)[0] / nbar, rel=1e-9)
+
+
+def test_ldsc_h2__recovers_planted_h2_and_intercept():
+    z, ld, w_ld, n, m = _simulated_chi2(seed=7, m=20000, n=2000, h2=0.25, intercept=1.1)
+    res = ldsc_h2(z, ld, w_ld, n, m)
+    assert abs(res.h2 - 0.25) < 3 * res.h2_se
+    assert abs(res.intercept - 1.1) < 3 * res.intercept_se
+
+
+def test_liability_factor__lee_2011_formula():
+    k, p = 0.01, 0.3
+    t = stats.norm.ppf(1 - k)
+    z = stats.norm.pdf(t)
+    assert liability_factor(p, k) == pytest.approx((k * (1 - k) / z ** 2) * (k * (1 - k) / (p * (1 - p))))
+    with pytest.raises(InputError):
+        liability_factor(0.5, 1.5)
+
+
+def test_ldsc_rg__a_trait_with_itself_is_one_and_sign_flips():
+    z, ld, w_ld, n, m = _simulated_chi2(seed=2, m=5000, n=2000)
+    # z1 = z2: the covariance regression is the h² regression up to its starting weights (two IRWLS updates)
+    same = ldsc_rg(z, z, ld, w_ld, n, n, m, two_step=None)
+    assert same.rg == pytest.approx(1.0, abs=1e-3)
+    assert same.gencov.intercept == pytest.approx(same.h2_1.intercept, rel=1e-2)
+    flipped = ldsc_rg(z, -z, ld, w_ld, n, n, m, two_step=None)
+    assert flipped.rg == pytest.approx(-same.rg, abs=1e-12)
+    rng = np.random.default_rng(3)
+    z2 = 0.6 * z + 0.8 * rng.standard_normal(len(z)) * np.sqrt(1 + n * 0.3 * ld / m)
+    part = ldsc_rg(z, z2, ld, w_ld, n, n, m, two_step=None)
+    assert 0 < part.rg < 1.2 and part.rg_se > 0
+    assert part.p_value == pytest.approx(stats.chi2.sf((part.rg / part.rg_se) ** 2, 1))
+
+
+@pytest.fixture(scope="module")
+def cohort_ss(sim_cohort, tmp_path_factory):
+    return cohort_sumstats(Path(sim_cohort), tmp_path_factory.mktemp("ldsc_ss"))
+
+
+@pytest.mark.skipif(PLINK is None, reason="plink1.9 not on PATH")
+def test_ld_scores__equal_bias_corrected_sum_of_plink_r2(sim_cohort, tmp_path):
+    """LD scores of complete-call variants = 1 + sum over the window of r² - (1 - r²)/(n - 2), r² from plink1.9 --r2."""
+    bfile = Path(sim_cohort) / "genotypes"
+    subprocess.run([PLINK, "--bfile", str(bfile), "--chr", "1", "--geno", "0", "--from-bp", "0", "--to-bp",
+                    "400000000", "--thin-count", "300", "--seed", "1", "--make-bed", "--out", str(tmp_path / "g")],
+                   check=True, capture_output=True)
+    subprocess.run([PLINK, "--bfile", str(tmp_path / "g"), "--r2", "--ld-window", "100000", "--ld-window-kb", "1000",
+                    "--ld-window-r2", "0", "--out", str(tmp_path / "ld")], check=True, capture_output=True)
+    pairs = pd.read_csv(tmp_path / "ld.ld", sep=r"\s+")
+    with PlinkGenotypes(tmp_path / "g", founders_only=False) as panel:
+        pos = panel.variants.position
+        res = chromosome_ld_scores(panel, np.arange(panel.n_variants), pos, 1_000_000, chunk=37)
+        n = panel.n_samples
+        ids = panel.variants.variant_id
+    adj = pairs["R2"] - (1 - pairs["R2"]) / (n - 2)
+    inside = (pairs["BP_B"] - pairs["BP_A"]).abs() <= 1_000_000
+    expect = pd.Series(1.0, index=ids)
+    expect = expect.add(adj[inside].groupby(pairs["SNP_A"][inside]).sum(), fill_value=0)
+    expect = expect.add(adj[inside].groupby(pairs["SNP_B"][inside]).sum(), fill_value=0)
+    got = pd.Series(res.l2, index=ids[res.rows])
+    assert len(got) == len(ids)
+    np.testing.assert_allclose(got.to_numpy(), expect.loc[got.index].to_numpy(), atol=2e-3)
+
+
+def test_run_ldsc__planted_h2_within_2se_and_ldsc_files_round_trip(sim_cohort, cohort_ss, tmp_path):
+    truth = json.loads((Path(sim_cohort) / "truth.json").read_text())
+    run = run_ldsc(cohort_ss, out_dir=tmp_path / "a", genotypes=str(Path(sim_cohort) / "genotypes"), ld_wind_kb=1000)
+    h2 = run.h2.set_index("phenotype")
+    # this cohort's h² is mostly 22 planted loci of 4-8 % each (effect_scale 2): far from LDSC's polygenic model,
+    # so 3 SE per trait here (the 2-SE figure is measured in benchmarks/ldsc_vs_ldsc.py), and the mean on target
+    zs = [(row["h2"] - truth["heritability"][name]["total"]) / row["h2_se"] for name, row in h2.iterrows()]
+    assert max(abs(z) for z in zs) < 3, zs
+    assert abs(np.mean(zs)) < 1.5, zs
+    assert ((h2["intercept"] > 0.7) & (h2["intercept"] < 1.3)).all()
+    # the written ldsc layout read back (--ref-ld-chr) gives the same regression
+    ld, m = read_ldscores_chr(str(tmp_path / "a" / "ldscores") + "/")
+    assert m == run.m and len(ld) == len(run.ldscores)
+    res = CliRunner().invoke(cli, ["ldsc", "--sumstats", *map(str, cohort_ss[:3]), "--ref-ld-chr",
+                                   str(tmp_path / "a" / "ldscores") + "/", "--rg", "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    again = pd.read_csv(tmp_path / "b" / "h2.tsv", sep="\t").set_index("phenotype")
+    pd.testing.assert_series_equal(again["h2"], h2.loc[again.index, "h2"], rtol=1e-5)   # h2.tsv: 6 digits
+    check_file("ldsc_h2", tmp_path / "a" / "h2.tsv")
+    check_file("ldsc_ldscore", tmp_path / "a" / "ldscores" / "1.l2.ldscore.gz")
+    check_file("ldsc_rg", tmp_path / "b" / "rg.tsv")
+    rg = pd.read_csv(tmp_path / "b" / "rg.tsv", sep="\t")
+    assert list(rg.columns) == ["phenotype_1", "phenotype_2", "rg", "rg_se", "z", "p_value", "gcov_int"]
+    assert len(rg) == 3
+    # the report's section (pipeline stage folder out/ldsc)
+    from edfgen.report import _img, _table
+    from edfgen.report_genetics import genetics_sections
+
+    shutil.copytree(tmp_path / "b", tmp_path / "run" / "ldsc")
+    html = "".join(genetics_sections(tmp_path / "run", table=_table, img=_img))
+    assert "<h2>Heritability" in html and "data:image/png" in html and (tmp_path / "run" / "ldsc" / "rg_heatmap.png").exists()
+
+
+def test_cli_ldsc__missing_ldscore_files_is_one_line_error(cohort_ss, tmp_path):
+    res = CliRunner().invoke(cli, ["ldsc", "--sumstats", str(cohort_ss[0]), "--ref-ld-chr", str(tmp_path / "none"),
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "no LD score files" in res.output and len(res.output.strip().splitlines()) == 1
