@@ -221,7 +221,10 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
     exp_txt = (wf.findtext("SampleExponent") or "0").strip() or "0"
     if not re.fullmatch(r"[-+]?[0-9]{1,3}", exp_txt):
         raise RecordRejected(f"<SampleExponent> is not a small integer: {exp_txt[:40]!r}", record_id=rid, path=path)
-    fs = base * 10.0 ** int(exp_txt)  # |exponent| <= 999: no OverflowError; the product is checked next
+    try:
+        fs = base * 10.0 ** int(exp_txt)
+    except OverflowError:
+        fs = float("inf")
     if not np.isfinite(fs) or fs <= 0:
         raise RecordRejected(f"sampling rate <SampleBase> {base:g} x 10^<SampleExponent> {exp_txt} is not a finite "
                              f"positive number", record_id=rid, path=path)
