@@ -42,6 +42,17 @@ def _wfdb(folder: Path, name: str, *, signal_file: str | None = None, seed: int 
     return counts
 
 
+def _read_all(folder: Path) -> dict:
+    """record id -> the record read, or its reject reason."""
+    got = {}
+    for ref in discover_records([folder]):
+        try:
+            got[ref.record_id] = read_record(ref)
+        except RecordRejected as exc:
+            got[ref.record_id] = exc.reason
+    return got
+
+
 # --------------------------------------------------------------------------- Why: reads outside the folder
 def test_why_wfdb_signal_file_outside_folder__rejected_never_read(tmp_path: Path):
     ecg = tmp_path / "ecg"
@@ -55,14 +66,8 @@ def test_why_wfdb_signal_file_outside_folder__rejected_never_read(tmp_path: Path
     (ecg / "LINK.dat").symlink_to(tmp_path / "SRC.dat")
     (ecg / "sub").mkdir()
     _wfdb(ecg / "sub", "DOWN", signal_file="../GOOD.dat")  # ../ that stays inside the --ecg folder is fine
-    got = {}
-    for ref in discover_records([ecg]):
-        try:
-            got[ref.record_id] = read_record(ref)
-        except RecordRejected as exc:
-            got[ref.record_id] = exc.reason
-    assert isinstance(got["GOOD"], object) and not isinstance(got["GOOD"], str)
-    assert not isinstance(got["DOWN"], str)
+    got = _read_all(ecg)
+    assert not isinstance(got["GOOD"], str) and not isinstance(got["DOWN"], str)
     np.testing.assert_array_equal(got["DOWN"].signal, got["GOOD"].signal)
     for rid, name in (("UP", "outside_up.dat"), ("ABS", "outside_abs.dat"), ("LINK", "SRC.dat")):
         assert isinstance(got[rid], str) and "outside the ECG folder" in got[rid] and name in got[rid], got[rid]
@@ -93,12 +98,7 @@ def test_why_hdf5_external_storage_and_links_outside_folder__rejected(tmp_path: 
     cwd = os.getcwd()
     os.chdir(tmp_path)  # HDF5 would resolve external raw files against the working directory: not here
     try:
-        out = {}
-        for ref in discover_records([ecg]):
-            try:
-                out[ref.record_id] = read_record(ref)
-            except RecordRejected as exc:
-                out[ref.record_id] = exc.reason
+        out = _read_all(ecg)
     finally:
         os.chdir(cwd)
     np.testing.assert_array_equal(out["INSIDE"].signal, sig)  # external raw file inside the folder: used

@@ -154,6 +154,9 @@ def _hdf5_refs(path: Path, root: str | os.PathLike | None = None) -> list[Record
                         ids = [f"{path.stem}_{i}" for i in range(obj.shape[0])]
                     refs.extend(RecordRef(ids[i], str(path), "hdf5", (name, i), root_s) for i in range(obj.shape[0]))
             f.visititems(visit)
+            if not refs:
+                refs.append(_rejected(path.stem, path, "HDF5 file holds no ECG: no 2-D or 3-D dataset of numbers",
+                                      root_s))
             for name, target in _h5_links(f):
                 refs.append(_rejected(name.rsplit("/", 1)[-1], path, f"HDF5 external link /{name} -> {target} is not "
                                       f"followed (store the records in this file)", root_s))

@@ -1,0 +1,90 @@
+"""Fuzzing the ECG readers and checkpoints (issue 19, item 7): hypothesis mutates a valid file of each
+reader (truncation at a random offset, byte flips, zeroed or duplicated blocks, deleted or duplicated
+lines and fields, numbers replaced by extreme values) and every outcome must keep the rule of
+:mod:`fuzz_ecg_cases`: used correctly, or a reject / one-line error with the reason - never another
+exception. Fixed seeds (``derandomize``), no example database; ``benchmarks/fuzz_ecg.py`` runs many more.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fuzz_ecg_cases import BINARY_OPS, READERS, TEXT_OPS, apply, outcome, write_valid
+
+FUZZ = settings(max_examples=20, deadline=None, database=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@st.composite
+def mutation(draw, kind: str):
+    parts = {"wfdb16": ["hea", "dat"], "wfdb212": ["hea", "dat"], "npz": ["bin"], "hdf5": ["bin"],
+             "cardiosoft": ["xml"], "muse": ["xml"], "checkpoint": ["json", "bin"]}[kind]
+    role = draw(st.sampled_from(parts))
+    ops = TEXT_OPS if role in ("hea", "xml", "json") else BINARY_OPS
+    n = draw(st.integers(1, 3))  # up to three mutations of the same part
+    return role, [(draw(st.sampled_from(ops)), draw(st.integers(0, 2 ** 30)), draw(st.integers(0, 2 ** 16)))
+                  for _ in range(n)], draw(st.booleans())
+
+
+@pytest.mark.parametrize("kind", READERS)
+def test_fuzz__valid_file_is_used(kind: str, tmp_path: Path):
+    """The starting point of every mutation is a file the reader uses (the fuzzing is not vacuous)."""
+    assert outcome(kind, write_valid(kind, tmp_path / kind)) == ("used", "")
+
+
+def _check(kind: str, tmp_path: Path, case) -> None:
+    role, ops, fix_sha = case
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    parts = write_valid(kind, folder)
+    for op, a, b in ops:
+        apply(kind, parts, role, op, a, b, fix_sha=fix_sha)
+    result, message = outcome(kind, parts)
+    assert result != "defect", f"{kind} {role} {ops}: {message}"
+    assert result == "used" or message and "\n" not in message
+
+
+@FUZZ
+@given(case=mutation("wfdb16"))
+def test_fuzz_wfdb_format16__reject_or_used(tmp_path, case):
+    _check("wfdb16", tmp_path, case)
+
+
+@FUZZ
+@given(case=mutation("wfdb212"))
+def test_fuzz_wfdb_format212_through_wfdb__reject_or_used(tmp_path, case):
+    _check("wfdb212", tmp_path, case)
+
+
+@FUZZ
+@given(case=mutation("npz"))
+def test_fuzz_npz__reject_or_used(tmp_path, case):
+    _check("npz", tmp_path, case)
+
+
+@FUZZ
+@given(case=mutation("hdf5"))
+def test_fuzz_hdf5__reject_or_used(tmp_path, case):
+    _check("hdf5", tmp_path, case)
+
+
+@settings(FUZZ, max_examples=12)
+@given(case=mutation("cardiosoft"))
+def test_fuzz_cardiosoft_xml__reject_or_used(tmp_path, case):
+    _check("cardiosoft", tmp_path, case)
+
+
+@FUZZ
+@given(case=mutation("muse"))
+def test_fuzz_muse_xml__reject_or_used(tmp_path, case):
+    _check("muse", tmp_path, case)
+
+
+@settings(FUZZ, max_examples=15)
+@given(case=mutation("checkpoint"))
+def test_fuzz_checkpoint_json_and_safetensors__error_or_used(tmp_path, case):
+    _check("checkpoint", tmp_path, case)
