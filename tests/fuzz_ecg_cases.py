@@ -189,7 +189,8 @@ def apply(kind: str, parts: dict[str, Path], role: str, op: str, a: int, b: int,
 # --------------------------------------------------------------------------- the rule
 def outcome(kind: str, parts: dict[str, Path]) -> tuple[str, str]:
     """Read the file set as edfgen does and classify: ``("used", "")``, ``("reject", reason)`` (a record
-    set aside with its reason), ``("error", message)`` (a one-line error) or ``("defect", what)``."""
+    set aside with its reason), ``("error", message)`` (a checkpoint's one-line error) or ``("defect", what)``
+    (another exception, a multi-line message, or a record file that stops the batch at discovery)."""
     from edfgen.exceptions import EdfgenError
     from edfgen.formats.ecg.records import discover_records, read_record
     from edfgen.kernels.ecg.preprocess import preprocess
@@ -208,8 +209,8 @@ def outcome(kind: str, parts: dict[str, Path]) -> tuple[str, str]:
         return ("used", "") if n > 0 else ("defect", "empty model")
     try:
         refs = discover_records([parts["main"].parent])
-    except EdfgenError as exc:
-        return ("error", str(exc)) if "\n" not in str(exc) else ("defect", f"multi-line: {exc}")
+    except EdfgenError as exc:  # the file exists: an error while listing it would end the whole batch
+        return "defect", f"batch-ender at discovery: {exc}"
     except Exception as exc:  # noqa: BLE001
         return "defect", f"discover: {type(exc).__name__}: {exc}"
     results = []

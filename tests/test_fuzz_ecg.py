@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from fuzz_ecg_cases import BINARY_OPS, READERS, TEXT_OPS, apply, outcome, write_valid
 
-FUZZ = settings(max_examples=20, deadline=None, database=None, derandomize=True,
+FUZZ = settings(max_examples=18, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -37,54 +37,16 @@ def test_fuzz__valid_file_is_used(kind: str, tmp_path: Path):
     assert outcome(kind, write_valid(kind, tmp_path / kind)) == ("used", "")
 
 
-def _check(kind: str, tmp_path: Path, case) -> None:
-    role, ops, fix_sha = case
+@pytest.mark.parametrize("kind", READERS)
+@FUZZ
+@given(data=st.data())
+def test_fuzz_reader__reject_or_error_with_reason_or_used(kind: str, tmp_path: Path, data):
+    """WFDB (format 16 fast path, format 212 through wfdb), npz, HDF5, CardioSoft XML, MUSE XML, checkpoints."""
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     parts = write_valid(kind, folder)
+    role, ops, fix_sha = data.draw(mutation(kind))
     for op, a, b in ops:
         apply(kind, parts, role, op, a, b, fix_sha=fix_sha)
     result, message = outcome(kind, parts)
     assert result != "defect", f"{kind} {role} {ops}: {message}"
     assert result == "used" or message and "\n" not in message
-
-
-@FUZZ
-@given(case=mutation("wfdb16"))
-def test_fuzz_wfdb_format16__reject_or_used(tmp_path, case):
-    _check("wfdb16", tmp_path, case)
-
-
-@FUZZ
-@given(case=mutation("wfdb212"))
-def test_fuzz_wfdb_format212_through_wfdb__reject_or_used(tmp_path, case):
-    _check("wfdb212", tmp_path, case)
-
-
-@FUZZ
-@given(case=mutation("npz"))
-def test_fuzz_npz__reject_or_used(tmp_path, case):
-    _check("npz", tmp_path, case)
-
-
-@FUZZ
-@given(case=mutation("hdf5"))
-def test_fuzz_hdf5__reject_or_used(tmp_path, case):
-    _check("hdf5", tmp_path, case)
-
-
-@settings(FUZZ, max_examples=12)
-@given(case=mutation("cardiosoft"))
-def test_fuzz_cardiosoft_xml__reject_or_used(tmp_path, case):
-    _check("cardiosoft", tmp_path, case)
-
-
-@FUZZ
-@given(case=mutation("muse"))
-def test_fuzz_muse_xml__reject_or_used(tmp_path, case):
-    _check("muse", tmp_path, case)
-
-
-@settings(FUZZ, max_examples=15)
-@given(case=mutation("checkpoint"))
-def test_fuzz_checkpoint_json_and_safetensors__error_or_used(tmp_path, case):
-    _check("checkpoint", tmp_path, case)
