@@ -362,3 +362,24 @@ def test_why_checkpoint_config_edited_between_kill_and_rerun__no_stale_chunks(tm
     pd.testing.assert_frame_equal(a, b)
     control = pd.read_csv(tmp_path / "control" / "edfs.tsv", sep="\t", dtype={"IID": str})
     assert not np.allclose(control.iloc[:, 1:].to_numpy(), a.iloc[:, 1:].to_numpy())  # the edit matters
+
+
+def test_why_xml_external_entity_or_fifo_signal_file__reject_nothing_read(tmp_path: Path):
+    """XML references are never fetched (an external entity naming a file outside is a reject), and a
+    WFDB signal file that is a pipe is refused instead of blocking the batch."""
+    from edfgen.formats.ecg.xml import read_xml
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("500")
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    (ecg / "X.xml").write_text(f'<?xml version="1.0"?>\n<!DOCTYPE RestingECG [<!ENTITY s SYSTEM "file://{secret}">]>\n'
+                               "<RestingECG><Waveform><WaveformType>Rhythm</WaveformType>"
+                               "<SampleBase>&s;</SampleBase></Waveform></RestingECG>\n")
+    with pytest.raises(RecordRejected, match="malformed XML|undefined entity"):
+        read_xml(ecg / "X.xml", "muse")
+    _wfdb(ecg, "P")
+    (ecg / "P.dat").unlink()
+    os.mkfifo(ecg / "P.dat")
+    with pytest.raises(RecordRejected, match="not a regular file"):
+        read_wfdb(ecg / "P.hea")

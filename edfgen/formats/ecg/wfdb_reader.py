@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -121,15 +122,18 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
                              f"{MAX_RECORD_VALUES} values", record_id=rid, path=hea)
     for name in names:
         real = confine(hea.parent / name, root, what="WFDB signal file", record_id=rid, source=hea)
+        try:
+            st = real.stat()
+        except OSError as exc:
+            raise RecordRejected(f"unreadable WFDB signal file {name} ({exc.strerror or exc})", record_id=rid,
+                                 path=hea) from None
+        if not stat.S_ISREG(st.st_mode):  # a folder, or a pipe/device that would block or never end
+            raise RecordRejected(f"WFDB signal file {name} is not a regular file", record_id=rid, path=hea)
         bits = need.get(name)
         if nsamp is None or not bits:
             continue
         want = offset.get(name, 0) + int(np.ceil(nsamp * bits / 8))
-        try:
-            size = real.stat().st_size
-        except OSError as exc:
-            raise RecordRejected(f"unreadable WFDB signal file {name} ({exc.strerror or exc})", record_id=rid,
-                                 path=hea) from None
+        size = st.st_size
         if size < want:
             raise RecordRejected(f"WFDB signal file {name} is truncated: {size} bytes, the header needs {want} "
                                  f"({nsamp} samples)", record_id=rid, path=hea)
