@@ -57,7 +57,7 @@ def _worker(kind: str, start: int, cases: int, seed: int) -> None:
             parts = fc.write_valid(kind, folder)
             roles = [r for r in parts if r != "main"]
             role = rng.choice(roles)
-            ops = fc.TEXT_OPS if role in fc.TEXT_PARTS.values() else fc.BINARY_OPS
+            ops = fc.TEXT_OPS if role in fc.TEXT_PARTS.values() else fc.FIELD_OPS if role == "fields" else fc.BINARY_OPS
             muts = [(rng.choice(ops), rng.randrange(2 ** 30), rng.randrange(2 ** 16)) for _ in range(rng.randint(1, 3))]
             fix_sha = rng.random() < 0.5
             print(json.dumps({"case": i, "start": True}), flush=True)

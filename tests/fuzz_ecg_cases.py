@@ -61,17 +61,12 @@ def write_valid(kind: str, folder: Path) -> dict[str, Path]:
         return {"main": hea, "hea": hea, "dat": folder / "R.dat"}
     if kind == "npz":
         p = folder / "R.npz"
-        np.savez_compressed(p, ecg=sig.astype(np.float32), fs=500.0, leads=np.array(LEADS), units="mV")
-        return {"main": p, "bin": p}
+        np.savez_compressed(p, **valid_fields())
+        return {"main": p, "bin": p, "fields": p}
     if kind == "hdf5":
-        import h5py
-
         p = folder / "R.h5"
-        with h5py.File(p, "w") as f:
-            f.attrs["fs"] = 500.0
-            f.attrs["leads"] = np.array(LEADS, dtype="S3")
-            f.create_dataset("R", data=sig.astype(np.float32), chunks=(12, 1000), compression="gzip")
-        return {"main": p, "bin": p}
+        _write_h5(p, valid_fields())
+        return {"main": p, "bin": p, "fields": p}
     if kind == "cardiosoft":
         p = folder / "1000001_20205_2_0.xml"
         c = np.round(sig * 1000 / 5).astype(int)
@@ -119,6 +114,68 @@ def write_valid(kind: str, folder: Path) -> dict[str, Path]:
         meta.write_text(json.dumps(json.loads(meta.read_text()), indent=1))  # one value per line: mutable
         return {"main": meta, "json": meta, "bin": folder / "tiny.safetensors"}
     raise ValueError(kind)
+
+
+def valid_fields() -> dict:
+    """The arrays of a valid ``.npz`` / HDF5 record (signal, rate, leads, units)."""
+    return {"ecg": _signal().astype(np.float32), "fs": np.float64(500.0), "leads": np.array(LEADS),
+            "units": np.array("mV")}
+
+
+def _write_h5(p: Path, fields: dict, *, duplicate: bool = False) -> None:
+    import h5py
+
+    with h5py.File(p, "w") as f:
+        for k, v in fields.items():
+            if k in ("ecg", "signal"):
+                v = np.char.encode(v, "utf-8") if v.dtype.kind == "U" else v
+                f.create_dataset("R", data=v, **({"chunks": True, "compression": "gzip"} if np.ndim(v) and v.size else {}))
+                if duplicate:
+                    f.create_dataset("copy/R", data=v)
+            elif np.asarray(v).dtype.kind == "U":
+                f.attrs[k] = np.char.encode(np.asarray(v), "utf-8")
+            else:
+                f.attrs[k] = v
+
+
+FIELD_OPS = ("delete_key", "duplicate_key", "extreme", "reshape", "dtype")
+_DTYPES = ("int8", "int16", "int64", "uint16", "float16", "float64", "complex64", "bool", "U2")
+
+
+def mutate_fields(fields: dict, op: str, a: int, b: int) -> tuple[dict, bool]:
+    """Semantic mutations of a record's arrays; returns them and whether a name is to be duplicated."""
+    fields = dict(fields)
+    keys = sorted(fields)
+    key = keys[a % len(keys)]
+    if op == "delete_key":
+        del fields[key]
+    elif op == "duplicate_key":
+        return fields, True
+    elif op == "extreme":
+        value = EXTREMES[b % len(EXTREMES)]
+        try:
+            num = float(value)
+        except ValueError:
+            num = value
+        if key == "leads":
+            leads = list(LEADS)
+            leads[b % 12] = [leads[(b + 1) % 12], "", "X" * 300, value][a % 4]
+            fields[key] = np.array(leads)
+        elif key == "units":
+            fields[key] = np.array(["mV", "uV", "V", "nV", value, "", "µV"][b % 7])
+        elif key == "fs":
+            fields[key] = np.array(num)
+        else:
+            x = fields[key].astype(np.float64)
+            x[b % 12, a % x.shape[1]] = num if isinstance(num, float) else np.nan
+            fields[key] = x
+    elif op == "reshape":
+        x = fields["ecg"]
+        fields["ecg"] = [x.T, x[:, :a % 5000], x[None], x.ravel(), x[:b % 13], np.zeros((0, 0), x.dtype),
+                         np.array(1.0)][b % 7]
+    elif op == "dtype":
+        fields["ecg"] = fields["ecg"].astype(_DTYPES[b % len(_DTYPES)])
+    return fields, False
 
 
 # --------------------------------------------------------------------------- mutations
@@ -176,6 +233,21 @@ def apply(kind: str, parts: dict[str, Path], role: str, op: str, a: int, b: int,
     """Mutate the part ``role`` of a written file set in place (``fix_sha``: a checkpoint's JSON gets the
     mutated weights' sha256, so that the checks after the digest are reached too)."""
     p = parts[role]
+    if role == "fields":  # rewrite the file from mutated arrays (uncompressed, so later mutations stack)
+        fields, duplicate = mutate_fields(_read_fields(kind, p), op, a, b)
+        if kind == "hdf5":
+            _write_h5(p, fields, duplicate=duplicate)
+        else:
+            np.savez(p, **fields)
+            if duplicate:  # a second member of the same name: which one numpy returns is not defined
+                import warnings
+                import zipfile
+
+                with warnings.catch_warnings(), zipfile.ZipFile(p, "a") as zf:
+                    warnings.simplefilter("ignore")
+                    with zf.open("fs.npy", "w") as fh:
+                        np.lib.format.write_array(fh, np.array(250.0))
+        return
     data = p.read_bytes()
     p.write_bytes(mutate_text(data, op, a, b) if role in ("hea", "xml", "json") else mutate_bytes(data, op, a, b))
     if kind == "checkpoint" and fix_sha and role == "bin":
@@ -184,6 +256,23 @@ def apply(kind: str, parts: dict[str, Path], role: str, op: str, a: int, b: int,
         doc = json.loads(parts["json"].read_text())
         doc["sha256"] = sha256_file(parts["bin"])
         parts["json"].write_text(json.dumps(doc))
+
+
+def _read_fields(kind: str, p: Path) -> dict:
+    """The arrays of a (possibly already mutated) record file, else the valid ones."""
+    try:
+        if kind == "hdf5":
+            import h5py
+
+            with h5py.File(p, "r") as f:
+                out = {k: np.asarray(v) for k, v in f.attrs.items()}
+                if "R" in f:
+                    out["ecg"] = f["R"][()]
+            return {k: (np.char.decode(v, "utf-8") if v.dtype.kind == "S" else v) for k, v in out.items()}
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception:  # noqa: BLE001 - a file a previous mutation broke: start from the valid arrays
+        return valid_fields()
 
 
 # --------------------------------------------------------------------------- the rule

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz_ecg_cases import BINARY_OPS, READERS, TEXT_OPS, apply, outcome, write_valid
+from fuzz_ecg_cases import BINARY_OPS, FIELD_OPS, READERS, TEXT_OPS, apply, outcome, write_valid
 
 FUZZ = settings(max_examples=18, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -22,10 +22,10 @@ FUZZ = settings(max_examples=18, deadline=None, database=None, derandomize=True,
 
 @st.composite
 def mutation(draw, kind: str):
-    parts = {"wfdb16": ["hea", "dat"], "wfdb212": ["hea", "dat"], "npz": ["bin"], "hdf5": ["bin"],
+    parts = {"wfdb16": ["hea", "dat"], "wfdb212": ["hea", "dat"], "npz": ["bin", "fields"], "hdf5": ["bin", "fields"],
              "cardiosoft": ["xml"], "muse": ["xml"], "checkpoint": ["json", "bin"]}[kind]
     role = draw(st.sampled_from(parts))
-    ops = TEXT_OPS if role in ("hea", "xml", "json") else BINARY_OPS
+    ops = TEXT_OPS if role in ("hea", "xml", "json") else FIELD_OPS if role == "fields" else BINARY_OPS
     n = draw(st.integers(1, 3))  # up to three mutations of the same part
     return role, [(draw(st.sampled_from(ops)), draw(st.integers(0, 2 ** 30)), draw(st.integers(0, 2 ** 16)))
                   for _ in range(n)], draw(st.booleans())

@@ -82,6 +82,10 @@ def read_npz(path: str | os.PathLike, *, fs: float | None = None, leads: Sequenc
     real = confine(path, _root_of(path, root), what=".npz file", record_id=rid, source=path)
     try:
         with zipfile.ZipFile(real) as zf:
+            names = [i.filename for i in zf.infolist()]
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:  # which copy numpy would return is not defined
+                raise RecordRejected(f".npz holds array {dup[0]!r} more than once", record_id=rid, path=path)
             members = {Path(i.filename).stem: i for i in zf.infolist() if i.filename.endswith(".npy")}
             key = "ecg" if "ecg" in members else "signal" if "signal" in members else None
             if key is None:
