@@ -166,15 +166,23 @@ def mutate_fields(fields: dict, op: str, a: int, b: int) -> tuple[dict, bool]:
         elif key == "fs":
             fields[key] = np.array(num)
         else:
-            x = fields[key].astype(np.float64)
-            x[b % 12, a % x.shape[1]] = num if isinstance(num, float) else np.nan
+            try:
+                x = np.array(fields[key], dtype=np.float64)
+            except (TypeError, ValueError):
+                return fields, False
+            if x.size:
+                x.flat[(a * 7919 + b) % x.size] = num if isinstance(num, float) else np.nan
             fields[key] = x
-    elif op == "reshape":
-        x = fields["ecg"]
-        fields["ecg"] = [x.T, x[:, :a % 5000], x[None], x.ravel(), x[:b % 13], np.zeros((0, 0), x.dtype),
-                         np.array(1.0)][b % 7]
-    elif op == "dtype":
-        fields["ecg"] = fields["ecg"].astype(_DTYPES[b % len(_DTYPES)])
+    elif op == "reshape" and "ecg" in fields:
+        x = np.asarray(fields["ecg"])
+        if x.ndim == 2:
+            fields["ecg"] = [x.T, x[:, :a % 5000], x[None], x.ravel(), x[:b % 13], np.zeros((0, 0), x.dtype),
+                             np.array(1.0)][b % 7]
+    elif op == "dtype" and "ecg" in fields:
+        try:
+            fields["ecg"] = np.asarray(fields["ecg"]).astype(_DTYPES[b % len(_DTYPES)])
+        except (TypeError, ValueError):
+            pass
     return fields, False
 
 
