@@ -176,15 +176,20 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, default=None, help="folder with the edfgen tree before the change")
     ap.add_argument("--n", type=int, default=400, help="ECGs for the throughput runs")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--throughput-only", action="store_true",
+                    help="keep the fuzz results of the last run (results/fuzz_ecg.json), redo the throughput part")
     args = ap.parse_args()
     import fuzz_ecg_cases as fc
 
     res: dict = {"benchmark": "fuzz_ecg", "seed": args.seed, "cases_per_reader": args.cases,
                  "load_average_start": os.getloadavg()[0], "readers": {}}
-    for kind in args.readers or fc.READERS:
+    if args.throughput_only:
+        res = json.loads((RESULTS / "fuzz_ecg.json").read_text())
+        args.cases, args.seed, args.readers = res["cases_per_reader"], res["seed"], []
+    for kind in [] if args.throughput_only else args.readers or fc.READERS:
         res["readers"][kind] = _fuzz(kind, args.cases, args.seed)
         print(kind, res["readers"][kind]["outcomes"], flush=True)
-    if args.baseline:  # the same cases against the tree before the change
+    if args.baseline and not args.throughput_only:  # the same cases against the tree before the change
         res["readers_before"] = {}
         for kind in args.readers or fc.READERS:
             res["readers_before"][kind] = _fuzz(kind, args.cases, args.seed, args.baseline)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +45,15 @@ def _real(path) -> Path:
     return Path(os.path.realpath(path))
 
 
+@lru_cache(maxsize=256)
+def _real_root(root: str) -> str:
+    """A confinement folder with symlinks resolved (cached: one folder serves every record of a batch)."""
+    return os.path.realpath(root)
+
+
 def _root_of(path: str | os.PathLike, root: str | os.PathLike | None) -> Path:
     """The confinement folder: ``root`` (resolved), else the resolved folder of ``path``."""
-    return _real(root) if root else _real(path).parent
+    return Path(_real_root(os.fspath(root))) if root else _real(path).parent
 
 
 def confine(path: str | os.PathLike, root: str | os.PathLike, *, what: str, record_id: str,
@@ -58,17 +65,17 @@ def confine(path: str | os.PathLike, root: str | os.PathLike, *, what: str, reco
     path
         A file a record refers to (a WFDB signal file, an HDF5 external raw file, the record's own file).
     root
-        The folder the user gave (``--ecg``), resolved.
+        The folder the user gave (``--ecg``).
     what, record_id, source
         Named in the reason: what the file is, the record, and the file that refers to it.
     """
-    real = _real(path)
-    base = _real(root)
-    if real != base and base not in real.parents:
+    real = os.path.realpath(path)
+    base = _real_root(os.fspath(root))
+    if real != base and not real.startswith(base.rstrip(os.sep) + os.sep):
         raise RecordRejected(f"{what} {str(path)!r} resolves to {real}, outside the ECG folder {base} "
                              f"(files a record refers to must lie inside the folder given)",
                              record_id=record_id, path=source)
-    return real
+    return Path(real)
 
 
 def _unit_factor(units: str, *, record_id: str, path) -> float:

@@ -116,11 +116,12 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
             fmt = _fmt_of(f)
             if fmt is None and f.suffix.lower() in (".dat", ".mat") and f.with_suffix(".hea").exists():
                 f, fmt = f.with_suffix(".hea"), "wfdb"
-            try:  # a symlink in the folder that leads out of it is a reject, not read
-                confine(f, root, what="file", record_id=f.stem, source=f)
-            except RecordRejected as exc:
-                refs.append(_rejected(f.stem, f, exc.reason, root))
-                continue
+            if fmt != "wfdb" and fmt != "npy" and fmt != "npz":  # opened here (HDF5, XML sniffing): confine first;
+                try:  # the others are confined when read. A symlink that leads out of the folder is a reject
+                    confine(f, root, what="file", record_id=f.stem, source=f)
+                except RecordRejected as exc:
+                    refs.append(_rejected(f.stem, f, exc.reason, root))
+                    continue
             layout = None
             if fmt is None:  # an ECG XML export under another extension (e.g. .txt, none): told by content
                 layout = sniff_xml(f)

@@ -121,22 +121,26 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
         raise RecordRejected(f"WFDB header claims {nsamp} samples x {len(lines) - 1} signals, more than "
                              f"{MAX_RECORD_VALUES} values", record_id=rid, path=hea)
     for name in names:
-        real = confine(hea.parent / name, root, what="WFDB signal file", record_id=rid, source=hea)
-        try:
-            st = real.stat()
-        except OSError:
-            continue  # missing (or a malformed line naming no file): the reader says what is wrong
-        if not stat.S_ISREG(st.st_mode):  # a folder, or a pipe/device that would block or never end
-            raise RecordRejected(f"WFDB signal file {name} is not a regular file", record_id=rid, path=hea)
         bits = need.get(name)
-        if nsamp is None or not bits:
-            continue
-        want = offset.get(name, 0) + int(np.ceil(nsamp * bits / 8))
-        size = st.st_size
-        if size < want:
-            raise RecordRejected(f"WFDB signal file {name} is truncated: {size} bytes, the header needs {want} "
-                                 f"({nsamp} samples)", record_id=rid, path=hea)
+        want = offset.get(name, 0) + int(np.ceil(nsamp * bits / 8)) if nsamp is not None and bits else 0
+        _check_signal_file(hea, name, root, rid, want, nsamp)
     return names
+
+
+def _check_signal_file(hea: Path, name: str, root: Path, rid: str, want: int, nsamp: int | None) -> Path:
+    """Signal file ``name`` of ``hea``: inside ``root`` (symlinks resolved), a regular file, at least ``want``
+    bytes long. A missing file is left to the reader, which names it."""
+    real = confine(hea.parent / name, root, what="WFDB signal file", record_id=rid, source=hea)
+    try:
+        st = real.stat()
+    except OSError:
+        return real  # missing (or a malformed line naming no file): the reader says what is wrong
+    if not stat.S_ISREG(st.st_mode):  # a folder, or a pipe/device that would block or never end
+        raise RecordRejected(f"WFDB signal file {name} is not a regular file", record_id=rid, path=hea)
+    if st.st_size < want:
+        raise RecordRejected(f"WFDB signal file {name} is truncated: {st.st_size} bytes, the header needs {want} "
+                             f"({nsamp} samples)", record_id=rid, path=hea)
+    return real
 
 
 def _read_wfdb_fast(hea: Path, *, root: Path | None = None) -> EcgRecord | None:
@@ -182,14 +186,17 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None) -> EcgRecord | None:
         names.append(" ".join(tok[8:]))
     if len(files) != 1 or len(offsets) != 1:
         return None
-    _check_signal_files(hea, [lines[0], *sig_lines], root, rid)
-    data_file = hea.parent / files.pop()
+    if nsamp * nsig > MAX_RECORD_VALUES:
+        raise RecordRejected(f"WFDB header claims {nsamp} samples x {nsig} signals, more than "
+                             f"{MAX_RECORD_VALUES} values", record_id=rid, path=hea)
+    name, offset = files.pop(), offsets.pop()
+    data_file = _check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp)
     try:
-        d = np.fromfile(data_file, dtype="<i2", count=nsamp * nsig, offset=offsets.pop())
+        d = np.fromfile(data_file, dtype="<i2", count=nsamp * nsig, offset=offset)
     except (OSError, ValueError) as exc:
-        raise RecordRejected(f"unreadable WFDB signal file {data_file.name} ({exc})", record_id=rid, path=hea) from None
+        raise RecordRejected(f"unreadable WFDB signal file {name} ({exc})", record_id=rid, path=hea) from None
     if d.size != nsamp * nsig:
-        raise RecordRejected(f"WFDB signal file {data_file.name} has {d.size // nsig} of {nsamp} samples",
+        raise RecordRejected(f"WFDB signal file {name} has {d.size // nsig} of {nsamp} samples",
                              record_id=rid, path=hea)
     d = d.reshape(nsamp, nsig).T
     factor = np.array([_unit_factor(u, record_id=rid, path=hea) for u in units], dtype=np.float32)
