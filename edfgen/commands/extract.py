@@ -20,7 +20,8 @@ with each record's input fingerprint (:func:`edfgen.formats.manifest.stat_key` o
 a WFDB header and its signal files); the records in those files are the done-list. A killed run, rerun
 with the same arguments, skips the records whose files are unchanged and recomputes those whose
 files changed (same names, other signals), so a resumed table never mixes in stale results. The
-parts are discarded if the checkpoint, preprocessing or quality thresholds changed, and removed when
+parts are discarded if the checkpoint's weights or its model config, the preprocessing or quality
+thresholds changed (:mod:`edfgen.commands.extract_parts`), and removed when
 a run that created them fails with an input error. When every record is done the tables are
 assembled, written atomically, and ``<out>.parts/`` is removed. Memory is bounded by ``chunk_size``
 EDF rows plus the batches in flight, whatever the number of ECGs. Files under ``<out>.parts/`` and
@@ -41,7 +42,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -58,10 +58,12 @@ import pandas as pd
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, threads_opt
+from edfgen.commands.extract_parts import (open_parts, own_file, parts_dir, record_fingerprints, resume_state,
+                                           write_chunk)
 from edfgen.exceptions import EdfgenError, InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records
-from edfgen.formats.manifest import listed_outputs, read_manifest, recording, stat_key
-from edfgen.formats.tables import atomic_write, clean_temp_files, is_temp_name, read_table, write_table
+from edfgen.formats.manifest import listed_outputs, read_manifest, recording
+from edfgen.formats.tables import clean_temp_files, read_table, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.edf import edf_pca, embed_windows
@@ -69,9 +71,6 @@ from edfgen.model.device import DEVICES, PRECISIONS, load_model
 from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
-
-PARTS_FORMAT = 2  # 2: each record's input fingerprint is stored beside its EDF (resume by fingerprint)
-
 
 # --------------------------------------------------------------------------- names
 def edf_columns(d: int) -> list[str]:
@@ -131,87 +130,6 @@ class _Loader:
                 if nxt is not None:
                     pending.append(pool.submit(_load_batch, nxt, self.prep, self.fs, self.quality))
                 yield res
-
-
-# --------------------------------------------------------------------------- parts (resume)
-def _parts_dir(out: Path) -> Path:
-    return out.with_name(out.name + ".parts")
-
-
-@dataclass
-class _Parts:
-    """What the durable chunks of an interrupted run hold (rows in chunk order)."""
-
-    ids: list[str]
-    fps: list[str]
-    edfs: np.ndarray | None
-    rejects: list[tuple[str, str, str]]
-    reject_fps: list[str]
-    next_chunk: int
-
-
-def _read_parts(parts: Path) -> _Parts:
-    ids: list[str] = []
-    fps: list[str] = []
-    arrays: list[np.ndarray] = []
-    rejects: list[tuple[str, str, str]] = []
-    reject_fps: list[str] = []
-    last = -1
-    for f in sorted(parts.glob("chunk_*.npz")):
-        if is_temp_name(f.name):
-            continue
-        with np.load(f, allow_pickle=False) as z:
-            ids.extend(z["ids"].tolist())
-            fps.extend(z["fps"].tolist())
-            arrays.append(z["edfs"])
-            rejects.extend(zip(z["reject_ids"].tolist(), z["reject_paths"].tolist(), z["reject_reasons"].tolist()))
-            reject_fps.extend(z["reject_fps"].tolist())
-        last = max(last, int(f.stem.split("_")[1]))
-    nonempty = [a for a in arrays if len(a)]
-    return _Parts(ids, fps, np.concatenate(nonempty) if nonempty else None, rejects, reject_fps, last + 1)
-
-
-def _write_chunk(parts: Path, index: int, ids: list[str], edfs: list[np.ndarray], d: int,
-                 rejects: list[tuple[str, str, str]], fps: dict[str, str]) -> None:
-    path = parts / f"chunk_{index:06d}.npz"
-    arr = np.concatenate(edfs) if edfs else np.zeros((0, d), np.float32)
-    with atomic_write(path, "wb") as fh:
-        np.savez(fh, ids=np.array(ids, dtype=str), edfs=arr.astype(np.float32),
-                 fps=np.array([fps[i] for i in ids], dtype=str),
-                 reject_ids=np.array([r[0] for r in rejects], dtype=str),
-                 reject_paths=np.array([r[1] for r in rejects], dtype=str),
-                 reject_reasons=np.array([r[2] for r in rejects], dtype=str),
-                 reject_fps=np.array([fps[r[0]] for r in rejects], dtype=str))
-
-
-def record_fingerprints(refs: Sequence[RecordRef]) -> dict[str, str]:
-    """record id -> fingerprint of the record's files: every file beside ``ref.path`` whose name
-    is the record's file stem plus an extension (a WFDB ``.hea`` with its ``.dat``/``.mat``), by
-    :func:`edfgen.formats.manifest.stat_key` (one ``scandir`` per folder; no contents read)."""
-    listing: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    out = {}
-    for r in refs:
-        p = Path(r.path)
-        folder = str(p.parent)
-        if folder not in listing:
-            groups: dict[str, list[tuple[str, str]]] = {}
-            try:
-                for e in os.scandir(folder):
-                    if e.is_file() and not is_temp_name(e.name):
-                        groups.setdefault(e.name.split(".")[0], []).append((e.name, e.path))
-            except OSError:
-                pass
-            listing[folder] = groups
-        h = hashlib.sha256(f"{r.record_id}\0{r.path}\0{r.fmt}".encode())
-        stem = p.name.split(".")[0]
-        for name, path in sorted(listing[folder].get(stem, [])):
-            if name == p.name or name.startswith(p.stem + ".") or name.startswith(stem + "."):
-                try:
-                    h.update(f"\0{name}:{stat_key(path)}".encode())
-                except OSError:
-                    h.update(f"\0{name}:missing".encode())
-        out[r.record_id] = h.hexdigest()[:24]
-    return out
 
 
 def side_files(out: str | os.PathLike, *, pca: int | None = None) -> dict[str, Path]:
@@ -367,7 +285,7 @@ def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
 
 def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size, quality,
              on_chunk) -> ExtractResult:
-    parts = _parts_dir(out)
+    parts = parts_dir(out)
     created = not parts.exists()
     try:
         return _extract_into(paths, out, parts, checkpoint=checkpoint, batch_size=batch_size, workers=workers,
@@ -378,12 +296,6 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
         raise
 
 
-def _own_file(path: str, parts: Path) -> bool:
-    """True for files that extract itself writes (chunks, temporary files): never read as ECGs."""
-    p = Path(path)
-    return is_temp_name(p.name) or parts.resolve() in p.resolve().parents
-
-
 def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size,
                   quality, on_chunk) -> ExtractResult:
     loaded = checkpoint
@@ -391,7 +303,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     model.eval()
     sha = str(getattr(loaded, "sha256", ""))
 
-    refs = [r for r in discover_records(paths) if not _own_file(r.path, parts)]
+    refs = [r for r in discover_records(paths) if not own_file(r.path, parts)]
     if not refs:
         raise InputError(f"--ecg {', '.join(map(str, paths))}: no ECG records found")
     idmap = _read_id_map(Path(id_map)) if id_map is not None else None
@@ -410,23 +322,10 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
 
     # ---- resume state
     fps = record_fingerprints(todo_all)
-    state = {"format": PARTS_FORMAT, "checkpoint_sha256": sha, "preprocessing": prep.to_dict(),
-             "quality": asdict(quality), "fs": fs}
-    state_file = parts / "state.json"
-    if parts.exists():
-        try:
-            old = json.loads(state_file.read_text())
-        except (OSError, json.JSONDecodeError):
-            old = None
-        if old != json.loads(json.dumps(state)):
-            log.warning("%s: partial results from another checkpoint/preprocessing; starting afresh", parts)
-            shutil.rmtree(parts)
-    parts.mkdir(parents=True, exist_ok=True)
-    clean_temp_files(parts, recursive=False)
-    if not state_file.exists():
-        with atomic_write(state_file) as fh:
-            json.dump(state, fh)
-    old = _read_parts(parts)
+    config = getattr(loaded, "config", None)
+    state = resume_state(checkpoint_sha256=sha, model_config=config.to_dict() if hasattr(config, "to_dict") else None,
+                         preprocessing=prep.to_dict(), quality=asdict(quality), fs=fs)
+    old = open_parts(parts, state)
     # keep only what was computed from the files as they are now (a changed record is recomputed)
     valid = np.array([fps.get(i) == f for i, f in zip(old.ids, old.fps)], dtype=bool)
     done_ids = [i for i, v in zip(old.ids, valid) if v]
@@ -453,7 +352,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     def flush() -> None:
         """Make the buffered batches a durable chunk, move them to the done lists, report."""
         nonlocal n_done, n_batches_in_chunk, chunk
-        _write_chunk(parts, chunk, buf_ids, buf_edfs, d or 0, buf_rej, fps)
+        write_chunk(parts, chunk, buf_ids, buf_edfs, d or 0, buf_rej, fps)
         n_done += len(buf_ids) + len(buf_rej)
         done_ids.extend(buf_ids)
         done_arrays.extend(buf_edfs)

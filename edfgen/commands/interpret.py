@@ -24,7 +24,7 @@ import pandas as pd
 
 from edfgen.commands.options import CommandOptions, allow_incomplete_opt, as_list, force_opt, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
-from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_record
+from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRejected, discover_records, read_records
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
@@ -47,7 +47,10 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
     rows, rejects = [], []
     for ref in refs:
         try:
-            rec = canonicalise_leads(read_record(ref))
+            item = read_records([ref])[0]  # a reader's failure is a reject (RecordRejected), never a traceback
+            if isinstance(item, RecordRejected):
+                raise item
+            rec = canonicalise_leads(item)
             if not np.isfinite(rec.signal).all():
                 raise RecordRejected("NaN/inf samples", record_id=ref.record_id, path=ref.path)
         except RecordRejected as exc:

@@ -202,3 +202,37 @@ def checked_fields(cls, values: dict, *, what: str) -> dict:
     out = dict(values)
     check_field_types(cls, out, what=what)   # every field, including ones added later
     return out
+
+
+def check_ranges(what: str, obj, ranges: dict[str, tuple]) -> None:
+    """Check numeric fields of a settings object against ``(lo, hi)`` bounds (inclusive; ``None``: open end).
+
+    Parameters
+    ----------
+    what
+        Named in the message (``"ModelConfig 'tiny'"``, ``"preprocessing"``).
+    obj
+        The dataclass instance; each name in ``ranges`` is an attribute holding a number or a sequence of
+        numbers (every element is checked).
+    ranges
+        ``name -> (lo, hi)`` or ``(lo, hi, "open")`` where the lower bound is excluded (``> lo``).
+
+    Raises
+    ------
+    ConfigError
+        ``"ModelConfig 'x': width = -3 outside [1, 8192]"``: a negative, zero where it must be positive,
+        non-finite or absurdly large value, before anything is built from it.
+    """
+    for name, bounds in ranges.items():
+        lo, hi = bounds[0], bounds[1]
+        lo_open = len(bounds) > 2 and bounds[2] == "open"
+        value = getattr(obj, name)
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise ConfigError(f"{what}: {name} = {plain(value)!r} is not a number")
+            bad = not math.isfinite(float(v)) or (lo is not None and (v <= lo if lo_open else v < lo)) \
+                or (hi is not None and v > hi)
+            if bad:
+                rng = f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+                raise ConfigError(f"{what}: {name} = {plain(v)!r} outside {rng}")

@@ -9,15 +9,18 @@ A checkpoint ``<prefix>`` is two files:
     "sha256": "<hex of the weights file>", "config": ModelConfig.to_dict(),
     "preprocessing": Preprocessing.to_dict(), "edfgen_version": ..., "metadata": {...}}``.
 
-:func:`load_checkpoint` verifies the sha256, builds the architecture from the JSON and refuses any
-missing or unexpected key, shape mismatch, non-finite weight, wrongly typed config value or a
-weights path outside the checkpoint's folder with a one-line :class:`~edfgen.exceptions.CheckpointError`
-naming the file and the key.
+:func:`load_checkpoint` checks, in this order and before anything is allocated: the JSON, every config
+value's type and range (:class:`~edfgen.model.config.ModelConfig`, :class:`Preprocessing`), the weights
+entry (a regular file inside the checkpoint's folder), the safetensors header against the file size and
+every key and shape against the architecture (computed on the ``meta`` device), then the sha256; only then
+are the weights read and the model built, and a non-finite weight refused. Each failure is a one-line
+:class:`~edfgen.exceptions.CheckpointError` naming the file and the key.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,14 +122,136 @@ def save_checkpoint(model: ECGEncoder, config: ModelConfig, preprocessing: Prepr
     return meta
 
 
+#: safetensors dtypes a checkpoint may store (bytes per value); weights are loaded as float32
+_ST_DTYPES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
+#: the largest safetensors header read (the JSON index of tensors; a few hundred kB for 600 M parameters)
+_MAX_HEADER = 64 * 2 ** 20
+
+
+def _weights_path(meta: Path, entry) -> Path:
+    """The weights file named by a checkpoint JSON's ``weights`` entry: a file name relative to the JSON,
+    inside its folder (lexically: a symlinked weights file is fine), that is a regular file."""
+    if not isinstance(entry, str) or not entry.strip():
+        raise CheckpointError(f"{meta}: 'weights' must be a file name, got {entry!r}")
+    rel = Path(os.path.normpath(entry))
+    if not rel.parts or rel.parts == (".",):  # "." and "./" name the checkpoint's folder itself
+        raise CheckpointError(f"{meta}: weights {entry!r} is a folder, not a .safetensors file")
+    if rel.is_absolute() or rel.parts[0] == ".." or rel.drive:
+        raise CheckpointError(f"{meta}: weights path {entry!r} is outside the checkpoint folder "
+                              f"{meta.parent} (give a path relative to the JSON, inside its folder)")
+    weights = meta.parent / rel
+    if weights.is_dir():
+        raise CheckpointError(f"{meta}: weights {entry!r} is a folder, not a .safetensors file")
+    if not weights.exists():
+        raise CheckpointError(f"{meta}: weights file {weights} missing")
+    if not weights.is_file():
+        raise CheckpointError(f"{meta}: weights {entry!r} is not a regular file")
+    return weights
+
+
+def read_safetensors_header(path: Path) -> dict:
+    """The tensor index of a ``.safetensors`` file (name -> ``{dtype, shape, data_offsets}``), validated
+    against the file's size without reading any tensor.
+
+    Format: an 8-byte little-endian header length ``N``, ``N`` bytes of JSON, then the tensor bytes;
+    each tensor's ``data_offsets`` ``[begin, end)`` are relative to the end of the header.
+
+    Raises
+    ------
+    CheckpointError
+        A header that is truncated, not JSON, or names a tensor whose dtype is not a float type, whose
+        shape is not a list of non-negative integers, or whose bytes do not fit ``shape x dtype`` inside
+        the file.
+
+    References
+    ----------
+    Hugging Face, "safetensors" format specification (github.com/huggingface/safetensors, README "Format").
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            n = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if n < 2 or n > min(_MAX_HEADER, size - 8):
+                raise CheckpointError(f"{path}: not a safetensors file (header length {n}, file size {size} bytes)")
+            doc = json.loads(fh.read(n))
+    except OSError as exc:
+        raise CheckpointError(f"{path}: unreadable weights file ({exc.strerror or exc})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: safetensors header is not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise CheckpointError(f"{path}: safetensors header is not a JSON object")
+    data = size - 8 - n
+    tensors = {}
+    for name, info in doc.items():
+        if name == "__metadata__":
+            continue
+        ok = isinstance(info, dict) and info.get("dtype") in _ST_DTYPES and isinstance(info.get("shape"), list) \
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in info["shape"]) \
+            and isinstance(info.get("data_offsets"), list) and len(info["data_offsets"]) == 2 \
+            and all(isinstance(o, int) and not isinstance(o, bool) for o in info["data_offsets"])
+        if not ok:
+            raise CheckpointError(f"{path}: tensor {name!r}: bad safetensors entry {str(info)[:80]} "
+                                  f"(need a float dtype {sorted(_ST_DTYPES)}, a shape and data_offsets)")
+        begin, end = info["data_offsets"]
+        nbytes = math.prod(info["shape"]) * _ST_DTYPES[info["dtype"]]
+        if not 0 <= begin <= end <= data or end - begin != nbytes:
+            raise CheckpointError(f"{path}: tensor {name!r} ({info['dtype']} {info['shape']}) needs {nbytes} bytes "
+                                  f"at offsets {begin}-{end} of {data}: the file is truncated or corrupt")
+        tensors[name] = info
+    return tensors
+
+
+class _SkipInit(torch.overrides.TorchFunctionMode):
+    """Skip weight initialisation (``torch.nn.init.*``, ``Tensor.normal_``/``uniform_``): on the ``meta``
+    device it computes nothing, but ``normal_`` there goes through PyTorch's Python decompositions, whose
+    first use imports the compiler stack (~5 s)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in ("normal_", "uniform_") or (name.endswith("_") and getattr(func, "__module__", "") == "torch.nn.init"):
+            tensor = args[0] if args else kwargs.get("tensor")
+            if isinstance(tensor, torch.Tensor):
+                return tensor
+        return func(*args, **kwargs)
+
+
+def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor of the encoder ``config`` describes, built on PyTorch's ``meta``
+    device without initialisation (no memory is allocated, whatever the size of the architecture:
+    0.2 s for ``lfm-600m``)."""
+    with torch.device("meta"), _SkipInit():
+        model = ECGEncoder(config)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def _check_header(weights: Path, header: dict, expected: dict[str, tuple[int, ...]], config: ModelConfig) -> None:
+    """Keys and shapes of the safetensors index against the architecture, before anything is allocated."""
+    missing = sorted(set(expected) - set(header))
+    unexpected = sorted(set(header) - set(expected))
+    if missing:
+        raise CheckpointError(f"{weights}: missing key {missing[0]!r} for config {config.name!r}"
+                              + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""))
+    if unexpected:
+        raise CheckpointError(f"{weights}: unexpected key {unexpected[0]!r} for config {config.name!r}"
+                              + (f" (+{len(unexpected) - 1} more)" if len(unexpected) > 1 else ""))
+    for k, shape in expected.items():
+        if tuple(header[k]["shape"]) != shape:
+            raise CheckpointError(f"{weights}: key {k!r} has shape {tuple(header[k]['shape'])}, config "
+                                  f"{config.name!r} needs {shape}")
+
+
 def load_checkpoint(name_or_path: str | Path = DEFAULT_CHECKPOINT, *, device: str | torch.device = "cpu") -> LoadedModel:
     """Load a checkpoint by shipped name (``"small"``, ``"tiny"``) or path; verify it; return the model in eval mode.
 
     Raises
     ------
     CheckpointError
-        Missing/unreadable files, unknown format, sha256 mismatch, or any missing/unexpected key or
-        shape mismatch between the JSON architecture and the weights (message names file and key).
+        Missing/unreadable files, unknown format, a config value of the wrong type or out of range, a
+        weights entry that is not a file inside the checkpoint's folder, a truncated or corrupt
+        safetensors header, any missing/unexpected key or shape mismatch between the JSON architecture
+        and the weights (checked before anything is allocated), sha256 mismatch, or a non-finite weight.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -134,48 +259,32 @@ def load_checkpoint(name_or_path: str | Path = DEFAULT_CHECKPOINT, *, device: st
     meta = resolve_checkpoint(name_or_path)
     try:
         doc = json.loads(meta.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{meta}: unreadable checkpoint JSON ({exc})") from None
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: not JSON, not UTF-8
+        raise CheckpointError(f"{meta}: unreadable checkpoint JSON ({' '.join(str(exc).split())[:200]})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{meta}: not an edfgen checkpoint (format {doc.get('format') if isinstance(doc, dict) else None!r})")
     for key in ("weights", "sha256", "config", "preprocessing"):
         if key not in doc:
             raise CheckpointError(f"{meta}: missing key {key!r}")
-    if not isinstance(doc["weights"], str) or not doc["weights"]:
-        raise CheckpointError(f"{meta}: 'weights' must be a file name, got {doc['weights']!r}")
-    weights = meta.parent / doc["weights"]
-    rel = Path(os.path.normpath(doc["weights"]))  # lexical: a symlinked weights file is fine
-    if rel.is_absolute() or rel.parts[0] == ".." or rel.drive:
-        raise CheckpointError(f"{meta}: weights path {doc['weights']!r} is outside the checkpoint folder "
-                              f"{meta.parent} (give a path relative to the JSON, inside its folder)")
-    if not weights.exists():
-        raise CheckpointError(f"{meta}: weights file {weights} missing")
-    digest = sha256_file(weights)
-    if digest != doc["sha256"]:
-        raise CheckpointError(f"{weights}: sha256 {digest[:12]}… does not match {meta.name} ({str(doc['sha256'])[:12]}…)")
+    weights = _weights_path(meta, doc["weights"])
     try:
         config = ModelConfig.from_dict(doc["config"])
         preprocessing = Preprocessing.from_dict(doc["preprocessing"])
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"{meta}: bad config: {exc}") from None
+    if config.in_channels != len(preprocessing.leads):
+        raise CheckpointError(f"{meta}: bad config: in_channels {config.in_channels} but preprocessing has "
+                              f"{len(preprocessing.leads)} leads")
+    expected = expected_shapes(config)  # on the meta device: nothing allocated
+    _check_header(weights, read_safetensors_header(weights), expected, config)
+    digest = sha256_file(weights)
+    if digest != doc["sha256"]:
+        raise CheckpointError(f"{weights}: sha256 {digest[:12]}… does not match {meta.name} ({str(doc['sha256'])[:12]}…)")
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"{weights}: unreadable safetensors ({exc})") from None
     model = ECGEncoder(config)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing:
-        raise CheckpointError(f"{weights}: missing key {missing[0]!r} for config {config.name!r}"
-                              + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""))
-    if unexpected:
-        raise CheckpointError(f"{weights}: unexpected key {unexpected[0]!r} for config {config.name!r}"
-                              + (f" (+{len(unexpected) - 1} more)" if len(unexpected) > 1 else ""))
-    for k, v in expected.items():
-        if tuple(state[k].shape) != tuple(v.shape):
-            raise CheckpointError(f"{weights}: key {k!r} has shape {tuple(state[k].shape)}, config "
-                                  f"{config.name!r} needs {tuple(v.shape)}")
     for k in expected:  # one NaN weight would give all-NA EDFs downstream
         if not bool(torch.isfinite(state[k]).all()):
             n_bad = int((~torch.isfinite(state[k])).sum())

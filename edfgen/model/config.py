@@ -27,9 +27,31 @@ from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 from edfgen.exceptions import ConfigError
-from edfgen.kernels.validate import checked_fields
+from edfgen.kernels.validate import check_ranges, checked_fields
 
 ConvSpec = tuple[tuple[int, int, int], ...]
+
+
+@dataclass(frozen=True)
+class _ConvLayer:
+    channels: int
+    kernel: int
+    stride: int
+
+
+#: bounds of every numeric setting (generous: 2-16x the largest shipped config, so that a typo such as a
+#: negative size or a width of 10^6 is refused before a model is built from it)
+_CONV_RANGES = {"channels": (1, 8192), "kernel": (1, 4096), "stride": (1, 1024)}
+_RANGES = {
+    "in_channels": (1, 64), "input_scale_mv": (0.0, 1e6, "open"), "input_clip": (0.0, 1e6, "open"),
+    "width": (1, 8192), "depth": (0, 256), "mlm_depth": (0, 256), "heads": (1, 256), "ffn": (1, 65536),
+    "conformer_kernel": (1, 1024), "pos_conv_kernel": (1, 4096), "pos_conv_groups": (1, 8192),
+    "codebook_groups": (1, 64), "codebook_size": (1, 65536), "codevector_dim": (1, 8192), "final_dim": (1, 8192),
+    "gumbel_temp": (0.0, 1e6, "open"), "mask_prob": (0.0, 1.0), "mask_length": (1, 10000),
+    "num_negatives": (1, 100000), "logit_temp": (0.0, 1e3, "open"), "cmsc_dim": (1, 8192),
+    "cmsc_temp": (0.0, 1e3, "open"), "dropout": (0.0, 0.99), "loss_contrastive": (0.0, 1e6),
+    "loss_mlm": (0.0, 1e6), "loss_cmsc": (0.0, 1e6), "loss_diversity": (0.0, 1e6), "loss_aux": (0.0, 1e6),
+}
 
 
 @dataclass(frozen=True)
@@ -130,6 +152,22 @@ class ModelConfig:
     loss_aux: float = 0.0
 
     def __post_init__(self):
+        what = f"ModelConfig {self.name!r}"
+        if not self.conv_layers or len(self.conv_layers) > 32:
+            raise ConfigError(f"{what}: conv_layers must hold 1 to 32 (channels, kernel, stride) layers, "
+                              f"got {len(self.conv_layers)}")
+        for i, layer in enumerate(self.conv_layers):
+            if len(layer) != 3:
+                raise ConfigError(f"{what}: conv_layers[{i}] must be (channels, kernel, stride), got {list(layer)}")
+            check_ranges(f"{what} conv_layers[{i}]", _ConvLayer(*layer), _CONV_RANGES)
+        check_ranges(what, self, _RANGES)
+        if self.depth + self.mlm_depth < 1:
+            raise ConfigError(f"{what}: depth + mlm_depth must be >= 1 (the EDFs are the last layer's output)")
+        if not 0 < self.gumbel_temp[2] <= 1 or self.gumbel_temp[1] > self.gumbel_temp[0]:
+            raise ConfigError(f"{what}: gumbel_temp (start, end, decay) needs end <= start and 0 < decay <= 1, "
+                              f"got {list(self.gumbel_temp)}")
+        if len(set(self.labels)) != len(self.labels) or any(not str(v).strip() for v in self.labels):
+            raise ConfigError(f"{what}: labels must be distinct non-empty names")
         if self.block not in ("transformer", "conformer"):
             raise ConfigError(f"ModelConfig {self.name!r}: block must be 'transformer' or 'conformer', got {self.block!r}")
         if self.width % self.heads:

@@ -108,8 +108,8 @@ def _local(tag: str) -> str:
 def _parse(path, rid):
     try:
         return ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        raise RecordRejected(f"malformed XML ({exc})", record_id=rid, path=path) from None
+    except (ET.ParseError, ValueError, LookupError) as exc:  # LookupError/ValueError: unknown or unsupported encoding
+        raise RecordRejected(f"malformed XML ({' '.join(str(exc).split())[:200]})", record_id=rid, path=path) from None
     except OSError as exc:
         raise RecordRejected(f"unreadable XML file ({exc})", record_id=rid, path=path) from None
 
@@ -180,17 +180,16 @@ def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
         if not lead:
             raise RecordRejected("StripData: a <WaveformData> without a lead attribute", record_id=rid, path=path)
         tokens = [t for t in re.split(r"[,\s]+", wd.text or "") if t]
-        try:
-            counts = np.array(tokens, dtype=np.int64)
-        except ValueError:
-            bad = next(t for t in tokens if not re.fullmatch(r"[-+]?\d+", t))
-            raise RecordRejected(f"WaveformData lead {lead}: non-integer count {bad[:20]!r}", record_id=rid,
-                                 path=path) from None
+        bad = next((t for t in tokens if not re.fullmatch(r"[-+]?[0-9]{1,9}", t)), None)
+        if bad is not None:  # ASCII digits only, and few enough for int64 (a count beyond 10^9 is not an ECG)
+            raise RecordRejected(f"WaveformData lead {lead}: not an integer count of at most 9 digits "
+                                 f"{bad[:20]!r}", record_id=rid, path=path)
+        counts = np.array(tokens, dtype=np.int64)
         names.append(lead)
         rows.append(counts)
     _check_lengths(rows, names, "StripData", "<WaveformData lead=...>", rid=rid, path=path)
-    total = strip.findtext("ChannelSampleCountTotal")
-    if total and total.strip().isdigit() and int(total) != len(rows[0]):
+    total = (strip.findtext("ChannelSampleCountTotal") or "").strip()
+    if re.fullmatch(r"[0-9]{1,12}", total) and int(total) != len(rows[0]):
         raise RecordRejected(f"StripData: ChannelSampleCountTotal {int(total)} but {len(rows[0])} samples per lead",
                              record_id=rid, path=path)
     sig = np.stack(rows).astype(np.float32) * np.float32(mv)
@@ -220,10 +219,15 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
     base = _number(_text(wf, "SampleBase", rid=rid, path=path, where="Rhythm waveform"), "SampleBase", rid=rid,
                    path=path)
     exp_txt = (wf.findtext("SampleExponent") or "0").strip() or "0"
+    if not re.fullmatch(r"[-+]?[0-9]{1,3}", exp_txt):
+        raise RecordRejected(f"<SampleExponent> is not a small integer: {exp_txt[:40]!r}", record_id=rid, path=path)
     try:
         fs = base * 10.0 ** int(exp_txt)
-    except ValueError:
-        raise RecordRejected(f"<SampleExponent> is not an integer: {exp_txt!r}", record_id=rid, path=path) from None
+    except OverflowError:
+        fs = float("inf")
+    if not np.isfinite(fs) or fs <= 0:
+        raise RecordRejected(f"sampling rate <SampleBase> {base:g} x 10^<SampleExponent> {exp_txt} is not a finite "
+                             f"positive number", record_id=rid, path=path)
     names, rows = [], []
     for ld in wf.findall("LeadData"):
         lead = _text(ld, "LeadID", rid=rid, path=path, where="LeadData")
@@ -245,7 +249,7 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
                                  path=path)
         counts = np.frombuffer(raw, dtype="<i2")
         total = (ld.findtext("LeadSampleCountTotal") or "").strip()
-        if total.isdigit() and int(total) != counts.size:
+        if re.fullmatch(r"[0-9]{1,12}", total) and int(total) != counts.size:
             raise RecordRejected(f"{where}: LeadSampleCountTotal {total} but {counts.size} samples", record_id=rid,
                                  path=path)
         names.append(lead)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
-from edfgen.kernels.validate import checked_fields
+from edfgen.exceptions import ConfigError
+from edfgen.kernels.validate import check_ranges, checked_fields
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,21 @@ class Preprocessing:
     lowpass_hz: float = 100.0
     notch_hz: tuple[float, ...] = (50.0, 60.0)
     min_duration_s: float = 8.0
+
+    def __post_init__(self):
+        check_ranges("preprocessing", self, {"sampling_rate": (50, 20000), "window_s": (0.0, 3600.0, "open"),
+                                             "crop_s": (0.0, 3600.0, "open"), "highpass_hz": (0.0, 1e4, "open"),
+                                             "lowpass_hz": (0.0, 1e5, "open"), "notch_hz": (0.0, 1e5, "open"),
+                                             "min_duration_s": (0.0, 3600.0, "open")})
+        if self.crop_s > self.window_s:
+            raise ConfigError(f"preprocessing: crop_s {self.crop_s:g} s is longer than window_s {self.window_s:g} s")
+        if not self.highpass_hz < min(self.lowpass_hz, self.sampling_rate / 2):
+            raise ConfigError(f"preprocessing: highpass_hz {self.highpass_hz:g} must be below lowpass_hz "
+                              f"{self.lowpass_hz:g} and the Nyquist frequency {self.sampling_rate / 2:g} Hz")
+        if not self.leads or len(set(self.leads)) != len(self.leads) or len(self.leads) > 64:
+            raise ConfigError(f"preprocessing: leads must be 1 to 64 distinct names, got {list(self.leads)}")
+        if len(self.notch_hz) > 16:
+            raise ConfigError(f"preprocessing: at most 16 notch_hz frequencies, got {len(self.notch_hz)}")
 
     @property
     def window_samples(self) -> int:

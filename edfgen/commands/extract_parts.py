@@ -1,0 +1,169 @@
+"""The durable chunks of ``edfgen extract`` (``<out>.parts/``): what a killed run has done, and the resume key.
+
+What this module knows: the layout of ``<out>.parts/`` and when its contents may be reused.
+
+* ``state.json`` holds the resume key (:func:`resume_state`): the checkpoint's weights sha256, its **full
+  model config** (a config edited between a kill and the rerun changes the EDFs without changing the
+  weights), the preprocessing, the quality thresholds and ``--fs``. Parts written under another key
+  are discarded as a whole.
+* ``chunk_NNNNNN.npz`` holds, per chunk of records, the EDF rows and rejects with each record's input
+  fingerprint (:func:`record_fingerprints`); a record is done only while its files are unchanged.
+
+Chunks are written atomically (:func:`edfgen.formats.tables.atomic_write`); a chunk or state file that
+cannot be read (a disk that lost it) makes the run start afresh instead of failing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from edfgen.formats.ecg.records import RecordRef
+from edfgen.formats.manifest import stat_key
+from edfgen.formats.tables import atomic_write, clean_temp_files, is_temp_name
+
+log = logging.getLogger(__name__)
+
+#: 2: each record's input fingerprint is stored beside its EDF (resume by fingerprint);
+#: 3: the resume key holds the full model config of the checkpoint
+PARTS_FORMAT = 3
+
+
+def parts_dir(out: Path) -> Path:
+    """``<out>.parts``: the chunks of an unfinished extract into ``out``."""
+    return out.with_name(out.name + ".parts")
+
+
+def own_file(path: str, parts: Path) -> bool:
+    """True for files that extract itself writes (chunks, temporary files): never read as ECGs."""
+    p = Path(path)
+    return is_temp_name(p.name) or parts.resolve() in p.resolve().parents
+
+
+@dataclass
+class Parts:
+    """What the durable chunks of an interrupted run hold (rows in chunk order)."""
+
+    ids: list[str]
+    fps: list[str]
+    edfs: np.ndarray | None
+    rejects: list[tuple[str, str, str]]
+    reject_fps: list[str]
+    next_chunk: int
+
+
+def read_parts(parts: Path) -> Parts:
+    """Every chunk of ``parts`` (temporary files skipped)."""
+    ids: list[str] = []
+    fps: list[str] = []
+    arrays: list[np.ndarray] = []
+    rejects: list[tuple[str, str, str]] = []
+    reject_fps: list[str] = []
+    last = -1
+    for f in sorted(parts.glob("chunk_*.npz")):
+        if is_temp_name(f.name):
+            continue
+        with np.load(f, allow_pickle=False) as z:
+            ids.extend(z["ids"].tolist())
+            fps.extend(z["fps"].tolist())
+            arrays.append(z["edfs"])
+            rejects.extend(zip(z["reject_ids"].tolist(), z["reject_paths"].tolist(), z["reject_reasons"].tolist()))
+            reject_fps.extend(z["reject_fps"].tolist())
+        last = max(last, int(f.stem.split("_")[1]))
+    nonempty = [a for a in arrays if len(a)]
+    return Parts(ids, fps, np.concatenate(nonempty) if nonempty else None, rejects, reject_fps, last + 1)
+
+
+def write_chunk(parts: Path, index: int, ids: list[str], edfs: list[np.ndarray], d: int,
+                rejects: list[tuple[str, str, str]], fps: dict[str, str]) -> None:
+    """Write chunk ``index`` (EDF rows of ``ids``, ``rejects``, their fingerprints) atomically."""
+    path = parts / f"chunk_{index:06d}.npz"
+    arr = np.concatenate(edfs) if edfs else np.zeros((0, d), np.float32)
+    with atomic_write(path, "wb") as fh:
+        np.savez(fh, ids=np.array(ids, dtype=str), edfs=arr.astype(np.float32),
+                 fps=np.array([fps[i] for i in ids], dtype=str),
+                 reject_ids=np.array([r[0] for r in rejects], dtype=str),
+                 reject_paths=np.array([r[1] for r in rejects], dtype=str),
+                 reject_reasons=np.array([r[2] for r in rejects], dtype=str),
+                 reject_fps=np.array([fps[r[0]] for r in rejects], dtype=str))
+
+
+def record_fingerprints(refs: Sequence[RecordRef]) -> dict[str, str]:
+    """record id -> fingerprint of the record's files: every file beside ``ref.path`` whose name
+    is the record's file stem plus an extension (a WFDB ``.hea`` with its ``.dat``/``.mat``), by
+    :func:`edfgen.formats.manifest.stat_key` (one ``scandir`` per folder; no contents read)."""
+    listing: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    out = {}
+    for r in refs:
+        p = Path(r.path)
+        folder = str(p.parent)
+        if folder not in listing:
+            groups: dict[str, list[tuple[str, str]]] = {}
+            try:
+                for e in os.scandir(folder):
+                    if e.is_file() and not is_temp_name(e.name):
+                        groups.setdefault(e.name.split(".")[0], []).append((e.name, e.path))
+            except OSError:
+                pass
+            listing[folder] = groups
+        h = hashlib.sha256(f"{r.record_id}\0{r.path}\0{r.fmt}".encode())
+        stem = p.name.split(".")[0]
+        for name, path in sorted(listing[folder].get(stem, [])):
+            if name == p.name or name.startswith(p.stem + ".") or name.startswith(stem + "."):
+                try:
+                    h.update(f"\0{name}:{stat_key(path)}".encode())
+                except OSError:
+                    h.update(f"\0{name}:missing".encode())
+        out[r.record_id] = h.hexdigest()[:24]
+    return out
+
+
+def resume_state(*, checkpoint_sha256: str, model_config: dict | None, preprocessing: dict, quality: dict,
+                 fs: float | None) -> dict:
+    """The resume key of an extract: parts written under another key are never reused.
+
+    ``model_config`` is the checkpoint's whole architecture (``ModelConfig.to_dict()``): values such as
+    ``input_scale_mv`` change every EDF while the weights, and so their sha256, stay the same.
+    """
+    return json.loads(json.dumps({"format": PARTS_FORMAT, "checkpoint_sha256": checkpoint_sha256,
+                                  "model_config": model_config, "preprocessing": preprocessing,
+                                  "quality": quality, "fs": fs}))
+
+
+def open_parts(parts: Path, state: dict) -> Parts:
+    """Make ``parts`` hold only chunks written under ``state`` and return them.
+
+    Parts of another state (checkpoint, model config, preprocessing, thresholds, ``--fs``), or that
+    cannot be read, are removed with a warning and the run starts afresh.
+    """
+    state_file = parts / "state.json"
+    if parts.exists():
+        try:
+            old = json.loads(state_file.read_text())
+        except (OSError, ValueError):
+            old = None
+        if old != state:
+            log.warning("%s: partial results from another checkpoint/model config/preprocessing; starting afresh",
+                        parts)
+            shutil.rmtree(parts)
+    parts.mkdir(parents=True, exist_ok=True)
+    clean_temp_files(parts, recursive=False)
+    if not state_file.exists():
+        with atomic_write(state_file) as fh:
+            json.dump(state, fh)
+    try:
+        return read_parts(parts)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log.warning("%s: unreadable partial results (%s); starting afresh", parts, exc)
+        for f in parts.glob("chunk_*.npz"):
+            f.unlink()
+        return Parts([], [], None, [], [], 0)

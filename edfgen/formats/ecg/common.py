@@ -1,0 +1,143 @@
+"""What every ECG file reader shares: the record reference, confinement to the folder given, and the
+conversion of an array to an :class:`~edfgen.kernels.ecg.record.EcgRecord` (orientation, units, sampling rate).
+
+Confinement: every file a record refers to (its own file, WFDB signal files and segment headers, HDF5
+external raw files) must resolve, symlinks included, inside the folder the user gave (:func:`confine`);
+otherwise the record is rejected with the reason, and nothing outside that folder is read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from edfgen.formats.ecg.units import UNIT_TO_MV
+from edfgen.kernels.ecg import LEADS
+from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+
+@dataclass(frozen=True)
+class RecordRef:
+    """A record found on disk but not read yet (cheap to list, pickle and skip on resume).
+
+    ``key`` locates the record inside a multi-record file (HDF5 dataset path and row), else ``None``;
+    for ``fmt == "rejected"`` (a file found but not usable: outside the folder, unreadable HDF5) it is
+    ``(reason,)``. ``root`` is the folder every file of the record must resolve into (symlinks resolved):
+    the ``--ecg`` folder the record was found in, or the folder of a file named directly.
+    """
+
+    record_id: str
+    path: str
+    fmt: str
+    key: tuple | None = None
+    root: str = ""
+
+
+# --------------------------------------------------------------------------- helpers
+#: a record of more values than this (leads x samples; 4 GiB as float32) is rejected before it is read
+MAX_RECORD_VALUES = 2 ** 30
+
+
+def _real(path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+@lru_cache(maxsize=256)
+def _real_root(root: str) -> str:
+    """A confinement folder with symlinks resolved (cached: one folder serves every record of a batch)."""
+    return os.path.realpath(root)
+
+
+def _root_of(path: str | os.PathLike, root: str | os.PathLike | None) -> Path:
+    """The confinement folder: ``root`` (resolved), else the resolved folder of ``path``."""
+    return Path(_real_root(os.fspath(root))) if root else _real(path).parent
+
+
+def confine(path: str | os.PathLike, root: str | os.PathLike, *, what: str, record_id: str,
+            source: str | os.PathLike) -> Path:
+    """``path`` with symlinks resolved, if it lies inside the folder ``root``; else the record is rejected.
+
+    Parameters
+    ----------
+    path
+        A file a record refers to (a WFDB signal file, an HDF5 external raw file, the record's own file).
+    root
+        The folder the user gave (``--ecg``).
+    what, record_id, source
+        Named in the reason: what the file is, the record, and the file that refers to it.
+    """
+    real = os.path.realpath(path)
+    base = _real_root(os.fspath(root))
+    if real != base and not real.startswith(base.rstrip(os.sep) + os.sep):
+        raise RecordRejected(f"{what} {str(path)!r} resolves to {real}, outside the ECG folder {base} "
+                             f"(files a record refers to must lie inside the folder given)",
+                             record_id=record_id, path=source)
+    return Path(real)
+
+
+def _unit_factor(units: str, *, record_id: str, path) -> float:
+    u = str(units).strip().lower().replace(" ", "")
+    if u not in UNIT_TO_MV:
+        raise RecordRejected(f"unknown signal units {units!r} (expected mV, uV or V)", record_id=record_id, path=path)
+    return UNIT_TO_MV[u]
+
+
+def _orient(arr: np.ndarray, n_leads: int, *, record_id: str, path) -> np.ndarray:
+    """``[L, T]`` from ``[L, T]`` or ``[T, L]``."""
+    if arr.ndim != 2:
+        raise RecordRejected(f"expected a 2-D array [leads, samples], got shape {arr.shape}", record_id=record_id, path=path)
+    if arr.shape[0] == n_leads and arr.shape[1] != n_leads:
+        return arr
+    if arr.shape[1] == n_leads and arr.shape[0] != n_leads:
+        return arr.T
+    if arr.shape == (n_leads, n_leads):
+        return arr
+    raise RecordRejected(f"array shape {arr.shape} has no axis of length {n_leads} (number of leads)",
+                         record_id=record_id, path=path)
+
+
+def _numeric(dtype) -> bool:
+    """Real numbers (integers or floats): what a signal may be stored as."""
+    return np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)
+
+
+def _decode(values) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.atleast_1d(values).tolist()]
+
+
+def _as_fs(value, *, record_id: str, path) -> float:
+    try:
+        fs = float(np.asarray(value).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        raise RecordRejected(f"unreadable sampling rate {value!r}", record_id=record_id, path=path) from None
+    if not np.isfinite(fs) or fs <= 0:
+        raise RecordRejected(f"invalid sampling rate {fs}", record_id=record_id, path=path)
+    return fs
+
+
+def _make_record(arr, *, fs, leads, units, record_id, path) -> EcgRecord:
+    leads = tuple(leads) if leads is not None else LEADS
+    arr = np.asarray(arr)
+    if not _numeric(arr.dtype):
+        raise RecordRejected(f"non-numeric signal dtype {arr.dtype}", record_id=record_id, path=path)
+    sig = _orient(arr, len(leads), record_id=record_id, path=path)
+    if fs is None:
+        raise RecordRejected("no sampling rate (give fs in the file, or --fs)", record_id=record_id, path=path)
+    factor = _unit_factor(units or "mV", record_id=record_id, path=path)
+    sig = sig.astype(np.float32) * np.float32(factor) if factor != 1.0 else sig.astype(np.float32, copy=False)
+    return EcgRecord(record_id=record_id, signal=np.ascontiguousarray(sig), fs=_as_fs(fs, record_id=record_id, path=path),
+                     leads=leads, path=str(path))
+
+
+def _rejected(record_id: str, path, reason: str, root: str = "") -> RecordRef:
+    """A file found but not usable: read_record raises ``reason`` for it (a row of ``rejects.tsv``)."""
+    return RecordRef(record_id, str(path), "rejected", (reason,), root)
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line, shortened (for reasons in ``rejects.tsv``)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -1,0 +1,300 @@
+"""WFDB records (``NAME.hea`` with ``.dat``/``.mat`` signal files), read in millivolts.
+
+See :func:`read_wfdb`; the formats' overview is in :mod:`edfgen.formats.ecg.records`.
+
+References
+----------
+Moody GB, "WFDB Applications Guide" and the WFDB header format, ``header(5)``, PhysioNet.
+Reyna MA et al., "Will Two Do? ... The PhysioNet/Computing in Cardiology Challenge 2021", CinC 2021
+(doi:10.23919/CinC53138.2021.9662687): the ``.mat`` signal files and the CinC 2020 record line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+import numpy as np
+
+from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
+from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+
+def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None) -> EcgRecord:
+    """Read a WFDB record (``NAME.hea`` + ``.dat``/``.mat``) in mV.
+
+    Single-segment records stored in WFDB format 16 (the usual 12-lead ``.dat`` and the CinC
+    2021 ``.mat`` files) are read by a fast header parser and ``numpy.fromfile``; any other format
+    or header feature goes through ``wfdb.rdrecord``. Missing samples (WFDB's invalid value) become NaN.
+    The CinC 2020 record line, whose record name carries the signal file's extension
+    (``E07520.mat 12 500 5000``, the Georgia records of the CinC 2021 training data), is accepted by both
+    paths (``wfdb.rdrecord`` refuses it).
+
+    Every file the header names (signal files, segment headers) must resolve, symlinks included,
+    inside ``root`` (default: the header's own folder); a signal file shorter than the header says is
+    rejected as truncated before anything is read.
+
+    Parameters
+    ----------
+    path
+        The ``.hea`` file or the record path without extension.
+    root
+        The folder the record's files must lie in (``--ecg``).
+    """
+    path = Path(path)
+    base = path.with_suffix("") if path.suffix == ".hea" else path
+    hea = Path(f"{base}.hea")
+    root_p = _root_of(hea, root)
+    confine(hea, root_p, what="WFDB header", record_id=base.name, source=hea)
+    rec = _read_wfdb_fast(hea, root=root_p)
+    return rec if rec is not None else _read_wfdb_full(base, root=root_p)
+
+
+_FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
+_GAIN_RE = re.compile(r"^([-+\d.eE]+)(?:\(([-+\d]+)\))?(?:/(\S+))?$")
+#: bits per stored sample of the WFDB formats whose size follows from the header (FLAC formats 5xx do not)
+_WFDB_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 32 / 3,
+              "311": 32 / 3}
+
+
+def _wfdb_header_fs(head: list[str], *, record_id: str, path) -> float | None:
+    """The sampling frequency of a WFDB record line (``name[/segments] nsig fs[/counter[(base)]] ...``).
+
+    WFDB (and ``wfdb.rdrecord``) assume 250 Hz when the field is absent or unparsable, which would
+    silently mis-time a 500-Hz ECG; here a missing, unreadable, non-finite or non-positive rate
+    rejects the record. ``None`` when the record line is too short to tell (``wfdb`` then reports it).
+    """
+    if len(head) < 2:
+        return None
+    if len(head) < 3:
+        raise RecordRejected("WFDB header gives no sampling frequency (WFDB would assume 250 Hz)",
+                             record_id=record_id, path=path)
+    token = head[2].split("/")[0].split("(")[0]
+    try:
+        fs = float(token)
+    except ValueError:
+        raise RecordRejected(f"unreadable sampling frequency {head[2]!r} in the WFDB header",
+                             record_id=record_id, path=path) from None
+    if not np.isfinite(fs) or fs <= 0:
+        raise RecordRejected(f"invalid sampling frequency {head[2]!r} in the WFDB header (must be > 0 Hz)",
+                             record_id=record_id, path=path)
+    return fs
+
+
+def _header_lines(hea: Path, rid: str) -> list[str]:
+    """The non-comment lines of a WFDB header."""
+    try:
+        text = hea.read_text(errors="replace")
+    except OSError as exc:
+        raise RecordRejected(f"unreadable WFDB header ({exc})", record_id=rid, path=hea) from None
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> list[str]:
+    """Confine and size-check the signal files of a single-segment header; return their names.
+
+    A file shorter than ``byte offset + samples x bits`` of its signals is rejected as truncated,
+    and a record of more than :data:`MAX_RECORD_VALUES` values as too large, before ``wfdb`` allocates.
+    """
+    head = lines[0].split()
+    try:
+        nsamp = int(head[3]) if len(head) > 3 else None
+    except ValueError:
+        nsamp = None
+    need: dict[str, float | None] = {}
+    offset: dict[str, int] = {}
+    names: list[str] = []
+    for ln in lines[1:]:
+        tok = ln.split()
+        fm = _FMT_RE.match(tok[1]) if len(tok) > 1 else None
+        if tok[0] not in names:
+            names.append(tok[0])
+        if fm is None or fm.group(1) not in _WFDB_BITS:
+            need[tok[0]] = None  # size unknown (FLAC or unparsed): wfdb checks it
+            continue
+        if tok[0] in need and need[tok[0]] is None:
+            continue
+        need[tok[0]] = need.get(tok[0], 0.0) + int(fm.group(2) or 1) * _WFDB_BITS[fm.group(1)]
+        offset[tok[0]] = int(fm.group(4) or 0)
+    if nsamp is not None and nsamp * max(1, len(lines) - 1) > MAX_RECORD_VALUES:
+        raise RecordRejected(f"WFDB header claims {nsamp} samples x {len(lines) - 1} signals, more than "
+                             f"{MAX_RECORD_VALUES} values", record_id=rid, path=hea)
+    for name in names:
+        bits = need.get(name)
+        want = offset.get(name, 0) + int(np.ceil(nsamp * bits / 8)) if nsamp is not None and bits else 0
+        _check_signal_file(hea, name, root, rid, want, nsamp)
+    return names
+
+
+def _check_signal_file(hea: Path, name: str, root: Path, rid: str, want: int, nsamp: int | None) -> Path:
+    """Signal file ``name`` of ``hea``: inside ``root`` (symlinks resolved), a regular file, at least ``want``
+    bytes long. A missing file is left to the reader, which names it."""
+    real = confine(hea.parent / name, root, what="WFDB signal file", record_id=rid, source=hea)
+    try:
+        st = real.stat()
+    except OSError:
+        return real  # missing (or a malformed line naming no file): the reader says what is wrong
+    if not stat.S_ISREG(st.st_mode):  # a folder, or a pipe/device that would block or never end
+        raise RecordRejected(f"WFDB signal file {name} is not a regular file", record_id=rid, path=hea)
+    if st.st_size < want:
+        raise RecordRejected(f"WFDB signal file {name} is truncated: {st.st_size} bytes, the header needs {want} "
+                             f"({nsamp} samples)", record_id=rid, path=hea)
+    return real
+
+
+def _read_wfdb_fast(hea: Path, *, root: Path | None = None) -> EcgRecord | None:
+    """Format-16 single-segment fast path; ``None`` when the record needs ``wfdb.rdrecord``."""
+    rid = hea.with_suffix("").name
+    root = _root_of(hea, root)
+    lines = _header_lines(hea, rid)
+    if not lines:
+        return None
+    head = lines[0].split()
+    fs = _wfdb_header_fs(head, record_id=rid, path=hea)  # for both paths: wfdb.rdrecord reads 'abc' as 250 Hz
+    if len(head) < 4 or "/" in head[0]:
+        return None
+    try:
+        nsig, nsamp = int(head[1]), int(head[3])
+    except ValueError:
+        return None
+    sig_lines = lines[1:1 + nsig]
+    if nsig < 1 or len(sig_lines) != nsig or nsamp <= 0 or fs <= 0:
+        return None
+    files, offsets, gains, baselines, units, names = set(), set(), [], [], [], []
+    for i, ln in enumerate(sig_lines):
+        tok = ln.split()
+        if len(tok) < 9:
+            return None
+        fm = _FMT_RE.match(tok[1])
+        gm = _GAIN_RE.match(tok[2])
+        if not fm or not gm or fm.group(1) != "16" or fm.group(2) not in (None, "1") or fm.group(3) not in (None, "0"):
+            return None
+        try:
+            gain = float(gm.group(1))
+            baseline = float(gm.group(2)) if gm.group(2) is not None else float(tok[4])
+        except ValueError:
+            raise RecordRejected(f"unreadable gain {tok[2]!r} or ADC zero {tok[4]!r} on signal line {i + 1} "
+                                 f"of the WFDB header", record_id=rid, path=hea) from None
+        if gain == 0 or not np.isfinite(gain) or not np.isfinite(baseline):
+            return None
+        files.add(tok[0])
+        offsets.add(int(fm.group(4) or 0))
+        gains.append(gain)
+        baselines.append(baseline)
+        units.append(gm.group(3) or "mV")
+        names.append(" ".join(tok[8:]))
+    if len(files) != 1 or len(offsets) != 1:
+        return None
+    if nsamp * nsig > MAX_RECORD_VALUES:
+        raise RecordRejected(f"WFDB header claims {nsamp} samples x {nsig} signals, more than "
+                             f"{MAX_RECORD_VALUES} values", record_id=rid, path=hea)
+    name, offset = files.pop(), offsets.pop()
+    data_file = _check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp)
+    try:
+        d = np.fromfile(data_file, dtype="<i2", count=nsamp * nsig, offset=offset)
+    except (OSError, ValueError) as exc:
+        raise RecordRejected(f"unreadable WFDB signal file {name} ({exc})", record_id=rid, path=hea) from None
+    if d.size != nsamp * nsig:
+        raise RecordRejected(f"WFDB signal file {name} has {d.size // nsig} of {nsamp} samples",
+                             record_id=rid, path=hea)
+    d = d.reshape(nsamp, nsig).T
+    factor = np.array([_unit_factor(u, record_id=rid, path=hea) for u in units], dtype=np.float32)
+    scale = factor / np.asarray(gains, dtype=np.float32)
+    sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[:, None]) * scale[:, None]
+    if not np.isfinite(scale).all():
+        raise RecordRejected("WFDB gain/units give a non-finite scale (gain too small?)", record_id=rid, path=hea)
+    missing = d == -32768
+    if missing.any():
+        sig[missing] = np.nan
+    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(hea))
+
+
+def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
+    """Check every file a header refers to (segment headers and their signal files) against ``root``.
+
+    Returns the signal file names of a single-segment header and whether its record line is the
+    CinC 2020 form (record name with an extension, ``E07520.mat 12 500 5000``).
+    """
+    lines = _header_lines(hea, rid)
+    if not lines:
+        raise RecordRejected("empty WFDB header", record_id=rid, path=hea)
+    name = lines[0].split()[0]
+    if "/" not in name:
+        return _check_signal_files(hea, lines, root, rid), bool(re.fullmatch(r"[-\w]+\.\w+", name))
+    for ln in lines[1:]:  # multi-segment: "segment_name samples" per line; "~" is a gap
+        seg = ln.split()[0]
+        if seg == "~":
+            continue
+        seg_hea = confine(hea.parent / f"{seg}.hea", root, what="WFDB segment header", record_id=rid, source=hea)
+        seg_lines = _header_lines(seg_hea, rid)
+        if seg_lines and "/" in seg_lines[0].split()[0]:
+            raise RecordRejected(f"WFDB segment {seg} is itself multi-segment", record_id=rid, path=hea)
+        if seg_lines:
+            _check_signal_files(seg_hea, seg_lines, root, rid)
+    return [], False
+
+
+def _rdrecord(base: Path, root: Path, rid: str):
+    """``wfdb.rdrecord`` of a confined record; a CinC 2020 record line is read through a copy of the
+    header with the extension dropped from the record name (signal files linked beside it)."""
+    import tempfile
+
+    import wfdb
+
+    hea = Path(f"{base}.hea")
+    files, cinc2020 = _wfdb_files(hea, root, rid)
+    if not cinc2020:
+        return wfdb.rdrecord(str(base), physical=False, return_res=32)
+    with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
+        text = hea.read_text(errors="replace").splitlines()
+        i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
+        tok = text[i].split()
+        text[i] = " ".join([tok[0].rsplit(".", 1)[0], *tok[1:]])
+        Path(tmp, hea.name).write_text("\n".join(text) + "\n")
+        for name in files:
+            link = Path(tmp, name)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.exists():
+                link.symlink_to(_real(hea.parent / name))
+        return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32)
+
+
+def _read_wfdb_full(base: Path, *, root: Path | None = None) -> EcgRecord:
+    """Any WFDB record through ``wfdb.rdrecord`` (digital samples, converted here)."""
+    rid = base.name
+    root = _root_of(f"{base}.hea", root)
+    try:
+        rec = _rdrecord(base, root, rid)
+    except RecordRejected:
+        raise
+    except Exception as exc:  # wfdb raises many types for broken files
+        raise RecordRejected(f"unreadable WFDB record ({type(exc).__name__}: {_one_line(exc)})", record_id=rid,
+                             path=f"{base}.hea") from None
+    d = np.asarray(rec.d_signal)
+    if d.ndim != 2 or d.shape[0] == 0:
+        raise RecordRejected("WFDB record has no samples", record_id=rid, path=f"{base}.hea")
+    gain = np.asarray(rec.adc_gain, dtype=np.float64)
+    baseline = np.asarray(rec.baseline, dtype=np.float64)
+    if np.any(gain == 0) or not np.isfinite(gain).all() or not np.isfinite(baseline).all():
+        raise RecordRejected("WFDB header has a zero or non-finite ADC gain or baseline", record_id=rid,
+                             path=f"{base}.hea")
+    units = rec.units or ["mV"] * rec.n_sig
+    factor = np.array([_unit_factor(u or "mV", record_id=rid, path=f"{base}.hea") for u in units])
+    scale = (factor / gain).astype(np.float32)
+    sig = (d.T.astype(np.float32) - baseline[:, None].astype(np.float32)) * scale[:, None]
+    for i, fmt in enumerate(rec.fmt or []):
+        bad = _wfdb_invalid_value(fmt)
+        if bad is not None:
+            m = d[:, i] == bad
+            if m.any():
+                sig[i, m] = np.nan
+    return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=f"{base}.hea"),
+                     leads=tuple(rec.sig_name), path=f"{base}.hea")
+
+
+def _wfdb_invalid_value(fmt: str) -> int | None:
+    """WFDB's sentinel for a missing sample in a given storage format (-2**(bits-1))."""
+    bits = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 10, "311": 10}
+    b = bits.get(str(fmt))
+    return None if b is None else -(2 ** (b - 1))
