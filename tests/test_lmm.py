@@ -121,3 +121,27 @@ def test_lmm_loco_refusals(family_cohort, tmp_path):
     assert r.exit_code != 0 and "lmm-loco runs in the fast engine" in r.output.strip().splitlines()[-1]
     r = CliRunner().invoke(cli, base + ["--binary", "--out", str(tmp_path / "b")])
     assert r.exit_code != 0 and "lmm-loco" in r.output
+
+
+def test_lmm_loco_model_limits(monkeypatch):
+    """Above the sample limit: one line pointing to ridge-loco; missing phenotype values: refused by name."""
+    import edfgen.kernels.models as models
+    from edfgen.exceptions import InputError
+
+    K, Y, C, Gt = _tiny()
+    genome = models.GenomeBlocks.from_arrays(np.hstack([Gt, Gt]), ["1"] * 5 + ["2"] * 5)
+    model = models.make_model("lmm-loco")
+    monkeypatch.setattr(models, "LMM_MAX_SAMPLES", 50)
+    with pytest.raises(InputError, match="90 samples > 50.*ridge-loco"):
+        model.prepare(C, Y, genome=genome)
+    monkeypatch.setattr(models, "LMM_MAX_SAMPLES", 50_000)
+    Y[4, 1] = np.nan
+    with pytest.raises(InputError, match="'b' has missing values"):
+        model.prepare(C, Y, names=["a", "b"], genome=genome)
+    Y[4, 1] = 0.0
+    prepared = model.prepare(C, Y, names=["a", "b"], genome=genome)
+    res = model.test_block(prepared, Gt, chromosome="2")      # the GRM of chromosome 1 only
+    num, m = grm_numerator(Gt)
+    ref = gls_association(Gt, fit_null(num / m, Y, C))
+    np.testing.assert_allclose(res.p_value, ref.p_value, rtol=1e-10)
+    assert set(prepared.h2) == {"2"}
