@@ -36,6 +36,11 @@ import pandas as pd
 from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
+NOTE = ("One cohort, one seed: the null-chromosome λGC of a method varies by about ±0.02–0.03 between cohorts"
+        " of this size (`relatedness_diagnosis.md`). lmm-loco's h² is the mean over phenotypes and LOCO GRMs "
+        "of the REML estimate (each GRM leaves one chromosome out, so on the causal chromosomes it misses "
+        "that chromosome's share); BOLT's is its whole-genome pseudo-heritability. BOLT reports "
+        "P_BOLT_LMM_INF only when it expects no gain from its non-infinitesimal model (as here).")
 
 
 def _chi2(p) -> np.ndarray:
@@ -175,6 +180,7 @@ def main(argv=None) -> dict:
         md.append(f"| {m} | {r.get('null_lambda_gc', float('nan')):.3f} | {r.get('null_type1_1e3', float('nan')):.4f}"
                   f" | {r.get('planted_mean_chi2', float('nan')):.1f} | {r.get('h2_estimate', float('nan')):.3f} | "
                   f"{r['seconds']} | {r['note']} |")
+    md += ["", NOTE]
     (res_dir / "relatedness_vs_bolt.md").write_text("\n".join(md) + "\n")
     shutil.rmtree(work, ignore_errors=True)
     return res
