@@ -36,44 +36,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import optimize, stats
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def lmm_loco_p(Kc: np.ndarray, Y: np.ndarray, C: np.ndarray, Gt: np.ndarray) -> np.ndarray:
     """GLS p-values ``[M, P]`` of the columns of ``Gt`` under ``y_p ~ C b + g beta + u + e``,
-    ``u ~ N(0, σg² Kc)``, with ``δ = σe²/σg²`` from REML of each phenotype's null model (one
-    eigendecomposition of ``Kc`` and one rotation of the genotypes for all phenotypes)."""
-    s, U = np.linalg.eigh(Kc)
-    s = np.maximum(s, 0)
-    Ct, Gr = U.T @ C, U.T @ Gt
-    return np.column_stack([_gls_p(s, U.T @ Y[:, j], Ct, Gr) for j in range(Y.shape[1])])
+    ``u ~ N(0, σg² Kc)``, with ``δ = σe²/σg²`` from REML of each phenotype's null model: the kernel of
+    ``edfgen gwas --model lmm-loco`` (:mod:`edfgen.kernels.lmm`)."""
+    from edfgen.kernels.lmm import fit_null, gls_association
 
-
-def _gls_p(s, yt, Ct, Gr):
-    n, k = Ct.shape
-
-    def neg_reml(log_delta):
-        w = 1 / (s + np.exp(log_delta))
-        A = Ct.T @ (Ct * w[:, None])
-        b = np.linalg.solve(A, Ct.T @ (yt * w))
-        r = yt - Ct @ b
-        sig = (r * r * w).sum() / (n - k)
-        return 0.5 * ((n - k) * np.log(sig) - np.log(w).sum() + np.linalg.slogdet(A)[1])
-
-    ld = optimize.minimize_scalar(neg_reml, bounds=(-10, 10), method="bounded").x
-    w = 1 / (s + np.exp(ld))
-    # per variant: GLS of yt on [Ct, g]: Frisch-Waugh with weights w
-    A = Ct.T @ (Ct * w[:, None])
-    Ai = np.linalg.inv(A)
-    ry = yt - Ct @ (Ai @ (Ct.T @ (yt * w)))
-    Rg = Gr - Ct @ (Ai @ (Ct.T @ (Gr * w[:, None])))
-    gg = (Rg * Rg * w[:, None]).sum(0)
-    gy = (Rg * ry[:, None] * w[:, None]).sum(0)
-    beta = gy / gg
-    sig = ((ry * ry * w).sum() - beta * gy) / (n - k - 1)
-    return 2 * stats.t.sf(np.abs(beta / np.sqrt(sig / gg)), n - k - 1)
+    return gls_association(Gt, fit_null(Kc, Y, C)).p_value
 
 
 def main(argv=None) -> dict:

@@ -126,9 +126,12 @@ class GwasSettings:
         Write Manhattan/QQ PNGs.
     plots_max : int or None
         Plot at most this many phenotypes (the combined Manhattan is always written).
-    model : {"linear", "ridge-loco"}
+    model : {"linear", "ridge-loco", "lmm-loco"}
         ``ridge-loco``: REGENIE step 1 (whole-genome ridge regression, LOCO predictions written to
         ``<out>/loco/``) then step 2 (:class:`edfgen.kernels.models.RidgeLocoModel`); fast engine only.
+        ``lmm-loco``: exact LOCO mixed model with the GRM (:class:`edfgen.kernels.models.LmmLocoModel`;
+        fast engine, quantitative complete phenotypes, N <= 50,000; REML h² per chromosome and
+        phenotype in the manifest's ``lmm_loco_reml_h2``).
     multivariate : bool
         Also write ``multivariate.tsv.gz``: MOSTest across the phenotypes (:mod:`edfgen.kernels.multivariate`).
     loco_predictions : str or None
@@ -263,6 +266,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          "no offset)" if settings.binary else "--model ridge-loco on Hail: step 1 runs in the fast "
                          "engine (--engine fast, e.g. on array SNPs with --extract), then step 2 on Hail with "
                          "--loco-predictions <step-1 out>/loco")
+    if settings.model == "lmm-loco" and (engine != "fast" or settings.binary):
+        raise InputError("--model lmm-loco runs in the fast engine on quantitative phenotypes (use --engine fast; "
+                         "--binary: --model ridge-loco)")
     if source.bfile and engine != "fast":  # truncated .bed, .fam/.bim of another set: one line, not a Hail trace
         check_plink_fileset(source.bfile)  # (the fast engine's BedReader makes the same checks as it opens)
     if source.skip_bad_variants and engine != "fast":
@@ -378,9 +384,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             variants = variants.iloc[order].reset_index(drop=True)
             outputs = outputs_for(variants, Y, C, cov_names)
             try:
-                loco = permuted = None
+                loco = permuted = reml_h2 = None
                 if engine == "fast" and models_pass:
-                    loco, permuted, res = gwas_stream.model_pass(
+                    loco, permuted, res, reml_h2 = gwas_stream.model_pass(
                         reader, sample_index, variants, Y, C, model=settings.model, multivariate=settings.multivariate,
                         loco_predictions=settings.loco_predictions, threads=threads, names=names, sample_ids=used_ids,
                         outputs=outputs, **stream)
@@ -406,6 +412,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             except BaseException:
                 outputs.abort()
                 raise
+            if reml_h2:
+                man.extra["lmm_loco_reml_h2"] = {c: dict(zip(names, map(float, h))) for c, h in reml_h2.items()}
             if loco is not None and not settings.loco_predictions:
                 write_loco_predictions(loco, Path(out_dir) / "loco")
             if permuted is not None:
@@ -499,7 +507,9 @@ class GwasOptions(GenotypeOptions, HailOptions):
     model: str = opt(GwasSettings.model, "ridge-loco: REGENIE (whole-genome ridge, leave-one-chromosome-out predictions in "
                      "<out>/loco/, then each variant tested against the phenotype minus its chromosome's "
                      "prediction); keeps relatives. Step 1 runs in the fast engine; with --engine hail give "
-                     "--loco-predictions.", choices=("linear", "ridge-loco"))
+                     "--loco-predictions. lmm-loco: exact leave-one-chromosome-out mixed model with the "
+                     "GRM (REML per phenotype, GLS test; GCTA-LOCO/EMMAX style), fast engine, N <= 50,000.",
+                     choices=("linear", "ridge-loco", "lmm-loco"))
     loco_predictions: str | None = opt(None, "With --model ridge-loco: reuse step 1 from a previous run's <out>/loco "
                                        "directory.", path="dir", exists=True)
     multivariate: bool = opt(GwasSettings.multivariate, "Also test every variant across all phenotypes at once (MOSTest) -> "

@@ -5,7 +5,7 @@
 call rate); otherwise :func:`edfgen.engines.stream.reader_qc` runs first and :func:`fast_pass` (linear or
 logistic Wald) or :func:`model_pass` (ridge-LOCO, the multivariate test's permuted pass) second.
 ``binary``, ``missing_genotypes``, ``block_size`` (None: :func:`edfgen.engines.stream.auto_block_size`),
-``model``, ``multivariate`` and ``loco_predictions`` mean what the ``edfgen gwas`` options of those names do.
+``model`` (linear, ridge-loco, lmm-loco), ``multivariate`` and ``loco_predictions`` mean what the ``edfgen gwas`` options of those names do.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Da
                multivariate: bool, loco_predictions: str | None, threads: int | None, names, sample_ids, outputs):
     """The fast engine with ``model`` (:mod:`edfgen.kernels.models`) after QC, writing into
     ``outputs``: ``(LocoPredictions or None, permuted-genotype AssociationResult or None,
-    AssociationResult or None)``.
+    AssociationResult or None, REML h² {chromosome: [P]} of lmm-loco's null fits or None)``.
 
     ridge-LOCO runs its step 1 over the same variants first (or reads ``loco_predictions``);
     ``multivariate`` also tests every block with the samples permuted once, and keeps both
@@ -187,6 +187,7 @@ def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Da
                                sink=None if perm is not None else outputs.sink)
         if perm is not None:
             outputs.add(np.arange(len(vidx)), out[0])
-        return getattr(prepared, "predictions", None), (out[2] if perm is not None else None), out[0]
+        return (getattr(prepared, "predictions", None), (out[2] if perm is not None else None), out[0],
+                getattr(prepared, "h2", None))
 
     return _with_threads(run, threads)

@@ -274,8 +274,10 @@ def genome_from_reader(reader: GenotypeReader, sample_index: np.ndarray, variant
     order = list(dict.fromkeys(labels))
     groups = [(c, np.asarray(variant_index)[labels == c]) for c in order]
 
-    def blocks(size: int):
+    def blocks(size: int, only=None):
         for c, idx in groups:
+            if only is not None and c not in only:
+                continue
             for _, G in read_blocks(reader, sample_index, idx, block=size):
                 yield c, block_counts(G)[-1]
 

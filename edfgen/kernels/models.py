@@ -25,10 +25,12 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import MISSING_GENOTYPES, AssociationResult, linear_association, prepare_phenotypes
+from edfgen.kernels.lmm import MAX_SAMPLES as LMM_MAX_SAMPLES
+from edfgen.kernels.lmm import NullFit, fit_null, gls_association, grm_numerator
 from edfgen.kernels.logistic import logistic_association, prepare_logistic
 from edfgen.kernels.ridge import ridge_loco_predictions
 
-__all__ = ["GenomeBlocks", "AssociationModel", "LinearModel", "LogisticModel", "RidgeLocoModel", "MODELS",
+__all__ = ["GenomeBlocks", "AssociationModel", "LinearModel", "LogisticModel", "RidgeLocoModel", "LmmLocoModel", "MODELS",
            "make_model"]
 
 
@@ -36,9 +38,9 @@ __all__ = ["GenomeBlocks", "AssociationModel", "LinearModel", "LogisticModel", "
 class GenomeBlocks:
     """A re-iterable pass over the genotypes of the analysed samples (in their row order).
 
-    ``blocks(size)`` yields ``(chromosome, genotypes [N, m] float64, NaN = missing call)`` with
+    ``blocks(size, only=None)`` yields ``(chromosome, genotypes [N, m] float64, NaN = missing call)`` with
     ``m <= size``, chromosome by chromosome in the order of ``chromosomes`` (``(name, n_variants)``
-    pairs); a block never spans two chromosomes.
+    pairs), only those named in ``only`` when given; a block never spans two chromosomes.
     """
 
     blocks: Callable[[int], Iterator[tuple[str, np.ndarray]]]
@@ -61,8 +63,10 @@ class GenomeBlocks:
         if len(set(chrom[starts])) != len(starts):
             raise InputError("GenomeBlocks: the columns of each chromosome must be contiguous")
 
-        def blocks(size: int):
+        def blocks(size: int, only=None):
             for a, b in zip(starts, ends):
+                if only is not None and chrom[a] not in only:
+                    continue
                 for i in range(a, b, size):
                     yield chrom[a], G[:, i:min(i + size, b)]
 
@@ -222,8 +226,88 @@ class RidgeLocoModel(AssociationModel):
         return linear_association(genotypes, state, missing_genotypes=self.missing_genotypes, call_stats=call_stats)
 
 
+@dataclass
+class PreparedLmmLoco:
+    """State of :class:`LmmLocoModel`: the whole-genome GRM numerator, the genome (re-read per chromosome)
+    and the null fit of the chromosome being tested."""
+
+    covariates: np.ndarray
+    phenotypes: np.ndarray
+    genome: GenomeBlocks
+    numerator: np.ndarray                      # Σ Z Z^T over all variants
+    count: int                                 # polymorphic variants in it
+    h2: dict                                   # chromosome -> REML h² per phenotype [P]
+    current: tuple[str, NullFit] | None = None
+
+
+@dataclass(frozen=True)
+class LmmLocoModel(AssociationModel):
+    """Exact leave-one-chromosome-out mixed model with the GRM (GCTA-MLMA-LOCO / EMMAX style,
+    :mod:`edfgen.kernels.lmm`): for each chromosome the GRM of the other chromosomes, REML ``δ`` per
+    phenotype, GLS test of each variant. Quantitative phenotypes without missing values; at most
+    :data:`edfgen.kernels.lmm.MAX_SAMPLES` samples.
+
+    Parameters
+    ----------
+    block_size : int
+        Variants per block of the GRM passes.
+
+    References
+    ----------
+    Kang HM et al. (2008) Genetics 178:1709 (EMMA). Yang J et al. (2014) Nat Genet 46:100 (MLMA-LOCO).
+    """
+
+    name: ClassVar[str] = "lmm-loco"
+    needs_genome: ClassVar[bool] = True
+    needs_chromosome: ClassVar[bool] = True
+    block_size: int = 2048
+
+    def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None):
+        Y = np.asarray(phenotypes, float)
+        N = Y.shape[0]
+        if N > LMM_MAX_SAMPLES:
+            raise InputError(f"--model lmm-loco: {N} samples > {LMM_MAX_SAMPLES} (dense GRM): use --model ridge-loco")
+        bad = np.flatnonzero(np.isnan(Y).any(0))
+        if bad.size:
+            name = names[bad[0]] if names is not None else f"column {bad[0]}"
+            raise InputError(f"--model lmm-loco: phenotype {name!r} has missing values in the analysed samples "
+                             f"(the mixed model needs complete phenotypes: run it on its own or use ridge-loco)")
+        if genome is None:
+            raise InputError("lmm-loco: the GRM needs a pass over the genotypes")
+        num, count = np.zeros((N, N)), 0
+        for _, G in genome.blocks(self.block_size):
+            z, c = grm_numerator(G)
+            num += z
+            count += c
+        return PreparedLmmLoco(covariates=np.asarray(covariates, float), phenotypes=Y, genome=genome,
+                               numerator=num, count=count, h2={})
+
+    def null_fit(self, prepared: PreparedLmmLoco, chromosome: str) -> NullFit:
+        """The null fit on the GRM of every chromosome but ``chromosome`` (cached for consecutive blocks)."""
+        if prepared.current is not None and prepared.current[0] == chromosome:
+            return prepared.current[1]
+        prepared.current = None
+        num, count = prepared.numerator.copy(), prepared.count
+        for _, G in prepared.genome.blocks(self.block_size, only={chromosome}):
+            z, c = grm_numerator(G)
+            num -= z
+            count -= c
+        if count < 1:
+            raise InputError(f"--model lmm-loco: no variant outside chromosome {chromosome} for its GRM "
+                             f"(needs >= 2 chromosomes)")
+        fit = fit_null(num / count, prepared.phenotypes, prepared.covariates)
+        prepared.h2[chromosome] = fit.h2
+        prepared.current = (chromosome, fit)
+        return fit
+
+    def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
+        if chromosome is None:
+            raise InputError("lmm-loco: test_block needs the block's chromosome")
+        return gls_association(genotypes, self.null_fit(prepared, str(chromosome)))
+
+
 #: ``--model`` names
-MODELS = ("linear", "ridge-loco")
+MODELS = ("linear", "ridge-loco", "lmm-loco")
 
 
 def make_model(model: str = "linear", *, binary: bool = False, missing_genotypes: str = "mean-impute",
@@ -234,4 +318,8 @@ def make_model(model: str = "linear", *, binary: bool = False, missing_genotypes
     if model == "ridge-loco":
         return RidgeLocoModel(binary=binary, missing_genotypes=missing_genotypes, predictions=predictions,
                               block_size=block_size)
+    if model == "lmm-loco":
+        if binary:
+            raise InputError("--model lmm-loco is for quantitative phenotypes (use --model ridge-loco with --binary)")
+        return LmmLocoModel()
     raise InputError(f"--model {model!r}: choose one of {', '.join(MODELS)}")
