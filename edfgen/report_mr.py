@@ -102,14 +102,14 @@ def mr_section(out: Path, table: Callable[..., str], img: Callable[..., str], *,
                                                                                          max_pairs))
         else:
             parts.append(("" if len(sig) else "<p>No significant pair; the 5 smallest p:</p>") + table(show, max_pairs))
-        for exp, outc in show[["exposure", "outcome"]].head(plot_pairs).itertuples(index=False):
+        # plots of the strongest pairs with more than one instrument (a 1-SNP scatter shows nothing)
+        multi = show[show["nsnp"] > 1] if len(show[show["nsnp"] > 1]) >= plot_pairs else t[t["nsnp"] > 1]
+        for exp, outc in multi[["exposure", "outcome"]].head(plot_pairs).itertuples(index=False):
             stem = f"{_safe(exp)}__{_safe(outc)}"
             for kind in ("scatter", "forest", "leaveoneout"):
                 for p in (out / sub).rglob(f"{stem}.{kind}.png"):
-                    what = {"scatter": "scatter plot (instrument effects on exposure and outcome, with the fitted lines)",
-                            "forest": "forest plot (Wald ratio of each instrument)",
-                            "leaveoneout": "leave-one-out plot (IVW without each instrument)"}[kind]
-                    parts.append(img(p, f"MR {what}: {exp} → {outc}", half=True))
+                    what = {"scatter": "scatter", "forest": "forest", "leaveoneout": "leave-one-out"}[kind]
+                    parts.append(img(p, f"MR {what} plot: {exp} → {outc}", half=True))
     mv = _read(out / "mvmr" / "mvmr_results.tsv")
     if mv is not None and len(mv):
         parts.append("<h3>Multivariable MR</h3>" + table(mv, max_pairs))

@@ -118,7 +118,7 @@ def test_cli_coloc__planted_shared_and_distinct_causal_variants(sim_cohort, tmp_
     # mr --coloc-pp4: instruments only at colocalised loci (the shared pairs)
     res = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "exp"), "--outcome", str(tmp_path / "out"),
                                    "--p-threshold", "1e-6", "--coloc", str(tmp_path / "o" / "coloc.tsv"),
-                                   "--coloc-pp4", "0.8", "--presso-sims", "0", "--nboot", "10", "--no-plots",
+                                   "--coloc-pp4", "0.8", "--no-clump", "--presso-sims", "0", "--nboot", "10", "--no-plots",
                                    "--out", str(tmp_path / "mr")])
     assert res.exit_code == 0, res.output
     h = pd.read_csv(tmp_path / "mr" / "harmonised.tsv", sep="\t")

@@ -47,10 +47,10 @@ def test_mr_no_instruments_names_files_not_reprs(tmp_path):
     ssf.to_csv(tmp_path / "exp.tsv", sep="\t", index=False)
     ssf.to_csv(tmp_path / "out.tsv", sep="\t", index=False)
     r = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(tmp_path / "out.tsv"),
-                                 "--p-threshold", "1e-8", "--out", str(tmp_path / "mr")])
+                                 "--p-threshold", "1e-8", "--no-clump", "--out", str(tmp_path / "mr")])
     assert r.exit_code == 2, r.output
     line = r.output.strip().splitlines()[-1]
-    assert f"--exposure {tmp_path}/exp.tsv: no instruments selected in any file (--p-threshold 1e-08)" in line
+    assert f"--exposure {tmp_path}/exp.tsv: no instruments selected in any file (--p-threshold/--clump-p1 1e-08)" in line
     assert "(" + "'" not in line and "None" not in line and "PosixPath" not in line
     assert parse_case_counts([f"{tmp_path}/out.tsv=10,20"]) == {str(tmp_path / "out.tsv"): (10.0, 20.0)}
     with pytest.raises(InputError, match="FILE=CASES,CONTROLS"):

@@ -37,7 +37,7 @@ STAGES = {
     "gwas": {"covar_cols": "age,sex,centre", "no_plots": True},
     "gwas_outcomes": {"covar_cols": "age,sex", "no_plots": True},
     "clump": {"p1": 1e-4},      # n = 120: index variants (MR instruments) at a suggestive threshold
-    "mr": {"nboot": 20, "presso_sims": 0, "plots": False},
+    "mr": {"nboot": 20, "presso_sims": 0, "plots": False, "p_threshold": 1e-4},
 }
 
 #: run inside the subprocess: SIGKILL itself just before the KILL_AT-th atomic rename, then run the CLI

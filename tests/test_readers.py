@@ -407,7 +407,7 @@ def test_participant_id_column_as_biobanks_name_it(tmp_path, caplog, key):
     f = tmp_path / "pheno.tsv"
     f.write_text(f"FID\t{key}\ty\n0\t1000017\t0.5\n0\t1000023\t1.5\n" if key == "ID_2" else
                  f"{key}\ty\n1000017\t0.5\n1000023\t1.5\n")
-    with caplog.at_level(logging.INFO, logger="edfgen"):
+    with caplog.at_level(logging.DEBUG, logger="edfgen"):
         t = read_table(f, id_column="IID")
     assert list(t["IID"]) == ["1000017", "1000023"] and t["IID"].dtype == object
     assert f"participant ids from column {key}" in caplog.text

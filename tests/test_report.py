@@ -84,7 +84,7 @@ def test_write_report__shows_findings_formatted(run_dir):
     assert "3.20e-12" in loci_html and "1:1234567" in loci_html and "QT interval" in loci_html
     assert "white-space:nowrap" in text and "table.t th" in text and "sort" in text   # no wrapping; sortable
     mr_html = text[text.index("Mendelian randomization"):]
-    assert "<td>1.00e-12</td>" in mr_html and "<td>0.02</td>" in mr_html  # p scientific; others 3 digits
+    assert "<td>1.00e-12</td>" in mr_html and "<td>0.2</td>" in mr_html  # p scientific; others 3 digits
 
 def test_qq_band__matches_simulated_order_statistics():
     from edfgen.plots.raster import qq_band

@@ -49,7 +49,7 @@ def test_mr_section__grouped_by_tracked_biomarker(mr_dir):
                   "t": [-9.0, 3.0, 1.0]}).to_csv(mr_dir / "interpret" / "associations.tsv", sep="\t", index=False)
     assert edf_tracks(pd.read_csv(mr_dir / "interpret" / "associations.tsv", sep="\t")) == {
         "edf_001": "qt_interval_ms", "edf_002": "bmi"}
-    html = "".join(mr_section(mr_dir, lambda df, n=40: f"<table>{len(df)}</table>", lambda p, w=600: f"<img {p.name}>"))
+    html = "".join(mr_section(mr_dir, lambda df, n=40: f"<table>{len(df)}</table>", lambda p, caption="", **kw: f"<img {p.name}>"))
     assert "EDF → disease" in html and "EDFs tracking <b>qt_interval_ms</b>" in html
     assert "edf_001__chd.scatter.png" in html
 

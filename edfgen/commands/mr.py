@@ -382,7 +382,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     if 0 < n_empty < len(exposures):
         log.info("%d of %d exposures have no instruments (-v lists them)", n_empty, len(exposures))
     if all(e[2].empty for e in exposures):
-        raise InputError(f"--exposure {', '.join(str(e[1]) for e in exposures)}: no instruments selected in any file "
+        files = [str(e[1]) for e in exposures]
+        named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        raise InputError(f"--exposure {named}: no instruments selected in any file "
                          f"(--p-threshold/--clump-p1 {settings.p_threshold:g}"
                          f"{f', --instruments {instruments}' if instruments else ''})")
     wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
