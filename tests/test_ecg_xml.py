@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edfgen.kernels.ecg import LEADS
-from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record, read_wfdb
+from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
 from edfgen.kernels.ecg.leads import canonicalise_leads, limb_leads
 from edfgen.formats.ecg.xml import read_cardiosoft, read_muse, sniff_xml
 

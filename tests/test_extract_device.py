@@ -6,7 +6,6 @@ EDF's standard deviation (bfloat16 keeps 8 significant bits: ~0.4 % relative err
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError

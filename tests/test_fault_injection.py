@@ -127,7 +127,7 @@ def _same_tables(got: Path, ref: Path) -> None:
 def _config(d: Path, cohort: Path, out: str = "run") -> Path:
     from edfgen.pipeline import render_toml
 
-    raw = {"run": {"out": out},
+    raw = {"run": {"out": out, "pca": False},
            "inputs": {"ecg": str(cohort / "ecg"), "bfile": str(cohort / "genotypes"),
                       "covar": str(cohort / "covariates.tsv"), "outcomes": str(cohort / "outcomes.tsv")},
            **STAGES}
@@ -231,13 +231,14 @@ def test_kill_clump__force_rerun_equals_uninterrupted(cohort, reference, tmp_pat
     _no_temp_files(tmp_path)
 
 
-def test_kill_mr__force_rerun_equals_uninterrupted(reference, tmp_path):
+def test_kill_mr__force_rerun_equals_uninterrupted(cohort, reference, tmp_path):
     from click.testing import CliRunner
 
     from edfgen.cli import cli
 
     args = ["mr", "--exposure", reference / "gwas", "--outcome", reference / "gwas_outcomes", "--instruments",
             reference / "clump" / "clumps.tsv", "--nboot", "20", "--presso-sims", "0", "--no-plots",
+            "--p-threshold", "1e-4", "--bfile", cohort / "genotypes",   # as the pipeline's mr stage
             "--out", tmp_path / "mr"]
     _killed(_edfgen(*args, kill_at=3))          # in-progress manifest, harmonised.tsv, first table (killed)
     assert _in_progress(tmp_path / "mr" / "manifest.json")

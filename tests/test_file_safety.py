@@ -4,8 +4,6 @@ and a failed command leaves no empty folder behind."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import numpy as np

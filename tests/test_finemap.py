@@ -13,7 +13,6 @@ from scipy import stats
 
 from clump_sim import cohort_sumstats
 from edfgen.cli import cli
-from edfgen.commands.finemap import run_finemap
 from edfgen.formats.dictionary import check_file
 from edfgen.kernels.susie import credible_sets, kriging_rss, susie_rss, susie_ss
 from edfgen.simulate.truth import read_truth_loci

@@ -15,8 +15,6 @@ import statsmodels.api as sm
 
 from edfgen.commands.mr import PRESSO_METHOD, MRSettings, analyse_pair
 from edfgen.kernels.mr import sensitivity as S
-from edfgen.kernels.mr.harmonise import harmonise
-from edfgen.formats.sumstats import load_sumstats
 
 N_SIM = 3000
 
