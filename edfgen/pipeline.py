@@ -446,7 +446,7 @@ STAGE_OPTIONS: dict[str, dict] = {
     "clump": {},
     "annotate": {},
     "mr": {},
-    "ldsc": {"rg": True},
+    "ldsc": {"rg": True, "rg_across": True},   # EDFs x diseases x biomarkers (not the 8,128 EDF x EDF pairs)
     "finemap": {},
     "coloc": {},
 }

@@ -191,6 +191,18 @@ def test_run_ldsc__planted_h2_within_2se_and_ldsc_files_round_trip(sim_cohort, c
     rg = pd.read_csv(tmp_path / "b" / "rg.tsv", sep="\t")
     assert list(rg.columns) == ["phenotype_1", "phenotype_2", "rg", "rg_se", "z", "p_value", "gcov_int"]
     assert len(rg) == 3
+    # --rg-across: only pairs of phenotypes from different --sumstats inputs: a folder of two + one file -> 2 pairs
+    (tmp_path / "two").mkdir()
+    for f in cohort_ss[:2]:
+        shutil.copy(f, tmp_path / "two" / Path(f).name)
+    res = CliRunner().invoke(cli, ["ldsc", "--sumstats", str(tmp_path / "two"), str(cohort_ss[2]), "--ref-ld-chr",
+                                   str(tmp_path / "a" / "ldscores") + "/", "--rg", "--rg-across", "--out",
+                                   str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    across = pd.read_csv(tmp_path / "c" / "rg.tsv", sep="\t")
+    assert len(across) == 2          # the pair inside the folder is left out
+    pd.testing.assert_frame_equal(across.reset_index(drop=True), rg.merge(across[["phenotype_1", "phenotype_2"]])
+                                  .reset_index(drop=True), rtol=1e-6)   # the same numbers as in the full run
     # the report's section (pipeline stage folder out/ldsc)
     from edfgen.report import _img, _table
     from edfgen.report_genetics import genetics_sections

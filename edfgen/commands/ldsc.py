@@ -61,6 +61,8 @@ class LdscOptions(GenotypeOptions):
                                  "instead of in-sample ones ('@' in PREFIX stands for the chromosome).", path="text")
     w_ld_chr: str | None = opt(None, "ldsc regression-weight LD scores (default: --ref-ld-chr).", path="text")
     rg: bool = opt(False, "Genetic correlation of every pair of phenotypes (rg.tsv).")
+    rg_across: bool = opt(False, "With --rg: only pairs of phenotypes from different --sumstats inputs (e.g. EDFs x "
+                          "diseases and EDFs x biomarkers, not EDF x EDF).")
     prevalence: str | None = opt(None, "Population prevalence for liability-scale h² of binary traits (files with "
                                  "n_cases): one number for all, or NAME=K,NAME=K.")
     n_blocks: int = opt(N_BLOCKS, "Jackknife blocks.", range=(2, None))
@@ -197,14 +199,15 @@ def _match_alleles(a1, a2, b1, b2) -> tuple[np.ndarray, np.ndarray]:
 
 
 def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, two_step: float | None = None,
-                         n_blocks: int = N_BLOCKS) -> pd.DataFrame:
-    """``rg.tsv``: cross-trait LD score regression of every pair of phenotypes.
+                         n_blocks: int = N_BLOCKS, groups: dict[str, int] | None = None) -> pd.DataFrame:
+    """``rg.tsv``: cross-trait LD score regression of every pair of phenotypes (with ``groups``, a
+    phenotype -> group map, only of pairs from different groups).
 
     ``two_step=None`` (one-step fits) is what ``ldsc --rg`` does by default: its two-step default is set only
     when ``--intercept-h2`` is None, which ``--rg`` has already turned into a list of Nones."""
     merged = {name: _merge(ld, z) for name, z in zs.items()}
     rows = []
-    pairs = list(combinations(zs, 2))
+    pairs = [(a, b) for a, b in combinations(zs, 2) if groups is None or groups.get(a) != groups.get(b)]
     for p1, p2 in progress(pairs, desc="genetic correlation", unit="pair"):
         d = merged[p1].merge(merged[p2][["SNP", "z", "n", "effect_allele", "other_allele"]], on="SNP", how="inner",
                              suffixes=("", "_2"))
@@ -220,8 +223,19 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
     return pd.DataFrame(rows, columns=RG_COLUMNS)
 
 
+def input_groups(sumstats, zs: dict[str, ZStats]) -> dict[str, int]:
+    """Phenotype -> index of the ``sumstats`` input (file or folder) its first file came from."""
+    roots = [Path(str(p)).resolve() for p in ([sumstats] if isinstance(sumstats, (str, Path)) else sumstats)]
+
+    def group(f: Path) -> int:
+        f = Path(f).resolve()
+        return next((i for i, r in enumerate(roots) if f == r or r in f.parents), -1)
+
+    return {name: group(z.files[0]) for name, z in zs.items()}
+
+
 def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None, w_ld_chr: str | None = None,
-             ld_wind_cm: float | None = None, ld_wind_kb: float | None = None, rg: bool = False,
+             ld_wind_cm: float | None = None, ld_wind_kb: float | None = None, rg: bool = False, rg_across: bool = False,
              prevalence: str | None = None, two_step: float = TWO_STEP, n_blocks: int = N_BLOCKS,
              force: bool = False) -> LdscRun:
     """``edfgen ldsc``: LD scores (in-sample from ``genotypes`` or ``ref_ld_chr``), ``h2.tsv``, ``rg.tsv``."""
@@ -234,7 +248,7 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen ldsc")
     planned = ["h2.tsv"] + (["rg.tsv"] if rg else []) + (["ldscores/"] if genotypes is not None else [])
     params = {"ld_wind_cm": ld_wind_cm, "ld_wind_kb": ld_wind_kb, "ref_ld_chr": ref_ld_chr, "w_ld_chr": w_ld_chr,
-              "rg": rg, "prevalence": prevalence, "two_step": two_step, "n_blocks": n_blocks}
+              "rg": rg, "rg_across": rg_across, "prevalence": prevalence, "two_step": two_step, "n_blocks": n_blocks}
     inputs = [f for z in zs.values() for f in z.files]
     with recording(out_dir, "edfgen ldsc", parameters=params, inputs=inputs, planned=planned) as man:
         if genotypes is not None:
@@ -249,7 +263,8 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
         write_table(h2, out_dir / "h2.tsv", float_format="%.6g")
         rgt = None
         if rg:
-            rgt = genetic_correlations(zs, ld, m, n_blocks=n_blocks)
+            rgt = genetic_correlations(zs, ld, m, n_blocks=n_blocks,
+                                       groups=input_groups(sumstats, zs) if rg_across else None)
             write_table(rgt, out_dir / "rg.tsv", float_format="%.6g")
         man.extra.update({"n_ldscore_variants": int(len(ld)), "M_5_50": float(m)})
     return LdscRun(out_dir, h2, rgt, ld, m)
@@ -259,4 +274,4 @@ def run(o: LdscOptions) -> LdscRun:
     """``edfgen ldsc``: :func:`run_ldsc`."""
     return run_ldsc([*o.sumstats, *o.more_sumstats], out_dir=o.out, genotypes=genotype_source(o, required=False),
                     ref_ld_chr=o.ref_ld_chr, w_ld_chr=o.w_ld_chr, ld_wind_cm=o.ld_wind_cm, ld_wind_kb=o.ld_wind_kb,
-                    rg=o.rg, prevalence=o.prevalence, two_step=o.two_step, n_blocks=o.n_blocks, force=o.force)
+                    rg=o.rg, rg_across=o.rg_across, prevalence=o.prevalence, two_step=o.two_step, n_blocks=o.n_blocks, force=o.force)
