@@ -392,7 +392,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                                genes=inputs.get("genes") or packaged_genes(build),
                                catalog_version=catalog_version(inputs.get("catalog"))), out / "loci.tsv")
     if cfg.genetics:
-        _genetics_stages(r, out, files, bfile, bed_inputs)
+        _genetics_stages(r, out, files, {k: v for k, v in geno.items() if k != "min_info"}, bed_inputs)
 
     for key in ("mr_results",):
         if key in files and files[key].exists():
@@ -420,19 +420,20 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     return PipelineResult(out=out, stages=r.records, files=files)
 
 
-def _genetics_stages(r: "_Runner", out: Path, files: dict[str, Path], bfile: Path, bed_inputs: list[Path]) -> None:
+def _genetics_stages(r: "_Runner", out: Path, files: dict[str, Path], panel: dict, bed_inputs: list[Path]) -> None:
     """7. ([run] genetics = true; on in the demo) LD score regression of EDFs (and outcomes, biomarkers), SuSiE
-    fine-mapping of the EDF loci, colocalisation of EDF loci with the diseases."""
+    fine-mapping of the EDF loci, colocalisation of EDF loci with the diseases; ``panel``: the study's genotype
+    options (bfile, pfile or bgen, and the sample filters), the in-sample LD reference of all three."""
     gw = [d for d in (out / "gwas", out / "gwas_outcomes", out / "gwas_biomarkers") if d.exists()]
-    r.stage("ldsc", "ldsc", {"sumstats": tuple(gw), "bfile": bfile, "out": out / "ldsc"}, gw + bed_inputs, out / "ldsc")
+    r.stage("ldsc", "ldsc", {"sumstats": tuple(gw), **panel, "out": out / "ldsc"}, gw + bed_inputs, out / "ldsc")
     if len(read_table(files["loci"])) == 0:
         log.warning("stages finemap, coloc: no loci in %s; skipped", files["loci"])
         return
-    r.stage("finemap", "finemap", {"loci": files["loci"], "sumstats": (out / "gwas",), "bfile": bfile,
+    r.stage("finemap", "finemap", {"loci": files["loci"], "sumstats": (out / "gwas",), **panel,
                                    "out": out / "finemap"}, [files["loci"], out / "gwas"] + bed_inputs, out / "finemap")
     if (out / "gwas_outcomes").exists():
         r.stage("coloc", "coloc", {"exposure": (out / "gwas",), "outcome": (out / "gwas_outcomes",),
-                                   "loci": files["loci"], "bfile": bfile, "out": out / "coloc"},
+                                   "loci": files["loci"], **panel, "out": out / "coloc"},
                 [files["loci"], out / "gwas", out / "gwas_outcomes"] + bed_inputs, out / "coloc")
 
 

@@ -98,11 +98,13 @@ def small_run(tmp_path_factory, sim_cohort, hail_context):
     from edfgen.pipeline import render_toml, run_pipeline
 
     c = sim_cohort
-    raw = {"run": {"out": "run", "biomarker_gwas": True, "pca": False},   # (the pca stage: test_ukb_recipe)
+    raw = {"run": {"out": "run", "biomarker_gwas": True, "pca": False,   # (the pca stage: test_ukb_recipe)
+                   "genetics": True},
            "inputs": {"ecg": f"{c}/ecg", "bfile": f"{c}/genotypes", "covar": f"{c}/covariates.tsv",
                       "biomarkers": f"{c}/physiology.tsv", "outcomes": f"{c}/outcomes.tsv", "truth": f"{c}/truth.json",
                       "catalog": str(packaged_catalog())},
-           **STAGE_OPTIONS, "mr": {"nboot": 200, "presso_sims": 100}}
+           **STAGE_OPTIONS, "mr": {"nboot": 200, "presso_sims": 100},
+           "ldsc": {"rg": False}}    # (rg: tests/test_ldsc.py; every pair here would take minutes)
     d = tmp_path_factory.mktemp("pipeline")
     (d / "pipeline.toml").write_text(render_toml(raw))
     return run_pipeline(load_config(d / "pipeline.toml"))
@@ -114,10 +116,10 @@ def test_run__writes_every_stage_and_top_level_files(small_run):
         assert (out / f).exists(), f
     ran = {s.name for s in small_run.stages if s.status == "ran"}
     assert ran == {"extract", "interpret", "gwas", "gwas_outcomes", "gwas_biomarkers", "clump", "clump_biomarkers",
-                   "annotate", "mr", "mr_biomarkers"}
+                   "annotate", "mr", "mr_biomarkers", "ldsc", "finemap", "coloc"}
     html = (out / "report.html").read_text()
     for section in ("Cohort", "EDFs and known biomarkers", "GWAS of EDFs", "Independent loci",
-                    "Mendelian randomization", "Truth"):
+                    "Mendelian randomization", "Truth", "Heritability", "Fine-mapping", "Colocalisation"):
         assert section in html, section
     assert "data:image/png;base64" in html
     man = json.loads((out / "manifest.json").read_text())
