@@ -207,6 +207,9 @@ PIPELINE_TABLES = [
     (r"mr[a-z_]*/mr_steiger\.tsv", "mr_steiger"), (r"mr[a-z_]*/mr_presso\.tsv", "mr_presso"),
     (r"split/edfs\.half_a\.tsv", "edf_table"), (r"split/outcomes\.half_b\.tsv", "outcomes"),
     (r"split/biomarkers\.half_a\.tsv", "physiology"),
+    (r"ldsc/h2\.tsv", "ldsc_h2"), (r"ldsc/rg\.tsv", "ldsc_rg"),
+    (r"finemap/credible_sets\.tsv", "finemap_credible_sets"), (r"finemap/pip\.tsv", "finemap_pip"),
+    (r"finemap/ld_check\.tsv", "finemap_ld_check"), (r"coloc/coloc\.tsv", "coloc"),
 ]
 
 
