@@ -90,3 +90,27 @@ def test_packaged_genes__protein_coding_both_builds_small(build, rows, shared_da
     assert hit.nearest_gene[0] == "KCNH2" and hit.gene_distance[0] == 0
     with pytest.raises(InputError, match="no shipped gene table"):
         packaged_genes("NCBI36")
+
+
+def test_read_genes__gene_table_layout_checked_by_the_shared_table_reader(tmp_path):
+    """A table in the shipped ``chromosome start end gene strand`` layout is read by formats.tables.read_table:
+    short rows, truncated gzip and non-integer coordinates are one-line errors naming --genes and the file."""
+    import gzip
+
+    head = "chromosome\tstart\tend\tgene\tstrand\n"
+    good = head + "7\t150944961\t150978321\tKCNH2\t-\n1\t162069691\t162370475\tNOS1AP\t+\n"
+    (tmp_path / "g.tsv").write_text(good)
+    g = read_genes(tmp_path / "g.tsv")
+    assert g.gene.tolist() == ["NOS1AP", "KCNH2"] and g.start.dtype == "int64"
+    assert g.iloc[1].tolist() == ["7", 150944961, 150978321, "KCNH2", "-"]
+    (tmp_path / "short.tsv").write_text(good + "3\t38548057\tSCN5A\t-\n")
+    with pytest.raises(InputError, match=r"^--genes .*short.tsv:4: 4 fields, the header has 5") as e:
+        read_genes(tmp_path / "short.tsv")
+    assert "\n" not in str(e.value)
+    data = gzip.compress(good.encode())
+    (tmp_path / "cut.tsv.gz").write_bytes(data[:len(data) - 12])
+    with pytest.raises(InputError, match=r"^--genes .*cut.tsv.gz: truncated gzip"):
+        read_genes(tmp_path / "cut.tsv.gz")
+    (tmp_path / "x.tsv").write_text(head + "7\t150944961.5\t150978321\tKCNH2\t-\n")
+    with pytest.raises(InputError, match=r"^--genes .*x.tsv: column start, record 1 \(gene 'KCNH2'\)"):
+        read_genes(tmp_path / "x.tsv")

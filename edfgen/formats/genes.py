@@ -17,9 +17,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.tables import read_table
 from edfgen.formats.textio import read_text_bytes
 
 GENE_COLUMNS = ["chromosome", "start", "end", "gene", "strand"]
@@ -27,7 +29,10 @@ GENE_COLUMNS = ["chromosome", "start", "end", "gene", "strand"]
 
 def _lines(path: Path):
     """The decoded lines of a (gzip/BGZF, checked for truncation) text file."""
-    data = read_text_bytes(path)
+    try:
+        data = read_text_bytes(path)
+    except InputError as exc:
+        raise InputError(f"--genes {exc}") from None
     try:
         return [ln.rstrip("\r") for ln in data.decode("utf-8").split("\n")]   # "\n" only, as pandas
     except UnicodeDecodeError as exc:
@@ -42,21 +47,25 @@ def packaged_genes(reference_genome: str) -> Path:
     if reference_genome not in ("GRCh37", "GRCh38"):
         raise InputError(f"no shipped gene table for {reference_genome!r} (GRCh37, GRCh38); give --genes")
     return Path(str(resources.files("edfgen") / "data" / f"genes_{reference_genome}.tsv.gz"))
-def _read_gene_table(path: Path, lines: list[str]) -> pd.DataFrame:
-    """Rows of a table in edfgen's own ``chromosome, start, end, gene, strand`` layout."""
-    rows = []
-    for ln, line in enumerate(lines[1:], 2):
-        if not line:
-            continue
-        f = line.split("\t")
-        try:
-            if len(f) != len(GENE_COLUMNS):
-                raise ValueError(f"{len(f)} fields, the header has {len(GENE_COLUMNS)}")
-            rows.append((f[0], int(f[1]), int(f[2]), f[3], f[4]))
-        except ValueError as exc:
-            raise InputError(f"--genes {path}:{ln}: {exc}") from None
-    genes = pd.DataFrame(rows, columns=GENE_COLUMNS)
-    return genes.sort_values(["chromosome", "start"]).reset_index(drop=True)
+
+
+def _read_gene_table(path: Path) -> pd.DataFrame:
+    """Rows of a table in edfgen's own ``chromosome, start, end, gene, strand`` layout, read by
+    :func:`edfgen.formats.tables.read_table` (the one rule for field counts, truncated gzip/BGZF and
+    duplicate column names); its errors are prefixed with ``--genes``."""
+    try:
+        genes = read_table(path, required=GENE_COLUMNS, dtype={"chromosome": str, "gene": str, "strand": str})
+    except InputError as exc:
+        raise InputError(f"--genes {exc}") from None
+    for col in ("start", "end"):
+        v = pd.to_numeric(genes[col], errors="coerce")
+        bad = np.flatnonzero(v.isna().to_numpy() | (v != np.round(v)).to_numpy())
+        if len(bad):
+            i = int(bad[0])
+            raise InputError(f"--genes {path}: column {col}, record {i + 1} (gene {genes['gene'].iloc[i]!r}): "
+                             f"{genes[col].iloc[i]!r} is not a whole number")
+        genes[col] = v.astype(np.int64)
+    return genes[GENE_COLUMNS].sort_values(["chromosome", "start"]).reset_index(drop=True)
 
 
 def read_genes(path: str | Path) -> pd.DataFrame:
@@ -77,7 +86,7 @@ def read_genes(path: str | Path) -> pd.DataFrame:
     is_gtf = bool(re.search(r"\.gtf(\.gz)?$", path.name))
     lines = _lines(path)
     if lines and lines[0].split("\t") == GENE_COLUMNS:   # the shipped tables' layout
-        return _read_gene_table(path, lines)
+        return _read_gene_table(path)
     rows = []
     bed_fields = None
     for ln, line in enumerate(lines, 1):
