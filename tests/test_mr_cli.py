@@ -414,3 +414,20 @@ def test_mr_cli__per_chromosome_sumstats_are_one_phenotype(fx, tmp_path):
     err = _errors(r.output)
     assert len(err) == 1 and "appears twice" in err[0] and str(tmp_path / "o1" / "chd.tsv") in err[0] \
         and str(tmp_path / "chd.tsv") in err[0]
+
+
+def test_mr_cli__coloc_pp4_without_coloc_is_one_line_error(fx, tmp_path):
+    """``--coloc-pp4`` filters by a coloc.tsv that only ``--coloc`` names: refused before anything is read,
+    from the CLI, the library call and a pipeline's ``[mr]`` section (whose coloc stage runs after mr)."""
+    from edfgen.commands.mr import run_mr
+    from edfgen.exceptions import ConfigError, InputError
+    from edfgen.pipeline_config import config_from_dict
+
+    r = _run(["--exposure", fx[0], "--outcome", fx[1], "--coloc-pp4", "0.8", "--out", tmp_path / "o"])
+    err = _errors(r.output)
+    assert r.exit_code == 2 and len(err) == 1 and "--coloc-pp4 0.8 needs --coloc FILE" in err[0], r.output
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(InputError, match="needs --coloc FILE"):
+        run_mr(fx[0], fx[1], tmp_path / "o", coloc_pp4=0.8)
+    with pytest.raises(ConfigError, match=r"\[mr\] --coloc-pp4 0.8 needs --coloc FILE"):
+        config_from_dict({"run": {"out": str(tmp_path / "run")}, "mr": {"coloc_pp4": 0.8}})

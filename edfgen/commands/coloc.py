@@ -157,6 +157,17 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
     return ColocRun(out_dir, table)
 
 
+def check_coloc_options(coloc: str | Path | None, pp4: float | None) -> None:
+    """``mr --coloc-pp4 X`` needs ``--coloc FILE``: a one-line :class:`InputError` otherwise (checked before
+    anything is read). The file is not supplied by a pipeline: its ``coloc`` stage runs after ``mr``, so
+    ``[mr] coloc_pp4`` needs ``[mr] coloc`` naming a ``coloc.tsv`` already written (e.g. by an earlier run)."""
+    if pp4 is not None and coloc is None:
+        raise InputError(f"--coloc-pp4 {pp4:g} needs --coloc FILE (the coloc.tsv written by edfgen coloc): it keeps "
+                         "the instruments at loci where that file has PP.H4 >= the given value")
+    if coloc is not None and pp4 is None:
+        log.warning("--coloc %s is used only with --coloc-pp4; without it every instrument is kept", coloc)
+
+
 def restrict_to_coloc(instruments: pd.DataFrame, exposure: str, outcome: str, coloc: str | Path | None,
                       pp4: float | None, *, window_kb: float = 500.0) -> pd.DataFrame:
     """``mr --coloc FILE --coloc-pp4 X``: the instruments of ``exposure`` at loci where ``coloc.tsv`` has
@@ -165,8 +176,7 @@ def restrict_to_coloc(instruments: pd.DataFrame, exposure: str, outcome: str, co
     Unchanged when ``pp4`` is None."""
     if pp4 is None:
         return instruments
-    if coloc is None:
-        raise InputError("--coloc-pp4 needs --coloc coloc.tsv (written by edfgen coloc)")
+    check_coloc_options(coloc, pp4)
     t = read_table(coloc, required=("trait_1", "trait_2", "pp_h4", "top_variant"))
     tops = set(t.loc[(t["trait_1"] == exposure) & (t["trait_2"] == outcome) & (t["pp_h4"] >= pp4), "top_variant"])
     keep = instruments["variant_id"].isin(tops).to_numpy()

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from edfgen.commands.clump import genotype_label
-from edfgen.commands.coloc import restrict_to_coloc
+from edfgen.commands.coloc import check_coloc_options, restrict_to_coloc
 from edfgen.commands.mr_instruments import (
     add_instrument_columns,
     case_counts as cases_in,
@@ -320,6 +320,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         (:func:`edfgen.formats.sumstats.parse_column_option`); applied to every file that has the column.
     """
     t0 = time.perf_counter()
+    check_coloc_options(coloc, coloc_pp4)
     get_method(settings.loo_method)
     for mname in settings.methods:
         get_method(mname)
@@ -517,13 +518,17 @@ class MROptions(GenotypeOptions):
     case_counts: tuple[str, ...] = opt((), "Cases and controls of a binary outcome file without n_cases/n_controls "
                                        "columns (FinnGen), as FILE=CASES,CONTROLS; repeatable.", multiple=True)
     coloc: str | None = opt(None, "coloc.tsv of edfgen coloc, for --coloc-pp4.", path="file", exists=True)
-    coloc_pp4: float | None = opt(None, "Use only instruments at loci where coloc.tsv has PP.H4 >= X for the exposure "
-                                  "and outcome (within 500 kb of its top_variant).", range=(0, 1))
+    coloc_pp4: float | None = opt(None, "Use only instruments at loci where --coloc FILE (needed) has PP.H4 >= X for the "
+                                  "exposure and outcome (within 500 kb of its top_variant).", range=(0, 1))
     plots: bool = opt(True, None, secondary="--no-plots")
     max_plots: int = opt(20, "Plot at most this many pairs (most significant first).", range=(0, None))
     seed: int = seed_opt()
     force: bool = force_opt()
     allow_incomplete: bool = allow_incomplete_opt()
+
+    def __post_init__(self):
+        if self.coloc_pp4 is not None and self.coloc is None:   # refused at option (and pipeline config) time
+            check_coloc_options(self.coloc, self.coloc_pp4)
 
 
 def run(o: MROptions):
