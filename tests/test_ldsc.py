@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from itertools import combinations, product
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +218,109 @@ def test_cli_ldsc__missing_ldscore_files_is_one_line_error(cohort_ss, tmp_path):
                                    "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "no LD score files" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------- rg of many pairs: the old path
+_COMP = {"A": "T", "T": "A", "C": "G", "G": "C"}
+
+
+def _match_alleles(a1, a2, b1, b2):
+    """ldsc --rg's allele rule written on strings (edfgen's rg before it aligned all phenotypes at once)."""
+    comp = lambda s: s.map(lambda x: _COMP.get(x, "?"))          # noqa: E731
+    a1, a2, b1, b2 = (pd.Series(np.asarray(x, dtype=str)) for x in (a1, a2, b1, b2))
+    valid = lambda x, y: x.isin(list(_COMP)) & y.isin(list(_COMP)) & (x != y) & (comp(x) != y)  # noqa: E731
+    same = ((a1 == b1) & (a2 == b2)) | ((a1 == comp(b1)) & (a2 == comp(b2)))
+    flip = ((a1 == b2) & (a2 == b1)) | ((a1 == comp(b2)) & (a2 == comp(b1)))
+    keep = valid(a1, a2) & valid(b1, b2) & (same | flip)
+    return keep.to_numpy(), flip.to_numpy()
+
+
+def rg_pairwise_reference(zs, ld, m, *, two_step=None, groups=None):
+    """The per-pair path edfgen had (pandas merge and allele match per pair, one :func:`ldsc_rg` each): the
+    reference of the vectorised ``genetic_correlations``."""
+    cols = ["variant_id", "z", "n", "effect_allele", "other_allele"]
+    merged = {name: ld.merge(z.table[cols], left_on="SNP", right_on="variant_id", how="inner") for name, z in zs.items()}
+    rows = []
+    for p1, p2 in combinations(zs, 2):
+        if groups is not None and groups[p1] == groups[p2]:
+            continue
+        d = merged[p1].merge(merged[p2][["SNP", *cols[1:]]], on="SNP", how="inner", suffixes=("", "_2"))
+        keep, flip = _match_alleles(d["effect_allele"], d["other_allele"], d["effect_allele_2"], d["other_allele_2"])
+        d = d[keep]
+        if len(d) < 2:
+            continue
+        z2 = np.where(flip[keep], -1.0, 1.0) * d["z_2"].to_numpy()
+        r = ldsc_rg(d["z"], z2, d["L2"], d["W"], d["n"], d["n_2"], m, two_step=two_step)
+        rows.append({"phenotype_1": p1, "phenotype_2": p2, "rg": r.rg, "rg_se": r.rg_se, "z": r.z,
+                     "p_value": r.p_value, "gcov_int": r.gencov.intercept})
+    return pd.DataFrame(rows)
+
+
+def _rg_panel(seed=1, v=3000, p=7):
+    """Phenotypes sharing a genetic component, their alleles swapped, on the other strand, not SNPs,
+    strand-ambiguous or missing for some variants, one without heritability (rg NA), one on its own variants."""
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    rng = np.random.default_rng(seed)
+    ld = pd.DataFrame({"SNP": [f"rs{i}" for i in range(v)], "L2": rng.gamma(2.0, 30.0, v) + 1})
+    ld["W"] = ld["L2"] * rng.uniform(0.9, 1.1, v)
+    bases = np.array(list("ACGT"))
+    ea = bases[rng.integers(0, 4, v)]
+    oa = np.array([rng.choice([b for b in "ACGT" if b not in (a, _COMP[a])]) for a in ea], dtype=object)
+    amb = rng.random(v) < 0.03
+    oa[amb] = [_COMP[a] for a in ea[amb]]                  # strand-ambiguous: dropped from every pair
+    g = rng.standard_normal(v) * np.sqrt(ld["L2"].to_numpy() / v * 0.3 * 20000)
+    zs = {}
+    for k in range(p):
+        z = 0.8 * g + rng.standard_normal(v)
+        if k == 3:                                         # chi² falling with the LD score: h² < 0, rg NA
+            z = rng.standard_normal(v) * np.sqrt(1.3 - 0.5 * ld["L2"].to_numpy() / ld["L2"].max())
+        e, o = ea.astype(object), oa.copy()
+        if k % 3 == 1:
+            sw = rng.random(v) < 0.3
+            e[sw], o[sw], z = oa[sw], ea[sw], np.where(sw, -z, z)
+            st = rng.random(v) < 0.2
+            e[st], o[st] = [_COMP.get(x, "N") for x in e[st]], [_COMP.get(x, "N") for x in o[st]]
+        if k % 3 == 2:
+            o[rng.random(v) < 0.05] = "AT"                 # an indel: dropped from this phenotype's pairs
+        t = pd.DataFrame({"variant_id": ld["SNP"], "effect_allele": e, "other_allele": o, "z": z,
+                          "n": rng.integers(15000, 25000, v).astype(float)})
+        if k >= 5:
+            t = t.sample(frac=0.9, random_state=k).reset_index(drop=True)
+        zs[f"t{k}"] = ZStats(f"t{k}", t, (Path(f"t{k}.tsv"),))
+    return zs, ld, float(v)
+
+
+def test_genetic_correlations__vectorised_equals_the_per_pair_path(monkeypatch):
+    """All pairs aligned at once and fitted in batches (small batches here) give the old per-pair path's
+    numbers to 1e-10, with --rg-across groups and with two-step fits (the per-pair kernel)."""
+    import edfgen.commands.ldsc as cmd
+
+    zs, ld, m = _rg_panel()
+    monkeypatch.setattr(cmd, "_BATCH_ELEMENTS", 4 * len(ld))          # batches of about 4 pairs
+    cases = [({}, {}), ({"groups": {n: int(n[1]) % 2 for n in zs}}, {"groups": {n: int(n[1]) % 2 for n in zs}}),
+             ({"two_step": 30.0}, {"two_step": 30.0})]
+    for kw_new, kw_ref in cases:
+        got = cmd.genetic_correlations(zs, ld, m, **kw_new)
+        ref = rg_pairwise_reference(zs, ld, m, **kw_ref)
+        assert len(got) == len(ref) > 0 and got["rg"].isna().sum() >= 1
+        pd.testing.assert_frame_equal(got[["phenotype_1", "phenotype_2"]], ref[["phenotype_1", "phenotype_2"]])
+        for c in ("rg", "rg_se", "z", "gcov_int"):
+            np.testing.assert_allclose(got[c], ref[c], rtol=1e-10, atol=1e-13, err_msg=c)
+        np.testing.assert_allclose(got["p_value"], ref["p_value"], rtol=1e-9, atol=1e-300, err_msg="p_value")
+    assert (cmd.genetic_correlations(zs, ld, m, groups={n: 0 for n in zs})).empty
+
+
+def test_allele_classes__equal_exactly_when_ldsc_matches_alleles():
+    """Every pair of allele pairs over A, C, G, T and an indel: classes equal iff ldsc's rule keeps the variant,
+    and the signs' product is -1 iff it flips."""
+    from edfgen.commands.ldsc import allele_classes
+
+    pairs = [(a, b) for a in ["A", "C", "G", "T", "AT"] for b in ["A", "C", "G", "T", "AT"]]
+    a1, a2 = zip(*[p for p, q in product(pairs, pairs)])
+    b1, b2 = zip(*[q for p, q in product(pairs, pairs)])
+    keep, flip = _match_alleles(a1, a2, b1, b2)
+    ca, sa = allele_classes(a1, a2)
+    cb, sb = allele_classes(b1, b2)
+    np.testing.assert_array_equal((ca == cb) & (ca >= 0), keep)
+    np.testing.assert_array_equal((sa * sb < 0)[keep], flip[keep])

@@ -31,6 +31,7 @@ from edfgen.formats.sumstats import chrom_key
 from edfgen.formats.sumstats.zscores import ZStats, read_zstats
 from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, ldsc_h2, ldsc_rg, to_liability
+from edfgen.kernels.ldsc_batch import gencov_rg_batch
 from edfgen.kernels.ldscore import chromosome_ld_scores
 from edfgen.progress import progress
 
@@ -39,9 +40,6 @@ log = logging.getLogger(__name__)
 H2_COLUMNS = ["phenotype", "n", "mean_chi2", "lambda_gc", "h2", "h2_se", "intercept", "intercept_se", "ratio",
               "ratio_se"]
 RG_COLUMNS = ["phenotype_1", "phenotype_2", "rg", "rg_se", "z", "p_value", "gcov_int"]
-
-_COMP = {"A": "T", "T": "A", "C": "G", "G": "C"}
-
 
 @dataclass(frozen=True)
 class LdscOptions(GenotypeOptions):
@@ -186,16 +184,58 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
     return pd.DataFrame(rows, columns=H2_COLUMNS)
 
 
-def _match_alleles(a1, a2, b1, b2) -> tuple[np.ndarray, np.ndarray]:
-    """ldsc's ``--rg`` allele rule: ``(keep, flip)``; kept when both variants are SNPs that are not
-    strand-ambiguous and whose alleles agree (possibly swapped and/or on the other strand)."""
-    comp = lambda s: s.map(lambda x: _COMP.get(x, "?"))          # noqa: E731
-    a1, a2, b1, b2 = (pd.Series(np.asarray(x, dtype=str)) for x in (a1, a2, b1, b2))
-    valid = lambda x, y: x.isin(list(_COMP)) & y.isin(list(_COMP)) & (x != y) & (comp(x) != y)  # noqa: E731
-    same = ((a1 == b1) & (a2 == b2)) | ((a1 == comp(b1)) & (a2 == comp(b2)))
-    flip = ((a1 == b2) & (a2 == b1)) | ((a1 == comp(b2)) & (a2 == comp(b1)))
-    keep = valid(a1, a2) & valid(b1, b2) & (same | flip)
-    return keep.to_numpy(), flip.to_numpy()
+#: allele codes of ldsc's ``--rg`` rule (the complement of code ``c`` is ``3 - c``)
+_CODE = {"A": 0, "C": 1, "G": 2, "T": 3}
+
+
+def allele_classes(a1, a2) -> tuple[np.ndarray, np.ndarray]:
+    """ldsc's ``--rg`` allele rule, one variant of one phenotype at a time: ``(class, sign)``.
+
+    Two phenotypes' alleles of a variant agree (the same, swapped and/or on the other strand) exactly when
+    their classes are equal and >= 0; ``class`` is -1 unless the variant is a SNP that is not
+    strand-ambiguous. ``sign`` is +1 when the alleles are in the class's canonical order (or its
+    complement), -1 when swapped, so ``sign_1 sign_2`` is +1 for a pair in the same orientation and -1 for
+    a flipped one (the four relabellings form a group, and swapping is its sign)."""
+    a = pd.Series(np.asarray(a1, dtype=str)).map(_CODE).fillna(-1).to_numpy(np.int64)
+    b = pd.Series(np.asarray(a2, dtype=str)).map(_CODE).fillna(-1).to_numpy(np.int64)
+    valid = (a >= 0) & (b >= 0) & (a != b) & (3 - a != b)
+    same = np.minimum(4 * a + b, 4 * (3 - a) + (3 - b))
+    swap = np.minimum(4 * b + a, 4 * (3 - b) + (3 - a))
+    return np.where(valid, np.minimum(same, swap), -1), np.where(valid & (swap < same), -1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class AlignedZ:
+    """Every phenotype's z-scores on the LD-score variants (rows in ``ld`` order, one column a phenotype):
+    ``z`` turned to each variant's canonical allele order (:func:`allele_classes`; NaN where the phenotype
+    lacks the variant), ``n``, and ``cls`` the allele class (-1: absent or not a strand-unambiguous SNP)."""
+
+    names: list[str]
+    z: np.ndarray
+    n: np.ndarray
+    cls: np.ndarray
+
+
+def align_zscores(zs: dict[str, ZStats], ld: pd.DataFrame) -> AlignedZ:
+    """:class:`AlignedZ` of ``zs`` on the variants of ``ld`` (matched by variant id; ``ld.SNP`` unique)."""
+    index = pd.Index(ld["SNP"])
+    if not index.is_unique:
+        raise InputError("ldsc: the LD scores name a variant id twice (drop duplicated SNPs first)")
+    shape = (len(index), len(zs))
+    z_all, n_all, cls_all = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, -1, dtype=np.int8)
+    for j, z in enumerate(zs.values()):
+        t = z.table
+        pos = index.get_indexer(t["variant_id"])
+        ok = pos >= 0
+        cls, sign = allele_classes(t["effect_allele"].to_numpy()[ok], t["other_allele"].to_numpy()[ok])
+        z_all[pos[ok], j] = sign * t["z"].to_numpy(np.float64)[ok]
+        n_all[pos[ok], j] = t["n"].to_numpy(np.float64)[ok]
+        cls_all[pos[ok], j] = cls
+    return AlignedZ(list(zs), z_all, n_all, cls_all)
+
+
+#: array elements (variants x pairs) of one batch of :func:`~edfgen.kernels.ldsc_batch.gencov_rg_batch`
+_BATCH_ELEMENTS = 2_000_000
 
 
 def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, two_step: float | None = None,
@@ -203,24 +243,65 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
     """``rg.tsv``: cross-trait LD score regression of every pair of phenotypes (with ``groups``, a
     phenotype -> group map, only of pairs from different groups).
 
+    Each pair uses the LD-score variants both phenotypes have with matching alleles (ldsc's ``--rg`` rule,
+    :func:`allele_classes`), the second phenotype's z turned to the first's allele. The z-scores are aligned
+    once (:func:`align_zscores`); phenotypes whose allele classes agree on every variant give every pair
+    between them the same variants, so each phenotype's h² fit on a variant set is made once and the pairs
+    of a variant set are fitted together (:func:`~edfgen.kernels.ldsc_batch.gencov_rg_batch`).
+
     ``two_step=None`` (one-step fits) is what ``ldsc --rg`` does by default: its two-step default is set only
-    when ``--intercept-h2`` is None, which ``--rg`` has already turned into a list of Nones."""
-    merged = {name: _merge(ld, z) for name, z in zs.items()}
-    rows = []
-    pairs = [(a, b) for a, b in combinations(zs, 2) if groups is None or groups.get(a) != groups.get(b)]
-    for p1, p2 in progress(pairs, desc="genetic correlation", unit="pair"):
-        d = merged[p1].merge(merged[p2][["SNP", "z", "n", "effect_allele", "other_allele"]], on="SNP", how="inner",
-                             suffixes=("", "_2"))
-        keep, flip = _match_alleles(d["effect_allele"], d["other_allele"], d["effect_allele_2"], d["other_allele_2"])
-        d = d[keep]
-        z2 = np.where(flip[keep], -1.0, 1.0) * d["z_2"].to_numpy()
-        if len(d) < 2:
-            log.warning("rg %s x %s: %d shared variants with matching alleles; skipped", p1, p2, len(d))
-            continue
-        r = ldsc_rg(d["z"], z2, d["L2"], d["W"], d["n"], d["n_2"], m, two_step=two_step, n_blocks=n_blocks)
-        rows.append({"phenotype_1": p1, "phenotype_2": p2, "rg": r.rg, "rg_se": r.rg_se, "z": r.z,
-                     "p_value": r.p_value, "gcov_int": r.gencov.intercept})
-    return pd.DataFrame(rows, columns=RG_COLUMNS)
+    when ``--intercept-h2`` is None, which ``--rg`` has already turned into a list of Nones. With a
+    ``two_step`` cut-off each pair is fitted by :func:`~edfgen.kernels.ldsc.ldsc_rg`."""
+    names = list(zs)
+    pairs = [(i, j) for i, j in combinations(range(len(names)), 2)
+             if groups is None or groups.get(names[i]) != groups.get(names[j])]
+    al = align_zscores(zs, ld)
+    l2_all, w_all = ld["L2"].to_numpy(np.float64), ld["W"].to_numpy(np.float64)
+    kinds: dict[bytes, int] = {}
+    kind = [kinds.setdefault(al.cls[:, j].tobytes(), len(kinds)) for j in range(len(names))]
+    rep = {k: kind.index(k) for k in set(kind)}
+    by_set: dict[tuple[int, int], list[int]] = {}
+    for p, (i, j) in enumerate(pairs):
+        by_set.setdefault((min(kind[i], kind[j]), max(kind[i], kind[j])), []).append(p)
+    found: dict[int, tuple] = {}
+    with progress(total=len(pairs), desc="genetic correlation", unit="pair") as bar:
+        for (ka, kb), members in by_set.items():
+            ca, cb = al.cls[:, rep[ka]], al.cls[:, rep[kb]]
+            rows = np.flatnonzero((ca == cb) & (ca >= 0))
+            if len(rows) < 2:
+                for p in members:
+                    log.warning("rg %s x %s: %d shared variants with matching alleles; skipped", names[pairs[p][0]],
+                                names[pairs[p][1]], len(rows))
+                bar.update(len(members))
+                continue
+            l2, w = l2_all[rows], w_all[rows]
+            if two_step is not None:
+                for p in members:
+                    i, j = pairs[p]
+                    r = ldsc_rg(al.z[rows, i], al.z[rows, j], l2, w, al.n[rows, i], al.n[rows, j], m,
+                                two_step=two_step, n_blocks=n_blocks)
+                    found[p] = (r.rg, r.rg_se, r.z, r.p_value, r.gencov.intercept)
+                    bar.update(1)
+                continue
+            fits = {c: ldsc_h2(al.z[rows, c], l2, w, al.n[rows, c], m, two_step=None, n_blocks=n_blocks)
+                    for c in sorted({c for p in members for c in pairs[p]})}
+            step = max(1, _BATCH_ELEMENTS // len(rows))
+            for k in range(0, len(members), step):
+                chunk = members[k:k + step]
+                c1, c2 = [pairs[p][0] for p in chunk], [pairs[p][1] for p in chunk]
+                r1, r2 = [fits[c] for c in c1], [fits[c] for c in c2]
+                b = gencov_rg_batch(
+                    al.z[np.ix_(rows, c1)], al.z[np.ix_(rows, c2)], l2, w, al.n[np.ix_(rows, c1)],
+                    al.n[np.ix_(rows, c2)], m, h1=np.array([r.h2 for r in r1]), h2=np.array([r.h2 for r in r2]),
+                    int1=np.array([r.intercept for r in r1]), int2=np.array([r.intercept for r in r2]),
+                    h1_delete=np.stack([r.regression.tot_delete for r in r1], axis=1),
+                    h2_delete=np.stack([r.regression.tot_delete for r in r2], axis=1), n_blocks=n_blocks)
+                for q, p in enumerate(chunk):
+                    found[p] = (b.rg[q], b.rg_se[q], b.z[q], b.p_value[q], b.gcov_int[q])
+                bar.update(len(chunk))
+    rows_out = [{"phenotype_1": names[i], "phenotype_2": names[j], **dict(zip(RG_COLUMNS[2:], map(float, found[p])))}
+                for p, (i, j) in enumerate(pairs) if p in found]
+    return pd.DataFrame(rows_out, columns=RG_COLUMNS)
 
 
 def input_groups(sumstats, zs: dict[str, ZStats]) -> dict[str, int]:
