@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,8 +25,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _measure import cohort_arguments, simulated_gwas, write_results  # noqa: E402
 VENV = Path(os.environ.get("SUSIE_VENV", "/work/benchenv/susie"))
-RESULTS = ROOT / "benchmarks" / "results"
 
 DRIVER = r"""
 import json, sys, numpy as np, pycoloc
@@ -49,24 +48,19 @@ json.dump(out, open(sys.argv[2], "w"))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", default=None)
+    ap = cohort_arguments(argparse.ArgumentParser(), n=2000, seed=3)
     ap.add_argument("--pairs", type=int, default=10)
-    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--draw-seed", type=int, default=11, help="seed of the regions and effects drawn")
     a = ap.parse_args()
     from edfgen.commands.coloc import run_coloc
     from edfgen.formats.genotypes.panel import open_panel
     from edfgen.kernels.coloc import coloc_bf_bf
     from edfgen.kernels.susie import susie_rss
     from edfgen.commands.finemap import region_matrix
-    from edfgen.simulate.cohort import simulate_cohort
     from edfgen.simulate.mr import per_variant_linear
 
-    work = Path(a.work or tempfile.mkdtemp(prefix="coloc_bench_"))
-    cohort = work / "cohort"
-    if not (cohort / "truth.json").exists():
-        simulate_cohort(cohort, n=2000, seed=3, chromosomes=3, variants_per_chromosome=3000, effect_scale=1.0, ecg=False)
-    rng = np.random.default_rng(a.seed)
+    work, cohort = simulated_gwas(a, "coloc_bench_", gwas=False)
+    rng = np.random.default_rng(a.draw_seed)
     d = work / "coloc_bench"
     (d / "exp").mkdir(parents=True, exist_ok=True)
     (d / "out").mkdir(parents=True, exist_ok=True)
@@ -182,8 +176,6 @@ def main() -> None:
            "shared_pp_h4_ge_0.8": {"abf": frac("shared", "abf", "pp_h4"), "susie": frac("shared", "susie", "pp_h4")},
            "distinct_pp_h3_ge_0.8": {"abf": frac("distinct", "abf", "pp_h3"), "susie": frac("distinct", "susie", "pp_h3")},
            "time_s_edfgen_coloc": round(t_edf, 2), "rows": rows, "load_avg": os.getloadavg()}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "coloc.json").write_text(json.dumps(out, indent=1, default=float))
     md = ["# edfgen coloc: planted shared / distinct causal variants, and pycoloc 0.1.0\n",
           f"Cohort n = 2000 (simulated genotypes), {len(planted)} regions (± 500 kb), each planted effect 2 % of the "
           f"variance; in-sample LD; priors p1 = p2 = 1e-4, p12 = 1e-5; load {os.getloadavg()[0]:.1f}.\n",
@@ -194,8 +186,7 @@ def main() -> None:
           f"- vs pycoloc.coloc_abf (same betas, varbeta, N, MAF; sdY estimated by both): max |ΔPP| = {abf_d:.2g}; "
           f"vs pycoloc.coloc_bf_bf on edfgen's SuSiE log BFs: max |ΔPP| = {sus_d:.2g}",
           f"- edfgen coloc on the {len(planted)} regions: {t_edf:.1f} s\n"]
-    (RESULTS / "coloc.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
+    write_results("coloc", out, md)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,8 +26,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _measure import cohort_arguments, simulated_gwas, write_results  # noqa: E402
 VENV = Path(os.environ.get("SUSIE_VENV", "/work/benchenv/susie"))
-RESULTS = ROOT / "benchmarks" / "results"
 
 DRIVER = r"""
 import json, sys, numpy as np, pysusie
@@ -49,27 +48,13 @@ json.dump(out, open(sys.argv[2], "w"))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", default=None)
-    ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--seed", type=int, default=3)
-    a = ap.parse_args()
+    a = cohort_arguments(argparse.ArgumentParser(), n=2000, seed=3).parse_args()
     from edfgen.commands.finemap import read_loci, regions, run_finemap
     from edfgen.formats.genotypes.panel import open_panel
     from edfgen.formats.sumstats.zscores import read_zstats
-    from edfgen.simulate.cohort import simulate_cohort
     from edfgen.simulate.truth import read_truth_loci
 
-    work = Path(a.work or tempfile.mkdtemp(prefix="finemap_bench_"))
-    cohort = work / "cohort"
-    if not (cohort / "truth.json").exists():
-        simulate_cohort(cohort, n=a.n, seed=a.seed, chromosomes=3, variants_per_chromosome=3000, effect_scale=1.0,
-                        ecg=False)
-    if not (work / "gwas" / "manifest.json").exists():
-        subprocess.run([sys.executable, "-m", "edfgen", "gwas", "--bfile", str(cohort / "genotypes"), "--pheno",
-                        str(cohort / "physiology.tsv"), "--covar", str(cohort / "covariates.tsv"), "--covariates",
-                        "age,sex", "--out", str(work / "gwas"), "--no-plots"], check=True, capture_output=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    work, cohort = simulated_gwas(a, "finemap_bench_")
     truth = read_truth_loci(cohort / "truth.json")
     loci = pd.DataFrame({"locus": np.arange(1, len(truth) + 1), "variant_id": truth["variant_id"],
                          "chromosome": truth["chromosome"], "base_pair_location": truth["base_pair_location"],
@@ -126,10 +111,8 @@ def main() -> None:
            "median_cs_size": float(rec["cs_size"].dropna().median()) if rec["cs_size"].notna().any() else None,
            "times_s": {"edfgen_finemap": round(t_edf, 2), "pysusie_same_regions": round(t_ref, 2)},
            "planted": rows, "load_avg": os.getloadavg()}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "finemap_vs_susie.json").write_text(json.dumps(res, indent=1, default=float))
     md = ["# edfgen finemap (SuSiE-RSS) vs pysusie 0.1.0, planted causal variants\n",
-          f"Simulated cohort n = {a.n} (3 x 3000 variants), GWAS by edfgen gwas; {len(rec)} planted trait-variant loci "
+          f"Simulated cohort n = {a.n} ({a.chromosomes} x {a.variants} variants), GWAS by edfgen gwas; {len(rec)} planted trait-variant loci "
           f"(each ± 500 kb, L = 10, coverage 0.95, purity 0.5, in-sample LD); load {os.getloadavg()[0]:.1f}.\n",
           f"- PIPs vs `pysusie.susie_rss(z, R, n, L=10)` on the same {n_reg} regions: max |ΔPIP| = {max_d:.2g}; "
           f"credible sets identical in {same_cs}/{n_reg}",
@@ -139,7 +122,7 @@ def main() -> None:
           "| locus | trait | variant | variance explained | in 95 % CS | CS size | PIP |", "|---|---|---|---|---|---|---|"]
     md += [f"| {r['locus']} | {r['trait']} | {r['variant_id']} | {r['variance_explained']} | {r['in_cs']} | {r['cs_size']} | "
            f"{r['pip'] if r['pip'] is None else round(r['pip'], 3)} |" for r in rows]
-    (RESULTS / "finemap_vs_susie.md").write_text("\n".join(md) + "\n")
+    write_results("finemap_vs_susie", res, md)
     print("\n".join(md[:6]))
 
 

