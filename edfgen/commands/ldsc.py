@@ -7,7 +7,8 @@ LD scores are computed in-sample from a genotype panel (``--bfile/--pfile/--bgen
 Each phenotype's z-scores are matched to the LD scores by variant id, in LD-score order (chromosome,
 position), and regressed as ldsc does (:mod:`edfgen.kernels.ldsc`): ``h2.tsv`` and, with ``--rg``,
 ``rg.tsv`` for every pair of phenotypes (alleles aligned, strand-ambiguous and mismatched variants
-dropped, as ``ldsc --rg``).
+dropped, as ``ldsc --rg``; all phenotypes are aligned once and the pairs fitted in batches,
+:func:`genetic_correlations`).
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def allele_classes(a1, a2) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class AlignedZ:
-    """Every phenotype's z-scores on the LD-score variants (rows in ``ld`` order, one column a phenotype):
+    """Every phenotype's z-scores on the LD-score variants (one row a phenotype, columns in ``ld`` order):
     ``z`` turned to each variant's canonical allele order (:func:`allele_classes`; NaN where the phenotype
     lacks the variant), ``n``, and ``cls`` the allele class (-1: absent or not a strand-unambiguous SNP)."""
 
@@ -221,20 +222,20 @@ def align_zscores(zs: dict[str, ZStats], ld: pd.DataFrame) -> AlignedZ:
     index = pd.Index(ld["SNP"])
     if not index.is_unique:
         raise InputError("ldsc: the LD scores name a variant id twice (drop duplicated SNPs first)")
-    shape = (len(index), len(zs))
+    shape = (len(zs), len(index))
     z_all, n_all, cls_all = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, -1, dtype=np.int8)
     for j, z in enumerate(zs.values()):
         t = z.table
         pos = index.get_indexer(t["variant_id"])
         ok = pos >= 0
         cls, sign = allele_classes(t["effect_allele"].to_numpy()[ok], t["other_allele"].to_numpy()[ok])
-        z_all[pos[ok], j] = sign * t["z"].to_numpy(np.float64)[ok]
-        n_all[pos[ok], j] = t["n"].to_numpy(np.float64)[ok]
-        cls_all[pos[ok], j] = cls
+        z_all[j, pos[ok]] = sign * t["z"].to_numpy(np.float64)[ok]
+        n_all[j, pos[ok]] = t["n"].to_numpy(np.float64)[ok]
+        cls_all[j, pos[ok]] = cls
     return AlignedZ(list(zs), z_all, n_all, cls_all)
 
 
-#: array elements (variants x pairs) of one batch of :func:`~edfgen.kernels.ldsc_batch.gencov_rg_batch`
+#: array elements (pairs x variants) of one batch of :func:`~edfgen.kernels.ldsc_batch.gencov_rg_batch`
 _BATCH_ELEMENTS = 2_000_000
 
 
@@ -258,7 +259,7 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
     al = align_zscores(zs, ld)
     l2_all, w_all = ld["L2"].to_numpy(np.float64), ld["W"].to_numpy(np.float64)
     kinds: dict[bytes, int] = {}
-    kind = [kinds.setdefault(al.cls[:, j].tobytes(), len(kinds)) for j in range(len(names))]
+    kind = [kinds.setdefault(al.cls[j].tobytes(), len(kinds)) for j in range(len(names))]
     rep = {k: kind.index(k) for k in set(kind)}
     by_set: dict[tuple[int, int], list[int]] = {}
     for p, (i, j) in enumerate(pairs):
@@ -266,7 +267,7 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
     found: dict[int, tuple] = {}
     with progress(total=len(pairs), desc="genetic correlation", unit="pair") as bar:
         for (ka, kb), members in by_set.items():
-            ca, cb = al.cls[:, rep[ka]], al.cls[:, rep[kb]]
+            ca, cb = al.cls[rep[ka]], al.cls[rep[kb]]
             rows = np.flatnonzero((ca == cb) & (ca >= 0))
             if len(rows) < 2:
                 for p in members:
@@ -278,12 +279,13 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
             if two_step is not None:
                 for p in members:
                     i, j = pairs[p]
-                    r = ldsc_rg(al.z[rows, i], al.z[rows, j], l2, w, al.n[rows, i], al.n[rows, j], m,
+                    r = ldsc_rg(al.z[i, rows], al.z[j, rows], l2, w, al.n[i, rows], al.n[j, rows], m,
                                 two_step=two_step, n_blocks=n_blocks)
                     found[p] = (r.rg, r.rg_se, r.z, r.p_value, r.gencov.intercept)
                     bar.update(1)
                 continue
-            fits = {c: ldsc_h2(al.z[rows, c], l2, w, al.n[rows, c], m, two_step=None, n_blocks=n_blocks)
+            zr, nr = (al.z, al.n) if len(rows) == al.z.shape[1] else (al.z[:, rows], al.n[:, rows])
+            fits = {c: ldsc_h2(zr[c], l2, w, nr[c], m, two_step=None, n_blocks=n_blocks)
                     for c in sorted({c for p in members for c in pairs[p]})}
             step = max(1, _BATCH_ELEMENTS // len(rows))
             for k in range(0, len(members), step):
@@ -291,11 +293,10 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
                 c1, c2 = [pairs[p][0] for p in chunk], [pairs[p][1] for p in chunk]
                 r1, r2 = [fits[c] for c in c1], [fits[c] for c in c2]
                 b = gencov_rg_batch(
-                    al.z[np.ix_(rows, c1)], al.z[np.ix_(rows, c2)], l2, w, al.n[np.ix_(rows, c1)],
-                    al.n[np.ix_(rows, c2)], m, h1=np.array([r.h2 for r in r1]), h2=np.array([r.h2 for r in r2]),
-                    int1=np.array([r.intercept for r in r1]), int2=np.array([r.intercept for r in r2]),
-                    h1_delete=np.stack([r.regression.tot_delete for r in r1], axis=1),
-                    h2_delete=np.stack([r.regression.tot_delete for r in r2], axis=1), n_blocks=n_blocks)
+                    zr[c1], zr[c2], l2, w, nr[c1], nr[c2], m, h1=np.array([r.h2 for r in r1]),
+                    h2=np.array([r.h2 for r in r2]), int1=np.array([r.intercept for r in r1]),
+                    int2=np.array([r.intercept for r in r2]), h1_delete=np.stack([r.regression.tot_delete for r in r1]),
+                    h2_delete=np.stack([r.regression.tot_delete for r in r2]), n_blocks=n_blocks)
                 for q, p in enumerate(chunk):
                     found[p] = (b.rg[q], b.rg_se[q], b.z[q], b.p_value[q], b.gcov_int[q])
                 bar.update(len(chunk))

@@ -1,13 +1,14 @@
 """Cross-trait LD score regression of many pairs at once: ldsc's one-step genetic-covariance fit
 (:func:`edfgen.kernels.ldsc.ld_regression` with ``null_intercept=0``, no fixed intercept, no two-step) and
-the rg ratio jackknife (:func:`edfgen.kernels.ldsc.ldsc_rg`) on ``[n_snp, n_pairs]`` arrays.
+the rg ratio jackknife (:func:`edfgen.kernels.ldsc.ldsc_rg`) on ``[n_pairs, n_snp]`` arrays.
 
-Every pair of a batch shares its variants (rows) and their LD scores; each column is one pair. The
+Every pair of a batch shares its variants (columns) and their LD scores; each row is one pair. The
 arithmetic is that of the one-pair functions step by step (two IRWLS weight updates from the weighted
 least-squares fit, then the block jackknife of the fit with the final weights, ldsc ``IRWLS`` and
 ``LstsqJackknifeFast``); the 2 x 2 least-squares solves are normal equations instead of LAPACK's
 ``gelsd`` and per-block sums ``numpy.add.reduceat`` instead of a BLAS product, so results agree with
-the one-pair path to rounding (about 1e-12 relative). The heritability fits each pair needs are the
+the one-pair path to rounding (about 1e-12 relative). The weights' parts that stay fixed between the
+IRWLS updates (the two heritability terms) are computed once per batch. The heritability fits each pair needs are the
 one-phenotype :func:`~edfgen.kernels.ldsc.ldsc_h2`, which the caller computes once per phenotype and
 variant set.
 
@@ -44,23 +45,14 @@ class RGBatch:
     gcov_int_se: np.ndarray
 
 
-def _gencov_weights(ld, w_ld, n1, n2, m, h1, h2, rho, intercept, a1, a2) -> np.ndarray:
-    """:func:`~edfgen.kernels.ldsc.gencov_weights` with one column per pair (``h1 h2 rho intercept a1 a2``
-    ``[n_pairs]``; ``ld``/``w_ld`` ``[n_snp, 1]``)."""
-    h1, h2, rho = np.clip(h1, 0.0, 1.0), np.clip(h2, 0.0, 1.0), np.clip(rho, -1.0, 1.0)
-    ld, w_ld = np.fmax(ld, 1.0), np.fmax(w_ld, 1.0)
-    a = n1 * h1 * ld / m + a1
-    b = n2 * h2 * ld / m + a2
-    c = np.sqrt(n1 * n2) * rho * ld / m + intercept
-    return 1.0 / (a * b + np.square(c)) / w_ld
-
-
-def _weighted(sw: np.ndarray, *cols: np.ndarray) -> list[np.ndarray]:
-    """Each column times ``sw / sum(sw)`` (ldsc ``IRWLS._weight`` per pair)."""
-    if np.any(sw <= 0):
-        raise InputError("LD score regression: weights must be > 0 (an LD score or N <= 0?)")
-    s = sw / sw.sum(axis=0)
-    return [c * s for c in cols]
+def _sums(w2: np.ndarray, xs: np.ndarray, y: np.ndarray, starts: np.ndarray | None = None) -> list[np.ndarray]:
+    """``X'X`` and ``X'y`` of the fit ``y ~ xs + 1`` weighted by ``w2`` (squared, normalised square-root
+    weights), per row (pair): ``[Σ w xs², Σ w xs, Σ w, Σ w xs y, Σ w y]``; per block when ``starts`` is given."""
+    t = xs * w2
+    if starts is None:
+        return [np.einsum("ij,ij->i", t, xs), t.sum(1), w2.sum(1), np.einsum("ij,ij->i", t, y),
+                np.einsum("ij,ij->i", w2, y)]
+    return [np.add.reduceat(v, starts, axis=1) for v in (t * xs, t, w2, t * y, w2 * y)]
 
 
 def _solve2(a00, a01, a11, b0, b1) -> tuple[np.ndarray, np.ndarray]:
@@ -77,52 +69,69 @@ def gencov_rg_batch(z1: np.ndarray, z2: np.ndarray, ld: np.ndarray, w_ld: np.nda
 
     Parameters
     ----------
-    z1, z2 : ``[n_snp, n_pairs]`` z-scores aligned to the same allele, rows in jackknife-block order.
+    z1, z2 : ``[n_pairs, n_snp]`` z-scores aligned to the same allele, variants in jackknife-block order.
     ld, w_ld : ``[n_snp]`` reference and regression-weight LD scores.
-    n1, n2 : ``[n_snp, n_pairs]`` per-variant sample sizes.
+    n1, n2 : ``[n_pairs, n_snp]`` per-variant sample sizes.
     m : ``M_5_50``.
     h1, h2, int1, int2 : ``[n_pairs]`` each trait's h² and intercept on these variants (:func:`ldsc_h2`
         one-step fits), the gencov weights' inputs.
-    h1_delete, h2_delete : ``[n_blocks, n_pairs]`` their leave-one-block-out h² (the ratio jackknife).
+    h1_delete, h2_delete : ``[n_pairs, n_blocks]`` their leave-one-block-out h² (the ratio jackknife).
 
     Returns
     -------
     RGBatch
     """
     z1, z2, n1, n2 = (np.asarray(a, dtype=np.float64) for a in (z1, z2, n1, n2))
-    n_snp = z1.shape[0]
+    h1, h2, int1, int2 = (np.asarray(a, dtype=np.float64)[:, None] for a in (h1, h2, int1, int2))
+    n_snp = z1.shape[1]
     if n_snp < 2:
         raise InputError(f"LD score regression needs at least 2 variants, got {n_snp}")
     nb = min(n_snp, n_blocks)
-    ld = np.asarray(ld, dtype=np.float64).reshape(-1, 1)
-    w_ld = np.asarray(w_ld, dtype=np.float64).reshape(-1, 1)
+    ld = np.asarray(ld, dtype=np.float64).reshape(1, -1)
+    w_ld = np.asarray(w_ld, dtype=np.float64).reshape(1, -1)
     y = z1 * z2
     n = np.sqrt(n1 * n2)
-    tot_agg = m * np.mean(y, axis=0) / np.mean(ld * n, axis=0)
-    w = _gencov_weights(ld, w_ld, n1, n2, m, h1, h2, tot_agg, 0.0, int1, int2)
-    nbar = np.mean(n, axis=0)
-    xs = n * ld / nbar
-    sw = np.sqrt(w)
+    tot_agg = m * np.mean(y, axis=1) / np.mean(ld * n, axis=1)
+    nbar = np.mean(n, axis=1)
+    xs = n * ld / nbar[:, None]
+    # ldsc Gencov.weights 1 / ((N1 h1 l / M + a1)(N2 h2 l / M + a2) + (sqrt(N1 N2) rho l / M + c)²) / w_ld, with
+    # h1, h2 clipped to [0, 1] and LD scores floored at 1: only rho and c change between the IRWLS updates
+    ld1, w1 = np.fmax(ld, 1.0), np.fmax(w_ld, 1.0)
+    ab = (n1 * (np.clip(h1, 0.0, 1.0) * ld1 / m) + int1) * (n2 * (np.clip(h2, 0.0, 1.0) * ld1 / m) + int2)
+    scale = n * ld1 / m
+
+    def weights(rho, c):
+        """ldsc IRWLS: square-root weights normalised to sum 1 (``_weight``), squared (the fit's weights)."""
+        w = scale * np.clip(rho, -1.0, 1.0)[:, None]
+        w += c if np.ndim(c) == 0 else c[:, None]
+        np.square(w, out=w)
+        w += ab
+        w *= w1
+        np.divide(1.0, w, out=w)
+        if np.any(w <= 0):
+            raise InputError("LD score regression: weights must be > 0 (an LD score or N <= 0?)")
+        w /= np.square(np.sqrt(w).sum(axis=1))[:, None]
+        return w
+
+    w2 = weights(tot_agg, 0.0)
     for _ in range(2):                                       # IRWLS: two weight updates
-        x0, x1, yw = _weighted(sw, xs, np.ones_like(xs), y)
-        c0, c1 = _solve2((x0 * x0).sum(0), (x0 * x1).sum(0), (x1 * x1).sum(0), (x0 * yw).sum(0), (x1 * yw).sum(0))
-        sw = np.sqrt(_gencov_weights(ld, w_ld, n1, n2, m, h1, h2, m * c0 / nbar, c1, int1, int2))
-    x0, x1, yw = _weighted(sw, xs, np.ones_like(xs), y)
-    starts = block_separators(n_snp, nb)[:-1]
-    blocks = [np.add.reduceat(v, starts, axis=0) for v in (x0 * x0, x0 * x1, x1 * x1, x0 * yw, x1 * yw)]
-    tot = [b.sum(0) for b in blocks]
+        c0, c1 = _solve2(*_sums(w2, xs, y))
+        w2 = weights(m * c0 / nbar, c1)
+    blocks = _sums(w2, xs, y, block_separators(n_snp, nb)[:-1])
+    tot = [b.sum(1) for b in blocks]
     est0, est1 = _solve2(*tot)
-    del0, del1 = _solve2(*(t[None, :] - b for t, b in zip(tot, blocks)))
-    ps0, ps1 = nb * est0[None, :] - (nb - 1) * del0, nb * est1[None, :] - (nb - 1) * del1
-    se0, se1 = np.sqrt(np.var(ps0, axis=0, ddof=1) / nb), np.sqrt(np.var(ps1, axis=0, ddof=1) / nb)
+    del0, del1 = _solve2(*(t[:, None] - b for t, b in zip(tot, blocks)))
+    ps0, ps1 = nb * est0[:, None] - (nb - 1) * del0, nb * est1[:, None] - (nb - 1) * del1
+    se0, se1 = np.sqrt(np.var(ps0, axis=1, ddof=1) / nb), np.sqrt(np.var(ps1, axis=1, ddof=1) / nb)
     gencov, gencov_se = m * est0 / nbar, m * se0 / nbar
-    gc_delete = del0 * m / nbar
+    gc_delete = del0 * m / nbar[:, None]
+    h1, h2 = h1[:, 0], h2[:, 0]
     prod = np.asarray(h1_delete) * np.asarray(h2_delete)
-    bad = (np.asarray(h1) <= 0) | (np.asarray(h2) <= 0) | np.any(prod <= 0, axis=0)
+    bad = (h1 <= 0) | (h2 <= 0) | np.any(prod <= 0, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         rg = gencov / np.sqrt(h1 * h2)
-        pseudo = nb * rg[None, :] - (nb - 1) * gc_delete / np.sqrt(prod)
-        rg_se = np.sqrt(np.var(pseudo, axis=0, ddof=1) / nb)
+        pseudo = nb * rg[:, None] - (nb - 1) * gc_delete / np.sqrt(prod)
+        rg_se = np.sqrt(np.var(pseudo, axis=1, ddof=1) / nb)
         zz = rg / rg_se
     rg, rg_se, zz = (np.where(bad, np.nan, v) for v in (rg, rg_se, zz))
     p = np.where(bad, np.nan, stats.chi2.sf(zz * zz, 1))
