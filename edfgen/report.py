@@ -193,6 +193,8 @@ figure{margin:1em 0}figure.full img{width:100%;height:auto}figure.half{display:i
 vertical-align:top;margin:1em .5% 1em 0}figure.half img{width:100%;height:auto}
 figure.small{display:inline-block;width:40%;max-width:560px;vertical-align:top}figure.small img{width:100%}
 figcaption{font-size:.85em;color:#444;margin-top:.3em}div.loci table.t{font-size:.8em}
+div.loci table.t td,div.loci table.t th,div.compact table.t td,div.compact table.t th{padding:2px 6px}
+div.compact table.t{font-size:.8em}
 div.loci table.t td:last-child{white-space:normal;min-width:10em}.k{font-size:1.2em;font-weight:600}
 @media (max-width:900px){figure.half,figure.small{display:block;width:100%}body{padding:0 .6em}}"""
 
@@ -411,7 +413,7 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
                                  "position, colour = r² with the lead variant, genes track below", half=True))
 
     parts.append("<h2>Mendelian randomization</h2>")
-    parts += mr_section(out, _table, _img)
+    parts += mr_section(out, lambda df, n=40: f"<div class='compact'>{_table(df, n)}</div>", _img)
 
     parts += genetics_sections(out, table=_table, img=_img)   # ldsc / finemap / coloc stages
 
