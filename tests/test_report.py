@@ -184,6 +184,39 @@ def test_manhattan_and_qq__draw_lines_labels_and_band(tmp_path, monkeypatch):
     assert len(ax.collections) == 2  # the band (fill_between) and the points
 
 
+def test_manhattan__gene_labels_strongest_first_without_overlaps(tmp_path, monkeypatch):
+    """Gene labels (one per gene, its strongest locus) are placed above their points, lifted when two would
+    overlap, left out when there is no room; their font is the one asked for."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edfgen.plots import manhattan_plot
+
+    rng = np.random.default_rng(2)
+    df = _gwas_of(rng)
+    # six loci 20 kb apart on chromosome 1 (their labels collide), one gene twice, one on a chromosome not plotted
+    genes = pd.DataFrame({"chromosome": ["1"] * 6 + ["2", "X"], "base_pair_location": [1234567 + 20000 * i for i in range(6)]
+                          + [7654321, 100], "p_value": [1e-12, 1e-11, 1e-10, 1e-9, 1e-9, 1e-8, 4.5e-9, 1e-30],
+                          "label": ["AAA1", "BBB2", "CCC3", "DDD4", "AAA1", "EEE5", "SCN5A", "XGENE"]})
+    figs = []
+    real_close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (figs.append(fig), real_close(fig))[1])
+    manhattan_plot(df, tmp_path / "m.png", labels=genes, fontsize=10, width=1400, height=480)
+    ax = figs[-1].axes[0]
+    texts = [t for t in ax.texts]
+    names = [t.get_text() for t in texts]
+    assert names[0] == "AAA1" and "SCN5A" in names and "XGENE" not in names and names.count("AAA1") == 1
+    assert all(t.get_fontsize() == 10 for t in texts)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    r = FigureCanvasAgg(figs[-1]).get_renderer()
+    boxes = [t.get_window_extent(r) for t in texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert len(names) >= 4      # lifted rather than dropped while there is room above
+
+
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions", "--disable-sync",
                   "--hide-scrollbars", "--mute-audio"]
