@@ -217,6 +217,32 @@ def test_manhattan__gene_labels_strongest_first_without_overlaps(tmp_path, monke
     assert len(names) >= 4      # lifted rather than dropped while there is room above
 
 
+def test_manhattan_points__keys_match_data_dictionary_and_redraw_the_same_points(tmp_path):
+    """The combined Manhattan's .npz holds the documented keys, and the plot redrawn from it puts the points
+    where the GWAS stage's raster does (same pixel image, same x layout of a known variant)."""
+    from edfgen.formats.dictionary import DICTIONARY_DIR
+    from edfgen.plots.manhattan import _x_of, manhattan_from_points
+    from edfgen.plots.raster import _Layout
+    from edfgen.plots.thin import GwasPlotAccumulator
+
+    doc = (DICTIONARY_DIR / "manhattan_points_npz.md").read_text()
+    documented = {k for cell in re.findall(r"^\| (.+?) \|", doc, flags=re.M) for k in re.findall(r"`([^`]+)`", cell)}
+    d = _gwas_of(np.random.default_rng(3))
+    acc = GwasPlotAccumulator(d["chromosome"].to_numpy(), d["base_pair_location"].to_numpy(), 2)
+    acc.add(np.arange(len(d)), np.column_stack([d["p_value"], d["p_value"].to_numpy()[::-1]]))
+    acc.manhattan_min_p(tmp_path / "c.png", title="t")
+    with np.load(tmp_path / "c.npz") as z:
+        assert set(z.files) == documented
+        top = float(z["top"])
+        np.testing.assert_array_equal(z["points"], acc._manhattan_labels(2, acc._manhattan_top(2, 5e-8, None)))
+        lay = _Layout(labels=tuple(z["chromosomes"]), keys=z["keys"], lo=z["lo"], offset=z["offset"], ticks=z["ticks"],
+                      x0=float(z["x_range"][0]), x1=float(z["x_range"][1]))
+    i = int(np.flatnonzero(d["base_pair_location"] == 7654321)[0])
+    assert _x_of(lay, "2", 7654321) == pytest.approx(float(acc.layout.x(acc.chrom_index[i:i + 1],
+                                                                           np.array([7654321.0]))[0]))
+    assert top >= 8 and manhattan_from_points(tmp_path / "c.npz", tmp_path / "r.png").stat().st_size > 5000
+
+
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions", "--disable-sync",
                   "--hide-scrollbars", "--mute-audio"]
