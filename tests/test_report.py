@@ -197,9 +197,11 @@ def test_manhattan__gene_labels_strongest_first_without_overlaps(tmp_path, monke
     rng = np.random.default_rng(2)
     df = _gwas_of(rng)
     # six loci 20 kb apart on chromosome 1 (their labels collide), one gene twice, one on a chromosome not plotted
-    genes = pd.DataFrame({"chromosome": ["1"] * 6 + ["2", "X"], "base_pair_location": [1234567 + 20000 * i for i in range(6)]
-                          + [7654321, 100], "p_value": [1e-12, 1e-11, 1e-10, 1e-9, 1e-9, 1e-8, 4.5e-9, 1e-30],
-                          "label": ["AAA1", "BBB2", "CCC3", "DDD4", "AAA1", "EEE5", "SCN5A", "XGENE"]})
+    # and one under the legend (upper right)
+    genes = pd.DataFrame({"chromosome": ["1"] * 6 + ["2", "X", "2"],
+                          "base_pair_location": [1234567 + 20000 * i for i in range(6)] + [7654321, 100, 8500000],
+                          "p_value": [1e-12, 1e-11, 1e-10, 1e-9, 1e-9, 1e-8, 4.5e-9, 1e-30, 1e-12],
+                          "label": ["AAA1", "BBB2", "CCC3", "DDD4", "AAA1", "EEE5", "SCN5A", "XGENE", "ZZZ9"]})
     figs = []
     real_close = plt.close
     monkeypatch.setattr(plt, "close", lambda fig=None: (figs.append(fig), real_close(fig))[1])
@@ -214,6 +216,8 @@ def test_manhattan__gene_labels_strongest_first_without_overlaps(tmp_path, monke
     r = FigureCanvasAgg(figs[-1]).get_renderer()
     boxes = [t.get_window_extent(r) for t in texts]
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    legend = ax.get_legend().get_window_extent(r)
+    assert not any(b.overlaps(legend) for b in boxes)
     assert len(names) >= 4      # lifted rather than dropped while there is room above
 
 

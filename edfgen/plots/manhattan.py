@@ -136,8 +136,8 @@ def manhattan_from_points(points: str | os.PathLike, path: str | os.PathLike, *,
     fig, ax = _figure(_Box.for_text(width, height, fontsize))
     ax.imshow(img[::-1], extent=(x0, x1, 0, top), origin="upper", aspect="auto", interpolation="nearest", zorder=1)
     _manhattan_axes(ax, lay, top, threshold=threshold, fontsize=fontsize, **opt)
+    ax.set_title(title, fontsize=fontsize)
     if labels is not None and len(labels):
         place_labels(ax, _label_points(labels, lambda c, x: _x_of(lay, c, x)), fontsize=fontsize,
                      max_labels=max_labels)
-    ax.set_title(title, fontsize=fontsize)
     return save_png(fig, path, texts=True, pil_kwargs=_PNG)

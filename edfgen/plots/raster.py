@@ -202,7 +202,12 @@ def place_labels(ax, points, *, fontsize: float, max_labels: int = 20, colour: s
     fig = ax.figure
     to_px = ax.transData.transform
     line = fontsize * fig.dpi / 72 * 1.25
-    placed: list[tuple[float, float, float, float]] = []
+    placed: list[tuple[float, float, float, float]] = []   # pixel boxes taken: the legend, the title, labels
+    renderer = fig.canvas.get_renderer()
+    for artist in (ax.get_legend(), ax.title):
+        if artist is not None and (artist is not ax.title or artist.get_text()):
+            e = artist.get_window_extent(renderer)
+            placed.append((e.x0, e.y0, e.x1, e.y1))
     done: list[str] = []
     x_right = ax.get_window_extent().x1
     y_top = ax.get_window_extent().y1

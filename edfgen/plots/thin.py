@@ -308,8 +308,8 @@ class GwasPlotAccumulator:
                   origin="upper", aspect="auto", interpolation="nearest", zorder=1)
         _manhattan_axes(ax, self.layout, top, threshold=threshold, suggestive=suggestive, study_wide=study_wide,
                         fontsize=fontsize)
-        place_labels(ax, annotate, fontsize=fontsize or 6)
         ax.set_title(title, fontsize=fontsize or 9)
+        place_labels(ax, annotate, fontsize=fontsize or 6)
         return save_png(fig, path, texts=True, pil_kwargs=_PNG)
 
     def save_manhattan_points(self, c: int, path, *, title: str = "", study_wide: float | None = None,
