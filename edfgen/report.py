@@ -296,7 +296,8 @@ def _gwas_figures(out: Path, summary: pd.DataFrame | None, loci: pd.DataFrame | 
         png = manhattan_from_points(points, figs / "combined_min_p.manhattan.png", labels=labels,
                                     max_labels=MAX_GENE_LABELS, title=f"minimum p across the {n_ph} EDF GWAS")
         parts.append(_img(png, f"Manhattan plot of the smallest p across the {n_ph} EDF GWAS at each variant, "
-                               f"labelled with the nearest gene of the {n_lab} strongest loci ({lines})"))
+                               f"labelled with the nearest gene of the strongest loci (up to {n_lab}, where a label "
+                               f"fits; {lines})"))
     elif combined:
         parts.append(_img(combined[0], f"Manhattan plot of the smallest p across the {n_ph} EDF GWAS at each "
                                        f"variant ({lines})"))

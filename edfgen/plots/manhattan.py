@@ -61,8 +61,9 @@ def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = ""
         variants beyond ``threshold``) with their ``variant_id`` when the frame has one.
     labels : DataFrame, optional
         Label these instead (e.g. ``loci.tsv`` with ``label`` = its ``nearest_gene``): columns ``chromosome``,
-        ``base_pair_location``, ``p_value``, ``label``; the strongest ``label_leads`` distinct labels are written
-        without overlaps.
+        ``base_pair_location``, ``p_value``, ``label``; each is put on this plot's smallest p within
+        ``lead_window_bp / 2`` (left out when there is none) and the strongest ``label_leads`` distinct labels are
+        written without overlaps.
     width, height : int
         Size in pixels.
     fontsize : float, optional
@@ -75,8 +76,8 @@ def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = ""
     acc.add(np.arange(len(df)), p[:, None])
     annotate = []
     if labels is not None and label_leads:
-        lay = acc.layout
-        annotate = _label_points(labels, lambda c, x: _x_of(lay, c, x))[:label_leads]
+        annotate = _label_points(_on_own_peaks(df, labels, lead_window_bp / 2), lambda c, x: _x_of(acc.layout, c, x))
+        annotate = annotate[:label_leads]
     elif label_leads and "variant_id" in df.columns:
         ids = df["variant_id"].astype(str).to_numpy()
         chrom = acc.chrom_index
@@ -92,6 +93,22 @@ def manhattan_plot(df: pd.DataFrame, path: str | os.PathLike, *, title: str = ""
                              float(-np.log10(max(p[i], 1e-300))), ids[i]))
     return acc._manhattan_figure(0, path, title=title, study_wide=study_wide, threshold=threshold,
                                  suggestive=suggestive, annotate=annotate, fontsize=fontsize)
+
+
+def _on_own_peaks(df: pd.DataFrame, labels: pd.DataFrame, half_window_bp: float) -> pd.DataFrame:
+    """``labels`` moved onto this plot's own points: each to the smallest p of ``df`` within ``half_window_bp`` of
+    its position (a locus's lead p is often another phenotype's); labels with no point of ``df`` near are left out."""
+    chrom = df["chromosome"].astype(str).str.removeprefix("chr").to_numpy()
+    pos = df["base_pair_location"].to_numpy(dtype=float)
+    p = df["p_value"].to_numpy(dtype=float)
+    rows = []
+    for r in labels.itertuples(index=False):
+        near = np.flatnonzero((chrom == str(r.chromosome).removeprefix("chr")) & (np.abs(pos - float(r.base_pair_location))
+                                                                                  <= half_window_bp) & np.isfinite(p))
+        if len(near):
+            i = near[np.argmin(p[near])]
+            rows.append({"chromosome": chrom[i], "base_pair_location": pos[i], "p_value": p[i], "label": r.label})
+    return pd.DataFrame(rows, columns=["chromosome", "base_pair_location", "p_value", "label"])
 
 
 def _x_of(layout: _Layout, chromosome: str, position: float) -> float | None:
@@ -136,7 +153,7 @@ def manhattan_from_points(points: str | os.PathLike, path: str | os.PathLike, *,
     fig, ax = _figure(_Box.for_text(width, height, fontsize))
     ax.imshow(img[::-1], extent=(x0, x1, 0, top), origin="upper", aspect="auto", interpolation="nearest", zorder=1)
     _manhattan_axes(ax, lay, top, threshold=threshold, fontsize=fontsize, **opt)
-    ax.set_title(title, fontsize=fontsize)
+    ax.set_title(title, fontsize=fontsize, loc="left")
     if labels is not None and len(labels):
         place_labels(ax, _label_points(labels, lambda c, x: _x_of(lay, c, x)), fontsize=fontsize,
                      max_labels=max_labels)

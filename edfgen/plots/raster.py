@@ -154,7 +154,11 @@ def _manhattan_axes(ax, layout: _Layout, top: float, *, threshold: float, sugges
         ax.axhline(-np.log10(suggestive), color="#7f8c8d", lw=0.7, ls=":", label=f"suggestive {suggestive:g}")
     if study_wide is not None:
         ax.axhline(-np.log10(study_wide), color="#8e44ad", lw=0.8, ls="-.", label=f"study-wide {study_wide:.2g}")
-    ax.legend(fontsize=fontsize or 6, loc="upper right", frameon=False)
+    if fontsize:   # legible plots: the legend above the axes, right (the title goes left), out of the labels' way
+        ax.legend(fontsize=fontsize, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False,
+                  borderaxespad=0.1, handlelength=2.5, columnspacing=1.5)
+    else:
+        ax.legend(fontsize=6, loc="upper right", frameon=False)
     ax.set_xticks(layout.ticks)
     ax.set_xticklabels(layout.labels, fontsize=fontsize or 7)
     ax.set_xlabel("chromosome", fontsize=fontsize)
@@ -195,9 +199,9 @@ def _figure(box: _Box):
 def place_labels(ax, points, *, fontsize: float, max_labels: int = 20, colour: str = "#222222") -> list[str]:
     """Write text labels next to points of ``ax`` without overlapping each other.
 
-    ``points``: ``(x, y, text)`` in data coordinates, most important first. Each label goes above its point; when it
-    would overlap a label already placed it is lifted by one line height (up to 4 times, with a leader line), else
-    left out. Returns the texts placed. The axes' limits must be set (labels are laid out in pixels).
+    ``points``: ``(x, y, text)`` in data coordinates, most important first. Each label goes above its point (centred,
+    else ending or starting at it, else beside it); when it would overlap a label already placed it is lifted by one line height (up
+    to 4 times, with a leader line), else left out. Returns the texts placed. The axes' limits must be set (labels are laid out in pixels).
     """
     fig = ax.figure
     to_px = ax.transData.transform
@@ -209,26 +213,38 @@ def place_labels(ax, points, *, fontsize: float, max_labels: int = 20, colour: s
             e = artist.get_window_extent(renderer)
             placed.append((e.x0, e.y0, e.x1, e.y1))
     done: list[str] = []
-    x_right = ax.get_window_extent().x1
+    x_left, x_right = ax.get_window_extent().x0, ax.get_window_extent().x1
     y_top = ax.get_window_extent().y1
     for x, y, text in points:
         if len(done) >= max_labels:
             break
         px, py = to_px((x, y))
-        w = 0.62 * fontsize * fig.dpi / 72 * len(text) + 4
-        for lift in range(5):
-            x0 = min(px - w / 2, x_right - w)
+        probe = ax.text(0, 0, text, fontsize=fontsize, transform=None)   # the label's real width in pixels
+        w = probe.get_window_extent(renderer).width + 4
+        probe.remove()
+        spot = None
+        for lift in range(5):       # above the point: centred, ending at it, starting at it (at lift 0 also beside it)
             y0 = py + 6 + lift * line
-            box = (x0, y0, x0 + w, y0 + line)
-            if box[3] > y_top + 2 * line:
+            if y0 + line > y_top + 2 * line:
                 break
-            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
-                placed.append(box)
-                ax.annotate(text, (x, y), xytext=(x0 + w / 2 - px, y0 - py), textcoords="offset pixels",
-                            ha="center", va="bottom", fontsize=fontsize, color=colour, annotation_clip=False,
-                            arrowprops=dict(arrowstyle="-", lw=0.5, color="#888888") if lift else None)
-                done.append(text)
+            tries = [(min(px - w / 2, x_right - w), y0), (px - w + 4, y0), (px - 4, y0)]
+            if lift == 0:
+                tries += [(px + 6, py - line / 2), (px - w - 6, py - line / 2)]
+            for x0, y0 in tries:
+                box = (max(x0, x_left), y0, max(x0, x_left) + w, y0 + line)
+                if box[2] <= x_right + 1 and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3]
+                                                     and b[1] < box[3] for b in placed):
+                    spot = box, lift
+                    break
+            if spot:
                 break
+        if spot:
+            (x0, y0, _, _), lift = spot
+            placed.append(spot[0])
+            ax.annotate(text, (x, y), xytext=(x0 + w / 2 - px, y0 - py), textcoords="offset pixels",
+                        ha="center", va="bottom", fontsize=fontsize, color=colour, annotation_clip=False,
+                        arrowprops=dict(arrowstyle="-", lw=0.5, color="#888888") if lift else None)
+            done.append(text)
     return done
 
 

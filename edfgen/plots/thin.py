@@ -308,7 +308,7 @@ class GwasPlotAccumulator:
                   origin="upper", aspect="auto", interpolation="nearest", zorder=1)
         _manhattan_axes(ax, self.layout, top, threshold=threshold, suggestive=suggestive, study_wide=study_wide,
                         fontsize=fontsize)
-        ax.set_title(title, fontsize=fontsize or 9)
+        ax.set_title(title, fontsize=fontsize or 9, loc="left" if fontsize else "center")
         place_labels(ax, annotate, fontsize=fontsize or 6)
         return save_png(fig, path, texts=True, pil_kwargs=_PNG)
 
