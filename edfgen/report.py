@@ -20,6 +20,8 @@ import pandas as pd
 
 from edfgen.commands.study_loci import STUDY_LOCI_COLUMNS
 from edfgen.formats.tables import atomic_write, safe_filename
+from edfgen.plots.manhattan import LEGIBLE_PT, manhattan_from_points, manhattan_plot
+from edfgen.plots.qq import qq_plot
 from edfgen.report_mr import mr_section, read_truth_summary
 from edfgen.report_genetics import genetics_sections
 from edfgen.simulate.truth import score_edf_links, score_loci, score_mr_links
@@ -191,6 +193,8 @@ figure{margin:1em 0}figure.full img{width:100%;height:auto}figure.half{display:i
 vertical-align:top;margin:1em .5% 1em 0}figure.half img{width:100%;height:auto}
 figure.small{display:inline-block;width:40%;max-width:560px;vertical-align:top}figure.small img{width:100%}
 figcaption{font-size:.85em;color:#444;margin-top:.3em}div.loci table.t{font-size:.8em}
+div.loci table.t td,div.loci table.t th,div.compact table.t td,div.compact table.t th{padding:2px 6px}
+div.compact table.t{font-size:.8em}
 div.loci table.t td:last-child{white-space:normal;min-width:10em}.k{font-size:1.2em;font-weight:600}
 @media (max-width:900px){figure.half,figure.small{display:block;width:100%}body{padding:0 .6em}}"""
 
@@ -243,6 +247,96 @@ def _phenotype_of(png: Path) -> str:
     return png.name.split(".")[0]
 
 
+#: gene labels on the report's Manhattan plots: the nearest gene of at most this many of the strongest loci
+MAX_GENE_LABELS = 15
+
+
+def _loci_labels(loci: pd.DataFrame | None, phenotype: str | None = None) -> pd.DataFrame | None:
+    """Lead variants of ``loci`` (of ``phenotype`` when given: its name in the locus's ``phenotypes``) with
+    ``label`` = ``nearest_gene`` (the variant id where no gene is near), for the Manhattan plots."""
+    if loci is None or not len(loci) or not {"chromosome", "base_pair_location", "p_value"} <= set(loci.columns):
+        return None
+    d = loci
+    if phenotype is not None and "phenotypes" in d:
+        d = d[d["phenotypes"].astype(str).str.split(",").map(lambda names: phenotype in names)]
+    gene = d["nearest_gene"] if "nearest_gene" in d else pd.Series(np.nan, index=d.index, dtype=object)
+    has_gene = gene.notna() & (gene.astype(str).str.strip() != "")
+    return d.assign(label=gene.where(has_gene, d["variant_id"] if "variant_id" in d else np.nan))
+
+
+def _strongest_phenotype(out: Path, summary: pd.DataFrame | None) -> tuple[str, Path] | None:
+    """The phenotype with the most genome-wide hits (then the largest λGC) whose summary statistics exist."""
+    if summary is None or not len(summary):
+        return None
+    for name in summary.sort_values(["n_significant", "lambda_gc"], ascending=False)["phenotype"].astype(str):
+        path = out / "gwas" / f"{safe_filename(name)}.tsv.gz"
+        if path.exists():
+            return name, path
+    return None
+
+
+def _gwas_figures(out: Path, summary: pd.DataFrame | None, loci: pd.DataFrame | None) -> list[str]:
+    """The GWAS section's figures, drawn for the page (text of :data:`LEGIBLE_PT` points, at least 11 px at a
+    1400 px window): the combined Manhattan (from the GWAS stage's saved points) with the nearest gene of the
+    strongest loci, and the Manhattan and QQ plots of the EDF with most hits, the QQ with λGC and, when the ldsc
+    stage ran, its LDSC intercept. Runs without those files fall back to the GWAS stage's own PNGs."""
+    from edfgen.formats.sumstats import read_sumstats
+    from edfgen.kernels.association import lambda_gc
+
+    parts: list[str] = []
+    figs = out / "report_figures"
+    plots = sorted((out / "gwas").rglob("*.png"))
+    n_ph = len(summary) if summary is not None else 0
+    lines = "dashed: p = 5e-8; dash-dotted: 5e-8 / number of EDFs; dotted: 1e-5"
+    labels = _loci_labels(loci)
+    n_lab = min(MAX_GENE_LABELS, labels["label"].nunique()) if labels is not None else 0
+    points = out / "gwas" / "plots" / "combined_min_p.manhattan.npz"
+    combined = [p for p in plots if p.name == "combined_min_p.manhattan.png"]
+    if points.exists():
+        png = manhattan_from_points(points, figs / "combined_min_p.manhattan.png", labels=labels,
+                                    max_labels=MAX_GENE_LABELS, title=f"minimum p across the {n_ph} EDF GWAS")
+        parts.append(_img(png, f"Manhattan plot of the smallest p across the {n_ph} EDF GWAS at each variant, "
+                               f"labelled with the nearest gene of the strongest loci (up to {n_lab}, where a label "
+                               f"fits; {lines})"))
+    elif combined:
+        parts.append(_img(combined[0], f"Manhattan plot of the smallest p across the {n_ph} EDF GWAS at each "
+                                       f"variant ({lines})"))
+    top = _strongest_phenotype(out, summary)
+    if top is None:     # no summary statistics: the GWAS stage's plots of the EDF with most hits
+        qq = _strongest_qq(plots, summary)
+        if qq is not None:
+            hit = summary[summary["phenotype"].astype(str).map(safe_filename) == _phenotype_of(qq)] \
+                if summary is not None else []
+            lam_txt = f", λGC = {float(hit['lambda_gc'].iloc[0]):.3f}" if len(hit) else ""
+            man = qq.with_name(qq.name.replace(".qq.png", ".manhattan.png"))
+            if man.exists():
+                parts.append(_img(man, f"Manhattan plot of {_phenotype_of(qq)}, the EDF with the most genome-wide hits"))
+            parts.append(_img(qq, f"QQ plot of {_phenotype_of(qq)}{lam_txt} (observed vs expected −log10 p)",
+                              small=True))
+        return parts
+    name, path = top
+    df, _ = read_sumstats(path)
+    p = df["p_value"].to_numpy(dtype=float)
+    row = summary[summary["phenotype"].astype(str) == name]
+    lam = float(row["lambda_gc"].iloc[0]) if len(row) and pd.notna(row["lambda_gc"].iloc[0]) else lambda_gc(p)
+    h2 = _read(out / "ldsc" / "h2.tsv")
+    h2row = h2[h2["phenotype"].astype(str) == name] if h2 is not None else None
+    icpt, icpt_se = ((float(h2row["intercept"].iloc[0]), float(h2row["intercept_se"].iloc[0]))
+                     if h2row is not None and len(h2row) else (None, None))
+    stem = safe_filename(name)
+    own = _loci_labels(loci, name)
+    man = manhattan_plot(df, figs / f"{stem}.manhattan.png", title=name, labels=own, label_leads=MAX_GENE_LABELS,
+                         width=1400, height=480, fontsize=LEGIBLE_PT)
+    parts.append(_img(man, f"Manhattan plot of {name}, the EDF with the most genome-wide hits, labelled with the "
+                           "nearest gene of its loci (dashed: p = 5e-8; dotted: 1e-5)"))
+    qq = qq_plot(p, figs / f"{stem}.qq.png", title=name, lambda_gc=lam, ldsc_intercept=icpt,
+                 ldsc_intercept_se=icpt_se, fontsize=LEGIBLE_PT, size=560)
+    icpt_txt = f", LDSC intercept = {icpt:.3f} (SE {icpt_se:.3f})" if icpt is not None else ""
+    parts.append(_img(qq, f"QQ plot of {name}, λGC = {lam:.3f}{icpt_txt} (observed vs expected −log10 p; "
+                          "band: 95% under the null)", small=True))
+    return parts
+
+
 def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers: str | Path | None = None,
                  outcomes: str | Path | None = None, truth: str | Path | None = None, command: str | None = None,
                  reference_genome: str | None = None, catalog: str | None = None) -> Path:
@@ -288,38 +382,19 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
         top = assoc.loc[assoc.groupby("biomarker")["t"].apply(lambda s: s.abs().idxmax())]
         parts.append("<p>Most strongly associated EDF per biomarker (OLS adjusted for age and sex):</p>" + _table(top))
 
+    loci = _read(out / "loci.tsv")
+    ann = _read(out / "annotate" / "annotated_loci.tsv")
+    if loci is None:
+        loci = ann if ann is not None else _read(out / "clump" / "loci.tsv")
+
     parts.append("<h2>GWAS of EDFs</h2>")
     if gwas_summary is not None:
         lam = gwas_summary["lambda_gc"]
         parts.append(f"<p>{len(gwas_summary)} phenotypes; λGC median {lam.median():.3f} (range {lam.min():.3f}–{lam.max():.3f}); "
                      f"{int((gwas_summary['n_significant'] > 0).sum())} with variants at p &lt; 5e-8.</p>")
-    plots = sorted((out / "gwas").rglob("*.png"))
-    combined = [p for p in plots if any(k in p.name for k in ("combined", "min_p", "minp"))]
-    n_ph = len(gwas_summary) if gwas_summary is not None else 0
-    for p in combined[:1]:
-        parts.append(_img(p, f"Manhattan plot of the smallest p across the {n_ph} EDF GWAS at each variant "
-                             "(dashed: p = 5e-8; dotted: 5e-8 / number of EDFs)"))
-    if not combined:
-        for p in [p for p in plots if p.name.endswith(".manhattan.png")][:1]:
-            parts.append(_img(p, f"Manhattan plot of {_phenotype_of(p)}"))
-    qq = _strongest_qq(plots, gwas_summary)
-    if qq is not None:
-        lam_txt = ""
-        if gwas_summary is not None:
-            hit = gwas_summary[gwas_summary["phenotype"].astype(str).map(safe_filename) == _phenotype_of(qq)]
-            lam_txt = f", λGC = {float(hit['lambda_gc'].iloc[0]):.3f}" if len(hit) else ""
-        man = qq.with_name(qq.name.replace(".qq.png", ".manhattan.png"))
-        if man.exists():
-            parts.append(_img(man, f"Manhattan plot of {_phenotype_of(qq)}, the EDF with the most genome-wide "
-                                   "hits"))
-        parts.append(_img(qq, f"QQ plot of {_phenotype_of(qq)}{lam_txt} (observed vs expected −log10 p)",
-                          small=True))
+    parts += _gwas_figures(out, gwas_summary, loci)
 
     parts.append("<h2>Independent loci</h2>")
-    loci = _read(out / "loci.tsv")
-    ann = _read(out / "annotate" / "annotated_loci.tsv")
-    if loci is None:
-        loci = ann if ann is not None else _read(out / "clump" / "loci.tsv")
     if loci is not None:
         nov = loci["novel"].astype(str).str.lower().eq("true").sum() if "novel" in loci else None
         cat_txt = (f"; {int(nov)} novel against the {catalog}" if catalog and nov is not None
@@ -339,7 +414,7 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
                                  "position, colour = r² with the lead variant, genes track below", half=True))
 
     parts.append("<h2>Mendelian randomization</h2>")
-    parts += mr_section(out, _table, _img)
+    parts += mr_section(out, lambda df, n=40: f"<div class='compact'>{_table(df, n)}</div>", _img)
 
     parts += genetics_sections(out, table=_table, img=_img)   # ldsc / finemap / coloc stages
 

@@ -70,6 +70,53 @@ def mr_pair_table(mr_dir: Path, *, alpha: float = 0.05) -> pd.DataFrame:
     return t[order].sort_values("p_primary").reset_index(drop=True)
 
 
+def _bp(b, p) -> str:
+    """``b (p)`` as the page shows it: b to 3 significant digits, p scientific below 1e-3; blank when missing."""
+    try:
+        b, p = float(b), float(p)
+    except (TypeError, ValueError):
+        return ""
+    if b != b:
+        return ""
+    ptxt = "" if p != p else "< 1e-300" if p == 0 else f"{p:.2e}" if p < 1e-3 else f"{p:.3g}"
+    return f"{b:.3g} ({ptxt})" if ptxt else f"{b:.3g}"
+
+
+#: page columns of :func:`compact_pairs`: header -> (b column, p column); IVW and the Wald ratio (one instrument)
+#: share a column, ``primary`` says which
+COMPACT_METHODS = {"IVW / Wald b (p)": (("ivw_b", "wald_b"), ("ivw_p", "wald_p")), "Egger b (p)": ("egger_b", "egger_p"),
+                   "w. median b (p)": ("wmedian_b", "wmedian_p"), "w. mode b (p)": ("wmode_b", "wmode_p"),
+                   "PRESSO b (p)": ("presso_b", "presso_p"), "Egger intercept (p)": ("egger_intercept",
+                                                                                      "egger_intercept_p")}
+
+
+def compact_pairs(t: pd.DataFrame) -> pd.DataFrame:
+    """:func:`mr_pair_table` rows as the report shows them, narrow enough for a 1400 px page: each method's
+    ``b (p)`` in one cell, IVW and Wald ratio in one column, the Steiger direction with its p; the full table
+    (every column apart) is :func:`mr_pair_table`'s. ``significant`` is left out (the text says which rows are)."""
+    if t.empty:
+        return t
+    d = t[[c for c in ("exposure", "outcome", "nsnp") if c in t]].copy()
+    d["primary"] = t["primary"].replace({"Inverse variance weighted": "IVW", "Wald ratio": "Wald"})
+    d["p_primary"] = t["p_primary"]
+    if "mean_f" in t:
+        d["mean_f"] = t["mean_f"]
+    for head, (bcol, pcol) in COMPACT_METHODS.items():
+        bcols, pcols = (bcol, pcol) if isinstance(bcol, tuple) else ((bcol,), (pcol,))
+        if not any(c in t for c in bcols):
+            continue
+        b = pd.concat([t[c] for c in bcols if c in t], axis=1).bfill(axis=1).iloc[:, 0]
+        p = pd.concat([t[c] for c in pcols if c in t], axis=1).bfill(axis=1).iloc[:, 0]
+        d[head] = [_bp(x, y) for x, y in zip(b, p)]
+    if "ivw_Q_p" in t:
+        d["ivw_Q_p"] = t["ivw_Q_p"]
+    if "correct_causal_direction" in t:
+        ok = t["correct_causal_direction"].map(lambda v: "" if v != v else "yes" if str(v).lower() == "true" else "no")
+        d["Steiger direction (p)"] = [f"{o} ({_bp(0, q).split('(')[-1]}" if o and q == q else o
+                                      for o, q in zip(ok, t.get("steiger_pval", pd.Series(np.nan, index=t.index)))]
+    return d
+
+
 def edf_tracks(associations: pd.DataFrame | None) -> dict[str, str]:
     """EDF -> the biomarker it is most associated with (largest ``|t|`` of ``interpret/associations.tsv``)."""
     if associations is None or not len(associations):
@@ -98,10 +145,11 @@ def mr_section(out: Path, table: Callable[..., str], img: Callable[..., str], *,
         if sub == "mr" and tracks:
             show = show.assign(tracks=show["exposure"].map(tracks).fillna("")).sort_values(["tracks", "p_primary"])
             for bio, grp in show.groupby("tracks", sort=True):
-                parts.append(f"<p>EDFs tracking <b>{bio or 'no biomarker'}</b>:</p>" + table(grp.drop(columns="tracks"),
-                                                                                         max_pairs))
+                parts.append(f"<p>EDFs tracking <b>{bio or 'no biomarker'}</b>:</p>" + table(
+                    compact_pairs(grp.drop(columns="tracks")), max_pairs))
         else:
-            parts.append(("" if len(sig) else "<p>No significant pair; the 5 smallest p:</p>") + table(show, max_pairs))
+            parts.append(("" if len(sig) else "<p>No significant pair; the 5 smallest p:</p>")
+                         + table(compact_pairs(show), max_pairs))
         # plots of the strongest pairs with more than one instrument (a 1-SNP scatter shows nothing)
         multi = show[show["nsnp"] > 1] if len(show[show["nsnp"] > 1]) >= plot_pairs else t[t["nsnp"] > 1]
         for exp, outc in multi[["exposure", "outcome"]].head(plot_pairs).itertuples(index=False):
@@ -154,5 +202,5 @@ def read_truth_summary(out: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-__all__ = ["mr_pair_table", "mr_section", "edf_tracks", "truth_summary", "write_truth_summary",
+__all__ = ["mr_pair_table", "compact_pairs", "mr_section", "edf_tracks", "truth_summary", "write_truth_summary",
            "read_truth_summary", "TRUTH_SUMMARY", "TRUTH_KEYS"]

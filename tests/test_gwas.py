@@ -252,8 +252,12 @@ def test_run_gwas__outputs_dictionary_manifest_and_missingness(cohort, fast_run)
     assert man["parameters"]["transform"] == "inverse-normal"
     assert man["parameters"]["covariates"] == ["intercept", "age", "sex", "centre=B", "centre=C"]
     plots = sorted(p.name for p in (out / "plots").iterdir())
-    assert plots == ["combined_min_p.manhattan.png", "edf_001.manhattan.png", "edf_001.qq.png",
-                     "edf_002.manhattan.png", "edf_002.qq.png"]
+    assert plots == ["combined_min_p.manhattan.npz", "combined_min_p.manhattan.png", "edf_001.manhattan.png",
+                     "edf_001.qq.png", "edf_002.manhattan.png", "edf_002.qq.png"]
+    # the combined plot's points, from which the report redraws it with gene labels
+    with np.load(out / "plots" / "combined_min_p.manhattan.npz") as z:
+        assert z["points"].dtype == np.uint8 and set(np.unique(z["points"])) <= {0, 1, 2} and z["points"].any()
+        assert list(z["chromosomes"]) == sorted({str(c) for c in ss["chromosome"]}, key=int)
 
 
 def test_run_gwas__too_few_or_duplicated_samples_is_input_error(cohort, tmp_path):

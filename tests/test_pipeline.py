@@ -175,8 +175,21 @@ def test_demo__refuses_foreign_nonempty_dir(tmp_path):
     assert (tmp_path / "precious.txt").read_text() == "x"
 
 
-@pytest.mark.parametrize("name", ["01_manhattan.ipynb", "02_loci_and_novelty.ipynb", "03_mendelian_randomization.ipynb"])
+#: what each notebook prints when its sections ran on the small run (none skipped for want of a file)
+NOTEBOOK_PRINTS = {"04_genetics_and_truth.ipynb": [
+    r"\d+ phenotypes; median h2 [\d.]+; median LDSC intercept [\d.]+", r"no ldsc/rg\.tsv",   # small_run: rg off
+    r"\d+ credible sets at \d+ loci", r"\d+ tests; \d+ with PP\.H4 >= 0\.8", r"loci recovered \d+/\d+",
+    r"biomarkers: LDSC h2 vs planted h2", r"planted causal variants in a 95% credible set",
+    r"variants within 250 kb, \d+ samples; r² agrees with edfgen"]}
+
+
+@pytest.mark.parametrize("name", ["01_manhattan.ipynb", "02_loci_and_novelty.ipynb", "03_mendelian_randomization.ipynb",
+                                  "04_genetics_and_truth.ipynb"])
 def test_notebooks__execute_on_a_small_run(small_run, name):
+    """Each notebook runs headless on a small pipeline output (04 reads the ldsc/finemap/coloc tables and
+    truth_summary.json, and loads genotypes with pandas-plink, its LD checked against edfgen's in the notebook)."""
+    import re
+
     import nbformat
     from nbclient import NotebookClient
 
@@ -187,6 +200,9 @@ def test_notebooks__execute_on_a_small_run(small_run, name):
         NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
     finally:
         os.environ.pop("EDFGEN_OUT", None)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    for pattern in NOTEBOOK_PRINTS.get(name, []):
+        assert re.search(pattern, printed), (pattern, printed[-3000:])
 
 
 #: every table a pipeline run writes -> its data-dictionary entry (regex on the path inside the run directory)

@@ -56,6 +56,59 @@ def run_dir(tmp_path):
     return out
 
 
+def _gwas_of(rng, m: int = 4000) -> pd.DataFrame:
+    """Summary statistics on chromosomes 1 and 2 with peaks at the fixture's loci (1:1234567, 2:7654321)."""
+    chrom = np.repeat(["1", "2"], m // 2)
+    pos = np.concatenate([np.linspace(1e6, 2e6, m // 2), np.linspace(7e6, 8.5e6, m // 2)]).round().astype(int)
+    p = rng.random(m)
+    for c, at, best in (("1", 1234567, 3.2e-12), ("2", 7654321, 4.5e-9)):
+        i = int(np.flatnonzero(chrom == c)[np.argmin(np.abs(pos[chrom == c] - at))])
+        pos[i], p[i] = at, best
+        p[i + 1:i + 6] = best * 10 ** rng.uniform(1, 4, 5)
+    return pd.DataFrame({"chromosome": chrom, "base_pair_location": pos, "effect_allele": "A", "other_allele": "G",
+                         "beta": rng.normal(0, 0.1, m), "standard_error": 0.05, "effect_allele_frequency": 0.3,
+                         "p_value": p, "variant_id": [f"v{j}" for j in range(m)], "n": 1000})
+
+
+@pytest.fixture
+def genetics_run_dir(run_dir):
+    """``run_dir`` with what the report draws its own figures from: the GWAS stage's combined Manhattan points
+    (.npz), the summary statistics of the EDF with most hits (edf_002) and the ldsc stage's h2.tsv."""
+    from edfgen.plots.thin import GwasPlotAccumulator
+
+    rng = np.random.default_rng(5)
+    frames = {name: _gwas_of(rng) for name in ("edf_001", "edf_002", "edf_003")}
+    for name, d in frames.items():
+        d.to_csv(run_dir / "gwas" / f"{name}.tsv.gz", sep="\t", index=False)
+    d = frames["edf_002"]
+    acc = GwasPlotAccumulator(d["chromosome"].to_numpy(), d["base_pair_location"].to_numpy(), 3)
+    acc.add(np.arange(len(d)), np.column_stack([f["p_value"] for f in frames.values()]))
+    acc.manhattan_min_p(run_dir / "gwas" / "plots" / "combined_min_p.manhattan.png", study_wide=5e-8 / 3)
+    (run_dir / "ldsc").mkdir()
+    pd.DataFrame({"phenotype": ["edf_001", "edf_002", "edf_003"], "n": 1000, "mean_chi2": 1.1, "lambda_gc": 1.02,
+                  "h2": [0.1, 0.2, 0.15], "h2_se": 0.03, "intercept": [1.01, 1.0234, 0.99], "intercept_se": 0.0123,
+                  "ratio": 0.1, "ratio_se": 0.1}).to_csv(run_dir / "ldsc" / "h2.tsv", sep="\t", index=False)
+    return run_dir
+
+
+def _png_texts(html_text: str) -> dict[str, list]:
+    """alt text -> the ``edfgen:texts`` chunk ([text, font px]) of every embedded PNG that carries one."""
+    import base64
+    import io
+    import json
+
+    from PIL import Image
+
+    from edfgen.plots._mpl import TEXTS_KEY
+
+    out = {}
+    for alt, data in re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([^"]+)"', html_text):
+        with Image.open(io.BytesIO(base64.b64decode(data))) as im:
+            if TEXTS_KEY in im.text:
+                out[alt] = json.loads(im.text[TEXTS_KEY])
+    return out
+
+
 def test_write_report__shows_findings_formatted(run_dir):
     from edfgen.report import write_report
 
@@ -84,7 +137,8 @@ def test_write_report__shows_findings_formatted(run_dir):
     assert "3.20e-12" in loci_html and "1:1234567" in loci_html and "QT interval" in loci_html
     assert "white-space:nowrap" in text and "table.t th" in text and "sort" in text   # no wrapping; sortable
     mr_html = text[text.index("Mendelian randomization"):]
-    assert "<td>1.00e-12</td>" in mr_html and "<td>0.2</td>" in mr_html  # p scientific; others 3 digits
+    assert "<td>1.00e-12</td>" in mr_html and "<td>0.2 (1.00e-12)</td>" in mr_html  # p scientific; b 3 digits
+    assert "<td>0.25 (0.001)</td>" in mr_html and "<th>IVW / Wald b (p)</th>" in mr_html   # b (p) per method
 
 def test_qq_band__matches_simulated_order_statistics():
     from edfgen.plots.raster import qq_band
@@ -128,6 +182,71 @@ def test_manhattan_and_qq__draw_lines_labels_and_band(tmp_path, monkeypatch):
     qq_plot(df["p_value"].to_numpy(), tmp_path / "q.png")
     ax = seen["figs"][-1].axes[0]
     assert len(ax.collections) == 2  # the band (fill_between) and the points
+
+
+def test_manhattan__gene_labels_strongest_first_without_overlaps(tmp_path, monkeypatch):
+    """Gene labels (one per gene, its strongest locus) are placed above their points, lifted when two would
+    overlap, left out when there is no room; their font is the one asked for."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edfgen.plots import manhattan_plot
+
+    rng = np.random.default_rng(2)
+    df = _gwas_of(rng)
+    # six loci 20 kb apart on chromosome 1 (their labels collide), one gene twice, one on a chromosome not plotted
+    # and one under the legend (upper right)
+    genes = pd.DataFrame({"chromosome": ["1"] * 6 + ["2", "X", "2"],
+                          "base_pair_location": [1234567 + 20000 * i for i in range(6)] + [7654321, 100, 8500000],
+                          "p_value": [1e-12, 1e-11, 1e-10, 1e-9, 1e-9, 1e-8, 4.5e-9, 1e-30, 1e-12],
+                          "label": ["AAA1", "BBB2", "CCC3", "DDD4", "AAA1", "EEE5", "SCN5A", "XGENE", "ZZZ9"]})
+    figs = []
+    real_close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (figs.append(fig), real_close(fig))[1])
+    manhattan_plot(df, tmp_path / "m.png", labels=genes, fontsize=10, width=1400, height=480)
+    ax = figs[-1].axes[0]
+    texts = [t for t in ax.texts]
+    names = [t.get_text() for t in texts]
+    assert names[0] == "AAA1" and "SCN5A" in names and "XGENE" not in names and names.count("AAA1") == 1
+    assert all(t.get_fontsize() == 10 for t in texts)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    r = FigureCanvasAgg(figs[-1]).get_renderer()
+    from matplotlib.text import Text
+
+    boxes = [Text.get_window_extent(t, r) for t in texts]      # the text alone (an Annotation adds its leader line)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    legend = ax.get_legend().get_window_extent(r)
+    assert not any(b.overlaps(legend) for b in boxes)
+    assert len(names) >= 4      # lifted rather than dropped while there is room above
+
+
+def test_manhattan_points__keys_match_data_dictionary_and_redraw_the_same_points(tmp_path):
+    """The combined Manhattan's .npz holds the documented keys, and the plot redrawn from it puts the points
+    where the GWAS stage's raster does (same pixel image, same x layout of a known variant)."""
+    from edfgen.formats.dictionary import DICTIONARY_DIR
+    from edfgen.plots.manhattan import _x_of, manhattan_from_points
+    from edfgen.plots.raster import _Layout
+    from edfgen.plots.thin import GwasPlotAccumulator
+
+    doc = (DICTIONARY_DIR / "manhattan_points_npz.md").read_text()
+    documented = {k for cell in re.findall(r"^\| (.+?) \|", doc, flags=re.M) for k in re.findall(r"`([^`]+)`", cell)}
+    d = _gwas_of(np.random.default_rng(3))
+    acc = GwasPlotAccumulator(d["chromosome"].to_numpy(), d["base_pair_location"].to_numpy(), 2)
+    acc.add(np.arange(len(d)), np.column_stack([d["p_value"], d["p_value"].to_numpy()[::-1]]))
+    acc.manhattan_min_p(tmp_path / "c.png", title="t")
+    with np.load(tmp_path / "c.npz") as z:
+        assert set(z.files) == documented
+        top = float(z["top"])
+        np.testing.assert_array_equal(z["points"], acc._manhattan_labels(2, acc._manhattan_top(2, 5e-8, None)))
+        lay = _Layout(labels=tuple(z["chromosomes"]), keys=z["keys"], lo=z["lo"], offset=z["offset"], ticks=z["ticks"],
+                      x0=float(z["x_range"][0]), x1=float(z["x_range"][1]))
+    i = int(np.flatnonzero(d["base_pair_location"] == 7654321)[0])
+    assert _x_of(lay, "2", 7654321) == pytest.approx(float(acc.layout.x(acc.chrom_index[i:i + 1],
+                                                                           np.array([7654321.0]))[0]))
+    assert top >= 8 and manhattan_from_points(tmp_path / "c.npz", tmp_path / "r.png").stat().st_size > 5000
 
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -212,9 +331,10 @@ window.addEventListener('load', () => {
   const unlabelled = Array.from(document.images).filter(i => {
     const f = i.closest('figure'); const c = f && f.querySelector('figcaption');
     return !i.alt || !c || !c.innerText.trim() || /\\.png$/.test(c.innerText.trim()); }).map(i => i.alt || i.src.slice(0, 30));
+  const shown = Array.from(document.images).map(i => [i.alt, i.clientWidth, i.naturalWidth]);
   const d = document.createElement('pre');
   d.textContent = 'LAYOUT ' + JSON.stringify({over: over, unlabelled: unlabelled, figures: document.images.length,
-    page: document.documentElement.scrollWidth, window: window.innerWidth});
+    page: document.documentElement.scrollWidth, window: window.innerWidth, shown: shown});
   document.body.appendChild(d);
 });
 </script>"""
@@ -229,30 +349,76 @@ def _layout(exe, page, width, profile):
                        timeout=180)
     m = re.search(r"LAYOUT (\{.*\})", r.stdout)
     assert m, (r.stdout[-2000:], r.stderr[-2000:])
-    return json.loads(m.group(1).replace("&amp;", "&"))
+    return json.loads(m.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+
+
+#: smallest text (px on screen) of the report's own figures at a 1400 px window
+MIN_TEXT_PX = 11.0
+
+
+def legibility(got: dict, texts: dict[str, list]) -> dict[str, float]:
+    """alt text -> the smallest font of that figure in screen pixels (font px in the PNG x shown / natural
+    width), for the figures that list their texts."""
+    import html as _html
+
+    small = {}
+    for alt, shown, natural in got["shown"]:
+        t = texts.get(_html.escape(alt, quote=True)) or texts.get(alt)
+        if t and natural:
+            small[alt] = min(px for _, px in t) * shown / natural
+    return small
 
 
 @pytest.mark.parametrize("width", [1400, 800])
-def test_report__no_overflowing_table_or_unlabelled_figure_at_1400_and_800_px(run_dir, tmp_path, width):
+def test_report__no_overflowing_table_or_unlabelled_figure_at_1400_and_800_px(genetics_run_dir, tmp_path, width):
     """Item 5's check: at 1400 px no table is wider than its box; at 800 px wide tables scroll inside
     their box (the page never gets wider than the window); every figure has a caption and alt text
-    that is not a file name. A negative control shows the probe catches both faults."""
+    that is not a file name. The Manhattan plots carry chromosome labels and the nearest gene of the loci,
+    the QQ plot λGC and the LDSC intercept, and at 1400 px their text is at least 11 px on screen.
+    Negative controls show the probe catches each fault."""
     from edfgen.report import write_report
 
     exe = _chromium()
+    run_dir = genetics_run_dir
     report = write_report(run_dir, command="edfgen demo", reference_genome="GRCh38")
     page = tmp_path / "layout.html"
-    page.write_text(report.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    text = report.read_text()
+    page.write_text(text.replace("</body>", LAYOUT_PROBE + "</body>"))
     got = _layout(exe, page, width, tmp_path / "profile")
     assert got["figures"] >= 6 and got["unlabelled"] == []
     assert got["page"] <= got["window"]
     if width >= 1400:
         assert got["over"] == []
+    # labelled figures: what the PNGs say they draw
+    texts = _png_texts(text)
+    man = {alt: [t for t, _ in v] for alt, v in texts.items() if alt.startswith("Manhattan plot")}
+    qq = {alt: [t for t, _ in v] for alt, v in texts.items() if alt.startswith("QQ plot")}
+    assert len(man) == 2 and len(qq) == 1, list(texts)
+    for alt, drawn in man.items():
+        assert {"1", "2", "chromosome"} <= set(drawn), (alt, drawn)          # chromosome labels
+        assert {"SCN5A", "NOS1AP"} <= set(drawn), (alt, drawn)               # loci's nearest genes
+    (qq_alt, drawn), = qq.items()
+    assert "λGC = 1.030\nLDSC intercept = 1.023 (0.012)" in drawn and "LDSC intercept = 1.023" in qq_alt
+    small = legibility(got, texts)
+    assert set(small) == set(man) | set(qq)
+    if width >= 1400:
+        assert min(small.values()) >= MIN_TEXT_PX, small
     bad = tmp_path / "bad.html"
     wide = "<table><tr>" + "".join(f"<th>column_{i}_with_a_long_name</th>" for i in range(40)) + "</tr></table>"
-    bad.write_text(page.read_text().replace("<body>", f"<body><figure><img alt='' src='x.png'></figure>{wide}", 1))
+    # negative control of legibility too: the combined Manhattan drawn with the GWAS stage's 7 pt text
+    import base64
+
+    from edfgen.plots.manhattan import manhattan_from_points
+
+    compact = manhattan_from_points(run_dir / "gwas" / "plots" / "combined_min_p.manhattan.npz", tmp_path / "c.png",
+                                    fontsize=7)
+    combined = next(alt for alt in man if alt.startswith("Manhattan plot of the smallest p"))
+    bad_text = re.sub(r'(<img alt="' + re.escape(combined) + r'" src="data:image/png;base64,)[^"]+',
+                      lambda m: m.group(1) + base64.b64encode(compact.read_bytes()).decode(), page.read_text())
+    bad.write_text(bad_text.replace("<body>", f"<body><figure><img alt='' src='x.png'></figure>{wide}", 1))
     got = _layout(exe, bad, width, tmp_path / "profile")
     assert got["unlabelled"] and "column_0_with_a_long_name" in got["over"] and got["page"] > got["window"]
+    assert legibility(got, _png_texts(bad_text))[combined] < MIN_TEXT_PX
 
 
 def test_mr_plots__binary_outcomes_on_the_log_odds_scale_with_labelled_axes(tmp_path, monkeypatch):

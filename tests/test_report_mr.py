@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from edfgen.commands.mr import PRESSO_METHOD, MRSettings, run_mr
-from edfgen.report_mr import (TRUTH_KEYS, edf_tracks, mr_pair_table, mr_section, read_truth_summary, truth_summary,
-                              write_truth_summary)
+from edfgen.report_mr import (TRUTH_KEYS, compact_pairs, edf_tracks, mr_pair_table, mr_section, read_truth_summary,
+                              truth_summary, write_truth_summary)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,20 @@ def test_mr_pair_table__methods_side_by_side(mr_dir):
     assert t.at["edf_001", "egger_intercept"] == pytest.approx(ple.at["edf_001", "egger_intercept"])
     assert {"ivw_Q_p", "correct_causal_direction", "steiger_pval", "significant"} <= set(t.columns)
     assert t.at["edf_001", "significant"] == (t.at["edf_001", "p_primary"] < 0.05 / 2)
+
+
+def test_compact_pairs__one_b_p_cell_per_method_for_the_page(mr_dir):
+    """The page's MR table: the same numbers as mr_pair_table, each method's b and p in one cell."""
+    t = mr_pair_table(mr_dir / "mr")
+    c = compact_pairs(t).set_index("exposure")
+    row = t.set_index("exposure").loc["edf_001"]
+    for head, b, p in (("IVW / Wald b (p)", "ivw_b", "ivw_p"), ("Egger b (p)", "egger_b", "egger_p"),
+                       ("w. median b (p)", "wmedian_b", "wmedian_p"), ("PRESSO b (p)", "presso_b", "presso_p")):
+        got = c.at["edf_001", head]
+        bb, pp = float(got.split(" (")[0]), float(got.split(" (")[1].rstrip(")"))
+        assert bb == pytest.approx(row[b], rel=5e-3) and pp == pytest.approx(row[p], rel=5e-3), (head, got)
+    assert c.at["edf_001", "primary"] == "IVW" and "significant" not in c.columns and len(c.columns) < len(t.columns)
+    assert c.at["edf_001", "Steiger direction (p)"].startswith(("yes (", "no ("))
 
 
 def test_mr_section__grouped_by_tracked_biomarker(mr_dir):

@@ -22,9 +22,41 @@ def pyplot():
     return plt
 
 
-def save_png(fig, path: str | os.PathLike, **savefig_kwargs) -> Path:
-    """Write ``fig`` to ``path`` as PNG atomically (temp file renamed on success), then close it."""
+#: PNG text chunk listing the figure's texts and their sizes (read by tests/test_report.py's legibility check)
+TEXTS_KEY = "edfgen:texts"
+
+
+def figure_texts(fig, dpi: float | None = None) -> list[tuple[str, float]]:
+    """Every text drawn in ``fig`` (titles, tick and axis labels, legends, annotations: visible, non-empty, inside
+    the figure) with its font size in pixels of an image saved at ``dpi`` (default: the figure's). Draws the figure."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    seen = []
+    for t in fig.findobj(Text):
+        s = t.get_text().strip()
+        if not s or not t.get_visible() or (t.axes is not None and not t.axes.get_visible()):
+            continue
+        e = t.get_window_extent(renderer)
+        if e.x1 < box.x0 or e.x0 > box.x1 or e.y1 < box.y0 or e.y0 > box.y1:
+            continue
+        seen.append((s, round(float(t.get_fontsize()) * (dpi or fig.dpi) / 72, 2)))
+    return seen
+
+
+def save_png(fig, path: str | os.PathLike, *, texts: bool = False, **savefig_kwargs) -> Path:
+    """Write ``fig`` to ``path`` as PNG atomically (temp file renamed on success), then close it.
+
+    ``texts``: the PNG carries a text chunk :data:`TEXTS_KEY`, JSON ``[[text, font px], ...]`` of
+    :func:`figure_texts`, so a page showing the image can tell what it labels and how large its text is drawn."""
+    import json
+
     path = Path(path)
+    if texts:
+        savefig_kwargs.setdefault("metadata", {})[TEXTS_KEY] = json.dumps(
+            figure_texts(fig, savefig_kwargs.get("dpi")), ensure_ascii=True)
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", **savefig_kwargs)

@@ -52,26 +52,34 @@ def _nice_top(v: float) -> float:
 
 @dataclass(frozen=True)
 class _Box:
-    """Pixel geometry of a figure with one axes (rows of the image count from the top)."""
+    """Pixel geometry of a figure with one axes (rows of the image count from the top); ``margins``
+    (left, right, bottom, top) in pixels."""
 
     width: int
     height: int
+    margins: tuple[int, int, int, int] = _MARGINS
+
+    @classmethod
+    def for_text(cls, width: int, height: int, fontsize: float) -> "_Box":
+        """A box whose margins hold tick labels, axis labels and a title of ``fontsize`` points (at 100 dpi)."""
+        px = fontsize * 100 / 72
+        return cls(int(width), int(height), (int(5.2 * px), int(0.8 * px) + 6, int(3.4 * px), int(2.4 * px)))
 
     @property
     def left(self) -> int:
-        return _MARGINS[0]
+        return self.margins[0]
 
     @property
     def bottom(self) -> int:
-        return _MARGINS[2]
+        return self.margins[2]
 
     @property
     def aw(self) -> int:
-        return self.width - _MARGINS[0] - _MARGINS[1]
+        return self.width - self.margins[0] - self.margins[1]
 
     @property
     def ah(self) -> int:
-        return self.height - _MARGINS[2] - _MARGINS[3]
+        return self.height - self.margins[2] - self.margins[3]
 
     def fraction(self) -> list[float]:
         return [self.left / self.width, self.bottom / self.height, self.aw / self.width, self.ah / self.height]
@@ -138,26 +146,35 @@ def _layout(chromosome: np.ndarray, position: np.ndarray) -> tuple[_Layout, np.n
 
 
 def _manhattan_axes(ax, layout: _Layout, top: float, *, threshold: float, suggestive: float | None,
-                    study_wide: float | None) -> None:
-    """Lines, legend, chromosome ticks and limits of a Manhattan plot (the same in every renderer)."""
+                    study_wide: float | None, fontsize: float | None = None) -> None:
+    """Lines, legend, chromosome ticks and limits of a Manhattan plot (the same in every renderer);
+    ``fontsize`` (points) for every text (default: the compact 6-10 pt of the GWAS stage's plots)."""
     ax.axhline(-np.log10(threshold), color="#c0392b", lw=0.8, ls="--", label=f"genome-wide {threshold:g}")
     if suggestive is not None:
         ax.axhline(-np.log10(suggestive), color="#7f8c8d", lw=0.7, ls=":", label=f"suggestive {suggestive:g}")
     if study_wide is not None:
         ax.axhline(-np.log10(study_wide), color="#8e44ad", lw=0.8, ls="-.", label=f"study-wide {study_wide:.2g}")
-    ax.legend(fontsize=6, loc="upper right", frameon=False)
+    if fontsize:   # legible plots: the legend above the axes, right (the title goes left), out of the labels' way
+        ax.legend(fontsize=fontsize, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False,
+                  borderaxespad=0.1, handlelength=2.5, columnspacing=1.5)
+    else:
+        ax.legend(fontsize=6, loc="upper right", frameon=False)
     ax.set_xticks(layout.ticks)
-    ax.set_xticklabels(layout.labels, fontsize=7)
-    ax.set_xlabel("chromosome")
-    ax.set_ylabel("-log10 p")
+    ax.set_xticklabels(layout.labels, fontsize=fontsize or 7)
+    ax.set_xlabel("chromosome", fontsize=fontsize)
+    ax.set_ylabel("-log10 p", fontsize=fontsize)
+    if fontsize:
+        ax.tick_params(axis="y", labelsize=fontsize)
     ax.set_xlim(layout.x0, layout.x1)
     ax.set_ylim(0, top)
 
 
-def _qq_axes(ax, xtop: float, ytop: float) -> None:
+def _qq_axes(ax, xtop: float, ytop: float, fontsize: float | None = None) -> None:
     ax.plot([0, 2 * _Y_TOPS[-1]], [0, 2 * _Y_TOPS[-1]], color="#c0392b", lw=0.8)  # the diagonal, clipped
-    ax.set_xlabel("expected -log10 p")
-    ax.set_ylabel("observed -log10 p")
+    ax.set_xlabel("expected -log10 p", fontsize=fontsize)
+    ax.set_ylabel("observed -log10 p", fontsize=fontsize)
+    if fontsize:
+        ax.tick_params(labelsize=fontsize)
     ax.set_xlim(0, xtop)
     ax.set_ylim(0, ytop)
 
@@ -177,6 +194,58 @@ def _figure(box: _Box):
     """A pyplot figure of ``box``'s size with its axes on ``box``'s pixels."""
     fig = pyplot().figure(figsize=(box.width / 100, box.height / 100), dpi=100)
     return fig, fig.add_axes(box.fraction())
+
+
+def place_labels(ax, points, *, fontsize: float, max_labels: int = 20, colour: str = "#222222") -> list[str]:
+    """Write text labels next to points of ``ax`` without overlapping each other.
+
+    ``points``: ``(x, y, text)`` in data coordinates, most important first. Each label goes above its point (centred,
+    else ending or starting at it, else beside it); when it would overlap a label already placed it is lifted by one line height (up
+    to 4 times, with a leader line), else left out. Returns the texts placed. The axes' limits must be set (labels are laid out in pixels).
+    """
+    fig = ax.figure
+    to_px = ax.transData.transform
+    line = fontsize * fig.dpi / 72 * 1.25
+    placed: list[tuple[float, float, float, float]] = []   # pixel boxes taken: the legend, the title, labels
+    renderer = fig.canvas.get_renderer()
+    for artist in (ax.get_legend(), ax.title):
+        if artist is not None and (artist is not ax.title or artist.get_text()):
+            e = artist.get_window_extent(renderer)
+            placed.append((e.x0, e.y0, e.x1, e.y1))
+    done: list[str] = []
+    x_left, x_right = ax.get_window_extent().x0, ax.get_window_extent().x1
+    y_top = ax.get_window_extent().y1
+    for x, y, text in points:
+        if len(done) >= max_labels:
+            break
+        px, py = to_px((x, y))
+        probe = ax.text(0, 0, text, fontsize=fontsize, transform=None)   # the label's real width in pixels
+        w = probe.get_window_extent(renderer).width + 4
+        probe.remove()
+        spot = None
+        for lift in range(5):       # above the point: centred, ending at it, starting at it (at lift 0 also beside it)
+            y0 = py + 6 + lift * line
+            if y0 + line > y_top + 2 * line:
+                break
+            tries = [(min(px - w / 2, x_right - w), y0), (px - w + 4, y0), (px - 4, y0)]
+            if lift == 0:
+                tries += [(px + 6, py - line / 2), (px - w - 6, py - line / 2)]
+            for x0, y0 in tries:
+                box = (max(x0, x_left), y0, max(x0, x_left) + w, y0 + line)
+                if box[2] <= x_right + 1 and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3]
+                                                     and b[1] < box[3] for b in placed):
+                    spot = box, lift
+                    break
+            if spot:
+                break
+        if spot:
+            (x0, y0, _, _), lift = spot
+            placed.append(spot[0])
+            ax.annotate(text, (x, y), xytext=(x0 + w / 2 - px, y0 - py), textcoords="offset pixels",
+                        ha="center", va="bottom", fontsize=fontsize, color=colour, annotation_clip=False,
+                        arrowprops=dict(arrowstyle="-", lw=0.5, color="#888888") if lift else None)
+            done.append(text)
+    return done
 
 
 def _rgba(layers, box: _Box) -> np.ndarray:

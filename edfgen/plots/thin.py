@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from edfgen.formats.tables import atomic_path
 from edfgen.plots._mpl import save_png
 from edfgen.plots.raster import (BAND_ALPHA, BAND_COLOUR, EVEN_COLOUR, N_QQ_BINS, N_UNIFORM_BINS, ODD_COLOUR,
                                  P_FLOOR, QQ_COLOUR, QQ_SINGLE_RANKS, _manhattan_axes, _qq_axes, _Box, _dilate,
                                  _figure, _layout, _MANHATTAN_MIN_TOP, _PNG, _nice_top, _Renderer, _rgb,
-                                 _rgba, qq_band)
+                                 _rgba, place_labels, qq_band)
 from edfgen.kernels.thresholds import GENOME_WIDE, SUGGESTIVE
 
 
@@ -297,18 +298,37 @@ class GwasPlotAccumulator:
         return self._renderer.write(path, self.box, bg, self._manhattan_layers(c, top), title, 9)
 
     def _manhattan_figure(self, c: int, path, *, title: str, study_wide: float | None, threshold: float,
-                          suggestive: float | None, annotate=()) -> Path:
+                          suggestive: float | None, annotate=(), fontsize: float | None = None) -> Path:
         """The same plot as a pyplot figure (the points as an image), with ``annotate``
-        ``(x, -log10 p, text)`` labels; for :func:`edfgen.plots.manhattan_plot`."""
+        ``(x, -log10 p, text)`` labels (most important first, placed without overlaps); for
+        :func:`edfgen.plots.manhattan_plot`. ``fontsize`` (points): every text that large, margins to fit."""
         top = self._manhattan_top(c, threshold, study_wide)
-        fig, ax = _figure(self.box)
+        fig, ax = _figure(_Box.for_text(self.box.width, self.box.height, fontsize) if fontsize else self.box)
         ax.imshow(_rgba(self._manhattan_layers(c, top), self.box), extent=(self.layout.x0, self.layout.x1, 0, top),
                   origin="upper", aspect="auto", interpolation="nearest", zorder=1)
-        _manhattan_axes(ax, self.layout, top, threshold=threshold, suggestive=suggestive, study_wide=study_wide)
-        for x, y, text in annotate:
-            ax.annotate(text, (x, y), xytext=(2, 3), textcoords="offset points", fontsize=6)
-        ax.set_title(title, fontsize=9)
-        return save_png(fig, path, pil_kwargs=_PNG)
+        _manhattan_axes(ax, self.layout, top, threshold=threshold, suggestive=suggestive, study_wide=study_wide,
+                        fontsize=fontsize)
+        ax.set_title(title, fontsize=fontsize or 9, loc="left" if fontsize else "center")
+        place_labels(ax, annotate, fontsize=fontsize or 6)
+        return save_png(fig, path, texts=True, pil_kwargs=_PNG)
+
+    def save_manhattan_points(self, c: int, path, *, title: str = "", study_wide: float | None = None,
+                              threshold: float = GENOME_WIDE, suggestive: float | None = SUGGESTIVE) -> Path:
+        """Write the points of Manhattan plot ``c`` (a phenotype, or :attr:`n_phenotypes` for the minimum p) as
+        ``.npz``: the pixel image (``points`` [ah, aw] uint8 bottom-up, 0 empty / 1 even / 2 odd chromosome),
+        its y range ``top``, the lines and the genome layout, so that
+        :func:`edfgen.plots.manhattan.manhattan_from_points` can redraw it later (larger text, gene labels)
+        without the p-values. A few hundred kB whatever the number of variants."""
+        self._check(c, combined=True)
+        top = self._manhattan_top(c, threshold, study_wide)
+        lay = self.layout
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, points=self._manhattan_labels(c, top), top=top, threshold=threshold,
+                                suggestive=np.nan if suggestive is None else suggestive,
+                                study_wide=np.nan if study_wide is None else study_wide, title=np.array(title),
+                                chromosomes=np.array(lay.labels, dtype=str), keys=lay.keys, lo=lay.lo,
+                                offset=lay.offset, ticks=lay.ticks, x_range=np.array([lay.x0, lay.x1]))
+        return Path(path)
 
     def manhattan(self, j: int, path, *, title: str = "", study_wide: float | None = None) -> Path:
         """Write the Manhattan plot PNG of phenotype ``j`` (genome-wide 5e-8 and suggestive 1e-5
@@ -316,7 +336,11 @@ class GwasPlotAccumulator:
         return self._manhattan(self._check(j), path, title=title, study_wide=study_wide)
 
     def manhattan_min_p(self, path, *, title: str = "", study_wide: float | None = None) -> Path:
-        """Write the Manhattan plot PNG of the minimum p across phenotypes per variant."""
+        """Write the Manhattan plot PNG of the minimum p across phenotypes per variant, and its points
+        (:meth:`save_manhattan_points`) next to it as ``<path stem>.npz`` (``combined_min_p.manhattan.npz``),
+        from which the report redraws it with gene labels."""
+        path = Path(path)
+        self.save_manhattan_points(self.n_phenotypes, path.with_suffix(".npz"), title=title, study_wide=study_wide)
         return self._manhattan(self.n_phenotypes, path, title=title, study_wide=study_wide)
 
     # ------------------------------------------------------------------ QQ
@@ -413,11 +437,12 @@ class GwasPlotAccumulator:
         # points over the diagonal (they are what the plot shows), the band under both
         return self._renderer.write(path, box, bg, [(pts, _rgb(QQ_COLOUR), True), (band, band_rgb)], text, 8)
 
-    def _qq_figure(self, j: int, path, *, title: str) -> Path:
+    def _qq_figure(self, j: int, path, *, title: str, fontsize: float | None = None, note: str = "") -> Path:
         """The same plot as a pyplot figure (band: ``fill_between``, points: a rasterized scatter
-        of the lit pixels), titled ``title``; for :func:`edfgen.plots.qq_plot`."""
+        of the lit pixels), titled ``title``; for :func:`edfgen.plots.qq_plot`. ``fontsize`` (points): every
+        text that large, margins to fit; ``note``: lines written in the upper left corner (λGC, LDSC intercept)."""
         xtop, ytop, n = self._qq_limits(j)
-        box = self.qq_box
+        box = _Box.for_text(self.qq_box.width, self.qq_box.height, fontsize) if fontsize else self.qq_box
         fig, ax = _figure(box)
         xc, lo, hi, ok = self._qq_band_curve(n, xtop, box.aw)
         if ok.any():
@@ -425,6 +450,9 @@ class GwasPlotAccumulator:
         rows, cols = np.nonzero(self._qq_points(j, xtop, ytop, n, box.aw, box.ah))
         ax.scatter((cols + 0.5) * (xtop / box.aw), (rows + 0.5) * (ytop / box.ah), s=3, c=QQ_COLOUR, linewidths=0,
                    rasterized=True, zorder=3)
-        _qq_axes(ax, xtop, ytop)
-        ax.set_title(title, fontsize=8)
-        return save_png(fig, path, pil_kwargs=_PNG)
+        _qq_axes(ax, xtop, ytop, fontsize)
+        if note:
+            ax.text(0.03, 0.97, note, transform=ax.transAxes, ha="left", va="top", fontsize=fontsize or 8,
+                    linespacing=1.4)
+        ax.set_title(title, fontsize=fontsize or 8)
+        return save_png(fig, path, texts=True, pil_kwargs=_PNG)
