@@ -37,6 +37,7 @@ Marchini J, Howie B (2010) Genotype imputation for genome-wide association studi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
@@ -114,12 +115,17 @@ def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, sc
     # variants with the same number of called samples and rare alleles share one null distribution of
     # the heterozygote count: compute it once per (n, n_rare) group, then every member's p by lookup
     n_rare = np.minimum(p1, p2)[exact]
-    groups, inverse = np.unique(np.stack([n[exact], n_rare]), axis=1, return_inverse=True)
-    order = np.argsort(inverse.ravel(), kind="stable")
-    bounds = np.searchsorted(inverse.ravel()[order], np.arange(groups.shape[1] + 1))
-    for g in range(groups.shape[1]):
-        members = exact[order[bounds[g]:bounds[g + 1]]]
-        out[members] = _hwe_exact_group(int(groups[0, g]), int(groups[1, g]), b[members], midp)
+    key = (n[exact] << 32) | n_rare                 # one int64 per (n, n_rare): a 1-D sort, not np.unique(axis=1)
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    bounds = np.r_[starts, len(ks)]
+    het = b[exact][order]
+    p_sorted = np.empty(len(ks))
+    for g, k in enumerate(ks[starts].tolist()):
+        lo, hi = bounds[g], bounds[g + 1]
+        p_sorted[lo:hi] = _hwe_exact_group(k >> 32, k & 0xFFFFFFFF, het[lo:hi], midp)
+    out[exact[order]] = p_sorted
     return out
 
 
@@ -129,18 +135,34 @@ def _hwe_exact_group(n: int, n_rare: int, n_het: np.ndarray, midp: bool) -> np.n
     than each observed ``n_het`` (ties within 1e-7 relative count fully, or half with ``midp``)."""
     if n == 0:
         return np.ones(len(n_het))
+    prob, ranked, cum = (_hwe_null_cached if n_rare <= _HWE_CACHE_MAX_RARE else _hwe_null)(n, n_rare)
+    obs = prob[(np.asarray(n_het) - n_rare % 2) // 2]
+    below = cum[np.searchsorted(ranked, obs - obs * 1e-7, side="left")]        # prob < obs, not tied
+    upto = cum[np.searchsorted(ranked, obs + obs * 1e-7, side="right")]        # prob <= obs, ties included
+    p = below + (0.5 if midp else 1.0) * (upto - below)
+    return np.minimum(1.0, p / cum[-1])
+
+
+def _hwe_null(n: int, n_rare: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The null distribution of the heterozygote count given ``n`` samples and ``n_rare`` rare alleles
+    (unnormalised, by heterozygote count ``n_rare % 2, n_rare % 2 + 2, ...``), sorted, and its running sum
+    (leading 0)."""
     h = np.arange(n_rare % 2, n_rare + 1, 2)
     hom_r = (n_rare - h) // 2
     hom_c = n - h - hom_r
     logp = (h * np.log(2.0) - gammaln(h + 1) - gammaln(hom_r + 1) - gammaln(hom_c + 1))
     prob = np.exp(logp - logp.max())
-    obs = prob[(np.asarray(n_het) - n_rare % 2) // 2]
     ranked = np.sort(prob)
     cum = np.r_[0.0, np.cumsum(ranked)]
-    below = cum[np.searchsorted(ranked, obs - obs * 1e-7, side="left")]        # prob < obs, not tied
-    upto = cum[np.searchsorted(ranked, obs + obs * 1e-7, side="right")]        # prob <= obs, ties included
-    p = below + (0.5 if midp else 1.0) * (upto - below)
-    return np.minimum(1.0, p / cum[-1])
+    for a in (prob, ranked, cum):
+        a.flags.writeable = False
+    return prob, ranked, cum
+
+
+#: null distributions up to this many rare alleles are kept between calls (a streamed GWAS tests the
+#: variants block by block, and the blocks share most ``(n, n_rare)`` pairs); at most ~4096 x 12 kB
+_HWE_CACHE_MAX_RARE = 1000
+_hwe_null_cached = functools.lru_cache(maxsize=4096)(_hwe_null)
 
 
 def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, n_samples: int,
