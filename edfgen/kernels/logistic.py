@@ -219,12 +219,16 @@ class _ChunkFit:
             mu, W, WG = self._buffers(n, m, 3)
             with np.errstate(over="ignore", invalid="ignore"):
                 if it:
-                    np.matmul(C, B[:, active], out=mu)
-                    np.multiply(Ga, bg[active], out=W)
+                    # mu = 1 / (1 + exp(-eta)), eta = C b + g beta (+ offset): numpy's SIMD exp is ~3x
+                    # faster than scipy's expit ufunc (same values to 1 ulp; exp overflow gives mu = 0)
+                    np.matmul(C, -B[:, active], out=mu)
+                    np.multiply(Ga, -bg[active], out=W)
                     mu += W
                     if off is not None:
-                        mu += off[:, None]
-                    expit(mu, out=mu)
+                        mu -= off[:, None]
+                    np.exp(mu, out=mu)
+                    mu += 1.0
+                    np.reciprocal(mu, out=mu)
                     np.multiply(mu, mu, out=W)
                     np.subtract(mu, W, out=W)         # W = mu (1 - mu)
                     np.subtract(y[:, None], mu, out=mu)  # mu now holds the residual y - mu
