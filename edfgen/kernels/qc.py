@@ -113,40 +113,29 @@ def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, sc
     if not len(exact):
         return out
     # variants with the same number of called samples and rare alleles share one null distribution of
-    # the heterozygote count: compute it once per (n, n_rare) group, then every member's p by lookup
+    # the heterozygote count, hence one table of p-values by heterozygote count: built once per (n, n_rare)
+    # (and kept between calls), then every variant's p is one lookup in the tables of its block
     n_rare = np.minimum(p1, p2)[exact]
     key = (n[exact] << 32) | n_rare                 # one int64 per (n, n_rare): a 1-D sort, not np.unique(axis=1)
-    order = np.argsort(key, kind="stable")
-    ks = key[order]
-    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-    bounds = np.r_[starts, len(ks)]
-    het = b[exact][order]
-    p_sorted = np.empty(len(ks))
-    for g, k in enumerate(ks[starts].tolist()):
-        lo, hi = bounds[g], bounds[g + 1]
-        p_sorted[lo:hi] = _hwe_exact_group(k >> 32, k & 0xFFFFFFFF, het[lo:hi], midp)
-    out[exact[order]] = p_sorted
+    uniq, group = np.unique(key, return_inverse=True)
+    tables = [_hwe_table(int(k >> 32), int(k & 0xFFFFFFFF), midp) for k in uniq.tolist()]
+    offsets = np.r_[0, np.cumsum([len(t) for t in tables])[:-1]]
+    out[exact] = np.concatenate(tables)[offsets[group] + (b[exact] - n_rare % 2) // 2]
     return out
 
 
-def _hwe_exact_group(n: int, n_rare: int, n_het: np.ndarray, midp: bool) -> np.ndarray:
-    """Exact HWE p-values of variants sharing ``n`` called samples and ``n_rare`` rare alleles, from one
-    null distribution of the heterozygote count: the sum of the probabilities of tables no more likely
-    than each observed ``n_het`` (ties within 1e-7 relative count fully, or half with ``midp``)."""
+def _hwe_table(n: int, n_rare: int, midp: bool) -> np.ndarray:
+    """Exact HWE p-values of every possible heterozygote count (``n_rare % 2, n_rare % 2 + 2, ...``) given
+    ``n`` called samples and ``n_rare`` rare alleles: the sum of the null probabilities of tables no more
+    likely than the observed one (ties within 1e-7 relative count fully, or half with ``midp``)."""
+    if n_rare <= _HWE_CACHE_MAX_RARE:
+        return _hwe_table_cached(n, n_rare, midp)
+    return _hwe_table_of(n, n_rare, midp)
+
+
+def _hwe_table_of(n: int, n_rare: int, midp: bool) -> np.ndarray:
     if n == 0:
-        return np.ones(len(n_het))
-    prob, ranked, cum = (_hwe_null_cached if n_rare <= _HWE_CACHE_MAX_RARE else _hwe_null)(n, n_rare)
-    obs = prob[(np.asarray(n_het) - n_rare % 2) // 2]
-    below = cum[np.searchsorted(ranked, obs - obs * 1e-7, side="left")]        # prob < obs, not tied
-    upto = cum[np.searchsorted(ranked, obs + obs * 1e-7, side="right")]        # prob <= obs, ties included
-    p = below + (0.5 if midp else 1.0) * (upto - below)
-    return np.minimum(1.0, p / cum[-1])
-
-
-def _hwe_null(n: int, n_rare: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The null distribution of the heterozygote count given ``n`` samples and ``n_rare`` rare alleles
-    (unnormalised, by heterozygote count ``n_rare % 2, n_rare % 2 + 2, ...``), sorted, and its running sum
-    (leading 0)."""
+        return np.ones(1)
     h = np.arange(n_rare % 2, n_rare + 1, 2)
     hom_r = (n_rare - h) // 2
     hom_c = n - h - hom_r
@@ -154,15 +143,17 @@ def _hwe_null(n: int, n_rare: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     prob = np.exp(logp - logp.max())
     ranked = np.sort(prob)
     cum = np.r_[0.0, np.cumsum(ranked)]
-    for a in (prob, ranked, cum):
-        a.flags.writeable = False
-    return prob, ranked, cum
+    below = cum[np.searchsorted(ranked, prob - prob * 1e-7, side="left")]      # prob < obs, not tied
+    upto = cum[np.searchsorted(ranked, prob + prob * 1e-7, side="right")]      # prob <= obs, ties included
+    p = np.minimum(1.0, (below + (0.5 if midp else 1.0) * (upto - below)) / cum[-1])
+    p.flags.writeable = False
+    return p
 
 
-#: null distributions up to this many rare alleles are kept between calls (a streamed GWAS tests the
-#: variants block by block, and the blocks share most ``(n, n_rare)`` pairs); at most ~4096 x 12 kB
+#: tables up to this many rare alleles are kept between calls (a streamed GWAS tests the variants block by
+#: block, and the blocks share most ``(n, n_rare)`` pairs); at most ~4096 x 4 kB
 _HWE_CACHE_MAX_RARE = 1000
-_hwe_null_cached = functools.lru_cache(maxsize=4096)(_hwe_null)
+_hwe_table_cached = functools.lru_cache(maxsize=4096)(_hwe_table_of)
 
 
 def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, n_samples: int,
