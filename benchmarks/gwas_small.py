@@ -14,7 +14,7 @@ age, sex, centre), each case repeated ``--repeats`` times with the tools interle
 
 Both edfgen trees run from compiled bytecode (``PYTHONPYCACHEPREFIX`` under the work folder, warmed once, and
 ``PYTHONDONTWRITEBYTECODE`` unset for the children), as an installed package does; without it every run
-compiles edfgen's modules again (~0.2-0.6 s).
+compiles edfgen's modules again (~0.1 CPU-s measured here).
 
 Usage::
 
