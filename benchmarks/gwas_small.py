@@ -1,23 +1,27 @@
 """Benchmark: small GWAS runs (N = 2,000 x 30k variants) against plink2, and what edfgen's fixed costs are.
 
 In one run, on the same data (``gwas_vs_plink2.make_data``: two populations, 22 chromosomes, covariates
-age, sex, centre):
+age, sex, centre), each case repeated ``--repeats`` times with the tools interleaved (plink2, edfgen, the
+``--baseline`` edfgen tree), medians reported:
 
 * quantitative phenotypes, 1 / 8 / 64 at once, ``.bed`` and BGEN 1.2 8-bit input: ``edfgen gwas`` (default
-  options, plots included) vs ``plink2 --glm`` (same QC), through ``gwas_vs_plink2.main`` (its own result
-  files, tag ``small``);
+  options, plots included) vs ``plink2 --glm`` (same QC);
 * ``--binary`` with 8 diseases (case rate 10-30 %): ``edfgen gwas --binary`` (fast engine, Wald) vs
   ``plink2 --glm firth-fallback``;
-* the fixed costs of one edfgen run: ``python -c pass``, ``import edfgen.commands.gwas`` (pandas, scipy,
-  the readers, matplotlib through the plot module), the same run with ``--no-plots``, and edfgen's own split
-  (QC, association, export) from ``manifest.json``.
+* the fixed costs of one edfgen run: ``python -c pass``, ``import edfgen.cli.genetics`` (what ``edfgen gwas``
+  imports before it starts), the same 1-phenotype run with ``--no-plots``, and edfgen's own split (QC,
+  association, export) from ``manifest.json``.
+
+Both edfgen trees run from compiled bytecode (``PYTHONPYCACHEPREFIX`` under the work folder, warmed once, and
+``PYTHONDONTWRITEBYTECODE`` unset for the children), as an installed package does; without it every run
+compiles edfgen's modules again (~0.1 CPU-s measured here).
 
 Usage::
 
-    python benchmarks/gwas_small.py [--n 2000 --m 30000]
+    git archive REV edfgen | tar -x -C /tmp/base      # the tree before a change
+    python benchmarks/gwas_small.py [--n 2000 --m 30000 --repeats 3 --baseline /tmp/base]
 
-Writes ``benchmarks/results/gwas_small.json`` and ``.md`` (and ``gwas_vs_plink2_small.*``,
-``gwas_vs_plink2_bgen_small.*``).
+Writes ``benchmarks/results/gwas_small.json`` and ``.md`` (``--tag T``: ``gwas_small_T.*``).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ sys.path.insert(0, str(HERE))
 from _measure import timed  # noqa: E402
 import gwas_vs_plink2  # noqa: E402
 
-EDFGEN = [sys.executable, "-c", "from edfgen.cli import main; main()"]
+QC2 = ["--maf", "0.01", "--geno", "0.05", "--hwe", "1e-6", "--mind", "0.05"]
 
 
 def binary_outcomes(work: Path, k: int = 8, seed: int = 3) -> None:
@@ -60,87 +64,190 @@ def binary_outcomes(work: Path, k: int = 8, seed: int = 3) -> None:
     p2.to_csv(work / "outcomes.p2", sep="\t", index=False, na_rep="NA", float_format="%.0f")
 
 
+def edfgen_cmd(tree: Path | None) -> list[str]:
+    """``edfgen`` from the repository (``tree`` None) or another package tree (put first on sys.path)."""
+    pre = f"import sys; sys.path.insert(0, {str(tree)!r}); " if tree else ""
+    return [sys.executable, "-c", pre + "from edfgen.cli import main; main()"]
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    return round(float(np.median([r[key] for r in runs])), 2)
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--m", type=int, default=30000)
+    ap.add_argument("--p", type=int, nargs="+", default=[1, 8, 64])
+    ap.add_argument("--formats", nargs="*", default=["bed", "bgen"], choices=["bed", "bgen"],
+                    help="quantitative runs on these inputs (none: only the binary run and the fixed costs)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--binary-repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--baseline", default=None, help="another edfgen package tree timed in the same runs")
+    ap.add_argument("--skip-binary", action="store_true")
+    ap.add_argument("--skip-fixed", action="store_true", help="leave out the fixed-cost runs")
+    ap.add_argument("--binary-without-baseline", action="store_true",
+                    help="time the baseline tree on the quantitative runs only (its binary run is the long one)")
+    ap.add_argument("--tag", default="")
     ap.add_argument("--work", default=os.environ.get("EDFGEN_BENCH_DIR", "/tmp/edfgen-bench"))
     ap.add_argument("--results", default=str(HERE / "results"))
-    ap.add_argument("--skip-quantitative", action="store_true", help="only the binary run and the fixed costs")
     a = ap.parse_args(argv)
-    common = ["--n", str(a.n), "--m", str(a.m), "--p", "1", "8", "64", "--threads", str(a.threads), "--work", a.work,
-              "--results", a.results, "--tag", "small"]
-    quant = {}
-    if not a.skip_quantitative:
-        for fmt in ("bed", "bgen"):
-            r = gwas_vs_plink2.main([*common, "--format", fmt])
-            quant[fmt] = [{k: row[k] for k in ("phenotypes", "plink2_s", "edfgen_s", "ratio", "plink2_cpu_s",
-                                               "edfgen_cpu_s", "cpu_ratio", "load_average_1min")} for row in r["runs"]]
     work = Path(a.work) / f"n{a.n}_m{a.m}_p64_miss0"
     gwas_vs_plink2.make_data(work, a.n, a.m, 64)
     binary_outcomes(work)
-    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads),
-               PYTHONPATH=str(REPO))
-    qc2 = ["--maf", "0.01", "--geno", "0.05", "--hwe", "1e-6", "--mind", "0.05"]
-    out2, oute = work / "plink2_bin", work / "edfgen_bin"
-    shutil.rmtree(out2, ignore_errors=True)
-    out2.mkdir()
-    p2 = timed(["plink2", "--bfile", str(work / "g"), "--pheno", str(work / "outcomes.p2"), "--covar",
-                str(work / "covar.p2"), "--glm", "firth-fallback", "hide-covar", *qc2, "--threads", str(a.threads),
-                "--memory", "4000", "--out", str(out2 / "r"), "--silent"])
-    base = [*EDFGEN, "gwas", "-q", "--bfile", str(work / "g"), "--covar", str(work / "covar.tsv"),
-            "--threads", str(a.threads), "--force"]
-    eb = timed([*base, "--pheno", str(work / "outcomes.tsv"), "--binary", "--out", str(oute)], env=env)
-    man = json.loads((oute / "manifest.json").read_text())
-    ours = pd.read_csv(oute / "d1.tsv.gz", sep="\t")
-    ref = pd.read_csv(out2 / "r.d1.glm.logistic.hybrid", sep="\t")
-    mm = ours.merge(ref[ref["FIRTH?"] == "N"], left_on="variant_id", right_on="ID")
-    sign = np.where(mm["effect_allele"] == mm["A1"], 1.0, -1.0)
-    binary = dict(diseases=8, plink2_firth_fallback_s=p2["wall_s"], edfgen_s=eb["wall_s"],
-                  ratio=round(eb["wall_s"] / p2["wall_s"], 2), plink2_cpu_s=p2["cpu_s"], edfgen_cpu_s=eb["cpu_s"],
-                  cpu_ratio=round(eb["cpu_s"] / p2["cpu_s"], 2), edfgen_timings_s=man["extra"]["timings_s"],
-                  max_abs_log_or_diff_non_firth=float(np.abs(mm["beta"] - sign * np.log(mm["OR"])).max()),
-                  load_average_1min=round(os.getloadavg()[0], 1))
-    print(binary, flush=True)
-    # fixed costs
-    fixed = dict(python_start_s=timed([sys.executable, "-c", "pass"])["wall_s"],
-                 import_gwas_s=timed([sys.executable, "-c", "import edfgen.commands.gwas"], env=env)["wall_s"])
-    q1 = [*base, "--pheno", str(work / "pheno.tsv"), "--pheno-cols", "edf_001", "--transform", "none"]
-    with_plots = timed([*q1, "--out", str(work / "e1")], env=env)
-    no_plots = timed([*q1, "--no-plots", "--out", str(work / "e2")], env=env)
-    fixed.update(one_phenotype_s=with_plots["wall_s"], one_phenotype_no_plots_s=no_plots["wall_s"],
-                 one_phenotype_timings_s=json.loads((work / "e1" / "manifest.json").read_text())["extra"]["timings_s"],
-                 load_average_1min=round(os.getloadavg()[0], 1))
-    print(fixed, flush=True)
-    for d in (out2, oute, work / "e1", work / "e2"):
-        shutil.rmtree(d, ignore_errors=True)
-    result = dict(n=a.n, m=a.m, threads=a.threads, quantitative=quant, binary=binary, fixed_costs=fixed,
-                  commit=subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                        text=True).stdout.strip(), cpu_count=os.cpu_count())
+    if "bgen" in a.formats and not (work / "g.bgen").exists():
+        subprocess.run(["plink2", "--bfile", str(work / "g"), "--export", "bgen-1.2", "bits=8", "ref-first",
+                        "--threads", str(a.threads), "--out", str(work / "g"), "--silent"], check=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads), MKL_NUM_THREADS=str(a.threads),
+               PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(Path(a.work) / "pycache"))
+    trees = {"edfgen": None, **({"baseline": Path(a.baseline)} if a.baseline else {})}
+    for tree in trees.values():  # compile the bytecode once (as an installed package has it)
+        subprocess.run([*edfgen_cmd(tree), "gwas", "--help"], env=env, capture_output=True, check=True)
+    geno = {"bed": (["--bfile", str(work / "g")], ["--bfile", str(work / "g")]),
+            "bgen": (["--bgen", str(work / "g.bgen"), "ref-first", "--sample", str(work / "g.sample")],
+                     ["--bgen", str(work / "g.bgen"), "--sample", str(work / "g.sample")])}
+
+    def case(p2_args: list[str], e_args: list[str], repeats: int, out: Path, binary: bool = False) -> dict:
+        used = {k: v for k, v in trees.items() if not (binary and a.binary_without_baseline and k == "baseline")}
+        runs = {"plink2": [], **{k: [] for k in used}}
+        for _ in range(repeats):
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            runs["plink2"].append(timed(["plink2", *p2_args, "--threads", str(a.threads), "--memory", "4000",
+                                         "--out", str(out / "p2"), "--silent"]))
+            for name, tree in used.items():
+                runs[name].append(timed([*edfgen_cmd(tree), "gwas", "-q", *e_args, "--threads", str(a.threads),
+                                         "--force", "--out", str(out / name)], env=env))
+        row = {f"{k}_{m}": median_of(v, f"{m}_s") for k, v in runs.items() for m in ("wall", "cpu")}
+        for k in used:
+            row[f"{k}_ratio"] = round(row[f"{k}_wall"] / row["plink2_wall"], 2)
+            row[f"{k}_cpu_ratio"] = round(row[f"{k}_cpu"] / row["plink2_cpu"], 2)
+        row["edfgen_timings_s"] = json.loads((out / "edfgen" / "manifest.json").read_text())["extra"]["timings_s"]
+        row["load_average_1min"] = round(os.getloadavg()[0], 1)
+        row["repeats"] = repeats
+        return row
+
+    quant, binary, fixed = [], None, {}
     res = Path(a.results)
     res.mkdir(parents=True, exist_ok=True)
-    (res / "gwas_small.json").write_text(json.dumps(result, indent=2) + "\n")
-    md = [f"# Small GWAS runs vs plink2 (N = {a.n:,}, {a.m:,} variants, {a.threads} threads)", "",
-          f"Measured at commit {result['commit']}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, on a shared "
-          "2-core machine (load averages in the tables). edfgen with its default options (plots included).", "",
-          "| input | phenotypes | plink2 wall s | edfgen wall s | wall ratio | CPU ratio | load |", "|---|---|---|---|---|---|---|"]
-    for fmt, rows in quant.items():
-        md += [f"| {fmt} | {r['phenotypes']} | {r['plink2_s']} | {r['edfgen_s']} | **{r['ratio']}** | {r['cpu_ratio']} | "
-               f"{r['load_average_1min']} |" for r in rows]
-    md += [f"| bed, `--binary` (8 diseases) vs `--glm firth-fallback` | 8 | {binary['plink2_firth_fallback_s']} | "
-           f"{binary['edfgen_s']} | **{binary['ratio']}** | {binary['cpu_ratio']} | {binary['load_average_1min']} |", "",
-           f"Binary: max |Δ log OR| vs plink2 on its non-Firth rows {binary['max_abs_log_or_diff_non_firth']:.2g}; "
-           f"edfgen split {binary['edfgen_timings_s']}.", "",
-           "## Fixed costs of one run (1 phenotype, .bed)", "",
-           "| part | wall s |", "|---|---|",
-           f"| `python -c pass` | {fixed['python_start_s']} |",
-           f"| `import edfgen.commands.gwas` (incl. Python start) | {fixed['import_gwas_s']} |",
-           f"| whole run, `--no-plots` | {fixed['one_phenotype_no_plots_s']} |",
-           f"| whole run, default (plots) | {fixed['one_phenotype_s']} |", "",
-           f"edfgen's own split of the default run: {fixed['one_phenotype_timings_s']} (load {fixed['load_average_1min']})."]
-    (res / "gwas_small.md").write_text("\n".join(md) + "\n")
-    return result
+    stem = "gwas_small" + (f"_{a.tag}" if a.tag else "")
+
+    def save(done: bool) -> dict:
+        """Results so far (a long run under load keeps what it measured); ``done`` False marks them partial."""
+        result = dict(n=a.n, m=a.m, threads=a.threads, repeats=a.repeats, baseline=a.baseline, quantitative=quant,
+                      binary=binary, fixed_costs=fixed or None, complete=done,
+                      commit=subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                            capture_output=True, text=True).stdout.strip(), cpu_count=os.cpu_count())
+        (res / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+        (res / f"{stem}.md").write_text(markdown(result, a) + "\n")
+        return result
+
+    for fmt in a.formats:
+        g2, ge = geno[fmt]
+        for p in a.p:
+            out = work / f"small_{fmt}_p{p}"
+            row = case([*g2, "--pheno", str(work / "pheno.p2"), "--pheno-name",
+                        ",".join(f"edf_{j + 1:03d}" for j in range(p)), "--covar", str(work / "covar.p2"), "--glm",
+                        "hide-covar", *QC2],
+                       [*ge, "--pheno", str(work / "pheno.tsv"), "--pheno-cols", f"edf_001..edf_{p:03d}", "--covar",
+                        str(work / "covar.tsv"), "--transform", "none"], a.repeats, out)
+            ours = pd.read_csv(out / "edfgen" / "edf_001.tsv.gz", sep="\t")
+            ref = pd.read_csv(out / "p2.edf_001.glm.linear", sep="\t")
+            mm = ours.merge(ref, left_on="variant_id", right_on="ID")
+            sign = np.where(mm["effect_allele"] == mm["A1"], 1.0, -1.0)
+            row.update(format=fmt, phenotypes=p, variants_compared=len(mm),
+                       beta_max_rel_diff=float((np.abs(mm["beta"] - sign * mm["BETA"]) / np.abs(mm["BETA"])).max()))
+            quant.append(row)
+            print(row, flush=True)
+            save(False)
+            shutil.rmtree(out, ignore_errors=True)
+    if not a.skip_binary:
+        out = work / "small_binary"
+        binary = case(["--bfile", str(work / "g"), "--pheno", str(work / "outcomes.p2"), "--covar",
+                       str(work / "covar.p2"), "--glm", "firth-fallback", "hide-covar", *QC2],
+                      ["--bfile", str(work / "g"), "--pheno", str(work / "outcomes.tsv"), "--covar",
+                       str(work / "covar.tsv"), "--binary"], a.binary_repeats, out, binary=True)
+        worst, firth_rows = 0.0, 0
+        for j in range(8):
+            ours = pd.read_csv(out / "edfgen" / f"d{j + 1}.tsv.gz", sep="\t")
+            ref = pd.read_csv(out / f"p2.d{j + 1}.glm.logistic.hybrid", sep="\t")
+            firth_rows += int((ref["FIRTH?"] == "Y").sum())
+            mm = ours.merge(ref[ref["FIRTH?"] == "N"], left_on="variant_id", right_on="ID")
+            sign = np.where(mm["effect_allele"] == mm["A1"], 1.0, -1.0)
+            worst = max(worst, float(np.abs(mm["beta"] - sign * np.log(mm["OR"])).max()))
+        binary.update(diseases=8, max_abs_log_or_diff_non_firth=worst, plink2_firth_rows=firth_rows)
+        print(binary, flush=True)
+        shutil.rmtree(out, ignore_errors=True)
+        save(False)
+    # fixed costs, each tree
+    q1 = ["--bfile", str(work / "g"), "--pheno", str(work / "pheno.tsv"), "--pheno-cols", "edf_001", "--covar",
+          str(work / "covar.tsv"), "--transform", "none", "--threads", str(a.threads), "--force"]
+    for name, tree in ({} if a.skip_fixed else trees).items():
+        pre = f"import sys; sys.path.insert(0, {str(tree)!r}); " if tree else ""
+        f = {"python_start": [], "import_gwas_command": [], "no_plots": [], "plots": []}
+        for _ in range(a.repeats):
+            f["python_start"].append(timed([sys.executable, "-c", "pass"], env=env))
+            f["import_gwas_command"].append(timed([sys.executable, "-c", pre + "import edfgen.cli.genetics"], env=env))
+            f["no_plots"].append(timed([*edfgen_cmd(tree), "gwas", "-q", *q1, "--no-plots",
+                                        "--out", str(work / f"fixed_{name}_np")], env=env))
+            f["plots"].append(timed([*edfgen_cmd(tree), "gwas", "-q", *q1, "--out", str(work / f"fixed_{name}")],
+                                    env=env))
+        fixed[name] = {f"{k}_{m}": median_of(v, f"{m}_s") for k, v in f.items() for m in ("wall", "cpu")}
+        fixed[name]["timings_s"] = json.loads((work / f"fixed_{name}" / "manifest.json").read_text())["extra"][
+            "timings_s"]
+        for d in (f"fixed_{name}_np", f"fixed_{name}"):
+            shutil.rmtree(work / d, ignore_errors=True)
+    if fixed:
+        fixed["load_average_1min"] = round(os.getloadavg()[0], 1)
+    print(fixed, flush=True)
+    return save(True)
+
+
+def markdown(r: dict, a) -> str:
+    base = r["baseline"] is not None
+    md = [f"# Small GWAS runs vs plink2 (N = {r['n']:,}, {r['m']:,} variants, {r['threads']} threads)", "",
+          f"Measured at commit {r['commit']}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, on a shared "
+          f"2-core machine (1-min load average in the tables). Medians of {r['repeats']} interleaved runs "
+          f"(binary: {a.binary_repeats}); edfgen with its default options (plots included), from compiled bytecode."
+          + (f" Baseline: the tree in `{r['baseline']}` (before this change), timed in the same runs." if base else "")
+          + ("" if r["complete"] else " **Partial: the run was still going when this was written.**"),
+          "", "| input | phenotypes | plink2 wall s | edfgen wall s | **wall ratio** | CPU ratio |"
+          + (" baseline wall s | baseline wall ratio | baseline CPU ratio |" if base else "") + " load |",
+          "|---|---|---|---|---|---|" + ("---|---|---|" if base else "") + "---|"]
+    rows = [(q["format"], q["phenotypes"], q) for q in r["quantitative"]]
+    if r["binary"]:
+        rows.append(("bed, `--binary` vs `--glm firth-fallback`", 8, r["binary"]))
+    for fmt, p, q in rows:
+        md.append(f"| {fmt} | {p} | {q['plink2_wall']} | {q['edfgen_wall']} | **{q['edfgen_ratio']}** | "
+                  f"{q['edfgen_cpu_ratio']} |" + ((f" {q['baseline_wall']} | {q['baseline_ratio']} | "
+                                                    f"{q['baseline_cpu_ratio']} |" if "baseline_wall" in q
+                                                    else " not run | | |") if base else "")
+                  + f" {q['load_average_1min']} |")
+    if r["quantitative"]:
+        md += ["", "Agreement, first phenotype: max relative |Δβ| vs plink2 " + ", ".join(
+            f"{q['format']} {q['phenotypes']}: {q['beta_max_rel_diff']:.2g}" for q in r["quantitative"]) + "."]
+    if r["binary"]:
+        b = r["binary"]
+        md += ["", f"Binary: max |Δ log OR| vs plink2 on its non-Firth rows {b['max_abs_log_or_diff_non_firth']:.2g} "
+               f"(plink2 fitted {b['plink2_firth_rows']} rows with Firth; edfgen leaves fits that fail out of its "
+               f"files); edfgen's split {b['edfgen_timings_s']}."]
+    f = r["fixed_costs"]
+    if not f:
+        return "\n".join(md)
+    md += ["", "## Fixed costs of one run (1 phenotype, .bed), medians", "",
+           "| part | edfgen wall s | edfgen CPU s |" + (" baseline wall s | baseline CPU s |" if base else ""),
+           "|---|---|---|" + ("---|---|" if base else "")]
+    labels = {"python_start": "`python -c pass`",
+              "import_gwas_command": "`import edfgen.cli.genetics` (incl. Python start)",
+              "no_plots": "whole run, `--no-plots`", "plots": "whole run, default (plots)"}
+    for k, lab in labels.items():
+        md.append(f"| {lab} | {f['edfgen'][k + '_wall']} | {f['edfgen'][k + '_cpu']} |"
+                  + (f" {f['baseline'][k + '_wall']} | {f['baseline'][k + '_cpu']} |" if base else ""))
+    md += ["", f"edfgen's own split of the default run: {f['edfgen']['timings_s']}"
+           + (f"; baseline {f['baseline']['timings_s']}" if base else "") + f" (load {f['load_average_1min']})."]
+    return "\n".join(md)
 
 
 if __name__ == "__main__":

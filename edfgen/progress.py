@@ -18,7 +18,6 @@ import sys
 import time
 from typing import Iterable, TypeVar
 
-from tqdm.auto import tqdm
 
 T = TypeVar("T")
 
@@ -152,5 +151,7 @@ def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, d
     mode = progress_mode()
     if mode == "log":
         return LogProgress(iterable, total=total, desc=desc, unit=unit)
+    from tqdm.std import tqdm  # not tqdm.auto: it imports asyncio (and ssl) in every command
+
     return tqdm(iterable, total=total, desc=desc, unit=unit, disable=mode == "none", file=sys.stderr,
                 dynamic_ncols=True, leave=False)

@@ -104,6 +104,10 @@ class GwasOutputs:
                  plots_max: int | None = None, writers: int | None = None):
         from edfgen.plots import GwasPlotAccumulator  # matplotlib only when plots are drawn
 
+        if plots:
+            from edfgen.plots._mpl import preload_in_background
+
+            preload_in_background()  # matplotlib's import overlaps the association pass
         self.out_dir = Path(out_dir)
         self.base = variants  # referenced, not copied (a copy costs ~50 bytes per variant)
         self.names, self.files = list(names), list(files)

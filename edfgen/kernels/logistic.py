@@ -11,6 +11,9 @@ doi:10.1007/978-1-4899-3242-6
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -152,6 +155,124 @@ def _solve_stacked(H: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return x, failed
 
 
+#: bytes of one [n, m] float64 work array of a chunk of variants (6 are alive in an iteration; L2/L3-sized)
+CHUNK_BYTES = 1024 * 1024
+
+
+@contextlib.contextmanager
+def _blas_single_threaded():
+    """BLAS limited to one thread inside; yields the number of threads it had (at least 1): the caller's
+    ``--threads`` (the GWAS engine sets the BLAS limit), or 1 without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        yield 1
+        return
+    blas = [i.get("num_threads", 1) for i in threadpool_info() if i.get("user_api") == "blas"]
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield max(1, min(blas or [1]))
+
+
+def _chunk_size(n: int) -> int:
+    """Variants per chunk of :func:`logistic_association` for ``n`` samples (16 to 1024)."""
+    return int(min(1024, max(16, CHUNK_BYTES // (8 * max(n, 1)))))
+
+
+class _ChunkFit:
+    """Newton-Raphson of ``logit P(y = 1) = C b + g beta (+ offset)`` for every column ``g`` of a chunk of
+    genotypes at once (one phenotype), with Hail's stopping rule; see :func:`logistic_association`."""
+
+    def __init__(self, C: np.ndarray, n: int, max_iterations: int, tolerance: float):
+        self.C, self.n_cov = C, C.shape[1]
+        self.iu, self.ju = np.triu_indices(self.n_cov)
+        self.CC = np.ascontiguousarray((C[:, self.iu] * C[:, self.ju]).T)   # [K(K+1)/2, n] covariate pairs
+        self.Ct = np.ascontiguousarray(C.T)
+        self.max_iterations, self.tolerance = max_iterations, tolerance
+        self._local = threading.local()   # work arrays per thread, reused across chunks
+
+    def _buffers(self, n: int, m: int, k: int) -> list:
+        work = getattr(self._local, "work", None)
+        if work is None or work.size < k * n * m:
+            work = self._local.work = np.empty(k * n * m)
+        return [work[i * n * m:(i + 1) * n * m].reshape(n, m) for i in range(k)]
+
+    def run(self, G: np.ndarray, y: np.ndarray, b0: np.ndarray, off: np.ndarray | None):
+        """Fit every column of ``G [n, m]`` (mean-imputed, polymorphic): ``(beta [m], se [m], converged [m])``,
+        NaN where the fit failed."""
+        from scipy.special import expit
+
+        C, Ct, CC, K = self.C, self.Ct, self.CC, self.n_cov
+        iu, ju = self.iu, self.ju
+        n, M = G.shape
+        d = K + 1
+        beta_out, se_out = np.full(M, np.nan), np.full(M, np.nan)
+        ok_out = np.zeros(M, dtype=bool)
+        B = np.repeat(b0[:, None], M, axis=1)           # [K, M] covariate coefficients per variant
+        bg = np.zeros(M)
+        active = np.arange(M)
+        Ga = G
+        eta0 = C @ b0 if off is None else C @ b0 + off
+        for it in range(self.max_iterations):
+            m = len(active)
+            if m == 0:
+                break
+            mu, W, WG = self._buffers(n, m, 3)
+            with np.errstate(over="ignore", invalid="ignore"):
+                if it:
+                    # mu = 1 / (1 + exp(-eta)), eta = C b + g beta (+ offset): numpy's SIMD exp is ~3x
+                    # faster than scipy's expit ufunc (same values to 1 ulp; exp overflow gives mu = 0)
+                    np.matmul(C, -B[:, active], out=mu)
+                    np.multiply(Ga, -bg[active], out=W)
+                    mu += W
+                    if off is not None:
+                        mu -= off[:, None]
+                    np.exp(mu, out=mu)
+                    mu += 1.0
+                    np.reciprocal(mu, out=mu)
+                    np.multiply(mu, mu, out=W)
+                    np.subtract(mu, W, out=W)         # W = mu (1 - mu)
+                    np.subtract(y[:, None], mu, out=mu)  # mu now holds the residual y - mu
+                    np.multiply(W, Ga, out=WG)
+                    cwc = (CC @ W).T                    # [m, K(K+1)/2]
+                    score_c = (Ct @ mu).T
+                    score_g = np.einsum("ij,ij->j", Ga, mu)
+                else:  # every variant is at the null fit: mu and W are one column
+                    mu0 = expit(eta0)
+                    w0 = mu0 * (1.0 - mu0)
+                    np.multiply(Ga, w0[:, None], out=WG)
+                    cwc = np.broadcast_to(CC @ w0, (m, len(iu)))
+                    score_c = np.broadcast_to(Ct @ (y - mu0), (m, K))
+                    score_g = (y - mu0) @ Ga
+                H = np.empty((m, d, d))
+                H[:, iu, ju] = cwc
+                H[:, ju, iu] = cwc
+                H[:, :K, K] = (Ct @ WG).T
+                H[:, K, :K] = H[:, :K, K]
+                H[:, K, K] = np.einsum("ij,ij->j", WG, Ga)
+                rhs = np.empty((m, d, 2))
+                rhs[:, :K, 0] = score_c
+                rhs[:, K, 0] = score_g
+                rhs[:, :, 1] = 0.0
+                rhs[:, K, 1] = 1.0
+                x, failed = _solve_stacked(H, rhs)
+            step, inv_last = x[:, :, 0], x[:, K, 1]
+            done = ~failed & (np.abs(step).max(1) < self.tolerance)
+            if done.any():
+                idx = active[done]
+                with np.errstate(invalid="ignore"):
+                    se = np.sqrt(inv_last[done])
+                beta_out[idx] = bg[idx]
+                se_out[idx] = se
+                ok_out[idx] = np.isfinite(se)
+            go = ~failed & ~done
+            B[:, active[go]] += step[go, :K].T
+            bg[active[go]] += step[go, K]
+            if not go.all():
+                Ga = np.ascontiguousarray(Ga[:, go])
+            active = active[go]
+        return beta_out, se_out, ok_out
+
+
 def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> LogisticAssociationResult:
     """Additive logistic regression (Wald test) of a block of variants with all binary phenotypes.
 
@@ -187,97 +308,53 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
     Hail Team, ``hail.methods.logistic_regression_rows`` (test='wald'), Hail 0.2.
     https://hail.is/docs/0.2/methods/stats.html#hail.methods.logistic_regression_rows
     """
-    from scipy.special import expit, ndtr
-
     G = np.asarray(genotypes, dtype=float)
     C = prepared.covariates
     M, P = G.shape[1], prepared.phenotypes.shape[1]
-    n_cov = C.shape[1]
-    d = n_cov + 1
-    iu, ju = np.triu_indices(n_cov)
     out = {name: np.full((M, P), np.nan) for name in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
     n_out = np.zeros((M, P), dtype=np.int64)
     converged = np.zeros((M, P), dtype=bool)
-    last = np.zeros((d, 1))
-    last[-1] = 1.0
+    tasks = []
     for mask, cols, b0 in prepared.groups:
         Cg = C[mask]
         G0, mean = _mean_impute(G if mask.all() else G[mask])
         n = int(mask.sum())
         n_out[:, cols] = n
         out["effect_allele_frequency"][:, cols] = (mean / 2.0)[:, None]
-        CC = Cg[:, iu] * Cg[:, ju]                      # [n, K(K+1)/2]: products of covariate pairs
+        fit = _ChunkFit(Cg, n, prepared.max_iterations, prepared.tolerance)
         polymorphic = np.ptp(G0, axis=0) > 0            # constant genotypes: singular Fisher matrix
-        # [n, m] work arrays allocated once per group and reused (fresh 100-MB arrays per iteration cost
-        # more in page faults than the arithmetic)
-        work = [np.empty(n * M) for _ in range(5)]
+        step = _chunk_size(n)
+        # chunks of variants small enough that their [n, m] work arrays stay in the CPU cache through
+        # all Newton iterations and phenotypes (the whole block's arrays would be re-read from memory
+        # ~15 times per iteration)
+        tasks += [(fit, G0, a + np.flatnonzero(polymorphic[a:a + step]), mask, cols, b0) for a in range(0, M, step)]
 
-        def view(buf, m):
-            return buf[: n * m].reshape(n, m)
-
+    def fit_chunk(task) -> None:
+        fit, G0, idx, mask, cols, b0 = task
+        if not len(idx):
+            return
+        Gc = np.ascontiguousarray(G0[:, idx])
         for j, p in enumerate(cols):                    # loop over phenotypes (few), not variants
-            y = prepared.phenotypes[mask, p][:, None]
+            y = prepared.phenotypes[mask, p]
             off = None if prepared.offset is None else prepared.offset[mask, p]
-            B = np.repeat(b0[:, j][:, None], M, axis=1)  # [K, M] covariate coefficients per variant
-            bg = np.zeros(M)
-            active = np.flatnonzero(polymorphic)
-            for it in range(prepared.max_iterations):
-                m = len(active)
-                if m == 0:
-                    break
-                if m == M:
-                    Ga = G0
-                else:
-                    Ga = view(work[4], m)
-                    np.take(G0, active, axis=1, out=Ga)
-                mu, W, R, WG = (view(w, m) for w in work[:4])
-                with np.errstate(over="ignore", invalid="ignore"):
-                    if it:
-                        np.matmul(Cg, B[:, active], out=mu)
-                        np.multiply(Ga, bg[active], out=W)
-                        mu += W
-                        if off is not None:
-                            mu += off[:, None]
-                        expit(mu, out=mu)
-                        np.multiply(mu, mu, out=W)
-                        np.subtract(mu, W, out=W)         # W = mu (1 - mu)
-                        np.subtract(y, mu, out=R)
-                        np.multiply(W, Ga, out=WG)
-                        cwc = (CC.T @ W).T                  # [m, K(K+1)/2]
-                        score_c = (Cg.T @ R).T
-                        score_g = np.einsum("ij,ij->j", Ga, R)
-                    else:  # every variant is at the null fit: mu and W are one column
-                        mu0 = expit(Cg @ b0[:, j] if off is None else Cg @ b0[:, j] + off)
-                        w0 = mu0 * (1.0 - mu0)
-                        np.multiply(Ga, w0[:, None], out=WG)
-                        cwc = CC.T @ w0
-                        score_c = Cg.T @ (y[:, 0] - mu0)
-                        score_g = Ga.T @ (y[:, 0] - mu0)
-                    H = np.empty((m, d, d))
-                    H[:, iu, ju] = cwc
-                    H[:, ju, iu] = cwc
-                    H[:, :n_cov, n_cov] = (Cg.T @ WG).T
-                    H[:, n_cov, :n_cov] = H[:, :n_cov, n_cov]
-                    H[:, n_cov, n_cov] = np.einsum("ij,ij->j", WG, Ga)
-                    rhs = np.empty((m, d, 2))
-                    rhs[:, :n_cov, 0] = score_c
-                    rhs[:, n_cov, 0] = score_g
-                    rhs[:, :, 1] = last[:, 0]
-                    x, failed = _solve_stacked(H, rhs)
-                step, inv_last = x[:, :, 0], x[:, n_cov, 1]
-                done = ~failed & (np.abs(step).max(1) < prepared.tolerance)
-                if done.any():
-                    idx = active[done]
-                    with np.errstate(invalid="ignore"):
-                        se = np.sqrt(inv_last[done])
-                    out["beta"][idx, p] = bg[idx]
-                    out["standard_error"][idx, p] = se
-                    out["p_value"][idx, p] = 2.0 * ndtr(-np.abs(bg[idx] / se))
-                    converged[idx, p] = np.isfinite(se)
-                go = ~failed & ~done
-                B[:, active[go]] += step[go, :n_cov].T
-                bg[active[go]] += step[go, n_cov]
-                active = active[go]
+            beta, se, ok = fit.run(Gc, y, b0[:, j], off)
+            out["beta"][idx, p] = beta                  # chunks write disjoint rows: no lock
+            out["standard_error"][idx, p] = se
+            converged[idx, p] = ok
+
+    # the products of a chunk are too small for a multi-threaded BLAS (its threads spin between the ~10
+    # calls of an iteration: 10-20x the CPU under load); the chunks are spread over as many threads instead
+    with _blas_single_threaded() as workers:
+        if workers > 1 and len(tasks) > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="edfgen-logistic") as pool:
+                list(pool.map(fit_chunk, tasks))
+        else:
+            for task in tasks:
+                fit_chunk(task)
+    from scipy.special import ndtr
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["p_value"] = 2.0 * ndtr(-np.abs(out["beta"] / out["standard_error"]))
     for name in ("beta", "standard_error", "p_value"):
         out[name][~converged] = np.nan
     return LogisticAssociationResult(beta=out["beta"], standard_error=out["standard_error"], p_value=out["p_value"],

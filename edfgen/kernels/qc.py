@@ -37,6 +37,7 @@ Marchini J, Howie B (2010) Genotype imputation for genome-wide association studi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
@@ -112,35 +113,47 @@ def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, sc
     if not len(exact):
         return out
     # variants with the same number of called samples and rare alleles share one null distribution of
-    # the heterozygote count: compute it once per (n, n_rare) group, then every member's p by lookup
+    # the heterozygote count, hence one table of p-values by heterozygote count: built once per (n, n_rare)
+    # (and kept between calls), then every variant's p is one lookup in the tables of its block
     n_rare = np.minimum(p1, p2)[exact]
-    groups, inverse = np.unique(np.stack([n[exact], n_rare]), axis=1, return_inverse=True)
-    order = np.argsort(inverse.ravel(), kind="stable")
-    bounds = np.searchsorted(inverse.ravel()[order], np.arange(groups.shape[1] + 1))
-    for g in range(groups.shape[1]):
-        members = exact[order[bounds[g]:bounds[g + 1]]]
-        out[members] = _hwe_exact_group(int(groups[0, g]), int(groups[1, g]), b[members], midp)
+    key = (n[exact] << 32) | n_rare                 # one int64 per (n, n_rare): a 1-D sort, not np.unique(axis=1)
+    uniq, group = np.unique(key, return_inverse=True)
+    tables = [_hwe_table(int(k >> 32), int(k & 0xFFFFFFFF), midp) for k in uniq.tolist()]
+    offsets = np.r_[0, np.cumsum([len(t) for t in tables])[:-1]]
+    out[exact] = np.concatenate(tables)[offsets[group] + (b[exact] - n_rare % 2) // 2]
     return out
 
 
-def _hwe_exact_group(n: int, n_rare: int, n_het: np.ndarray, midp: bool) -> np.ndarray:
-    """Exact HWE p-values of variants sharing ``n`` called samples and ``n_rare`` rare alleles, from one
-    null distribution of the heterozygote count: the sum of the probabilities of tables no more likely
-    than each observed ``n_het`` (ties within 1e-7 relative count fully, or half with ``midp``)."""
+def _hwe_table(n: int, n_rare: int, midp: bool) -> np.ndarray:
+    """Exact HWE p-values of every possible heterozygote count (``n_rare % 2, n_rare % 2 + 2, ...``) given
+    ``n`` called samples and ``n_rare`` rare alleles: the sum of the null probabilities of tables no more
+    likely than the observed one (ties within 1e-7 relative count fully, or half with ``midp``)."""
+    if n_rare <= _HWE_CACHE_MAX_RARE:
+        return _hwe_table_cached(n, n_rare, midp)
+    return _hwe_table_of(n, n_rare, midp)
+
+
+def _hwe_table_of(n: int, n_rare: int, midp: bool) -> np.ndarray:
     if n == 0:
-        return np.ones(len(n_het))
+        return np.ones(1)
     h = np.arange(n_rare % 2, n_rare + 1, 2)
     hom_r = (n_rare - h) // 2
     hom_c = n - h - hom_r
     logp = (h * np.log(2.0) - gammaln(h + 1) - gammaln(hom_r + 1) - gammaln(hom_c + 1))
     prob = np.exp(logp - logp.max())
-    obs = prob[(np.asarray(n_het) - n_rare % 2) // 2]
     ranked = np.sort(prob)
     cum = np.r_[0.0, np.cumsum(ranked)]
-    below = cum[np.searchsorted(ranked, obs - obs * 1e-7, side="left")]        # prob < obs, not tied
-    upto = cum[np.searchsorted(ranked, obs + obs * 1e-7, side="right")]        # prob <= obs, ties included
-    p = below + (0.5 if midp else 1.0) * (upto - below)
-    return np.minimum(1.0, p / cum[-1])
+    below = cum[np.searchsorted(ranked, prob - prob * 1e-7, side="left")]      # prob < obs, not tied
+    upto = cum[np.searchsorted(ranked, prob + prob * 1e-7, side="right")]      # prob <= obs, ties included
+    p = np.minimum(1.0, (below + (0.5 if midp else 1.0) * (upto - below)) / cum[-1])
+    p.flags.writeable = False
+    return p
+
+
+#: tables up to this many rare alleles are kept between calls (a streamed GWAS tests the variants block by
+#: block, and the blocks share most ``(n, n_rare)`` pairs); at most ~4096 x 4 kB
+_HWE_CACHE_MAX_RARE = 1000
+_hwe_table_cached = functools.lru_cache(maxsize=4096)(_hwe_table_of)
 
 
 def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, n_samples: int,
