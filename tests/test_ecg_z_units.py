@@ -55,6 +55,15 @@ def test_units_z__refused_by_default_read_rescaled_for_pretraining(shared_data: 
         _unit_factor("z", record_id="r", path="p", lead="X1", z_scale=Z_LEAD_SD_MV)
     assert _unit_factor("uV", record_id="r", path="p", lead="V2", z_scale=Z_LEAD_SD_MV) == 1e-3
     assert _unit_factor("Z", record_id="r", path="p", lead="avr", z_scale=Z_LEAD_SD_MV) == Z_LEAD_SD_MV["aVR"]
+    # edfgen extract's reader (biomarker amplitudes in mV): the z record is a reject with the reason, never read
+    from edfgen.commands.extract import _load_batch
+    from edfgen.formats.ecg.records import discover_records
+    from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY
+    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+
+    ids, signals, rejects, _ = _load_batch(discover_records([folder / f"{EXTRA[0]}.hea"]), Preprocessing(), None,
+                                           DEFAULT_QUALITY)
+    assert ids == [] and len(signals) == 0 and rejects[0][0] == EXTRA[0] and "units 'z'" in rejects[0][2]
 
 
 def test_z_lead_sd__equals_median_sd_of_ptbxl_500hz(shared_data: Path):
