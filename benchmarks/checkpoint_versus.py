@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
-import numpy as np
 
-from edf_pooling import PTBXL, TARGETS
-from ludb_delineation import LUDB, RESULTS, load_ludb
+from edf_pooling import TARGETS, probe_data
+from ludb_delineation import RESULTS
 
 
 def main(argv=None) -> dict:
@@ -31,31 +29,18 @@ def main(argv=None) -> dict:
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--out-name", default="checkpoint_versus")
     a = ap.parse_args(argv)
-    from edfgen.formats.labels import read_label_set
     from edfgen.model.baselines import paired_difference
     from edfgen.model.checkpoint import load_checkpoint
-    from edfgen.model.data import embed_ecgs, load_ecgs
-    from edfgen.model.evaluation import evaluation_table, linear_probe_cv, patient_folds, ridge_probe_cv
-    from edfgen.model.finetune import align_labels
+    from edfgen.model.data import embed_ecgs
+    from edfgen.model.evaluation import evaluation_table, linear_probe_cv, ridge_probe_cv
 
     t0 = time.time()
     models = {"shipped": load_checkpoint(a.shipped), "candidate": load_checkpoint(a.candidate)}
     prep = models["shipped"].preprocessing
     assert models["candidate"].preprocessing == prep and models["candidate"].config == models["shipped"].config
-    ls = read_label_set([PTBXL], ptbxl_resolution="hr")
-    arr = load_ecgs(list(ls.records), prep)
-    keep, y, names = align_labels(arr.ids, ls.labels, label_names=ls.names)
-    known = np.isfinite(y)
-    use = (np.where(known, y, 0).sum(0) >= 10) & (np.where(known, 1 - y, 0).sum(0) >= 10)
-    y, names = y[:, use], [n for n, u in zip(names, use) if u]
-    patients = [ls.patients[str(arr.ids[i])] for i in keep]
-    folds = patient_folds(patients, predefined=[ls.folds[str(arr.ids[i])] for i in keep], seed=0)
-    recs = {str(r["record"]): r for r in load_ludb()}
-    la = load_ecgs([LUDB / "data"], prep)
-    lids = [str(i) for i in la.ids]
-    order = sorted(lids, key=int)
-    lfolds = np.array([order.index(i) * 5 // len(order) for i in lids])
-    targets = {t: np.array([recs[i]["reference"][t] for i in lids]) for t in TARGETS}
+    d = probe_data(prep)
+    arr, keep, y, names, patients, folds = d["arr"], d["keep"], d["y"], d["names"], d["patients"], d["folds"]
+    la, lfolds, targets = d["ludb"], d["ludb_folds"], d["targets"]
     res = {"benchmark": "checkpoint_versus", "shipped": str(a.shipped), "candidate": str(a.candidate),
            "candidate_sha256": models["candidate"].sha256, "shipped_sha256": models["shipped"].sha256,
            "records": len(keep), "patients": len(set(patients)), "bootstrap": a.bootstrap, "models": {}}

@@ -71,6 +71,34 @@ def layer_features(model, signals: np.ndarray, crop: int, batch: int = 64) -> di
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
+def probe_data(prep) -> dict:
+    """The records and folds of both probes: PTB-XL (``arr``, ``keep``, ``y``, ``names``, ``patients``, ``folds``:
+    ``edfgen evaluate --probe linear``'s labels, 5 superclasses with >= 10 cases and controls, ``strat_fold``) and
+    LUDB 1-100 (``ludb``, ``ludb_ids``, ``ludb_folds``: 5 x 20 consecutive records, ``targets``: cardiologists'
+    PR / QRS / QT)."""
+    from edfgen.formats.labels import read_label_set
+    from edfgen.model.data import load_ecgs
+    from edfgen.model.evaluation import patient_folds
+    from edfgen.model.finetune import align_labels
+
+    recs = {str(r["record"]): r for r in load_ludb()}
+    la = load_ecgs([LUDB / "data"], prep)
+    lids = [str(i) for i in la.ids]
+    order = sorted(lids, key=int)
+    lfolds = np.array([order.index(i) * 5 // len(order) for i in lids])
+    targets = {t: np.array([recs[i]["reference"][t] for i in lids]) for t in TARGETS}
+    ls = read_label_set([PTBXL], ptbxl_resolution="hr")
+    arr = load_ecgs(list(ls.records), prep)
+    keep, y, names = align_labels(arr.ids, ls.labels, label_names=ls.names)
+    known = np.isfinite(y)
+    use = (np.where(known, y, 0).sum(0) >= 10) & (np.where(known, 1 - y, 0).sum(0) >= 10)
+    y, names = y[:, use], [n for n, u in zip(names, use) if u]
+    patients = [ls.patients[str(arr.ids[i])] for i in keep]
+    folds = patient_folds(patients, predefined=[ls.folds[str(arr.ids[i])] for i in keep], seed=0)
+    return {"arr": arr, "keep": keep, "y": y, "names": names, "patients": patients, "folds": folds, "ludb": la,
+            "ludb_ids": lids, "ludb_folds": lfolds, "targets": targets}
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--checkpoint", default="small")
@@ -80,35 +108,19 @@ def main(argv=None) -> dict:
     a = ap.parse_args(argv)
     import torch
 
-    from edfgen.formats.labels import read_label_set
     from edfgen.model.baselines import BaselineUnavailable, baseline_features, paired_difference
     from edfgen.model.checkpoint import load_checkpoint
-    from edfgen.model.data import load_ecgs
     from edfgen.model.encoder import ECGEncoder
-    from edfgen.model.evaluation import evaluation_table, linear_probe_cv, patient_folds, ridge_probe_cv
-    from edfgen.model.finetune import align_labels
+    from edfgen.model.evaluation import evaluation_table, linear_probe_cv, ridge_probe_cv
 
     t0 = time.time()
     loaded = load_checkpoint(a.checkpoint)
     prep = loaded.preprocessing
     torch.manual_seed(0)
     models = {"encoder": loaded.model, "random": ECGEncoder(loaded.model.config).eval()}
-    # LUDB: cardiologists' intervals
-    recs = {str(r["record"]): r for r in load_ludb()}
-    la = load_ecgs([LUDB / "data"], prep)
-    lids = [str(i) for i in la.ids]
-    order = sorted(lids, key=int)
-    lfolds = np.array([order.index(i) * 5 // len(order) for i in lids])
-    targets = {t: np.array([recs[i]["reference"][t] for i in lids]) for t in TARGETS}
-    # PTB-XL: 5 superclasses, strat_fold
-    ls = read_label_set([PTBXL], ptbxl_resolution="hr")
-    arr = load_ecgs(list(ls.records), prep)
-    keep, y, names = align_labels(arr.ids, ls.labels, label_names=ls.names)
-    known = np.isfinite(y)
-    use = (np.where(known, y, 0).sum(0) >= 10) & (np.where(known, 1 - y, 0).sum(0) >= 10)
-    y, names = y[:, use], [n for n, u in zip(names, use) if u]
-    patients = [ls.patients[str(arr.ids[i])] for i in keep]
-    folds = patient_folds(patients, predefined=[ls.folds[str(arr.ids[i])] for i in keep], seed=0)
+    d = probe_data(prep)
+    arr, keep, y, names, patients, folds = d["arr"], d["keep"], d["y"], d["names"], d["patients"], d["folds"]
+    la, lids, lfolds, targets = d["ludb"], d["ludb_ids"], d["ludb_folds"], d["targets"]
     feats = {m: (layer_features(model, arr.signals[keep], prep.crop_samples),
                  layer_features(model, la.signals, prep.crop_samples)) for m, model in models.items()}
     res = {"benchmark": "edf_pooling", "checkpoint": a.checkpoint, "ludb_records": len(lids), "ptbxl_records": len(keep),
