@@ -24,7 +24,9 @@ class PretrainOptions(CommandOptions):
 
     command: ClassVar[str] = "pretrain"
     config_name: str = opt("small", "Model config (tiny, small, base, lfm-600m).", cli=("--config",))
-    ecg: tuple[str, ...] = opt((), "ECG files/directories or .npz bundles (repeatable).", multiple=True, path="any",
+    ecg: tuple[str, ...] = opt((), "ECG files/directories or .npz bundles (repeatable: give every folder). WFDB "
+                               "records in units z (per-lead z-scores, e.g. ptbxl_extra) are read here, each lead "
+                               "rescaled to a typical SD in mV.", multiple=True, path="any",
                                exists=True)
     simulated: int = opt(0, "Also train on N simulated participants (ECGs synthesised per batch, fresh noise).",
                          range=(0, None))

@@ -22,6 +22,7 @@ import torch
 
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import discover_records, read_records
+from edfgen.formats.ecg.units import Z_NOTE
 from edfgen.kernels.ecg.preprocess import _window, bandpass_notch, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
@@ -40,11 +41,16 @@ class EcgArray:
         ``float32 [N, 12, window_samples]`` mV.
     rejects
         ``(record_id, path, reason)`` of records that could not be used.
+    z_scored
+        ``bool [N]``: the record was stored in units ``z`` (per-lead z-score) and rescaled to typical lead
+        amplitudes (only when :func:`load_ecgs` was given ``z_scale``); its amplitudes and inter-lead
+        ratios are not the patient's. ``None``: no record was.
     """
 
     ids: list[str]
     signals: np.ndarray
     rejects: list[tuple[str, str, str]]
+    z_scored: np.ndarray | None = None
 
 
 def is_bundle(path: str | Path) -> bool:
@@ -62,8 +68,13 @@ def window_array(x: np.ndarray, prep: Preprocessing) -> np.ndarray:
     return np.ascontiguousarray(_window(y, prep)[0], dtype=np.float32)
 
 
-def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing(), *, chunk: int = 512) -> EcgArray:
+def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing(), *, chunk: int = 512,
+              z_scale=None) -> EcgArray:
     """Read and preprocess ECGs from bundles and/or ECG files/directories.
+
+    ``z_scale`` (``{lead: mV per z}``, :data:`edfgen.formats.ecg.units.Z_LEAD_SD_MV`): also read WFDB records
+    in units ``z`` (per-lead z-scores), rescaled by it and flagged in :attr:`EcgArray.z_scored`; without it
+    they are rejected (pre-training passes it; nothing that measures amplitudes does).
 
     Raises
     ------
@@ -74,6 +85,7 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     parts: list[np.ndarray] = []
     rejects: list[tuple[str, str, str]] = []
     files = []
+    zflags: list[bool] = []
     for p in paths:
         if is_bundle(p):
             with np.load(p, allow_pickle=False) as z:
@@ -84,20 +96,23 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
             for s in range(0, len(iid), chunk):
                 parts.append(window_array(raw[s:s + chunk], prep))
             ids += iid
+            zflags += [False] * len(iid)
         else:
             files.append(p)
     if files:
         refs = discover_records(files)
         for s in range(0, len(refs), chunk):
-            batch = preprocess_many(read_records(refs[s:s + chunk]), prep)
+            batch = preprocess_many(read_records(refs[s:s + chunk], z_scale=z_scale), prep)
             parts.append(batch.signals)
             ids += batch.record_ids
             rejects += batch.rejects
+            z_ids = {rid for rid, _, note in batch.notes if note == Z_NOTE}
+            zflags += [rid in z_ids for rid in batch.record_ids]
     if not ids:
         raise InputError(f"--ecg {', '.join(map(str, paths))}: no usable ECG record"
                          + (f" ({len(rejects)} rejected, first: {rejects[0][2]})" if rejects else ""))
     signals = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    return EcgArray(ids=ids, signals=signals, rejects=rejects)
+    return EcgArray(ids=ids, signals=signals, rejects=rejects, z_scored=np.array(zflags) if any(zflags) else None)
 
 
 def two_crops(x: torch.Tensor, crop: int, *, jitter: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -33,6 +33,7 @@ import torch
 import torch.distributed as dist
 
 from edfgen.exceptions import ConfigError, InputError
+from edfgen.formats.ecg.units import Z_LEAD_SD_MV
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.formats.tables import atomic_path, atomic_write, write_table
@@ -171,15 +172,27 @@ class ArraySource:
         return torch.from_numpy(self.signals[idx]), y
 
 
-def measured_targets(signals: np.ndarray, names: Sequence[str], *, fs: float, chunk: int = 256) -> np.ndarray:
+#: auxiliary targets that need the patient's own inter-lead amplitude ratios (not used for z-scored records)
+AMPLITUDE_TARGETS = ("qrs_axis_sin", "qrs_axis_cos")
+
+
+def measured_targets(signals: np.ndarray, names: Sequence[str], *, fs: float, chunk: int = 256,
+                     z_scored: np.ndarray | None = None) -> np.ndarray:
     """Auxiliary targets of real recordings, measured by the classical delineator.
 
     ``signals [N, 12, T]`` preprocessed mV -> ``float32 [N, len(names)]`` standardised, NaN where the
     delineator found no value (e.g. no P wave in atrial fibrillation: that target is skipped for the record).
+    ``z_scored [N]`` (:attr:`~edfgen.model.data.EcgArray.z_scored`): records read from units ``z`` whose leads
+    were rescaled to typical amplitudes; their QRS axis (:data:`AMPLITUDE_TARGETS`, from inter-lead amplitude
+    ratios) is not the patient's and is skipped, their intervals and heart rate are used.
     """
     parts = [measure_biomarkers(signals[i:i + chunk], fs=fs) for i in range(0, len(signals), chunk)]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     y = encode_targets(table, names)
+    if z_scored is not None and len(y):
+        for j, name in enumerate(names):
+            if name in AMPLITUDE_TARGETS:
+                y[np.asarray(z_scored, dtype=bool), j] = np.nan
     log.info("pretrain: auxiliary targets measured on %d real ECGs (%s measured)", len(y),
              ", ".join(f"{n} {np.isfinite(y[:, j]).mean():.0%}" for j, n in enumerate(names)))
     return y
@@ -275,10 +288,11 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         raise InputError("pretrain: give --ecg FILES and/or --simulated N")
     sources = []
     if ecg:
-        arr = load_ecgs(ecg, preprocessing)
-        log.info("pretrain: %d ECGs from files (%d rejected)", len(arr.ids), len(arr.rejects))
-        targets = measured_targets(arr.signals, config.aux_targets, fs=preprocessing.sampling_rate) \
-            if config.aux_targets else None
+        arr = load_ecgs(ecg, preprocessing, z_scale=Z_LEAD_SD_MV)
+        log.info("pretrain: %d ECGs from files (%d rejected, %d in units z rescaled to typical lead SDs)",
+                 len(arr.ids), len(arr.rejects), 0 if arr.z_scored is None else int(arr.z_scored.sum()))
+        targets = measured_targets(arr.signals, config.aux_targets, fs=preprocessing.sampling_rate,
+                                   z_scored=arr.z_scored) if config.aux_targets else None
         sources.append(ArraySource(arr.signals, rank=rank, world=world, seed=s.seed, targets=targets))
     if simulated > 0:
         sources.append(SimulatedSource(simulated, sim_seed, preprocessing, config.aux_targets))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.units import UNIT_TO_MV
+from edfgen.formats.ecg.units import UNIT_TO_MV, Z_UNITS
 from edfgen.kernels.ecg import LEADS
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -78,8 +78,19 @@ def confine(path: str | os.PathLike, root: str | os.PathLike, *, what: str, reco
     return Path(real)
 
 
-def _unit_factor(units: str, *, record_id: str, path) -> float:
+def _unit_factor(units: str, *, record_id: str, path, lead: str = "", z_scale=None) -> float:
+    """The factor that turns ``units`` into mV; units ``z`` only with ``z_scale`` (mV per z, by lead name)."""
     u = str(units).strip().lower().replace(" ", "")
+    if u in Z_UNITS:
+        if z_scale is None:
+            raise RecordRejected(f"signal units {units!r} (a per-lead z-score, no amplitude in mV): read only by "
+                                 f"edfgen pretrain, never where amplitudes in mV are measured", record_id=record_id,
+                                 path=path)
+        scale = {str(k).lower(): float(v) for k, v in z_scale.items()}.get(str(lead).strip().lower())
+        if scale is None:
+            raise RecordRejected(f"signal units {units!r} on lead {lead!r}: no typical amplitude known for that "
+                                 f"lead (leads: {', '.join(z_scale)})", record_id=record_id, path=path)
+        return scale
     if u not in UNIT_TO_MV:
         raise RecordRejected(f"unknown signal units {units!r} (expected mV, uV or V)", record_id=record_id, path=path)
     return UNIT_TO_MV[u]

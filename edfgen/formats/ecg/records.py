@@ -11,7 +11,9 @@ Supported inputs
 WFDB
     ``NAME.hea`` with its signal file (``.dat`` in any WFDB format, or a MATLAB v4 ``.mat`` as in
     the PhysioNet/CinC 2021 challenge), read with ``wfdb.rdrecord``. Physical units come from the
-    header's gain and units (``mV``, ``uV``/``µV``, ``V``) and are converted to mV.
+    header's gain and units (``mV``, ``uV``/``µV``, ``V``) and are converted to mV. Units ``z`` (per-lead
+    z-scores, e.g. ``ptbxl_extra``) are rejected unless the caller passes ``z_scale`` (pre-training only;
+    :mod:`edfgen.formats.ecg.units`).
     Record id: ``NAME``. A directory is searched recursively; each ``.hea`` is one record.
 NumPy ``.npy``
     One array ``[12, T]`` or ``[T, 12]`` (orientation detected from the axis of length
@@ -146,13 +148,15 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     return out
 
 
-def read_record(ref: RecordRef, *, fs: float | None = None, units: str | None = None) -> EcgRecord:
-    """Read the record ``ref`` points to (``fs``/``units``: fallbacks for files that lack them)."""
+def read_record(ref: RecordRef, *, fs: float | None = None, units: str | None = None, z_scale=None) -> EcgRecord:
+    """Read the record ``ref`` points to (``fs``/``units``: fallbacks for files that lack them; ``z_scale``:
+    WFDB signals in units ``z`` are read, scaled by it, instead of rejected — pre-training only, see
+    :func:`~edfgen.formats.ecg.wfdb_reader.read_wfdb`)."""
     root = ref.root or None
     if ref.fmt == "rejected":
         raise RecordRejected(str(ref.key[0]), record_id=ref.record_id, path=ref.path)
     if ref.fmt == "wfdb":
-        return read_wfdb(ref.path, root=root)
+        return read_wfdb(ref.path, root=root, z_scale=z_scale)
     if ref.fmt == "npy":
         return read_npy(ref.path, fs=fs, units=units or "mV", root=root)
     if ref.fmt == "npz":
@@ -165,13 +169,14 @@ def read_record(ref: RecordRef, *, fs: float | None = None, units: str | None = 
     raise InputError(f"{ref.path}: unsupported ECG format {ref.fmt!r}")
 
 
-def read_records(refs: Iterable[RecordRef], *, fs: float | None = None) -> list[EcgRecord | RecordRejected]:
+def read_records(refs: Iterable[RecordRef], *, fs: float | None = None,
+                 z_scale=None) -> list[EcgRecord | RecordRejected]:
     """Read the records ``refs`` point to, in order; a record that cannot be read is returned as its
     :class:`RecordRejected` (named by the ref's record id and path) instead of stopping the batch."""
     items: list[EcgRecord | RecordRejected] = []
     for ref in refs:
         try:
-            items.append(read_record(ref, fs=fs))
+            items.append(read_record(ref, fs=fs, z_scale=z_scale))
         except RecordRejected as exc:
             items.append(RecordRejected(exc.reason, record_id=ref.record_id, path=ref.path))
         except Exception as exc:  # a reader's unforeseen failure on a broken file ends this record, not the batch

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
+from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
-def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None) -> EcgRecord:
+def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None, z_scale=None) -> EcgRecord:
     """Read a WFDB record (``NAME.hea`` + ``.dat``/``.mat``) in mV.
 
     Single-segment records stored in WFDB format 16 (the usual 12-lead ``.dat`` and the CinC
@@ -41,14 +42,23 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None)
         The ``.hea`` file or the record path without extension.
     root
         The folder the record's files must lie in (``--ecg``).
+    z_scale
+        ``{lead: mV per z}``: read signals in units ``z`` (per-lead z-scores) by multiplying each lead by this
+        (:data:`edfgen.formats.ecg.units.Z_LEAD_SD_MV`; the record gets the note
+        :data:`~edfgen.formats.ecg.units.Z_NOTE`). Default ``None``: such records are rejected, since they hold
+        no amplitude in mV (see :mod:`edfgen.formats.ecg.units`).
     """
     path = Path(path)
     base = path.with_suffix("") if path.suffix == ".hea" else path
     hea = Path(f"{base}.hea")
     root_p = _root_of(hea, root)
     confine(hea, root_p, what="WFDB header", record_id=base.name, source=hea)
-    rec = _read_wfdb_fast(hea, root=root_p)
-    return rec if rec is not None else _read_wfdb_full(base, root=root_p)
+    rec = _read_wfdb_fast(hea, root=root_p, z_scale=z_scale)
+    return rec if rec is not None else _read_wfdb_full(base, root=root_p, z_scale=z_scale)
+
+
+def _z_notes(units) -> tuple[str, ...]:
+    return (Z_NOTE,) if any(str(u).strip().lower() in Z_UNITS for u in units) else ()
 
 
 _FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
@@ -143,7 +153,7 @@ def _check_signal_file(hea: Path, name: str, root: Path, rid: str, want: int, ns
     return real
 
 
-def _read_wfdb_fast(hea: Path, *, root: Path | None = None) -> EcgRecord | None:
+def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> EcgRecord | None:
     """Format-16 single-segment fast path; ``None`` when the record needs ``wfdb.rdrecord``."""
     rid = hea.with_suffix("").name
     root = _root_of(hea, root)
@@ -199,7 +209,8 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None) -> EcgRecord | None:
         raise RecordRejected(f"WFDB signal file {name} has {d.size // nsig} of {nsamp} samples",
                              record_id=rid, path=hea)
     d = d.reshape(nsamp, nsig).T
-    factor = np.array([_unit_factor(u, record_id=rid, path=hea) for u in units], dtype=np.float32)
+    factor = np.array([_unit_factor(u, record_id=rid, path=hea, lead=n, z_scale=z_scale)
+                       for u, n in zip(units, names)], dtype=np.float32)
     scale = factor / np.asarray(gains, dtype=np.float32)
     sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[:, None]) * scale[:, None]
     if not np.isfinite(scale).all():
@@ -207,7 +218,7 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None) -> EcgRecord | None:
     missing = d == -32768
     if missing.any():
         sig[missing] = np.nan
-    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(hea))
+    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(hea), notes=_z_notes(units))
 
 
 def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
@@ -260,7 +271,7 @@ def _rdrecord(base: Path, root: Path, rid: str):
         return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32)
 
 
-def _read_wfdb_full(base: Path, *, root: Path | None = None) -> EcgRecord:
+def _read_wfdb_full(base: Path, *, root: Path | None = None, z_scale=None) -> EcgRecord:
     """Any WFDB record through ``wfdb.rdrecord`` (digital samples, converted here)."""
     rid = base.name
     root = _root_of(f"{base}.hea", root)
@@ -280,7 +291,8 @@ def _read_wfdb_full(base: Path, *, root: Path | None = None) -> EcgRecord:
         raise RecordRejected("WFDB header has a zero or non-finite ADC gain or baseline", record_id=rid,
                              path=f"{base}.hea")
     units = rec.units or ["mV"] * rec.n_sig
-    factor = np.array([_unit_factor(u or "mV", record_id=rid, path=f"{base}.hea") for u in units])
+    factor = np.array([_unit_factor(u or "mV", record_id=rid, path=f"{base}.hea", lead=n, z_scale=z_scale)
+                       for u, n in zip(units, rec.sig_name)])
     scale = (factor / gain).astype(np.float32)
     sig = (d.T.astype(np.float32) - baseline[:, None].astype(np.float32)) * scale[:, None]
     for i, fmt in enumerate(rec.fmt or []):
@@ -290,7 +302,7 @@ def _read_wfdb_full(base: Path, *, root: Path | None = None) -> EcgRecord:
             if m.any():
                 sig[i, m] = np.nan
     return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=f"{base}.hea"),
-                     leads=tuple(rec.sig_name), path=f"{base}.hea")
+                     leads=tuple(rec.sig_name), path=f"{base}.hea", notes=_z_notes(units))
 
 
 def _wfdb_invalid_value(fmt: str) -> int | None:
