@@ -9,8 +9,10 @@ test fails or is anti-conservative. REGENIE's approximate version, used here:
    changes with the chromosome): Firth logistic regression of ``y`` on the covariates ``C`` with the offset
    ``o`` (:func:`firth_null_fit`, all ``K`` coefficients penalised, Newton steps on the modified score with
    step halving on the penalised log-likelihood, as R ``logistf``).
-2. **Variant fit**: the covariates' effects are fixed at the null fit, ``η0 = C b0 + o`` becomes the
-   offset, and only the variant's coefficient ``β`` is fitted under the one-parameter Firth penalty
+2. **Variant fit**: the genotype is residualised on the covariates (least squares, as REGENIE does for
+   every test; without it the fixed intercept would bias ``β`` towards 0), the covariates' effects are
+   fixed at the null fit, ``η0 = C b0 + o`` becomes the offset, and only the variant's coefficient ``β`` of
+   the residualised genotype is fitted under the one-parameter Firth penalty
    ``½ log Σ w g²`` (:func:`firth_approx`, vectorised over variants). The p-value is the penalised
    likelihood-ratio test ``χ² = 2 (ℓ*(β̂) − ℓ*(0))`` on 1 df, and the standard error ``|β̂| / sqrt(χ²)``
    (as REGENIE and Hail's Firth test report it).
@@ -186,7 +188,7 @@ def firth_fallback(genotypes: np.ndarray, prepared: PreparedLogistic, result: Lo
     """The Wald ``result`` of :func:`edfgen.kernels.logistic.logistic_association` with the variant x
     phenotype pairs whose Wald p is below ``threshold``, or whose Wald fit failed, replaced by
     :func:`firth_approx` (null Firth fit of each phenotype's covariates with ``prepared.offset``; genotypes
-    mean-imputed within each missingness group, as the Wald test). ``result.firth`` marks them (Firth fits
+    mean-imputed within each missingness group, as the Wald test, then residualised on the covariates). ``result.firth`` marks them (Firth fits
     that fail too are NaN, ``converged`` False).
     """
     G = np.asarray(genotypes, dtype=float)
@@ -215,8 +217,11 @@ def firth_fallback(genotypes: np.ndarray, prepared: PreparedLogistic, result: Lo
                 beta[idx, pcol] = se[idx, pcol] = p[idx, pcol] = np.nan
                 converged[idx, pcol] = False
                 continue
-            eta0 = C[mask] @ b0 + (0.0 if off is None else off)
-            fit = firth_approx(Gm[:, idx], y, eta0)
+            Cg = C[mask]
+            eta0 = Cg @ b0 + (0.0 if off is None else off)
+            Q, _ = np.linalg.qr(Cg)
+            Gi = Gm[:, idx]
+            fit = firth_approx(Gi - Q @ (Q.T @ Gi), y, eta0)
             beta[idx, pcol], se[idx, pcol], p[idx, pcol] = fit.beta, fit.standard_error, fit.p_value
             converged[idx, pcol] = fit.converged
     return replace(result, beta=beta, standard_error=se, p_value=p, converged=converged, firth=firth)
