@@ -12,6 +12,10 @@ Measures, on one cohort from ``edfgen simulate --families K`` with polygenic phe
 4. ``--multivariate``: null λ and type-I error of MOSTest on a second, independent permutation of the
    genotypes, and loci found by MOSTest vs min-P (M_eff-corrected) at 5e-8.
 
+5. ``--memory``: peak resident memory (RSS) of ``edfgen gwas --model ridge-loco`` at 1,024 phenotypes
+   (N = 2,000, 22 chromosomes), this tree vs the code of ``--before-ref`` (LOCO predictions held in memory),
+   each run in its own process (``os.wait4``'s ``ru_maxrss``); written to ``results/ridge_loco_memory.*``.
+
 Usage: ``python benchmarks/ridge_loco.py [--n 3000] [--families 700] [--sgkit-python /tmp/sgkit-venv/bin/python]``
 (create the sgkit venv with ``python3 -m venv /tmp/sgkit-venv && /tmp/sgkit-venv/bin/pip install sgkit``;
 without it, part 2 is skipped). Writes ``results/ridge_loco.json`` and ``results/ridge_loco.md``.
@@ -98,7 +102,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--work", default=None, help="Work directory (a cohort already simulated there is reused).")
     ap.add_argument("--reuse-runs", action="store_true", help="Reuse the gwas runs (and wall times) found in --work.")
+    ap.add_argument("--memory", action="store_true", help="Only part 5: peak RSS at --memory-phenotypes phenotypes.")
+    ap.add_argument("--memory-phenotypes", type=int, default=1024)
+    ap.add_argument("--memory-n", type=int, default=2000)
+    ap.add_argument("--memory-chromosomes", type=int, default=22)
+    ap.add_argument("--memory-variants-per-chromosome", type=int, default=200)
+    ap.add_argument("--before-ref", default="3ccee39", help="git commit whose code is the 'before' of part 5.")
     args = ap.parse_args(argv)
+    if args.memory:
+        return memory_benchmark(args, argv)
 
     from edfgen.commands.gwas import GwasSettings, run_gwas
     from edfgen.formats.genotypes.source import GenotypeSource
@@ -282,6 +294,95 @@ def main(argv=None) -> int:
                   "REGENIE does). The whole-genome (level-1) predictions are the like-for-like comparison."]
     lines += ["", "## Multivariate (MOSTest) vs min-P, 8 phenotypes", "", "```", json.dumps(mv_loci, indent=1, default=float), "```"]
     (out_dir / "ridge_loco.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def memory_benchmark(args, argv) -> int:
+    """Part 5: peak RSS of ``gwas --model ridge-loco`` at many phenotypes, before vs after streaming."""
+    from bed_reader import to_bed
+
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="edfgen-ridge-mem-"))
+    work.mkdir(parents=True, exist_ok=True)
+    n, P = args.memory_n, args.memory_phenotypes
+    chroms, per = args.memory_chromosomes, args.memory_variants_per_chromosome
+    rng = np.random.default_rng(args.seed)
+    m = chroms * per
+    G = rng.binomial(2, rng.uniform(0.05, 0.5, m), (n, m)).astype(np.float32)
+    iid = [f"s{i:05d}" for i in range(n)]
+    to_bed(str(work / "g.bed"), G, properties=dict(
+        iid=iid, fid=iid, sid=[f"rs{j + 1}" for j in range(m)],
+        chromosome=np.repeat([str(c + 1) for c in range(chroms)], per), bp_position=np.tile(np.arange(1, per + 1) * 1000, chroms),
+        allele_1=["A"] * m, allele_2=["G"] * m))
+    Z = (G - G.mean(0)) / G.std(0)
+    g = Z @ rng.normal(size=(m, 16)) @ rng.normal(size=(16, P))        # 16 shared genetic factors
+    Y = np.sqrt(0.3) * g / g.std(0) + np.sqrt(0.7) * rng.normal(size=(n, P))
+    ph = pd.DataFrame(Y, columns=[f"y{j + 1:04d}" for j in range(P)])
+    ph.insert(0, "IID", iid)
+    ph.to_csv(work / "pheno.tsv", sep="\t", index=False, float_format="%.5g")
+    pd.DataFrame({"IID": iid, "age": rng.normal(50, 8, n)}).to_csv(work / "covar.tsv", sep="\t", index=False)
+    before = work / "before_src"
+    if not (before / "edfgen").exists():
+        before.mkdir(exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before_ref, "edfgen"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+    results: dict = {"params": {k: v for k, v in vars(args).items() if k.startswith("memory") or k in ("seed", "before_ref")},
+                     "load_average_start": os.getloadavg(), "runs": {}}
+    for label, src in (("before", before), ("after", ROOT)):
+        out = work / f"out_{label}"
+        cmd = [sys.executable, "-m", "edfgen", "gwas", "--bfile", str(work / "g"), "--pheno", str(work / "pheno.tsv"),
+               "--pheno-prefix", "y", "--covar", str(work / "covar.tsv"), "--model", "ridge-loco", "--no-plots",
+               "--threads", "1", "--force", "--out", str(out)]
+        env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+        # a fresh interpreter per run: RUSAGE_CHILDREN of a helper process holds only that run
+        probe = [sys.executable, "-c", "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)", *cmd]
+        t = time.perf_counter()
+        proc = subprocess.run(probe, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        if proc.returncode:
+            print(proc.stderr[-3000:])
+            raise SystemExit(f"{label} run failed")
+        peak = int(proc.stdout.strip().splitlines()[-1]) / 1024
+        man = json.loads((out / "manifest.json").read_text())
+        results["runs"][label] = {"peak_rss_mib": round(peak, 1), "wall_s": round(wall, 1),
+                                  "timings_s": man.get("timings_s") or man.get("extra", {}).get("timings_s")}
+        print(label, results["runs"][label], flush=True)
+    # same numbers before and after
+    a = pd.read_csv(work / "out_before" / "y0001.tsv.gz", sep="\t")
+    b = pd.read_csv(work / "out_after" / "y0001.tsv.gz", sep="\t")
+    results["max_abs_diff_p_y0001"] = float(np.abs(a["p_value"] - b["p_value"]).max())
+    la = pd.read_csv(work / "out_before" / "loco" / "y1024.loco.tsv.gz", sep="\t") if P >= 1024 else None
+    if la is not None:
+        lb = pd.read_csv(work / "out_after" / "loco" / "y1024.loco.tsv.gz", sep="\t")
+        results["max_abs_diff_loco_y1024"] = float(np.abs(la.drop(columns="IID") - lb.drop(columns="IID")).max().max())
+    results["load_average_end"] = os.getloadavg()
+    loco_mib = chroms * n * P * 8 / 2 ** 20
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "ridge_loco_memory.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    r = results["runs"]
+    lines = ["# ridge-LOCO peak memory at many phenotypes (issue 23)", "",
+             f"`python benchmarks/ridge_loco.py {' '.join(argv if argv is not None else sys.argv[1:])}`; load average "
+             f"{[round(x, 1) for x in results['load_average_start']]} at the start, "
+             f"{[round(x, 1) for x in results['load_average_end']]} at the end (2 cores shared).", "",
+             f"`edfgen gwas --model ridge-loco --threads 1 --no-plots` on N = {n} samples, {chroms} chromosomes x {per} "
+             f"unlinked SNPs, {P} quantitative phenotypes (16 shared genetic factors, h² 0.3); each run in its own process, "
+             "peak RSS = `ru_maxrss`. *before*: the code of commit "
+             f"`{args.before_ref}` (LOCO predictions `C x N x P` in memory, level-0 predictions in memory up to 1 GiB); "
+             "*after*: this tree (each phenotype's predictions appended to one scratch file per chromosome as level 1 "
+             "finishes it, step 2 reads one chromosome's `N x P` at a time, level-0 predictions beyond 256 MiB in a "
+             "block-major scratch file whose pages are released).", "",
+             "| code | peak RSS MiB | wall s |", "|---|---|---|"]
+    for k in ("before", "after"):
+        lines.append(f"| {k} | {r[k]['peak_rss_mib']} | {r[k]['wall_s']} |")
+    lines += ["", f"LOCO predictions alone are {loco_mib:.0f} MiB in memory ({chroms} x {n} x {P} x 8 B). "
+              f"Same results: max |Δp| "
+              f"(y0001) {results['max_abs_diff_p_y0001']:.1e}"
+              + (f", max |Δ| of y1024's LOCO predictions {results['max_abs_diff_loco_y1024']:.1e}" if la is not None else "")
+              + "."]
+    (out_dir / "ridge_loco_memory.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 
