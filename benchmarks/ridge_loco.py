@@ -16,6 +16,12 @@ Measures, on one cohort from ``edfgen simulate --families K`` with polygenic phe
    (N = 2,000, 22 chromosomes), this tree vs the code of ``--before-ref`` (LOCO predictions held in memory),
    each run in its own process (``os.wait4``'s ``ru_maxrss``); written to ``results/ridge_loco_memory.*``.
 
+6. ``--binary-compare``: binary traits (liability threshold, prevalence 20 %, of the phenotypes of part 1) on
+   the family cohort: ``--binary`` with ``--model linear``, ``ridge-loco`` of ``--before-ref`` (linear level 1
+   mapped to the logit scale), ``ridge-loco`` now (logistic level 1), and with ``--logistic-test
+   firth-fallback``: null-chromosome λGC and type-I error, mean χ² at the planted variants, wall time;
+   written to ``results/ridge_loco_binary.*``.
+
 Usage: ``python benchmarks/ridge_loco.py [--n 3000] [--families 700] [--sgkit-python /tmp/sgkit-venv/bin/python]``
 (create the sgkit venv with ``python3 -m venv /tmp/sgkit-venv && /tmp/sgkit-venv/bin/pip install sgkit``;
 without it, part 2 is skipped). Writes ``results/ridge_loco.json`` and ``results/ridge_loco.md``.
@@ -106,11 +112,15 @@ def main(argv=None) -> int:
     ap.add_argument("--memory-phenotypes", type=int, default=1024)
     ap.add_argument("--memory-n", type=int, default=2000)
     ap.add_argument("--memory-chromosomes", type=int, default=22)
-    ap.add_argument("--memory-variants-per-chromosome", type=int, default=200)
-    ap.add_argument("--before-ref", default="3ccee39", help="git commit whose code is the 'before' of part 5.")
+    ap.add_argument("--memory-variants-per-chromosome", type=int, default=50)
+    ap.add_argument("--before-ref", default="3ccee39", help="git commit whose code is the 'before' of parts 5-6.")
+    ap.add_argument("--binary-compare", action="store_true", help="Only part 6: binary traits, before vs after.")
+    ap.add_argument("--binary-phenotypes", type=int, default=8)
     args = ap.parse_args(argv)
     if args.memory:
         return memory_benchmark(args, argv)
+    if args.binary_compare:
+        return binary_benchmark(args, argv)
 
     from edfgen.commands.gwas import GwasSettings, run_gwas
     from edfgen.formats.genotypes.source import GenotypeSource
@@ -298,6 +308,107 @@ def main(argv=None) -> int:
     return 0
 
 
+def _before_tree(work: Path, ref: str) -> Path:
+    """The ``edfgen`` package of commit ``ref`` extracted under ``work/before_src`` (the 'before' code)."""
+    before = work / "before_src"
+    if not (before / "edfgen").exists():
+        before.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "edfgen"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+    return before
+
+
+def _run_edfgen(src: Path, args: list[str]) -> tuple[float, float]:
+    """``python -m edfgen ARGS`` with the package at ``src``, 1 BLAS thread, in its own process:
+    (wall s, peak RSS MiB of that process)."""
+    env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    where = subprocess.run([sys.executable, "-c", "import edfgen; print(edfgen.__file__)"], env=env, cwd=src,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if not where.startswith(str(src)):
+        raise SystemExit(f"edfgen imported from {where}, not {src}")
+    probe = [sys.executable, "-c", "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)",
+             sys.executable, "-m", "edfgen", *args]
+    t = time.perf_counter()
+    # cwd = the package's parent: ``python -m`` puts the working directory first on sys.path
+    proc = subprocess.run(probe, env=env, capture_output=True, text=True, cwd=src)
+    wall = time.perf_counter() - t
+    if proc.returncode:
+        print(proc.stderr[-3000:])
+        raise SystemExit(f"edfgen {' '.join(args[:3])} ... failed ({src})")
+    return wall, int(proc.stdout.strip().splitlines()[-1]) / 1024
+
+
+def binary_benchmark(args, argv) -> int:
+    """Part 6: binary traits on the family cohort, before vs after the logistic level 1 and the Firth fallback."""
+    from edfgen.simulate.cohort import load_truth, simulate_cohort
+
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="edfgen-ridge-binary-"))
+    if (work / "cohort" / "truth.json").exists():
+        truth = load_truth(work / "cohort")
+        bfile, covar = work / "cohort" / "genotypes", work / "cohort" / "covariates.tsv"
+    else:
+        c = simulate_cohort(work / "cohort", n=args.n, seed=args.seed, chromosomes=args.chromosomes,
+                            variants_per_chromosome=args.variants_per_chromosome, ecg=False, families=args.families)
+        truth, bfile, covar = c.truth, c.bfile, c.covariates
+    P = args.binary_phenotypes
+    G, chrom, sid, iid, Y, planted, null_chr = make_phenotypes(Path(bfile), P, args.seed)
+    Yb = (Y > np.quantile(Y, 0.8, axis=0)).astype(int)
+    names = [f"d{j + 1:02d}" for j in range(P)]
+    ph = pd.DataFrame(Yb, columns=names)
+    ph.insert(0, "IID", iid)
+    ph.to_csv(work / "binary.tsv", sep="\t", index=False)
+    pd.read_csv(covar, sep="\t")[["IID", "age", "sex"]].to_csv(work / "covar.tsv", sep="\t", index=False)
+    before = _before_tree(work, args.before_ref)
+    base = ["gwas", "--bfile", str(bfile), "--pheno", str(work / "binary.tsv"), "--pheno-prefix", "d", "--covar",
+            str(work / "covar.tsv"), "--binary", "--no-plots", "--threads", "1", "--force", "--maf", "0.01", "--hwe", "0"]
+    setups = {"linear (logistic Wald)": (ROOT, ["--model", "linear"]),
+              "ridge-loco before (linear level 1)": (before, ["--model", "ridge-loco"]),
+              "ridge-loco after (logistic level 1)": (ROOT, ["--model", "ridge-loco"]),
+              "ridge-loco after + firth-fallback": (ROOT, ["--model", "ridge-loco", "--logistic-test", "firth-fallback"]),
+              "linear + firth-fallback": (ROOT, ["--model", "linear", "--logistic-test", "firth-fallback"])}
+    results: dict = {"params": {k: getattr(args, k) for k in ("n", "families", "chromosomes", "variants_per_chromosome",
+                                                              "seed", "binary_phenotypes", "before_ref")},
+                     "load_average_start": os.getloadavg(), "runs": {}}
+    planted_ids = set(sid[planted])
+    for k, (label, (src, extra)) in enumerate(setups.items()):
+        out = work / f"binary_{k}"
+        wall, rss = _run_edfgen(src, base + extra + ["--out", str(out)])
+        ps, chi = [], []
+        for name in names:
+            ss = pd.read_csv(out / f"{name}.tsv.gz", sep="\t")
+            ps.append(ss.loc[ss.chromosome.astype(str) == null_chr, "p_value"].to_numpy())
+            sel = ss.variant_id.isin(planted_ids)
+            chi.append(((ss.loc[sel, "beta"] / ss.loc[sel, "standard_error"]) ** 2).to_numpy())
+        cal = calibration(np.concatenate(ps))
+        cal.update(type1_5e_2=float((np.concatenate(ps) < 0.05).mean()), mean_chi2_planted=float(np.concatenate(chi).mean()),
+                   wall_s=round(wall, 1), peak_rss_mib=round(rss, 1))
+        results["runs"][label] = cal
+        print(label, cal, flush=True)
+    results["load_average_end"] = os.getloadavg()
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "ridge_loco_binary.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    lines = ["# ridge-LOCO for binary traits: logistic level 1 and Firth fallback (issue 23)", "",
+             f"`python benchmarks/ridge_loco.py {' '.join(argv if argv is not None else sys.argv[1:])}`; load average "
+             f"{[round(x, 1) for x in results['load_average_start']]} at the start, "
+             f"{[round(x, 1) for x in results['load_average_end']]} at the end (2 cores shared).", "",
+             f"Family cohort of part 1 (`simulate --families`, n = {args.n}, {args.families} families, "
+             f"{args.chromosomes} chromosomes x {args.variants_per_chromosome}, the last one null); {P} binary traits: "
+             "the top 20 % of the part-1 phenotypes (h² 0.5 on the liability, 6 planted variants). "
+             f"`edfgen gwas --binary --threads 1`; *before* = commit `{args.before_ref}` (level 1 linear ridge mapped "
+             "to the logit scale).", "",
+             "| setup | null-chr λGC | type-I 5e-2 | type-I 1e-3 | tests | mean χ² planted | wall s | peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for label, c in results["runs"].items():
+        lines.append(f"| {label} | {c['lambda_gc']:.3f} | {c['type1_5e_2']:.4f} | {c['type1_1e-3']:.1e} | {c['n_tests']} | "
+                     f"{c['mean_chi2_planted']:.1f} | {c['wall_s']} | {c['peak_rss_mib']} |")
+    (out_dir / "ridge_loco_binary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
 def memory_benchmark(args, argv) -> int:
     """Part 5: peak RSS of ``gwas --model ridge-loco`` at many phenotypes, before vs after streaming."""
     from bed_reader import to_bed
@@ -321,12 +432,7 @@ def memory_benchmark(args, argv) -> int:
     ph.insert(0, "IID", iid)
     ph.to_csv(work / "pheno.tsv", sep="\t", index=False, float_format="%.5g")
     pd.DataFrame({"IID": iid, "age": rng.normal(50, 8, n)}).to_csv(work / "covar.tsv", sep="\t", index=False)
-    before = work / "before_src"
-    if not (before / "edfgen").exists():
-        before.mkdir(exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before_ref, "edfgen"], check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+    before = _before_tree(work, args.before_ref)
     results: dict = {"params": {k: v for k, v in vars(args).items() if k.startswith("memory") or k in ("seed", "before_ref")},
                      "load_average_start": os.getloadavg(), "runs": {}}
     for label, src in (("before", before), ("after", ROOT)):
@@ -334,17 +440,7 @@ def memory_benchmark(args, argv) -> int:
         cmd = [sys.executable, "-m", "edfgen", "gwas", "--bfile", str(work / "g"), "--pheno", str(work / "pheno.tsv"),
                "--pheno-prefix", "y", "--covar", str(work / "covar.tsv"), "--model", "ridge-loco", "--no-plots",
                "--threads", "1", "--force", "--out", str(out)]
-        env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-        # a fresh interpreter per run: RUSAGE_CHILDREN of a helper process holds only that run
-        probe = [sys.executable, "-c", "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
-                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)", *cmd]
-        t = time.perf_counter()
-        proc = subprocess.run(probe, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - t
-        if proc.returncode:
-            print(proc.stderr[-3000:])
-            raise SystemExit(f"{label} run failed")
-        peak = int(proc.stdout.strip().splitlines()[-1]) / 1024
+        wall, peak = _run_edfgen(src, cmd[3:])
         man = json.loads((out / "manifest.json").read_text())
         results["runs"][label] = {"peak_rss_mib": round(peak, 1), "wall_s": round(wall, 1),
                                   "timings_s": man.get("timings_s") or man.get("extra", {}).get("timings_s")}
