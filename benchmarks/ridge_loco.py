@@ -12,6 +12,16 @@ Measures, on one cohort from ``edfgen simulate --families K`` with polygenic phe
 4. ``--multivariate``: null λ and type-I error of MOSTest on a second, independent permutation of the
    genotypes, and loci found by MOSTest vs min-P (M_eff-corrected) at 5e-8.
 
+5. ``--memory``: peak resident memory (RSS) of ``edfgen gwas --model ridge-loco`` at 1,024 phenotypes
+   (N = 2,000, 22 chromosomes), this tree vs the code of ``--before-ref`` (LOCO predictions held in memory),
+   each run in its own process (``os.wait4``'s ``ru_maxrss``); written to ``results/ridge_loco_memory.*``.
+
+6. ``--binary-compare``: binary traits (liability threshold, prevalence 20 %, of the phenotypes of part 1) on
+   the family cohort: ``--binary`` with ``--model linear``, ``ridge-loco`` of ``--before-ref`` (linear level 1
+   mapped to the logit scale), ``ridge-loco`` now (logistic level 1), and with ``--logistic-test
+   firth-fallback``: null-chromosome λGC and type-I error, mean χ² at the planted variants, wall time;
+   written to ``results/ridge_loco_binary.*``.
+
 Usage: ``python benchmarks/ridge_loco.py [--n 3000] [--families 700] [--sgkit-python /tmp/sgkit-venv/bin/python]``
 (create the sgkit venv with ``python3 -m venv /tmp/sgkit-venv && /tmp/sgkit-venv/bin/pip install sgkit``;
 without it, part 2 is skipped). Writes ``results/ridge_loco.json`` and ``results/ridge_loco.md``.
@@ -98,7 +108,19 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--work", default=None, help="Work directory (a cohort already simulated there is reused).")
     ap.add_argument("--reuse-runs", action="store_true", help="Reuse the gwas runs (and wall times) found in --work.")
+    ap.add_argument("--memory", action="store_true", help="Only part 5: peak RSS at --memory-phenotypes phenotypes.")
+    ap.add_argument("--memory-phenotypes", type=int, default=1024)
+    ap.add_argument("--memory-n", type=int, default=2000)
+    ap.add_argument("--memory-chromosomes", type=int, default=22)
+    ap.add_argument("--memory-variants-per-chromosome", type=int, default=50)
+    ap.add_argument("--before-ref", default="3ccee39", help="git commit whose code is the 'before' of parts 5-6.")
+    ap.add_argument("--binary-compare", action="store_true", help="Only part 6: binary traits, before vs after.")
+    ap.add_argument("--binary-phenotypes", type=int, default=8)
     args = ap.parse_args(argv)
+    if args.memory:
+        return memory_benchmark(args, argv)
+    if args.binary_compare:
+        return binary_benchmark(args, argv)
 
     from edfgen.commands.gwas import GwasSettings, run_gwas
     from edfgen.formats.genotypes.source import GenotypeSource
@@ -282,6 +304,181 @@ def main(argv=None) -> int:
                   "REGENIE does). The whole-genome (level-1) predictions are the like-for-like comparison."]
     lines += ["", "## Multivariate (MOSTest) vs min-P, 8 phenotypes", "", "```", json.dumps(mv_loci, indent=1, default=float), "```"]
     (out_dir / "ridge_loco.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def _before_tree(work: Path, ref: str) -> Path:
+    """The ``edfgen`` package of commit ``ref`` extracted under ``work/before_src`` (the 'before' code)."""
+    before = work / "before_src"
+    if not (before / "edfgen").exists():
+        before.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "edfgen"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+    return before
+
+
+def _run_edfgen(src: Path, args: list[str]) -> tuple[float, float]:
+    """``python -m edfgen ARGS`` with the package at ``src``, 1 BLAS thread, in its own process:
+    (wall s, peak RSS MiB of that process)."""
+    env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    where = subprocess.run([sys.executable, "-c", "import edfgen; print(edfgen.__file__)"], env=env, cwd=src,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if not where.startswith(str(src)):
+        raise SystemExit(f"edfgen imported from {where}, not {src}")
+    probe = [sys.executable, "-c", "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)",
+             sys.executable, "-m", "edfgen", *args]
+    t = time.perf_counter()
+    # cwd = the package's parent: ``python -m`` puts the working directory first on sys.path
+    proc = subprocess.run(probe, env=env, capture_output=True, text=True, cwd=src)
+    wall = time.perf_counter() - t
+    if proc.returncode:
+        print(proc.stderr[-3000:])
+        raise SystemExit(f"edfgen {' '.join(args[:3])} ... failed ({src})")
+    return wall, int(proc.stdout.strip().splitlines()[-1]) / 1024
+
+
+def binary_benchmark(args, argv) -> int:
+    """Part 6: binary traits on the family cohort, before vs after the logistic level 1 and the Firth fallback."""
+    from edfgen.simulate.cohort import load_truth, simulate_cohort
+
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="edfgen-ridge-binary-"))
+    if (work / "cohort" / "truth.json").exists():
+        truth = load_truth(work / "cohort")
+        bfile, covar = work / "cohort" / "genotypes", work / "cohort" / "covariates.tsv"
+    else:
+        c = simulate_cohort(work / "cohort", n=args.n, seed=args.seed, chromosomes=args.chromosomes,
+                            variants_per_chromosome=args.variants_per_chromosome, ecg=False, families=args.families)
+        truth, bfile, covar = c.truth, c.bfile, c.covariates
+    P = args.binary_phenotypes
+    G, chrom, sid, iid, Y, planted, null_chr = make_phenotypes(Path(bfile), P, args.seed)
+    Yb = (Y > np.quantile(Y, 0.8, axis=0)).astype(int)
+    names = [f"d{j + 1:02d}" for j in range(P)]
+    ph = pd.DataFrame(Yb, columns=names)
+    ph.insert(0, "IID", iid)
+    ph.to_csv(work / "binary.tsv", sep="\t", index=False)
+    pd.read_csv(covar, sep="\t")[["IID", "age", "sex"]].to_csv(work / "covar.tsv", sep="\t", index=False)
+    before = _before_tree(work, args.before_ref)
+    base = ["gwas", "--bfile", str(bfile), "--pheno", str(work / "binary.tsv"), "--pheno-prefix", "d", "--covar",
+            str(work / "covar.tsv"), "--binary", "--no-plots", "--threads", "1", "--force", "--maf", "0.01", "--hwe", "0"]
+    setups = {"linear (logistic Wald)": (ROOT, ["--model", "linear"]),
+              "ridge-loco before (linear level 1)": (before, ["--model", "ridge-loco"]),
+              "ridge-loco after (logistic level 1)": (ROOT, ["--model", "ridge-loco"]),
+              "ridge-loco after + firth-fallback": (ROOT, ["--model", "ridge-loco", "--logistic-test", "firth-fallback"]),
+              "linear + firth-fallback": (ROOT, ["--model", "linear", "--logistic-test", "firth-fallback"])}
+    results: dict = {"params": {k: getattr(args, k) for k in ("n", "families", "chromosomes", "variants_per_chromosome",
+                                                              "seed", "binary_phenotypes", "before_ref")},
+                     "load_average_start": os.getloadavg(), "runs": {}}
+    planted_ids = set(sid[planted])
+    for k, (label, (src, extra)) in enumerate(setups.items()):
+        out = work / f"binary_{k}"
+        wall, rss = _run_edfgen(src, base + extra + ["--out", str(out)])
+        ps, chi = [], []
+        for name in names:
+            ss = pd.read_csv(out / f"{name}.tsv.gz", sep="\t")
+            ps.append(ss.loc[ss.chromosome.astype(str) == null_chr, "p_value"].to_numpy())
+            sel = ss.variant_id.isin(planted_ids)
+            chi.append(((ss.loc[sel, "beta"] / ss.loc[sel, "standard_error"]) ** 2).to_numpy())
+        cal = calibration(np.concatenate(ps))
+        cal.update(type1_5e_2=float((np.concatenate(ps) < 0.05).mean()), mean_chi2_planted=float(np.concatenate(chi).mean()),
+                   wall_s=round(wall, 1), peak_rss_mib=round(rss, 1))
+        results["runs"][label] = cal
+        print(label, cal, flush=True)
+    results["load_average_end"] = os.getloadavg()
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "ridge_loco_binary.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    lines = ["# ridge-LOCO for binary traits: logistic level 1 and Firth fallback (issue 23)", "",
+             f"`python benchmarks/ridge_loco.py {' '.join(argv if argv is not None else sys.argv[1:])}`; load average "
+             f"{[round(x, 1) for x in results['load_average_start']]} at the start, "
+             f"{[round(x, 1) for x in results['load_average_end']]} at the end (2 cores shared).", "",
+             f"Family cohort of part 1 (`simulate --families`, n = {args.n}, {args.families} families, "
+             f"{args.chromosomes} chromosomes x {args.variants_per_chromosome}, the last one null); {P} binary traits: "
+             "the top 20 % of the part-1 phenotypes (h² 0.5 on the liability, 6 planted variants). "
+             f"`edfgen gwas --binary --threads 1`; *before* = commit `{args.before_ref}` (level 1 linear ridge mapped "
+             "to the logit scale).", "",
+             "| setup | null-chr λGC | type-I 5e-2 | type-I 1e-3 | tests | mean χ² planted | wall s | peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for label, c in results["runs"].items():
+        lines.append(f"| {label} | {c['lambda_gc']:.3f} | {c['type1_5e_2']:.4f} | {c['type1_1e-3']:.1e} | {c['n_tests']} | "
+                     f"{c['mean_chi2_planted']:.1f} | {c['wall_s']} | {c['peak_rss_mib']} |")
+    (out_dir / "ridge_loco_binary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def memory_benchmark(args, argv) -> int:
+    """Part 5: peak RSS of ``gwas --model ridge-loco`` at many phenotypes, before vs after streaming."""
+    from bed_reader import to_bed
+
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="edfgen-ridge-mem-"))
+    work.mkdir(parents=True, exist_ok=True)
+    n, P = args.memory_n, args.memory_phenotypes
+    chroms, per = args.memory_chromosomes, args.memory_variants_per_chromosome
+    rng = np.random.default_rng(args.seed)
+    m = chroms * per
+    G = rng.binomial(2, rng.uniform(0.05, 0.5, m), (n, m)).astype(np.float32)
+    iid = [f"s{i:05d}" for i in range(n)]
+    to_bed(str(work / "g.bed"), G, properties=dict(
+        iid=iid, fid=iid, sid=[f"rs{j + 1}" for j in range(m)],
+        chromosome=np.repeat([str(c + 1) for c in range(chroms)], per), bp_position=np.tile(np.arange(1, per + 1) * 1000, chroms),
+        allele_1=["A"] * m, allele_2=["G"] * m))
+    Z = (G - G.mean(0)) / G.std(0)
+    g = Z @ rng.normal(size=(m, 16)) @ rng.normal(size=(16, P))        # 16 shared genetic factors
+    Y = np.sqrt(0.3) * g / g.std(0) + np.sqrt(0.7) * rng.normal(size=(n, P))
+    ph = pd.DataFrame(Y, columns=[f"y{j + 1:04d}" for j in range(P)])
+    ph.insert(0, "IID", iid)
+    ph.to_csv(work / "pheno.tsv", sep="\t", index=False, float_format="%.5g")
+    pd.DataFrame({"IID": iid, "age": rng.normal(50, 8, n)}).to_csv(work / "covar.tsv", sep="\t", index=False)
+    before = _before_tree(work, args.before_ref)
+    results: dict = {"params": {k: v for k, v in vars(args).items() if k.startswith("memory") or k in ("seed", "before_ref")},
+                     "load_average_start": os.getloadavg(), "runs": {}}
+    for label, src in (("before", before), ("after", ROOT)):
+        out = work / f"out_{label}"
+        cmd = [sys.executable, "-m", "edfgen", "gwas", "--bfile", str(work / "g"), "--pheno", str(work / "pheno.tsv"),
+               "--pheno-prefix", "y", "--covar", str(work / "covar.tsv"), "--model", "ridge-loco", "--no-plots",
+               "--threads", "1", "--force", "--out", str(out)]
+        wall, peak = _run_edfgen(src, cmd[3:])
+        man = json.loads((out / "manifest.json").read_text())
+        results["runs"][label] = {"peak_rss_mib": round(peak, 1), "wall_s": round(wall, 1),
+                                  "timings_s": man.get("timings_s") or man.get("extra", {}).get("timings_s")}
+        print(label, results["runs"][label], flush=True)
+    # same numbers before and after
+    a = pd.read_csv(work / "out_before" / "y0001.tsv.gz", sep="\t")
+    b = pd.read_csv(work / "out_after" / "y0001.tsv.gz", sep="\t")
+    results["max_abs_diff_p_y0001"] = float(np.abs(a["p_value"] - b["p_value"]).max())
+    la = pd.read_csv(work / "out_before" / "loco" / "y1024.loco.tsv.gz", sep="\t") if P >= 1024 else None
+    if la is not None:
+        lb = pd.read_csv(work / "out_after" / "loco" / "y1024.loco.tsv.gz", sep="\t")
+        results["max_abs_diff_loco_y1024"] = float(np.abs(la.drop(columns="IID") - lb.drop(columns="IID")).max().max())
+    results["load_average_end"] = os.getloadavg()
+    loco_mib = chroms * n * P * 8 / 2 ** 20
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "ridge_loco_memory.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    r = results["runs"]
+    lines = ["# ridge-LOCO peak memory at many phenotypes (issue 23)", "",
+             f"`python benchmarks/ridge_loco.py {' '.join(argv if argv is not None else sys.argv[1:])}`; load average "
+             f"{[round(x, 1) for x in results['load_average_start']]} at the start, "
+             f"{[round(x, 1) for x in results['load_average_end']]} at the end (2 cores shared).", "",
+             f"`edfgen gwas --model ridge-loco --threads 1 --no-plots` on N = {n} samples, {chroms} chromosomes x {per} "
+             f"unlinked SNPs, {P} quantitative phenotypes (16 shared genetic factors, h² 0.3); each run in its own process, "
+             "peak RSS = `ru_maxrss`. *before*: the code of commit "
+             f"`{args.before_ref}` (LOCO predictions `C x N x P` in memory, level-0 predictions in memory up to 1 GiB); "
+             "*after*: this tree (each phenotype's predictions appended to one scratch file per chromosome as level 1 "
+             "finishes it, step 2 reads one chromosome's `N x P` at a time, level-0 predictions beyond 256 MiB in a "
+             "block-major scratch file whose pages are released).", "",
+             "| code | peak RSS MiB | wall s |", "|---|---|---|"]
+    for k in ("before", "after"):
+        lines.append(f"| {k} | {r[k]['peak_rss_mib']} | {r[k]['wall_s']} |")
+    lines += ["", f"LOCO predictions alone are {loco_mib:.0f} MiB in memory ({chroms} x {n} x {P} x 8 B). "
+              f"Same results: max |Δp| "
+              f"(y0001) {results['max_abs_diff_p_y0001']:.1e}"
+              + (f", max |Δ| of y1024's LOCO predictions {results['max_abs_diff_loco_y1024']:.1e}" if la is not None else "")
+              + "."]
+    (out_dir / "ridge_loco_memory.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

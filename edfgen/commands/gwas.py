@@ -55,6 +55,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +87,7 @@ from edfgen.kernels.association import (
     lambda_gc,
 )
 from edfgen.kernels.clump import effective_number_of_tests
+from edfgen.kernels.firth import FIRTH_P_THRESHOLD
 from edfgen.kernels.models import MODELS
 from edfgen.kernels.multivariate import mostest, z_scores
 from edfgen.kernels.qc import QCSettings, qc_table
@@ -97,6 +100,8 @@ TRANSFORMS = ("inverse-normal", "none")
 MIN_SAMPLES = 50
 #: genotype formats the fast engine reads (through edfgen.formats.genotypes)
 FAST_FORMATS = ("bfile", "pfile", "bgen", "vcf")
+#: --logistic-test choices; the fast engine runs all but "firth"
+LOGISTIC_TESTS = ("wald", "firth", "firth-fallback")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -114,7 +119,12 @@ class GwasSettings:
         See the module docstring; ``drop`` needs the fast engine.
     binary : bool
         Logistic regression (phenotypes coded 0/1; ``beta`` = log-odds ratio).
-    logistic_test : {"wald", "firth"}
+    logistic_test : {"wald", "firth", "firth-fallback"}
+        ``firth``: Firth's test for every variant (Hail engine); ``firth-fallback``: the Wald test, refitted by
+        Firth (REGENIE's ``--firth --approx``, :mod:`edfgen.kernels.firth`) where its p is below
+        ``firth_threshold`` or its fit fails (fast engine; with ``model="ridge-loco"`` REGENIE's step 2).
+    firth_threshold : float
+        Wald p below which ``firth-fallback`` refits by Firth (REGENIE ``--pThresh``).
     engine : {"auto", "fast", "hail"}
         ``auto`` = ``fast`` for local ``--bfile``/``--pfile``/``--bgen``/``--vcf`` input on a local master
         with a linear model or a logistic Wald test, else ``hail`` (Firth, remote VCF or MatrixTable
@@ -149,6 +159,7 @@ class GwasSettings:
     model: str = "linear"
     multivariate: bool = False
     loco_predictions: str | None = None
+    firth_threshold: float = FIRTH_P_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -191,17 +202,22 @@ def _check_binary(Y: np.ndarray, names: list[str], source: str) -> np.ndarray:
     raise InputError(f"{source}: --binary phenotype {bad!r} has values other than 0/1 (or 1/2)")
 
 
+def stream_firth(settings: GwasSettings) -> bool:
+    """The fast engine's Wald test falls back to Firth (``--binary --logistic-test firth-fallback``)."""
+    return settings.binary and settings.logistic_test == "firth-fallback"
+
+
 def _engine(source, settings: GwasSettings, spark_master: str | None) -> str:
     if settings.engine != "auto":
         if settings.engine == "fast" and (source.kind not in FAST_FORMATS or (settings.binary and
-                                                                           settings.logistic_test != "wald")):
+                                                                           settings.logistic_test == "firth")):
             raise InputError("--engine fast needs --bfile, --pfile, --bgen or --vcf input and a linear model or "
-                             "--logistic-test wald (use --engine hail)")
+                             "--logistic-test wald/firth-fallback (use --engine hail)")
         if settings.engine == "hail" and source.kind == "pfile":
             raise InputError("--pfile is read by the fast engine only (use --engine fast or auto)")
         return settings.engine
     local = spark_master is None or spark_master.startswith("local")
-    fast_model = not settings.binary or settings.logistic_test == "wald"
+    fast_model = not settings.binary or settings.logistic_test != "firth"
     remote_vcf = source.kind == "vcf" and "://" in source.label   # gs://, hdfs:// VCFs: Hail reads them
     return "fast" if source.kind in FAST_FORMATS and fast_model and (local or source.kind == "pfile") and not remote_vcf \
         else "hail"
@@ -238,7 +254,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     hail = hail or HailSettings(threads=threads)
     for name, allowed, value in (("--transform", TRANSFORMS, settings.transform),
                                  ("--missing-genotypes", MISSING_GENOTYPES, settings.missing_genotypes),
-                                 ("--logistic-test", ("wald", "firth"), settings.logistic_test),
+                                 ("--logistic-test", LOGISTIC_TESTS, settings.logistic_test),
                                  ("--model", MODELS, settings.model)):
         if value not in allowed:
             raise InputError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
@@ -266,6 +282,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          "no offset)" if settings.binary else "--model ridge-loco on Hail: step 1 runs in the fast "
                          "engine (--engine fast, e.g. on array SNPs with --extract), then step 2 on Hail with "
                          "--loco-predictions <step-1 out>/loco")
+    if engine != "fast" and settings.binary and settings.logistic_test == "firth-fallback":
+        raise InputError("--logistic-test firth-fallback runs in the fast engine (use --engine fast, or "
+                         "--logistic-test firth on Hail)")
     if settings.model == "lmm-loco" and (engine != "fast" or settings.binary):
         raise InputError("--model lmm-loco runs in the fast engine on quantitative phenotypes (use --engine fast; "
                          "--binary: --model ridge-loco)")
@@ -329,6 +348,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                   association_model=settings.model, multivariate=settings.multivariate,
                   loco_predictions=settings.loco_predictions,
                   logistic_test=settings.logistic_test if settings.binary else None, engine=engine,
+                  firth_threshold=settings.firth_threshold if stream_firth(settings) else None,
                   qc=qc.__dict__, effect_allele="PLINK A1 / PLINK 2, VCF and BGEN second (alt) allele (counted allele)")
     planned = [f"{f}.tsv.gz{x}" for f in files for x in ("", ".tbi", "-meta.yaml")]
     planned += ["gwas_summary.tsv", "qc_report.tsv", "samples.tsv"]
@@ -348,7 +368,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         return writers[-1]
 
     models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
-    stream = dict(binary=settings.binary, missing_genotypes=settings.missing_genotypes, block_size=settings.block_size)
+    stream = dict(binary=settings.binary, missing_genotypes=settings.missing_genotypes, block_size=settings.block_size,
+                  firth_threshold=settings.firth_threshold if stream_firth(settings) else None)
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
                    planned=planned) as man:
         done = None
@@ -383,13 +404,16 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             order = output_order(variants)
             variants = variants.iloc[order].reset_index(drop=True)
             outputs = outputs_for(variants, Y, C, cov_names)
+            scratch = None
             try:
                 loco = permuted = reml_h2 = None
                 if engine == "fast" and models_pass:
+                    if settings.model == "ridge-loco":    # step-1 predictions streamed there, one file per chromosome
+                        scratch = tempfile.mkdtemp(prefix=".loco-scratch-", dir=out_dir)
                     loco, permuted, res, reml_h2 = gwas_stream.model_pass(
                         reader, sample_index, variants, Y, C, model=settings.model, multivariate=settings.multivariate,
                         loco_predictions=settings.loco_predictions, threads=threads, names=names, sample_ids=used_ids,
-                        outputs=outputs, **stream)
+                        outputs=outputs, scratch=scratch, **stream)
                 elif engine == "fast":
                     gwas_stream.fast_pass(reader, sample_index, variants, Y, C, threads=threads, names=names,
                                           outputs=outputs, **stream)
@@ -409,13 +433,16 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 timings["association"] = time.perf_counter() - t2
                 t3 = time.perf_counter()
                 summary = outputs.close()
+                if loco is not None and not settings.loco_predictions:
+                    write_loco_predictions(loco, Path(out_dir) / "loco")
             except BaseException:
                 outputs.abort()
                 raise
+            finally:
+                if scratch:
+                    shutil.rmtree(scratch, ignore_errors=True)
             if reml_h2:
                 man.extra["lmm_loco_reml_h2"] = {c: dict(zip(names, map(float, h))) for c, h in reml_h2.items()}
-            if loco is not None and not settings.loco_predictions:
-                write_loco_predictions(loco, Path(out_dir) / "loco")
             if permuted is not None:
                 man.extra["multivariate"] = _write_multivariate(out_dir, variants, res, permuted, Y, settings)
         else:
@@ -503,7 +530,11 @@ class GwasOptions(GenotypeOptions, HailOptions):
                                              comma=True, cli=("--covariates",), hidden=("--covar-cols",))
     categorical: tuple[str, ...] | None = opt(None, "Treat these covariates as categorical.", comma=True)
     binary: bool = opt(GwasSettings.binary, "Binary (0/1) outcomes: logistic regression, beta = log-odds.")
-    logistic_test: str = opt(GwasSettings.logistic_test, None, choices=("wald", "firth"))
+    logistic_test: str = opt(GwasSettings.logistic_test, "wald; firth (Hail engine); firth-fallback: Wald, refitted by "
+                             "Firth (REGENIE --firth --approx) where p < --firth-threshold or the fit fails.",
+                             choices=LOGISTIC_TESTS)
+    firth_threshold: float = opt(GwasSettings.firth_threshold, "Wald p below which firth-fallback refits by Firth.",
+                                 range=(0, 1))
     model: str = opt(GwasSettings.model, "ridge-loco: REGENIE (whole-genome ridge, leave-one-chromosome-out predictions in "
                      "<out>/loco/, then each variant tested against the phenotype minus its chromosome's "
                      "prediction); keeps relatives. Step 1 runs in the fast engine; with --engine hail give "
@@ -543,7 +574,8 @@ def run(o: GwasOptions):
         qc=QCSettings(maf=o.maf, call_rate=o.call_rate, hwe_p=o.hwe, sample_call_rate=o.sample_call_rate,
                       remove_related=o.remove_related, kinship=o.kinship),
         settings=GwasSettings(transform=o.transform, missing_genotypes=o.missing_genotypes, binary=o.binary,
-                              logistic_test=o.logistic_test, engine=o.engine, plots=not o.no_plots,
+                              logistic_test=o.logistic_test, firth_threshold=o.firth_threshold,
+                              engine=o.engine, plots=not o.no_plots,
                               plots_max=o.plots_max, model=o.model,
                               loco_predictions=path_str(o.loco_predictions), multivariate=o.multivariate),
         hail=hail_settings(o), threads=o.threads, force=o.force)

@@ -5,7 +5,8 @@
 call rate); otherwise :func:`edfgen.engines.stream.reader_qc` runs first and :func:`fast_pass` (linear or
 logistic Wald) or :func:`model_pass` (ridge-LOCO, the multivariate test's permuted pass) second.
 ``binary``, ``missing_genotypes``, ``block_size`` (None: :func:`edfgen.engines.stream.auto_block_size`),
-``model`` (linear, ridge-loco, lmm-loco), ``multivariate`` and ``loco_predictions`` mean what the ``edfgen gwas`` options of those names do.
+``model`` (linear, ridge-loco, lmm-loco), ``multivariate`` and ``loco_predictions`` mean what the ``edfgen gwas`` options of those names do;
+``firth_threshold`` (None: Wald only) is ``--firth-threshold`` with ``--logistic-test firth-fallback``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from edfgen.kernels.association import AssociationResult
 from edfgen.kernels.models import make_model
 from edfgen.kernels.qc import (QCSettings, QCStep, VariantCounts, biallelic, sample_call_rate_ok,
                                sample_call_rate_step, variant_qc)
-from edfgen.formats.loco import read_loco_predictions
+from edfgen.formats.loco import LocoStoreWriter, open_loco_predictions, read_loco_predictions
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ def _with_threads(run, threads: int | None):
 
 def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, order: np.ndarray,
              overlap: set, design_for, outputs_for, qc: QCSettings, *, min_info: float | None,
-             threads: int | None, binary: bool, missing_genotypes: str, block_size: int | None):
+             threads: int | None, binary: bool, missing_genotypes: str, block_size: int | None,
+             firth_threshold: float | None = None):
     """QC and association in one pass over the genotypes, streaming each block's results that pass QC.
 
     Variant QC is per variant, so each block is filtered as it is tested (the same rules as
@@ -108,7 +110,8 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
                 outputs.add(np.arange(sl.start, sl.stop)[keep], res.rows(np.flatnonzero(keep)))
 
         vcounts = fast_pass(reader, cand, cand_variants, Y, C, binary=binary, missing_genotypes=missing_genotypes,
-                            block_size=block_size, threads=threads, names=outputs.names, sink=sink)
+                            block_size=block_size, threads=threads, names=outputs.names, sink=sink,
+                            firth_threshold=firth_threshold)
         if not sample_call_rate_ok(vcounts.sample_missing, len(cand_variants), qc).all():
             outputs.abort()
             return None
@@ -130,7 +133,7 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
 
 def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
               *, binary: bool, missing_genotypes: str, block_size: int | None, threads: int | None, names=None,
-              outputs=None, sink=None):
+              outputs=None, sink=None, firth_threshold: float | None = None):
     """Blockwise association over the reader rows ``variants["row"]`` of samples ``sample_index``
     (linear, or logistic Wald with ``binary``): :func:`edfgen.engines.stream.association_pass`.
 
@@ -144,7 +147,7 @@ def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Dat
         return association_pass(reader, sample_index, variants["row"].to_numpy(), Y, C,
                                 binary=binary, missing_genotypes=missing_genotypes,
                                 block=block_size or auto_block_size(len(sample_index), Y.shape[1]),
-                                names=names, sink=sink)[1]
+                                names=names, sink=sink, firth_threshold=firth_threshold)[1]
 
     return _with_threads(run, threads)
 
@@ -161,18 +164,26 @@ def multivariate_permutation(n_samples: int) -> np.ndarray:
 
 def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray,
                C: np.ndarray, *, model: str, binary: bool, missing_genotypes: str, block_size: int | None,
-               multivariate: bool, loco_predictions: str | None, threads: int | None, names, sample_ids, outputs):
+               multivariate: bool, loco_predictions: str | None, threads: int | None, names, sample_ids, outputs,
+               firth_threshold: float | None = None, scratch: str | None = None):
     """The fast engine with ``model`` (:mod:`edfgen.kernels.models`) after QC, writing into
     ``outputs``: ``(LocoPredictions or None, permuted-genotype AssociationResult or None,
     AssociationResult or None, REML h² {chromosome: [P]} of lmm-loco's null fits or None)``.
 
-    ridge-LOCO runs its step 1 over the same variants first (or reads ``loco_predictions``);
+    ridge-LOCO runs its step 1 over the same variants first (or reads ``loco_predictions``); with ``scratch``
+    (a directory) its predictions are streamed there, one file per chromosome
+    (:class:`edfgen.formats.loco.LocoStoreWriter`), and step 2 holds one chromosome's in memory;
     ``multivariate`` also tests every block with the samples permuted once, and keeps both
     results in memory (the multivariate statistic needs the correlation of all permuted z-scores).
     """
-    preds = read_loco_predictions(loco_predictions) if loco_predictions else None
+    if loco_predictions:
+        preds = (open_loco_predictions(loco_predictions, scratch) if scratch
+                 else read_loco_predictions(loco_predictions))
+    else:
+        preds = None
+    sink = LocoStoreWriter(scratch) if scratch and model == "ridge-loco" and preds is None else None
     model = make_model(model, binary=binary, missing_genotypes=missing_genotypes,
-                       predictions=preds)
+                       predictions=preds, firth_threshold=firth_threshold, loco_sink=sink)
     vidx = variants["row"].to_numpy()
     chroms = variants["chromosome"].astype(str).to_numpy()
     perm = multivariate_permutation(len(sample_index)) if multivariate else None

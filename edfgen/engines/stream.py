@@ -147,10 +147,11 @@ def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_ind
 def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, Y: np.ndarray,
                      C: np.ndarray, *, binary: bool = False, missing_genotypes: str = "mean-impute",
                      block: int = 4096, names=None, model=None, prepared=None, chromosomes=None,
-                     permutation: np.ndarray | None = None, sink=None):
+                     permutation: np.ndarray | None = None, sink=None, firth_threshold: float | None = None):
     """Association of every variant in ``variant_index`` with the phenotypes ``Y`` (rows = ``sample_index``).
 
-    ``model`` (:mod:`edfgen.kernels.models`; default: linear, or the logistic Wald test with ``binary``)
+    ``model`` (:mod:`edfgen.kernels.models`; default: linear, or the logistic Wald test with ``binary``, with
+    the Firth fallback below ``firth_threshold`` when given)
     tests each block from ``prepared`` (default ``model.prepare(C, Y)``). Models that need each
     block's chromosome (ridge-LOCO) get blocks cut where ``chromosomes`` (one label per variant)
     changes. With ``permutation`` (an order of the samples) every block is also tested with its
@@ -172,7 +173,8 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     """
     if sink is not None and permutation is not None:
         raise ValueError("association_pass: a sink and a permutation cannot be combined")
-    model = model or make_model("linear", binary=binary, missing_genotypes=missing_genotypes)
+    model = model or make_model("linear", binary=binary, missing_genotypes=missing_genotypes,
+                                firth_threshold=firth_threshold)
     prepared = prepared if prepared is not None else model.prepare(C, Y, names=names)
     M, P = len(variant_index), Y.shape[1]
     fields = ("beta", "standard_error", "p_value", "effect_allele_frequency")
@@ -182,7 +184,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     n = np.empty((M, P), dtype=np.int64) if keep_all else None
     acc = [np.zeros(M) for _ in range(5)]
     sample_missing = np.zeros(len(sample_index), dtype=np.int64)
-    not_converged = 0
+    not_converged = n_firth = 0
     if model.needs_chromosome:
         labels = np.asarray(chromosomes).astype(str)
         cuts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
@@ -205,6 +207,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         r = model.test_block(prepared, Gf, chromosome=chrom, call_stats=(n_called, s1, s2))
         if model.binary:
             not_converged += int((~r.converged & np.isfinite(r.effect_allele_frequency)).sum())
+            n_firth += int(r.firth.sum()) if getattr(r, "firth", None) is not None else 0
         if sink is not None:
             sink(sl, r, VariantCounts(np.asarray(n_called, dtype=np.int64), np.asarray(n_het, dtype=np.int64),
                                       np.asarray(n_hom, dtype=np.int64), s1, s2, miss))
@@ -220,6 +223,9 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     if not_converged:
         log.warning("%d logistic fits did not converge (separation, monomorphic or singular Fisher matrix): "
                     "left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)", not_converged)
+    if n_firth:
+        log.info("%d variant x phenotype pairs tested by Firth's penalised likelihood (Wald p below the "
+                 "--firth-threshold or Wald fit failed)", n_firth)
     counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
                            acc[4], sample_missing)
     result = AssociationResult(n=n, **arrays) if keep_all else None

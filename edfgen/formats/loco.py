@@ -1,7 +1,14 @@
 """Ridge-LOCO step-1 predictions on disk: ``<out>/loco/<phenotype>.loco.tsv.gz`` (``IID``, ``genome``, one
 ``chr<name>`` column per chromosome, written with 17 significant digits so that ``--loco-predictions DIR``
 reproduces the run exactly) and ``loco_summary.tsv`` (``phenotype``, ``file``, ``level1_shrinkage``,
-``cv_r2``), read back as :class:`edfgen.kernels.ridge.LocoPredictions`.
+``cv_r2``), read back as :class:`edfgen.kernels.ridge.LocoPredictions` (:func:`read_loco_predictions`, all in
+memory) or as a :class:`LocoStore` (:func:`open_loco_predictions`, one chromosome in memory at a time).
+
+While ``edfgen gwas --model ridge-loco`` runs, step 1 streams each phenotype's predictions into a scratch
+:class:`LocoStore` (:class:`LocoStoreWriter`, the ``sink`` of :func:`edfgen.kernels.ridge.ridge_loco_predictions`):
+one binary file per chromosome, ``[P, N]`` float64, a phenotype's row appended as soon as its level 1 is
+done; step 2 reads one chromosome's ``[N, P]`` at a time and ``<out>/loco/`` is written from it one
+phenotype at a time. Memory: ``N x P`` floats (one chromosome), not ``C x N x P``.
 """
 
 from __future__ import annotations
@@ -14,19 +21,127 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import read_table, safe_filename, write_table
-from edfgen.kernels.ridge import LocoPredictions
+from edfgen.kernels.ridge import LocoPredictions, loco_selection
+
+__all__ = ["write_loco_predictions", "read_loco_predictions", "open_loco_predictions", "LocoStore",
+           "LocoStoreWriter"]
 
 
-def write_loco_predictions(preds: LocoPredictions, out_dir: str | os.PathLike) -> Path:
+class LocoStore:
+    """Step-1 predictions in a scratch directory written by :class:`LocoStoreWriter`, read one chromosome
+    at a time; the interface of :class:`~edfgen.kernels.ridge.LocoPredictions` (``loco``, ``for_samples``,
+    ``phenotype_values``, ``sample_ids``, ``phenotypes``, ``chromosomes``, ``level1_shrinkage``, ``cv_r2``)."""
+
+    def __init__(self, directory, sample_ids, phenotypes, chromosomes, level1_shrinkage, cv_r2, *,
+                 rows=None, cols=None, n_stored=None):
+        self.directory = Path(directory)
+        self.sample_ids = np.asarray(sample_ids, dtype=str)
+        self.phenotypes, self.chromosomes = list(phenotypes), [str(c) for c in chromosomes]
+        self.level1_shrinkage, self.cv_r2 = np.asarray(level1_shrinkage, float), np.asarray(cv_r2, float)
+        self._rows, self._cols = rows, cols            # selection of stored samples / phenotypes
+        self._shape = n_stored or (len(self.phenotypes), len(self.sample_ids))   # stored [P, N]
+        self._cached: tuple[str, np.ndarray] | None = None
+
+    def _file(self, chromosome: str | None) -> Path:
+        if chromosome is None or str(chromosome) not in self.chromosomes:
+            return self.directory / "genome.f64"
+        return self.directory / f"chr{self.chromosomes.index(str(chromosome))}.f64"
+
+    def _read(self, path: Path, phenotype: int | None = None) -> np.ndarray:
+        P, N = self._shape
+        if phenotype is None:
+            return np.fromfile(path, dtype=np.float64, count=P * N).reshape(P, N)
+        with open(path, "rb") as fh:
+            fh.seek(phenotype * N * 8)
+            return np.fromfile(fh, dtype=np.float64, count=N)
+
+    def loco(self, chromosome: str) -> np.ndarray:
+        """``[N, P]`` prediction to remove when testing a variant on ``chromosome`` (read from its file)."""
+        key = str(chromosome)
+        if self._cached is None or self._cached[0] != key:
+            V = self._read(self._file(key))                 # [P_stored, N_stored]
+            if self._cols is not None:
+                V = V[self._cols]
+            if self._rows is not None:
+                V = V[:, self._rows]
+            self._cached = (key, np.ascontiguousarray(V.T))
+        return self._cached[1]
+
+    def phenotype_values(self, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """Phenotype ``p``'s ``(genome [N], loco [C, N])``, read from every chromosome's file."""
+        q = p if self._cols is None else int(self._cols[p])
+        out = [self._read(self._file(c), q) for c in [None, *self.chromosomes]]
+        if self._rows is not None:
+            out = [v[self._rows] for v in out]
+        return out[0], np.stack(out[1:]) if len(out) > 1 else np.zeros((0, len(out[0])))
+
+    def for_samples(self, sample_ids, phenotypes=None, source: str = "--loco-predictions") -> "LocoStore":
+        """The predictions re-ordered to these samples (and phenotypes); all must be present."""
+        rows, cols = loco_selection(self.sample_ids, self.phenotypes, sample_ids, phenotypes, source)
+        want = np.asarray(sample_ids, dtype=str)
+        base_rows = np.arange(len(self.sample_ids)) if self._rows is None else self._rows
+        base_cols = np.arange(len(self.phenotypes)) if self._cols is None else self._cols
+        return LocoStore(self.directory, want, [self.phenotypes[c] for c in cols], self.chromosomes,
+                         self.level1_shrinkage[cols] if len(self.level1_shrinkage) else self.level1_shrinkage,
+                         self.cv_r2[cols] if len(self.cv_r2) else self.cv_r2,
+                         rows=base_rows[rows], cols=base_cols[cols], n_stored=self._shape)
+
+
+class LocoStoreWriter:
+    """The on-disk ``sink`` of :func:`edfgen.kernels.ridge.ridge_loco_predictions`: each phenotype's row is
+    appended to ``genome.f64`` and to one ``chr<k>.f64`` per chromosome of ``directory`` as soon as its
+    level 1 is done (phenotypes in order); :meth:`finish` returns the :class:`LocoStore`."""
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def start(self, sample_ids, phenotypes, chromosomes) -> None:
+        self.ids, self.names, self.chroms = np.asarray(sample_ids, str), list(phenotypes), list(chromosomes)
+        self.shrinkage, self.cv_r2 = np.zeros(len(self.names)), np.full(len(self.names), np.nan)
+        self.next = 0
+        self._files = [open(self.directory / "genome.f64", "wb")]
+        self._files += [open(self.directory / f"chr{k}.f64", "wb") for k in range(len(self.chroms))]
+
+    def add(self, p: int, genome: np.ndarray, loco: np.ndarray, shrinkage: float, cv_r2: float) -> None:
+        if p != self.next:  # pragma: no cover - ridge_loco_predictions goes in order
+            raise ValueError(f"LocoStoreWriter: phenotype {p} added after {self.next - 1}")
+        for fh, row in zip(self._files, [genome, *loco]):
+            np.asarray(row, dtype=np.float64).tofile(fh)
+        self.shrinkage[p], self.cv_r2[p] = shrinkage, cv_r2
+        self.next += 1
+
+    def finish(self) -> LocoStore:
+        for fh in self._files:
+            fh.close()
+        return LocoStore(self.directory, self.ids, self.names, self.chroms, self.shrinkage, self.cv_r2)
+
+
+def open_loco_predictions(loco_dir, scratch) -> LocoStore:
+    """``--loco-predictions DIR`` as a :class:`LocoStore` in the ``scratch`` directory: the phenotypes'
+    files are read one at a time (the checks of :func:`read_loco_predictions`), so memory is one
+    phenotype's predictions, then one chromosome's during step 2."""
+    writer = LocoStoreWriter(scratch)
+    started = False
+    for p, (name, path, ids, chroms, values, shrink, r2) in enumerate(_phenotype_files(loco_dir)):
+        if not started:
+            writer.start(ids, [n for n, *_ in _summary_rows(loco_dir)], chroms)
+            started = True
+        writer.add(p, values[:, 0], values[:, 1:].T, shrink, r2)
+    return writer.finish()
+
+
+def write_loco_predictions(preds: LocoPredictions | LocoStore, out_dir: str | os.PathLike) -> Path:
     """Write ``<out_dir>/<phenotype>.loco.tsv.gz`` (``IID``, ``genome``, one column per chromosome) and
     ``loco_summary.tsv`` (``phenotype``, ``file``, ``level1_shrinkage``, ``cv_r2``); returns ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for p, name in enumerate(preds.phenotypes):
-        df = pd.DataFrame({"IID": preds.sample_ids, "genome": preds.genome[:, p]})
+        genome, loco = preds.phenotype_values(p)            # one phenotype in memory at a time
+        df = pd.DataFrame({"IID": preds.sample_ids, "genome": genome})
         for c, chrom in enumerate(preds.chromosomes):
-            df[f"chr{chrom}"] = preds.loco_values[c, :, p]
+            df[f"chr{chrom}"] = loco[c]
         fname = f"{safe_filename(name)}.loco.tsv.gz"
         write_table(df, out / fname, float_format="%.17g")   # exact round trip: --loco-predictions reproduces the run
         rows.append({"phenotype": name, "file": fname,
@@ -37,8 +152,8 @@ def write_loco_predictions(preds: LocoPredictions, out_dir: str | os.PathLike) -
     return out
 
 
-def read_loco_predictions(loco_dir: str | os.PathLike) -> LocoPredictions:
-    """Read what :func:`write_loco_predictions` wrote (``--loco-predictions DIR``)."""
+def _summary_rows(loco_dir):
+    """``(phenotype, file, level1_shrinkage, cv_r2)`` of each row of ``loco_summary.tsv``."""
     d = Path(loco_dir)
     summary_path = d / "loco_summary.tsv"
     if not summary_path.is_file():
@@ -47,13 +162,23 @@ def read_loco_predictions(loco_dir: str | os.PathLike) -> LocoPredictions:
     for col in ("phenotype", "file"):
         if col not in summary.columns:
             raise InputError(f"{summary_path}: column {col!r} missing")
-    ids = None
-    chroms: list[str] = []
-    loco, whole = [], []
-    for name, fname in zip(summary["phenotype"].astype(str), summary["file"].astype(str)):
+    if summary.empty:
+        raise InputError(f"{summary_path}: lists no phenotype")
+    nan = pd.Series(np.nan, index=summary.index)
+    return list(zip(summary["phenotype"].astype(str), summary["file"].astype(str),
+                    summary.get("level1_shrinkage", nan).to_numpy(dtype=float),
+                    summary.get("cv_r2", nan).to_numpy(dtype=float)))
+
+
+def _phenotype_files(loco_dir):
+    """Each phenotype's ``(name, path, sample ids, chromosomes, values [N, 1 + C], shrinkage, cv_r2)``, checked
+    against the first phenotype's samples and chromosomes; one file read at a time."""
+    d = Path(loco_dir)
+    ids, chroms = None, []
+    for name, fname, shrink, r2 in _summary_rows(d):
         path = d / fname
         if not path.is_file():
-            raise InputError(f"{summary_path}: {fname} (phenotype {name!r}) not found in {d}")
+            raise InputError(f"{d / 'loco_summary.tsv'}: {fname} (phenotype {name!r}) not found in {d}")
         df = read_table(path, id_column="IID")
         cc = [c for c in df.columns if c.startswith("chr")]
         if "genome" not in df.columns or not cc:
@@ -65,12 +190,16 @@ def read_loco_predictions(loco_dir: str | os.PathLike) -> LocoPredictions:
         values = df[["genome", *cc]].to_numpy(dtype=float)
         if not np.isfinite(values).all():
             raise InputError(f"{path}: missing or non-finite predictions")
+        yield name, path, ids, chroms, values, shrink, r2
+
+
+def read_loco_predictions(loco_dir: str | os.PathLike) -> LocoPredictions:
+    """Read what :func:`write_loco_predictions` wrote (``--loco-predictions DIR``), all in memory."""
+    rows = _summary_rows(loco_dir)
+    loco, whole = [], []
+    for _name, _path, ids, chroms, values, _s, _r in _phenotype_files(loco_dir):
         whole.append(values[:, 0])
         loco.append(values[:, 1:].T)
-    if ids is None:
-        raise InputError(f"{summary_path}: lists no phenotype")
-    return LocoPredictions(sample_ids=ids, phenotypes=list(summary["phenotype"].astype(str)), chromosomes=chroms,
+    return LocoPredictions(sample_ids=ids, phenotypes=[r[0] for r in rows], chromosomes=chroms,
                            loco_values=np.stack(loco, axis=-1), genome=np.stack(whole, axis=-1),
-                           level1_shrinkage=summary.get("level1_shrinkage", pd.Series(np.nan, index=summary.index))
-                           .to_numpy(dtype=float),
-                           cv_r2=summary.get("cv_r2", pd.Series(np.nan, index=summary.index)).to_numpy(dtype=float))
+                           level1_shrinkage=np.array([r[2] for r in rows]), cv_r2=np.array([r[3] for r in rows]))

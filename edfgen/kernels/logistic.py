@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -25,9 +25,11 @@ from edfgen.kernels.association import AssociationResult, missingness_groups
 
 @dataclass(frozen=True)
 class LogisticAssociationResult(AssociationResult):
-    """:class:`AssociationResult` of a logistic fit plus ``converged`` ``[M, P]`` (False: statistics NaN)."""
+    """:class:`AssociationResult` of a logistic fit plus ``converged`` ``[M, P]`` (False: statistics NaN) and,
+    after :func:`edfgen.kernels.firth.firth_fallback`, ``firth`` ``[M, P]`` (True: Firth statistics)."""
 
     converged: np.ndarray = None
+    firth: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class PreparedLogistic:
     max_iterations: int
     tolerance: float
     offset: np.ndarray | None = None  # [N, P] known part of the linear predictor (ridge-LOCO prediction)
+    firth_null: dict = field(default_factory=dict, compare=False, repr=False)  # Firth null fits (firth_fallback)
 
 
 def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterations: int, tolerance: float,

@@ -27,6 +27,7 @@ from edfgen.exceptions import InputError
 from edfgen.kernels.association import MISSING_GENOTYPES, AssociationResult, linear_association, prepare_phenotypes
 from edfgen.kernels.lmm import MAX_SAMPLES as LMM_MAX_SAMPLES
 from edfgen.kernels.lmm import NullFit, fit_null, gls_association, grm_numerator
+from edfgen.kernels.firth import firth_fallback
 from edfgen.kernels.logistic import logistic_association, prepare_logistic
 from edfgen.kernels.ridge import ridge_loco_predictions
 
@@ -119,20 +120,29 @@ class LinearModel(AssociationModel):
 class LogisticModel(AssociationModel):
     """Additive logistic regression (Wald test), :func:`~edfgen.kernels.logistic.logistic_association`.
 
-    ``test_block`` results carry ``converged`` ``[M, P]``.
+    ``test_block`` results carry ``converged`` ``[M, P]``. With ``firth_threshold``, the pairs whose Wald p is
+    below it (or whose fit failed) are refitted by Firth's penalised likelihood
+    (:func:`~edfgen.kernels.firth.firth_fallback`, REGENIE's ``--firth --approx``) and marked in ``firth``.
     """
 
     name: ClassVar[str] = "logistic"
     binary: ClassVar[bool] = True
     max_iterations: int = 25
     tolerance: float = 1e-6
+    firth_threshold: float | None = None
 
     def prepare(self, covariates, phenotypes, *, names=None, genome=None, offset=None):
         return prepare_logistic(phenotypes, covariates, names=names, max_iterations=self.max_iterations,
                                 tolerance=self.tolerance, offset=offset)
 
     def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
-        return logistic_association(genotypes, prepared)
+        return _logistic_test(genotypes, prepared, self.firth_threshold)
+
+
+def _logistic_test(genotypes, prepared, firth_threshold):
+    """The Wald test, with the Firth fallback when ``firth_threshold`` is set."""
+    res = logistic_association(genotypes, prepared)
+    return res if firth_threshold is None else firth_fallback(genotypes, prepared, res, firth_threshold)
 
 
 def _names_kw(func, names) -> dict:
@@ -160,13 +170,20 @@ class RidgeLocoModel(AssociationModel):
 
     Step 1 (:func:`edfgen.kernels.ridge.ridge_loco_predictions`) runs in ``prepare`` over ``genome``,
     unless ``predictions`` (read from ``--loco-predictions DIR``) are given. Step 2: linear regression of
-    ``y - loco_c`` on the covariates and the variant; with ``binary``, logistic regression with ``loco_c``
-    as an offset (on the logit scale).
+    ``y - loco_c`` on the covariates and the variant; with ``binary`` (level 1 then a ridge logistic
+    regression), logistic regression with ``loco_c`` as an offset (on the logit scale), and with
+    ``firth_threshold`` the Firth fallback of :class:`LogisticModel`.
 
     Parameters
     ----------
     binary : bool
-        Logistic step 2.
+        Logistic level 1 and step 2.
+    firth_threshold : float, optional
+        Wald p below which step 2 refits by Firth (:func:`~edfgen.kernels.firth.firth_fallback`).
+    loco_sink : object, optional
+        Where step 1 puts each phenotype's predictions (``sink`` of
+        :func:`~edfgen.kernels.ridge.ridge_loco_predictions`; e.g. a
+        :class:`edfgen.formats.loco.LocoStoreWriter`, so that step 2 holds one chromosome in memory).
     missing_genotypes : {"mean-impute", "drop"}
         For the linear step 2.
     block_size, folds, h2_grid
@@ -191,6 +208,8 @@ class RidgeLocoModel(AssociationModel):
     folds: int = 5
     h2_grid: tuple[float, ...] = (0.01, 0.25, 0.5, 0.75, 0.99)
     predictions: object = None
+    firth_threshold: float | None = None
+    loco_sink: object = None
 
     def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None):
         preds = self.predictions
@@ -199,7 +218,7 @@ class RidgeLocoModel(AssociationModel):
                 raise InputError("ridge-loco: step 1 needs a pass over the genotypes (or --loco-predictions DIR)")
             preds = ridge_loco_predictions(genome, phenotypes, covariates, names=names, sample_ids=sample_ids,
                                            block_size=self.block_size, folds=self.folds, h2_grid=self.h2_grid,
-                                           binary=self.binary)
+                                           binary=self.binary, sink=self.loco_sink)
         elif sample_ids is not None:
             preds = preds.for_samples(sample_ids, names)
         return PreparedRidgeLoco(covariates=np.asarray(covariates, float), phenotypes=np.asarray(phenotypes, float),
@@ -222,7 +241,7 @@ class RidgeLocoModel(AssociationModel):
             raise InputError("ridge-loco: test_block needs the block's chromosome")
         state = self._step2(prepared, str(chromosome))
         if self.binary:
-            return logistic_association(genotypes, state)
+            return _logistic_test(genotypes, state, self.firth_threshold)
         return linear_association(genotypes, state, missing_genotypes=self.missing_genotypes, call_stats=call_stats)
 
 
@@ -311,13 +330,18 @@ MODELS = ("linear", "ridge-loco", "lmm-loco")
 
 
 def make_model(model: str = "linear", *, binary: bool = False, missing_genotypes: str = "mean-impute",
-               predictions=None, block_size: int | None = None) -> AssociationModel:
-    """The model object for ``--model`` and ``--binary``."""
+               predictions=None, block_size: int | None = None, firth_threshold: float | None = None,
+               loco_sink=None) -> AssociationModel:
+    """The model object for ``--model``, ``--binary`` and ``--logistic-test firth-fallback``
+    (``firth_threshold``: the Wald p below which the logistic test falls back to Firth)."""
+    if firth_threshold is not None and not 0 < firth_threshold <= 1:
+        raise InputError(f"--firth-threshold {firth_threshold}: must be in (0, 1]")
     if model == "linear":
-        return LogisticModel() if binary else LinearModel(missing_genotypes=missing_genotypes)
+        return (LogisticModel(firth_threshold=firth_threshold) if binary
+                else LinearModel(missing_genotypes=missing_genotypes))
     if model == "ridge-loco":
         return RidgeLocoModel(binary=binary, missing_genotypes=missing_genotypes, predictions=predictions,
-                              block_size=block_size)
+                              block_size=block_size, firth_threshold=firth_threshold, loco_sink=loco_sink)
     if model == "lmm-loco":
         if binary:
             raise InputError("--model lmm-loco is for quantitative phenotypes (use --model ridge-loco with --binary)")

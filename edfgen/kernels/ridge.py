@@ -11,17 +11,23 @@ Pure numpy over a stream of genotype blocks; every phenotype shares each genotyp
    every phenotype, a ridge regression is fitted on ``K - 1`` of ``K`` folds of samples (random, seeded) and
    predicts the held-out fold (one eigendecomposition of the block's ``X^T X`` per fold serves every
    shrinkage value and phenotype). These out-of-fold predictions, ``B x R`` per sample and phenotype,
-   are kept in memory when they fit in ``memory_limit`` bytes, otherwise in a temporary memory-mapped
-   file, and read back one phenotype at a time (memory bounded for 1,024 phenotypes).
+   are kept in memory when they fit in ``memory_limit`` bytes, otherwise in a temporary scratch file
+   (block-major, pages released after each block and phenotype, see :class:`_Level0`), and read back
+   one phenotype at a time (memory bounded for 1,024 phenotypes).
 3. **Level 1**: per phenotype, the ``B x R`` predictions (each standardised) are stacked by ridge
    regression over ``λ1_s = B R (1 - h²_s) / h²_s``; the shrinkage with the best mean out-of-fold R²
    (the same ``K`` folds) is kept. Each sample's prediction comes from the model fitted without its fold.
+   With ``binary``: ridge *logistic* regression of the 0/1 phenotype with the covariates' null logistic
+   fit as offset, over ``λ1_s / (π²/3)``, the smallest out-of-fold deviance kept
+   (:mod:`edfgen.kernels.ridge_logistic`, REGENIE's level 1 for binary traits).
 4. **LOCO**: for chromosome ``c`` the predictors of ``c``'s blocks are dropped from each fold's level-1
-   model: ``loco_c = X_f β_f - X_f[:, c] β_f[c]``.
+   model: ``loco_c = X_f β_f - X_f[:, c] β_f[c]``. Each phenotype's predictions go to a ``sink`` as soon
+   as its level 1 is done (:class:`InMemoryLoco` by default; :class:`edfgen.formats.loco.LocoStoreWriter`
+   appends them to one file per chromosome, which step 2 reads one chromosome at a time).
 
 Predictions are returned in the units of the analysed phenotype (after any transform), to be
-subtracted from it (linear step 2) or used as an offset (logistic step 2, predictions of the
-covariate-residualised 0/1 phenotype mapped to the logit scale, see :func:`ridge_loco_predictions`).
+subtracted from it (linear step 2), or with ``binary`` on the logit scale, as the offset of the
+logistic step 2 (whose covariate coefficients are refitted with it).
 
 References
 ----------
@@ -35,6 +41,7 @@ The predictions' files (``<out>/loco``) are written and read by :mod:`edfgen.for
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -45,6 +52,8 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import prepare_phenotypes
+from edfgen.kernels.logistic import _logistic_newton
+from edfgen.kernels.ridge_logistic import LIABILITY_VARIANCE, logistic_ridge_cv
 from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
@@ -91,6 +100,10 @@ class LocoPredictions:
     level1_shrinkage: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cv_r2: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
+    def phenotype_values(self, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """Phenotype ``p``'s ``(genome [N], loco [C, N])``."""
+        return self.genome[:, p], self.loco_values[:, :, p]
+
     def loco(self, chromosome: str) -> np.ndarray:
         """``[N, P]`` prediction to remove when testing a variant on ``chromosome``."""
         try:
@@ -101,25 +114,31 @@ class LocoPredictions:
     def for_samples(self, sample_ids: Sequence[str], phenotypes: Sequence[str] | None = None,
                     source: str = "--loco-predictions") -> "LocoPredictions":
         """The predictions re-ordered to these samples (and phenotypes); all must be present."""
-        ids = pd.Index(np.asarray(self.sample_ids, dtype=str))
+        rows, cols = loco_selection(self.sample_ids, self.phenotypes, sample_ids, phenotypes, source)
         want = np.asarray(sample_ids, dtype=str)
-        rows = ids.get_indexer(want)
-        if (rows < 0).any():
-            raise InputError(f"{source}: {int((rows < 0).sum())} analysed sample(s) have no prediction "
-                             f"(e.g. {want[rows < 0][0]!r}): rerun step 1 on these samples")
-        cols = np.arange(len(self.phenotypes))
-        if phenotypes is not None:
-            have = list(self.phenotypes)
-            absent = [p for p in phenotypes if p not in have]
-            if absent:
-                raise InputError(f"{source}: no predictions for phenotype(s) {', '.join(map(repr, absent[:5]))}")
-            cols = np.array([have.index(p) for p in phenotypes], dtype=int)
         return LocoPredictions(sample_ids=want, phenotypes=[self.phenotypes[c] for c in cols],
                                chromosomes=list(self.chromosomes), loco_values=self.loco_values[:, rows][:, :, cols],
                                genome=self.genome[rows][:, cols],
                                level1_shrinkage=self.level1_shrinkage[cols] if len(self.level1_shrinkage) else
                                self.level1_shrinkage,
                                cv_r2=self.cv_r2[cols] if len(self.cv_r2) else self.cv_r2)
+
+
+def loco_selection(have_ids, have_phenotypes, sample_ids, phenotypes=None, source: str = "--loco-predictions"):
+    """Rows of ``sample_ids`` among ``have_ids`` and columns of ``phenotypes`` (None: all) among
+    ``have_phenotypes``; one-line errors naming what is missing."""
+    want = np.asarray(sample_ids, dtype=str)
+    rows = pd.Index(np.asarray(have_ids, dtype=str)).get_indexer(want)
+    if (rows < 0).any():
+        raise InputError(f"{source}: {int((rows < 0).sum())} analysed sample(s) have no prediction "
+                         f"(e.g. {want[rows < 0][0]!r}): rerun step 1 on these samples")
+    have = list(have_phenotypes)
+    if phenotypes is None:
+        return rows, np.arange(len(have))
+    absent = [p for p in phenotypes if p not in have]
+    if absent:
+        raise InputError(f"{source}: no predictions for phenotype(s) {', '.join(map(repr, absent[:5]))}")
+    return rows, np.array([have.index(p) for p in phenotypes], dtype=int)
 
 
 #: seed of the random assignment of samples to cross-validation folds
@@ -172,13 +191,76 @@ def _standardise_block(G: np.ndarray, Q: np.ndarray) -> np.ndarray:
     return G[:, ok] / sd[ok]
 
 
+class InMemoryLoco:
+    """The default sink of :func:`ridge_loco_predictions`: every phenotype's predictions gathered in memory
+    (``C x N x P`` floats) and returned as :class:`LocoPredictions`. A sink on disk with the same three
+    methods (:class:`edfgen.formats.loco.LocoStoreWriter`) keeps memory bounded for many phenotypes."""
+
+    def start(self, sample_ids: np.ndarray, phenotypes: list[str], chromosomes: list[str]) -> None:
+        self.ids, self.names, self.chroms = sample_ids, phenotypes, chromosomes
+        N, P = len(sample_ids), len(phenotypes)
+        self.loco, self.whole = np.zeros((len(chromosomes), N, P)), np.zeros((N, P))
+        self.shrinkage, self.cv_r2 = np.zeros(P), np.full(P, np.nan)
+
+    def add(self, p: int, genome: np.ndarray, loco: np.ndarray, shrinkage: float, cv_r2: float) -> None:
+        """Phenotype ``p``: ``genome [N]``, ``loco [C, N]``, its level-1 shrinkage and CV R²."""
+        self.whole[:, p], self.loco[:, :, p] = genome, loco
+        self.shrinkage[p], self.cv_r2[p] = shrinkage, cv_r2
+
+    def finish(self) -> LocoPredictions:
+        return LocoPredictions(sample_ids=self.ids, phenotypes=self.names, chromosomes=self.chroms,
+                               loco_values=self.loco, genome=self.whole, level1_shrinkage=self.shrinkage,
+                               cv_r2=self.cv_r2)
+
+
+class _Level0:
+    """Level-0 predictions ``[B, P, N, R]`` (block-major: each block is written once, contiguously), in memory
+    or, beyond ``memory_limit`` bytes, in a scratch ``np.memmap`` whose pages are released from this process
+    (``MADV_DONTNEED``; the data stay in the file) after each block and each phenotype read, so resident
+    memory stays at one block plus one phenotype whatever the number of phenotypes."""
+
+    def __init__(self, B: int, P: int, N: int, R: int, memory_limit: int, tmp_dir: str | None):
+        self.shape, self.tmp = (B, P, N, R), None
+        nbytes = B * P * N * R * 8
+        if nbytes <= memory_limit:
+            self.W = np.zeros(self.shape)
+            return
+        tmp = tempfile.NamedTemporaryFile(prefix="edfgen-ridge-level0-", suffix=".f64", dir=tmp_dir, delete=False)
+        tmp.close()
+        self.tmp = tmp.name
+        self.W = np.memmap(tmp.name, dtype=np.float64, mode="w+", shape=self.shape)
+        log.info("ridge-loco: %.1f GB of level-0 predictions in %s", nbytes / 1e9, tmp.name)
+
+    def _release(self) -> None:
+        mm = getattr(self.W, "_mmap", None)
+        if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            self.W.flush()
+            mm.madvise(mmap.MADV_DONTNEED)
+
+    def put(self, b: int, block: np.ndarray) -> None:
+        self.W[b] = block
+        self._release()
+
+    def phenotype(self, p: int) -> np.ndarray:
+        """``[N, B R]`` (column ``b R + r``: block ``b``, shrinkage ``r``)."""
+        B, _, N, R = self.shape
+        out = np.ascontiguousarray(np.moveaxis(np.asarray(self.W[:, p]), 0, 1)).reshape(N, B * R)
+        self._release()
+        return out
+
+    def close(self) -> None:
+        if self.tmp is not None:
+            del self.W
+            os.unlink(self.tmp)
+
+
 def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarray, *,
                            names: Sequence[str] | None = None, sample_ids: Sequence[str] | None = None,
                            block_size: int | None = None, folds: int = 5, h2_grid: Sequence[float] = H2_GRID,
                            level0_shrinkage: Sequence[float] | None = None,
                            level1_shrinkage: Sequence[float] | None = None,
-                           binary: bool = False, memory_limit: int = 1 << 30,
-                           tmp_dir: str | None = None, fold_ids: np.ndarray | None = None) -> LocoPredictions:
+                           binary: bool = False, memory_limit: int = 256 << 20,
+                           tmp_dir: str | None = None, fold_ids: np.ndarray | None = None, sink=None):
     """REGENIE step 1: level-0 block ridge regressions, level-1 stacking, LOCO predictions.
 
     Parameters
@@ -201,19 +283,24 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     level0_shrinkage, level1_shrinkage : sequence of float, optional
         Explicit penalties instead of the grids (e.g. to reproduce another implementation's choice).
     binary : bool
-        0/1 phenotypes: the predictions of the covariate-residualised phenotype ``η`` are returned on the
-        logit scale as ``logit(p0 + η) - logit(p0)`` with ``p0`` the phenotype's mean (clipped to
-        [0.01, 0.99]), the first-order link used as an offset by the logistic step 2. (REGENIE fits level
-        1 by ridge *logistic* regression instead; see the README.)
+        0/1 phenotypes: level 1 is REGENIE's cross-validated ridge *logistic* regression
+        (:func:`edfgen.kernels.ridge_logistic.logistic_ridge_cv`) of the phenotype on the standardised
+        level-0 predictions with the covariates' null logistic fit as offset, over the grid
+        ``B R (1 - h²) / h² / (π²/3)`` (the logistic liability's residual variance), the shrinkage with the
+        smallest out-of-fold deviance kept; predictions (``cv_r2``: out-of-fold McFadden R²) are on the
+        logit scale, without the covariates' part: the offset of the logistic step 2.
     memory_limit : int
-        Bytes of level-0 predictions held in memory; beyond it they go to a temporary memory-mapped
-        file in ``tmp_dir``.
+        Bytes of level-0 predictions held in memory; beyond it they go to a temporary scratch file in
+        ``tmp_dir`` (see :class:`_Level0`).
     fold_ids : array [N] of int in ``0..folds-1``, optional
         Explicit fold of each sample (e.g. contiguous blocks, to reproduce sgkit).
+    sink : object, optional
+        Receives each phenotype's predictions as level 1 finishes it (``start``, ``add``, ``finish``
+        as :class:`InMemoryLoco`, the default); what ``sink.finish()`` returns is returned.
 
     Returns
     -------
-    LocoPredictions
+    LocoPredictions (or what ``sink.finish()`` returns)
 
     References
     ----------
@@ -251,16 +338,7 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     lam0 = (np.asarray(level0_shrinkage, dtype=float) if level0_shrinkage is not None
             else shrinkage_grid(genome.n_variants, h2_grid))
     R = len(lam0)
-    nbytes = P * N * B * R * 8
-    tmp = None
-    if nbytes <= memory_limit:
-        W = np.zeros((P, N, B * R))
-    else:
-        tmp = tempfile.NamedTemporaryFile(prefix="edfgen-ridge-level0-", suffix=".f64",
-                                          dir=tmp_dir, delete=False)
-        tmp.close()
-        W = np.memmap(tmp.name, dtype=np.float64, mode="w+", shape=(P, N, B * R))
-        log.info("ridge-loco: %.1f GB of level-0 predictions in %s", nbytes / 1e9, tmp.name)
+    W = _Level0(B, P, N, R, memory_limit, tmp_dir)
     try:
         block_chrom: list[str] = []
         # 2. level 0: one pass over the genotypes, all phenotypes at once
@@ -268,7 +346,9 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
             block_chrom.append(str(chrom))
             X = _standardise_block(G, Q)
             if X.shape[1] == 0:
+                W.put(b, np.zeros((P, N, R)))
                 continue
+            out = np.empty((P, N, R))
             XtX_f = [X[r].T @ X[r] for r in fold_rows]
             XtY_f = [X[r].T @ Ys[r] for r in fold_rows]
             XtX, XtY = sum(XtX_f), sum(XtY_f)
@@ -277,72 +357,91 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
                 VtY = V.T @ (XtY - XtY_f[f])                       # [m, P]
                 XV = X[rows] @ V                                     # [n_f, m]
                 for r, lam in enumerate(lam0):
-                    W[:, rows, b * R + r] = (XV @ (VtY / (np.maximum(s, 0) + lam)[:, None])).T
+                    out[:, rows, r] = (XV @ (VtY / (np.maximum(s, 0) + lam)[:, None])).T
+            W.put(b, out)
+            del out
         if len(block_chrom) != B:  # pragma: no cover - GenomeBlocks inconsistent with its own counts
             raise InputError(f"ridge-loco: expected {B} genotype blocks, got {len(block_chrom)}")
-        # 3. level 1 per phenotype (streams W one phenotype at a time)
-        lam1 = (np.asarray(level1_shrinkage, dtype=float) if level1_shrinkage is not None
-                else shrinkage_grid(B * R, h2_grid))
+        # 3. level 1 per phenotype (reads W one phenotype at a time), 4. LOCO, handed to the sink
+        grid1 = (np.asarray(level1_shrinkage, dtype=float) if level1_shrinkage is not None
+                 else shrinkage_grid(B * R, h2_grid) / (LIABILITY_VARIANCE if binary else 1.0))
         chroms = list(dict.fromkeys(block_chrom))
         col_chrom = np.repeat(np.asarray(block_chrom), R)
-        loco = np.zeros((len(chroms), N, P))
-        whole = np.zeros((N, P))
-        chosen = np.zeros(P)
+        chrom_cols = [np.flatnonzero(col_chrom == c) for c in chroms]
+        ids = np.asarray(sample_ids if sample_ids is not None else [str(i) for i in range(N)], dtype=str)
+        sink = sink if sink is not None else InMemoryLoco()
+        sink.start(ids, names, chroms)
+        level1 = _level1_logistic if binary else _level1_linear
         cv_r2 = np.full(P, np.nan)
         for p in progress(range(P), total=P, desc="ridge level 1"):
-            Xp = np.array(W[p])                                      # [N, B R]
+            Xp = W.phenotype(p)                                      # [N, B R]
             mu, sd = Xp.mean(0), Xp.std(0)
             sd[sd == 0] = 1.0
             Xp = (Xp - mu) / sd
-            y = Ys[:, p]
-            ok = present[:, p]
-            Xo = Xp * ok[:, None]
-            rows_ok = [rows[ok[rows]] for rows in fold_rows]
-            XtX_f = [Xo[r].T @ Xo[r] for r in rows_ok]
-            Xty_f = [Xo[r].T @ y[r] for r in rows_ok]
-            XtX, Xty = sum(XtX_f), sum(Xty_f)
-            betas = []                                               # per fold: [B R, S]
-            r2 = np.full((folds, len(lam1)), np.nan)
-            for f, rows in enumerate(rows_ok):
-                s, V = np.linalg.eigh(XtX - XtX_f[f])
-                Vty = V.T @ (Xty - Xty_f[f])
-                beta = V @ (Vty[:, None] / (np.maximum(s, 0)[:, None] + lam1[None, :]))
-                betas.append(beta)
-                if len(rows) > 1:
-                    pred = Xp[rows] @ beta
-                    yy = y[rows]
-                    ss_tot = ((yy - yy.mean()) ** 2).sum()
-                    if ss_tot > 0:
-                        r2[f] = 1 - ((yy[:, None] - pred) ** 2).sum(0) / ss_tot
-            with np.errstate(all="ignore"):
-                mean_r2 = np.nanmean(r2, axis=0) if np.isfinite(r2).any() else np.zeros(len(lam1))
-            s_best = int(np.nanargmax(mean_r2)) if np.isfinite(mean_r2).any() else 0
-            chosen[p], cv_r2[p] = lam1[s_best], mean_r2[s_best]
+            betas, chosen, cv_r2[p] = level1(Xp, Y[:, p], Ys[:, p], present[:, p], C, fold_rows, grid1)
+            whole = np.empty(N)
+            loco = np.empty((len(chroms), N))
             for f, rows in enumerate(fold_rows):          # every sample, missing phenotype or not
-                beta = betas[f][:, s_best]
-                full = Xp[rows] @ beta
-                whole[rows, p] = full
-                for c, name in enumerate(chroms):
-                    cols = col_chrom == name
-                    loco[c, rows, p] = full - Xp[np.ix_(rows, np.flatnonzero(cols))] @ beta[cols]
+                beta = betas[f]
+                Xf = Xp[rows]
+                whole[rows] = Xf @ beta
+                for c, cols in enumerate(chrom_cols):
+                    loco[c, rows] = whole[rows] - Xf[:, cols] @ beta[cols]
+            if not binary:                                # back to the units of the analysed phenotype
+                whole *= scale[p]
+                loco *= scale[p]
+            sink.add(p, whole, loco, chosen, cv_r2[p])
     finally:
-        if tmp is not None:
-            del W
-            os.unlink(tmp.name)
-    # back to the units of the analysed phenotype
-    loco *= scale[None, None, :]
-    whole *= scale[None, :]
-    if binary:
-        p0 = np.clip(np.nanmean(Y, axis=0), 0.01, 0.99)
-
-        def to_logit(eta):
-            pr = np.clip(p0 + eta, 1e-3, 1 - 1e-3)
-            return np.log(pr / (1 - pr)) - np.log(p0 / (1 - p0))
-
-        loco = to_logit(loco)
-        whole = to_logit(whole)
-    ids = np.asarray(sample_ids if sample_ids is not None else [str(i) for i in range(N)], dtype=str)
+        W.close()
     log.info("ridge-loco step 1: %d samples, %d phenotypes, %d variants in %d blocks x %d shrinkage values; "
              "mean CV R2 %.3f", N, P, genome.n_variants, B, R, float(np.nanmean(cv_r2)) if P else float("nan"))
-    return LocoPredictions(sample_ids=ids, phenotypes=names, chromosomes=chroms, loco_values=loco, genome=whole,
-                           level1_shrinkage=chosen, cv_r2=cv_r2)
+    return sink.finish()
+
+
+def _level1_linear(Xp, _y_raw, y, ok, _C, fold_rows, lam1):
+    """Level-1 ridge (linear) of the scaled residualised phenotype ``y``: per fold the coefficients of the
+    shrinkage with the best mean out-of-fold R²; returns ``(betas per fold, shrinkage, CV R²)``."""
+    Xo = Xp * ok[:, None]
+    rows_ok = [rows[ok[rows]] for rows in fold_rows]
+    XtX_f = [Xo[r].T @ Xo[r] for r in rows_ok]
+    Xty_f = [Xo[r].T @ y[r] for r in rows_ok]
+    XtX, Xty = sum(XtX_f), sum(Xty_f)
+    betas = []                                               # per fold: [B R, S]
+    r2 = np.full((len(fold_rows), len(lam1)), np.nan)
+    for f, rows in enumerate(rows_ok):
+        s, V = np.linalg.eigh(XtX - XtX_f[f])
+        Vty = V.T @ (Xty - Xty_f[f])
+        beta = V @ (Vty[:, None] / (np.maximum(s, 0)[:, None] + lam1[None, :]))
+        betas.append(beta)
+        if len(rows) > 1:
+            pred = Xp[rows] @ beta
+            yy = y[rows]
+            ss_tot = ((yy - yy.mean()) ** 2).sum()
+            if ss_tot > 0:
+                r2[f] = 1 - ((yy[:, None] - pred) ** 2).sum(0) / ss_tot
+    with np.errstate(all="ignore"):
+        mean_r2 = np.nanmean(r2, axis=0) if np.isfinite(r2).any() else np.zeros(len(lam1))
+    s_best = int(np.nanargmax(mean_r2)) if np.isfinite(mean_r2).any() else 0
+    return [b[:, s_best] for b in betas], float(lam1[s_best]), float(mean_r2[s_best])
+
+
+def _level1_logistic(Xp, y_raw, _y, ok, C, fold_rows, lam1):
+    """Level-1 ridge logistic regression of the 0/1 phenotype ``y_raw`` (samples ``ok``) with the covariates'
+    null logistic fit as offset (:func:`edfgen.kernels.ridge_logistic.logistic_ridge_cv`); returns
+    ``(betas per fold, shrinkage, out-of-fold McFadden R²)``."""
+    rows_of = np.cumsum(ok) - 1                               # row among the samples with a phenotype
+    y = y_raw[ok]
+    Cm = C[ok]
+    avg = y.mean()
+    if not 0 < avg < 1:
+        raise InputError(f"--binary phenotype: needs both cases and controls ({int(y.sum())} cases in {len(y)} samples)")
+    start = np.zeros(C.shape[1])
+    start[0] = np.log(avg / (1 - avg))
+    b0, converged = _logistic_newton(Cm, y, start, max_iterations=25, tolerance=1e-6)
+    if not converged:
+        raise InputError("--binary ridge-loco: the covariates-only logistic model does not converge "
+                         "(a covariate separates cases from controls?)")
+    cv = logistic_ridge_cv(Xp[ok], y, Cm @ b0, [rows_of[rows[ok[rows]]] for rows in fold_rows], lam1)
+    if not cv.converged:
+        log.warning("ridge-loco level 1 (logistic): some ridge logistic fits did not converge")
+    return [b[:, cv.best] for b in cv.betas], float(lam1[cv.best]), cv.pseudo_r2
