@@ -181,12 +181,14 @@ def timed(cmd: list[str], env: dict, timeout: float) -> dict:
         return dict(status="timeout", wall_s=round(time.perf_counter() - t0, 1))
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[-12:])} failed:\n{out[-1500:]}\n{err[-3000:]}")
+        raise RuntimeError(f"{' '.join(cmd[3:6])} failed:\n{out[-1500:]}\n"
+                           f"{err.split('Command being timed')[0][-3000:]}")
     user = float(re.search(r"User time \(seconds\): ([\d.]+)", err).group(1))
     sys_ = float(re.search(r"System time \(seconds\): ([\d.]+)", err).group(1))
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
+    written = int(re.search(r"File system outputs: (\d+)", err).group(1)) * 512
     return dict(status="ok", wall_s=round(wall, 2), cpu_s=round(user + sys_, 2), peak_rss_mib=round(rss / 1024, 1),
-                load_1min=round(os.getloadavg()[0], 1))
+                written_mib=round(written / 2**20, 1), load_1min=round(os.getloadavg()[0], 1))
 
 
 class Runner:
@@ -217,8 +219,10 @@ class Runner:
             self.store = disk
 
     def case(self, key: str, cmd: list[str], **meta) -> dict:
+        self.fresh = False
         if key in self.cases and self.cases[key]["status"] == "ok":
             return self.cases[key]
+        self.fresh = True
         r = timed(cmd, self.env, self.a.case_timeout)
         self.cases[key] = dict(**meta, **r, measured=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
         if r["status"] == "timeout":
@@ -261,17 +265,19 @@ def run_gwas(r: Runner, model: str) -> None:
     for axis, n, m, p in points():
         if axis == "p" and model != "linear" and p > 64 and not r.a.ridge_p256:
             continue
+        if r.a.cases and f"{n},{m},{p}" not in r.a.cases:
+            continue
         tag = f"gwas_{model}_n{n}_m{m}_p{p}"
-        out = r.work / f"out_{model}"
+        out = r.work / f"out_{tag}"
         c = r.case(tag, gwas_cmd(r.bfile(n, m), r.tables(n, p), p, out, model), tool="gwas", model=model, axis=axis,
                    n=n, m=m, p=p)
-        if model == "ridge-loco" and axis == "m" and c["status"] == "ok" and (out / "loco").is_dir():
+        if model == "ridge-loco" and axis == "m" and r.fresh and c["status"] == "ok" and (out / "loco").is_dir():
             # step 2 alone from this run's step-1 predictions (as REGENIE's step 2 on imputed variants)
-            loco = r.work / "loco_step1"
+            loco = r.work / f"loco_{tag}"
             shutil.rmtree(loco, ignore_errors=True)
             shutil.copytree(out / "loco", loco)
             r.case(f"gwas_ridge-step2_n{n}_m{m}_p{p}",
-                   [*gwas_cmd(r.bfile(n, m), r.tables(n, p), p, r.work / "out_step2", model),
+                   [*gwas_cmd(r.bfile(n, m), r.tables(n, p), p, r.work / f"out_step2_{tag}", model),
                     "--loco-predictions", str(loco)], tool="gwas", model="ridge-step2", axis=axis, n=n, m=m, p=p)
     for n, m, p in CROSS if model == "linear" else []:
         r.case(f"gwas_{model}_n{n}_m{m}_p{p}", gwas_cmd(r.bfile(n, m), r.tables(n, p), p, r.work / f"out_{model}",
@@ -285,7 +291,7 @@ def run_clump(r: Runner) -> None:
         bf = r.bfile(n, m)
         paths = write_clump_sumstats(r.bfile(BASE["n"], m), r.work / f"sumstats_m{m}")
         r.case(f"clump_n{n}_m{m}_p{CLUMP_P}", [*EDFGEN, "clump", "-q", "--bfile", str(bf), "--out",
-                                               str(r.work / "clump_out"), "--force", "--threads", "1",
+                                               str(r.work / "clump_out"), "--force",
                                                "--sumstats", *map(str, paths)],
                tool="clump", axis=axis, n=n, m=m, p=CLUMP_P)
 
@@ -307,7 +313,7 @@ def run_extract(r: Runner) -> None:
             d.mkdir()
             for h in recs[:k]:
                 for f in h.parent.glob(h.stem + ".*"):
-                    os.symlink(f, d / f.name)
+                    os.link(f, d / f.name)  # hard links: extract refuses links that leave the folder
         r.case(f"extract_{k}", [*EDFGEN, "extract", "--ecg", str(d), "--out", str(r.work / f"edfs_{k}.tsv"),
                                 "--threads", "1", "--workers", "0", "--force", "--progress", "none"],
                tool="extract", axis="ecgs", ecgs=k)
@@ -340,6 +346,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--only", nargs="+", default=["gwas", "ridge", "clump", "extract", "bgen"])
     ap.add_argument("--case-timeout", type=float, default=900.0)
     ap.add_argument("--ridge-p256", action="store_true", help="also ridge-loco at P = 256")
+    ap.add_argument("--cases", nargs="+", default=None, help="gwas/ridge: only these N,M,P points (parallel runs)")
     ap.add_argument("--work", default=os.environ.get("EDFGEN_BENCH_DIR", "/tmp/edfgen-scale"))
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--rerun", action="store_true")

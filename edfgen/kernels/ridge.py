@@ -12,7 +12,8 @@ Pure numpy over a stream of genotype blocks; every phenotype shares each genotyp
    predicts the held-out fold (one eigendecomposition of the block's ``X^T X`` per fold serves every
    shrinkage value and phenotype). These out-of-fold predictions, ``B x R`` per sample and phenotype,
    are kept in memory when they fit in ``memory_limit`` bytes, otherwise in a temporary memory-mapped
-   file, and read back one phenotype at a time (memory bounded for 1,024 phenotypes).
+   file, and read back one phenotype at a time (memory bounded for 1,024 phenotypes); they are stored as
+   ``[P, B R, N]`` so that each block's writes are contiguous (no write amplification when spilled).
 3. **Level 1**: per phenotype, the ``B x R`` predictions (each standardised) are stacked by ridge
    regression over ``λ1_s = B R (1 - h²_s) / h²_s``; the shrinkage with the best mean out-of-fold R²
    (the same ``K`` folds) is kept. Each sample's prediction comes from the model fitted without its fold.
@@ -253,13 +254,16 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     R = len(lam0)
     nbytes = P * N * B * R * 8
     tmp = None
+    # [P, B R, N]: a block's predictions of one phenotype are R contiguous rows of N values, so the level-0
+    # pass writes each spilled page once (a [P, N, B R] layout wrote R values per N-row, touching every page of
+    # the file for every block: B-fold write amplification once the file outgrows the page cache)
     if nbytes <= memory_limit:
-        W = np.zeros((P, N, B * R))
+        W = np.zeros((P, B * R, N))
     else:
         tmp = tempfile.NamedTemporaryFile(prefix="edfgen-ridge-level0-", suffix=".f64",
                                           dir=tmp_dir, delete=False)
         tmp.close()
-        W = np.memmap(tmp.name, dtype=np.float64, mode="w+", shape=(P, N, B * R))
+        W = np.memmap(tmp.name, dtype=np.float64, mode="w+", shape=(P, B * R, N))
         log.info("ridge-loco: %.1f GB of level-0 predictions in %s", nbytes / 1e9, tmp.name)
     try:
         block_chrom: list[str] = []
@@ -277,7 +281,7 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
                 VtY = V.T @ (XtY - XtY_f[f])                       # [m, P]
                 XV = X[rows] @ V                                     # [n_f, m]
                 for r, lam in enumerate(lam0):
-                    W[:, rows, b * R + r] = (XV @ (VtY / (np.maximum(s, 0) + lam)[:, None])).T
+                    W[:, b * R + r, rows] = (XV @ (VtY / (np.maximum(s, 0) + lam)[:, None])).T
         if len(block_chrom) != B:  # pragma: no cover - GenomeBlocks inconsistent with its own counts
             raise InputError(f"ridge-loco: expected {B} genotype blocks, got {len(block_chrom)}")
         # 3. level 1 per phenotype (streams W one phenotype at a time)
@@ -290,7 +294,7 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
         chosen = np.zeros(P)
         cv_r2 = np.full(P, np.nan)
         for p in progress(range(P), total=P, desc="ridge level 1"):
-            Xp = np.array(W[p])                                      # [N, B R]
+            Xp = np.array(W[p]).T                                    # [N, B R]
             mu, sd = Xp.mean(0), Xp.std(0)
             sd[sd == 0] = 1.0
             Xp = (Xp - mu) / sd
