@@ -334,7 +334,7 @@ def run_bgen(r: Runner) -> None:
 
 def run_hail(r: Runner) -> None:
     """``gwas --engine hail`` (Spark local[1]) at the base point, P = 64, and N = 50k: the Spark engine's cost."""
-    for n, m, p in [(BASE["n"], BASE["m"], BASE["p"]), (BASE["n"], BASE["m"], 64), (50_000, BASE["m"], BASE["p"])]:
+    for n, m, p in [(BASE["n"], BASE["m"], BASE["p"]), (50_000, BASE["m"], BASE["p"]), (BASE["n"], BASE["m"], 64)]:
         r.case(f"gwas_linear-hail_n{n}_m{m}_p{p}",
                [*gwas_cmd(r.bfile(n, m), r.tables(n, p), p, r.work / "out_hail", "linear"), "--engine", "hail",
                 "--spark-master", "local[1]", "--driver-memory", "6g", "--tmp-dir", str(r.work / "hail_tmp")],
@@ -388,6 +388,20 @@ TERMS = {
 }
 
 
+def ridge_flops(n: int, m: int, p: int, folds: int = 5, r: int = 5) -> float:
+    """Operation count of ridge-loco step 1 as the kernel models it (:func:`edfgen.kernels.ridge.auto_block_size`:
+    blocks' X^T X, eigendecompositions, level 1) plus the level-0 predictions (2 N M R P), at the block size the
+    kernel picks."""
+    from edfgen.kernels.ridge import auto_block_size
+
+    b = auto_block_size(n, m, p, folds=folds, n_shrinkage=r)
+    k = r * -(-m // b)
+    return float(m * n * b + 10.0 * folds * m * b * b + p * (n * k * k + 10.0 * folds * k ** 3) + 2.0 * n * m * r * p)
+
+
+TERMS["ridge step 1"] = [("fixed", lambda n, m, p: 1.0), ("per model flop", ridge_flops)]
+
+
 def fit(rows: list[dict], terms, args) -> dict:
     """Non-negative least squares of CPU on the cost ``terms``, weighted by 1/CPU (relative errors), with the
     per-point residuals (%)."""
@@ -400,6 +414,18 @@ def fit(rows: list[dict], terms, args) -> dict:
     return dict(coef={name: float(c) for (name, _), c in zip(terms, coef)}, points=len(rows),
                 residual_pct=[round(100 * (p_ - y_) / y_, 1) for p_, y_ in zip(pred, y)],
                 max_abs_residual_pct=round(float(np.max(np.abs(100 * (pred - y) / y))), 1))
+
+
+def _ridge_b(n: int, m: int, p: int) -> int:
+    from edfgen.kernels.ridge import auto_block_size
+
+    return auto_block_size(n, m, p)
+
+
+def ridge_cpu(res: dict, n: int, m: int, p: int) -> float:
+    """Fitted ridge-loco CPU: step 2 (linear x measured ratio) + fitted step 1."""
+    return ((res.get("ridge_step2_over_linear") or 1.0) * predict(res["fits"]["gwas linear"], TERMS["gwas"], n, m, p)
+            + predict(res["fits"]["ridge-loco step 1"], TERMS["ridge step 1"], n, m, p))
 
 
 def predict(f: dict, terms, *args) -> float:
@@ -439,8 +465,6 @@ def write_report(store: dict, out: Path) -> dict:
     T = TARGET
     if len(lin) >= 5:
         fits["gwas linear"] = fit(lin, TERMS["gwas"], nmp)
-    if len(ridge) >= 5:
-        fits["gwas ridge-loco"] = fit(ridge, TERMS["gwas"], nmp)
     if len(clump) >= 3:
         fits["clump (64 phenotypes)"] = fit(clump, TERMS["clump"], nmp)
     if len(extract) >= 2:
@@ -460,11 +484,16 @@ def write_report(store: dict, out: Path) -> dict:
         pairs = [(s["cpu_s"], next((c["cpu_s"] for c in lin if nmp(c) == nmp(s)), None)) for s in step2]
         pairs = [(a, b) for a, b in pairs if b]
         ratio2 = float(np.mean([a / b for a, b in pairs])) if pairs else None
-    if "gwas ridge-loco" in fits and "gwas linear" in fits:
-        fr, fl = fits["gwas ridge-loco"], fits["gwas linear"]
-        r2 = ratio2 or 1.0
-        step1 = (predict(fr, TERMS["gwas"], T["n"], STEP1_M, T["p"])
-                 - r2 * predict(fl, TERMS["gwas"], T["n"], STEP1_M, T["p"])) / 3600
+    if len(ridge) >= 2 and "gwas linear" in fits:
+        # step 1 = ridge-loco - step 2 (step 2 = linear x the measured step-2 ratio), fitted to the kernel's
+        # operation count: CPU = fixed + c x flops(N, M, P, auto block size)
+        fl, r2 = fits["gwas linear"], ratio2 or 1.0
+        s1 = [dict(r, cpu_s=max(r["cpu_s"] - r2 * predict(fl, TERMS["gwas"], *nmp(r)), 1e-3)) for r in ridge]
+        fits["ridge-loco step 1"] = fr = fit(s1, TERMS["ridge step 1"], nmp)
+        fr["model_flops"] = {f"{r['n']},{r['m']},{r['p']}": ridge_flops(*nmp(r)) for r in ridge}
+        fr["target_flops"] = ridge_flops(T["n"], STEP1_M, T["p"])
+        fr["target_level0_gb"] = T["p"] * T["n"] * 5 * -(-STEP1_M // _ridge_b(T["n"], STEP1_M, T["p"])) * 8 / 1e9
+        step1 = predict(fr, TERMS["ridge step 1"], T["n"], STEP1_M, T["p"]) / 3600
         proj["ridge-loco step 1 (469k array SNPs)"] = max(step1, 0.0)
         proj["ridge-loco step 2 extra over linear (x%.2f)" % r2] = (r2 - 1) * proj[
             "gwas linear, .bed-equivalent decode"]
@@ -502,7 +531,7 @@ def plot(res: dict, lin, ridge, clump, extract, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series = [("gwas linear", lin, "C0", TERMS["gwas"]), ("gwas ridge-loco", ridge, "C1", TERMS["gwas"]),
+    series = [("gwas linear", lin, "C0", TERMS["gwas"]), ("gwas ridge-loco", ridge, "C1", None),
               ("clump (64 phenotypes)", clump, "C2", TERMS["clump"])]
     fig, ax = plt.subplots(2, 3, figsize=(13, 7.5))
     for j, axis in enumerate(AXES):
@@ -513,9 +542,12 @@ def plot(res: dict, lin, ridge, clump, extract, out: Path) -> None:
             x = np.array([q[0] for q in pts], dtype=float)
             ax[0, j].plot(x, [q[1] for q in pts], "o", color=colour, label=f"{name} measured")
             ax[1, j].plot(x, [q[2] for q in pts], "o-", color=colour, label=name)
-            if name in res["fits"]:
-                xs = np.geomspace(x.min(), x.max(), 30)
-                ys = [predict(res["fits"][name], terms, *[{**BASE, axis: v}[k] for k in "nmp"]) for v in xs]
+            xs = np.geomspace(x.min(), x.max(), 30)
+            at = lambda v: [{**BASE, axis: v}[k] for k in "nmp"]  # noqa: E731
+            ys = ([predict(res["fits"][name], terms, *at(v)) for v in xs] if name in res["fits"] else
+                  [ridge_cpu(res, *at(v)) for v in xs] if terms is None and "ridge-loco step 1" in res["fits"]
+                  else None)
+            if ys is not None and len(pts) > 1:
                 ax[0, j].plot(xs, ys, "-", color=colour, alpha=0.6, label=f"{name} fit")
         for i, lab in enumerate(["CPU s (user + sys, 1 thread)", "peak RSS MiB"]):
             ax[i, j].set_xscale("log")
@@ -611,6 +643,21 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
         terms = " + ".join(f"{v:.3g}·[{k}]" for k, v in f["coef"].items() if v > 0)
         md.append(f"- **{name}**: CPU = {terms} ({f['points']} points; residuals "
                   f"{', '.join(f'{x:+.1f}%' for x in f['residual_pct'])}; max |residual| {f['max_abs_residual_pct']} %)")
+    if "ridge-loco step 1" in fits:
+        fr = fits["ridge-loco step 1"]
+        md.append(f"- **ridge-loco step 1** = measured ridge-loco − step 2 (linear × the measured step-2 ratio), "
+                  "fitted to the kernel's own operation count (`auto_block_size`'s model: blocks' XᵀX "
+                  "M·N·b, eigendecompositions 50·M·b², level 1 P·(N·k² + 50·k³) with k = 5·M/b, plus level-0 "
+                  f"predictions 2·N·M·5·P): {1 / fr['coef']['per model flop'] / 1e9:.1f} model-GFLOP per CPU-s; "
+                  "model flops per measured point " + ", ".join(f"{k}: {v:.2g}" for k, v in fr["model_flops"].items())
+                  + f". At 500k × {STEP1_M:,} × 128 the kernel picks b = {_ridge_b(TARGET['n'], STEP1_M, TARGET['p'])}"
+                  f", {fr['target_flops']:.2g} model flops; its level-0 predictions are {fr['target_level0_gb']:,.0f} GB "
+                  "(spilled to a temporary file, as REGENIE's `--lowmem` does).")
+        if not any(r["m"] == max(AXES["m"]) for r in ridge):
+            f1m = ridge_flops(BASE["n"], max(AXES["m"]), BASE["p"])
+            md.append(f"- ridge-loco at M = {max(AXES['m']):,} was **not run**: {f1m:.2g} model flops, "
+                      f"≈ {predict(fr, TERMS['ridge step 1'], BASE['n'], max(AXES['m']), BASE['p']):,.0f} CPU-s by "
+                      "the fit (level 1 grows as (M/b)²–(M/b)³), more than this session's CPU share allowed.")
     if res.get("bgen_decode_cpu_s_per_entry") is not None:
         b = bgen[0]
         md.append(f"- **BGEN decode**: `gwas --bgen` (plink2-exported BGEN 1.2, 8-bit, zlib) at the base point "
@@ -733,7 +780,8 @@ def extra_text(res: dict, lin) -> str:
               "scaled linearly to 128; LD from the study genotypes (all N) or from a 10k reference panel.",
               "- Extract: the default checkpoint on CPU, 1 thread, 500k ECGs (one per participant); a GPU would "
               "change this component, not the genetics.",
-              "- Machine: shared 2-core VM with other jobs (load 5–15): CPU seconds inflate under contention "
+              f"- Machine: shared 2-core VM with other jobs (load {min(c['load_1min'] for c in cases):.0f}–"
+              f"{max(c['load_1min'] for c in cases):.0f}): CPU seconds inflate under contention "
               "(cache, memory bandwidth, hyper-threads), so the figures are upper bounds for a quiet machine."]
     return "\n".join(lines)
 
