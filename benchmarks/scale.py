@@ -284,6 +284,18 @@ def run_gwas(r: Runner, model: str) -> None:
                                                        model), tool="gwas", model=model, axis="cross", n=n, m=m, p=p)
 
 
+def run_step2(r: Runner) -> None:
+    """ridge-loco step 2 alone (``--loco-predictions``) wherever a finished ridge-loco case left its step-1
+    predictions (``out_<case>/loco``)."""
+    for axis, n, m, p in points():
+        tag = f"gwas_ridge-loco_n{n}_m{m}_p{p}"
+        loco = r.work / f"out_{tag}" / "loco"
+        if (loco / "loco_summary.tsv").exists():
+            r.case(f"gwas_ridge-step2_n{n}_m{m}_p{p}",
+                   [*gwas_cmd(r.bfile(n, m), r.tables(n, p), p, r.work / f"out_step2_{tag}", "ridge-loco"),
+                    "--loco-predictions", str(loco)], tool="gwas", model="ridge-step2", axis=axis, n=n, m=m, p=p)
+
+
 def run_clump(r: Runner) -> None:
     for axis, n, m, p in points():
         if axis == "p":
@@ -343,7 +355,7 @@ def run_hail(r: Runner) -> None:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="+", default=["gwas", "ridge", "clump", "extract", "bgen"])
+    ap.add_argument("--only", nargs="+", default=["gwas", "ridge", "step2", "clump", "extract", "bgen", "hail"])
     ap.add_argument("--case-timeout", type=float, default=900.0)
     ap.add_argument("--ridge-p256", action="store_true", help="also ridge-loco at P = 256")
     ap.add_argument("--cases", nargs="+", default=None, help="gwas/ridge: only these N,M,P points (parallel runs)")
@@ -357,7 +369,7 @@ def main(argv=None) -> dict:
     if not a.refit:
         steps = dict(gwas=lambda: run_gwas(r, "linear"), ridge=lambda: run_gwas(r, "ridge-loco"),
                      clump=lambda: run_clump(r), extract=lambda: run_extract(r), bgen=lambda: run_bgen(r),
-                     hail=lambda: run_hail(r))
+                     hail=lambda: run_hail(r), step2=lambda: run_step2(r))
         try:
             for s in a.only:
                 steps[s]()
@@ -447,7 +459,8 @@ def slopes(rows: list[dict], key: str = "cpu_s") -> dict:
 
 
 def _is_base(r: dict) -> bool:
-    return all(r.get(k) == v for k, v in BASE.items())
+    """The base point (clump: at its own P)."""
+    return r.get("n") == BASE["n"] and r.get("m") == BASE["m"] and (r.get("p") == BASE["p"] or r["tool"] == "clump")
 
 
 def write_report(store: dict, out: Path) -> dict:
@@ -502,6 +515,13 @@ def write_report(store: dict, out: Path) -> dict:
         proj["clump, LD from all 500k samples"] = predict(fc, TERMS["clump"], T["n"], T["m"], 0) * T["p"] / CLUMP_P / 3600
         proj["(alt.) clump, LD from a 10k-sample reference panel"] = predict(fc, TERMS["clump"], 10_000, T["m"], 0) * \
             T["p"] / CLUMP_P / 3600
+    if clump:
+        sl = slopes(clump)
+        big = max((c for c in clump if c["axis"] == "n" or _is_base(c)), key=lambda c: c["n"])
+        if "n" in sl and "m" in sl:
+            a_n, b_m = sl["n"]["last_two"], sl["m"]["last_two"]
+            proj[f"(alt.) clump, power law from N = {big['n']:,} (N^{a_n}, M^{b_m})"] = (
+                big["cpu_s"] * (T["n"] / big["n"]) ** a_n * (T["m"] / big["m"]) ** b_m * T["p"] / CLUMP_P / 3600)
     if "extract" in fits:
         proj["extract, 500k ECGs"] = predict(fits["extract"], TERMS["extract"], T["n"]) / 3600
     main_keys = [k for k in proj if not k.startswith("(alt.)")]
@@ -628,6 +648,13 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
     if missing:
         md += ["", "**Not measured** (killed at the time limit, not extrapolated into the table): " + "; ".join(
             f"{k} ({c.get('note', c['status'])})" for k, c in missing) + "."]
+    rep = res.get("repeat_base_linear")
+    if rep:
+        base = next((c for c in ok if c["tool"] == "gwas" and c.get("model") == "linear" and _is_base(c)), None)
+        md += ["", "Noise: the base point (gwas linear) measured again later at a higher load: "
+               + ", ".join(f"{r['cpu_s']} CPU s (load {r['load_1min']})" for r in rep)
+               + (f" against {base['cpu_s']} (load {base['load_1min']}) in the table: CPU seconds inflate by up "
+                  f"to {max(r['cpu_s'] for r in rep) / base['cpu_s']:.2f}× under contention." if base else "")]
     md += ["", "## Scaling laws", "", "Power-law exponents (slope of log CPU on log size, one axis at a time; "
            "`last two` = between the two largest sizes, closer to the asymptotic exponent):", "",
            "| tool | N exponent (last two) | M exponent (last two) | P exponent (last two) | "
@@ -653,11 +680,15 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
                   + f". At 500k × {STEP1_M:,} × 128 the kernel picks b = {_ridge_b(TARGET['n'], STEP1_M, TARGET['p'])}"
                   f", {fr['target_flops']:.2g} model flops; its level-0 predictions are {fr['target_level0_gb']:,.0f} GB "
                   "(spilled to a temporary file, as REGENIE's `--lowmem` does).")
-        if not any(r["m"] == max(AXES["m"]) for r in ridge):
-            f1m = ridge_flops(BASE["n"], max(AXES["m"]), BASE["p"])
-            md.append(f"- ridge-loco at M = {max(AXES['m']):,} was **not run**: {f1m:.2g} model flops, "
-                      f"≈ {predict(fr, TERMS['ridge step 1'], BASE['n'], max(AXES['m']), BASE['p']):,.0f} CPU-s by "
-                      "the fit (level 1 grows as (M/b)²–(M/b)³), more than this session's CPU share allowed.")
+        have = {(r["n"], r["m"], r["p"]) for r in ridge}
+        for axis, n, m, p in points():
+            if (n, m, p) in have or p > 64:
+                continue
+            have.add((n, m, p))
+            md.append(f"- ridge-loco at N = {n:,}, M = {m:,}, P = {p} **not measured** (stopped / not started: "
+                      f"{ridge_flops(n, m, p):.2g} model flops, ≈ {predict(fr, TERMS['ridge step 1'], n, m, p):,.0f} "
+                      "CPU-s of step 1 by the fit, more than this session's share of the shared cores allowed; "
+                      "level 1 grows as (M/b)² to (M/b)³).")
     if res.get("bgen_decode_cpu_s_per_entry") is not None:
         b = bgen[0]
         md.append(f"- **BGEN decode**: `gwas --bgen` (plink2-exported BGEN 1.2, 8-bit, zlib) at the base point "
