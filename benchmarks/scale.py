@@ -394,7 +394,9 @@ TERMS = {
     "gwas": [("fixed", lambda n, m, p: 1.0), ("per variant", lambda n, m, p: m),
              ("per variant x sample", lambda n, m, p: m * n), ("per variant x phenotype", lambda n, m, p: m * p),
              ("per variant x sample x phenotype", lambda n, m, p: m * n * p)],
-    "clump": [("fixed", lambda n, m, p: 1.0), ("per variant", lambda n, m, p: m),
+    # clump: reading (per variant), LD of the planted loci's variants (a fixed count: per sample) and of the
+    # null variants with p < p2 in the windows (their number grows with M: per variant x sample)
+    "clump": [("fixed", lambda n, m, p: 1.0), ("per variant", lambda n, m, p: m), ("per sample", lambda n, m, p: n),
               ("per variant x sample", lambda n, m, p: m * n)],
     "extract": [("fixed", lambda k: 1.0), ("per ECG", lambda k: k)],
 }
