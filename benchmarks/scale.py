@@ -756,14 +756,18 @@ def extra_text(res: dict, lin) -> str:
     if bg:
         per_entry = bg.get("bytes", 0) / (bg["n"] * bg["m"])
         tb = per_entry * T["n"] * T["m"] / 1e12
-        lines.append(f"I/O: the BGEN written here is {per_entry:.3f} B per variant × sample (random genotypes, "
-                     f"8-bit); at that density 500k × 10M is {tb:.1f} TB, {tb * 1e12 / 1e9 / 3600:.1f} h per pass at "
-                     f"1 GB/s, against ≈ {res['total_cpu_hours_linear'] / 64:.1f} h of CPU wall on 64 cores: the run "
-                     "is I/O-bound on storage slower than "
-                     f"≈ {tb * 1e12 / 1e9 / max(res['total_cpu_hours_linear'] / 64, 1e-9) / 3600:.1f} GB/s per pass "
-                     "and CPU-bound above. "
-                     "(UK Biobank's imputed v3 BGEN is ≈ 2.1 TB for 97M mostly rare variants; common, "
-                     "INFO-filtered variants compress less.)")
+        wall = max(res["total_cpu_hours_linear"] / 64, 1e-9)
+        lines.append(f"I/O: the hard-call BGEN written here is {per_entry:.3f} B per variant × sample (8-bit, zlib; "
+                     "probabilities 0/1 compress well), a lower bound; imputed dosages stored as two 8-bit "
+                     "probabilities are up to 2 B per entry. 500k × 10M is then "
+                     f"{tb:.1f}–{2 * T['n'] * T['m'] / 1e12:.0f} TB: {tb * 1e3 / 3600:.1f}–"
+                     f"{2 * T['n'] * T['m'] / 1e9 / 3600:.1f} h per genotype pass at 1 GB/s, against "
+                     f"≈ {wall:.1f} h of CPU wall on 64 cores. So a 64-core run needs "
+                     f"≈ {tb * 1e3 / 3600 / wall:.1f}–{2 * T['n'] * T['m'] / 1e9 / 3600 / wall:.1f} GB/s of reads to "
+                     "stay CPU-bound: local NVMe yes, network storage often not (then I/O-bound, and CPU-hours are "
+                     "not the cost). The BGEN decode cost above was measured on the hard-call file; dosage BGEN "
+                     "inflates more bytes per entry (UK Biobank's imputed v3 BGEN is ≈ 2.1 TB for 97M mostly "
+                     "rare variants).")
     lines += ["", "## A Spark cluster", ""]
     if hail:
         from scipy.optimize import nnls
@@ -781,8 +785,10 @@ def extra_text(res: dict, lin) -> str:
                      "(plus BGEN import; ridge-loco step 2 on Hail reads step-1 predictions made by the fast engine).")
         res["hail_projection_cpu_hours"] = h
     else:
-        lines.append("`--engine hail` was not measured at these sizes (no time left in this run).")
-    lines.append("The fast engine on a cluster: variant ranges are independent, so N cluster jobs (`--chr`, "
+        lines.append("`--engine hail` (Spark local[1]) was **not measured**: its first case (N = 10k, M = 100k, P = 8) "
+                     "had not finished when the session's measuring time ran out (the JVM had used several "
+                     "minutes of CPU on the shared cores); no Spark figure is extrapolated here.")
+    lines.append("The fast engine on a cluster: variant ranges are independent, so K cluster jobs (`--chr`, "
                  "`--extract` shards; one job per node) cost the single-machine CPU-hours plus the fixed cost per "
                  f"job ({res['fits'].get('gwas linear', {}).get('coef', {}).get('fixed', float('nan')):.1f} CPU s "
                  "each, negligible): the same CPU-hours per phenotype as above, minus nothing for Spark.")

@@ -254,9 +254,10 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     R = len(lam0)
     nbytes = P * N * B * R * 8
     tmp = None
-    # [P, B R, N]: a block's predictions of one phenotype are R contiguous rows of N values, so the level-0
-    # pass writes each spilled page once (a [P, N, B R] layout wrote R values per N-row, touching every page of
-    # the file for every block: B-fold write amplification once the file outgrows the page cache)
+    # [P, B R, N]: a block's predictions of one phenotype are R contiguous rows of N values, gathered over the
+    # folds in ``buf`` and stored with one write per block, so the level-0 pass writes each spilled page once
+    # (a [P, N, B R] layout wrote R values per N-row, touching every page of the file for every block: B-fold
+    # write amplification once the file outgrows the page cache; per-fold writes still rewrote pages folds-fold)
     if nbytes <= memory_limit:
         W = np.zeros((P, B * R, N))
     else:
@@ -276,12 +277,14 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
             XtX_f = [X[r].T @ X[r] for r in fold_rows]
             XtY_f = [X[r].T @ Ys[r] for r in fold_rows]
             XtX, XtY = sum(XtX_f), sum(XtY_f)
+            buf = np.empty((P, R, N))
             for f, rows in enumerate(fold_rows):
                 s, V = np.linalg.eigh(XtX - XtX_f[f])
                 VtY = V.T @ (XtY - XtY_f[f])                       # [m, P]
                 XV = X[rows] @ V                                     # [n_f, m]
                 for r, lam in enumerate(lam0):
-                    W[:, b * R + r, rows] = (XV @ (VtY / (np.maximum(s, 0) + lam)[:, None])).T
+                    buf[:, r, rows] = (XV @ (VtY / (np.maximum(s, 0) + lam)[:, None])).T
+            W[:, b * R:(b + 1) * R, :] = buf
         if len(block_chrom) != B:  # pragma: no cover - GenomeBlocks inconsistent with its own counts
             raise InputError(f"ridge-loco: expected {B} genotype blocks, got {len(block_chrom)}")
         # 3. level 1 per phenotype (streams W one phenotype at a time)
