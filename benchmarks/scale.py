@@ -615,9 +615,9 @@ def plot(res: dict, lin, ridge, clump, extract, out: Path) -> None:
         bx.bar(0, v, bottom=left, label=k, width=0.5)
         left += v
     bx.set_xticks([0], ["edfgen ridge-loco, by component"], fontsize=8)
-    bx.set_xlim(-0.5, 1.6)
+    bx.set_xlim(-0.4, 3.6)
     bx.set_ylabel("CPU-hours per phenotype")
-    bx.legend(fontsize=7, loc="upper right")
+    bx.legend(fontsize=7, loc="center right")
     fig.tight_layout()
     fig.savefig(out / "scale_projection.png", dpi=110)
     plt.close(fig)
@@ -687,10 +687,12 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
             if (n, m, p) in have or p > 64:
                 continue
             have.add((n, m, p))
-            md.append(f"- ridge-loco at N = {n:,}, M = {m:,}, P = {p} **not measured** (stopped / not started: "
+            c = res.get("cases", {}).get(f"gwas_ridge-loco_n{n}_m{m}_p{p}", {})
+            lb = (f"killed at the {c['wall_s']:.0f} s wall limit after more than {c['cpu_s_lower_bound']} CPU-s"
+                  if c.get("cpu_s_lower_bound") else "not run")
+            md.append(f"- ridge-loco at N = {n:,}, M = {m:,}, P = {p} **not measured** ({lb}; "
                       f"{ridge_flops(n, m, p):.2g} model flops, ≈ {predict(fr, TERMS['ridge step 1'], n, m, p):,.0f} "
-                      "CPU-s of step 1 by the fit, more than this session's share of the shared cores allowed; "
-                      "level 1 grows as (M/b)² to (M/b)³).")
+                      "CPU-s of step 1 by the fit: more than this session's share of the shared cores allowed).")
     if res.get("bgen_decode_cpu_s_per_entry") is not None:
         b = bgen[0]
         md.append(f"- **BGEN decode**: `gwas --bgen` (plink2-exported BGEN 1.2, 8-bit, zlib) at the base point "
@@ -708,6 +710,16 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
             f"per CPU-s; {e['ecgs'] / e['wall_s']:.0f} ECGs/s wall)" for e in sorted(extract, key=lambda e: e["ecgs"]))
             + (f"; marginal cost {1e3 * fits['extract']['coef']['per ECG']:.1f} CPU-ms per ECG, fixed "
                f"{fits['extract']['coef']['fixed']:.1f} CPU s (model load, imports)" if "extract" in fits else ""))
+    if "ridge-loco step 1" in fits:
+        under = []
+        for c in res.get("cases", {}).values():
+            if c.get("model") == "ridge-loco" and c.get("cpu_s_lower_bound"):
+                pred = ridge_cpu(res, c["n"], c["m"], c["p"])
+                under.append(f"N = {c['n']:,}: more than {c['cpu_s_lower_bound']} CPU-s used against {pred:.0f} "
+                             f"predicted (≥ {c['cpu_s_lower_bound'] / pred:.2f}×)")
+        if under:
+            md.append("- **The ridge-loco fit rests on 2 points (P axis)**; the killed N-axis cases bound it from "
+                      "below: " + "; ".join(under) + ". Read the ridge-loco step-1 projection as a lower bound.")
     md += ["", "## Scaling bug found and fixed: ridge-loco's spilled level-0 predictions", "",
            "Beyond 1 GB the level-0 predictions (P × N × B·R doubles) go to a temporary memory-mapped file. "
            "Laid out [P, N, B·R], every block wrote R values into every N-row, touching every page of the file "
@@ -798,8 +810,10 @@ def extra_text(res: dict, lin) -> str:
         res["hail_projection_cpu_hours"] = h
     else:
         lines.append("`--engine hail` (Spark local[1]) was **not measured**: its first case (N = 10k, M = 100k, P = 8) "
-                     "had not finished when the session's measuring time ran out (the JVM had used several "
-                     "minutes of CPU on the shared cores); no Spark figure is extrapolated here.")
+                     "was killed at the 2,400 s wall limit, its JVM having used more than 4.5 CPU-minutes by then "
+                     "(`ps`, not the case's measurement) where the fast engine needs 7.7 CPU-s for the whole run "
+                     "at this size (> 35×, a lower bound including the JVM start). No Spark-engine CPU-hours are "
+                     "extrapolated from that.")
     lines.append("The fast engine on a cluster: variant ranges are independent, so K cluster jobs (`--chr`, "
                  "`--extract` shards; one job per node) cost the single-machine CPU-hours plus the fixed cost per "
                  f"job ({res['fits'].get('gwas linear', {}).get('coef', {}).get('fixed', float('nan')):.1f} CPU s "
