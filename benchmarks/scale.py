@@ -703,7 +703,7 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
         md.append("- **ridge-loco / linear CPU**: " + ", ".join(
             f"{r['cpu_s'] / c['cpu_s']:.1f}× at N={r['n'] // 1000}k M={r['m'] // 1000}k P={r['p']}" for r, c in rat
             if c) + (f"; step 2 alone (`--loco-predictions`) / linear: {res['ridge_step2_over_linear']:.2f}× "
-                     f"(mean over {len(step2)} M sizes)" if res.get("ridge_step2_over_linear") else ""))
+                     f"(mean over {len(step2)} run(s): " + ", ".join(f"N={x['n'] // 1000}k M={x['m'] // 1000}k P={x['p']}" for x in step2) + ")" if res.get("ridge_step2_over_linear") else ""))
     if extract:
         md.append("- **extract**: " + ", ".join(
             f"{e['ecgs']:,} ECGs {1e3 * e['cpu_s'] / e['ecgs']:.1f} CPU-ms/ECG ({e['ecgs'] / e['cpu_s']:.0f} ECGs "
@@ -824,10 +824,12 @@ def extra_text(res: dict, lin) -> str:
               f"**{res['per_phenotype_ridge']:.2f} (ridge-loco)** CPU-hours per EDF, i.e. "
               f"{NEALE_CPU_H / max(res['per_phenotype_linear'], 1e-9):,.0f}× and "
               f"{NEALE_CPU_H / max(res['per_phenotype_ridge'], 1e-9):,.0f}× less. Not like for like: the Neale "
-              "runs were per-phenotype-group passes on a 2017–2018 Hail, of binary and continuous traits, over "
-              "~13.7M variants; 128 EDFs sharing one genotype pass is the fast engine's best case.",
+              "runs used a 2017–2018 Hail on binary and continuous traits over ~10M+ imputed variants; 128 EDFs "
+              "sharing one genotype pass is the fast engine's best case.",
               f"- REGENIE v2.0.2 on UK Biobank (n = 400k, 469k step-1 SNPs, 11.4M step-2 variants), as benchmarked "
-              f"by Jiang et al. 2021 (fastGWA-GLMM, Supplementary Table 6): 614 h for 50 traits, **≈ {REGENIE_H} h per "
+              f"by Jiang et al. 2021 (fastGWA-GLMM, Nat Genet 53:1616, Supplementary Table 6, quoted in "
+              "github.com/rgcgithub/regenie/issues/208): 614 h for 50 traits, "
+              f"**≈ {REGENIE_H} h per "
               "trait** (27.5 h for a single trait); REGENIE's own page: 151× faster than BOLT-LMM in step 1, "
               "11.5× in step 2, 12.9 GB peak memory for the 50 traits. Ridge-loco projected here: "
               f"**{res['per_phenotype_ridge']:.2f} CPU-hours per EDF** at 128 EDFs.",
