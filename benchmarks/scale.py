@@ -718,8 +718,17 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
                 under.append(f"N = {c['n']:,}: more than {c['cpu_s_lower_bound']} CPU-s used against {pred:.0f} "
                              f"predicted (≥ {c['cpu_s_lower_bound'] / pred:.2f}×)")
         if under:
+            lb = max((c for c in res.get("cases", {}).values() if c.get("model") == "ridge-loco"
+                      and c.get("cpu_s_lower_bound")), key=lambda c: c["cpu_s_lower_bound"] / ridge_cpu(
+                          res, c["n"], c["m"], c["p"]))
+            s2 = (res.get("ridge_step2_over_linear") or 1.0) * predict(fits["gwas linear"], TERMS["gwas"], lb["n"],
+                                                                        lb["m"], lb["p"])
+            rate = (lb["cpu_s_lower_bound"] - s2) / ridge_flops(lb["n"], lb["m"], lb["p"])
+            alt = rate * fits["ridge-loco step 1"]["target_flops"] / 3600
             md.append("- **The ridge-loco fit rests on 2 points (P axis)**; the killed N-axis cases bound it from "
-                      "below: " + "; ".join(under) + ". Read the ridge-loco step-1 projection as a lower bound.")
+                      "below: " + "; ".join(under) + ". Read the ridge-loco step-1 projection as a lower bound: "
+                      f"calibrating the operation count on the N = {lb['n']:,} bound instead gives **≥ {alt:,.0f} "
+                      f"CPU-hours for step 1** ({alt / TARGET['p']:.2f} per EDF) at UK Biobank size.")
     md += ["", "## Scaling bug found and fixed: ridge-loco's spilled level-0 predictions", "",
            "Beyond 1 GB the level-0 predictions (P × N × B·R doubles) go to a temporary memory-mapped file. "
            "Laid out [P, N, B·R], every block wrote R values into every N-row, touching every page of the file "
