@@ -141,6 +141,40 @@ def test_ridge_loco_predictions__equal_a_naive_per_fold_ridge():
     np.testing.assert_array_equal(got.loco("X"), got.genome)
 
 
+def test_ridge_loco_predictions__spilled_level0_is_block_contiguous_and_equal(monkeypatch, tmp_path):
+    """Beyond ``memory_limit`` the level-0 predictions go to a memory-mapped file laid out block-major
+    [B, P, N, R], so a block is stored with one contiguous write (a [P, N, B R] file was rewritten page by page
+    for every block: issue 23's scaling run wrote 7.8 GB in 2.5 min for a 5.5 GB file); results equal the
+    in-memory path."""
+    rng = np.random.default_rng(6)
+    n, m = 200, 60
+    G = rng.binomial(2, rng.uniform(0.1, 0.5, m), (n, m)).astype(float)
+    chrom = np.repeat(["1", "2"], m // 2)
+    C = np.column_stack([np.ones(n), rng.normal(size=n)])
+    Y = G[:, :20] @ rng.normal(0, 0.2, (20, 3)) + rng.normal(size=(n, 3))
+    kw = dict(block_size=10, folds=4)
+    mem = ridge_loco_predictions(GenomeBlocks.from_arrays(G, chrom), Y, C, **kw)
+    shapes, writes = [], []
+
+    class Recording(np.memmap):
+        def __setitem__(self, key, value):
+            writes.append(np.shape(value))
+            super().__setitem__(key, value)
+
+    def recording(*a, **k):
+        shapes.append(k["shape"])
+        return Recording(*a, **k)
+
+    monkeypatch.setattr(np, "memmap", recording)
+    disk = ridge_loco_predictions(GenomeBlocks.from_arrays(G, chrom), Y, C, memory_limit=0, tmp_dir=str(tmp_path),
+                                  **kw)
+    assert shapes == [(6, 3, n, 5)]           # blocks, P, N, shrinkage values
+    assert writes == [(3, n, 5)] * 6          # one contiguous write of every block (all folds, all shrinkages)
+    assert list(tmp_path.iterdir()) == []     # the scratch file is removed
+    np.testing.assert_array_equal(disk.loco_values, mem.loco_values)
+    np.testing.assert_array_equal(disk.genome, mem.genome)
+
+
 def test_shrinkage_grid__is_regenies():
     np.testing.assert_allclose(shrinkage_grid(1000), [1000 * 99, 1000 * 3, 1000, 1000 / 3, 1000 / 99])
     with pytest.raises(InputError, match="heritabilities"):
