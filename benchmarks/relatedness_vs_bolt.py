@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -92,8 +93,9 @@ def edfgen_run(model: str, bfile, pheno, out: Path, P: int) -> tuple[dict, dict,
     return p, t, extra.get("lmm_loco_reml_h2", {})
 
 
-def bolt_run(bfile, pheno: Path, out: Path, P: int) -> tuple[dict, dict, dict, str]:
-    """BOLT-LMM once per phenotype (2 threads): p-values, summed wall/CPU time, h² estimates, a note."""
+def bolt_run(bfile, pheno: Path, out: Path, P: int, inf_only: bool = False) -> tuple[dict, dict, dict, str]:
+    """BOLT-LMM once per phenotype (2 threads; ``inf_only``: ``--lmmInfOnly``, the infinitesimal model without
+    ``--lmm``'s cross-validation of the non-infinitesimal one): p-values, summed wall/CPU time, h², a note."""
     exe = shutil.which("bolt") or shutil.which("bolt-lmm")
     if exe is None:
         return {}, {"wall_s": float("nan"), "cpu_s": float("nan")}, {}, "bolt not installed"
@@ -101,7 +103,8 @@ def bolt_run(bfile, pheno: Path, out: Path, P: int) -> tuple[dict, dict, dict, s
     for j in range(P):
         stats_file = out / f"q{j}.stats"
         log = out / f"q{j}.log"
-        cmd = [exe, f"--bfile={bfile}", f"--phenoFile={pheno}", f"--phenoCol=q{j}", "--lmm", "--LDscoresUseChip",
+        cmd = [exe, f"--bfile={bfile}", f"--phenoFile={pheno}", f"--phenoCol=q{j}",
+               "--lmmInfOnly" if inf_only else "--lmm", "--LDscoresUseChip",
                "--numThreads=2", f"--statsFile={stats_file}", "--verboseStats"]
         try:   # through sh to keep BOLT's whole log (its CPU time counts: sh waits for it)
             r = timed(["sh", "-c", f"{shlex.join(cmd)} > {shlex.quote(str(log))} 2>&1"])
@@ -111,7 +114,7 @@ def bolt_run(bfile, pheno: Path, out: Path, P: int) -> tuple[dict, dict, dict, s
         t = {k: t[k] + r[k] for k in t}
         s = pd.read_csv(stats_file, sep=r"\s+")
         col = "P_BOLT_LMM" if "P_BOLT_LMM" in s else "P_BOLT_LMM_INF"
-        note = f"p-value column {col}"
+        note = f"{'--lmmInfOnly' if inf_only else '--lmm'}, p-value column {col}"
         p[f"q{j}"] = s.set_index("SNP")[col]
         found = re.findall(r"h2g(?:_1)?\s*(?:\(1,1\))?\s*[=:]\s*([0-9.]+)", r["stdout"])
         if found:
@@ -119,14 +122,44 @@ def bolt_run(bfile, pheno: Path, out: Path, P: int) -> tuple[dict, dict, dict, s
     return p, t, h2, note
 
 
-def one_cohort(a, seed: int, work: Path) -> tuple[dict, dict]:
-    """Simulate the cohort of ``seed``, run ``a.methods`` on it: (cohort summary, {method: row})."""
-    from edfgen.kernels.association import lambda_gc
-    from edfgen.simulate.cohort import simulate_cohort
+def record(res_path: Path, settings: dict, seed: int, cohort: dict, method: str, row: dict) -> None:
+    """Add one method's row of one seed to the results file (.json and .md) under a file lock, keeping what
+    other runs with the same settings wrote (runs of other methods may write the same file meanwhile)."""
+    import fcntl
 
-    co = simulate_cohort(work / "cohort", n=a.n, seed=seed, chromosomes=a.chromosomes,
-                         variants_per_chromosome=a.variants_per_chromosome, ecg=False, families=a.families,
-                         family_structure=a.family_structure)
+    with open(res_path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        per_seed = {}
+        if res_path.exists():
+            old = json.loads(res_path.read_text())
+            if old.get("settings") == settings:
+                per_seed = old["per_seed"]
+        rec = per_seed.setdefault(str(seed), {"methods": {}})
+        rec["cohort"] = cohort
+        rec["methods"][method] = row
+        res = dict(settings=settings, cpus=os.cpu_count(), per_seed=per_seed, summary=summarise(per_seed))
+        tmp = res_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(res, indent=2) + "\n")
+        os.replace(tmp, res_path)
+        write_md(res, res_path.with_suffix(".md"))
+    res_path.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def one_cohort(a, seed: int, work: Path, save) -> None:
+    """Simulate the cohort of ``seed``, run ``a.methods`` on it; ``save(seed, cohort summary, method, row)``
+    after each method."""
+    from edfgen.kernels.association import lambda_gc
+    from edfgen.simulate.cohort import load_truth, simulate_cohort
+
+    kw = dict(n=a.n, seed=seed, chromosomes=a.chromosomes, variants_per_chromosome=a.variants_per_chromosome,
+              ecg=False, families=a.families, family_structure=a.family_structure)
+    cdir = Path(a.keep_cohorts) / f"seed{seed}" if a.keep_cohorts else work / "cohort"
+    try:    # a kept cohort of the same arguments is reused (the phenotypes are remade from the seed)
+        params = json.loads((cdir / "manifest.json").read_text())["parameters"]
+        assert all(params[k] == v for k, v in kw.items())
+        co = SimpleNamespace(bfile=cdir / "genotypes", truth=load_truth(cdir))
+    except (OSError, AssertionError, KeyError, ValueError):
+        co = simulate_cohort(cdir, force=True, **kw)
     fams = co.truth["families"]
     ph, variants, nulls, planted = make_phenotypes(co.bfile, a, np.random.default_rng(seed))
     pheno = work / "pheno.tsv"
@@ -139,12 +172,11 @@ def one_cohort(a, seed: int, work: Path) -> tuple[dict, dict]:
                   sibling_pairs=len(co.truth["related_pairs"]),
                   parent_offspring_pairs=len(co.truth.get("parent_offspring_pairs", [])),
                   variants=int(len(variants)), null_chromosomes=nulls, null_variants=len(null_ids))
-    methods = {}
     for m in a.methods:
         out = work / m
         out.mkdir()
         if m == "bolt-lmm":
-            p, t, h2, note = bolt_run(co.bfile, pheno, out, a.phenotypes)
+            p, t, h2, note = bolt_run(co.bfile, pheno, out, a.phenotypes, a.bolt_inf_only)
         else:
             p, t, h2 = edfgen_run(m, co.bfile, pheno, out / "gwas", a.phenotypes)
             note = ""
@@ -158,10 +190,9 @@ def one_cohort(a, seed: int, work: Path) -> tuple[dict, dict]:
             row["h2_estimate"] = float(np.mean([list(d.values()) for d in h2.values()]))
         elif h2:
             row["h2_estimate"] = float(np.mean(list(h2.values())))
-        methods[m] = row
+        save(seed, cohort, m, row)
         print(seed, m, json.dumps(row), flush=True)
         shutil.rmtree(out, ignore_errors=True)
-    return cohort, methods
 
 
 def summarise(per_seed: dict) -> dict:
@@ -202,6 +233,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--planted-share", type=float, default=0.005)
     ap.add_argument("--seeds", type=int, nargs="+", default=[23, 24, 25])
     ap.add_argument("--methods", nargs="+", default=["linear", "ridge-loco", "lmm-loco", "bolt-lmm"])
+    ap.add_argument("--bolt-inf-only", action="store_true", help="BOLT --lmmInfOnly instead of --lmm (no CV "
+                    "of the non-infinitesimal model: a fraction of the time; its P_BOLT_LMM_INF statistic)")
+    ap.add_argument("--keep-cohorts", default=None, help="folder keeping the simulated cohorts (seed<k>/) for "
+                    "later runs with other --methods")
     ap.add_argument("--name", default=None, help="results file name (default relatedness_vs_bolt_<structure>)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     a = ap.parse_args(argv)
@@ -211,26 +246,13 @@ def main(argv=None) -> dict:
                     variants_per_chromosome=a.variants_per_chromosome, phenotypes=a.phenotypes, h2=a.h2,
                     planted=a.planted, planted_share=a.planted_share)
     res_path = Path(a.out) / f"{name}.json"
-    per_seed = {}
-    if res_path.exists():   # same settings: this run's methods and seeds replace theirs, the rest is kept
-        old = json.loads(res_path.read_text())
-        if old.get("settings") == settings:
-            per_seed = old["per_seed"]
     for seed in a.seeds:
         work = Path(tempfile.mkdtemp(prefix="edfgen-bolt-"))
-        try:
-            cohort, methods = one_cohort(a, seed, work)
+        try:   # same settings: this run's methods and seeds replace theirs, the rest is kept
+            one_cohort(a, seed, work, lambda *r: record(res_path, settings, *r))
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        rec = per_seed.get(str(seed), {"methods": {}})
-        rec["cohort"] = cohort
-        rec["methods"].update(methods)
-        per_seed[str(seed)] = rec
-    summary = summarise(per_seed)
-    res = dict(settings=settings, cpus=os.cpu_count(), per_seed=per_seed, summary=summary)
-    res_path.write_text(json.dumps(res, indent=2) + "\n")
-    write_md(res, Path(a.out) / f"{name}.md")
-    return res
+    return json.loads(res_path.read_text())
 
 
 def write_md(res: dict, path: Path) -> None:
