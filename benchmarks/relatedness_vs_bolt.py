@@ -46,8 +46,14 @@ from _measure import timed  # noqa: E402
 NOTE = ("The null-chromosome λGC of a method varies by about ±0.02–0.03 between cohorts"
         " of this size (`relatedness_diagnosis.md`), hence several seeds. lmm-loco's h² is the mean over phenotypes and LOCO GRMs "
         "of the REML estimate (each GRM leaves one chromosome out, so on the causal chromosomes it misses "
-        "that chromosome's share); BOLT's is its whole-genome pseudo-heritability. BOLT reports "
-        "P_BOLT_LMM_INF only when it expects no gain from its non-infinitesimal model (as here).")
+        "that chromosome's share); BOLT's is its whole-genome pseudo-heritability. With `--lmm` BOLT reports "
+        "P_BOLT_LMM_INF only when its cross-validation expects no gain from the non-infinitesimal model (as on the "
+        "sibs2-4 cohort, `relatedness_vs_bolt.md`); `--lmmInfOnly` (the note says which ran) computes that "
+        "statistic without the cross-validation, so its time is a lower bound of `--lmm`'s. "
+        "lmm-loco's time is dominated by one dense eigendecomposition of the N × N LOCO GRM per chromosome "
+        "(O(chromosomes × N³)); the GRM itself and rotating the genotypes are O(N² M) (measured by hand on this "
+        "machine at load ~30: `numpy.linalg.eigh` of a 3,000 × 3,000 GRM 23–27 CPU s; the GRM product of 1,500 "
+        "standardised variants 0.4 CPU s).")
 
 
 def _chi2(p) -> np.ndarray:
@@ -91,6 +97,26 @@ def edfgen_run(model: str, bfile, pheno, out: Path, P: int) -> tuple[dict, dict,
          .set_index("variant_id")["p_value"] for j in range(P)}
     extra = json.loads((out / "manifest.json").read_text()).get("extra", {})
     return p, t, extra.get("lmm_loco_reml_h2", {})
+
+
+def bolt_read(stats_dir: Path, P: int) -> tuple[dict, dict, dict, str]:
+    """BOLT outputs already written (``q<j>.stats`` and ``q<j>.log`` in ``stats_dir``, e.g. by a run of this
+    script stopped part-way): the phenotypes found, wall time from BOLT's log (CPU time unknown)."""
+    p, h2, wall = {}, {}, 0.0
+    for j in range(P):
+        stats_file, log = stats_dir / f"q{j}.stats", stats_dir / f"q{j}.log"
+        if not (stats_file.exists() and log.exists()) or "Total elapsed time" not in log.read_text():
+            continue
+        text = log.read_text()
+        wall += float(re.findall(r"Total elapsed time for analysis = ([0-9.]+) sec", text)[-1])
+        s = pd.read_csv(stats_file, sep=r"\s+")
+        col = "P_BOLT_LMM" if "P_BOLT_LMM" in s else "P_BOLT_LMM_INF"
+        p[f"q{j}"] = s.set_index("SNP")[col]
+        h2[f"q{j}"] = float(re.findall(r"h2g(?:_1)?\s*(?:\(1,1\))?\s*[=:]\s*([0-9.]+)", text)[-1])
+        mode = "--lmmInfOnly" if "--lmmInfOnly" in text else "--lmm"
+    note = (f"{mode}, p-value column {col}; read from {stats_dir.name}/: {len(p)} of {P} phenotypes "
+            f"({', '.join(p)})") if p else "no BOLT output found"
+    return p, {"wall_s": wall, "cpu_s": float("nan")}, h2, note
 
 
 def bolt_run(bfile, pheno: Path, out: Path, P: int, inf_only: bool = False) -> tuple[dict, dict, dict, str]:
@@ -175,7 +201,9 @@ def one_cohort(a, seed: int, work: Path, save) -> None:
     for m in a.methods:
         out = work / m
         out.mkdir()
-        if m == "bolt-lmm":
+        if m == "bolt-lmm" and a.bolt_stats:
+            p, t, h2, note = bolt_read(Path(a.bolt_stats), a.phenotypes)
+        elif m == "bolt-lmm":
             p, t, h2, note = bolt_run(co.bfile, pheno, out, a.phenotypes, a.bolt_inf_only)
         else:
             p, t, h2 = edfgen_run(m, co.bfile, pheno, out / "gwas", a.phenotypes)
@@ -185,7 +213,10 @@ def one_cohort(a, seed: int, work: Path, save) -> None:
         if p:
             pn = np.concatenate([v[v.index.isin(null_ids)].to_numpy() for v in p.values()])
             row.update(null_lambda_gc=float(lambda_gc(pn)), null_type1_1e3=float((pn < 1e-3).mean()),
-                       planted_mean_chi2=float(np.mean([_chi2(v.reindex(planted).to_numpy()) for v in p.values()])))
+                       planted_mean_chi2=float(np.mean([_chi2(v.reindex(planted).to_numpy()) for v in p.values()])),
+                       per_phenotype={q: dict(null_lambda_gc=float(lambda_gc(v[v.index.isin(null_ids)].to_numpy())),
+                                              planted_mean_chi2=float(np.mean(_chi2(v.reindex(planted).to_numpy()))))
+                                      for q, v in p.items()})
         if h2 and m == "lmm-loco":   # REML h² per chromosome and phenotype: mean over both
             row["h2_estimate"] = float(np.mean([list(d.values()) for d in h2.values()]))
         elif h2:
@@ -235,6 +266,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--methods", nargs="+", default=["linear", "ridge-loco", "lmm-loco", "bolt-lmm"])
     ap.add_argument("--bolt-inf-only", action="store_true", help="BOLT --lmmInfOnly instead of --lmm (no CV "
                     "of the non-infinitesimal model: a fraction of the time; its P_BOLT_LMM_INF statistic)")
+    ap.add_argument("--bolt-stats", default=None, help="read BOLT's q<j>.stats/.log from this folder instead of "
+                    "running it (phenotypes it lacks are left out of BOLT's row; one seed)")
     ap.add_argument("--keep-cohorts", default=None, help="folder keeping the simulated cohorts (seed<k>/) for "
                     "later runs with other --methods")
     ap.add_argument("--name", default=None, help="results file name (default relatedness_vs_bolt_<structure>)")
@@ -279,6 +312,19 @@ def write_md(res: dict, path: Path) -> None:
                   f" | {r['null_type1_1e3_mean']:.4f} | {r['planted_mean_chi2']:.1f} | {r['h2_estimate']:.3f} | "
                   f"{r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r.get('wall_ratio_to_linear', float('nan')):.1f} |"
                   f" {r.get('cpu_ratio_to_linear', float('nan')):.1f} |")
+    pheno_rows = [(seed, m, q, v) for seed in seeds for m, r in res["per_seed"][seed]["methods"].items()
+                  for q, v in r.get("per_phenotype", {}).items()]
+    if pheno_rows:
+        md += ["", "## Per phenotype (same phenotypes for every method)", "",
+               "| seed | phenotype | " + " | ".join(f"{m} λGC / χ²" for m in summary) + " |",
+               "|---|---|" + "---|" * len(summary)]
+        for seed in seeds:
+            ms = res["per_seed"][seed]["methods"]
+            for q in sorted({q for _, _, q, _ in pheno_rows}):
+                cells = [(f"{ms[m]['per_phenotype'][q]['null_lambda_gc']:.3f} / "
+                          f"{ms[m]['per_phenotype'][q]['planted_mean_chi2']:.1f}")
+                         if q in ms.get(m, {}).get("per_phenotype", {}) else "–" for m in summary]
+                md.append(f"| {seed} | {q} | " + " | ".join(cells) + " |")
     md += ["", "## Per seed", "", "| seed | method | null λGC | type-I at 1e-3 | planted mean χ² | h² estimate | wall s "
            "| CPU s | load | note |", "|---|---|---|---|---|---|---|---|---|---|"]
     for seed in seeds:
