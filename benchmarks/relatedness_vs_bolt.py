@@ -1,18 +1,22 @@
-"""Relatives: ``edfgen gwas`` linear, ridge-loco and lmm-loco side by side with BOLT-LMM 2.4 on one family cohort.
+"""Relatives: ``edfgen gwas`` linear, ridge-loco and lmm-loco side by side with BOLT-LMM 2.4 on family cohorts.
 
-Cohort: ``simulate_cohort(..., families=K, ecg=False)`` (nuclear families of 2-4 children of simulated parents
-plus unrelated participants; msprime genotypes). Phenotypes made here from the .bed: on every chromosome but
-the last two, a polygenic background (normal effects on every standardised variant) plus ``--planted`` large
-loci (one variant each, explaining ``--planted-share`` of the variance each); total h² ``--h2``; the last two
-chromosomes null. Reported per method: λGC on the null chromosomes (pooled over phenotypes), mean χ² at the
-planted loci (χ² = the 1-df χ² of the p-value), wall time (edfgen: the whole ``edfgen gwas`` command; BOLT:
-``bolt --lmm --LDscoresUseChip`` run once per phenotype, summed), and BOLT's / lmm-loco's h² estimates.
+Cohorts: ``simulate_cohort(..., families=K, family_structure=S, ecg=False)``, one per ``--seeds`` value
+(default: 500 families alternating sibships of 3 children of simulated parents and parent-offspring trios, in
+n = 3000, the rest unrelated; msprime genotypes; ``--family-structure sibs2-4 --families 400 --seeds 23`` is
+the first, single-cohort version). Phenotypes made here from the .bed: on every chromosome but the last two,
+a polygenic background (normal effects on every standardised variant) plus ``--planted`` large loci (one
+variant each, explaining ``--planted-share`` of the variance each); total h² ``--h2``; the last two
+chromosomes null. Reported per method and seed, and as the mean over seeds: λGC on the null chromosomes
+(pooled over phenotypes), mean χ² at the planted loci (χ² = the 1-df χ² of the p-value), wall and CPU time
+(edfgen: the whole ``edfgen gwas`` command; BOLT: ``bolt --lmm --LDscoresUseChip --numThreads=2`` run once
+per phenotype, summed), and BOLT's / lmm-loco's h² estimates.
 
 BOLT-LMM is a reference tool only (``apt-get install bolt-lmm``, Debian package 2.4); if it is missing or
-fails, the other rows are still written.
+fails, the other rows are still written. A run with the same settings as the results file already holds
+replaces only the methods and seeds it runs (``--methods lmm-loco`` re-measures one model).
 
-Usage: ``nice python benchmarks/relatedness_vs_bolt.py [--n 3000 --families 400]``.
-Writes ``results/relatedness_vs_bolt.json`` and ``.md``.
+Usage: ``nice python benchmarks/relatedness_vs_bolt.py [--seeds 23 24 25 --family-structure sibs3,trio]``.
+Writes ``results/relatedness_vs_bolt_<structure>.json`` and ``.md`` (``--name`` to choose).
 
 References: Loh P-R et al. (2015) Nat Genet 47:284 (BOLT-LMM); Mbatchou J et al. (2021) Nat Genet 53:1097
 (REGENIE); Yang J et al. (2014) Nat Genet 46:100 (MLMA-LOCO); Kang HM et al. (2008) Genetics 178:1709 (EMMA).
@@ -24,23 +28,32 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTE = ("One cohort, one seed: the null-chromosome λGC of a method varies by about ±0.02–0.03 between cohorts"
-        " of this size (`relatedness_diagnosis.md`). lmm-loco's h² is the mean over phenotypes and LOCO GRMs "
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _measure import timed  # noqa: E402
+NOTE = ("The null-chromosome λGC of a method varies by about ±0.02–0.03 between cohorts"
+        " of this size (`relatedness_diagnosis.md`), hence several seeds. lmm-loco's h² is the mean over phenotypes and LOCO GRMs "
         "of the REML estimate (each GRM leaves one chromosome out, so on the causal chromosomes it misses "
-        "that chromosome's share); BOLT's is its whole-genome pseudo-heritability. BOLT reports "
-        "P_BOLT_LMM_INF only when it expects no gain from its non-infinitesimal model (as here).")
+        "that chromosome's share); BOLT's is its whole-genome pseudo-heritability. With `--lmm` BOLT reports "
+        "P_BOLT_LMM_INF only when its cross-validation expects no gain from the non-infinitesimal model (as on the "
+        "sibs2-4 cohort, `relatedness_vs_bolt.md`); `--lmmInfOnly` (the note says which ran) computes that "
+        "statistic without the cross-validation, so its time is a lower bound of `--lmm`'s. "
+        "lmm-loco's time is dominated by one dense eigendecomposition of the N × N LOCO GRM per chromosome "
+        "(O(chromosomes × N³)); the GRM itself and rotating the genotypes are O(N² M) (measured by hand on this "
+        "machine at load ~30: `numpy.linalg.eigh` of a 3,000 × 3,000 GRM 23–27 CPU s; the GRM product of 1,500 "
+        "standardised variants 0.4 CPU s).")
 
 
 def _chi2(p) -> np.ndarray:
@@ -75,115 +88,253 @@ def make_phenotypes(bfile: Path, a, rng) -> tuple[pd.DataFrame, pd.DataFrame, li
     return ph, pd.DataFrame({"variant_id": sid, "chromosome": chrom}), nulls, list(sid[planted])
 
 
-def edfgen_run(model: str, bfile, pheno, out: Path, P: int) -> tuple[dict, float, dict]:
-    t = time.perf_counter()
+def edfgen_run(model: str, bfile, pheno, out: Path, P: int) -> tuple[dict, dict, dict]:
+    """One ``edfgen gwas`` command: p-values per phenotype, its wall/CPU time, lmm-loco's REML h²."""
     cmd = [sys.executable, "-m", "edfgen", "gwas", "--bfile", str(bfile), "--pheno", str(pheno), "--pheno-prefix",
            "q", "--transform", "none", "--engine", "fast", "--model", model, "--no-plots", "--out", str(out)]
-    subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    secs = time.perf_counter() - t
+    t = timed(cmd, env={**os.environ, "PYTHONPATH": str(ROOT)})
     p = {f"q{j}": pd.read_csv(out / f"q{j}.tsv.gz", sep="\t", usecols=["variant_id", "p_value"])
          .set_index("variant_id")["p_value"] for j in range(P)}
     extra = json.loads((out / "manifest.json").read_text()).get("extra", {})
-    return p, secs, extra.get("lmm_loco_reml_h2", {})
+    return p, t, extra.get("lmm_loco_reml_h2", {})
 
 
-def bolt_run(bfile, pheno: Path, out: Path, P: int) -> tuple[dict, float, dict, str]:
-    exe = shutil.which("bolt") or shutil.which("bolt-lmm")
-    if exe is None:
-        return {}, float("nan"), {}, "bolt not installed"
-    p, h2, secs, note = {}, {}, 0.0, ""
+def bolt_read(stats_dir: Path, P: int) -> tuple[dict, dict, dict, str]:
+    """BOLT outputs already written (``q<j>.stats`` and ``q<j>.log`` in ``stats_dir``, e.g. by a run of this
+    script stopped part-way): the phenotypes found, wall time from BOLT's log (CPU time unknown)."""
+    p, h2, wall = {}, {}, 0.0
     for j in range(P):
-        stats_file = out / f"q{j}.stats"
-        t = time.perf_counter()
-        r = subprocess.run([exe, f"--bfile={bfile}", f"--phenoFile={pheno}", f"--phenoCol=q{j}", "--lmm",
-                            "--LDscoresUseChip", "--numThreads=2", f"--statsFile={stats_file}", "--verboseStats"],
-                           capture_output=True, text=True)
-        secs += time.perf_counter() - t
-        (out / f"q{j}.log").write_text(r.stdout + r.stderr)
-        if r.returncode != 0:
-            return p, secs, h2, "bolt failed: " + (r.stderr or r.stdout).strip().splitlines()[-1]
+        stats_file, log = stats_dir / f"q{j}.stats", stats_dir / f"q{j}.log"
+        if not (stats_file.exists() and log.exists()) or "Total elapsed time" not in log.read_text():
+            continue
+        text = log.read_text()
+        wall += float(re.findall(r"Total elapsed time for analysis = ([0-9.]+) sec", text)[-1])
         s = pd.read_csv(stats_file, sep=r"\s+")
         col = "P_BOLT_LMM" if "P_BOLT_LMM" in s else "P_BOLT_LMM_INF"
-        note = f"p-value column {col}"
         p[f"q{j}"] = s.set_index("SNP")[col]
-        found = re.findall(r"h2g(?:_1)?\s*(?:\(1,1\))?\s*[=:]\s*([0-9.]+)", r.stdout)
+        h2[f"q{j}"] = float(re.findall(r"h2g(?:_1)?\s*(?:\(1,1\))?\s*[=:]\s*([0-9.]+)", text)[-1])
+        mode = "--lmmInfOnly" if "--lmmInfOnly" in text else "--lmm"
+    note = (f"{mode}, p-value column {col}; read from {stats_dir.name}/: {len(p)} of {P} phenotypes "
+            f"({', '.join(p)})") if p else "no BOLT output found"
+    return p, {"wall_s": wall, "cpu_s": float("nan")}, h2, note
+
+
+def bolt_run(bfile, pheno: Path, out: Path, P: int, inf_only: bool = False) -> tuple[dict, dict, dict, str]:
+    """BOLT-LMM once per phenotype (2 threads; ``inf_only``: ``--lmmInfOnly``, the infinitesimal model without
+    ``--lmm``'s cross-validation of the non-infinitesimal one): p-values, summed wall/CPU time, h², a note."""
+    exe = shutil.which("bolt") or shutil.which("bolt-lmm")
+    if exe is None:
+        return {}, {"wall_s": float("nan"), "cpu_s": float("nan")}, {}, "bolt not installed"
+    p, h2, t, note = {}, {}, {"wall_s": 0.0, "cpu_s": 0.0}, ""
+    for j in range(P):
+        stats_file = out / f"q{j}.stats"
+        log = out / f"q{j}.log"
+        cmd = [exe, f"--bfile={bfile}", f"--phenoFile={pheno}", f"--phenoCol=q{j}",
+               "--lmmInfOnly" if inf_only else "--lmm", "--LDscoresUseChip",
+               "--numThreads=2", f"--statsFile={stats_file}", "--verboseStats"]
+        try:   # through sh to keep BOLT's whole log (its CPU time counts: sh waits for it)
+            r = timed(["sh", "-c", f"{shlex.join(cmd)} > {shlex.quote(str(log))} 2>&1"])
+        except RuntimeError:
+            return p, t, h2, "bolt failed: " + log.read_text().strip().splitlines()[-1]
+        r["stdout"] = log.read_text()
+        t = {k: t[k] + r[k] for k in t}
+        s = pd.read_csv(stats_file, sep=r"\s+")
+        col = "P_BOLT_LMM" if "P_BOLT_LMM" in s else "P_BOLT_LMM_INF"
+        note = f"{'--lmmInfOnly' if inf_only else '--lmm'}, p-value column {col}"
+        p[f"q{j}"] = s.set_index("SNP")[col]
+        found = re.findall(r"h2g(?:_1)?\s*(?:\(1,1\))?\s*[=:]\s*([0-9.]+)", r["stdout"])
         if found:
             h2[f"q{j}"] = float(found[-1])
-    return p, secs, h2, note
+    return p, t, h2, note
+
+
+def record(res_path: Path, settings: dict, seed: int, cohort: dict, method: str, row: dict) -> None:
+    """Add one method's row of one seed to the results file (.json and .md) under a file lock, keeping what
+    other runs with the same settings wrote (runs of other methods may write the same file meanwhile)."""
+    import fcntl
+
+    with open(res_path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        per_seed = {}
+        if res_path.exists():
+            old = json.loads(res_path.read_text())
+            if old.get("settings") == settings:
+                per_seed = old["per_seed"]
+        rec = per_seed.setdefault(str(seed), {"methods": {}})
+        rec["cohort"] = cohort
+        rec["methods"][method] = row
+        res = dict(settings=settings, cpus=os.cpu_count(), per_seed=per_seed, summary=summarise(per_seed))
+        tmp = res_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(res, indent=2) + "\n")
+        os.replace(tmp, res_path)
+        write_md(res, res_path.with_suffix(".md"))
+    res_path.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def one_cohort(a, seed: int, work: Path, save) -> None:
+    """Simulate the cohort of ``seed``, run ``a.methods`` on it; ``save(seed, cohort summary, method, row)``
+    after each method."""
+    from edfgen.kernels.association import lambda_gc
+    from edfgen.simulate.cohort import load_truth, simulate_cohort
+
+    kw = dict(n=a.n, seed=seed, chromosomes=a.chromosomes, variants_per_chromosome=a.variants_per_chromosome,
+              ecg=False, families=a.families, family_structure=a.family_structure)
+    cdir = Path(a.keep_cohorts) / f"seed{seed}" if a.keep_cohorts else work / "cohort"
+    try:    # a kept cohort of the same arguments is reused (the phenotypes are remade from the seed)
+        params = json.loads((cdir / "manifest.json").read_text())["parameters"]
+        assert all(params[k] == v for k, v in kw.items())
+        co = SimpleNamespace(bfile=cdir / "genotypes", truth=load_truth(cdir))
+    except (OSError, AssertionError, KeyError, ValueError):
+        co = simulate_cohort(cdir, force=True, **kw)
+    fams = co.truth["families"]
+    ph, variants, nulls, planted = make_phenotypes(co.bfile, a, np.random.default_rng(seed))
+    pheno = work / "pheno.tsv"
+    ph.to_csv(pheno, sep="\t", index=False)
+    null_ids = set(variants.loc[variants["chromosome"].isin(nulls), "variant_id"])
+    cohort = dict(seed=seed, in_families=int(sum(len(f["children"]) + 2 * f.get("parents_genotyped", False)
+                                                 for f in fams)),
+                  structures={k: sum(f.get("structure") == k for f in fams)
+                              for k in dict.fromkeys(f.get("structure") for f in fams)},
+                  sibling_pairs=len(co.truth["related_pairs"]),
+                  parent_offspring_pairs=len(co.truth.get("parent_offspring_pairs", [])),
+                  variants=int(len(variants)), null_chromosomes=nulls, null_variants=len(null_ids))
+    for m in a.methods:
+        out = work / m
+        out.mkdir()
+        if m == "bolt-lmm" and a.bolt_stats:
+            p, t, h2, note = bolt_read(Path(a.bolt_stats), a.phenotypes)
+        elif m == "bolt-lmm":
+            p, t, h2, note = bolt_run(co.bfile, pheno, out, a.phenotypes, a.bolt_inf_only)
+        else:
+            p, t, h2 = edfgen_run(m, co.bfile, pheno, out / "gwas", a.phenotypes)
+            note = ""
+        row = dict(seconds=round(t["wall_s"], 1), cpu_seconds=round(t["cpu_s"], 1), note=note,
+                   load_average=round(os.getloadavg()[0], 1))
+        if p:
+            pn = np.concatenate([v[v.index.isin(null_ids)].to_numpy() for v in p.values()])
+            row.update(null_lambda_gc=float(lambda_gc(pn)), null_type1_1e3=float((pn < 1e-3).mean()),
+                       planted_mean_chi2=float(np.mean([_chi2(v.reindex(planted).to_numpy()) for v in p.values()])),
+                       per_phenotype={q: dict(null_lambda_gc=float(lambda_gc(v[v.index.isin(null_ids)].to_numpy())),
+                                              planted_mean_chi2=float(np.mean(_chi2(v.reindex(planted).to_numpy()))))
+                                      for q, v in p.items()})
+        if h2 and m == "lmm-loco":   # REML h² per chromosome and phenotype: mean over both
+            row["h2_estimate"] = float(np.mean([list(d.values()) for d in h2.values()]))
+        elif h2:
+            row["h2_estimate"] = float(np.mean(list(h2.values())))
+        save(seed, cohort, m, row)
+        print(seed, m, json.dumps(row), flush=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def summarise(per_seed: dict) -> dict:
+    """Per method over the seeds: mean and range of null λGC, mean planted χ², mean wall/CPU time."""
+    rows: dict = {}
+    for rec in per_seed.values():
+        for m, r in rec["methods"].items():
+            rows.setdefault(m, []).append(r)
+    out = {}
+    for m, rs in rows.items():
+        lam = [r.get("null_lambda_gc", np.nan) for r in rs]
+        out[m] = dict(seeds=len(rs), null_lambda_gc_mean=float(np.mean(lam)), null_lambda_gc_min=float(np.min(lam)),
+                      null_lambda_gc_max=float(np.max(lam)),
+                      null_type1_1e3_mean=float(np.mean([r.get("null_type1_1e3", np.nan) for r in rs])),
+                      planted_mean_chi2=float(np.mean([r.get("planted_mean_chi2", np.nan) for r in rs])),
+                      h2_estimate=float(np.mean([r.get("h2_estimate", np.nan) for r in rs])),
+                      seconds=float(np.mean([r["seconds"] for r in rs])),
+                      cpu_seconds=float(np.mean([r.get("cpu_seconds", np.nan) for r in rs])))
+    lin = out.get("linear")
+    for m, r in out.items():
+        if lin:
+            r["wall_ratio_to_linear"] = r["seconds"] / lin["seconds"]
+            r["cpu_ratio_to_linear"] = r["cpu_seconds"] / lin["cpu_seconds"]
+    return out
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=3000)
-    ap.add_argument("--families", type=int, default=400)
+    ap.add_argument("--families", type=int, default=500)
+    ap.add_argument("--family-structure", default="sibs3,trio",
+                    help="edfgen simulate --family-structure (sibs2-4: the first version of this benchmark)")
     ap.add_argument("--chromosomes", type=int, default=6)
     ap.add_argument("--variants-per-chromosome", type=int, default=1500)
     ap.add_argument("--phenotypes", type=int, default=4)
     ap.add_argument("--h2", type=float, default=0.5)
     ap.add_argument("--planted", type=int, default=8)
     ap.add_argument("--planted-share", type=float, default=0.005)
-    ap.add_argument("--seed", type=int, default=23)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[23, 24, 25])
     ap.add_argument("--methods", nargs="+", default=["linear", "ridge-loco", "lmm-loco", "bolt-lmm"])
+    ap.add_argument("--bolt-inf-only", action="store_true", help="BOLT --lmmInfOnly instead of --lmm (no CV "
+                    "of the non-infinitesimal model: a fraction of the time; its P_BOLT_LMM_INF statistic)")
+    ap.add_argument("--bolt-stats", default=None, help="read BOLT's q<j>.stats/.log from this folder instead of "
+                    "running it (phenotypes it lacks are left out of BOLT's row; one seed)")
+    ap.add_argument("--keep-cohorts", default=None, help="folder keeping the simulated cohorts (seed<k>/) for "
+                    "later runs with other --methods")
+    ap.add_argument("--name", default=None, help="results file name (default relatedness_vs_bolt_<structure>)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     a = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from edfgen.kernels.association import lambda_gc
-    from edfgen.simulate.cohort import simulate_cohort
+    name = a.name or "relatedness_vs_bolt_" + re.sub(r"[^A-Za-z0-9]+", "_", a.family_structure).strip("_")
+    settings = dict(n=a.n, families=a.families, family_structure=a.family_structure, chromosomes=a.chromosomes,
+                    variants_per_chromosome=a.variants_per_chromosome, phenotypes=a.phenotypes, h2=a.h2,
+                    planted=a.planted, planted_share=a.planted_share)
+    res_path = Path(a.out) / f"{name}.json"
+    for seed in a.seeds:
+        work = Path(tempfile.mkdtemp(prefix="edfgen-bolt-"))
+        try:   # same settings: this run's methods and seeds replace theirs, the rest is kept
+            one_cohort(a, seed, work, lambda *r: record(res_path, settings, *r))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return json.loads(res_path.read_text())
 
-    work = Path(tempfile.mkdtemp(prefix="edfgen-bolt-"))
-    co = simulate_cohort(work / "cohort", n=a.n, seed=a.seed, chromosomes=a.chromosomes,
-                         variants_per_chromosome=a.variants_per_chromosome, ecg=False, families=a.families)
-    in_families = int(sum(len(f["children"]) for f in co.truth["families"]))
-    ph, variants, nulls, planted = make_phenotypes(co.bfile, a, np.random.default_rng(a.seed))
-    pheno = work / "pheno.tsv"
-    ph.to_csv(pheno, sep="\t", index=False)
-    null_ids = set(variants.loc[variants["chromosome"].isin(nulls), "variant_id"])
-    methods = {}
-    for m in a.methods:
-        out = work / m
-        out.mkdir()
-        if m == "bolt-lmm":
-            p, secs, h2, note = bolt_run(co.bfile, pheno, out, a.phenotypes)
-        else:
-            p, secs, h2 = edfgen_run(m, co.bfile, pheno, out / "gwas", a.phenotypes)
-            note = ""
-        row = dict(seconds=round(secs, 1), note=note)
-        if p:
-            pn = np.concatenate([v[v.index.isin(null_ids)].to_numpy() for v in p.values()])
-            row.update(null_lambda_gc=float(lambda_gc(pn)), null_type1_1e3=float((pn < 1e-3).mean()),
-                       planted_mean_chi2=float(np.mean([_chi2(v.reindex(planted).to_numpy()) for v in p.values()])))
-        if h2 and m == "lmm-loco":   # REML h² per chromosome and phenotype: mean over both
-            row["h2_estimate"] = float(np.mean([list(d.values()) for d in h2.values()]))
-        elif h2:
-            row["h2_estimate"] = float(np.mean(list(h2.values())))
-        methods[m] = row
-        print(m, json.dumps(row), flush=True)
-    res = dict(cohort=dict(n=a.n, in_families=in_families, families=a.families, chromosomes=a.chromosomes,
-                           variants=int(len(variants)), null_chromosomes=nulls, null_variants=len(null_ids),
-                           phenotypes=a.phenotypes, h2=a.h2, planted=a.planted, planted_share=a.planted_share,
-                           seed=a.seed),
-               load_average=os.getloadavg()[0], cpus=os.cpu_count(), methods=methods)
-    res_dir = Path(a.out)
-    (res_dir / "relatedness_vs_bolt.json").write_text(json.dumps(res, indent=2) + "\n")
-    c = res["cohort"]
-    md = ["# Relatives: linear, ridge-loco, lmm-loco and BOLT-LMM on one family cohort", "",
-          f"Simulated cohort (seed {a.seed}): n = {a.n} ({in_families} children in {a.families} families of 2-4, "
-          f"the rest unrelated), {c['variants']} variants on {a.chromosomes} chromosomes; {a.phenotypes} "
-          f"phenotypes, h² = {a.h2} on chromosomes other than {', '.join(nulls)} (null, {len(null_ids)} variants) "
-          f"with {a.planted} planted loci of {a.planted_share:.1%} variance each. λGC pooled over phenotypes on the "
-          f"null chromosomes; mean χ² over planted loci × phenotypes. Time: the whole `edfgen gwas` command (all "
-          f"phenotypes at once) or BOLT run once per phenotype (summed). Shared 2-core machine, load average "
-          f"{res['load_average']:.1f} at the end.", "",
-          "| method | null λGC | type-I at 1e-3 | planted mean χ² | h² estimate | time (s) | note |",
-          "|---|---|---|---|---|---|---|"]
-    for m, r in methods.items():
-        md.append(f"| {m} | {r.get('null_lambda_gc', float('nan')):.3f} | {r.get('null_type1_1e3', float('nan')):.4f}"
-                  f" | {r.get('planted_mean_chi2', float('nan')):.1f} | {r.get('h2_estimate', float('nan')):.3f} | "
-                  f"{r['seconds']} | {r['note']} |")
+
+def write_md(res: dict, path: Path) -> None:
+    s, summary = res["settings"], res["summary"]
+    seeds = sorted(res["per_seed"], key=int)
+    c0 = res["per_seed"][seeds[0]]["cohort"]
+    md = [f"# Relatives: linear, ridge-loco, lmm-loco and BOLT-LMM on family cohorts ({s['family_structure']})", "",
+          f"Simulated cohorts (seeds {', '.join(seeds)}): n = {s['n']}, {s['families']} families of "
+          f"`--family-structure {s['family_structure']}` ({c0['structures']}; {c0['in_families']} participants in "
+          f"families: {c0['sibling_pairs']} sibling pairs, {c0['parent_offspring_pairs']} parent-offspring pairs), "
+          f"the rest unrelated; {c0['variants']} variants on {s['chromosomes']} chromosomes; {s['phenotypes']} "
+          f"phenotypes, h² = {s['h2']} on chromosomes other than {', '.join(c0['null_chromosomes'])} (null, "
+          f"{c0['null_variants']} variants) with {s['planted']} planted loci of {s['planted_share']:.1%} variance "
+          f"each. λGC pooled over phenotypes on the null chromosomes; mean χ² over planted loci × phenotypes. "
+          f"Time: the whole `edfgen gwas` command (all phenotypes at once) or BOLT run once per phenotype "
+          f"(`--numThreads=2`, summed); wall and CPU (user + sys) seconds, shared 2-core machine (load average "
+          f"per row in the json).", "",
+          "## Mean over seeds", "", "(over the seeds each method finished: compare methods seed by seed below)", "",
+          "| method | seeds | null λGC mean (min–max) | type-I at 1e-3 | planted mean χ² | h² estimate | wall s | CPU s "
+          "| wall ÷ linear | CPU ÷ linear |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    for m, r in summary.items():
+        md.append(f"| {m} | {r['seeds']} | {r['null_lambda_gc_mean']:.3f} ({r['null_lambda_gc_min']:.3f}–{r['null_lambda_gc_max']:.3f})"
+                  f" | {r['null_type1_1e3_mean']:.4f} | {r['planted_mean_chi2']:.1f} | {r['h2_estimate']:.3f} | "
+                  f"{r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r.get('wall_ratio_to_linear', float('nan')):.1f} |"
+                  f" {r.get('cpu_ratio_to_linear', float('nan')):.1f} |")
+    pheno_rows = [(seed, m, q, v) for seed in seeds for m, r in res["per_seed"][seed]["methods"].items()
+                  for q, v in r.get("per_phenotype", {}).items()]
+    if pheno_rows:
+        md += ["", "## Per phenotype (same phenotypes for every method)", "",
+               "| seed | phenotype | " + " | ".join(f"{m} λGC / χ²" for m in summary) + " |",
+               "|---|---|" + "---|" * len(summary)]
+        for seed in seeds:
+            ms = res["per_seed"][seed]["methods"]
+            for q in sorted({q for _, _, q, _ in pheno_rows}):
+                cells = [(f"{ms[m]['per_phenotype'][q]['null_lambda_gc']:.3f} / "
+                          f"{ms[m]['per_phenotype'][q]['planted_mean_chi2']:.1f}")
+                         if q in ms.get(m, {}).get("per_phenotype", {}) else "–" for m in summary]
+                md.append(f"| {seed} | {q} | " + " | ".join(cells) + " |")
+    md += ["", "## Per seed", "", "| seed | method | null λGC | type-I at 1e-3 | planted mean χ² | h² estimate | wall s "
+           "| CPU s | load | note |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for seed in seeds:
+        for m, r in res["per_seed"][seed]["methods"].items():
+            md.append(f"| {seed} | {m} | {r.get('null_lambda_gc', float('nan')):.3f} | "
+                      f"{r.get('null_type1_1e3', float('nan')):.4f} | {r.get('planted_mean_chi2', float('nan')):.1f} | "
+                      f"{r.get('h2_estimate', float('nan')):.3f} | {r['seconds']} | {r.get('cpu_seconds', '')} | "
+                      f"{r.get('load_average', '')} | {r['note']} |")
     md += ["", NOTE]
-    (res_dir / "relatedness_vs_bolt.md").write_text("\n".join(md) + "\n")
-    shutil.rmtree(work, ignore_errors=True)
-    return res
+    path.write_text("\n".join(md) + "\n")
 
 
 if __name__ == "__main__":

@@ -255,6 +255,7 @@ def test_load_truth__missing_file_names_it(tmp_path):
     (["--n", "5"], "--n 5"),
     (["--chromosomes", "0"], "--chromosomes 0"),
     (["--variants-per-chromosome", "3"], "--variants-per-chromosome 3"),
+    (["--families", "3", "--family-structure", "sibs3,quad"], "--family-structure 'sibs3,quad': 'quad' is not"),
 ])
 def test_simulate_cli__bad_arguments_exit_2_one_line_nothing_written(tmp_path, args, message):
     from edfgen.cli import cli
@@ -342,6 +343,76 @@ def test_simulate_cohort__families_fill_fam_and_truth_and_siblings_share_half_th
     assert 0.38 < np.median(sib) < 0.62
     unrelated = grm[np.triu_indices(len(iids), 1)]
     assert abs(np.median(unrelated)) < 0.05
+
+
+def test_simulate_cohort__sibships_of_3_and_trios_are_first_degree_for_plink(tmp_path):
+    """--family-structure sibs3,trio: families alternate between 3 children of simulated parents and
+    genotyped parent-offspring trios. The .fam's FID/PAT/MAT name them (plink 1.9 --mendel finds the 20 trios
+    and no Mendel error); plink2's KING-robust kinship of parent-child and sibling pairs centres on 0.25,
+    parent-child pairs share no IBS0 site, and plink 1.9 --genome's PI_HAT of parent-child pairs is 0.5 with
+    Z1 = 1 (one allele IBD everywhere)."""
+    if not (have("plink2") and have("plink1.9")):
+        pytest.skip("plink2/plink1.9 not on PATH")
+    d = tmp_path / "trio"
+    res = simulate_cohort(d, n=300, seed=11, chromosomes=2, variants_per_chromosome=600, ecg=False, families=40,
+                          family_structure="sibs3,trio")
+    truth = load_truth(d)
+    fams = truth["families"]
+    trios = [f for f in fams if f["structure"] == "trio"]
+    sibs = [f for f in fams if f["structure"] == "sibs3"]
+    assert len(trios) == len(sibs) == 20 == res.n_families / 2
+    assert all(len(f["children"]) == 1 and f["parents_genotyped"] for f in trios)
+    assert all(len(f["children"]) == 3 and not f["parents_genotyped"] for f in sibs)
+    fam = pd.read_csv(d / "genotypes.fam", sep="\t", header=None, names=["FID", "IID", "PAT", "MAT", "SEX", "PHENO"],
+                      dtype=str).set_index("IID")
+    cov = pd.read_csv(d / "covariates.tsv", sep="\t").set_index("IID")
+    for f in fams:
+        for c in f["children"]:
+            assert tuple(fam.loc[c, ["FID", "PAT", "MAT"]]) == (f["family_id"], f["father"], f["mother"])
+    for f in trios:
+        (child,) = f["children"]
+        assert tuple(fam.loc[f["father"], ["FID", "PAT", "MAT", "SEX"]]) == (f["family_id"], "0", "0", "1")
+        assert tuple(fam.loc[f["mother"], ["FID", "PAT", "MAT", "SEX"]]) == (f["family_id"], "0", "0", "2")
+        assert (cov.loc[[f["father"], f["mother"]], "age"] >= cov.loc[child, "age"] + 20).all()
+    po = {frozenset(p) for p in truth["parent_offspring_pairs"]}
+    sib = {frozenset(p) for p in truth["related_pairs"]}
+    assert len(po) == 40 and len(sib) == 60
+    assert len(fam) == 300 and fam.index.is_unique
+
+    out = tmp_path / "ref"
+    subprocess.run(["plink1.9", "--bfile", str(d / "genotypes"), "--mendel", "--genome", "--min", "0.2", "--threads",
+                    "1", "--out", str(out)], check=True, capture_output=True)
+    fmendel = pd.read_csv(f"{out}.fmendel", sep=r"\s+", dtype=str)
+    assert len(fmendel) == 20 and (fmendel["N"] == "0").all()
+    assert {(r.PAT, r.MAT) for r in fmendel.itertuples()} == {(f["father"], f["mother"]) for f in trios}
+    genome = pd.read_csv(f"{out}.genome", sep=r"\s+")
+    g_po = genome[[frozenset(p) in po for p in zip(genome["IID1"], genome["IID2"])]]
+    assert len(g_po) == 40
+    # PLINK's IBD estimates use the sample's allele frequencies (n = 300): within a few % of PI_HAT 0.5, Z1 1
+    assert g_po["PI_HAT"].between(0.45, 0.56).all() and g_po["Z1"].median() > 0.98 and (g_po["Z1"] > 0.9).all()
+
+    subprocess.run(["plink2", "--bfile", str(d / "genotypes"), "--make-king-table", "--king-table-filter", "0.0884",
+                    "--threads", "1", "--out", str(out)], check=True, capture_output=True)
+    king = pd.read_csv(f"{out}.kin0", sep="\t")
+    pair = [frozenset(p) for p in zip(king["IID1"], king["IID2"])]
+    is_po = np.array([p in po for p in pair])
+    is_sib = np.array([p in sib for p in pair])
+    assert is_po.sum() == 40 and is_sib.sum() >= 0.8 * len(sib)
+    assert 0.2 < king.loc[is_po, "KINSHIP"].median() < 0.3 and (king.loc[is_po, "IBS0"] < 0.002).all()
+    assert 0.18 < king.loc[is_sib, "KINSHIP"].median() < 0.32
+    assert (king.loc[~(is_po | is_sib), "KINSHIP"] > 0.177).sum() <= 0.1 * (len(po) + len(sib))
+
+
+def test_simulate_cohort__family_structure_is_checked(tmp_path):
+    with pytest.raises(InputError, match="--family-structure 'sibs1'"):
+        simulate_cohort(tmp_path / "x", n=100, chromosomes=1, variants_per_chromosome=100, ecg=False, families=3,
+                        family_structure="sibs1")
+    with pytest.raises(InputError, match="--families 30: up to 90 participants"):
+        simulate_cohort(tmp_path / "x", n=80, chromosomes=1, variants_per_chromosome=100, ecg=False, families=30,
+                        family_structure="trio")
+    with pytest.raises(InputError, match="needs --families"):
+        simulate_cohort(tmp_path / "x", n=80, chromosomes=1, variants_per_chromosome=100, ecg=False,
+                        family_structure="trio")
 
 
 def test_simulate_cohort__families_must_fit_in_n(tmp_path):

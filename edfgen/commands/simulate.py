@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, seed_opt
+from edfgen.simulate.genotypes import DEFAULT_FAMILY_STRUCTURE
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,13 @@ class SimulateOptions(CommandOptions):
     no_ecg: bool = opt(False, "Skip writing the WFDB ECGs (genetics-only cohort).")
     effect_scale: float = opt(1.0, "Multiply the variance explained by each planted locus (small test cohorts "
                               "use > 1).", range=(0, None), open=(True, False))
-    families: int | None = opt(None, "K nuclear families of 2-4 children (of simulated parents) instead of the "
-                               "default ~3 % sibling pairs; .fam FID/PAT/MAT name the families (0: no relatives).",
+    families: int | None = opt(None, "K nuclear families (shapes: --family-structure) instead of the default ~3 % "
+                               "sibling pairs; .fam FID/PAT/MAT name the families (0: no relatives).",
                                range=(0, None))
+    family_structure: str = opt(DEFAULT_FAMILY_STRUCTURE, "With --families: comma-separated family shapes the "
+                                "families take in turn: sibs<k> or sibs<a>-<b> (children of simulated parents "
+                                "who are not participants), trio (two genotyped parents and their child); "
+                                "e.g. sibs3,trio.")
     biobank: int = opt(0, "Also simulate a biobank of this many people without ECGs (genotypes and diseases only, "
                        "same population and causal effects) into <out>/biobank/: the outcome GWAS of a powered "
                        "two-sample MR (0: none).", range=(0, None))
@@ -37,4 +42,5 @@ def run(o: SimulateOptions):
 
     return simulate_cohort(o.out, n=o.n, seed=o.seed, chromosomes=o.chromosomes,
                            variants_per_chromosome=o.variants_per_chromosome, force=o.force, ecg=not o.no_ecg,
-                           effect_scale=o.effect_scale, families=o.families, biobank=o.biobank)
+                           effect_scale=o.effect_scale, families=o.families, biobank=o.biobank,
+                           family_structure=o.family_structure)

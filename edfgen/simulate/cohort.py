@@ -8,7 +8,8 @@ per-participant vectors):
    ratio 4, so ~1/6 of SNPs are strand-ambiguous A/T or C/G) over a region of a GRCh38 chromosome;
    biallelic SNPs with MAF >= 1 % are kept and ``variants_per_chromosome`` of them sampled.
    A few percent of participants are full-sibling pairs (or, with ``families=K``, K nuclear families
-   of 2-4 children): their genomes are made from two extra simulated parents (not participants) by
+   of 2-4 children, or of the shapes ``family_structure`` names: sibships of k, parent-offspring trios):
+   the children's genomes are made from two extra simulated parents (participants only in trios) by
    Mendelian transmission (mean 2.5 crossovers per chromosome per meiosis).
    About 3 % of variants get missing calls (call rate 95–99.9 % there, complete elsewhere).
    Genotypes stream block by block into PLINK 1 ``genotypes.bed/.bim/.fam`` (SNP-major).
@@ -54,8 +55,9 @@ from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.progress import progress
 from edfgen.simulate.ecg import PHYSIOLOGY_COLUMNS, TRAIT_SPECS, BeatParams, participant_rng, synthesize_ecg
 from edfgen.simulate.genotypes import (
-    CHILDREN_PER_FAMILY,
+    DEFAULT_FAMILY_STRUCTURE,
     MISSING_VARIANT_FRACTION,
+    family_participants,
     pedigree,
     region_length,
     simulate_chromosome,
@@ -100,7 +102,7 @@ class CohortResult:
     ecg_dir
         Directory of WFDB records (``None`` when ECGs were not written).
     n, n_variants, n_related_pairs, n_families
-        Sizes (``n_families``: sibling sets made from simulated parents, pairs included).
+        Sizes (``n_families``: families made from simulated parents, sibling pairs and trios included).
     truth
         The planted truth (the content of ``truth.json``).
     """
@@ -122,8 +124,9 @@ class CohortResult:
     def summary(self) -> str:
         h2 = ", ".join(f"{t} {v['total']:.2f}" for t, v in self.truth["heritability"].items())
         causal = ", ".join(f"{c['exposure']}->{c['outcome']}" for c in self.truth["causal"])
-        return (f"{self.out_dir}: {self.n} participants ({self.n_families} sibling sets, "
-                f"{self.n_related_pairs} sibling pairs), "
+        po = len(self.truth.get("parent_offspring_pairs", []))
+        return (f"{self.out_dir}: {self.n} participants ({self.n_families} families, "
+                f"{self.n_related_pairs} sibling pairs{f', {po} parent-offspring pairs' if po else ''}), "
                 f"{self.n_variants} variants on {len(self.truth['chromosomes'])} chromosomes, "
                 f"{len(self.truth['loci'])} planted trait-locus effects; heritability: {h2}; "
                 f"causal: {causal}")
@@ -131,18 +134,19 @@ class CohortResult:
 
 # --------------------------------------------------------------------------- validation
 
-# --------------------------------------------------------------------------- validation
-
 def _validate(n: int, chromosomes: int, variants_per_chromosome: int, effect_scale: float,
-              families: int | None = None) -> None:
+              families: int | None = None, family_structure: str = DEFAULT_FAMILY_STRUCTURE) -> None:
     if int(n) != n or n < 10:
         raise InputError(f"--n {n}: need at least 10 participants")
     if families is not None:
         if int(families) != families or families < 0:
             raise InputError(f"--families {families}: must be an integer >= 0")
-        if CHILDREN_PER_FAMILY[1] * families > n:
-            raise InputError(f"--families {families}: up to {CHILDREN_PER_FAMILY[1] * families} children "
-                             f"({CHILDREN_PER_FAMILY[1]} per family) do not fit in --n {n} participants")
+        most = family_participants(families, family_structure)
+        if most > n:
+            raise InputError(f"--families {families}: up to {most} participants in families of "
+                             f"--family-structure {family_structure} do not fit in --n {n}")
+    elif family_structure != DEFAULT_FAMILY_STRUCTURE:
+        raise InputError(f"--family-structure {family_structure}: needs --families K")
     if not 1 <= chromosomes <= 22:
         raise InputError(f"--chromosomes {chromosomes}: must be between 1 and 22")
     if variants_per_chromosome < 50:
@@ -160,7 +164,8 @@ def _validate(n: int, chromosomes: int, variants_per_chromosome: int, effect_sca
 def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0, chromosomes: int = 3,
                     variants_per_chromosome: int = 10_000, force: bool = False, effect_scale: float = 1.0,
                     ecg: bool = True, fs: int = SAMPLING_RATE, duration_s: float = 10.0,
-                    families: int | None = None, biobank: int = 0) -> CohortResult:
+                    families: int | None = None, biobank: int = 0,
+                    family_structure: str = DEFAULT_FAMILY_STRUCTURE) -> CohortResult:
     """Simulate a cohort with planted truth and write it to ``out_dir``.
 
     Parameters
@@ -186,9 +191,14 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         ECG sampling rate and length.
     families
         ``None`` (default): about ``SIBLING_FRACTION`` of participants are full-sibling pairs. ``K``:
-        K nuclear families, each 2-4 children (uniform) of two simulated parents who are not
-        participants; ``genotypes.fam`` then carries FID (``FAM00001``...) and PAT/MAT
-        (``FAM00001_father``/``_mother``), and truth.json lists the families. ``0``: no relatives.
+        K nuclear families of ``family_structure``; ``genotypes.fam`` then carries FID (``FAM00001``...)
+        and PAT/MAT (the parents' IIDs in trios, ``FAM00001_father``/``_mother`` for parents who are
+        not participants), and truth.json lists the families. ``0``: no relatives.
+    family_structure
+        With ``families``: comma-separated family shapes the families take in turn
+        (:func:`edfgen.simulate.genotypes.family_shapes`): ``sibs2-4`` (default: 2-4 children, uniform,
+        of two simulated parents who are not participants), ``sibs3`` (exactly 3), ``trio`` (two
+        genotyped parents, unrelated to each other, and their child); ``sibs3,trio`` alternates them.
     biobank
         ``N > 0``: also write ``biobank/`` (:func:`edfgen.simulate.biobank.simulate_biobank`): N people
         without ECGs, genotypes and diseases only, for a powered two-sample MR; truth.json gains ``biobank``.
@@ -202,12 +212,12 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
     InputError
         Bad arguments (checked before anything is written) or an unusable ``out_dir``.
     """
-    _validate(n, chromosomes, variants_per_chromosome, effect_scale, families)
+    _validate(n, chromosomes, variants_per_chromosome, effect_scale, families, family_structure)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen simulate")
 
     params = {"n": n, "seed": seed, "chromosomes": chromosomes, "variants_per_chromosome": variants_per_chromosome,
               "effect_scale": effect_scale, "ecg": ecg, "fs": fs, "duration_s": duration_s, "families": families,
-              "biobank": biobank}
+              "biobank": biobank, **({"family_structure": family_structure} if families is not None else {})}
     created = not out_dir.exists()
     stage = None
     try:
@@ -218,7 +228,8 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
         stage.mkdir()
         truth = _simulate_into(stage, n=n, seed=seed, chromosomes=chromosomes,
                                variants_per_chromosome=variants_per_chromosome, effect_scale=effect_scale,
-                               ecg=ecg, fs=fs, duration_s=duration_s, families=families)
+                               ecg=ecg, fs=fs, duration_s=duration_s, families=families,
+                               family_structure=family_structure)
         if biobank:
             from edfgen.simulate.biobank import simulate_biobank
 
@@ -252,10 +263,11 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
 
 
 def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants_per_chromosome: int,
-                   effect_scale: float, ecg: bool, fs: int, duration_s: float, families: int | None = None) -> dict:
+                   effect_scale: float, ecg: bool, fs: int, duration_s: float, families: int | None = None,
+                   family_structure: str = DEFAULT_FAMILY_STRUCTURE) -> dict:
     """Write every cohort file into the folder ``stage``; returns the truth (module docstring)."""
     iids = [f"P{i + 1:06d}" for i in range(n)]
-    ped = pedigree(n, seed, families)
+    ped = pedigree(n, seed, families, family_structure)
     traits = list(PHYSIOLOGY_COLUMNS)
     rng_ids = stream(seed, 7)
     rng_missing = stream(seed, 8)
@@ -281,10 +293,12 @@ def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants
     cov = covariates(n, seed, confounder, ped, iids)
     fam = pd.DataFrame({"fid": iids, "iid": iids, "pat": "0", "mat": "0", "sex": np.where(cov["sex"] == 1, 1, 2),
                         "pheno": -9})
-    if families is not None:     # --families: FID = family, PAT/MAT = the (unsampled) simulated parents
+    parent_ids = _parent_ids(ped, iids)
+    if families is not None:     # --families: FID = family, PAT/MAT = the parents (simulated or, in trios, genotyped)
         for f, kids in enumerate(ped.family_slots()):
             fid = f"FAM{f + 1:05d}"
-            fam.loc[kids, ["fid", "pat", "mat"]] = [fid, f"{fid}_father", f"{fid}_mother"]
+            fam.loc[kids, ["fid", "pat", "mat"]] = [fid, *parent_ids[f]]
+            fam.loc[ped.parent_slot[f][ped.parent_slot[f] >= 0], "fid"] = fid
     write_fam(fam, stage / "genotypes.fam")
     phys = physiology(cov, arch.genetic, arch.background, h2, confounder, seed)
     outcome_table, causal, prevalence = outcomes(cov, phys, confounder, seed)
@@ -311,8 +325,12 @@ def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants
     fam_slots = ped.family_slots()
     pairs = [[iids[a], iids[b]] for kids in fam_slots for i, a in enumerate(kids) for b in kids[i + 1:]]
     family_ids = [f"FAM{f + 1:05d}" for f in range(ped.n_families)]
-    families_json = [{"family_id": fid, "father": f"{fid}_father", "mother": f"{fid}_mother",
-                      "children": [iids[c] for c in kids]} for fid, kids in zip(family_ids, fam_slots)]
+    families_json = [{"family_id": fid, "father": parent_ids[f][0], "mother": parent_ids[f][1],
+                      "children": [iids[c] for c in kids], "structure": ped.shape[f],
+                      "parents_genotyped": bool((ped.parent_slot[f] >= 0).all())}
+                     for f, (fid, kids) in enumerate(zip(family_ids, fam_slots))]
+    po_pairs = [[parent_ids[f][p], iids[c]] for f, kids in enumerate(fam_slots) for p in (0, 1)
+                if ped.parent_slot[f, p] >= 0 for c in kids]
     caused = {c["outcome"] for c in causal}
     truth = {
         "seed": seed, "n": n, "n_variants": int(n_var), "effect_scale": effect_scale,
@@ -331,6 +349,7 @@ def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants
         "families_in_fam": families is not None,
         "related_pairs": pairs,
         "relationship": "full_sibling",
+        "parent_offspring_pairs": po_pairs,
         "missing_call_variants": [str(v) for v in bim["id"].to_numpy()[np.concatenate(missing_var)]],
         "trait_units": {t: TRAIT_SPECS[t].units for t in traits},
         "trait_sd": {t: TRAIT_SPECS[t].sd for t in traits},
@@ -343,6 +362,12 @@ def _simulate_into(stage: Path, *, n: int, seed: int, chromosomes: int, variants
     if ecg:
         _write_ecgs(stage / "ecg", phys, seed=seed, fs=fs, duration_s=duration_s)
     return truth
+
+
+def _parent_ids(ped, iids: list[str]) -> list[tuple[str, str]]:
+    """(father, mother) id of each family: the IID of a genotyped parent, else ``FAMxxxxx_father``/``_mother``."""
+    return [tuple(iids[slot] if slot >= 0 else f"FAM{f + 1:05d}_{who}"
+                  for slot, who in zip(ped.parent_slot[f], ("father", "mother"))) for f in range(ped.n_families)]
 
 
 ADC_GAIN = 1000.0   # digital units per mV: 1 uV resolution, +-32.767 mV range

@@ -5,8 +5,9 @@ Per chromosome, a coalescent with recombination (msprime: Hudson model, N_e = :d
 4, so ~1/6 of SNPs are strand-ambiguous A/T or C/G) over a region of a GRCh38 chromosome; biallelic
 SNPs with MAF >= :data:`MIN_MAF` are kept and ``variants_per_chromosome`` of them sampled
 (:func:`simulate_chromosome`). Relatives (:func:`pedigree`): full-sibling pairs, or nuclear
-families, whose genomes are made from two extra simulated parents (not participants) by Mendelian
-transmission (:func:`meioses`: Poisson(:data:`CROSSOVERS_PER_MEIOSIS`) crossovers per chromosome per
+families of the shapes ``--family-structure`` names (:func:`family_shapes`: sibships of k children, trios),
+whose children's genomes are made from two extra simulated parents (participants themselves in a
+trio, whose genotypes are then their own coalescent genomes) by Mendelian transmission (:func:`meioses`: Poisson(:data:`CROSSOVERS_PER_MEIOSIS`) crossovers per chromosome per
 meiosis). :func:`write_genotypes` streams the genotypes block by block into PLINK 1
 ``.bed/.bim`` (with :mod:`edfgen.formats.genotypes.plink1_write`), with missing calls on a few percent of
 variants, and hands each block's dosages to the caller (which accumulates the genetic values).
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -37,7 +39,8 @@ from edfgen.formats.genotypes.plink1_write import BedWriter, write_bim
 from edfgen.progress import progress
 from edfgen.simulate.streams import msprime_seed, stream
 
-__all__ = ["GRCH38_LENGTHS", "Chromosome", "Pedigree", "simulate_chromosome", "pedigree", "meioses",
+__all__ = ["GRCH38_LENGTHS", "Chromosome", "FamilyShape", "Pedigree", "simulate_chromosome", "family_shapes",
+           "family_participants", "pedigree", "meioses",
            "region_length", "rsids", "write_genotypes"]
 
 
@@ -126,10 +129,43 @@ def _common_biallelic_sites(ts, n_haplotypes: int) -> tuple[np.ndarray, np.ndarr
     return ids[ok], freq[ok]
 
 
+@dataclass(frozen=True)
+class FamilyShape:
+    """One kind of family of ``--family-structure``: ``children`` (lo, hi) children each (uniform), of two
+    parents who are participants themselves (``parents_genotyped``, a trio) or simulated only."""
+
+    name: str
+    children: tuple[int, int]
+    parents_genotyped: bool
+
+
+def family_shapes(spec: str) -> list[FamilyShape]:
+    """Parse ``--family-structure``: comma-separated ``sibs<k>``, ``sibs<a>-<b>`` (k or a..b children of
+    parents who are not participants, k >= 2) or ``trio`` (two genotyped parents and their child).
+
+    Families take the shapes in turn (family ``f`` gets shape ``f mod len(shapes)``).
+    """
+    shapes = []
+    for item in str(spec).replace(" ", "").split(","):
+        m = re.fullmatch(r"sibs(\d+)(?:-(\d+))?", item)
+        if item == "trio":
+            shapes.append(FamilyShape("trio", (1, 1), True))
+        elif m and 2 <= int(m[1]) <= int(m[2] or m[1]) <= 20:
+            shapes.append(FamilyShape(item, (int(m[1]), int(m[2] or m[1])), False))
+        else:
+            raise InputError(f"--family-structure {spec!r}: {item!r} is not trio, sibs<k> or sibs<a>-<b> "
+                             f"(2 <= a <= b <= 20 children)")
+    return shapes
+
+
+#: ``--family-structure`` default: 2-4 children of simulated parents per family
+DEFAULT_FAMILY_STRUCTURE = f"sibs{CHILDREN_PER_FAMILY[0]}-{CHILDREN_PER_FAMILY[1]}"
+
+
 @dataclass
 class Pedigree:
-    """Who is who: participant slots filled by unrelated founders or by the children of simulated
-    parents (two extra msprime individuals per family, not participants themselves)."""
+    """Who is who: participant slots filled by unrelated founders, by the children of simulated
+    parents (two extra msprime individuals per family) and, in trios, by those parents themselves."""
 
     n: int
     founder_ind: np.ndarray      # msprime individual of each unrelated participant
@@ -137,6 +173,12 @@ class Pedigree:
     parent_ind: np.ndarray       # [n_families, 2] msprime individuals (father, mother)
     child_slot: np.ndarray       # [n_children] output positions, grouped by family
     child_family: np.ndarray     # [n_children] family index of each child
+    parent_slot: np.ndarray | None = None   # [n_families, 2] output positions of genotyped parents, -1: none
+    shape: tuple[str, ...] = ()             # family structure name of each family
+
+    def __post_init__(self):
+        if self.parent_slot is None:
+            self.parent_slot = np.full((self.n_families, 2), -1, dtype=np.int64)
 
     @property
     def n_families(self) -> int:
@@ -146,24 +188,55 @@ class Pedigree:
     def n_children(self) -> int:
         return len(self.child_slot)
 
+    @property
+    def genotyped_parents(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(msprime individuals, output positions)`` of the parents who are participants."""
+        ok = self.parent_slot >= 0
+        return self.parent_ind[ok], self.parent_slot[ok]
+
     def family_slots(self) -> list[np.ndarray]:
         """Output positions of each family's children."""
         return np.split(self.child_slot, np.flatnonzero(np.diff(self.child_family)) + 1) if self.n_children else []
 
 
-def pedigree(n: int, seed: int, families: int | None = None) -> Pedigree:
-    """Sibling pairs (``SIBLING_FRACTION`` of ``n``) or, with ``families=K``, K families of 2-4 children."""
+def family_participants(families: int, structure: str = DEFAULT_FAMILY_STRUCTURE) -> int:
+    """Most participants ``families`` families of ``structure`` can take (children + genotyped parents)."""
+    shapes = family_shapes(structure)
+    return sum(shapes[f % len(shapes)].children[1] + 2 * shapes[f % len(shapes)].parents_genotyped
+               for f in range(int(families)))
+
+
+def pedigree(n: int, seed: int, families: int | None = None,
+             structure: str = DEFAULT_FAMILY_STRUCTURE) -> Pedigree:
+    """Sibling pairs (``SIBLING_FRACTION`` of ``n``) or, with ``families=K``, K families whose shapes
+    (:func:`family_shapes`) ``structure`` gives in turn (default: 2-4 children of simulated parents)."""
     rng = stream(seed, 2)
     if families is None:
         sizes = np.full(max(1, int(round(SIBLING_FRACTION * n / 2))), 2)
+        genotyped = np.zeros(len(sizes), bool)
+        names: tuple[str, ...] = ("sibs2",) * len(sizes)
     else:
-        sizes = stream(seed, 12).integers(CHILDREN_PER_FAMILY[0], CHILDREN_PER_FAMILY[1] + 1, int(families))
+        shapes = family_shapes(structure)
+        fam_shape = [shapes[f % len(shapes)] for f in range(int(families))]
+        lo = np.array([s.children[0] for s in fam_shape], dtype=np.int64)
+        hi = np.array([s.children[1] for s in fam_shape], dtype=np.int64)
+        gen = stream(seed, 12)
+        if len(set(zip(lo, hi))) <= 1:       # one range (the default 2-4): the draws of earlier versions
+            sizes = gen.integers(lo[0], hi[0] + 1, int(families)) if len(lo) else np.zeros(0, np.int64)
+        else:
+            sizes = gen.integers(lo, hi + 1)
+        genotyped = np.array([s.parents_genotyped for s in fam_shape], dtype=bool)
+        names = tuple(s.name for s in fam_shape)
     n_children = int(sizes.sum())
-    n_founders = n - n_children
+    n_parents = 2 * int(genotyped.sum())
+    n_founders = n - n_children - n_parents
     slots = rng.permutation(n)
+    parent_slot = np.full((len(sizes), 2), -1, dtype=np.int64)
+    parent_slot[genotyped] = slots[n_founders + n_children:].reshape(-1, 2)
     return Pedigree(n=n, founder_ind=np.arange(n_founders), founder_slot=slots[:n_founders],
-                     parent_ind=(n_founders + np.arange(2 * len(sizes))).reshape(len(sizes), 2),
-                     child_slot=slots[n_founders:], child_family=np.repeat(np.arange(len(sizes)), sizes))
+                    parent_ind=(n_founders + np.arange(2 * len(sizes))).reshape(len(sizes), 2),
+                    child_slot=slots[n_founders:n_founders + n_children],
+                    child_family=np.repeat(np.arange(len(sizes)), sizes), parent_slot=parent_slot, shape=names)
 
 
 def meioses(ped: Pedigree, chrom: Chromosome, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -228,6 +301,7 @@ def write_genotypes(prefix: str | os.PathLike, chroms: list[Chromosome], ped: Pe
         The ``.bim`` written (columns ``chr id cm pos a1 a2``).
     """
     n = ped.n
+    par_ind, par_slot = ped.genotyped_parents
     n_var = sum(len(ch.freq) for ch in chroms)
     block = int(max(16, min(2048, 2e7 // (2 * n))))
     bim_frames = []
@@ -246,6 +320,8 @@ def write_genotypes(prefix: str | os.PathLike, chroms: list[Chromosome], ped: Pe
                 pos = ch.positions[site0:site0 + m]
                 dos = np.empty((m, n), dtype=np.int8)
                 dos[:, ped.founder_slot] = h[:, 2 * ped.founder_ind] + h[:, 2 * ped.founder_ind + 1]
+                if len(par_slot):                                                       # trios' parents
+                    dos[:, par_slot] = h[:, 2 * par_ind] + h[:, 2 * par_ind + 1]
                 if len(parent):
                     crossed = (pos[:, None, None] > cx[None, :, :]).sum(-1)                # [m, gametes]
                     which = (first[None, :] + crossed) % 2

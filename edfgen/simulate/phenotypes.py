@@ -233,8 +233,8 @@ def choose_planted(chroms: list[Chromosome], missing: list[np.ndarray], seed: in
 # --------------------------------------------------------------------------- phenotypes
 
 def covariates(n: int, seed: int, confounder: np.ndarray, ped: Pedigree, iids: list[str]) -> pd.DataFrame:
-    """``covariates.tsv``: age (siblings within a few years of each other), sex, centre, genotyping
-    batch, height and BMI (a noisy proxy of the latent ``confounder``)."""
+    """``covariates.tsv``: age (siblings within a few years of each other, parents of trios 20-35 years
+    older than their child), sex (fathers male, mothers female), centre, genotyping batch, height and BMI (a noisy proxy of the latent ``confounder``)."""
     rng = stream(seed, 4)
     age = rng.integers(40, 80, n)
     sex = rng.integers(0, 2, n)
@@ -243,6 +243,14 @@ def covariates(n: int, seed: int, confounder: np.ndarray, ped: Pedigree, iids: l
     a = ped.child_slot[np.flatnonzero(first)[ped.child_family[~first]]]
     b = ped.child_slot[~first]
     age[b] = np.clip(age[a] + rng.integers(-6, 7, len(a)), 40, 79)
+    par = ped.parent_slot
+    if (par >= 0).any():   # trios: the child 40-55, the parents 20-35 years older (at most 79); father male
+        prng = stream(seed, 13)
+        for f in np.flatnonzero((par >= 0).all(1)):
+            kids = ped.child_slot[ped.child_family == f]
+            age[kids] = prng.integers(40, 56, len(kids))
+            age[par[f]] = np.minimum(age[kids].max() + prng.integers(20, 36, 2), 79)
+            sex[par[f]] = (1, 0)
     centre = rng.integers(0, len(CENTRES), n)
     batch = rng.integers(1, 7, n)
     height = np.where(sex == 1, 176.0, 163.0) + rng.normal(0, 7, n)
