@@ -203,23 +203,23 @@ def firth_fallback(genotypes: np.ndarray, prepared: PreparedLogistic, result: Lo
                 pick = (p[:, pcol] < threshold) | ~converged[:, pcol]
             if not pick.any():
                 continue
-            if Gm is None:
+            if Gm is None:   # once per missingness group: imputed genotypes, covariates and their QR basis
                 Gm, _ = _mean_impute(G if mask.all() else G[mask])
                 polymorphic = np.ptp(Gm, axis=0) > 0
+                Cg = C[mask]
+                Q, _ = np.linalg.qr(Cg)
             idx = np.flatnonzero(pick & polymorphic)
             if not idx.size:
                 continue
             y = prepared.phenotypes[mask, pcol]
             off = None if prepared.offset is None else prepared.offset[mask, pcol]
-            b0, _ll, ok = _null_fit(prepared, mask, pcol, C[mask], y, off)
+            b0, _ll, ok = _null_fit(prepared, mask, pcol, Cg, y, off)
             firth[idx, pcol] = True
             if not ok:
                 beta[idx, pcol] = se[idx, pcol] = p[idx, pcol] = np.nan
                 converged[idx, pcol] = False
                 continue
-            Cg = C[mask]
             eta0 = Cg @ b0 + (0.0 if off is None else off)
-            Q, _ = np.linalg.qr(Cg)
             Gi = Gm[:, idx]
             fit = firth_approx(Gi - Q @ (Q.T @ Gi), y, eta0)
             beta[idx, pcol], se[idx, pcol], p[idx, pcol] = fit.beta, fit.standard_error, fit.p_value
