@@ -294,6 +294,11 @@ def test_gwas_cli__binary_ridge_loco_with_firth_fallback(tmp_path):
     assert sorted(f.name for f in (out / "loco").iterdir()) == ["d1.loco.tsv.gz", "d2.loco.tsv.gz", "loco_summary.tsv"]
     ss = pd.read_csv(out / "d1.tsv.gz", sep="\t")
     assert len(ss) > 280 and ss["p_value"].between(0, 1).all()
+    # step 2's Firth rows marked and counted (firth column, n_firth, qc_report firth_refit)
+    gs = pd.read_csv(out / "gwas_summary.tsv", sep="\t").set_index("phenotype")
+    qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
+    assert 0 < ss["firth"].sum() <= gs.loc["d1", "n_firth"]
+    assert qc.loc["firth_refit", "removed"] == gs["n_firth"].sum()
     summary = pd.read_csv(out / "loco" / "loco_summary.tsv", sep="\t")
     assert (summary["cv_r2"] > 0).all()
     no_ridge = [a for a in base if a not in ("--model", "ridge-loco")]

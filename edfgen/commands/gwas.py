@@ -364,7 +364,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         writers.append(GwasOutputs(out_dir, variants, names, list(files), model=model_label,
                                    reference_genome=source.reference_genome, covariates=cov_names,
                                    n_covariates=C.shape[1], cases=_case_counts(Y) if settings.binary else None,
-                                   plots=settings.plots, plots_max=settings.plots_max))
+                                   plots=settings.plots, plots_max=settings.plots_max,
+                                   firth_threshold=settings.firth_threshold if stream_firth(settings) else None))
         return writers[-1]
 
     models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
@@ -455,7 +456,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         log.debug(counts.describe())
         man.parameters["covariates"] = cov_names
         qc_df = qc_table(([bad_step] if bad_step else []) + list(steps)
-                         + [w.left_out_step() for w in writers[-1:] if w.cases is not None])
+                         + [s for w in writers[-1:] for s in w.binary_steps()])   # firth_refit, fit_failed
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
         write_table(pd.DataFrame({"IID": used_ids}), Path(out_dir) / "samples.tsv")
         timings["export"] = time.perf_counter() - t3

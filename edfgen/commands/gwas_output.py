@@ -6,7 +6,8 @@
   BGZF into a temporary file; tabix index, ``-meta.yaml`` and the rename at :meth:`GwasOutputs.close`),
 * adds its p-values to a :class:`edfgen.plots.GwasPlotAccumulator` (Manhattan and QQ summaries whose
   size does not depend on the number of variants; also the median p behind ``lambda_gc``),
-* counts what ``gwas_summary.tsv`` reports (largest ``n``, variants tested, ``p < 5e-8``).
+* counts what ``gwas_summary.tsv`` reports (largest ``n``, variants tested, ``p < 5e-8``; with the Firth
+  fallback the rows refitted by Firth, ``n_firth``, also the ``firth_refit`` row of ``qc_report.tsv``).
 
 Formatting and compression run in writer threads (Arrow's formatter and ISA-L release the GIL),
 overlapping the next block's decoding and products; at most two blocks wait for them, so memory is
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 BASE_COLUMNS = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid")
 #: columns of gwas_summary.tsv
 SUMMARY_COLUMNS = ["phenotype", "n", "variants_tested", "lambda_gc", "n_significant"]
+#: the column of gwas_summary.tsv added with the Firth fallback (``--logistic-test firth-fallback``)
+SUMMARY_FIRTH_COLUMN = "n_firth"
 #: blocks of results that may wait for the writer threads
 MAX_PENDING = 2
 #: memory the tabix indexes built while writing may take together (bytes); beyond it each finished
@@ -96,12 +99,16 @@ class GwasOutputs:
     plots : bool
         Draw ``plots/<stem>.manhattan.png``, ``plots/<stem>.qq.png`` (the first ``plots_max``
         phenotypes) and ``plots/combined_min_p.manhattan.png``.
+    firth_threshold : float, optional
+        The ``--firth-threshold`` of ``--logistic-test firth-fallback``: the results' ``firth`` ``[m, P]``
+        (:class:`~edfgen.kernels.logistic.LogisticAssociationResult`) is written as the last column
+        ``firth`` of each file and counted (``n_firth`` of ``gwas_summary.tsv``, :meth:`firth_step`).
     """
 
     def __init__(self, out_dir, variants: pd.DataFrame, names: Sequence[str], files: Sequence[str], *,
                  model: str, reference_genome: str, covariates: Sequence[str] = (), n_covariates: int | None = None,
                  cases: tuple[np.ndarray, np.ndarray] | None = None, plots: bool = True,
-                 plots_max: int | None = None, writers: int | None = None):
+                 plots_max: int | None = None, writers: int | None = None, firth_threshold: float | None = None):
         from edfgen.plots import GwasPlotAccumulator  # matplotlib only when plots are drawn
 
         if plots:
@@ -121,6 +128,8 @@ class GwasOutputs:
         self.n_tested = np.zeros(P, dtype=np.int64)
         self.n_significant = np.zeros(P, dtype=np.int64)
         self.n_left_out = np.zeros(P, dtype=np.int64)   # binary: rows without an estimate, not written
+        self.firth_threshold = firth_threshold
+        self.n_firth = np.zeros(P, dtype=np.int64)      # Firth fallback: rows refitted by Firth (written or not)
         self._last_row = -1
         self._n_rows = 0
         self.plot_data = GwasPlotAccumulator(self.base["chromosome"].astype(str).to_numpy(),
@@ -135,7 +144,7 @@ class GwasOutputs:
         self.streams = []
         try:
             for f in self.files:
-                self.streams.append(SumstatsStream(self.out_dir / f"{f}.tsv.gz",
+                self.streams.append(SumstatsStream(self.out_dir / f"{f}.tsv.gz", firth=firth_threshold is not None,
                                                    index_while_writing=self.index_while_writing))
         except BaseException:
             self.abort()
@@ -174,6 +183,10 @@ class GwasOutputs:
         the summaries (counts, plot data)."""
         fmt = SumstatsFormatter(self.base.iloc[rows][list(BASE_COLUMNS)])
         p_all = res.p_value
+        firth_all = None
+        if self.firth_threshold is not None:
+            firth_all = getattr(res, "firth", None)
+            firth_all = np.zeros(p_all.shape, dtype=bool) if firth_all is None else np.asarray(firth_all, dtype=bool)
         for j in share:
             stream = self.streams[j]
             n = res.n[:, j]
@@ -182,10 +195,13 @@ class GwasOutputs:
             if self.cases is not None:   # a failed logistic fit has no estimate: left out (the Catalog refuses NA)
                 keep = np.isfinite(p_all[:, j]) & np.isfinite(res.beta[:, j]) & np.isfinite(res.standard_error[:, j])
                 self.n_left_out[j] += int((~keep).sum())
+            if firth_all is not None:
+                self.n_firth[j] += int(firth_all[:, j].sum())
             body, lengths = fmt.rows(res.beta[:, j], res.standard_error[:, j], res.effect_allele_frequency[:, j],
                                p_all[:, j], n, df=df,
                                n_cases=None if self.cases is None else int(self.cases[0][j]),
-                               n_controls=None if self.cases is None else int(self.cases[1][j]), keep=keep)
+                               n_controls=None if self.cases is None else int(self.cases[1][j]), keep=keep,
+                               firth=None if firth_all is None else firth_all[:, j])
             stream.append(body, lengths, fmt, keep=keep)
         if not first:
             return
@@ -203,6 +219,30 @@ class GwasOutputs:
         return QCStep("fit_failed", "variant x phenotype", "no estimate (logistic fit did not converge or variant "
                       "monomorphic in the analysed samples): row left out of the GWAS-SSF file", left,
                       self._n_rows * len(self.names) - left)
+
+    def binary_steps(self) -> list:
+        """The last rows of ``qc_report.tsv`` with ``--binary``: :meth:`firth_step` (Firth fallback) and
+        :meth:`left_out_step` (``fit_failed``); none for a linear model."""
+        if self.cases is None:
+            return []
+        steps = []
+        if self.firth_threshold is not None:
+            steps.append(self.firth_step())
+            log.info("%d variant x phenotype rows refitted by Firth's penalised likelihood (Wald p < %g or Wald fit "
+                     "failed): qc_report.tsv (firth_refit), the firth column of the GWAS-SSF files",
+                     steps[-1].removed, self.firth_threshold)
+        return steps + [self.left_out_step()]
+
+    def firth_step(self):
+        """The ``qc_report.tsv`` row of the Firth fallback: ``removed`` = variant x phenotype rows whose Wald
+        result was replaced by a Firth refit (Wald p < the threshold or Wald fit failed; those whose Firth fit
+        failed too are also counted in ``fit_failed``), ``remaining`` = rows kept with the Wald test."""
+        from edfgen.kernels.qc import QCStep
+
+        refit = int(self.n_firth.sum())
+        return QCStep("firth_refit", "variant x phenotype", f"Wald p >= {self.firth_threshold:g} and Wald fit "
+                      "converged, or monomorphic; else refitted by Firth (--logistic-test firth-fallback)", refit,
+                      self._n_rows * len(self.names) - refit)
 
     # -- end ---------------------------------------------------------------------------------------
     def close(self) -> pd.DataFrame:
@@ -233,6 +273,8 @@ class GwasOutputs:
         summary = pd.DataFrame({"phenotype": self.names, "n": self.n_max, "variants_tested": self.n_tested,
                                 "lambda_gc": [acc.lambda_gc(j) for j in range(len(self.names))],
                                 "n_significant": self.n_significant}, columns=SUMMARY_COLUMNS)
+        if self.firth_threshold is not None:
+            summary[SUMMARY_FIRTH_COLUMN] = self.n_firth
         write_table(summary, self.out_dir / "gwas_summary.tsv", float_format="%.6g")
         if self.plots:
             self._draw()

@@ -19,6 +19,7 @@ import numpy as np
 
 from edfgen.formats.genotypes.base import MISSING_INT8, GenotypeReader
 from edfgen.kernels.association import AssociationResult
+from edfgen.kernels.logistic import LogisticAssociationResult
 from edfgen.kernels.models import GenomeBlocks, make_model
 from edfgen.kernels.qc import (QCSettings, VariantCounts, biallelic, related_step, sample_call_rate_ok,
                                sample_call_rate_step, variant_qc)
@@ -182,9 +183,11 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     arrays = {k: np.empty((M, P)) for k in fields} if keep_all else None
     perm_arrays = {k: np.empty((M, P)) for k in fields} if permutation is not None else None
     n = np.empty((M, P), dtype=np.int64) if keep_all else None
+    firth = (np.zeros((M, P), dtype=bool) if keep_all and model.binary
+             and getattr(model, "firth_threshold", None) is not None else None)
     acc = [np.zeros(M) for _ in range(5)]
     sample_missing = np.zeros(len(sample_index), dtype=np.int64)
-    not_converged = n_firth = 0
+    not_converged = 0
     if model.needs_chromosome:
         labels = np.asarray(chromosomes).astype(str)
         cuts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
@@ -207,7 +210,6 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         r = model.test_block(prepared, Gf, chromosome=chrom, call_stats=(n_called, s1, s2))
         if model.binary:
             not_converged += int((~r.converged & np.isfinite(r.effect_allele_frequency)).sum())
-            n_firth += int(r.firth.sum()) if getattr(r, "firth", None) is not None else 0
         if sink is not None:
             sink(sl, r, VariantCounts(np.asarray(n_called, dtype=np.int64), np.asarray(n_het, dtype=np.int64),
                                       np.asarray(n_hom, dtype=np.int64), s1, s2, miss))
@@ -215,6 +217,8 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         for k in arrays:
             arrays[k][sl] = getattr(r, k)
         n[sl] = r.n
+        if firth is not None:
+            firth[sl] = r.firth
         if permutation is not None:
             rp = model.test_block(prepared, np.asfortranarray(Gf[permutation]), chromosome=chrom,
                                   call_stats=(n_called, s1, s2))
@@ -223,12 +227,14 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     if not_converged:
         log.warning("%d logistic fits did not converge (separation, monomorphic or singular Fisher matrix): "
                     "left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)", not_converged)
-    if n_firth:
-        log.info("%d variant x phenotype pairs tested by Firth's penalised likelihood (Wald p below the "
-                 "--firth-threshold or Wald fit failed)", n_firth)
     counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
                            acc[4], sample_missing)
-    result = AssociationResult(n=n, **arrays) if keep_all else None
+    if not keep_all:
+        result = None
+    elif firth is not None:     # the Firth fallback's rows stay marked (the firth column of the GWAS-SSF files)
+        result = LogisticAssociationResult(n=n, **arrays, firth=firth)
+    else:
+        result = AssociationResult(n=n, **arrays)
     if permutation is not None:
         return result, counts, AssociationResult(n=n.copy(), **perm_arrays)
     return result, counts

@@ -2,7 +2,8 @@
 
 Each entry is ``data_dictionary/<entry>.tsv`` with columns ``column, type, units, description``
 (like a biobank data showcase). A ``column`` may be a glob pattern (``edf_*``, ``PC*``) for
-numbered families. ``data_dictionary/index.tsv`` lists every entry with the file name pattern
+numbered families. A column written only with some option has a ``type`` ending in ``(optional)``
+(e.g. ``bool (optional)``): it may be absent from a file, and is checked like the others when present. ``data_dictionary/index.tsv`` lists every entry with the file name pattern
 it documents and the command that writes it. Tests call :func:`check_columns` on real outputs
 so that the dictionary and the code cannot drift apart.
 """
@@ -20,6 +21,8 @@ from edfgen.exceptions import InputError
 
 DICTIONARY_DIR = Path(__file__).resolve().parents[2] / "data_dictionary"
 FIELDS = ["column", "type", "units", "description"]
+#: suffix of the ``type`` of a column that only some options write
+OPTIONAL = "(optional)"
 
 
 @lru_cache(maxsize=None)
@@ -38,12 +41,14 @@ def check_columns(entry: str, columns: Iterable[str], directory: Path = DICTIONA
     """Raise ``AssertionError`` unless ``columns`` and the dictionary entry match exactly.
 
     Every column must match a documented name or pattern, and every documented name or
-    pattern must match at least one column.
+    pattern must match at least one column, except those whose ``type`` ends in :data:`OPTIONAL`.
     """
-    documented = list(load_entry(entry, directory)["column"])
+    df = load_entry(entry, directory)
+    documented = list(df["column"])
+    optional = set(df.loc[df["type"].str.strip().str.endswith(OPTIONAL), "column"])
     columns = [str(c) for c in columns]
     undocumented = [c for c in columns if not any(fnmatch.fnmatchcase(c, d) for d in documented)]
-    absent = [d for d in documented if not any(fnmatch.fnmatchcase(c, d) for c in columns)]
+    absent = [d for d in documented if d not in optional and not any(fnmatch.fnmatchcase(c, d) for c in columns)]
     if undocumented or absent:
         raise AssertionError(
             f"data_dictionary/{entry}.tsv out of sync: undocumented columns {undocumented}, "

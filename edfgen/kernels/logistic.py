@@ -31,6 +31,13 @@ class LogisticAssociationResult(AssociationResult):
     converged: np.ndarray = None
     firth: np.ndarray | None = None
 
+    def rows(self, order: np.ndarray) -> "LogisticAssociationResult":
+        """The statistics, ``converged`` and ``firth`` of the variants ``order`` (rows taken in that order)."""
+        base = AssociationResult.rows(self, order)
+        return LogisticAssociationResult(**base.__dict__, converged=None if self.converged is None
+                                         else self.converged[order],
+                                         firth=None if self.firth is None else self.firth[order])
+
 
 @dataclass(frozen=True)
 class PreparedLogistic:

@@ -32,12 +32,12 @@ from edfgen.formats.sumstats.read import (VALUE_RULES, SumstatsMapping, check_su
                                           read_sumstats_columns, sort_sumstats)
 from edfgen.formats.sumstats.twosamplemr import (TWOSAMPLEMR_NAMES, internal_columns, load_sumstats,
                                                  read_instruments, twosamplemr_columns, twosamplemr_map)
-from edfgen.formats.sumstats.write import (SSF_EXTRA_COLUMNS, SSF_VERSION, SumstatsFormatter, SumstatsMeta,
-                                           SumstatsStream, SumstatsWriter, meta_path, p_value_strings,
+from edfgen.formats.sumstats.write import (FIRTH_COLUMN, SSF_EXTRA_COLUMNS, SSF_VERSION, SumstatsFormatter,
+                                           SumstatsMeta, SumstatsStream, SumstatsWriter, meta_path, p_value_strings,
                                            round_significant, write_meta)
 
-__all__ = ["ALIASES", "CHROM_ORDER", "CLUMP_REQUIRED", "COLUMN_KEYS", "LAYOUTS", "MR_REQUIRED", "SSF_COLUMNS",
-           "SSF_EXTRA_COLUMNS", "SSF_VERSION", "SUMSTATS_SUFFIXES", "TWOSAMPLEMR_NAMES", "VALUE_RULES",
+__all__ = ["ALIASES", "CHROM_ORDER", "CLUMP_REQUIRED", "COLUMN_KEYS", "FIRTH_COLUMN", "LAYOUTS", "MR_REQUIRED",
+           "SSF_COLUMNS", "SSF_EXTRA_COLUMNS", "SSF_VERSION", "SUMSTATS_SUFFIXES", "TWOSAMPLEMR_NAMES", "VALUE_RULES",
            "Z95", "SumstatsFormatter", "SumstatsLayout", "SumstatsMapping", "SumstatsMeta", "SumstatsStream",
            "SumstatsWriter", "check_sumstats_values", "chrom_key", "combine_phenotype",
            "detect_layout", "expand_sumstats", "group_by_phenotype", "internal_columns", "load_sumstats",

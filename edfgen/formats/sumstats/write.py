@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 #: columns written after :data:`SSF_COLUMNS` by :class:`SumstatsWriter` (NA where they do not apply)
 SSF_EXTRA_COLUMNS = ["n_cases", "n_controls", "neg_log_10_p_value"]
+#: the optional last column of ``edfgen gwas --binary --logistic-test firth-fallback``: True where the row's
+#: statistics come from the Firth refit, False where from the Wald test
+FIRTH_COLUMN = "firth"
 #: GWAS-SSF version written into ``file_type`` of the metadata
 SSF_VERSION = "GWAS-SSF v1.0"
 def p_value_strings(p: np.ndarray, nlp: np.ndarray, *, digits: int = 8) -> list[str | None]:
@@ -177,10 +180,12 @@ class SumstatsFormatter:
         return out
 
     def rows(self, beta, se, eaf, p, n, *, df=None, n_cases=None, n_controls=None,
-             keep: np.ndarray | None = None) -> tuple[bytes, np.ndarray]:
+             keep: np.ndarray | None = None, firth: np.ndarray | None = None) -> tuple[bytes, np.ndarray]:
         """``(text of the rows, bytes per row)`` for one phenotype; ``df``: t-test degrees of freedom per
         row (linear model), ``None`` for a normal Wald statistic (see :func:`neg_log10_p`); ``keep``: a
-        mask of the rows to write (the others are left out; give the same mask to :meth:`SumstatsStream.append`)."""
+        mask of the rows to write (the others are left out; give the same mask to :meth:`SumstatsStream.append`);
+        ``firth``: a bool per row, written as a last column :data:`FIRTH_COLUMN` (``True``/``False``; the
+        stream's header must name it: ``SumstatsStream(..., firth=True)``)."""
         pa, pc = self.pa, self.pc
         p = np.asarray(p, dtype=float)
         nlp = neg_log10_p(p, beta=beta, standard_error=se, df=df)
@@ -195,6 +200,8 @@ class SumstatsFormatter:
                   self._shared("n", n, self._column), self._shared("n_cases", n_cases, self._column),
                   self._shared("n_controls", n_controls, self._column),
                   self._str(pa.array(np.round(nlp, 6), from_pandas=True)), self.newline]
+        if firth is not None:
+            pieces.insert(-1, pc.if_else(pa.array(np.asarray(firth, dtype=bool)), "True", "False"))
         line = pc.binary_join_element_wise(*pieces[:-1], "\t")
         line = pc.binary_join_element_wise(line, self.newline, "")
         if keep is not None:
@@ -216,10 +223,12 @@ class SumstatsStream:
 
     The index under construction holds ~32 bytes per 16 kb bin that has rows (up to ~6 MB for a
     whole genome); with ``index_while_writing=False`` htslib indexes the finished file instead (no
-    memory, one more read of the file).
+    memory, one more read of the file). ``firth``: the header ends with :data:`FIRTH_COLUMN` (the rows must
+    then come from ``SumstatsFormatter.rows(..., firth=...)``).
     """
 
-    def __init__(self, path: PathLike, *, index: bool = True, level: int = 1, index_while_writing: bool = True):
+    def __init__(self, path: PathLike, *, index: bool = True, level: int = 1, index_while_writing: bool = True,
+                 firth: bool = False):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.index = index
@@ -229,7 +238,8 @@ class SumstatsStream:
         try:
             self._w = BgzfWriter(self._fh, level=level, tabix=TabixSpec() if self._build else None,
                                  name=str(self.path))
-            self._w.write(("\t".join(SumstatsFormatter.columns) + "\n").encode())
+            columns = SumstatsFormatter.columns + ([FIRTH_COLUMN] if firth else [])
+            self._w.write(("\t".join(columns) + "\n").encode())
         except BaseException:
             self.abort()
             raise
