@@ -4,8 +4,9 @@
 lives in a separate virtual environment (``python -m venv V && V/bin/pip install gwas-sumstats-tools six
 'numpy<2'``) given here as ``--validator-python V/bin/python``. This script writes a small GWAS with
 edfgen (simulated cohort, one quantitative phenotype with a lead whose p underflows float64, one binary
-outcome), then runs the validator's data check (``validate``; ``minimum_rows`` lowered to the file's size,
-the Catalog's default being 100,000) and parses each ``-meta.yaml`` with its metadata model
+outcome, Wald and with ``--logistic-test firth-fallback``, whose file ends with the ``firth`` column), then
+runs the validator's data check (``validate``; ``minimum_rows`` lowered to the file's size, the Catalog's
+default being 100,000) and parses each ``-meta.yaml`` with its metadata model
 (``SumStatsMetadata``). Writes ``results/gwas_ssf_validator.{json,md}``.
 
     python benchmarks/gwas_ssf_validator.py --validator-python /tmp/gsst-venv/bin/python
@@ -40,7 +41,7 @@ for f in sys.argv[1:]:
         meta_ok, meta_msg = True, "ok"
     except Exception as exc:
         meta_ok, meta_msg = False, str(exc)
-    out[Path(f).name] = {"rows": n, "valid": bool(valid), "message": str(message), "error_type": err,
+    out[Path(f).parent.name + "/" + Path(f).name] = {"rows": n, "valid": bool(valid), "message": str(message), "error_type": err,
                          "preview": None if preview is None else str(preview), "meta_valid": meta_ok,
                          "meta_message": meta_msg}
 print("RESULT" + json.dumps(out))
@@ -73,7 +74,7 @@ def main() -> None:
         ph = ph.merge(strong, on="IID")
         ph.to_csv(tmp / "pheno.tsv", sep="\t", index=False, na_rep="NA")
         qc = QCSettings(maf=0.01, call_rate=0.9, hwe_p=0.0, sample_call_rate=0.9)
-        out_q, out_b = tmp / "gwas_q", tmp / "gwas_b"
+        out_q, out_b, out_f = tmp / "gwas_q", tmp / "gwas_b", tmp / "gwas_firth"
         run_gwas(GenotypeSource(bfile=str(cohort / "genotypes")), tmp / "pheno.tsv", cohort / "covariates.tsv", out_q,
                  pheno_cols=["heart_rate_bpm", "strong"], covar_cols=["age", "sex"], qc=qc,
                  settings=GwasSettings(plots=False, transform="none"))
@@ -82,7 +83,11 @@ def main() -> None:
         run_gwas(GenotypeSource(bfile=str(cohort / "genotypes")), cohort / "outcomes.tsv", cohort / "covariates.tsv",
                  out_b, pheno_cols=[bin_col], covar_cols=["age", "sex"], qc=qc,
                  settings=GwasSettings(binary=True, plots=False))
-        files = [str(out_q / "heart_rate_bpm.tsv.gz"), str(out_q / "strong.tsv.gz"), str(out_b / f"{bin_col}.tsv.gz")]
+        run_gwas(GenotypeSource(bfile=str(cohort / "genotypes")), cohort / "outcomes.tsv", cohort / "covariates.tsv",
+                 out_f, pheno_cols=[bin_col], covar_cols=["age", "sex"], qc=qc,
+                 settings=GwasSettings(binary=True, plots=False, logistic_test="firth-fallback"))
+        files = [str(out_q / "heart_rate_bpm.tsv.gz"), str(out_q / "strong.tsv.gz"), str(out_b / f"{bin_col}.tsv.gz"),
+                 str(out_f / f"{bin_col}.tsv.gz")]
         lead = pd.read_csv(files[1], sep="\t", dtype={"p_value": str}).sort_values("neg_log_10_p_value").iloc[-1]
         r = subprocess.run([args.validator_python, "-c", CHECK, *files], capture_output=True, text=True)
         line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")), None)
