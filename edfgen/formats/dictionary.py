@@ -3,8 +3,9 @@
 Each entry is ``data_dictionary/<entry>.tsv`` with columns ``column, type, units, description``
 (like a biobank data showcase). A ``column`` may be a glob pattern (``edf_*``, ``PC*``) for
 numbered families. A column written only with some option has a ``type`` ending in ``(optional)``
-(e.g. ``bool (optional)``): it may be absent from a file, and is checked like the others when present. ``data_dictionary/index.tsv`` lists every entry with the file name pattern
-it documents and the command that writes it. Tests call :func:`check_columns` on real outputs
+(e.g. ``bool (optional)``): it may be absent from a file, and is checked like the others when present.
+``data_dictionary/index.tsv`` lists every entry with the file name pattern it documents and the
+command that writes it. Tests call :func:`check_columns` on real outputs
 so that the dictionary and the code cannot drift apart.
 """
 

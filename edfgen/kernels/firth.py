@@ -152,18 +152,18 @@ def firth_approx(genotypes: np.ndarray, y: np.ndarray, offset: np.ndarray, *, ma
             h = wg2 / info
             curv = info - 0.5 * (s2 / info - (s1 / info) ** 2)
         score = (Gs * (y - mu + h * (0.5 - mu))).sum(0)
-        return ll, score, np.where(np.isfinite(curv) & (curv > 0), curv, info)
+        return ll, score, np.where(np.isfinite(curv) & (curv > 0), curv, info)   # > 0 where info > 0
 
     beta = np.zeros(m)
-    ll0, score, info = evaluate(beta, G)
+    ll0, score, curv = evaluate(beta, G)
     ll = ll0.copy()
     converged = np.zeros(m, dtype=bool)
-    failed = ~(info > 0)
+    failed = ~(curv > 0)
     active = np.flatnonzero(~failed)
     for _ in range(max_iterations):
         if not active.size:
             break
-        step = score[active] / info[active]
+        step = score[active] / curv[active]
         done = np.abs(step) < tolerance
         converged[active[done]] = True
         active, step = active[~done], step[~done]
@@ -173,11 +173,11 @@ def firth_approx(genotypes: np.ndarray, y: np.ndarray, offset: np.ndarray, *, ma
             if not todo.size:
                 break
             idx = active[todo]
-            new_ll, new_score, new_info = evaluate(beta[idx] + step[todo], G[:, idx])
-            good = (new_info > 0) & (new_ll >= ll[idx] - 1e-12 * np.abs(ll[idx]))
+            new_ll, new_score, new_curv = evaluate(beta[idx] + step[todo], G[:, idx])
+            good = (new_curv > 0) & (new_ll >= ll[idx] - 1e-12 * np.abs(ll[idx]))
             gi = idx[good]
             beta[gi] += step[todo[good]]
-            ll[gi], score[gi], info[gi] = new_ll[good], new_score[good], new_info[good]
+            ll[gi], score[gi], curv[gi] = new_ll[good], new_score[good], new_curv[good]
             accepted[todo[good]] = True
             step[todo[~good]] /= 2
             todo = todo[~good]
