@@ -145,7 +145,9 @@ class GwasSettings:
     multivariate : bool
         Also write ``multivariate.tsv.gz``: MOSTest across the phenotypes (:mod:`edfgen.kernels.multivariate`).
     loco_predictions : str or None
-        Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``.
+        Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``; both
+        engines convert it once into an on-disk store (:func:`edfgen.formats.loco.open_loco_predictions`) and
+        hold one chromosome's predictions in memory at a time (on Hail: one per Hail pass).
     """
 
     transform: str = "inverse-normal"
