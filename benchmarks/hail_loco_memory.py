@@ -156,6 +156,64 @@ def max_rel_diff(a_dir: Path, b_dir: Path, names: list[str]) -> dict:
     return out
 
 
+#: step 2's reading of the predictions alone (no Hail) in a fresh process: ``before`` reads them whole and
+#: selects the analysed samples (the former Hail path), ``after`` opens the store and reads, subtracts and
+#: releases one chromosome at a time (:func:`edfgen.engines.hail_gwas.hail_model_pass`'s loop); prints the
+#: peak of ``tracemalloc`` (numpy's allocations) and ``ru_maxrss``, in MiB
+READER = r'''
+import json, resource, sys, tempfile, tracemalloc
+import numpy as np
+from edfgen.formats.loco import open_loco_predictions, read_loco_predictions
+mode, d = sys.argv[1], sys.argv[2]
+tracemalloc.start()
+if mode == "before":
+    preds = read_loco_predictions(d)
+else:
+    preds = open_loco_predictions(d, tempfile.mkdtemp(dir=sys.argv[3]))
+ids = preds.sample_ids[::-1]
+preds = preds.for_samples(ids, preds.phenotypes)
+Y = np.ones((len(ids), len(preds.phenotypes)))
+total = 0.0
+for c in preds.chromosomes:
+    resid = Y - preds.loco(c)
+    getattr(preds, "release", lambda: None)()
+    total += float(resid.sum())
+    del resid
+print(json.dumps({"traced_peak_mib": tracemalloc.get_traced_memory()[1] / 2 ** 20,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "checksum": total}))
+'''
+
+
+def reader_only(work: Path, n: int, P: int, C: int, before_src: Path) -> dict:
+    """Peak memory of step 2's reading of ``C x N x P`` predictions (random values written by
+    :func:`edfgen.formats.loco.write_loco_predictions`), before vs after, each in its own process."""
+    from edfgen.formats.loco import write_loco_predictions
+    from edfgen.kernels.ridge import LocoPredictions
+
+    d = work / f"loco_n{n}_p{P}_c{C}"
+    if not (d / "loco_summary.tsv").exists():
+        rng = np.random.default_rng(5)
+        preds = LocoPredictions(sample_ids=np.array([f"s{i:06d}" for i in range(n)]),
+                                phenotypes=[f"y{j + 1:04d}" for j in range(P)], chromosomes=[str(c + 1) for c in range(C)],
+                                loco_values=rng.normal(size=(C, n, P)), genome=rng.normal(size=(n, P)),
+                                level1_shrinkage=np.ones(P), cv_r2=np.full(P, 0.1))
+        write_loco_predictions(preds, d)
+        del preds
+    out = {"n": n, "phenotypes": P, "chromosomes": C, "loco_predictions_mib": round(C * n * P * 8 / 2 ** 20, 1)}
+    for label, src in (("before", before_src), ("after", ROOT)):
+        env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", READER, label, str(d), str(work)], env=env, cwd=src,
+                              capture_output=True, text=True)
+        if proc.returncode:
+            raise SystemExit(proc.stderr[-3000:])
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        out[label] = {"traced_peak_mib": round(r["traced_peak_mib"], 1), "peak_rss_mib": round(r["peak_rss_mib"], 1),
+                      "wall_s": round(time.perf_counter() - t, 1), "checksum": r["checksum"]}
+        print("reader", label, out[label], flush=True)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000)
@@ -165,9 +223,21 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=23)
     ap.add_argument("--before-ref", default="15ca637", help="commit with the in-memory Hail step 2")
     ap.add_argument("--work", default=None)
+    ap.add_argument("--reader", type=int, nargs=3, default=(5000, 128, 22), metavar=("N", "P", "C"),
+                    help="size of the reader-only part (no Hail): samples, phenotypes, chromosomes")
+    ap.add_argument("--reader-only", action="store_true", help="only the reader part; merged into the results")
     args = ap.parse_args(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="edfgen-hail-loco-"))
     work.mkdir(parents=True, exist_ok=True)
+    reader = reader_only(work, *args.reader, before_tree(work, args.before_ref))
+    if args.reader_only:
+        res = json.loads((HERE / "results" / "hail_loco_memory.json").read_text())
+        md = (HERE / "results" / "hail_loco_memory.md").read_text().rstrip("\n").split("\n")
+        md = md[:md.index("## Reading the predictions alone (no Hail)") - 1] if any(
+            line.startswith("## Reading") for line in md) else md
+        res["reader_only"] = reader
+        write_results("hail_loco_memory", res, md + reader_md(reader, argv))
+        return 0
     n, P, C = args.n, args.phenotypes, args.chromosomes
     if not (work / "pheno.tsv").exists():
         make_data(work, n, C, args.per, P, args.seed)
@@ -214,8 +284,26 @@ def main(argv=None) -> int:
            f"predictions: beta {d['beta']:.1e}, standard_error {d['standard_error']:.1e}, p_value {d['p_value']:.1e}; "
            f"Hail after vs before: beta {a['beta']:.1e}, standard_error {a['standard_error']:.1e}, "
            f"p_value {a['p_value']:.1e} ({P} phenotype files)."]
-    write_results("hail_loco_memory", res, md)
+    res["reader_only"] = reader
+    write_results("hail_loco_memory", res, md + reader_md(reader, argv))
     return 0
+
+
+def reader_md(r: dict, argv) -> list[str]:
+    """The markdown of the reader-only part."""
+    b, a = r["before"], r["after"]
+    assert b["checksum"] == a["checksum"], (b["checksum"], a["checksum"])
+    return ["", "## Reading the predictions alone (no Hail)", "",
+            f"Step 2's reading of `--loco-predictions` at a larger size, without Hail (`--reader {r['n']} "
+            f"{r['phenotypes']} {r['chromosomes']}`): {r['chromosomes']} chromosomes x {r['n']} samples x "
+            f"{r['phenotypes']} phenotypes = {r['loco_predictions_mib']} MiB of predictions (random values), the "
+            "analysed samples in another order; *before* reads them whole and selects the samples, *after* opens "
+            "the store and reads, subtracts from `Y` and releases one chromosome at a time (the loop of "
+            "`hail_model_pass`); `Y` (`N x P`) is allocated in both. Each in its own process: peak of "
+            "`tracemalloc` (numpy's allocations) and `ru_maxrss`; the same checksum of `Y - LOCO` in both.", "",
+            "| code | traced peak MiB | peak RSS MiB | wall s |", "|---|---|---|---|",
+            f"| before | {b['traced_peak_mib']} | {b['peak_rss_mib']} | {b['wall_s']} |",
+            f"| after | {a['traced_peak_mib']} | {a['peak_rss_mib']} | {a['wall_s']} |"]
 
 
 if __name__ == "__main__":
