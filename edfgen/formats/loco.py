@@ -133,7 +133,7 @@ class LocoStoreWriter:
         self.shrinkage[p], self.cv_r2[p] = shrinkage, cv_r2
         self.next += 1
 
-    def finish(self, source: str = "--loco-predictions") -> LocoStore:
+    def finish(self, source: str = "the ridge-loco step 1 store") -> LocoStore:
         for fh in self._files:
             fh.close()
         return LocoStore(self.directory, self.ids, self.names, self.chroms, self.shrinkage, self.cv_r2,
