@@ -1,21 +1,28 @@
 """The whole association method on the Hail engine (local Spark here; the same code on a cluster, see
 test_spark_cluster.py): ``--model ridge-loco`` step 2 from the fast engine's step 1 (``--loco-predictions``),
 ``--multivariate``, ``--keep/--remove/--extract`` and variant QC give the fast engine's files: the same names,
-columns, rows and numbers (1e-6 relative)."""
+columns, rows and numbers (1e-6 relative); step 2 holds one chromosome's LOCO predictions at a time (read from
+the on-disk store), and a corrupt store or one without the analysed samples is a one-line error naming the file."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
+import weakref
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from edfgen.commands import gwas as gwas_command
 from edfgen.commands.gwas import GwasSettings, run_gwas
+from edfgen.engines import hail_gwas
 from edfgen.engines.hail import HailSettings
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.source import GenotypeSource
+from edfgen.formats.loco import LocoStore, open_loco_predictions
 from edfgen.kernels.qc import QCSettings
 
 from test_gwas import make_cohort
@@ -75,12 +82,43 @@ def step1(cohort, tmp_path_factory) -> Path:
     return out / "loco"
 
 
+def spy_loco_residency(monkeypatch) -> dict:
+    """Spies on the Hail engine's ridge-loco step 2: the predictions object ``hail_model_pass`` gets, and at
+    each Hail regression (``hail_linear``) the number of chromosome matrices read from the LOCO store so far
+    and how many of them are still alive (weak references to what ``LocoStore.loco`` returned)."""
+    seen: dict = {"loco_types": [], "calls": []}
+    handed: list[weakref.ref] = []
+    real_loco, real_linear, real_pass = LocoStore.loco, hail_gwas.hail_linear, gwas_command.hail_model_pass
+
+    def loco(self, chromosome):
+        values = real_loco(self, chromosome)
+        if not any(r() is values for r in handed):
+            handed.append(weakref.ref(values))
+        return values
+
+    def linear(*args, **kwargs):
+        seen["calls"].append({"read": len(handed), "alive": sum(r() is not None for r in handed)})
+        return real_linear(*args, **kwargs)
+
+    def model_pass(*args, **kwargs):
+        seen["loco_types"].append(type(kwargs.get("loco")))
+        return real_pass(*args, **kwargs)
+
+    monkeypatch.setattr(LocoStore, "loco", loco)
+    monkeypatch.setattr(hail_gwas, "hail_linear", linear)
+    monkeypatch.setattr(gwas_command, "hail_model_pass", model_pass)
+    return seen
+
+
 def test_hail_engine__ridge_loco_multivariate_and_selection_equal_the_fast_engine(hail_context, cohort, step1,
-                                                                                   tmp_path):
+                                                                                   tmp_path, monkeypatch):
+    """Also: the Hail step 2 reads the predictions lazily from the on-disk store, one chromosome per Hail pass
+    (its two regressions, plain and permuted), none left in memory from the chromosomes before."""
     src = GenotypeSource(bfile=str(cohort / "g"), remove=str(cohort / "remove.txt"),
                          extract=str(cohort / "extract.txt"))
     out = {}
     for engine in ("fast", "hail"):
+        seen = spy_loco_residency(monkeypatch) if engine == "hail" else None
         settings = GwasSettings(engine=engine, model="ridge-loco", loco_predictions=str(step1), multivariate=True,
                                 plots=False)
         r = run_gwas(src, cohort / "pheno.tsv", cohort / "covar.tsv", tmp_path / engine,
@@ -88,6 +126,10 @@ def test_hail_engine__ridge_loco_multivariate_and_selection_equal_the_fast_engin
                      hail=HailSettings(tmp_dir=str(tmp_path / "hail_tmp")), threads=1)
         assert r.engine == engine
         out[engine] = tmp_path / engine
+    assert seen["loco_types"] == [LocoStore]
+    # 2 chromosomes x (plain, permuted): chromosome k's pass sees exactly k + 1 matrices read, at most one alive
+    assert [c["read"] for c in seen["calls"]] == [1, 1, 2, 2]
+    assert max(c["alive"] for c in seen["calls"]) <= 1
     assert compare_outputs(out["fast"], out["hail"]) == 3          # 2 phenotypes + multivariate.tsv.gz
     used = pd.read_csv(out["hail"] / "samples.tsv", sep="\t", dtype=str)["IID"]
     removed = set(pd.read_csv(cohort / "remove.txt", sep="\t", header=None, dtype=str)[1])
@@ -108,3 +150,66 @@ def test_hail_engine__ridge_loco_needs_step1_predictions_and_a_linear_model(coho
     with pytest.raises(InputError, match="fast engine only"):
         run_gwas(src, cohort / "outcomes.tsv", cohort / "covar.tsv", tmp_path / "b",
                  settings=GwasSettings(engine="hail", model="ridge-loco", binary=True, loco_predictions="x"))
+
+
+def _one_line_error(excinfo, path) -> str:
+    msg = str(excinfo.value)
+    assert "\n" not in msg and str(path) in msg, msg
+    return msg
+
+
+def test_loco_store__truncated_corrupt_or_other_samples_is_a_one_line_error_naming_the_file(step1, tmp_path):
+    """The store the Hail step 2 reads (converted once from --loco-predictions): a truncated phenotype file, a
+    truncated or corrupt store file, or analysed samples missing from it are one-line InputErrors naming the file."""
+    names = pd.read_csv(step1 / "loco_summary.tsv", sep="\t")["file"].tolist()
+    bad = tmp_path / "bad_loco"
+    shutil.copytree(step1, bad)
+    raw = (bad / names[1]).read_bytes()
+    (bad / names[1]).write_bytes(raw[: len(raw) // 2])                      # truncated gzip
+    with pytest.raises(InputError) as e:
+        open_loco_predictions(bad, tmp_path / "s0")
+    _one_line_error(e, bad / names[1])
+
+    store = open_loco_predictions(step1, tmp_path / "s1")
+    ids = store.sample_ids
+    part = store.for_samples(ids[::-2], store.phenotypes[::-1])             # re-ordered subset: same values
+    np.testing.assert_array_equal(part.loco("1"), store.loco("1")[::-1][::2][:, ::-1])
+    assert part.loads == 1 and store.loads == 1
+    part.release()
+    assert part._cached is None
+    with pytest.raises(InputError, match="1 analysed sample") as e:         # a sample step 1 did not see
+        store.for_samples([*ids[:5], "not_in_step1"])
+    _one_line_error(e, step1 / names[0])
+
+    chr_file = tmp_path / "s1" / "chr1.f64"                                 # chromosome 2's matrix
+    chr_file.write_bytes(chr_file.read_bytes()[:-8])
+    with pytest.raises(InputError, match="truncated or corrupt") as e:
+        store.loco("2")
+    _one_line_error(e, chr_file)
+    first = tmp_path / "s1" / "chr0.f64"
+    values = np.fromfile(first)
+    values[7] = np.nan
+    values.tofile(first)
+    with pytest.raises(InputError, match="non-finite") as e:
+        LocoStore(tmp_path / "s1", ids, store.phenotypes, store.chromosomes, store.level1_shrinkage,
+                  store.cv_r2).loco("1")
+    _one_line_error(e, first)
+
+
+def test_hail_engine__loco_predictions_without_the_analysed_samples_is_one_line(hail_context, cohort, step1,
+                                                                                tmp_path):
+    """--loco-predictions from a step 1 on other samples: the Hail run stops with one line naming the file."""
+    other = tmp_path / "other_loco"
+    shutil.copytree(step1, other)
+    for f in pd.read_csv(other / "loco_summary.tsv", sep="\t")["file"]:
+        df = pd.read_csv(other / f, sep="\t", dtype={"IID": str})
+        with gzip.open(other / f, "wt") as fh:
+            df.iloc[3:].to_csv(fh, sep="\t", index=False, float_format="%.17g")
+    first = other / pd.read_csv(other / "loco_summary.tsv", sep="\t")["file"].iloc[0]
+    with pytest.raises(InputError, match="analysed sample") as e:
+        run_gwas(GenotypeSource(bfile=str(cohort / "g")), cohort / "pheno.tsv", cohort / "covar.tsv",
+                 tmp_path / "out", covar_cols=["age", "sex", "centre"], qc=QCSettings(maf=0.02),
+                 settings=GwasSettings(engine="hail", model="ridge-loco", loco_predictions=str(other), plots=False),
+                 hail=HailSettings(tmp_dir=str(tmp_path / "hail_tmp")), threads=1)
+    _one_line_error(e, first)
+    assert not list((tmp_path / "out").glob(".loco-scratch-*"))             # the scratch store removed

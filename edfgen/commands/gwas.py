@@ -74,7 +74,7 @@ from edfgen.engines.hail_gwas import hail_linear, hail_logistic, hail_model_pass
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.bgen_check import scan_bgen
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
-from edfgen.formats.loco import read_loco_predictions, write_loco_predictions
+from edfgen.formats.loco import open_loco_predictions, write_loco_predictions
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
@@ -145,7 +145,9 @@ class GwasSettings:
     multivariate : bool
         Also write ``multivariate.tsv.gz``: MOSTest across the phenotypes (:mod:`edfgen.kernels.multivariate`).
     loco_predictions : str or None
-        Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``.
+        Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``; both
+        engines convert it once into an on-disk store (:func:`edfgen.formats.loco.open_loco_predictions`) and
+        hold one chromosome's predictions in memory at a time (on Hail: one per Hail pass).
     """
 
     transform: str = "inverse-normal"
@@ -419,8 +421,10 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                     gwas_stream.fast_pass(reader, sample_index, variants, Y, C, threads=threads, names=names,
                                           outputs=outputs, **stream)
                 elif models_pass:
-                    preds = (read_loco_predictions(settings.loco_predictions).for_samples(used_ids, names)
-                             if settings.model == "ridge-loco" else None)
+                    preds = None
+                    if settings.model == "ridge-loco":   # converted once to a store: one chromosome in memory
+                        scratch = tempfile.mkdtemp(prefix=".loco-scratch-", dir=out_dir)
+                        preds = open_loco_predictions(settings.loco_predictions, scratch).for_samples(used_ids, names)
                     perm = gwas_stream.multivariate_permutation(len(used_ids)) if settings.multivariate else None
                     res, permuted = hail_model_pass(hl, mt, used_ids, mt_variants, Y, C, binary=settings.binary,
                                                     logistic_test=settings.logistic_test, loco=preds,

@@ -124,43 +124,56 @@ def hail_model_pass(hl, mt, used_ids: np.ndarray, variants: pd.DataFrame, Y: np.
     ``(AssociationResult, permuted AssociationResult or None)`` over the rows of ``mt`` (``variants``, in the
     MatrixTable's order).
 
-    ``loco`` (:class:`edfgen.kernels.ridge.LocoPredictions` of ``used_ids``, from the fast engine's step 1 or
-    ``--loco-predictions``): the variants of each chromosome are tested, in one Hail pass restricted to that
-    chromosome (``hl.filter_intervals``), against ``Y - loco(chromosome)`` (REGENIE step 2, the fast engine's
-    :class:`edfgen.kernels.models.RidgeLocoModel`). Linear only: Hail's ``logistic_regression_rows`` takes no
-    offset.
+    ``loco`` (predictions of ``used_ids``: a :class:`edfgen.formats.loco.LocoStore` opened from
+    ``--loco-predictions``, which reads one chromosome at a time from disk, or an in-memory
+    :class:`edfgen.kernels.ridge.LocoPredictions`): the variants of each chromosome are tested, in one Hail
+    pass restricted to that chromosome (``hl.filter_intervals``), against ``Y - loco(chromosome)`` (REGENIE
+    step 2, the fast engine's :class:`edfgen.kernels.models.RidgeLocoModel`). Each chromosome's ``[N, P]``
+    predictions are read once (both passes with ``permutation``), subtracted, and released
+    (``loco.release()``) before its Hail pass, so the driver holds one chromosome's at most, not
+    ``C x N x P`` (11 GB for 22 chromosomes x 500k samples x 128 phenotypes). Linear only: Hail's
+    ``logistic_regression_rows`` takes no offset.
 
     ``permutation`` (an order of the samples, :data:`edfgen.engines.gwas_stream.MULTIVARIATE_PERMUTATION_SEED`):
     the fast engine tests sample ``i``'s phenotypes and covariates against sample ``permutation[i]``'s
     genotypes; here the phenotypes and covariates are permuted instead (sample ``k`` gets those of
     ``argsort(permutation)[k]``), the same regressions.
+
+    References
+    ----------
+    Mbatchou J. et al. (2021) Computationally efficient whole-genome regression for quantitative and binary
+    traits. Nat Genet 53:1097-1103 (REGENIE; step 2 tests against the LOCO residual).
     """
     if loco is not None and binary:
         raise ValueError("hail_model_pass: ridge-loco on Hail is linear (Hail's logistic regression has no offset)")
+    orders = [np.arange(len(used_ids))] + ([np.argsort(permutation)] if permutation is not None else [])
 
     def one(m, Yx, Cx) -> AssociationResult:
         return hail_logistic(hl, m, used_ids, Yx, Cx, logistic_test) if binary else hail_linear(hl, m, used_ids, Yx, Cx)
 
-    def run(Yx, Cx, order) -> AssociationResult:
-        if loco is None:
-            return one(mt, Yx[order], Cx[order])
-        chroms = variants["chromosome"].astype(str).to_numpy()
-        M, P = len(variants), Y.shape[1]
+    if loco is None:
+        res = [one(mt, Y[o], C[o]) for o in orders]
+        return res[0], (res[1] if len(res) > 1 else None)
+    chroms = variants["chromosome"].astype(str).to_numpy()
+    M, P = len(variants), Y.shape[1]
+    outs = []
+    for _ in orders:
         out = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
-        out["n"] = np.zeros((M, P), dtype=np.int64)
-        for chrom in dict.fromkeys(chroms):
-            rows = np.flatnonzero(chroms == chrom)
-            contig = _contig_of(hl, mt, chrom)
-            sub = (hl.filter_intervals(mt, [hl.parse_locus_interval(contig, reference_genome=mt.locus.dtype.reference_genome)])
-                   if contig is not None else mt.filter_rows(mt.locus.contig.replace("^chr", "") == chrom))
-            r = one(sub, (Yx - loco.loco(chrom))[order], Cx[order])
+        outs.append(dict(out, n=np.zeros((M, P), dtype=np.int64)))
+    release = getattr(loco, "release", lambda: None)
+    for chrom in dict.fromkeys(chroms):
+        rows = np.flatnonzero(chroms == chrom)
+        contig = _contig_of(hl, mt, chrom)
+        sub = (hl.filter_intervals(mt, [hl.parse_locus_interval(contig, reference_genome=mt.locus.dtype.reference_genome)])
+               if contig is not None else mt.filter_rows(mt.locus.contig.replace("^chr", "") == chrom))
+        resid = Y - loco.loco(chrom)          # this chromosome's predictions only, read from the store
+        release()                             # ... and freed before Hail runs
+        for order, out in zip(orders, outs):
+            r = one(sub, resid[order], C[order])
             if len(r.beta) != len(rows):
                 raise ValueError(f"hail_model_pass: chromosome {chrom}: {len(r.beta)} rows in Hail, {len(rows)} expected")
             for k in out:
                 out[k][rows] = getattr(r, k)
-        return AssociationResult(**out)
-
-    ident = np.arange(len(used_ids))
-    res = run(Y, C, ident)
-    permuted = run(Y, C, np.argsort(permutation)) if permutation is not None else None
-    return res, permuted
+        del resid
+    res = [AssociationResult(**out) for out in outs]
+    return res[0], (res[1] if len(res) > 1 else None)

@@ -8,7 +8,12 @@ While ``edfgen gwas --model ridge-loco`` runs, step 1 streams each phenotype's p
 :class:`LocoStore` (:class:`LocoStoreWriter`, the ``sink`` of :func:`edfgen.kernels.ridge.ridge_loco_predictions`):
 one binary file per chromosome, ``[P, N]`` float64, a phenotype's row appended as soon as its level 1 is
 done; step 2 reads one chromosome's ``[N, P]`` at a time and ``<out>/loco/`` is written from it one
-phenotype at a time. Memory: ``N x P`` floats (one chromosome), not ``C x N x P``.
+phenotype at a time. Memory: ``N x P`` floats (one chromosome), not ``C x N x P``. ``--loco-predictions DIR``
+is converted once into such a store (:func:`open_loco_predictions`, one phenotype's file in memory at a time)
+for both engines: the Hail engine's step 2 (:func:`edfgen.engines.hail_gwas.hail_model_pass`) reads one
+chromosome from it per Hail pass and releases it (:meth:`LocoStore.release`) before the next. A store file
+of the wrong size (truncated) or with non-finite values, or samples missing from it, is a one-line
+:class:`~edfgen.exceptions.InputError` naming the file.
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ class LocoStore:
     ``phenotype_values``, ``sample_ids``, ``phenotypes``, ``chromosomes``, ``level1_shrinkage``, ``cv_r2``)."""
 
     def __init__(self, directory, sample_ids, phenotypes, chromosomes, level1_shrinkage, cv_r2, *,
-                 rows=None, cols=None, n_stored=None):
-        self.directory = Path(directory)
+                 rows=None, cols=None, n_stored=None, source: str = "--loco-predictions"):
+        self.directory, self.source = Path(directory), source   # source: what errors name
+        self.loads = 0                                    # chromosome matrices read so far
         self.sample_ids = np.asarray(sample_ids, dtype=str)
         self.phenotypes, self.chromosomes = list(phenotypes), [str(c) for c in chromosomes]
         self.level1_shrinkage, self.cv_r2 = np.asarray(level1_shrinkage, float), np.asarray(cv_r2, float)
@@ -49,23 +55,38 @@ class LocoStore:
 
     def _read(self, path: Path, phenotype: int | None = None) -> np.ndarray:
         P, N = self._shape
+        size = path.stat().st_size if path.is_file() else None
+        if size != P * N * 8:
+            raise InputError(f"{path}: LOCO prediction store truncated or corrupt ({size or 0} bytes, {P * N * 8} "
+                             f"expected for {P} phenotype(s) x {N} sample(s) of {self.source})")
         if phenotype is None:
-            return np.fromfile(path, dtype=np.float64, count=P * N).reshape(P, N)
-        with open(path, "rb") as fh:
-            fh.seek(phenotype * N * 8)
-            return np.fromfile(fh, dtype=np.float64, count=N)
+            V = np.fromfile(path, dtype=np.float64, count=P * N).reshape(P, N)
+        else:
+            with open(path, "rb") as fh:
+                fh.seek(phenotype * N * 8)
+                V = np.fromfile(fh, dtype=np.float64, count=N)
+        if not np.isfinite(V).all():
+            raise InputError(f"{path}: LOCO prediction store corrupt (non-finite predictions of {self.source})")
+        return V
 
     def loco(self, chromosome: str) -> np.ndarray:
-        """``[N, P]`` prediction to remove when testing a variant on ``chromosome`` (read from its file)."""
+        """``[N, P]`` prediction to remove when testing a variant on ``chromosome`` (read from its file; the
+        last one read stays cached until :meth:`release` or the next chromosome)."""
         key = str(chromosome)
         if self._cached is None or self._cached[0] != key:
+            self._cached = None                             # the previous chromosome freed before the next is read
             V = self._read(self._file(key))                 # [P_stored, N_stored]
+            self.loads += 1
             if self._cols is not None:
                 V = V[self._cols]
             if self._rows is not None:
                 V = V[:, self._rows]
             self._cached = (key, np.ascontiguousarray(V.T))
         return self._cached[1]
+
+    def release(self) -> None:
+        """Drop the cached chromosome (the Hail engine calls it once a chromosome's pass is done)."""
+        self._cached = None
 
     def phenotype_values(self, p: int) -> tuple[np.ndarray, np.ndarray]:
         """Phenotype ``p``'s ``(genome [N], loco [C, N])``, read from every chromosome's file."""
@@ -75,16 +96,17 @@ class LocoStore:
             out = [v[self._rows] for v in out]
         return out[0], np.stack(out[1:]) if len(out) > 1 else np.zeros((0, len(out[0])))
 
-    def for_samples(self, sample_ids, phenotypes=None, source: str = "--loco-predictions") -> "LocoStore":
-        """The predictions re-ordered to these samples (and phenotypes); all must be present."""
-        rows, cols = loco_selection(self.sample_ids, self.phenotypes, sample_ids, phenotypes, source)
+    def for_samples(self, sample_ids, phenotypes=None, source: str | None = None) -> "LocoStore":
+        """The predictions re-ordered to these samples (and phenotypes); all must be present (else a one-line
+        :class:`~edfgen.exceptions.InputError` naming ``source``, by default the store's)."""
+        rows, cols = loco_selection(self.sample_ids, self.phenotypes, sample_ids, phenotypes, source or self.source)
         want = np.asarray(sample_ids, dtype=str)
         base_rows = np.arange(len(self.sample_ids)) if self._rows is None else self._rows
         base_cols = np.arange(len(self.phenotypes)) if self._cols is None else self._cols
         return LocoStore(self.directory, want, [self.phenotypes[c] for c in cols], self.chromosomes,
                          self.level1_shrinkage[cols] if len(self.level1_shrinkage) else self.level1_shrinkage,
                          self.cv_r2[cols] if len(self.cv_r2) else self.cv_r2,
-                         rows=base_rows[rows], cols=base_cols[cols], n_stored=self._shape)
+                         rows=base_rows[rows], cols=base_cols[cols], n_stored=self._shape, source=self.source)
 
 
 class LocoStoreWriter:
@@ -111,24 +133,26 @@ class LocoStoreWriter:
         self.shrinkage[p], self.cv_r2[p] = shrinkage, cv_r2
         self.next += 1
 
-    def finish(self) -> LocoStore:
+    def finish(self, source: str = "the ridge-loco step 1 store") -> LocoStore:
         for fh in self._files:
             fh.close()
-        return LocoStore(self.directory, self.ids, self.names, self.chroms, self.shrinkage, self.cv_r2)
+        return LocoStore(self.directory, self.ids, self.names, self.chroms, self.shrinkage, self.cv_r2,
+                         source=source)
 
 
 def open_loco_predictions(loco_dir, scratch) -> LocoStore:
-    """``--loco-predictions DIR`` as a :class:`LocoStore` in the ``scratch`` directory: the phenotypes'
-    files are read one at a time (the checks of :func:`read_loco_predictions`), so memory is one
-    phenotype's predictions, then one chromosome's during step 2."""
+    """``--loco-predictions DIR`` as a :class:`LocoStore` in the ``scratch`` directory, converted once: the
+    phenotypes' files are read one at a time (the checks of :func:`read_loco_predictions`), so memory is one
+    phenotype's predictions, then one chromosome's during step 2 (both engines). The store's errors (samples
+    missing, a truncated or corrupt store file) name the first phenotype's file."""
     writer = LocoStoreWriter(scratch)
-    started = False
+    first = None
     for p, (name, path, ids, chroms, values, shrink, r2) in enumerate(_phenotype_files(loco_dir)):
-        if not started:
+        if first is None:
             writer.start(ids, [n for n, *_ in _summary_rows(loco_dir)], chroms)
-            started = True
+            first = path
         writer.add(p, values[:, 0], values[:, 1:].T, shrink, r2)
-    return writer.finish()
+    return writer.finish(source=f"--loco-predictions {first}")
 
 
 def write_loco_predictions(preds: LocoPredictions | LocoStore, out_dir: str | os.PathLike) -> Path:
