@@ -92,6 +92,23 @@ def test_quick_exit_waits_for_a_non_daemon_thread_at_work(tmp_path):
     assert flag.read_text() == "done"
 
 
+LEAVES_A_FILE_OPEN = """
+import sys
+f = open(sys.argv[1], "w")
+f.write("buffered")                        # never flushed nor closed: teardown would have written it
+from edfgen.cli import main
+main(["--version"])
+"""
+
+
+def test_quick_exit_writes_out_a_file_left_open(tmp_path):
+    path = tmp_path / "open.txt"
+    r = subprocess.run([sys.executable, "-c", LEAVES_A_FILE_OPEN, str(path)], env=ENV, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert path.read_text() == "buffered"
+
+
 def test_exit_now_leaves_a_process_under_pytest_alone():
     from edfgen.cli import exit_now
 
