@@ -84,12 +84,15 @@ main(["--version"])
 """
 
 
-def test_quick_exit_waits_for_a_non_daemon_thread_at_work(tmp_path):
-    flag = tmp_path / "flag"
-    r = subprocess.run([sys.executable, "-c", WAITS_FOR_THREAD, str(flag)], env=ENV, capture_output=True, text=True,
-                       timeout=120)
+def _script(script: str, path: Path) -> str:
+    """Run ``script`` with ``path`` as its argument; what it left in ``path``."""
+    r = subprocess.run([sys.executable, "-c", script, str(path)], env=ENV, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert flag.read_text() == "done"
+    return path.read_text()
+
+
+def test_quick_exit_waits_for_a_non_daemon_thread_at_work(tmp_path):
+    assert _script(WAITS_FOR_THREAD, tmp_path / "flag") == "done"
 
 
 LEAVES_A_FILE_OPEN = """
@@ -102,11 +105,7 @@ main(["--version"])
 
 
 def test_quick_exit_writes_out_a_file_left_open(tmp_path):
-    path = tmp_path / "open.txt"
-    r = subprocess.run([sys.executable, "-c", LEAVES_A_FILE_OPEN, str(path)], env=ENV, capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert path.read_text() == "buffered"
+    assert _script(LEAVES_A_FILE_OPEN, tmp_path / "open.txt") == "buffered"
 
 
 def test_exit_now_leaves_a_process_under_pytest_alone():
