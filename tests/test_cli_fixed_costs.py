@@ -1,7 +1,7 @@
 """What one ``edfgen`` command costs besides its work (issue 23 item 4, ``benchmarks/gwas_small.py``).
 
-* ``edfgen gwas`` on a ``.bed`` imports none of the heavy libraries its path does not use (torch,
-  statsmodels, Hail, scipy.stats, scikit-learn; matplotlib only when it draws plots);
+* ``edfgen gwas`` on a ``.bed`` imports none of the libraries its path does not use (torch,
+  statsmodels, Hail, scipy.stats, scikit-learn, pooch; matplotlib only when it draws plots);
 * the console entry point ends the process without the interpreter's teardown (~0.3 CPU-s after a
   small GWAS) but with everything the teardown would have done for the command's results: exit handlers
   run, standard output flushed, exit codes kept, and a non-daemon thread still at work is waited for.
@@ -27,7 +27,7 @@ from edfgen.cli import main
 main(sys.argv[2:])
 """
 
-NEVER_ON_GWAS = ("torch", "statsmodels", "hail", "pyspark", "sklearn", "scipy.stats", "rich", "seaborn")
+NEVER_ON_GWAS = ("torch", "statsmodels", "hail", "pyspark", "sklearn", "scipy.stats", "rich", "seaborn", "pooch")
 
 
 def _gwas(cohort: Path, out: Path, *extra: str) -> list[str]:
