@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ sys.path.insert(0, str(HERE))
 
 from _measure import timed  # noqa: E402
 import gwas_vs_plink2  # noqa: E402
+from gwas_small import commit_of  # noqa: E402
 
 DRIVER = r'''
 import sys, time, functools, importlib, resource, atexit, threading, collections, json
@@ -153,8 +153,7 @@ def main(argv=None) -> dict:
         plink[p] = {"cpu": float(np.median([r["cpu_s"] for r in p2])), "wall": float(np.median([r["wall_s"] for r in p2]))}
     result = {"n": a.n, "m": a.m, "repeats": a.repeats, "baseline": a.baseline, "plink2": plink,
               "load_average_1min": round(os.getloadavg()[0], 1),
-              "commit": (REPO / "COMMIT").read_text().strip() if (REPO / "COMMIT").exists() else subprocess.run(
-                  ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+              "commit": commit_of(REPO),
               "medians": {}}
     for (name, p), rs in runs.items():
         med = {k: float(np.median([r[k] for r in rs])) for k in rs[0] if isinstance(rs[0][k], (int, float))}

@@ -70,6 +70,14 @@ def edfgen_cmd(tree: Path | None) -> list[str]:
     return [sys.executable, "-c", pre + "from edfgen.cli import main; main()"]
 
 
+def commit_of(tree: Path) -> str:
+    """The tree's commit: ``git rev-parse``, or the ``COMMIT`` file of a ``git archive`` copy."""
+    if (tree / "COMMIT").exists():
+        return (tree / "COMMIT").read_text().strip()
+    return subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+
+
 def median_of(runs: list[dict], key: str) -> float:
     return round(float(np.median([r[key] for r in runs])), 2)
 
@@ -138,8 +146,7 @@ def main(argv=None) -> dict:
         """Results so far (a long run under load keeps what it measured); ``done`` False marks them partial."""
         result = dict(n=a.n, m=a.m, threads=a.threads, repeats=a.repeats, baseline=a.baseline, quantitative=quant,
                       binary=binary, fixed_costs=fixed or None, complete=done,
-                      commit=subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                                            capture_output=True, text=True).stdout.strip(), cpu_count=os.cpu_count())
+                      commit=commit_of(REPO), cpu_count=os.cpu_count())
         (res / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
         (res / f"{stem}.md").write_text(markdown(result, a) + "\n")
         return result

@@ -10,10 +10,10 @@ Errors: an :class:`~edfgen.exceptions.EdfgenError` is printed as one line
 
 from __future__ import annotations
 
+import _io
 import atexit
 import gc
 import importlib
-import io
 import os
 import re
 import sys
@@ -132,13 +132,15 @@ def exit_now(exc: SystemExit) -> None:
     if any(t.is_alive() for t in others):
         return
     atexit._run_exitfuncs()
-    for obj in gc.get_objects():    # a file left open: its buffer written out, as teardown's close would (~10 ms)
-        if isinstance(obj, io.IOBase) and obj not in (sys.stdout, sys.stderr):
-            try:
-                if not obj.closed:
-                    obj.flush()
-            except Exception:  # noqa: BLE001 - a stream that cannot flush is left as it is
-                pass
+    # a file left open: its buffers written out, as teardown's close would (text wrappers first, then the
+    # binary files under them); the C base classes, not the io ABCs, so the scan takes ~20 ms, not ~50
+    opened = [o for o in gc.get_objects() if isinstance(o, _io._IOBase) and o not in (sys.stdout, sys.stderr)]
+    for obj in sorted(opened, key=lambda o: not isinstance(o, _io._TextIOBase)):
+        try:
+            if not obj.closed:
+                obj.flush()
+        except Exception:  # noqa: BLE001 - a stream that cannot flush is left as it is
+            pass
     try:
         sys.stdout.flush()
         sys.stderr.flush()
