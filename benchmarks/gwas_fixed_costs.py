@@ -4,7 +4,8 @@ Each run is ``edfgen gwas`` on the ``.bed`` of ``benchmarks/gwas_small.py`` (N =
 8 phenotypes, started from a small driver in a fresh interpreter that
 
 * imports, in the order ``edfgen gwas`` imports them, click, numpy, pandas, scipy.special, PyYAML, the
-  command's own modules and bed-reader (as the tree's ``plink1`` module imports it), and records the CPU time (user + system, all threads) each adds;
+  command's own modules and bed-reader (as the tree's ``plink1`` module imports it), and records the
+  CPU time (user + system, all threads) each adds;
 * wraps the steps of the run (reading the ``.bim``/``.fam``/tables, the association pass, the QC and
   its HWE test, the linear kernel, writing and plotting) and records their CPU time: the calling thread's
   own (``time.thread_time``) and the whole process's while the step ran (it includes the background
