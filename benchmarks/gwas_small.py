@@ -70,6 +70,14 @@ def edfgen_cmd(tree: Path | None) -> list[str]:
     return [sys.executable, "-c", pre + "from edfgen.cli import main; main()"]
 
 
+def commit_of(tree: Path) -> str:
+    """The tree's commit: ``git rev-parse``, or the ``COMMIT`` file of a ``git archive`` copy."""
+    if (tree / "COMMIT").exists():
+        return (tree / "COMMIT").read_text().strip()
+    return subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+
+
 def median_of(runs: list[dict], key: str) -> float:
     return round(float(np.median([r[key] for r in runs])), 2)
 
@@ -138,8 +146,7 @@ def main(argv=None) -> dict:
         """Results so far (a long run under load keeps what it measured); ``done`` False marks them partial."""
         result = dict(n=a.n, m=a.m, threads=a.threads, repeats=a.repeats, baseline=a.baseline, quantitative=quant,
                       binary=binary, fixed_costs=fixed or None, complete=done,
-                      commit=subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                                            capture_output=True, text=True).stdout.strip(), cpu_count=os.cpu_count())
+                      commit=commit_of(REPO), cpu_count=os.cpu_count())
         (res / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
         (res / f"{stem}.md").write_text(markdown(result, a) + "\n")
         return result
@@ -186,9 +193,13 @@ def main(argv=None) -> dict:
           str(work / "covar.tsv"), "--transform", "none", "--threads", str(a.threads), "--force"]
     for name, tree in ({} if a.skip_fixed else trees).items():
         pre = f"import sys; sys.path.insert(0, {str(tree)!r}); " if tree else ""
-        f = {"python_start": [], "import_gwas_command": [], "no_plots": [], "plots": []}
+        f = {"python_start": [], "import_numeric": [], "import_plotting": [], "import_gwas_command": [],
+             "no_plots": [], "plots": []}
         for _ in range(a.repeats):
             f["python_start"].append(timed([sys.executable, "-c", "pass"], env=env))
+            f["import_numeric"].append(timed([sys.executable, "-c", "import numpy, pandas, scipy.special"], env=env))
+            f["import_plotting"].append(timed([sys.executable, "-c", "import matplotlib.figure, "
+                                               "matplotlib.backends.backend_agg"], env=env))
             f["import_gwas_command"].append(timed([sys.executable, "-c", pre + "import edfgen.cli.genetics"], env=env))
             f["no_plots"].append(timed([*edfgen_cmd(tree), "gwas", "-q", *q1, "--no-plots",
                                         "--out", str(work / f"fixed_{name}_np")], env=env))
@@ -240,9 +251,13 @@ def markdown(r: dict, a) -> str:
            "| part | edfgen wall s | edfgen CPU s |" + (" baseline wall s | baseline CPU s |" if base else ""),
            "|---|---|---|" + ("---|---|" if base else "")]
     labels = {"python_start": "`python -c pass`",
+              "import_numeric": "`import numpy, pandas, scipy.special` (incl. Python start)",
+              "import_plotting": "`import matplotlib.figure, matplotlib.backends.backend_agg` (incl. Python start)",
               "import_gwas_command": "`import edfgen.cli.genetics` (incl. Python start)",
               "no_plots": "whole run, `--no-plots`", "plots": "whole run, default (plots)"}
     for k, lab in labels.items():
+        if k + "_wall" not in f["edfgen"]:
+            continue
         md.append(f"| {lab} | {f['edfgen'][k + '_wall']} | {f['edfgen'][k + '_cpu']} |"
                   + (f" {f['baseline'][k + '_wall']} | {f['baseline'][k + '_cpu']} |" if base else ""))
     md += ["", f"edfgen's own split of the default run: {f['edfgen']['timings_s']}"

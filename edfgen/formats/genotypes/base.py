@@ -43,7 +43,8 @@ DEFAULT_BLOCK = 4096
 def normalise_chromosome(values) -> np.ndarray:
     """Chromosome names without a ``chr`` prefix (``chr1`` -> ``1``), as strings."""
     s = pd.Series(np.asarray(values, dtype=object)).astype(str)
-    return s.str.replace("^chr", "", regex=True).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)   # a few distinct names: edited once each
+    return pd.Series(uniques, dtype=object).str.replace("^chr", "", regex=True).to_numpy(dtype=object)[codes]
 
 
 def rsid_column(ids: pd.Series) -> pd.Series:

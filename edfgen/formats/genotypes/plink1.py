@@ -14,6 +14,7 @@ genotype-class bits for LD (:meth:`BedReader.class_bits`).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -92,9 +93,27 @@ def read_fam(prefix: str | Path) -> pd.DataFrame:
     return fam
 
 
-def open_bed(prefix: str, n_samples: int, n_variants: int, threads: int | None = None):
+def _bed_reader_open_bed():
+    """bed-reader's ``open_bed``, imported without pooch.
+
+    bed-reader imports pooch, when installed, to fetch its sample files (an optional dependency: without
+    it only ``bed_reader.sample_file`` is unavailable, which edfgen never calls); pooch brings tqdm,
+    asyncio, ftplib and ssl, ~40 ms CPU of every small ``gwas`` run
+    (``benchmarks/results/gwas_fixed_costs_s20.md``). While bed-reader loads, ``import pooch`` fails.
+    """
+    if "bed_reader" not in sys.modules and "pooch" not in sys.modules:
+        sys.modules["pooch"] = None  # type: ignore[assignment]
+        try:
+            import bed_reader  # noqa: F401
+        finally:
+            del sys.modules["pooch"]
     from bed_reader import open_bed as _open
 
+    return _open
+
+
+def open_bed(prefix: str, n_samples: int, n_variants: int, threads: int | None = None):
+    _open = _bed_reader_open_bed()
     check_bed(prefix, n_samples, n_variants)
     return _open(f"{prefix}.bed", iid_count=n_samples, sid_count=n_variants, count_A1=True,
                  num_threads=threads, properties={})

@@ -281,7 +281,8 @@ def chromosome_labels(chrom: pd.Series) -> pd.Series:
 
 def chrom_key(chrom: pd.Series) -> pd.Series:
     """Sortable integer key for chromosome labels (``1``..``22``, ``X``, ``Y``, ``MT``; ``chr`` prefix ignored)."""
-    c = chrom.astype(str).str.replace("^chr", "", regex=True).str.upper()
-    return c.map(CHROM_ORDER).fillna(99).astype(int)
+    codes, uniques = pd.factorize(chrom.astype(str), use_na_sentinel=False)   # keyed once per distinct name
+    c = pd.Series(uniques, dtype=object).str.replace("^chr", "", regex=True).str.upper()
+    return pd.Series(c.map(CHROM_ORDER).fillna(99).astype(int).to_numpy()[codes], index=chrom.index, name=chrom.name)
 
 
