@@ -8,8 +8,8 @@ a polygenic background (normal effects on every standardised variant) plus ``--p
 variant each, explaining ``--planted-share`` of the variance each); total h² ``--h2``; the last two
 chromosomes null. Reported per method and seed, and as the mean over seeds: λGC on the null chromosomes
 (pooled over phenotypes), mean χ² at the planted loci (χ² = the 1-df χ² of the p-value), wall and CPU time
-(edfgen: the whole ``edfgen gwas`` command; BOLT: ``bolt --lmm --LDscoresUseChip --numThreads=2`` run once
-per phenotype, summed), and BOLT's / lmm-loco's h² estimates.
+(edfgen: the whole ``edfgen gwas`` command; BOLT: ``bolt --lmm`` or ``--lmmInfOnly`` ``--LDscoresUseChip`` run once
+per phenotype, summed; ``--threads`` 1 by default), and BOLT's / lmm-loco's h² estimates.
 
 BOLT-LMM is a reference tool only (``apt-get install bolt-lmm``, Debian package 2.4); if it is missing or
 fails, the other rows are still written. A run with the same settings as the results file already holds
@@ -30,7 +30,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -42,7 +41,7 @@ from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from _measure import timed  # noqa: E402
+from _measure import cohort_arguments, edfgen_env, simulated_cohort, timed  # noqa: E402
 NOTE = ("The null-chromosome λGC of a method varies by about ±0.02–0.03 between cohorts"
         " of this size (`relatedness_diagnosis.md`), hence several seeds. lmm-loco's h² is the mean over phenotypes and LOCO GRMs "
         "of the REML estimate (each GRM leaves one chromosome out, so on the causal chromosomes it misses "
@@ -88,11 +87,18 @@ def make_phenotypes(bfile: Path, a, rng) -> tuple[pd.DataFrame, pd.DataFrame, li
     return ph, pd.DataFrame({"variant_id": sid, "chromosome": chrom}), nulls, list(sid[planted])
 
 
-def edfgen_run(model: str, bfile, pheno, out: Path, P: int) -> tuple[dict, dict, dict]:
+def thread_env(threads: int) -> dict:
+    """This tree's edfgen with BLAS/OpenMP limited to ``threads``."""
+    return {**edfgen_env(), **{v: str(threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                         "MKL_NUM_THREADS")}}
+
+
+def edfgen_run(model: str, bfile, pheno, out: Path, P: int, threads: int = 1) -> tuple[dict, dict, dict]:
     """One ``edfgen gwas`` command: p-values per phenotype, its wall/CPU time, lmm-loco's REML h²."""
     cmd = [sys.executable, "-m", "edfgen", "gwas", "--bfile", str(bfile), "--pheno", str(pheno), "--pheno-prefix",
-           "q", "--transform", "none", "--engine", "fast", "--model", model, "--no-plots", "--out", str(out)]
-    t = timed(cmd, env={**os.environ, "PYTHONPATH": str(ROOT)})
+           "q", "--transform", "none", "--engine", "fast", "--model", model, "--no-plots", "--threads",
+           str(threads), "--out", str(out)]
+    t = timed(cmd, env=thread_env(threads))
     p = {f"q{j}": pd.read_csv(out / f"q{j}.tsv.gz", sep="\t", usecols=["variant_id", "p_value"])
          .set_index("variant_id")["p_value"] for j in range(P)}
     extra = json.loads((out / "manifest.json").read_text()).get("extra", {})
@@ -119,8 +125,9 @@ def bolt_read(stats_dir: Path, P: int) -> tuple[dict, dict, dict, str]:
     return p, {"wall_s": wall, "cpu_s": float("nan")}, h2, note
 
 
-def bolt_run(bfile, pheno: Path, out: Path, P: int, inf_only: bool = False) -> tuple[dict, dict, dict, str]:
-    """BOLT-LMM once per phenotype (2 threads; ``inf_only``: ``--lmmInfOnly``, the infinitesimal model without
+def bolt_run(bfile, pheno: Path, out: Path, P: int, inf_only: bool = False,
+             threads: int = 1) -> tuple[dict, dict, dict, str]:
+    """BOLT-LMM once per phenotype (``threads`` threads; ``inf_only``: ``--lmmInfOnly``, the infinitesimal model without
     ``--lmm``'s cross-validation of the non-infinitesimal one): p-values, summed wall/CPU time, h², a note."""
     exe = shutil.which("bolt") or shutil.which("bolt-lmm")
     if exe is None:
@@ -131,7 +138,7 @@ def bolt_run(bfile, pheno: Path, out: Path, P: int, inf_only: bool = False) -> t
         log = out / f"q{j}.log"
         cmd = [exe, f"--bfile={bfile}", f"--phenoFile={pheno}", f"--phenoCol=q{j}",
                "--lmmInfOnly" if inf_only else "--lmm", "--LDscoresUseChip",
-               "--numThreads=2", f"--statsFile={stats_file}", "--verboseStats"]
+               f"--numThreads={threads}", f"--statsFile={stats_file}", "--verboseStats"]
         try:   # through sh to keep BOLT's whole log (its CPU time counts: sh waits for it)
             r = timed(["sh", "-c", f"{shlex.join(cmd)} > {shlex.quote(str(log))} 2>&1"])
         except RuntimeError:
@@ -175,17 +182,11 @@ def one_cohort(a, seed: int, work: Path, save) -> None:
     """Simulate the cohort of ``seed``, run ``a.methods`` on it; ``save(seed, cohort summary, method, row)``
     after each method."""
     from edfgen.kernels.association import lambda_gc
-    from edfgen.simulate.cohort import load_truth, simulate_cohort
+    from edfgen.simulate.cohort import load_truth
 
-    kw = dict(n=a.n, seed=seed, chromosomes=a.chromosomes, variants_per_chromosome=a.variants_per_chromosome,
-              ecg=False, families=a.families, family_structure=a.family_structure)
-    cdir = Path(a.keep_cohorts) / f"seed{seed}" if a.keep_cohorts else work / "cohort"
-    try:    # a kept cohort of the same arguments is reused (the phenotypes are remade from the seed)
-        params = json.loads((cdir / "manifest.json").read_text())["parameters"]
-        assert all(params[k] == v for k, v in kw.items())
-        co = SimpleNamespace(bfile=cdir / "genotypes", truth=load_truth(cdir))
-    except (OSError, AssertionError, KeyError, ValueError):
-        co = simulate_cohort(cdir, force=True, **kw)
+    cdir = Path(a.work) / f"seed{seed}" if a.work else work / "cohort"
+    simulated_cohort(a, cdir, seed)   # a kept cohort of the same arguments is reused (phenotypes remade from the seed)
+    co = SimpleNamespace(bfile=cdir / "genotypes", truth=load_truth(cdir))
     fams = co.truth["families"]
     ph, variants, nulls, planted = make_phenotypes(co.bfile, a, np.random.default_rng(seed))
     pheno = work / "pheno.tsv"
@@ -201,14 +202,14 @@ def one_cohort(a, seed: int, work: Path, save) -> None:
     for m in a.methods:
         out = work / m
         out.mkdir()
-        if m == "bolt-lmm" and a.bolt_stats:
+        if m.startswith("bolt-lmm") and a.bolt_stats:
             p, t, h2, note = bolt_read(Path(a.bolt_stats), a.phenotypes)
-        elif m == "bolt-lmm":
-            p, t, h2, note = bolt_run(co.bfile, pheno, out, a.phenotypes, a.bolt_inf_only)
+        elif m.startswith("bolt-lmm"):
+            p, t, h2, note = bolt_run(co.bfile, pheno, out, a.phenotypes, m == "bolt-lmm-inf", a.threads)
         else:
-            p, t, h2 = edfgen_run(m, co.bfile, pheno, out / "gwas", a.phenotypes)
+            p, t, h2 = edfgen_run(m, co.bfile, pheno, out / "gwas", a.phenotypes, a.threads)
             note = ""
-        row = dict(seconds=round(t["wall_s"], 1), cpu_seconds=round(t["cpu_s"], 1), note=note,
+        row = dict(seconds=round(t["wall_s"], 1), cpu_seconds=round(t["cpu_s"], 1), note=note, threads=a.threads,
                    load_average=round(os.getloadavg()[0], 1))
         if p:
             pn = np.concatenate([v[v.index.isin(null_ids)].to_numpy() for v in p.values()])
@@ -250,33 +251,34 @@ def summarise(per_seed: dict) -> dict:
     return out
 
 
-def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=3000)
-    ap.add_argument("--families", type=int, default=500)
-    ap.add_argument("--family-structure", default="sibs3,trio",
-                    help="edfgen simulate --family-structure (sibs2-4: the first version of this benchmark)")
-    ap.add_argument("--chromosomes", type=int, default=6)
-    ap.add_argument("--variants-per-chromosome", type=int, default=1500)
+def parse_args(argv=None) -> argparse.Namespace:
+    """The benchmark's options (cohort options from ``_measure.cohort_arguments``)."""
+    ap = cohort_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]), n=3000, seed=23,
+                          chromosomes=6, variants=1500, seeds=[23, 24, 25, 26, 27], families=500,
+                          family_structure="sibs3,trio")
+    ap.add_argument("--keep-cohorts", dest="work", help=argparse.SUPPRESS)   # the first name of --work
     ap.add_argument("--phenotypes", type=int, default=4)
     ap.add_argument("--h2", type=float, default=0.5)
     ap.add_argument("--planted", type=int, default=8)
     ap.add_argument("--planted-share", type=float, default=0.005)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[23, 24, 25])
-    ap.add_argument("--methods", nargs="+", default=["linear", "ridge-loco", "lmm-loco", "bolt-lmm"])
-    ap.add_argument("--bolt-inf-only", action="store_true", help="BOLT --lmmInfOnly instead of --lmm (no CV "
-                    "of the non-infinitesimal model: a fraction of the time; its P_BOLT_LMM_INF statistic)")
+    ap.add_argument("--methods", nargs="+", default=["linear", "ridge-loco", "lmm-loco", "bolt-lmm-inf"],
+                    help="edfgen gwas --model values; bolt-lmm: BOLT --lmm (with the cross-validation of its "
+                    "non-infinitesimal model); bolt-lmm-inf: BOLT --lmmInfOnly (P_BOLT_LMM_INF, no cross-validation)")
+    ap.add_argument("--threads", type=int, default=1, help="threads of every method (edfgen gwas --threads and "
+                    "BLAS, BOLT --numThreads)")
     ap.add_argument("--bolt-stats", default=None, help="read BOLT's q<j>.stats/.log from this folder instead of "
                     "running it (phenotypes it lacks are left out of BOLT's row; one seed)")
-    ap.add_argument("--keep-cohorts", default=None, help="folder keeping the simulated cohorts (seed<k>/) for "
-                    "later runs with other --methods")
     ap.add_argument("--name", default=None, help="results file name (default relatedness_vs_bolt_<structure>)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
-    a = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    a = parse_args(argv)
     sys.path.insert(0, str(ROOT))
     name = a.name or "relatedness_vs_bolt_" + re.sub(r"[^A-Za-z0-9]+", "_", a.family_structure).strip("_")
     settings = dict(n=a.n, families=a.families, family_structure=a.family_structure, chromosomes=a.chromosomes,
-                    variants_per_chromosome=a.variants_per_chromosome, phenotypes=a.phenotypes, h2=a.h2,
+                    variants_per_chromosome=a.variants, phenotypes=a.phenotypes, h2=a.h2,
                     planted=a.planted, planted_share=a.planted_share)
     res_path = Path(a.out) / f"{name}.json"
     for seed in a.seeds:
@@ -301,7 +303,7 @@ def write_md(res: dict, path: Path) -> None:
           f"{c0['null_variants']} variants) with {s['planted']} planted loci of {s['planted_share']:.1%} variance "
           f"each. λGC pooled over phenotypes on the null chromosomes; mean χ² over planted loci × phenotypes. "
           f"Time: the whole `edfgen gwas` command (all phenotypes at once) or BOLT run once per phenotype "
-          f"(`--numThreads=2`, summed); wall and CPU (user + sys) seconds, shared 2-core machine (load average "
+          f"(`--numThreads` = the row's threads, summed); wall and CPU (user + sys) seconds, shared 2-core machine (load average "
           f"per row in the json).", "",
           "## Mean over seeds", "", "(over the seeds each method finished: compare methods seed by seed below)", "",
           "| method | seeds | null λGC mean (min–max) | type-I at 1e-3 | planted mean χ² | h² estimate | wall s | CPU s "
