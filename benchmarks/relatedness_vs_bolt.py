@@ -52,7 +52,12 @@ NOTE = ("The null-chromosome λGC of a method varies by about ±0.02–0.03 betw
         "lmm-loco's time is dominated by one dense eigendecomposition of the N × N LOCO GRM per chromosome "
         "(O(chromosomes × N³)); the GRM itself and rotating the genotypes are O(N² M) (measured by hand on this "
         "machine at load ~30: `numpy.linalg.eigh` of a 3,000 × 3,000 GRM 23–27 CPU s; the GRM product of 1,500 "
-        "standardised variants 0.4 CPU s).")
+        "standardised variants 0.4 CPU s). BOLT's statistic is read from its χ² column (`--verboseStats`): its "
+        "printed P has 2 significant digits, which puts λGC on steps of about 0.047 (0.954, 1.000, 1.047). "
+        "Threads: rows with threads = 1 ran every method single-threaded (BLAS too); BOLT with `--numThreads=2` on "
+        "this loaded machine spent 12× the CPU of 1 thread (seed 25, q0, `--lmmInfOnly`: 108 vs 8.7 CPU s, "
+        "measured by hand), so the 2-thread CPU times of the older results (`relatedness_vs_bolt_sibs3_trio.md`: "
+        "441 CPU s) are mostly spinning.")
 
 
 def _chi2(p) -> np.ndarray:
@@ -105,6 +110,21 @@ def edfgen_run(model: str, bfile, pheno, out: Path, P: int, threads: int = 1) ->
     return p, t, extra.get("lmm_loco_reml_h2", {})
 
 
+def bolt_p(stats_file: Path) -> tuple[pd.Series, str]:
+    """BOLT's p-values by variant at full precision and the statistic's column (P_BOLT_LMM, else
+    P_BOLT_LMM_INF): from the χ² column ``--verboseStats`` writes (CHISQ_BOLT_LMM[_INF]), else from
+    ``(BETA/SE)²`` for the infinitesimal statistic. The printed P has 2 significant digits, which quantises
+    the median χ² and so λGC to steps of about 0.047 (0.954, 1.000, 1.047)."""
+    s = pd.read_csv(stats_file, sep=r"\s+")
+    col = "P_BOLT_LMM" if "P_BOLT_LMM" in s else "P_BOLT_LMM_INF"
+    chisq = col.replace("P_", "CHISQ_")
+    if chisq in s:
+        return pd.Series(stats.chi2.sf(s[chisq], 1), index=s["SNP"]), col
+    if col == "P_BOLT_LMM_INF":
+        return pd.Series(stats.chi2.sf((s["BETA"] / s["SE"]) ** 2, 1), index=s["SNP"]), col
+    return s.set_index("SNP")[col], col
+
+
 def bolt_read(stats_dir: Path, P: int) -> tuple[dict, dict, dict, str]:
     """BOLT outputs already written (``q<j>.stats`` and ``q<j>.log`` in ``stats_dir``, e.g. by a run of this
     script stopped part-way): the phenotypes found, wall time from BOLT's log (CPU time unknown)."""
@@ -115,12 +135,10 @@ def bolt_read(stats_dir: Path, P: int) -> tuple[dict, dict, dict, str]:
             continue
         text = log.read_text()
         wall += float(re.findall(r"Total elapsed time for analysis = ([0-9.]+) sec", text)[-1])
-        s = pd.read_csv(stats_file, sep=r"\s+")
-        col = "P_BOLT_LMM" if "P_BOLT_LMM" in s else "P_BOLT_LMM_INF"
-        p[f"q{j}"] = s.set_index("SNP")[col]
+        p[f"q{j}"], col = bolt_p(stats_file)
         h2[f"q{j}"] = float(re.findall(r"h2g(?:_1)?\s*(?:\(1,1\))?\s*[=:]\s*([0-9.]+)", text)[-1])
         mode = "--lmmInfOnly" if "--lmmInfOnly" in text else "--lmm"
-    note = (f"{mode}, p-value column {col}; read from {stats_dir.name}/: {len(p)} of {P} phenotypes "
+    note = (f"{mode}, statistic {col} (its χ² column); read from {stats_dir.name}/: {len(p)} of {P} phenotypes "
             f"({', '.join(p)})") if p else "no BOLT output found"
     return p, {"wall_s": wall, "cpu_s": float("nan")}, h2, note
 
@@ -145,10 +163,8 @@ def bolt_run(bfile, pheno: Path, out: Path, P: int, inf_only: bool = False,
             return p, t, h2, "bolt failed: " + log.read_text().strip().splitlines()[-1]
         r["stdout"] = log.read_text()
         t = {k: t[k] + r[k] for k in t}
-        s = pd.read_csv(stats_file, sep=r"\s+")
-        col = "P_BOLT_LMM" if "P_BOLT_LMM" in s else "P_BOLT_LMM_INF"
-        note = f"{'--lmmInfOnly' if inf_only else '--lmm'}, p-value column {col}"
-        p[f"q{j}"] = s.set_index("SNP")[col]
+        p[f"q{j}"], col = bolt_p(stats_file)
+        note = f"{'--lmmInfOnly' if inf_only else '--lmm'}, statistic {col} (its χ² column)"
         found = re.findall(r"h2g(?:_1)?\s*(?:\(1,1\))?\s*[=:]\s*([0-9.]+)", r["stdout"])
         if found:
             h2[f"q{j}"] = float(found[-1])
@@ -170,7 +186,8 @@ def record(res_path: Path, settings: dict, seed: int, cohort: dict, method: str,
         rec = per_seed.setdefault(str(seed), {"methods": {}})
         rec["cohort"] = cohort
         rec["methods"][method] = row
-        res = dict(settings=settings, cpus=os.cpu_count(), per_seed=per_seed, summary=summarise(per_seed))
+        res = dict(settings=settings, cpus=os.cpu_count(), per_seed=per_seed, summary=summarise(per_seed),
+                   paired_planted_chi2_ratio=paired_ratios(per_seed))
         tmp = res_path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(res, indent=2) + "\n")
         os.replace(tmp, res_path)
@@ -227,8 +244,32 @@ def one_cohort(a, seed: int, work: Path, save) -> None:
         shutil.rmtree(out, ignore_errors=True)
 
 
+def _mean_se(values) -> tuple[float, float]:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
+    if v.size == 0:
+        return float("nan"), float("nan")
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
+
+
+def paired_ratios(per_seed: dict, key: str = "planted_mean_chi2") -> dict:
+    """For each edfgen method and each BOLT mode: the per-seed ratio method / BOLT of ``key`` over the seeds
+    both ran, its mean and 95% t interval over seeds."""
+    out = {}
+    methods = {m for rec in per_seed.values() for m in rec["methods"]}
+    for ref in sorted(m for m in methods if m.startswith("bolt-lmm")):
+        for m in sorted(methods - {ref}):
+            r = {s: rec["methods"][m][key] / rec["methods"][ref][key] for s, rec in per_seed.items()
+                 if key in rec["methods"].get(m, {}) and key in rec["methods"].get(ref, {})}
+            if len(r) < 2:
+                continue
+            mean, se = _mean_se(r.values())
+            half = stats.t.ppf(0.975, len(r) - 1) * se
+            out[f"{m}/{ref}"] = dict(seeds=len(r), per_seed=r, mean=mean, ci95=[mean - half, mean + half])
+    return out
+
+
 def summarise(per_seed: dict) -> dict:
-    """Per method over the seeds: mean and range of null λGC, mean planted χ², mean wall/CPU time."""
+    """Per method over the seeds: mean, SE and range of null λGC, mean ± SE of planted χ², h², wall/CPU time."""
     rows: dict = {}
     for rec in per_seed.values():
         for m, r in rec["methods"].items():
@@ -238,11 +279,11 @@ def summarise(per_seed: dict) -> dict:
         lam = [r.get("null_lambda_gc", np.nan) for r in rs]
         out[m] = dict(seeds=len(rs), null_lambda_gc_mean=float(np.mean(lam)), null_lambda_gc_min=float(np.min(lam)),
                       null_lambda_gc_max=float(np.max(lam)),
-                      null_type1_1e3_mean=float(np.mean([r.get("null_type1_1e3", np.nan) for r in rs])),
-                      planted_mean_chi2=float(np.mean([r.get("planted_mean_chi2", np.nan) for r in rs])),
-                      h2_estimate=float(np.mean([r.get("h2_estimate", np.nan) for r in rs])),
-                      seconds=float(np.mean([r["seconds"] for r in rs])),
-                      cpu_seconds=float(np.mean([r.get("cpu_seconds", np.nan) for r in rs])))
+                      null_type1_1e3_mean=float(np.mean([r.get("null_type1_1e3", np.nan) for r in rs])))
+        for k in ("null_lambda_gc", "planted_mean_chi2", "h2_estimate", "seconds", "cpu_seconds"):
+            mean, se = _mean_se([r.get(k, np.nan) for r in rs])
+            out[m][k if k in ("seconds", "cpu_seconds", "planted_mean_chi2", "h2_estimate") else k + "_mean"] = mean
+            out[m][k + "_se"] = se
     lin = out.get("linear")
     for m, r in out.items():
         if lin:
@@ -306,14 +347,22 @@ def write_md(res: dict, path: Path) -> None:
           f"(`--numThreads` = the row's threads, summed); wall and CPU (user + sys) seconds, shared 2-core machine (load average "
           f"per row in the json).", "",
           "## Mean over seeds", "", "(over the seeds each method finished: compare methods seed by seed below)", "",
-          "| method | seeds | null λGC mean (min–max) | type-I at 1e-3 | planted mean χ² | h² estimate | wall s | CPU s "
-          "| wall ÷ linear | CPU ÷ linear |",
+          "| method | seeds | null λGC mean ± SE (min–max) | type-I at 1e-3 | planted mean χ² ± SE | h² estimate ± SE "
+          "| wall s | CPU s ± SE | wall ÷ linear | CPU ÷ linear |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for m, r in summary.items():
-        md.append(f"| {m} | {r['seeds']} | {r['null_lambda_gc_mean']:.3f} ({r['null_lambda_gc_min']:.3f}–{r['null_lambda_gc_max']:.3f})"
-                  f" | {r['null_type1_1e3_mean']:.4f} | {r['planted_mean_chi2']:.1f} | {r['h2_estimate']:.3f} | "
-                  f"{r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r.get('wall_ratio_to_linear', float('nan')):.1f} |"
-                  f" {r.get('cpu_ratio_to_linear', float('nan')):.1f} |")
+        md.append(f"| {m} | {r['seeds']} | {r['null_lambda_gc_mean']:.3f} ± {r.get('null_lambda_gc_se', np.nan):.3f} "
+                  f"({r['null_lambda_gc_min']:.3f}–{r['null_lambda_gc_max']:.3f}) | {r['null_type1_1e3_mean']:.4f} | "
+                  f"{r['planted_mean_chi2']:.2f} ± {r.get('planted_mean_chi2_se', np.nan):.2f} | "
+                  f"{r['h2_estimate']:.3f} ± {r.get('h2_estimate_se', np.nan):.3f} | {r['seconds']:.1f} | "
+                  f"{r['cpu_seconds']:.1f} ± {r.get('cpu_seconds_se', np.nan):.1f} | "
+                  f"{r.get('wall_ratio_to_linear', float('nan')):.1f} | {r.get('cpu_ratio_to_linear', float('nan')):.1f} |")
+    if res.get("paired_planted_chi2_ratio"):
+        md += ["", "## Power: planted mean χ² of each method ÷ BOLT's, paired by seed", "",
+               "| ratio | seeds | per seed | mean (95% t interval over seeds) |", "|---|---|---|---|"]
+        for k, r in res["paired_planted_chi2_ratio"].items():
+            md.append(f"| {k} | {r['seeds']} | {', '.join(f'{s}: {v:.3f}' for s, v in sorted(r['per_seed'].items()))}"
+                      f" | {r['mean']:.3f} ({r['ci95'][0]:.3f}–{r['ci95'][1]:.3f}) |")
     pheno_rows = [(seed, m, q, v) for seed in seeds for m, r in res["per_seed"][seed]["methods"].items()
                   for q, v in r.get("per_phenotype", {}).items()]
     if pheno_rows:
