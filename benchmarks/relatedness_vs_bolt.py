@@ -7,7 +7,8 @@ the first, single-cohort version). Phenotypes made here from the .bed: on every 
 a polygenic background (normal effects on every standardised variant) plus ``--planted`` large loci (one
 variant each, explaining ``--planted-share`` of the variance each); total h² ``--h2``; the last two
 chromosomes null. Reported per method and seed, and as the mean over seeds: λGC on the null chromosomes
-(pooled over phenotypes), mean χ² at the planted loci (χ² = the 1-df χ² of the p-value), wall and CPU time
+(pooled over phenotypes), mean χ² at the planted loci (χ² = the 1-df χ² of the p-value), with the SE over
+seeds and the ratio of each method's planted χ² to BOLT's paired by seed (mean, 95% t interval), wall and CPU time
 (edfgen: the whole ``edfgen gwas`` command; BOLT: ``bolt --lmm`` or ``--lmmInfOnly`` ``--LDscoresUseChip`` run once
 per phenotype, summed; ``--threads`` 1 by default), and BOLT's / lmm-loco's h² estimates.
 
@@ -15,8 +16,12 @@ BOLT-LMM is a reference tool only (``apt-get install bolt-lmm``, Debian package 
 fails, the other rows are still written. A run with the same settings as the results file already holds
 replaces only the methods and seeds it runs (``--methods lmm-loco`` re-measures one model).
 
-Usage: ``nice python benchmarks/relatedness_vs_bolt.py [--seeds 23 24 25 --family-structure sibs3,trio]``.
-Writes ``results/relatedness_vs_bolt_<structure>.json`` and ``.md`` (``--name`` to choose).
+Cohort options (``--n --seeds --chromosomes --variants --families --family-structure --work``) come from
+``_measure.cohort_arguments``; ``--work DIR`` keeps each seed's cohort in ``DIR/seed<k>`` for later runs.
+
+Usage: ``nice python benchmarks/relatedness_vs_bolt.py --name relatedness_vs_bolt_seeds --work /tmp/cohorts
+--methods linear lmm-loco bolt-lmm-inf bolt-lmm`` (seeds 23-27 by default; the 5-seed results file). Writes
+``results/relatedness_vs_bolt_<structure>.json`` and ``.md`` (``--name`` to choose).
 
 References: Loh P-R et al. (2015) Nat Genet 47:284 (BOLT-LMM); Mbatchou J et al. (2021) Nat Genet 53:1097
 (REGENIE); Yang J et al. (2014) Nat Genet 46:100 (MLMA-LOCO); Kang HM et al. (2008) Genetics 178:1709 (EMMA).
