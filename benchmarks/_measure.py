@@ -49,30 +49,65 @@ def run_edfgen(*args, measure: bool = False) -> dict | float:
 
 
 def cohort_arguments(ap: argparse.ArgumentParser, *, n: int, seed: int, chromosomes: int = 3,
-                     variants: int = 3000) -> argparse.ArgumentParser:
-    """The options of a benchmark on a simulated cohort: ``--n --seed --chromosomes --variants --work``."""
+                     variants: int = 3000, seeds: list[int] | None = None, families: int | None = None,
+                     family_structure: str | None = None) -> argparse.ArgumentParser:
+    """The options of a benchmark on a simulated cohort: ``--n --seed --chromosomes --variants --work``;
+    with ``seeds`` ``--seeds`` (one cohort per seed, ``seed`` unused) instead of ``--seed``; with ``families`` also ``--families`` and
+    ``--family-structure`` (``edfgen simulate``'s relatives)."""
     ap.add_argument("--n", type=int, default=n)
-    ap.add_argument("--seed", type=int, default=seed)
+    if seeds is None:
+        ap.add_argument("--seed", type=int, default=seed)
+    else:
+        ap.add_argument("--seeds", type=int, nargs="+", default=seeds, help="one cohort per seed")
     ap.add_argument("--chromosomes", type=int, default=chromosomes)
     ap.add_argument("--variants", type=int, default=variants, help="variants per chromosome")
+    if families is not None:
+        ap.add_argument("--families", type=int, default=families)
+        ap.add_argument("--family-structure", default=family_structure or "sibs2-4",
+                        help="edfgen simulate --family-structure")
     ap.add_argument("--work", default=None, help="work folder (its cohort/ and gwas/ are reused when present)")
     return ap
 
 
-def simulated_gwas(a: argparse.Namespace, prefix: str, *, gwas: bool = True) -> tuple[Path, Path]:
-    """``(work, cohort)``: a cohort simulated once in ``WORK/cohort`` (:func:`cohort_arguments`' size and seed,
-    no ECGs, effect scale 1) and, with ``gwas``, ``edfgen gwas`` of its 9 physiology traits (age, sex covariates)
-    in ``WORK/gwas``; both are kept and reused when present."""
+def cohort_kwargs(a: argparse.Namespace, seed: int | None = None) -> dict:
+    """``simulate_cohort`` keywords of :func:`cohort_arguments`' options (``seed`` instead of ``a.seed``):
+    no ECGs, effect scale 1, families when the options have them."""
+    kw = dict(n=a.n, seed=a.seed if seed is None else seed, chromosomes=a.chromosomes,
+              variants_per_chromosome=a.variants, effect_scale=1.0, ecg=False)
+    if getattr(a, "families", None) is not None:
+        kw.update(families=a.families, family_structure=a.family_structure)
+    return kw
+
+
+def simulated_cohort(a: argparse.Namespace, folder: Path, seed: int | None = None) -> bool:
+    """The cohort of :func:`cohort_kwargs` in ``folder``, simulated unless the folder already holds one of the
+    same parameters (its ``manifest.json``); True when it was (re)simulated."""
+    import json
+
     from edfgen.simulate.cohort import simulate_cohort
 
+    kw = cohort_kwargs(a, seed)
+    try:
+        params = json.loads((Path(folder) / "manifest.json").read_text())["parameters"]
+        if all(params.get(k) == v for k, v in kw.items()) and (Path(folder) / "truth.json").exists():
+            return False
+    except (OSError, ValueError, KeyError):
+        pass
+    simulate_cohort(folder, force=True, **kw)
+    return True
+
+
+def simulated_gwas(a: argparse.Namespace, prefix: str, *, gwas: bool = True) -> tuple[Path, Path]:
+    """``(work, cohort)``: a cohort simulated once in ``WORK/cohort`` (:func:`simulated_cohort`) and, with
+    ``gwas``, ``edfgen gwas`` of its 9 physiology traits (age, sex covariates) in ``WORK/gwas``; both are kept
+    and reused when present (the association is rerun when the cohort was resimulated)."""
     work = Path(a.work or tempfile.mkdtemp(prefix=prefix))
     cohort = work / "cohort"
-    if not (cohort / "truth.json").exists():
-        simulate_cohort(cohort, n=a.n, seed=a.seed, chromosomes=a.chromosomes, variants_per_chromosome=a.variants,
-                        effect_scale=1.0, ecg=False)
-    if gwas and not (work / "gwas" / "manifest.json").exists():
+    fresh = simulated_cohort(a, cohort)
+    if gwas and (fresh or not (work / "gwas" / "manifest.json").exists()):
         run_edfgen("gwas", "--bfile", cohort / "genotypes", "--pheno", cohort / "physiology.tsv", "--covar",
-                   cohort / "covariates.tsv", "--covariates", "age,sex", "--out", work / "gwas", "--no-plots")
+                   cohort / "covariates.tsv", "--covariates", "age,sex", "--out", work / "gwas", "--no-plots",
+                   "--force")
     return work, cohort
 
 

@@ -145,3 +145,34 @@ def test_lmm_loco_model_limits(monkeypatch):
     ref = gls_association(Gt, fit_null(num / m, Y, C))
     np.testing.assert_allclose(res.p_value, ref.p_value, rtol=1e-10)
     assert set(prepared.h2) == {"2"}
+
+
+def test_reml_components_and_statistic_match_two_dimensional_reml_and_gcta_mlma():
+    """(σg², σe²) against a 2-D maximisation of the unprofiled restricted likelihood of V = σg² K + σe² I, and
+    the t statistic against GCTA-MLMA's χ² = (x'Py)² / x'Px at those components: t² = χ² (n-k-1) / (n-k-χ²)
+    exactly (the residual variance re-estimated per variant), so the χ² of edfgen's p is GCTA's up to the
+    t(n-k-1) tail (null ratio ≈ 1 - 1/n, no deflation)."""
+    from scipy import stats
+
+    K, Y, C, Gt = _tiny()
+    null = fit_null(K, Y, C)
+    n, k = C.shape
+    y = Y[:, 0]                                # phenotype 1's REML optimum is on the boundary σg² = 0
+
+    def neg_reml(t):
+        V = np.exp(t[0]) * K + np.exp(t[1]) * np.eye(n)
+        Vi = np.linalg.inv(V)
+        A = C.T @ Vi @ C
+        P = Vi - Vi @ C @ np.linalg.solve(A, C.T @ Vi)
+        return 0.5 * (np.linalg.slogdet(V)[1] + np.linalg.slogdet(A)[1] + y @ P @ y), P
+
+    ref = optimize.minimize(lambda t: neg_reml(t)[0], np.log([y.var() / 2] * 2), method="Nelder-Mead",
+                            options=dict(xatol=1e-9, fatol=1e-13, maxiter=4000))
+    sg, se = np.exp(ref.x)
+    assert null.yy[0] / (n - k) == pytest.approx(sg, rel=1e-5)            # σg² (profiled in edfgen)
+    assert null.delta[0] * null.yy[0] / (n - k) == pytest.approx(se, rel=1e-5)
+    P = neg_reml(ref.x)[1]
+    X = np.where(np.isnan(Gt), np.nanmean(Gt, 0), Gt)
+    chi2 = (X.T @ P @ y) ** 2 / np.einsum("ij,ij->j", X, P @ X)
+    t = stats.t.isf(gls_association(Gt, null).p_value[:, 0] / 2, n - k - 1)
+    np.testing.assert_allclose(t ** 2, chi2 * (n - k - 1) / (n - k - chi2), rtol=1e-4)

@@ -162,6 +162,10 @@ def gls_association(genotypes: np.ndarray, null: NullFit) -> AssociationResult:
     With ``g~ = U^T g``, ``W_p = diag(1/(s + δ_p))`` and ``r_p`` the rotated residual of the null GLS fit
     (so ``Ct^T W_p r_p = 0``): ``g^T P_p y = g~^T W_p r_p`` and ``g^T P_p g = g~^T W_p g~ -
     (Ct^T W_p g~)^T A_p^{-1} (Ct^T W_p g~)`` (Frisch-Waugh-Lovell); all phenotypes from one rotation.
+
+    With ``σg² = y^T P y / (n - k)`` (REML, profiled) and GCTA-MLMA's ``χ² = (g^T P y)² / g^T P g`` at the same
+    ``V``, the statistic here is ``t² = χ² (n - k - 1) / (n - k - χ²)`` exactly; the 1-df χ² of its p-value is
+    GCTA's to within the Student-t tail (about ``1 - 1/n`` of it at null values).
     """
     G = np.asarray(genotypes, dtype=float)
     N, m = G.shape
