@@ -195,6 +195,27 @@ def quick_eval(model, cache, k: int, d: dict, n_boot: int) -> dict:
     return {"auroc": round(float(row.auroc), 4), "r2": {t: round(v, 4) for t, v in r2.items()}, "prob": prob}
 
 
+def drop_qrs_100hz(cache: dict) -> None:
+    """NaN the QRS-duration auxiliary target and the QRS frame channel of the records read from 100 Hz folders.
+
+    The cache keeps the real records in the order :func:`~edfgen.formats.ecg.records.discover_records` lists
+    ``TRAIN_FOLDERS`` minus the rejects; this holds only when every reject lies after the last 100 Hz record
+    (asserted; the one reject, ``JS11438``, is in ``cinc2021_extra``).
+    """
+    from edfgen.formats.ecg.records import discover_records
+    from edfgen.model.checkpoint import load_checkpoint
+
+    refs = discover_records([ECG / f for f in TRAIN_FOLDERS])
+    is100 = np.array(["records100" in str(r.path) for r in refs])
+    n_real = int(cache["real"].sum())
+    last100 = int(np.flatnonzero(is100)[-1])
+    assert len(refs) >= n_real and n_real > last100 and not is100[n_real:].any()
+    rows = np.flatnonzero(is100[:n_real])
+    cache["y"][rows, list(load_checkpoint("small").config.aux_targets).index("qrs_duration")] = np.nan
+    cache["labels"][rows, :, :, :, WAVES.index("qrs")] = np.nan
+    print(f"QRS targets dropped for {len(rows)} records read at 100 Hz", flush=True)
+
+
 def train(cache: dict, a, log_rows: list):
     """Train the layers above ``freeze_below`` on the cached features; returns the encoder (shipped + trained)."""
     import copy
@@ -290,6 +311,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--bootstrap", type=int, default=200)
+    ap.add_argument("--qrs-from-500hz-only", action="store_true",
+                    help="drop the QRS targets (aux and frame) of the 100 Hz records (PTB-XL records100, ptbxl_extra)")
     ap.add_argument("--cache-only", action="store_true")
     ap.add_argument("--out-name", default="encoder_distill")
     a = ap.parse_args(argv)
@@ -312,6 +335,8 @@ def main(argv=None) -> dict:
         cache = {q: z[q] for q in z.files}
     shipped = load_checkpoint(a.shipped)
     assert str(cache["shipped_sha256"]) == shipped.sha256 and int(cache["freeze_below"]) == a.freeze_below
+    if a.qrs_from_500hz_only:
+        drop_qrs_100hz(cache)
     rows: list = []
     model = train(cache, a, rows)
     seconds = time.time() - t0
