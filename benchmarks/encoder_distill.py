@@ -13,7 +13,9 @@ remaining layers (and ``final_norm``, the auxiliary and CMSC heads) for many ste
   the head is dropped, so the checkpoint keeps the `small` architecture) — a linear head on frames makes the
   time-averaged EDFs carry the fraction of time in each wave, i.e. duration × heart rate; weight ``--w-frame``;
 * CMSC between the two 5 s crops of a recording (the shipped head), weight ``--w-cmsc``;
-* optionally ``--w-anchor``: mean squared error between the candidate's and the shipped weights' pooled EDFs.
+* optionally ``--w-anchor``: mean squared error between the candidate's and the shipped weights' pooled EDFs;
+* optionally ``--qrs-from-500hz-only``: no QRS target (auxiliary or frame) from the records read at 100 Hz (PTB-XL
+  ``records100``, ``ptbxl_extra``), whose QRS boundaries the delineator times poorly (with them, LUDB QRS R² fell).
 
 Training data: every real ECG folder except ``ludb_dev`` (kept out so that the LUDB R² stays honest) plus
 ``--simulated`` simulated ECGs. No diagnosis label is read for training. Each recording is cached in two views:
@@ -25,9 +27,13 @@ shipped weights; ``benchmarks/checkpoint_versus.py`` then judges the written che
 Run (1 thread, deterministic given the seed, thread count, PyTorch and delineator versions)::
 
     OMP_NUM_THREADS=1 nice -n 10 PYTHONPATH=. .venv/bin/python benchmarks/encoder_distill.py \
-        --work runs/distill --freeze-below 4 --simulated 2000 --steps 1500
+        --work runs/distill --freeze-below 4 --simulated 2000 --steps 500 --warmup 25 --log-every 25 \
+        --w-anchor 20 --qrs-from-500hz-only --out-name encoder_distill_k4_anchor20_qrs500
 
--> ``<work>/cache.npz`` (reused when present), ``<work>/checkpoint.{safetensors,json}``, ``<work>/log.tsv``,
+(the run that gave the shipped `small`, from the first-stage weights as ``--shipped``; see
+``edfgen/checkpoints/README.md``, "Third round")
+
+-> ``<work>/cache_k<K>_s<N>.npz`` (reused when present), ``<work>/checkpoint.{safetensors,json}``, ``<work>/log.tsv``,
 ``benchmarks/results/<out-name>.{json,md}``.
 """
 
@@ -195,7 +201,7 @@ def quick_eval(model, cache, k: int, d: dict, n_boot: int) -> dict:
     return {"auroc": round(float(row.auroc), 4), "r2": {t: round(v, 4) for t, v in r2.items()}, "prob": prob}
 
 
-def drop_qrs_100hz(cache: dict) -> None:
+def drop_qrs_100hz(cache: dict, aux_targets) -> None:
     """NaN the QRS-duration auxiliary target and the QRS frame channel of the records read from 100 Hz folders.
 
     The cache keeps the real records in the order :func:`~edfgen.formats.ecg.records.discover_records` lists
@@ -203,7 +209,6 @@ def drop_qrs_100hz(cache: dict) -> None:
     (asserted; the one reject, ``JS11438``, is in ``cinc2021_extra``).
     """
     from edfgen.formats.ecg.records import discover_records
-    from edfgen.model.checkpoint import load_checkpoint
 
     refs = discover_records([ECG / f for f in TRAIN_FOLDERS])
     is100 = np.array(["records100" in str(r.path) for r in refs])
@@ -211,7 +216,7 @@ def drop_qrs_100hz(cache: dict) -> None:
     last100 = int(np.flatnonzero(is100)[-1])
     assert len(refs) >= n_real and n_real > last100 and not is100[n_real:].any()
     rows = np.flatnonzero(is100[:n_real])
-    cache["y"][rows, list(load_checkpoint("small").config.aux_targets).index("qrs_duration")] = np.nan
+    cache["y"][rows, list(aux_targets).index("qrs_duration")] = np.nan
     cache["labels"][rows, :, :, :, WAVES.index("qrs")] = np.nan
     print(f"QRS targets dropped for {len(rows)} records read at 100 Hz", flush=True)
 
@@ -300,10 +305,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--freeze-below", type=int, default=4, help="transformer layers kept frozen (of 6)")
     ap.add_argument("--simulated", type=int, default=2000)
     ap.add_argument("--sim-seed", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-4)
-    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=25)
     ap.add_argument("--w-aux", type=float, default=5.0)
     ap.add_argument("--w-frame", type=float, default=10.0)
     ap.add_argument("--w-cmsc", type=float, default=1.0)
@@ -336,7 +341,7 @@ def main(argv=None) -> dict:
     shipped = load_checkpoint(a.shipped)
     assert str(cache["shipped_sha256"]) == shipped.sha256 and int(cache["freeze_below"]) == a.freeze_below
     if a.qrs_from_500hz_only:
-        drop_qrs_100hz(cache)
+        drop_qrs_100hz(cache, shipped.config.aux_targets)
     rows: list = []
     model = train(cache, a, rows)
     seconds = time.time() - t0
