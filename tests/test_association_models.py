@@ -179,6 +179,26 @@ def test_ridge_loco_predictions__spilled_level0_is_block_contiguous_and_equal(mo
     np.testing.assert_array_equal(disk.genome, mem.genome)
 
 
+def test_standardise_block__mean_imputed_residualised_unit_variance_constant_columns_dropped():
+    """Level 0's one-pass standardisation (variance from sums of squares) against lstsq residuals and ``np.std``."""
+    from edfgen.kernels.ridge import _standardise_block
+
+    rng = np.random.default_rng(8)
+    n = 300
+    C = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
+    G = rng.binomial(2, 0.3, (n, 6)).astype(float)
+    G[[3, 50, 70], 1] = np.nan
+    G[:, 4] = 1.0                                              # constant: dropped
+    Q, _ = np.linalg.qr(C)
+    ref = np.where(np.isnan(G), np.nanmean(G, axis=0), G)
+    ref = ref - C @ np.linalg.lstsq(C, ref, rcond=None)[0]
+    ref = np.delete(ref, 4, axis=1)
+    ref /= ref.std(axis=0)
+    got = _standardise_block(G, Q)
+    np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-12)
+    assert np.isnan(G[3, 1])                                   # the caller's block is not modified
+
+
 def test_shrinkage_grid__is_regenies():
     np.testing.assert_allclose(shrinkage_grid(1000), [1000 * 99, 1000 * 3, 1000, 1000 / 3, 1000 / 99])
     with pytest.raises(InputError, match="heritabilities"):
