@@ -40,6 +40,11 @@ first k records) with the default checkpoint, batch size, 1 model thread, worker
 BGEN: the base .bed exported by ``plink2 --export bgen-1.2 bits=8`` (zlib, UK Biobank's layout), ``gwas
 --bgen`` at the base point; the CPU difference to the .bed run is the decode cost per variant x sample.
 
+ridge-loco (``--only ridge``) runs at its own points (``RIDGE_POINTS``): N 10k/50k/100k at M = 20k (at M = 100k
+its N axis did not fit the shared machine's time), M 20k/100k/300k at N = 10k, P 8/64 at N = 10k, M = 100k, plus
+linear beside its N axis; its step 1 is fitted to the kernel's multiply-adds (``ridge_flops``), passes over the
+genotypes (N x M) and the LOCO text (N x P).
+
 Usage: ``nice -n 10 python benchmarks/scale.py [--only gwas ridge clump extract bgen] [--case-timeout 900]``;
 cases already in ``results/scale.json`` are reused (``--rerun`` measures again); ``--refit`` rewrites the
 report and plots from the stored runs. Writes ``results/scale.json``, ``results/scale.md`` and
@@ -187,7 +192,8 @@ def timed(cmd: list[str], env: dict, timeout: float) -> dict:
     sys_ = float(re.search(r"System time \(seconds\): ([\d.]+)", err).group(1))
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
     written = int(re.search(r"File system outputs: (\d+)", err).group(1)) * 512
-    return dict(status="ok", wall_s=round(wall, 2), cpu_s=round(user + sys_, 2), peak_rss_mib=round(rss / 1024, 1),
+    return dict(status="ok", wall_s=round(wall, 2), cpu_s=round(user + sys_, 2), user_s=user, sys_s=sys_,
+                peak_rss_mib=round(rss / 1024, 1),
                 written_mib=round(written / 2**20, 1), load_1min=round(os.getloadavg()[0], 1))
 
 
@@ -293,6 +299,7 @@ RIDGE_POINTS = [("n", n, RIDGE_N_M, 8) for n in AXES["n"]] + [
 
 def run_ridge(r: Runner) -> None:
     """ridge-loco at :data:`RIDGE_POINTS` (the most informative first: the N axis at M = 20k)."""
+    r.store.setdefault("ridge_kernel_rates", ridge_kernel_rates())
     for axis, n, m, p in RIDGE_POINTS:
         if r.a.cases and f"{n},{m},{p}" not in r.a.cases:
             continue
@@ -423,24 +430,61 @@ TERMS = {
 }
 
 
-def ridge_flops(n: int, m: int, p: int, folds: int = 5, r: int = 5) -> float:
-    """Multiply-adds of ridge-loco step 1 as :mod:`edfgen.kernels.ridge` does them, at the block size ``b`` the
-    kernel picks (:func:`edfgen.kernels.ridge.auto_block_size`), ``k = r M / b`` level-1 predictors: level 0 the
-    folds' XᵀX by syrk (N M b / 2), XᵀY (N M P), one eigendecomposition per block and fold (~10 b³), the
-    coefficients (folds M b P r) and the held-out predictions (N M P r); level 1 per phenotype XᵀX by syrk
-    (N k² / 2), the folds' eigendecompositions (10 folds k³) and the LOCO products (folds N k)."""
+def _ridge_counts(n: int, m: int, p: int, folds: int = 5, r: int = 5) -> tuple[float, float]:
+    """``(BLAS multiply-adds, sum of b³ over the eigendecompositions)`` of ridge-loco step 1 as
+    :mod:`edfgen.kernels.ridge` does it, at the block size ``b`` the kernel picks
+    (:func:`edfgen.kernels.ridge.auto_block_size`), ``k = r M / b`` level-1 predictors. Multiply-adds: level 0
+    the folds' XᵀX by syrk (N M b / 2), XᵀY (N M P), the coefficients (folds M b P r) and the held-out
+    predictions (N M P r); level 1 per phenotype XᵀX by syrk (N k² / 2) and the LOCO products (folds N k).
+    Eigendecompositions: one per block and fold (folds M / b of size b), one per phenotype and fold (size k)."""
     from edfgen.kernels.ridge import auto_block_size
 
     b = auto_block_size(n, m, p, folds=folds, n_shrinkage=r)
     k = r * -(-m // b)
-    level0 = n * m * b / 2 + n * m * p + 10.0 * folds * m * b * b + folds * m * b * p * r + n * m * p * r
-    level1 = p * (n * k * k / 2 + 10.0 * folds * k ** 3 + folds * n * k)
-    return float(level0 + level1)
+    blas = n * m * b / 2 + n * m * p + folds * m * b * p * r + n * m * p * r + p * (n * k * k / 2 + folds * n * k)
+    eig = folds * -(-m // b) * float(b) ** 3 + p * folds * float(k) ** 3
+    return float(blas), eig
 
 
-#: step 1's terms: operations (above), passes over the N x M genotypes (decode, standardisation, the fold
-#: gather) and the LOCO files' text (22 + 1 values per sample and phenotype)
-TERMS["ridge step 1"] = [("fixed", lambda n, m, p: 1.0), ("per model flop", ridge_flops),
+def ridge_flops(n: int, m: int, p: int) -> float:
+    """BLAS multiply-adds of ridge-loco step 1 (:func:`_ridge_counts`)."""
+    return _ridge_counts(n, m, p)[0]
+
+
+def ridge_eig(n: int, m: int, p: int) -> float:
+    """Sum of b³ over step 1's eigendecompositions (:func:`_ridge_counts`)."""
+    return _ridge_counts(n, m, p)[1]
+
+
+def ridge_kernel_rates() -> dict:
+    """Single-thread rates of step 1's two kinds of work, measured here: BLAS syrk / gemm multiply-adds per CPU
+    second at block size 2,000 and CPU seconds per b³ of ``numpy.linalg.eigh`` at b = 250 ... 2,000."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    out = {}
+    with threadpool_limits(1):
+        for b in (250, 1000, 2000):
+            A = rng.normal(size=(b, b))
+            A = A @ A.T
+            t = time.process_time()
+            np.linalg.eigh(A)
+            out[f"eigh_{b}_s_per_b3"] = (time.process_time() - t) / b ** 3
+        X = rng.normal(size=(20_000, 2_000))
+        t = time.process_time()
+        X.T @ X
+        out["syrk_madd_per_s"] = 20_000 * 2_000 ** 2 / 2 / (time.process_time() - t)
+        B = rng.normal(size=(2_000, 640))
+        t = time.process_time()
+        X @ B
+        out["gemm_madd_per_s"] = 20_000 * 2_000 * 640 / (time.process_time() - t)
+    return out
+
+
+#: step 1's terms: BLAS multiply-adds, eigendecompositions (b³), passes over the N x M genotypes (decode,
+#: standardisation, the fold gather) and the LOCO text (22 + 1 values per sample and phenotype)
+TERMS["ridge step 1"] = [("fixed", lambda n, m, p: 1.0), ("per BLAS multiply-add", ridge_flops),
+                         ("per eigendecomposition b³", ridge_eig),
                          ("per variant x sample", lambda n, m, p: n * m), ("per sample x phenotype", lambda n, m, p: n * p)]
 
 
@@ -553,9 +597,20 @@ def write_report(store: dict, out: Path) -> dict:
         # operation count: CPU = fixed + c x flops(N, M, P, auto block size)
         fl, r2 = fits["gwas linear"], ratio2 or 1.0
         s1 = [dict(r, cpu_s=max(r["cpu_s"] - r2 * predict(fl, TERMS["gwas"], *nmp(r)), 1e-3)) for r in ridge]
-        fits["ridge-loco step 1"] = fr = fit(s1, TERMS["ridge step 1"][:4 if len(s1) >= 5 else 2], nmp)
+        t1 = TERMS["ridge step 1"]
+        fits["ridge-loco step 1"] = fr = fit(s1, t1 if len(s1) >= 6 else t1[1:] if len(s1) >= 4 else t1[:2], nmp)
         fr["model_flops"] = {f"{r['n']},{r['m']},{r['p']}": ridge_flops(*nmp(r)) for r in ridge}
+        fr["model_eig_b3"] = {f"{r['n']},{r['m']},{r['p']}": ridge_eig(*nmp(r)) for r in ridge}
         fr["target_flops"] = ridge_flops(T["n"], STEP1_M, T["p"])
+        fr["target_eig_b3"] = ridge_eig(T["n"], STEP1_M, T["p"])
+        rates = store.get("ridge_kernel_rates")
+        if rates:
+            # cross-check: the BLAS and eigh parts at the rates measured at block size 2,000, plus the fitted
+            # per-entry terms (genotype passes, LOCO text)
+            blas_rate = min(rates["syrk_madd_per_s"], rates["gemm_madd_per_s"])
+            fr["target_from_rates_cpu_h"] = (fr["target_flops"] / blas_rate + fr["target_eig_b3"] * rates[
+                "eigh_2000_s_per_b3"] + fr["coef"].get("per variant x sample", 0.0) * T["n"] * STEP1_M
+                + fr["coef"].get("per sample x phenotype", 0.0) * T["n"] * T["p"]) / 3600
         fr["target_level0_gb"] = T["p"] * T["n"] * 5 * -(-STEP1_M // _ridge_b(T["n"], STEP1_M, T["p"])) * 8 / 1e9
         step1 = predict(fr, TERMS["ridge step 1"], T["n"], STEP1_M, T["p"]) / 3600
         proj["ridge-loco step 1 (469k array SNPs)"] = max(step1, 0.0)
@@ -727,18 +782,31 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
                   f"{', '.join(f'{x:+.1f}%' for x in f['residual_pct'])}; max |residual| {f['max_abs_residual_pct']} %)")
     if "ridge-loco step 1" in fits:
         fr = fits["ridge-loco step 1"]
+        rates = res.get("ridge_kernel_rates", {})
         md.append(f"- **ridge-loco step 1** = measured ridge-loco − step 2 (linear fit × the measured step-2 ratio), "
-                  "fitted to the kernel's multiply-adds (`ridge_flops`: level 0 syrk XᵀX N·M·b/2, XᵀY N·M·P, "
-                  "eigendecompositions 10·folds·M·b², coefficients folds·M·b·P·R, held-out predictions N·M·P·R; "
-                  "level 1 P·(N·k²/2 + 10·folds·k³ + folds·N·k) with k = R·M/b), passes over the genotypes (N·M) and "
-                  "the LOCO text (N·P): "
-                  + (f"{1 / fr['coef']['per model flop'] / 1e9:.2f} G multiply-adds per CPU-s; "
-                     if fr["coef"].get("per model flop") else "")
-                  + "model multiply-adds per measured point " + ", ".join(
-                      f"{k}: {v:.2g}" for k, v in fr["model_flops"].items())
+                  "fitted to the kernel's own work (`_ridge_counts`): BLAS multiply-adds (level 0: syrk XᵀX N·M·b/2, "
+                  "XᵀY N·M·P, coefficients folds·M·b·P·R, held-out predictions N·M·P·R; level 1: P·(N·k²/2 + "
+                  "folds·N·k), k = R·M/b), eigendecompositions (Σ b³: folds·M/b blocks of size b, P·folds of size k), "
+                  "passes over the genotypes (N·M) and the LOCO text (N·P). Per measured point, multiply-adds / Σb³: "
+                  + ", ".join(f"{k}: {v:.2g} / {fr['model_eig_b3'][k]:.2g}" for k, v in fr["model_flops"].items())
                   + f". At 500k × {STEP1_M:,} × 128 the kernel picks b = {_ridge_b(TARGET['n'], STEP1_M, TARGET['p'])}"
-                  f", {fr['target_flops']:.2g} multiply-adds; its level-0 predictions are "
-                  f"{fr['target_level0_gb']:,.0f} GB (spilled to a temporary file, as REGENIE's `--lowmem` does).")
+                  f": {fr['target_flops']:.2g} multiply-adds, Σb³ {fr['target_eig_b3']:.2g}; its level-0 predictions "
+                  f"are {fr['target_level0_gb']:,.0f} GB (spilled to a temporary file, as REGENIE's `--lowmem` does).")
+        if fr["coef"].get("per BLAS multiply-add"):
+            md.append(f"- Fitted rates: {1 / fr['coef']['per BLAS multiply-add'] / 1e9:.1f} G BLAS multiply-adds per "
+                      "CPU-s" + (f", {fr['coef']['per eigendecomposition b³']:.2g} CPU-s per b³ of eigendecomposition"
+                                 if fr["coef"].get("per eigendecomposition b³") else "")
+                      + (f"; measured on this machine (`ridge_kernel_rates`, 1 thread): syrk "
+                         f"{rates['syrk_madd_per_s'] / 1e9:.1f} G and gemm {rates['gemm_madd_per_s'] / 1e9:.1f} G "
+                         f"multiply-adds per CPU-s at b = 2,000, eigh {rates['eigh_250_s_per_b3']:.2g} / "
+                         f"{rates['eigh_1000_s_per_b3']:.2g} / {rates['eigh_2000_s_per_b3']:.2g} CPU-s per b³ at "
+                         "b = 250 / 1,000 / 2,000" if rates else "") + ".")
+        if fr.get("target_from_rates_cpu_h") is not None:
+            md.append(f"- Cross-check of the step-1 projection: the target's multiply-adds and eigendecompositions at "
+                      f"the measured BLAS / eigh rates (b = 2,000) plus the fitted N·M and N·P terms give "
+                      f"**{fr['target_from_rates_cpu_h']:.1f} CPU-hours** against "
+                      f"{predict(fr, TERMS['ridge step 1'], TARGET['n'], STEP1_M, TARGET['p']) / 3600:.1f} from the fit "
+                      "(the measured points use b = 200–500, the target b = 2,000: the fit extrapolates in b).")
     not_run = [(ax, n, m, p) for ax, n, m, p in RIDGE_POINTS
                if res.get("cases", {}).get(f"gwas_ridge-loco_n{n}_m{m}_p{p}", {}).get("status") != "ok"]
     if not_run:
@@ -811,6 +879,7 @@ def ridge_profile_text(res: dict) -> list[str]:
     if not prof:
         return []
     b, a = prof["before"], prof["after"]
+    per_run, at_target = 20_000 * 8 * 23, TARGET["n"] * TARGET["p"] * 23      # values: genome + 22 chromosomes
     md = ["", "## ridge-loco: where the time went, and the fixes", "",
           f"Profile: {prof['case']} ({prof['measured']}). Commit {b['commit']} (before) against this one (after), "
           "CPU seconds:", "", "| part | before | after |", "|---|---|---|"]
@@ -822,7 +891,9 @@ def ridge_profile_text(res: dict) -> list[str]:
     md += ["", f"(The whole run before: {b['user_s']} user + {b['sys_s']} sys at load ~11; an earlier run of the same "
            f"code at load {prof['first_before_run']['load']}: {prof['first_before_run']['cpu_s']} CPU s — system "
            "time inflates under contention, user time is stable.)", "",
-           "- **LOCO files** (half of the run, and linear in N·P·22: ≈ 14 µs a value, 5.4 CPU-hours at 500k × 128): "
+           f"- **LOCO files** (half of the run, and linear in N·P: ≈ {b['loco_files'] / per_run * 1e6:.0f} µs a value, "
+           f"{b['loco_files'] / per_run * at_target / 3600:.1f} CPU-hours at 500k × 128, now "
+           f"{a['loco_files'] / per_run * 1e6:.1f} µs, {a['loco_files'] / per_run * at_target / 3600:.2f} CPU-hours): "
            "pandas `to_csv(float_format='%.17g')` then gzip level 9. Now `float.__repr__` (the shortest text that "
            "reads back as the same double) joined per row and gzip level 1 (17-digit text compresses ~2.1× at level 1,"
            " 2.3× at 9, 12× faster): 17×. Values read back bit for bit with a correctly rounded parser "
@@ -945,7 +1016,9 @@ def extra_text(res: dict, lin) -> str:
               f"by Jiang et al. 2021 (fastGWA-GLMM, Nat Genet 53:1616, Supplementary Table 6, quoted in "
               "github.com/rgcgithub/regenie/issues/208): 614 h for 50 traits, "
               f"**≈ {REGENIE_H} h per "
-              "trait** (27.5 h for a single trait); REGENIE's own page: 151× faster than BOLT-LMM in step 1, "
+              "trait** (27.5 h for a single trait); REGENIE's own benchmark (Mbatchou et al. 2021, Nat Genet 53:1097, "
+              "doi:10.1038/s41588-021-00870-7; rgcgithub.github.io/regenie/performance: 50 quantitative UK Biobank "
+              "traits, 469,336 step-1 SNPs, 11.4M step-2 SNPs): 151× faster than BOLT-LMM in step 1, "
               "11.5× in step 2, 12.9 GB peak memory for the 50 traits. Ridge-loco projected here: "
               f"**{res['per_phenotype_ridge']:.2f} CPU-hours per EDF** at 128 EDFs.",
               "", "## Assumptions and limits", "",

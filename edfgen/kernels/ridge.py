@@ -40,6 +40,7 @@ The predictions' files (``<out>/loco``) are written and read by :mod:`edfgen.for
 
 from __future__ import annotations
 
+import itertools
 import logging
 import mmap
 import os
@@ -344,7 +345,7 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     fold_rows = [np.flatnonzero(fold == f) for f in range(folds)]
     order = np.concatenate(fold_rows)                 # samples sorted by fold
     bounds = np.cumsum([0, *map(len, fold_rows)])
-    fold_slices = [slice(int(a), int(z)) for a, z in zip(bounds[:-1], bounds[1:])]
+    fold_slices = [slice(int(a), int(z)) for a, z in itertools.pairwise(bounds)]
     Ys_sorted = Ys[order]
 
     B = genome.n_blocks(block_size)
