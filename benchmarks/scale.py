@@ -807,6 +807,14 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
                       f"**{fr['target_from_rates_cpu_h']:.1f} CPU-hours** against "
                       f"{predict(fr, TERMS['ridge step 1'], TARGET['n'], STEP1_M, TARGET['p']) / 3600:.1f} from the fit "
                       "(the measured points use b = 200–500, the target b = 2,000: the fit extrapolates in b).")
+        sn = res.get("slopes", {}).get("gwas ridge-loco", {}).get("n")
+        if sn and sn["last_two"] > 1:
+            top = max(AXES["n"])
+            md.append(f"- N beyond the measured {top:,}: the fit is linear in N, while CPU grew as N^{sn['last_two']} "
+                      f"between the two largest N (M = {RIDGE_N_M:,}); had that exponent held from {top:,} to "
+                      f"{TARGET['n']:,}, step 1 would cost {(TARGET['n'] / top) ** (sn['last_two'] - 1):.2f}× the "
+                      "projection below (contention noise on a shared machine, or cache effects of N-long arrays; "
+                      "not resolved here).")
     not_run = [(ax, n, m, p) for ax, n, m, p in RIDGE_POINTS
                if res.get("cases", {}).get(f"gwas_ridge-loco_n{n}_m{m}_p{p}", {}).get("status") != "ok"]
     if not_run:
@@ -929,8 +937,9 @@ def ridge_profile_text(res: dict) -> list[str]:
     return md
 
 
-def rss_fit(rows: list[dict]) -> dict | None:
-    """Peak RSS (MiB) = a + b N + c N P + d M (non-negative least squares) and its value at ``TARGET``."""
+def rss_fit(rows: list[dict], m: int | None = None) -> dict | None:
+    """Peak RSS (MiB) = a + b N + c N P + d M (non-negative least squares) and its value at ``TARGET`` (at ``m``
+    variants: ridge-loco's step 1 runs on :data:`STEP1_M`)."""
     from scipy.optimize import nnls
 
     if len(rows) < 4:
@@ -939,7 +948,7 @@ def rss_fit(rows: list[dict]) -> dict | None:
     y = np.array([r["peak_rss_mib"] for r in rows])
     c = nnls(A / y[:, None], np.ones(len(y)))[0]
     T = TARGET
-    return dict(coef=[float(v) for v in c], target_gib=float(c @ [1.0, T["n"], T["n"] * T["p"], T["m"]]) / 1024,
+    return dict(coef=[float(v) for v in c], target_gib=float(c @ [1.0, T["n"], T["n"] * T["p"], m or T["m"]]) / 1024,
                 max_abs_residual_pct=round(float(np.max(np.abs(100 * (A @ c - y) / y))), 1))
 
 
@@ -948,7 +957,7 @@ def extra_text(res: dict, lin) -> str:
     cases = [c for c in res.get("cases", {}).values() if c["status"] == "ok"]
     hail = [c for c in cases if c.get("model") == "linear-hail"]
     ridge = [c for c in cases if c.get("model") == "ridge-loco"]
-    rl, rr = rss_fit(lin), rss_fit(ridge)
+    rl, rr = rss_fit(lin), rss_fit(ridge, STEP1_M)
     bg = next((c for c in cases if c.get("axis") == "bgen"), None)
     lines = ["## One 64-core machine", "",
              f"CPU-bound: spread over 64 cores (independent variant ranges: `--chr`/`--extract` shards or "
@@ -958,9 +967,11 @@ def extra_text(res: dict, lin) -> str:
     if rl:
         lines.append(f"Memory: peak RSS fitted as a + b·N + c·N·P + d·M (max residual {rl['max_abs_residual_pct']} %) "
                      f"gives ≈ **{rl['target_gib']:.1f} GiB** for one linear process at 500k × 128"
-                     + (f", ≈ **{rr['target_gib']:.1f} GiB** for ridge-loco (max residual "
-                        f"{rr['max_abs_residual_pct']} %; its LOCO predictions alone are 22 × N × P × 8 B = "
-                        f"{22 * T['n'] * T['p'] * 8 / 2**30:.0f} GiB)" if rr else "")
+                     + (f", ≈ **{rr['target_gib']:.1f} GiB** for ridge-loco step 1 on {STEP1_M:,} variants (max residual "
+                        f"{rr['max_abs_residual_pct']} %, a linear extrapolation; level 1 holds N × R·M/b doubles per phenotype, "
+                        f"{T['n'] * 5 * -(-STEP1_M // _ridge_b(T['n'], STEP1_M, T['p'])) * 8 / 2**30:.1f} GiB at the "
+                        "target, in a few copies at once; the LOCO predictions are streamed to disk, not held)"
+                        if rr else "")
                      + "; 64 single-threaded shards multiply the per-process part, so on a 256–512 GB machine "
                      "run fewer, multi-threaded processes.")
     if bg:
