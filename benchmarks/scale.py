@@ -40,6 +40,11 @@ first k records) with the default checkpoint, batch size, 1 model thread, worker
 BGEN: the base .bed exported by ``plink2 --export bgen-1.2 bits=8`` (zlib, UK Biobank's layout), ``gwas
 --bgen`` at the base point; the CPU difference to the .bed run is the decode cost per variant x sample.
 
+ridge-loco (``--only ridge``) runs at its own points (``RIDGE_POINTS``): N 10k/50k/100k at M = 20k (at M = 100k
+its N axis did not fit the shared machine's time), M 20k/100k/300k at N = 10k, P 8/64 at N = 10k, M = 100k, plus
+linear beside its N axis; its step 1 is fitted to the kernel's multiply-adds (``ridge_flops``), passes over the
+genotypes (N x M) and the LOCO text (N x P).
+
 Usage: ``nice -n 10 python benchmarks/scale.py [--only gwas ridge clump extract bgen] [--case-timeout 900]``;
 cases already in ``results/scale.json`` are reused (``--rerun`` measures again); ``--refit`` rewrites the
 report and plots from the stored runs. Writes ``results/scale.json``, ``results/scale.md`` and
@@ -187,7 +192,8 @@ def timed(cmd: list[str], env: dict, timeout: float) -> dict:
     sys_ = float(re.search(r"System time \(seconds\): ([\d.]+)", err).group(1))
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
     written = int(re.search(r"File system outputs: (\d+)", err).group(1)) * 512
-    return dict(status="ok", wall_s=round(wall, 2), cpu_s=round(user + sys_, 2), peak_rss_mib=round(rss / 1024, 1),
+    return dict(status="ok", wall_s=round(wall, 2), cpu_s=round(user + sys_, 2), user_s=user, sys_s=sys_,
+                peak_rss_mib=round(rss / 1024, 1),
                 written_mib=round(written / 2**20, 1), load_1min=round(os.getloadavg()[0], 1))
 
 
@@ -284,6 +290,28 @@ def run_gwas(r: Runner, model: str) -> None:
                                                        model), tool="gwas", model=model, axis="cross", n=n, m=m, p=p)
 
 
+#: ridge-loco's N axis runs at a reduced variant count: at M = 100k its N = 50k/100k cases did not fit the shared
+#: machine's time (issue 23 item 5's first run); the M axis is 20k/100k/300k at N = 10k, the P axis 8/64 at M = 100k
+RIDGE_N_M = 20_000
+RIDGE_POINTS = [("n", n, RIDGE_N_M, 8) for n in AXES["n"]] + [
+    ("m", 10_000, 100_000, 8), ("p", 10_000, 100_000, 64), ("m", 10_000, 300_000, 8)]
+
+
+def run_ridge(r: Runner) -> None:
+    """ridge-loco at :data:`RIDGE_POINTS` (the most informative first: the N axis at M = 20k)."""
+    r.store.setdefault("ridge_kernel_rates", ridge_kernel_rates())
+    for axis, n, m, p in RIDGE_POINTS:
+        if r.a.cases and f"{n},{m},{p}" not in r.a.cases:
+            continue
+        tag = f"gwas_ridge-loco_n{n}_m{m}_p{p}"
+        r.case(tag, gwas_cmd(r.bfile(n, m), r.tables(n, p), p, r.work / f"out_{tag}", "ridge-loco"), tool="gwas",
+               model="ridge-loco", axis=axis, n=n, m=m, p=p)
+    for _, n, m, p in RIDGE_POINTS[:len(AXES["n"])]:    # linear beside ridge-loco's N axis (M = RIDGE_N_M)
+        tag = f"gwas_linear_n{n}_m{m}_p{p}"
+        r.case(tag, gwas_cmd(r.bfile(n, m), r.tables(n, p), p, r.work / f"out_{tag}", "linear"), tool="gwas",
+               model="linear", axis=f"n at m={m}", n=n, m=m, p=p)
+
+
 def run_step2(r: Runner) -> None:
     """ridge-loco step 2 alone (``--loco-predictions``) wherever a finished ridge-loco case left its step-1
     predictions (``out_<case>/loco``)."""
@@ -367,7 +395,7 @@ def main(argv=None) -> dict:
     a = ap.parse_args(argv)
     r = Runner(a)
     if not a.refit:
-        steps = dict(gwas=lambda: run_gwas(r, "linear"), ridge=lambda: run_gwas(r, "ridge-loco"),
+        steps = dict(gwas=lambda: run_gwas(r, "linear"), ridge=lambda: run_ridge(r),
                      clump=lambda: run_clump(r), extract=lambda: run_extract(r), bgen=lambda: run_bgen(r),
                      hail=lambda: run_hail(r), step2=lambda: run_step2(r))
         try:
@@ -402,18 +430,83 @@ TERMS = {
 }
 
 
-def ridge_flops(n: int, m: int, p: int, folds: int = 5, r: int = 5) -> float:
-    """Operation count of ridge-loco step 1 as the kernel models it (:func:`edfgen.kernels.ridge.auto_block_size`:
-    blocks' X^T X, eigendecompositions, level 1) plus the level-0 predictions (2 N M R P), at the block size the
-    kernel picks."""
+def _ridge_counts(n: int, m: int, p: int, folds: int = 5, r: int = 5) -> tuple[float, float]:
+    """``(BLAS multiply-adds, sum of b³ over the eigendecompositions)`` of ridge-loco step 1 as
+    :mod:`edfgen.kernels.ridge` does it, at the block size ``b`` the kernel picks
+    (:func:`edfgen.kernels.ridge.auto_block_size`), ``k = r M / b`` level-1 predictors. Multiply-adds: level 0
+    the folds' XᵀX by syrk (N M b / 2), XᵀY (N M P), the coefficients (folds M b P r) and the held-out
+    predictions (N M P r); level 1 per phenotype XᵀX by syrk (N k² / 2) and the LOCO products (folds N k).
+    Eigendecompositions: one per block and fold (folds M / b of size b), one per phenotype and fold (size k)."""
     from edfgen.kernels.ridge import auto_block_size
 
     b = auto_block_size(n, m, p, folds=folds, n_shrinkage=r)
     k = r * -(-m // b)
-    return float(m * n * b + 10.0 * folds * m * b * b + p * (n * k * k + 10.0 * folds * k ** 3) + 2.0 * n * m * r * p)
+    blas = n * m * b / 2 + n * m * p + folds * m * b * p * r + n * m * p * r + p * (n * k * k / 2 + folds * n * k)
+    eig = folds * -(-m // b) * float(b) ** 3 + p * folds * float(k) ** 3
+    return float(blas), eig
 
 
-TERMS["ridge step 1"] = [("fixed", lambda n, m, p: 1.0), ("per model flop", ridge_flops)]
+def ridge_flops(n: int, m: int, p: int) -> float:
+    """BLAS multiply-adds of ridge-loco step 1 (:func:`_ridge_counts`)."""
+    return _ridge_counts(n, m, p)[0]
+
+
+def ridge_eig(n: int, m: int, p: int) -> float:
+    """Sum of b³ over step 1's eigendecompositions (:func:`_ridge_counts`)."""
+    return _ridge_counts(n, m, p)[1]
+
+
+def ridge_kernel_rates() -> dict:
+    """Single-thread rates of step 1's two kinds of work, measured here: BLAS syrk / gemm multiply-adds per CPU
+    second at block size 2,000 and CPU seconds per b³ of ``numpy.linalg.eigh`` at b = 250 ... 2,000."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    out = {}
+    with threadpool_limits(1):
+        for b in (250, 1000, 2000):
+            A = rng.normal(size=(b, b))
+            A = A @ A.T
+            t = time.process_time()
+            np.linalg.eigh(A)
+            out[f"eigh_{b}_s_per_b3"] = (time.process_time() - t) / b ** 3
+        X = rng.normal(size=(20_000, 2_000))
+        t = time.process_time()
+        X.T @ X
+        out["syrk_madd_per_s"] = 20_000 * 2_000 ** 2 / 2 / (time.process_time() - t)
+        B = rng.normal(size=(2_000, 640))
+        t = time.process_time()
+        X @ B
+        out["gemm_madd_per_s"] = 20_000 * 2_000 * 640 / (time.process_time() - t)
+    return out
+
+
+#: step 1's terms: BLAS multiply-adds, eigendecompositions (b³), passes over the N x M genotypes (decode,
+#: standardisation, the fold gather) and the LOCO text (22 + 1 values per sample and phenotype)
+TERMS["ridge step 1"] = [("fixed", lambda n, m, p: 1.0), ("per BLAS multiply-add", ridge_flops),
+                         ("per eigendecomposition b³", ridge_eig),
+                         ("per variant x sample", lambda n, m, p: n * m), ("per sample x phenotype", lambda n, m, p: n * p)]
+
+
+#: the point each ridge-loco axis holds fixed (its N axis runs at M = RIDGE_N_M)
+RIDGE_FIXED = dict(n=dict(m=RIDGE_N_M, p=8), m=dict(n=10_000, p=8), p=dict(n=10_000, m=100_000))
+
+
+def ridge_axis(rows: list[dict], axis: str) -> list[dict]:
+    """The ridge-loco cases on ``axis`` (the other two sizes at :data:`RIDGE_FIXED`)."""
+    return sorted((r for r in rows if all(r[k] == v for k, v in RIDGE_FIXED[axis].items())), key=lambda r: r[axis])
+
+
+def ridge_slopes(rows: list[dict], key: str = "cpu_s") -> dict:
+    """:func:`slopes` over :func:`ridge_axis`'s points."""
+    out = {}
+    for axis in AXES:
+        pts = [(r[axis], r[key]) for r in ridge_axis(rows, axis)]
+        if len(pts) >= 2:
+            x, y = np.log([q[0] for q in pts]), np.log([q[1] for q in pts])
+            out[axis] = dict(exponent=round(float(np.polyfit(x, y, 1)[0]), 2),
+                             last_two=round(float((y[-1] - y[-2]) / (x[-1] - x[-2])), 2), sizes=len(pts))
+    return out
 
 
 def fit(rows: list[dict], terms, args) -> dict:
@@ -443,7 +536,7 @@ def ridge_cpu(res: dict, n: int, m: int, p: int) -> float:
 
 
 def predict(f: dict, terms, *args) -> float:
-    return float(sum(f["coef"][name] * g(*args) for name, g in terms))
+    return float(sum(f["coef"].get(name, 0.0) * g(*args) for name, g in terms))
 
 
 def slopes(rows: list[dict], key: str = "cpu_s") -> dict:
@@ -504,9 +597,20 @@ def write_report(store: dict, out: Path) -> dict:
         # operation count: CPU = fixed + c x flops(N, M, P, auto block size)
         fl, r2 = fits["gwas linear"], ratio2 or 1.0
         s1 = [dict(r, cpu_s=max(r["cpu_s"] - r2 * predict(fl, TERMS["gwas"], *nmp(r)), 1e-3)) for r in ridge]
-        fits["ridge-loco step 1"] = fr = fit(s1, TERMS["ridge step 1"], nmp)
+        t1 = TERMS["ridge step 1"]
+        fits["ridge-loco step 1"] = fr = fit(s1, t1 if len(s1) >= 6 else t1[1:] if len(s1) >= 4 else t1[:2], nmp)
         fr["model_flops"] = {f"{r['n']},{r['m']},{r['p']}": ridge_flops(*nmp(r)) for r in ridge}
+        fr["model_eig_b3"] = {f"{r['n']},{r['m']},{r['p']}": ridge_eig(*nmp(r)) for r in ridge}
         fr["target_flops"] = ridge_flops(T["n"], STEP1_M, T["p"])
+        fr["target_eig_b3"] = ridge_eig(T["n"], STEP1_M, T["p"])
+        rates = store.get("ridge_kernel_rates")
+        if rates:
+            # cross-check: the BLAS and eigh parts at the rates measured at block size 2,000, plus the fitted
+            # per-entry terms (genotype passes, LOCO text)
+            blas_rate = min(rates["syrk_madd_per_s"], rates["gemm_madd_per_s"])
+            fr["target_from_rates_cpu_h"] = (fr["target_flops"] / blas_rate + fr["target_eig_b3"] * rates[
+                "eigh_2000_s_per_b3"] + fr["coef"].get("per variant x sample", 0.0) * T["n"] * STEP1_M
+                + fr["coef"].get("per sample x phenotype", 0.0) * T["n"] * T["p"]) / 3600
         fr["target_level0_gb"] = T["p"] * T["n"] * 5 * -(-STEP1_M // _ridge_b(T["n"], STEP1_M, T["p"])) * 8 / 1e9
         step1 = predict(fr, TERMS["ridge step 1"], T["n"], STEP1_M, T["p"]) / 3600
         proj["ridge-loco step 1 (469k array SNPs)"] = max(step1, 0.0)
@@ -530,11 +634,12 @@ def write_report(store: dict, out: Path) -> dict:
     total_linear = sum(v for k, v in proj.items() if k in main_keys and "ridge" not in k)
     total_ridge = sum(proj[k] for k in main_keys)
     result = dict(store, base=BASE, axes=AXES, target=T, step1_variants=STEP1_M, fits=fits,
-                  slopes={name: slopes(rows) for name, rows in [("gwas linear", lin), ("gwas ridge-loco", ridge),
-                                                               ("clump", clump)] if rows},
-                  rss_slopes={name: slopes(rows, "peak_rss_mib") for name, rows in [("gwas linear", lin),
-                                                                                   ("gwas ridge-loco", ridge),
-                                                                                   ("clump", clump)] if rows},
+                  slopes={name: fn(rows) for name, rows, fn in [("gwas linear", lin, slopes),
+                                                                 ("gwas ridge-loco", ridge, ridge_slopes),
+                                                                 ("clump", clump, slopes)] if rows},
+                  rss_slopes={name: fn(rows, "peak_rss_mib") for name, rows, fn in [
+                      ("gwas linear", lin, slopes), ("gwas ridge-loco", ridge, ridge_slopes),
+                      ("clump", clump, slopes)] if rows},
                   bgen_decode_cpu_s_per_entry=decode, ridge_step2_over_linear=ratio2,
                   projection_cpu_hours=proj, total_cpu_hours_linear=total_linear, total_cpu_hours_ridge=total_ridge,
                   per_phenotype_linear=total_linear / T["p"], per_phenotype_ridge=total_ridge / T["p"],
@@ -558,14 +663,17 @@ def plot(res: dict, lin, ridge, clump, extract, out: Path) -> None:
     fig, ax = plt.subplots(2, 3, figsize=(13, 7.5))
     for j, axis in enumerate(AXES):
         for name, rows, colour, terms in series:
-            pts = sorted((r[axis], r["cpu_s"], r["peak_rss_mib"]) for r in rows if r["axis"] == axis or _is_base(r))
+            fixed = RIDGE_FIXED[axis] if terms is None else {k: v for k, v in BASE.items() if k != axis}
+            pts = sorted((r[axis], r["cpu_s"], r["peak_rss_mib"]) for r in (
+                ridge_axis(rows, axis) if terms is None else [r for r in rows if r["axis"] == axis or _is_base(r)]))
             if not pts or (axis == "p" and name.startswith("clump")):
                 continue
             x = np.array([q[0] for q in pts], dtype=float)
-            ax[0, j].plot(x, [q[1] for q in pts], "o", color=colour, label=f"{name} measured")
+            ax[0, j].plot(x, [q[1] for q in pts], "o", color=colour, label=f"{name} measured"
+                          + (" (N axis at M = 20k)" if terms is None else ""))
             ax[1, j].plot(x, [q[2] for q in pts], "o-", color=colour, label=name)
             xs = np.geomspace(x.min(), x.max(), 30)
-            at = lambda v: [{**BASE, axis: v}[k] for k in "nmp"]  # noqa: E731
+            at = lambda v: [{**fixed, axis: v}[k] for k in "nmp"]  # noqa: E731
             ys = ([predict(res["fits"][name], terms, *at(v)) for v in xs] if name in res["fits"] else
                   [ridge_cpu(res, *at(v)) for v in xs] if terms is None and "ridge-loco step 1" in res["fits"]
                   else None)
@@ -674,32 +782,52 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
                   f"{', '.join(f'{x:+.1f}%' for x in f['residual_pct'])}; max |residual| {f['max_abs_residual_pct']} %)")
     if "ridge-loco step 1" in fits:
         fr = fits["ridge-loco step 1"]
-        md.append(f"- **ridge-loco step 1** = measured ridge-loco − step 2 (linear × the measured step-2 ratio), "
-                  "fitted to the kernel's own operation count (`auto_block_size`'s model: blocks' XᵀX "
-                  "M·N·b, eigendecompositions 50·M·b², level 1 P·(N·k² + 50·k³) with k = 5·M/b, plus level-0 "
-                  f"predictions 2·N·M·5·P): {1 / fr['coef']['per model flop'] / 1e9:.1f} model-GFLOP per CPU-s; "
-                  "model flops per measured point " + ", ".join(f"{k}: {v:.2g}" for k, v in fr["model_flops"].items())
+        rates = res.get("ridge_kernel_rates", {})
+        md.append(f"- **ridge-loco step 1** = measured ridge-loco − step 2 (linear fit × the measured step-2 ratio), "
+                  "fitted to the kernel's own work (`_ridge_counts`): BLAS multiply-adds (level 0: syrk XᵀX N·M·b/2, "
+                  "XᵀY N·M·P, coefficients folds·M·b·P·R, held-out predictions N·M·P·R; level 1: P·(N·k²/2 + "
+                  "folds·N·k), k = R·M/b), eigendecompositions (Σ b³: folds·M/b blocks of size b, P·folds of size k), "
+                  "passes over the genotypes (N·M) and the LOCO text (N·P). Per measured point, multiply-adds / Σb³: "
+                  + ", ".join(f"{k}: {v:.2g} / {fr['model_eig_b3'][k]:.2g}" for k, v in fr["model_flops"].items())
                   + f". At 500k × {STEP1_M:,} × 128 the kernel picks b = {_ridge_b(TARGET['n'], STEP1_M, TARGET['p'])}"
-                  f", {fr['target_flops']:.2g} model flops; its level-0 predictions are {fr['target_level0_gb']:,.0f} GB "
-                  "(spilled to a temporary file, as REGENIE's `--lowmem` does).")
-        have = {(r["n"], r["m"], r["p"]) for r in ridge}
-        for axis, n, m, p in points():
-            if (n, m, p) in have or p > 64:
-                continue
-            have.add((n, m, p))
-            c = res.get("cases", {}).get(f"gwas_ridge-loco_n{n}_m{m}_p{p}", {})
-            lb = (f"killed at the {c['wall_s']:.0f} s wall limit after more than {c['cpu_s_lower_bound']} CPU-s"
-                  if c.get("cpu_s_lower_bound") else "not run")
-            md.append(f"- ridge-loco at N = {n:,}, M = {m:,}, P = {p} **not measured** ({lb}; "
-                      f"{ridge_flops(n, m, p):.2g} model flops, ≈ {predict(fr, TERMS['ridge step 1'], n, m, p):,.0f} "
-                      "CPU-s of step 1 by the fit: more than this session's share of the shared cores allowed).")
+                  f": {fr['target_flops']:.2g} multiply-adds, Σb³ {fr['target_eig_b3']:.2g}; its level-0 predictions "
+                  f"are {fr['target_level0_gb']:,.0f} GB (spilled to a temporary file, as REGENIE's `--lowmem` does).")
+        if fr["coef"].get("per BLAS multiply-add"):
+            md.append(f"- Fitted rates: {1 / fr['coef']['per BLAS multiply-add'] / 1e9:.1f} G BLAS multiply-adds per "
+                      "CPU-s" + (f", {fr['coef']['per eigendecomposition b³']:.2g} CPU-s per b³ of eigendecomposition"
+                                 if fr["coef"].get("per eigendecomposition b³") else "")
+                      + (f"; measured on this machine (`ridge_kernel_rates`, 1 thread): syrk "
+                         f"{rates['syrk_madd_per_s'] / 1e9:.1f} G and gemm {rates['gemm_madd_per_s'] / 1e9:.1f} G "
+                         f"multiply-adds per CPU-s at b = 2,000, eigh {rates['eigh_250_s_per_b3']:.2g} / "
+                         f"{rates['eigh_1000_s_per_b3']:.2g} / {rates['eigh_2000_s_per_b3']:.2g} CPU-s per b³ at "
+                         "b = 250 / 1,000 / 2,000" if rates else "") + ".")
+        if fr.get("target_from_rates_cpu_h") is not None:
+            md.append(f"- Cross-check of the step-1 projection: the target's multiply-adds and eigendecompositions at "
+                      f"the measured BLAS / eigh rates (b = 2,000) plus the fitted N·M and N·P terms give "
+                      f"**{fr['target_from_rates_cpu_h']:.1f} CPU-hours** against "
+                      f"{predict(fr, TERMS['ridge step 1'], TARGET['n'], STEP1_M, TARGET['p']) / 3600:.1f} from the fit "
+                      "(the measured points use b = 200–500, the target b = 2,000: the fit extrapolates in b).")
+        sn = res.get("slopes", {}).get("gwas ridge-loco", {}).get("n")
+        if sn and sn["last_two"] > 1:
+            top = max(AXES["n"])
+            md.append(f"- N beyond the measured {top:,}: the fit is linear in N, while CPU grew as N^{sn['last_two']} "
+                      f"between the two largest N (M = {RIDGE_N_M:,}); had that exponent held from {top:,} to "
+                      f"{TARGET['n']:,}, step 1 would cost {(TARGET['n'] / top) ** (sn['last_two'] - 1):.2f}× the "
+                      "projection below (contention noise on a shared machine, or cache effects of N-long arrays; "
+                      "not resolved here).")
+    not_run = [(ax, n, m, p) for ax, n, m, p in RIDGE_POINTS
+               if res.get("cases", {}).get(f"gwas_ridge-loco_n{n}_m{m}_p{p}", {}).get("status") != "ok"]
+    if not_run:
+        md.append("- ridge-loco **not measured** at " + "; ".join(
+            f"N = {n:,}, M = {m:,}, P = {p} ({res.get('cases', {}).get(f'gwas_ridge-loco_n{n}_m{m}_p{p}', {}).get('note', 'not run in the time')})"
+            for _, n, m, p in not_run) + ".")
     if res.get("bgen_decode_cpu_s_per_entry") is not None:
         b = bgen[0]
         md.append(f"- **BGEN decode**: `gwas --bgen` (plink2-exported BGEN 1.2, 8-bit, zlib) at the base point "
                   f"{b['cpu_s']} CPU s vs .bed {next(c['cpu_s'] for c in lin if _is_base(c))} CPU s: "
                   f"**{res['bgen_decode_cpu_s_per_entry']:.3g} CPU s per variant × sample** more.")
-    if ridge:
-        rat = [(r, next((c for c in lin if (c['n'], c['m'], c['p']) == (r['n'], r['m'], r['p'])), None)) for r in ridge]
+    rat = [(r, next((c for c in lin if (c['n'], c['m'], c['p']) == (r['n'], r['m'], r['p'])), None)) for r in ridge]
+    if any(c for _, c in rat):
         md.append("- **ridge-loco / linear CPU**: " + ", ".join(
             f"{r['cpu_s'] / c['cpu_s']:.1f}× at N={r['n'] // 1000}k M={r['m'] // 1000}k P={r['p']}" for r, c in rat
             if c) + (f"; step 2 alone (`--loco-predictions`) / linear: {res['ridge_step2_over_linear']:.2f}× "
@@ -729,6 +857,7 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
                       "below: " + "; ".join(under) + ". Read the ridge-loco step-1 projection as a lower bound: "
                       f"calibrating the operation count on the N = {lb['n']:,} bound instead gives **≥ {alt:,.0f} "
                       f"CPU-hours for step 1** ({alt / TARGET['p']:.2f} per EDF) at UK Biobank size.")
+    md += ridge_profile_text(res)
     md += ["", "## Scaling bug found and fixed: ridge-loco's spilled level-0 predictions", "",
            "Beyond 1 GB the level-0 predictions (P × N × B·R doubles) go to a temporary memory-mapped file. "
            "Laid out [P, N, B·R], every block wrote R values into every N-row, touching every page of the file "
@@ -737,8 +866,8 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
            "(tests in `tests/test_association_models.py`): layout [P, B·R, N] and one contiguous write per "
            "block, gathered over the folds; an intermediate version (per-fold writes) measured 21.7 GB written "
            "for the same 5.5 GB file over the whole run (≈ 4×, the folds); the final one writes each page "
-           "once. The ridge-loco rows above ran with that intermediate version (CPU seconds are not affected "
-           "by the kernel's write-back; wall time is)."
+           "once. The first run's ridge-loco rows (superseded above) ran with that intermediate version (CPU "
+           "seconds are not affected by the kernel's write-back; wall time is)."
            + (f" At UK Biobank size the file is {fits['ridge-loco step 1']['target_level0_gb']:,.0f} GB (below), so "
               "the old layout could not have finished." if "ridge-loco step 1" in fits else ""),
            "", f"## Projection to N = {T['n']:,}, M = {T['m']:,} imputed variants, P = {T['p']} EDFs", "",
@@ -752,8 +881,93 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
     return "\n".join(md)
 
 
-def rss_fit(rows: list[dict]) -> dict | None:
-    """Peak RSS (MiB) = a + b N + c N P + d M (non-negative least squares) and its value at ``TARGET``."""
+def ridge_profile_text(res: dict) -> list[str]:
+    """The ridge-loco profile (before / after the fixes) and the first run's superseded ridge-loco rows."""
+    prof, old = res.get("ridge_profile"), res.get("superseded_ridge_cases", {})
+    if not prof:
+        return []
+    b, a = prof["before"], prof["after"]
+    per_run, at_target = 20_000 * 8 * 23, TARGET["n"] * TARGET["p"] * 23      # values: genome + 22 chromosomes
+    md = ["", "## ridge-loco: where the time went, and the fixes", "",
+          f"Profile: {prof['case']} ({prof['measured']}). Commit {b['commit']} (before) against this one (after), "
+          "CPU seconds:", "", "| part | before | after the first fixes (LOCO text, level 0 products) |", "|---|---|---|"]
+    for key, lab in [("loco_files", "`<out>/loco/*.loco.tsv.gz` text (22 chromosomes + genome per sample, phenotype)"),
+                     ("step1", "step 1 kernel (`ridge_loco_predictions`)"), ("standardise", "… standardising blocks"),
+                     ("eigh", "… eigendecompositions (level 0 + 1)"), ("level1", "… level 1"),
+                     ("step2", "step 2 (association pass)"), ("cpu_s", "**whole run** (user + sys)")]:
+        md.append(f"| {lab} | {b.get(key, '–')} | {a.get(key, '–')} |")
+    md += ["", f"(The whole run before: {b['user_s']} user + {b['sys_s']} sys at load ~11; an earlier run of the same "
+           f"code at load {prof['first_before_run']['load']}: {prof['first_before_run']['cpu_s']} CPU s — system "
+           "time inflates under contention, user time is stable.)", "",
+           f"- **LOCO files** (half of the run, and linear in N·P: ≈ {b['loco_files'] / per_run * 1e6:.0f} µs a value, "
+           f"{b['loco_files'] / per_run * at_target / 3600:.1f} CPU-hours at 500k × 128, now "
+           f"{a['loco_files'] / per_run * 1e6:.1f} µs, {a['loco_files'] / per_run * at_target / 3600:.2f} CPU-hours): "
+           "pandas `to_csv(float_format='%.17g')` then gzip level 9. Now `float.__repr__` (the shortest text that "
+           "reads back as the same double) joined per row and gzip level 1 (17-digit text compresses ~2.1× at level 1,"
+           " 2.3× at 9, 12× faster): 17×. Values read back bit for bit with a correctly rounded parser "
+           "(`tests/test_association_models.py::test_write_loco_predictions__shortest_exact_text_read_back_bit_for_bit`).",
+           "- **Level 0**: each fold's rows were gathered (`X[rows]`, a copy) three times per block and fold, XᵀX "
+           "ran as a general product of two copies (gemm), and the held-out predictions went through X_f·V "
+           "(n_f·m² per fold: N·m² per block, as much as XᵀX). Now the samples are sorted by fold once per block "
+           "(one gather, then slices), XᵀX is BLAS syrk (half the work), and the coefficients V·diag(1/(s+λ))·VᵀXᵀY "
+           "[m, P·R] are formed first (folds·m²·P·R) and applied once (N·m·P·R): level 0 is now ≈ N·M·(b/2 + P·(R+1)) "
+           "multiply-adds instead of ≈ N·M·(2b + P·R). Standardising a block takes fewer passes over memory "
+           "(variance from the sums of squares, in place). Level 1's XᵀX is syrk too.",
+           "- Nothing scaled worse than linearly in N: every step-1 term is N × (something in M, P, b), and the "
+           "eigendecompositions (10·folds·b³ per block, 10·folds·k³ per phenotype) do not depend on N. The "
+           "first run's N = 50k/100k cases were slow, not super-linear (its 2-point fit had a 42 CPU-s fixed cost "
+           "that made them look cheap). The spilled level-0 file (block-major, one write per block) and step 2 "
+           "were not hot spots (< 3 % each).",
+           *_buffers_text(res),
+           f"- Results: LOCO predictions differ by at most {prof['loco_max_rel_diff']:.0e} of the largest value "
+           f"({prof['loco_max_abs_diff']:.0e} absolute) between the two commits at this size; the summary "
+           "statistics files are identical; the per-fold naive-ridge reference test "
+           "(`test_ridge_loco_predictions__equal_a_naive_per_fold_ridge`) now holds at rtol 1e-10 (was 1e-7)."]
+    if old:
+        md += ["", "The first run's ridge-loco cases (code before these fixes; superseded, kept in `scale.json` under "
+               "`superseded_ridge_cases`):", ""]
+        cases = res.get("cases", {})
+        for k, c in old.items():
+            now = cases.get(k, {})
+            md.append(f"- N = {c['n']:,}, M = {c['m']:,}, P = {c['p']}: "
+                      + (f"{c['cpu_s']} CPU s, {c['peak_rss_mib']} MiB" if c["status"] == "ok" else
+                         f"not measured ({c.get('note', c['status'])})")
+                      + (f" → now {now['cpu_s']} CPU s, {now['peak_rss_mib']} MiB"
+                         + (f" ({c['cpu_s'] / now['cpu_s']:.1f}× less CPU)" if c["status"] == "ok" else "")
+                         if now.get("status") == "ok" else ""))
+    return md
+
+
+def _buffers_text(res: dict) -> list[str]:
+    """The second fix (reused buffers), from the N = 100k profile and the N axis measured before and after it."""
+    q, before = res.get("ridge_profile_n100k"), res.get("ridge_cases_without_buffers", {})
+    if not q:
+        return []
+    r = q["ratio_to_n20k"]
+    now = res.get("cases", {})
+    pairs = [(k, c, now.get(k)) for k, c in sorted(before.items(), key=lambda kv: (kv[1]["m"], kv[1]["p"], kv[1]["n"]))]
+    return [f"- **A second profile at N = 100k** (M = 20k, P = 8: {q['cpu_s']} CPU-s, {q['user_s']:.0f} user + "
+            f"{q['sys_s']:.0f} sys) against N = 20k: for 5× the samples the whole run took {r['total']}×, but "
+            f"standardising blocks {r['standardise']}× and the rest of the level-0 loop {r['step1_self']}×, with "
+            "30 % system time. Every N × b temporary beyond glibc's 32 MB mmap threshold (N·b·8 bytes: 29 MB at "
+            "N = 20k, 146 MB at 100k) was mapped fresh and zeroed page by page by the kernel, several times per "
+            "block. Fixed: the block's arrays (standardised block, its fold-sorted copy, the predictions) are "
+            "buffers reused from block to block (`_work` in `edfgen/kernels/ridge.py`), level 1 standardises its "
+            "predictors in place and skips the masked copy when no phenotype value is missing (the same operations: "
+            "LOCO predictions and summary statistics bit-identical at N = 100k). Measured CPU s before → after this fix (user + sys of the whole run; "
+            "`ridge_cases_without_buffers` in `scale.json`): "
+            + ", ".join(f"N = {c['n'] // 1000}k M = {c['m'] // 1000}k P = {c['p']}: {c['cpu_s']} → "
+                        + (f"{a['cpu_s']}" if a and a.get("status") == "ok" and a.get("user_s") is not None
+                           else "not rerun") for k, c, a in pairs)
+            + " (load " + "/".join(f"{c['load_1min']:.0f}" for _, c, _a in pairs) + " before, "
+            + "/".join(f"{a['load_1min']:.0f}" for _, _c, a in pairs if a) + " after: part of the difference is "
+            "contention on the shared machine; CPU grew as N^0.98 between N = 50k and 100k after, "
+            "against N^1.11 before)."]
+
+
+def rss_fit(rows: list[dict], m: int | None = None) -> dict | None:
+    """Peak RSS (MiB) = a + b N + c N P + d M (non-negative least squares) and its value at ``TARGET`` (at ``m``
+    variants: ridge-loco's step 1 runs on :data:`STEP1_M`)."""
     from scipy.optimize import nnls
 
     if len(rows) < 4:
@@ -762,7 +976,7 @@ def rss_fit(rows: list[dict]) -> dict | None:
     y = np.array([r["peak_rss_mib"] for r in rows])
     c = nnls(A / y[:, None], np.ones(len(y)))[0]
     T = TARGET
-    return dict(coef=[float(v) for v in c], target_gib=float(c @ [1.0, T["n"], T["n"] * T["p"], T["m"]]) / 1024,
+    return dict(coef=[float(v) for v in c], target_gib=float(c @ [1.0, T["n"], T["n"] * T["p"], m or T["m"]]) / 1024,
                 max_abs_residual_pct=round(float(np.max(np.abs(100 * (A @ c - y) / y))), 1))
 
 
@@ -771,7 +985,7 @@ def extra_text(res: dict, lin) -> str:
     cases = [c for c in res.get("cases", {}).values() if c["status"] == "ok"]
     hail = [c for c in cases if c.get("model") == "linear-hail"]
     ridge = [c for c in cases if c.get("model") == "ridge-loco"]
-    rl, rr = rss_fit(lin), rss_fit(ridge)
+    rl, rr = rss_fit(lin), rss_fit(ridge, STEP1_M)
     bg = next((c for c in cases if c.get("axis") == "bgen"), None)
     lines = ["## One 64-core machine", "",
              f"CPU-bound: spread over 64 cores (independent variant ranges: `--chr`/`--extract` shards or "
@@ -781,9 +995,11 @@ def extra_text(res: dict, lin) -> str:
     if rl:
         lines.append(f"Memory: peak RSS fitted as a + b·N + c·N·P + d·M (max residual {rl['max_abs_residual_pct']} %) "
                      f"gives ≈ **{rl['target_gib']:.1f} GiB** for one linear process at 500k × 128"
-                     + (f", ≈ **{rr['target_gib']:.1f} GiB** for ridge-loco (max residual "
-                        f"{rr['max_abs_residual_pct']} %; its LOCO predictions alone are 22 × N × P × 8 B = "
-                        f"{22 * T['n'] * T['p'] * 8 / 2**30:.0f} GiB)" if rr else "")
+                     + (f", ≈ **{rr['target_gib']:.1f} GiB** for ridge-loco step 1 on {STEP1_M:,} variants (max residual "
+                        f"{rr['max_abs_residual_pct']} %, a linear extrapolation; level 1 holds N × R·M/b doubles per phenotype, "
+                        f"{T['n'] * 5 * -(-STEP1_M // _ridge_b(T['n'], STEP1_M, T['p'])) * 8 / 2**30:.1f} GiB at the "
+                        "target, in a few copies at once; the LOCO predictions are streamed to disk, not held)"
+                        if rr else "")
                      + "; 64 single-threaded shards multiply the per-process part, so on a 256–512 GB machine "
                      "run fewer, multi-threaded processes.")
     if bg:
@@ -839,7 +1055,9 @@ def extra_text(res: dict, lin) -> str:
               f"by Jiang et al. 2021 (fastGWA-GLMM, Nat Genet 53:1616, Supplementary Table 6, quoted in "
               "github.com/rgcgithub/regenie/issues/208): 614 h for 50 traits, "
               f"**≈ {REGENIE_H} h per "
-              "trait** (27.5 h for a single trait); REGENIE's own page: 151× faster than BOLT-LMM in step 1, "
+              "trait** (27.5 h for a single trait); REGENIE's own benchmark (Mbatchou et al. 2021, Nat Genet 53:1097, "
+              "doi:10.1038/s41588-021-00870-7; rgcgithub.github.io/regenie/performance: 50 quantitative UK Biobank "
+              "traits, 469,336 step-1 SNPs, 11.4M step-2 SNPs): 151× faster than BOLT-LMM in step 1, "
               "11.5× in step 2, 12.9 GB peak memory for the 50 traits. Ridge-loco projected here: "
               f"**{res['per_phenotype_ridge']:.2f} CPU-hours per EDF** at 128 EDFs.",
               "", "## Assumptions and limits", "",

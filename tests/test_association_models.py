@@ -4,7 +4,11 @@ simulated cohort with families."""
 
 from __future__ import annotations
 
+import gzip
+import io
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
@@ -136,7 +140,7 @@ def test_ridge_loco_predictions__equal_a_naive_per_fold_ridge():
     ref = _naive_step1(G, chrom, Y, C, block_size=12, folds=4, lam0=lam0, lam1=shrinkage_grid(nblocks * 5))
     assert got.chromosomes == ["1", "2", "3"]
     for c in got.chromosomes:
-        np.testing.assert_allclose(got.loco(c), ref[c], rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(got.loco(c), ref[c], rtol=1e-10, atol=1e-12)
     # a chromosome absent from step 1 gets the whole-genome prediction
     np.testing.assert_array_equal(got.loco("X"), got.genome)
 
@@ -175,6 +179,26 @@ def test_ridge_loco_predictions__spilled_level0_is_block_contiguous_and_equal(mo
     np.testing.assert_array_equal(disk.genome, mem.genome)
 
 
+def test_standardise_block__mean_imputed_residualised_unit_variance_constant_columns_dropped():
+    """Level 0's one-pass standardisation (variance from sums of squares) against lstsq residuals and ``np.std``."""
+    from edfgen.kernels.ridge import _standardise_block
+
+    rng = np.random.default_rng(8)
+    n = 300
+    C = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
+    G = rng.binomial(2, 0.3, (n, 6)).astype(float)
+    G[[3, 50, 70], 1] = np.nan
+    G[:, 4] = 1.0                                              # constant: dropped
+    Q, _ = np.linalg.qr(C)
+    ref = np.where(np.isnan(G), np.nanmean(G, axis=0), G)
+    ref = ref - C @ np.linalg.lstsq(C, ref, rcond=None)[0]
+    ref = np.delete(ref, 4, axis=1)
+    ref /= ref.std(axis=0)
+    got = _standardise_block(G, Q)
+    np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-12)
+    assert np.isnan(G[3, 1])                                   # the caller's block is not modified
+
+
 def test_shrinkage_grid__is_regenies():
     np.testing.assert_allclose(shrinkage_grid(1000), [1000 * 99, 1000 * 3, 1000, 1000 / 3, 1000 / 99])
     with pytest.raises(InputError, match="heritabilities"):
@@ -196,6 +220,29 @@ def test_loco_predictions__round_trip_through_files_and_reorder(tmp_path):
         back.for_samples(["a", "zz"])
     with pytest.raises(InputError, match="loco_summary.tsv"):
         read_loco_predictions(tmp_path)
+
+
+def test_write_loco_predictions__shortest_exact_text_read_back_bit_for_bit(tmp_path):
+    """The .loco.tsv.gz writer formats with ``repr`` (not pandas' ``to_csv``, ~50x slower: half of a ridge-loco
+    run at N = 20k in issue 23's profile): every double reads back exactly with a correctly rounded parser, and the
+    values equal what pandas' ``%.17g`` writer stored, with ``NA`` for a non-finite value."""
+    rng = np.random.default_rng(12)
+    n = 400
+    loco = rng.normal(size=(3, n, 1)) * np.logspace(-12, 6, n)[None, :, None]
+    loco[1, 7, 0] = np.nan
+    preds = LocoPredictions(sample_ids=np.array([f"s{i}" for i in range(n)]), phenotypes=["y"],
+                            chromosomes=["1", "2", "X"], loco_values=loco, genome=rng.normal(size=(n, 1)) / 3,
+                            level1_shrinkage=np.array([1.0]), cv_r2=np.array([0.1]))
+    write_loco_predictions(preds, tmp_path / "loco")
+    got = pd.read_csv(tmp_path / "loco" / "y.loco.tsv.gz", sep="\t", dtype={"IID": str}, float_precision="round_trip")
+    assert list(got.columns) == ["IID", "genome", "chr1", "chr2", "chrX"]
+    want = np.column_stack([preds.genome[:, 0], loco[:, :, 0].T])
+    np.testing.assert_array_equal(got.iloc[:, 1:].to_numpy(), want)
+    old = pd.DataFrame(want, columns=got.columns[1:]).to_csv(sep="\t", index=False, float_format="%.17g", na_rep="NA")
+    np.testing.assert_array_equal(pd.read_csv(io.StringIO(old), sep="\t", float_precision="round_trip").to_numpy(),
+                                  got.iloc[:, 1:].to_numpy())
+    with gzip.open(tmp_path / "loco" / "y.loco.tsv.gz", "rt") as fh:
+        assert fh.read().splitlines()[8].split("\t")[3] == "NA"
 
 
 def test_ridge_loco_model__step2_is_linear_regression_on_phenotype_minus_loco():

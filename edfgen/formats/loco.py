@@ -1,6 +1,6 @@
 """Ridge-LOCO step-1 predictions on disk: ``<out>/loco/<phenotype>.loco.tsv.gz`` (``IID``, ``genome``, one
-``chr<name>`` column per chromosome, written with 17 significant digits so that ``--loco-predictions DIR``
-reproduces the run exactly) and ``loco_summary.tsv`` (``phenotype``, ``file``, ``level1_shrinkage``,
+``chr<name>`` column per chromosome, each value the shortest text that reads back as the same double, so that
+``--loco-predictions DIR`` reproduces the run) and ``loco_summary.tsv`` (``phenotype``, ``file``, ``level1_shrinkage``,
 ``cv_r2``), read back as :class:`edfgen.kernels.ridge.LocoPredictions` (:func:`read_loco_predictions`, all in
 memory) or as a :class:`LocoStore` (:func:`open_loco_predictions`, one chromosome in memory at a time).
 
@@ -18,6 +18,7 @@ of the wrong size (truncated) or with non-finite values, or samples missing from
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.atomic import atomic_path
 from edfgen.formats.tables import read_table, safe_filename, write_table
 from edfgen.kernels.ridge import LocoPredictions, loco_selection
 
@@ -155,19 +157,38 @@ def open_loco_predictions(loco_dir, scratch) -> LocoStore:
     return writer.finish(source=f"--loco-predictions {first}")
 
 
+#: gzip level of the ``.loco.tsv.gz`` files: 17-digit text is nearly incompressible beyond ~2x, and level 1 is
+#: ~12x faster than the level 9 that gzip (and pandas) default to for 8 % more bytes (benchmarks/results/scale.md)
+LOCO_GZIP_LEVEL = 1
+
+
+def _loco_text(ids, genome: np.ndarray, loco: np.ndarray, header: list[str]) -> str:
+    """One phenotype's predictions as TSV text: each value as Python's ``repr`` (the shortest decimal that
+    reads back as the same double, at most 17 significant digits), non-finite as ``NA``. Formatting through
+    ``float.__repr__`` costs ~0.1 µs a value, where pandas' ``to_csv(float_format=...)`` cost ~6 µs."""
+    values = np.column_stack([genome, np.asarray(loco).T]) if len(loco) else np.asarray(genome)[:, None]
+    if np.isfinite(values).all():
+        body = ["\t".join([i, *map(repr, row)]) for i, row in zip(ids, values.tolist())]
+    else:
+        body = ["\t".join([i, *(repr(v) if np.isfinite(v) else "NA" for v in row)])
+                for i, row in zip(ids, values.tolist())]
+    return "\n".join(["\t".join(header), *body, ""])
+
+
 def write_loco_predictions(preds: LocoPredictions | LocoStore, out_dir: str | os.PathLike) -> Path:
-    """Write ``<out_dir>/<phenotype>.loco.tsv.gz`` (``IID``, ``genome``, one column per chromosome) and
+    """Write ``<out_dir>/<phenotype>.loco.tsv.gz`` (``IID``, ``genome``, one column per chromosome; values in
+    the shortest text that reads back as the same double, gzip level :data:`LOCO_GZIP_LEVEL`) and
     ``loco_summary.tsv`` (``phenotype``, ``file``, ``level1_shrinkage``, ``cv_r2``); returns ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
+    ids = [str(i) for i in preds.sample_ids]
+    header = ["IID", "genome", *(f"chr{c}" for c in preds.chromosomes)]
     for p, name in enumerate(preds.phenotypes):
         genome, loco = preds.phenotype_values(p)            # one phenotype in memory at a time
-        df = pd.DataFrame({"IID": preds.sample_ids, "genome": genome})
-        for c, chrom in enumerate(preds.chromosomes):
-            df[f"chr{chrom}"] = loco[c]
         fname = f"{safe_filename(name)}.loco.tsv.gz"
-        write_table(df, out / fname, float_format="%.17g")   # exact round trip: --loco-predictions reproduces the run
+        with atomic_path(out / fname) as tmp, gzip.open(tmp, "wt", compresslevel=LOCO_GZIP_LEVEL) as fh:
+            fh.write(_loco_text(ids, genome, loco, header))
         rows.append({"phenotype": name, "file": fname,
                      "level1_shrinkage": float(preds.level1_shrinkage[p]) if len(preds.level1_shrinkage) else np.nan,
                      "cv_r2": float(preds.cv_r2[p]) if len(preds.cv_r2) else np.nan})

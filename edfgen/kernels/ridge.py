@@ -40,6 +40,7 @@ The predictions' files (``<out>/loco``) are written and read by :mod:`edfgen.for
 
 from __future__ import annotations
 
+import itertools
 import logging
 import mmap
 import os
@@ -179,16 +180,42 @@ def _folds(n: int, k: int, *, contiguous: bool = False) -> np.ndarray:
     return fold[np.argsort(np.random.default_rng(FOLD_SEED).permutation(n))]
 
 
-def _standardise_block(G: np.ndarray, Q: np.ndarray) -> np.ndarray:
-    """Mean-impute, residualise on ``Q`` (orthonormal covariates), scale to unit variance; drops constant columns."""
+def _work(work: dict | None, key: str, shape: tuple) -> np.ndarray:
+    """An uninitialised C-contiguous array of ``shape`` over a flat buffer of ``work`` reused from block to
+    block (a new one only when it grows). Arrays beyond glibc's 32 MB mmap threshold are otherwise mapped fresh
+    and zeroed page by page by the kernel at every allocation: at N = 100k that system time made level 0 grow
+    faster than N (issue 23's profile)."""
+    size = int(np.prod(shape))
+    if work is None:
+        return np.empty(shape)
+    buf = work.get(key)
+    if buf is None or buf.size < size:
+        buf = work[key] = np.empty(size)
+    return buf[:size].reshape(shape)
+
+
+def _standardise_block(G: np.ndarray, Q: np.ndarray, work: dict | None = None) -> np.ndarray:
+    """Mean-impute, residualise on ``Q`` (orthonormal covariates), scale to unit variance; drops constant columns.
+
+    In place over two arrays (from ``work`` when given, see :func:`_work`: the result is then overwritten by the
+    next call); the variance from the sums of squares and the means: the block is ``N x m`` doubles, so passes
+    over memory, not arithmetic, are its cost."""
     G = np.asarray(G, dtype=float)
     if np.isnan(G).any():
         mean = np.nanmean(G, axis=0)
         G = np.where(np.isnan(G), mean[None, :], G)
-    G = G - Q @ (Q.T @ G)
-    sd = G.std(axis=0)
-    ok = sd > 1e-8 * max(1.0, float(np.abs(G).max(initial=0.0)))
-    return G[:, ok] / sd[ok]
+    X = _work(work, "X", G.shape)
+    np.matmul(Q, Q.T @ G, out=X)
+    np.subtract(G, X, out=X)
+    n = X.shape[0]
+    mean = X.mean(axis=0)
+    sd = np.sqrt(np.maximum(np.einsum("ij,ij->j", X, X) / n - mean * mean, 0.0))
+    big = max(1.0, float(X.max(initial=0.0)), -float(X.min(initial=0.0)))
+    ok = sd > 1e-8 * big
+    if not ok.all():
+        X, sd = X[:, ok], sd[ok]
+    X /= sd
+    return X
 
 
 class InMemoryLoco:
@@ -333,6 +360,10 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     if fold.shape != (N,) or set(np.unique(fold)) != set(range(folds)):
         raise InputError(f"ridge-loco: fold_ids must give each of the {N} samples a fold in 0..{folds - 1}")
     fold_rows = [np.flatnonzero(fold == f) for f in range(folds)]
+    order = np.concatenate(fold_rows)                 # samples sorted by fold
+    bounds = np.cumsum([0, *map(len, fold_rows)])
+    fold_slices = [slice(int(a), int(z)) for a, z in itertools.pairwise(bounds)]
+    Ys_sorted = Ys[order]
 
     B = genome.n_blocks(block_size)
     lam0 = (np.asarray(level0_shrinkage, dtype=float) if level0_shrinkage is not None
@@ -341,23 +372,27 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     W = _Level0(B, P, N, R, memory_limit, tmp_dir)
     try:
         block_chrom: list[str] = []
+        work: dict = {}                                   # buffers reused from block to block (see _work)
         # 2. level 0: one pass over the genotypes, all phenotypes at once
         for b, (chrom, G) in enumerate(progress(genome.blocks(block_size), total=B, desc="ridge level 0")):
             block_chrom.append(str(chrom))
-            X = _standardise_block(G, Q)
+            X = _standardise_block(G, Q, work)
             if X.shape[1] == 0:
                 W.put(b, np.zeros((P, N, R)))
                 continue
-            out = np.empty((P, N, R))
-            XtX_f = [X[r].T @ X[r] for r in fold_rows]
-            XtY_f = [X[r].T @ Ys[r] for r in fold_rows]
+            out = _work(work, "out", (P, N, R))
+            Xs = np.take(X, order, axis=0, out=_work(work, "Xs", X.shape))   # grouped by fold: slices, not copies
+            XtX_f = [Xs[sl].T @ Xs[sl] for sl in fold_slices]       # A^T A of one array: BLAS syrk
+            XtY_f = [Xs[sl].T @ Ys_sorted[sl] for sl in fold_slices]
             XtX, XtY = sum(XtX_f), sum(XtY_f)
-            for f, rows in enumerate(fold_rows):
+            for f, sl in enumerate(fold_slices):
                 s, V = np.linalg.eigh(XtX - XtX_f[f])
                 VtY = V.T @ (XtY - XtY_f[f])                       # [m, P]
-                XV = X[rows] @ V                                     # [n_f, m]
-                for r, lam in enumerate(lam0):
-                    out[:, rows, r] = (XV @ (VtY / (np.maximum(s, 0) + lam)[:, None])).T
+                # coefficients of every phenotype and shrinkage [m, P R], then one product with the held-out
+                # fold: m^2 P R + n_f m P R operations instead of forming X_f V (n_f m^2)
+                beta = V @ (VtY[:, :, None] / (np.maximum(s, 0)[:, None, None] + lam0[None, None, :])).reshape(
+                    len(s), P * R)
+                out[:, order[sl], :] = (Xs[sl] @ beta).reshape(-1, P, R).transpose(1, 0, 2)
             W.put(b, out)
             del out
         if len(block_chrom) != B:  # pragma: no cover - GenomeBlocks inconsistent with its own counts
@@ -377,7 +412,8 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
             Xp = W.phenotype(p)                                      # [N, B R]
             mu, sd = Xp.mean(0), Xp.std(0)
             sd[sd == 0] = 1.0
-            Xp = (Xp - mu) / sd
+            Xp -= mu                                                 # in place: N x B R doubles
+            Xp /= sd
             betas, chosen, cv_r2[p] = level1(Xp, Y[:, p], Ys[:, p], present[:, p], C, fold_rows, grid1)
             whole = np.empty(N)
             loco = np.empty((len(chroms), N))
@@ -401,10 +437,12 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
 def _level1_linear(Xp, _y_raw, y, ok, _C, fold_rows, lam1):
     """Level-1 ridge (linear) of the scaled residualised phenotype ``y``: per fold the coefficients of the
     shrinkage with the best mean out-of-fold R²; returns ``(betas per fold, shrinkage, CV R²)``."""
-    Xo = Xp * ok[:, None]
+    Xo = Xp if ok.all() else Xp * ok[:, None]
     rows_ok = [rows[ok[rows]] for rows in fold_rows]
-    XtX_f = [Xo[r].T @ Xo[r] for r in rows_ok]
-    Xty_f = [Xo[r].T @ y[r] for r in rows_ok]
+    Xr_f = [Xo[r] for r in rows_ok]
+    XtX_f = [Xr.T @ Xr for Xr in Xr_f]                      # A^T A of one array: BLAS syrk
+    Xty_f = [Xr.T @ y[r] for Xr, r in zip(Xr_f, rows_ok)]
+    del Xr_f
     XtX, Xty = sum(XtX_f), sum(Xty_f)
     betas = []                                               # per fold: [B R, S]
     r2 = np.full((len(fold_rows), len(lam1)), np.nan)
