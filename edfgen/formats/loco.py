@@ -162,17 +162,27 @@ def open_loco_predictions(loco_dir, scratch) -> LocoStore:
 LOCO_GZIP_LEVEL = 1
 
 
-def _loco_text(ids, genome: np.ndarray, loco: np.ndarray, header: list[str]) -> str:
-    """One phenotype's predictions as TSV text: each value as Python's ``repr`` (the shortest decimal that
-    reads back as the same double, at most 17 significant digits), non-finite as ``NA``. Formatting through
-    ``float.__repr__`` costs ~0.1 µs a value, where pandas' ``to_csv(float_format=...)`` cost ~6 µs."""
-    values = np.column_stack([genome, np.asarray(loco).T]) if len(loco) else np.asarray(genome)[:, None]
-    if np.isfinite(values).all():
-        body = ["\t".join([i, *map(repr, row)]) for i, row in zip(ids, values.tolist())]
-    else:
-        body = ["\t".join([i, *(repr(v) if np.isfinite(v) else "NA" for v in row)])
-                for i, row in zip(ids, values.tolist())]
-    return "\n".join(["\t".join(header), *body, ""])
+#: rows of a ``.loco.tsv.gz`` formatted at a time (the text of one chunk in memory, not of the whole file)
+LOCO_TEXT_ROWS = 50_000
+
+
+def _loco_text(ids, genome: np.ndarray, loco: np.ndarray, header: list[str] | None):
+    """One phenotype's predictions as TSV text, ``LOCO_TEXT_ROWS`` rows at a time (the header first when
+    given): each value as Python's ``repr`` (the shortest decimal that reads back as the same double, at most
+    17 significant digits), non-finite as ``NA``. Formatting through ``float.__repr__`` costs ~0.1 µs a
+    value, where pandas' ``to_csv(float_format=...)`` cost ~6 µs."""
+    if header is not None:
+        yield "\t".join(header) + "\n"
+    loco = np.asarray(loco)
+    for a in range(0, len(ids), LOCO_TEXT_ROWS):
+        sl = slice(a, a + LOCO_TEXT_ROWS)
+        values = np.column_stack([genome[sl], loco[:, sl].T]) if len(loco) else np.asarray(genome[sl])[:, None]
+        if np.isfinite(values).all():
+            body = ["\t".join([i, *map(repr, row)]) for i, row in zip(ids[sl], values.tolist())]
+        else:
+            body = ["\t".join([i, *(repr(v) if np.isfinite(v) else "NA" for v in row)])
+                    for i, row in zip(ids[sl], values.tolist())]
+        yield "\n".join(body) + "\n"
 
 
 def write_loco_predictions(preds: LocoPredictions | LocoStore, out_dir: str | os.PathLike) -> Path:
@@ -188,7 +198,7 @@ def write_loco_predictions(preds: LocoPredictions | LocoStore, out_dir: str | os
         genome, loco = preds.phenotype_values(p)            # one phenotype in memory at a time
         fname = f"{safe_filename(name)}.loco.tsv.gz"
         with atomic_path(out / fname) as tmp, gzip.open(tmp, "wt", compresslevel=LOCO_GZIP_LEVEL) as fh:
-            fh.write(_loco_text(ids, genome, loco, header))
+            fh.writelines(_loco_text(ids, genome, loco, header))
         rows.append({"phenotype": name, "file": fname,
                      "level1_shrinkage": float(preds.level1_shrinkage[p]) if len(preds.level1_shrinkage) else np.nan,
                      "cv_r2": float(preds.cv_r2[p]) if len(preds.cv_r2) else np.nan})
@@ -224,7 +234,7 @@ def _phenotype_files(loco_dir):
         path = d / fname
         if not path.is_file():
             raise InputError(f"{d / 'loco_summary.tsv'}: {fname} (phenotype {name!r}) not found in {d}")
-        df = read_table(path, id_column="IID")
+        df = read_table(path, id_column="IID", exact_floats=True)
         cc = [c for c in df.columns if c.startswith("chr")]
         if "genome" not in df.columns or not cc:
             raise InputError(f"{path}: needs columns IID, genome and chr<name> (one per chromosome)")

@@ -72,7 +72,7 @@ ID_ALIASES = ("IID", "#IID", "eid", "ID_2")
 
 
 def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str | None = None,
-               dtype: dict | None = None) -> pd.DataFrame:
+               dtype: dict | None = None, exact_floats: bool = False) -> pd.DataFrame:
     """Read a TSV/CSV/parquet table by extension.
 
     Parameters
@@ -88,6 +88,10 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
         the participant id may be named as biobanks name it (:data:`ID_ALIASES`: ``IID``, plink2's
         ``#IID``, UK Biobank's ``eid``, a BGEN ``.sample``'s ``ID_2``); the column used is logged
         and renamed ``IID``.
+    exact_floats
+        Parse text numbers with a correctly rounded parser (pandas ``float_precision="round_trip"``, ~2x slower),
+        so that a value written as the shortest text of a double reads back as that double; pandas' default
+        parser may be off by an ulp (the LOCO predictions of :mod:`edfgen.formats.loco` need the exact value).
 
     Raises
     ------
@@ -115,7 +119,8 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
             if fmt == "tsv" and b" " in raw[:raw.find(b"\n")] and b"\t" not in raw[:raw.find(b"\n")]:
                 sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)
             check_fields(raw, path, sep=sep)
-            df = pd.read_csv(io.BytesIO(raw), sep=r"\s+" if sep is None else sep.decode(), dtype=dtype)
+            df = pd.read_csv(io.BytesIO(raw), sep=r"\s+" if sep is None else sep.decode(), dtype=dtype,
+                             float_precision="round_trip" if exact_floats else None)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         if isinstance(exc, InputError):
             raise
