@@ -381,7 +381,7 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
                 W.put(b, np.zeros((P, N, R)))
                 continue
             out = _work(work, "out", (P, N, R))
-            Xs = np.take(X, order, axis=0, out=_work(work, "Xs", X.shape))   # grouped by fold: slices, not copies
+            Xs = np.take(X, order, axis=0, out=_work(work, "Xs", X.shape), mode="clip")   # by fold (clip: no temporary)
             XtX_f = [Xs[sl].T @ Xs[sl] for sl in fold_slices]       # A^T A of one array: BLAS syrk
             XtY_f = [Xs[sl].T @ Ys_sorted[sl] for sl in fold_slices]
             XtX, XtY = sum(XtX_f), sum(XtY_f)
