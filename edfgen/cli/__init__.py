@@ -69,16 +69,7 @@ class LazyGroup(click.Group):
         module, attr = target.split(":")
         if importlib.util.find_spec(module) is None:
             return None
-        # the command's imports (numpy, pandas, scipy, ...) make ~10^5 objects that live until exit: no cyclic
-        # collection while they are made, then frozen out of every later collection (gc.freeze's use case)
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return getattr(importlib.import_module(module), attr, None)
-        finally:
-            if collecting:
-                gc.enable()
-                gc.freeze()
+        return getattr(importlib.import_module(module), attr, None)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -114,11 +105,13 @@ def exit_now(exc: SystemExit) -> None:
     """End the process at once with ``exc``'s exit code, skipping the interpreter's teardown.
 
     Tearing down the modules a command imported (numpy, pandas, scipy, matplotlib: ~10^5 objects)
-    took ~0.3 CPU-s after every command, more than plink2's whole small GWAS run (measured in
-    ``benchmarks/gwas_small.py``). Everything that teardown would do for the command's results is done
-    here first: the :mod:`atexit` handlers (logging's flush, temporary-directory clean-up, multiprocessing
-    and Hail's shutdown), the buffers of any file still open are written out, then standard output and
-    error are flushed (outputs are written atomically and closed by the commands themselves). Returns
+    took 0.20-0.23 CPU-s after every command, more than plink2's whole small GWAS run
+    (``benchmarks/results/gwas_fixed_costs_s20.json``). What teardown would do for the command's results is
+    done here first: the :mod:`atexit` handlers (logging's flush, temporary-directory clean-up,
+    multiprocessing and Hail's shutdown), the buffers of any file still open are flushed (flushed, not
+    closed: a compressed stream left open gets no trailer, as teardown would not reliably give it one
+    either; edfgen's outputs are written atomically and closed by the commands themselves), then standard
+    output and error are flushed. Returns
     (the caller re-raises ``exc``: a normal exit) where the shortcut is not safe: another non-daemon
     thread still running (its work would be cut off), a non-integer exit code, a flush that fails, or a
     caller inside pytest (the process is not the command's to end).
@@ -133,7 +126,8 @@ def exit_now(exc: SystemExit) -> None:
         return
     atexit._run_exitfuncs()
     # a file left open: its buffers written out, as teardown's close would (text wrappers first, then the
-    # binary files under them); the C base classes, not the io ABCs, so the scan takes ~20 ms, not ~50
+    # binary files under them); the C base classes, not the io ABCs, so the scan is ~10 ms, not ~50
+    gc.unfreeze()   # objects a caller froze (gc.freeze) are invisible to get_objects
     opened = [o for o in gc.get_objects() if isinstance(o, _io._IOBase) and o not in (sys.stdout, sys.stderr)]
     for obj in sorted(opened, key=lambda o: not isinstance(o, _io._TextIOBase)):
         try:
