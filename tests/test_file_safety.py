@@ -38,6 +38,19 @@ def test_temp_files__one_naming_rule_recognised_and_cleaned(tmp_path):
     assert set(removed) == {dead, legacy} and live.exists() and (tmp_path / "x.tsv.gz").exists()
 
 
+def test_temp_dir__a_scratch_folder_of_a_killed_process_is_cleaned(tmp_path):
+    """gwas --model ridge-loco's LOCO store (temp_dir): a folder named by the temporary-file rule, so the next
+    command on the folder removes it when its process is gone (kill -9 leaves no 11 GB store behind)."""
+    from edfgen.formats.atomic import temp_dir
+
+    live = temp_dir(tmp_path / "loco-scratch")
+    (live / "chr1.bin").write_bytes(b"x" * 8)
+    assert live.is_dir() and is_temp_name(live) and live.name.startswith(".loco-scratch.edfgen-tmp-")
+    dead = tmp_path / live.name.replace(f"-tmp-{__import__('os').getpid()}-", "-tmp-999999999-")
+    live.rename(dead)
+    assert clean_temp_files(tmp_path) == [dead] and not dead.exists()
+
+
 def test_sumstats_discovery__skips_temporary_files(tmp_path):
     """clump and mr list the sumstats of a folder without the temporary file a killed gwas left."""
     from edfgen.formats.sumstats import MR_REQUIRED, expand_sumstats

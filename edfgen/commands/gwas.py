@@ -56,7 +56,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +71,7 @@ from edfgen.engines import gwas_stream
 from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
 from edfgen.engines.hail_gwas import hail_linear, hail_logistic, hail_model_pass
 from edfgen.exceptions import InputError
+from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.bgen_check import scan_bgen
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
 from edfgen.formats.loco import open_loco_predictions, write_loco_predictions
@@ -412,7 +412,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 loco = permuted = reml_h2 = None
                 if engine == "fast" and models_pass:
                     if settings.model == "ridge-loco":    # step-1 predictions streamed there, one file per chromosome
-                        scratch = tempfile.mkdtemp(prefix=".loco-scratch-", dir=out_dir)
+                        scratch = temp_dir(Path(out_dir) / "loco-scratch")
                     loco, permuted, res, reml_h2 = gwas_stream.model_pass(
                         reader, sample_index, variants, Y, C, model=settings.model, multivariate=settings.multivariate,
                         loco_predictions=settings.loco_predictions, threads=threads, names=names, sample_ids=used_ids,
@@ -423,7 +423,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 elif models_pass:
                     preds = None
                     if settings.model == "ridge-loco":   # converted once to a store: one chromosome in memory
-                        scratch = tempfile.mkdtemp(prefix=".loco-scratch-", dir=out_dir)
+                        scratch = temp_dir(Path(out_dir) / "loco-scratch")
                         preds = open_loco_predictions(settings.loco_predictions, scratch).for_samples(used_ids, names)
                     perm = gwas_stream.multivariate_permutation(len(used_ids)) if settings.multivariate else None
                     res, permuted = hail_model_pass(hl, mt, used_ids, mt_variants, Y, C, binary=settings.binary,

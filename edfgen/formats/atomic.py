@@ -43,6 +43,14 @@ def temp_name(path: PathLike, *, suffix: str | None = None) -> Path:
     return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{token}{suffix}")
 
 
+def temp_dir(path: PathLike) -> Path:
+    """Create a fresh temporary folder beside ``path`` under the one naming rule (:func:`temp_name`), so that
+    :func:`clean_temp_files` removes it if its process dies before removing it itself."""
+    folder = temp_name(path, suffix="")
+    folder.mkdir(parents=True)
+    return folder
+
+
 def is_temp_name(name: str | os.PathLike) -> bool:
     """True when ``name`` (a file or folder name, or a path: its last part) is an edfgen temporary file."""
     name = Path(name).name
