@@ -186,7 +186,9 @@ class GwasOutputs:
         firth_all = None
         if self.firth_threshold is not None:
             firth_all = getattr(res, "firth", None)
-            firth_all = np.zeros(p_all.shape, dtype=bool) if firth_all is None else np.asarray(firth_all, dtype=bool)
+            if firth_all is None:   # a model path that dropped the marks would otherwise write False everywhere
+                raise ValueError("GwasOutputs: --logistic-test firth-fallback results carry no firth marks")
+            firth_all = np.asarray(firth_all, dtype=bool)
         for j in share:
             stream = self.streams[j]
             n = res.n[:, j]
