@@ -53,7 +53,8 @@ def main(argv=None) -> dict:
     res = ridge_probe(emb, targets, seed=0)
     torch.manual_seed(0)
     rand = ridge_probe(embed_ecgs(ECGEncoder(loaded.config), signals, loaded.preprocessing.crop_samples), targets, seed=0)
-    train_seed = loaded.metadata.get("data", {}).get("sim_seed")
+    meta = loaded.metadata                     # pretrain checkpoints: data.sim_seed; encoder_distill's: settings.sim_seed
+    train_seed = meta.get("data", {}).get("sim_seed", meta.get("settings", {}).get("sim_seed"))
     out = {
         "checkpoint": str(loaded.path), "sha256": loaded.sha256, "pretrain_sim_seed": train_seed,
         "probe_seed": a.seed, "n_participants": a.n, "n_train": res.n_train, "n_test": res.n_test,
