@@ -111,6 +111,18 @@ def simulated_gwas(a: argparse.Namespace, prefix: str, *, gwas: bool = True) -> 
     return work, cohort
 
 
+def before_tree(work: Path, ref: str) -> Path:
+    """The ``edfgen`` package of commit ``ref`` (``git archive``) extracted under ``work/before_src``: the
+    'before' code a benchmark times beside this tree."""
+    before = work / "before_src"
+    if not (before / "edfgen").exists():
+        before.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "edfgen"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+    return before
+
+
 def write_results(name: str, res: dict, md: list[str]) -> None:
     """``benchmarks/results/NAME.json`` (``res``) and ``NAME.md`` (the lines ``md``), and the markdown printed."""
     import json

@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from _measure import write_results  # noqa: E402
+from _measure import before_tree, write_results  # noqa: E402
 
 #: run ``python -m edfgen ARGS`` in this process and print, at the end, one JSON line: the driver's own peak
 #: RSS and CPU, and the largest peak RSS and the CPU of its descendant processes (the Spark JVM)
@@ -108,17 +108,6 @@ def make_data(work: Path, n: int, chroms: int, per: int, P: int, seed: int) -> N
     ph.insert(0, "IID", iid)
     ph.to_csv(work / "pheno.tsv", sep="\t", index=False, float_format="%.5g")
     pd.DataFrame({"IID": iid, "age": rng.normal(50, 8, n)}).to_csv(work / "covar.tsv", sep="\t", index=False)
-
-
-def before_tree(work: Path, ref: str) -> Path:
-    """The ``edfgen`` package of commit ``ref`` extracted under ``work/before_src``."""
-    before = work / "before_src"
-    if not (before / "edfgen").exists():
-        before.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "edfgen"], check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
-    return before
 
 
 def run(src: Path, args: list[str]) -> dict:

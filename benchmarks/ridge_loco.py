@@ -43,6 +43,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _measure import before_tree  # noqa: E402
 
 SGKIT_SCRIPT = r"""
 import sys, numpy as np
@@ -308,17 +311,6 @@ def main(argv=None) -> int:
     return 0
 
 
-def _before_tree(work: Path, ref: str) -> Path:
-    """The ``edfgen`` package of commit ``ref`` extracted under ``work/before_src`` (the 'before' code)."""
-    before = work / "before_src"
-    if not (before / "edfgen").exists():
-        before.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "edfgen"], check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
-    return before
-
-
 def _run_edfgen(src: Path, args: list[str]) -> tuple[float, float]:
     """``python -m edfgen ARGS`` with the package at ``src``, 1 BLAS thread, in its own process:
     (wall s, peak RSS MiB of that process)."""
@@ -360,7 +352,7 @@ def binary_benchmark(args, argv) -> int:
     ph.insert(0, "IID", iid)
     ph.to_csv(work / "binary.tsv", sep="\t", index=False)
     pd.read_csv(covar, sep="\t")[["IID", "age", "sex"]].to_csv(work / "covar.tsv", sep="\t", index=False)
-    before = _before_tree(work, args.before_ref)
+    before = before_tree(work, args.before_ref)
     base = ["gwas", "--bfile", str(bfile), "--pheno", str(work / "binary.tsv"), "--pheno-prefix", "d", "--covar",
             str(work / "covar.tsv"), "--binary", "--no-plots", "--threads", "1", "--force", "--maf", "0.01", "--hwe", "0"]
     setups = {"linear (logistic Wald)": (ROOT, ["--model", "linear"]),
@@ -432,7 +424,7 @@ def memory_benchmark(args, argv) -> int:
     ph.insert(0, "IID", iid)
     ph.to_csv(work / "pheno.tsv", sep="\t", index=False, float_format="%.5g")
     pd.DataFrame({"IID": iid, "age": rng.normal(50, 8, n)}).to_csv(work / "covar.tsv", sep="\t", index=False)
-    before = _before_tree(work, args.before_ref)
+    before = before_tree(work, args.before_ref)
     results: dict = {"params": {k: v for k, v in vars(args).items() if k.startswith("memory") or k in ("seed", "before_ref")},
                      "load_average_start": os.getloadavg(), "runs": {}}
     for label, src in (("before", before), ("after", ROOT)):
