@@ -39,8 +39,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from _measure import timed  # noqa: E402
-import gwas_vs_plink2  # noqa: E402
-from gwas_small import commit_of  # noqa: E402
+from gwas_small import QC2, bytecode_env, commit_of, small_data  # noqa: E402
 
 DRIVER = r'''
 import sys, time, functools, importlib, resource, atexit, threading, collections, json
@@ -135,11 +134,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--work", default=os.environ.get("EDFGEN_BENCH_DIR", "/tmp/edfgen-bench"))
     ap.add_argument("--results", default=str(HERE / "results"))
     a = ap.parse_args(argv)
-    work = Path(a.work) / f"n{a.n}_m{a.m}_p64_miss0"
-    gwas_vs_plink2.make_data(work, a.n, a.m, 64)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH="",
-               PYTHONPYCACHEPREFIX=str(Path(a.work) / "pycache"))
+    work = small_data(a.work, a.n, a.m)
+    env = bytecode_env(a.work, 1, "")
     trees = {"edfgen": REPO, **({"baseline": Path(a.baseline)} if a.baseline else {})}
     plink = {}
     runs = {(t, p): [] for t in trees for p in a.p}
@@ -153,8 +149,7 @@ def main(argv=None) -> dict:
         for _ in range(a.repeats):
             p2.append(timed(["plink2", "--bfile", str(work / "g"), "--pheno", str(work / "pheno.p2"), "--pheno-name",
                              ",".join(f"edf_{j + 1:03d}" for j in range(p)), "--covar", str(work / "covar.p2"),
-                             "--glm", "hide-covar", "--maf", "0.01", "--geno", "0.05", "--hwe", "1e-6", "--mind",
-                             "0.05", "--threads", "1", "--out", str(work / "fixed_costs_p2"), "--silent"]))
+                             "--glm", "hide-covar", *QC2, "--threads", "1", "--out", str(work / "fixed_costs_p2"), "--silent"]))
             for name, tree in trees.items():
                 runs[(name, p)].append(one_run(tree, args, env, work))
         plink[p] = {"cpu": float(np.median([r["cpu_s"] for r in p2])), "wall": float(np.median([r["wall_s"] for r in p2]))}

@@ -48,6 +48,22 @@ import gwas_vs_plink2  # noqa: E402
 QC2 = ["--maf", "0.01", "--geno", "0.05", "--hwe", "1e-6", "--mind", "0.05"]
 
 
+def small_data(root, n: int, m: int) -> Path:
+    """The small cohort (``gwas_vs_plink2.make_data``: N samples x M variants, 64 phenotypes) under ``root``."""
+    work = Path(root) / f"n{n}_m{m}_p64_miss0"
+    gwas_vs_plink2.make_data(work, n, m, 64)
+    return work
+
+
+def bytecode_env(root, threads: int, pythonpath: str) -> dict:
+    """The environment of the timed runs: ``threads`` BLAS threads and bytecode compiled once under ``root``
+    (``PYTHONPYCACHEPREFIX``), as an installed package has it."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               PYTHONPATH=pythonpath, PYTHONPYCACHEPREFIX=str(Path(root) / "pycache"))
+    return env
+
+
 def binary_outcomes(work: Path, k: int = 8, seed: int = 3) -> None:
     """``outcomes.tsv`` (0/1) and ``outcomes.p2`` (plink2's 1 = control, 2 = case) from the phenotypes."""
     ph = pd.read_csv(work / "pheno.tsv", sep="\t")
@@ -101,15 +117,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--work", default=os.environ.get("EDFGEN_BENCH_DIR", "/tmp/edfgen-bench"))
     ap.add_argument("--results", default=str(HERE / "results"))
     a = ap.parse_args(argv)
-    work = Path(a.work) / f"n{a.n}_m{a.m}_p64_miss0"
-    gwas_vs_plink2.make_data(work, a.n, a.m, 64)
+    work = small_data(a.work, a.n, a.m)
     binary_outcomes(work)
     if "bgen" in a.formats and not (work / "g.bgen").exists():
         subprocess.run(["plink2", "--bfile", str(work / "g"), "--export", "bgen-1.2", "bits=8", "ref-first",
                         "--threads", str(a.threads), "--out", str(work / "g"), "--silent"], check=True)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads), MKL_NUM_THREADS=str(a.threads),
-               PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(Path(a.work) / "pycache"))
+    env = bytecode_env(a.work, a.threads, str(REPO))
     trees = {"edfgen": None, **({"baseline": Path(a.baseline)} if a.baseline else {})}
     for tree in trees.values():  # compile the bytecode once (as an installed package has it)
         subprocess.run([*edfgen_cmd(tree), "gwas", "--help"], env=env, capture_output=True, check=True)
