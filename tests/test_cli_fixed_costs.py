@@ -97,6 +97,10 @@ def test_quick_exit_waits_for_a_non_daemon_thread_at_work(tmp_path):
 
 LEAVES_A_FILE_OPEN = """
 import sys
+class Teardown:                            # its finaliser runs in the interpreter's teardown, not after os._exit
+    def __del__(self, _open=open, _path=sys.argv[1] + ".teardown"):
+        _open(_path, "w").write("ran")
+marker = Teardown()
 f = open(sys.argv[1], "w")
 f.write("buffered")                        # never flushed nor closed: teardown would have written it
 from edfgen.cli import main
@@ -106,6 +110,7 @@ main(["gwas", "--help"])                   # a real subcommand: resolved, import
 
 def test_quick_exit_writes_out_a_file_left_open(tmp_path):
     assert _script(LEAVES_A_FILE_OPEN, tmp_path / "open.txt") == "buffered"
+    assert not (tmp_path / "open.txt.teardown").exists()     # the quick exit ran (a normal exit would write it)
 
 
 def test_exit_now_leaves_a_process_under_pytest_alone():
