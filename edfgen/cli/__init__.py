@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import threading
+import warnings
 
 import click
 
@@ -128,7 +129,9 @@ def exit_now(exc: SystemExit) -> None:
     # a file left open: its buffers written out, as teardown's close would (text wrappers first, then the
     # binary files under them); the C base classes, not the io ABCs, so the scan is ~10 ms, not ~50
     gc.unfreeze()   # objects a caller froze (gc.freeze) are invisible to get_objects
-    opened = [o for o in gc.get_objects() if isinstance(o, _io._IOBase) and o not in (sys.stdout, sys.stderr)]
+    with warnings.catch_warnings():     # isinstance on a deprecated module attribute (torch.distributed's
+        warnings.simplefilter("ignore")  # reduce_op) warns: the scan must print nothing
+        opened = [o for o in gc.get_objects() if isinstance(o, _io._IOBase) and o not in (sys.stdout, sys.stderr)]
     for obj in sorted(opened, key=lambda o: not isinstance(o, _io._TextIOBase)):
         try:
             if not obj.closed:
