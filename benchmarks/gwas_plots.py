@@ -73,7 +73,7 @@ def column(j: int, m: int, block: int, n_ph: int) -> np.ndarray:
 def run_new(chrom, pos, m: int, n_ph: int, block: int, out: Path) -> dict:
     from edfgen.plots import GwasPlotAccumulator
 
-    w0, c0 = time.perf_counter(), time.process_time()
+    w0 = time.perf_counter()
     acc = GwasPlotAccumulator(chrom, pos, n_ph)
     t_add = c_add = 0.0
     for b, s in enumerate(range(0, m, block)):

@@ -168,7 +168,7 @@ def main() -> None:
            "times_s": {"edfgen_ldsc_insample_l2_h2_rg": round(t_ldsc_edf, 2), "ldsc_l2_all_chromosomes": round(t_l2_ref, 2),
                        "edfgen_ldsc_h2_rg_from_files": round(t_edf, 2), "ldsc_h2_and_rg": round(t_ref, 2)},
            "load_avg": os.getloadavg()}
-    md = [f"# edfgen ldsc vs ldsc 2.0.1 (same files)\n",
+    md = ["# edfgen ldsc vs ldsc 2.0.1 (same files)\n",
           f"Simulated cohort n = {a.n}, {l2_n} variants on {a.chromosomes} chromosomes (seed {a.seed}), 9 quantitative traits,"
           f" `edfgen gwas` (age, sex); LD window 1000 kb; load {os.getloadavg()[0]:.1f}.\n",
           f"- LD scores, edfgen in-sample vs `ldsc --l2 --chunk-size 1` (exact windows): max |ΔL2| = {l2_diff:.2g} (files have 3 "

@@ -38,7 +38,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from edfgen.kernels.ecg.biomarkers import (DEFAULT_SETTINGS, DelineationSettings, _INDEPENDENT, _qrs_bounds,
                                            delineate_beat, median_beat)

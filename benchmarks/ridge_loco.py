@@ -334,16 +334,15 @@ def _run_edfgen(src: Path, args: list[str]) -> tuple[float, float]:
 
 def binary_benchmark(args, argv) -> int:
     """Part 6: binary traits on the family cohort, before vs after the logistic level 1 and the Firth fallback."""
-    from edfgen.simulate.cohort import load_truth, simulate_cohort
+    from edfgen.simulate.cohort import simulate_cohort
 
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="edfgen-ridge-binary-"))
     if (work / "cohort" / "truth.json").exists():
-        truth = load_truth(work / "cohort")
         bfile, covar = work / "cohort" / "genotypes", work / "cohort" / "covariates.tsv"
     else:
         c = simulate_cohort(work / "cohort", n=args.n, seed=args.seed, chromosomes=args.chromosomes,
                             variants_per_chromosome=args.variants_per_chromosome, ecg=False, families=args.families)
-        truth, bfile, covar = c.truth, c.bfile, c.covariates
+        bfile, covar = c.bfile, c.covariates
     P = args.binary_phenotypes
     G, chrom, sid, iid, Y, planted, null_chr = make_phenotypes(Path(bfile), P, args.seed)
     Yb = (Y > np.quantile(Y, 0.8, axis=0)).astype(int)
