@@ -15,10 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed(cmd: list[str], env: dict | None = None) -> dict:
-    """Run ``cmd`` under /usr/bin/time -v: wall s, user+sys s, peak RSS MiB (of that child alone)."""
+def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
+    """Run ``cmd`` under /usr/bin/time -v: wall s, user+sys s, peak RSS MiB (of that child alone). ``cwd``: run
+    it there (``python -m`` looks in its working folder first, before ``PYTHONPATH``)."""
     t0 = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env)
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env, cwd=cwd)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")

@@ -89,3 +89,41 @@ def test_extract_cli_takes_device_and_precision(tmp_path, windows):
     r = CliRunner().invoke(cli, ["extract", "--ecg", str(tmp_path), "--out", str(tmp_path / "e.tsv"),
                                  "--device", "tpu"])
     assert r.exit_code == 2 and "tpu" in r.output
+
+
+def test_threads_change_no_bit_of_the_edfs(windows):
+    # extract picks the model's thread count from the cores (and the reader processes): the EDFs must not
+    # depend on it, nor on how the windows are batched
+    import torch
+
+    from edfgen.kernels.edf import embed_windows
+    from edfgen.model.checkpoint import load_checkpoint
+
+    signals, prep = windows
+    model = load_checkpoint("small").model
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = embed_windows(model, signals, prep)
+        torch.set_num_threads(2)
+        two = np.concatenate([embed_windows(model, signals[:7], prep), embed_windows(model, signals[7:], prep)])
+    finally:
+        torch.set_num_threads(old)
+    assert np.array_equal(one, two)
+
+
+def test_torch_threads_wait_passively_unless_the_user_says_otherwise():
+    # libgomp reads OMP_WAIT_POLICY once, when torch loads it: edfgen.model sets it first (spinning threads
+    # halved 2-thread inference on shared cores: benchmarks/results/extract_defaults_loaded_probe.md)
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import os, edfgen.model, torch; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    run = lambda e: subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True,  # noqa: E731
+                                   check=True).stdout.strip()
+    assert run(env) == "PASSIVE"
+    assert run({**env, "OMP_WAIT_POLICY": "ACTIVE"}) == "ACTIVE"
