@@ -171,9 +171,10 @@ def main() -> None:
     for k, v in res["end_to_end"].items():
         lines.append(f"| end to end, {k} | {v['ecgs_per_s']} ECGs/s wall ({v['seconds']} s); {v['cpu_ms_per_ecg']} "
                      f"CPU-ms/ECG = {v['ecgs_per_s_on_2_dedicated_cores']} ECGs/s on 2 dedicated cores |")
-    lines += ["", "`edfgen extract`'s default on 2 cores is workers=1 with 1 model thread (cores - workers): "
-              "torch's 2 intra-op threads collapse when the cores are shared, one reader process and a "
-              "1-thread model overlap reading/filtering with inference.",
+    lines += ["", "`edfgen extract`'s default on 2 cores is workers=1 with 2 model threads (one reader process "
+              "overlaps reading/filtering with inference); torch's threads wait passively (`edfgen.model` sets "
+              "OMP_WAIT_POLICY=PASSIVE), without which 2 threads collapse on shared cores "
+              "(`extract_defaults.py` times the command line, start-up included).",
               "", "Wall-clock rates depend on what else runs on the shared cores; the CPU-normalised rate "
               "(ECGs / (CPU seconds / 2)) is what 2 dedicated cores would give with both kept busy.", "",
               f"Goal >= {args.goal:g} ECGs/s end to end: wall clock {'met' if res['goal_met_wall_clock'] else 'NOT met'} "

@@ -205,8 +205,7 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         ECGs per model call (and per reading task).
     workers
         Processes that read and preprocess ECGs (0: in the main process). Default
-        ``min(4, cores // 2)``: 1 on 2 cores, where one reader process plus a 1-thread model measured
-        3.5x the throughput of the model on 2 threads (``benchmarks/extract_throughput.py``).
+        ``min(4, cores // 2)``: 1 on 2 cores (reading and filtering overlap the model).
     pca
         If given, also write the first ``pca`` principal components of the EDFs and their loadings.
     id_map
@@ -223,8 +222,11 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         Quality-check thresholds (:class:`edfgen.kernels.ecg.preprocess.QualityThresholds`).
     threads
         Torch intra-op threads for the model while extracting (restored afterwards). Default: torch's
-        setting without ``workers``, else ``max(1, cores - workers)`` so that readers and the model
-        do not oversubscribe the cores (on 2 cores: ``workers=1`` gives the model 1 thread).
+        setting without ``workers``, else ``max(cores - workers, min(2, cores))``: the cores the readers
+        leave, but never 1 thread where there are 2 cores (a reader is idle most of the time: the model
+        costs ~4x the reading per ECG). With torch's threads waiting passively (``edfgen.model`` sets
+        ``OMP_WAIT_POLICY=PASSIVE``) sharing a core costs little; spinning threads made it 1.6x slower
+        (``benchmarks/results/extract_defaults*.md``).
     device, precision
         Where the model runs, its autocast type (:func:`edfgen.model.device.load_model`; auto: GPU, bf16).
     on_chunk
@@ -250,7 +252,8 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         workers = min(4, (os.cpu_count() or 1) // 2)
     old_threads = torch.get_num_threads()
     if not threads and workers > 0:
-        threads = max(1, (os.cpu_count() or 1) - workers)
+        cores = os.cpu_count() or 1
+        threads = max(cores - workers, min(2, cores))
     if threads:
         torch.set_num_threads(int(threads))
     checkpoint = load_model(checkpoint, device, precision)  # (the CPU default: the float32 model as loaded)
@@ -485,7 +488,7 @@ class ExtractOptions(CommandOptions):
                            open=(True, False))
     chunk_size: int = opt(2048, "Records per durable chunk (resume granularity, bounds memory).", range=(1, None))
     threads: int | None = threads_opt("Torch threads for the model (default: torch's; with --workers: cores - "
-                                      "workers).")
+                                      "workers, at least 2 where there are 2 cores).")
     force: bool = force_opt("Replace an existing --out table and the side files its <out>.manifest.json lists (an "
                             "interrupted run's parts are resumed; records whose files changed are recomputed).")
 
