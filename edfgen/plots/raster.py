@@ -295,6 +295,16 @@ class _Canvas:
         self.canvas.draw()
         return np.asarray(self.canvas.buffer_rgba())[..., :3].copy()
 
+    def artist_pixels(self, artist) -> np.ndarray:
+        """Pixels of the figure's background and ``artist`` alone, drawn on the canvas's renderer without the
+        figure's own draw: the pixels of :meth:`pixels` for a figure holding only ``artist`` (a title strip),
+        in a third less time."""
+        renderer = self.canvas.get_renderer()
+        renderer.clear()
+        self.fig.patch.draw(renderer)
+        artist.draw(renderer)
+        return np.asarray(renderer.buffer_rgba())[..., :3].copy()
+
 
 class _Renderer:
     """Raster renderer: cached backgrounds (axes per y range) + painted points + a title strip."""
@@ -340,7 +350,7 @@ class _Renderer:
             self._title[key] = (c, t)
         c, t = self._title[key]
         t.set_text(text)
-        return c.pixels()
+        return c.artist_pixels(t)
 
     def write(self, path, box: _Box, bg: tuple[np.ndarray, np.ndarray], layers, title: str,
               fontsize: float) -> Path:
