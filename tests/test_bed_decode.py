@@ -3,6 +3,8 @@ bed-reader's (the Rust decoder it replaced, an independent implementation of the
 sample count modulo 4 (padding bits), missing calls, sample subsets in any order, repeated and
 out-of-order variants, int8 and float reads, one and several decoding threads."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -62,11 +64,19 @@ def test_bed_decode__several_threads_same_calls(tmp_path, monkeypatch):
     n, m = 203, 300
     _write_bed(tmp_path / "g", n, m, seed=7)
     monkeypatch.setattr(plink1, "_PARALLEL_MIN", 1000)       # split even this small block
+    pools = []
+
+    class Recording(plink1.ThreadPoolExecutor):
+        def __init__(self, workers, **kw):
+            pools.append(workers)
+            super().__init__(workers, **kw)
+
+    monkeypatch.setattr(plink1, "ThreadPoolExecutor", Recording)
     rows = np.random.default_rng(1).permutation(n)[:150]
     one = BedReader(tmp_path / "g", threads=1).read(rows, np.arange(m), dtype=np.int8)
-    reader = BedReader(tmp_path / "g", threads=3)
-    three = reader.read(rows, np.arange(m), dtype=np.int8)
-    assert reader._pool is not None                             # the split did happen
+    assert pools == []
+    three = BedReader(tmp_path / "g", threads=3).read(rows, np.arange(m), dtype=np.int8)
+    assert pools == [2]                                          # split in 3: 2 helper threads and this one
+    assert not [t for t in threading.enumerate() if t.name.startswith("edfgen-bed")]   # none left running
     np.testing.assert_array_equal(three, one)
     np.testing.assert_array_equal(three, _reference(tmp_path / "g", rows, np.s_[:], "int8"))
-    reader.close()

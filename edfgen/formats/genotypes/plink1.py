@@ -152,7 +152,6 @@ class BedReader(GenotypeReader):
         # checks the .bed against the .fam/.bim counts (truncated, or another fileset's) before mapping it
         check_bed(self.prefix, len(self.samples), len(self.variants))
         self.threads = max(1, threads or os.cpu_count() or 1)
-        self._pool: ThreadPoolExecutor | None = None
 
     def paths(self) -> list[str]:
         return [f"{self.prefix}.{e}" for e in ("bed", "bim", "fam")]
@@ -186,13 +185,16 @@ class BedReader(GenotypeReader):
                 np.take(calls, rows, axis=1, out=out[a:b], mode="clip")
 
         parts = min(self.threads, max(1, out.size // _PARALLEL_MIN))
+        cuts = np.linspace(0, len(vidx), parts + 1).astype(int).tolist()
         if parts == 1:
             part(0, len(vidx))
-        else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="edfgen-bed")
-            cuts = np.linspace(0, len(vidx), parts + 1).astype(int)
-            list(self._pool.map(part, cuts[:-1], cuts[1:]))
+            return out
+        # threads of this call only (none left running when the command ends: cli.exit_now's quick exit)
+        with ThreadPoolExecutor(parts - 1, thread_name_prefix="edfgen-bed") as pool:
+            done = [pool.submit(part, a, b) for a, b in zip(cuts[1:-1], cuts[2:])]
+            part(cuts[0], cuts[1])
+            for f in done:
+                f.result()
         return out
 
     def _raw_bed(self) -> np.ndarray | None:
@@ -230,7 +232,4 @@ class BedReader(GenotypeReader):
         return packed
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
         self._raw = None   # the memory map closes with its last reference
