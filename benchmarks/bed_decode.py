@@ -29,9 +29,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from gwas_small import commit_of, small_data  # noqa: E402
+from gwas_small import commit_of, small_data
 
-from edfgen.formats.genotypes.plink1 import BedReader  # noqa: E402
+from edfgen.formats.genotypes.plink1 import BedReader
 
 
 def main(argv=None) -> dict:
@@ -50,7 +50,7 @@ def main(argv=None) -> dict:
     ours = BedReader(prefix, threads=1)
     theirs = open_bed(f"{prefix}.bed", count_A1=True, num_threads=1)
     N, M = ours.n_samples, ours.n_variants
-    subset = np.sort(np.random.default_rng(0).choice(N, int(round(0.97 * N)), replace=False))
+    subset = np.sort(np.random.default_rng(0).choice(N, round(0.97 * N), replace=False))
     blocks = [np.arange(s, min(s + a.block, M)) for s in range(0, M, a.block)]
 
     def run(decode, rows, convert: bool) -> float:
@@ -80,16 +80,16 @@ def main(argv=None) -> dict:
             r["ratio"] = round(r["bed-reader_cpu_s"] / r["edfgen_cpu_s"], 2)
             rows_out.append(r)
             print(r, flush=True)
-    result = dict(n=N, m=M, block=a.block, repeats=a.repeats, rows=rows_out, commit=commit_of(HERE.parent),
-                  load_average_1min=round(os.getloadavg()[0], 1))
+    result = {"n": N, "m": M, "block": a.block, "repeats": a.repeats, "rows": rows_out,
+              "commit": commit_of(HERE.parent), "load_average_1min": round(os.getloadavg()[0], 1)}
     res = Path(a.results)
     res.mkdir(parents=True, exist_ok=True)
     stem = "bed_decode" + (f"_{a.tag}" if a.tag else "")
     (res / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     md = [f"# `.bed` decoding: edfgen's numpy lookup vs bed-reader (N = {N:,}, {M:,} variants, blocks of {a.block:,})",
-          "", f"Measured at commit {result['commit']}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, shared "
-          f"2-core machine (1-min load {result['load_average_1min']}); process CPU s, best of {a.repeats}; 1 thread "
-          "each; int8 calls checked equal.", "",
+          "", (f"Measured at commit {result['commit']}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, shared "
+               f"2-core machine (1-min load {result['load_average_1min']}); process CPU s, best of {a.repeats}; "
+               "1 thread each; int8 calls checked equal."), "",
           "| samples | + float64 copy | edfgen CPU s | bed-reader CPU s | bed-reader / edfgen |", "|---|---|---|---|---|"]
     md += [f"| {r['samples']} | {'yes' if r['float64 copy'] else 'no'} | {r['edfgen_cpu_s']} | {r['bed-reader_cpu_s']} "
            f"| **{r['ratio']}×** |" for r in rows_out]

@@ -10,7 +10,7 @@ import pytest
 from edfgen.kernels.qc import QCSettings, _hwe_table_of, hwe_exact_below, hwe_exact_p, variant_qc_mask
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _genotype_counts(M: int = 3000, seed: int = 1):
     """Genotype counts from samples in HWE and out of it (inbreeding -0.1..0.5), 0..3000 called, any frequency."""
     rng = np.random.default_rng(seed)

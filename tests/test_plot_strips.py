@@ -24,7 +24,7 @@ def test_title_strip__same_pixels_as_the_figure_draw(fontsize):
 
 def test_qq_band_curve__cached_equals_fresh():
     for n, xtop, aw in [(29952, 5.0, 300), (1000, 3.5, 300), (29952, 5.0, 300)]:
-        xc, lo, hi, ok = GwasPlotAccumulator._qq_band_curve(n, xtop, aw)
+        _, lo, hi, _ = GwasPlotAccumulator._qq_band_curve(n, xtop, aw)
         rank = n * 10.0 ** -((np.arange(aw) + 0.5) * (xtop / aw)) + 0.5
         want_lo, want_hi = qq_band(n, rank[(rank >= 1) & (rank <= n)])
         np.testing.assert_array_equal(lo, want_lo)

@@ -21,6 +21,7 @@ Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -192,7 +193,7 @@ class BedReader(GenotypeReader):
             return out
         # threads of this call only (none left running when the command ends: cli.exit_now's quick exit)
         with ThreadPoolExecutor(parts - 1, thread_name_prefix="edfgen-bed") as pool:
-            done = [pool.submit(part, a, b) for a, b in zip(cuts[1:-1], cuts[2:])]
+            done = [pool.submit(part, a, b) for a, b in itertools.pairwise(cuts[1:])]
             part(cuts[0], cuts[1])
             for f in done:
                 f.result()
