@@ -41,6 +41,14 @@ try:  # ISA-L deflate: 3-4x faster than zlib at level 1 and as small (measured i
 except ImportError:  # pragma: no cover - isal is a dependency; zlib gives the same format
     _deflate = zlib
 
+
+def zlib_stream(data: bytes, level: int = 1) -> bytes:
+    """``data`` as one zlib stream (RFC 1950: header, deflate, Adler-32), deflated by ISA-L as the BGZF
+    blocks are (:mod:`zlib` when isal is missing): the ``IDAT`` data of a PNG (``edfgen.plots.raster``), 6-7x
+    faster than :func:`zlib.compress` at level 1 on a plot's rows (0.5 vs 3.4 ms, a few % larger)."""
+    return _deflate.compress(data, level)
+
+
 #: uncompressed bytes per block (htslib's BGZF_BLOCK_SIZE: compressed blocks stay under 64 KiB)
 BLOCK_SIZE = 0xFF00
 #: the empty block that ends every BGZF file

@@ -124,6 +124,42 @@ def hwe_exact_p(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, *, sc
     return out
 
 
+def hwe_exact_below(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, threshold: float) -> np.ndarray:
+    """``hwe_exact_p(n_hom1, n_het, n_hom2) < threshold``, with the exact test run only where it can be below.
+
+    The exact p sums the null probabilities of the tables no more likely than the observed one, the
+    observed table included, so it is at least the observed table's own probability
+    ``P(het | n, n_A) = 2^het n! n_A! n_B! / (n_AA! n_AB! n_BB! (2n)!)`` (Wigginton et al. 2005, eq. 2),
+    one closed form per variant. Variants whose observed probability is at least twice ``threshold``
+    (a margin far above the rounding of either computation) pass without building their table; the
+    others get :func:`hwe_exact_p`, so the mask is the one :func:`hwe_exact_p` gives. Where
+    :func:`hwe_exact_p` returns its chi-square screen's p (>= 1e-2) instead of the exact p, that p is
+    above ``threshold`` too as long as ``threshold <= 1e-2``; larger thresholds run :func:`hwe_exact_p`
+    on every variant.
+
+    Returns
+    -------
+    bool array [M]: True where the HWE p is below ``threshold``.
+
+    References
+    ----------
+    Wigginton JE et al. (2005) Am J Hum Genet 76:887. doi:10.1086/429864
+    """
+    a, b, c = (np.asarray(v, dtype=np.int64) for v in (n_hom1, n_het, n_hom2))
+    below = np.zeros(len(a), dtype=bool)
+    if threshold <= 0 or not len(a):
+        return below
+    if threshold <= 1e-2:
+        n = a + b + c
+        log_obs = (gammaln(n + 1.0) + gammaln(2 * a + b + 1.0) + gammaln(2 * c + b + 1.0) + b * np.log(2.0)
+                   - gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(c + 1.0) - gammaln(2 * n + 1.0))
+        todo = np.flatnonzero(log_obs < np.log(2.0 * threshold))
+    else:
+        todo = np.arange(len(a))
+    below[todo] = hwe_exact_p(a[todo], b[todo], c[todo]) < threshold
+    return below
+
+
 def _hwe_table(n: int, n_rare: int, midp: bool) -> np.ndarray:
     """Exact HWE p-values of every possible heterozygote count (``n_rare % 2, n_rare % 2 + 2, ...``) given
     ``n`` called samples and ``n_rare`` rare alleles: the sum of the null probabilities of tables no more
@@ -191,8 +227,7 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
     if settings.hwe_p > 0:
         idx = np.flatnonzero(keep)
         hom_ref = n_called[idx] - n_het[idx] - n_hom_alt[idx]
-        p = hwe_exact_p(hom_ref, n_het[idx], n_hom_alt[idx])
-        keep[idx[p < settings.hwe_p]] = False
+        keep[idx[hwe_exact_below(hom_ref, n_het[idx], n_hom_alt[idx], settings.hwe_p)]] = False
     steps.append(QCStep("hwe", "variant", f"p >= {settings.hwe_p:g}" if settings.hwe_p > 0 else "off",
                         before - int(keep.sum()), int(keep.sum())))
     return keep, steps

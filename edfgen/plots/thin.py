@@ -19,6 +19,7 @@ genome-wide, suggestive and study-wide lines, chromosome labels, QQ null band an
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -399,13 +400,18 @@ class GwasPlotAccumulator:
         return img
 
     @staticmethod
+    @functools.lru_cache(maxsize=16)
     def _qq_band_curve(n: int, xtop: float, aw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Pointwise 95% band of the null (:func:`edfgen.plots.raster.qq_band`) at the pixel column
-        centres: ``(x, lo, hi, ok)``, ``ok`` marking the columns with a rank in [1, n]."""
+        centres: ``(x, lo, hi, ok)``, ``ok`` marking the columns with a rank in [1, n]. Read-only arrays,
+        kept for the next QQ plot with the same ``n`` and x range (every phenotype tested on the same
+        variants: ~1 ms of ``betaincinv`` each)."""
         xc = (np.arange(aw) + 0.5) * (xtop / aw)
         rank = n * 10.0 ** -xc + 0.5
         ok = (rank >= 1) & (rank <= n)
         lo, hi = qq_band(n, rank[ok]) if n and ok.any() else (np.zeros(0), np.zeros(0))
+        for a in (xc, lo, hi, ok):
+            a.flags.writeable = False
         return xc, lo, hi, ok
 
     def _qq_band(self, n: int, xtop: float, ytop: float, aw: int, ah: int) -> np.ndarray:

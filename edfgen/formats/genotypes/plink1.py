@@ -1,20 +1,29 @@
-"""PLINK 1 binary filesets (``PREFIX.bed/.bim/.fam``) through bed-reader.
+"""PLINK 1 binary filesets (``PREFIX.bed/.bim/.fam``).
 
 The counted (effect) allele is A1, ``.bim`` column 5 (``count_A1``), as ``plink --bfile`` and Hail's
-``import_plink(a2_reference=True)``. bed-reader decodes in Rust with its own threads; int8 decoding
-is several times faster than float, so float reads decode int8 and convert.
-
-pandas-plink (the design card's first choice) reads the same files into dask arrays; bed-reader
-replaces it because it reads any sample x variant subset directly, multithreaded, without dask.
+``import_plink(a2_reference=True)``. The ``.bed`` is memory-mapped and decoded with numpy: one table
+lookup turns each byte (4 samples' 2-bit codes) into their 4 int8 hard calls (:data:`_DECODE`), as
+plink2 decodes with lookup tables; blocks of many variants are split over ``threads`` threads (numpy
+releases the GIL). Float reads decode int8 and convert. This takes 1.4x (a subset of the samples) to
+2.7x (all samples) less CPU than bed-reader's Rust decoder (``benchmarks/results/bed_decode_s21*.md``),
+which decoded the ``.bed`` until then and remains the independent reference of the tests
+(``tests/test_bed_decode.py``).
 
 This is the one PLINK 1 parser: ``.bim``/``.fam`` text (:func:`read_bim`, :func:`read_fam`), the
-``.bed`` header and size check (:func:`check_bed`), and the ``.bed``'s 2-bit codes repacked as
-genotype-class bits for LD (:meth:`BedReader.class_bits`).
+``.bed`` header and size check (:func:`check_bed`), its genotypes (:meth:`BedReader.read`), and the
+``.bed``'s 2-bit codes repacked as genotype-class bits for LD (:meth:`BedReader.class_bits`).
+
+References
+----------
+Purcell S, Chang C. PLINK 1 binary file format (.bed), https://www.cog-genomics.org/plink/1.9/formats#bed
+Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13742-015-0047-8
 """
 
 from __future__ import annotations
 
-import sys
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -93,32 +102,6 @@ def read_fam(prefix: str | Path) -> pd.DataFrame:
     return fam
 
 
-def _bed_reader_open_bed():
-    """bed-reader's ``open_bed``, imported without pooch.
-
-    bed-reader imports pooch, when installed, to fetch its sample files (an optional dependency: without
-    it only ``bed_reader.sample_file`` is unavailable, which edfgen never calls); pooch brings tqdm,
-    asyncio, ftplib and ssl, ~40 ms CPU of every small ``gwas`` run
-    (``benchmarks/results/gwas_fixed_costs_s20.md``). While bed-reader loads, ``import pooch`` fails.
-    """
-    if "bed_reader" not in sys.modules and "pooch" not in sys.modules:
-        sys.modules["pooch"] = None  # type: ignore[assignment]
-        try:
-            import bed_reader  # noqa: F401
-        finally:
-            del sys.modules["pooch"]
-    from bed_reader import open_bed as _open
-
-    return _open
-
-
-def open_bed(prefix: str, n_samples: int, n_variants: int, threads: int | None = None):
-    _open = _bed_reader_open_bed()
-    check_bed(prefix, n_samples, n_variants)
-    return _open(f"{prefix}.bed", iid_count=n_samples, sid_count=n_variants, count_A1=True,
-                 num_threads=threads, properties={})
-
-
 def check_plink_fileset(prefix: str | Path) -> pd.DataFrame:
     """Validate a PLINK 1 fileset before any work: ``.fam`` readable with unique IIDs, ``.bim`` with six
     columns and integer positions on every line, ``.bed`` magic and size (:func:`check_bed`).
@@ -136,6 +119,14 @@ def _bits_of(byte: int, first: int) -> int:
 #: the 4 low / high bits of the 2-bit .bed codes of one byte (4 samples), as a 4-bit number
 _LOW_BITS = np.array([_bits_of(v, 0) for v in range(256)], dtype=np.uint8)
 _HIGH_BITS = np.array([_bits_of(v, 1) for v in range(256)], dtype=np.uint8)
+#: the int8 hard call (copies of A1) of each 2-bit .bed code: 00 two, 01 missing, 10 one, 11 none
+_CODE_CALLS = np.array([2, MISSING_INT8, 1, 0], dtype=np.int8)
+#: per .bed byte, the int8 calls of its 4 samples (low bits first) packed as one uint32 (in memory order), so
+#: that ``_DECODE[bytes].view(np.int8)`` is the calls of ``4 x bytes`` samples
+_DECODE = np.array([[_CODE_CALLS[(v >> (2 * j)) & 3] for j in range(4)] for v in range(256)],
+                   dtype=np.int8).view(np.uint32).ravel()
+#: genotypes of a block below which decoding stays on one thread
+_PARALLEL_MIN = 2 ** 22
 
 
 class BedReader(GenotypeReader):
@@ -146,7 +137,7 @@ class BedReader(GenotypeReader):
     prefix
         Fileset prefix (``PREFIX.bed``, ``.bim``, ``.fam``).
     threads
-        bed-reader decoding threads (None: all cores).
+        Decoding threads for large blocks (None: all cores).
     """
 
     kind = "bfile"
@@ -160,8 +151,9 @@ class BedReader(GenotypeReader):
         self.label = self.prefix
         self.variants = read_bim(self.prefix)
         self.samples = read_fam(self.prefix)
-        # checks the .bed against the .fam/.bim counts (truncated, or another fileset's) before opening it
-        self._bed = open_bed(self.prefix, len(self.samples), len(self.variants), threads)
+        # checks the .bed against the .fam/.bim counts (truncated, or another fileset's) before mapping it
+        check_bed(self.prefix, len(self.samples), len(self.variants))
+        self.threads = max(1, threads or os.cpu_count() or 1)
 
     def paths(self) -> list[str]:
         return [f"{self.prefix}.{e}" for e in ("bed", "bim", "fam")]
@@ -172,11 +164,39 @@ class BedReader(GenotypeReader):
         n = self.n_samples if sample_idx is None else len(rows)
         if vidx.size == 0:
             return np.zeros((n, 0), dtype=dtype)
-        g8 = self._bed.read(index=np.s_[rows, vidx], dtype="int8", order="F")
+        g8 = self._decode(vidx, None if sample_idx is None else rows, n).T  # [n, m], Fortran order
         if np.dtype(dtype) == np.int8:
             return g8
         out = g8.astype(dtype)
         out[g8 == MISSING_INT8] = np.nan
+        return out
+
+    def _decode(self, vidx: np.ndarray, rows: np.ndarray | None, n: int) -> np.ndarray:
+        """int8 calls ``[len(vidx), n]`` (C order) of the ``.bed`` rows ``vidx``, samples ``rows`` (None: all)."""
+        raw = self._raw_bed()
+        if raw is None:
+            raise InputError(f"{self.prefix}.bed: changed since it was opened (no longer the size and format "
+                             "its .bim/.fam describe)")
+        out = np.empty((len(vidx), n), dtype=np.int8)
+
+        def part(a: int, b: int) -> None:
+            calls = _DECODE[raw[vidx[a:b]]].view(np.int8)          # [b - a, 4 x bytes per variant]
+            if rows is None:
+                out[a:b] = calls[:, :n]
+            else:                                                 # rows checked by check_index: no bounds mode
+                np.take(calls, rows, axis=1, out=out[a:b], mode="clip")
+
+        parts = min(self.threads, max(1, out.size // _PARALLEL_MIN))
+        cuts = np.linspace(0, len(vidx), parts + 1).astype(int).tolist()
+        if parts == 1:
+            part(0, len(vidx))
+            return out
+        # threads of this call only (none left running when the command ends: cli.exit_now's quick exit)
+        with ThreadPoolExecutor(parts - 1, thread_name_prefix="edfgen-bed") as pool:
+            done = [pool.submit(part, a, b) for a, b in itertools.pairwise(cuts[1:])]
+            part(cuts[0], cuts[1])
+            for f in done:
+                f.result()
         return out
 
     def _raw_bed(self) -> np.ndarray | None:
@@ -214,4 +234,4 @@ class BedReader(GenotypeReader):
         return packed
 
     def close(self) -> None:
-        self._bed.__exit__(None, None, None)
+        self._raw = None   # the memory map closes with its last reference
