@@ -104,8 +104,11 @@ def test_lmm_loco_calibrates_family_cohort_better_than_linear(family_cohort, tmp
                                      "--out", str(out)])
         assert r.exit_code == 0, r.output
         lam[model] = _null_lambda(out)
-    manifest = (tmp_path / "lmm-loco" / "manifest.json").read_text()
-    assert "lmm_loco_reml_h2" in manifest
+    import json
+
+    h2 = json.loads((tmp_path / "lmm-loco" / "manifest.json").read_text())["extra"]["lmm_loco_reml_h2"]
+    assert list(h2) == ["genome"] and sorted(h2["genome"]) == [f"q{i}" for i in range(8)]   # one δ per phenotype
+    assert all(0 < v < 1 for v in h2["genome"].values())
     assert lam["linear"] > 1.05
     assert abs(lam["lmm-loco"] - 1) < abs(lam["linear"] - 1)
     assert abs(lam["lmm-loco"] - 1) < 0.08    # 0.949 with δ per LOCO GRM (linear 1.315): 400 null variants in LD
