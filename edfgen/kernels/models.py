@@ -276,8 +276,8 @@ class LmmLocoModel(AssociationModel):
         ``genome`` (default): REML ``δ`` once on the whole-genome GRM (one more eigendecomposition), used with
         every LOCO GRM. ``loco``: REML ``δ`` re-estimated on each LOCO GRM (GCTA-MLMA-LOCO's refit), which
         leaves the tested chromosome's share of h² — and with it part of the relatives' covariance — to the
-        residual: on the family cohorts of ``benchmarks/lmm_power_gap.py`` 3 % less planted χ² at the same
-        null λGC (``results/lmm_power_gap.md``).
+        residual: on the family cohorts of ``benchmarks/lmm_power_gap.py`` 2.3 % less planted χ² at the
+        same null λGC (``results/lmm_power_gap.md``).
 
     References
     ----------
@@ -292,6 +292,8 @@ class LmmLocoModel(AssociationModel):
     variance: str = "genome"
 
     def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None):
+        if self.variance not in ("genome", "loco"):
+            raise InputError(f"lmm-loco: variance {self.variance!r} is not 'genome' or 'loco'")
         Y = np.asarray(phenotypes, float)
         N = Y.shape[0]
         if N > LMM_MAX_SAMPLES:
@@ -308,8 +310,6 @@ class LmmLocoModel(AssociationModel):
             z, c = grm_numerator(G)
             num += z
             count += c
-        if self.variance not in ("genome", "loco"):
-            raise InputError(f"lmm-loco: variance {self.variance!r} is not 'genome' or 'loco'")
         C = np.asarray(covariates, float)
         prepared = PreparedLmmLoco(covariates=C, phenotypes=Y, genome=genome, numerator=num, count=count, h2={})
         if self.variance == "genome" and count > 0:
