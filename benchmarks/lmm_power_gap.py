@@ -289,13 +289,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--work", default="/tmp/lmmpower", help="cohorts and BOLT outputs (kept, reused)")
     ap.add_argument("--name", default="lmm_power_gap")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
-    ap.add_argument("--md-only", action="store_true", help="rewrite the .md from the results .json")
+    ap.add_argument("--md-only", action="store_true", help="recompute the summary and rewrite the .md from the results .json")
     a0, rest = ap.parse_known_args(argv)
     a = rvb.parse_args(rest)
     out = Path(a0.out) / a0.name
     if a0.md_only:
         res = json.loads(out.with_suffix(".json").read_text())
         res["summary"] = summarise(res["per_seed"])
+        out.with_suffix(".json").write_text(json.dumps(res, indent=1) + "\n")
         write_md(res, out.with_suffix(".md"))
         return res
     per_seed = []
