@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -284,15 +285,55 @@ def write_md(res: dict, path: Path) -> None:
     path.write_text("\n".join(md) + "\n")
 
 
+def model_cpu(a, seed: int, work: Path, repeats: int) -> dict:
+    """CPU seconds of ``LmmLocoModel`` (prepare + every chromosome's test, all phenotypes) with the genome-wide
+    δ and with δ per LOCO GRM on one cohort, alternating, ``repeats`` times each (the cost of the one extra
+    eigendecomposition, paired on the same load)."""
+    from edfgen.kernels.models import GenomeBlocks, LmmLocoModel
+
+    cdir = work / f"seed{seed}"
+    simulated_cohort(a, cdir, seed)
+    ph, *_ = rvb.make_phenotypes(cdir / "genotypes", a, np.random.default_rng(seed))
+    G, chrom, _ = _read(cdir / "genotypes")
+    Y = ph[[f"q{j}" for j in range(a.phenotypes)]].to_numpy(float)
+    C = np.ones((len(Y), 1))
+    genome = GenomeBlocks.from_arrays(G, list(chrom))
+    cpu = {"genome": [], "loco": []}
+    for _ in range(repeats):
+        for variance in cpu:
+            t0 = time.process_time()
+            model = LmmLocoModel(variance=variance)
+            prepared = model.prepare(C, Y, genome=genome)
+            for c in dict.fromkeys(chrom):
+                model.test_block(prepared, G[:, chrom == c], chromosome=c)
+            cpu[variance].append(round(time.process_time() - t0, 2))
+    return dict(seed=seed, cpu_s=cpu, ratio_genome_to_loco=float(np.median(cpu["genome"]) / np.median(cpu["loco"])),
+                threads=os.environ.get("OMP_NUM_THREADS"), load_average=round(os.getloadavg()[0], 1))
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", default="/tmp/lmmpower", help="cohorts and BOLT outputs (kept, reused)")
     ap.add_argument("--name", default="lmm_power_gap")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--md-only", action="store_true", help="recompute the summary and rewrite the .md from the results .json")
+    ap.add_argument("--timing", type=int, default=0, metavar="REPEATS",
+                    help="instead: CPU of the model with both variance fits on the first seed, REPEATS times each "
+                    "→ <name>_timing.json/.md")
     a0, rest = ap.parse_known_args(argv)
     a = rvb.parse_args(rest)
     out = Path(a0.out) / a0.name
+    if a0.timing:
+        t = model_cpu(a, a.seeds[0], Path(a0.work), a0.timing)
+        Path(f"{out}_timing.json").write_text(json.dumps(t, indent=1) + "\n")
+        Path(f"{out}_timing.md").write_text(
+            f"# lmm-loco CPU: genome-wide δ vs δ per LOCO GRM (seed {t['seed']}, {a.phenotypes} phenotypes)\n\n"
+            f"`LmmLocoModel.prepare` + `test_block` of every chromosome in one process, OMP threads "
+            f"{t['threads']}, alternating, load {t['load_average']} at the end (shared 2-core machine).\n\n"
+            f"| variance | CPU s per run | median |\n|---|---|---|\n"
+            + "".join(f"| {v} | {', '.join(map(str, c))} | {np.median(c):.1f} |\n" for v, c in t["cpu_s"].items())
+            + f"\ngenome ÷ loco (medians): {t['ratio_genome_to_loco']:.3f}\n")
+        return t
     if a0.md_only:
         res = json.loads(out.with_suffix(".json").read_text())
         res["summary"] = summarise(res["per_seed"])
