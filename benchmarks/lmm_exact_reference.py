@@ -105,7 +105,7 @@ def main(argv=None) -> dict:
     from bed_reader import open_bed
 
     from edfgen.kernels.lmm import standardise
-    from edfgen.kernels.models import GenomeBlocks, make_model
+    from edfgen.kernels.models import GenomeBlocks, LmmLocoModel
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     ap.add_argument("--seed", type=int, default=25)
@@ -149,7 +149,9 @@ def main(argv=None) -> dict:
     P_true -= P_true @ C @ np.linalg.solve(C.T @ P_true @ C, C.T @ P_true)
 
     causal_fits = {}     # REML on the GRM of the causal chromosomes only, per phenotype (for the null chromosomes)
-    model = make_model("lmm-loco")
+    # REML δ per LOCO GRM, what the reference refits (the --model lmm-loco default is one genome-wide δ since
+    # lmm_power_gap.py; this study was measured before, with this fit)
+    model = LmmLocoModel(variance="loco")
     prepared = model.prepare(C, Y, genome=GenomeBlocks.from_arrays(G, chrom))
     fits, per_chrom, planted_rows = [], {}, []
     for c in tested:

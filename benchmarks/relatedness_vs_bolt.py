@@ -48,9 +48,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _measure import cohort_arguments, edfgen_env, simulated_cohort, timed  # noqa: E402
 NOTE = ("The null-chromosome λGC of a method varies by about ±0.02–0.03 between cohorts"
-        " of this size (`relatedness_diagnosis.md`), hence several seeds. lmm-loco's h² is the mean over phenotypes and LOCO GRMs "
-        "of the REML estimate (each GRM leaves one chromosome out, so on the causal chromosomes it misses "
-        "that chromosome's share); BOLT's is its whole-genome pseudo-heritability. With `--lmm` BOLT reports "
+        " of this size (`relatedness_diagnosis.md`), hence several seeds. lmm-loco's h² is the mean over phenotypes of its REML "
+        "estimate on the whole-genome GRM (since `lmm_power_gap.md`: δ fitted once and used with every LOCO GRM, "
+        "as BOLT does; before, the mean of the REML fits on each LOCO GRM, which miss the left-out chromosome's "
+        "share); BOLT's is its whole-genome pseudo-heritability (Monte-Carlo REML). With `--lmm` BOLT reports "
         "P_BOLT_LMM_INF only when its cross-validation expects no gain from the non-infinitesimal model (as on the "
         "sibs2-4 cohort, `relatedness_vs_bolt.md`); `--lmmInfOnly` (the note says which ran) computes that "
         "statistic without the cross-validation, so its time is a lower bound of `--lmm`'s. "

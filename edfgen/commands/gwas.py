@@ -140,8 +140,9 @@ class GwasSettings:
         ``ridge-loco``: REGENIE step 1 (whole-genome ridge regression, LOCO predictions written to
         ``<out>/loco/``) then step 2 (:class:`edfgen.kernels.models.RidgeLocoModel`); fast engine only.
         ``lmm-loco``: exact LOCO mixed model with the GRM (:class:`edfgen.kernels.models.LmmLocoModel`;
-        fast engine, quantitative complete phenotypes, N <= 50,000; REML h² per chromosome and
-        phenotype in the manifest's ``lmm_loco_reml_h2``).
+        fast engine, quantitative complete phenotypes, N <= 50,000; δ = σe²/σg² of each phenotype by REML on
+        the whole-genome GRM, used with every LOCO GRM; that h² per phenotype in the manifest's
+        ``lmm_loco_reml_h2["genome"]``).
     multivariate : bool
         Also write ``multivariate.tsv.gz``: MOSTest across the phenotypes (:mod:`edfgen.kernels.multivariate`).
     loco_predictions : str or None

@@ -37,7 +37,8 @@ from scipy import special
 
 from edfgen.kernels.association import AssociationResult
 
-__all__ = ["MAX_SAMPLES", "standardise", "grm_numerator", "reml_delta", "NullFit", "fit_null", "gls_association"]
+__all__ = ["MAX_SAMPLES", "standardise", "grm_numerator", "reml_delta", "NullFit", "fit_null", "null_from_eigen",
+           "gls_association", "gls_rotated"]
 
 #: largest number of analysed samples for ``--model lmm-loco`` (dense N × N GRM and its eigendecomposition)
 MAX_SAMPLES = 50_000
@@ -127,10 +128,19 @@ class NullFit:
 def fit_null(grm: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarray) -> NullFit:
     """Eigendecomposition of ``grm`` and REML ``δ`` of each phenotype column (complete data, ``[N, P]``)."""
     s, U = np.linalg.eigh(grm)
+    return null_from_eigen(s, U, phenotypes, covariates)
+
+
+def null_from_eigen(s: np.ndarray, U: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarray,
+                    delta: np.ndarray | None = None) -> NullFit:
+    """:func:`fit_null` from the GRM's eigendecomposition ``(s, U)``; ``delta`` ``[P]`` fixes ``δ`` of each
+    phenotype instead of its REML estimate on this GRM (e.g. one genome-wide estimate for every LOCO GRM)."""
     s = np.maximum(s, 0.0)
     Ct = U.T @ covariates
     Yt = U.T @ phenotypes
-    delta = np.array([reml_delta(s, Yt[:, j], Ct) for j in range(Yt.shape[1])])
+    if delta is None:
+        delta = np.array([reml_delta(s, Yt[:, j], Ct) for j in range(Yt.shape[1])])
+    delta = np.asarray(delta, dtype=float)
     W = 1.0 / (s[:, None] + delta[None, :])
     k, P = Ct.shape[1], Yt.shape[1]
     A_inv = np.empty((P, k, k))
@@ -168,10 +178,15 @@ def gls_association(genotypes: np.ndarray, null: NullFit) -> AssociationResult:
     GCTA's to within the Student-t tail (about ``1 - 1/n`` of it at null values).
     """
     G = np.asarray(genotypes, dtype=float)
-    N, m = G.shape
     called = ~np.isnan(G)
     mean = np.where(called, G, 0.0).sum(0) / np.maximum(called.sum(0), 1)
-    Gr = null.U.T @ np.where(called, G, mean)                   # [N, m]
+    return gls_rotated(null.U.T @ np.where(called, G, mean), mean, null)
+
+
+def gls_rotated(Gr: np.ndarray, mean: np.ndarray, null: NullFit) -> AssociationResult:
+    """:func:`gls_association` of genotypes already rotated, ``Gr = U^T G`` (``G`` mean-imputed, ``[N, m]``;
+    ``mean`` its column means): several null fits on the same GRM (same ``U``) share one rotation."""
+    N, m = Gr.shape
     W = null.weights
     k = null.Ct.shape[1]
     gy = Gr.T @ (W * null.resid)                                # [m, P]

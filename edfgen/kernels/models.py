@@ -26,7 +26,7 @@ import numpy as np
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import MISSING_GENOTYPES, AssociationResult, linear_association, prepare_phenotypes
 from edfgen.kernels.lmm import MAX_SAMPLES as LMM_MAX_SAMPLES
-from edfgen.kernels.lmm import NullFit, fit_null, gls_association, grm_numerator
+from edfgen.kernels.lmm import NullFit, fit_null, gls_association, grm_numerator, null_from_eigen
 from edfgen.kernels.firth import firth_fallback
 from edfgen.kernels.logistic import logistic_association, prepare_logistic
 from edfgen.kernels.ridge import ridge_loco_predictions
@@ -255,33 +255,45 @@ class PreparedLmmLoco:
     genome: GenomeBlocks
     numerator: np.ndarray                      # Σ Z Z^T over all variants
     count: int                                 # polymorphic variants in it
-    h2: dict                                   # chromosome -> REML h² per phenotype [P]
+    h2: dict                                   # "genome" or chromosome -> REML h² per phenotype [P]
+    delta: np.ndarray | None = None            # [P] genome-wide REML δ (variance="genome"), None: per LOCO GRM
     current: tuple[str, NullFit] | None = None
 
 
 @dataclass(frozen=True)
 class LmmLocoModel(AssociationModel):
     """Exact leave-one-chromosome-out mixed model with the GRM (GCTA-MLMA-LOCO / EMMAX style,
-    :mod:`edfgen.kernels.lmm`): for each chromosome the GRM of the other chromosomes, REML ``δ`` per
-    phenotype, GLS test of each variant. Quantitative phenotypes without missing values; at most
-    :data:`edfgen.kernels.lmm.MAX_SAMPLES` samples.
+    :mod:`edfgen.kernels.lmm`): for each chromosome the GRM of the other chromosomes, GLS test of each
+    variant with ``δ = σe²/σg²`` of each phenotype fixed at its REML estimate on the whole-genome GRM (as
+    BOLT-LMM fixes its variance parameters once for every left-out chromosome). Quantitative phenotypes
+    without missing values; at most :data:`edfgen.kernels.lmm.MAX_SAMPLES` samples.
 
     Parameters
     ----------
     block_size : int
         Variants per block of the GRM passes.
+    variance : {"genome", "loco"}
+        ``genome`` (default): REML ``δ`` once on the whole-genome GRM (one more eigendecomposition), used with
+        every LOCO GRM. ``loco``: REML ``δ`` re-estimated on each LOCO GRM (GCTA-MLMA-LOCO's refit), which
+        leaves the tested chromosome's share of h² — and with it part of the relatives' covariance — to the
+        residual: on the family cohorts of ``benchmarks/lmm_power_gap.py`` 2.3 % less planted χ² at the
+        same null λGC (``results/lmm_power_gap.md``).
 
     References
     ----------
     Kang HM et al. (2008) Genetics 178:1709 (EMMA). Yang J et al. (2014) Nat Genet 46:100 (MLMA-LOCO).
+    Loh P-R et al. (2015) Nat Genet 47:284 (BOLT-LMM: variance parameters from the whole genome, LOCO tests).
     """
 
     name: ClassVar[str] = "lmm-loco"
     needs_genome: ClassVar[bool] = True
     needs_chromosome: ClassVar[bool] = True
     block_size: int = 2048
+    variance: str = "genome"
 
     def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None):
+        if self.variance not in ("genome", "loco"):
+            raise InputError(f"lmm-loco: variance {self.variance!r} is not 'genome' or 'loco'")
         Y = np.asarray(phenotypes, float)
         N = Y.shape[0]
         if N > LMM_MAX_SAMPLES:
@@ -298,8 +310,13 @@ class LmmLocoModel(AssociationModel):
             z, c = grm_numerator(G)
             num += z
             count += c
-        return PreparedLmmLoco(covariates=np.asarray(covariates, float), phenotypes=Y, genome=genome,
-                               numerator=num, count=count, h2={})
+        C = np.asarray(covariates, float)
+        prepared = PreparedLmmLoco(covariates=C, phenotypes=Y, genome=genome, numerator=num, count=count, h2={})
+        if self.variance == "genome" and count > 0:
+            s, U = np.linalg.eigh(num / count)
+            prepared.delta = null_from_eigen(s, U, Y, C).delta
+            prepared.h2["genome"] = 1.0 / (1.0 + prepared.delta)
+        return prepared
 
     def null_fit(self, prepared: PreparedLmmLoco, chromosome: str) -> NullFit:
         """The null fit on the GRM of every chromosome but ``chromosome`` (cached for consecutive blocks)."""
@@ -314,8 +331,12 @@ class LmmLocoModel(AssociationModel):
         if count < 1:
             raise InputError(f"--model lmm-loco: no variant outside chromosome {chromosome} for its GRM "
                              f"(needs >= 2 chromosomes)")
-        fit = fit_null(num / count, prepared.phenotypes, prepared.covariates)
-        prepared.h2[chromosome] = fit.h2
+        if prepared.delta is None:
+            fit = fit_null(num / count, prepared.phenotypes, prepared.covariates)
+            prepared.h2[chromosome] = fit.h2
+        else:
+            s, U = np.linalg.eigh(num / count)
+            fit = null_from_eigen(s, U, prepared.phenotypes, prepared.covariates, delta=prepared.delta)
         prepared.current = (chromosome, fit)
         return fit
 
