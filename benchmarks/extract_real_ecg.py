@@ -71,7 +71,11 @@ def main() -> None:
     ap.add_argument("--checkpoint", default=None, help="checkpoint name or path (default: edfgen.DEFAULT_CHECKPOINT)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out-name", default="extract_real_ecg")
+    ap.add_argument("--render", action="store_true", help="only rewrite the .md from the stored .json")
     args = ap.parse_args()
+    if args.render:
+        (RESULTS / f"{args.out_name}.md").write_text(render(json.loads((RESULTS / f"{args.out_name}.json").read_text())))
+        return
 
     import torch
     from scipy import stats
@@ -189,33 +193,40 @@ def main() -> None:
     res["threads"] = args.threads
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.out_name}.json").write_text(json.dumps(res, indent=2) + "\n")
+    md = render(res)
+    (RESULTS / f"{args.out_name}.md").write_text(md)
+    print(md)
+
+
+def render(res: dict) -> str:
+    """The Markdown report of a result dict (``--render`` rewrites it from the stored .json)."""
     h = res["real_heart_rate"]
+    ntr, nte = res["simulated_n_train_test"]
+    low = res["real_heart_rate_records_up_to_100_bpm"]
     lines = [
         "# EDFs on the 40 real CinC 2021 ECGs", "",
         f"Checkpoint `{Path(res['checkpoint']).name}` (sha256 {res['checkpoint_sha256'][:12]}…), EDF dimension {res['edf_dim']}; "
-        f"{res['seconds']} s wall, {res['cpu_seconds']} s CPU ({args.threads} torch thread(s)).", "",
+        f"{res['seconds']} s wall, {res['cpu_seconds']} s CPU ({res['threads']} torch thread(s)).", "",
         f"- Records: {res['real_records']}, rejected: {res['real_rejected']}, EDF rows: {res['real_rows']}, "
         f"all finite: {res['real_all_finite']} ({res['real_extract_seconds']} s).",
-        f"- Linear probes (ridge on EDFs) trained on {ntr} simulated ECGs, R² on {args.n_sim - ntr} held-out "
-        f"simulated participants: " + ", ".join(f"{k} {v}" for k, v in r2.items()) + " (goal >= 0.9 each).",
+        f"- Linear probes (ridge on EDFs) trained on {ntr} simulated ECGs, R² on {nte} held-out "
+        f"simulated participants: " + ", ".join(f"{k} {v}" for k, v in res["simulated_probe_r2_heldout"].items())
+        + " (goal >= 0.9 each).",
         f"- Heart-rate probe on the real ECGs vs R-peak heart rate (edfgen.kernels.ecg.biomarkers), n = {h['n']}: "
         f"Pearson r = {h['pearson_probe_vs_rpeak']}, Spearman = {h['spearman_probe_vs_rpeak']}, "
         f"MAE = {h['mae_bpm_probe_vs_rpeak']} bpm (real rates {h['rpeak_hr_range_bpm'][0]}–{h['rpeak_hr_range_bpm'][1]} bpm).",
         f"- Reference tool: probe vs wfdb XQRS heart rate r = {h['pearson_probe_vs_xqrs']}; edfgen R-peak vs XQRS "
         f"r = {h['pearson_rpeak_vs_xqrs']}.",
         f"- The simulated population's heart rates span {res['simulated_hr_range_bpm'][0]}–{res['simulated_hr_range_bpm'][1]} bpm "
-        f"(N(68, 10)), so the probe cannot extrapolate to the real tachycardias: on the "
-        f"{res['real_heart_rate_records_up_to_100_bpm']['n']} real records <= 100 bpm, r = "
-        f"{res['real_heart_rate_records_up_to_100_bpm']['pearson_probe_vs_rpeak']}, MAE = "
-        f"{res['real_heart_rate_records_up_to_100_bpm']['mae_bpm_probe_vs_rpeak']} bpm.",
+        f"(N(68, 10)), so the real tachycardias lie outside the probe's training range; on the "
+        f"{low['n']} real records <= 100 bpm, r = {low['pearson_probe_vs_rpeak']}, MAE = {low['mae_bpm_probe_vs_rpeak']} bpm.",
         f"- A probe trained on simulated ECGs with heart rate uniform on 40–150 bpm "
         f"(held-out simulated R² {res['wide_hr_probe']['r2_heldout']}): real r = "
         f"{res['real_heart_rate_wide_probe']['pearson_probe_vs_rpeak']}, Spearman = "
         f"{res['real_heart_rate_wide_probe']['spearman_probe_vs_rpeak']}, MAE = "
         f"{res['real_heart_rate_wide_probe']['mae_bpm_probe_vs_rpeak']} bpm.", "",
     ]
-    (RESULTS / f"{args.out_name}.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
