@@ -1,7 +1,7 @@
 """EDFs on the 40 real PhysioNet/CinC 2021 ECGs, and a heart-rate probe trained on simulated ECGs.
 
-1. ``edfgen.commands.extract.extract_edfs`` on ``../shared/data/ecg/cinc2021`` with the shipped ``tiny`` checkpoint:
-   every record must give a finite EDF row (none rejected).
+1. ``edfgen.commands.extract.extract_edfs`` on ``../shared/data/ecg/cinc2021`` with a shipped checkpoint (default:
+   the package default, ``edfgen.DEFAULT_CHECKPOINT``): every record must give a finite EDF row (none rejected).
 2. Linear probes (ridge, ``RidgeCV`` on standardised EDFs) trained on simulated ECGs
    (``edfgen.simulate.ecg``, a seed the checkpoint was not trained on) for heart rate, QRS duration and
    QT interval; R² on held-out simulated participants.
@@ -9,8 +9,9 @@
    the real signals measured by ``edfgen.kernels.ecg.biomarkers`` and, as an independent reference tool, by
    ``wfdb.processing.XQRS`` (PhysioNet's QRS detector) on lead II.
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/extract_real_ecg.py [--n-sim 2000]``
--> ``benchmarks/results/extract_real_ecg.json`` and ``.md``.
+Run: ``OMP_NUM_THREADS=1 nice -n 15 .venv/bin/python benchmarks/extract_real_ecg.py --threads 1 [--n-sim 2000]``
+-> ``benchmarks/results/extract_real_ecg.json`` and ``.md``; ``--checkpoint tiny --out-name extract_real_ecg_tiny``
+for the earlier default.
 """
 
 from __future__ import annotations
@@ -67,9 +68,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n-sim", type=int, default=2000, help="simulated ECGs for the probes (80 %% train)")
     ap.add_argument("--seed", type=int, default=20261124)
-    ap.add_argument("--checkpoint", default="tiny")
+    ap.add_argument("--checkpoint", default=None, help="checkpoint name or path (default: edfgen.DEFAULT_CHECKPOINT)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out-name", default="extract_real_ecg")
+    ap.add_argument("--render", action="store_true", help="only rewrite the .md from the stored .json")
     args = ap.parse_args()
+    if args.render:
+        (RESULTS / f"{args.out_name}.md").write_text(render(json.loads((RESULTS / f"{args.out_name}.json").read_text())))
+        return
 
     import torch
     from scipy import stats
@@ -88,8 +94,11 @@ def main() -> None:
     from edfgen.kernels.edf import embed_windows
     from edfgen.model.checkpoint import load_checkpoint
 
+    import edfgen
+
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     torch.set_num_threads(args.threads)
-    loaded = load_checkpoint(args.checkpoint)
+    loaded = load_checkpoint(args.checkpoint or edfgen.DEFAULT_CHECKPOINT)
     prep = loaded.preprocessing
     res: dict = {"benchmark": "extract_real_ecg", "checkpoint": str(loaded.path), "checkpoint_sha256": loaded.sha256,
                  "edf_dim": loaded.config.width}
@@ -179,34 +188,45 @@ def main() -> None:
     if model_results:
         res["model_helper_results"] = [str(p.relative_to(ROOT)) for p in model_results]
 
+    res["seconds"] = round(time.perf_counter() - t_start, 1)
+    res["cpu_seconds"] = round(time.process_time() - cpu_start, 1)
+    res["threads"] = args.threads
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "extract_real_ecg.json").write_text(json.dumps(res, indent=2) + "\n")
+    (RESULTS / f"{args.out_name}.json").write_text(json.dumps(res, indent=2) + "\n")
+    md = render(res)
+    (RESULTS / f"{args.out_name}.md").write_text(md)
+    print(md)
+
+
+def render(res: dict) -> str:
+    """The Markdown report of a result dict (``--render`` rewrites it from the stored .json)."""
     h = res["real_heart_rate"]
+    ntr, nte = res["simulated_n_train_test"]
+    low = res["real_heart_rate_records_up_to_100_bpm"]
     lines = [
         "# EDFs on the 40 real CinC 2021 ECGs", "",
-        f"Checkpoint `{Path(res['checkpoint']).name}` (sha256 {res['checkpoint_sha256'][:12]}…), EDF dimension {res['edf_dim']}.", "",
+        f"Checkpoint `{Path(res['checkpoint']).name}` (sha256 {res['checkpoint_sha256'][:12]}…), EDF dimension {res['edf_dim']}; "
+        f"{res['seconds']} s wall, {res['cpu_seconds']} s CPU ({res['threads']} torch thread(s)).", "",
         f"- Records: {res['real_records']}, rejected: {res['real_rejected']}, EDF rows: {res['real_rows']}, "
         f"all finite: {res['real_all_finite']} ({res['real_extract_seconds']} s).",
-        f"- Linear probes (ridge on EDFs) trained on {ntr} simulated ECGs, R² on {args.n_sim - ntr} held-out "
-        f"simulated participants: " + ", ".join(f"{k} {v}" for k, v in r2.items()) + " (goal >= 0.9 each).",
+        f"- Linear probes (ridge on EDFs) trained on {ntr} simulated ECGs, R² on {nte} held-out "
+        f"simulated participants: " + ", ".join(f"{k} {v}" for k, v in res["simulated_probe_r2_heldout"].items())
+        + " (goal >= 0.9 each).",
         f"- Heart-rate probe on the real ECGs vs R-peak heart rate (edfgen.kernels.ecg.biomarkers), n = {h['n']}: "
         f"Pearson r = {h['pearson_probe_vs_rpeak']}, Spearman = {h['spearman_probe_vs_rpeak']}, "
         f"MAE = {h['mae_bpm_probe_vs_rpeak']} bpm (real rates {h['rpeak_hr_range_bpm'][0]}–{h['rpeak_hr_range_bpm'][1]} bpm).",
         f"- Reference tool: probe vs wfdb XQRS heart rate r = {h['pearson_probe_vs_xqrs']}; edfgen R-peak vs XQRS "
         f"r = {h['pearson_rpeak_vs_xqrs']}.",
         f"- The simulated population's heart rates span {res['simulated_hr_range_bpm'][0]}–{res['simulated_hr_range_bpm'][1]} bpm "
-        f"(N(68, 10)), so the probe cannot extrapolate to the real tachycardias: on the "
-        f"{res['real_heart_rate_records_up_to_100_bpm']['n']} real records <= 100 bpm, r = "
-        f"{res['real_heart_rate_records_up_to_100_bpm']['pearson_probe_vs_rpeak']}, MAE = "
-        f"{res['real_heart_rate_records_up_to_100_bpm']['mae_bpm_probe_vs_rpeak']} bpm.",
+        f"(N(68, 10)), so the real tachycardias lie outside the probe's training range; on the "
+        f"{low['n']} real records <= 100 bpm, r = {low['pearson_probe_vs_rpeak']}, MAE = {low['mae_bpm_probe_vs_rpeak']} bpm.",
         f"- A probe trained on simulated ECGs with heart rate uniform on 40–150 bpm "
         f"(held-out simulated R² {res['wide_hr_probe']['r2_heldout']}): real r = "
         f"{res['real_heart_rate_wide_probe']['pearson_probe_vs_rpeak']}, Spearman = "
         f"{res['real_heart_rate_wide_probe']['spearman_probe_vs_rpeak']}, MAE = "
         f"{res['real_heart_rate_wide_probe']['mae_bpm_probe_vs_rpeak']} bpm.", "",
     ]
-    (RESULTS / "extract_real_ecg.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -205,6 +205,9 @@ def main(argv=None) -> dict:
                     help="update results/<out-name>.json (same records) with the methods run now instead of "
                          "rewriting it: runs of different --methods may go in parallel, or a new checkpoint be added")
     ap.add_argument("--out-name", default="real_ecg_eval")
+    ap.add_argument("--save-predictions", action="store_true",
+                    help="also write each method's out-of-fold probabilities (+ labels, patients, folds) to "
+                         "results/<out-name>_predictions.tsv, for paired comparisons between runs")
     a = ap.parse_args(argv)
     methods = set(a.methods.split(","))
     if methods - set(METHODS):
@@ -298,7 +301,14 @@ def main(argv=None) -> dict:
             (RESULTS / f"{a.out_name}.md").write_text(md)
         return md
 
+    saved = pd.DataFrame({"IID": ids, "patient_id": patients, "fold": folds,
+                          **{f"y_{k}": lab[:, j] for j, k in enumerate(names)}})
+
     def score(name: str, prob: np.ndarray, extra: dict) -> None:
+        if a.save_predictions:
+            for j, k in enumerate(names):
+                saved[f"p_{name}_{k}"] = prob[:, j]
+            saved.to_csv(RESULTS / f"{a.out_name}_predictions.tsv", sep="\t", index=False)
         table = evaluation_table(lab, prob, names, groups=patients, n_boot=a.bootstrap, seed=a.seed)
         res["methods"][name] = {**_summary(table), **extra}
         m = res["methods"][name]

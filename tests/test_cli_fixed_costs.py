@@ -121,6 +121,31 @@ def test_quick_exit_prints_nothing_after_a_command_that_imported_torch(tmp_path)
     assert r.stderr == "", r.stderr
 
 
+DEAD_WEAK_PROXY = """
+import sys, weakref
+class Gone:
+    pass
+class Teardown:
+    def __del__(self, _open=open, _path=sys.argv[1] + ".teardown"):
+        _open(_path, "w").write("ran")
+marker = Teardown()
+obj = Gone()
+proxies = [weakref.proxy(obj)]             # as sktime/numba leave behind: isinstance() on it raises ReferenceError
+del obj
+f = open(sys.argv[1], "w")
+f.write("buffered")
+from edfgen.cli import main
+main(["--version"])
+"""
+
+
+def test_quick_exit_survives_a_dead_weak_proxy(tmp_path):
+    # edfgen evaluate --baseline minirocket (sktime imported) printed its results, then crashed in the open-file
+    # scan with ReferenceError and exit status 1
+    assert _script(DEAD_WEAK_PROXY, tmp_path / "open.txt") == "buffered"
+    assert not (tmp_path / "open.txt.teardown").exists()     # the quick exit ran, not the normal teardown
+
+
 def test_exit_now_leaves_a_process_under_pytest_alone():
     from edfgen.cli import exit_now
 

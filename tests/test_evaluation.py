@@ -163,6 +163,28 @@ def test_ridge_probe_cv__equals_sklearn_cross_val_predict():
     assert np.isnan(r2["none"])
 
 
+def test_ridge_probe_cv__test_folds_is_one_fit_on_the_others_scored_on_the_test_fold():
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import r2_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, _, _ = _toy()
+    rng = np.random.default_rng(7)
+    t = 2 * x[:, 3] - x[:, 4] + rng.normal(size=len(x))
+    t[rng.choice(len(t), 9, replace=False)] = np.nan            # unknown targets: neither fitted nor scored
+    half = np.where(np.arange(len(x)) < len(x) // 2, 0, 1)
+    alphas = tuple(np.logspace(-3, 5, 17))
+    r2 = ridge_probe_cv(x, {"t": t}, half, alphas=alphas, test_folds=[1])["t"]
+    train, test = (half == 0) & np.isfinite(t), (half == 1) & np.isfinite(t)
+    ref = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas)).fit(x[train], t[train]).predict(x[test])
+    assert r2 == pytest.approx(r2_score(t[test], ref), rel=1e-9) and r2 > 0.7
+    # both folds tested = the 2-fold cross-validated R², which differs from the one-way figure
+    both = ridge_probe_cv(x, {"t": t}, half, alphas=alphas, test_folds=[0, 1])["t"]
+    assert both == pytest.approx(ridge_probe_cv(x, {"t": t}, half, alphas=alphas)["t"], rel=1e-12)
+    assert abs(both - r2) > 1e-6
+
+
 # --------------------------------------------------------------------------- the CLI on real folders
 def test_evaluate_cli__linear_probe_on_cinc2021_and_a_ptbxl_subset(tmp_path, shared_data):
     from sklearn.metrics import roc_auc_score

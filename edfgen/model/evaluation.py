@@ -183,13 +183,18 @@ def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, g
 
 
 def ridge_probe_cv(features: np.ndarray, targets: dict[str, np.ndarray], folds: np.ndarray, *,
-                   alphas: Sequence[float] = tuple(np.logspace(-3, 5, 17))) -> dict[str, float]:
+                   alphas: Sequence[float] = tuple(np.logspace(-3, 5, 17)),
+                   test_folds: Sequence | None = None) -> dict[str, float]:
     """Cross-validated R² of a ridge probe per continuous target, on the same outer folds.
 
     For each fold, ridge (``RidgeCV``: penalty by efficient leave-one-out on the training folds) is fitted
     on standardised features of the other folds; R² is computed once on the pooled out-of-fold
     predictions of the records whose target is known: ``1 - SS_res / SS_tot`` with ``SS_tot`` around the
     mean of all known targets (so a probe that predicts each training mean scores about 0).
+
+    ``test_folds`` scores only those folds (R² on their pooled predictions, ``SS_tot`` around their own
+    mean): with two folds and ``test_folds=[1]``, a probe fitted on fold 0 and tested once on fold 1 (a
+    held-out test set rather than cross-validation).
 
     Returns
     -------
@@ -210,10 +215,13 @@ def ridge_probe_cv(features: np.ndarray, targets: dict[str, np.ndarray], folds: 
             continue
         oof = np.full(len(t), np.nan)
         for f in np.unique(folds[known]):
+            if test_folds is not None and f not in test_folds:
+                continue
             test, train = known & (folds == f), known & (folds != f)
             z_train, z_test = _standardise(x[train], x[test])
             oof[test] = RidgeCV(alphas=list(alphas)).fit(z_train, t[train]).predict(z_test)
-        out[name] = float(r2_score(t[known], oof[known]))
+        scored = known & np.isfinite(oof)
+        out[name] = float(r2_score(t[scored], oof[scored])) if scored.sum() >= 2 else float("nan")
     return out
 
 
