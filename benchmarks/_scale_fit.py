@@ -67,16 +67,26 @@ TERMS["ridge step 1"] = [("fixed", lambda n, m, p: 1.0), ("per BLAS multiply-add
 RIDGE_FIXED = dict(n=dict(m=RIDGE_N_M, p=8), m=dict(n=10_000, p=8), p=dict(n=10_000, m=100_000))
 
 
+#: the point each axis of the Hail engine's cases holds fixed (``HAIL_POINTS``: N 2k/5k/10k at M = 20k, M 10k/20k/50k
+#: at N = 5k, P 1/8/64 at N = 5k x M = 20k)
+HAIL_FIXED = dict(n=dict(m=20_000, p=8), m=dict(n=5_000, p=8), p=dict(n=5_000, m=20_000))
+
+
+def axis_rows(rows: list[dict], axis: str, fixed: dict) -> list[dict]:
+    """The cases on ``axis`` whose other two sizes are ``fixed[axis]``, by size."""
+    return sorted((r for r in rows if all(r[k] == v for k, v in fixed[axis].items())), key=lambda r: r[axis])
+
+
 def ridge_axis(rows: list[dict], axis: str) -> list[dict]:
     """The ridge-loco cases on ``axis`` (the other two sizes at :data:`RIDGE_FIXED`)."""
-    return sorted((r for r in rows if all(r[k] == v for k, v in RIDGE_FIXED[axis].items())), key=lambda r: r[axis])
+    return axis_rows(rows, axis, RIDGE_FIXED)
 
 
-def ridge_slopes(rows: list[dict], key: str = "cpu_s") -> dict:
-    """:func:`slopes` over :func:`ridge_axis`'s points."""
+def ridge_slopes(rows: list[dict], key: str = "cpu_s", fixed: dict = RIDGE_FIXED) -> dict:
+    """:func:`slopes` over the points of each axis at ``fixed`` (ridge-loco's, by default)."""
     out = {}
     for axis in AXES:
-        pts = [(r[axis], r[key]) for r in ridge_axis(rows, axis)]
+        pts = [(r[axis], r[key]) for r in axis_rows(rows, axis, fixed)]
         if len(pts) >= 2:
             x, y = np.log([q[0] for q in pts]), np.log([q[1] for q in pts])
             out[axis] = dict(exponent=round(float(np.polyfit(x, y, 1)[0]), 2),
@@ -141,7 +151,8 @@ def fit_and_project(store: dict) -> tuple[dict, dict]:
     ok = [c for c in cases.values() if c["status"] == "ok"]
     missing = [(k, c) for k, c in cases.items() if c["status"] != "ok"]
     sel = lambda tool, model=None: [c for c in ok if c["tool"] == tool and c.get("model") == model  # noqa: E731
-                                    and c["axis"] not in ("bgen", "hail")]
+                                    and c["axis"] not in ("bgen", "hail")
+                                    and not c["axis"].startswith("beside hail")]
     lin, ridge, step2 = sel("gwas", "linear"), sel("gwas", "ridge-loco"), sel("gwas", "ridge-step2")
     clump, extract = [c for c in ok if c["tool"] == "clump"], [c for c in ok if c["tool"] == "extract"]
     bgen = [c for c in ok if c.get("axis") == "bgen"]
@@ -221,6 +232,9 @@ def fit_and_project(store: dict) -> tuple[dict, dict]:
                   projection_cpu_hours=proj, total_cpu_hours_linear=total_linear, total_cpu_hours_ridge=total_ridge,
                   per_phenotype_linear=total_linear / T["p"], per_phenotype_ridge=total_ridge / T["p"],
                   neale_hail_cpu_hours_per_phenotype=NEALE_CPU_H, regenie_hours_per_trait=REGENIE_H)
+    hail = hail_analysis(ok, fits.get("gwas linear"))
+    if hail:
+        result["hail"] = hail
     groups = dict(ok=ok, missing=missing, lin=lin, ridge=ridge, step2=step2, clump=clump, extract=extract,
                   bgen=bgen)
     return result, groups
@@ -239,3 +253,35 @@ def rss_fit(rows: list[dict], m: int | None = None) -> dict | None:
     T = TARGET
     return dict(coef=[float(v) for v in c], target_gib=float(c @ [1.0, T["n"], T["n"] * T["p"], m or T["m"]]) / 1024,
                 max_abs_residual_pct=round(float(np.max(np.abs(100 * (A @ c - y) / y))), 1))
+
+
+def hail_analysis(ok: list[dict], linear_fit: dict | None) -> dict | None:
+    """``gwas --engine hail`` (Spark local[1]) against the fast engine at the same points: per point CPU, peak
+    RSS and the ratio; power-law slopes per axis (:data:`HAIL_FIXED`); the cost model of the fast engine
+    (``TERMS["gwas"]``) fitted to Hail's CPU; and the extrapolation to ``TARGET`` (P = 128 in one run, and one
+    phenotype per run)."""
+    hail = [c for c in ok if c.get("model") == "linear-hail"]
+    if not hail:
+        return None
+    nmp = lambda r: (r["n"], r["m"], r["p"])  # noqa: E731
+    fast = {nmp(c): c for c in ok if c["tool"] == "gwas" and c.get("model") == "linear"}
+    pts = []
+    for c in sorted(hail, key=nmp):
+        f = fast.get(nmp(c))
+        pts.append(dict(n=c["n"], m=c["m"], p=c["p"], cpu_s=c["cpu_s"], peak_rss_mib=c["peak_rss_mib"],
+                        wall_s=c["wall_s"], load_1min=c["load_1min"], fast_cpu_s=f and f["cpu_s"],
+                        fast_peak_rss_mib=f and f["peak_rss_mib"], ratio=f and round(c["cpu_s"] / f["cpu_s"], 1)))
+    out = dict(points=pts, fixed=HAIL_FIXED, slopes=ridge_slopes(hail, fixed=HAIL_FIXED),
+               rss_slopes=ridge_slopes(hail, "peak_rss_mib", fixed=HAIL_FIXED),
+               fast_slopes=ridge_slopes([fast[nmp(c)] for c in hail if nmp(c) in fast], fixed=HAIL_FIXED))
+    T = TARGET
+    if len(hail) >= len(TERMS["gwas"]):
+        f = out["fit"] = fit(hail, TERMS["gwas"], nmp)
+        out["target_cpu_hours"] = predict(f, TERMS["gwas"], T["n"], T["m"], T["p"]) / 3600
+        out["target_cpu_hours_per_phenotype"] = out["target_cpu_hours"] / T["p"]
+        out["target_cpu_hours_one_phenotype_per_run"] = predict(f, TERMS["gwas"], T["n"], T["m"], 1) / 3600
+    if linear_fit:
+        out["fast_target_cpu_hours_per_phenotype"] = predict(linear_fit, TERMS["gwas"], *nmp(T)) / 3600 / T["p"]
+        out["fast_target_cpu_hours_one_phenotype_per_run"] = predict(linear_fit, TERMS["gwas"], T["n"], T["m"],
+                                                                     1) / 3600
+    return out

@@ -8,7 +8,29 @@ from pathlib import Path
 import numpy as np
 
 from _scale_cases import AXES, BASE
-from _scale_fit import NEALE_CPU_H, REGENIE_H, RIDGE_FIXED, TARGET, TERMS, _is_base, predict, ridge_axis, ridge_cpu
+from _scale_fit import (NEALE_CPU_H, REGENIE_H, RIDGE_FIXED, TARGET, TERMS, _is_base, axis_rows, predict, ridge_axis,
+                        ridge_cpu)
+
+def _style_column(ax, j: int, axis: str, title: str) -> None:
+    """Log-log axes, labels and grid of column ``j`` (CPU above, peak RSS below) of a per-axis figure."""
+    for i, lab in enumerate(["CPU s (user + sys, 1 thread)", "peak RSS MiB"]):
+        ax[i, j].set_xscale("log")
+        ax[i, j].set_yscale("log")
+        ax[i, j].set_xlabel({"n": "samples N", "m": "variants M", "p": "phenotypes P"}[axis])
+        ax[i, j].set_ylabel(lab)
+        ax[i, j].grid(alpha=0.3, which="both")
+    ax[0, j].set_title(title, fontsize=9)
+
+
+def _finish(fig, legend_ax, path: Path) -> None:
+    """Legend on ``legend_ax``, tight layout, ``path`` written at 110 dpi, figure closed."""
+    import matplotlib.pyplot as plt
+
+    legend_ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
 
 def plot(res: dict, lin, ridge, clump, extract, out: Path) -> None:
     """scale_cpu.png (CPU and peak RSS per axis, with the fitted laws), scale_residuals.png,
@@ -39,18 +61,9 @@ def plot(res: dict, lin, ridge, clump, extract, out: Path) -> None:
                   else None)
             if ys is not None and len(pts) > 1:
                 ax[0, j].plot(xs, ys, "-", color=colour, alpha=0.6, label=f"{name} fit")
-        for i, lab in enumerate(["CPU s (user + sys, 1 thread)", "peak RSS MiB"]):
-            ax[i, j].set_xscale("log")
-            ax[i, j].set_yscale("log")
-            ax[i, j].set_xlabel({"n": "samples N", "m": "variants M", "p": "phenotypes P"}[axis])
-            ax[i, j].set_ylabel(lab)
-            ax[i, j].grid(alpha=0.3, which="both")
-        ax[0, j].set_title(f"{axis.upper()} varied (others at N={BASE['n']:,}, M={BASE['m']:,}, P={BASE['p']})",
-                           fontsize=9)
-    ax[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "scale_cpu.png", dpi=110)
-    plt.close(fig)
+        _style_column(ax, j, axis, f"{axis.upper()} varied (others at N={BASE['n']:,}, M={BASE['m']:,}, "
+                      f"P={BASE['p']})")
+    _finish(fig, ax[0, 0], out / "scale_cpu.png")
 
     fig, ax = plt.subplots(figsize=(8, 3.8))
     for k, (name, f) in enumerate(res["fits"].items()):
@@ -68,6 +81,9 @@ def plot(res: dict, lin, ridge, clump, extract, out: Path) -> None:
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw=dict(width_ratios=[1.3, 1]))
     bars = [("edfgen linear\n(projected)", res["per_phenotype_linear"], "C0"),
             ("edfgen ridge-loco\n(projected)", res["per_phenotype_ridge"], "C1"),
+            *([("edfgen --engine hail, 128 per run\n(extrapolated from N <= 10k)",
+                res["hail"]["target_cpu_hours_per_phenotype"], "C4")]
+              if (res.get("hail") or {}).get("target_cpu_hours_per_phenotype") else []),
             ("REGENIE v2.0.2, UKB n=400k\n(runtime per trait, Jiang 2021)", REGENIE_H, "silver"),
             ("Neale lab, Hail\n(~200k CPU-h / 4k traits)", NEALE_CPU_H, "grey")]
     for i, (lab, v, colour) in enumerate(bars):
@@ -75,7 +91,7 @@ def plot(res: dict, lin, ridge, clump, extract, out: Path) -> None:
         ax.text(v * 1.1, i, f"{v:.2g}", va="center", fontsize=8)
     ax.set_yticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlim(0.01, 300)
+    ax.set_xlim(0.01, max(300, 3 * max(b[1] for b in bars)))
     ax.set_xlabel("CPU-hours per phenotype, log scale")
     ax.set_title("UK Biobank size: 500k x 10M variants x 128 EDFs", fontsize=10)
     left = 0.0
@@ -89,3 +105,33 @@ def plot(res: dict, lin, ridge, clump, extract, out: Path) -> None:
     fig.tight_layout()
     fig.savefig(out / "scale_projection.png", dpi=110)
     plt.close(fig)
+
+
+def plot_hail(res: dict, out: Path) -> None:
+    """scale_hail.png: CPU and peak RSS of ``gwas --engine hail`` and of the fast engine at the same points, per
+    axis (the other two sizes at ``HAIL_FIXED``), with the Hail cost model's line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = res.get("hail")
+    if not h:
+        return
+    fig, ax = plt.subplots(2, 3, figsize=(13, 7))
+    for j, axis in enumerate("nmp"):
+        rows = axis_rows(h["points"], axis, h["fixed"])
+        if not rows:
+            continue
+        x = np.array([r[axis] for r in rows], dtype=float)
+        for key, fkey, i in [("cpu_s", "fast_cpu_s", 0), ("peak_rss_mib", "fast_peak_rss_mib", 1)]:
+            ax[i, j].plot(x, [r[key] for r in rows], "o-", color="C4", label="--engine hail (local[1])")
+            ax[i, j].plot(x, [r[fkey] or np.nan for r in rows], "s-", color="C0", label="fast engine")
+        if "fit" in h and len(rows) > 1:
+            xs = np.geomspace(x.min(), x.max(), 30)
+            at = lambda v: [{**h["fixed"][axis], axis: v}[k] for k in "nmp"]  # noqa: E731
+            ax[0, j].plot(xs, [predict(h["fit"], TERMS["gwas"], *at(v)) for v in xs], "-", color="C4", alpha=0.5,
+                          label="Hail cost model")
+        _style_column(ax, j, axis, f"{axis.upper()} varied "
+                      f"({', '.join(f'{k.upper()}={v:,}' for k, v in h['fixed'][axis].items())})")
+    _finish(fig, ax[0, 0], out / "scale_hail.png")

@@ -11,7 +11,7 @@ import numpy as np
 from _scale_cases import AXES, BASE, RIDGE_N_M, RIDGE_POINTS
 from _scale_fit import (NEALE_CPU_H, REGENIE_H, STEP1_M, TARGET, TERMS, _is_base, _ridge_b, fit_and_project, predict,
                         ridge_cpu, ridge_flops, rss_fit)
-from _scale_plot import plot
+from _scale_plot import plot, plot_hail
 
 
 def write_report(store: dict, out: Path) -> dict:
@@ -19,6 +19,7 @@ def write_report(store: dict, out: Path) -> dict:
     result, g = fit_and_project(store)
     (out / "scale.json").write_text(json.dumps(result, indent=1) + "\n")
     plot(result, g["lin"], g["ridge"], g["clump"], g["extract"], out)
+    plot_hail(result, out)
     (out / "scale.md").write_text(markdown(result, g["ok"], g["missing"], g["lin"], g["ridge"], g["step2"], g["clump"],
                                            g["extract"], g["bgen"]) + "\n")
     return result
@@ -76,7 +77,7 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
     if "ridge-loco step 1" in fits:
         fr = fits["ridge-loco step 1"]
         rates = res.get("ridge_kernel_rates", {})
-        md.append(f"- **ridge-loco step 1** = measured ridge-loco − step 2 (linear fit × the measured step-2 ratio), "
+        md.append("- **ridge-loco step 1** = measured ridge-loco − step 2 (linear fit × the measured step-2 ratio), "
                   "fitted to the kernel's own work (`_ridge_counts`): BLAS multiply-adds (level 0: syrk XᵀX N·M·b/2, "
                   "XᵀY N·M·P, coefficients folds·M·b·P·R, held-out predictions N·M·P·R; level 1: P·(N·k²/2 + "
                   "folds·N·k), k = R·M/b), eigendecompositions (Σ b³: folds·M/b blocks of size b, P·folds of size k), "
@@ -259,7 +260,7 @@ def _buffers_text(res: dict) -> list[str]:
 
 
 def extra_text(res: dict, lin) -> str:
-    T, proj = res["target"], res["projection_cpu_hours"]
+    T = res["target"]
     cases = [c for c in res.get("cases", {}).values() if c["status"] == "ok"]
     hail = [c for c in cases if c.get("model") == "linear-hail"]
     ridge = [c for c in cases if c.get("model") == "ridge-loco"]
@@ -296,31 +297,17 @@ def extra_text(res: dict, lin) -> str:
                      "inflates more bytes per entry (UK Biobank's imputed v3 BGEN is ≈ 2.1 TB for 97M mostly "
                      "rare variants).")
     lines += ["", "## A Spark cluster", ""]
-    if hail:
-        from scipy.optimize import nnls
-
-        A = np.array([[1.0, c["n"] * c["m"], c["n"] * c["m"] * c["p"]] for c in hail])
-        y = np.array([c["cpu_s"] for c in hail])
-        coef = nnls(A / y[:, None], np.ones(len(y)))[0]
-        h = float(coef[1] * T["n"] * T["m"] + coef[2] * T["n"] * T["m"] * T["p"]) / 3600
-        lines.append("`gwas --engine hail` (Hail `linear_regression_rows`, Spark local[1], 1 core) measured: "
-                     + ", ".join(f"N={c['n']:,} M={c['m']:,} P={c['p']}: {c['cpu_s']} CPU s (fast engine "
-                                 f"{next((x['cpu_s'] for x in lin if (x['n'], x['m'], x['p']) == (c['n'], c['m'], c['p'])), float('nan'))})"
-                                 for c in hail)
-                     + f". Fit CPU = {coef[0]:.3g} + {coef[1]:.3g}·N·M + {coef[2]:.3g}·N·M·P s → at UK Biobank size "
-                     f"**{h:,.0f} CPU-hours, {h / T['p']:.2f} per phenotype** for the association pass on Hail "
-                     "(plus BGEN import; ridge-loco step 2 on Hail reads step-1 predictions made by the fast engine).")
-        res["hail_projection_cpu_hours"] = h
-    else:
-        lines.append("`--engine hail` (Spark local[1]) was **not measured**: its first case (N = 10k, M = 100k, P = 8) "
-                     "was killed at the 2,400 s wall limit, its JVM having used more than 4.5 CPU-minutes by then "
-                     "(`ps`, not the case's measurement) where the fast engine needs 7.7 CPU-s for the whole run "
-                     "at this size (> 35×, a lower bound including the JVM start). No Spark-engine CPU-hours are "
-                     "extrapolated from that.")
+    lines += hail_text(res) if hail else [
+        "`--engine hail` (Spark local[1]) was **not measured**: its first case (N = 10k, M = 100k, P = 8) "
+        "was killed at the 2,400 s wall limit, its JVM having used more than 4.5 CPU-minutes by then "
+        "(`ps`, not the case's measurement) where the fast engine needs 7.7 CPU-s for the whole run "
+        "at this size (> 35×, a lower bound including the JVM start). No Spark-engine CPU-hours are "
+        "extrapolated from that."]
     lines.append("The fast engine on a cluster: variant ranges are independent, so K cluster jobs (`--chr`, "
                  "`--extract` shards; one job per node) cost the single-machine CPU-hours plus the fixed cost per "
                  f"job ({res['fits'].get('gwas linear', {}).get('coef', {}).get('fixed', float('nan')):.1f} CPU s "
                  "each, negligible): the same CPU-hours per phenotype as above, minus nothing for Spark.")
+    hp = (res.get("hail") or {}).get("target_cpu_hours_per_phenotype")
     lines += ["", "## Against published figures", "",
               f"- Neale lab, Hail, UK Biobank (~4,000 phenotypes, ~200,000 CPU-hours): **≈ {NEALE_CPU_H:.0f} CPU-hours "
               f"per phenotype**; projected edfgen: **{res['per_phenotype_linear']:.2f} (linear)** and "
@@ -328,7 +315,10 @@ def extra_text(res: dict, lin) -> str:
               f"{NEALE_CPU_H / max(res['per_phenotype_linear'], 1e-9):,.0f}× and "
               f"{NEALE_CPU_H / max(res['per_phenotype_ridge'], 1e-9):,.0f}× less. Not like for like: the Neale "
               "runs used a 2017–2018 Hail on binary and continuous traits over ~10M+ imputed variants; 128 EDFs "
-              "sharing one genotype pass is the fast engine's best case.",
+              "sharing one genotype pass is the fast engine's best case."
+              + (f" Hail as edfgen drives it here, extrapolated from N ≤ 10k (above): **{hp:.2g} CPU-hours per "
+                 f"phenotype** for the association pass at 128 EDFs per run ({hp / NEALE_CPU_H:.2g}× the Neale-lab "
+                 "figure)." if hp else ""),
               f"- REGENIE v2.0.2 on UK Biobank (n = 400k, 469k step-1 SNPs, 11.4M step-2 variants), as benchmarked "
               f"by Jiang et al. 2021 (fastGWA-GLMM, Nat Genet 53:1616, Supplementary Table 6, quoted in "
               "github.com/rgcgithub/regenie/issues/208): 614 h for 50 traits, "
@@ -339,8 +329,8 @@ def extra_text(res: dict, lin) -> str:
               "11.5× in step 2, 12.9 GB peak memory for the 50 traits. Ridge-loco projected here: "
               f"**{res['per_phenotype_ridge']:.2f} CPU-hours per EDF** at 128 EDFs.",
               "", "## Assumptions and limits", "",
-              f"- Extrapolation: the largest measured products N·M are 1e10 (N = 100k × M = 100k, N = 10k × M = 1M); "
-              f"the target is 5e12, 2.7 orders of magnitude beyond. The fitted models keep the measured per-entry "
+              "- Extrapolation: the largest measured products N·M are 1e10 (N = 100k × M = 100k, N = 10k × M = 1M); "
+              "the target is 5e12, 2.7 orders of magnitude beyond. The fitted models keep the measured per-entry "
               "costs constant: no cache or memory-bandwidth cliff is modelled (blocks are streamed, so the working "
               "set does not grow with M; it grows with N × P).",
               "- CPU-bound, 1 thread per core; hard-call genotypes with no missing calls and one missingness pattern "
@@ -356,3 +346,48 @@ def extra_text(res: dict, lin) -> str:
               f"{max(c['load_1min'] for c in cases):.0f}): CPU seconds inflate under contention "
               "(cache, memory bandwidth, hyper-threads), so the figures are upper bounds for a quiet machine."]
     return "\n".join(lines)
+
+
+def hail_text(res: dict) -> list[str]:
+    """The Hail engine's measured points, its scaling law and its extrapolation to ``TARGET``
+    (``res["hail"]`` from :func:`_scale_fit.hail_analysis`)."""
+    h, T = res["hail"], res["target"]
+    md = ["`gwas --engine hail` (Hail `linear_regression_rows` via `--spark-master local[1]`, `--threads 1`, "
+          "PLINK .bed input imported, QC'd and checkpointed by Hail, then one association pass; CPU = user + sys "
+          "of the whole process tree, the JVM included), **measured** beside the fast engine at the same points "
+          "(same command without `--engine hail`):", "",
+          "| N | M | P | Hail CPU s | fast CPU s | Hail / fast | Hail peak RSS MiB | fast peak RSS MiB | "
+          "Hail wall s | load |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for q in h["points"]:
+        md.append(f"| {q['n']:,} | {q['m']:,} | {q['p']} | {q['cpu_s']} | {q['fast_cpu_s'] or '–'} | "
+                  f"{q['ratio'] or '–'}× | {q['peak_rss_mib']} | {q['fast_peak_rss_mib'] or '–'} | {q['wall_s']} | "
+                  f"{q['load_1min']} |")
+    cell = lambda sl, a: f"{sl[a]['exponent']} ({sl[a]['last_two']})" if a in sl else "–"  # noqa: E731
+    fx = h["fixed"]
+    md += ["", "Power-law exponents of CPU (slope of log CPU on log size; `last two` between the two largest "
+           f"sizes): N axis at M = {fx['n']['m']:,}, P = {fx['n']['p']}; M axis at N = {fx['m']['n']:,}; P axis at "
+           f"N = {fx['p']['n']:,}, M = {fx['p']['m']:,}:", "", "| engine | N | M | P |", "|---|---|---|---|",
+           "| Hail | " + " | ".join(cell(h["slopes"], a) for a in "nmp") + " |",
+           "| fast, same points | " + " | ".join(cell(h["fast_slopes"], a) for a in "nmp") + " |", ""]
+    if "fit" in h:
+        f = h["fit"]
+        terms = " + ".join(f"{v:.3g}·[{k}]" for k, v in f["coef"].items() if v > 0)
+        md.append(f"Cost model (the fast engine's terms, non-negative least squares on relative errors): Hail CPU = "
+                  f"{terms} ({f['points']} points; residuals {', '.join(f'{x:+.1f}%' for x in f['residual_pct'])}).")
+        md.append(f"**Extrapolated** (not measured) to {T['n']:,} × {T['m']:,} × {T['p']}: "
+                  f"**{h['target_cpu_hours']:,.0f} CPU-hours, {h['target_cpu_hours_per_phenotype']:.2g} per "
+                  f"phenotype** with {T['p']} EDFs in one run; {h['target_cpu_hours_one_phenotype_per_run']:,.0f} "
+                  "CPU-hours for one phenotype per run. The fast engine's fit at the same target: "
+                  f"{h.get('fast_target_cpu_hours_per_phenotype', float('nan')):.2g} CPU-hours per phenotype at "
+                  f"{T['p']} ({h.get('fast_target_cpu_hours_one_phenotype_per_run', float('nan')):.2g} for one "
+                  "phenotype per run); Neale lab ≈ 50.")
+    big = max(q["n"] * q["m"] for q in h["points"])
+    md.append(f"What is measured: the points above only (at most {big:.1e} genotype entries, N ≤ "
+              f"{max(q['n'] for q in h['points']):,}). What is extrapolated: everything at the target "
+              f"({T['n'] * T['m']:.0e} entries, {np.log10(T['n'] * T['m'] / big):.1f} orders of magnitude beyond), "
+              "with the per-entry costs held constant; at these sizes the JVM start and Spark's per-stage costs "
+              "are a large part of every run (the fixed term: exponents below 1 above are that share, not economies "
+              "of scale), so the per-entry terms rest on few points. "
+              "One Spark core (local[1]); a cluster divides wall time, not CPU-hours. BGEN import by Hail "
+              "(`index_bgen`) was not measured.")
+    return md

@@ -42,10 +42,17 @@ BGEN: the base .bed exported by ``plink2 --export bgen-1.2 bits=8`` (zlib, UK Bi
 
 ridge-loco (``--only ridge``) runs at its own points (``RIDGE_POINTS``): N 10k/50k/100k at M = 20k (at M = 100k
 its N axis did not fit the shared machine's time), M 20k/100k/300k at N = 10k, P 8/64 at N = 10k, M = 100k, plus
-linear beside its N axis; its step 1 is fitted to the kernel's multiply-adds (``ridge_flops``), passes over the
-genotypes (N x M) and the LOCO text (N x P).
+linear beside its N axis (``--ridge-p256`` adds P = 256 at N = 10k, M = 100k); its step 1 is fitted to the kernel's
+multiply-adds (``ridge_flops``), passes over the genotypes (N x M) and the LOCO text (N x P).
 
-Usage: ``nice -n 10 python benchmarks/scale.py [--only gwas ridge clump extract bgen] [--case-timeout 900]``;
+The Hail engine (``--only hail``: ``gwas --engine hail --spark-master local[1] --threads 1``, linear, .bed input)
+runs at its own points (``HAIL_POINTS``): N 2k/5k/10k at M = 20k, M 10k/20k/50k at N = 5k, P 1/8/64 at N = 5k,
+M = 20k (its N = 10k x M = 100k x P = 8 case did not finish in 2,400 s wall on the shared machine), with the fast
+engine beside each point; the JVM is a descendant of the measured command, so its CPU is counted. The fast
+engine's cost terms are fitted to Hail's CPU and extrapolated to the target (``hail_analysis``).
+
+Usage: ``nice -n 10 python benchmarks/scale.py [--only gwas ridge step2 clump extract bgen hail] [--case-timeout 900]
+[--cases N,M,P ...] [--ridge-p256] [--stop-at HH:MM]``;
 cases already in ``results/scale.json`` are reused (``--rerun`` measures again); ``--refit`` rewrites the
 report and plots from the stored runs. Writes ``results/scale.json``, ``results/scale.md`` and
 ``results/scale_*.png``.
