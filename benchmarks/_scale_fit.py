@@ -232,7 +232,8 @@ def fit_and_project(store: dict) -> tuple[dict, dict]:
                   projection_cpu_hours=proj, total_cpu_hours_linear=total_linear, total_cpu_hours_ridge=total_ridge,
                   per_phenotype_linear=total_linear / T["p"], per_phenotype_ridge=total_ridge / T["p"],
                   neale_hail_cpu_hours_per_phenotype=NEALE_CPU_H, regenie_hours_per_trait=REGENIE_H)
-    hail = hail_analysis(ok, fits.get("gwas linear"))
+    hail = hail_analysis(ok, fits.get("gwas linear"), [c for _, c in missing if c.get("model") == "linear-hail"
+                                                       and c.get("cpu_s_lower_bound")])
     if hail:
         result["hail"] = hail
     groups = dict(ok=ok, missing=missing, lin=lin, ridge=ridge, step2=step2, clump=clump, extract=extract,
@@ -255,11 +256,12 @@ def rss_fit(rows: list[dict], m: int | None = None) -> dict | None:
                 max_abs_residual_pct=round(float(np.max(np.abs(100 * (A @ c - y) / y))), 1))
 
 
-def hail_analysis(ok: list[dict], linear_fit: dict | None) -> dict | None:
+def hail_analysis(ok: list[dict], linear_fit: dict | None, killed: list[dict] = ()) -> dict | None:
     """``gwas --engine hail`` (Spark local[1]) against the fast engine at the same points: per point CPU, peak
     RSS and the ratio; power-law slopes per axis (:data:`HAIL_FIXED`); the cost model of the fast engine
     (``TERMS["gwas"]``) fitted to Hail's CPU; and the extrapolation to ``TARGET`` (P = 128 in one run, and one
-    phenotype per run)."""
+    phenotype per run); ``killed``: Hail cases stopped at the time limit, with the CPU they had used (a lower
+    bound) to check the cost model against."""
     hail = [c for c in ok if c.get("model") == "linear-hail"]
     if not hail:
         return None
@@ -280,6 +282,8 @@ def hail_analysis(ok: list[dict], linear_fit: dict | None) -> dict | None:
         out["target_cpu_hours"] = predict(f, TERMS["gwas"], T["n"], T["m"], T["p"]) / 3600
         out["target_cpu_hours_per_phenotype"] = out["target_cpu_hours"] / T["p"]
         out["target_cpu_hours_one_phenotype_per_run"] = predict(f, TERMS["gwas"], T["n"], T["m"], 1) / 3600
+        out["killed"] = [dict(n=c["n"], m=c["m"], p=c["p"], cpu_s_lower_bound=c["cpu_s_lower_bound"],
+                              predicted_cpu_s=predict(f, TERMS["gwas"], *nmp(c))) for c in killed]
     if linear_fit:
         out["fast_target_cpu_hours_per_phenotype"] = predict(linear_fit, TERMS["gwas"], *nmp(T)) / 3600 / T["p"]
         out["fast_target_cpu_hours_one_phenotype_per_run"] = predict(linear_fit, TERMS["gwas"], T["n"], T["m"],

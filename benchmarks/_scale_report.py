@@ -151,6 +151,7 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
                       "below: " + "; ".join(under) + ". Read the ridge-loco step-1 projection as a lower bound: "
                       f"calibrating the operation count on the N = {lb['n']:,} bound instead gives **≥ {alt:,.0f} "
                       f"CPU-hours for step 1** ({alt / TARGET['p']:.2f} per EDF) at UK Biobank size.")
+    md += ridge_p_text(res)
     md += ridge_profile_text(res)
     md += ["", "## Scaling bug found and fixed: ridge-loco's spilled level-0 predictions", "",
            "Beyond 1 GB the level-0 predictions (P × N × B·R doubles) go to a temporary memory-mapped file. "
@@ -173,6 +174,33 @@ def markdown(res: dict, ok, missing, lin, ridge, step2, clump, extract, bgen) ->
            f"| **total, ridge-loco** | **{res['total_cpu_hours_ridge']:,.0f}** | **{res['per_phenotype_ridge']:.2f}** |",
            "", extra_text(res, lin)]
     return "\n".join(md)
+
+
+def ridge_p_text(res: dict) -> list[str]:
+    """ridge-loco's largest P (``--ridge-p256``): CPU, peak RSS and bytes written against the spilled level-0 file
+    (P N B R doubles at the kernel's block size) and the P axis's other points."""
+    fixed = dict(n=10_000, m=100_000)
+    rows = sorted((c for c in res.get("cases", {}).values() if c.get("model") == "ridge-loco" and c["status"] == "ok"
+                   and all(c[k] == v for k, v in fixed.items())), key=lambda c: c["p"])
+    if len(rows) < 2 or rows[-1]["p"] <= 64:
+        return []
+    top, prev = rows[-1], rows[-2]
+    n, m, p = top["n"], top["m"], top["p"]
+    b = _ridge_b(n, m, p)
+    level0 = p * n * 5 * -(-m // b) * 8 / 1e9
+    lin = next((c for c in res["cases"].values() if c.get("model") == "linear" and c["status"] == "ok"
+                and (c["n"], c["m"], c["p"]) == (n, m, p)), None)
+    return [f"- **ridge-loco at P = {p}** (N = {n:,}, M = {m:,}; measured {top['measured']}, load "
+            f"{top['load_1min']}): **{top['cpu_s']} CPU-s** ({top['user_s']:.1f} user + {top['sys_s']:.1f} sys), "
+            f"**peak RSS {top['peak_rss_mib']:,} MiB** (" + ", ".join(f"P = {c['p']}: {c['peak_rss_mib']:,}"
+                                                                    for c in rows[:-1])
+            + f"; up to 1 GB the level-0 predictions stay in memory, beyond it they are spilled), "
+            f"{top.get('written_mib', float('nan')) * 2**20 / 1e9:.1f} GB written by the whole run (its output files "
+            f"included, not broken down) where the spilled level-0 predictions are P·N·B·R doubles = {level0:.1f} GB "
+            f"at the kernel's b = {b:,} (b = {_ridge_b(n, m, prev['p']):,} at P = {prev['p']}): no page rewritten "
+            "per block. CPU grew as P^"
+            f"{np.log(top['cpu_s'] / prev['cpu_s']) / np.log(p / prev['p']):.2f} from P = {prev['p']} to {p}"
+            + (f"; {top['cpu_s'] / lin['cpu_s']:.1f}× linear's CPU at P = {p}" if lin else "") + "."]
 
 
 def ridge_profile_text(res: dict) -> list[str]:
@@ -381,6 +409,13 @@ def hail_text(res: dict) -> list[str]:
                   f"{h.get('fast_target_cpu_hours_per_phenotype', float('nan')):.2g} CPU-hours per phenotype at "
                   f"{T['p']} ({h.get('fast_target_cpu_hours_one_phenotype_per_run', float('nan')):.2g} for one "
                   "phenotype per run); Neale lab ≈ 50.")
+        for k in h.get("killed", []):
+            md.append(f"Check against the first Hail case, killed at the time limit (N = {k['n']:,}, M = {k['m']:,}, "
+                      f"P = {k['p']}: more than {k['cpu_s_lower_bound']} CPU-s used by then, a lower bound): the cost "
+                      f"model predicts {k['predicted_cpu_s']:,.0f} CPU-s there"
+                      + (" — consistent with the bound." if k["predicted_cpu_s"] >= k["cpu_s_lower_bound"] else
+                         f" — below the bound: the model underestimates there by ≥ "
+                         f"{k['cpu_s_lower_bound'] / k['predicted_cpu_s']:.2f}×."))
     big = max(q["n"] * q["m"] for q in h["points"])
     md.append(f"What is measured: the points above only (at most {big:.1e} genotype entries, N ≤ "
               f"{max(q['n'] for q in h['points']):,}). What is extrapolated: everything at the target "
