@@ -331,12 +331,12 @@ def run_bgen(r: Runner) -> None:
 
 
 #: the Spark engine's points (its base case N = 10k x M = 100k x P = 8 did not finish in 2,400 s wall on the shared
-#: machine): N 2k/5k/10k at M = 20k, M 10k/20k/50k/100k at N = 5k, P 1/8/64 at N = 5k x M = 20k, and N = 1k x M = 2k
+#: machine): N 2k/5k/10k/20k at M = 20k, M 10k/20k/50k/100k at N = 5k, P 1/8/64 at N = 5k x M = 20k, N = 1k x M = 2k
 HAIL_POINTS = [("n", 2_000, 20_000, 8), ("m", 5_000, 10_000, 8), ("m", 5_000, 20_000, 8), ("p", 5_000, 20_000, 1),
                ("n", 10_000, 20_000, 8), ("m", 5_000, 50_000, 8), ("p", 5_000, 20_000, 64),
                # after the first seven: a tiny run (its CPU is nearly all fixed cost: JVM, Spark, Hail start) to pin
-               # the intercept, and M = 100k at N = 5k to take the per-entry terms further from it
-               ("fixed", 1_000, 2_000, 8), ("m", 5_000, 100_000, 8)]
+               # the intercept, then M = 100k at N = 5k and N = 20k at M = 20k to take the per-entry terms further from it
+               ("fixed", 1_000, 2_000, 8), ("m", 5_000, 100_000, 8), ("n", 20_000, 20_000, 8)]
 
 
 def run_hail(r: Runner) -> None:
