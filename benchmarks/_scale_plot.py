@@ -81,7 +81,7 @@ def plot(res: dict, lin, ridge, clump, extract, out: Path) -> None:
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw=dict(width_ratios=[1.3, 1]))
     bars = [("edfgen linear\n(projected)", res["per_phenotype_linear"], "C0"),
             ("edfgen ridge-loco\n(projected)", res["per_phenotype_ridge"], "C1"),
-            *([("edfgen --engine hail, 128 per run\n(association only; extrapolated, N <= 10k)",
+            *([("edfgen --engine hail, 128 per run\n(association only; extrapolated)",
                 res["hail"]["target_cpu_hours_per_phenotype"], "C4")]
               if (res.get("hail") or {}).get("target_cpu_hours_per_phenotype") else []),
             ("REGENIE v2.0.2, UKB n=400k\n(runtime per trait, Jiang 2021)", REGENIE_H, "silver"),

@@ -336,6 +336,10 @@ def extra_text(res: dict, lin) -> str:
                  f"job ({res['fits'].get('gwas linear', {}).get('coef', {}).get('fixed', float('nan')):.1f} CPU s "
                  "each, negligible): the same CPU-hours per phenotype as above, minus nothing for Spark.")
     hp = (res.get("hail") or {}).get("target_cpu_hours_per_phenotype")
+    alt = [a["target_cpu_hours"] / res["target"]["p"] for a in (res.get("hail") or {}).get(
+        "p_term_alternatives", {}).values()]
+    hr = f"{min(alt):.2g}–{max(alt):.2g}" if alt else "–"
+    nmax = max((q["n"] for q in (res.get("hail") or {}).get("points", [])), default=0)
     lines += ["", "## Against published figures", "",
               f"- Neale lab, Hail, UK Biobank (~4,000 phenotypes, ~200,000 CPU-hours): **≈ {NEALE_CPU_H:.0f} CPU-hours "
               f"per phenotype**; projected edfgen: **{res['per_phenotype_linear']:.2f} (linear)** and "
@@ -344,8 +348,8 @@ def extra_text(res: dict, lin) -> str:
               f"{NEALE_CPU_H / max(res['per_phenotype_ridge'], 1e-9):,.0f}× less. Not like for like: the Neale "
               "runs used a 2017–2018 Hail on binary and continuous traits over ~10M+ imputed variants; 128 EDFs "
               "sharing one genotype pass is the fast engine's best case."
-              + (f" Hail as edfgen drives it here, extrapolated from N ≤ 10k (above): **{hp:.2g} CPU-hours per "
-                 f"phenotype** for the association pass at 128 EDFs per run ({hp / NEALE_CPU_H:.2g}× the Neale-lab "
+              + (f" Hail as edfgen drives it here, extrapolated from N ≤ {nmax:,} (above): **{hp:.2g} CPU-hours per "
+                 f"phenotype** (range {hr}) for the association pass at 128 EDFs per run ({hp / NEALE_CPU_H:.2g}× the Neale-lab "
                  f"figure), {res['hail']['target_cpu_hours_one_phenotype_per_run']:,.0f} with one phenotype per run "
                  f"({res['hail']['target_cpu_hours_one_phenotype_per_run'] / NEALE_CPU_H:.1f}×); the Neale figure "
                  "lies between (not like for like: Hail version, cluster, input format and phenotypes per pass "
@@ -420,6 +424,15 @@ def hail_text(res: dict) -> list[str]:
                   f"{h.get('fast_target_cpu_hours_per_phenotype', float('nan')):.2g} CPU-hours per phenotype at "
                   f"{T['p']} ({h.get('fast_target_cpu_hours_one_phenotype_per_run', float('nan')):.2g} for one "
                   "phenotype per run); Neale lab ≈ 50.")
+        alt = h.get("p_term_alternatives", {})
+        if alt:
+            md.append("The P axis was measured at one N only, so the data do not tell a per-phenotype cost per variant "
+                      "(M·P: output rows) from one per genotype entry (N·M·P: products); each fitted alone, with the "
+                      "fixed, M and N·M terms: " + "; ".join(
+                          f"{k}: max |residual| {a['fit']['max_abs_residual_pct']} %, **{a['target_cpu_hours']:,.0f} "
+                          f"CPU-hours at P = {T['p']} ({a['target_cpu_hours'] / T['p']:.2g} per phenotype)**, "
+                          f"{a['target_cpu_hours_one_phenotype_per_run']:,.0f} at P = 1" for k, a in alt.items())
+                      + ". Read the P = 128 figure as that range.")
         for k in h.get("killed", []):
             md.append(f"Check against the first Hail case, killed at the time limit (N = {k['n']:,}, M = {k['m']:,}, "
                       f"P = {k['p']}: more than {k['cpu_s_lower_bound']} CPU-s used by then, a lower bound): the cost "
