@@ -336,7 +336,9 @@ HAIL_POINTS = [("n", 2_000, 20_000, 8), ("m", 5_000, 10_000, 8), ("m", 5_000, 20
                ("n", 10_000, 20_000, 8), ("m", 5_000, 50_000, 8), ("p", 5_000, 20_000, 64),
                # after the first seven: a tiny run (its CPU is nearly all fixed cost: JVM, Spark, Hail start) to pin
                # the intercept, then M = 100k at N = 5k and N = 20k at M = 20k to take the per-entry terms further from it
-               ("fixed", 1_000, 2_000, 8), ("m", 5_000, 100_000, 8), ("n", 20_000, 20_000, 8)]
+               ("fixed", 1_000, 2_000, 8), ("m", 5_000, 100_000, 8), ("n", 20_000, 20_000, 8),
+               # P = 64 at a second N: tells a per-phenotype cost per variant (M P) from one per entry (N M P)
+               ("cross", 10_000, 20_000, 64)]
 
 
 def run_hail(r: Runner) -> None:
