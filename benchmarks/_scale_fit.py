@@ -285,6 +285,7 @@ def hail_analysis(ok: list[dict], linear_fit: dict | None, killed: list[dict] = 
         # the P axis runs at one N only, so a per-phenotype cost per variant (M P) and per entry (N M P) are not
         # told apart by the data: fit each alone (with the fixed, M and N M terms) to bound the P = 128 target
         t = dict(TERMS["gwas"])
+        out["p_varied_at_n"] = sorted({c["n"] for c in hail if c["p"] != 8})
         out["p_term_alternatives"] = {}
         for name in ("per variant x phenotype", "per variant x sample x phenotype"):
             terms = [(k, t[k]) for k in ("fixed", "per variant", "per variant x sample", name)]

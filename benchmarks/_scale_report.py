@@ -426,13 +426,16 @@ def hail_text(res: dict) -> list[str]:
                   "phenotype per run); Neale lab ≈ 50.")
         alt = h.get("p_term_alternatives", {})
         if alt:
-            md.append("The P axis was measured at one N only, so the data do not tell a per-phenotype cost per variant "
-                      "(M·P: output rows) from one per genotype entry (N·M·P: products); each fitted alone, with the "
-                      "fixed, M and N·M terms: " + "; ".join(
+            ns = h.get("p_varied_at_n", [])
+            md.append(("The P axis was measured at one N only, so the data do not tell" if len(ns) < 2 else
+                       f"P was varied at N = {', '.join(f'{n:,}' for n in ns)}, to tell")
+                      + " a per-phenotype cost per variant (M·P: output rows) from one per genotype entry (N·M·P: "
+                      "products); each fitted alone, with the fixed, M and N·M terms: " + "; ".join(
                           f"{k}: max |residual| {a['fit']['max_abs_residual_pct']} %, **{a['target_cpu_hours']:,.0f} "
                           f"CPU-hours at P = {T['p']} ({a['target_cpu_hours'] / T['p']:.2g} per phenotype)**, "
                           f"{a['target_cpu_hours_one_phenotype_per_run']:,.0f} at P = 1" for k, a in alt.items())
-                      + ". Read the P = 128 figure as that range.")
+                      + (". Read the P = 128 figure as that range." if len(ns) < 2 else
+                         ". The smaller residual marks the better-supported one; the range is the model uncertainty."))
         for k in h.get("killed", []):
             md.append(f"Check against the first Hail case, killed at the time limit (N = {k['n']:,}, M = {k['m']:,}, "
                       f"P = {k['p']}: more than {k['cpu_s_lower_bound']} CPU-s used by then, a lower bound): the cost "
