@@ -444,12 +444,20 @@ def hail_text(res: dict) -> list[str]:
                          f" — below the bound: the model underestimates there by ≥ "
                          f"{k['cpu_s_lower_bound'] / k['predicted_cpu_s']:.2f}×."))
     big = max(q["n"] * q["m"] for q in h["points"])
+    rep, base = res.get("repeat_base_linear"), res.get("cases", {}).get(
+        f"gwas_linear_n{BASE['n']}_m{BASE['m']}_p{BASE['p']}", {})
+    infl = max(r["cpu_s"] for r in rep) / base["cpu_s"] if rep and base.get("cpu_s") else None
     md.append(f"What is measured: the points above only (at most {big:.1e} genotype entries, N ≤ "
               f"{max(q['n'] for q in h['points']):,}). What is extrapolated: everything at the target "
               f"({T['n'] * T['m']:.0e} entries, {np.log10(T['n'] * T['m'] / big):.1f} orders of magnitude beyond), "
               "with the per-entry costs held constant; at these sizes the JVM start and Spark's per-stage costs "
               "are a large part of every run (the fixed term: exponents below 1 above are that share, not economies "
               "of scale), so the per-entry terms rest on few points. "
-              "One Spark core (local[1]); a cluster divides wall time, not CPU-hours. BGEN import by Hail "
+              f"Load differed between the points ({min(q['load_1min'] for q in h['points'])}–"
+              f"{max(q['load_1min'] for q in h['points'])})" + (
+                  f"; CPU seconds inflate by up to {infl:.2f}× under contention (the base point measured again, "
+                  "above), as large as the P = 8 → 64 difference at N = 10k, so the per-phenotype terms are the "
+                  "least certain. " if infl else ". ")
+              + "One Spark core (local[1]); a cluster divides wall time, not CPU-hours. BGEN import by Hail "
               "(`index_bgen`) was not measured.")
     return md
