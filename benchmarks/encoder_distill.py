@@ -14,6 +14,10 @@ remaining layers (and ``final_norm``, the auxiliary and CMSC heads) for many ste
   time-averaged EDFs carry the fraction of time in each wave, i.e. duration × heart rate; weight ``--w-frame``;
 * CMSC between the two 5 s crops of a recording (the shipped head), weight ``--w-cmsc``;
 * optionally ``--w-anchor``: mean squared error between the candidate's and the shipped weights' pooled EDFs;
+* optionally ``--w-target NAME=W`` (repeatable): weight of one auxiliary target inside the auxiliary loss (default 1
+  each; e.g. ``qt_interval=4`` for a heavier QT signal);
+* optionally ``--w-tend``: a fourth frame channel, the T-wave end region (the last ``--tend-frames`` frames of each
+  ST-T run of the cached labels, i.e. the frames around the delineator's T end), weighted by ``--w-tend``;
 * optionally ``--qrs-from-500hz-only``: no QRS target (auxiliary or frame) from the records read at 100 Hz (PTB-XL
   ``records100``, ``ptbxl_extra``), whose QRS boundaries the delineator times poorly (with them, LUDB QRS R² fell).
 
@@ -35,6 +39,11 @@ Run (1 thread, deterministic given the seed, thread count, PyTorch and delineato
 
 -> ``<work>/cache_k<K>_s<N>.npz`` (reused when present), ``<work>/checkpoint.{safetensors,json}``, ``<work>/log.tsv``,
 ``benchmarks/results/<out-name>.{json,md}``.
+
+Continuing from already retrained weights (issue 22, fourth round): ``--shipped`` is the start (and the anchor and
+quick-evaluation reference) and ``--cache-source`` the checkpoint the cache was built with; the cache is accepted
+only if the two have bit-identical frozen parameters (conv encoder, projection, positional conv and the lowest
+``--freeze-below`` layers), which is what makes the cached lower-layer outputs valid for the start weights.
 """
 
 from __future__ import annotations
@@ -221,6 +230,68 @@ def drop_qrs_100hz(cache: dict, aux_targets) -> None:
     print(f"QRS targets dropped for {len(rows)} records read at 100 Hz", flush=True)
 
 
+def frozen_state(model, k: int) -> dict:
+    """The parameters and buffers that :func:`lower` uses (everything except the trained layers and heads)."""
+    skip = tuple(f"layers.{i}." for i in range(k, 4)) + tuple(f"mlm_layers.{i - 4}." for i in range(max(k, 4), 6)) \
+        + ("final_norm.", "aux_head.", "cmsc_proj.", "mlm_head.", "quantizer.", "project_q.", "final_proj.", "mask_emb")
+    return {n: v for n, v in model.state_dict().items() if not n.startswith(skip)}
+
+
+def check_cache_source(shipped, source, k: int) -> None:
+    """Raise unless ``source`` (the cache's builder) and ``shipped`` share every frozen tensor bit for bit."""
+    import torch
+
+    a, b = frozen_state(shipped.model, k), frozen_state(source.model, k)
+    bad = [n for n in a if n not in b or not torch.equal(a[n], b[n])]
+    if bad or set(a) != set(b):
+        raise SystemExit(f"cache built with {source.sha256[:12]} is not valid for {shipped.sha256[:12]}: "
+                         f"frozen tensors differ ({(bad or sorted(set(a) ^ set(b)))[:3]})")
+    print(f"cache source {source.sha256[:12]}: {len(a)} frozen tensors identical to {shipped.sha256[:12]}", flush=True)
+
+
+def target_weights(spec: list, aux_targets) -> np.ndarray:
+    """``--w-target NAME=W`` list -> weight per auxiliary target (1 unless given)."""
+    w = np.ones(len(aux_targets), np.float32)
+    for item in spec:
+        name, _, value = item.partition("=")
+        if name not in aux_targets:
+            raise SystemExit(f"--w-target {item}: unknown target {name!r} (known: {', '.join(aux_targets)})")
+        w[list(aux_targets).index(name)] = float(value)
+    return w
+
+
+def weighted_aux_loss(pred, target, w):
+    """Smooth-L1 over the finite entries of ``target``, each weighted by its target's weight (mean over entries).
+
+    With all weights 1 this equals :func:`edfgen.model.losses.aux_loss` (same Huber, same mean).
+    """
+    import torch.nn.functional as F
+
+    ok = target.isfinite()
+    if not bool(ok.any()):
+        return pred.sum() * 0
+    per = F.smooth_l1_loss(pred[ok], target[ok], reduction="none", beta=1.0)
+    return (per * w.expand_as(target)[ok]).mean()
+
+
+def tend_channel(labels: np.ndarray, n_frames: int) -> np.ndarray:
+    """T-end region per frame from cached labels ``[..., F, 3]``: 1 on the last ``n_frames`` frames of each ST-T run.
+
+    An ST-T run is a maximal run of frames with ST-T fraction > 0; its last frame holds the delineator's T end.
+    Runs touching the crop's last frame are cut by the crop (T end unseen) and left 0; NaN where ST-T is NaN.
+    """
+    st = labels[..., WAVES.index("st_t")].astype(np.float32)
+    on = st > 0
+    end = on & ~np.concatenate([on[..., 1:], np.zeros_like(on[..., :1])], -1)
+    end[..., -1] = False
+    region = end.copy()
+    for s in range(1, n_frames):
+        region[..., :-s] |= end[..., s:] & on[..., :-s]
+    out = region.astype(np.float16)
+    out[np.isnan(st)] = np.nan
+    return out
+
+
 def train(cache: dict, a, log_rows: list):
     """Train the layers above ``freeze_below`` on the cached features; returns the encoder (shipped + trained)."""
     import copy
@@ -239,7 +310,9 @@ def train(cache: dict, a, log_rows: list):
     for p in model.parameters():
         p.requires_grad_(False)
     trained = (list(model.layers) + list(model.mlm_layers))[k:] + [model.final_norm, model.aux_head, model.cmsc_proj]
-    frame_head = torch.nn.Linear(cfg.width, len(WAVES))
+    n_ch = len(WAVES) + (1 if a.w_tend > 0 else 0)
+    frame_head = torch.nn.Linear(cfg.width, n_ch)
+    w_target = torch.from_numpy(target_weights(a.w_target, cfg.aux_targets))
     params = [p for m in trained for p in m.parameters()] + list(frame_head.parameters())
     for p in params:
         p.requires_grad_(True)
@@ -261,6 +334,9 @@ def train(cache: dict, a, log_rows: list):
         view = rng.integers(0, 2, len(idx))
         x = torch.from_numpy(h[idx, view].astype(np.float32)).view(-1, frames, width)
         lab = torch.from_numpy(labels[idx, view].astype(np.float32))
+        if a.w_tend > 0:
+            lab = torch.cat([lab, torch.from_numpy(tend_channel(labels[idx, view], a.tend_frames)
+                                                   .astype(np.float32))[..., None]], -1)
         yy = torch.from_numpy(y[idx])
         torch.manual_seed(a.seed * 1_000_003 + step)
         for g in opt.param_groups:
@@ -269,13 +345,20 @@ def train(cache: dict, a, log_rows: list):
         out = upper(model, x, k)
         pool = out.mean(1)
         b = len(idx)
-        l_aux = aux_loss(model.aux_head(pool).view(b, 2, -1), yy.unsqueeze(1).expand(b, 2, -1))
-        fr = frame_head(out).view(b, 2, frames, len(WAVES))
-        ok = torch.isfinite(lab)
-        l_frame = F.mse_loss(fr[ok], lab[ok]) if bool(ok.any()) else fr.sum() * 0
+        yb = yy.unsqueeze(1).expand(b, 2, -1)
+        pa = model.aux_head(pool).view(b, 2, -1)
+        l_aux = aux_loss(pa, yb) if not a.w_target else weighted_aux_loss(pa, yb, w_target)
+        fr = frame_head(out).view(b, 2, frames, n_ch)
+        ok = torch.isfinite(lab[..., :len(WAVES)])
+        l_frame = F.mse_loss(fr[..., :len(WAVES)][ok], lab[..., :len(WAVES)][ok]) if bool(ok.any()) else fr.sum() * 0
+        l_tend = fr.sum() * 0
+        if a.w_tend > 0:
+            okt = torch.isfinite(lab[..., -1])
+            if bool(okt.any()):
+                l_tend = F.mse_loss(fr[..., -1][okt], lab[..., -1][okt])
         z = model.cmsc_proj(pool).view(b, 2, -1)
         l_cmsc, acc_cmsc = cmsc_loss(z[:, 0], z[:, 1], temperature=cfg.cmsc_temp)
-        loss = a.w_aux * l_aux + a.w_frame * l_frame + a.w_cmsc * l_cmsc
+        loss = a.w_aux * l_aux + a.w_frame * l_frame + a.w_cmsc * l_cmsc + a.w_tend * l_tend
         l_anchor = loss.new_zeros(())
         if ref is not None:
             with torch.no_grad():
@@ -286,7 +369,7 @@ def train(cache: dict, a, log_rows: list):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        for key, v in (("loss", loss), ("aux", l_aux), ("frame", l_frame), ("cmsc", l_cmsc), ("anchor", l_anchor),
+        for key, v in (("loss", loss), ("aux", l_aux), ("frame", l_frame), ("cmsc", l_cmsc), ("anchor", l_anchor), ("tend", l_tend),
                        ("acc_cmsc", acc_cmsc)):
             acc[key] = acc.get(key, 0.0) + float(v.detach()) / a.log_every
         if (step + 1) % a.log_every == 0:
@@ -313,6 +396,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--w-frame", type=float, default=10.0)
     ap.add_argument("--w-cmsc", type=float, default=1.0)
     ap.add_argument("--w-anchor", type=float, default=0.0)
+    ap.add_argument("--w-target", action="append", default=[], metavar="NAME=W",
+                    help="weight of one auxiliary target inside the auxiliary loss (repeatable; default 1 each)")
+    ap.add_argument("--w-tend", type=float, default=0.0, help="weight of the T-end region frame channel (0: off)")
+    ap.add_argument("--tend-frames", type=int, default=2, help="frames of the T-end region (40 ms each)")
+    ap.add_argument("--cache-source", default=None,
+                    help="checkpoint the cache was built with, if not --shipped (frozen tensors must be identical)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--bootstrap", type=int, default=200)
@@ -339,7 +428,10 @@ def main(argv=None) -> dict:
     with np.load(path) as z:
         cache = {q: z[q] for q in z.files}
     shipped = load_checkpoint(a.shipped)
-    assert str(cache["shipped_sha256"]) == shipped.sha256 and int(cache["freeze_below"]) == a.freeze_below
+    source = shipped if a.cache_source is None else load_checkpoint(a.cache_source)
+    assert str(cache["shipped_sha256"]) == source.sha256 and int(cache["freeze_below"]) == a.freeze_below
+    if source is not shipped:
+        check_cache_source(shipped, source, a.freeze_below)
     if a.qrs_from_500hz_only:
         drop_qrs_100hz(cache, shipped.config.aux_targets)
     rows: list = []
