@@ -13,8 +13,9 @@ interleaved ``--repeats`` times, medians reported. Cases:
   ``--before`` (a commit from before edfgen set it, ``git archive``-d), i.e. libgomp's default (spin for a
   while, then sleep) as edfgen ran until then.
 
-Every case's EDF table must be identical to the first one's (the model's output does not depend on the
-thread count or batch composition): checked, not assumed.
+Within one tree, every case's EDF table must be identical (the model's output does not depend on the thread
+count, the reader processes or batch composition): checked, not assumed. (The ``--before`` tree may ship other
+weights, so its tables are compared among themselves.)
 
 Run: ``python benchmarks/extract_defaults.py [--n 2000 --repeats 3 --cohort DIR]`` ->
 ``benchmarks/results/extract_defaults[_TAG].{json,md}``.
@@ -91,8 +92,9 @@ def main() -> None:
                 rows.setdefault((case, policy), []).append(r)
                 digests[(case, policy)] = hashlib.sha256(out.read_bytes()).hexdigest()
                 print(rep, case, policy, r["wall_s"], r["cpu_s"], r["load"], flush=True)
-    first = next(iter(digests.values()))
-    identical = all(d == first for d in digests.values())
+    # one tree's cases must agree bit for bit (the 'unset' tree may ship other weights)
+    identical = all(len({d for (c, p), d in digests.items() if (p == "unset") == before}) <= 1
+                    for before in (True, False))
     res = {"n_ecgs": n_records, "repeats": a.repeats, "started": t_start, "start_load": start_load,
            "end_load": os.getloadavg()[0], "cores": os.cpu_count(), "identical_outputs": identical, "cases": [
                {"case": c, "omp_wait_policy": p, "runs": v,
@@ -112,7 +114,7 @@ def main() -> None:
                   f"{r['cpu_s']:.2f} | {1e3 * r['cpu_s'] / n_records:.2f} | {n_records / (r['cpu_s'] / 2):.1f} | "
                   f"{loads} |")
     md += ["", f"`unset`: the variable removed, edfgen's tree of {a.before} (before edfgen set it).",
-           f"EDF tables of every case identical (sha256): **{identical}**."]
+           f"EDF tables identical across the cases of each tree (sha256): **{identical}**."]
     write_results("extract_defaults" + (f"_{a.tag}" if a.tag else ""), res, md)
 
 

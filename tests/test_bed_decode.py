@@ -41,7 +41,8 @@ def test_bed_decode__equals_bed_reader(tmp_path, n):
     G = _write_bed(tmp_path / "g", n, m, seed=n)
     r = BedReader(tmp_path / "g", threads=1)
     rng = np.random.default_rng(n)
-    subsets = [None, np.sort(rng.choice(n, max(1, n - 2), replace=False)), rng.permutation(n), np.array([n - 1, 0, n - 1])]
+    subsets = [None, np.sort(rng.choice(n, max(1, n - 2), replace=False)), rng.permutation(n), np.array([n - 1, 0, n - 1]),
+               rng.permutation(n)[:max(1, n // 5)]]                # a few of many: the codes of those alone
     variants = [np.arange(m), rng.permutation(m)[:17], np.array([m - 1, 0, 0, 5])]
     for rows in subsets:
         for cols in variants:
@@ -57,6 +58,8 @@ def test_bed_decode__equals_bed_reader(tmp_path, n):
             np.testing.assert_array_equal(f, _reference(tmp_path / "g", np.s_[:] if rows is None else rows, cols,
                                                         "float64"))
     r.close()
+    np.testing.assert_array_equal(r.read(None, variants[1], dtype=np.int8),     # closed, then read again
+                                  _reference(tmp_path / "g", np.s_[:], variants[1], "int8"))
 
 
 def test_bed_decode__several_threads_same_calls(tmp_path, monkeypatch):
@@ -72,11 +75,11 @@ def test_bed_decode__several_threads_same_calls(tmp_path, monkeypatch):
             super().__init__(workers, **kw)
 
     monkeypatch.setattr(plink1, "ThreadPoolExecutor", Recording)
-    rows = np.random.default_rng(1).permutation(n)[:150]
-    one = BedReader(tmp_path / "g", threads=1).read(rows, np.arange(m), dtype=np.int8)
-    assert pools == []
-    three = BedReader(tmp_path / "g", threads=3).read(rows, np.arange(m), dtype=np.int8)
-    assert pools == [2]                                          # split in 3: 2 helper threads and this one
+    for k, rows in enumerate([np.random.default_rng(1).permutation(n)[:150], np.arange(n)[::7], None]):
+        one = BedReader(tmp_path / "g", threads=1).read(rows, np.arange(m), dtype=np.int8)
+        assert pools == [2] * k
+        three = BedReader(tmp_path / "g", threads=3).read(rows, np.arange(m), dtype=np.int8)
+        assert pools == [2] * (k + 1)                            # split in 3: 2 helper threads and this one
+        np.testing.assert_array_equal(one, three)
     assert not [t for t in threading.enumerate() if t.name.startswith("edfgen-bed")]   # none left running
-    np.testing.assert_array_equal(three, one)
-    np.testing.assert_array_equal(three, _reference(tmp_path / "g", rows, np.s_[:], "int8"))
+    np.testing.assert_array_equal(three, _reference(tmp_path / "g", np.s_[:], np.s_[:], "int8"))

@@ -112,18 +112,38 @@ def test_threads_change_no_bit_of_the_edfs(windows):
     assert np.array_equal(one, two)
 
 
+#: records OMP_WAIT_POLICY at the moment torch is first imported (libgomp reads it once, when torch loads it)
+AT_TORCH_IMPORT = """
+import os, sys
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" and "seen" not in globals():
+            globals()["seen"] = os.environ.get("OMP_WAIT_POLICY")
+        return None
+sys.meta_path.insert(0, Spy())
+import edfgen.model
+print(seen)
+"""
+
+
 def test_torch_threads_wait_passively_unless_the_user_says_otherwise():
-    # libgomp reads OMP_WAIT_POLICY once, when torch loads it: edfgen.model sets it first (spinning threads
-    # halved 2-thread inference on shared cores: benchmarks/results/extract_defaults_loaded_probe.md)
+    # spinning threads made 2-thread extraction 1.6x slower on shared cores:
+    # benchmarks/results/extract_defaults_loaded_probe.md
     import os
     import subprocess
     import sys
     from pathlib import Path
 
-    code = "import os, edfgen.model, torch; print(os.environ['OMP_WAIT_POLICY'])"
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    run = lambda e: subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True,  # noqa: E731
-                                   check=True).stdout.strip()
+    run = lambda e: subprocess.run([sys.executable, "-c", AT_TORCH_IMPORT], env=e, capture_output=True,  # noqa: E731
+                                   text=True, check=True).stdout.strip()
     assert run(env) == "PASSIVE"
     assert run({**env, "OMP_WAIT_POLICY": "ACTIVE"}) == "ACTIVE"
+
+
+def test_extract_default_threads_leave_no_core_idle_and_never_one_thread_on_two_cores():
+    from edfgen.commands.extract import default_model_threads, default_workers
+
+    got = {c: (default_workers(c), default_model_threads(default_workers(c), c)) for c in (1, 2, 3, 4, 8, 16)}
+    assert got == {1: (0, 1), 2: (1, 2), 3: (1, 2), 4: (2, 2), 8: (4, 4), 16: (4, 12)}

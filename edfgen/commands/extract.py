@@ -80,6 +80,24 @@ def edf_columns(d: int) -> list[str]:
 
 
 # --------------------------------------------------------------------------- workers
+
+
+def default_workers(cores: int | None = None) -> int:
+    """Reader processes when ``--workers`` is not given: ``min(4, cores // 2)`` (1 on 2 cores: reading and
+    filtering overlap the model)."""
+    return min(4, (cores or os.cpu_count() or 1) // 2)
+
+
+def default_model_threads(workers: int, cores: int | None = None) -> int:
+    """Torch threads for the model beside ``workers`` reader processes: the cores they leave, and at least 2
+    on a machine of 2 cores or more (a reader is idle most of the time: the model costs ~4x the reading per
+    ECG). Torch's threads wait passively (``edfgen.model`` sets ``OMP_WAIT_POLICY=PASSIVE``), so sharing a core
+    with a reader costs little; on 2 quiet cores 1 reader + 2 threads gave 102 ECGs/s against 79 with 1 thread
+    (``benchmarks/results/extract_defaults_quiet.md``)."""
+    cores = cores or os.cpu_count() or 1
+    return max(cores - workers, min(2, cores))
+
+
 def _load_batch(refs: Sequence[RecordRef], prep: Preprocessing, fs: float | None,
                 quality: QualityThresholds) -> tuple[list[str], np.ndarray, list[tuple[str, str, str]],
                                                      list[tuple[str, str, str]]]:
@@ -205,7 +223,7 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         ECGs per model call (and per reading task).
     workers
         Processes that read and preprocess ECGs (0: in the main process). Default
-        ``min(4, cores // 2)``: 1 on 2 cores (reading and filtering overlap the model).
+        :func:`default_workers`.
     pca
         If given, also write the first ``pca`` principal components of the EDFs and their loadings.
     id_map
@@ -222,11 +240,7 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         Quality-check thresholds (:class:`edfgen.kernels.ecg.preprocess.QualityThresholds`).
     threads
         Torch intra-op threads for the model while extracting (restored afterwards). Default: torch's
-        setting without ``workers``, else ``max(cores - workers, min(2, cores))``: the cores the readers
-        leave, but never 1 thread where there are 2 cores (a reader is idle most of the time: the model
-        costs ~4x the reading per ECG). With torch's threads waiting passively (``edfgen.model`` sets
-        ``OMP_WAIT_POLICY=PASSIVE``) sharing a core costs little; spinning threads made it 1.6x slower
-        (``benchmarks/results/extract_defaults*.md``).
+        setting without ``workers``, else :func:`default_model_threads`.
     device, precision
         Where the model runs, its autocast type (:func:`edfgen.model.device.load_model`; auto: GPU, bf16).
     on_chunk
@@ -249,11 +263,10 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
     if batch_size < 1 or chunk_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be >= 1")
     if workers is None:
-        workers = min(4, (os.cpu_count() or 1) // 2)
+        workers = default_workers()
     old_threads = torch.get_num_threads()
     if not threads and workers > 0:
-        cores = os.cpu_count() or 1
-        threads = max(cores - workers, min(2, cores))
+        threads = default_model_threads(workers)
     if threads:
         torch.set_num_threads(int(threads))
     checkpoint = load_model(checkpoint, device, precision)  # (the CPU default: the float32 model as loaded)
@@ -488,7 +501,7 @@ class ExtractOptions(CommandOptions):
                            open=(True, False))
     chunk_size: int = opt(2048, "Records per durable chunk (resume granularity, bounds memory).", range=(1, None))
     threads: int | None = threads_opt("Torch threads for the model (default: torch's; with --workers: cores - "
-                                      "workers, at least 2 where there are 2 cores).")
+                                      "workers, at least 2 on 2 or more cores).")
     force: bool = force_opt("Replace an existing --out table and the side files its <out>.manifest.json lists (an "
                             "interrupted run's parts are resumed; records whose files changed are recomputed).")
 
