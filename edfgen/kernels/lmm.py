@@ -125,10 +125,12 @@ class NullFit:
         return 1.0 / (1.0 + self.delta)
 
 
-def fit_null(grm: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarray) -> NullFit:
-    """Eigendecomposition of ``grm`` and REML ``δ`` of each phenotype column (complete data, ``[N, P]``)."""
+def fit_null(grm: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarray,
+             delta: np.ndarray | None = None) -> NullFit:
+    """Eigendecomposition of ``grm`` and REML ``δ`` of each phenotype column (complete data, ``[N, P]``), or the
+    given ``delta`` (:func:`null_from_eigen`)."""
     s, U = np.linalg.eigh(grm)
-    return null_from_eigen(s, U, phenotypes, covariates)
+    return null_from_eigen(s, U, phenotypes, covariates, delta=delta)
 
 
 def null_from_eigen(s: np.ndarray, U: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarray,

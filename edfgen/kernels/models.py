@@ -26,7 +26,7 @@ import numpy as np
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import MISSING_GENOTYPES, AssociationResult, linear_association, prepare_phenotypes
 from edfgen.kernels.lmm import MAX_SAMPLES as LMM_MAX_SAMPLES
-from edfgen.kernels.lmm import NullFit, fit_null, gls_association, grm_numerator, null_from_eigen
+from edfgen.kernels.lmm import NullFit, fit_null, gls_association, grm_numerator
 from edfgen.kernels.firth import firth_fallback
 from edfgen.kernels.logistic import logistic_association, prepare_logistic
 from edfgen.kernels.ridge import ridge_loco_predictions
@@ -313,8 +313,7 @@ class LmmLocoModel(AssociationModel):
         C = np.asarray(covariates, float)
         prepared = PreparedLmmLoco(covariates=C, phenotypes=Y, genome=genome, numerator=num, count=count, h2={})
         if self.variance == "genome" and count > 0:
-            s, U = np.linalg.eigh(num / count)
-            prepared.delta = null_from_eigen(s, U, Y, C).delta
+            prepared.delta = fit_null(num / count, Y, C).delta
             prepared.h2["genome"] = 1.0 / (1.0 + prepared.delta)
         return prepared
 
@@ -331,12 +330,9 @@ class LmmLocoModel(AssociationModel):
         if count < 1:
             raise InputError(f"--model lmm-loco: no variant outside chromosome {chromosome} for its GRM "
                              f"(needs >= 2 chromosomes)")
+        fit = fit_null(num / count, prepared.phenotypes, prepared.covariates, delta=prepared.delta)
         if prepared.delta is None:
-            fit = fit_null(num / count, prepared.phenotypes, prepared.covariates)
             prepared.h2[chromosome] = fit.h2
-        else:
-            s, U = np.linalg.eigh(num / count)
-            fit = null_from_eigen(s, U, prepared.phenotypes, prepared.covariates, delta=prepared.delta)
         prepared.current = (chromosome, fit)
         return fit
 
