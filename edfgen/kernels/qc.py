@@ -150,14 +150,20 @@ def hwe_exact_below(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray, t
     if threshold <= 0 or not len(a):
         return below
     if threshold <= 1e-2:
-        n = a + b + c
-        log_obs = (gammaln(n + 1.0) + gammaln(2 * a + b + 1.0) + gammaln(2 * c + b + 1.0) + b * np.log(2.0)
-                   - gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(c + 1.0) - gammaln(2 * n + 1.0))
-        todo = np.flatnonzero(log_obs < np.log(2.0 * threshold))
+        todo = np.flatnonzero(hwe_log_prob_observed(a, b, c) < np.log(2.0 * threshold))
     else:
         todo = np.arange(len(a))
     below[todo] = hwe_exact_p(a[todo], b[todo], c[todo]) < threshold
     return below
+
+
+def hwe_log_prob_observed(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndarray) -> np.ndarray:
+    """Log of the observed genotype table's probability under HWE given its allele counts,
+    ``log(2^het n! n_A! n_B! / (n_AA! n_AB! n_BB! (2n)!))`` (Wigginton et al. 2005, eq. 2), per variant."""
+    a, b, c = (np.asarray(v, dtype=np.int64) for v in (n_hom1, n_het, n_hom2))
+    n = a + b + c
+    return (gammaln(n + 1.0) + gammaln(2 * a + b + 1.0) + gammaln(2 * c + b + 1.0) + b * np.log(2.0)
+            - gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(c + 1.0) - gammaln(2 * n + 1.0))
 
 
 def _hwe_table(n: int, n_rare: int, midp: bool) -> np.ndarray:
