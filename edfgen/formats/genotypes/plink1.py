@@ -4,10 +4,11 @@ The counted (effect) allele is A1, ``.bim`` column 5 (``count_A1``), as ``plink 
 ``import_plink(a2_reference=True)``. The ``.bed`` is memory-mapped and decoded with numpy: one table
 lookup turns each byte (4 samples' 2-bit codes) into their 4 int8 hard calls (:data:`_DECODE`), as
 plink2 decodes with lookup tables; blocks of many variants are split over ``threads`` threads (numpy
-releases the GIL). Float reads decode int8 and convert. This takes 1.4x (a subset of the samples) to
-2.7x (all samples) less CPU than bed-reader's Rust decoder (``benchmarks/results/bed_decode_s21*.md``),
-which decoded the ``.bed`` until then and remains the independent reference of the tests
-(``tests/test_bed_decode.py``).
+releases the GIL); a subset of fewer than half the samples is decoded from its own 2-bit codes instead
+(cost by the samples read, not the file's). Float reads decode int8 and convert. For near-complete sample sets
+this takes 1.4x to 2.7x less CPU than bed-reader's Rust decoder (``benchmarks/results/bed_decode_s21*.md``);
+for 1,000 of 40,000 samples about 1.5x bed-reader's (measured once, in the closing review). bed-reader decoded
+the ``.bed`` until then and remains the independent reference of the tests (``tests/test_bed_decode.py``).
 
 This is the one PLINK 1 parser: ``.bim``/``.fam`` text (:func:`read_bim`, :func:`read_fam`), the
 ``.bed`` header and size check (:func:`check_bed`), its genotypes (:meth:`BedReader.read`), and the
