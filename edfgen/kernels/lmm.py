@@ -18,7 +18,7 @@ Cost: ``O(N² M)`` for the GRM, ``O(N³)`` per chromosome for the eigendecomposi
 block of ``m`` variants; memory a few ``N × N`` float64 matrices (hence the sample-size limit
 :data:`MAX_SAMPLES` of ``edfgen gwas``). With ``δ`` given (one genome-wide estimate) and few phenotypes, one
 Cholesky factor of ``K + δ_p I`` per phenotype whitens the data instead (:func:`whitened_nulls`,
-:func:`gls_whitened`; ~1/18 of an eigendecomposition's CPU each, :func:`cholesky_is_cheaper` decides).
+:func:`gls_whitened`; ~1/12 of an eigendecomposition's CPU each, :func:`cholesky_is_cheaper` decides).
 
 References
 ----------
@@ -48,10 +48,14 @@ MAX_SAMPLES = 50_000
 #: search interval of log δ (δ = σe²/σg²): h² from about 1 - 5e-5 to 5e-5
 LOG_DELTA_BOUNDS = (-10.0, 10.0)
 
-#: CPU of one dense symmetric eigendecomposition (LAPACK syevd, eigenvectors) of an N × N matrix in units of N³
-#: multiply-adds at the rate of a matrix product: measured 4.2 on one OpenBLAS thread at N = 3,000 (4.3 s, with
-#: Z Z' at 26 G multiply-adds/s; syevr and scipy's drivers the same); see :func:`cholesky_is_cheaper`
-EIGH_COST_N3 = 4.0
+#: CPU of one dense symmetric eigendecomposition with eigenvectors (LAPACK syevd; syevr and scipy's drivers take
+#: the same) of an N × N matrix, and of one Cholesky factorisation of it (with the copy of K + δI), in units of
+#: the time of N³ multiply-adds in a matrix product: measured on one OpenBLAS thread at N = 3,000 (eigh 4.7 s,
+#: Cholesky 0.39 s, U^T G for 1,500 variants 0.51 s, the triangular solve L^{-1} G 0.30 s, i.e. 0.6 of the
+#: product's time); see :func:`cholesky_is_cheaper`
+EIGH_COST_N3 = 4.5
+CHOLESKY_COST_N3 = 0.4
+TRIANGULAR_SOLVE_COST = 0.6
 
 
 def standardise(genotypes: np.ndarray) -> np.ndarray:
@@ -209,11 +213,13 @@ def gls_whitened(genotypes: np.ndarray, nulls: list[WhitenedNull]) -> Associatio
 
 
 def cholesky_is_cheaper(n: int, variants: int, phenotypes: int) -> bool:
-    """Whether testing ``variants`` variants against ``phenotypes`` phenotypes with ``δ`` fixed costs less by one
-    Cholesky per phenotype (:func:`whitened_nulls`: ``N³/6`` multiply-adds, then ``N² m / 2`` per triangular
-    solve) than by one eigendecomposition (:data:`EIGH_COST_N3` ``N³``) and one rotation ``U^T G`` (``N² m``)."""
+    """Whether testing ``variants`` (``m``) variants against ``phenotypes`` (``P``) phenotypes with ``δ`` fixed costs
+    less by one Cholesky factor per phenotype (:func:`whitened_nulls`, :func:`gls_whitened`) than by one
+    eigendecomposition shared by all: ``P (0.4 N³ + 0.6 N² m) < 4.5 N³ + N² m`` in the time of multiply-adds of a
+    matrix product (:data:`CHOLESKY_COST_N3`, :data:`TRIANGULAR_SOLVE_COST`, :data:`EIGH_COST_N3`; the rotation
+    ``U^T G`` is ``N² m``). At N = 3,000 and m = 1,500: up to 7 phenotypes."""
     n3, n2m = float(n) ** 3, float(n) ** 2 * variants
-    return phenotypes * (n3 / 6 + n2m / 2) < EIGH_COST_N3 * n3 + n2m
+    return phenotypes * (CHOLESKY_COST_N3 * n3 + TRIANGULAR_SOLVE_COST * n2m) < EIGH_COST_N3 * n3 + n2m
 
 
 def gls_association(genotypes: np.ndarray, null: NullFit) -> AssociationResult:
