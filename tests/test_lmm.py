@@ -257,6 +257,27 @@ def test_lmm_loco_cholesky_and_eigen_solvers_agree_on_the_family_cohort(family_c
     assert not cholesky_is_cheaper(3000, 1500, 128) and not cholesky_is_cheaper(3000, 100_000, 8)
 
 
+def test_lmm_loco_auto_solver_keeps_the_eigendecomposition_when_the_factors_would_not_fit(monkeypatch):
+    """``auto`` takes one Cholesky factor per phenotype for few phenotypes, but not beyond 3 phenotypes when their
+    N × N factors exceed ``CHOLESKY_MAX_BYTES``; the statistics are the same either way."""
+    import edfgen.kernels.models as models
+
+    K, Y, C, Gt = _tiny(seed=2)
+    Y = np.column_stack([Y, Y[:, ::-1] + 0.1 * Y])          # 4 phenotypes
+    G = np.hstack([Gt, Gt[::-1]])
+    genome = models.GenomeBlocks.from_arrays(G, ["1"] * 5 + ["2"] * 5)
+    model = models.LmmLocoModel()
+    out = {}
+    for budget in ("default", "none"):
+        if budget == "none":
+            monkeypatch.setattr(models, "CHOLESKY_MAX_BYTES", 0)
+        prepared = model.prepare(C, Y, genome=genome)
+        out[budget] = model.test_block(prepared, Gt, chromosome="1")
+        assert isinstance(prepared.current[1], list) == (budget == "default")
+    for f in ("beta", "standard_error", "p_value"):
+        np.testing.assert_allclose(getattr(out["none"], f), getattr(out["default"], f), rtol=1e-10)
+
+
 def test_reml_components_and_statistic_match_two_dimensional_reml_and_gcta_mlma():
     """(σg², σe²) against a 2-D maximisation of the unprofiled restricted likelihood of V = σg² K + σe² I, and
     the t statistic against GCTA-MLMA's χ² = (x'Py)² / x'Px at those components: t² = χ² (n-k-1) / (n-k-χ²)

@@ -246,6 +246,10 @@ class RidgeLocoModel(AssociationModel):
         return linear_association(genotypes, state, missing_genotypes=self.missing_genotypes, call_stats=call_stats)
 
 
+#: memory the Cholesky factors of ``--model lmm-loco`` (one N × N per phenotype) may take beyond 3 phenotypes
+CHOLESKY_MAX_BYTES = 2 * 1024 ** 3
+
+
 @dataclass
 class PreparedLmmLoco:
     """State of :class:`LmmLocoModel`: the whole-genome GRM numerator, the genome (re-read per chromosome)
@@ -283,7 +287,8 @@ class LmmLocoModel(AssociationModel):
         How each LOCO GRM's tests are computed when ``δ`` is fixed (``variance="genome"``): ``eigen``, one
         eigendecomposition shared by every phenotype; ``cholesky``, one Cholesky factor of ``K + δ_p I`` per
         phenotype (:func:`edfgen.kernels.lmm.whitened_nulls`), cheaper for few phenotypes; ``auto`` (default)
-        the cheaper by :func:`edfgen.kernels.lmm.cholesky_is_cheaper`. The same statistics (to rounding);
+        the cheaper by :func:`edfgen.kernels.lmm.cholesky_is_cheaper`, the Cholesky only while its P factors
+        (P N² × 8 bytes) fit in :data:`CHOLESKY_MAX_BYTES` or P ≤ 3. The same statistics (to rounding);
         ``variance="loco"`` always uses ``eigen`` (its REML needs the eigenvalues).
 
     References
@@ -352,11 +357,14 @@ class LmmLocoModel(AssociationModel):
         return fit
 
     def _cholesky(self, prepared: PreparedLmmLoco, chromosome: str) -> bool:
-        """Whether ``chromosome``'s tests go through one Cholesky factor per phenotype (``solver``)."""
+        """Whether ``chromosome``'s tests go through one Cholesky factor per phenotype (``solver``): with ``auto``
+        when it takes less CPU and its P factors of N × N fit in what the eigendecomposition path holds besides
+        (U and syevd's 2 N² workspace: P ≤ 3) or in :data:`CHOLESKY_MAX_BYTES`."""
         if self.solver != "auto":
             return self.solver == "cholesky"
+        N, P = prepared.phenotypes.shape
         m = dict(prepared.genome.chromosomes).get(chromosome, 0)
-        return cholesky_is_cheaper(prepared.phenotypes.shape[0], m, prepared.phenotypes.shape[1])
+        return cholesky_is_cheaper(N, m, P) and (P <= 3 or P * N * N * 8 <= CHOLESKY_MAX_BYTES)
 
     def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
         if chromosome is None:
