@@ -173,7 +173,11 @@ NOTE = ("BOLT-LMM's association mode (`--lmm`, `--lmmInfOnly`) analyses one phen
         "GRM used with every LOCO GRM (`variance` in the .json; re-measured after `lmm_power_gap.md`: the earlier "
         "rows, δ refitted per LOCO GRM, gave 38.7 + 0.06·P CPU s, crossover P ≈ 8.8, 12.5× at P = 128, planted χ² "
         "÷ BOLT 0.987–1.020); BOLT's rows are the earlier run's, on the same cohort and phenotypes (BOLT at P = 1 "
-        "re-run beside the new rows: the same null λGC, planted χ² and h² to every digit, 4.4 vs 4.3 CPU s). λGC is pooled over the P phenotypes on the null chromosomes; mean χ² over planted loci × phenotypes "
+        "re-run beside the new rows: the same null λGC, planted χ² and h² to every digit, 4.4 vs 4.3 CPU s). "
+        "These lmm-loco rows are the eigendecomposition path; since `lmm_solver.md` lmm-loco takes one Cholesky "
+        "factor per phenotype instead at P ≤ 7 on this cohort (same statistics): P = 1 14.2 CPU s, P = 4 27.4 (the "
+        "rows here 38.3 and 38.0), still above BOLT's 4.3 and 17.2; P ≥ 16 unchanged. "
+        "λGC is pooled over the P phenotypes on the null chromosomes; mean χ² over planted loci × phenotypes "
         "(the planted loci are the same for every P, their effects and the background are redrawn for each P, so these "
         "vary by chance between rows, not with P systematically; P = 4 draws the phenotypes of seed 23 in "
         "`relatedness_vs_bolt_seeds.md` and gives its λGC and χ²).")
