@@ -151,11 +151,17 @@ def test_lmm_loco_model_limits(monkeypatch):
     assert set(prepared.h2) == {"2"}
     with pytest.raises(InputError, match="variance 'chromosome'"):
         models.LmmLocoModel(variance="chromosome").prepare(C, Y, genome=genome)
+    with pytest.raises(InputError, match="solver 'cholesky'"):     # REML per LOCO GRM needs the eigenvalues
+        models.LmmLocoModel(variance="loco", solver="cholesky").prepare(C, Y, genome=genome)
+    with pytest.raises(InputError, match="solver 'qr'"):
+        models.LmmLocoModel(solver="qr").prepare(C, Y, genome=genome)
 
 
-def test_lmm_loco_genome_variance_is_gls_with_the_whole_genome_reml_delta():
+@pytest.mark.parametrize("solver", ["auto", "eigen", "cholesky"])
+def test_lmm_loco_genome_variance_is_gls_with_the_whole_genome_reml_delta(solver):
     """The default ``variance="genome"``: δ of each phenotype from a direct REML on the whole-genome GRM (no
-    eigendecomposition), then every LOCO GRM's test equals statsmodels GLS(sigma = K_LOCO + δ I)."""
+    eigendecomposition), then every LOCO GRM's test equals statsmodels GLS(sigma = K_LOCO + δ I), by the
+    eigendecomposition of the LOCO GRM or one Cholesky factor per phenotype (``auto``: here the Cholesky)."""
     import edfgen.kernels.models as models
 
     sm = pytest.importorskip("statsmodels.api")
@@ -166,8 +172,8 @@ def test_lmm_loco_genome_variance_is_gls_with_the_whole_genome_reml_delta():
     G = np.vstack([base, np.where(rng.random((n // 2, 60)) < 0.5, base, rng.binomial(2, 0.3, (n // 2, 60)))])
     Y = Y + 0.4 * (G[:, :40] - G[:, :40].mean(0)) @ rng.standard_normal((40, 2)) / np.sqrt(40)
     chrom = np.repeat(["1", "2", "3"], 20)
-    model = models.make_model("lmm-loco")
-    assert model.variance == "genome"
+    model = models.LmmLocoModel(solver=solver)
+    assert models.make_model("lmm-loco") == models.LmmLocoModel() and model.variance == "genome"
     prepared = model.prepare(C, Y, genome=models.GenomeBlocks.from_arrays(G, list(chrom)))
     num, m = grm_numerator(G)
     for j in range(Y.shape[1]):
@@ -177,6 +183,7 @@ def test_lmm_loco_genome_variance_is_gls_with_the_whole_genome_reml_delta():
     np.testing.assert_allclose(prepared.h2["genome"], 1 / (1 + prepared.delta))
     for c in ("1", "3"):
         res = model.test_block(prepared, G[:, chrom == c], chromosome=c)
+        assert isinstance(prepared.current[1], list) == (solver != "eigen")
         num_c, m_c = grm_numerator(G[:, chrom != c])
         for j in range(Y.shape[1]):
             V = num_c / m_c + prepared.delta[j] * np.eye(n)
@@ -217,6 +224,58 @@ def test_lmm_loco_genome_variance_gains_power_at_the_same_calibration(family_coh
     # 400 null variants in LD × 8 phenotypes moves by ±0.05 per phenotype with small changes of δ)
     assert chi2["genome"] > 1.10 * chi2["loco"]
     assert abs(null["genome"] - null["loco"]) < 0.02 and abs(lam["genome"] - 1) < 0.08
+
+
+def test_lmm_loco_cholesky_and_eigen_solvers_agree_on_the_family_cohort(family_cohort):
+    """The genome-wide δ default tested through one Cholesky factor per phenotype gives the statistics of the
+    eigendecomposition path to 1e-10 (relative) on a family cohort; ``auto`` takes the Cholesky for few
+    phenotypes and the eigendecomposition for many."""
+    from bed_reader import open_bed
+
+    import edfgen.kernels.models as models
+    from edfgen.kernels.lmm import cholesky_is_cheaper
+
+    bfile, pheno = family_cohort
+    with open_bed(str(bfile) + ".bed") as bed:
+        G = bed.read(dtype="float64")
+        chrom = np.asarray(bed.chromosome, dtype=str)
+    Y = pd.read_csv(pheno, sep="\t").filter(like="q").to_numpy(float)[:, :3]
+    C = np.column_stack([np.ones(len(Y)), np.linspace(-1, 1, len(Y))])
+    genome = models.GenomeBlocks.from_arrays(G, list(chrom))
+    res = {}
+    for solver in ("eigen", "cholesky"):
+        model = models.LmmLocoModel(solver=solver)
+        prepared = model.prepare(C, Y, genome=genome)
+        res[solver] = [model.test_block(prepared, G[:, chrom == c], chromosome=c) for c in ("1", "3")]
+    for e, ch in zip(res["eigen"], res["cholesky"]):
+        assert np.isfinite(e.p_value).mean() > 0.9
+        for f in ("beta", "standard_error", "p_value", "effect_allele_frequency"):
+            np.testing.assert_allclose(getattr(ch, f), getattr(e, f), rtol=1e-10, atol=0)
+        assert (ch.n == e.n).all()
+    n = len(Y)
+    assert cholesky_is_cheaper(n, 400, 1) and cholesky_is_cheaper(3000, 1500, 4)
+    assert not cholesky_is_cheaper(3000, 1500, 128) and not cholesky_is_cheaper(3000, 100_000, 8)
+
+
+def test_lmm_loco_auto_solver_keeps_the_eigendecomposition_when_the_factors_would_not_fit(monkeypatch):
+    """``auto`` takes one Cholesky factor per phenotype for few phenotypes, but not beyond 3 phenotypes when their
+    N × N factors exceed ``CHOLESKY_MAX_BYTES``; the statistics are the same either way."""
+    import edfgen.kernels.models as models
+
+    K, Y, C, Gt = _tiny(seed=2)
+    Y = np.column_stack([Y, Y[:, ::-1] + 0.1 * Y])          # 4 phenotypes
+    G = np.hstack([Gt, Gt[::-1]])
+    genome = models.GenomeBlocks.from_arrays(G, ["1"] * 5 + ["2"] * 5)
+    model = models.LmmLocoModel()
+    out = {}
+    for budget in ("default", "none"):
+        if budget == "none":
+            monkeypatch.setattr(models, "CHOLESKY_MAX_BYTES", 0)
+        prepared = model.prepare(C, Y, genome=genome)
+        out[budget] = model.test_block(prepared, Gt, chromosome="1")
+        assert isinstance(prepared.current[1], list) == (budget == "default")
+    for f in ("beta", "standard_error", "p_value"):
+        np.testing.assert_allclose(getattr(out["none"], f), getattr(out["default"], f), rtol=1e-10)
 
 
 def test_reml_components_and_statistic_match_two_dimensional_reml_and_gcta_mlma():

@@ -16,7 +16,9 @@ for all phenotypes; the phenotypes differ only by their weights ``1 / (s + δ_p)
 
 Cost: ``O(N² M)`` for the GRM, ``O(N³)`` per chromosome for the eigendecomposition and ``O(N² m)`` per
 block of ``m`` variants; memory a few ``N × N`` float64 matrices (hence the sample-size limit
-:data:`MAX_SAMPLES` of ``edfgen gwas``).
+:data:`MAX_SAMPLES` of ``edfgen gwas``). With ``δ`` given (one genome-wide estimate) and few phenotypes, one
+Cholesky factor of ``K + δ_p I`` per phenotype whitens the data instead (:func:`whitened_nulls`,
+:func:`gls_whitened`; ~1/12 of an eigendecomposition's CPU each, :func:`cholesky_is_cheaper` decides).
 
 References
 ----------
@@ -38,13 +40,22 @@ from scipy import special
 from edfgen.kernels.association import AssociationResult
 
 __all__ = ["MAX_SAMPLES", "standardise", "grm_numerator", "reml_delta", "NullFit", "fit_null", "null_from_eigen",
-           "gls_association", "gls_rotated"]
+           "gls_association", "gls_rotated", "WhitenedNull", "whitened_nulls", "gls_whitened", "cholesky_is_cheaper"]
 
 #: largest number of analysed samples for ``--model lmm-loco`` (dense N × N GRM and its eigendecomposition)
 MAX_SAMPLES = 50_000
 
 #: search interval of log δ (δ = σe²/σg²): h² from about 1 - 5e-5 to 5e-5
 LOG_DELTA_BOUNDS = (-10.0, 10.0)
+
+#: CPU of one dense symmetric eigendecomposition with eigenvectors (LAPACK syevd; syevr and scipy's drivers take
+#: the same) of an N × N matrix, and of one Cholesky factorisation of it (with the copy of K + δI), in units of
+#: the time of N³ multiply-adds in a matrix product: measured on one OpenBLAS thread at N = 3,000 (eigh 4.7 s,
+#: Cholesky 0.39 s, U^T G for 1,500 variants 0.51 s, the triangular solve L^{-1} G 0.30 s, i.e. 0.6 of the
+#: product's time); see :func:`cholesky_is_cheaper`
+EIGH_COST_N3 = 4.5
+CHOLESKY_COST_N3 = 0.4
+TRIANGULAR_SOLVE_COST = 0.6
 
 
 def standardise(genotypes: np.ndarray) -> np.ndarray:
@@ -111,7 +122,7 @@ class NullFit:
     """The null model of every phenotype on one GRM: its eigenvectors, ``δ`` per phenotype and the
     rotated, weighted quantities each variant's GLS test reuses."""
 
-    U: np.ndarray         # [N, N] eigenvectors of the GRM
+    U: np.ndarray | None  # [N, N] eigenvectors of the GRM (None: a whitened fit, WhitenedNull)
     weights: np.ndarray   # [N, P] 1 / (s + δ_p)
     Ct: np.ndarray        # [N, k] U^T C
     resid: np.ndarray     # [N, P] rotated phenotype minus its GLS covariate fit
@@ -151,6 +162,64 @@ def null_from_eigen(s: np.ndarray, U: np.ndarray, phenotypes: np.ndarray, covari
         A_inv[j] = np.linalg.inv(Ct.T @ (Ct * W[:, j:j + 1]))
         R[:, j] = Yt[:, j] - Ct @ (A_inv[j] @ (Ct.T @ (Yt[:, j] * W[:, j])))
     return NullFit(U=U, weights=W, Ct=Ct, resid=R, A_inv=A_inv, yy=(W * R * R).sum(0), delta=delta)
+
+
+@dataclass(frozen=True)
+class WhitenedNull:
+    """The null model of one phenotype with ``δ`` given, by the Cholesky factor ``L`` of ``K + δ I`` (no
+    eigendecomposition): ``L^{-1}`` whitens the data, and :attr:`fit` is the null fit in the whitened space
+    (weights 1, ``Ct = L^{-1} C``), so :func:`gls_rotated` applies to ``L^{-1} G`` unchanged."""
+
+    L: np.ndarray         # [N, N] lower Cholesky factor of K + δ I
+    fit: NullFit          # one phenotype, weights 1, U unused (None)
+
+
+def whitened_nulls(grm: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarray,
+                   delta: np.ndarray) -> list[WhitenedNull]:
+    """:func:`null_from_eigen` with ``delta`` fixed, one Cholesky factorisation of ``grm + δ_p I`` per phenotype
+    column instead of one eigendecomposition shared by all: cheaper for few phenotypes
+    (:func:`cholesky_is_cheaper`), the same GLS algebra (Kang et al. 2010)."""
+    from scipy import linalg
+
+    C = np.asarray(covariates, float)
+    n, k = C.shape
+    out = []
+    for j, d in enumerate(np.asarray(delta, float)):
+        V = grm + d * np.eye(n)
+        L = linalg.cholesky(V, lower=True, overwrite_a=True, check_finite=False)
+        Cw = linalg.solve_triangular(L, C, lower=True, check_finite=False)
+        yw = linalg.solve_triangular(L, phenotypes[:, j], lower=True, check_finite=False)
+        A_inv = np.linalg.inv(Cw.T @ Cw)
+        r = yw - Cw @ (A_inv @ (Cw.T @ yw))
+        fit = NullFit(U=None, weights=np.ones((n, 1)), Ct=Cw, resid=r[:, None], A_inv=A_inv[None], yy=np.array([r @ r]),
+                      delta=np.array([d]))
+        out.append(WhitenedNull(L=L, fit=fit))
+    return out
+
+
+def gls_whitened(genotypes: np.ndarray, nulls: list[WhitenedNull]) -> AssociationResult:
+    """:func:`gls_association` on the null fits of :func:`whitened_nulls` (one per phenotype): each phenotype's
+    statistics from the block whitened by its ``L^{-1}`` (a triangular solve) and :func:`gls_rotated`."""
+    from scipy import linalg
+
+    G = np.asarray(genotypes, dtype=float)
+    called = ~np.isnan(G)
+    mean = np.where(called, G, 0.0).sum(0) / np.maximum(called.sum(0), 1)
+    Gi = np.where(called, G, mean)
+    parts = [gls_rotated(linalg.solve_triangular(w.L, Gi, lower=True, check_finite=False), mean, w.fit)
+             for w in nulls]
+    return AssociationResult(**{f: np.concatenate([getattr(r, f) for r in parts], axis=1)
+                                for f in AssociationResult.__dataclass_fields__})
+
+
+def cholesky_is_cheaper(n: int, variants: int, phenotypes: int) -> bool:
+    """Whether testing ``variants`` (``m``) variants against ``phenotypes`` (``P``) phenotypes with ``δ`` fixed costs
+    less by one Cholesky factor per phenotype (:func:`whitened_nulls`, :func:`gls_whitened`) than by one
+    eigendecomposition shared by all: ``P (0.4 N³ + 0.6 N² m) < 4.5 N³ + N² m`` in the time of multiply-adds of a
+    matrix product (:data:`CHOLESKY_COST_N3`, :data:`TRIANGULAR_SOLVE_COST`, :data:`EIGH_COST_N3`; the rotation
+    ``U^T G`` is ``N² m``). At N = 3,000 and m = 1,500: up to 7 phenotypes."""
+    n3, n2m = float(n) ** 3, float(n) ** 2 * variants
+    return phenotypes * (CHOLESKY_COST_N3 * n3 + TRIANGULAR_SOLVE_COST * n2m) < EIGH_COST_N3 * n3 + n2m
 
 
 def gls_association(genotypes: np.ndarray, null: NullFit) -> AssociationResult:

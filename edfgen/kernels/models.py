@@ -26,7 +26,8 @@ import numpy as np
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import MISSING_GENOTYPES, AssociationResult, linear_association, prepare_phenotypes
 from edfgen.kernels.lmm import MAX_SAMPLES as LMM_MAX_SAMPLES
-from edfgen.kernels.lmm import NullFit, fit_null, gls_association, grm_numerator
+from edfgen.kernels.lmm import (NullFit, WhitenedNull, cholesky_is_cheaper, fit_null, gls_association, gls_whitened,
+                                grm_numerator, whitened_nulls)
 from edfgen.kernels.firth import firth_fallback
 from edfgen.kernels.logistic import logistic_association, prepare_logistic
 from edfgen.kernels.ridge import ridge_loco_predictions
@@ -245,6 +246,10 @@ class RidgeLocoModel(AssociationModel):
         return linear_association(genotypes, state, missing_genotypes=self.missing_genotypes, call_stats=call_stats)
 
 
+#: memory the Cholesky factors of ``--model lmm-loco`` (one N × N per phenotype) may take beyond 3 phenotypes
+CHOLESKY_MAX_BYTES = 2 * 1024 ** 3
+
+
 @dataclass
 class PreparedLmmLoco:
     """State of :class:`LmmLocoModel`: the whole-genome GRM numerator, the genome (re-read per chromosome)
@@ -257,7 +262,7 @@ class PreparedLmmLoco:
     count: int                                 # polymorphic variants in it
     h2: dict                                   # "genome" or chromosome -> REML h² per phenotype [P]
     delta: np.ndarray | None = None            # [P] genome-wide REML δ (variance="genome"), None: per LOCO GRM
-    current: tuple[str, NullFit] | None = None
+    current: tuple[str, NullFit | list[WhitenedNull]] | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +283,13 @@ class LmmLocoModel(AssociationModel):
         leaves the tested chromosome's share of h² — and with it part of the relatives' covariance — to the
         residual: on the family cohorts of ``benchmarks/lmm_power_gap.py`` 2.3 % less planted χ² at the
         same null λGC (``results/lmm_power_gap.md``).
+    solver : {"auto", "eigen", "cholesky"}
+        How each LOCO GRM's tests are computed when ``δ`` is fixed (``variance="genome"``): ``eigen``, one
+        eigendecomposition shared by every phenotype; ``cholesky``, one Cholesky factor of ``K + δ_p I`` per
+        phenotype (:func:`edfgen.kernels.lmm.whitened_nulls`), cheaper for few phenotypes; ``auto`` (default)
+        the cheaper by :func:`edfgen.kernels.lmm.cholesky_is_cheaper`, the Cholesky only while its P factors
+        (P N² × 8 bytes) fit in :data:`CHOLESKY_MAX_BYTES` or P ≤ 3. The same statistics (to rounding);
+        ``variance="loco"`` always uses ``eigen`` (its REML needs the eigenvalues).
 
     References
     ----------
@@ -290,10 +302,14 @@ class LmmLocoModel(AssociationModel):
     needs_chromosome: ClassVar[bool] = True
     block_size: int = 2048
     variance: str = "genome"
+    solver: str = "auto"
 
     def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None):
         if self.variance not in ("genome", "loco"):
             raise InputError(f"lmm-loco: variance {self.variance!r} is not 'genome' or 'loco'")
+        if self.solver not in ("auto", "eigen", "cholesky") or (self.solver == "cholesky" and self.variance == "loco"):
+            raise InputError(f"lmm-loco: solver {self.solver!r} is not 'auto', 'eigen' or 'cholesky' (with variance "
+                             f"'genome')")
         Y = np.asarray(phenotypes, float)
         N = Y.shape[0]
         if N > LMM_MAX_SAMPLES:
@@ -317,8 +333,9 @@ class LmmLocoModel(AssociationModel):
             prepared.h2["genome"] = 1.0 / (1.0 + prepared.delta)
         return prepared
 
-    def null_fit(self, prepared: PreparedLmmLoco, chromosome: str) -> NullFit:
-        """The null fit on the GRM of every chromosome but ``chromosome`` (cached for consecutive blocks)."""
+    def null_fit(self, prepared: PreparedLmmLoco, chromosome: str) -> NullFit | list[WhitenedNull]:
+        """The null fit on the GRM of every chromosome but ``chromosome`` (cached for consecutive blocks): a
+        :class:`NullFit` on its eigendecomposition, or one :class:`WhitenedNull` per phenotype (``solver``)."""
         if prepared.current is not None and prepared.current[0] == chromosome:
             return prepared.current[1]
         prepared.current = None
@@ -330,16 +347,30 @@ class LmmLocoModel(AssociationModel):
         if count < 1:
             raise InputError(f"--model lmm-loco: no variant outside chromosome {chromosome} for its GRM "
                              f"(needs >= 2 chromosomes)")
-        fit = fit_null(num / count, prepared.phenotypes, prepared.covariates, delta=prepared.delta)
+        if prepared.delta is not None and self._cholesky(prepared, chromosome):
+            fit = whitened_nulls(num / count, prepared.phenotypes, prepared.covariates, prepared.delta)
+        else:
+            fit = fit_null(num / count, prepared.phenotypes, prepared.covariates, delta=prepared.delta)
         if prepared.delta is None:
             prepared.h2[chromosome] = fit.h2
         prepared.current = (chromosome, fit)
         return fit
 
+    def _cholesky(self, prepared: PreparedLmmLoco, chromosome: str) -> bool:
+        """Whether ``chromosome``'s tests go through one Cholesky factor per phenotype (``solver``): with ``auto``
+        when it takes less CPU and its P factors of N × N fit in what the eigendecomposition path holds besides
+        (U and syevd's 2 N² workspace: P ≤ 3) or in :data:`CHOLESKY_MAX_BYTES`."""
+        if self.solver != "auto":
+            return self.solver == "cholesky"
+        N, P = prepared.phenotypes.shape
+        m = dict(prepared.genome.chromosomes).get(chromosome, 0)
+        return cholesky_is_cheaper(N, m, P) and (P <= 3 or P * N * N * 8 <= CHOLESKY_MAX_BYTES)
+
     def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
         if chromosome is None:
             raise InputError("lmm-loco: test_block needs the block's chromosome")
-        return gls_association(genotypes, self.null_fit(prepared, str(chromosome)))
+        fit = self.null_fit(prepared, str(chromosome))
+        return gls_whitened(genotypes, fit) if isinstance(fit, list) else gls_association(genotypes, fit)
 
 
 #: ``--model`` names

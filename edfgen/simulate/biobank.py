@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.plink1_write import BedWriter, write_fam
 from edfgen.formats.tables import write_table
 from edfgen.simulate.ecg import PHYSIOLOGY_COLUMNS
@@ -43,8 +44,6 @@ def simulate_biobank(cohort: Path, out: Path, *, n: int, seed: int, truth: dict,
     """Write ``out/genotypes.bed/.bim/.fam``, ``covariates.tsv`` and ``outcomes.tsv`` for ``n`` people
     (module docstring) from the cohort ``cohort/genotypes`` and its ``truth``; returns a summary
     (``n``, realised prevalences, causal effects) for truth.json's ``biobank`` entry."""
-    from bed_reader import open_bed
-
     out.mkdir(parents=True, exist_ok=True)
     bim = pd.read_csv(cohort / "genotypes.bim", sep="\t", header=None, names=["chr", "id", "cm", "pos", "a1", "a2"],
                       dtype={"chr": str, "id": str, "a1": str, "a2": str})
@@ -53,8 +52,8 @@ def simulate_biobank(cohort: Path, out: Path, *, n: int, seed: int, truth: dict,
     seg = bim.groupby("chr", sort=False)["pos"].transform(lambda p: (p - p.min()) // int(segment_kb * 1000))
     seg_key = bim["chr"] + ":" + seg.astype(str)
     codes, uniq = pd.factorize(seg_key)
-    with open_bed(str(cohort / "genotypes.bed")) as bed:
-        n_c = bed.iid_count
+    with BedReader(cohort / "genotypes", threads=1) as bed:   # the cohort's .bed, decoded as gwas decodes it
+        n_c = bed.n_samples
         donors = rng.integers(0, n_c, size=(len(uniq), n))
         loci = {lc["variant_id"] for lc in truth["loci"]}
         wanted = {vid: i for i, vid in enumerate(bim["id"]) if vid in loci}
@@ -62,7 +61,7 @@ def simulate_biobank(cohort: Path, out: Path, *, n: int, seed: int, truth: dict,
         with BedWriter(out / "genotypes.bed") as w:
             for s in range(0, len(bim), block):
                 cols = np.arange(s, min(s + block, len(bim)))
-                g = bed.read(index=np.s_[:, cols], dtype="int8")          # [n_c, m], -127 missing
+                g = bed.read(None, cols, dtype=np.int8)                   # [n_c, m], MISSING_INT8 (< 0) missing
                 d = np.empty((len(cols), n), dtype=np.int8)
                 for k, c in enumerate(cols):
                     d[k] = g[donors[codes[c]], k]
