@@ -1,0 +1,81 @@
+"""Hostile inputs the earlier fuzzers and bad-input tables did not reach (audit of stop 22).
+
+Each test is one defect found by the audit (``benchmarks/results/fuzz_s22.md``): before its fix the input
+gave a Python traceback, was used silently with a wrong meaning, or was refused with a reason that named
+the wrong thing. The contract: a one-line error naming the file, column, record or option (exit code 2,
+nothing written), or, for one ECG record, a row of the rejects file with its reason while the batch goes on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from edfgen.cli import cli
+from edfgen.exceptions import InputError
+from test_bad_input import _write_bfile
+
+N = 120
+
+
+def _run(args) -> "click.testing.Result":  # noqa: F821
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True)
+
+
+def _one_line_error(r, *expect: str) -> str:
+    """The result is exit 2 with exactly one ``edfgen <cmd>: error:`` line holding ``expect``, no traceback."""
+    assert r.exception is None or isinstance(r.exception, SystemExit), \
+        f"unexpected {type(r.exception).__name__}: {r.exception}\n{r.output[-2000:]}"
+    errors = [ln for ln in r.output.splitlines() if re.match(r"edfgen [\w-]+: error: ", ln)]
+    assert r.exit_code == 2 and len(errors) == 1, r.output[-2000:]
+    missing = [s for s in expect if s not in errors[0]]
+    assert not missing, f"{missing} not in: {errors[0]}"
+    return errors[0]
+
+
+@pytest.fixture
+def cohort(tmp_path: Path) -> Path:
+    """PLINK genotypes of N samples and a phenotype table."""
+    _write_bfile(tmp_path / "g", n=N)
+    rng = np.random.default_rng(2)
+    pd.DataFrame({"IID": [f"S{i:04d}" for i in range(N)], "qt": rng.normal(size=N),
+                  "hr": rng.normal(60, 10, N)}).to_csv(tmp_path / "pheno.tsv", sep="\t", index=False)
+    return tmp_path
+
+
+def _gwas(d: Path, *extra) -> list:
+    return ["gwas", "--bfile", d / "g", "--pheno", d / "pheno.tsv", "--no-plots", "--maf", "0", "--hwe", "0",
+            "--out", d / "out", *extra]
+
+
+# --------------------------------------------------------------------------- variant and sample lists
+def test_extract_list__binary_file_is_one_line_naming_the_line(cohort: Path):
+    """Was: UnicodeDecodeError traceback from ``Path.read_text``."""
+    (cohort / "ex.txt").write_bytes(b"rs1\n" + bytes(range(128, 256)))
+    line = _one_line_error(_run(_gwas(cohort, "--extract", cohort / "ex.txt")), "--extract", "ex.txt:2", "not UTF-8")
+    assert "Traceback" not in line
+    assert not (cohort / "out").exists()
+
+
+def test_extract_list__gzip_and_bom_read_as_text(tmp_path: Path):
+    """Was: a gzipped --extract file (allowed for --keep) was a UnicodeDecodeError; a byte-order mark was
+    glued to the first id, which then matched no variant."""
+    from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
+
+    (tmp_path / "ex.txt.gz").write_bytes(gzip.compress(b"rs1\nrs2 extra\n"))
+    assert read_variant_list(tmp_path / "ex.txt.gz") == {"rs1", "rs2"}
+    (tmp_path / "ex.txt").write_bytes(b"\xef\xbb\xbfrs1\r\nrs2\r\n")
+    assert read_variant_list(tmp_path / "ex.txt") == {"rs1", "rs2"}
+    (tmp_path / "keep.txt").write_bytes(b"\xef\xbb\xbfS0001\r\nS0002\r\n")
+    assert read_id_list(tmp_path / "keep.txt") == {"S0001", "S0002"}
+    (tmp_path / "keep2.txt").write_bytes(b"\xef\xbb\xbfFID IID\nS0001 S0001\n")
+    assert read_id_list(tmp_path / "keep2.txt") == {"S0001"}
+    (tmp_path / "bad.txt").write_bytes(b"\xef\xbb\xbfS1\nS\xff2\n")
+    with pytest.raises(InputError, match=r"bad.txt:2: not UTF-8 text \(byte offset 7\)"):
+        read_id_list(tmp_path / "bad.txt")
