@@ -79,3 +79,50 @@ def test_extract_list__gzip_and_bom_read_as_text(tmp_path: Path):
     (tmp_path / "bad.txt").write_bytes(b"\xef\xbb\xbfS1\nS\xff2\n")
     with pytest.raises(InputError, match=r"bad.txt:2: not UTF-8 text \(byte offset 7\)"):
         read_id_list(tmp_path / "bad.txt")
+
+
+# --------------------------------------------------------------------------- option values
+@pytest.mark.parametrize("kb", ["nan", "inf", "-5", "0"])
+def test_clump_kb__non_finite_or_not_positive_is_one_line(cohort: Path, kb: str):
+    """Was: ``--kb nan`` ValueError and ``--kb inf`` OverflowError tracebacks (int() of the bp radius)."""
+    from edfgen.kernels.clump import ClumpSettings
+
+    with pytest.raises(InputError, match="kb must be a finite number > 0"):
+        ClumpSettings(kb=float(kb))
+    (cohort / "ss").mkdir()
+    pd.DataFrame({"chromosome": "1", "base_pair_location": [1000, 2000], "effect_allele": "A", "other_allele": "G",
+                  "beta": [0.1, 0.2], "standard_error": 0.05, "effect_allele_frequency": 0.3,
+                  "p_value": [1e-9, 0.5], "variant_id": ["rs1", "rs2"], "n": N}).to_csv(
+        cohort / "ss" / "qt.tsv.gz", sep="\t", index=False)
+    r = _run(["clump", "--sumstats", cohort / "ss", "--bfile", cohort / "g", "--kb", kb, "--out", cohort / "cl"])
+    _one_line_error(r, "kb must be a finite number > 0", kb)
+    assert not (cohort / "cl").exists()
+    assert ClumpSettings(kb=250).bp_radius == 249_999          # a valid value is unchanged
+
+
+@pytest.mark.parametrize("value", ["2", "-1", "nan"])
+def test_gwas_kinship__outside_0_to_half_is_one_line(cohort: Path, value: str):
+    """Was: --kinship 2 and nan removed no one silently; -1 removed nearly everyone ("only 2 samples left")."""
+    from edfgen.kernels.qc import KINSHIP_2ND_DEGREE, QCSettings
+
+    r = _run(_gwas(cohort, "--remove-related", "--kinship", value))
+    _one_line_error(r, "kinship cutoff must be in [0, 0.5]", value)
+    assert not (cohort / "out").exists()
+    assert QCSettings(kinship=0.5).kinship == 0.5 and QCSettings().kinship == KINSHIP_2ND_DEGREE
+
+
+@pytest.mark.parametrize("option, value, expect", [("--window-kb", "-1", "window_kb"), ("--window-kb", "nan", "window_kb"),
+                                                   ("--ld-r2", "2", "ld_r2")])
+def test_annotate_ranges__refused_before_anything_is_read(tmp_path: Path, option, value, expect):
+    """Was: a negative or NaN --window-kb and --ld-r2 2 ran and wrote a table (negative window: no locus known)."""
+    from edfgen.kernels.annotate import AnnotateSettings
+
+    loci = tmp_path / "loci.tsv"
+    pd.DataFrame({"variant_id": ["rs1"], "chromosome": ["1"], "base_pair_location": [1_000_000],
+                  "p_value": [1e-9]}).to_csv(loci, sep="\t", index=False)
+    catalog = Path(__file__).resolve().parents[1] / "edfgen" / "data" / "ecg_traits_associations_2016-01-18.tsv"
+    r = _run(["annotate", "--loci", loci, "--catalog", catalog, "--any-trait", option, value,
+              "--out", tmp_path / "o" / "annotated.tsv"])
+    _one_line_error(r, expect, value)
+    assert not (tmp_path / "o").exists()
+    assert AnnotateSettings(window_kb=0, ld_r2=1).window_kb == 0
