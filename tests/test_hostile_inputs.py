@@ -126,3 +126,24 @@ def test_annotate_ranges__refused_before_anything_is_read(tmp_path: Path, option
     _one_line_error(r, expect, value)
     assert not (tmp_path / "o").exists()
     assert AnnotateSettings(window_kb=0, ld_r2=1).window_kb == 0
+
+
+def test_gwas_pheno_cols_and_prefix__contradiction_is_one_line(cohort: Path):
+    """Was: --pheno-cols qt --pheno-prefix h ran qt only, --pheno-prefix silently ignored."""
+    r = _run(_gwas(cohort, "--pheno-cols", "qt", "--pheno-prefix", "h"))
+    _one_line_error(r, "--pheno-cols", "--pheno-prefix", "give one of them")
+    assert not (cohort / "out").exists()
+
+
+
+
+def test_select_phenotypes__plink_missing_code_minus_9_is_warned(caplog):
+    """Was silent: -9 (PLINK's missing phenotype) is read as the number -9. It still is (a value a user may
+    mean), but a -9 below every other value of the column is now a warning naming the column."""
+    from edfgen.commands.gwas_design import select_phenotypes
+
+    table = pd.DataFrame({"IID": ["a", "b", "c", "d"], "qt": [0.5, -9, 1.5, np.nan], "z": [-9, -12, 3, 4]})
+    with caplog.at_level("WARNING"):
+        assert select_phenotypes(table, source="p.tsv") == ["qt", "z"]
+    warned = [r.getMessage() for r in caplog.records if "-9" in r.getMessage()]
+    assert len(warned) == 1 and "phenotype 'qt' holds -9 in 1 row(s)" in warned[0], warned
