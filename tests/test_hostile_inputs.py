@@ -135,6 +135,25 @@ def test_gwas_pheno_cols_and_prefix__contradiction_is_one_line(cohort: Path):
     assert not (cohort / "out").exists()
 
 
+# --------------------------------------------------------------------------- genotype files
+@pytest.mark.parametrize("first, second, written", [("23", "X", "23"), ("X", "23", "23"), ("MT", "26", "25"),
+                                                    ("24", "Y", "24")])
+def test_gwas_plink_numeric_chromosome_codes__one_chromosome_with_its_name(cohort: Path, first, second, written):
+    """Was: a .bim naming chromosome X both as 23 (plink1.9's code) and X failed after the whole GWAS, naming the
+    *output* ('out/qt.tsv.gz: chromosome 23: position 1000 follows 60000'): 23 sorted after every named
+    chromosome while both were written as 23; plink's 26 (MT) was written as 26, outside GWAS-SSF's 1-25."""
+    bim = cohort / "g.bim"
+    rows = [ln.split("\t") for ln in bim.read_text().splitlines()]
+    for k, r in enumerate(rows):
+        r[0] = first if k < 30 else second
+    bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    r = _run(_gwas(cohort))
+    assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
+    ss = pd.read_csv(cohort / "out" / "qt.tsv.gz", sep="\t", dtype={"chromosome": str})
+    assert set(ss["chromosome"]) == {written}
+    assert ss["base_pair_location"].is_monotonic_increasing and len(ss) == 60
+
+
 
 
 def test_select_phenotypes__plink_missing_code_minus_9_is_warned(caplog):
