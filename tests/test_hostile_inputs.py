@@ -154,6 +154,30 @@ def test_gwas_plink_numeric_chromosome_codes__one_chromosome_with_its_name(cohor
     assert ss["base_pair_location"].is_monotonic_increasing and len(ss) == 60
 
 
+def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path: Path):
+    """Was: a ``.sample`` listing the BGEN's own ids in another order was used, giving every genotype to the
+    wrong participant. A ``.sample`` that renames the samples (ids the BGEN does not hold) is still used."""
+    from test_readers import _write_bgen
+
+    from edfgen.formats.genotypes.bgen import BgenReader
+
+    n = 12
+    _write_bgen(tmp_path / "g.bgen", [("v1", ["A", "G"], [2] * n, 0, 8, [255, 0] * n)], n, compression=1)
+    head = "ID_1 ID_2 missing\n0 0 0\n"
+
+    def sample(ids):
+        (tmp_path / "g.sample").write_text(head + "".join(f"0 {i} 0\n" for i in ids))
+        return BgenReader(str(tmp_path / "g.bgen"), sample=str(tmp_path / "g.sample"), fast=False)
+
+    ids = [f"s{i}" for i in range(n)]
+    assert sample(ids).samples["IID"].tolist() == ids
+    assert sample([f"p{i}" for i in range(n)]).samples["IID"].tolist() == [f"p{i}" for i in range(n)]
+    swapped = ids[:3] + [ids[4], ids[3]] + ids[5:]
+    with pytest.raises(InputError, match=r"g.sample: sample 's4' is on row 4 but on row 5 of the ids stored in "
+                                         r"--bgen .*g.bgen \(2 such samples\)"):
+        sample(swapped)
+
+
 
 
 def test_select_phenotypes__plink_missing_code_minus_9_is_warned(caplog):
