@@ -19,7 +19,8 @@ from click.testing import CliRunner
 
 from edfgen.cli import cli
 from edfgen.exceptions import InputError
-from test_bad_input import _write_bfile
+from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+from test_bad_input import LEADS, _write_bfile, _write_wfdb
 
 N = 120
 
@@ -176,6 +177,87 @@ def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path
     with pytest.raises(InputError, match=r"g.sample: sample 's4' is on row 4 but on row 5 of the ids stored in "
                                          r"--bgen .*g.bgen \(2 such samples\)"):
         sample(swapped)
+
+
+# --------------------------------------------------------------------------- ECG records
+def _record(rid: str, fs: float, seconds: float = 10.0) -> EcgRecord:
+    n = int(round(fs * seconds)) if fs * seconds >= 1 else 5000     # 1e-300 Hz: the header's samples, 5000
+    t = np.arange(n) / max(fs, 1.0)
+    sig = np.stack([np.sin(2 * np.pi * 1.2 * t) * (0.5 + 0.05 * k) + 0.01 * np.sin(2 * np.pi * 9 * k * t)
+                    for k in range(12)]).astype(np.float32)
+    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=LEADS, path=f"{rid}.hea")
+
+
+@pytest.mark.parametrize("fs", [1e-300, 1.0, 49.9])
+def test_preprocess__sampling_rate_below_50_hz_is_a_reject(fs: float):
+    """Was: a header rate of 1e-300 Hz reached the resampler: ValueError traceback ending the batch; 1 Hz
+    was used (5000 samples = 83 minutes of 'ECG' upsampled 500-fold)."""
+    from edfgen.kernels.ecg.preprocess import preprocess_many
+
+    batch = preprocess_many([_record("a", 500.0), _record("slow", fs), _record("b", 100.0)])
+    assert batch.record_ids == ["a", "b"]
+    assert [(r[0], "below 50 Hz" in r[2]) for r in batch.rejects] == [("slow", True)], batch.rejects
+
+
+def _wfdb(d: Path, name: str, *, fmt: str = "16", gain: str = "1000/mV", nsig_line: int | None = None,
+          n: int = 5000) -> Path:
+    rng = np.random.default_rng(0)
+    (rng.normal(0, 300, (n, 12))).round().astype("<i2").tofile(d / f"{name}.dat")
+    lines = [f"{name} {nsig_line or 12} 500 {n}"] + [f"{name}.dat {fmt} {gain} 16 0 0 0 0 {lead}" for lead in LEADS]
+    (d / f"{name}.hea").write_text("\n".join(lines) + "\n")
+    return d / f"{name}.hea"
+
+
+@pytest.mark.parametrize("fmt", ["16", "212", "24"])
+def test_read_wfdb__adc_gain_zero_uncalibrated_is_rejected(tmp_path: Path, fmt: str):
+    """Was: gain 0 (WFDB: uncalibrated) went to wfdb.rdrecord, which reads it as 200/mV: a guessed amplitude used."""
+    from edfgen.formats.ecg.records import read_wfdb
+
+    with pytest.raises(RecordRejected, match="ADC gain 0 on signal line 1 .* uncalibrated"):
+        read_wfdb(_wfdb(tmp_path, "r", fmt=fmt, gain="0/mV"))
+    with pytest.raises(RecordRejected, match="ADC gain 0"):
+        read_wfdb(_wfdb(tmp_path, "r", fmt=fmt, gain="0(0)/mV"))
+    if fmt == "16":
+        assert read_wfdb(_wfdb(tmp_path, "r", fmt=fmt, gain="1000/mV")).signal.shape == (12, 5000)
+
+
+@pytest.mark.parametrize("kind, reason", [
+    ("zero samples", "WFDB header gives 0 samples per signal"),
+    ("15 signals declared, 12 lines", "declares 15 signals on its record line but has 12 signal lines"),
+    ("format 999", "unsupported WFDB format '999' on signal line 1"),
+])
+def test_read_wfdb__header_contradictions_give_a_reason_not_a_python_error(tmp_path: Path, kind: str, reason: str):
+    """Was: 'unreadable WFDB record (ValueError: sampto must be greater than sampfrom)', '(IndexError: list index
+    out of range)', '(KeyError: '999')'."""
+    from edfgen.formats.ecg.records import read_wfdb
+
+    hea = _wfdb(tmp_path, "r", n=0 if kind == "zero samples" else 5000, nsig_line=15 if "15" in kind else None,
+                fmt="999" if "999" in kind else "16")
+    with pytest.raises(RecordRejected) as info:
+        read_wfdb(hea)
+    assert reason in str(info.value) and "Error" not in str(info.value)
+
+
+def test_extract__gain_zero_and_1e300_rate_records_rejected_batch_goes_on(tmp_path: Path):
+    """End to end: the two records are listed in the rejects file with their reasons, the good ones are used."""
+    import shutil
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    for i in range(2):
+        _write_wfdb(ecg, f"R{i}", seed=i)
+    _wfdb(ecg, "GAIN0", gain="0/mV")
+    _write_wfdb(ecg, "SLOW", fs="1e-300")
+    pkg = Path(__file__).resolve().parents[1] / "edfgen" / "checkpoints"
+    for f in ("tiny.json", "tiny.safetensors"):
+        shutil.copy(pkg / f, tmp_path / f)
+    out = tmp_path / "o" / "edfs.tsv"
+    r = _run(["extract", "--ecg", ecg, "--checkpoint", tmp_path / "tiny.json", "--workers", 0, "--out", out])
+    assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
+    assert sorted(pd.read_csv(out, sep="\t", dtype={"IID": str})["IID"]) == ["R0", "R1"]
+    rej = pd.concat([pd.read_csv(p, sep="\t", dtype=str) for p in out.parent.glob("*rejects*.tsv")])
+    reasons = dict(zip(rej["record"], rej["reason"]))
+    assert "ADC gain 0" in reasons["GAIN0"] and "below 50 Hz" in reasons["SLOW"], reasons
 
 
 
