@@ -260,6 +260,31 @@ def test_extract__gain_zero_and_1e300_rate_records_rejected_batch_goes_on(tmp_pa
     assert "ADC gain 0" in reasons["GAIN0"] and "below 50 Hz" in reasons["SLOW"], reasons
 
 
+# --------------------------------------------------------------------------- interpret
+def test_interpret__word_in_an_edf_or_named_biomarker_column_is_one_line(tmp_path: Path):
+    """Was: ValueError traceback ('could not convert string to float') from ``to_numpy(float)``."""
+    rng = np.random.default_rng(0)
+    ids = [f"P{i}" for i in range(40)]
+    edf = pd.DataFrame({"IID": ids, "edf_001": rng.normal(size=40).round(4).astype(str), "edf_002": rng.normal(size=40)})
+    edf.loc[7, "edf_001"] = "abc"
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bio = pd.DataFrame({"IID": ids, "hr": rng.normal(60, 5, 40).round(1).astype(str)})
+    bio.to_csv(tmp_path / "bio.tsv", sep="\t", index=False)
+    r = _run(["interpret", "--edf", tmp_path / "edfs.tsv", "--biomarkers", tmp_path / "bio.tsv", "--out", tmp_path / "i"])
+    _one_line_error(r, "--edf", "edfs.tsv", "'edf_001'", "row 8", "P7", "'abc'")
+    assert not (tmp_path / "i").exists()
+    edf.loc[7, "edf_001"] = "0.1"
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bio.loc[3, "hr"] = "fast"
+    bio.to_csv(tmp_path / "bio.tsv", sep="\t", index=False)
+    r = _run(["interpret", "--edf", tmp_path / "edfs.tsv", "--biomarkers", tmp_path / "bio.tsv",
+              "--biomarker-columns", "hr", "--out", tmp_path / "i"])
+    _one_line_error(r, "--biomarkers", "bio.tsv", "'hr'", "P3", "'fast'")
+    bio.loc[3, "hr"] = "61.5"
+    bio.to_csv(tmp_path / "bio.tsv", sep="\t", index=False)
+    r = _run(["interpret", "--edf", tmp_path / "edfs.tsv", "--biomarkers", tmp_path / "bio.tsv",
+              "--biomarker-columns", "hr", "--out", tmp_path / "i"])
+    assert r.exit_code == 0, r.output[-3000:]
 
 
 def test_select_phenotypes__plink_missing_code_minus_9_is_warned(caplog):
