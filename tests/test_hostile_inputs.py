@@ -224,14 +224,15 @@ def test_read_wfdb__adc_gain_zero_uncalibrated_is_rejected(tmp_path: Path, fmt: 
 @pytest.mark.parametrize("kind, reason", [
     ("zero samples", "WFDB header gives 0 samples per signal"),
     ("15 signals declared, 12 lines", "declares 15 signals on its record line but has 12 signal lines"),
+    ("3 signals declared, 12 lines", "declares 3 signals on its record line but has 12 signal lines"),
     ("format 999", "unsupported WFDB format '999' on signal line 1"),
 ])
 def test_read_wfdb__header_contradictions_give_a_reason_not_a_python_error(tmp_path: Path, kind: str, reason: str):
     """Was: 'unreadable WFDB record (ValueError: sampto must be greater than sampfrom)', '(IndexError: list index
-    out of range)', '(KeyError: '999')'."""
+    out of range)', '(KeyError: '999')'; 3 declared signals with 12 lines read the first 3 ('missing lead(s)')."""
     from edfgen.formats.ecg.records import read_wfdb
 
-    hea = _wfdb(tmp_path, "r", n=0 if kind == "zero samples" else 5000, nsig_line=15 if "15" in kind else None,
+    hea = _wfdb(tmp_path, "r", n=0 if kind == "zero samples" else 5000, nsig_line=int(kind.split()[0]) if "declared" in kind else None,
                 fmt="999" if "999" in kind else "16")
     with pytest.raises(RecordRejected) as info:
         read_wfdb(hea)

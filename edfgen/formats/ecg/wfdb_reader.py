@@ -195,7 +195,7 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     except ValueError:
         return None
     sig_lines = lines[1:1 + nsig]
-    if nsig < 1 or len(sig_lines) != nsig or nsamp <= 0 or fs <= 0:
+    if nsig < 1 or len(lines) - 1 != nsig or nsamp <= 0 or fs <= 0:  # wfdb's path names the contradiction
         return None
     files, offsets, gains, baselines, units, names = set(), set(), [], [], [], []
     for i, ln in enumerate(sig_lines):
