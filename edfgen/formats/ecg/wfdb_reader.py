@@ -138,10 +138,10 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
     names: list[str] = []
     for i, ln in enumerate(lines[1:]):
         tok = ln.split()
-        if len(tok) > 2:
+        if nsig is not None and len(tok) > 2:  # nsig None: a malformed record line, which wfdb names
             _check_calibrated(tok[2], i + 1, rid=rid, hea=hea)
         fm = _FMT_RE.match(tok[1]) if len(tok) > 1 else None
-        if fm is not None and fm.group(1) not in _WFDB_FORMATS:
+        if nsig is not None and fm is not None and fm.group(1) not in _WFDB_FORMATS:
             raise RecordRejected(f"unsupported WFDB format {fm.group(1)!r} on signal line {i + 1} (WFDB formats: "
                                  f"{', '.join(_WFDB_FORMATS)})", record_id=rid, path=hea)
         if tok[0] not in names:
