@@ -92,7 +92,7 @@ def test_extract_edfs__table_pheno_rejects_manifest(ecg_dir, standin, tmp_path):
     reasons = dict(zip(rej["record"], rej["reason"]))
     assert set(reasons) == {"ZNAN01", "ZBAD02"}
     assert "lead aVR: 100 NaN/inf samples" in reasons["ZNAN01"]
-    assert "unreadable WFDB record" in reasons["ZBAD02"]
+    assert "declares 12 signals on its record line but has 1 signal lines" in reasons["ZBAD02"]
     ph = pd.read_csv(res.pheno, sep="\t", dtype={"IID": str, "FID": str})
     assert list(ph.columns[:2]) == ["FID", "IID"] and (ph["FID"] == ph["IID"]).all()
     np.testing.assert_allclose(ph.iloc[:, 2:].to_numpy(), df.iloc[:, 1:].to_numpy())

@@ -272,9 +272,15 @@ def test_templates_selection_and_errors(fileset, tmp_path):
         open_genotypes(GenotypeSource(bgen=str(d / "imp8_chr{chr}.bgen"), chromosomes=("1", "3")))
     bad = tmp_path / "other.sample"   # per-chromosome files must list the same samples
     lines = (d / "imp8_chr2.sample").read_text().splitlines()
-    lines[2], lines[3] = lines[3], lines[2]
+    lines[2] = lines[2].replace(lines[2].split()[1], "renamed", 1)  # an id the BGEN does not store
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match="not the same samples"):
+        open_genotypes(GenotypeSource(bgen=(str(d / "imp8_chr1.bgen"), str(d / "imp8_chr2.bgen")),
+                                      sample=(str(d / "imp8_chr1.sample"), str(bad))))
+    lines = (d / "imp8_chr2.sample").read_text().splitlines()
+    lines[2], lines[3] = lines[3], lines[2]  # two of the BGEN's own ids swapped: refused by the BGEN reader
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="another order"):
         open_genotypes(GenotypeSource(bgen=(str(d / "imp8_chr1.bgen"), str(d / "imp8_chr2.bgen")),
                                       sample=(str(d / "imp8_chr1.sample"), str(bad))))
     # --keep (one id per line, FID IID, or a header with eid), --remove, --extract, --chr

@@ -138,8 +138,16 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
     Raises
     ------
     InputError
-        A selected column with a non-numeric or infinite value (naming the file, column, row and value).
+        A selected column with a non-numeric or infinite value (naming the file, column, row and value);
+        both ``columns`` and ``prefix`` given.
+
+    Warnings
+    --------
+    A column holding -9 below all its other values is read as the number -9 and logged: PLINK's missing
+    code, which a table for edfgen writes as ``NA``.
     """
+    if columns and prefix:  # two selections: never silently use one of them
+        raise InputError(f"--pheno-cols and --pheno-prefix {prefix!r} both select phenotypes; give one of them")
     if columns:
         cols = expand_columns(columns)
         missing = [c for c in cols if c not in table.columns]
@@ -159,7 +167,12 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         cols = [c for c in cols if c not in text]
     ids = table["IID"].to_numpy() if "IID" in table.columns else None
     for c in cols:  # a stray word or inf in a phenotype column: one line naming column, row and value
-        numeric_values(table[c], source=source, column=c, ids=ids)
+        v = numeric_values(table[c], source=source, column=c, ids=ids)
+        n_minus9 = int(np.count_nonzero(v == -9))
+        if n_minus9 and np.nanmin(np.where(v == -9, np.nan, v), initial=np.inf) > -9:
+            # PLINK's missing-phenotype code, read here as the number -9 (an outlier below every other value)
+            log.warning("%s: phenotype '%s' holds -9 in %d row(s), below all its other values: read as the number "
+                        "-9, not as missing (PLINK's code); write NA for a missing value", source, c, n_minus9)
     if not cols:
         raise InputError(f"{source}: no numeric phenotype columns")
     return list(cols)

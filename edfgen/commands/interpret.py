@@ -30,6 +30,7 @@ from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.leads import canonicalise_leads
 from edfgen.kernels.edf import associate, cluster_edfs
+from edfgen.kernels.validate import numeric_values
 from edfgen.plots.heatmap import plot_heatmap
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     edf_cols = [c for c in edf_df.columns if str(c).startswith("edf_")]
     if not edf_cols:
         raise InputError(f"--edf {edf}: no edf_* columns")
+    for c in edf_cols:  # a word in an EDF column: one line naming file, column, row and value
+        edf_df[c] = numeric_values(edf_df[c], source=f"--edf {edf}", column=c, ids=edf_df["IID"], finite=False)
     measured_path = rejects_path = None
     if measure_from is not None:
         bio_df, rejects = measure_biomarker_table(measure_from)
@@ -147,6 +150,9 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
         if missing:
             raise InputError(f"--biomarkers {bio_src}: missing column(s) {', '.join(missing)}")
         bcols = list(biomarker_columns)
+        for c in bcols:
+            bio_df[c] = numeric_values(bio_df[c], source=f"--biomarkers {bio_src}", column=c, ids=bio_df["IID"],
+                                       finite=False)
     else:
         bcols = [c for c in bio_df.columns if c not in ("IID", "FID", *cov_cols)
                  and pd.api.types.is_numeric_dtype(bio_df[c])]

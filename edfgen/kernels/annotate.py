@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from edfgen.exceptions import InputError
 from edfgen.kernels.ld import r2_vector
 
 ANNOTATED_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "phenotypes",
@@ -37,6 +38,15 @@ class AnnotateSettings:
     ld_r2: float = 0.1
     ld_window_kb: float = 5000.0
     r2_method: str = "plink"
+
+    def __post_init__(self):
+        # NaN fails every comparison, so each test is written to be False for it
+        if not 0 <= self.window_kb < np.inf:
+            raise InputError(f"annotate: window_kb must be a finite number >= 0, got {self.window_kb}")
+        if not 0 < self.ld_window_kb < np.inf:
+            raise InputError(f"annotate: ld_window_kb must be a finite number > 0, got {self.ld_window_kb}")
+        if not 0 <= self.ld_r2 <= 1:
+            raise InputError(f"annotate: ld_r2 must be in [0, 1], got {self.ld_r2}")
 
 
 def nearest_catalog(loci: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:

@@ -82,8 +82,8 @@ class ClumpSettings:
                 raise InputError(f"clump: {name} must be in (0, 1], got {v}")
         if not 0 <= self.r2 < 1:
             raise InputError(f"clump: r2 must be in [0, 1), got {self.r2}")
-        if self.kb <= 0:
-            raise InputError(f"clump: kb must be > 0, got {self.kb}")
+        if not 0 < self.kb < np.inf:  # NaN and inf too: the bp radius is an integer
+            raise InputError(f"clump: kb must be a finite number > 0, got {self.kb}")
         if self.r2_method not in R2_METHODS:
             raise InputError(f"clump: r2_method {self.r2_method!r} unknown (choose from {', '.join(R2_METHODS)})")
 

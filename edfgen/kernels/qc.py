@@ -45,6 +45,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import chdtrc, gammaln  # not scipy.stats: ~0.5 s of import in every command
 
+from edfgen.exceptions import InputError
+
 KINSHIP_2ND_DEGREE = 0.0884
 
 
@@ -58,6 +60,13 @@ class QCSettings:
     sample_call_rate: float = 0.95
     remove_related: bool = False
     kinship: float = KINSHIP_2ND_DEGREE
+
+    def __post_init__(self):
+        # KING kinship is at most 0.5 (duplicates); a cutoff outside [0, 0.5] (or NaN) would silently
+        # remove no one or nearly everyone
+        if not 0 <= self.kinship <= 0.5:
+            raise InputError(f"qc: kinship cutoff must be in [0, 0.5] (KING kinship; 0.0884 = 2nd degree), "
+                             f"got {self.kinship}")
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ _GAIN_RE = re.compile(r"^([-+\d.eE]+)(?:\(([-+\d]+)\))?(?:/(\S+))?$")
 #: bits per stored sample of the WFDB formats whose size follows from the header (FLAC formats 5xx do not)
 _WFDB_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 32 / 3,
               "311": 32 / 3}
+#: every WFDB storage format (those above and the FLAC formats 508, 516, 524)
+_WFDB_FORMATS = (*_WFDB_BITS, "508", "516", "524")
 
 
 def _wfdb_header_fs(head: list[str], *, record_id: str, path) -> float | None:
@@ -101,6 +103,19 @@ def _header_lines(hea: Path, rid: str) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 
+def _check_calibrated(gain_token: str, line: int, *, rid: str, hea: Path) -> None:
+    """Reject an ADC gain of 0: WFDB's mark of an uncalibrated signal, which ``wfdb`` reads with the default
+    200 units/mV, an amplitude in mV that is a guess (an absent gain field is WFDB's documented default)."""
+    gm = _GAIN_RE.match(gain_token)
+    try:
+        zero = gm is not None and float(gm.group(1)) == 0
+    except ValueError:
+        return  # unparsable: the reader that parses it says so
+    if zero:
+        raise RecordRejected(f"ADC gain 0 on signal line {line} of the WFDB header: an uncalibrated signal, its "
+                             "amplitude in mV is unknown", record_id=rid, path=hea)
+
+
 def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> list[str]:
     """Confine and size-check the signal files of a single-segment header; return their names.
 
@@ -112,12 +127,23 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
         nsamp = int(head[3]) if len(head) > 3 else None
     except ValueError:
         nsamp = None
+    if nsamp == 0:
+        raise RecordRejected("WFDB header gives 0 samples per signal (an empty record)", record_id=rid, path=hea)
+    nsig = int(head[1]) if len(head) > 1 and head[1].isdigit() else None
+    if nsig is not None and nsig != len(lines) - 1:
+        raise RecordRejected(f"WFDB header declares {nsig} signals on its record line but has {len(lines) - 1} "
+                             "signal lines", record_id=rid, path=hea)
     need: dict[str, float | None] = {}
     offset: dict[str, int] = {}
     names: list[str] = []
-    for ln in lines[1:]:
+    for i, ln in enumerate(lines[1:]):
         tok = ln.split()
+        if nsig is not None and len(tok) > 2:  # nsig None: a malformed record line, which wfdb names
+            _check_calibrated(tok[2], i + 1, rid=rid, hea=hea)
         fm = _FMT_RE.match(tok[1]) if len(tok) > 1 else None
+        if nsig is not None and fm is not None and fm.group(1) not in _WFDB_FORMATS:
+            raise RecordRejected(f"unsupported WFDB format {fm.group(1)!r} on signal line {i + 1} (WFDB formats: "
+                                 f"{', '.join(_WFDB_FORMATS)})", record_id=rid, path=hea)
         if tok[0] not in names:
             names.append(tok[0])
         if fm is None or fm.group(1) not in _WFDB_BITS:
@@ -169,13 +195,14 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     except ValueError:
         return None
     sig_lines = lines[1:1 + nsig]
-    if nsig < 1 or len(sig_lines) != nsig or nsamp <= 0 or fs <= 0:
+    if nsig < 1 or len(lines) - 1 != nsig or nsamp <= 0 or fs <= 0:  # wfdb's path names the contradiction
         return None
     files, offsets, gains, baselines, units, names = set(), set(), [], [], [], []
     for i, ln in enumerate(sig_lines):
         tok = ln.split()
         if len(tok) < 9:
             return None
+        _check_calibrated(tok[2], i + 1, rid=rid, hea=hea)
         fm = _FMT_RE.match(tok[1])
         gm = _GAIN_RE.match(tok[2])
         if not fm or not gm or fm.group(1) != "16" or fm.group(2) not in (None, "1") or fm.group(3) not in (None, "0"):

@@ -141,6 +141,8 @@ class BgenReader(GenotypeReader):
         n = self._bgen.nsamples
         if self.sample:
             self.samples = read_oxford_sample(self.sample, n)
+            if self._bgen.contain_samples:
+                self._check_sample_order()
         elif self._bgen.contain_samples:
             try:
                 ids = pd.Series(self._bgen.read_samples()).str.decode("utf-8", errors="strict")
@@ -206,6 +208,21 @@ class BgenReader(GenotypeReader):
         self._decompress = None
         if fast:
             self._open_fast()
+
+    def _check_sample_order(self) -> None:
+        """Refuse a ``.sample`` that lists ids the BGEN also stores, at other rows (a shuffled or another
+        file's ``.sample``): its ids would be given to the wrong genotypes. Ids the BGEN does not store (a
+        ``.sample`` that renames every sample) are the ``.sample``'s to give, as in plink2."""
+        stored = pd.Series(self._bgen.read_samples()).str.decode("utf-8", errors="replace")
+        row = pd.Series(np.arange(len(stored)), index=stored.to_numpy())
+        row = row[~row.index.duplicated()]
+        at = self.samples["IID"].map(row).to_numpy(dtype=float)
+        moved = np.flatnonzero(~np.isnan(at) & (at != np.arange(len(at))))
+        if len(moved):
+            i = int(moved[0])
+            raise InputError(f"--sample {self.sample}: sample {self.samples['IID'].iloc[i]!r} is on row {i + 1} "
+                             f"but on row {int(at[i]) + 1} of the ids stored in --bgen {self.path} ({len(moved)} "
+                             "such samples): the .sample lists them in another order, or belongs to another file")
 
     def paths(self) -> list[str]:
         return [self.path] + ([self.sample] if self.sample else [])

@@ -68,6 +68,19 @@ def expand_template(paths: Sequence[str], *, option: str, chromosomes: Sequence[
         out.extend(found)
     return out
 
+def _text_lines(path: Path, what: str) -> list[str]:
+    """Lines of a ``--keep``/``--remove``/``--extract`` file: gzip allowed (a truncated stream is refused),
+    a UTF-8 byte-order mark dropped (it would glue itself to the first id), bytes that are not UTF-8 text
+    refused naming the line."""
+    data = read_text_bytes(path)
+    try:
+        return data.decode("utf-8-sig").split("\n")      # "\n" only, as every table reader
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data[:start].count(b"\n") + 1
+        raise InputError(f"{what} {path}:{line}: not UTF-8 text (byte offset {start})") from None
+
+
 def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
     """Participant ids of a ``--keep``/``--remove`` file.
 
@@ -76,13 +89,7 @@ def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
     fields as the first (``file:line`` otherwise).
     """
     path = Path(path)
-    data = read_text_bytes(path)                  # gzip allowed; a truncated stream is refused
-    try:
-        lines = data.decode("utf-8").split("\n")      # "\n" only, as every table reader
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError(f"{what} {path}:{line}: not UTF-8 text (byte offset {exc.start})") from None
-    numbered = [(i, ln.split()) for i, ln in enumerate(lines, 1) if ln.strip()]
+    numbered = [(i, ln.split()) for i, ln in enumerate(_text_lines(path, what), 1) if ln.strip()]
     if not numbered:
         raise InputError(f"{what} {path}: empty")
     width = len(numbered[0][1])
@@ -103,10 +110,7 @@ def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
 def read_variant_list(path: str | Path, *, what: str = "--extract") -> set[str]:
     """Variant ids of an ``--extract`` file (first whitespace-separated field of each line)."""
     path = Path(path)
-    try:
-        ids = {ln.split()[0] for ln in path.read_text().splitlines() if ln.strip()}
-    except OSError as exc:
-        raise InputError(f"{what} {path}: {exc.strerror}") from None
+    ids = {ln.split()[0] for ln in _text_lines(path, what) if ln.strip()}
     if not ids:
         raise InputError(f"{what} {path}: empty")
     return ids
@@ -140,3 +144,4 @@ def select_variants(reader: GenotypeReader, *, extract: str | Path | None = None
     if not ok.any():
         raise InputError(f"--extract/--chr leave no variant of {reader.label}")
     return np.flatnonzero(ok)
+

@@ -50,6 +50,10 @@ from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 #: seconds of signal kept on each side of the window until after filtering
 EDGE_MARGIN_S = 2.0
+#: lowest sampling rate (Hz) a record may have: below it the QRS complex (content to ~40 Hz) is not
+#: represented, and a header's absurd rate (1e-300 Hz) would ask the resampler for an astronomically
+#: long filter; 100-Hz records (PTB-XL's low-resolution set) are above it
+MIN_FS_HZ = 50.0
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,9 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
 
 def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds) -> tuple[np.ndarray, EcgRecord]:
     """Leads, flat edges, raw checks, crop with margin, resample. Returns (signal at prep rate, prepared record)."""
+    if not record.fs >= MIN_FS_HZ:
+        raise RecordRejected(f"sampling rate {record.fs:g} Hz is below {MIN_FS_HZ:g} Hz (too coarse for an ECG; "
+                             "a wrong rate in the file?)", record_id=record.record_id, path=record.path)
     rec = trim_flat_edges(canonicalise_leads(record, leads=prep.leads))
     check_raw_quality(rec, quality=quality)
     dur = rec.duration_s
