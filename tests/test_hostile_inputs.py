@@ -137,6 +137,24 @@ def test_gwas_pheno_cols_and_prefix__contradiction_is_one_line(cohort: Path):
 
 
 # --------------------------------------------------------------------------- genotype files
+def test_gwas_lower_case_bim_alleles__written_upper_case_same_numbers(cohort: Path):
+    """Was: a .bim with lower-case alleles (allowed by PLINK) gave lower-case ``effect_allele``/``other_allele`` in
+    the GWAS-SSF files, which the format (and the GWAS Catalog validator, ``^[ACTG]+$``) refuses. Now upper case,
+    with every number equal to the run on the upper-case .bim."""
+    r = _run(_gwas(cohort))
+    assert r.exit_code == 0, r.output[-3000:]
+    upper = pd.read_csv(cohort / "out" / "qt.tsv.gz", sep="\t", dtype=str)
+    bim = cohort / "g.bim"
+    rows = [ln.split("\t") for ln in bim.read_text().splitlines()]
+    assert all(re.fullmatch("[ACGT]+", x) for r_ in rows for x in r_[4:6])
+    bim.write_text("\n".join("\t".join(r_[:4] + [x.lower() for x in r_[4:6]]) for r_ in rows) + "\n")
+    r = _run(_gwas(cohort) + ["--force"])
+    assert r.exit_code == 0, r.output[-3000:]
+    lower = pd.read_csv(cohort / "out" / "qt.tsv.gz", sep="\t", dtype=str)
+    assert lower["effect_allele"].str.fullmatch("[ACGT]+").all() and lower["other_allele"].str.fullmatch("[ACGT]+").all()
+    pd.testing.assert_frame_equal(lower, upper)
+
+
 @pytest.mark.parametrize("first, second, written", [("23", "X", "23"), ("X", "23", "23"), ("MT", "26", "25"),
                                                     ("24", "Y", "24")])
 def test_gwas_plink_numeric_chromosome_codes__one_chromosome_with_its_name(cohort: Path, first, second, written):

@@ -125,7 +125,8 @@ class SumstatsFormatter:
     """GWAS-SSF text rows of one set of variants (e.g. one block of a GWAS), for any number of phenotypes.
 
     The variant columns are formatted once (Arrow casts) and joined into two pre-built pieces
-    (``chromosome .. other_allele`` and ``variant_id, rsid``); numbers use Arrow's C++ formatter
+    (``chromosome .. other_allele`` and ``variant_id, rsid``; alleles upper-cased, as GWAS-SSF requires,
+    whatever case the genotype file used); numbers use Arrow's C++ formatter
     after rounding to 8 significant digits. Arrow compute kernels run outside the GIL, so several
     threads can format at once. Columns :data:`SSF_COLUMNS` + :data:`SSF_EXTRA_COLUMNS`.
 
@@ -149,6 +150,8 @@ class SumstatsFormatter:
         self.position = base["base_pair_location"].to_numpy(dtype=np.int64)
         cols = {c: self._str(pa.array(base[c].to_numpy(), from_pandas=True)) for c in
                 ("chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid")}
+        for c in ("effect_allele", "other_allele"):   # GWAS-SSF alleles are upper case; .bim/VCF may not be
+            cols[c] = pc.utf8_upper(cols[c])
         self.head = pc.binary_join_element_wise(*[cols[c] for c in SSF_COLUMNS[:4]], "\t")
         self.ids = pc.binary_join_element_wise(cols["variant_id"], cols["rsid"], "\t")
         self.newline = pa.array(["\n"] * self.m)
