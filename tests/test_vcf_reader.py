@@ -108,6 +108,12 @@ def test_vcf_field_choice_and_errors(vcfs, tmp_path):
     r = open_genotypes(GenotypeSource(vcf=str(ok)))
     assert r.variants["variant_id"].tolist() == ["1:5:A:G", "rs9"] and r.variants["n_alleles"].tolist() == [2, 3]
     np.testing.assert_array_equal(r.read(None, [0, 1]), [[1, np.nan], [2, np.nan], [np.nan, np.nan]])
+    tri = tmp_path / "tri.vcf"    # a triploid call was read as one copy (hostile-input audit, stop 22)
+    tri.write_text(ok.read_text() + "1\t12\trs12\tA\tG\t.\t.\t.\tGT\t0/1\t0/1/1\t0/0\n")
+    r = open_genotypes(GenotypeSource(vcf=str(tri)))
+    np.testing.assert_array_equal(r.read(None, [0]), [[1], [2], [np.nan]])
+    with pytest.raises(InputError, match=r"tri.vcf: record 3 \(line 7\): a genotype has 3 alleles"):
+        r.read(None, [2])
 
 
 @pytest.mark.parametrize("field", ["DS", "GT"])

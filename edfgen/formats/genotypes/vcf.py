@@ -254,7 +254,11 @@ class VcfReader(GenotypeReader):
 
     def _decode(self, rec, ordinal: int) -> np.ndarray:
         """One record's effect-allele counts or dosages, float32 ``[n_samples]``; a ``DS`` outside 0..2 is
-        an error naming the record and sample."""
+        an error naming the record and sample; so is a call of more than two alleles (``0/1/1``), which
+        ``gt_types`` would read as one copy (plink2 refuses such a file too)."""
+        if rec.ploidy > 2:
+            raise InputError(f"--vcf {self.path}: {self._where(ordinal)}: a genotype has {rec.ploidy} alleles "
+                             "(only diploid and haploid calls can be counted)")
         x = _GT_COUNT[rec.gt_types]
         if self.field == "DS":
             ds = rec.format("DS")
