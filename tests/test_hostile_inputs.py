@@ -239,6 +239,26 @@ def test_read_wfdb__adc_gain_zero_uncalibrated_is_rejected(tmp_path: Path, fmt: 
         assert read_wfdb(_wfdb(tmp_path, "r", fmt=fmt, gain="1000/mV")).signal.shape == (12, 5000)
 
 
+def test_read_wfdb__variable_layout_multi_segment_record_reads_as_wfdb(tmp_path: Path):
+    """A variable-layout multi-segment record (MIMIC waveform style) has a first 'layout' segment of 0 samples
+    and no signal file; the 0-samples reject must not fire on it (review of stop 22). Reference: wfdb.rdrecord."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+
+    rng = np.random.default_rng(0)
+    for seg in ("ms_1", "ms_2"):
+        wfdb.wrsamp(seg, fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=rng.normal(0, 0.3, (5000, 12)),
+                    fmt=["16"] * 12, adc_gain=[1000] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    (tmp_path / "ms_layout.hea").write_text("ms_layout 12 500 0\n" + "".join(
+        f"~ 0 1000/mV 16 0 0 0 0 {lead}\n" for lead in LEADS))
+    (tmp_path / "ms.hea").write_text("ms/3 12 500 10000\nms_layout 0\nms_1 5000\nms_2 5000\n")
+    ref = wfdb.rdrecord(str(tmp_path / "ms"), m2s=True)
+    rec = read_wfdb(tmp_path / "ms.hea")
+    assert rec.signal.shape == (12, 10000) and rec.fs == 500
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-3)
+
+
 @pytest.mark.parametrize("kind, reason", [
     ("zero samples", "WFDB header gives 0 samples per signal"),
     ("15 signals declared, 12 lines", "declares 15 signals on its record line but has 12 signal lines"),

@@ -260,16 +260,17 @@ def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
     name = lines[0].split()[0]
     if "/" not in name:
         return _check_signal_files(hea, lines, root, rid), bool(re.fullmatch(r"[-\w]+\.\w+", name))
-    for ln in lines[1:]:  # multi-segment: "segment_name samples" per line; "~" is a gap
-        seg = ln.split()[0]
+    for k, ln in enumerate(lines[1:]):  # multi-segment: "segment_name samples" per line; "~" is a gap
+        tok = ln.split()
+        seg = tok[0]
         if seg == "~":
             continue
         seg_hea = confine(hea.parent / f"{seg}.hea", root, what="WFDB segment header", record_id=rid, source=hea)
         seg_lines = _header_lines(seg_hea, rid)
         if seg_lines and "/" in seg_lines[0].split()[0]:
             raise RecordRejected(f"WFDB segment {seg} is itself multi-segment", record_id=rid, path=hea)
-        if seg_lines:
-            _check_signal_files(seg_hea, seg_lines, root, rid)
+        if seg_lines and not (k == 0 and tok[1:2] == ["0"]):  # not a variable layout's 0-sample layout segment,
+            _check_signal_files(seg_hea, seg_lines, root, rid)  # which describes the signals and has no file
     return [], False
 
 
