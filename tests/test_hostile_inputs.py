@@ -156,7 +156,7 @@ def test_gwas_lower_case_bim_alleles__written_upper_case_same_numbers(cohort: Pa
 
 
 @pytest.mark.parametrize("first, second, written", [("23", "X", "23"), ("X", "23", "23"), ("MT", "26", "25"),
-                                                    ("24", "Y", "24")])
+                                                    ("24", "Y", "24"), ("XY", "25", "23"), ("X", "XY", "23")])
 def test_gwas_plink_numeric_chromosome_codes__one_chromosome_with_its_name(cohort: Path, first, second, written):
     """Was: a .bim naming chromosome X both as 23 (plink1.9's code) and X failed after the whole GWAS, naming the
     *output* ('out/qt.tsv.gz: chromosome 23: position 1000 follows 60000'): 23 sorted after every named
@@ -171,6 +171,20 @@ def test_gwas_plink_numeric_chromosome_codes__one_chromosome_with_its_name(cohor
     ss = pd.read_csv(cohort / "out" / "qt.tsv.gz", sep="\t", dtype={"chromosome": str})
     assert set(ss["chromosome"]) == {written}
     assert ss["base_pair_location"].is_monotonic_increasing and len(ss) == 60
+
+
+def test_gwas_plink_xy_and_mt__two_chromosomes_stay_two(cohort: Path):
+    """Review of stop 22: PLINK's 25 is XY (the pseudo-autosomal region), 26 is MT; GWAS-SSF's 25 is MT. XY was
+    written as 25, so a .bim with both came out as one chromosome '25', read back as MT. XY is written as X."""
+    bim = cohort / "g.bim"
+    rows = [ln.split("\t") for ln in bim.read_text().splitlines()]
+    for k, r in enumerate(rows):
+        r[0] = "25" if k < 30 else "26"
+    bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    r = _run(_gwas(cohort))
+    assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
+    ss = pd.read_csv(cohort / "out" / "qt.tsv.gz", sep="\t", dtype={"chromosome": str})
+    assert ss["chromosome"].value_counts().to_dict() == {"23": 30, "25": 30}
 
 
 def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path: Path):

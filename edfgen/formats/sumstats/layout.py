@@ -265,15 +265,17 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
 
 
 #: sort order of chromosome labels; PLINK's numeric codes 23-26 (X, Y, XY, MT: plink1.9 writes them in a
-#: .bim) sort with their names, so a file that names chromosome X both ways is written as one chromosome
-CHROM_ORDER = ({str(i): i for i in range(1, 23)} | {"X": 23, "Y": 24, "XY": 25, "MT": 26, "M": 26}
-               | {"23": 23, "24": 24, "25": 25, "26": 26})
+#: .bim) sort with their names, so a file that names chromosome X both ways is written as one chromosome;
+#: XY (PLINK's pseudo-autosomal region, on chromosome X's coordinates) sorts with X, by position
+CHROM_ORDER = ({str(i): i for i in range(1, 23)} | {"X": 23, "Y": 24, "XY": 23, "MT": 26, "M": 26}
+               | {"23": 23, "24": 24, "25": 23, "26": 26})
 
 
 #: GWAS-SSF codes the sex chromosomes and the mitochondrion as numbers (the GWAS Catalog validator
 #: takes 1-25): written as 23/24/25, read back as X/Y/MT (also REGENIE/BOLT's 23 for X); PLINK's 26 (MT)
-#: is written as 25
-SSF_CHROMOSOME_CODES = {"X": "23", "Y": "24", "MT": "25", "M": "25", "26": "25"}
+#: is written as 25, and PLINK's XY / 25 (the pseudo-autosomal region) as 23 (X: GWAS-SSF has no code for
+#: it, and its positions are chromosome X's; ``plink2 --merge-x`` does the same)
+SSF_CHROMOSOME_CODES = {"X": "23", "Y": "24", "MT": "25", "M": "25", "26": "25", "XY": "23", "25": "23"}
 SSF_CHROMOSOME_NAMES = {"23": "X", "24": "Y", "25": "MT"}
 
 
