@@ -75,6 +75,10 @@ def test_extract_list__gzip_and_bom_read_as_text(tmp_path: Path):
     assert read_variant_list(tmp_path / "ex.txt") == {"rs1", "rs2"}
     (tmp_path / "keep.txt").write_bytes(b"\xef\xbb\xbfS0001\r\nS0002\r\n")
     assert read_id_list(tmp_path / "keep.txt") == {"S0001", "S0002"}
+    (tmp_path / "mac.txt").write_bytes(b"rs1\rrs2\rrs3\r")        # old-Mac line ends: was {rs1} (review)
+    assert read_variant_list(tmp_path / "mac.txt") == {"rs1", "rs2", "rs3"}
+    (tmp_path / "mackeep.txt").write_bytes(b"S0001\rS0002\r")     # was FID S0001, IID S0002: {S0002}
+    assert read_id_list(tmp_path / "mackeep.txt") == {"S0001", "S0002"}
     (tmp_path / "keep2.txt").write_bytes(b"\xef\xbb\xbfFID IID\nS0001 S0001\n")
     assert read_id_list(tmp_path / "keep2.txt") == {"S0001"}
     (tmp_path / "bad.txt").write_bytes(b"\xef\xbb\xbfS1\nS\xff2\n")

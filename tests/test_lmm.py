@@ -258,7 +258,7 @@ def test_lmm_loco_cholesky_and_eigen_solvers_agree_on_the_family_cohort(family_c
 
 
 def test_lmm_loco_auto_solver_keeps_the_eigendecomposition_when_the_factors_would_not_fit(monkeypatch):
-    """``auto`` takes one Cholesky factor per phenotype for few phenotypes, but not beyond 3 phenotypes when their
+    """``auto`` takes one Cholesky factor per phenotype for few phenotypes, but not beyond 2 phenotypes when their
     N × N factors exceed ``CHOLESKY_MAX_BYTES``; the statistics are the same either way."""
     import edfgen.kernels.models as models
 

@@ -185,7 +185,8 @@ def whitened_nulls(grm: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarr
     n, k = C.shape
     out = []
     for j, d in enumerate(np.asarray(delta, float)):
-        V = grm + d * np.eye(n)
+        V = np.array(grm, dtype=float, order="F")     # one N x N copy: the diagonal added in place, and
+        V.flat[::n + 1] += d                           # Fortran order so LAPACK factors it without another
         L = linalg.cholesky(V, lower=True, overwrite_a=True, check_finite=False)
         Cw = linalg.solve_triangular(L, C, lower=True, check_finite=False)
         yw = linalg.solve_triangular(L, phenotypes[:, j], lower=True, check_finite=False)

@@ -288,7 +288,7 @@ class LmmLocoModel(AssociationModel):
         eigendecomposition shared by every phenotype; ``cholesky``, one Cholesky factor of ``K + δ_p I`` per
         phenotype (:func:`edfgen.kernels.lmm.whitened_nulls`), cheaper for few phenotypes; ``auto`` (default)
         the cheaper by :func:`edfgen.kernels.lmm.cholesky_is_cheaper`, the Cholesky only while its P factors
-        (P N² × 8 bytes) fit in :data:`CHOLESKY_MAX_BYTES` or P ≤ 3. The same statistics (to rounding);
+        (P N² × 8 bytes) fit in :data:`CHOLESKY_MAX_BYTES` or P ≤ 2. The same statistics (to rounding);
         ``variance="loco"`` always uses ``eigen`` (its REML needs the eigenvalues).
 
     References
@@ -358,13 +358,14 @@ class LmmLocoModel(AssociationModel):
 
     def _cholesky(self, prepared: PreparedLmmLoco, chromosome: str) -> bool:
         """Whether ``chromosome``'s tests go through one Cholesky factor per phenotype (``solver``): with ``auto``
-        when it takes less CPU and its P factors of N × N fit in what the eigendecomposition path holds besides
-        (U and syevd's 2 N² workspace: P ≤ 3) or in :data:`CHOLESKY_MAX_BYTES`."""
+        when it takes less CPU and its P factors of N × N, beside the GRM, fit in what the eigendecomposition path
+        holds (U and syevd's 2 N² workspace: P ≤ 2; peak above the GRM measured in review 4.25 N² at P = 3 vs
+        4.04 N² for the eigendecomposition) or in :data:`CHOLESKY_MAX_BYTES`."""
         if self.solver != "auto":
             return self.solver == "cholesky"
         N, P = prepared.phenotypes.shape
         m = dict(prepared.genome.chromosomes).get(chromosome, 0)
-        return cholesky_is_cheaper(N, m, P) and (P <= 3 or P * N * N * 8 <= CHOLESKY_MAX_BYTES)
+        return cholesky_is_cheaper(N, m, P) and (P <= 2 or P * N * N * 8 <= CHOLESKY_MAX_BYTES)
 
     def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
         if chromosome is None:

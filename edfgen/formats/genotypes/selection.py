@@ -68,17 +68,19 @@ def expand_template(paths: Sequence[str], *, option: str, chromosomes: Sequence[
         out.extend(found)
     return out
 
+
 def _text_lines(path: Path, what: str) -> list[str]:
     """Lines of a ``--keep``/``--remove``/``--extract`` file: gzip allowed (a truncated stream is refused),
     a UTF-8 byte-order mark dropped (it would glue itself to the first id), bytes that are not UTF-8 text
     refused naming the line."""
     data = read_text_bytes(path)
     try:
-        return data.decode("utf-8-sig").split("\n")      # "\n" only, as every table reader
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
         line = data[:start].count(b"\n") + 1
         raise InputError(f"{what} {path}:{line}: not UTF-8 text (byte offset {start})") from None
+    return re.split(r"\r\n|\r|\n", text)    # old-Mac lone "\r" line ends too (not Unicode's other separators)
 
 
 def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
@@ -144,4 +146,3 @@ def select_variants(reader: GenotypeReader, *, extract: str | Path | None = None
     if not ok.any():
         raise InputError(f"--extract/--chr leave no variant of {reader.label}")
     return np.flatnonzero(ok)
-
