@@ -159,6 +159,23 @@ def test_gwas_lower_case_bim_alleles__written_upper_case_same_numbers(cohort: Pa
     pd.testing.assert_frame_equal(lower, upper)
 
 
+def test_finemap_align_to_panel__lower_case_panel_alleles_match(cohort: Path):
+    """Review of stop 22: summary statistics' alleles are upper case (GWAS-SSF, and the readers upper-case them)
+    but an LD panel's .bim may be lower case: every variant was dropped ('0 variant(s) in the panel'). Reference:
+    the same rows aligned to the upper-case panel."""
+    from edfgen.commands.finemap import align_to_panel
+    from edfgen.formats.genotypes.panel import PlinkGenotypes
+
+    rows = pd.DataFrame({"variant_id": ["rs1", "rs2", "rs3"], "effect_allele": ["A", "G", "A"],
+                         "other_allele": ["G", "A", "C"], "z": [2.0, 3.0, 1.0], "beta": [0.2, 0.3, 0.1]})
+    upper = align_to_panel(rows, PlinkGenotypes(cohort / "g"))
+    assert upper["variant_id"].tolist() == ["rs1", "rs2"] and upper["z"].tolist() == [2.0, -3.0]
+    bim = cohort / "g.bim"
+    bim.write_text(bim.read_text().replace("\tA\tG", "\ta\tg"))
+    lower = align_to_panel(rows, PlinkGenotypes(cohort / "g"))
+    pd.testing.assert_frame_equal(lower, upper)
+
+
 @pytest.mark.parametrize("first, second, written", [("23", "X", "23"), ("X", "23", "23"), ("MT", "26", "25"),
                                                     ("24", "Y", "24"), ("XY", "25", "23"), ("X", "XY", "23")])
 def test_gwas_plink_numeric_chromosome_codes__one_chromosome_with_its_name(cohort: Path, first, second, written):

@@ -48,7 +48,7 @@ class PlinkVariants:
     chromosome: np.ndarray      # str [V]
     variant_id: np.ndarray      # str [V]
     position: np.ndarray        # int64 [V]
-    allele1: np.ndarray         # str [V] (the counted allele)
+    allele1: np.ndarray         # str [V] (the counted allele), upper case as summary statistics' alleles
     allele2: np.ndarray         # str [V]
 
     @functools.cached_property
@@ -93,7 +93,8 @@ class GenotypePanel:
         v = v.iloc[self._rows]
         self.variants = PlinkVariants(chromosome=v["chromosome"].to_numpy(str), variant_id=v["variant_id"].to_numpy(str),
                                       position=v["base_pair_location"].to_numpy(np.int64),
-                                      allele1=v["effect_allele"].to_numpy(str), allele2=v["other_allele"].to_numpy(str))
+                                      allele1=np.char.upper(v["effect_allele"].to_numpy(str)),
+                                      allele2=np.char.upper(v["other_allele"].to_numpy(str)))
         self.n_variants = len(v)
         fam = reader.samples
         keep = np.zeros(len(fam), dtype=bool)
