@@ -20,7 +20,8 @@ remaining layers (and ``final_norm``, the auxiliary and CMSC heads) for many ste
   ST-T run of the cached labels, i.e. the frames around the delineator's T end), weighted by ``--w-tend``;
 * optionally ``--w-rocket``: the pooled final layer of each crop regresses, by a linear head that is dropped
   afterwards, the standardised principal components of that crop's MiniRocket features
-  (``benchmarks/rocket_targets.py``: fitted without labels on the training crops only; mean squared error);
+  (``benchmarks/rocket_targets.py``: fitted without labels on the training crops only; mean squared error); with
+  ``--rocket-fixed-targets`` the augmented view regresses the fixed crops' components (teacher on clean crops);
 * optionally ``--qrs-from-500hz-only``: no QRS target (auxiliary or frame) from the records read at 100 Hz (PTB-XL
   ``records100``, ``ptbxl_extra``), whose QRS boundaries the delineator times poorly (with them, LUDB QRS R² fell).
 
@@ -385,7 +386,8 @@ def train(cache: dict, a, log_rows: list):
         loss = a.w_aux * l_aux + a.w_frame * l_frame + a.w_cmsc * l_cmsc + a.w_tend * l_tend
         l_rocket = loss.new_zeros(())
         if rocket_head is not None:  # each crop's pooled final layer -> that crop's MiniRocket components
-            l_rocket = F.mse_loss(rocket_head(pool), torch.from_numpy(rocket[idx, view]).view(b * 2, -1))
+            rv = np.zeros_like(view) if a.rocket_fixed_targets else view
+            l_rocket = F.mse_loss(rocket_head(pool), torch.from_numpy(rocket[idx, rv]).view(b * 2, -1))
             loss = loss + a.w_rocket * l_rocket
         l_anchor = loss.new_zeros(())
         if ref is not None:
@@ -432,6 +434,8 @@ def main(argv=None) -> dict:
                     help="weight of the MiniRocket-component regression (0: off; targets: benchmarks/rocket_targets.py)")
     ap.add_argument("--rocket-targets", default=None,
                     help="rocket_targets.py's .npz (default <work>/rocket_c64_s<simulated>.npz)")
+    ap.add_argument("--rocket-fixed-targets", action="store_true",
+                    help="both views regress the fixed (unaugmented) crops' MiniRocket components")
     ap.add_argument("--cache-source", default=None,
                     help="checkpoint the cache was built with, if not --shipped (frozen tensors must be identical)")
     ap.add_argument("--seed", type=int, default=0)

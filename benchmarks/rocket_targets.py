@@ -72,6 +72,32 @@ def reduce(red: dict, feats: np.ndarray) -> np.ndarray:
     return (red["pca"].transform((feats - red["mu"]) / red["sd"]) / red["scale"]).astype(np.float32)
 
 
+def probe_targets(model, red: dict, prep, n_boot: int = 1000) -> dict:
+    """PTB-XL macro AUROC (95% CI) of the targets: the probe of ``checkpoint_versus.py`` on the mean of the two
+    fixed crops' standardised components (MiniRocket and PCA fitted on the training crops, as for training), and
+    on the mean of the two crops' 9,996 MiniRocket features before the PCA."""
+    import torch
+
+    from edf_pooling import probe_data
+    from edfgen.model.data import two_crops
+    from edfgen.model.evaluation import evaluation_table, linear_probe_cv
+
+    d = probe_data(prep)
+    sig = d["arr"].signals[d["keep"]]
+    c = two_crops(torch.from_numpy(np.ascontiguousarray(sig)), prep.crop_samples).numpy()
+    x = decimated(c.reshape(-1, 12, prep.crop_samples), prep.sampling_rate)
+    f = rocket_features(model, x)
+    out = {"records": len(sig)}
+    for name, z in (("components", reduce(red, f).reshape(len(sig), 2, -1).mean(1)),
+                    ("all_features", f.reshape(len(sig), 2, -1).mean(1))):
+        prob = linear_probe_cv(z, d["y"], d["folds"], groups=d["patients"], seed=0).predictions
+        row = evaluation_table(d["y"], prob, d["names"], groups=d["patients"], n_boot=n_boot, seed=0).iloc[-1]
+        out[name] = {"dims": int(z.shape[1]), "auroc": [round(float(row.auroc), 4), round(float(row.auroc_lower), 4),
+                                                        round(float(row.auroc_upper), 4)]}
+        print(name, out[name], flush=True)
+    return out
+
+
 def main(argv=None) -> Path:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", required=True, help="encoder_distill.py's --work (the cache's folder)")
@@ -81,6 +107,9 @@ def main(argv=None) -> Path:
     ap.add_argument("--seed", type=int, default=0, help="encoder_distill.py's --seed (augmented view: seed + 1)")
     ap.add_argument("--components", type=int, default=64)
     ap.add_argument("--fit-crops", type=int, default=2000, help="fixed crops the MiniRocket biases are fitted on")
+    ap.add_argument("--probe-ptbxl", action="store_true",
+                    help="also report the PTB-XL linear-probe macro AUROC of the targets themselves (mean of the 2 "
+                         "fixed crops' components), the ceiling of what the regression can pass to the EDFs")
     a = ap.parse_args(argv)
     import sktime
     import sklearn
@@ -120,6 +149,8 @@ def main(argv=None) -> Path:
             "explained_total": round(float(red["pca"].explained_variance_ratio_.sum()), 4),
             "seconds": round(time.time() - t0), "cpu_seconds": round(time.process_time() - c0),
             "versions": {"sktime": sktime.__version__, "scikit-learn": sklearn.__version__}, "settings": vars(a)}
+    if a.probe_ptbxl:
+        meta["ptbxl_probe_of_targets"] = probe_targets(model, red, prep)
     out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(meta, flush=True)
     return out
