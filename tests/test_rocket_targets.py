@@ -58,3 +58,37 @@ def test_decimated__is_the_minirocket_baselines_decimation():
     got = rocket_targets.decimated(x, 500.0)
     assert got.shape == (3, 12, 500) and got.dtype == np.float64
     np.testing.assert_array_equal(got, decimate(x.astype(np.float64), 5, axis=-1, zero_phase=True))
+
+
+def test_train__w_rocket_fits_a_learnable_target_and_keeps_the_architecture():
+    """End to end through ``encoder_distill.train`` on a tiny synthetic cache: with only the MiniRocket objective on,
+    targets that are a fixed linear map of each crop's pooled EDFs are fitted (loss falls well below its start), and
+    the returned encoder is the shipped architecture (the head is dropped); with --rocket-fixed-targets the view-0
+    targets are used for both views (view-1 targets set to NaN would otherwise make the loss NaN)."""
+    torch = pytest.importorskip("torch")
+    from types import SimpleNamespace
+
+    from edfgen.model.checkpoint import load_checkpoint
+
+    shipped = load_checkpoint("small")
+    cfg, k = shipped.model.config, 4
+    rng = np.random.default_rng(0)
+    n, frames = 16, 124
+    h = (rng.standard_normal((n, 2, 2, frames, cfg.width)) * 0.5).astype(np.float16)
+    with torch.inference_mode():
+        pooled = encoder_distill.upper(shipped.model.eval(), torch.from_numpy(h.astype(np.float32)).view(-1, frames,
+                                       cfg.width), k).mean(1).numpy().reshape(n, 2, 2, -1)
+    w = rng.standard_normal((cfg.width, 4)).astype(np.float32)
+    target = pooled @ w
+    target = ((target - target.mean((0, 1, 2))) / target.std((0, 1, 2))).astype(np.float32)
+    target[:, 1] = np.nan  # only reachable if the fixed targets are used
+    cache = {"h": h, "labels": np.full((n, 2, 2, frames, 3), np.nan, np.float16),
+             "y": np.zeros((n, len(cfg.aux_targets)), np.float32), "rocket": target}
+    a = SimpleNamespace(seed=0, shipped="small", freeze_below=k, w_anchor=0.0, w_tend=0.0, tend_frames=2, w_target=[],
+                        lr=3e-3, steps=60, warmup=5, batch_size=8, log_every=10, w_aux=0.0, w_frame=0.0, w_cmsc=0.0,
+                        w_rocket=1.0, rocket_fixed_targets=True)
+    rows: list = []
+    model = encoder_distill.train(cache, a, rows)
+    losses = [r["rocket"] for r in rows]
+    assert np.isfinite(losses).all() and losses[-1] < 0.5 * losses[0]
+    assert set(model.state_dict()) == set(shipped.model.state_dict())
