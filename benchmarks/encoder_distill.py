@@ -18,6 +18,10 @@ remaining layers (and ``final_norm``, the auxiliary and CMSC heads) for many ste
   each; e.g. ``qt_interval=4`` for a heavier QT signal);
 * optionally ``--w-tend``: a fourth frame channel, the T-wave end region (the last ``--tend-frames`` frames of each
   ST-T run of the cached labels, i.e. the frames around the delineator's T end), weighted by ``--w-tend``;
+* optionally ``--w-rocket``: the pooled final layer of each crop regresses, by a linear head that is dropped
+  afterwards, the standardised principal components of that crop's MiniRocket features
+  (``benchmarks/rocket_targets.py``: fitted without labels on the training crops only; mean squared error); with
+  ``--rocket-fixed-targets`` the augmented view regresses the fixed crops' components (teacher on clean crops);
 * optionally ``--qrs-from-500hz-only``: no QRS target (auxiliary or frame) from the records read at 100 Hz (PTB-XL
   ``records100``, ``ptbxl_extra``), whose QRS boundaries the delineator times poorly (with them, LUDB QRS R² fell).
 
@@ -122,49 +126,67 @@ def run_lower(model, signals: np.ndarray, k: int, crop: int, *, seed: int | None
     """Cache ``[N, 2, F, W]`` float16 (fixed crops, or augmented crops when ``seed`` is set) and the crop starts."""
     import torch
 
-    from edfgen.model.data import augment, two_crops
-
     hs, starts = [], []
-    w = signals.shape[-1]
     with torch.inference_mode():
-        for s in range(0, len(signals), batch):
-            x = torch.from_numpy(np.ascontiguousarray(signals[s:s + batch]))
-            if seed is None:
-                c = two_crops(x, crop)
-                st = np.tile([0, w - crop], (len(x), 1))
-            else:
-                g = torch.Generator().manual_seed(seed * 1_000_003 + s)
-                j = torch.randint(0, 251, (len(x), 2), generator=g)
-                st = np.stack([j[:, 0].numpy(), (w - crop) - j[:, 1].numpy()], 1)
-                c = torch.stack([x[i, :, st[i, q]:st[i, q] + crop] for i in range(len(x)) for q in range(2)])
-                c = augment(c.view(len(x), 2, 12, crop), wander_mv=0.1, lead_dropout=0.1, generator=g)
+        for x, c, st in view_crops(signals, crop, seed=seed, batch=batch):
             hs.append(lower(model, c.reshape(-1, 12, crop), k).view(len(x), 2, -1, model.config.width).half().numpy())
             starts.append(st)
     return np.concatenate(hs), np.concatenate(starts).astype(np.int64)
 
 
+def view_crops(signals: np.ndarray, crop: int, *, seed: int | None, batch: int = 64):
+    """Yield ``(x, crops [b, 2, 12, crop], starts [b, 2])`` per batch: the cached views, reproducibly.
+
+    ``seed`` None: the two fixed crops (as ``extract``); else crops jittered by up to 0.5 s and augmented as
+    ``edfgen pretrain`` (generator seeded per batch start, so a rerun with the same ``batch`` gives the same crops).
+    """
+    import torch
+
+    from edfgen.model.data import augment, two_crops
+
+    w = signals.shape[-1]
+    for s in range(0, len(signals), batch):
+        x = torch.from_numpy(np.ascontiguousarray(signals[s:s + batch]))
+        if seed is None:
+            c = two_crops(x, crop)
+            st = np.tile([0, w - crop], (len(x), 1))
+        else:
+            g = torch.Generator().manual_seed(seed * 1_000_003 + s)
+            j = torch.randint(0, 251, (len(x), 2), generator=g)
+            st = np.stack([j[:, 0].numpy(), (w - crop) - j[:, 1].numpy()], 1)
+            c = torch.stack([x[i, :, st[i, q]:st[i, q] + crop] for i in range(len(x)) for q in range(2)])
+            c = augment(c.view(len(x), 2, 12, crop), wander_mv=0.1, lead_dropout=0.1, generator=g)
+        yield x, c, st
+
+
+def training_signals(prep, simulated: int, sim_seed: int):
+    """``(arr, phys, signals)``: the real training ECGs (``TRAIN_FOLDERS``) then ``simulated`` simulated ones."""
+    from edfgen.formats.ecg.units import Z_LEAD_SD_MV
+    from edfgen.model.data import load_ecgs, window_array
+    from edfgen.simulate.ecg import random_physiology, synthesize_batch
+
+    arr = load_ecgs([ECG / f for f in TRAIN_FOLDERS], prep, z_scale=Z_LEAD_SD_MV)
+    phys = random_physiology(simulated, rng=np.random.default_rng(sim_seed))
+    sim = np.concatenate([window_array(synthesize_batch(phys.iloc[s:s + 256], seed=sim_seed, start_index=s,
+                                                        fs=prep.sampling_rate, duration_s=prep.window_s), prep)
+                          for s in range(0, simulated, 256)])
+    return arr, phys, np.concatenate([arr.signals, sim])
+
+
 def build_cache(path: Path, a) -> None:
     import pandas as pd
 
-    from edfgen.formats.ecg.units import Z_LEAD_SD_MV
     from edfgen.model.checkpoint import load_checkpoint
-    from edfgen.model.data import load_ecgs, window_array
     from edfgen.model.pretrain import measured_targets
     from edfgen.model.targets import encode_targets
-    from edfgen.simulate.ecg import random_physiology, synthesize_batch
 
     t0 = time.time()
     shipped = load_checkpoint(a.shipped)
     model, cfg, prep = shipped.model.eval(), shipped.config, shipped.preprocessing
     crop, fs = prep.crop_samples, prep.sampling_rate
-    arr = load_ecgs([ECG / f for f in TRAIN_FOLDERS], prep, z_scale=Z_LEAD_SD_MV)
+    arr, phys, signals = training_signals(prep, a.simulated, a.sim_seed)
     print(f"real: {len(arr.ids)} records, {len(arr.rejects)} rejected ({time.time() - t0:.0f} s)", flush=True)
     y_real = measured_targets(arr.signals, cfg.aux_targets, fs=fs, z_scored=arr.z_scored)
-    phys = random_physiology(a.simulated, rng=np.random.default_rng(a.sim_seed))
-    sim = np.concatenate([window_array(synthesize_batch(phys.iloc[s:s + 256], seed=a.sim_seed, start_index=s,
-                                                        fs=fs, duration_s=prep.window_s), prep)
-                          for s in range(0, a.simulated, 256)])
-    signals = np.concatenate([arr.signals, sim])
     y = np.concatenate([y_real, encode_targets(phys, cfg.aux_targets)]).astype(np.float32)
     print(f"targets measured ({time.time() - t0:.0f} s)", flush=True)
     masks = wave_masks(signals, fs)
@@ -312,8 +334,11 @@ def train(cache: dict, a, log_rows: list):
     trained = (list(model.layers) + list(model.mlm_layers))[k:] + [model.final_norm, model.aux_head, model.cmsc_proj]
     n_ch = len(WAVES) + (1 if a.w_tend > 0 else 0)
     frame_head = torch.nn.Linear(cfg.width, n_ch)
+    rocket = cache.get("rocket")
+    rocket_head = torch.nn.Linear(cfg.width, rocket.shape[-1]) if rocket is not None else None
     w_target = torch.from_numpy(target_weights(a.w_target, cfg.aux_targets))
     params = [p for m in trained for p in m.parameters()] + list(frame_head.parameters())
+    params += list(rocket_head.parameters()) if rocket_head is not None else []
     for p in params:
         p.requires_grad_(True)
     decay = [p for p in params if p.ndim >= 2]
@@ -359,6 +384,11 @@ def train(cache: dict, a, log_rows: list):
         z = model.cmsc_proj(pool).view(b, 2, -1)
         l_cmsc, acc_cmsc = cmsc_loss(z[:, 0], z[:, 1], temperature=cfg.cmsc_temp)
         loss = a.w_aux * l_aux + a.w_frame * l_frame + a.w_cmsc * l_cmsc + a.w_tend * l_tend
+        l_rocket = loss.new_zeros(())
+        if rocket_head is not None:  # each crop's pooled final layer -> that crop's MiniRocket components
+            rv = np.zeros_like(view) if a.rocket_fixed_targets else view
+            l_rocket = F.mse_loss(rocket_head(pool), torch.from_numpy(rocket[idx, rv]).view(b * 2, -1))
+            loss = loss + a.w_rocket * l_rocket
         l_anchor = loss.new_zeros(())
         if ref is not None:
             with torch.no_grad():
@@ -370,7 +400,7 @@ def train(cache: dict, a, log_rows: list):
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         for key, v in (("loss", loss), ("aux", l_aux), ("frame", l_frame), ("cmsc", l_cmsc), ("anchor", l_anchor), ("tend", l_tend),
-                       ("acc_cmsc", acc_cmsc)):
+                       ("rocket", l_rocket), ("acc_cmsc", acc_cmsc)):
             acc[key] = acc.get(key, 0.0) + float(v.detach()) / a.log_every
         if (step + 1) % a.log_every == 0:
             row = {"step": step + 1, "lr": opt.param_groups[0]["lr"], **{q: round(v, 5) for q, v in acc.items()},
@@ -400,6 +430,12 @@ def main(argv=None) -> dict:
                     help="weight of one auxiliary target inside the auxiliary loss (repeatable; default 1 each)")
     ap.add_argument("--w-tend", type=float, default=0.0, help="weight of the T-end region frame channel (0: off)")
     ap.add_argument("--tend-frames", type=int, default=2, help="frames of the T-end region (40 ms each)")
+    ap.add_argument("--w-rocket", type=float, default=0.0,
+                    help="weight of the MiniRocket-component regression (0: off; targets: benchmarks/rocket_targets.py)")
+    ap.add_argument("--rocket-targets", default=None,
+                    help="rocket_targets.py's .npz (default <work>/rocket_c64_s<simulated>.npz)")
+    ap.add_argument("--rocket-fixed-targets", action="store_true",
+                    help="both views regress the fixed (unaugmented) crops' MiniRocket components")
     ap.add_argument("--cache-source", default=None,
                     help="checkpoint the cache was built with, if not --shipped (frozen tensors must be identical)")
     ap.add_argument("--seed", type=int, default=0)
@@ -434,6 +470,13 @@ def main(argv=None) -> dict:
         check_cache_source(shipped, source, a.freeze_below)
     if a.qrs_from_500hz_only:
         drop_qrs_100hz(cache, shipped.config.aux_targets)
+    if a.w_rocket > 0:
+        rpath = Path(a.rocket_targets or work / f"rocket_c64_s{a.simulated}.npz")
+        with np.load(rpath) as z:
+            cache["rocket"] = z["targets"]
+        if cache["rocket"].shape[:3] != (len(cache["y"]), 2, 2):
+            raise SystemExit(f"{rpath}: targets {cache['rocket'].shape} do not match the cache's "
+                             f"{len(cache['y'])} recordings x 2 views x 2 crops")
     rows: list = []
     model = train(cache, a, rows)
     seconds = time.time() - t0
@@ -468,7 +511,7 @@ def markdown(res: dict) -> str:
              f"`final_norm`, the auxiliary and CMSC heads. Data: {res['records']} recordings ({res['real']} real, "
              f"`ludb_dev` left out; {res['records'] - res['real']} simulated); {s['steps']} steps of "
              f"{s['batch_size']} recordings, lr {s['lr']}, weights aux {s['w_aux']} / frame {s['w_frame']} / "
-             f"CMSC {s['w_cmsc']} / anchor {s['w_anchor']}.", "",
+             f"CMSC {s['w_cmsc']} / anchor {s['w_anchor']} / MiniRocket components {s.get('w_rocket', 0.0)}.", "",
              "Quick evaluation on the cached (float16) lower-layer features, same probes as `checkpoint_versus.py` "
              f"({s['bootstrap']} bootstrap resamples; `checkpoint_versus.py` on the written checkpoint is the "
              "judgement):", "",
@@ -477,7 +520,8 @@ def markdown(res: dict) -> str:
         r = res[name]
         lines.append(f"| {name} | {r['auroc']:.3f} | " + " / ".join(f"{v:.3f}" for v in r["r2"].values()) + " |")
     lines += ["", "Last logged training rows: " + "; ".join(
-        f"step {r['step']}: aux {r['aux']:.3f}, frame {r['frame']:.4f}, CMSC {r['cmsc']:.3f}" for r in res["log_tail"]),
+        f"step {r['step']}: aux {r['aux']:.3f}, frame {r['frame']:.4f}, CMSC {r['cmsc']:.3f}"
+        + (f", MiniRocket {r['rocket']:.3f}" if r.get("rocket") else "") for r in res["log_tail"]),
         ""]
     return "\n".join(lines)
 
