@@ -151,6 +151,11 @@ def test_canonicalise_leads__reorders_and_rejects_unknown_or_duplicate():
         canonicalise_leads(EcgRecord("r", x, 500.0, ("MLII",) + LEADS[1:]))
     with pytest.raises(RecordRejected, match="missing lead.*V3"):
         canonicalise_leads(EcgRecord("r", np.delete(x, 8, axis=0), 500.0, LEADS[:8] + LEADS[9:]))
+    # PTB Diagnostic ECG Database layout: the 12 leads then the Frank leads vx, vy, vz (were 'unknown lead name')
+    ptb = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6", "vx", "vy", "vz")
+    out = canonicalise_leads(EcgRecord("r", np.vstack([x, x[:3] * 0.5]), 1000.0, ptb))
+    np.testing.assert_array_equal(out.signal, x)
+    assert out.leads == LEADS and out.notes == ("dropped Frank lead(s) vx, vy, vz",)
 
 
 def test_canonicalise_leads__derived_limb_leads_match_real_records(cinc):

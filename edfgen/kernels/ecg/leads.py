@@ -109,6 +109,10 @@ _ALIASES = {
     **{f"c{k}": f"V{k}" for k in range(1, 7)},  # some European exports name the chest leads C1..C6
 }
 
+#: Frank orthogonal leads recorded beside the 12 (PTB Diagnostic ECG Database: ``vx``, ``vy``, ``vz``): known
+#: channels that are not part of the 12-lead ECG, dropped with a note rather than rejected as unknown
+_FRANK = frozenset({"vx", "vy", "vz"})
+
 
 def canonical_lead_name(name: str) -> str | None:
     """Map a lead name or alias to its canonical name, or ``None`` if unknown.
@@ -128,7 +132,8 @@ def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> Ec
 
     Aliases are mapped with :func:`canonical_lead_name`. Missing ``III``, ``aVR``, ``aVL``,
     ``aVF`` are derived from I and II (and a missing I or II from the other and III first);
-    each derivation is added to ``record.notes``. Extra known leads not in ``leads`` are dropped.
+    each derivation is added to ``record.notes``. Extra known leads not in ``leads`` are dropped, and so are
+    Frank leads ``vx``, ``vy``, ``vz`` (with a note).
 
     Raises
     ------
@@ -137,15 +142,20 @@ def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> Ec
     """
     rid, path = record.record_id, record.path
     names: list[str] = []
-    for raw in record.leads:
+    rows: dict[str, np.ndarray] = {}
+    frank: list[str] = []
+    for i, raw in enumerate(record.leads):
         canon = canonical_lead_name(raw)
+        if canon is None and re.sub(r"\s", "", str(raw)).lower() in _FRANK:
+            frank.append(str(raw).strip())
+            continue
         if canon is None:
             raise RecordRejected(f"unknown lead name {raw!r}", record_id=rid, path=path)
         if canon in names:
             raise RecordRejected(f"duplicated lead {canon} (names {list(record.leads)})", record_id=rid, path=path)
         names.append(canon)
-    rows = {n: record.signal[i] for i, n in enumerate(names)}
-    notes = list(record.notes)
+        rows[canon] = record.signal[i]
+    notes = list(record.notes) + ([f"dropped Frank lead(s) {', '.join(frank)}"] if frank else [])
     if "I" not in rows and "II" in rows and "III" in rows:
         rows["I"] = rows["II"] - rows["III"]           # III = II - I
         notes.append("derived I from II, III")
