@@ -86,6 +86,15 @@ def test_extract_list__gzip_and_bom_read_as_text(tmp_path: Path):
         read_id_list(tmp_path / "bad.txt")
 
 
+def test_gwas_pheno__utf16_table_is_refused_naming_the_encoding(cohort: Path):
+    """Was: '<pheno.tsv>:122: 1 field, the header has 3 (a short row)' for an Excel 'Unicode text' (UTF-16)
+    export; now the error names the encoding, with and without a byte-order mark."""
+    text = (cohort / "pheno.tsv").read_text()
+    for enc in ("utf-16", "utf-16-le"):
+        (cohort / "pheno.tsv").write_bytes(text.encode(enc))
+        _one_line_error(_run(_gwas(cohort)), "pheno.tsv: UTF-16", "save the file as UTF-8")
+
+
 # --------------------------------------------------------------------------- option values
 @pytest.mark.parametrize("kb", ["nan", "inf", "-5", "0"])
 def test_clump_kb__non_finite_or_not_positive_is_one_line(cohort: Path, kb: str):

@@ -79,12 +79,19 @@ def decompress_checked(raw: bytes, path: str | os.PathLike) -> bytes:
 
 
 def read_text_bytes(path: str | os.PathLike) -> bytes:
-    """The whole content of a text file, decompressed (:func:`decompress_checked`)."""
+    """The whole content of a text file, decompressed (:func:`decompress_checked`); UTF-16 text (a byte-order
+    mark, or NUL bytes in its first line, as Excel's "Unicode text" export) is refused naming the encoding,
+    where the parser would name a short row or a strange value instead."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return decompress_checked(raw, path)
+    data = decompress_checked(raw, path)
+    head = data[:4096].split(b"\n", 1)[0]
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
+        raise InputError(f"{path}: UTF-16 (or other non-UTF-8) text: NUL bytes in the first line; save the file "
+                         "as UTF-8 (or plain ASCII) text")
+    return data
 
 
 def split_header(line: bytes, sep: bytes | None) -> list[str]:
