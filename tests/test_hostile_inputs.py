@@ -303,6 +303,19 @@ def test_read_wfdb__variable_layout_multi_segment_record_reads_as_wfdb(tmp_path:
     np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-3)
 
 
+def test_discover_records__dangling_symlink_is_a_reject_not_skipped(tmp_path: Path):
+    """Was: a dangling ``.hea`` symlink in an ECG folder was skipped without a word (not in the rejects file)."""
+    from edfgen.formats.ecg.records import discover_records, read_record
+
+    _wfdb(tmp_path, "good")
+    (tmp_path / "gone.hea").symlink_to(tmp_path / "nowhere.hea")
+    refs = {r.record_id: r for r in discover_records([tmp_path])}
+    assert set(refs) == {"good", "gone"} and refs["gone"].fmt == "rejected"
+    with pytest.raises(RecordRejected, match="symbolic link to a missing file"):
+        read_record(refs["gone"])
+    assert read_record(refs["good"]).signal.shape == (12, 5000)
+
+
 @pytest.mark.parametrize("kind, reason", [
     ("zero samples", "WFDB header gives 0 samples per signal"),
     ("15 signals declared, 12 lines", "declares 15 signals on its record line but has 12 signal lines"),

@@ -106,7 +106,7 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
         p = Path(p)
         if p.is_dir():
             root = str(_real(p))
-            files = sorted(q for q in p.rglob("*") if q.is_file() and _fmt_of(q) is not None)
+            files = sorted(q for q in p.rglob("*") if (q.is_file() or q.is_symlink()) and _fmt_of(q) is not None)
         elif p.exists():
             root, files = str(_real(p).parent), [p]
         elif p.with_suffix(".hea").exists() or Path(f"{p}.hea").exists():
@@ -115,6 +115,11 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
         else:
             raise InputError(f"--ecg {p}: no such file or directory")
         for f in files:
+            if f.is_symlink() and not f.exists():   # dangling: listed as a reject, not skipped unseen
+                refs.append(_rejected(f.stem, f, f"symbolic link to a missing file ({os.readlink(f)!r})", root))
+                continue
+            if not f.is_file():
+                continue   # a link to a folder
             fmt = _fmt_of(f)
             if fmt is None and f.suffix.lower() in (".dat", ".mat") and f.with_suffix(".hea").exists():
                 f, fmt = f.with_suffix(".hea"), "wfdb"
