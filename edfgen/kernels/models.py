@@ -246,7 +246,7 @@ class RidgeLocoModel(AssociationModel):
         return linear_association(genotypes, state, missing_genotypes=self.missing_genotypes, call_stats=call_stats)
 
 
-#: memory the Cholesky factors of ``--model lmm-loco`` (one N × N per phenotype) may take beyond 3 phenotypes
+#: memory the Cholesky factors of ``--model lmm-loco`` (one N × N per phenotype) may take beyond 2 phenotypes
 CHOLESKY_MAX_BYTES = 2 * 1024 ** 3
 
 
