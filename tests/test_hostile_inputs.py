@@ -335,7 +335,9 @@ def test_read_wfdb__header_contradictions_give_a_reason_not_a_python_error(tmp_p
 
 
 def test_extract__gain_zero_and_1e300_rate_records_rejected_batch_goes_on(tmp_path: Path):
-    """End to end: the two records are listed in the rejects file with their reasons, the good ones are used."""
+    """End to end: the two records are listed in the rejects file with their reasons, the good ones are used; a
+    dangling link named like a good record is a reject of its own and does not push the good record out as a
+    duplicate (review of stop 22)."""
     import shutil
 
     ecg = tmp_path / "ecg"
@@ -344,6 +346,8 @@ def test_extract__gain_zero_and_1e300_rate_records_rejected_batch_goes_on(tmp_pa
         _write_wfdb(ecg, f"R{i}", seed=i)
     _wfdb(ecg, "GAIN0", gain="0/mV")
     _write_wfdb(ecg, "SLOW", fs="1e-300")
+    (ecg / "0").mkdir()      # a dangling link named as a real record, listed first: a reject that claims no id
+    (ecg / "0" / "R1.hea").symlink_to(tmp_path / "nowhere.hea")
     pkg = Path(__file__).resolve().parents[1] / "edfgen" / "checkpoints"
     for f in ("tiny.json", "tiny.safetensors"):
         shutil.copy(pkg / f, tmp_path / f)
@@ -354,6 +358,7 @@ def test_extract__gain_zero_and_1e300_rate_records_rejected_batch_goes_on(tmp_pa
     rej = pd.concat([pd.read_csv(p, sep="\t", dtype=str) for p in out.parent.glob("*rejects*.tsv")])
     reasons = dict(zip(rej["record"], rej["reason"]))
     assert "ADC gain 0" in reasons["GAIN0"] and "below 50 Hz" in reasons["SLOW"], reasons
+    assert "symbolic link to a missing file" in reasons["R1"], reasons   # and R1 itself is in the EDFs (above)
 
 
 # --------------------------------------------------------------------------- interpret

@@ -327,6 +327,9 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     seen: dict[str, str] = {}
     todo_all: list[RecordRef] = []
     for r in refs:
+        if r.fmt == "rejected":   # found but unusable (a dangling link, a file outside the folder): listed with its
+            early_rejects.append((r.record_id, r.path, r.key[0]))   # reason; it claims no record id, so a
+            continue              # usable record of the same name is still read
         if r.record_id in seen:
             early_rejects.append((r.record_id, r.path, f"duplicated record id (also {seen[r.record_id]})"))
             continue
