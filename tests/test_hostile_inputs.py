@@ -89,10 +89,19 @@ def test_extract_list__gzip_and_bom_read_as_text(tmp_path: Path):
 def test_gwas_pheno__utf16_table_is_refused_naming_the_encoding(cohort: Path):
     """Was: '<pheno.tsv>:122: 1 field, the header has 3 (a short row)' for an Excel 'Unicode text' (UTF-16)
     export; now the error names the encoding, with and without a byte-order mark."""
+    import lzma
+    import zipfile
+
     text = (cohort / "pheno.tsv").read_text()
-    for enc in ("utf-16", "utf-16-le"):
-        (cohort / "pheno.tsv").write_bytes(text.encode(enc))
-        _one_line_error(_run(_gwas(cohort)), "pheno.tsv: UTF-16", "save the file as UTF-8")
+    (cohort / "pheno.tsv").write_bytes(text.encode("utf-16"))
+    _one_line_error(_run(_gwas(cohort)), "pheno.tsv: UTF-16 text (byte-order mark)", "save the file as UTF-8")
+    (cohort / "pheno.tsv").write_bytes(("\n" + text).encode("utf-16-le"))   # no BOM, a blank first line
+    _one_line_error(_run(_gwas(cohort)), "pheno.tsv: NUL bytes", "UTF-16 without a byte-order mark")
+    (cohort / "pheno.tsv").write_bytes(lzma.compress(text.encode()))
+    _one_line_error(_run(_gwas(cohort)), "pheno.tsv: xz-compressed")
+    with zipfile.ZipFile(cohort / "pheno.tsv", "w") as z:
+        z.writestr("pheno.tsv", text)
+    _one_line_error(_run(_gwas(cohort)), "pheno.tsv: zip-compressed")
 
 
 # --------------------------------------------------------------------------- option values

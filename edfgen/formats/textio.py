@@ -80,18 +80,27 @@ def decompress_checked(raw: bytes, path: str | os.PathLike) -> bytes:
 
 def read_text_bytes(path: str | os.PathLike) -> bytes:
     """The whole content of a text file, decompressed (:func:`decompress_checked`); UTF-16 text (a byte-order
-    mark, or NUL bytes in its first line, as Excel's "Unicode text" export) is refused naming the encoding,
-    where the parser would name a short row or a strange value instead."""
+    mark, or NUL bytes in the first 4096 bytes, as Excel's "Unicode text" export) and other compressions (xz,
+    zip, zstd) are refused naming what they are, where the parser would name a short row or a strange
+    value instead."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     data = decompress_checked(raw, path)
-    head = data[:4096].split(b"\n", 1)[0]
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
-        raise InputError(f"{path}: UTF-16 (or other non-UTF-8) text: NUL bytes in the first line; save the file "
-                         "as UTF-8 (or plain ASCII) text")
+    for magic, kind in _OTHER_COMPRESSION:
+        if data.startswith(magic):
+            raise InputError(f"{path}: {kind}-compressed: edfgen reads plain or gzip/BGZF text; decompress it first")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(f"{path}: UTF-16 text (byte-order mark); save the file as UTF-8 (or plain ASCII) text")
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{path}: NUL bytes in its first 4096 bytes: UTF-16 without a byte-order mark, or not text; "
+                         "save the file as UTF-8 (or plain ASCII) text")
     return data
+
+
+#: compressed formats that are not gzip (their headers hold NUL bytes: named, not called UTF-16)
+_OTHER_COMPRESSION = ((b"\xfd7zXZ\x00", "xz"), (b"PK\x03\x04", "zip"), (b"\x28\xb5\x2f\xfd", "zstd"))
 
 
 def split_header(line: bytes, sep: bytes | None) -> list[str]:
