@@ -323,6 +323,10 @@ def test_discover_records__dangling_symlink_is_a_reject_not_skipped(tmp_path: Pa
     with pytest.raises(RecordRejected, match="symbolic link to a missing file"):
         read_record(refs["gone"])
     assert read_record(refs["good"]).signal.shape == (12, 5000)
+    (tmp_path / "loop.hea").symlink_to(tmp_path / "loop.hea")
+    loop = {r.record_id: r for r in discover_records([tmp_path])}["loop"]
+    with pytest.raises(RecordRejected, match="a symbolic link loop"):
+        read_record(loop)
 
 
 @pytest.mark.parametrize("kind, reason", [

@@ -44,6 +44,7 @@ Reading never stops a batch: a record that cannot be read or used raises
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
@@ -90,6 +91,15 @@ def _fmt_of(path: Path) -> str | None:
     return None
 
 
+def _is_loop(path: Path) -> bool:
+    """Whether resolving the symbolic link ``path`` runs in a circle (ELOOP)."""
+    try:
+        path.stat()
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
 def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     """List the records in files and directories without reading signals.
 
@@ -115,8 +125,9 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
         else:
             raise InputError(f"--ecg {p}: no such file or directory")
         for f in files:
-            if f.is_symlink() and not f.exists():   # dangling: listed as a reject, not skipped unseen
-                refs.append(_rejected(f.stem, f, f"symbolic link to a missing file ({os.readlink(f)!r})", root))
+            if f.is_symlink() and not f.exists():   # dangling or a loop: listed as a reject, not skipped unseen
+                what = "a symbolic link loop" if _is_loop(f) else "symbolic link to a missing file"
+                refs.append(_rejected(f.stem, f, f"{what} ({os.readlink(f)!r})", root))
                 continue
             if not f.is_file():
                 continue   # a link to a folder

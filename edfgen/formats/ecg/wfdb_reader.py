@@ -269,8 +269,8 @@ def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
         seg_lines = _header_lines(seg_hea, rid)
         if seg_lines and "/" in seg_lines[0].split()[0]:
             raise RecordRejected(f"WFDB segment {seg} is itself multi-segment", record_id=rid, path=hea)
-        if seg_lines and not (k == 0 and tok[1:2] == ["0"]):  # not a variable layout's 0-sample layout segment,
-            _check_signal_files(seg_hea, seg_lines, root, rid)  # which describes the signals and has no file
+        if seg_lines and not (k == 0 and tok[1:2] and tok[1].isdigit() and int(tok[1]) == 0):  # not a variable
+            _check_signal_files(seg_hea, seg_lines, root, rid)  # layout's 0-sample layout segment (no signal file)
     return [], False
 
 
