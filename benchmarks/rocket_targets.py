@@ -41,12 +41,11 @@ from encoder_distill import training_signals, view_crops
 
 
 def decimated(crops: np.ndarray, fs: float) -> np.ndarray:
-    """``[n, 12, T]`` crops at ``fs`` -> float64 at 100 Hz, as the MiniRocket baseline decimates."""
-    from scipy.signal import decimate
+    """``[n, 12, T]`` crops at ``fs`` -> float64 at 100 Hz, as the MiniRocket baseline decimates
+    (:func:`edfgen.model.baselines.decimated_to_100hz`)."""
+    from edfgen.model.baselines import decimated_to_100hz
 
-    step = max(1, int(round(fs / 100)))
-    x = crops.astype(np.float64)
-    return np.ascontiguousarray(decimate(x, step, axis=-1, zero_phase=True) if step > 1 else x)
+    return decimated_to_100hz(crops, fs)[0]
 
 
 def rocket_features(model, x: np.ndarray, chunk: int = 256) -> np.ndarray:

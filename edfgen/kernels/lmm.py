@@ -203,10 +203,7 @@ def gls_whitened(genotypes: np.ndarray, nulls: list[WhitenedNull]) -> Associatio
     statistics from the block whitened by its ``L^{-1}`` (a triangular solve) and :func:`gls_rotated`."""
     from scipy import linalg
 
-    G = np.asarray(genotypes, dtype=float)
-    called = ~np.isnan(G)
-    mean = np.where(called, G, 0.0).sum(0) / np.maximum(called.sum(0), 1)
-    Gi = np.where(called, G, mean)
+    Gi, mean = _mean_imputed(genotypes)
     parts = [gls_rotated(linalg.solve_triangular(w.L, Gi, lower=True, check_finite=False), mean, w.fit)
              for w in nulls]
     return AssociationResult(**{f: np.concatenate([getattr(r, f) for r in parts], axis=1)
@@ -249,10 +246,16 @@ def gls_association(genotypes: np.ndarray, null: NullFit) -> AssociationResult:
     ``V``, the statistic here is ``t² = χ² (n - k - 1) / (n - k - χ²)`` exactly; the 1-df χ² of its p-value is
     GCTA's to within the Student-t tail (about ``1 - 1/n`` of it at null values).
     """
+    Gi, mean = _mean_imputed(genotypes)
+    return gls_rotated(null.U.T @ Gi, mean, null)
+
+
+def _mean_imputed(genotypes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``genotypes [N, m]`` as float with missing calls (NaN) at their column's mean, and those means."""
     G = np.asarray(genotypes, dtype=float)
     called = ~np.isnan(G)
     mean = np.where(called, G, 0.0).sum(0) / np.maximum(called.sum(0), 1)
-    return gls_rotated(null.U.T @ np.where(called, G, mean), mean, null)
+    return np.where(called, G, mean), mean
 
 
 def gls_rotated(Gr: np.ndarray, mean: np.ndarray, null: NullFit) -> AssociationResult:

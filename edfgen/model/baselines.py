@@ -51,6 +51,16 @@ def _minirocket(seed: int):
     return MiniRocketMultivariate(num_kernels=10_000, random_state=seed, n_jobs=1)
 
 
+def decimated_to_100hz(signals: np.ndarray, fs: float) -> tuple[np.ndarray, int]:
+    """``signals [..., T]`` at ``fs`` decimated (zero phase, scipy's anti-aliasing filter) by the integer step nearest
+    to ``fs / 100`` as float64, and that step: MiniRocket's input (its kernels are 9 samples long)."""
+    from scipy.signal import decimate
+
+    step = max(1, int(round(fs / 100)))
+    x = signals.astype(np.float64)
+    return np.ascontiguousarray(decimate(x, step, axis=-1, zero_phase=True) if step > 1 else x), step
+
+
 def baseline_features(name: str, loaded, signals: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, str]:
     """Features ``[N, D]`` of baseline ``name`` on preprocessed records ``signals [N, 12, W]`` and a one-line
     description.
@@ -84,12 +94,8 @@ def baseline_features(name: str, loaded, signals: np.ndarray, *, seed: int = 0) 
         table = measure_biomarkers(signals, fs)
         return table[cols].to_numpy(float), f"the {len(cols)} measured biomarkers ({', '.join(cols)})"
     if name == "minirocket":
-        from scipy.signal import decimate
-
         model = _minirocket(seed)
-        step = max(1, int(round(fs / 100)))
-        x = np.ascontiguousarray(decimate(signals.astype(np.float64), step, axis=-1, zero_phase=True)
-                                 if step > 1 else signals.astype(np.float64))
+        x, step = decimated_to_100hz(signals, fs)
         import sktime
 
         return (np.asarray(model.fit_transform(x), dtype=np.float64),

@@ -121,10 +121,13 @@ def canonical_lead_name(name: str) -> str | None:
     ``"avr"``, ``"AVR"``, ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``;
     ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``.
     """
+    return _ALIASES.get(_lead_key(name))
+
+
+def _lead_key(name: str) -> str:
+    """``name`` lower-cased without spaces, dashes, underscores, dots and an ``ecg`` prefix (the alias key)."""
     key = re.sub(r"[\s_\-\.]", "", str(name)).lower()
-    if key.startswith("ecg"):
-        key = key[3:]
-    return _ALIASES.get(key)
+    return key[3:] if key.startswith("ecg") else key
 
 
 def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> EcgRecord:
@@ -146,7 +149,7 @@ def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> Ec
     frank: list[str] = []
     for i, raw in enumerate(record.leads):
         canon = canonical_lead_name(raw)
-        if canon is None and re.sub(r"\s", "", str(raw)).lower() in _FRANK:
+        if canon is None and _lead_key(raw) in _FRANK:
             frank.append(str(raw).strip())
             continue
         if canon is None:
