@@ -10,7 +10,12 @@ P wave was marked). Features, each probed by ``edfgen.model.evaluation.ridge_pro
 * ``random:<name>``: the same architecture with random weights (``torch.manual_seed(0)``);
 * ``biomarkers``: the 10 biomarkers ``measure_record`` measures (the delineator tuned on these records, so
   in-sample for it: an upper reference, not a baseline);
-* ``minirocket``: sktime MiniRocket (10,000 kernels, 100 Hz), when sktime is importable.
+* ``minirocket``: sktime MiniRocket (10,000 kernels, 100 Hz), when sktime is importable;
+* ``head:<name>``: not a probe: the checkpoint's auxiliary measurement head applied to the same EDFs (one fixed
+  linear readout per interval, learned in pre-training from the delineator's measurements of other records, nothing
+  fitted on LUDB), scored as is; ``head1d:<name>``: that one column recalibrated by the ridge probe (slope and
+  intercept) in the same folds. Both show how much of each interval the EDFs carry along one direction found
+  without LUDB, against what a 128-feature probe fitted on 80 records recovers.
 
 **Held-out protocol** (issue 22: "probe fitted on LUDB records 1–100, tested on records 101–200"): records
 101–200 are not shared (they judge each round), so ``--test-ludb DIR`` (a folder in ``ludb_dev``'s layout
@@ -96,6 +101,23 @@ def main(argv=None) -> dict:
                 res["features"][base] = str(exc)
                 continue
             feats[f"{base}:{name}" if base == "random" else base] = (x, what)
+        head = head_readout(loaded.model, feats[f"encoder:{name}"][0])
+        if head is not None:
+            # the pre-training head's own interval estimates: a fixed linear readout of the EDFs, learned without LUDB
+            fixed = {t: _r2_fixed(head[t], targets[t], cv) for t in TARGETS}
+            fixed_held = {t: _r2_fixed(head[t], targets[t], split == 1) for t in TARGETS}
+            res["r2"][f"head:{name}"] = {t: round(v, 4) for t, v in fixed.items()}
+            res["r2_heldout"][f"head:{name}"] = {t: round(v, 4) for t, v in fixed_held.items()}
+            res["features"][f"head:{name}"] = (f"{name}'s auxiliary measurement head applied to its EDFs (one fixed "
+                                               "linear readout per interval, fitted in pre-training, none on LUDB)")
+            one = {t: ridge_probe_cv(head[[t]].to_numpy()[cv], {t: targets[t][cv]}, folds[cv])[t] for t in TARGETS}
+            one_held = {t: ridge_probe_cv(head[[t]].to_numpy(), {t: targets[t]}, split, test_folds=[1])[t]
+                        for t in TARGETS}
+            res["r2"][f"head1d:{name}"] = {t: round(v, 4) for t, v in one.items()}
+            res["r2_heldout"][f"head1d:{name}"] = {t: round(v, 4) for t, v in one_held.items()}
+            res["features"][f"head1d:{name}"] = ("the same readout recalibrated on LUDB by a 1-feature ridge probe in "
+                                                 "the same folds (slope and intercept only)")
+            print(f"head:{name}", res["r2"][f"head:{name}"], f"head1d:{name}", res["r2"][f"head1d:{name}"], flush=True)
         for key, (x, what) in feats.items():
             r2 = ridge_probe_cv(x[cv], {t: v[cv] for t, v in targets.items()}, folds[cv])
             res["r2"][key] = {t: round(v, 4) for t, v in r2.items()}
@@ -123,6 +145,31 @@ def main(argv=None) -> dict:
     (RESULTS / f"{a.out_name}.md").write_text("\n".join(md))
     print("\n".join(md))
     return res
+
+
+def head_readout(model, edfs: np.ndarray):
+    """The auxiliary measurement head's interval estimates (ms) from frozen EDFs, or None without a head.
+
+    The head is linear on the pooled final layer, and EDFs are that pooling averaged over two crops, so applying it
+    to the EDFs equals averaging its predictions over the crops."""
+    import torch
+
+    from edfgen.model.targets import decode_targets
+
+    if getattr(model, "aux_head", None) is None:
+        return None
+    with torch.no_grad():
+        z = model.aux_head(torch.from_numpy(np.ascontiguousarray(edfs, dtype=np.float32))).numpy()
+    return decode_targets(z, model.config.aux_targets)
+
+
+def _r2_fixed(pred, target: np.ndarray, rows: np.ndarray) -> float:
+    """R² of fixed predictions (nothing fitted) on ``rows`` with a known target, around those records' mean."""
+    p, t = np.asarray(pred, dtype=float), np.asarray(target, dtype=float)
+    ok = rows & np.isfinite(t) & np.isfinite(p)
+    if ok.sum() < 2:
+        return float("nan")
+    return float(1.0 - np.sum((t[ok] - p[ok]) ** 2) / np.sum((t[ok] - t[ok].mean()) ** 2))
 
 
 if __name__ == "__main__":

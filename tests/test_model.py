@@ -410,6 +410,25 @@ def test_augment__wander_and_lead_dropout_keep_shape_and_zero_whole_leads():
     assert spec.argmax() <= 3                                     # < 0.6 Hz at 500 Hz, 5 s crops (0.2 Hz bins)
 
 
+def test_decode_targets__inverts_encode_targets_in_their_units():
+    """decode(encode(x)) = x for every target, the QRS axis back from its sine and cosine (angles in (-180, 180])."""
+    import pandas as pd
+
+    from edfgen.model.targets import AUX_TARGETS, decode_targets, encode_targets
+
+    table = pd.DataFrame({"heart_rate_bpm": [55.0, 120.0, 70.0], "pr_interval_ms": [120.0, 210.0, np.nan],
+                          "qrs_duration_ms": [80.0, 140.0, 96.0], "qt_interval_ms": [360.0, 480.0, 410.0],
+                          "qrs_axis_deg": [-30.0, 100.0, 179.0]})
+    names = list(AUX_TARGETS)
+    back = decode_targets(encode_targets(table, names), names)
+    assert list(back.columns) == list(table.columns)
+    np.testing.assert_allclose(back.to_numpy(), table.to_numpy(), rtol=1e-5, atol=1e-3)
+    assert list(decode_targets(np.zeros((1, 1)), ["qt_interval"]).columns) == ["qt_interval_ms"]
+    assert decode_targets(np.zeros((1, 1)), ["qt_interval"]).iloc[0, 0] == pytest.approx(400.0)
+    with pytest.raises(ValueError, match="expected"):
+        decode_targets(np.zeros((2, 3)), names)
+
+
 def test_aux_targets__encoded_from_physiology_and_learned_by_the_head():
     """The auxiliary head is fit to the measurement targets: its loss falls, NaN targets are ignored."""
     import pandas as pd

@@ -71,3 +71,35 @@ def encode_targets(table: pd.DataFrame, names) -> np.ndarray:
             v = np.cos(np.deg2rad(v))
         out[:, j] = (v - centre) / scale
     return out
+
+
+def decode_targets(z: np.ndarray, names) -> pd.DataFrame:
+    """Inverse of :func:`encode_targets`: the auxiliary head's standardised outputs back in their units.
+
+    Parameters
+    ----------
+    z
+        ``[N, len(names)]`` standardised values (e.g. ``ECGEncoder.aux_head`` applied to the EDFs: the head is
+        linear on the pooled final layer, so it applies to EDFs averaged over crops too).
+    names
+        Target names, in the order of ``z``'s columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per source column of :data:`AUX_TARGETS` (``heart_rate_bpm``, ``pr_interval_ms``, ...); the QRS
+        axis, when both its sine and cosine are present, as ``qrs_axis_deg = atan2(sin, cos)`` in degrees.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    names = check_targets(names)
+    if z.ndim != 2 or z.shape[1] != len(names):
+        raise ValueError(f"decode_targets: expected [N, {len(names)}] values, got shape {z.shape}")
+    out: dict[str, np.ndarray] = {}
+    for j, name in enumerate(names):
+        col, centre, scale = AUX_TARGETS[name]
+        if col != "qrs_axis_deg":
+            out[col] = z[:, j] * scale + centre
+    if "qrs_axis_sin" in names and "qrs_axis_cos" in names:
+        out["qrs_axis_deg"] = np.rad2deg(np.arctan2(z[:, names.index("qrs_axis_sin")],
+                                                    z[:, names.index("qrs_axis_cos")]))
+    return pd.DataFrame(out)
