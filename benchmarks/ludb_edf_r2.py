@@ -15,7 +15,8 @@ P wave was marked). Features, each probed by ``edfgen.model.evaluation.ridge_pro
   linear readout per interval, learned in pre-training from the delineator's measurements of other records, nothing
   fitted on LUDB), scored as is; ``head1d:<name>``: that one column recalibrated by the ridge probe (slope and
   intercept) in the same folds. Both show how much of each interval the EDFs carry along one direction found
-  without LUDB, against what a 128-feature probe fitted on 80 records recovers.
+  without LUDB, against what a 128-feature probe fitted on 80 records recovers; ``stretch<g>:<name>``: the EDFs
+  with their components along the head's heart-rate/PR/QRS/QT rows scaled by g (a diagnostic of the probe).
 
 **Held-out protocol** (issue 22: "probe fitted on LUDB records 1–100, tested on records 101–200"): records
 101–200 are not shared (they judge each round), so ``--test-ludb DIR`` (a folder in ``ludb_dev``'s layout
@@ -118,6 +119,9 @@ def main(argv=None) -> dict:
             res["features"][f"head1d:{name}"] = ("the same readout recalibrated on LUDB by a 1-feature ridge probe in "
                                                  "the same folds (slope and intercept only)")
             print(f"head:{name}", res["r2"][f"head:{name}"], f"head1d:{name}", res["r2"][f"head1d:{name}"], flush=True)
+            for g in (3, 10):  # diagnostic: is the probe's loss shrinkage (fixed by stretching) or estimation noise?
+                feats[f"stretch{g}:{name}"] = (stretched(loaded.model, feats[f"encoder:{name}"][0], g),
+                                               f"{name}'s EDFs stretched x{g} along the head's HR/PR/QRS/QT rows")
         for key, (x, what) in feats.items():
             r2 = ridge_probe_cv(x[cv], {t: v[cv] for t, v in targets.items()}, folds[cv])
             res["r2"][key] = {t: round(v, 4) for t, v in r2.items()}
@@ -161,6 +165,16 @@ def head_readout(model, edfs: np.ndarray):
     with torch.no_grad():
         z = model.aux_head(torch.from_numpy(np.ascontiguousarray(edfs, dtype=np.float32))).numpy()
     return decode_targets(z, model.config.aux_targets)
+
+
+def stretched(model, edfs: np.ndarray, gain: float) -> np.ndarray:
+    """EDFs with their components along the auxiliary head's heart-rate/PR/QRS/QT rows scaled by ``gain`` (about
+    the mean): those directions then lead the EDFs' variance. Information is unchanged; only a probe's penalty
+    geometry differs, so a probe that gains from it was losing the intervals to shrinkage, not to noise."""
+    w = model.aux_head.weight.detach().numpy().astype(np.float64)[:4]
+    q, _ = np.linalg.qr(w.T)
+    x = np.asarray(edfs, dtype=np.float64)
+    return x + (gain - 1.0) * ((x - x.mean(0)) @ q) @ q.T
 
 
 def _r2_fixed(pred, target: np.ndarray, rows: np.ndarray) -> float:
