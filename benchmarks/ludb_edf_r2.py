@@ -11,6 +11,8 @@ P wave was marked). Features, each probed by ``edfgen.model.evaluation.ridge_pro
 * ``biomarkers``: the 10 biomarkers ``measure_record`` measures (the delineator tuned on these records, so
   in-sample for it: an upper reference, not a baseline);
 * ``minirocket``: sktime MiniRocket (10,000 kernels, 100 Hz), when sktime is importable;
+* ``delineator``: not a probe: ``measure_record``'s own intervals on the raw records, scored as is (tuned on these
+  records, so in-sample); the records of its 5 largest errors per interval are listed in the json;
 * ``head:<name>``: not a probe: the checkpoint's auxiliary measurement head applied to the same EDFs (one fixed
   linear readout per interval, learned in pre-training from the delineator's measurements of other records, nothing
   fitted on LUDB), scored as is; ``head1d:<name>``: that one column recalibrated by the ridge probe (slope and
@@ -102,6 +104,20 @@ def main(argv=None) -> dict:
                 res["features"][base] = str(exc)
                 continue
             feats[f"{base}:{name}" if base == "random" else base] = (x, what)
+        if "delineator" not in res["r2"]:  # the measured intervals themselves, as is (nothing fitted)
+            from edfgen.kernels.ecg.biomarkers import measure_record
+
+            meas = [measure_record(recs[i]["signal"], recs[i]["fs"]) for i in ids]
+            res["r2"]["delineator"] = {t: round(_r2_fixed([m[t] for m in meas], targets[t], cv), 4) for t in TARGETS}
+            res["r2_heldout"]["delineator"] = {t: round(_r2_fixed([m[t] for m in meas], targets[t], split == 1), 4)
+                                               for t in TARGETS}
+            res["features"]["delineator"] = ("measure_record's own PR/QRS/QT on the raw records, scored as is (its "
+                                              "settings were tuned on these records: in-sample)")
+            err = {t: np.abs(np.array([m[t] for m in meas]) - targets[t])[cv] for t in TARGETS}
+            res["delineator_worst"] = {t: [[ids[int(j)], round(float(e[j]), 1)] for j in np.argsort(-np.nan_to_num(e))[:5]]
+                                       for t, e in ((t, np.where(cv, np.abs(np.array([m[t] for m in meas]) - targets[t]), np.nan))
+                                                    for t in TARGETS)}
+            print("delineator", res["r2"]["delineator"], {t: float(np.nanmedian(e)) for t, e in err.items()}, flush=True)
         head = head_readout(loaded.model, feats[f"encoder:{name}"][0])
         if head is not None:
             # the pre-training head's own interval estimates: a fixed linear readout of the EDFs, learned without LUDB
@@ -146,6 +162,10 @@ def main(argv=None) -> dict:
     for key, r2 in res["r2_heldout"].items():
         md.append(f"| {key} | " + " | ".join(f"{r2[t]:.3f}" for t in TARGETS) + " |")
     md += ["", *(f"- `{k}`: {v}" for k, v in res["features"].items()), ""]
+    if "delineator_worst" in res:
+        md += ["Largest delineator errors (record: |error| ms): " + "; ".join(
+            f"{t.split('_')[0].upper()} " + ", ".join(f"{r}: {e:.0f}" for r, e in w)
+            for t, w in res["delineator_worst"].items()), ""]
     (RESULTS / f"{a.out_name}.md").write_text("\n".join(md))
     print("\n".join(md))
     return res
