@@ -1,4 +1,4 @@
-"""Reading 12-lead ECGs from WFDB, NumPy, HDF5 and XML files, and finding the records in folders.
+"""Reading 12-lead ECGs from WFDB, NumPy, HDF5, XML and DICOM files, and finding the records in folders.
 
 What this module knows: the bytes of each ECG file format and which files make up a record.
 Every reader returns :class:`~edfgen.kernels.ecg.record.EcgRecord` objects: ``signal`` is
@@ -37,6 +37,10 @@ XML ``.xml`` (or any extension when the file is given by name)
     GE CardioSoft XML (UK Biobank field 20205, ``<CardiologyXML>``; record id = the ``eid`` of
     ``<eid>_20205_<instance>_<array>.xml``) and GE MUSE XML (``<RestingECG>``, record id = file
     stem), told apart by the root element: :mod:`edfgen.formats.ecg.xml`.
+DICOM ``.dcm``/``.dicom`` (or any extension when the file is given by name)
+    12-lead, general or ambulatory ECG waveform objects (hospital PACS and cart exports): the rhythm multiplex
+    group, amplitudes from each channel's sensitivity and units; record id = file stem:
+    :mod:`edfgen.formats.ecg.dicom`.
 
 Reading never stops a batch: a record that cannot be read or used raises
 :class:`RecordRejected` with the reason; batch code writes it to ``rejects.tsv``.
@@ -54,6 +58,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.ecg.arrays import _hdf5_refs, _read_hdf5_ref, read_hdf5, read_npy, read_npz
 from edfgen.formats.ecg.common import MAX_RECORD_VALUES, RecordRef, _real, _rejected, _root_of, _one_line, confine
 from edfgen.formats.ecg.wfdb_reader import _read_wfdb_fast, _read_wfdb_full, read_wfdb
+from edfgen.formats.ecg.dicom import is_dicom, read_dicom
 from edfgen.formats.ecg.xml import ROOTS, read_xml, sniff_xml, xml_record_id
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -68,7 +73,8 @@ NPY_SUFFIXES = (".npy",)
 NPZ_SUFFIXES = (".npz",)
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 XML_SUFFIXES = (".xml",)  # GE CardioSoft (UK Biobank) and GE MUSE XML, told apart by content: edfgen.formats.ecg.xml
-SUPPORTED_SUFFIXES = WFDB_SUFFIXES + NPY_SUFFIXES + NPZ_SUFFIXES + HDF5_SUFFIXES + XML_SUFFIXES
+DICOM_SUFFIXES = (".dcm", ".dicom")  # DICOM ECG waveforms: edfgen.formats.ecg.dicom
+SUPPORTED_SUFFIXES = WFDB_SUFFIXES + NPY_SUFFIXES + NPZ_SUFFIXES + HDF5_SUFFIXES + XML_SUFFIXES + DICOM_SUFFIXES
 #: formats read by edfgen.formats.ecg.xml (the layout is sniffed from the root element at discovery)
 XML_FORMATS = ("cardiosoft", "muse", "aecg", "xml", "notxml")
 #: columns of every ``rejects.tsv`` of ECG records (extract, interpret, finetune, evaluate)
@@ -88,6 +94,8 @@ def _fmt_of(path: Path) -> str | None:
         return "hdf5"
     if s in XML_SUFFIXES:
         return "xml"
+    if s in DICOM_SUFFIXES:
+        return "dicom"
     return None
 
 
@@ -103,8 +111,9 @@ def _is_loop(path: Path) -> bool:
 def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     """List the records in files and directories without reading signals.
 
-    A directory is searched recursively for ``.hea``, ``.npy``, ``.npz``, HDF5 and ``.xml`` files
-    (sorted by path; an XML file's layout is read from its root element). A WFDB record may be given as ``NAME.hea``, ``NAME.dat``/``NAME.mat`` or ``NAME``.
+    A directory is searched recursively for ``.hea``, ``.npy``, ``.npz``, HDF5, ``.xml`` and ``.dcm``/``.dicom``
+    files (sorted by path; an XML file's layout is read from its root element). A file given by name with another
+    extension (or none) is read as DICOM when it carries the DICOM marker, as XML when its root element is an ECG layout. A WFDB record may be given as ``NAME.hea``, ``NAME.dat``/``NAME.mat`` or ``NAME``.
 
     Raises
     ------
@@ -141,6 +150,8 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
                     refs.append(_rejected(f.stem, f, exc.reason, root))
                     continue
             layout = None
+            if fmt is None and is_dicom(f):  # a DICOM file under another extension (PACS exports often have none)
+                fmt = "dicom"
             if fmt is None:  # an ECG XML export under another extension (e.g. .txt, none): told by content
                 layout = sniff_xml(f)
                 fmt = "xml" if layout in ROOTS.values() else None
@@ -182,6 +193,9 @@ def read_record(ref: RecordRef, *, fs: float | None = None, units: str | None = 
     if ref.fmt in XML_FORMATS:
         confine(ref.path, _root_of(ref.path, root), what="XML file", record_id=ref.record_id, source=ref.path)
         return read_xml(ref.path, ref.fmt)
+    if ref.fmt == "dicom":
+        confine(ref.path, _root_of(ref.path, root), what="DICOM file", record_id=ref.record_id, source=ref.path)
+        return read_dicom(ref.path)
     raise InputError(f"{ref.path}: unsupported ECG format {ref.fmt!r}")
 
 
