@@ -152,3 +152,20 @@ def _one_line(exc: BaseException, limit: int = 200) -> str:
     """An exception's message on one line, shortened (for reasons in ``rejects.tsv``)."""
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _local(tag: str) -> str:
+    """An XML tag without its ``{namespace}``."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _parse(path, rid):
+    """The root element of an XML file, or a :class:`RecordRejected` naming why it cannot be parsed."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        return ET.parse(path).getroot()
+    except (ET.ParseError, ValueError, LookupError) as exc:  # LookupError/ValueError: unknown or unsupported encoding
+        raise RecordRejected(f"malformed XML ({' '.join(str(exc).split())[:200]})", record_id=rid, path=path) from None
+    except OSError as exc:
+        raise RecordRejected(f"unreadable XML file ({exc})", record_id=rid, path=path) from None

@@ -35,8 +35,8 @@ HDF5 ``.h5``/``.hdf5``
     up on the dataset, then its parent groups, then the file root.
 XML ``.xml`` (or any extension when the file is given by name)
     GE CardioSoft XML (UK Biobank field 20205, ``<CardiologyXML>``; record id = the ``eid`` of
-    ``<eid>_20205_<instance>_<array>.xml``) and GE MUSE XML (``<RestingECG>``, record id = file
-    stem), told apart by the root element: :mod:`edfgen.formats.ecg.xml`.
+    ``<eid>_20205_<instance>_<array>.xml``), GE MUSE XML (``<RestingECG>``) and HL7 aECG (``<AnnotatedECG>``,
+    :mod:`edfgen.formats.ecg.aecg`; record id = file stem), told apart by the root element: :mod:`edfgen.formats.ecg.xml`.
 DICOM ``.dcm``/``.dicom`` (or any extension when the file is given by name)
     12-lead, general or ambulatory ECG waveform objects (hospital PACS and cart exports): the rhythm multiplex
     group, amplitudes from each channel's sensitivity and units; record id = file stem:

@@ -19,8 +19,8 @@ GE MUSE XML, root ``<RestingECG>``
     ``<WaveFormData>``, base64 of little-endian int16 samples. MUSE stores 8 leads (I, II, V1-V6);
     III, aVR, aVL and aVF are derived by :func:`~edfgen.kernels.ecg.leads.canonicalise_leads`. Record id: file stem.
 HL7 aECG, root ``<AnnotatedECG>``
-    Recognised but not read: PyPI has no maintained HL7 aECG reader; such a record is rejected with
-    that reason (convert with the vendor's software or to WFDB).
+    The rhythm series: read by :mod:`edfgen.formats.ecg.aecg` (origin + scale x digits per lead, sampling rate
+    from the time sequence's increment). Record id: file stem.
 
 A file that is not well-formed XML, has another root element, or lacks a required element is
 rejected (:class:`~edfgen.kernels.ecg.record.RecordRejected`) with a one-line reason naming what is missing.
@@ -41,11 +41,11 @@ import base64
 import binascii
 import os
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 
+from edfgen.formats.ecg.common import _local, _parse
 from edfgen.formats.ecg.units import UNIT_TO_MV
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -99,19 +99,6 @@ def xml_record_id(path: str | os.PathLike, fmt: str) -> str:
         if m:
             return m.group(1)
     return stem
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _parse(path, rid):
-    try:
-        return ET.parse(path).getroot()
-    except (ET.ParseError, ValueError, LookupError) as exc:  # LookupError/ValueError: unknown or unsupported encoding
-        raise RecordRejected(f"malformed XML ({' '.join(str(exc).split())[:200]})", record_id=rid, path=path) from None
-    except OSError as exc:
-        raise RecordRejected(f"unreadable XML file ({exc})", record_id=rid, path=path) from None
 
 
 def _text(elem, name: str, *, rid, path, where: str) -> str:
@@ -267,8 +254,9 @@ def read_xml(path: str | os.PathLike, fmt: str | None = None) -> EcgRecord:
         return read_muse(path)
     rid = Path(path).stem
     if fmt == "aecg":
-        raise RecordRejected("HL7 aECG (<AnnotatedECG>) is not read: no maintained Python reader exists; "
-                             "export the ECG as WFDB, GE MUSE or CardioSoft XML", record_id=rid, path=path)
+        from edfgen.formats.ecg.aecg import read_aecg  # imports this module's helpers
+
+        return read_aecg(path)
     if fmt == "xml":
         raise RecordRejected(f"XML root element is not an ECG layout edfgen reads "
                              f"(expected {', '.join(f'<{r}>' for r in ROOTS)})", record_id=rid, path=path)
