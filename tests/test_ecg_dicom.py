@@ -193,3 +193,17 @@ def test_cli_extract__folder_of_dicom_end_to_end(real_dcm, tmp_path):
     assert list(got["IID"]) == ["P0001"] and np.isfinite(got.drop(columns="IID").to_numpy()).all()
     rejects = pd.read_csv(out.parent / "edfs.tsv.rejects.tsv", sep="\t", dtype=str)
     assert list(rejects["record"]) == ["P0002"] and "DICOM" in rejects["reason"].iloc[0]
+
+
+def test_read_dicom__big_endian_transfer_syntax_reads_the_same_samples(real_dcm, tmp_path):
+    """Explicit VR Big Endian (retired, still found in archives): the samples are big-endian words and must read as
+    the little-endian original does (a reader assuming little endian gets garbage)."""
+    from pydicom.filewriter import dcmwrite
+    from pydicom.uid import ExplicitVRBigEndian
+
+    ds = pydicom.dcmread(real_dcm)
+    for g in ds.WaveformSequence:
+        g.WaveformData = np.frombuffer(g.WaveformData, "<i2").astype(">i2").tobytes()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRBigEndian
+    dcmwrite(tmp_path / "be.dcm", ds, little_endian=False, implicit_vr=False, force_encoding=True)
+    np.testing.assert_array_equal(read_dicom(tmp_path / "be.dcm").signal, read_dicom(real_dcm).signal)

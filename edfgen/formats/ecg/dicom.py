@@ -15,8 +15,8 @@ representative beat, gives the record:
   to mV (the same formula as ``pydicom``'s ``Dataset.waveform_array``);
 * samples equal to ``WaveformPaddingValue`` are missing (NaN).
 
-``WaveformData`` of 8 or 16 bits, signed (``SB``/``SS``) or unsigned (``UB``/``US``), is decoded; mu-law and
-A-law (``MB``/``AB``) are refused. Lead order, derived limb leads and extra channels are then handled as for every
+``WaveformData`` of 8, 16 or 32 bits, signed (``SB``/``SS``/``SL``) or unsigned (``UB``/``US``/``UL``), in the
+byte order of the file's transfer syntax, is decoded; mu-law and A-law (``MB``/``AB``) are refused. Lead order, derived limb leads and extra channels are then handled as for every
 format (:func:`~edfgen.kernels.ecg.leads.canonicalise_leads`). Record id: the file stem.
 
 Bad input: a file that is not DICOM, a DICOM object of another class (an image, a report), no usable multiplex
@@ -47,8 +47,8 @@ ECG_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.9.1.2": "General ECG Waveform Storage",
     "1.2.840.10008.5.1.4.1.1.9.1.3": "Ambulatory ECG Waveform Storage",
 }
-#: (bits allocated, sample interpretation) -> stored little-endian dtype
-_DTYPES = {(8, "SB"): "i1", (8, "UB"): "u1", (16, "SS"): "<i2", (16, "US"): "<u2"}
+#: (bits allocated, sample interpretation) -> stored dtype (byte order set from the file's transfer syntax)
+_DTYPES = {(8, "SB"): "i1", (8, "UB"): "u1", (16, "SS"): "i2", (16, "US"): "u2", (32, "SL"): "i4", (32, "UL"): "u4"}
 _MEDIAN = re.compile(r"median|represent|average|beat", re.I)
 
 
@@ -102,6 +102,15 @@ def _group(ds, rid, path):
     return max(usable, key=seconds)
 
 
+def _little_endian(ds) -> bool:
+    """Whether the file's data set is little endian (Explicit VR Big Endian, retired, is the exception)."""
+    enc = getattr(ds, "original_encoding", None)   # pydicom 3: (implicit VR, little endian)
+    if isinstance(enc, tuple) and len(enc) == 2 and enc[1] is not None:
+        return bool(enc[1])
+    little = getattr(ds, "is_little_endian", None)
+    return True if little is None else bool(little)
+
+
 def _positive(value, what: str, rid, path) -> float:
     try:
         v = float(value)
@@ -148,14 +157,15 @@ def read_dicom(path: str | os.PathLike) -> EcgRecord:
     except (TypeError, ValueError):
         raise RecordRejected(f"DICOM {where}: channel/sample counts or sample format missing", record_id=rid,
                              path=path) from None
-    dtype = _DTYPES.get((bits, interp))
-    if dtype is None:
+    code = _DTYPES.get((bits, interp))
+    if code is None:
         raise RecordRejected(f"DICOM {where}: {bits}-bit samples of interpretation {interp!r} are not read "
-                             f"(read: 8/16-bit SB, UB, SS, US)", record_id=rid, path=path)
+                             f"(read: 8/16/32-bit SB, UB, SS, US, SL, UL)", record_id=rid, path=path)
+    dtype = np.dtype(code).newbyteorder("<" if _little_endian(ds) else ">")
     if n_ch < 1 or n_s < 1:
         raise RecordRejected(f"DICOM {where}: {n_ch} channels x {n_s} samples", record_id=rid, path=path)
     raw = g.get("WaveformData")
-    need = n_ch * n_s * np.dtype(dtype).itemsize
+    need = n_ch * n_s * dtype.itemsize
     if raw is None or len(raw) < need:
         raise RecordRejected(f"DICOM {where}: waveform data of {0 if raw is None else len(raw)} bytes, "
                              f"{n_s} samples x {n_ch} channels need {need}", record_id=rid, path=path)
@@ -167,7 +177,7 @@ def read_dicom(path: str | os.PathLike) -> EcgRecord:
     pad = g.get("WaveformPaddingValue")
     pad_value = None
     if pad is not None:
-        pad_value = int(np.frombuffer(bytes(pad)[:np.dtype(dtype).itemsize], dtype=dtype)[0]) \
+        pad_value = int(np.frombuffer(bytes(pad)[:dtype.itemsize], dtype=dtype)[0]) \
             if isinstance(pad, (bytes, bytearray)) else int(pad)
     names, rows = [], []
     for j, ch in enumerate(channels):
