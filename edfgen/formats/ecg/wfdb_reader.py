@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
-from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS
+from edfgen.formats.ecg.units import UNIT_TO_MV, Z_NOTE, Z_UNITS
+from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+
 
 def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None, z_scale=None) -> EcgRecord:
     """Read a WFDB record (``NAME.hea`` + ``.dat``/``.mat``) in mV.
@@ -28,6 +30,8 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
     Single-segment records stored in WFDB format 16 (the usual 12-lead ``.dat`` and the CinC
     2021 ``.mat`` files) are read by a fast header parser and ``numpy.fromfile``; any other format
     or header feature goes through ``wfdb.rdrecord``. Missing samples (WFDB's invalid value) become NaN.
+    A channel that is not one of the 12 leads and is not in volts (ABP in mmHg, Pleth in NU, RESP in Ohm) is
+    left out with a note; a lead in such units rejects the record (see :func:`_scales`).
     The CinC 2020 record line, whose record name carries the signal file's extension
     (``E07520.mat 12 500 5000``, the Georgia records of the CinC 2021 training data), is accepted by both
     paths (``wfdb.rdrecord`` refuses it).
@@ -59,6 +63,26 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
 
 def _z_notes(units) -> tuple[str, ...]:
     return (Z_NOTE,) if any(str(u).strip().lower() in Z_UNITS for u in units) else ()
+
+
+def _scales(names, units, *, rid: str, hea, z_scale=None) -> tuple[list[int], np.ndarray, tuple[str, ...]]:
+    """The channels to read, their factors to mV, and the notes on the channels left out.
+
+    A channel whose name is not one of the 12 leads (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) and
+    whose units are not a voltage (or ``z``) is a non-ECG channel recorded beside the ECG (ABP in mmHg, Pleth in
+    NU, RESP in Ohm): left out, with the note ``dropped channel(s) not in volts: ABP (mmHg)``. A lead in such
+    units rejects the record (``unknown signal units``), as before.
+    """
+    keep, factor, skipped = [], [], []
+    for i, (n, u) in enumerate(zip(names, units)):
+        key = str(u).strip().lower().replace(" ", "")
+        if canonical_lead_name(n) is None and key not in UNIT_TO_MV and key not in Z_UNITS:
+            skipped.append(f"{str(n).strip()} ({str(u).strip()})")
+            continue
+        keep.append(i)
+        factor.append(_unit_factor(u, record_id=rid, path=hea, lead=n, z_scale=z_scale))
+    notes = (f"dropped channel(s) not in volts: {', '.join(skipped)}",) if skipped else ()
+    return keep, np.asarray(factor, dtype=np.float64), notes
 
 
 _FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
@@ -235,17 +259,17 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     if d.size != nsamp * nsig:
         raise RecordRejected(f"WFDB signal file {name} has {d.size // nsig} of {nsamp} samples",
                              record_id=rid, path=hea)
-    d = d.reshape(nsamp, nsig).T
-    factor = np.array([_unit_factor(u, record_id=rid, path=hea, lead=n, z_scale=z_scale)
-                       for u, n in zip(units, names)], dtype=np.float32)
-    scale = factor / np.asarray(gains, dtype=np.float32)
-    sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[:, None]) * scale[:, None]
+    keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale)
+    d = d.reshape(nsamp, nsig).T[keep]
+    scale = factor.astype(np.float32) / np.asarray(gains, dtype=np.float32)[keep]
+    sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[keep][:, None]) * scale[:, None]
     if not np.isfinite(scale).all():
         raise RecordRejected("WFDB gain/units give a non-finite scale (gain too small?)", record_id=rid, path=hea)
     missing = d == -32768
     if missing.any():
         sig[missing] = np.nan
-    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(hea), notes=_z_notes(units))
+    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names[i] for i in keep), path=str(hea),
+                     notes=_z_notes([units[i] for i in keep]) + dropped)
 
 
 def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
@@ -313,24 +337,26 @@ def _read_wfdb_full(base: Path, *, root: Path | None = None, z_scale=None) -> Ec
     d = np.asarray(rec.d_signal)
     if d.ndim != 2 or d.shape[0] == 0:
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=f"{base}.hea")
-    gain = np.asarray(rec.adc_gain, dtype=np.float64)
-    baseline = np.asarray(rec.baseline, dtype=np.float64)
+    units = [u or "mV" for u in (rec.units or ["mV"] * rec.n_sig)]
+    keep, factor, dropped = _scales(rec.sig_name, units, rid=rid, hea=f"{base}.hea", z_scale=z_scale)
+    gain = np.asarray(rec.adc_gain, dtype=np.float64)[keep]
+    baseline = np.asarray(rec.baseline, dtype=np.float64)[keep]
     if np.any(gain == 0) or not np.isfinite(gain).all() or not np.isfinite(baseline).all():
         raise RecordRejected("WFDB header has a zero or non-finite ADC gain or baseline", record_id=rid,
                              path=f"{base}.hea")
-    units = rec.units or ["mV"] * rec.n_sig
-    factor = np.array([_unit_factor(u or "mV", record_id=rid, path=f"{base}.hea", lead=n, z_scale=z_scale)
-                       for u, n in zip(units, rec.sig_name)])
     scale = (factor / gain).astype(np.float32)
+    d = d[:, keep]
     sig = (d.T.astype(np.float32) - baseline[:, None].astype(np.float32)) * scale[:, None]
-    for i, fmt in enumerate(rec.fmt or []):
-        bad = _wfdb_invalid_value(fmt)
+    fmts = list(rec.fmt or [])
+    for k, i in enumerate(keep):
+        bad = _wfdb_invalid_value(fmts[i]) if i < len(fmts) else None
         if bad is not None:
-            m = d[:, i] == bad
+            m = d[:, k] == bad
             if m.any():
-                sig[i, m] = np.nan
+                sig[k, m] = np.nan
     return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=f"{base}.hea"),
-                     leads=tuple(rec.sig_name), path=f"{base}.hea", notes=_z_notes(units))
+                     leads=tuple(rec.sig_name[i] for i in keep), path=f"{base}.hea",
+                     notes=_z_notes([units[i] for i in keep]) + dropped)
 
 
 def _wfdb_invalid_value(fmt: str) -> int | None:
