@@ -312,6 +312,83 @@ def test_read_wfdb__variable_layout_multi_segment_record_reads_as_wfdb(tmp_path:
     np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-3)
 
 
+def _segments(d: Path, name: str, specs, *, layout=LEADS, n: int = 5000) -> tuple[Path, list]:
+    """A variable-layout multi-segment record: per segment (signal names, gains, baselines, units, format); returns
+    its header and, as the independent reference, each segment read alone by wfdb.rdrecord (physical, in mV)."""
+    import wfdb
+
+    rng = np.random.default_rng(1)
+    refs = []
+    for k, (names, gain, base, units, fmt) in enumerate(specs, start=1):
+        mv = rng.normal(0, 0.4, (n, len(names)))
+        scale = {"mV": 1.0, "uV": 1000.0}[units]
+        wfdb.wrsamp(f"{name}_{k}", fs=500, units=[units] * len(names), sig_name=list(names), p_signal=mv * scale,
+                    fmt=[fmt] * len(names), adc_gain=[gain] * len(names), baseline=[base] * len(names),
+                    write_dir=str(d))
+        ref = wfdb.rdrecord(str(d / f"{name}_{k}"))
+        refs.append(dict(zip(names, ref.p_signal.T / scale)))
+    (d / f"{name}_layout.hea").write_text(f"{name}_layout {len(layout)} 500 0\n" + "".join(
+        f"~ 0 1000/mV 16 0 0 0 0 {lead}\n" for lead in layout))
+    (d / f"{name}.hea").write_text(f"{name}/{len(specs) + 1} {len(layout)} 500 {n * len(specs)}\n{name}_layout 0\n"
+                                   + "".join(f"{name}_{k} {n}\n" for k in range(1, len(specs) + 1)))
+    return d / f"{name}.hea", refs
+
+
+def test_read_wfdb__multi_segment_record_with_other_gains_per_segment_reads_each_segment_in_mv(tmp_path: Path):
+    """Was: a variable-layout record whose segments store a signal with different gains/baselines (MIMIC) was
+    rejected ('cannot be converted to single segment, in digital format'), and a fixed-layout one was read with the
+    first segment's gains for all (amplitudes wrong by the gain ratio). Reference: each segment alone, wfdb's
+    physical read; and wfdb.rdrecord(physical=True) of the whole record."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+
+    specs = [(LEADS, 1000, 0, "mV", "16"), (LEADS, 200, -37, "mV", "212"), (LEADS, 1, 25, "uV", "16")]
+    hea, refs = _segments(tmp_path, "mv", specs)
+    rec = read_wfdb(hea)
+    assert rec.signal.shape == (12, 15000) and rec.leads == LEADS and rec.fs == 500
+    want = np.hstack([np.stack([r[lead] for lead in LEADS]) for r in refs])
+    np.testing.assert_allclose(rec.signal, want, rtol=0, atol=1e-6)
+    whole = wfdb.rdrecord(str(tmp_path / "mv"), m2s=True, physical=True, sampto=10000).p_signal.T  # segments in mV
+    np.testing.assert_allclose(rec.signal[:, :10000], whole, rtol=0, atol=1e-6)
+    # the same segments as a fixed layout (no layout segment): each with its own gains, not the first one's
+    (tmp_path / "fx.hea").write_text("fx/3 12 500 15000\nmv_1 5000\nmv_2 5000\nmv_3 5000\n")
+    np.testing.assert_allclose(read_wfdb(tmp_path / "fx.hea").signal, want, rtol=0, atol=1e-6)
+
+
+def test_read_wfdb__multi_segment_signal_absent_from_a_segment_is_nan_there(tmp_path: Path):
+    """A signal that a segment lacks (variable layout) and a '~' gap are NaN there, as WFDB reads them
+    (reference: wfdb.rdrecord(physical=True)); a lead with NaN is then a reject naming the lead, a non-ECG channel
+    missing from a segment is dropped with the other extra channels and the record is used."""
+    from dataclasses import replace
+
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.preprocess import preprocess_many
+
+    no_v3 = tuple(lead for lead in LEADS if lead != "V3")
+    specs = [(LEADS + ("RESP",), 1000, 0, "mV", "16"), (no_v3, 500, 12, "mV", "16")]
+    hea, refs = _segments(tmp_path, "gap", specs, layout=LEADS + ("RESP",))
+    rec = read_wfdb(hea)
+    ref = wfdb.rdrecord(str(tmp_path / "gap"), m2s=True, physical=True)
+    assert list(rec.leads) == list(ref.sig_name)
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, rtol=0, atol=1e-6)   # NaN where wfdb has NaN
+    assert np.isnan(rec.signal[8, 5000:]).all() and np.isnan(rec.signal[12, 5000:]).all()
+    assert np.isfinite(rec.signal[:12][np.arange(12) != 8]).all()
+    batch = preprocess_many([rec])
+    assert batch.record_ids == [] and batch.rejects[0][0] == "gap" and "lead V3: 5000 NaN" in batch.rejects[0][2]
+    # RESP only in the first segment, V3 in both, then a 10-s gap
+    hea, _ = _segments(tmp_path, "resp", [specs[0], (LEADS, 500, 12, "mV", "16")], layout=LEADS + ("RESP",))
+    (tmp_path / "resp.hea").write_text(hea.read_text().replace("resp/3 13 500 10000", "resp/4 13 500 15000") + "~ 5000\n")
+    rec = read_wfdb(tmp_path / "resp.hea")
+    assert rec.signal.shape == (13, 15000) and np.isnan(rec.signal[:, 10000:]).all()
+    assert "lead I: 5000 NaN" in preprocess_many([rec]).rejects[0][2]
+    rec = replace(rec, signal=rec.signal[:, :10000])   # the gap is NaN in every lead: a reject; without it, used
+    batch = preprocess_many([rec])
+    assert batch.record_ids == ["resp"], batch.rejects
+
+
 def test_discover_records__dangling_symlink_is_a_reject_not_skipped(tmp_path: Path):
     """Was: a dangling ``.hea`` symlink in an ECG folder was skipped without a word (not in the rejects file)."""
     from edfgen.formats.ecg.records import discover_records, read_record

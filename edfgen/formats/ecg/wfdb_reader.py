@@ -36,6 +36,9 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
     (``E07520.mat 12 500 5000``, the Georgia records of the CinC 2021 training data), is accepted by both
     paths (``wfdb.rdrecord`` refuses it).
 
+    A multi-segment record (``NAME/n``; MIMIC waveform style, fixed or variable layout) is read segment by
+    segment, each in mV with its own gains, baselines and units (:func:`_read_wfdb_segments`).
+
     Every file the header names (signal files, segment headers) must resolve, symlinks included,
     inside ``root`` (default: the header's own folder); a signal file shorter than the header says is
     rejected as truncated before anything is read.
@@ -58,7 +61,12 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
     root_p = _root_of(hea, root)
     confine(hea, root_p, what="WFDB header", record_id=base.name, source=hea)
     rec = _read_wfdb_fast(hea, root=root_p, z_scale=z_scale)
-    return rec if rec is not None else _read_wfdb_full(base, root=root_p, z_scale=z_scale)
+    if rec is not None:
+        return rec
+    lines = _header_lines(hea, base.name)
+    if lines and "/" in lines[0].split()[0]:
+        return _read_wfdb_segments(hea, lines, root=root_p, z_scale=z_scale)
+    return _read_wfdb_full(base, root=root_p, z_scale=z_scale)
 
 
 def _z_notes(units) -> tuple[str, ...]:
@@ -296,6 +304,86 @@ def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
         if seg_lines and not (k == 0 and tok[1:2] and tok[1].isdigit() and int(tok[1]) == 0):  # not a variable
             _check_signal_files(seg_hea, seg_lines, root, rid)  # layout's 0-sample layout segment (no signal file)
     return [], False
+
+
+def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None) -> EcgRecord:
+    """A multi-segment record (record line ``NAME/nseg nsig fs nsamp``, then ``segment samples`` per segment),
+    read segment by segment and joined along time.
+
+    ``wfdb.rdrecord(physical=False)`` refuses a variable-layout record whose segments store a signal with
+    different gains or baselines (MIMIC waveforms: each segment has its own), and reads a fixed-layout one with
+    the first segment's gains for every segment (wrong amplitudes). Here every segment goes through
+    :func:`read_wfdb` (its own gains, baselines and units, in mV) and its signals are placed by name
+    (the k-th signal of a name with the k-th of that name). Contract: a signal that a segment lacks, and a
+    ``~`` gap segment, are NaN there (as WFDB reads them), so a lead missing from a segment rejects the record
+    later (``NaN/inf samples``), while a non-ECG channel missing from one is dropped with the other extra
+    channels. A 0-sample segment (the first segment of a variable layout: the layout, no samples) adds nothing.
+
+    Raises
+    ------
+    RecordRejected
+        Named for the record, with the segment: a segment header that is missing or unusable, at another
+        sampling rate, or shorter than the record line says; an unreadable segment length.
+    """
+    rid = hea.with_suffix("").name
+    _wfdb_files(hea, root, rid)  # every segment header and signal file confined; no nested multi-segment record
+    head = lines[0].split()
+    fs = _wfdb_header_fs(head, record_id=rid, path=hea)
+    parts: list[tuple[str, int]] = []
+    for ln in lines[1:]:
+        tok = ln.split()
+        if len(tok) < 2 or not tok[1].isdigit():
+            raise RecordRejected(f"unreadable WFDB segment line {ln!r} (expected: segment name, samples)",
+                                 record_id=rid, path=hea)
+        parts.append((tok[0], int(tok[1])))
+    total = sum(n for _, n in parts)
+    if fs is None or total == 0:
+        raise RecordRejected("WFDB multi-segment record has no sampling frequency or no samples", record_id=rid,
+                             path=hea)
+    if (int(head[1]) if head[1:2] and head[1].isdigit() else 1) * total > MAX_RECORD_VALUES:
+        raise RecordRejected(f"WFDB header claims {total} samples x {head[1]} signals, more than {MAX_RECORD_VALUES} "
+                             "values", record_id=rid, path=hea)
+    segs, names, notes = [], [], []
+    for seg, n in parts:
+        if seg == "~" or n == 0:
+            segs.append((None, n))
+            continue
+        try:
+            rec = read_wfdb(hea.parent / f"{seg}.hea", root=root, z_scale=z_scale)
+        except RecordRejected as exc:
+            raise RecordRejected(f"WFDB segment {seg}: {exc.reason}", record_id=rid, path=hea) from None
+        if abs(rec.fs - fs) > 1e-9 * fs:
+            raise RecordRejected(f"WFDB segment {seg} is at {rec.fs:g} Hz, the record at {fs:g} Hz", record_id=rid,
+                                 path=hea)
+        if rec.signal.shape[1] < n:
+            raise RecordRejected(f"WFDB segment {seg} has {rec.signal.shape[1]} samples, the record line says {n}",
+                                 record_id=rid, path=hea)
+        keys = _occurrences(rec.leads)
+        names += [k for k in keys if k not in names]
+        notes += [note for note in rec.notes if note not in notes]
+        segs.append((dict(zip(keys, rec.signal[:, :n])), n))
+    if len(names) * total > MAX_RECORD_VALUES:
+        raise RecordRejected(f"WFDB record of {total} samples x {len(names)} signals, more than {MAX_RECORD_VALUES} "
+                             "values", record_id=rid, path=hea)
+    sig = np.full((len(names), total), np.nan, dtype=np.float32)
+    start = 0
+    for rows, n in segs:
+        for i, key in enumerate(names):
+            if rows is not None and key in rows:
+                sig[i, start:start + n] = rows[key]
+        start += n
+    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(name for name, _ in names), path=str(hea),
+                     notes=tuple(notes))
+
+
+def _occurrences(names) -> list[tuple[str, int]]:
+    """``(name, k)``: the k-th signal of that name in a segment (a segment may hold two of a name)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        out.append((name, seen.get(name, 0)))
+        seen[name] = seen.get(name, 0) + 1
+    return out
 
 
 def _rdrecord(base: Path, root: Path, rid: str):
