@@ -292,6 +292,35 @@ def test_read_wfdb__adc_gain_zero_uncalibrated_is_rejected(tmp_path: Path, fmt: 
         assert read_wfdb(_wfdb(tmp_path, "r", fmt=fmt, gain="1000/mV")).signal.shape == (12, 5000)
 
 
+@pytest.mark.parametrize("fmt", ["16", "212"])
+def test_read_wfdb__uncalibrated_channel_beside_the_12_leads_is_dropped_with_a_note(tmp_path: Path, fmt: str):
+    """Was: an ADC gain of 0 on any signal line rejected the record, also on a channel that is not one of the 12
+    leads (RESP, a marker). Now such a channel is left out with a note; a lead of gain 0 still rejects, by name.
+    Reference: wfdb.rdrecord's physical read of the 12 leads (calibrated)."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.leads import canonicalise_leads
+
+    names = list(LEADS) + ["RESP", "Marker"]
+    p = np.random.default_rng(2).normal(0, 0.4, (5000, len(names)))
+    wfdb.wrsamp("u", fs=500, units=["mV"] * len(names), sig_name=names, p_signal=p, fmt=[fmt] * len(names),
+                adc_gain=[200.0] * len(names), baseline=[0] * len(names), write_dir=str(tmp_path))
+    ref = wfdb.rdrecord(str(tmp_path / "u")).p_signal.T[:12]
+    text = (tmp_path / "u.hea").read_text()
+    for name in ("RESP", "Marker"):
+        text = re.sub(rf"(\S+ {fmt}) 200(?:\.0)?(\(0\))?/mV(.* {name}\n)", r"\1 0/mV\3", text)
+    assert text.count(" 0/mV") == 2, text
+    (tmp_path / "u.hea").write_text(text)
+    rec = read_wfdb(tmp_path / "u.hea")
+    assert rec.leads == LEADS and rec.notes == ("dropped uncalibrated channel(s) (ADC gain 0): RESP, Marker",)
+    np.testing.assert_allclose(rec.signal, ref, rtol=0, atol=1e-6)
+    assert canonicalise_leads(rec).notes == rec.notes
+    (tmp_path / "u.hea").write_text(re.sub(rf"(\S+ {fmt}) 200(?:\.0)?(\(0\))?/mV(.* V3\n)", r"\1 0/mV\3", text))
+    with pytest.raises(RecordRejected, match=r"record u: ADC gain 0 on signal line 9 \(V3\) of the WFDB header"):
+        read_wfdb(tmp_path / "u.hea")
+
+
 def test_read_wfdb__variable_layout_multi_segment_record_reads_as_wfdb(tmp_path: Path):
     """A variable-layout multi-segment record (MIMIC waveform style) has a first 'layout' segment of 0 samples
     and no signal file; the 0-samples reject must not fire on it (review of stop 22). Reference: wfdb.rdrecord."""

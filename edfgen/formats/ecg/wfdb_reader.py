@@ -73,23 +73,30 @@ def _z_notes(units) -> tuple[str, ...]:
     return (Z_NOTE,) if any(str(u).strip().lower() in Z_UNITS for u in units) else ()
 
 
-def _scales(names, units, *, rid: str, hea, z_scale=None) -> tuple[list[int], np.ndarray, tuple[str, ...]]:
+def _scales(names, units, *, rid: str, hea, z_scale=None,
+            uncalibrated=()) -> tuple[list[int], np.ndarray, tuple[str, ...]]:
     """The channels to read, their factors to mV, and the notes on the channels left out.
 
     A channel whose name is not one of the 12 leads (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) and
     whose units are not a voltage (or ``z``) is a non-ECG channel recorded beside the ECG (ABP in mmHg, Pleth in
-    NU, RESP in Ohm): left out, with the note ``dropped channel(s) not in volts: ABP (mmHg)``. A lead in such
-    units rejects the record (``unknown signal units``), as before.
+    NU, RESP in Ohm): left out, with the note ``dropped channel(s) not in volts: ABP (mmHg)``; so is one flagged
+    in ``uncalibrated`` (ADC gain 0, found by :func:`_check_calibrated`, which rejects a lead of gain 0):
+    ``dropped uncalibrated channel(s) (ADC gain 0): RESP``. A lead in units that are not a voltage rejects the
+    record (``unknown signal units``), as before.
     """
-    keep, factor, skipped = [], [], []
+    keep, factor, skipped, uncal = [], [], [], []
+    flags = list(uncalibrated) + [False] * (len(names) - len(uncalibrated))
     for i, (n, u) in enumerate(zip(names, units)):
         key = str(u).strip().lower().replace(" ", "")
-        if canonical_lead_name(n) is None and key not in UNIT_TO_MV and key not in Z_UNITS:
+        if flags[i]:
+            uncal.append(str(n).strip())
+        elif canonical_lead_name(n) is None and key not in UNIT_TO_MV and key not in Z_UNITS:
             skipped.append(f"{str(n).strip()} ({str(u).strip()})")
-            continue
-        keep.append(i)
-        factor.append(_unit_factor(u, record_id=rid, path=hea, lead=n, z_scale=z_scale))
-    notes = (f"dropped channel(s) not in volts: {', '.join(skipped)}",) if skipped else ()
+        else:
+            keep.append(i)
+            factor.append(_unit_factor(u, record_id=rid, path=hea, lead=n, z_scale=z_scale))
+    notes = ((f"dropped uncalibrated channel(s) (ADC gain 0): {', '.join(uncal)}",) if uncal else ()) + (
+        (f"dropped channel(s) not in volts: {', '.join(skipped)}",) if skipped else ())
     return keep, np.asarray(factor, dtype=np.float64), notes
 
 
@@ -135,17 +142,21 @@ def _header_lines(hea: Path, rid: str) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 
-def _check_calibrated(gain_token: str, line: int, *, rid: str, hea: Path) -> None:
-    """Reject an ADC gain of 0: WFDB's mark of an uncalibrated signal, which ``wfdb`` reads with the default
-    200 units/mV, an amplitude in mV that is a guess (an absent gain field is WFDB's documented default)."""
-    gm = _GAIN_RE.match(gain_token)
+def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path) -> bool:
+    """Whether the signal line ``tok`` has an ADC gain of 0 (WFDB's mark of an uncalibrated signal, which ``wfdb``
+    reads with the default 200 units/mV: an amplitude in mV that is a guess; an absent gain field is WFDB's
+    documented default). On a lead (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) it rejects the record;
+    any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`)."""
+    gm = _GAIN_RE.match(tok[2]) if len(tok) > 2 else None
     try:
         zero = gm is not None and float(gm.group(1)) == 0
     except ValueError:
-        return  # unparsable: the reader that parses it says so
-    if zero:
-        raise RecordRejected(f"ADC gain 0 on signal line {line} of the WFDB header: an uncalibrated signal, its "
-                             "amplitude in mV is unknown", record_id=rid, path=hea)
+        return False  # unparsable: the reader that parses it says so
+    name = " ".join(tok[8:])
+    if zero and canonical_lead_name(name) is not None:
+        raise RecordRejected(f"ADC gain 0 on signal line {line} ({name}) of the WFDB header: an uncalibrated "
+                             "signal, its amplitude in mV is unknown", record_id=rid, path=hea)
+    return zero
 
 
 def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> list[str]:
@@ -170,8 +181,8 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
     names: list[str] = []
     for i, ln in enumerate(lines[1:]):
         tok = ln.split()
-        if nsig is not None and len(tok) > 2:  # nsig None: a malformed record line, which wfdb names
-            _check_calibrated(tok[2], i + 1, rid=rid, hea=hea)
+        if nsig is not None:  # nsig None: a malformed record line, which wfdb names
+            _check_calibrated(tok, i + 1, rid=rid, hea=hea)
         fm = _FMT_RE.match(tok[1]) if len(tok) > 1 else None
         if nsig is not None and fm is not None and fm.group(1) not in _WFDB_FORMATS:
             raise RecordRejected(f"unsupported WFDB format {fm.group(1)!r} on signal line {i + 1} (WFDB formats: "
@@ -229,12 +240,12 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     sig_lines = lines[1:1 + nsig]
     if nsig < 1 or len(lines) - 1 != nsig or nsamp <= 0 or fs <= 0:  # wfdb's path names the contradiction
         return None
-    files, offsets, gains, baselines, units, names = set(), set(), [], [], [], []
+    files, offsets, gains, baselines, units, names, uncal = set(), set(), [], [], [], [], []
     for i, ln in enumerate(sig_lines):
         tok = ln.split()
         if len(tok) < 9:
             return None
-        _check_calibrated(tok[2], i + 1, rid=rid, hea=hea)
+        uncal.append(_check_calibrated(tok, i + 1, rid=rid, hea=hea))
         fm = _FMT_RE.match(tok[1])
         gm = _GAIN_RE.match(tok[2])
         if not fm or not gm or fm.group(1) != "16" or fm.group(2) not in (None, "1") or fm.group(3) not in (None, "0"):
@@ -245,7 +256,7 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         except ValueError:
             raise RecordRejected(f"unreadable gain {tok[2]!r} or ADC zero {tok[4]!r} on signal line {i + 1} "
                                  f"of the WFDB header", record_id=rid, path=hea) from None
-        if gain == 0 or not np.isfinite(gain) or not np.isfinite(baseline):
+        if not np.isfinite(gain) or not np.isfinite(baseline):
             return None
         files.add(tok[0])
         offsets.add(int(fm.group(4) or 0))
@@ -267,7 +278,7 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     if d.size != nsamp * nsig:
         raise RecordRejected(f"WFDB signal file {name} has {d.size // nsig} of {nsamp} samples",
                              record_id=rid, path=hea)
-    keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale)
+    keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
     d = d.reshape(nsamp, nsig).T[keep]
     scale = factor.astype(np.float32) / np.asarray(gains, dtype=np.float32)[keep]
     sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[keep][:, None]) * scale[:, None]
@@ -426,7 +437,9 @@ def _read_wfdb_full(base: Path, *, root: Path | None = None, z_scale=None) -> Ec
     if d.ndim != 2 or d.shape[0] == 0:
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=f"{base}.hea")
     units = [u or "mV" for u in (rec.units or ["mV"] * rec.n_sig)]
-    keep, factor, dropped = _scales(rec.sig_name, units, rid=rid, hea=f"{base}.hea", z_scale=z_scale)
+    hea = Path(f"{base}.hea")
+    uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(_header_lines(hea, rid)[1:])]
+    keep, factor, dropped = _scales(rec.sig_name, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
     gain = np.asarray(rec.adc_gain, dtype=np.float64)[keep]
     baseline = np.asarray(rec.baseline, dtype=np.float64)[keep]
     if np.any(gain == 0) or not np.isfinite(gain).all() or not np.isfinite(baseline).all():
