@@ -90,7 +90,7 @@ def _scales(names, units, *, rid: str, hea, z_scale=None,
         key = str(u).strip().lower().replace(" ", "")
         if flags[i]:
             uncal.append(str(n).strip())
-        elif canonical_lead_name(n) is None and key not in UNIT_TO_MV and key not in Z_UNITS:
+        elif key not in UNIT_TO_MV and key not in Z_UNITS and canonical_lead_name(n) is None:
             skipped.append(f"{str(n).strip()} ({str(u).strip()})")
         else:
             keep.append(i)
@@ -279,7 +279,9 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         raise RecordRejected(f"WFDB signal file {name} has {d.size // nsig} of {nsamp} samples",
                              record_id=rid, path=hea)
     keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
-    d = d.reshape(nsamp, nsig).T[keep]
+    d = d.reshape(nsamp, nsig).T
+    if len(keep) < nsig:
+        d = d[keep]
     scale = factor.astype(np.float32) / np.asarray(gains, dtype=np.float32)[keep]
     sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[keep][:, None]) * scale[:, None]
     if not np.isfinite(scale).all():
