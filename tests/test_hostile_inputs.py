@@ -418,6 +418,21 @@ def test_read_wfdb__multi_segment_signal_absent_from_a_segment_is_nan_there(tmp_
     assert batch.record_ids == ["resp"], batch.rejects
 
 
+def test_discover_records__segments_of_a_multi_segment_record_are_not_records_of_their_own(tmp_path: Path):
+    """Was: in a MIMIC-style folder every segment header was a record (a participant) of its own ('mv_1', 'mv_2')
+    and the layout a reject ('0 samples'). A master that names itself as a segment stays listed (and is a reject)."""
+    from edfgen.formats.ecg.records import discover_records, read_record
+
+    _segments(tmp_path, "mv", [(LEADS, 1000, 0, "mV", "16"), (LEADS, 200, 5, "mV", "16")])
+    _wfdb(tmp_path, "good")
+    (tmp_path / "loop.hea").write_text("loop/2 12 500 10000\nloop 5000\nmv_1 5000\n")
+    refs = {r.record_id: r for r in discover_records([tmp_path])}
+    assert sorted(refs) == ["good", "loop", "mv"]
+    assert read_record(refs["mv"]).signal.shape == (12, 10000)
+    with pytest.raises(RecordRejected, match="record loop: WFDB segment loop is itself multi-segment"):
+        read_record(refs["loop"])
+
+
 def test_discover_records__dangling_symlink_is_a_reject_not_skipped(tmp_path: Path):
     """Was: a dangling ``.hea`` symlink in an ECG folder was skipped without a word (not in the rejects file)."""
     from edfgen.formats.ecg.records import discover_records, read_record

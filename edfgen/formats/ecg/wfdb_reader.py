@@ -389,6 +389,28 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
                      notes=tuple(notes))
 
 
+def segment_headers(hea: str | os.PathLike) -> list[Path]:
+    """The segment headers (layout included) of a multi-segment WFDB header, as paths beside it; ``[]`` for a
+    single-segment or unreadable header. Folder discovery leaves these out: a segment is part of its record, not
+    a record (a participant) of its own."""
+    hea = Path(hea)
+    try:
+        with open(hea, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return []
+    first = next((ln.split()[0] for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith(b"#")), None)
+    if (first is None and len(head) < 4096) or (first is not None and b"/" not in first):
+        return []   # decided from the first 4 kB (the common case): an empty or single-segment header
+    try:
+        lines = _header_lines(hea, hea.stem)
+    except RecordRejected:
+        return []
+    if not lines or "/" not in lines[0].split()[0]:
+        return []
+    return [hea.parent / f"{ln.split()[0]}.hea" for ln in lines[1:] if ln.split()[0] != "~"]
+
+
 def _occurrences(names) -> list[tuple[str, int]]:
     """``(name, k)``: the k-th signal of that name in a segment (a segment may hold two of a name)."""
     seen: dict[str, int] = {}
