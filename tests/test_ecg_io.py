@@ -134,6 +134,7 @@ def test_read_hdf5__per_record_datasets_and_stacked_layout(tmp_path):
 @pytest.mark.parametrize("alias, canon", [
     ("avr", "aVR"), ("AVR", "aVR"), ("aVR", "aVR"), ("MLII", "II"), ("D1", "I"), ("D3", "III"),
     ("V1 ", "V1"), ("lead II", "II"), ("v6", "V6"), ("ECG_aVF", "aVF"), ("C2", "V2"), ("X", None),
+    ("-aVR", None), ("\u2013aVR", None), ("\u2212aVR", None), ("ECG-II", "II"),
 ])
 def test_canonical_lead_name__aliases(alias, canon):
     assert canonical_lead_name(alias) == canon
@@ -179,6 +180,11 @@ def test_canonicalise_leads__extra_channels_beside_the_12_dropped_with_a_note():
                                              r"V4, V5, V6; channel\(s\) not among the 12 leads: 'V3x', 'vx', 'RESP'\)$"):
         canonicalise_leads(EcgRecord("r", np.vstack([x[:8], x[9:], junk[:3]]), 500.0, LEADS[:8] + LEADS[9:]
                                      + ("V3x", "vx", "RESP")))
+    # Cabrera's inverted aVR ('-aVR') is not aVR: dropped, aVR derived from I and II (was: read as aVR, sign wrong)
+    out = canonicalise_leads(EcgRecord("r", np.vstack([x[:3], -x[3:4], x[4:]]), 500.0,
+                                       LEADS[:3] + ("-aVR",) + LEADS[4:]))
+    np.testing.assert_allclose(out.signal[3], -(x[0] + x[1]) / 2, rtol=1e-6)
+    assert out.notes == ("dropped channel(s) not among the 12 leads: -aVR", "derived aVR from I, II")
     with pytest.raises(RecordRejected, match="duplicated lead V2"):   # a duplicated lead stays a reject
         canonicalise_leads(EcgRecord("r", np.vstack([x, junk[:2]]), 500.0, LEADS + ("V7", "C2")))
 

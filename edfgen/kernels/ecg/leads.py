@@ -119,8 +119,11 @@ def canonical_lead_name(name: str) -> str | None:
 
     Case, spaces, dashes, underscores and a ``lead``/``ecg`` prefix are ignored:
     ``"avr"``, ``"AVR"``, ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``;
-    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``.
+    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``. A name with a leading minus (``"-aVR"``, the inverted aVR of the
+    Cabrera display) is not that lead: ``None``.
     """
+    if str(name).strip().startswith(("-", "\u2013", "\u2212")):   # hyphen, en dash, minus sign
+        return None
     return _ALIASES.get(_lead_key(name))
 
 
