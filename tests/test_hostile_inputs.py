@@ -495,6 +495,55 @@ def test_extract__gain_zero_and_1e300_rate_records_rejected_batch_goes_on(tmp_pa
     assert "symbolic link to a missing file" in reasons["R1"], reasons   # and R1 itself is in the EDFs (above)
 
 
+def test_extract__real_ecgs_with_extra_channels_or_in_segments_give_the_edfs_of_their_12_leads(tmp_path: Path,
+                                                                                                 shared_data: Path):
+    """End to end on real ECGs (CinC 2021 E07500, E07501): written again with V4R, a RESP channel in Ohm and an
+    uncalibrated marker beside the leads, and as a MIMIC-style variable-layout record of two segments with other
+    gains and a RESP channel in the first only. Each gives the EDFs of its plain 12-lead copy; the segments are not
+    participants. Was: both rejected (unknown units 'Ohm'; 'cannot be converted to single segment'), the segments
+    two participants and the layout a reject."""
+    import shutil
+
+    import wfdb
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    kw = dict(fs=500, write_dir=str(ecg))
+    for name, src in (("PLAIN", "E07500"), ("PLAIN2", "E07501")):
+        ref = wfdb.rdrecord(str(shared_data / "ecg" / "cinc2021" / src))
+        wfdb.wrsamp(name, units=["mV"] * 12, sig_name=list(LEADS), p_signal=ref.p_signal, fmt=["16"] * 12, **kw,
+                    adc_gain=[1000.0] * 12, baseline=[0] * 12)
+        if name == "PLAIN":
+            x = np.hstack([ref.p_signal, ref.p_signal[:, [3]] * -0.5, np.random.default_rng(0).normal(0, 1, (5000, 2))])
+            wfdb.wrsamp("EXTRA", units=["mV"] * 13 + ["Ohm", "mV"], sig_name=[*LEADS, "V4R", "RESP", "Marker"],
+                        p_signal=x, fmt=["16"] * 15, **kw, adc_gain=[1000.0] * 15, baseline=[0] * 15)
+            text = (ecg / "EXTRA.hea").read_text().splitlines()
+            text[-1] = re.sub(r" 1000(\.0)?(\(0\))?/mV ", " 0/mV ", text[-1])
+            assert " 0/mV " in text[-1] and text[-1].endswith("Marker"), text[-1]
+            (ecg / "EXTRA.hea").write_text("\n".join(text) + "\n")
+        else:
+            halves = [(ref.p_signal[:2500], 1000.0, 0, [*LEADS, "RESP"]), (ref.p_signal[2500:], 2000.0, 7, list(LEADS))]
+            for k, (part, gain, base, names) in enumerate(halves, start=1):
+                part = np.hstack([part, np.ones((2500, 1))]) if "RESP" in names else part
+                wfdb.wrsamp(f"MS_{k}", units=["mV"] * 12 + ["Ohm"] * (len(names) - 12), sig_name=names, p_signal=part,
+                            fmt=["16"] * len(names), **kw, adc_gain=[gain] * len(names),
+                            baseline=[base] * len(names))
+            (ecg / "MS_layout.hea").write_text("MS_layout 13 500 0\n" + "".join(
+                f"~ 0 1000/mV 16 0 0 0 0 {lead}\n" for lead in [*LEADS, "RESP"]))
+            (ecg / "MS.hea").write_text("MS/3 13 500 5000\nMS_layout 0\nMS_1 2500\nMS_2 2500\n")
+    pkg = Path(__file__).resolve().parents[1] / "edfgen" / "checkpoints"
+    for f in ("tiny.json", "tiny.safetensors"):
+        shutil.copy(pkg / f, tmp_path / f)
+    out = tmp_path / "o" / "edfs.tsv"
+    r = _run(["extract", "--ecg", ecg, "--checkpoint", tmp_path / "tiny.json", "--workers", 0, "--out", out])
+    assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
+    edfs = pd.read_csv(out, sep="\t", dtype={"IID": str}).set_index("IID")
+    rej = pd.concat([pd.read_csv(p, sep="\t", dtype=str) for p in out.parent.glob("*rejects*.tsv")])
+    assert sorted(edfs.index) == ["EXTRA", "MS", "PLAIN", "PLAIN2"] and rej.empty, (list(edfs.index), rej)
+    np.testing.assert_array_equal(edfs.loc["EXTRA"], edfs.loc["PLAIN"])
+    np.testing.assert_allclose(edfs.loc["MS"], edfs.loc["PLAIN2"], rtol=1e-4, atol=1e-5)
+
+
 # --------------------------------------------------------------------------- interpret
 def test_interpret__word_in_an_edf_or_named_biomarker_column_is_one_line(tmp_path: Path):
     """Was: ValueError traceback ('could not convert string to float') from ``to_numpy(float)``."""
