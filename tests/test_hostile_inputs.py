@@ -541,6 +541,7 @@ def test_extract__real_ecgs_with_extra_channels_or_in_segments_give_the_edfs_of_
     rej = pd.concat([pd.read_csv(p, sep="\t", dtype=str) for p in out.parent.glob("*rejects*.tsv")])
     assert sorted(edfs.index) == ["EXTRA", "MS", "PLAIN", "PLAIN2"] and rej.empty, (list(edfs.index), rej)
     np.testing.assert_array_equal(edfs.loc["EXTRA"], edfs.loc["PLAIN"])
+    assert "2 record(s) had channels beside the 12 leads" in r.output, r.output[-2000:]
     np.testing.assert_allclose(edfs.loc["MS"], edfs.loc["PLAIN2"], rtol=1e-4, atol=1e-5)
 
 
