@@ -134,19 +134,18 @@ def test_read_hdf5__per_record_datasets_and_stacked_layout(tmp_path):
 @pytest.mark.parametrize("alias, canon", [
     ("avr", "aVR"), ("AVR", "aVR"), ("aVR", "aVR"), ("MLII", "II"), ("D1", "I"), ("D3", "III"),
     ("V1 ", "V1"), ("lead II", "II"), ("v6", "V6"), ("ECG_aVF", "aVF"), ("C2", "V2"), ("X", None),
+    ("-aVR", None), ("\u2013aVR", None), ("\u2212aVR", None), ("ECG-II", "II"),
 ])
 def test_canonical_lead_name__aliases(alias, canon):
     assert canonical_lead_name(alias) == canon
 
 
-def test_canonicalise_leads__reorders_and_rejects_unknown_or_duplicate():
+def test_canonicalise_leads__reorders_and_rejects_duplicate_or_missing():
     x = _sine_ecg()
     names = ["v1", "v2", "v3", "v4", "v5", "v6", "D1", "MLII", "D3", "AVR", "AVL", "AVF"]
     perm = [LEADS.index(canonical_lead_name(n)) for n in names]
     rec = EcgRecord("r", x[perm], 500.0, tuple(names))
     np.testing.assert_array_equal(canonicalise_leads(rec).signal, x)
-    with pytest.raises(RecordRejected, match="unknown lead name 'foo'"):
-        canonicalise_leads(EcgRecord("r", x, 500.0, ("foo",) + LEADS[1:]))
     with pytest.raises(RecordRejected, match="duplicated lead II"):
         canonicalise_leads(EcgRecord("r", x, 500.0, ("MLII",) + LEADS[1:]))
     with pytest.raises(RecordRejected, match="missing lead.*V3"):
@@ -158,6 +157,64 @@ def test_canonicalise_leads__reorders_and_rejects_unknown_or_duplicate():
     assert out.leads == LEADS and out.notes == ("dropped Frank lead(s) vx, vy, vz",)
 
 
+def test_canonicalise_leads__extra_channels_beside_the_12_dropped_with_a_note():
+    """Was: any channel that is not a 12-lead alias (V4R, V7, Frank X/Y/Z, RESP, 'Marker') rejected the whole record
+    ('unknown lead name'). Now dropped and named in the notes when the 12 leads are all there."""
+    x = _sine_ecg()
+    extra = ("V3R", "V4R", "V5R", "V6R", "V7", "V8", "V9", "X", "Y", "Z", "RESP", "Pleth", "Marker")
+    junk = np.random.default_rng(3).normal(0, 1, (len(extra), x.shape[1])).astype(np.float32)
+    order = [11, 0, 5, 1, 2, 3, 4, 6, 7, 8, 9, 10]           # leads shuffled among the extra channels
+    names = [LEADS[order[0]], *extra[:7], *(LEADS[k] for k in order[1:6]), *extra[7:], *(LEADS[k] for k in order[6:])]
+    sig = np.vstack([x[order[0]], junk[:7], x[order[1:6]], junk[7:], x[order[6:]]])
+    out = canonicalise_leads(EcgRecord("r", sig, 500.0, tuple(names), notes=("read",)))
+    np.testing.assert_array_equal(out.signal, x)
+    assert out.leads == LEADS
+    assert out.notes == ("read", "dropped Frank lead(s) X, Y, Z",
+                         "dropped channel(s) not among the 12 leads: V3R, V4R, V5R, V6R, V7, V8, V9, RESP, Pleth, Marker")
+    # a lead in the place of I that is not a lead name: I follows from II and III (Einthoven), the channel is dropped
+    out = canonicalise_leads(EcgRecord("r", x, 500.0, ("foo",) + LEADS[1:]))
+    np.testing.assert_allclose(out.signal, np.vstack([x[1] - x[2], x[1:]]), rtol=1e-6)
+    assert out.notes == ("dropped channel(s) not among the 12 leads: foo", "derived I from II, III")
+    # a standard lead missing: the reason names it and the channels that might be it misnamed
+    with pytest.raises(RecordRejected, match=r"record r: missing lead\(s\) V3 \(has I, II, III, aVR, aVL, aVF, V1, V2, "
+                                             r"V4, V5, V6; channel\(s\) not among the 12 leads: 'V3x', 'vx', 'RESP'\)$"):
+        canonicalise_leads(EcgRecord("r", np.vstack([x[:8], x[9:], junk[:3]]), 500.0, LEADS[:8] + LEADS[9:]
+                                     + ("V3x", "vx", "RESP")))
+    # Cabrera's inverted aVR ('-aVR') is not aVR: dropped, aVR derived from I and II (was: read as aVR, sign wrong)
+    out = canonicalise_leads(EcgRecord("r", np.vstack([x[:3], -x[3:4], x[4:]]), 500.0,
+                                       LEADS[:3] + ("-aVR",) + LEADS[4:]))
+    np.testing.assert_allclose(out.signal[3], -(x[0] + x[1]) / 2, rtol=1e-6)
+    assert out.notes == ("dropped channel(s) not among the 12 leads: -aVR", "derived aVR from I, II")
+    with pytest.raises(RecordRejected, match="duplicated lead V2"):   # a duplicated lead stays a reject
+        canonicalise_leads(EcgRecord("r", np.vstack([x, junk[:2]]), 500.0, LEADS + ("V7", "C2")))
+
+
+def test_read_wfdb__real_record_with_extra_channels_reads_as_its_12_leads(cinc, tmp_path):
+    """A real 12-lead ECG (CinC 2021 E07500) written again with right-sided, posterior, Frank and non-ECG channels
+    beside its leads (PTB Diagnostic / MIMIC style names and units): read as the same 12 leads, extras noted.
+    Was: 'unknown signal units' (RESP in Ohm) or 'unknown lead name'."""
+    import wfdb
+
+    from edfgen.kernels.ecg.preprocess import preprocess_many
+
+    ref = wfdb.rdrecord(str(cinc / "E07500"))                          # independent: wfdb's physical read
+    rng = np.random.default_rng(0)
+    extra = {"V4R": "mV", "V7": "mV", "vx": "mV", "X": "mV", "RESP": "Ohm", "ABP": "mmHg", "Pleth": "NU",
+             "Marker": "mV"}
+    names = ["i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6", *extra]
+    p = np.hstack([ref.p_signal, rng.normal(0, 0.5, (ref.sig_len, len(extra)))])
+    for fmt in ("16", "24"):                                           # the fast path and wfdb.rdrecord's
+        wfdb.wrsamp(f"x{fmt}", fs=500, units=["mV"] * 12 + list(extra.values()), sig_name=names, p_signal=p,
+                    fmt=[fmt] * len(names), adc_gain=[1000.0] * len(names), baseline=[0] * len(names),
+                    write_dir=str(tmp_path))
+        rec = read_wfdb(tmp_path / f"x{fmt}.hea")
+        assert rec.notes == ("dropped channel(s) not in volts: RESP (Ohm), ABP (mmHg), Pleth (NU)",)
+        out = canonicalise_leads(rec)
+        np.testing.assert_allclose(out.signal, ref.p_signal.T, atol=1e-6)
+        assert out.notes[1:] == ("dropped Frank lead(s) vx, X", "dropped channel(s) not among the 12 leads: V4R, V7, "
+                                 "Marker")
+        batch = preprocess_many([rec])
+        assert batch.record_ids == [f"x{fmt}"] and not batch.rejects
 def test_canonicalise_leads__derived_limb_leads_match_real_records(cinc):
     """Derive III, aVR, aVL, aVF from I and II and compare with the recorded leads of real ECGs."""
     corrs = []

@@ -292,6 +292,35 @@ def test_read_wfdb__adc_gain_zero_uncalibrated_is_rejected(tmp_path: Path, fmt: 
         assert read_wfdb(_wfdb(tmp_path, "r", fmt=fmt, gain="1000/mV")).signal.shape == (12, 5000)
 
 
+@pytest.mark.parametrize("fmt", ["16", "212"])
+def test_read_wfdb__uncalibrated_channel_beside_the_12_leads_is_dropped_with_a_note(tmp_path: Path, fmt: str):
+    """Was: an ADC gain of 0 on any signal line rejected the record, also on a channel that is not one of the 12
+    leads (RESP, a marker). Now such a channel is left out with a note; a lead of gain 0 still rejects, by name.
+    Reference: wfdb.rdrecord's physical read of the 12 leads (calibrated)."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.leads import canonicalise_leads
+
+    names = list(LEADS) + ["RESP", "Marker"]
+    p = np.random.default_rng(2).normal(0, 0.4, (5000, len(names)))
+    wfdb.wrsamp("u", fs=500, units=["mV"] * len(names), sig_name=names, p_signal=p, fmt=[fmt] * len(names),
+                adc_gain=[200.0] * len(names), baseline=[0] * len(names), write_dir=str(tmp_path))
+    ref = wfdb.rdrecord(str(tmp_path / "u")).p_signal.T[:12]
+    text = (tmp_path / "u.hea").read_text()
+    for name in ("RESP", "Marker"):
+        text = re.sub(rf"(\S+ {fmt}) 200(?:\.0)?(\(0\))?/mV(.* {name}\n)", r"\1 0/mV\3", text)
+    assert text.count(" 0/mV") == 2, text
+    (tmp_path / "u.hea").write_text(text)
+    rec = read_wfdb(tmp_path / "u.hea")
+    assert rec.leads == LEADS and rec.notes == ("dropped uncalibrated channel(s) (ADC gain 0): RESP, Marker",)
+    np.testing.assert_allclose(rec.signal, ref, rtol=0, atol=1e-6)
+    assert canonicalise_leads(rec).notes == rec.notes
+    (tmp_path / "u.hea").write_text(re.sub(rf"(\S+ {fmt}) 200(?:\.0)?(\(0\))?/mV(.* V3\n)", r"\1 0/mV\3", text))
+    with pytest.raises(RecordRejected, match=r"record u: ADC gain 0 on signal line 9 \(V3\) of the WFDB header"):
+        read_wfdb(tmp_path / "u.hea")
+
+
 def test_read_wfdb__variable_layout_multi_segment_record_reads_as_wfdb(tmp_path: Path):
     """A variable-layout multi-segment record (MIMIC waveform style) has a first 'layout' segment of 0 samples
     and no signal file; the 0-samples reject must not fire on it (review of stop 22). Reference: wfdb.rdrecord."""
@@ -310,6 +339,98 @@ def test_read_wfdb__variable_layout_multi_segment_record_reads_as_wfdb(tmp_path:
     rec = read_wfdb(tmp_path / "ms.hea")
     assert rec.signal.shape == (12, 10000) and rec.fs == 500
     np.testing.assert_allclose(rec.signal, ref.p_signal.T, atol=1e-3)
+
+
+def _segments(d: Path, name: str, specs, *, layout=LEADS, n: int = 5000) -> tuple[Path, list]:
+    """A variable-layout multi-segment record: per segment (signal names, gains, baselines, units, format); returns
+    its header and, as the independent reference, each segment read alone by wfdb.rdrecord (physical, in mV)."""
+    import wfdb
+
+    rng = np.random.default_rng(1)
+    refs = []
+    for k, (names, gain, base, units, fmt) in enumerate(specs, start=1):
+        mv = rng.normal(0, 0.4, (n, len(names)))
+        scale = {"mV": 1.0, "uV": 1000.0}[units]
+        wfdb.wrsamp(f"{name}_{k}", fs=500, units=[units] * len(names), sig_name=list(names), p_signal=mv * scale,
+                    fmt=[fmt] * len(names), adc_gain=[gain] * len(names), baseline=[base] * len(names),
+                    write_dir=str(d))
+        ref = wfdb.rdrecord(str(d / f"{name}_{k}"))
+        refs.append(dict(zip(names, ref.p_signal.T / scale)))
+    (d / f"{name}_layout.hea").write_text(f"{name}_layout {len(layout)} 500 0\n" + "".join(
+        f"~ 0 1000/mV 16 0 0 0 0 {lead}\n" for lead in layout))
+    (d / f"{name}.hea").write_text(f"{name}/{len(specs) + 1} {len(layout)} 500 {n * len(specs)}\n{name}_layout 0\n"
+                                   + "".join(f"{name}_{k} {n}\n" for k in range(1, len(specs) + 1)))
+    return d / f"{name}.hea", refs
+
+
+def test_read_wfdb__multi_segment_record_with_other_gains_per_segment_reads_each_segment_in_mv(tmp_path: Path):
+    """Was: a variable-layout record whose segments store a signal with different gains/baselines (MIMIC) was
+    rejected ('cannot be converted to single segment, in digital format'), and a fixed-layout one was read with the
+    first segment's gains for all (amplitudes wrong by the gain ratio). Reference: each segment alone, wfdb's
+    physical read; and wfdb.rdrecord(physical=True) of the whole record."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+
+    specs = [(LEADS, 1000, 0, "mV", "16"), (LEADS, 200, -37, "mV", "212"), (LEADS, 1, 25, "uV", "16")]
+    hea, refs = _segments(tmp_path, "mv", specs)
+    rec = read_wfdb(hea)
+    assert rec.signal.shape == (12, 15000) and rec.leads == LEADS and rec.fs == 500
+    want = np.hstack([np.stack([r[lead] for lead in LEADS]) for r in refs])
+    np.testing.assert_allclose(rec.signal, want, rtol=0, atol=1e-6)
+    whole = wfdb.rdrecord(str(tmp_path / "mv"), m2s=True, physical=True, sampto=10000).p_signal.T  # segments in mV
+    np.testing.assert_allclose(rec.signal[:, :10000], whole, rtol=0, atol=1e-6)
+    # the same segments as a fixed layout (no layout segment): each with its own gains, not the first one's
+    (tmp_path / "fx.hea").write_text("fx/3 12 500 15000\nmv_1 5000\nmv_2 5000\nmv_3 5000\n")
+    np.testing.assert_allclose(read_wfdb(tmp_path / "fx.hea").signal, want, rtol=0, atol=1e-6)
+
+
+def test_read_wfdb__multi_segment_signal_absent_from_a_segment_is_nan_there(tmp_path: Path):
+    """A signal that a segment lacks (variable layout) and a '~' gap are NaN there, as WFDB reads them
+    (reference: wfdb.rdrecord(physical=True)); a lead with NaN is then a reject naming the lead, a non-ECG channel
+    missing from a segment is dropped with the other extra channels and the record is used."""
+    from dataclasses import replace
+
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.preprocess import preprocess_many
+
+    no_v3 = tuple(lead for lead in LEADS if lead != "V3")
+    specs = [(LEADS + ("RESP",), 1000, 0, "mV", "16"), (no_v3, 500, 12, "mV", "16")]
+    hea, refs = _segments(tmp_path, "gap", specs, layout=LEADS + ("RESP",))
+    rec = read_wfdb(hea)
+    ref = wfdb.rdrecord(str(tmp_path / "gap"), m2s=True, physical=True)
+    assert list(rec.leads) == list(ref.sig_name)
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, rtol=0, atol=1e-6)   # NaN where wfdb has NaN
+    assert np.isnan(rec.signal[8, 5000:]).all() and np.isnan(rec.signal[12, 5000:]).all()
+    assert np.isfinite(rec.signal[:12][np.arange(12) != 8]).all()
+    batch = preprocess_many([rec])
+    assert batch.record_ids == [] and batch.rejects[0][0] == "gap" and "lead V3: 5000 NaN" in batch.rejects[0][2]
+    # RESP only in the first segment, V3 in both, then a 10-s gap
+    hea, _ = _segments(tmp_path, "resp", [specs[0], (LEADS, 500, 12, "mV", "16")], layout=LEADS + ("RESP",))
+    (tmp_path / "resp.hea").write_text(hea.read_text().replace("resp/3 13 500 10000", "resp/4 13 500 15000") + "~ 5000\n")
+    rec = read_wfdb(tmp_path / "resp.hea")
+    assert rec.signal.shape == (13, 15000) and np.isnan(rec.signal[:, 10000:]).all()
+    assert "lead I: 5000 NaN" in preprocess_many([rec]).rejects[0][2]
+    rec = replace(rec, signal=rec.signal[:, :10000])   # the gap is NaN in every lead: a reject; without it, used
+    batch = preprocess_many([rec])
+    assert batch.record_ids == ["resp"], batch.rejects
+
+
+def test_discover_records__segments_of_a_multi_segment_record_are_not_records_of_their_own(tmp_path: Path):
+    """Was: in a MIMIC-style folder every segment header was a record (a participant) of its own ('mv_1', 'mv_2')
+    and the layout a reject ('0 samples'). A master that names itself as a segment stays listed (and is a reject)."""
+    from edfgen.formats.ecg.records import discover_records, read_record
+
+    _segments(tmp_path, "mv", [(LEADS, 1000, 0, "mV", "16"), (LEADS, 200, 5, "mV", "16")])
+    _wfdb(tmp_path, "good")
+    (tmp_path / "loop.hea").write_text("loop/2 12 500 10000\nloop 5000\nmv_1 5000\n")
+    refs = {r.record_id: r for r in discover_records([tmp_path])}
+    assert sorted(refs) == ["good", "loop", "mv"]
+    assert read_record(refs["mv"]).signal.shape == (12, 10000)
+    with pytest.raises(RecordRejected, match="record loop: WFDB segment loop is itself multi-segment"):
+        read_record(refs["loop"])
 
 
 def test_discover_records__dangling_symlink_is_a_reject_not_skipped(tmp_path: Path):
@@ -372,6 +493,56 @@ def test_extract__gain_zero_and_1e300_rate_records_rejected_batch_goes_on(tmp_pa
     reasons = dict(zip(rej["record"], rej["reason"]))
     assert "ADC gain 0" in reasons["GAIN0"] and "below 50 Hz" in reasons["SLOW"], reasons
     assert "symbolic link to a missing file" in reasons["R1"], reasons   # and R1 itself is in the EDFs (above)
+
+
+def test_extract__real_ecgs_with_extra_channels_or_in_segments_give_the_edfs_of_their_12_leads(tmp_path: Path,
+                                                                                                 shared_data: Path):
+    """End to end on real ECGs (CinC 2021 E07500, E07501): written again with V4R, a RESP channel in Ohm and an
+    uncalibrated marker beside the leads, and as a MIMIC-style variable-layout record of two segments with other
+    gains and a RESP channel in the first only. Each gives the EDFs of its plain 12-lead copy; the segments are not
+    participants. Was: both rejected (unknown units 'Ohm'; 'cannot be converted to single segment'), the segments
+    two participants and the layout a reject."""
+    import shutil
+
+    import wfdb
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    kw = dict(fs=500, write_dir=str(ecg))
+    for name, src in (("PLAIN", "E07500"), ("PLAIN2", "E07501")):
+        ref = wfdb.rdrecord(str(shared_data / "ecg" / "cinc2021" / src))
+        wfdb.wrsamp(name, units=["mV"] * 12, sig_name=list(LEADS), p_signal=ref.p_signal, fmt=["16"] * 12, **kw,
+                    adc_gain=[1000.0] * 12, baseline=[0] * 12)
+        if name == "PLAIN":
+            x = np.hstack([ref.p_signal, ref.p_signal[:, [3]] * -0.5, np.random.default_rng(0).normal(0, 1, (5000, 2))])
+            wfdb.wrsamp("EXTRA", units=["mV"] * 13 + ["Ohm", "mV"], sig_name=[*LEADS, "V4R", "RESP", "Marker"],
+                        p_signal=x, fmt=["16"] * 15, **kw, adc_gain=[1000.0] * 15, baseline=[0] * 15)
+            text = (ecg / "EXTRA.hea").read_text().splitlines()
+            text[-1] = re.sub(r" 1000(\.0)?(\(0\))?/mV ", " 0/mV ", text[-1])
+            assert " 0/mV " in text[-1] and text[-1].endswith("Marker"), text[-1]
+            (ecg / "EXTRA.hea").write_text("\n".join(text) + "\n")
+        else:
+            halves = [(ref.p_signal[:2500], 1000.0, 0, [*LEADS, "RESP"]), (ref.p_signal[2500:], 2000.0, 7, list(LEADS))]
+            for k, (part, gain, base, names) in enumerate(halves, start=1):
+                part = np.hstack([part, np.ones((2500, 1))]) if "RESP" in names else part
+                wfdb.wrsamp(f"MS_{k}", units=["mV"] * 12 + ["Ohm"] * (len(names) - 12), sig_name=names, p_signal=part,
+                            fmt=["16"] * len(names), **kw, adc_gain=[gain] * len(names),
+                            baseline=[base] * len(names))
+            (ecg / "MS_layout.hea").write_text("MS_layout 13 500 0\n" + "".join(
+                f"~ 0 1000/mV 16 0 0 0 0 {lead}\n" for lead in [*LEADS, "RESP"]))
+            (ecg / "MS.hea").write_text("MS/3 13 500 5000\nMS_layout 0\nMS_1 2500\nMS_2 2500\n")
+    pkg = Path(__file__).resolve().parents[1] / "edfgen" / "checkpoints"
+    for f in ("tiny.json", "tiny.safetensors"):
+        shutil.copy(pkg / f, tmp_path / f)
+    out = tmp_path / "o" / "edfs.tsv"
+    r = _run(["extract", "--ecg", ecg, "--checkpoint", tmp_path / "tiny.json", "--workers", 0, "--out", out])
+    assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
+    edfs = pd.read_csv(out, sep="\t", dtype={"IID": str}).set_index("IID")
+    rej = pd.concat([pd.read_csv(p, sep="\t", dtype=str) for p in out.parent.glob("*rejects*.tsv")])
+    assert sorted(edfs.index) == ["EXTRA", "MS", "PLAIN", "PLAIN2"] and rej.empty, (list(edfs.index), rej)
+    np.testing.assert_array_equal(edfs.loc["EXTRA"], edfs.loc["PLAIN"])
+    assert "2 record(s) had channels beside the 12 leads" in r.output, r.output[-2000:]
+    np.testing.assert_allclose(edfs.loc["MS"], edfs.loc["PLAIN2"], rtol=1e-4, atol=1e-5)
 
 
 # --------------------------------------------------------------------------- interpret

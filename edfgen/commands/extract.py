@@ -383,7 +383,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             on_chunk(chunk, n_done)
         chunk += 1
 
-    n_trimmed = 0
+    n_trimmed = n_dropped = 0
     bar = progress(total=len(todo), desc="extract", unit="ECG")
     try:
         for ids, signals, rejects, notes in _Loader(batches, prep, fs, quality, workers):
@@ -391,6 +391,13 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             n_trimmed += len(trimmed)  # records with a held stretch at an edge: kept, and said so
             for (rid, path), note in trimmed.items():
                 log.debug("%s (%s): %s", rid, path, note)
+            dropped: dict[tuple[str, str], list[str]] = {}
+            for rid, path, note in notes:   # channels beside the 12 leads (V4R, Frank, RESP, ...): kept out, said so
+                if note.startswith("dropped"):
+                    dropped.setdefault((rid, path), []).append(note)
+            n_dropped += len(dropped)
+            for (rid, path), found in dropped.items():
+                log.debug("%s (%s): %s", rid, path, "; ".join(found))
             if len(ids):
                 e = embed_windows(model, signals, prep)
                 d = e.shape[1]
@@ -405,6 +412,9 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             flush()
     finally:
         bar.close()
+    if n_dropped:
+        log.info("extract: %d record(s) had channels beside the 12 leads (right-sided, Frank, non-ECG), dropped "
+                 "(listed with -vv)", n_dropped)
     if n_trimmed:
         log.warning("extract: %d record(s) had a held (flat) stretch at their start or end, trimmed and kept "
                     "(listed with -vv; count in the manifest)", n_trimmed)

@@ -57,7 +57,7 @@ from typing import Callable, Iterable, Iterator
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.arrays import _hdf5_refs, _read_hdf5_ref, read_hdf5, read_npy, read_npz
 from edfgen.formats.ecg.common import MAX_RECORD_VALUES, RecordRef, _real, _rejected, _root_of, _one_line, confine
-from edfgen.formats.ecg.wfdb_reader import _read_wfdb_fast, _read_wfdb_full, read_wfdb
+from edfgen.formats.ecg.wfdb_reader import _read_wfdb_fast, _read_wfdb_full, read_wfdb, segment_headers
 from edfgen.formats.ecg.dicom import is_dicom, read_dicom
 from edfgen.formats.ecg.xml import ROOTS, read_xml, sniff_xml, xml_record_id
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
@@ -114,6 +114,8 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     A directory is searched recursively for ``.hea``, ``.npy``, ``.npz``, HDF5, ``.xml`` and ``.dcm``/``.dicom``
     files (sorted by path; an XML file's layout is read from its root element). A file given by name with another
     extension (or none) is read as DICOM when it carries the DICOM marker, as XML when its root element is an ECG layout. A WFDB record may be given as ``NAME.hea``, ``NAME.dat``/``NAME.mat`` or ``NAME``.
+    In a directory, the segment headers of a multi-segment WFDB record (``NAME/n``; its layout and data
+    segments, MIMIC style) are parts of that record, not records: they are left out.
 
     Raises
     ------
@@ -126,6 +128,9 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
         if p.is_dir():
             root = str(_real(p))
             files = sorted(q for q in p.rglob("*") if (q.is_file() or q.is_symlink()) and _fmt_of(q) is not None)
+            segs = {os.path.normpath(f): segment_headers(f) for f in files if f.suffix.lower() == ".hea" and f.is_file()}
+            parts = {os.path.normpath(s) for ss in segs.values() for s in ss} - {k for k, ss in segs.items() if ss}
+            files = [f for f in files if os.path.normpath(f) not in parts]   # (a master stays: read, it names a loop)
         elif p.exists():
             root, files = str(_real(p).parent), [p]
         elif p.with_suffix(".hea").exists() or Path(f"{p}.hea").exists():

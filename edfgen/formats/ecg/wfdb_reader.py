@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
-from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS
+from edfgen.formats.ecg.units import UNIT_TO_MV, Z_NOTE, Z_UNITS
+from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+
 
 def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None, z_scale=None) -> EcgRecord:
     """Read a WFDB record (``NAME.hea`` + ``.dat``/``.mat``) in mV.
@@ -28,9 +30,14 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
     Single-segment records stored in WFDB format 16 (the usual 12-lead ``.dat`` and the CinC
     2021 ``.mat`` files) are read by a fast header parser and ``numpy.fromfile``; any other format
     or header feature goes through ``wfdb.rdrecord``. Missing samples (WFDB's invalid value) become NaN.
+    A channel that is not one of the 12 leads and is not in volts (ABP in mmHg, Pleth in NU, RESP in Ohm) is
+    left out with a note; a lead in such units rejects the record (see :func:`_scales`).
     The CinC 2020 record line, whose record name carries the signal file's extension
     (``E07520.mat 12 500 5000``, the Georgia records of the CinC 2021 training data), is accepted by both
     paths (``wfdb.rdrecord`` refuses it).
+
+    A multi-segment record (``NAME/n``; MIMIC waveform style, fixed or variable layout) is read segment by
+    segment, each in mV with its own gains, baselines and units (:func:`_read_wfdb_segments`).
 
     Every file the header names (signal files, segment headers) must resolve, symlinks included,
     inside ``root`` (default: the header's own folder); a signal file shorter than the header says is
@@ -54,11 +61,43 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
     root_p = _root_of(hea, root)
     confine(hea, root_p, what="WFDB header", record_id=base.name, source=hea)
     rec = _read_wfdb_fast(hea, root=root_p, z_scale=z_scale)
-    return rec if rec is not None else _read_wfdb_full(base, root=root_p, z_scale=z_scale)
+    if rec is not None:
+        return rec
+    lines = _header_lines(hea, base.name)
+    if lines and "/" in lines[0].split()[0]:
+        return _read_wfdb_segments(hea, lines, root=root_p, z_scale=z_scale)
+    return _read_wfdb_full(base, root=root_p, z_scale=z_scale)
 
 
 def _z_notes(units) -> tuple[str, ...]:
     return (Z_NOTE,) if any(str(u).strip().lower() in Z_UNITS for u in units) else ()
+
+
+def _scales(names, units, *, rid: str, hea, z_scale=None,
+            uncalibrated=()) -> tuple[list[int], np.ndarray, tuple[str, ...]]:
+    """The channels to read, their factors to mV, and the notes on the channels left out.
+
+    A channel whose name is not one of the 12 leads (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) and
+    whose units are not a voltage (or ``z``) is a non-ECG channel recorded beside the ECG (ABP in mmHg, Pleth in
+    NU, RESP in Ohm): left out, with the note ``dropped channel(s) not in volts: ABP (mmHg)``; so is one flagged
+    in ``uncalibrated`` (ADC gain 0, found by :func:`_check_calibrated`, which rejects a lead of gain 0):
+    ``dropped uncalibrated channel(s) (ADC gain 0): RESP``. A lead in units that are not a voltage rejects the
+    record (``unknown signal units``), as before.
+    """
+    keep, factor, skipped, uncal = [], [], [], []
+    flags = list(uncalibrated) + [False] * (len(names) - len(uncalibrated))
+    for i, (n, u) in enumerate(zip(names, units)):
+        key = str(u).strip().lower().replace(" ", "")
+        if flags[i]:
+            uncal.append(str(n).strip())
+        elif key not in UNIT_TO_MV and key not in Z_UNITS and canonical_lead_name(n) is None:
+            skipped.append(f"{str(n).strip()} ({str(u).strip()})")
+        else:
+            keep.append(i)
+            factor.append(_unit_factor(u, record_id=rid, path=hea, lead=n, z_scale=z_scale))
+    notes = ((f"dropped uncalibrated channel(s) (ADC gain 0): {', '.join(uncal)}",) if uncal else ()) + (
+        (f"dropped channel(s) not in volts: {', '.join(skipped)}",) if skipped else ())
+    return keep, np.asarray(factor, dtype=np.float64), notes
 
 
 _FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
@@ -103,17 +142,21 @@ def _header_lines(hea: Path, rid: str) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 
-def _check_calibrated(gain_token: str, line: int, *, rid: str, hea: Path) -> None:
-    """Reject an ADC gain of 0: WFDB's mark of an uncalibrated signal, which ``wfdb`` reads with the default
-    200 units/mV, an amplitude in mV that is a guess (an absent gain field is WFDB's documented default)."""
-    gm = _GAIN_RE.match(gain_token)
+def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path) -> bool:
+    """Whether the signal line ``tok`` has an ADC gain of 0 (WFDB's mark of an uncalibrated signal, which ``wfdb``
+    reads with the default 200 units/mV: an amplitude in mV that is a guess; an absent gain field is WFDB's
+    documented default). On a lead (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) it rejects the record;
+    any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`)."""
+    gm = _GAIN_RE.match(tok[2]) if len(tok) > 2 else None
     try:
         zero = gm is not None and float(gm.group(1)) == 0
     except ValueError:
-        return  # unparsable: the reader that parses it says so
-    if zero:
-        raise RecordRejected(f"ADC gain 0 on signal line {line} of the WFDB header: an uncalibrated signal, its "
-                             "amplitude in mV is unknown", record_id=rid, path=hea)
+        return False  # unparsable: the reader that parses it says so
+    name = " ".join(tok[8:])
+    if zero and canonical_lead_name(name) is not None:
+        raise RecordRejected(f"ADC gain 0 on signal line {line} ({name}) of the WFDB header: an uncalibrated "
+                             "signal, its amplitude in mV is unknown", record_id=rid, path=hea)
+    return zero
 
 
 def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> list[str]:
@@ -138,8 +181,8 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
     names: list[str] = []
     for i, ln in enumerate(lines[1:]):
         tok = ln.split()
-        if nsig is not None and len(tok) > 2:  # nsig None: a malformed record line, which wfdb names
-            _check_calibrated(tok[2], i + 1, rid=rid, hea=hea)
+        if nsig is not None:  # nsig None: a malformed record line, which wfdb names
+            _check_calibrated(tok, i + 1, rid=rid, hea=hea)
         fm = _FMT_RE.match(tok[1]) if len(tok) > 1 else None
         if nsig is not None and fm is not None and fm.group(1) not in _WFDB_FORMATS:
             raise RecordRejected(f"unsupported WFDB format {fm.group(1)!r} on signal line {i + 1} (WFDB formats: "
@@ -197,12 +240,12 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     sig_lines = lines[1:1 + nsig]
     if nsig < 1 or len(lines) - 1 != nsig or nsamp <= 0 or fs <= 0:  # wfdb's path names the contradiction
         return None
-    files, offsets, gains, baselines, units, names = set(), set(), [], [], [], []
+    files, offsets, gains, baselines, units, names, uncal = set(), set(), [], [], [], [], []
     for i, ln in enumerate(sig_lines):
         tok = ln.split()
         if len(tok) < 9:
             return None
-        _check_calibrated(tok[2], i + 1, rid=rid, hea=hea)
+        uncal.append(_check_calibrated(tok, i + 1, rid=rid, hea=hea))
         fm = _FMT_RE.match(tok[1])
         gm = _GAIN_RE.match(tok[2])
         if not fm or not gm or fm.group(1) != "16" or fm.group(2) not in (None, "1") or fm.group(3) not in (None, "0"):
@@ -213,7 +256,7 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         except ValueError:
             raise RecordRejected(f"unreadable gain {tok[2]!r} or ADC zero {tok[4]!r} on signal line {i + 1} "
                                  f"of the WFDB header", record_id=rid, path=hea) from None
-        if gain == 0 or not np.isfinite(gain) or not np.isfinite(baseline):
+        if not np.isfinite(gain) or not np.isfinite(baseline):
             return None
         files.add(tok[0])
         offsets.add(int(fm.group(4) or 0))
@@ -235,17 +278,19 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     if d.size != nsamp * nsig:
         raise RecordRejected(f"WFDB signal file {name} has {d.size // nsig} of {nsamp} samples",
                              record_id=rid, path=hea)
+    keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
     d = d.reshape(nsamp, nsig).T
-    factor = np.array([_unit_factor(u, record_id=rid, path=hea, lead=n, z_scale=z_scale)
-                       for u, n in zip(units, names)], dtype=np.float32)
-    scale = factor / np.asarray(gains, dtype=np.float32)
-    sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[:, None]) * scale[:, None]
+    if len(keep) < nsig:
+        d = d[keep]
+    scale = factor.astype(np.float32) / np.asarray(gains, dtype=np.float32)[keep]
+    sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[keep][:, None]) * scale[:, None]
     if not np.isfinite(scale).all():
         raise RecordRejected("WFDB gain/units give a non-finite scale (gain too small?)", record_id=rid, path=hea)
     missing = d == -32768
     if missing.any():
         sig[missing] = np.nan
-    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(hea), notes=_z_notes(units))
+    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names[i] for i in keep), path=str(hea),
+                     notes=_z_notes([units[i] for i in keep]) + dropped)
 
 
 def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
@@ -272,6 +317,108 @@ def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
         if seg_lines and not (k == 0 and tok[1:2] and tok[1].isdigit() and int(tok[1]) == 0):  # not a variable
             _check_signal_files(seg_hea, seg_lines, root, rid)  # layout's 0-sample layout segment (no signal file)
     return [], False
+
+
+def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None) -> EcgRecord:
+    """A multi-segment record (record line ``NAME/nseg nsig fs nsamp``, then ``segment samples`` per segment),
+    read segment by segment and joined along time.
+
+    ``wfdb.rdrecord(physical=False)`` refuses a variable-layout record whose segments store a signal with
+    different gains or baselines (MIMIC waveforms: each segment has its own), and reads a fixed-layout one with
+    the first segment's gains for every segment (wrong amplitudes). Here every segment goes through
+    :func:`read_wfdb` (its own gains, baselines and units, in mV) and its signals are placed by name
+    (the k-th signal of a name with the k-th of that name). Contract: a signal that a segment lacks, and a
+    ``~`` gap segment, are NaN there (as WFDB reads them), so a lead missing from a segment rejects the record
+    later (``NaN/inf samples``), while a non-ECG channel missing from one is dropped with the other extra
+    channels. A 0-sample segment (the first segment of a variable layout: the layout, no samples) adds nothing.
+
+    Raises
+    ------
+    RecordRejected
+        Named for the record, with the segment: a segment header that is missing or unusable, at another
+        sampling rate, or shorter than the record line says; an unreadable segment length.
+    """
+    rid = hea.with_suffix("").name
+    _wfdb_files(hea, root, rid)  # every segment header and signal file confined; no nested multi-segment record
+    head = lines[0].split()
+    fs = _wfdb_header_fs(head, record_id=rid, path=hea)
+    parts: list[tuple[str, int]] = []
+    for ln in lines[1:]:
+        tok = ln.split()
+        if len(tok) < 2 or not tok[1].isdigit():
+            raise RecordRejected(f"unreadable WFDB segment line {ln!r} (expected: segment name, samples)",
+                                 record_id=rid, path=hea)
+        parts.append((tok[0], int(tok[1])))
+    total = sum(n for _, n in parts)
+    if fs is None or total == 0:
+        raise RecordRejected("WFDB multi-segment record has no sampling frequency or no samples", record_id=rid,
+                             path=hea)
+    if (int(head[1]) if head[1:2] and head[1].isdigit() else 1) * total > MAX_RECORD_VALUES:
+        raise RecordRejected(f"WFDB header claims {total} samples x {head[1]} signals, more than {MAX_RECORD_VALUES} "
+                             "values", record_id=rid, path=hea)
+    segs, names, notes = [], [], []
+    for seg, n in parts:
+        if seg == "~" or n == 0:
+            segs.append((None, n))
+            continue
+        try:
+            rec = read_wfdb(hea.parent / f"{seg}.hea", root=root, z_scale=z_scale)
+        except RecordRejected as exc:
+            raise RecordRejected(f"WFDB segment {seg}: {exc.reason}", record_id=rid, path=hea) from None
+        if abs(rec.fs - fs) > 1e-9 * fs:
+            raise RecordRejected(f"WFDB segment {seg} is at {rec.fs:g} Hz, the record at {fs:g} Hz", record_id=rid,
+                                 path=hea)
+        if rec.signal.shape[1] < n:
+            raise RecordRejected(f"WFDB segment {seg} has {rec.signal.shape[1]} samples, the record line says {n}",
+                                 record_id=rid, path=hea)
+        keys = _occurrences(rec.leads)
+        names += [k for k in keys if k not in names]
+        notes += [note for note in rec.notes if note not in notes]
+        segs.append((dict(zip(keys, rec.signal[:, :n])), n))
+    if len(names) * total > MAX_RECORD_VALUES:
+        raise RecordRejected(f"WFDB record of {total} samples x {len(names)} signals, more than {MAX_RECORD_VALUES} "
+                             "values", record_id=rid, path=hea)
+    sig = np.full((len(names), total), np.nan, dtype=np.float32)
+    start = 0
+    for rows, n in segs:
+        for i, key in enumerate(names):
+            if rows is not None and key in rows:
+                sig[i, start:start + n] = rows[key]
+        start += n
+    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(name for name, _ in names), path=str(hea),
+                     notes=tuple(notes))
+
+
+def segment_headers(hea: str | os.PathLike) -> list[Path]:
+    """The segment headers (layout included) of a multi-segment WFDB header, as paths beside it; ``[]`` for a
+    single-segment or unreadable header. Folder discovery leaves these out: a segment is part of its record, not
+    a record (a participant) of its own."""
+    hea = Path(hea)
+    try:
+        with open(hea, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return []
+    first = next((ln.split()[0] for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith(b"#")), None)
+    if (first is None and len(head) < 4096) or (first is not None and b"/" not in first):
+        return []   # decided from the first 4 kB (the common case): an empty or single-segment header
+    try:
+        lines = _header_lines(hea, hea.stem)
+    except RecordRejected:
+        return []
+    if not lines or "/" not in lines[0].split()[0]:
+        return []
+    return [hea.parent / f"{ln.split()[0]}.hea" for ln in lines[1:] if ln.split()[0] != "~"]
+
+
+def _occurrences(names) -> list[tuple[str, int]]:
+    """``(name, k)``: the k-th signal of that name in a segment (a segment may hold two of a name)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        out.append((name, seen.get(name, 0)))
+        seen[name] = seen.get(name, 0) + 1
+    return out
 
 
 def _rdrecord(base: Path, root: Path, rid: str):
@@ -313,24 +460,28 @@ def _read_wfdb_full(base: Path, *, root: Path | None = None, z_scale=None) -> Ec
     d = np.asarray(rec.d_signal)
     if d.ndim != 2 or d.shape[0] == 0:
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=f"{base}.hea")
-    gain = np.asarray(rec.adc_gain, dtype=np.float64)
-    baseline = np.asarray(rec.baseline, dtype=np.float64)
+    units = [u or "mV" for u in (rec.units or ["mV"] * rec.n_sig)]
+    hea = Path(f"{base}.hea")
+    uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(_header_lines(hea, rid)[1:])]
+    keep, factor, dropped = _scales(rec.sig_name, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
+    gain = np.asarray(rec.adc_gain, dtype=np.float64)[keep]
+    baseline = np.asarray(rec.baseline, dtype=np.float64)[keep]
     if np.any(gain == 0) or not np.isfinite(gain).all() or not np.isfinite(baseline).all():
         raise RecordRejected("WFDB header has a zero or non-finite ADC gain or baseline", record_id=rid,
                              path=f"{base}.hea")
-    units = rec.units or ["mV"] * rec.n_sig
-    factor = np.array([_unit_factor(u or "mV", record_id=rid, path=f"{base}.hea", lead=n, z_scale=z_scale)
-                       for u, n in zip(units, rec.sig_name)])
     scale = (factor / gain).astype(np.float32)
+    d = d[:, keep]
     sig = (d.T.astype(np.float32) - baseline[:, None].astype(np.float32)) * scale[:, None]
-    for i, fmt in enumerate(rec.fmt or []):
-        bad = _wfdb_invalid_value(fmt)
+    fmts = list(rec.fmt or [])
+    for k, i in enumerate(keep):
+        bad = _wfdb_invalid_value(fmts[i]) if i < len(fmts) else None
         if bad is not None:
-            m = d[:, i] == bad
+            m = d[:, k] == bad
             if m.any():
-                sig[i, m] = np.nan
+                sig[k, m] = np.nan
     return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=f"{base}.hea"),
-                     leads=tuple(rec.sig_name), path=f"{base}.hea", notes=_z_notes(units))
+                     leads=tuple(rec.sig_name[i] for i in keep), path=f"{base}.hea",
+                     notes=_z_notes([units[i] for i in keep]) + dropped)
 
 
 def _wfdb_invalid_value(fmt: str) -> int | None:

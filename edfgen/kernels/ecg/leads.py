@@ -109,9 +109,9 @@ _ALIASES = {
     **{f"c{k}": f"V{k}" for k in range(1, 7)},  # some European exports name the chest leads C1..C6
 }
 
-#: Frank orthogonal leads recorded beside the 12 (PTB Diagnostic ECG Database: ``vx``, ``vy``, ``vz``): known
-#: channels that are not part of the 12-lead ECG, dropped with a note rather than rejected as unknown
-_FRANK = frozenset({"vx", "vy", "vz"})
+#: Frank orthogonal leads recorded beside the 12 (PTB Diagnostic ECG Database: ``vx``, ``vy``, ``vz``; other exports
+#: name them plain ``X``, ``Y``, ``Z``): dropped with a note of their own, like every channel not among the 12 leads
+_FRANK = frozenset({"vx", "vy", "vz", "x", "y", "z"})
 
 
 def canonical_lead_name(name: str) -> str | None:
@@ -119,8 +119,11 @@ def canonical_lead_name(name: str) -> str | None:
 
     Case, spaces, dashes, underscores and a ``lead``/``ecg`` prefix are ignored:
     ``"avr"``, ``"AVR"``, ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``;
-    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``.
+    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``. A name with a leading minus (``"-aVR"``, the inverted aVR of the
+    Cabrera display) is not that lead: ``None``.
     """
+    if str(name).strip().startswith(("-", "\u2013", "\u2212")):   # hyphen, en dash, minus sign
+        return None
     return _ALIASES.get(_lead_key(name))
 
 
@@ -135,30 +138,35 @@ def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> Ec
 
     Aliases are mapped with :func:`canonical_lead_name`. Missing ``III``, ``aVR``, ``aVL``,
     ``aVF`` are derived from I and II (and a missing I or II from the other and III first);
-    each derivation is added to ``record.notes``. Extra known leads not in ``leads`` are dropped, and so are
-    Frank leads ``vx``, ``vy``, ``vz`` (with a note).
+    each derivation is added to ``record.notes``. Known leads not in ``leads`` are dropped.
+
+    Channels that are not one of the 12 leads (right-sided and posterior leads ``V4R``, ``V7`` …, Frank
+    leads ``vx``/``X`` …, respiration, pleth, blood pressure, markers) do not reject a record that has
+    every lead of ``leads``: they are dropped, and named in ``record.notes`` (``dropped Frank lead(s) vx, vy,
+    vz``, ``dropped channel(s) not among the 12 leads: V4R, RESP``). When a lead is missing, the reason
+    names the missing lead(s) and those channels, so that a misnamed lead shows.
 
     Raises
     ------
     RecordRejected
-        An unknown or duplicated lead name, or a missing lead that cannot be derived.
+        A duplicated lead name, or a missing lead that cannot be derived.
     """
     rid, path = record.record_id, record.path
     names: list[str] = []
     rows: dict[str, np.ndarray] = {}
     frank: list[str] = []
+    other: list[str] = []
     for i, raw in enumerate(record.leads):
         canon = canonical_lead_name(raw)
-        if canon is None and _lead_key(raw) in _FRANK:
-            frank.append(str(raw).strip())
-            continue
         if canon is None:
-            raise RecordRejected(f"unknown lead name {raw!r}", record_id=rid, path=path)
+            (frank if _lead_key(raw) in _FRANK else other).append(str(raw).strip())
+            continue
         if canon in names:
             raise RecordRejected(f"duplicated lead {canon} (names {list(record.leads)})", record_id=rid, path=path)
         names.append(canon)
         rows[canon] = record.signal[i]
     notes = list(record.notes) + ([f"dropped Frank lead(s) {', '.join(frank)}"] if frank else [])
+    notes += [f"dropped channel(s) not among the 12 leads: {', '.join(other)}"] if other else []
     if "I" not in rows and "II" in rows and "III" in rows:
         rows["I"] = rows["II"] - rows["III"]           # III = II - I
         notes.append("derived I from II, III")
@@ -173,6 +181,9 @@ def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> Ec
             notes.append(f"derived {', '.join(missing)} from I, II")
     absent = [n for n in leads if n not in rows]
     if absent:
-        raise RecordRejected(f"missing lead(s) {', '.join(absent)} (has {', '.join(names)})", record_id=rid, path=path)
+        extra = [str(raw).strip() for raw in record.leads if canonical_lead_name(raw) is None]
+        also = f"; channel(s) not among the 12 leads: {', '.join(map(repr, extra))}" if extra else ""
+        raise RecordRejected(f"missing lead(s) {', '.join(absent)} (has {', '.join(names) or 'none'}{also})",
+                             record_id=rid, path=path)
     signal = np.stack([rows[n] for n in leads]).astype(np.float32, copy=False)
     return replace(record, signal=signal, leads=tuple(leads), notes=tuple(notes))

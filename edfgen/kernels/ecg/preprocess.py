@@ -288,7 +288,7 @@ def preprocess(record: EcgRecord, prep: Preprocessing = Preprocessing(), *,
     Raises
     ------
     RecordRejected
-        With the reason (missing/unknown lead, NaN, saturated, flat, too short).
+        With the reason (missing or duplicated lead, NaN, saturated, flat, too short).
     """
     x, _ = _prepare(record, prep, quality)
     y = bandpass_notch(x, prep=prep)
