@@ -206,7 +206,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "fuzz_ecg.json").write_text(json.dumps(res, indent=2) + "\n")
     names = {"wfdb16": "WFDB format 16 (fast path)", "wfdb212": "WFDB format 212 (wfdb.rdrecord)", "npz": ".npz",
-             "hdf5": "HDF5", "cardiosoft": "CardioSoft XML", "muse": "MUSE XML",
+             "hdf5": "HDF5", "cardiosoft": "CardioSoft XML", "muse": "MUSE XML", "aecg": "HL7 aECG XML", "dicom": "DICOM",
              "checkpoint": "checkpoint (JSON + safetensors)"}
     lines = ["# Fuzzing the ECG readers and the checkpoint loader (issue 19)", "",
              f"{args.cases} mutated files per reader, seed {args.seed}; load average "

@@ -15,7 +15,8 @@ P wave was marked). Features, each probed by ``edfgen.model.evaluation.ridge_pro
   records, so in-sample); the records of its 5 largest errors per interval are listed in the json;
 * ``head:<name>``: not a probe: the checkpoint's auxiliary measurement head applied to the same EDFs (one fixed
   linear readout per interval, learned in pre-training from the delineator's measurements of other records, nothing
-  fitted on LUDB), scored as is; ``head1d:<name>``: that one column recalibrated by the ridge probe (slope and
+  fitted on LUDB records; the delineator's settings, hence the head's targets, were tuned on these records, so LUDB
+  reaches the head indirectly), scored as is; ``head1d:<name>``: that one column recalibrated by the ridge probe (slope and
   intercept) in the same folds. Both show how much of each interval the EDFs carry along one direction found
   without LUDB, against what a 128-feature probe fitted on 80 records recovers; ``stretch<g>:<name>``: the EDFs
   with their components along the head's heart-rate/PR/QRS/QT rows scaled by g (a diagnostic of the probe).
@@ -117,7 +118,8 @@ def main(argv=None) -> dict:
             res["delineator_worst"] = {t: [[ids[int(j)], round(float(e[j]), 1)] for j in np.argsort(-np.nan_to_num(e))[:5]]
                                        for t, e in ((t, np.where(cv, np.abs(np.array([m[t] for m in meas]) - targets[t]), np.nan))
                                                     for t in TARGETS)}
-            print("delineator", res["r2"]["delineator"], {t: float(np.nanmedian(e)) for t, e in err.items()}, flush=True)
+            res["delineator_median_abs_error_ms"] = {t: round(float(np.nanmedian(e)), 2) for t, e in err.items()}
+            print("delineator", res["r2"]["delineator"], res["delineator_median_abs_error_ms"], flush=True)
         head = head_readout(loaded.model, feats[f"encoder:{name}"][0])
         if head is not None:
             # the pre-training head's own interval estimates: a fixed linear readout of the EDFs, learned without LUDB
@@ -163,7 +165,9 @@ def main(argv=None) -> dict:
         md.append(f"| {key} | " + " | ".join(f"{r2[t]:.3f}" for t in TARGETS) + " |")
     md += ["", *(f"- `{k}`: {v}" for k, v in res["features"].items()), ""]
     if "delineator_worst" in res:
-        md += ["Largest delineator errors (record: |error| ms): " + "; ".join(
+        md += ["Delineator median absolute error (ms): " + ", ".join(
+            f"{t.split('_')[0].upper()} {v:g}" for t, v in res["delineator_median_abs_error_ms"].items()), "",
+               "Largest delineator errors (record: |error| ms): " + "; ".join(
             f"{t.split('_')[0].upper()} " + ", ".join(f"{r}: {e:.0f}" for r, e in w)
             for t, w in res["delineator_worst"].items()), ""]
     (RESULTS / f"{a.out_name}.md").write_text("\n".join(md))
@@ -180,7 +184,8 @@ def head_readout(model, edfs: np.ndarray):
 
     from edfgen.model.targets import decode_targets
 
-    if getattr(model, "aux_head", None) is None:
+    if getattr(model, "aux_head", None) is None or not {"pr_interval", "qrs_duration", "qt_interval"} <= set(
+            model.config.aux_targets):
         return None
     with torch.no_grad():
         z = model.aux_head(torch.from_numpy(np.ascontiguousarray(edfs, dtype=np.float32))).numpy()
@@ -191,7 +196,9 @@ def stretched(model, edfs: np.ndarray, gain: float) -> np.ndarray:
     """EDFs with their components along the auxiliary head's heart-rate/PR/QRS/QT rows scaled by ``gain`` (about
     the mean): those directions then lead the EDFs' variance. Information is unchanged; only a probe's penalty
     geometry differs, so a probe that gains from it was losing the intervals to shrinkage, not to noise."""
-    w = model.aux_head.weight.detach().numpy().astype(np.float64)[:4]
+    names = list(model.config.aux_targets)
+    rows = [names.index(t) for t in ("heart_rate", "pr_interval", "qrs_duration", "qt_interval") if t in names]
+    w = model.aux_head.weight.detach().numpy().astype(np.float64)[rows]
     q, _ = np.linalg.qr(w.T)
     x = np.asarray(edfs, dtype=np.float64)
     return x + (gain - 1.0) * ((x - x.mean(0)) @ q) @ q.T

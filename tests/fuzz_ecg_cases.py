@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-READERS = ("wfdb16", "wfdb212", "npz", "hdf5", "cardiosoft", "muse", "checkpoint")
+READERS = ("wfdb16", "wfdb212", "npz", "hdf5", "cardiosoft", "muse", "aecg", "dicom", "checkpoint")
 #: replacement values for "extreme numbers"
 EXTREMES = ["0", "-1", "-0", "1e308", "-1e308", "1e-320", "nan", "inf", "-inf", "99999999999999999999",
             "-32768", "32767", "4294967296", "2147483648", "1e400", "00000000000000000000000500", "0x1F4", "٥٠٠"]
-TEXT_PARTS = {"wfdb16": "hea", "wfdb212": "hea", "cardiosoft": "xml", "muse": "xml", "checkpoint": "json"}
+TEXT_PARTS = {"wfdb16": "hea", "wfdb212": "hea", "cardiosoft": "xml", "muse": "xml", "aecg": "xml",
+              "checkpoint": "json"}
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 MUSE_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 
@@ -105,6 +106,28 @@ def write_valid(kind: str, folder: Path) -> dict[str, Path]:
 </RestingECG>
 """)
         return {"main": p, "xml": p}
+    if kind == "aecg":
+        p = folder / "A.xml"
+        c = np.round(sig * 1000 / 5).astype(int)
+        seq = "".join(f"""<component><sequence><code code="MDC_ECG_LEAD_{n.upper()}"/><value xsi:type="SLIST_PQ">
+<origin value="0" unit="uV"/><scale value="5" unit="uV"/><digits>{" ".join(map(str, r))}</digits></value></sequence>
+</component>
+""" for n, r in zip(LEADS, c))
+        p.write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<AnnotatedECG xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<component><series><code code="RHYTHM"/><component><sequenceSet>
+<component><sequence><code code="TIME_ABSOLUTE"/><value xsi:type="GLIST_TS"><head value="20021122091000.000"/>
+<increment value="0.002" unit="s"/></value></sequence></component>
+{seq}</sequenceSet></component></series></component>
+</AnnotatedECG>
+""")
+        return {"main": p, "xml": p}
+    if kind == "dicom":   # pydicom's real 12-lead ECG (10 s at 1 kHz)
+        from pydicom.data import get_testdata_file
+
+        p = folder / "D.dcm"
+        shutil.copy(get_testdata_file("waveform_ecg.dcm"), p)
+        return {"main": p, "bin": p}
     if kind == "checkpoint":
         from edfgen.model.checkpoint import PACKAGE_DIR
 

@@ -122,3 +122,27 @@ def test_read_aecg__bad_files_rejected_with_one_line_reasons(wfdb_records, tmp_p
     assert "different or zero lengths" in reason(text.replace("<digits>", "<digits>1 2 3 ", 1))
     assert "no <component><series>" in reason(HEAD + "</AnnotatedECG>")
     assert "malformed XML" in reason(text[:-40])
+
+
+def test_read_aecg__units_series_choice_and_time_forms(wfdb_records, tmp_path):
+    """Origin in mV with scale in uV (each converted in its own unit); the RHYTHM series chosen when it is not the
+    first; an increment in us; a prefixed xsi:type; '...000' and '...000.000' starts taken as the same instant."""
+    name, fs, sig = wfdb_records[1]
+    q = write_aecg(tmp_path / "a.xml", sig, fs, sets=2, origin_uv=0.0)
+    text = (tmp_path / "a.xml").read_text()
+    # origin 0.5 mV written in mV while the scale stays in uV: every sample shifts by +0.5 mV
+    text = text.replace('<origin value="0" unit="uV"/>', '<origin value="0.5" unit="mV"/>')
+    # the increment in microseconds, the type with a namespace prefix, the second set's start written without .000
+    text = text.replace(f'<increment value="{1.0 / fs:g}" unit="s"/>', f'<increment value="{1e6 / fs:g}" unit="us"/>')
+    text = text.replace('xsi:type="GLIST_TS"', 'xsi:type="hl7:GLIST_TS"')
+    second = text.index("<component><sequenceSet>", text.index("<component><sequenceSet>") + 1)
+    text = text[:second] + text[second:].replace('"20021122091000.000"', '"20021122091000"', 1)
+    # a first series that is not the rhythm: a 3-lead strip coded otherwise
+    other = ('<component><series><code code="OTHER"/><component><sequenceSet>' + _time(fs)
+             + "".join(_lead(n, [1] * 10) for n in ("I", "II", "V1")) + "</sequenceSet></component></series>"
+             "</component>\n")
+    text = text.replace('<component><series><code code="RHYTHM"', other + '<component><series><code code="RHYTHM"', 1)
+    (tmp_path / "a.xml").write_text(text)
+    rec = read_aecg(tmp_path / "a.xml")
+    assert rec.fs == fs and rec.signal.shape == sig.shape
+    np.testing.assert_allclose(rec.signal, q + 0.5, atol=1e-5)

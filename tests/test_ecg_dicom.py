@@ -97,14 +97,18 @@ def test_read_dicom__real_ptbxl_records_written_as_dicom_equal_wfdb(real_dcm, sh
 
 
 def test_discover__dicom_in_folders_and_by_name_without_extension(real_dcm, tmp_path):
-    """``.dcm``/``.dicom`` files are found in folders; a DICOM file given by name is read whatever its extension."""
+    """``.dcm``/``.dicom`` files and extensionless DICOM files (not DICOMDIR) are found in folders; a DICOM file given
+    by name is read whatever its extension."""
     d = tmp_path / "ecgs"
     (d / "sub").mkdir(parents=True)
     shutil.copy(real_dcm, d / "a.dcm")
     shutil.copy(real_dcm, d / "sub" / "b.DICOM")
     shutil.copy(real_dcm, tmp_path / "IM000001")             # PACS exports often have no extension
+    shutil.copy(real_dcm, d / "sub" / "IM0002")              # a PACS folder: extensionless files and a DICOMDIR
+    shutil.copy(real_dcm, d / "sub" / "DICOMDIR")
+    (d / "sub" / "RECORDS").write_text("not an ECG\n")       # other extensionless files are not records
     refs = discover_records([d])
-    assert [(r.record_id, r.fmt) for r in refs] == [("a", "dicom"), ("b", "dicom")]
+    assert [(r.record_id, r.fmt) for r in refs] == [("a", "dicom"), ("IM0002", "dicom"), ("b", "dicom")]
     (ref,) = discover_records([tmp_path / "IM000001"])
     assert ref.fmt == "dicom" and read_record(ref).signal.shape == (12, 10000)
 
@@ -151,18 +155,113 @@ def test_read_dicom__bad_files_are_rejected_with_one_line_reasons(real_dcm, tmp_
     assert "'MB'" in reason(_edited(real_dcm, tmp_path / "mulaw.dcm", mulaw))
 
 
-def test_read_dicom__padding_samples_are_missing(real_dcm, tmp_path):
-    """Samples equal to WaveformPaddingValue are missing (NaN), the rest unchanged."""
+def test_read_dicom__padding_trimmed_at_the_ends_and_rejected_inside(real_dcm, tmp_path):
+    """Samples equal to WaveformPaddingValue on every channel at the start or end are trimmed with a note (the rest
+    unchanged); padding inside the recording rejects the record naming the lead."""
     ds = pydicom.dcmread(real_dcm)
     g = ds.WaveformSequence[0]
     counts = np.frombuffer(g.WaveformData, dtype="<i2").reshape(10000, 12).copy()
-    counts[:100, 5] = -32768
+    counts[:100] = -32768
+    counts[-50:] = -32768
     g.WaveformData = counts.tobytes()
     g.add_new(0x5400100A, "OW", np.array([-32768], dtype="<i2").tobytes())   # WaveformPaddingValue
     ds.save_as(tmp_path / "pad.dcm")
     rec = read_dicom(tmp_path / "pad.dcm")
-    assert np.isnan(rec.signal[5, :100]).all() and np.isfinite(rec.signal[5, 100:]).all()
-    assert np.isfinite(np.delete(rec.signal, 5, axis=0)).all()
+    np.testing.assert_array_equal(rec.signal, read_dicom(real_dcm).signal[:, 100:-50])
+    assert rec.notes == ("trimmed 100 padded sample(s) at the start and 50 at the end (WaveformPaddingValue)",)
+    counts[5000:5010, 5] = -32768
+    g.WaveformData = counts.tobytes()
+    ds.save_as(tmp_path / "hole.dcm")
+    with pytest.raises(RecordRejected, match=r"lead Lead aVF: 10 samples inside the recording equal WaveformPadding"):
+        read_dicom(tmp_path / "hole.dcm")
+
+
+def test_read_dicom__baseline_and_correction_factor_applied_as_the_standard_says(real_dcm, tmp_path):
+    """value = sample x sensitivity x correction factor + baseline (PS3.3 C.10.9.1.4.3), in the sensitivity's units:
+    checked against the raw counts and against pydicom's own conversion of the same file."""
+    ds = pydicom.dcmread(real_dcm)
+    ch = ds.WaveformSequence[0].ChannelDefinitionSequence
+    ch[0].ChannelBaseline = 100.0                 # uV
+    ch[0].ChannelSensitivityCorrectionFactor = 0.5
+    ch[1].ChannelSensitivityUnitsSequence[0].CodeValue = "mV"
+    ch[1].ChannelSensitivity = 0.00125            # same scale, given in mV
+    ds.save_as(tmp_path / "cal.dcm")
+    rec = read_dicom(tmp_path / "cal.dcm")
+    raw = np.frombuffer(ds.WaveformSequence[0].WaveformData, "<i2").reshape(10000, 12).T.astype(float)
+    np.testing.assert_allclose(rec.signal[0], (raw[0] * 1.25 * 0.5 + 100.0) / 1000.0, atol=1e-6)
+    np.testing.assert_allclose(rec.signal[1], raw[1] * 0.00125, atol=1e-6)
+    np.testing.assert_allclose(rec.signal[0], pydicom.dcmread(tmp_path / "cal.dcm").waveform_array(0)[:, 0] / 1000,
+                               atol=1e-6)
+    for bad, match in (({"ChannelSensitivityCorrectionFactor": 0}, "CorrectionFactor 0.0 is not positive"),
+                       ({"ChannelBaseline": float("nan")}, "ChannelBaseline nan is not finite"),
+                       ({"ChannelSensitivity": "9.876543"}, "unreadable DICOM element|not a number")):
+        ds2 = pydicom.dcmread(real_dcm)
+        for k, v in bad.items():
+            setattr(ds2.WaveformSequence[0].ChannelDefinitionSequence[2], k, v)
+        ds2.save_as(tmp_path / "bad.dcm")
+        raw = (tmp_path / "bad.dcm").read_bytes()   # a value pydicom cannot convert, as a broken file may hold
+        (tmp_path / "bad.dcm").write_bytes(raw.replace(b"9.876543", b"abc     "))
+        with pytest.raises(RecordRejected, match=match):
+            read_dicom(tmp_path / "bad.dcm")
+
+
+@pytest.mark.parametrize("bits,interp,sens_uv,offset", [(8, "UB", 20.0, 128), (8, "SB", 20.0, 0),
+                                                         (32, "SL", 0.1, 0), (32, "UL", 0.1, 2 ** 31)])
+def test_read_dicom__8_and_32_bit_samples_equal_wfdb(real_dcm, shared_data, tmp_path, bits, interp, sens_uv, offset):
+    """A real CinC 2021 record stored as 8-bit (unsigned with a baseline, or signed) and as 32-bit samples (General
+    32-bit ECG Waveform Storage) reads as wfdb reads it, to the quantisation step."""
+    import wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "cinc2021" / "E07500"))
+    sig = ref.p_signal.T.astype(np.float64)
+    names = [{"AVR": "aVR", "AVL": "aVL", "AVF": "aVF"}.get(n.upper(), n) for n in ref.sig_name]
+    if bits == 8:
+        sig = np.clip(sig, -2.5, 2.5)                         # what 8 bits at 20 uV can hold
+    code = {"UB": "u1", "SB": "i1", "SL": "<i4", "UL": "<u4"}[interp]
+    counts = (np.round(sig * 1000.0 / sens_uv) + offset).astype(code)
+    ds = pydicom.dcmread(real_dcm)
+    if bits == 32:
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.9.1.4"
+    g = ds.WaveformSequence[0]
+    g.WaveformBitsAllocated, g.WaveformSampleInterpretation = bits, interp
+    g.NumberOfWaveformSamples, g.SamplingFrequency = counts.shape[1], ref.fs
+    for ch, name in zip(g.ChannelDefinitionSequence, names):
+        ch.ChannelSourceSequence[0].CodeMeaning = f"Lead {name}"
+        ch.ChannelSensitivity = sens_uv
+        ch.ChannelBaseline = -offset * sens_uv
+    g.WaveformData = counts.T.tobytes()
+    ds.save_as(tmp_path / "w.dcm")
+    rec = canonicalise_leads(read_dicom(tmp_path / "w.dcm"))
+    assert rec.leads == LEADS and rec.fs == ref.fs
+    np.testing.assert_allclose(rec.signal, sig, atol=sens_uv / 2000.0 + 1e-6)
+
+
+def test_read_dicom__simultaneous_groups_joined_and_the_12_lead_group_preferred(real_dcm, tmp_path):
+    """A 3-lead RHYTHM group (right-sided leads) before the 12-lead group: joined when simultaneous (same rate, length
+    and offset; the extra leads then dropped with a note); read alone, with a note, when not."""
+    ds = pydicom.dcmread(real_dcm)
+    import copy
+
+    extra = copy.deepcopy(ds.WaveformSequence[0])
+    extra.MultiplexGroupLabel = "RHYTHM"
+    ds.WaveformSequence[0].MultiplexGroupLabel = "LEADS12"
+    counts = np.frombuffer(extra.WaveformData, "<i2").reshape(10000, 12)[:, :3].copy()
+    extra.NumberOfWaveformChannels = 3
+    extra.ChannelDefinitionSequence = list(extra.ChannelDefinitionSequence)[:3]
+    for ch, name in zip(extra.ChannelDefinitionSequence, ("V3R", "V4R", "V5R")):
+        ch.ChannelSourceSequence[0].CodeMeaning = f"Lead {name}"
+    extra.WaveformData = counts.tobytes()
+    ds.WaveformSequence = [extra, *ds.WaveformSequence]
+    ds.save_as(tmp_path / "joined.dcm")
+    rec = read_dicom(tmp_path / "joined.dcm")
+    assert rec.leads[:3] == ("Lead V3R", "Lead V4R", "Lead V5R") and len(rec.leads) == 15 and not rec.notes
+    c = canonicalise_leads(rec)
+    np.testing.assert_array_equal(c.signal, canonicalise_leads(read_dicom(real_dcm)).signal)
+    assert any("V4R" in n for n in c.notes)
+    extra.MultiplexGroupTimeOffset = 10000.0         # a later strip: not simultaneous
+    ds.save_as(tmp_path / "later.dcm")
+    rec = read_dicom(tmp_path / "later.dcm")
+    assert len(rec.leads) == 12 and "left out: RHYTHM" in rec.notes[0]
 
 
 def test_cli_extract__folder_of_dicom_end_to_end(real_dcm, tmp_path):

@@ -23,7 +23,8 @@ FUZZ = settings(max_examples=18, deadline=None, database=None, derandomize=True,
 @st.composite
 def mutation(draw, kind: str):
     parts = {"wfdb16": ["hea", "dat"], "wfdb212": ["hea", "dat"], "npz": ["bin", "fields"], "hdf5": ["bin", "fields"],
-             "cardiosoft": ["xml"], "muse": ["xml"], "checkpoint": ["json", "bin"]}[kind]
+             "cardiosoft": ["xml"], "muse": ["xml"], "aecg": ["xml"], "dicom": ["bin"],
+             "checkpoint": ["json", "bin"]}[kind]
     role = draw(st.sampled_from(parts))
     ops = TEXT_OPS if role in ("hea", "xml", "json") else FIELD_OPS if role == "fields" else BINARY_OPS
     n = draw(st.integers(1, 3))  # up to three mutations of the same part
@@ -41,7 +42,8 @@ def test_fuzz__valid_file_is_used(kind: str, tmp_path: Path):
 @FUZZ
 @given(data=st.data())
 def test_fuzz_reader__reject_or_error_with_reason_or_used(kind: str, tmp_path: Path, data):
-    """WFDB (format 16 fast path, format 212 through wfdb), npz, HDF5, CardioSoft XML, MUSE XML, checkpoints."""
+    """WFDB (format 16 fast path, format 212 through wfdb), npz, HDF5, CardioSoft, MUSE and aECG XML, DICOM,
+    checkpoints."""
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     parts = write_valid(kind, folder)
     role, ops, fix_sha = data.draw(mutation(kind))

@@ -82,8 +82,20 @@ def _to_mv(unit: str, what: str, lead: str, rid, path) -> float:
     return factor
 
 
-def _sequence_set(sset, rid, path) -> tuple[tuple[str, float, float], list[str], list[np.ndarray]]:
-    """``((start, interval s, n), lead names, rows in mV)`` of one ``sequenceSet``."""
+def _instant(text: str):
+    """A time sequence's ``head``: an HL7 TS (``YYYYMMDDHHMMSS.fff[+ZZZZ]``) as a comparable tuple (year ... seconds
+    as a number, zone), so ``20021122091000`` and ``20021122091000.000`` are the same start; a relative head
+    (``0`` s) or anything else is kept as its stripped text."""
+    t = str(text).strip()
+    m = re.fullmatch(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2}(?:\.\d+)?)?([+-]\d{4})?", t)
+    if m is None or len(t) < 8:
+        return (t,)
+    *parts, sec, zone = m.groups()
+    return tuple(int(p or 0) for p in parts) + (float(sec or 0), zone or "")
+
+
+def _sequence_set(sset, rid, path) -> tuple[tuple[str, float, int], list[str], list[np.ndarray]]:
+    """``((start as written, interval s, n), lead names, rows in mV)`` of one ``sequenceSet``."""
     timing, names, rows = None, [], []
     for comp in _children(sset, "component"):
         seq = _child(comp, "sequence")
@@ -93,15 +105,16 @@ def _sequence_set(sset, rid, path) -> tuple[tuple[str, float, float], list[str],
         code = str(code_el.get("code", "") if code_el is not None else "").strip()
         if value is None:
             raise RecordRejected(f"HL7 aECG sequence {code or '?'}: no <value>", record_id=rid, path=path)
-        vtype = str(value.get(_XSI_TYPE, "")).upper()
-        if vtype.startswith("GLIST") or (not vtype and code.upper().startswith("TIME_")):  # the time sequence
+        vtype = str(value.get(_XSI_TYPE, "")).rsplit(":", 1)[-1].upper()   # 'hl7:GLIST_TS' -> 'GLIST_TS'
+        if vtype.startswith("GLIST") or code.upper().startswith("TIME_"):  # the time sequence
             step, unit = _quantity(_child(value, "increment"), "increment", rid, path)
             scale = _TIME_UNITS.get(unit.lower() or "s")
             if scale is None or step <= 0:
                 raise RecordRejected(f"HL7 aECG time increment {step} {unit!r} (expected a positive value in s or "
                                      f"ms)", record_id=rid, path=path)
             head = _child(value, "head")
-            timing = [str(head.get("value", "") if head is not None else ""), step * scale]
+            start = str(head.get("value", "") if head is not None else "").strip()
+            timing = [start, step * scale]
             continue
         lead = re.sub(r"^MDC_ECG_LEAD_", "", code, flags=re.I) or "?"
         origin, o_unit = _quantity(_child(value, "origin"), "origin", rid, path, f" of lead {lead}")
@@ -150,9 +163,10 @@ def read_aecg(path: str | os.PathLike) -> EcgRecord:
     if not sets:
         raise RecordRejected("HL7 aECG: the rhythm series has no <sequenceSet>", record_id=rid, path=path)
     parts = [_sequence_set(s, rid, path) for s in sets]
-    timing = {t for t, _, _ in parts}
+    timing = {(_instant(t[0]), float(f"{t[1]:.12g}"), t[2]) for t, _, _ in parts}
     if len(timing) != 1:
-        what = "; ".join(f"start {t[0] or '?'}, every {t[1] * 1e3:g} ms, {t[2]} samples" for t in sorted(timing))
+        what = "; ".join(f"start {t[0] or '?'}, every {t[1] * 1e3:g} ms, {t[2]} samples"
+                         for t in dict.fromkeys(t for t, _, _ in parts))
         raise RecordRejected(f"HL7 aECG: {len(parts)} sequence sets at different times or rates ({what}): not one "
                              f"simultaneous recording", record_id=rid, path=path)
     (_, interval, _), = timing

@@ -99,6 +99,11 @@ def _fmt_of(path: Path) -> str | None:
     return None
 
 
+def _pacs_dicom(path: Path) -> bool:
+    """An extensionless DICOM file (as PACS exports write them, beside a ``DICOMDIR`` index, which is skipped)."""
+    return path.suffix == "" and path.name.upper() != "DICOMDIR" and path.is_file() and is_dicom(path)
+
+
 def _is_loop(path: Path) -> bool:
     """Whether resolving the symbolic link ``path`` runs in a circle (ELOOP)."""
     try:
@@ -112,7 +117,8 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     """List the records in files and directories without reading signals.
 
     A directory is searched recursively for ``.hea``, ``.npy``, ``.npz``, HDF5, ``.xml`` and ``.dcm``/``.dicom``
-    files (sorted by path; an XML file's layout is read from its root element). A file given by name with another
+    files and extensionless files that carry the DICOM marker (PACS exports; not ``DICOMDIR``), sorted by path (an
+    XML file's layout is read from its root element). A file given by name with another
     extension (or none) is read as DICOM when it carries the DICOM marker, as XML when its root element is an ECG layout. A WFDB record may be given as ``NAME.hea``, ``NAME.dat``/``NAME.mat`` or ``NAME``.
     In a directory, the segment headers of a multi-segment WFDB record (``NAME/n``; its layout and data
     segments, MIMIC style) are parts of that record, not records: they are left out.
@@ -127,7 +133,8 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
         p = Path(p)
         if p.is_dir():
             root = str(_real(p))
-            files = sorted(q for q in p.rglob("*") if (q.is_file() or q.is_symlink()) and _fmt_of(q) is not None)
+            files = sorted(q for q in p.rglob("*") if (q.is_file() or q.is_symlink())
+                           and (_fmt_of(q) is not None or _pacs_dicom(q)))
             segs = {os.path.normpath(f): segment_headers(f) for f in files if f.suffix.lower() == ".hea" and f.is_file()}
             parts = {os.path.normpath(s) for ss in segs.values() for s in ss} - {k for k, ss in segs.items() if ss}
             files = [f for f in files if os.path.normpath(f) not in parts]   # (a master stays: read, it names a loop)

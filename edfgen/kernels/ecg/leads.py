@@ -114,15 +114,21 @@ _ALIASES = {
 _FRANK = frozenset({"vx", "vy", "vz", "x", "y", "z"})
 
 
+#: a minus (hyphen, en dash, minus sign) before the lead name, at the start or after "lead " (DICOM's "Lead -aVR"),
+#: or a "neg" suffix (HL7 aECG MDC_ECG_LEAD_AVRneg): the negated lead, not the lead itself
+_NEGATED = re.compile(r"^\s*((mdc_ecg_lead_|ecg[\s_\-.]*)?lead[\s_]+)?[-\u2013\u2212]|neg\s*$", re.I)
+
+
 def canonical_lead_name(name: str) -> str | None:
     """Map a lead name or alias to its canonical name, or ``None`` if unknown.
 
     Case, spaces, dashes, underscores and a ``lead``/``ecg`` prefix are ignored:
     ``"avr"``, ``"AVR"``, ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``;
-    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``. A name with a leading minus (``"-aVR"``, the inverted aVR of the
-    Cabrera display) is not that lead: ``None``.
+    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``. A name with a minus before the lead (``"-aVR"``, ``"Lead -aVR"`` as
+    DICOM names it, the inverted aVR of the Cabrera display) or a ``neg`` suffix (HL7 aECG ``MDC_ECG_LEAD_AVRneg``) is
+    not that lead: ``None``.
     """
-    if str(name).strip().startswith(("-", "\u2013", "\u2212")):   # hyphen, en dash, minus sign
+    if _NEGATED.search(str(name)):   # '-aVR', 'Lead -aVR', 'MDC_ECG_LEAD_AVRneg': the negated lead
         return None
     return _ALIASES.get(_lead_key(name))
 
