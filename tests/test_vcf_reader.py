@@ -164,3 +164,67 @@ def test_clump_with_a_vcf_panel_equals_the_bed_panel(vcfs, tmp_path):
         out[name] = pd.read_csv(tmp_path / name / "clumps.tsv", sep="\t")
     assert len(out["bed"]) >= 4
     pd.testing.assert_frame_equal(out["vcf"], out["bed"])
+
+
+_SMALL_HEADER = ("##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"g\">\n"
+                 "##FORMAT=<ID=DS,Number=1,Type=Float,Description=\"d\">\n##contig=<ID=1>\n"
+                 "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ta\tb\tc\n")
+
+
+def _plink2_says(vcf: Path, *args) -> tuple[int, str]:
+    """Exit status and output of ``plink2 --vcf vcf [args] --make-pgen`` (the independent reference)."""
+    import subprocess
+
+    p = subprocess.run(["plink2", "--threads", "1", "--vcf", str(vcf), *args, "--make-pgen", "--out",
+                        str(vcf) + ".p2"], capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("call", ["0/2", "2|0", "1/3", "2/2", "2", "0/10"])
+@pytest.mark.parametrize("field", ["GT", "DS"])
+def test_vcf_allele_index_beyond_the_alt_alleles__one_line_error_like_plink2(tmp_path, call, field):
+    """A GT allele index beyond the row's ALT alleles (``0/2``, ``2|0``, ``1/3`` in a biallelic row) was read as
+    one copy (htslib's ``gt_types`` calls any two different alleles heterozygous): a silent misread. plink2
+    refuses such a file, with ``dosage=DS`` too: ``plink2 --vcf X --make-bed`` says "Error: Line 7 of --vcf
+    file has an invalid GT field." (PLINK v2.00a3.5, checked here). Only ``0/10`` plink2 reads as ``0/1``;
+    edfgen refuses it too. A row whose ALT is ``.`` may call allele 1 (plink2 reads it), and a multi-allelic
+    row may call allele 2 (such rows are read as missing, as documented)."""
+    vcf, ref = tmp_path / "bad.vcf", tmp_path / "ref.vcf"
+    ref.write_text(_SMALL_HEADER + "1\t5\trs5\tA\tG\t.\t.\t.\tGT:DS\t0/1:1\t1/1:2\t0/0:0\n"
+                   f"1\t6\trs6\tA\tG\t.\t.\t.\tGT:DS\t0/1:1\t{call}:0.9\t0/0:0\n")
+    vcf.write_text(ref.read_text() + "1\t7\trs7\tA\t.\t.\t.\t.\tGT:DS\t0/1:1\t0/0:0\t0/0:0\n"
+                   "1\t8\trs8\tA\tG,T\t.\t.\t.\tGT:DS\t0/1:1\t0/2:0\t0/0:0\n")
+    rc, said = _plink2_says(ref, *(["dosage=DS"] if field == "DS" else []))
+    if call != "0/10":
+        assert rc != 0 and "Line 7 of --vcf file has an invalid GT field" in said, said
+    r = open_genotypes(GenotypeSource(vcf=str(vcf), vcf_field=field))
+    np.testing.assert_array_equal(r.read(None, [0, 2, 3]), [[1, 1, np.nan], [2, 0, np.nan], [0, 0, np.nan]])
+    index = int(call.replace("|", "/").split("/")[-1 if call[0] in "01" else 0])
+    with pytest.raises(InputError, match=rf"^--vcf {vcf}: record 2 \(line 7\), 1:6 rs6: the GT call of sample b "
+                                         rf"names allele {index}, the row has 1 ALT allele$"):
+        r.read(None, [1])
+
+
+def _every_call() -> list[str]:
+    """Every haploid and diploid (phased and unphased) GT call of the alleles 0, 1 and '.'."""
+    calls = ["0", "1", "."]
+    return calls + [a + sep + b for a in calls for b in calls for sep in "/|"]
+
+
+def test_vcf_gt_counts_of_every_call_equal_plink2(tmp_path):
+    """The GT count of every haploid and diploid call (phased or not) of a biallelic row equals plink2's
+    (``plink2 --vcf X --export A``, counted alleles = ALT; a haploid ALT counts 2); half calls (``0/.``),
+    which plink2 refuses by default, count their called allele, as cyvcf2's ``gt_types`` counted them."""
+    calls = _every_call()
+    head = _SMALL_HEADER.replace("\ta\tb\tc\n", "".join(f"\ts{i}" for i in range(len(calls))) + "\n")
+    vcf = tmp_path / "calls.vcf"
+    vcf.write_text(head + "1\t5\trs5\tA\tG\t.\t.\t.\tGT\t" + "\t".join(calls) + "\n")
+    half = np.array(["." in c and len(c) == 3 and c != "./." and c != ".|." for c in calls])
+    (tmp_path / "alt.txt").write_text("rs5\tG\n")
+    _plink2("--vcf", vcf, "--vcf-half-call", "missing", "--export", "A", "--export-allele", "alt.txt", "--out", "p2",
+            cwd=tmp_path)
+    want = pd.read_csv(tmp_path / "p2.raw", sep="\t").iloc[:, 6].to_numpy(dtype=float)
+    got = open_genotypes(GenotypeSource(vcf=str(vcf))).read(None, [0])[:, 0]
+    np.testing.assert_array_equal(got[~half], want[~half])
+    assert np.isnan(want[half]).all()
+    np.testing.assert_array_equal(got[half], [0, 0, 1, 1, 0, 0, 1, 1])    # 0/. 0|. 1/. 1|. ./0 .|0 ./1 .|1
