@@ -228,3 +228,53 @@ def test_vcf_gt_counts_of_every_call_equal_plink2(tmp_path):
     np.testing.assert_array_equal(got[~half], want[~half])
     assert np.isnan(want[half]).all()
     np.testing.assert_array_equal(got[half], [0, 0, 1, 1, 0, 0, 1, 1])    # 0/. 0|. 1/. 1|. ./0 .|0 ./1 .|1
+
+
+def _dosage_only(src: Path, dst: Path, *, keep_gt_header: bool) -> None:
+    """``dst``: the GT:DS VCF ``src`` with GT dropped from every record (an imputation server's dosage-only
+    file); its ``##FORMAT=<ID=GT`` line kept or dropped."""
+    out = []
+    for line in src.read_text().splitlines(keepends=True):
+        if line.startswith("##FORMAT=<ID=GT") and not keep_gt_header:
+            continue
+        if not line.startswith("#"):
+            f = line.rstrip("\n").split("\t")
+            assert f[8] == "GT:DS"
+            f[8:] = ["DS"] + [s.split(":")[1] for s in f[9:]]
+            line = "\t".join(f) + "\n"
+        out.append(line)
+    dst.write_text("".join(out))
+
+
+@pytest.mark.parametrize("keep_gt_header", [False, True])
+def test_vcf_dosage_only__read_like_plink2_dosage_ds_and_gt_refused(vcfs, tmp_path, keep_gt_header):
+    """A VCF with FORMAT/DS and no GT in its records (``plink2 --export vcf vcf-dosage=DS-force`` with GT
+    stripped; missing dosages '.') was unreadable ("error parsing genotypes"). It reads the dosages, missing
+    = NaN, equal to the .pgen it came from (5 significant digits in the text) and to ``plink2 --vcf FILE
+    dosage=DS`` (stored in 1/16384 steps); ``--vcf-field GT`` is a one-line error saying the file has no GT
+    (plink2 without ``dosage=DS`` reads every call as missing)."""
+    d = vcfs
+    _plink2("--pfile", "raw", "--export", "vcf", "vcf-dosage=DS-force", "--out", tmp_path / "full", cwd=d)
+    vcf = tmp_path / "dsonly.vcf"
+    _dosage_only(tmp_path / "full.vcf", vcf, keep_gt_header=keep_gt_header)
+    _plink2("--vcf", vcf, "dosage=DS", "--make-pgen", "--out", tmp_path / "p2", cwd=d)
+    r = open_genotypes(GenotypeSource(vcf=str(vcf)))
+    assert r.field == "DS"
+    v = np.arange(M)
+    got = r.read(None, v)
+    pg = open_genotypes(GenotypeSource(pfile=str(d / "raw"))).read(None, v)
+    p2 = open_genotypes(GenotypeSource(pfile=str(tmp_path / "p2"))).read(None, v)
+    assert 0.005 < np.isnan(got).mean() < 0.5
+    for ref, tol in ((pg, 5e-5), (p2, 1 / 16384)):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        assert np.nanmax(np.abs(got - ref)) <= tol
+    if keep_gt_header:
+        gt = open_genotypes(GenotypeSource(vcf=str(vcf), vcf_field="GT"))
+        with pytest.raises(InputError, match=rf"^--vcf {vcf}: record 1 \(line \d+\), 1:10000 rs1: no GT in its "
+                                             r"FORMAT \(DS\); the file has dosages only\? read them with "
+                                             r"--vcf-field DS$"):
+            gt.read(None, [0])
+    else:
+        with pytest.raises(InputError, match=r"dsonly.vcf: the header declares no FORMAT/GT field \(use --vcf-field "
+                                             r"DS\)$"):
+            open_genotypes(GenotypeSource(vcf=str(vcf), vcf_field="GT"))

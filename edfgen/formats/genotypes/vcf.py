@@ -6,9 +6,11 @@ The counted (effect) allele is the first ALT allele, as ``plink2 --vcf`` (A1 = A
 ``field="DS"`` (the default when the header declares ``FORMAT/DS``)
     the ALT dosage ``DS``; a sample whose ``DS`` is absent or ``.`` takes its ``GT`` count, as
     ``plink2 --vcf FILE dosage=DS`` does (``plink2 --export vcf vcf-dosage=DS`` writes ``DS`` only
-    where the dosage differs from the hard call).
+    where the dosage differs from the hard call). A dosage-only file (``FORMAT`` ``DS`` without ``GT``,
+    as imputation servers write) is read too: a ``DS`` of ``.`` is then missing.
 ``field="GT"``
-    the hard call: number of non-reference alleles (0/1/2), missing (``./.``, a half call) = NaN.
+    the hard call: number of non-reference alleles (0/1/2), missing (``./.``, a half call) = NaN. A
+    record without ``GT`` is an error (read a dosage-only file with ``field="DS"``).
 
 Sample ids (``IID``, also used as ``FID``) are the header's sample names. Variant ids are the
 ``ID`` column, ``chr:pos:ref:alt`` where it is ``.``. Rows with more than one ALT allele are listed
@@ -265,14 +267,25 @@ class VcfReader(GenotypeReader):
         line = f" (line {self._header_lines + ordinal + 1})" if self._header_lines is not None else ""
         return f"record {ordinal + 1}{line}"
 
+    def _site(self, ordinal: int) -> str:
+        """:meth:`_where` with the record's ``CHROM:POS`` and variant id."""
+        return (f"{self._where(ordinal)}, {self._contig[ordinal]}:{self._pos[ordinal]} "
+                f"{self.variants['variant_id'].iat[ordinal]}")
+
     def _hard_calls(self, rec, ordinal: int) -> np.ndarray:
         """The GT count of every sample from htslib's allele codes (``((allele + 1) << 1) | phased``, 0 when
         missing, a negative 'vector end' after a haploid call), float32 ``[n_samples]``. A call of more
         than two alleles (``0/1/1``), or an allele index beyond the row's ALT alleles (``0/2`` in a
         biallelic row), is an error naming the record and sample (cyvcf2's ``gt_types`` read both as one
         copy; plink2 refuses both: "invalid GT field"). A row whose ALT is ``.`` may call allele 1, as
-        plink2 reads it. One vectorised pass over the int32 codes (cheaper than ``gt_types``)."""
+        plink2 reads it. One vectorised pass over the int32 codes (cheaper than ``gt_types``). A record
+        without GT (a dosage-only file) is all-missing when DS is read, and an error when GT is."""
         gt = rec.format("GT", int)
+        if gt is None:                                   # no GT in this record: a dosage-only file
+            if self.field == "DS":
+                return np.full(self.n_samples, np.nan, dtype=np.float32)
+            raise InputError(f"--vcf {self.path}: {self._site(ordinal)}: no GT in its FORMAT "
+                             f"({':'.join(rec.FORMAT)}); the file has dosages only? read them with --vcf-field DS")
         if gt.shape[1] > 2:
             raise InputError(f"--vcf {self.path}: {self._where(ordinal)}: a genotype has {gt.shape[1]} alleles "
                              "(only diploid and haploid calls can be counted)")
@@ -280,10 +293,9 @@ class VcfReader(GenotypeReader):
         if k.max() > self._max_code[ordinal]:
             s, j = np.argwhere(k > self._max_code[ordinal])[0]
             n_alt = int(self._max_code[ordinal]) - 1
-            raise InputError(f"--vcf {self.path}: {self._where(ordinal)}, {self._contig[ordinal]}:"
-                             f"{self._pos[ordinal]} {self.variants['variant_id'].iat[ordinal]}: the GT call of "
-                             f"sample {self.samples['IID'].iat[s]} names allele {int(k[s, j]) - 1}, the row has "
-                             f"{n_alt} ALT allele{'s' if n_alt > 1 else ''}")
+            raise InputError(f"--vcf {self.path}: {self._site(ordinal)}: the GT call of sample "
+                             f"{self.samples['IID'].iat[s]} names allele {int(k[s, j]) - 1}, the row has {n_alt} "
+                             f"ALT allele{'s' if n_alt > 1 else ''}")
         np.clip(k, -1, 2, out=k)
         k += 1
         key = 4 * k[:, 0] + (k[:, 1] if k.shape[1] > 1 else 0)
