@@ -228,7 +228,8 @@ def test_gwas_plink_xy_and_mt__two_chromosomes_stay_two(cohort: Path):
 
 def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path: Path):
     """Was: a ``.sample`` listing the BGEN's own ids in another order was used, giving every genotype to the
-    wrong participant. A ``.sample`` that renames the samples (ids the BGEN does not hold) is still used."""
+    wrong participant. A ``.sample`` that renames the samples (ids the BGEN does not hold) is still used; so is
+    one whose new ids happen to equal other samples' stored ids now and then (below)."""
     from test_readers import _write_bgen
 
     from edfgen.formats.genotypes.bgen import BgenReader
@@ -246,8 +247,42 @@ def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path
     assert sample([f"p{i}" for i in range(n)]).samples["IID"].tolist() == [f"p{i}" for i in range(n)]
     swapped = ids[:3] + [ids[4], ids[3]] + ids[5:]
     with pytest.raises(InputError, match=r"g.sample: sample 's4' is on row 4 but on row 5 of the ids stored in "
-                                         r"--bgen .*g.bgen \(2 such samples\)"):
+                                         r"--bgen .*g.bgen \(2 such samples, 0 new ids\)"):
         sample(swapped)
+    for other in (ids[::-1], ids[1:] + ["s12"], ids[:3] + ["s4", "x"] + ids[5:]):   # reversed; shifted; a tie
+        with pytest.raises(InputError, match=r"g.sample: sample .* the .sample lists them in another order"):
+            sample(other)
+
+
+def test_bgen_sample__a_rename_whose_new_ids_equal_other_stored_ids_is_used_like_plink2(tmp_path: Path):
+    """Was refused: a ``.sample`` renaming every sample of a BGEN that stores ids, where 3 of the 12 new ids
+    happen to equal other samples' stored ids (as a re-pseudonymised cohort's ids do: UK Biobank gives each
+    application its own 7-digit eids). plink2 (``--bgen g.bgen ref-first --sample g.sample``) uses the
+    ``.sample`` ids in file order; so does edfgen now: same ids, same genotypes on each row. Refused still:
+    a ``.sample`` whose changed rows mostly carry ids the BGEN stores on other rows (the test above)."""
+    import subprocess
+
+    from test_readers import _write_bgen
+
+    from edfgen.formats.genotypes import GenotypeSource, open_genotypes
+
+    if subprocess.run(["which", "plink2"], capture_output=True).returncode:
+        pytest.skip("plink2 not installed")
+    n = 12
+    probs = {0: [255, 0], 1: [0, 255], 2: [0, 0]}      # 8-bit P(AA), P(AB): 0, 1, 2 copies of G
+    variants = [(f"v{k}", ["A", "G"], [2] * n, 0, 8, sum((probs[(i * (k + 1)) % 3] for i in range(n)), []))
+                for k in range(4)]
+    _write_bgen(tmp_path / "g.bgen", variants, n, compression=1)
+    new = ["s5", "p1", "p2", "s0", "p4", "p5", "p6", "s9", "p8", "p9", "p10", "p11"]
+    (tmp_path / "g.sample").write_text("ID_1 ID_2 missing\n0 0 0\n" + "".join(f"0 {i} 0\n" for i in new))
+    r = open_genotypes(GenotypeSource(bgen=str(tmp_path / "g.bgen"), sample=str(tmp_path / "g.sample")))
+    subprocess.run(["plink2", "--threads", "1", "--bgen", "g.bgen", "ref-first", "--sample", "g.sample",
+                    "--make-pgen", "--out", "p2"], cwd=tmp_path, check=True, capture_output=True)
+    p2 = open_genotypes(GenotypeSource(pfile=str(tmp_path / "p2")))
+    assert r.samples["IID"].tolist() == p2.samples["IID"].tolist() == new
+    got, want = r.read(None, np.arange(4)), p2.read(None, np.arange(4))
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got[:, 0], [(i % 3) for i in range(n)])
 
 
 # --------------------------------------------------------------------------- ECG records
