@@ -226,6 +226,46 @@ def test_gwas_plink_xy_and_mt__two_chromosomes_stay_two(cohort: Path):
     assert ss["chromosome"].value_counts().to_dict() == {"23": 30, "25": 30}
 
 
+def test_clump_pseudo_autosomal_lead__written_as_x_so_its_region_and_gene_are_found(cohort: Path):
+    """Review of stop 22: clump kept the LD panel's chromosome labels, so a lead in PLINK's XY or 25 (the
+    pseudo-autosomal region) was written as chromosome 'XY' / '25', while GWAS-SSF (``edfgen gwas``) writes
+    that region as 23, read back as X: ``locus_frames`` (regional plots) found no region for it and the
+    nearest gene (genes keyed X) was missing. clump now writes the labels a GWAS-SSF round trip gives
+    (X for X/23/XY/25, Y for 24, MT for 26/M)."""
+    from edfgen.commands.clump import locus_frames
+    from edfgen.formats.genotypes.panel import open_panel
+    from edfgen.kernels.annotate import nearest_genes
+    from test_bad_input import _sumstats
+
+    bim = cohort / "g.bim"
+    rows = [ln.split("\t") for ln in bim.read_text().splitlines()]
+    labels = ["1"] * 20 + ["XY"] * 20 + ["25"] * 20
+    for r, c in zip(rows, labels):
+        r[0] = c
+    bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    ss = _sumstats(np.random.default_rng(3))
+    ss["chromosome"] = ["1"] * 20 + ["23"] * 40          # as edfgen gwas writes XY / 25
+    ss.loc[25, "p_value"] = 1e-11
+    ss.to_csv(cohort / "y.tsv", sep="\t", index=False)
+    r = _run(["clump", "--sumstats", cohort / "y.tsv", "--bfile", cohort / "g", "--p1", "1e-6", "--p2", "0.05",
+              "--r2", "0.1", "--kb", "5", "--out", cohort / "cl"])
+    assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
+    clumps = pd.read_csv(cohort / "cl" / "clumps.tsv", sep="\t", dtype={"chromosome": str})
+    loci = pd.read_csv(cohort / "cl" / "loci.tsv", sep="\t", dtype={"chromosome": str})
+    lead = dict(zip(clumps["variant_id"], clumps["chromosome"]))
+    assert lead == {"rs10": "1", "rs11": "1", "rs26": "X", "rs41": "X"}, lead
+    assert {"rs26", "rs41"} <= set(loci["variant_id"])
+    assert all(lead[v] == c for v, c in zip(loci["variant_id"], loci["chromosome"]))
+    with open_panel(str(cohort / "g")) as panel:
+        frames = {row.variant_id: reg for row, reg, _ in locus_frames(loci, [cohort / "y.tsv"], panel, window_kb=3)}
+    assert set(frames) == set(loci["variant_id"])
+    assert all(len(reg) == 7 and v in set(reg["variant_id"]) for v, reg in frames.items())   # lead +- 3 kb
+    genes = pd.DataFrame({"chromosome": ["1", "X"], "start": [9000, 25500], "end": [9500, 26000],
+                          "gene": ["G1", "GX"], "strand": "+"})
+    near = nearest_genes(loci["chromosome"], loci["base_pair_location"], genes)
+    assert near["nearest_gene"].tolist() == ["G1" if c == "1" else "GX" for c in loci["chromosome"]]
+
+
 def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path: Path):
     """Was: a ``.sample`` listing the BGEN's own ids in another order was used, giving every genotype to the
     wrong participant. A ``.sample`` that renames the samples (ids the BGEN does not hold) is still used; so is

@@ -28,6 +28,7 @@ from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import (
     chrom_key,
     expand_sumstats,
+    genotype_chromosome_labels,
     group_by_phenotype,
     read_phenotype_sumstats,
     read_sumstats_columns,
@@ -276,7 +277,7 @@ def _clump_columns(pr: _Prepared, res: ClumpKernelResult) -> dict[str, np.ndarra
     ids = pr.ids
     return {"phenotype": np.full(len(res.index), pr.phenotype, dtype=object),
             "variant_id": np.asarray(ids[pr.rows[res.index]], dtype=object),
-            "chromosome": np.asarray(pr.chromosome[res.index], dtype=object),
+            "chromosome": genotype_chromosome_labels(pr.chromosome[res.index]),   # XY/25 -> X, as in GWAS-SSF
             "base_pair_location": pr.pos[res.index].astype(np.int64), "p_value": pr.p[res.index],
             "n_clumped": np.array([len(mm) for mm in res.members], dtype=np.int64),
             "clumped_variants": np.array([",".join(ids[pr.rows[mm]]) for mm in res.members], dtype=object)}
