@@ -9,8 +9,10 @@ The counted (effect) allele is the first ALT allele, as ``plink2 --vcf`` (A1 = A
     where the dosage differs from the hard call). A dosage-only file (``FORMAT`` ``DS`` without ``GT``,
     as imputation servers write) is read too: a ``DS`` of ``.`` is then missing.
 ``field="GT"``
-    the hard call: number of non-reference alleles (0/1/2), missing (``./.``, a half call) = NaN. A
-    record without ``GT`` is an error (read a dosage-only file with ``field="DS"``).
+    the hard call: number of non-reference alleles (0/1/2), missing (``./.``, a half call ``0/.``) = NaN
+    (``plink2 --vcf-half-call missing``; plink2 refuses half calls by default; they counted their called
+    allele before 2026-12-05), a haploid call ``1`` counts 2, as in plink2. A record without ``GT`` is an
+    error (read a dosage-only file with ``field="DS"``).
 
 Sample ids (``IID``, also used as ``FID``) are the header's sample names. Variant ids are the
 ``ID`` column, ``chr:pos:ref:alt`` where it is ``.``. Rows with more than one ALT allele are listed
@@ -67,12 +69,12 @@ log = logging.getLogger(__name__)
 
 #: hard-call count of a GT call from its two allele codes ``k = clip((htslib GT value >> 1), -1, 2) + 1``:
 #: 0 = no second allele (a haploid call), 1 = missing, 2 = REF, 3 = ALT; row: first allele, column: second
-#: (``_GT_COUNT[4 * k0 + k1]``). A haploid ALT counts 2 and a half call its called allele, as cyvcf2's
-#: ``gt_types`` did.
+#: (``_GT_COUNT[4 * k0 + k1]``). A haploid ALT counts 2 and a half call (``0/.``) is missing, as
+#: ``plink2 --vcf-half-call missing`` reads them (plink2 refuses half calls by default).
 _GT_COUNT = np.array([[np.nan, np.nan, np.nan, np.nan],     # (no first allele: not written by htslib)
-                      [np.nan, np.nan, 0.0, 1.0],          # .  ./.  ./0  ./1
-                      [0.0, 0.0, 0.0, 1.0],                # 0  0/.  0/0  0/1
-                      [2.0, 1.0, 1.0, 2.0]],               # 1  1/.  1/0  1/1
+                      [np.nan, np.nan, np.nan, np.nan],    # .  ./.  ./0  ./1
+                      [0.0, np.nan, 0.0, 1.0],             # 0  0/.  0/0  0/1
+                      [2.0, np.nan, 1.0, 2.0]],            # 1  1/.  1/0  1/1
                      dtype=np.float32).ravel()
 #: an indexed read of variants further apart than this many records is split into two region queries
 _GAP = 256
