@@ -294,6 +294,26 @@ def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path
             sample(other)
 
 
+def test_bgen_sample__no_type_line_is_named(tmp_path: Path):
+    """Was: a ``.sample`` without its second (type) line lost its first sample to the skipped line and was
+    refused with a wrong reason ("11 samples but the BGEN has 12"). plink2 says "Unrecognized .sample variable
+    type 's0'"; edfgen names line 2 and what a type line holds."""
+    from test_readers import _write_bgen
+
+    from edfgen.formats.genotypes.bgen import BgenReader
+
+    n = 12
+    _write_bgen(tmp_path / "g.bgen", [("v1", ["A", "G"], [2] * n, 0, 8, [255, 0] * n)], n, compression=1)
+    rows = "".join(f"0 s{i} 0 {i % 2 + 1}\n" for i in range(n))
+    (tmp_path / "g.sample").write_text("ID_1 ID_2 missing sex\n0 0 0 D\n" + rows)
+    assert BgenReader(str(tmp_path / "g.bgen"), sample=str(tmp_path / "g.sample")).samples["IID"].tolist() == \
+        [f"s{i}" for i in range(n)]
+    (tmp_path / "g.sample").write_text("ID_1 ID_2 missing sex\n" + rows)
+    with pytest.raises(InputError, match=r"g.sample: line 2 must be the column types \(0 0 0, then D, C, P or B "
+                                         r"per column\), not '0 s0 0 1': the type line is missing\?$"):
+        BgenReader(str(tmp_path / "g.bgen"), sample=str(tmp_path / "g.sample"))
+
+
 def test_bgen_sample__a_rename_whose_new_ids_equal_other_stored_ids_is_used_like_plink2(tmp_path: Path):
     """Was refused: a ``.sample`` renaming every sample of a BGEN that stores ids, where 3 of the 12 new ids
     happen to equal other samples' stored ids (as a re-pseudonymised cohort's ids do: UK Biobank gives each

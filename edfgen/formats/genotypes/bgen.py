@@ -66,13 +66,19 @@ from edfgen.formats.genotypes.bgen_check import PROB_SUM_TOLERANCE, block_proble
 def read_oxford_sample(path: str | Path, n_expected: int | None = None) -> pd.DataFrame:
     """An Oxford ``.sample`` file as ``FID, IID`` (``ID_1``, ``ID_2``) plus its other columns.
 
-    The second line (column types ``0 0 0 D ...``) is skipped.
+    The second line (column types ``0 0 0 D ...``) is checked and skipped: a file without it is an error
+    naming line 2 (its first sample would be lost; plink2: "Unrecognized .sample variable type").
     """
     path = Path(path)
     try:
+        types = pd.read_csv(path, sep=r"\s+", dtype=str, nrows=1, header=None, skiprows=[0], keep_default_na=False)
         tab = pd.read_csv(path, sep=r"\s+", dtype=str, skiprows=[1], keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: unreadable .sample file ({str(exc).strip().splitlines()[0][:200]})") from None
+    line2 = [str(t) for t in types.iloc[0]] if len(types) else []
+    if line2[:3] != ["0"] * min(3, len(line2)) or not {t.upper() for t in line2[3:]} <= set("0DCPB"):
+        raise InputError(f"{path}: line 2 must be the column types (0 0 0, then D, C, P or B per column), not "
+                         f"{' '.join(line2)[:60]!r}: the type line is missing?")
     if list(tab.columns[:2]) != ["ID_1", "ID_2"]:
         raise InputError(f"{path}: a .sample file starts with the columns ID_1 ID_2 (has {' '.join(tab.columns[:3])})")
     short = (tab == "").any(axis=1).to_numpy()
