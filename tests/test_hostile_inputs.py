@@ -266,6 +266,28 @@ def test_clump_pseudo_autosomal_lead__written_as_x_so_its_region_and_gene_are_fo
     assert near["nearest_gene"].tolist() == ["G1" if c == "1" else "GX" for c in loci["chromosome"]]
 
 
+@pytest.mark.parametrize("short", ["pvar", "psam"])
+def test_pgen_pvar_or_psam_a_row_short__counts_named(tmp_path: Path, short: str):
+    """Was: pgenlib's internals, "unreadable .pgen (PgfiInitPhase1() was called with raw_variant_ct == 9, but
+    p.pgen contains 10 variants.)". Now the file that disagrees and both counts are named."""
+    import shutil
+    import subprocess
+
+    from edfgen.formats.genotypes.pgen import PgenReader
+
+    if shutil.which("plink2") is None:
+        pytest.skip("plink2 not installed")
+    subprocess.run(["plink2", "--dummy", "20", "10", "--make-pgen", "--out", "p"], cwd=tmp_path, check=True,
+                   capture_output=True)
+    f = tmp_path / f"p.{short}"
+    f.write_text("".join(f.read_text().splitlines(keepends=True)[:-1]))
+    what = {"pvar": "variants", "psam": "samples"}[short]
+    n = {"pvar": 10, "psam": 20}[short]
+    with pytest.raises(InputError, match=rf"^--pfile {tmp_path}/p: p.{short} lists {n - 1} {what} but p.pgen "
+                                         rf"holds {n} \(a .pvar/.psam of another fileset, or rows lost\)$"):
+        PgenReader(str(tmp_path / "p"))
+
+
 def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path: Path):
     """Was: a ``.sample`` listing the BGEN's own ids in another order was used, giving every genotype to the
     wrong participant. A ``.sample`` that renames the samples (ids the BGEN does not hold) is still used; so is
