@@ -316,6 +316,33 @@ def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path
             sample(other)
 
 
+def test_clump_position_matching__plink_numeric_x_and_mt_panel_labels_found(cohort: Path):
+    """Was: summary statistics whose ids are not the panel's (``chr:pos:ref:alt`` against rsIDs) are matched by
+    chromosome, position and alleles, but a panel naming X, its pseudo-autosomal region and MT by PLINK's codes
+    (23, XY, 26) never matched the GWAS-SSF rows (23 and 25, read back as X and MT): every X and MT variant was
+    'not in LD panel'. The panel's labels are compared as a GWAS-SSF round trip gives them."""
+    from test_bad_input import _sumstats
+
+    bim = cohort / "g.bim"
+    rows = [ln.split("\t") for ln in bim.read_text().splitlines()]
+    for r, c in zip(rows, ["1"] * 15 + ["23"] * 15 + ["XY"] * 15 + ["26"] * 15):
+        r[0] = c
+    bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    ss = _sumstats(np.random.default_rng(3))
+    ss["chromosome"] = ["1"] * 15 + ["23"] * 30 + ["25"] * 15          # as edfgen gwas writes them
+    ss["variant_id"] = ss["chromosome"] + ":" + ss["base_pair_location"].astype(str) + ":G:A"
+    ss.loc[[20, 50], "p_value"] = [1e-11, 1e-13]
+    ss.to_csv(cohort / "y.tsv", sep="\t", index=False)
+    r = _run(["clump", "--sumstats", cohort / "y.tsv", "--bfile", cohort / "g", "--p1", "1e-6", "--p2", "0.05",
+              "--r2", "0.1", "--kb", "5", "--out", cohort / "cl"])
+    assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
+    rejects = pd.read_csv(cohort / "cl" / "rejects.tsv", sep="\t")
+    clumps = pd.read_csv(cohort / "cl" / "clumps.tsv", sep="\t", dtype={"chromosome": str})
+    assert rejects.empty, rejects
+    assert dict(zip(clumps["variant_id"], clumps["chromosome"])) == {
+        "1:10000:G:A": "1", "1:11000:G:A": "1", "23:21000:G:A": "X", "23:41000:G:A": "X", "25:51000:G:A": "MT"}
+
+
 def test_bgen_sample__no_type_line_is_named(tmp_path: Path):
     """Was: a ``.sample`` without its second (type) line lost its first sample to the skipped line and was
     refused with a wrong reason ("11 samples but the BGEN has 12"). plink2 says "Unrecognized .sample variable

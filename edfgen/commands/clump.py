@@ -66,7 +66,8 @@ def _locate_in_panel(df: pd.DataFrame, panel: GenotypePanel, phenotype: str) -> 
 
     By ``variant_id`` (PLINK's SNP matching); when that finds fewer than half of the variants
     (e.g. ``chr:pos:ref:alt`` ids against an rsID reference panel), by ``rsid``, then by
-    chromosome, position and the unordered allele pair, whichever finds most. A variant id
+    chromosome, position and the unordered allele pair, whichever finds most (the panel's chromosome
+    labels as a GWAS-SSF round trip gives them: PLINK's 23, XY and 25 are X, 26 is MT). A variant id
     duplicated in the panel is an error when the summary statistics use it.
     """
     v = panel.variants
@@ -84,7 +85,8 @@ def _locate_in_panel(df: pd.DataFrame, panel: GenotypePanel, phenotype: str) -> 
     if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
         a1, a2 = np.asarray(v.allele1, dtype=str), np.asarray(v.allele2, dtype=str)
         lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
-        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(v.chromosome, v.position, lo, hi)]
+        chrom = genotype_chromosome_labels(v.chromosome)   # PLINK's 23/XY/26 as the sumstats' X/MT
+        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(chrom, v.position, lo, hi)]
         e, o = df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper()
         sk = (df["chromosome"].astype(str).str.replace("^chr", "", regex=True) + ":"
               + pd.to_numeric(df["base_pair_location"], errors="coerce").astype("Int64").astype(str) + ":"
