@@ -85,8 +85,7 @@ def _locate_in_panel(df: pd.DataFrame, panel: GenotypePanel, phenotype: str) -> 
     if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
         a1, a2 = np.asarray(v.allele1, dtype=str), np.asarray(v.allele2, dtype=str)
         lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
-        chrom = genotype_chromosome_labels(v.chromosome)   # PLINK's 23/XY/26 as the sumstats' X/MT
-        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(chrom, v.position, lo, hi)]
+        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(v.ssf_chromosome, v.position, lo, hi)]   # 23/XY/26: X/MT
         e, o = df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper()
         sk = (df["chromosome"].astype(str).str.replace("^chr", "", regex=True) + ":"
               + pd.to_numeric(df["base_pair_location"], errors="coerce").astype("Int64").astype(str) + ":"
