@@ -190,6 +190,8 @@ def test_vcf_allele_index_beyond_the_alt_alleles__one_line_error_like_plink2(tmp
     file has an invalid GT field." (PLINK v2.00a3.5, checked here). Only ``0/10`` plink2 reads as ``0/1``;
     edfgen refuses it too. A row whose ALT is ``.`` may call allele 1 (plink2 reads it), and a multi-allelic
     row may call allele 2 (such rows are read as missing, as documented)."""
+    import pysam
+
     vcf, ref = tmp_path / "bad.vcf", tmp_path / "ref.vcf"
     ref.write_text(_SMALL_HEADER + "1\t5\trs5\tA\tG\t.\t.\t.\tGT:DS\t0/1:1\t1/1:2\t0/0:0\n"
                    f"1\t6\trs6\tA\tG\t.\t.\t.\tGT:DS\t0/1:1\t{call}:0.9\t0/0:0\n")
@@ -204,6 +206,15 @@ def test_vcf_allele_index_beyond_the_alt_alleles__one_line_error_like_plink2(tmp
     with pytest.raises(InputError, match=rf"^--vcf {vcf}: record 2 \(line 7\), 1:6 rs6: the GT call of sample b "
                                          rf"names allele {index}, the row has 1 ALT allele$"):
         r.read(None, [1])
+    # the same records as BCF (htslib's binary GT codes, no text to check)
+    with pysam.VariantFile(str(vcf)) as src, \
+            pysam.VariantFile(str(tmp_path / "bad.bcf"), "wb", header=src.header) as out:
+        for rec in src:
+            out.write(rec)
+    b = open_genotypes(GenotypeSource(vcf=str(tmp_path / "bad.bcf"), vcf_field=field))
+    np.testing.assert_array_equal(b.read(None, [0, 2, 3]), r.read(None, [0, 2, 3]))
+    with pytest.raises(InputError, match=rf"bad.bcf: record 2, 1:6 rs6: the GT call of sample b names allele {index}"):
+        b.read(None, [1])
 
 
 def _every_call() -> list[str]:
