@@ -263,3 +263,21 @@ def test_cli_annotate__per_chromosome_sumstats_plot_like_the_whole_file(tmp_path
         assert (tmp_path / "whole_regional" / f).read_bytes() == (tmp_path / "split_regional" / f).read_bytes()
     r = annotate("bad.tsv", tmp_path / "all", tmp_path / "chr5")
     assert r.exit_code == 2 and "appears twice" in r.output and str(tmp_path / "chr5" / "y.tsv.gz") in r.output
+
+
+def test_ld_with_catalog__panel_naming_x_by_plink_code_found_by_position():
+    """Was: catalog variants found in the LD panel by position compared the catalog's ``X`` with the panel's
+    label, so a panel naming X by PLINK's 23 (or XY, 25 for its pseudo-autosomal region) found none of them and
+    no X locus was known by LD. The panel's labels are compared as a GWAS-SSF round trip gives them."""
+    from edfgen.formats.genotypes.panel import PlinkVariants
+    from edfgen.kernels.annotate import ld_with_catalog
+
+    panel = _FakePanel()
+    for code in ("23", "XY", "25", "X"):
+        panel.variants = PlinkVariants(chromosome=np.array([code] * 3), variant_id=np.array(["locus_var", "v2", "v3"]),
+                                       position=np.array([1000, 2000, 3000]), allele1=np.array(["A"] * 3),
+                                       allele2=np.array(["G"] * 3))
+        loci = _loci([["locus_var", "X", 1000, 1e-9]])
+        cat = pd.DataFrame({"catalog_variant": ["rs_cat"], "chromosome": ["X"], "position": [2000]})
+        res = ld_with_catalog(loci, cat, panel, settings=AnnotateSettings(ld_r2=0.1))
+        assert res["ld_catalog_variant"].tolist() == ["rs_cat"] and res["ld_r2"].iloc[0] == pytest.approx(1.0), code

@@ -226,9 +226,72 @@ def test_gwas_plink_xy_and_mt__two_chromosomes_stay_two(cohort: Path):
     assert ss["chromosome"].value_counts().to_dict() == {"23": 30, "25": 30}
 
 
+def test_clump_pseudo_autosomal_lead__written_as_x_so_its_region_and_gene_are_found(cohort: Path):
+    """Review of stop 22: clump kept the LD panel's chromosome labels, so a lead in PLINK's XY or 25 (the
+    pseudo-autosomal region) was written as chromosome 'XY' / '25', while GWAS-SSF (``edfgen gwas``) writes
+    that region as 23, read back as X: ``locus_frames`` (regional plots) found no region for it and the
+    nearest gene (genes keyed X) was missing. clump now writes the labels a GWAS-SSF round trip gives
+    (X for X/23/XY/25, Y for 24, MT for 26/M)."""
+    from edfgen.commands.clump import locus_frames
+    from edfgen.formats.genotypes.panel import open_panel
+    from edfgen.kernels.annotate import nearest_genes
+    from test_bad_input import _sumstats
+
+    bim = cohort / "g.bim"
+    rows = [ln.split("\t") for ln in bim.read_text().splitlines()]
+    labels = ["1"] * 20 + ["XY"] * 20 + ["25"] * 20
+    for r, c in zip(rows, labels):
+        r[0] = c
+    bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    ss = _sumstats(np.random.default_rng(3))
+    ss["chromosome"] = ["1"] * 20 + ["23"] * 40          # as edfgen gwas writes XY / 25
+    ss.loc[25, "p_value"] = 1e-11
+    ss.to_csv(cohort / "y.tsv", sep="\t", index=False)
+    r = _run(["clump", "--sumstats", cohort / "y.tsv", "--bfile", cohort / "g", "--p1", "1e-6", "--p2", "0.05",
+              "--r2", "0.1", "--kb", "5", "--out", cohort / "cl"])
+    assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
+    clumps = pd.read_csv(cohort / "cl" / "clumps.tsv", sep="\t", dtype={"chromosome": str})
+    loci = pd.read_csv(cohort / "cl" / "loci.tsv", sep="\t", dtype={"chromosome": str})
+    lead = dict(zip(clumps["variant_id"], clumps["chromosome"]))
+    assert lead == {"rs10": "1", "rs11": "1", "rs26": "X", "rs41": "X"}, lead
+    assert {"rs26", "rs41"} <= set(loci["variant_id"])
+    assert all(lead[v] == c for v, c in zip(loci["variant_id"], loci["chromosome"]))
+    with open_panel(str(cohort / "g")) as panel:
+        frames = {row.variant_id: reg for row, reg, _ in locus_frames(loci, [cohort / "y.tsv"], panel, window_kb=3)}
+    assert set(frames) == set(loci["variant_id"])
+    assert all(len(reg) == 7 and v in set(reg["variant_id"]) for v, reg in frames.items())   # lead +- 3 kb
+    genes = pd.DataFrame({"chromosome": ["1", "X"], "start": [9000, 25500], "end": [9500, 26000],
+                          "gene": ["G1", "GX"], "strand": "+"})
+    near = nearest_genes(loci["chromosome"], loci["base_pair_location"], genes)
+    assert near["nearest_gene"].tolist() == ["G1" if c == "1" else "GX" for c in loci["chromosome"]]
+
+
+@pytest.mark.parametrize("short", ["pvar", "psam"])
+def test_pgen_pvar_or_psam_a_row_short__counts_named(tmp_path: Path, short: str):
+    """Was: pgenlib's internals, "unreadable .pgen (PgfiInitPhase1() was called with raw_variant_ct == 9, but
+    p.pgen contains 10 variants.)". Now the file that disagrees and both counts are named."""
+    import shutil
+    import subprocess
+
+    from edfgen.formats.genotypes.pgen import PgenReader
+
+    if shutil.which("plink2") is None:
+        pytest.skip("plink2 not installed")
+    subprocess.run(["plink2", "--dummy", "20", "10", "--make-pgen", "--out", "p"], cwd=tmp_path, check=True,
+                   capture_output=True)
+    f = tmp_path / f"p.{short}"
+    f.write_text("".join(f.read_text().splitlines(keepends=True)[:-1]))
+    what = {"pvar": "variants", "psam": "samples"}[short]
+    n = {"pvar": 10, "psam": 20}[short]
+    with pytest.raises(InputError, match=rf"^--pfile {tmp_path}/p: p.{short} lists {n - 1} {what} but p.pgen "
+                                         rf"holds {n} \(a .pvar/.psam of another fileset, or rows lost\)$"):
+        PgenReader(str(tmp_path / "p"))
+
+
 def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path: Path):
     """Was: a ``.sample`` listing the BGEN's own ids in another order was used, giving every genotype to the
-    wrong participant. A ``.sample`` that renames the samples (ids the BGEN does not hold) is still used."""
+    wrong participant. A ``.sample`` that renames the samples (ids the BGEN does not hold) is still used; so is
+    one whose new ids happen to equal other samples' stored ids now and then (below)."""
     from test_readers import _write_bgen
 
     from edfgen.formats.genotypes.bgen import BgenReader
@@ -246,8 +309,89 @@ def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path
     assert sample([f"p{i}" for i in range(n)]).samples["IID"].tolist() == [f"p{i}" for i in range(n)]
     swapped = ids[:3] + [ids[4], ids[3]] + ids[5:]
     with pytest.raises(InputError, match=r"g.sample: sample 's4' is on row 4 but on row 5 of the ids stored in "
-                                         r"--bgen .*g.bgen \(2 such samples\)"):
+                                         r"--bgen .*g.bgen \(2 such samples, 0 new ids\)"):
         sample(swapped)
+    for other in (ids[::-1], ids[1:] + ["s12"], ids[:3] + ["s4", "x"] + ids[5:]):   # reversed; shifted; a tie
+        with pytest.raises(InputError, match=r"g.sample: sample .* the .sample lists them in another order"):
+            sample(other)
+
+
+def test_clump_position_matching__plink_numeric_x_and_mt_panel_labels_found(cohort: Path):
+    """Was: summary statistics whose ids are not the panel's (``chr:pos:ref:alt`` against rsIDs) are matched by
+    chromosome, position and alleles, but a panel naming X, its pseudo-autosomal region and MT by PLINK's codes
+    (23, XY, 26) never matched the GWAS-SSF rows (23 and 25, read back as X and MT): every X and MT variant was
+    'not in LD panel'. The panel's labels are compared as a GWAS-SSF round trip gives them."""
+    from test_bad_input import _sumstats
+
+    bim = cohort / "g.bim"
+    rows = [ln.split("\t") for ln in bim.read_text().splitlines()]
+    for r, c in zip(rows, ["1"] * 15 + ["23"] * 15 + ["XY"] * 15 + ["26"] * 15):
+        r[0] = c
+    bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    ss = _sumstats(np.random.default_rng(3))
+    ss["chromosome"] = ["1"] * 15 + ["23"] * 30 + ["25"] * 15          # as edfgen gwas writes them
+    ss["variant_id"] = ss["chromosome"] + ":" + ss["base_pair_location"].astype(str) + ":G:A"
+    ss.loc[[20, 50], "p_value"] = [1e-11, 1e-13]
+    ss.to_csv(cohort / "y.tsv", sep="\t", index=False)
+    r = _run(["clump", "--sumstats", cohort / "y.tsv", "--bfile", cohort / "g", "--p1", "1e-6", "--p2", "0.05",
+              "--r2", "0.1", "--kb", "5", "--out", cohort / "cl"])
+    assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
+    rejects = pd.read_csv(cohort / "cl" / "rejects.tsv", sep="\t")
+    clumps = pd.read_csv(cohort / "cl" / "clumps.tsv", sep="\t", dtype={"chromosome": str})
+    assert rejects.empty, rejects
+    assert dict(zip(clumps["variant_id"], clumps["chromosome"])) == {
+        "1:10000:G:A": "1", "1:11000:G:A": "1", "23:21000:G:A": "X", "23:41000:G:A": "X", "25:51000:G:A": "MT"}
+
+
+def test_bgen_sample__no_type_line_is_named(tmp_path: Path):
+    """Was: a ``.sample`` without its second (type) line lost its first sample to the skipped line and was
+    refused with a wrong reason ("11 samples but the BGEN has 12"). plink2 says "Unrecognized .sample variable
+    type 's0'"; edfgen names line 2 and what a type line holds."""
+    from test_readers import _write_bgen
+
+    from edfgen.formats.genotypes.bgen import BgenReader
+
+    n = 12
+    _write_bgen(tmp_path / "g.bgen", [("v1", ["A", "G"], [2] * n, 0, 8, [255, 0] * n)], n, compression=1)
+    rows = "".join(f"0 s{i} 0 {i % 2 + 1}\n" for i in range(n))
+    (tmp_path / "g.sample").write_text("ID_1 ID_2 missing sex\n0 0 0 D\n" + rows)
+    assert BgenReader(str(tmp_path / "g.bgen"), sample=str(tmp_path / "g.sample")).samples["IID"].tolist() == \
+        [f"s{i}" for i in range(n)]
+    (tmp_path / "g.sample").write_text("ID_1 ID_2 missing sex\n" + rows)
+    with pytest.raises(InputError, match=r"g.sample: line 2 must be the column types \(0 0 0, then D, C, P or B "
+                                         r"per column\), not '0 s0 0 1': the type line is missing\?$"):
+        BgenReader(str(tmp_path / "g.bgen"), sample=str(tmp_path / "g.sample"))
+
+
+def test_bgen_sample__a_rename_whose_new_ids_equal_other_stored_ids_is_used_like_plink2(tmp_path: Path):
+    """Was refused: a ``.sample`` renaming every sample of a BGEN that stores ids, where 3 of the 12 new ids
+    happen to equal other samples' stored ids (as a re-pseudonymised cohort's ids do: UK Biobank gives each
+    application its own 7-digit eids). plink2 (``--bgen g.bgen ref-first --sample g.sample``) uses the
+    ``.sample`` ids in file order; so does edfgen now: same ids, same genotypes on each row. Refused still:
+    a ``.sample`` whose changed rows mostly carry ids the BGEN stores on other rows (the test above)."""
+    import subprocess
+
+    from test_readers import _write_bgen
+
+    from edfgen.formats.genotypes import GenotypeSource, open_genotypes
+
+    if subprocess.run(["which", "plink2"], capture_output=True).returncode:
+        pytest.skip("plink2 not installed")
+    n = 12
+    probs = {0: [255, 0], 1: [0, 255], 2: [0, 0]}      # 8-bit P(AA), P(AB): 0, 1, 2 copies of G
+    variants = [(f"v{k}", ["A", "G"], [2] * n, 0, 8, sum((probs[(i * (k + 1)) % 3] for i in range(n)), []))
+                for k in range(4)]
+    _write_bgen(tmp_path / "g.bgen", variants, n, compression=1)
+    new = ["s5", "p1", "p2", "s0", "p4", "p5", "p6", "s9", "p8", "p9", "p10", "p11"]
+    (tmp_path / "g.sample").write_text("ID_1 ID_2 missing\n0 0 0\n" + "".join(f"0 {i} 0\n" for i in new))
+    r = open_genotypes(GenotypeSource(bgen=str(tmp_path / "g.bgen"), sample=str(tmp_path / "g.sample")))
+    subprocess.run(["plink2", "--threads", "1", "--bgen", "g.bgen", "ref-first", "--sample", "g.sample",
+                    "--make-pgen", "--out", "p2"], cwd=tmp_path, check=True, capture_output=True)
+    p2 = open_genotypes(GenotypeSource(pfile=str(tmp_path / "p2")))
+    assert r.samples["IID"].tolist() == p2.samples["IID"].tolist() == new
+    got, want = r.read(None, np.arange(4)), p2.read(None, np.arange(4))
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got[:, 0], [(i % 3) for i in range(n)])
 
 
 # --------------------------------------------------------------------------- ECG records

@@ -100,8 +100,9 @@ def test_vcf_field_choice_and_errors(vcfs, tmp_path):
     bad.write_text("##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"g\">\n"
                    "##contig=<ID=1>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ta\tb\ta\n"
                    "1\t5\t.\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t./.\n")
-    with pytest.raises(InputError, match="dup.vcf: unreadable VCF/BCF"):      # htslib: duplicated sample name
-        open_genotypes(GenotypeSource(vcf=str(bad)))
+    with pytest.raises(InputError, match=r"dup.vcf: line 4: sample name 'a' is in columns 10 and 12 of the "
+                                         r"#CHROM line \(every sample needs a name of its own\)$"):
+        open_genotypes(GenotypeSource(vcf=str(bad)))  # was htslib's "cannot parse VCF header" (plink2 reads it)
     ok = tmp_path / "ok.vcf"      # plain text, no ID: chr:pos:ref:alt; a multi-allelic row reads as missing
     ok.write_text(bad.read_text().replace("\ta\tb\ta\n", "\ta\tb\tc\n") +
                   "1\t9\trs9\tC\tT,G\t.\t.\t.\tGT\t0/1\t1/2\t0/0\n")
@@ -164,3 +165,132 @@ def test_clump_with_a_vcf_panel_equals_the_bed_panel(vcfs, tmp_path):
         out[name] = pd.read_csv(tmp_path / name / "clumps.tsv", sep="\t")
     assert len(out["bed"]) >= 4
     pd.testing.assert_frame_equal(out["vcf"], out["bed"])
+
+
+_SMALL_HEADER = ("##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"g\">\n"
+                 "##FORMAT=<ID=DS,Number=1,Type=Float,Description=\"d\">\n##contig=<ID=1>\n"
+                 "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ta\tb\tc\n")
+
+
+def _plink2_says(vcf: Path, *args) -> tuple[int, str]:
+    """Exit status and output of ``plink2 --vcf vcf [args] --make-pgen`` (the independent reference)."""
+    import subprocess
+
+    p = subprocess.run(["plink2", "--threads", "1", "--vcf", str(vcf), *args, "--make-pgen", "--out",
+                        str(vcf) + ".p2"], capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("call", ["0/2", "2|0", "1/3", "2/2", "2", "0/10"])
+@pytest.mark.parametrize("field", ["GT", "DS"])
+def test_vcf_allele_index_beyond_the_alt_alleles__one_line_error_like_plink2(tmp_path, call, field):
+    """A GT allele index beyond the row's ALT alleles (``0/2``, ``2|0``, ``1/3`` in a biallelic row) was read as
+    one copy (htslib's ``gt_types`` calls any two different alleles heterozygous): a silent misread. plink2
+    refuses such a file, with ``dosage=DS`` too: ``plink2 --vcf X --make-bed`` says "Error: Line 7 of --vcf
+    file has an invalid GT field." (PLINK v2.00a3.5, checked here). Only ``0/10`` plink2 reads as ``0/1``;
+    edfgen refuses it too. A row whose ALT is ``.`` may call allele 1 (plink2 reads it), and a multi-allelic
+    row may call allele 2 (such rows are read as missing, as documented)."""
+    import pysam
+
+    vcf, ref = tmp_path / "bad.vcf", tmp_path / "ref.vcf"
+    ref.write_text(_SMALL_HEADER + "1\t5\trs5\tA\tG\t.\t.\t.\tGT:DS\t0/1:1\t1/1:2\t0/0:0\n"
+                   f"1\t6\trs6\tA\tG\t.\t.\t.\tGT:DS\t0/1:1\t{call}:0.9\t0/0:0\n")
+    vcf.write_text(ref.read_text() + "1\t7\trs7\tA\t.\t.\t.\t.\tGT:DS\t0/1:1\t0/0:0\t0/0:0\n"
+                   "1\t8\trs8\tA\tG,T\t.\t.\t.\tGT:DS\t0/1:1\t0/2:0\t0/0:0\n")
+    rc, said = _plink2_says(ref, *(["dosage=DS"] if field == "DS" else []))
+    if call != "0/10":
+        assert rc != 0 and "Line 7 of --vcf file has an invalid GT field" in said, said
+    r = open_genotypes(GenotypeSource(vcf=str(vcf), vcf_field=field))
+    np.testing.assert_array_equal(r.read(None, [0, 2, 3]), [[1, 1, np.nan], [2, 0, np.nan], [0, 0, np.nan]])
+    index = int(call.replace("|", "/").split("/")[-1 if call[0] in "01" else 0])
+    with pytest.raises(InputError, match=rf"^--vcf {vcf}: record 2 \(line 7\), 1:6 rs6: the GT call of sample b "
+                                         rf"names allele {index}, the row has 1 ALT allele$"):
+        r.read(None, [1])
+    # the same records as BCF (htslib's binary GT codes, no text to check)
+    with pysam.VariantFile(str(vcf)) as src, \
+            pysam.VariantFile(str(tmp_path / "bad.bcf"), "wb", header=src.header) as out:
+        for rec in src:
+            out.write(rec)
+    b = open_genotypes(GenotypeSource(vcf=str(tmp_path / "bad.bcf"), vcf_field=field))
+    np.testing.assert_array_equal(b.read(None, [0, 2, 3]), r.read(None, [0, 2, 3]))
+    with pytest.raises(InputError, match=rf"bad.bcf: record 2, 1:6 rs6: the GT call of sample b names allele {index}"):
+        b.read(None, [1])
+
+
+def _every_call() -> list[str]:
+    """Every haploid and diploid (phased and unphased) GT call of the alleles 0, 1 and '.'."""
+    calls = ["0", "1", "."]
+    return calls + [a + sep + b for a in calls for b in calls for sep in "/|"]
+
+
+def test_vcf_gt_counts_of_every_call_equal_plink2(tmp_path):
+    """The GT count of every haploid and diploid call (phased or not) of a biallelic row equals plink2's
+    (``plink2 --vcf X --vcf-half-call missing --export A``, counted allele = ALT; a haploid ALT counts 2).
+    Half calls (``0/.``, ``./1``) are missing, as the module documents; they counted their called allele
+    (cyvcf2's ``gt_types``), which plink2 calls ``--vcf-half-call reference`` and refuses by default
+    ("Line 6 of --vcf file has a GT half-call", checked here)."""
+    calls = _every_call()
+    head = _SMALL_HEADER.replace("\ta\tb\tc\n", "".join(f"\ts{i}" for i in range(len(calls))) + "\n")
+    vcf = tmp_path / "calls.vcf"
+    vcf.write_text(head + "1\t5\trs5\tA\tG\t.\t.\t.\tGT\t" + "\t".join(calls) + "\n")
+    half = np.array(["." in c and len(c) == 3 and c not in ("./.", ".|.") for c in calls])
+    assert half.sum() == 8
+    (tmp_path / "alt.txt").write_text("rs5\tG\n")
+    _plink2("--vcf", vcf, "--vcf-half-call", "missing", "--export", "A", "--export-allele", "alt.txt", "--out", "p2",
+            cwd=tmp_path)
+    want = pd.read_csv(tmp_path / "p2.raw", sep="\t").iloc[:, 6].to_numpy(dtype=float)
+    got = open_genotypes(GenotypeSource(vcf=str(vcf))).read(None, [0])[:, 0]
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[half]).all() and not np.isnan(got[~half & ~np.isin(calls, [".", "./.", ".|."])]).any()
+    rc, said = _plink2_says(vcf)
+    assert rc != 0 and "Line 6 of --vcf file has a GT half-call" in said, said
+
+
+def _dosage_only(src: Path, dst: Path, *, keep_gt_header: bool) -> None:
+    """``dst``: the GT:DS VCF ``src`` with GT dropped from every record (an imputation server's dosage-only
+    file); its ``##FORMAT=<ID=GT`` line kept or dropped."""
+    out = []
+    for line in src.read_text().splitlines(keepends=True):
+        if line.startswith("##FORMAT=<ID=GT") and not keep_gt_header:
+            continue
+        if not line.startswith("#"):
+            f = line.rstrip("\n").split("\t")
+            assert f[8] == "GT:DS"
+            f[8:] = ["DS"] + [s.split(":")[1] for s in f[9:]]
+            line = "\t".join(f) + "\n"
+        out.append(line)
+    dst.write_text("".join(out))
+
+
+@pytest.mark.parametrize("keep_gt_header", [False, True])
+def test_vcf_dosage_only__read_like_plink2_dosage_ds_and_gt_refused(vcfs, tmp_path, keep_gt_header):
+    """A VCF with FORMAT/DS and no GT in its records (``plink2 --export vcf vcf-dosage=DS-force`` with GT
+    stripped; missing dosages '.') was unreadable ("error parsing genotypes"). It reads the dosages, missing
+    = NaN, equal to the .pgen it came from (5 significant digits in the text) and to ``plink2 --vcf FILE
+    dosage=DS`` (stored in 1/16384 steps); ``--vcf-field GT`` is a one-line error saying the file has no GT
+    (plink2 without ``dosage=DS`` reads every call as missing)."""
+    d = vcfs
+    _plink2("--pfile", "raw", "--export", "vcf", "vcf-dosage=DS-force", "--out", tmp_path / "full", cwd=d)
+    vcf = tmp_path / "dsonly.vcf"
+    _dosage_only(tmp_path / "full.vcf", vcf, keep_gt_header=keep_gt_header)
+    _plink2("--vcf", vcf, "dosage=DS", "--make-pgen", "--out", tmp_path / "p2", cwd=d)
+    r = open_genotypes(GenotypeSource(vcf=str(vcf)))
+    assert r.field == "DS"
+    v = np.arange(M)
+    got = r.read(None, v)
+    pg = open_genotypes(GenotypeSource(pfile=str(d / "raw"))).read(None, v)
+    p2 = open_genotypes(GenotypeSource(pfile=str(tmp_path / "p2"))).read(None, v)
+    assert 0.005 < np.isnan(got).mean() < 0.5
+    for ref, tol in ((pg, 5e-5), (p2, 1 / 16384)):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        assert np.nanmax(np.abs(got - ref)) <= tol
+    if keep_gt_header:
+        gt = open_genotypes(GenotypeSource(vcf=str(vcf), vcf_field="GT"))
+        with pytest.raises(InputError, match=rf"^--vcf {vcf}: record 1 \(line \d+\), 1:10000 rs1: no GT in its "
+                                             r"FORMAT \(DS\); the file has dosages only\? read them with "
+                                             r"--vcf-field DS$"):
+            gt.read(None, [0])
+    else:
+        with pytest.raises(InputError, match=r"dsonly.vcf: the header declares no FORMAT/GT field \(use --vcf-field "
+                                             r"DS\)$"):
+            open_genotypes(GenotypeSource(vcf=str(vcf), vcf_field="GT"))

@@ -28,6 +28,7 @@ from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import (
     chrom_key,
     expand_sumstats,
+    genotype_chromosome_labels,
     group_by_phenotype,
     read_phenotype_sumstats,
     read_sumstats_columns,
@@ -65,7 +66,8 @@ def _locate_in_panel(df: pd.DataFrame, panel: GenotypePanel, phenotype: str) -> 
 
     By ``variant_id`` (PLINK's SNP matching); when that finds fewer than half of the variants
     (e.g. ``chr:pos:ref:alt`` ids against an rsID reference panel), by ``rsid``, then by
-    chromosome, position and the unordered allele pair, whichever finds most. A variant id
+    chromosome, position and the unordered allele pair, whichever finds most (the panel's chromosome
+    labels as a GWAS-SSF round trip gives them: PLINK's 23, XY and 25 are X, 26 is MT). A variant id
     duplicated in the panel is an error when the summary statistics use it.
     """
     v = panel.variants
@@ -83,7 +85,7 @@ def _locate_in_panel(df: pd.DataFrame, panel: GenotypePanel, phenotype: str) -> 
     if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
         a1, a2 = np.asarray(v.allele1, dtype=str), np.asarray(v.allele2, dtype=str)
         lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
-        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(v.chromosome, v.position, lo, hi)]
+        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(v.ssf_chromosome, v.position, lo, hi)]   # 23/XY/26: X/MT
         e, o = df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper()
         sk = (df["chromosome"].astype(str).str.replace("^chr", "", regex=True) + ":"
               + pd.to_numeric(df["base_pair_location"], errors="coerce").astype("Int64").astype(str) + ":"
@@ -276,7 +278,7 @@ def _clump_columns(pr: _Prepared, res: ClumpKernelResult) -> dict[str, np.ndarra
     ids = pr.ids
     return {"phenotype": np.full(len(res.index), pr.phenotype, dtype=object),
             "variant_id": np.asarray(ids[pr.rows[res.index]], dtype=object),
-            "chromosome": np.asarray(pr.chromosome[res.index], dtype=object),
+            "chromosome": genotype_chromosome_labels(pr.chromosome[res.index]),   # XY/25 -> X, as in GWAS-SSF
             "base_pair_location": pr.pos[res.index].astype(np.int64), "p_value": pr.p[res.index],
             "n_clumped": np.array([len(mm) for mm in res.members], dtype=np.int64),
             "clumped_variants": np.array([",".join(ids[pr.rows[mm]]) for mm in res.members], dtype=object)}

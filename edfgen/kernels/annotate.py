@@ -82,12 +82,13 @@ def ld_with_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, panel, *,
 
     Variants are found in the panel by id (locus ``variant_id``/``rsid``; catalog rsID), else by
     chromosome:position (catalog variants by position only with ``catalog_positions``, i.e. when the
-    panel is on the catalog's GRCh38). Returns ``ld_catalog_variant``, ``ld_r2`` (NA where not computable).
+    panel is on the catalog's GRCh38; the panel's chromosome labels as a GWAS-SSF round trip gives
+    them, so PLINK's 23, XY and 25 are X). Returns ``ld_catalog_variant``, ``ld_r2`` (NA where not computable).
     """
     v = panel.variants
     by_id = v.rows_by_id
-    by_pos = pd.Series(np.arange(len(v.variant_id)), index=pd.Index(
-        [f"{c}:{p}" for c, p in zip(v.chromosome, v.position)]))
+    by_pos = pd.Series(np.arange(len(v.variant_id)), index=pd.Index(   # PLINK's 23/XY/25 as the catalog's X
+        [f"{c}:{p}" for c, p in zip(v.ssf_chromosome, v.position)]))
     by_pos = by_pos[~by_pos.index.duplicated(keep=False)]
 
     def locate(ids, chrom, pos):

@@ -6,7 +6,9 @@ unphased and ``P(B|hap1) + P(B|hap2)`` for phased diploid probabilities. Samples
 probabilities read as NaN.
 
 Sample ids: a ``.sample`` file (Oxford format; ``ID_1`` -> ``FID``, ``ID_2`` -> ``IID``, as UK
-Biobank ships them) or else the ids stored in the BGEN header.
+Biobank ships them), its ids given to the BGEN's samples in file order as plink2 does, or else the ids
+stored in the BGEN header. A ``.sample`` that looks like the stored ids in another order is refused
+(``BgenReader._check_sample_order``).
 
 cbgen needs a variant index (its "metafile"): it is built once into
 ``$EDFGEN_CACHE`` (default ``<tmp>/edfgen-bgen-index``), named by the BGEN's stat fingerprint,
@@ -64,13 +66,19 @@ from edfgen.formats.genotypes.bgen_check import PROB_SUM_TOLERANCE, block_proble
 def read_oxford_sample(path: str | Path, n_expected: int | None = None) -> pd.DataFrame:
     """An Oxford ``.sample`` file as ``FID, IID`` (``ID_1``, ``ID_2``) plus its other columns.
 
-    The second line (column types ``0 0 0 D ...``) is skipped.
+    The second line (column types ``0 0 0 D ...``) is checked and skipped: a file without it is an error
+    naming line 2 (its first sample would be lost; plink2: "Unrecognized .sample variable type").
     """
     path = Path(path)
     try:
+        types = pd.read_csv(path, sep=r"\s+", dtype=str, nrows=1, header=None, skiprows=[0], keep_default_na=False)
         tab = pd.read_csv(path, sep=r"\s+", dtype=str, skiprows=[1], keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: unreadable .sample file ({str(exc).strip().splitlines()[0][:200]})") from None
+    line2 = [str(t) for t in types.iloc[0]] if len(types) else []
+    if line2[:3] != ["0"] * min(3, len(line2)) or not {t.upper() for t in line2[3:]} <= set("0DCPB"):
+        raise InputError(f"{path}: line 2 must be the column types (0 0 0, then D, C, P or B per column), not "
+                         f"{' '.join(line2)[:60]!r}: the type line is missing?")
     if list(tab.columns[:2]) != ["ID_1", "ID_2"]:
         raise InputError(f"{path}: a .sample file starts with the columns ID_1 ID_2 (has {' '.join(tab.columns[:3])})")
     short = (tab == "").any(axis=1).to_numpy()
@@ -210,19 +218,25 @@ class BgenReader(GenotypeReader):
             self._open_fast()
 
     def _check_sample_order(self) -> None:
-        """Refuse a ``.sample`` that lists ids the BGEN also stores, at other rows (a shuffled or another
-        file's ``.sample``): its ids would be given to the wrong genotypes. Ids the BGEN does not store (a
-        ``.sample`` that renames every sample) are the ``.sample``'s to give, as in plink2."""
+        """Refuse a ``.sample`` that lists the BGEN's stored ids in another order (a shuffled or another
+        file's ``.sample``): its ids would be given to the wrong genotypes. plink2 uses the ``.sample`` ids
+        in file order whatever the BGEN stores, and so does edfgen, except where that is ambiguous: of the
+        rows whose ``.sample`` id differs from the stored one, at least half carry an id the BGEN stores on
+        another row (a reordering, or a shift), rather than a new id (a rename). A rename whose new ids
+        equal other samples' stored ids now and then (re-pseudonymised ids drawn from the same range) is
+        used, as in plink2."""
         stored = pd.Series(self._bgen.read_samples()).str.decode("utf-8", errors="replace")
         row = pd.Series(np.arange(len(stored)), index=stored.to_numpy())
         row = row[~row.index.duplicated()]
         at = self.samples["IID"].map(row).to_numpy(dtype=float)
         moved = np.flatnonzero(~np.isnan(at) & (at != np.arange(len(at))))
-        if len(moved):
+        new = int(np.isnan(at).sum())
+        if len(moved) and len(moved) >= new:
             i = int(moved[0])
             raise InputError(f"--sample {self.sample}: sample {self.samples['IID'].iloc[i]!r} is on row {i + 1} "
                              f"but on row {int(at[i]) + 1} of the ids stored in --bgen {self.path} ({len(moved)} "
-                             "such samples): the .sample lists them in another order, or belongs to another file")
+                             f"such samples, {new} new ids): the .sample lists them in another order, or belongs "
+                             "to another file")
 
     def paths(self) -> list[str]:
         return [self.path] + ([self.sample] if self.sample else [])

@@ -19,6 +19,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.selection import select_samples, select_variants
+from edfgen.formats.sumstats.layout import genotype_chromosome_labels
 
 
 def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
@@ -50,6 +51,13 @@ class PlinkVariants:
     position: np.ndarray        # int64 [V]
     allele1: np.ndarray         # str [V] (the counted allele), upper case as summary statistics' alleles
     allele2: np.ndarray         # str [V]
+
+    @functools.cached_property
+    def ssf_chromosome(self) -> np.ndarray:
+        """The chromosome labels as edfgen's GWAS-SSF files give them back, which summary statistics, the
+        GWAS Catalog and gene tables are keyed by: X for PLINK's 23, XY and 25, MT for 26 and M, no ``chr``
+        (:func:`~edfgen.formats.sumstats.layout.genotype_chromosome_labels`)."""
+        return genotype_chromosome_labels(self.chromosome)
 
     @functools.cached_property
     def rows_by_id(self) -> pd.Series:

@@ -18,6 +18,7 @@ Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,14 @@ class PgenReader(GenotypeReader):
             self._pgen = pgenlib.PgenReader(str(self._files[0]).encode(), raw_sample_ct=len(self.samples),
                                             variant_ct=len(self.variants), allele_idx_offsets=offsets)
         except Exception as exc:   # pgenlib raises RuntimeError with plink2's message
-            raise InputError(f"--pfile {self.prefix}: unreadable .pgen ({_message(exc)})") from None
+            msg = _message(exc)
+            counts = re.search(r"raw_(variant|sample)_ct == (\d+), but .* contains (\d+) ", msg)
+            if counts:
+                kind, listed, held = counts.groups()
+                table = pvar.name if kind == "variant" else self._files[2].name
+                raise InputError(f"--pfile {self.prefix}: {table} lists {listed} {kind}s but {self._files[0].name} "
+                                 f"holds {held} (a .pvar/.psam of another fileset, or rows lost)") from None
+            raise InputError(f"--pfile {self.prefix}: unreadable .pgen ({msg})") from None
         self._multi = nall != 2
         if len(nall):               # the last record: a truncated .pgen fails here, not mid-GWAS
             self._read_rows(np.array([len(nall) - 1]), np.empty((1, len(self.samples)), dtype=np.float32))

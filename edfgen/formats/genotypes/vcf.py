@@ -6,9 +6,13 @@ The counted (effect) allele is the first ALT allele, as ``plink2 --vcf`` (A1 = A
 ``field="DS"`` (the default when the header declares ``FORMAT/DS``)
     the ALT dosage ``DS``; a sample whose ``DS`` is absent or ``.`` takes its ``GT`` count, as
     ``plink2 --vcf FILE dosage=DS`` does (``plink2 --export vcf vcf-dosage=DS`` writes ``DS`` only
-    where the dosage differs from the hard call).
+    where the dosage differs from the hard call). A dosage-only file (``FORMAT`` ``DS`` without ``GT``,
+    as imputation servers write) is read too: a ``DS`` of ``.`` is then missing.
 ``field="GT"``
-    the hard call: number of non-reference alleles (0/1/2), missing (``./.``, a half call) = NaN.
+    the hard call: number of non-reference alleles (0/1/2), missing (``./.``, a half call ``0/.``) = NaN
+    (``plink2 --vcf-half-call missing``; plink2 refuses half calls by default; they counted their called
+    allele before 2026-12-05), a haploid call ``1`` counts 2, as in plink2. A record without ``GT`` is an
+    error (read a dosage-only file with ``field="DS"``).
 
 Sample ids (``IID``, also used as ``FID``) are the header's sample names. Variant ids are the
 ``ID`` column, ``chr:pos:ref:alt`` where it is ``.``. Rows with more than one ALT allele are listed
@@ -16,8 +20,12 @@ Sample ids (``IID``, also used as ``FID``) are the header's sample names. Varian
 ``bcftools norm -m-`` to test each ALT).
 
 Bad input: every line of a text VCF is checked before htslib parses it
-(:func:`~edfgen.formats.genotypes.vcf_check.check_vcf_text`); a record htslib cannot parse, or a ``DS``
-outside 0..2, is an :class:`~edfgen.exceptions.InputError` naming the record and its line.
+(:func:`~edfgen.formats.genotypes.vcf_check.check_vcf_text`); a record htslib cannot parse, a ``DS``
+outside 0..2, a GT call of more than two alleles (``0/1/1``) or a GT allele index beyond the row's ALT
+alleles (``0/2`` in a biallelic row; plink2: "invalid GT field") is an
+:class:`~edfgen.exceptions.InputError` naming the record and its line. GT is counted from htslib's
+allele codes in one vectorised pass (``VcfReader._hard_calls``), cheaper than cyvcf2's ``gt_types``
+(``benchmarks/results/vcf_decode_gt_check.md``).
 
 Access: the sites are scanned once when the file is opened (samples not parsed). Reads of variants
 then go through the tabix/CSI index (``FILE.tbi`` or ``FILE.csi``) when there is one; without it
@@ -59,8 +67,15 @@ from edfgen.formats.genotypes.vcf_check import check_vcf_text
 
 log = logging.getLogger(__name__)
 
-#: hard-call count of cyvcf2's ``gt_types`` with ``gts012=True`` (hom-ref, het, hom-alt, unknown)
-_GT_COUNT = np.array([0.0, 1.0, 2.0, np.nan], dtype=np.float32)
+#: hard-call count of a GT call from its two allele codes ``k = clip((htslib GT value >> 1), -1, 2) + 1``:
+#: 0 = no second allele (a haploid call), 1 = missing, 2 = REF, 3 = ALT; row: first allele, column: second
+#: (``_GT_COUNT[4 * k0 + k1]``). A haploid ALT counts 2 and a half call (``0/.``) is missing, as
+#: ``plink2 --vcf-half-call missing`` reads them (plink2 refuses half calls by default).
+_GT_COUNT = np.array([[np.nan, np.nan, np.nan, np.nan],     # (no first allele: not written by htslib)
+                      [np.nan, np.nan, np.nan, np.nan],    # .  ./.  ./0  ./1
+                      [0.0, np.nan, 0.0, 1.0],             # 0  0/.  0/0  0/1
+                      [2.0, np.nan, 1.0, 2.0]],            # 1  1/.  1/0  1/1
+                     dtype=np.float32).ravel()
 #: an indexed read of variants further apart than this many records is split into two region queries
 _GAP = 256
 
@@ -160,6 +175,8 @@ class VcfReader(GenotypeReader):
         new[1:] = (pos[1:] != pos[:-1]) | (self._contig[1:] != self._contig[:-1])
         self._first_at = np.maximum.accumulate(np.where(new, np.arange(len(pos)), 0))
         self._multi = self.variants["n_alleles"].to_numpy() > 2
+        # the largest GT allele code (allele + 1) a decoded row may hold: 2 (ALT '.' too, as plink2)
+        self._max_code = np.maximum(self.variants["n_alleles"].to_numpy(), 2)
         self._stream = None     # unindexed reads: (open VCF, iterator, ordinal of the next record)
         self._warned = False
         self._bgzf = _tabix_indexable(self.path)
@@ -252,14 +269,44 @@ class VcfReader(GenotypeReader):
         line = f" (line {self._header_lines + ordinal + 1})" if self._header_lines is not None else ""
         return f"record {ordinal + 1}{line}"
 
+    def _site(self, ordinal: int) -> str:
+        """:meth:`_where` with the record's ``CHROM:POS`` and variant id."""
+        return (f"{self._where(ordinal)}, {self._contig[ordinal]}:{self._pos[ordinal]} "
+                f"{self.variants['variant_id'].iat[ordinal]}")
+
+    def _hard_calls(self, rec, ordinal: int) -> np.ndarray:
+        """The GT count of every sample from htslib's allele codes (``((allele + 1) << 1) | phased``, 0 when
+        missing, a negative 'vector end' after a haploid call), float32 ``[n_samples]``. A call of more
+        than two alleles (``0/1/1``), or an allele index beyond the row's ALT alleles (``0/2`` in a
+        biallelic row), is an error naming the record and sample (cyvcf2's ``gt_types`` read both as one
+        copy; plink2 refuses both: "invalid GT field"). A row whose ALT is ``.`` may call allele 1, as
+        plink2 reads it. One vectorised pass over the int32 codes (cheaper than ``gt_types``). A record
+        without GT (a dosage-only file) is all-missing when DS is read, and an error when GT is."""
+        gt = rec.format("GT", int)
+        if gt is None:                                   # no GT in this record: a dosage-only file
+            if self.field == "DS":
+                return np.full(self.n_samples, np.nan, dtype=np.float32)
+            raise InputError(f"--vcf {self.path}: {self._site(ordinal)}: no GT in its FORMAT "
+                             f"({':'.join(rec.FORMAT)}); the file has dosages only? read them with --vcf-field DS")
+        if gt.shape[1] > 2:
+            raise InputError(f"--vcf {self.path}: {self._where(ordinal)}: a genotype has {gt.shape[1]} alleles "
+                             "(only diploid and haploid calls can be counted)")
+        k = gt >> 1                                      # allele + 1: 0 missing, < 0 no such allele
+        if k.max() > self._max_code[ordinal]:
+            s, j = np.argwhere(k > self._max_code[ordinal])[0]
+            n_alt = int(self._max_code[ordinal]) - 1
+            raise InputError(f"--vcf {self.path}: {self._site(ordinal)}: the GT call of sample "
+                             f"{self.samples['IID'].iat[s]} names allele {int(k[s, j]) - 1}, the row has {n_alt} "
+                             f"ALT allele{'s' if n_alt > 1 else ''}")
+        np.clip(k, -1, 2, out=k)
+        k += 1
+        key = 4 * k[:, 0] + (k[:, 1] if k.shape[1] > 1 else 0)
+        return _GT_COUNT[key]
+
     def _decode(self, rec, ordinal: int) -> np.ndarray:
         """One record's effect-allele counts or dosages, float32 ``[n_samples]``; a ``DS`` outside 0..2 is
-        an error naming the record and sample; so is a call of more than two alleles (``0/1/1``), which
-        ``gt_types`` would read as one copy (plink2 refuses such a file too)."""
-        if rec.ploidy > 2:
-            raise InputError(f"--vcf {self.path}: {self._where(ordinal)}: a genotype has {rec.ploidy} alleles "
-                             "(only diploid and haploid calls can be counted)")
-        x = _GT_COUNT[rec.gt_types]
+        an error naming the record and sample, and so is a GT call :meth:`_hard_calls` cannot count."""
+        x = self._hard_calls(rec, ordinal)
         if self.field == "DS":
             ds = rec.format("DS")
             if ds is not None:

@@ -4,8 +4,8 @@ htslib (through cyvcf2) reported some malformed lines only as a bare exception w
 number, accepted others silently (a record with an extra sample column) and ended the process with
 SIGSEGV on a line that was not tab-separated at all. So a text VCF (plain, gzip or bgzip) is read once
 here, line by line, before htslib sees it: the ``#CHROM`` header line must name the eight fixed
-columns (and ``FORMAT`` when there are samples) in UTF-8, every ``##KEY=<...>`` meta line must
-end with ``>``, and every ``##FORMAT``/``##INFO`` line declare ``ID``, ``Number``, ``Type`` and
+columns (and ``FORMAT`` when there are samples) in UTF-8 with no sample name twice, every
+``##KEY=<...>`` meta line must end with ``>``, and every ``##FORMAT``/``##INFO`` line declare ``ID``, ``Number``, ``Type`` and
 ``Description`` (htslib ignored a damaged ``##FORMAT`` line, and with it the field), and every record must have as many tab-separated
 fields as that line, a contig name without blanks, a position that is an integer in 0..2^31-1, and
 non-empty REF/ALT. A bad line is an :class:`~edfgen.exceptions.InputError` naming the file and the
@@ -110,4 +110,10 @@ def _header_line(line: bytes, lineno: int, label: str) -> int:
     if names[:8] != FIXED or (len(names) > 8 and names[8] != "FORMAT") or len(names) == 9:
         raise InputError(f"{label}: line {lineno}: the header line must start with {' '.join(FIXED)}"
                          " (then FORMAT and the samples)")
+    first: dict[str, int] = {}
+    for k, name in enumerate(names[9:], 10):
+        if name in first:      # htslib said only "cannot parse VCF header"
+            raise InputError(f"{label}: line {lineno}: sample name {name!r} is in columns {first[name]} and {k} of "
+                             "the #CHROM line (every sample needs a name of its own)")
+        first[name] = k
     return len(cols)

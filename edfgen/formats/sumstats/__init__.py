@@ -26,8 +26,8 @@ from edfgen.formats.sumstats.discovery import (CLUMP_REQUIRED, MR_REQUIRED, SUMS
                                                phenotype_name, read_header, read_phenotype_sumstats,
                                                sumstats_in_directory)
 from edfgen.formats.sumstats.layout import (ALIASES, CHROM_ORDER, COLUMN_KEYS, LAYOUTS, SSF_COLUMNS, Z95,
-                                            SumstatsLayout, chrom_key, detect_layout, parse_column_option,
-                                            sumstats_columns)
+                                            SumstatsLayout, chrom_key, detect_layout, genotype_chromosome_labels,
+                                            parse_column_option, sumstats_columns)
 from edfgen.formats.sumstats.read import (VALUE_RULES, SumstatsMapping, check_sumstats_values, read_sumstats,
                                           read_sumstats_columns, sort_sumstats)
 from edfgen.formats.sumstats.twosamplemr import (TWOSAMPLEMR_NAMES, internal_columns, load_sumstats,
@@ -40,7 +40,8 @@ __all__ = ["ALIASES", "CHROM_ORDER", "CLUMP_REQUIRED", "COLUMN_KEYS", "FIRTH_COL
            "SSF_COLUMNS", "SSF_EXTRA_COLUMNS", "SSF_VERSION", "SUMSTATS_SUFFIXES", "TWOSAMPLEMR_NAMES", "VALUE_RULES",
            "Z95", "SumstatsFormatter", "SumstatsLayout", "SumstatsMapping", "SumstatsMeta", "SumstatsStream",
            "SumstatsWriter", "check_sumstats_values", "chrom_key", "combine_phenotype",
-           "detect_layout", "expand_sumstats", "group_by_phenotype", "internal_columns", "load_sumstats",
+           "detect_layout", "expand_sumstats", "genotype_chromosome_labels", "group_by_phenotype", "internal_columns",
+           "load_sumstats",
            "looks_like_sumstats", "meta_path", "p_value_strings", "parse_column_option",
            "phenotype_name", "read_header", "read_instruments", "read_phenotype_sumstats", "read_sumstats",
            "read_sumstats_columns", "round_significant", "sort_sumstats", "sumstats_columns",

@@ -285,6 +285,18 @@ def chromosome_labels(chrom: pd.Series) -> pd.Series:
     return c.replace(SSF_CHROMOSOME_NAMES) if c.isin(list(SSF_CHROMOSOME_NAMES)).any() else c
 
 
+def genotype_chromosome_labels(chrom) -> np.ndarray:
+    """Chromosome labels of a genotype file (``.bim``/``.pvar``/VCF, PLINK's numeric codes 23-26 included) as
+    a GWAS-SSF file edfgen writes gives them back: X for ``X``, ``23``, ``XY`` and ``25`` (PLINK's
+    pseudo-autosomal region, on X's coordinates), Y for ``24``, MT for ``26`` and ``M``, no ``chr`` prefix
+    (:data:`SSF_CHROMOSOME_CODES`, then :data:`SSF_CHROMOSOME_NAMES`). Outputs keyed like the summary
+    statistics (clump's lead chromosomes) use these, so a lead finds its region and genes."""
+    codes, uniques = pd.factorize(pd.Series(np.asarray(chrom, dtype=object)).astype(str), use_na_sentinel=False)
+    names = pd.Series(uniques, dtype=object).str.replace("^chr", "", regex=True)
+    names = names.replace(SSF_CHROMOSOME_CODES).replace(SSF_CHROMOSOME_NAMES)
+    return names.to_numpy(dtype=object)[codes]
+
+
 def chrom_key(chrom: pd.Series) -> pd.Series:
     """Sortable integer key for chromosome labels (``1``..``22``, ``X``, ``Y``, ``MT``; ``chr`` prefix ignored)."""
     codes, uniques = pd.factorize(chrom.astype(str), use_na_sentinel=False)   # keyed once per distinct name
