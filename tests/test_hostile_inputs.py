@@ -616,7 +616,6 @@ def test_extract__gain_zero_and_1e300_rate_records_rejected_batch_goes_on(tmp_pa
     """End to end: the two records are listed in the rejects file with their reasons, the good ones are used; a
     dangling link named like a good record is a reject of its own and does not push the good record out as a
     duplicate (review of stop 22)."""
-    import shutil
 
     ecg = tmp_path / "ecg"
     ecg.mkdir()
@@ -626,17 +625,26 @@ def test_extract__gain_zero_and_1e300_rate_records_rejected_batch_goes_on(tmp_pa
     _write_wfdb(ecg, "SLOW", fs="1e-300")
     (ecg / "0").mkdir()      # a dangling link named as a real record, listed first: a reject that claims no id
     (ecg / "0" / "R1.hea").symlink_to(tmp_path / "nowhere.hea")
+    r, out = _extract_with_tiny(ecg, tmp_path)
+    assert sorted(pd.read_csv(out, sep="\t", dtype={"IID": str})["IID"]) == ["R0", "R1"]
+    rej = pd.concat([pd.read_csv(p, sep="\t", dtype=str) for p in out.parent.glob("*rejects*.tsv")])
+    reasons = dict(zip(rej["record"], rej["reason"]))
+    assert "ADC gain 0" in reasons["GAIN0"] and "below 50 Hz" in reasons["SLOW"], reasons
+    assert "symbolic link to a missing file" in reasons["R1"], reasons   # and R1 itself is in the EDFs (above)
+
+
+def _extract_with_tiny(ecg: Path, tmp_path: Path):
+    """``edfgen extract`` of the folder ``ecg`` with a copy of the shipped ``tiny`` checkpoint (no workers); asserts
+    it succeeded and returns (the CLI result, the EDF table path)."""
+    import shutil
+
     pkg = Path(__file__).resolve().parents[1] / "edfgen" / "checkpoints"
     for f in ("tiny.json", "tiny.safetensors"):
         shutil.copy(pkg / f, tmp_path / f)
     out = tmp_path / "o" / "edfs.tsv"
     r = _run(["extract", "--ecg", ecg, "--checkpoint", tmp_path / "tiny.json", "--workers", 0, "--out", out])
     assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
-    assert sorted(pd.read_csv(out, sep="\t", dtype={"IID": str})["IID"]) == ["R0", "R1"]
-    rej = pd.concat([pd.read_csv(p, sep="\t", dtype=str) for p in out.parent.glob("*rejects*.tsv")])
-    reasons = dict(zip(rej["record"], rej["reason"]))
-    assert "ADC gain 0" in reasons["GAIN0"] and "below 50 Hz" in reasons["SLOW"], reasons
-    assert "symbolic link to a missing file" in reasons["R1"], reasons   # and R1 itself is in the EDFs (above)
+    return r, out
 
 
 def test_extract__real_ecgs_with_extra_channels_or_in_segments_give_the_edfs_of_their_12_leads(tmp_path: Path,
@@ -646,7 +654,6 @@ def test_extract__real_ecgs_with_extra_channels_or_in_segments_give_the_edfs_of_
     gains and a RESP channel in the first only. Each gives the EDFs of its plain 12-lead copy; the segments are not
     participants. Was: both rejected (unknown units 'Ohm'; 'cannot be converted to single segment'), the segments
     two participants and the layout a reject."""
-    import shutil
 
     import wfdb
 
@@ -675,12 +682,7 @@ def test_extract__real_ecgs_with_extra_channels_or_in_segments_give_the_edfs_of_
             (ecg / "MS_layout.hea").write_text("MS_layout 13 500 0\n" + "".join(
                 f"~ 0 1000/mV 16 0 0 0 0 {lead}\n" for lead in [*LEADS, "RESP"]))
             (ecg / "MS.hea").write_text("MS/3 13 500 5000\nMS_layout 0\nMS_1 2500\nMS_2 2500\n")
-    pkg = Path(__file__).resolve().parents[1] / "edfgen" / "checkpoints"
-    for f in ("tiny.json", "tiny.safetensors"):
-        shutil.copy(pkg / f, tmp_path / f)
-    out = tmp_path / "o" / "edfs.tsv"
-    r = _run(["extract", "--ecg", ecg, "--checkpoint", tmp_path / "tiny.json", "--workers", 0, "--out", out])
-    assert r.exit_code == 0 and r.exception is None, r.output[-3000:]
+    r, out = _extract_with_tiny(ecg, tmp_path)
     edfs = pd.read_csv(out, sep="\t", dtype={"IID": str}).set_index("IID")
     rej = pd.concat([pd.read_csv(p, sep="\t", dtype=str) for p in out.parent.glob("*rejects*.tsv")])
     assert sorted(edfs.index) == ["EXTRA", "MS", "PLAIN", "PLAIN2"] and rej.empty, (list(edfs.index), rej)
