@@ -136,6 +136,7 @@ def test_read_hdf5__per_record_datasets_and_stacked_layout(tmp_path):
     ("V1 ", "V1"), ("lead II", "II"), ("v6", "V6"), ("ECG_aVF", "aVF"), ("C2", "V2"), ("X", None),
     ("-aVR", None), ("\u2013aVR", None), ("\u2212aVR", None), ("ECG-II", "II"),
     ("Lead -aVR", None), ("MDC_ECG_LEAD_AVRneg", None), ("lead-avr", "aVR"), ("Lead aVR", "aVR"), ("ecg_v2", "V2"),
+    ("ECG -aVR", None), ("ECG_-aVR", None), ("ECG Lead -aVR", None),
 ])
 def test_canonical_lead_name__aliases(alias, canon):
     assert canonical_lead_name(alias) == canon

@@ -9,6 +9,7 @@ nothing written), or, for one ECG record, a row of the rejects file with its rea
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from pathlib import Path
 
@@ -314,6 +315,28 @@ def test_bgen_sample__ids_in_another_order_than_the_bgen_stores_refused(tmp_path
     for other in (ids[::-1], ids[1:] + ["s12"], ids[:3] + ["s4", "x"] + ids[5:]):   # reversed; shifted; a tie
         with pytest.raises(InputError, match=r"g.sample: sample .* the .sample lists them in another order"):
             sample(other)
+
+
+def test_bgen_sample__plink2_fid_iid_ids_compared_whole(tmp_path: Path):
+    """``plink2 --export bgen-1.2`` of a fileset with FIDs stores ``FID_IID`` in the BGEN while its ``.sample`` holds
+    FID and IID apart: the order check compares them whole, so a shuffled ``.sample`` of such a file is refused (was:
+    every row a 'new id', any order accepted: genotypes on the wrong people; review of stop 23)."""
+    import subprocess
+
+    from edfgen.formats.genotypes.bgen import BgenReader
+
+    subprocess.run(["plink2", "--dummy", "12", "5", "--make-bed", "--out", str(tmp_path / "d"), "--silent"],
+                   check=True)
+    fam = (tmp_path / "d.fam").read_text().splitlines()
+    (tmp_path / "d.fam").write_text("".join(f"F{i}\t" + ln.split("\t", 1)[1] + "\n" for i, ln in enumerate(fam)))
+    subprocess.run(["plink2", "--bfile", str(tmp_path / "d"), "--export", "bgen-1.2", "bits=8", "--out",
+                    str(tmp_path / "b"), "--silent"], check=True)
+    good = BgenReader(str(tmp_path / "b.bgen"), sample=str(tmp_path / "b.sample"), fast=False)
+    assert good.samples["IID"].tolist()[:2] == ["per0", "per1"]
+    lines = (tmp_path / "b.sample").read_text().splitlines(keepends=True)
+    (tmp_path / "shuf.sample").write_text("".join(lines[:2] + lines[2:][::-1]))
+    with pytest.raises(InputError, match=r"shuf.sample: sample 'F11_per11' is on row 1 but on row 12 .* another order"):
+        BgenReader(str(tmp_path / "b.bgen"), sample=str(tmp_path / "shuf.sample"), fast=False)
 
 
 def test_clump_position_matching__plink_numeric_x_and_mt_panel_labels_found(cohort: Path):
@@ -688,6 +711,8 @@ def test_extract__real_ecgs_with_extra_channels_or_in_segments_give_the_edfs_of_
     assert sorted(edfs.index) == ["EXTRA", "MS", "PLAIN", "PLAIN2"] and rej.empty, (list(edfs.index), rej)
     np.testing.assert_array_equal(edfs.loc["EXTRA"], edfs.loc["PLAIN"])
     assert "2 record(s) had channels beside the 12 leads" in r.output, r.output[-2000:]
+    manifest = json.loads((out.parent / "edfs.tsv.manifest.json").read_text())
+    assert manifest["extra"]["n_dropped_channels"] == 2
     np.testing.assert_allclose(edfs.loc["MS"], edfs.loc["PLAIN2"], rtol=1e-4, atol=1e-5)
 
 
@@ -728,3 +753,15 @@ def test_select_phenotypes__plink_missing_code_minus_9_is_warned(caplog):
         assert select_phenotypes(table, source="p.tsv") == ["qt", "z"]
     warned = [r.getMessage() for r in caplog.records if "-9" in r.getMessage()]
     assert len(warned) == 1 and "phenotype 'qt' holds -9 in 1 row(s)" in warned[0], warned
+
+
+def test_segment_headers__record_line_cut_by_the_first_4_kb_read_whole(tmp_path: Path):
+    """Discovery reads the first 4 kB of each header to spot multi-segment records: comments that push the record
+    line across that boundary ('M' | 'S/3 ...') must not make it look single-segment (its segments would become
+    participants; review of stop 23)."""
+    from edfgen.formats.ecg.wfdb_reader import segment_headers
+
+    (tmp_path / "MS.hea").write_text("#" * 4094 + "\nMS/3 12 500 10000\nMS_layout 0\nMS_1 5000\nMS_2 5000\n")
+    assert [p.name for p in segment_headers(tmp_path / "MS.hea")] == ["MS_layout.hea", "MS_1.hea", "MS_2.hea"]
+    (tmp_path / "R.hea").write_text("#" * 4094 + "\nR 12 500 5000\n")
+    assert segment_headers(tmp_path / "R.hea") == []

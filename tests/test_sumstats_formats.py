@@ -91,6 +91,25 @@ def test_plink2_glm__linear_with_covariate_rows_and_logistic_odds_ratios(truth, 
     _check(df, truth)
 
 
+def test_plink2_glm__xy_and_mt_labels_read_as_the_genotype_side_writes_them(truth, tmp_path):
+    """plink2 writes PLINK's labels (XY for the pseudo-autosomal region, MT as M or 26): read back as X and MT, the
+    labels clump writes for its leads and the LD panel's keys use, so a PAR lead finds its region (review of stop
+    23); chr-prefixed forms too."""
+    from edfgen.commands.finemap import read_loci
+
+    chrom = np.array(["1", "XY", "chrXY", "M", "26", "X", "chrM", "2"] * (N_VAR // 8))
+    lin = pd.DataFrame({"#CHROM": chrom, "POS": truth["base_pair_location"], "ID": truth["variant_id"],
+                        "REF": truth["other_allele"], "ALT": truth["effect_allele"], "A1": truth["effect_allele"],
+                        "TEST": "ADD", "OBS_CT": 5000, "BETA": truth["beta"], "SE": truth["standard_error"],
+                        "P": truth["p_value"]})
+    df, _ = read_sumstats(_write(tmp_path / "z.edf_001.glm.linear", lin))
+    want = pd.Series(chrom).replace({"XY": "X", "chrXY": "X", "M": "MT", "26": "MT", "chrM": "MT"})
+    assert df.set_index("variant_id").loc[truth["variant_id"], "chromosome"].astype(str).tolist() == want.tolist()
+    loci = _write(tmp_path / "loci.tsv", pd.DataFrame({"locus": [1, 2], "chromosome": ["XY", "chrM"],
+                                                       "base_pair_location": [10_000, 20_000]}))
+    assert read_loci(loci)["chromosome"].tolist() == ["X", "MT"]
+
+
 def test_regenie__space_separated_log10p(truth, tmp_path):
     reg = pd.DataFrame({"CHROM": truth["chromosome"], "GENPOS": truth["base_pair_location"], "ID": truth["variant_id"],
                         "ALLELE0": truth["other_allele"], "ALLELE1": truth["effect_allele"],

@@ -480,6 +480,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             "ecg_records_fingerprint": hashlib.sha256("\n".join(f"{k}\0{v}" for k, v in sorted(fps.items())).encode()).hexdigest(),
             "n_records": len(refs), "n_rejected": len(rej_df), "n_participants": len(frame), "n_edfs": d,
             "n_trimmed_flat_edges": n_trimmed,  # records of this run (not resumed chunks) with a held edge cut
+            "n_dropped_channels": n_dropped,    # records of this run with channels beside the 12 leads dropped
             "aggregation": "EDF of an ECG = mean over its crops; participant = mean over accepted ECGs",
         })
     shutil.rmtree(parts, ignore_errors=True)

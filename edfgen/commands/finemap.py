@@ -23,6 +23,7 @@ from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source,
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel
 from edfgen.formats.manifest import recording
+from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.zscores import ZStats, read_zstats
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.ldscore import standardise
@@ -86,7 +87,7 @@ def read_loci(path) -> pd.DataFrame:
     t = read_table(path, required=("locus", "chromosome", "base_pair_location"))
     if "phenotypes" not in t.columns:
         t["phenotypes"] = t["phenotype"] if "phenotype" in t.columns else ""
-    t["chromosome"] = t["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+    t["chromosome"] = chromosome_labels(t["chromosome"])
     return t
 
 
@@ -95,7 +96,7 @@ def locus_regions(loci: pd.DataFrame, z: ZStats, window_kb: float) -> list[tuple
     t = z.table
     if not {"chromosome", "base_pair_location"} <= set(t.columns):
         raise InputError(f"{z.files[0]}: needs chromosome and base_pair_location to find the loci")
-    chrom = t["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+    chrom = chromosome_labels(t["chromosome"])
     pos = pd.to_numeric(t["base_pair_location"], errors="coerce")
     out = []
     for row in loci.itertuples():

@@ -30,6 +30,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import read_table
+from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.textio import check_fields, read_text_bytes
 from edfgen.kernels.validate import numeric_values
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
@@ -213,7 +214,7 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
         if c in df.columns:
             for v in df[c].dropna().astype(str).unique():
                 _check_build(v, f"--loci {path}: column {c}", reference_genome)
-    df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True)
+    df["chromosome"] = chromosome_labels(df["chromosome"])
     df["variant_id"] = df["variant_id"].astype(str)
     pos = pd.to_numeric(df["base_pair_location"], errors="coerce")
     bad = pos.isna() | ~pos.between(0, 2**31 - 1) | (pos != np.floor(pos))

@@ -399,7 +399,9 @@ def segment_headers(hea: str | os.PathLike) -> list[Path]:
             head = fh.read(4096)
     except OSError:
         return []
-    first = next((ln.split()[0] for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith(b"#")), None)
+    line = next((ln for ln in head.splitlines(keepends=True) if ln.strip() and not ln.lstrip().startswith(b"#")), None)
+    cut = line is not None and len(head) == 4096 and not line.endswith((b"\n", b"\r"))   # the 4 kB may end in it
+    first = None if line is None or cut else line.split()[0]
     if (first is None and len(head) < 4096) or (first is not None and b"/" not in first):
         return []   # decided from the first 4 kB (the common case): an empty or single-segment header
     try:

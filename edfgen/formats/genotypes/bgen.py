@@ -224,19 +224,28 @@ class BgenReader(GenotypeReader):
         rows whose ``.sample`` id differs from the stored one, at least half carry an id the BGEN stores on
         another row (a reordering, or a shift), rather than a new id (a rename). A rename whose new ids
         equal other samples' stored ids now and then (re-pseudonymised ids drawn from the same range) is
-        used, as in plink2."""
+        used, as in plink2. The ``.sample`` rows are compared with the stored ids by whichever of IID, FID and
+        ``FID_IID`` (what ``plink2 --export bgen-1.2`` stores for a fileset with FIDs while its ``.sample`` holds
+        them apart) matches the most stored ids."""
         stored = pd.Series(self._bgen.read_samples()).str.decode("utf-8", errors="replace")
         row = pd.Series(np.arange(len(stored)), index=stored.to_numpy())
         row = row[~row.index.duplicated()]
-        at = self.samples["IID"].map(row).to_numpy(dtype=float)
+        iid = self.samples["IID"].astype(str)
+        keys = [iid]
+        if "FID" in self.samples.columns:
+            fid = self.samples["FID"].astype(str)
+            keys += [fid + "_" + iid, fid]
+        key = max(keys, key=lambda k: int(k.isin(row.index).sum()))   # IID first on ties
+        at = key.map(row).to_numpy(dtype=float)
         moved = np.flatnonzero(~np.isnan(at) & (at != np.arange(len(at))))
         new = int(np.isnan(at).sum())
         if len(moved) and len(moved) >= new:
             i = int(moved[0])
-            raise InputError(f"--sample {self.sample}: sample {self.samples['IID'].iloc[i]!r} is on row {i + 1} "
+            raise InputError(f"--sample {self.sample}: sample {key.iloc[i]!r} is on row {i + 1} "
                              f"but on row {int(at[i]) + 1} of the ids stored in --bgen {self.path} ({len(moved)} "
                              f"such samples, {new} new ids): the .sample lists them in another order, or belongs "
-                             "to another file")
+                             "to another file (if it is right, e.g. ids renumbered within the same range, rewrite "
+                             "the BGEN with these ids: plink2 --bgen FILE ref-first --sample S --export bgen-1.2)")
 
     def paths(self) -> list[str]:
         return [self.path] + ([self.sample] if self.sample else [])

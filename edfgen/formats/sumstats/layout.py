@@ -279,10 +279,18 @@ SSF_CHROMOSOME_CODES = {"X": "23", "Y": "24", "MT": "25", "M": "25", "26": "25",
 SSF_CHROMOSOME_NAMES = {"23": "X", "24": "Y", "25": "MT"}
 
 
+#: labels that name X or MT in every convention (PLINK's XY is the pseudo-autosomal region, on X's coordinates);
+#: ``25`` is not here: MT in GWAS-SSF, XY in PLINK's numeric codes
+UNAMBIGUOUS_CHROMOSOMES = {"XY": "X", "M": "MT", "26": "MT"}
+
+
 def chromosome_labels(chrom: pd.Series) -> pd.Series:
-    """Chromosome labels as edfgen keeps them: no ``chr`` prefix, 23/24/25 as X/Y/MT."""
+    """Chromosome labels as edfgen keeps them: no ``chr`` prefix, 23/24/25 as X/Y/MT, and XY / M / 26 as X / MT
+    (as :func:`genotype_chromosome_labels` gives a genotype file's labels, so a plink2 ``--glm`` file's PAR and MT
+    rows meet clump's leads and the LD panel's variants)."""
     c = chrom.astype(str).str.replace("^chr", "", regex=True)
-    return c.replace(SSF_CHROMOSOME_NAMES) if c.isin(list(SSF_CHROMOSOME_NAMES)).any() else c
+    c = c.replace(SSF_CHROMOSOME_NAMES) if c.isin(list(SSF_CHROMOSOME_NAMES)).any() else c
+    return c.replace(UNAMBIGUOUS_CHROMOSOMES) if c.isin(list(UNAMBIGUOUS_CHROMOSOMES)).any() else c
 
 
 def genotype_chromosome_labels(chrom) -> np.ndarray:

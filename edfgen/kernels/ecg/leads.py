@@ -114,9 +114,10 @@ _ALIASES = {
 _FRANK = frozenset({"vx", "vy", "vz", "x", "y", "z"})
 
 
-#: a minus (hyphen, en dash, minus sign) before the lead name, at the start or after "lead " (DICOM's "Lead -aVR"),
+#: a minus (hyphen, en dash, minus sign) before the lead name, at the start or after "lead " / "ECG " (DICOM's
+#: "Lead -aVR"; a dash right after "ECG" or "lead" is a separator: "ECG-II", "lead-avr"),
 #: or a "neg" suffix (HL7 aECG MDC_ECG_LEAD_AVRneg): the negated lead, not the lead itself
-_NEGATED = re.compile(r"^\s*((mdc_ecg_lead_|ecg[\s_\-.]*)?lead[\s_]+)?[-\u2013\u2212]|neg\s*$", re.I)
+_NEGATED = re.compile(r"^\s*(mdc_ecg_lead_|ecg[\s_.]+)?(lead[\s_]+)?[-\u2013\u2212]|neg\s*$", re.I)
 
 
 def canonical_lead_name(name: str) -> str | None:
