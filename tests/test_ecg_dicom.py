@@ -168,7 +168,7 @@ def test_read_dicom__padding_trimmed_at_the_ends_and_rejected_inside(real_dcm, t
     ds.save_as(tmp_path / "pad.dcm")
     rec = read_dicom(tmp_path / "pad.dcm")
     np.testing.assert_array_equal(rec.signal, read_dicom(real_dcm).signal[:, 100:-50])
-    assert rec.notes == ("trimmed 100 padded sample(s) at the start and 50 at the end (WaveformPaddingValue)",)
+    assert rec.notes == ("DICOM padding (WaveformPaddingValue) cut: 100 sample(s) at the start, 50 at the end",)
     counts[5000:5010, 5] = -32768
     g.WaveformData = counts.tobytes()
     ds.save_as(tmp_path / "hole.dcm")

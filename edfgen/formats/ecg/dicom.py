@@ -223,8 +223,9 @@ def _trim_padding(rows: np.ndarray, padded: np.ndarray, names, rid, path) -> tup
         j = int(np.argmax(inner.any(axis=1)))
         raise RecordRejected(f"DICOM lead {names[j]}: {int(inner[j].sum())} samples inside the recording equal "
                              f"WaveformPaddingValue (missing)", record_id=rid, path=path)
-    return rows[:, start:stop], [f"trimmed {start} padded sample(s) at the start and {len(every) - stop} at the "
-                                 f"end (WaveformPaddingValue)"]
+    # (not worded "trimmed ...": extract counts those notes as held flat edges)
+    return rows[:, start:stop], [f"DICOM padding (WaveformPaddingValue) cut: {start} sample(s) at the start, "
+                                 f"{len(every) - stop} at the end"]
 
 
 def read_dicom(path: str | os.PathLike) -> EcgRecord:
