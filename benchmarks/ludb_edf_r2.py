@@ -109,15 +109,15 @@ def main(argv=None) -> dict:
             from edfgen.kernels.ecg.biomarkers import measure_record
 
             meas = [measure_record(recs[i]["signal"], recs[i]["fs"]) for i in ids]
-            res["r2"]["delineator"] = {t: round(_r2_fixed([m[t] for m in meas], targets[t], cv), 4) for t in TARGETS}
-            res["r2_heldout"]["delineator"] = {t: round(_r2_fixed([m[t] for m in meas], targets[t], split == 1), 4)
+            got = {t: np.array([m[t] for m in meas]) for t in TARGETS}
+            res["r2"]["delineator"] = {t: round(_r2_fixed(got[t], targets[t], cv), 4) for t in TARGETS}
+            res["r2_heldout"]["delineator"] = {t: round(_r2_fixed(got[t], targets[t], split == 1), 4)
                                                for t in TARGETS}
             res["features"]["delineator"] = ("measure_record's own PR/QRS/QT on the raw records, scored as is (its "
                                               "settings were tuned on these records: in-sample)")
-            err = {t: np.abs(np.array([m[t] for m in meas]) - targets[t])[cv] for t in TARGETS}
+            err = {t: np.where(cv, np.abs(got[t] - targets[t]), np.nan) for t in TARGETS}   # NaN: not scored
             res["delineator_worst"] = {t: [[ids[int(j)], round(float(e[j]), 1)] for j in np.argsort(-np.nan_to_num(e))[:5]]
-                                       for t, e in ((t, np.where(cv, np.abs(np.array([m[t] for m in meas]) - targets[t]), np.nan))
-                                                    for t in TARGETS)}
+                                       for t, e in err.items()}
             res["delineator_median_abs_error_ms"] = {t: round(float(np.nanmedian(e)), 2) for t, e in err.items()}
             print("delineator", res["r2"]["delineator"], res["delineator_median_abs_error_ms"], flush=True)
         head = head_readout(loaded.model, feats[f"encoder:{name}"][0])

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.units import UNIT_TO_MV
+from edfgen.formats.ecg.units import mv_per_unit
 from edfgen.formats.ecg.common import _local, _parse
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -75,7 +75,7 @@ def _quantity(elem, what: str, rid, path, where: str = "") -> tuple[float, str]:
 
 
 def _to_mv(unit: str, what: str, lead: str, rid, path) -> float:
-    factor = UNIT_TO_MV.get(unit.lower().replace(" ", ""))
+    factor = mv_per_unit(unit)
     if factor is None:
         raise RecordRejected(f"HL7 aECG lead {lead}: <{what}> unit {unit!r} (expected uV, mV or V)", record_id=rid,
                              path=path)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.units import UNIT_TO_MV, Z_UNITS
+from edfgen.formats.ecg.units import UNIT_TO_MV, Z_UNITS, unit_key
 from edfgen.kernels.ecg import LEADS
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -80,7 +80,7 @@ def confine(path: str | os.PathLike, root: str | os.PathLike, *, what: str, reco
 
 def _unit_factor(units: str, *, record_id: str, path, lead: str = "", z_scale=None) -> float:
     """The factor that turns ``units`` into mV; units ``z`` only with ``z_scale`` (mV per z, by lead name)."""
-    u = str(units).strip().lower().replace(" ", "")
+    u = unit_key(units)
     if u in Z_UNITS:
         if z_scale is None:
             raise RecordRejected(f"signal units {units!r} (a per-lead z-score, no amplitude in mV): read only by "

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from edfgen.formats.ecg.common import MAX_RECORD_VALUES
-from edfgen.formats.ecg.units import UNIT_TO_MV
+from edfgen.formats.ecg.units import mv_per_unit
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
 #: SOP class UID -> name of the ECG waveform classes read here
@@ -104,12 +104,9 @@ def _number(value, what: str, rid, path, *, positive: bool = False, nonzero: boo
 
 
 def _little_endian(ds) -> bool:
-    """Whether the file's data set is little endian (Explicit VR Big Endian, retired, is the exception)."""
-    enc = getattr(ds, "original_encoding", None)   # pydicom 3: (implicit VR, little endian)
-    if isinstance(enc, tuple) and len(enc) == 2 and enc[1] is not None:
-        return bool(enc[1])
-    little = getattr(ds, "is_little_endian", None)
-    return True if little is None else bool(little)
+    """Whether the file's data set is little endian (Explicit VR Big Endian, retired, is the exception; pydicom 3's
+    ``original_encoding`` is ``(implicit VR, little endian)``)."""
+    return ds.original_encoding[1] is not False
 
 
 def _layout(g, rid, path) -> tuple[float, int, int, float]:
@@ -125,7 +122,8 @@ def _layout(g, rid, path) -> tuple[float, int, int, float]:
 
 
 def _choose(groups, rid, path) -> tuple[list, list[str]]:
-    """The simultaneous groups to read (see the module docstring) and a note on those left out."""
+    """The simultaneous groups to read, each with its :func:`_layout` (see the module docstring), and a note on
+    those left out."""
     usable = [g for g in groups if not _MEDIAN.search(_label(g))]
     if not usable:
         raise RecordRejected(f"DICOM ECG holds only median/representative beats "
@@ -133,27 +131,26 @@ def _choose(groups, rid, path) -> tuple[list, list[str]]:
                              record_id=rid, path=path)
     sets: dict[tuple, list] = {}
     for g in usable:
-        fs, n_ch, n_s, offset = _layout(g, rid, path)
-        sets.setdefault((fs, n_s, offset), []).append((g, n_ch))
+        lay = fs, _, n_s, offset = _layout(g, rid, path)
+        sets.setdefault((fs, n_s, offset), []).append((g, lay))
 
-    def score(item):
-        (fs, n_s, _), members = item
-        channels = sum(n for _, n in members)
+    def score(members):
+        fs, _, n_s, _ = members[0][1]
+        channels = sum(lay[1] for _, lay in members)
         rhythm = any(_label(g).upper() == "RHYTHM" for g, _ in members)
         return channels >= 8, rhythm, channels, n_s / fs
 
-    (_, chosen), *_ = sorted(sets.items(), key=score, reverse=True)
-    picked = [g for g, _ in chosen]
-    left = [g for g in usable if all(g is not p for p in picked)]
-    notes = [f"DICOM waveform group(s) {', '.join(_label(g) or '?' for g in picked)} read; not simultaneous with "
-             f"them, left out: {', '.join(_label(g) or '?' for g in left)}"] if left else []
+    picked = max(sets.values(), key=score)     # the first of equals, in file order
+    left = [g for g in usable if all(g is not p for p, _ in picked)]
+    notes = [f"DICOM waveform group(s) {', '.join(_label(g) or '?' for g, _ in picked)} read; not simultaneous "
+             f"with them, left out: {', '.join(_label(g) or '?' for g in left)}"] if left else []
     return picked, notes
 
 
-def _decode(ds, g, rid, path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Lead names, ``float64 [C, T]`` mV and the padding mask ``[C, T]`` of one multiplex group."""
+def _decode(ds, g, n_ch: int, n_s: int, rid, path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Lead names, ``float64 [C, T]`` mV and the padding mask ``[C, T]`` of one multiplex group of ``n_ch``
+    channels x ``n_s`` samples."""
     where = f"waveform group {_label(g) or '?'}"
-    fs, n_ch, n_s, _ = _layout(g, rid, path)
     try:
         bits, interp = int(g.get("WaveformBitsAllocated")), str(g.get("WaveformSampleInterpretation")).strip()
     except (TypeError, ValueError):
@@ -198,7 +195,7 @@ def _decode(ds, g, rid, path) -> tuple[list[str], np.ndarray, np.ndarray]:
         base = 0.0 if base is None else _number(base, f"{at} ChannelBaseline", rid, path)
         units_seq = ch.get("ChannelSensitivityUnitsSequence")
         unit = str(units_seq[0].get("CodeValue", "") or "") if units_seq else ""
-        factor = UNIT_TO_MV.get(unit.strip().lower().replace(" ", ""))
+        factor = mv_per_unit(unit)
         if factor is None:
             raise RecordRejected(f"DICOM {at} sensitivity units {unit or 'missing'!r} (expected uV, mV or V)",
                                  record_id=rid, path=path)
@@ -270,14 +267,14 @@ def _read(ds, rid, path) -> EcgRecord:
     if not groups:
         raise RecordRejected("DICOM ECG without a WaveformSequence (no waveform stored)", record_id=rid, path=path)
     picked, notes = _choose(groups, rid, path)
-    fs, _, n_s, _ = _layout(picked[0], rid, path)
-    n_values = n_s * sum(_layout(g, rid, path)[1] for g in picked)
+    fs, _, n_s, _ = picked[0][1]
+    n_values = n_s * sum(lay[1] for _, lay in picked)
     if n_values > MAX_RECORD_VALUES:
         raise RecordRejected(f"DICOM waveform of {n_values} values: more than {MAX_RECORD_VALUES}", record_id=rid,
                              path=path)
     names, rows, padded = [], [], []
-    for g in picked:
-        n, r, p = _decode(ds, g, rid, path)
+    for g, (_, n_ch, _, _) in picked:
+        n, r, p = _decode(ds, g, n_ch, n_s, rid, path)
         names += n
         rows.append(r)
         padded.append(p)

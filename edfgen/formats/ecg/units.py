@@ -19,6 +19,16 @@ from __future__ import annotations
 UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "microvolt": 1e-3, "microvolts": 1e-3,
               "v": 1e3, "volt": 1e3, "volts": 1e3, "millivolt": 1.0, "millivolts": 1.0, "nv": 1e-6}
 
+def unit_key(units) -> str:
+    """A unit name as :data:`UNIT_TO_MV` and :data:`Z_UNITS` key it: lower case, no spaces (``" uV"`` -> ``uv``)."""
+    return str(units).strip().lower().replace(" ", "")
+
+
+def mv_per_unit(units) -> float | None:
+    """Millivolts per ``units`` (``uV`` -> 0.001), or None for a unit that is not a voltage."""
+    return UNIT_TO_MV.get(unit_key(units))
+
+
 #: the dimensionless per-lead z-score unit (refused unless a reader is given ``z_scale``)
 Z_UNITS = ("z",)
 #: note added to a record read from units ``z`` (:class:`~edfgen.kernels.ecg.record.EcgRecord` ``notes``)

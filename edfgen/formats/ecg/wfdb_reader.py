@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
-from edfgen.formats.ecg.units import UNIT_TO_MV, Z_NOTE, Z_UNITS
+from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
 from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -87,10 +87,9 @@ def _scales(names, units, *, rid: str, hea, z_scale=None,
     keep, factor, skipped, uncal = [], [], [], []
     flags = list(uncalibrated) + [False] * (len(names) - len(uncalibrated))
     for i, (n, u) in enumerate(zip(names, units)):
-        key = str(u).strip().lower().replace(" ", "")
         if flags[i]:
             uncal.append(str(n).strip())
-        elif key not in UNIT_TO_MV and key not in Z_UNITS and canonical_lead_name(n) is None:
+        elif mv_per_unit(u) is None and unit_key(u) not in Z_UNITS and canonical_lead_name(n) is None:
             skipped.append(f"{str(n).strip()} ({str(u).strip()})")
         else:
             keep.append(i)
