@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def standin():
 
 @pytest.fixture(scope="module")
 def ecg_dir(shared_data, tmp_path_factory):
-    """12 real CinC 2021 records plus one record with NaN samples and one unreadable header."""
+    """12 real CinC 2021 records plus one with a missing stretch inside (a reject) and one unreadable header."""
     import wfdb
 
     d = tmp_path_factory.mktemp("ecg")
@@ -59,7 +60,7 @@ def ecg_dir(shared_data, tmp_path_factory):
         shutil.copy(hea, d)
         shutil.copy(hea.with_suffix(".mat"), d)
     x = read_wfdb(src / "E07500.hea").signal.T.astype(np.float64)
-    x[100:200, 3] = np.nan
+    x[2400:2500, 3] = np.nan      # mid-record: no 8-s stretch without missing samples
     wfdb.wrsamp("ZNAN01", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=["16"] * 12,
                 adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(d))
     (d / "ZBAD02.hea").write_text("ZBAD02 12 500 5000\nthis is not a header\n")
@@ -91,7 +92,7 @@ def test_extract_edfs__table_pheno_rejects_manifest(ecg_dir, standin, tmp_path):
     assert res.rejects == out.parent / "edfs.tsv.rejects.tsv" and res.pheno == out.parent / "edfs.tsv.pheno"
     reasons = dict(zip(rej["record"], rej["reason"]))
     assert set(reasons) == {"ZNAN01", "ZBAD02"}
-    assert "lead aVR: 100 NaN/inf samples" in reasons["ZNAN01"]
+    assert "lead aVR: 100 NaN/inf samples" in reasons["ZNAN01"] and "longest stretch" in reasons["ZNAN01"]
     assert "declares 12 signals on its record line but has 1 signal lines" in reasons["ZBAD02"]
     ph = pd.read_csv(res.pheno, sep="\t", dtype={"IID": str, "FID": str})
     assert list(ph.columns[:2]) == ["FID", "IID"] and (ph["FID"] == ph["IID"]).all()
@@ -119,6 +120,30 @@ def test_extract_edfs__table_pheno_rejects_manifest(ecg_dir, standin, tmp_path):
     with pytest.raises(InputError, match="not written by an earlier edfgen extract"):
         extract_edfs([ecg_dir], out.parent / "x.tsv", checkpoint=standin, force=True)
     assert (out.parent / "x.tsv").read_text() == "not edfgen's"
+
+
+def test_extract_edfs__missing_samples_at_the_end_cut_and_counted(shared_data, standin, tmp_path):
+    """Was a reject: a record whose aVF is missing (WFDB's missing value) for its last 0.6 s. Now its first
+    9.4 s are used: the EDFs equal those of the record cut by hand, the run says so and counts it."""
+    import wfdb
+
+    src = shared_data / "ecg" / "cinc2021" / "E07500.hea"
+    x = read_wfdb(src).signal.T.astype(np.float64)
+    x[4700:, 5] = np.nan
+    d = tmp_path / "ecg"
+    d.mkdir()
+    wfdb.wrsamp("ZEDGE03", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=["16"] * 12,
+                adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(d))
+    res = extract_edfs([d], tmp_path / "edfs.tsv", checkpoint=standin)
+    assert (res.n_records, res.n_rejected, res.n_participants) == (1, 0, 1)
+    hand = read_wfdb(src)
+    hand = dataclasses.replace(hand, signal=hand.signal[:, :4700].copy())
+    with torch.no_grad():
+        xin = torch.from_numpy(preprocess(hand, Preprocessing()))
+        want = standin.model.embed(torch.stack([xin[:, :2500], xin[:, 2500:]])).mean(dim=0).numpy()
+    got = pd.read_csv(res.table, sep="\t").iloc[0, 1:].to_numpy(float)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert json.loads(res.manifest.read_text())["extra"]["n_cut_missing_samples"] == 1
 
 
 def test_extract_edfs__resume_after_crash_equals_uninterrupted(ecg_dir, standin, tmp_path):

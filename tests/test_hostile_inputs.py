@@ -554,8 +554,9 @@ def test_read_wfdb__multi_segment_record_with_other_gains_per_segment_reads_each
 
 def test_read_wfdb__multi_segment_signal_absent_from_a_segment_is_nan_there(tmp_path: Path):
     """A signal that a segment lacks (variable layout) and a '~' gap are NaN there, as WFDB reads them
-    (reference: wfdb.rdrecord(physical=True)); a lead with NaN is then a reject naming the lead, a non-ECG channel
-    missing from a segment is dropped with the other extra channels and the record is used."""
+    (reference: wfdb.rdrecord(physical=True)); with a lead missing from a segment the longest complete stretch is
+    used (a reject naming the lead when it is shorter than 8 s), a non-ECG channel missing from a segment is dropped with the other extra
+    channels and the record is used; a gap in every lead is cut, the 20 s before it used."""
     from dataclasses import replace
 
     import wfdb
@@ -572,17 +573,22 @@ def test_read_wfdb__multi_segment_signal_absent_from_a_segment_is_nan_there(tmp_
     np.testing.assert_allclose(rec.signal, ref.p_signal.T, rtol=0, atol=1e-6)   # NaN where wfdb has NaN
     assert np.isnan(rec.signal[8, 5000:]).all() and np.isnan(rec.signal[12, 5000:]).all()
     assert np.isfinite(rec.signal[:12][np.arange(12) != 8]).all()
-    batch = preprocess_many([rec])
-    assert batch.record_ids == [] and batch.rejects[0][0] == "gap" and "lead V3: 5000 NaN" in batch.rejects[0][2]
+    batch = preprocess_many([rec])     # V3 is missing from the second segment: the first (10 s, complete) is used
+    assert batch.record_ids == ["gap"] and batch.notes[-1][2].startswith("cut 10.000 s of missing")
+    np.testing.assert_array_equal(batch.signals, preprocess_many([replace(rec, signal=rec.signal[:, :5000])]).signals)
+    short = replace(rec, signal=rec.signal[:, 1000:])   # 8 s of it: still enough; 7.98 s is not
+    assert preprocess_many([short]).record_ids == ["gap"]
+    reason = preprocess_many([replace(rec, signal=rec.signal[:, 1010:])]).rejects[0][2]
+    assert "lead V3: 5000 NaN" in reason and "longest stretch without missing samples is 7.98 s" in reason
     # RESP only in the first segment, V3 in both, then a 10-s gap
     hea, _ = _segments(tmp_path, "resp", [specs[0], (LEADS, 500, 12, "mV", "16")], layout=LEADS + ("RESP",))
     (tmp_path / "resp.hea").write_text(hea.read_text().replace("resp/3 13 500 10000", "resp/4 13 500 15000") + "~ 5000\n")
     rec = read_wfdb(tmp_path / "resp.hea")
     assert rec.signal.shape == (13, 15000) and np.isnan(rec.signal[:, 10000:]).all()
-    assert "lead I: 5000 NaN" in preprocess_many([rec]).rejects[0][2]
-    rec = replace(rec, signal=rec.signal[:, :10000])   # the gap is NaN in every lead: a reject; without it, used
-    batch = preprocess_many([rec])
+    batch = preprocess_many([rec])     # the gap is NaN in every lead: cut, the 20 s before it used
     assert batch.record_ids == ["resp"], batch.rejects
+    assert any(n == "cut 10.000 s of missing (NaN/inf) samples: kept 20.000 s from 0.000 s" for *_, n in batch.notes)
+    np.testing.assert_array_equal(batch.signals, preprocess_many([replace(rec, signal=rec.signal[:, :10000])]).signals)
 
 
 def test_discover_records__segments_of_a_multi_segment_record_are_not_records_of_their_own(tmp_path: Path):

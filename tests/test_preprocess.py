@@ -99,7 +99,7 @@ def test_preprocess_many__bad_records_rejected_with_reasons_good_ones_pass(cinc)
     good = [read_wfdb(p) for p in sorted(cinc.glob("*.hea"))[:3]]
     base = good[0]
     nan = base.signal.copy()
-    nan[7, 100:110] = np.nan
+    nan[7, 2495:2505] = np.nan   # mid-record: neither side is min_duration_s long
     flat = base.signal.copy()
     flat[6:12] = 0.3  # six constant chest leads (more than max_flat_leads=3)
     sat = base.signal.copy()
@@ -112,6 +112,7 @@ def test_preprocess_many__bad_records_rejected_with_reasons_good_ones_pass(cinc)
     reasons = {r[0]: r[2] for r in batch.rejects}
     assert set(reasons) == {"nan", "flat", "sat"}
     assert "lead V2: 10 NaN/inf samples" in reasons["nan"]
+    assert "the longest stretch without missing samples is 4.99 s < min_duration_s 8 s" in reasons["nan"]
     assert "6 flat lead(s) V1, V2, V3, V4, V5, V6" in reasons["flat"]
     assert "lead II: saturated" in reasons["sat"]
     # a single flat lead is tolerated (zeroed) by default, rejected with max_flat_leads=0
@@ -147,6 +148,40 @@ def test_preprocess__flat_end_trimmed_and_reported_not_rejected(shared_data):
     flipped = dataclasses.replace(rec, signal=np.ascontiguousarray(rec.signal[:, ::-1]))
     assert any("flat start" in n for n in trim_flat_edges(flipped).notes)
     assert trim_flat_edges(trimmed) is trimmed
+
+
+def test_preprocess__missing_samples_cut_to_the_longest_complete_stretch(cinc):
+    """Was: any NaN sample rejected the record, so a record whose last 0.4 s were missing (WFDB's missing value)
+    and a 30-s recording with a gap were participants lost. Now the longest stretch where every lead has a
+    sample is used (reference: the same record sliced by hand, no NaN), and only a too-short stretch rejects."""
+    from edfgen.kernels.ecg.preprocess import keep_finite_stretch
+
+    base = read_wfdb(cinc / "E07501.hea")
+    x = base.signal.copy()
+    x[3, 4800:] = np.nan                                  # aVR missing for the last 0.4 s
+    x[:, :50] = np.inf                                    # every lead for the first 0.1 s
+    rec = dataclasses.replace(base, signal=x)
+    cut = keep_finite_stretch(rec, min_s=8)
+    np.testing.assert_array_equal(cut.signal, base.signal[:, 50:4800])
+    assert cut.notes[-1] == "cut 0.500 s of missing (NaN/inf) samples: kept 9.500 s from 0.100 s"
+    hand = dataclasses.replace(base, signal=base.signal[:, 50:4800].copy())
+    np.testing.assert_array_equal(preprocess(rec, PREP), preprocess(hand, PREP))
+    batch = preprocess_many([rec], PREP)
+    assert batch.record_ids == [base.record_id] and any(n.startswith("cut 0.500 s") for _, _, n in batch.notes)
+    # a 30-s recording with a 2-s gap at 12 s: the window comes from the longer side (the last 16 s)
+    long = np.concatenate([base.signal, base.signal, base.signal], axis=1)
+    long[:, 6000:7000] = np.nan
+    gap = dataclasses.replace(base, signal=long)
+    np.testing.assert_array_equal(keep_finite_stretch(gap).signal, long[:, 7000:])
+    np.testing.assert_array_equal(preprocess(gap, PREP),
+                                  preprocess(dataclasses.replace(base, signal=long[:, 7000:].copy()), PREP))
+    # a lead with no sample at all: named; a complete record is returned as is
+    none = base.signal.copy()
+    none[8] = np.nan
+    with pytest.raises(RecordRejected, match=r"lead V3: 5000 NaN/inf samples \(1 lead\(s\) affected\); no sample "
+                                             r"present in lead\(s\) V3"):
+        preprocess(dataclasses.replace(base, signal=none), PREP)
+    assert keep_finite_stretch(base) is base
 
 
 def test_preprocess__clipping_inside_signal_still_rejected_after_trimming(cinc):

@@ -66,6 +66,7 @@ from edfgen.formats.manifest import listed_outputs, read_manifest, recording
 from edfgen.formats.tables import clean_temp_files, read_table, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.kernels.ecg.record import NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, note_kind
 from edfgen.kernels.edf import edf_pca, embed_windows
 from edfgen.model.device import DEVICES, PRECISIONS, load_model
 from edfgen.progress import progress
@@ -383,21 +384,19 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             on_chunk(chunk, n_done)
         chunk += 1
 
-    n_trimmed = n_dropped = 0
+    # records changed on the way and kept (counted per kind of note; each listed with -vv): a held stretch at
+    # an edge trimmed, channels beside the 12 leads (V4R, Frank, RESP, ...) dropped, missing samples cut
+    changed = {NOTE_FLAT_EDGE: 0, NOTE_DROPPED: 0, NOTE_MISSING: 0}
     bar = progress(total=len(todo), desc="extract", unit="ECG")
     try:
         for ids, signals, rejects, notes in _Loader(batches, prep, fs, quality, workers):
-            trimmed = {(rid, path): note for rid, path, note in notes if note.startswith("trimmed")}
-            n_trimmed += len(trimmed)  # records with a held stretch at an edge: kept, and said so
-            for (rid, path), note in trimmed.items():
-                log.debug("%s (%s): %s", rid, path, note)
-            dropped: dict[tuple[str, str], list[str]] = {}
-            for rid, path, note in notes:   # channels beside the 12 leads (V4R, Frank, RESP, ...): kept out, said so
-                if note.startswith("dropped"):
-                    dropped.setdefault((rid, path), []).append(note)
-            n_dropped += len(dropped)
-            for (rid, path), found in dropped.items():
-                log.debug("%s (%s): %s", rid, path, "; ".join(found))
+            by_kind: dict[str, dict[tuple[str, str], list[str]]] = {}
+            for rid, path, note in notes:
+                by_kind.setdefault(note_kind(note), {}).setdefault((rid, path), []).append(note)
+            for kind in changed:
+                for (rid, path), found in by_kind.get(kind, {}).items():
+                    log.debug("%s (%s): %s", rid, path, "; ".join(found))
+                changed[kind] += len(by_kind.get(kind, {}))
             if len(ids):
                 e = embed_windows(model, signals, prep)
                 d = e.shape[1]
@@ -412,12 +411,16 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             flush()
     finally:
         bar.close()
+    n_trimmed, n_dropped, n_cut = (changed[k] for k in (NOTE_FLAT_EDGE, NOTE_DROPPED, NOTE_MISSING))
     if n_dropped:
         log.info("extract: %d record(s) had channels beside the 12 leads (right-sided, Frank, non-ECG), dropped "
                  "(listed with -vv)", n_dropped)
     if n_trimmed:
         log.warning("extract: %d record(s) had a held (flat) stretch at their start or end, trimmed and kept "
                     "(listed with -vv; count in the manifest)", n_trimmed)
+    if n_cut:
+        log.warning("extract: %d record(s) had missing (NaN/inf) samples, cut to their longest stretch without any "
+                    "and kept (listed with -vv; count in the manifest)", n_cut)
 
     # ---- assemble (only records listed now, in discovery order)
     wanted = {r.record_id for r in todo_all}
@@ -481,6 +484,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             "n_records": len(refs), "n_rejected": len(rej_df), "n_participants": len(frame), "n_edfs": d,
             "n_trimmed_flat_edges": n_trimmed,  # records of this run (not resumed chunks) with a held edge cut
             "n_dropped_channels": n_dropped,    # records of this run with channels beside the 12 leads dropped
+            "n_cut_missing_samples": n_cut,     # records of this run cut to their longest stretch without NaN/inf
             "aggregation": "EDF of an ECG = mean over its crops; participant = mean over accepted ECGs",
         })
     shutil.rmtree(parts, ignore_errors=True)

@@ -29,6 +29,7 @@ from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.leads import canonicalise_leads
+from edfgen.kernels.ecg.preprocess import keep_finite_stretch
 from edfgen.kernels.edf import associate, cluster_edfs
 from edfgen.kernels.validate import numeric_values
 from edfgen.plots.heatmap import plot_heatmap
@@ -42,7 +43,8 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
     """Measure biomarkers on ECG files with :func:`edfgen.kernels.ecg.biomarkers.measure_biomarkers`.
 
     Each record is read, its leads canonicalised (at its own sampling rate; the delineator filters
-    itself). Returns ``(table IID + biomarker columns, rejects record/path/reason)``.
+    itself) and cut to its longest stretch without missing samples
+    (:func:`edfgen.kernels.ecg.preprocess.keep_finite_stretch`). Returns ``(table IID + biomarker columns, rejects record/path/reason)``.
     """
     refs = discover_records([ecg] if isinstance(ecg, (str, os.PathLike)) else ecg)
     rows, rejects = [], []
@@ -51,9 +53,8 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
             item = read_records([ref])[0]  # a reader's failure is a reject (RecordRejected), never a traceback
             if isinstance(item, RecordRejected):
                 raise item
-            rec = canonicalise_leads(item)
-            if not np.isfinite(rec.signal).all():
-                raise RecordRejected("NaN/inf samples", record_id=ref.record_id, path=ref.path)
+            # missing samples: measured on the longest stretch where every lead has one (as extract does)
+            rec = keep_finite_stretch(canonicalise_leads(item))
         except RecordRejected as exc:
             rejects.append((ref.record_id, ref.path, exc.reason))
             continue

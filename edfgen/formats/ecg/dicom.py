@@ -220,7 +220,7 @@ def _trim_padding(rows: np.ndarray, padded: np.ndarray, names, rid, path) -> tup
         j = int(np.argmax(inner.any(axis=1)))
         raise RecordRejected(f"DICOM lead {names[j]}: {int(inner[j].sum())} samples inside the recording equal "
                              f"WaveformPaddingValue (missing)", record_id=rid, path=path)
-    # (not worded "trimmed ...": extract counts those notes as held flat edges)
+    # (first word none of edfgen.kernels.ecg.record's NOTE_* words: extract counts those notes by kind)
     return rows[:, start:stop], [f"DICOM padding (WaveformPaddingValue) cut: {start} sample(s) at the start, "
                                  f"{len(every) - stop} at the end"]
 

@@ -10,11 +10,17 @@ Steps, in order
 ---------------
 1. **Leads**: names/aliases mapped to the canonical order; missing III, aVR, aVL, aVF derived
    from I and II (:func:`edfgen.kernels.ecg.leads.canonicalise_leads`); any other missing lead rejects.
-2. **Flat edges** (:func:`trim_flat_edges`): a segment at the start or end of the recording where
+2. **Missing samples** (:func:`keep_finite_stretch`): NaN/inf samples (WFDB's missing value, a
+   multi-segment record's gap, a lead absent from a segment) are never filtered or filled in: the
+   record is cut to its longest stretch where every lead has a finite sample, said in its ``notes``,
+   and rejected when that stretch is shorter than ``min_duration_s`` (a lead with no finite sample,
+   a gap that leaves less than 8 s). Missing samples at the start or end thus cost only those seconds,
+   as in a long recording with a gap, where the window is then taken from the longest clean stretch.
+   **Flat edges** (:func:`trim_flat_edges`): a segment at the start or end of the recording where
    every (non-constant) lead holds its value, a common device artefact (many PTB-XL records end in
    ~0.1 s of held samples), is trimmed and reported in the record's ``notes``, never a reason to
    reject; the shortened record then goes through the window policy below.
-   **Raw quality** (on the trimmed signal): any NaN/inf sample rejects; a lead with a run of at
+   **Raw quality** (on the trimmed signal): a lead with a run of at
    least ``saturation_run_s`` seconds at its own minimum or maximum value *inside* the signal
    (clipping, a saturated amplifier) rejects.
 3. **Window** (explicit policy): a record longer than ``window_s`` is **centre-cropped** (with
@@ -45,7 +51,7 @@ import numpy as np
 from scipy import signal as sps
 
 from edfgen.kernels.ecg.leads import canonicalise_leads
-from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+from edfgen.kernels.ecg.record import NOTE_FLAT_EDGE, NOTE_MISSING, EcgRecord, RecordRejected
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 #: seconds of signal kept on each side of the window until after filtering
@@ -159,8 +165,8 @@ def trim_flat_edges(record: EcgRecord, *, min_s: float = 0.02) -> EcgRecord:
 
     The head ends at the first sample where any lead changes value; the tail starts after the last
     sample where any lead changes (leads that never change are ignored: they are flat leads, judged
-    later). Segments shorter than ``min_s`` are kept. NaN/inf samples are left for
-    :func:`check_raw_quality` to reject (a record with any of them is returned unchanged).
+    later). Segments shorter than ``min_s`` are kept. A record with NaN/inf samples is returned unchanged
+    (:func:`keep_finite_stretch` cuts them first; :func:`check_raw_quality` rejects any left).
 
     Returns
     -------
@@ -184,8 +190,56 @@ def trim_flat_edges(record: EcgRecord, *, min_s: float = 0.02) -> EcgRecord:
     tail = tail if tail >= need else 0
     if not head and not tail:
         return record
-    notes = [f"trimmed {n / record.fs:.3f} s flat {where}" for n, where in ((head, "start"), (tail, "end")) if n]
+    notes = [f"{NOTE_FLAT_EDGE} {n / record.fs:.3f} s flat {where}" for n, where in ((head, "start"), (tail, "end")) if n]
     return replace(record, signal=x[:, head:x.shape[1] - tail], notes=record.notes + tuple(notes))
+
+
+def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0) -> EcgRecord:
+    """Cut a record to its longest stretch where every lead has a finite sample.
+
+    Real files mark samples as missing (WFDB's ``-32768``, read as NaN; a multi-segment record's gap or a
+    lead absent from one segment). Nothing is filled in: the
+    longest run of samples finite in every lead is kept (the first such run on ties) and the cut is
+    said in ``notes`` (``"cut 0.500 s of missing (NaN/inf) samples: kept 9.500 s from 0.000 s"``).
+
+    Parameters
+    ----------
+    record
+        Leads already canonical (a derived lead is missing wherever its sources are).
+    min_s
+        Shortest stretch that may be kept (the checkpoint's ``min_duration_s``).
+
+    Returns
+    -------
+    EcgRecord
+        ``record`` itself when every sample is finite, else the cut copy.
+
+    Raises
+    ------
+    RecordRejected
+        When no stretch of at least ``min_s`` seconds (and at least one sample) is finite in every lead;
+        the reason names the first lead with missing samples and the longest stretch.
+    """
+    x = record.signal
+    finite = np.isfinite(x)
+    if finite.all():
+        return record
+    ok = finite.all(axis=0)
+    padded = np.diff(np.r_[0, ok.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(padded == 1), np.flatnonzero(padded == -1)
+    k = int(np.argmax(ends - starts)) if len(starts) else -1
+    a, b = (int(starts[k]), int(ends[k])) if k >= 0 else (0, 0)
+    if b - a == 0 or (b - a) / record.fs + 1e-9 < min_s:
+        bad = np.flatnonzero(~finite.all(axis=1))
+        absent = [record.leads[i] for i in bad if not finite[i].any()]
+        why = (f"no sample present in lead(s) {', '.join(absent)}" if absent else
+               f"the longest stretch without missing samples is {(b - a) / record.fs:.2f} s"
+               + (f" < min_duration_s {min_s:g} s" if min_s else ""))
+        raise RecordRejected(f"lead {record.leads[bad[0]]}: {int((~finite[bad[0]]).sum())} NaN/inf samples "
+                             f"({len(bad)} lead(s) affected); {why}", record_id=record.record_id, path=record.path)
+    note = (f"{NOTE_MISSING} {(x.shape[1] - (b - a)) / record.fs:.3f} s of missing (NaN/inf) samples: kept "
+            f"{(b - a) / record.fs:.3f} s from {a / record.fs:.3f} s")
+    return replace(record, signal=x[:, a:b], notes=record.notes + (note,))
 
 
 def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT_QUALITY) -> None:
@@ -227,7 +281,8 @@ def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds)
     if not record.fs >= MIN_FS_HZ:
         raise RecordRejected(f"sampling rate {record.fs:g} Hz is below {MIN_FS_HZ:g} Hz (too coarse for an ECG; "
                              "a wrong rate in the file?)", record_id=record.record_id, path=record.path)
-    rec = trim_flat_edges(canonicalise_leads(record, leads=prep.leads))
+    rec = canonicalise_leads(record, leads=prep.leads)
+    rec = trim_flat_edges(keep_finite_stretch(rec, min_s=prep.min_duration_s))
     check_raw_quality(rec, quality=quality)
     dur = rec.duration_s
     if dur + 1e-9 < prep.min_duration_s:

@@ -16,6 +16,17 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 
+#: First words of the :attr:`EcgRecord.notes` that batch code counts and reports (``edfgen extract``'s log
+#: and manifest): a held (flat) stretch at an edge trimmed, channels beside the 12 leads dropped, missing
+#: (NaN/inf) samples cut. A reader's other notes must not start with these words.
+NOTE_FLAT_EDGE, NOTE_DROPPED, NOTE_MISSING = "trimmed", "dropped", "cut"
+
+
+def note_kind(note: str) -> str:
+    """The first word of a record note (compare with :data:`NOTE_FLAT_EDGE`, :data:`NOTE_DROPPED`,
+    :data:`NOTE_MISSING`)."""
+    return note.split(" ", 1)[0]
+
 
 class RecordRejected(InputError):
     """A record that cannot be used; ``reason`` says why (it goes to ``rejects.tsv``).
