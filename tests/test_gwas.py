@@ -661,3 +661,47 @@ def test_run_gwas__tabix_index_built_while_writing_equals_htslibs(cohort, tmp_pa
         assert (out["while_writing"] / f).read_bytes() == (out["htslib"] / f).read_bytes()
         a, b = (gzip.decompress((out[k] / f"{f}.tbi").read_bytes()) for k in ("while_writing", "htslib"))
         assert a == b and len(a) > 100
+
+
+def test_run_gwas__zero_padded_chromosome_names_as_uk_biobank_writes_them(hail_context, cohort, fast_run, tmp_path):
+    """Was: UK Biobank's imputed BGEN files (and ``plink2 --output-chr 0M``) name chromosome 1 ``01``; the GWAS
+    stopped at writing ("rows of chromosome 01 are not together": ``01`` had no place in the chromosome order)
+    and a ``.bim`` with ``01`` wrote ``01`` into GWAS-SSF files. Now ``01`` is chromosome 1 everywhere: the same
+    results as the plainly named fileset (plink2-checked in test_run_gwas__matches_plink2_glm), from a ``.bed``
+    and from per-chromosome BGEN files through a ``{chr}`` template and ``--chr 01-02`` (fast engine, and Hail,
+    whose GRCh37 contigs have no ``01``); clumping with the ``01`` fileset as LD panel finds the same clumps."""
+    from edfgen.commands.clump import run_clump
+    from edfgen.kernels.clump import ClumpSettings
+
+    g = str(cohort / "g")
+    subprocess.run(["plink2", "--bfile", g, "--make-bed", "--output-chr", "0M", "--out", str(tmp_path / "z"),
+                    "--silent"], check=True)
+    assert (tmp_path / "z.bim").read_text().startswith("01\t")
+    for c in (1, 2):
+        subprocess.run(["plink2", "--bfile", g, "--chr", str(c), "--export", "bgen-1.2", "bits=8", "--output-chr",
+                        "0M", "--out", str(tmp_path / f"z_chr{c}"), "--silent"], check=True)
+    want = pd.concat([pd.read_csv(fast_run[0] / f"edf_00{j}.tsv.gz", sep="\t").assign(ph=j) for j in (1, 2)])
+    sources = {"bed": GenotypeSource(bfile=str(tmp_path / "z")),
+               "bgen": GenotypeSource(bgen=str(tmp_path / "z_chr{chr}.bgen"), sample=str(tmp_path / "z_chr{chr}.sample"),
+                                      chromosomes=("01-02",))}
+    sources["hail"] = sources["bgen"]
+    for name, src in sources.items():
+        run_gwas(src, cohort / "pheno.tsv", cohort / "covar.tsv", tmp_path / name, pheno_cols=["edf_001", "edf_002"],
+                 covar_cols=["age", "sex", "centre"], qc=NO_QC,
+                 settings=GwasSettings(plots=False, engine="hail" if name == "hail" else "fast"))
+        got = pd.concat([pd.read_csv(tmp_path / name / f"edf_00{j}.tsv.gz", sep="\t").assign(ph=j) for j in (1, 2)])
+        assert list(got["chromosome"].unique()) == [1, 2], name
+        m = want.merge(got, on=["ph", "variant_id"], suffixes=("", "_z"))
+        assert len(m) == len(want) == len(got), name
+        sign = np.where(m["effect_allele"] == m["effect_allele_z"], 1.0, -1.0)
+        assert (m["base_pair_location"] == m["base_pair_location_z"]).all()
+        np.testing.assert_allclose(sign * m["beta_z"], m["beta"], rtol=1e-6, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(m["p_value_z"], m["p_value"], rtol=1e-5, err_msg=name)
+    settings = ClumpSettings(p1=1e-3, p2=1e-2)
+    plain = run_clump([fast_run[0] / "edf_001.tsv.gz"], out_dir=tmp_path / "c_plain", bfile=g, settings=settings)
+    zero = run_clump([fast_run[0] / "edf_001.tsv.gz"], out_dir=tmp_path / "c_zero", bfile=str(tmp_path / "z"),
+                     settings=settings)
+    a = pd.read_csv(plain.out_dir / "clumps.tsv", sep="\t")
+    b = pd.read_csv(zero.out_dir / "clumps.tsv", sep="\t")
+    assert len(a) > 0
+    pd.testing.assert_frame_equal(a, b)

@@ -110,6 +110,23 @@ def test_plink2_glm__xy_and_mt_labels_read_as_the_genotype_side_writes_them(trut
     assert read_loci(loci)["chromosome"].tolist() == ["X", "MT"]
 
 
+def test_plink2_glm__zero_padded_chromosomes_read_as_plain_numbers(truth, tmp_path):
+    """``plink2 --output-chr 0M`` (and UK Biobank's BGEN names carried into a tool's output) write ``01``..``09``:
+    read as 1..9 (was kept as ``01``, a chromosome no genotype file, region or gene table names), so leads meet
+    their LD panel and genes; ``0`` (PLINK's unplaced) and ``10`` stay as they are."""
+    from edfgen.formats.genotypes.selection import parse_chromosomes
+
+    chrom = np.array(["01", "chr02", "10", "0", "chr09", "9", "X", "1"] * (N_VAR // 8))
+    lin = pd.DataFrame({"#CHROM": chrom, "POS": truth["base_pair_location"], "ID": truth["variant_id"],
+                        "REF": truth["other_allele"], "ALT": truth["effect_allele"], "A1": truth["effect_allele"],
+                        "TEST": "ADD", "OBS_CT": 5000, "BETA": truth["beta"], "SE": truth["standard_error"],
+                        "P": truth["p_value"]})
+    df, _ = read_sumstats(_write(tmp_path / "z.edf_001.glm.linear", lin))
+    got = df.set_index("variant_id").loc[truth["variant_id"], "chromosome"].astype(str).tolist()
+    assert got == ["1", "2", "10", "0", "9", "9", "X", "1"] * (N_VAR // 8)
+    assert parse_chromosomes("01-03,chr05,010") == ["1", "2", "3", "5", "10"]
+
+
 def test_regenie__space_separated_log10p(truth, tmp_path):
     reg = pd.DataFrame({"CHROM": truth["chromosome"], "GENPOS": truth["base_pair_location"], "ID": truth["variant_id"],
                         "ALLELE0": truth["other_allele"], "ALLELE1": truth["effect_allele"],

@@ -147,12 +147,14 @@ def init_hail(settings: HailSettings | None = None):
 # ----------------------------------------------------------------------------------------------
 def _contig_recoding(reference_genome: str = DEFAULT_REFERENCE_GENOME) -> dict[str, str]:
     """File contig names -> Hail's contigs of ``reference_genome`` (``chr1`` for GRCh38, ``1`` for GRCh37)."""
+    # UK Biobank's BGEN files (and plink2 --output-chr 0M) name chromosomes 1-9 "01"-"09"
+    zeros = {f"{p}0{i}": i for i in range(1, 10) for p in ("", "chr")}
     if reference_genome == "GRCh37":
-        rec = {f"chr{i}": str(i) for i in range(1, 23)}
+        rec = {f"chr{i}": str(i) for i in range(1, 23)} | {k: str(i) for k, i in zeros.items()}
         rec.update({"chrX": "X", "chrY": "Y", "23": "X", "24": "Y", "25": "X", "XY": "X", "26": "MT", "M": "MT",
                     "chrM": "MT", "chrMT": "MT"})
         return rec
-    rec = {str(i): f"chr{i}" for i in range(1, 23)}
+    rec = {str(i): f"chr{i}" for i in range(1, 23)} | {k: f"chr{i}" for k, i in zeros.items()}
     rec.update({"X": "chrX", "Y": "chrY", "23": "chrX", "24": "chrY", "MT": "chrM", "26": "chrM", "M": "chrM",
                 "25": "chrX", "XY": "chrX"})
     return rec

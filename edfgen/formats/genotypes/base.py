@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.chromosomes import plain_chromosome_names
 
 #: variant columns every reader provides
 VARIANT_COLUMNS = ("chromosome", "base_pair_location", "variant_id", "effect_allele", "other_allele", "rsid",
@@ -41,10 +42,9 @@ DEFAULT_BLOCK = 4096
 
 
 def normalise_chromosome(values) -> np.ndarray:
-    """Chromosome names without a ``chr`` prefix (``chr1`` -> ``1``), as strings."""
-    s = pd.Series(np.asarray(values, dtype=object)).astype(str)
-    codes, uniques = pd.factorize(s, use_na_sentinel=False)   # a few distinct names: edited once each
-    return pd.Series(uniques, dtype=object).str.replace("^chr", "", regex=True).to_numpy(dtype=object)[codes]
+    """Chromosome names without a ``chr`` prefix or leading zeros (``chr1``, ``01`` -> ``1``), as strings
+    (:func:`edfgen.formats.chromosomes.plain_chromosome_names`)."""
+    return plain_chromosome_names(values).to_numpy(dtype=object)
 
 
 def rsid_column(ids: pd.Series) -> pd.Series:

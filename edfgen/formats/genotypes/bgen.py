@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.chromosomes import plain_chromosome_names
 from edfgen.formats.genotypes.base import (
     MISSING_INT8,
     GenotypeReader,
@@ -196,7 +197,7 @@ class BgenReader(GenotypeReader):
         vid = tab["rsid"].where(~tab["rsid"].isin(["", "."]), tab["id"])
         none = vid.isin(["", "."])
         if none.any():
-            vid[none] = (tab["chrom"][none].str.replace("^chr", "", regex=True) + ":" + tab["pos"][none].astype(str)
+            vid[none] = (plain_chromosome_names(tab["chrom"][none]) + ":" + tab["pos"][none].astype(str)
                          + ":" + alleles[0][none] + ":" + alleles[1][none])
         for what, col in (("variant id", vid), ("allele", tab["alleles"])):   # they end up in tab-separated files
             odd = col.str.contains(r"[\s\x00-\x1f\x7f]", regex=True).to_numpy()

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.chromosomes import plain_chromosome_names
 from edfgen.formats.genotypes.base import GenotypeReader, as_dtype, check_index, check_unique_iids, variant_table
 
 
@@ -83,7 +84,7 @@ def read_pvar(path: str | Path) -> pd.DataFrame:
     alt = raw["ALT"].fillna(".")
     n_alleles = np.where(alt == ".", 1, alt.str.count(",") + 2)
     vid = raw["ID"].fillna(".")
-    vid = vid.where(vid != ".", raw["CHROM"].str.replace("^chr", "", regex=True) + ":" + raw["POS"] + ":" +
+    vid = vid.where(vid != ".", plain_chromosome_names(raw["CHROM"]) + ":" + raw["POS"] + ":" +
                     raw["REF"] + ":" + alt)
     return variant_table(raw["CHROM"], raw["POS"], vid, alt.str.split(",").str[0], raw["REF"], n_alleles,
                          source=str(path))

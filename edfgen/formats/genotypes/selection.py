@@ -34,7 +34,9 @@ def parse_chromosomes(spec: str | Sequence[str] | None) -> list[str] | None:
             if a > b:
                 raise InputError(f"--chr {item}: empty range")
             out.extend(str(i) for i in range(a, b + 1))
-        elif re.fullmatch(r"\d+|X|Y|XY|MT|M", item, flags=re.I):
+        elif re.fullmatch(r"\d+", item):
+            out.append(str(int(item)))      # 01 is chromosome 1 (UK Biobank's BGEN names)
+        elif re.fullmatch(r"X|Y|XY|MT|M", item, flags=re.I):
             out.append(item.upper())
         else:
             raise InputError(f"--chr {item!r}: not a chromosome (1-22, X, Y, XY, MT, or ranges like 1-22)")

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.chromosomes import plain_chromosome_names
 from edfgen.formats.genotypes.base import (
     GenotypeReader,
     as_dtype,
@@ -214,7 +215,7 @@ class VcfReader(GenotypeReader):
         ids = pd.Series(vid, dtype=object)
         missing = ids.isna() | (ids == ".")
         if missing.any():
-            short = pd.Series(contig).str.replace("^chr", "", regex=True)
+            short = plain_chromosome_names(contig)
             made = short + ":" + pd.Series(pos).astype(str) + ":" + pd.Series(ref) + ":" + pd.Series(alt)
             ids = ids.where(~missing, made)
         tab = variant_table(contig, pos, ids, alt, ref, nall, source=self.path)

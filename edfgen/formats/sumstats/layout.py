@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import ConfigError
+from edfgen.formats.chromosomes import CHROMOSOME_PREFIX, plain_chromosome_names
 
 SSF_COLUMNS = [
     "chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
@@ -285,10 +286,10 @@ UNAMBIGUOUS_CHROMOSOMES = {"XY": "X", "M": "MT", "26": "MT"}
 
 
 def chromosome_labels(chrom: pd.Series) -> pd.Series:
-    """Chromosome labels as edfgen keeps them: no ``chr`` prefix, 23/24/25 as X/Y/MT, and XY / M / 26 as X / MT
-    (as :func:`genotype_chromosome_labels` gives a genotype file's labels, so a plink2 ``--glm`` file's PAR and MT
-    rows meet clump's leads and the LD panel's variants)."""
-    c = chrom.astype(str).str.replace("^chr", "", regex=True)
+    """Chromosome labels as edfgen keeps them: no ``chr`` prefix or leading zeros (``01`` is 1), 23/24/25 as
+    X/Y/MT, and XY / M / 26 as X / MT (as :func:`genotype_chromosome_labels` gives a genotype file's labels, so
+    a plink2 ``--glm`` file's PAR and MT rows meet clump's leads and the LD panel's variants)."""
+    c = plain_chromosome_names(chrom)
     c = c.replace(SSF_CHROMOSOME_NAMES) if c.isin(list(SSF_CHROMOSOME_NAMES)).any() else c
     return c.replace(UNAMBIGUOUS_CHROMOSOMES) if c.isin(list(UNAMBIGUOUS_CHROMOSOMES)).any() else c
 
@@ -296,19 +297,21 @@ def chromosome_labels(chrom: pd.Series) -> pd.Series:
 def genotype_chromosome_labels(chrom) -> np.ndarray:
     """Chromosome labels of a genotype file (``.bim``/``.pvar``/VCF, PLINK's numeric codes 23-26 included) as
     a GWAS-SSF file edfgen writes gives them back: X for ``X``, ``23``, ``XY`` and ``25`` (PLINK's
-    pseudo-autosomal region, on X's coordinates), Y for ``24``, MT for ``26`` and ``M``, no ``chr`` prefix
-    (:data:`SSF_CHROMOSOME_CODES`, then :data:`SSF_CHROMOSOME_NAMES`). Outputs keyed like the summary
-    statistics (clump's lead chromosomes) use these, so a lead finds its region and genes."""
+    pseudo-autosomal region, on X's coordinates), Y for ``24``, MT for ``26`` and ``M``, no ``chr`` prefix or
+    leading zeros (UK Biobank's BGEN ``01`` is 1) (:data:`SSF_CHROMOSOME_CODES`, then
+    :data:`SSF_CHROMOSOME_NAMES`). Outputs keyed like the summary statistics (clump's lead chromosomes) use
+    these, so a lead finds its region and genes."""
     codes, uniques = pd.factorize(pd.Series(np.asarray(chrom, dtype=object)).astype(str), use_na_sentinel=False)
-    names = pd.Series(uniques, dtype=object).str.replace("^chr", "", regex=True)
+    names = pd.Series(uniques, dtype=object).str.replace(CHROMOSOME_PREFIX, "", regex=True)
     names = names.replace(SSF_CHROMOSOME_CODES).replace(SSF_CHROMOSOME_NAMES)
     return names.to_numpy(dtype=object)[codes]
 
 
 def chrom_key(chrom: pd.Series) -> pd.Series:
-    """Sortable integer key for chromosome labels (``1``..``22``, ``X``, ``Y``, ``MT``; ``chr`` prefix ignored)."""
+    """Sortable integer key for chromosome labels (``1``..``22``, ``X``, ``Y``, ``MT``; ``chr`` prefix and leading
+    zeros ignored)."""
     codes, uniques = pd.factorize(chrom.astype(str), use_na_sentinel=False)   # keyed once per distinct name
-    c = pd.Series(uniques, dtype=object).str.replace("^chr", "", regex=True).str.upper()
+    c = pd.Series(uniques, dtype=object).str.replace(CHROMOSOME_PREFIX, "", regex=True).str.upper()
     return pd.Series(c.map(CHROM_ORDER).fillna(99).astype(int).to_numpy()[codes], index=chrom.index, name=chrom.name)
 
 
