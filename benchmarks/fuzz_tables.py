@@ -36,11 +36,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=400)
     ap.add_argument("--tag", default="", help="suffix of the result files (e.g. before)")
+    ap.add_argument("--readers", nargs="*", default=None, help="only these readers (names of SEEDS; default: all)")
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     rows, failures = [], []
     t_all = time.perf_counter()
-    for reader in SEEDS:
+    for reader in args.readers or SEEDS:
         t0 = time.perf_counter()
         tally = fuzz_reader(reader, args.cases, workdir=Path(tempfile.mkdtemp(prefix="edfgen-fuzz-")))
         c = tally.counts
@@ -50,7 +51,7 @@ def main() -> None:
         failures += tally.failures
         print(rows[-1], flush=True)
     total = {k: sum(r[k] for r in rows) for k in ("cases", "error", "used", "crash", "silent_drop", "multi_line_error")}
-    res = {"cases_per_reader": args.cases, "load_avg": os.getloadavg(), "readers": rows, "total": total,
+    res = {"cases_per_reader": args.cases, "command": " ".join(sys.argv), "load_avg": os.getloadavg(), "readers": rows, "total": total,
            "failures": failures[:50], "seconds": round(time.perf_counter() - t_all, 1)}
     (HERE / "results").mkdir(exist_ok=True)
     import edfgen

@@ -88,6 +88,12 @@ SEEDS: dict[str, Callable[[np.random.Generator], tuple[str, bytes, str]]] = {
         ["#chrom", "pos", "ref", "alt", "rsids", "pval", "mlogp", "beta", "sebeta", "af_alt"],
         [[r["chrom"], str(r["pos"]), r["oa"], r["ea"], r["id"], r["p"], f"{-np.log10(float(r['p'])):.4g}",
           r["beta"], r["se"], r["af"]] for r in _sumstats_rows(g)]), mtime=0), "gzip"),
+    "GWAS-VCF": lambda g: ("ieu-a-2.vcf.gz", gzip.compress(
+        b"##fileformat=VCFv4.2\n##FORMAT=<ID=ES,Number=A,Type=Float,Description=\"Effect size\">\n" + _table(
+            ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", "IEU-a-2"],
+            [[r["chrom"], str(r["pos"]), r["id"], r["oa"], r["ea"], ".", "PASS", ".", "ES:SE:LP:AF:SS",
+              f"{r['beta']}:{r['se']}:{-np.log10(float(r['p'])):.6g}:{r['af']}:{r['n']}"] for r in _sumstats_rows(g)]),
+        mtime=0), "gzip"),
     "TwoSampleMR": lambda g: ("exposure_dat.csv", _table(
         ["SNP", "effect_allele.exposure", "other_allele.exposure", "beta.exposure", "se.exposure", "pval.exposure",
          "eaf.exposure", "samplesize.exposure"],
@@ -192,7 +198,7 @@ def _read(reader: str, path: Path):
         return full
     if reader == "TwoSampleMR":
         return load_sumstats(path)
-    if reader in ("plink2", "REGENIE", "SAIGE", "BOLT-LMM", "FinnGen"):
+    if reader in ("plink2", "REGENIE", "SAIGE", "BOLT-LMM", "FinnGen", "GWAS-VCF"):
         return read_sumstats(path)[0]
     if reader == "loci":
         return read_loci(path)

@@ -431,3 +431,38 @@ def test_mr_cli__coloc_pp4_without_coloc_is_one_line_error(fx, tmp_path):
         run_mr(fx[0], fx[1], tmp_path / "o", coloc_pp4=0.8)
     with pytest.raises(ConfigError, match=r"\[mr\] --coloc-pp4 0.8 needs --coloc FILE"):
         config_from_dict({"run": {"out": str(tmp_path / "run")}, "mr": {"coloc_pp4": 0.8}})
+
+
+def test_mr_cli__gwas_vcf_exposure_and_outcome_as_opengwas_ships_them(fx, tmp_path):
+    """The fixture's two IEU OpenGWAS studies (ieu-a-2 BMI, ieu-a-7 CHD) as the GWAS-VCF files OpenGWAS
+    distributes (ALT = effect allele, LP = -log10 p; the outcome without SS): TwoSampleMR's values, and the same
+    results as from the CSV files (was: a .vcf.gz was read as a plain table and refused)."""
+    from gwasvcf_writer import write_gwas_vcf
+
+    exp, out = pd.read_csv(fx[0]), pd.read_csv(fx[1])
+    as_ssf = {"exposure": exp.rename(columns={"chr.exposure": "chromosome", "pos.exposure": "base_pair_location",
+                                              "SNP": "variant_id", "effect_allele.exposure": "effect_allele",
+                                              "other_allele.exposure": "other_allele", "beta.exposure": "beta",
+                                              "se.exposure": "standard_error", "pval.exposure": "p_value",
+                                              "eaf.exposure": "effect_allele_frequency", "samplesize.exposure": "n"}),
+              "outcome": out.rename(columns={"chr": "chromosome", "pos": "base_pair_location", "SNP": "variant_id",
+                                             "effect_allele.outcome": "effect_allele",
+                                             "other_allele.outcome": "other_allele", "beta.outcome": "beta",
+                                             "se.outcome": "standard_error", "pval.outcome": "p_value",
+                                             "eaf.outcome": "effect_allele_frequency", "samplesize.outcome": "n"})}
+    write_gwas_vcf(tmp_path / "ieu-a-2.vcf.gz", as_ssf["exposure"], "IEU-a-2")
+    write_gwas_vcf(tmp_path / "ieu-a-7.vcf", as_ssf["outcome"], "IEU-a-7", sample_size=False, study_id=True)
+    r = _run(["--exposure", tmp_path / "ieu-a-2.vcf.gz", "--outcome", tmp_path / "ieu-a-7.vcf", "--out",
+              tmp_path / "vcf", "--nboot", 200, "--presso-sims", 50, "--seed", 3, "--no-plots"])
+    assert r.exit_code == 0, r.output
+    res = pd.read_csv(tmp_path / "vcf" / "mr_results.tsv", sep="\t")
+    assert set(res["exposure"]) == {"ieu-a-2"} and set(res["outcome"]) == {"ieu-a-7"}
+    b = res.set_index("method")["b"]
+    assert b["Inverse variance weighted"] == pytest.approx(0.4459, abs=1e-3)
+    assert b["MR Egger"] == pytest.approx(0.5025, abs=1e-3)
+    assert b["Weighted median"] == pytest.approx(0.3870, abs=1e-3)
+    r = _run(["--exposure", fx[0], "--outcome", fx[1], "--out", tmp_path / "csv", "--nboot", 200, "--presso-sims",
+              50, "--seed", 3, "--no-plots"])
+    ref = pd.read_csv(tmp_path / "csv" / "mr_results.tsv", sep="\t")
+    np.testing.assert_allclose(res[["b", "se", "pval"]].to_numpy(), ref[["b", "se", "pval"]].to_numpy(), rtol=1e-9)
+    assert len(pd.read_csv(tmp_path / "vcf" / "harmonised.tsv", sep="\t")) == 79

@@ -127,6 +127,53 @@ def test_plink2_glm__zero_padded_chromosomes_read_as_plain_numbers(truth, tmp_pa
     assert parse_chromosomes("01-03,chr05,010") == ["1", "2", "3", "5", "10"]
 
 
+def test_gwas_vcf__ieu_opengwas_layout_read_and_refused_forms(truth, tmp_path):
+    """GWAS-VCF (IEU OpenGWAS: ES/SE/LP/AF/SS per study column, ALT = effect allele) reads as the same summary
+    statistics (p from LP = -log10 p); '.' values are missing, a '.' ID becomes chrom:pos:ref:alt; several ALT
+    alleles, several studies, BCF and a file that is not a VCF are one-line errors naming the file."""
+    from gwasvcf_writer import write_gwas_vcf
+
+    t = truth.copy()
+    t["effect_allele_frequency"] = t["effect_allele_frequency"].where(np.arange(len(t)) != 3)   # one '.' AF
+    path = tmp_path / "ieu-a-2.vcf.gz"
+    write_gwas_vcf(path, t, "IEU-a-2", study_id=True)
+    df, m = read_sumstats(path)
+    assert m.layout == "GWAS-VCF"
+    _check(df, t, rtol=1e-12)
+    assert np.isnan(df["effect_allele_frequency"].iloc[3]) and (df["n"].astype(float) == t["n"]).all()
+    assert (df["rsid"] == df["variant_id"]).all() and df["STUDY_ID"].tolist() == t["variant_id"].tolist()
+    # a '.' ID: chrom:pos:ref:alt; a row without its trailing SS value: n missing
+    text = gzip.open(path, "rt").read().splitlines()
+    row = text[-1].split("\t")
+    row[2], row[9] = ".", ":".join(row[9].split(":")[:4])
+    text[-1] = "\t".join(row)
+    (tmp_path / "b.vcf").write_text("\n".join(text) + "\n")
+    df, _ = read_sumstats(tmp_path / "b.vcf")
+    assert df["variant_id"].iloc[-1] == f"{row[0]}:{row[1]}:{row[3]}:{row[4]}" and np.isnan(float(df["n"].iloc[-1]))
+    bad = {"multi.vcf": (lambda r: r[:4] + [r[4] + ",T"] + r[5:], "lists several alleles"),
+           "text.vcf": (lambda r: r[:9] + ["0.1:abc" + r[9][r[9].index(":", r[9].index(":") + 1):]],
+                        r"text.vcf:\d+: FORMAT field SE is 'abc', not a number"),
+           "two.vcf": (lambda r: r + [r[9]], "fields, the header has 10")}
+    for name, (edit, msg) in bad.items():
+        lines = list(text)
+        lines[-1] = "\t".join(edit(lines[-1].split("\t")))
+        (tmp_path / name).write_text("\n".join(lines) + "\n")
+        with pytest.raises(InputError, match=msg):
+            read_sumstats(tmp_path / name)
+    lines = list(text)
+    lines[[i for i, x in enumerate(lines) if x.startswith("#CHROM")][0]] += "\tIEU-b-9"
+    lines = [x if x.startswith("#") else x + "\t" + x.split("\t")[9] for x in lines]
+    (tmp_path / "studies.vcf").write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="2 study columns .*bcftools view -s"):
+        read_sumstats(tmp_path / "studies.vcf")
+    (tmp_path / "x.bcf").write_bytes(b"BCF\x02\x02")
+    with pytest.raises(InputError, match="BCF summary statistics are not read"):
+        read_sumstats(tmp_path / "x.bcf")
+    (tmp_path / "plain.vcf").write_text("chromosome\tbase_pair_location\n1\t2\n")
+    with pytest.raises(InputError, match="does not start with '##fileformat=VCF'"):
+        read_sumstats(tmp_path / "plain.vcf")
+
+
 def test_regenie__space_separated_log10p(truth, tmp_path):
     reg = pd.DataFrame({"CHROM": truth["chromosome"], "GENPOS": truth["base_pair_location"], "ID": truth["variant_id"],
                         "ALLELE0": truth["other_allele"], "ALLELE1": truth["effect_allele"],

@@ -22,6 +22,7 @@ from typing import Sequence
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES, gwas_vcf_columns, is_gwas_vcf_name
 from edfgen.formats.sumstats.layout import sumstats_columns
 from edfgen.formats.sumstats.read import read_sumstats, read_sumstats_columns
 from edfgen.formats.sumstats.twosamplemr import twosamplemr_map
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 #: names of the files a directory is searched for (each one is named by :func:`phenotype_name`); tool
 #: outputs with other suffixes (.regenie, .glm.linear, .stats) are read when given by name
-SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".gz")
+SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".gz") + GWAS_VCF_SUFFIXES
 #: the GWAS-SSF columns clumping (and regional plots) need
 CLUMP_REQUIRED = ("variant_id", "p_value")
 #: the GWAS-SSF columns MR needs
@@ -44,6 +45,8 @@ def read_header(path: Path) -> list[str]:
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(path).names)
+    if is_gwas_vcf_name(path):
+        return gwas_vcf_columns(path)
     sep = "," if ".csv" in path.name.lower() else "\t"
     cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
     if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
@@ -118,12 +121,12 @@ def expand_sumstats(paths: Sequence[PathLike], option: str = "--sumstats", *,
 
 
 def phenotype_name(path: str | Path) -> str:
-    """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``,
-    ``.parquet``, in any case, and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``: one
+    """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``, ``.bgz``,
+    ``.vcf``, ``.parquet``, in any case, and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``: one
     phenotype's per-chromosome files share its name). The one naming rule of clump, mr and regional
     plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names."""
     name = Path(path).name
-    for suf in (".gz", ".tsv", ".txt", ".csv", ".parquet"):
+    for suf in (".gz", ".bgz", ".tsv", ".txt", ".csv", ".vcf", ".parquet"):
         if name.lower().endswith(suf):
             name = name[: -len(suf)]
     return re.sub(r"[._-]chr(?:[0-9]{1,2}|X|Y|XY|MT|M)$", "", name, flags=re.IGNORECASE) or name

@@ -77,6 +77,12 @@ class SumstatsLayout:
 #: the layouts read without a --columns mapping, most specific first (their documented headers)
 LAYOUTS: tuple[SumstatsLayout, ...] = (
     SumstatsLayout(
+        "GWAS-VCF", ("#chrom", "pos", "id", "ref", "alt", "es", "se"),
+        (("id", "variant_id"), ("rsid", "rsid"), ("#chrom", "chromosome"), ("pos", "base_pair_location"),
+         ("alt", "effect_allele"), ("ref", "other_allele"), ("es", "beta"), ("se", "standard_error"),
+         ("lp", "neg_log_10_p_value"), ("af", "effect_allele_frequency"), ("ss", "n"), ("nc", "n_cases")),
+        "ALT (GWAS-VCF's ES and AF are the alternative allele's; read by edfgen.formats.sumstats.gwasvcf)"),
+    SumstatsLayout(
         "GWAS Catalog harmonised", ("hm_effect_allele", "hm_other_allele"),
         (("hm_variant_id", "variant_id"), ("hm_rsid", "rsid"), ("hm_chrom", "chromosome"),
          ("hm_pos", "base_pair_location"), ("hm_effect_allele", "effect_allele"),

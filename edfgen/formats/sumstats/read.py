@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.sumstats.gwasvcf import is_gwas_vcf_name, read_gwas_vcf
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
 from edfgen.formats.tables import PathLike, read_table
 from edfgen.formats.textio import read_text_bytes
@@ -45,7 +46,8 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
     Parameters
     ----------
     path
-        TSV/CSV/parquet file (gzip allowed).
+        TSV/CSV/parquet file (gzip allowed), or GWAS-VCF (``.vcf``, ``.vcf.gz``: IEU OpenGWAS,
+        :mod:`edfgen.formats.sumstats.gwasvcf`).
     column_map
         Explicit ``{input_column: ssf_column}`` overrides, applied before aliases.
     required
@@ -57,7 +59,7 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
         Columns renamed to GWAS-SSF (other columns kept); alleles upper-cased;
         ``chromosome`` as string without ``chr`` prefix.
     """
-    df = read_table(path)
+    df = read_gwas_vcf(path) if is_gwas_vcf_name(path) else read_table(path)
     original = df.columns
     column_map = dict(column_map or {})
     absent = [c for c in column_map if c not in original]

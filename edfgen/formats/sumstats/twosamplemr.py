@@ -16,6 +16,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import ALIASES
 from edfgen.formats.sumstats.read import read_sumstats
+from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name
 from edfgen.formats.tables import PathLike, read_table
 
 log = logging.getLogger(__name__)
@@ -78,11 +79,11 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.D
 
     ``columns``: user mapping ``{input column: GWAS-SSF column}`` (``--columns``); entries naming a
     column this file does not have are skipped (one option serves exposure and outcome files)."""
-    head = read_table(path)
-    user = {k: v for k, v in (columns or {}).items() if k in head.columns}
-    cmap = {**twosamplemr_map([c for c in head.columns if c not in user]), **user}
+    names = gwas_vcf_columns(path) if is_gwas_vcf_name(path) else list(read_table(path).columns)
+    user = {k: v for k, v in (columns or {}).items() if k in names}
+    cmap = {**twosamplemr_map([c for c in names if c not in user]), **user}
     if cmap:
-        for c in head.columns:  # plain columns that would collide with the mapped suffixed ones
+        for c in names:  # plain columns that would collide with the mapped suffixed ones
             canon = ALIASES.get(str(c).lower())
             if c not in cmap and canon in cmap.values():
                 cmap[c] = f"{c}_original"

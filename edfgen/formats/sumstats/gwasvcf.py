@@ -1,0 +1,192 @@
+"""GWAS-VCF summary statistics (MRC IEU OpenGWAS), read as a table of columns for the layout rules.
+
+The IEU OpenGWAS database distributes its GWAS (the ``ieu-a-2``/``ukb-b-…``/``finn-b-…`` studies that MR users
+fetch, TwoSampleMR's source) as GWAS-VCF (Lyon et al. 2021): a VCF whose one sample column is the study and
+whose ``FORMAT`` fields are the statistics of the ALT allele:
+
+======  ==================================================================  ==========================
+field   meaning                                                             edfgen column
+======  ==================================================================  ==========================
+``ES``  effect size estimate of ALT                                         ``beta``
+``SE``  its standard error                                                  ``standard_error``
+``LP``  -log10 p-value                                                      ``p_value`` = 10^-LP
+``AF``  ALT allele frequency                                                ``effect_allele_frequency``
+``SS``  sample size                                                         ``n``
+``NC``  number of cases                                                     ``n_cases``
+``EZ``, ``SI``, ``NE``, ``ID``  z-score, imputation INFO, effective n, study's own id  kept as ``EZ`` …, ``STUDY_ID``
+======  ==================================================================  ==========================
+
+The VCF's ``ID`` (an rsid, or ``.``) is the ``variant_id`` (``chrom:pos:ref:alt`` where it is ``.``), ``ALT`` the
+effect allele and ``REF`` the other allele. :func:`read_gwas_vcf` returns the columns ``#CHROM, POS, ID, REF,
+ALT`` and one column per ``FORMAT`` field, which the ``GWAS-VCF`` layout of
+:mod:`edfgen.formats.sumstats.layout` maps to GWAS-SSF names. Rows are biallelic in GWAS-VCF (a row listing
+several ALT alleles is refused, naming its line, rather than read as if it had one), and a file holding several
+studies is refused (``bcftools view -s STUDY`` picks one); a ``.`` value is missing; BCF is not read.
+
+References
+----------
+Lyon MS, Andrews SJ, Elsworth B, Gaunt TR, Hemani G, Marcora E. The variant call format provides efficient and
+robust storage of GWAS summary statistics. Genome Biology 22:32 (2021), doi:10.1186/s13059-020-02248-0;
+specification https://github.com/MRCIEU/gwas-vcf-specification.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.formats.textio import check_fields, read_text_bytes
+
+#: file names read as GWAS-VCF (a BCF is refused with a conversion hint)
+GWAS_VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz")
+#: FORMAT fields holding numbers (the specification's Float and Integer fields)
+NUMERIC_FIELDS = ("ES", "SE", "LP", "AF", "SS", "EZ", "SI", "NC", "NE")
+#: the fixed VCF columns before the study's
+VCF_COLUMNS = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"]
+
+
+def is_gwas_vcf_name(path) -> bool:
+    """Whether ``path`` is named like a (GWAS-)VCF (``.vcf``, ``.vcf.gz``, ``.vcf.bgz``, ``.bcf``; any case)."""
+    name = Path(path).name.lower()
+    return name.endswith(GWAS_VCF_SUFFIXES + (".bcf",))
+
+
+def _meta_lines(data: bytes, path) -> int:
+    """The number of ``##`` lines before the ``#CHROM`` header (the file must start with ``##fileformat=VCF``)."""
+    if not data.startswith(b"##fileformat=VCF"):
+        raise InputError(f"{path}: named like a VCF but does not start with '##fileformat=VCF' "
+                         "(GWAS-VCF summary statistics are read from .vcf/.vcf.gz files)")
+    n, pos = 0, 0
+    while data.startswith(b"##", pos):
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            raise InputError(f"{path}: no '#CHROM' header line after the '##' meta lines")
+        n, pos = n + 1, nl + 1
+    return n
+
+
+def read_gwas_vcf(path) -> pd.DataFrame:
+    """The rows of a GWAS-VCF as text columns ``#CHROM, POS, ID, REF, ALT`` plus one per ``FORMAT`` field.
+
+    Parameters
+    ----------
+    path
+        ``.vcf`` or ``.vcf.gz``/``.vcf.bgz`` (gzip or BGZF) with one study column.
+
+    Returns
+    -------
+    DataFrame
+        ``ID`` filled with ``chrom:pos:ref:alt`` where it is ``.``; an ``rsid`` column (the ``ID`` where it is an
+        rs number); the ``FORMAT`` fields by their names (``ES``, ``SE``, ``LP``, ``AF``, ``SS``, ...; the
+        study's own ``ID`` as ``STUDY_ID``), missing (``.`` or absent trailing fields) as NaN.
+
+    Raises
+    ------
+    InputError
+        BCF, no ``##fileformat=VCF`` line, a header that is not VCF's, no or several study columns, a short or
+        long row (``file:line``), a row with several ALT alleles or without a FORMAT, or more values than FORMAT
+        names, or a numeric FORMAT value that is not a number.
+    """
+    if Path(path).name.lower().endswith(".bcf"):
+        raise InputError(f"{path}: BCF summary statistics are not read; convert with "
+                         "'bcftools view -Oz -o FILE.vcf.gz FILE.bcf'")
+    data = read_text_bytes(path)
+    skip = _meta_lines(data, path)
+    header = check_fields(data, path, sep=b"\t", skip_lines=skip, quoting=False)
+    if header[:9] != VCF_COLUMNS:
+        raise InputError(f"{path}: the header line is not a VCF's ({' '.join(header[:9])[:120]}; expected "
+                         f"{' '.join(VCF_COLUMNS)} and one study column)")
+    studies = header[9:]
+    if len(studies) != 1:
+        raise InputError(f"{path}: GWAS-VCF with {len(studies)} study columns ({', '.join(studies[:4]) or 'none'}); "
+                         "edfgen reads one study per file: pick one with 'bcftools view -s STUDY'")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    names = ["#CHROM", "POS", "ID", "REF", "ALT", "FORMAT", studies[0]]
+    try:   # every field as text (the row widths were checked above); statistics are split and parsed below
+        table = pcsv.read_csv(pa.py_buffer(data), read_options=pcsv.ReadOptions(skip_rows=skip, block_size=1 << 24),
+                              parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False),
+                              convert_options=pcsv.ConvertOptions(include_columns=names,
+                                                                  column_types={c: pa.string() for c in header},
+                                                                  strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as a VCF ({str(exc).splitlines()[0][:200]})") from None
+    line0 = skip + 2                                       # file line of the first row
+    alt = table["ALT"]
+    multi = pc.match_substring(alt, ",").to_numpy(zero_copy_only=False)
+    if multi.any():
+        k = int(multi.argmax())
+        raise InputError(f"{path}:{line0 + k}: ALT {alt[k].as_py()!r} lists several alleles; GWAS-VCF rows are "
+                         f"biallelic ({int(multi.sum())} such rows): split them with 'bcftools norm -m-'")
+    n = table.num_rows
+    fmt, study = table["FORMAT"].combine_chunks(), table[studies[0]].combine_chunks()
+    fields: dict[str, list] = {}
+    for f in pc.unique(fmt).to_pylist():   # one FORMAT in a whole file, as a rule
+        rows = np.flatnonzero(pc.equal(fmt, f).to_numpy(zero_copy_only=False))
+        keys = f.split(":") if f not in ("", ".") else []
+        if not keys:
+            raise InputError(f"{path}:{line0 + int(rows[0])}: no FORMAT field names ({f!r})")
+        values = study.take(pa.array(rows)) if len(rows) < n else study
+        width = pc.add(pc.count_substring(values, ":"), 1).to_numpy(zero_copy_only=False)
+        if (width > len(keys)).any():
+            k = int(np.argmax(width > len(keys)))
+            raise InputError(f"{path}:{line0 + int(rows[k])}: {int(width[k])} values for the {len(keys)} FORMAT "
+                             f"names {f!r}")
+        # trailing fields may be left out (VCF): padded with empty ones, which are missing like '.'
+        parts = pc.split_pattern(pc.binary_join_element_wise(values, ":" * (len(keys) - 1), ""), ":")
+        for j, key in enumerate(keys):
+            fields.setdefault("STUDY_ID" if key == "ID" else key, []).append((rows, pc.list_element(parts, j)))
+    vid = table["ID"].combine_chunks()
+    cpra = pc.binary_join_element_wise(*(table[c].combine_chunks() for c in ("#CHROM", "POS", "REF", "ALT")), ":")
+    rsid = pc.if_else(pc.match_substring_regex(vid, r"^rs\d+$"), vid, pa.scalar(None, pa.string()))
+    vid = pc.if_else(pc.is_in(vid, pa.array([".", ""])), cpra, vid)
+    out = pd.DataFrame({c: table[c].to_numpy(zero_copy_only=False) for c in ("#CHROM", "POS")}
+                       | {"ID": vid.to_numpy(zero_copy_only=False)}
+                       | {c: table[c].to_numpy(zero_copy_only=False) for c in ("REF", "ALT")}
+                       | {"rsid": rsid.to_numpy(zero_copy_only=False)})
+    for name, pieces in fields.items():
+        numeric = name in NUMERIC_FIELDS
+        col = np.full(n, np.nan) if numeric else np.full(n, np.nan, dtype=object)
+        for rows, vals in pieces:
+            vals = pc.if_else(pc.is_in(vals, pa.array([".", ""])), pa.scalar(None, pa.string()), vals)
+            if numeric:
+                try:
+                    col[rows] = pc.cast(vals, pa.float64()).to_numpy(zero_copy_only=False)
+                except pa.ArrowInvalid:
+                    bad = pd.to_numeric(pd.Series(vals.to_pylist(), dtype=object), errors="coerce").isna().to_numpy()
+                    k = int(np.argmax(bad & pc.is_valid(vals).to_numpy(zero_copy_only=False)))
+                    raise InputError(f"{path}:{line0 + int(rows[k])}: FORMAT field {name} is {vals[k].as_py()!r}, "
+                                     "not a number") from None
+            else:
+                col[rows] = np.asarray(vals.to_pylist(), dtype=object)
+        out[name] = col
+    return out
+
+
+def gwas_vcf_columns(path) -> list[str]:
+    """The columns :func:`read_gwas_vcf` returns for ``path``, from its header and first row only (a directory's
+    files are told apart by their columns without reading them whole)."""
+    import gzip
+
+    opener = gzip.open if Path(path).name.lower().endswith((".gz", ".bgz")) else open
+    try:
+        with opener(path, "rb") as fh:
+            head = b""
+            for line in fh:
+                head += line
+                if not line.startswith(b"##") and not line.startswith(b"#CHROM"):
+                    break
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
+    _meta_lines(head, path)
+    lines = head.rstrip(b"\n").split(b"\n")
+    first = lines[-1].decode("utf-8", "replace").rstrip("\r").split("\t")
+    if lines[-1].startswith(b"#") or len(first) < 9:
+        return ["#CHROM", "POS", "ID", "REF", "ALT", "rsid"]
+    keys = ["STUDY_ID" if k == "ID" else k for k in first[8].split(":")]
+    return ["#CHROM", "POS", "ID", "REF", "ALT", "rsid", *keys]
