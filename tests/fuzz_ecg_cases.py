@@ -147,6 +147,24 @@ def write_valid(kind: str, folder: Path) -> dict[str, Path]:
     raise ValueError(kind)
 
 
+#: header length of the EDF/BDF files of :func:`write_valid` (12 leads, Resp, annotations)
+EDF_HEADER = 256 * 15
+#: (offset, width) of every EDF header field of those files: the fixed fields, then each per-signal field
+EDF_FIELDS = ([(0, 8), (8, 80), (88, 80), (168, 8), (176, 8), (184, 8), (192, 44), (236, 8), (244, 8), (252, 4)]
+              + [(256 + 14 * at + i * width, width) for at, width in
+                 zip((0, 16, 96, 104, 112, 120, 128, 136, 216, 224), (16, 80, 8, 8, 8, 8, 8, 80, 8, 32))
+                 for i in range(14)])
+
+
+def mutate_edf_header(head: bytes, a: int, b: int) -> bytes:
+    """Header field ``a`` (:data:`EDF_FIELDS`) replaced in place by ``EXTREMES[b]`` or, every third time, by a
+    blank field, a label of another lead or a word."""
+    at, width = EDF_FIELDS[a % len(EDF_FIELDS)]
+    value = [EXTREMES[b % len(EXTREMES)], "", "ECG II", "EDF+D", "uV", "EDF Annotations", "abc"][b % 7 if b % 3 == 0
+                                                                                             else 0]
+    return head[:at] + value.encode().ljust(width)[:width] + head[at + width:]
+
+
 def edf_channel(label, dimension, physical, pmin, pmax, dmin, dmax, spr) -> dict:
     """One signal of :func:`write_edf`: ``physical`` quantised as the EDF spec scales it (clipped to the range)."""
     x = np.asarray(physical, np.float64)
@@ -329,6 +347,11 @@ def apply(kind: str, parts: dict[str, Path], role: str, op: str, a: int, b: int,
     """Mutate the part ``role`` of a written file set in place (``fix_sha``: a checkpoint's JSON gets the
     mutated weights' sha256, so that the checks after the digest are reached too)."""
     p = parts[role]
+    if kind in ("edf", "bdf") and role == "hea":   # the ASCII header only, kept at its length: the data stay aligned
+        data = p.read_bytes()
+        head = mutate_edf_header(data[:EDF_HEADER], a, b) if op == "extreme" else mutate_text(data[:EDF_HEADER], op, a, b)
+        p.write_bytes(head.ljust(EDF_HEADER)[:EDF_HEADER] + data[EDF_HEADER:])
+        return
     if role == "fields":  # rewrite the file from mutated arrays (uncompressed, so later mutations stack)
         fields, duplicate = mutate_fields(_read_fields(kind, p), op, a, b)
         if kind == "hdf5":

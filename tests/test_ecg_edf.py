@@ -26,7 +26,7 @@ def _wfdb(shared_data, parts):
 
 def _channels(sig_mv, names, *, unit="mV", lo=-10.0, hi=10.0, bits=16, spr=500, prefix="ECG "):
     """The leads of ``sig_mv`` ``[L, T]`` as EDF signals in ``unit`` over the physical range ``lo..hi`` mV."""
-    per = {"mV": 1.0, "uV": 1000.0, "V": 1e-3}[unit]
+    per = {"mV": 1.0, "uV": 1000.0, "\u00b5V": 1000.0, "V": 1e-3}[unit]
     d = 2 ** (bits - 1)
     return [edf_channel(f"{prefix}{n}", unit, row * per, lo * per, hi * per, -d, d - 1, spr)
             for n, row in zip(names, sig_mv)]
@@ -44,9 +44,10 @@ def reason(path) -> str:
     return e.value.reason
 
 
-@pytest.mark.parametrize("unit", ["uV", "mV"])
+@pytest.mark.parametrize("unit", ["uV", "mV", "\u00b5V"])
 def test_read_edf__real_ptbxl_written_by_our_writer_equals_wfdb(shared_data, tmp_path, unit):
-    """A real PTB-XL record (labels ``ECG I`` ... ``ECG AVR``) in uV or mV reads as wfdb reads it, to half a count."""
+    """A real PTB-XL record (labels ``ECG I`` ... ``ECG AVR``) in uV (also spelt with the Latin-1 micro sign) or mV
+    reads as wfdb reads it, to half a count."""
     ref, sig = _wfdb(shared_data, PTBXL)
     path = write_edf(tmp_path / "00001_hr.edf", _channels(sig, ref.sig_name, unit=unit))
     rec = read_edf(path)
@@ -99,6 +100,9 @@ def test_read_edf__formula_on_raw_counts_with_an_inverted_range_and_a_offset_dig
     assert rec.fs == 500.0
     np.testing.assert_allclose(rec.signal[0], counts[0] * 10 / 4095 - 5, atol=1e-6)
     np.testing.assert_allclose(rec.signal[1], (counts[1] * -6000 / 4095 + 3000) / 1000, atol=1e-6)
+    chans[2] = {**chans[2], "written": {"pmin": "-2,5", "pmax": "2,5"}}       # a decimal comma (some exporters)
+    rec = read_edf(write_edf(tmp_path / "comma.edf", chans, duration=0.5))
+    np.testing.assert_allclose(rec.signal[2], counts[2] * 5 / 4095 - 2.5, atol=1e-6)
 
 
 def test_read_edf__extra_channels_and_annotations_left_out_with_notes(shared_data, tmp_path):
@@ -120,6 +124,10 @@ def test_read_edf__extra_channels_and_annotations_left_out_with_notes(shared_dat
     c = canonicalise_leads(rec)
     np.testing.assert_array_equal(c.signal, plain.signal)
     assert c.notes[-1] == "dropped channel(s) not among the 12 leads: ECG V4R"
+    marker = edf_channel("Marker", "uV", sig[0], -10, 10, 0, 0, 500)           # dmin = dmax beside the leads
+    rec = read_edf(write_edf(tmp_path / "marker.edf", leads + [marker]))
+    assert rec.leads == tuple(f"ECG {n}" for n in ref.sig_name)
+    assert rec.notes == ("dropped uncalibrated channel(s) (digital or physical range unreadable): Marker",)
 
 
 def test_discover__edf_and_bdf_in_folders_and_by_name(shared_data, tmp_path):

@@ -29,14 +29,14 @@ What is read
   different rates reject the record. Left out with a note: a channel not in volts (``dropped channel(s) not in
   volts: Resp (Ohm)``, as the WFDB reader words it) and a non-lead channel at another rate. ``EDF Annotations``
   (``BDF Annotations``) channels are skipped without a note. A lead in units that are not a voltage (or none)
-  rejects the record.
+  rejects the record; a non-lead channel whose calibration is unusable is left out with a note.
 * Record id: the file stem.
 
 Bad input (a :class:`~edfgen.kernels.ecg.record.RecordRejected` with a one-line reason, never a traceback): not
 EDF/BDF, a truncated header, ``EDF+D``/``BDF+D`` (discontinuous: data records with gaps between them, which a
 continuous 10-s strip cannot be cut from safely; export as EDF+C), a header size, record count or record size that
 disagrees with the file length (a truncated or over-long file), a non-numeric or non-finite field, a record
-duration or sample count <= 0, ``dmax == dmin`` on a signal read, amplitudes that overflow, more than 2^30 values.
+duration or sample count <= 0, ``dmax == dmin`` on a lead, amplitudes that overflow, more than 2^30 values.
 
 References
 ----------
@@ -109,7 +109,10 @@ def _text(raw: bytes) -> str:
 
 
 def _number(text: str, what: str, rid, path, *, integer: bool = False) -> float:
-    """A header number (ASCII digits only: no ``nan``, ``inf``, ``1_000``), else a reject naming the field."""
+    """A header number (ASCII digits only: no ``nan``, ``inf``, ``1_000``; a decimal comma, ``0,5``, as some
+    exporters write it, read as a point), else a reject naming the field."""
+    if not integer and "," in text and "." not in text:
+        text = text.replace(",", ".", 1)
     if not (_INT if integer else _FLOAT).fullmatch(text):
         raise RecordRejected(f"EDF header field {what} {text!r} is not {'an integer' if integer else 'a number'}",
                              record_id=rid, path=path)
@@ -198,8 +201,8 @@ def _select(signals: list[Signal], duration: float, rid, path) -> tuple[list[int
     leads = [i for i in data if canonical_lead_name(signals[i].label) is not None]
     for i in leads:
         if mv_per_unit(signals[i].dimension) is None:
-            raise RecordRejected(f"EDF lead {signals[i].label!r}: physical dimension "
-                                 f"{signals[i].dimension or 'missing'!r} (expected uV, mV or V)",
+            dim = repr(signals[i].dimension) if signals[i].dimension else "missing"
+            raise RecordRejected(f"EDF lead {signals[i].label!r}: physical dimension {dim} (expected uV, mV or V)",
                                  record_id=rid, path=path)
     volts = [i for i in data if mv_per_unit(signals[i].dimension) is not None]
     if not volts:
@@ -272,7 +275,21 @@ def read_edf(path: str | os.PathLike) -> EcgRecord:
     if len(keep) * n * n_records > MAX_RECORD_VALUES:
         raise RecordRejected(f"EDF record of {len(keep)} channels x {n * n_records} samples exceeds "
                              f"{MAX_RECORD_VALUES} values", record_id=rid, path=path)
-    calib = [_calibration(signals[i], rid, path) for i in keep]
+    calib, uncalibrated = [], []
+    for i in list(keep):
+        try:
+            calib.append(_calibration(signals[i], rid, path))
+        except RecordRejected:
+            if canonical_lead_name(signals[i].label) is not None:
+                raise
+            factors.pop(keep.index(i))
+            keep.remove(i)
+            uncalibrated.append(signals[i].label)
+    if uncalibrated:   # a channel beside the leads (a marker, V4R) that would be dropped anyway
+        dropped += (f"dropped uncalibrated channel(s) (digital or physical range unreadable): "
+                    f"{', '.join(uncalibrated)}",)
+    if not keep:
+        raise RecordRejected("EDF file holds no calibrated signal in volts", record_id=rid, path=path)
     offsets = np.cumsum([0] + [s.samples * bps for s in signals])
     data = np.memmap(path, dtype=np.uint8, mode="r", offset=info["header_bytes"], shape=(n_records, record_bytes))
     try:
