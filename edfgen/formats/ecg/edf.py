@@ -57,7 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import MAX_RECORD_VALUES
+from edfgen.formats.ecg.common import MAX_RECORD_VALUES, read_head
 from edfgen.formats.ecg.units import mv_per_unit
 from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
@@ -88,11 +88,7 @@ class Signal:
 
 def is_edf(path: str | os.PathLike) -> bool:
     """Whether ``path`` starts like an EDF or BDF file (version field, then a header size of 256 x (signals + 1))."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(256)
-    except OSError:
-        return False
+    head = read_head(path, 256)
     if len(head) < 256 or not (head[:8] == b"0       " or head[:8] == _BDF_MAGIC):
         return False
     size, ns = head[184:192].decode("latin-1").strip(), head[252:256].decode("latin-1").strip()
