@@ -119,7 +119,7 @@ def _number(text: str, what: str, rid, path, *, integer: bool = False) -> float:
 
 
 def _header(path: Path, rid: str) -> tuple[dict, list[Signal]]:
-    """The fixed header fields (``bdf``, ``plus``, ``header_bytes``, ``n_records``, ``duration``) and the signals."""
+    """The fixed header fields (``bdf``, ``header_bytes``, ``n_records``, ``duration``) and the signals."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(256)
@@ -127,7 +127,7 @@ def _header(path: Path, rid: str) -> tuple[dict, list[Signal]]:
                 raise RecordRejected(f"not an EDF/BDF file (only {len(head)} bytes; the header alone is 256)",
                                      record_id=rid, path=path)
             bdf = head[:8] == _BDF_MAGIC
-            if not bdf and head[:8].decode("latin-1").strip() != "0":
+            if not bdf and _text(head[:8]) != "0":
                 raise RecordRejected(f"not an EDF/BDF file (version field {head[:8]!r}; EDF has '0', BDF "
                                      f"'\\xffBIOSEMI')", record_id=rid, path=path)
             ns = int(_number(_text(head[252:256]), "number of signals", rid, path, integer=True))
@@ -188,8 +188,9 @@ def _records_in_file(info: dict, record_bytes: int, size: int, rid, path) -> tup
     return n, ()
 
 
-def _select(signals: list[Signal], duration: float, rid, path) -> tuple[list[int], list[float], tuple[str, ...]]:
-    """The signals to read (see the module docstring), their factors to mV and the notes on those left out."""
+def _select(signals: list[Signal], duration: float, rid, path) -> tuple[list[tuple], tuple[str, ...]]:
+    """The signals to read (see the module docstring) as ``(index, mV per unit, (dmin, scale, pmin))``, and the
+    notes on those left out."""
     def rate(s):
         return f"{s.samples / duration:g} Hz"
 
@@ -216,6 +217,15 @@ def _select(signals: list[Signal], duration: float, rid, path) -> tuple[list[int
     keep = [i for i in volts if signals[i].samples == n]
     other_rate = [i for i in volts if signals[i].samples != n]
     not_volts = [i for i in data if i not in volts]
+    chosen, uncalibrated = [], []
+    for i in keep:
+        try:
+            chosen.append((i, mv_per_unit(signals[i].dimension), _calibration(signals[i], rid, path)))
+        except RecordRejected:
+            if i in leads:
+                raise
+            uncalibrated.append(signals[i].label)   # beside the leads (a marker, V4R): it would be dropped anyway
+
     def names(idx, what):
         return ", ".join(f"{signals[i].label} ({what(signals[i])})" for i in idx)
 
@@ -224,7 +234,12 @@ def _select(signals: list[Signal], duration: float, rid, path) -> tuple[list[int
     if other_rate:
         notes += (f"dropped channel(s) at another rate than the leads ({n / duration:g} Hz): "
                   f"{names(other_rate, rate)}",)
-    return keep, [mv_per_unit(signals[i].dimension) for i in keep], notes
+    if uncalibrated:
+        notes += (f"dropped uncalibrated channel(s) (digital or physical range unreadable): "
+                  f"{', '.join(uncalibrated)}",)
+    if not chosen:
+        raise RecordRejected("EDF file holds no calibrated signal in volts", record_id=rid, path=path)
+    return chosen, notes
 
 
 def _calibration(s: Signal, rid, path) -> tuple[float, float, float]:
@@ -266,31 +281,16 @@ def read_edf(path: str | os.PathLike) -> EcgRecord:
     except OSError as exc:
         raise RecordRejected(f"unreadable EDF file ({exc})", record_id=rid, path=path) from None
     n_records, notes = _records_in_file(info, record_bytes, size, rid, path)
-    keep, factors, dropped = _select(signals, info["duration"], rid, path)
-    n = signals[keep[0]].samples
-    if len(keep) * n * n_records > MAX_RECORD_VALUES:
-        raise RecordRejected(f"EDF record of {len(keep)} channels x {n * n_records} samples exceeds "
+    chosen, dropped = _select(signals, info["duration"], rid, path)
+    n = signals[chosen[0][0]].samples
+    if len(chosen) * n * n_records > MAX_RECORD_VALUES:
+        raise RecordRejected(f"EDF record of {len(chosen)} channels x {n * n_records} samples exceeds "
                              f"{MAX_RECORD_VALUES} values", record_id=rid, path=path)
-    calib, uncalibrated = [], []
-    for i in list(keep):
-        try:
-            calib.append(_calibration(signals[i], rid, path))
-        except RecordRejected:
-            if canonical_lead_name(signals[i].label) is not None:
-                raise
-            factors.pop(keep.index(i))
-            keep.remove(i)
-            uncalibrated.append(signals[i].label)
-    if uncalibrated:   # a channel beside the leads (a marker, V4R) that would be dropped anyway
-        dropped += (f"dropped uncalibrated channel(s) (digital or physical range unreadable): "
-                    f"{', '.join(uncalibrated)}",)
-    if not keep:
-        raise RecordRejected("EDF file holds no calibrated signal in volts", record_id=rid, path=path)
     offsets = np.cumsum([0] + [s.samples * bps for s in signals])
     data = np.memmap(path, dtype=np.uint8, mode="r", offset=info["header_bytes"], shape=(n_records, record_bytes))
     try:
-        out = np.empty((len(keep), n * n_records), np.float32)
-        for row, (i, factor, (dmin, scale, pmin)) in enumerate(zip(keep, factors, calib)):
+        out = np.empty((len(chosen), n * n_records), np.float32)
+        for row, (i, factor, (dmin, scale, pmin)) in enumerate(chosen):
             d = _digital(data[:, offsets[i]:offsets[i + 1]], info["bdf"])
             with np.errstate(over="ignore", invalid="ignore"):
                 x = ((d - dmin) * scale + pmin) * factor
@@ -302,4 +302,4 @@ def read_edf(path: str | os.PathLike) -> EcgRecord:
     finally:
         del data
     return EcgRecord(record_id=rid, signal=out, fs=n / info["duration"],
-                     leads=tuple(signals[i].label for i in keep), path=str(path), notes=notes + dropped)
+                     leads=tuple(signals[i].label for i, _, _ in chosen), path=str(path), notes=notes + dropped)
