@@ -4,6 +4,11 @@ written as 16-bit EDF+C and as 24-bit BDF by the spec writer of ``tests/fuzz_ecg
 compared with the physical signal ``wfdb.rdrecord`` reads from WFDB (the largest error in quantisation steps must
 be <= 0.5). CPU time per record of ``read_edf`` against edfgen's WFDB reader on the same records, interleaved.
 
+With ``--edfio DIR`` (a folder holding the ``edfio`` package, a pure-Python EDF/BDF library that is not an edfgen
+dependency: ``pip install --no-deps --target DIR edfio``) each record is also written by edfio (EDF+C with an
+annotation, and BDF), read by ``read_edf`` and by edfio, and both compared: a second writer and a second reader,
+written by others.
+
 Records ``wfdb.rdrecord`` cannot read (the 2020-style Georgia headers of ``cinc2021_extra``) or whose units are not
 a voltage (``ptbxl_extra``, units ``z``) are not in the comparison: there is no independent reference for them.
 
@@ -47,10 +52,45 @@ def _channels(sig: np.ndarray, names, bits: int):
     return out, np.array(steps)
 
 
+def _edfio_check(edfio, sig, ref, tmp: Path, s: dict, read_edf) -> None:
+    """Write the record with edfio (EDF+C + an annotation; BDF), read it with read_edf and with edfio: the largest
+    error against wfdb in the file's own quantisation steps, and the largest read_edf - edfio difference in mV."""
+    e = s.setdefault("edfio", {"max_error_steps": {"edf": 0.0, "bdf": 0.0}, "max_diff_vs_edfio_mv": {"edf": 0.0,
+                                                                                                    "bdf": 0.0}})
+    fs = float(ref.fs)
+    for kind in ("edf", "bdf"):
+        path = tmp / f"edfio.{kind}"
+        if kind == "edf":
+            sigs = [edfio.EdfSignal(row, fs, label=f"ECG {n}", physical_dimension="mV") for n, row in
+                    zip(ref.sig_name, sig)]
+            edfio.Edf(sigs, annotations=[edfio.EdfAnnotation(0.0, None, "recording start")]).write(path)
+            back = edfio.read_edf(path)
+        else:
+            sigs = [edfio.BdfSignal(row, fs, label=f"ECG {n}", physical_dimension="mV") for n, row in
+                    zip(ref.sig_name, sig)]
+            edfio.Bdf(sigs).write(path)
+            back = edfio.read_bdf(path)
+        rec = read_edf(path)
+        theirs = np.array([x.data for x in back.signals if x.label.lower() not in ("edf annotations", "bdf annotations")])
+        steps = np.array([(x.physical_range[1] - x.physical_range[0]) / (x.digital_range[1] - x.digital_range[0])
+                          for x in back.signals if x.label.lower() not in ("edf annotations", "bdf annotations")])
+        ulp = np.spacing(np.abs(rec.signal)).astype(np.float64)
+        err = ((np.abs(rec.signal.astype(np.float64) - sig) - ulp).max(axis=1)) / steps
+        e["max_error_steps"][kind] = max(e["max_error_steps"][kind], float(err.max()))
+        e["max_diff_vs_edfio_mv"][kind] = max(e["max_diff_vs_edfio_mv"][kind],
+                                              float(np.abs(rec.signal.astype(np.float64) - theirs).max()))
+        path.unlink()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--limit", type=int, default=0, help="records per data set (0: all)")
+    ap.add_argument("--edfio", type=Path, default=None, help="folder holding the edfio package (optional check)")
     args = ap.parse_args()
+    edfio = None
+    if args.edfio:
+        sys.path.insert(0, str(args.edfio))
+        import edfio
     import wfdb
 
     from edfgen.formats.ecg.edf import read_edf
@@ -104,6 +144,8 @@ def main() -> None:
                 read_wfdb(base)
                 cpu["wfdb"].append(time.process_time() - c0)
                 s["compared"] += 1
+                if edfio is not None:
+                    _edfio_check(edfio, sig[:, :n], ref, tmp, s, read_edf)
             res["sets"][name] = s
             print(name, s, flush=True)
     finally:
@@ -132,7 +174,19 @@ def main() -> None:
         lines.append(f"| {name} | {s['records']} | {s['compared']} | {s['no_reference']} | {s['not_volts']} | "
                      f"{s['max_error_steps']['edf']:.3f} | {s['max_error_steps']['bdf']:.3f} | "
                      f"{s['over_half_step']['edf']} / {s['over_half_step']['bdf']} |")
-    lines += ["", f"{total} records compared; over half a step: EDF {bad['edf']}, BDF {bad['bdf']}.", "",
+    lines += ["", f"{total} records compared; over half a step: EDF {bad['edf']}, BDF {bad['bdf']}.", ""]
+    if edfio is not None:
+        lines += [f"Written by edfio {edfio.__version__ if hasattr(edfio, '__version__') else ''} instead (EDF+C with "
+                  "an annotation, BDF; edfio's own physical ranges), read by `read_edf`: largest error against wfdb "
+                  "in the file's quantisation steps, and largest difference from edfio's own reading of the file:", "",
+                  "| data set | EDF steps | BDF steps | EDF vs edfio (mV) | BDF vs edfio (mV) |", "|---|---|---|---|---|"]
+        for name, s in res["sets"].items():
+            e = s.get("edfio")
+            if e:
+                lines.append(f"| {name} | {e['max_error_steps']['edf']:.3f} | {e['max_error_steps']['bdf']:.3f} | "
+                             f"{e['max_diff_vs_edfio_mv']['edf']:.2e} | {e['max_diff_vs_edfio_mv']['bdf']:.2e} |")
+        lines.append("")
+    lines += [
               "CPU ms per record (same records, interleaved in one process; load above):", "",
               "| reader | median | mean |", "|---|---|---|",
               *(f"| {k} | {res['cpu_ms_median'][k]} | {res['cpu_ms_mean'][k]} |" for k in res["cpu_ms_median"]), ""]
