@@ -78,10 +78,10 @@ def test_read_edf__files_written_by_wfdb_to_edf_equal_wfdb(shared_data, tmp_path
 
 def test_read_bdf__24_bit_real_cinc_record_equals_wfdb(shared_data, tmp_path):
     """BDF (BioSemi 24-bit) of a real CinC 2021 record over +-50 mV (step 6 nV) reads as wfdb reads it; negative
-    samples prove the 24-bit sign extension."""
+    samples prove the 24-bit sign extension. Labels ``EKG I`` ... (German exports) are the leads."""
     ref, sig = _wfdb(shared_data, CINC)
-    path = write_edf(tmp_path / "E07500.bdf", _channels(sig, ref.sig_name, unit="uV", lo=-50, hi=50, bits=24),
-                     bdf=True)
+    path = write_edf(tmp_path / "E07500.bdf", _channels(sig, ref.sig_name, unit="uV", lo=-50, hi=50, bits=24,
+                                                        prefix="EKG "), bdf=True)
     assert is_edf(path)
     rec = canonicalise_leads(read_edf(path))
     assert rec.leads == LEADS and rec.fs == 500.0 and (sig < -0.1).any()
