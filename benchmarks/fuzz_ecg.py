@@ -18,7 +18,8 @@ alternated in fresh processes; the ratio of medians after / before.
 With ``--baseline`` the same fuzz cases also run against the tree before the change (its defect counts).
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/fuzz_ecg.py [--cases 200] [--baseline DIR --n 400]``
--> ``benchmarks/results/fuzz_ecg.json`` and ``.md``.
+-> ``benchmarks/results/fuzz_ecg.json`` and ``.md`` (``--name``: other file names, e.g. ``--readers edf bdf
+--name fuzz_edf_s24``).
 """
 
 from __future__ import annotations
@@ -176,6 +177,7 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, default=None, help="folder with the edfgen tree before the change")
     ap.add_argument("--n", type=int, default=400, help="ECGs for the throughput runs")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--name", default="fuzz_ecg", help="results file names: results/<name>.json and .md")
     ap.add_argument("--throughput-only", action="store_true",
                     help="keep the fuzz results of the last run (results/fuzz_ecg.json), redo the throughput part")
     args = ap.parse_args()
@@ -204,13 +206,17 @@ def main() -> None:
         res["throughput"] = _throughput(args.baseline, args.n, args.reps)
     res["load_average_end"] = os.getloadavg()[0]
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fuzz_ecg.json").write_text(json.dumps(res, indent=2) + "\n")
+    res["command"] = " ".join(["python", "benchmarks/fuzz_ecg.py", *sys.argv[1:]])
+    res["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                   cwd=REPO).stdout.strip()
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=2) + "\n")
     names = {"wfdb16": "WFDB format 16 (fast path)", "wfdb212": "WFDB format 212 (wfdb.rdrecord)", "npz": ".npz",
              "hdf5": "HDF5", "cardiosoft": "CardioSoft XML", "muse": "MUSE XML", "aecg": "HL7 aECG XML", "dicom": "DICOM",
+             "edf": "EDF+C (16-bit)", "bdf": "BDF (24-bit)",
              "checkpoint": "checkpoint (JSON + safetensors)"}
     lines = ["# Fuzzing the ECG readers and the checkpoint loader (issue 19)", "",
              f"{args.cases} mutated files per reader, seed {args.seed}; load average "
-             f"{res['load_average_start']:.1f} at start. Outcomes: used = read correctly (record preprocessed to "
+             f"{res['load_average_start']:.1f} at start; `{res['command']}` at commit {res['commit']}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Outcomes: used = read correctly (record preprocessed to "
              "finite input, or model loaded); reject = record set aside with a one-line reason; error = one-line "
              "error; defect = another exception or a multi-line message (a traceback); crash = killed by a signal.",
              "", "| reader | cases | used | reject | error | defect (traceback) | crash | read s/case |",
@@ -246,7 +252,7 @@ def main() -> None:
                   "", f"Ratio after / before: wall {t['ratio_after_before_wall']}, CPU {t['ratio_after_before_cpu']}; "
                   f"EDF tables byte-identical: {t['edf_tables_identical']}."]
     lines.append("")
-    (RESULTS / "fuzz_ecg.md").write_text("\n".join(lines))
+    (RESULTS / f"{args.name}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

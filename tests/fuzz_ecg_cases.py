@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-READERS = ("wfdb16", "wfdb212", "npz", "hdf5", "cardiosoft", "muse", "aecg", "dicom", "checkpoint")
+READERS = ("wfdb16", "wfdb212", "npz", "hdf5", "cardiosoft", "muse", "aecg", "dicom", "edf", "bdf", "checkpoint")
 #: replacement values for "extreme numbers"
 EXTREMES = ["0", "-1", "-0", "1e308", "-1e308", "1e-320", "nan", "inf", "-inf", "99999999999999999999",
             "-32768", "32767", "4294967296", "2147483648", "1e400", "00000000000000000000000500", "0x1F4", "٥٠٠"]
 TEXT_PARTS = {"wfdb16": "hea", "wfdb212": "hea", "cardiosoft": "xml", "muse": "xml", "aecg": "xml",
-              "checkpoint": "json"}
+              "edf": "hea", "bdf": "hea", "checkpoint": "json"}
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 MUSE_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 
@@ -128,6 +128,14 @@ def write_valid(kind: str, folder: Path) -> dict[str, Path]:
         p = folder / "D.dcm"
         shutil.copy(get_testdata_file("waveform_ecg.dcm"), p)
         return {"main": p, "bin": p}
+    if kind in ("edf", "bdf"):   # EDF+C / BDF: 12 leads in uV, a respiration channel, an annotations channel
+        p = folder / f"E.{kind}"
+        bdf = kind == "bdf"
+        d = 2 ** 23 if bdf else 2 ** 15
+        chans = [edf_channel(f"ECG {n}", "uV", row * 1000, -20000, 20000, -d, d - 1, 500) for n, row in zip(LEADS, sig)]
+        chans.append(edf_channel("Resp", "Ohm", sig[0][::10], -5, 5, -d, d - 1, 50))
+        write_edf(p, chans + [annotations_channel(10, 60, bdf=bdf)], bdf=bdf, reserved="BDF+C" if bdf else "EDF+C")
+        return {"main": p, "bin": p, "hea": p}
     if kind == "checkpoint":
         from edfgen.model.checkpoint import PACKAGE_DIR
 
@@ -137,6 +145,81 @@ def write_valid(kind: str, folder: Path) -> dict[str, Path]:
         meta.write_text(json.dumps(json.loads(meta.read_text()), indent=1))  # one value per line: mutable
         return {"main": meta, "json": meta, "bin": folder / "tiny.safetensors"}
     raise ValueError(kind)
+
+
+#: header length of the EDF/BDF files of :func:`write_valid` (12 leads, Resp, annotations)
+EDF_HEADER = 256 * 15
+#: (offset, width) of every EDF header field of those files: the fixed fields, then each per-signal field
+EDF_FIELDS = ([(0, 8), (8, 80), (88, 80), (168, 8), (176, 8), (184, 8), (192, 44), (236, 8), (244, 8), (252, 4)]
+              + [(256 + 14 * at + i * width, width) for at, width in
+                 zip((0, 16, 96, 104, 112, 120, 128, 136, 216, 224), (16, 80, 8, 8, 8, 8, 8, 80, 8, 32))
+                 for i in range(14)])
+
+
+def mutate_edf_header(head: bytes, a: int, b: int) -> bytes:
+    """Header field ``a`` (:data:`EDF_FIELDS`) replaced in place by ``EXTREMES[b]`` or, every third time, by a
+    blank field, a label of another lead or a word."""
+    at, width = EDF_FIELDS[a % len(EDF_FIELDS)]
+    value = [EXTREMES[b % len(EXTREMES)], "", "ECG II", "EDF+D", "uV", "EDF Annotations", "abc"][b % 7 if b % 3 == 0
+                                                                                             else 0]
+    return head[:at] + value.encode().ljust(width)[:width] + head[at + width:]
+
+
+def edf_channel(label, dimension, physical, pmin, pmax, dmin, dmax, spr) -> dict:
+    """One signal of :func:`write_edf`: ``physical`` quantised as the EDF spec scales it (clipped to the range)."""
+    x = np.asarray(physical, np.float64)
+    digital = np.clip(np.round((x - pmin) * (dmax - dmin) / (pmax - pmin) + dmin), dmin, dmax).astype(np.int64)
+    return {"label": label, "dimension": dimension, "pmin": pmin, "pmax": pmax, "dmin": dmin, "dmax": dmax,
+            "spr": spr, "digital": digital}
+
+
+def annotations_channel(n_records: int, spr: int, *, duration: float = 1.0, bdf: bool = False) -> dict:
+    """An ``EDF Annotations`` signal: each data record's time-keeping TAL (``+onset`` 0x14 0x14 0x00), the first
+    with an annotation, zero-padded to ``spr`` samples."""
+    width = 3 if bdf else 2
+    out = []
+    for r in range(n_records):
+        tal = f"+{r * duration:g}\x14\x14\x00".encode() + (b"+0\x14recording start\x14\x00" if r == 0 else b"")
+        raw = tal.ljust(spr * width, b"\0")[:spr * width]
+        if bdf:
+            b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int64)
+            v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+            out.append((v ^ 0x800000) - 0x800000)
+        else:
+            out.append(np.frombuffer(raw, "<i2").astype(np.int64))
+    d = 2 ** 23 if bdf else 2 ** 15
+    return {"label": "BDF Annotations" if bdf else "EDF Annotations", "dimension": "", "pmin": -1, "pmax": 1,
+            "dmin": -d, "dmax": d - 1, "spr": spr, "digital": np.concatenate(out)}
+
+
+def write_edf(path: Path, channels: list[dict], *, duration: float = 1.0, bdf: bool = False, reserved: str = "",
+              n_records: int | None = None, header_bytes: int | None = None) -> Path:
+    """An EDF (16-bit) or BDF (24-bit) file written field by field from the specs (Kemp 1992, 2003; BioSemi),
+    independently of the reader: header, then data records of each channel's ``spr`` samples in turn.
+    ``n_records``/``header_bytes`` override what the header declares, as does a channel's ``written`` dict (field
+    -> text) for its own fields (files whose header lies)."""
+    n = len(channels[0]["digital"]) // channels[0]["spr"]
+
+    def field(value, width):
+        text = value if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
+        return text.encode("latin-1").ljust(width)[:width]
+
+    ns = len(channels)
+    head = (b"\xffBIOSEMI" if bdf else field("0", 8)) + field("X X X X", 80) + field("Startdate X X X X", 80)
+    head += field("01.01.20", 8) + field("00.00.00", 8) + field(header_bytes or 256 * (ns + 1), 8)
+    head += field(reserved or ("24BIT" if bdf else ""), 44) + field(n if n_records is None else n_records, 8)
+    head += field(duration, 8) + field(ns, 4)
+    for key, width in (("label", 16), ("transducer", 80), ("dimension", 8), ("pmin", 8), ("pmax", 8),
+                       ("dmin", 8), ("dmax", 8), ("prefilter", 80), ("spr", 8), ("reserved", 32)):
+        head += b"".join(field(c.get("written", {}).get(key, c.get(key, "")), width) for c in channels)
+    blocks = []
+    for r in range(n):
+        for c in channels:
+            d = np.asarray(c["digital"][r * c["spr"]:(r + 1) * c["spr"]], np.int64)
+            blocks.append((d & 0xFFFFFF).astype("<u4").view(np.uint8).reshape(-1, 4)[:, :3].tobytes() if bdf
+                          else d.astype("<i2").tobytes())
+    Path(path).write_bytes(head + b"".join(blocks))
+    return Path(path)
 
 
 def valid_fields() -> dict:
@@ -264,6 +347,11 @@ def apply(kind: str, parts: dict[str, Path], role: str, op: str, a: int, b: int,
     """Mutate the part ``role`` of a written file set in place (``fix_sha``: a checkpoint's JSON gets the
     mutated weights' sha256, so that the checks after the digest are reached too)."""
     p = parts[role]
+    if kind in ("edf", "bdf") and role == "hea":   # the ASCII header only, kept at its length: the data stay aligned
+        data = p.read_bytes()
+        head = mutate_edf_header(data[:EDF_HEADER], a, b) if op == "extreme" else mutate_text(data[:EDF_HEADER], op, a, b)
+        p.write_bytes(head.ljust(EDF_HEADER)[:EDF_HEADER] + data[EDF_HEADER:])
+        return
     if role == "fields":  # rewrite the file from mutated arrays (uncompressed, so later mutations stack)
         fields, duplicate = mutate_fields(_read_fields(kind, p), op, a, b)
         if kind == "hdf5":

@@ -24,6 +24,7 @@ FUZZ = settings(max_examples=18, deadline=None, database=None, derandomize=True,
 def mutation(draw, kind: str):
     parts = {"wfdb16": ["hea", "dat"], "wfdb212": ["hea", "dat"], "npz": ["bin", "fields"], "hdf5": ["bin", "fields"],
              "cardiosoft": ["xml"], "muse": ["xml"], "aecg": ["xml"], "dicom": ["bin"],
+             "edf": ["bin", "hea"], "bdf": ["bin", "hea"],
              "checkpoint": ["json", "bin"]}[kind]
     role = draw(st.sampled_from(parts))
     ops = TEXT_OPS if role in ("hea", "xml", "json") else FIELD_OPS if role == "fields" else BINARY_OPS
@@ -43,7 +44,7 @@ def test_fuzz__valid_file_is_used(kind: str, tmp_path: Path):
 @given(data=st.data())
 def test_fuzz_reader__reject_or_error_with_reason_or_used(kind: str, tmp_path: Path, data):
     """WFDB (format 16 fast path, format 212 through wfdb), npz, HDF5, CardioSoft, MUSE and aECG XML, DICOM,
-    checkpoints."""
+    EDF+C and BDF (whole file mutated as bytes, or as text: header numbers replaced by extreme values), checkpoints."""
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     parts = write_valid(kind, folder)
     role, ops, fix_sha = data.draw(mutation(kind))

@@ -502,7 +502,8 @@ class ExtractOptions(CommandOptions):
 
     command: ClassVar[str] = "extract"
     ecg: tuple[str, ...] = opt((), "ECG file(s) or directory(ies): WFDB .hea(+.dat/.mat), .npy, .npz, HDF5, GE "
-                               "CardioSoft (UK Biobank) or GE MUSE or HL7 aECG XML (told by content), DICOM ECG (.dcm, .dicom; by content when named). Repeatable.",
+                               "CardioSoft (UK Biobank) or GE MUSE or HL7 aECG XML (told by content), DICOM ECG (.dcm, .dicom; by content when named), European Data Format "
+                               "(.edf, .bdf; EDF, EDF+C, BDF). Repeatable.",
                                multiple=True, required=True, path="any", exists=True)
     out: str | None = out_opt("file", "EDF table: .tsv, .tsv.gz or .parquet (IID, edf_001 ...). Side files go "
                               "beside it.")

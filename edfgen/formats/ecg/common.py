@@ -41,6 +41,16 @@ class RecordRef:
 MAX_RECORD_VALUES = 2 ** 30
 
 
+def read_head(path: str | os.PathLike, n: int) -> bytes:
+    """The first ``n`` bytes of a file (fewer when it is shorter; empty when it cannot be read): what a format is
+    told by before it is read."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
 def _real(path) -> Path:
     return Path(os.path.realpath(path))
 

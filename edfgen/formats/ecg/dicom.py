@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import MAX_RECORD_VALUES
+from edfgen.formats.ecg.common import MAX_RECORD_VALUES, read_head
 from edfgen.formats.ecg.units import mv_per_unit
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -67,12 +67,7 @@ _ELEMENT_ERRORS = (ValueError, TypeError, NotImplementedError, AttributeError, I
 
 def is_dicom(path: str | os.PathLike) -> bool:
     """Whether ``path`` starts like a DICOM Part 10 file (128-byte preamble, then ``DICM``)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
+    return read_head(path, 132)[128:132] == b"DICM"
 
 
 def _lead_name(channel, index: int) -> str:

@@ -1,4 +1,4 @@
-"""Reading 12-lead ECGs from WFDB, NumPy, HDF5, XML and DICOM files, and finding the records in folders.
+"""Reading 12-lead ECGs from WFDB, NumPy, HDF5, XML, DICOM and EDF/BDF files, and finding the records in folders.
 
 What this module knows: the bytes of each ECG file format and which files make up a record.
 Every reader returns :class:`~edfgen.kernels.ecg.record.EcgRecord` objects: ``signal`` is
@@ -41,6 +41,10 @@ DICOM ``.dcm``/``.dicom`` (or any extension when the file is given by name)
     12-lead, general or ambulatory ECG waveform objects (hospital PACS and cart exports): the rhythm multiplex
     group, amplitudes from each channel's sensitivity and units; record id = file stem:
     :mod:`edfgen.formats.ecg.dicom`.
+EDF ``.edf`` / BDF ``.bdf`` (or any extension when the file is given by name)
+    European Data Format (EDF, EDF+C; BioSemi's 24-bit BDF): hospital, Holter and research exports. Each signal
+    scaled by its physical/digital minimum and maximum, in its physical dimension; non-ECG channels and
+    ``EDF Annotations`` left out; record id = file stem: :mod:`edfgen.formats.ecg.edf`.
 
 Reading never stops a batch: a record that cannot be read or used raises
 :class:`RecordRejected` with the reason; batch code writes it to ``rejects.tsv``.
@@ -59,6 +63,7 @@ from edfgen.formats.ecg.arrays import _hdf5_refs, _read_hdf5_ref, read_hdf5, rea
 from edfgen.formats.ecg.common import MAX_RECORD_VALUES, RecordRef, _real, _rejected, _root_of, _one_line, confine
 from edfgen.formats.ecg.wfdb_reader import _read_wfdb_fast, _read_wfdb_full, read_wfdb, segment_headers
 from edfgen.formats.ecg.dicom import is_dicom, read_dicom
+from edfgen.formats.ecg.edf import is_edf, read_edf
 from edfgen.formats.ecg.xml import ROOTS, read_xml, sniff_xml, xml_record_id
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -74,7 +79,9 @@ NPZ_SUFFIXES = (".npz",)
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 XML_SUFFIXES = (".xml",)  # GE CardioSoft (UK Biobank) and GE MUSE XML, told apart by content: edfgen.formats.ecg.xml
 DICOM_SUFFIXES = (".dcm", ".dicom")  # DICOM ECG waveforms: edfgen.formats.ecg.dicom
-SUPPORTED_SUFFIXES = WFDB_SUFFIXES + NPY_SUFFIXES + NPZ_SUFFIXES + HDF5_SUFFIXES + XML_SUFFIXES + DICOM_SUFFIXES
+EDF_SUFFIXES = (".edf", ".bdf")  # European Data Format (EDF, EDF+C, BDF): edfgen.formats.ecg.edf
+SUPPORTED_SUFFIXES = (WFDB_SUFFIXES + NPY_SUFFIXES + NPZ_SUFFIXES + HDF5_SUFFIXES + XML_SUFFIXES + DICOM_SUFFIXES
+                      + EDF_SUFFIXES)
 #: formats read by edfgen.formats.ecg.xml (the layout is sniffed from the root element at discovery)
 XML_FORMATS = ("cardiosoft", "muse", "aecg", "xml", "notxml")
 #: columns of every ``rejects.tsv`` of ECG records (extract, interpret, finetune, evaluate)
@@ -96,6 +103,8 @@ def _fmt_of(path: Path) -> str | None:
         return "xml"
     if s in DICOM_SUFFIXES:
         return "dicom"
+    if s in EDF_SUFFIXES:
+        return "edf"
     return None
 
 
@@ -116,10 +125,11 @@ def _is_loop(path: Path) -> bool:
 def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     """List the records in files and directories without reading signals.
 
-    A directory is searched recursively for ``.hea``, ``.npy``, ``.npz``, HDF5, ``.xml`` and ``.dcm``/``.dicom``
-    files and extensionless files that carry the DICOM marker (PACS exports; not ``DICOMDIR``), sorted by path (an
+    A directory is searched recursively for ``.hea``, ``.npy``, ``.npz``, HDF5, ``.xml``, ``.dcm``/``.dicom`` and
+    ``.edf``/``.bdf`` files and extensionless files that carry the DICOM marker (PACS exports; not ``DICOMDIR``), sorted by path (an
     XML file's layout is read from its root element). A file given by name with another
-    extension (or none) is read as DICOM when it carries the DICOM marker, as XML when its root element is an ECG layout. A WFDB record may be given as ``NAME.hea``, ``NAME.dat``/``NAME.mat`` or ``NAME``.
+    extension (or none) is read as DICOM when it carries the DICOM marker, as EDF/BDF when it starts with an EDF
+    header, as XML when its root element is an ECG layout. A WFDB record may be given as ``NAME.hea``, ``NAME.dat``/``NAME.mat`` or ``NAME``.
     In a directory, the segment headers of a multi-segment WFDB record (``NAME/n``; its layout and data
     segments, MIMIC style) are parts of that record, not records: they are left out.
 
@@ -164,6 +174,8 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
             layout = None
             if fmt is None and is_dicom(f):  # a DICOM file under another extension (PACS exports often have none)
                 fmt = "dicom"
+            if fmt is None and is_edf(f):  # an EDF/BDF file under another extension (e.g. .rec)
+                fmt = "edf"
             if fmt is None:  # an ECG XML export under another extension (e.g. .txt, none): told by content
                 layout = sniff_xml(f)
                 fmt = "xml" if layout in ROOTS.values() else None
@@ -208,6 +220,9 @@ def read_record(ref: RecordRef, *, fs: float | None = None, units: str | None = 
     if ref.fmt == "dicom":
         confine(ref.path, _root_of(ref.path, root), what="DICOM file", record_id=ref.record_id, source=ref.path)
         return read_dicom(ref.path)
+    if ref.fmt == "edf":
+        confine(ref.path, _root_of(ref.path, root), what="EDF file", record_id=ref.record_id, source=ref.path)
+        return read_edf(ref.path)
     raise InputError(f"{ref.path}: unsupported ECG format {ref.fmt!r}")
 
 

@@ -117,13 +117,13 @@ _FRANK = frozenset({"vx", "vy", "vz", "x", "y", "z"})
 #: a minus (hyphen, en dash, minus sign) before the lead name, at the start or after "lead " / "ECG " (DICOM's
 #: "Lead -aVR"; a dash right after "ECG" or "lead" is a separator: "ECG-II", "lead-avr"),
 #: or a "neg" suffix (HL7 aECG MDC_ECG_LEAD_AVRneg): the negated lead, not the lead itself
-_NEGATED = re.compile(r"^\s*(mdc_ecg_lead_|ecg[\s_.]+)?(lead[\s_]+)?[-\u2013\u2212]|neg\s*$", re.I)
+_NEGATED = re.compile(r"^\s*(mdc_ecg_lead_|e[ck]g[\s_.]+)?(lead[\s_]+)?[-\u2013\u2212]|neg\s*$", re.I)
 
 
 def canonical_lead_name(name: str) -> str | None:
     """Map a lead name or alias to its canonical name, or ``None`` if unknown.
 
-    Case, spaces, dashes, underscores and a ``lead``/``ecg`` prefix are ignored:
+    Case, spaces, dashes, underscores and a ``lead``/``ecg``/``ekg`` prefix are ignored:
     ``"avr"``, ``"AVR"``, ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``;
     ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``. A name with a minus before the lead (``"-aVR"``, ``"Lead -aVR"`` as
     DICOM names it, the inverted aVR of the Cabrera display) or a ``neg`` suffix (HL7 aECG ``MDC_ECG_LEAD_AVRneg``) is
@@ -135,9 +135,10 @@ def canonical_lead_name(name: str) -> str | None:
 
 
 def _lead_key(name: str) -> str:
-    """``name`` lower-cased without spaces, dashes, underscores, dots and an ``ecg`` prefix (the alias key)."""
+    """``name`` lower-cased without spaces, dashes, underscores, dots and an ``ecg``/``ekg`` prefix (the alias key;
+    ``EKG II``: German and EDF exports)."""
     key = re.sub(r"[\s_\-\.]", "", str(name)).lower()
-    return key[3:] if key.startswith("ecg") else key
+    return key[3:] if key.startswith(("ecg", "ekg")) else key
 
 
 def canonicalise_leads(record: EcgRecord, *, leads: Sequence[str] = LEADS) -> EcgRecord:
