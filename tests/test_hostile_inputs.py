@@ -574,7 +574,7 @@ def test_read_wfdb__multi_segment_signal_absent_from_a_segment_is_nan_there(tmp_
     assert np.isnan(rec.signal[8, 5000:]).all() and np.isnan(rec.signal[12, 5000:]).all()
     assert np.isfinite(rec.signal[:12][np.arange(12) != 8]).all()
     batch = preprocess_many([rec])     # V3 is missing from the second segment: the first (10 s, complete) is used
-    assert batch.record_ids == ["gap"] and batch.notes[-1][2].startswith("cut 10.000 s of missing")
+    assert batch.record_ids == ["gap"] and batch.notes[-1][2].endswith(": 10.000 s from 0.000 s (of 20.000 s)")
     np.testing.assert_array_equal(batch.signals, preprocess_many([replace(rec, signal=rec.signal[:, :5000])]).signals)
     short = replace(rec, signal=rec.signal[:, 1000:])   # 8 s of it: still enough; 7.98 s is not
     assert preprocess_many([short]).record_ids == ["gap"]
@@ -587,7 +587,7 @@ def test_read_wfdb__multi_segment_signal_absent_from_a_segment_is_nan_there(tmp_
     assert rec.signal.shape == (13, 15000) and np.isnan(rec.signal[:, 10000:]).all()
     batch = preprocess_many([rec])     # the gap is NaN in every lead: cut, the 20 s before it used
     assert batch.record_ids == ["resp"], batch.rejects
-    assert any(n == "cut 10.000 s of missing (NaN/inf) samples: kept 20.000 s from 0.000 s" for *_, n in batch.notes)
+    assert any(n == "cut to its longest stretch without missing (NaN/inf) samples: 20.000 s from 0.000 s (of 30.000 s)" for *_, n in batch.notes)
     np.testing.assert_array_equal(batch.signals, preprocess_many([replace(rec, signal=rec.signal[:, :10000])]).signals)
 
 

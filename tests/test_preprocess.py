@@ -163,11 +163,12 @@ def test_preprocess__missing_samples_cut_to_the_longest_complete_stretch(cinc):
     rec = dataclasses.replace(base, signal=x)
     cut = keep_finite_stretch(rec, min_s=8)
     np.testing.assert_array_equal(cut.signal, base.signal[:, 50:4800])
-    assert cut.notes[-1] == "cut 0.500 s of missing (NaN/inf) samples: kept 9.500 s from 0.100 s"
+    assert cut.notes[-1] == ("cut to its longest stretch without missing (NaN/inf) samples: 9.500 s from 0.100 s "
+                              "(of 10.000 s)")
     hand = dataclasses.replace(base, signal=base.signal[:, 50:4800].copy())
     np.testing.assert_array_equal(preprocess(rec, PREP), preprocess(hand, PREP))
     batch = preprocess_many([rec], PREP)
-    assert batch.record_ids == [base.record_id] and any(n.startswith("cut 0.500 s") for _, _, n in batch.notes)
+    assert batch.record_ids == [base.record_id] and any(n.startswith("cut to its longest") for _, _, n in batch.notes)
     # a 30-s recording with a 2-s gap at 12 s: the window comes from the longer side (the last 16 s)
     long = np.concatenate([base.signal, base.signal, base.signal], axis=1)
     long[:, 6000:7000] = np.nan

@@ -200,7 +200,8 @@ def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0) -> EcgRecord:
     Real files mark samples as missing (WFDB's ``-32768``, read as NaN; a multi-segment record's gap or a
     lead absent from one segment). Nothing is filled in: the
     longest run of samples finite in every lead is kept (the first such run on ties) and the cut is
-    said in ``notes`` (``"cut 0.500 s of missing (NaN/inf) samples: kept 9.500 s from 0.000 s"``).
+    said in ``notes`` (``"cut to its longest stretch without missing (NaN/inf) samples: 9.500 s from 0.000 s
+    (of 10.000 s)"``).
 
     Parameters
     ----------
@@ -237,8 +238,8 @@ def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0) -> EcgRecord:
                + (f" < min_duration_s {min_s:g} s" if min_s else ""))
         raise RecordRejected(f"lead {record.leads[bad[0]]}: {int((~finite[bad[0]]).sum())} NaN/inf samples "
                              f"({len(bad)} lead(s) affected); {why}", record_id=record.record_id, path=record.path)
-    note = (f"{NOTE_MISSING} {(x.shape[1] - (b - a)) / record.fs:.3f} s of missing (NaN/inf) samples: kept "
-            f"{(b - a) / record.fs:.3f} s from {a / record.fs:.3f} s")
+    note = (f"{NOTE_MISSING} to its longest stretch without missing (NaN/inf) samples: {(b - a) / record.fs:.3f} s "
+            f"from {a / record.fs:.3f} s (of {x.shape[1] / record.fs:.3f} s)")
     return replace(record, signal=x[:, a:b], notes=record.notes + (note,))
 
 
