@@ -22,9 +22,9 @@ from typing import Sequence
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES, gwas_vcf_columns, is_gwas_vcf_name
+from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import sumstats_columns
-from edfgen.formats.sumstats.read import read_sumstats, read_sumstats_columns
+from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
 from edfgen.formats.sumstats.twosamplemr import twosamplemr_map
 from edfgen.formats.tables import PathLike
 
@@ -37,21 +37,6 @@ SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".
 CLUMP_REQUIRED = ("variant_id", "p_value")
 #: the GWAS-SSF columns MR needs
 MR_REQUIRED = ("variant_id", "effect_allele", "other_allele", "beta", "standard_error")
-
-
-def read_header(path: Path) -> list[str]:
-    """The column names of a summary-statistics file (read without the body)."""
-    if path.name.lower().endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(path).names)
-    if is_gwas_vcf_name(path):
-        return gwas_vcf_columns(path)
-    sep = "," if ".csv" in path.name.lower() else "\t"
-    cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
-    if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
-        cols = list(pd.read_csv(path, sep=r"\s+", nrows=0).columns)
-    return cols
 
 
 def looks_like_sumstats(path: Path, required: Sequence[str] = MR_REQUIRED,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.sumstats.gwasvcf import is_gwas_vcf_name, read_gwas_vcf
+from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name, read_gwas_vcf
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
 from edfgen.formats.tables import PathLike, read_table
 from edfgen.formats.textio import read_text_bytes
@@ -35,6 +35,24 @@ class SumstatsMapping:
         lay = f" (layout {self.layout})" if self.layout else ""
         return (f"{self.path}{lay}: columns mapped " + (", ".join(f"{k}->{v}" for k, v in renamed.items())
                                                        or "as GWAS-SSF") + "".join(f"; {n}" for n in self.notes))
+
+
+def read_header(path: PathLike) -> list[str]:
+    """The column names of a summary-statistics file (read without the body; for a GWAS-VCF, the columns
+    :func:`~edfgen.formats.sumstats.gwasvcf.read_gwas_vcf` gives). A file that cannot be read whole is refused
+    by :func:`read_sumstats`, not here."""
+    path = Path(path)
+    if path.name.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    if is_gwas_vcf_name(path):
+        return gwas_vcf_columns(path)
+    sep = "," if ".csv" in path.name.lower() else "\t"
+    cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    if len(cols) == 1 and " " in str(cols[0]):  # space-separated (REGENIE, SAIGE)
+        cols = list(pd.read_csv(path, sep=r"\s+", nrows=0).columns)
+    return cols
 
 
 def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,

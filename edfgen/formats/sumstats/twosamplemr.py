@@ -15,8 +15,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import ALIASES
-from edfgen.formats.sumstats.read import read_sumstats
-from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name
+from edfgen.formats.sumstats.read import read_header, read_sumstats
 from edfgen.formats.tables import PathLike, read_table
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,10 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.D
 
     ``columns``: user mapping ``{input column: GWAS-SSF column}`` (``--columns``); entries naming a
     column this file does not have are skipped (one option serves exposure and outcome files)."""
-    names = gwas_vcf_columns(path) if is_gwas_vcf_name(path) else list(read_table(path).columns)
+    try:
+        names = read_header(path)        # the header only: the file is read whole once, by read_sumstats
+    except Exception:  # noqa: BLE001 - an unreadable file: read_table's one-line error names what is wrong
+        names = list(read_table(path).columns)
     user = {k: v for k, v in (columns or {}).items() if k in names}
     cmap = {**twosamplemr_map([c for c in names if c not in user]), **user}
     if cmap:
