@@ -14,7 +14,9 @@
    held-out folds, for LUDB's paced records (truth above), the others, and all: the median over records of the
    absolute per-record error of each global boundary (P on/off, QRS on/off, T off; a record's error = the median
    over its beats of detected - cardiologists' median over the 12 leads, beats matched within 150 ms) and of PR,
-   QRS and QT. Also ``measure_record``'s own PR/QRS/QT R² on the 100 records (shipped settings, as
+   QRS and QT; the same with the shipped settings in both trees (in-sample), where a change can only be the
+   code's (in the cross-validation a fold's grid search may choose other settings once its training paced records
+   measure differently, which moves that fold's unpaced records too). Also ``measure_record``'s own PR/QRS/QT R² on the 100 records (shipped settings, as
    ``ludb_edf_r2.py`` computes it, on all records both measure) and the records whose values changed.
 3. **CPU time** of ``delineate`` per record (LUDB, shipped settings): median of 3 repetitions per process, 3
    processes per tree interleaved (before, after, before, ...), the median over processes.
@@ -78,7 +80,7 @@ def boundary_errors(rec: dict, d) -> dict[str, float]:
 
 def worker_eval() -> dict:
     """Cross-validated delineation of LUDB 1-100 with the edfgen on ``PYTHONPATH``; per-record results."""
-    from edfgen.kernels.ecg.biomarkers import delineate_beat, measure_record
+    from edfgen.kernels.ecg.biomarkers import DEFAULT_SETTINGS, delineate_beat, measure_record
 
     recs = load_ludb()
     n = len(recs)
@@ -106,7 +108,10 @@ def worker_eval() -> dict:
         d = None if mb is None else delineate_beat(mb, st)
         iv = intervals_of(d, r["fs"]) if d is not None else {c: math.nan for c in INTERVALS}
         m = measure_record(r["signal"], r["fs"])
+        mb0 = tab[DEFAULT_SETTINGS.lp_hz]["mbs"][i]
+        d0 = None if mb0 is None else delineate_beat(mb0, DEFAULT_SETTINGS)
         rows.append({"record": r["record"], "boundaries": boundary_errors(r, d), "intervals": iv,
+                     "shipped_boundaries": boundary_errors(r, d0),
                      "reference": r["reference"], "measure_record": {c: m[c] for c in INTERVALS},
                      "stimulus": bool(mb is not None and math.isfinite(getattr(mb, "stimulus_index", math.nan)))})
     return {"records": rows, "fold_settings": chosen}
@@ -196,7 +201,8 @@ def census() -> dict:
 
 
 def _mae(rows: list[dict], part: str, key: str) -> float:
-    v = np.array([r[part][key] - (r["reference"][key] if part == "intervals" else 0.0) for r in rows], dtype=float)
+    v = np.array([r[part][key] - (r["reference"][key] if part in ("intervals", "measure_record") else 0.0)
+                  for r in rows], dtype=float)
     v = v[np.isfinite(v)]
     return float(np.median(np.abs(v))) if len(v) else math.nan
 
@@ -210,6 +216,8 @@ def summarise(ev: dict, truth: dict[int, bool]) -> dict:
               "all": rows}
     out = {g: {"n": len(rs), **{b: _mae(rs, "boundaries", b) for b in BOUNDS},
                **{c: _mae(rs, "intervals", c) for c in INTERVALS}} for g, rs in groups.items()}
+    out["shipped"] = {g: {"n": len(rs), **{b: _mae(rs, "shipped_boundaries", b) for b in BOUNDS},
+                          **{c: _mae(rs, "measure_record", c) for c in INTERVALS}} for g, rs in groups.items()}
     ref = {c: np.array([r["reference"][c] for r in rows], dtype=float) for c in INTERVALS}
     got = {c: np.array([r["measure_record"][c] for r in rows], dtype=float) for c in INTERVALS}
     out["r2"] = {c: _r2_fixed(got[c], ref[c], np.ones(len(rows), bool)) for c in INTERVALS}
@@ -244,6 +252,8 @@ def main(argv=None) -> None:
     changed = []
     for rb, ra in zip(ev["before"]["records"], ev["after"]["records"]):
         diff = [c for c in INTERVALS if not np.allclose(rb["measure_record"][c], ra["measure_record"][c], equal_nan=True)]
+        diff += [f"shipped:{b}" for b in BOUNDS
+                 if not np.allclose(rb["shipped_boundaries"][b], ra["shipped_boundaries"][b], equal_nan=True)]
         diff += [f"cv:{b}" for b in BOUNDS if not np.allclose(rb["boundaries"][b], ra["boundaries"][b], equal_nan=True)]
         if diff:
             changed.append({"record": ra["record"], "paced": truth[ra["record"]], "stimulus": ra["stimulus"],
@@ -268,11 +278,21 @@ def main(argv=None) -> None:
             s = summ[k][g]
             md.append(f"| {k} | {g} | {s['n']} | " + " | ".join(f"{s[b]:.1f}" for b in BOUNDS) + " | "
                       + " | ".join(f"{s[c]:.1f}" for c in INTERVALS) + " |")
+    md += ["", "Shipped settings (`DEFAULT_SETTINGS`, the same in both trees; in-sample: tuned on these records), "
+           "median absolute error (ms); intervals as `measure_record`:", "",
+           "| tree | records | n | " + " | ".join(BOUNDS) + " | PR | QRS | QT |", "|---" * (4 + len(BOUNDS) + 3) + "|"]
+    for g in ("paced", "unpaced", "all"):
+        for k in trees:
+            s = summ[k]["shipped"][g]
+            md.append(f"| {k} | {g} | {s['n']} | " + " | ".join(f"{s[b]:.1f}" for b in BOUNDS) + " | "
+                      + " | ".join(f"{s[c]:.1f}" for c in INTERVALS) + " |")
     md += ["", "## The delineator's own PR / QRS / QT R² on LUDB 1-100 (shipped settings, as ludb_edf_r2.py)", "",
            "| tree | PR R² | QRS R² | QT R² |", "|---|---|---|---|"]
     md += [f"| {k} | " + " | ".join(f"{summ[k]['r2'][c]:.3f} (n {summ[k]['r2_n'][c]})" for c in INTERVALS) + " |"
            for k in trees]
-    md += ["", "Records whose values changed (measure_record intervals, or cross-validated boundaries): "
+    md += ["", "Records whose values changed (`measure_record` intervals and `shipped:` boundaries: the same settings "
+           "in both trees, so a change is the code's; `cv:` boundaries: held-out settings, which change wherever a "
+           "fold's grid search chose differently because its training paced records now measure differently): "
            + ("; ".join(f"{c['record']} ({'paced' if c['paced'] else 'unpaced'}, stimulus "
                         f"{'detected' if c['stimulus'] else 'not detected'}: {', '.join(c['changed'])})" for c in changed)
               or "none"), "",
