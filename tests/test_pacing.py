@@ -113,3 +113,17 @@ def test_detect_pacing__sparse_spikes_low_rate_and_short_lags_not_flagged():
     _, y, fs, peaks, _ = _simulated()
     assert detect_pacing(y, fs, peaks).paced
     assert not detect_pacing(y[:, ::5], fs / 5, peaks // 5).paced    # 100 Hz: never assessed
+
+
+def test_delineate__conducted_atrial_stimulus_leaves_the_qrs_onset():
+    # spikes 200 ms before each R (before the P wave: atrial pacing, conducted): detected, interpolated away, and
+    # the QRS onset stays where the clean record has it (the paced-onset rule is for a stimulus at the QRS)
+    fs = 500
+    ecg = synthesize_ecg(BeatParams(70, 160, 100, 400, 30, 1.2, 0.3, 0.1, 0.0), rng=np.random.default_rng(3), fs=fs)
+    clean = delineate(ecg, fs)
+    spiked = ecg.copy()
+    at = clean.r_peaks - int(0.2 * fs)
+    spiked[:, at[at > 10]] += 0.8
+    d = delineate(spiked, fs)
+    assert np.isfinite(d.stimulus_index) and d.stimulus_index < clean.qrs_onset - 0.1 * fs
+    assert abs(d.qrs_onset - clean.qrs_onset) <= 2

@@ -430,7 +430,9 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
     """Stage 2 of :func:`delineate`: P onset, QRS onset/offset and T end on a :class:`MedianBeat`."""
     st, fs, beat, pre, rr_med = settings, mb.fs, mb.beat, mb.r_index, mb.rr_s
     qrs_on, _ = _qrs_bounds(beat[_INDEPENDENT], pre, fs, st.qrs_on_rel, st.qrs_hold_s)
-    if math.isfinite(mb.stimulus_index):  # a paced QRS begins where it leaves the baseline after its stimulus
+    # a paced QRS begins where it leaves the baseline after its stimulus; a stimulus long before a quiet-run
+    # onset (> 40 ms: an atrial stimulus, conducted) leaves that onset as it is
+    if math.isfinite(mb.stimulus_index) and (qrs_on is None or qrs_on <= mb.stimulus_index + 0.04 * fs):
         qrs_on = _paced_qrs_onset(beat[_INDEPENDENT], pre, fs, mb.stimulus_index, st.paced_qrs_on_rel) or qrs_on
     _, qrs_off = _qrs_bounds(beat[_INDEPENDENT], pre, fs, st.qrs_off_rel, st.qrs_hold_s)
     nan12 = np.full(12, np.nan)
