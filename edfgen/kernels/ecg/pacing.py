@@ -30,7 +30,10 @@ Method
    ``paced_qrs_on_rel``).
 
 Limits: bipolar stimuli of 0.05 mV or less (LUDB 90) are below ``min_mv`` and not detected; a fusion beat whose
-intrinsic QRS starts before the stimulus (LUDB 72, P-synchronous pacing) gets its onset after the stimulus.
+intrinsic QRS starts before the stimulus (LUDB 72, P-synchronous pacing) gets its onset after the stimulus; a
+signal already low-passed (the encoder's 0.5-100 Hz preprocessing, hence the pre-training targets and the
+``biomarkers`` probe baseline, which measure preprocessed signals) has its spikes smeared and is not flagged
+(none of the 7 detected LUDB paced records is, once preprocessed): measure raw records, as ``edfgen interpret`` does.
 Measured on every real record at hand: ``benchmarks/results/paced_delineation_s24.md``.
 
 References
