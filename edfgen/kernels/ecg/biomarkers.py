@@ -210,7 +210,8 @@ class Delineation(MedianBeat):
         Median RR interval (s).
     stimulus_index
         Index in :attr:`beat` of the ventricular pacing stimulus (NaN when the record is not paced,
-        :func:`edfgen.kernels.ecg.pacing.detect_pacing`); the QRS onset is never placed before it.
+        :func:`edfgen.kernels.ecg.pacing.detect_pacing`); a QRS onset found before it or within 40 ms after it
+        is re-timed after it (:func:`delineate_beat`).
     p_onset, qrs_onset, qrs_offset, t_end
         Global fiducials of the 12-lead median beat.
     p_offset
@@ -340,8 +341,8 @@ class DelineationSettings:
     paced_qrs_on_rel
         In a paced record (:attr:`MedianBeat.stimulus_index`), the QRS onset is where the spatial velocity
         first reaches this fraction of its QRS maximum after the stimulus artefact (cardiologists mark the
-        paced QRS where it leaves the baseline after the spike; chosen on the paced LUDB records 1-100,
-        leave-one-record-out in ``benchmarks/paced_delineation.py``).
+        paced QRS where it leaves the baseline after the spike; the choice of a grid search on the paced
+        records of each 4 training folds of LUDB 1-100 in ``benchmarks/paced_delineation.py``).
     t_reach_s, p_reach_s
         Trapezium reference point after the T peak / before the P peak (s).
     t_min_mv, t_rel, p_min_mv, p_rel
@@ -433,7 +434,8 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
     # a paced QRS begins where it leaves the baseline after its stimulus; a stimulus long before a quiet-run
     # onset (> 40 ms: an atrial stimulus, conducted) leaves that onset as it is
     if math.isfinite(mb.stimulus_index) and (qrs_on is None or qrs_on <= mb.stimulus_index + 0.04 * fs):
-        qrs_on = _paced_qrs_onset(beat[_INDEPENDENT], pre, fs, mb.stimulus_index, st.paced_qrs_on_rel) or qrs_on
+        paced_on = _paced_qrs_onset(beat[_INDEPENDENT], pre, fs, mb.stimulus_index, st.paced_qrs_on_rel)
+        qrs_on = qrs_on if paced_on is None else paced_on
     _, qrs_off = _qrs_bounds(beat[_INDEPENDENT], pre, fs, st.qrs_off_rel, st.qrs_hold_s)
     nan12 = np.full(12, np.nan)
     head = (fs, mb.r_peaks, mb.beats_used, beat, pre, rr_med)
