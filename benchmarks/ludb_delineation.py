@@ -162,9 +162,13 @@ def candidate_table(recs: list[dict]) -> dict:
             if mb is None:
                 continue
             b8 = mb.beat[_INDEPENDENT]
+            # a paced record's QRS onset is timed after its stimulus, whatever the QRS-onset threshold
+            paced_on = (delineate_beat(mb, base).qrs_onset
+                        if math.isfinite(getattr(mb, "stimulus_index", math.nan)) else None)
             for h in GRID["qrs_hold_s"]:
                 for a in sorted(set(GRID["qrs_on_rel"]) | set(GRID["qrs_off_rel"])):
                     q_on, q_off = _qrs_bounds(b8, mb.r_index, mb.fs, a, h)
+                    q_on = paced_on if paced_on is not None else q_on
                     if (h, a) in on:
                         on[(h, a)][i] = np.nan if q_on is None else q_on
                     if (h, a) in off:

@@ -1,0 +1,209 @@
+"""Pacemaker stimulus artefacts: per-record detection on the raw signal, and their removal before filtering.
+
+A pacing stimulus is recorded as a spike far narrower than any cardiac wave (well under 4 ms at the surface,
+1-2 samples at 500 Hz; bipolar stimuli are smaller than unipolar ones), on many leads at the same instant,
+recurring at a fixed lag before the complexes it paces. Low-passed at 40 Hz (the delineator's median beat), a
+spike rings into a slow wave some 10-20 ms before the paced QRS, and the spatial-velocity QRS onset is then
+placed on the ringing instead of on the QRS (LUDB paced records: QRS onsets 50-100 ms early).
+
+Method
+------
+1. **Spike candidates** (:func:`spike_candidates`), per independent lead (I, II, V1-V6) and sample ``t``, with
+   ``base = x[t - 6 ms]`` and ``dev = x[t] - base``: ``|dev| >= min_mv`` (0.1 mV); an abrupt leading edge,
+   ``|x[t - 4 ms] - base| <= 0.3 |dev|`` and ``|x[t - 1] - base| <= 0.5 |dev|`` (most of the jump within one
+   sample); a quick return, ``|x[t + 6 ms] - base| <= 0.5 |dev|``; and ``t`` the largest ``|dev|`` within
+   +-4 ms. A sharp R, S or notch builds up over several samples and fails the leading-edge tests. Also a
+   candidate: the steepest sample within +-4 ms of a slope of at least :data:`STEEP_MV_S` (a stimulus that the
+   recorder's filter turned into a +-10 mV ringing, as in Chapman-Shaoxing records). Instants where at least
+   ``min_leads`` (2) leads have a candidate within 2 ms of each other are merged into one (the median sample).
+2. **Record decision** (:func:`detect_pacing`): each candidate's lag before the next R peak (16-400 ms: a
+   stimulus precedes its QRS, atrial stimuli included); the record is paced when, for some lag (+-6 ms),
+   candidates precede at least ``min_beat_fraction`` (40 %) of the R peaks and at least 3 of them, so isolated
+   noise spikes, which do not recur at a fixed lag, do not trigger (40 %, not 50 %: a demand pacemaker in
+   atrial fibrillation paces only the slow beats, LUDB 95: 45 %). Records sampled below ``min_fs`` (250 Hz) are
+   never flagged: their samples are too coarse to resolve a stimulus (PTB-XL's 100 Hz records).
+3. **Removal** (:func:`remove_spikes`): in a paced record every candidate's samples from ``t - 4 ms`` to
+   ``t + 8 ms`` (the spike and its fast recharge; widened over a ringing) are replaced by the straight line
+   between the samples that bound them, on all leads, before any filtering. The delineator then times the
+   QRS onset where the complex leaves the baseline after the ventricular stimulus
+   (:attr:`Pacing.ventricular_lag_s`; :class:`edfgen.kernels.ecg.biomarkers.DelineationSettings`
+   ``paced_qrs_on_rel``).
+
+Limits: bipolar stimuli of 0.05 mV or less (LUDB 90) are below ``min_mv`` and not detected; a fusion beat whose
+intrinsic QRS starts before the stimulus (LUDB 72, P-synchronous pacing) gets its onset after the stimulus; a
+signal already low-passed (the encoder's 0.5-100 Hz preprocessing, hence the pre-training targets and the
+``biomarkers`` probe baseline, which measure preprocessed signals) has its spikes smeared and is not flagged
+(none of the 7 detected LUDB paced records is, once preprocessed): measure raw records, as ``edfgen interpret`` does.
+Measured on every real record at hand: ``benchmarks/results/paced_delineation_s24.md``.
+
+References
+----------
+Kalyakulina AI et al. LUDB: a new open-access validation tool for electrocardiogram delineation algorithms.
+IEEE Access 2020;8:186181-186190. doi:10.1109/ACCESS.2020.3029211 (paced records with cardiologist marks).
+Kligfield P et al. Recommendations for the standardization and interpretation of the electrocardiogram, part I.
+Circulation 2007;115:1306-1324. doi:10.1161/CIRCULATIONAHA.106.180200 (pacemaker pulse detection: pulses of
+0.5 ms and more, 2 mV and more, must be recognised; sampling rates of 500 Hz and above).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import maximum_filter1d
+
+__all__ = ["STEEP_MV_S", "Pacing", "detect_pacing", "remove_spikes", "spike_candidates"]
+
+#: A slope (mV/s) no cardiac wave reaches: the steepest QRS of the 600 real 500-Hz records at hand (PTB-XL,
+#: CinC 2021, LUDB) stays under 1,400 mV/s on its second-steepest lead (``benchmarks/paced_delineation.py``)
+STEEP_MV_S = 2500.0
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Outcome of :func:`detect_pacing` on one record.
+
+    Attributes
+    ----------
+    paced
+        Whether the record carries a recurring stimulus train.
+    spikes
+        Sample indices of the merged spike candidates (``int64``; all candidates, whether paced or not).
+    lag_s
+        Most common lag of a candidate before the next R peak (s; NaN when there is no candidate).
+    beat_fraction
+        Fraction of R peaks preceded by a candidate at that lag (+- the tolerance).
+    ventricular_lag_s
+        Shortest recurring lag (s) of a stimulus train before the R peaks (NaN when not paced): the ventricular
+        stimulus, before which the QRS cannot begin.
+    """
+
+    paced: bool
+    spikes: np.ndarray
+    lag_s: float
+    beat_fraction: float
+    ventricular_lag_s: float = float("nan")
+
+
+def _shift(x: np.ndarray, k: int) -> np.ndarray:
+    """``x`` shifted by ``k`` samples along the last axis (``y[t] = x[t + k]``), edges repeated."""
+    idx = np.clip(np.arange(x.shape[-1]) + k, 0, x.shape[-1] - 1)
+    return x[..., idx]
+
+
+def _jumps(x: np.ndarray, fs: float) -> np.ndarray:
+    """``[L, T]`` absolute sample-to-sample slope (mV/s) into each sample (0 at the first)."""
+    return np.abs(np.diff(x, axis=-1, prepend=x[..., :1])) * fs
+
+
+def spike_candidates(x: np.ndarray, fs: float, *, min_mv: float = 0.1, min_leads: int = 2,
+                     steep_mv_s: float = STEEP_MV_S) -> np.ndarray:
+    """Sample indices of stimulus-like spikes in a raw ``[L, T]`` signal (mV), merged across leads.
+
+    See the module docstring (step 1). Returns sorted ``int64`` indices.
+    """
+    x = np.nan_to_num(np.asarray(x, dtype=float))
+    k_base, k_edge, k_back = max(1, round(0.006 * fs)), max(1, round(0.004 * fs)), max(1, round(0.006 * fs))
+    base = _shift(x, -k_base)
+    amp = np.abs(x - base)
+    ok = amp >= min_mv
+    near = 2 * max(1, round(0.004 * fs)) + 1
+    if ok.any():   # the shape tests only where the deviation is large enough (most records: a few samples)
+        ok &= np.abs(_shift(x, -k_edge) - base) <= 0.3 * amp
+        ok &= np.abs(_shift(x, -1) - base) <= 0.5 * amp          # most of the jump within one sample
+        ok &= np.abs(_shift(x, k_back) - base) <= 0.5 * amp
+        ok &= amp >= maximum_filter1d(amp, near, axis=-1, mode="nearest")
+    # a filtered stimulus rings (+-10 mV over 10-20 ms in some recorders): any slope beyond the heart's
+    jump = _jumps(x, fs)
+    steep = jump >= steep_mv_s
+    if steep.any():
+        ok |= steep & (jump >= maximum_filter1d(jump, near, axis=-1, mode="nearest"))
+    ok[:, :k_base] = False
+    ok[:, -k_back:] = False
+    lead, t = np.nonzero(ok)
+    if len(t) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(t, kind="stable")
+    lead, t = lead[order], t[order]
+    merge = max(1, round(0.002 * fs))
+    groups = np.split(np.arange(len(t)), np.flatnonzero(np.diff(t) > merge) + 1)
+    out = [int(np.median(t[g])) for g in groups if len(np.unique(lead[g])) >= min_leads]
+    return np.asarray(out, dtype=np.int64)
+
+
+def detect_pacing(x: np.ndarray, fs: float, r_peaks: np.ndarray, *, min_beat_fraction: float = 0.4,
+                  lag_tol_s: float = 0.006, min_lag_s: float = 0.016, max_lag_s: float = 0.4,
+                  min_fs: float = 250.0, min_mv: float = 0.1, min_leads: int = 2, min_beats: int = 3) -> Pacing:
+    """Whether the raw record ``x`` ``[L, T]`` (mV, independent leads) is paced (module docstring, step 2).
+
+    Parameters
+    ----------
+    x
+        Raw, unfiltered signal ``[L, T]`` (mV).
+    fs
+        Sampling rate (Hz).
+    r_peaks
+        R-peak sample indices of the record.
+    min_beat_fraction
+        Least fraction of R peaks preceded by a spike at the common lag.
+    lag_tol_s
+        Tolerance around the common lag (s).
+    max_lag_s
+        Longest lag of a stimulus before its R peak (s; atrial stimuli included).
+    min_fs
+        Records sampled below this rate (Hz) are never flagged.
+    min_mv, min_leads
+        Spike candidates' least deviation (mV) and number of leads (:func:`spike_candidates`).
+
+    Returns
+    -------
+    Pacing
+    """
+    r_peaks = np.asarray(r_peaks, dtype=np.int64)
+    none = Pacing(False, np.zeros(0, dtype=np.int64), float("nan"), 0.0)
+    if fs < min_fs or len(r_peaks) < 2:
+        return none
+    spikes = spike_candidates(x, fs, min_mv=min_mv, min_leads=min_leads)
+    if len(spikes) == 0:
+        return none
+    nxt = np.searchsorted(r_peaks, spikes, side="right")
+    has = nxt < len(r_peaks)
+    lag = np.full(len(spikes), -1, dtype=np.int64)
+    lag[has] = r_peaks[nxt[has]] - spikes[has]
+    keep = (lag >= min_lag_s * fs) & (lag <= max_lag_s * fs)
+    if not keep.any():
+        return Pacing(False, spikes, float("nan"), 0.0)
+    tol = max(1, round(lag_tol_s * fs))
+    lags, beats = lag[keep], nxt[keep]
+
+    n_beats = np.array([len(np.unique(beats[np.abs(lags - c) <= tol])) for c in lags])
+    fracs = n_beats / len(r_peaks)
+    best = int(np.argmax(fracs))
+    trains = (fracs >= min_beat_fraction) & (n_beats >= min_beats)
+    paced = bool(trains.any())
+    v_lag = float("nan")
+    if paced:  # the ventricular stimulus: the shortest lag of a train that paces enough beats
+        v_lag = float(lags[trains].min() / fs)
+    return Pacing(paced, spikes, float(lags[best] / fs), float(fracs[best]), v_lag)
+
+
+def remove_spikes(x: np.ndarray, fs: float, spikes: np.ndarray, *, before_s: float = 0.004,
+                  after_s: float = 0.008, steep_mv_s: float = STEEP_MV_S, max_ring_s: float = 0.03) -> np.ndarray:
+    """A copy of ``x`` ``[L, T]`` with the samples ``spike - before_s`` .. ``spike + after_s`` of every spike
+    replaced, on every lead, by the straight line between the two samples bounding them; where the artefact
+    rings (slopes of at least ``steep_mv_s`` on some lead, at most ``max_ring_s`` either side of the spike) the
+    span is widened to the ringing's first and last such sample (then by the same margins)."""
+    y = np.array(x, dtype=float, copy=True)
+    n = y.shape[-1]
+    b, a = max(1, round(before_s * fs)), max(1, round(after_s * fs))
+    ring = round(max_ring_s * fs)
+    steep = _jumps(y, fs).max(0) >= steep_mv_s
+    for s in np.asarray(spikes, dtype=np.int64):
+        wild = np.flatnonzero(steep[max(0, s - ring):s + ring + 1]) + max(0, s - ring)
+        first, last = (min(s, int(wild[0]) - 1), max(s, int(wild[-1]))) if len(wild) else (s, s)
+        lo, hi = max(0, first - b - 1), min(n - 1, last + a + 1)
+        if hi - lo < 2:
+            continue
+        w = np.linspace(0.0, 1.0, hi - lo + 1)[1:-1]
+        y[..., lo + 1:hi] = y[..., lo, None] * (1 - w) + y[..., hi, None] * w
+    return y
