@@ -466,3 +466,48 @@ def test_mr_cli__gwas_vcf_exposure_and_outcome_as_opengwas_ships_them(fx, tmp_pa
     ref = pd.read_csv(tmp_path / "csv" / "mr_results.tsv", sep="\t")
     np.testing.assert_allclose(res[["b", "se", "pval"]].to_numpy(), ref[["b", "se", "pval"]].to_numpy(), rtol=1e-9)
     assert len(pd.read_csv(tmp_path / "vcf" / "harmonised.tsv", sep="\t")) == 79
+
+
+def test_mr_cli__multi_allelic_sites_one_row_per_alt_are_matched_by_alleles(fx, tmp_path):
+    """GWAS-VCF stores a multi-allelic site as one row per ALT allele under one ID (specification section 3).
+    Was: MR refused the whole file ('variant ... appears on rows 1, 2'). Now the outcome row with the exposure's
+    alleles is used (before or after the other allele's row), an exposure site's strongest allele is its
+    instrument, and the results equal the fixture's (TwoSampleMR's IVW 0.4459, 79 SNPs); the same variant with the
+    same alleles twice is still refused."""
+    from gwasvcf_writer import write_gwas_vcf
+
+    exp, out = pd.read_csv(fx[0]), pd.read_csv(fx[1])
+    e = exp.rename(columns={"chr.exposure": "chromosome", "pos.exposure": "base_pair_location", "SNP": "variant_id",
+                            "effect_allele.exposure": "effect_allele", "other_allele.exposure": "other_allele",
+                            "beta.exposure": "beta", "se.exposure": "standard_error", "pval.exposure": "p_value",
+                            "eaf.exposure": "effect_allele_frequency", "samplesize.exposure": "n"})
+    o = out.rename(columns={"chr": "chromosome", "pos": "base_pair_location", "SNP": "variant_id",
+                            "effect_allele.outcome": "effect_allele", "other_allele.outcome": "other_allele",
+                            "beta.outcome": "beta", "se.outcome": "standard_error", "pval.outcome": "p_value",
+                            "eaf.outcome": "effect_allele_frequency", "samplesize.outcome": "n"})
+    other = {"A": "C", "C": "G", "G": "T", "T": "A"}
+
+    def second_alt(rows, p_scale):   # the same site with another ALT allele (not the exposure's pair)
+        extra = rows.copy()
+        extra["effect_allele"] = [other[a] if other[a] != b else other[other[a]]
+                                  for a, b in zip(rows["effect_allele"], rows["other_allele"])]
+        extra["beta"] = rows["beta"] * -3.0
+        extra["p_value"] = np.minimum(rows["p_value"] * p_scale, 1.0)
+        return extra
+
+    o_multi = pd.concat([second_alt(o.iloc[:5], 1.0), o, second_alt(o.iloc[5:10], 1.0)], ignore_index=True)
+    e_multi = pd.concat([e, second_alt(e.iloc[:4], 1e3)], ignore_index=True)
+    write_gwas_vcf(tmp_path / "ieu-a-2.vcf.gz", e_multi, "IEU-a-2")
+    write_gwas_vcf(tmp_path / "ieu-a-7.vcf.gz", o_multi, "IEU-a-7")
+    r = _run(["--exposure", tmp_path / "ieu-a-2.vcf.gz", "--outcome", tmp_path / "ieu-a-7.vcf.gz", "--out",
+              tmp_path / "o", "--nboot", 100, "--presso-sims", 50, "--seed", 3, "--no-plots"])
+    assert r.exit_code == 0, r.output
+    res = pd.read_csv(tmp_path / "o" / "mr_results.tsv", sep="\t").set_index("method")
+    assert res.at["Inverse variance weighted", "b"] == pytest.approx(0.4459, abs=1e-3)
+    assert res.at["Inverse variance weighted", "nsnp"] == 79
+    h = pd.read_csv(tmp_path / "o" / "harmonised.tsv", sep="\t").set_index("SNP")
+    np.testing.assert_allclose(h.loc[o["variant_id"].iloc[:10], "beta.outcome"].abs(),
+                               o["beta"].iloc[:10].abs().to_numpy(), rtol=1e-9)
+    write_gwas_vcf(tmp_path / "rep.vcf", pd.concat([o, o.iloc[:1]], ignore_index=True), "IEU-a-7")
+    r = _run(["--exposure", fx[0], "--outcome", tmp_path / "rep.vcf", "--out", tmp_path / "o2"])
+    assert r.exit_code != 0 and "with the same alleles appears on rows" in r.output

@@ -24,7 +24,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import sumstats_columns
-from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
+from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns, variant_allele_keys
 from edfgen.formats.sumstats.twosamplemr import twosamplemr_map
 from edfgen.formats.tables import PathLike
 
@@ -141,13 +141,17 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
         return tables[0]
     df = pd.concat(tables, ignore_index=True)
     src = pd.Series([str(p) for p, t in zip(paths, tables) for _ in range(len(t))], dtype=object)
+    alleles = {"effect_allele", "other_allele"} <= set(df.columns)
     keys = [["variant_id"]]
-    if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
+    if {"chromosome", "base_pair_location"} <= set(df.columns) and alleles:
         keys.append(["chromosome", "base_pair_location", "effect_allele", "other_allele"])
     for key in keys:
-        k = df[key[0]].astype(str)
-        for col in key[1:]:
-            k = k + ":" + df[col].astype(str)
+        if key == ["variant_id"] and alleles:   # a multi-allelic site's rows (one per ALT) are not repeats
+            k = variant_allele_keys(df)
+        else:
+            k = df[key[0]].astype(str)
+            for col in key[1:]:
+                k = k + ":" + df[col].astype(str)
         dup = k.duplicated(keep=False)
         if dup.any():
             files = sorted(set(src[(dup & (k == k[dup].iloc[0])).to_numpy()]))

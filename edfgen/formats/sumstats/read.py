@@ -243,6 +243,15 @@ def check_sumstats_values(df: pd.DataFrame, path: PathLike, mapping: dict[str, s
                 df[col] = v
 
 
+def variant_allele_keys(df: pd.DataFrame) -> pd.Series:
+    """``variant_id`` and the unordered allele pair of each row (``rs1 A/G`` for A/G and G/A): one variant whatever
+    its effect allele, while the rows of a multi-allelic site (one per ALT allele, as GWAS-VCF and split VCFs store
+    it) differ."""
+    ea, oa = df["effect_allele"].astype(str), df["other_allele"].astype(str)
+    lo, hi = np.where(ea <= oa, ea, oa), np.where(ea <= oa, oa, ea)
+    return df["variant_id"].astype(str) + " " + pd.Series(lo, index=df.index) + "/" + pd.Series(hi, index=df.index)
+
+
 def sort_sumstats(df: pd.DataFrame) -> pd.DataFrame:
     """Sort by chromosome (natural order) then position."""
     key = chrom_key(df["chromosome"])

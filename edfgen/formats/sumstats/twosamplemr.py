@@ -15,7 +15,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import ALIASES
-from edfgen.formats.sumstats.read import read_header, read_sumstats
+from edfgen.formats.sumstats.read import read_header, read_sumstats, variant_allele_keys
 from edfgen.formats.tables import PathLike, read_table
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,8 @@ def twosamplemr_map(columns: Sequence[str]) -> dict[str, str]:
 
 def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.DataFrame:
     """Read summary statistics in any layout :func:`edfgen.formats.sumstats.read_sumstats` recognises, or a
-    TwoSampleMR export; log the column mapping. A variant id on two rows is an input error (which
-    row would be the instrument?).
+    TwoSampleMR export; log the column mapping. A variant id on two rows with the same alleles is an input error
+    (which row would be the instrument?); on rows with different alleles (a multi-allelic site) it is kept.
 
     ``columns``: user mapping ``{input column: GWAS-SSF column}`` (``--columns``); entries naming a
     column this file does not have are skipped (one option serves exposure and outcome files)."""
@@ -92,13 +92,21 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.D
     df, mapping = read_sumstats(path, column_map=cmap or None)
     log.debug(mapping.describe())
     df = df.loc[:, ~df.columns.duplicated()]
-    dup = df["variant_id"].duplicated(keep=False)
-    if dup.any():  # which row would be the instrument? never pick one silently
+    # a variant id on several rows with different alleles is a multi-allelic site (one row per ALT allele, as
+    # GWAS-VCF stores it): kept, matched by alleles (edfgen.commands.mr_instruments.one_row_per_variant); the
+    # same variant and alleles twice is a repeat: which row would be the instrument? never pick one silently
+    key = variant_allele_keys(df)
+    dup = key.duplicated(keep=False)
+    if dup.any():
         first = str(df.loc[dup, "variant_id"].iloc[0])
-        rows = [int(i) + 1 for i in np.flatnonzero((df["variant_id"] == first).to_numpy())[:5]]
-        raise InputError(f"{path}: variant {first!r} appears on rows {', '.join(map(str, rows))} "
-                         f"({int(df.loc[dup, 'variant_id'].nunique())} variant(s) repeated); MR needs one row "
-                         f"per variant: remove the repeats")
+        rows = [int(i) + 1 for i in np.flatnonzero((key == key[dup].iloc[0]).to_numpy())[:5]]
+        raise InputError(f"{path}: variant {first!r} with the same alleles appears on rows "
+                         f"{', '.join(map(str, rows))} ({int(key[dup].nunique())} variant(s) repeated); MR needs "
+                         f"one row per variant: remove the repeats")
+    multi = df["variant_id"].duplicated(keep=False)
+    if multi.any():
+        log.info("%s: %d variant id(s) on several rows with different alleles (multi-allelic sites, one row per "
+                 "allele): each matched to the exposure by its alleles", path, int(df.loc[multi, "variant_id"].nunique()))
     return df
 
 
