@@ -679,7 +679,7 @@ def test_run_gwas__zero_padded_chromosome_names_as_uk_biobank_writes_them(hail_c
     assert (tmp_path / "z.bim").read_text().startswith("01\t")
     for c in (1, 2):
         subprocess.run(["plink2", "--bfile", g, "--chr", str(c), "--export", "bgen-1.2", "bits=8", "--output-chr",
-                        "0M", "--out", str(tmp_path / f"z_chr{c}"), "--silent"], check=True)
+                        "0M", "--out", str(tmp_path / f"z_chr0{c}"), "--silent"], check=True)   # ukb_imp_chr01 style
     want = pd.concat([pd.read_csv(fast_run[0] / f"edf_00{j}.tsv.gz", sep="\t").assign(ph=j) for j in (1, 2)])
     sources = {"bed": GenotypeSource(bfile=str(tmp_path / "z")),
                "bgen": GenotypeSource(bgen=str(tmp_path / "z_chr{chr}.bgen"), sample=str(tmp_path / "z_chr{chr}.sample"),

@@ -133,7 +133,8 @@ def test_interpret_edfs__needs_exactly_one_biomarker_source(tmp_path):
 
 def test_measure_biomarker_table__missing_samples_measured_on_the_longest_complete_stretch(shared_data, tmp_path):
     """Was a reject ('NaN/inf samples'): a record whose last 0.6 s are missing in one lead. Now measured on its
-    first 9.4 s, equal to measuring that stretch cut by hand; a lead with no sample at all stays a reject."""
+    first 9.4 s, equal to measuring that stretch cut by hand; a lead with no sample at all, or a complete stretch
+    shorter than 8 s (extract's limit), stays a reject."""
     import wfdb
 
     from edfgen.commands.interpret import measure_biomarker_table
@@ -142,14 +143,16 @@ def test_measure_biomarker_table__missing_samples_measured_on_the_longest_comple
     from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 
     src = read_wfdb(shared_data / "ecg" / "cinc2021" / "E07500.hea")
-    for name, (rows, cols) in {"edge": (slice(4700, None), 5), "absent": (slice(None), 8)}.items():
+    for name, (rows, cols) in {"edge": (slice(4700, None), 5), "absent": (slice(None), 8),
+                               "short": (np.r_[0:1000, 1600:5000], 5)}.items():
         x = src.signal.T.astype(np.float64)
         x[rows, cols] = np.nan
         wfdb.wrsamp(name, fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=["16"] * 12,
                     adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
     table, rejects = measure_biomarker_table(tmp_path)
-    assert list(table["IID"]) == ["edge"] and list(rejects["record"]) == ["absent"]
+    assert list(table["IID"]) == ["edge"] and list(rejects["record"]) == ["absent", "short"]
     assert "no sample present in lead(s) V3" in rejects["reason"].iloc[0]
+    assert "longest stretch without missing samples is 1.20 s < min_duration_s 8 s" in rejects["reason"].iloc[1]
     want = measure_biomarkers(read_wfdb(tmp_path / "edge.hea").signal[:, :4700], 500.0).iloc[0]
     got = table.iloc[0].drop("IID")
     np.testing.assert_allclose(got.to_numpy(float), want[got.index].to_numpy(float), equal_nan=True)

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes import (GenotypeSource, open_genotypes, parse_chromosomes, read_id_list,
-                                     select_samples, select_variants)
+from edfgen.formats.genotypes import (GenotypeSource, expand_template, open_genotypes, parse_chromosomes,
+                                     read_id_list, select_samples, select_variants)
 
 pytestmark = pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
 
@@ -268,6 +268,16 @@ def test_templates_selection_and_errors(fileset, tmp_path):
                                         sample=str(d / "imp8_chr1.sample")))
     assert rep.n_variants == M
     assert parse_chromosomes("1-3,X,chr5") == ["1", "2", "3", "X", "5"]
+    for c in ("01", "02", "10"):       # UK Biobank-style file names: chromosome 1 spelled 01 in the file name
+        (tmp_path / f"ukb_chr{c}.bgen").touch()
+    tpl = str(tmp_path / "ukb_chr{chr}.bgen")
+    assert expand_template([tpl], option="--bgen", chromosomes=None) == [
+        (str(tmp_path / "ukb_chr01.bgen"), "1"), (str(tmp_path / "ukb_chr02.bgen"), "2"),
+        (str(tmp_path / "ukb_chr10.bgen"), "10")]
+    assert expand_template([tpl], option="--bgen", chromosomes=parse_chromosomes("01,10")) == [
+        (str(tmp_path / "ukb_chr01.bgen"), "1"), (str(tmp_path / "ukb_chr10.bgen"), "10")]
+    with pytest.raises(InputError, match="ukb_chr3.bgen not found"):
+        expand_template([tpl], option="--bgen", chromosomes=["3"])
     with pytest.raises(InputError, match="chromosome 3 of --chr"):
         open_genotypes(GenotypeSource(bgen=str(d / "imp8_chr{chr}.bgen"), chromosomes=("1", "3")))
     bad = tmp_path / "other.sample"   # per-chromosome files must list the same samples

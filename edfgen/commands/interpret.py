@@ -30,6 +30,7 @@ from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.leads import canonicalise_leads
 from edfgen.kernels.ecg.preprocess import keep_finite_stretch
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.edf import associate, cluster_edfs
 from edfgen.kernels.validate import numeric_values
 from edfgen.plots.heatmap import plot_heatmap
@@ -43,7 +44,8 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
     """Measure biomarkers on ECG files with :func:`edfgen.kernels.ecg.biomarkers.measure_biomarkers`.
 
     Each record is read, its leads canonicalised (at its own sampling rate; the delineator filters
-    itself) and cut to its longest stretch without missing samples
+    itself) and cut to its longest stretch without missing samples, rejected when that is shorter than the
+    default checkpoint's ``min_duration_s`` (8 s), as extract rejects it
     (:func:`edfgen.kernels.ecg.preprocess.keep_finite_stretch`). Returns ``(table IID + biomarker columns, rejects record/path/reason)``.
     """
     refs = discover_records([ecg] if isinstance(ecg, (str, os.PathLike)) else ecg)
@@ -54,7 +56,7 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
             if isinstance(item, RecordRejected):
                 raise item
             # missing samples: measured on the longest stretch where every lead has one (as extract does)
-            rec = keep_finite_stretch(canonicalise_leads(item))
+            rec = keep_finite_stretch(canonicalise_leads(item), min_s=Preprocessing().min_duration_s)
         except RecordRejected as exc:
             rejects.append((ref.record_id, ref.path, exc.reason))
             continue

@@ -43,12 +43,23 @@ def parse_chromosomes(spec: str | Sequence[str] | None) -> list[str] | None:
     return list(dict.fromkeys(out))
 
 
+def template_path(template: str, chromosome: str, suffixes: Sequence[str] = ("",)) -> str | None:
+    """The file of ``chromosome`` named by a ``{chr}`` template, spelled ``1`` or, for 1-9, ``01`` (UK Biobank-style
+    names such as ``ukb_imp_chr01.bgen``); ``None`` when neither exists (with every suffix)."""
+    for c in (chromosome, f"0{chromosome}") if len(chromosome) == 1 and chromosome.isdigit() else (chromosome,):
+        f = template.replace("{chr}", c)
+        if all(Path(f + s).exists() for s in suffixes):
+            return f
+    return None
+
+
 def expand_template(paths: Sequence[str], *, option: str, chromosomes: Sequence[str] | None,
                     suffixes: Sequence[str] = ("",)) -> list[tuple[str, str | None]]:
     """Expand ``{chr}`` templates: ``[(path, chromosome or None)]`` in the order given.
 
     With ``chromosomes`` every listed chromosome's file must exist; without, the template is
-    expanded over 1-22, X, XY, Y, MT and the files that exist are used (at least one).
+    expanded over 1-22, X, XY, Y, MT and the files that exist are used (at least one). Chromosomes 1-9 may be
+    spelled ``01``-``09`` in the file names (:func:`template_path`); the chromosome returned is ``1``-``9``.
     ``suffixes`` are the extensions whose existence is checked (``.bed`` for a prefix).
     """
     out: list[tuple[str, str | None]] = []
@@ -59,11 +70,12 @@ def expand_template(paths: Sequence[str], *, option: str, chromosomes: Sequence[
             continue
         found = []
         for c in (chromosomes or TEMPLATE_CHROMOSOMES):
-            f = p.replace("{chr}", c)
-            if all(Path(f + s).exists() for s in suffixes):
+            f = template_path(p, c, suffixes)
+            if f is not None:
                 found.append((f, c))
             elif chromosomes:
-                raise InputError(f"{option} {p}: {f + suffixes[0]} not found (chromosome {c} of --chr)")
+                raise InputError(f"{option} {p}: {p.replace('{chr}', c) + suffixes[0]} not found (chromosome {c} "
+                                 "of --chr)")
         if not found:
             raise InputError(f"{option} {p}: no file matches the template for chromosomes "
                              f"{', '.join(chromosomes or ['1-22', 'X', 'XY', 'Y', 'MT'])}")

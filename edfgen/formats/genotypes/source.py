@@ -20,7 +20,7 @@ from edfgen.formats.genotypes.bgen import BgenReader
 from edfgen.formats.genotypes.multi import ConcatReader
 from edfgen.formats.genotypes.pgen import PgenReader
 from edfgen.formats.genotypes.plink1 import BedReader
-from edfgen.formats.genotypes.selection import expand_template, parse_chromosomes
+from edfgen.formats.genotypes.selection import expand_template, parse_chromosomes, template_path
 from edfgen.formats.genotypes.vcf import VcfReader
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
 
@@ -118,7 +118,8 @@ class GenotypeSource:
         if not samples:
             return [(b, None) for b, _ in bgens]
         if len(samples) == 1:
-            return [(b, samples[0].replace("{chr}", c) if c else samples[0]) for b, c in bgens]
+            return [(b, (template_path(samples[0], c) or samples[0].replace("{chr}", c)) if c else samples[0])
+                    for b, c in bgens]
         if len(samples) != len(bgens):
             raise InputError(f"--sample given {len(samples)} times for {len(bgens)} BGEN files "
                              "(give one, a {chr} template, or one per BGEN)")
