@@ -141,7 +141,7 @@ def test_gwas_vcf__ieu_opengwas_layout_read_and_refused_forms(truth, tmp_path):
     assert m.layout == "GWAS-VCF"
     _check(df, t, rtol=1e-12)
     assert np.isnan(df["effect_allele_frequency"].iloc[3]) and (df["n"].astype(float) == t["n"]).all()
-    assert (df["rsid"] == df["variant_id"]).all() and df["STUDY_ID"].tolist() == t["variant_id"].tolist()
+    assert (df["rsid"] == df["variant_id"]).all() and "ID" not in df.columns   # FORMAT ID (the study's) not kept
     # a '.' ID: chrom:pos:ref:alt; a row without its trailing SS value: n missing
     text = gzip.open(path, "rt").read().splitlines()
     row = text[-1].split("\t")
@@ -150,7 +150,22 @@ def test_gwas_vcf__ieu_opengwas_layout_read_and_refused_forms(truth, tmp_path):
     (tmp_path / "b.vcf").write_text("\n".join(text) + "\n")
     df, _ = read_sumstats(tmp_path / "b.vcf")
     assert df["variant_id"].iloc[-1] == f"{row[0]}:{row[1]}:{row[3]}:{row[4]}" and np.isnan(float(df["n"].iloc[-1]))
+    # specification 1.1: the rsid in INFO (RSID=) with ID '.', the sample size as NS; a '.' ID on a chr01 row
+    # without an rsid: chromosome and id in edfgen's names; a gzipped file named .vcf (by load_sumstats too)
+    v11 = [x if x.startswith("#") else "\t".join(f[:8] + ["ES:SE:LP:AF:NS", ":".join(f[9].split(":")[:5])])
+           for x, f in ((x, x.split("\t")) for x in text)]
+    r0, r1 = v11[-2].split("\t"), v11[-1].split("\t")
+    r0[2], r0[7] = ".", f"AF=0.1;RSID={r0[2]}"
+    r1[0], r1[2], r1[7] = "chr01", ".", "."
+    v11[-2], v11[-1] = "\t".join(r0), "\t".join(r1)
+    (tmp_path / "v11.vcf").write_bytes(gzip.compress(("\n".join(v11) + "\n").encode()))
+    from edfgen.formats.sumstats.twosamplemr import load_sumstats
+
+    for df in (read_sumstats(tmp_path / "v11.vcf")[0], load_sumstats(tmp_path / "v11.vcf")):
+        assert df["variant_id"].iloc[-2] == t["variant_id"].iloc[-2] and df["n"].iloc[-2] == 5000
+        assert df["variant_id"].iloc[-1] == f"1:{r1[1]}:{r1[3]}:{r1[4]}" and df["chromosome"].iloc[-1] == "1"
     bad = {"multi.vcf": (lambda r: r[:4] + [r[4] + ",T"] + r[5:], "lists several alleles"),
+           "pos.vcf": (lambda r: r[:1] + ["12x"] + r[2:], r"pos.vcf:\d+: POS '12x' is not a position"),
            "text.vcf": (lambda r: r[:9] + ["0.1:abc" + r[9][r[9].index(":", r[9].index(":") + 1):]],
                         r"text.vcf:\d+: FORMAT field SE is 'abc', not a number"),
            "two.vcf": (lambda r: r + [r[9]], "fields, the header has 10")}

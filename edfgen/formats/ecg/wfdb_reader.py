@@ -327,9 +327,10 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
     the first segment's gains for every segment (wrong amplitudes). Here every segment goes through
     :func:`read_wfdb` (its own gains, baselines and units, in mV) and its signals are placed by name
     (the k-th signal of a name with the k-th of that name). Contract: a signal that a segment lacks, and a
-    ``~`` gap segment, are NaN there (as WFDB reads them), so a lead missing from a segment rejects the record
-    later (``NaN/inf samples``), while a non-ECG channel missing from one is dropped with the other extra
-    channels. A 0-sample segment (the first segment of a variable layout: the layout, no samples) adds nothing.
+    ``~`` gap segment, are NaN there (as WFDB reads them), so a lead missing from a segment leaves the record's
+    longest complete stretch to be used later (a reject when it is shorter than ``min_duration_s``:
+    :func:`edfgen.kernels.ecg.preprocess.keep_finite_stretch`), while a non-ECG channel missing from one is dropped
+    with the other extra channels. A 0-sample segment (the first segment of a variable layout: the layout, no samples) adds nothing.
 
     Raises
     ------

@@ -11,13 +11,14 @@ field   meaning                                                             edfg
 ``SE``  its standard error                                                  ``standard_error``
 ``LP``  -log10 p-value                                                      ``p_value`` = 10^-LP
 ``AF``  ALT allele frequency                                                ``effect_allele_frequency``
-``SS``  sample size                                                         ``n``
+``SS``  sample size (``NS`` in version 1.1)                                  ``n``
 ``NC``  number of cases                                                     ``n_cases``
-``EZ``, ``SI``, ``NE``, ``ID``  z-score, imputation INFO, effective n, study's own id  kept as ``EZ`` …, ``STUDY_ID``
+``EZ``, ``SI``, ``NE``, ``AC``  z-score, accuracy of summary-statistics imputation, effective n, ALT count  kept by name
 ======  ==================================================================  ==========================
 
-The VCF's ``ID`` (an rsid, or ``.``) is the ``variant_id`` (``chrom:pos:ref:alt`` where it is ``.``), ``ALT`` the
-effect allele and ``REF`` the other allele. :func:`read_gwas_vcf` returns the columns ``#CHROM, POS, ID, REF,
+The VCF's ``ID`` (an rsid, or ``.``; version 1.1 keeps the rsid in ``INFO`` as ``RSID=``) is the ``variant_id``
+(``chrom:pos:ref:alt`` with edfgen's chromosome name where neither gives one), ``ALT`` the effect allele and
+``REF`` the other allele; the study's own variant id (``FORMAT`` ``ID``) is not kept. :func:`read_gwas_vcf` returns the columns ``#CHROM, POS, ID, REF,
 ALT`` and one column per ``FORMAT`` field, which the ``GWAS-VCF`` layout of
 :mod:`edfgen.formats.sumstats.layout` maps to GWAS-SSF names. Rows are biallelic in GWAS-VCF (a row listing
 several ALT alleles is refused, naming its line, rather than read as if it had one), and a file holding several
@@ -38,12 +39,13 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.chromosomes import plain_chromosome_names
 from edfgen.formats.textio import check_fields, read_text_bytes
 
 #: file names read as GWAS-VCF (a BCF is refused with a conversion hint)
 GWAS_VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz")
-#: FORMAT fields holding numbers (the specification's Float and Integer fields)
-NUMERIC_FIELDS = ("ES", "SE", "LP", "AF", "SS", "EZ", "SI", "NC", "NE")
+#: FORMAT fields holding numbers (the specification's Float and Integer fields; NS and AC from version 1.1)
+NUMERIC_FIELDS = ("ES", "SE", "LP", "AF", "SS", "NS", "EZ", "SI", "NC", "NE", "AC")
 #: the fixed VCF columns before the study's
 VCF_COLUMNS = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"]
 
@@ -79,9 +81,9 @@ def read_gwas_vcf(path) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``ID`` filled with ``chrom:pos:ref:alt`` where it is ``.``; an ``rsid`` column (the ``ID`` where it is an
-        rs number); the ``FORMAT`` fields by their names (``ES``, ``SE``, ``LP``, ``AF``, ``SS``, ...; the
-        study's own ``ID`` as ``STUDY_ID``), missing (``.`` or absent trailing fields) as NaN.
+        ``ID`` filled from ``INFO`` ``RSID=`` or with ``chrom:pos:ref:alt`` where it is ``.``; ``POS`` as integers;
+        an ``rsid`` column (the ``ID`` where it is an rs number); the numeric ``FORMAT`` fields by their names
+        (``ES``, ``SE``, ``LP``, ``AF``, ``SS``/``NS``, ...), missing (``.`` or absent trailing fields) as NaN.
 
     Raises
     ------
@@ -107,7 +109,7 @@ def read_gwas_vcf(path) -> pd.DataFrame:
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
-    names = ["#CHROM", "POS", "ID", "REF", "ALT", "FORMAT", studies[0]]
+    names = ["#CHROM", "POS", "ID", "REF", "ALT", "INFO", "FORMAT", studies[0]]
     try:   # every field as text (the row widths were checked above); statistics are split and parsed below
         table = pcsv.read_csv(pa.py_buffer(data), read_options=pcsv.ReadOptions(skip_rows=skip, block_size=1 << 24),
                               parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False),
@@ -137,22 +139,47 @@ def read_gwas_vcf(path) -> pd.DataFrame:
             k = int(np.argmax(width > len(keys)))
             raise InputError(f"{path}:{line0 + int(rows[k])}: {int(width[k])} values for the {len(keys)} FORMAT "
                              f"names {f!r}")
+        fast = _parse_fields(values, keys) if (width == len(keys)).all() else None
+        if fast is not None:
+            for key, arr in fast.items():
+                fields.setdefault(key, []).append((rows, arr))
+            continue
         # trailing fields may be left out (VCF): padded with empty ones, which are missing like '.'
         parts = pc.split_pattern(pc.binary_join_element_wise(values, ":" * (len(keys) - 1), ""), ":")
         for j, key in enumerate(keys):
-            fields.setdefault("STUDY_ID" if key == "ID" else key, []).append((rows, pc.list_element(parts, j)))
+            if key == "ID":     # the study's own variant id: not kept (the VCF ID and chrom:pos:ref:alt name rows)
+                continue
+            fields.setdefault(key, []).append((rows, pc.list_element(parts, j)))
     vid = table["ID"].combine_chunks()
-    cpra = pc.binary_join_element_wise(*(table[c].combine_chunks() for c in ("#CHROM", "POS", "REF", "ALT")), ":")
+    # specification 1.1 keeps the rsid in INFO (RSID=rs123) with ID '.'; rows without either are named
+    # chrom:pos:ref:alt (edfgen's chromosome name), worked out only when some ID is missing
+    chrom = table["#CHROM"].to_numpy(zero_copy_only=False)
+    missing = pc.is_in(vid, pa.array([".", ""]))
+    if pc.any(missing).as_py():
+        info_rsid = pc.struct_field(pc.extract_regex(table["INFO"].combine_chunks(), r"(?:^|;)RSID=(?P<r>rs\d+)"),
+                                    [0])
+        vid = pc.if_else(pc.and_(missing, pc.is_valid(info_rsid)), info_rsid, vid)
+        plain = pa.array(plain_chromosome_names(chrom).to_numpy(dtype=object), pa.string())
+        cpra = pc.binary_join_element_wise(plain, *(table[c].combine_chunks() for c in ("POS", "REF", "ALT")), ":")
+        vid = pc.if_else(pc.is_in(vid, pa.array([".", ""])), cpra, vid)
     rsid = pc.if_else(pc.match_substring_regex(vid, r"^rs\d+$"), vid, pa.scalar(None, pa.string()))
-    vid = pc.if_else(pc.is_in(vid, pa.array([".", ""])), cpra, vid)
-    out = pd.DataFrame({c: table[c].to_numpy(zero_copy_only=False) for c in ("#CHROM", "POS")}
-                       | {"ID": vid.to_numpy(zero_copy_only=False)}
-                       | {c: table[c].to_numpy(zero_copy_only=False) for c in ("REF", "ALT")}
-                       | {"rsid": rsid.to_numpy(zero_copy_only=False)})
+    try:
+        pos = pc.cast(table["POS"].combine_chunks(), pa.int64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        bad = ~pd.Series(table["POS"].to_numpy(zero_copy_only=False)).str.fullmatch(r"\d+").to_numpy()
+        k = int(bad.argmax())
+        raise InputError(f"{path}:{line0 + k}: POS {table['POS'][k].as_py()!r} is not a position") from None
+    columns = ({"#CHROM": chrom, "POS": pos, "ID": vid.to_numpy(zero_copy_only=False)}
+               | {c: table[c].to_numpy(zero_copy_only=False) for c in ("REF", "ALT")}
+               | {"rsid": rsid.to_numpy(zero_copy_only=False)})
+    del table, vid, rsid
     for name, pieces in fields.items():
         numeric = name in NUMERIC_FIELDS
         col = np.full(n, np.nan) if numeric else np.full(n, np.nan, dtype=object)
         for rows, vals in pieces:
+            if pa.types.is_floating(vals.type):      # parsed by _parse_fields
+                col[rows] = vals.to_numpy(zero_copy_only=False)
+                continue
             vals = pc.if_else(pc.is_in(vals, pa.array([".", ""])), pa.scalar(None, pa.string()), vals)
             if numeric:
                 try:
@@ -164,8 +191,34 @@ def read_gwas_vcf(path) -> pd.DataFrame:
                                      "not a number") from None
             else:
                 col[rows] = np.asarray(vals.to_pylist(), dtype=object)
-        out[name] = col
-    return out
+        columns[name] = col
+    return pd.DataFrame(columns)      # built at once: one block per type, not one per added column
+
+
+def _parse_fields(values, keys: list[str]) -> dict | None:
+    """The ``FORMAT`` values of one study column (every row with ``len(keys)`` fields) parsed at once as a
+    ``:``-separated table (Arrow's CSV reader: numeric fields as float64, ``.`` missing): ``{key: array}``
+    without ``ID``, or ``None`` when a value does not parse (the caller's row-by-row path names it)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.compute as pc
+
+    lines = pc.binary_join_element_wise(values, "", "\n")          # every value followed by a newline
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1, offset=4 * lines.offset)
+    text = lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    names = [f"f{j}" for j in range(len(keys))]
+    kept = [(nm, k) for nm, k in zip(names, keys) if k != "ID"]
+    try:
+        t = pcsv.read_csv(text, read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
+                          parse_options=pcsv.ParseOptions(delimiter=":", quote_char=False),
+                          convert_options=pcsv.ConvertOptions(
+                              include_columns=[nm for nm, _ in kept], null_values=[".", ""], strings_can_be_null=True,
+                              column_types={nm: pa.float64() if k in NUMERIC_FIELDS else pa.string() for nm, k in kept}))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if t.num_rows != len(values):      # an empty value is an empty line, which the reader skips
+        return None
+    return {k: t[nm].combine_chunks() for nm, k in kept}
 
 
 def gwas_vcf_columns(path) -> list[str]:
@@ -173,8 +226,9 @@ def gwas_vcf_columns(path) -> list[str]:
     files are told apart by their columns without reading them whole)."""
     import gzip
 
-    opener = gzip.open if Path(path).name.lower().endswith((".gz", ".bgz")) else open
     try:
+        with open(path, "rb") as fh:            # gzip/BGZF by its magic bytes, whatever the name says
+            opener = gzip.open if fh.read(2) == b"\x1f\x8b" else open
         with opener(path, "rb") as fh:
             head = b""
             for line in fh:
@@ -188,5 +242,5 @@ def gwas_vcf_columns(path) -> list[str]:
     first = lines[-1].decode("utf-8", "replace").rstrip("\r").split("\t")
     if lines[-1].startswith(b"#") or len(first) < 9:
         return ["#CHROM", "POS", "ID", "REF", "ALT", "rsid"]
-    keys = ["STUDY_ID" if k == "ID" else k for k in first[8].split(":")]
+    keys = [k for k in first[8].split(":") if k != "ID"]
     return ["#CHROM", "POS", "ID", "REF", "ALT", "rsid", *keys]

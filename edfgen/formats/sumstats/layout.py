@@ -80,7 +80,7 @@ LAYOUTS: tuple[SumstatsLayout, ...] = (
         "GWAS-VCF", ("#chrom", "pos", "id", "ref", "alt", "es", "se"),
         (("id", "variant_id"), ("rsid", "rsid"), ("#chrom", "chromosome"), ("pos", "base_pair_location"),
          ("alt", "effect_allele"), ("ref", "other_allele"), ("es", "beta"), ("se", "standard_error"),
-         ("lp", "neg_log_10_p_value"), ("af", "effect_allele_frequency"), ("ss", "n"), ("nc", "n_cases")),
+         ("lp", "neg_log_10_p_value"), ("af", "effect_allele_frequency"), ("ss", "n"), ("ns", "n"), ("nc", "n_cases")),
         "ALT (GWAS-VCF's ES and AF are the alternative allele's; read by edfgen.formats.sumstats.gwasvcf)"),
     SumstatsLayout(
         "GWAS Catalog harmonised", ("hm_effect_allele", "hm_other_allele"),
