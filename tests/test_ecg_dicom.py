@@ -155,25 +155,32 @@ def test_read_dicom__bad_files_are_rejected_with_one_line_reasons(real_dcm, tmp_
     assert "'MB'" in reason(_edited(real_dcm, tmp_path / "mulaw.dcm", mulaw))
 
 
-def test_read_dicom__padding_trimmed_at_the_ends_and_rejected_inside(real_dcm, tmp_path):
-    """Samples equal to WaveformPaddingValue on every channel at the start or end are trimmed with a note (the rest
-    unchanged); padding inside the recording rejects the record naming the lead."""
+def test_read_dicom__padding_is_missing_like_wfdbs_missing_value(real_dcm, tmp_path):
+    """Samples equal to WaveformPaddingValue are missing (NaN, the rest unchanged), as WFDB's missing value: the
+    preprocessing then uses the longest stretch without any. Was: padding at the ends trimmed by the reader, but
+    inside the recording, or on one lead only at the end, a reject ('inside the recording') where the same gap read
+    from WFDB was cut and kept."""
+    from edfgen.kernels.ecg.preprocess import keep_finite_stretch
+
     ds = pydicom.dcmread(real_dcm)
     g = ds.WaveformSequence[0]
     counts = np.frombuffer(g.WaveformData, dtype="<i2").reshape(10000, 12).copy()
     counts[:100] = -32768
-    counts[-50:] = -32768
+    counts[-50:, 5] = -32768                        # one lead's last 0.1 s
+    counts[5000:5010, 5] = -32768                   # and 10 samples inside
     g.WaveformData = counts.tobytes()
     g.add_new(0x5400100A, "OW", np.array([-32768], dtype="<i2").tobytes())   # WaveformPaddingValue
     ds.save_as(tmp_path / "pad.dcm")
-    rec = read_dicom(tmp_path / "pad.dcm")
-    np.testing.assert_array_equal(rec.signal, read_dicom(real_dcm).signal[:, 100:-50])
-    assert rec.notes == ("DICOM padding (WaveformPaddingValue) cut: 100 sample(s) at the start, 50 at the end",)
-    counts[5000:5010, 5] = -32768
+    rec, ref = read_dicom(tmp_path / "pad.dcm"), read_dicom(real_dcm).signal
+    pad = counts.T == -32768
+    assert np.isnan(rec.signal[pad]).all() and rec.notes == ()
+    np.testing.assert_array_equal(rec.signal[~pad], ref[~pad])
+    np.testing.assert_array_equal(keep_finite_stretch(rec).signal, ref[:, 5010:-50])   # the longer side of the gap
+    counts[:] = -32768
     g.WaveformData = counts.tobytes()
-    ds.save_as(tmp_path / "hole.dcm")
-    with pytest.raises(RecordRejected, match=r"lead Lead aVF: 10 samples inside the recording equal WaveformPadding"):
-        read_dicom(tmp_path / "hole.dcm")
+    ds.save_as(tmp_path / "all.dcm")
+    with pytest.raises(RecordRejected, match="padding only"):
+        read_dicom(tmp_path / "all.dcm")
 
 
 def test_read_dicom__baseline_and_correction_factor_applied_as_the_standard_says(real_dcm, tmp_path):

@@ -21,8 +21,9 @@ holding the group labelled ``RHYTHM``, then the most channels, then the longest;
 
 ``WaveformData`` of 8, 16 or 32 bits, signed (``SB``/``SS``/``SL``) or unsigned (``UB``/``US``/``UL``), in the
 byte order of the file's transfer syntax, is decoded; mu-law and A-law (``MB``/``AB``) are refused. Samples equal
-to ``WaveformPaddingValue`` at the start or end of the recording on every channel are trimmed (with a note); padding
-inside the recording rejects the record. Lead order, derived limb leads and extra channels are then handled as for
+to ``WaveformPaddingValue`` are missing: NaN, as WFDB's missing value, so the preprocessing uses the record's longest
+stretch without any (:func:`~edfgen.kernels.ecg.preprocess.keep_finite_stretch`; a record of padding only is
+rejected here). Lead order, derived limb leads and extra channels are then handled as for
 every format (:func:`~edfgen.kernels.ecg.leads.canonicalise_leads`). Record id: the file stem. Pixel data is never
 read (``stop_before_pixels``: a large image in an ECG folder costs little to reject).
 
@@ -203,23 +204,6 @@ def _decode(ds, g, n_ch: int, n_s: int, rid, path) -> tuple[list[str], np.ndarra
     return names, rows, padded
 
 
-def _trim_padding(rows: np.ndarray, padded: np.ndarray, names, rid, path) -> tuple[np.ndarray, list[str]]:
-    """Leading/trailing samples padded on every channel trimmed (a note); padding left inside is a reject."""
-    if not padded.any():
-        return rows, []
-    every = padded.all(axis=0)
-    start = int(np.argmin(every)) if not every.all() else len(every)
-    stop = len(every) - int(np.argmin(every[::-1])) if not every.all() else len(every)
-    inner = padded[:, start:stop]
-    if inner.any():
-        j = int(np.argmax(inner.any(axis=1)))
-        raise RecordRejected(f"DICOM lead {names[j]}: {int(inner[j].sum())} samples inside the recording equal "
-                             f"WaveformPaddingValue (missing)", record_id=rid, path=path)
-    # (first word none of edfgen.kernels.ecg.record's NOTE_* words: extract counts those notes by kind)
-    return rows[:, start:stop], [f"DICOM padding (WaveformPaddingValue) cut: {start} sample(s) at the start, "
-                                 f"{len(every) - stop} at the end"]
-
-
 def read_dicom(path: str | os.PathLike) -> EcgRecord:
     """Read the rhythm strip of a DICOM ECG waveform file in mV (see the module docstring).
 
@@ -227,7 +211,7 @@ def read_dicom(path: str | os.PathLike) -> EcgRecord:
     ------
     RecordRejected
         Not a DICOM file, not an ECG waveform class, no usable multiplex group, truncated waveform data, too many
-        values, padding inside the recording, or a missing/invalid sampling rate, sensitivity, correction factor,
+        values, padding only, or a missing/invalid sampling rate, sensitivity, correction factor,
         baseline, unit or other element.
     """
     from pydicom import dcmread
@@ -273,9 +257,12 @@ def _read(ds, rid, path) -> EcgRecord:
         names += n
         rows.append(r)
         padded.append(p)
-    signal, trimmed = _trim_padding(np.concatenate(rows), np.concatenate(padded), names, rid, path)
-    if signal.shape[1] == 0:
+    signal, padded = np.concatenate(rows), np.concatenate(padded)
+    if padded.all():
         raise RecordRejected("DICOM waveform is padding only (every sample equals WaveformPaddingValue)",
                              record_id=rid, path=path)
+    # padding is a missing sample, as WFDB's missing value: NaN, cut by the preprocessing
+    # (edfgen.kernels.ecg.preprocess.keep_finite_stretch: the longest stretch without any is used)
+    signal[padded] = np.nan
     return EcgRecord(record_id=rid, signal=signal.astype(np.float32), fs=fs, leads=tuple(names), path=str(path),
-                     notes=tuple(notes + trimmed))
+                     notes=tuple(notes))
