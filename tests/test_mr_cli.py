@@ -511,3 +511,9 @@ def test_mr_cli__multi_allelic_sites_one_row_per_alt_are_matched_by_alleles(fx, 
     write_gwas_vcf(tmp_path / "rep.vcf", pd.concat([o, o.iloc[:1]], ignore_index=True), "IEU-a-7")
     r = _run(["--exposure", fx[0], "--outcome", tmp_path / "rep.vcf", "--out", tmp_path / "o2"])
     assert r.exit_code != 0 and "with the same alleles appears on rows" in r.output
+    comp = str.maketrans("ACGT", "TGCA")      # the same repeat written on the other strand is still a repeat
+    strand = o.iloc[:1].assign(effect_allele=o["effect_allele"].iloc[0].translate(comp),
+                               other_allele=o["other_allele"].iloc[0].translate(comp))
+    write_gwas_vcf(tmp_path / "rep2.vcf", pd.concat([o, strand], ignore_index=True), "IEU-a-7")
+    r = _run(["--exposure", fx[0], "--outcome", tmp_path / "rep2.vcf", "--out", tmp_path / "o3"])
+    assert r.exit_code != 0 and "with the same alleles appears on rows" in r.output

@@ -129,3 +129,28 @@ def test_harmonise__indels_coded_as_insertion_deletion():
     # i1: insertion allele AT is the exposure effect allele -> same direction; i2: opposite
     assert h.at["i1", "mr_keep"] and h.at["i1", "beta_outcome"] == pytest.approx(0.2)
     assert h.at["i2", "mr_keep"] and h.at["i2", "beta_outcome"] == pytest.approx(-0.2)
+
+
+def test_find_proxies__a_multi_allelic_proxy_site_gives_the_row_with_the_panels_alleles():
+    """Review of stop 24: with an outcome site stored one row per ALT allele (GWAS-VCF), the proxy took the id's first
+    row and checked only its effect allele against the panel, after complementing: a T/A row passed for an A/G
+    proxy (T -> A) and its beta became the A-vs-G effect. Now the row whose two alleles are the panel's (either
+    order, or both complemented) is used; a row sharing only one allele with the panel is no proxy."""
+    from types import SimpleNamespace
+
+    from edfgen.kernels.mr.harmonise import find_proxies
+
+    g = np.random.default_rng(0).integers(0, 3, 200).astype(np.int8)
+    panel = SimpleNamespace(variant_id=np.array(["rsT", "rsP"]), chromosome=np.array(["1", "1"]),
+                            position=np.array([1000, 2000]), allele1=np.array(["A", "A"]),
+                            allele2=np.array(["G", "G"]), rows_by_id={"rsT": 0, "rsP": 1})
+    genotypes = lambda rows: np.column_stack([g for _ in rows])   # noqa: E731 - target and proxy: r = 1
+    out = pd.DataFrame({"variant_id": ["rsP", "rsP"], "effect_allele": ["T", "G"], "other_allele": ["A", "A"],
+                        "beta": [0.50, 0.10], "standard_error": [0.01, 0.01], "p_value": [1e-9, 1e-3]})
+    got = find_proxies(["rsT"], out, panel, genotypes)
+    assert got[["variant_id", "effect_allele", "other_allele", "proxy_variant"]].values.tolist() == [
+        ["rsT", "G", "A", "rsP"]] and got["beta"].tolist() == [0.10]
+    # the other strand (C/T for G/A) is the same variant; one shared allele (T/A vs A/G) is not
+    flipped = out.iloc[[1]].assign(effect_allele="C", other_allele="T")
+    assert find_proxies(["rsT"], flipped, panel, genotypes)["effect_allele"].tolist() == ["G"]
+    assert find_proxies(["rsT"], out.iloc[[0]], panel, genotypes).empty

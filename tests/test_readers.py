@@ -278,6 +278,9 @@ def test_templates_selection_and_errors(fileset, tmp_path):
         (str(tmp_path / "ukb_chr01.bgen"), "1"), (str(tmp_path / "ukb_chr10.bgen"), "10")]
     with pytest.raises(InputError, match="ukb_chr3.bgen not found"):
         expand_template([tpl], option="--bgen", chromosomes=["3"])
+    (tmp_path / "ukb_chr1.bgen").touch()      # both spellings: never one picked silently
+    with pytest.raises(InputError, match="both .*ukb_chr1.bgen and .*ukb_chr01.bgen exist for chromosome 1"):
+        expand_template([tpl], option="--bgen", chromosomes=None)
     with pytest.raises(InputError, match="chromosome 3 of --chr"):
         open_genotypes(GenotypeSource(bgen=str(d / "imp8_chr{chr}.bgen"), chromosomes=("1", "3")))
     bad = tmp_path / "other.sample"   # per-chromosome files must list the same samples

@@ -46,11 +46,13 @@ def parse_chromosomes(spec: str | Sequence[str] | None) -> list[str] | None:
 def template_path(template: str, chromosome: str, suffixes: Sequence[str] = ("",)) -> str | None:
     """The file of ``chromosome`` named by a ``{chr}`` template, spelled ``1`` or, for 1-9, ``01`` (UK Biobank-style
     names such as ``ukb_imp_chr01.bgen``); ``None`` when neither exists (with every suffix)."""
-    for c in (chromosome, f"0{chromosome}") if len(chromosome) == 1 and chromosome.isdigit() else (chromosome,):
-        f = template.replace("{chr}", c)
-        if all(Path(f + s).exists() for s in suffixes):
-            return f
-    return None
+    spellings = (chromosome, f"0{chromosome}") if len(chromosome) == 1 and chromosome.isdigit() else (chromosome,)
+    found = [f for f in dict.fromkeys(template.replace("{chr}", c) for c in spellings)
+             if all(Path(f + s).exists() for s in suffixes)]
+    if len(found) > 1:
+        raise InputError(f"{template}: both {found[0] + suffixes[0]} and {found[1] + suffixes[0]} exist for chromosome "
+                         f"{chromosome}: which one? give the files by name")
+    return found[0] if found else None
 
 
 def expand_template(paths: Sequence[str], *, option: str, chromosomes: Sequence[str] | None,

@@ -292,7 +292,12 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes:
     if not missing:
         return pd.DataFrame(columns=cols)
     v = variants
-    out_row = pd.Series(np.arange(len(outcome)), index=pd.Index(outcome["variant_id"].astype(str)))
+    out_ids = outcome["variant_id"].astype(str)
+    out_row = pd.Series(np.arange(len(outcome)), index=pd.Index(out_ids))
+    # a multi-allelic site stored one row per ALT allele: all its rows, to pick the one with the panel's alleles
+    multi = out_ids.duplicated(keep=False).to_numpy()
+    rows_of = pd.Series(np.flatnonzero(multi)).groupby(out_ids[multi].to_numpy()).apply(list).to_dict() \
+        if multi.any() else {}
     out_row = out_row[~out_row.index.duplicated()]
     in_out = np.isin(v.variant_id, out_row.index)
     rows = []
@@ -313,14 +318,18 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes:
             continue
         p = cand[j]
         pid = str(v.variant_id[p])
-        orow = outcome.iloc[int(out_row[pid])].copy()
-        ea = str(orow["effect_allele"]).upper()
         pa1, pa2 = str(v.allele1[p]).upper(), str(v.allele2[p]).upper()
         ta1, ta2 = str(v.allele1[i]).upper(), str(v.allele2[i]).upper()
-        if ea not in (pa1, pa2):
-            ea = ea.translate(_COMP)
-        if ea not in (pa1, pa2):
+        # the outcome row whose two alleles are the panel's (as they are, or both complemented: the other strand)
+        pick = None
+        for k in rows_of.get(pid, [int(out_row[pid])]):
+            ea, oa = str(outcome["effect_allele"].iloc[k]).upper(), str(outcome["other_allele"].iloc[k]).upper()
+            for a, b in ((ea, oa), (ea.translate(_COMP), oa.translate(_COMP))):
+                if {a, b} == {pa1, pa2} and pick is None:
+                    pick = (k, a)
+        if pick is None:
             continue
+        orow, ea = outcome.iloc[pick[0]].copy(), pick[1]
         same = (ea == pa1) == (r2[j] > 0)
         orow["effect_allele"], orow["other_allele"] = (ta1, ta2) if same else (ta2, ta1)
         orow["variant_id"] = vid
