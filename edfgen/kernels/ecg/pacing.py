@@ -33,7 +33,10 @@ Method
    (:attr:`Pacing.ventricular_lag_s`; :class:`edfgen.kernels.ecg.biomarkers.DelineationSettings`
    ``paced_qrs_on_rel``).
 
-Limits: bipolar stimuli of 0.05 mV or less (LUDB 90) are below ``min_mv`` and not detected; a fusion beat whose
+Limits: bipolar stimuli of 0.05 mV or less (LUDB 90) are below ``min_mv`` and not detected; at 250-257 Hz about
+half of the paced records are missed (a 4-ms sample blurs the leading edge); under heavy synthetic artefact a few
+unpaced records are still flagged (314 real records: 0.05 mV white noise 2, 10 Hz one-sample spikes 8; review of
+stop 24); in an atrial-paced record PR is measured from the delineated P onset, not from the atrial stimulus; a fusion beat whose
 intrinsic QRS starts before the stimulus (LUDB 72, P-synchronous pacing) gets its onset after the stimulus; a
 signal already low-passed (the encoder's 0.5-100 Hz preprocessing, hence the pre-training targets and the
 ``biomarkers`` probe baseline, which measure preprocessed signals) has its spikes smeared and is not flagged
