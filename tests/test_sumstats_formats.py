@@ -91,6 +91,15 @@ def test_plink2_glm__linear_with_covariate_rows_and_logistic_odds_ratios(truth, 
     _check(df, truth)
 
 
+def _read_glm_with_chromosomes(truth, chrom, tmp_path) -> pd.DataFrame:
+    """The truth as a plink2 ``--glm`` file whose ``#CHROM`` column is ``chrom``, read back."""
+    lin = pd.DataFrame({"#CHROM": chrom, "POS": truth["base_pair_location"], "ID": truth["variant_id"],
+                        "REF": truth["other_allele"], "ALT": truth["effect_allele"], "A1": truth["effect_allele"],
+                        "TEST": "ADD", "OBS_CT": 5000, "BETA": truth["beta"], "SE": truth["standard_error"],
+                        "P": truth["p_value"]})
+    return read_sumstats(_write(tmp_path / "z.edf_001.glm.linear", lin))[0]
+
+
 def test_plink2_glm__xy_and_mt_labels_read_as_the_genotype_side_writes_them(truth, tmp_path):
     """plink2 writes PLINK's labels (XY for the pseudo-autosomal region, MT as M or 26): read back as X and MT, the
     labels clump writes for its leads and the LD panel's keys use, so a PAR lead finds its region (review of stop
@@ -98,11 +107,7 @@ def test_plink2_glm__xy_and_mt_labels_read_as_the_genotype_side_writes_them(trut
     from edfgen.commands.finemap import read_loci
 
     chrom = np.array(["1", "XY", "chrXY", "M", "26", "X", "chrM", "2"] * (N_VAR // 8))
-    lin = pd.DataFrame({"#CHROM": chrom, "POS": truth["base_pair_location"], "ID": truth["variant_id"],
-                        "REF": truth["other_allele"], "ALT": truth["effect_allele"], "A1": truth["effect_allele"],
-                        "TEST": "ADD", "OBS_CT": 5000, "BETA": truth["beta"], "SE": truth["standard_error"],
-                        "P": truth["p_value"]})
-    df, _ = read_sumstats(_write(tmp_path / "z.edf_001.glm.linear", lin))
+    df = _read_glm_with_chromosomes(truth, chrom, tmp_path)
     want = pd.Series(chrom).replace({"XY": "X", "chrXY": "X", "M": "MT", "26": "MT", "chrM": "MT"})
     assert df.set_index("variant_id").loc[truth["variant_id"], "chromosome"].astype(str).tolist() == want.tolist()
     loci = _write(tmp_path / "loci.tsv", pd.DataFrame({"locus": [1, 2], "chromosome": ["XY", "chrM"],
@@ -117,11 +122,7 @@ def test_plink2_glm__zero_padded_chromosomes_read_as_plain_numbers(truth, tmp_pa
     from edfgen.formats.genotypes.selection import parse_chromosomes
 
     chrom = np.array(["01", "chr02", "10", "0", "chr09", "9", "X", "1"] * (N_VAR // 8))
-    lin = pd.DataFrame({"#CHROM": chrom, "POS": truth["base_pair_location"], "ID": truth["variant_id"],
-                        "REF": truth["other_allele"], "ALT": truth["effect_allele"], "A1": truth["effect_allele"],
-                        "TEST": "ADD", "OBS_CT": 5000, "BETA": truth["beta"], "SE": truth["standard_error"],
-                        "P": truth["p_value"]})
-    df, _ = read_sumstats(_write(tmp_path / "z.edf_001.glm.linear", lin))
+    df = _read_glm_with_chromosomes(truth, chrom, tmp_path)
     got = df.set_index("variant_id").loc[truth["variant_id"], "chromosome"].astype(str).tolist()
     assert got == ["1", "2", "10", "0", "9", "9", "X", "1"] * (N_VAR // 8)
     assert parse_chromosomes("01-03,chr05,010") == ["1", "2", "3", "5", "10"]
