@@ -14,7 +14,7 @@ Method
    (Per lead, the energy is scaled by its own 98th percentile and capped before summing,
    so an artefact in one lead does not mask the others.)
    **Pacing** (:mod:`edfgen.kernels.ecg.pacing`): when stimulus spikes recur at a fixed lag before at least
-   40 % of the R peaks, they are interpolated away on the raw signal before any filtering (low-passed, a
+   40 % of the R peaks, beyond what the record's own spike density gives by chance, they are interpolated away on the raw signal before any filtering (low-passed, a
    spike rings into a slow wave before the QRS), and step 3's QRS onset becomes the first sample after the
    ventricular stimulus where the spatial velocity reaches ``paced_qrs_on_rel`` (15 %) of its QRS maximum.
 2. **Median beat**: every complete beat is cut around its R peak, the isoelectric level of each
