@@ -33,6 +33,7 @@ from edfgen.formats.sumstats import MR_REQUIRED, combine_phenotype, expand_sumst
 from edfgen.formats.tables import PathLike
 from edfgen.kernels.clump import ClumpSettings
 from edfgen.kernels.mr import sensitivity as sens
+from edfgen.kernels.mr.harmonise import COMPLEMENT
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,6 @@ def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None)
     return combine_phenotype([load_sumstats(f, columns) for f in files], files)
 
 
-_COMPLEMENT = str.maketrans("ACGTacgt", "TGCAtgca")
-
-
 def one_row_per_variant(df: pd.DataFrame, reference: pd.DataFrame | None = None, *, source: str = "") -> pd.DataFrame:
     """``df`` with one row per ``variant_id``, in its order.
 
@@ -88,7 +86,7 @@ def one_row_per_variant(df: pd.DataFrame, reference: pd.DataFrame | None = None,
         ra = ref["effect_allele"].astype(str).str.upper().to_numpy()
         rb = ref["other_allele"].astype(str).str.upper().to_numpy()
         match = np.zeros(len(multi), dtype=bool)
-        for a, b in ((ea, oa), (ea.str.translate(_COMPLEMENT), oa.str.translate(_COMPLEMENT))):
+        for a, b in ((ea, oa), (ea.str.translate(COMPLEMENT), oa.str.translate(COMPLEMENT))):
             a, b = a.to_numpy(), b.to_numpy()
             match |= ((a == ra) & (b == rb)) | ((a == rb) & (b == ra))
         rank = np.where(match, 0.0, 1.0)

@@ -37,7 +37,8 @@ from edfgen.kernels.ld import r2_vector
 log = logging.getLogger(__name__)
 
 ACTIONS = {"forward": 1, "infer": 2, "drop": 3}
-_COMP = str.maketrans("ACGTacgt", "TGCAtgca")
+#: allele -> its strand complement (``str.translate``)
+COMPLEMENT = str.maketrans("ACGTacgt", "TGCAtgca")
 
 #: columns of the harmonised table, in order
 HARMONISED_COLUMNS = [
@@ -50,7 +51,7 @@ HARMONISED_COLUMNS = [
 
 
 def _flip(a: np.ndarray) -> np.ndarray:
-    return np.array([str(x).translate(_COMP).upper() for x in a], dtype=object)
+    return np.array([str(x).translate(COMPLEMENT).upper() for x in a], dtype=object)
 
 
 def _palindromic(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
@@ -324,7 +325,7 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes:
         pick = None
         for k in rows_of.get(pid, [int(out_row[pid])]):
             ea, oa = str(outcome["effect_allele"].iloc[k]).upper(), str(outcome["other_allele"].iloc[k]).upper()
-            for a, b in ((ea, oa), (ea.translate(_COMP), oa.translate(_COMP))):
+            for a, b in ((ea, oa), (ea.translate(COMPLEMENT), oa.translate(COMPLEMENT))):
                 if {a, b} == {pa1, pa2} and pick is None:
                     pick = (k, a)
         if pick is None:
