@@ -18,7 +18,7 @@ HEADER = """##fileformat=VCFv4.2
 ##FORMAT=<ID=SS,Number=A,Type=Float,Description="Sample size used to estimate genetic effect">
 ##FORMAT=<ID=ID,Number=1,Type=String,Description="Study variant identifier">
 ##META=<ID=TotalVariants,Number=1,Type=Integer,Description="Total number of variants in input">
-##SAMPLE=<ID={study},TotalVariants={n},StudyType=Continuous>
+##SAMPLE=<ID={study},TotalVariants={n},{totals}>
 ##contig=<ID=1,length=249250621,assembly=HG19/GRCh37>
 #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{study}
 """
@@ -28,9 +28,11 @@ def _num(x) -> str:
     return "." if x is None or (isinstance(x, float) and np.isnan(x)) else repr(float(x))
 
 
-def write_gwas_vcf(path, df: pd.DataFrame, study: str, *, sample_size: bool = True, study_id: bool = False) -> None:
+def write_gwas_vcf(path, df: pd.DataFrame, study: str, *, sample_size: bool = True, study_id: bool = False,
+                   cases: int | None = None, controls: int | None = None) -> None:
     """``df``: chromosome, base_pair_location, variant_id, effect_allele (ALT), other_allele (REF), beta,
-    standard_error, p_value, effect_allele_frequency (NaN -> '.'), n."""
+    standard_error, p_value, effect_allele_frequency (NaN -> '.'), n. ``cases``/``controls``: a case-control
+    study's totals on its ``##SAMPLE`` line (OpenGWAS's TotalCases/TotalControls META keys)."""
     fmt = "ES:SE:LP:AF" + (":SS" if sample_size else "") + (":ID" if study_id else "")
     rows = []
     for r in df.itertuples(index=False):
@@ -40,7 +42,9 @@ def write_gwas_vcf(path, df: pd.DataFrame, study: str, *, sample_size: bool = Tr
         info = f"AF={_num(r.effect_allele_frequency)}" if np.isfinite(r.effect_allele_frequency) else "."
         rows.append(f"{r.chromosome}\t{int(r.base_pair_location)}\t{r.variant_id}\t{r.other_allele}\t"
                     f"{r.effect_allele}\t.\tPASS\t{info}\t{fmt}\t{':'.join(vals)}")
-    text = HEADER.format(study=study, n=len(df)) + "\n".join(rows) + "\n"
+    totals = ("StudyType=Continuous" if cases is None else
+              f"TotalControls={float(controls)},TotalCases={float(cases)},StudyType=CaseControl")
+    text = HEADER.format(study=study, n=len(df), totals=totals) + "\n".join(rows) + "\n"
     opener = gzip.open if str(path).endswith((".gz", ".bgz")) else open
     with opener(path, "wt") as fh:
         fh.write(text)

@@ -451,7 +451,9 @@ def test_mr_cli__gwas_vcf_exposure_and_outcome_as_opengwas_ships_them(fx, tmp_pa
                                              "se.outcome": "standard_error", "pval.outcome": "p_value",
                                              "eaf.outcome": "effect_allele_frequency", "samplesize.outcome": "n"})}
     write_gwas_vcf(tmp_path / "ieu-a-2.vcf.gz", as_ssf["exposure"], "IEU-a-2")
-    write_gwas_vcf(tmp_path / "ieu-a-7.vcf", as_ssf["outcome"], "IEU-a-7", sample_size=False, study_id=True)
+    # CHD, case-control: no per-row SS, the totals on the ##SAMPLE line (ieu-a-7: 60,801 cases, 123,504 controls)
+    write_gwas_vcf(tmp_path / "ieu-a-7.vcf", as_ssf["outcome"], "IEU-a-7", sample_size=False, study_id=True,
+                   cases=60801, controls=123504)
     r = _run(["--exposure", tmp_path / "ieu-a-2.vcf.gz", "--outcome", tmp_path / "ieu-a-7.vcf", "--out",
               tmp_path / "vcf", "--nboot", 200, "--presso-sims", 50, "--seed", 3, "--no-plots"])
     assert r.exit_code == 0, r.output
@@ -465,7 +467,9 @@ def test_mr_cli__gwas_vcf_exposure_and_outcome_as_opengwas_ships_them(fx, tmp_pa
               50, "--seed", 3, "--no-plots"])
     ref = pd.read_csv(tmp_path / "csv" / "mr_results.tsv", sep="\t")
     np.testing.assert_allclose(res[["b", "se", "pval"]].to_numpy(), ref[["b", "se", "pval"]].to_numpy(), rtol=1e-9)
-    assert len(pd.read_csv(tmp_path / "vcf" / "harmonised.tsv", sep="\t")) == 79
+    h = pd.read_csv(tmp_path / "vcf" / "harmonised.tsv", sep="\t")
+    assert len(h) == 79 and (h["samplesize.outcome"] == 184305).all()
+    assert (h["samplesize.outcome"] == pd.read_csv(tmp_path / "csv" / "harmonised.tsv", sep="\t")["samplesize.outcome"]).all()
 
 
 def test_mr_cli__multi_allelic_sites_one_row_per_alt_are_matched_by_alleles(fx, tmp_path):

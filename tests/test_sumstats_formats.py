@@ -185,6 +185,10 @@ def test_gwas_vcf__ieu_opengwas_layout_read_and_refused_forms(truth, tmp_path):
     (tmp_path / "x.bcf").write_bytes(b"BCF\x02\x02")
     with pytest.raises(InputError, match="BCF summary statistics are not read"):
         read_sumstats(tmp_path / "x.bcf")
+    # no per-row SS: the sample size (and a case-control study's counts) from the study's ##SAMPLE line
+    write_gwas_vcf(tmp_path / "cc.vcf", t, "IEU-a-7", sample_size=False, cases=60801, controls=123504)
+    df, _ = read_sumstats(tmp_path / "cc.vcf")
+    assert (df["n"] == 184305).all() and (df["n_cases"] == 60801).all() and (df["n_controls"] == 123504).all()
     (tmp_path / "plain.vcf").write_text("chromosome\tbase_pair_location\n1\t2\n")
     with pytest.raises(InputError, match="does not start with '##fileformat=VCF'"):
         read_sumstats(tmp_path / "plain.vcf")

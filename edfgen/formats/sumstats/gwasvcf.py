@@ -11,8 +11,8 @@ field   meaning                                                             edfg
 ``SE``  its standard error                                                  ``standard_error``
 ``LP``  -log10 p-value                                                      ``p_value`` = 10^-LP
 ``AF``  ALT allele frequency                                                ``effect_allele_frequency``
-``SS``  sample size (``NS`` in version 1.1)                                  ``n``
-``NC``  number of cases                                                     ``n_cases``
+``SS``  sample size (``NS`` in version 1.1; else ``##SAMPLE`` totals)         ``n``
+``NC``  number of cases (else ``##SAMPLE`` ``TotalCases``)                    ``n_cases``
 ``EZ``, ``SI``, ``NE``, ``AC``  z-score, accuracy of summary-statistics imputation, effective n, ALT count  kept by name
 ======  ==================================================================  ==========================
 
@@ -33,6 +33,7 @@ specification https://github.com/MRCIEU/gwas-vcf-specification.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -192,7 +193,39 @@ def read_gwas_vcf(path) -> pd.DataFrame:
             else:
                 col[rows] = np.asarray(vals.to_pylist(), dtype=object)
         columns[name] = col
+    # sample sizes from the study's ##SAMPLE line where no row carries them (OpenGWAS files without SS)
+    totals = _sample_totals(data[:data.find(b"\n#CHROM")], studies[0])
+    if "SS" not in columns and "NS" not in columns and "n" in totals:
+        columns["SS"] = np.full(n, totals["n"])
+    if "NC" not in columns and "n_cases" in totals:
+        columns["NC"] = np.full(n, totals["n_cases"])
+        columns["n_controls"] = np.full(n, totals["n_controls"])
     return pd.DataFrame(columns)      # built at once: one block per type, not one per added column
+
+
+def _sample_totals(meta: bytes, study: str) -> dict[str, float]:
+    """``n`` (``TotalSamples``, else ``TotalCases + TotalControls``) and, for a case-control study, ``n_cases`` and
+    ``n_controls`` from the ``##SAMPLE=<ID=study,...>`` meta line (specification META keys); ``{}`` without one."""
+    line = next((ln for ln in meta.decode("utf-8", "replace").splitlines()
+                 if ln.startswith("##SAMPLE=<") and re.search(rf"[<,]ID={re.escape(study)}[,>]", ln)), None)
+    if line is None:
+        return {}
+    kv = dict(re.findall(r'(\w+)=("[^"]*"|[^,>]*)', line[len("##SAMPLE=<"):]))
+
+    def num(key: str) -> float | None:
+        try:
+            v = float(kv.get(key, "").strip('"'))
+        except ValueError:
+            return None
+        return v if np.isfinite(v) and v > 0 else None
+
+    cases, controls, total = num("TotalCases"), num("TotalControls"), num("TotalSamples")
+    out: dict[str, float] = {}
+    if total is not None or (cases is not None and controls is not None):
+        out["n"] = total if total is not None else cases + controls
+    if cases is not None and controls is not None and kv.get("StudyType", "").strip('"') != "Continuous":
+        out |= {"n_cases": cases, "n_controls": controls}
+    return out
 
 
 def _parse_fields(values, keys: list[str]) -> dict | None:
