@@ -4,22 +4,17 @@ The IEU OpenGWAS database distributes its GWAS (the ``ieu-a-2``/``ukb-b-…``/``
 fetch, TwoSampleMR's source) as GWAS-VCF (Lyon et al. 2021): a VCF whose one sample column is the study and
 whose ``FORMAT`` fields are the statistics of the ALT allele:
 
-======  ==================================================================  ==========================
-field   meaning                                                             edfgen column
-======  ==================================================================  ==========================
-``ES``  effect size estimate of ALT                                         ``beta``
-``SE``  its standard error                                                  ``standard_error``
-``LP``  -log10 p-value                                                      ``p_value`` = 10^-LP
-``AF``  ALT allele frequency                                                ``effect_allele_frequency``
-``SS``  sample size (``NS`` in version 1.1; else ``##SAMPLE`` totals)         ``n``
-``NC``  number of cases (else ``##SAMPLE`` ``TotalCases``)                    ``n_cases``
-``EZ``, ``SI``, ``NE``, ``AC``  z-score, accuracy of summary-statistics imputation, effective n, ALT count  kept by name
-======  ==================================================================  ==========================
+* ``ES``, the effect size estimate of ALT: ``beta``; ``SE``, its standard error: ``standard_error``;
+* ``LP``, -log10 p-value: ``p_value`` = 10^-LP; ``AF``, ALT allele frequency: ``effect_allele_frequency``;
+* ``SS``, sample size (``NS`` in version 1.1; else the ``##SAMPLE`` line's totals): ``n``;
+* ``NC``, number of cases (else the ``##SAMPLE`` line's ``TotalCases``): ``n_cases``;
+* ``EZ`` (z-score), ``SI`` (accuracy of summary-statistics imputation), ``NE`` (effective n), ``AC`` (ALT count):
+  kept under their names.
 
 The VCF's ``ID`` (an rsid, or ``.``; version 1.1 keeps the rsid in ``INFO`` as ``RSID=``) is the ``variant_id``
 (``chrom:pos:ref:alt`` with edfgen's chromosome name where neither gives one), ``ALT`` the effect allele and
-``REF`` the other allele; the study's own variant id (``FORMAT`` ``ID``) is not kept. :func:`read_gwas_vcf` returns the columns ``#CHROM, POS, ID, REF,
-ALT`` and one column per ``FORMAT`` field, which the ``GWAS-VCF`` layout of
+``REF`` the other allele; the study's own variant id (``FORMAT`` ``ID``) is not kept. :func:`read_gwas_vcf` returns
+the columns ``#CHROM, POS, ID, REF, ALT`` and one column per ``FORMAT`` field, which the ``GWAS-VCF`` layout of
 :mod:`edfgen.formats.sumstats.layout` maps to GWAS-SSF names. Rows are biallelic in GWAS-VCF (a row listing
 several ALT alleles is refused, naming its line, rather than read as if it had one), and a file holding several
 studies is refused (``bcftools view -s STUDY`` picks one); a ``.`` value is missing; BCF is not read.
