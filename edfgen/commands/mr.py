@@ -31,7 +31,6 @@ from edfgen.commands.mr_instruments import (
     clump_instruments,
     list_phenotypes,
     load_phenotype,
-    one_row_per_variant,
     select_instruments,
     user_r2,
     variant_r,
@@ -405,17 +404,15 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             if proxies:
                 prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, panel.variants, panel.read,
                                     r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
-            oall = odf[overlap]
+            osub = odf[overlap]
             for ename, ef, sel, ecases, er2 in exposures:
                 if sel.empty:
                     continue
                 sel_pair = restrict_to_coloc(sel, ename, oname, coloc, coloc_pp4)   # mr --coloc-pp4 (edfgen coloc)
                 if sel_pair.empty:
                     continue
-                # a multi-allelic outcome site (one row per ALT allele): the row with this exposure's alleles
-                osub = one_row_per_variant(oall, reference=sel_pair, source=str(ofs[0])).reset_index(drop=True)
-                pos = pd.Index(osub["variant_id"]).get_indexer(sel_pair["variant_id"])
-                h = harmonise(sel_pair, osub.iloc[pos[pos >= 0]], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
+                # every outcome row of the instruments (a multi-allelic site's too: harmonise matches alleles)
+                h = harmonise(sel_pair, osub[osub["variant_id"].isin(sel_pair["variant_id"])], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
                               exposure_name=ename, outcome_name=oname, proxies=prox)
                 h = add_instrument_columns(h, cases_exposure=ecases, cases_outcome=ocases,
                                            prevalence=settings.prevalence, r2_exposure=er2, r2_outcome=or2,

@@ -33,7 +33,7 @@ from edfgen.formats.sumstats import MR_REQUIRED, combine_phenotype, expand_sumst
 from edfgen.formats.tables import PathLike
 from edfgen.kernels.clump import ClumpSettings
 from edfgen.kernels.mr import sensitivity as sens
-from edfgen.kernels.mr.harmonise import COMPLEMENT
+from edfgen.kernels.mr.harmonise import one_row_per_variant
 
 log = logging.getLogger(__name__)
 
@@ -63,44 +63,6 @@ def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None)
     :func:`~edfgen.formats.sumstats.load_sumstats`, combined in the order given
     (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error)."""
     return combine_phenotype([load_sumstats(f, columns) for f in files], files)
-
-
-def one_row_per_variant(df: pd.DataFrame, reference: pd.DataFrame | None = None, *, source: str = "") -> pd.DataFrame:
-    """``df`` with one row per ``variant_id``, in its order.
-
-    A variant id on several rows with different alleles is a multi-allelic site, one row per ALT allele (GWAS-VCF
-    and split VCFs store it so; :func:`edfgen.formats.sumstats.load_sumstats` refuses true repeats). With
-    ``reference`` (the exposure's instruments) the row kept is the one whose alleles are the reference's for that
-    id (either order, or their strand complements), else the id's first row (harmonisation then finds its alleles
-    incompatible and drops it, as TwoSampleMR's first-row choice does); without it, the row with the smallest
-    p-value (an exposure site's strongest allele; the first row without p-values).
-    """
-    dup = df["variant_id"].duplicated(keep=False).to_numpy()
-    if not dup.any():
-        return df
-    multi = df[dup]
-    order = np.arange(len(multi))
-    if reference is not None:
-        ref = reference.drop_duplicates("variant_id").set_index("variant_id").reindex(multi["variant_id"])
-        ea, oa = multi["effect_allele"].astype(str).str.upper(), multi["other_allele"].astype(str).str.upper()
-        ra = ref["effect_allele"].astype(str).str.upper().to_numpy()
-        rb = ref["other_allele"].astype(str).str.upper().to_numpy()
-        match = np.zeros(len(multi), dtype=bool)
-        for a, b in ((ea, oa), (ea.str.translate(COMPLEMENT), oa.str.translate(COMPLEMENT))):
-            a, b = a.to_numpy(), b.to_numpy()
-            match |= ((a == ra) & (b == rb)) | ((a == rb) & (b == ra))
-        rank = np.where(match, 0.0, 1.0)
-    else:
-        p = pd.to_numeric(multi["p_value"], errors="coerce") if "p_value" in multi.columns else None
-        rank = np.zeros(len(multi)) if p is None else p.fillna(np.inf).to_numpy(float)
-    pick = pd.DataFrame({"id": multi["variant_id"].to_numpy(), "rank": rank, "order": order})
-    chosen = pick.sort_values(["id", "rank", "order"]).drop_duplicates("id")["order"].to_numpy()
-    log.debug("%s%d variant id(s) on several rows with different alleles (multi-allelic sites): %s",
-             f"{source}: " if source else "", multi["variant_id"].nunique(),
-             "the row with the exposure's alleles used" if reference is not None else "the row with the smallest p used")
-    keep = ~dup
-    keep[np.flatnonzero(dup)[chosen]] = True
-    return df[keep]
 
 
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,

@@ -102,8 +102,8 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     if len(ref) < len(ids):
         log.warning("--multivariable: %d instrument(s) missing from %s are dropped", len(ids) - len(ref), names[0])
     kw = {"palindromes": palindromes, "maf_threshold": maf_threshold, "exposure_name": names[0]}
-    hs = [harmonise(ref, one_row_per_variant(frames[n][frames[n]["variant_id"].isin(set(ids))], reference=ref,
-                                             source=n), outcome_name=n, **kw) for n in names[1:]]
+    hs = [harmonise(ref, frames[n][frames[n]["variant_id"].isin(set(ids))], outcome_name=n, **kw)
+          for n in names[1:]]
     keep_x = np.logical_and.reduce([h["mr_keep"].to_numpy(bool) for h in hs])
     bx = np.column_stack([pd.to_numeric(ref["beta"]).to_numpy(float)] + [h["beta_outcome"].to_numpy(float) for h in hs])
     sx = np.column_stack([pd.to_numeric(ref["standard_error"]).to_numpy(float)]
@@ -112,8 +112,7 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     z = stats.norm.ppf(0.975)
     for oname, ofs in out_groups.items():
         odf = load_phenotype(ofs, columns)
-        ho = harmonise(ref, one_row_per_variant(odf[odf["variant_id"].isin(set(ids))], reference=ref, source=oname),
-                       outcome_name=oname, **kw)
+        ho = harmonise(ref, odf[odf["variant_id"].isin(set(ids))], outcome_name=oname, **kw)
         keep = keep_x & ho["mr_keep"].to_numpy(bool)
         used[oname] = ref.loc[keep, "variant_id"].tolist()
         if keep.sum() <= len(names) + 1:

@@ -24,7 +24,8 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import sumstats_columns
-from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns, variant_allele_keys
+from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
+from edfgen.kernels.alleles import variant_allele_keys
 from edfgen.formats.sumstats.twosamplemr import twosamplemr_map
 from edfgen.formats.tables import PathLike
 

@@ -243,21 +243,6 @@ def check_sumstats_values(df: pd.DataFrame, path: PathLike, mapping: dict[str, s
                 df[col] = v
 
 
-_COMPLEMENT = str.maketrans("ACGT", "TGCA")
-
-
-def variant_allele_keys(df: pd.DataFrame) -> pd.Series:
-    """``variant_id`` and the unordered allele pair of each row, strand-free (``rs1 A/G`` for A/G, G/A, T/C and
-    C/T): one variant whatever its effect allele or strand, while the rows of a multi-allelic site (one per ALT
-    allele, as GWAS-VCF and split VCFs store it) differ."""
-    def pair(a: pd.Series, b: pd.Series) -> pd.Series:
-        return pd.Series(np.where(a <= b, a + "/" + b, b + "/" + a), index=df.index)
-
-    ea, oa = df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper()
-    fwd, rev = pair(ea, oa), pair(ea.str.translate(_COMPLEMENT), oa.str.translate(_COMPLEMENT))
-    return df["variant_id"].astype(str) + " " + fwd.where(fwd <= rev, rev)
-
-
 def sort_sumstats(df: pd.DataFrame) -> pd.DataFrame:
     """Sort by chromosome (natural order) then position."""
     key = chrom_key(df["chromosome"])

@@ -15,7 +15,8 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import ALIASES
-from edfgen.formats.sumstats.read import read_header, read_sumstats, variant_allele_keys
+from edfgen.formats.sumstats.read import read_header, read_sumstats
+from edfgen.kernels.alleles import variant_allele_keys
 from edfgen.formats.tables import PathLike, read_table
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.D
     log.debug(mapping.describe())
     df = df.loc[:, ~df.columns.duplicated()]
     # a variant id on several rows with different alleles is a multi-allelic site (one row per ALT allele, as
-    # GWAS-VCF stores it): kept, matched by alleles (edfgen.commands.mr_instruments.one_row_per_variant); the
+    # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the
     # same variant and alleles twice is a repeat: which row would be the instrument? never pick one silently
     key = variant_allele_keys(df)
     dup = key.duplicated(keep=False)

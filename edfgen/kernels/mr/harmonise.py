@@ -32,13 +32,12 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.kernels.alleles import COMPLEMENT, variant_allele_keys
 from edfgen.kernels.ld import r2_vector
 
 log = logging.getLogger(__name__)
 
 ACTIONS = {"forward": 1, "infer": 2, "drop": 3}
-#: allele -> its strand complement (``str.translate``)
-COMPLEMENT = str.maketrans("ACGTacgt", "TGCAtgca")
 
 #: columns of the harmonised table, in order
 HARMONISED_COLUMNS = [
@@ -162,6 +161,44 @@ def _num(df: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(df[name], errors="coerce").to_numpy(float)
 
 
+def one_row_per_variant(df: pd.DataFrame, reference: pd.DataFrame | None = None, *, source: str = "") -> pd.DataFrame:
+    """``df`` with one row per ``variant_id``, in its order.
+
+    A variant id on several rows with different alleles is a multi-allelic site, one row per ALT allele (GWAS-VCF
+    and split VCFs store it so; :func:`edfgen.formats.sumstats.load_sumstats` and :func:`harmonise` refuse true repeats). With
+    ``reference`` (the exposure's instruments: :func:`harmonise` matches the outcome so) the row kept is the one whose alleles are the reference's for that
+    id (either order, or their strand complements), else the id's first row (harmonisation then finds its alleles
+    incompatible and drops it, as TwoSampleMR's first-row choice does); without it, the row with the smallest
+    p-value (an exposure site's strongest allele; the first row without p-values).
+    """
+    dup = df["variant_id"].duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return df
+    multi = df[dup]
+    order = np.arange(len(multi))
+    if reference is not None:
+        ref = reference.drop_duplicates("variant_id").set_index("variant_id").reindex(multi["variant_id"])
+        ea, oa = multi["effect_allele"].astype(str).str.upper(), multi["other_allele"].astype(str).str.upper()
+        ra = ref["effect_allele"].astype(str).str.upper().to_numpy()
+        rb = ref["other_allele"].astype(str).str.upper().to_numpy()
+        match = np.zeros(len(multi), dtype=bool)
+        for a, b in ((ea, oa), (ea.str.translate(COMPLEMENT), oa.str.translate(COMPLEMENT))):
+            a, b = a.to_numpy(), b.to_numpy()
+            match |= ((a == ra) & (b == rb)) | ((a == rb) & (b == ra))
+        rank = np.where(match, 0.0, 1.0)
+    else:
+        p = pd.to_numeric(multi["p_value"], errors="coerce") if "p_value" in multi.columns else None
+        rank = np.zeros(len(multi)) if p is None else p.fillna(np.inf).to_numpy(float)
+    pick = pd.DataFrame({"id": multi["variant_id"].to_numpy(), "rank": rank, "order": order})
+    chosen = pick.sort_values(["id", "rank", "order"]).drop_duplicates("id")["order"].to_numpy()
+    log.debug("%s%d variant id(s) on several rows with different alleles (multi-allelic sites): %s",
+             f"{source}: " if source else "", multi["variant_id"].nunique(),
+             "the row with the exposure's alleles used" if reference is not None else "the row with the smallest p used")
+    keep = ~dup
+    keep[np.flatnonzero(dup)[chosen]] = True
+    return df[keep]
+
+
 def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str = "infer",
               maf_threshold: float = 0.42, exposure_name: str = "exposure", outcome_name: str = "outcome",
               proxies: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -171,7 +208,8 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     ----------
     exposure, outcome
         GWAS-SSF frames (``variant_id, effect_allele, other_allele, beta, standard_error``;
-        optional ``p_value, effect_allele_frequency, n``). The exposure holds the instruments.
+        optional ``p_value, effect_allele_frequency, n``). The exposure holds the instruments, one row each; an
+        outcome variant on several rows with different alleles (a multi-allelic site) is matched by alleles.
     palindromes : {"infer", "forward", "drop"}
         TwoSampleMR action 2, 1 or 3 (see module docstring).
     maf_threshold : float
@@ -190,13 +228,18 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     if not 0 < maf_threshold <= 0.5:
         raise InputError(f"--maf-threshold {maf_threshold}: must be in (0, 0.5]")
     action = ACTIONS[palindromes]
-    for what, name, frame in (("exposure", exposure_name, exposure), ("outcome", outcome_name, outcome)):
-        dup = frame["variant_id"].duplicated()
-        if dup.any():  # never pick one of two rows silently
+    # never pick one of two rows silently: a variant repeated in the exposure, or repeated with the same alleles in
+    # the outcome, is refused; an outcome site on several rows with different alleles (multi-allelic, one row per
+    # ALT allele) gives the row with the exposure's alleles (one_row_per_variant)
+    repeats = (("exposure", exposure_name, exposure, exposure["variant_id"]),
+               ("outcome", outcome_name, outcome, variant_allele_keys(outcome)))
+    for what, name, frame, key in repeats:
+        dup = key.duplicated()
+        if dup.any():
             raise InputError(f"harmonise: {what} {name!r} "
                              f"has variant {str(frame.loc[dup, 'variant_id'].iloc[0])!r} more than once "
                              f"({int(dup.sum())} repeated rows); give one row per variant")
-    exp, out = exposure, outcome
+    exp, out = exposure, one_row_per_variant(outcome, reference=exposure, source=outcome_name)
     proxy_variant = np.full(len(out), None, dtype=object)
     proxy_r2 = np.full(len(out), np.nan)
     if proxies is not None and len(proxies):
