@@ -230,18 +230,29 @@ def _md_tables(name: str, res: dict) -> list[str]:
     return lines + [""]
 
 
+def fold_settings(recs: list[dict], tab: dict, refine=None) -> tuple[np.ndarray, list, list[dict]]:
+    """The cross-validation: ``(folds, settings of each record, settings chosen per fold)``, each fold's
+    settings tuned on the other folds (:func:`tune`; then ``refine(settings, training indices)`` when given)."""
+    n = len(recs)
+    folds = np.arange(n) * N_FOLDS // n
+    per_record, chosen = [None] * n, []
+    for f in range(N_FOLDS):
+        train = np.flatnonzero(folds != f)
+        st = tune(recs, tab, train)
+        if refine is not None:
+            st = refine(st, train)
+        chosen.append(dataclasses.asdict(st))
+        for i in np.flatnonzero(folds == f):
+            per_record[i] = st
+    return folds, per_record, chosen
+
+
 def main() -> None:
     t0 = time.time()
     recs = load_ludb()
     n = len(recs)
     tab = candidate_table(recs)
-    folds = np.arange(n) * N_FOLDS // n
-    per_record, chosen = [None] * n, []
-    for f in range(N_FOLDS):
-        st = tune(recs, tab, np.flatnonzero(folds != f))
-        chosen.append(dataclasses.asdict(st))
-        for i in np.flatnonzero(folds == f):
-            per_record[i] = st
+    folds, per_record, chosen = fold_settings(recs, tab)
     cv = evaluate(recs, per_record, tab)
     all_st = tune(recs, tab, np.arange(n))
     res = {"cross_validated": cv, "before": evaluate(recs, [BEFORE] * n, tab),

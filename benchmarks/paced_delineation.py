@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from _measure import ROOT, before_tree, write_results
-from ludb_delineation import LUDB, N_FOLDS, TOLERANCE_S, candidate_table, intervals_of, load_ludb, tune
+from ludb_delineation import LUDB, TOLERANCE_S, candidate_table, fold_settings, intervals_of, load_ludb
 
 DATA = LUDB.parent
 BOUNDS = {"p_on": "p_onset", "p_off": "p_offset", "qrs_on": "qrs_onset", "qrs_off": "qrs_offset", "t_off": "t_end"}
@@ -83,25 +83,22 @@ def worker_eval() -> dict:
     from edfgen.kernels.ecg.biomarkers import DEFAULT_SETTINGS, delineate_beat, measure_record
 
     recs = load_ludb()
-    n = len(recs)
     tab = candidate_table(recs)
-    folds = np.arange(n) * N_FOLDS // n
-    per_record, chosen = [None] * n, []
-    for f in range(N_FOLDS):
-        train = np.flatnonzero(folds != f)
-        st = tune(recs, tab, train)
-        if hasattr(st, "paced_qrs_on_rel"):   # this tree: the paced onset threshold on the training paced records
-            mbs = tab[st.lp_hz]["mbs"]
-            paced = [i for i in train if mbs[i] is not None and math.isfinite(mbs[i].stimulus_index)]
 
-            def loss(rel):
-                e = [boundary_errors(recs[i], delineate_beat(mbs[i], dataclasses.replace(st, paced_qrs_on_rel=rel)))
-                     ["qrs_on"] for i in paced]
-                return float(np.nanmedian(np.abs(e))) if paced else 0.0
-            st = dataclasses.replace(st, paced_qrs_on_rel=min(PACED_REL_GRID, key=loss))
-        chosen.append(dataclasses.asdict(st))
-        for i in np.flatnonzero(folds == f):
-            per_record[i] = st
+    def paced_threshold(st, train):
+        """This tree: the paced onset threshold tuned on the training folds' paced records."""
+        if not hasattr(st, "paced_qrs_on_rel"):
+            return st
+        mbs = tab[st.lp_hz]["mbs"]
+        paced = [i for i in train if mbs[i] is not None and math.isfinite(mbs[i].stimulus_index)]
+
+        def loss(rel):
+            e = [boundary_errors(recs[i], delineate_beat(mbs[i], dataclasses.replace(st, paced_qrs_on_rel=rel)))
+                 ["qrs_on"] for i in paced]
+            return float(np.nanmedian(np.abs(e))) if paced else 0.0
+        return dataclasses.replace(st, paced_qrs_on_rel=min(PACED_REL_GRID, key=loss))
+
+    _, per_record, chosen = fold_settings(recs, tab, refine=paced_threshold)
     rows = []
     for i, (r, st) in enumerate(zip(recs, per_record)):
         mb = tab[st.lp_hz]["mbs"][i]
