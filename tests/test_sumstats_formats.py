@@ -134,6 +134,8 @@ def test_gwas_vcf__ieu_opengwas_layout_read_and_refused_forms(truth, tmp_path):
     alleles, several studies, BCF and a file that is not a VCF are one-line errors naming the file."""
     from gwasvcf_writer import write_gwas_vcf
 
+    from edfgen.formats.sumstats.gwasvcf import read_gwas_vcf
+
     t = truth.copy()
     t["effect_allele_frequency"] = t["effect_allele_frequency"].where(np.arange(len(t)) != 3)   # one '.' AF
     path = tmp_path / "ieu-a-2.vcf.gz"
@@ -142,7 +144,10 @@ def test_gwas_vcf__ieu_opengwas_layout_read_and_refused_forms(truth, tmp_path):
     assert m.layout == "GWAS-VCF"
     _check(df, t, rtol=1e-12)
     assert np.isnan(df["effect_allele_frequency"].iloc[3]) and (df["n"].astype(float) == t["n"]).all()
-    assert (df["rsid"] == df["variant_id"]).all() and "ID" not in df.columns   # FORMAT ID (the study's) not kept
+    # the study's own FORMAT ID is not kept (it was a STUDY_ID column); the VCF's ID is variant_id
+    assert (df["rsid"] == df["variant_id"]).all() and not {"ID", "STUDY_ID"} & set(df.columns)
+    assert read_gwas_vcf(path).columns.tolist() == ["#CHROM", "POS", "ID", "REF", "ALT", "rsid", "ES", "SE", "LP",
+                                                    "AF", "SS"]
     # a '.' ID: chrom:pos:ref:alt; a row without its trailing SS value: n missing
     text = gzip.open(path, "rt").read().splitlines()
     row = text[-1].split("\t")
