@@ -211,6 +211,23 @@ def test_regenie__space_separated_log10p(truth, tmp_path):
     _check(df, truth)
 
 
+def test_log10p__rounding_below_zero_read_as_p_one_larger_refused(truth, tmp_path):
+    """-log10 p a hair below 0 (p = 1 after rounding, as IEU OpenGWAS LP values and REGENIE's LOG10P of p = 1
+    can be) is p = 1, with the count in the notes; a clearly negative -log10 p is a p > 1, refused naming the
+    column and variant (the rule every p-value column follows)."""
+    reg = pd.DataFrame({"CHROM": truth["chromosome"], "GENPOS": truth["base_pair_location"], "ID": truth["variant_id"],
+                        "ALLELE0": truth["other_allele"], "ALLELE1": truth["effect_allele"], "N": 5000,
+                        "BETA": truth["beta"], "SE": truth["standard_error"], "LOG10P": -np.log10(truth["p_value"])})
+    reg.loc[[0, 1], "LOG10P"] = [-4.3e-8, -0.0]
+    df, m = read_sumstats(_write(tmp_path / "r.regenie", reg, sep=" "))
+    assert df.set_index("variant_id").loc[truth["variant_id"].iloc[:2], "p_value"].tolist() == [1.0, 1.0]
+    assert "1 values in [-0.001, 0)" in " ".join(m.notes)
+    _check(df, truth.iloc[2:], cols=("beta", "standard_error", "p_value"))
+    reg.loc[0, "LOG10P"] = -0.01
+    with pytest.raises(InputError, match=rf"p_value \(10\^-LOG10P\).*{truth['variant_id'].iloc[0]}.*1\.02"):
+        read_sumstats(_write(tmp_path / "r2.regenie", reg, sep=" "))
+
+
 def test_bolt_lmm__allele1_and_p_bolt_lmm(truth, tmp_path):
     bolt = pd.DataFrame({"SNP": truth["variant_id"], "CHR": truth["chromosome"], "BP": truth["base_pair_location"],
                          "GENPOS": 0.0, "ALLELE1": truth["effect_allele"], "ALLELE0": truth["other_allele"],

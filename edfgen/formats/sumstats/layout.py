@@ -265,10 +265,20 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
                 notes.append("beta = ln(odds ratio)" + (" (standard_error taken as the SE of ln OR)"
                                                         if "standard_error" in df.columns else ""))
     if "p_value" not in df.columns and "neg_log_10_p_value" in df.columns:
-        nl = pd.to_numeric(df["neg_log_10_p_value"], errors="coerce")
-        df["p_value"] = np.power(10.0, -nl.to_numpy(dtype=float))
-        notes.append("p_value = 10^-(-log10 p)")
+        nl = pd.to_numeric(df["neg_log_10_p_value"], errors="coerce").to_numpy(dtype=float)
+        # -log10 p a hair below 0 is p = 1 written after rounding (p = 1.0000001, or a p-value rounded up before
+        # its log was taken; IEU OpenGWAS files carry such LP values): read as p = 1, counted; anything more
+        # negative stays a p > 1 that the value rules refuse with the variant named
+        rounded = (nl < 0) & (nl >= -LOG10P_ROUNDING)
+        nl = np.where(rounded, 0.0, nl)
+        df["p_value"] = np.power(10.0, -nl)
+        notes.append("p_value = 10^-(-log10 p)" + (f" ({int(rounded.sum())} values in [-{LOG10P_ROUNDING:g}, 0), "
+                                                     "rounding, read as p = 1)" if rounded.any() else ""))
     return df, notes
+
+
+#: -log10 p values in [-LOG10P_ROUNDING, 0) are read as p = 1 (p ≤ 1.0023: rounding, not a p > 1)
+LOG10P_ROUNDING = 1e-3
 
 
 #: sort order of chromosome labels; PLINK's numeric codes 23-26 (X, Y, XY, MT: plink1.9 writes them in a

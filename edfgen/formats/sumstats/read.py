@@ -234,6 +234,8 @@ def check_sumstats_values(df: pd.DataFrame, path: PathLike, mapping: dict[str, s
         Naming the file, the column as the file spells it, the variant and the value.
     """
     original = {v: k for k, v in (mapping or {}).items()}
+    if "p_value" not in original and "neg_log_10_p_value" in original:    # p computed from the file's -log10 p
+        original["p_value"] = f"p_value (10^-{original['neg_log_10_p_value']})"
     ids = df["variant_id"].to_numpy() if "variant_id" in df.columns else None
     for col, rules in VALUE_RULES.items():
         if col in df.columns and isinstance(df[col], pd.Series):
