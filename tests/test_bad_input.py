@@ -553,6 +553,15 @@ def test_numeric_values__text_is_a_number_or_an_input_error(values, lo, hi):
     assert (lo is None or (finite >= lo).all()) and (hi is None or (finite <= hi).all())
 
 
+def test_numeric_values__out_of_range_value_shown_with_the_digits_that_put_it_outside():
+    """A p-value of 1.0000001 was reported as 'value 1 outside [0, 1]' (six significant digits): shown as it is."""
+    from edfgen.kernels.validate import numeric_values
+
+    for value, shown in ((1.0000001, "1.0000001"), (1 + 2e-16, "1.0000000000000002"), (1.5, "1.5"), (-1e-12, "-1e-12")):
+        with pytest.raises(InputError, match=rf"row 2: value {re.escape(shown)} outside \[0, 1\]$"):
+            numeric_values(pd.Series([0.5, value]), source="f.tsv", column="p", lo=0.0, hi=1.0)
+
+
 wfdb_token = st.one_of(st.sampled_from(["500", "0", "-500", "abc", "12", "5000", "16", "1000/mV", "1000(0)/uV",
                                         "1e", "1.2.3", "212", "16x2", "16+24", "I", "II", "V1", "x.dat", "r.dat",
                                         "r/2", "nan", "inf", "()", "/", "1e999/mV", "1000(1e999)/mV", "-1"]),

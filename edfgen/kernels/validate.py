@@ -37,6 +37,15 @@ def _row_label(i: int, ids: Sequence | None, id_name: str) -> str:
     return label
 
 
+def _digits(x: float, lo: float | None, hi: float | None) -> str:
+    """``x`` with as many digits as it takes to differ from a bound (``1.0000001``, not ``1``, outside [0, 1])."""
+    for d in (6, 10, 17):
+        text = f"{x:.{d}g}"
+        if float(text) not in (lo, hi):
+            return text
+    return repr(x)
+
+
 def numeric_values(values: pd.Series, *, source: str, column: str, ids: Sequence | None = None,
                    id_name: str = "IID", finite: bool = True, lo: float | None = None, hi: float | None = None,
                    lo_open: bool = False, hi_open: bool = False) -> np.ndarray:
@@ -102,7 +111,7 @@ def numeric_values(values: pd.Series, *, source: str, column: str, ids: Sequence
                   f"{'inf' if hi is None else f'{hi:g}'}{')' if hi_open else ']'}"
             more = f" ({bad.size} such values)" if bad.size > 1 else ""
             raise InputError(f"{source}: column {str(column)!r}, {_row_label(i, ids, id_name)}: value "
-                             f"{float(v[i]):g} outside {rng}{more}")
+                             f"{_digits(float(v[i]), lo, hi)} outside {rng}{more}")
     return v
 
 
