@@ -173,7 +173,7 @@ def test_read_edf__bad_files_rejected_with_one_line_reasons(shared_data, tmp_pat
     write_edf(tmp_path / "size.edf", leads, header_bytes=3072)
     assert "header size 3072 disagrees with its 12 signals" in reason(tmp_path / "size.edf")
     write_edf(tmp_path / "disc.edf", leads, reserved="EDF+D")
-    assert "EDF+D (discontinuous" in reason(tmp_path / "disc.edf")
+    assert "EDF+D (discontinuous) without an annotation signal" in reason(tmp_path / "disc.edf")
     write_edf(tmp_path / "zero.edf", leads, n_records=0)
     assert "0 data records" in reason(tmp_path / "zero.edf")
     flat = [dict(c) for c in leads]
@@ -205,6 +205,36 @@ def test_read_edf__bad_files_rejected_with_one_line_reasons(shared_data, tmp_pat
     huge[0].update(pmin=-1e300, pmax=1e300, dmin=-1, dmax=1, dimension="V")
     write_edf(tmp_path / "huge.edf", huge)
     assert "amplitudes overflow" in reason(tmp_path / "huge.edf")
+
+
+def test_read_edf__discontinuous_longest_gap_free_stretch_read_with_a_note(shared_data, tmp_path):
+    """EDF+D / BDF+D (a recording paused and resumed): data records placed by their time-keeping onsets; the
+    longest gap-free stretch is read, equal to those records of the continuous file, with a note naming the
+    stretches; an EDF+D without gaps reads whole like EDF+C; overlapping records or a record without its onset
+    reject the file naming the data record (was: every EDF+D rejected)."""
+    ref, sig = _wfdb(shared_data, PTBXL)
+    sig3 = np.tile(sig, 3)                                          # 30 s: 30 data records of 1 s
+    onsets = [*range(0, 8), *range(20, 32), *range(40, 50)]         # 8 s, gap 12 s, 12 s, gap 8 s, 10 s
+    for bdf, bits in ((False, 16), (True, 24)):
+        leads = _channels(sig3, ref.sig_name, bits=bits)
+        whole = read_edf(write_edf(tmp_path / f"c{bits}.edf", leads, bdf=bdf))
+        disc = write_edf(tmp_path / f"d{bits}.edf", leads + [annotations_channel(30, 60, bdf=bdf, onsets=onsets)],
+                         bdf=bdf, reserved="BDF+D" if bdf else "EDF+D")
+        rec = read_edf(disc)
+        np.testing.assert_array_equal(rec.signal, whole.signal[:, 8 * 500:20 * 500])
+        kind = "BDF+D" if bdf else "EDF+D"
+        assert rec.notes == (f"{kind}: 30 data records in 3 continuous stretches (longest 12 s, gaps 20 s in all); "
+                             "read the longest, +20 to +32 s",)
+    leads = _channels(sig3, ref.sig_name)
+    nogap = read_edf(write_edf(tmp_path / "nogap.edf", leads + [annotations_channel(30, 60, onsets=[
+        t + 0.5 for t in range(30)])], reserved="EDF+D"))
+    assert nogap.notes == () and nogap.signal.shape == (12, 15000)
+    bad = {"overlap.edf": ([*range(0, 10), 9.5, *range(11, 30)], "data record 11 starts at +9.5 s, before data "
+                                                                  "record 10 ends (+10 s)"),
+           "no_onset.edf": ([*range(0, 4), None, *range(5, 30)], "EDF+D data record 5: no time-keeping annotation")}
+    for name, (ons, match) in bad.items():
+        write_edf(tmp_path / name, leads + [annotations_channel(30, 60, onsets=ons)], reserved="EDF+D")
+        assert match in reason(tmp_path / name)
 
 
 def test_read_records__edf_reject_names_the_file_and_the_batch_goes_on(shared_data, tmp_path):

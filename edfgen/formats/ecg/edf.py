@@ -32,9 +32,13 @@ What is read
   rejects the record; a non-lead channel whose calibration is unusable is left out with a note.
 * Record id: the file stem.
 
+* ``EDF+D``/``BDF+D`` (discontinuous: a recording paused and resumed, gaps between data records): each data
+  record is placed by its time-keeping onset (the first TAL of the annotation signal) and the longest gap-free
+  stretch is read, with a note naming the stretches and gaps (the rule other formats' missing samples follow).
+
 Bad input (a :class:`~edfgen.kernels.ecg.record.RecordRejected` with a one-line reason, never a traceback): not
-EDF/BDF, a truncated header, ``EDF+D``/``BDF+D`` (discontinuous: data records with gaps between them, which a
-continuous 10-s strip cannot be cut from safely; export as EDF+C), a header size, record count or record size that
+EDF/BDF, a truncated header, EDF+D without an annotation signal, a data record without its onset, or records
+that overlap or run backwards, a header size, record count or record size that
 disagrees with the file length (a truncated or over-long file), a non-numeric or non-finite field, a record
 duration or sample count <= 0, ``dmax == dmin`` on a lead, amplitudes that overflow, more than 2^30 values.
 
@@ -71,6 +75,8 @@ _CALIBRATION = {"pmin": "physical minimum", "pmax": "physical maximum", "dmin": 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _BDF_MAGIC = b"\xffBIOSEMI"
+#: a data record's time-keeping TAL, first in its first annotation signal (EDF+ spec 2.2.4): ``+onset`` 0x14 0x14
+_TIMEKEEPING = re.compile(rb"([+-](?:\d+\.?\d*|\.\d+))\x14\x14")
 
 
 @dataclass(frozen=True)
@@ -144,9 +150,6 @@ def _header(path: Path, rid: str) -> tuple[dict, list[Signal]]:
         raise RecordRejected(f"EDF header size {header_bytes} disagrees with its {ns} signals (256 x {ns + 1} = "
                              f"{256 * (ns + 1)})", record_id=rid, path=path)
     reserved = _text(head[192:236])
-    if reserved[:5] in ("EDF+D", "BDF+D"):
-        raise RecordRejected(f"{reserved[:5]} (discontinuous: gaps between data records) is not read; export the "
-                             f"recording as continuous EDF+C", record_id=rid, path=path)
     fields, at = {}, 0
     for name, width in _SIGNAL_FIELDS:
         fields[name] = [_text(rest[at + i * width:at + (i + 1) * width]) for i in range(ns)]
@@ -165,7 +168,8 @@ def _header(path: Path, rid: str) -> tuple[dict, list[Signal]]:
     duration = _number(_text(head[244:252]), "duration of a data record", rid, path)
     if duration <= 0:
         raise RecordRejected(f"EDF data record duration {duration:g} s (must be > 0)", record_id=rid, path=path)
-    return {"bdf": bdf, "header_bytes": header_bytes, "n_records": n_records, "duration": duration}, signals
+    return {"bdf": bdf, "header_bytes": header_bytes, "n_records": n_records, "duration": duration,
+            "discontinuous": reserved[:5] in ("EDF+D", "BDF+D")}, signals
 
 
 def _records_in_file(info: dict, record_bytes: int, size: int, rid, path) -> tuple[int, tuple[str, ...]]:
@@ -252,6 +256,49 @@ def _calibration(s: Signal, rid, path) -> tuple[float, float, float]:
     return dmin, (pmax - pmin) / (dmax - dmin), pmin
 
 
+def _longest_continuous(data: np.ndarray, offsets: np.ndarray, signals: list[Signal], info: dict, fs: float,
+                        rid, path) -> tuple[slice, tuple[str, ...]]:
+    """EDF+D/BDF+D: the data records of the longest gap-free stretch, from each record's time-keeping onset.
+
+    Each data record of a discontinuous file starts with its onset (seconds from the recording's start) in the
+    first annotation signal; records whose onsets differ by one record duration (within half a sample) are
+    contiguous. The longest such stretch (the first of equals) is read, with a note naming the stretches, so that
+    a recording paused and resumed gives its longest continuous strip, as a cut of missing samples does for
+    other formats (:func:`~edfgen.kernels.ecg.preprocess.keep_finite_stretch`). Overlapping or unordered
+    records, or a record without its onset, reject the file.
+    """
+    kind = "BDF+D" if info["bdf"] else "EDF+D"
+    ann = [i for i, s in enumerate(signals) if s.label.lower() in _ANNOTATIONS]
+    if not ann:
+        raise RecordRejected(f"{kind} (discontinuous) without an annotation signal: its data records cannot be "
+                             f"placed in time", record_id=rid, path=path)
+    raw = data[:, offsets[ann[0]]:offsets[ann[0] + 1]]
+    onsets = np.empty(len(raw))
+    for k in range(len(raw)):       # one regex per data record (86,400 for a day of 1-s records: ~0.1 s)
+        m = _TIMEKEEPING.match(raw[k].tobytes())
+        if m is None:
+            raise RecordRejected(f"{kind} data record {k + 1}: no time-keeping annotation ('+onset' 0x14 0x14) at "
+                                 f"the start of its annotation signal", record_id=rid, path=path)
+        onsets[k] = float(m.group(1))
+    step = np.diff(onsets) - info["duration"]
+    tol = 0.5 / fs
+    if (step < -tol).any():
+        k = int(np.flatnonzero(step < -tol)[0]) + 1
+        raise RecordRejected(f"{kind} data record {k + 1} starts at {onsets[k]:+g} s, before data record {k} ends "
+                             f"({onsets[k - 1] + info['duration']:+g} s): overlapping or unordered records",
+                             record_id=rid, path=path)
+    cuts = np.r_[0, np.flatnonzero(step > tol) + 1, len(onsets)]
+    lengths = np.diff(cuts)
+    best = int(np.argmax(lengths))
+    a, b = int(cuts[best]), int(cuts[best + 1])
+    if len(lengths) == 1:
+        return slice(a, b), ()
+    d = info["duration"]
+    return slice(a, b), (f"{kind}: {len(onsets)} data records in {len(lengths)} continuous stretches (longest "
+                         f"{lengths.max() * d:g} s, gaps {(step[step > tol]).sum():g} s in all); read the longest, "
+                         f"{onsets[a]:+g} to {onsets[a] + (b - a) * d:+g} s",)
+
+
 def _digital(block: np.ndarray, bdf: bool) -> np.ndarray:
     """Samples ``int32`` from ``[records, bytes]`` little-endian 16-bit (EDF) or 24-bit (BDF) two's complement."""
     raw = np.ascontiguousarray(block).reshape(-1)
@@ -263,13 +310,14 @@ def _digital(block: np.ndarray, bdf: bool) -> np.ndarray:
 
 
 def read_edf(path: str | os.PathLike) -> EcgRecord:
-    """Read an EDF, EDF+C or BDF file's ECG in mV (see the module docstring).
+    """Read an EDF, EDF+C, EDF+D (its longest continuous stretch) or BDF file's ECG in mV (see the module
+    docstring).
 
     Raises
     ------
     RecordRejected
-        Not EDF/BDF, EDF+D, a header or file length that disagree, a non-numeric field, uncalibrated or
-        non-voltage leads, leads at different rates, too many values.
+        Not EDF/BDF, an EDF+D whose records cannot be placed in time, a header or file length that disagree,
+        a non-numeric field, uncalibrated or non-voltage leads, leads at different rates, too many values.
     """
     path = Path(path)
     rid = path.stem
@@ -283,12 +331,15 @@ def read_edf(path: str | os.PathLike) -> EcgRecord:
     n_records, notes = _records_in_file(info, record_bytes, size, rid, path)
     chosen, dropped = _select(signals, info["duration"], rid, path)
     n = signals[chosen[0][0]].samples
-    if len(chosen) * n * n_records > MAX_RECORD_VALUES:
-        raise RecordRejected(f"EDF record of {len(chosen)} channels x {n * n_records} samples exceeds "
-                             f"{MAX_RECORD_VALUES} values", record_id=rid, path=path)
     offsets = np.cumsum([0] + [s.samples * bps for s in signals])
     data = np.memmap(path, dtype=np.uint8, mode="r", offset=info["header_bytes"], shape=(n_records, record_bytes))
     try:
+        if info["discontinuous"]:
+            keep, gaps = _longest_continuous(data, offsets, signals, info, n / info["duration"], rid, path)
+            data, n_records, notes = data[keep], keep.stop - keep.start, notes + gaps
+        if len(chosen) * n * n_records > MAX_RECORD_VALUES:
+            raise RecordRejected(f"EDF record of {len(chosen)} channels x {n * n_records} samples exceeds "
+                                 f"{MAX_RECORD_VALUES} values", record_id=rid, path=path)
         out = np.empty((len(chosen), n * n_records), np.float32)
         for row, (i, factor, (dmin, scale, pmin)) in enumerate(chosen):
             d = _digital(data[:, offsets[i]:offsets[i + 1]], info["bdf"])
