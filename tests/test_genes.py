@@ -114,3 +114,29 @@ def test_read_genes__gene_table_layout_checked_by_the_shared_table_reader(tmp_pa
     (tmp_path / "x.tsv").write_text(head + "7\t150944961.5\t150978321\tKCNH2\t-\n")
     with pytest.raises(InputError, match=r"^--genes .*x.tsv: column start, record 1 \(gene 'KCNH2'\)"):
         read_genes(tmp_path / "x.tsv")
+
+
+@pytest.mark.parametrize("build", ["GRCh37", "GRCh38"])
+def test_read_genes__ensembl_export_read_by_column_names(build, shared_data, tmp_path):
+    """An Ensembl export (``chromosome start end strand gene_id gene_name gene_type``, the shared gene tables) is
+    read by column name: its protein-coding rows equal the shipped table built from it (was: parsed as BED, 'invalid
+    literal for int(): start'); an empty gene_name takes the gene_id; a row with neither is named."""
+    from edfgen.formats.genes import packaged_genes
+
+    src = shared_data / "genes" / f"genes_{build}.tsv.gz"
+    every = read_genes(src)
+    raw = pd.read_csv(src, sep="\t", dtype=str, keep_default_na=False)
+    assert len(every) == len(raw) and list(every.columns) == ["chromosome", "start", "end", "gene", "strand"]
+    coding = set(raw.loc[raw["gene_type"] == "protein_coding", "gene_id"])
+    named = raw.set_index("gene_id")["gene_name"].replace("", pd.NA).fillna(raw.set_index("gene_id").index.to_series())
+    shipped = read_genes(packaged_genes(build))
+    keep = every[every["gene"].isin(named[list(coding)])].merge(shipped, how="outer", indicator=True)
+    assert (keep["_merge"] == "both").all()
+    table = "gene_id\tchromosome\tstart\tend\tgene_name\n" + "ENSG1\tchr7\t10\t20\tKCNH2\nENSG2\t7\t30\t40\t\n"
+    (tmp_path / "e.tsv").write_text(table)
+    g = read_genes(tmp_path / "e.tsv")
+    assert g[["chromosome", "start", "end", "gene", "strand"]].values.tolist() == [
+        ["7", 10, 20, "KCNH2", "."], ["7", 30, 40, "ENSG2", "."]]
+    (tmp_path / "n.tsv").write_text("chromosome\tstart\tend\tgene_name\n7\t10\t20\t\n")
+    with pytest.raises(InputError, match=r"--genes .*n.tsv: record 1 has no gene name \(gene_name empty\)"):
+        read_genes(tmp_path / "n.tsv")

@@ -8,8 +8,10 @@ inclusive), which :func:`read_genes` also reads from a user's file.
 
 GTF (GENCODE/Ensembl; ``gene`` features, name from ``gene_name`` else ``gene_id``; 1-based,
 inclusive) or BED (``chrom, start, end, name[, score, strand]``; 0-based half-open, converted to
-1-based inclusive). Chromosome labels lose any ``chr`` prefix. Coordinates must be the same build
-as the loci (GRCh38 in edfgen).
+1-based inclusive). A TSV whose header names ``chromosome``, ``start``, ``end`` and ``gene``, ``gene_name`` or
+``gene_id`` (edfgen's layout, an Ensembl/BioMart export: 1-based inclusive) is read by column name. Chromosome
+labels lose any ``chr`` prefix. Coordinates must be the same build as the loci (``--reference-genome``: GRCh38
+by default, or GRCh37).
 """
 
 from __future__ import annotations
@@ -49,14 +51,42 @@ def packaged_genes(reference_genome: str) -> Path:
     return Path(str(resources.files("edfgen") / "data" / f"genes_{reference_genome}.tsv.gz"))
 
 
+#: gene name columns of a headed gene table, first present wins (edfgen's ``gene``; Ensembl/BioMart exports'
+#: ``gene_name``, then the stable ``gene_id`` where a gene has no name)
+GENE_NAME_COLUMNS = ("gene", "gene_name", "gene_id")
+
+
+def _is_gene_table(header: list[str]) -> bool:
+    """A headed gene table: ``chromosome``, ``start``, ``end`` and a gene name column, in any order and beside
+    other columns (edfgen's own layout, or an Ensembl export such as ``../shared/data/genes``)."""
+    names = {h.strip() for h in header}
+    return {"chromosome", "start", "end"} <= names and bool(names & set(GENE_NAME_COLUMNS))
+
+
 def _read_gene_table(path: Path) -> pd.DataFrame:
-    """Rows of a table in edfgen's own ``chromosome, start, end, gene, strand`` layout, read by
+    """Rows of a headed gene table (:func:`_is_gene_table`; 1-based inclusive, as edfgen writes it), read by
     :func:`edfgen.formats.tables.read_table` (the one rule for field counts, truncated gzip/BGZF and
-    duplicate column names); its errors are prefixed with ``--genes``."""
+    duplicate column names); its errors are prefixed with ``--genes``. The gene name is ``gene``, else
+    ``gene_name``, with ``gene_id`` where the name is empty; ``strand`` is ``.`` when absent."""
     try:
-        genes = read_table(path, required=GENE_COLUMNS, dtype={"chromosome": str, "gene": str, "strand": str})
+        genes = read_table(path, required=("chromosome", "start", "end"),
+                           dtype={c: str for c in ("chromosome", "strand", *GENE_NAME_COLUMNS)})
     except InputError as exc:
         raise InputError(f"--genes {exc}") from None
+    name = np.full(len(genes), None, dtype=object)
+    for col in GENE_NAME_COLUMNS:
+        if col in genes.columns:
+            v = genes[col].to_numpy(dtype=object)
+            fill = pd.isna(name) & ~pd.isna(v)
+            fill[fill] = np.char.strip(v[fill].astype(str)) != ""
+            name[fill] = v[fill]
+    if pd.isna(name).any():
+        i = int(np.flatnonzero(pd.isna(name))[0])
+        raise InputError(f"--genes {path}: record {i + 1} has no gene name "
+                         f"({' / '.join(c for c in GENE_NAME_COLUMNS if c in genes.columns)} empty)")
+    genes["gene"] = name
+    genes["strand"] = genes["strand"] if "strand" in genes.columns else "."
+    genes["chromosome"] = genes["chromosome"].str.replace("^chr", "", regex=True)
     for col in ("start", "end"):
         v = pd.to_numeric(genes[col], errors="coerce")
         bad = np.flatnonzero(v.isna().to_numpy() | (v != np.round(v)).to_numpy())
@@ -69,7 +99,8 @@ def _read_gene_table(path: Path) -> pd.DataFrame:
 
 
 def read_genes(path: str | Path) -> pd.DataFrame:
-    """Read a GTF or BED gene annotation.
+    """Read a GTF, BED or headed TSV gene annotation (``chromosome, start, end`` and ``gene``/``gene_name``/
+    ``gene_id``, 1-based inclusive: edfgen's shipped tables and Ensembl exports).
 
     Returns
     -------
@@ -85,7 +116,7 @@ def read_genes(path: str | Path) -> pd.DataFrame:
         raise InputError(f"--genes {path}: file not found")
     is_gtf = bool(re.search(r"\.gtf(\.gz)?$", path.name))
     lines = _lines(path)
-    if lines and lines[0].split("\t") == GENE_COLUMNS:   # the shipped tables' layout
+    if lines and _is_gene_table(lines[0].split("\t")):   # the shipped tables' layout, or an Ensembl export
         return _read_gene_table(path)
     rows = []
     bed_fields = None
