@@ -78,6 +78,19 @@ def test_select_traits__ecg_default_custom_and_any(cat2016):
 
 
 # ----------------------------------------------------------------------------- novelty
+def test_annotate_loci__catalog_row_without_a_position_known_by_its_rsid_in_grch38(cat2016):
+    """A catalog row whose CHR_POS is empty (or whose token counts differ) has no position for the window; the
+    locus that is that rsID is still known (known_by 'rsid'), as GRCh37 loci always were (review finding: GRCh38
+    loci were called novel)."""
+    cat = select_traits(cat2016)
+    cat = cat.iloc[[0] + list(range(len(cat)))].reset_index(drop=True)       # a copy of the first row, then
+    cat.loc[0, "catalog_variant"] = "rs999000111"                           # without a position
+    cat.loc[0, ["chromosome", "position"]] = pd.NA
+    loci = _loci([["rs999000111", "22", 10_000_000, 1e-9], ["rs999000112", "22", 10_000_001, 1e-9]])
+    res = annotate_loci(loci, cat, settings=AnnotateSettings(window_kb=500))
+    assert res.novel.tolist() == [False, True] and res.known_by.tolist() == ["rsid", ""]
+
+
 def test_annotate_loci__real_catalog_positions_known_far_loci_novel(cat2016):
     loci = _loci([["rs12143842", "1", 162064100, 1e-20],        # NOS1AP: known (same position)
                   ["v_near", "7", 150926049 + 300_000, 1e-9],   # 300 kb from KCNH2 hit: known
@@ -85,7 +98,7 @@ def test_annotate_loci__real_catalog_positions_known_far_loci_novel(cat2016):
                   ["v_chr", "22", 10_000_000, 1e-8]])
     res = annotate_loci(loci, select_traits(cat2016), settings=AnnotateSettings(window_kb=500))
     assert res.novel.tolist() == [False, False, True, True]
-    assert res.known_by.tolist() == ["window", "window", "", ""]
+    assert res.known_by.tolist() == ["rsid,window", "window", "", ""]     # rs12143842 is itself a catalog variant
     first = res.iloc[0]
     assert first.nearest_catalog_variant == "rs12143842" and first.nearest_catalog_distance == 0
     assert first.nearest_catalog_p_value == pytest.approx(1e-213)           # ties -> smallest p

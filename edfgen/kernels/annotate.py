@@ -131,10 +131,11 @@ def annotate_loci(loci: pd.DataFrame, catalog: pd.DataFrame, *, panel=None, gene
     locus variant (``known_by`` contains ``ld``). Adds the nearest catalog association, the
     strongest-LD catalog variant and, with ``genes``, the nearest gene(s).
 
-    Loci on another build than the catalog (``same_build=False``, ``--reference-genome GRCh37``) are
+    A locus is also known by ``rsid`` when its rsID (``rsid`` or ``variant_id``) is a catalog variant of the
+    selected traits, in either build (a catalog row without a position is found that way only). Loci on
+    another build than the catalog (``same_build=False``, ``--reference-genome GRCh37``) are
     compared by position only through ``catalog_positions`` (their GRCh38 positions after liftover,
-    NaN where unmapped; ``None``: no positional comparison at all); they are known by ``rsid`` when
-    their rsID (``rsid`` or ``variant_id``) is a catalog variant of the selected traits.
+    NaN where unmapped; ``None``: no positional comparison at all).
 
     Returns
     -------
@@ -159,10 +160,10 @@ def annotate_loci(loci: pd.DataFrame, catalog: pd.DataFrame, *, panel=None, gene
         near["nearest_catalog_p_value"] = pd.to_numeric(near["nearest_catalog_p_value"])
     by_window = near["nearest_catalog_distance"].fillna(np.iinfo(np.int64).max).to_numpy(np.int64) \
         <= settings.window_kb * 1000
-    by_rsid = np.zeros(len(out), dtype=bool)
-    if not same_build:
-        ids = (loci["rsid"].fillna(loci["variant_id"]) if "rsid" in loci.columns else loci["variant_id"]).astype(str)
-        by_rsid = ids.isin(set(catalog["catalog_variant"].astype(str))).to_numpy()
+    # the locus variant is itself a catalog variant of the selected traits (either build: a catalog row without
+    # a position, which the window cannot see, still names its rsID)
+    ids = (loci["rsid"].fillna(loci["variant_id"]) if "rsid" in loci.columns else loci["variant_id"]).astype(str)
+    by_rsid = ids.isin(set(catalog["catalog_variant"].astype(str))).to_numpy()
     if panel is not None:
         ldt = ld_with_catalog(loci, catalog, panel, settings=settings, catalog_positions=same_build)
     else:
