@@ -219,6 +219,39 @@ def test_merge_loci__leads_equal_plink_clump_of_pooled_index_variants(sim, tmp_p
     assert (loci.n_phenotypes == loci.phenotypes.str.split(",").map(len)).all()
 
 
+def test_merge_loci__index_variants_matched_by_position_merge_as_by_id_and_keep_rsids(sim, tmp_path):
+    """Summary statistics whose ids are chr:pos:ref:alt (matched to the panel by position and alleles) give the
+    same loci as with the panel's ids: merge_loci uses the panel row clumping found (it looked the id up in the
+    panel again and, not finding it, merged only identical ids: linked leads of two phenotypes stayed two loci).
+    The files' rsid column is carried to clumps.tsv and loci.tsv (annotate's GRCh37 key; was dropped)."""
+    settings = ClumpSettings(p1=1e-3, p2=0.05, r2=0.05, kb=500)
+    files, renamed, rsid_of, to_panel = [], [], {}, {}
+    for k, path in enumerate([*sim["sumstats"], sim["sumstats"][0]]):
+        ss = pd.read_csv(path, sep="\t")
+        if k == 2:                                   # a third phenotype sharing qt_interval's loci
+            ss["p_value"] = np.minimum(1, ss["p_value"] * np.random.default_rng(3).uniform(0.3, 3, len(ss)))
+        files.append(tmp_path / "ids" / f"p{k}.tsv.gz")
+        files[-1].parent.mkdir(exist_ok=True)
+        ss.drop(columns="rsid").to_csv(files[-1], sep="\t", index=False)
+        cp = ss.chromosome.astype(str) + ":" + ss.base_pair_location.astype(str) + ":" + ss.other_allele + ":" \
+            + ss.effect_allele
+        rs = "rs" + pd.Series(np.arange(len(ss)) + 1000, index=ss.index).astype(str)
+        rsid_of.update(dict(zip(cp, rs)))
+        to_panel.update(dict(zip(cp, ss.variant_id)))
+        renamed.append(tmp_path / "renamed" / f"p{k}.tsv.gz")
+        renamed[-1].parent.mkdir(exist_ok=True)
+        ss.assign(variant_id=cp, rsid=rs).to_csv(renamed[-1], sep="\t", index=False)
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        c0, l0, _ = clump_files(files, panel, settings=settings)
+        c1, l1, _ = clump_files(renamed, panel, settings=settings)
+    assert (l0.n_phenotypes > 1).any() and len(l0) < len(c0)
+    assert [to_panel[v] for v in l1.variant_id] == l0.variant_id.tolist()
+    assert l1.phenotypes.tolist() == l0.phenotypes.tolist() and l1.p_value.tolist() == l0.p_value.tolist()
+    assert c1.rsid.tolist() == [rsid_of[v] for v in c1.variant_id]
+    assert l1.rsid.tolist() == [rsid_of[v] for v in l1.variant_id]
+    assert c0.rsid.isna().all() and l0.rsid.isna().all()      # the simulator's ids ('rs1_829470') are no rsIDs
+
+
 def test_merge_loci__without_panel_merges_by_distance():
     clumps = pd.DataFrame({"phenotype": ["a", "b", "b"], "variant_id": ["v1", "v2", "v3"],
                            "chromosome": ["1", "1", "1"], "base_pair_location": [1_000, 200_000, 3_000_000],

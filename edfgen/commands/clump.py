@@ -23,7 +23,7 @@ import pandas as pd
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genes import read_genes
-from edfgen.formats.genotypes.panel import GenotypePanel, open_panel, panel_fingerprint
+from edfgen.formats.genotypes.panel import GenotypePanel, locate_in_panel, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import (
     chrom_key,
@@ -43,7 +43,7 @@ from edfgen.simulate.truth import score_loci
 log = logging.getLogger(__name__)
 
 CLUMP_COLUMNS = ["phenotype", "variant_id", "chromosome", "base_pair_location", "p_value",
-                 "n_clumped", "clumped_variants"]
+                 "n_clumped", "clumped_variants", "rsid"]
 REJECT_COLUMNS = ["phenotype", "variant_id", "p_value", "reason"]
 
 
@@ -56,53 +56,9 @@ class _Matched:
     rejects: pd.DataFrame
 
 
-def _unique_index(keys) -> pd.Series:
-    s = pd.Series(np.arange(len(keys)), index=pd.Index(keys))
-    return s[~s.index.duplicated(keep=False)]
-
-
-def _locate_in_panel(df: pd.DataFrame, panel: GenotypePanel, phenotype: str) -> tuple[pd.Series, str]:
-    """Row of each summary-statistics variant in the panel's ``.bim``.
-
-    By ``variant_id`` (PLINK's SNP matching); when that finds fewer than half of the variants
-    (e.g. ``chr:pos:ref:alt`` ids against an rsID reference panel), by ``rsid``, then by
-    chromosome, position and the unordered allele pair, whichever finds most (the panel's chromosome
-    labels as a GWAS-SSF round trip gives them: PLINK's 23, XY and 25 are X, 26 is MT). A variant id
-    duplicated in the panel is an error when the summary statistics use it.
-    """
-    v = panel.variants
-    ids = df["variant_id"].astype(str)
-    dup = pd.Index(v.variant_id)[pd.Index(v.variant_id).duplicated()]
-    if len(dup) and ids.isin(set(dup)).any():
-        raise InputError(f"{panel.prefix}.bim: duplicated variant id(s) used by {phenotype}, "
-                         f"e.g. {str(sorted(set(dup) & set(ids))[0])!r}")
-    best = (ids.map(panel.variants.rows_by_id), "variant_id")
-    if best[0].notna().mean() >= 0.5:
-        return best
-    tries = []
-    if "rsid" in df.columns:
-        tries.append((df["rsid"].astype(str).map(panel.variants.rows_by_id), "rsid"))
-    if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
-        a1, a2 = np.asarray(v.allele1, dtype=str), np.asarray(v.allele2, dtype=str)
-        lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
-        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(v.ssf_chromosome, v.position, lo, hi)]   # 23/XY/26: X/MT
-        e, o = df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper()
-        sk = (df["chromosome"].astype(str).str.replace("^chr", "", regex=True) + ":"
-              + pd.to_numeric(df["base_pair_location"], errors="coerce").astype("Int64").astype(str) + ":"
-              + e.where(e < o, o) + ":" + o.where(e < o, e))
-        tries.append((sk.map(_unique_index(pk)), "chromosome:position:alleles"))
-    for cand in tries:
-        if cand[0].notna().sum() > best[0].notna().sum():
-            best = cand
-    if best[1] != "variant_id":
-        log.debug("%s: variants matched to the LD panel by %s (%d of %d)", phenotype, best[1],
-                 int(best[0].notna().sum()), len(ids))
-    return best
-
-
 def match_to_panel(df: pd.DataFrame, panel: GenotypePanel, *, phenotype: str, p1: float) -> _Matched:
     """Align summary statistics to the LD panel (by variant id as PLINK does; see
-    :func:`_locate_in_panel` for the fallbacks).
+    :func:`~edfgen.formats.genotypes.panel.locate_in_panel` for the fallbacks).
 
     Rows with a missing/NA p-value are dropped (PLINK skips them); a duplicated variant id keeps
     its smallest p. Variants absent from the panel with ``p <= p1`` become rejects.
@@ -122,7 +78,7 @@ def match_to_panel(df: pd.DataFrame, panel: GenotypePanel, *, phenotype: str, p1
         log.warning("%s: %d duplicated variant ids; keeping the smallest p of each", phenotype,
                     int(t["variant_id"].duplicated().sum()))
         t = t.sort_values("p_value", kind="stable").drop_duplicates("variant_id")
-    t["bim"], how = _locate_in_panel(df.loc[t.index], panel, phenotype)
+    t["bim"], how = locate_in_panel(df.loc[t.index], panel, phenotype)
     missing = t[t["bim"].isna()]
     rejects = missing[missing["p_value"] <= p1].assign(phenotype=phenotype, reason=f"not in LD panel (matched by {how})")
     if len(missing):
@@ -155,13 +111,15 @@ class _Prepared:
     pos: np.ndarray             # int64 [V] base_pair_location written to clumps.tsv
     chromosome: np.ndarray      # str [V] (the panel's)
     rejects: pd.DataFrame
+    rsid: np.ndarray | None = None   # object [*] the file's rsid column, indexed like ids (general path only)
 
 
 def _prepared_from_matched(m: _Matched) -> _Prepared:
     t = m.table
     return _Prepared(m.phenotype, t["bim"].to_numpy(np.int64), t["p_value"].to_numpy(np.float64),
                      t["variant_id"].to_numpy(), np.arange(len(t)), t["base_pair_location"].to_numpy(np.int64),
-                     t["chromosome"].to_numpy(), m.rejects)
+                     t["chromosome"].to_numpy(), m.rejects,
+                     t["rsid"].to_numpy(dtype=object) if "rsid" in t.columns else None)
 
 
 @dataclass
@@ -273,21 +231,39 @@ def _read_groups(groups: dict[str, list[Path]], *, threads: int = 2):
 
 
 
-def _clump_columns(pr: _Prepared, res: ClumpKernelResult) -> dict[str, np.ndarray]:
-    """The ``clumps.tsv`` columns of one phenotype (:data:`CLUMP_COLUMNS`)."""
+def _rsids(*candidates) -> np.ndarray:
+    """Per row, the first candidate that is an rsID (``rs`` + digits), else ``None``."""
+    out = np.full(len(next(c for c in candidates if c is not None)), None, dtype=object)
+    for c in candidates:
+        if c is None:
+            continue
+        text = pd.Series(np.asarray(c, dtype=object)).astype("string")
+        ok = pd.isna(out) & text.str.fullmatch(r"rs\d+", na=False).to_numpy(dtype=bool)
+        out[ok] = text.to_numpy(dtype=object)[ok]
+    return out
+
+
+def _clump_columns(pr: _Prepared, res: ClumpKernelResult, panel_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``clumps.tsv`` columns of one phenotype (:data:`CLUMP_COLUMNS`), plus ``_bim`` (each index variant's
+    LD-panel row, for :func:`~edfgen.kernels.clump.merge_loci`: the panel may name it otherwise than the file)."""
     ids = pr.ids
+    rows, bim = pr.rows[res.index], pr.bim[res.index]
     return {"phenotype": np.full(len(res.index), pr.phenotype, dtype=object),
-            "variant_id": np.asarray(ids[pr.rows[res.index]], dtype=object),
+            "variant_id": np.asarray(ids[rows], dtype=object),
             "chromosome": genotype_chromosome_labels(pr.chromosome[res.index]),   # XY/25 -> X, as in GWAS-SSF
             "base_pair_location": pr.pos[res.index].astype(np.int64), "p_value": pr.p[res.index],
             "n_clumped": np.array([len(mm) for mm in res.members], dtype=np.int64),
-            "clumped_variants": np.array([",".join(ids[pr.rows[mm]]) for mm in res.members], dtype=object)}
+            "clumped_variants": np.array([",".join(ids[pr.rows[mm]]) for mm in res.members], dtype=object),
+            # the file's rsid, else its variant id or the panel's when they are rsIDs (annotate's GRCh37 key)
+            "rsid": _rsids(None if pr.rsid is None else pr.rsid[rows], ids[rows], panel_ids[bim]),
+            "_bim": bim.astype(np.int64)}
 
 
 def _clump_table(parts: Sequence[dict[str, np.ndarray]]) -> pd.DataFrame:
+    cols = [*CLUMP_COLUMNS, "_bim"]
     if not parts:
-        return pd.DataFrame(columns=CLUMP_COLUMNS)
-    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in CLUMP_COLUMNS})
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in cols})
 
 
 
@@ -331,6 +307,7 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     :data:`edfgen.kernels.clump.LOCI_COLUMNS`, :data:`REJECT_COLUMNS`).
     """
     ld = WindowLD(panel, radius=settings.bp_radius, r2=settings.r2, method=settings.r2_method)
+    panel_ids = np.asarray(panel.variants.variant_id, dtype=object)
     all_clumps, all_rejects = [], []
     sets: list[_VariantSet] = []
     batch: list[_Prepared] = []
@@ -340,7 +317,7 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
         for pr, res in zip(batch, results):
             log.debug("%s: %d index variants (p1=%g, r2=%g, kb=%g)", pr.phenotype, len(res.index), settings.p1,
                      settings.r2, settings.kb)
-            all_clumps.append(_clump_columns(pr, res))
+            all_clumps.append(_clump_columns(pr, res, panel_ids))
             all_rejects.append(pr.rejects)
         batch.clear()
 
@@ -371,7 +348,7 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     all_rejects = [r for r in all_rejects if len(r)] or all_rejects[:1]
     rejects = pd.concat(all_rejects, ignore_index=True) if all_rejects else pd.DataFrame(columns=REJECT_COLUMNS)
     loci = merge_loci(clumps, panel, settings=settings, ld=ld)
-    return clumps, loci, rejects
+    return clumps.drop(columns="_bim"), loci, rejects
 
 
 def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None,

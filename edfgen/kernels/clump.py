@@ -51,7 +51,7 @@ from edfgen.kernels.ld import R2_METHODS, LDPanel, WindowLD, chromosome_runs, r2
 from edfgen.kernels.thresholds import GENOME_WIDE
 
 LOCI_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "phenotype",
-                "phenotypes", "n_phenotypes", "index_variants"]
+                "phenotypes", "n_phenotypes", "index_variants", "rsid"]
 
 @dataclass(frozen=True)
 class ClumpSettings:
@@ -257,13 +257,16 @@ def merge_loci(clumps: pd.DataFrame, panel: LDPanel | None, *,
     independent within a phenotype), or that is the same variant. Without an LD panel
     (``panel=None``) every index variant within ``kb`` joins (conservative, distance only).
     ``ld``: the :class:`~edfgen.kernels.ld.WindowLD` of the clumping run (same ``r2``, ``kb``
-    and method), whose windows of the index variants are reused.
+    and method), whose windows of the index variants are reused. Each index variant's panel row is
+    ``clumps["_bim"]`` when given (clumping matched it, by id, rsid or position and alleles), else
+    looked up by ``variant_id``.
 
     Returns
     -------
     DataFrame ``loci.tsv``: ``locus`` (1..L, by p), lead ``variant_id``, ``chromosome``,
     ``base_pair_location``, ``p_value`` (min p), ``phenotype`` (the lead's), ``phenotypes``
-    (comma list by p), ``n_phenotypes``, ``index_variants`` (``phenotype:variant`` list).
+    (comma list by p), ``n_phenotypes``, ``index_variants`` (``phenotype:variant`` list), ``rsid``
+    (the lead's, from ``clumps["rsid"]`` when given).
     """
     if clumps.empty:
         return pd.DataFrame(columns=LOCI_COLUMNS)
@@ -273,14 +276,18 @@ def merge_loci(clumps: pd.DataFrame, panel: LDPanel | None, *,
                         c["p_value"].to_numpy()))
     assigned = np.full(len(c), -1)
     radius = settings.bp_radius
-    bim_of: dict[str, int] = {}
-    if panel is not None:
-        bim_of = pd.Series(np.arange(len(panel.variants.variant_id)),
-                           index=panel.variants.variant_id).groupby(level=0).first().to_dict()
     rows = []
     chrom = c["chromosome"].to_numpy()
     pos = c["base_pair_location"].to_numpy(np.int64)
     vid = c["variant_id"].astype(str).to_numpy()
+    bim = np.full(len(c), -1, dtype=np.int64)            # each index variant's panel row (-1: not in the panel)
+    if "_bim" in c.columns:
+        bim = c["_bim"].to_numpy(np.int64)
+    elif panel is not None:
+        bim_of = pd.Series(np.arange(len(panel.variants.variant_id)),
+                           index=panel.variants.variant_id).groupby(level=0).first()
+        bim = pd.Series(vid).map(bim_of).fillna(-1).to_numpy(np.int64)
+    rsid = c["rsid"].to_numpy(dtype=object) if "rsid" in c.columns else np.full(len(c), None, dtype=object)
     for i in order:
         if assigned[i] >= 0:
             continue
@@ -292,10 +299,10 @@ def merge_loci(clumps: pd.DataFrame, panel: LDPanel | None, *,
             join = same.copy()
             other = near[~same]
             if panel is not None and other.size:
-                have = np.array([v in bim_of for v in vid[other]])
-                if vid[i] in bim_of and have.any():
-                    lead = bim_of[vid[i]]
-                    prow = np.array([bim_of[v] for v in vid[other[have]]], dtype=np.int64)
+                have = bim[other] >= 0
+                if bim[i] >= 0 and have.any():
+                    lead = int(bim[i])
+                    prow = bim[other[have]]
                     hit = np.zeros(prow.size, dtype=bool)
                     if ld is not None and ld.usable:     # shared with clumping: rows inside the lead's window
                         lo, hi = ld.window(lead)
@@ -320,7 +327,8 @@ def merge_loci(clumps: pd.DataFrame, panel: LDPanel | None, *,
                      "base_pair_location": int(pos[i]), "p_value": float(c.at[i, "p_value"]),
                      "phenotype": str(c.at[i, "phenotype"]), "phenotypes": ",".join(phenos),
                      "n_phenotypes": len(phenos),
-                     "index_variants": ",".join(f"{c.at[j, 'phenotype']}:{vid[j]}" for j in members)})
+                     "index_variants": ",".join(f"{c.at[j, 'phenotype']}:{vid[j]}" for j in members),
+                     "rsid": None if pd.isna(rsid[i]) else rsid[i]})
     return pd.DataFrame(rows, columns=LOCI_COLUMNS)
 
 

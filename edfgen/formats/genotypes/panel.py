@@ -9,6 +9,7 @@ records a panel. The r² arithmetic is in :mod:`edfgen.kernels.ld`.
 from __future__ import annotations
 
 import functools
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,52 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.selection import select_samples, select_variants
 from edfgen.formats.sumstats.layout import genotype_chromosome_labels
+
+log = logging.getLogger(__name__)
+
+
+def _unique_index(keys) -> pd.Series:
+    s = pd.Series(np.arange(len(keys)), index=pd.Index(keys))
+    return s[~s.index.duplicated(keep=False)]
+
+
+def locate_in_panel(df: pd.DataFrame, panel: "GenotypePanel", phenotype: str) -> tuple[pd.Series, str]:
+    """Row of each summary-statistics variant in the panel's ``.bim``.
+
+    By ``variant_id`` (PLINK's SNP matching); when that finds fewer than half of the variants
+    (e.g. ``chr:pos:ref:alt`` ids against an rsID reference panel), by ``rsid``, then by
+    chromosome, position and the unordered allele pair, whichever finds most (the panel's chromosome
+    labels as a GWAS-SSF round trip gives them: PLINK's 23, XY and 25 are X, 26 is MT). A variant id
+    duplicated in the panel is an error when the summary statistics use it.
+    """
+    v = panel.variants
+    ids = df["variant_id"].astype(str)
+    dup = pd.Index(v.variant_id)[pd.Index(v.variant_id).duplicated()]
+    if len(dup) and ids.isin(set(dup)).any():
+        raise InputError(f"{panel.prefix}.bim: duplicated variant id(s) used by {phenotype}, "
+                         f"e.g. {str(sorted(set(dup) & set(ids))[0])!r}")
+    best = (ids.map(panel.variants.rows_by_id), "variant_id")
+    if best[0].notna().mean() >= 0.5:
+        return best
+    tries = []
+    if "rsid" in df.columns:
+        tries.append((df["rsid"].astype(str).map(panel.variants.rows_by_id), "rsid"))
+    if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
+        a1, a2 = np.asarray(v.allele1, dtype=str), np.asarray(v.allele2, dtype=str)
+        lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
+        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(v.ssf_chromosome, v.position, lo, hi)]   # 23/XY/26: X/MT
+        e, o = df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper()
+        sk = (df["chromosome"].astype(str).str.replace("^chr", "", regex=True) + ":"
+              + pd.to_numeric(df["base_pair_location"], errors="coerce").astype("Int64").astype(str) + ":"
+              + e.where(e < o, o) + ":" + o.where(e < o, e))
+        tries.append((sk.map(_unique_index(pk)), "chromosome:position:alleles"))
+    for cand in tries:
+        if cand[0].notna().sum() > best[0].notna().sum():
+            best = cand
+    if best[1] != "variant_id":
+        log.debug("%s: variants matched to the LD panel by %s (%d of %d)", phenotype, best[1],
+                 int(best[0].notna().sum()), len(ids))
+    return best
 
 
 def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
