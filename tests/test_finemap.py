@@ -116,3 +116,42 @@ def test_run_finemap__loci_without_position_is_one_line_error(cohort_ss, sim_coh
                                    "--bfile", str(Path(sim_cohort) / "genotypes"), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "base_pair_location" in res.output
     assert len(res.output.strip().splitlines()) == 1
+
+
+def test_run_finemap__multi_allelic_rows_and_chr_pos_ids_give_the_same_credible_sets(sim_cohort, cohort_ss, tmp_path):
+    """A multi-allelic site written one row per ALT under one id (the lead plus a second-allele row of p 0.5), and
+    the same file with chr:pos:ref:alt ids beside an rsid column, fine-map exactly as the plain file: the row with
+    the panel's alleles is used, the variants are found as clump finds them (review findings: every copy of a
+    repeated id was dropped without a word, so the lead vanished and proxies formed credible sets; chr:pos ids
+    skipped every region)."""
+    truth = read_truth_loci(Path(sim_cohort) / "truth.json").iloc[:3]
+    loci = pd.DataFrame({"locus": np.arange(1, 4), "chromosome": truth["chromosome"],
+                         "base_pair_location": truth["base_pair_location"], "phenotypes": truth["trait"]})
+    loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    files = {p.name.split(".")[0]: p for p in cohort_ss}
+    variants = {"plain": tmp_path / "plain", "multi": tmp_path / "multi", "cpra": tmp_path / "cpra"}
+    for d in variants.values():
+        d.mkdir()
+    for t in truth.itertuples():
+        ss = pd.read_csv(files[t.trait], sep="\t", dtype={"chromosome": str})
+        ss.to_csv(variants["plain"] / f"{t.trait}.tsv.gz", sep="\t", index=False)
+        lead = ss[ss["variant_id"] == t.variant_id].iloc[0]
+        other = {"A": "C", "C": "G", "G": "T", "T": "A"}[lead.effect_allele]
+        extra = lead.copy()
+        extra["other_allele"], extra["p_value"], extra["beta"] = other if other != lead.other_allele else "T", 0.5, 0.01
+        pd.concat([ss, extra.to_frame().T], ignore_index=True).sort_values("base_pair_location", kind="stable") \
+            .to_csv(variants["multi"] / f"{t.trait}.tsv.gz", sep="\t", index=False)
+        ss.assign(variant_id=ss.chromosome + ":" + ss.base_pair_location.astype(str) + ":" + ss.other_allele + ":"
+                  + ss.effect_allele).to_csv(variants["cpra"] / f"{t.trait}.tsv.gz", sep="\t", index=False)
+    got = {}
+    for name, d in variants.items():
+        res = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats", str(d),
+                                       "--bfile", str(Path(sim_cohort) / "genotypes"), "--window-kb", "200",
+                                       "--out", str(tmp_path / f"o_{name}")])
+        assert res.exit_code == 0, res.output
+        got[name] = pd.read_csv(tmp_path / f"o_{name}" / "pip.tsv", sep="\t")
+    base = got["plain"]
+    assert set(truth.variant_id) <= set(base.variant_id)
+    pd.testing.assert_frame_equal(got["multi"], base)
+    cpra = got["cpra"]
+    assert np.allclose(cpra["pip"], base["pip"]) and len(cpra) == len(base)

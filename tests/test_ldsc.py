@@ -186,6 +186,19 @@ def test_run_ldsc__planted_h2_within_2se_and_ldsc_files_round_trip(sim_cohort, c
     assert res.exit_code == 0, res.output
     again = pd.read_csv(tmp_path / "b" / "h2.tsv", sep="\t").set_index("phenotype")
     pd.testing.assert_series_equal(again["h2"], h2.loc[again.index, "h2"], rtol=1e-5)   # h2.tsv: 6 digits
+    # chr:pos:ref:alt ids beside an rsid column meet rsID-keyed LD scores through the rsid (was: "0 variant(s)
+    # match the LD scores by variant id")
+    (tmp_path / "cpra").mkdir()
+    for f in cohort_ss[:3]:
+        ss = pd.read_csv(f, sep="\t", dtype={"chromosome": str})
+        ss["variant_id"] = ss.chromosome + ":" + ss.base_pair_location.astype(str) + ":" + ss.other_allele + ":" \
+            + ss.effect_allele
+        ss.to_csv(tmp_path / "cpra" / Path(f).name, sep="\t", index=False)
+    res = CliRunner().invoke(cli, ["ldsc", "--sumstats", str(tmp_path / "cpra"), "--ref-ld-chr",
+                                   str(tmp_path / "a" / "ldscores") + "/", "--out", str(tmp_path / "b2")])
+    assert res.exit_code == 0, res.output
+    by_rsid = pd.read_csv(tmp_path / "b2" / "h2.tsv", sep="\t").set_index("phenotype")
+    pd.testing.assert_series_equal(by_rsid["h2"], again.loc[by_rsid.index, "h2"])
     check_file("ldsc_h2", tmp_path / "a" / "h2.tsv")
     check_file("ldsc_ldscore", tmp_path / "a" / "ldscores" / "1.l2.ldscore.gz")
     check_file("ldsc_rg", tmp_path / "b" / "rg.tsv")

@@ -143,13 +143,16 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
         for ename, z1, locus, r1 in progress(work, desc="coloc", unit="locus"):
             if locus != current:
                 cache, current = {}, locus
-            t1 = align_to_panel(r1, panel)
+            t1 = align_to_panel(r1, panel, ename)
             for oname, z2 in oc.items():
                 r2 = oregions[oname].get(locus)
                 if r2 is None or oname == ename:
                     continue
-                rows += coloc_region(locus, t1, align_to_panel(r2, panel), z1, z2, panel, p1=p1, p2=p2, p12=p12,
-                                     max_causal=max_causal, cache=cache)
+                rows += coloc_region(locus, t1, align_to_panel(r2, panel, oname), z1, z2, panel, p1=p1, p2=p2,
+                                     p12=p12, max_causal=max_causal, cache=cache)
+        if work and not rows:
+            log.warning("coloc: none of %d locus x exposure regions has 2 or more variants in the panel shared with "
+                        "an outcome (variant ids, rsids or positions and alleles); coloc.tsv is empty", len(work))
 
         table = pd.DataFrame(rows, columns=COLOC_COLUMNS)
         write_table(table, out_dir / "coloc.tsv", float_format="%.6g")

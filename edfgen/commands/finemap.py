@@ -21,7 +21,7 @@ import pandas as pd
 
 from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.panel import open_panel
+from edfgen.formats.genotypes.panel import locate_in_panel, open_panel
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.zscores import ZStats, read_zstats
@@ -107,11 +107,13 @@ def locus_regions(loci: pd.DataFrame, z: ZStats, window_kb: float) -> list[tuple
     return out
 
 
-def align_to_panel(rows: pd.DataFrame, panel) -> pd.DataFrame:
-    """Rows found in the panel by variant id, ``z``/``beta`` flipped to the panel's counted allele (A1); rows
-    whose alleles match neither orientation are dropped. Adds ``row`` (panel row), sorted by it."""
+def align_to_panel(rows: pd.DataFrame, panel, phenotype: str = "") -> pd.DataFrame:
+    """Rows found in the panel (by variant id, else rsid or position and alleles, as clump finds them:
+    :func:`~edfgen.formats.genotypes.panel.locate_in_panel`), ``z``/``beta`` flipped to the panel's counted allele
+    (A1); rows whose alleles match neither orientation are dropped (so of a multi-allelic site's rows the one
+    with the panel's alleles is used). Adds ``row`` (panel row), sorted by it."""
     v = panel.variants
-    r = rows["variant_id"].map(v.rows_by_id)
+    r, _ = locate_in_panel(rows, panel, phenotype or "summary statistics")
     t = rows[r.notna()].copy()
     t["row"] = r[r.notna()].astype(np.int64)
     a1, a2 = v.allele1[t["row"]], v.allele2[t["row"]]
@@ -178,7 +180,7 @@ def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, 
             leads = str(loci.loc[loci["locus"] == locus, "phenotypes"].iloc[0]).split(",")
             if only_leads and name not in leads:
                 continue
-            t = align_to_panel(rows, panel)
+            t = align_to_panel(rows, panel, name)
             if len(t) < 2:
                 log.warning("finemap locus %d %s: %d variant(s) in the panel; skipped", locus, name, len(t))
                 continue

@@ -29,7 +29,7 @@ from edfgen.formats.genotypes.plink1 import read_plink_text
 from edfgen.formats.ldscore import read_ldscores_chr, write_ldscores
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import chrom_key
-from edfgen.formats.sumstats.zscores import ZStats, read_zstats
+from edfgen.formats.sumstats.zscores import ZStats, read_zstats, rows_by_id
 from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, ldsc_h2, ldsc_rg, to_liability
 from edfgen.kernels.ldsc_batch import gencov_rg_batch
@@ -139,9 +139,11 @@ def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None 
 
 # ---------------------------------------------------------------------------------------------- regressions
 def _merge(ld: pd.DataFrame, z: ZStats) -> pd.DataFrame:
-    """``ld`` rows (in their order) with the phenotype's ``z``, ``n``, alleles, matched by variant id."""
-    t = z.table[["variant_id", "z", "n", "effect_allele", "other_allele"]]
-    return ld.merge(t, left_on="SNP", right_on="variant_id", how="inner")
+    """``ld`` rows (in their order) with the phenotype's ``z``, ``n``, alleles, matched by variant id (or rsid:
+    :func:`~edfgen.formats.sumstats.zscores.rows_by_id`)."""
+    t, _ = rows_by_id(z, pd.Index(ld["SNP"].astype(str)))
+    t = t[["key", "variant_id", "z", "n", "effect_allele", "other_allele"]]
+    return ld.merge(t, left_on="SNP", right_on="key", how="inner").drop(columns="key")
 
 
 def parse_prevalence(text: str | None, names) -> dict[str, float]:
@@ -225,8 +227,8 @@ def align_zscores(zs: dict[str, ZStats], ld: pd.DataFrame) -> AlignedZ:
     shape = (len(zs), len(index))
     z_all, n_all, cls_all = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, -1, dtype=np.int8)
     for j, z in enumerate(zs.values()):
-        t = z.table
-        pos = index.get_indexer(t["variant_id"])
+        t, _ = rows_by_id(z, index)
+        pos = index.get_indexer(t["key"])
         ok = pos >= 0
         cls, sign = allele_classes(t["effect_allele"].to_numpy()[ok], t["other_allele"].to_numpy()[ok])
         z_all[j, pos[ok]] = sign * t["z"].to_numpy(np.float64)[ok]

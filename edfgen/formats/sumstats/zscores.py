@@ -4,6 +4,7 @@ layout ``edfgen mr`` reads, one phenotype's per-chromosome files combined, ``z =
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -14,15 +15,18 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.discovery import MR_REQUIRED, expand_sumstats, group_by_phenotype, read_phenotype_sumstats
 
+log = logging.getLogger(__name__)
+
 Z_OPTIONAL = ("chromosome", "base_pair_location", "n", "n_cases", "n_controls", "effect_allele_frequency",
-              "p_value")
+              "p_value", "rsid")
 
 
 @dataclass(frozen=True)
 class ZStats:
     """One phenotype's summary statistics: ``table`` with ``variant_id, effect_allele, other_allele, beta,
-    standard_error, z`` and whichever of :data:`Z_OPTIONAL` the files have (one row per variant id, rows
-    with a missing or non-positive standard error dropped); ``files`` read; ``binary`` when the files give
+    standard_error, z`` and whichever of :data:`Z_OPTIONAL` the files have (one row per variant id and allele
+    pair: a multi-allelic site's rows, one per ALT under one id, are kept for matching by alleles; rows with a
+    missing or non-positive standard error dropped); ``files`` read; ``binary`` when the files give
     case counts (``sample_prevalence`` = median ``n_cases / n``)."""
 
     phenotype: str
@@ -47,7 +51,16 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False) -> ZS
     df["effect_allele"] = df["effect_allele"].astype(str).str.upper()
     df["other_allele"] = df["other_allele"].astype(str).str.upper()
     ok = df["standard_error"].gt(0) & df["beta"].notna()
-    df = df[ok].drop_duplicates("variant_id", keep=False).reset_index(drop=True)
+    df = df[ok].reset_index(drop=True)
+    # the same variant with the same alleles on two rows: conflicting copies, both left out (said); one id
+    # with different allele pairs (a multi-allelic site) stays, each row matched by its alleles downstream
+    e, o = df["effect_allele"], df["other_allele"]
+    pair = e.where(e < o, o) + "/" + o.where(e < o, e)
+    twice = pd.DataFrame({"id": df["variant_id"], "pair": pair}).duplicated(keep=False).to_numpy()
+    if twice.any():
+        log.warning("%s: %d rows repeat a variant with the same alleles (e.g. %s): conflicting copies left out",
+                    files[0], int(twice.sum()), df["variant_id"].to_numpy()[twice][0])
+        df = df[~twice].reset_index(drop=True)
     if df.empty:
         raise InputError(f"{files[0]}: no variant with a beta and a positive standard_error")
     df["z"] = df["beta"] / df["standard_error"]
@@ -65,6 +78,29 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False) -> ZS
         tot = df["n"] if "n" in df.columns else df["n_cases"] + df.get("n_controls", np.nan)
         prev = float(np.nanmedian(df["n_cases"] / tot))
     return ZStats(name, df, tuple(Path(f) for f in files), prev)
+
+
+def rows_by_id(z: ZStats, ids: pd.Index) -> tuple[pd.DataFrame, str]:
+    """``z.table`` keyed to ``ids`` (LD-score SNP names): column ``key`` is ``variant_id``, or ``rsid`` when that
+    names more of ``ids`` (``chr:pos:ref:alt`` ids against rsID-keyed LD scores); a key on several rows (a
+    multi-allelic site: LD scores carry no alleles to tell them apart) is left out, with a warning.
+
+    Returns
+    -------
+    ``(table with a unique key column, the column used)``
+    """
+    t = z.table
+    col = "variant_id"
+    if "rsid" in t.columns and t["rsid"].astype(str).isin(ids).sum() > t["variant_id"].isin(ids).sum():
+        col = "rsid"
+    t = t.assign(key=t[col].astype(str))
+    many = t["key"].duplicated(keep=False).to_numpy()
+    if many.any():
+        log.warning("%s: %d %s values on several rows (multi-allelic sites, e.g. %s) left out: LD scores carry no "
+                    "alleles to match them by", z.files[0], int(t["key"][many].nunique()), col,
+                    t["key"].to_numpy()[many][0])
+        t = t[~many]
+    return t.reset_index(drop=True), col
 
 
 def read_zstats(paths: Sequence[str | Path], option: str = "--sumstats", *,
