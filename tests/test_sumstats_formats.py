@@ -211,6 +211,30 @@ def test_regenie__space_separated_log10p(truth, tmp_path):
     _check(df, truth)
 
 
+def test_gwas_ssf__without_variant_id_the_rsid_else_chr_pos_alleles_is_the_id(truth, tmp_path):
+    """GWAS-SSF makes variant_id optional (GWAS Catalog files often carry rsid only): the id is the rsid, else
+    chrom:pos:ref:alt, for every reader (read_sumstats, clump's column reader, MR's discovery); was refused with
+    'no columns for variant_id, effect_allele, ...' although only variant_id was absent."""
+    from edfgen.formats.sumstats.discovery import MR_REQUIRED, looks_like_sumstats
+    from edfgen.formats.sumstats.read import read_sumstats_columns
+
+    t = truth.copy()
+    t["rsid"] = [f"rs{1000 + i}" for i in range(len(t))]
+    t.loc[0, "rsid"] = "NA"
+    ssf = _write(tmp_path / "rsid_only.tsv.gz", t.drop(columns="variant_id"))
+    df, m = read_sumstats(ssf)
+    cpra0 = f"{t.chromosome[0]}:{t.base_pair_location[0]}:{t.other_allele[0]}:{t.effect_allele[0]}"
+    assert df.set_index("base_pair_location").loc[t.base_pair_location, "variant_id"].tolist() == [
+        cpra0, *t.rsid[1:]]
+    assert "variant_id = rsid, else chrom:pos:ref:alt" in m.notes
+    fast = read_sumstats_columns(ssf, required=("variant_id", "p_value"))
+    assert sorted(fast["variant_id"]) == sorted(df["variant_id"])
+    assert looks_like_sumstats(ssf, MR_REQUIRED)
+    nothing = _write(tmp_path / "no_ids.tsv", t.drop(columns=["variant_id", "rsid", "chromosome"]))
+    with pytest.raises(InputError, match=r"no column for variant_id \(the file's header"):
+        read_sumstats(nothing, required=MR_REQUIRED)
+
+
 def test_log10p__rounding_below_zero_read_as_p_one_larger_refused(truth, tmp_path):
     """-log10 p a hair below 0 (p = 1 after rounding, as IEU OpenGWAS LP values and REGENIE's LOG10P of p = 1
     can be) is p = 1, with the count in the notes; a clearly negative -log10 p is a p > 1, refused naming the

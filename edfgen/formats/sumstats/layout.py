@@ -207,10 +207,10 @@ def sumstats_columns(columns, column_map: dict[str, str] | None = None) -> set[s
     """GWAS-SSF columns a file with this header gives after mapping and conversion (for discovery)."""
     mapping, layout = _column_mapping(list(columns), column_map)
     got = set(mapping.values())
-    if layout is not None and layout.name == "FinnGen":
-        got.add("variant_id")  # first rsid, else chrom:pos:ref:alt
     if layout is not None and layout.name == "plink2 --glm":
         got.add("other_allele")  # whichever of REF/ALT is not A1
+    if "rsid" in got or {"chromosome", "base_pair_location", "other_allele", "effect_allele"} <= got:
+        got.add("variant_id")  # when absent: the (first) rsid, else chrom:pos:ref:alt
     if "beta" not in got and "odds_ratio" in got:
         got.add("beta")
         if {"ci_lower", "ci_upper"} <= got:
@@ -240,18 +240,25 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
         ea = df["effect_allele"].astype(str)
         df["other_allele"] = np.where(ea == alt, ref, alt)
         notes.append("other_allele = whichever of REF/ALT is not A1")
-    if name == "FinnGen" and "variant_id" not in df.columns:
-        first = df["rsid"].astype(str).str.split(",").str[0] if "rsid" in df.columns else None
+    cpra_cols = {"chromosome", "base_pair_location", "other_allele", "effect_allele"}
+    if "variant_id" not in df.columns and ("rsid" in df.columns or cpra_cols <= set(df.columns)):
+        # FinnGen's layout, and GWAS-SSF files without the optional variant_id (GWAS Catalog harmonised files
+        # often carry rsid only): the (first) rsID, else chrom:pos:ref:alt
+        first = df["rsid"].astype("string").str.split(",").str[0].str.strip() if "rsid" in df.columns else None
         cpra = (df["chromosome"].astype(str) + ":" + df["base_pair_location"].astype(str) + ":"
-                + df["other_allele"].astype(str) + ":" + df["effect_allele"].astype(str))
+                + df["other_allele"].astype(str) + ":" + df["effect_allele"].astype(str)
+                if cpra_cols <= set(df.columns) else None)
         if first is not None:
-            ok = first.str.match(r"^rs\d+$")
-            df["variant_id"] = np.where(ok, first, cpra)
-            if "rsid" in df.columns:
-                df["rsid"] = np.where(ok, first, pd.NA)
+            ok = first.str.match(r"^rs\d+$", na=False).to_numpy(dtype=bool)
+            df["variant_id"] = np.where(ok, first.to_numpy(dtype=object),
+                                        cpra.to_numpy(dtype=object) if cpra is not None else first.to_numpy(dtype=object))
+            if name == "FinnGen":
+                df["rsid"] = np.where(ok, first.to_numpy(dtype=object), pd.NA)
         else:
             df["variant_id"] = cpra
-        notes.append("variant_id = first rsid, else chrom:pos:ref:alt")
+        source = [*(["first rsid" if name == "FinnGen" else "rsid"] if first is not None else []),
+                  *(["chrom:pos:ref:alt"] if cpra is not None else [])]
+        notes.append("variant_id = " + ", else ".join(source))
     if "beta" not in df.columns and "odds_ratio" in df.columns:
         orr = pd.to_numeric(df["odds_ratio"], errors="coerce")
         with np.errstate(divide="ignore", invalid="ignore"):
