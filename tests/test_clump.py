@@ -252,6 +252,34 @@ def test_merge_loci__index_variants_matched_by_position_merge_as_by_id_and_keep_
     assert c0.rsid.isna().all() and l0.rsid.isna().all()      # the simulator's ids ('rs1_829470') are no rsIDs
 
 
+def test_clump_files__p_values_below_the_double_range_ranked_by_neg_log10_p(sim, tmp_path):
+    """p = 1e-400 and 1e-350 both read as 0 (below the double range); with the file's neg_log_10_p_value (which
+    edfgen gwas writes) the stronger one leads its clump and locus, whatever its position (plink 1.9, and clump
+    before, broke the tie at 0 by position); p_value is written 0 as read."""
+    settings = ClumpSettings(p1=1e-3, p2=0.05, r2=0.05, kb=500)
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        clumps, _, _ = clump_files(sim["sumstats"][:1], panel, settings=settings)
+    top = clumps.sort_values("p_value").iloc[0]
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    members = ss[ss.variant_id.isin(top.clumped_variants.split(","))]
+    early = members[members.base_pair_location < top.base_pair_location]
+    late = members[members.base_pair_location > top.base_pair_location]
+    strong = (early if len(early) else late).iloc[0].variant_id     # a linked variant on the other side of the lead
+    first, second = sorted([strong, top.variant_id], key=lambda v: int(ss.set_index("variant_id").loc[v,
+                                                                                   "base_pair_location"]))
+    ss["neg_log_10_p_value"] = -np.log10(ss["p_value"])
+    ss["p_value"] = ss["p_value"].astype(object)
+    ss.loc[ss.variant_id == second, ["p_value", "neg_log_10_p_value"]] = ["1e-400", 400.0]  # later: stronger
+    ss.loc[ss.variant_id == first, ["p_value", "neg_log_10_p_value"]] = ["1e-350", 350.0]
+    ss.to_csv(tmp_path / "qt.tsv.gz", sep="\t", index=False)
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        got, loci, _ = clump_files([tmp_path / "qt.tsv.gz"], panel, settings=settings)
+    lead = got.sort_values("p_value", kind="stable").iloc[0]
+    assert lead.variant_id == second and lead.p_value == 0.0
+    assert first in lead.clumped_variants.split(",")
+    assert loci.iloc[0].variant_id == second and loci.iloc[0].p_value == 0.0
+
+
 def test_merge_loci__without_panel_merges_by_distance():
     clumps = pd.DataFrame({"phenotype": ["a", "b", "b"], "variant_id": ["v1", "v2", "v3"],
                            "chromosome": ["1", "1", "1"], "base_pair_location": [1_000, 200_000, 3_000_000],

@@ -159,10 +159,38 @@ def _variant_set(df: pd.DataFrame, panel: GenotypePanel) -> _VariantSet:
                        np.flatnonzero(np.isnan(bim)))
 
 
-_FAST_OPTIONAL = ("base_pair_location",)
+_FAST_OPTIONAL = ("base_pair_location", "neg_log_10_p_value")
 _NO_REJECTS = pd.DataFrame({"phenotype": pd.Series(dtype=object), "variant_id": pd.Series(dtype=object),
                             "p_value": pd.Series(dtype=np.float64), "reason": pd.Series(dtype=object)})
-_MATCH_OPTIONAL = ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele")
+_MATCH_OPTIONAL = ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele",
+                   "neg_log_10_p_value")
+#: p-values below the smallest normal double (2.2e-308) are ranked by the file's -log10 p (see _rank_underflow)
+_P_NORMAL_MIN = float(np.finfo(np.float64).tiny)
+_SUBNORMAL_STEP = 5e-324
+
+
+def _rank_underflow(df: pd.DataFrame) -> pd.DataFrame:
+    """p-values that underflow a double (``1e-400`` reads as 0; edfgen gwas writes them with an exact
+    ``neg_log_10_p_value``) ranked by that column: replaced by increasing multiples of the smallest subnormal
+    double in order of decreasing -log10 p, so that clumping picks the strongest as lead instead of breaking a tie
+    at 0 by position (as plink 1.9 does). They are written back as 0 (:func:`_written_p`)."""
+    if "neg_log_10_p_value" not in df.columns:
+        return df
+    p = pd.to_numeric(df["p_value"], errors="coerce").to_numpy(np.float64)
+    nlp = pd.to_numeric(df["neg_log_10_p_value"], errors="coerce").to_numpy(np.float64)
+    under = np.flatnonzero((p < _P_NORMAL_MIN) & np.isfinite(nlp) & (nlp > 300))
+    if under.size < 2:
+        return df
+    ranked = p.copy()
+    ranked[under[np.argsort(-nlp[under], kind="stable")]] = _SUBNORMAL_STEP * np.arange(1, under.size + 1)
+    log.info("%d p-values below %g ranked by neg_log_10_p_value", under.size, _P_NORMAL_MIN)
+    return df.assign(p_value=ranked)
+
+
+def _written_p(p) -> np.ndarray:
+    """p-values as written: a rank of :func:`_rank_underflow` is 0 (below the double range) again."""
+    p = np.asarray(p, dtype=np.float64)
+    return np.where(p < _P_NORMAL_MIN, 0.0, p)
 
 
 def _not_in_panel(name: str, vs: _VariantSet, p: np.ndarray, missing: np.ndarray, p1: float):
@@ -324,6 +352,7 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     groups = group_by_phenotype(sumstats)   # several files of one phenotype: its chromosomes
     for name, paths, df in progress(_read_groups(groups, threads=threads), total=len(groups),
                                     desc="clumping", unit="phenotype"):
+        df = _rank_underflow(df)
         prep = None
         if len(paths) == 1:
             vs = next((v for v in sets if v.same(df)), None)
@@ -332,7 +361,8 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
                 sets = [vs, *sets[:3]]
             prep = _prepare_fast(name, df, vs, panel, settings)
             if prep is None:       # matching needs rsid / chromosome:position:alleles: read them too
-                df = read_phenotype_sumstats(paths, required=("variant_id", "p_value"), optional=_MATCH_OPTIONAL)
+                df = _rank_underflow(read_phenotype_sumstats(paths, required=("variant_id", "p_value"),
+                                                             optional=_MATCH_OPTIONAL))
         if prep is None:
             prep = _prepared_from_matched(match_to_panel(df, panel, phenotype=name, p1=settings.p1))
         batch.append(prep)
@@ -348,6 +378,9 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     all_rejects = [r for r in all_rejects if len(r)] or all_rejects[:1]
     rejects = pd.concat(all_rejects, ignore_index=True) if all_rejects else pd.DataFrame(columns=REJECT_COLUMNS)
     loci = merge_loci(clumps, panel, settings=settings, ld=ld)
+    clumps["p_value"], loci["p_value"] = _written_p(clumps["p_value"]), _written_p(loci["p_value"])
+    if len(rejects):
+        rejects["p_value"] = _written_p(rejects["p_value"])
     return clumps.drop(columns="_bim"), loci, rejects
 
 
