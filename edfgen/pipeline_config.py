@@ -151,6 +151,7 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
             section = mr_section if name == "mr" else _table(where, name, raw.get(name, {}))
             stages[name] = cls.from_mapping(name, section, base=base, wiring=wiring)
     si.filter_conflicts(inputs, raw, ["gwas", "gwas_outcomes", "clump", "pca", "annotate"], where)
+    si.one_build(inputs, raw, ["gwas", "gwas_outcomes", "clump", "pca", "annotate"], where)
     simulating = "simulate" in raw
     for req in ("ecg", "covar"):
         if req not in inputs and not simulating:

@@ -620,3 +620,34 @@ def test_clump_files__many_phenotypes_in_lockstep_equal_one_at_a_time(sim, tmp_p
     for p in paths[::4]:
         ref = plink_clump(sim["bfile"], p, tmp_path / p.name.removesuffix(".tsv.gz"), **params)
         assert set(together[together.phenotype == p.name.removesuffix(".tsv.gz")].variant_id) == set(ref.SNP)
+
+
+def test_cli_annotate__loci_of_a_grch37_gwas_refused_as_grch38_and_read_as_grch37(sim, tmp_path):
+    """The GWAS's build (-meta.yaml genome_assembly, written by edfgen gwas --reference-genome) travels with the
+    loci: clump records it in its manifest and annotate refuses to read those loci as another build (was: annotate
+    ran as GRCh38 on GRCh37 loci, comparing positions across builds, genes from the GRCh38 table); the same loci
+    annotate with --reference-genome GRCh37."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    gwas = tmp_path / "gwas"
+    gwas.mkdir()
+    for s in sim["sumstats"]:
+        shutil.copy(s, gwas / Path(s).name)
+        Path(f"{gwas / Path(s).name}-meta.yaml").write_text("genome_assembly: GRCh37\ncoordinate_system: 1-based\n")
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(gwas), "--bfile", str(sim["bfile"]), "--p1", "1e-6",
+                                   "--out", str(tmp_path / "cl")])
+    assert res.exit_code == 0, res.output
+    cat = Path(__file__).parent / "data" / "gwas_catalog_v1.0.2_small.tsv"
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "cl" / "loci.tsv"), "--catalog", str(cat),
+                                   "--out", str(tmp_path / "a38.tsv")])
+    assert res.exit_code == 2 and "declares genome build 'GRCh37'" in res.output and "-meta.yaml" in res.output
+    assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "a38.tsv").exists()
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "cl" / "loci.tsv"), "--catalog", str(cat),
+                                   "--reference-genome", "GRCh37", "--out", str(tmp_path / "a37.tsv")])
+    assert res.exit_code == 0, res.output
+    (gwas / "heart_rate.tsv.gz-meta.yaml").write_text("genome_assembly: GRCh38\n")
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(gwas), "--bfile", str(sim["bfile"]), "--p1", "1e-6",
+                                   "--out", str(tmp_path / "cl2")])
+    assert res.exit_code == 2 and "summary statistics of different genome builds" in res.output

@@ -28,6 +28,19 @@ def test_load_config__unknown_section_and_keys_are_named(tmp_path):
         config_from_dict({"run": {"out": "o"}, "simulate": {}, "gwas": {"out": "x"}}, base=tmp_path)
 
 
+def test_load_config__one_genome_build_for_every_stage(tmp_path):
+    """[gwas] reference_genome = GRCh37 (without [inputs]) is every genotype stage's build: clump and annotate
+    got GRCh38 (review finding: GRCh37 loci annotated against GRCh38 positions and genes); sections naming
+    different builds are an error."""
+    cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "gwas": {"reference_genome": "GRCh37"}}, base=tmp_path)
+    assert cfg.inputs["reference_genome"] == "GRCh37"
+    with pytest.raises(ConfigError, match=r"reference_genome differs between sections \(\[gwas\] GRCh37, "
+                                          r"\[annotate\] GRCh38\)"):
+        config_from_dict({"run": {"out": "o"}, "simulate": {}, "gwas": {"reference_genome": "GRCh37"},
+                          "annotate": {"reference_genome": "GRCh38"}}, base=tmp_path)
+    assert "reference_genome" not in config_from_dict({"run": {"out": "o"}, "simulate": {}}, base=tmp_path).inputs
+
+
 def test_load_config__missing_required_inputs(tmp_path):
     with pytest.raises(ConfigError, match=r"\[run\] out is required"):
         config_from_dict({"simulate": {}}, base=tmp_path)

@@ -27,6 +27,7 @@ from edfgen.formats.genotypes.panel import GenotypePanel, locate_in_panel, open_
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import (
     chrom_key,
+    declared_build,
     expand_sumstats,
     genotype_chromosome_labels,
     group_by_phenotype,
@@ -419,7 +420,9 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     inputs = [*sumstats, *panel_files, pheno, truth, genes]
     params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": genotype_label(bfile),
               "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
-              "reference_genome": reference_genome or getattr(bfile, "reference_genome", None)}
+              "reference_genome": reference_genome or getattr(bfile, "reference_genome", None),
+              # the build the GWAS declared (-meta.yaml): annotate checks the loci against it (read_loci)
+              "sumstats_genome_assembly": declared_build(sumstats)}
     planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])
     planned += ["regional/"] if regional_plots else []
     with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs, planned=planned) as man, \

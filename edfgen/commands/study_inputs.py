@@ -118,6 +118,25 @@ def filter_conflicts(inputs: dict[str, Any], raw: dict[str, Any], sections: list
                 raise ConfigError(f"{where}: [{s}] {name} and [inputs] {k} both given: keep the one in [inputs]")
 
 
+def one_build(inputs: dict[str, Any], raw: dict[str, Any], sections: list[str], where: str) -> None:
+    """One genome build for the whole run: a ``reference_genome`` set in stage sections (``[gwas]``, ``[clump]``,
+    ``[annotate]`` ...) rather than in ``[inputs]`` is handed to every stage as if given in ``[inputs]``
+    (a GWAS on GRCh37 was clumped and annotated as GRCh38: positions compared with the catalog's GRCh38 ones
+    and genes from the GRCh38 table); sections that name different builds are an error."""
+    given = {s: v for s in sections for k in ("reference_genome", "reference-genome")
+             if (v := (raw.get(s) or {}).get(k)) is not None}
+    if "reference_genome" in inputs:
+        given["inputs"] = inputs["reference_genome"]
+    if len(set(given.values())) > 1:
+        raise ConfigError(f"{where}: reference_genome differs between sections ("
+                          + ", ".join(f"[{s}] {v}" for s, v in given.items()) + "): one run has one genome build")
+    if given and "reference_genome" not in inputs:
+        build = next(iter(given.values()))
+        if build not in REFERENCE_GENOMES:
+            raise ConfigError(f"{where}: reference_genome {build!r}: choose {' or '.join(REFERENCE_GENOMES)}")
+        inputs["reference_genome"] = build
+
+
 def has_pcs(covar: Path) -> bool:
     """Whether a covariate table's header has genotype PC columns (``PC1``, ``pc2`` ...)."""
     from edfgen.formats.tables import read_table

@@ -30,6 +30,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import read_table
+from edfgen.formats.manifest import recorded_parameter
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.textio import check_fields, read_text_bytes
 from edfgen.kernels.validate import numeric_values
@@ -176,9 +177,10 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
     with ``--reference-genome GRCh37``, ``GRCh37``).
 
     The build is taken from a ``build``/``genome_build``/``genome_assembly`` column, a
-    ``##genome_build=`` (or ``#genome_assembly``) header line, or a file name hint
-    (``hg19``, ``GRCh37``, ``b37`` ...); anything other than GRCh38/hg38 is an
-    :class:`InputError`.
+    ``##genome_build=`` (or ``#genome_assembly``) header line, a file name hint
+    (``hg19``, ``GRCh37``, ``b37`` ...), or the build the summary statistics declared (``-meta.yaml``
+    ``genome_assembly``) that the ``edfgen clump`` run which wrote the file recorded in its manifest; anything
+    other than ``reference_genome`` is an :class:`InputError`.
     """
     path = Path(path)
     if not path.exists():
@@ -214,6 +216,10 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
         if c in df.columns:
             for v in df[c].dropna().astype(str).unique():
                 _check_build(v, f"--loci {path}: column {c}", reference_genome)
+    build, command = recorded_parameter(path, "sumstats_genome_assembly")
+    if build:      # the build the GWAS declared (-meta.yaml), which the clump run that wrote the loci recorded
+        _check_build(build, f"--loci {path}: the summary statistics its {command} run clumped (their -meta.yaml "
+                     "genome_assembly, from edfgen gwas --reference-genome)", reference_genome)
     df["chromosome"] = chromosome_labels(df["chromosome"])
     df["variant_id"] = df["variant_id"].astype(str)
     pos = pd.to_numeric(df["base_pair_location"], errors="coerce")

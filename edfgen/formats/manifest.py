@@ -468,6 +468,16 @@ def _describing_manifest(p: Path) -> tuple[Path | None, dict[str, Any] | None]:
     return None, None
 
 
+def recorded_parameter(path: str | os.PathLike, key: str) -> tuple[Any, str | None]:
+    """The parameter ``key`` of the edfgen manifest that describes the file ``path`` (its own
+    ``<file>.manifest.json``, or its folder's ``manifest.json`` when that lists it), and that manifest's command;
+    ``(None, None)`` without one."""
+    _, m = _describing_manifest(Path(path))
+    if m is None:
+        return None, None
+    return (m.get("parameters") or {}).get(key), m.get("command")
+
+
 def read_manifest(out_dir: str | os.PathLike, *, name: str = MANIFEST,
                   complete: bool = False) -> dict[str, Any] | None:
     """The parsed manifest ``name`` of ``out_dir``, or ``None`` if absent or unreadable (or, with

@@ -22,7 +22,7 @@ bioRxiv doi:10.1101/2022.07.15.500230.
 """
 
 from edfgen.formats.sumstats.discovery import (CLUMP_REQUIRED, MR_REQUIRED, SUMSTATS_SUFFIXES, combine_phenotype,
-                                               expand_sumstats, group_by_phenotype, looks_like_sumstats,
+                                               declared_build, expand_sumstats, group_by_phenotype, looks_like_sumstats,
                                                phenotype_name, read_header, read_phenotype_sumstats,
                                                sumstats_in_directory)
 from edfgen.formats.sumstats.layout import (ALIASES, CHROM_ORDER, COLUMN_KEYS, LAYOUTS, SSF_COLUMNS, Z95,
@@ -39,7 +39,7 @@ from edfgen.formats.sumstats.write import (FIRTH_COLUMN, SSF_EXTRA_COLUMNS, SSF_
 __all__ = ["ALIASES", "CHROM_ORDER", "CLUMP_REQUIRED", "COLUMN_KEYS", "FIRTH_COLUMN", "LAYOUTS", "MR_REQUIRED",
            "SSF_COLUMNS", "SSF_EXTRA_COLUMNS", "SSF_VERSION", "SUMSTATS_SUFFIXES", "TWOSAMPLEMR_NAMES", "VALUE_RULES",
            "Z95", "SumstatsFormatter", "SumstatsLayout", "SumstatsMapping", "SumstatsMeta", "SumstatsStream",
-           "SumstatsWriter", "check_sumstats_values", "chrom_key", "combine_phenotype",
+           "SumstatsWriter", "check_sumstats_values", "chrom_key", "combine_phenotype", "declared_build",
            "detect_layout", "expand_sumstats", "genotype_chromosome_labels", "group_by_phenotype", "internal_columns",
            "load_sumstats",
            "looks_like_sumstats", "meta_path", "p_value_strings", "parse_column_option",

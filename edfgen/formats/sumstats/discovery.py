@@ -173,3 +173,30 @@ def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str,
     tables = [read_sumstats(p, required=required)[0] if optional is None
               else read_sumstats_columns(p, required=required, optional=optional) for p in paths]
     return combine_phenotype(tables, paths, option="--sumstats")
+
+
+_ASSEMBLY = re.compile(r"^genome_assembly:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
+
+
+def declared_build(paths: Sequence[str | Path]) -> str | None:
+    """The genome build the summary statistics' GWAS-SSF metadata (``<file>-meta.yaml``, ``genome_assembly``)
+    declare: one value, or ``None`` when no file has one (``NR``, not reported, counts as none).
+
+    Raises
+    ------
+    InputError
+        When the files declare different builds (naming two of them).
+    """
+    seen: dict[str, Path] = {}
+    for p in paths:
+        meta = Path(f"{p}-meta.yaml")
+        if not meta.is_file():
+            continue
+        m = _ASSEMBLY.search(meta.read_text(errors="replace"))
+        if m and m.group(1).upper() != "NR":
+            seen.setdefault(m.group(1), Path(p))
+    if len(seen) > 1:
+        (a, pa), (b, pb) = list(seen.items())[:2]
+        raise InputError(f"summary statistics of different genome builds: {pa} ({a}) and {pb} ({b}) "
+                         "(their -meta.yaml genome_assembly)")
+    return next(iter(seen), None)
