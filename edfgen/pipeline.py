@@ -133,6 +133,31 @@ class _Runner:
         with atomic_write(self.state_path) as fh:
             json.dump(self.state, fh, indent=2)
 
+    def _option_files(self, *option_sets: dict[str, Any]) -> list[Path]:
+        """Files named by a stage's option values (``keep``/``remove``/``extract`` lists, a ``checkpoint`` and its
+        weights, a ``catalog``, ...) outside the run's folder, whose content keys the stage too: a list rewritten
+        or a checkpoint retrained in place reruns the stage (stage products inside the run are listed as
+        inputs by the caller)."""
+        out = self.cfg.out.resolve()
+        found: list[Path] = []
+        for options in option_sets:
+            for key, value in sorted(options.items()):
+                if key == "out":
+                    continue
+                for v in value if isinstance(value, list) else [value]:
+                    if not isinstance(v, str) or not v or len(v) > 4096:
+                        continue
+                    p = Path(v).expanduser()
+                    cands = [p, p.with_suffix(".json"), p.with_suffix(".safetensors")] if p.suffix in ("", ".json") \
+                        else [p]
+                    for c in cands:
+                        try:
+                            if c.is_file() and out not in c.resolve().parents:
+                                found.append(c)
+                        except OSError:
+                            continue
+        return list(dict.fromkeys(found))
+
     def stage(self, name: str, section: str, wiring: dict[str, Any], inputs: list[Path | None], out_dir: Path, *,
               manifest: Path | None = None) -> Path:
         """Run the command of ``section`` (its options from the TOML, with the pipeline's ``wiring``)
@@ -144,7 +169,7 @@ class _Runner:
         wired = {k: _jsonable(v) for k, v in wiring.items() if v is not None}
         tuned = options.to_dict(exclude=STAGE_SECTIONS[section][1])
         h = hashlib.sha256(json.dumps([command, tuned, wired], sort_keys=True).encode())
-        for p in inputs:
+        for p in [*inputs, *self._option_files(tuned, wired)]:
             if p is not None:
                 h.update(f"{p}\0{input_digest(p)}\n".encode())
         key = h.hexdigest()

@@ -297,3 +297,45 @@ def test_load_config__sections_build_the_commands_options(tmp_path):
     for section in ("gwas", "clump", "mr"):
         with pytest.raises(ConfigError, match=rf"\[{section}\] pfile: set by the pipeline"):
             config_from_dict({"run": {"out": "o"}, "simulate": {}, section: {"pfile": "x"}}, base=tmp_path)
+
+
+def test_run__stage_reruns_when_a_file_named_by_an_option_changes(tmp_path, monkeypatch):
+    """A stage's key covers the files its options name outside the run (a --keep list, a checkpoint's JSON and
+    weights): rewriting one reruns the stage (review finding: `keep` rewritten with other IDs, or a checkpoint
+    retrained in place, left every stage 'skipped' with stale results); unchanged, the stage is skipped."""
+    import json as _json
+
+    import edfgen.pipeline as pl
+
+    calls = []
+
+    def fake_run(options):
+        out = Path(options.out)
+        folder = out.parent if out.suffix else out
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "manifest.json").write_text(_json.dumps({"command": f"edfgen {options.command}",
+                                                           "finished": "now", "outputs": []}))
+        calls.append(options.command)
+
+    monkeypatch.setattr(pl, "run_command", fake_run)
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    keep = tmp_path / "keep.txt"
+    keep.write_text("a\nb\nc\n")
+    ck = tmp_path / "ck"
+    ck.with_suffix(".json").write_text("{}")
+    ck.with_suffix(".safetensors").write_bytes(b"w1")
+
+    def run_once():
+        r = pl._Runner(cfg)
+        r.stage("gwas", "gwas", {"keep_ids": str(keep), "out": tmp_path / "o" / "gwas"}, [], tmp_path / "o" / "gwas")
+        r.stage("extract", "extract", {"checkpoint": str(ck), "out": tmp_path / "o" / "x" / "edfs.tsv"}, [],
+                tmp_path / "o" / "x", manifest=tmp_path / "o" / "x" / "manifest.json")
+        r._write_state()
+        return [s.status for s in r.records]
+
+    assert "skipped" not in run_once() and run_once() == ["skipped", "skipped"] and calls == ["gwas", "extract"]
+    keep.write_text("a\nb\n")
+    assert run_once()[0] != "skipped" and calls[-1] == "gwas"
+    ck.with_suffix(".safetensors").write_bytes(b"w2")                 # weights retrained in place
+    got = run_once()
+    assert got[0] == "skipped" and got[1] != "skipped" and calls[-1] == "extract"
