@@ -31,7 +31,8 @@ def genetics_sections(out: Path, *, table: Callable[[pd.DataFrame, int], str], i
                                "ratio"]], 40))
         rg = _read(out / "ldsc" / "rg.tsv")
         if rg is not None and len(rg):
-            png = plot_rg_heatmap(rg, out / "ldsc" / "rg_heatmap.png",
+            png = plot_rg_heatmap(rg, out / "report_figures" / "rg_heatmap.png",   # not in ldsc/: a rerun of
+                                  # the stage would find a file its manifest does not list and refuse
                                   title="Genetic correlation: EDFs, biomarkers, diseases (dots: Bonferroni)")
             parts.append(img(png, "Genetic correlation (LDSC rg) between EDFs, biomarkers and diseases; dots: Bonferroni-significant"))
             parts.append(table(rg.reindex(rg["p_value"].sort_values().index), 20))

@@ -223,7 +223,7 @@ def test_run_ldsc__planted_h2_within_2se_and_ldsc_files_round_trip(sim_cohort, c
 
     shutil.copytree(tmp_path / "b", tmp_path / "run" / "ldsc")
     html = "".join(genetics_sections(tmp_path / "run", table=_table, img=_img))
-    assert "<h2>Heritability" in html and "data:image/png" in html and (tmp_path / "run" / "ldsc" / "rg_heatmap.png").exists()
+    assert "<h2>Heritability" in html and "data:image/png" in html and (tmp_path / "run" / "report_figures" / "rg_heatmap.png").exists()
 
 
 def test_cli_ldsc__missing_ldscore_files_is_one_line_error(cohort_ss, tmp_path):
