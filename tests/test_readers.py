@@ -519,3 +519,34 @@ def test_hail_engine_reads_per_chromosome_grch37_bgen_like_the_fast_engine(files
     assert len(f) == len(out["hail"]) == n_kept and (f["effect_allele"] == h["effect_allele"]).all()
     for c in ("beta", "standard_error", "p_value"):   # float32 dosages here, Hail's float64: ~1e-8 apart
         np.testing.assert_allclose(f[c], h[c], rtol=1e-4, atol=1e-7)
+
+
+def test_bgen_index_cache__a_file_replaced_with_its_mtime_restored_is_indexed_again(fileset, tmp_path, monkeypatch,
+                                                                                    caplog):
+    """The BGEN index cache is keyed on size, mtime and ctime: a BGEN overwritten by one of the same size whose
+    mtime was restored (touch -r, cp -p) is indexed again (review finding: it kept the old file's variant ids); a
+    FILE.metafile older than its BGEN is not used (a warning names it)."""
+    import os
+    import shutil
+
+    from edfgen.formats.genotypes.bgen import BgenReader
+
+    monkeypatch.setenv("EDFGEN_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "g.bgen"
+    shutil.copy(fileset / "imp8_chr1.bgen", path)
+    sample = str(fileset / "imp8_chr1.sample")
+    first = BgenReader(str(path), sample=sample).variants["variant_id"].iloc[0]
+    data = path.read_bytes()
+    renamed = first[:-1] + ("X" if first[-1] != "X" else "Y")               # same length: same size, same layout
+    at = data.index(first.encode())
+    st = path.stat()
+    path.write_bytes(data[:at] + renamed.encode() + data[at + len(first):])
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))                     # mtime restored
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    assert BgenReader(str(path), sample=sample).variants["variant_id"].iloc[0] == renamed
+    meta = Path(str(path) + ".metafile")
+    BgenReader(str(path), sample=sample)._bgen.create_metafile(meta, verbose=False)
+    os.utime(meta, ns=(st.st_atime_ns, st.st_mtime_ns - 10**9))              # written before the BGEN
+    with caplog.at_level("WARNING"):
+        assert BgenReader(str(path), sample=sample).variants["variant_id"].iloc[0] == renamed
+    assert "g.bgen.metafile is older than the BGEN" in caplog.text

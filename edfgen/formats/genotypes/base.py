@@ -193,10 +193,13 @@ def check_unique_iids(samples, source: str) -> None:
 
 
 def stat_id(path: str | os.PathLike) -> str:
-    """``absolute path:size:mtime_ns`` of a file: what the genotype readers' fingerprints and index caches
-    are keyed on (a changed file gets a new key; its contents are never read)."""
+    """``absolute path:size:mtime_ns:ctime_ns`` of a file: what the genotype readers' fingerprints and index
+    caches are keyed on (a changed file gets a new key; its contents are never read). The status-change time
+    (which programs cannot set) is in it, as in :func:`edfgen.formats.manifest.stat_key`: a file replaced by
+    one of the same size with its modification time restored (``cp -p``, ``rsync -t``, ``touch -r``) got the
+    old file's cached index, i.e. its variant ids and positions."""
     st = os.stat(path)
-    return f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
+    return f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 def pack_classes(g: np.ndarray) -> np.ndarray:
