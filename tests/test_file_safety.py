@@ -211,3 +211,25 @@ def test_annotate__out_equal_to_loci_is_refused(tmp_path):
                                    "--out", str(loci)])
     assert res.exit_code == 2 and "is also an input" in res.output and len(res.output.strip().splitlines()) == 1
     assert loci.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["loci.tsv"]
+
+
+def test_annotate__never_overwrites_a_file_it_did_not_write(tmp_path):
+    """`annotate --out` on a user's existing file replaced it (review finding: "my precious notes" gone); now
+    refused in one line and the file kept; a file an earlier annotate wrote (listed in <out>.manifest.json) is
+    replaced by a rerun, as before."""
+    from edfgen.pipeline import packaged_catalog
+
+    loci = tmp_path / "loci.tsv"
+    pd.DataFrame({"variant_id": ["1:1000:A:G"], "chromosome": ["1"], "base_pair_location": [1000],
+                  "p_value": [1e-9]}).to_csv(loci, sep="\t", index=False)
+    mine = tmp_path / "notes.tsv"
+    mine.write_text("my precious notes\n")
+    args = ["annotate", "--loci", str(loci), "--catalog", str(packaged_catalog()), "--out"]
+    res = CliRunner().invoke(cli, [*args, str(mine)])
+    assert res.exit_code == 2 and "was not written by an earlier edfgen annotate" in res.output
+    assert len(res.output.strip().splitlines()) == 1 and mine.read_text() == "my precious notes\n"
+    out = tmp_path / "annotated.tsv"
+    for _ in range(2):                                     # written, then replaced by the rerun
+        res = CliRunner().invoke(cli, [*args, str(out)])
+        assert res.exit_code == 0, res.output
+    assert pd.read_csv(out, sep="\t")["variant_id"].tolist() == ["1:1000:A:G"]

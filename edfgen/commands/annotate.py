@@ -23,7 +23,8 @@ from edfgen.formats.catalog import CATALOG_URL, check_build_against_catalog, rea
 from edfgen.formats.genes import packaged_genes, read_genes
 from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
-from edfgen.formats.manifest import Manifest, check_not_inputs, check_upstream, sha256_file
+from edfgen.formats.manifest import (Manifest, check_not_inputs, check_upstream, listed_outputs, read_manifest,
+                                     sha256_file)
 from edfgen.formats.sumstats import expand_sumstats
 from edfgen.formats.tables import atomic_path, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
@@ -51,6 +52,7 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
     if Path(out).parent.is_dir():  # temporary files a killed annotate left there
         clean_temp_files(Path(out).parent, recursive=False)
+    check_own_file(Path(out), "edfgen annotate")
     panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
     man = Manifest("edfgen annotate", parameters={**settings.__dict__, "traits": traits, "any_trait": any_trait,
                                                   "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes,
@@ -95,6 +97,21 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     return res
 
 
+def check_own_file(out: Path, command: str) -> None:
+    """Refuse to replace an existing ``out`` that an earlier ``command`` did not write (not listed in its
+    ``<out>.manifest.json``): a user's own file is never overwritten (an earlier run's file is replaced, as a
+    rerun does)."""
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a directory; give the output file's name")
+    if not out.exists():
+        return
+    previous = read_manifest(out.parent, name=f"{out.name}.manifest.json")
+    if previous is None or previous.get("command") != command or \
+            out.resolve() not in set(listed_outputs(previous, out.parent)):
+        raise InputError(f"--out {out}: exists and was not written by an earlier {command} (no "
+                         f"{out.name}.manifest.json listing it); move it away or choose another --out")
+
+
 def _write_file_manifest(man: Manifest, out: Path) -> Path:
     """``<out>.manifest.json`` for a command whose output is one file (its directory may hold
     another stage's ``manifest.json``), written last and atomically (:meth:`Manifest.write`)."""
@@ -113,6 +130,7 @@ def download_catalog(out: str | Path, *, url: str = CATALOG_URL, timeout: float 
         one line naming the URL.
     """
     out = Path(out)
+    check_own_file(out, "edfgen catalog download")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp, atomic_path(out) as tmp:
             with open(tmp, "wb") as fh:
