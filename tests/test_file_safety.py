@@ -233,3 +233,32 @@ def test_annotate__never_overwrites_a_file_it_did_not_write(tmp_path):
         res = CliRunner().invoke(cli, [*args, str(out)])
         assert res.exit_code == 0, res.output
     assert pd.read_csv(out, sep="\t")["variant_id"].tolist() == ["1:1000:A:G"]
+
+
+def test_extract_and_mr__a_second_writer_of_the_same_out_is_refused_from_the_start(tmp_path):
+    """extract (file output) and mr (which checked its folder first and took the lock only to write, ~15 s later)
+    hold the folder's write lock from their start: a second run into the same --out while another holds it is
+    refused in one line (review finding: both runs exited 0, the second's output replacing the first's)."""
+    import os
+    import subprocess
+    import sys
+
+    from edfgen.commands.mr import run_mr
+
+    held = tmp_path / "busy"
+    held.mkdir()
+    code = ("import sys, time; from edfgen.formats.lock import folder_lock\n"
+            f"with folder_lock({str(held)!r}, 'edfgen extract'):\n    print('held', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        res = CliRunner().invoke(cli, ["extract", "--ecg", str(tmp_path), "--out", str(held / "edfs.tsv"),
+                                       "--workers", "0"])
+        assert res.exit_code == 2 and "in use by" in res.output and len(res.output.strip().splitlines()) == 1
+        with pytest.raises(InputError, match="in use by"):
+            run_mr(tmp_path / "exposure", tmp_path / "outcome", held)
+        assert sorted(p.name for p in held.iterdir()) == [".edfgen.lock"]
+    finally:
+        proc.kill()
+        proc.wait()

@@ -62,6 +62,7 @@ from edfgen.commands.extract_parts import (open_parts, own_file, parts_dir, reco
                                            write_chunk)
 from edfgen.exceptions import EdfgenError, InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records
+from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import listed_outputs, read_manifest, recording
 from edfgen.formats.tables import clean_temp_files, read_table, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
@@ -254,11 +255,32 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
     Raises
     ------
     InputError
-        Missing input paths, existing ``out`` without ``force``, bad id map, no usable record.
+        Missing input paths, existing ``out`` without ``force``, bad id map, no usable record, another
+        ``edfgen extract`` (or command) writing into the same folder.
     """
+    out = Path(out)
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. {out}/edfs.tsv)")
+    created = not out.parent.exists()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # one writer of this folder's EDF table at a time, from the checks to the last file (a second extract into
+        # the same --out replaced the first's table, or resumed from chunks the first was still writing)
+        with folder_lock(out.parent, "edfgen extract"):
+            return _extract_locked(ecg, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
+                                   id_map=id_map, force=force, fs=fs, chunk_size=chunk_size, quality=quality,
+                                   threads=threads, device=device, precision=precision, on_chunk=on_chunk)
+    except BaseException:
+        if created and out.parent.is_dir() and not any(out.parent.iterdir()):
+            out.parent.rmdir()                        # no empty folder left by a failed first run
+        raise
+
+
+def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_map, force, fs, chunk_size, quality,
+                    threads, device, precision, on_chunk) -> ExtractResult:
+    """:func:`extract_edfs` once its folder's write lock is held."""
     import torch
 
-    out = Path(out)
     paths = [ecg] if isinstance(ecg, (str, os.PathLike)) else list(ecg)
     _check_out(out, pca=pca, force=force)
     if batch_size < 1 or chunk_size < 1:

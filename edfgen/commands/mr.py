@@ -41,7 +41,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import read_header, read_instruments, twosamplemr_columns
-from edfgen.formats.tables import PathLike, prepare_out_dir, write_table
+from edfgen.formats.tables import PathLike, claimed_out_dir, write_table
 from edfgen.kernels.thresholds import GENOME_WIDE
 from edfgen.kernels.mr import sensitivity as sens
 from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
@@ -326,138 +326,140 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         get_method(mname)
     if settings.palindromes not in ACTIONS:
         raise InputError(f"--palindromes {settings.palindromes!r}: choose infer, forward or drop")
-    if out_dir is not None:
-        prepare_out_dir(out_dir, force=force, command="edfgen mr")
-    exp_groups = list_phenotypes(exposure, "--exposure", columns)
-    out_groups = list_phenotypes(outcome, "--outcome", columns)
-    exp_files = [f for fs in exp_groups.values() for f in fs]
-    out_files = [f for fs in out_groups.values() for f in fs]
-    if columns:
-        seen = set().union(*(read_header(f) for f in {*exp_files, *out_files}))
-        absent = [c for c in columns if c not in seen]
-        if absent:
-            raise InputError(f"--columns names {', '.join(map(repr, absent))}, in no header of the --exposure/"
-                             f"--outcome files (e.g. {exp_files[0]}: {' '.join(read_header(exp_files[0])[:30])})")
-    if reverse:
-        exp_groups, out_groups = out_groups, exp_groups
-        exp_files, out_files = out_files, exp_files
-    if proxies is None:
-        proxies = ld_bfile is not None
-    if proxies and ld_bfile is None:
-        raise InputError("--proxies needs an LD reference panel: --ld-bfile PREFIX, or --bfile, --pfile, "
-                         "--bgen or --vcf")
-    if clump and ld_bfile is None:
-        if instruments is None:
-            raise InputError("edfgen mr clumps the exposure instruments (r2 < --clump-r2 within --clump-kb): give an "
-                             "LD reference panel (--bfile/--ld-bfile, --pfile, --bgen or --vcf), an --instruments "
-                             "list of independent variants, or --no-clump if the exposure rows are independent")
-        log.info("no LD panel: the --instruments list %s is taken as independent instruments", instruments)
-        clump = False
-    elif not clump and instruments is None:
-        log.warning("--no-clump: the exposure rows with p < %s are used as instruments as they are; correlated "
-                    "instruments count the same signal several times and overstate the precision of MR",
-                    settings.p_threshold)
-    if clump and settings.p_threshold is None:
-        raise InputError("clumping needs --p-threshold/--clump-p1 (the index-variant threshold)")
-    inst = read_instruments(instruments) if instruments is not None else None
-    if clump:
-        clumped = clump_instruments(exp_files, ld_bfile, p_threshold=settings.p_threshold, r2=settings.clump_r2,
-                                    kb=settings.clump_kb)
-        inst = clumped if inst is None else inst[inst["variant_id"].isin(set(clumped["variant_id"]))]
-    rng = np.random.default_rng(settings.seed)
+    with contextlib.ExitStack() as claimed:   # the folder's write lock from the checks to the last file
+        if out_dir is not None:
+            claimed.enter_context(claimed_out_dir(out_dir, force=force, command="edfgen mr"))
+        exp_groups = list_phenotypes(exposure, "--exposure", columns)
+        out_groups = list_phenotypes(outcome, "--outcome", columns)
+        exp_files = [f for fs in exp_groups.values() for f in fs]
+        out_files = [f for fs in out_groups.values() for f in fs]
+        if columns:
+            seen = set().union(*(read_header(f) for f in {*exp_files, *out_files}))
+            absent = [c for c in columns if c not in seen]
+            if absent:
+                raise InputError(f"--columns names {', '.join(map(repr, absent))}, in no header of the --exposure/"
+                                 f"--outcome files (e.g. {exp_files[0]}: {' '.join(read_header(exp_files[0])[:30])})")
+        if reverse:
+            exp_groups, out_groups = out_groups, exp_groups
+            exp_files, out_files = out_files, exp_files
+        if proxies is None:
+            proxies = ld_bfile is not None
+        if proxies and ld_bfile is None:
+            raise InputError("--proxies needs an LD reference panel: --ld-bfile PREFIX, or --bfile, --pfile, "
+                             "--bgen or --vcf")
+        if clump and ld_bfile is None:
+            if instruments is None:
+                raise InputError("edfgen mr clumps the exposure instruments (r2 < --clump-r2 within --clump-kb): give an "
+                                 "LD reference panel (--bfile/--ld-bfile, --pfile, --bgen or --vcf), an --instruments "
+                                 "list of independent variants, or --no-clump if the exposure rows are independent")
+            log.info("no LD panel: the --instruments list %s is taken as independent instruments", instruments)
+            clump = False
+        elif not clump and instruments is None:
+            log.warning("--no-clump: the exposure rows with p < %s are used as instruments as they are; correlated "
+                        "instruments count the same signal several times and overstate the precision of MR",
+                        settings.p_threshold)
+        if clump and settings.p_threshold is None:
+            raise InputError("clumping needs --p-threshold/--clump-p1 (the index-variant threshold)")
+        inst = read_instruments(instruments) if instruments is not None else None
+        if clump:
+            clumped = clump_instruments(exp_files, ld_bfile, p_threshold=settings.p_threshold, r2=settings.clump_r2,
+                                        kb=settings.clump_kb)
+            inst = clumped if inst is None else inst[inst["variant_id"].isin(set(clumped["variant_id"]))]
+        rng = np.random.default_rng(settings.seed)
 
-    exposures = []
-    for name, fs in exp_groups.items():
-        df = load_phenotype(fs, columns)
-        f = " + ".join(map(str, fs))
-        if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
-            raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
-                             "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
-        sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
-        if sel.empty:
-            why = [f"p < {settings.p_threshold:g}"] if settings.p_threshold is not None else []
-            why += [f"in the instrument list {Path(str(instruments)).name}"] if inst is not None else []
-            log.debug("%s: no instruments (%s)", f, ", ".join(why) or "no variants")
-        exposures.append((name, f, sel, cases_in(df), user_r2(sel)))
-    n_empty = sum(e[2].empty for e in exposures)
-    if 0 < n_empty < len(exposures):
-        log.info("%d of %d exposures have no instruments (-v lists them)", n_empty, len(exposures))
-    if all(e[2].empty for e in exposures):
-        files = [str(e[1]) for e in exposures]
-        named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-        raise InputError(f"--exposure {named}: no instruments selected in any file "
-                         f"(--p-threshold/--clump-p1 {settings.p_threshold:g}"
-                         f"{f', --instruments {instruments}' if instruments else ''})")
-    wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
+        exposures = []
+        for name, fs in exp_groups.items():
+            df = load_phenotype(fs, columns)
+            f = " + ".join(map(str, fs))
+            if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
+                raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
+                                 "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
+            sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
+            if sel.empty:
+                why = [f"p < {settings.p_threshold:g}"] if settings.p_threshold is not None else []
+                why += [f"in the instrument list {Path(str(instruments)).name}"] if inst is not None else []
+                log.debug("%s: no instruments (%s)", f, ", ".join(why) or "no variants")
+            exposures.append((name, f, sel, cases_in(df), user_r2(sel)))
+        n_empty = sum(e[2].empty for e in exposures)
+        if 0 < n_empty < len(exposures):
+            log.info("%d of %d exposures have no instruments (-v lists them)", n_empty, len(exposures))
+        if all(e[2].empty for e in exposures):
+            files = [str(e[1]) for e in exposures]
+            named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+            raise InputError(f"--exposure {named}: no instruments selected in any file "
+                             f"(--p-threshold/--clump-p1 {settings.p_threshold:g}"
+                             f"{f', --instruments {instruments}' if instruments else ''})")
+        wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
 
-    harmonised, tables, binary_outcomes = [], PairTables(), set()
-    n_pairs = 0
-    # proxies: the panel's variants are read once for all outcomes
-    with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
-        for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
-            odf = load_phenotype(ofs, columns)
-            given = [(case_counts or {}).get(str(Path(f).resolve())) for f in ofs]
-            ocases, or2 = next((c for c in given if c), None) or cases_in(odf), user_r2(odf)
-            binary_outcomes |= {oname} if ocases else set()
-            overlap = odf["variant_id"].isin(wanted)
-            prox = None
-            if proxies:
-                prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, panel.variants, panel.read,
-                                    r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
-            osub = odf[overlap]
-            for ename, ef, sel, ecases, er2 in exposures:
-                if sel.empty:
-                    continue
-                sel_pair = restrict_to_coloc(sel, ename, oname, coloc, coloc_pp4)   # mr --coloc-pp4 (edfgen coloc)
-                if sel_pair.empty:
-                    continue
-                # every outcome row of the instruments (a multi-allelic site's too: harmonise matches alleles)
-                h = harmonise(sel_pair, osub[osub["variant_id"].isin(sel_pair["variant_id"])], palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
-                              exposure_name=ename, outcome_name=oname, proxies=prox)
-                h = add_instrument_columns(h, cases_exposure=ecases, cases_outcome=ocases,
-                                           prevalence=settings.prevalence, r2_exposure=er2, r2_outcome=or2,
-                                           steiger_filter=settings.steiger_filter)
-                warn_weak(h)
-                harmonised.append(h)
-                n_pairs += 1
-                pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases,
-                                  r2_exposure=er2, r2_outcome=or2)
-                for fld in fields(tables):
-                    getattr(tables, fld.name).extend(getattr(pt, fld.name))
-    H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
-    if len(H) and not H["mr_keep"].any():
-        reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())
-        raise InputError(f"no usable instruments after harmonisation of {exposure} with {outcome} ({reasons})")
-    out = {}
-    for name, cols in TABLES.items():
-        rows = getattr(tables, name.replace("mr_", ""))
-        df = pd.DataFrame(rows, columns=[c for c in cols if c not in ("lo_ci", "up_ci", "or", "or_lci95", "or_uci95",
-                                                                         "p_bonferroni", "q_fdr")] if name == "mr_results" else cols)
-        if name == "mr_results":
-            df = add_result_columns(df)
-        out[name] = df
-    written_plots: tuple = ()
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
-        label = (lambda v: str(v) if isinstance(v, (str, Path)) else [str(x) for x in v])
-        params = {**asdict(settings), "exposure": label(exposure), "outcome": label(outcome), "reverse": reverse,
-                  "instruments": str(instruments) if instruments else None,
-                  "ld_bfile": genotype_label(ld_bfile), "ld_panel_bed_bytes": bed_bytes,
-                  "proxies": proxies, "clump": clump, "plots": plots, "max_plots": max_plots}
-        inputs = [*exp_files, *out_files, instruments, *panel_files]
-        planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (["plots/"] if plots else [])
-        with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed,
-                       planned=planned) as man:
-            write_table(twosamplemr_columns("harmonised", H), out_dir / "harmonised.tsv")
-            for name, df in out.items():
-                write_table(twosamplemr_columns(name, df), out_dir / f"{name}.tsv")
-            if plots:
-                written_plots = tuple(plot_pairs(out_dir / "plots", H, out, max_pairs=max_plots,
-                                                 binary=binary_outcomes))
-            man.extra["n_pairs"] = n_pairs
-    dt = time.perf_counter() - t0
-    return MRRun(out, H, n_pairs, dt, written_plots)
+        harmonised, tables, binary_outcomes = [], PairTables(), set()
+        n_pairs = 0
+        # proxies: the panel's variants are read once for all outcomes
+        with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
+            for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
+                odf = load_phenotype(ofs, columns)
+                given = [(case_counts or {}).get(str(Path(f).resolve())) for f in ofs]
+                ocases, or2 = next((c for c in given if c), None) or cases_in(odf), user_r2(odf)
+                binary_outcomes |= {oname} if ocases else set()
+                overlap = odf["variant_id"].isin(wanted)
+                prox = None
+                if proxies:
+                    prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, panel.variants, panel.read,
+                                        r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
+                osub = odf[overlap]
+                for ename, ef, sel, ecases, er2 in exposures:
+                    if sel.empty:
+                        continue
+                    sel_pair = restrict_to_coloc(sel, ename, oname, coloc, coloc_pp4)   # mr --coloc-pp4 (edfgen coloc)
+                    if sel_pair.empty:
+                        continue
+                    # every outcome row of the instruments (a multi-allelic site's too: harmonise matches alleles)
+                    h = harmonise(sel_pair, osub[osub["variant_id"].isin(sel_pair["variant_id"])],
+                                  palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
+                                  exposure_name=ename, outcome_name=oname, proxies=prox)
+                    h = add_instrument_columns(h, cases_exposure=ecases, cases_outcome=ocases,
+                                               prevalence=settings.prevalence, r2_exposure=er2, r2_outcome=or2,
+                                               steiger_filter=settings.steiger_filter)
+                    warn_weak(h)
+                    harmonised.append(h)
+                    n_pairs += 1
+                    pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases,
+                                      r2_exposure=er2, r2_outcome=or2)
+                    for fld in fields(tables):
+                        getattr(tables, fld.name).extend(getattr(pt, fld.name))
+        H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
+        if len(H) and not H["mr_keep"].any():
+            reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())
+            raise InputError(f"no usable instruments after harmonisation of {exposure} with {outcome} ({reasons})")
+        out = {}
+        for name, cols in TABLES.items():
+            rows = getattr(tables, name.replace("mr_", ""))
+            df = pd.DataFrame(rows, columns=[c for c in cols if c not in ("lo_ci", "up_ci", "or", "or_lci95", "or_uci95",
+                                                                             "p_bonferroni", "q_fdr")] if name == "mr_results" else cols)
+            if name == "mr_results":
+                df = add_result_columns(df)
+            out[name] = df
+        written_plots: tuple = ()
+        if out_dir is not None:
+            out_dir = Path(out_dir)
+            panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
+            label = (lambda v: str(v) if isinstance(v, (str, Path)) else [str(x) for x in v])
+            params = {**asdict(settings), "exposure": label(exposure), "outcome": label(outcome), "reverse": reverse,
+                      "instruments": str(instruments) if instruments else None,
+                      "ld_bfile": genotype_label(ld_bfile), "ld_panel_bed_bytes": bed_bytes,
+                      "proxies": proxies, "clump": clump, "plots": plots, "max_plots": max_plots}
+            inputs = [*exp_files, *out_files, instruments, *panel_files]
+            planned = ["harmonised.tsv", *(f"{name}.tsv" for name in out)] + (["plots/"] if plots else [])
+            with recording(out_dir, "edfgen mr", parameters=params, inputs=inputs, seed=settings.seed,
+                           planned=planned) as man:
+                write_table(twosamplemr_columns("harmonised", H), out_dir / "harmonised.tsv")
+                for name, df in out.items():
+                    write_table(twosamplemr_columns(name, df), out_dir / f"{name}.tsv")
+                if plots:
+                    written_plots = tuple(plot_pairs(out_dir / "plots", H, out, max_pairs=max_plots,
+                                                     binary=binary_outcomes))
+                man.extra["n_pairs"] = n_pairs
+        dt = time.perf_counter() - t0
+        return MRRun(out, H, n_pairs, dt, written_plots)
 
 # ---------------------------------------------------------------------------------------------- the command
 # its options (the only place their defaults, ranges and choices are written) and run(options),

@@ -12,6 +12,7 @@ folder's ``manifest.json`` (:mod:`edfgen.formats.manifest`) to tell whose output
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -24,7 +25,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table writers' temporary-file rule)
     TEMP_MARK, PathLike, atomic_path, atomic_write, clean_temp_files, is_temp_name, temp_name)
-from edfgen.formats.lock import LOCK_NAME, check_unlocked
+from edfgen.formats.lock import LOCK_NAME, check_unlocked, folder_lock
 from edfgen.formats.manifest import MANIFEST, read_manifest
 from edfgen.formats.textio import check_fields, check_unique_columns, read_text_bytes
 log = logging.getLogger(__name__)
@@ -159,6 +160,25 @@ def write_table(df: pd.DataFrame, path: PathLike, *, float_format: str | None = 
             df.to_csv(tmp, sep=sep, index=False, na_rep="NA", float_format=float_format,
                       compression=compression)
     return path
+
+
+@contextlib.contextmanager
+def claimed_out_dir(path: PathLike, *, force: bool = False, option: str = "--out", command: str = "edfgen"):
+    """:func:`prepare_out_dir`, then the folder created and its write lock (:func:`edfgen.formats.lock.folder_lock`)
+    held for the whole block, so that a second command into the same folder is refused from its start (a
+    command that checks the folder first and writes much later let two runs both finish, the second replacing
+    the first's output without ``--force``). A folder this call created is removed if the block fails and
+    leaves it empty."""
+    path = prepare_out_dir(path, force=force, option=option, command=command)
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        with folder_lock(path, command, option=option):
+            yield path
+    except BaseException:
+        if created and path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+        raise
 
 
 def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out",
