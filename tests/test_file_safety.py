@@ -262,3 +262,32 @@ def test_extract_and_mr__a_second_writer_of_the_same_out_is_refused_from_the_sta
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_remove_outputs__a_removal_that_fails_halfway_leaves_an_in_progress_manifest(tmp_path, monkeypatch):
+    """--force deleted the listed outputs first and the manifest last: a deletion that failed (an immutable or
+    read-only file) or a kill in between left a complete manifest listing deleted files, and clump read the
+    folder as a whole GWAS with phenotypes missing (review finding). The manifest is now marked in progress
+    first, so readers see the earlier output as incomplete."""
+    from edfgen.formats.manifest import remove_outputs
+
+    out = tmp_path / "o"
+    with recording(out, "edfgen demo-cmd", planned=["a.tsv", "b.tsv", "c.tsv"]):
+        for n in "abc":
+            (out / f"{n}.tsv").write_text("1")
+    assert read_manifest(out, complete=True) is not None
+    real_unlink = Path.unlink
+
+    def unlink(self, *a, **k):
+        if self.name == "b.tsv":
+            raise PermissionError(1, "Operation not permitted", str(self))
+        return real_unlink(self, *a, **k)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    with pytest.raises(PermissionError):
+        remove_outputs(out, command="edfgen demo-cmd")
+    monkeypatch.undo()
+    assert not (out / "a.tsv").exists() and (out / "b.tsv").exists()
+    assert read_manifest(out, complete=True) is None and read_manifest(out)["extra"]["in_progress"]
+    assert sorted(remove_outputs(out, command="edfgen demo-cmd")) == [out / "b.tsv", out / "c.tsv"]
+    assert sorted(p.name for p in out.iterdir()) == []

@@ -280,6 +280,13 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
                          f"give this command a place of its own")
     removed = []
     root = base.resolve()
+    if m.get("finished"):
+        # marked in progress (atomically) before anything is deleted: a removal that fails or is killed halfway
+        # leaves a manifest that says its outputs are incomplete, not a complete one listing deleted files
+        # (which a downstream command would read as a whole GWAS with phenotypes missing)
+        with atomic_write(mpath) as fh:
+            json.dump({**m, "finished": None, "extra": {**(m.get("extra") or {}), "in_progress": True,
+                                                        "removing": True}}, fh, indent=2)
     for p in listed_outputs(m, base):
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
