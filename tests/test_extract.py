@@ -168,6 +168,29 @@ def test_extract_edfs__resume_after_crash_equals_uninterrupted(ecg_dir, standin,
                                   pd.read_csv(res.rejects, sep="\t"))
 
 
+def test_extract_edfs__a_failed_final_write_keeps_the_chunks_for_the_rerun(ecg_dir, standin, tmp_path, monkeypatch):
+    """A disk that fills at the final write (an OutputError) kept nothing: the computed chunks were deleted with the
+    failure, so the rerun recomputed everything (review finding). They are kept and the rerun resumes from them."""
+    import edfgen.commands.extract as ex
+    from edfgen.exceptions import OutputError
+
+    out = tmp_path / "o" / "edfs.tsv"
+    real = ex.write_table
+
+    def full_disk(df, path, *a, **k):
+        if Path(path).name == "edfs.tsv":
+            raise OutputError(f"{path}: cannot write (No space left on device)")
+        return real(df, path, *a, **k)
+
+    monkeypatch.setattr(ex, "write_table", full_disk)
+    with pytest.raises(OutputError, match="No space left"):
+        extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4)
+    monkeypatch.undo()
+    assert len(list((out.parent / "edfs.tsv.parts").glob("chunk_*.npz"))) >= 2
+    res = extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4)
+    assert res.resumed > 0 and out.exists()
+
+
 def test_extract_edfs__changed_checkpoint_discards_parts(ecg_dir, standin, tmp_path):
     out = tmp_path / "edfs.tsv"
 

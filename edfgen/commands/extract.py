@@ -60,7 +60,7 @@ from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, threads_opt
 from edfgen.commands.extract_parts import (open_parts, own_file, parts_dir, record_fingerprints, resume_state,
                                            write_chunk)
-from edfgen.exceptions import EdfgenError, InputError
+from edfgen.exceptions import EdfgenError, InputError, OutputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records
 from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import listed_outputs, read_manifest, recording
@@ -329,8 +329,10 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
     try:
         return _extract_into(paths, out, parts, checkpoint=checkpoint, batch_size=batch_size, workers=workers,
                              pca=pca, id_map=id_map, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
-    except EdfgenError:
-        if created:  # a run that fails on its input leaves nothing behind (a killed one keeps its parts)
+    except EdfgenError as exc:
+        # a run that fails on its input leaves nothing behind; a killed one, or one that could not write (disk
+        # full, OutputError), keeps its computed chunks for the rerun to resume from
+        if created and not isinstance(exc, OutputError):
             shutil.rmtree(parts, ignore_errors=True)
         raise
 
