@@ -266,6 +266,16 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         raise InputError(f"[run] out {out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     clean_temp_files(out)
+    previous = read_manifest(out)
+    if previous is not None and previous.get("finished"):
+        # the run's summary files (loci.tsv, report.html ...) stay from the earlier run until this one ends: its
+        # manifest says so while stages rerun, so a run that fails halfway does not leave them marked complete
+        # beside the new stages' outputs
+        with atomic_write(out / MANIFEST) as fh:
+            json.dump({**previous, "finished": None, "extra": {**(previous.get("extra") or {}), "in_progress": True,
+                                                               "note": "an edfgen run is updating this folder; "
+                                                                       "its summary files are the earlier run's "
+                                                                       "until it finishes"}}, fh, indent=2)
     r = _Runner(cfg, force=force)
     inputs = dict(cfg.inputs)
     files: dict[str, Path] = {}

@@ -339,3 +339,30 @@ def test_run__stage_reruns_when_a_file_named_by_an_option_changes(tmp_path, monk
     ck.with_suffix(".safetensors").write_bytes(b"w2")                 # weights retrained in place
     got = run_once()
     assert got[0] == "skipped" and got[1] != "skipped" and calls[-1] == "extract"
+
+
+def test_run__a_rerun_that_fails_leaves_the_run_manifest_in_progress(tmp_path, monkeypatch):
+    """The run's manifest.json was written only at the end: a rerun that failed halfway left the earlier run's
+    summary files (loci.tsv, report.html) marked complete beside the new stages' outputs (review finding). It is
+    marked in progress when a run starts."""
+    import edfgen.pipeline as pl
+    from edfgen.exceptions import InputError as _InputError
+    from edfgen.formats.manifest import Manifest, read_manifest
+
+    out = tmp_path / "o"
+    out.mkdir()
+    m = Manifest(command="edfgen run")
+    m.outputs = ["loci.tsv"]
+    (out / "loci.tsv").write_text("locus\n")
+    m.write(out)
+    assert read_manifest(out, complete=True) is not None
+
+    def fail(options):
+        raise _InputError("stage input went wrong")
+
+    monkeypatch.setattr(pl, "run_command", fail)
+    cfg = config_from_dict({"run": {"out": str(out)}, "simulate": {}}, base=tmp_path)
+    with pytest.raises(_InputError, match="stage simulate: stage input went wrong"):
+        pl.run_pipeline(cfg)
+    assert read_manifest(out, complete=True) is None and read_manifest(out)["extra"]["in_progress"]
+    assert (out / "loci.tsv").exists()
