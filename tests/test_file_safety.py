@@ -291,3 +291,35 @@ def test_remove_outputs__a_removal_that_fails_halfway_leaves_an_in_progress_mani
     assert read_manifest(out, complete=True) is None and read_manifest(out)["extra"]["in_progress"]
     assert sorted(remove_outputs(out, command="edfgen demo-cmd")) == [out / "b.tsv", out / "c.tsv"]
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_folder_lock__a_killed_unreaped_writer_does_not_hold_the_folder(tmp_path):
+    """A writer killed with SIGKILL whose parent has not reaped it yet (a zombie: `timeout -s KILL` right before
+    the rerun) still answered kill(pid, 0), so the rerun said 'in use by ... pid N' for a dead process (review
+    finding); its lock is stale now."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from edfgen.formats.lock import folder_lock
+
+    d = tmp_path / "o"
+    d.mkdir()
+    code = ("import time; from edfgen.formats.lock import folder_lock\n"
+            f"with folder_lock({str(d)!r}, 'edfgen gwas'):\n    print('held', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        os.kill(proc.pid, signal.SIGKILL)
+        for _ in range(100):                                  # dead, not reaped (no wait() yet): a zombie
+            if Path(f"/proc/{proc.pid}/stat").read_text().split(") ")[1].startswith("Z"):
+                break
+            time.sleep(0.05)
+        with folder_lock(d, "edfgen gwas"):                  # taken over: the dead writer's lock is stale
+            pass
+    finally:
+        proc.kill()
+        proc.wait()

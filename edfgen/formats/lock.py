@@ -45,8 +45,18 @@ def _start_time(pid: int) -> str | None:
     return stat[stat.rfind(")") + 2:].split()[19]
 
 
+def _state(pid: int) -> str | None:
+    """Process ``pid``'s state letter (field 3 of ``/proc/<pid>/stat``: ``R``, ``S``, ``Z`` ...), or ``None``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2:].split()[0]
+
+
 def _alive(pid: int, started: str | None) -> bool:
-    """Whether process ``pid`` runs and (where known) is the one that started at ``started``."""
+    """Whether process ``pid`` runs (a killed process its parent has not reaped yet, a zombie, does not) and
+    (where known) is the one that started at ``started``."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -54,6 +64,8 @@ def _alive(pid: int, started: str | None) -> bool:
     except PermissionError:
         pass
     except OSError:
+        return False
+    if _state(pid) in ("Z", "X"):    # dead (zombie/dead): right after `timeout -s KILL`, its lock is stale
         return False
     now = _start_time(pid)
     return not (started and now and now != started)
