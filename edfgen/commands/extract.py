@@ -111,7 +111,9 @@ def _load_batch(refs: Sequence[RecordRef], prep: Preprocessing, fs: float | None
 def _worker_init(parent_pid: int | None = None) -> None:  # pragma: no cover - runs in children
     """Reader process set-up: die with the parent (a killed run leaves no orphaned readers).
 
-    Readers are forked (fast, and works from scripts without a ``__main__`` guard)."""
+    Readers are forked (fast, and works from scripts without a ``__main__`` guard). They ignore Ctrl-C (SIGINT,
+    sent to the whole process group): the parent stops them, instead of every reader printing a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         try:
             import ctypes
