@@ -336,7 +336,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         for section in ("gwas", "gwas_outcomes"):
             chosen = st[section].covar_cols
             if chosen:
-                extra_covs[section] = {"covar_cols": tuple(chosen) + tuple(c for c in pc_names if c not in chosen)}
+                extra_covs[section] = {"covar_cols": si.covar_cols_with_pcs(chosen, pc_names)}
 
     def gwas(name: str, section: str, pheno: Path, binary: bool, other_bfile: Path | None = None,
              other_covar: Path | None = None) -> None:

@@ -121,6 +121,10 @@ def test_covariate_design__indicators_drop_first_level_and_intercept():
     assert np.isnan(d.matrix[3]).all() and (d.matrix[[0, 1, 2, 4], 0] == 1).all()
     with pytest.raises(InputError, match="covar.tsv: covariate column\\(s\\) PC1"):
         covariate_design(t, ["PC1..PC2"], source="covar.tsv")
+    t = t.assign(PC1=[0.1, 0.2, 0.3, 0.4, 0.5], PC2=[1.0, 0.0, 1.0, 2.0, 0.0])
+    with pytest.raises(InputError, match=r"covar.tsv: covariate\(s\) PC1 listed twice in the covariate columns "
+                                         r"\(age, PC1..PC2, PC1\)"):
+        covariate_design(t, ["age", "PC1..PC2", "PC1"], source="covar.tsv")
 
 
 def test_linear_association__matches_statsmodels_per_phenotype_and_missing_mode():

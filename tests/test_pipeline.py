@@ -366,3 +366,14 @@ def test_run__a_rerun_that_fails_leaves_the_run_manifest_in_progress(tmp_path, m
         pl.run_pipeline(cfg)
     assert read_manifest(out, complete=True) is None and read_manifest(out)["extra"]["in_progress"]
     assert (out / "loci.tsv").exists()
+
+
+def test_covar_cols_with_pcs__listed_pcs_and_ranges_not_added_twice():
+    """The README's pipeline.toml lists covar_cols "age,sex,centre,PC1..PC10" and the pca stage appended PC1..PC10
+    again (the range was compared as text), stopping the GWAS on a collinear covariate (review finding)."""
+    from edfgen.commands.study_inputs import covar_cols_with_pcs
+
+    pcs = [f"PC{i}" for i in range(1, 11)]
+    assert covar_cols_with_pcs(("age", "sex", "centre", "PC1..PC10"), pcs) == ("age", "sex", "centre", "PC1..PC10")
+    assert covar_cols_with_pcs(("age", "PC1..PC4"), pcs) == ("age", "PC1..PC4", *pcs[4:])
+    assert covar_cols_with_pcs(("age", "PC2"), pcs) == ("age", "PC2", "PC1", *pcs[2:])

@@ -86,6 +86,10 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         ``inf`` or a non-numeric value (named with its row).
     """
     cols = expand_columns(columns) if columns else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
+    twice = [c for c in dict.fromkeys(cols) if cols.count(c) > 1]
+    if twice:        # named twice (also through a range): say so, not "a linear combination of itself"
+        raise InputError(f"{source}: covariate(s) {', '.join(map(str, twice))} listed twice in the covariate "
+                         f"columns ({', '.join(map(str, columns))})")
     missing = [c for c in cols + list(categorical) if c not in table.columns]
     if missing:
         pcs = [c for c in missing if re.fullmatch(r"PC\d+", str(c), flags=re.IGNORECASE)]

@@ -17,6 +17,7 @@ by default when the covariate table holds no ``PC<k>`` columns.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from typing import Any
 
 from edfgen.exceptions import ConfigError, InputError
 from edfgen.kernels.thresholds import REFERENCE_GENOMES
+
+log = logging.getLogger(__name__)
 
 #: [inputs] keys that are paths (``covariates`` is stored as ``covar``)
 PATH_KEYS = frozenset({"ecg", "bfile", "pfile", "vcf", "covar", "covariates", "biomarkers", "outcomes", "catalog",
@@ -144,6 +147,16 @@ def has_pcs(covar: Path) -> bool:
     return any(_PC.match(str(c)) for c in read_table(covar).columns)
 
 
+def covar_cols_with_pcs(chosen, pc_names) -> tuple[str, ...]:
+    """A stage's ``covar_cols`` with the pca stage's PCs appended, those already listed (by name or in a range,
+    ``PC1..PC10``) not twice (a README example listing ``PC1..PC10`` got PC1..PC10 again and stopped: "covariate
+    'PC1' is a linear combination of 'PC1')."""
+    from edfgen.commands.gwas_design import expand_columns
+
+    have = set(expand_columns(list(chosen)))
+    return tuple(chosen) + tuple(c for c in pc_names if c not in have)
+
+
 def covariates_with_pcs(covar: Path, pcs: Path):
     """The covariate table with the columns of ``pcs.tsv`` (IID, PC1..PCk) joined by participant id
     (left join: a participant without PCs has them missing and leaves the GWAS), and the PC names."""
@@ -152,7 +165,13 @@ def covariates_with_pcs(covar: Path, pcs: Path):
     cov = read_table(covar, id_column="IID")
     pc = read_table(pcs, id_column="IID")
     names = [c for c in pc.columns if _PC.match(str(c))]
-    cov = cov.drop(columns=[c for c in names if c in cov.columns])
+    replaced = [c for c in names if c in cov.columns]
+    if replaced:
+        log.warning("%s: its column(s) %s replaced by the pca stage's genotype PCs of the same name%s (to use the "
+                    "table's own PCs, leave out [pca] and set [run] pca = false)", covar, ", ".join(replaced),
+                    f"; {', '.join(c for c in cov.columns if _PC.match(str(c)) and c not in names)} kept"
+                    if any(_PC.match(str(c)) and c not in names for c in cov.columns) else "")
+    cov = cov.drop(columns=replaced)
     return cov.merge(pc[["IID", *names]], on="IID", how="left"), names
 
 
