@@ -80,6 +80,13 @@ def test_model_info__cli_json():
     info = json.loads(r.output)
     assert info["parameters"] == count_parameters(get_config("lfm-600m"))
     assert info["frames_per_crop"] == get_config("lfm-600m").frames(2500)
+    # a checkpoint's own preprocessing, as its JSON stores it (the model card says model info prints it)
+    r = CliRunner().invoke(cli, ["model", "info", "--checkpoint", "small"])
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.output)
+    from edfgen.model.checkpoint import load_checkpoint
+    assert info["preprocessing"] == load_checkpoint("small").preprocessing.to_dict()
+    assert info["preprocessing"]["sampling_rate"] == 500 and len(info["preprocessing"]["leads"]) == 12
 
 
 def test_config__roundtrip_and_unknown_key():

@@ -545,8 +545,8 @@ class ExtractOptions(CommandOptions):
     fs: float | None = opt(None, "Sampling rate (Hz) of files that carry none (.npy).", range=(0, None),
                            open=(True, False))
     chunk_size: int = opt(2048, "Records per durable chunk (resume granularity, bounds memory).", range=(1, None))
-    threads: int | None = threads_opt("Torch threads for the model (default: torch's; with --workers: cores - "
-                                      "workers, at least 2 on 2 or more cores).")
+    threads: int | None = threads_opt("Torch threads for the model (default: cores - --workers, at least 2 on 2 "
+                                      "or more cores; torch's own setting with --workers 0).")
     force: bool = force_opt("Replace an existing --out table and the side files its <out>.manifest.json lists (an "
                             "interrupted run's parts are resumed; records whose files changed are recomputed).")
 

@@ -71,7 +71,7 @@ class ModelInfoOptions(CommandOptions):
     """``edfgen model info`` (:func:`edfgen.model.info.model_info`)."""
 
     command: ClassVar[str] = "model info"
-    config_name: str | None = opt(None, "A named config (tiny, base, lfm-600m).", cli=("--config",))
+    config_name: str | None = opt(None, "A named config (tiny, small, base, lfm-600m).", cli=("--config",))
     checkpoint: str | None = opt(None, "A checkpoint name or path (instead of --config).")
 
 

@@ -16,7 +16,9 @@ def model_info(*, config_name: str | None = None, checkpoint: str | None = None)
     -------
     dict
         ``name, parameters, encoder_parameters, width, depth, mlm_depth, layers, heads, ffn, block,
-        frames_per_crop, frame_hop_ms, crop_samples, sampling_rate, config`` (+ ``sha256, path`` for a checkpoint).
+        frames_per_crop, frame_hop_ms, crop_samples, sampling_rate, config, preprocessing`` (the checkpoint's:
+        sampling rate, leads, window, crops, filters; the default for a named config) (+ ``sha256, path,
+        metadata`` for a checkpoint: the training command and settings).
     """
     if (config_name is None) == (checkpoint is None):
         raise ConfigError("model info: give exactly one of --config or --checkpoint")
@@ -31,4 +33,5 @@ def model_info(*, config_name: str | None = None, checkpoint: str | None = None)
             "width": cfg.width, "depth": cfg.depth, "mlm_depth": cfg.mlm_depth, "layers": cfg.depth + cfg.mlm_depth,
             "heads": cfg.heads, "ffn": cfg.ffn, "block": cfg.block, "frames_per_crop": cfg.frames(prep.crop_samples),
             "frame_hop_ms": 1000.0 * cfg.stride / prep.sampling_rate, "crop_samples": prep.crop_samples,
-            "sampling_rate": prep.sampling_rate, "config": cfg.to_dict(), **extra}
+            "sampling_rate": prep.sampling_rate, "config": cfg.to_dict(), "preprocessing": prep.to_dict(),
+            **extra}

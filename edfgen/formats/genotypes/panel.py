@@ -212,7 +212,7 @@ class GenotypePanel:
 
 
 class PlinkGenotypes(GenotypePanel):
-    """:class:`GenotypePanel` of a PLINK 1 fileset ``PREFIX.bed/.bim/.fam`` (bed-reader, one thread)."""
+    """:class:`GenotypePanel` of a PLINK 1 fileset ``PREFIX.bed/.bim/.fam`` (edfgen's own numpy .bed decoder)."""
 
     def __init__(self, prefix: str | Path, *, founders_only: bool = True, cache_mb: int = 256):
         super().__init__(BedReader(str(prefix), threads=1), founders_only=founders_only, cache_mb=cache_mb)
