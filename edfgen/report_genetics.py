@@ -10,6 +10,7 @@ from typing import Callable
 
 import pandas as pd
 
+from edfgen.formats.manifest import read_manifest
 from edfgen.plots.genetics import plot_rg_heatmap
 
 
@@ -38,7 +39,8 @@ def genetics_sections(out: Path, *, table: Callable[[pd.DataFrame, int], str], i
             parts.append(table(rg.reindex(rg["p_value"].sort_values().index), 20))
     cs = _read(out / "finemap" / "credible_sets.tsv")
     if cs is not None:
-        parts.append("<h2>Fine-mapping (SuSiE, 95 % credible sets)</h2>")
+        params = (read_manifest(out / "finemap") or {}).get("parameters") or {}
+        parts.append(f"<h2>Fine-mapping (SuSiE, {100 * float(params.get('coverage') or 0.95):g} % credible sets)</h2>")
         if len(cs):
             sizes = cs.groupby(["locus", "phenotype", "cs"]).size()
             summ = (cs.sort_values("pip", ascending=False).groupby(["locus", "phenotype", "cs"], sort=False)

@@ -73,8 +73,11 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     elif liftover_chain is not None:
         to_chrom, to_pos = Chain.read(liftover_chain).lift(loci["chromosome"], loci["base_pair_location"])
         lifted = np.where(to_chrom == loci["chromosome"].astype(str).to_numpy(), to_pos, np.nan)
-        log.info("liftover %s: %d of %d loci mapped to GRCh38 on the same chromosome", liftover_chain,
-                 int(np.isfinite(lifted).sum()), len(loci))
+        n_lifted = int(np.isfinite(lifted).sum())
+        (log.info if n_lifted == len(loci) else log.warning)(
+            "liftover %s: %d of %d loci mapped to GRCh38 on the same chromosome%s", liftover_chain, n_lifted,
+            len(loci), "" if n_lifted == len(loci) else "; the others are compared by rsID only (no window or "
+            "nearest catalog hit: a novel call there is less certain)")
     cat = select_traits(full, traits, any_trait=any_trait)
     if cat.empty:
         log.warning("no catalog associations match the selected traits; every locus will be novel")
