@@ -191,6 +191,32 @@ def test_extract_edfs__a_failed_final_write_keeps_the_chunks_for_the_rerun(ecg_d
     assert res.resumed > 0 and out.exists()
 
 
+def test_extract_edfs__killed_during_its_final_writes_resumes_without_force(ecg_dir, standin, tmp_path, monkeypatch):
+    """Killed after edfs.tsv was renamed into place but before its side files: a plain rerun said 'edfs.tsv exists
+    (use --force)' although the help says extract resumes an interrupted run (review finding). The files the
+    interrupted run listed in its in-progress manifest are its own: the rerun resumes and finishes."""
+    import edfgen.commands.extract as ex
+
+    full = tmp_path / "full" / "edfs.tsv"
+    extract_edfs([ecg_dir], full, checkpoint=standin, batch_size=2, chunk_size=4)
+    out = tmp_path / "o" / "edfs.tsv"
+    real = ex.write_table
+
+    def killed(df, path, *a, **k):
+        if Path(path).name.endswith(".pheno"):
+            raise KeyboardInterrupt("killed between the table and its side files")
+        return real(df, path, *a, **k)
+
+    monkeypatch.setattr(ex, "write_table", killed)
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4)
+    monkeypatch.undo()
+    assert out.exists() and (out.parent / "edfs.tsv.parts").is_dir()
+    res = extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4)
+    assert res.resumed > 0
+    pd.testing.assert_frame_equal(pd.read_csv(full, sep="\t"), pd.read_csv(out, sep="\t"), rtol=1e-6)
+
+
 def test_extract_edfs__changed_checkpoint_discards_parts(ecg_dir, standin, tmp_path):
     out = tmp_path / "edfs.tsv"
 

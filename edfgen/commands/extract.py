@@ -314,8 +314,13 @@ def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
     if previous is not None and previous.get("command") != "edfgen extract":
         raise InputError(f"--out {out}: {side['manifest'].name} belongs to '{previous.get('command')}'")
     ours = set(listed_outputs(previous, out.parent))
+    # a run killed while it wrote its final files (manifest still in progress, chunks kept) resumes without --force:
+    # the files it had renamed into place are its own, rewritten from the same chunks
+    resuming = previous is not None and not previous.get("finished") and parts_dir(out).is_dir()
     for p in [out, *(v for k, v in side.items() if k != "manifest")]:
         if p.exists():
+            if resuming and p.resolve() in ours:
+                continue
             if not force:
                 raise InputError(f"--out {out}: {p.name} exists (use --force to replace the files of the earlier "
                                  f"extract listed in {side['manifest'].name})")
