@@ -66,7 +66,8 @@ import pandas as pd
 
 from edfgen.commands.gwas_design import CovariateDesign, covariate_design, select_phenotypes
 from edfgen.commands.gwas_output import GwasOutputs, output_order
-from edfgen.commands.options import GenotypeOptions, HailOptions, as_list, genotype_source, hail_settings, opt, path_str
+from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
+                                     hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
 from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
 from edfgen.engines.hail_gwas import hail_linear, hail_logistic, hail_model_pass
@@ -75,7 +76,7 @@ from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.bgen_check import scan_bgen
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
 from edfgen.formats.loco import open_loco_predictions, write_loco_predictions
-from edfgen.formats.manifest import recording
+from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
 from edfgen.kernels.association import (
@@ -568,11 +569,17 @@ class GwasOptions(GenotypeOptions, HailOptions):
     no_plots: bool = opt(False, "Skip the Manhattan/QQ PNGs.")
     plots_max: int | None = opt(None, "Plot at most K phenotypes.", range=(0, None), cli=("--max-plots",),
                                 hidden=("--plots-max",))
+    allow_incomplete: bool = allow_incomplete_opt()
 
 
 def run(o: GwasOptions):
-    """``edfgen gwas``: :func:`edfgen.commands.gwas.run_gwas`; every -meta.yaml says ``o.reference_genome``."""
+    """``edfgen gwas``: :func:`edfgen.commands.gwas.run_gwas`; every -meta.yaml says ``o.reference_genome``. An
+    input an edfgen command did not finish writing (an EDF table of a killed extract) is refused, as clump and mr
+    refuse theirs (``--allow-incomplete``: a warning)."""
     from edfgen.kernels.qc import QCSettings
+
+    for option, path in (("--pheno", o.pheno), ("--covariates", o.covar), ("--loco-predictions", o.loco_predictions)):
+        check_upstream([path], option=option, allow_incomplete=o.allow_incomplete)
 
     return run_gwas(
         genotype_source(o), o.pheno, o.covar, o.out, pheno_cols=as_list(o.pheno_cols), pheno_prefix=o.pheno_prefix,
