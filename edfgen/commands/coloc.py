@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.finemap import align_to_panel, locus_regions, read_loci, region_matrix
+from edfgen.commands.finemap import align_to_panel, located, locus_regions, read_loci, region_matrix
 from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel
@@ -131,6 +131,8 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
     with recording(out_dir, "edfgen coloc", parameters=params, inputs=inputs, planned=["coloc.tsv"]) as man, \
             open_panel(genotypes) as panel:
         rows, cache = [], {}
+        oc = {name: located(z, panel) for name, z in oc.items()}        # panel rows found once per phenotype
+        ex = {name: located(z, panel) for name, z in ex.items()}
         oregions = {name: dict(locus_regions(loci_t, z, window_kb)) for name, z in oc.items()}
         work = []
         for ename, z1 in ex.items():

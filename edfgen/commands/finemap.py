@@ -11,6 +11,7 @@ shared with ``edfgen coloc``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +114,8 @@ def align_to_panel(rows: pd.DataFrame, panel, phenotype: str = "") -> pd.DataFra
     (A1); rows whose alleles match neither orientation are dropped (so of a multi-allelic site's rows the one
     with the panel's alleles is used). Adds ``row`` (panel row), sorted by it."""
     v = panel.variants
-    r, _ = locate_in_panel(rows, panel, phenotype or "summary statistics")
+    r = rows["row"] if "row" in rows.columns else locate_in_panel(
+        rows, panel, phenotype or "summary statistics", repeated_ids="position")[0]
     t = rows[r.notna()].copy()
     t["row"] = r[r.notna()].astype(np.int64)
     a1, a2 = v.allele1[t["row"]], v.allele2[t["row"]]
@@ -173,9 +175,17 @@ def finemap_region(reg: Region, *, max_causal: int = 10, coverage: float = 0.95,
     return cs_rows, pip, check, fit
 
 
+def located(z: ZStats, panel) -> ZStats:
+    """``z`` with each row's LD-panel row (column ``row``, NaN where absent), found once per phenotype rather
+    than once per region (:func:`~edfgen.formats.genotypes.panel.locate_in_panel`)."""
+    rows, _ = locate_in_panel(z.table, panel, z.phenotype, repeated_ids="position")
+    return dataclasses.replace(z, table=z.table.assign(row=rows.to_numpy()))
+
+
 def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, *, only_leads: bool = True):
     """Every (locus, phenotype) region of the phenotypes with a lead at the locus (``only_leads``) or all."""
     for name, z in zs.items():
+        z = located(z, panel)
         for locus, rows in locus_regions(loci, z, window_kb):
             leads = str(loci.loc[loci["locus"] == locus, "phenotypes"].iloc[0]).split(",")
             if only_leads and name not in leads:

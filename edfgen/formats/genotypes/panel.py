@@ -30,42 +30,62 @@ def _unique_index(keys) -> pd.Series:
     return s[~s.index.duplicated(keep=False)]
 
 
-def locate_in_panel(df: pd.DataFrame, panel: "GenotypePanel", phenotype: str) -> tuple[pd.Series, str]:
+def locate_in_panel(df: pd.DataFrame, panel: "GenotypePanel", phenotype: str, *,
+                    repeated_ids: str = "error") -> tuple[pd.Series, str]:
     """Row of each summary-statistics variant in the panel's ``.bim``.
 
     By ``variant_id`` (PLINK's SNP matching); when that finds fewer than half of the variants
     (e.g. ``chr:pos:ref:alt`` ids against an rsID reference panel), by ``rsid``, then by
     chromosome, position and the unordered allele pair, whichever finds most (the panel's chromosome
-    labels as a GWAS-SSF round trip gives them: PLINK's 23, XY and 25 are X, 26 is MT). A variant id
-    duplicated in the panel is an error when the summary statistics use it.
+    labels as a GWAS-SSF round trip gives them: PLINK's 23, XY and 25 are X, 26 is MT). One rule for every
+    command that reads summary statistics against a panel (clump, finemap, coloc); the panel's indexes are
+    built once per panel (:class:`PlinkVariants`).
+
+    Parameters
+    ----------
+    repeated_ids
+        A variant id on several panel rows (a multi-allelic site split into biallelic rows) that the summary
+        statistics use: ``"error"`` (clump: its LD would be ambiguous), or ``"position"`` (finemap, coloc:
+        such rows are found by position and alleles, else left out, with a warning).
+
+    Returns
+    -------
+    ``(panel row of each row of df, float with NaN where not found; the key that matched)``
     """
     v = panel.variants
     ids = df["variant_id"].astype(str)
-    dup = pd.Index(v.variant_id)[pd.Index(v.variant_id).duplicated()]
-    if len(dup) and ids.isin(set(dup)).any():
+    repeated = ids.isin(v.duplicated_ids).to_numpy() if v.duplicated_ids else np.zeros(len(ids), dtype=bool)
+    if repeated.any() and repeated_ids == "error":
         raise InputError(f"{panel.prefix}.bim: duplicated variant id(s) used by {phenotype}, "
-                         f"e.g. {str(sorted(set(dup) & set(ids))[0])!r}")
-    best = (ids.map(panel.variants.rows_by_id), "variant_id")
-    if best[0].notna().mean() >= 0.5:
-        return best
-    tries = []
-    if "rsid" in df.columns:
-        tries.append((df["rsid"].astype(str).map(panel.variants.rows_by_id), "rsid"))
-    if {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
-        a1, a2 = np.asarray(v.allele1, dtype=str), np.asarray(v.allele2, dtype=str)
-        lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
-        pk = [f"{c}:{p}:{x}:{y}" for c, p, x, y in zip(v.ssf_chromosome, v.position, lo, hi)]   # 23/XY/26: X/MT
+                         f"e.g. {str(ids[repeated].iloc[0])!r}")
+    has_position = {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns)
+
+    def by_position() -> pd.Series:
         e, o = df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper()
         sk = (df["chromosome"].astype(str).str.replace("^chr", "", regex=True) + ":"
               + pd.to_numeric(df["base_pair_location"], errors="coerce").astype("Int64").astype(str) + ":"
               + e.where(e < o, o) + ":" + o.where(e < o, e))
-        tries.append((sk.map(_unique_index(pk)), "chromosome:position:alleles"))
-    for cand in tries:
-        if cand[0].notna().sum() > best[0].notna().sum():
-            best = cand
-    if best[1] != "variant_id":
-        log.debug("%s: variants matched to the LD panel by %s (%d of %d)", phenotype, best[1],
-                 int(best[0].notna().sum()), len(ids))
+        return sk.map(v.rows_by_position_alleles)
+
+    best = (ids.map(v.rows_by_id), "variant_id")
+    if best[0].notna().mean() < 0.5:
+        tries = [(df["rsid"].astype(str).map(v.rows_by_id), "rsid")] if "rsid" in df.columns else []
+        if has_position:
+            tries.append((by_position(), "chromosome:position:alleles"))
+        for cand in tries:
+            if cand[0].notna().sum() > best[0].notna().sum():
+                best = cand
+        if best[1] != "variant_id":
+            log.debug("%s: variants matched to the LD panel by %s (%d of %d)", phenotype, best[1],
+                      int(best[0].notna().sum()), len(ids))
+    if repeated.any() and best[1] == "variant_id":
+        rows = best[0].copy()
+        found = by_position()[repeated] if has_position else pd.Series(np.nan, index=df.index[repeated])
+        rows[repeated] = found.to_numpy()
+        log.warning("%s: %d variant id(s) on several rows of %s.bim (e.g. %s): matched by position and alleles "
+                    "(%d found)", phenotype, int(repeated.sum()), panel.prefix, ids[repeated].iloc[0],
+                    int(found.notna().sum()))
+        best = (rows, best[1])
     return best
 
 
@@ -112,6 +132,22 @@ class PlinkVariants:
         left out: they are ambiguous)."""
         s = pd.Series(np.arange(len(self.variant_id)), index=pd.Index(self.variant_id))
         return s[~s.index.duplicated(keep=False)]
+
+    @functools.cached_property
+    def duplicated_ids(self) -> frozenset:
+        """Variant ids on more than one row (e.g. a multi-allelic site split into biallelic rows), once per panel."""
+        idx = pd.Index(self.variant_id)
+        return frozenset(idx[idx.duplicated()])
+
+    @functools.cached_property
+    def rows_by_position_alleles(self) -> pd.Series:
+        """Panel row of each ``chromosome:position:allele:allele`` key (GWAS-SSF chromosome labels, alleles in
+        sorted order), once per panel; keys on several rows left out."""
+        a1, a2 = np.asarray(self.allele1, dtype=str), np.asarray(self.allele2, dtype=str)
+        lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
+        keys = pd.Series(self.ssf_chromosome).astype(str) + ":" + pd.Series(self.position).astype(str) + ":" \
+            + pd.Series(lo) + ":" + pd.Series(hi)
+        return _unique_index(keys.to_numpy())
 
 
 class GenotypePanel:
