@@ -160,7 +160,7 @@ def _variant_set(df: pd.DataFrame, panel: GenotypePanel) -> _VariantSet:
                        np.flatnonzero(np.isnan(bim)))
 
 
-_FAST_OPTIONAL = ("base_pair_location", "neg_log_10_p_value")
+_FAST_OPTIONAL = ("base_pair_location", "neg_log_10_p_value", "rsid")
 _NO_REJECTS = pd.DataFrame({"phenotype": pd.Series(dtype=object), "variant_id": pd.Series(dtype=object),
                             "p_value": pd.Series(dtype=np.float64), "reason": pd.Series(dtype=object)})
 _MATCH_OPTIONAL = ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele",
@@ -194,6 +194,11 @@ def _written_p(p) -> np.ndarray:
     return np.where(p < _P_NORMAL_MIN, 0.0, p)
 
 
+def _file_rsids(df: pd.DataFrame) -> np.ndarray | None:
+    """The file's ``rsid`` column by file row (clumps.tsv's rsid), or ``None`` without one."""
+    return df["rsid"].to_numpy(dtype=object) if "rsid" in df.columns else None
+
+
 def _not_in_panel(name: str, vs: _VariantSet, p: np.ndarray, missing: np.ndarray, p1: float):
     """The variants ``missing`` from the panel that would qualify as index variants (``p <= p1``), and
     their ``rejects.tsv`` rows."""
@@ -219,7 +224,7 @@ def _prepare_fast(name: str, df: pd.DataFrame, vs: _VariantSet, panel: GenotypeP
             return None
         f = vs.full
         _, rejects = _not_in_panel(name, vs, p, vs.missing, settings.p1)
-        return _Prepared(name, f.bim, p[f.rows], f.ids, f.rows, f.pos, f.chromosome, rejects)
+        return _Prepared(name, f.bim, p[f.rows], f.ids, f.rows, f.pos, f.chromosome, rejects, _file_rsids(df))
     found = ~np.isnan(vs.bim)
     if have.sum() == 0 or found[have].mean() < 0.5:
         return None
@@ -233,7 +238,7 @@ def _prepare_fast(name: str, df: pd.DataFrame, vs: _VariantSet, panel: GenotypeP
     if pos is None or np.isnan(np.asarray(pos, dtype=np.float64)).any():
         pos = panel.variants.position[bim]
     return _Prepared(name, bim, p[rows], vs.id_str, rows, np.asarray(pos, dtype=np.int64),
-                     panel.variants.chromosome[bim], rejects)
+                     panel.variants.chromosome[bim], rejects, _file_rsids(df))
 
 
 def _read_groups(groups: dict[str, list[Path]], *, threads: int = 2):
