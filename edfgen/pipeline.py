@@ -134,11 +134,10 @@ class _Runner:
             json.dump(self.state, fh, indent=2)
 
     def _option_files(self, *option_sets: dict[str, Any]) -> list[Path]:
-        """Files named by a stage's option values (``keep``/``remove``/``extract`` lists, a ``checkpoint`` and its
-        weights, a ``catalog``, ...) outside the run's folder, whose content keys the stage too: a list rewritten
-        or a checkpoint retrained in place reruns the stage (stage products inside the run are listed as
-        inputs by the caller)."""
-        out = self.cfg.out.resolve()
+        """Files named by a stage's option values, whose content keys the stage too: a ``keep``/``remove``/
+        ``extract`` list rewritten, a checkpoint retrained in place (its JSON and weights, found as extract finds
+        them) or a PLINK panel rebuilt (``*bfile``: its .bed/.bim/.fam) reruns the stage. Products of earlier
+        stages named here are keyed again, which changes nothing (they are inputs of the stage already)."""
         found: list[Path] = []
         for options in option_sets:
             for key, value in sorted(options.items()):
@@ -147,15 +146,19 @@ class _Runner:
                 for v in value if isinstance(value, list) else [value]:
                     if not isinstance(v, str) or not v or len(v) > 4096:
                         continue
-                    p = Path(v).expanduser()
-                    cands = [p, p.with_suffix(".json"), p.with_suffix(".safetensors")] if p.suffix in ("", ".json") \
-                        else [p]
-                    for c in cands:
-                        try:
-                            if c.is_file() and out not in c.resolve().parents:
-                                found.append(c)
-                        except OSError:
-                            continue
+                    try:
+                        if key == "checkpoint":
+                            from edfgen.model.checkpoint import resolve_checkpoint   # (imports torch)
+
+                            meta = resolve_checkpoint(v)
+                            cands = [meta, meta.with_suffix(".safetensors")]
+                        elif key.endswith("bfile"):
+                            cands = [Path(f"{Path(v).expanduser()}.{e}") for e in ("bed", "bim", "fam")]
+                        else:
+                            cands = [Path(v).expanduser()]
+                        found += [c for c in cands if c.is_file()]
+                    except (OSError, RuntimeError, EdfgenError):   # not a path (a name, a ~user that is none)
+                        continue
         return list(dict.fromkeys(found))
 
     def stage(self, name: str, section: str, wiring: dict[str, Any], inputs: list[Path | None], out_dir: Path, *,
@@ -449,8 +452,11 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     m = Manifest(command="edfgen run", parameters={"config": cfg.raw, "force": force})
     m.extra["stages"] = [{"name": s.name, "status": s.status, "seconds": round(s.seconds, 2)} for s in r.records]
     m.add_inputs([cfg.source])
-    m.outputs = sorted({str(p.relative_to(out)) for p in out.iterdir() if p.is_file() and p.name != MANIFEST
-                        and not p.name.startswith(".")})
+    # only what the run itself wrote in its folder (the stages' folders have their own manifests): a user's file
+    # kept there (out = ".", inputs beside the TOML) is not the run's, nor unfinished while a rerun runs
+    own = [out / "loci.tsv", out / "mr_results.tsv", files.get("truth_summary"), files.get("report"), r.state_path]
+    m.outputs = sorted({str(Path(p).relative_to(out)) for p in own if p is not None and Path(p).is_file()}
+                       | ({"report_figures/"} if (out / "report_figures").is_dir() else set()))
     m.write(out)
     return PipelineResult(out=out, stages=r.records, files=files)
 

@@ -137,6 +137,10 @@ def test_run__writes_every_stage_and_top_level_files(small_run):
     assert "data:image/png;base64" in html
     man = json.loads((out / "manifest.json").read_text())
     assert man["command"] == "edfgen run" and {s["name"] for s in man["extra"]["stages"]} == ran
+    # only the run's own files: a user's file kept in the folder (out = ".") is not listed (review finding: a
+    # rerun then marked it unfinished and gwas refused the user's --covariates there, run after run)
+    assert set(man["outputs"]) <= {"loci.tsv", "mr_results.tsv", "truth_summary.json", "report.html", STATE_FILE,
+                                   "report_figures/"} and "report.html" in man["outputs"]
 
 
 def test_run__truth_section_scores_planted_loci_and_links(small_run):
@@ -319,7 +323,8 @@ def test_run__stage_reruns_when_a_file_named_by_an_option_changes(tmp_path, monk
 
     monkeypatch.setattr(pl, "run_command", fake_run)
     cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
-    keep = tmp_path / "keep.txt"
+    keep = tmp_path / "o" / "keep.txt"          # inside the run's folder (out = "." beside the user's files)
+    keep.parent.mkdir()
     keep.write_text("a\nb\nc\n")
     ck = tmp_path / "ck"
     ck.with_suffix(".json").write_text("{}")
