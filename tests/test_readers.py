@@ -523,9 +523,10 @@ def test_hail_engine_reads_per_chromosome_grch37_bgen_like_the_fast_engine(files
 
 def test_bgen_index_cache__a_file_replaced_with_its_mtime_restored_is_indexed_again(fileset, tmp_path, monkeypatch,
                                                                                     caplog):
-    """The BGEN index cache is keyed on size, mtime and ctime: a BGEN overwritten by one of the same size whose
-    mtime was restored (touch -r, cp -p) is indexed again (review finding: it kept the old file's variant ids); a
-    FILE.metafile older than its BGEN is not used (a warning names it)."""
+    """The BGEN index cache is keyed on size, mtime and a digest of the first and last MiB: a BGEN overwritten by
+    one of the same size whose mtime was restored (touch -r, cp -p) is indexed again (review finding: it kept the
+    old file's variant ids), while a chmod keeps the cache (ctime would have thrown it away); a FILE.metafile
+    older than its BGEN is not used (a warning names it)."""
     import os
     import shutil
 
@@ -544,6 +545,11 @@ def test_bgen_index_cache__a_file_replaced_with_its_mtime_restored_is_indexed_ag
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))                     # mtime restored
     assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
     assert BgenReader(str(path), sample=sample).variants["variant_id"].iloc[0] == renamed
+    cached = sorted((tmp_path / "cache").rglob("*.metafile"))
+    assert len(cached) == 2                                    # the first file's index, then the replacement's
+    os.chmod(path, 0o640)                                                  # ctime changes, content does not
+    assert BgenReader(str(path), sample=sample).variants["variant_id"].iloc[0] == renamed
+    assert sorted((tmp_path / "cache").rglob("*.metafile")) == cached       # no new index built
     meta = Path(str(path) + ".metafile")
     BgenReader(str(path), sample=sample)._bgen.create_metafile(meta, verbose=False)
     os.utime(meta, ns=(st.st_atime_ns, st.st_mtime_ns - 10**9))              # written before the BGEN

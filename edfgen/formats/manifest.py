@@ -29,8 +29,9 @@ content=False)``                       and temporary files, by relative name): s
 Manifests, the pipeline's stage keys and ``extract``'s per-record resume (:func:`stat_key` of each
 file of a record) use these functions. Two neighbours keep their own narrower rule: the genotype
 readers name their caches (BGEN metafile, tabix index, Hail import) by
-:func:`edfgen.formats.genotypes.base.stat_id` (path, size, modification time: the cache names of
-earlier releases stay valid), and an LD panel is recorded by
+:func:`edfgen.formats.genotypes.base.stat_id` (path, size, modification time and a digest of the first and
+last MiB: a file replaced with its time restored is caught, a chmod or move does not throw a cache away), and an
+LD panel is recorded by
 :func:`edfgen.formats.genotypes.panel.panel_fingerprint` (small files as inputs, genotype bytes by size).
 """
 

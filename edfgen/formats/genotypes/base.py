@@ -193,13 +193,22 @@ def check_unique_iids(samples, source: str) -> None:
 
 
 def stat_id(path: str | os.PathLike) -> str:
-    """``absolute path:size:mtime_ns:ctime_ns`` of a file: what the genotype readers' fingerprints and index
-    caches are keyed on (a changed file gets a new key; its contents are never read). The status-change time
-    (which programs cannot set) is in it, as in :func:`edfgen.formats.manifest.stat_key`: a file replaced by
-    one of the same size with its modification time restored (``cp -p``, ``rsync -t``, ``touch -r``) got the
-    old file's cached index, i.e. its variant ids and positions."""
+    """``absolute path:size:mtime_ns:digest`` of a file: what the genotype readers' fingerprints and index
+    caches are keyed on. ``digest`` is a sha256 of the file's first and last MiB (two reads, whatever the size):
+    a file replaced by one of the same size with its modification time restored (``cp -p``, ``rsync -t``,
+    ``touch -r``) got the old file's cached index, i.e. its variant ids and positions; the status-change time
+    would catch that too, but it also changes on ``chmod``, ``mv`` or ``cp -a``, which must not throw away a
+    UK Biobank index or Hail import."""
     st = os.stat(path)
-    return f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        h.update(fh.read(1 << 20))
+        if st.st_size > 2 << 20:
+            fh.seek(-(1 << 20), os.SEEK_END)
+            h.update(fh.read(1 << 20))
+        else:
+            h.update(fh.read())
+    return f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}:{h.hexdigest()[:16]}"
 
 
 def pack_classes(g: np.ndarray) -> np.ndarray:

@@ -64,8 +64,6 @@ from edfgen.formats.genotypes.base import (
 )
 from edfgen.formats.genotypes.bgen_check import PROB_SUM_TOLERANCE, block_problem, scan_bgen
 
-log = logging.getLogger(__name__)
-
 
 def read_oxford_sample(path: str | Path, n_expected: int | None = None) -> pd.DataFrame:
     """An Oxford ``.sample`` file as ``FID, IID`` (``ID_1``, ``ID_2``) plus its other columns.
@@ -169,10 +167,9 @@ class BgenReader(GenotypeReader):
         else:
             raise InputError(f"--bgen {self.path}: stores no sample ids; give its --sample file")
         meta = Path(self.path + ".metafile")
-        st = os.stat(self.path)
-        if meta.exists() and meta.stat().st_mtime_ns < max(st.st_mtime_ns, st.st_ctime_ns):
-            log.warning("--bgen %s: %s is older than the BGEN (written for an earlier file?): not used; an index "
-                        "is built in the cache", self.path, meta.name)
+        if meta.exists() and meta.stat().st_mtime_ns < os.stat(self.path).st_mtime_ns:   # for an earlier file?
+            logging.getLogger(__name__).warning("--bgen %s: %s is older than the BGEN: not used (an index is built "
+                                                "in the cache)", self.path, meta.name)
             meta = Path(self.path + ".metafile.stale")     # never exists: take the cache below
         if not meta.exists():
             meta = _cache_dir() / f"{Path(self.path).name}.{self.fingerprint()}.metafile"
