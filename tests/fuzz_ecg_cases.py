@@ -176,13 +176,14 @@ def edf_channel(label, dimension, physical, pmin, pmax, dmin, dmax, spr) -> dict
 def annotations_channel(n_records: int, spr: int, *, duration: float = 1.0, bdf: bool = False,
                         onsets=None) -> dict:
     """An ``EDF Annotations`` signal: each data record's time-keeping TAL (``+onset`` 0x14 0x14 0x00; ``onsets``, in
-    s, else ``r x duration``; ``None`` in ``onsets``: no TAL), the first with an annotation, zero-padded to ``spr``
-    samples."""
+    s, else ``r x duration``; text is written as is; ``None`` in ``onsets``: no TAL), the first with an annotation,
+    zero-padded to ``spr`` samples."""
     width = 3 if bdf else 2
     out = []
     onsets = [r * duration for r in range(n_records)] if onsets is None else onsets
     for r in range(n_records):
-        tal = (b"" if onsets[r] is None else f"+{onsets[r]:g}\x14\x14\x00".encode()) + (
+        text = onsets[r] if isinstance(onsets[r], str) else None if onsets[r] is None else f"+{onsets[r]:g}"
+        tal = (b"" if text is None else f"{text}\x14\x14\x00".encode()) + (
             b"+0\x14recording start\x14\x00" if r == 0 else b"")
         raw = tal.ljust(spr * width, b"\0")[:spr * width]
         if bdf:

@@ -231,9 +231,10 @@ def test_read_edf__discontinuous_longest_gap_free_stretch_read_with_a_note(share
     assert nogap.notes == () and nogap.signal.shape == (12, 15000)
     bad = {"overlap.edf": ([*range(0, 10), 9.5, *range(11, 30)], "data record 11 starts at +9.5 s, before data "
                                                                   "record 10 ends (+10 s)"),
-           "no_onset.edf": ([*range(0, 4), None, *range(5, 30)], "EDF+D data record 5: no time-keeping annotation")}
+           "no_onset.edf": ([*range(0, 4), None, *range(5, 30)], "EDF+D data record 5: no time-keeping annotation"),
+           "inf.edf": ([*range(0, 6), "+" + "9" * 320, *range(7, 30)], "EDF+D data record 7: onset +999")}
     for name, (ons, match) in bad.items():
-        write_edf(tmp_path / name, leads + [annotations_channel(30, 60, onsets=ons)], reserved="EDF+D")
+        write_edf(tmp_path / name, leads + [annotations_channel(30, 200, onsets=ons)], reserved="EDF+D")
         assert match in reason(tmp_path / name)
 
 

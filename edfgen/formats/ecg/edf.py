@@ -275,11 +275,15 @@ def _longest_continuous(data: np.ndarray, offsets: np.ndarray, signals: list[Sig
     raw = data[:, offsets[ann[0]]:offsets[ann[0] + 1]]
     onsets = np.empty(len(raw))
     for k in range(len(raw)):       # one regex per data record (86,400 for a day of 1-s records: ~0.1 s)
-        m = _TIMEKEEPING.match(raw[k].tobytes())
+        head = raw[k].tobytes()
+        m = _TIMEKEEPING.match(head)
         if m is None:
             raise RecordRejected(f"{kind} data record {k + 1}: no time-keeping annotation ('+onset' 0x14 0x14) at "
-                                 f"the start of its annotation signal", record_id=rid, path=path)
+                                 f"the start of its annotation signal (found {head[:24]!r})", record_id=rid, path=path)
         onsets[k] = float(m.group(1))
+        if not np.isfinite(onsets[k]):
+            raise RecordRejected(f"{kind} data record {k + 1}: onset {m.group(1)[:24].decode()}... is not a finite "
+                                 "number of seconds", record_id=rid, path=path)
     step = np.diff(onsets) - info["duration"]
     tol = 0.5 / fs
     if (step < -tol).any():
