@@ -323,3 +323,17 @@ def test_folder_lock__a_killed_unreaped_writer_does_not_hold_the_folder(tmp_path
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_extract__an_out_whose_folder_cannot_be_made_or_locked_is_one_line(tmp_path):
+    """--out under a file (its folder cannot be made) and under /proc (no lock file can be written) gave
+    tracebacks (FileExistsError, FileNotFoundError); one-line errors now (review finding)."""
+    (tmp_path / "afile").write_text("x")
+    for out, match in ((tmp_path / "afile" / "edfs.tsv", "cannot create its folder"),
+                       (Path("/proc/edfs.tsv"), "cannot write its lock file")):
+        res = CliRunner().invoke(cli, ["extract", "--ecg", str(tmp_path), "--out", str(out), "--workers", "0"])
+        assert res.exit_code == 2 and match in res.output and len(res.output.strip().splitlines()) == 1, res.output
+    (tmp_path / "no_ecg").mkdir()                       # a failed first run leaves none of the folders it made
+    res = CliRunner().invoke(cli, ["extract", "--ecg", str(tmp_path / "no_ecg"), "--out",
+                                   str(tmp_path / "new" / "a" / "edfs.tsv"), "--workers", "0"])
+    assert res.exit_code == 2 and "no ECG records" in res.output and not (tmp_path / "new").exists()

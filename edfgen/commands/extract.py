@@ -64,7 +64,7 @@ from edfgen.exceptions import EdfgenError, InputError, OutputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records
 from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import listed_outputs, read_manifest, recording
-from edfgen.formats.tables import clean_temp_files, read_table, write_table
+from edfgen.formats.tables import clean_temp_files, first_missing, read_table, remove_if_empty, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.ecg.record import NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, note_kind
@@ -263,8 +263,11 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
     out = Path(out)
     if out.is_dir():
         raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. {out}/edfs.tsv)")
-    created = not out.parent.exists()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    created = first_missing(out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot create its folder {out.parent} ({exc.strerror})") from None
     try:
         # one writer of this folder's EDF table at a time, from the checks to the last file (a second extract into
         # the same --out replaced the first's table, or resumed from chunks the first was still writing)
@@ -273,8 +276,7 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
                                    id_map=id_map, force=force, fs=fs, chunk_size=chunk_size, quality=quality,
                                    threads=threads, device=device, precision=precision, on_chunk=on_chunk)
     except BaseException:
-        if created and out.parent.is_dir() and not any(out.parent.iterdir()):
-            out.parent.rmdir()                        # no empty folder left by a failed first run
+        remove_if_empty(out.parent, created)          # no empty folders left by a failed first run
         raise
 
 

@@ -136,6 +136,9 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
     for attempt in range(3):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+            raise InputError(f"{option} {folder}: cannot write its lock file ({exc.strerror}): not a folder edfgen "
+                             "can write in") from None
         except FileExistsError:
             other = _read(path)
             if other is None:

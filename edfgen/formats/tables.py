@@ -162,6 +162,29 @@ def write_table(df: pd.DataFrame, path: PathLike, *, float_format: str | None = 
     return path
 
 
+def first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (``None`` when ``path`` exists): what a
+    ``mkdir(parents=True)`` of it creates, to be removed again after a failure (:func:`remove_if_empty`)."""
+    path = Path(path).absolute()
+    if path.exists():
+        return None
+    while not path.parent.exists():
+        path = path.parent
+    return path
+
+
+def remove_if_empty(path: Path, top: Path | None) -> None:
+    """Remove ``path`` and its parents up to ``top`` (folders a failed command created) while they are empty."""
+    if top is None:
+        return
+    path, top = Path(path).absolute(), Path(top).absolute()
+    while path.is_dir() and not any(path.iterdir()):
+        path.rmdir()
+        if path == top or top not in path.parents:
+            break
+        path = path.parent
+
+
 @contextlib.contextmanager
 def claimed_out_dir(path: PathLike, *, force: bool = False, option: str = "--out", command: str = "edfgen"):
     """:func:`prepare_out_dir`, then the folder created and its write lock (:func:`edfgen.formats.lock.folder_lock`)
@@ -170,14 +193,13 @@ def claimed_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
     the first's output without ``--force``). A folder this call created is removed if the block fails and
     leaves it empty."""
     path = prepare_out_dir(path, force=force, option=option, command=command)
-    created = not path.exists()
+    created = first_missing(path)
     path.mkdir(parents=True, exist_ok=True)
     try:
         with folder_lock(path, command, option=option):
             yield path
     except BaseException:
-        if created and path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+        remove_if_empty(path, created)
         raise
 
 
