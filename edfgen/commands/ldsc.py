@@ -141,9 +141,18 @@ def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None 
 def _merge(ld: pd.DataFrame, z: ZStats) -> pd.DataFrame:
     """``ld`` rows (in their order) with the phenotype's ``z``, ``n``, alleles, matched by variant id (or rsid:
     :func:`~edfgen.formats.sumstats.zscores.rows_by_id`)."""
-    t, _ = rows_by_id(z, pd.Index(ld["SNP"].astype(str)))
-    t = t[["key", "variant_id", "z", "n", "effect_allele", "other_allele"]]
-    return ld.merge(t, left_on="SNP", right_on="key", how="inner").drop(columns="key")
+    twice = ld["SNP"].duplicated(keep=False).to_numpy()
+    if twice.any():     # a panel's split multi-allelic site: which of its LD scores a z belongs to is unknown
+        log.warning("ldsc: %d LD-score rows name a variant id another row names too (e.g. %s): left out",
+                    int(twice.sum()), ld["SNP"].to_numpy()[twice][0])
+        ld = ld[~twice].reset_index(drop=True)
+    index = pd.Index(ld["SNP"].astype(object))
+    t, _ = rows_by_id(z, index)
+    t = t.sort_values("pos", kind="stable")
+    out = ld.iloc[t["pos"].to_numpy()].reset_index(drop=True)
+    for c in ("variant_id", "z", "n", "effect_allele", "other_allele"):
+        out[c] = t[c].to_numpy()
+    return out
 
 
 def parse_prevalence(text: str | None, names) -> dict[str, float]:
@@ -228,7 +237,7 @@ def align_zscores(zs: dict[str, ZStats], ld: pd.DataFrame) -> AlignedZ:
     z_all, n_all, cls_all = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, -1, dtype=np.int8)
     for j, z in enumerate(zs.values()):
         t, _ = rows_by_id(z, index)
-        pos = index.get_indexer(t["key"])
+        pos = t["pos"].to_numpy()
         ok = pos >= 0
         cls, sign = allele_classes(t["effect_allele"].to_numpy()[ok], t["other_allele"].to_numpy()[ok])
         z_all[j, pos[ok]] = sign * t["z"].to_numpy(np.float64)[ok]

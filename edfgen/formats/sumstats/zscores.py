@@ -81,24 +81,29 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False) -> ZS
 
 
 def rows_by_id(z: ZStats, ids: pd.Index) -> tuple[pd.DataFrame, str]:
-    """``z.table`` keyed to ``ids`` (LD-score SNP names): column ``key`` is ``variant_id``, or ``rsid`` when that
-    names more of ``ids`` (``chr:pos:ref:alt`` ids against rsID-keyed LD scores); a key on several rows (a
-    multi-allelic site: LD scores carry no alleles to tell them apart) is left out, with a warning.
+    """The rows of ``z.table`` whose key is in ``ids`` (LD-score SNP names, unique), with columns ``key`` and
+    ``pos`` (its position in ``ids``): the key is ``variant_id``, or ``rsid`` when ``variant_id`` finds fewer than
+    half of the rows and ``rsid`` more (``chr:pos:ref:alt`` ids against rsID-keyed LD scores); a key on several of
+    those rows (a multi-allelic site: LD scores carry no alleles to tell them apart) is left out, with a warning.
 
     Returns
     -------
-    ``(table with a unique key column, the column used)``
+    ``(matching rows, the column used as key)``
     """
     t = z.table
     col = "variant_id"
-    if "rsid" in t.columns and t["rsid"].astype(str).isin(ids).sum() > t["variant_id"].isin(ids).sum():
-        col = "rsid"
-    t = t.assign(key=t[col].astype(str))
-    many = t["key"].duplicated(keep=False).to_numpy()
+    pos = ids.get_indexer(t["variant_id"].astype(object))
+    if "rsid" in t.columns and (pos >= 0).mean() < 0.5:
+        rs = t["rsid"].astype(object)
+        rs_pos = np.where(rs.notna().to_numpy(), ids.get_indexer(rs), -1)
+        if (rs_pos >= 0).sum() > (pos >= 0).sum():
+            col, pos = "rsid", rs_pos
+    hit = pos >= 0
+    t = t[hit].assign(key=t[col].to_numpy(dtype=object)[hit], pos=pos[hit])
+    many = t["pos"].duplicated(keep=False).to_numpy()
     if many.any():
-        log.warning("%s: %d %s values on several rows (multi-allelic sites, e.g. %s) left out: LD scores carry no "
-                    "alleles to match them by", z.files[0], int(t["key"][many].nunique()), col,
-                    t["key"].to_numpy()[many][0])
+        log.warning("%s: %d rows share a %s with another (multi-allelic sites, e.g. %s) and are left out: LD scores "
+                    "carry no alleles to match them by", z.files[0], int(many.sum()), col, t["key"].to_numpy()[many][0])
         t = t[~many]
     return t.reset_index(drop=True), col
 
