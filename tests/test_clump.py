@@ -647,6 +647,10 @@ def test_cli_annotate__loci_of_a_grch37_gwas_refused_as_grch38_and_read_as_grch3
     res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "cl" / "loci.tsv"), "--catalog", str(cat),
                                    "--reference-genome", "GRCh37", "--out", str(tmp_path / "a37.tsv")])
     assert res.exit_code == 0, res.output
+    (gwas / "heart_rate.tsv.gz-meta.yaml").write_text("genome_assembly: hg19\n")     # another spelling: one build
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(gwas), "--bfile", str(sim["bfile"]), "--p1", "1e-6",
+                                   "--out", str(tmp_path / "cl1")])
+    assert res.exit_code == 0, res.output
     (gwas / "heart_rate.tsv.gz-meta.yaml").write_text("genome_assembly: GRCh38\n")
     res = CliRunner().invoke(cli, ["clump", "--sumstats", str(gwas), "--bfile", str(sim["bfile"]), "--p1", "1e-6",
                                    "--out", str(tmp_path / "cl2")])

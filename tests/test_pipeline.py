@@ -382,3 +382,13 @@ def test_covar_cols_with_pcs__listed_pcs_and_ranges_not_added_twice():
     assert covar_cols_with_pcs(("age", "sex", "centre", "PC1..PC10"), pcs) == ("age", "sex", "centre", "PC1..PC10")
     assert covar_cols_with_pcs(("age", "PC1..PC4"), pcs) == ("age", "PC1..PC4", *pcs[4:])
     assert covar_cols_with_pcs(("age", "PC2"), pcs) == ("age", "PC2", "PC1", *pcs[2:])
+
+
+def test_load_config__one_build_reads_the_deprecated_genome_assembly_key_too(tmp_path):
+    """[gwas] genome_assembly = "GRCh37" (the deprecated name, still accepted) set only the gwas stage's build;
+    clump and annotate stayed GRCh38 and a conflicting [annotate] build was accepted (second review)."""
+    cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "gwas": {"genome_assembly": "GRCh37"}}, base=tmp_path)
+    assert cfg.inputs["reference_genome"] == "GRCh37"
+    with pytest.raises(ConfigError, match="reference_genome differs between sections"):
+        config_from_dict({"run": {"out": "o"}, "simulate": {}, "gwas": {"genome_assembly": "GRCh37"},
+                          "annotate": {"reference_genome": "GRCh38"}}, base=tmp_path)

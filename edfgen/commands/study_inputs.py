@@ -126,8 +126,9 @@ def one_build(inputs: dict[str, Any], raw: dict[str, Any], sections: list[str], 
     ``[annotate]`` ...) rather than in ``[inputs]`` is handed to every stage as if given in ``[inputs]``
     (a GWAS on GRCh37 was clumped and annotated as GRCh38: positions compared with the catalog's GRCh38 ones
     and genes from the GRCh38 table); sections that name different builds are an error."""
-    given = {s: v for s in sections for k in ("reference_genome", "reference-genome")
-             if (v := (raw.get(s) or {}).get(k)) is not None}
+    given = {s: v for s in sections for k in ("reference_genome", "reference-genome", "genome_assembly",
+                                              "genome-assembly")       # (the deprecated name too)
+             if (v := (raw.get(s) or {}).get(k)) is not None and v != "NR"}
     if "reference_genome" in inputs:
         given["inputs"] = inputs["reference_genome"]
     if len(set(given.values())) > 1:

@@ -218,8 +218,8 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
                 _check_build(v, f"--loci {path}: column {c}", reference_genome)
     build, command = recorded_parameter(path, "sumstats_genome_assembly")
     if build:      # the build the GWAS declared (-meta.yaml), which the clump run that wrote the loci recorded
-        _check_build(build, f"--loci {path}: the summary statistics its {command} run clumped (their -meta.yaml "
-                     "genome_assembly, from edfgen gwas --reference-genome)", reference_genome)
+        _check_build(build, f"--loci {path}: the genome_assembly of the summary statistics its {command} run "
+                     "clumped (their -meta.yaml, from edfgen gwas --reference-genome)", reference_genome)
     df["chromosome"] = chromosome_labels(df["chromosome"])
     df["variant_id"] = df["variant_id"].astype(str)
     pos = pd.to_numeric(df["base_pair_location"], errors="coerce")

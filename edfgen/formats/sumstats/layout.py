@@ -273,9 +273,9 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
                                                         if "standard_error" in df.columns else ""))
     if "p_value" not in df.columns and "neg_log_10_p_value" in df.columns:
         nl = pd.to_numeric(df["neg_log_10_p_value"], errors="coerce").to_numpy(dtype=float)
-        # -log10 p a hair below 0 is p = 1 written after rounding (p = 1.0000001, or a p-value rounded up before
-        # its log was taken; IEU OpenGWAS files carry such LP values): read as p = 1, counted; anything more
-        # negative stays a p > 1 that the value rules refuse with the variant named
+        # -log10 p a hair below 0 is p = 1 written after rounding (a p-value rounded up before its log was taken;
+        # IEU OpenGWAS files carry such LP values): read as p = 1, counted; anything more negative stays a p > 1
+        # that the value rules refuse with the variant named (as a p_value column above 1 is)
         rounded = (nl < 0) & (nl >= -LOG10P_ROUNDING)
         nl = np.where(rounded, 0.0, nl)
         df["p_value"] = np.power(10.0, -nl)
