@@ -155,3 +155,33 @@ def test_run_finemap__multi_allelic_rows_and_chr_pos_ids_give_the_same_credible_
     pd.testing.assert_frame_equal(got["multi"], base)
     cpra = got["cpra"]
     assert np.allclose(cpra["pip"], base["pip"]) and len(cpra) == len(base)
+
+
+def test_run_finemap__a_panel_id_on_two_rows_is_matched_by_position_not_an_error(sim_cohort, cohort_ss, tmp_path):
+    """A panel whose .bim names one id on two rows (a multi-allelic site split into biallelic rows) stopped finemap
+    ("duplicated variant id(s) used by ..."; it skipped that variant before the shared panel-matching rule): the
+    summary statistics' row is found by position and alleles, with a warning, and the credible sets are those of the
+    plain panel (second review)."""
+    import shutil
+
+    truth = read_truth_loci(Path(sim_cohort) / "truth.json").iloc[:1]
+    loci = pd.DataFrame({"locus": [1], "chromosome": truth["chromosome"].to_numpy(),
+                         "base_pair_location": truth["base_pair_location"].to_numpy(),
+                         "phenotypes": truth["trait"].to_numpy()})
+    loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    geno = Path(sim_cohort) / "genotypes"
+    for ext in ("bed", "fam"):
+        shutil.copy(f"{geno}.{ext}", tmp_path / f"dup.{ext}")
+    bim = pd.read_csv(f"{geno}.bim", sep="\t", header=None, dtype={0: str, 1: str})
+    i = int(np.flatnonzero(bim[1] == truth["variant_id"].iloc[0])[0])
+    bim.loc[i + 1, 1] = bim.loc[i, 1]                     # the lead's id on the next row too
+    bim.to_csv(tmp_path / "dup.bim", sep="\t", header=False, index=False)
+    ss = [p for p in cohort_ss if p.name.startswith(truth["trait"].iloc[0] + ".")]
+    got = {}
+    for name, prefix in (("plain", geno), ("dup", tmp_path / "dup")):
+        res = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats", str(ss[0]),
+                                       "--bfile", str(prefix), "--window-kb", "200", "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        got[name] = pd.read_csv(tmp_path / name / "credible_sets.tsv", sep="\t")
+    assert truth["variant_id"].iloc[0] in set(got["dup"]["variant_id"])
+    assert set(got["dup"]["variant_id"]) <= set(got["plain"]["variant_id"]) | {bim.loc[i + 1, 1]}

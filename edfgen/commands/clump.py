@@ -112,7 +112,7 @@ class _Prepared:
     pos: np.ndarray             # int64 [V] base_pair_location written to clumps.tsv
     chromosome: np.ndarray      # str [V] (the panel's)
     rejects: pd.DataFrame
-    rsid: np.ndarray | None = None   # object [*] the file's rsid column, indexed like ids (general path only)
+    rsid: np.ndarray | None = None   # object [*] the file's rsid column, indexed like ids (None: no such column)
 
 
 def _prepared_from_matched(m: _Matched) -> _Prepared:
