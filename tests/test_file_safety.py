@@ -235,24 +235,30 @@ def test_annotate__never_overwrites_a_file_it_did_not_write(tmp_path):
     assert pd.read_csv(out, sep="\t")["variant_id"].tolist() == ["1:1000:A:G"]
 
 
-def test_extract_and_mr__a_second_writer_of_the_same_out_is_refused_from_the_start(tmp_path):
-    """extract (file output) and mr (which checked its folder first and took the lock only to write, ~15 s later)
-    hold the folder's write lock from their start: a second run into the same --out while another holds it is
-    refused in one line (review finding: both runs exited 0, the second's output replacing the first's)."""
+def _lock_holder(folder: Path, command: str):
+    """Another process holding ``folder``'s write lock (as a running command does), started and holding it."""
     import os
     import subprocess
     import sys
 
+    code = ("import time; from edfgen.formats.lock import folder_lock\n"
+            f"with folder_lock({str(folder)!r}, {command!r}):\n    print('held', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_extract_and_mr__a_second_writer_of_the_same_out_is_refused_from_the_start(tmp_path):
+    """extract (file output) and mr (which checked its folder first and took the lock only to write, ~15 s later)
+    hold the folder's write lock from their start: a second run into the same --out while another holds it is
+    refused in one line (review finding: both runs exited 0, the second's output replacing the first's)."""
     from edfgen.commands.mr import run_mr
 
     held = tmp_path / "busy"
     held.mkdir()
-    code = ("import sys, time; from edfgen.formats.lock import folder_lock\n"
-            f"with folder_lock({str(held)!r}, 'edfgen extract'):\n    print('held', flush=True); time.sleep(60)")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    proc = _lock_holder(held, "edfgen extract")
     try:
-        assert proc.stdout.readline().strip() == "held"
         res = CliRunner().invoke(cli, ["extract", "--ecg", str(tmp_path), "--out", str(held / "edfs.tsv"),
                                        "--workers", "0"])
         assert res.exit_code == 2 and "in use by" in res.output and len(res.output.strip().splitlines()) == 1
@@ -299,20 +305,14 @@ def test_folder_lock__a_killed_unreaped_writer_does_not_hold_the_folder(tmp_path
     finding); its lock is stale now."""
     import os
     import signal
-    import subprocess
-    import sys
     import time
 
     from edfgen.formats.lock import folder_lock
 
     d = tmp_path / "o"
     d.mkdir()
-    code = ("import time; from edfgen.formats.lock import folder_lock\n"
-            f"with folder_lock({str(d)!r}, 'edfgen gwas'):\n    print('held', flush=True); time.sleep(60)")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    proc = _lock_holder(d, "edfgen gwas")
     try:
-        assert proc.stdout.readline().strip() == "held"
         os.kill(proc.pid, signal.SIGKILL)
         for _ in range(100):                                  # dead, not reaped (no wait() yet): a zombie
             if Path(f"/proc/{proc.pid}/stat").read_text().split(") ")[1].startswith("Z"):
