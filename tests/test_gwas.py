@@ -574,9 +574,17 @@ def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(c
     r = CliRunner().invoke(cli, base + ["--model", "ridge-loco", "--loco-predictions", str(out / "loco"),
                                         "--out", str(again)])
     assert r.exit_code == 0, r.output
-    assert not (again / "loco").exists()
+    assert not (again / "loco").exists() and "step 1 was fitted on" not in r.output
     b = pd.read_csv(again / "edf_001.tsv.gz", sep="\t").set_index("variant_id")
     np.testing.assert_array_equal(b.loc[ss.index, "p_value"], ss["p_value"])
+    # step-1 predictions with other phenotype values (the table changed since): said (they were used silently)
+    changed = pd.read_csv(cohort / "pheno.tsv", sep="\t", dtype={"IID": str})
+    changed.loc[0, "edf_001"] += 1.0
+    changed.to_csv(tmp_path / "pheno_changed.tsv", sep="\t", index=False)
+    r = CliRunner().invoke(cli, [*base[:3], "--pheno", str(tmp_path / "pheno_changed.tsv"), *base[5:], "--model",
+                                 "ridge-loco", "--loco-predictions", str(out / "loco"), "--out", str(tmp_path / "chg")])
+    assert r.exit_code == 0, r.output
+    assert "pheno_changed.tsv is none of the tables the step-1 run" in r.output and "fitted on" in r.output
     mv = pd.read_csv(out / "multivariate.tsv.gz", sep="\t").set_index("variant_id")
     pmin = pd.concat([pd.read_csv(out / f"edf_00{k}.tsv.gz", sep="\t").set_index("variant_id")["p_value"]
                       for k in range(1, 6)], axis=1).min(axis=1)

@@ -75,7 +75,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.bgen_check import scan_bgen
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
-from edfgen.formats.loco import open_loco_predictions, write_loco_predictions
+from edfgen.formats.loco import loco_source_mismatches, open_loco_predictions, write_loco_predictions
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
@@ -580,6 +580,10 @@ def run(o: GwasOptions):
 
     for option, path in (("--pheno", o.pheno), ("--covariates", o.covar), ("--loco-predictions", o.loco_predictions)):
         check_upstream([path], option=option, allow_incomplete=o.allow_incomplete)
+    for line in loco_source_mismatches(o.loco_predictions, {"--pheno": o.pheno, "--covariates": o.covar}) \
+            if o.loco_predictions else ():
+        log.warning("--loco-predictions %s: %s; step 2 needs the phenotypes and covariates step 1 was fitted on",
+                    o.loco_predictions, line)
 
     return run_gwas(
         genotype_source(o), o.pheno, o.covar, o.out, pheno_cols=as_list(o.pheno_cols), pheno_prefix=o.pheno_prefix,

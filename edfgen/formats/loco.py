@@ -258,3 +258,31 @@ def read_loco_predictions(loco_dir: str | os.PathLike) -> LocoPredictions:
     return LocoPredictions(sample_ids=ids, phenotypes=[r[0] for r in rows], chromosomes=chroms,
                            loco_values=np.stack(loco, axis=-1), genome=np.stack(whole, axis=-1),
                            level1_shrinkage=np.array([r[2] for r in rows]), cv_r2=np.array([r[3] for r in rows]))
+
+
+def loco_source_mismatches(loco_dir, tables: dict[str, str | os.PathLike | None]) -> list[str]:
+    """What differs between the tables a step-2 run reads (``{"--pheno": path, "--covariates": path}``) and those
+    the run that fitted ``--loco-predictions DIR`` read (its ``manifest.json`` beside ``DIR``): predictions fitted on
+    other phenotype values are silently wrong in step 2 (REGENIE requires the same phenotypes and covariates).
+
+    A table matches when the step-1 run read a file of the same content (:func:`edfgen.formats.manifest.input_digest`:
+    the content of a small file, else its path and stat). Returns one line per table that does not, or ``[]``
+    when they match or no step-1 manifest is there (predictions from another tool).
+    """
+    from edfgen.formats.manifest import input_digest, read_manifest
+
+    step1 = read_manifest(Path(loco_dir).parent, complete=True)
+    if step1 is None or step1.get("command") != "edfgen gwas":
+        return []
+    recorded = {str(k): v for k, v in (step1.get("inputs") or {}).items()}
+    out = []
+    for option, path in tables.items():
+        if path is None:
+            continue
+        digest = input_digest(path)
+        if digest not in recorded.values():
+            was = recorded.get(str(Path(path).resolve())) or recorded.get(str(path))
+            where = Path(loco_dir).parent / "manifest.json"
+            out.append(f"{option} {path} changed since the step-1 run ({where}) read it" if was else
+                       f"{option} {path} is none of the tables the step-1 run ({where}) read")
+    return out
