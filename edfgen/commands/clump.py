@@ -23,6 +23,7 @@ import pandas as pd
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genes import read_genes
+from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.genotypes.panel import GenotypePanel, locate_in_panel, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import (
@@ -266,15 +267,13 @@ def _read_groups(groups: dict[str, list[Path]], *, threads: int = 2):
 
 
 def _rsids(*candidates) -> np.ndarray:
-    """Per row, the first candidate that is an rsID (``rs`` + digits), else ``None``."""
-    out = np.full(len(next(c for c in candidates if c is not None)), None, dtype=object)
-    for c in candidates:
-        if c is None:
-            continue
-        text = pd.Series(np.asarray(c, dtype=object)).astype("string")
-        ok = pd.isna(out) & text.str.fullmatch(r"rs\d+", na=False).to_numpy(dtype=bool)
-        out[ok] = text.to_numpy(dtype=object)[ok]
-    return out
+    """Per row, the first candidate that is an rsID (:func:`~edfgen.formats.genotypes.base.rsid_column`), else
+    ``None``."""
+    found = [rsid_column(pd.Series(np.asarray(c, dtype=object))) for c in candidates if c is not None]
+    out = found[0]
+    for s in found[1:]:
+        out = out.combine_first(s)
+    return out.astype(object).where(out.notna(), None).to_numpy()
 
 
 def _clump_columns(pr: _Prepared, res: ClumpKernelResult, panel_ids: np.ndarray) -> dict[str, np.ndarray]:
