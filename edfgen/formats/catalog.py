@@ -34,7 +34,7 @@ from edfgen.formats.manifest import recorded_parameter
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.textio import check_fields, read_text_bytes
 from edfgen.kernels.validate import numeric_values
-from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
+from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, build_name
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +236,7 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
 
 
 def _check_build(value: str, where: str, reference_genome: str) -> None:
-    pattern = r"(grch38(\.p\d+)?|hg38|b?38)" if reference_genome == "GRCh38" else r"(grch37(\.p\d+)?|hg19|b?37)"
-    if not re.fullmatch(pattern, str(value).strip().lower()):
+    if build_name(value) != reference_genome:
         hint = ("lift the loci over to GRCh38, or give --reference-genome GRCh37" if reference_genome == "GRCh38"
                 else f"--reference-genome {reference_genome} was given")
         raise InputError(f"{where} declares genome build {value!r}; {hint}")

@@ -26,6 +26,7 @@ from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import sumstats_columns
 from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import variant_allele_keys
+from edfgen.kernels.thresholds import build_name
 from edfgen.formats.sumstats.twosamplemr import twosamplemr_map
 from edfgen.formats.tables import PathLike
 
@@ -178,16 +179,6 @@ def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str,
 _ASSEMBLY = re.compile(r"^genome_assembly:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
 
 
-def _build_name(text: str) -> str:
-    """``GRCh37``/``GRCh38`` for their usual spellings (``hg19``, ``b37``, ``GRCh38.p14`` ...), else the text."""
-    t = text.strip().lower()
-    if re.fullmatch(r"grch37(\.p\d+)?|hg19|b?37", t):
-        return "GRCh37"
-    if re.fullmatch(r"grch38(\.p\d+)?|hg38|b?38", t):
-        return "GRCh38"
-    return text.strip()
-
-
 def declared_build(paths: Sequence[str | Path]) -> str | None:
     """The genome build the summary statistics' GWAS-SSF metadata (``<file>-meta.yaml``, ``genome_assembly``)
     declare: one value, or ``None`` when no file has one (``NR``, not reported, counts as none).
@@ -204,7 +195,7 @@ def declared_build(paths: Sequence[str | Path]) -> str | None:
             continue
         m = _ASSEMBLY.search(meta.read_text(errors="replace"))
         if m and m.group(1).upper() != "NR":
-            seen.setdefault(_build_name(m.group(1)), Path(p))
+            seen.setdefault(build_name(m.group(1)), Path(p))
     if len(seen) > 1:
         (a, pa), (b, pb) = list(seen.items())[:2]
         raise InputError(f"summary statistics of different genome builds: {pa} ({a}) and {pb} ({b}) "
