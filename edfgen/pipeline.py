@@ -75,8 +75,8 @@ from edfgen.commands import study_inputs as si
 from edfgen.commands.study_inputs import result_counts
 from edfgen.exceptions import EdfgenError, InputError, StageError
 from edfgen.formats.lock import folder_lock
-from edfgen.formats.manifest import (MANIFEST, Manifest, _jsonable, input_digest, memoised_digests, read_manifest,
-                                     remove_outputs)
+from edfgen.formats.manifest import (MANIFEST, Manifest, _jsonable, input_digest, mark_in_progress, memoised_digests,
+                                     read_manifest, remove_outputs)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -269,16 +269,11 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         raise InputError(f"[run] out {out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     clean_temp_files(out)
-    previous = read_manifest(out)
-    if previous is not None and previous.get("finished"):
-        # the run's summary files (loci.tsv, report.html ...) stay from the earlier run until this one ends: its
-        # manifest says so while stages rerun, so a run that fails halfway does not leave them marked complete
-        # beside the new stages' outputs
-        with atomic_write(out / MANIFEST) as fh:
-            json.dump({**previous, "finished": None, "extra": {**(previous.get("extra") or {}), "in_progress": True,
-                                                               "note": "an edfgen run is updating this folder; "
-                                                                       "its summary files are the earlier run's "
-                                                                       "until it finishes"}}, fh, indent=2)
+    # the run's summary files (loci.tsv, report.html ...) stay from the earlier run until this one ends: its
+    # manifest says so while stages rerun, so a run that fails halfway does not leave them marked complete
+    # beside the new stages' outputs
+    mark_in_progress(out / MANIFEST, note="an edfgen run is updating this folder; its summary files are the "
+                                          "earlier run's until it finishes")
     r = _Runner(cfg, force=force)
     inputs = dict(cfg.inputs)
     files: dict[str, Path] = {}

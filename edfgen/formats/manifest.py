@@ -260,6 +260,17 @@ def listed_outputs(manifest: dict[str, Any] | None, base: str | os.PathLike) -> 
     return out
 
 
+def mark_in_progress(path: str | os.PathLike, manifest: dict[str, Any] | None = None, **extra: Any) -> None:
+    """Rewrite the finished manifest at ``path`` (atomically) as in progress, with ``extra`` noted: what it lists is
+    about to change (outputs removed, a run rerunning its stages), so readers see it as incomplete
+    (:func:`read_manifest` ``complete=True``, :func:`check_upstream`). Nothing happens to a manifest that is
+    absent or already in progress."""
+    m = manifest if manifest is not None else _read_json(Path(path))
+    if m is None or not m.get("finished"):
+        return
+    _write_json(Path(path), {**m, "finished": None, "extra": {**(m.get("extra") or {}), "in_progress": True, **extra}})
+
+
 def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name: str = MANIFEST,
                    option: str = "--out") -> list[Path]:
     """Remove what the manifest ``base/name`` lists as its outputs, then the manifest itself, and
@@ -281,13 +292,10 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
                          f"give this command a place of its own")
     removed = []
     root = base.resolve()
-    if m.get("finished"):
-        # marked in progress (atomically) before anything is deleted: a removal that fails or is killed halfway
-        # leaves a manifest that says its outputs are incomplete, not a complete one listing deleted files
-        # (which a downstream command would read as a whole GWAS with phenotypes missing)
-        with atomic_write(mpath) as fh:
-            json.dump({**m, "finished": None, "extra": {**(m.get("extra") or {}), "in_progress": True,
-                                                        "removing": True}}, fh, indent=2)
+    # marked in progress before anything is deleted: a removal that fails or is killed halfway leaves a manifest
+    # that says its outputs are incomplete, not a complete one listing deleted files (which a downstream command
+    # would read as a whole GWAS with phenotypes missing)
+    mark_in_progress(mpath, m, removing=True)
     for p in listed_outputs(m, base):
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
