@@ -14,6 +14,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.discovery import MR_REQUIRED, expand_sumstats, group_by_phenotype, read_phenotype_sumstats
+from edfgen.kernels.alleles import variant_allele_keys
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,10 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False) -> ZS
     df["other_allele"] = df["other_allele"].astype(str).str.upper()
     ok = df["standard_error"].gt(0) & df["beta"].notna()
     df = df[ok].reset_index(drop=True)
-    # the same variant with the same alleles on two rows: conflicting copies, both left out (said); one id
-    # with different allele pairs (a multi-allelic site) stays, each row matched by its alleles downstream
-    e, o = df["effect_allele"], df["other_allele"]
-    pair = e.where(e < o, o) + "/" + o.where(e < o, e)
-    twice = pd.DataFrame({"id": df["variant_id"], "pair": pair}).duplicated(keep=False).to_numpy()
+    # the same variant with the same alleles on two rows (either order or strand, the MR readers' rule):
+    # conflicting copies, both left out (said); one id with different allele pairs (a multi-allelic site) stays,
+    # each row matched by its alleles downstream
+    twice = variant_allele_keys(df).duplicated(keep=False).to_numpy()
     if twice.any():
         log.warning("%s: %d rows repeat a variant with the same alleles (e.g. %s): conflicting copies left out",
                     files[0], int(twice.sum()), df["variant_id"].to_numpy()[twice][0])
