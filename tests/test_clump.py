@@ -639,6 +639,11 @@ def test_cli_annotate__loci_of_a_grch37_gwas_refused_as_grch38_and_read_as_grch3
     res = CliRunner().invoke(cli, ["clump", "--sumstats", str(gwas), "--bfile", str(sim["bfile"]), "--p1", "1e-6",
                                    "--out", str(tmp_path / "cl")])
     assert res.exit_code == 0, res.output
+    # the panel read as the default GRCh38 against a GRCh37 GWAS is said (was accepted without a word)
+    assert "declare genome build GRCh37 (-meta.yaml) but the genotypes are read as GRCh38" in res.output
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(gwas), "--bfile", str(sim["bfile"]), "--p1", "1e-6",
+                                   "--reference-genome", "GRCh37", "--out", str(tmp_path / "cl37")])
+    assert res.exit_code == 0 and "declare genome build" not in res.output, res.output
     cat = Path(__file__).parent / "data" / "gwas_catalog_v1.0.2_small.tsv"
     res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "cl" / "loci.tsv"), "--catalog", str(cat),
                                    "--out", str(tmp_path / "a38.tsv")])

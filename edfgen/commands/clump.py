@@ -38,6 +38,7 @@ from edfgen.formats.sumstats import (
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
 from edfgen.kernels.ld import WindowLD, r2_vector
+from edfgen.kernels.thresholds import build_name
 from edfgen.plots.regional import plot_loci
 from edfgen.progress import progress
 from edfgen.simulate.truth import score_loci
@@ -422,11 +423,17 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
         log.info("study-wide threshold: M_eff = %.2f -> p1 = %.3g", m_eff, p1)
     panel_files, bed_bytes = panel_fingerprint(panel_prefix)
     inputs = [*sumstats, *panel_files, pheno, truth, genes]
+    declared = declared_build(sumstats)
+    panel_build = reference_genome or getattr(bfile, "reference_genome", None)
+    if declared and panel_build and build_name(panel_build) != declared:
+        log.warning("the summary statistics declare genome build %s (-meta.yaml) but the genotypes are read as %s "
+                    "(--reference-genome): variants are matched by id, rsid or position as given; pass "
+                    "--reference-genome %s if the panel is %s", declared, panel_build, declared, declared)
     params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": genotype_label(bfile),
               "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
-              "reference_genome": reference_genome or getattr(bfile, "reference_genome", None),
+              "reference_genome": panel_build,
               # the build the GWAS declared (-meta.yaml): annotate checks the loci against it (read_loci)
-              "sumstats_genome_assembly": declared_build(sumstats)}
+              "sumstats_genome_assembly": declared}
     planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])
     planned += ["regional/"] if regional_plots else []
     with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs, planned=planned) as man, \
