@@ -380,3 +380,25 @@ def test_mr__finngen_outcome_and_columns_option_give_the_ssf_results(truth, tmp_
     r = CliRunner().invoke(cli, ["mr", "--no-clump", "--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(d_odd), "--out",
                                  str(tmp_path / "mr_bad"), "--columns", "beta=NOPE"])
     assert r.exit_code == 2 and "VAR EFF_A NONEFF_A B_1" in r.output and "--columns" in r.output
+
+
+def test_read_sumstats__p_value_a_rounding_above_1_is_read_as_1_and_a_real_excess_refused(tmp_path):
+    """Another program's rounding of p = 1 (``1.0000000000000002``, ``1.0000001``) refused the whole file; it is
+    read as 1, while 1.00001 (not a rounding) is still refused naming the variant."""
+    def write(p):
+        path = tmp_path / "qt.tsv"
+        pd.DataFrame({"variant_id": ["rs1", "rs2", "rs3"], "chromosome": ["1"] * 3,
+                      "base_pair_location": [10, 20, 30], "effect_allele": ["A"] * 3, "other_allele": ["G"] * 3,
+                      "beta": [0.1, 0.0, -0.2], "standard_error": [0.05] * 3,
+                      "p_value": ["0.04", p, "0.0001"]}).to_csv(path, sep="\t", index=False)
+        return path
+
+    from edfgen.formats.sumstats.read import read_sumstats_columns
+
+    for text in ("1.0000000000000002", "1.0000001", "1"):
+        assert read_sumstats(write(text))[0]["p_value"].tolist() == [0.04, 1.0, 0.0001]
+        fast = read_sumstats_columns(write(text), required=("variant_id", "p_value"))   # clump's fast reader
+        assert fast["p_value"].tolist() == [0.04, 1.0, 0.0001]
+    for read in (lambda p: read_sumstats(p), lambda p: read_sumstats_columns(p, required=("variant_id", "p_value"))):
+        with pytest.raises(InputError, match=r"qt.tsv: column 'p_value', row 2 \(variant rs2\): value 1.00001 outside"):
+            read(write("1.00001"))

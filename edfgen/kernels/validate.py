@@ -48,12 +48,13 @@ def _digits(x: float, lo: float | None, hi: float | None) -> str:
 
 def numeric_values(values: pd.Series, *, source: str, column: str, ids: Sequence | None = None,
                    id_name: str = "IID", finite: bool = True, lo: float | None = None, hi: float | None = None,
-                   lo_open: bool = False, hi_open: bool = False) -> np.ndarray:
+                   lo_open: bool = False, hi_open: bool = False, hi_tolerance: float = 0.0) -> np.ndarray:
     """Parse a column as float, refusing anything that is not a number.
 
     Missing values (empty cells, ``NA``, ``NaN`` as pandas reads them) stay NaN; any other text is
     an error, as is ``±inf`` with ``finite`` and a value outside ``[lo, hi]`` (``lo_open``/``hi_open``
-    exclude the bound).
+    exclude the bound). A value at most ``hi_tolerance`` above a closed ``hi`` (another program's
+    rounding: a p-value written as ``1.0000000000000002``) is read as ``hi``.
 
     Parameters
     ----------
@@ -97,6 +98,9 @@ def numeric_values(values: pd.Series, *, source: str, column: str, ids: Sequence
             i = int(bad[0])
             raise InputError(f"{source}: column {str(column)!r}, {_row_label(i, ids, id_name)}: value "
                              f"{float(v[i])} is not finite")
+    if hi is not None and hi_tolerance > 0 and not hi_open:
+        with np.errstate(invalid="ignore"):
+            v = np.where((v > hi) & (v <= hi + hi_tolerance), hi, v)
     if lo is not None or hi is not None:
         with np.errstate(invalid="ignore"):
             out = np.zeros(v.shape, dtype=bool)

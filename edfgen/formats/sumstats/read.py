@@ -180,6 +180,8 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     for c, rules in VALUE_RULES.items():     # a bad value: read_sumstats names the row and value
         if c in df.columns and not _values_ok(df[c].to_numpy(), **rules):
             return _subset(read_sumstats(path, required=required)[0], wanted)
+        if c in df.columns and rules.get("hi_tolerance"):           # a rounding above the bound read as it
+            df[c] = np.minimum(df[c].to_numpy(), rules["hi"])
     for c in ("base_pair_location", "n"):    # integers as pandas reads them, when complete and whole
         if c in df.columns:
             v = df[c].to_numpy()
@@ -189,14 +191,14 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
 
 
 def _values_ok(v: np.ndarray, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
-               hi_open: bool = False, finite: bool = True) -> bool:
+               hi_open: bool = False, finite: bool = True, hi_tolerance: float = 0.0) -> bool:
     """Whether every non-missing value passes :func:`edfgen.kernels.validate.numeric_values`' rules."""
     v = v[~np.isnan(v)]
     bad = ~np.isfinite(v) if finite else np.zeros(v.shape, dtype=bool)
     if lo is not None:
         bad |= (v <= lo) if lo_open else (v < lo)
     if hi is not None:
-        bad |= (v >= hi) if hi_open else (v > hi)
+        bad |= (v >= hi) if hi_open else (v > hi + hi_tolerance)
     return not bad.any()
 
 
@@ -214,7 +216,7 @@ def _header_text(columns, limit: int = 40) -> str:
 VALUE_RULES: dict[str, dict] = {
     "beta": {},
     "standard_error": {"lo": 0.0, "lo_open": True},
-    "p_value": {"lo": 0.0, "hi": 1.0},
+    "p_value": {"lo": 0.0, "hi": 1.0, "hi_tolerance": 1e-6},   # 1.0000001: another program's rounding of 1
     "effect_allele_frequency": {"lo": 0.0, "hi": 1.0},
     "n": {"lo": 0.0},
     "base_pair_location": {"lo": 0.0},
@@ -226,7 +228,8 @@ def check_sumstats_values(df: pd.DataFrame, path: PathLike, mapping: dict[str, s
     (floats are replaced in place; ``n`` and positions are checked only, keeping their dtype).
 
     Rules (:data:`VALUE_RULES`): ``beta`` finite, ``standard_error > 0``, ``p_value`` and
-    ``effect_allele_frequency`` in ``[0, 1]``, ``n >= 0``; missing values stay NaN.
+    ``effect_allele_frequency`` in ``[0, 1]`` (a p-value at most 1e-6 above 1 is read as 1), ``n >= 0``; missing
+    values stay NaN.
 
     Raises
     ------
