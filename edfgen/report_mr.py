@@ -135,6 +135,10 @@ def mr_section(out: Path, table: Callable[..., str], img: Callable[..., str], *,
     for sub, title in (("mr_biomarkers", "biomarker → disease"), ("mr", "EDF → disease")):
         t = mr_pair_table(out / sub)
         if t.empty:
+            if (out / sub).is_dir():   # the stage ran but tested nothing: say so rather than leave the heading bare
+                parts.append(f"<h3>MR {title}</h3><p>No exposure-outcome pair was tested: no exposure had "
+                             f"instruments (variants passing the instrument threshold and clumping; see "
+                             f"<code>{sub}/</code>).</p>")
             continue
         sig = t[t["significant"]]
         parts.append(f"<h3>MR {title}</h3><p>{len(t)} pairs tested; {len(sig)} significant (primary estimate, "
@@ -161,6 +165,10 @@ def mr_section(out: Path, table: Callable[..., str], img: Callable[..., str], *,
     mv = _read(out / "mvmr" / "mvmr_results.tsv")
     if mv is not None and len(mv):
         parts.append("<h3>Multivariable MR</h3>" + table(mv, max_pairs))
+    if not parts:
+        parts.append("<p>No Mendelian randomization in this folder (no <code>mr/</code> or "
+                     "<code>mr_biomarkers/</code> output): the run had no outcome GWAS, or clumping found no index "
+                     "variant to use as instruments (the run's log says which).</p>")
     return parts
 
 

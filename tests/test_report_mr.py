@@ -68,6 +68,20 @@ def test_mr_section__grouped_by_tracked_biomarker(mr_dir):
     assert "edf_001__chd.scatter.png" in html
 
 
+def test_mr_section__says_why_it_is_empty(tmp_path):
+    """An MR stage that tested no pair (no exposure had instruments) and a folder without MR left the report's
+    MR heading bare; each is said."""
+    def html():
+        return "".join(mr_section(tmp_path, lambda df, n=40: "<table/>", lambda p, caption="", **kw: ""))
+    assert "No Mendelian randomization in this folder" in html()
+    (tmp_path / "mr").mkdir()
+    pd.DataFrame(columns=["exposure", "outcome", "method", "nsnp", "b", "se", "pval"]).to_csv(
+        tmp_path / "mr" / "mr_results.tsv", sep="\t", index=False)
+    text = html()
+    assert "MR EDF → disease" in text and "No exposure-outcome pair was tested" in text
+    assert "No Mendelian randomization in this folder" not in text
+
+
 def test_truth_summary__keys_and_counts(tmp_path):
     loci = pd.DataFrame({"trait": ["a", "all"], "n_planted": [3, 3], "n_recovered": [2, 2], "recall": [.67, .67],
                          "n_index": [3, 3], "n_false_index": [1, 1]})
