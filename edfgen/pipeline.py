@@ -195,7 +195,12 @@ class _Runner:
             remove_outputs(manifest.parent, command=command, name=manifest.name, option=f"{name}:")
             result = run_command(dataclasses.replace(options, **wiring))
         except EdfgenError as exc:
-            exc.args = (f"stage {name}: {exc}",)
+            msg = str(exc)
+            if "use --force" in msg:   # edfgen run never passes --force to a stage: that hint cannot help here
+                msg = msg[:msg.index("(use --force")].rstrip() + (
+                    " (with files edfgen did not write: move them away; edfgen run replaces only its own files, "
+                    "--force or not)")
+            exc.args = (f"stage {name}: {msg}",)
             raise
         dt = time.perf_counter() - t0
         counts = result_counts(result)

@@ -346,6 +346,24 @@ def test_run__stage_reruns_when_a_file_named_by_an_option_changes(tmp_path, monk
     assert got[0] == "skipped" and got[1] != "skipped" and calls[-1] == "extract"
 
 
+def test_run__a_stage_folder_with_a_users_file_is_refused_without_the_force_hint(tmp_path, monkeypatch):
+    """A stage folder holding a file edfgen did not write is refused; the message said "use --force", which
+    `edfgen run --force` cannot pass on (the pipeline never forces a stage): it now says to move the file."""
+    import edfgen.pipeline as pl
+    from edfgen.exceptions import InputError as _InputError
+    from edfgen.formats.tables import prepare_out_dir
+
+    monkeypatch.setattr(pl, "run_command", lambda o: prepare_out_dir(o.out, force=o.force, command="edfgen gwas"))
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    (tmp_path / "o" / "gwas").mkdir(parents=True)
+    (tmp_path / "o" / "gwas" / "notes.txt").write_text("mine")
+    with pytest.raises(_InputError) as err:
+        pl._Runner(cfg, force=True).stage("gwas", "gwas", {"out": tmp_path / "o" / "gwas"}, [], tmp_path / "o" / "gwas")
+    assert str(err.value).startswith("stage gwas: --out ") and "--force" in str(err.value)
+    assert "use --force" not in str(err.value) and "move them away" in str(err.value)
+    assert (tmp_path / "o" / "gwas" / "notes.txt").read_text() == "mine"
+
+
 def test_run__a_rerun_that_fails_leaves_the_run_manifest_in_progress(tmp_path, monkeypatch):
     """The run's manifest.json was written only at the end: a rerun that failed halfway left the earlier run's
     summary files (loci.tsv, report.html) marked complete beside the new stages' outputs (review finding). It is
