@@ -267,7 +267,7 @@ def test_mr_cli__steiger_sources_binary_and_user_r2(fx, tmp_path):
     out = _ssf(pd.read_csv(fx[1]), "outcome")
     exp.to_csv(tmp_path / "bmi.tsv", sep="\t", index=False)
     out.assign(n_cases=60801, n=184305).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
-    out.assign(r2=1e-5).to_csv(tmp_path / "chd_r2.tsv", sep="\t", index=False)
+    out.assign(variance_explained=1e-5).to_csv(tmp_path / "chd_r2.tsv", sep="\t", index=False)
     r = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "chd.tsv", "--out", tmp_path / "a",
               "--no-plots", "--nboot", 50, "--presso-sims", 0, "--prevalence", 0.05])
     assert r.exit_code == 0, r.output
@@ -279,6 +279,28 @@ def test_mr_cli__steiger_sources_binary_and_user_r2(fx, tmp_path):
               "--no-plots", "--nboot", 50, "--presso-sims", 0])
     st = pd.read_csv(tmp_path / "b" / "mr_steiger.tsv", sep="\t").iloc[0]
     assert st["r2_source.outcome"] == "user_r2" and st["snp_r2.outcome"] == pytest.approx(79 * 1e-5)
+
+
+def test_mr_cli__an_imputation_rsq_column_is_not_variance_explained(fx, tmp_path):
+    """A bare Rsq / r2 column (minimac's imputation quality) was read as the variance of the outcome explained:
+    snp_r2.outcome 0.95 x 79 = 75, Steiger reversed with p = 0 (review finding). It is named in a warning and r
+    comes from p and n; --columns rsq=Rsq reads it on purpose, refused when outside [0, 1)."""
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    exp.to_csv(tmp_path / "bmi.tsv", sep="\t", index=False)
+    out.assign(Rsq=[1.0] + [0.95] * (len(out) - 1)).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    base = ["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "chd.tsv", "--no-plots", "--nboot", 50,
+            "--presso-sims", 0]
+    r = _run([*base, "--out", tmp_path / "a"])
+    assert r.exit_code == 0, r.output
+    assert "'Rsq' is not read as variance explained" in r.output
+    st = pd.read_csv(tmp_path / "a" / "mr_steiger.tsv", sep="\t").iloc[0]
+    assert st["r2_source.outcome"] == "p_n" and st["snp_r2.outcome"] < 0.01 and bool(st["correct_causal_direction"])
+    r = _run([*base, "--columns", "rsq=Rsq", "--out", tmp_path / "b"])
+    assert r.exit_code == 2 and "'variance_explained'" in r.output and "outside [0, 1)" in r.output, r.output
+    exp.assign(variance_explained=0.02).to_csv(tmp_path / "bmi.tsv", sep="\t", index=False)   # 79 x 0.02 > 1
+    r = _run([*base, "--out", tmp_path / "c"])
+    assert r.exit_code == 2 and "sums to 1.58" in r.output, r.output
 
 
 def test_mr_cli__full_sumstats_without_selection_is_refused(tmp_path):
@@ -521,3 +543,27 @@ def test_mr_cli__multi_allelic_sites_one_row_per_alt_are_matched_by_alleles(fx, 
     write_gwas_vcf(tmp_path / "rep2.vcf", pd.concat([o, strand], ignore_index=True), "IEU-a-7")
     r = _run(["--exposure", fx[0], "--outcome", tmp_path / "rep2.vcf", "--out", tmp_path / "o3"])
     assert r.exit_code != 0 and "with the same alleles appears on rows" in r.output
+
+
+def test_mr_cli__odds_ratios_without_case_counts_and_an_unused_prevalence_are_warned(fx, tmp_path):
+    """An odds-ratio outcome without case/control counts was silently treated as continuous and --prevalence
+    silently ignored (review finding; the README said binary traits need n_cases *or* --prevalence)."""
+    import numpy as np
+
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    exp.to_csv(tmp_path / "bmi.tsv", sep="\t", index=False)
+    orr = out.assign(odds_ratio=np.exp(out["beta"])).drop(columns="beta")
+    orr.to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    r = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "chd.tsv", "--out", tmp_path / "a",
+              "--no-plots", "--nboot", 50, "--presso-sims", 0, "--prevalence", 0.05])
+    assert r.exit_code == 0, r.output
+    assert "effects are log odds ratios but the file gives no case/control counts" in r.output
+    assert "--prevalence 0.05 is not used" in r.output
+    st = pd.read_csv(tmp_path / "a" / "mr_steiger.tsv", sep="\t").iloc[0]
+    assert st["r2_source.outcome"] == "p_n"
+    orr.assign(n_cases=60801).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    r = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "chd.tsv", "--out", tmp_path / "b",
+              "--no-plots", "--nboot", 50, "--presso-sims", 0, "--prevalence", 0.05])
+    assert r.exit_code == 0 and "log odds ratios" not in r.output and "is not used" not in r.output, r.output
+    assert pd.read_csv(tmp_path / "b" / "mr_steiger.tsv", sep="\t").iloc[0]["r2_source.outcome"] == "lor_liability"

@@ -379,7 +379,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 why = [f"p < {settings.p_threshold:g}"] if settings.p_threshold is not None else []
                 why += [f"in the instrument list {Path(str(instruments)).name}"] if inst is not None else []
                 log.debug("%s: no instruments (%s)", f, ", ".join(why) or "no variants")
-            exposures.append((name, f, sel, cases_in(df), user_r2(sel)))
+            exposures.append((name, f, sel, cases_in(df), user_r2(sel, source=str(f))))
         n_empty = sum(e[2].empty for e in exposures)
         if 0 < n_empty < len(exposures):
             log.info("%d of %d exposures have no instruments (-v lists them)", n_empty, len(exposures))
@@ -398,8 +398,14 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
                 odf = load_phenotype(ofs, columns)
                 given = [(case_counts or {}).get(str(Path(f).resolve())) for f in ofs]
-                ocases, or2 = next((c for c in given if c), None) or cases_in(odf), user_r2(odf)
+                ocases, or2 = (next((c for c in given if c), None) or cases_in(odf),
+                               user_r2(odf, source=" + ".join(map(str, ofs)), instruments=False))
                 binary_outcomes |= {oname} if ocases else set()
+                if not ocases and "odds_ratio" in odf.columns:
+                    log.warning("%s: effects are log odds ratios but the file gives no case/control counts: Steiger's "
+                                "r² of this outcome comes from p and n on the observed scale (give n_cases/n_controls "
+                                "columns or --case-counts FILE=CASES,CONTROLS for the liability scale)",
+                                " + ".join(map(str, ofs)))
                 overlap = odf["variant_id"].isin(wanted)
                 prox = None
                 if proxies:
@@ -426,6 +432,10 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                                       r2_exposure=er2, r2_outcome=or2)
                     for fld in fields(tables):
                         getattr(tables, fld.name).extend(getattr(pt, fld.name))
+        if settings.prevalence is not None and not binary_outcomes and not any(e[3] for e in exposures):
+            log.warning("--prevalence %g is not used: no exposure or outcome has case/control counts (n_cases/"
+                        "n_controls columns, or --case-counts for an outcome), so Steiger treats every trait as "
+                        "continuous", settings.prevalence)
         H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
         if len(H) and not H["mr_keep"].any():
             reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())

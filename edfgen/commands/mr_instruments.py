@@ -4,7 +4,7 @@
 the exposure).
 
 The per-variant r of a trait is obtained as TwoSampleMR's ``add_rsq``/``directionality_test`` do
-(:func:`variant_r`): an ``r2``/``rsq`` column given by the user, the liability-scale r of a binary
+(:func:`variant_r`): a ``variance_explained`` column given by the user, the liability-scale r of a binary
 trait from its log odds ratio (``get_r_from_lor``, Lee 2012 eq. 10) when case/control counts are
 known, else from p and n (``get_r_from_pn``) or beta, se and n (``get_r_from_bsen``).
 
@@ -32,6 +32,7 @@ from edfgen.formats.genotypes.panel import open_panel
 from edfgen.formats.sumstats import MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype, load_sumstats
 from edfgen.formats.tables import PathLike
 from edfgen.kernels.clump import ClumpSettings
+from edfgen.kernels.validate import numeric_values
 from edfgen.kernels.mr import sensitivity as sens
 from edfgen.kernels.mr.harmonise import one_row_per_variant
 
@@ -93,13 +94,32 @@ def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2
     return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
 
 
-def user_r2(df: pd.DataFrame) -> pd.Series | None:
-    """A user-supplied per-variant r² column (``r2``, ``rsq``, ``r_squared``) indexed by variant id."""
-    col = next((c for c in df.columns if str(c).lower() in ("r2", "rsq", "r_squared")), None)
-    if col is None:
+def user_r2(df: pd.DataFrame, *, source: str = "summary statistics", instruments: bool = True) -> pd.Series | None:
+    """The user's per-variant variance explained (``variance_explained``: TwoSampleMR's ``rsq.exposure`` /
+    ``rsq.outcome``, or a column mapped by ``--columns rsq=NAME``) indexed by variant id, or ``None``.
+
+    A bare ``r2`` / ``rsq`` / ``r_squared`` column is not used (it is usually imputation quality, minimac's
+    ``Rsq``: read as r² with the trait it turned Steiger's direction around); it is named in a warning.
+
+    Raises
+    ------
+    InputError
+        A value outside [0, 1), naming ``source`` and the variant, or, for ``instruments`` (independent
+        variants), values whose sum is 1 or more.
+    """
+    if "variance_explained" not in df.columns:
+        bare = [c for c in df.columns if str(c).lower() in ("r2", "rsq", "r_squared")]
+        if bare:
+            log.warning("%s: column %r is not read as variance explained (it is usually imputation quality); "
+                        "for Steiger's r² name it variance_explained or give --columns rsq=%s", source, bare[0], bare[0])
         return None
-    return pd.Series(pd.to_numeric(df[col], errors="coerce").to_numpy(float),
-                     index=df["variant_id"].astype(str)).groupby(level=0).first()
+    v = numeric_values(df["variance_explained"], source=source, column="variance_explained",
+                       ids=df["variant_id"].astype(str).to_numpy(), id_name="variant", lo=0.0, hi=1.0, hi_open=True)
+    if instruments and np.nansum(v) >= 1:
+        raise InputError(f"{source}: column 'variance_explained' sums to {np.nansum(v):.3g} over "
+                         f"{int(np.isfinite(v).sum())} variants (variance explained adds up to less than 1: is it "
+                         f"imputation quality?)")
+    return pd.Series(v, index=df["variant_id"].astype(str)).groupby(level=0).first()
 
 
 def _median(col: pd.Series) -> float:
@@ -129,7 +149,7 @@ def variant_r(h: pd.DataFrame, which: str, cases: tuple | None, prevalence: floa
     """Per-variant r of ``which`` (``exposure``/``outcome``) in a harmonised table, its sample sizes
     and a label of how r was obtained.
 
-    Order: r² given by the user (an ``r2``/``rsq`` column), binary trait (log odds, case/control
+    Order: r² given by the user (a ``variance_explained`` column, :func:`user_r2`), binary trait (log odds, case/control
     counts, ``prevalence`` or else the case fraction: TwoSampleMR ``get_r_from_lor``), p-value and n
     (``get_r_from_pn``), beta/se and n (``get_r_from_bsen``).
     """

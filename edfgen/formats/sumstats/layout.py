@@ -48,7 +48,10 @@ ALIASES.update({"or": "odds_ratio", "odds_ratio": "odds_ratio", "l95": "ci_lower
                 "or_95l": "ci_lower", "or_95u": "ci_upper", "or_l95": "ci_lower", "or_u95": "ci_upper",
                 "log10p": "neg_log_10_p_value", "mlogp": "neg_log_10_p_value", "mlog10p": "neg_log_10_p_value",
                 "neg_log_10_p_value": "neg_log_10_p_value", "log10_p": "neg_log_10_p_value",
-                "n_cases": "n_cases", "n_controls": "n_controls", "sebeta": "standard_error"})
+                "n_cases": "n_cases", "n_controls": "n_controls", "sebeta": "standard_error",
+                # variance of the trait explained by the variant (MR Steiger); never a bare r2/rsq, which is
+                # usually imputation quality (minimac Rsq)
+                "variance_explained": "variance_explained"})
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,9 @@ COLUMN_KEYS = {"snp": "variant_id", "id": "variant_id", "variant": "variant_id",
                "log10p": "neg_log_10_p_value", "mlogp": "neg_log_10_p_value", "eaf": "effect_allele_frequency",
                "af": "effect_allele_frequency", "n": "n", "or": "odds_ratio", "ci_lower": "ci_lower",
                "ci_upper": "ci_upper", "l95": "ci_lower", "u95": "ci_upper", "n_cases": "n_cases",
-               "n_controls": "n_controls"}
-_TARGETS = set(SSF_COLUMNS) | {"odds_ratio", "ci_lower", "ci_upper", "neg_log_10_p_value", "n_cases", "n_controls"}
+               "n_controls": "n_controls", "rsq": "variance_explained"}
+_TARGETS = set(SSF_COLUMNS) | {"odds_ratio", "ci_lower", "ci_upper", "neg_log_10_p_value", "n_cases", "n_controls",
+                               "variance_explained"}
 
 
 def parse_column_option(text: str | None, *, option: str = "--columns") -> dict[str, str]:

@@ -65,7 +65,7 @@ def twosamplemr_map(columns: Sequence[str]) -> dict[str, str]:
         canon = {"pval": "p_value", "samplesize": "n", "eaf": "effect_allele_frequency", "se": "standard_error",
                  "beta": "beta", "effect_allele": "effect_allele", "other_allele": "other_allele",
                  "chr": "chromosome", "pos": "base_pair_location", "ncase": "n_cases",
-                 "ncontrol": "n_controls", "rsq": "rsq"}.get(base)
+                 "ncontrol": "n_controls", "rsq": "variance_explained"}.get(base)
         if canon and canon not in used:
             cmap[c] = canon
             used.add(canon)
