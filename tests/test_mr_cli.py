@@ -567,3 +567,32 @@ def test_mr_cli__odds_ratios_without_case_counts_and_an_unused_prevalence_are_wa
               "--no-plots", "--nboot", 50, "--presso-sims", 0, "--prevalence", 0.05])
     assert r.exit_code == 0 and "log odds ratios" not in r.output and "is not used" not in r.output, r.output
     assert pd.read_csv(tmp_path / "b" / "mr_steiger.tsv", sep="\t").iloc[0]["r2_source.outcome"] == "lor_liability"
+
+
+def test_mr_cli__primary_estimates_corrected_as_one_family_and_always_run(fx, tmp_path):
+    """Bonferroni/BH were per method: a 1-instrument pair (Wald ratio) was corrected only among the other
+    1-instrument pairs, so mr_results.tsv and the report's significance disagreed (review finding). IVW and the
+    Wald ratio are one family over all pairs; --methods without them still runs each pair's primary estimate
+    (the report said 'no pair was tested')."""
+    from edfgen.report_mr import mr_pair_table
+
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    ed = tmp_path / "exp"
+    ed.mkdir()
+    exp.to_csv(ed / "bmi.tsv", sep="\t", index=False)
+    exp.sort_values("p_value").head(1).to_csv(ed / "one.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    r = _run(["--exposure", ed, "--outcome", tmp_path / "chd.tsv", "--out", tmp_path / "a", "--no-plots",
+              "--nboot", 50, "--presso-sims", 0, "--methods", "egger,weighted_median"])
+    assert r.exit_code == 0, r.output
+    res = pd.read_csv(tmp_path / "a" / "mr_results.tsv", sep="\t")
+    prim = res[res["method"].isin(["Inverse variance weighted", "Wald ratio"])].set_index("exposure")
+    assert sorted(prim["method"]) == ["Inverse variance weighted", "Wald ratio"]
+    for e in ("bmi", "one"):
+        assert prim.at[e, "p_bonferroni"] == pytest.approx(min(1.0, 2 * prim.at[e, "pval"]), rel=1e-6)
+    egger = res[res["method"] == "MR Egger"]
+    assert len(egger) == 1 and egger["p_bonferroni"].iloc[0] == pytest.approx(egger["pval"].iloc[0], rel=1e-6)
+    t = mr_pair_table(tmp_path / "a").set_index("exposure")
+    for e in ("bmi", "one"):
+        assert bool(t.at[e, "significant"]) == bool(prim.at[e, "p_bonferroni"] < 0.05)

@@ -165,3 +165,17 @@ def test_mr_multivariable__union_reclumped_on_smallest_p_like_plink19(panel, tmp
     res = run_mvmr([panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"], [panel / "ss" / "qt.tsv.gz"], None,
                    p_threshold=5e-8, ld_bfile=panel / "geno")
     assert sorted(res.instruments["qt"]) == sorted(ref["SNP"]) and len(ref) >= 3
+
+
+def test_variant_r__p_underflow_uses_beta_se_n():
+    """An instrument with p = 0 (an underflow: REGENIE LOG10P > 323) was clipped to 1e-300, so its r² was
+    underestimated (z = 50: 0.066 instead of 0.111, review finding); beta, se and n give it, as
+    TwoSampleMR's get_r_from_bsen."""
+    from edfgen.commands.mr_instruments import variant_r
+
+    h = pd.DataFrame({"beta_exposure": [0.5, 0.05], "se_exposure": [0.01, 0.01], "p_exposure": [0.0, 5.7e-7],
+                      "n_exposure": [20000.0, 20000.0], "eaf_exposure": [0.3, 0.3]})
+    r, n, src = variant_r(h, "exposure", None, None)
+    F = np.array([2500.0, 25.0])
+    assert src == "p_n" and r[0] ** 2 == pytest.approx(F[0] / (20000 - 2 + F[0]), rel=1e-9)
+    assert r[1] ** 2 == pytest.approx(F[1] / (20000 - 2 + F[1]), rel=1e-2)   # from p and n, as before

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import time
+import dataclasses
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar, Sequence
@@ -230,7 +231,8 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
 
 
 def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
-    """95% CI, odds ratios, and Bonferroni / Benjamini-Hochberg columns computed per method over all pairs.
+    """95% CI, odds ratios, and Bonferroni / Benjamini-Hochberg columns computed per method over all pairs
+    (IVW and the Wald ratio together: each pair's primary estimate, :func:`~edfgen.kernels.mr.methods.primary_estimates`).
 
     References
     ----------
@@ -246,7 +248,10 @@ def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
     res["or_uci95"] = np.exp(res["up_ci"])
     res["p_bonferroni"] = np.nan
     res["q_fdr"] = np.nan
-    for _, idx in res.groupby("method", sort=False).groups.items():
+    # IVW (>= 2 instruments) and the Wald ratio (1) are each pair's primary estimate: one family over all pairs,
+    # as the report counts them (a 1-instrument pair was corrected only among the other 1-instrument pairs)
+    family = res["method"].replace({"Wald ratio": "Inverse variance weighted"})
+    for _, idx in res.groupby(family, sort=False).groups.items():
         p = res.loc[idx, "pval"].to_numpy(float)
         ok = np.isfinite(p)
         m = int(ok.sum())
@@ -322,8 +327,12 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     t0 = time.perf_counter()
     check_coloc_options(coloc, coloc_pp4)
     get_method(settings.loo_method)
-    for mname in settings.methods:
-        get_method(mname)
+    names = [get_method(mname).name for mname in settings.methods]
+    primary = [n for n in ("Inverse variance weighted", "Wald ratio") if n not in names]
+    if primary:   # each pair's primary estimate (the report, truth scoring and the corrected p-values use it)
+        log.info("--methods: %s added (each pair's primary estimate: IVW with >= 2 instruments, else the Wald "
+                 "ratio)", " and ".join(primary))
+        settings = dataclasses.replace(settings, methods=tuple(settings.methods) + tuple(primary))
     if settings.palindromes not in ACTIONS:
         raise InputError(f"--palindromes {settings.palindromes!r}: choose infer, forward or drop")
     with contextlib.ExitStack() as claimed:   # the folder's write lock from the checks to the last file

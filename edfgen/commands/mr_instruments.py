@@ -151,7 +151,8 @@ def variant_r(h: pd.DataFrame, which: str, cases: tuple | None, prevalence: floa
 
     Order: r² given by the user (a ``variance_explained`` column, :func:`user_r2`), binary trait (log odds, case/control
     counts, ``prevalence`` or else the case fraction: TwoSampleMR ``get_r_from_lor``), p-value and n
-    (``get_r_from_pn``), beta/se and n (``get_r_from_bsen``).
+    (``get_r_from_pn``; a p below 1e-300, an underflow, from beta/se and n instead), beta/se and n
+    (``get_r_from_bsen``).
     """
     b, se = h[f"beta_{which}"].to_numpy(float), h[f"se_{which}"].to_numpy(float)
     if r2 is not None:
@@ -167,7 +168,13 @@ def variant_r(h: pd.DataFrame, which: str, cases: tuple | None, prevalence: floa
             return sens.r_from_lor(b, eaf, ncase, nctrl, prev), np.full(b.size, ncase + nctrl), "lor_liability"
         return np.full(b.size, np.nan), n, "missing_eaf"
     if np.isfinite(p).all() and np.isfinite(n).all():
-        return sens.r_from_pn(np.maximum(p, 1e-300), n), n, "p_n"
+        r = sens.r_from_pn(np.maximum(p, 1e-300), n)
+        # p underflowed to 0 (or below 1e-300): its F quantile is capped there, so r would be too small; beta,
+        # se and n give it (get_r_from_bsen)
+        tiny = p < 1e-300
+        if tiny.any():
+            r[tiny] = np.abs(sens.r_from_bsen(b[tiny], se[tiny], n[tiny]))
+        return r, n, "p_n"
     if np.isfinite(n).all():
         return sens.r_from_bsen(b, se, n), n, "b_se_n"
     return np.full(b.size, np.nan), n, "missing_n"
