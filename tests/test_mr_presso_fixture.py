@@ -120,3 +120,22 @@ def test_mr_presso__fixture_without_outliers_global_p_and_method_row(fixture):
     expected = (pr["corrected_b"], pr["corrected_se"]) if pr["n_outliers"] else (pr["raw_b"], pr["raw_se"])
     assert (row["b"], row["se"]) == pytest.approx(expected)
     assert pr["raw_b"] == pytest.approx(ref["raw"][0], rel=1e-9)
+
+
+def test_mr_presso__no_corrected_estimate_when_too_few_variants_remain():
+    """Every variant an outlier (too few left to refit): the 'MR-PRESSO (outlier-corrected)' row showed the raw
+    estimate (review finding); MRPRESSO gives NA, and so does the row now."""
+    bx = np.array([0.1, 0.12, 0.09, 0.11])
+    by = np.array([0.05, 0.05, 1.0, -1.0])
+    h = pd.DataFrame({"exposure": "e", "outcome": "o", "variant_id": ["a", "b", "c", "d"], "beta_exposure": bx,
+                      "se_exposure": 0.01, "beta_outcome": by, "se_outcome": 0.01, "mr_keep": True,
+                      **{c: np.nan for c in ("p_exposure", "p_outcome", "n_exposure", "n_outcome", "eaf_exposure",
+                                             "eaf_outcome")}})
+    t = analyse_pair(h, MRSettings(methods=("Inverse variance weighted",), nboot=10, presso_sims=200))
+    pr = t.presso[0]
+    row = next(r for r in t.results if r["method"] == PRESSO_METHOD)
+    if pr["n_outliers"] and not np.isfinite(pr["corrected_b"]):
+        assert np.isnan(row["b"]) and np.isnan(row["se"]) and np.isnan(row["pval"])
+        assert row["nsnp"] == 4 - pr["n_outliers"]
+    else:
+        pytest.fail(f"the planted outliers were not all flagged: {pr}")

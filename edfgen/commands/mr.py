@@ -12,10 +12,11 @@ Inputs are GWAS-SSF files (aliases accepted, see :mod:`edfgen.formats.sumstats`)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import time
-import dataclasses
+import zlib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar, Sequence
@@ -145,16 +146,26 @@ class PairTables:
     presso: list[dict] = field(default_factory=list)
 
 
-def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Generator,
+def pair_rng(seed: int, exposure: str, outcome: str, part: str) -> np.random.Generator:
+    """The random generator of one pair's ``part`` (a method's bootstrap, leave-one-out, MR-PRESSO): seeded by
+    ``seed`` and the names, so a pair's numbers do not depend on the other pairs, their order or the methods."""
+    return np.random.default_rng([seed, *(zlib.crc32(str(x).encode()) for x in (exposure, outcome, part))])
+
+
+def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Generator | None = None,
                  cases_exposure: tuple | None = None, cases_outcome: tuple | None = None,
                  r2_exposure: pd.Series | None = None, r2_outcome: pd.Series | None = None) -> PairTables:
     """All estimates and sensitivity analyses for one harmonised table (rows with ``mr_keep``).
 
-    ``cases_*``: ``(n_cases, n_controls)`` of a binary trait (Steiger on the liability scale);
-    ``r2_*``: user-supplied per-variant r² indexed by variant id (used for Steiger when complete).
+    ``rng``: one generator for every random part; by default each part has its own (:func:`pair_rng` of
+    ``settings.seed``). ``cases_*``: ``(n_cases, n_controls)`` of a binary trait (Steiger on the liability
+    scale); ``r2_*``: user-supplied per-variant r² indexed by variant id (used for Steiger when complete).
     """
     t = PairTables()
     exp_name, out_name = str(h["exposure"].iloc[0]), str(h["outcome"].iloc[0])
+
+    def gen(part: str) -> np.random.Generator:
+        return rng if rng is not None else pair_rng(settings.seed, exp_name, out_name, part)
     k_df = h[h["mr_keep"]]
     k = len(k_df)
     base = {"exposure": exp_name, "outcome": out_name}
@@ -162,13 +173,13 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
         return t
     bx, by, sx, sy = (k_df[c].to_numpy(float) for c in ("beta_exposure", "beta_outcome", "se_exposure", "se_outcome"))
     ids = k_df["variant_id"].to_numpy()
-    kw = {"nboot": settings.nboot, "rng": rng, "phi": settings.phi}
+    kw = {"nboot": settings.nboot, "phi": settings.phi}
     results: dict[str, MRResult] = {}
     for name in settings.methods:
         m = get_method(name)
         if not m.accepts(k):
             continue
-        r = m.func(bx, by, sx, sy, **kw)
+        r = m.func(bx, by, sx, sy, rng=gen(m.name), **kw)
         results[m.name] = r
         t.results.append({**base, "method": m.name, "nsnp": r.nsnp, "b": r.b, "se": r.se, "pval": r.pval})
         if m.heterogeneity and np.isfinite(r.Q):
@@ -183,11 +194,12 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
     # leave-one-out
     loo_m = get_method(settings.loo_method)
     if k >= 3:
-        for vid, r in zip(ids, sens.leave_one_out(bx, by, sx, sy, loo_m, **{"nboot": settings.nboot, "rng": rng})):
+        for vid, r in zip(ids, sens.leave_one_out(bx, by, sx, sy, loo_m, nboot=settings.nboot,
+                                                  rng=gen("leave-one-out"))):
             if r is not None:
                 t.leaveoneout.append({**base, "method": loo_m.name, "excluded": vid, "nsnp": r.nsnp,
                                       "b": r.b, "se": r.se, "pval": r.pval})
-        full = results.get(loo_m.name) or loo_m.func(bx, by, sx, sy, **kw)
+        full = results.get(loo_m.name) or loo_m.func(bx, by, sx, sy, rng=gen(loo_m.name), **kw)
         t.leaveoneout.append({**base, "method": loo_m.name, "excluded": "All", "nsnp": full.nsnp,
                               "b": full.b, "se": full.se, "pval": full.pval})
     # single SNP
@@ -216,7 +228,7 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
                           "n_outcome": np.nan, "correct_causal_direction": pd.NA, "steiger_pval": np.nan})
     # MR-PRESSO
     if settings.presso and k >= 4:
-        pr = sens.mr_presso(bx, by, sx, sy, n_sim=settings.presso_sims, rng=rng)
+        pr = sens.mr_presso(bx, by, sx, sy, n_sim=settings.presso_sims, rng=gen("MR-PRESSO"))
         c = pr.corrected
         t.presso.append({**base, "nsnp": k, "rss_obs": pr.rss_obs, "global_pval": pr.global_pval,
                          "n_outliers": int(pr.outliers.sum()), "outliers": ",".join(ids[pr.outliers]) or pd.NA,
@@ -224,9 +236,13 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
                          "corrected_b": c.b if c else np.nan, "corrected_se": c.se if c else np.nan,
                          "corrected_pval": c.pval if c else np.nan, "distortion_coef": pr.distortion_coef,
                          "distortion_pval": pr.distortion_pval})
-        est = c or pr.raw  # no outlier: the outlier-corrected estimate is the raw one
-        t.results.append({**base, "method": PRESSO_METHOD, "nsnp": est.nsnp, "b": est.b, "se": est.se,
-                          "pval": est.pval})
+        if c is not None or not pr.outliers.any():   # no outlier: the outlier-corrected estimate is the raw one
+            est = c or pr.raw
+            t.results.append({**base, "method": PRESSO_METHOD, "nsnp": est.nsnp, "b": est.b, "se": est.se,
+                              "pval": est.pval})
+        else:   # too few variants left after removing the outliers: no corrected estimate (MRPRESSO gives NA)
+            t.results.append({**base, "method": PRESSO_METHOD, "nsnp": int((~pr.outliers).sum()), "b": np.nan,
+                              "se": np.nan, "pval": np.nan})
     return t
 
 
@@ -374,7 +390,6 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             clumped = clump_instruments(exp_files, ld_bfile, p_threshold=settings.p_threshold, r2=settings.clump_r2,
                                         kb=settings.clump_kb)
             inst = clumped if inst is None else inst[inst["variant_id"].isin(set(clumped["variant_id"]))]
-        rng = np.random.default_rng(settings.seed)
 
         exposures = []
         for name, fs in exp_groups.items():
@@ -437,7 +452,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                     warn_weak(h)
                     harmonised.append(h)
                     n_pairs += 1
-                    pt = analyse_pair(h, settings, rng=rng, cases_exposure=ecases, cases_outcome=ocases,
+                    pt = analyse_pair(h, settings, cases_exposure=ecases, cases_outcome=ocases,
                                       r2_exposure=er2, r2_outcome=or2)
                     for fld in fields(tables):
                         getattr(tables, fld.name).extend(getattr(pt, fld.name))
