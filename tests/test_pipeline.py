@@ -410,3 +410,15 @@ def test_load_config__one_build_reads_the_deprecated_genome_assembly_key_too(tmp
     with pytest.raises(ConfigError, match="reference_genome differs between sections"):
         config_from_dict({"run": {"out": "o"}, "simulate": {}, "gwas": {"genome_assembly": "GRCh37"},
                           "annotate": {"reference_genome": "GRCh38"}}, base=tmp_path)
+
+
+def test_config__checkpoint_path_is_relative_to_the_config_like_every_other_path(tmp_path):
+    """`[extract] checkpoint = "../ck/tiny.json"` was left relative to the current directory (every other path
+    is the config's folder's): the run failed late, or used another checkpoint found from the current
+    directory (review finding). A shipped name stays a name."""
+    sub = tmp_path / "cfg"
+    sub.mkdir()
+    cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "extract": {"checkpoint": "../ck/tiny.json"}}, base=sub)
+    assert cfg.stages["extract"].checkpoint == str((tmp_path / "ck" / "tiny.json").resolve())
+    cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "extract": {"checkpoint": "tiny"}}, base=sub)
+    assert cfg.stages["extract"].checkpoint == "tiny"

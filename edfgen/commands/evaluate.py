@@ -23,7 +23,8 @@ class EvaluateOptions(CommandOptions):
     """``edfgen evaluate`` (:func:`run_evaluate`)."""
 
     command: ClassVar[str] = "evaluate"
-    checkpoint: str | None = opt(None, "Checkpoint name or path (fine-tuned for --probe head).", required=True)
+    checkpoint: str | None = opt(None, "Checkpoint name or path (fine-tuned for --probe head).", required=True,
+                                 path="checkpoint")
     ecg: tuple[str, ...] = opt((), "ECG files/directories or .npz bundles (repeatable). Without --labels: one labelled "
                                "folder (PTB-XL ptbxl_database.csv + scp_statements.csv, or WFDB headers with '# Dx:' "
                                "SNOMED codes).", multiple=True, required=True, path="any", exists=True)

@@ -540,7 +540,7 @@ class ExtractOptions(CommandOptions):
                                multiple=True, required=True, path="any", exists=True)
     out: str | None = out_opt("file", "EDF table: .tsv, .tsv.gz or .parquet (IID, edf_001 ...). Side files go "
                               "beside it.")
-    checkpoint: str = opt(DEFAULT_CHECKPOINT, "Shipped checkpoint name (small, tiny) or path (.json).")
+    checkpoint: str = opt(DEFAULT_CHECKPOINT, "Shipped checkpoint name (small, tiny) or path (.json).", path="checkpoint")
     batch_size: int = opt(64, "ECGs per model call (larger on a GPU, e.g. 512).", range=(1, None))
     device: str = opt("auto", "Where the encoder runs (auto: CUDA or MPS when available).", choices=DEVICES)
     precision: str = opt("auto", "Autocast type (auto: bf16/fp16 on CUDA, fp32 on CPU/MPS).", choices=PRECISIONS)

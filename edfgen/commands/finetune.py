@@ -24,7 +24,7 @@ class FinetuneOptions(CommandOptions):
     """``edfgen finetune`` (:func:`run_finetune`)."""
 
     command: ClassVar[str] = "finetune"
-    checkpoint: str = opt(DEFAULT_CHECKPOINT, "Pre-trained checkpoint name or path.")
+    checkpoint: str = opt(DEFAULT_CHECKPOINT, "Pre-trained checkpoint name or path.", path="checkpoint")
     ecg: tuple[str, ...] = opt((), "ECG files/directories or .npz bundles (repeatable).", multiple=True, required=True,
                                path="any", exists=True)
     labels: str | None = opt(None, "Outcomes table: IID + 0/1 columns.", required=True, path="file", exists=True)

@@ -72,7 +72,7 @@ class ModelInfoOptions(CommandOptions):
 
     command: ClassVar[str] = "model info"
     config_name: str | None = opt(None, "A named config (tiny, small, base, lfm-600m).", cli=("--config",))
-    checkpoint: str | None = opt(None, "A checkpoint name or path (instead of --config).")
+    checkpoint: str | None = opt(None, "A checkpoint name or path (instead of --config).", path="checkpoint")
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ class ModelExportOptions(CommandOptions):
     """``edfgen model export`` (:func:`run_export`)."""
 
     command: ClassVar[str] = "model export"
-    checkpoint: str | None = opt(None, "Checkpoint name or path (e.g. runs/tiny/checkpoint).", required=True)
+    checkpoint: str | None = opt(None, "Checkpoint name or path (e.g. runs/tiny/checkpoint).", required=True,
+                                 path="checkpoint")
     out: str | None = out_opt("any", "Output prefix (writes <prefix>.safetensors and <prefix>.json).")
 
 

@@ -123,6 +123,8 @@ def _check_value(where: str, key: str, value: Any, hint: Any, meta: dict, base: 
     elif hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where} {key}: expected a string, got {value!r}")
+        if meta.get("path") == "checkpoint" and "/" not in value and not Path(value).suffix:
+            return value                         # a shipped checkpoint's name (small, tiny), not a path
         if meta.get("path"):
             p = Path(value).expanduser()
             return str(p if p.is_absolute() else (base / p).resolve())
