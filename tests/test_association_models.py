@@ -222,6 +222,37 @@ def test_loco_predictions__round_trip_through_files_and_reorder(tmp_path):
         read_loco_predictions(tmp_path)
 
 
+def test_read_loco_predictions__bad_cells_one_line_and_another_sample_order_read(tmp_path):
+    """Text in a prediction cell or in loco_summary.tsv's cv_r2 raised a numpy ValueError traceback; a second
+    phenotype's file with the same samples in another order was refused, naming the wrong file (review findings)."""
+    import gzip
+
+    rng = np.random.default_rng(3)
+    preds = LocoPredictions(sample_ids=np.array(["a", "b", "c"]), phenotypes=["y1", "y2"], chromosomes=["1", "2"],
+                            loco_values=rng.normal(size=(2, 3, 2)), genome=rng.normal(size=(3, 2)),
+                            level1_shrinkage=np.array([1.0, 2.0]), cv_r2=np.array([0.1, 0.2]))
+    d = write_loco_predictions(preds, tmp_path / "loco")
+    files = pd.read_csv(d / "loco_summary.tsv", sep="\t")["file"].tolist()
+    second = d / files[1]
+    lines = gzip.open(second, "rt").read().splitlines()
+    gzip.open(second, "wt").write("\n".join([lines[0], lines[3], lines[1], lines[2]]) + "\n")   # c, a, b
+    back = read_loco_predictions(d)
+    np.testing.assert_allclose(back.loco_values, preds.loco_values, rtol=1e-9)
+    bad = lines[2].split("\t")
+    bad[2] = "abc"
+    gzip.open(second, "wt").write("\n".join([lines[0], lines[1], "\t".join(bad), lines[3]]) + "\n")
+    with pytest.raises(InputError, match=rf"{files[1]}: column 'chr1', row 2 \(IID b\): value 'abc' is not a number"):
+        read_loco_predictions(d)
+    gzip.open(second, "wt").write("\n".join([lines[0], lines[1], lines[2]]) + "\n")              # b dropped
+    with pytest.raises(InputError, match=rf"{files[1]}: samples differ from {files[0]}'s"):
+        read_loco_predictions(d)
+    summ = pd.read_csv(d / "loco_summary.tsv", sep="\t").astype({"cv_r2": object})
+    summ.loc[1, "cv_r2"] = "abc"
+    summ.to_csv(d / "loco_summary.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match=r"loco_summary.tsv: column 'cv_r2', row 2 \(phenotype y2\): value 'abc'"):
+        read_loco_predictions(d)
+
+
 def test_write_loco_predictions__shortest_exact_text_read_back_bit_for_bit(tmp_path, monkeypatch):
     """The .loco.tsv.gz writer formats with ``repr`` (not pandas' ``to_csv``, ~50x slower: half of a ridge-loco
     run at N = 20k in issue 23's profile): every double reads back exactly with a correctly rounded parser, and the

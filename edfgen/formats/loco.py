@@ -29,6 +29,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.atomic import atomic_path
 from edfgen.formats.tables import read_table, safe_filename, write_table
 from edfgen.kernels.ridge import LocoPredictions, loco_selection
+from edfgen.kernels.validate import numeric_values
 
 __all__ = ["write_loco_predictions", "read_loco_predictions", "open_loco_predictions", "LocoStore",
            "LocoStoreWriter"]
@@ -219,10 +220,11 @@ def _summary_rows(loco_dir):
             raise InputError(f"{summary_path}: column {col!r} missing")
     if summary.empty:
         raise InputError(f"{summary_path}: lists no phenotype")
-    nan = pd.Series(np.nan, index=summary.index)
-    return list(zip(summary["phenotype"].astype(str), summary["file"].astype(str),
-                    summary.get("level1_shrinkage", nan).to_numpy(dtype=float),
-                    summary.get("cv_r2", nan).to_numpy(dtype=float)))
+    nan = np.full(len(summary), np.nan)
+    names = summary["phenotype"].astype(str)
+    numbers = {c: numeric_values(summary[c], source=str(summary_path), column=c, ids=names, id_name="phenotype")
+               if c in summary.columns else nan for c in ("level1_shrinkage", "cv_r2")}
+    return list(zip(names, summary["file"].astype(str), numbers["level1_shrinkage"], numbers["cv_r2"]))
 
 
 def _phenotype_files(loco_dir):
@@ -238,11 +240,18 @@ def _phenotype_files(loco_dir):
         cc = [c for c in df.columns if c.startswith("chr")]
         if "genome" not in df.columns or not cc:
             raise InputError(f"{path}: needs columns IID, genome and chr<name> (one per chromosome)")
+        these = df["IID"].astype(str).to_numpy()
         if ids is None:
-            ids, chroms = df["IID"].astype(str).to_numpy(), [c[3:] for c in cc]
-        elif not np.array_equal(ids, df["IID"].astype(str).to_numpy()) or [c[3:] for c in cc] != chroms:
-            raise InputError(f"{path}: samples or chromosomes differ from the other phenotypes' predictions")
-        values = df[["genome", *cc]].to_numpy(dtype=float)
+            ids, chroms, first = these, [c[3:] for c in cc], path
+        elif [c[3:] for c in cc] != chroms:
+            raise InputError(f"{path}: chromosomes {', '.join(c[3:] for c in cc)} differ from {first.name}'s "
+                             f"({', '.join(chroms)})")
+        elif not np.array_equal(ids, these):
+            if len(these) != len(ids) or set(these) != set(ids):
+                raise InputError(f"{path}: samples differ from {first.name}'s ({len(these)} and {len(ids)} IIDs, "
+                                 f"{len(set(these) ^ set(ids))} in only one of them)")
+            df = df.set_index(df["IID"].astype(str)).loc[ids].reset_index(drop=True)   # same samples, another order
+        values = np.column_stack([numeric_values(df[c], source=str(path), column=c, ids=ids) for c in ("genome", *cc)])
         if not np.isfinite(values).all():
             raise InputError(f"{path}: missing or non-finite predictions")
         yield name, path, ids, chroms, values, shrink, r2
