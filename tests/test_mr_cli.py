@@ -627,3 +627,30 @@ def test_mr_cli__a_pair_gives_the_same_numbers_alone_and_inside_a_matrix(fx, tmp
     assert set(both["method"]) >= {"Weighted median", "MR-PRESSO (outlier-corrected)"}
     np.testing.assert_array_equal(both["se_all"], both["se_one"])
     np.testing.assert_array_equal(both["pval_all"], both["pval_one"])
+
+
+def test_mr_cli__exposures_without_instruments_and_unestimated_pairs_are_warned(fx, tmp_path):
+    """An exposure with no instruments appeared in no table with only an INFO line, and a pair whose only
+    instrument was dropped in harmonisation (an ambiguous palindrome) vanished without a word (review finding):
+    both are warned about and listed in the manifest."""
+    import json
+
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    ed = tmp_path / "exp"
+    ed.mkdir()
+    exp.to_csv(ed / "bmi.tsv", sep="\t", index=False)
+    exp.assign(p_value=0.5).to_csv(ed / "none.tsv", sep="\t", index=False)
+    pal = {"variant_id": "rsPAL", "effect_allele": "A", "other_allele": "T", "beta": 0.05, "standard_error": 0.005,
+           "p_value": 1e-20, "effect_allele_frequency": 0.49, "n": 300000}
+    pd.DataFrame([pal]).to_csv(ed / "pal.tsv", sep="\t", index=False)
+    pd.concat([out, pd.DataFrame([{**pal, "beta": 0.01, "p_value": 0.1, "n": 184305}])]).to_csv(
+        tmp_path / "chd.tsv", sep="\t", index=False)
+    r = _run(["--exposure", ed, "--outcome", tmp_path / "chd.tsv", "--out", tmp_path / "a", "--no-plots",
+              "--nboot", 50, "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    assert "1 of 3 exposures have no instruments and appear in no result table: none" in r.output
+    assert "1 exposure-outcome pair(s) kept no instrument" in r.output and "pal -> chd (palindromic" in r.output
+    man = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert man["extra"]["exposures_without_instruments"] == ["none"]
+    assert man["extra"]["pairs_not_estimated"][0].startswith("pal -> chd (palindromic")

@@ -404,9 +404,11 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 why += [f"in the instrument list {Path(str(instruments)).name}"] if inst is not None else []
                 log.debug("%s: no instruments (%s)", f, ", ".join(why) or "no variants")
             exposures.append((name, f, sel, cases_in(df), user_r2(sel, source=str(f))))
-        n_empty = sum(e[2].empty for e in exposures)
-        if 0 < n_empty < len(exposures):
-            log.info("%d of %d exposures have no instruments (-v lists them)", n_empty, len(exposures))
+        no_instruments = [e[0] for e in exposures if e[2].empty]
+        if 0 < len(no_instruments) < len(exposures):   # they are in no result table: said, not only at -v
+            log.warning("%d of %d exposures have no instruments and appear in no result table: %s%s",
+                        len(no_instruments), len(exposures), ", ".join(no_instruments[:5]),
+                        f" and {len(no_instruments) - 5} more" if len(no_instruments) > 5 else "")
         if all(e[2].empty for e in exposures):
             files = [str(e[1]) for e in exposures]
             named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
@@ -415,7 +417,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                              f"{f', --instruments {instruments}' if instruments else ''})")
         wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
 
-        harmonised, tables, binary_outcomes = [], PairTables(), set()
+        harmonised, tables, binary_outcomes, unestimated = [], PairTables(), set(), []
         n_pairs = 0
         # proxies: the panel's variants are read once for all outcomes
         with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
@@ -450,6 +452,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                                                prevalence=settings.prevalence, r2_exposure=er2, r2_outcome=or2,
                                                steiger_filter=settings.steiger_filter)
                     warn_weak(h)
+                    if not h["mr_keep"].any():      # no estimate: said with the reasons (harmonised.tsv lists them)
+                        why = ", ".join(f"{k} {v}" for k, v in h["reason"].value_counts().items())
+                        unestimated.append(f"{ename} -> {oname} ({why})")
                     harmonised.append(h)
                     n_pairs += 1
                     pt = analyse_pair(h, settings, cases_exposure=ecases, cases_outcome=ocases,
@@ -464,6 +469,10 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         if len(H) and not H["mr_keep"].any():
             reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())
             raise InputError(f"no usable instruments after harmonisation of {exposure} with {outcome} ({reasons})")
+        if unestimated:
+            log.warning("%d exposure-outcome pair(s) kept no instrument after harmonisation and are not estimated "
+                        "(harmonised.tsv gives each variant's reason): %s%s", len(unestimated),
+                        "; ".join(unestimated[:5]), f"; and {len(unestimated) - 5} more" if len(unestimated) > 5 else "")
         out = {}
         for name, cols in TABLES.items():
             rows = getattr(tables, name.replace("mr_", ""))
@@ -492,6 +501,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                     written_plots = tuple(plot_pairs(out_dir / "plots", H, out, max_pairs=max_plots,
                                                      binary=binary_outcomes))
                 man.extra["n_pairs"] = n_pairs
+                man.extra["exposures_without_instruments"] = no_instruments
+                man.extra["pairs_not_estimated"] = unestimated
         dt = time.perf_counter() - t0
         return MRRun(out, H, n_pairs, dt, written_plots)
 
