@@ -112,6 +112,17 @@ def test_harmonise__maf_threshold_narrows_ambiguity():
     assert not h.at["v8", "mr_keep"]  # missing frequency stays ambiguous
 
 
+def test_harmonise__frequency_bounds_are_symmetric_like_twosamplemr():
+    """0.5 - 0.42 is 0.08000000000000002 in floating point: a palindrome at eaf 0.58 was ambiguous (dropped) while
+    one at 0.42 was kept; TwoSampleMR's tolerance 0.08 keeps both (review finding)."""
+    def case(f):
+        exp = pd.DataFrame({"variant_id": ["p"], "effect_allele": ["A"], "other_allele": ["T"], "beta": [0.1],
+                            "standard_error": [0.01], "effect_allele_frequency": [f]})
+        out = exp.assign(beta=0.2, standard_error=0.02)
+        return bool(harmonise(exp, out, palindromes="infer").at[0, "ambiguous"])
+    assert (case(0.42), case(0.58), case(0.4201), case(0.5799)) == (False, False, True, True)
+
+
 def test_harmonise__bad_action_and_threshold_are_input_errors():
     exp, out = _cases()
     with pytest.raises(InputError, match="palindromes"):

@@ -279,7 +279,9 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
         p = present
         h = harmonise_alleles(cols["effect_allele"][p], cols["other_allele"][p], ea_o[p], oa_o[p],
                               cols["beta_outcome"][p], cols["eaf_exposure"][p], cols["eaf_outcome"][p],
-                              action=action, tolerance=0.5 - maf_threshold)
+                              # rounded: 0.5 - 0.42 is 0.08000000000000002, which made eaf 0.58 ambiguous
+                              # (TwoSampleMR's tolerance 0.08 keeps it; 0.42 was kept on the other side)
+                              action=action, tolerance=round(0.5 - maf_threshold, 12))
         ea_o[p], oa_o[p] = h["B1"], h["B2"]
         cols["beta_outcome"][p], cols["eaf_outcome"][p] = h["beta_b"], h["f_b"]
         cols["palindromic"][p], cols["ambiguous"][p] = h["palindromic"], h["ambiguous"]
