@@ -31,6 +31,10 @@ def test_cochran_q__equals_first_order_ratio_meta_analysis(arrays):
     assert r.Q == pytest.approx(q, rel=1e-10)
     assert r.Q_pval == pytest.approx(stats.chi2.sf(q, len(bx) - 1))
     assert S.heterogeneity_i2(r.Q, r.Q_df) == pytest.approx(max(0, (q - (len(bx) - 1)) / q))
+    # identical ratios: Q = 0, no heterogeneity, I² 0 as i_squared gives (was NaN)
+    same = M.ivw(bx, bx * 0.3, sx, sy)
+    assert same.Q == pytest.approx(0, abs=1e-20) and S.heterogeneity_i2(0.0, same.Q_df) == 0.0
+    assert S.i_squared(np.full(4, 0.3), np.full(4, 0.1)) == 0.0 and np.isnan(S.heterogeneity_i2(np.nan, 3))
 
 
 def test_i_squared_gx__textbook_formula(arrays):

@@ -49,9 +49,12 @@ def i_squared_gx(b_exp: np.ndarray, se_exp: np.ndarray) -> float:
 
 
 def heterogeneity_i2(Q: float, df: float) -> float:
-    """I² from a heterogeneity statistic: ``max(0, (Q - df) / Q)``."""
-    if not np.isfinite(Q) or Q <= 0:
+    """I² from a heterogeneity statistic: ``max(0, (Q - df) / Q)``; 0 when Q is 0 (no heterogeneity, as
+    :func:`i_squared`), NaN when Q is not finite or ``df`` < 1."""
+    if not np.isfinite(Q) or Q < 0 or not df >= 1:
         return NAN
+    if Q == 0:
+        return 0.0
     return float(max(0.0, (Q - df) / Q))
 
 
