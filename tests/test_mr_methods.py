@@ -56,6 +56,9 @@ def test_ivw__matches_statsmodels_wls(sim_arrays):
     assert fe.se == pytest.approx(fit.bse[0] / sigma, rel=1e-10)
     assert mre.pval == pytest.approx(2 * stats.norm.sf(abs(fit.params[0] / mre.se)), rel=1e-8)
     assert mre.Q == pytest.approx(fit.ssr, rel=1e-10) and mre.Q_df == len(bx) - 1
+    # TwoSampleMR mr_ivw_mre: the lm SE itself, no floor (the ivw_mre alias named the floored IVW before)
+    unfloored = M.get_method("ivw_mre").func(bx, by, sx, sy)
+    assert unfloored.se == pytest.approx(fit.bse[0], rel=1e-10) and unfloored.b == pytest.approx(fit.params[0], rel=1e-10)
 
 
 def test_ivw__underdispersed_data_keeps_fixed_effect_se():
@@ -63,6 +66,7 @@ def test_ivw__underdispersed_data_keeps_fixed_effect_se():
     sy = np.array([0.05, 0.05, 0.05, 0.05])
     by = 0.5 * bx  # no residual variance: sigma < 1
     assert M.ivw(bx, by, bx * 0 + 0.01, sy).se == pytest.approx(M.ivw_fixed(bx, by, bx * 0 + 0.01, sy).se)
+    assert M.ivw_mre(bx, by, bx * 0 + 0.01, sy).se < M.ivw_fixed(bx, by, bx * 0 + 0.01, sy).se   # no floor
 
 
 def test_egger__matches_statsmodels_wls_with_t_pvalues(sim_arrays):
@@ -166,7 +170,8 @@ def test_wald_ratio__first_order_se():
 def test_registry__names_as_twosamplemr_and_frozen():
     assert set(M.DEFAULT_METHODS) <= set(M.METHODS)
     assert {"Inverse variance weighted", "MR Egger", "Weighted median", "Simple median", "Simple mode",
-            "Weighted mode", "Wald ratio", "Inverse variance weighted (fixed effects)"} == set(M.METHODS)
+            "Weighted mode", "Wald ratio", "Inverse variance weighted (fixed effects)",
+            "Inverse variance weighted (multiplicative random effects)"} == set(M.METHODS)
     m = M.get_method("ivw")
     assert m.name == "Inverse variance weighted" and m.pmid == "24114802" and m.heterogeneity
     with pytest.raises(dataclasses.FrozenInstanceError):

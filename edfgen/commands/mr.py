@@ -527,9 +527,10 @@ class MROptions(GenotypeOptions):
                                    "phenotypes run as a matrix; one phenotype's per-chromosome files are combined).",
                                    multiple=True, required=True, path="any", exists=True)
     out: str | None = out_opt()
-    methods: tuple[str, ...] | None = opt(None, "Comma-separated methods (TwoSampleMR names or ivw, ivw_fe, egger, "
-                                          "weighted_median, simple_median, simple_mode, weighted_mode, wald). "
-                                          "Default: all.", comma=True)
+    methods: tuple[str, ...] | None = opt(None, "Comma-separated methods (TwoSampleMR names or ivw, ivw_fe, ivw_mre, "
+                                          "egger, weighted_median, simple_median, simple_mode, weighted_mode, wald). "
+                                          "Default: all but ivw_mre (IVW without its SE floor); IVW and the Wald "
+                                          "ratio always run (each pair's primary estimate).", comma=True)
     palindromes: str = opt(MRSettings.palindromes, "TwoSampleMR harmonise action 2 / 1 / 3.", choices=("infer", "forward", "drop"))
     maf_threshold: float = opt(MRSettings.maf_threshold, "Palindromes with allele frequency in (t, 1-t) cannot be inferred.",
                                range=(0, 0.5), open=(True, False))

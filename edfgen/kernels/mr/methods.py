@@ -192,6 +192,16 @@ def ivw(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
     return MRResult(b, se, float(_p_norm(b / se)), b_exp.size, Q=Q, Q_df=df, Q_pval=float(_stats().chi2.sf(Q, df)))
 
 
+def ivw_mre(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
+    """Inverse variance weighted, multiplicative random effects without the floor (TwoSampleMR ``mr_ivw_mre``):
+    ``se = se_fixed * sigma``, the weighted regression's own SE (smaller than the fixed-effect SE when the
+    variants are under-dispersed, sigma < 1); normal p-value."""
+    b, se_fixed, sigma, Q, df = _ivw_core(b_exp, b_out, se_out)
+    se = se_fixed * sigma
+    return MRResult(b, se, float(_p_norm(b / se)) if se > 0 else NAN, b_exp.size, Q=Q, Q_df=df,
+                    Q_pval=float(_stats().chi2.sf(Q, df)))
+
+
 def ivw_fixed(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
     """Inverse variance weighted estimate, fixed effects (TwoSampleMR ``mr_ivw_fe``): ``se = se_fixed``."""
     b, se_fixed, sigma, Q, df = _ivw_core(b_exp, b_out, se_out)
@@ -467,6 +477,7 @@ METHODS: dict[str, MRMethod] = {m.name: m for m in [
     MRMethod("Simple median", simple_median, "27061298", 3, False),
     MRMethod("Inverse variance weighted", ivw, "24114802", 2, True),
     MRMethod("Inverse variance weighted (fixed effects)", ivw_fixed, "", 2, False),
+    MRMethod("Inverse variance weighted (multiplicative random effects)", ivw_mre, "", 2, False),
     MRMethod("Simple mode", simple_mode, "29040600", 3, False),
     MRMethod("Weighted mode", weighted_mode, "29040600", 3, False),
 ]}
@@ -476,7 +487,7 @@ DEFAULT_METHODS = ("Wald ratio", "MR Egger", "Weighted median", "Inverse varianc
                    "Simple mode", "Weighted mode")
 
 _ALIASES = {"wald": "Wald ratio", "wald_ratio": "Wald ratio", "egger": "MR Egger", "mr_egger": "MR Egger",
-            "ivw": "Inverse variance weighted", "ivw_mre": "Inverse variance weighted",
+            "ivw": "Inverse variance weighted", "ivw_mre": "Inverse variance weighted (multiplicative random effects)",
             "ivw_fe": "Inverse variance weighted (fixed effects)", "ivw_fixed": "Inverse variance weighted (fixed effects)",
             "weighted_median": "Weighted median", "wm": "Weighted median", "simple_median": "Simple median",
             "simple_mode": "Simple mode", "weighted_mode": "Weighted mode"}
