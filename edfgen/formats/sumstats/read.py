@@ -182,6 +182,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
             return _subset(read_sumstats(path, required=required)[0], wanted)
         if c in df.columns and rules.get("hi_tolerance"):           # a rounding above the bound read as it
             df[c] = np.minimum(df[c].to_numpy(), rules["hi"])
+    warn_p_disagreement(df, path)
     for c in ("base_pair_location", "n"):    # integers as pandas reads them, when complete and whole
         if c in df.columns:
             v = df[c].to_numpy()
@@ -246,6 +247,25 @@ def check_sumstats_values(df: pd.DataFrame, path: PathLike, mapping: dict[str, s
                                id_name="variant", **rules)
             if col not in ("n", "base_pair_location"):  # counts and positions keep their integer dtype
                 df[col] = v
+    warn_p_disagreement(df, path)
+
+
+def warn_p_disagreement(df: pd.DataFrame, path: PathLike) -> None:
+    """Warn when a file's ``p_value`` and ``neg_log_10_p_value`` disagree beyond rounding (more than 0.05 + 0.1%
+    in -log10 p, where p has not underflowed to 0): clump ranks by the -log10 p, MR uses p, so they would see
+    different evidence."""
+    if "p_value" not in df.columns or "neg_log_10_p_value" not in df.columns:
+        return
+    p = pd.to_numeric(df["p_value"], errors="coerce").to_numpy(dtype=float)
+    nl = pd.to_numeric(df["neg_log_10_p_value"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bad = (p > 0) & np.isfinite(nl) & (np.abs(-np.log10(p) - nl) > 0.05 + 1e-3 * np.abs(nl))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        ids = df["variant_id"].astype(str).to_numpy() if "variant_id" in df.columns else None
+        log.warning("%s: p_value and neg_log_10_p_value disagree on %d row(s) (e.g. row %d%s: p %.3g, -log10 p %.3g); "
+                    "clump ranks by neg_log_10_p_value, the other commands use p_value", path, int(bad.sum()), i + 1,
+                    f", variant {ids[i]}" if ids is not None else "", p[i], nl[i])
 
 
 def sort_sumstats(df: pd.DataFrame) -> pd.DataFrame:
