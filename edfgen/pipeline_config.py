@@ -107,7 +107,7 @@ def load_config(path: str | Path) -> PipelineConfig:
     """Read and validate a pipeline TOML file; relative paths are resolved against its directory."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))    # a BOM (Windows editors) is not TOML's
     except FileNotFoundError:
         raise InputError(f"--config {path}: file not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -149,7 +149,10 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
     for name, (cls, wiring) in STAGE_SECTIONS.items():   # every value checked now, before any work
         if name in raw or name not in ("simulate",):
             section = mr_section if name == "mr" else _table(where, name, raw.get(name, {}))
-            stages[name] = cls.from_mapping(name, section, base=base, wiring=wiring)
+            try:
+                stages[name] = cls.from_mapping(name, section, base=base, wiring=wiring)
+            except (ConfigError, InputError) as exc:    # the section's message, with the file it is in
+                raise type(exc)(f"{where}: {exc}") from None
     si.filter_conflicts(inputs, raw, ["gwas", "gwas_outcomes", "clump", "pca", "annotate"], where)
     si.one_build(inputs, raw, ["gwas", "gwas_outcomes", "clump", "pca", "annotate"], where)
     simulating = "simulate" in raw

@@ -28,6 +28,18 @@ def test_load_config__unknown_section_and_keys_are_named(tmp_path):
         config_from_dict({"run": {"out": "o"}, "simulate": {}, "gwas": {"out": "x"}}, base=tmp_path)
 
 
+def test_load_config__a_stage_sections_error_names_the_file_and_a_bom_is_read(tmp_path):
+    """`[gwas] maff = 0.01` said "[gwas] unknown key 'maff'" without the file (every [run]/[inputs] error names
+    it); a config saved with a UTF-8 BOM failed as 'invalid TOML' (review findings)."""
+    cfg = tmp_path / "my.toml"
+    cfg.write_text('[run]\nout = "o"\n[simulate]\n[gwas]\nmaff = 0.01\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg)
+    assert str(err.value).startswith(f"{cfg}: ") and "[gwas] unknown key 'maff'" in str(err.value)
+    cfg.write_bytes(b"\xef\xbb\xbf" + b'[run]\nout = "o"\n[simulate]\n')
+    assert load_config(cfg).out == (tmp_path / "o").resolve()
+
+
 def test_load_config__one_genome_build_for_every_stage(tmp_path):
     """[gwas] reference_genome = GRCh37 (without [inputs]) is every genotype stage's build: clump and annotate
     got GRCh38 (review finding: GRCh37 loci annotated against GRCh38 positions and genes); sections naming
