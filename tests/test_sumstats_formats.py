@@ -4,6 +4,7 @@ as the same GWAS-SSF values (compared by variant id)."""
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -428,3 +429,24 @@ def test_read_sumstats__p_value_and_its_log_disagreeing_is_warned(tmp_path, capl
         with caplog.at_level(logging.WARNING):
             read(write([2.0, 12.0]))
         assert "disagree on 1 row(s) (e.g. row 2, variant rs2" in caplog.text
+
+
+def test_read_sumstats__a_0_based_meta_yaml_shifts_positions_to_1_based(tmp_path):
+    """`coordinate_system: 0-based` in the -meta.yaml was ignored (positions one off in every position match;
+    review finding): both readers add 1; 1-based or no metadata reads as written."""
+    from edfgen.formats.sumstats.read import read_sumstats_columns
+
+    path = tmp_path / "qt.tsv"
+    pd.DataFrame({"variant_id": ["rs1", "rs2"], "chromosome": ["1", "1"], "base_pair_location": [10, 20],
+                  "effect_allele": ["A", "A"], "other_allele": ["G", "G"], "beta": [0.1, 0.2],
+                  "standard_error": [0.05, 0.05], "p_value": [0.01, 0.02]}).to_csv(path, sep="\t", index=False)
+
+    def positions():
+        fast = read_sumstats_columns(path, required=("variant_id", "base_pair_location"))
+        return read_sumstats(path)[0]["base_pair_location"].tolist(), fast["base_pair_location"].tolist()
+
+    assert positions() == ([10, 20], [10, 20])
+    Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh38\ncoordinate_system: 0-based\n")
+    assert positions() == ([11, 21], [11, 21])
+    Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh38\ncoordinate_system: 1-based\n")
+    assert positions() == ([10, 20], [10, 20])

@@ -5,6 +5,7 @@ and the GWAS-SSF sort order."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +104,9 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
     if "variant_id" in df.columns:
         df["variant_id"] = df["variant_id"].astype(str)
     check_sumstats_values(df, path, mapping)
+    if "base_pair_location" in df.columns and declares_zero_based(path):
+        df["base_pair_location"] = df["base_pair_location"] + 1
+        notes = [*notes, "base_pair_location + 1 (its -meta.yaml declares coordinate_system 0-based)"]
     m = SumstatsMapping(str(path), {k: v for k, v in mapping.items()}, layout=layout.name if layout else "",
                         notes=tuple(notes))
     log.debug(m.describe())
@@ -183,12 +187,27 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
         if c in df.columns and rules.get("hi_tolerance"):           # a rounding above the bound read as it
             df[c] = np.minimum(df[c].to_numpy(), rules["hi"])
     warn_p_disagreement(df, path)
+    if "base_pair_location" in df.columns and declares_zero_based(path):
+        df["base_pair_location"] = df["base_pair_location"] + 1
     for c in ("base_pair_location", "n"):    # integers as pandas reads them, when complete and whole
         if c in df.columns:
             v = df[c].to_numpy()
             if np.isfinite(v).all() and np.array_equal(v, np.round(v)):
                 df[c] = v.astype(np.int64)
     return df
+
+
+_COORDINATES = re.compile(r"^coordinate_system:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
+
+
+def declares_zero_based(path: PathLike) -> bool:
+    """Whether the GWAS-SSF metadata beside ``path`` (``<file>-meta.yaml``) declares ``coordinate_system:
+    0-based``: its positions are then read + 1 (GWAS-SSF, VCF and the genotype panels are 1-based)."""
+    meta = Path(f"{path}-meta.yaml")
+    if not meta.is_file():
+        return False
+    m = _COORDINATES.search(meta.read_text(errors="replace"))
+    return bool(m) and m.group(1).lower().startswith("0")
 
 
 def _values_ok(v: np.ndarray, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
