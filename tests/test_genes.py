@@ -114,6 +114,11 @@ def test_read_genes__gene_table_layout_checked_by_the_shared_table_reader(tmp_pa
     (tmp_path / "x.tsv").write_text(head + "7\t150944961.5\t150978321\tKCNH2\t-\n")
     with pytest.raises(InputError, match=r"^--genes .*x.tsv: column start, record 1 \(gene 'KCNH2'\)"):
         read_genes(tmp_path / "x.tsv")
+    # start after end was read silently (review finding): refused as a BED line's is
+    (tmp_path / "rev.tsv").write_text(head + "7\t150978321\t150944961\tKCNH2\t-\n")
+    with pytest.raises(InputError, match=r"^--genes .*rev.tsv: record 1 \(gene 'KCNH2'\): bad coordinates "
+                                         r"7:150978321-150944961"):
+        read_genes(tmp_path / "rev.tsv")
 
 
 @pytest.mark.parametrize("build", ["GRCh37", "GRCh38"])

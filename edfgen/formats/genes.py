@@ -95,6 +95,12 @@ def _read_gene_table(path: Path) -> pd.DataFrame:
             raise InputError(f"--genes {path}: column {col}, record {i + 1} (gene {genes['gene'].iloc[i]!r}): "
                              f"{genes[col].iloc[i]!r} is not a whole number")
         genes[col] = v.astype(np.int64)
+    start, end = genes["start"].to_numpy(), genes["end"].to_numpy()
+    bad = np.flatnonzero((start < 1) | (end < start - 1) | (end >= 2**31))   # the rule of the BED/GTF lines
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(f"--genes {path}: record {i + 1} (gene {genes['gene'].iloc[i]!r}): bad coordinates "
+                         f"{genes['chromosome'].iloc[i]}:{start[i]}-{end[i]} (start after end, or below 1)")
     return genes[GENE_COLUMNS].sort_values(["chromosome", "start"]).reset_index(drop=True)
 
 
