@@ -654,3 +654,14 @@ def test_mr_cli__exposures_without_instruments_and_unestimated_pairs_are_warned(
     man = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert man["extra"]["exposures_without_instruments"] == ["none"]
     assert man["extra"]["pairs_not_estimated"][0].startswith("pal -> chd (palindromic")
+
+
+def test_mr_cli__reverse_without_instruments_names_the_outcome_files(fx, tmp_path):
+    """Under --reverse the instruments come from the --outcome files; their absence was blamed on --exposure."""
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    exp.to_csv(tmp_path / "a.tsv", sep="\t", index=False)
+    out.assign(p_value=0.5).to_csv(tmp_path / "b.tsv", sep="\t", index=False)
+    r = _run(["--exposure", tmp_path / "a.tsv", "--outcome", tmp_path / "b.tsv", "--out", tmp_path / "r",
+              "--reverse", "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    assert r.exit_code == 2 and f"--outcome {tmp_path / 'b.tsv'}: no instruments selected" in r.output, r.output

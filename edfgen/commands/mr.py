@@ -412,7 +412,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         if all(e[2].empty for e in exposures):
             files = [str(e[1]) for e in exposures]
             named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-            raise InputError(f"--exposure {named}: no instruments selected in any file "
+            raise InputError(f"{'--outcome' if reverse else '--exposure'} {named}: no instruments selected in any "
+                             f"file{' (--reverse: instruments come from the --outcome files)' if reverse else ''} "
                              f"(--p-threshold/--clump-p1 {settings.p_threshold:g}"
                              f"{f', --instruments {instruments}' if instruments else ''})")
         wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
