@@ -208,6 +208,14 @@ def test_load_checkpoint__refuses_mismatch(tmp_path):
         load_checkpoint(tmp_path / "nothing")
 
 
+def test_save_checkpoint__metadata_nan_is_strict_json_null(tmp_path):
+    path = save_checkpoint(ECGEncoder(MICRO), MICRO, Preprocessing(), tmp_path / "ck",
+                           metadata={"last": {"loss": float("nan"), "acc": [float("inf"), 0.5]}})
+    doc = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"bare {c} in {path}"))
+    assert doc["metadata"] == {"last": {"loss": None, "acc": [None, 0.5]}}
+    assert load_checkpoint(path).metadata == doc["metadata"]
+
+
 def _tiny_settings(**kw):
     return PretrainSettings(**{"steps": 4, "batch_size": 4, "warmup": 2, "checkpoint_every": 2, "log_every": 1,
                                "lr": 1e-3, **kw})

@@ -33,7 +33,7 @@ from edfgen.exceptions import CheckpointError, ConfigError
 from edfgen.formats.tables import atomic_path, atomic_write
 from edfgen.model.config import ModelConfig
 from edfgen.model.encoder import ECGEncoder
-from edfgen.formats.manifest import sha256_file
+from edfgen.formats.manifest import finite_json, sha256_file
 
 FORMAT = "edfgen-checkpoint"
 FORMAT_VERSION = 1
@@ -114,8 +114,8 @@ def save_checkpoint(model: ECGEncoder, config: ModelConfig, preprocessing: Prepr
     doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "weights": weights.name,
            "sha256": sha256_file(weights), "config": config.to_dict(), "preprocessing": preprocessing.to_dict(),
            "edfgen_version": __version__, "metadata": metadata or {}}
-    with atomic_write(meta) as fh:
-        json.dump(doc, fh, indent=1)
+    with atomic_write(meta) as fh:   # strict JSON: a NaN in the metadata (a diverged loss) is written null
+        json.dump(finite_json(doc), fh, indent=1, allow_nan=False)
         fh.write("\n")
     for f in (weights, meta):
         f.chmod(0o644)
