@@ -208,6 +208,24 @@ def test_load_checkpoint__refuses_mismatch(tmp_path):
         load_checkpoint(tmp_path / "nothing")
 
 
+def test_load_checkpoint__a_torch_pickle_or_a_folder_is_named_not_missing(tmp_path):
+    """Review finding: `--checkpoint model.pt` said "not found" although the file exists; it is refused in one line
+    that says why (never unpickled) and how to make an edfgen checkpoint; a folder lists the checkpoints in it."""
+    m = ECGEncoder(MICRO)
+    for name in ("model.pt", "model.PTH"):
+        torch.save(m.state_dict(), tmp_path / name)
+        with pytest.raises(CheckpointError) as exc:
+            load_checkpoint(tmp_path / name)
+        msg = str(exc.value)
+        assert "not found" not in msg and "\n" not in msg and str(tmp_path / name) in msg
+        assert "PyTorch file is not read" in msg and ".safetensors" in msg and "save_checkpoint" in msg
+    save_checkpoint(m, MICRO, Preprocessing(), tmp_path / "run" / "checkpoint")
+    with pytest.raises(CheckpointError, match=r"is a folder: give the checkpoint's prefix \(there: .*run/checkpoint\)"):
+        load_checkpoint(tmp_path / "run")
+    r = CliRunner().invoke(cli, ["model", "info", "--checkpoint", str(tmp_path / "model.pt")])
+    assert r.exit_code == 2 and "PyTorch file is not read" in r.output and "Traceback" not in r.output
+
+
 def test_save_checkpoint__metadata_nan_is_strict_json_null(tmp_path):
     path = save_checkpoint(ECGEncoder(MICRO), MICRO, Preprocessing(), tmp_path / "ck",
                            metadata={"last": {"loss": float("nan"), "acc": [float("inf"), 0.5]}})

@@ -39,6 +39,8 @@ FORMAT = "edfgen-checkpoint"
 FORMAT_VERSION = 1
 #: directory of the checkpoints shipped inside the package
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+#: suffixes of PyTorch pickles (``torch.save``), which are refused with a hint rather than "not found"
+TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,20 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         shipped = PACKAGE_DIR / f"{name_or_path}.json"
         if shipped.exists():
             return shipped
+    given = p
     if p.suffix == ".safetensors":
         p = p.with_suffix(".json")
     elif p.suffix != ".json":
         p = p.with_name(p.name + ".json")
+    if not p.exists() and given.suffix.lower() in TORCH_SUFFIXES and given.is_file():
+        raise CheckpointError(f"{given}: a PyTorch file is not read (unpickling it can run code); edfgen checkpoints "
+                              f"are <prefix>.json + <prefix>.safetensors: load its state_dict into "
+                              f"edfgen.model.ECGEncoder(config) in Python you trust and write it with "
+                              f"edfgen.model.save_checkpoint(model, config, preprocessing, prefix)")
+    if not p.exists() and given.is_dir():
+        inside = sorted(str(q.with_suffix("")) for q in given.glob("*.json") if q.with_suffix(".safetensors").exists())
+        raise CheckpointError(f"checkpoint {str(name_or_path)!r} is a folder: give the checkpoint's prefix "
+                              f"({'there: ' + ', '.join(inside[:5]) if inside else 'no <name>.json + <name>.safetensors there'})")
     if not p.exists():
         shipped = sorted(q.stem for q in PACKAGE_DIR.glob("*.json"))
         raise CheckpointError(f"checkpoint {str(name_or_path)!r} not found ({p} missing; shipped: {shipped})")
