@@ -226,6 +226,34 @@ def test_load_checkpoint__a_torch_pickle_or_a_folder_is_named_not_missing(tmp_pa
     assert r.exit_code == 2 and "PyTorch file is not read" in r.output and "Traceback" not in r.output
 
 
+def test_model_export__never_replaces_a_file_edfgen_did_not_write(tmp_path):
+    """Review finding: `model export --out notmine` replaced a user's notmine.json/.safetensors without a word, and
+    an --out that is a folder wrote <folder>.json beside it. Now: a user's file is refused in one line and kept, an
+    earlier export is replaced, and a folder gets <folder>/<checkpoint name>.*."""
+    src = save_checkpoint(ECGEncoder(MICRO), MICRO, Preprocessing(), tmp_path / "src" / "ck")
+    sha = load_checkpoint(src).sha256
+    export = ["model", "export", "--checkpoint", str(src), "--out"]
+    (tmp_path / "notmine.json").write_text('{"my": "data"}')
+    (tmp_path / "notmine.safetensors").write_text("hello")
+    (tmp_path / "weights.safetensors").write_text("hello")      # weights alone, without a JSON beside it
+    for out, taken in (("notmine", "notmine.json"), ("notmine.json", "notmine.json"), ("weights", "weights.safetensors")):
+        r = CliRunner().invoke(cli, [*export, str(tmp_path / out)])
+        assert r.exit_code == 2, r.output
+        assert len(r.output.strip().splitlines()) == 1 and f"{tmp_path / taken} exists and is not an edfgen" in r.output
+    assert (tmp_path / "notmine.json").read_text() == '{"my": "data"}'
+    assert (tmp_path / "notmine.safetensors").read_text() == (tmp_path / "weights.safetensors").read_text() == "hello"
+    assert not (tmp_path / "weights.json").exists()
+    for _ in range(2):                                  # written, then an earlier export replaced
+        r = CliRunner().invoke(cli, [*export, str(tmp_path / "mine")])
+        assert r.exit_code == 0, r.output
+    assert load_checkpoint(tmp_path / "mine").sha256 == sha
+    (tmp_path / "folder").mkdir()
+    r = CliRunner().invoke(cli, [*export, str(tmp_path / "folder")])
+    assert r.exit_code == 0 and str(tmp_path / "folder" / "ck.json") in r.output, r.output
+    assert not (tmp_path / "folder.json").exists() and load_checkpoint(tmp_path / "folder" / "ck").sha256 == sha
+    assert json.loads((tmp_path / "folder" / "ck.json").read_text())["format"] == "edfgen-checkpoint"
+
+
 def test_save_checkpoint__metadata_nan_is_strict_json_null(tmp_path):
     path = save_checkpoint(ECGEncoder(MICRO), MICRO, Preprocessing(), tmp_path / "ck",
                            metadata={"last": {"loss": float("nan"), "acc": [float("inf"), 0.5]}})
