@@ -10,6 +10,7 @@ What this module knows: how the model commands (:mod:`edfgen.commands.pretrain`,
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +49,13 @@ def load_signals(ecg: Sequence[str | os.PathLike], checkpoint):
 
 
 def write_rejects(rejects, out: Path) -> None:
-    """``out/rejects.tsv`` (``record, path, reason``) when any ECG could not be used."""
+    """``out/rejects.tsv`` (``record, path, reason``) when any ECG could not be used, and a warning with their count
+    (repeated in the end-of-command summary, :func:`edfgen.progress.warning_summary`)."""
     if rejects:
-        write_table(pd.DataFrame(rejects, columns=REJECT_COLUMNS), out / "rejects.tsv")
+        path = write_table(pd.DataFrame(rejects, columns=REJECT_COLUMNS), out / "rejects.tsv")
+        record, _, reason = rejects[0]
+        logging.getLogger(__name__).warning("%d ECG record(s) rejected (first: %s: %s) -> %s", len(rejects), record,
+                                            reason, path)
 
 
 def _is_edfgen_checkpoint_file(path: Path) -> bool:
