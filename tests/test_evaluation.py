@@ -278,3 +278,50 @@ def test_linear_probe_cv__more_features_than_records_equals_a_plain_sklearn_fit(
     # the probe's solver stops at its default tol=1e-4, hence agreement to 1e-3 in probability
     ref = LogisticRegression(C=0.05, max_iter=10_000, tol=1e-10).fit((wide[train] - mu) / sd, y[train, 0])
     np.testing.assert_allclose(res.predictions[test, 0], ref.predict_proba((wide[test] - mu) / sd)[:, 1], atol=1e-3)
+
+
+def test_evaluate_cli__rejects_and_unknown_patients_are_warned_and_the_manifest_is_strict_json(tmp_path):
+    """Review findings: evaluate never mentioned a rejected record on the console; a --labels table without
+    patient_id made every record its own patient without a word; manifest.json held a bare NaN (the encoder's row
+    of `encoder_minus`), which JavaScript's JSON.parse refuses."""
+    import json
+
+    from edfgen.simulate.ecg import random_physiology, synthesize_batch
+
+    phys = random_physiology(30, rng=np.random.default_rng(7))
+    x = synthesize_batch(phys, seed=7)
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    ids = [f"R{i:02d}" for i in range(len(x))]
+    for i, sig in zip(ids, x):
+        np.savez(ecg / f"{i}.npz", signal=sig, fs=500.0, units="mV")
+    np.savez(ecg / "FLAT.npz", signal=np.zeros_like(x[0]), fs=500.0, units="mV")     # rejected: flat leads
+    hr = phys["heart_rate_bpm"].to_numpy()
+    labels = pd.DataFrame({"IID": ids + ["FLAT"], "TACHY": [*(hr > np.median(hr)).astype(int), 0]})
+    labels.to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
+    args = ["evaluate", "--checkpoint", "tiny", "--ecg", str(ecg), "--probe", "linear", "--folds", "3",
+            "--min-positives", "3", "--bootstrap", "10", "--threads", "1"]
+    r = CliRunner().invoke(cli, [*args, "--labels", str(tmp_path / "labels.tsv"), "--baseline", "random",
+                                 "--out", str(tmp_path / "ev")])
+    assert r.exit_code == 0, r.output
+    err = r.stderr if hasattr(r, "stderr") else r.output
+    summary = err[err.index("warning(s) to check"):]       # both repeated in the end-of-command summary
+    assert "1 ECG record(s) rejected (first: FLAT: " in summary and str(tmp_path / "ev" / "rejects.tsv") in summary
+    assert "patients unknown" in summary and "each of the 30 records as its own patient" in summary
+    assert "patient_id" in summary
+    doc = json.loads((tmp_path / "ev" / "manifest.json").read_text(),
+                     parse_constant=lambda c: pytest.fail(f"bare {c} in manifest.json"))
+    ev = doc["extra"]["evaluation"]
+    assert ev["baselines"]["encoder"]["encoder_minus"] == [None, None, None]
+    assert isinstance(ev["baselines"]["random"]["encoder_minus"][0], float)
+    assert ev["patients_are_records"] is True and ev["patients"] == 30 and ev["ecg_records_rejected"] == 1
+    # with patient_id (two records per patient) nothing is said about patients, and the folds keep them together
+    labels["patient_id"] = [f"P{i // 2}" for i in range(len(labels))]
+    labels.to_csv(tmp_path / "labels_pid.tsv", sep="\t", index=False)
+    r = CliRunner().invoke(cli, [*args, "--labels", str(tmp_path / "labels_pid.tsv"), "--baseline", "none",
+                                 "--out", str(tmp_path / "ev2")])
+    assert r.exit_code == 0, r.output
+    assert "patients unknown" not in (r.stderr if hasattr(r, "stderr") else r.output)
+    pred = pd.read_csv(tmp_path / "ev2" / "predictions.tsv", sep="\t")
+    assert (pred.groupby("patient_id")["fold"].nunique() == 1).all() and pred["patient_id"].nunique() == 15
+    assert json.loads((tmp_path / "ev2" / "manifest.json").read_text())["extra"]["evaluation"]["patients_are_records"] is False

@@ -89,6 +89,31 @@ def test_recording__force_replaces_only_the_listed_outputs(tmp_path):
         prepare_out_dir(out, force=True, command="edfgen other")
 
 
+def _strict_json(path: Path):
+    """``path`` parsed as RFC 8259 JSON (no NaN/Infinity), as JavaScript's JSON.parse reads it."""
+    import json
+
+    return json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"bare {c} in {path}"))
+
+
+def test_manifest__non_finite_numbers_are_written_null(tmp_path):
+    """Review finding: evaluate's manifest.json held a bare NaN (JavaScript's JSON.parse refuses the file)."""
+    import json
+
+    out = tmp_path / "o"
+    with recording(out, "edfgen demo-cmd", parameters={"alpha": float("nan")}) as m:
+        m.extra["evaluation"] = {"encoder_minus": [float("nan"), np.float64("inf"), -np.inf], "auroc": np.float64(0.75)}
+    doc = _strict_json(out / "manifest.json")
+    assert doc["extra"]["evaluation"] == {"encoder_minus": [None, None, None], "auroc": 0.75}
+    assert doc["parameters"] == {"alpha": None}
+    # a manifest an older edfgen wrote with NaN is rewritten strict when marked in progress (--force, a rerun)
+    (out / "manifest.json").write_text(json.dumps({**doc, "extra": {"x": float("nan")}}))
+    from edfgen.formats.manifest import mark_in_progress
+
+    mark_in_progress(out / "manifest.json")
+    assert _strict_json(out / "manifest.json")["extra"] == {"x": None, "in_progress": True}
+
+
 def test_recording__a_crash_leaves_an_in_progress_manifest_that_force_cleans(tmp_path):
     out = tmp_path / "o"
     with pytest.raises(KeyboardInterrupt):

@@ -10,6 +10,7 @@ What this module knows: how the model commands (:mod:`edfgen.commands.pretrain`,
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import ClassVar, Sequence
 import pandas as pd
 
 from edfgen.commands.options import CommandOptions, opt, out_opt
+from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS
 from edfgen.formats.tables import write_table
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
@@ -47,13 +49,57 @@ def load_signals(ecg: Sequence[str | os.PathLike], checkpoint):
 
 
 def write_rejects(rejects, out: Path) -> None:
-    """``out/rejects.tsv`` (``record, path, reason``) when any ECG could not be used."""
+    """``out/rejects.tsv`` (``record, path, reason``) when any ECG could not be used, and a warning with their count
+    (repeated in the end-of-command summary, :func:`edfgen.progress.warning_summary`)."""
     if rejects:
-        write_table(pd.DataFrame(rejects, columns=REJECT_COLUMNS), out / "rejects.tsv")
+        path = write_table(pd.DataFrame(rejects, columns=REJECT_COLUMNS), out / "rejects.tsv")
+        record, _, reason = rejects[0]
+        logging.getLogger(__name__).warning("%d ECG record(s) rejected (first: %s: %s) -> %s", len(rejects), record,
+                                            reason, path)
+
+
+def _is_edfgen_checkpoint_file(path: Path) -> bool:
+    """Whether ``path`` is a file of an edfgen checkpoint: a JSON whose ``format`` is ``edfgen-checkpoint``, or a
+    ``.safetensors`` whose header metadata says so (:func:`edfgen.model.checkpoint.save_checkpoint` writes both)."""
+    from edfgen.model.checkpoint import FORMAT
+
+    try:
+        with open(path, "rb") as fh:
+            if path.suffix == ".json":
+                doc = json.loads(fh.read(1 << 20))
+            else:
+                n = int.from_bytes(fh.read(8), "little")
+                doc = json.loads(fh.read(n)).get("__metadata__") if 2 <= n <= 1 << 26 else None
+    except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
+
+
+def export_prefix(out: str | os.PathLike, source: Path) -> Path:
+    """The prefix ``model export`` writes for ``--out out``: ``out`` without a ``.json``/``.safetensors`` suffix,
+    or ``out/<source's name>`` when ``out`` is a folder (or ends in ``/``).
+
+    Raises
+    ------
+    InputError
+        ``<prefix>.json`` or ``<prefix>.safetensors`` exists and is not an edfgen checkpoint's file (an earlier
+        edfgen checkpoint's files are replaced; nothing else is).
+    """
+    p = Path(out)
+    if p.is_dir() or str(out).endswith(("/", os.sep)):
+        p = p / source.stem
+    elif p.suffix in (".json", ".safetensors"):
+        p = p.with_suffix("")
+    for f in (p.with_name(p.name + ".json"), p.with_name(p.name + ".safetensors")):
+        if (f.exists() or f.is_symlink()) and not (f.is_file() and _is_edfgen_checkpoint_file(f)):
+            raise InputError(f"--out {out}: {f} exists and is not an edfgen checkpoint file (only an earlier "
+                             f"edfgen checkpoint is replaced); move it away or choose another --out")
+    return p
 
 
 def run_export(*, checkpoint, out: str | os.PathLike):
-    """Re-save a checkpoint under the prefix ``out`` (``<out>.safetensors`` and ``<out>.json``).
+    """Re-save a checkpoint under the prefix ``out`` (``<out>.safetensors`` and ``<out>.json``; see
+    :func:`export_prefix` for a folder and for names already taken).
 
     Returns
     -------
@@ -62,7 +108,8 @@ def run_export(*, checkpoint, out: str | os.PathLike):
     from edfgen.model.checkpoint import load_checkpoint, save_checkpoint  # imports torch
 
     m = load_checkpoint(checkpoint)
-    path = save_checkpoint(m.model, m.config, m.preprocessing, out, metadata=m.metadata)
+    prefix = export_prefix(out, m.path)
+    path = save_checkpoint(m.model, m.config, m.preprocessing, prefix, metadata=m.metadata)
     return path, m.sha256
 
 
@@ -82,7 +129,8 @@ class ModelExportOptions(CommandOptions):
     command: ClassVar[str] = "model export"
     checkpoint: str | None = opt(None, "Checkpoint name or path (e.g. runs/tiny/checkpoint).", required=True,
                                  path="checkpoint")
-    out: str | None = out_opt("any", "Output prefix (writes <prefix>.safetensors and <prefix>.json).")
+    out: str | None = out_opt("any", "Output prefix (writes <prefix>.safetensors and <prefix>.json; a folder: "
+                              "<folder>/<checkpoint name>.*). Files not written by edfgen are never replaced.")
 
 
 def run(o: ModelInfoOptions | ModelExportOptions):

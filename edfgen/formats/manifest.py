@@ -41,6 +41,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -173,6 +174,19 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, inf) replaced by ``None``, inside dicts and lists: strict JSON
+    (RFC 8259) has no NaN, and a bare ``NaN`` makes a manifest unreadable for JavaScript, Go or ``jq --strict``
+    parsers. Write the result with ``json.dump(..., allow_nan=False)``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    return value
 
 
 def _now() -> str:
@@ -433,7 +447,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     with atomic_write(path) as fh:
-        json.dump(data, fh, indent=2)
+        json.dump(finite_json(data), fh, indent=2, allow_nan=False)
         fh.write("\n")
 
 

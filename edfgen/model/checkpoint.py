@@ -33,12 +33,14 @@ from edfgen.exceptions import CheckpointError, ConfigError
 from edfgen.formats.tables import atomic_path, atomic_write
 from edfgen.model.config import ModelConfig
 from edfgen.model.encoder import ECGEncoder
-from edfgen.formats.manifest import sha256_file
+from edfgen.formats.manifest import finite_json, sha256_file
 
 FORMAT = "edfgen-checkpoint"
 FORMAT_VERSION = 1
 #: directory of the checkpoints shipped inside the package
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+#: suffixes of PyTorch pickles (``torch.save``), which are refused with a hint rather than "not found"
+TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,20 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         shipped = PACKAGE_DIR / f"{name_or_path}.json"
         if shipped.exists():
             return shipped
+    given = p
     if p.suffix == ".safetensors":
         p = p.with_suffix(".json")
     elif p.suffix != ".json":
         p = p.with_name(p.name + ".json")
+    if not p.exists() and given.suffix.lower() in TORCH_SUFFIXES and given.is_file():
+        raise CheckpointError(f"{given}: a PyTorch file is not read (unpickling it can run code); edfgen checkpoints "
+                              f"are <prefix>.json + <prefix>.safetensors: load its state_dict into "
+                              f"edfgen.model.ECGEncoder(config) in Python you trust and write it with "
+                              f"edfgen.model.save_checkpoint(model, config, preprocessing, prefix)")
+    if not p.exists() and given.is_dir():
+        inside = sorted(str(q.with_suffix("")) for q in given.glob("*.json") if q.with_suffix(".safetensors").exists())
+        raise CheckpointError(f"checkpoint {str(name_or_path)!r} is a folder: give the checkpoint's prefix "
+                              f"({'there: ' + ', '.join(inside[:5]) if inside else 'no <name>.json + <name>.safetensors there'})")
     if not p.exists():
         shipped = sorted(q.stem for q in PACKAGE_DIR.glob("*.json"))
         raise CheckpointError(f"checkpoint {str(name_or_path)!r} not found ({p} missing; shipped: {shipped})")
@@ -114,8 +126,8 @@ def save_checkpoint(model: ECGEncoder, config: ModelConfig, preprocessing: Prepr
     doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "weights": weights.name,
            "sha256": sha256_file(weights), "config": config.to_dict(), "preprocessing": preprocessing.to_dict(),
            "edfgen_version": __version__, "metadata": metadata or {}}
-    with atomic_write(meta) as fh:
-        json.dump(doc, fh, indent=1)
+    with atomic_write(meta) as fh:   # strict JSON: a NaN in the metadata (a diverged loss) is written null
+        json.dump(finite_json(doc), fh, indent=1, allow_nan=False)
         fh.write("\n")
     for f in (weights, meta):
         f.chmod(0o644)

@@ -23,6 +23,7 @@ Alain G, Bengio Y. Understanding intermediate layers using linear classifier pro
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -42,6 +43,8 @@ BASELINE_EXTRA_COLUMNS = ["encoder_minus_auroc", "encoder_minus_auroc_lower", "e
 EVALUATION_COLUMNS = ["label", "description", "n", "n_positive", "prevalence", "auroc", "auroc_lower", "auroc_upper",
                       "auprc", "auprc_lower", "auprc_upper"]
 MACRO = "macro"
+
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- folds and probes
@@ -491,13 +494,21 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
                         "C_median": dict(zip(names, np.nanmedian(res.penalty, axis=0).tolist()))})
     ids = [str(arr.ids[i]) for i in keep]
     patients = [ls.patients.get(i, i) for i in ids]
+    records_are_patients = len(ids) > 1 and all(str(p) == i for p, i in zip(patients, ids))
+    if records_are_patients:  # '# Dx:' headers, or a --labels table without patient_id
+        source = ("WFDB '# Dx:' headers name no patient" if ls.layout == "dx-header"
+                  else f"--labels {labels} has no patient_id column (or it equals IID)")
+        log.warning("evaluate: patients unknown (%s): folds and bootstrap CIs treat each of the %d records as its own "
+                    "patient, so they are not patient-disjoint where a patient has several records; give --labels "
+                    "with a patient_id column", source, len(ids))
     table = evaluation_table(y, prob, names, groups=patients, descriptions=ls.descriptions, n_boot=s.n_boot,
                              seed=s.seed)
     preds = pd.DataFrame(prob, columns=[f"prob_{n}" for n in names])
     preds.insert(0, "fold", pd.array(np.where(np.isfinite(folds), folds, np.nan), dtype="Int64"))
     preds.insert(0, "patient_id", patients)
     preds.insert(0, "IID", ids)
-    summary.update({"records_scored": len(ids), "patients": len(set(patients)), "labels": names})
+    summary.update({"records_scored": len(ids), "patients": len(set(patients)),
+                    "patients_are_records": records_are_patients, "labels": names})
     base = None
     if s.probe == "linear" and s.baselines:
         base, skipped = score_baselines(loaded, arr.signals[keep], y, names, folds, patients, prob, table, s,

@@ -321,7 +321,8 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
             log.warning("pretrain --resume: settings differ from the interrupted run; the result will "
                         "not equal an uninterrupted run")
         if (out_dir / "pretrain_log.tsv").exists():
-            history = pd.read_csv(out_dir / "pretrain_log.tsv", sep="\t").to_dict("records")
+            history = pd.read_csv(out_dir / "pretrain_log.tsv", sep="\t",  # round_trip: rows rewritten unchanged
+                                  float_precision="round_trip").to_dict("records")
     ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None) \
         if distributed else model
     def autocast():  # bf16 autocast on GPU only; CPU stays float32
