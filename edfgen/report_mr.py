@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from edfgen.formats.manifest import finite_json
 from edfgen.formats.tables import atomic_write
 from edfgen.kernels.mr.methods import primary_estimates
 from edfgen.plots.mr import _safe
@@ -199,8 +200,9 @@ def truth_summary(loci: pd.DataFrame, mr: pd.DataFrame, edf_mr: pd.DataFrame) ->
 def write_truth_summary(out: Path, summary: dict) -> Path:
     """Write ``<out>/truth_summary.json`` atomically."""
     path = Path(out) / TRUTH_SUMMARY
-    with atomic_write(path) as fh:
-        json.dump(summary, fh, indent=1, default=lambda v: v.item() if isinstance(v, np.generic) else str(v))
+    plain = json.loads(json.dumps(summary, default=lambda v: v.item() if isinstance(v, np.generic) else str(v)))
+    with atomic_write(path) as fh:   # strict JSON: NaN (a link without an EDF p) written null, as manifests
+        json.dump(finite_json(plain), fh, indent=1, allow_nan=False)
         fh.write("\n")
     return path
 

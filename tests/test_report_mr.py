@@ -98,3 +98,13 @@ def test_truth_summary__keys_and_counts(tmp_path):
     assert s["links"][0]["edf"] == "edf_003"
     write_truth_summary(tmp_path, s)
     assert read_truth_summary(tmp_path) == json.loads(json.dumps(s))
+
+
+def test_write_truth_summary__strict_json_with_nan_written_null(tmp_path):
+    """truth_summary.json held bare NaN (a planted link without an EDF p): not JSON for strict parsers."""
+    import json as _json
+
+    path = write_truth_summary(tmp_path, {"links": [{"pval_edf": float("nan"), "n": np.int64(3)}], "rate": np.float64(0.5)})
+    text = path.read_text()
+    assert "NaN" not in text
+    assert _json.loads(text, parse_constant=lambda c: pytest.fail(c)) == {"links": [{"pval_edf": None, "n": 3}], "rate": 0.5}
