@@ -150,6 +150,21 @@ def test_preprocess__flat_end_trimmed_and_reported_not_rejected(shared_data):
     assert trim_flat_edges(trimmed) is trimmed
 
 
+@pytest.mark.parametrize("rid", ["00004_hr", "00031_hr", "00394_hr"])
+def test_preprocess__padding_at_the_digital_minimum_is_cut_whole(shared_data, rid):
+    """Was: the trim kept the first sample of a held end, so a file padded at the digital minimum (a converter
+    filling the last EDF data record) kept one -32.768 mV sample, and the band-pass spread it over the window
+    (40 mV off the model input). Reference: the same PTB-XL record unpadded (its own ~0.1 s held end, under
+    the padding, is trimmed as before), padded at the end, at the start, and at both ends."""
+    rec = read_wfdb(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / f"{rid}.hea")
+    want = preprocess(rec, PREP)
+    rail = np.full((12, 500), -32.768, dtype=np.float32)
+    for pads in ((rec.signal, rail), (rail, rec.signal), (rail[:, :250], rec.signal, rail)):
+        padded = dataclasses.replace(rec, signal=np.ascontiguousarray(np.concatenate(pads, axis=1)))
+        np.testing.assert_array_equal(preprocess(padded, PREP), want)
+        assert preprocess_many([padded], PREP).signals[0].tolist() == want.tolist()
+
+
 def test_preprocess__missing_samples_cut_to_the_longest_complete_stretch(cinc):
     """Was: any NaN sample rejected the record, so a record whose last 0.4 s were missing (WFDB's missing value)
     and a 30-s recording with a gap were participants lost. Now the longest stretch where every lead has a

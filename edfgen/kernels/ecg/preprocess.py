@@ -19,7 +19,7 @@ Steps, in order
    **Flat edges** (:func:`trim_flat_edges`): a segment at the start or end of the recording where
    every (non-constant) lead holds its value, a common device artefact (many PTB-XL records end in
    ~0.1 s of held samples), is trimmed and reported in the record's ``notes``, never a reason to
-   reject; the shortened record then goes through the window policy below.
+   reject (a fill value reached by a jump, e.g. padding at the digital minimum, is cut whole); the shortened record then goes through the window policy below.
    **Raw quality** (on the trimmed signal): a lead with a run of at
    least ``saturation_run_s`` seconds at its own minimum or maximum value *inside* the signal
    (clipping, a saturated amplifier) rejects.
@@ -160,13 +160,52 @@ def _longest_run(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _is_jump(x: np.ndarray, moving: np.ndarray, step: int, inner: slice) -> bool:
+    """Whether the change between samples ``step`` and ``step + 1`` is a jump onto (or off) a fill value.
+
+    A jump is larger than every other sample-to-sample change (within the samples ``inner``) of more than half of the
+    ``moving`` leads: a file padded at the digital minimum (-32.768 mV) or with a constant far from the
+    signal. A device's held last value starts with an ordinary change (on 353 PTB-XL records at 500 Hz
+    the ratio to the lead's largest change is at most 0.02; at 41,920 random positions of real records at
+    most 0.98; a -32.768 mV pad at least 3.8).
+    """
+    d = np.abs(np.diff(x[moving][:, inner], axis=1))
+    largest = d.max(axis=1) if d.shape[1] else np.zeros(int(moving.sum()))
+    jump = np.abs(x[moving, step + 1] - x[moving, step])
+    return 2 * int(np.count_nonzero(jump > largest)) > len(jump)
+
+
+def _held_edges(x: np.ndarray, need: int) -> tuple[int, int]:
+    """Samples to cut at the start and end: the held stretches of at least ``need`` + 1 samples, less one
+    sample of the held value, unless that value is reached by a jump (then the whole stretch)."""
+    changes = np.diff(x, axis=1) != 0                       # [L, T-1]
+    moving = changes.any(axis=1)
+    if not moving.any():
+        return 0, 0
+    idx = np.flatnonzero(changes[moving].any(axis=0))      # [T-1]
+    T = x.shape[1]
+    head = int(idx[0])                                      # samples 0..head equal sample head
+    tail = T - 1 - int(idx[-1] + 1)                         # samples after idx[-1]+1 equal it
+    head = head if head >= need else 0
+    tail = tail if tail >= need else 0
+    inner = slice(int(idx[0]) + 1, int(idx[-1]) + 1)       # the samples between the first and last change
+    if head and _is_jump(x, moving, head, inner):
+        head += 1
+    if tail and _is_jump(x, moving, int(idx[-1]), inner):
+        tail += 1
+    return head, tail
+
+
 def trim_flat_edges(record: EcgRecord, *, min_s: float = 0.02) -> EcgRecord:
     """Trim a held (flat) segment at the start and/or end of a recording.
 
     The head ends at the first sample where any lead changes value; the tail starts after the last
     sample where any lead changes (leads that never change are ignored: they are flat leads, judged
-    later). Segments shorter than ``min_s`` are kept. A record with NaN/inf samples is returned unchanged
-    (:func:`keep_finite_stretch` cuts them first; :func:`check_raw_quality` rejects any left).
+    later). One sample of the held value is kept (a device's held last value is a real sample), unless
+    the held value is reached by a jump (:func:`_is_jump`: padding at the digital minimum, a fill
+    constant), which is cut whole; the trim is then repeated, since a padded record's own held end
+    appears under the padding. Segments shorter than ``min_s`` are kept. A record with NaN/inf samples is
+    returned unchanged (:func:`keep_finite_stretch` cuts them first; :func:`check_raw_quality` rejects any left).
 
     Returns
     -------
@@ -177,21 +216,18 @@ def trim_flat_edges(record: EcgRecord, *, min_s: float = 0.02) -> EcgRecord:
     x = record.signal
     if x.shape[1] < 3 or not np.isfinite(x).all():
         return record
-    changes = np.diff(x, axis=1) != 0                       # [L, T-1]
-    moving = changes.any(axis=1)
-    if not moving.any():
-        return record
-    any_change = changes[moving].any(axis=0)                # [T-1]
-    idx = np.flatnonzero(any_change)
-    head = int(idx[0])                                      # samples 0..head equal sample head
-    tail = x.shape[1] - 1 - int(idx[-1] + 1)                # samples after idx[-1]+1 equal it
     need = max(1, int(round(min_s * record.fs)))
-    head = head if head >= need else 0
-    tail = tail if tail >= need else 0
+    a, b = 0, x.shape[1]
+    while b - a >= 3:
+        head, tail = _held_edges(x[:, a:b], need)
+        if not head and not tail:
+            break
+        a, b = a + head, b - tail
+    head, tail = a, x.shape[1] - b
     if not head and not tail:
         return record
     notes = [f"{NOTE_FLAT_EDGE} {n / record.fs:.3f} s flat {where}" for n, where in ((head, "start"), (tail, "end")) if n]
-    return replace(record, signal=x[:, head:x.shape[1] - tail], notes=record.notes + tuple(notes))
+    return replace(record, signal=x[:, a:b], notes=record.notes + tuple(notes))
 
 
 def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0) -> EcgRecord:
