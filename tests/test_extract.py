@@ -455,3 +455,37 @@ def test_extract_edfs__held_edges_trimmed_kept_and_counted(shared_data, standin,
     assert r.n_rejected == 0 and r.n_participants == 3
     manifest = json.loads(r.manifest.read_text())
     assert manifest["extra"]["n_trimmed_flat_edges"] == 3
+
+
+def test_extract_edfs__amplitudes_not_in_mv_rejected_and_npz_without_units_warned(shared_data, standin, tmp_path,
+                                                                                caplog):
+    """Was: a uV array saved without 'units' (or a calibration off by 1e30) went through as mV, silently. Now a
+    record whose median lead SD is far above any real ECG's (> 5 mV; real 0.06-0.54) or with a sample > 1000 mV
+    from its lead's median is a reject naming the likely cause, without numpy overflow warnings; an .npz
+    without units that is plausible in mV is kept (its EDFs equal the WFDB record's) with a warning."""
+    import warnings
+
+    hea = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00031_hr.hea"
+    rec = read_wfdb(hea)
+    d = tmp_path / "ecg"
+    d.mkdir()
+    np.savez(d / "mv.npz", ecg=rec.signal, fs=500.0, leads=np.array(rec.leads))
+    np.savez(d / "uv.npz", ecg=rec.signal * 1000, fs=500.0, leads=np.array(rec.leads))
+    np.savez(d / "counts.npz", ecg=np.round(rec.signal * 200), fs=500.0, leads=np.array(rec.leads))  # gain 200/mV
+    np.savez(d / "huge.npz", ecg=rec.signal.astype(np.float64) * 1e30, fs=500.0, leads=np.array(rec.leads),
+             units="mV")
+    spike = rec.signal.copy()
+    spike[0, 2500] = 5.2e6
+    np.savez(d / "spike.npz", ecg=spike, fs=500.0, leads=np.array(rec.leads), units="mV")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with caplog.at_level("WARNING"):
+            r = extract_edfs([d], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0)
+    assert (r.n_records, r.n_rejected, r.n_participants) == (5, 4, 1)
+    reasons = dict(pd.read_csv(r.rejects, sep="\t")[["record", "reason"]].to_numpy())
+    assert set(reasons) == {"uv", "counts", "huge", "spike"}
+    assert all("implausible amplitude for mV" in v and "uV or ADC counts" in v for v in reasons.values())
+    assert "median lead SD 2" in reasons["counts"] and "lead I has a sample 5.2e+06 mV" in reasons["spike"]
+    assert "1 .npz record(s) have no 'units': read as mV" in caplog.text
+    got = pd.read_csv(r.table, sep="\t").iloc[0, 1:].to_numpy(float)
+    np.testing.assert_allclose(got, _reference_edfs(standin.model, [hea])[hea.stem], rtol=1e-5, atol=1e-6)

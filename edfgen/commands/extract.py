@@ -67,7 +67,7 @@ from edfgen.formats.manifest import listed_outputs, read_manifest, recording
 from edfgen.formats.tables import clean_temp_files, first_missing, read_table, remove_if_empty, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
-from edfgen.kernels.ecg.record import NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, note_kind
+from edfgen.kernels.ecg.record import NOTE_ASSUMED_MV, NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, note_kind
 from edfgen.kernels.edf import edf_pca, embed_windows
 from edfgen.model.device import DEVICES, PRECISIONS, load_model
 from edfgen.progress import progress
@@ -418,8 +418,9 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
         chunk += 1
 
     # records changed on the way and kept (counted per kind of note; each listed with -vv): a held stretch at
-    # an edge trimmed, channels beside the 12 leads (V4R, Frank, RESP, ...) dropped, missing samples cut
-    changed = {NOTE_FLAT_EDGE: 0, NOTE_DROPPED: 0, NOTE_MISSING: 0}
+    # an edge trimmed, channels beside the 12 leads (V4R, Frank, RESP, ...) dropped, missing samples cut,
+    # an .npz without units read as mV
+    changed = {NOTE_FLAT_EDGE: 0, NOTE_DROPPED: 0, NOTE_MISSING: 0, NOTE_ASSUMED_MV: 0}
     bar = progress(total=len(todo), desc="extract", unit="ECG")
     try:
         for ids, signals, rejects, notes in _Loader(batches, prep, fs, quality, workers):
@@ -454,6 +455,9 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     if n_cut:
         log.warning("extract: %d record(s) had missing (NaN/inf) samples, cut to their longest stretch without any "
                     "and kept (listed with -vv; count in the manifest)", n_cut)
+    if changed[NOTE_ASSUMED_MV]:
+        log.warning("extract: %d .npz record(s) have no 'units': read as mV (a record far too large for mV is "
+                    "rejected; store units='uV' or 'mV' to be sure; listed with -vv)", changed[NOTE_ASSUMED_MV])
 
     # ---- assemble (only records listed now, in discovery order)
     wanted = {r.record_id for r in todo_all}

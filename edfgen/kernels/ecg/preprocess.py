@@ -22,7 +22,8 @@ Steps, in order
    reject (a fill value reached by a jump, e.g. padding at the digital minimum, is cut whole); the shortened record then goes through the window policy below.
    **Raw quality** (on the trimmed signal): a lead with a run of at
    least ``saturation_run_s`` seconds at its own minimum or maximum value *inside* the signal
-   (clipping, a saturated amplifier) rejects.
+   (clipping, a saturated amplifier) rejects, as does a sample more than ``max_abs_mv`` from its lead's
+   median (not millivolts).
 3. **Window** (explicit policy): a record longer than ``window_s`` is **centre-cropped** (with
    a 2 s margin each side kept until after filtering, so filter edge effects fall outside the
    window); a record shorter than ``window_s`` but at least ``min_duration_s`` long is filtered and
@@ -34,7 +35,8 @@ Steps, in order
    IIR notch (Q = 30) at each ``notch_hz`` below Nyquist.
 6. **Flat leads**: a lead whose filtered standard deviation (within the real, unpadded samples)
    is below ``flat_std_mv`` is flat; more than ``max_flat_leads`` (default 3) flat leads reject
-   the record, fewer are set to exact zeros (see :class:`QualityThresholds`).
+   the record, fewer are set to exact zeros (see :class:`QualityThresholds`). A median lead SD above
+   ``max_median_sd_mv`` rejects: the samples are not millivolts (µV or ADC counts, a wrong gain).
 
 A rejected record raises :class:`~edfgen.kernels.ecg.record.RecordRejected` with the reason; batch code
 catches it and writes ``rejects.tsv``.
@@ -56,6 +58,8 @@ from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 #: seconds of signal kept on each side of the window until after filtering
 EDGE_MARGIN_S = 2.0
+#: the likely causes named when amplitudes are implausible for millivolts
+_UNITS_HINT = "are the samples in uV or ADC counts, or the gain/units per bit wrong? (.npz: set units)"
 #: lowest sampling rate (Hz) a record may have: below it the QRS complex (content to ~40 Hz) is not
 #: represented, and a header's absurd rate (1e-300 Hz) would ask the resampler for an astronomically
 #: long filter; 100-Hz records (PTB-XL's low-resolution set) are above it
@@ -84,12 +88,23 @@ class QualityThresholds:
         leads are kept as exact zeros: real databases contain records with a few disconnected
         chest leads (e.g. 2 of the 40 PhysioNet/CinC 2021 records have V2, V4, V6 all zero), and
         the encoder, pre-trained with masking, tolerates them. Set 0 to reject any flat lead.
+    max_median_sd_mv
+        A record whose leads' median band-passed standard deviation is above this (mV) is rejected (default
+        5 mV): its samples are not millivolts (µV or ADC counts read as mV, a wrong gain or units per bit).
+        Over the 2,095 accepted real records of PTB-XL (500 and 100 Hz), CinC 2021 and LUDB the median lead
+        SD is 0.058–0.538 mV, so the bound is 9 times the largest.
+    max_abs_mv
+        A sample farther than this (mV) from its lead's median rejects the record before filtering (default
+        1000 mV; real records reach 11.5 mV with baseline wander, an ECG amplifier's input range is a few
+        hundred mV): a corrupt sample or a calibration off by orders of magnitude.
     """
 
     flat_std_mv: float = 0.01
     saturation_run_s: float = 0.1
     max_flat_leads: int = 3
     rail_fraction: float = 0.5
+    max_median_sd_mv: float = 5.0
+    max_abs_mv: float = 1000.0
 
 
 DEFAULT_QUALITY = QualityThresholds()
@@ -288,12 +303,19 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
         lead = record.leads[bad[0]]
         raise RecordRejected(f"lead {lead}: {int((~finite[bad[0]]).sum())} NaN/inf samples "
                              f"({len(bad)} lead(s) affected)", record_id=record.record_id, path=record.path)
+    med = np.median(x, axis=1, keepdims=True)
+    if x.size:
+        dev = np.abs(x.astype(np.float64) - med).max(axis=1)
+        if dev.max() > quality.max_abs_mv:
+            i = int(np.argmax(dev))
+            raise RecordRejected(f"implausible amplitude for mV: lead {record.leads[i]} has a sample {dev[i]:.3g} mV "
+                                 f"from its median (> max_abs_mv {quality.max_abs_mv:g}): {_UNITS_HINT}",
+                                 record_id=record.record_id, path=record.path)
     run = max(2, int(round(quality.saturation_run_s * record.fs)))
     if x.shape[1] < run:
         return
     lo = x.min(axis=1, keepdims=True)
     hi = x.max(axis=1, keepdims=True)
-    med = np.median(x, axis=1, keepdims=True)
     # a rail is an extreme far from the lead's median (at least half its range away): a recorder's
     # limit is reached by a large deflection; a quiet stretch at the lead's minimum that sits near
     # its baseline (a shallow lead quantised to 10 µV) is not clipping
@@ -348,7 +370,13 @@ def _window(x: np.ndarray, prep: Preprocessing) -> tuple[np.ndarray, int]:
 
 def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessing,
                 quality: QualityThresholds) -> None:
-    """Reject more than ``max_flat_leads`` flat leads; zero the tolerated ones in place."""
+    """Reject implausibly large amplitudes and more than ``max_flat_leads`` flat leads; zero the tolerated
+    flat leads in place."""
+    big = float(np.median(x[:, :n_real].std(axis=1, dtype=np.float64)))
+    if not big <= quality.max_median_sd_mv:
+        raise RecordRejected(f"implausible amplitude for mV: median lead SD {big:.3g} mV after the band-pass "
+                             f"(> max_median_sd_mv {quality.max_median_sd_mv:g}; real ECGs 0.06-0.54): {_UNITS_HINT}",
+                             record_id=record.record_id, path=record.path)
     sd = x[:, :n_real].std(axis=1)
     flat = np.flatnonzero(sd < quality.flat_std_mv)
     if len(flat) > quality.max_flat_leads:
