@@ -455,6 +455,7 @@ def test_extract_edfs__held_edges_trimmed_kept_and_counted(shared_data, standin,
     assert r.n_rejected == 0 and r.n_participants == 3
     manifest = json.loads(r.manifest.read_text())
     assert manifest["extra"]["n_trimmed_flat_edges"] == 3
+    assert manifest["extra"]["n_zero_padded"] == 3  # a trimmed 10 s record is shorter than the window
 
 
 def test_extract_edfs__amplitudes_not_in_mv_rejected_and_npz_without_units_warned(shared_data, standin, tmp_path,
@@ -489,3 +490,27 @@ def test_extract_edfs__amplitudes_not_in_mv_rejected_and_npz_without_units_warne
     assert "1 .npz record(s) have no 'units': read as mV" in caplog.text
     got = pd.read_csv(r.table, sep="\t").iloc[0, 1:].to_numpy(float)
     np.testing.assert_allclose(got, _reference_edfs(standin.model, [hea])[hea.stem], rtol=1e-5, atol=1e-6)
+
+
+def test_extract_edfs__records_shorter_than_the_window_noted_and_counted(shared_data, standin, tmp_path, caplog):
+    """Was silent: an 8-10 s record is zero-padded to the 10 s window. Now each padded record gets a note
+    (listed with -vv), the run a log line and the manifest ``n_zero_padded``; the model input is unchanged
+    (reference: the EDFs of the record preprocessed alone)."""
+    src = shared_data / "ecg" / "cinc2021" / "E07500.hea"
+    rec = read_wfdb(src)
+    d = tmp_path / "ecg"
+    d.mkdir()
+    np.savez(d / "short9.npz", ecg=rec.signal[:, 250:4750], fs=500.0, leads=np.array(rec.leads), units="mV")
+    np.savez(d / "full.npz", ecg=rec.signal, fs=500.0, leads=np.array(rec.leads), units="mV")
+    with caplog.at_level("DEBUG"):
+        r = extract_edfs([d], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0)
+    assert r.n_participants == 2 and json.loads(r.manifest.read_text())["extra"]["n_zero_padded"] == 1
+    assert "short9 (" in caplog.text and "zero-padded 1.000 s at the end (record 9.000 s < window 10 s)" in caplog.text
+    assert "1 record(s) were shorter than the 10 s window (held edges trimmed included), zero-padded at the end by " \
+           "up to 1.000 s" in caplog.text
+    short = dataclasses.replace(rec, signal=rec.signal[:, 250:4750].copy())
+    with torch.no_grad():
+        x = torch.from_numpy(preprocess(short, Preprocessing()))
+        want = standin.model.embed(torch.stack([x[:, :2500], x[:, 2500:]])).mean(dim=0).numpy()
+    table = pd.read_csv(r.table, sep="\t").set_index("IID")
+    np.testing.assert_allclose(table.loc["short9"].to_numpy(float), want, rtol=1e-5, atol=1e-6)

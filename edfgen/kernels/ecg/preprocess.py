@@ -27,7 +27,7 @@ Steps, in order
 3. **Window** (explicit policy): a record longer than ``window_s`` is **centre-cropped** (with
    a 2 s margin each side kept until after filtering, so filter edge effects fall outside the
    window); a record shorter than ``window_s`` but at least ``min_duration_s`` long is filtered and
-   then **zero-padded at the end**; a shorter record rejects.
+   then **zero-padded at the end** (said in its ``notes``); a shorter record rejects.
 4. **Resampling** to ``sampling_rate`` (500 Hz) with ``scipy.signal.resample_poly`` (polyphase,
    rational factor up/down, Kaiser-windowed anti-aliasing FIR).
 5. **Filtering**: zero-phase (forward-backward, ``sosfiltfilt``) 4th-order Butterworth band-pass
@@ -53,7 +53,7 @@ import numpy as np
 from scipy import signal as sps
 
 from edfgen.kernels.ecg.leads import canonicalise_leads
-from edfgen.kernels.ecg.record import NOTE_FLAT_EDGE, NOTE_MISSING, EcgRecord, RecordRejected
+from edfgen.kernels.ecg.record import NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED, EcgRecord, RecordRejected
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 #: seconds of signal kept on each side of the window until after filtering
@@ -353,6 +353,10 @@ def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds)
         start = (x.shape[1] - keep) // 2
         x = x[:, start:start + keep]
     x = resample(x, rec.fs, prep.sampling_rate)
+    if x.shape[1] < prep.window_samples:  # _window pads it: said, so a user sees which records were padded
+        pad = (prep.window_samples - x.shape[1]) / prep.sampling_rate
+        rec = replace(rec, notes=rec.notes + (f"{NOTE_PADDED} {pad:.3f} s at the end (record {dur:.3f} s < "
+                                              f"window {prep.window_s:g} s)",))
     return x, rec
 
 
@@ -431,7 +435,7 @@ class PreprocessedBatch:
         ``(record_id, path, reason)`` for each rejected record.
     notes
         ``(record_id, path, note)`` for accepted records that were changed on the way (flat edges
-        trimmed, limb leads derived), in input order.
+        trimmed, limb leads derived, zero-padded to the window), in input order.
     """
 
     signals: np.ndarray
