@@ -91,8 +91,12 @@ def test_preprocess__window_policy_crop_pad_reject(cinc):
     out = preprocess(short, PREP)
     assert out.shape == (12, 5000) and np.all(out[:, 4500:] == 0) and np.all(out[:, 4400:4500] != 0)
     tiny = EcgRecord("tiny", rng.standard_normal((12, 500 * 5)).astype(np.float32), 500.0, LEADS)
-    with pytest.raises(RecordRejected, match="too short: 5.00 s < min_duration_s 8 s"):
+    with pytest.raises(RecordRejected, match=r"too short: 5.000 s \(2500 samples at 500 Hz\) < min_duration_s 8 s"):
         preprocess(tiny, PREP)
+    # one sample short of 8 s: was "too short: 8.00 s < 8 s"
+    edge = EcgRecord("edge", rng.standard_normal((12, 3999)).astype(np.float32), 500.0, LEADS)
+    with pytest.raises(RecordRejected, match=r"too short: 7.998 s \(3999 samples at 500 Hz\) < min_duration_s 8 s"):
+        preprocess(edge, PREP)
 
 
 def test_preprocess_many__bad_records_rejected_with_reasons_good_ones_pass(cinc):

@@ -169,12 +169,22 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _parse(path, rid):
-    """The root element of an XML file, or a :class:`RecordRejected` naming why it cannot be parsed."""
+def _parse(path, rid, *, local: bool = False):
+    """The root element of an XML file, or a :class:`RecordRejected` naming why it cannot be parsed.
+
+    ``local``: every tag and attribute name without its ``{namespace}`` (GE MUSE and CardioSoft exports are
+    read by plain names, and some carry an ``xmlns``)."""
     import xml.etree.ElementTree as ET
 
     try:
-        return ET.parse(path).getroot()
+        root = ET.parse(path).getroot()
+        if local:
+            for el in root.iter():
+                if isinstance(el.tag, str):
+                    el.tag = _local(el.tag)
+                if any("}" in k for k in el.attrib):
+                    el.attrib = {_local(k): v for k, v in el.attrib.items()}
+        return root
     except (ET.ParseError, ValueError, LookupError) as exc:  # LookupError/ValueError: unknown or unsupported encoding
         raise RecordRejected(f"malformed XML ({' '.join(str(exc).split())[:200]})", record_id=rid, path=path) from None
     except OSError as exc:

@@ -345,7 +345,8 @@ def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds)
     check_raw_quality(rec, quality=quality)
     dur = rec.duration_s
     if dur + 1e-9 < prep.min_duration_s:
-        raise RecordRejected(f"too short: {dur:.2f} s < min_duration_s {prep.min_duration_s:g} s",
+        raise RecordRejected(f"too short: {dur:.3f} s ({rec.signal.shape[1]} samples at {rec.fs:g} Hz) < "
+                             f"min_duration_s {prep.min_duration_s:g} s",
                              record_id=rec.record_id, path=rec.path)
     x = rec.signal
     keep = int(round((prep.window_s + 2 * EDGE_MARGIN_S) * rec.fs))
