@@ -480,7 +480,7 @@ def test_extract_edfs__amplitudes_not_in_mv_rejected_and_npz_without_units_warne
     np.savez(d / "spike.npz", ecg=spike, fs=500.0, leads=np.array(rec.leads), units="mV")
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        with caplog.at_level("WARNING"):
+        with caplog.at_level("WARNING", logger="edfgen"):
             r = extract_edfs([d], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0)
     assert (r.n_records, r.n_rejected, r.n_participants) == (5, 4, 1)
     reasons = dict(pd.read_csv(r.rejects, sep="\t")[["record", "reason"]].to_numpy())
@@ -502,7 +502,7 @@ def test_extract_edfs__records_shorter_than_the_window_noted_and_counted(shared_
     d.mkdir()
     np.savez(d / "short9.npz", ecg=rec.signal[:, 250:4750], fs=500.0, leads=np.array(rec.leads), units="mV")
     np.savez(d / "full.npz", ecg=rec.signal, fs=500.0, leads=np.array(rec.leads), units="mV")
-    with caplog.at_level("DEBUG"):
+    with caplog.at_level("DEBUG", logger="edfgen"):
         r = extract_edfs([d], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0)
     assert r.n_participants == 2 and json.loads(r.manifest.read_text())["extra"]["n_zero_padded"] == 1
     assert "short9 (" in caplog.text and "zero-padded 1.000 s at the end (record 9.000 s < window 10 s)" in caplog.text
@@ -514,3 +514,26 @@ def test_extract_edfs__records_shorter_than_the_window_noted_and_counted(shared_
         want = standin.model.embed(torch.stack([x[:, :2500], x[:, 2500:]])).mean(dim=0).numpy()
     table = pd.read_csv(r.table, sep="\t").set_index("IID")
     np.testing.assert_allclose(table.loc["short9"].to_numpy(float), want, rtol=1e-5, atol=1e-6)
+
+
+def test_extract_edfs__unnamed_leads_in_a_wrong_order_warned_not_rejected(shared_data, standin, tmp_path, caplog):
+    """Was silent: a .npy (no lead names) with I and II swapped gave EDFs 0.76 SD off. Now a record whose
+    unnamed leads break Einthoven's law (RMS of I + III - II above lead II's) is noted and warned about, and
+    kept; the same leads in the canonical order, or named, give no note."""
+    rec = read_wfdb(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00031_hr.hea")
+    d = tmp_path / "ecg"
+    d.mkdir()
+    swapped = rec.signal[[1, 0, *range(2, 12)]]
+    np.save(d / "ok.npy", rec.signal)
+    np.save(d / "swapped.npy", swapped)
+    np.savez(d / "named.npz", ecg=swapped, fs=500.0, units="mV", leads=np.array(["II", "I", *LEADS[2:]]))
+    with caplog.at_level("DEBUG", logger="edfgen"):
+        r = extract_edfs([d], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0, fs=500.0)
+    assert r.n_participants == 3 and r.n_rejected == 0
+    assert "1 record(s) with unnamed leads break Einthoven's law" in caplog.text
+    flagged = [ln for ln in caplog.text.splitlines() if "unnamed leads break Einthoven's law (RMS" in ln]
+    assert len(flagged) == 1 and "swapped (" in flagged[0]
+    # the ratio recomputed here from the swapped array
+    x = swapped[:3].astype(np.float64) - np.median(swapped[:3], axis=1, keepdims=True)
+    ratio = np.sqrt(np.mean((x[0] + x[2] - x[1]) ** 2)) / np.sqrt(np.mean(x[1] ** 2))
+    assert f"is {ratio:.2f}x lead II's" in flagged[0] and ratio > 1

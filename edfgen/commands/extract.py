@@ -67,8 +67,8 @@ from edfgen.formats.manifest import listed_outputs, read_manifest, recording
 from edfgen.formats.tables import clean_temp_files, first_missing, read_table, remove_if_empty, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
-from edfgen.kernels.ecg.record import (NOTE_ASSUMED_MV, NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED,
-                                      note_kind)
+from edfgen.kernels.ecg.record import (NOTE_ASSUMED_MV, NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_LEAD_ORDER, NOTE_MISSING,
+                                      NOTE_PADDED, note_kind)
 from edfgen.kernels.edf import edf_pca, embed_windows
 from edfgen.model.device import DEVICES, PRECISIONS, load_model
 from edfgen.progress import progress
@@ -420,8 +420,10 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
 
     # records changed on the way and kept (counted per kind of note; each listed with -vv): a held stretch at
     # an edge trimmed, channels beside the 12 leads (V4R, Frank, RESP, ...) dropped, missing samples cut,
-    # an .npz without units read as mV, a record shorter than the window zero-padded
-    changed = {NOTE_FLAT_EDGE: 0, NOTE_DROPPED: 0, NOTE_MISSING: 0, NOTE_ASSUMED_MV: 0, NOTE_PADDED: 0}
+    # an .npz without units read as mV, a record shorter than the window zero-padded, unnamed leads that break
+    # Einthoven's law
+    changed = {NOTE_FLAT_EDGE: 0, NOTE_DROPPED: 0, NOTE_MISSING: 0, NOTE_ASSUMED_MV: 0, NOTE_PADDED: 0,
+               NOTE_LEAD_ORDER: 0}
     longest_pad = 0.0
     bar = progress(total=len(todo), desc="extract", unit="ECG")
     try:
@@ -463,6 +465,9 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
         log.info("extract: %d record(s) were shorter than the %g s window (held edges trimmed included), zero-padded "
                  "at the end by up to %.3f s (listed with -vv; count in the manifest)", changed[NOTE_PADDED],
                  prep.window_s, longest_pad)
+    if changed[NOTE_LEAD_ORDER]:
+        log.warning("extract: %d record(s) with unnamed leads break Einthoven's law (I + III = II) grossly: a lead "
+                    "order other than I, II, III, aVR, aVL, aVF, V1-V6? Kept; listed with -vv", changed[NOTE_LEAD_ORDER])
     if changed[NOTE_ASSUMED_MV]:
         log.warning("extract: %d .npz record(s) have no 'units': read as mV (a record far too large for mV is "
                     "rejected; store units='uV' or 'mV' to be sure; listed with -vv)", changed[NOTE_ASSUMED_MV])
