@@ -19,7 +19,8 @@ Steps, in order
    **Flat edges** (:func:`trim_flat_edges`): a segment at the start or end of the recording where
    every (non-constant) lead holds its value, a common device artefact (many PTB-XL records end in
    ~0.1 s of held samples), is trimmed and reported in the record's ``notes``, never a reason to
-   reject (a fill value reached by a jump, e.g. padding at the digital minimum, is cut whole); the shortened record then goes through the window policy below.
+   reject (a fill value reached by a jump, e.g. padding at the digital minimum, is cut whole); the
+   shortened record then goes through the window policy below.
    **Raw quality** (on the trimmed signal): a lead with a run of at
    least ``saturation_run_s`` seconds at its own minimum or maximum value *inside* the signal
    (clipping, a saturated amplifier) rejects, as does a sample more than ``max_abs_mv`` from its lead's
@@ -178,8 +179,8 @@ def _longest_run(mask: np.ndarray) -> np.ndarray:
 def _is_jump(x: np.ndarray, moving: np.ndarray, step: int, inner: slice) -> bool:
     """Whether the change between samples ``step`` and ``step + 1`` is a jump onto (or off) a fill value.
 
-    A jump is larger than every other sample-to-sample change (within the samples ``inner``) of more than half of the
-    ``moving`` leads: a file padded at the digital minimum (-32.768 mV) or with a constant far from the
+    A jump is larger than every other sample-to-sample change (within the samples ``inner``) in more than
+    half of the ``moving`` leads: a file padded at the digital minimum (-32.768 mV) or with a constant far from the
     signal. A device's held last value starts with an ordinary change (on 353 PTB-XL records at 500 Hz
     the ratio to the lead's largest change is at most 0.02; at 41,920 random positions of real records at
     most 0.98; a -32.768 mV pad at least 3.8).
@@ -303,14 +304,15 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
         lead = record.leads[bad[0]]
         raise RecordRejected(f"lead {lead}: {int((~finite[bad[0]]).sum())} NaN/inf samples "
                              f"({len(bad)} lead(s) affected)", record_id=record.record_id, path=record.path)
+    if not x.size:
+        return
     med = np.median(x, axis=1, keepdims=True)
-    if x.size:
-        dev = np.abs(x.astype(np.float64) - med).max(axis=1)
-        if dev.max() > quality.max_abs_mv:
-            i = int(np.argmax(dev))
-            raise RecordRejected(f"implausible amplitude for mV: lead {record.leads[i]} has a sample {dev[i]:.3g} mV "
-                                 f"from its median (> max_abs_mv {quality.max_abs_mv:g}): {_UNITS_HINT}",
-                                 record_id=record.record_id, path=record.path)
+    dev = np.abs(x.astype(np.float64) - med).max(axis=1)
+    if dev.max() > quality.max_abs_mv:
+        i = int(np.argmax(dev))
+        raise RecordRejected(f"implausible amplitude for mV: lead {record.leads[i]} has a sample {dev[i]:.3g} mV "
+                             f"from its median (> max_abs_mv {quality.max_abs_mv:g}): {_UNITS_HINT}",
+                             record_id=record.record_id, path=record.path)
     run = max(2, int(round(quality.saturation_run_s * record.fs)))
     if x.shape[1] < run:
         return
