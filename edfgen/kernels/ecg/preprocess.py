@@ -176,40 +176,35 @@ def _longest_run(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _is_jump(x: np.ndarray, moving: np.ndarray, step: int, inner: slice) -> bool:
-    """Whether the change between samples ``step`` and ``step + 1`` is a jump onto (or off) a fill value.
+def _held_edges(x: np.ndarray, need: int) -> tuple[int, int, bool]:
+    """Samples to cut at the start and end, and whether a jump was cut.
 
-    A jump is larger than every other sample-to-sample change (within the samples ``inner``) in more than
-    half of the ``moving`` leads: a file padded at the digital minimum (-32.768 mV) or with a constant far from the
-    signal. A device's held last value starts with an ordinary change (on 353 PTB-XL records at 500 Hz
-    the ratio to the lead's largest change is at most 0.02; at 41,920 random positions of real records at
-    most 0.98; a -32.768 mV pad at least 3.8).
+    A held stretch of at least ``need`` + 1 samples is cut less one sample of the held value, unless that value
+    is reached by a jump, a change larger than every other sample-to-sample change (between the first and last
+    change) in more than half of the changing leads: a file padded at the digital minimum (-32.768 mV) or with a
+    constant far from the signal. Then the whole stretch goes. A device's held last value starts with an
+    ordinary change: on 353 PTB-XL records at 500 Hz its ratio to the lead's largest change is at most 0.02;
+    at 41,920 random positions of real records at most 0.98; a -32.768 mV pad gives at least 3.8.
     """
-    d = np.abs(np.diff(x[moving][:, inner], axis=1))
-    largest = d.max(axis=1) if d.shape[1] else np.zeros(int(moving.sum()))
-    jump = np.abs(x[moving, step + 1] - x[moving, step])
-    return 2 * int(np.count_nonzero(jump > largest)) > len(jump)
-
-
-def _held_edges(x: np.ndarray, need: int) -> tuple[int, int]:
-    """Samples to cut at the start and end: the held stretches of at least ``need`` + 1 samples, less one
-    sample of the held value, unless that value is reached by a jump (then the whole stretch)."""
-    changes = np.diff(x, axis=1) != 0                       # [L, T-1]
+    dx = np.diff(x, axis=1)                                 # [L, T-1]
+    changes = dx != 0
     moving = changes.any(axis=1)
     if not moving.any():
-        return 0, 0
-    idx = np.flatnonzero(changes[moving].any(axis=0))      # [T-1]
+        return 0, 0, False
+    idx = np.flatnonzero(changes[moving].any(axis=0))
     T = x.shape[1]
     head = int(idx[0])                                      # samples 0..head equal sample head
     tail = T - 1 - int(idx[-1] + 1)                         # samples after idx[-1]+1 equal it
     head = head if head >= need else 0
     tail = tail if tail >= need else 0
-    inner = slice(int(idx[0]) + 1, int(idx[-1]) + 1)       # the samples between the first and last change
-    if head and _is_jump(x, moving, head, inner):
-        head += 1
-    if tail and _is_jump(x, moving, int(idx[-1]), inner):
-        tail += 1
-    return head, tail
+    if not head and not tail:
+        return 0, 0, False
+    d = np.abs(dx[moving])
+    inner = d[:, int(idx[0]) + 1:int(idx[-1])]              # every change but the first and the last
+    largest = inner.max(axis=1) if inner.shape[1] else np.zeros(len(d))
+    jump_head = bool(head) and 2 * int(np.count_nonzero(d[:, head] > largest)) > len(d)
+    jump_tail = bool(tail) and 2 * int(np.count_nonzero(d[:, int(idx[-1])] > largest)) > len(d)
+    return head + jump_head, tail + jump_tail, jump_head or jump_tail
 
 
 def trim_flat_edges(record: EcgRecord, *, min_s: float = 0.02) -> EcgRecord:
@@ -218,7 +213,7 @@ def trim_flat_edges(record: EcgRecord, *, min_s: float = 0.02) -> EcgRecord:
     The head ends at the first sample where any lead changes value; the tail starts after the last
     sample where any lead changes (leads that never change are ignored: they are flat leads, judged
     later). One sample of the held value is kept (a device's held last value is a real sample), unless
-    the held value is reached by a jump (:func:`_is_jump`: padding at the digital minimum, a fill
+    the held value is reached by a jump (:func:`_held_edges`: padding at the digital minimum, a fill
     constant), which is cut whole; the trim is then repeated, since a padded record's own held end
     appears under the padding. Segments shorter than ``min_s`` are kept. A record with NaN/inf samples is
     returned unchanged (:func:`keep_finite_stretch` cuts them first; :func:`check_raw_quality` rejects any left).
@@ -233,11 +228,9 @@ def trim_flat_edges(record: EcgRecord, *, min_s: float = 0.02) -> EcgRecord:
     if x.shape[1] < 3 or not np.isfinite(x).all():
         return record
     need = max(1, int(round(min_s * record.fs)))
-    a, b = 0, x.shape[1]
-    while b - a >= 3:
-        head, tail = _held_edges(x[:, a:b], need)
-        if not head and not tail:
-            break
+    a, b, jumped = 0, x.shape[1], True
+    while jumped and b - a >= 3:  # after a jump is cut, the record's own held edge may lie under it
+        head, tail, jumped = _held_edges(x[:, a:b], need)
         a, b = a + head, b - tail
     head, tail = a, x.shape[1] - b
     if not head and not tail:
