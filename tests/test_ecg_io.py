@@ -247,3 +247,32 @@ def test_read_ecg__missing_and_unsupported_files_name_the_path(tmp_path):
     (tmp_path / "x.csv").write_text("a\n")
     with pytest.raises(InputError, match="unsupported file type '.csv'"):
         discover_records([tmp_path / "x.csv"])
+
+
+def test_read_wfdb__upper_case_hea_extension_read(shared_data, tmp_path):
+    """Was: R.HEA (a FAT or CD-ROM copy) was found by discovery but refused ("No such file ... R.HEA.hea").
+    Reference: the same record under its own name, through the fast reader (format 16) and wfdb.rdrecord
+    (format 212, read through a copy of the header named .hea)."""
+    import shutil
+
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_record
+
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    want = read_wfdb(f"{src}.hea")
+    shutil.copy(f"{src}.dat", tmp_path / "00001_hr.dat")
+    shutil.copy(f"{src}.hea", tmp_path / "00001_hr.HEA")
+    ref = wfdb.rdrecord(str(src))
+    d212 = tmp_path / "f212"
+    d212.mkdir()
+    wfdb.wrsamp("R212", fs=ref.fs, units=ref.units, sig_name=ref.sig_name, p_signal=ref.p_signal,
+                fmt=["212"] * ref.n_sig, adc_gain=ref.adc_gain, baseline=ref.baseline, write_dir=str(d212))
+    want212 = read_wfdb(d212 / "R212.hea")
+    (d212 / "R212.hea").rename(d212 / "R212.HEA")
+    for folder, rid, expect in ((tmp_path, "00001_hr", want), (d212, "R212", want212)):
+        refs = [r for r in discover_records([folder]) if r.record_id == rid]
+        assert len(refs) == 1
+        rec = read_record(refs[0])
+        assert rec.leads == expect.leads and rec.fs == expect.fs
+        np.testing.assert_array_equal(rec.signal, expect.signal)

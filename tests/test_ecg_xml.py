@@ -254,3 +254,44 @@ def test_cli_extract__directory_of_xml_end_to_end(wfdb_records, tmp_path):
             n = x.shape[-1] // 2
             ref = model.embed(torch.stack([x[:, :n], x[:, n:]])).mean(dim=0).numpy()
         np.testing.assert_allclose(got.loc[rid].to_numpy(), ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["default", "prefixed"])
+def test_read_muse_and_cardiosoft__xml_namespaces_read(wfdb_records, tmp_path, kind):
+    """Was a reject with a wrong reason ("no <Waveform> with WaveformType Rhythm (has: none)", "no <StripData>"):
+    the root was matched without its namespace but the children looked up by plain names. Reference: the same
+    file without a namespace."""
+    import re
+
+    _, fs, sig = wfdb_records[0]
+    for write, read, root in ((write_muse, read_muse, "RestingECG"), (write_cardiosoft, read_cardiosoft,
+                                                                      "CardiologyXML")):
+        plain = tmp_path / f"plain_{root}.xml"
+        write(plain, sig, fs)
+        text = plain.read_bytes().decode("latin-1")
+        if kind == "default":
+            text = text.replace(f"<{root}>", f'<{root} xmlns="urn:gehealthcare:{root.lower()}">')
+        else:  # every element prefixed m:, attributes too
+            text = re.sub(r"<(/?)(?!\?|!)([A-Za-z])", r"<\1m:\2", text)
+            text = text.replace(f"<m:{root}>", f'<m:{root} xmlns:m="urn:gehealthcare:{root.lower()}">')
+            text = text.replace(' lead="', ' m:lead="')
+        ns = tmp_path / f"ns_{root}.xml"
+        ns.write_bytes(text.encode("latin-1"))
+        assert sniff_xml(ns) == sniff_xml(plain)
+        a, b = read(plain), read(ns)
+        assert a.leads == b.leads and a.fs == b.fs
+        np.testing.assert_array_equal(a.signal, b.signal)
+
+
+def test_read_muse__an_empty_first_rhythm_waveform_is_skipped(wfdb_records, tmp_path):
+    """Was a reject ("Rhythm waveform: no <LeadData>"): the first Rhythm waveform was taken even when empty."""
+    _, fs, sig = wfdb_records[0]
+    plain = tmp_path / "plain.xml"
+    want = write_muse(plain, sig, fs)
+    text = plain.read_bytes().decode("latin-1")
+    empty = "  <Waveform>\n    <WaveformType>Rhythm</WaveformType>\n    <SampleBase>500</SampleBase>\n  </Waveform>\n"
+    i = text.index("  <Waveform>\n    <WaveformType>Rhythm")
+    (tmp_path / "two.xml").write_bytes((text[:i] + empty + text[i:]).encode("latin-1"))
+    rec = read_muse(tmp_path / "two.xml")
+    assert rec.leads == MUSE_LEADS
+    np.testing.assert_allclose(rec.signal, want, atol=1e-5)

@@ -455,3 +455,85 @@ def test_extract_edfs__held_edges_trimmed_kept_and_counted(shared_data, standin,
     assert r.n_rejected == 0 and r.n_participants == 3
     manifest = json.loads(r.manifest.read_text())
     assert manifest["extra"]["n_trimmed_flat_edges"] == 3
+    assert manifest["extra"]["n_zero_padded"] == 3  # a trimmed 10 s record is shorter than the window
+
+
+def test_extract_edfs__amplitudes_not_in_mv_rejected_and_npz_without_units_warned(shared_data, standin, tmp_path,
+                                                                                caplog):
+    """Was: a uV array saved without 'units' (or a calibration off by 1e30) went through as mV, silently. Now a
+    record whose median lead SD is far above any real ECG's (> 5 mV; real 0.06-0.54) or with a sample > 1000 mV
+    from its lead's median is a reject naming the likely cause, without numpy overflow warnings; an .npz
+    without units that is plausible in mV is kept (its EDFs equal the WFDB record's) with a warning."""
+    import warnings
+
+    hea = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00031_hr.hea"
+    rec = read_wfdb(hea)
+    d = tmp_path / "ecg"
+    d.mkdir()
+    np.savez(d / "mv.npz", ecg=rec.signal, fs=500.0, leads=np.array(rec.leads))
+    np.savez(d / "uv.npz", ecg=rec.signal * 1000, fs=500.0, leads=np.array(rec.leads))
+    np.savez(d / "counts.npz", ecg=np.round(rec.signal * 200), fs=500.0, leads=np.array(rec.leads))  # gain 200/mV
+    np.savez(d / "huge.npz", ecg=rec.signal.astype(np.float64) * 1e30, fs=500.0, leads=np.array(rec.leads),
+             units="mV")
+    spike = rec.signal.copy()
+    spike[0, 2500] = 5.2e6
+    np.savez(d / "spike.npz", ecg=spike, fs=500.0, leads=np.array(rec.leads), units="mV")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with caplog.at_level("WARNING", logger="edfgen"):
+            r = extract_edfs([d], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0)
+    assert (r.n_records, r.n_rejected, r.n_participants) == (5, 4, 1)
+    reasons = dict(pd.read_csv(r.rejects, sep="\t")[["record", "reason"]].to_numpy())
+    assert set(reasons) == {"uv", "counts", "huge", "spike"}
+    assert all("implausible amplitude for mV" in v and "uV or ADC counts" in v for v in reasons.values())
+    assert "median lead SD 2" in reasons["counts"] and "lead I has a sample 5.2e+06 mV" in reasons["spike"]
+    assert "1 .npz record(s) have no 'units': read as mV" in caplog.text
+    got = pd.read_csv(r.table, sep="\t").iloc[0, 1:].to_numpy(float)
+    np.testing.assert_allclose(got, _reference_edfs(standin.model, [hea])[hea.stem], rtol=1e-5, atol=1e-6)
+
+
+def test_extract_edfs__records_shorter_than_the_window_noted_and_counted(shared_data, standin, tmp_path, caplog):
+    """Was silent: an 8-10 s record is zero-padded to the 10 s window. Now each padded record gets a note
+    (listed with -vv), the run a log line and the manifest ``n_zero_padded``; the model input is unchanged
+    (reference: the EDFs of the record preprocessed alone)."""
+    src = shared_data / "ecg" / "cinc2021" / "E07500.hea"
+    rec = read_wfdb(src)
+    d = tmp_path / "ecg"
+    d.mkdir()
+    np.savez(d / "short9.npz", ecg=rec.signal[:, 250:4750], fs=500.0, leads=np.array(rec.leads), units="mV")
+    np.savez(d / "full.npz", ecg=rec.signal, fs=500.0, leads=np.array(rec.leads), units="mV")
+    with caplog.at_level("DEBUG", logger="edfgen"):
+        r = extract_edfs([d], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0)
+    assert r.n_participants == 2 and json.loads(r.manifest.read_text())["extra"]["n_zero_padded"] == 1
+    assert "short9 (" in caplog.text and "zero-padded 1.000 s at the end (record 9.000 s < window 10 s)" in caplog.text
+    assert "1 record(s) were shorter than the 10 s window (held edges trimmed included), zero-padded at the end by " \
+           "up to 1.000 s" in caplog.text
+    short = dataclasses.replace(rec, signal=rec.signal[:, 250:4750].copy())
+    with torch.no_grad():
+        x = torch.from_numpy(preprocess(short, Preprocessing()))
+        want = standin.model.embed(torch.stack([x[:, :2500], x[:, 2500:]])).mean(dim=0).numpy()
+    table = pd.read_csv(r.table, sep="\t").set_index("IID")
+    np.testing.assert_allclose(table.loc["short9"].to_numpy(float), want, rtol=1e-5, atol=1e-6)
+
+
+def test_extract_edfs__unnamed_leads_in_a_wrong_order_warned_not_rejected(shared_data, standin, tmp_path, caplog):
+    """Was silent: a .npy (no lead names) with I and II swapped gave EDFs 0.76 SD off. Now a record whose
+    unnamed leads break Einthoven's law (RMS of I + III - II above lead II's) is noted and warned about, and
+    kept; the same leads in the canonical order, or named, give no note."""
+    rec = read_wfdb(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00031_hr.hea")
+    d = tmp_path / "ecg"
+    d.mkdir()
+    swapped = rec.signal[[1, 0, *range(2, 12)]]
+    np.save(d / "ok.npy", rec.signal)
+    np.save(d / "swapped.npy", swapped)
+    np.savez(d / "named.npz", ecg=swapped, fs=500.0, units="mV", leads=np.array(["II", "I", *LEADS[2:]]))
+    with caplog.at_level("DEBUG", logger="edfgen"):
+        r = extract_edfs([d], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0, fs=500.0)
+    assert r.n_participants == 3 and r.n_rejected == 0
+    assert "1 record(s) with unnamed leads break Einthoven's law" in caplog.text
+    flagged = [ln for ln in caplog.text.splitlines() if "unnamed leads break Einthoven's law (RMS" in ln]
+    assert len(flagged) == 1 and "swapped (" in flagged[0]
+    # the ratio recomputed here from the swapped array
+    x = swapped[:3].astype(np.float64) - np.median(swapped[:3], axis=1, keepdims=True)
+    ratio = np.sqrt(np.mean((x[0] + x[2] - x[1]) ** 2)) / np.sqrt(np.mean(x[1] ** 2))
+    assert f"is {ratio:.2f}x lead II's" in flagged[0] and ratio > 1

@@ -91,8 +91,12 @@ def test_preprocess__window_policy_crop_pad_reject(cinc):
     out = preprocess(short, PREP)
     assert out.shape == (12, 5000) and np.all(out[:, 4500:] == 0) and np.all(out[:, 4400:4500] != 0)
     tiny = EcgRecord("tiny", rng.standard_normal((12, 500 * 5)).astype(np.float32), 500.0, LEADS)
-    with pytest.raises(RecordRejected, match="too short: 5.00 s < min_duration_s 8 s"):
+    with pytest.raises(RecordRejected, match=r"too short: 5.000 s \(2500 samples at 500 Hz\) < min_duration_s 8 s"):
         preprocess(tiny, PREP)
+    # one sample short of 8 s: was "too short: 8.00 s < 8 s"
+    edge = EcgRecord("edge", rng.standard_normal((12, 3999)).astype(np.float32), 500.0, LEADS)
+    with pytest.raises(RecordRejected, match=r"too short: 7.998 s \(3999 samples at 500 Hz\) < min_duration_s 8 s"):
+        preprocess(edge, PREP)
 
 
 def test_preprocess_many__bad_records_rejected_with_reasons_good_ones_pass(cinc):
@@ -148,6 +152,21 @@ def test_preprocess__flat_end_trimmed_and_reported_not_rejected(shared_data):
     flipped = dataclasses.replace(rec, signal=np.ascontiguousarray(rec.signal[:, ::-1]))
     assert any("flat start" in n for n in trim_flat_edges(flipped).notes)
     assert trim_flat_edges(trimmed) is trimmed
+
+
+@pytest.mark.parametrize("rid", ["00004_hr", "00031_hr", "00394_hr"])
+def test_preprocess__padding_at_the_digital_minimum_is_cut_whole(shared_data, rid):
+    """Was: the trim kept the first sample of a held end, so a file padded at the digital minimum (a converter
+    filling the last EDF data record) kept one -32.768 mV sample, and the band-pass spread it over the window
+    (40 mV off the model input). Reference: the same PTB-XL record unpadded (its own ~0.1 s held end, under
+    the padding, is trimmed as before), padded at the end, at the start, and at both ends."""
+    rec = read_wfdb(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / f"{rid}.hea")
+    want = preprocess(rec, PREP)
+    rail = np.full((12, 500), -32.768, dtype=np.float32)
+    for pads in ((rec.signal, rail), (rail, rec.signal), (rail[:, :250], rec.signal, rail)):
+        padded = dataclasses.replace(rec, signal=np.ascontiguousarray(np.concatenate(pads, axis=1)))
+        np.testing.assert_array_equal(preprocess(padded, PREP), want)
+        assert preprocess_many([padded], PREP).signals[0].tolist() == want.tolist()
 
 
 def test_preprocess__missing_samples_cut_to_the_longest_complete_stretch(cinc):

@@ -67,7 +67,8 @@ from edfgen.formats.manifest import listed_outputs, read_manifest, recording
 from edfgen.formats.tables import clean_temp_files, first_missing, read_table, remove_if_empty, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
-from edfgen.kernels.ecg.record import NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, note_kind
+from edfgen.kernels.ecg.record import (NOTE_ASSUMED_MV, NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_LEAD_ORDER, NOTE_MISSING,
+                                      NOTE_PADDED, note_kind)
 from edfgen.kernels.edf import edf_pca, embed_windows
 from edfgen.model.device import DEVICES, PRECISIONS, load_model
 from edfgen.progress import progress
@@ -418,14 +419,20 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
         chunk += 1
 
     # records changed on the way and kept (counted per kind of note; each listed with -vv): a held stretch at
-    # an edge trimmed, channels beside the 12 leads (V4R, Frank, RESP, ...) dropped, missing samples cut
-    changed = {NOTE_FLAT_EDGE: 0, NOTE_DROPPED: 0, NOTE_MISSING: 0}
+    # an edge trimmed, channels beside the 12 leads (V4R, Frank, RESP, ...) dropped, missing samples cut,
+    # an .npz without units read as mV, a record shorter than the window zero-padded, unnamed leads that break
+    # Einthoven's law
+    changed = {NOTE_FLAT_EDGE: 0, NOTE_DROPPED: 0, NOTE_MISSING: 0, NOTE_ASSUMED_MV: 0, NOTE_PADDED: 0,
+               NOTE_LEAD_ORDER: 0}
+    longest_pad = 0.0
     bar = progress(total=len(todo), desc="extract", unit="ECG")
     try:
         for ids, signals, rejects, notes in _Loader(batches, prep, fs, quality, workers):
             by_kind: dict[str, dict[tuple[str, str], list[str]]] = {}
             for rid, path, note in notes:
                 by_kind.setdefault(note_kind(note), {}).setdefault((rid, path), []).append(note)
+                if note_kind(note) == NOTE_PADDED:  # "zero-padded 0.100 s at the end ..."
+                    longest_pad = max(longest_pad, float(note.split(" ", 2)[1]))
             for kind in changed:
                 for (rid, path), found in by_kind.get(kind, {}).items():
                     log.debug("%s (%s): %s", rid, path, "; ".join(found))
@@ -454,6 +461,16 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     if n_cut:
         log.warning("extract: %d record(s) had missing (NaN/inf) samples, cut to their longest stretch without any "
                     "and kept (listed with -vv; count in the manifest)", n_cut)
+    if changed[NOTE_PADDED]:  # info, not a warning: every PTB-XL record is ~0.1 s short once its held end is trimmed
+        log.info("extract: %d record(s) were shorter than the %g s window (held edges trimmed included), zero-padded "
+                 "at the end by up to %.3f s (listed with -vv; count in the manifest)", changed[NOTE_PADDED],
+                 prep.window_s, longest_pad)
+    if changed[NOTE_LEAD_ORDER]:
+        log.warning("extract: %d record(s) with unnamed leads break Einthoven's law (I + III = II) grossly: a lead "
+                    "order other than I, II, III, aVR, aVL, aVF, V1-V6? Kept; listed with -vv", changed[NOTE_LEAD_ORDER])
+    if changed[NOTE_ASSUMED_MV]:
+        log.warning("extract: %d .npz record(s) have no 'units': read as mV (a record far too large for mV is "
+                    "rejected; store units='uV' or 'mV' to be sure; listed with -vv)", changed[NOTE_ASSUMED_MV])
 
     # ---- assemble (only records listed now, in discovery order)
     wanted = {r.record_id for r in todo_all}
@@ -518,6 +535,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             "n_trimmed_flat_edges": n_trimmed,  # records of this run (not resumed chunks) with a held edge cut
             "n_dropped_channels": n_dropped,    # records of this run with channels beside the 12 leads dropped
             "n_cut_missing_samples": n_cut,     # records of this run cut to their longest stretch without NaN/inf
+            "n_zero_padded": changed[NOTE_PADDED],  # records of this run shorter than the window, zero-padded
             "aggregation": "EDF of an ECG = mean over its crops; participant = mean over accepted ECGs",
         })
     shutil.rmtree(parts, ignore_errors=True)

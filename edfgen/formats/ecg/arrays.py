@@ -12,6 +12,7 @@ import os
 import struct
 import zipfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, RecordRef, _decode, _make_record, _numeric, _one_line,
                                        _rejected, _root_of, confine)
-from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
+from edfgen.kernels.ecg.record import NOTE_ASSUMED_MV, EcgRecord, RecordRejected
 
 #: what reading a broken .npy/.npz raises (zip, zlib and numpy's header parser)
 _NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError,
@@ -73,7 +74,8 @@ def read_npz(path: str | os.PathLike, *, fs: float | None = None, leads: Sequenc
              units: str | None = None, root: str | os.PathLike | None = None) -> EcgRecord:
     """Read one record from a ``.npz`` (keys ``ecg``/``signal``, ``fs``, optional ``leads``, ``units``).
 
-    Values stored in the file take precedence over the arguments, which are fallbacks. An empty,
+    Values stored in the file take precedence over the arguments, which are fallbacks; without ``units``
+    in either, the samples are taken as mV and a note says so. An empty,
     corrupt (bad zip, bad CRC, bad deflate stream) or truncated file, or one outside ``root``, is
     rejected with the reason.
     """
@@ -106,7 +108,10 @@ def read_npz(path: str | os.PathLike, *, fs: float | None = None, leads: Sequenc
     except _NPZ_ERRORS as exc:
         raise RecordRejected(f"unreadable .npz ({type(exc).__name__}: {_one_line(exc)})", record_id=rid,
                              path=path) from None
-    return _make_record(arr, fs=fs, leads=leads, units=units, record_id=rid, path=path)
+    rec = _make_record(arr, fs=fs, leads=leads, units=units, record_id=rid, path=path)
+    if units is None:  # counted and warned about by edfgen extract; a uV file read as mV is caught by its amplitude
+        rec = replace(rec, notes=rec.notes + (f"{NOTE_ASSUMED_MV} mV: the .npz has no 'units'",))
+    return rec
 
 
 def _h5_attr(obj, name):

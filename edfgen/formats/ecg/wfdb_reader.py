@@ -56,8 +56,8 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
         no amplitude in mV (see :mod:`edfgen.formats.ecg.units`).
     """
     path = Path(path)
-    base = path.with_suffix("") if path.suffix == ".hea" else path
-    hea = Path(f"{base}.hea")
+    hea = path if path.suffix.lower() == ".hea" else Path(f"{path}.hea")  # R.HEA (FAT, CD-ROM copies) too
+    base = hea.with_suffix("")
     root_p = _root_of(hea, root)
     confine(hea, root_p, what="WFDB header", record_id=base.name, source=hea)
     rec = _read_wfdb_fast(hea, root=root_p, z_scale=z_scale)
@@ -66,7 +66,7 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
     lines = _header_lines(hea, base.name)
     if lines and "/" in lines[0].split()[0]:
         return _read_wfdb_segments(hea, lines, root=root_p, z_scale=z_scale)
-    return _read_wfdb_full(base, root=root_p, z_scale=z_scale)
+    return _read_wfdb_full(hea, root=root_p, z_scale=z_scale)
 
 
 def _z_notes(units) -> tuple[str, ...]:
@@ -423,23 +423,25 @@ def _occurrences(names) -> list[tuple[str, int]]:
     return out
 
 
-def _rdrecord(base: Path, root: Path, rid: str):
-    """``wfdb.rdrecord`` of a confined record; a CinC 2020 record line is read through a copy of the
-    header with the extension dropped from the record name (signal files linked beside it)."""
+def _rdrecord(hea: Path, root: Path, rid: str):
+    """``wfdb.rdrecord`` of a confined record; a CinC 2020 record line, or a header named ``.HEA``
+    (``wfdb`` looks for ``.hea`` only), is read through a copy of the header named ``<record>.hea``, with
+    the extension dropped from a CinC 2020 record name (signal files linked beside it)."""
     import tempfile
 
     import wfdb
 
-    hea = Path(f"{base}.hea")
+    base = hea.with_suffix("")
     files, cinc2020 = _wfdb_files(hea, root, rid)
-    if not cinc2020:
+    if not cinc2020 and hea.suffix == ".hea":
         return wfdb.rdrecord(str(base), physical=False, return_res=32)
     with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
         text = hea.read_text(errors="replace").splitlines()
         i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
         tok = text[i].split()
-        text[i] = " ".join([tok[0].rsplit(".", 1)[0], *tok[1:]])
-        Path(tmp, hea.name).write_text("\n".join(text) + "\n")
+        if cinc2020:
+            text[i] = " ".join([tok[0].rsplit(".", 1)[0], *tok[1:]])
+        Path(tmp, f"{base.name}.hea").write_text("\n".join(text) + "\n")
         for name in files:
             link = Path(tmp, name)
             link.parent.mkdir(parents=True, exist_ok=True)
@@ -448,29 +450,31 @@ def _rdrecord(base: Path, root: Path, rid: str):
         return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32)
 
 
-def _read_wfdb_full(base: Path, *, root: Path | None = None, z_scale=None) -> EcgRecord:
-    """Any WFDB record through ``wfdb.rdrecord`` (digital samples, converted here)."""
+def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> EcgRecord:
+    """Any WFDB record (its header ``hea``, or the record path without it) through ``wfdb.rdrecord``
+    (digital samples, converted here)."""
+    hea = Path(hea) if Path(hea).suffix.lower() == ".hea" else Path(f"{hea}.hea")
+    base = hea.with_suffix("")
     rid = base.name
-    root = _root_of(f"{base}.hea", root)
+    root = _root_of(hea, root)
     try:
-        rec = _rdrecord(base, root, rid)
+        rec = _rdrecord(hea, root, rid)
     except RecordRejected:
         raise
     except Exception as exc:  # wfdb raises many types for broken files
         raise RecordRejected(f"unreadable WFDB record ({type(exc).__name__}: {_one_line(exc)})", record_id=rid,
-                             path=f"{base}.hea") from None
+                             path=hea) from None
     d = np.asarray(rec.d_signal)
     if d.ndim != 2 or d.shape[0] == 0:
-        raise RecordRejected("WFDB record has no samples", record_id=rid, path=f"{base}.hea")
+        raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
     units = [u or "mV" for u in (rec.units or ["mV"] * rec.n_sig)]
-    hea = Path(f"{base}.hea")
     uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(_header_lines(hea, rid)[1:])]
     keep, factor, dropped = _scales(rec.sig_name, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
     gain = np.asarray(rec.adc_gain, dtype=np.float64)[keep]
     baseline = np.asarray(rec.baseline, dtype=np.float64)[keep]
     if np.any(gain == 0) or not np.isfinite(gain).all() or not np.isfinite(baseline).all():
         raise RecordRejected("WFDB header has a zero or non-finite ADC gain or baseline", record_id=rid,
-                             path=f"{base}.hea")
+                             path=hea)
     scale = (factor / gain).astype(np.float32)
     d = d[:, keep]
     sig = (d.T.astype(np.float32) - baseline[:, None].astype(np.float32)) * scale[:, None]
@@ -481,8 +485,8 @@ def _read_wfdb_full(base: Path, *, root: Path | None = None, z_scale=None) -> Ec
             m = d[:, k] == bad
             if m.any():
                 sig[k, m] = np.nan
-    return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=f"{base}.hea"),
-                     leads=tuple(rec.sig_name[i] for i in keep), path=f"{base}.hea",
+    return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=hea),
+                     leads=tuple(rec.sig_name[i] for i in keep), path=hea,
                      notes=_z_notes([units[i] for i in keep]) + dropped)
 
 

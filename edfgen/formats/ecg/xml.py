@@ -148,7 +148,7 @@ def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
     """
     path = Path(path)
     rid = xml_record_id(path, "cardiosoft")
-    root = _parse(path, rid)
+    root = _parse(path, rid, local=True)
     if _local(root.tag) != "CardiologyXML":
         raise RecordRejected(f"root element <{_local(root.tag)}>, expected <CardiologyXML>", record_id=rid, path=path)
     strip = root.find("StripData")
@@ -194,7 +194,7 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
     """
     path = Path(path)
     rid = xml_record_id(path, "muse")
-    root = _parse(path, rid)
+    root = _parse(path, rid, local=True)
     if _local(root.tag) != "RestingECG":
         raise RecordRejected(f"root element <{_local(root.tag)}>, expected <RestingECG>", record_id=rid, path=path)
     rhythm = [w for w in root.iter("Waveform") if (w.findtext("WaveformType") or "").strip().lower() == "rhythm"]
@@ -202,7 +202,8 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
         types = [(w.findtext("WaveformType") or "?").strip() for w in root.iter("Waveform")]
         raise RecordRejected(f"RestingECG: no <Waveform> with WaveformType Rhythm (has: {', '.join(types) or 'none'})",
                              record_id=rid, path=path)
-    wf = rhythm[0]
+    # the first Rhythm waveform with lead data (an export may hold an empty one before it)
+    wf = next((w for w in rhythm if w.find("LeadData") is not None), rhythm[0])
     base = _number(_text(wf, "SampleBase", rid=rid, path=path, where="Rhythm waveform"), "SampleBase", rid=rid,
                    path=path)
     exp_txt = (wf.findtext("SampleExponent") or "0").strip() or "0"
