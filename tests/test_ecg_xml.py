@@ -295,3 +295,13 @@ def test_read_muse__an_empty_first_rhythm_waveform_is_skipped(wfdb_records, tmp_
     rec = read_muse(tmp_path / "two.xml")
     assert rec.leads == MUSE_LEADS
     np.testing.assert_allclose(rec.signal, want, atol=1e-5)
+
+
+def test_read_cardiosoft__sample_rate_units_spelled_hertz(wfdb_records, tmp_path):
+    """`<SampleRate units="Hertz">` was refused ("SampleRate units 'hertz', expected Hz"; review finding)."""
+    name, fs, sig = wfdb_records[0]
+    f = tmp_path / "1000017_20205_2_0.xml"
+    write_cardiosoft(f, sig, fs)
+    f.write_bytes(f.read_bytes().replace(b'<SampleRate units="Hz">', b'<SampleRate units="Hertz">'))
+    rec = read_cardiosoft(f)
+    assert rec.fs == fs and rec.signal.shape == sig.shape

@@ -159,7 +159,7 @@ def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
     res = _number(_text(strip, "Resolution", rid=rid, path=path, where="StripData"), "Resolution", rid=rid, path=path)
     mv = res * _per_lsb_to_mv(res_el.get("units"), "uVperLsb", rid=rid, path=path)
     rate_units = (strip.find("SampleRate").get("units") or "Hz").strip().lower()
-    if rate_units not in ("hz", "1/s", "persecond"):
+    if rate_units not in ("hz", "hertz", "1/s", "persecond", "samples/s", "sps"):
         raise RecordRejected(f"SampleRate units {rate_units!r}, expected Hz", record_id=rid, path=path)
     names, rows = [], []
     for wd in strip.findall("WaveformData"):
