@@ -299,8 +299,11 @@ def test_mr_cli__an_imputation_rsq_column_is_not_variance_explained(fx, tmp_path
     r = _run([*base, "--columns", "rsq=Rsq", "--out", tmp_path / "b"])
     assert r.exit_code == 2 and "'variance_explained'" in r.output and "outside [0, 1)" in r.output, r.output
     exp.assign(variance_explained=0.02).to_csv(tmp_path / "bmi.tsv", sep="\t", index=False)   # 79 x 0.02 > 1
-    r = _run([*base, "--out", tmp_path / "c"])
+    exp[["variant_id"]].to_csv(tmp_path / "independent.tsv", sep="\t", index=False)
+    r = _run([*base, "--instruments", tmp_path / "independent.tsv", "--out", tmp_path / "c"])
     assert r.exit_code == 2 and "sums to 1.58" in r.output, r.output
+    r = _run([*base, "--out", tmp_path / "d"])      # --no-clump: correlated rows may exceed 1, said
+    assert r.exit_code == 0 and "sums to 1.58" in r.output and "not clumped" in r.output, r.output
 
 
 def test_mr_cli__full_sumstats_without_selection_is_refused(tmp_path):

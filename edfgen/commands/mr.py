@@ -174,7 +174,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 why = [f"p < {settings.p_threshold:g}"] if settings.p_threshold is not None else []
                 why += [f"in the instrument list {Path(str(instruments)).name}"] if inst is not None else []
                 log.debug("%s: no instruments (%s)", f, ", ".join(why) or "no variants")
-            exposures.append((name, f, sel, cases_in(df), user_r2(sel, source=str(f))))
+            # the variance explained sums below 1 only over independent instruments (not under --no-clump)
+            exposures.append((name, f, sel, cases_in(df), user_r2(sel, source=str(f), instruments=inst is not None)))
         no_instruments = [e[0] for e in exposures if e[2].empty]
         if 0 < len(no_instruments) < len(exposures):   # they are in no result table: said, not only at -v
             log.warning("%d of %d exposures have no instruments and appear in no result table: %s%s",
@@ -240,7 +241,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
         if len(H) and not H["mr_keep"].any():
             reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())
-            raise InputError(f"no usable instruments after harmonisation of {exposure} with {outcome} ({reasons})")
+            names = lambda v: " ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)   # noqa: E731
+            raise InputError(f"no usable instruments after harmonisation of {names(exposure)} with {names(outcome)} "
+                             f"({reasons})")
         if unestimated:
             log.warning("%d exposure-outcome pair(s) kept no instrument after harmonisation and are not estimated "
                         "(harmonised.tsv gives each variant's reason): %s%s", len(unestimated),
@@ -332,8 +335,8 @@ class MROptions(GenotypeOptions):
                                    "fraction).", range=(0, 1), open=(True, True))
     columns: str | None = opt(None, "Column names of a layout that is not recognised, as KEY=COLUMN pairs: "
                               "beta=,se=,p= (or log10p=), ea=,oa=,snp=,eaf=,n=,chr=,pos=, or=,ci_lower=,ci_upper= "
-                              "(odds ratios are converted to log-OR and SE). Applied to every --exposure/--outcome "
-                              "file that has the column.")
+                              "(odds ratios are converted to log-OR and SE), rsq= (variance explained, for Steiger). "
+                              "Applied to every --exposure/--outcome file that has the column.")
     case_counts: tuple[str, ...] = opt((), "Cases and controls of a binary outcome file without n_cases/n_controls "
                                        "columns (FinnGen), as FILE=CASES,CONTROLS; repeatable.", multiple=True)
     coloc: str | None = opt(None, "coloc.tsv of edfgen coloc, for --coloc-pp4.", path="file", exists=True)

@@ -105,7 +105,7 @@ def user_r2(df: pd.DataFrame, *, source: str = "summary statistics", instruments
     ------
     InputError
         A value outside [0, 1), naming ``source`` and the variant, or, for ``instruments`` (independent
-        variants), values whose sum is 1 or more.
+        variants: clumped or an instrument list), values whose sum is 1 or more (else a warning).
     """
     if "variance_explained" not in df.columns:
         bare = [c for c in df.columns if str(c).lower() in ("r2", "rsq", "r_squared")]
@@ -115,10 +115,13 @@ def user_r2(df: pd.DataFrame, *, source: str = "summary statistics", instruments
         return None
     v = numeric_values(df["variance_explained"], source=source, column="variance_explained",
                        ids=df["variant_id"].astype(str).to_numpy(), id_name="variant", lo=0.0, hi=1.0, hi_open=True)
-    if instruments and np.nansum(v) >= 1:
-        raise InputError(f"{source}: column 'variance_explained' sums to {np.nansum(v):.3g} over "
-                         f"{int(np.isfinite(v).sum())} variants (variance explained adds up to less than 1: is it "
-                         f"imputation quality?)")
+    if np.nansum(v) >= 1:
+        what = (f"{source}: column 'variance_explained' sums to {np.nansum(v):.3g} over {int(np.isfinite(v).sum())} "
+                f"variants (over independent variants it adds up to less than 1: is it imputation quality?)")
+        if instruments:
+            raise InputError(what)
+        log.warning("%s; the variants are not clumped (--no-clump), so correlated ones may explain the same "
+                    "variance", what)
     return pd.Series(v, index=df["variant_id"].astype(str)).groupby(level=0).first()
 
 

@@ -300,7 +300,10 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
     if not x.size:
         return
     med = np.median(x, axis=1, keepdims=True)
-    dev = np.abs(x.astype(np.float64) - med).max(axis=1)
+    lo = x.min(axis=1, keepdims=True)
+    hi = x.max(axis=1, keepdims=True)
+    # the farthest sample from the median is an extreme: no record-sized float64 copy (a Holter's is GBs)
+    dev = np.maximum(hi.astype(np.float64) - med, med - lo.astype(np.float64))[:, 0]
     if dev.max() > quality.max_abs_mv:
         i = int(np.argmax(dev))
         raise RecordRejected(f"implausible amplitude for mV: lead {record.leads[i]} has a sample {dev[i]:.3g} mV "
@@ -309,8 +312,6 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
     run = max(2, int(round(quality.saturation_run_s * record.fs)))
     if x.shape[1] < run:
         return
-    lo = x.min(axis=1, keepdims=True)
-    hi = x.max(axis=1, keepdims=True)
     # a rail is an extreme far from the lead's median (at least half its range away): a recorder's
     # limit is reached by a large deflection; a quiet stretch at the lead's minimum that sits near
     # its baseline (a shallow lead quantised to 10 µV) is not clipping
