@@ -434,3 +434,6 @@ def test_config__checkpoint_path_is_relative_to_the_config_like_every_other_path
     assert cfg.stages["extract"].checkpoint == str((tmp_path / "ck" / "tiny.json").resolve())
     cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "extract": {"checkpoint": "tiny"}}, base=sub)
     assert cfg.stages["extract"].checkpoint == "tiny"
+    # a bare local prefix (no '/', no suffix) that is no shipped name is the config folder's too
+    cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "extract": {"checkpoint": "my_encoder"}}, base=sub)
+    assert cfg.stages["extract"].checkpoint == str((sub / "my_encoder").resolve())

@@ -52,6 +52,9 @@ from typing import Any, ClassVar
 from edfgen.exceptions import ConfigError, InputError
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
 
+#: where the shipped checkpoints (small, tiny) are (edfgen.model.checkpoint.PACKAGE_DIR, without importing torch)
+SHIPPED_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+
 log = logging.getLogger(__name__)
 
 
@@ -123,8 +126,9 @@ def _check_value(where: str, key: str, value: Any, hint: Any, meta: dict, base: 
     elif hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where} {key}: expected a string, got {value!r}")
-        if meta.get("path") == "checkpoint" and "/" not in value and not Path(value).suffix:
-            return value                         # a shipped checkpoint's name (small, tiny), not a path
+        if meta.get("path") == "checkpoint" and "/" not in value and not Path(value).suffix \
+                and (SHIPPED_CHECKPOINTS / f"{value}.json").is_file() and not (base / f"{value}.json").exists():
+            return value                         # a shipped checkpoint's name (small, tiny), not a local prefix
         if meta.get("path"):
             p = Path(value).expanduser()
             return str(p if p.is_absolute() else (base / p).resolve())
