@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edfgen.formats.manifest import finite_json
+from edfgen.formats.manifest import finite_json, read_manifest
 from edfgen.formats.tables import atomic_write
 from edfgen.kernels.mr.methods import primary_estimates
 from edfgen.plots.mr import _safe
@@ -136,10 +136,11 @@ def mr_section(out: Path, table: Callable[..., str], img: Callable[..., str], *,
     for sub, title in (("mr_biomarkers", "biomarker → disease"), ("mr", "EDF → disease")):
         t = mr_pair_table(out / sub)
         if t.empty:
-            if (out / sub).is_dir():   # the stage ran but tested nothing: say so rather than leave the heading bare
-                parts.append(f"<h3>MR {title}</h3><p>No exposure-outcome pair was tested: no exposure had "
-                             f"instruments (variants passing the instrument threshold and clumping; see "
-                             f"<code>{sub}/</code>).</p>")
+            if (out / sub).is_dir():   # say why rather than leave the heading bare
+                why = ("No exposure-outcome pair was tested: no exposure had instruments (variants passing the "
+                       "instrument threshold and clumping)" if read_manifest(out / sub, complete=True) is not None
+                       else "The MR stage did not finish (its manifest.json is missing or in progress): rerun it")
+                parts.append(f"<h3>MR {title}</h3><p>{why}; see <code>{sub}/</code>.</p>")
             continue
         sig = t[t["significant"]]
         parts.append(f"<h3>MR {title}</h3><p>{len(t)} pairs tested; {len(sig)} significant (primary estimate, "

@@ -77,9 +77,13 @@ def test_mr_section__says_why_it_is_empty(tmp_path):
     (tmp_path / "mr").mkdir()
     pd.DataFrame(columns=["exposure", "outcome", "method", "nsnp", "b", "se", "pval"]).to_csv(
         tmp_path / "mr" / "mr_results.tsv", sep="\t", index=False)
-    text = html()
-    assert "MR EDF → disease" in text and "No exposure-outcome pair was tested" in text
+    text = html()   # no manifest: an unfinished stage
+    assert "MR EDF → disease" in text and "did not finish" in text
     assert "No Mendelian randomization in this folder" not in text
+    from edfgen.formats.manifest import Manifest
+
+    Manifest(command="edfgen mr").write(tmp_path / "mr")      # finished, nothing tested
+    assert "No exposure-outcome pair was tested" in html()
 
 
 def test_truth_summary__keys_and_counts(tmp_path):

@@ -77,7 +77,8 @@ def _is_edfgen_checkpoint_file(path: Path) -> bool:
 
 def export_prefix(out: str | os.PathLike, source: Path) -> Path:
     """The prefix ``model export`` writes for ``--out out``: ``out`` without a ``.json``/``.safetensors`` suffix,
-    or ``out/<source's name>`` when ``out`` is a folder (or ends in ``/``).
+    or ``out/<source's name>`` when ``out`` is an existing folder (from Python also a string ending in ``/``;
+    the command line drops a trailing slash, so a new folder must exist first).
 
     Raises
     ------
