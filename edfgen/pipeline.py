@@ -75,7 +75,7 @@ from edfgen.commands import study_inputs as si
 from edfgen.commands.study_inputs import result_counts
 from edfgen.exceptions import EdfgenError, InputError, StageError
 from edfgen.formats.lock import folder_lock
-from edfgen.formats.manifest import (MANIFEST, Manifest, _jsonable, input_digest, mark_in_progress, memoised_digests,
+from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, input_digest, mark_in_progress, memoised_digests,
                                      read_manifest, remove_outputs)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
 
@@ -169,7 +169,7 @@ class _Runner:
         options = self.cfg.stages[section]
         manifest = manifest or out_dir / MANIFEST
         command = f"edfgen {options.command}"
-        wired = {k: _jsonable(v) for k, v in wiring.items() if v is not None}
+        wired = {k: finite_json(v) for k, v in wiring.items() if v is not None}
         tuned = options.to_dict(exclude=STAGE_SECTIONS[section][1])
         h = hashlib.sha256(json.dumps([command, tuned, wired], sort_keys=True).encode())
         for p in [*inputs, *self._option_files(tuned, wired)]:

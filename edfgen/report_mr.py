@@ -201,9 +201,8 @@ def truth_summary(loci: pd.DataFrame, mr: pd.DataFrame, edf_mr: pd.DataFrame) ->
 def write_truth_summary(out: Path, summary: dict) -> Path:
     """Write ``<out>/truth_summary.json`` atomically."""
     path = Path(out) / TRUTH_SUMMARY
-    plain = json.loads(json.dumps(summary, default=lambda v: v.item() if isinstance(v, np.generic) else str(v)))
     with atomic_write(path) as fh:   # strict JSON: NaN (a link without an EDF p) written null, as manifests
-        json.dump(finite_json(plain), fh, indent=1, allow_nan=False)
+        json.dump(finite_json(summary), fh, indent=1, allow_nan=False)
         fh.write("\n")
     return path
 

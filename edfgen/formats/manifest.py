@@ -162,31 +162,24 @@ def input_digest(path: str | os.PathLike) -> str:
     return "stat:" + _fingerprint(p, files, content=False)
 
 
-def _jsonable(value: Any) -> Any:
+def finite_json(value: Any) -> Any:
+    """``value`` as plain JSON: dict keys as strings, sequences and sets as lists, paths as strings, numpy scalars
+    as Python numbers, every non-finite float (NaN, inf) as ``None`` (strict JSON, RFC 8259, has no NaN: a bare
+    ``NaN`` makes a manifest unreadable for JavaScript, Go or ``jq --strict`` parsers), anything else as its
+    ``str``. Write the result with ``json.dump(..., allow_nan=False)``."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): finite_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
-        return [_jsonable(v) for v in value]
+        return [finite_json(v) for v in value]
     if isinstance(value, Path):
         return str(value)
     if hasattr(value, "item") and callable(value.item):  # numpy scalar
-        return value.item()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
-def finite_json(value: Any) -> Any:
-    """``value`` with every non-finite float (NaN, inf) replaced by ``None``, inside dicts and lists: strict JSON
-    (RFC 8259) has no NaN, and a bare ``NaN`` makes a manifest unreadable for JavaScript, Go or ``jq --strict``
-    parsers. Write the result with ``json.dump(..., allow_nan=False)``."""
+        value = value.item()
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite_json(v) for v in value]
-    return value
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    return str(value)
 
 
 def _now() -> str:
@@ -219,7 +212,7 @@ class Manifest:
                 self.inputs[str(p)] = input_digest(p)
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable({
+        return finite_json({
             "edfgen_version": self.edfgen_version, "command": self.command,
             "command_line": self.command_line, "parameters": self.parameters,
             "inputs": self.inputs, "seed": self.seed, "started": self.started,
