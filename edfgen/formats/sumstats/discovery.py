@@ -24,7 +24,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import sumstats_columns
-from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
+from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import variant_allele_keys
 from edfgen.kernels.thresholds import build_name
 from edfgen.formats.sumstats.twosamplemr import twosamplemr_map
@@ -176,9 +176,6 @@ def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str,
     return combine_phenotype(tables, paths, option="--sumstats")
 
 
-_ASSEMBLY = re.compile(r"^genome_assembly:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
-
-
 def declared_build(paths: Sequence[str | Path]) -> str | None:
     """The genome build the summary statistics' GWAS-SSF metadata (``<file>-meta.yaml``, ``genome_assembly``)
     declare: one value, or ``None`` when no file has one (``NR``, not reported, counts as none).
@@ -190,12 +187,9 @@ def declared_build(paths: Sequence[str | Path]) -> str | None:
     """
     seen: dict[str, Path] = {}
     for p in paths:
-        meta = Path(f"{p}-meta.yaml")
-        if not meta.is_file():
-            continue
-        m = _ASSEMBLY.search(meta.read_text(errors="replace"))
-        if m and m.group(1).upper() != "NR":
-            seen.setdefault(build_name(m.group(1)), Path(p))
+        build = meta_field(p, "genome_assembly")
+        if build and build.upper() != "NR":
+            seen.setdefault(build_name(build), Path(p))
     if len(seen) > 1:
         (a, pa), (b, pb) = list(seen.items())[:2]
         raise InputError(f"summary statistics of different genome builds: {pa} ({a}) and {pb} ({b}) "

@@ -15,6 +15,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name, read_gwas_vcf
 from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
+from edfgen.formats.sumstats.write import meta_path
 from edfgen.formats.tables import PathLike, read_table
 from edfgen.formats.textio import read_text_bytes
 from edfgen.kernels.validate import numeric_values
@@ -197,17 +198,20 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     return df
 
 
-_COORDINATES = re.compile(r"^coordinate_system:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
+def meta_field(path: PathLike, key: str) -> str | None:
+    """The value of ``key`` (``genome_assembly``, ``coordinate_system``) in the GWAS-SSF metadata beside
+    ``path`` (``<file>-meta.yaml``, a flat ``key: value`` line), or ``None`` without the file or the key."""
+    meta = meta_path(path)
+    if not meta.is_file():
+        return None
+    m = re.search(rf"^{re.escape(key)}:\s*['\"]?([^'\"\s]+)", meta.read_text(errors="replace"), re.MULTILINE)
+    return m.group(1) if m else None
 
 
 def declares_zero_based(path: PathLike) -> bool:
-    """Whether the GWAS-SSF metadata beside ``path`` (``<file>-meta.yaml``) declares ``coordinate_system:
-    0-based``: its positions are then read + 1 (GWAS-SSF, VCF and the genotype panels are 1-based)."""
-    meta = Path(f"{path}-meta.yaml")
-    if not meta.is_file():
-        return False
-    m = _COORDINATES.search(meta.read_text(errors="replace"))
-    return bool(m) and m.group(1).lower().startswith("0")
+    """Whether the GWAS-SSF metadata beside ``path`` declares ``coordinate_system: 0-based``: its positions are
+    then read + 1 (GWAS-SSF, VCF and the genotype panels are 1-based)."""
+    return (meta_field(path, "coordinate_system") or "").lower().startswith("0")
 
 
 def _values_ok(v: np.ndarray, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
