@@ -96,8 +96,6 @@ class MRSettings:
     proxy_window_kb: float = 500.0
 
 
-# --------------------------------------------------------------------------- reading
-
 # --------------------------------------------------------------------------- one pair
 
 @dataclass
@@ -133,6 +131,7 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
 
     def gen(part: str) -> np.random.Generator:
         return rng if rng is not None else pair_rng(settings.seed, exp_name, out_name, part)
+
     k_df = h[h["mr_keep"]]
     k = len(k_df)
     base = {"exposure": exp_name, "outcome": out_name}
@@ -248,5 +247,3 @@ def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
         res.loc[idx, "q_fdr"] = q
     return res[RESULT_COLUMNS]
 
-
-# --------------------------------------------------------------------------- run

@@ -36,10 +36,7 @@ def i_squared(y: np.ndarray, s: np.ndarray) -> float:
     k = y.size
     w = 1.0 / s ** 2
     mu = np.sum(w * y) / np.sum(w)
-    Q = np.sum(w * (y - mu) ** 2)
-    if k < 2 or Q <= 0:
-        return NAN if k < 2 else 0.0
-    return float(max(0.0, (Q - (k - 1)) / Q))
+    return heterogeneity_i2(float(np.sum(w * (y - mu) ** 2)), k - 1)
 
 
 def i_squared_gx(b_exp: np.ndarray, se_exp: np.ndarray) -> float:
