@@ -66,6 +66,16 @@ class MRRun:
     plots: tuple
 
 
+def _paths(v: PathLike | Sequence[PathLike]) -> list[str]:
+    """One path or several, as strings."""
+    return [str(v)] if isinstance(v, (str, Path)) else [str(x) for x in v]
+
+
+def _some(items: Sequence[str], k: int = 5, sep: str = ", ") -> str:
+    """The first ``k`` of ``items`` joined by ``sep``, and how many more there are."""
+    return sep.join(items[:k]) + (f" and {len(items) - k} more" if len(items) > k else "")
+
+
 def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence[PathLike], out_dir: PathLike | None, *,
            settings: MRSettings = MRSettings(), instruments: PathLike | None = None, reverse: bool = False,
            ld_bfile=None,
@@ -178,12 +188,10 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             exposures.append((name, f, sel, cases_in(df), user_r2(sel, source=str(f), instruments=inst is not None)))
         no_instruments = [e[0] for e in exposures if e[2].empty]
         if 0 < len(no_instruments) < len(exposures):   # they are in no result table: said, not only at -v
-            log.warning("%d of %d exposures have no instruments and appear in no result table: %s%s",
-                        len(no_instruments), len(exposures), ", ".join(no_instruments[:5]),
-                        f" and {len(no_instruments) - 5} more" if len(no_instruments) > 5 else "")
+            log.warning("%d of %d exposures have no instruments and appear in no result table: %s",
+                        len(no_instruments), len(exposures), _some(no_instruments))
         if all(e[2].empty for e in exposures):
-            files = [str(e[1]) for e in exposures]
-            named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+            named = _some([str(e[1]) for e in exposures], 3)
             raise InputError(f"{'--outcome' if reverse else '--exposure'} {named}: no instruments selected in any "
                              f"file{' (--reverse: instruments come from the --outcome files)' if reverse else ''} "
                              f"(--p-threshold/--clump-p1 {settings.p_threshold:g}"
@@ -241,13 +249,12 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
         if len(H) and not H["mr_keep"].any():
             reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())
-            names = lambda v: " ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)   # noqa: E731
-            raise InputError(f"no usable instruments after harmonisation of {names(exposure)} with {names(outcome)} "
-                             f"({reasons})")
+            raise InputError(f"no usable instruments after harmonisation of {_some(_paths(exposure))} with "
+                             f"{_some(_paths(outcome))} ({reasons})")
         if unestimated:
             log.warning("%d exposure-outcome pair(s) kept no instrument after harmonisation and are not estimated "
-                        "(harmonised.tsv gives each variant's reason): %s%s", len(unestimated),
-                        "; ".join(unestimated[:5]), f"; and {len(unestimated) - 5} more" if len(unestimated) > 5 else "")
+                        "(harmonised.tsv gives each variant's reason): %s", len(unestimated),
+                        _some(unestimated, sep="; "))
         out = {}
         for name, cols in TABLES.items():
             rows = getattr(tables, name.replace("mr_", ""))
@@ -260,7 +267,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         if out_dir is not None:
             out_dir = Path(out_dir)
             panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
-            label = (lambda v: str(v) if isinstance(v, (str, Path)) else [str(x) for x in v])
+            label = (lambda v: str(v) if isinstance(v, (str, Path)) else _paths(v))
             params = {**asdict(settings), "exposure": label(exposure), "outcome": label(outcome), "reverse": reverse,
                       "instruments": str(instruments) if instruments else None,
                       "ld_bfile": genotype_label(ld_bfile), "ld_panel_bed_bytes": bed_bytes,
