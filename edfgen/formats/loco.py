@@ -240,12 +240,11 @@ def _phenotype_files(loco_dir):
         cc = [c for c in df.columns if c.startswith("chr")]
         if "genome" not in df.columns or not cc:
             raise InputError(f"{path}: needs columns IID, genome and chr<name> (one per chromosome)")
-        these = df["IID"].astype(str).to_numpy()
+        these, names = df["IID"].astype(str).to_numpy(), [c[3:] for c in cc]
         if ids is None:
-            ids, chroms, first = these, [c[3:] for c in cc], path
-        elif [c[3:] for c in cc] != chroms:
-            raise InputError(f"{path}: chromosomes {', '.join(c[3:] for c in cc)} differ from {first.name}'s "
-                             f"({', '.join(chroms)})")
+            ids, chroms, first = these, names, path
+        elif names != chroms:
+            raise InputError(f"{path}: chromosomes {', '.join(names)} differ from {first.name}'s ({', '.join(chroms)})")
         elif not np.array_equal(ids, these):
             if len(these) != len(ids) or set(these) != set(ids):
                 raise InputError(f"{path}: samples differ from {first.name}'s ({len(these)} and {len(ids)} IIDs, "

@@ -26,8 +26,18 @@ log = logging.getLogger(__name__)
 
 
 def _unique_index(keys) -> pd.Series:
+    """Row of each key, keys on several rows left out (they are ambiguous)."""
     s = pd.Series(np.arange(len(keys)), index=pd.Index(keys))
     return s[~s.index.duplicated(keep=False)]
+
+
+def _position_allele_keys(chromosome, position, a1, a2) -> np.ndarray:
+    """``chromosome:position:allele:allele`` with the alleles in sorted order (either order of a variant gives one
+    key): the key by which summary statistics and a panel's rows are matched by position."""
+    a1, a2 = np.asarray(a1, dtype=str), np.asarray(a2, dtype=str)
+    lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
+    return (pd.Series(np.asarray(chromosome, dtype=str)) + ":" + pd.Series(np.asarray(position, dtype=str)) + ":"
+            + pd.Series(lo) + ":" + pd.Series(hi)).to_numpy()
 
 
 def locate_in_panel(df: pd.DataFrame, panel: "GenotypePanel", phenotype: str, *,
@@ -61,11 +71,10 @@ def locate_in_panel(df: pd.DataFrame, panel: "GenotypePanel", phenotype: str, *,
     has_position = {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns)
 
     def by_position() -> pd.Series:
-        e, o = df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper()
-        sk = (df["chromosome"].astype(str).str.replace("^chr", "", regex=True) + ":"
-              + pd.to_numeric(df["base_pair_location"], errors="coerce").astype("Int64").astype(str) + ":"
-              + e.where(e < o, o) + ":" + o.where(e < o, e))
-        return sk.map(v.rows_by_position_alleles)
+        sk = _position_allele_keys(df["chromosome"].astype(str).str.replace("^chr", "", regex=True),
+                                   pd.to_numeric(df["base_pair_location"], errors="coerce").astype("Int64").astype(str),
+                                   df["effect_allele"].astype(str).str.upper(), df["other_allele"].astype(str).str.upper())
+        return pd.Series(sk, index=df.index).map(v.rows_by_position_alleles)
 
     best = (ids.map(v.rows_by_id), "variant_id")
     if best[0].notna().mean() < 0.5:
@@ -130,8 +139,7 @@ class PlinkVariants:
     def rows_by_id(self) -> pd.Series:
         """Panel row of each variant id, built once per panel (ids listed more than once are
         left out: they are ambiguous)."""
-        s = pd.Series(np.arange(len(self.variant_id)), index=pd.Index(self.variant_id))
-        return s[~s.index.duplicated(keep=False)]
+        return _unique_index(self.variant_id)
 
     @functools.cached_property
     def duplicated_ids(self) -> frozenset:
@@ -143,11 +151,7 @@ class PlinkVariants:
     def rows_by_position_alleles(self) -> pd.Series:
         """Panel row of each ``chromosome:position:allele:allele`` key (GWAS-SSF chromosome labels, alleles in
         sorted order), once per panel; keys on several rows left out."""
-        a1, a2 = np.asarray(self.allele1, dtype=str), np.asarray(self.allele2, dtype=str)
-        lo, hi = np.where(a1 < a2, a1, a2), np.where(a1 < a2, a2, a1)
-        keys = pd.Series(self.ssf_chromosome).astype(str) + ":" + pd.Series(self.position).astype(str) + ":" \
-            + pd.Series(lo) + ":" + pd.Series(hi)
-        return _unique_index(keys.to_numpy())
+        return _unique_index(_position_allele_keys(self.ssf_chromosome, self.position, self.allele1, self.allele2))
 
 
 class GenotypePanel:
