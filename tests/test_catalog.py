@@ -294,3 +294,26 @@ def test_ld_with_catalog__panel_naming_x_by_plink_code_found_by_position():
         cat = pd.DataFrame({"catalog_variant": ["rs_cat"], "chromosome": ["X"], "position": [2000]})
         res = ld_with_catalog(loci, cat, panel, settings=AnnotateSettings(ld_r2=0.1))
         assert res["ld_catalog_variant"].tolist() == ["rs_cat"] and res["ld_r2"].iloc[0] == pytest.approx(1.0), code
+
+
+def test_read_catalog__p_below_a_doubles_range_kept_in_neg_log10_and_wins_ties(tmp_path, shared_data):
+    """The Catalog prints p-values such as ``2E-400``: ``p_value`` underflows to 0 (a double cannot hold it),
+    ``neg_log10_p_value`` is exact from the text, and the nearest-association tie goes to that row, not to the
+    first row that happened to be 0 too (was: p 0, -log10 lost, ties by file order)."""
+    src = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
+    raw = pd.read_csv(src, sep="\t", dtype=str, keep_default_na=False)
+    row = raw[raw["SNPS"] == "rs12143842"].iloc[[0]]
+    tiny = pd.concat([row.assign(**{"P-VALUE": "3E-330", "PUBMEDID": "1"}),
+                      row.assign(**{"P-VALUE": "2.5E-400", "PUBMEDID": "2"}),
+                      row.assign(**{"P-VALUE": "4e-12", "PUBMEDID": "3"}),
+                      row.assign(**{"P-VALUE": "NR", "PUBMEDID": "4"})])
+    path = tmp_path / "cat.tsv"
+    tiny.to_csv(path, sep="\t", index=False)
+    cat = read_catalog(path)
+    assert cat["p_value"].tolist()[:3] == [0.0, 0.0, 4e-12] and np.isnan(cat["p_value"].iloc[3])
+    nlp = cat["neg_log10_p_value"].to_numpy()
+    np.testing.assert_allclose(nlp[:3], [330 - np.log10(3), 400 - np.log10(2.5), 12 - np.log10(4)], rtol=1e-12)
+    assert np.isnan(nlp[3])
+    res = annotate_loci(_loci([["rs12143842", "1", 162064100, 1e-20]]), cat)
+    assert str(res.iloc[0].nearest_catalog_pubmed_id) == "2"
+    assert res.iloc[0].nearest_catalog_neg_log10_p_value == pytest.approx(400 - np.log10(2.5))

@@ -66,8 +66,9 @@ ECG_TRAIT_PATTERN = (r"\bQTc?\b|QT interval|\bQRS\b|\bPR (?:interval|segment)\b|
 
 REQUIRED = ["SNPS", "CHR_ID", "CHR_POS", "DISEASE/TRAIT", "P-VALUE", "PUBMEDID"]
 CATALOG_COLUMNS = ["catalog_variant", "chromosome", "position", "trait", "mapped_trait", "mapped_trait_uri",
-                   "p_value", "pubmed_id", "study_accession"]
+                   "p_value", "neg_log10_p_value", "pubmed_id", "study_accession"]
 _SPLIT = re.compile(r"\s*(?:;|,|\s[xX]\s)\s*")
+_SCIENTIFIC = r"^\s*([0-9]*\.?[0-9]+)\s*[eE]\s*([-+]?[0-9]+)\s*$"
 _OTHER_BUILD = re.compile(r"(hg1[789]|grch3[67]|ncbi3[56]|\bb3[67]\b|build3[67]|_b3[67])", re.I)
 
 
@@ -79,8 +80,9 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
     -------
     DataFrame with :data:`CATALOG_COLUMNS`: ``catalog_variant`` (rsID or the SNPS token),
     ``chromosome`` (str), ``position`` (Int64, NA when absent), ``trait`` (DISEASE/TRAIT),
-    ``mapped_trait``, ``mapped_trait_uri``, ``p_value`` (float), ``pubmed_id``,
-    ``study_accession`` (NA in the 2016 layout).
+    ``mapped_trait``, ``mapped_trait_uri``, ``p_value`` (float; 0 below ~1e-308, as a double holds it),
+    ``neg_log10_p_value`` (``-log10`` of P-VALUE from its text, so exact past a double's range: the
+    Catalog has p-values such as ``1E-400``), ``pubmed_id``, ``study_accession`` (NA in the 2016 layout).
 
     Raises
     ------
@@ -129,6 +131,7 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
     df["position"] = pos.where((pos >= 0) & (pos < 2**31) & (pos == np.floor(pos))).astype("Int64")
     p_text = df["p_value"].astype(str).str.strip()
     df["p_value"] = pd.to_numeric(p_text, errors="coerce")
+    df["neg_log10_p_value"] = neg_log10_text(p_text)
     unparsed = df["p_value"].isna() & (p_text != "")
     if unparsed.any():  # the Catalog's own data: kept (the association still counts) with p NA, but said
         log.warning("--catalog %s: %d P-VALUE entries are not numbers and are read as NA (e.g. %r)", path,
@@ -137,6 +140,24 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
                      "mapped_trait_uri": {"": pd.NA}})
     df = df[df["catalog_variant"] != ""].reset_index(drop=True)
     return df[CATALOG_COLUMNS]
+
+
+def neg_log10_text(p_text: pd.Series) -> pd.Series:
+    """``-log10 p`` of p-values written as text, exact where the value is below a double's range.
+
+    ``"3E-400"`` gives 399.52 (``float("3E-400")`` is 0); text that is not a number, or a number outside
+    (0, 1], gives NA (0 gives ``inf``). The mantissa and exponent are read apart, so
+    ``-log10 p = -(log10 mantissa + exponent)``.
+    """
+    parts = p_text.astype(str).str.extract(_SCIENTIFIC)
+    mantissa = pd.to_numeric(parts[0], errors="coerce")
+    exponent = pd.to_numeric(parts[1], errors="coerce")
+    with np.errstate(divide="ignore"):
+        sci = -(np.log10(mantissa.to_numpy(float)) + exponent.to_numpy(float))
+        plain = -np.log10(pd.to_numeric(p_text, errors="coerce").to_numpy(float))
+    out = np.where(np.isfinite(sci), sci, plain)
+    out = np.where(out >= -1e-12, np.maximum(out, 0.0), np.nan)   # p above 1 (or negative) is not a p-value
+    return pd.Series(out, index=p_text.index, dtype=float)
 
 
 def select_traits(catalog: pd.DataFrame, traits: Sequence[str] | None = None, *,

@@ -24,8 +24,8 @@ from edfgen.kernels.ld import r2_vector
 
 ANNOTATED_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "phenotypes",
                      "novel", "known_by", "nearest_catalog_variant", "nearest_catalog_distance",
-                     "nearest_catalog_trait", "nearest_catalog_p_value", "nearest_catalog_pubmed_id",
-                     "ld_catalog_variant", "ld_r2", "nearest_gene", "gene_distance"]
+                     "nearest_catalog_trait", "nearest_catalog_p_value", "nearest_catalog_neg_log10_p_value",
+                     "nearest_catalog_pubmed_id", "ld_catalog_variant", "ld_r2", "nearest_gene", "gene_distance"]
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,18 @@ class AnnotateSettings:
 
 def nearest_catalog(loci: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
     """Nearest catalog association (same chromosome) of each locus: variant, absolute distance
-    (bp), trait, p-value and PubMed id (ties: smallest p). NA when none on the chromosome."""
+    (bp), trait, p-value, its ``-log10`` and PubMed id (ties: smallest p, by ``neg_log10_p_value``, which
+    orders p-values a double cannot hold). NA when none on the chromosome."""
     cat = catalog.dropna(subset=["position"]).copy()
     cat["position"] = cat["position"].astype(np.int64)
-    cat = cat.sort_values(["p_value"], kind="stable")
+    if "neg_log10_p_value" not in cat.columns:      # a catalog table built without read_catalog
+        with np.errstate(divide="ignore"):
+            cat["neg_log10_p_value"] = -np.log10(pd.to_numeric(cat["p_value"]).to_numpy(float))
+    cat = cat.sort_values(["neg_log10_p_value"], ascending=False, kind="stable", na_position="last")
     out = pd.DataFrame(index=loci.index, columns=["nearest_catalog_variant", "nearest_catalog_distance",
                                                   "nearest_catalog_trait", "nearest_catalog_p_value",
-                                                  "nearest_catalog_pubmed_id"], dtype=object)
+                                                  "nearest_catalog_neg_log10_p_value", "nearest_catalog_pubmed_id"],
+                       dtype=object)
     chrom = loci["chromosome"].astype(str).to_numpy()
     pos = loci["base_pair_location"].to_numpy(np.int64)
     for c in np.unique(chrom):
@@ -69,9 +74,10 @@ def nearest_catalog(loci: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
         j = d.argmin(axis=1)                   # first minimum = smallest p (sorted by p)
         pick = cc.iloc[j]
         out.iloc[sel] = np.column_stack([pick["catalog_variant"], d[np.arange(len(sel)), j], pick["trait"],
-                                         pick["p_value"], pick["pubmed_id"]])
+                                         pick["p_value"], pick["neg_log10_p_value"], pick["pubmed_id"]])
     out["nearest_catalog_distance"] = pd.array(out["nearest_catalog_distance"], dtype="Int64")
-    out["nearest_catalog_p_value"] = pd.to_numeric(out["nearest_catalog_p_value"])
+    for c in ("nearest_catalog_p_value", "nearest_catalog_neg_log10_p_value"):
+        out[c] = pd.to_numeric(out[c])
     return out
 
 
@@ -157,7 +163,8 @@ def annotate_loci(loci: pd.DataFrame, catalog: pd.DataFrame, *, panel=None, gene
             lifted = out.iloc[ok].assign(base_pair_location=np.asarray(catalog_positions)[ok].astype(np.int64))
             near.iloc[ok] = nearest_catalog(lifted, catalog).to_numpy()
         near["nearest_catalog_distance"] = pd.array(near["nearest_catalog_distance"], dtype="Int64")
-        near["nearest_catalog_p_value"] = pd.to_numeric(near["nearest_catalog_p_value"])
+        for c in ("nearest_catalog_p_value", "nearest_catalog_neg_log10_p_value"):
+            near[c] = pd.to_numeric(near[c])
     by_window = near["nearest_catalog_distance"].fillna(np.iinfo(np.int64).max).to_numpy(np.int64) \
         <= settings.window_kb * 1000
     # the locus variant is itself a catalog variant of the selected traits (either build: a catalog row without
