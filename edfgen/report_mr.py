@@ -40,14 +40,18 @@ def _read(path: Path) -> pd.DataFrame | None:
 def mr_pair_table(mr_dir: Path, *, alpha: float = 0.05) -> pd.DataFrame:
     """One row per pair of ``mr_dir``'s ``mr_results.tsv``: ``b``/``p`` of each method of :data:`SIDE_BY_SIDE`,
     the Egger intercept and its p, IVW Cochran's Q p, Steiger direction and p, and ``significant``
-    (primary estimate below ``alpha`` / pairs); smallest primary p first."""
+    (``p_bonferroni`` of the primary estimate below ``alpha``; for a table without that column, p below
+    ``alpha`` / pairs); smallest primary p first."""
     res = _read(mr_dir / "mr_results.tsv")
     if res is None or not len(res):
         return pd.DataFrame()
     key = ["exposure", "outcome"]
-    prim = primary_estimates(res)[key + ["method", "nsnp", "pval"]].rename(
-        columns={"method": "primary", "pval": "p_primary"})
-    prim["significant"] = prim["p_primary"] < alpha / max(len(prim), 1)
+    prim = primary_estimates(res)
+    # edfgen mr's own Bonferroni column when there is one (one family: IVW and Wald ratio over every pair), so
+    # the page and mr_results.tsv agree by construction; a table without it (another tool's): alpha / pairs
+    bonf = prim["p_bonferroni"] if "p_bonferroni" in prim.columns else prim["pval"] * max(len(prim), 1)
+    prim = prim[key + ["method", "nsnp", "pval"]].rename(columns={"method": "primary", "pval": "p_primary"})
+    prim["significant"] = bonf.to_numpy(float) < alpha
     sub = res[res["method"].isin(SIDE_BY_SIDE)].assign(m=lambda d: d["method"].map(SIDE_BY_SIDE))
     wide = sub.pivot_table(index=key, columns="m", values=["b", "pval"], aggfunc="first")
     wide.columns = [f"{m}_{'p' if v == 'pval' else 'b'}" for v, m in wide.columns]
