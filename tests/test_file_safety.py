@@ -125,6 +125,10 @@ def test_recording__a_crash_leaves_an_in_progress_manifest_that_force_cleans(tmp
     m = read_manifest(out)
     assert m["finished"] is None and m["outputs"] == ["a.tsv", "b.tsv", "plots/"]
     assert read_manifest(out, complete=True) is None
+    # the rerun without --force is told that the earlier run never finished, and what --force replaces
+    with pytest.raises(InputError, match=r"not empty, with an unfinished 'edfgen demo-cmd' run started .*"
+                                         r"\(use --force to overwrite \(its files listed"):
+        prepare_out_dir(out, command="edfgen demo-cmd")
     (out / "mine.txt").write_text("kept")
     with recording(out, "edfgen demo-cmd", planned=["b.tsv"]):
         (out / "b.tsv").write_text("2")

@@ -229,7 +229,12 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
                                  f"({MANIFEST}); give this command a directory of its own")
             if not force:
                 listed = " (its files listed in manifest.json are replaced; other files are kept)" if previous else ""
-                raise InputError(f"{option} {path}: directory exists and is not empty (use --force to overwrite{listed})")
+                # a killed run's folder: say so, the user may not know the earlier run never finished
+                unfinished = (f", with an unfinished '{previous.get('command')}' run started "
+                              f"{previous.get('started', '?')} (killed or still failing?)"
+                              if previous is not None and previous.get("finished") is None else "")
+                raise InputError(f"{option} {path}: directory exists and is not empty{unfinished} "
+                                 f"(use --force to overwrite{listed})")
         if not os.access(path, os.W_OK):
             raise InputError(f"{option} {path}: directory is not writable")
         return path
