@@ -556,3 +556,26 @@ def test_bgen_index_cache__a_file_replaced_with_its_mtime_restored_is_indexed_ag
     with caplog.at_level("WARNING"):
         assert BgenReader(str(path), sample=sample).variants["variant_id"].iloc[0] == renamed
     assert "g.bgen.metafile is older than the BGEN" in caplog.text
+
+
+def test_select_variants__chr_names_meet_plink_codes_and_par_names():
+    """``--chr X`` on a UK Biobank-style ``.bim`` (23 X, 24 Y, 25 XY, 26 MT) selected nothing (labels compared as
+    text; ``--chr 1-22,X`` dropped X without a word); plink2's ``PAR1``/``PAR2`` were refused by ``--chr``. One
+    name per chromosome on both sides now: X takes 23, XY, 25 and PAR1/2 (the outputs label them X)."""
+    from types import SimpleNamespace
+
+    from edfgen.formats.sumstats.layout import genotype_chromosome_labels
+
+    chrom = ["1", "23", "25", "24", "26", "chrX", "PAR1", "PAR2", "XY", "M", "01", "2"]
+    reader = SimpleNamespace(variants=pd.DataFrame({"chromosome": chrom, "variant_id": [f"v{i}" for i in range(12)],
+                                                    "rsid": [None] * 12}), label="test.bed")
+    x_rows = [1, 2, 5, 6, 7, 8]
+    assert list(select_variants(reader, chromosomes=["X"])) == x_rows
+    assert list(select_variants(reader, chromosomes=["23"])) == x_rows
+    assert list(select_variants(reader, chromosomes=parse_chromosomes("1-22,X"))) == sorted([0, 10, 11, *x_rows])
+    assert list(select_variants(reader, chromosomes=parse_chromosomes("PAR1"))) == x_rows
+    assert list(select_variants(reader, chromosomes=["MT", "Y"])) == [3, 4, 9]
+    # the outputs name every X row X, so what --chr X selects is what the summary statistics call X
+    assert set(genotype_chromosome_labels(np.asarray(chrom, dtype=object)[x_rows])) == {"X"}
+    with pytest.raises(InputError, match="not a chromosome"):
+        parse_chromosomes("PAR3")

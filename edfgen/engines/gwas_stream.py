@@ -19,6 +19,7 @@ import pandas as pd
 
 from edfgen.engines.stream import association_pass, auto_block_size, genome_from_reader, reader_qc
 from edfgen.exceptions import InputError
+from edfgen.formats.chromosomes import autosomal
 from edfgen.formats.genotypes.base import GenotypeReader
 from edfgen.formats.genotypes.selection import select_samples, select_variants
 from edfgen.kernels.association import AssociationResult
@@ -92,6 +93,7 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
     alleles_ok = biallelic(bim)[order]
     rows = sel_variants[order][alleles_ok]       # reader rows of the candidates, in output order
     cand_variants = reader.variants.iloc[rows].assign(row=rows).reset_index(drop=True)
+    hwe_tested = autosomal(cand_variants["chromosome"])
     del bim
     cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
     cand_ids = fam["IID"].to_numpy()[cand]
@@ -103,7 +105,7 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
     try:
         def sink(sl: slice, res: AssociationResult, counts: VariantCounts) -> None:
             keep, steps = variant_qc(counts, np.ones(sl.stop - sl.start, dtype=bool), len(cand), qc,
-                                     dosages=dosages, min_info=min_info)
+                                     dosages=dosages, min_info=min_info, hwe_tested=hwe_tested[sl])
             kept[sl] = keep
             block_steps.append(steps[1:])
             if keep.any():

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError, ToolError
+from edfgen.formats.chromosomes import autosomal, selection_chromosome_names
 from edfgen.formats.genotypes.base import check_unique_iids
 from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
@@ -152,11 +153,11 @@ def _contig_recoding(reference_genome: str = DEFAULT_REFERENCE_GENOME) -> dict[s
     if reference_genome == "GRCh37":
         rec = {f"chr{i}": str(i) for i in range(1, 23)} | {k: str(i) for k, i in zeros.items()}
         rec.update({"chrX": "X", "chrY": "Y", "23": "X", "24": "Y", "25": "X", "XY": "X", "26": "MT", "M": "MT",
-                    "chrM": "MT", "chrMT": "MT"})
+                    "chrM": "MT", "chrMT": "MT", "PAR1": "X", "PAR2": "X"})
         return rec
     rec = {str(i): f"chr{i}" for i in range(1, 23)} | {k: f"chr{i}" for k, i in zeros.items()}
     rec.update({"X": "chrX", "Y": "chrY", "23": "chrX", "24": "chrY", "MT": "chrM", "26": "chrM", "M": "chrM",
-                "25": "chrX", "XY": "chrX"})
+                "25": "chrX", "XY": "chrX", "PAR1": "chrX", "PAR2": "chrX"})
     return rec
 
 
@@ -265,7 +266,8 @@ def _hail_selection(hl, mt, source: GenotypeSource):
     if source.remove is not None:
         mt = mt.filter_cols(hl.literal(read_id_list(source.remove, what="--remove")).contains(mt.s), keep=False)
     if source.chromosomes is not None:
-        mt = mt.filter_rows(hl.literal(set(source.chromosomes)).contains(
+        # contigs are recoded (X takes 23, 25, XY, PAR1, PAR2): --chr compared by the same names as the fast engine
+        mt = mt.filter_rows(hl.literal(set(selection_chromosome_names(list(source.chromosomes)))).contains(
             mt.locus.contig.replace("^chr", "").replace("^M$", "MT")))
     if source.extract is not None:
         ids = hl.literal(read_variant_list(source.extract))
@@ -353,7 +355,7 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
                            *(rows[c].to_numpy(dtype=float) for c in ("dosage_sum", "dosage_sumsq")),
                            sample_missing=np.zeros(n_used, dtype=np.int64))
     keep, vsteps = variant_qc(counts, np.ones(len(rows), dtype=bool), n_used, settings, dosages=True,
-                              min_info=min_info)
+                              min_info=min_info, hwe_tested=autosomal(rows["chromosome"]))
     n_bi = len(rows)
     steps = [QCStep("biallelic", "variant", "2 alleles", n_var - n_bi, n_bi), *steps, *vsteps[1:]]
     kept = rows[keep]

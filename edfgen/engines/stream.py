@@ -17,6 +17,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from edfgen.formats.chromosomes import autosomal
 from edfgen.formats.genotypes.base import MISSING_INT8, GenotypeReader
 from edfgen.kernels.association import AssociationResult
 from edfgen.kernels.logistic import LogisticAssociationResult
@@ -272,6 +273,7 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
     if changed:
         counts = count_variants(reader, samples, vrows, block=block)
     keep, vsteps = variant_qc(counts, alleles_ok, len(samples), settings, dosages=not reader.hardcalls_only,
+                              hwe_tested=autosomal(variants["chromosome"]),
                               min_info=min_info)
     steps = [vsteps[0], *steps, *vsteps[1:]]
     log.info("QC: %d biallelic of %d variants, %d kept", int(alleles_ok.sum()), len(variants), int(keep.sum()))

@@ -22,5 +22,30 @@ def plain_chromosome_names(values) -> pd.Series:
     s = pd.Series(np.asarray(values, dtype=object)).astype(str)
     codes, uniques = pd.factorize(s, use_na_sentinel=False)
     names = pd.Series(uniques, dtype=object).str.replace(CHROMOSOME_PREFIX, "", regex=True).to_numpy(dtype=object)
-    return pd.Series(names[codes], index=getattr(values, "index", None), name=getattr(values, "name", None),
-                     dtype=object)
+    pandas = isinstance(values, (pd.Series, pd.Index))   # a list's .index is a method, not an index
+    return pd.Series(names[codes], index=values.index if isinstance(values, pd.Series) else None,
+                     name=values.name if pandas else None, dtype=object)
+
+
+#: one name per chromosome for choosing variants (``--chr``): PLINK's numeric codes (23 X, 24 Y, 25 XY, 26 MT),
+#: plink2's ``PAR1``/``PAR2`` and PLINK's ``XY`` (the pseudo-autosomal region, on X's coordinates, which
+#: edfgen's outputs label X, as Hail's import does) and ``M`` all meet the name a user writes
+SELECTION_NAMES = {"23": "X", "XY": "X", "25": "X", "PAR1": "X", "PAR2": "X", "24": "Y", "26": "MT", "M": "MT"}
+
+
+def selection_chromosome_names(values) -> np.ndarray:
+    """``values`` (file labels or ``--chr`` items) as :data:`SELECTION_NAMES` compares them: no ``chr`` prefix or
+    leading zeros, upper case, ``23``/``XY``/``25``/``PAR1``/``PAR2`` -> ``X``, ``24`` -> ``Y``, ``26``/``M`` ->
+    ``MT``; so ``--chr X`` finds a UK Biobank ``.bim``'s 23 and 25, and ``--chr 23`` a file's ``X``."""
+    names = plain_chromosome_names(values).str.upper()
+    return names.replace(SELECTION_NAMES).to_numpy(dtype=object)
+
+
+def autosomal(values) -> np.ndarray:
+    """Whether each label (any spelling: ``chr1``, ``01``, PLINK's 23-26) names an autosome 1-22.
+
+    The Hardy-Weinberg test is run on these only: on X (males hemizygous), its pseudo-autosomal region (which
+    Hail's import and edfgen's outputs label X), Y and MT the diploid test fails every common variant.
+    """
+    names = plain_chromosome_names(values)
+    return names.isin([str(i) for i in range(1, 23)]).to_numpy()

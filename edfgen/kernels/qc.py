@@ -209,7 +209,8 @@ _hwe_table_cached = functools.lru_cache(maxsize=4096)(_hwe_table_of)
 
 def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, n_samples: int,
                     settings: QCSettings, alleles_ok: np.ndarray | None = None,
-                    dosage_sum: np.ndarray | None = None) -> tuple[np.ndarray, list[QCStep]]:
+                    dosage_sum: np.ndarray | None = None,
+                    hwe_tested: np.ndarray | None = None) -> tuple[np.ndarray, list[QCStep]]:
     """Sequential variant filters (biallelic, call rate, MAF, HWE) from per-variant counts.
 
     Parameters
@@ -220,6 +221,11 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
         Samples used (denominator of the call rate).
     dosage_sum : array [M], optional
         Sum of effect-allele dosages (defaults to ``n_het + 2 n_hom_alt``) for the allele frequency.
+    hwe_tested : bool array [M], optional
+        Variants the HWE test applies to (default all): the callers pass the autosomal ones
+        (:func:`edfgen.formats.chromosomes.autosomal`). Males are hemizygous on X (coded 0/2) and everyone on Y
+        and MT, so the diploid exact test rejects every common variant there (plink2 tests X on females only;
+        edfgen reads no sex, so it does not test X, Y or MT).
 
     Returns
     -------
@@ -240,10 +246,11 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
         steps.append(QCStep(name, "variant", f">= {thr:g}", before - int(keep.sum()), int(keep.sum())))
     before = int(keep.sum())
     if settings.hwe_p > 0:
-        idx = np.flatnonzero(keep)
+        idx = np.flatnonzero(keep if hwe_tested is None else keep & np.asarray(hwe_tested, bool))
         hom_ref = n_called[idx] - n_het[idx] - n_hom_alt[idx]
         keep[idx[hwe_exact_below(hom_ref, n_het[idx], n_hom_alt[idx], settings.hwe_p)]] = False
-    steps.append(QCStep("hwe", "variant", f"p >= {settings.hwe_p:g}" if settings.hwe_p > 0 else "off",
+    where = "" if hwe_tested is None else " (autosomes)"
+    steps.append(QCStep("hwe", "variant", f"p >= {settings.hwe_p:g}{where}" if settings.hwe_p > 0 else "off",
                         before - int(keep.sum()), int(keep.sum())))
     return keep, steps
 
@@ -307,12 +314,13 @@ def related_step(ok: np.ndarray, settings: QCSettings) -> QCStep:
 
 
 def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, settings: QCSettings, *, dosages: bool,
-               min_info: float | None = None):
+               min_info: float | None = None, hwe_tested: np.ndarray | None = None):
     """Variant QC of the candidate variants from their counts: ``(keep [V], steps)``.
 
     ``counts`` are over the biallelic candidates (``alleles_ok``); the steps are those of
-    :func:`variant_qc_mask` (MAF from dosages for dosage input), then
-    ``min_info`` (MaCH r² >= ``min_info``; monomorphic variants fail) when given.
+    :func:`variant_qc_mask` (MAF from dosages for dosage input; HWE on the candidates where ``hwe_tested``,
+    [V], is True: the engines pass the autosomes), then ``min_info`` (MaCH r² >= ``min_info``; monomorphic
+    variants fail) when given.
     """
     V = len(alleles_ok)
     full = [np.zeros(V) for _ in range(4)]
@@ -320,7 +328,8 @@ def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, se
         f[alleles_ok] = c
     keep, steps = variant_qc_mask(full[0].astype(np.int64), full[1].astype(np.int64), full[2].astype(np.int64),
                                   n_samples, settings, alleles_ok=alleles_ok,
-                                  dosage_sum=full[3] if dosages else None)
+                                  dosage_sum=full[3] if dosages else None,
+                                  hwe_tested=hwe_tested)
     if min_info is not None:
         info = np.full(V, np.nan)
         info[alleles_ok] = counts.info

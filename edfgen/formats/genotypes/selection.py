@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.chromosomes import selection_chromosome_names
 from edfgen.formats.genotypes.base import GenotypeReader
 from edfgen.formats.textio import read_text_bytes
 
@@ -36,7 +37,7 @@ def parse_chromosomes(spec: str | Sequence[str] | None) -> list[str] | None:
             out.extend(str(i) for i in range(a, b + 1))
         elif re.fullmatch(r"\d+", item):
             out.append(str(int(item)))      # 01 is chromosome 1 (UK Biobank's BGEN names)
-        elif re.fullmatch(r"X|Y|XY|MT|M", item, flags=re.I):
+        elif re.fullmatch(r"X|Y|XY|MT|M|PAR[12]", item, flags=re.I):
             out.append(item.upper())
         else:
             raise InputError(f"--chr {item!r}: not a chromosome (1-22, X, Y, XY, MT, or ranges like 1-22)")
@@ -150,12 +151,16 @@ def select_samples(reader: GenotypeReader, *, keep: str | Path | None = None,
 
 def select_variants(reader: GenotypeReader, *, extract: str | Path | None = None,
                     chromosomes: Sequence[str] | None = None) -> np.ndarray:
-    """Rows of ``reader.variants`` on ``chromosomes`` and (``--extract``) whose id or rsid is listed."""
+    """Rows of ``reader.variants`` on ``chromosomes`` and (``--extract``) whose id or rsid is listed.
+
+    Chromosomes are compared by :func:`~edfgen.formats.chromosomes.selection_chromosome_names` on both sides:
+    ``X`` is PLINK's 23 too and takes the pseudo-autosomal region (``XY``, 25, ``PAR1``, ``PAR2``) with it, ``MT``
+    is 26 and ``M``, ``Y`` is 24 (a UK Biobank ``.bim`` numbers them; ``--chr 1-22,X`` found none of it)."""
     v: pd.DataFrame = reader.variants
     ok = np.ones(len(v), dtype=bool)
     if chromosomes is not None:
-        chroms = set(parse_chromosomes(chromosomes))
-        ok &= v["chromosome"].str.upper().isin(chroms).to_numpy()
+        chroms = list(dict.fromkeys(selection_chromosome_names(parse_chromosomes(chromosomes))))
+        ok &= np.isin(selection_chromosome_names(v["chromosome"]), chroms)
     if extract is not None:
         ids = read_variant_list(extract)
         ok &= (v["variant_id"].isin(ids) | v["rsid"].isin(ids)).to_numpy()

@@ -296,20 +296,21 @@ LOG10P_ROUNDING = 1e-3
 #: .bim) sort with their names, so a file that names chromosome X both ways is written as one chromosome;
 #: XY (PLINK's pseudo-autosomal region, on chromosome X's coordinates) sorts with X, by position
 CHROM_ORDER = ({str(i): i for i in range(1, 23)} | {"X": 23, "Y": 24, "XY": 23, "MT": 26, "M": 26}
-               | {"23": 23, "24": 24, "25": 23, "26": 26})
+               | {"23": 23, "24": 24, "25": 23, "26": 26, "PAR1": 23, "PAR2": 23})
 
 
 #: GWAS-SSF codes the sex chromosomes and the mitochondrion as numbers (the GWAS Catalog validator
 #: takes 1-25): written as 23/24/25, read back as X/Y/MT (also REGENIE/BOLT's 23 for X); PLINK's 26 (MT)
 #: is written as 25, and PLINK's XY / 25 (the pseudo-autosomal region) as 23 (X: GWAS-SSF has no code for
 #: it, and its positions are chromosome X's; ``plink2 --merge-x`` does the same)
-SSF_CHROMOSOME_CODES = {"X": "23", "Y": "24", "MT": "25", "M": "25", "26": "25", "XY": "23", "25": "23"}
+SSF_CHROMOSOME_CODES = {"X": "23", "Y": "24", "MT": "25", "M": "25", "26": "25", "XY": "23", "25": "23",
+                        "PAR1": "23", "PAR2": "23"}   # plink2 --split-par names the pseudo-autosomal regions
 SSF_CHROMOSOME_NAMES = {"23": "X", "24": "Y", "25": "MT"}
 
 
 #: labels that name X or MT in every convention (PLINK's XY is the pseudo-autosomal region, on X's coordinates);
 #: ``25`` is not here: MT in GWAS-SSF, XY in PLINK's numeric codes
-UNAMBIGUOUS_CHROMOSOMES = {"XY": "X", "M": "MT", "26": "MT"}
+UNAMBIGUOUS_CHROMOSOMES = {"XY": "X", "M": "MT", "26": "MT", "PAR1": "X", "PAR2": "X"}
 
 
 def chromosome_labels(chrom: pd.Series) -> pd.Series:
