@@ -86,3 +86,24 @@ def test_variant_qc__hwe_only_where_tested():
     assert keep.tolist() == [False, True] and steps[-1].removed == 1
     keep, _ = variant_qc(counts, np.ones(2, bool), 500, QCSettings(), dosages=False)
     assert keep.tolist() == [False, False]
+
+
+def test_warn_sex_chromosomes__x_without_sex_and_haploid_chromosomes(caplog):
+    from edfgen.commands.gwas_design import warn_sex_chromosomes
+
+    with caplog.at_level("WARNING"):
+        warn_sex_chromosomes(["1", "23"], ["intercept", "age"])
+    assert "chromosome X is tested without a sex covariate (none of age looks like sex)" in caplog.text
+    for cov in (["intercept", "Sex"], ["intercept", "sex=M"], ["intercept", "31-0.0"], ["intercept", "is_male"]):
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            warn_sex_chromosomes(["1", "X"], cov)
+        assert not caplog.text, cov
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        warn_sex_chromosomes(["1", "26", "Y"], ["intercept", "sex"])
+    assert "MT and Y tested" in caplog.text and "half plink2's" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        warn_sex_chromosomes(["1", "2"], ["intercept"])
+    assert not caplog.text

@@ -64,7 +64,7 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.gwas_design import CovariateDesign, covariate_design, select_phenotypes
+from edfgen.commands.gwas_design import CovariateDesign, covariate_design, select_phenotypes, warn_sex_chromosomes
 from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
@@ -309,6 +309,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         if source.skip_bad_variants:
             sel_variants, bad_step = gwas_stream.set_aside_bad_variants(reader, sel_variants)
         geno_ids = reader.samples["IID"].to_numpy()[sel_samples]
+        warn_sex_chromosomes(reader.variants["chromosome"].to_numpy()[sel_variants], design.columns)
     else:
         hl = init_hail(hail)
         timings["hail_start"] = time.perf_counter() - t0

@@ -180,3 +180,27 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
     if not cols:
         raise InputError(f"{source}: no numeric phenotype columns")
     return list(cols)
+
+
+#: covariate names taken for sex (case-insensitive; ``sex_2`` etc.: a categorical sex's indicator)
+_SEX_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|inferred_sex|genetic_sex|"
+                        r"submitted_sex|31-0\.0|22001-0\.0)([_=].*)?$", re.I)
+
+
+def warn_sex_chromosomes(chromosomes, covariate_names) -> None:
+    """WARNING when X is tested without a sex covariate, or Y/MT at all (once per run).
+
+    Hemizygous calls count as two copies (PLINK's 0/2): on X the male-female difference in coding is confounded
+    with any sex difference in the phenotype unless sex is a covariate (plink2 ``--glm`` adds it on X itself);
+    on Y and MT beta and its SE are half plink2's (0/1 coding).
+    """
+    from edfgen.formats.chromosomes import selection_chromosome_names
+
+    names = set(selection_chromosome_names(pd.unique(np.asarray(chromosomes, dtype=object))))
+    if "X" in names and not any(_SEX_NAMES.match(str(c)) for c in covariate_names):
+        log.warning("chromosome X is tested without a sex covariate (none of %s looks like sex): males are "
+                    "hemizygous, counted 0/2; add sex to --covariates (plink2 --glm adds it on X)",
+                    ", ".join(map(str, covariate_names[1:])) or "no covariates")
+    if names & {"Y", "MT"}:
+        log.warning("%s tested: every call there is haploid and counted as 2 copies, so beta and its SE are "
+                    "half plink2's (0/1 coding); p is the same", " and ".join(sorted(names & {"Y", "MT"})))
