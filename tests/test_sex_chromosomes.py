@@ -107,3 +107,29 @@ def test_warn_sex_chromosomes__x_without_sex_and_haploid_chromosomes(caplog):
     with caplog.at_level("WARNING"):
         warn_sex_chromosomes(["1", "2"], ["intercept"])
     assert not caplog.text
+
+
+def test_binary_phenotypes__plink_codes_per_column(caplog):
+    """PLINK's case/control file (1/2, -9 missing) was refused with a message that did not mention -9; the
+    coding is now read per column (a 0/1 and a 1/2 column side by side)."""
+    from edfgen.commands.gwas_design import binary_phenotypes
+    from edfgen.exceptions import InputError
+
+    Y = np.array([[1, 0], [2, 1], [-9, 1], [2, np.nan], [1, 0]], dtype=float)
+    with caplog.at_level("WARNING"):
+        out = binary_phenotypes(Y, ["cad", "af"], "p.tsv")
+    np.testing.assert_array_equal(out, [[0, 0], [1, 1], [np.nan, 1], [1, np.nan], [0, 0]])
+    assert "'cad': 1 values -9 read as missing" in caplog.text
+    with pytest.raises(InputError, match=r"p.tsv: --binary phenotype 'af' has values 0, 3 \(expects 0/1"):
+        binary_phenotypes(np.array([[1, 0], [2, 3]], dtype=float), ["cad", "af"], "p.tsv")
+
+
+def test_check_phenotypes__a_nearly_empty_phenotype_among_full_ones_is_named():
+    from edfgen.exceptions import InputError
+    from edfgen.kernels.association import check_phenotypes
+
+    Y = np.random.default_rng(1).normal(size=(100, 2))
+    Y[9:, 1] = np.nan
+    with pytest.raises(InputError, match=r"phenotype 'b' has 9 values in the 100 analysed samples \(need >= 50\)"):
+        check_phenotypes(Y, ["a", "b"], min_values=50)
+    check_phenotypes(Y, ["a", "b"])         # (the default: one value is enough to not be empty)

@@ -64,7 +64,8 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.gwas_design import CovariateDesign, covariate_design, select_phenotypes, warn_sex_chromosomes
+from edfgen.commands.gwas_design import (CovariateDesign, binary_phenotypes, covariate_design, select_phenotypes,
+                                         warn_sex_chromosomes)
 from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
@@ -196,16 +197,6 @@ class GwasResult:
     timings: dict
 
 
-def _check_binary(Y: np.ndarray, names: list[str], source: str) -> np.ndarray:
-    vals = np.unique(Y[~np.isnan(Y)])
-    if set(vals) <= {0.0, 1.0}:
-        return Y
-    if set(vals) <= {1.0, 2.0}:  # PLINK coding 1 = control, 2 = case
-        return Y - 1.0
-    bad = next(n for j, n in enumerate(names) if not set(np.unique(Y[~np.isnan(Y[:, j]), j])) <= {0.0, 1.0})
-    raise InputError(f"{source}: --binary phenotype {bad!r} has values other than 0/1 (or 1/2)")
-
-
 def stream_firth(settings: GwasSettings) -> bool:
     """The fast engine's Wald test falls back to Firth (``--binary --logistic-test firth-fallback``)."""
     return settings.binary and settings.logistic_test == "firth-fallback"
@@ -329,15 +320,14 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         Y = ptab.set_index("IID").loc[ids, names].to_numpy(dtype=float)
         C = pd.DataFrame(design.matrix, index=design.ids).loc[ids].to_numpy(dtype=float)
         C, cov_names = _drop_constant_indicators(C, design.columns)
-        check_phenotypes(Y, names, source=str(pheno))
+        Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y     # (-9 is missing there)
+        check_phenotypes(Y, names, source=str(pheno), min_values=MIN_SAMPLES)
         culprits = collinear_covariates(C, cov_names)
         if culprits:
             raise InputError(f"{covar}: covariate {culprits[0]!r} is a linear combination of "
                              f"{', '.join(map(repr, culprits[1:])) or 'nothing (all zero)'} in the {len(ids)} "
                              f"analysed samples: drop one of them")
-        if settings.binary:
-            Y = _check_binary(Y, names, str(pheno))
-        elif settings.transform == "inverse-normal":
+        if not settings.binary and settings.transform == "inverse-normal":
             Y = inverse_normal_transform(Y)
         return Y, C, cov_names
 

@@ -204,3 +204,25 @@ def warn_sex_chromosomes(chromosomes, covariate_names) -> None:
     if names & {"Y", "MT"}:
         log.warning("%s tested: every call there is haploid and counted as 2 copies, so beta and its SE are "
                     "half plink2's (0/1 coding); p is the same", " and ".join(sorted(names & {"Y", "MT"})))
+
+
+def binary_phenotypes(Y: np.ndarray, names: Sequence[str], source: str) -> np.ndarray:
+    """``--binary`` phenotypes as 0/1, column by column: 0/1 as they are, PLINK's 1 = control / 2 = case minus 1,
+    PLINK's ``-9`` read as missing (with a warning). Anything else: :class:`InputError` naming the column and
+    its values (a PLINK file's -9 was refused with a message that did not mention it)."""
+    Y = np.array(Y, dtype=float)
+    for j, name in enumerate(names):
+        col = Y[:, j]
+        nines = col == -9
+        if nines.any():
+            log.warning("%s: --binary phenotype %r: %d values -9 read as missing (PLINK's code)", source, name,
+                        int(nines.sum()))
+            col[nines] = np.nan
+        vals = set(np.unique(col[~np.isnan(col)]).tolist())
+        if vals <= {1.0, 2.0} and 2.0 in vals:      # PLINK coding 1 = control, 2 = case
+            col -= 1.0
+        elif not vals <= {0.0, 1.0}:
+            shown = ", ".join(f"{v:g}" for v in sorted(vals)[:6]) + (", ..." if len(vals) > 6 else "")
+            raise InputError(f"{source}: --binary phenotype {str(name)!r} has values {shown} (expects 0/1, or "
+                             f"PLINK's 1/2; -9 or empty = missing)")
+    return Y

@@ -73,15 +73,20 @@ def inverse_normal_transform(values: np.ndarray, *, offset: float = 3.0 / 8.0) -
 
 
 def check_phenotypes(Y: np.ndarray, names: Sequence[str], *, source: str = "phenotypes",
-                     n_samples_label: str = "analysed samples") -> None:
-    """Every phenotype column must vary: an all-missing or constant phenotype has nothing to test
-    (it gave beta 0, SE 0 or a message naming a column number). Raises :class:`InputError` naming it."""
+                     n_samples_label: str = "analysed samples", min_values: int = 1) -> None:
+    """Every phenotype column must vary and have ``min_values`` values: an all-missing or constant phenotype
+    has nothing to test (it gave beta 0, SE 0 or a message naming a column number), and one with a handful of
+    values beside well-filled ones was tested on a few degrees of freedom (run alone it was refused). Raises
+    :class:`InputError` naming it."""
     Y = np.asarray(Y, dtype=float)
     for j, name in enumerate(names):
         y = Y[:, j]
         y = y[~np.isnan(y)]
         if y.size == 0:
             raise InputError(f"{source}: phenotype {str(name)!r} has no values in the {Y.shape[0]} {n_samples_label}")
+        if y.size < min_values:
+            raise InputError(f"{source}: phenotype {str(name)!r} has {y.size} values in the {Y.shape[0]} "
+                             f"{n_samples_label} (need >= {min_values}): leave it out of the phenotype columns")
         if np.all(y == y[0]):
             raise InputError(f"{source}: phenotype {str(name)!r} is constant ({float(y[0]):g} in all {y.size} "
                              f"{n_samples_label} with a value): nothing to test")
