@@ -579,3 +579,19 @@ def test_select_variants__chr_names_meet_plink_codes_and_par_names():
     assert set(genotype_chromosome_labels(np.asarray(chrom, dtype=object)[x_rows])) == {"X"}
     with pytest.raises(InputError, match="not a chromosome"):
         parse_chromosomes("PAR3")
+
+
+def test_template__a_file_holding_another_chromosome_is_named(fileset, tmp_path):
+    """A ``{chr}`` template's chromosome-2 file that is a copy of chromosome 1's gave every chromosome-1 variant
+    twice, silently (review s27): the file is named with what it holds."""
+    import shutil
+
+    d = fileset
+    for c in ("1", "2"):
+        shutil.copy(d / "imp8_chr1.bgen", tmp_path / f"t_chr{c}.bgen")
+    with pytest.raises(InputError, match=r"--bgen .*t_chr2.bgen: the \{chr\} template's file of chromosome 2 "
+                                         r"holds variants of chromosome 1: is it the right file\?"):
+        open_genotypes(GenotypeSource(bgen=str(tmp_path / "t_chr{chr}.bgen"), sample=str(d / "imp8_chr1.sample")))
+    one = open_genotypes(GenotypeSource(bgen=str(tmp_path / "t_chr{chr}.bgen"), sample=str(d / "imp8_chr1.sample"),
+                                        chromosomes=("1",)))
+    assert set(one.variants["chromosome"]) == {"1"}

@@ -14,7 +14,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from edfgen.exceptions import InputError
+from edfgen.formats.chromosomes import selection_chromosome_names
 from edfgen.formats.genotypes.base import GenotypeReader, stat_id
 from edfgen.formats.genotypes.bgen import BgenReader
 from edfgen.formats.genotypes.multi import ConcatReader
@@ -173,17 +176,34 @@ def open_genotypes(source: GenotypeSource, *, threads: int | None = None) -> Gen
     if kind == "mt":
         raise InputError(f"--mt {source.mt}: a Hail MatrixTable is read by the Hail engine only")
     if kind == "bfile":
-        for p, _ in expand_template(_paths(source.bfile), option="--bfile", chromosomes=chromosomes,
+        for p, c in expand_template(_paths(source.bfile), option="--bfile", chromosomes=chromosomes,
                                     suffixes=(".bed",)):
-            readers.append(BedReader(p, threads=threads))
+            readers.append(_of_chromosome(BedReader(p, threads=threads), "--bfile", p, c))
     elif kind == "pfile":
-        for p, _ in expand_template(_paths(source.pfile), option="--pfile", chromosomes=chromosomes,
+        for p, c in expand_template(_paths(source.pfile), option="--pfile", chromosomes=chromosomes,
                                     suffixes=(".pgen",)):
-            readers.append(PgenReader(p))
+            readers.append(_of_chromosome(PgenReader(p), "--pfile", p, c))
     elif kind == "bgen":
-        for p, s in source.bgen_files():
-            readers.append(BgenReader(p, sample=s, threads=threads, skip_bad=source.skip_bad_variants))
+        chroms = [c for _, c in expand_template(_paths(source.bgen), option="--bgen", chromosomes=chromosomes)]
+        for (p, s), c in zip(source.bgen_files(), chroms):
+            reader = BgenReader(p, sample=s, threads=threads, skip_bad=source.skip_bad_variants)
+            readers.append(_of_chromosome(reader, "--bgen", p, c))
     else:
-        for p, _ in expand_template(_paths(source.vcf), option="--vcf", chromosomes=chromosomes):
-            readers.append(VcfReader(p, field=source.vcf_field, threads=threads))
+        for p, c in expand_template(_paths(source.vcf), option="--vcf", chromosomes=chromosomes):
+            readers.append(_of_chromosome(VcfReader(p, field=source.vcf_field, threads=threads), "--vcf", p, c))
     return readers[0] if len(readers) == 1 else ConcatReader(readers)
+
+
+def _of_chromosome(reader: GenotypeReader, option: str, path: str, chromosome: str | None) -> GenotypeReader:
+    """``reader``, the file a ``{chr}`` template names for ``chromosome`` (None: not from a template), after
+    checking it holds that chromosome only (a copy of another chromosome's file under the name gave every
+    variant twice, silently)."""
+    if chromosome is None or reader.n_variants == 0:
+        return reader
+    held = pd.unique(reader.variants["chromosome"].to_numpy(dtype=object))
+    want = selection_chromosome_names([chromosome])[0]
+    other = [str(h) for h, n in zip(held, selection_chromosome_names(held)) if n != want]
+    if other:
+        raise InputError(f"{option} {path}: the {{chr}} template's file of chromosome {chromosome} holds variants "
+                         f"of chromosome {', '.join(other[:5])}: is it the right file?")
+    return reader
