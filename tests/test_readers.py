@@ -595,3 +595,58 @@ def test_template__a_file_holding_another_chromosome_is_named(fileset, tmp_path)
     one = open_genotypes(GenotypeSource(bgen=str(tmp_path / "t_chr{chr}.bgen"), sample=str(d / "imp8_chr1.sample"),
                                         chromosomes=("1",)))
     assert set(one.variants["chromosome"]) == {"1"}
+
+
+def test_hail_cache_keys__selection_contents_and_folders(fileset, tmp_path):
+    """The Hail engine's genotype cache was keyed on the --extract file's name, not its contents (a list edited
+    in place reused the old selection, silently); a MatrixTable folder (``--mt``) raised IsADirectoryError."""
+    from edfgen.formats.genotypes.source import path_id
+
+    ext = tmp_path / "extract.txt"
+    ext.write_text("rs1\nrs2\n")
+    src = GenotypeSource(bfile=str(fileset / "hard"), extract=str(ext))
+    before = src.fingerprint()
+    ext.write_text("rs1\nrs3\n")              # same size, same name
+    assert src.fingerprint() != before
+    mt = tmp_path / "g.mt"
+    mt.mkdir()
+    (mt / "metadata.json.gz").write_bytes(b"1")
+    first = GenotypeSource(mt=str(mt)).fingerprint()
+    (mt / "metadata.json.gz").write_bytes(b"22")
+    assert GenotypeSource(mt=str(mt)).fingerprint() != first and path_id("gs://b/x.bgen") == "gs://b/x.bgen"
+
+
+def test_check_bgen_for_hail__16_bit_refused_in_one_line(fileset):
+    """Hail's import_bgen reads 8-bit BGEN only: plink2's 16-bit export gave a 259-line Java traceback."""
+    from edfgen.engines.hail import check_bgen_for_hail
+
+    check_bgen_for_hail(str(fileset / "imp8_chr1.bgen"))
+    with pytest.raises(InputError, match=r"imp16.bgen: 16 bits per probability; the Hail engine reads 8-bit BGEN "
+                                         r"only \(use --engine fast"):
+        check_bgen_for_hail(str(fileset / "imp16.bgen"))
+
+
+def test_index_bgen__a_killed_index_never_looks_finished(tmp_path):
+    """A run killed inside hl.index_bgen left a 0-byte index under the final name, and every later run failed
+    with an EOFException naming neither the file nor the fix: the index is written under a temporary name."""
+    from types import SimpleNamespace
+
+    from edfgen.engines.hail import _index_bgen
+
+    idx = tmp_path / "edfgen-bgen-index" / "k.idx2"
+
+    def killed(bgen, index_file_map, **kw):
+        Path(index_file_map[bgen]).mkdir(parents=True)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _index_bgen(SimpleNamespace(index_bgen=killed), "a.bgen", str(idx), rg="GRCh37", rec={})
+    assert not idx.exists() and not list(idx.parent.iterdir())
+
+    def done(bgen, index_file_map, **kw):
+        p = Path(index_file_map[bgen])
+        p.mkdir(parents=True)
+        (p / "index").write_text("x")
+
+    _index_bgen(SimpleNamespace(index_bgen=done), "a.bgen", str(idx), rg="GRCh37", rec={})
+    assert (idx / "index").read_text() == "x" and [p.name for p in idx.parent.iterdir()] == ["k.idx2"]

@@ -70,11 +70,11 @@ from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
-from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
+from edfgen.engines.hail import (HailSettings, check_bgen_for_hail, import_for_gwas, init_hail, qc_for_gwas,
+                                 related_callback)
 from edfgen.engines.hail_gwas import hail_linear, hail_logistic, hail_model_pass
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
-from edfgen.formats.genotypes.bgen_check import scan_bgen
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
 from edfgen.formats.loco import loco_source_mismatches, open_loco_predictions, write_loco_predictions
 from edfgen.formats.manifest import check_upstream, recording
@@ -290,7 +290,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     if source.bgen and engine != "fast":   # the BGEN layout checked before Hail reads it (BgenReader does it on open)
         for p in source.paths():
             if "://" not in p and p.endswith(".bgen"):
-                scan_bgen(p)
+                check_bgen_for_hail(p)
     if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
         raise InputError("--missing-genotypes drop is implemented in the fast engine (PLINK input, linear model); "
                          "Hail mean-imputes missing calls")
@@ -388,6 +388,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 used_ids = reader.samples["IID"].to_numpy()[sample_index]
             else:
                 mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail)
+                warn_sex_chromosomes(variants["chromosome"].to_numpy(), design.columns)   # (fast: as it opens)
             timings["import_qc"] = time.perf_counter() - t1
             if len(used_ids) < MIN_SAMPLES:
                 raise InputError(f"only {len(used_ids)} samples left after sample QC (need >= {MIN_SAMPLES})")

@@ -38,7 +38,7 @@ from edfgen.formats.chromosomes import autosomal, selection_chromosome_names
 from edfgen.formats.genotypes.base import check_unique_iids
 from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
-from edfgen.formats.genotypes.source import GenotypeSource
+from edfgen.formats.genotypes.source import GenotypeSource, path_id
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 from edfgen.formats.tables import atomic_write
 from edfgen.kernels.qc import (KINSHIP_2ND_DEGREE, QCSettings, QCStep, VariantCounts, sample_call_rate_step,
@@ -218,12 +218,13 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
             for bgen, _ in pairs:
                 if hfs.exists(bgen + ".idx2"):  # works for local paths and gs://, hdfs://
                     continue
-                key = hashlib.sha256(f"{source.fingerprint()}:{bgen}".encode()).hexdigest()[:16]
+                # keyed on the BGEN file alone (any --keep/--extract/--chr reuses it: a UK Biobank chromosome
+                # takes hours to index) and written under a temporary name then renamed (a run killed inside
+                # index_bgen left a 0-byte index that broke every later run with an EOFException)
+                key = hashlib.sha256(f"{path_id(bgen)}:{rg}".encode()).hexdigest()[:16]
                 idx = os.path.join(tmp_dir or tempfile.gettempdir(), "edfgen-bgen-index", key + ".idx2")
                 if not hfs.exists(idx):
-                    if "://" not in idx:
-                        os.makedirs(os.path.dirname(idx), exist_ok=True)
-                    hl.index_bgen(bgen, index_file_map={bgen: idx}, reference_genome=rg, contig_recoding=rec)
+                    _index_bgen(hl, bgen, idx, rg=rg, rec=rec)
                 index_map[bgen] = idx
             mt = hl.import_bgen([b for b, _ in pairs], entry_fields=["dosage"], sample_file=pairs[0][1],
                                 index_file_map=index_map or None)
@@ -257,6 +258,51 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
     except Exception as exc:  # Hail raises many exception types on unreadable input
         raise InputError(f"--{source.kind} {source.label}: cannot import ({str(exc).splitlines()[0][:300]})") from None
     return _hail_selection(hl, mt, source)
+
+
+def check_bgen_for_hail(path: str) -> None:
+    """The BGEN's layout (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen`) and, from its first variant,
+    the 8 bits per probability that Hail's ``import_bgen`` reads: a 16-bit file (plink2's default export, read
+    by the fast engine) gave a 259-line Java traceback. Raises :class:`InputError` naming the file."""
+    from edfgen.formats.genotypes.bgen_check import decompress, scan_bgen, split_block
+
+    layout = scan_bgen(path)
+    if layout.n_variants == 0 or layout.layout != 2:
+        return
+    with open(path, "rb") as fh:
+        fh.seek(int(layout.starts[0]))
+        raw = fh.read(int(layout.ends[0] - layout.starts[0]))
+    try:
+        payload, length = split_block(raw, layout.layout, layout.compression)
+        data = decompress(payload, layout.compression, length)
+        bits = data[9 + layout.n_samples]
+    except (ValueError, IndexError):
+        return          # a bad block: Hail's import names it, or the fast engine's --skip-bad-variants sets it aside
+    if bits != 8:
+        raise InputError(f"--bgen {path}: {bits} bits per probability; the Hail engine reads 8-bit BGEN only "
+                         f"(use --engine fast, or plink2 --export bgen-1.2 bits=8)")
+
+
+def _index_bgen(hl, bgen: str, idx: str, *, rg: str, rec: dict) -> None:
+    """``hl.index_bgen`` of ``bgen`` into ``idx``: locally into a hidden temporary name in the same folder, then
+    renamed (a kill leaves no index that looks finished; a concurrent run that finished first wins)."""
+    if "://" in idx:
+        hl.index_bgen(bgen, index_file_map={bgen: idx}, reference_genome=rg, contig_recoding=rec)
+        return
+    os.makedirs(os.path.dirname(idx), exist_ok=True)
+    tmp = os.path.join(os.path.dirname(idx), f".{os.path.basename(idx)[:-5]}.{os.getpid()}.tmp.idx2")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        hl.index_bgen(bgen, index_file_map={bgen: tmp}, reference_genome=rg, contig_recoding=rec)
+        os.replace(tmp, idx)
+    except OSError:
+        if not os.path.exists(idx):
+            raise
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _hail_selection(hl, mt, source: GenotypeSource):

@@ -11,6 +11,7 @@ the VCF/BGEN/PGEN alt allele. Contigs are read without the ``chr`` prefix.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,16 +150,28 @@ class GenotypeSource:
         """Stat fingerprint of the files (:func:`~edfgen.formats.genotypes.base.stat_id`) and the selection."""
         h = hashlib.sha256()
         for p in self.paths():
-            if "://" in p:
-                h.update(f"{p};".encode())
-                continue
-            h.update(f"{stat_id(p)};".encode())
+            h.update(f"{path_id(p)};".encode())
+        for p in (self.keep, self.remove, self.extract):   # the lists' contents: a list edited in place between
+            if p is not None:                              # two runs reused the old selection's Hail cache
+                h.update(f"{path_id(str(p))};".encode())
         h.update(self.vcf_field.encode())
         h.update(repr((self.keep, self.remove, self.extract, self.chromosomes, self.min_info,
                        self.reference_genome)).encode())
         if self.skip_bad_variants:
             h.update(b"skip-bad-variants")
         return h.hexdigest()[:16]
+
+
+def path_id(path: str) -> str:
+    """What a cache is keyed on for ``path``: :func:`stat_id` of a file; of the files at the top of a folder (a
+    Hail MatrixTable: its ``metadata.json.gz``, ``_SUCCESS``; ``stat_id`` of the folder itself raised
+    IsADirectoryError, a traceback for every ``gwas --mt``); a remote (``gs://``) or missing path as itself."""
+    if "://" in path or not os.path.exists(path):
+        return path
+    if os.path.isdir(path):
+        files = sorted(e.path for e in os.scandir(path) if e.is_file())
+        return f"{os.path.abspath(path)}/:" + ",".join(stat_id(f) for f in files)
+    return stat_id(path)
 
 
 def open_genotypes(source: GenotypeSource, *, threads: int | None = None) -> GenotypeReader:
