@@ -575,6 +575,7 @@ def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(c
                                         "--out", str(again)])
     assert r.exit_code == 0, r.output
     assert not (again / "loco").exists() and "step 1 was fitted on" not in r.output
+    assert "step 2 needs step 1's model" not in r.output
     b = pd.read_csv(again / "edf_001.tsv.gz", sep="\t").set_index("variant_id")
     np.testing.assert_array_equal(b.loc[ss.index, "p_value"], ss["p_value"])
     # step-1 predictions with other phenotype values (the table changed since): said (they were used silently)
@@ -585,6 +586,13 @@ def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(c
                                  "ridge-loco", "--loco-predictions", str(out / "loco"), "--out", str(tmp_path / "chg")])
     assert r.exit_code == 0, r.output
     assert "pheno_changed.tsv is none of the tables the step-1 run" in r.output and "fitted on" in r.output
+    # another transform or fewer covariates than step 1: said (step 2 tested against wrong offsets, silently)
+    r = CliRunner().invoke(cli, [*[a if a != "age,sex,centre" else "age,sex" for a in base], "--transform", "none",
+                                 "--model", "ridge-loco", "--loco-predictions", str(out / "loco"),
+                                 "--out", str(tmp_path / "model_changed")])
+    assert r.exit_code == 0, r.output
+    assert "step 1 used --transform inverse-normal, this run none" in r.output
+    assert "step 1 adjusted for age, centre, sex, this run for age, sex" in r.output
     mv = pd.read_csv(out / "multivariate.tsv.gz", sep="\t").set_index("variant_id")
     pmin = pd.concat([pd.read_csv(out / f"edf_00{k}.tsv.gz", sep="\t").set_index("variant_id")["p_value"]
                       for k in range(1, 6)], axis=1).min(axis=1)

@@ -76,7 +76,8 @@ from edfgen.engines.hail_gwas import hail_linear, hail_logistic, hail_model_pass
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
-from edfgen.formats.loco import loco_source_mismatches, open_loco_predictions, write_loco_predictions
+from edfgen.formats.loco import (loco_settings_mismatches, loco_source_mismatches, open_loco_predictions,
+                                write_loco_predictions)
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
@@ -271,6 +272,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         ctab = ptab[["IID"]]
         design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
                                  ids=ctab["IID"].to_numpy())
+    for line in loco_settings_mismatches(settings.loco_predictions, transform="none" if settings.binary else
+                                         settings.transform, covariates=design.columns) if settings.loco_predictions else ():
+        log.warning("--loco-predictions %s: %s; step 2 needs step 1's model", settings.loco_predictions, line)
     engine = _engine(source, settings, hail.spark_master)
     if engine != "fast" and settings.model == "ridge-loco" and (settings.binary or not settings.loco_predictions):
         raise InputError("--binary --model ridge-loco runs in the fast engine only (Hail's logistic regression takes "

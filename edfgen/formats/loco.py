@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -293,4 +294,29 @@ def loco_source_mismatches(loco_dir, tables: dict[str, str | os.PathLike | None]
             where = Path(loco_dir).parent / "manifest.json"
             out.append(f"{option} {path} changed since the step-1 run ({where}) read it" if was else
                        f"{option} {path} is none of the tables the step-1 run ({where}) read")
+    return out
+
+
+def loco_settings_mismatches(loco_dir, *, transform: str, covariates: Sequence[str]) -> list[str]:
+    """What differs between a step-2 run's phenotype transform and covariates (base names, ``centre=B`` read as
+    ``centre``) and those of the ``edfgen gwas`` run that fitted ``--loco-predictions DIR`` (its manifest beside
+    ``DIR``): step 2 on inverse-normal phenotypes against predictions fitted on raw ones, or without a covariate
+    step 1 had, tests against wrong offsets, silently. ``[]`` when they match or no step-1 manifest is there."""
+    from edfgen.formats.manifest import read_manifest
+
+    step1 = read_manifest(Path(loco_dir).parent, complete=True)
+    if step1 is None or step1.get("command") != "edfgen gwas":
+        return []
+    params = step1.get("parameters") or {}
+    out = []
+    if params.get("transform") not in (None, transform):
+        out.append(f"step 1 used --transform {params['transform']}, this run {transform}")
+
+    def base(names):
+        return {str(c).split("=", 1)[0] for c in names or () if str(c) != "intercept"}
+
+    was, now = base(params.get("covariates")), base(covariates)
+    if params.get("covariates") is not None and was != now:
+        out.append(f"step 1 adjusted for {', '.join(sorted(was)) or 'no covariates'}, this run for "
+                   f"{', '.join(sorted(now)) or 'no covariates'}")
     return out
