@@ -248,7 +248,8 @@ class GenotypeOptions(CommandOptions):
     cli_omit: ClassVar[tuple[str, ...]] = ()
 
     bfile: str | None = opt(None, BFILE_HELP, path="text")
-    pfile: str | None = opt(None, "PLINK 2 fileset prefix (.pgen/.pvar/.psam; dosages read).", path="text")
+    pfile: str | None = opt(None, "PLINK 2 fileset prefix (.pgen/.pvar/.psam; dosages read; not by the Hail engine).",
+                            path="text")
     bgen: tuple[str, ...] = opt((), "BGEN 1.2/1.3 file; repeat it, or give a {chr} template such as "
                                 "'imp/chr{chr}.bgen' (expanded over --chr, else over the chromosomes whose file "
                                 "exists).", multiple=True)
@@ -273,7 +274,8 @@ class GenotypeOptions(CommandOptions):
                                 choices=REFERENCE_GENOMES, deprecated="--genome-assembly")
     skip_bad_variants: bool = opt(False, "BGEN: set aside a variant whose genotype block is bad (corrupt "
                                   "compression, not diploid, probabilities summing above 1) and count it in "
-                                  "qc_report.tsv (bad_variant), instead of stopping with an error naming it.")
+                                  "qc_report.tsv (bad_variant), instead of stopping with an error naming it (fast "
+                                  "engine only).")
 
 
 def genotype_field_names() -> tuple[str, ...]:
