@@ -103,7 +103,7 @@ def regressions(fixtures, tmp_path_factory) -> dict[str, dict]:
     bgen_case("count_fewer", good[:8] + struct.pack("<I", 2) + good[12:])
     bgen_case("misaligned", good[:second] + b"\0\0" + good[second:])        # 2 stray bytes before variant 2
     hap = [2] * N_BGEN
-    hap[3] = 1
+    hap[3] = 3                                                         # triploid (haploid is read: 2 P(B))
     bgen_case("non_diploid", _bgen([_good("v1"), ("hap", hap, _good("x")[2]), _good("v3")]))
     big = [2] * N_BGEN
     big[0] = 63                                                        # a ploidy byte beyond the block's max
@@ -168,7 +168,7 @@ def test_bgen_misaligned_block(regressions):
 
 
 def test_bgen_non_diploid_ploidy(regressions):
-    _error(regressions["non_diploid"], "variant hap", "byte offset", "ploidy 1 of sample 4", "--skip-bad-variants")
+    _error(regressions["non_diploid"], "variant hap", "byte offset", "ploidy 3 of sample 4", "--skip-bad-variants")
     _error(regressions["ploidy_63"], "variant p63", "ploidy 63 of sample 1")
 
 
@@ -199,7 +199,7 @@ def test_bgen_skip_bad_variants_in_process(tmp_path):
     over = _good("x")[2]
     over[0], over[1] = 255, 1
     hap = [2] * N_BGEN
-    hap[0] = 1
+    hap[0] = 3
     pairs16 = [60000, 10000] + [0, 0] * (N_BGEN - 1)                  # 16 bits: sample 1 sums to 70000 / 65535
     over16 = (struct.pack("<IHBB", N_BGEN, 2, 2, 2) + bytes([2] * N_BGEN) + bytes([0, 16])
               + struct.pack(f"<{2 * N_BGEN}H", *pairs16))
@@ -216,7 +216,7 @@ def test_bgen_skip_bad_variants_in_process(tmp_path):
         x = r.read(None, np.arange(5))
         assert np.isnan(x[:, [1, 2, 4]]).all() and not np.isnan(x[:, [0, 3]]).any()
         bad = r.bad_variants()
-        assert list(bad) == [1, 2, 4] and "sum to" in bad[1] and "ploidy 1" in bad[2] and "1.06813" in bad[4]
+        assert list(bad) == [1, 2, 4] and "sum to" in bad[1] and "ploidy 3" in bad[2] and "1.06813" in bad[4]
 
 
 def test_gwas_skip_bad_variants_counts_them_in_qc_report(tmp_path):

@@ -196,7 +196,8 @@ def test_bgen_fast_decoder_bit_depths_phasing_and_fallbacks(tmp_path, monkeypatc
     """Hand-written BGEN layout 2 files (no compression, zlib, zstd): unphased and phased biallelic
     diploid rows at 1-32 bits with missing samples decode fast and equal both cbgen and the exact
     dosage (P(AB) + 2 P(BB), P(B|1) + P(B|2)); a multi-allelic row reads NaN, as before, and no row
-    needs cbgen (a row with a haploid sample is an error: test_fuzz_genotypes::test_bgen_non_diploid_ploidy)."""
+    needs cbgen (haploid samples: test_haploid_genotypes; a ploidy above 2 is an error:
+    test_fuzz_genotypes::test_bgen_non_diploid_ploidy)."""
     if compression == 2:
         pytest.importorskip("zstandard")
     rng = np.random.default_rng(compression)

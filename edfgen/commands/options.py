@@ -273,7 +273,7 @@ class GenotypeOptions(CommandOptions):
                                 "output (each GWAS-SSF file's -meta.yaml genome_assembly).",
                                 choices=REFERENCE_GENOMES, deprecated="--genome-assembly")
     skip_bad_variants: bool = opt(False, "BGEN: set aside a variant whose genotype block is bad (corrupt "
-                                  "compression, not diploid, probabilities summing above 1) and count it in "
+                                  "compression, a ploidy above 2, probabilities summing above 1) and count it in "
                                   "qc_report.tsv (bad_variant), instead of stopping with an error naming it (fast "
                                   "engine only).")
 

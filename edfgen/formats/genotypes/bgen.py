@@ -2,8 +2,10 @@
 
 The dosage tested is the expected count of the **second** allele of each variant (Hail's
 ``import_bgen`` alt allele; ``plink2 --bgen ... ref-first``'s ALT): ``P(AB) + 2 P(BB)`` for
-unphased and ``P(B|hap1) + P(B|hap2)`` for phased diploid probabilities. Samples with missing
-probabilities read as NaN.
+unphased and ``P(B|hap1) + P(B|hap2)`` for phased diploid probabilities; ``2 P(B)`` for a haploid sample
+(ploidy 1: males on non-PAR X, Y and MT as ``plink2 --export bgen-1.2``/``bgen-1.3`` writes them; the
+0/2 scale of a haploid hard call, as ``plink2 --bgen`` imports them). Samples with missing
+probabilities read as NaN; a ploidy other than 1 or 2 is a bad variant (below).
 
 Sample ids: a ``.sample`` file (Oxford format; ``ID_1`` -> ``FID``, ``ID_2`` -> ``IID``, as UK
 Biobank ships them), its ids given to the BGEN's samples in file order as plink2 does, or else the ids
@@ -15,10 +17,11 @@ cbgen needs a variant index (its "metafile"): it is built once into
 unless ``FILE.metafile`` exists next to the BGEN.
 
 Decoding. The index gives each variant's genotype-block offset. The common layout (BGEN layout 2,
-zlib, zstd or no compression, biallelic diploid rows, phased or not, any bit depth 1-32) is
-decoded here without cbgen: the raw blocks of a run of variants are read with one ``os.pread``,
-decompressed per variant (isal's zlib, which releases the GIL, so the runs of one block are
-decoded by ``threads`` threads at once) and turned into dosages with numpy for a whole batch of
+zlib, zstd or no compression, biallelic rows of haploid and diploid samples, phased or not, any bit
+depth 1-32) is decoded here without cbgen (:mod:`~edfgen.formats.genotypes.bgen_decode`): the raw
+blocks of a run of variants are read with one ``os.pread``, decompressed per variant (isal's zlib,
+which releases the GIL, so the runs of one block are decoded by ``threads`` threads at once) and
+turned into dosages with numpy for a whole batch of
 variants at a time: 8-bit (and any depth up to 8) through a lookup table over the byte pair of
 a sample, 16- and 32-bit and other depths arithmetically. The arithmetic is cbgen's
 (``bgen_genotype_read32``: ``P = float32(x) / (2^B - 1)``, the last probability ``1 - sum``, then
@@ -28,7 +31,7 @@ Multi-allelic rows read as missing. BGEN 1.1 (layout 1) is refused in one line (
 
 Bad bytes never reach a decoder: the whole file's layout is checked when it is opened and each
 genotype block as it is decoded (:mod:`~edfgen.formats.genotypes.bgen_check`: lengths, counts,
-compression, diploid ploidy, probability sums <= 1). A bad variant is an
+compression, ploidy 1 or 2, probability sums <= 1). A bad variant is an
 :class:`~edfgen.exceptions.InputError` naming it and its byte offset, or, with ``skip_bad=True``
 (``edfgen gwas --skip-bad-variants``), reads as missing and is listed by :meth:`BgenReader.bad_variants`.
 
@@ -62,7 +65,8 @@ from edfgen.formats.genotypes.base import (
     to_int8,
     variant_table,
 )
-from edfgen.formats.genotypes.bgen_check import PROB_SUM_TOLERANCE, block_problem, scan_bgen
+from edfgen.formats.genotypes.bgen_check import block_problem, scan_bgen
+from edfgen.formats.genotypes.bgen_decode import decode_rows
 
 
 def read_oxford_sample(path: str | Path, n_expected: int | None = None) -> pd.DataFrame:
@@ -114,7 +118,7 @@ class BgenReader(GenotypeReader):
         Decode the common layouts here (see the module docstring); False reads every variant
         through cbgen (the reference path the tests compare with).
     skip_bad
-        A variant whose genotype block is bad (corrupt compression, not diploid, probabilities
+        A variant whose genotype block is bad (corrupt compression, a ploidy above 2, probabilities
         summing above 1, ...) reads as missing and is recorded (:meth:`bad_variants`) instead of
         being an error.
 
@@ -358,7 +362,7 @@ class BgenReader(GenotypeReader):
                 arr = np.frombuffer(b"".join([dec[i] for i in idx]), dtype=np.uint8).reshape(len(idx), length)
                 target = row0 + a + np.asarray(idx)
                 direct = idx[-1] - idx[0] == len(idx) - 1          # consecutive rows: decode in place
-                dos, bad = _decode_rows(arr, N, sidx, rows[target[0]:target[-1] + 1] if direct else None,
+                dos, bad = decode_rows(arr, N, sidx, rows[target[0]:target[-1] + 1] if direct else None,
                                         hard=rows.dtype == np.int8)
                 if dos is not None and not direct:
                     rows[target[~bad]] = dos[~bad]
@@ -388,15 +392,20 @@ class BgenReader(GenotypeReader):
             self._reject(v, why)
             return np.full(self.n_samples if sidx is None else len(sidx), np.nan, dtype=np.float32)
         try:
-            probs = self._bgen.read_probability(int(self._offsets[v]), precision=32)
+            gt = self._bgen.read_genotype(int(self._offsets[v]), precision=32)
         except Exception as exc:  # noqa: BLE001 - cbgen raises RuntimeError
             self._reject(v, f"cbgen cannot read it ({str(exc).strip()[:200]})")
             return np.full(self.n_samples if sidx is None else len(sidx), np.nan, dtype=np.float32)
+        probs, ploidy = gt.probability, np.asarray(gt.ploidy)
+        d = np.full(len(probs), np.nan, dtype=np.float32)    # (< 3 columns: no diploid sample in the block)
         try:
-            d = dosage_from_probabilities(probs)
+            d = dosage_from_probabilities(probs) if probs.shape[1] > 2 else d
         except ValueError as exc:
             row = self.variants.iloc[int(v)]
             raise InputError(f"--bgen {self.path}: variant {row['variant_id']}: {exc}") from None
+        if probs.shape[1] > 1:
+            d = np.where(ploidy == 1, np.float32(2) * probs[:, 1], d)         # haploid: 2 P(B)
+        d = np.where(ploidy == 0, np.float32(np.nan), d)                      # ploidy 0: missing
         return d if sidx is None else d[sidx]
 
     def _read_cbgen(self, sidx: np.ndarray | None, vidx: np.ndarray) -> np.ndarray:
@@ -455,146 +464,3 @@ def _decompressor(compression: int):
 
         return unzstd
     return None
-
-
-def _dosage_f32(a: np.ndarray, b: np.ndarray, bits: int, phased: bool, s: np.ndarray | None = None) -> np.ndarray:
-    """Dosages from the two stored integers of a biallelic diploid sample, in cbgen's float32 arithmetic.
-
-    Unphased: ``a``, ``b`` = P(AA), P(AB) in units of ``1 / (2^bits - 1)``; phased: P(A) of haplotype
-    1 and 2. As ``bgen_genotype_read32`` (``float(x) / denom``, the last probability
-    ``(denom - float(sum)) / denom``, sums in uint32) followed by :func:`dosage_from_probabilities`;
-    ``s``: ``a + b`` when the caller has it.
-    """
-    f32 = np.float32
-    denom = f32((1 << bits) - 1)
-    if phased:
-        return (denom - a.astype(f32)) / denom + (denom - b.astype(f32)) / denom
-    s = np.add(a, b, dtype=np.uint32) if s is None else s
-    return b.astype(f32) / denom + f32(2) * ((denom - s.astype(f32)) / denom)
-
-
-_LUTS: dict[tuple[int, bool, bool], np.ndarray] = {}
-
-
-#: what the look-up tables give for an unphased pair whose probabilities sum above 1 (no dosage is < 0)
-_OVER_F32, _OVER_INT8 = np.float32(-1.0), np.int8(-128)
-
-
-def _lut(bits: int, phased: bool, hard: bool = False) -> np.ndarray:
-    """Dosage (``hard``: its int8 hard call) of every pair ``a | b << bits`` (bits <= 8); unphased pairs
-    with ``a + b > 2^bits - 1`` (probabilities summing above 1) give ``_OVER_F32`` / ``_OVER_INT8``."""
-    key = (bits, phased, hard)
-    if key not in _LUTS:
-        idx = np.arange(1 << (2 * bits), dtype=np.uint32)
-        a, b = idx & ((1 << bits) - 1), idx >> bits
-        d = _dosage_f32(a, b, bits, phased)
-        d = to_int8(d) if hard else d
-        if not phased:
-            d[a + b > (1 << bits) - 1] = _OVER_INT8 if hard else _OVER_F32
-        _LUTS[key] = d
-    return _LUTS[key]
-
-
-def _over_one(block: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
-    """Rows of a look-up result ``block`` with a called sample whose probabilities sum above 1."""
-    sentinel = _OVER_INT8 if block.dtype == np.int8 else _OVER_F32
-    if block.size == 0 or block.min() > sentinel:
-        return np.zeros(len(block), dtype=bool)
-    hit = block == sentinel
-    return (hit & ~missing).any(axis=1) if missing is not None else hit.any(axis=1)
-
-
-def _unpack(probs: np.ndarray, k: np.ndarray, bits: int) -> np.ndarray:
-    """Values ``k`` (indices) of ``bits`` bits each, packed little-endian from bit 0 of each row of ``probs``."""
-    first = k.astype(np.int64) * bits
-    byte, shift = first >> 3, (first & 7).astype(np.uint64)
-    nbytes = (bits + 7 + 7) // 8
-    padded = np.concatenate([probs, np.zeros((len(probs), nbytes), dtype=np.uint8)], axis=1)
-    v = np.zeros((len(probs), len(k)), dtype=np.uint64)
-    for i in range(nbytes):
-        v |= padded[:, byte + i].astype(np.uint64) << np.uint64(8 * i)
-    return (v >> shift) & np.uint64((1 << bits) - 1)
-
-
-def _decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarray | None = None, *,
-                 hard: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
-    """Dosages ``[g, n]`` of decompressed layout-2 blocks ``arr [g, length]`` of one length (written
-    into ``out`` when given; ``hard``: int8 hard calls as :func:`to_int8` makes them), and which rows are
-    not biallelic diploid blocks of N samples or hold probabilities summing above 1 (checked for the
-    samples read; left for :func:`~edfgen.formats.genotypes.bgen_check.block_problem`; their rows of the result
-    are undefined)."""
-    g, length = arr.shape
-    bad = np.ones(g, dtype=bool)
-    if length < 10 + N:
-        return None, bad
-    head = np.ascontiguousarray(arr[:, :6])
-    n_field = head[:, :4].copy().view("<u4").ravel()
-    k_field = head[:, 4:6].copy().view("<u2").ravel()
-    phased, bits = arr[:, 8 + N].astype(np.int64), arr[:, 9 + N].astype(np.int64)
-    expect = 10 + N + (2 * N * bits + 7) // 8
-    bad = (n_field != N) | (k_field != 2) | (phased > 1) | (bits < 1) | (bits > 32) | (expect != length)
-    bad |= (arr[:, 6] != 2) | (arr[:, 7] != 2)           # the block's minimum and maximum ploidy
-    ploidy = arr[:, 8:8 + N]
-    odd = ploidy != 2
-    missing = None
-    if odd.any():
-        bad |= (odd & (ploidy != 0x82)).any(axis=1)    # 0x82: missing, diploid
-        missing = odd
-    good = ~bad
-    if not good.any():
-        return None, bad
-    dos = out if out is not None else np.empty((g, N if sidx is None else len(sidx)),
-                                               dtype=np.int8 if hard else np.float32)
-    miss_read = None if missing is None else missing if sidx is None else np.take(missing, sidx, axis=1)
-    over = np.zeros(g, dtype=bool)
-    for key in np.unique(phased[good] * 64 + bits[good]).tolist():
-        ph, b = bool(key // 64), key % 64
-        sel = good & (phased * 64 + bits == key)
-        whole = bool(sel.all())
-        probs = arr[:, 10 + N:] if whole else arr[sel, 10 + N:]
-        if b == 8:                                     # [g, N] pairs a | b << 8: one table look-up
-            v = probs.view("<u2") if (10 + N) % 2 == 0 and length % 2 == 0 else np.ascontiguousarray(probs).view("<u2")
-            if sidx is not None:
-                v = np.take(v, sidx, axis=1)                  # (twice as fast as v[:, sidx])
-            if whole:
-                np.take(_lut(8, ph, hard), v, out=dos)
-                if not ph:
-                    over |= _over_one(dos, miss_read)
-            else:
-                dos[sel] = part = np.take(_lut(8, ph, hard), v)
-                if not ph:
-                    over[sel] |= _over_one(part, None if miss_read is None else miss_read[sel])
-            continue
-        if b in (16, 32):
-            v = np.ascontiguousarray(probs).view("<u2" if b == 16 else "<u4")
-            a_, b_ = ((v[:, 0::2], v[:, 1::2]) if sidx is None else
-                      (np.take(v, 2 * sidx, axis=1), np.take(v, 2 * sidx + 1, axis=1)))
-        else:
-            k = np.arange(N) if sidx is None else sidx
-            a_, b_ = _unpack(probs, 2 * k, b), _unpack(probs, 2 * k + 1, b)
-        total = None if ph or b < 8 else np.add(a_, b_, dtype=np.uint32 if b <= 16 else np.uint64)
-        res = (np.take(_lut(b, ph, hard), a_ | (b_ << np.uint64(b))) if b < 8 and b not in (16, 32)
-               else _dosage_f32(a_, b_, b, ph, total))
-        if not ph:
-            ms = None if miss_read is None else miss_read if whole else miss_read[sel]
-            if b < 8:
-                o1 = _over_one(res, ms)
-            else:                               # the tolerance is < 1 unit up to 19 bits
-                limit = ((1 << b) - 1) * (1 + PROB_SUM_TOLERANCE)
-                o1 = np.zeros(len(total), dtype=bool)
-                if total.size and total.max() > limit:
-                    above = total > limit
-                    o1 = (above & ~ms).any(axis=1) if ms is not None else above.any(axis=1)
-            if whole:
-                over |= o1
-            else:
-                over[sel] |= o1
-        if hard and res.dtype != np.int8:
-            res = to_int8(res)
-        if whole:
-            dos[...] = res
-        else:
-            dos[sel] = res
-    if missing is not None:
-        dos[miss_read] = MISSING_INT8 if hard else np.nan
-    return dos, bad | over

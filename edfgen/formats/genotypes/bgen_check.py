@@ -14,8 +14,10 @@ id when known) and the byte offset.
 The genotype blocks are checked as they are decoded (:class:`~edfgen.formats.genotypes.bgen.BgenReader`
 vectorises the common case; :func:`block_problem` is the scalar check and the message): the
 compressed payload must decompress (zlib, zstd) to the length its header states; layout 2 blocks
-must hold the file's sample count, two alleles, diploid samples only (ploidy 2, or missing), a phased
-flag 0/1, 1-32 bits per probability and exactly the bytes those imply; and each sample's stored
+must hold the file's sample count, two alleles, haploid or diploid samples (ploidy 1 or 2, missing or
+not, or 0: missing, as plink2 writes females on Y; the block's ploidy range equal to theirs), a
+phased flag 0/1, 1-32 bits per probability and exactly the bytes those imply (one value per haploid
+sample, two per diploid); and each sample's stored
 probabilities must sum to at most ``1 + PROB_SUM_TOLERANCE`` (the implied last probability is one
 minus that sum: above 1 it is negative, and the dosage was decoded as about -1).
 
@@ -316,23 +318,27 @@ def block_problem(raw: bytes, layout: int, compression: int, n: int) -> str | No
     if k != 2:
         return f"genotype block with {k} alleles, the variant lists 2"
     ploidy = np.frombuffer(data, dtype=np.uint8, count=n, offset=8)
-    odd = np.flatnonzero((ploidy != 2) & (ploidy != 0x82))     # 0x82: diploid, missing
-    if len(odd) or pmin != 2 or pmax != 2:
+    p = (ploidy & 127).astype(np.int64)                       # bit 7: missing
+    odd = np.flatnonzero(p > 2)                               # ploidy 0 (plink2: females on Y): missing
+    if len(odd) or not pmin <= pmax <= 2 or (n and (pmin != p.min() or pmax != p.max())):
         s = int(odd[0]) if len(odd) else 0
-        return (f"ploidy {int(ploidy[s] & 63)} of sample {s + 1} (block ploidy range {pmin}-{pmax}): only diploid "
-                "genotypes are read")
+        return (f"ploidy {int(p[s])} of sample {s + 1} (block ploidy range {pmin}-{pmax}): only haploid and "
+                "diploid genotypes are read")
     phased, bits = data[8 + n], data[9 + n]
     if phased > 1:
         return f"phased flag {phased} (0 or 1)"
     if not 1 <= bits <= 32:
         return f"{bits} bits per probability (1-32)"
-    expect = 10 + n + (2 * n * bits + 7) // 8
+    values = int(p.sum())                                     # ploidy 1: one value, 2: two (phased or not)
+    expect = 10 + n + (values * bits + 7) // 8
     if len(data) != expect:
         return f"genotype block of {len(data)} bytes, {n} samples at {bits} bits need {expect}"
-    if phased:
+    if phased or not values:
         return None                         # one stored probability per haplotype: never above 1
-    v = _values(np.frombuffer(data, dtype=np.uint8, offset=10 + n), 2 * n, bits).astype(np.int64)
-    return _sum_problem(v[0::2] + v[1::2], (1 << bits) - 1, (ploidy & 128) != 0)
+    v = _values(np.frombuffer(data, dtype=np.uint8, offset=10 + n), values, bits).astype(np.int64)
+    first = np.minimum(np.cumsum(p) - p, values - 1)          # a haploid sample's one value is <= 1
+    total = np.where(p == 2, v[first] + v[np.minimum(first + 1, values - 1)], 0)
+    return _sum_problem(total, (1 << bits) - 1, (ploidy & 128) != 0)
 
 
 def _sum_problem(total: np.ndarray, denom: int, missing: np.ndarray) -> str | None:

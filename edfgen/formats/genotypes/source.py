@@ -60,7 +60,7 @@ class GenotypeSource:
     reference_genome : {"GRCh37", "GRCh38"}
         Build of the positions (Hail imports with this reference; recorded in outputs).
     skip_bad_variants : bool
-        BGEN: a variant whose genotype block is bad (corrupt compression, not diploid, probabilities
+        BGEN: a variant whose genotype block is bad (corrupt compression, a ploidy above 2, probabilities
         summing above 1) is set aside (:meth:`~edfgen.formats.genotypes.base.GenotypeReader.bad_variants`)
         instead of being an error.
     """

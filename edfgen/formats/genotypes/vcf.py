@@ -8,11 +8,16 @@ The counted (effect) allele is the first ALT allele, as ``plink2 --vcf`` (A1 = A
     ``plink2 --vcf FILE dosage=DS`` does (``plink2 --export vcf vcf-dosage=DS`` writes ``DS`` only
     where the dosage differs from the hard call). A dosage-only file (``FORMAT`` ``DS`` without ``GT``,
     as imputation servers write) is read too: a ``DS`` of ``.`` is then missing.
+    A haploid call with a ``DS`` (minimac/TOPMed write males on non-PAR X as ``GT`` ``0``/``1`` with ``DS``
+    in 0..1) counts ``2 x DS``, as the haploid hard call counts 2 and as ``plink2 --vcf FILE dosage=DS``
+    reads it (0/2 coding; a haploid ``DS`` above 1 is an error, as in plink2). Without ``GT`` (a
+    dosage-only file) the ploidy is unknown and ``DS`` is read as it is.
 ``field="GT"``
     the hard call: number of non-reference alleles (0/1/2), missing (``./.``, a half call ``0/.``) = NaN
     (``plink2 --vcf-half-call missing``; plink2 refuses half calls by default; they counted their called
     allele before 2026-12-05), a haploid call ``1`` counts 2, as in plink2. A record without ``GT`` is an
-    error (read a dosage-only file with ``field="DS"``).
+    error (read a dosage-only file with ``field="DS"``). A file with ``FORMAT/GP`` and no ``DS`` is read this
+    way, with a warning that ``GP`` is ignored.
 
 Sample ids (``IID``, also used as ``FID``) are the header's sample names. Variant ids are the
 ``ID`` column, ``chr:pos:ref:alt`` where it is ``.``. Rows with more than one ALT allele are listed
@@ -21,10 +26,10 @@ Sample ids (``IID``, also used as ``FID``) are the header's sample names. Varian
 
 Bad input: every line of a text VCF is checked before htslib parses it
 (:func:`~edfgen.formats.genotypes.vcf_check.check_vcf_text`); a record htslib cannot parse, a ``DS``
-outside 0..2, a GT call of more than two alleles (``0/1/1``) or a GT allele index beyond the row's ALT
-alleles (``0/2`` in a biallelic row; plink2: "invalid GT field") is an
+outside 0..2 (0..1 for a haploid call), a GT call of more than two alleles (``0/1/1``) or a GT allele
+index beyond the row's ALT alleles (``0/2`` in a biallelic row; plink2: "invalid GT field") is an
 :class:`~edfgen.exceptions.InputError` naming the record and its line. GT is counted from htslib's
-allele codes in one vectorised pass (``VcfReader._hard_calls``), cheaper than cyvcf2's ``gt_types``
+allele codes in one vectorised pass (``VcfReader._gt_keys``), cheaper than cyvcf2's ``gt_types``
 (``benchmarks/results/vcf_decode_gt_check.md``).
 
 Access: the sites are scanned once when the file is opened (samples not parsed). Reads of variants
@@ -155,6 +160,10 @@ class VcfReader(GenotypeReader):
             vcf.close()
         if field is None or field == "auto":
             field = "DS" if "DS" in formats else "GT"
+            if field == "GT" and "GP" in formats:
+                log.warning("--vcf %s: the header declares FORMAT/GP but no DS: the GP probabilities are ignored "
+                            "and the GT hard calls read (for dosages, convert it with plink2 --vcf FILE dosage=GP "
+                            "--make-pgen and read the .pgen)", self.path)
         if field not in ("DS", "GT"):
             raise InputError(f"--vcf-field {field!r}: choose GT or DS")
         if field not in formats:
@@ -275,18 +284,20 @@ class VcfReader(GenotypeReader):
         return (f"{self._where(ordinal)}, {self._contig[ordinal]}:{self._pos[ordinal]} "
                 f"{self.variants['variant_id'].iat[ordinal]}")
 
-    def _hard_calls(self, rec, ordinal: int) -> np.ndarray:
-        """The GT count of every sample from htslib's allele codes (``((allele + 1) << 1) | phased``, 0 when
-        missing, a negative 'vector end' after a haploid call), float32 ``[n_samples]``. A call of more
+    def _gt_keys(self, rec, ordinal: int) -> np.ndarray | None:
+        """The ``_GT_COUNT`` index ``4 * k0 + k1`` of every sample's GT call (int32 ``[n_samples]``) from
+        htslib's allele codes (``((allele + 1) << 1) | phased``, 0 when missing, a negative 'vector end'
+        after a haploid call). A call of more
         than two alleles (``0/1/1``), or an allele index beyond the row's ALT alleles (``0/2`` in a
         biallelic row), is an error naming the record and sample (cyvcf2's ``gt_types`` read both as one
         copy; plink2 refuses both: "invalid GT field"). A row whose ALT is ``.`` may call allele 1, as
-        plink2 reads it. One vectorised pass over the int32 codes (cheaper than ``gt_types``). A record
-        without GT (a dosage-only file) is all-missing when DS is read, and an error when GT is."""
+        plink2 reads it. One vectorised pass over the int32 codes (cheaper than ``gt_types``); ``key % 4 == 0``
+        is a haploid call (``0``, ``1``, ``.``). A record without GT (a dosage-only file) gives None when DS is
+        read, and an error when GT is."""
         gt = rec.format("GT", int)
         if gt is None:                                   # no GT in this record: a dosage-only file
             if self.field == "DS":
-                return np.full(self.n_samples, np.nan, dtype=np.float32)
+                return None
             raise InputError(f"--vcf {self.path}: {self._site(ordinal)}: no GT in its FORMAT "
                              f"({':'.join(rec.FORMAT)}); the file has dosages only? read them with --vcf-field DS")
         if gt.shape[1] > 2:
@@ -301,22 +312,32 @@ class VcfReader(GenotypeReader):
                              f"ALT allele{'s' if n_alt > 1 else ''}")
         np.clip(k, -1, 2, out=k)
         k += 1
-        key = 4 * k[:, 0] + (k[:, 1] if k.shape[1] > 1 else 0)
-        return _GT_COUNT[key]
+        return 4 * k[:, 0] + (k[:, 1] if k.shape[1] > 1 else 0)
 
     def _decode(self, rec, ordinal: int) -> np.ndarray:
-        """One record's effect-allele counts or dosages, float32 ``[n_samples]``; a ``DS`` outside 0..2 is
-        an error naming the record and sample, and so is a GT call :meth:`_hard_calls` cannot count."""
-        x = self._hard_calls(rec, ordinal)
+        """One record's effect-allele counts or dosages, float32 ``[n_samples]``; a GT call :meth:`_gt_keys`
+        cannot count is an error naming the record and sample, and so is a ``DS`` outside 0..2, or outside
+        0..1 where the sample's GT is haploid: that ``DS`` (one copy, as minimac/TOPMed write males on
+        non-PAR X) counts ``2 x DS``, on the 0/2 scale of a haploid hard call, as ``plink2 --vcf FILE
+        dosage=DS`` reads it (plink2 refuses a haploid ``DS`` above 1: "invalid DS field")."""
+        key = self._gt_keys(rec, ordinal)
+        x = np.full(self.n_samples, np.nan, dtype=np.float32) if key is None else _GT_COUNT[key]
         if self.field == "DS":
             ds = rec.format("DS")
             if ds is not None:
                 d = ds[:, 0]
-                out = (d < 0) | (d > 2) | np.isinf(d)
+                haploid = None if key is None or (key & 3).all() else (key & 3) == 0
+                top = np.float32(2) if haploid is None else np.where(haploid, np.float32(1), np.float32(2))
+                out = (d < 0) | (d > top) | np.isinf(d)
                 if out.any():
                     s = int(np.flatnonzero(out)[0])
-                    raise InputError(f"--vcf {self.path}: {self._where(ordinal)}: DS {d[s]:g} of sample "
-                                     f"{self.samples['IID'].iloc[s]} is outside 0..2")
+                    hap = haploid is not None and bool(haploid[s])
+                    raise InputError(f"--vcf {self.path}: {self._site(ordinal)}: {'haploid GT, ' if hap else ''}"
+                                     f"DS {d[s]:g} of sample {self.samples['IID'].iloc[s]} is outside "
+                                     f"0..{1 if hap else 2}")
+                if haploid is not None:
+                    with np.errstate(invalid="ignore"):          # htslib's missing value is a signalling NaN
+                        d = np.where(haploid, np.float32(2) * d, d)
                 x = np.where(np.isnan(d), x, d).astype(np.float32, copy=False)
         return x
 
