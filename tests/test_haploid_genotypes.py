@@ -248,3 +248,35 @@ def test_gwas_on_haploid_x_matches_plink2_glm(xdata, tmp_path, what):
     assert (e["chromosome"] == "23").sum() == 50 or (e["chromosome"] == "X").sum() == 50
     worst = _compare_glm(tmp_path / "out", {"y": [tmp_path / "ref.y.glm.linear"]}, beta_se=1e-5, se_rel=1e-5)
     logging.getLogger(__name__).info("%s vs plink2 --glm, max |dbeta|/SE, |dSE|/SE, |dlog10 p|: %s", what, worst)
+
+
+def test_hail_engine__plink2_sample_files_read_and_haploid_bgen_refused_in_one_line(hail_context, xdata, tmp_path):
+    """Hail names BGEN samples by ID_1: plink2's own .sample export writes ID_1 = 0 for every sample, so the
+    Hail engine refused it as one duplicated IID; it now reads ID_2 (the IID, as the fast engine and plink2 do)
+    and gives the fast engine's numbers. Hail reads diploid genotypes only: a BGEN with haploid males on X is a
+    one-line error naming the file (was a Java traceback at the first Hail action)."""
+    from edfgen.commands.gwas import GwasSettings, run_gwas
+    from edfgen.engines.hail import HailSettings
+    from edfgen.kernels.qc import QCSettings
+
+    d, _ = xdata
+    _plink2("--pfile", "p", "--chr", "1", "--export", "bgen-1.2", "bits=8", "ref-first", "--out", tmp_path / "a",
+            cwd=d)
+    assert set(pd.read_csv(tmp_path / "a.sample", sep=" ")["ID_1"].iloc[1:].astype(str)) == {"0"}
+    hail = HailSettings(tmp_dir=str(tmp_path / "hail_tmp"))
+    out = {}
+    for engine in ("fast", "hail"):
+        out[engine] = tmp_path / engine
+        run_gwas(GenotypeSource(bgen=str(tmp_path / "a.bgen"), sample=str(tmp_path / "a.sample")), d / "pheno.tsv",
+                 d / "covar.tsv", out[engine], covar_cols=["age", "sex"], qc=QCSettings(maf=0.01),
+                 settings=GwasSettings(engine=engine, transform="none", plots=False), hail=hail, threads=1)
+    a, b = (pd.read_csv(out[k] / "y.tsv.gz", sep="\t") for k in ("fast", "hail"))
+    assert list(a.columns) == list(b.columns) and len(a) == len(b) == 30
+    assert (np.abs(a["beta"] - b["beta"]) / a["standard_error"]).max() < 1e-6
+    np.testing.assert_allclose(b["p_value"], a["p_value"], rtol=1e-5)
+    with pytest.raises(InputError, match=r"--bgen .*b12.bgen: the Hail engine cannot read it \(HailException: Hail "
+                                         r"only supports diploid genotypes"):
+        run_gwas(GenotypeSource(bgen=str(d / "b12.bgen"), sample=str(d / "b12.sample")), d / "pheno.tsv",
+                 d / "covar.tsv", tmp_path / "hx", covar_cols=["age", "sex"],
+                 settings=GwasSettings(engine="hail", transform="none", plots=False), hail=hail, threads=1)
+    assert not (tmp_path / "hx").exists() or not any(p for p in (tmp_path / "hx").iterdir() if not p.name.startswith("."))

@@ -231,6 +231,12 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
             mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid),
                                                    _chr_pos_id(hl, mt), mt.rsid))
             mt = mt.select_entries(x=hl.float64(mt.dosage))
+            if pairs[0][1] and "://" not in str(pairs[0][1]):
+                # Hail names samples by ID_1; edfgen (and plink2) by ID_2, the IID: plink2's own .sample export
+                # writes ID_1 = 0 for every sample, which Hail read as one duplicated id
+                iids = hl.literal(read_oxford_sample(pairs[0][1])["IID"].astype(str).tolist())
+                mt = mt.add_col_index("__c")
+                mt = mt.key_cols_by(s=iids[hl.int32(mt.__c)]).drop("__c")
         else:
             mt = hl.read_matrix_table(source.mt)
             if "rsid" not in mt.row:
@@ -460,7 +466,14 @@ def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, ha
     with the same files, QC settings and samples): ``(QC'd MatrixTable, variants, steps, sample ids)``."""
     ckpt = _cache_path(hail.tmp_dir or default_tmp_dir(), source, qc,
                        np.asarray(sorted(overlap)))
-    mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info)
+    try:    # the import is lazy: what Hail cannot read (haploid BGEN samples, ...) surfaces at QC's first action
+        mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info)
+    except Exception as exc:  # noqa: BLE001 - Hail's and py4j's errors as one line naming the input
+        if isinstance(exc, InputError) or not type(exc).__module__.startswith(("hail", "py4j")):
+            raise
+        what = next((ln.strip() for ln in str(exc).splitlines() if "HailException:" in ln), str(exc).splitlines()[0])
+        raise InputError(f"--{source.kind} {source.label}: the Hail engine cannot read it ({what[:300]}); "
+                         f"--engine fast reads haploid and 16-bit BGEN") from None
     return mt, variants, steps, np.asarray(mt.s.collect(), dtype=str)
 
 
