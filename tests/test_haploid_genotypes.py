@@ -280,3 +280,25 @@ def test_hail_engine__plink2_sample_files_read_and_haploid_bgen_refused_in_one_l
                  d / "covar.tsv", tmp_path / "hx", covar_cols=["age", "sex"],
                  settings=GwasSettings(engine="hail", transform="none", plots=False), hail=hail, threads=1)
     assert not (tmp_path / "hx").exists() or not any(p for p in (tmp_path / "hx").iterdir() if not p.name.startswith("."))
+
+
+@pytest.mark.parametrize("what", ["gt", "ds"])
+def test_hail_engine__haploid_vcf_calls_count_two_copies_like_the_fast_engine(hail_context, xdata, tmp_path, what):
+    """Hail's ``n_alt_alleles`` counts a haploid call 0/1 and its DS was taken as written, while the fast engine
+    reads them 0/2 (as PLINK stores them, and 2 x DS): the same VCF gave other X results on the two engines."""
+    from edfgen.commands.gwas import GwasSettings, run_gwas
+    from edfgen.engines.hail import HailSettings
+    from edfgen.kernels.qc import QCSettings
+
+    d, _ = xdata
+    out = {}
+    for engine in ("fast", "hail"):
+        out[engine] = tmp_path / engine
+        run_gwas(GenotypeSource(vcf=str(d / f"{what}.vcf"), chromosomes=("1", "X")), d / "pheno.tsv",
+                 d / "covar.tsv", out[engine], covar_cols=["age", "sex"], qc=QCSettings(maf=0.01),
+                 settings=GwasSettings(engine=engine, transform="none", plots=False),
+                 hail=HailSettings(tmp_dir=str(tmp_path / "hail_tmp")), threads=1)
+    a, b = (pd.read_csv(out[k] / "y.tsv.gz", sep="\t", dtype={"chromosome": str}) for k in ("fast", "hail"))
+    assert len(a) == len(b) and (a["chromosome"] == "23").sum() >= 40
+    assert (np.abs(a["beta"] - b["beta"]) / a["standard_error"]).max() < 1e-6
+    np.testing.assert_allclose(b["effect_allele_frequency"], a["effect_allele_frequency"], rtol=1e-6)

@@ -574,7 +574,10 @@ def test_select_variants__chr_names_meet_plink_codes_and_par_names():
     assert list(select_variants(reader, chromosomes=["X"])) == x_rows
     assert list(select_variants(reader, chromosomes=["23"])) == x_rows
     assert list(select_variants(reader, chromosomes=parse_chromosomes("1-22,X"))) == sorted([0, 10, 11, *x_rows])
-    assert list(select_variants(reader, chromosomes=parse_chromosomes("PAR1"))) == x_rows
+    for par in ("XY", "25", "PAR1"):        # the pseudo-autosomal region alone, as before
+        assert list(select_variants(reader, chromosomes=parse_chromosomes(par))) == [2, 6, 7, 8], par
+    upper = SimpleNamespace(variants=reader.variants.assign(chromosome=["CHR1", "Chr23"] + chrom[2:]), label="u")
+    assert list(select_variants(upper, chromosomes=["1"])) == [0, 10] and 1 in select_variants(upper, chromosomes=["X"])
     assert list(select_variants(reader, chromosomes=["MT", "Y"])) == [3, 4, 9]
     # the outputs name every X row X, so what --chr X selects is what the summary statistics call X
     assert set(genotype_chromosome_labels(np.asarray(chrom, dtype=object)[x_rows])) == {"X"}

@@ -133,3 +133,14 @@ def test_check_phenotypes__a_nearly_empty_phenotype_among_full_ones_is_named():
     with pytest.raises(InputError, match=r"phenotype 'b' has 9 values in the 100 analysed samples \(need >= 50\)"):
         check_phenotypes(Y, ["a", "b"], min_values=50)
     check_phenotypes(Y, ["a", "b"])         # (the default: one value is enough to not be empty)
+
+
+def test_covariate_design__varying_columns_leave_out_constant_ones():
+    """Step 1 records the covariates it adjusted for after dropping constant ones; step 2 compared all of its
+    columns, so an identical rerun with a constant 'batch' was warned about as another model."""
+    from edfgen.commands.gwas_design import covariate_design
+
+    tab = pd.DataFrame({"IID": ["a", "b", "c", "d"], "age": [50, 60, np.nan, 40], "batch": [1, 1, 2, 1],
+                        "sex": [0, 1, 1, 0]})
+    d = covariate_design(tab, ["age", "batch", "sex"])
+    assert d.varying_columns() == ["intercept", "age", "sex"]     # batch is 1 wherever age is known

@@ -273,7 +273,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
                                  ids=ctab["IID"].to_numpy())
     for line in loco_settings_mismatches(settings.loco_predictions, transform="none" if settings.binary else
-                                         settings.transform, covariates=design.columns) if settings.loco_predictions else ():
+                                         settings.transform, covariates=design.varying_columns()) if settings.loco_predictions else ():
         log.warning("--loco-predictions %s: %s; step 2 needs step 1's model", settings.loco_predictions, line)
     engine = _engine(source, settings, hail.spark_master)
     if engine != "fast" and settings.model == "ridge-loco" and (settings.binary or not settings.loco_predictions):

@@ -59,6 +59,13 @@ class CovariateDesign:
     categorical: dict[str, list[str]]
     ids: np.ndarray
 
+    def varying_columns(self) -> list[str]:
+        """``columns`` without those constant over the samples with complete covariates (the intercept kept):
+        what a GWAS adjusts for once constant indicators are dropped."""
+        rows = self.matrix[~np.isnan(self.matrix).any(axis=1)]
+        keep = [True] + [bool(len(rows)) and np.ptp(rows[:, k]) > 0 for k in range(1, rows.shape[1])]
+        return [c for c, k in zip(self.columns, keep) if k]
+
 
 def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
                      categorical: Sequence[str] = (), id_column: str = "IID",
@@ -183,8 +190,9 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
 
 
 #: covariate names taken for sex (case-insensitive; ``sex_2`` etc.: a categorical sex's indicator)
-_SEX_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|inferred_sex|genetic_sex|"
-                        r"submitted_sex|31-0\.0|22001-0\.0)([_=].*)?$", re.I)
+_SEX_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|msex|inferred_sex|genetic_sex|"
+                        r"submitted_sex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|p31|p22001)([_=].*)?$",
+                        re.I)
 
 
 def warn_sex_chromosomes(chromosomes, covariate_names) -> None:
@@ -197,7 +205,7 @@ def warn_sex_chromosomes(chromosomes, covariate_names) -> None:
     from edfgen.formats.chromosomes import selection_chromosome_names
 
     names = set(selection_chromosome_names(pd.unique(np.asarray(chromosomes, dtype=object))))
-    if "X" in names and not any(_SEX_NAMES.match(str(c)) for c in covariate_names):
+    if names & {"X", "XY"} and not any(_SEX_NAMES.match(str(c)) for c in covariate_names):
         log.warning("chromosome X is tested without a sex covariate (none of %s looks like sex): males are "
                     "hemizygous, counted 0/2; add sex to --covariates (plink2 --glm adds it on X)",
                     ", ".join(map(str, covariate_names[1:])) or "no covariates")

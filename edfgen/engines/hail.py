@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError, ToolError
-from edfgen.formats.chromosomes import autosomal, selection_chromosome_names
+from edfgen.formats.chromosomes import SELECTION_NAMES, autosomal, selection_chromosome_names
 from edfgen.formats.genotypes.base import check_unique_iids
 from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
@@ -196,11 +196,11 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
             if source.vcf_field == "DS" or (source.vcf_field == "auto" and "DS" in mt.entry):
                 if "DS" not in mt.entry:
                     raise InputError(f"--vcf {source.vcf}: no DS field (use --vcf-field GT)")
-                x = mt.DS[0] if isinstance(mt.DS.dtype, hl.tarray) else mt.DS
+                x = hl.float64(mt.DS[0] if isinstance(mt.DS.dtype, hl.tarray) else mt.DS)
                 if "GT" in mt.entry:  # no DS for a sample: its hard call (plink2 --vcf dosage=DS)
-                    x = hl.or_else(x, hl.float64(mt.GT.n_alt_alleles()))
+                    x = hl.or_else(hl.if_else(mt.GT.ploidy == 1, 2 * x, x), _gt_count(hl, mt.GT))
             else:
-                x = mt.GT.n_alt_alleles()
+                x = _gt_count(hl, mt.GT)
             mt = mt.select_entries(x=hl.float64(x))
         elif source.bgen:
             pairs = source.bgen_files()
@@ -266,6 +266,13 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
     return _hail_selection(hl, mt, source)
 
 
+def _gt_count(hl, gt):
+    """Effect-allele count of a VCF call, a haploid call (males on X, Y, MT) counting two copies: as PLINK stores
+    it and the fast engine reads it (Hail's ``n_alt_alleles`` gave 0/1 there, the fast engine 0/2)."""
+    n = hl.float64(gt.n_alt_alleles())
+    return hl.if_else(gt.ploidy == 1, 2 * n, n)
+
+
 def check_bgen_for_hail(path: str) -> None:
     """The BGEN's layout (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen`) and, from its first variant,
     the 8 bits per probability that Hail's ``import_bgen`` reads: a 16-bit file (plink2's default export, read
@@ -318,9 +325,12 @@ def _hail_selection(hl, mt, source: GenotypeSource):
     if source.remove is not None:
         mt = mt.filter_cols(hl.literal(read_id_list(source.remove, what="--remove")).contains(mt.s), keep=False)
     if source.chromosomes is not None:
-        # contigs are recoded (X takes 23, 25, XY, PAR1, PAR2): --chr compared by the same names as the fast engine
-        mt = mt.filter_rows(hl.literal(set(selection_chromosome_names(list(source.chromosomes)))).contains(
-            mt.locus.contig.replace("^chr", "").replace("^M$", "MT")))
+        # imported contigs are recoded (X takes 23, 25, XY, PAR1/2: Hail cannot tell the PAR apart, so --chr XY
+        # is all of X here); a --mt's contigs may be PLINK's numbers: mapped as the fast engine maps them
+        want = {"X" if c == "XY" else c for c in selection_chromosome_names(list(source.chromosomes))}
+        contig = mt.locus.contig.replace("(?i)^chr", "").upper()
+        contig = hl.literal({k: ("X" if v == "XY" else v) for k, v in SELECTION_NAMES.items()}).get(contig, contig)
+        mt = mt.filter_rows(hl.literal(want).contains(contig))
     if source.extract is not None:
         ids = hl.literal(read_variant_list(source.extract))
         mt = mt.filter_rows(ids.contains(mt.varid) | ids.contains(hl.or_else(mt.rsid, "")))
@@ -446,8 +456,13 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
     return related
 
 
+#: bumped when what the cache holds for the same inputs changes (2: HWE on autosomes only; haploid VCF calls 0/2)
+CACHE_VERSION = 2
+
+
 def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray) -> str:
-    h = hashlib.sha256(json.dumps([source.fingerprint(), qc.__dict__], sort_keys=True, default=str).encode())
+    h = hashlib.sha256(json.dumps([CACHE_VERSION, source.fingerprint(), qc.__dict__], sort_keys=True,
+                                  default=str).encode())
     h.update("\n".join(sorted(iids)).encode())
     return os.path.join(tmp_dir, "edfgen-genotype-cache", h.hexdigest()[:20] + ".mt")
 
@@ -468,10 +483,11 @@ def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, ha
                        np.asarray(sorted(overlap)))
     try:    # the import is lazy: what Hail cannot read (haploid BGEN samples, ...) surfaces at QC's first action
         mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info)
-    except Exception as exc:  # noqa: BLE001 - Hail's and py4j's errors as one line naming the input
-        if isinstance(exc, InputError) or not type(exc).__module__.startswith(("hail", "py4j")):
-            raise
-        what = next((ln.strip() for ln in str(exc).splitlines() if "HailException:" in ln), str(exc).splitlines()[0])
+    except Exception as exc:  # noqa: BLE001 - what Hail cannot read in the input, as one line naming it
+        what = next((ln.strip() for ln in str(exc).splitlines() if "HailException:" in ln), "")
+        if isinstance(exc, InputError) or not type(exc).__module__.startswith(("hail", "py4j")) or not any(
+                k in what for k in ("ploidy", "bits")):
+            raise     # (out of memory, a full disk, a corrupt --mt: Hail's own error, with its cause)
         raise InputError(f"--{source.kind} {source.label}: the Hail engine cannot read it ({what[:300]}); "
                          f"--engine fast reads haploid and 16-bit BGEN") from None
     return mt, variants, steps, np.asarray(mt.s.collect(), dtype=str)

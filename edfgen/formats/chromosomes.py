@@ -3,8 +3,9 @@
 Files name chromosome 1 ``1``, ``chr1``, ``01`` (UK Biobank's imputed BGEN files; ``plink2 --output-chr 0M``) or
 ``chr01``; every reader of genotypes and summary statistics drops the ``chr`` prefix and a number's leading zeros
 with :func:`plain_chromosome_names`, so the same chromosome has one name in every table, template
-(``{chr}``) and index. (Codes for X, Y, the pseudo-autosomal region and the mitochondrion are mapped where
-each convention is read: :mod:`edfgen.formats.sumstats.layout`.)
+(``{chr}``) and index. Codes for X, Y, the pseudo-autosomal region and the mitochondrion are mapped where
+each convention is read (:mod:`edfgen.formats.sumstats.layout` for outputs); ``--chr`` compares them by
+:func:`chromosomes_selected`, and the HWE test runs where :func:`autosomal`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 #: a ``chr`` prefix and the leading zeros of a number (``chr01`` -> ``1``, ``0`` stays ``0``)
-CHROMOSOME_PREFIX = r"^(?:chr)?0*(?=\d)|^chr"
+CHROMOSOME_PREFIX = r"(?i)^(?:chr)?0*(?=\d)|^chr"     # (CHR1, Chr2 too)
 
 
 def plain_chromosome_names(values) -> pd.Series:
@@ -27,18 +28,27 @@ def plain_chromosome_names(values) -> pd.Series:
                      name=values.name if pandas else None, dtype=object)
 
 
-#: one name per chromosome for choosing variants (``--chr``): PLINK's numeric codes (23 X, 24 Y, 25 XY, 26 MT),
-#: plink2's ``PAR1``/``PAR2`` and PLINK's ``XY`` (the pseudo-autosomal region, on X's coordinates, which
-#: edfgen's outputs label X, as Hail's import does) and ``M`` all meet the name a user writes
-SELECTION_NAMES = {"23": "X", "XY": "X", "25": "X", "PAR1": "X", "PAR2": "X", "24": "Y", "26": "MT", "M": "MT"}
+#: PLINK's numeric codes and plink2's names as the names ``--chr`` compares: 23 is X, 24 Y, 26 and ``M`` MT, and
+#: 25, ``PAR1``, ``PAR2`` are ``XY``, the pseudo-autosomal region (on X's coordinates; outputs label it X)
+SELECTION_NAMES = {"23": "X", "24": "Y", "25": "XY", "PAR1": "XY", "PAR2": "XY", "26": "MT", "M": "MT"}
 
 
 def selection_chromosome_names(values) -> np.ndarray:
-    """``values`` (file labels or ``--chr`` items) as :data:`SELECTION_NAMES` compares them: no ``chr`` prefix or
-    leading zeros, upper case, ``23``/``XY``/``25``/``PAR1``/``PAR2`` -> ``X``, ``24`` -> ``Y``, ``26``/``M`` ->
-    ``MT``; so ``--chr X`` finds a UK Biobank ``.bim``'s 23 and 25, and ``--chr 23`` a file's ``X``."""
+    """``values`` (file labels or ``--chr`` items) as :data:`SELECTION_NAMES` names them: no ``chr`` prefix or
+    leading zeros, upper case, PLINK's numbers and plink2's PAR names mapped."""
     names = plain_chromosome_names(values).str.upper()
     return names.replace(SELECTION_NAMES).to_numpy(dtype=object)
+
+
+def chromosomes_selected(labels, wanted) -> np.ndarray:
+    """Which file ``labels`` are on the ``--chr`` chromosomes ``wanted`` (both sides by
+    :func:`selection_chromosome_names`): ``X`` (or 23) takes X and its pseudo-autosomal region (XY, 25,
+    PAR1/2: the outputs label both X), ``XY`` (25, PAR1, PAR2) the region only; ``--chr 1-22,X`` on a UK Biobank
+    ``.bim`` (23, 25) found nothing when labels were compared as written."""
+    want = set(selection_chromosome_names(list(wanted)))
+    if "X" in want:
+        want.add("XY")
+    return np.isin(selection_chromosome_names(labels), list(want))
 
 
 def autosomal(values) -> np.ndarray:

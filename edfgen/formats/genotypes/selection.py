@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.chromosomes import selection_chromosome_names
+from edfgen.formats.chromosomes import chromosomes_selected
 from edfgen.formats.genotypes.base import GenotypeReader
 from edfgen.formats.textio import read_text_bytes
 
@@ -153,14 +153,13 @@ def select_variants(reader: GenotypeReader, *, extract: str | Path | None = None
                     chromosomes: Sequence[str] | None = None) -> np.ndarray:
     """Rows of ``reader.variants`` on ``chromosomes`` and (``--extract``) whose id or rsid is listed.
 
-    Chromosomes are compared by :func:`~edfgen.formats.chromosomes.selection_chromosome_names` on both sides:
-    ``X`` is PLINK's 23 too and takes the pseudo-autosomal region (``XY``, 25, ``PAR1``, ``PAR2``) with it, ``MT``
-    is 26 and ``M``, ``Y`` is 24 (a UK Biobank ``.bim`` numbers them; ``--chr 1-22,X`` found none of it)."""
+    Chromosomes are compared by :func:`~edfgen.formats.chromosomes.chromosomes_selected`: ``X`` is PLINK's 23
+    too and takes the pseudo-autosomal region (``XY``, 25, ``PAR1``, ``PAR2``) with it, ``XY`` the region only,
+    ``MT`` is 26 and ``M``, ``Y`` is 24 (a UK Biobank ``.bim`` numbers them)."""
     v: pd.DataFrame = reader.variants
     ok = np.ones(len(v), dtype=bool)
     if chromosomes is not None:
-        chroms = list(dict.fromkeys(selection_chromosome_names(parse_chromosomes(chromosomes))))
-        ok &= np.isin(selection_chromosome_names(v["chromosome"]), chroms)
+        ok &= chromosomes_selected(v["chromosome"], parse_chromosomes(chromosomes))
     if extract is not None:
         ids = read_variant_list(extract)
         ok &= (v["variant_id"].isin(ids) | v["rsid"].isin(ids)).to_numpy()

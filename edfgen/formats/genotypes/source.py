@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.chromosomes import selection_chromosome_names
+from edfgen.formats.chromosomes import chromosomes_selected
 from edfgen.formats.genotypes.base import GenotypeReader, stat_id
 from edfgen.formats.genotypes.bgen import BgenReader
 from edfgen.formats.genotypes.multi import ConcatReader
@@ -214,8 +214,8 @@ def _of_chromosome(reader: GenotypeReader, option: str, path: str, chromosome: s
     if chromosome is None or reader.n_variants == 0:
         return reader
     held = pd.unique(reader.variants["chromosome"].to_numpy(dtype=object))
-    want = selection_chromosome_names([chromosome])[0]
-    other = [str(h) for h, n in zip(held, selection_chromosome_names(held)) if n != want]
+    held = [h for h in held if str(h).strip().upper() not in ("", "NA", ".", "0")]   # (qctool writes NA)
+    other = [str(h) for h, ok in zip(held, chromosomes_selected(held, [chromosome])) if not ok]
     if other:
         raise InputError(f"{option} {path}: the {{chr}} template's file of chromosome {chromosome} holds variants "
                          f"of chromosome {', '.join(other[:5])}: is it the right file?")
