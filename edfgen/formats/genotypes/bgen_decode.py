@@ -90,15 +90,24 @@ def _over_one(block: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
 
 
 def _unpack(probs: np.ndarray, k: np.ndarray, bits: int) -> np.ndarray:
-    """Values ``k`` (indices) of ``bits`` bits each, packed little-endian from bit 0 of each row of ``probs``."""
+    """Values ``k`` (indices) of ``bits`` bits each, packed little-endian from bit 0 of each row of ``probs``:
+    ``k [n]`` the same for every row, or ``k [g, n]`` per row."""
     first = k.astype(np.int64) * bits
     byte, shift = first >> 3, (first & 7).astype(np.uint64)
     nbytes = (bits + 7 + 7) // 8
     padded = np.concatenate([probs, np.zeros((len(probs), nbytes), dtype=np.uint8)], axis=1)
-    v = np.zeros((len(probs), len(k)), dtype=np.uint64)
+    v = np.zeros((len(probs), k.shape[-1]), dtype=np.uint64)
     for i in range(nbytes):
-        v |= padded[:, byte + i].astype(np.uint64) << np.uint64(8 * i)
+        col = padded[:, byte + i] if k.ndim == 1 else np.take_along_axis(padded, byte + i, axis=1)
+        v |= col.astype(np.uint64) << np.uint64(8 * i)
     return (v >> shift) & np.uint64((1 << bits) - 1)
+
+
+def _header(arr: np.ndarray, N: int):
+    """Header fields of decompressed layout-2 blocks ``arr [g, length]``: (samples, alleles, phased, bits)."""
+    head = np.ascontiguousarray(arr[:, :6])
+    return (head[:, :4].copy().view("<u4").ravel(), head[:, 4:6].copy().view("<u2").ravel(),
+            arr[:, 8 + N].astype(np.int64), arr[:, 9 + N].astype(np.int64))
 
 
 def decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarray | None = None, *,
@@ -123,10 +132,7 @@ def decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarra
         if rest is not None:
             dos[~mixed] = rest
         return dos, bad
-    head = np.ascontiguousarray(arr[:, :6])
-    n_field = head[:, :4].copy().view("<u4").ravel()
-    k_field = head[:, 4:6].copy().view("<u2").ravel()
-    phased, bits = arr[:, 8 + N].astype(np.int64), arr[:, 9 + N].astype(np.int64)
+    n_field, k_field, phased, bits = _header(arr, N)
     expect = 10 + N + (2 * N * bits + 7) // 8
     bad = (n_field != N) | (k_field != 2) | (phased > 1) | (bits < 1) | (bits > 32) | (expect != length)
     bad |= (arr[:, 6] != 2) | (arr[:, 7] != 2)           # the block's minimum and maximum ploidy
@@ -198,26 +204,14 @@ def decode_rows(arr: np.ndarray, N: int, sidx: np.ndarray | None, out: np.ndarra
 
 def _values_at(probs: np.ndarray, k: np.ndarray, bits: int) -> np.ndarray:
     """The values ``k`` of each row of ``probs`` (``bits`` bits each, packed): ``k [n]`` for every row or
-    ``k [g, n]`` per row; 8, 16 and 32 bits by a typed view, other depths by :func:`_unpack`/:func:`_gather`."""
+    ``k [g, n]`` per row; 8, 16 and 32 bits by a typed view, other depths by :func:`_unpack`."""
     if bits in (8, 16, 32):
         v = np.ascontiguousarray(probs).view({8: "u1", 16: "<u2", 32: "<u4"}[bits])
         if v.shape[1] == 0:                            # every sample of ploidy 0
             return np.zeros((len(v), k.shape[-1]), dtype=v.dtype)
         k = np.minimum(k, v.shape[1] - 1)              # (a ploidy-0 sample at the end: read missing)
         return np.take(v, k, axis=1) if k.ndim == 1 else np.take_along_axis(v, k, axis=1)
-    return _unpack(probs, k, bits) if k.ndim == 1 else _gather(probs, k, bits)
-
-
-def _gather(probs: np.ndarray, k: np.ndarray, bits: int) -> np.ndarray:
-    """:func:`_unpack` with indices ``k [g, n]`` of their own per row."""
-    first = k.astype(np.int64) * bits
-    byte, shift = first >> 3, (first & 7).astype(np.uint64)
-    nbytes = (bits + 7 + 7) // 8
-    padded = np.concatenate([probs, np.zeros((len(probs), nbytes), dtype=np.uint8)], axis=1)
-    v = np.zeros(k.shape, dtype=np.uint64)
-    for i in range(nbytes):
-        v |= np.take_along_axis(padded, byte + i, axis=1).astype(np.uint64) << np.uint64(8 * i)
-    return (v >> shift) & np.uint64((1 << bits) - 1)
+    return _unpack(probs, k, bits)
 
 
 def _decode_mixed(arr: np.ndarray, N: int, sidx: np.ndarray | None, *, out: np.ndarray | None = None,
@@ -231,12 +225,9 @@ def _decode_mixed(arr: np.ndarray, N: int, sidx: np.ndarray | None, *, out: np.n
     header, probabilities summing above 1; their rows of the result are undefined); ``out``: as in
     :func:`decode_rows`."""
     g, length = arr.shape
-    head = np.ascontiguousarray(arr[:, :6])
-    n_field = head[:, :4].copy().view("<u4").ravel()
-    k_field = head[:, 4:6].copy().view("<u2").ravel()
+    n_field, k_field, phased, bits = _header(arr, N)
     ploidy = arr[:, 8:8 + N]
     p = ploidy & 63                                          # uint8; bit 7: missing, bit 6: unused (bad)
-    phased, bits = arr[:, 8 + N].astype(np.int64), arr[:, 9 + N].astype(np.int64)
     expect = 10 + N + (p.sum(axis=1, dtype=np.int64) * bits + 7) // 8
     bad = (n_field != N) | (k_field != 2) | (phased > 1) | (bits < 1) | (bits > 32) | (expect != length)
     bad |= ((ploidy & 127) > 2).any(axis=1) | (arr[:, 6] != p.min(axis=1)) | (arr[:, 7] != p.max(axis=1))
