@@ -575,7 +575,7 @@ def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(c
                                         "--out", str(again)])
     assert r.exit_code == 0, r.output
     assert not (again / "loco").exists() and "step 1 was fitted on" not in r.output
-    assert "step 2 needs step 1's model" not in r.output
+    assert "step 2 needs the phenotypes, covariates and transform" not in r.output
     b = pd.read_csv(again / "edf_001.tsv.gz", sep="\t").set_index("variant_id")
     np.testing.assert_array_equal(b.loc[ss.index, "p_value"], ss["p_value"])
     # step-1 predictions with other phenotype values (the table changed since): said (they were used silently)

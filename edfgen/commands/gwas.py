@@ -76,8 +76,7 @@ from edfgen.engines.hail_gwas import hail_linear, hail_logistic, hail_model_pass
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
-from edfgen.formats.loco import (loco_settings_mismatches, loco_source_mismatches, open_loco_predictions,
-                                write_loco_predictions)
+from edfgen.formats.loco import loco_mismatches, open_loco_predictions, write_loco_predictions
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
@@ -272,9 +271,11 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         ctab = ptab[["IID"]]
         design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
                                  ids=ctab["IID"].to_numpy())
-    for line in loco_settings_mismatches(settings.loco_predictions, transform="none" if settings.binary else
-                                         settings.transform, covariates=design.varying_columns()) if settings.loco_predictions else ():
-        log.warning("--loco-predictions %s: %s; step 2 needs step 1's model", settings.loco_predictions, line)
+    for line in loco_mismatches(settings.loco_predictions, {"--pheno": pheno, "--covariates": covar}, transform="none"
+                                if settings.binary else settings.transform, covariates=design.varying_columns()) \
+            if settings.loco_predictions else ():
+        log.warning("--loco-predictions %s: %s; step 2 needs the phenotypes, covariates and transform step 1 was "
+                    "fitted on", settings.loco_predictions, line)
     engine = _engine(source, settings, hail.spark_master)
     if engine != "fast" and settings.model == "ridge-loco" and (settings.binary or not settings.loco_predictions):
         raise InputError("--binary --model ridge-loco runs in the fast engine only (Hail's logistic regression takes "
@@ -577,10 +578,6 @@ def run(o: GwasOptions):
 
     for option, path in (("--pheno", o.pheno), ("--covariates", o.covar), ("--loco-predictions", o.loco_predictions)):
         check_upstream([path], option=option, allow_incomplete=o.allow_incomplete)
-    for line in loco_source_mismatches(o.loco_predictions, {"--pheno": o.pheno, "--covariates": o.covar}) \
-            if o.loco_predictions else ():
-        log.warning("--loco-predictions %s: %s; step 2 needs the phenotypes and covariates step 1 was fitted on",
-                    o.loco_predictions, line)
 
     return run_gwas(
         genotype_source(o), o.pheno, o.covar, o.out, pheno_cols=as_list(o.pheno_cols), pheno_prefix=o.pheno_prefix,

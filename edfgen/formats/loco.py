@@ -269,46 +269,32 @@ def read_loco_predictions(loco_dir: str | os.PathLike) -> LocoPredictions:
                            level1_shrinkage=np.array([r[2] for r in rows]), cv_r2=np.array([r[3] for r in rows]))
 
 
-def loco_source_mismatches(loco_dir, tables: dict[str, str | os.PathLike | None]) -> list[str]:
-    """What differs between the tables a step-2 run reads (``{"--pheno": path, "--covariates": path}``) and those
-    the run that fitted ``--loco-predictions DIR`` read (its ``manifest.json`` beside ``DIR``): predictions fitted on
-    other phenotype values are silently wrong in step 2 (REGENIE requires the same phenotypes and covariates).
+def loco_mismatches(loco_dir, tables: dict[str, str | os.PathLike | None], *, transform: str,
+                    covariates: Sequence[str]) -> list[str]:
+    """What differs between a step-2 run and the ``edfgen gwas`` run that fitted ``--loco-predictions DIR`` (its
+    ``manifest.json`` beside ``DIR``): predictions fitted on other phenotype values, another transform or other
+    covariates are silently wrong in step 2 (REGENIE requires the same phenotypes and covariates).
 
-    A table matches when the step-1 run read a file of the same content (:func:`edfgen.formats.manifest.input_digest`:
-    the content of a small file, else its path and stat). Returns one line per table that does not, or ``[]``
-    when they match or no step-1 manifest is there (predictions from another tool).
+    ``tables`` (``{"--pheno": path, "--covariates": path}``) match when the step-1 run read a file of the same
+    content (:func:`edfgen.formats.manifest.input_digest`: the content of a small file, else its path and stat);
+    ``transform`` must be step 1's, and ``covariates`` (base names: ``centre=B`` is ``centre``; pass the columns
+    that vary, as step 1 records them after dropping constant ones) step 1's. Returns one line per difference,
+    or ``[]`` when they match or no step-1 manifest is there (predictions from another tool).
     """
     from edfgen.formats.manifest import input_digest, read_manifest
 
     step1 = read_manifest(Path(loco_dir).parent, complete=True)
     if step1 is None or step1.get("command") != "edfgen gwas":
         return []
+    where = Path(loco_dir).parent / "manifest.json"
     recorded = {str(k): v for k, v in (step1.get("inputs") or {}).items()}
     out = []
     for option, path in tables.items():
-        if path is None:
-            continue
-        digest = input_digest(path)
-        if digest not in recorded.values():
+        if path is not None and input_digest(path) not in recorded.values():
             was = recorded.get(str(Path(path).resolve())) or recorded.get(str(path))
-            where = Path(loco_dir).parent / "manifest.json"
             out.append(f"{option} {path} changed since the step-1 run ({where}) read it" if was else
                        f"{option} {path} is none of the tables the step-1 run ({where}) read")
-    return out
-
-
-def loco_settings_mismatches(loco_dir, *, transform: str, covariates: Sequence[str]) -> list[str]:
-    """What differs between a step-2 run's phenotype transform and covariates (base names, ``centre=B`` read as
-    ``centre``) and those of the ``edfgen gwas`` run that fitted ``--loco-predictions DIR`` (its manifest beside
-    ``DIR``): step 2 on inverse-normal phenotypes against predictions fitted on raw ones, or without a covariate
-    step 1 had, tests against wrong offsets, silently. ``[]`` when they match or no step-1 manifest is there."""
-    from edfgen.formats.manifest import read_manifest
-
-    step1 = read_manifest(Path(loco_dir).parent, complete=True)
-    if step1 is None or step1.get("command") != "edfgen gwas":
-        return []
     params = step1.get("parameters") or {}
-    out = []
     if params.get("transform") not in (None, transform):
         out.append(f"step 1 used --transform {params['transform']}, this run {transform}")
 
