@@ -254,6 +254,20 @@ def test_model_export__never_replaces_a_file_edfgen_did_not_write(tmp_path):
     assert json.loads((tmp_path / "folder" / "ck.json").read_text())["format"] == "edfgen-checkpoint"
 
 
+def test_model_export__out_ending_in_slash_makes_the_folder(tmp_path, monkeypatch):
+    """Leftover of stop 26: click's Path type dropped the trailing "/", so `--out newdir/` wrote newdir.json beside
+    the folder a user asked for. A trailing "/" now means a folder, made when new (from the command line and from a
+    relative path as typed)."""
+    src = save_checkpoint(ECGEncoder(MICRO), MICRO, Preprocessing(), tmp_path / "src" / "ck")
+    monkeypatch.chdir(tmp_path)
+    for out in ("newdir/", str(tmp_path / "abs" / "newer") + "/"):
+        r = CliRunner().invoke(cli, ["model", "export", "--checkpoint", str(src), "--out", out])
+        assert r.exit_code == 0, r.output
+        folder = tmp_path / out.rstrip("/")
+        assert load_checkpoint(folder / "ck").sha256 == load_checkpoint(src).sha256
+        assert not folder.with_name(folder.name + ".json").exists()
+
+
 def test_save_checkpoint__metadata_nan_is_strict_json_null(tmp_path):
     path = save_checkpoint(ECGEncoder(MICRO), MICRO, Preprocessing(), tmp_path / "ck",
                            metadata={"last": {"loss": float("nan"), "acc": [float("inf"), 0.5]}})

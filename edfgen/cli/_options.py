@@ -87,7 +87,8 @@ def _click_type(hint, meta: dict):
     if typing.get_origin(hint) in (tuple, list):
         hint = str
     path = meta.get("path")
-    if path and path not in ("text", "checkpoint"):   # text: any string; checkpoint: a shipped name or a path
+    # text: any string; checkpoint: a shipped name or a path; prefix: a path kept as typed (a trailing "/" says folder)
+    if path and path not in ("text", "checkpoint", "prefix"):
         return click.Path(exists=bool(meta.get("exists")), file_okay=path != "dir", dir_okay=path != "file",
                           path_type=Path)
     if meta.get("choices"):

@@ -77,8 +77,8 @@ def _is_edfgen_checkpoint_file(path: Path) -> bool:
 
 def export_prefix(out: str | os.PathLike, source: Path) -> Path:
     """The prefix ``model export`` writes for ``--out out``: ``out`` without a ``.json``/``.safetensors`` suffix,
-    or ``out/<source's name>`` when ``out`` is an existing folder (from Python also a string ending in ``/``;
-    the command line drops a trailing slash, so a new folder must exist first).
+    or ``out/<source's name>`` when ``out`` is an existing folder or ends in ``/`` (a new folder, made by
+    :func:`edfgen.model.checkpoint.save_checkpoint`).
 
     Raises
     ------
@@ -130,8 +130,9 @@ class ModelExportOptions(CommandOptions):
     command: ClassVar[str] = "model export"
     checkpoint: str | None = opt(None, "Checkpoint name or path (e.g. runs/tiny/checkpoint).", required=True,
                                  path="checkpoint")
-    out: str | None = out_opt("any", "Output prefix (writes <prefix>.safetensors and <prefix>.json; a folder: "
-                              "<folder>/<checkpoint name>.*). Files not written by edfgen are never replaced.")
+    out: str | None = out_opt("prefix", "Output prefix (writes <prefix>.safetensors and <prefix>.json; an existing "
+                              "folder or a name ending in /: <folder>/<checkpoint name>.*, the folder made if "
+                              "new). Files not written by edfgen are never replaced.")
 
 
 def run(o: ModelInfoOptions | ModelExportOptions):

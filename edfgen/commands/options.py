@@ -131,7 +131,9 @@ def _check_value(where: str, key: str, value: Any, hint: Any, meta: dict, base: 
             return value                         # a shipped checkpoint's name (small, tiny), not a local prefix
         if meta.get("path"):
             p = Path(value).expanduser()
-            return str(p if p.is_absolute() else (base / p).resolve())
+            p = str(p if p.is_absolute() else (base / p).resolve())
+            # a prefix's trailing "/" means "a folder" (``model export --out runs/new/``): kept
+            return p + "/" if meta["path"] == "prefix" and value.endswith(("/", os.sep)) else p
     choices = meta.get("choices")
     if choices and value not in choices:
         raise ConfigError(f"{where} {key}: {value!r} is not one of {', '.join(map(str, choices))}")
