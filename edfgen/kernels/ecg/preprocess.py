@@ -33,7 +33,9 @@ Steps, in order
    rational factor up/down, Kaiser-windowed anti-aliasing FIR).
 5. **Filtering**: zero-phase (forward-backward, ``sosfiltfilt``) 4th-order Butterworth band-pass
    ``highpass_hz``–``lowpass_hz`` (a high-pass only when ``lowpass_hz`` ≥ Nyquist) cascaded with an
-   IIR notch (Q = 30) at each ``notch_hz`` below Nyquist.
+   IIR notch (Q = 30) at each ``notch_hz`` below Nyquist; the record's edges are extended as
+   ``filter_padding`` says (a 2 s mirror by default; the shipped checkpoints keep the short odd extension
+   they were trained with).
 6. **Flat leads**: a lead whose filtered standard deviation (within the real, unpadded samples)
    is below ``flat_std_mv`` is flat; more than ``max_flat_leads`` (default 3) flat leads reject
    the record, fewer are set to exact zeros (see :class:`QualityThresholds`). A median lead SD above
@@ -147,8 +149,12 @@ def bandpass_notch(x: np.ndarray, *, prep: Preprocessing, fs: float | None = Non
     """
     fs = float(fs or prep.sampling_rate)
     sos = filter_sos(fs, float(prep.highpass_hz), float(prep.lowpass_hz), tuple(float(f) for f in prep.notch_hz))
-    padlen = min(3 * (2 * len(sos) + 1), x.shape[-1] - 1)
-    return sps.sosfiltfilt(sos, x, axis=-1, padlen=padlen).astype(np.float32, copy=False)
+    if prep.filter_padding == "odd":   # scipy's default extension (checkpoints saved before filter_padding)
+        padtype, padlen = "odd", 3 * (2 * len(sos) + 1)
+    else:
+        padtype, padlen = "even", int(round(2 * fs))
+    return sps.sosfiltfilt(sos, x, axis=-1, padtype=padtype,
+                           padlen=min(padlen, x.shape[-1] - 1)).astype(np.float32, copy=False)
 
 
 def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
