@@ -281,6 +281,24 @@ def _tiny_settings(**kw):
                                "lr": 1e-3, **kw})
 
 
+def test_pretrain__resume_keeps_the_runs_own_preprocessing(tmp_path, caplog):
+    """A run begun with the odd filter edges (every run before filter_padding existed) and resumed with today's
+    default goes on with its own preprocessing, and the checkpoint says so; --init from such weights keeps the new
+    run's preprocessing and says in the log which the weights were trained with."""
+    import dataclasses
+    import logging
+
+    s = _tiny_settings()
+    odd = dataclasses.replace(Preprocessing(), filter_padding="odd")
+    pretrain(tmp_path / "b", config=MICRO, settings=s, preprocessing=odd, simulated=20, sim_seed=3, stop_at=2)
+    pretrain(tmp_path / "b", config=MICRO, settings=s, simulated=20, sim_seed=3, resume=True)
+    assert load_checkpoint(tmp_path / "b" / "checkpoint").preprocessing == odd
+    with caplog.at_level(logging.INFO, logger="edfgen"):
+        pretrain(tmp_path / "c", config=MICRO, settings=s, simulated=20, sim_seed=3, init=tmp_path / "b" / "checkpoint")
+    assert load_checkpoint(tmp_path / "c" / "checkpoint").preprocessing.filter_padding == "even"
+    assert "trained with filter_padding 'odd'; this run uses filter_padding 'even'" in caplog.text
+
+
 def test_pretrain__resume_equals_uninterrupted(tmp_path):
     s = _tiny_settings()
     a = pretrain(tmp_path / "a", config=MICRO, settings=s, simulated=20, sim_seed=3)

@@ -32,7 +32,7 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 
-from edfgen.exceptions import ConfigError, InputError
+from edfgen.exceptions import ConfigError, EdfgenError, InputError
 from edfgen.formats.ecg.units import Z_LEAD_SD_MV
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
@@ -244,6 +244,33 @@ def load_train_state(out_dir: Path, optimizer: torch.optim.Optimizer) -> dict:
     return doc
 
 
+def _run_preprocessing(preprocessing: Preprocessing, out_dir: Path, *, resume: bool, init) -> Preprocessing:
+    """A resumed run keeps the preprocessing its checkpoint was saved with (a run begun before a default changed,
+    e.g. ``filter_padding``, goes on as it started); ``--init`` from weights trained with another preprocessing is
+    said in the log (the new run's is used and stored)."""
+    import json
+
+    from edfgen.model.checkpoint import resolve_checkpoint
+
+    src = (out_dir / "checkpoint") if resume else init
+    if src is None:
+        return preprocessing
+    try:
+        saved = Preprocessing.from_dict(json.loads(resolve_checkpoint(src).read_text())["preprocessing"])
+    except (EdfgenError, OSError, ValueError, KeyError, TypeError):   # reported where the checkpoint is loaded
+        return preprocessing
+    if saved == preprocessing:
+        return preprocessing
+    diff = {k: (v, getattr(preprocessing, k)) for k, v in saved.to_dict().items() if preprocessing.to_dict()[k] != v}
+    if resume:
+        log.info("pretrain --resume: keeping the run's own preprocessing (%s)",
+                 ", ".join(f"{k} {a!r}, not today's default {b!r}" for k, (a, b) in diff.items()))
+        return saved
+    log.info("pretrain --init %s: its weights were trained with %s; this run uses %s", init,
+             ", ".join(f"{k} {a!r}" for k, (a, _) in diff.items()), ", ".join(f"{k} {b!r}" for k, (_, b) in diff.items()))
+    return preprocessing
+
+
 def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSettings = PretrainSettings(),
              preprocessing: Preprocessing = Preprocessing(), ecg: Sequence[str | Path] = (),
              simulated: int = 0, sim_seed: int = 0, resume: bool = False, stop_at: int | None = None,
@@ -286,6 +313,7 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         torch.cuda.set_device(dev)
     if not ecg and simulated <= 0:
         raise InputError("pretrain: give --ecg FILES and/or --simulated N")
+    preprocessing = _run_preprocessing(preprocessing, out_dir, resume=resume, init=init)
     sources = []
     if ecg:
         arr = load_ecgs(ecg, preprocessing, z_scale=Z_LEAD_SD_MV)
