@@ -14,7 +14,7 @@ import pytest
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats import Z95, parse_column_option, read_sumstats, read_sumstats_columns
-from edfgen.formats.sumstats.discovery import CLUMP_REQUIRED, MR_REQUIRED
+from edfgen.formats.sumstats.discovery import CLUMP_REQUIRED, MR_REQUIRED, expand_sumstats, phenotype_name
 from tests.test_sumstats_formats import N_VAR, _check, _write, make_truth
 
 
@@ -128,6 +128,7 @@ def test_plink19_assoc_linear_and_logistic__add_rows_only_se_from_stat_no_other_
         np.argsort(np.r_[np.arange(N_VAR), np.arange(N_VAR)], kind="stable")])
     df, m = read_sumstats(_write(tmp_path / "cad.assoc.logistic", logi, sep=" "), required=MR_REQUIRED)
     _check(df, truth, cols=("beta", "standard_error", "p_value"))
+    assert phenotype_name(tmp_path / "cad.assoc.logistic") == "cad"
 
 
 def test_test_column__any_file_keeps_add_rows_and_none_left_is_an_error(truth, tmp_path):
@@ -219,6 +220,29 @@ def test_excel_forms__bom_in_the_fast_reader_dot_as_missing_semicolon_named(trut
     semi.write_text(ssf.head(5)[["variant_id", "chromosome", "effect_allele"]].to_csv(sep=";", index=False))
     with pytest.raises(InputError, match="separated by ';'"):       # no decimal comma: one column, same message
         read_sumstats(semi)
+
+
+def test_discovery__a_folder_of_tool_outputs_is_found_and_a_name_skip_is_said(truth, tmp_path):
+    """.regenie, .stats, .glm.*, .TBL, .ma, .tsv.bgz and .assoc.* files were skipped by name, and the error blamed
+    their columns."""
+    d = tmp_path / "tools"
+    d.mkdir()
+    ssf = truth[["chromosome", "base_pair_location", "effect_allele", "other_allele", "beta", "standard_error",
+                 "p_value", "variant_id"]]
+    names = ["step2_Y1.regenie", "bolt.stats", "hr.glm.linear", "cad.glm.logistic.hybrid", "METAANALYSIS1.TBL",
+             "cojo.ma", "neale.tsv.bgz", "hr.assoc.linear", "cad.assoc.logistic"]
+    for n in names:
+        _write(d / n, ssf)
+    (d / "notes.md").write_text("not a table\n")
+    found = expand_sumstats([d], "--outcome", required=MR_REQUIRED)
+    assert sorted(f.name for f in found) == sorted(names)
+    assert [phenotype_name(n) for n in names] == ["step2_Y1", "bolt", "hr", "cad", "METAANALYSIS1", "cojo",
+                                                  "neale", "hr", "cad"]
+    e = tmp_path / "other"
+    e.mkdir()
+    (e / "results.out").write_text("SNP\tP\nrs1\t0.5\n")
+    with pytest.raises(InputError, match=r"no file is named like summary statistics \(skipped by name: results\.out"):
+        expand_sumstats([e], "--outcome", required=MR_REQUIRED)
 
 
 def test_neale_lab_ukb__alleles_from_variant_alt_is_the_effect(truth, tmp_path):
