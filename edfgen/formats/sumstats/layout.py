@@ -335,7 +335,7 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
         df, more = _additive_rows(df, test, source)
         notes += more
     if name == "plink2 --glm" and "other_allele" not in df.columns:
-        ref, alt = df[lower.get("ref", lower.get("#ref"))].astype(str), df[lower["alt"]].astype(str)
+        ref, alt = df[lower["ref"]].astype(str), df[lower["alt"]].astype(str)
         ea = df["effect_allele"].astype(str)
         df["other_allele"] = np.where(ea == alt, ref, alt)
         notes.append("other_allele = whichever of REF/ALT is not A1")
