@@ -18,6 +18,11 @@ N_VAR = 40
 
 @pytest.fixture(scope="module")
 def truth() -> pd.DataFrame:
+    return make_truth()
+
+
+def make_truth() -> pd.DataFrame:
+    """The truth table every layout's file is written from (also used by ``test_sumstats_tools``)."""
     rng = np.random.default_rng(5)
     ea = rng.choice(list("ACGT"), N_VAR)
     oa = np.array([{"A": "G", "C": "T", "G": "A", "T": "C"}[a] for a in ea])

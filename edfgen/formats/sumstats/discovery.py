@@ -32,9 +32,14 @@ from edfgen.formats.tables import PathLike
 
 log = logging.getLogger(__name__)
 
-#: names of the files a directory is searched for (each one is named by :func:`phenotype_name`); tool
-#: outputs with other suffixes (.regenie, .glm.linear, .stats) are read when given by name
-SUMSTATS_SUFFIXES = (".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".gz") + GWAS_VCF_SUFFIXES
+#: other tools' output names (REGENIE, BOLT-LMM, plink2 --glm, METAL, GCTA-COJO, plink 1.9 --linear/--logistic;
+#: Neale lab's .tsv.bgz): found in a directory and stripped from the phenotype name
+TOOL_SUFFIXES = (".regenie", ".stats", ".glm.linear", ".glm.logistic", ".glm.logistic.hybrid", ".glm.firth",
+                 ".tbl", ".ma", ".assoc.linear", ".assoc.logistic")
+#: names of the files a directory is searched for (each one is named by :func:`phenotype_name`), compressed
+#: (``.gz``, ``.bgz``) or not
+SUMSTATS_SUFFIXES = ((".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".gz", ".bgz")
+                     + GWAS_VCF_SUFFIXES + TOOL_SUFFIXES)
 #: the GWAS-SSF columns clumping (and regional plots) need
 CLUMP_REQUIRED = ("variant_id", "p_value")
 #: the GWAS-SSF columns MR needs
@@ -56,7 +61,7 @@ def looks_like_sumstats(path: Path, required: Sequence[str] = MR_REQUIRED,
                else str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
         raise InputError(f"{path}: cannot be read ({why})") from None
     user = {k: v for k, v in (columns or {}).items() if k in cols}
-    canon = sumstats_columns(cols, user) | set(twosamplemr_map(cols).values())
+    canon = sumstats_columns(cols, user, source=str(path)) | set(twosamplemr_map(cols).values())
     return set(required) <= canon
 
 
@@ -70,13 +75,17 @@ def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = 
     InputError
         No such file in the directory (one line: the columns looked for, an example header, ``hint``).
     """
-    cands = sorted(f for f in path.iterdir() if f.is_file() and f.name.lower().endswith(SUMSTATS_SUFFIXES)
-                   and not f.name.startswith("."))
+    visible = sorted(f for f in path.iterdir() if f.is_file() and not f.name.startswith("."))
+    cands = [f for f in visible if f.name.lower().endswith(SUMSTATS_SUFFIXES)]
     files = [f for f in cands if looks_like_sumstats(f, required, columns)]
     skipped = sorted(set(cands) - set(files))
     if skipped:  # e.g. gwas_summary.tsv, qc_report.tsv, samples.tsv beside the GWAS output
         log.debug("%s: skipping %d file(s) without summary-statistics columns: %s", path, len(skipped),
                  ", ".join(f.name for f in skipped))
+    if not cands and visible:
+        names = ", ".join(f.name for f in visible[:5]) + (" ..." if len(visible) > 5 else "")
+        raise InputError(f"{option} {path}: no file is named like summary statistics (skipped by name: {names}; "
+                         f"names end in {', '.join(SUMSTATS_SUFFIXES)}): give the files by name{hint}")
     if not files:
         example = ""
         if cands:
@@ -109,13 +118,16 @@ def expand_sumstats(paths: Sequence[PathLike], option: str = "--sumstats", *,
 
 def phenotype_name(path: str | Path) -> str:
     """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``, ``.bgz``,
-    ``.vcf``, ``.parquet``, in any case, and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``: one
-    phenotype's per-chromosome files share its name). The one naming rule of clump, mr and regional
+    ``.vcf``, ``.parquet`` and one of :data:`TOOL_SUFFIXES` (``.regenie``, ``.glm.linear``, ...), in any case,
+    and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``: one phenotype's per-chromosome files share
+    its name). The one naming rule of clump, mr and regional
     plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names."""
     name = Path(path).name
     for suf in (".gz", ".bgz", ".tsv", ".txt", ".csv", ".vcf", ".parquet"):
         if name.lower().endswith(suf):
             name = name[: -len(suf)]
+    tool = next((t for t in sorted(TOOL_SUFFIXES, key=len, reverse=True) if name.lower().endswith(t)), "")
+    name = name[: len(name) - len(tool)] or name
     return re.sub(r"[._-]chr(?:[0-9]{1,2}|X|Y|XY|MT|M)$", "", name, flags=re.IGNORECASE) or name
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from edfgen.exceptions import ConfigError
+from edfgen.exceptions import ConfigError, InputError
 from edfgen.formats.chromosomes import CHROMOSOME_PREFIX, plain_chromosome_names
 
 SSF_COLUMNS = [
@@ -32,8 +32,11 @@ for _canon, _names in {
     "other_allele": ["other_allele", "a2", "oa", "ref", "allele2", "non_effect_allele", "nea", "other_allele.exposure"],
     "beta": ["beta", "b", "effect", "beta.exposure", "log_odds"],
     "standard_error": ["standard_error", "se", "stderr", "se.exposure", "log_odds_se"],
-    "effect_allele_frequency": ["effect_allele_frequency", "eaf", "a1_freq", "freq", "af", "maf",
-                                "eaf.exposure", "a1freq", "frq"],
+    # not "maf": a minor-allele frequency is the effect allele's only where the effect allele is the minor one
+    # (read as the effect allele's, --palindromes infer would flip every palindrome whose effect allele is major);
+    # METAL's Freq1, fastGWA's AF1 and GIANT's Freq_Tested_Allele are the effect allele's in their tools
+    "effect_allele_frequency": ["effect_allele_frequency", "eaf", "a1_freq", "freq", "af",
+                                "eaf.exposure", "a1freq", "frq", "freq1", "af1", "freq_tested_allele"],
     "p_value": ["p_value", "p", "pval", "pvalue", "p-value", "pval.exposure"],
     "variant_id": ["variant_id", "snp", "id", "markername", "snpid", "rsid_or_id"],
     "rsid": ["rsid", "rs_id", "rs"],
@@ -128,6 +131,19 @@ LAYOUTS: tuple[SumstatsLayout, ...] = (
          ("log10_p", "neg_log_10_p_value")),
         "A1 (other allele: OMITTED/AX, else whichever of REF/ALT is not A1); rows with TEST other than ADD dropped"),
     SumstatsLayout(
+        "plink 1.9 --linear/--logistic", ("chr", "snp", "bp", "a1", "test", "nmiss", "p"),
+        (("snp", "variant_id"), ("chr", "chromosome"), ("bp", "base_pair_location"), ("a1", "effect_allele"),
+         ("a2", "other_allele"), ("nmiss", "n"), ("beta", "beta"), ("or", "odds_ratio"), ("se", "standard_error"),
+         ("l95", "ci_lower"), ("u95", "ci_upper"), ("p", "p_value")),
+        "A1 (the file has no other allele: MR and harmonisation refuse it unless an A2 column is added); rows with "
+        "TEST other than ADD dropped; without SE (--ci), standard_error = |BETA / STAT| (|ln OR / STAT|)"),
+    SumstatsLayout(
+        "Neale lab UK Biobank", ("variant", "minor_allele", "beta", "se", "pval"),
+        (("variant", "variant_id"), ("beta", "beta"), ("se", "standard_error"), ("pval", "p_value"),
+         ("n_complete_samples", "n")),
+        "alt of variant = chr:pos:ref:alt (beta is the alt allele's; minor_allele is only used to turn minor_AF "
+        "into the alt allele's frequency); binary traits' betas are linear-model (observed-scale) effects"),
+    SumstatsLayout(
         "GWAS-SSF", ("chromosome", "base_pair_location", "effect_allele", "other_allele"),
         tuple((c, c) for c in SSF_COLUMNS) + (("odds_ratio", "odds_ratio"), ("ci_lower", "ci_lower"),
                                                ("ci_upper", "ci_upper"), ("neg_log_10_p_value", "neg_log_10_p_value"),
@@ -173,14 +189,32 @@ def parse_column_option(text: str | None, *, option: str = "--columns") -> dict[
     return out
 
 
+def _key(name) -> str:
+    """A column name as layouts and aliases match it: lower case, without a leading ``#`` (R's ``read.table``,
+    pandas and ``sed`` round trips drop the ``#`` of plink2's and FinnGen's ``#CHROM``)."""
+    return str(name).strip().lower().lstrip("#")
+
+
 def detect_layout(columns) -> SumstatsLayout | None:
-    """The first layout of :data:`LAYOUTS` whose signature columns are all in ``columns`` (case-insensitive)."""
-    lower = {str(c).lower() for c in columns}
-    return next((lay for lay in LAYOUTS if set(lay.signature) <= lower), None)
+    """The first layout of :data:`LAYOUTS` whose signature columns are all in ``columns`` (case-insensitive, a
+    leading ``#`` ignored: plink2's ``#CHROM`` written ``CHROM`` is still plink2's)."""
+    keys = {_key(c) for c in columns}
+    return next((lay for lay in LAYOUTS if {_key(s) for s in lay.signature} <= keys), None)
 
 
-def _column_mapping(columns, column_map: dict[str, str] | None) -> tuple[dict[str, str], SumstatsLayout | None]:
-    """Input column -> target column: explicit map first, then the detected layout, then aliases."""
+def _column_mapping(columns, column_map: dict[str, str] | None, *,
+                    source: str = "") -> tuple[dict[str, str], SumstatsLayout | None]:
+    """Input column -> target column: explicit map first, then the detected layout, then aliases.
+
+    In the alias pass a target named by two columns is taken from the one spelled as the GWAS-SSF name
+    (``beta`` over ``b``); otherwise the header is refused naming both (``ALT`` and ``A1`` both mean an
+    effect allele, ``EAF`` and ``FRQ`` a frequency: which is the file's?).
+
+    Raises
+    ------
+    InputError
+        Two columns alias one target (one line naming the file, both columns and the ``--columns`` fix).
+    """
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for col in columns:
@@ -189,30 +223,47 @@ def _column_mapping(columns, column_map: dict[str, str] | None) -> tuple[dict[st
             taken.add(column_map[col])
     layout = detect_layout(columns)
     if layout is not None:
-        by_lower: dict[str, str] = {}
+        by_key: dict[str, str] = {}
         for c in columns:
-            by_lower.setdefault(str(c).lower(), c)
+            by_key.setdefault(_key(c), c)
         for src, dst in layout.columns:
-            col = by_lower.get(src)
+            col = by_key.get(_key(src))
             if col is not None and col not in mapping and dst not in taken:
                 mapping[col] = dst
                 taken.add(dst)
+    if layout is not None and layout.name != "GWAS-SSF":
+        return mapping, layout
+    candidates: dict[str, list[str]] = {}
     for col in columns:
-        if col in mapping:
-            continue
         canon = ALIASES.get(str(col).lower())
-        if canon and canon not in taken and (layout is None or layout.name == "GWAS-SSF"):
-            mapping[col] = canon
-            taken.add(canon)
+        if col not in mapping and canon and canon not in taken:
+            candidates.setdefault(canon, []).append(col)
+    for canon, cols in candidates.items():
+        exact = [c for c in cols if str(c).lower() == canon]
+        if len(cols) > 1 and not exact:
+            key = next((k for k, v in COLUMN_KEYS.items() if v == canon), canon)
+            raise InputError(f"{source + ': ' if source else ''}columns {' and '.join(map(repr, cols))} both read "
+                             f"as {canon}; name the one to use with --columns, e.g. --columns {key}={cols[0]}")
+        mapping[exact[0] if exact else cols[0]] = canon
     return mapping, layout
 
 
-def sumstats_columns(columns, column_map: dict[str, str] | None = None) -> set[str]:
-    """GWAS-SSF columns a file with this header gives after mapping and conversion (for discovery)."""
-    mapping, layout = _column_mapping(list(columns), column_map)
+def sumstats_columns(columns, column_map: dict[str, str] | None = None, *, source: str = "") -> set[str]:
+    """GWAS-SSF columns a file with this header gives after mapping and conversion (for discovery).
+
+    Raises
+    ------
+    InputError
+        Two columns alias one target (:func:`_column_mapping`)."""
+    mapping, layout = _column_mapping(list(columns), column_map, source=source)
     got = set(mapping.values())
-    if layout is not None and layout.name == "plink2 --glm":
+    name = layout.name if layout is not None else ""
+    if name == "plink2 --glm":
         got.add("other_allele")  # whichever of REF/ALT is not A1
+    if name == "Neale lab UK Biobank":
+        got |= {"chromosome", "base_pair_location", "effect_allele", "other_allele"}   # split from variant
+    if name.startswith("plink 1.9") and "stat" in {str(c).lower() for c in columns} and got & {"beta", "odds_ratio"}:
+        got.add("standard_error")   # |beta / STAT|
     if "rsid" in got or {"chromosome", "base_pair_location", "other_allele", "effect_allele"} <= got:
         got.add("variant_id")  # when absent: the (first) rsid, else chrom:pos:ref:alt
     if "beta" not in got and "odds_ratio" in got:
@@ -228,22 +279,72 @@ def sumstats_columns(columns, column_map: dict[str, str] | None = None) -> set[s
 Z95 = 1.959963984540054
 
 
-def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: pd.Index) -> tuple[pd.DataFrame, list[str]]:
+def _additive_rows(df: pd.DataFrame, test: str, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of a file with a ``TEST`` column (plink2 ``--glm``, plink 1.9 ``--linear``/``--logistic``, REGENIE)
+    whose test is the additive one (``ADD``): covariate rows (plink without ``hide-covar``), dominance and
+    interaction terms are not the variant's additive effect.
+
+    Raises
+    ------
+    InputError
+        No row is ``ADD`` (REGENIE ``--test dominant``, ``--interaction``): naming the file and its TEST values.
+    """
+    values = df[test].astype(str).str.strip().str.upper()
+    keep = (values == "ADD").to_numpy()
+    if keep.all():
+        return df, []
+    if not keep.any() and len(df):
+        seen = ", ".join(map(str, pd.unique(df[test].astype(str))[:5]))
+        raise InputError(f"{source + ': ' if source else ''}no row has {test} == ADD (its {test} values: {seen}); "
+                         "edfgen reads additive-model results only (not --test dominant/recessive or interaction "
+                         "terms)")
+    return df.loc[keep].reset_index(drop=True), [f"kept {test} == ADD ({int(keep.sum())} of {len(df)} rows)"]
+
+
+def _neale_variants(df: pd.DataFrame, lower: dict[str, str], source: str) -> list[str]:
+    """Neale lab UK Biobank files: chromosome, position and alleles from ``variant`` (``chr:pos:ref:alt``; beta is
+    the alt allele's), the alt allele's frequency from ``minor_allele``/``minor_AF``; in place."""
+    parts = df["variant_id"].astype(str).str.split(":", expand=True)
+    if parts.shape[1] != 4 or parts.isna().any().any():
+        bad = int(np.flatnonzero(df["variant_id"].astype(str).str.count(":").to_numpy() != 3)[0])
+        raise InputError(f"{source}: column 'variant', row {bad + 1}: {df['variant_id'].iloc[bad]!r} is not "
+                         "chr:pos:ref:alt (Neale lab UK Biobank layout)")
+    df["chromosome"], df["other_allele"], df["effect_allele"] = parts[0], parts[2], parts[3]
+    df["base_pair_location"] = pd.to_numeric(parts[1], errors="coerce")
+    notes = ["chromosome, base_pair_location, other_allele (ref), effect_allele (alt) from variant chr:pos:ref:alt"]
+    maf, minor = lower.get("minor_af"), lower.get("minor_allele")
+    if maf in df.columns and minor in df.columns:
+        f = pd.to_numeric(df[maf], errors="coerce")
+        df["effect_allele_frequency"] = np.where(df[minor].astype(str).str.upper() == parts[3].str.upper(), f, 1 - f)
+        notes.append(f"effect_allele_frequency = {maf} where {minor} is alt, else 1 - {maf}")
+    low = lower.get("low_confidence_variant")
+    if low in df.columns:
+        n_low = int(df[low].astype(str).str.strip().str.lower().isin(("true", "1")).sum())
+        notes.append(f"{n_low} low_confidence_variant rows kept (filter them with the column if wanted)")
+    return notes
+
+
+def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: pd.Index,
+                    source: str = "") -> tuple[pd.DataFrame, list[str]]:
     """Tool-specific fixes after renaming; returns notes for the mapping report."""
     notes: list[str] = []
     lower = {str(c).lower(): c for c in original}
     name = layout.name if layout else ""
     test = lower.get("test")
-    if test is not None and name in ("plink2 --glm", "REGENIE step 2") and test in df.columns:
-        keep = df[test].astype(str).str.upper() == "ADD"
-        if (~keep).any():
-            notes.append(f"kept TEST == ADD ({int(keep.sum())} of {len(df)} rows)")
-            df = df.loc[keep].reset_index(drop=True)
+    if test is not None and test in df.columns:     # any file with a TEST column, whatever its layout
+        df, more = _additive_rows(df, test, source)
+        notes += more
     if name == "plink2 --glm" and "other_allele" not in df.columns:
         ref, alt = df[lower["ref"]].astype(str), df[lower["alt"]].astype(str)
         ea = df["effect_allele"].astype(str)
         df["other_allele"] = np.where(ea == alt, ref, alt)
         notes.append("other_allele = whichever of REF/ALT is not A1")
+    if name == "Neale lab UK Biobank":
+        notes += _neale_variants(df, lower, source)
+    maf = lower.get("maf")
+    if maf is not None and maf in df.columns and "effect_allele_frequency" not in df.columns:
+        notes.append(f"{maf} not read as effect_allele_frequency (a minor-allele frequency; if it is the effect "
+                     f"allele's, map it: --columns eaf={maf})")
     cpra_cols = {"chromosome", "base_pair_location", "other_allele", "effect_allele"}
     if "variant_id" not in df.columns and ("rsid" in df.columns or cpra_cols <= set(df.columns)):
         # FinnGen's layout, and GWAS-SSF files without the optional variant_id (GWAS Catalog harmonised files
@@ -263,18 +364,14 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
         source = [*(["first rsid" if name == "FinnGen" else "rsid"] if first is not None else []),
                   *(["chrom:pos:ref:alt"] if cpra is not None else [])]
         notes.append("variant_id = " + ", else ".join(source))
-    if "beta" not in df.columns and "odds_ratio" in df.columns:
-        orr = pd.to_numeric(df["odds_ratio"], errors="coerce")
+    if "odds_ratio" in df.columns:
+        notes += _odds_ratio_rows(df)
+    stat = lower.get("stat")
+    if name.startswith("plink 1.9") and "standard_error" not in df.columns and stat in df.columns and "beta" in df:
         with np.errstate(divide="ignore", invalid="ignore"):
-            df["beta"] = np.log(orr)
-            if "standard_error" not in df.columns and {"ci_lower", "ci_upper"} <= set(df.columns):
-                lo = pd.to_numeric(df["ci_lower"], errors="coerce")
-                hi = pd.to_numeric(df["ci_upper"], errors="coerce")
-                df["standard_error"] = (np.log(hi) - np.log(lo)) / (2 * Z95)
-                notes.append("beta = ln(odds ratio), standard_error = (ln upper - ln lower 95% CI) / (2 x 1.96)")
-            else:
-                notes.append("beta = ln(odds ratio)" + (" (standard_error taken as the SE of ln OR)"
-                                                        if "standard_error" in df.columns else ""))
+            se = np.abs(pd.to_numeric(df["beta"], errors="coerce") / pd.to_numeric(df[stat], errors="coerce"))
+        df["standard_error"] = se.where(np.isfinite(se) & (se > 0))
+        notes.append(f"standard_error = |beta / {stat}| (the file has no SE; plink 1.9 prints 4 significant digits)")
     if "p_value" not in df.columns and "neg_log_10_p_value" in df.columns:
         nl = pd.to_numeric(df["neg_log_10_p_value"], errors="coerce").to_numpy(dtype=float)
         # -log10 p a hair below 0 is p = 1 written after rounding (a p-value rounded up before its log was taken;
@@ -286,6 +383,35 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
         notes.append("p_value = 10^-(-log10 p)" + (f" ({int(rounded.sum())} values in [-{LOG10P_ROUNDING:g}, 0), "
                                                      "rounding, read as p = 1)" if rounded.any() else ""))
     return df, notes
+
+
+def _odds_ratio_rows(df: pd.DataFrame) -> list[str]:
+    """``beta = ln OR`` on every row whose beta is missing (no beta column, or an empty one: GWAS Catalog
+    harmonised ``hm_beta`` of a case-control study, GWAS-SSF ``beta`` NA beside ``odds_ratio``), and on those
+    rows ``standard_error = (ln upper - ln lower 95% CI) / (2 x 1.96)`` where the SE is missing; in place."""
+    orr = pd.to_numeric(df["odds_ratio"], errors="coerce")
+    beta = pd.to_numeric(df["beta"], errors="coerce") if "beta" in df.columns else pd.Series(np.nan, index=df.index)
+    rows = beta.isna() & orr.notna()
+    if not rows.any():
+        return []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["beta"] = beta.where(~rows, np.log(orr))
+    some = "" if rows.all() else f" on {int(rows.sum())} of {len(df)} rows (those without a beta)"
+    note = f"beta = ln(odds ratio){some}"
+    se = (pd.to_numeric(df["standard_error"], errors="coerce") if "standard_error" in df.columns
+          else pd.Series(np.nan, index=df.index))
+    if {"ci_lower", "ci_upper"} <= set(df.columns):
+        lo = pd.to_numeric(df["ci_lower"], errors="coerce")
+        hi = pd.to_numeric(df["ci_upper"], errors="coerce")
+        fill = rows & se.isna()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df["standard_error"] = se.where(~fill, (np.log(hi) - np.log(lo)) / (2 * Z95))
+        if fill.any():
+            note += ", standard_error = (ln upper - ln lower 95% CI) / (2 x 1.96)" + (
+                "" if fill.all() else f" on {int(fill.sum())} rows")
+    if (rows & se.notna()).any():
+        note += " (standard_error taken as the SE of ln OR)"
+    return [note]
 
 
 #: -log10 p values in [-LOG10P_ROUNDING, 0) are read as p = 1 (p ≤ 1.0023: rounding, not a p > 1)

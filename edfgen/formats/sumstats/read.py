@@ -4,6 +4,7 @@ and the GWAS-SSF sort order."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -79,21 +80,25 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
         Columns renamed to GWAS-SSF (other columns kept); alleles upper-cased;
         ``chromosome`` as string without ``chr`` prefix.
     """
-    df = read_gwas_vcf(path) if is_gwas_vcf_name(path) else read_table(path)
+    df = read_gwas_vcf(path) if is_gwas_vcf_name(path) else _read_text_table(path)
     original = df.columns
     column_map = dict(column_map or {})
     absent = [c for c in column_map if c not in original]
     if absent:
         raise InputError(f"{path}: --columns names {', '.join(map(repr, absent))}, not in the file's header "
                          f"({_header_text(original)})")
-    mapping, layout = _column_mapping(list(original), column_map)
+    mapping, layout = _column_mapping(list(original), column_map, source=str(path))
     clash = [c for c in original if c not in mapping and c in set(mapping.values())]
     df = df.rename(columns={**{c: f"{c}_original" for c in clash}, **mapping})
     df = df.loc[:, ~df.columns.duplicated()]
-    df, notes = _convert_layout(df, layout, original)
+    df, notes = _convert_layout(df, layout, original, str(path))
     missing = [c for c in required if c not in df.columns]
     if missing:
         found = f"read as {layout.name}; " if layout else ""
+        if layout is not None and layout.name.startswith("plink 1.9") and "other_allele" in missing:
+            raise InputError(f"{path}: no column for {', '.join(missing)} ({found}plink 1.9 --linear/--logistic "
+                             "output names only the tested allele A1: add an A2 column (the .bim's other allele) "
+                             "or run plink2 --glm, whose output has both)")
         raise InputError(f"{path}: no column for {', '.join(missing)} ({found}the file's header: "
                          f"{_header_text(original)}); name them with --columns, e.g. "
                          f"--columns beta=BETA_COL,se=SE_COL,p=P_COL,ea=A1,oa=A2,snp=ID")
@@ -112,6 +117,37 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
                         notes=tuple(notes))
     log.debug(m.describe())
     return df, m
+
+
+#: text read as a missing value in the numeric columns (pandas' defaults and plink's ``.``; text columns keep it)
+MISSING_TEXT = ("", "NA", "NaN", "nan", "N/A", "NULL", "null", "None", ".")
+
+
+def _read_text_table(path: PathLike) -> pd.DataFrame:
+    """:func:`~edfgen.formats.tables.read_table`, refusing a ``;``-separated file (European Excel's CSV, often
+    with decimal commas) in one line that says so, instead of a field-count error."""
+    try:
+        df = read_table(path)
+    except InputError as exc:
+        first = b""
+        with contextlib.suppress(Exception):
+            raw = read_text_bytes(path)
+            first = raw[:raw.find(b"\n")]
+        if _semicolons(first.decode("utf-8", "replace")):
+            raise InputError(_semicolon_message(path)) from None
+        raise exc from None
+    if len(df.columns) == 1 and _semicolons(str(df.columns[0])):
+        raise InputError(_semicolon_message(path))
+    return df
+
+
+def _semicolons(header: str) -> bool:
+    return header.count(";") >= 2 and "\t" not in header and "," not in header
+
+
+def _semicolon_message(path: PathLike) -> str:
+    return (f"{path}: the header is separated by ';' (a European-locale CSV): save it tab-separated (or "
+            "comma-separated with '.' as the decimal mark)")
 
 
 #: the GWAS-SSF columns :func:`read_sumstats_columns` parses as text (the others as float64)
@@ -152,11 +188,14 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     if not (name.endswith((".tsv", ".tsv.gz", ".txt.gz", ".tsv.bgz")) and path.is_file()):
         return _subset(read_sumstats(path, required=required)[0], wanted)
     raw = read_text_bytes(path)     # a truncated gzip/BGZF file is refused here
-    header = raw[:raw.find(b"\n")].decode("utf-8", "replace").rstrip("\r").split("\t")
-    mapping, layout = _column_mapping(header, None)
-    if layout is not None and layout.name != "GWAS-SSF" or len(set(header)) != len(header):
-        return _subset(read_sumstats(path, required=required)[0], wanted)
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name
+    header = raw[:raw.find(b"\n")].decode("utf-8-sig", "replace").rstrip("\r").split("\t")
+    mapping, layout = _column_mapping(header, None, source=str(path))
     found = {dst: src for src, dst in mapping.items()}
+    if (layout is not None and layout.name != "GWAS-SSF" or len(set(header)) != len(header)
+            or "test" in {h.lower() for h in header}                     # TEST == ADD rows only: read_sumstats
+            or "odds_ratio" in found and {"beta", "standard_error"} & set(wanted)):   # ln OR per row
+        return _subset(read_sumstats(path, required=required)[0], wanted)
     source = {dst: found[dst] for dst in wanted if dst in found}      # in the order asked for
     if any(c not in source for c in required):
         return _subset(read_sumstats(path, required=required)[0], wanted)
@@ -168,7 +207,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
         table = pcsv.read_csv(pa.py_buffer(raw), parse_options=pcsv.ParseOptions(delimiter="\t"),
                               convert_options=pcsv.ConvertOptions(
                                   include_columns=list(types), column_types=types,
-                                  null_values=["", "NA", "NaN", "nan", "N/A", "NULL", "null", "None"]),  # "." as read_sumstats
+                                  null_values=list(MISSING_TEXT)),    # as read_sumstats (text columns: none)
                               read_options=pcsv.ReadOptions(block_size=1 << 24))
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # a short/long row too: read_sumstats names its line
         return _subset(read_sumstats(path, required=required)[0], wanted)
@@ -188,6 +227,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
         if c in df.columns and rules.get("hi_tolerance"):           # a rounding above the bound read as it
             df[c] = np.minimum(df[c].to_numpy(), rules["hi"])
     warn_p_disagreement(df, path)
+    warn_z_disagreement(df, path)
     if "base_pair_location" in df.columns and declares_zero_based(path):
         df["base_pair_location"] = df["base_pair_location"] + 1
     for c in ("base_pair_location", "n"):    # integers as pandas reads them, when complete and whole
@@ -266,11 +306,15 @@ def check_sumstats_values(df: pd.DataFrame, path: PathLike, mapping: dict[str, s
     ids = df["variant_id"].to_numpy() if "variant_id" in df.columns else None
     for col, rules in VALUE_RULES.items():
         if col in df.columns and isinstance(df[col], pd.Series):
+            text = df[col].dtype == object
+            if text:     # plink's "." (and pandas' NA spellings) are missing, as the fast reader reads them
+                df[col] = df[col].mask(df[col].astype(str).str.strip().isin(MISSING_TEXT))
             v = numeric_values(df[col], source=str(path), column=original.get(col, col), ids=ids,
                                id_name="variant", **rules)
-            if col not in ("n", "base_pair_location"):  # counts and positions keep their integer dtype
+            if text or col not in ("n", "base_pair_location"):  # counts and positions keep their integer dtype
                 df[col] = v
     warn_p_disagreement(df, path)
+    warn_z_disagreement(df, path)
 
 
 def warn_p_disagreement(df: pd.DataFrame, path: PathLike) -> None:
@@ -289,6 +333,42 @@ def warn_p_disagreement(df: pd.DataFrame, path: PathLike) -> None:
         log.warning("%s: p_value and neg_log_10_p_value disagree on %d row(s) (e.g. row %d%s: p %.3g, -log10 p %.3g); "
                     "clump ranks by neg_log_10_p_value, the other commands use p_value", path, int(bad.sum()), i + 1,
                     f", variant {ids[i]}" if ids is not None else "", p[i], nl[i])
+
+
+#: relative difference of the median |beta / se| and the median |z| implied by p above which a file is warned about
+Z_DISAGREEMENT = 0.10
+#: rows the check's medians are taken over at most (evenly spaced through the file)
+Z_CHECK_ROWS = 200_000
+
+
+def warn_z_disagreement(df: pd.DataFrame, path: PathLike) -> None:
+    """Warn when the median of ``|beta / standard_error|`` and of ``|Φ⁻¹(p / 2)|`` (the z a two-sided p implies)
+    differ by more than :data:`Z_DISAGREEMENT` on the rows with all three (p > 0): an odds ratio read as a beta,
+    the SE of an odds ratio, or a wrong column gives such a file. Rows where p underflowed to 0 are left out.
+    A model whose p does not come from beta/se (BOLT-LMM's non-infinitesimal p, SPA) can differ a little.
+
+    References
+    ----------
+    The check follows the sanity test of LDSC's ``munge_sumstats.py`` (median of the signed statistic) and
+    TwoSampleMR's p-from-beta/se recomputation."""
+    if not {"beta", "standard_error", "p_value"} <= set(df.columns):
+        return
+    from scipy.special import ndtri
+
+    b = pd.to_numeric(df["beta"], errors="coerce").to_numpy(dtype=float)
+    se = pd.to_numeric(df["standard_error"], errors="coerce").to_numpy(dtype=float)
+    p = pd.to_numeric(df["p_value"], errors="coerce").to_numpy(dtype=float)
+    rows = np.flatnonzero(np.isfinite(b) & np.isfinite(se) & (se > 0) & np.isfinite(p) & (p > 0) & (p <= 1))
+    if rows.size < 20:
+        return
+    rows = rows[::max(1, rows.size // Z_CHECK_ROWS)]      # every k-th row: medians of millions need no more
+    with np.errstate(over="ignore"):
+        z_b = float(np.median(np.abs(b[rows] / se[rows])))
+    z_p = float(np.median(-ndtri(p[rows] / 2)))
+    if min(z_b, z_p) > 0 and abs(z_b - z_p) / z_p > Z_DISAGREEMENT:
+        log.warning("%s: the median |beta / se| (%.3g) and the median |z| implied by p (%.3g) differ by %.0f%% on "
+                    "%d rows: is beta an odds ratio, the SE that of an odds ratio, or a column the wrong one?",
+                    path, z_b, z_p, 100 * abs(z_b - z_p) / z_p, rows.size)
 
 
 def sort_sumstats(df: pd.DataFrame) -> pd.DataFrame:
