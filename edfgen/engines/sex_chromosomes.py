@@ -9,13 +9,14 @@ plink2 (v2.00a3.5, checked by running it: ``tests/test_sex_chromosomes.py``) tes
 * **MT** on everyone, haploid, **0/1**;
 * the pseudo-autosomal region (``XY``, 25, ``PAR1/2``) as an autosome.
 
-Its call rates (``--geno``, ``--missing``) count Y among the males only, and a female's sample call rate
-leaves Y out; its allele frequencies count one X allele per male. edfgen does the same where the genotype files
-say who is male (:func:`edfgen.formats.genotypes.sex.sample_sex`: ``.fam``, ``.psam``, a ``.sample``'s sex
+Its call rates (``--geno``, ``--missing``) count Y among the males only (a female's sample call rate leaves Y
+out) and X among everyone; its allele frequencies count one X allele per male. edfgen does the same, on both
+engines (:func:`edfgen.engines.hail_gwas.hail_by_sex` and :func:`edfgen.engines.hail.hail_qc` on Hail), where
+the genotype files say who is male (:func:`edfgen.formats.genotypes.sex.sample_sex`: ``.fam``, ``.psam``, a ``.sample``'s sex
 column). Where they do not (VCF, a BGEN without a sex column) X is tested on everyone as stored, with a
 warning unless a covariate looks like sex, and Y on everyone (females' missing calls mean-imputed; run Y with
 ``--keep`` males). Y and MT are coded 0/1 in both cases (beta per allele, as plink2; edfgen wrote 0/2 before
-2026-12-06, beta half plink2's).
+2026-12-06, beta half plink2's). The LOCO models and the multivariate pass read no sex (Y and MT 0/2, warned).
 
 The sex covariate is not added when the user's covariates already span it in the X samples (a ``sex`` column
 equal to the files' sex: no duplicate, no collinearity error); a user covariate that becomes constant or
@@ -124,14 +125,16 @@ def sex_designs(kinds, sex: np.ndarray | None, C: np.ndarray, names, *, x_sex: b
     return out
 
 
-def sex_chromosome_record(sex: np.ndarray | None, source: str, haploid_coded: bool = True) -> dict:
-    """The manifest's ``sex_chromosomes`` record: where sex was read, the analysed samples of each sex, and the
-    rules X, Y and MT were tested by (the module docstring; ``haploid_coded`` False: the LOCO and multivariate
-    passes, which read no sex and test Y and MT 0/2)."""
-    if sex is None:
+def sex_chromosome_record(sex_by_id, used_ids, source: str, haploid_coded: bool = True) -> dict:
+    """The manifest's ``sex_chromosomes`` record: where sex was read (``sex_by_id``, a Series IID -> code, or
+    None), the analysed samples ``used_ids`` of each sex, and the rules X, Y and MT were tested by (the module
+    docstring; ``haploid_coded`` False: the LOCO and multivariate passes, which read no sex and test Y and MT
+    0/2)."""
+    if sex_by_id is None:
         hap = "0/1" if haploid_coded else "0/2 (beta half plink2's)"
         return {"sex_source": None, "X": "everyone, males 0/2 as stored, no sex covariate added",
                 "Y": f"everyone, {hap}", "MT": f"everyone, {hap}"}
+    sex = sex_by_id.reindex(used_ids).fillna(UNKNOWN).to_numpy()
     return {"sex_source": source, "males": int((sex == MALE).sum()), "females": int((sex == FEMALE).sum()),
             "unknown_sex": int((sex == UNKNOWN).sum()),
             "X": "samples of known sex, males 0/2 as stored, sex covariate added unless the covariates span it",
@@ -157,7 +160,7 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
     ``sample_variants``, the number of variants each sample was counted on."""
     from dataclasses import replace
 
-    from edfgen.engines.stream import association_pass
+    from edfgen.engines.stream import association_pass, count_variants
     from edfgen.kernels.qc import VariantCounts
 
     kinds = chromosome_kinds(chromosomes)
@@ -175,36 +178,53 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
         Yd = Y if d.everyone else Y[d.mask]
         if key not in prepared:
             prepared[key] = model.prepare(d.C, Yd, names=names)
-        n_d = int(d.mask.sum())
+        # X's samples of unknown sex are not tested but counted in the call rates, as plink2 counts them
+        rest = count_variants(reader, sample_index[~d.mask], variant_rows[a:b], block=block) if kind == "X" \
+            and not d.everyone else None
+        n_d = N if rest is not None else int(d.mask.sum())
 
-        def run_sink(sl, r, c, a=a, d=d, n_d=n_d):
+        def run_sink(sl, r, c, a=a, d=d, n_d=n_d, rest=rest):
+            more = {} if rest is None else {f: getattr(c, f) + getattr(rest, f)[sl] for f in _SUMS}
             sink(slice(a + sl.start, a + sl.stop), r,
                  replace(c, sample_missing=_full(c.sample_missing, d.mask, d.everyone),
-                         n_samples=np.full(sl.stop - sl.start, n_d, dtype=np.int64)))
+                         n_samples=np.full(sl.stop - sl.start, n_d, dtype=np.int64), **more))
 
         _, c = association_pass(reader, sample_index if d.everyone else sample_index[d.mask], variant_rows[a:b],
                                 Yd, d.C, model=model, prepared=prepared[key], block=block, names=names,
                                 sink=run_sink, haploid=d.haploid, ploidy=d.ploidy)
-        for arr, v in zip(acc, (c.n_called, c.n_het, c.n_hom_alt, c.dosage_sum, c.dosage_sumsq)):
-            arr[a:b] = v
+        for arr, f in zip(acc, _SUMS):
+            arr[a:b] = getattr(c, f) + (0 if rest is None else getattr(rest, f))
         if c.allele_frequency is not None:
             freq[a:b] = c.allele_frequency
         n_samples[a:b] = n_d
         sample_missing += _full(c.sample_missing, d.mask, d.everyone)
         sample_variants[d.mask] += b - a
+        if rest is not None:
+            sample_missing[~d.mask] += rest.sample_missing
+            sample_variants[~d.mask] += b - a
     return VariantCounts(*(v.astype(np.int64) for v in acc[:3]), acc[3], acc[4], sample_missing,
                          allele_frequency=freq, n_samples=n_samples, sample_variants=sample_variants)
+
+
+#: the per-variant sums of :class:`~edfgen.kernels.qc.VariantCounts`
+_SUMS = ("n_called", "n_het", "n_hom_alt", "dosage_sum", "dosage_sumsq")
 
 
 def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, chromosomes,
                   sex: np.ndarray | None, *, block: int):
     """:func:`edfgen.engines.stream.count_variants` with Y counted on the males and X's allele frequency
-    counting one allele per male (``sex`` per ``sample_index`` row, or None: all samples as stored)."""
+    counting one allele per male, over the samples of known sex (``sex`` per ``sample_index`` row, or None: all
+    samples as stored); X's call rates count every sample."""
     from edfgen.engines.stream import count_variants
     from edfgen.kernels.qc import VariantCounts
 
     kinds = chromosome_kinds(chromosomes)
     designs = sex_designs(kinds, sex, np.ones((len(sample_index), 1)), ["intercept"])
+    if "X" in designs and designs["X"].ploidy is not None:   # everyone counted; unknown sex outside the frequency
+        ploidy = np.zeros(len(sample_index), dtype=np.int8)
+        ploidy[designs["X"].mask] = designs["X"].ploidy
+        designs["X"] = SexDesign(np.ones(len(sample_index), dtype=bool), designs["X"].C, designs["X"].names,
+                                 ploidy=ploidy)
     M, N = len(variant_rows), len(sample_index)
     parts = [(a, b, designs[k], count_variants(reader, sample_index[designs[k].mask], variant_rows[a:b],
                                                block=block, ploidy=designs[k].ploidy)) for a, b, k in runs(kinds)]

@@ -36,3 +36,24 @@ def sample_sex(samples: pd.DataFrame) -> np.ndarray | None:
     table = np.array([_CODES.get(u, UNKNOWN) for u in uniques] or [UNKNOWN], dtype=np.int8)
     sex = table[codes] if len(codes) else np.zeros(0, dtype=np.int8)
     return sex if (sex != UNKNOWN).any() else None
+
+
+def source_sex(source) -> pd.Series | None:
+    """Sex (codes of :func:`sample_sex`) by IID from the sample file of a
+    :class:`~edfgen.formats.genotypes.source.GenotypeSource` (``.fam``, ``.psam``, the first BGEN's local
+    ``.sample``) without opening the genotypes (the Hail engine); None where they give none (VCF, MT)."""
+    from edfgen.formats.genotypes.bgen import read_oxford_sample
+    from edfgen.formats.genotypes.pgen import read_psam
+    from edfgen.formats.genotypes.plink1 import read_fam
+
+    if source.bfile:
+        tab = read_fam(source.bfile)
+    elif source.pfile:
+        tab = read_psam(f"{source.pfile}.psam")
+    elif source.bgen:
+        first = next((s for _, s in source.bgen_files() if s), None)
+        tab = read_oxford_sample(first) if first and "://" not in first else None
+    else:
+        tab = None
+    sex = None if tab is None else sample_sex(tab)
+    return None if sex is None else pd.Series(sex, index=tab["IID"].to_numpy())
