@@ -277,6 +277,18 @@ def test_gwas__sex_from_bgen_sample_equal_to_plink2(tmp_path):
     assert qc.loc["sample_call_rate", "removed"] == 1 and qc.loc["variant_call_rate", "removed"] == 0
 
 
+@pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
+def test_gwas__sex_from_psam_equal_to_plink2(tmp_path):
+    """A PLINK 2 fileset (plink2 --make-pgen: .psam with a SEX column): the same numbers as plink2 --glm."""
+    d = _sexed_cohort(tmp_path)
+    subprocess.run([PLINK2, "--bfile", str(d / "g"), "--make-pgen", "--out", str(d / "p"), "--silent"], check=True)
+    assert "SEX" in open(d / "p.psam").readline().split()
+    out = tmp_path / "e"
+    run_gwas(GenotypeSource(pfile=str(d / "p")), d / "pheno.tsv", d / "covar.tsv", out, covar_cols=["age"],
+             qc=QCSettings(), settings=GwasSettings(transform="none", plots=False, missing_genotypes="drop"))
+    _assert_equal_to_plink2(pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id"), _plink2_glm(d))
+
+
 def test_sample_sex__fam_psam_and_sample_codes():
     from edfgen.formats.genotypes.sex import sample_sex
 
