@@ -345,6 +345,8 @@ def test_gwas_hail__sex_from_fam_as_the_fast_engine_and_plink2(hail_context, tmp
         res[engine] = pd.read_csv(tmp_path / engine / "y.tsv.gz", sep="\t").set_index("variant_id")
     fast, hail = res["fast"], res["hail"].loc[res["fast"].index]
     assert len(fast) == len(KINDS)
+    n_of = {k: set(fast.loc[[f"v{j}" for j, c in enumerate(KINDS) if c == k], "n"]) for k in ("1", "23", "24", "26")}
+    assert n_of == {"1": {700}, "23": {670}, "24": {330}, "26": {700}}    # (edfgen read no sex: 330 males left)
     np.testing.assert_array_equal(hail["n"], fast["n"])
     for col in ("beta", "standard_error", "p_value", "effect_allele_frequency"):
         np.testing.assert_allclose(hail[col], fast[col], rtol=1e-4 if binary else 1e-6, atol=1e-8, err_msg=col)
