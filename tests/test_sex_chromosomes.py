@@ -7,6 +7,7 @@ word; and ``--chr X`` found nothing in a ``.bim`` that numbers X 23 (PLINK 1.9, 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -93,7 +94,11 @@ def test_warn_sex_chromosomes__x_without_sex_and_haploid_chromosomes(caplog):
 
     with caplog.at_level("WARNING"):
         warn_sex_chromosomes(["1", "23"], ["intercept", "age"])
-    assert "chromosome X is tested without a sex covariate (none of age looks like sex)" in caplog.text
+    assert "chromosome X is tested without a sex covariate (none of age looks like sex" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):      # sex from the .fam: X gets it, Y the males, Y/MT coded 0/1
+        warn_sex_chromosomes(["1", "23", "Y", "MT"], ["intercept", "age"], sex_known=True, haploid_coded=True)
+    assert not caplog.text
     for cov in (["intercept", "Sex"], ["intercept", "sex=M"], ["intercept", "31-0.0"], ["intercept", "is_male"]):
         caplog.clear()
         with caplog.at_level("WARNING"):
@@ -103,6 +108,7 @@ def test_warn_sex_chromosomes__x_without_sex_and_haploid_chromosomes(caplog):
     with caplog.at_level("WARNING"):
         warn_sex_chromosomes(["1", "26", "Y"], ["intercept", "sex"])
     assert "MT and Y tested" in caplog.text and "half plink2's" in caplog.text
+    assert "Y tested on every sample" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING"):
         warn_sex_chromosomes(["1", "2"], ["intercept"])
@@ -144,3 +150,206 @@ def test_covariate_design__varying_columns_leave_out_constant_ones():
                         "sex": [0, 1, 1, 0]})
     d = covariate_design(tab, ["age", "batch", "sex"])
     assert d.varying_columns() == ["intercept", "age", "sex"]     # batch is 1 wherever age is known
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# sex from the genotype files: X, Y, MT and PAR as plink2 --glm tests them
+# ---------------------------------------------------------------------------------------------------------------
+KINDS = ["1"] * 8 + ["23"] * 8 + ["24"] * 6 + ["26"] * 5 + ["25"] * 5
+
+
+def _sexed_cohort(d: Path, n: int = 700, bad_female: bool = False) -> Path:
+    """``n`` samples: 330 male, 340 female, 30 of unknown sex (.fam 0); 8 chr1, 8 non-PAR X (males 0/2), 6 Y
+    (females' calls missing, 3% of males' missing on one), 5 MT, 5 PAR (25) variants; a phenotype with X and Y
+    effects and a sex difference; ``bad_female``: one female misses 4 chr1 calls (fails --mind 0.05 without Y,
+    not with it: QC runs first, then the association)."""
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(28)
+    sex = np.r_[np.ones(330, int), np.full(340, 2), np.zeros(n - 670, int)]
+    rng.shuffle(sex)
+    male, hap = sex == 1, sex != 2
+    M = len(KINDS)
+    p = rng.uniform(0.15, 0.45, M)
+    g = rng.binomial(2, p, size=(n, M)).astype(float)
+    for j, c in enumerate(KINDS):
+        if c == "23":
+            g[hap, j] = 2.0 * rng.binomial(1, p[j], int(hap.sum()))
+        elif c in ("24", "26"):
+            g[:, j] = 2.0 * rng.binomial(1, p[j], n)
+        if c == "24":
+            g[~male, j] = np.nan
+    ymales = np.flatnonzero(male)
+    g[ymales[:int(0.03 * len(ymales))], KINDS.index("24")] = np.nan
+    g[rng.choice(np.flatnonzero(sex != 0), 7, replace=False), 1] = np.nan
+    g[np.flatnonzero(sex == 0)[0], 1] = np.nan     # 1/26 calls (plink2 counts X); 1/18 without X: fails --mind 0.05
+    if bad_female:
+        g[np.flatnonzero(sex == 2)[0], 2:6] = np.nan
+    iid = [f"s{i}" for i in range(n)]
+    # (positions Hail takes on GRCh37 and GRCh38: MT within its 16,569 bp, PAR within PAR1, X and Y beyond it)
+    bp = np.arange(1, M + 1) * 1000 + np.array([{"26": -20000, "25": 100000, "23": 3000000, "24": 3000000}.get(c, 0)
+                                                for c in KINDS])
+    to_bed(d / "g.bed", g, count_A1=False, properties={
+        "fid": iid, "iid": iid, "sex": sex, "sid": [f"v{j}" for j in range(M)], "chromosome": KINDS,
+        "bp_position": bp, "allele_1": ["A"] * M, "allele_2": ["G"] * M})
+    age = rng.normal(50, 8, n)
+    y = (0.3 * g[:, 9] + 0.4 * np.nan_to_num(g[:, 17]) + 0.2 * g[:, 23] + 0.5 * male + 0.02 * age
+         + rng.normal(0, 1, n))
+    pd.DataFrame({"IID": iid, "y": y}).to_csv(d / "pheno.tsv", sep="\t", index=False)
+    pd.DataFrame({"IID": iid, "age": age, "sex": np.where(sex == 1, 1.0, np.where(sex == 2, 0.0, np.nan))}).to_csv(
+        d / "covar.tsv", sep="\t", index=False)
+    pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(d / "pheno.p2", sep="\t", index=False)
+    pd.DataFrame({"#FID": iid, "IID": iid, "age": age}).to_csv(d / "covar.p2", sep="\t", index=False)
+    return d
+
+
+def _plink2_glm(d: Path, *extra) -> pd.DataFrame:
+    subprocess.run([PLINK2, "--bfile", str(d / "g"), "--pheno", str(d / "pheno.p2"), "--covar", str(d / "covar.p2"),
+                    "--glm", "hide-covar", *extra, "--maf", "0.01", "--geno", "0.05", "--mind", "0.05",
+                    "--out", str(d / "p2"), "--silent"], check=True)
+    return pd.read_csv(d / "p2.y.glm.linear", sep="\t").set_index("ID")
+
+
+def _assert_equal_to_plink2(ours: pd.DataFrame, ref: pd.DataFrame, rtol: float = 1e-5):
+    assert set(ours.index) == set(ref.index)
+    ref = ref.loc[ours.index]
+    sign = np.where(ref["A1"] == ours["effect_allele"], 1.0, -1.0)
+    np.testing.assert_allclose(ours["beta"], sign * ref["BETA"], rtol=rtol, atol=1e-7)
+    np.testing.assert_allclose(ours["standard_error"], ref["SE"], rtol=rtol)
+    np.testing.assert_allclose(ours["p_value"], ref["P"], rtol=max(rtol, 1e-4))   # plink2 prints 6 digits
+    np.testing.assert_array_equal(ours["n"], ref["OBS_CT"])
+
+
+@pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
+@pytest.mark.parametrize("user_sex", [False, True])
+def test_gwas__sex_from_fam_equal_to_plink2_on_x_y_mt_par(tmp_path, user_sex):
+    """plink2 --glm (default --xchr-model 2) tests X with males 0/2, SEX added and unknown-sex samples left out,
+    Y on males coded 0/1, MT coded 0/1, PAR as an autosome; its --geno counts Y among males and --mind leaves Y
+    out of females' call rates. edfgen read no sex: X on everyone, Y and MT at 0/2 (half plink2's beta), and
+    females' missing Y calls failed every Y variant's call rate and every female's sample call rate. A user
+    ``sex`` covariate (missing where the .fam says unknown) is not added twice."""
+    d = _sexed_cohort(tmp_path)
+    out = tmp_path / "e"
+    run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", out,
+             covar_cols=["age", "sex"] if user_sex else ["age"], qc=QCSettings(),
+             settings=GwasSettings(transform="none", plots=False, missing_genotypes="drop"))
+    ours = pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id")
+    # a user sex covariate (missing where the .fam's sex is): plink2 --glm's 'sex' modifier, unknown sex removed
+    ref = _plink2_glm(d, "sex", "--remove-nosex") if user_sex else _plink2_glm(d)
+    assert (ref.loc[ref["#CHROM"] == "Y", "OBS_CT"] <= 330).all() and len(ref) == len(KINDS)
+    _assert_equal_to_plink2(ours, ref)
+    man = json.loads((out / "manifest.json").read_text())
+    rec = man["extra"]["sex_chromosomes"]
+    assert (rec["males"], rec["females"], rec["unknown_sex"]) == ((330, 340, 0) if user_sex else (330, 340, 30))
+    assert man["extra"]["samples"]["used"] == (670 if user_sex else 700)
+    qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
+    assert qc.loc["variant_call_rate", "removed"] == 0 and qc.loc["sample_call_rate", "removed"] == 0
+    # effect-allele frequency: one X allele per male, Y and MT haploid (plink2 --freq; X's over the samples of
+    # known sex, those it was tested on)
+    frq = {}
+    for name, extra in (("all", []), ("sexed", ["--remove-nosex"])):
+        subprocess.run([PLINK2, "--bfile", str(d / "g"), "--freq", *extra, "--out", str(d / name), "--silent"],
+                       check=True)
+        f = pd.read_csv(d / f"{name}.afreq", sep="\t").set_index("ID").loc[ours.index]
+        frq[name] = np.where(f["ALT"] == ours["effect_allele"], f["ALT_FREQS"], 1 - f["ALT_FREQS"])
+    on_x = np.array([KINDS[int(v[1:])] == "23" for v in ours.index])     # (the outputs label PAR 23 too)
+    if not user_sex:      # (with it, the unknown-sex samples lack a covariate: not analysed on the autosomes)
+        np.testing.assert_allclose(ours["effect_allele_frequency"][~on_x], frq["all"][~on_x], atol=2e-6)
+    np.testing.assert_allclose(ours["effect_allele_frequency"][on_x], frq["sexed"][on_x], atol=2e-6)
+
+
+@pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
+def test_gwas__sex_from_bgen_sample_equal_to_plink2(tmp_path):
+    """The same cohort exported by plink2 as 8-bit BGEN (males haploid on X, Y and MT) with a .sample whose sex
+    column (type D, 1/2/NA) edfgen reads: the same numbers as plink2 --glm on the .bed; one female fails the
+    sample call rate (QC, then the association: the other path)."""
+    d = _sexed_cohort(tmp_path, bad_female=True)
+    subprocess.run([PLINK2, "--bfile", str(d / "g"), "--export", "bgen-1.2", "bits=8", "--out", str(d / "b"),
+                    "--silent"], check=True)
+    assert open(d / "b.sample").readline().split()[-1].lower() == "sex"
+    out = tmp_path / "e"
+    run_gwas(GenotypeSource(bgen=str(d / "b.bgen"), sample=str(d / "b.sample")), d / "pheno.tsv", d / "covar.tsv",
+             out, covar_cols=["age"], qc=QCSettings(),
+             settings=GwasSettings(transform="none", plots=False, missing_genotypes="drop"))
+    ours = pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id")
+    _assert_equal_to_plink2(ours, _plink2_glm(d))
+    qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
+    assert qc.loc["sample_call_rate", "removed"] == 1 and qc.loc["variant_call_rate", "removed"] == 0
+
+
+@pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
+def test_gwas__sex_from_psam_equal_to_plink2(tmp_path):
+    """A PLINK 2 fileset (plink2 --make-pgen: .psam with a SEX column): the same numbers as plink2 --glm."""
+    d = _sexed_cohort(tmp_path)
+    subprocess.run([PLINK2, "--bfile", str(d / "g"), "--make-pgen", "--out", str(d / "p"), "--silent"], check=True)
+    assert "SEX" in open(d / "p.psam").readline().split()
+    out = tmp_path / "e"
+    run_gwas(GenotypeSource(pfile=str(d / "p")), d / "pheno.tsv", d / "covar.tsv", out, covar_cols=["age"],
+             qc=QCSettings(), settings=GwasSettings(transform="none", plots=False, missing_genotypes="drop"))
+    _assert_equal_to_plink2(pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id"), _plink2_glm(d))
+
+
+def test_sample_sex__fam_psam_and_sample_codes():
+    from edfgen.formats.genotypes.sex import sample_sex
+
+    got = sample_sex(pd.DataFrame({"IID": list("abcdefg"), "SEX": ["1", "2", "0", "-9", "M", "female", "NA"]}))
+    assert got.tolist() == [1, 2, 0, 0, 1, 2, 0]
+    assert sample_sex(pd.DataFrame({"IID": ["a"], "sex": ["NA"]})) is None       # nobody's sex known
+    assert sample_sex(pd.DataFrame({"IID": ["a"]})) is None                        # VCF
+
+
+@pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
+def test_gwas_binary__sex_from_fam_equal_to_plink2_logistic(tmp_path):
+    """--binary (logistic Wald) on X, Y, MT and PAR: the same samples, covariates and coding as plink2 --glm
+    no-firth (its logistic regression without the Firth fallback)."""
+    d = _sexed_cohort(tmp_path)
+    ph = pd.read_csv(d / "pheno.tsv", sep="\t")
+    ph["y"] = (ph["y"] > ph["y"].median()).astype(int)
+    ph.to_csv(d / "pheno.tsv", sep="\t", index=False)
+    ph.assign(y=ph["y"] + 1).rename(columns={"IID": "#FID"}).assign(IID=ph["IID"])[["#FID", "IID", "y"]].to_csv(
+        d / "pheno.p2", sep="\t", index=False)
+    out = tmp_path / "e"
+    run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", out, covar_cols=["age"],
+             qc=QCSettings(), settings=GwasSettings(binary=True, plots=False))
+    subprocess.run([PLINK2, "--bfile", str(d / "g"), "--pheno", str(d / "pheno.p2"), "--covar", str(d / "covar.p2"),
+                    "--glm", "hide-covar", "no-firth", "--maf", "0.01", "--geno", "0.05", "--mind", "0.05",
+                    "--out", str(d / "p2"), "--silent"], check=True)
+    ref = pd.read_csv(d / "p2.y.glm.logistic", sep="\t").set_index("ID")
+    ours = pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id")
+    ref = ref.rename(columns={"LOG(OR)_SE": "SE"}).assign(BETA=np.log(ref["OR"]))
+    # v1 and Y's v16 have missing calls (mean-imputed by the logistic test, dropped by plink2); plink2 prints OR to
+    # 6 digits and stops its Newton steps earlier (MT's v22: 4e-6 from statsmodels' fit, which edfgen equals)
+    full = ~ours.index.isin(["v1", "v16"])
+    ref = ref.loc[ours.index[full]]
+    sign = np.where(ref["A1"] == ours.loc[full, "effect_allele"], 1.0, -1.0)
+    np.testing.assert_allclose(ours.loc[full, "beta"], sign * ref["BETA"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours.loc[full, "standard_error"], ref["SE"], rtol=1e-4)
+    np.testing.assert_array_equal(ours.loc[full, "n"], ref["OBS_CT"])
+
+
+@pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
+@pytest.mark.parametrize("binary", [False, True])
+def test_gwas_hail__sex_from_fam_as_the_fast_engine_and_plink2(hail_context, tmp_path, binary):
+    """The Hail engine reads the .fam's sex too: X (sex covariate, known sex), Y (males, 0/1), MT (0/1) and PAR (by
+    position: Hail's import labels PLINK's 25 X) equal the fast engine's (mean-imputing both) and, where no call is
+    missing, plink2's; Y's call rate counts the males."""
+    d = _sexed_cohort(tmp_path)
+    if binary:
+        ph = pd.read_csv(d / "pheno.tsv", sep="\t")
+        ph.assign(y=(ph["y"] > ph["y"].median()).astype(int)).to_csv(d / "pheno.tsv", sep="\t", index=False)
+    res = {}
+    for engine in ("fast", "hail"):
+        run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / engine,
+                 covar_cols=["age"], qc=QCSettings(), settings=GwasSettings(engine=engine, binary=binary,
+                                                                           transform="none", plots=False))
+        res[engine] = pd.read_csv(tmp_path / engine / "y.tsv.gz", sep="\t").set_index("variant_id")
+    fast, hail = res["fast"], res["hail"].loc[res["fast"].index]
+    assert len(fast) == len(KINDS)
+    n_of = {k: set(fast.loc[[f"v{j}" for j, c in enumerate(KINDS) if c == k], "n"]) for k in ("1", "23", "24", "26")}
+    assert n_of == {"1": {700}, "23": {670}, "24": {330}, "26": {700}}    # (edfgen read no sex: 330 males left)
+    np.testing.assert_array_equal(hail["n"], fast["n"])
+    for col in ("beta", "standard_error", "p_value", "effect_allele_frequency"):
+        np.testing.assert_allclose(hail[col], fast[col], rtol=1e-4 if binary else 1e-6, atol=1e-8, err_msg=col)
+    if not binary:
+        ref = _plink2_glm(d).drop(["v1", "v16"])
+        _assert_equal_to_plink2(fast.drop(["v1", "v16"]), ref)

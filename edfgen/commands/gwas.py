@@ -72,10 +72,12 @@ from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incompl
 from edfgen.engines import gwas_stream
 from edfgen.engines.hail import (HailSettings, check_bgen_for_hail, import_for_gwas, init_hail, qc_for_gwas,
                                  related_callback)
-from edfgen.engines.hail_gwas import hail_linear, hail_logistic, hail_model_pass
+from edfgen.engines.hail_gwas import hail_by_sex, hail_model_pass
+from edfgen.engines.sex_chromosomes import sex_chromosome_record
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
+from edfgen.formats.genotypes.sex import sample_sex, source_sex
 from edfgen.formats.loco import loco_mismatches, open_loco_predictions, write_loco_predictions
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
@@ -299,14 +301,18 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
         raise InputError("--missing-genotypes drop is implemented in the fast engine (PLINK input, linear model); "
                          "Hail mean-imputes missing calls")
-    hl = bad_step = None
+    hl = bad_step = sex = None
+    models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
     if engine == "fast":
         reader, sel_samples, sel_variants = gwas_stream.open_selection(source, threads=threads)
         if source.skip_bad_variants:
             sel_variants, bad_step = gwas_stream.set_aside_bad_variants(reader, sel_variants)
         geno_ids = reader.samples["IID"].to_numpy()[sel_samples]
-        warn_sex_chromosomes(reader.variants["chromosome"].to_numpy()[sel_variants], design.columns)
+        sex = sample_sex(reader.samples) if not models_pass else None   # .fam/.psam/.sample: X, Y, MT as plink2
+        warn_sex_chromosomes(reader.variants["chromosome"].to_numpy()[sel_variants], design.columns,
+                             sex_known=sex is not None, haploid_coded=not models_pass)
     else:
+        sex = source_sex(source) if not models_pass else None   # (by IID)
         hl = init_hail(hail)
         timings["hail_start"] = time.perf_counter() - t0
         mt_raw, geno_ids = import_for_gwas(hl, source, hail)
@@ -368,7 +374,6 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                                    firth_threshold=settings.firth_threshold if stream_firth(settings) else None))
         return writers[-1]
 
-    models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
     stream = dict(binary=settings.binary, missing_genotypes=settings.missing_genotypes, block_size=settings.block_size,
                   firth_threshold=settings.firth_threshold if stream_firth(settings) else None)
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
@@ -380,7 +385,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             # (else the samples change: QC first, then a second pass)
             done = gwas_stream.one_pass(reader, sel_samples, sel_variants,
                                         output_order(reader.variants.iloc[sel_variants]), overlap, design_for,
-                                        outputs_for, qc, min_info=source.min_info, threads=threads, **stream)
+                                        outputs_for, qc, min_info=source.min_info, threads=threads, sex=sex, **stream)
             if done is None:
                 log.info("some samples fail the sample call rate: QC first, then association")
         if done is None:
@@ -389,11 +394,12 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                            if qc.remove_related else None)
                 variants, sample_index, steps = gwas_stream.stream_qc(reader, sel_samples, sel_variants, overlap, qc,
                                                                       min_info=source.min_info, related=related,
-                                                                      block_size=settings.block_size)
+                                                                      block_size=settings.block_size, sex=sex)
                 used_ids = reader.samples["IID"].to_numpy()[sample_index]
             else:
-                mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail)
-                warn_sex_chromosomes(variants["chromosome"].to_numpy(), design.columns)   # (fast: as it opens)
+                mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail, sex_by_id=sex)
+                warn_sex_chromosomes(variants["chromosome"].to_numpy(), design.columns, sex_known=sex is not None,
+                                     haploid_coded=not models_pass)   # (fast: as it opens)
             timings["import_qc"] = time.perf_counter() - t1
             if len(used_ids) < MIN_SAMPLES:
                 raise InputError(f"only {len(used_ids)} samples left after sample QC (need >= {MIN_SAMPLES})")
@@ -418,7 +424,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                         outputs=outputs, scratch=scratch, **stream)
                 elif engine == "fast":
                     gwas_stream.fast_pass(reader, sample_index, variants, Y, C, threads=threads, names=names,
-                                          outputs=outputs, **stream)
+                                          outputs=outputs, sex=sex, covariate_names=cov_names, **stream)
                 elif models_pass:
                     preds = None
                     if settings.model == "ridge-loco":   # converted once to a store: one chromosome in memory
@@ -431,8 +437,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                     res, permuted = res.rows(order), (permuted.rows(order) if permuted is not None else None)
                     outputs.add(np.arange(len(variants)), res)
                 else:
-                    res = (hail_logistic(hl, mt, used_ids, Y, C, settings.logistic_test) if settings.binary
-                           else hail_linear(hl, mt, used_ids, Y, C))
+                    res = hail_by_sex(hl, mt, used_ids, Y, C, cov_names, sex,
+                                      settings.logistic_test if settings.binary else None)
                     outputs.add(np.arange(len(variants)), res.rows(order))
                 timings["association"] = time.perf_counter() - t2
                 t3 = time.perf_counter()
@@ -458,6 +464,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                               complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
         log.debug(counts.describe())
         man.parameters["covariates"] = cov_names
+        man.extra["sex_chromosomes"] = sex_chromosome_record(sex if sex is None or engine != "fast" else pd.Series(
+            sex, index=reader.samples["IID"].to_numpy()), used_ids, source.label, not models_pass)
         qc_df = qc_table(([bad_step] if bad_step else []) + list(steps)
                          + [s for w in writers[-1:] for s in w.binary_steps()])   # firth_refit, fit_failed
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")

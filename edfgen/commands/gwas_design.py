@@ -195,23 +195,30 @@ _SEX_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|msex|infe
                         re.I)
 
 
-def warn_sex_chromosomes(chromosomes, covariate_names) -> None:
-    """WARNING when X is tested without a sex covariate, or Y/MT at all (once per run).
+def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = False,
+                         haploid_coded: bool = False) -> None:
+    """WARNING where X, Y or MT are not tested as plink2 ``--glm`` tests them (once per run).
 
-    Hemizygous calls count as two copies (PLINK's 0/2): on X the male-female difference in coding is confounded
-    with any sex difference in the phenotype unless sex is a covariate (plink2 ``--glm`` adds it on X itself);
-    on Y and MT beta and its SE are half plink2's (0/1 coding).
+    With sex from the genotype files (``sex_known``; :mod:`edfgen.engines.sex_chromosomes`) X gets the sex
+    covariate and Y the males: no warning. Without it, X is tested on everyone with males' hemizygous calls
+    as stored (0/2), confounded with any sex difference in the phenotype unless a covariate is sex, and Y on
+    everyone (females' missing calls imputed). ``haploid_coded``: Y and MT are tested 0/1 (the fast engine's
+    linear and logistic pass); else (Hail, ``--model ridge-loco/lmm-loco``, ``--multivariate``) 0/2, so beta and
+    its SE are half plink2's.
     """
     from edfgen.formats.chromosomes import selection_chromosome_names
 
     names = set(selection_chromosome_names(pd.unique(np.asarray(chromosomes, dtype=object))))
-    if names & {"X", "XY"} and not any(_SEX_NAMES.match(str(c)) for c in covariate_names):
-        log.warning("chromosome X is tested without a sex covariate (none of %s looks like sex): males are "
-                    "hemizygous, counted 0/2; add sex to --covariates (plink2 --glm adds it on X)",
-                    ", ".join(map(str, covariate_names[1:])) or "no covariates")
-    if names & {"Y", "MT"}:
+    if names & {"X", "XY"} and not sex_known and not any(_SEX_NAMES.match(str(c)) for c in covariate_names):
+        log.warning("chromosome X is tested without a sex covariate (none of %s looks like sex, and the genotype "
+                    "files give no sex): males are hemizygous, counted 0/2; add sex to --covariates (plink2 --glm "
+                    "adds it on X)", ", ".join(map(str, covariate_names[1:])) or "no covariates")
+    if names & {"Y", "MT"} and not haploid_coded:
         log.warning("%s tested: every call there is haploid and counted as 2 copies, so beta and its SE are "
                     "half plink2's (0/1 coding); p is the same", " and ".join(sorted(names & {"Y", "MT"})))
+    if "Y" in names and not sex_known:
+        log.warning("Y tested on every sample: the genotype files give no sex, so females' missing Y calls are "
+                    "imputed and counted in the call rates; run Y on males (--keep)")
 
 
 def binary_phenotypes(Y: np.ndarray, names: Sequence[str], source: str) -> np.ndarray:

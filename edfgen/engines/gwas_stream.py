@@ -17,6 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from edfgen.engines.sex_chromosomes import association_by_sex
 from edfgen.engines.stream import association_pass, auto_block_size, genome_from_reader, reader_qc
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import autosomal
@@ -53,12 +54,13 @@ def set_aside_bad_variants(reader: GenotypeReader, sel_variants: np.ndarray) -> 
 
 
 def stream_qc(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set,
-              qc: QCSettings, *, min_info: float | None, related=None, block_size: int | None = None):
+              qc: QCSettings, *, min_info: float | None, related=None, block_size: int | None = None,
+              sex: np.ndarray | None = None):
     """Sample and variant QC (:func:`edfgen.engines.stream.reader_qc`) of the selected samples that are in
     ``overlap`` and the selected variants: ``(variants kept, with their reader row, sample rows kept, steps)``."""
     cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
     return reader_qc(reader, cand, reader.variants.iloc[sel_variants].assign(row=sel_variants).reset_index(drop=True),
-                     qc, min_info=min_info, related=related, block=block_size or auto_block_size(len(cand), 0))
+                     qc, min_info=min_info, related=related, block=block_size or auto_block_size(len(cand), 0), sex=sex)
 
 
 def _with_threads(run, threads: int | None):
@@ -74,7 +76,7 @@ def _with_threads(run, threads: int | None):
 def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, order: np.ndarray,
              overlap: set, design_for, outputs_for, qc: QCSettings, *, min_info: float | None,
              threads: int | None, binary: bool, missing_genotypes: str, block_size: int | None,
-             firth_threshold: float | None = None):
+             firth_threshold: float | None = None, sex: np.ndarray | None = None):
     """QC and association in one pass over the genotypes, streaming each block's results that pass QC.
 
     Variant QC is per variant, so each block is filtered as it is tested (the same rules as
@@ -113,8 +115,8 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
 
         vcounts = fast_pass(reader, cand, cand_variants, Y, C, binary=binary, missing_genotypes=missing_genotypes,
                             block_size=block_size, threads=threads, names=outputs.names, sink=sink,
-                            firth_threshold=firth_threshold)
-        if not sample_call_rate_ok(vcounts.sample_missing, len(cand_variants), qc).all():
+                            firth_threshold=firth_threshold, sex=sex, covariate_names=cov_names)
+        if not sample_call_rate_ok(vcounts.sample_missing, vcounts.sample_variants, qc).all():
             outputs.abort()
             return None
         if not kept.any():
@@ -135,9 +137,12 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
 
 def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
               *, binary: bool, missing_genotypes: str, block_size: int | None, threads: int | None, names=None,
-              outputs=None, sink=None, firth_threshold: float | None = None):
+              outputs=None, sink=None, firth_threshold: float | None = None, sex: np.ndarray | None = None,
+              covariate_names=None):
     """Blockwise association over the reader rows ``variants["row"]`` of samples ``sample_index``
-    (linear, or logistic Wald with ``binary``): :func:`edfgen.engines.stream.association_pass`.
+    (linear, or logistic Wald with ``binary``): :func:`edfgen.engines.stream.association_pass` of each run of
+    autosomes, X, Y and MT as plink2 tests them (:func:`edfgen.engines.sex_chromosomes.association_by_sex`;
+    ``sex``, per reader sample, from :func:`edfgen.formats.genotypes.sex.sample_sex`, or None).
 
     Each block's results go to ``sink(rows, result, counts)``, or, with ``outputs`` (a
     :class:`~edfgen.commands.gwas_output.GwasOutputs` over ``variants``), are written as they come.
@@ -145,11 +150,13 @@ def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Dat
     """
     sink = sink or outputs.sink
 
+    model = make_model("linear", binary=binary, missing_genotypes=missing_genotypes, firth_threshold=firth_threshold)
+
     def run():
-        return association_pass(reader, sample_index, variants["row"].to_numpy(), Y, C,
-                                binary=binary, missing_genotypes=missing_genotypes,
-                                block=block_size or auto_block_size(len(sample_index), Y.shape[1]),
-                                names=names, sink=sink, firth_threshold=firth_threshold)[1]
+        return association_by_sex(reader, sample_index, variants["row"].to_numpy(), variants["chromosome"].to_numpy(),
+                                  Y, C, covariate_names or [f"covariate {j}" for j in range(C.shape[1])],
+                                  None if sex is None else sex[sample_index], sink=sink, model=model,
+                                  block=block_size or auto_block_size(len(sample_index), Y.shape[1]), names=names)
 
     return _with_threads(run, threads)
 

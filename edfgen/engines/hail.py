@@ -33,6 +33,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from edfgen.engines.hail_gwas import row_kind, sex_codes
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.chromosomes import SELECTION_NAMES, autosomal, selection_chromosome_names
 from edfgen.formats.genotypes.base import check_unique_iids
@@ -369,9 +370,13 @@ def related_to_remove(hl, mt, kinship: float = KINSHIP_2ND_DEGREE) -> set[str]:
 
 
 def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
-            checkpoint: str | None = None,
-            min_info: float | None = None) -> tuple[object, pd.DataFrame, list[QCStep], int]:
+            checkpoint: str | None = None, min_info: float | None = None,
+            sex_by_id: pd.Series | None = None) -> tuple[object, pd.DataFrame, list[QCStep], int]:
     """QC in Hail (any input format): returns (QC'd MT, variants table, steps, N genotyped).
+
+    ``sex_by_id`` (IID -> 1 male, 2 female, 0 unknown; :func:`edfgen.formats.genotypes.sex.source_sex`): Y is
+    counted on the males (variant call rate; a female's sample call rate leaves Y out) and X's allele frequency
+    counts one allele per male, as the fast engine and plink2 (:mod:`edfgen.engines.sex_chromosomes`).
 
     ``min_info``: keep variants whose MaCH r² (:func:`edfgen.kernels.qc.mach_r2`, from the
     dosages of the samples kept) is at least this, after the other variant filters, as the fast engine.
@@ -392,7 +397,13 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     mt = mt.filter_rows(hl.len(mt.alleles) == 2)
     if keep_iids is not None:
         mt = mt.filter_cols(hl.literal(set(keep_iids)).contains(mt.s))
-    mt = mt.annotate_cols(cr=hl.agg.mean(hl.float64(hl.is_defined(mt.x))))
+    if sex_by_id is not None:
+        mt = mt.annotate_cols(__sex=sex_codes(hl, sex_by_id, mt.s))
+        mt = mt.annotate_rows(__kind=row_kind(hl, mt.locus))
+
+    def agg(e):   # (of the MatrixTable mt is when called: Y counted on males)
+        return e if sex_by_id is None else hl.agg.filter((mt.__kind != "Y") | (mt.__sex == 1), e)
+    mt = mt.annotate_cols(cr=agg(hl.agg.mean(hl.float64(hl.is_defined(mt.x)))))
     cols = mt.cols().to_pandas()
     s_ok = (cols["cr"] >= settings.sample_call_rate).to_numpy()
     steps.append(sample_call_rate_step(s_ok, settings))
@@ -403,19 +414,31 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
                             int(s_ok.sum()) - len(drop)))
         mt = mt.filter_cols(hl.literal(drop).contains(mt.s), keep=False)
     mt = mt.add_row_index("__i")
-    mt = mt.annotate_rows(n_called=hl.agg.count_where(hl.is_defined(mt.x)),
-                          n_het=hl.agg.count_where(hl.floor(mt.x + 0.5) == 1),
-                          n_hom_alt=hl.agg.count_where(hl.floor(mt.x + 0.5) == 2),
-                          dosage_sum=hl.agg.sum(mt.x), dosage_sumsq=hl.agg.sum(mt.x * mt.x))
+    mt = mt.annotate_rows(n_called=agg(hl.agg.count_where(hl.is_defined(mt.x))),
+                          n_het=agg(hl.agg.count_where(hl.floor(mt.x + 0.5) == 1)),
+                          n_hom_alt=agg(hl.agg.count_where(hl.floor(mt.x + 0.5) == 2)),
+                          dosage_sum=agg(hl.agg.sum(mt.x)), dosage_sumsq=agg(hl.agg.sum(mt.x * mt.x)))
+    sexed = {}
+    if sex_by_id is not None:    # X: one allele per male, over the samples of known sex (NaN elsewhere)
+        half, on_x = hl.if_else(mt.__sex == 1, 0.5, 1.0), (mt.__kind == "X") & (mt.__sex != 0)
+        mt = mt.annotate_rows(__af=hl.agg.filter(on_x, hl.agg.sum(mt.x * half))
+                              / hl.agg.filter(on_x & hl.is_defined(mt.x), hl.agg.sum(2 * half)))
+        sexed = {"kind": "__kind", "af": "__af"}
     rt = mt.rows()
     rows = rt.select(i=rt.__i, chromosome=rt.locus.contig.replace("^chr", ""), base_pair_location=rt.locus.position,
                      effect_allele=rt.alleles[1], other_allele=rt.alleles[0], variant_id=rt.varid, rsid=rt.rsid,
                      n_called=rt.n_called, n_het=rt.n_het, n_hom_alt=rt.n_hom_alt, dosage_sum=rt.dosage_sum,
-                     dosage_sumsq=rt.dosage_sumsq).key_by().drop("locus", "alleles").to_pandas()
+                     dosage_sumsq=rt.dosage_sumsq, **{k: rt[v] for k, v in sexed.items()}
+                     ).key_by().drop("locus", "alleles").to_pandas()
     n_used = mt.count_cols()
+    extra = {}
+    if sex_by_id is not None:    # Y's call rate among the males
+        n_males = int(mt.aggregate_cols(hl.agg.count_where(mt.__sex == 1)))
+        extra = dict(allele_frequency=rows["af"].to_numpy(dtype=float),
+                     n_samples=np.where(rows["kind"] == "Y", n_males, n_used).astype(np.int64))
     counts = VariantCounts(*(rows[c].to_numpy(dtype=np.int64) for c in ("n_called", "n_het", "n_hom_alt")),
                            *(rows[c].to_numpy(dtype=float) for c in ("dosage_sum", "dosage_sumsq")),
-                           sample_missing=np.zeros(n_used, dtype=np.int64))
+                           sample_missing=np.zeros(n_used, dtype=np.int64), **extra)
     keep, vsteps = variant_qc(counts, np.ones(len(rows), dtype=bool), n_used, settings, dosages=True,
                               min_info=min_info, hwe_tested=autosomal(rows["chromosome"]))
     n_bi = len(rows)
@@ -423,7 +446,7 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     kept = rows[keep]
     keep_idx = hl.literal(set(int(i) for i in kept["i"]), dtype=hl.tset(hl.tint64))
     mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_het", "n_hom_alt", "dosage_sum",
-                                                         "dosage_sumsq")
+                                                         "dosage_sumsq", *(("__sex", "__kind", "__af") if sexed else ()))
     variants = kept[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     variants["rsid"] = variants["rsid"].where(variants["rsid"].astype(str).str.match(r"^rs\d+$"))
     if checkpoint:
@@ -456,12 +479,13 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
     return related
 
 
-#: bumped when what the cache holds for the same inputs changes (2: HWE on autosomes only; haploid VCF calls 0/2)
-CACHE_VERSION = 2
+#: bumped when what the cache holds for the same inputs changes (2: HWE on autosomes only; haploid VCF calls 0/2;
+#: 3: Y's call rates among males, X's MAF one allele per male, with sex from the files)
+CACHE_VERSION = 3
 
 
-def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray) -> str:
-    h = hashlib.sha256(json.dumps([CACHE_VERSION, source.fingerprint(), qc.__dict__], sort_keys=True,
+def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray, sexed: bool = False) -> str:
+    h = hashlib.sha256(json.dumps([CACHE_VERSION, source.fingerprint(), qc.__dict__, sexed], sort_keys=True,
                                   default=str).encode())
     h.update("\n".join(sorted(iids)).encode())
     return os.path.join(tmp_dir, "edfgen-genotype-cache", h.hexdigest()[:20] + ".mt")
@@ -476,13 +500,15 @@ def import_for_gwas(hl, source: GenotypeSource, hail: HailSettings):
     return mt, ids
 
 
-def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, hail: HailSettings):
-    """:func:`hail_qc` of the samples ``overlap``, checkpointed in ``hail.tmp_dir`` (reused by a later run
-    with the same files, QC settings and samples): ``(QC'd MatrixTable, variants, steps, sample ids)``."""
-    ckpt = _cache_path(hail.tmp_dir or default_tmp_dir(), source, qc,
-                       np.asarray(sorted(overlap)))
+def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, hail: HailSettings, *,
+                sex_by_id: pd.Series | None = None):
+    """:func:`hail_qc` of the samples ``overlap`` (with ``sex_by_id``), checkpointed in ``hail.tmp_dir`` (reused by
+    a later run with the same files, QC settings and samples): ``(QC'd MatrixTable, variants, steps, sample ids)``."""
+    ckpt = _cache_path(hail.tmp_dir or default_tmp_dir(), source, qc, np.asarray(sorted(overlap)),
+                       sex_by_id is not None)
     try:    # the import is lazy: what Hail cannot read (haploid BGEN samples, ...) surfaces at QC's first action
-        mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info)
+        mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info,
+                                         sex_by_id=sex_by_id)
     except Exception as exc:  # noqa: BLE001 - what Hail cannot read in the input, as one line naming it
         what = next((ln.strip() for ln in str(exc).splitlines() if "HailException:" in ln), "")
         if isinstance(exc, InputError) or not type(exc).__module__.startswith(("hail", "py4j")) or not any(

@@ -177,3 +177,84 @@ def hail_model_pass(hl, mt, used_ids: np.ndarray, variants: pd.DataFrame, Y: np.
         del resid
     res = [AssociationResult(**out) for out in outs]
     return res[0], (res[1] if len(res) > 1 else None)
+
+
+def row_kind(hl, locus):
+    """The kind of a Hail locus as :func:`edfgen.engines.sex_chromosomes.chromosome_kinds` names it: ``X`` (outside
+    the reference's pseudo-autosomal regions: Hail's import labels PLINK's 25 X), ``Y``, ``MT`` or ``""``; a
+    MatrixTable without a reference genome (a ``struct`` locus) by its contig names alone."""
+    from edfgen.formats.chromosomes import SELECTION_NAMES
+
+    if not isinstance(locus.dtype, hl.tlocus):
+        names = {**{c: c for c in ("X", "Y", "MT")}, **SELECTION_NAMES}
+        name = hl.literal(names).get(locus.contig.replace("(?i)^chr", "").upper(), "")
+        return hl.if_else(hl.literal({"X", "Y", "MT"}).contains(name), name, "")
+    return (hl.case().when(locus.in_x_nonpar(), "X").when(hl.literal({"Y", "chrY", "24"}).contains(locus.contig), "Y")
+            .when(locus.in_mito(), "MT").default(""))
+
+
+def sex_codes(hl, sex_by_id: pd.Series, s):
+    """The sex code (1 male, 2 female, 0 unknown) of the column key ``s`` from ``sex_by_id``."""
+    return hl.literal({str(k): int(v) for k, v in sex_by_id.items()}).get(s, 0)
+
+
+def hail_by_sex(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray, cov_names,
+                sex_by_id: pd.Series | None, logistic_test: str | None = None) -> AssociationResult:
+    """:func:`hail_linear` (or :func:`hail_logistic` with ``logistic_test``) on each kind of chromosome with the
+    samples, covariates and coding of :func:`edfgen.engines.sex_chromosomes.sex_designs` (X: sex covariate,
+    samples of known sex; Y: males; Y and MT 0/1), as the fast engine (kinds by :func:`row_kind`);
+    ``sex_by_id`` (:func:`edfgen.formats.genotypes.sex.source_sex`) or None."""
+    from edfgen.engines.sex_chromosomes import sex_designs
+
+    def run(m, ids, Yd, Cd):
+        return hail_linear(hl, m, ids, Yd, Cd) if logistic_test is None else hail_logistic(hl, m, ids, Yd, Cd,
+                                                                                           logistic_test)
+
+    sex = None if sex_by_id is None else sex_by_id.reindex(used_ids).fillna(0).to_numpy(dtype=np.int8)
+    rt = mt.rows()
+    kinds = np.asarray(rt.select(k=row_kind(hl, rt.locus)).k.collect(), dtype=object)
+    designs = sex_designs(kinds, sex, C, cov_names)
+    if set(kinds.tolist()) <= {""}:
+        return run(mt, used_ids, Y, C)
+    M, P = len(kinds), Y.shape[1]
+    out = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
+    n = np.zeros((M, P), dtype=np.int64)
+    for kind, d in designs.items():
+        rows = np.flatnonzero(kinds == kind)
+        if not len(rows):
+            continue
+        sub = mt.filter_rows(row_kind(hl, mt.locus) == kind)     # (in order: the rows of this kind)
+        ids = used_ids if d.everyone else used_ids[d.mask]
+        if not d.everyone:
+            sub = sub.filter_cols(hl.literal(set(ids)).contains(sub.s))
+        if d.haploid:
+            sub = sub.annotate_entries(x=sub.x / 2)
+        Yd = Y if d.everyone else Y[d.mask]
+        r = run(sub, ids, Yd, d.C)
+        for k in out:
+            out[k][rows] = getattr(r, k)
+        n[rows] = r.n
+        if d.haploid:
+            out["effect_allele_frequency"][rows] *= 2.0
+        elif d.ploidy is not None:
+            out["effect_allele_frequency"][rows] = _x_frequency(hl, sub, ids, d.ploidy, Yd)
+    return AssociationResult(n=n, **out)
+
+
+def _x_frequency(hl, mt, ids: np.ndarray, ploidy: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Effect-allele frequency [M, P] of X rows counting one allele per male (``ploidy`` 1 per ``ids``), in each
+    phenotype group's samples (:func:`edfgen.engines.stream.haploid_allele_frequency` in Hail)."""
+    groups = missingness_groups(Y)
+    mt = mt.annotate_cols(__half=hl.literal(dict(zip(map(str, ids), (ploidy / 2.0).tolist())))[mt.s])
+    sets = [hl.literal(set(map(str, ids[mask]))) for mask, _ in groups]
+    num = hl.array([hl.agg.filter(s.contains(mt.s), hl.agg.sum(mt.x * mt.__half)) for s in sets])
+    den = hl.array([hl.agg.filter(s.contains(mt.s) & hl.is_defined(mt.x), hl.agg.sum(2 * mt.__half))
+                    for s in sets])
+    rt = mt.annotate_rows(__num=num, __den=den).rows()
+    res = rt.select(num=rt.__num, den=rt.__den).key_by().drop("locus", "alleles").to_pandas()
+    out = np.full((len(res), Y.shape[1]), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for g, (_, cols) in enumerate(groups):
+            out[:, cols] = (res["num"].map(lambda a: a[g]).to_numpy(float)
+                            / res["den"].map(lambda a: a[g]).to_numpy(float))[:, None]
+    return out

@@ -19,7 +19,7 @@ import numpy as np
 
 from edfgen.formats.chromosomes import autosomal
 from edfgen.formats.genotypes.base import MISSING_INT8, GenotypeReader
-from edfgen.kernels.association import AssociationResult
+from edfgen.kernels.association import AssociationResult, missingness_groups
 from edfgen.kernels.logistic import LogisticAssociationResult
 from edfgen.kernels.models import GenomeBlocks, make_model
 from edfgen.kernels.qc import (QCSettings, VariantCounts, biallelic, related_step, sample_call_rate_ok,
@@ -111,6 +111,27 @@ def block_counts(G: np.ndarray, *, buffer: _Buffer | None = None):
     return n_called, n_het, n_hom, s1, s2, sample_missing, Gf
 
 
+def haploid_allele_frequency(Gf: np.ndarray, ploidy: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
+    """Effect-allele frequency of a chrX block ``Gf`` [N, m] (NaN missing; males' hemizygous calls stored 0/2)
+    counting one allele per male (``ploidy`` 1) and two per female, as plink2 counts X:
+    ``(sum of females' counts + sum of males' counts / 2) / (2 females called + males called)``.
+
+    Returns ``(frequency [m] over all N samples, frequency [m, P] over each phenotype group's samples)``;
+    ``groups`` are the ``(mask [N], phenotype columns)`` of :func:`~edfgen.kernels.association.missingness_groups`.
+    """
+    half = ploidy.astype(np.float64) / 2.0
+    called = ~np.isnan(Gf)
+    alleles = np.where(called, Gf, 0.0) * half[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        whole = alleles.sum(0) / (called.T @ ploidy.astype(np.float64))
+        P = 1 + max((int(c.max()) for _, c in groups), default=0)
+        per = np.empty((Gf.shape[1], P))
+        for mask, cols in groups:
+            f = whole if mask.all() else alleles[mask].sum(0) / (called[mask].T @ ploidy[mask].astype(np.float64))
+            per[:, cols] = f[:, None]
+    return whole, per
+
+
 def prefetched(it: Iterator, depth: int = 1) -> Iterator:
     """Iterate ``it`` with the next item(s) produced in a background thread (decoding overlaps compute)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -132,24 +153,31 @@ def read_blocks(reader: GenotypeReader, sample_index: np.ndarray, variant_index:
 
 
 def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, *,
-                   block: int = 4096) -> VariantCounts:
-    """QC counts of the variants ``variant_index`` over the samples ``sample_index`` (one pass)."""
+                   block: int = 4096, ploidy: np.ndarray | None = None) -> VariantCounts:
+    """QC counts of the variants ``variant_index`` over the samples ``sample_index`` (one pass); with ``ploidy``
+    (chrX, 1 per male) the ``allele_frequency`` of :func:`haploid_allele_frequency`."""
     M = len(variant_index)
     acc = [np.zeros(M) for _ in range(5)]
+    freq = np.zeros(M) if ploidy is not None else None
+    everyone = [(np.ones(len(sample_index), dtype=bool), np.zeros(1, dtype=np.int64))]
     miss = np.zeros(len(sample_index), dtype=np.int64)
     buf = _Buffer()
     for sl, G in read_blocks(reader, sample_index, variant_index, block=block):
-        *c, m, _ = block_counts(G, buffer=buf)
+        *c, m, Gf = block_counts(G, buffer=buf)
         for a, v in zip(acc, c):
             a[sl] = v
         miss += m
-    return VariantCounts(*(a.astype(np.int64) if i < 3 else a for i, a in enumerate(acc)), sample_missing=miss)
+        if freq is not None:
+            freq[sl] = haploid_allele_frequency(Gf, ploidy, everyone)[0]
+    return VariantCounts(*(a.astype(np.int64) if i < 3 else a for i, a in enumerate(acc)), sample_missing=miss,
+                         allele_frequency=freq)
 
 
 def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, Y: np.ndarray,
                      C: np.ndarray, *, binary: bool = False, missing_genotypes: str = "mean-impute",
                      block: int = 4096, names=None, model=None, prepared=None, chromosomes=None,
-                     permutation: np.ndarray | None = None, sink=None, firth_threshold: float | None = None):
+                     permutation: np.ndarray | None = None, sink=None, firth_threshold: float | None = None,
+                     haploid: bool = False, ploidy: np.ndarray | None = None):
     """Association of every variant in ``variant_index`` with the phenotypes ``Y`` (rows = ``sample_index``).
 
     ``model`` (:mod:`edfgen.kernels.models`; default: linear, or the logistic Wald test with ``binary``, with
@@ -161,6 +189,14 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
 
     Parameters
     ----------
+    haploid : bool
+        Every call is haploid (Y, MT): the 0/2 hard calls (and ``2 P(B)`` dosages) the readers give are
+        tested as 0/1, as plink2 ``--glm`` codes them (beta per allele); the QC counts stay those of the
+        0/2 block (whose ``sum / 2n`` is the haploid allele frequency).
+    ploidy : int array [N], optional
+        Copies of X each sample carries (1 male, 2 female): males' 0/2 calls are tested as stored
+        (plink2's default ``--xchr-model 2``) but count one allele each in ``effect_allele_frequency`` and in
+        the counts' ``allele_frequency`` (the MAF filter), as plink2 counts them.
     sink : callable, optional
         ``sink(rows, result, counts)`` is called for every block, in order: ``rows`` a slice into
         ``variant_index``, ``result`` the block's :class:`~edfgen.kernels.association.AssociationResult`
@@ -188,6 +224,8 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
              and getattr(model, "firth_threshold", None) is not None else None)
     acc = [np.zeros(M) for _ in range(5)]
     sample_missing = np.zeros(len(sample_index), dtype=np.int64)
+    allele_freq = np.zeros(M) if ploidy is not None else None
+    groups = [(mask, cols) for mask, cols in missingness_groups(Y)] if ploidy is not None else None
     not_converged = 0
     if model.needs_chromosome:
         labels = np.asarray(chromosomes).astype(str)
@@ -208,12 +246,23 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         for a, v in zip(acc, (n_called, n_het, n_hom, s1, s2)):
             a[sl] = v
         sample_missing += miss
-        r = model.test_block(prepared, Gf, chromosome=chrom, call_stats=(n_called, s1, s2))
+        freq = haploid_allele_frequency(Gf, ploidy, groups) if ploidy is not None else None
+        if haploid:
+            Gf *= 0.5
+        r = model.test_block(prepared, Gf, chromosome=chrom,
+                             call_stats=(n_called, s1 * 0.5, s2 * 0.25) if haploid else (n_called, s1, s2))
+        if haploid:
+            r.effect_allele_frequency[...] *= 2.0          # (the kernels' mean / 2: now the mean of 0/1 calls)
+        elif freq is not None:
+            r.effect_allele_frequency[...] = freq[1]
+        if freq is not None:
+            allele_freq[sl] = freq[0]
         if model.binary:
             not_converged += int((~r.converged & np.isfinite(r.effect_allele_frequency)).sum())
         if sink is not None:
             sink(sl, r, VariantCounts(np.asarray(n_called, dtype=np.int64), np.asarray(n_het, dtype=np.int64),
-                                      np.asarray(n_hom, dtype=np.int64), s1, s2, miss))
+                                      np.asarray(n_hom, dtype=np.int64), s1, s2, miss,
+                                      allele_frequency=None if freq is None else freq[0]))
             continue
         for k in arrays:
             arrays[k][sl] = getattr(r, k)
@@ -229,7 +278,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         log.warning("%d logistic fits did not converge (separation, monomorphic or singular Fisher matrix): "
                     "left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)", not_converged)
     counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
-                           acc[4], sample_missing)
+                           acc[4], sample_missing, allele_frequency=allele_freq)
     if not keep_all:
         result = None
     elif firth is not None:     # the Firth fallback's rows stay marked (the firth column of the GWAS-SSF files)
@@ -242,7 +291,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
 
 
 def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settings: QCSettings, *,
-              min_info: float | None = None, related=None, block: int = 4096):
+              min_info: float | None = None, related=None, block: int = 4096, sex: np.ndarray | None = None):
     """Sample then variant QC with numpy over any reader (the streamed engine's QC when samples change).
 
     Parameters
@@ -252,15 +301,27 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
         Candidate rows of ``reader.variants`` with their reader row number in ``row``.
     related : callable, optional
         ``related(sample_rows) -> set of IIDs`` to drop (KING through Hail, ``--remove-related``).
+    sex : int array [reader samples], optional
+        1 male, 2 female, 0 unknown (:func:`edfgen.formats.genotypes.sex.sample_sex`): Y is counted on the
+        males, X's allele frequency counts one allele per male
+        (:func:`edfgen.engines.sex_chromosomes.counts_by_sex`).
 
     Returns
     -------
     (variants kept, sample rows kept, list of QCStep)
     """
+    from edfgen.engines.sex_chromosomes import counts_by_sex
+
     alleles_ok = biallelic(variants)
     vrows = variants["row"].to_numpy()[alleles_ok]
-    counts = count_variants(reader, sample_index, vrows, block=block)
-    s_ok = sample_call_rate_ok(counts.sample_missing, len(vrows), settings)
+    chroms = variants["chromosome"].to_numpy()[alleles_ok]
+
+    def count(samples):
+        return counts_by_sex(reader, samples, vrows, chroms, None if sex is None else sex[samples], block=block)
+
+    counts = count(sample_index)
+    s_ok = sample_call_rate_ok(counts.sample_missing, counts.sample_variants if counts.sample_variants is not None
+                               else len(vrows), settings)
     steps = [sample_call_rate_step(s_ok, settings)]
     samples = np.asarray(sample_index)[s_ok]
     changed = not s_ok.all()
@@ -271,7 +332,7 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
         samples = samples[rel_ok]
         changed = changed or not rel_ok.all()
     if changed:
-        counts = count_variants(reader, samples, vrows, block=block)
+        counts = count(samples)
     keep, vsteps = variant_qc(counts, alleles_ok, len(samples), settings, dosages=not reader.hardcalls_only,
                               hwe_tested=autosomal(variants["chromosome"]),
                               min_info=min_info)

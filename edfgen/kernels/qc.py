@@ -210,22 +210,26 @@ _hwe_table_cached = functools.lru_cache(maxsize=4096)(_hwe_table_of)
 def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, n_samples: int,
                     settings: QCSettings, alleles_ok: np.ndarray | None = None,
                     dosage_sum: np.ndarray | None = None,
-                    hwe_tested: np.ndarray | None = None) -> tuple[np.ndarray, list[QCStep]]:
+                    hwe_tested: np.ndarray | None = None,
+                    allele_frequency: np.ndarray | None = None) -> tuple[np.ndarray, list[QCStep]]:
     """Sequential variant filters (biallelic, call rate, MAF, HWE) from per-variant counts.
 
     Parameters
     ----------
     n_called, n_het, n_hom_alt : arrays [M]
         Called samples, heterozygous and homozygous-alt (effect allele) counts among the samples used.
-    n_samples : int
-        Samples used (denominator of the call rate).
+    n_samples : int or int array [M]
+        Samples used (denominator of the call rate; per variant where chrY counts the males only).
     dosage_sum : array [M], optional
         Sum of effect-allele dosages (defaults to ``n_het + 2 n_hom_alt``) for the allele frequency.
+    allele_frequency : array [M], optional
+        The effect-allele frequency where it is not ``dosage_sum / 2 n_called`` (NaN: that; chrX with sex
+        known counts one allele per male, as plink2 does).
     hwe_tested : bool array [M], optional
         Variants the HWE test applies to (default all): the callers pass the autosomal ones
         (:func:`edfgen.formats.chromosomes.autosomal`). Males are hemizygous on X (coded 0/2) and everyone on Y
         and MT, so the diploid exact test rejects every common variant there (plink2 tests X on females only;
-        edfgen reads no sex, so it does not test X, Y or MT).
+        edfgen does not HWE-test X, Y or MT).
 
     Returns
     -------
@@ -235,9 +239,11 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
     keep = np.ones(M, dtype=bool) if alleles_ok is None else np.asarray(alleles_ok, bool).copy()
     steps = [QCStep("biallelic", "variant", "2 alleles", int(M - keep.sum()), int(keep.sum()))]
     with np.errstate(invalid="ignore", divide="ignore"):
-        cr = n_called / max(n_samples, 1)
+        cr = n_called / np.maximum(n_samples, 1)
         ds = dosage_sum if dosage_sum is not None else n_het + 2.0 * n_hom_alt
         af = ds / (2.0 * n_called)
+        if allele_frequency is not None:
+            af = np.where(np.isnan(allele_frequency), af, allele_frequency)
         maf = np.minimum(af, 1 - af)
     for name, ok, thr in (("variant_call_rate", cr >= settings.call_rate, settings.call_rate),
                           ("maf", np.nan_to_num(maf) >= settings.maf, settings.maf)):
@@ -268,6 +274,13 @@ class VariantCounts:
     dosage_sum: np.ndarray
     dosage_sumsq: np.ndarray
     sample_missing: np.ndarray
+    #: effect-allele frequency counting each sample's copies (chrX with sex known: one per male), else None
+    #: (``dosage_sum / 2 n_called``)
+    allele_frequency: np.ndarray | None = None
+    #: samples each variant was counted over (chrY: the males), else None (the ``n_samples`` of :func:`variant_qc`)
+    n_samples: np.ndarray | None = None
+    #: variants each sample was counted on (females are not counted on Y), else None (all)
+    sample_variants: np.ndarray | None = None
 
     @property
     def info(self) -> np.ndarray:
@@ -299,7 +312,7 @@ def biallelic(variants: pd.DataFrame) -> np.ndarray:
 
 def sample_call_rate_ok(sample_missing: np.ndarray, n_variants: int, settings: QCSettings) -> np.ndarray:
     """Samples called at >= ``settings.sample_call_rate`` of ``n_variants`` (from their missing calls)."""
-    return (1 - np.asarray(sample_missing) / max(n_variants, 1)) >= settings.sample_call_rate
+    return (1 - np.asarray(sample_missing) / np.maximum(n_variants, 1)) >= settings.sample_call_rate
 
 
 def sample_call_rate_step(ok: np.ndarray, settings: QCSettings) -> QCStep:
@@ -326,10 +339,17 @@ def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, se
     full = [np.zeros(V) for _ in range(4)]
     for f, c in zip(full, (counts.n_called, counts.n_het, counts.n_hom_alt, counts.dosage_sum)):
         f[alleles_ok] = c
+    if counts.n_samples is not None:
+        n_samples = np.full(V, n_samples, dtype=np.int64)
+        n_samples[alleles_ok] = counts.n_samples
+    frequency = None
+    if counts.allele_frequency is not None:
+        frequency = np.full(V, np.nan)
+        frequency[alleles_ok] = counts.allele_frequency
     keep, steps = variant_qc_mask(full[0].astype(np.int64), full[1].astype(np.int64), full[2].astype(np.int64),
                                   n_samples, settings, alleles_ok=alleles_ok,
                                   dosage_sum=full[3] if dosages else None,
-                                  hwe_tested=hwe_tested)
+                                  hwe_tested=hwe_tested, allele_frequency=frequency)
     if min_info is not None:
         info = np.full(V, np.nan)
         info[alleles_ok] = counts.info

@@ -1,0 +1,244 @@
+"""X, Y and MT in the fast engine as plink2 ``--glm`` tests them, with sex from the genotype files.
+
+plink2 (v2.00a3.5, checked by running it: ``tests/test_sex_chromosomes.py``) tests
+
+* **X** (non-PAR) with males' hemizygous calls as stored, 0/2 (its default ``--xchr-model 2``, "dosage
+  compensation"), **sex added as a covariate** and the samples of unknown sex left out; with no sample of known
+  sex, on everyone without it;
+* **Y** on the **males only**, every call haploid, coded **0/1**;
+* **MT** on everyone, haploid, **0/1**;
+* the pseudo-autosomal region (``XY``, 25, ``PAR1/2``) as an autosome.
+
+Its call rates (``--geno``, ``--missing``) count Y among the males only (a female's sample call rate leaves Y
+out) and X among everyone; its allele frequencies count one X allele per male. edfgen does the same, on both
+engines (:func:`edfgen.engines.hail_gwas.hail_by_sex` and :func:`edfgen.engines.hail.hail_qc` on Hail), where
+the genotype files say who is male (:func:`edfgen.formats.genotypes.sex.sample_sex`: ``.fam``, ``.psam``, a ``.sample``'s sex
+column). Where they do not (VCF, a BGEN without a sex column) X is tested on everyone as stored, with a
+warning unless a covariate looks like sex, and Y on everyone (females' missing calls mean-imputed; run Y with
+``--keep`` males). Y and MT are coded 0/1 in both cases (beta per allele, as plink2; edfgen wrote 0/2 before
+2026-12-06, beta half plink2's). The LOCO models and the multivariate pass read no sex (Y and MT 0/2, warned).
+
+The sex covariate is not added when the user's covariates already span it in the X samples (a ``sex`` column
+equal to the files' sex: no duplicate, no collinearity error); a user covariate that becomes constant or
+collinear in a subset (``sex`` among Y's males) is left out of that subset's model.
+
+References
+----------
+Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13742-015-0047-8
+(``--glm``, ``--xchr-model``: https://www.cog-genomics.org/plink/2.0/assoc)
+Clayton D (2008) Testing for association on the X chromosome. Biostatistics 9:593. doi:10.1093/biostatistics/kxn007
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from edfgen.formats.chromosomes import selection_chromosome_names
+from edfgen.formats.genotypes.sex import FEMALE, MALE, UNKNOWN
+
+log = logging.getLogger(__name__)
+
+#: the name of the covariate added on X (male = 1, female = 0; plink2's SEX is 1/2: the same fit)
+X_SEX_COVARIATE = "sex (genotype files, on X)"
+
+
+def chromosome_kinds(chromosomes) -> np.ndarray:
+    """``"X"`` (non-PAR X), ``"Y"``, ``"MT"`` or ``""`` (autosomes and the pseudo-autosomal region) per label."""
+    names = selection_chromosome_names(np.asarray(chromosomes, dtype=object))
+    return np.where(np.isin(names, ["X", "Y", "MT"]), names, "").astype(object)
+
+
+def runs(kinds) -> list[tuple[int, int, str]]:
+    """``(start, stop, kind)`` of the runs of equal ``kinds`` (variants in output order: PAR around X makes
+    several runs)."""
+    kinds = np.asarray(kinds, dtype=object)
+    if not len(kinds):
+        return []
+    cuts = np.flatnonzero(np.r_[True, kinds[1:] != kinds[:-1]])
+    return [(int(a), int(b), str(kinds[a])) for a, b in zip(cuts, np.r_[cuts[1:], len(kinds)])]
+
+
+@dataclass(frozen=True)
+class SexDesign:
+    """How one kind of chromosome is tested: ``mask`` [N] of the analysed samples it uses, its covariates
+    ``C`` [mask.sum(), K] (and names), ``haploid`` (0/2 calls tested as 0/1) and ``ploidy`` (X with sex: 1
+    per male, 2 per female, for the allele frequency), None elsewhere."""
+
+    mask: np.ndarray
+    C: np.ndarray
+    names: list
+    haploid: bool = False
+    ploidy: np.ndarray | None = None
+
+    @property
+    def everyone(self) -> bool:
+        return bool(self.mask.all())
+
+
+def independent_columns(C: np.ndarray, names, *, tol: float = 1e-9) -> tuple[np.ndarray, list]:
+    """``C`` without each column that is constant or a linear combination of the columns kept before it (a
+    user's ``sex`` among males only)."""
+    kept: list[int] = []
+    scale = max(float(np.abs(C).max()) if C.size else 1.0, 1.0)
+    for j in range(C.shape[1]):
+        resid = C[:, j] - C[:, kept] @ np.linalg.lstsq(C[:, kept], C[:, j], rcond=None)[0] if kept else C[:, j]
+        if np.linalg.norm(resid) > tol * scale * np.sqrt(max(len(C), 1)):
+            kept.append(j)
+    return C[:, kept], [names[j] for j in kept]
+
+
+def in_span(C: np.ndarray, x: np.ndarray, *, tol: float = 1e-8) -> bool:
+    """``x`` is (numerically) a linear combination of the columns of ``C``."""
+    resid = x - C @ np.linalg.lstsq(C, x, rcond=None)[0]
+    return bool(np.linalg.norm(resid) <= tol * max(np.linalg.norm(x - x.mean()), 1.0))
+
+
+def sex_designs(kinds, sex: np.ndarray | None, C: np.ndarray, names, *, x_sex: bool = True) -> dict[str, SexDesign]:
+    """The :class:`SexDesign` of each kind in ``kinds`` for the analysed samples of sex ``sex`` (1/2/0 per row
+    of ``C``; None: no sex known) and covariates ``C`` (names ``names``): see the module docstring."""
+    N = len(C)
+    everyone = np.ones(N, dtype=bool)
+    out = {"": SexDesign(everyone, C, list(names))}
+    present = set(np.asarray(kinds, dtype=object).tolist())
+    if "MT" in present:
+        out["MT"] = SexDesign(everyone, C, list(names), haploid=True)
+    if "Y" in present:
+        males = None if sex is None else sex == MALE
+        if males is None or not males.any():
+            out["Y"] = SexDesign(everyone, C, list(names), haploid=True)
+        else:
+            out["Y"] = SexDesign(males, *independent_columns(C[males], list(names)), haploid=True)
+    if "X" in present:
+        if sex is None or not x_sex:
+            out["X"] = SexDesign(everyone, C, list(names))
+        else:
+            known = sex != UNKNOWN
+            Cx, nx = C[known], list(names)
+            male = (sex[known] == MALE).astype(float)
+            if (sex[known] == MALE).any() and (sex[known] == FEMALE).any() and not in_span(Cx, male):
+                Cx, nx = np.column_stack([Cx, male]), nx + [X_SEX_COVARIATE]
+            Cx, nx = independent_columns(Cx, nx)
+            out["X"] = SexDesign(known, Cx, nx, ploidy=np.where(sex[known] == MALE, 1, 2).astype(np.int8))
+    return out
+
+
+def sex_chromosome_record(sex_by_id, used_ids, source: str, haploid_coded: bool = True) -> dict:
+    """The manifest's ``sex_chromosomes`` record: where sex was read (``sex_by_id``, a Series IID -> code, or
+    None), the analysed samples ``used_ids`` of each sex, and the rules X, Y and MT were tested by (the module
+    docstring; ``haploid_coded`` False: the LOCO and multivariate passes, which read no sex and test Y and MT
+    0/2)."""
+    if sex_by_id is None:
+        hap = "0/1" if haploid_coded else "0/2 (beta half plink2's)"
+        return {"sex_source": None, "X": "everyone, males 0/2 as stored, no sex covariate added",
+                "Y": f"everyone, {hap}", "MT": f"everyone, {hap}"}
+    sex = sex_by_id.reindex(used_ids).fillna(UNKNOWN).to_numpy()
+    return {"sex_source": source, "males": int((sex == MALE).sum()), "females": int((sex == FEMALE).sum()),
+            "unknown_sex": int((sex == UNKNOWN).sum()),
+            "X": "samples of known sex, males 0/2 as stored, sex covariate added unless the covariates span it",
+            "Y": "males, 0/1", "MT": "everyone, 0/1"}
+
+
+def _full(values: np.ndarray, mask: np.ndarray, everyone: bool) -> np.ndarray:
+    """Per-sample ``values`` of the samples ``mask`` placed among all N (0 for the others)."""
+    if everyone:
+        return values
+    out = np.zeros(len(mask), dtype=values.dtype)
+    out[mask] = values
+    return out
+
+
+def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, chromosomes, Y: np.ndarray,
+                       C: np.ndarray, cov_names, sex: np.ndarray | None, *, sink, model, block: int, names=None,
+                       x_sex: bool = True):
+    """:func:`edfgen.engines.stream.association_pass` of each run of autosomes, X, Y and MT (in output order)
+    with the samples, covariates and coding of its :class:`SexDesign` (``sex``: per ``sample_index`` row, or
+    None), into ``sink(rows, result, counts)`` (``counts.sample_missing`` over all N samples, ``n_samples``
+    per variant). Returns the :class:`~edfgen.kernels.qc.VariantCounts` of all variants, with
+    ``sample_variants``, the number of variants each sample was counted on."""
+    from dataclasses import replace
+
+    from edfgen.engines.stream import association_pass, count_variants
+    from edfgen.kernels.qc import VariantCounts
+
+    kinds = chromosome_kinds(chromosomes)
+    designs = sex_designs(kinds, sex, C, cov_names, x_sex=x_sex)
+    M, N = len(variant_rows), len(sample_index)
+    acc = [np.zeros(M) for _ in range(5)]
+    freq = np.full(M, np.nan)
+    n_samples = np.zeros(M, dtype=np.int64)
+    sample_missing = np.zeros(N, dtype=np.int64)
+    sample_variants = np.zeros(N, dtype=np.int64)
+    prepared: dict = {}
+    for a, b, kind in runs(kinds):
+        d = designs[kind]
+        key = "" if d.everyone and d.C is C else kind
+        Yd = Y if d.everyone else Y[d.mask]
+        if key not in prepared:
+            prepared[key] = model.prepare(d.C, Yd, names=names)
+        # X's samples of unknown sex are not tested but counted in the call rates, as plink2 counts them
+        rest = count_variants(reader, sample_index[~d.mask], variant_rows[a:b], block=block) if kind == "X" \
+            and not d.everyone else None
+        n_d = N if rest is not None else int(d.mask.sum())
+
+        def run_sink(sl, r, c, a=a, d=d, n_d=n_d, rest=rest):
+            more = {} if rest is None else {f: getattr(c, f) + getattr(rest, f)[sl] for f in _SUMS}
+            sink(slice(a + sl.start, a + sl.stop), r,
+                 replace(c, sample_missing=_full(c.sample_missing, d.mask, d.everyone),
+                         n_samples=np.full(sl.stop - sl.start, n_d, dtype=np.int64), **more))
+
+        _, c = association_pass(reader, sample_index if d.everyone else sample_index[d.mask], variant_rows[a:b],
+                                Yd, d.C, model=model, prepared=prepared[key], block=block, names=names,
+                                sink=run_sink, haploid=d.haploid, ploidy=d.ploidy)
+        for arr, f in zip(acc, _SUMS):
+            arr[a:b] = getattr(c, f) + (0 if rest is None else getattr(rest, f))
+        if c.allele_frequency is not None:
+            freq[a:b] = c.allele_frequency
+        n_samples[a:b] = n_d
+        sample_missing += _full(c.sample_missing, d.mask, d.everyone)
+        sample_variants[d.mask] += b - a
+        if rest is not None:
+            sample_missing[~d.mask] += rest.sample_missing
+            sample_variants[~d.mask] += b - a
+    return VariantCounts(*(v.astype(np.int64) for v in acc[:3]), acc[3], acc[4], sample_missing,
+                         allele_frequency=freq, n_samples=n_samples, sample_variants=sample_variants)
+
+
+#: the per-variant sums of :class:`~edfgen.kernels.qc.VariantCounts`
+_SUMS = ("n_called", "n_het", "n_hom_alt", "dosage_sum", "dosage_sumsq")
+
+
+def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, chromosomes,
+                  sex: np.ndarray | None, *, block: int):
+    """:func:`edfgen.engines.stream.count_variants` with Y counted on the males and X's allele frequency
+    counting one allele per male, over the samples of known sex (``sex`` per ``sample_index`` row, or None: all
+    samples as stored); X's call rates count every sample."""
+    from edfgen.engines.stream import count_variants
+    from edfgen.kernels.qc import VariantCounts
+
+    kinds = chromosome_kinds(chromosomes)
+    designs = sex_designs(kinds, sex, np.ones((len(sample_index), 1)), ["intercept"])
+    if "X" in designs and designs["X"].ploidy is not None:   # everyone counted; unknown sex outside the frequency
+        ploidy = np.zeros(len(sample_index), dtype=np.int8)
+        ploidy[designs["X"].mask] = designs["X"].ploidy
+        designs["X"] = SexDesign(np.ones(len(sample_index), dtype=bool), designs["X"].C, designs["X"].names,
+                                 ploidy=ploidy)
+    M, N = len(variant_rows), len(sample_index)
+    parts = [(a, b, designs[k], count_variants(reader, sample_index[designs[k].mask], variant_rows[a:b],
+                                               block=block, ploidy=designs[k].ploidy)) for a, b, k in runs(kinds)]
+    if len(parts) == 1 and parts[0][2].everyone:
+        return parts[0][3]
+    acc = [np.zeros(M) for _ in range(6)]
+    n_samples = np.zeros(M, dtype=np.int64)
+    miss, seen = np.zeros(N, dtype=np.int64), np.zeros(N, dtype=np.int64)
+    for a, b, d, c in parts:
+        for arr, v in zip(acc, (c.n_called, c.n_het, c.n_hom_alt, c.dosage_sum, c.dosage_sumsq,
+                                np.full(b - a, np.nan) if c.allele_frequency is None else c.allele_frequency)):
+            arr[a:b] = v
+        n_samples[a:b] = d.mask.sum()
+        miss[d.mask] += c.sample_missing
+        seen[d.mask] += b - a
+    return VariantCounts(*(v.astype(np.int64) for v in acc[:3]), acc[3], acc[4], miss, allele_frequency=acc[5],
+                         n_samples=n_samples, sample_variants=seen)

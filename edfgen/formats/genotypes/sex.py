@@ -1,0 +1,59 @@
+"""Sex of the samples as the genotype files record it: a ``.fam``'s fifth column, a ``.psam``'s ``SEX`` column,
+an Oxford ``.sample``'s ``sex`` column (UK Biobank's and qctool's, type ``D``).
+
+PLINK's codes are read as plink2 reads them: ``1``/``M``/``male`` male, ``2``/``F``/``female`` female, anything
+else (``0``, ``-9``, ``NA``) unknown. VCF/BCF record no sex, nor does a BGEN without a ``.sample`` sex column:
+there :func:`sample_sex` is None and the GWAS tests X as it did before it read sex (see
+:mod:`edfgen.engines.sex_chromosomes`).
+
+References
+----------
+Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13742-015-0047-8 (``.fam``,
+``.psam`` and ``.sample`` specifications: https://www.cog-genomics.org/plink/2.0/formats)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: sex codes: 1 male, 2 female, 0 unknown (PLINK's)
+MALE, FEMALE, UNKNOWN = 1, 2, 0
+_CODES = {"1": MALE, "m": MALE, "male": MALE, "2": FEMALE, "f": FEMALE, "female": FEMALE}
+#: the sample-table column holding sex: .fam/.psam ``SEX``, .sample ``sex`` (any case)
+_SEX_COLUMNS = ("sex",)
+
+
+def sample_sex(samples: pd.DataFrame) -> np.ndarray | None:
+    """Sex of each row of a reader's sample table (``int8``: 1 male, 2 female, 0 unknown), or None when the
+    table has no sex column or no sample with a known sex (VCF, BGEN without a ``.sample`` sex column, a
+    ``.fam`` of zeros)."""
+    col = next((c for c in samples.columns if str(c).lower() in _SEX_COLUMNS), None)
+    if col is None:
+        return None
+    values = samples[col].astype(str).str.strip().str.lower()
+    codes, uniques = pd.factorize(values)
+    table = np.array([_CODES.get(u, UNKNOWN) for u in uniques] or [UNKNOWN], dtype=np.int8)
+    sex = table[codes] if len(codes) else np.zeros(0, dtype=np.int8)
+    return sex if (sex != UNKNOWN).any() else None
+
+
+def source_sex(source) -> pd.Series | None:
+    """Sex (codes of :func:`sample_sex`) by IID from the sample file of a
+    :class:`~edfgen.formats.genotypes.source.GenotypeSource` (``.fam``, ``.psam``, the first BGEN's local
+    ``.sample``) without opening the genotypes (the Hail engine); None where they give none (VCF, MT)."""
+    from edfgen.formats.genotypes.bgen import read_oxford_sample
+    from edfgen.formats.genotypes.pgen import read_psam
+    from edfgen.formats.genotypes.plink1 import read_fam
+
+    if source.bfile:
+        tab = read_fam(source.bfile)
+    elif source.pfile:
+        tab = read_psam(f"{source.pfile}.psam")
+    elif source.bgen:
+        first = next((s for _, s in source.bgen_files() if s), None)
+        tab = read_oxford_sample(first) if first and "://" not in first else None
+    else:
+        tab = None
+    sex = None if tab is None else sample_sex(tab)
+    return None if sex is None else pd.Series(sex, index=tab["IID"].to_numpy())
