@@ -79,10 +79,11 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
     -------
     ``(outcome frame, {instrument id: key})`` with key in :data:`JOIN_KEYS` for each instrument found.
     """
-    ids = pd.Index(instruments["variant_id"].astype(str).unique())
-    have = set(outcome["variant_id"].astype(str))
+    inst_ids = instruments["variant_id"].astype(str)
+    ids = pd.Index(inst_ids.unique())
+    have = set(ids[ids.isin(outcome["variant_id"].astype(str).to_numpy())])   # hashed once, against the few ids
     if not positions:       # builds differ: a chr:pos id names another variant on the other build
-        positional = {i for i in ids if i in have and not re.match(_RS, i)}
+        positional = {i for i in have if not re.match(_RS, i)}
         if positional:
             log.warning("%d instrument ids are positions (e.g. %s) and the builds differ: not matched by id",
                         len(positional), sorted(positional)[0])
@@ -90,7 +91,7 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
             outcome = outcome.assign(variant_id=vid.where(~vid.isin(positional), vid + " (outcome build)"))
             have -= positional
     matched = {i: "variant_id" for i in ids if i in have}
-    missing = instruments[~instruments["variant_id"].astype(str).isin(have)].drop_duplicates("variant_id")
+    missing = instruments[~inst_ids.isin(have).to_numpy()].drop_duplicates("variant_id")
     copies = []
     for key in JOIN_KEYS[1:]:
         if missing.empty or (key == "position" and not positions):
