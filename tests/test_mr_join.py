@@ -141,3 +141,40 @@ def test_cli_mr__no_overlap_error_shows_an_id_of_each_side(tmp_path):
                                    "--no-clump", "--no-plots", "--presso-sims", "0", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2, res.output
     assert "e.g. exposure 'rs100', outcome 'v0'" in res.output
+
+
+def test_mvmr__outcome_keyed_by_positions_meets_the_instruments_by_rsid(tmp_path):
+    """mr --multivariable: the GWAS-SSF outcome keyed 1_pos_oa_ea (+ rsid) gives the estimates of the same outcome
+    keyed by rsID."""
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    t = _truth(m=40, seed=6)
+    rng = np.random.default_rng(7)
+    bx2 = rng.choice([-1, 1], len(t)) * rng.uniform(0.08, 0.15, len(t))
+    t["by"] = 0.4 * t.bx + 0.2 * bx2 + rng.normal(0, 0.01, len(t))
+    _exposure(t, t.rsid).to_csv(tmp_path / "e1.tsv", sep="\t", index=False)
+    _exposure(t.assign(bx=bx2), t.rsid).to_csv(tmp_path / "e2.tsv", sep="\t", index=False)
+    out = _outcome(t)
+    out.assign(variant_id=t.rsid).to_csv(tmp_path / "y.tsv", sep="\t", index=False)
+    (tmp_path / "ssf").mkdir()
+    out.assign(variant_id=[f"1_{p}_{o}_{e}" for p, o, e in zip(t.base_pair_location, out.other_allele,
+                                                                out.effect_allele)], rsid=t.rsid).drop(
+        columns="base_pair_location").to_csv(tmp_path / "ssf" / "y.tsv", sep="\t", index=False)
+    kw = {"p_threshold": 1e-8, "clump": False}
+    a = run_mvmr([tmp_path / "e1.tsv", tmp_path / "e2.tsv"], [tmp_path / "y.tsv"], None, **kw).results
+    b = run_mvmr([tmp_path / "e1.tsv", tmp_path / "e2.tsv"], [tmp_path / "ssf" / "y.tsv"], None, **kw).results
+    assert len(a) == 2 and (a["nsnp"] == len(t)).all()
+    pd.testing.assert_frame_equal(a, b)
+    assert a.set_index("exposure")["b"].to_numpy() == pytest.approx([0.4, 0.2], abs=0.02)
+
+
+def test_check_builds__outcomes_of_different_builds_warn_not_refuse(tmp_path, caplog):
+    from edfgen.commands.mr_join import check_builds
+
+    for name, build in (("e", "GRCh38"), ("o37", "GRCh37"), ("o38", "GRCh38")):
+        (tmp_path / f"{name}.tsv").write_text("x\n")
+        (tmp_path / f"{name}.tsv-meta.yaml").write_text(f"genome_assembly: {build}\n")
+    e, o37, o38, bare = (tmp_path / "e.tsv", tmp_path / "o37.tsv", tmp_path / "o38.tsv", tmp_path / "bare.tsv")
+    assert check_builds([e], [o38]) and check_builds([e], [bare]) and check_builds([bare], [o37])
+    assert not check_builds([e], [o37]) and "GRCh38 and the outcome files GRCh37" in caplog.text
+    assert not check_builds([e], [o37, o38])        # one phenotype's files disagree: warned, positions not used

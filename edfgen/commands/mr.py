@@ -202,15 +202,16 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
         # instruments found in an outcome by id, else rsID, else chromosome:position:alleles (mr_join)
         all_instruments = pd.concat([e[2] for e in exposures if not e[2].empty], ignore_index=True)
-        same_build = check_builds(exp_files, out_files)
         joins: dict[str, dict[str, int]] = {}
 
         harmonised, tables, binary_outcomes, unestimated = [], PairTables(), set(), []
-        n_pairs, example_outcome_id = 0, ""
+        n_pairs, example_outcome_id, build_note = 0, "", ""
         # proxies: the panel's variants are read once for all outcomes
         with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
             for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
-                odf, matched = key_outcome(load_phenotype(ofs, columns), all_instruments, positions=same_build)
+                comparable = check_builds(exp_files, ofs)
+                build_note = build_note if comparable else builds_text(exp_files, ofs)
+                odf, matched = key_outcome(load_phenotype(ofs, columns), all_instruments, positions=comparable)
                 joins[oname] = join_summary(matched, len(wanted))
                 if joins[oname]["rsid"] or joins[oname]["position"]:
                     log.info("%s: instruments found by variant_id %d, by rsid %d, by chromosome:position:alleles "
@@ -269,7 +270,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             if set(H["reason"]) == {"missing_in_outcome"}:      # keyed differently: show one id of each side
                 hint = (f"; no instrument found by variant_id, rsid or chromosome:position:alleles (e.g. exposure "
                         f"{H['variant_id'].iloc[0]!r}, outcome {example_outcome_id!r})"
-                        f"{builds_text(exp_files, out_files)}")
+                        f"{build_note}")
             raise InputError(f"no usable instruments after harmonisation of {_some(_paths(exposure))} with "
                              f"{_some(_paths(outcome))} ({reasons}){hint}")
         if unestimated:

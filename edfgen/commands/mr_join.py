@@ -143,21 +143,20 @@ def join_summary(matched: dict[str, str], n_instruments: int) -> dict[str, int]:
 
 
 def check_builds(exposure_files: Sequence[str | Path], outcome_files: Sequence[str | Path]) -> bool:
-    """Compare the genome builds the exposure and outcome files declare (GWAS-SSF ``-meta.yaml``
-    ``genome_assembly``, as ``edfgen clump`` reads them): different builds are refused when the instruments could
-    be found by position (:class:`InputError` naming one file of each side); ids and rsIDs do not depend on the
-    build, so the caller may go on without the position key.
+    """Whether the positions of the exposure and outcome files are comparable: the builds their GWAS-SSF
+    ``-meta.yaml`` declare (``genome_assembly``, as ``edfgen clump`` reads them) do not differ. Different builds,
+    or files of one side that declare different builds, are warned about (naming the files) and give False: the
+    caller then matches by variant id and rsID only (ids and rsIDs do not depend on the build).
 
     Returns
     -------
-    Whether positions are comparable: True when both declare the same build or either declares none.
-
-    Raises
-    ------
-    InputError
-        The files of one side declare different builds (:func:`~edfgen.formats.sumstats.declared_build`).
+    True when both sides declare the same build or either declares none.
     """
-    be, bo = declared_build(exposure_files), declared_build(outcome_files)
+    try:
+        be, bo = declared_build(exposure_files), declared_build(outcome_files)
+    except InputError as exc:      # one side's files disagree among themselves
+        log.warning("%s: instruments are matched by variant id and rsID only, never by position", exc)
+        return False
     if be and bo and be != bo:
         log.warning("the exposure files declare genome build %s and the outcome files %s (-meta.yaml "
                     "genome_assembly; e.g. %s and %s): instruments are matched by variant id and rsID only, never "
