@@ -660,3 +660,44 @@ def test_cli_annotate__loci_of_a_grch37_gwas_refused_as_grch38_and_read_as_grch3
     res = CliRunner().invoke(cli, ["clump", "--sumstats", str(gwas), "--bfile", str(sim["bfile"]), "--p1", "1e-6",
                                    "--out", str(tmp_path / "cl2")])
     assert res.exit_code == 2 and "summary statistics of different genome builds" in res.output
+
+
+def test_cli_clump__columns_option_reads_a_layout_not_recognised(sim, tmp_path):
+    """GEMMA's .assoc.txt (p_wald, rs): the missing-column error told clump users to pass --columns, which clump did
+    not have. Now clump takes --columns and gives the clumps of the same data in GWAS-SSF."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    gemma = pd.DataFrame({"chr": ss["chromosome"], "rs": ss["variant_id"], "ps": ss["base_pair_location"],
+                          "allele1": ss["effect_allele"], "allele0": ss["other_allele"], "beta": ss["beta"],
+                          "se": ss["standard_error"], "p_wald": ss["p_value"]})
+    (tmp_path / "g").mkdir()
+    gemma.to_csv(tmp_path / "g" / "qt_interval.assoc.txt", sep="\t", index=False)
+    base = ["--bfile", str(sim["bfile"]), "--p1", "1e-4", "--r2", "0.1", "--kb", "250"]
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(tmp_path / "g" / "qt_interval.assoc.txt"), *base,
+                                   "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "p_value" in res.output and "--columns" in res.output, res.output
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(tmp_path / "g"), "--columns", "p=p_wald,snp=rs", *base,
+                                   "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(sim["sumstats"][0]), *base, "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    a, b = (pd.read_csv(tmp_path / d / "clumps.tsv", sep="\t") for d in ("a", "b"))
+    assert len(b) > 0
+    pd.testing.assert_frame_equal(a.drop(columns="phenotype"), b.drop(columns="phenotype"))
+
+
+@pytest.mark.parametrize("command", ["clump", "ldsc", "coloc", "finemap", "annotate", "mr"])
+def test_cli_help__every_command_reading_sumstats_has_columns(command):
+    """The reader's missing-column error suggests --columns: every command that reads summary statistics has it
+    (one declaration, edfgen.commands.sumstats_options); the sample-size options where N is used."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    res = CliRunner().invoke(cli, [command, "--help"])
+    assert res.exit_code == 0 and "--columns" in res.output, res.output
+    if command in ("ldsc", "coloc", "finemap"):
+        assert "--sample-size" in res.output and "--case-counts" in res.output

@@ -143,3 +143,65 @@ def test_coloc_abf__identical_traits_favour_h4():
     beta[40] = 0.2
     res = coloc_abf(beta, se, beta, se)
     assert res.pp[4] > 0.99 and res.top == 40
+
+
+def test_cli_coloc__outcome_without_n_column_finngen_needs_a_sample_size(sim_cohort, tmp_path):
+    """A FinnGen-layout outcome (no n column; the README's outcome source) was a KeyError traceback. Now: a one-line
+    error naming the file and the options; with --sample-size it gives the PPs of the same data with an n column;
+    with --case-counts it is a case-control trait (ABF prior sd 0.2, as coloc.abf with type "cc")."""
+    rng = np.random.default_rng(5)
+    for d in ("exp", "out", "fg"):
+        (tmp_path / d).mkdir()
+    bfile = Path(sim_cohort) / "genotypes"
+    with PlinkGenotypes(bfile, founders_only=False) as panel:
+        chrom, pos = panel.variants.chromosome, panel.variants.position
+        g_all = panel.read(np.arange(panel.n_variants))
+        maf = np.minimum(g_all.mean(0) / 2, 1 - g_all.mean(0) / 2)
+        chosen = np.flatnonzero((g_all >= 0).all(0) & (maf > 0.2))[0]
+        win = np.flatnonzero((chrom == chrom[chosen]) & (np.abs(pos - pos[chosen]) <= 200_000))
+        _pair_sumstats(panel, win, g_all[:, chosen].astype(float), g_all[:, chosen].astype(float), rng, tmp_path, "s")
+    loci = pd.DataFrame([{"locus": 1, "chromosome": chrom[chosen], "base_pair_location": pos[chosen],
+                          "phenotypes": "s_1"}])
+    loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    ssf = pd.read_csv(tmp_path / "out" / "s_2.tsv", sep="\t")
+    ssf["n"] = 1000                       # one n, as --sample-size gives
+    ssf.to_csv(tmp_path / "out" / "s_2.tsv", sep="\t", index=False)
+    fg = tmp_path / "fg" / "s_2.gz"
+    pd.DataFrame({"#chrom": ssf["chromosome"], "pos": ssf["base_pair_location"], "ref": ssf["other_allele"],
+                  "alt": ssf["effect_allele"], "rsids": ssf["variant_id"], "nearest_genes": "G",
+                  "pval": ssf["p_value"], "mlogp": -np.log10(ssf["p_value"]), "beta": ssf["beta"],
+                  "sebeta": ssf["standard_error"], "af_alt": ssf["effect_allele_frequency"]}).to_csv(
+        fg, sep="\t", index=False)
+    common = ["coloc", "--exposure", str(tmp_path / "exp"), "--loci", str(tmp_path / "loci.tsv"), "--bfile",
+              str(bfile), "--window-kb", "200"]
+
+    def run(outcome, *extra):
+        out = tmp_path / f"o{len(list(tmp_path.glob('o*')))}"
+        res = CliRunner().invoke(cli, [*common, "--outcome", str(outcome), *extra, "--out", str(out)])
+        return res, out / "coloc.tsv"
+
+    res, _ = run(fg)
+    assert res.exit_code == 2, res.output          # InputError: usage-style exit, not a crash (was KeyError)
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1, res.output
+    assert "s_2.gz" in res.output and "--sample-size" in res.output and "--case-counts" in res.output
+    res, ref = run(tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    res, got = run(fg, "--sample-size", f"{fg}=1000")
+    assert res.exit_code == 0, res.output
+    a, b = pd.read_csv(ref, sep="\t"), pd.read_csv(got, sep="\t")
+    assert len(a) == 2 and list(a["method"]) == ["abf", "susie"] and a["pp_h4"].min() >= 0.8
+    np.testing.assert_allclose(b[[f"pp_h{k}" for k in range(5)]], a[[f"pp_h{k}" for k in range(5)]], rtol=1e-4,
+                               atol=1e-8)
+    res, cc = run(fg, "--case-counts", f"{fg}=400,600")
+    assert res.exit_code == 0, res.output
+    c = pd.read_csv(cc, sep="\t").set_index("method")
+    e = pd.read_csv(tmp_path / "exp" / "s_1.tsv", sep="\t")
+    m = e.merge(ssf, on="variant_id", suffixes=("", "_2"))
+    with PlinkGenotypes(bfile, founders_only=False) as panel:
+        in_panel = m["variant_id"].isin(set(panel.variants.variant_id))
+    m = m[in_panel]
+    expect = coloc_abf(m["beta"], m["standard_error"], m["beta_2"], m["standard_error_2"], binary1=False,
+                       binary2=True, sdy1=sdy_estimate(m["standard_error"] ** 2, np.minimum(
+                           m["effect_allele_frequency"], 1 - m["effect_allele_frequency"]), m["n"]), sdy2=1.0)
+    assert c.loc["abf", "nsnps"] == len(m)
+    np.testing.assert_allclose(c.loc["abf", [f"pp_h{k}" for k in range(5)]].to_numpy(float), expect.pp, rtol=1e-4)

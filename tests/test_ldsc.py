@@ -22,7 +22,7 @@ from edfgen.commands.ldsc import run_ldsc
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import PlinkGenotypes
 from edfgen.formats.dictionary import check_file
-from edfgen.formats.ldscore import read_ldscores_chr
+from edfgen.formats.ldscore import read_ldscores_chr, write_ldscores
 from edfgen.kernels.ldsc import ldsc_h2, ldsc_rg, liability_factor
 from edfgen.kernels.ldscore import chromosome_ld_scores
 
@@ -337,3 +337,57 @@ def test_allele_classes__equal_exactly_when_ldsc_matches_alleles():
     cb, sb = allele_classes(b1, b2)
     np.testing.assert_array_equal((ca == cb) & (ca >= 0), keep)
     np.testing.assert_array_equal((sa * sb < 0)[keep], flip[keep])
+
+
+# ------------------------------------------------------------- inputs without beta/se or n (LDSC munged, FinnGen)
+def _ldsc_inputs(tmp_path, m=1500, n=20000):
+    """One chromosome of ldsc-layout LD scores and z-scores simulated on them (h² 0.3, intercept 1.05)."""
+    z, ld, _, _, _ = _simulated_chi2(seed=4, m=m, n=n)
+    snp = np.array([f"rs{i + 1}" for i in range(m)], dtype=object)
+    write_ldscores(tmp_path / "ld" / "1", np.full(m, "1"), snp, np.arange(m) * 1000 + 1, ld, m=m, m_5_50=m)
+    a1, a2 = np.where(np.arange(m) % 2, "A", "C"), np.where(np.arange(m) % 2, "G", "T")
+    return snp, a1, a2, z
+
+
+def test_cli_ldsc__z_only_munged_file_and_sample_size_option_give_the_h2_of_beta_se_n(tmp_path):
+    """LDSC needs only Z and N (Bulik-Sullivan 2015): its own munged layout SNP A1 A2 Z N gives the h² of the same
+    z as beta/se with an n column, and so does a file without n given --sample-size (was: refused)."""
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path)
+    se = np.full(len(z), 0.01)
+    pd.DataFrame({"variant_id": snp, "effect_allele": a1, "other_allele": a2, "beta": z * se, "standard_error": se,
+                  "p_value": 2 * stats.norm.sf(np.abs(z)), "n": 20000}).to_csv(tmp_path / "ssf.tsv", sep="\t",
+                                                                                index=False)
+    pd.DataFrame({"SNP": snp, "A1": a1, "A2": a2, "Z": z, "N": 20000}).to_csv(tmp_path / "munged.sumstats.gz",
+                                                                              sep="\t", index=False)
+    pd.DataFrame({"SNP": snp, "A1": a1, "A2": a2, "BETA": z * se, "SE": se}).to_csv(tmp_path / "no_n.tsv", sep="\t",
+                                                                                    index=False)
+    ref = str(tmp_path / "ld") + "/"
+
+    def h2_of(*args):
+        out = tmp_path / f"o{len(list(tmp_path.glob('o*')))}"
+        res = CliRunner().invoke(cli, ["ldsc", *args, "--ref-ld-chr", ref, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        return pd.read_csv(out / "h2.tsv", sep="\t").iloc[0]
+
+    base = h2_of("--sumstats", str(tmp_path / "ssf.tsv"))
+    ld, m = read_ldscores_chr(ref)          # the kernel on the same z, L2 and N: the command adds nothing
+    kern = ldsc_h2(z, ld["L2"].to_numpy(), ld["L2"].to_numpy(), np.full(len(z), 20000.0), m)
+    assert base["h2"] == pytest.approx(kern.h2, rel=1e-5) and base["intercept"] == pytest.approx(kern.intercept, rel=1e-5)
+    munged = h2_of("--sumstats", str(tmp_path / "munged.sumstats.gz"))
+    assert munged[["h2", "h2_se", "intercept"]].tolist() == pytest.approx(base[["h2", "h2_se", "intercept"]].tolist(),
+                                                                         rel=1e-5)
+    res = CliRunner().invoke(cli, ["ldsc", "--sumstats", str(tmp_path / "no_n.tsv"), "--ref-ld-chr", ref, "--out",
+                                   str(tmp_path / "x")])
+    assert res.exit_code != 0 and len(res.output.strip().splitlines()) == 1, res.output
+    assert "no_n.tsv" in res.output and "--sample-size" in res.output
+    given = h2_of("--sumstats", str(tmp_path / "no_n.tsv"), "--sample-size", f"{tmp_path / 'no_n.tsv'}=20000")
+    assert given[["h2", "h2_se", "intercept"]].tolist() == pytest.approx(base[["h2", "h2_se", "intercept"]].tolist(),
+                                                                        rel=1e-5)
+    # a folder of munged files is found too, and a --sample-size naming a file not read is refused in one line
+    (tmp_path / "dir").mkdir()
+    shutil.copy(tmp_path / "munged.sumstats.gz", tmp_path / "dir" / "munged.sumstats.gz")
+    assert h2_of("--sumstats", str(tmp_path / "dir"))["h2"] == pytest.approx(base["h2"], rel=1e-5)
+    res = CliRunner().invoke(cli, ["ldsc", "--sumstats", str(tmp_path / "ssf.tsv"), "--ref-ld-chr", ref,
+                                   "--sample-size", "typo.tsv=5", "--out", str(tmp_path / "y")])
+    assert res.exit_code != 0 and "typo.tsv" in res.output and len(res.output.strip().splitlines()) == 1, res.output

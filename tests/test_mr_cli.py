@@ -161,16 +161,32 @@ def test_mr_cli__bad_input_is_one_line_error(fx, tmp_path):
     assert r.exit_code == 2
     (err,) = _errors(r.output)
     assert err.startswith("edfgen mr: error:") and "standard_error" in err and "bad.csv" in err
+    # ids of the outcome unknown to the exposure and no chr/pos to fall back on (mr_join): nothing found, said
     other = pd.read_csv(fx[1]).assign(SNP=lambda d: "zz" + d["SNP"])
-    other.to_csv(tmp_path / "other.csv", index=False)
+    other.drop(columns=["chr", "pos"]).to_csv(tmp_path / "other.csv", index=False)
     r = CliRunner().invoke(cli, ["mr", "--no-clump", "--exposure", str(fx[0]), "--outcome", str(tmp_path / "other.csv"),
                                  "--out", str(tmp_path / "y")])
     (err,) = _errors(r.output)
-    assert r.exit_code == 2 and "missing_in_outcome=79" in err
+    assert r.exit_code == 2 and "missing_in_outcome=79" in err and "e.g. exposure 'rs" in err and "outcome 'zzrs" in err
     assert not (tmp_path / "y" / "manifest.json").exists()
     r = CliRunner().invoke(cli, ["mr", "--no-clump", "--exposure", str(fx[0]), "--outcome", str(fx[1]), "--out",
                                  str(tmp_path / "z"), "--methods", "ivw,raps"])
     assert r.exit_code == 2 and "raps" in r.output
+
+
+def test_mr_cli__outcome_ids_unknown_to_the_exposure_meet_by_chromosome_position_and_alleles(fx, tmp_path):
+    """TwoSampleMR's exposure and outcome exports (chr, pos beside SNP): the outcome's ids renamed, its instruments are
+    found by chromosome, position and allele pair (mr_join) and give the estimates of the run keyed by SNP."""
+    other = pd.read_csv(fx[1]).assign(SNP=lambda d: "zz" + d["SNP"])
+    other.to_csv(tmp_path / "other.csv", index=False)
+    args = ["--exposure", fx[0], "--nboot", 10, "--presso-sims", 0, "--no-plots", "--methods", "ivw,egger"]
+    assert _run([*args, "--outcome", fx[1], "--out", tmp_path / "a"]).exit_code == 0
+    assert _run([*args, "--outcome", tmp_path / "other.csv", "--out", tmp_path / "b"]).exit_code == 0
+    a, b = (pd.read_csv(tmp_path / d / "mr_results.tsv", sep="\t") for d in ("a", "b"))
+    pd.testing.assert_frame_equal(a.drop(columns="outcome"), b.drop(columns="outcome"))
+    ha, hb = (pd.read_csv(tmp_path / d / "harmonised.tsv", sep="\t") for d in ("a", "b"))
+    assert set(ha["matched_by"].dropna()) == {"variant_id"} and set(hb["matched_by"].dropna()) == {"position"}
+    assert hb["matched_by"].notna().sum() == ha["matched_by"].notna().sum() > 0
 
 
 def _proxy_panel(tmp_path: Path) -> None:

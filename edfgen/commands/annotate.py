@@ -18,6 +18,7 @@ import pandas as pd
 
 from edfgen.commands.clump import write_regional_plots
 from edfgen.commands.options import CommandOptions, allow_incomplete_opt, as_list, opt, out_opt
+from edfgen.commands.sumstats_options import columns_opt
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.catalog import CATALOG_URL, check_build_against_catalog, read_catalog, read_loci, select_traits
 from edfgen.formats.genes import packaged_genes, read_genes
@@ -25,7 +26,7 @@ from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
 from edfgen.formats.manifest import (Manifest, check_not_inputs, check_upstream, listed_outputs, read_manifest,
                                      sha256_file)
-from edfgen.formats.sumstats import expand_sumstats
+from edfgen.formats.sumstats import expand_sumstats, parse_column_option
 from edfgen.formats.tables import atomic_path, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
@@ -37,7 +38,7 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
                  traits: Sequence[str] | None = None, any_trait: bool = False, ld_bfile: str | Path | None = None,
                  genes: str | Path | None = None, settings: AnnotateSettings = AnnotateSettings(),
                  regional_plots: int = 0, sumstats: Sequence[str | Path] = (), reference_genome: str = DEFAULT_REFERENCE_GENOME,
-                 liftover_chain: str | Path | None = None) -> pd.DataFrame:
+                 liftover_chain: str | Path | None = None, columns: dict[str, str] | None = None) -> pd.DataFrame:
     """``edfgen annotate``: read, check build, select traits, annotate, write ``out`` (TSV) and its
     provenance ``<out>.manifest.json`` (a file-level manifest, so that annotating into a clump
     directory does not replace that directory's ``manifest.json``).
@@ -47,8 +48,9 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     (:class:`edfgen.formats.liftover.Chain`); output positions stay GRCh37.
 
     ``sumstats`` (for ``regional_plots``): files or directories (:func:`edfgen.formats.sumstats.expand_sumstats`);
-    one phenotype's per-chromosome files are combined (a variant in two of them is an input error)."""
-    sumstats = expand_sumstats(sumstats) if sumstats else []
+    one phenotype's per-chromosome files are combined (a variant in two of them is an input error); ``columns``:
+    ``--columns`` for them."""
+    sumstats = expand_sumstats(sumstats, columns=columns) if sumstats else []
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
     if Path(out).parent.is_dir():  # temporary files a killed annotate left there
         clean_temp_files(Path(out).parent, recursive=False)
@@ -91,7 +93,8 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
         if regional_plots and sumstats and panel is not None:
             lo = loci.assign(locus=res["locus"], phenotype=loci.get("phenotype", res["phenotypes"]))
             write_regional_plots(lo.head(regional_plots), sumstats, panel, out.parent / f"{out.stem}_regional",
-                                 genes=gtab, window_kb=settings.window_kb, r2_method=settings.r2_method)
+                                 genes=gtab, window_kb=settings.window_kb, r2_method=settings.r2_method,
+                                 columns=columns)
     finally:
         if panel is not None:
             panel.close()
@@ -187,6 +190,7 @@ class AnnotateOptions(CommandOptions):
     sumstats: tuple[str, ...] = opt((), "For --regional-plots: GWAS-SSF files or directories of them (repeatable); "
                                     "one phenotype's per-chromosome files (chr1/y.tsv.gz, chr2/y.tsv.gz) are "
                                     "combined.", multiple=True, path="any", exists=True)
+    columns: str | None = columns_opt()
     reference_genome: str = opt(DEFAULT_REFERENCE_GENOME, "Build of --loci (and --ld-bfile). GRCh37: catalog rows "
                                 "(GRCh38) match by rsID, and by position only after --liftover-chain.",
                                 choices=REFERENCE_GENOMES, deprecated="--genome-assembly")
@@ -209,4 +213,5 @@ def run(o: AnnotateOptions):
                         ld_bfile=o.ld_bfile, genes=o.genes,
                         settings=AnnotateSettings(window_kb=o.window_kb, ld_r2=o.ld_r2),
                         regional_plots=o.regional_plots, sumstats=list(o.sumstats),
-                        reference_genome=o.reference_genome, liftover_chain=o.liftover_chain)
+                        reference_genome=o.reference_genome, liftover_chain=o.liftover_chain,
+                        columns=parse_column_option(o.columns) or None)

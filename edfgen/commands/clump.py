@@ -26,14 +26,14 @@ from edfgen.formats.genes import read_genes
 from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.genotypes.panel import GenotypePanel, locate_in_panel, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
+from edfgen.commands.sumstats_options import columns_opt, read_phenotype
 from edfgen.formats.sumstats import (
     chrom_key,
     declared_build,
     expand_sumstats,
     genotype_chromosome_labels,
     group_by_phenotype,
-    read_phenotype_sumstats,
-    read_sumstats_columns,
+    parse_column_option,
 )
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
@@ -243,16 +243,16 @@ def _prepare_fast(name: str, df: pd.DataFrame, vs: _VariantSet, panel: GenotypeP
                      panel.variants.chromosome[bim], rejects, _file_rsids(df))
 
 
-def _read_groups(groups: dict[str, list[Path]], *, threads: int = 2):
+def _read_groups(groups: dict[str, list[Path]], *, threads: int = 2, columns: dict[str, str] | None = None):
     """``(name, paths, DataFrame)`` of every phenotype, files read ahead in a thread pool
-    (decompression and parsing release the GIL)."""
+    (decompression and parsing release the GIL); ``columns``: ``--columns``."""
     def read(item):
         name, paths = item
         if len(paths) == 1:
-            return name, paths, read_sumstats_columns(paths[0], required=("variant_id", "p_value"),
-                                                      optional=_FAST_OPTIONAL, arrow_strings=True)
-        return name, paths, read_phenotype_sumstats(paths, required=("variant_id", "p_value"),
-                                                    optional=_MATCH_OPTIONAL)
+            return name, paths, read_phenotype(paths, required=("variant_id", "p_value"), optional=_FAST_OPTIONAL,
+                                               arrow_strings=True, columns=columns)
+        return name, paths, read_phenotype(paths, required=("variant_id", "p_value"), optional=_MATCH_OPTIONAL,
+                                           columns=columns)
 
     items = list(groups.items())
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
@@ -325,8 +325,8 @@ class ClumpRun:
 
 
 def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
-                settings: ClumpSettings = ClumpSettings(), chunk: int = 64,
-                threads: int = 2) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                settings: ClumpSettings = ClumpSettings(), chunk: int = 64, threads: int = 2,
+                columns: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clump GWAS-SSF files against one LD panel; files of the same phenotype (its chromosomes) are combined.
 
     Each phenotype is clumped on its own, exactly as one ``plink1.9 --clump`` run per file; the
@@ -336,6 +336,8 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     computed once and reused by every phenotype with the same index variant
     (:class:`~edfgen.kernels.ld.WindowLD`), for ``chunk`` phenotypes in lockstep so that index
     variants of one region go through one matrix product.
+
+    ``columns``: ``--columns`` (``{input column: GWAS-SSF column}``, a layout the readers do not recognise).
 
     Returns ``(clumps, loci, rejects)`` DataFrames (see :data:`CLUMP_COLUMNS`,
     :data:`edfgen.kernels.clump.LOCI_COLUMNS`, :data:`REJECT_COLUMNS`).
@@ -356,7 +358,7 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
         batch.clear()
 
     groups = group_by_phenotype(sumstats)   # several files of one phenotype: its chromosomes
-    for name, paths, df in progress(_read_groups(groups, threads=threads), total=len(groups),
+    for name, paths, df in progress(_read_groups(groups, threads=threads, columns=columns), total=len(groups),
                                     desc="clumping", unit="phenotype"):
         df = _rank_underflow(df)
         prep = None
@@ -367,8 +369,8 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
                 sets = [vs, *sets[:3]]
             prep = _prepare_fast(name, df, vs, panel, settings)
             if prep is None:       # matching needs rsid / chromosome:position:alleles: read them too
-                df = _rank_underflow(read_phenotype_sumstats(paths, required=("variant_id", "p_value"),
-                                                             optional=_MATCH_OPTIONAL))
+                df = _rank_underflow(read_phenotype(paths, required=("variant_id", "p_value"),
+                                                    optional=_MATCH_OPTIONAL, columns=columns))
         if prep is None:
             prep = _prepared_from_matched(match_to_panel(df, panel, phenotype=name, p1=settings.p1))
         batch.append(prep)
@@ -394,7 +396,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
               ld_bfile: str | Path | None = None, settings: ClumpSettings = ClumpSettings(),
               study_wide: bool = False, pheno: str | Path | None = None, truth: str | Path | None = None,
               regional_plots: int = 0, genes: str | Path | None = None, force: bool = False,
-              reference_genome: str | None = None) -> ClumpRun:
+              reference_genome: str | None = None, columns: dict[str, str] | None = None) -> ClumpRun:
     """``edfgen clump``: clump every phenotype, merge loci, write ``clumps.tsv``, ``loci.tsv``,
     ``rejects.tsv`` (+ ``truth_recovery.tsv``, ``regional/*.png``) and ``manifest.json``.
 
@@ -403,10 +405,11 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
 
     ``study_wide=True`` replaces ``settings.p1`` by ``5e-8 / M_eff`` (Li & Ji 2005) from the
     phenotype table ``pheno`` (columns named like the summary-statistics files when present).
+    ``columns``: ``--columns`` (:func:`edfgen.formats.sumstats.parse_column_option`).
     """
     if not sumstats:
         raise InputError("--sumstats: give at least one summary-statistics file")
-    sumstats = expand_sumstats(sumstats)
+    sumstats = expand_sumstats(sumstats, columns=columns)
     panel_prefix = ld_bfile or bfile
     if panel_prefix is None:
         raise InputError("clump: give --bfile (study genotypes) or --ld-bfile (reference panel)")
@@ -431,14 +434,14 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
                     "--reference-genome %s if the panel is %s", declared, panel_build, declared, declared)
     params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": genotype_label(bfile),
               "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
-              "reference_genome": panel_build,
+              "reference_genome": panel_build, "columns": columns,
               # the build the GWAS declared (-meta.yaml): annotate checks the loci against it (read_loci)
               "sumstats_genome_assembly": declared}
     planned = ["clumps.tsv", "loci.tsv", "rejects.tsv"] + (["truth_recovery.tsv"] if truth is not None else [])
     planned += ["regional/"] if regional_plots else []
     with recording(out_dir, "edfgen clump", parameters=params, inputs=inputs, planned=planned) as man, \
             open_panel(panel_prefix) as panel:
-        clumps, loci, rejects = clump_files(sumstats, panel, settings=settings)
+        clumps, loci, rejects = clump_files(sumstats, panel, settings=settings, columns=columns)
         write_table(clumps, out_dir / "clumps.tsv", float_format="%.6g")
         write_table(loci, out_dir / "loci.tsv", float_format="%.6g")
         write_table(rejects, out_dir / "rejects.tsv", float_format="%.6g")
@@ -449,7 +452,8 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
         plots: list[str] = []
         if regional_plots and len(loci):
             plots = write_regional_plots(loci.head(regional_plots), sumstats, panel, out_dir / "regional",
-                                         genes=genes, window_kb=min(settings.kb, 500), r2_method=settings.r2_method)
+                                         genes=genes, window_kb=min(settings.kb, 500), r2_method=settings.r2_method,
+                                         columns=columns)
         man.extra["n_index_variants"] = int(len(clumps))
         man.extra["n_loci"] = int(len(loci))
     return ClumpRun(out_dir, clumps, loci, rejects, settings, m_eff, truth_df, tuple(plots))
@@ -457,7 +461,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
 
 # ----------------------------------------------------------------------------- regional plots
 def locus_frames(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: GenotypePanel, *,
-                 window_kb: float = 500.0, r2_method: str = "plink"):
+                 window_kb: float = 500.0, r2_method: str = "plink", columns: dict[str, str] | None = None):
     """``(locus row, region, r2)`` of each locus whose lead phenotype has summary statistics: the
     lead phenotype's variants within ``window_kb`` of the lead (its per-chromosome files read
     together, each phenotype once) and their r² with the lead from the panel (``None`` when the lead
@@ -470,8 +474,8 @@ def locus_frames(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: Geno
         if ph not in by_name:
             continue
         if ph not in cache:
-            cache[ph] = read_phenotype_sumstats(by_name[ph], required=("variant_id", "p_value", "chromosome",
-                                                                       "base_pair_location"))
+            cache[ph] = read_phenotype(by_name[ph], required=("variant_id", "p_value", "chromosome",
+                                                              "base_pair_location"), columns=columns)
         ss = cache[ph]
         w = int(window_kb * 1000)
         reg = ss[(ss["chromosome"].astype(str) == str(row.chromosome))
@@ -487,13 +491,15 @@ def locus_frames(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: Geno
 
 def write_regional_plots(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: GenotypePanel,
                          out_dir: str | Path, *, genes: str | Path | pd.DataFrame | None = None,
-                         window_kb: float = 500.0, r2_method: str = "plink") -> list[str]:
+                         window_kb: float = 500.0, r2_method: str = "plink",
+                         columns: dict[str, str] | None = None) -> list[str]:
     """Regional plot of each locus (lead variant, lead phenotype's summary statistics, r² from the
     open ``panel``, genes from a GTF/BED file or frame): :func:`locus_frames` drawn by
     :func:`edfgen.plots.regional.plot_loci`. Returns the PNG paths written
     (``out_dir/<locus>_<phenotype>_<variant>.png``)."""
     gtab = read_genes(genes) if isinstance(genes, (str, Path)) else genes
-    return plot_loci(locus_frames(loci, sumstats, panel, window_kb=window_kb, r2_method=r2_method), out_dir,
+    return plot_loci(locus_frames(loci, sumstats, panel, window_kb=window_kb, r2_method=r2_method, columns=columns),
+                     out_dir,
                      genes=gtab, window_kb=window_kb)
 
 # ---------------------------------------------------------------------------------------------- the command
@@ -532,6 +538,7 @@ class ClumpOptions(GenotypeOptions):
                             exists=True)
     regional_plots: int = opt(0, "Regional plots of the N strongest loci (regional/*.png).", range=(0, None))
     genes: str | None = opt(None, "GTF/BED genes for the plots.", path="file", exists=True)
+    columns: str | None = columns_opt()
     force: bool = force_opt()
     allow_incomplete: bool = allow_incomplete_opt()
 
@@ -546,4 +553,4 @@ def run(o: ClumpOptions):
                      settings=ClumpSettings(p1=o.p1, p2=o.p2, r2=o.r2, kb=o.kb, r2_method=o.r2_method,
                                             allow_overlap=o.allow_overlap),
                      study_wide=o.study_wide, pheno=o.pheno, truth=o.truth, regional_plots=o.regional_plots,
-                     genes=o.genes, force=o.force)
+                     genes=o.genes, force=o.force, columns=parse_column_option(o.columns) or None)

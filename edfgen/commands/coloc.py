@@ -8,6 +8,14 @@ coloc's ``sdY.est``; 0.2 for a trait with case counts). ``method = susie``: both
 the in-sample LD matrix, every pair of their credible sets combined (coloc ``coloc.bf_bf``); the row is the pair
 with the largest PP.H4 (none when a trait has no credible set). Writes ``coloc.tsv``.
 
+What each trait needs, as coloc itself (Wallace's ``check_dataset``; Giambartolomei et al. 2014): ``beta`` and its
+standard error, and a sample size N: coloc-SuSiE's ``susie_rss`` needs N for every trait, coloc.abf needs sdY or
+(MAF and N) for a quantitative trait; a case-control trait ("cc") needs only beta and its variance in coloc.abf
+(prior sd 0.2; coloc's ``s``, the case fraction, is for p-value-only input). N comes from the file (``n``, or
+``n_cases + n_controls``) or from ``--sample-size FILE=N`` / ``--case-counts FILE=CASES,CONTROLS`` (a trait with
+case counts is case-control); a trait with none is a one-line input error naming its file. Without allele
+frequencies sdY is taken as 1 (warned).
+
 :func:`restrict_to_coloc` is the ``mr --coloc-pp4`` filter.
 """
 
@@ -23,10 +31,13 @@ import pandas as pd
 
 from edfgen.commands.finemap import align_to_panel, located, locus_regions, read_loci, region_matrix
 from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.sumstats_options import (case_counts_opt, check_named_files, columns_opt, parse_case_counts,
+                                              parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel
 from edfgen.formats.manifest import recording
-from edfgen.formats.sumstats.zscores import ZStats, read_zstats
+from edfgen.formats.sumstats import parse_column_option
+from edfgen.formats.sumstats.zscores import NO_N, ZStats, has_n, read_zstats
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.coloc import P1, P2, P12, coloc_abf, coloc_bf_bf, sdy_estimate
 from edfgen.kernels.susie import susie_rss
@@ -55,6 +66,9 @@ class ColocOptions(GenotypeOptions):
     p12: float = opt(P12, "Prior probability that a variant is causal for both.", range=(0, 1), open=(True, True))
     window_kb: float = opt(500.0, "Region around each locus lead, kb each side.", range=(0, None), open=(True, False))
     max_causal: int = opt(10, "L of the SuSiE fits (coloc-SuSiE).", range=(1, None))
+    columns: str | None = columns_opt()
+    sample_size: tuple[str, ...] = sample_size_opt()
+    case_counts: tuple[str, ...] = case_counts_opt()
     out: str | None = out_opt()
     force: bool = force_opt()
 
@@ -78,13 +92,33 @@ def _sdy(t: pd.DataFrame, z: ZStats) -> float:
     return sdy_estimate(t["standard_error"].to_numpy()[ok] ** 2, np.minimum(f[ok], 1 - f[ok]), t["n"].to_numpy()[ok])
 
 
+def _region_n(m: pd.DataFrame, col: str, panel) -> int:
+    """SuSiE's n of one trait on the region: the median of its n, else (no n on these rows) the panel's."""
+    return int(np.nanmedian(m[col])) if col in m.columns and m[col].notna().any() else panel.n_samples
+
+
+def _check_n(zs: dict[str, ZStats], option: str) -> None:
+    """Every trait has a sample size (coloc-SuSiE and sdY need N; module docstring): a one-line
+    :class:`InputError` naming the file otherwise."""
+    for z in zs.values():
+        if not has_n(z):
+            f = z.files[0]
+            raise InputError(f"{option} {f}: {NO_N}; coloc needs N (coloc-SuSiE's susie_rss, and sdY of a "
+                             f"quantitative trait in coloc.abf): give --sample-size {f}=N, or --case-counts "
+                             f"{f}=CASES,CONTROLS for a case-control trait")
+        if z.binary is False and "effect_allele_frequency" not in z.table.columns:
+            log.warning("%s: no effect-allele frequency: sdY of this quantitative trait is taken as 1 (coloc.abf's "
+                        "prior sd 0.15 x sdY); give frequencies, or case counts for a case-control trait", z.files[0])
+
+
 def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2: ZStats, panel, *,
                  p1: float = P1, p2: float = P2, p12: float = P12, max_causal: int = 10,
                  cache: dict | None = None) -> list[dict]:
     """ABF and coloc-SuSiE rows of one locus x trait pair (``t1``, ``t2``: panel-aligned region rows). ``cache``
     keeps LD matrices and SuSiE fits by (trait, locus, variants) for the other pairs of the same locus."""
     cache = {} if cache is None else cache
-    m = t1.merge(t2[["row", "beta", "standard_error", "z", "n"]], on="row", suffixes=("", "_2"))
+    m = t1.merge(t2[[c for c in ("row", "beta", "standard_error", "z", "n") if c in t2.columns]], on="row",
+                 suffixes=("", "_2"))
     if len(m) < 2:
         return []
     ids = m["variant_id"].to_numpy()
@@ -98,8 +132,8 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
     if ("R", rows_key) not in cache:
         cache[("R", rows_key)] = region_matrix(panel, m["row"].to_numpy())
     R = cache[("R", rows_key)]
-    n1 = int(np.nanmedian(m["n"])) if m["n"].notna().any() else panel.n_samples
-    n2 = int(np.nanmedian(m["n_2"])) if m["n_2"].notna().any() else panel.n_samples
+    n1 = _region_n(m, "n", panel)
+    n2 = _region_n(m, "n_2", panel)
     fits = []
     for name, zcol, n in ((z1.phenotype, "z", n1), (z2.phenotype, "z_2", n2)):
         key = ("fit", name, locus, rows_key)
@@ -118,15 +152,28 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
 
 
 def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2: float = P2, p12: float = P12,
-              window_kb: float = 500.0, max_causal: int = 10, force: bool = False) -> ColocRun:
-    """``edfgen coloc``: ``coloc.tsv`` for every locus x exposure with a lead there x outcome (module docstring)."""
+              window_kb: float = 500.0, max_causal: int = 10, force: bool = False,
+              columns: dict[str, str] | None = None, sample_sizes: dict[str, float] | None = None,
+              case_counts: dict[str, tuple[float, float]] | None = None) -> ColocRun:
+    """``edfgen coloc``: ``coloc.tsv`` for every locus x exposure with a lead there x outcome (module docstring).
+
+    ``columns``: ``--columns`` (:func:`edfgen.formats.sumstats.parse_column_option`); ``sample_sizes``,
+    ``case_counts``: ``{resolved file: N}``, ``{resolved file: (cases, controls)}`` for files without ``n`` /
+    ``n_cases``/``n_controls`` columns (:mod:`edfgen.commands.sumstats_options`)."""
     if genotypes is None:
         raise InputError("coloc: give the genotypes for the LD matrices of coloc-SuSiE (--bfile/--pfile/--bgen)")
     loci_t = read_loci(loci)
-    ex = read_zstats(exposure, "--exposure")
-    oc = read_zstats(outcome, "--outcome")
+    given = {"columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
+    ex = read_zstats(exposure, "--exposure", **given)
+    oc = read_zstats(outcome, "--outcome", **given)
+    read = [f for z in (*ex.values(), *oc.values()) for f in z.files]
+    check_named_files(sample_sizes or {}, read, "--sample-size")
+    check_named_files(case_counts or {}, read, "--case-counts")
+    _check_n(ex, "--exposure")
+    _check_n(oc, "--outcome")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen coloc")
-    params = {"p1": p1, "p2": p2, "p12": p12, "window_kb": window_kb, "max_causal": max_causal}
+    params = {"p1": p1, "p2": p2, "p12": p12, "window_kb": window_kb, "max_causal": max_causal, "columns": columns,
+              "sample_sizes": sample_sizes, "case_counts": case_counts}
     inputs = [loci, *[f for z in (*ex.values(), *oc.values()) for f in z.files]]
     with recording(out_dir, "edfgen coloc", parameters=params, inputs=inputs, planned=["coloc.tsv"]) as man, \
             open_panel(genotypes) as panel:
@@ -198,4 +245,5 @@ def run(o: ColocOptions) -> ColocRun:
     """``edfgen coloc``: :func:`run_coloc`."""
     return run_coloc(list(o.exposure), list(o.outcome), loci=o.loci, out_dir=o.out,
                      genotypes=genotype_source(o, required=False), p1=o.p1, p2=o.p2, p12=o.p12, window_kb=o.window_kb,
-                     max_causal=o.max_causal, force=o.force)
+                     max_causal=o.max_causal, force=o.force, columns=parse_column_option(o.columns) or None,
+                     sample_sizes=parse_sample_sizes(o.sample_size), case_counts=parse_case_counts(o.case_counts))

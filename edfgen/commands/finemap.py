@@ -21,9 +21,12 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.sumstats_options import (case_counts_opt, check_named_files, columns_opt, parse_case_counts,
+                                              parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import locate_in_panel, open_panel
 from edfgen.formats.manifest import recording
+from edfgen.formats.sumstats import parse_column_option
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.zscores import ZStats, read_zstats
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
@@ -57,6 +60,9 @@ class FinemapOptions(GenotypeOptions):
     min_abs_corr: float = opt(0.5, "Purity filter: keep credible sets whose variants all have |r| >= this.",
                               range=(0, 1))
     window_kb: float = opt(500.0, "Region around each locus lead, kb each side.", range=(0, None), open=(True, False))
+    columns: str | None = columns_opt()
+    sample_size: tuple[str, ...] = sample_size_opt()
+    case_counts: tuple[str, ...] = case_counts_opt()
     out: str | None = out_opt()
     force: bool = force_opt()
 
@@ -198,14 +204,21 @@ def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, 
 
 
 def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, coverage: float = 0.95,
-                min_abs_corr: float = 0.5, window_kb: float = 500.0, force: bool = False) -> FinemapRun:
-    """``edfgen finemap``: credible_sets.tsv, pip.tsv, ld_check.tsv (module docstring)."""
+                min_abs_corr: float = 0.5, window_kb: float = 500.0, force: bool = False,
+                columns: dict[str, str] | None = None, sample_sizes: dict[str, float] | None = None,
+                case_counts: dict[str, tuple[float, float]] | None = None) -> FinemapRun:
+    """``edfgen finemap``: credible_sets.tsv, pip.tsv, ld_check.tsv (module docstring). ``columns``,
+    ``sample_sizes``, ``case_counts``: ``--columns``, ``--sample-size FILE=N``, ``--case-counts
+    FILE=CASES,CONTROLS`` (SuSiE-RSS's n for files without an n column; else the panel's sample count)."""
     if genotypes is None:
         raise InputError("finemap: give the genotypes for the LD matrices (--bfile/--pfile/--bgen)")
     loci_t = read_loci(loci)
-    zs = read_zstats(sumstats)
+    zs = read_zstats(sumstats, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
+    check_named_files(sample_sizes or {}, [f for z in zs.values() for f in z.files], "--sample-size")
+    check_named_files(case_counts or {}, [f for z in zs.values() for f in z.files], "--case-counts")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen finemap")
-    params = {"max_causal": max_causal, "coverage": coverage, "min_abs_corr": min_abs_corr, "window_kb": window_kb}
+    params = {"max_causal": max_causal, "coverage": coverage, "min_abs_corr": min_abs_corr, "window_kb": window_kb,
+              "columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
     planned = ["credible_sets.tsv", "pip.tsv", "ld_check.tsv"]
     with recording(out_dir, "edfgen finemap", parameters=params, inputs=[loci, *[f for z in zs.values() for f in z.files]],
                    planned=planned) as man, open_panel(genotypes) as panel:
@@ -229,4 +242,6 @@ def run(o: FinemapOptions) -> FinemapRun:
     """``edfgen finemap``: :func:`run_finemap`."""
     return run_finemap([*o.sumstats, *o.more_sumstats], loci=o.loci, out_dir=o.out,
                        genotypes=genotype_source(o, required=False), max_causal=o.max_causal, coverage=o.coverage,
-                       min_abs_corr=o.min_abs_corr, window_kb=o.window_kb, force=o.force)
+                       min_abs_corr=o.min_abs_corr, window_kb=o.window_kb, force=o.force,
+                       columns=parse_column_option(o.columns) or None, sample_sizes=parse_sample_sizes(o.sample_size),
+                       case_counts=parse_case_counts(o.case_counts))

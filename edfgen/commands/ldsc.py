@@ -23,12 +23,14 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.sumstats_options import (case_counts_opt, check_named_files, columns_opt, parse_case_counts,
+                                              parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel
 from edfgen.formats.genotypes.plink1 import read_plink_text
 from edfgen.formats.ldscore import read_ldscores_chr, write_ldscores
 from edfgen.formats.manifest import recording
-from edfgen.formats.sumstats import chrom_key
+from edfgen.formats.sumstats import chrom_key, parse_column_option
 from edfgen.formats.sumstats.zscores import ZStats, read_zstats, rows_by_id
 from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, ldsc_h2, ldsc_rg, to_liability
@@ -68,6 +70,9 @@ class LdscOptions(GenotypeOptions):
     two_step: float = opt(TWO_STEP, "Chi² cut-off of the two-step h² estimator (intercept from chi² below it); "
                           "rg uses one-step fits, as ldsc --rg does by default.",
                           range=(0, None), open=(True, False))
+    columns: str | None = columns_opt()
+    sample_size: tuple[str, ...] = sample_size_opt()
+    case_counts: tuple[str, ...] = case_counts_opt()
     out: str | None = out_opt()
     force: bool = force_opt()
 
@@ -330,18 +335,27 @@ def input_groups(sumstats, zs: dict[str, ZStats]) -> dict[str, int]:
 def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None, w_ld_chr: str | None = None,
              ld_wind_cm: float | None = None, ld_wind_kb: float | None = None, rg: bool = False, rg_across: bool = False,
              prevalence: str | None = None, two_step: float = TWO_STEP, n_blocks: int = N_BLOCKS,
-             force: bool = False) -> LdscRun:
-    """``edfgen ldsc``: LD scores (in-sample from ``genotypes`` or ``ref_ld_chr``), ``h2.tsv``, ``rg.tsv``."""
+             force: bool = False, columns: dict[str, str] | None = None, sample_sizes: dict[str, float] | None = None,
+             case_counts: dict[str, tuple[float, float]] | None = None) -> LdscRun:
+    """``edfgen ldsc``: LD scores (in-sample from ``genotypes`` or ``ref_ld_chr``), ``h2.tsv``, ``rg.tsv``.
+
+    Summary statistics need z (``beta / standard_error``, or a z column alone: LDSC's munged ``SNP A1 A2 Z N``)
+    and N per variant (``n``, ``n_cases + n_controls``, or ``sample_sizes``/``case_counts``: ``--sample-size
+    FILE=N``, ``--case-counts FILE=CASES,CONTROLS``); ``columns``: ``--columns``."""
     if (genotypes is None) == (ref_ld_chr is None):
         raise InputError("ldsc: give either genotypes (--bfile/--pfile/--bgen) for in-sample LD scores or --ref-ld-chr")
     if w_ld_chr and not ref_ld_chr:
         raise InputError("--w-ld-chr goes with --ref-ld-chr (in-sample LD scores weight themselves)")
-    zs = read_zstats(sumstats, need_n=True)
+    zs = read_zstats(sumstats, need_n=True, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts,
+                     allow_z=True)
+    check_named_files(sample_sizes or {}, [f for z in zs.values() for f in z.files], "--sample-size")
+    check_named_files(case_counts or {}, [f for z in zs.values() for f in z.files], "--case-counts")
     prev = parse_prevalence(prevalence, zs)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen ldsc")
     planned = ["h2.tsv"] + (["rg.tsv"] if rg else []) + (["ldscores/"] if genotypes is not None else [])
     params = {"ld_wind_cm": ld_wind_cm, "ld_wind_kb": ld_wind_kb, "ref_ld_chr": ref_ld_chr, "w_ld_chr": w_ld_chr,
-              "rg": rg, "rg_across": rg_across, "prevalence": prevalence, "two_step": two_step, "n_blocks": n_blocks}
+              "rg": rg, "rg_across": rg_across, "prevalence": prevalence, "two_step": two_step, "n_blocks": n_blocks,
+              "columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
     inputs = [f for z in zs.values() for f in z.files]
     with recording(out_dir, "edfgen ldsc", parameters=params, inputs=inputs, planned=planned) as man:
         if genotypes is not None:
@@ -367,4 +381,6 @@ def run(o: LdscOptions) -> LdscRun:
     """``edfgen ldsc``: :func:`run_ldsc`."""
     return run_ldsc([*o.sumstats, *o.more_sumstats], out_dir=o.out, genotypes=genotype_source(o, required=False),
                     ref_ld_chr=o.ref_ld_chr, w_ld_chr=o.w_ld_chr, ld_wind_cm=o.ld_wind_cm, ld_wind_kb=o.ld_wind_kb,
-                    rg=o.rg, rg_across=o.rg_across, prevalence=o.prevalence, two_step=o.two_step, n_blocks=o.n_blocks, force=o.force)
+                    rg=o.rg, rg_across=o.rg_across, prevalence=o.prevalence, two_step=o.two_step, n_blocks=o.n_blocks, force=o.force,
+                    columns=parse_column_option(o.columns) or None, sample_sizes=parse_sample_sizes(o.sample_size),
+                    case_counts=parse_case_counts(o.case_counts))

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import ClassVar, Sequence
 
+import numpy as np
 import pandas as pd
 
 from edfgen.commands.clump import genotype_label
@@ -34,9 +35,11 @@ from edfgen.commands.mr_instruments import (
     user_r2,
     warn_weak,
 )
+from edfgen.commands.mr_join import builds_text, check_builds, join_summary, key_outcome
 from edfgen.commands.mr_pair import (  # noqa: F401 (analyse_pair, pair_rng: the API)
     PRESSO_METHOD, TABLES, MRSettings, PairTables, add_result_columns, analyse_pair, pair_rng,
 )
+from edfgen.commands.sumstats_options import case_counts_opt, columns_opt, parse_case_counts  # noqa: F401 (API)
 from edfgen.commands.options import BFILE_HELP, GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
@@ -197,13 +200,22 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                              f"(--p-threshold/--clump-p1 {settings.p_threshold:g}"
                              f"{f', --instruments {instruments}' if instruments else ''})")
         wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
+        # instruments found in an outcome by id, else rsID, else chromosome:position:alleles (mr_join)
+        all_instruments = pd.concat([e[2] for e in exposures if not e[2].empty], ignore_index=True)
+        joins: dict[str, dict[str, int]] = {}
 
         harmonised, tables, binary_outcomes, unestimated = [], PairTables(), set(), []
-        n_pairs = 0
+        n_pairs, example_outcome_id, build_note = 0, "", ""
         # proxies: the panel's variants are read once for all outcomes
         with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
             for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
-                odf = load_phenotype(ofs, columns)
+                comparable = check_builds(exp_files, ofs)
+                build_note = build_note if comparable else builds_text(exp_files, ofs)
+                odf, matched = key_outcome(load_phenotype(ofs, columns), all_instruments, positions=comparable)
+                joins[oname] = join_summary(matched, len(wanted))
+                if joins[oname]["rsid"] or joins[oname]["position"]:
+                    log.info("%s: instruments found by variant_id %d, by rsid %d, by chromosome:position:alleles "
+                             "%d, not found %d", oname, *joins[oname].values())
                 given = [(case_counts or {}).get(str(Path(f).resolve())) for f in ofs]
                 ocases, or2 = (next((c for c in given if c), None) or cases_in(odf),
                                user_r2(odf, source=" + ".join(map(str, ofs)), instruments=False))
@@ -219,6 +231,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                     prox = find_proxies(sorted(wanted - set(odf["variant_id"])), odf, panel.variants, panel.read,
                                         r2_min=settings.proxy_r2, window_kb=settings.proxy_window_kb)
                 osub = odf[overlap]
+                example_outcome_id = str(odf["variant_id"].iloc[0]) if len(odf) else ""
                 for ename, ef, sel, ecases, er2 in exposures:
                     if sel.empty:
                         continue
@@ -229,6 +242,10 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                     h = harmonise(sel_pair, osub[osub["variant_id"].isin(sel_pair["variant_id"])],
                                   palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
                                   exposure_name=ename, outcome_name=oname, proxies=prox)
+                    h.insert(h.columns.get_loc("proxy_r2") + 1, "matched_by",
+                             np.where(h["reason"] == "missing_in_outcome", None,
+                                      np.where(h["proxy_variant"].notna(), "proxy",
+                                               h["variant_id"].map(matched).to_numpy(dtype=object))))
                     h = add_instrument_columns(h, cases_exposure=ecases, cases_outcome=ocases,
                                                prevalence=settings.prevalence, r2_exposure=er2, r2_outcome=or2,
                                                steiger_filter=settings.steiger_filter)
@@ -249,8 +266,13 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
         if len(H) and not H["mr_keep"].any():
             reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())
+            hint = ""
+            if set(H["reason"]) == {"missing_in_outcome"}:      # keyed differently: show one id of each side
+                hint = (f"; no instrument found by variant_id, rsid or chromosome:position:alleles (e.g. exposure "
+                        f"{H['variant_id'].iloc[0]!r}, outcome {example_outcome_id!r})"
+                        f"{build_note}")
             raise InputError(f"no usable instruments after harmonisation of {_some(_paths(exposure))} with "
-                             f"{_some(_paths(outcome))} ({reasons})")
+                             f"{_some(_paths(outcome))} ({reasons}){hint}")
         if unestimated:
             log.warning("%d exposure-outcome pair(s) kept no instrument after harmonisation and are not estimated "
                         "(harmonised.tsv gives each variant's reason): %s", len(unestimated),
@@ -285,6 +307,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 man.extra["n_pairs"] = n_pairs
                 man.extra["exposures_without_instruments"] = no_instruments
                 man.extra["pairs_not_estimated"] = unestimated
+                man.extra["outcome_join"] = joins     # instruments found in each outcome by each key
         dt = time.perf_counter() - t0
         return MRRun(out, H, n_pairs, dt, written_plots)
 
@@ -340,12 +363,10 @@ class MROptions(GenotypeOptions):
     presso_sims: int = opt(MRSettings.presso_sims, "MR-PRESSO simulated data sets (0: skip MR-PRESSO).", range=(0, None))
     prevalence: float | None = opt(MRSettings.prevalence, "Disease prevalence for Steiger r² of binary traits (default: the GWAS case "
                                    "fraction).", range=(0, 1), open=(True, True))
-    columns: str | None = opt(None, "Column names of a layout that is not recognised, as KEY=COLUMN pairs: "
-                              "beta=,se=,p= (or log10p=), ea=,oa=,snp=,eaf=,n=,chr=,pos=, or=,ci_lower=,ci_upper= "
-                              "(odds ratios are converted to log-OR and SE), rsq= (variance explained, for Steiger). "
-                              "Applied to every --exposure/--outcome file that has the column.")
-    case_counts: tuple[str, ...] = opt((), "Cases and controls of a binary outcome file without n_cases/n_controls "
-                                       "columns (FinnGen), as FILE=CASES,CONTROLS; repeatable.", multiple=True)
+    columns: str | None = columns_opt()
+    case_counts: tuple[str, ...] = case_counts_opt("Cases and controls of a binary outcome file without "
+                                                   "n_cases/n_controls columns (FinnGen), as FILE=CASES,CONTROLS; "
+                                                   "repeatable.")
     coloc: str | None = opt(None, "coloc.tsv of edfgen coloc, for --coloc-pp4.", path="file", exists=True)
     coloc_pp4: float | None = opt(None, "Use only instruments at loci where --coloc FILE (needed) has PP.H4 >= X for the "
                                   "exposure and outcome (within 500 kb of its top_variant).", range=(0, 1))
@@ -385,14 +406,3 @@ def run(o: MROptions):
                   columns=parse_column_option(o.columns) or None, case_counts=parse_case_counts(o.case_counts),
                   coloc=o.coloc, coloc_pp4=o.coloc_pp4)
 
-
-def parse_case_counts(values) -> dict[str, tuple[float, float]]:
-    """``--case-counts FILE=CASES,CONTROLS`` -> ``{resolved file: (cases, controls)}``."""
-    out = {}
-    for v in values or ():
-        f, _, nums = str(v).rpartition("=")
-        parts = nums.split(",")
-        if not f or len(parts) != 2 or not all(x.strip().isdigit() and int(x) > 0 for x in parts):
-            raise InputError(f"--case-counts {v}: expected FILE=CASES,CONTROLS (positive whole numbers)")
-        out[str(Path(f).resolve())] = (float(parts[0]), float(parts[1]))
-    return out

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from edfgen.commands.mr_join import check_builds, key_outcome
 from edfgen.commands.mr_instruments import (clump_instruments, list_phenotypes, load_phenotype, one_row_per_variant,
                                             select_instruments)
 from edfgen.exceptions import InputError
@@ -102,8 +103,9 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     if len(ref) < len(ids):
         log.warning("--multivariable: %d instrument(s) missing from %s are dropped", len(ids) - len(ref), names[0])
     kw = {"palindromes": palindromes, "maf_threshold": maf_threshold, "exposure_name": names[0]}
-    hs = [harmonise(ref, frames[n][frames[n]["variant_id"].isin(set(ids))], outcome_name=n, **kw)
-          for n in names[1:]]
+    # the other exposures and the outcomes keyed differently meet the instruments as in mr (mr_join)
+    keyed = {n: key_outcome(frames[n], ref)[0] for n in names[1:]}
+    hs = [harmonise(ref, keyed[n][keyed[n]["variant_id"].isin(set(ids))], outcome_name=n, **kw) for n in names[1:]]
     keep_x = np.logical_and.reduce([h["mr_keep"].to_numpy(bool) for h in hs])
     bx = np.column_stack([pd.to_numeric(ref["beta"]).to_numpy(float)] + [h["beta_outcome"].to_numpy(float) for h in hs])
     sx = np.column_stack([pd.to_numeric(ref["standard_error"]).to_numpy(float)]
@@ -111,7 +113,8 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     rows, used = [], {}
     z = stats.norm.ppf(0.975)
     for oname, ofs in out_groups.items():
-        odf = load_phenotype(ofs, columns)
+        exp_files = [f for fs in exp_groups.values() for f in fs]
+        odf, _ = key_outcome(load_phenotype(ofs, columns), ref, positions=check_builds(exp_files, ofs))
         ho = harmonise(ref, odf[odf["variant_id"].isin(set(ids))], outcome_name=oname, **kw)
         keep = keep_x & ho["mr_keep"].to_numpy(bool)
         used[oname] = ref.loc[keep, "variant_id"].tolist()

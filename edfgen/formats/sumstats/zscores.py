@@ -1,5 +1,11 @@
 """Per-phenotype z-scores for the summary-statistics methods (ldsc, finemap, coloc): files or folders in any
 layout ``edfgen mr`` reads, one phenotype's per-chromosome files combined, ``z = beta / standard_error``.
+
+Options the commands pass through (:mod:`edfgen.commands.sumstats_options`): ``columns`` (``--columns``, a
+layout not recognised), ``sample_sizes`` (``--sample-size FILE=N``) and ``case_counts`` (``--case-counts
+FILE=CASES,CONTROLS``) for files without ``n``/``n_cases``/``n_controls`` columns, and ``allow_z``: a file with a
+z-score column (``Z``, ``zscore``, ``z_stat``) and no beta/standard error is read as z alone (LDSC's munged
+``SNP A1 A2 Z N``, a METAL SAMPLESIZE run; ldsc needs only z and N, Bulik-Sullivan et al. 2015).
 """
 
 from __future__ import annotations
@@ -13,13 +19,51 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.sumstats.discovery import MR_REQUIRED, expand_sumstats, group_by_phenotype, read_phenotype_sumstats
+from edfgen.formats.sumstats.discovery import MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype
+from edfgen.formats.sumstats.layout import sumstats_columns
+from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import variant_allele_keys
+from edfgen.kernels.validate import numeric_values
 
 log = logging.getLogger(__name__)
 
 Z_OPTIONAL = ("chromosome", "base_pair_location", "n", "n_cases", "n_controls", "effect_allele_frequency",
               "p_value", "rsid")
+#: z-score column names (lower case) read when a file has no beta and standard error (``allow_z``)
+Z_NAMES = ("z", "zscore", "z_score", "z_stat", "zstat")
+#: the columns a z-only file needs
+Z_REQUIRED = ("variant_id", "effect_allele", "other_allele", "z")
+
+
+def _z_column_map(header: list[str], columns: dict[str, str] | None, allow_z: bool) -> dict[str, str]:
+    """The ``--columns`` entries this file has, plus its z-score column when ``allow_z`` and the header gives no
+    beta and standard error."""
+    user = {k: v for k, v in (columns or {}).items() if k in header}
+    if allow_z and not {"beta", "standard_error"} <= sumstats_columns(header, user) and "z" not in user.values():
+        zcol = next((c for c in header if str(c).lower() in Z_NAMES), None)
+        if zcol is not None:
+            user[zcol] = "z"
+    return user
+
+
+def _read_file(path: Path, columns: dict[str, str] | None, allow_z: bool) -> pd.DataFrame:
+    """One file's columns :data:`MR_REQUIRED` (or :data:`Z_REQUIRED`) and :data:`Z_OPTIONAL`: fast without a
+    column map (:func:`read_sumstats_columns`), else :func:`read_sumstats` with it."""
+    cmap = _z_column_map(read_header(path), columns, allow_z)
+    if not cmap:
+        return read_sumstats_columns(path, required=MR_REQUIRED, optional=Z_OPTIONAL)
+    required = Z_REQUIRED if "z" in cmap.values() else MR_REQUIRED
+    df = read_sumstats(path, column_map=cmap, required=required)[0]
+    df = df[[c for c in dict.fromkeys((*required, *MR_REQUIRED, *Z_OPTIONAL)) if c in df.columns]].copy()
+    if "z" in df.columns:
+        df["z"] = numeric_values(df["z"], source=str(path), column=next(k for k, v in cmap.items() if v == "z"),
+                                 ids=df["variant_id"].astype(str).to_numpy(), id_name="variant")
+    return df
+
+
+def _given(table: dict[str, object] | None, files: Sequence[Path]):
+    """The value a ``FILE=...`` option gives one of ``files`` (resolved paths), or None."""
+    return next((table[k] for k in (str(Path(f).resolve()) for f in files) if k in (table or {})), None)
 
 
 @dataclass(frozen=True)
@@ -40,9 +84,14 @@ class ZStats:
         return self.sample_prevalence is not None
 
 
-def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False) -> ZStats:
-    """Read one phenotype (:func:`read_phenotype_sumstats`), compute ``z``; an input error names the file."""
-    df = read_phenotype_sumstats(list(files), required=MR_REQUIRED, optional=Z_OPTIONAL)
+def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, columns: dict[str, str] | None = None,
+                sample_sizes: dict[str, float] | None = None,
+                case_counts: dict[str, tuple[float, float]] | None = None, allow_z: bool = False) -> ZStats:
+    """Read one phenotype (its files combined by :func:`combine_phenotype`), compute ``z``; an input error names the
+    file. ``sample_sizes``/``case_counts`` (``{resolved file: N}``, ``{resolved file: (cases, controls)}``) fill
+    ``n`` (and ``n_cases``/``n_controls``) where the files have none; ``need_n``: a phenotype without n is an
+    input error (LD score regression needs the per-variant N)."""
+    df = combine_phenotype([_read_file(Path(f), columns, allow_z) for f in files], files, option="--sumstats")
     df = pd.DataFrame({c: (df[c].to_numpy(object) if df[c].dtype.kind not in "fiub" else df[c].to_numpy())
                        for c in df.columns})
     for c in ("beta", "standard_error", "n", "n_cases", "n_controls", "effect_allele_frequency"):
@@ -51,7 +100,8 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False) -> ZS
     df["variant_id"] = df["variant_id"].astype(str)
     df["effect_allele"] = df["effect_allele"].astype(str).str.upper()
     df["other_allele"] = df["other_allele"].astype(str).str.upper()
-    ok = df["standard_error"].gt(0) & df["beta"].notna()
+    z_only = "beta" not in df.columns and "z" in df.columns
+    ok = df["z"].notna() if z_only else df["standard_error"].gt(0) & df["beta"].notna()
     df = df[ok].reset_index(drop=True)
     # the same variant with the same alleles on two rows (either order or strand, the MR readers' rule):
     # conflicting copies, both left out (said); one id with different allele pairs (a multi-allelic site) stays,
@@ -62,14 +112,27 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False) -> ZS
                     files[0], int(twice.sum()), df["variant_id"].to_numpy()[twice][0])
         df = df[~twice].reset_index(drop=True)
     if df.empty:
-        raise InputError(f"{files[0]}: no variant with a beta and a positive standard_error")
-    df["z"] = df["beta"] / df["standard_error"]
+        raise InputError(f"{files[0]}: no variant with " + ("a z-score" if z_only else
+                                                             "a beta and a positive standard_error"))
+    if z_only:
+        log.info("%s: no beta and standard error; z-scores read from the file's z column", files[0])
+    else:
+        df["z"] = df["beta"] / df["standard_error"]
+    cc = _given(case_counts, files)
+    if cc is not None:
+        for col, v in zip(("n_cases", "n_controls"), cc):
+            df[col] = df[col].fillna(v) if col in df.columns else v
+    if ("n" not in df.columns or df["n"].isna().any()) and {"n_cases", "n_controls"} <= set(df.columns):
+        total = df["n_cases"] + df["n_controls"]
+        df["n"] = df["n"].fillna(total) if "n" in df.columns else total
+    size = _given(sample_sizes, files)
+    if size is not None:
+        if "n" in df.columns and df["n"].notna().any():
+            log.info("%s: --sample-size %g fills only the rows without n (the file's n column is kept)", files[0], size)
+        df["n"] = df["n"].fillna(size) if "n" in df.columns else float(size)
     if need_n and ("n" not in df.columns or df["n"].isna().all()):
-        if {"n_cases", "n_controls"} <= set(df.columns):
-            df["n"] = df["n_cases"] + df["n_controls"]
-        else:
-            raise InputError(f"{files[0]}: no sample size column n (or n_cases + n_controls); LD score regression "
-                             "needs the per-variant N")
+        raise InputError(f"{files[0]}: {NO_N}; LD score regression needs the per-variant N: give "
+                         f"--sample-size {files[0]}=N (or --case-counts {files[0]}=CASES,CONTROLS)")
     if need_n and df["n"].isna().any():
         bad = df.loc[df["n"].isna(), "variant_id"].iloc[0]
         raise InputError(f"{files[0]}: n missing for variant {bad!r}")
@@ -78,6 +141,15 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False) -> ZS
         tot = df["n"] if "n" in df.columns else df["n_cases"] + df.get("n_controls", np.nan)
         prev = float(np.nanmedian(df["n_cases"] / tot))
     return ZStats(name, df, tuple(Path(f) for f in files), prev)
+
+
+#: the one wording of a phenotype without a sample size
+NO_N = "no sample size column n (or n_cases + n_controls)"
+
+
+def has_n(z: ZStats) -> bool:
+    """Whether ``z`` gives a sample size on some rows (a column ``n``, or filled from the options)."""
+    return "n" in z.table.columns and bool(z.table["n"].notna().any())
 
 
 def rows_by_id(z: ZStats, ids: pd.Index) -> tuple[pd.DataFrame, str]:
@@ -108,11 +180,40 @@ def rows_by_id(z: ZStats, ids: pd.Index) -> tuple[pd.DataFrame, str]:
     return t.reset_index(drop=True), col
 
 
-def read_zstats(paths: Sequence[str | Path], option: str = "--sumstats", *,
-                need_n: bool = False) -> dict[str, ZStats]:
-    """Every phenotype of the files/folders ``paths`` (:func:`expand_sumstats` with the columns MR needs)."""
+def read_zstats(paths: Sequence[str | Path], option: str = "--sumstats", *, need_n: bool = False,
+                columns: dict[str, str] | None = None, sample_sizes: dict[str, float] | None = None,
+                case_counts: dict[str, tuple[float, float]] | None = None,
+                allow_z: bool = False) -> dict[str, ZStats]:
+    """Every phenotype of the files/folders ``paths`` (:func:`expand_sumstats` with the columns MR needs; with
+    ``allow_z`` a folder's z-only files too), each read by :func:`load_zstats` with the same options."""
     paths = list(paths)
     if not paths:
         raise InputError(f"{option}: give at least one summary-statistics file or folder")
-    files = expand_sumstats(paths, option, required=MR_REQUIRED)
-    return {name: load_zstats(name, fs, need_n=need_n) for name, fs in group_by_phenotype(files).items()}
+    files: list[Path] = []
+    for p in paths:
+        if not (allow_z and Path(p).is_dir()):
+            files += expand_sumstats([p], option, required=MR_REQUIRED, columns=columns)
+            continue
+        # a folder's z-only files too (LDSC's munged SNP A1 A2 Z N), found by the same header test
+        zmap = {c: "z" for f in Path(p).iterdir() if f.is_file() for c in _safe_header(f) if str(c).lower() in Z_NAMES}
+        found, refusal = [], None
+        for required, cmap in ((MR_REQUIRED, columns), (Z_REQUIRED, {**zmap, **(columns or {})})):
+            try:
+                found += expand_sumstats([p], option, required=required, columns=cmap)
+            except InputError as exc:
+                refusal = refusal or exc
+        if not found:
+            raise refusal
+        files += found
+    files = list(dict.fromkeys(files))
+    return {name: load_zstats(name, fs, need_n=need_n, columns=columns, sample_sizes=sample_sizes,
+                              case_counts=case_counts, allow_z=allow_z)
+            for name, fs in group_by_phenotype(files).items()}
+
+
+def _safe_header(path: Path) -> list[str]:
+    """A folder file's header for the z-column test ([] for a file that is not a table)."""
+    try:
+        return read_header(path)
+    except Exception:  # noqa: BLE001 - not a table: expand_sumstats names a corrupt sumstats file itself
+        return []

@@ -1,0 +1,174 @@
+"""How ``edfgen mr`` finds each instrument in an outcome: by ``variant_id``, else by rsID, else by chromosome,
+position and allele pair; and the genome builds the two sides declare.
+
+Files keyed differently meet: a GWAS-SSF / GWAS Catalog harmonised outcome (``variant_id`` ``1_1000000_G_A`` and
+an ``rsid`` column) and an rsID-keyed exposure; a FinnGen outcome (first of ``rsids``, else ``chrom:pos:ref:alt``)
+and an exposure keyed ``chr:pos:ref:alt``. For the instruments whose id the outcome lacks (:func:`key_outcome`):
+
+1. ``rsid``: the exposure's rsID (its ``rsid`` column, else its ``variant_id`` when that is an rsID) equals the
+   outcome's (``rsid`` column, or ``variant_id`` when that is an rsID);
+2. ``position``: same chromosome, position and unordered allele pair (either orientation, either strand, as
+   :func:`~edfgen.kernels.alleles.variant_allele_keys` keys a variant), when the two sides do not declare
+   different genome builds (:func:`check_builds`; without a declaration on one side the positions are taken as
+   on the same build, and the log says so).
+
+The matched outcome rows are copied under the exposure's id, so harmonisation (:mod:`edfgen.kernels.mr.harmonise`)
+then aligns alleles exactly as for an id match; a multi-allelic site's rows all travel and are told apart by
+alleles there. Each instrument's key is written to ``harmonised.tsv`` (``matched_by.outcome``) and counted in
+the manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from edfgen.exceptions import InputError
+from edfgen.formats.sumstats import declared_build
+from edfgen.kernels.alleles import variant_allele_keys
+
+log = logging.getLogger(__name__)
+
+#: the keys an instrument is found by, in the order tried
+JOIN_KEYS = ("variant_id", "rsid", "position")
+_RS = r"^rs\d+$"
+
+
+def _rsids(df: pd.DataFrame) -> pd.Series:
+    """Each row's rsID: its ``rsid`` column where that is an rsID, else its ``variant_id`` where that is one."""
+    vid = df["variant_id"].astype("string")
+    out = vid.where(vid.str.match(_RS, na=False))
+    if "rsid" in df.columns:
+        rs = df["rsid"].astype("string").str.split(",").str[0].str.strip()
+        out = rs.where(rs.str.match(_RS, na=False), out)
+    return out
+
+
+def _position_keys(df: pd.DataFrame) -> pd.Series | None:
+    """``chromosome:position A/G`` of each row (unordered, strand-free allele pair), or None without the columns."""
+    if not {"chromosome", "base_pair_location", "effect_allele", "other_allele"} <= set(df.columns):
+        return None
+    pos = pd.to_numeric(df["base_pair_location"], errors="coerce")
+    site = df["chromosome"].astype(str) + ":" + pos.astype("Int64").astype(str)
+    keys = variant_allele_keys(df.assign(variant_id=site))
+    return keys.where(pos.notna().to_numpy())
+
+
+def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: bool = True
+                ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The outcome rows with copies, under the instrument's id, of the rows that match an instrument missing by
+    ``variant_id`` through its rsID or (``positions``) its chromosome, position and allele pair (module docstring).
+
+    Parameters
+    ----------
+    outcome
+        GWAS-SSF outcome frame (``variant_id``, alleles; ``rsid``, ``chromosome``, ``base_pair_location`` used
+        when present).
+    instruments
+        The instruments of every exposure (``variant_id``, alleles; the same optional columns).
+    positions
+        Try the position key; False when the builds differ (:func:`check_builds`): then an instrument id that is
+        not an rsID (``1:1000:A:G``, a position on its own build) is not matched by id either.
+
+    Returns
+    -------
+    ``(outcome frame, {instrument id: key})`` with key in :data:`JOIN_KEYS` for each instrument found.
+    """
+    inst_ids = instruments["variant_id"].astype(str)
+    ids = pd.Index(inst_ids.unique())
+    have = set(ids[ids.isin(outcome["variant_id"].astype(str).to_numpy())])   # hashed once, against the few ids
+    if not positions:       # builds differ: a chr:pos id names another variant on the other build
+        positional = {i for i in have if not re.match(_RS, i)}
+        if positional:
+            log.warning("%d instrument ids are positions (e.g. %s) and the builds differ: not matched by id",
+                        len(positional), sorted(positional)[0])
+            vid = outcome["variant_id"].astype(str)      # renamed, not dropped: the rows may still match by rsID
+            outcome = outcome.assign(variant_id=vid.where(~vid.isin(positional), vid + " (outcome build)"))
+            have -= positional
+    matched = {i: "variant_id" for i in ids if i in have}
+    missing = instruments[~inst_ids.isin(have).to_numpy()].drop_duplicates("variant_id")
+    copies = []
+    for key in JOIN_KEYS[1:]:
+        if missing.empty or (key == "position" and not positions):
+            continue
+        # the outcome's candidate rows first (a full GWAS has millions; keys are made for the few that may match)
+        if key == "rsid":
+            ek = _rsids(missing)
+            wanted = set(ek.dropna())
+            cand = outcome["variant_id"].isin(wanted).to_numpy()
+            if "rsid" in outcome.columns:
+                cand |= outcome["rsid"].isin(wanted).to_numpy()
+            rows_of = np.flatnonzero(cand)
+            sub = outcome.iloc[rows_of]
+            ok_ = _rsids(sub)
+        else:
+            ek = _position_keys(missing)
+            if ek is None or _position_keys(outcome.iloc[:0]) is None:
+                continue
+            at = set(pd.to_numeric(missing["base_pair_location"], errors="coerce").dropna())
+            rows_of = np.flatnonzero(pd.to_numeric(outcome["base_pair_location"], errors="coerce").isin(at).to_numpy())
+            sub = outcome.iloc[rows_of]
+            ok_ = _position_keys(sub)
+        ek, ok_ = ek.to_numpy(dtype=object), ok_.to_numpy(dtype=object)
+        by_key = pd.Series(rows_of)[pd.notna(ok_)].groupby(ok_[pd.notna(ok_)]).agg(list)
+        found = np.array([pd.notna(k) and k in by_key.index for k in ek], dtype=bool)
+        for vid, k in zip(missing["variant_id"].astype(str).to_numpy()[found], ek[found]):
+            rows = outcome.iloc[by_key[k]].copy()
+            rows["variant_id"] = vid
+            copies.append(rows)
+            matched[vid] = key
+        missing = missing[~found]
+    if not copies:
+        return outcome, matched
+    extra = pd.concat(copies, ignore_index=True)
+    twice = variant_allele_keys(extra).duplicated(keep=False).to_numpy()
+    if twice.any():     # one rsID on two outcome rows with the same alleles: which one? neither (said)
+        gone = set(extra["variant_id"].to_numpy()[twice])
+        log.warning("%d instruments match several outcome rows with the same alleles by rsID/position (e.g. %s): "
+                    "left out", len(gone), sorted(gone)[0])
+        extra = extra[~twice]
+        matched = {k: v for k, v in matched.items() if k not in gone}
+    return pd.concat([outcome, extra], ignore_index=True), matched
+
+
+def join_summary(matched: dict[str, str], n_instruments: int) -> dict[str, int]:
+    """``{key: instruments found by it}`` (every key of :data:`JOIN_KEYS`) and ``not_found``."""
+    counts = {k: sum(1 for v in matched.values() if v == k) for k in JOIN_KEYS}
+    return {**counts, "not_found": n_instruments - sum(counts.values())}
+
+
+def check_builds(exposure_files: Sequence[str | Path], outcome_files: Sequence[str | Path]) -> bool:
+    """Whether the positions of the exposure and outcome files are comparable: the builds their GWAS-SSF
+    ``-meta.yaml`` declare (``genome_assembly``, as ``edfgen clump`` reads them) do not differ. Different builds,
+    or files of one side that declare different builds, are warned about (naming the files) and give False: the
+    caller then matches by variant id and rsID only (ids and rsIDs do not depend on the build).
+
+    Returns
+    -------
+    True when both sides declare the same build or either declares none.
+    """
+    try:
+        be, bo = declared_build(exposure_files), declared_build(outcome_files)
+    except InputError as exc:      # one side's files disagree among themselves
+        log.warning("%s: instruments are matched by variant id and rsID only, never by position", exc)
+        return False
+    if be and bo and be != bo:
+        log.warning("the exposure files declare genome build %s and the outcome files %s (-meta.yaml "
+                    "genome_assembly; e.g. %s and %s): instruments are matched by variant id and rsID only, never "
+                    "by position; lift one side over to match the other", be, bo, exposure_files[0], outcome_files[0])
+        return False
+    return True
+
+
+def builds_text(exposure_files: Sequence[str | Path], outcome_files: Sequence[str | Path]) -> str:
+    """`` (builds: exposure GRCh38, outcome GRCh37)`` for an error message when they differ, else ``""``."""
+    try:
+        be, bo = declared_build(exposure_files), declared_build(outcome_files)
+    except InputError:
+        return ""
+    return f"; the builds differ: exposure {be}, outcome {bo} (-meta.yaml)" if be and bo and be != bo else ""

@@ -1,0 +1,90 @@
+"""The options every command that reads summary statistics shares, declared once: ``--columns`` (names of a
+layout the readers do not recognise), ``--case-counts FILE=CASES,CONTROLS`` and ``--sample-size FILE=N`` (for
+files without ``n``/``n_cases``/``n_controls`` columns, e.g. FinnGen), and their parsing.
+
+``edfgen mr``, ``clump``, ``ldsc``, ``finemap``, ``coloc`` and ``annotate`` take ``--columns`` (one help text,
+one parser: :func:`edfgen.formats.sumstats.parse_column_option`); ``mr``, ``ldsc``, ``finemap`` and ``coloc``
+take ``--case-counts``; ``ldsc``, ``finemap`` and ``coloc`` take ``--sample-size``. :func:`read_phenotype` reads
+one phenotype's files with ``--columns`` applied (clump and its regional plots).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from edfgen.commands.options import opt
+from edfgen.exceptions import InputError
+from edfgen.formats.sumstats import combine_phenotype, read_header, read_sumstats, read_sumstats_columns
+
+COLUMNS_HELP = ("Column names of a layout that is not recognised, as KEY=COLUMN pairs: beta=,se=,p= (or log10p=), "
+                "ea=,oa=,snp=,eaf=,n=,chr=,pos=, or=,ci_lower=,ci_upper= (odds ratios are converted to log-OR and SE), "
+                "rsq= (variance explained, for Steiger). Applied to every summary-statistics file that has the column.")
+CASE_COUNTS_HELP = ("Cases and controls of a binary trait's file without n_cases/n_controls columns (FinnGen), as "
+                    "FILE=CASES,CONTROLS; repeatable.")
+SAMPLE_SIZE_HELP = ("Sample size of a file without an n column (FinnGen, REGENIE without N), as FILE=N; repeatable "
+                    "(a binary trait: --case-counts instead).")
+
+
+def columns_opt(help: str = COLUMNS_HELP) -> Any:
+    """``--columns KEY=COLUMN,...`` (parsed by :func:`edfgen.formats.sumstats.parse_column_option`)."""
+    return opt(None, help)
+
+
+def case_counts_opt(help: str = CASE_COUNTS_HELP) -> Any:
+    """``--case-counts FILE=CASES,CONTROLS`` (repeatable; :func:`parse_case_counts`)."""
+    return opt((), help, multiple=True)
+
+
+def sample_size_opt(help: str = SAMPLE_SIZE_HELP) -> Any:
+    """``--sample-size FILE=N`` (repeatable; :func:`parse_sample_sizes`)."""
+    return opt((), help, multiple=True)
+
+
+def _file_numbers(option: str, value: str, count: int, form: str) -> tuple[str, tuple[float, ...]]:
+    f, _, nums = str(value).rpartition("=")
+    parts = nums.split(",")
+    if not f or len(parts) != count or not all(x.strip().isdigit() and int(x) > 0 for x in parts):
+        raise InputError(f"{option} {value}: expected {form} (positive whole numbers)")
+    return str(Path(f).resolve()), tuple(float(x) for x in parts)
+
+
+def parse_case_counts(values: Sequence[str] | None) -> dict[str, tuple[float, float]]:
+    """``--case-counts FILE=CASES,CONTROLS`` -> ``{resolved file: (cases, controls)}``."""
+    return dict(_file_numbers("--case-counts", v, 2, "FILE=CASES,CONTROLS") for v in values or ())
+
+
+def parse_sample_sizes(values: Sequence[str] | None) -> dict[str, float]:
+    """``--sample-size FILE=N`` -> ``{resolved file: N}``."""
+    return {f: n[0] for f, n in (_file_numbers("--sample-size", v, 1, "FILE=N") for v in values or ())}
+
+
+def check_named_files(named: dict[str, Any], files: Sequence[str | Path], option: str) -> None:
+    """A ``FILE=...`` of ``option`` must name one of the summary-statistics files read (else a typo would leave a
+    file without its sample size in silence): one-line :class:`InputError` naming it."""
+    read = {str(Path(f).resolve()) for f in files}
+    stray = [f for f in named if f not in read]
+    if stray:
+        raise InputError(f"{option} {stray[0]}: not one of the summary-statistics files read "
+                         f"(e.g. {sorted(read)[0] if read else 'none'})")
+
+
+def read_phenotype(paths: Sequence[str | Path], *, required: tuple[str, ...], optional: tuple[str, ...] | None = None,
+                   columns: dict[str, str] | None = None, arrow_strings: bool = False) -> pd.DataFrame:
+    """One phenotype's summary statistics (its files combined by :func:`~edfgen.formats.sumstats.combine_phenotype`)
+    with the user's ``--columns`` (``{input column: GWAS-SSF column}``) applied to each file that has one of its
+    columns (:func:`~edfgen.formats.sumstats.read_sumstats`); a file without any is read as before (only
+    ``required + optional`` fast, :func:`~edfgen.formats.sumstats.read_sumstats_columns`; every column when
+    ``optional`` is None)."""
+    def one(path: Path) -> pd.DataFrame:
+        user = {k: v for k, v in (columns or {}).items() if k in read_header(path)} if columns else {}
+        if not user:
+            if optional is None:
+                return read_sumstats(path, required=required)[0]
+            return read_sumstats_columns(path, required=required, optional=optional, arrow_strings=arrow_strings)
+        df = read_sumstats(path, column_map=user, required=required)[0]
+        return df if optional is None else df[[c for c in dict.fromkeys((*required, *optional)) if c in df.columns]]
+
+    return combine_phenotype([one(Path(p)) for p in paths], paths, option="--sumstats")

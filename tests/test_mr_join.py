@@ -1,0 +1,180 @@
+"""How mr finds each instrument in an outcome keyed differently (edfgen.commands.mr_join): by rsID (GWAS-SSF /
+GWAS Catalog harmonised ``1_1000_G_A`` ids beside an ``rsid`` column), by chromosome, position and allele pair
+(either orientation or strand), and the builds the two sides' -meta.yaml declare. The reference is the IVW
+estimate written out (sum bx by / se² over sum bx² / se²) on the truth table, with the outcome betas aligned by hand
+to the exposure's effect allele."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from edfgen.cli import cli
+from edfgen.commands.mr import MRSettings, run_mr
+from edfgen.exceptions import InputError
+from edfgen.formats.dictionary import check_file
+
+COMP = str.maketrans("ACGT", "TGCA")
+PAIRS = [("A", "G"), ("C", "T"), ("A", "C"), ("G", "T")]      # no palindromes: every instrument is kept
+
+
+def _truth(m=30, seed=2):
+    rng = np.random.default_rng(seed)
+    ea, oa = zip(*(PAIRS[i % 4] for i in range(m)))
+    bx = rng.choice([-1, 1], m) * rng.uniform(0.08, 0.15, m)
+    by = 0.4 * bx + rng.normal(0, 0.01, m)
+    return pd.DataFrame({"chromosome": "1", "base_pair_location": 1_000_000 + 50_000 * np.arange(m),
+                         "rsid": [f"rs{100 + i}" for i in range(m)], "ea": ea, "oa": oa, "bx": bx, "by": by,
+                         "sey": 0.012})
+
+
+def _ivw(t: pd.DataFrame) -> float:
+    return float((t.bx * t.by / t.sey ** 2).sum() / (t.bx ** 2 / t.sey ** 2).sum())
+
+
+def _exposure(t: pd.DataFrame, ids) -> pd.DataFrame:
+    return pd.DataFrame({"chromosome": t.chromosome, "base_pair_location": t.base_pair_location, "effect_allele": t.ea,
+                         "other_allele": t.oa, "beta": t.bx, "standard_error": 0.01, "p_value": 1e-30,
+                         "variant_id": ids})
+
+
+def _outcome(t: pd.DataFrame) -> pd.DataFrame:
+    """Outcome rows: every other one with the alleles swapped (beta negated), every third on the other strand."""
+    swap = np.arange(len(t)) % 2 == 1
+    flip = np.arange(len(t)) % 3 == 0
+    ea = np.where(swap, t.oa, t.ea)
+    oa = np.where(swap, t.ea, t.oa)
+    ea = np.array([a.translate(COMP) if f else a for a, f in zip(ea, flip)])
+    oa = np.array([a.translate(COMP) if f else a for a, f in zip(oa, flip)])
+    return pd.DataFrame({"chromosome": t.chromosome, "base_pair_location": t.base_pair_location, "effect_allele": ea,
+                         "other_allele": oa, "beta": np.where(swap, -t.by, t.by), "standard_error": t.sey,
+                         "p_value": 0.01})
+
+
+def _run(tmp_path, exp, out, name="m"):
+    exp.to_csv(tmp_path / "exp.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "out.tsv", sep="\t", index=False)
+    res = run_mr(tmp_path / "exp.tsv", tmp_path / "out.tsv", tmp_path / name, clump=False, plots=False,
+                 settings=MRSettings(methods=("ivw",), nboot=10, presso=False))
+    ivw = res.tables["mr_results"].set_index("method").loc["Inverse variance weighted"]
+    return res, ivw, json.loads((tmp_path / name / "manifest.json").read_text())["extra"]["outcome_join"]
+
+
+def test_mr__gwas_ssf_outcome_with_positional_ids_meets_rsid_exposure_by_rsid(tmp_path):
+    """GWAS Catalog harmonised / GWAS-SSF outcome: variant_id 1_1000000_G_A, rsid beside it (was: 0 overlap,
+    missing_in_outcome for every instrument)."""
+    t = _truth()
+    out = _outcome(t)
+    out.insert(0, "variant_id", [f"1_{p}_{o}_{e}" for p, o, e in zip(t.base_pair_location, out.other_allele,
+                                                                      out.effect_allele)])
+    out["rsid"] = t.rsid
+    res, ivw, joins = _run(tmp_path, _exposure(t, t.rsid), out)
+    assert ivw["nsnp"] == len(t) and ivw["b"] == pytest.approx(_ivw(t), rel=1e-9)
+    assert set(res.harmonised["matched_by"]) == {"rsid"}
+    assert joins == {"out": {"variant_id": 0, "rsid": len(t), "position": 0, "not_found": 0}}
+    check_file("mr_harmonised", tmp_path / "m" / "harmonised.tsv")
+
+
+def test_mr__ids_of_other_forms_meet_by_chromosome_position_and_alleles(tmp_path):
+    """Exposure chr:pos:ref:alt, outcome chr-prefixed ids of another form and no rsid: found by chromosome,
+    position and allele pair in either orientation and strand; a second allele at the same position (a
+    multi-allelic site) is not taken."""
+    t = _truth(seed=3)
+    out = _outcome(t)
+    out["chromosome"] = "chr1"
+    out.insert(0, "variant_id", [f"chr1_{p}" for p in t.base_pair_location])
+    decoy = out.iloc[[4]].assign(effect_allele="T", other_allele="G", beta=5.0, variant_id="chr1_decoy")
+    assert {"T", "G"} != {t.ea[4], t.oa[4]} and {"A", "C"} != {t.ea[4], t.oa[4]}
+    out = pd.concat([out, decoy], ignore_index=True)
+    ids = [f"1:{p}:{o}:{e}" for p, o, e in zip(t.base_pair_location, t.oa, t.ea)]
+    res, ivw, joins = _run(tmp_path, _exposure(t, ids), out)
+    assert ivw["nsnp"] == len(t) and ivw["b"] == pytest.approx(_ivw(t), rel=1e-9)
+    assert set(res.harmonised["matched_by"]) == {"position"} and joins["out"]["position"] == len(t)
+
+
+def test_mr__different_declared_builds_match_by_rsid_only_and_say_so(tmp_path, caplog):
+    """-meta.yaml genome_assembly GRCh38 vs GRCh37 (F16): no position or chr:pos-id match (a position names another
+    variant on the other build); the warning and the error name the builds. rsIDs still match."""
+    t = _truth(seed=4)
+    out = _outcome(t)
+    out.insert(0, "variant_id", [f"1:{p}:{o}:{e}" for p, o, e in zip(t.base_pair_location, out.other_allele,
+                                                                       out.effect_allele)])
+    ids = [f"1:{p}:{o}:{e}" for p, o, e in zip(t.base_pair_location, t.oa, t.ea)]
+    (tmp_path / "exp.tsv-meta.yaml").write_text("genome_assembly: GRCh38\n")
+    (tmp_path / "out.tsv-meta.yaml").write_text("genome_assembly: GRCh37\n")
+    with pytest.raises(InputError, match=r"builds differ: exposure GRCh38, outcome GRCh37"):
+        _run(tmp_path, _exposure(t, ids), out)
+    assert "declare genome build GRCh38" in caplog.text
+    # same builds: the same files are found (by id where the id and alleles agree, else by position)
+    (tmp_path / "out.tsv-meta.yaml").write_text("genome_assembly: GRCh38\n")
+    res, ivw, joins = _run(tmp_path, _exposure(t, ids), out, name="m2")
+    assert ivw["nsnp"] == len(t) and ivw["b"] == pytest.approx(_ivw(t), rel=1e-9)
+    assert joins["out"]["not_found"] == 0
+    # different builds, rsIDs on both sides: matched by rsid
+    (tmp_path / "out.tsv-meta.yaml").write_text("genome_assembly: GRCh37\n")
+    res, ivw, joins = _run(tmp_path, _exposure(t, ids).assign(rsid=t.rsid), out.assign(rsid=t.rsid), name="m3")
+    assert ivw["b"] == pytest.approx(_ivw(t), rel=1e-9) and joins["out"]["rsid"] == len(t)
+
+
+def test_key_outcome__rsid_on_two_rows_with_the_same_alleles_is_left_out():
+    from edfgen.commands.mr_join import key_outcome
+
+    inst = pd.DataFrame({"variant_id": ["1:100:A:G"], "rsid": ["rs1"], "effect_allele": ["G"], "other_allele": ["A"]})
+    out = pd.DataFrame({"variant_id": ["x", "y"], "rsid": ["rs1", "rs1"], "effect_allele": ["G", "A"],
+                        "other_allele": ["A", "G"], "beta": [0.1, -0.1], "standard_error": [0.1, 0.1]})
+    got, matched = key_outcome(out, inst)
+    assert matched == {} and len(got) == 2
+
+
+def test_cli_mr__no_overlap_error_shows_an_id_of_each_side(tmp_path):
+    t = _truth(seed=5)
+    out = _outcome(t)
+    out.insert(0, "variant_id", [f"v{i}" for i in range(len(t))])
+    out = out.drop(columns=["base_pair_location"])
+    _exposure(t, t.rsid).to_csv(tmp_path / "exp.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "out.tsv", sep="\t", index=False)
+    res = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "exp.tsv"), "--outcome", str(tmp_path / "out.tsv"),
+                                   "--no-clump", "--no-plots", "--presso-sims", "0", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert "e.g. exposure 'rs100', outcome 'v0'" in res.output
+
+
+def test_mvmr__outcome_keyed_by_positions_meets_the_instruments_by_rsid(tmp_path):
+    """mr --multivariable: the GWAS-SSF outcome keyed 1_pos_oa_ea (+ rsid) gives the estimates of the same outcome
+    keyed by rsID."""
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    t = _truth(m=40, seed=6)
+    rng = np.random.default_rng(7)
+    bx2 = rng.choice([-1, 1], len(t)) * rng.uniform(0.08, 0.15, len(t))
+    t["by"] = 0.4 * t.bx + 0.2 * bx2 + rng.normal(0, 0.01, len(t))
+    _exposure(t, t.rsid).to_csv(tmp_path / "e1.tsv", sep="\t", index=False)
+    _exposure(t.assign(bx=bx2), t.rsid).to_csv(tmp_path / "e2.tsv", sep="\t", index=False)
+    out = _outcome(t)
+    out.assign(variant_id=t.rsid).to_csv(tmp_path / "y.tsv", sep="\t", index=False)
+    (tmp_path / "ssf").mkdir()
+    out.assign(variant_id=[f"1_{p}_{o}_{e}" for p, o, e in zip(t.base_pair_location, out.other_allele,
+                                                                out.effect_allele)], rsid=t.rsid).drop(
+        columns="base_pair_location").to_csv(tmp_path / "ssf" / "y.tsv", sep="\t", index=False)
+    kw = {"p_threshold": 1e-8, "clump": False}
+    a = run_mvmr([tmp_path / "e1.tsv", tmp_path / "e2.tsv"], [tmp_path / "y.tsv"], None, **kw).results
+    b = run_mvmr([tmp_path / "e1.tsv", tmp_path / "e2.tsv"], [tmp_path / "ssf" / "y.tsv"], None, **kw).results
+    assert len(a) == 2 and (a["nsnp"] == len(t)).all()
+    pd.testing.assert_frame_equal(a, b)
+    assert a.set_index("exposure")["b"].to_numpy() == pytest.approx([0.4, 0.2], abs=0.02)
+
+
+def test_check_builds__outcomes_of_different_builds_warn_not_refuse(tmp_path, caplog):
+    from edfgen.commands.mr_join import check_builds
+
+    for name, build in (("e", "GRCh38"), ("o37", "GRCh37"), ("o38", "GRCh38")):
+        (tmp_path / f"{name}.tsv").write_text("x\n")
+        (tmp_path / f"{name}.tsv-meta.yaml").write_text(f"genome_assembly: {build}\n")
+    e, o37, o38, bare = (tmp_path / "e.tsv", tmp_path / "o37.tsv", tmp_path / "o38.tsv", tmp_path / "bare.tsv")
+    assert check_builds([e], [o38]) and check_builds([e], [bare]) and check_builds([bare], [o37])
+    assert not check_builds([e], [o37]) and "GRCh38 and the outcome files GRCh37" in caplog.text
+    assert not check_builds([e], [o37, o38])        # one phenotype's files disagree: warned, positions not used
