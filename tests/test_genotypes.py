@@ -13,7 +13,7 @@ import pytest
 
 from edfgen.exceptions import InputError
 from edfgen.engines.hail import HailSettings, hail_qc, import_genotypes, related_callback, related_pairs
-from edfgen.engines.stream import reader_qc
+from edfgen.engines.gwas_stream import reader_qc
 from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.source import GenotypeSource
 from edfgen.kernels.qc import QCSettings, hwe_exact_p
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def stream_qc(prefix: str, settings: QCSettings, *, related: bool = False):
-    """The streamed engine's QC (:func:`edfgen.engines.stream.reader_qc`) of every sample and variant of a
+    """The streamed engine's QC (:func:`edfgen.engines.gwas_stream.reader_qc`) of every sample and variant of a
     PLINK fileset (``related``: KING through Hail, as ``edfgen gwas --remove-related``):
     ``(variants kept, sample rows kept, steps, N genotyped)``."""
     reader = BedReader(prefix)

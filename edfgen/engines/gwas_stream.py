@@ -2,7 +2,7 @@
 (:func:`edfgen.engines.stream.association_pass`), for ``edfgen gwas --engine fast``.
 
 :func:`one_pass` tests and filters each block as it is decoded (valid when no sample fails the sample
-call rate); otherwise :func:`edfgen.engines.stream.reader_qc` runs first and :func:`fast_pass` (linear or
+call rate); otherwise :func:`reader_qc` runs first and :func:`fast_pass` (linear or
 logistic Wald) or :func:`model_pass` (ridge-LOCO, the multivariate test's permuted pass) second.
 ``binary``, ``missing_genotypes``, ``block_size`` (None: :func:`edfgen.engines.stream.auto_block_size`),
 ``model`` (linear, ridge-loco, lmm-loco), ``multivariate`` and ``loco_predictions`` mean what the ``edfgen gwas`` options of those names do;
@@ -17,19 +17,68 @@ import time
 import numpy as np
 import pandas as pd
 
-from edfgen.engines.sex_chromosomes import association_by_sex
-from edfgen.engines.stream import association_pass, auto_block_size, genome_from_reader, reader_qc
+from edfgen.engines.sex_chromosomes import association_by_sex, counts_by_sex
+from edfgen.engines.stream import association_pass, auto_block_size, genome_from_reader
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import autosomal
 from edfgen.formats.genotypes.base import GenotypeReader
 from edfgen.formats.genotypes.selection import select_samples, select_variants
 from edfgen.kernels.association import AssociationResult
 from edfgen.kernels.models import make_model
-from edfgen.kernels.qc import (QCSettings, QCStep, VariantCounts, biallelic, sample_call_rate_ok,
+from edfgen.kernels.qc import (QCSettings, QCStep, VariantCounts, biallelic, related_step, sample_call_rate_ok,
                                sample_call_rate_step, variant_qc)
 from edfgen.formats.loco import LocoStoreWriter, open_loco_predictions, read_loco_predictions
 
 log = logging.getLogger(__name__)
+
+
+def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settings: QCSettings, *,
+              min_info: float | None = None, related=None, block: int = 4096, sex: np.ndarray | None = None):
+    """Sample then variant QC with numpy over any reader (the streamed engine's QC when samples change).
+
+    Parameters
+    ----------
+    sample_index : rows of ``reader.samples`` to consider
+    variants : DataFrame
+        Candidate rows of ``reader.variants`` with their reader row number in ``row``.
+    related : callable, optional
+        ``related(sample_rows) -> set of IIDs`` to drop (KING through Hail, ``--remove-related``).
+    sex : int array [reader samples], optional
+        1 male, 2 female, 0 unknown (:func:`edfgen.formats.genotypes.sex.sample_sex`): Y is counted on the
+        males, X's allele frequency counts one allele per male
+        (:func:`edfgen.engines.sex_chromosomes.counts_by_sex`).
+
+    Returns
+    -------
+    (variants kept, sample rows kept, list of QCStep)
+    """
+    alleles_ok = biallelic(variants)
+    vrows = variants["row"].to_numpy()[alleles_ok]
+    chroms = variants["chromosome"].to_numpy()[alleles_ok]
+
+    def count(samples):
+        return counts_by_sex(reader, samples, vrows, chroms, None if sex is None else sex[samples], block=block)
+
+    counts = count(sample_index)
+    s_ok = sample_call_rate_ok(counts.sample_missing, counts.sample_variants if counts.sample_variants is not None
+                               else len(vrows), settings)
+    steps = [sample_call_rate_step(s_ok, settings)]
+    samples = np.asarray(sample_index)[s_ok]
+    changed = not s_ok.all()
+    if related is not None:
+        drop = related(samples)
+        rel_ok = ~np.isin(reader.samples["IID"].to_numpy()[samples], list(drop))
+        steps.append(related_step(rel_ok, settings))
+        samples = samples[rel_ok]
+        changed = changed or not rel_ok.all()
+    if changed:
+        counts = count(samples)
+    keep, vsteps = variant_qc(counts, alleles_ok, len(samples), settings, dosages=not reader.hardcalls_only,
+                              hwe_tested=autosomal(variants["chromosome"]),
+                              min_info=min_info)
+    steps = [vsteps[0], *steps, *vsteps[1:]]
+    log.info("QC: %d biallelic of %d variants, %d kept", int(alleles_ok.sum()), len(variants), int(keep.sum()))
+    return variants[keep].reset_index(drop=True), samples, steps
 
 
 def open_selection(source, *, threads: int | None = None) -> tuple[GenotypeReader, np.ndarray, np.ndarray]:
@@ -56,7 +105,7 @@ def set_aside_bad_variants(reader: GenotypeReader, sel_variants: np.ndarray) -> 
 def stream_qc(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set,
               qc: QCSettings, *, min_info: float | None, related=None, block_size: int | None = None,
               sex: np.ndarray | None = None):
-    """Sample and variant QC (:func:`edfgen.engines.stream.reader_qc`) of the selected samples that are in
+    """Sample and variant QC (:func:`reader_qc`) of the selected samples that are in
     ``overlap`` and the selected variants: ``(variants kept, with their reader row, sample rows kept, steps)``."""
     cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
     return reader_qc(reader, cand, reader.variants.iloc[sel_variants].assign(row=sel_variants).reset_index(drop=True),

@@ -17,13 +17,11 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from edfgen.formats.chromosomes import autosomal
 from edfgen.formats.genotypes.base import MISSING_INT8, GenotypeReader
 from edfgen.kernels.association import AssociationResult, missingness_groups
 from edfgen.kernels.logistic import LogisticAssociationResult
 from edfgen.kernels.models import GenomeBlocks, make_model
-from edfgen.kernels.qc import (QCSettings, VariantCounts, biallelic, related_step, sample_call_rate_ok,
-                               sample_call_rate_step, variant_qc)
+from edfgen.kernels.qc import VariantCounts
 from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
@@ -288,57 +286,6 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     if permutation is not None:
         return result, counts, AssociationResult(n=n.copy(), **perm_arrays)
     return result, counts
-
-
-def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settings: QCSettings, *,
-              min_info: float | None = None, related=None, block: int = 4096, sex: np.ndarray | None = None):
-    """Sample then variant QC with numpy over any reader (the streamed engine's QC when samples change).
-
-    Parameters
-    ----------
-    sample_index : rows of ``reader.samples`` to consider
-    variants : DataFrame
-        Candidate rows of ``reader.variants`` with their reader row number in ``row``.
-    related : callable, optional
-        ``related(sample_rows) -> set of IIDs`` to drop (KING through Hail, ``--remove-related``).
-    sex : int array [reader samples], optional
-        1 male, 2 female, 0 unknown (:func:`edfgen.formats.genotypes.sex.sample_sex`): Y is counted on the
-        males, X's allele frequency counts one allele per male
-        (:func:`edfgen.engines.sex_chromosomes.counts_by_sex`).
-
-    Returns
-    -------
-    (variants kept, sample rows kept, list of QCStep)
-    """
-    from edfgen.engines.sex_chromosomes import counts_by_sex
-
-    alleles_ok = biallelic(variants)
-    vrows = variants["row"].to_numpy()[alleles_ok]
-    chroms = variants["chromosome"].to_numpy()[alleles_ok]
-
-    def count(samples):
-        return counts_by_sex(reader, samples, vrows, chroms, None if sex is None else sex[samples], block=block)
-
-    counts = count(sample_index)
-    s_ok = sample_call_rate_ok(counts.sample_missing, counts.sample_variants if counts.sample_variants is not None
-                               else len(vrows), settings)
-    steps = [sample_call_rate_step(s_ok, settings)]
-    samples = np.asarray(sample_index)[s_ok]
-    changed = not s_ok.all()
-    if related is not None:
-        drop = related(samples)
-        rel_ok = ~np.isin(reader.samples["IID"].to_numpy()[samples], list(drop))
-        steps.append(related_step(rel_ok, settings))
-        samples = samples[rel_ok]
-        changed = changed or not rel_ok.all()
-    if changed:
-        counts = count(samples)
-    keep, vsteps = variant_qc(counts, alleles_ok, len(samples), settings, dosages=not reader.hardcalls_only,
-                              hwe_tested=autosomal(variants["chromosome"]),
-                              min_info=min_info)
-    steps = [vsteps[0], *steps, *vsteps[1:]]
-    log.info("QC: %d biallelic of %d variants, %d kept", int(alleles_ok.sum()), len(variants), int(keep.sum()))
-    return variants[keep].reset_index(drop=True), samples, steps
 
 
 def genome_from_reader(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray,
