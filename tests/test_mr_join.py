@@ -178,3 +178,42 @@ def test_check_builds__outcomes_of_different_builds_warn_not_refuse(tmp_path, ca
     assert check_builds([e], [o38]) and check_builds([e], [bare]) and check_builds([bare], [o37])
     assert not check_builds([e], [o37]) and "GRCh38 and the outcome files GRCh37" in caplog.text
     assert not check_builds([e], [o37, o38])        # one phenotype's files disagree: warned, positions not used
+
+
+def test_mr__outcome_rsid_cells_listing_several_rsids_are_matched(tmp_path):
+    """Review s28b F6: an outcome rsid cell listing several rsIDs (FinnGen's rsids "rs1,rs2"; "rs1;rs2") was never
+    matched (the candidate filter compared the raw cell); the instrument's rsID anywhere in the cell now finds it."""
+    t = _truth()
+    out = _outcome(t)
+    out.insert(0, "variant_id", [f"1_{p}" for p in t.base_pair_location])
+    out["base_pair_location"] += 7          # no position match: only the rsID can find them
+    cells = []
+    for i, rs in enumerate(t.rsid):
+        cells.append({0: f"{rs},rs9{i}", 1: f"rs9{i},{rs}", 2: f"rs9{i}; {rs}"}.get(i % 4, rs))
+    out["rsid"] = cells
+    res, ivw, joins = _run(tmp_path, _exposure(t, t.rsid), out)
+    assert ivw["nsnp"] == len(t) and ivw["b"] == pytest.approx(_ivw(t), rel=1e-9)
+    assert joins["out"]["rsid"] == len(t) and joins["out"]["not_found"] == 0
+
+
+def test_mr__position_matching_without_declared_builds_is_warned_and_off_when_positions_disagree(tmp_path, caplog):
+    """Review s28b F5: without -meta.yaml builds, positions were matched silently. Now a warning says so; and when
+    the instruments found by rsID sit at other positions in the outcome (another build: GRCh37 exposure, GRCh38
+    FinnGen outcome), the rest are not matched by position at all."""
+    import logging
+
+    t = _truth(m=20)
+    exp = _exposure(t, [rs if i < 14 else f"1:{p}" for i, (rs, p) in enumerate(zip(t.rsid, t.base_pair_location))])
+    out = _outcome(t)
+    out.insert(0, "variant_id", [f"chr1_{p}" for p in t.base_pair_location])
+    out["rsid"] = [rs if i < 14 else "." for i, rs in enumerate(t.rsid)]
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        _, ivw, joins = _run(tmp_path, exp, out, name="same")
+    assert joins["out"]["position"] == 6 and ivw["nsnp"] == 20
+    assert "declares no genome build" in caplog.text
+    caplog.clear()
+    out["base_pair_location"] += 123_456    # the outcome on another build: rsID-found instruments elsewhere
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        _, ivw, joins = _run(tmp_path, exp, out, name="other")
+    assert joins["out"] == {"variant_id": 0, "rsid": 14, "position": 0, "not_found": 6} and ivw["nsnp"] == 14
+    assert "only 0 of 14 instruments found by id or rsID sit at the same position" in caplog.text

@@ -35,7 +35,7 @@ from edfgen.commands.mr_instruments import (
     user_r2,
     warn_weak,
 )
-from edfgen.commands.mr_join import builds_text, check_builds, join_summary, key_outcome
+from edfgen.commands.mr_join import builds_declared, builds_text, check_builds, join_summary, key_outcome
 from edfgen.commands.mr_pair import (  # noqa: F401 (analyse_pair, pair_rng: the API)
     PRESSO_METHOD, TABLES, MRSettings, PairTables, add_result_columns, analyse_pair, pair_rng,
 )
@@ -211,7 +211,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
                 comparable = check_builds(exp_files, ofs)
                 build_note = build_note if comparable else builds_text(exp_files, ofs)
-                odf, matched = key_outcome(load_phenotype(ofs, columns), all_instruments, positions=comparable)
+                odf, matched = key_outcome(load_phenotype(ofs, columns), all_instruments, positions=comparable,
+                                           builds_known=builds_declared(exp_files, ofs))
                 joins[oname] = join_summary(matched, len(wanted))
                 if joins[oname]["rsid"] or joins[oname]["position"]:
                     log.info("%s: instruments found by variant_id %d, by rsid %d, by chromosome:position:alleles "

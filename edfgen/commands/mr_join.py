@@ -5,12 +5,15 @@ Files keyed differently meet: a GWAS-SSF / GWAS Catalog harmonised outcome (``va
 an ``rsid`` column) and an rsID-keyed exposure; a FinnGen outcome (first of ``rsids``, else ``chrom:pos:ref:alt``)
 and an exposure keyed ``chr:pos:ref:alt``. For the instruments whose id the outcome lacks (:func:`key_outcome`):
 
-1. ``rsid``: the exposure's rsID (its ``rsid`` column, else its ``variant_id`` when that is an rsID) equals the
-   outcome's (``rsid`` column, or ``variant_id`` when that is an rsID);
+1. ``rsid``: the exposure's rsID (its ``rsid`` column, else its ``variant_id`` when that is an rsID) is one of
+   the outcome's (its ``rsid`` cell, which may list several, ``rs1,rs2`` or ``rs1;rs2``, or its ``variant_id`` when
+   that is an rsID);
 2. ``position``: same chromosome, position and unordered allele pair (either orientation, either strand, as
    :func:`~edfgen.kernels.alleles.variant_allele_keys` keys a variant), when the two sides do not declare
-   different genome builds (:func:`check_builds`; without a declaration on one side the positions are taken as
-   on the same build, and the log says so).
+   different genome builds (:func:`check_builds`). Without a declaration on one side the positions are taken as
+   on the same build, with a warning, unless fewer than half of the instruments already found by id or rsID (at
+   least 5) sit at the same position in the outcome (:func:`position_agreement`): then its positions are on
+   another build and are not used.
 
 The matched outcome rows are copied under the exposure's id, so harmonisation (:mod:`edfgen.kernels.mr.harmonise`)
 then aligns alleles exactly as for an id match; a multi-allelic site's rows all travel and are told apart by
@@ -40,13 +43,16 @@ _RS = r"^rs\d+$"
 
 
 def _rsids(df: pd.DataFrame) -> pd.Series:
-    """Each row's rsID: its ``rsid`` column where that is an rsID, else its ``variant_id`` where that is one."""
+    """Each row's rsIDs, one per entry (the index repeats for a cell listing several, ``rs1,rs2`` or ``rs1;rs2``,
+    as FinnGen's ``rsids`` and merged dbSNP entries do): its ``rsid`` column's where that holds rsIDs, else its
+    ``variant_id`` where that is one."""
     vid = df["variant_id"].astype("string")
     out = vid.where(vid.str.match(_RS, na=False))
     if "rsid" in df.columns:
-        rs = df["rsid"].astype("string").str.split(",").str[0].str.strip()
-        out = rs.where(rs.str.match(_RS, na=False), out)
-    return out
+        rs = df["rsid"].astype("string").str.split(r"[,;]", regex=True).explode().str.strip()
+        rs = rs[rs.str.match(_RS, na=False)]
+        out = pd.concat([rs, out[~out.index.isin(rs.index)]])
+    return out.dropna()
 
 
 def _position_keys(df: pd.DataFrame) -> pd.Series | None:
@@ -59,8 +65,14 @@ def _position_keys(df: pd.DataFrame) -> pd.Series | None:
     return keys.where(pos.notna().to_numpy())
 
 
-def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: bool = True
-                ) -> tuple[pd.DataFrame, dict[str, str]]:
+def _first(per_row: pd.Series, n: int) -> pd.Series:
+    """The first rsID of each of ``n`` rows (index ``0..n-1`` as :func:`_rsids` gives it on a reset frame), NA where
+    none."""
+    return per_row[~per_row.index.duplicated()].reindex(range(n))
+
+
+def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: bool = True,
+                builds_known: bool = True) -> tuple[pd.DataFrame, dict[str, str]]:
     """The outcome rows with copies, under the instrument's id, of the rows that match an instrument missing by
     ``variant_id`` through its rsID or (``positions``) its chromosome, position and allele pair (module docstring).
 
@@ -74,6 +86,10 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
     positions
         Try the position key; False when the builds differ (:func:`check_builds`): then an instrument id that is
         not an rsID (``1:1000:A:G``, a position on its own build) is not matched by id either.
+    builds_known
+        Both sides declare their build (:func:`builds_declared`); else matching by position is warned about, and
+        turned off when the instruments found by id or rsID sit at other positions in the outcome
+        (:func:`positions_disagree`: another build).
 
     Returns
     -------
@@ -94,18 +110,35 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
     missing = instruments[~inst_ids.isin(have).to_numpy()].drop_duplicates("variant_id")
     copies = []
     for key in JOIN_KEYS[1:]:
+        missing = missing.reset_index(drop=True)
         if missing.empty or (key == "position" and not positions):
             continue
+        if key == "position" and not builds_known:
+            found_so_far = pd.concat([outcome[outcome["variant_id"].isin(list(matched))], *copies])
+            agree, n = position_agreement(instruments, found_so_far)
+            if n >= 5 and agree < 0.5:
+                log.warning("only %d of %d instruments found by id or rsID sit at the same position in the outcome: "
+                            "its positions are on another build; the %d instrument(s) still missing are not looked "
+                            "for by position", round(agree * n), n, len(missing))
+                continue
         # the outcome's candidate rows first (a full GWAS has millions; keys are made for the few that may match)
         if key == "rsid":
-            ek = _rsids(missing)
+            ek = _first(_rsids(missing), len(missing))
             wanted = set(ek.dropna())
             cand = outcome["variant_id"].isin(wanted).to_numpy()
             if "rsid" in outcome.columns:
-                cand |= outcome["rsid"].isin(wanted).to_numpy()
+                rs = outcome["rsid"].astype("string")
+                listed = rs.str.contains(r"[,;]", regex=True, na=False).to_numpy()   # only these are split
+                cand |= rs.isin(wanted).to_numpy()
+                cand[listed] |= _rsids(outcome.iloc[np.flatnonzero(listed)].reset_index(drop=True)).isin(wanted) \
+                    .groupby(level=0).any() \
+                    .reindex(range(int(listed.sum())), fill_value=False).to_numpy()
             rows_of = np.flatnonzero(cand)
-            sub = outcome.iloc[rows_of]
-            ok_ = _rsids(sub)
+            sub = outcome.iloc[rows_of].reset_index(drop=True)
+            per_row = _rsids(sub)
+            per_row = per_row[per_row.isin(wanted)]
+            rows_of, ok_ = rows_of[per_row.index.to_numpy()], per_row.reset_index(drop=True)
+            ek = ek.reset_index(drop=True)
         else:
             ek = _position_keys(missing)
             if ek is None or _position_keys(outcome.iloc[:0]) is None:
@@ -115,6 +148,10 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
             sub = outcome.iloc[rows_of]
             ok_ = _position_keys(sub)
         ek, ok_ = ek.to_numpy(dtype=object), ok_.to_numpy(dtype=object)
+        if key == "position" and not builds_known:
+            log.warning("%d instrument(s) looked for by chromosome:position:alleles while the exposure or the "
+                        "outcome declares no genome build (-meta.yaml genome_assembly): positions taken as on the "
+                        "same build; harmonised.tsv matched_by says which", int(len(ek)))
         by_key = pd.Series(rows_of)[pd.notna(ok_)].groupby(ok_[pd.notna(ok_)]).agg(list)
         found = np.array([pd.notna(k) and k in by_key.index for k in ek], dtype=bool)
         for vid, k in zip(missing["variant_id"].astype(str).to_numpy()[found], ek[found]):
@@ -134,6 +171,32 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
         extra = extra[~twice]
         matched = {k: v for k, v in matched.items() if k not in gone}
     return pd.concat([outcome, extra], ignore_index=True), matched
+
+
+def position_agreement(instruments: pd.DataFrame, found: pd.DataFrame) -> tuple[float, int]:
+    """Of the instruments already found in the outcome (``found``: outcome rows under the instrument's id), the
+    fraction whose outcome row has the instrument's chromosome and position, and how many were compared (rows with
+    both): a low fraction says the outcome's positions are on another build."""
+    cols = ["variant_id", "chromosome", "base_pair_location"]
+    if found.empty or not set(cols) <= set(instruments.columns) or not set(cols) <= set(found.columns):
+        return float("nan"), 0
+    both = instruments[cols].drop_duplicates("variant_id").merge(found[cols].drop_duplicates("variant_id"),
+                                                                  on="variant_id", suffixes=("", "_o"))
+    pos = pd.to_numeric(both["base_pair_location"], errors="coerce")
+    pos_o = pd.to_numeric(both["base_pair_location_o"], errors="coerce")
+    ok = pos.notna() & pos_o.notna()
+    n = int(ok.sum())
+    same = (pos[ok] == pos_o[ok]) & (both.loc[ok, "chromosome"].astype(str).str.removeprefix("chr")
+                                     == both.loc[ok, "chromosome_o"].astype(str).str.removeprefix("chr"))
+    return (float(same.mean()) if n else float("nan")), n
+
+
+def builds_declared(exposure_files: Sequence[str | Path], outcome_files: Sequence[str | Path]) -> bool:
+    """Whether both sides declare a genome build (``-meta.yaml`` ``genome_assembly``)."""
+    try:
+        return bool(declared_build(exposure_files)) and bool(declared_build(outcome_files))
+    except InputError:
+        return True     # they declare, and disagree: check_builds says so
 
 
 def join_summary(matched: dict[str, str], n_instruments: int) -> dict[str, int]:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edfgen.commands.mr_join import check_builds, key_outcome
+from edfgen.commands.mr_join import builds_declared, check_builds, key_outcome
 from edfgen.commands.mr_instruments import (clump_instruments, list_phenotypes, load_phenotype, one_row_per_variant,
                                             select_instruments)
 from edfgen.exceptions import InputError
@@ -114,7 +114,8 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     z = stats.norm.ppf(0.975)
     for oname, ofs in out_groups.items():
         exp_files = [f for fs in exp_groups.values() for f in fs]
-        odf, _ = key_outcome(load_phenotype(ofs, columns), ref, positions=check_builds(exp_files, ofs))
+        odf, _ = key_outcome(load_phenotype(ofs, columns), ref, positions=check_builds(exp_files, ofs),
+                             builds_known=builds_declared(exp_files, ofs))
         ho = harmonise(ref, odf[odf["variant_id"].isin(set(ids))], outcome_name=oname, **kw)
         keep = keep_x & ho["mr_keep"].to_numpy(bool)
         used[oname] = ref.loc[keep, "variant_id"].tolist()
