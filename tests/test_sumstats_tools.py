@@ -283,3 +283,19 @@ def test_z_check__beta_se_disagreeing_with_p_is_warned(truth, tmp_path, caplog):
             with caplog.at_level(logging.WARNING):
                 read()
             assert "or_as_beta.tsv: the median |beta / se|" in caplog.text
+
+
+def test_chromosome_25__pseudo_autosomal_beyond_the_mitochondrial_genome(tmp_path):
+    """Review s28b F9: ``25`` is MT in GWAS-SSF but PLINK's XY (the pseudo-autosomal region, on X's coordinates) in
+    plink2/BOLT/REGENIE files; every ``25`` row was read as MT, so a plink2 outcome's PAR rows never met X
+    instruments. A ``25`` row beyond the mitochondrial genome's 16,569 bp is X; one within it stays MT."""
+    path = tmp_path / "g.tsv"
+    pd.DataFrame({"chromosome": ["25", "25", "26", "23", "1"], "base_pair_location": [150, 2_000_000, 150, 5, 5],
+                  "variant_id": ["m1", "par1", "m2", "x1", "a1"], "effect_allele": "A", "other_allele": "G",
+                  "beta": 0.1, "standard_error": 0.05, "p_value": 0.05}).to_csv(path, sep="\t", index=False)
+    want = {"m1": "MT", "par1": "X", "m2": "MT", "x1": "X", "a1": "1"}
+    df = read_sumstats(path)[0]
+    assert dict(zip(df["variant_id"], df["chromosome"])) == want
+    fast = read_sumstats_columns(path, required=("variant_id", "p_value"), optional=("chromosome", "base_pair_location"))
+    fast = fast[0] if isinstance(fast, tuple) else fast
+    assert dict(zip(fast["variant_id"], fast["chromosome"])) == want

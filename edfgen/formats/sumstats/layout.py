@@ -439,11 +439,21 @@ SSF_CHROMOSOME_NAMES = {"23": "X", "24": "Y", "25": "MT"}
 UNAMBIGUOUS_CHROMOSOMES = {"XY": "X", "M": "MT", "26": "MT", "PAR1": "X", "PAR2": "X"}
 
 
-def chromosome_labels(chrom: pd.Series) -> pd.Series:
+#: length of the mitochondrial genome (rCRS, bp): a ``25`` row beyond it cannot be MT
+MT_LENGTH = 16_569
+
+
+def chromosome_labels(chrom: pd.Series, positions: pd.Series | None = None) -> pd.Series:
     """Chromosome labels as edfgen keeps them: no ``chr`` prefix or leading zeros (``01`` is 1), 23/24/25 as
     X/Y/MT, and XY / M / 26 as X / MT (as :func:`genotype_chromosome_labels` gives a genotype file's labels, so
-    a plink2 ``--glm`` file's PAR and MT rows meet clump's leads and the LD panel's variants)."""
+    a plink2 ``--glm`` file's PAR and MT rows meet clump's leads and the LD panel's variants).
+
+    ``25`` is MT in GWAS-SSF but the pseudo-autosomal region (XY) in PLINK's numeric codes (plink2 ``--glm``,
+    BOLT, REGENIE): given ``positions``, a ``25`` row beyond the mitochondrial genome's :data:`MT_LENGTH` is X."""
     c = plain_chromosome_names(chrom)
+    if positions is not None and (c == "25").any():
+        par = (c == "25").to_numpy() & (pd.to_numeric(positions, errors="coerce") > MT_LENGTH).to_numpy()
+        c = c.where(~par, "X")
     c = c.replace(SSF_CHROMOSOME_NAMES) if c.isin(list(SSF_CHROMOSOME_NAMES)).any() else c
     return c.replace(UNAMBIGUOUS_CHROMOSOMES) if c.isin(list(UNAMBIGUOUS_CHROMOSOMES)).any() else c
 

@@ -106,7 +106,7 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
         if a in df.columns:
             df[a] = df[a].astype(str).str.upper()
     if "chromosome" in df.columns:
-        df["chromosome"] = chromosome_labels(df["chromosome"])
+        df["chromosome"] = chromosome_labels(df["chromosome"], df.get("base_pair_location"))
     if "variant_id" in df.columns:
         df["variant_id"] = df["variant_id"].astype(str)
     check_sumstats_values(df, path, mapping)
@@ -220,7 +220,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
         if a in df.columns:
             df[a] = df[a].astype(str).str.upper()
     if "chromosome" in df.columns:
-        df["chromosome"] = chromosome_labels(df["chromosome"])
+        df["chromosome"] = chromosome_labels(df["chromosome"], df.get("base_pair_location"))
     for c, rules in VALUE_RULES.items():     # a bad value: read_sumstats names the row and value
         if c in df.columns and not _values_ok(df[c].to_numpy(), **rules):
             return _subset(read_sumstats(path, required=required)[0], wanted)
