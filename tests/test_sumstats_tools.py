@@ -68,12 +68,15 @@ def test_alias_conflict__two_columns_for_one_field_refused_naming_both_unless_on
                                 "standard_error": "SE", "p_value": "P"})
     both.insert(1, "ALT", truth["other_allele"])    # ALT before A1: old reading took ALT, the wrong allele
     f = _write(tmp_path / "alt_a1.tsv", both)
+    # the suggestion is the tested allele A1, never ALT (A1 carries the effect in plink's outputs)
     with pytest.raises(InputError, match=r"alt_a1\.tsv: columns 'ALT' and 'A1' both read as effect_allele; .*--columns "
-                                         r"ea=ALT") as e:
+                                         r"ea=A1$") as e:
         read_sumstats(f)
     assert len(str(e.value).splitlines()) == 1
     with pytest.raises(InputError, match="'ALT' and 'A1'"):
-        read_sumstats_columns(f, **FAST)                    # the fast reader refuses alike
+        read_sumstats_columns(f, required=MR_REQUIRED)      # the fast reader refuses alike
+    # a command that needs no alleles (clump: id and p) reads the file: the clash is on a field it does not use
+    assert len(read_sumstats_columns(f, **FAST)) == N_VAR
     df, m = read_sumstats(f, column_map=parse_column_option("ea=A1"))   # the user picks one
     _same(df, truth)
     # a column spelled as the GWAS-SSF name wins over an alias (documented rule), whatever the order
@@ -131,21 +134,29 @@ def test_plink19_assoc_linear_and_logistic__add_rows_only_se_from_stat_no_other_
     assert phenotype_name(tmp_path / "cad.assoc.logistic") == "cad"
 
 
-def test_test_column__any_file_keeps_add_rows_and_none_left_is_an_error(truth, tmp_path):
-    """The TEST == ADD filter ran only for plink2 and REGENIE layouts; any file with a TEST column is filtered now.
+def test_test_column__tool_layouts_keep_add_rows_and_none_left_is_an_error(truth, tmp_path, caplog):
+    """The TEST == ADD filter is for the plink2, plink 1.9 and REGENIE layouts (found with or without '#'); in any
+    other file a column called TEST is the user's data (review s28c F4: a QC column TEST = pass refused the file).
     A REGENIE --test dominant file (no ADD row) was reported downstream as 'missing_in_outcome'."""
+    glm = _glm(truth, "CHROM")
+    with caplog.at_level(logging.INFO, logger="edfgen.formats.sumstats.layout"):
+        df, _ = read_sumstats(_write(tmp_path / "nohash.glm.linear", glm))
+    assert len(df) == N_VAR and f"{N_VAR} of {2 * N_VAR} rows dropped" in caplog.text
     gen = pd.DataFrame({"SNP": truth["variant_id"], "A1": truth["effect_allele"], "A2": truth["other_allele"],
-                        "TEST": "ADD", "BETA": truth["beta"], "SE": truth["standard_error"], "P": truth["p_value"]})
-    f = _write(tmp_path / "generic.tsv", pd.concat([gen, gen.assign(TEST="PC1", P=1e-300)]))
+                        "TEST": "pass", "BETA": truth["beta"], "SE": truth["standard_error"], "P": truth["p_value"]})
+    f = _write(tmp_path / "generic.tsv", gen)
     assert len(read_sumstats_columns(f, **FAST)) == N_VAR
     df, m = read_sumstats(f)
     _same(df, truth)
+    assert (df["TEST"] == "pass").all()
     reg = pd.DataFrame({"CHROM": truth["chromosome"], "GENPOS": truth["base_pair_location"], "ID": truth["variant_id"],
                         "ALLELE0": truth["other_allele"], "ALLELE1": truth["effect_allele"], "N": 5000,
                         "TEST": "DOM", "BETA": truth["beta"], "SE": truth["standard_error"],
                         "LOG10P": -np.log10(truth["p_value"])})
     with pytest.raises(InputError, match=r"dom\.regenie: no row has TEST == ADD \(its TEST values: DOM\)"):
         read_sumstats(_write(tmp_path / "dom.regenie", reg, sep=" "))
+    with pytest.raises(InputError, match=r"ADD-CONDTL"):       # REGENIE --interaction: named in the refusal
+        read_sumstats(_write(tmp_path / "gxe.regenie", reg.assign(TEST="ADD-INT_SNP"), sep=" "))
 
 
 def test_odds_ratios__converted_per_row_where_the_beta_is_empty(truth, tmp_path):

@@ -10,13 +10,17 @@ bioRxiv doi:10.1101/2022.07.15.500230.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import ConfigError, InputError
 from edfgen.formats.chromosomes import CHROMOSOME_PREFIX, plain_chromosome_names
+
+log = logging.getLogger(__name__)
 
 SSF_COLUMNS = [
     "chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
@@ -123,13 +127,15 @@ LAYOUTS: tuple[SumstatsLayout, ...] = (
          ("n_ctrl", "n_controls")),
         "Allele2 (SAIGE's BETA and AF_Allele2 refer to Allele2)"),
     SumstatsLayout(
-        "plink2 --glm", ("#chrom", "pos", "id", "ref", "alt", "a1", "p"),
+        # no P in the signature: the ``log10`` modifier writes LOG10_P instead; no REF: ``cols=`` may leave it out
+        "plink2 --glm", ("#chrom", "pos", "id", "alt", "a1"),
         (("#chrom", "chromosome"), ("pos", "base_pair_location"), ("id", "variant_id"), ("a1", "effect_allele"),
          ("omitted", "other_allele"), ("ax", "other_allele"), ("a1_freq", "effect_allele_frequency"),
          ("obs_ct", "n"), ("beta", "beta"), ("or", "odds_ratio"), ("se", "standard_error"),
          ("log(or)_se", "standard_error"), ("l95", "ci_lower"), ("u95", "ci_upper"), ("p", "p_value"),
          ("log10_p", "neg_log_10_p_value")),
-        "A1 (other allele: OMITTED/AX, else whichever of REF/ALT is not A1); rows with TEST other than ADD dropped"),
+        "A1 (other allele: OMITTED/AX, else whichever of REF/ALT is not A1; none without REF); P or LOG10_P; rows "
+        "with TEST other than ADD dropped"),
     SumstatsLayout(
         "plink 1.9 --linear/--logistic", ("chr", "snp", "bp", "a1", "test", "nmiss", "p"),
         (("snp", "variant_id"), ("chr", "chromosome"), ("bp", "base_pair_location"), ("a1", "effect_allele"),
@@ -159,9 +165,12 @@ COLUMN_KEYS = {"snp": "variant_id", "id": "variant_id", "variant": "variant_id",
                "log10p": "neg_log_10_p_value", "mlogp": "neg_log_10_p_value", "eaf": "effect_allele_frequency",
                "af": "effect_allele_frequency", "n": "n", "or": "odds_ratio", "ci_lower": "ci_lower",
                "ci_upper": "ci_upper", "l95": "ci_lower", "u95": "ci_upper", "n_cases": "n_cases",
-               "n_controls": "n_controls", "rsq": "variance_explained"}
+               "n_controls": "n_controls", "rsq": "variance_explained", "z": "z"}
 _TARGETS = set(SSF_COLUMNS) | {"odds_ratio", "ci_lower", "ci_upper", "neg_log_10_p_value", "n_cases", "n_controls",
-                               "variance_explained"}
+                               "variance_explained", "z"}
+#: the layouts whose ``TEST`` column names the model term of each row (only their ``ADD`` rows are read); in any
+#: other file a column called TEST is the user's data
+TEST_LAYOUTS = ("plink2 --glm", "plink 1.9 --linear/--logistic", "REGENIE step 2")
 
 
 def parse_column_option(text: str | None, *, option: str = "--columns") -> dict[str, str]:
@@ -192,28 +201,30 @@ def parse_column_option(text: str | None, *, option: str = "--columns") -> dict[
 def _key(name) -> str:
     """A column name as layouts and aliases match it: lower case, without a leading ``#`` (R's ``read.table``,
     pandas and ``sed`` round trips drop the ``#`` of plink2's and FinnGen's ``#CHROM``)."""
-    return str(name).strip().lower().lstrip("#")
+    key = str(name).strip().lower().lstrip("#")
+    return "chrom" if key == "x.chrom" else key    # R's check.names writes #CHROM as X.CHROM
 
 
 def detect_layout(columns) -> SumstatsLayout | None:
     """The first layout of :data:`LAYOUTS` whose signature columns are all in ``columns`` (case-insensitive, a
-    leading ``#`` ignored: plink2's ``#CHROM`` written ``CHROM`` is still plink2's)."""
+    leading ``#`` ignored: plink2's ``#CHROM`` written ``CHROM`` or, by R, ``X.CHROM`` is still plink2's)."""
     keys = {_key(c) for c in columns}
     return next((lay for lay in LAYOUTS if {_key(s) for s in lay.signature} <= keys), None)
 
 
-def _column_mapping(columns, column_map: dict[str, str] | None, *,
-                    source: str = "") -> tuple[dict[str, str], SumstatsLayout | None]:
+def _column_mapping(columns, column_map: dict[str, str] | None, *, source: str = "",
+                    need: Sequence[str] | None = None) -> tuple[dict[str, str], SumstatsLayout | None]:
     """Input column -> target column: explicit map first, then the detected layout, then aliases.
 
     In the alias pass a target named by two columns is taken from the one spelled as the GWAS-SSF name
     (``beta`` over ``b``); otherwise the header is refused naming both (``ALT`` and ``A1`` both mean an
-    effect allele, ``EAF`` and ``FRQ`` a frequency: which is the file's?).
+    effect allele, ``EAF`` and ``FRQ`` a frequency: which is the file's?) when the target is in ``need`` (every
+    target when ``need`` is None); a target not needed is left unmapped (clump needs no alleles).
 
     Raises
     ------
     InputError
-        Two columns alias one target (one line naming the file, both columns and the ``--columns`` fix).
+        Two columns alias one needed target (one line naming the file, both columns and the ``--columns`` fix).
     """
     mapping: dict[str, str] = {}
     taken: set[str] = set()
@@ -233,32 +244,56 @@ def _column_mapping(columns, column_map: dict[str, str] | None, *,
                 taken.add(dst)
     if layout is not None and layout.name != "GWAS-SSF":
         return mapping, layout
+    for canon, cols in _alias_candidates(columns, mapping, taken).items():
+        exact = [c for c in cols if str(c).lower() == canon]
+        if len(cols) > 1 and not exact:
+            if need is not None and canon not in need:
+                if source:
+                    log.info("%s: columns %s both read as %s: neither is read (not needed here)", source,
+                             " and ".join(map(repr, cols)), canon)
+                continue
+            key = next((k for k, v in COLUMN_KEYS.items() if v == canon), canon)
+            # the tested allele (plink's A1) carries the effect, never ALT when A1 is there
+            pick = next((c for c in cols if str(c).lower() == "a1"), cols[0]) if canon == "effect_allele" else cols[0]
+            raise InputError(f"{source + ': ' if source else ''}columns {' and '.join(map(repr, cols))} both read "
+                             f"as {canon}; name the one to use with --columns, e.g. --columns {key}={pick}")
+        mapping[exact[0] if exact else cols[0]] = canon
+    return mapping, layout
+
+
+def _alias_candidates(columns, mapping: dict[str, str], taken: set[str]) -> dict[str, list[str]]:
+    """GWAS-SSF target -> the columns not yet mapped whose name is one of its aliases."""
     candidates: dict[str, list[str]] = {}
     for col in columns:
         canon = ALIASES.get(str(col).lower())
         if col not in mapping and canon and canon not in taken:
             candidates.setdefault(canon, []).append(col)
-    for canon, cols in candidates.items():
-        exact = [c for c in cols if str(c).lower() == canon]
-        if len(cols) > 1 and not exact:
-            key = next((k for k, v in COLUMN_KEYS.items() if v == canon), canon)
-            raise InputError(f"{source + ': ' if source else ''}columns {' and '.join(map(repr, cols))} both read "
-                             f"as {canon}; name the one to use with --columns, e.g. --columns {key}={cols[0]}")
-        mapping[exact[0] if exact else cols[0]] = canon
-    return mapping, layout
+    return candidates
 
 
-def sumstats_columns(columns, column_map: dict[str, str] | None = None, *, source: str = "") -> set[str]:
+def alias_clashes(columns, column_map: dict[str, str] | None = None) -> set[str]:
+    """The targets two columns of a header both alias (and neither spelled as the target), unmapped by
+    ``column_map``: what :func:`_column_mapping` refuses when they are needed."""
+    mapping, layout = _column_mapping(list(columns), column_map, need=())
+    if layout is not None and layout.name != "GWAS-SSF":
+        return set()
+    taken = set(mapping.values())
+    return {canon for canon, cols in _alias_candidates(columns, mapping, taken).items()
+            if len(cols) > 1 and not any(str(c).lower() == canon for c in cols)}
+
+
+def sumstats_columns(columns, column_map: dict[str, str] | None = None, *, source: str = "",
+                     need: Sequence[str] | None = None) -> set[str]:
     """GWAS-SSF columns a file with this header gives after mapping and conversion (for discovery).
 
     Raises
     ------
     InputError
-        Two columns alias one target (:func:`_column_mapping`)."""
-    mapping, layout = _column_mapping(list(columns), column_map, source=source)
+        Two columns alias one target in ``need`` (:func:`_column_mapping`)."""
+    mapping, layout = _column_mapping(list(columns), column_map, source=source, need=need)
     got = set(mapping.values())
     name = layout.name if layout is not None else ""
-    if name == "plink2 --glm":
+    if name == "plink2 --glm" and "ref" in {_key(c) for c in columns}:
         got.add("other_allele")  # whichever of REF/ALT is not A1
     if name == "Neale lab UK Biobank":
         got |= {"chromosome", "base_pair_location", "effect_allele", "other_allele"}   # split from variant
@@ -297,7 +332,9 @@ def _additive_rows(df: pd.DataFrame, test: str, source: str) -> tuple[pd.DataFra
         seen = ", ".join(map(str, pd.unique(df[test].astype(str))[:5]))
         raise InputError(f"{source + ': ' if source else ''}no row has {test} == ADD (its {test} values: {seen}); "
                          "edfgen reads additive-model results only (not --test dominant/recessive or interaction "
-                         "terms)")
+                         "terms such as REGENIE --interaction's ADD-CONDTL / ADD-INT_*)")
+    log.info("%s: %d of %d rows dropped (%s is not ADD: covariate, dominance or interaction terms)",
+             source or "file", int((~keep).sum()), len(df), test)
     return df.loc[keep].reset_index(drop=True), [f"kept {test} == ADD ({int(keep.sum())} of {len(df)} rows)"]
 
 
@@ -331,10 +368,10 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
     lower = {str(c).lower(): c for c in original}
     name = layout.name if layout else ""
     test = lower.get("test")
-    if test is not None and test in df.columns:     # any file with a TEST column, whatever its layout
+    if test is not None and test in df.columns and name in TEST_LAYOUTS:   # elsewhere a TEST column is data
         df, more = _additive_rows(df, test, source)
         notes += more
-    if name == "plink2 --glm" and "other_allele" not in df.columns:
+    if name == "plink2 --glm" and "other_allele" not in df.columns and "ref" in lower:
         ref, alt = df[lower["ref"]].astype(str), df[lower["alt"]].astype(str)
         ea = df["effect_allele"].astype(str)
         df["other_allele"] = np.where(ea == alt, ref, alt)
@@ -365,7 +402,8 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
                   *(["chrom:pos:ref:alt"] if cpra is not None else [])]
         notes.append("variant_id = " + ", else ".join(source))
     if "odds_ratio" in df.columns:
-        notes += _odds_ratio_rows(df)
+        notes += _odds_ratio_rows(df, source, lower.get("odds_ratio") or next(
+            (c for c in original if _key(c) in ("or", "hm_odds_ratio", "odds_ratio")), "odds_ratio"))
     stat = lower.get("stat")
     if name.startswith("plink 1.9") and "standard_error" not in df.columns and stat in df.columns and "beta" in df:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -385,12 +423,33 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
     return df, notes
 
 
-def _odds_ratio_rows(df: pd.DataFrame) -> list[str]:
+def _odds_ratio_rows(df: pd.DataFrame, source: str = "", column: str = "odds_ratio") -> list[str]:
     """``beta = ln OR`` on every row whose beta is missing (no beta column, or an empty one: GWAS Catalog
     harmonised ``hm_beta`` of a case-control study, GWAS-SSF ``beta`` NA beside ``odds_ratio``), and on those
-    rows ``standard_error = (ln upper - ln lower 95% CI) / (2 x 1.96)`` where the SE is missing; in place."""
+    rows ``standard_error = (ln upper - ln lower 95% CI) / (2 x 1.96)`` where the SE is missing; in place. A row
+    with both keeps its beta (warned when more than :data:`OR_BETA_DISAGREEMENT_ROWS` disagree with ln OR).
+
+    Raises
+    ------
+    InputError
+        An odds ratio that is not a positive finite number (naming the file, ``column`` and the row)."""
     orr = pd.to_numeric(df["odds_ratio"], errors="coerce")
     beta = pd.to_numeric(df["beta"], errors="coerce") if "beta" in df.columns else pd.Series(np.nan, index=df.index)
+    bad = orr.notna() & ~(np.isfinite(orr) & (orr > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        vid = f" (variant {df['variant_id'].iloc[i]})" if "variant_id" in df.columns else ""
+        raise InputError(f"{source + ': ' if source else ''}column {column!r}, row {i + 1}{vid}: odds ratio "
+                         f"{orr.iloc[i]:g} is not a positive finite number")
+    both = (beta.notna() & orr.notna()).to_numpy()
+    if both.any():
+        b, lor = beta.to_numpy(dtype=float)[both], np.log(orr.to_numpy(dtype=float)[both])
+        # beyond 1e-3 relative and beyond an odds ratio rounded to 2 decimals
+        off = (np.abs(lor - b) > 1e-3 * np.maximum(np.abs(b), np.abs(lor))) & (np.abs(np.exp(b) - np.exp(lor)) > 5e-3)
+        if off.sum() > OR_BETA_DISAGREEMENT_ROWS:
+            log.warning("%s: beta and ln(%s) disagree on %d of %d rows with both (e.g. beta %.4g, %s %.4g): beta is "
+                        "read; is %s the odds ratio of the same allele?", source or "file", column, int(off.sum()),
+                        int(both.sum()), b[off][0], column, np.exp(lor[off][0]), column)
     rows = beta.isna() & orr.notna()
     if not rows.any():
         return []
@@ -413,6 +472,9 @@ def _odds_ratio_rows(df: pd.DataFrame) -> list[str]:
         note += " (standard_error taken as the SE of ln OR)"
     return [note]
 
+
+#: rows on which beta and ln(odds ratio) may disagree before a file is warned about
+OR_BETA_DISAGREEMENT_ROWS = 5
 
 #: -log10 p values in [-LOG10P_ROUNDING, 0) are read as p = 1 (p ≤ 1.0023: rounding, not a p > 1)
 LOG10P_ROUNDING = 1e-3

@@ -87,7 +87,7 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
     if absent:
         raise InputError(f"{path}: --columns names {', '.join(map(repr, absent))}, not in the file's header "
                          f"({_header_text(original)})")
-    mapping, layout = _column_mapping(list(original), column_map, source=str(path))
+    mapping, layout = _column_mapping(list(original), column_map, source=str(path), need=required)
     clash = [c for c in original if c not in mapping and c in set(mapping.values())]
     df = df.rename(columns={**{c: f"{c}_original" for c in clash}, **mapping})
     df = df.loc[:, ~df.columns.duplicated()]
@@ -99,6 +99,10 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
             raise InputError(f"{path}: no column for {', '.join(missing)} ({found}plink 1.9 --linear/--logistic "
                              "output names only the tested allele A1: add an A2 column (the .bim's other allele) "
                              "or run plink2 --glm, whose output has both)")
+        if layout is not None and layout.name == "plink2 --glm" and "other_allele" in missing:
+            raise InputError(f"{path}: no column for {', '.join(missing)} ({found}the file has no REF column, so the "
+                             "other allele of rows where A1 is ALT is unknown: rerun plink2 --glm with REF in cols=, "
+                             "or add the .pvar's REF column)")
         raise InputError(f"{path}: no column for {', '.join(missing)} ({found}the file's header: "
                          f"{_header_text(original)}); name them with --columns, e.g. "
                          f"--columns beta=BETA_COL,se=SE_COL,p=P_COL,ea=A1,oa=A2,snp=ID")
@@ -190,10 +194,9 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     raw = read_text_bytes(path)     # a truncated gzip/BGZF file is refused here
     # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name
     header = raw[:raw.find(b"\n")].decode("utf-8-sig", "replace").rstrip("\r").split("\t")
-    mapping, layout = _column_mapping(header, None, source=str(path))
+    mapping, layout = _column_mapping(header, None, source=str(path), need=required)
     found = {dst: src for src, dst in mapping.items()}
     if (layout is not None and layout.name != "GWAS-SSF" or len(set(header)) != len(header)
-            or "test" in {h.lower() for h in header}                     # TEST == ADD rows only: read_sumstats
             or "odds_ratio" in found and {"beta", "standard_error"} & set(wanted)):   # ln OR per row
         return _subset(read_sumstats(path, required=required)[0], wanted)
     source = {dst: found[dst] for dst in wanted if dst in found}      # in the order asked for
@@ -367,7 +370,8 @@ def warn_z_disagreement(df: pd.DataFrame, path: PathLike) -> None:
     z_p = float(np.median(-ndtri(p[rows] / 2)))
     if min(z_b, z_p) > 0 and abs(z_b - z_p) / z_p > Z_DISAGREEMENT:
         log.warning("%s: the median |beta / se| (%.3g) and the median |z| implied by p (%.3g) differ by %.0f%% on "
-                    "%d rows: is beta an odds ratio, the SE that of an odds ratio, or a column the wrong one?",
+                    "%d rows: is beta an odds ratio, the SE that of an odds ratio, a column the wrong one, or p from another "
+                    "test (t with few df, SPA, LMM)?",
                     path, z_b, z_p, 100 * abs(z_b - z_p) / z_p, rows.size)
 
 
