@@ -23,7 +23,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
-from edfgen.formats.sumstats.layout import sumstats_columns
+from edfgen.formats.sumstats.layout import alias_clashes, sumstats_columns
 from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import variant_allele_keys
 from edfgen.kernels.thresholds import build_name
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 #: other tools' output names (REGENIE, BOLT-LMM, plink2 --glm, METAL, GCTA-COJO, plink 1.9 --linear/--logistic;
 #: Neale lab's .tsv.bgz): found in a directory and stripped from the phenotype name
 TOOL_SUFFIXES = (".regenie", ".stats", ".glm.linear", ".glm.logistic", ".glm.logistic.hybrid", ".glm.firth",
-                 ".tbl", ".ma", ".assoc.linear", ".assoc.logistic")
+                 ".tbl", ".ma", ".assoc.linear", ".assoc.logistic", ".fastgwa",
+                 ".sumstats")   # LDSC's munged X.sumstats.gz is phenotype X
 #: names of the files a directory is searched for (each one is named by :func:`phenotype_name`), compressed
 #: (``.gz``, ``.bgz``) or not
 SUMSTATS_SUFFIXES = ((".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", ".parquet", ".gz", ".bgz")
@@ -61,8 +62,13 @@ def looks_like_sumstats(path: Path, required: Sequence[str] = MR_REQUIRED,
                else str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
         raise InputError(f"{path}: cannot be read ({why})") from None
     user = {k: v for k, v in (columns or {}).items() if k in cols}
-    canon = sumstats_columns(cols, user, source=str(path)) | set(twosamplemr_map(cols).values())
-    return set(required) <= canon
+    extra = set(twosamplemr_map(cols).values())
+    # two columns naming one field (a lookup table's SNP and ID): refused only when the file is summary
+    # statistics under one of the readings, else skipped like any file without their columns
+    lenient = sumstats_columns(cols, user, need=()) | extra | alias_clashes(cols, user)
+    if not set(required) <= lenient:
+        return False
+    return set(required) <= sumstats_columns(cols, user, source=str(path), need=required) | extra
 
 
 def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = CLUMP_REQUIRED,
@@ -131,13 +137,32 @@ def phenotype_name(path: str | Path) -> str:
     return re.sub(r"[._-]chr(?:[0-9]{1,2}|X|Y|XY|MT|M)$", "", name, flags=re.IGNORECASE) or name
 
 
+def _tool_named(path: Path) -> bool:
+    """Whether a file is named as a tool's raw output (:data:`TOOL_SUFFIXES`, compressed or not)."""
+    name = path.name.lower()
+    for suf in (".gz", ".bgz"):
+        name = name[: -len(suf)] if name.endswith(suf) else name
+    return name.endswith(TOOL_SUFFIXES)
+
+
 def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
     """Summary-statistics files by :func:`phenotype_name`, in first-seen order: several files of one
     phenotype (its chromosomes, e.g. ``gwas_chr1/edf_001.tsv.gz`` and ``gwas_chr2/edf_001.tsv.gz``)
-    form one group."""
+    form one group.
+
+    A group that mixes a tool's raw output (``height.regenie``, :data:`TOOL_SUFFIXES`) with files named like
+    GWAS-SSF (``height.tsv``, its conversion beside it) keeps the GWAS-SSF files, with a warning naming the
+    others."""
     groups: dict[str, list[Path]] = {}
     for p in paths:
         groups.setdefault(phenotype_name(p), []).append(Path(p))
+    for name, files in groups.items():
+        raw = [f for f in files if _tool_named(f)]
+        if raw and len(raw) < len(files):
+            groups[name] = [f for f in files if not _tool_named(f)]
+            log.warning("phenotype %r: reading %s; left out %s (a tool's raw output beside its GWAS-SSF "
+                        "conversion; give the files by name to choose)", name,
+                        ", ".join(map(str, groups[name])), ", ".join(map(str, raw)))
     return groups
 
 
@@ -176,7 +201,7 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
 
 
 def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str, ...],
-                            optional: tuple[str, ...] | None = None) -> pd.DataFrame:
+                            optional: tuple[str, ...] | None = None, option: str = "--sumstats") -> pd.DataFrame:
     """One phenotype's summary statistics from one or several files (e.g. one per chromosome),
     combined by :func:`combine_phenotype`.
 
@@ -185,7 +210,7 @@ def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str,
     """
     tables = [read_sumstats(p, required=required)[0] if optional is None
               else read_sumstats_columns(p, required=required, optional=optional) for p in paths]
-    return combine_phenotype(tables, paths, option="--sumstats")
+    return combine_phenotype(tables, paths, option=option)
 
 
 def declared_build(paths: Sequence[str | Path]) -> str | None:
