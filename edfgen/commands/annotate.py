@@ -18,7 +18,7 @@ import pandas as pd
 
 from edfgen.commands.clump import write_regional_plots
 from edfgen.commands.options import CommandOptions, allow_incomplete_opt, as_list, opt, out_opt
-from edfgen.commands.sumstats_options import columns_opt
+from edfgen.commands.sumstats_options import check_columns_present, columns_opt
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.catalog import CATALOG_URL, check_build_against_catalog, read_catalog, read_loci, select_traits
 from edfgen.formats.genes import packaged_genes, read_genes
@@ -51,6 +51,7 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     one phenotype's per-chromosome files are combined (a variant in two of them is an input error); ``columns``:
     ``--columns`` for them."""
     sumstats = expand_sumstats(sumstats, columns=columns) if sumstats else []
+    check_columns_present(columns, sumstats, "--sumstats")
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
     if Path(out).parent.is_dir():  # temporary files a killed annotate left there
         clean_temp_files(Path(out).parent, recursive=False)

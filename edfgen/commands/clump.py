@@ -26,7 +26,7 @@ from edfgen.formats.genes import read_genes
 from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.genotypes.panel import GenotypePanel, locate_in_panel, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.commands.sumstats_options import columns_opt, read_phenotype
+from edfgen.commands.sumstats_options import check_columns_present, columns_opt, read_phenotype
 from edfgen.formats.sumstats import (
     chrom_key,
     declared_build,
@@ -410,6 +410,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     if not sumstats:
         raise InputError("--sumstats: give at least one summary-statistics file")
     sumstats = expand_sumstats(sumstats, columns=columns)
+    check_columns_present(columns, sumstats, "--sumstats")
     panel_prefix = ld_bfile or bfile
     if panel_prefix is None:
         raise InputError("clump: give --bfile (study genotypes) or --ld-bfile (reference panel)")

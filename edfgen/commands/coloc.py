@@ -31,13 +31,13 @@ import pandas as pd
 
 from edfgen.commands.finemap import align_to_panel, located, locus_regions, read_loci, region_matrix
 from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
-from edfgen.commands.sumstats_options import (case_counts_opt, check_named_files, columns_opt, parse_case_counts,
+from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import parse_column_option
-from edfgen.formats.sumstats.zscores import NO_N, ZStats, has_n, read_zstats
+from edfgen.formats.sumstats.zscores import NO_N, ZStats, has_n, read_zstats, zstats_files
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.coloc import P1, P2, P12, coloc_abf, coloc_bf_bf, sdy_estimate
 from edfgen.kernels.susie import susie_rss
@@ -162,13 +162,13 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
     ``n_cases``/``n_controls`` columns (:mod:`edfgen.commands.sumstats_options`)."""
     if genotypes is None:
         raise InputError("coloc: give the genotypes for the LD matrices of coloc-SuSiE (--bfile/--pfile/--bgen)")
-    loci_t = read_loci(loci)
     given = {"columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
-    ex = read_zstats(exposure, "--exposure", **given)
-    oc = read_zstats(outcome, "--outcome", **given)
-    read = [f for z in (*ex.values(), *oc.values()) for f in z.files]
-    check_named_files(sample_sizes or {}, read, "--sample-size")
-    check_named_files(case_counts or {}, read, "--case-counts")
+    ex_files, oc_files = zstats_files(exposure, "--exposure", columns=columns), zstats_files(outcome, "--outcome",
+                                                                                            columns=columns)
+    check_sumstats_options([*ex_files, *oc_files], "--exposure/--outcome", **given)
+    loci_t = read_loci(loci)
+    ex = read_zstats(ex_files, "--exposure", **given)
+    oc = read_zstats(oc_files, "--outcome", **given)
     _check_n(ex, "--exposure")
     _check_n(oc, "--outcome")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen coloc")

@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
-from edfgen.commands.sumstats_options import (case_counts_opt, check_named_files, columns_opt, parse_case_counts,
+from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import locate_in_panel, open_panel
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import parse_column_option
 from edfgen.formats.sumstats.layout import chromosome_labels
-from edfgen.formats.sumstats.zscores import ZStats, read_zstats
+from edfgen.formats.sumstats.zscores import ZStats, read_zstats, zstats_files
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.ldscore import standardise
 from edfgen.kernels.susie import kriging_rss, susie_rss
@@ -212,10 +212,10 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
     FILE=CASES,CONTROLS`` (SuSiE-RSS's n for files without an n column; else the panel's sample count)."""
     if genotypes is None:
         raise InputError("finemap: give the genotypes for the LD matrices (--bfile/--pfile/--bgen)")
+    files = zstats_files(sumstats, columns=columns)
+    check_sumstats_options(files, "--sumstats", columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
     loci_t = read_loci(loci)
-    zs = read_zstats(sumstats, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
-    check_named_files(sample_sizes or {}, [f for z in zs.values() for f in z.files], "--sample-size")
-    check_named_files(case_counts or {}, [f for z in zs.values() for f in z.files], "--case-counts")
+    zs = read_zstats(files, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen finemap")
     params = {"max_causal": max_causal, "coverage": coverage, "min_abs_corr": min_abs_corr, "window_kb": window_kb,
               "columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
-from edfgen.commands.sumstats_options import (case_counts_opt, check_named_files, columns_opt, parse_case_counts,
+from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel
@@ -31,7 +31,7 @@ from edfgen.formats.genotypes.plink1 import read_plink_text
 from edfgen.formats.ldscore import read_ldscores_chr, write_ldscores
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import chrom_key, parse_column_option
-from edfgen.formats.sumstats.zscores import ZStats, read_zstats, rows_by_id
+from edfgen.formats.sumstats.zscores import ZStats, read_zstats, rows_by_id, zstats_files
 from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, ldsc_h2, ldsc_rg, to_liability
 from edfgen.kernels.ldsc_batch import gencov_rg_batch
@@ -346,10 +346,10 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
         raise InputError("ldsc: give either genotypes (--bfile/--pfile/--bgen) for in-sample LD scores or --ref-ld-chr")
     if w_ld_chr and not ref_ld_chr:
         raise InputError("--w-ld-chr goes with --ref-ld-chr (in-sample LD scores weight themselves)")
-    zs = read_zstats(sumstats, need_n=True, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts,
+    files = zstats_files(sumstats, columns=columns, allow_z=True)
+    check_sumstats_options(files, "--sumstats", columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
+    zs = read_zstats(files, need_n=True, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts,
                      allow_z=True)
-    check_named_files(sample_sizes or {}, [f for z in zs.values() for f in z.files], "--sample-size")
-    check_named_files(case_counts or {}, [f for z in zs.values() for f in z.files], "--case-counts")
     prev = parse_prevalence(prevalence, zs)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen ldsc")
     planned = ["h2.tsv"] + (["rg.tsv"] if rg else []) + (["ldscores/"] if genotypes is not None else [])

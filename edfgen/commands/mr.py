@@ -39,12 +39,13 @@ from edfgen.commands.mr_join import builds_declared, builds_text, check_builds, 
 from edfgen.commands.mr_pair import (  # noqa: F401 (analyse_pair, pair_rng: the API)
     PRESSO_METHOD, TABLES, MRSettings, PairTables, add_result_columns, analyse_pair, pair_rng,
 )
-from edfgen.commands.sumstats_options import case_counts_opt, columns_opt, parse_case_counts  # noqa: F401 (API)
+from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt,  # noqa: F401 (API)
+                                              parse_case_counts)
 from edfgen.commands.options import BFILE_HELP, GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import read_header, read_instruments, twosamplemr_columns
+from edfgen.formats.sumstats import read_instruments, twosamplemr_columns
 from edfgen.formats.tables import PathLike, claimed_out_dir, write_table
 from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
 from edfgen.kernels.mr.methods import get_method
@@ -142,12 +143,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         out_groups = list_phenotypes(outcome, "--outcome", columns)
         exp_files = [f for fs in exp_groups.values() for f in fs]
         out_files = [f for fs in out_groups.values() for f in fs]
-        if columns:
-            seen = set().union(*(read_header(f) for f in {*exp_files, *out_files}))
-            absent = [c for c in columns if c not in seen]
-            if absent:
-                raise InputError(f"--columns names {', '.join(map(repr, absent))}, in no header of the --exposure/"
-                                 f"--outcome files (e.g. {exp_files[0]}: {' '.join(read_header(exp_files[0])[:30])})")
+        check_sumstats_options([*exp_files, *out_files], "--exposure/--outcome", columns=columns,
+                               case_counts=case_counts)
         if reverse:
             exp_groups, out_groups = out_groups, exp_groups
             exp_files, out_files = out_files, exp_files
@@ -217,8 +214,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 if joins[oname]["rsid"] or joins[oname]["position"]:
                     log.info("%s: instruments found by variant_id %d, by rsid %d, by chromosome:position:alleles "
                              "%d, not found %d", oname, *joins[oname].values())
+                # the file's own case counts win; --case-counts is for a file without them (as in ldsc/coloc)
                 given = [(case_counts or {}).get(str(Path(f).resolve())) for f in ofs]
-                ocases, or2 = (next((c for c in given if c), None) or cases_in(odf),
+                ocases, or2 = (cases_in(odf) or next((c for c in given if c), None),
                                user_r2(odf, source=" + ".join(map(str, ofs)), instruments=False))
                 binary_outcomes |= {oname} if ocases else set()
                 if not ocases and "odds_ratio" in odf.columns:
@@ -367,7 +365,8 @@ class MROptions(GenotypeOptions):
     columns: str | None = columns_opt()
     case_counts: tuple[str, ...] = case_counts_opt("Cases and controls of a binary outcome file without "
                                                    "n_cases/n_controls columns (FinnGen), as FILE=CASES,CONTROLS; "
-                                                   "repeatable.")
+                                                   "repeatable. FILE must be one of the files read; where the "
+                                                   "file has case counts, its own win.")
     coloc: str | None = opt(None, "coloc.tsv of edfgen coloc, for --coloc-pp4.", path="file", exists=True)
     coloc_pp4: float | None = opt(None, "Use only instruments at loci where --coloc FILE (needed) has PP.H4 >= X for the "
                                   "exposure and outcome (within 500 kb of its top_variant).", range=(0, 1))

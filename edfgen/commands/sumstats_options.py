@@ -10,6 +10,7 @@ one phenotype's files with ``--columns`` applied (clump and its regional plots).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,9 +24,12 @@ COLUMNS_HELP = ("Column names of a layout that is not recognised, as KEY=COLUMN 
                 "ea=,oa=,snp=,eaf=,n=,chr=,pos=, or=,ci_lower=,ci_upper= (odds ratios are converted to log-OR and SE), "
                 "rsq= (variance explained, for Steiger). Applied to every summary-statistics file that has the column.")
 CASE_COUNTS_HELP = ("Cases and controls of a binary trait's file without n_cases/n_controls columns (FinnGen), as "
-                    "FILE=CASES,CONTROLS; repeatable.")
-SAMPLE_SIZE_HELP = ("Sample size of a file without an n column (FinnGen, REGENIE without N), as FILE=N; repeatable "
-                    "(a binary trait: --case-counts instead).")
+                    "FILE=CASES,CONTROLS; repeatable. FILE must be one of the files read. Where the file has "
+                    "n_cases/n_controls, its own counts win and the option fills only the rows without them.")
+SAMPLE_SIZE_HELP = ("Sample size of a file without an n column (FinnGen, REGENIE without N), as FILE=N (an effective "
+                    "N may be fractional: 4873.5); repeatable (a binary trait: --case-counts instead). FILE must be "
+                    "one of the files read. Where the file has n, its own n wins and the option fills only the rows "
+                    "without one.")
 
 
 def columns_opt(help: str = COLUMNS_HELP) -> Any:
@@ -43,12 +47,22 @@ def sample_size_opt(help: str = SAMPLE_SIZE_HELP) -> Any:
     return opt((), help, multiple=True)
 
 
-def _file_numbers(option: str, value: str, count: int, form: str) -> tuple[str, tuple[float, ...]]:
+def _number(text: str, whole: bool) -> float | None:
+    """A positive number (whole when ``whole``), or None."""
+    try:
+        v = float(text.strip())
+    except ValueError:
+        return None
+    return v if math.isfinite(v) and v > 0 and (not whole or (text.strip().isdigit())) else None
+
+
+def _file_numbers(option: str, value: str, count: int, form: str,
+                  whole: bool = True) -> tuple[str, tuple[float, ...]]:
     f, _, nums = str(value).rpartition("=")
-    parts = nums.split(",")
-    if not f or len(parts) != count or not all(x.strip().isdigit() and int(x) > 0 for x in parts):
-        raise InputError(f"{option} {value}: expected {form} (positive whole numbers)")
-    return str(Path(f).resolve()), tuple(float(x) for x in parts)
+    parts = [_number(x, whole) for x in nums.split(",")]
+    if not f or len(parts) != count or any(x is None for x in parts):
+        raise InputError(f"{option} {value}: expected {form} (positive {'whole ' if whole else ''}numbers)")
+    return str(Path(f).resolve()), tuple(parts)
 
 
 def parse_case_counts(values: Sequence[str] | None) -> dict[str, tuple[float, float]]:
@@ -58,7 +72,7 @@ def parse_case_counts(values: Sequence[str] | None) -> dict[str, tuple[float, fl
 
 def parse_sample_sizes(values: Sequence[str] | None) -> dict[str, float]:
     """``--sample-size FILE=N`` -> ``{resolved file: N}``."""
-    return {f: n[0] for f, n in (_file_numbers("--sample-size", v, 1, "FILE=N") for v in values or ())}
+    return {f: n[0] for f, n in (_file_numbers("--sample-size", v, 1, "FILE=N", whole=False) for v in values or ())}
 
 
 def check_named_files(named: dict[str, Any], files: Sequence[str | Path], option: str) -> None:
@@ -71,8 +85,34 @@ def check_named_files(named: dict[str, Any], files: Sequence[str | Path], option
                          f"(e.g. {sorted(read)[0] if read else 'none'})")
 
 
+def check_columns_present(columns: dict[str, str] | None, files: Sequence[str | Path], option: str) -> None:
+    """Every ``--columns`` entry must name a column of at least one of the files read (else a typo such as
+    ``beta=BETA_ADJJ`` would leave the file's own BETA read in silence): one-line :class:`InputError`."""
+    if not columns or not files:
+        return
+    headers = {Path(f): read_header(f) for f in dict.fromkeys(files)}
+    seen = set().union(*map(set, headers.values()))
+    absent = [c for c in columns if c not in seen]
+    if absent:
+        first, cols = next(iter(headers.items()))
+        raise InputError(f"--columns names {', '.join(map(repr, absent))}, in no header of the {option} files "
+                         f"(e.g. {first}: {' '.join(map(str, cols[:30]))})")
+
+
+def check_sumstats_options(files: Sequence[str | Path], option: str, *, columns: dict[str, str] | None = None,
+                           sample_sizes: dict[str, Any] | None = None,
+                           case_counts: dict[str, Any] | None = None) -> None:
+    """The checks of the shared options against the files found, before any is read: ``--columns`` names a
+    column of one of them (:func:`check_columns_present`), ``--sample-size``/``--case-counts`` name files read
+    (:func:`check_named_files`)."""
+    check_named_files(sample_sizes or {}, files, "--sample-size")
+    check_named_files(case_counts or {}, files, "--case-counts")
+    check_columns_present(columns, files, option)
+
+
 def read_phenotype(paths: Sequence[str | Path], *, required: tuple[str, ...], optional: tuple[str, ...] | None = None,
-                   columns: dict[str, str] | None = None, arrow_strings: bool = False) -> pd.DataFrame:
+                   columns: dict[str, str] | None = None, arrow_strings: bool = False,
+                   option: str = "--sumstats") -> pd.DataFrame:
     """One phenotype's summary statistics (its files combined by :func:`~edfgen.formats.sumstats.combine_phenotype`)
     with the user's ``--columns`` (``{input column: GWAS-SSF column}``) applied to each file that has one of its
     columns (:func:`~edfgen.formats.sumstats.read_sumstats`); a file without any is read as before (only
@@ -87,4 +127,4 @@ def read_phenotype(paths: Sequence[str | Path], *, required: tuple[str, ...], op
         df = read_sumstats(path, column_map=user, required=required)[0]
         return df if optional is None else df[[c for c in dict.fromkeys((*required, *optional)) if c in df.columns]]
 
-    return combine_phenotype([one(Path(p)) for p in paths], paths, option="--sumstats")
+    return combine_phenotype([one(Path(p)) for p in paths], paths, option=option)

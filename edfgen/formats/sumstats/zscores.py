@@ -31,6 +31,8 @@ Z_OPTIONAL = ("chromosome", "base_pair_location", "n", "n_cases", "n_controls", 
               "p_value", "rsid")
 #: z-score column names (lower case) read when a file has no beta and standard error (``allow_z``)
 Z_NAMES = ("z", "zscore", "z_score", "z_stat", "zstat")
+#: what a folder without beta/se files is told where z-only files are read
+Z_HINT = "; or z-scores alone: --columns z=Z_COL"
 #: the columns a z-only file needs
 Z_REQUIRED = ("variant_id", "effect_allele", "other_allele", "z")
 
@@ -39,7 +41,8 @@ def _z_column_map(header: list[str], columns: dict[str, str] | None, allow_z: bo
     """The ``--columns`` entries this file has, plus its z-score column when ``allow_z`` and the header gives no
     beta and standard error."""
     user = {k: v for k, v in (columns or {}).items() if k in header}
-    if allow_z and not {"beta", "standard_error"} <= sumstats_columns(header, user) and "z" not in user.values():
+    if allow_z and "z" not in user.values() and not {"beta", "standard_error"} <= sumstats_columns(header, user,
+                                                                                                    need=()):
         zcol = next((c for c in header if str(c).lower() in Z_NAMES), None)
         if zcol is not None:
             user[zcol] = "z"
@@ -49,7 +52,13 @@ def _z_column_map(header: list[str], columns: dict[str, str] | None, allow_z: bo
 def _read_file(path: Path, columns: dict[str, str] | None, allow_z: bool) -> pd.DataFrame:
     """One file's columns :data:`MR_REQUIRED` (or :data:`Z_REQUIRED`) and :data:`Z_OPTIONAL`: fast without a
     column map (:func:`read_sumstats_columns`), else :func:`read_sumstats` with it."""
-    cmap = _z_column_map(read_header(path), columns, allow_z)
+    header = read_header(path)
+    cmap = _z_column_map(header, columns, allow_z)
+    if allow_z and "z" not in cmap.values() and not {"beta", "standard_error"} <= sumstats_columns(header, cmap,
+                                                                                                   need=()):
+        raise InputError(f"{path}: no column for beta and standard_error, nor a z-score column ({', '.join(Z_NAMES)}) "
+                         f"(the file's header: {' '.join(map(str, header[:30]))}); name them with --columns, e.g. "
+                         f"--columns z=Z_COL, or --columns beta=BETA_COL,se=SE_COL")
     if not cmap:
         return read_sumstats_columns(path, required=MR_REQUIRED, optional=Z_OPTIONAL)
     required = Z_REQUIRED if "z" in cmap.values() else MR_REQUIRED
@@ -86,12 +95,13 @@ class ZStats:
 
 def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, columns: dict[str, str] | None = None,
                 sample_sizes: dict[str, float] | None = None,
-                case_counts: dict[str, tuple[float, float]] | None = None, allow_z: bool = False) -> ZStats:
+                case_counts: dict[str, tuple[float, float]] | None = None, allow_z: bool = False,
+                option: str = "--sumstats") -> ZStats:
     """Read one phenotype (its files combined by :func:`combine_phenotype`), compute ``z``; an input error names the
     file. ``sample_sizes``/``case_counts`` (``{resolved file: N}``, ``{resolved file: (cases, controls)}``) fill
     ``n`` (and ``n_cases``/``n_controls``) where the files have none; ``need_n``: a phenotype without n is an
     input error (LD score regression needs the per-variant N)."""
-    df = combine_phenotype([_read_file(Path(f), columns, allow_z) for f in files], files, option="--sumstats")
+    df = combine_phenotype([_read_file(Path(f), columns, allow_z) for f in files], files, option=option)
     df = pd.DataFrame({c: (df[c].to_numpy(object) if df[c].dtype.kind not in "fiub" else df[c].to_numpy())
                        for c in df.columns})
     for c in ("beta", "standard_error", "n", "n_cases", "n_controls", "effect_allele_frequency"):
@@ -180,12 +190,11 @@ def rows_by_id(z: ZStats, ids: pd.Index) -> tuple[pd.DataFrame, str]:
     return t.reset_index(drop=True), col
 
 
-def read_zstats(paths: Sequence[str | Path], option: str = "--sumstats", *, need_n: bool = False,
-                columns: dict[str, str] | None = None, sample_sizes: dict[str, float] | None = None,
-                case_counts: dict[str, tuple[float, float]] | None = None,
-                allow_z: bool = False) -> dict[str, ZStats]:
-    """Every phenotype of the files/folders ``paths`` (:func:`expand_sumstats` with the columns MR needs; with
-    ``allow_z`` a folder's z-only files too), each read by :func:`load_zstats` with the same options."""
+def zstats_files(paths: Sequence[str | Path], option: str = "--sumstats", *, columns: dict[str, str] | None = None,
+                 allow_z: bool = False) -> list[Path]:
+    """The summary-statistics files of ``paths`` (:func:`expand_sumstats` with the columns MR needs; with
+    ``allow_z`` a folder's z-only files too), each once, before any is read (so a ``FILE=...`` option can be
+    checked against them first)."""
     paths = list(paths)
     if not paths:
         raise InputError(f"{option}: give at least one summary-statistics file or folder")
@@ -199,15 +208,24 @@ def read_zstats(paths: Sequence[str | Path], option: str = "--sumstats", *, need
         found, refusal = [], None
         for required, cmap in ((MR_REQUIRED, columns), (Z_REQUIRED, {**zmap, **(columns or {})})):
             try:
-                found += expand_sumstats([p], option, required=required, columns=cmap)
+                found += expand_sumstats([p], option, required=required, columns=cmap, hint=Z_HINT)
             except InputError as exc:
                 refusal = refusal or exc
         if not found:
             raise refusal
         files += found
-    files = list(dict.fromkeys(files))
+    return list(dict.fromkeys(files))
+
+
+def read_zstats(paths: Sequence[str | Path], option: str = "--sumstats", *, need_n: bool = False,
+                columns: dict[str, str] | None = None, sample_sizes: dict[str, float] | None = None,
+                case_counts: dict[str, tuple[float, float]] | None = None,
+                allow_z: bool = False) -> dict[str, ZStats]:
+    """Every phenotype of the files/folders ``paths`` (:func:`zstats_files`), each read by :func:`load_zstats`
+    with the same options."""
+    files = zstats_files(paths, option, columns=columns, allow_z=allow_z)
     return {name: load_zstats(name, fs, need_n=need_n, columns=columns, sample_sizes=sample_sizes,
-                              case_counts=case_counts, allow_z=allow_z)
+                              case_counts=case_counts, allow_z=allow_z, option=option)
             for name, fs in group_by_phenotype(files).items()}
 
 

@@ -1,0 +1,238 @@
+"""Reading summary statistics, review s28c: plink2 ``--glm log10`` / ``cols=`` without REF / R's ``X.CHROM``, a
+raw tool output beside its GWAS-SSF conversion, a clashing lookup table in a folder, TEST columns that are data,
+``--columns`` entries naming nothing, z-only input by ``--columns z=``, ``--sample-size`` names and fractional N,
+odds ratios that are not positive, and LDSC/fastGWA file names. Each file is written from the truth table of
+``test_sumstats_formats`` and must read back as it (compared by variant id)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.commands.sumstats_options import parse_case_counts, parse_sample_sizes
+from edfgen.exceptions import InputError
+from edfgen.formats.sumstats import parse_column_option, read_sumstats, read_sumstats_columns
+from edfgen.formats.sumstats.discovery import (CLUMP_REQUIRED, MR_REQUIRED, expand_sumstats, group_by_phenotype,
+                                               phenotype_name, read_phenotype_sumstats)
+from edfgen.formats.sumstats.zscores import read_zstats
+from tests.test_sumstats_formats import N_VAR, _check, _write, make_truth
+from tests.test_sumstats_tools import _glm, _same
+
+
+@pytest.fixture(scope="module")
+def truth() -> pd.DataFrame:
+    return make_truth()
+
+
+def _ssf(truth) -> pd.DataFrame:
+    return truth[["chromosome", "base_pair_location", "effect_allele", "other_allele", "beta", "standard_error",
+                  "effect_allele_frequency", "p_value", "variant_id"]]
+
+
+# --- 1: plink2 --glm log10, cols= without REF, R's X.CHROM --------------------------------------------------------
+
+def test_plink2_log10_and_x_chrom__read_as_plink2_with_a1_the_effect(truth, tmp_path):
+    """plink2's ``log10`` modifier writes LOG10_P instead of P: the layout was not found and ALT/A1 clashed (clump
+    refused a file it read before); R's check.names writes #CHROM as X.CHROM. Both read as plink2, A1 the effect
+    allele, the other allele the one of REF/ALT that is not A1 (wrong on every A1 = REF row if ALT were read)."""
+    glm = _glm(truth, "#CHROM")
+    log10 = glm.drop(columns="P").assign(LOG10_P=-np.log10(glm["P"]))
+    for name, df in (("l10.glm.linear", log10), ("r.glm.linear", glm.rename(columns={"#CHROM": "X.CHROM"}))):
+        got, m = read_sumstats(_write(tmp_path / name, df), required=MR_REQUIRED)
+        assert m.layout == "plink2 --glm" and len(got) == N_VAR, name
+        _check(got, truth)
+    # clump (id and p) reads the log10 file too
+    fast = read_sumstats_columns(tmp_path / "l10.glm.linear", required=CLUMP_REQUIRED)
+    np.testing.assert_allclose(fast.set_index("variant_id").loc[truth["variant_id"], "p_value"], truth["p_value"],
+                               rtol=1e-6)
+
+
+def test_plink2_without_ref__a1_is_the_effect_and_no_other_allele_is_invented(truth, tmp_path):
+    """``cols=`` without REF (``#CHROM POS ID ALT A1 ...``): plink2, A1 the effect allele; its other allele is unknown
+    where A1 = ALT, so MR refuses it in one line naming REF, and clump reads it."""
+    f = _write(tmp_path / "noref.glm.linear", _glm(truth, "#CHROM").drop(columns="REF"))
+    df, m = read_sumstats(f, required=CLUMP_REQUIRED)
+    assert m.layout == "plink2 --glm" and (df.set_index("variant_id").loc[truth["variant_id"], "effect_allele"]
+                                           == truth["effect_allele"].to_numpy()).all()
+    with pytest.raises(InputError, match=r"noref\.glm\.linear: no column for other_allele .*no REF column") as e:
+        read_sumstats(f, required=MR_REQUIRED)
+    assert len(str(e.value).splitlines()) == 1
+
+
+def test_alias_clash__never_suggests_alt_and_a_field_not_needed_does_not_refuse(truth, tmp_path):
+    """A header with A1 and ALT (not a plink2 layout): the fix suggested is A1 (the tested allele), never ALT; a
+    command that needs no alleles (clump) reads the file."""
+    df = _ssf(truth).rename(columns={"effect_allele": "A1", "variant_id": "SNP"}).assign(ALT=truth["other_allele"])
+    df = df[["ALT", *[c for c in df.columns if c != "ALT"]]]
+    f = _write(tmp_path / "alt_first.tsv", df.drop(columns=["chromosome", "base_pair_location"]))
+    with pytest.raises(InputError, match=r"--columns ea=A1$"):
+        read_sumstats(f, required=MR_REQUIRED)
+    got, _ = read_sumstats(f, required=CLUMP_REQUIRED)
+    assert "effect_allele" not in got.columns and len(got) == N_VAR
+
+
+# --- 2, 3: discovery -------------------------------------------------------------------------------------------
+
+def test_raw_output_beside_its_gwas_ssf_conversion__the_conversion_is_read(truth, tmp_path, caplog):
+    """height.regenie and height.tsv in one folder were one phenotype and refused as overlapping per-chromosome
+    files; the GWAS-SSF file is kept, the raw output named in a warning."""
+    d = tmp_path / "both"
+    d.mkdir()
+    reg = pd.DataFrame({"CHROM": truth["chromosome"], "GENPOS": truth["base_pair_location"], "ID": truth["variant_id"],
+                        "ALLELE0": truth["other_allele"], "ALLELE1": truth["effect_allele"], "N": 5000, "TEST": "ADD",
+                        "BETA": truth["beta"], "SE": truth["standard_error"], "LOG10P": -np.log10(truth["p_value"])})
+    _write(d / "height.regenie", reg, sep=" ")
+    _write(d / "height.tsv", _ssf(truth))
+    files = expand_sumstats([d], "--outcome", required=MR_REQUIRED)
+    with caplog.at_level(logging.WARNING):
+        groups = group_by_phenotype(files)
+    assert groups == {"height": [d / "height.tsv"]}
+    assert "height.regenie" in caplog.text
+    _same(read_phenotype_sumstats(groups["height"], required=MR_REQUIRED), truth)
+    # per-chromosome raw outputs of one phenotype stay one group
+    assert len(group_by_phenotype([d / "h_chr1.regenie", d / "h_chr2.regenie"])["h"]) == 2
+
+
+def test_overlap_error_names_the_option_given(truth, tmp_path):
+    """The per-chromosome overlap error said --sumstats whatever the option was."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = _write(tmp_path / "a" / "x.tsv", _ssf(truth)), _write(tmp_path / "b" / "x.tsv", _ssf(truth))
+    with pytest.raises(InputError, match=r"^--outcome: variant .* appears twice"):
+        read_phenotype_sumstats([a, b], required=MR_REQUIRED, option="--outcome")
+
+
+def test_a_lookup_table_with_a_clashing_header_is_skipped_not_refusing_the_folder(truth, tmp_path):
+    """lookup.tsv (SNP ID CHR CHROM) beside good.tsv refused the whole folder; it has no p or effect, so it is no
+    summary statistics under any reading and is skipped. A file that is sumstats under one reading still raises."""
+    _write(tmp_path / "good.tsv", _ssf(truth))
+    _write(tmp_path / "lookup.tsv", pd.DataFrame({"SNP": ["rs1"], "ID": ["x"], "CHR": [1], "CHROM": ["chr1"]}))
+    assert expand_sumstats([tmp_path]) == [tmp_path / "good.tsv"]
+    assert expand_sumstats([tmp_path], required=MR_REQUIRED) == [tmp_path / "good.tsv"]
+    both = _ssf(truth).rename(columns={"variant_id": "SNP"}).assign(ID=truth["variant_id"])
+    _write(tmp_path / "ambiguous.tsv", both)
+    with pytest.raises(InputError, match=r"ambiguous\.tsv: columns 'SNP' and 'ID' both read as variant_id"):
+        expand_sumstats([tmp_path])
+
+
+# --- 5, 7: the shared options --------------------------------------------------------------------------------
+
+def test_columns_naming_no_column_and_sample_size_naming_no_file_are_refused_before_reading(truth, tmp_path):
+    """A typo in --columns left the file's own column read; a --sample-size naming a glob or another path got a
+    'no sample size column' error after reading. Both are one-line refusals from the files found, before reading."""
+    from edfgen.commands.sumstats_options import check_sumstats_options
+
+    f = _write(tmp_path / "t.tsv", _ssf(truth))
+    with pytest.raises(InputError, match=r"^--columns names 'PX', in no header of the --sumstats files") as e:
+        check_sumstats_options([f], "--sumstats", columns=parse_column_option("p=PX"))
+    assert len(str(e.value).splitlines()) == 1
+    check_sumstats_options([f], "--sumstats", columns=parse_column_option("p=p_value"))
+    with pytest.raises(InputError, match=r"--sample-size .*\*\.tsv: not one of the summary-statistics files read"):
+        check_sumstats_options([f], "--sumstats", sample_sizes=parse_sample_sizes([f"{tmp_path}/*.tsv=5000"]))
+    with pytest.raises(InputError, match=r"--case-counts .*typo\.tsv: not one of"):
+        check_sumstats_options([f], "--exposure/--outcome", case_counts=parse_case_counts([f"{tmp_path}/typo.tsv=1,2"]))
+
+
+def test_every_command_refuses_a_columns_entry_in_no_header(truth, tmp_path):
+    """clump, ldsc, finemap, coloc, annotate and mr: '--columns p=PX' used to be ignored in all but mr (the file's
+    own P read instead) -- each now refuses it before any other input is needed."""
+    from edfgen.commands.annotate import run_annotate
+    from edfgen.commands.clump import run_clump
+    from edfgen.commands.coloc import run_coloc
+    from edfgen.commands.finemap import run_finemap
+    from edfgen.commands.ldsc import run_ldsc
+    from edfgen.commands.mr import run_mr
+
+    f = _write(tmp_path / "t.tsv", _ssf(truth))
+    cols = parse_column_option("p=PX")
+    calls = {
+        "clump": lambda: run_clump([f], out_dir=tmp_path / "c", columns=cols),
+        "ldsc": lambda: run_ldsc([f], out_dir=tmp_path / "l", ref_ld_chr=str(tmp_path / "none/"), columns=cols),
+        "finemap": lambda: run_finemap([f], loci=tmp_path / "none.tsv", out_dir=tmp_path / "f", genotypes=object(),
+                                       columns=cols),
+        "coloc": lambda: run_coloc([f], [f], loci=tmp_path / "none.tsv", out_dir=tmp_path / "o", genotypes=object(),
+                                   columns=cols),
+        "annotate": lambda: run_annotate(tmp_path / "none.tsv", tmp_path / "none2.tsv", tmp_path / "a.tsv",
+                                         sumstats=[f], columns=cols),
+        "mr": lambda: run_mr([f], [f], tmp_path / "m", columns=cols),
+    }
+    for name, call in calls.items():
+        with pytest.raises(InputError, match=r"--columns names 'PX', in no header"):
+            call()
+    # mr's --case-counts names a file read, as ldsc/coloc/finemap's (a typo was ignored in silence)
+    with pytest.raises(InputError, match=r"--case-counts .*typo\.tsv: not one of the summary-statistics files read"):
+        run_mr([f], [f], tmp_path / "m2", case_counts=parse_case_counts([f"{tmp_path}/typo.tsv=100,200"]))
+
+
+def test_sample_size_may_be_fractional_case_counts_whole(tmp_path):
+    assert list(parse_sample_sizes([f"{tmp_path}/a.tsv=4873.5"]).values()) == [4873.5]
+    for bad in ("a.tsv=0", "a.tsv=-3", "a.tsv=nan", "a.tsv=inf", "a.tsv=x"):
+        with pytest.raises(InputError, match="expected FILE=N"):
+            parse_sample_sizes([bad])
+    with pytest.raises(InputError, match="positive whole numbers"):
+        parse_case_counts(["a.tsv=10.5,20"])
+
+
+def test_ldsc_zscores__a_z_column_named_by_columns(truth, tmp_path):
+    """MTAG's mtag_z, Z_EUR: '--columns z=COL' was an unknown key; now the z column is read where z-only input is
+    allowed (z equal to beta/se of the truth)."""
+    z = pd.DataFrame({"SNP": truth["variant_id"], "A1": truth["effect_allele"], "A2": truth["other_allele"],
+                      "Z_EUR": truth["beta"] / truth["standard_error"], "N": 5000})
+    f = _write(tmp_path / "mtag.tsv.gz", z)
+    with pytest.raises(InputError, match=r"nor a z-score column .*--columns z=Z_COL"):
+        read_zstats([f], need_n=True, allow_z=True)
+    zs = read_zstats([f], need_n=True, allow_z=True, columns=parse_column_option("z=Z_EUR"))
+    t = zs["mtag"].table.set_index("variant_id").loc[truth["variant_id"]]
+    np.testing.assert_allclose(t["z"], truth["beta"] / truth["standard_error"], rtol=1e-9)
+    # a folder of such files is found with the same option
+    zs = read_zstats([tmp_path], need_n=True, allow_z=True, columns=parse_column_option("z=Z_EUR"))
+    assert list(zs) == ["mtag"]
+
+
+# --- 8: odds ratios -------------------------------------------------------------------------------------------
+
+def test_odds_ratio_not_positive_is_refused_naming_the_column_and_row(truth, tmp_path):
+    base = _ssf(truth).assign(beta=np.nan, standard_error=np.nan, OR=np.exp(truth["beta"]))
+    for v in (0.0, -1.2, np.inf):
+        f = _write(tmp_path / "or.tsv", base.assign(OR=np.where(np.arange(N_VAR) == 2, v, base["OR"])))
+        with pytest.raises(InputError, match=rf"or\.tsv: column 'OR', row 3 \(variant {truth['variant_id'][2]}\): "
+                                             r"odds ratio .* is not a positive finite number") as e:
+            read_sumstats(f, required=MR_REQUIRED[:3] + ("beta",))
+        assert len(str(e.value).splitlines()) == 1
+
+
+def test_beta_and_odds_ratio_both__beta_kept_disagreement_warned(truth, tmp_path, caplog):
+    agree = _ssf(truth).assign(odds_ratio=np.round(np.exp(truth["beta"]), 3))   # rounded to 3 decimals: agrees
+    with caplog.at_level(logging.WARNING):
+        df, _ = read_sumstats(_write(tmp_path / "agree.tsv", agree))
+    _same(df, truth)
+    assert "disagree" not in caplog.text
+    off = agree.assign(odds_ratio=np.exp(-truth["beta"]) + 0.1)       # another allele's OR: every row disagrees
+    with caplog.at_level(logging.WARNING):
+        df, _ = read_sumstats(_write(tmp_path / "off.tsv", off))
+    _same(df, truth)                                                   # beta kept
+    assert f"beta and ln(odds_ratio) disagree on {N_VAR} of {N_VAR} rows" in caplog.text
+
+
+# --- 9, 10 ------------------------------------------------------------------------------------------------------
+
+def test_z_warning_mentions_another_test(truth, tmp_path, caplog):
+    f = _write(tmp_path / "t.tsv", _ssf(truth).assign(p_value=np.minimum(1, truth["p_value"] * 40)))
+    with caplog.at_level(logging.WARNING):
+        read_sumstats(f)
+    assert "p from another test (t with few df, SPA, LMM)" in caplog.text
+
+
+def test_ldsc_munged_and_fastgwa_names(truth, tmp_path):
+    assert phenotype_name("d/height.sumstats.gz") == "height"
+    assert phenotype_name("d/height.fastGWA") == "height"
+    fast = pd.DataFrame({"CHR": truth["chromosome"], "SNP": truth["variant_id"], "POS": truth["base_pair_location"],
+                         "A1": truth["effect_allele"], "A2": truth["other_allele"], "N": 5000, "AF1":
+                         truth["effect_allele_frequency"], "BETA": truth["beta"], "SE": truth["standard_error"],
+                         "P": truth["p_value"]})
+    _write(tmp_path / "height.fastGWA", fast)
+    files = expand_sumstats([tmp_path], required=MR_REQUIRED)
+    assert files == [tmp_path / "height.fastGWA"] and list(group_by_phenotype(files)) == ["height"]
