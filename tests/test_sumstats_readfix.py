@@ -145,6 +145,7 @@ def test_every_command_refuses_a_columns_entry_in_no_header(truth, tmp_path):
     from edfgen.commands.finemap import run_finemap
     from edfgen.commands.ldsc import run_ldsc
     from edfgen.commands.mr import run_mr
+    from edfgen.commands.mr_multivariable import run_mvmr
 
     f = _write(tmp_path / "t.tsv", _ssf(truth))
     cols = parse_column_option("p=PX")
@@ -158,6 +159,7 @@ def test_every_command_refuses_a_columns_entry_in_no_header(truth, tmp_path):
         "annotate": lambda: run_annotate(tmp_path / "none.tsv", tmp_path / "none2.tsv", tmp_path / "a.tsv",
                                          sumstats=[f], columns=cols),
         "mr": lambda: run_mr([f], [f], tmp_path / "m", columns=cols),
+        "mr --multivariable": lambda: run_mvmr([f], [f], tmp_path / "v", p_threshold=5e-8, columns=cols),
     }
     for name, call in calls.items():
         with pytest.raises(InputError, match=r"--columns names 'PX', in no header"):

@@ -24,6 +24,7 @@ from scipy import stats
 from edfgen.commands.mr_join import builds_declared, check_builds, key_outcome
 from edfgen.commands.mr_instruments import (clump_instruments, list_phenotypes, load_phenotype, one_row_per_variant,
                                             select_instruments)
+from edfgen.commands.sumstats_options import check_columns_present
 from edfgen.exceptions import InputError
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import read_instruments
@@ -74,6 +75,8 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     t0 = time.perf_counter()
     exp_groups = list_phenotypes(list(exposure), "--exposure", columns)
     out_groups = list_phenotypes(list(outcome), "--outcome", columns)
+    check_columns_present(columns, [f for g in (exp_groups, out_groups) for fs in g.values() for f in fs],
+                          "--exposure/--outcome")
     if len(exp_groups) < 2:
         raise InputError(f"--multivariable needs two or more exposures, got {len(exp_groups)} "
                          f"({', '.join(exp_groups)})")
