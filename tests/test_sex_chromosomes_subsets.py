@@ -212,3 +212,51 @@ def test_sample_sex__float_codes_read_and_unreadable_values_warned(caplog):
         got = sample_sex(pd.DataFrame({"ID_1": list("abcde"), "Sex": ["3", "x", "3", "1", "-9"]}), "c.sample")
     assert got.tolist() == [0, 0, 0, 1, 0]
     assert "c.sample: column 'Sex' has 3 sex values it cannot read (e.g. '3', 'x')" in caplog.text
+
+
+@needs_plink2
+def test_king__autosomes_only_no_sex_bias(hail_context, tmp_path):
+    """--remove-related's KING (:func:`edfgen.engines.hail._common_variants` + ``hl.king``) reads the autosomes
+    only, as plink2 ``--make-king-table``: the same phi for every pair, and no sex pattern in unrelated samples.
+    On X, Y and MT as well, males' 0/2 and everyone's haploid calls read as homozygous pulled the mean phi down
+    by sex pair (review s28b exp8: male-male -0.075, female-female -0.029)."""
+    from bed_reader import to_bed
+
+    from edfgen.engines.hail import _common_variants, hail_calls, import_genotypes
+
+    hl = hail_context
+    rng = np.random.default_rng(3)
+    n = 600
+    sex = np.r_[np.ones(300, int), np.full(300, 2)]
+    kinds = ["1"] * 300 + ["2"] * 300 + ["23"] * 30 + ["26"] * 6
+    M = len(kinds)
+    p = rng.uniform(0.05, 0.5, M)
+    g = rng.binomial(2, p, (n, M)).astype(float)
+    for j, c in enumerate(kinds):
+        if c == "23":
+            g[sex == 1, j] = 2.0 * rng.binomial(1, p[j], 300)
+        elif c == "26":
+            g[:, j] = 2.0 * rng.binomial(1, p[j], n)
+    bp = np.r_[np.arange(300) * 3000 + 1_000_000, np.arange(300) * 3000 + 1_000_000, np.arange(30) * 3000 + 3_000_000,
+               np.arange(6) * 1000 + 500]
+    iid = [f"s{i}" for i in range(n)]
+    to_bed(tmp_path / "g.bed", g, count_A1=False, properties={
+        "fid": iid, "iid": iid, "sex": sex, "sid": [f"v{j}" for j in range(M)], "chromosome": kinds,
+        "bp_position": bp, "allele_1": ["A"] * M, "allele_2": ["G"] * M})
+    mt = import_genotypes(GenotypeSource(bfile=str(tmp_path / "g")), tmp_dir=str(tmp_path), hl=hl,
+                          min_info_in_qc=True)
+    common = _common_variants(hl, mt)
+    assert common.count_rows() == 600
+    king = hl.king(common.select_entries(GT=hail_calls(hl, common.x)).GT)
+    ours = king.filter_entries(king.s_1 < king.s).entries().to_pandas()
+    male = dict(zip(iid, sex == 1))
+    pair = np.array([["FF", "MF"], ["MF", "MM"]])[ours["s_1"].map(male).to_numpy(int), ours["s"].map(male).to_numpy(int)]
+    mean_phi = ours.groupby(pair)["phi"].mean()
+    assert mean_phi.max() - mean_phi.min() < 0.01, mean_phi
+    subprocess.run([PLINK2, "--bfile", str(tmp_path / "g"), "--make-king-table", "--out", str(tmp_path / "k"),
+                    "--silent"], check=True)
+    ref = pd.read_csv(tmp_path / "k.kin0", sep="\t")
+    ref = ref.set_index(ref[["IID1", "IID2"]].min(axis=1) + ":" + ref[["IID1", "IID2"]].max(axis=1))
+    ours = ours.set_index(ours[["s_1", "s"]].min(axis=1) + ":" + ours[["s_1", "s"]].max(axis=1))
+    assert len(ref) == len(ours) == n * (n - 1) // 2
+    np.testing.assert_allclose(ours["phi"].to_numpy(), ref.loc[ours.index, "KINSHIP"].to_numpy(), atol=1e-4)

@@ -459,7 +459,14 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
 
 
 def _common_variants(hl, mt, maf: float = 0.01):
-    """Variants with MAF >= ``maf`` and call rate >= 0.95, for KING."""
+    """Autosomal variants with MAF >= ``maf`` and call rate >= 0.95, for KING: as plink2's KING, which reads
+    autosomes only (on X, Y and MT, haploid calls stored 0/2 read as homozygous pull phi down by sex: review
+    s28b F3). A MatrixTable without a reference genome by its contig names (1-22, chr1-chr22)."""
+    if isinstance(mt.locus.dtype, hl.tlocus):
+        mt = mt.filter_rows(mt.locus.in_autosome())
+    else:
+        mt = mt.filter_rows(hl.literal({str(c) for c in range(1, 23)}).contains(mt.locus.contig.replace("(?i)^chr",
+                                                                                                        "")))
     af = hl.agg.mean(mt.x) / 2
     mt = mt.annotate_rows(__af=af, __cr=hl.agg.mean(hl.float64(hl.is_defined(mt.x))))
     return mt.filter_rows((hl.min(mt.__af, 1 - mt.__af) >= maf) & (mt.__cr >= 0.95))
@@ -480,8 +487,8 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
 
 
 #: bumped when what the cache holds for the same inputs changes (2: HWE on autosomes only; haploid VCF calls 0/2;
-#: 3: Y's call rates among males, X's MAF one allele per male, with sex from the files)
-CACHE_VERSION = 3
+#: 3: Y's call rates among males, X's MAF one allele per male, with sex from the files; 4: KING on autosomes only)
+CACHE_VERSION = 4
 
 
 def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray, sexed: bool = False) -> str:
