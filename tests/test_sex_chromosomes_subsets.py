@@ -260,3 +260,33 @@ def test_king__autosomes_only_no_sex_bias(hail_context, tmp_path):
     ours = ours.set_index(ours[["s_1", "s"]].min(axis=1) + ":" + ours[["s_1", "s"]].max(axis=1))
     assert len(ref) == len(ours) == n * (n - 1) // 2
     np.testing.assert_allclose(ours["phi"].to_numpy(), ref.loc[ours.index, "KINSHIP"].to_numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("subset", ["no_males", "unknown_only"])
+def test_gwas_hail__analysed_subsets_as_the_fast_engine(hail_context, tmp_path, subset):
+    """No male analysed (Y left out), or none of known sex (X on everyone): Hail's QC and association give the
+    fast engine's numbers (both mean-imputing)."""
+    d = _sexed_cohort(tmp_path)
+    fam = _fam(d)
+    if subset == "no_males":
+        fam[fam[4] == "1"].iloc[:, :2].to_csv(d / "sel.txt", sep="\t", header=False, index=False)
+        sel = {"remove": str(d / "sel.txt")}
+    else:
+        fam.loc[:399, 4] = "0"
+        fam.to_csv(d / "g.fam", sep=" ", header=False, index=False)
+        fam.iloc[:400, :2].to_csv(d / "sel.txt", sep="\t", header=False, index=False)
+        sel = {"keep": str(d / "sel.txt")}
+    res = {}
+    for engine in ("fast", "hail"):
+        run_gwas(GenotypeSource(bfile=str(d / "g"), **sel), d / "pheno.tsv", d / "covar.tsv", tmp_path / engine,
+                 covar_cols=["age"], qc=QCSettings(), settings=GwasSettings(engine=engine, transform="none",
+                                                                           plots=False))
+        res[engine] = pd.read_csv(tmp_path / engine / "y.tsv.gz", sep="\t").set_index("variant_id")
+    fast, hail = res["fast"], res["hail"]
+    assert set(fast.index) == set(hail.index)
+    hail = hail.loc[fast.index]
+    y = [f"v{j}" for j, c in enumerate(KINDS) if c == "24"]
+    assert not set(y) & set(fast.index) or subset != "no_males"
+    np.testing.assert_array_equal(hail["n"], fast["n"])
+    for col in ("beta", "standard_error", "p_value", "effect_allele_frequency"):
+        np.testing.assert_allclose(hail[col], fast[col], rtol=1e-6, atol=1e-8, err_msg=col)

@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.engines.hail_gwas import row_kind, sex_codes
+from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.chromosomes import SELECTION_NAMES, autosomal, selection_chromosome_names
 from edfgen.formats.genotypes.base import check_unique_iids
@@ -397,6 +397,10 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     mt = mt.filter_rows(hl.len(mt.alleles) == 2)
     if keep_iids is not None:
         mt = mt.filter_cols(hl.literal(set(keep_iids)).contains(mt.s))
+    both_sexes = False
+    if sex_by_id is not None:   # the candidates' sex: Y without males left out, none known as without sex
+        mt, sex_by_id, both_sexes = analysed_sex_hail(hl, mt, sex_by_id,
+                                                      keep_iids if keep_iids is not None else mt.s.collect())
     if sex_by_id is not None:
         mt = mt.annotate_cols(__sex=sex_codes(hl, sex_by_id, mt.s))
         mt = mt.annotate_rows(__kind=row_kind(hl, mt.locus))
@@ -419,8 +423,9 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
                           n_hom_alt=agg(hl.agg.count_where(hl.floor(mt.x + 0.5) == 2)),
                           dosage_sum=agg(hl.agg.sum(mt.x)), dosage_sumsq=agg(hl.agg.sum(mt.x * mt.x)))
     sexed = {}
-    if sex_by_id is not None:    # X: one allele per male, over the samples of known sex (NaN elsewhere)
-        half, on_x = hl.if_else(mt.__sex == 1, 0.5, 1.0), (mt.__kind == "X") & (mt.__sex != 0)
+    if sex_by_id is not None:    # X: one allele per male, over the samples of known sex (one sex: everyone)
+        half = hl.if_else(mt.__sex == 1, 0.5, 1.0)
+        on_x = (mt.__kind == "X") & ((mt.__sex != 0) | hl.literal(not both_sexes))
         mt = mt.annotate_rows(__af=hl.agg.filter(on_x, hl.agg.sum(mt.x * half))
                               / hl.agg.filter(on_x & hl.is_defined(mt.x), hl.agg.sum(2 * half)))
         sexed = {"kind": "__kind", "af": "__af"}
