@@ -64,8 +64,8 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.gwas_design import (CovariateDesign, binary_phenotypes, covariate_design, select_phenotypes,
-                                         warn_sex_chromosomes)
+from edfgen.commands.gwas_design import (CovariateDesign, binary_phenotypes, covariate_design,
+                                         drop_constant_indicators, select_phenotypes, warn_sex_chromosomes)
 from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
@@ -303,19 +303,22 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          "Hail mean-imputes missing calls")
     hl = bad_step = sex = None
     models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
+    no_sex = ("--multivariate" if settings.multivariate else f"--model {settings.model}") if models_pass else None
     if engine == "fast":
         reader, sel_samples, sel_variants = gwas_stream.open_selection(source, threads=threads)
         if source.skip_bad_variants:
             sel_variants, bad_step = gwas_stream.set_aside_bad_variants(reader, sel_variants)
         geno_ids = reader.samples["IID"].to_numpy()[sel_samples]
-        sex = sample_sex(reader.samples) if not models_pass else None   # .fam/.psam/.sample: X, Y, MT as plink2
+        # .fam/.psam/.sample: X, Y, MT as plink2
+        files_sex = sample_sex(reader.samples, getattr(reader, "sample", None) or reader.label)
         warn_sex_chromosomes(reader.variants["chromosome"].to_numpy()[sel_variants], design.columns,
-                             sex_known=sex is not None, haploid_coded=not models_pass)
+                             sex_known=files_sex is not None, haploid_coded=not models_pass, no_sex=no_sex)
     else:
-        sex = source_sex(source) if not models_pass else None   # (by IID)
+        files_sex = source_sex(source)   # (by IID)
         hl = init_hail(hail)
         timings["hail_start"] = time.perf_counter() - t0
         mt_raw, geno_ids = import_for_gwas(hl, source, hail)
+    sex = None if models_pass else files_sex
     complete_cov = set(design.ids[~np.isnan(design.matrix).any(1)])
     has_pheno = set(ptab["IID"][ptab[names].notna().any(axis=1)])
     overlap = set(geno_ids) & has_pheno & complete_cov
@@ -330,7 +333,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         """Phenotypes (transformed) and covariates of these samples, in this order."""
         Y = ptab.set_index("IID").loc[ids, names].to_numpy(dtype=float)
         C = pd.DataFrame(design.matrix, index=design.ids).loc[ids].to_numpy(dtype=float)
-        C, cov_names = _drop_constant_indicators(C, design.columns)
+        C, cov_names = drop_constant_indicators(C, design.columns)
         Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y     # (-9 is missing there)
         check_phenotypes(Y, names, source=str(pheno), min_values=MIN_SAMPLES)
         culprits = collinear_covariates(C, cov_names)
@@ -385,7 +388,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             # (else the samples change: QC first, then a second pass)
             done = gwas_stream.one_pass(reader, sel_samples, sel_variants,
                                         output_order(reader.variants.iloc[sel_variants]), overlap, design_for,
-                                        outputs_for, qc, min_info=source.min_info, threads=threads, sex=sex, **stream)
+                                        outputs_for, qc, min_info=source.min_info, threads=threads, sex=sex,
+                                        build=source.reference_genome, **stream)
             if done is None:
                 log.info("some samples fail the sample call rate: QC first, then association")
         if done is None:
@@ -394,12 +398,14 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                            if qc.remove_related else None)
                 variants, sample_index, steps = gwas_stream.stream_qc(reader, sel_samples, sel_variants, overlap, qc,
                                                                       min_info=source.min_info, related=related,
-                                                                      block_size=settings.block_size, sex=sex)
+                                                                      block_size=settings.block_size, sex=sex,
+                                                                      build=source.reference_genome,
+                                                                      min_samples=MIN_SAMPLES)
                 used_ids = reader.samples["IID"].to_numpy()[sample_index]
             else:
                 mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail, sex_by_id=sex)
-                warn_sex_chromosomes(variants["chromosome"].to_numpy(), design.columns, sex_known=sex is not None,
-                                     haploid_coded=not models_pass)   # (fast: as it opens)
+                warn_sex_chromosomes(variants["chromosome"].to_numpy(), design.columns, no_sex=no_sex,
+                                     sex_known=files_sex is not None, haploid_coded=not models_pass)   # (fast: above)
             timings["import_qc"] = time.perf_counter() - t1
             if len(used_ids) < MIN_SAMPLES:
                 raise InputError(f"only {len(used_ids)} samples left after sample QC (need >= {MIN_SAMPLES})")
@@ -424,7 +430,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                         outputs=outputs, scratch=scratch, **stream)
                 elif engine == "fast":
                     gwas_stream.fast_pass(reader, sample_index, variants, Y, C, threads=threads, names=names,
-                                          outputs=outputs, sex=sex, covariate_names=cov_names, **stream)
+                                          outputs=outputs, sex=sex, covariate_names=cov_names,
+                                          build=source.reference_genome, **stream)
                 elif models_pass:
                     preds = None
                     if settings.model == "ridge-loco":   # converted once to a store: one chromosome in memory
@@ -464,8 +471,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                               complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
         log.debug(counts.describe())
         man.parameters["covariates"] = cov_names
-        man.extra["sex_chromosomes"] = sex_chromosome_record(sex if sex is None or engine != "fast" else pd.Series(
-            sex, index=reader.samples["IID"].to_numpy()), used_ids, source.label, not models_pass)
+        man.extra["sex_chromosomes"] = sex_chromosome_record(files_sex if files_sex is None or engine != "fast" else
+                                                             pd.Series(files_sex, index=reader.samples["IID"]),
+                                                             used_ids, source.label, not models_pass)
         qc_df = qc_table(([bad_step] if bad_step else []) + list(steps)
                          + [s for w in writers[-1:] for s in w.binary_steps()])   # firth_refit, fit_failed
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
@@ -484,16 +492,6 @@ def _warn_overlap(with_pheno: int, overlap: int, pheno, covar) -> None:
         log.warning("covariates (%s) complete for only %d of the %d genotyped samples with a phenotype in %s: "
                     "the GWAS uses %d (%.0f%% dropped)", covar, overlap, with_pheno, pheno, overlap,
                     100 * (1 - overlap / with_pheno))
-
-
-def _drop_constant_indicators(C: np.ndarray, names: list[str]):
-    """Drop covariate columns that are constant in the analysed samples (e.g. a centre absent after QC)."""
-    keep = np.ones(C.shape[1], dtype=bool)
-    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0
-    dropped = [n for n, k in zip(names, keep) if not k]
-    if dropped:
-        log.warning("covariate column(s) constant in the analysed samples, dropped: %s", ", ".join(dropped))
-    return C[:, keep], [n for n, k in zip(names, keep) if k]
 
 
 def _write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, permuted: AssociationResult,

@@ -196,7 +196,7 @@ _SEX_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|msex|infe
 
 
 def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = False,
-                         haploid_coded: bool = False) -> None:
+                         haploid_coded: bool = False, no_sex: str | None = None) -> None:
     """WARNING where X, Y or MT are not tested as plink2 ``--glm`` tests them (once per run).
 
     With sex from the genotype files (``sex_known``; :mod:`edfgen.engines.sex_chromosomes`) X gets the sex
@@ -204,11 +204,17 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
     as stored (0/2), confounded with any sex difference in the phenotype unless a covariate is sex, and Y on
     everyone (females' missing calls imputed). ``haploid_coded``: Y and MT are tested 0/1 (the fast engine's
     linear and logistic pass); else (Hail, ``--model ridge-loco/lmm-loco``, ``--multivariate``) 0/2, so beta and
-    its SE are half plink2's.
+    its SE are half plink2's. ``no_sex`` (``"--model ridge-loco"``, ...): that pass reads no sex even where the
+    files give it (said so, rather than that the files give none).
     """
     from edfgen.formats.chromosomes import selection_chromosome_names
 
     names = set(selection_chromosome_names(pd.unique(np.asarray(chromosomes, dtype=object))))
+    if no_sex and sex_known and names & {"X", "Y", "MT"}:
+        log.warning("%s does not read sex (the genotype files give it): X, Y and MT tested as before, on every "
+                    "sample, males' X and every Y and MT call 0/2 (beta half plink2's on Y and MT), no sex "
+                    "covariate added on X unless --covariates has one", no_sex)
+        return
     if names & {"X", "XY"} and not sex_known and not any(_SEX_NAMES.match(str(c)) for c in covariate_names):
         log.warning("chromosome X is tested without a sex covariate (none of %s looks like sex, and the genotype "
                     "files give no sex): males are hemizygous, counted 0/2; add sex to --covariates (plink2 --glm "
@@ -219,6 +225,16 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
     if "Y" in names and not sex_known:
         log.warning("Y tested on every sample: the genotype files give no sex, so females' missing Y calls are "
                     "imputed and counted in the call rates; run Y on males (--keep)")
+
+
+def drop_constant_indicators(C: np.ndarray, names: list[str]):
+    """Drop covariate columns that are constant in the analysed samples (e.g. a centre absent after QC)."""
+    keep = np.ones(C.shape[1], dtype=bool)
+    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0
+    dropped = [n for n, k in zip(names, keep) if not k]
+    if dropped:
+        log.warning("covariate column(s) constant in the analysed samples, dropped: %s", ", ".join(dropped))
+    return C[:, keep], [n for n, k in zip(names, keep) if k]
 
 
 def binary_phenotypes(Y: np.ndarray, names: Sequence[str], source: str) -> np.ndarray:

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from edfgen.engines.sex_chromosomes import association_by_sex, counts_by_sex
+from edfgen.engines.sex_chromosomes import analysed_sex, association_by_sex, chromosome_kinds, counts_by_sex
 from edfgen.engines.stream import association_pass, auto_block_size, genome_from_reader
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import autosomal
@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 
 def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settings: QCSettings, *,
-              min_info: float | None = None, related=None, block: int = 4096, sex: np.ndarray | None = None):
+              min_info: float | None = None, related=None, block: int = 4096, sex: np.ndarray | None = None,
+              build: str | None = None, min_samples: int = 1):
     """Sample then variant QC with numpy over any reader (the streamed engine's QC when samples change).
 
     Parameters
@@ -46,18 +47,25 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
     sex : int array [reader samples], optional
         1 male, 2 female, 0 unknown (:func:`edfgen.formats.genotypes.sex.sample_sex`): Y is counted on the
         males, X's allele frequency counts one allele per male
-        (:func:`edfgen.engines.sex_chromosomes.counts_by_sex`).
+        (:func:`edfgen.engines.sex_chromosomes.counts_by_sex`); with no male among the samples, Y is left out
+        (:func:`edfgen.engines.sex_chromosomes.analysed_sex`).
+    build : {"GRCh37", "GRCh38"}, optional
+        X-labelled variants in PAR coordinates are PAR (:func:`edfgen.engines.sex_chromosomes.chromosome_kinds`).
+    min_samples : int
+        Fewer samples left after sample QC: InputError (before counting them).
 
     Returns
     -------
     (variants kept, sample rows kept, list of QCStep)
     """
+    variants = _with_y_if_males(reader, variants, sex, sample_index, build)
     alleles_ok = biallelic(variants)
     vrows = variants["row"].to_numpy()[alleles_ok]
     chroms = variants["chromosome"].to_numpy()[alleles_ok]
 
     def count(samples):
-        return counts_by_sex(reader, samples, vrows, chroms, None if sex is None else sex[samples], block=block)
+        return counts_by_sex(reader, samples, vrows, chroms, None if sex is None else sex[samples], block=block,
+                             build=build)
 
     counts = count(sample_index)
     s_ok = sample_call_rate_ok(counts.sample_missing, counts.sample_variants if counts.sample_variants is not None
@@ -71,7 +79,14 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
         steps.append(related_step(rel_ok, settings))
         samples = samples[rel_ok]
         changed = changed or not rel_ok.all()
+    if len(samples) < min_samples:
+        raise InputError(f"only {len(samples)} samples left after sample QC (need >= {min_samples})")
     if changed:
+        before = len(variants)
+        variants = _with_y_if_males(reader, variants, sex, samples, build, quiet=True)   # QC may leave no male
+        if len(variants) < before:
+            alleles_ok = biallelic(variants)
+            vrows, chroms = variants["row"].to_numpy()[alleles_ok], variants["chromosome"].to_numpy()[alleles_ok]
         counts = count(samples)
     keep, vsteps = variant_qc(counts, alleles_ok, len(samples), settings, dosages=not reader.hardcalls_only,
                               hwe_tested=autosomal(variants["chromosome"]),
@@ -79,6 +94,18 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
     steps = [vsteps[0], *steps, *vsteps[1:]]
     log.info("QC: %d biallelic of %d variants, %d kept", int(alleles_ok.sum()), len(variants), int(keep.sum()))
     return variants[keep].reset_index(drop=True), samples, steps
+
+
+def _with_y_if_males(reader: GenotypeReader, variants: pd.DataFrame, sex: np.ndarray | None, samples: np.ndarray,
+                     build: str | None, quiet: bool = False) -> pd.DataFrame:
+    """``variants`` (with their reader ``row``) without Y where ``sex`` (per reader sample) is known and no sample
+    of ``samples`` is male (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs it; ``quiet``: not
+    the samples left out of X again)."""
+    if sex is None:
+        return variants
+    kinds = chromosome_kinds(variants["chromosome"].to_numpy(), variants["base_pair_location"].to_numpy(), build)
+    tested = analysed_sex(kinds, sex[samples], label=reader.label, quiet=quiet)[1]
+    return variants if tested.all() else variants[tested].reset_index(drop=True)
 
 
 def open_selection(source, *, threads: int | None = None) -> tuple[GenotypeReader, np.ndarray, np.ndarray]:
@@ -104,12 +131,13 @@ def set_aside_bad_variants(reader: GenotypeReader, sel_variants: np.ndarray) -> 
 
 def stream_qc(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set,
               qc: QCSettings, *, min_info: float | None, related=None, block_size: int | None = None,
-              sex: np.ndarray | None = None):
+              sex: np.ndarray | None = None, build: str | None = None, min_samples: int = 1):
     """Sample and variant QC (:func:`reader_qc`) of the selected samples that are in
     ``overlap`` and the selected variants: ``(variants kept, with their reader row, sample rows kept, steps)``."""
     cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
     return reader_qc(reader, cand, reader.variants.iloc[sel_variants].assign(row=sel_variants).reset_index(drop=True),
-                     qc, min_info=min_info, related=related, block=block_size or auto_block_size(len(cand), 0), sex=sex)
+                     qc, min_info=min_info, related=related, block=block_size or auto_block_size(len(cand), 0), sex=sex,
+                     build=build, min_samples=min_samples)
 
 
 def _with_threads(run, threads: int | None):
@@ -125,7 +153,7 @@ def _with_threads(run, threads: int | None):
 def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, order: np.ndarray,
              overlap: set, design_for, outputs_for, qc: QCSettings, *, min_info: float | None,
              threads: int | None, binary: bool, missing_genotypes: str, block_size: int | None,
-             firth_threshold: float | None = None, sex: np.ndarray | None = None):
+             firth_threshold: float | None = None, sex: np.ndarray | None = None, build: str | None = None):
     """QC and association in one pass over the genotypes, streaming each block's results that pass QC.
 
     Variant QC is per variant, so each block is filtered as it is tested (the same rules as
@@ -136,17 +164,19 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
 
     ``order`` puts ``sel_variants`` in output order; ``design_for(ids) -> (Y, C, covariate names)`` and
     ``outputs_for(variants, Y, C, covariate names)`` (a :class:`~edfgen.commands.gwas_output.GwasOutputs`)
-    come from the command.
+    come from the command; ``sex`` and ``build`` as in :func:`fast_pass` (Y left out with no male among the
+    samples).
     """
     t0 = time.perf_counter()
     fam = reader.samples
     bim = reader.variants.iloc[sel_variants]
     alleles_ok = biallelic(bim)[order]
     rows = sel_variants[order][alleles_ok]       # reader rows of the candidates, in output order
-    cand_variants = reader.variants.iloc[rows].assign(row=rows).reset_index(drop=True)
+    cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
+    cand_variants = _with_y_if_males(reader, reader.variants.iloc[rows].assign(row=rows).reset_index(drop=True),
+                                     sex, cand, build)
     hwe_tested = autosomal(cand_variants["chromosome"])
     del bim
-    cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
     cand_ids = fam["IID"].to_numpy()[cand]
     Y, C, cov_names = design_for(cand_ids)
     dosages = not reader.hardcalls_only
@@ -164,7 +194,7 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
 
         vcounts = fast_pass(reader, cand, cand_variants, Y, C, binary=binary, missing_genotypes=missing_genotypes,
                             block_size=block_size, threads=threads, names=outputs.names, sink=sink,
-                            firth_threshold=firth_threshold, sex=sex, covariate_names=cov_names)
+                            firth_threshold=firth_threshold, sex=sex, covariate_names=cov_names, build=build)
         if not sample_call_rate_ok(vcounts.sample_missing, vcounts.sample_variants, qc).all():
             outputs.abort()
             return None
@@ -187,11 +217,12 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
 def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray,
               *, binary: bool, missing_genotypes: str, block_size: int | None, threads: int | None, names=None,
               outputs=None, sink=None, firth_threshold: float | None = None, sex: np.ndarray | None = None,
-              covariate_names=None):
+              covariate_names=None, build: str | None = None):
     """Blockwise association over the reader rows ``variants["row"]`` of samples ``sample_index``
     (linear, or logistic Wald with ``binary``): :func:`edfgen.engines.stream.association_pass` of each run of
     autosomes, X, Y and MT as plink2 tests them (:func:`edfgen.engines.sex_chromosomes.association_by_sex`;
-    ``sex``, per reader sample, from :func:`edfgen.formats.genotypes.sex.sample_sex`, or None).
+    ``sex``, per reader sample, from :func:`edfgen.formats.genotypes.sex.sample_sex`, or None; ``build``
+    GRCh37/GRCh38: X-labelled variants in PAR coordinates tested as PAR, as Hail does).
 
     Each block's results go to ``sink(rows, result, counts)``, or, with ``outputs`` (a
     :class:`~edfgen.commands.gwas_output.GwasOutputs` over ``variants``), are written as they come.
@@ -205,7 +236,8 @@ def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Dat
         return association_by_sex(reader, sample_index, variants["row"].to_numpy(), variants["chromosome"].to_numpy(),
                                   Y, C, covariate_names or [f"covariate {j}" for j in range(C.shape[1])],
                                   None if sex is None else sex[sample_index], sink=sink, model=model,
-                                  block=block_size or auto_block_size(len(sample_index), Y.shape[1]), names=names)
+                                  block=block_size or auto_block_size(len(sample_index), Y.shape[1]), names=names,
+                                  build=build)
 
     return _with_threads(run, threads)
 

@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.engines.hail_gwas import row_kind, sex_codes
+from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.chromosomes import SELECTION_NAMES, autosomal, selection_chromosome_names
 from edfgen.formats.genotypes.base import check_unique_iids
@@ -397,6 +397,10 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     mt = mt.filter_rows(hl.len(mt.alleles) == 2)
     if keep_iids is not None:
         mt = mt.filter_cols(hl.literal(set(keep_iids)).contains(mt.s))
+    both_sexes = False
+    if sex_by_id is not None:   # the candidates' sex: Y without males left out, none known as without sex
+        mt, sex_by_id, both_sexes = analysed_sex_hail(hl, mt, sex_by_id,
+                                                      keep_iids if keep_iids is not None else mt.s.collect())
     if sex_by_id is not None:
         mt = mt.annotate_cols(__sex=sex_codes(hl, sex_by_id, mt.s))
         mt = mt.annotate_rows(__kind=row_kind(hl, mt.locus))
@@ -419,8 +423,9 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
                           n_hom_alt=agg(hl.agg.count_where(hl.floor(mt.x + 0.5) == 2)),
                           dosage_sum=agg(hl.agg.sum(mt.x)), dosage_sumsq=agg(hl.agg.sum(mt.x * mt.x)))
     sexed = {}
-    if sex_by_id is not None:    # X: one allele per male, over the samples of known sex (NaN elsewhere)
-        half, on_x = hl.if_else(mt.__sex == 1, 0.5, 1.0), (mt.__kind == "X") & (mt.__sex != 0)
+    if sex_by_id is not None:    # X: one allele per male, over the samples of known sex (one sex: everyone)
+        half = hl.if_else(mt.__sex == 1, 0.5, 1.0)
+        on_x = (mt.__kind == "X") & ((mt.__sex != 0) | hl.literal(not both_sexes))
         mt = mt.annotate_rows(__af=hl.agg.filter(on_x, hl.agg.sum(mt.x * half))
                               / hl.agg.filter(on_x & hl.is_defined(mt.x), hl.agg.sum(2 * half)))
         sexed = {"kind": "__kind", "af": "__af"}
@@ -459,7 +464,14 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
 
 
 def _common_variants(hl, mt, maf: float = 0.01):
-    """Variants with MAF >= ``maf`` and call rate >= 0.95, for KING."""
+    """Autosomal variants with MAF >= ``maf`` and call rate >= 0.95, for KING: as plink2's KING, which reads
+    autosomes only (on X, Y and MT, haploid calls stored 0/2 read as homozygous pull phi down by sex: review
+    s28b F3). A MatrixTable without a reference genome by its contig names (1-22, chr1-chr22)."""
+    if isinstance(mt.locus.dtype, hl.tlocus):
+        mt = mt.filter_rows(mt.locus.in_autosome())
+    else:
+        mt = mt.filter_rows(hl.literal({str(c) for c in range(1, 23)}).contains(mt.locus.contig.replace("(?i)^chr",
+                                                                                                        "")))
     af = hl.agg.mean(mt.x) / 2
     mt = mt.annotate_rows(__af=af, __cr=hl.agg.mean(hl.float64(hl.is_defined(mt.x))))
     return mt.filter_rows((hl.min(mt.__af, 1 - mt.__af) >= maf) & (mt.__cr >= 0.95))
@@ -480,8 +492,8 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
 
 
 #: bumped when what the cache holds for the same inputs changes (2: HWE on autosomes only; haploid VCF calls 0/2;
-#: 3: Y's call rates among males, X's MAF one allele per male, with sex from the files)
-CACHE_VERSION = 3
+#: 3: Y's call rates among males, X's MAF one allele per male, with sex from the files; 4: KING on autosomes only)
+CACHE_VERSION = 4
 
 
 def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray, sexed: bool = False) -> str:

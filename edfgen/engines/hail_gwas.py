@@ -198,6 +198,22 @@ def sex_codes(hl, sex_by_id: pd.Series, s):
     return hl.literal({str(k): int(v) for k, v in sex_by_id.items()}).get(s, 0)
 
 
+def analysed_sex_hail(hl, mt, sex_by_id: pd.Series, ids):
+    """``(mt, sex_by_id, both)`` for the QC of the samples ``ids`` as the fast engine's
+    (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs): Y rows left out where no sample is male,
+    ``sex_by_id`` None where none has a known sex (X and Y as without sex), ``both``: males and females among
+    them (else X's allele frequency counts everyone, unknown sex as diploid)."""
+    from edfgen.engines.sex_chromosomes import MALE, FEMALE, analysed_sex
+
+    n_kind = mt.aggregate_rows(hl.agg.counter(row_kind(hl, mt.locus)))
+    kinds = np.repeat(np.array(list(n_kind), dtype=object), list(n_kind.values()))
+    sex, tested = analysed_sex(kinds, sex_by_id.reindex(np.asarray(ids, dtype=str)).fillna(0).to_numpy(np.int8))
+    if not tested.all():
+        mt = mt.filter_rows(row_kind(hl, mt.locus) != "Y")
+    both = sex is not None and bool((sex == MALE).any() and (sex == FEMALE).any())
+    return mt, (None if sex is None else sex_by_id), both
+
+
 def hail_by_sex(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray, cov_names,
                 sex_by_id: pd.Series | None, logistic_test: str | None = None) -> AssociationResult:
     """:func:`hail_linear` (or :func:`hail_logistic` with ``logistic_test``) on each kind of chromosome with the

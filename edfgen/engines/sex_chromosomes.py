@@ -3,11 +3,14 @@
 plink2 (v2.00a3.5, checked by running it: ``tests/test_sex_chromosomes.py``) tests
 
 * **X** (non-PAR) with males' hemizygous calls as stored, 0/2 (its default ``--xchr-model 2``, "dosage
-  compensation"), **sex added as a covariate** and the samples of unknown sex left out; with no sample of known
-  sex, on everyone without it;
-* **Y** on the **males only**, every call haploid, coded **0/1**;
+  compensation"), **sex added as a covariate** and the samples of unknown sex left out (warned); where the
+  analysed samples are of one known sex (and unknown), on everyone without it; with no analysed sample of
+  known sex, on everyone without it, as without sex (warned);
+* **Y** on the **males only**, every call haploid, coded **0/1**; with no male among the analysed samples (and
+  sex known) not at all, left out of the QC too ("Skipping chrY since there are no males", warned);
 * **MT** on everyone, haploid, **0/1**;
-* the pseudo-autosomal region (``XY``, 25, ``PAR1/2``) as an autosome.
+* the pseudo-autosomal region (``XY``, 25, ``PAR1/2``) as an autosome; X-labelled variants inside its
+  coordinates too (:data:`PAR_BOUNDS` of the ``--reference-genome``, as Hail's loci; plink2 ``--split-par``).
 
 Its call rates (``--geno``, ``--missing``) count Y among the males only (a female's sample call rate leaves Y
 out) and X among everyone; its allele frequencies count one X allele per male. edfgen does the same, on both
@@ -45,10 +48,50 @@ log = logging.getLogger(__name__)
 X_SEX_COVARIATE = "sex (genotype files, on X)"
 
 
-def chromosome_kinds(chromosomes) -> np.ndarray:
-    """``"X"`` (non-PAR X), ``"Y"``, ``"MT"`` or ``""`` (autosomes and the pseudo-autosomal region) per label."""
+#: X's pseudo-autosomal regions (1-based, both ends included) of each build, as Hail's reference genomes and
+#: plink2 ``--split-par b37/b38`` bound them
+PAR_BOUNDS = {"GRCh37": ((60001, 2699520), (154931044, 155260560)),
+              "GRCh38": ((10001, 2781479), (155701383, 156030895))}
+
+
+def chromosome_kinds(chromosomes, positions=None, build: str | None = None) -> np.ndarray:
+    """``"X"`` (non-PAR X), ``"Y"``, ``"MT"`` or ``""`` (autosomes and the pseudo-autosomal region) per label;
+    with ``positions`` and ``build`` (GRCh37/GRCh38) an X-labelled variant inside :data:`PAR_BOUNDS` is PAR
+    too (GRCh38 VCF/BGEN label PAR chrX), as Hail classifies loci and plink2 ``--split-par`` splits them."""
     names = selection_chromosome_names(np.asarray(chromosomes, dtype=object))
-    return np.where(np.isin(names, ["X", "Y", "MT"]), names, "").astype(object)
+    kinds = np.where(np.isin(names, ["X", "Y", "MT"]), names, "").astype(object)
+    if positions is not None and build in PAR_BOUNDS:
+        pos = np.asarray(positions, dtype=np.int64)
+        par = np.zeros(len(pos), dtype=bool)
+        for lo, hi in PAR_BOUNDS[build]:
+            par |= (pos >= lo) & (pos <= hi)
+        kinds[(kinds == "X") & par] = ""
+    return kinds
+
+
+def analysed_sex(kinds, sex: np.ndarray | None, *, label: str = "the genotype files", quiet: bool = False):
+    """``(sex, tested)``: the analysed samples' ``sex`` as the tests use it (None where none of them has a known
+    sex: X and Y on everyone, as without sex, and as plink2 with every sample ambiguous) and the mask of the
+    variants of ``kinds`` tested: all but Y where sex is known and no analysed sample is male (plink2 --glm:
+    "Skipping chrY since there are no males"; Y is then left out of the QC and call rates too). Logs what it
+    leaves out: Y, and (unless ``quiet``) the samples of unknown sex left out of X."""
+    kinds = np.asarray(kinds, dtype=object)
+    tested = np.ones(len(kinds), dtype=bool)
+    if sex is None:
+        return None, tested
+    has_x, has_y = bool((kinds == "X").any()), bool((kinds == "Y").any())
+    if not (sex != UNKNOWN).any():
+        if (has_x or has_y) and not quiet:
+            log.warning("none of the %d analysed samples has a known sex in %s: X and Y tested on everyone as "
+                        "without sex", len(sex), label)
+        return None, tested
+    if has_y and not (sex == MALE).any():
+        tested = kinds != "Y"
+        log.warning("no males among the analysed samples: chrY not tested (%d variants)", int((~tested).sum()))
+    n_unknown = int((sex == UNKNOWN).sum())
+    if has_x and n_unknown and (sex == MALE).any() and (sex == FEMALE).any() and not quiet:
+        log.warning("%d samples of unknown sex (%s) left out of X", n_unknown, label)
+    return sex, tested
 
 
 def runs(kinds) -> list[tuple[int, int, str]]:
@@ -102,18 +145,22 @@ def sex_designs(kinds, sex: np.ndarray | None, C: np.ndarray, names, *, x_sex: b
     N = len(C)
     everyone = np.ones(N, dtype=bool)
     out = {"": SexDesign(everyone, C, list(names))}
+    if sex is not None and not (sex != UNKNOWN).any():
+        sex = None      # no analysed sample of known sex: as without sex (:func:`analysed_sex`)
     present = set(np.asarray(kinds, dtype=object).tolist())
     if "MT" in present:
         out["MT"] = SexDesign(everyone, C, list(names), haploid=True)
     if "Y" in present:
-        males = None if sex is None else sex == MALE
-        if males is None or not males.any():
+        if sex is None:
             out["Y"] = SexDesign(everyone, C, list(names), haploid=True)
-        else:
+        elif (sex == MALE).any():   # (no males: no design, Y left out by :func:`analysed_sex`)
+            males = sex == MALE
             out["Y"] = SexDesign(males, *independent_columns(C[males], list(names)), haploid=True)
     if "X" in present:
         if sex is None or not x_sex:
             out["X"] = SexDesign(everyone, C, list(names))
+        elif not ((sex == MALE).any() and (sex == FEMALE).any()):   # one sex: no sex covariate, nobody left out
+            out["X"] = SexDesign(everyone, C, list(names), ploidy=np.where(sex == MALE, 1, 2).astype(np.int8))
         else:
             known = sex != UNKNOWN
             Cx, nx = C[known], list(names)
@@ -129,16 +176,26 @@ def sex_chromosome_record(sex_by_id, used_ids, source: str, haploid_coded: bool 
     """The manifest's ``sex_chromosomes`` record: where sex was read (``sex_by_id``, a Series IID -> code, or
     None), the analysed samples ``used_ids`` of each sex, and the rules X, Y and MT were tested by (the module
     docstring; ``haploid_coded`` False: the LOCO and multivariate passes, which read no sex and test Y and MT
-    0/2)."""
+    0/2; no analysed sample of known sex: as without sex; no male: Y not tested)."""
+    hap = "0/1" if haploid_coded else "0/2 (beta half plink2's)"
+    as_stored = {"X": "everyone, males 0/2 as stored, no sex covariate added", "Y": f"everyone, {hap}",
+                 "MT": f"everyone, {hap}"}
     if sex_by_id is None:
-        hap = "0/1" if haploid_coded else "0/2 (beta half plink2's)"
-        return {"sex_source": None, "X": "everyone, males 0/2 as stored, no sex covariate added",
-                "Y": f"everyone, {hap}", "MT": f"everyone, {hap}"}
+        return {"sex_source": None, **as_stored}
     sex = sex_by_id.reindex(used_ids).fillna(UNKNOWN).to_numpy()
-    return {"sex_source": source, "males": int((sex == MALE).sum()), "females": int((sex == FEMALE).sum()),
-            "unknown_sex": int((sex == UNKNOWN).sum()),
-            "X": "samples of known sex, males 0/2 as stored, sex covariate added unless the covariates span it",
-            "Y": "males, 0/1", "MT": "everyone, 0/1"}
+    out = {"sex_source": source, "males": int((sex == MALE).sum()), "females": int((sex == FEMALE).sum()),
+           "unknown_sex": int((sex == UNKNOWN).sum())}
+    if not haploid_coded or not (sex != UNKNOWN).any():
+        return {**out, "sex_used": False, **as_stored}
+    return {**out, "sex_used": True,
+            "X": "samples of known sex, males 0/2 as stored, sex covariate added unless the covariates span it", "Y": "males, 0/1" if out["males"] else "not tested: no males",
+            "MT": "everyone, 0/1"}
+
+
+def _kinds(reader, variant_rows, chromosomes, build: str | None) -> np.ndarray:
+    """:func:`chromosome_kinds` of the reader rows ``variant_rows`` (labelled ``chromosomes``)."""
+    positions = None if build is None else reader.variants["base_pair_location"].to_numpy()[variant_rows]
+    return chromosome_kinds(chromosomes, positions, build)
 
 
 def _full(values: np.ndarray, mask: np.ndarray, everyone: bool) -> np.ndarray:
@@ -152,18 +209,18 @@ def _full(values: np.ndarray, mask: np.ndarray, everyone: bool) -> np.ndarray:
 
 def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, chromosomes, Y: np.ndarray,
                        C: np.ndarray, cov_names, sex: np.ndarray | None, *, sink, model, block: int, names=None,
-                       x_sex: bool = True):
+                       x_sex: bool = True, build: str | None = None):
     """:func:`edfgen.engines.stream.association_pass` of each run of autosomes, X, Y and MT (in output order)
     with the samples, covariates and coding of its :class:`SexDesign` (``sex``: per ``sample_index`` row, or
     None), into ``sink(rows, result, counts)`` (``counts.sample_missing`` over all N samples, ``n_samples``
-    per variant). Returns the :class:`~edfgen.kernels.qc.VariantCounts` of all variants, with
-    ``sample_variants``, the number of variants each sample was counted on."""
+    per variant); ``build``: PAR by coordinates too (:func:`chromosome_kinds`). Returns the
+    :class:`~edfgen.kernels.qc.VariantCounts` of all variants, with ``sample_variants``, the number of variants each sample was counted on."""
     from dataclasses import replace
 
     from edfgen.engines.stream import association_pass, count_variants
     from edfgen.kernels.qc import VariantCounts
 
-    kinds = chromosome_kinds(chromosomes)
+    kinds = _kinds(reader, variant_rows, chromosomes, build)
     designs = sex_designs(kinds, sex, C, cov_names, x_sex=x_sex)
     M, N = len(variant_rows), len(sample_index)
     acc = [np.zeros(M) for _ in range(5)]
@@ -211,14 +268,14 @@ _SUMS = ("n_called", "n_het", "n_hom_alt", "dosage_sum", "dosage_sumsq")
 
 
 def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, chromosomes,
-                  sex: np.ndarray | None, *, block: int):
+                  sex: np.ndarray | None, *, block: int, build: str | None = None):
     """:func:`edfgen.engines.stream.count_variants` with Y counted on the males and X's allele frequency
     counting one allele per male, over the samples of known sex (``sex`` per ``sample_index`` row, or None: all
-    samples as stored); X's call rates count every sample."""
+    samples as stored); X's call rates count every sample; ``build``: PAR by coordinates too."""
     from edfgen.engines.stream import count_variants
     from edfgen.kernels.qc import VariantCounts
 
-    kinds = chromosome_kinds(chromosomes)
+    kinds = _kinds(reader, variant_rows, chromosomes, build)
     designs = sex_designs(kinds, sex, np.ones((len(sample_index), 1)), ["intercept"])
     if "X" in designs and designs["X"].ploidy is not None:   # everyone counted; unknown sex outside the frequency
         ploidy = np.zeros(len(sample_index), dtype=np.int8)
