@@ -348,11 +348,14 @@ def test_clump_position_matching__plink_numeric_x_and_mt_panel_labels_found(coho
 
     bim = cohort / "g.bim"
     rows = [ln.split("\t") for ln in bim.read_text().splitlines()]
-    for r, c in zip(rows, ["1"] * 15 + ["23"] * 15 + ["XY"] * 15 + ["26"] * 15):
+    for i, (r, c) in enumerate(zip(rows, ["1"] * 15 + ["23"] * 15 + ["XY"] * 15 + ["26"] * 15)):
         r[0] = c
+        if c == "26":   # on the mitochondrial genome (16,569 bp): a 25 row beyond it is PLINK's XY, not MT
+            r[3] = str(int(r[3]) - 44_000)
     bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
     ss = _sumstats(np.random.default_rng(3))
     ss["chromosome"] = ["1"] * 15 + ["23"] * 30 + ["25"] * 15          # as edfgen gwas writes them
+    ss.loc[45:, "base_pair_location"] -= 44_000
     ss["variant_id"] = ss["chromosome"] + ":" + ss["base_pair_location"].astype(str) + ":G:A"
     ss.loc[[20, 50], "p_value"] = [1e-11, 1e-13]
     ss.to_csv(cohort / "y.tsv", sep="\t", index=False)
@@ -363,7 +366,7 @@ def test_clump_position_matching__plink_numeric_x_and_mt_panel_labels_found(coho
     clumps = pd.read_csv(cohort / "cl" / "clumps.tsv", sep="\t", dtype={"chromosome": str})
     assert rejects.empty, rejects
     assert dict(zip(clumps["variant_id"], clumps["chromosome"])) == {
-        "1:10000:G:A": "1", "1:11000:G:A": "1", "23:21000:G:A": "X", "23:41000:G:A": "X", "25:51000:G:A": "MT"}
+        "1:10000:G:A": "1", "1:11000:G:A": "1", "23:21000:G:A": "X", "23:41000:G:A": "X", "25:7000:G:A": "MT"}
 
 
 def test_bgen_sample__no_type_line_is_named(tmp_path: Path):
