@@ -290,3 +290,16 @@ def test_gwas_hail__analysed_subsets_as_the_fast_engine(hail_context, tmp_path, 
     np.testing.assert_array_equal(hail["n"], fast["n"])
     for col in ("beta", "standard_error", "p_value", "effect_allele_frequency"):
         np.testing.assert_allclose(hail[col], fast[col], rtol=1e-6, atol=1e-8, err_msg=col)
+
+
+def test_chromosome_kinds__a_file_that_labels_its_par_keeps_its_x_as_x():
+    """Final review s28d F2: with the default GRCh38 bounds, a GRCh37 file (UK Biobank labels PAR 25/XY) had its X
+    variants at 2.70-2.78 Mb moved into PAR. A file that labels the region has split it: its X stays X; a file
+    without PAR labels (GRCh38 VCF, chrX throughout) is split by the build's coordinates."""
+    from edfgen.engines.sex_chromosomes import chromosome_kinds
+
+    labels = np.array(["25", "X", "X", "X"], dtype=object)
+    pos = np.array([100_000, 2_700_000, 2_750_000, 5_000_000])
+    assert chromosome_kinds(labels, pos, "GRCh38").tolist() == ["", "X", "X", "X"]
+    assert chromosome_kinds(labels[1:], pos[1:], "GRCh38").tolist() == ["", "", "X"]
+    assert chromosome_kinds(labels[1:], pos[1:], "GRCh37").tolist() == ["X", "X", "X"]

@@ -238,3 +238,20 @@ def test_ldsc_munged_and_fastgwa_names(truth, tmp_path):
     _write(tmp_path / "height.fastGWA", fast)
     files = expand_sumstats([tmp_path], required=MR_REQUIRED)
     assert files == [tmp_path / "height.fastGWA"] and list(group_by_phenotype(files)) == ["height"]
+
+
+def test_case_counts_for_a_file_with_its_own_counts_is_warned(tmp_path, caplog):
+    """Final review s28d F3: the file's own n_cases/n_controls (or n) now win over --case-counts/--sample-size in
+    every command, mr included (before, mr's option won): a user correcting a file's counts is told, not ignored
+    in silence."""
+    import logging
+
+    from edfgen.commands.sumstats_options import check_sumstats_options
+
+    f = tmp_path / "o.tsv"
+    f.write_text("variant_id\tp_value\tn\tn_cases\tn_controls\nrs1\t0.1\t100\t40\t60\n")
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        check_sumstats_options([f], "--outcome", case_counts={str(f.resolve()): (10, 20)},
+                               sample_sizes={str(f.resolve()): 30})
+    assert "--case-counts" in caplog.text and "its own n_cases/n_controls, which win" in caplog.text
+    assert "--sample-size" in caplog.text and "its own n, which win" in caplog.text

@@ -301,12 +301,34 @@ def test_chromosome_25__pseudo_autosomal_beyond_the_mitochondrial_genome(tmp_pat
     plink2/BOLT/REGENIE files; every ``25`` row was read as MT, so a plink2 outcome's PAR rows never met X
     instruments. A ``25`` row beyond the mitochondrial genome's 16,569 bp is X; one within it stays MT."""
     path = tmp_path / "g.tsv"
-    pd.DataFrame({"chromosome": ["25", "25", "26", "23", "1"], "base_pair_location": [150, 2_000_000, 150, 5, 5],
-                  "variant_id": ["m1", "par1", "m2", "x1", "a1"], "effect_allele": "A", "other_allele": "G",
+    pd.DataFrame({"chromosome": ["25", "25", "23", "1"], "base_pair_location": [150, 2_000_000, 5, 5],
+                  "variant_id": ["m1", "par1", "x1", "a1"], "effect_allele": "A", "other_allele": "G",
                   "beta": 0.1, "standard_error": 0.05, "p_value": 0.05}).to_csv(path, sep="\t", index=False)
-    want = {"m1": "MT", "par1": "X", "m2": "MT", "x1": "X", "a1": "1"}
+    want = {"m1": "MT", "par1": "X", "x1": "X", "a1": "1"}
     df = read_sumstats(path)[0]
     assert dict(zip(df["variant_id"], df["chromosome"])) == want
     fast = read_sumstats_columns(path, required=("variant_id", "p_value"), optional=("chromosome", "base_pair_location"))
     fast = fast[0] if isinstance(fast, tuple) else fast
     assert dict(zip(fast["variant_id"], fast["chromosome"])) == want
+
+
+def test_odds_ratio_zero_in_a_file_without_variant_id_is_a_one_line_error(tmp_path):
+    """Final review s28d F1: a GWAS Catalog harmonised / FinnGen-like file (no variant_id: ids made from rsid or
+    chrom:pos:ref:alt) with an odds ratio of 0 raised a TypeError traceback (the file name had been overwritten by
+    the id recipe); now the one-line InputError naming the file and the odds-ratio column."""
+    path = tmp_path / "gc.tsv"
+    pd.DataFrame({"hm_rsid": ["rs1", "rs2", "rs3"], "hm_chrom": "1", "hm_pos": [10, 20, 30],
+                  "hm_effect_allele": "A", "hm_other_allele": "G", "hm_odds_ratio": [1.1, 0.0, 0.9],
+                  "hm_ci_lower": [1.0, 0.0, 0.8], "hm_ci_upper": [1.2, 0.1, 1.0],
+                  "p_value": [0.01, 0.02, 0.03]}).to_csv(path, sep="\t", index=False)
+    with pytest.raises(InputError, match=r"gc.tsv.*odds_ratio"):
+        read_sumstats(path)
+
+
+def test_chromosome_25_in_a_plink_coded_file_with_26_is_always_x(tmp_path):
+    """Final review s28d F5: GRCh38's PAR1 starts at X:10,001, inside the mitochondrial genome's length, so a
+    plink2 ``25`` row there was read as MT; a file that codes MT as ``26`` codes XY as ``25`` everywhere."""
+    from edfgen.formats.sumstats.layout import chromosome_labels
+
+    got = chromosome_labels(pd.Series(["25", "25", "26"]), pd.Series([12_000, 2_000_000, 100]))
+    assert got.tolist() == ["X", "X", "MT"]

@@ -89,7 +89,7 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
     builds_known
         Both sides declare their build (:func:`builds_declared`); else matching by position is warned about, and
         turned off when the instruments found by id or rsID sit at other positions in the outcome
-        (:func:`positions_disagree`: another build).
+        (:func:`position_agreement`: another build).
 
     Returns
     -------

@@ -10,6 +10,7 @@ one phenotype's files with ``--columns`` applied (clump and its regional plots).
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,6 +20,8 @@ import pandas as pd
 from edfgen.commands.options import opt
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats import combine_phenotype, read_header, read_sumstats, read_sumstats_columns
+
+log = logging.getLogger(__name__)
 
 COLUMNS_HELP = ("Column names of a layout that is not recognised, as KEY=COLUMN pairs: beta=,se=,p= (or log10p=), "
                 "ea=,oa=,snp=,eaf=,n=,chr=,pos=, or=,ci_lower=,ci_upper= (odds ratios are converted to log-OR and SE), "
@@ -108,6 +111,13 @@ def check_sumstats_options(files: Sequence[str | Path], option: str, *, columns:
     check_named_files(sample_sizes or {}, files, "--sample-size")
     check_named_files(case_counts or {}, files, "--case-counts")
     check_columns_present(columns, files, option)
+    for named, given, cols in ((sample_sizes, "--sample-size", ("n",)),
+                               (case_counts, "--case-counts", ("n_cases", "n_controls"))):
+        for f in named or {}:
+            have = [c for c in cols if c in {str(h).lower() for h in read_header(f)}]
+            if have:
+                log.warning("%s %s: the file has its own %s, which win; the option fills only rows without them",
+                            given, f, "/".join(have))
 
 
 def read_phenotype(paths: Sequence[str | Path], *, required: tuple[str, ...], optional: tuple[str, ...] | None = None,

@@ -57,15 +57,24 @@ PAR_BOUNDS = {"GRCh37": ((60001, 2699520), (154931044, 155260560)),
 def chromosome_kinds(chromosomes, positions=None, build: str | None = None) -> np.ndarray:
     """``"X"`` (non-PAR X), ``"Y"``, ``"MT"`` or ``""`` (autosomes and the pseudo-autosomal region) per label;
     with ``positions`` and ``build`` (GRCh37/GRCh38) an X-labelled variant inside :data:`PAR_BOUNDS` is PAR
-    too (GRCh38 VCF/BGEN label PAR chrX), as Hail classifies loci and plink2 ``--split-par`` splits them."""
+    too (GRCh38 VCF/BGEN label PAR chrX), as Hail classifies loci and plink2 ``--split-par`` splits them, unless
+    the labels already name the region (``XY``/25/PAR1/PAR2: the file was split; its X is X)."""
     names = selection_chromosome_names(np.asarray(chromosomes, dtype=object))
     kinds = np.where(np.isin(names, ["X", "Y", "MT"]), names, "").astype(object)
-    if positions is not None and build in PAR_BOUNDS:
+    # a file that labels its pseudo-autosomal region (XY, 25, PAR1/2: UK Biobank, plink --split-x) has split it
+    # already: its X-labelled variants are X whatever the build option says (a GRCh37 file run with the default
+    # GRCh38 would otherwise move X 2.70-2.78 Mb into PAR)
+    if positions is not None and build in PAR_BOUNDS and not (names == "XY").any():
         pos = np.asarray(positions, dtype=np.int64)
         par = np.zeros(len(pos), dtype=bool)
         for lo, hi in PAR_BOUNDS[build]:
             par |= (pos >= lo) & (pos <= hi)
-        kinds[(kinds == "X") & par] = ""
+        moved = (kinds == "X") & par
+        if moved.any():
+            log.info("%d X-labelled variants lie in %s's pseudo-autosomal regions (%s): tested as PAR, like an "
+                     "autosome (give --reference-genome if the positions are on another build)", int(moved.sum()),
+                     build, ", ".join(f"{lo:,}-{hi:,}" for lo, hi in PAR_BOUNDS[build]))
+        kinds[moved] = ""
     return kinds
 
 
@@ -187,8 +196,10 @@ def sex_chromosome_record(sex_by_id, used_ids, source: str, haploid_coded: bool 
            "unknown_sex": int((sex == UNKNOWN).sum())}
     if not haploid_coded or not (sex != UNKNOWN).any():
         return {**out, "sex_used": False, **as_stored}
-    return {**out, "sex_used": True,
-            "X": "samples of known sex, males 0/2 as stored, sex covariate added unless the covariates span it", "Y": "males, 0/1" if out["males"] else "not tested: no males",
+    both = out["males"] > 0 and out["females"] > 0
+    x = ("samples of known sex, males 0/2 as stored, sex covariate added unless the covariates span it" if both
+         else "everyone, males 0/2 as stored, no sex covariate (one sex known, as plink2)")
+    return {**out, "sex_used": True, "X": x, "Y": "males, 0/1" if out["males"] else "not tested: no males",
             "MT": "everyone, 0/1"}
 
 

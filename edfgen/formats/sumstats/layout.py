@@ -398,9 +398,9 @@ def _convert_layout(df: pd.DataFrame, layout: SumstatsLayout | None, original: p
                 df["rsid"] = np.where(ok, first.to_numpy(dtype=object), pd.NA)
         else:
             df["variant_id"] = cpra
-        source = [*(["first rsid" if name == "FinnGen" else "rsid"] if first is not None else []),
-                  *(["chrom:pos:ref:alt"] if cpra is not None else [])]
-        notes.append("variant_id = " + ", else ".join(source))
+        keys = [*(["first rsid" if name == "FinnGen" else "rsid"] if first is not None else []),
+                *(["chrom:pos:ref:alt"] if cpra is not None else [])]
+        notes.append("variant_id = " + ", else ".join(keys))
     if "odds_ratio" in df.columns:
         notes += _odds_ratio_rows(df, source, lower.get("odds_ratio") or next(
             (c for c in original if _key(c) in ("or", "hm_odds_ratio", "odds_ratio")), "odds_ratio"))
@@ -511,9 +511,12 @@ def chromosome_labels(chrom: pd.Series, positions: pd.Series | None = None) -> p
     a plink2 ``--glm`` file's PAR and MT rows meet clump's leads and the LD panel's variants).
 
     ``25`` is MT in GWAS-SSF but the pseudo-autosomal region (XY) in PLINK's numeric codes (plink2 ``--glm``,
-    BOLT, REGENIE): given ``positions``, a ``25`` row beyond the mitochondrial genome's :data:`MT_LENGTH` is X."""
+    BOLT, REGENIE): ``25`` is X in a file that also has ``26`` (PLINK's MT), and, given ``positions``, a ``25`` row
+    beyond the mitochondrial genome's :data:`MT_LENGTH` is X."""
     c = plain_chromosome_names(chrom)
-    if positions is not None and (c == "25").any():
+    if (c == "25").any() and c.isin(["26", "XY"]).any():     # PLINK's codes: 26 (or XY) is MT, so 25 is XY
+        c = c.where(c != "25", "X")
+    elif positions is not None and (c == "25").any():
         par = (c == "25").to_numpy() & (pd.to_numeric(positions, errors="coerce") > MT_LENGTH).to_numpy()
         c = c.where(~par, "X")
     c = c.replace(SSF_CHROMOSOME_NAMES) if c.isin(list(SSF_CHROMOSOME_NAMES)).any() else c
