@@ -88,12 +88,14 @@ def check_named_files(named: dict[str, Any], files: Sequence[str | Path], option
                          f"(e.g. {sorted(read)[0] if read else 'none'})")
 
 
-def check_columns_present(columns: dict[str, str] | None, files: Sequence[str | Path], option: str) -> None:
+def check_columns_present(columns: dict[str, str] | None, files: Sequence[str | Path], option: str,
+                          headers: dict[Path, list] | None = None) -> None:
     """Every ``--columns`` entry must name a column of at least one of the files read (else a typo such as
-    ``beta=BETA_ADJJ`` would leave the file's own BETA read in silence): one-line :class:`InputError`."""
+    ``beta=BETA_ADJJ`` would leave the file's own BETA read in silence): one-line :class:`InputError`.
+    ``headers``: the files' headers when already read (``{Path: columns}``)."""
     if not columns or not files:
         return
-    headers = {Path(f): read_header(f) for f in dict.fromkeys(files)}
+    headers = headers or {Path(f): read_header(f) for f in dict.fromkeys(files)}
     seen = set().union(*map(set, headers.values()))
     absent = [c for c in columns if c not in seen]
     if absent:
@@ -110,11 +112,16 @@ def check_sumstats_options(files: Sequence[str | Path], option: str, *, columns:
     (:func:`check_named_files`)."""
     check_named_files(sample_sizes or {}, files, "--sample-size")
     check_named_files(case_counts or {}, files, "--case-counts")
-    check_columns_present(columns, files, option)
-    for named, given, cols in ((sample_sizes, "--sample-size", ("n",)),
-                               (case_counts, "--case-counts", ("n_cases", "n_controls"))):
-        for f in named or {}:
-            have = [c for c in cols if c in {str(h).lower() for h in read_header(f)}]
+    named = {*(sample_sizes or {}), *(case_counts or {})}
+    # each header read once, for both checks (the files of every phenotype when --columns is given)
+    headers = {Path(f): read_header(f) for f in dict.fromkeys(files)
+               if columns or str(Path(f).resolve()) in named}
+    check_columns_present(columns, files, option, headers=headers if columns else None)
+    lower = {str(p.resolve()): {str(h).lower() for h in cols} for p, cols in headers.items()}
+    for named_files, given, cols in ((sample_sizes, "--sample-size", ("n",)),
+                                     (case_counts, "--case-counts", ("n_cases", "n_controls"))):
+        for f in named_files or {}:
+            have = [c for c in cols if c in lower.get(f, set())]
             if have:
                 log.warning("%s %s: the file has its own %s, which win; the option fills only rows without them",
                             given, f, "/".join(have))
