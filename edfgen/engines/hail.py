@@ -428,7 +428,12 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
         on_x = (mt.__kind == "X") & ((mt.__sex != 0) | hl.literal(not both_sexes))
         mt = mt.annotate_rows(__af=hl.agg.filter(on_x, hl.agg.sum(mt.x * half))
                               / hl.agg.filter(on_x & hl.is_defined(mt.x), hl.agg.sum(2 * half)))
-        sexed = {"kind": "__kind", "af": "__af"}
+        # X's HWE (plink2 --hwe, Graffelman-Weir): females' 0/1/2 and males' 0/2 hard calls (heterozygous males
+        # and unknown sex left out), as :func:`edfgen.engines.stream.x_sex_counts`
+        g = hl.floor(mt.x + 0.5)
+        mt = mt.annotate_rows(__xc=[hl.agg.count_where(hl.coalesce((mt.__sex == s) & (g == v), False))
+                                    for s, v in ((2, 0), (2, 1), (2, 2), (1, 0), (1, 2))])
+        sexed = {"kind": "__kind", "af": "__af", "xc": "__xc"}
     rt = mt.rows()
     rows = rt.select(i=rt.__i, chromosome=rt.locus.contig.replace("^chr", ""), base_pair_location=rt.locus.position,
                      effect_allele=rt.alleles[1], other_allele=rt.alleles[0], variant_id=rt.varid, rsid=rt.rsid,
@@ -439,8 +444,13 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     extra = {}
     if sex_by_id is not None:    # Y's call rate among the males
         n_males = int(mt.aggregate_cols(hl.agg.count_where(mt.__sex == 1)))
+        on_x = (rows["kind"] == "X").to_numpy()
+        xc = np.full((len(rows), 5), -1, dtype=np.int64)
+        if on_x.any():
+            xc[on_x] = np.array(rows["xc"][on_x].tolist(), dtype=np.int64)
         extra = dict(allele_frequency=rows["af"].to_numpy(dtype=float),
-                     n_samples=np.where(rows["kind"] == "Y", n_males, n_used).astype(np.int64))
+                     n_samples=np.where(rows["kind"] == "Y", n_males, n_used).astype(np.int64),
+                     x_counts=xc if on_x.any() else None)
     counts = VariantCounts(*(rows[c].to_numpy(dtype=np.int64) for c in ("n_called", "n_het", "n_hom_alt")),
                            *(rows[c].to_numpy(dtype=float) for c in ("dosage_sum", "dosage_sumsq")),
                            sample_missing=np.zeros(n_used, dtype=np.int64), **extra)
@@ -451,7 +461,7 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     kept = rows[keep]
     keep_idx = hl.literal(set(int(i) for i in kept["i"]), dtype=hl.tset(hl.tint64))
     mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_het", "n_hom_alt", "dosage_sum",
-                                                         "dosage_sumsq", *(("__sex", "__kind", "__af") if sexed else ()))
+                                                         "dosage_sumsq", *(("__sex", "__kind", "__af", "__xc") if sexed else ()))
     variants = kept[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     variants["rsid"] = variants["rsid"].where(variants["rsid"].astype(str).str.match(r"^rs\d+$"))
     if checkpoint:

@@ -116,14 +116,16 @@ def runs(kinds) -> list[tuple[int, int, str]]:
 @dataclass(frozen=True)
 class SexDesign:
     """How one kind of chromosome is tested: ``mask`` [N] of the analysed samples it uses, its covariates
-    ``C`` [mask.sum(), K] (and names), ``haploid`` (0/2 calls tested as 0/1) and ``ploidy`` (X with sex: 1
-    per male, 2 per female, for the allele frequency), None elsewhere."""
+    ``C`` [mask.sum(), K] (and names), ``haploid`` (0/2 calls tested as 0/1), ``ploidy`` (X with sex: 1
+    per male, 2 per female, for the allele frequency) and ``sex`` (X with sex: the codes of the samples of
+    ``mask``, whose females and males X's HWE test counts), None elsewhere."""
 
     mask: np.ndarray
     C: np.ndarray
     names: list
     haploid: bool = False
     ploidy: np.ndarray | None = None
+    sex: np.ndarray | None = None
 
     @property
     def everyone(self) -> bool:
@@ -169,7 +171,8 @@ def sex_designs(kinds, sex: np.ndarray | None, C: np.ndarray, names, *, x_sex: b
         if sex is None or not x_sex:
             out["X"] = SexDesign(everyone, C, list(names))
         elif not ((sex == MALE).any() and (sex == FEMALE).any()):   # one sex: no sex covariate, nobody left out
-            out["X"] = SexDesign(everyone, C, list(names), ploidy=np.where(sex == MALE, 1, 2).astype(np.int8))
+            out["X"] = SexDesign(everyone, C, list(names), ploidy=np.where(sex == MALE, 1, 2).astype(np.int8),
+                                 sex=sex)
         else:
             known = sex != UNKNOWN
             Cx, nx = C[known], list(names)
@@ -177,7 +180,8 @@ def sex_designs(kinds, sex: np.ndarray | None, C: np.ndarray, names, *, x_sex: b
             if (sex[known] == MALE).any() and (sex[known] == FEMALE).any() and not in_span(Cx, male):
                 Cx, nx = np.column_stack([Cx, male]), nx + [X_SEX_COVARIATE]
             Cx, nx = independent_columns(Cx, nx)
-            out["X"] = SexDesign(known, Cx, nx, ploidy=np.where(sex[known] == MALE, 1, 2).astype(np.int8))
+            out["X"] = SexDesign(known, Cx, nx, ploidy=np.where(sex[known] == MALE, 1, 2).astype(np.int8),
+                                 sex=sex[known])
     return out
 
 
@@ -239,6 +243,7 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
     n_samples = np.zeros(M, dtype=np.int64)
     sample_missing = np.zeros(N, dtype=np.int64)
     sample_variants = np.zeros(N, dtype=np.int64)
+    x_counts = np.full((M, 5), -1, dtype=np.int64) if "X" in designs and designs["X"].sex is not None else None
     prepared: dict = {}
     for a, b, kind in runs(kinds):
         d = designs[kind]
@@ -253,17 +258,21 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
 
         def run_sink(sl, r, c, a=a, d=d, n_d=n_d, rest=rest):
             more = {} if rest is None else {f: getattr(c, f) + getattr(rest, f)[sl] for f in _SUMS}
+            if x_counts is not None and c.x_counts is None:     # (X's HWE rows: -1 off X)
+                more["x_counts"] = np.full((sl.stop - sl.start, 5), -1, dtype=np.int64)
             sink(slice(a + sl.start, a + sl.stop), r,
                  replace(c, sample_missing=_full(c.sample_missing, d.mask, d.everyone),
                          n_samples=np.full(sl.stop - sl.start, n_d, dtype=np.int64), **more))
 
         _, c = association_pass(reader, sample_index if d.everyone else sample_index[d.mask], variant_rows[a:b],
                                 Yd, d.C, model=model, prepared=prepared[key], block=block, names=names,
-                                sink=run_sink, haploid=d.haploid, ploidy=d.ploidy)
+                                sink=run_sink, haploid=d.haploid, ploidy=d.ploidy, x_sex=d.sex)
         for arr, f in zip(acc, _SUMS):
             arr[a:b] = getattr(c, f) + (0 if rest is None else getattr(rest, f))
         if c.allele_frequency is not None:
             freq[a:b] = c.allele_frequency
+        if c.x_counts is not None:
+            x_counts[a:b] = c.x_counts
         n_samples[a:b] = n_d
         sample_missing += _full(c.sample_missing, d.mask, d.everyone)
         sample_variants[d.mask] += b - a
@@ -271,7 +280,8 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
             sample_missing[~d.mask] += rest.sample_missing
             sample_variants[~d.mask] += b - a
     return VariantCounts(*(v.astype(np.int64) for v in acc[:3]), acc[3], acc[4], sample_missing,
-                         allele_frequency=freq, n_samples=n_samples, sample_variants=sample_variants)
+                         allele_frequency=freq, n_samples=n_samples, sample_variants=sample_variants,
+                         x_counts=x_counts)
 
 
 #: the per-variant sums of :class:`~edfgen.kernels.qc.VariantCounts`
@@ -292,12 +302,14 @@ def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, ch
         ploidy = np.zeros(len(sample_index), dtype=np.int8)
         ploidy[designs["X"].mask] = designs["X"].ploidy
         designs["X"] = SexDesign(np.ones(len(sample_index), dtype=bool), designs["X"].C, designs["X"].names,
-                                 ploidy=ploidy)
+                                 ploidy=ploidy, sex=sex)
     M, N = len(variant_rows), len(sample_index)
     parts = [(a, b, designs[k], count_variants(reader, sample_index[designs[k].mask], variant_rows[a:b],
-                                               block=block, ploidy=designs[k].ploidy)) for a, b, k in runs(kinds)]
+                                               block=block, ploidy=designs[k].ploidy, x_sex=designs[k].sex))
+             for a, b, k in runs(kinds)]
     if len(parts) == 1 and parts[0][2].everyone:
         return parts[0][3]
+    x_counts = np.full((M, 5), -1, dtype=np.int64) if "X" in designs and designs["X"].sex is not None else None
     acc = [np.zeros(M) for _ in range(6)]
     n_samples = np.zeros(M, dtype=np.int64)
     miss, seen = np.zeros(N, dtype=np.int64), np.zeros(N, dtype=np.int64)
@@ -306,7 +318,9 @@ def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, ch
                                 np.full(b - a, np.nan) if c.allele_frequency is None else c.allele_frequency)):
             arr[a:b] = v
         n_samples[a:b] = d.mask.sum()
+        if c.x_counts is not None:
+            x_counts[a:b] = c.x_counts
         miss[d.mask] += c.sample_missing
         seen[d.mask] += b - a
     return VariantCounts(*(v.astype(np.int64) for v in acc[:3]), acc[3], acc[4], miss, allele_frequency=acc[5],
-                         n_samples=n_samples, sample_variants=seen)
+                         n_samples=n_samples, sample_variants=seen, x_counts=x_counts)
