@@ -166,6 +166,22 @@ def test_gwas__x_labelled_par_by_coordinates_as_plink2_split_par(tmp_path, build
     _assert_equal_to_plink2(ours, ref)
 
 
+@pytest.mark.parametrize("bad_female", [False, True])
+def test_gwas__variants_moved_into_par_logged_once(tmp_path, caplog, bad_female):
+    """The variants' kinds (X, Y, MT, PAR by coordinates) are computed once per run and travel with the variants:
+    the INFO line on the X-labelled variants moved into PAR came twice in one pass and seven times when a sample
+    failed the call rate (``bad_female``: QC first, then association), once per computation."""
+    d = _sexed_cohort(tmp_path, bad_female=bad_female)
+    _x_labelled_par(d)
+    with caplog.at_level(logging.INFO, logger="edfgen"):
+        ours = _gwas(d, tmp_path / "out", "gx", reference_genome="GRCh38")
+    moved = [r for r in caplog.records if "X-labelled variants lie in" in r.getMessage()]
+    assert len(moved) == 1 and moved[0].getMessage().startswith("5 X-labelled variants")
+    assert ("QC first, then association" in caplog.text) == bad_female
+    par = [f"v{j}" for j, c in enumerate(KINDS) if c == "25"]
+    assert set(ours.loc[par, "n"]) == {699 if bad_female else 700}     # (PAR: everyone, as an autosome)
+
+
 @needs_plink2
 def test_gwas_hail__x_labelled_par_as_the_fast_engine(hail_context, tmp_path):
     """The same X-labelled PAR variants on both engines: the same numbers (Hail classifies PAR by locus)."""
@@ -303,3 +319,4 @@ def test_chromosome_kinds__a_file_that_labels_its_par_keeps_its_x_as_x():
     assert chromosome_kinds(labels, pos, "GRCh38").tolist() == ["", "X", "X", "X"]
     assert chromosome_kinds(labels[1:], pos[1:], "GRCh38").tolist() == ["", "", "X"]
     assert chromosome_kinds(labels[1:], pos[1:], "GRCh37").tolist() == ["X", "X", "X"]
+

@@ -207,12 +207,6 @@ def sex_chromosome_record(sex_by_id, used_ids, source: str, haploid_coded: bool 
             "MT": "everyone, 0/1"}
 
 
-def _kinds(reader, variant_rows, chromosomes, build: str | None) -> np.ndarray:
-    """:func:`chromosome_kinds` of the reader rows ``variant_rows`` (labelled ``chromosomes``)."""
-    positions = None if build is None else reader.variants["base_pair_location"].to_numpy()[variant_rows]
-    return chromosome_kinds(chromosomes, positions, build)
-
-
 def _full(values: np.ndarray, mask: np.ndarray, everyone: bool) -> np.ndarray:
     """Per-sample ``values`` of the samples ``mask`` placed among all N (0 for the others)."""
     if everyone:
@@ -222,20 +216,20 @@ def _full(values: np.ndarray, mask: np.ndarray, everyone: bool) -> np.ndarray:
     return out
 
 
-def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, chromosomes, Y: np.ndarray,
+def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, kinds, Y: np.ndarray,
                        C: np.ndarray, cov_names, sex: np.ndarray | None, *, sink, model, block: int, names=None,
-                       x_sex: bool = True, build: str | None = None):
-    """:func:`edfgen.engines.stream.association_pass` of each run of autosomes, X, Y and MT (in output order)
-    with the samples, covariates and coding of its :class:`SexDesign` (``sex``: per ``sample_index`` row, or
-    None), into ``sink(rows, result, counts)`` (``counts.sample_missing`` over all N samples, ``n_samples``
-    per variant); ``build``: PAR by coordinates too (:func:`chromosome_kinds`). Returns the
+                       x_sex: bool = True):
+    """:func:`edfgen.engines.stream.association_pass` of each run of autosomes, X, Y and MT (in output order;
+    ``kinds`` of the variants by :func:`chromosome_kinds`) with the samples, covariates and coding of its
+    :class:`SexDesign` (``sex``: per ``sample_index`` row, or None), into ``sink(rows, result, counts)``
+    (``counts.sample_missing`` over all N samples, ``n_samples`` per variant). Returns the
     :class:`~edfgen.kernels.qc.VariantCounts` of all variants, with ``sample_variants``, the number of variants each sample was counted on."""
     from dataclasses import replace
 
     from edfgen.engines.stream import association_pass, count_variants
     from edfgen.kernels.qc import VariantCounts
 
-    kinds = _kinds(reader, variant_rows, chromosomes, build)
+    kinds = np.asarray(kinds, dtype=object)
     designs = sex_designs(kinds, sex, C, cov_names, x_sex=x_sex)
     M, N = len(variant_rows), len(sample_index)
     acc = [np.zeros(M) for _ in range(5)]
@@ -288,15 +282,16 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
 _SUMS = ("n_called", "n_het", "n_hom_alt", "dosage_sum", "dosage_sumsq")
 
 
-def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, chromosomes,
-                  sex: np.ndarray | None, *, block: int, build: str | None = None):
+def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, kinds, sex: np.ndarray | None, *,
+                  block: int):
     """:func:`edfgen.engines.stream.count_variants` with Y counted on the males and X's allele frequency
     counting one allele per male, over the samples of known sex (``sex`` per ``sample_index`` row, or None: all
-    samples as stored); X's call rates count every sample; ``build``: PAR by coordinates too."""
+    samples as stored); X's call rates count every sample; ``kinds`` of the variants by
+    :func:`chromosome_kinds`."""
     from edfgen.engines.stream import count_variants
     from edfgen.kernels.qc import VariantCounts
 
-    kinds = _kinds(reader, variant_rows, chromosomes, build)
+    kinds = np.asarray(kinds, dtype=object)
     designs = sex_designs(kinds, sex, np.ones((len(sample_index), 1)), ["intercept"])
     if "X" in designs and designs["X"].ploidy is not None:   # everyone counted; unknown sex outside the frequency
         ploidy = np.zeros(len(sample_index), dtype=np.int8)
