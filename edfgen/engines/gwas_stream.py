@@ -17,7 +17,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from edfgen.engines.sex_chromosomes import analysed_sex, association_by_sex, chromosome_kinds, counts_by_sex
+from edfgen.engines.sex_chromosomes import (analysed_sex, association_by_sex, chromosome_kinds, counts_by_sex,
+                                            no_males_step)
 from edfgen.engines.stream import association_pass, auto_block_size, genome_from_reader
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import autosomal
@@ -57,9 +58,11 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
 
     Returns
     -------
-    (variants kept, sample rows kept, list of QCStep)
+    (variants kept, sample rows kept, list of QCStep: Y left out for want of a male is the ``y_no_males`` row)
     """
-    variants = _with_y_if_males(reader, with_kinds(variants, build), sex, sample_index)
+    variants = with_kinds(variants, build)
+    n_variants, n_biallelic = len(variants), int(biallelic(variants).sum())
+    variants = _with_y_if_males(reader, variants, sex, sample_index)
     alleles_ok = biallelic(variants)
     vrows, kinds = variants["row"].to_numpy()[alleles_ok], variants[KIND].to_numpy()[alleles_ok]
 
@@ -90,7 +93,10 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
     keep, vsteps = variant_qc(counts, alleles_ok, len(samples), settings, dosages=not reader.hardcalls_only,
                               hwe_tested=autosomal(variants["chromosome"]),
                               min_info=min_info)
-    steps = [vsteps[0], *steps, *vsteps[1:]]
+    n_kept = int(alleles_ok.sum())
+    no_males = [no_males_step(n_biallelic - n_kept, n_kept)] if n_kept < n_biallelic else []
+    steps = [QCStep("biallelic", "variant", "2 alleles", n_variants - n_biallelic, n_biallelic), *steps, *no_males,
+             *vsteps[1:]]
     log.info("QC: %d biallelic of %d variants, %d kept", int(alleles_ok.sum()), len(variants), int(keep.sum()))
     return variants[keep].reset_index(drop=True), samples, steps
 
@@ -236,8 +242,10 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
     # the variant steps of all blocks together (each step's removed and kept counts add up over blocks)
     vsteps = [QCStep(first.filter, first.level, first.threshold, sum(b[i].removed for b in block_steps),
                      sum(b[i].remaining for b in block_steps)) for i, first in enumerate(block_steps[0])]
+    no_males = ([no_males_step(int(alleles_ok.sum()) - len(cand_variants), len(cand_variants))]
+                if len(cand_variants) < alleles_ok.sum() else [])
     steps = [QCStep("biallelic", "variant", "2 alleles", int((~alleles_ok).sum()), int(alleles_ok.sum())),
-             sample_call_rate_step(np.ones(len(cand), dtype=bool), qc), *vsteps]
+             sample_call_rate_step(np.ones(len(cand), dtype=bool), qc), *no_males, *vsteps]
     timings = {"association": t1 - t0, "export": time.perf_counter() - t1}
     return int(kept.sum()), steps, cand_ids, summary, cov_names, timings
 

@@ -103,6 +103,15 @@ def analysed_sex(kinds, sex: np.ndarray | None, *, label: str = "the genotype fi
     return sex, tested
 
 
+def no_males_step(removed: int, remaining: int):
+    """The ``y_no_males`` row of ``qc_report.tsv``: the (biallelic) Y variants left out because no analysed sample
+    is male (:func:`analysed_sex`; plink2 --glm "Skipping chrY since there are no males"), before or after sample
+    QC, and the variants left."""
+    from edfgen.kernels.qc import QCStep
+
+    return QCStep("y_no_males", "variant", "chrY: >= 1 male analysed", removed, remaining)
+
+
 def runs(kinds) -> list[tuple[int, int, str]]:
     """``(start, stop, kind)`` of the runs of equal ``kinds`` (variants in output order: PAR around X makes
     several runs)."""

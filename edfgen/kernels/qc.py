@@ -11,6 +11,7 @@ sample_call_rate     0.95       samples called at >= this fraction of variants
 not_in_phenotypes    --         genotyped samples without phenotype/covariate rows
 related              off        ``--remove-related``: KING kinship > 0.0884 (2nd degree),
                                 one of each related pair kept (maximal independent set)
+y_no_males           sex known  chrY left out where no analysed sample is male (plink2)
 variant_call_rate    0.95       variants called in >= this fraction of the samples used
 maf                  0.01       minor allele frequency in the samples used
 hwe                  1e-6       Hardy-Weinberg exact test p (Wigginton 2005); 0 disables;
