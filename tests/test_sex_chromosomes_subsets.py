@@ -166,6 +166,22 @@ def test_gwas__x_labelled_par_by_coordinates_as_plink2_split_par(tmp_path, build
     _assert_equal_to_plink2(ours, ref)
 
 
+@pytest.mark.parametrize("bad_female", [False, True])
+def test_gwas__variants_moved_into_par_logged_once(tmp_path, caplog, bad_female):
+    """The variants' kinds (X, Y, MT, PAR by coordinates) are computed once per run and travel with the variants:
+    the INFO line on the X-labelled variants moved into PAR came twice in one pass and seven times when a sample
+    failed the call rate (``bad_female``: QC first, then association), once per computation."""
+    d = _sexed_cohort(tmp_path, bad_female=bad_female)
+    _x_labelled_par(d)
+    with caplog.at_level(logging.INFO, logger="edfgen"):
+        ours = _gwas(d, tmp_path / "out", "gx", reference_genome="GRCh38")
+    moved = [r for r in caplog.records if "X-labelled variants lie in" in r.getMessage()]
+    assert len(moved) == 1 and moved[0].getMessage().startswith("5 X-labelled variants")
+    assert ("QC first, then association" in caplog.text) == bad_female
+    par = [f"v{j}" for j, c in enumerate(KINDS) if c == "25"]
+    assert set(ours.loc[par, "n"]) == {699 if bad_female else 700}     # (PAR: everyone, as an autosome)
+
+
 @needs_plink2
 def test_gwas_hail__x_labelled_par_as_the_fast_engine(hail_context, tmp_path):
     """The same X-labelled PAR variants on both engines: the same numbers (Hail classifies PAR by locus)."""
@@ -303,3 +319,45 @@ def test_chromosome_kinds__a_file_that_labels_its_par_keeps_its_x_as_x():
     assert chromosome_kinds(labels, pos, "GRCh38").tolist() == ["", "X", "X", "X"]
     assert chromosome_kinds(labels[1:], pos[1:], "GRCh38").tolist() == ["", "", "X"]
     assert chromosome_kinds(labels[1:], pos[1:], "GRCh37").tolist() == ["X", "X", "X"]
+
+
+def _independent_columns_by_fits(C, names, tol=1e-9):
+    """The rule before stop 29, as reference: one least-squares fit per column on the columns kept before it."""
+    kept = []
+    scale = max(float(np.abs(C).max()), 1.0)
+    for j in range(C.shape[1]):
+        resid = C[:, j] - C[:, kept] @ np.linalg.lstsq(C[:, kept], C[:, j], rcond=None)[0] if kept else C[:, j]
+        if np.linalg.norm(resid) > tol * scale * np.sqrt(len(C)):
+            kept.append(j)
+    return [names[j] for j in kept]
+
+
+@pytest.mark.parametrize("rows", ["all", "males", "one centre"])
+def test_independent_columns__collinear_dummies_one_pass_same_columns(monkeypatch, rows):
+    """One-hot centre beside the intercept, sex twice, a constant column, a combination of kept columns, a nearly
+    collinear but independent one and a large-valued one: the same columns as one least-squares fit per column
+    (the earlier of each collinear set), now from one Gram-Schmidt pass without any least-squares fit."""
+    from edfgen.engines.sex_chromosomes import independent_columns
+
+    rng = np.random.default_rng(5)
+    n = 600
+    centre = rng.integers(0, 4, n)
+    sex = (rng.random(n) < 0.5).astype(float)
+    age = rng.normal(50, 8, n)
+    C = np.column_stack([np.ones(n), age * 365.25, (centre[:, None] == np.arange(4)).astype(float), sex, sex,
+                         np.full(n, 3.0), rng.normal(size=(n, 2)), 2 * age - sex, sex + 1e-4 * rng.normal(size=n)])
+    names = ["intercept", "age_days", "c0", "c1", "c2", "c3", "sex", "sex copy", "constant", "PC1", "PC2",
+             "2 age - sex", "sex + noise"]
+    keep = {"all": np.ones(n, bool), "males": sex == 1, "one centre": centre == 2}[rows]
+    expected = {"all": ["intercept", "age_days", "c0", "c1", "c2", "sex", "PC1", "PC2", "sex + noise"],
+                "males": ["intercept", "age_days", "c0", "c1", "c2", "PC1", "PC2", "sex + noise"],
+                "one centre": ["intercept", "age_days", "sex", "PC1", "PC2", "sex + noise"]}[rows]
+    assert _independent_columns_by_fits(C[keep], names) == expected
+
+    def no_fit(*a, **k):
+        raise AssertionError("a least-squares fit per column")
+
+    monkeypatch.setattr(np.linalg, "lstsq", no_fit)
+    Ck, kept = independent_columns(C[keep], names)
+    assert kept == expected
+    np.testing.assert_array_equal(Ck, C[keep][:, [names.index(c) for c in expected]])

@@ -382,6 +382,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
                    planned=planned) as man:
         done = None
+        kinds = gwas_stream.variant_kinds(reader, sel_variants, source.reference_genome) if engine == "fast" else None
         if engine == "fast" and not qc.remove_related and not models_pass:
             # one pass over the genotypes: QC counts and association together, each block's results
             # written as soon as its variants pass QC; valid when no sample fails the sample call rate
@@ -389,7 +390,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             done = gwas_stream.one_pass(reader, sel_samples, sel_variants,
                                         output_order(reader.variants.iloc[sel_variants]), overlap, design_for,
                                         outputs_for, qc, min_info=source.min_info, threads=threads, sex=sex,
-                                        build=source.reference_genome, **stream)
+                                        build=source.reference_genome, kinds=kinds, **stream)
             if done is None:
                 log.info("some samples fail the sample call rate: QC first, then association")
         if done is None:
@@ -400,7 +401,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                                                                       min_info=source.min_info, related=related,
                                                                       block_size=settings.block_size, sex=sex,
                                                                       build=source.reference_genome,
-                                                                      min_samples=MIN_SAMPLES)
+                                                                      min_samples=MIN_SAMPLES, kinds=kinds)
                 used_ids = reader.samples["IID"].to_numpy()[sample_index]
             else:
                 mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail, sex_by_id=sex)

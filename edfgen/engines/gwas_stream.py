@@ -17,7 +17,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from edfgen.engines.sex_chromosomes import analysed_sex, association_by_sex, chromosome_kinds, counts_by_sex
+from edfgen.engines.sex_chromosomes import (analysed_sex, association_by_sex, chromosome_kinds, counts_by_sex,
+                                            no_males_step)
 from edfgen.engines.stream import association_pass, auto_block_size, genome_from_reader
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import autosomal
@@ -41,7 +42,8 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
     ----------
     sample_index : rows of ``reader.samples`` to consider
     variants : DataFrame
-        Candidate rows of ``reader.variants`` with their reader row number in ``row``.
+        Candidate rows of ``reader.variants`` with their reader row number in ``row`` (and their ``kind``, else
+        computed: :func:`with_kinds`).
     related : callable, optional
         ``related(sample_rows) -> set of IIDs`` to drop (KING through Hail, ``--remove-related``).
     sex : int array [reader samples], optional
@@ -56,16 +58,16 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
 
     Returns
     -------
-    (variants kept, sample rows kept, list of QCStep)
+    (variants kept, sample rows kept, list of QCStep: Y left out for want of a male is the ``y_no_males`` row)
     """
-    variants = _with_y_if_males(reader, variants, sex, sample_index, build)
+    variants = with_kinds(variants, build)
+    n_variants, n_biallelic = len(variants), int(biallelic(variants).sum())
+    variants = _with_y_if_males(reader, variants, sex, sample_index)
     alleles_ok = biallelic(variants)
-    vrows = variants["row"].to_numpy()[alleles_ok]
-    chroms = variants["chromosome"].to_numpy()[alleles_ok]
+    vrows, kinds = variants["row"].to_numpy()[alleles_ok], variants[KIND].to_numpy()[alleles_ok]
 
     def count(samples):
-        return counts_by_sex(reader, samples, vrows, chroms, None if sex is None else sex[samples], block=block,
-                             build=build)
+        return counts_by_sex(reader, samples, vrows, kinds, None if sex is None else sex[samples], block=block)
 
     counts = count(sample_index)
     s_ok = sample_call_rate_ok(counts.sample_missing, counts.sample_variants if counts.sample_variants is not None
@@ -83,28 +85,52 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
         raise InputError(f"only {len(samples)} samples left after sample QC (need >= {min_samples})")
     if changed:
         before = len(variants)
-        variants = _with_y_if_males(reader, variants, sex, samples, build, quiet=True)   # QC may leave no male
+        variants = _with_y_if_males(reader, variants, sex, samples, quiet=True)   # QC may leave no male
         if len(variants) < before:
             alleles_ok = biallelic(variants)
-            vrows, chroms = variants["row"].to_numpy()[alleles_ok], variants["chromosome"].to_numpy()[alleles_ok]
+            vrows, kinds = variants["row"].to_numpy()[alleles_ok], variants[KIND].to_numpy()[alleles_ok]
         counts = count(samples)
     keep, vsteps = variant_qc(counts, alleles_ok, len(samples), settings, dosages=not reader.hardcalls_only,
                               hwe_tested=autosomal(variants["chromosome"]),
                               min_info=min_info)
-    steps = [vsteps[0], *steps, *vsteps[1:]]
+    n_kept = int(alleles_ok.sum())
+    no_males = [no_males_step(n_biallelic - n_kept, n_kept)] if n_kept < n_biallelic else []
+    steps = [QCStep("biallelic", "variant", "2 alleles", n_variants - n_biallelic, n_biallelic), *steps, *no_males,
+             *vsteps[1:]]
     log.info("QC: %d biallelic of %d variants, %d kept", int(alleles_ok.sum()), len(variants), int(keep.sum()))
     return variants[keep].reset_index(drop=True), samples, steps
 
 
+#: the column of the variants tables that carries their :func:`~edfgen.engines.sex_chromosomes.chromosome_kinds`
+#: (computed once per run: :func:`with_kinds`)
+KIND = "kind"
+
+
+def variant_kinds(reader: GenotypeReader, variant_rows: np.ndarray, build: str | None) -> np.ndarray:
+    """:func:`~edfgen.engines.sex_chromosomes.chromosome_kinds` of the reader rows ``variant_rows`` (PAR by
+    coordinates of ``build`` too; logs the variants moved into PAR), for :func:`one_pass` and :func:`stream_qc`."""
+    v = reader.variants
+    return chromosome_kinds(v["chromosome"].to_numpy()[variant_rows],
+                            v["base_pair_location"].to_numpy()[variant_rows], build)
+
+
+def with_kinds(variants: pd.DataFrame, build: str | None) -> pd.DataFrame:
+    """``variants`` with their :data:`KIND` column (:func:`~edfgen.engines.sex_chromosomes.chromosome_kinds`),
+    unchanged where they have it: the kinds are computed once per run and travel with the variants."""
+    if KIND in variants:
+        return variants
+    return variants.assign(**{KIND: chromosome_kinds(variants["chromosome"].to_numpy(),
+                                                     variants["base_pair_location"].to_numpy(), build)})
+
+
 def _with_y_if_males(reader: GenotypeReader, variants: pd.DataFrame, sex: np.ndarray | None, samples: np.ndarray,
-                     build: str | None, quiet: bool = False) -> pd.DataFrame:
-    """``variants`` (with their reader ``row``) without Y where ``sex`` (per reader sample) is known and no sample
-    of ``samples`` is male (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs it; ``quiet``: not
-    the samples left out of X again)."""
+                     quiet: bool = False) -> pd.DataFrame:
+    """``variants`` (with their reader ``row`` and :data:`KIND`) without Y where ``sex`` (per reader sample) is
+    known and no sample of ``samples`` is male (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs
+    it; ``quiet``: not the samples left out of X again)."""
     if sex is None:
         return variants
-    kinds = chromosome_kinds(variants["chromosome"].to_numpy(), variants["base_pair_location"].to_numpy(), build)
-    tested = analysed_sex(kinds, sex[samples], label=reader.label, quiet=quiet)[1]
+    tested = analysed_sex(variants[KIND].to_numpy(), sex[samples], label=reader.label, quiet=quiet)[1]
     return variants if tested.all() else variants[tested].reset_index(drop=True)
 
 
@@ -131,11 +157,16 @@ def set_aside_bad_variants(reader: GenotypeReader, sel_variants: np.ndarray) -> 
 
 def stream_qc(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set,
               qc: QCSettings, *, min_info: float | None, related=None, block_size: int | None = None,
-              sex: np.ndarray | None = None, build: str | None = None, min_samples: int = 1):
+              sex: np.ndarray | None = None, build: str | None = None, min_samples: int = 1,
+              kinds: np.ndarray | None = None):
     """Sample and variant QC (:func:`reader_qc`) of the selected samples that are in
-    ``overlap`` and the selected variants: ``(variants kept, with their reader row, sample rows kept, steps)``."""
+    ``overlap`` and the selected variants (``kinds``: theirs, by :func:`variant_kinds`, else computed):
+    ``(variants kept, with their reader row and kind, sample rows kept, steps)``."""
     cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
-    return reader_qc(reader, cand, reader.variants.iloc[sel_variants].assign(row=sel_variants).reset_index(drop=True),
+    variants = reader.variants.iloc[sel_variants].assign(row=sel_variants)
+    if kinds is not None:
+        variants[KIND] = kinds
+    return reader_qc(reader, cand, variants.reset_index(drop=True),
                      qc, min_info=min_info, related=related, block=block_size or auto_block_size(len(cand), 0), sex=sex,
                      build=build, min_samples=min_samples)
 
@@ -153,7 +184,8 @@ def _with_threads(run, threads: int | None):
 def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, order: np.ndarray,
              overlap: set, design_for, outputs_for, qc: QCSettings, *, min_info: float | None,
              threads: int | None, binary: bool, missing_genotypes: str, block_size: int | None,
-             firth_threshold: float | None = None, sex: np.ndarray | None = None, build: str | None = None):
+             firth_threshold: float | None = None, sex: np.ndarray | None = None, build: str | None = None,
+             kinds: np.ndarray | None = None):
     """QC and association in one pass over the genotypes, streaming each block's results that pass QC.
 
     Variant QC is per variant, so each block is filtered as it is tested (the same rules as
@@ -165,7 +197,7 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
     ``order`` puts ``sel_variants`` in output order; ``design_for(ids) -> (Y, C, covariate names)`` and
     ``outputs_for(variants, Y, C, covariate names)`` (a :class:`~edfgen.commands.gwas_output.GwasOutputs`)
     come from the command; ``sex`` and ``build`` as in :func:`fast_pass` (Y left out with no male among the
-    samples).
+    samples); ``kinds`` those of ``sel_variants`` (:func:`variant_kinds`; None: computed here).
     """
     t0 = time.perf_counter()
     fam = reader.samples
@@ -173,8 +205,10 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
     alleles_ok = biallelic(bim)[order]
     rows = sel_variants[order][alleles_ok]       # reader rows of the candidates, in output order
     cand = sel_samples[fam["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
-    cand_variants = _with_y_if_males(reader, reader.variants.iloc[rows].assign(row=rows).reset_index(drop=True),
-                                     sex, cand, build)
+    cand_variants = reader.variants.iloc[rows].assign(row=rows).reset_index(drop=True)
+    if kinds is not None:
+        cand_variants[KIND] = np.asarray(kinds, dtype=object)[order][alleles_ok]
+    cand_variants = _with_y_if_males(reader, with_kinds(cand_variants, build), sex, cand)
     hwe_tested = autosomal(cand_variants["chromosome"])
     del bim
     cand_ids = fam["IID"].to_numpy()[cand]
@@ -208,8 +242,10 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
     # the variant steps of all blocks together (each step's removed and kept counts add up over blocks)
     vsteps = [QCStep(first.filter, first.level, first.threshold, sum(b[i].removed for b in block_steps),
                      sum(b[i].remaining for b in block_steps)) for i, first in enumerate(block_steps[0])]
+    no_males = ([no_males_step(int(alleles_ok.sum()) - len(cand_variants), len(cand_variants))]
+                if len(cand_variants) < alleles_ok.sum() else [])
     steps = [QCStep("biallelic", "variant", "2 alleles", int((~alleles_ok).sum()), int(alleles_ok.sum())),
-             sample_call_rate_step(np.ones(len(cand), dtype=bool), qc), *vsteps]
+             sample_call_rate_step(np.ones(len(cand), dtype=bool), qc), *no_males, *vsteps]
     timings = {"association": t1 - t0, "export": time.perf_counter() - t1}
     return int(kept.sum()), steps, cand_ids, summary, cov_names, timings
 
@@ -221,8 +257,9 @@ def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Dat
     """Blockwise association over the reader rows ``variants["row"]`` of samples ``sample_index``
     (linear, or logistic Wald with ``binary``): :func:`edfgen.engines.stream.association_pass` of each run of
     autosomes, X, Y and MT as plink2 tests them (:func:`edfgen.engines.sex_chromosomes.association_by_sex`;
-    ``sex``, per reader sample, from :func:`edfgen.formats.genotypes.sex.sample_sex`, or None; ``build``
-    GRCh37/GRCh38: X-labelled variants in PAR coordinates tested as PAR, as Hail does).
+    ``sex``, per reader sample, from :func:`edfgen.formats.genotypes.sex.sample_sex`, or None; the variants'
+    :data:`KIND` column, else their kinds with ``build`` GRCh37/GRCh38: X-labelled variants in PAR coordinates
+    tested as PAR, as Hail does).
 
     Each block's results go to ``sink(rows, result, counts)``, or, with ``outputs`` (a
     :class:`~edfgen.commands.gwas_output.GwasOutputs` over ``variants``), are written as they come.
@@ -231,13 +268,13 @@ def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Dat
     sink = sink or outputs.sink
 
     model = make_model("linear", binary=binary, missing_genotypes=missing_genotypes, firth_threshold=firth_threshold)
+    kinds = with_kinds(variants, build)[KIND].to_numpy()
 
     def run():
-        return association_by_sex(reader, sample_index, variants["row"].to_numpy(), variants["chromosome"].to_numpy(),
+        return association_by_sex(reader, sample_index, variants["row"].to_numpy(), kinds,
                                   Y, C, covariate_names or [f"covariate {j}" for j in range(C.shape[1])],
                                   None if sex is None else sex[sample_index], sink=sink, model=model,
-                                  block=block_size or auto_block_size(len(sample_index), Y.shape[1]), names=names,
-                                  build=build)
+                                  block=block_size or auto_block_size(len(sample_index), Y.shape[1]), names=names)
 
     return _with_threads(run, threads)
 

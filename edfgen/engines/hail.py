@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
+from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.chromosomes import SELECTION_NAMES, autosomal, selection_chromosome_names
 from edfgen.formats.genotypes.base import check_unique_iids
@@ -397,10 +398,10 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     mt = mt.filter_rows(hl.len(mt.alleles) == 2)
     if keep_iids is not None:
         mt = mt.filter_cols(hl.literal(set(keep_iids)).contains(mt.s))
-    both_sexes = False
+    both_sexes, no_males = False, 0
     if sex_by_id is not None:   # the candidates' sex: Y without males left out, none known as without sex
-        mt, sex_by_id, both_sexes = analysed_sex_hail(hl, mt, sex_by_id,
-                                                      keep_iids if keep_iids is not None else mt.s.collect())
+        mt, sex_by_id, both_sexes, no_males = analysed_sex_hail(
+            hl, mt, sex_by_id, keep_iids if keep_iids is not None else mt.s.collect())
     if sex_by_id is not None:
         mt = mt.annotate_cols(__sex=sex_codes(hl, sex_by_id, mt.s))
         mt = mt.annotate_rows(__kind=row_kind(hl, mt.locus))
@@ -417,6 +418,11 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
         steps.append(QCStep("related", "sample", f"kinship <= {settings.kinship:g}", len(drop),
                             int(s_ok.sum()) - len(drop)))
         mt = mt.filter_cols(hl.literal(drop).contains(mt.s), keep=False)
+    if sex_by_id is not None and not mt.aggregate_cols(hl.agg.any(mt.__sex == 1)):   # sample QC left no male
+        n_y = int(mt.aggregate_rows(hl.agg.count_where(mt.__kind == "Y")))
+        if n_y:
+            log.warning("no males among the analysed samples after sample QC: chrY not tested (%d variants)", n_y)
+            mt, no_males = mt.filter_rows(mt.__kind != "Y"), no_males + n_y
     mt = mt.add_row_index("__i")
     mt = mt.annotate_rows(n_called=agg(hl.agg.count_where(hl.is_defined(mt.x))),
                           n_het=agg(hl.agg.count_where(hl.floor(mt.x + 0.5) == 1)),
@@ -428,7 +434,12 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
         on_x = (mt.__kind == "X") & ((mt.__sex != 0) | hl.literal(not both_sexes))
         mt = mt.annotate_rows(__af=hl.agg.filter(on_x, hl.agg.sum(mt.x * half))
                               / hl.agg.filter(on_x & hl.is_defined(mt.x), hl.agg.sum(2 * half)))
-        sexed = {"kind": "__kind", "af": "__af"}
+        # X's HWE (plink2 --hwe, Graffelman-Weir): females' 0/1/2 and males' 0/2 hard calls (heterozygous males
+        # and unknown sex left out), as :func:`edfgen.engines.stream.x_sex_counts`
+        g = hl.floor(mt.x + 0.5)
+        mt = mt.annotate_rows(__xc=[hl.agg.count_where(hl.coalesce((mt.__sex == s) & (g == v), False))
+                                    for s, v in ((2, 0), (2, 1), (2, 2), (1, 0), (1, 2))])
+        sexed = {"kind": "__kind", "af": "__af", "xc": "__xc"}
     rt = mt.rows()
     rows = rt.select(i=rt.__i, chromosome=rt.locus.contig.replace("^chr", ""), base_pair_location=rt.locus.position,
                      effect_allele=rt.alleles[1], other_allele=rt.alleles[0], variant_id=rt.varid, rsid=rt.rsid,
@@ -439,19 +450,25 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     extra = {}
     if sex_by_id is not None:    # Y's call rate among the males
         n_males = int(mt.aggregate_cols(hl.agg.count_where(mt.__sex == 1)))
+        on_x = (rows["kind"] == "X").to_numpy()
+        xc = np.full((len(rows), 5), -1, dtype=np.int64)
+        if on_x.any():
+            xc[on_x] = np.array(rows["xc"][on_x].tolist(), dtype=np.int64)
         extra = dict(allele_frequency=rows["af"].to_numpy(dtype=float),
-                     n_samples=np.where(rows["kind"] == "Y", n_males, n_used).astype(np.int64))
+                     n_samples=np.where(rows["kind"] == "Y", n_males, n_used).astype(np.int64),
+                     x_counts=xc if on_x.any() else None)
     counts = VariantCounts(*(rows[c].to_numpy(dtype=np.int64) for c in ("n_called", "n_het", "n_hom_alt")),
                            *(rows[c].to_numpy(dtype=float) for c in ("dosage_sum", "dosage_sumsq")),
                            sample_missing=np.zeros(n_used, dtype=np.int64), **extra)
     keep, vsteps = variant_qc(counts, np.ones(len(rows), dtype=bool), n_used, settings, dosages=True,
                               min_info=min_info, hwe_tested=autosomal(rows["chromosome"]))
-    n_bi = len(rows)
-    steps = [QCStep("biallelic", "variant", "2 alleles", n_var - n_bi, n_bi), *steps, *vsteps[1:]]
+    n_bi = len(rows) + no_males
+    steps = [QCStep("biallelic", "variant", "2 alleles", n_var - n_bi, n_bi), *steps,
+             *([no_males_step(no_males, len(rows))] if no_males else []), *vsteps[1:]]
     kept = rows[keep]
     keep_idx = hl.literal(set(int(i) for i in kept["i"]), dtype=hl.tset(hl.tint64))
     mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_het", "n_hom_alt", "dosage_sum",
-                                                         "dosage_sumsq", *(("__sex", "__kind", "__af") if sexed else ()))
+                                                         "dosage_sumsq", *(("__sex", "__kind", "__af", "__xc") if sexed else ()))
     variants = kept[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     variants["rsid"] = variants["rsid"].where(variants["rsid"].astype(str).str.match(r"^rs\d+$"))
     if checkpoint:
@@ -492,8 +509,9 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
 
 
 #: bumped when what the cache holds for the same inputs changes (2: HWE on autosomes only; haploid VCF calls 0/2;
-#: 3: Y's call rates among males, X's MAF one allele per male, with sex from the files; 4: KING on autosomes only)
-CACHE_VERSION = 4
+#: 3: Y's call rates among males, X's MAF one allele per male, with sex from the files; 4: KING on autosomes only;
+#: 5: X's HWE as plink2's, Y left out with its qc_report row where sample QC leaves no male)
+CACHE_VERSION = 5
 
 
 def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray, sexed: bool = False) -> str:

@@ -199,10 +199,10 @@ def sex_codes(hl, sex_by_id: pd.Series, s):
 
 
 def analysed_sex_hail(hl, mt, sex_by_id: pd.Series, ids):
-    """``(mt, sex_by_id, both)`` for the QC of the samples ``ids`` as the fast engine's
-    (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs): Y rows left out where no sample is male,
-    ``sex_by_id`` None where none has a known sex (X and Y as without sex), ``both``: males and females among
-    them (else X's allele frequency counts everyone, unknown sex as diploid)."""
+    """``(mt, sex_by_id, both, n_y)`` for the QC of the samples ``ids`` as the fast engine's
+    (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs): Y rows left out where no sample is male
+    (``n_y`` of them), ``sex_by_id`` None where none has a known sex (X and Y as without sex), ``both``: males and
+    females among them (else X's allele frequency counts everyone, unknown sex as diploid)."""
     from edfgen.engines.sex_chromosomes import MALE, FEMALE, analysed_sex
 
     n_kind = mt.aggregate_rows(hl.agg.counter(row_kind(hl, mt.locus)))
@@ -211,7 +211,7 @@ def analysed_sex_hail(hl, mt, sex_by_id: pd.Series, ids):
     if not tested.all():
         mt = mt.filter_rows(row_kind(hl, mt.locus) != "Y")
     both = sex is not None and bool((sex == MALE).any() and (sex == FEMALE).any())
-    return mt, (None if sex is None else sex_by_id), both
+    return mt, (None if sex is None else sex_by_id), both, int((~tested).sum())
 
 
 def hail_by_sex(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray, cov_names,

@@ -103,6 +103,15 @@ def analysed_sex(kinds, sex: np.ndarray | None, *, label: str = "the genotype fi
     return sex, tested
 
 
+def no_males_step(removed: int, remaining: int):
+    """The ``y_no_males`` row of ``qc_report.tsv``: the (biallelic) Y variants left out because no analysed sample
+    is male (:func:`analysed_sex`; plink2 --glm "Skipping chrY since there are no males"), before or after sample
+    QC, and the variants left."""
+    from edfgen.kernels.qc import QCStep
+
+    return QCStep("y_no_males", "variant", "chrY: >= 1 male analysed", removed, remaining)
+
+
 def runs(kinds) -> list[tuple[int, int, str]]:
     """``(start, stop, kind)`` of the runs of equal ``kinds`` (variants in output order: PAR around X makes
     several runs)."""
@@ -116,14 +125,16 @@ def runs(kinds) -> list[tuple[int, int, str]]:
 @dataclass(frozen=True)
 class SexDesign:
     """How one kind of chromosome is tested: ``mask`` [N] of the analysed samples it uses, its covariates
-    ``C`` [mask.sum(), K] (and names), ``haploid`` (0/2 calls tested as 0/1) and ``ploidy`` (X with sex: 1
-    per male, 2 per female, for the allele frequency), None elsewhere."""
+    ``C`` [mask.sum(), K] (and names), ``haploid`` (0/2 calls tested as 0/1), ``ploidy`` (X with sex: 1
+    per male, 2 per female, for the allele frequency) and ``sex`` (X with sex: the codes of the samples of
+    ``mask``, whose females and males X's HWE test counts), None elsewhere."""
 
     mask: np.ndarray
     C: np.ndarray
     names: list
     haploid: bool = False
     ploidy: np.ndarray | None = None
+    sex: np.ndarray | None = None
 
     @property
     def everyone(self) -> bool:
@@ -132,12 +143,33 @@ class SexDesign:
 
 def independent_columns(C: np.ndarray, names, *, tol: float = 1e-9) -> tuple[np.ndarray, list]:
     """``C`` without each column that is constant or a linear combination of the columns kept before it (a
-    user's ``sex`` among males only)."""
+    user's ``sex`` among males only; the last of a one-hot set beside the intercept): column ``j`` is kept where
+    its residual on the columns kept before it is longer than ``tol`` x the largest ``|C|`` (at least 1) x
+    sqrt(rows).
+
+    The residuals come from one left-to-right Gram-Schmidt pass against an orthonormal basis of the kept
+    columns (each projection removed twice, which keeps the basis orthogonal to working precision: Giraud et
+    al. 2005), ``O(N K^2)``: the same residuals, hence the same columns, as one least-squares fit per column
+    (``O(N K^3)``, edfgen before stop 29). A pivoted QR would rank the columns by norm instead of keeping the
+    earlier ones (the intercept, the first dummies), so it would leave out other columns than these.
+
+    References
+    ----------
+    Giraud L, Langou J, Rozloznik M, van den Eshof J (2005) Rounding error analysis of the classical
+    Gram-Schmidt orthogonalization process. Numer Math 101:87. doi:10.1007/s00211-005-0615-4
+    """
+    n, k = C.shape
+    limit = tol * max(float(np.abs(C).max()) if C.size else 1.0, 1.0) * np.sqrt(max(n, 1))
+    basis = np.empty((n, min(n, k)))
     kept: list[int] = []
-    scale = max(float(np.abs(C).max()) if C.size else 1.0, 1.0)
-    for j in range(C.shape[1]):
-        resid = C[:, j] - C[:, kept] @ np.linalg.lstsq(C[:, kept], C[:, j], rcond=None)[0] if kept else C[:, j]
-        if np.linalg.norm(resid) > tol * scale * np.sqrt(max(len(C), 1)):
+    for j in range(k):
+        resid = np.asarray(C[:, j], dtype=float)
+        for _ in range(2 if kept else 0):
+            Q = basis[:, :len(kept)]
+            resid = resid - Q @ (Q.T @ resid)
+        norm = float(np.linalg.norm(resid))
+        if norm > limit and len(kept) < n:
+            basis[:, len(kept)] = resid / norm
             kept.append(j)
     return C[:, kept], [names[j] for j in kept]
 
@@ -169,7 +201,8 @@ def sex_designs(kinds, sex: np.ndarray | None, C: np.ndarray, names, *, x_sex: b
         if sex is None or not x_sex:
             out["X"] = SexDesign(everyone, C, list(names))
         elif not ((sex == MALE).any() and (sex == FEMALE).any()):   # one sex: no sex covariate, nobody left out
-            out["X"] = SexDesign(everyone, C, list(names), ploidy=np.where(sex == MALE, 1, 2).astype(np.int8))
+            out["X"] = SexDesign(everyone, C, list(names), ploidy=np.where(sex == MALE, 1, 2).astype(np.int8),
+                                 sex=sex)
         else:
             known = sex != UNKNOWN
             Cx, nx = C[known], list(names)
@@ -177,7 +210,8 @@ def sex_designs(kinds, sex: np.ndarray | None, C: np.ndarray, names, *, x_sex: b
             if (sex[known] == MALE).any() and (sex[known] == FEMALE).any() and not in_span(Cx, male):
                 Cx, nx = np.column_stack([Cx, male]), nx + [X_SEX_COVARIATE]
             Cx, nx = independent_columns(Cx, nx)
-            out["X"] = SexDesign(known, Cx, nx, ploidy=np.where(sex[known] == MALE, 1, 2).astype(np.int8))
+            out["X"] = SexDesign(known, Cx, nx, ploidy=np.where(sex[known] == MALE, 1, 2).astype(np.int8),
+                                 sex=sex[known])
     return out
 
 
@@ -203,12 +237,6 @@ def sex_chromosome_record(sex_by_id, used_ids, source: str, haploid_coded: bool 
             "MT": "everyone, 0/1"}
 
 
-def _kinds(reader, variant_rows, chromosomes, build: str | None) -> np.ndarray:
-    """:func:`chromosome_kinds` of the reader rows ``variant_rows`` (labelled ``chromosomes``)."""
-    positions = None if build is None else reader.variants["base_pair_location"].to_numpy()[variant_rows]
-    return chromosome_kinds(chromosomes, positions, build)
-
-
 def _full(values: np.ndarray, mask: np.ndarray, everyone: bool) -> np.ndarray:
     """Per-sample ``values`` of the samples ``mask`` placed among all N (0 for the others)."""
     if everyone:
@@ -218,20 +246,20 @@ def _full(values: np.ndarray, mask: np.ndarray, everyone: bool) -> np.ndarray:
     return out
 
 
-def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, chromosomes, Y: np.ndarray,
+def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, kinds, Y: np.ndarray,
                        C: np.ndarray, cov_names, sex: np.ndarray | None, *, sink, model, block: int, names=None,
-                       x_sex: bool = True, build: str | None = None):
-    """:func:`edfgen.engines.stream.association_pass` of each run of autosomes, X, Y and MT (in output order)
-    with the samples, covariates and coding of its :class:`SexDesign` (``sex``: per ``sample_index`` row, or
-    None), into ``sink(rows, result, counts)`` (``counts.sample_missing`` over all N samples, ``n_samples``
-    per variant); ``build``: PAR by coordinates too (:func:`chromosome_kinds`). Returns the
+                       x_sex: bool = True):
+    """:func:`edfgen.engines.stream.association_pass` of each run of autosomes, X, Y and MT (in output order;
+    ``kinds`` of the variants by :func:`chromosome_kinds`) with the samples, covariates and coding of its
+    :class:`SexDesign` (``sex``: per ``sample_index`` row, or None), into ``sink(rows, result, counts)``
+    (``counts.sample_missing`` over all N samples, ``n_samples`` per variant). Returns the
     :class:`~edfgen.kernels.qc.VariantCounts` of all variants, with ``sample_variants``, the number of variants each sample was counted on."""
     from dataclasses import replace
 
     from edfgen.engines.stream import association_pass, count_variants
     from edfgen.kernels.qc import VariantCounts
 
-    kinds = _kinds(reader, variant_rows, chromosomes, build)
+    kinds = np.asarray(kinds, dtype=object)
     designs = sex_designs(kinds, sex, C, cov_names, x_sex=x_sex)
     M, N = len(variant_rows), len(sample_index)
     acc = [np.zeros(M) for _ in range(5)]
@@ -239,6 +267,7 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
     n_samples = np.zeros(M, dtype=np.int64)
     sample_missing = np.zeros(N, dtype=np.int64)
     sample_variants = np.zeros(N, dtype=np.int64)
+    x_counts = np.full((M, 5), -1, dtype=np.int64) if "X" in designs and designs["X"].sex is not None else None
     prepared: dict = {}
     for a, b, kind in runs(kinds):
         d = designs[kind]
@@ -253,17 +282,21 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
 
         def run_sink(sl, r, c, a=a, d=d, n_d=n_d, rest=rest):
             more = {} if rest is None else {f: getattr(c, f) + getattr(rest, f)[sl] for f in _SUMS}
+            if x_counts is not None and c.x_counts is None:     # (X's HWE rows: -1 off X)
+                more["x_counts"] = np.full((sl.stop - sl.start, 5), -1, dtype=np.int64)
             sink(slice(a + sl.start, a + sl.stop), r,
                  replace(c, sample_missing=_full(c.sample_missing, d.mask, d.everyone),
                          n_samples=np.full(sl.stop - sl.start, n_d, dtype=np.int64), **more))
 
         _, c = association_pass(reader, sample_index if d.everyone else sample_index[d.mask], variant_rows[a:b],
                                 Yd, d.C, model=model, prepared=prepared[key], block=block, names=names,
-                                sink=run_sink, haploid=d.haploid, ploidy=d.ploidy)
+                                sink=run_sink, haploid=d.haploid, ploidy=d.ploidy, x_sex=d.sex)
         for arr, f in zip(acc, _SUMS):
             arr[a:b] = getattr(c, f) + (0 if rest is None else getattr(rest, f))
         if c.allele_frequency is not None:
             freq[a:b] = c.allele_frequency
+        if c.x_counts is not None:
+            x_counts[a:b] = c.x_counts
         n_samples[a:b] = n_d
         sample_missing += _full(c.sample_missing, d.mask, d.everyone)
         sample_variants[d.mask] += b - a
@@ -271,33 +304,37 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
             sample_missing[~d.mask] += rest.sample_missing
             sample_variants[~d.mask] += b - a
     return VariantCounts(*(v.astype(np.int64) for v in acc[:3]), acc[3], acc[4], sample_missing,
-                         allele_frequency=freq, n_samples=n_samples, sample_variants=sample_variants)
+                         allele_frequency=freq, n_samples=n_samples, sample_variants=sample_variants,
+                         x_counts=x_counts)
 
 
 #: the per-variant sums of :class:`~edfgen.kernels.qc.VariantCounts`
 _SUMS = ("n_called", "n_het", "n_hom_alt", "dosage_sum", "dosage_sumsq")
 
 
-def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, chromosomes,
-                  sex: np.ndarray | None, *, block: int, build: str | None = None):
+def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, kinds, sex: np.ndarray | None, *,
+                  block: int):
     """:func:`edfgen.engines.stream.count_variants` with Y counted on the males and X's allele frequency
     counting one allele per male, over the samples of known sex (``sex`` per ``sample_index`` row, or None: all
-    samples as stored); X's call rates count every sample; ``build``: PAR by coordinates too."""
+    samples as stored); X's call rates count every sample; ``kinds`` of the variants by
+    :func:`chromosome_kinds`."""
     from edfgen.engines.stream import count_variants
     from edfgen.kernels.qc import VariantCounts
 
-    kinds = _kinds(reader, variant_rows, chromosomes, build)
+    kinds = np.asarray(kinds, dtype=object)
     designs = sex_designs(kinds, sex, np.ones((len(sample_index), 1)), ["intercept"])
     if "X" in designs and designs["X"].ploidy is not None:   # everyone counted; unknown sex outside the frequency
         ploidy = np.zeros(len(sample_index), dtype=np.int8)
         ploidy[designs["X"].mask] = designs["X"].ploidy
         designs["X"] = SexDesign(np.ones(len(sample_index), dtype=bool), designs["X"].C, designs["X"].names,
-                                 ploidy=ploidy)
+                                 ploidy=ploidy, sex=sex)
     M, N = len(variant_rows), len(sample_index)
     parts = [(a, b, designs[k], count_variants(reader, sample_index[designs[k].mask], variant_rows[a:b],
-                                               block=block, ploidy=designs[k].ploidy)) for a, b, k in runs(kinds)]
+                                               block=block, ploidy=designs[k].ploidy, x_sex=designs[k].sex))
+             for a, b, k in runs(kinds)]
     if len(parts) == 1 and parts[0][2].everyone:
         return parts[0][3]
+    x_counts = np.full((M, 5), -1, dtype=np.int64) if "X" in designs and designs["X"].sex is not None else None
     acc = [np.zeros(M) for _ in range(6)]
     n_samples = np.zeros(M, dtype=np.int64)
     miss, seen = np.zeros(N, dtype=np.int64), np.zeros(N, dtype=np.int64)
@@ -306,7 +343,9 @@ def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, ch
                                 np.full(b - a, np.nan) if c.allele_frequency is None else c.allele_frequency)):
             arr[a:b] = v
         n_samples[a:b] = d.mask.sum()
+        if c.x_counts is not None:
+            x_counts[a:b] = c.x_counts
         miss[d.mask] += c.sample_missing
         seen[d.mask] += b - a
     return VariantCounts(*(v.astype(np.int64) for v in acc[:3]), acc[3], acc[4], miss, allele_frequency=acc[5],
-                         n_samples=n_samples, sample_variants=seen)
+                         n_samples=n_samples, sample_variants=seen, x_counts=x_counts)

@@ -130,6 +130,16 @@ def haploid_allele_frequency(Gf: np.ndarray, ploidy: np.ndarray, groups) -> tupl
     return whole, per
 
 
+def x_sex_counts(Gf: np.ndarray, sex: np.ndarray) -> np.ndarray:
+    """The :attr:`~edfgen.kernels.qc.VariantCounts.x_counts` of a chrX block ``Gf`` [N, m] (NaN missing, males
+    0/2 as stored; dosages rounded at 0.5 and 1.5 as :func:`block_counts`) for the samples' ``sex`` (1 male,
+    2 female, others not counted): the females' 0/1/2 counts and the males' 0 and 2 counts, [m, 5]."""
+    female, male = Gf[sex == 2], Gf[sex == 1]
+    hom, het = (female >= 1.5).sum(0), ((female >= 0.5) & (female < 1.5)).sum(0)
+    return np.column_stack([(female < 0.5).sum(0), het, hom, (male < 0.5).sum(0), (male >= 1.5).sum(0)]
+                           ).astype(np.int64)
+
+
 def prefetched(it: Iterator, depth: int = 1) -> Iterator:
     """Iterate ``it`` with the next item(s) produced in a background thread (decoding overlaps compute)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -151,12 +161,15 @@ def read_blocks(reader: GenotypeReader, sample_index: np.ndarray, variant_index:
 
 
 def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, *,
-                   block: int = 4096, ploidy: np.ndarray | None = None) -> VariantCounts:
+                   block: int = 4096, ploidy: np.ndarray | None = None,
+                   x_sex: np.ndarray | None = None) -> VariantCounts:
     """QC counts of the variants ``variant_index`` over the samples ``sample_index`` (one pass); with ``ploidy``
-    (chrX, 1 per male) the ``allele_frequency`` of :func:`haploid_allele_frequency`."""
+    (chrX, 1 per male) the ``allele_frequency`` of :func:`haploid_allele_frequency`; with ``x_sex`` (chrX, the
+    samples' sex codes) the ``x_counts`` of :func:`x_sex_counts`."""
     M = len(variant_index)
     acc = [np.zeros(M) for _ in range(5)]
     freq = np.zeros(M) if ploidy is not None else None
+    x_counts = np.zeros((M, 5), dtype=np.int64) if x_sex is not None else None
     everyone = [(np.ones(len(sample_index), dtype=bool), np.zeros(1, dtype=np.int64))]
     miss = np.zeros(len(sample_index), dtype=np.int64)
     buf = _Buffer()
@@ -167,15 +180,17 @@ def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_ind
         miss += m
         if freq is not None:
             freq[sl] = haploid_allele_frequency(Gf, ploidy, everyone)[0]
+        if x_counts is not None:
+            x_counts[sl] = x_sex_counts(Gf, x_sex)
     return VariantCounts(*(a.astype(np.int64) if i < 3 else a for i, a in enumerate(acc)), sample_missing=miss,
-                         allele_frequency=freq)
+                         allele_frequency=freq, x_counts=x_counts)
 
 
 def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, Y: np.ndarray,
                      C: np.ndarray, *, binary: bool = False, missing_genotypes: str = "mean-impute",
                      block: int = 4096, names=None, model=None, prepared=None, chromosomes=None,
                      permutation: np.ndarray | None = None, sink=None, firth_threshold: float | None = None,
-                     haploid: bool = False, ploidy: np.ndarray | None = None):
+                     haploid: bool = False, ploidy: np.ndarray | None = None, x_sex: np.ndarray | None = None):
     """Association of every variant in ``variant_index`` with the phenotypes ``Y`` (rows = ``sample_index``).
 
     ``model`` (:mod:`edfgen.kernels.models`; default: linear, or the logistic Wald test with ``binary``, with
@@ -195,6 +210,8 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         Copies of X each sample carries (1 male, 2 female): males' 0/2 calls are tested as stored
         (plink2's default ``--xchr-model 2``) but count one allele each in ``effect_allele_frequency`` and in
         the counts' ``allele_frequency`` (the MAF filter), as plink2 counts them.
+    x_sex : int array [N], optional
+        chrX's samples' sex (1 male, 2 female): each block's counts carry :func:`x_sex_counts` (X's HWE test).
     sink : callable, optional
         ``sink(rows, result, counts)`` is called for every block, in order: ``rows`` a slice into
         ``variant_index``, ``result`` the block's :class:`~edfgen.kernels.association.AssociationResult`
@@ -223,6 +240,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     acc = [np.zeros(M) for _ in range(5)]
     sample_missing = np.zeros(len(sample_index), dtype=np.int64)
     allele_freq = np.zeros(M) if ploidy is not None else None
+    x_counts = np.zeros((M, 5), dtype=np.int64) if x_sex is not None else None
     groups = [(mask, cols) for mask, cols in missingness_groups(Y)] if ploidy is not None else None
     not_converged = 0
     if model.needs_chromosome:
@@ -245,6 +263,9 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
             a[sl] = v
         sample_missing += miss
         freq = haploid_allele_frequency(Gf, ploidy, groups) if ploidy is not None else None
+        xc = x_sex_counts(Gf, x_sex) if x_sex is not None else None      # (before the model imputes Gf)
+        if xc is not None:
+            x_counts[sl] = xc
         if haploid:
             Gf *= 0.5
         r = model.test_block(prepared, Gf, chromosome=chrom,
@@ -260,7 +281,8 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         if sink is not None:
             sink(sl, r, VariantCounts(np.asarray(n_called, dtype=np.int64), np.asarray(n_het, dtype=np.int64),
                                       np.asarray(n_hom, dtype=np.int64), s1, s2, miss,
-                                      allele_frequency=None if freq is None else freq[0]))
+                                      allele_frequency=None if freq is None else freq[0],
+                                      x_counts=xc))
             continue
         for k in arrays:
             arrays[k][sl] = getattr(r, k)
@@ -276,7 +298,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         log.warning("%d logistic fits did not converge (separation, monomorphic or singular Fisher matrix): "
                     "left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)", not_converged)
     counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
-                           acc[4], sample_missing, allele_frequency=allele_freq)
+                           acc[4], sample_missing, allele_frequency=allele_freq, x_counts=x_counts)
     if not keep_all:
         result = None
     elif firth is not None:     # the Firth fallback's rows stay marked (the firth column of the GWAS-SSF files)

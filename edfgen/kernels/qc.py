@@ -11,9 +11,12 @@ sample_call_rate     0.95       samples called at >= this fraction of variants
 not_in_phenotypes    --         genotyped samples without phenotype/covariate rows
 related              off        ``--remove-related``: KING kinship > 0.0884 (2nd degree),
                                 one of each related pair kept (maximal independent set)
+y_no_males           sex known  chrY left out where no analysed sample is male (plink2)
 variant_call_rate    0.95       variants called in >= this fraction of the samples used
 maf                  0.01       minor allele frequency in the samples used
-hwe                  1e-6       Hardy-Weinberg exact test p (Wigginton 2005); 0 disables
+hwe                  1e-6       Hardy-Weinberg exact test p (Wigginton 2005); 0 disables;
+                                non-PAR X with sex known: females and males together
+                                (Graffelman & Weir 2016, plink2's ``--hwe``); not Y, MT
 ===================  =========  =========================================================
 
 Variant filters are computed on the samples actually analysed. Dosage inputs use rounded dosages
@@ -27,6 +30,8 @@ References
 ----------
 Wigginton JE, Cutler DJ, Abecasis GR (2005) A note on exact tests of Hardy-Weinberg equilibrium.
 Am J Hum Genet 76:887. doi:10.1086/429864
+Graffelman J, Weir BS (2016) Testing for Hardy-Weinberg equilibrium at biallelic genetic markers on
+the X chromosome. Heredity 116:558. doi:10.1038/hdy.2016.20
 Manichaikul A et al. (2010) Robust relationship inference in genome-wide association studies
 (KING). Bioinformatics 26:2867. doi:10.1093/bioinformatics/btq559
 Li Y, Willer CJ, Ding J, Scheet P, Abecasis GR (2010) MaCH: using sequence and genotype data to
@@ -175,6 +180,94 @@ def hwe_log_prob_observed(n_hom1: np.ndarray, n_het: np.ndarray, n_hom2: np.ndar
             - gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(c + 1.0) - gammaln(2 * n + 1.0))
 
 
+def hwe_x_exact_p(f_hom1: np.ndarray, f_het: np.ndarray, f_hom2: np.ndarray, m_1: np.ndarray,
+                  m_2: np.ndarray) -> np.ndarray:
+    """X-chromosome Hardy-Weinberg exact test p-values (Graffelman & Weir 2016), plink2's ``--hwe`` on X.
+
+    Females' genotype counts ``f_hom1, f_het, f_hom2`` and males' hemizygous allele counts ``m_1, m_2`` are
+    tested together: under HWE with one allele frequency in both sexes, the tables with the same numbers of
+    females, males and allele-1 copies ``n_1`` have probability
+    ``n_m! n_f! n_1! n_2! 2^{f_het} / (m_1! m_2! f_hom1! f_het! f_hom2! (2 n_f + n_m)!)``, the males' allele
+    count hypergeometric times the females' (Levene's) het distribution; the p-value sums the tables no more
+    likely than the observed one (ties within 1e-7 relative count, as :func:`hwe_exact_p`). A difference in
+    allele frequency between the sexes fails it too. Left out of the sum: the male counts whose probability
+    is below both ``exp(-75)`` times the likeliest one's and ``exp(-40)`` times the observed table's (or below
+    ``exp(-700)`` times the likeliest), and female het counts beyond 40 standard deviations of their mean
+    (relative error below ~1e-12); an observed table so unlikely that p < 1e-304 gets that bound. With no female it is 1, with no male the females' test.
+
+    Parameters
+    ----------
+    f_hom1, f_het, f_hom2, m_1, m_2 : int arrays [M]
+
+    Returns
+    -------
+    array [M] of p-values (1 for a monomorphic variant or one without a female).
+
+    References
+    ----------
+    Graffelman J, Weir BS (2016) Testing for Hardy-Weinberg equilibrium at biallelic genetic markers on the X
+    chromosome. Heredity 116:558. doi:10.1038/hdy.2016.20 (plink2 ``--hardy``'s ``.hardy.x`` P and ``--hwe``)
+    """
+    rows = np.column_stack([np.asarray(v, dtype=np.int64) for v in (f_hom1, f_het, f_hom2, m_1, m_2)])
+    return np.array([_hwe_x_p(*map(int, r)) for r in rows], dtype=float).reshape(len(rows))
+
+
+def hwe_x_log_prob_observed(f_hom1, f_het, f_hom2, m_1, m_2) -> np.ndarray:
+    """Log of the observed X table's probability under HWE (the summand of :func:`hwe_x_exact_p`), per variant:
+    a lower bound of its p-value."""
+    a, b, c, m1, m2 = (np.asarray(v, dtype=np.int64) for v in (f_hom1, f_het, f_hom2, m_1, m_2))
+    nf, nm = a + b + c, m1 + m2
+    n1, n2 = m1 + 2 * a + b, m2 + 2 * c + b
+    return (gammaln(nm + 1.0) + gammaln(nf + 1.0) + gammaln(n1 + 1.0) + gammaln(n2 + 1.0) + b * np.log(2.0)
+            - gammaln(m1 + 1.0) - gammaln(m2 + 1.0) - gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(c + 1.0)
+            - gammaln(2 * nf + nm + 1.0))
+
+
+def hwe_x_exact_below(f_hom1, f_het, f_hom2, m_1, m_2, threshold: float) -> np.ndarray:
+    """``hwe_x_exact_p(...) < threshold``, the exact sum run only where the observed table's own probability
+    (:func:`hwe_x_log_prob_observed`, a lower bound of p) is below twice ``threshold``."""
+    counts = [np.asarray(v, dtype=np.int64) for v in (f_hom1, f_het, f_hom2, m_1, m_2)]
+    below = np.zeros(len(counts[0]), dtype=bool)
+    if threshold <= 0 or not len(below):
+        return below
+    todo = np.flatnonzero(hwe_x_log_prob_observed(*counts) < np.log(2.0 * threshold))
+    below[todo] = hwe_x_exact_p(*(v[todo] for v in counts)) < threshold
+    return below
+
+
+def _hwe_x_p(f1: int, fh: int, f2: int, m1: int, m2: int) -> float:
+    """:func:`hwe_x_exact_p` of one variant."""
+    nf, nm = f1 + fh + f2, m1 + m2
+    n1, t = m1 + 2 * f1 + fh, 2 * nf + nm
+    if nf == 0 or n1 in (0, t):
+        return 1.0
+    lobs = float(hwe_x_log_prob_observed(f1, fh, f2, m1, m2)) + 1e-7      # ties within 1e-7 relative
+    bound = lobs + np.log((nm + 1.0) * (nf + 1.0))      # p <= the number of tables times the observed one's
+    if bound < -700:
+        return float(np.exp(bound))
+    const = (gammaln(nm + 1.0) + gammaln(nf + 1.0) + gammaln(n1 + 1.0) + gammaln(t - n1 + 1.0)
+             - gammaln(t + 1.0))
+    males = np.arange(max(0, n1 - 2 * nf), min(nm, n1) + 1)
+    # the males' allele-1 count: hypergeometric (n1 copies among 2 nf female and nm male slots)
+    lm = -gammaln(males + 1.0) - gammaln(nm - males + 1.0)            # the males' factor of the table
+    marginal = (lm - gammaln(n1 - males + 1.0) - gammaln(2 * nf - n1 + males + 1.0) + gammaln(2 * nf + 1.0)
+                - gammaln(nf + 1.0) + const)                           # log P(males' count) = log hypergeometric
+    # male counts whose every table is below 1e-17 times the observed one (or 1e-304 times the likeliest)
+    near = marginal > max(min(marginal.max() - 75, lobs - 40), marginal.max() - 700)
+    males, lm = males[near], lm[near]
+    total = 0.0
+    for m, l_m in zip(males.tolist(), lm.tolist()):
+        r = n1 - m                                # the females' allele-1 copies
+        mode = r * (2 * nf - r) / max(2 * nf - 1, 1)
+        half = 40.0 * np.sqrt(mode + 1.0) + 20.0
+        lo, hi = max(r % 2, int(mode - half)), min(r, 2 * nf - r, int(mode + half))
+        het = np.arange(lo + (lo - r) % 2, hi + 1, 2)
+        hom1 = (r - het) // 2
+        lp = const + l_m + het * np.log(2.0) - gammaln(het + 1.0) - gammaln(hom1 + 1.0) - gammaln(nf - het - hom1 + 1.0)
+        total += float(np.exp(lp[lp <= lobs]).sum())
+    return min(1.0, total)
+
+
 def _hwe_table(n: int, n_rare: int, midp: bool) -> np.ndarray:
     """Exact HWE p-values of every possible heterozygote count (``n_rare % 2, n_rare % 2 + 2, ...``) given
     ``n`` called samples and ``n_rare`` rare alleles: the sum of the null probabilities of tables no more
@@ -207,11 +300,16 @@ _HWE_CACHE_MAX_RARE = 1000
 _hwe_table_cached = functools.lru_cache(maxsize=4096)(_hwe_table_of)
 
 
+#: the ``hwe`` row's threshold note where X is tested (``qc_report.tsv``)
+X_HWE_NOTE = " (autosomes; X: females and males, Graffelman-Weir, as plink2)"
+
+
 def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, n_samples: int,
                     settings: QCSettings, alleles_ok: np.ndarray | None = None,
                     dosage_sum: np.ndarray | None = None,
                     hwe_tested: np.ndarray | None = None,
-                    allele_frequency: np.ndarray | None = None) -> tuple[np.ndarray, list[QCStep]]:
+                    allele_frequency: np.ndarray | None = None,
+                    x_counts: np.ndarray | None = None) -> tuple[np.ndarray, list[QCStep]]:
     """Sequential variant filters (biallelic, call rate, MAF, HWE) from per-variant counts.
 
     Parameters
@@ -228,8 +326,12 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
     hwe_tested : bool array [M], optional
         Variants the HWE test applies to (default all): the callers pass the autosomal ones
         (:func:`edfgen.formats.chromosomes.autosomal`). Males are hemizygous on X (coded 0/2) and everyone on Y
-        and MT, so the diploid exact test rejects every common variant there (plink2 tests X on females only;
-        edfgen does not HWE-test X, Y or MT).
+        and MT, so the diploid exact test rejects every common variant there: Y and MT are not HWE-tested, X
+        only with ``x_counts``.
+    x_counts : int array [M, 5], optional
+        The females' and males' counts of non-PAR X (:attr:`VariantCounts.x_counts`; -1 rows elsewhere): those
+        variants get plink2's X test (:func:`hwe_x_exact_p`, Graffelman & Weir 2016, females and males
+        together) instead.
 
     Returns
     -------
@@ -255,7 +357,10 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
         idx = np.flatnonzero(keep if hwe_tested is None else keep & np.asarray(hwe_tested, bool))
         hom_ref = n_called[idx] - n_het[idx] - n_hom_alt[idx]
         keep[idx[hwe_exact_below(hom_ref, n_het[idx], n_hom_alt[idx], settings.hwe_p)]] = False
-    where = "" if hwe_tested is None else " (autosomes)"
+        if x_counts is not None:
+            on_x = np.flatnonzero(keep & (np.asarray(x_counts)[:, 0] >= 0))
+            keep[on_x[hwe_x_exact_below(*np.asarray(x_counts)[on_x].T, settings.hwe_p)]] = False
+    where = "" if hwe_tested is None else " (autosomes)" if x_counts is None else X_HWE_NOTE
     steps.append(QCStep("hwe", "variant", f"p >= {settings.hwe_p:g}{where}" if settings.hwe_p > 0 else "off",
                         before - int(keep.sum()), int(keep.sum())))
     return keep, steps
@@ -281,6 +386,10 @@ class VariantCounts:
     n_samples: np.ndarray | None = None
     #: variants each sample was counted on (females are not counted on Y), else None (all)
     sample_variants: np.ndarray | None = None
+    #: chrX with sex known: [M, 5] hard-call counts of the females (homozygous other allele, heterozygous,
+    #: homozygous effect allele) and the males (other, effect allele; heterozygous males left out, as plink2),
+    #: -1 on the variants that are not non-PAR X; else None. X's HWE test (:func:`hwe_x_exact_p`) reads them.
+    x_counts: np.ndarray | None = None
 
     @property
     def info(self) -> np.ndarray:
@@ -332,7 +441,7 @@ def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, se
 
     ``counts`` are over the biallelic candidates (``alleles_ok``); the steps are those of
     :func:`variant_qc_mask` (MAF from dosages for dosage input; HWE on the candidates where ``hwe_tested``,
-    [V], is True: the engines pass the autosomes), then ``min_info`` (MaCH r² >= ``min_info``; monomorphic
+    [V], is True: the engines pass the autosomes; on X with ``counts.x_counts``, plink2's X test), then ``min_info`` (MaCH r² >= ``min_info``; monomorphic
     variants fail) when given.
     """
     V = len(alleles_ok)
@@ -342,14 +451,17 @@ def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, se
     if counts.n_samples is not None:
         n_samples = np.full(V, n_samples, dtype=np.int64)
         n_samples[alleles_ok] = counts.n_samples
-    frequency = None
+    frequency = x_counts = None
+    if counts.x_counts is not None:
+        x_counts = np.full((V, 5), -1, dtype=np.int64)
+        x_counts[alleles_ok] = counts.x_counts
     if counts.allele_frequency is not None:
         frequency = np.full(V, np.nan)
         frequency[alleles_ok] = counts.allele_frequency
     keep, steps = variant_qc_mask(full[0].astype(np.int64), full[1].astype(np.int64), full[2].astype(np.int64),
                                   n_samples, settings, alleles_ok=alleles_ok,
                                   dosage_sum=full[3] if dosages else None,
-                                  hwe_tested=hwe_tested, allele_frequency=frequency)
+                                  hwe_tested=hwe_tested, allele_frequency=frequency, x_counts=x_counts)
     if min_info is not None:
         info = np.full(V, np.nan)
         info[alleles_ok] = counts.info

@@ -1,0 +1,82 @@
+"""Benchmark: ``independent_columns`` (the covariates Y's males and X's samples of known sex keep) before and after
+one Gram-Schmidt pass replaced one least-squares fit per column (stop 29).
+
+    python benchmarks/independent_columns.py [--ref HEAD~1 --repeats 5]
+
+Designs: intercept, age, sex, a one-hot centre (all levels: collinear with the intercept), PCs and sex again, on
+the males (sex constant); the function of ``--ref`` (``git archive``) and of this tree, interleaved, CPU seconds
+(``time.process_time``, one thread), medians; the columns kept must be the same. Writes
+``results/independent_columns.{md,json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import ROOT, before_tree, write_results  # noqa: E402
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod          # (its dataclasses look their module up)
+    spec.loader.exec_module(mod)
+    return mod.independent_columns
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ref", default="HEAD~1")
+    ap.add_argument("--repeats", type=int, default=5)
+    a = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="edfgen_indep_"))
+    funcs = {"before": _load(before_tree(work, a.ref) / "edfgen/engines/sex_chromosomes.py", "sc_before"),
+             "after": _load(ROOT / "edfgen/engines/sex_chromosomes.py", "sc_after")}
+    rng = np.random.default_rng(1)
+    res = {"command": "python benchmarks/independent_columns.py " + " ".join(sys.argv[1:]),
+           "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                    text=True).stdout.strip(), "ref": a.ref,
+           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "load_1min": os.getloadavg()[0], "designs": []}
+    for n, n_pcs, n_centres in ((20_000, 10, 10), (200_000, 20, 22), (500_000, 20, 22)):
+        centre = rng.integers(0, n_centres, n)
+        sex = (rng.random(n) < 0.5).astype(float)
+        C = np.column_stack([np.ones(n), rng.normal(50, 8, n), sex, (centre[:, None] == np.arange(n_centres)),
+                             rng.normal(size=(n, n_pcs)), sex])[sex == 1]
+        names = [f"c{j}" for j in range(C.shape[1])]
+        cpu = {k: [] for k in funcs}
+        kept = {}
+        for _ in range(a.repeats):
+            for k, f in funcs.items():
+                t = time.process_time()
+                kept[k] = f(C, names)[1]
+                cpu[k].append(time.process_time() - t)
+        assert kept["before"] == kept["after"]
+        res["designs"].append({"rows": len(C), "columns": C.shape[1], "kept": len(kept["after"]),
+                               **{f"{k}_cpu_s": round(statistics.median(v), 4) for k, v in cpu.items()}})
+    res["load_1min_end"] = os.getloadavg()[0]
+    md = ["# independent_columns: one Gram-Schmidt pass instead of one least-squares fit per column (stop 29)", "",
+          f"`{res['command']}`; commit {res['commit']} (before: {a.ref}), {res['date']}, 1-min load "
+          f"{res['load_1min']:.2f} -> {res['load_1min_end']:.2f} (2 shared cores), OMP_NUM_THREADS=1, "
+          f"{a.repeats} interleaved repeats, medians of CPU seconds; the same columns kept in every design.", "",
+          "| rows (males) | columns | kept | before CPU s | after CPU s | before / after |", "|---|---|---|---|---|---|"]
+    for r in res["designs"]:
+        md.append(f"| {r['rows']:,} | {r['columns']} | {r['kept']} | {r['before_cpu_s']:.3f} | {r['after_cpu_s']:.3f} "
+                  f"| {r['before_cpu_s'] / r['after_cpu_s']:.1f} |")
+    write_results("independent_columns", res, md)
+
+
+if __name__ == "__main__":
+    main()

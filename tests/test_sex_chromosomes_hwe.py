@@ -1,0 +1,171 @@
+"""X's Hardy-Weinberg test as plink2 2.00a3.5's ``--hwe`` runs it (Graffelman & Weir 2016: females' genotypes and
+males' alleles together, samples of unknown sex left out, heterozygous males left out), checked by running
+plink2 (``--hardy``'s ``.hardy.x`` P, ``--glm`` after ``--hwe``). edfgen skipped X's HWE (stop 29's leftover 1);
+the brief's "females only" is plink2's ``FEMALE_ONLY_P`` column, not what its ``--hwe`` filters on."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.commands.gwas import GwasSettings, run_gwas
+from edfgen.formats.genotypes.source import GenotypeSource
+from edfgen.kernels.qc import QCSettings, hwe_x_exact_p, hwe_x_exact_below
+from tests.test_sex_chromosomes import PLINK2
+
+needs_plink2 = pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
+N_AUTO, N_X = 6, 24
+
+
+def _x_cohort(d: Path, n_unknown: int) -> Path:
+    """900 samples (``n_unknown`` of them of unknown sex, the rest half male); 6 chr1 and 24 non-PAR X variants
+    in HWE (males 0/2) but: X0 every female heterozygous, X1 males' allele frequency 0.7 against the females'
+    0.3 (fails Graffelman-Weir, not the females-only test), X2 the unknown-sex samples all homozygous (fails
+    only if they are counted), X3 a few heterozygous males (left out by plink2), X4 a mild female excess of
+    heterozygotes (p ~ 1e-3: kept at 1e-6)."""
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(29)
+    n = 900
+    sex = np.r_[np.ones((n - n_unknown) // 2, int), np.full(n - n_unknown - (n - n_unknown) // 2, 2),
+                np.zeros(n_unknown, int)]
+    rng.shuffle(sex)
+    male, female, unknown = sex == 1, sex == 2, sex == 0
+    M = N_AUTO + N_X
+    p = rng.uniform(0.15, 0.45, M)
+    g = rng.binomial(2, p, size=(n, M)).astype(float)
+    x = np.arange(N_AUTO, M)
+    hemi = male | (unknown & (np.arange(n) % 2 == 0))      # half the unknown-sex samples are men
+    g[np.ix_(hemi, x)] = 2.0 * rng.binomial(1, p[x], size=(int(hemi.sum()), N_X))
+    x0, x1, x2, x3, x4 = x[:5]
+    g[female, x0] = 1.0
+    g[male, x1] = 2.0 * rng.binomial(1, 0.7, int(male.sum()))
+    g[female, x1] = rng.binomial(2, 0.3, int(female.sum()))
+    g[unknown, x2] = 2.0
+    g[np.flatnonzero(male)[:6], x3] = 1.0
+    fem = np.flatnonzero(female)
+    hom = fem[np.isin(g[fem, x4], (0.0, 2.0))]
+    g[hom[:int(0.12 * len(hom))], x4] = 1.0
+    g[rng.choice(n, 5, replace=False), N_AUTO + 8] = np.nan
+    iid = [f"s{i}" for i in range(n)]
+    to_bed(d / "g.bed", g, count_A1=False, properties={
+        "fid": iid, "iid": iid, "sex": sex, "sid": [f"v{j}" for j in range(M)],
+        "chromosome": ["1"] * N_AUTO + ["23"] * N_X, "bp_position": np.arange(1, M + 1) * 1000 + 3_000_000,
+        "allele_1": ["A"] * M, "allele_2": ["G"] * M})
+    age = rng.normal(50, 8, n)
+    y = 0.3 * g[:, N_AUTO + 6] + 0.5 * male + 0.02 * age + rng.normal(0, 1, n)
+    pd.DataFrame({"IID": iid, "y": y}).to_csv(d / "pheno.tsv", sep="\t", index=False)
+    pd.DataFrame({"IID": iid, "age": age}).to_csv(d / "covar.tsv", sep="\t", index=False)
+    pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(d / "pheno.p2", sep="\t", index=False)
+    pd.DataFrame({"#FID": iid, "IID": iid, "age": age}).to_csv(d / "covar.p2", sep="\t", index=False)
+    return d
+
+
+def _plink2(d: Path, *args) -> None:
+    subprocess.run([PLINK2, "--bfile", str(d / "g"), *args, "--silent"], check=True)
+
+
+@needs_plink2
+@pytest.mark.parametrize("n_unknown", [0, 60])
+def test_hwe_x_exact_p__equal_to_plink2_hardy_x(tmp_path, n_unknown):
+    d = _x_cohort(tmp_path, n_unknown)
+    _plink2(d, "--hardy", "--out", str(d / "h"))
+    h = pd.read_csv(d / "h.hardy.x", sep="\t")
+    counts = h[["FEMALE_HOM_A1_CT", "FEMALE_HET_A1_CT", "FEMALE_TWO_AX_CT", "MALE_A1_CT", "MALE_AX_CT"]].to_numpy()
+    p = hwe_x_exact_p(*counts.T)
+    np.testing.assert_allclose(p, h["P"], rtol=2e-5)                 # (plink2 prints 6 digits)
+    assert (p[:2] < 1e-20).all() and p[4] > 1e-6
+    np.testing.assert_array_equal(hwe_x_exact_below(*counts.T, 1e-6), h["P"].to_numpy() < 1e-6)
+    # the allele labels swapped: the same p
+    np.testing.assert_allclose(hwe_x_exact_p(*counts[:, [2, 1, 0, 4, 3]].T), p, rtol=1e-9)
+
+
+def test_hwe_x_exact_p__small_tables_by_enumeration():
+    """Against a brute-force sum over every table with the same numbers of females, males and allele copies."""
+    from math import exp, lgamma, log
+
+    def brute(f1, fh, f2, m1, m2):
+        nf, nm = f1 + fh + f2, m1 + m2
+        n1, t = m1 + 2 * f1 + fh, 2 * nf + nm
+
+        def lp(a, h, c, m):
+            return (lgamma(nm + 1) + lgamma(nf + 1) + lgamma(n1 + 1) + lgamma(t - n1 + 1) + h * log(2)
+                    - lgamma(m + 1) - lgamma(nm - m + 1) - lgamma(a + 1) - lgamma(h + 1) - lgamma(c + 1)
+                    - lgamma(t + 1))
+        obs = lp(f1, fh, f2, m1)
+        tot = 0.0
+        for m in range(nm + 1):
+            r = n1 - m
+            for h in range(r % 2, min(r, 2 * nf - r) + 1, 2) if 0 <= r <= 2 * nf else ():
+                a = (r - h) // 2
+                if lp(a, h, nf - h - a, m) <= obs + 1e-7:
+                    tot += exp(lp(a, h, nf - h - a, m))
+        return min(tot, 1.0)
+
+    tables = [(3, 10, 0, 1, 7), (0, 5, 0, 0, 0), (10, 0, 0, 5, 5), (0, 40, 0, 13, 23), (4, 12, 21, 25, 11),
+              (7, 20, 9, 0, 30), (0, 0, 12, 0, 9)]
+    for t in tables:
+        np.testing.assert_allclose(hwe_x_exact_p(*[[v] for v in t])[0], brute(*t), rtol=1e-9, err_msg=str(t))
+    assert hwe_x_exact_p([0], [0], [0], [3], [4])[0] == 1.0         # no female: nothing to test
+
+
+@needs_plink2
+@pytest.mark.parametrize("n_unknown", [0, 60])
+def test_gwas__x_hwe_removes_what_plink2_removes(tmp_path, n_unknown):
+    """edfgen's default QC kept every X variant (no HWE on X); plink2 --hwe removes X0 and X1 (Graffelman-Weir),
+    keeps X2 (unknown sex left out) and X4. The GWAS-SSF variants and the qc_report's hwe row equal plink2's."""
+    d = _x_cohort(tmp_path, n_unknown)
+    out = tmp_path / "e"
+    run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", out, covar_cols=["age"],
+             qc=QCSettings(), settings=GwasSettings(transform="none", plots=False, missing_genotypes="drop"))
+    ours = pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id")
+    _plink2(d, "--pheno", str(d / "pheno.p2"), "--covar", str(d / "covar.p2"), "--glm", "hide-covar", "--maf",
+            "0.01", "--geno", "0.05", "--mind", "0.05", "--hwe", "1e-6", "--out", str(d / "p2"))
+    ref = pd.read_csv(d / "p2.y.glm.linear", sep="\t").set_index("ID")
+    x = [f"v{j}" for j in range(N_AUTO, N_AUTO + N_X)]
+    assert {"v6", "v7"}.isdisjoint(ref.index) and {"v8", "v9", "v10"} <= set(ref.index)
+    assert set(ours.index) == set(ref.index)
+    ref = ref.loc[ours.index]
+    sign = np.where(ref["A1"] == ours["effect_allele"], 1.0, -1.0)
+    np.testing.assert_allclose(ours["beta"], sign * ref["BETA"], rtol=1e-5, atol=1e-7)
+    qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
+    assert qc.loc["hwe", "removed"] == len(set(x) - set(ref.index)) == 2
+    assert qc.loc["hwe", "threshold"] == "p >= 1e-06 (autosomes; X: females and males, Graffelman-Weir, as plink2)"
+
+
+def test_gwas__x_without_sex_not_hwe_tested(tmp_path):
+    """No sex in the files (every .fam sex 0): plink2 writes no .hardy.x and --hwe keeps all of X; so does
+    edfgen (and says so: "(autosomes)")."""
+    d = _x_cohort(tmp_path, 0)
+    fam = pd.read_csv(d / "g.fam", sep=r"\s+", header=None)
+    fam[4] = 0
+    fam.to_csv(d / "g.fam", sep=" ", header=False, index=False)
+    out = tmp_path / "e"
+    run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", out, covar_cols=["age"],
+             qc=QCSettings(), settings=GwasSettings(transform="none", plots=False, missing_genotypes="drop"))
+    ours = pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id")
+    assert {f"v{j}" for j in range(N_AUTO, N_AUTO + N_X)} <= set(ours.index)
+    qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
+    assert qc.loc["hwe", "threshold"] == "p >= 1e-06 (autosomes)" and qc.loc["hwe", "removed"] == 0
+
+
+@needs_plink2
+def test_gwas_hail__x_hwe_as_the_fast_engine_and_plink2(hail_context, tmp_path):
+    """The Hail engine's QC tests X's HWE as the fast engine and plink2 (it kept all of X)."""
+    d = _x_cohort(tmp_path, 60)
+    kept, rows = {}, {}
+    for engine in ("fast", "hail"):
+        run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / engine,
+                 covar_cols=["age"], qc=QCSettings(), settings=GwasSettings(engine=engine, transform="none",
+                                                                           plots=False))
+        kept[engine] = set(pd.read_csv(tmp_path / engine / "y.tsv.gz", sep="\t")["variant_id"])
+        rows[engine] = pd.read_csv(tmp_path / engine / "qc_report.tsv", sep="\t").set_index("filter").loc["hwe"]
+    _plink2(d, "--hwe", "1e-6", "--maf", "0.01", "--geno", "0.05", "--mind", "0.05", "--write-snplist",
+            "--out", str(d / "p2"))
+    ref = set((d / "p2.snplist").read_text().split())
+    assert kept["hail"] == kept["fast"] == ref and "v6" not in ref and "v7" not in ref
+    assert rows["hail"].to_dict() == rows["fast"].to_dict() and rows["hail"]["removed"] == 2
