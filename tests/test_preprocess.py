@@ -270,6 +270,7 @@ def test_preprocess__an_entirely_missing_lead_is_a_flat_lead(cinc):
     notes = [(r, n) for r, _, n in batch.notes]
     assert (base.record_id, "zeroed lead(s) V3: no sample present (missing), kept as zeros like a flat lead") in notes
     assert ("flat", "zeroed lead(s) V3: flat (band-passed SD < 0.01 mV)") in notes     # the same note kind
+    assert len(notes) == 2                                              # the missing lead said once, as missing
     # with missing samples in another lead too, the other leads decide the stretch
     part = nan.copy()
     part[2, :400] = np.nan

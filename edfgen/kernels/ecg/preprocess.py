@@ -70,6 +70,8 @@ from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 EDGE_MARGIN_S = 2.0
 #: the likely causes named when amplitudes are implausible for millivolts
 _UNITS_HINT = "are the samples in uV or ADC counts, or the gain/units per bit wrong? (.npz: set units)"
+#: the note of a lead without any sample, zeroed (:func:`keep_finite_stretch`)
+_MISSING_LEAD = "no sample present (missing), kept as zeros like a flat lead"
 #: lowest sampling rate (Hz) a record may have: below it the QRS complex (content to ~40 Hz) is not
 #: represented, and a header's absurd rate (1e-300 Hz) would ask the resampler for an astronomically
 #: long filter; 100-Hz records (PTB-XL's low-resolution set) are above it
@@ -299,7 +301,7 @@ def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0, max_absent: in
         finite[absent] = True
         names = ", ".join(record.leads[i] for i in np.flatnonzero(absent))
         record = replace(record, signal=x, notes=record.notes + (
-            f"{NOTE_ZEROED} lead(s) {names}: no sample present (missing), kept as zeros like a flat lead",))
+            f"{NOTE_ZEROED} lead(s) {names}: {_MISSING_LEAD}",))
         if finite.all():
             return record
     ok = finite.all(axis=0)
@@ -440,6 +442,12 @@ def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessi
     return [prep.leads[i] for i in flat]
 
 
+def _zeroed_missing(record: EcgRecord) -> set[str]:
+    """The leads :func:`keep_finite_stretch` zeroed for having no sample (named in its note)."""
+    return {name for note in record.notes if note.startswith(f"{NOTE_ZEROED} lead(s) ") and _MISSING_LEAD in note
+            for name in note[len(f"{NOTE_ZEROED} lead(s) "):note.index(":")].split(", ")}
+
+
 def preprocess(record: EcgRecord, prep: Preprocessing = Preprocessing(), *,
                quality: QualityThresholds = DEFAULT_QUALITY) -> np.ndarray:
     """One record -> model input.
@@ -529,6 +537,7 @@ def preprocess_many(records: Iterable[EcgRecord | RecordRejected], prep: Preproc
             except RecordRejected as exc:
                 rejects[i] = (rec.record_id, rec.path, exc.reason)
                 continue
+            flat = [n for n in flat if n not in _zeroed_missing(rec)]     # said once, as missing
             if flat:
                 note = f"{NOTE_ZEROED} lead(s) {', '.join(flat)}: flat (band-passed SD < {quality.flat_std_mv:g} mV)"
                 prepared[k] = (i, replace(rec, notes=rec.notes + (note,)), None)
