@@ -511,14 +511,15 @@ def preprocess_many(records: Iterable[EcgRecord | RecordRejected], prep: Preproc
     """
     W = prep.window_samples
     n_leads = len(prep.leads)
-    prepared: list[tuple[int, EcgRecord, np.ndarray]] = []
+    prepared: list[tuple[int, EcgRecord, np.ndarray | None]] = []   # None once filtered
     rejects: dict[int, tuple[str, str, str]] = {}
     for i, item in enumerate(records):
         if isinstance(item, RecordRejected):
             rejects[i] = (item.record_id, item.path, item.reason)
             continue
         try:
-            prepared.append((i, *_prepare(item, prep, quality)[::-1]))
+            x, rec = _prepare(item, prep, quality)      # rec carries only the cropped signal
+            prepared.append((i, rec, x))
         except RecordRejected as exc:
             rejects[i] = (item.record_id, item.path, exc.reason)
         del item             # before the next record is read: one full record in memory at a time
