@@ -280,16 +280,13 @@ def test_linear_probe_cv__more_features_than_records_equals_a_plain_sklearn_fit(
     np.testing.assert_allclose(res.predictions[test, 0], ref.predict_proba((wide[test] - mu) / sd)[:, 1], atol=1e-3)
 
 
-def test_evaluate_cli__rejects_and_unknown_patients_are_warned_and_the_manifest_is_strict_json(tmp_path):
-    """Review findings: evaluate never mentioned a rejected record on the console; a --labels table without
-    patient_id made every record its own patient without a word; manifest.json held a bare NaN (the encoder's row
-    of `encoder_minus`), which JavaScript's JSON.parse refuses."""
-    import json
-
+def _simulated_labelled(tmp_path, n: int, seed: int):
+    """``n`` simulated ECGs (``.npz`` in ``tmp_path/ecg``) plus a flat one, FLAT (rejected), and ``labels.tsv``: TACHY =
+    heart rate above the median. Returns (ecg folder, labels)."""
     from edfgen.simulate.ecg import random_physiology, synthesize_batch
 
-    phys = random_physiology(30, rng=np.random.default_rng(7))
-    x = synthesize_batch(phys, seed=7)
+    phys = random_physiology(n, rng=np.random.default_rng(seed))
+    x = synthesize_batch(phys, seed=seed)
     ecg = tmp_path / "ecg"
     ecg.mkdir()
     ids = [f"R{i:02d}" for i in range(len(x))]
@@ -299,6 +296,16 @@ def test_evaluate_cli__rejects_and_unknown_patients_are_warned_and_the_manifest_
     hr = phys["heart_rate_bpm"].to_numpy()
     labels = pd.DataFrame({"IID": ids + ["FLAT"], "TACHY": [*(hr > np.median(hr)).astype(int), 0]})
     labels.to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
+    return ecg, labels
+
+
+def test_evaluate_cli__rejects_and_unknown_patients_are_warned_and_the_manifest_is_strict_json(tmp_path):
+    """Review findings: evaluate never mentioned a rejected record on the console; a --labels table without
+    patient_id made every record its own patient without a word; manifest.json held a bare NaN (the encoder's row
+    of `encoder_minus`), which JavaScript's JSON.parse refuses."""
+    import json
+
+    ecg, labels = _simulated_labelled(tmp_path, 30, seed=7)
     args = ["evaluate", "--checkpoint", "tiny", "--ecg", str(ecg), "--probe", "linear", "--folds", "3",
             "--min-positives", "3", "--bootstrap", "10", "--threads", "1"]
     r = CliRunner().invoke(cli, [*args, "--labels", str(tmp_path / "labels.tsv"), "--baseline", "random",
@@ -346,19 +353,8 @@ def test_evaluate_cli__a_figure_failure_keeps_the_tables_rejects_and_a_complete_
     import json
 
     import edfgen.plots.evaluation as pe
-    from edfgen.simulate.ecg import random_physiology, synthesize_batch
 
-    phys = random_physiology(24, rng=np.random.default_rng(3))
-    x = synthesize_batch(phys, seed=3)
-    ecg = tmp_path / "ecg"
-    ecg.mkdir()
-    ids = [f"R{i:02d}" for i in range(len(x))]
-    for i, sig in zip(ids, x):
-        np.savez(ecg / f"{i}.npz", signal=sig, fs=500.0, units="mV")
-    np.savez(ecg / "FLAT.npz", signal=np.zeros_like(x[0]), fs=500.0, units="mV")     # rejected: flat leads
-    hr = phys["heart_rate_bpm"].to_numpy()
-    pd.DataFrame({"IID": ids + ["FLAT"], "TACHY": [*(hr > np.median(hr)).astype(int), 0]}).to_csv(
-        tmp_path / "labels.tsv", sep="\t", index=False)
+    ecg, _ = _simulated_labelled(tmp_path, 24, seed=3)
 
     def broken(table, path):
         raise ValueError("'xerr' must not contain negative values")
