@@ -137,6 +137,10 @@ def test_read_hdf5__per_record_datasets_and_stacked_layout(tmp_path):
     ("-aVR", None), ("\u2013aVR", None), ("\u2212aVR", None), ("ECG-II", "II"),
     ("Lead -aVR", None), ("MDC_ECG_LEAD_AVRneg", None), ("lead-avr", "aVR"), ("Lead aVR", "aVR"), ("ecg_v2", "V2"),
     ("ECG -aVR", None), ("ECG_-aVR", None), ("ECG Lead -aVR", None),
+    # review s29 F9: a dash only separates the prefix; elsewhere it joins two names or trails one (was: 'I-II' -> III,
+    # 'aVR-' -> aVR); the unaugmented VR, VL, VF are other leads (2/3 of aVR, aVL, aVF), not aliases
+    ("I-II", None), ("aVR-", None), ("V1-Ref", None), ("Lead II-", None), ("ECG-Lead-II", "II"), ("EKG Lead V1", "V1"),
+    ("VR", None), ("VL", None), ("VF", None),
 ])
 def test_canonical_lead_name__aliases(alias, canon):
     assert canonical_lead_name(alias) == canon
@@ -187,6 +191,11 @@ def test_canonicalise_leads__extra_channels_beside_the_12_dropped_with_a_note():
                                        LEADS[:3] + ("-aVR",) + LEADS[4:]))
     np.testing.assert_allclose(out.signal[3], -(x[0] + x[1]) / 2, rtol=1e-6)
     assert out.notes == ("dropped channel(s) not among the 12 leads: -aVR", "derived aVR from I, II")
+    # a bipolar channel 'I-II' (= I - II) is not lead III (= II - I): dropped, III derived (was: read as III)
+    out = canonicalise_leads(EcgRecord("r", np.vstack([x[:2], x[0:1] - x[1:2], x[3:]]), 500.0,
+                                       LEADS[:2] + ("I-II",) + LEADS[3:]))
+    np.testing.assert_allclose(out.signal[2], x[1] - x[0], rtol=1e-6)
+    assert out.notes == ("dropped channel(s) not among the 12 leads: I-II", "derived III from I, II")
     with pytest.raises(RecordRejected, match="duplicated lead V2"):   # a duplicated lead stays a reject
         canonicalise_leads(EcgRecord("r", np.vstack([x, junk[:2]]), 500.0, LEADS + ("V7", "C2")))
 

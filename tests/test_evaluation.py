@@ -280,16 +280,13 @@ def test_linear_probe_cv__more_features_than_records_equals_a_plain_sklearn_fit(
     np.testing.assert_allclose(res.predictions[test, 0], ref.predict_proba((wide[test] - mu) / sd)[:, 1], atol=1e-3)
 
 
-def test_evaluate_cli__rejects_and_unknown_patients_are_warned_and_the_manifest_is_strict_json(tmp_path):
-    """Review findings: evaluate never mentioned a rejected record on the console; a --labels table without
-    patient_id made every record its own patient without a word; manifest.json held a bare NaN (the encoder's row
-    of `encoder_minus`), which JavaScript's JSON.parse refuses."""
-    import json
-
+def _simulated_labelled(tmp_path, n: int, seed: int):
+    """``n`` simulated ECGs (``.npz`` in ``tmp_path/ecg``) plus a flat one, FLAT (rejected), and ``labels.tsv``: TACHY =
+    heart rate above the median. Returns (ecg folder, labels)."""
     from edfgen.simulate.ecg import random_physiology, synthesize_batch
 
-    phys = random_physiology(30, rng=np.random.default_rng(7))
-    x = synthesize_batch(phys, seed=7)
+    phys = random_physiology(n, rng=np.random.default_rng(seed))
+    x = synthesize_batch(phys, seed=seed)
     ecg = tmp_path / "ecg"
     ecg.mkdir()
     ids = [f"R{i:02d}" for i in range(len(x))]
@@ -299,6 +296,16 @@ def test_evaluate_cli__rejects_and_unknown_patients_are_warned_and_the_manifest_
     hr = phys["heart_rate_bpm"].to_numpy()
     labels = pd.DataFrame({"IID": ids + ["FLAT"], "TACHY": [*(hr > np.median(hr)).astype(int), 0]})
     labels.to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
+    return ecg, labels
+
+
+def test_evaluate_cli__rejects_and_unknown_patients_are_warned_and_the_manifest_is_strict_json(tmp_path):
+    """Review findings: evaluate never mentioned a rejected record on the console; a --labels table without
+    patient_id made every record its own patient without a word; manifest.json held a bare NaN (the encoder's row
+    of `encoder_minus`), which JavaScript's JSON.parse refuses."""
+    import json
+
+    ecg, labels = _simulated_labelled(tmp_path, 30, seed=7)
     args = ["evaluate", "--checkpoint", "tiny", "--ecg", str(ecg), "--probe", "linear", "--folds", "3",
             "--min-positives", "3", "--bootstrap", "10", "--threads", "1"]
     r = CliRunner().invoke(cli, [*args, "--labels", str(tmp_path / "labels.tsv"), "--baseline", "random",
@@ -325,3 +332,43 @@ def test_evaluate_cli__rejects_and_unknown_patients_are_warned_and_the_manifest_
     pred = pd.read_csv(tmp_path / "ev2" / "predictions.tsv", sep="\t")
     assert (pred.groupby("patient_id")["fold"].nunique() == 1).all() and pred["patient_id"].nunique() == 15
     assert json.loads((tmp_path / "ev2" / "manifest.json").read_text())["extra"]["evaluation"]["patients_are_records"] is False
+
+
+def test_plot_evaluation__a_ci_that_excludes_its_estimate_or_has_a_nan_bound_is_drawn(tmp_path):
+    """Review s29 F1: a percentile bootstrap CI need not contain its estimate (here the macro AUPRC 0.3577 with CI
+    [0.3578, 0.4824] of a real run); matplotlib refused the negative error bar and evaluate died with a traceback."""
+    from edfgen.plots.evaluation import plot_evaluation
+
+    table = pd.DataFrame({"label": ["A", "macro"], "prevalence": [0.2, 0.3],
+                          "auroc": [0.70, 0.61], "auroc_lower": [0.72, np.nan], "auroc_upper": [0.80, 0.70],
+                          "auprc": [0.3577089577, 0.40], "auprc_lower": [0.3578260174, 0.30],
+                          "auprc_upper": [0.48241, np.nan]})
+    path = plot_evaluation(table, tmp_path / "evaluation.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_cli__a_figure_failure_keeps_the_tables_rejects_and_a_complete_manifest(tmp_path, monkeypatch):
+    """Review s29 F1: the figure was drawn before rejects.tsv and the manifest were written, so a plot error lost
+    both (and was a traceback). Now it is a warning; the manifest is complete and names the failure."""
+    import json
+
+    import edfgen.plots.evaluation as pe
+
+    ecg, _ = _simulated_labelled(tmp_path, 24, seed=3)
+
+    def broken(table, path):
+        raise ValueError("'xerr' must not contain negative values")
+
+    monkeypatch.setattr(pe, "plot_evaluation", broken)
+    out = tmp_path / "ev"
+    r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", "tiny", "--ecg", str(ecg), "--probe", "linear",
+                                 "--folds", "3", "--min-positives", "3", "--bootstrap", "10", "--threads", "1",
+                                 "--labels", str(tmp_path / "labels.tsv"), "--baseline", "none", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "Traceback" not in r.output and "evaluation.png not drawn (ValueError" in r.output
+    assert (out / "evaluation.tsv").exists() and (out / "predictions.tsv").exists()
+    assert pd.read_csv(out / "rejects.tsv", sep="\t")["record"].tolist() == ["FLAT"]
+    assert not (out / "evaluation.png").exists()
+    doc = json.loads((out / "manifest.json").read_text())
+    assert "in_progress" not in doc.get("extra", {}) and doc["extra"]["figure_error"].startswith("ValueError")
+    assert {"evaluation.tsv", "predictions.tsv", "rejects.tsv"} <= set(doc["outputs"]) and "finished" in doc

@@ -244,13 +244,52 @@ def test_preprocess__missing_samples_cut_to_the_longest_complete_stretch(cinc):
     np.testing.assert_array_equal(keep_finite_stretch(gap).signal, long[:, 7000:])
     np.testing.assert_array_equal(preprocess(gap, PREP),
                                   preprocess(dataclasses.replace(base, signal=long[:, 7000:].copy()), PREP))
-    # a lead with no sample at all: named; a complete record is returned as is
+    # a lead with no sample at all: rejected, named, when no such lead is tolerated; a complete record is returned
+    # as is
     none = base.signal.copy()
     none[8] = np.nan
     with pytest.raises(RecordRejected, match=r"lead V3: 5000 NaN/inf samples \(1 lead\(s\) affected\); no sample "
                                              r"present in lead\(s\) V3"):
-        preprocess(dataclasses.replace(base, signal=none), PREP)
+        preprocess(dataclasses.replace(base, signal=none), PREP, quality=QualityThresholds(max_flat_leads=0))
     assert keep_finite_stretch(base) is base
+
+
+def test_preprocess__an_entirely_missing_lead_is_a_flat_lead(cinc):
+    """Review s29 F5: a lead with no sample (all NaN: a disconnected electrode in MIMIC-IV-ECG) rejected the
+    record, while the same lead recorded as zeros was zeroed and kept. Reference: the record with that lead
+    recorded flat (0), through the flat-lead path; the limits are max_flat_leads, counting both kinds."""
+    base = read_wfdb(cinc / "E07501.hea")
+    nan, flat = base.signal.copy(), base.signal.copy()
+    nan[8], flat[8] = np.nan, 0.0
+    rec_nan = dataclasses.replace(base, signal=nan)
+    want = preprocess(dataclasses.replace(base, signal=flat), PREP)
+    assert np.all(want[8] == 0)
+    np.testing.assert_array_equal(preprocess(rec_nan, PREP), want)
+    batch = preprocess_many([rec_nan, dataclasses.replace(base, record_id="flat", signal=flat)], PREP)
+    assert batch.rejects == [] and batch.signals[0].tolist() == batch.signals[1].tolist()
+    notes = [(r, n) for r, _, n in batch.notes]
+    assert (base.record_id, "zeroed lead(s) V3: no sample present (missing), kept as zeros like a flat lead") in notes
+    assert ("flat", "zeroed lead(s) V3: flat (band-passed SD < 0.01 mV)") in notes     # the same note kind
+    assert len(notes) == 2                                              # the missing lead said once, as missing
+    # with missing samples in another lead too, the other leads decide the stretch
+    part = nan.copy()
+    part[2, :400] = np.nan
+    cut = preprocess_many([dataclasses.replace(base, signal=part)], PREP)
+    want_cut = flat[:, 400:].copy()
+    np.testing.assert_array_equal(cut.signals[0], preprocess(dataclasses.replace(base, signal=want_cut), PREP))
+    # limits: 3 missing leads kept; 4 rejected; 2 missing + 2 flat rejected as 4 flat leads
+    three = base.signal.copy()
+    three[[6, 7, 8]] = np.nan
+    assert np.all(preprocess(dataclasses.replace(base, signal=three), PREP)[[6, 7, 8]] == 0)
+    four = base.signal.copy()
+    four[[6, 7, 8, 9]] = np.nan
+    with pytest.raises(RecordRejected, match=r"no sample present in lead\(s\) V1, V2, V3, V4 \(at most 3"):
+        preprocess(dataclasses.replace(base, signal=four), PREP)
+    mixed = base.signal.copy()
+    mixed[[6, 7]] = np.nan
+    mixed[[8, 9]] = 0.0
+    with pytest.raises(RecordRejected, match=r"4 flat lead\(s\) V1, V2, V3, V4"):
+        preprocess(dataclasses.replace(base, signal=mixed), PREP)
 
 
 def test_preprocess__clipping_inside_signal_still_rejected_after_trimming(cinc):

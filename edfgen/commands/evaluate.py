@@ -7,6 +7,7 @@ the figure :func:`edfgen.plots.evaluation.plot_evaluation`.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import ClassVar, Sequence
 
 from edfgen.commands.model import set_threads, write_rejects
 from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
+from edfgen.exceptions import OutputError
 from edfgen.formats.manifest import recording
 from edfgen.formats.tables import prepare_out_dir, write_table
 
@@ -89,6 +91,13 @@ def run_evaluate(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | 
         write_table(res.predictions, out / "predictions.tsv")
         if res.baselines is not None:
             write_table(res.baselines, out / "baselines.tsv")
-        plot_evaluation(res.table, out / "evaluation.png")
         write_rejects(res.rejects, out)
+        try:                     # the figure last, and never at the cost of the tables, rejects or manifest
+            plot_evaluation(res.table, out / "evaluation.png")
+        except (OSError, OutputError):  # disk full, read-only...: the manifest's environment rule
+            raise
+        except Exception as exc:  # noqa: BLE001 - matplotlib raises many types; the figure is optional
+            logging.getLogger(__name__).warning("evaluate: evaluation.png not drawn (%s: %s); the tables are "
+                                                "complete", type(exc).__name__, exc)
+            manifest.extra["figure_error"] = f"{type(exc).__name__}: {exc}"
     return res

@@ -24,7 +24,8 @@ parts are discarded if the checkpoint's weights or its model config, the preproc
 thresholds changed (:mod:`edfgen.commands.extract_parts`), and removed when
 a run that created them fails with an input error. When every record is done the tables are
 assembled, written atomically, and ``<out>.parts/`` is removed. Memory is bounded by ``chunk_size``
-EDF rows plus the batches in flight, whatever the number of ECGs. Files under ``<out>.parts/`` and
+EDF rows plus the batches in flight, whatever the number of ECGs; a batch holds each record cropped to its
+window and filter margins (a reader holds one full record at a time, however long). Files under ``<out>.parts/`` and
 edfgen temporary files are never read as ECGs (``--out`` may lie inside the ``--ecg`` folder).
 
 Outputs (beside ``out``, every side file named after it, so that several tables can share a folder)
@@ -61,14 +62,14 @@ from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, thr
 from edfgen.commands.extract_parts import (open_parts, own_file, parts_dir, record_fingerprints, resume_state,
                                            write_chunk)
 from edfgen.exceptions import EdfgenError, InputError, OutputError
-from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records
+from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records_iter
 from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import listed_outputs, read_manifest, recording
 from edfgen.formats.tables import clean_temp_files, first_missing, read_table, remove_if_empty, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.ecg.record import (NOTE_ASSUMED_MV, NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_LEAD_ORDER, NOTE_MISSING,
-                                      NOTE_PADDED, note_kind)
+                                      NOTE_PADDED, NOTE_ZEROED, note_kind)
 from edfgen.kernels.edf import edf_pca, embed_windows
 from edfgen.model.device import DEVICES, PRECISIONS, load_model
 from edfgen.progress import progress
@@ -105,7 +106,7 @@ def _load_batch(refs: Sequence[RecordRef], prep: Preprocessing, fs: float | None
                 quality: QualityThresholds) -> tuple[list[str], np.ndarray, list[tuple[str, str, str]],
                                                      list[tuple[str, str, str]]]:
     """Read + preprocess a batch (runs in a worker process): ids, signals, rejects, notes of kept records."""
-    b = preprocess_many(read_records(refs, fs=fs), prep, quality=quality)
+    b = preprocess_many(read_records_iter(refs, fs=fs), prep, quality=quality)
     return b.record_ids, b.signals, b.rejects, b.notes
 
 
@@ -421,9 +422,9 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     # records changed on the way and kept (counted per kind of note; each listed with -vv): a held stretch at
     # an edge trimmed, channels beside the 12 leads (V4R, Frank, RESP, ...) dropped, missing samples cut,
     # an .npz without units read as mV, a record shorter than the window zero-padded, unnamed leads that break
-    # Einthoven's law
+    # Einthoven's law, flat or entirely missing leads zeroed
     changed = {NOTE_FLAT_EDGE: 0, NOTE_DROPPED: 0, NOTE_MISSING: 0, NOTE_ASSUMED_MV: 0, NOTE_PADDED: 0,
-               NOTE_LEAD_ORDER: 0}
+               NOTE_LEAD_ORDER: 0, NOTE_ZEROED: 0}
     longest_pad = 0.0
     bar = progress(total=len(todo), desc="extract", unit="ECG")
     try:
@@ -465,6 +466,9 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
         log.info("extract: %d record(s) were shorter than the %g s window (held edges trimmed included), zero-padded "
                  "at the end by up to %.3f s (listed with -vv; count in the manifest)", changed[NOTE_PADDED],
                  prep.window_s, longest_pad)
+    if changed[NOTE_ZEROED]:
+        log.info("extract: %d record(s) had flat or entirely missing lead(s) (at most %d), kept as zeros (listed with "
+                 "-vv; count in the manifest)", changed[NOTE_ZEROED], quality.max_flat_leads)
     if changed[NOTE_LEAD_ORDER]:
         log.warning("extract: %d record(s) with unnamed leads break Einthoven's law (I + III = II) grossly: a lead "
                     "order other than I, II, III, aVR, aVL, aVF, V1-V6? Kept; listed with -vv", changed[NOTE_LEAD_ORDER])
@@ -536,6 +540,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             "n_dropped_channels": n_dropped,    # records of this run with channels beside the 12 leads dropped
             "n_cut_missing_samples": n_cut,     # records of this run cut to their longest stretch without NaN/inf
             "n_zero_padded": changed[NOTE_PADDED],  # records of this run shorter than the window, zero-padded
+            "n_zeroed_leads": changed[NOTE_ZEROED],  # records of this run with flat or all-missing leads set to zeros
             "aggregation": "EDF of an ECG = mean over its crops; participant = mean over accepted ECGs",
         })
     shutil.rmtree(parts, ignore_errors=True)

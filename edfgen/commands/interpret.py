@@ -43,10 +43,19 @@ ASSOCIATION_COLUMNS = ["edf", "biomarker", "beta", "se", "t", "p_value", "signif
 def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Measure biomarkers on ECG files with :func:`edfgen.kernels.ecg.biomarkers.measure_biomarkers`.
 
-    Each record is read, its leads canonicalised (at its own sampling rate; the delineator filters
-    itself) and cut to its longest stretch without missing samples, rejected when that is shorter than the
-    default checkpoint's ``min_duration_s`` (8 s), as extract rejects it
-    (:func:`edfgen.kernels.ecg.preprocess.keep_finite_stretch`). Returns ``(table IID + biomarker columns, rejects record/path/reason)``.
+    Each record is read and its leads canonicalised (at its own sampling rate; the delineator filters itself).
+    A record with missing (NaN/inf) samples is cut to its longest stretch where every lead has one
+    (:func:`edfgen.kernels.ecg.preprocess.keep_finite_stretch`) and rejected when that stretch is shorter than
+    the default checkpoint's ``min_duration_s`` (8 s) or a lead has no sample at all. Only those checks are
+    shared with ``edfgen extract``: a fully finite record is measured whatever its length (a 6 s record that
+    extract rejects as too short is measured), flat leads, clipping and implausible amplitudes are not checked
+    (a record extract rejects for them may be measured), and the whole (finite) record is measured, not the
+    10 s window extract embeds: a 30-minute Holter's biomarkers are those of its 30 minutes. Records without
+    EDFs drop out of the join in :func:`interpret_edfs`.
+
+    Returns
+    -------
+    (table ``IID`` + biomarker columns, rejects ``record, path, reason``)
     """
     refs = discover_records([ecg] if isinstance(ecg, (str, os.PathLike)) else ecg)
     rows, rejects = [], []

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from edfgen.exceptions import InputError
-from edfgen.formats.ecg.records import discover_records, read_records
+from edfgen.formats.ecg.records import discover_records, read_records_iter
 from edfgen.formats.ecg.units import Z_NOTE
 from edfgen.kernels.ecg.preprocess import _window, bandpass_notch, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
@@ -102,7 +102,7 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     if files:
         refs = discover_records(files)
         for s in range(0, len(refs), chunk):
-            batch = preprocess_many(read_records(refs[s:s + chunk], z_scale=z_scale), prep)
+            batch = preprocess_many(read_records_iter(refs[s:s + chunk], z_scale=z_scale), prep)
             parts.append(batch.signals)
             ids += batch.record_ids
             rejects += batch.rejects

@@ -68,7 +68,7 @@ from edfgen.formats.ecg.xml import ROOTS, read_xml, sniff_xml, xml_record_id
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
 __all__ = ["MAX_RECORD_VALUES", "REJECT_COLUMNS", "SUPPORTED_SUFFIXES", "XML_FORMATS", "EcgRecord", "RecordRef", "RecordRejected", "discover_records",
-           "iter_records", "read_ecg", "read_hdf5", "read_npy", "read_npz", "read_record", "read_records", "read_wfdb",
+           "iter_records", "read_ecg", "read_hdf5", "read_npy", "read_npz", "read_record", "read_records", "read_records_iter", "read_wfdb",
            "confine", "_read_wfdb_fast", "_read_wfdb_full"]
 
 log = logging.getLogger(__name__)
@@ -230,17 +230,24 @@ def read_records(refs: Iterable[RecordRef], *, fs: float | None = None,
                  z_scale=None) -> list[EcgRecord | RecordRejected]:
     """Read the records ``refs`` point to, in order; a record that cannot be read is returned as its
     :class:`RecordRejected` (named by the ref's record id and path) instead of stopping the batch."""
-    items: list[EcgRecord | RecordRejected] = []
+    return list(read_records_iter(refs, fs=fs, z_scale=z_scale))
+
+
+def read_records_iter(refs: Iterable[RecordRef], *, fs: float | None = None,
+                      z_scale=None) -> Iterator[EcgRecord | RecordRejected]:
+    """:func:`read_records` one record at a time: each is read when the next item is asked for, so a consumer
+    that crops it (:func:`edfgen.kernels.ecg.preprocess.preprocess_many`) holds one full record, not a batch."""
     for ref in refs:
         try:
-            items.append(read_record(ref, fs=fs, z_scale=z_scale))
+            item = read_record(ref, fs=fs, z_scale=z_scale)
         except RecordRejected as exc:
-            items.append(RecordRejected(exc.reason, record_id=ref.record_id, path=ref.path))
+            item = RecordRejected(exc.reason, record_id=ref.record_id, path=ref.path)
         except Exception as exc:  # a reader's unforeseen failure on a broken file ends this record, not the batch
             log.debug("%s (%s): unexpected %s", ref.record_id, ref.path, type(exc).__name__, exc_info=True)
-            items.append(RecordRejected(f"unreadable file ({type(exc).__name__}: {_one_line(exc)})",
-                                        record_id=ref.record_id, path=ref.path))
-    return items
+            item = RecordRejected(f"unreadable file ({type(exc).__name__}: {_one_line(exc)})",
+                                  record_id=ref.record_id, path=ref.path)
+        yield item
+        del item
 
 
 def read_ecg(path: str | os.PathLike, *, fs: float | None = None) -> EcgRecord:

@@ -118,6 +118,11 @@ _FRANK = frozenset({"vx", "vy", "vz", "x", "y", "z"})
 #: "Lead -aVR"; a dash right after "ECG" or "lead" is a separator: "ECG-II", "lead-avr"),
 #: or a "neg" suffix (HL7 aECG MDC_ECG_LEAD_AVRneg): the negated lead, not the lead itself
 _NEGATED = re.compile(r"^\s*(mdc_ecg_lead_|e[ck]g[\s_.]+)?(lead[\s_]+)?[-\u2013\u2212]|neg\s*$", re.I)
+#: an ``ecg``/``ekg``/``lead`` prefix with its separators ("ECG-II", "lead-avr", "EKG Lead V1"): the only place a dash
+#: may stand; a dash after it joins two names ("I-II", "V1-Ref": a bipolar or referenced channel) or trails one
+#: ("aVR-"), and such a name is not the lead
+_PREFIX = re.compile(r"^\s*((e[ck]g|lead)(?![a-z])[\s_.\-\u2013\u2212]*)*", re.I)
+_DASH = re.compile(r"[-\u2013\u2212]")
 
 
 def canonical_lead_name(name: str) -> str | None:
@@ -127,9 +132,18 @@ def canonical_lead_name(name: str) -> str | None:
     ``"avr"``, ``"AVR"``, ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``;
     ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``. A name with a minus before the lead (``"-aVR"``, ``"Lead -aVR"`` as
     DICOM names it, the inverted aVR of the Cabrera display) or a ``neg`` suffix (HL7 aECG ``MDC_ECG_LEAD_AVRneg``) is
-    not that lead: ``None``.
+    not that lead: ``None`` (the record's aVR is then derived from I and II). A dash is a separator only after the
+    prefix (``"ECG-II"``, ``"lead-avr"``); anywhere else the name is not a lead of the 12: ``"I-II"`` (a bipolar
+    channel, whose letters would otherwise read as III), ``"V1-Ref"``, ``"aVR-"`` -> ``None``.
+
+    The unaugmented names ``VR``, ``VL``, ``VF`` are not aliases: in the SCP-ECG/MDC lead vocabularies (as DICOM
+    readers list them) they are leads of their own beside ``aVR``, ``aVL``, ``aVF``, the limb potentials against
+    Wilson's central terminal, 2/3 of the augmented leads (Goldberger 1942); reading them as aVR… would be off by
+    a factor 1.5. A record that names them lacks aVR… and has them derived from I and II.
     """
     if _NEGATED.search(str(name)):   # '-aVR', 'Lead -aVR', 'MDC_ECG_LEAD_AVRneg': the negated lead
+        return None
+    if _DASH.search(_PREFIX.sub("", str(name), count=1).rstrip()):   # 'I-II', 'V1-Ref', 'aVR-'
         return None
     return _ALIASES.get(_lead_key(name))
 

@@ -13,22 +13,28 @@ Steps, in order
 2. **Missing samples** (:func:`keep_finite_stretch`): NaN/inf samples (WFDB's missing value, a
    multi-segment record's gap, a lead absent from a segment) are never filtered or filled in: the
    record is cut to its longest stretch where every lead has a finite sample, said in its ``notes``,
-   and rejected when that stretch is shorter than ``min_duration_s`` (a lead with no finite sample,
-   a gap that leaves less than 8 s). Missing samples at the start or end thus cost only those seconds,
-   as in a long recording with a gap, where the window is then taken from the longest clean stretch.
+   and rejected when that stretch is shorter than ``min_duration_s`` (a gap that leaves less than 8 s).
+   Missing samples at the start or end thus cost only those seconds, as in a long recording with a gap,
+   where the window is then taken from the longest clean stretch. A lead with no finite sample at all
+   (a disconnected electrode, e.g. in MIMIC-IV-ECG) is set to zeros and treated as a flat lead (step 6:
+   counted against ``max_flat_leads``, noted ``"zeroed ..."``); more than ``max_flat_leads`` reject.
    **Flat edges** (:func:`trim_flat_edges`): a segment at the start or end of the recording where
    every (non-constant) lead holds its value, a common device artefact (many PTB-XL records end in
    ~0.1 s of held samples), is trimmed and reported in the record's ``notes``, never a reason to
    reject (a fill value reached by a jump, e.g. padding at the digital minimum, is cut whole); the
    shortened record then goes through the window policy below.
-   **Raw quality** (on the trimmed signal): a lead with a run of at
-   least ``saturation_run_s`` seconds at its own minimum or maximum value *inside* the signal
-   (clipping, a saturated amplifier) rejects, as does a sample more than ``max_abs_mv`` from its lead's
-   median (not millivolts).
 3. **Window** (explicit policy): a record longer than ``window_s`` is **centre-cropped** (with
    a 2 s margin each side kept until after filtering, so filter edge effects fall outside the
    window); a record shorter than ``window_s`` but at least ``min_duration_s`` long is filtered and
    then **zero-padded at the end** (said in its ``notes``); a shorter record rejects.
+   **Raw quality**, judged on the samples used (the cropped window and its margins, the whole trimmed
+   record when shorter): a lead with a run of at least ``saturation_run_s`` seconds at its own minimum or
+   maximum value *inside* the signal (clipping, a saturated amplifier) rejects, as does a sample more than
+   ``max_abs_mv`` from its lead's median (not millivolts). A long (Holter) record is thus not rejected for
+   a brief electrode pop or saturation outside its centre window; one inside that window rejects it, the
+   reason saying which seconds were used. The window is not moved to a cleaner stretch: every record's
+   window is the same, predictable one (the centre), chosen without looking at its quality, so the
+   embedding never depends on where artefacts happen to lie.
 4. **Resampling** to ``sampling_rate`` (500 Hz) with ``scipy.signal.resample_poly`` (polyphase,
    rational factor up/down, Kaiser-windowed anti-aliasing FIR).
 5. **Filtering**: zero-phase (forward-backward, ``sosfiltfilt``) 4th-order Butterworth band-pass
@@ -38,7 +44,7 @@ Steps, in order
    they were trained with).
 6. **Flat leads**: a lead whose filtered standard deviation (within the real, unpadded samples)
    is below ``flat_std_mv`` is flat; more than ``max_flat_leads`` (default 3) flat leads reject
-   the record, fewer are set to exact zeros (see :class:`QualityThresholds`). A median lead SD above
+   the record, fewer are set to exact zeros and noted (``"zeroed lead(s) ..."``, see :class:`QualityThresholds`). A median lead SD above
    ``max_median_sd_mv`` rejects: the samples are not millivolts (µV or ADC counts, a wrong gain).
 
 A rejected record raises :class:`~edfgen.kernels.ecg.record.RecordRejected` with the reason; batch code
@@ -50,19 +56,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
-from typing import Sequence
+from typing import Iterable
 
 import numpy as np
 from scipy import signal as sps
 
 from edfgen.kernels.ecg.leads import canonicalise_leads
-from edfgen.kernels.ecg.record import NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED, EcgRecord, RecordRejected
+from edfgen.kernels.ecg.record import (NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED, NOTE_ZEROED, EcgRecord,
+                                      RecordRejected)
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 #: seconds of signal kept on each side of the window until after filtering
 EDGE_MARGIN_S = 2.0
 #: the likely causes named when amplitudes are implausible for millivolts
 _UNITS_HINT = "are the samples in uV or ADC counts, or the gain/units per bit wrong? (.npz: set units)"
+#: the note of a lead without any sample, zeroed (:func:`keep_finite_stretch`)
+_MISSING_LEAD = "no sample present (missing), kept as zeros like a flat lead"
 #: lowest sampling rate (Hz) a record may have: below it the QRS complex (content to ~40 Hz) is not
 #: represented, and a header's absurd rate (1e-300 Hz) would ask the resampler for an astronomically
 #: long filter; 100-Hz records (PTB-XL's low-resolution set) are above it
@@ -245,8 +254,13 @@ def trim_flat_edges(record: EcgRecord, *, min_s: float = 0.02) -> EcgRecord:
     return replace(record, signal=x[:, a:b], notes=record.notes + tuple(notes))
 
 
-def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0) -> EcgRecord:
+def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0, max_absent: int = 0) -> EcgRecord:
     """Cut a record to its longest stretch where every lead has a finite sample.
+
+    A lead with no finite sample at all (a disconnected electrode stored as NaN, common in MIMIC-IV-ECG) is,
+    up to ``max_absent`` such leads, set to zeros and said in ``notes`` (``"zeroed lead(s) V3: no sample
+    present ..."``): it is then a flat lead, counted against ``max_flat_leads`` and kept as zeros like a
+    recorded flat lead (:func:`_check_flat`); the other leads decide the stretch.
 
     Real files mark samples as missing (WFDB's ``-32768``, read as NaN; a multi-segment record's gap or a
     lead absent from one segment). Nothing is filled in: the
@@ -260,22 +274,36 @@ def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0) -> EcgRecord:
         Leads already canonical (a derived lead is missing wherever its sources are).
     min_s
         Shortest stretch that may be kept (the checkpoint's ``min_duration_s``).
+    max_absent
+        Most leads without any finite sample that are zeroed instead of rejecting (``preprocess`` passes
+        ``max_flat_leads``; 0: any such lead rejects).
 
     Returns
     -------
     EcgRecord
-        ``record`` itself when every sample is finite, else the cut copy.
+        ``record`` itself when every sample is finite, else the cut (or zeroed) copy.
 
     Raises
     ------
     RecordRejected
-        When no stretch of at least ``min_s`` seconds (and at least one sample) is finite in every lead;
-        the reason names the first lead with missing samples and the longest stretch.
+        When no stretch of at least ``min_s`` seconds (and at least one sample) is finite in every lead, or more
+        than ``max_absent`` leads have no sample; the reason names the first lead with missing samples and the
+        longest stretch, or the leads without a sample.
     """
     x = record.signal
     finite = np.isfinite(x)
     if finite.all():
         return record
+    absent = ~finite.any(axis=1)
+    if 0 < absent.sum() <= max_absent and not absent.all():
+        x = x.copy()
+        x[absent] = 0.0
+        finite[absent] = True
+        names = ", ".join(record.leads[i] for i in np.flatnonzero(absent))
+        record = replace(record, signal=x, notes=record.notes + (
+            f"{NOTE_ZEROED} lead(s) {names}: {_MISSING_LEAD}",))
+        if finite.all():
+            return record
     ok = finite.all(axis=0)
     padded = np.diff(np.r_[0, ok.astype(np.int8), 0])
     starts, ends = np.flatnonzero(padded == 1), np.flatnonzero(padded == -1)
@@ -284,7 +312,8 @@ def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0) -> EcgRecord:
     if b - a == 0 or (b - a) / record.fs + 1e-9 < min_s:
         bad = np.flatnonzero(~finite.all(axis=1))
         absent = [record.leads[i] for i in bad if not finite[i].any()]
-        why = (f"no sample present in lead(s) {', '.join(absent)}" if absent else
+        why = (f"no sample present in lead(s) {', '.join(absent)}"
+               + (f" (at most {max_absent} such lead(s) zeroed like flat leads)" if max_absent else "") if absent else
                f"the longest stretch without missing samples is {(b - a) / record.fs:.2f} s"
                + (f" < min_duration_s {min_s:g} s" if min_s else ""))
         raise RecordRejected(f"lead {record.leads[bad[0]]}: {int((~finite[bad[0]]).sum())} NaN/inf samples "
@@ -338,24 +367,41 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
 
 
 def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds) -> tuple[np.ndarray, EcgRecord]:
-    """Leads, flat edges, raw checks, crop with margin, resample. Returns (signal at prep rate, prepared record)."""
+    """Leads, missing samples and flat edges, crop with margin, raw checks on what is kept, resample.
+
+    The raw checks judge only the samples used (the centre window and its filter margins): a brief artefact
+    elsewhere in a long (Holter) record does not reject it, one inside the centre window does (the window is
+    not moved; module docstring, step 3). The returned record carries only the cropped signal, so a long
+    record's full signal is freed as soon as it is cropped.
+
+    Returns
+    -------
+    (signal at ``prep.sampling_rate``, prepared record)
+    """
     if not record.fs >= MIN_FS_HZ:
         raise RecordRejected(f"sampling rate {record.fs:g} Hz is below {MIN_FS_HZ:g} Hz (too coarse for an ECG; "
                              "a wrong rate in the file?)", record_id=record.record_id, path=record.path)
     rec = canonicalise_leads(record, leads=prep.leads)
-    rec = trim_flat_edges(keep_finite_stretch(rec, min_s=prep.min_duration_s))
-    check_raw_quality(rec, quality=quality)
+    rec = trim_flat_edges(keep_finite_stretch(rec, min_s=prep.min_duration_s, max_absent=quality.max_flat_leads))
     dur = rec.duration_s
     if dur + 1e-9 < prep.min_duration_s:
         raise RecordRejected(f"too short: {dur:.3f} s ({rec.signal.shape[1]} samples at {rec.fs:g} Hz) < "
                              f"min_duration_s {prep.min_duration_s:g} s",
                              record_id=rec.record_id, path=rec.path)
-    x = rec.signal
     keep = int(round((prep.window_s + 2 * EDGE_MARGIN_S) * rec.fs))
-    if x.shape[1] > keep:
-        start = (x.shape[1] - keep) // 2
-        x = x[:, start:start + keep]
-    x = resample(x, rec.fs, prep.sampling_rate)
+    T = rec.signal.shape[1]
+    start = (T - keep) // 2 if T > keep else 0
+    if T > keep:   # a copy: the record's full signal (45 MB for 30 min at 257 Hz) is not kept alive by a view
+        rec = replace(rec, signal=np.ascontiguousarray(rec.signal[:, start:start + keep]))
+    try:
+        check_raw_quality(rec, quality=quality)
+    except RecordRejected as exc:
+        if T <= keep:
+            raise
+        raise RecordRejected(f"{exc.reason} in the {keep / rec.fs:g} s used (the centre {prep.window_s:g} s window "
+                             f"and its margins, from {start / rec.fs:.3f} s of {dur:.3f} s)",
+                             record_id=rec.record_id, path=rec.path) from None
+    x = resample(rec.signal, rec.fs, prep.sampling_rate)
     if x.shape[1] < prep.window_samples:  # _window pads it: said, so a user sees which records were padded
         pad = (prep.window_samples - x.shape[1]) / prep.sampling_rate
         rec = replace(rec, notes=rec.notes + (f"{NOTE_PADDED} {pad:.3f} s at the end (record {dur:.3f} s < "
@@ -376,9 +422,9 @@ def _window(x: np.ndarray, prep: Preprocessing) -> tuple[np.ndarray, int]:
 
 
 def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessing,
-                quality: QualityThresholds) -> None:
+                quality: QualityThresholds) -> list[str]:
     """Reject implausibly large amplitudes and more than ``max_flat_leads`` flat leads; zero the tolerated
-    flat leads in place."""
+    flat leads in place and return their names."""
     big = float(np.median(x[:, :n_real].std(axis=1, dtype=np.float64)))
     if not big <= quality.max_median_sd_mv:
         raise RecordRejected(f"implausible amplitude for mV: median lead SD {big:.3g} mV after the band-pass "
@@ -393,6 +439,13 @@ def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessi
                              record_id=record.record_id, path=record.path)
     if len(flat):
         x[flat] = 0.0
+    return [prep.leads[i] for i in flat]
+
+
+def _zeroed_missing(record: EcgRecord) -> set[str]:
+    """The leads :func:`keep_finite_stretch` zeroed for having no sample (named in its note)."""
+    return {name for note in record.notes if note.startswith(f"{NOTE_ZEROED} lead(s) ") and _MISSING_LEAD in note
+            for name in note[len(f"{NOTE_ZEROED} lead(s) "):note.index(":")].split(", ")}
 
 
 def preprocess(record: EcgRecord, prep: Preprocessing = Preprocessing(), *,
@@ -447,27 +500,29 @@ class PreprocessedBatch:
     notes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def preprocess_many(records: Sequence[EcgRecord | RecordRejected], prep: Preprocessing = Preprocessing(), *,
+def preprocess_many(records: Iterable[EcgRecord | RecordRejected], prep: Preprocessing = Preprocessing(), *,
                     quality: QualityThresholds = DEFAULT_QUALITY) -> PreprocessedBatch:
     """Preprocess several records, filtering records of equal length together (vectorised).
 
     Gives the same result as :func:`preprocess` on each record. ``records`` may contain
-    :class:`RecordRejected` items (read failures), which are passed through to ``rejects``.
+    :class:`RecordRejected` items (read failures), which are passed through to ``rejects``. It may be a
+    generator (:func:`edfgen.formats.ecg.records.read_records_iter`): each record is cropped to its window
+    (:func:`_prepare`) before the next is read, so memory holds one full record at a time, not a batch of them.
     """
     W = prep.window_samples
     n_leads = len(prep.leads)
-    prepared: list[tuple[int, EcgRecord, np.ndarray]] = []
+    prepared: list[tuple[int, EcgRecord, np.ndarray | None]] = []   # None once filtered
     rejects: dict[int, tuple[str, str, str]] = {}
-    for i, rec in enumerate(records):
-        if isinstance(rec, RecordRejected):
-            rejects[i] = (rec.record_id, rec.path, rec.reason)
+    for i, item in enumerate(records):
+        if isinstance(item, RecordRejected):
+            rejects[i] = (item.record_id, item.path, item.reason)
             continue
         try:
-            x, rec = _prepare(rec, prep, quality)
+            x, rec = _prepare(item, prep, quality)      # rec carries only the cropped signal
+            prepared.append((i, rec, x))
         except RecordRejected as exc:
-            rejects[i] = (rec.record_id, rec.path, exc.reason)
-            continue
-        prepared.append((i, rec, x))
+            rejects[i] = (item.record_id, item.path, exc.reason)
+        del item             # before the next record is read: one full record in memory at a time
     out: dict[int, np.ndarray] = {}
     by_len: dict[int, list[int]] = {}
     for k, (_, _, x) in enumerate(prepared):
@@ -479,16 +534,20 @@ def preprocess_many(records: Sequence[EcgRecord | RecordRejected], prep: Preproc
         for j, k in enumerate(ks):
             i, rec, _ = prepared[k]
             try:
-                _check_flat(y[j], n_real, rec, prep, quality)
+                flat = _check_flat(y[j], n_real, rec, prep, quality)
             except RecordRejected as exc:
                 rejects[i] = (rec.record_id, rec.path, exc.reason)
                 continue
+            flat = [n for n in flat if n not in _zeroed_missing(rec)]     # said once, as missing
+            if flat:
+                note = f"{NOTE_ZEROED} lead(s) {', '.join(flat)}: flat (band-passed SD < {quality.flat_std_mv:g} mV)"
+                prepared[k] = (i, replace(rec, notes=rec.notes + (note,)), None)
             out[i] = y[j]
     order = sorted(out)
     signals = np.stack([out[i] for i in order]).astype(np.float32, copy=False) if order \
         else np.zeros((0, n_leads, W), dtype=np.float32)
-    ids = [records[i].record_id for i in order]
     kept = {i: rec for i, rec, _ in prepared if i in out}
+    ids = [kept[i].record_id for i in order]
     notes = [(kept[i].record_id, kept[i].path, note) for i in order for note in kept[i].notes]
     return PreprocessedBatch(signals=np.ascontiguousarray(signals), record_ids=ids,
                              rejects=[rejects[i] for i in sorted(rejects)], notes=notes)
