@@ -141,6 +141,8 @@ def test_read_hdf5__per_record_datasets_and_stacked_layout(tmp_path):
     # 'aVR-' -> aVR); the unaugmented VR, VL, VF are other leads (2/3 of aVR, aVL, aVF), not aliases
     ("I-II", None), ("aVR-", None), ("V1-Ref", None), ("Lead II-", None), ("ECG-Lead-II", "II"), ("EKG Lead V1", "V1"),
     ("VR", None), ("VL", None), ("VF", None),
+    # review s29d F6: a dash between a lead's letter and number is part of its name (these mapped before F9's rule)
+    ("D-II", "II"), ("D-I", "I"), ("V-1", "V1"), ("ECG V-6", "V6"), ("C-3", "V3"), ("D-IV", None), ("V-7", None),
 ])
 def test_canonical_lead_name__aliases(alias, canon):
     assert canonical_lead_name(alias) == canon

@@ -122,3 +122,22 @@ def test_load_batch__holds_one_full_record_at_a_time(base, tmp_path):
     short, _ = growth(20)
     long, one = growth(120)                                         # one 2-minute record: 2.9 MB
     assert long < short + one, f"8 records added {long / 1e6:.1f} MB (20-s records: {short / 1e6:.1f} MB)"
+
+
+def test_open_parts__chunks_of_the_older_format_are_not_reused(tmp_path, caplog):
+    """Review s29d F2: the window and all-missing-lead rules changed which records are rejected, so chunks written
+    under format 3 (an earlier edfgen) are discarded, not mixed with this run's (the resume key holds the format)."""
+    from edfgen.commands.extract_parts import PARTS_FORMAT, open_parts, resume_state
+
+    state = resume_state(checkpoint_sha256="x" * 64, model_config={"d": 1}, preprocessing={"p": 1},
+                         quality={"q": 1}, fs=None)
+    assert state["format"] == PARTS_FORMAT >= 4
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "state.json").write_text(json.dumps({**state, "format": 3}))
+    (parts / "chunk_000000.npz").write_bytes(b"old")
+    with caplog.at_level("WARNING"):
+        got = open_parts(parts, state)
+    assert not (parts / "chunk_000000.npz").exists() and got.ids == []
+    assert json.loads((parts / "state.json").read_text())["format"] == PARTS_FORMAT
+    assert "edfgen version" in caplog.text

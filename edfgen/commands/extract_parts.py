@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 #: 2: each record's input fingerprint is stored beside its EDF (resume by fingerprint);
 #: 3: the resume key holds the full model config of the checkpoint
-PARTS_FORMAT = 3
+#: 4: a record's quality is judged on the window used and an all-missing lead is zeroed like a flat one
+#: (stop 29): chunks of format 3 may hold records rejected under the older rules, so they are not reused
+PARTS_FORMAT = 4
 
 
 def parts_dir(out: Path) -> Path:
@@ -152,8 +154,8 @@ def open_parts(parts: Path, state: dict) -> Parts:
         except (OSError, ValueError):
             old = None
         if old != state:
-            log.warning("%s: partial results from another checkpoint/model config/preprocessing; starting afresh",
-                        parts)
+            log.warning("%s: partial results from another checkpoint/model config/preprocessing or edfgen version; "
+                        "starting afresh", parts)
             shutil.rmtree(parts)
     parts.mkdir(parents=True, exist_ok=True)
     clean_temp_files(parts, recursive=False)

@@ -123,6 +123,9 @@ _NEGATED = re.compile(r"^\s*(mdc_ecg_lead_|e[ck]g[\s_.]+)?(lead[\s_]+)?[-\u2013\
 #: ("aVR-"), and such a name is not the lead
 _PREFIX = re.compile(r"^\s*((e[ck]g|lead)(?![a-z])[\s_.\-\u2013\u2212]*)*", re.I)
 _DASH = re.compile(r"[-\u2013\u2212]")
+#: a dash inside a lead's own name, between its letter and its number ("D-II", the Einthoven lead in some European
+#: exports; "V-1", "C-1"): part of the name, not a joint of two leads
+_JOINED = re.compile(r"^\s*[dvc]\s*[-\u2013\u2212]\s*(i{1,3}|[1-6])\s*$", re.I)
 
 
 def canonical_lead_name(name: str) -> str | None:
@@ -134,7 +137,8 @@ def canonical_lead_name(name: str) -> str | None:
     DICOM names it, the inverted aVR of the Cabrera display) or a ``neg`` suffix (HL7 aECG ``MDC_ECG_LEAD_AVRneg``) is
     not that lead: ``None`` (the record's aVR is then derived from I and II). A dash is a separator only after the
     prefix (``"ECG-II"``, ``"lead-avr"``); anywhere else the name is not a lead of the 12: ``"I-II"`` (a bipolar
-    channel, whose letters would otherwise read as III), ``"V1-Ref"``, ``"aVR-"`` -> ``None``.
+    channel, whose letters would otherwise read as III), ``"V1-Ref"``, ``"aVR-"`` -> ``None``; a dash between a
+    lead's letter and its number is part of its name (``"D-II"`` -> ``II``, ``"V-1"`` -> ``V1``).
 
     The unaugmented names ``VR``, ``VL``, ``VF`` are not aliases: in the SCP-ECG/MDC lead vocabularies (as DICOM
     readers list them) they are leads of their own beside ``aVR``, ``aVL``, ``aVF``, the limb potentials against
@@ -143,7 +147,8 @@ def canonical_lead_name(name: str) -> str | None:
     """
     if _NEGATED.search(str(name)):   # '-aVR', 'Lead -aVR', 'MDC_ECG_LEAD_AVRneg': the negated lead
         return None
-    if _DASH.search(_PREFIX.sub("", str(name), count=1).rstrip()):   # 'I-II', 'V1-Ref', 'aVR-'
+    rest = _PREFIX.sub("", str(name), count=1).rstrip()
+    if _DASH.search(rest) and not _JOINED.match(rest):   # 'I-II', 'V1-Ref', 'aVR-' (but 'D-II', 'V-1' are names)
         return None
     return _ALIASES.get(_lead_key(name))
 
