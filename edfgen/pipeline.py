@@ -4,7 +4,8 @@ The pipeline chains the stages (simulate ▸ extract ▸ interpret ▸ gwas ▸ 
 one output directory with a subdirectory per stage. Each stage calls the library function of the
 documented command: ``run(options)`` of the command's module (:func:`edfgen.commands.run`) with its options
 dataclass (``edfgen.commands.<command>.<Command>Options``), built from the stage's TOML section, which takes exactly
-that command's options (``batch_size = 64`` is ``edfgen extract --batch-size 64``), so a user can
+that command's options (``batch_size = 64`` is ``edfgen extract --batch-size 64``; a key is the long option
+without dashes, ``-`` or ``_``, such as ``covariates`` or ``max_plots``, or the options field's name), so a user can
 rerun any stage by hand; the pipeline sets the wiring options (inputs, ``out``) itself.
 Every key and every value's type is checked when the configuration is read, before any stage runs
 (``maf = "abc"``, ``two_sample_split = "false"`` and ``out = 5`` are one-line errors naming the key).
@@ -45,7 +46,7 @@ Configuration (TOML; unknown sections or keys are errors)::
     [extract]    # options of `edfgen extract`
     [interpret]  # options of `edfgen interpret`
     [pca]        # options of `edfgen pca` (k = 10); [run] pca = true|false overrides the default
-    [gwas]       # options of `edfgen gwas`, for EDFs (and biomarkers)
+    [gwas]       # options of `edfgen gwas`, for EDFs (and biomarkers: all their columns, whatever pheno_cols/pheno_prefix)
     [gwas_outcomes]  # options of `edfgen gwas --binary` for the outcomes
     [clump]      # options of `edfgen clump`
     [annotate]   # options of `edfgen annotate`
@@ -342,9 +343,11 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                 extra_covs[section] = {"covar_cols": si.covar_cols_with_pcs(chosen, pc_names)}
 
     def gwas(name: str, section: str, pheno: Path, binary: bool, other_bfile: Path | None = None,
-             other_covar: Path | None = None) -> None:
+             other_covar: Path | None = None, all_columns: bool = False) -> None:
         if other_bfile is None:   # the study's genotypes and covariates (+ PCs)
             gw, cv, used, extra = geno, covar, bed_inputs, extra_covs.get(section, {})
+        if all_columns:           # [gwas] pheno_cols/pheno_prefix choose EDFs: the biomarker GWAS takes every column
+            extra = {**extra, "pheno_cols": None, "pheno_prefix": None}
         else:                     # a separate biobank's PLINK fileset and covariates (the outcome GWAS)
             gw, cv, extra = {"bfile": str(other_bfile)}, other_covar or inputs["covar"], {}
             used = [Path(f"{other_bfile}.{ext}") for ext in ("bed", "bim", "fam")]
@@ -361,7 +364,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         if cfg.two_sample_split:
             b = read_table(bio, id_column="IID")
             bio = _write_if_changed(b[b["IID"].isin(half_a)], split_dir / "biomarkers.half_a.tsv")
-        gwas("gwas_biomarkers", "gwas", bio, False)
+        gwas("gwas_biomarkers", "gwas", bio, False, all_columns=True)
 
     # 4. independent loci
     def clump(name: str, gwas_dir: Path) -> Path:
