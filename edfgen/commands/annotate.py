@@ -50,6 +50,10 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     ``sumstats`` (for ``regional_plots``): files or directories (:func:`edfgen.formats.sumstats.expand_sumstats`);
     one phenotype's per-chromosome files are combined (a variant in two of them is an input error); ``columns``:
     ``--columns`` for them."""
+    if regional_plots and not (ld_bfile and sumstats):   # (they need r² with the lead and the association p-values)
+        log.warning("annotate: --regional-plots %d needs --sumstats and --ld-bfile PANEL; no regional plots drawn "
+                    "(missing: %s)", regional_plots,
+                    " and ".join(n for n, v in (("--sumstats", sumstats), ("--ld-bfile", ld_bfile)) if not v))
     sumstats = expand_sumstats(sumstats, columns=columns) if sumstats else []
     check_columns_present(columns, sumstats, "--sumstats")
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input

@@ -324,7 +324,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     overlap = set(geno_ids) & has_pheno & complete_cov
     if len(overlap) < MIN_SAMPLES:
         raise InputError(f"only {len(overlap)} samples are shared by genotypes ({source.label}), phenotypes ({pheno}) "
-                         f"and covariates ({covar}) with complete values (need >= {MIN_SAMPLES}); "
+                         f"and covariates ({covar or 'none given'}) with complete values (need >= {MIN_SAMPLES}); "
                          f"are the IID columns the same ids?")
     _warn_overlap(len(set(geno_ids) & has_pheno), len(overlap), pheno, covar)
     t1 = time.perf_counter()
