@@ -187,7 +187,8 @@ class AnnotateOptions(CommandOptions):
                            range=(0, None), cli_range=False)
     ld_bfile: str | None = opt(None, "LD panel: a catalog variant with r² >= --ld-r2 makes a locus known.",
                                path="any")
-    ld_r2: float = opt(AnnotateSettings.ld_r2, None, range=(0, 1), cli_range=False)
+    ld_r2: float = opt(AnnotateSettings.ld_r2, "With --ld-bfile: a catalog variant with LD r² >= X with the lead "
+                       "makes a locus known.", range=(0, 1), cli_range=False)
     genes: str | None = opt(None, "GTF/BED genes for nearest_gene, gene_distance (default: the shipped "
                             "protein-coding genes of --reference-genome, Ensembl 75/107).", path="file", exists=True)
     regional_plots: int = opt(0, "With --sumstats and --ld-bfile: regional plots of the first N loci.",
