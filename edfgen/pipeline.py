@@ -1,6 +1,7 @@
 """The main job end to end: ``edfgen run --config pipeline.toml`` and ``edfgen demo``.
 
-The pipeline chains the stages (simulate ▸ extract ▸ interpret ▸ gwas ▸ clump ▸ annotate ▸ mr) into
+The pipeline chains the stages (simulate ▸ extract ▸ interpret ▸ pca ▸ gwas ▸ clump ▸ annotate ▸ mr ▸ ldsc,
+finemap, coloc ▸ report) into
 one output directory with a subdirectory per stage. Each stage calls the library function of the
 documented command: ``run(options)`` of the command's module (:func:`edfgen.commands.run`) with its options
 dataclass (``edfgen.commands.<command>.<Command>Options``), built from the stage's TOML section, which takes exactly

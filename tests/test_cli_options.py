@@ -155,3 +155,11 @@ def test_every_shown_option_of_every_command_has_help_text():
     bare = [(path, p.opts[0]) for path, cmd in commands(cli, click.Context(cli, info_name="edfgen"))
             for p in cmd.params if isinstance(p, click.Option) and not p.hidden and not (p.help or "").strip()]
     assert not bare, bare
+
+
+def test_run_help_lists_every_stage():
+    """`edfgen run --help` said "extract > gwas > clump > annotate > mr": it runs more stages than that."""
+    text = " ".join(CliRunner().invoke(cli, ["run", "--help"]).output.split())
+    for stage in ("simulate", "extract", "interpret", "pca", "gwas", "gwas_outcomes", "gwas_biomarkers", "clump",
+                  "annotate", "mr", "ldsc", "finemap", "coloc", "report.html"):
+        assert stage in text, stage
