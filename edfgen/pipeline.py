@@ -442,11 +442,14 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                 shutil.copyfile(files[key], tmp)
     from edfgen.report import score_truth, write_report
     from edfgen.report_mr import truth_summary, write_truth_summary
+    from edfgen.simulate.truth import planted_links
 
     truth = inputs.get("truth")
     if truth is not None and Path(truth).exists():    # a simulated cohort: what was found of what was planted
-        ts = score_truth(out, json.loads(Path(truth).read_text()))
-        files["truth_summary"] = write_truth_summary(out, truth_summary(ts.loci, ts.mr, ts.edf_mr))
+        planted = json.loads(Path(truth).read_text())
+        ts = score_truth(out, planted)
+        files["truth_summary"] = write_truth_summary(out, truth_summary(ts.loci, ts.mr, ts.edf_mr,
+                                                                        links_in_truth=len(planted_links(planted))))
     files["report"] = write_report(out, bfile=bfile, biomarkers=inputs.get("biomarkers"),
                                    outcomes=inputs.get("outcomes"), truth=inputs.get("truth"),
                                    command=" ".join(["edfgen", *sys.argv[1:]]) if sys.argv[1:2] in (["run"], ["demo"])
