@@ -560,11 +560,9 @@ class GwasOptions(GenotypeOptions, HailOptions):
     missing_genotypes: str = opt(GwasSettings.missing_genotypes, "mean-impute (Hail) or drop the sample for that variant (plink2; "
                                  "fast engine, linear model).",
                                  choices=("mean-impute", "drop"))
-    maf: float = opt(QCSettings.maf, "Keep variants with minor allele frequency >= X (in the samples analysed).",
-                     range=(0, 0.5))
+    maf: float = opt(QCSettings.maf, "Keep variants with MAF >= X (in the samples analysed).", range=(0, 0.5))
     call_rate: float = opt(QCSettings.call_rate, "Variant call rate.", range=(0, 1))
-    sample_call_rate: float = opt(QCSettings.sample_call_rate, "Keep samples with a genotype call rate >= X.",
-                                  range=(0, 1))
+    sample_call_rate: float = opt(QCSettings.sample_call_rate, "Keep samples called at >= X of variants.", range=(0, 1))
     hwe: float = opt(QCSettings.hwe_p, "HWE exact p (0: off).", range=(0, 1))
     remove_related: bool = opt(QCSettings.remove_related, "Remove related samples (KING kinship > --kinship), keeping a maximal "
                                "independent set.")
