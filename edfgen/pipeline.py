@@ -347,11 +347,11 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
              other_covar: Path | None = None, all_columns: bool = False) -> None:
         if other_bfile is None:   # the study's genotypes and covariates (+ PCs)
             gw, cv, used, extra = geno, covar, bed_inputs, extra_covs.get(section, {})
-        if all_columns:           # [gwas] pheno_cols/pheno_prefix choose EDFs: the biomarker GWAS takes every column
-            extra = {**extra, "pheno_cols": None, "pheno_prefix": None}
         else:                     # a separate biobank's PLINK fileset and covariates (the outcome GWAS)
             gw, cv, extra = {"bfile": str(other_bfile)}, other_covar or inputs["covar"], {}
             used = [Path(f"{other_bfile}.{ext}") for ext in ("bed", "bim", "fam")]
+        if all_columns:           # [gwas] pheno_cols/pheno_prefix choose EDFs: the biomarker GWAS takes every column
+            extra = {**extra, "pheno_cols": None, "pheno_prefix": None}
         w = {**gw, "pheno": pheno, "covar": cv, "out": out / name, "binary": binary, **extra}
         r.stage(name, section, w, used + [pheno, cv], out / name)
 

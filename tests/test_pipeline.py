@@ -497,3 +497,7 @@ def test_run__gwas_pheno_prefix_chooses_edfs_not_the_biomarker_gwas_columns(tmp_
     bio = seen["gwas_biomarkers"]
     assert bio.pheno_prefix is None and bio.pheno_cols is None and bio.maf == 0.05
     assert str(bio.pheno).endswith("physiology.tsv")
+    cohort = tmp_path / "o" / "cohort"     # every GWAS keeps its genotypes and covariates
+    assert seen["gwas"].bfile == bio.bfile == str(cohort / "genotypes")
+    assert str(seen["gwas"].covar) == str(bio.covar) == str(cohort / "covariates.tsv")
+    assert seen["gwas_outcomes"].bfile == str(cohort / "genotypes") and seen["gwas_outcomes"].binary
