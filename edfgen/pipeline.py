@@ -1,10 +1,12 @@
 """The main job end to end: ``edfgen run --config pipeline.toml`` and ``edfgen demo``.
 
-The pipeline chains the stages (simulate ▸ extract ▸ interpret ▸ gwas ▸ clump ▸ annotate ▸ mr) into
+The pipeline chains the stages (simulate ▸ extract ▸ interpret ▸ pca ▸ gwas ▸ clump ▸ annotate ▸ mr ▸ ldsc,
+finemap, coloc ▸ report) into
 one output directory with a subdirectory per stage. Each stage calls the library function of the
 documented command: ``run(options)`` of the command's module (:func:`edfgen.commands.run`) with its options
 dataclass (``edfgen.commands.<command>.<Command>Options``), built from the stage's TOML section, which takes exactly
-that command's options (``batch_size = 64`` is ``edfgen extract --batch-size 64``), so a user can
+that command's options (``batch_size = 64`` is ``edfgen extract --batch-size 64``; a key is the long option
+without dashes, ``-`` or ``_``, such as ``covariates`` or ``max_plots``, or the options field's name), so a user can
 rerun any stage by hand; the pipeline sets the wiring options (inputs, ``out``) itself.
 Every key and every value's type is checked when the configuration is read, before any stage runs
 (``maf = "abc"``, ``two_sample_split = "false"`` and ``out = 5`` are one-line errors naming the key).
@@ -45,7 +47,7 @@ Configuration (TOML; unknown sections or keys are errors)::
     [extract]    # options of `edfgen extract`
     [interpret]  # options of `edfgen interpret`
     [pca]        # options of `edfgen pca` (k = 10); [run] pca = true|false overrides the default
-    [gwas]       # options of `edfgen gwas`, for EDFs (and biomarkers)
+    [gwas]       # options of `edfgen gwas`, for EDFs (and biomarkers: all their columns, whatever pheno_cols/pheno_prefix)
     [gwas_outcomes]  # options of `edfgen gwas --binary` for the outcomes
     [clump]      # options of `edfgen clump`
     [annotate]   # options of `edfgen annotate`
@@ -342,12 +344,14 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                 extra_covs[section] = {"covar_cols": si.covar_cols_with_pcs(chosen, pc_names)}
 
     def gwas(name: str, section: str, pheno: Path, binary: bool, other_bfile: Path | None = None,
-             other_covar: Path | None = None) -> None:
+             other_covar: Path | None = None, all_columns: bool = False) -> None:
         if other_bfile is None:   # the study's genotypes and covariates (+ PCs)
             gw, cv, used, extra = geno, covar, bed_inputs, extra_covs.get(section, {})
         else:                     # a separate biobank's PLINK fileset and covariates (the outcome GWAS)
             gw, cv, extra = {"bfile": str(other_bfile)}, other_covar or inputs["covar"], {}
             used = [Path(f"{other_bfile}.{ext}") for ext in ("bed", "bim", "fam")]
+        if all_columns:           # [gwas] pheno_cols/pheno_prefix choose EDFs: the biomarker GWAS takes every column
+            extra = {**extra, "pheno_cols": None, "pheno_prefix": None}
         w = {**gw, "pheno": pheno, "covar": cv, "out": out / name, "binary": binary, **extra}
         r.stage(name, section, w, used + [pheno, cv], out / name)
 
@@ -361,7 +365,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         if cfg.two_sample_split:
             b = read_table(bio, id_column="IID")
             bio = _write_if_changed(b[b["IID"].isin(half_a)], split_dir / "biomarkers.half_a.tsv")
-        gwas("gwas_biomarkers", "gwas", bio, False)
+        gwas("gwas_biomarkers", "gwas", bio, False, all_columns=True)
 
     # 4. independent loci
     def clump(name: str, gwas_dir: Path) -> Path:
@@ -438,11 +442,14 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                 shutil.copyfile(files[key], tmp)
     from edfgen.report import score_truth, write_report
     from edfgen.report_mr import truth_summary, write_truth_summary
+    from edfgen.simulate.truth import planted_links
 
     truth = inputs.get("truth")
     if truth is not None and Path(truth).exists():    # a simulated cohort: what was found of what was planted
-        ts = score_truth(out, json.loads(Path(truth).read_text()))
-        files["truth_summary"] = write_truth_summary(out, truth_summary(ts.loci, ts.mr, ts.edf_mr))
+        planted = json.loads(Path(truth).read_text())
+        ts = score_truth(out, planted)
+        files["truth_summary"] = write_truth_summary(out, truth_summary(ts.loci, ts.mr, ts.edf_mr,
+                                                                        links_in_truth=len(planted_links(planted))))
     files["report"] = write_report(out, bfile=bfile, biomarkers=inputs.get("biomarkers"),
                                    outcomes=inputs.get("outcomes"), truth=inputs.get("truth"),
                                    command=" ".join(["edfgen", *sys.argv[1:]]) if sys.argv[1:2] in (["run"], ["demo"])

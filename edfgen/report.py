@@ -423,11 +423,14 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
         parts.append("<h2>Truth: what was planted vs what was found</h2>")
         summ = read_truth_summary(out)
         if summ is not None:
+            mr_text = (f"MR links found via biomarkers {summ['mr_links_detected_biomarker']}/{summ['mr_links_planted']}, "
+                       f"via EDFs {summ['mr_links_detected_edf']}/{summ['mr_links_planted']}; false positives among "
+                       f"null pairs {summ['mr_false_positives']}/{summ['mr_null_pairs']}")
+            if summ.get("mr_ran") is False:        # (older summaries have no mr_ran: MR ran)
+                mr_text = (f"MR skipped: no biomarker → disease pair was tested (no instruments, or no outcome GWAS), "
+                           f"so none of the {summ.get('mr_links_in_truth')} planted links could be found")
             parts.append(f"<p class='k'>truth_summary.json: loci {summ['loci_recovered']}/{summ['loci_planted']} "
-                         f"recovered, {summ['loci_false']} false; MR links found via biomarkers "
-                         f"{summ['mr_links_detected_biomarker']}/{summ['mr_links_planted']}, via EDFs "
-                         f"{summ['mr_links_detected_edf']}/{summ['mr_links_planted']}; false positives among null "
-                         f"pairs {summ['mr_false_positives']}/{summ['mr_null_pairs']}</p>")
+                         f"recovered, {summ['loci_false']} false; {mr_text}</p>")
         if len(ts.loci):
             rec, planted = ts.loci_recovered
             parts.append(f"<p class='k'>Planted loci recovered (index variant within 250 kb, biomarker GWAS): "

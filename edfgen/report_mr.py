@@ -26,8 +26,8 @@ from edfgen.kernels.mr.methods import primary_estimates
 from edfgen.plots.mr import _safe
 
 TRUTH_SUMMARY = "truth_summary.json"
-TRUTH_KEYS = ("loci_planted", "loci_recovered", "loci_false", "mr_links_planted", "mr_links_detected_biomarker",
-              "mr_links_detected_edf", "mr_null_pairs", "mr_false_positives")
+TRUTH_KEYS = ("loci_planted", "loci_recovered", "loci_false", "mr_ran", "mr_links_in_truth", "mr_links_planted",
+              "mr_links_detected_biomarker", "mr_links_detected_edf", "mr_null_pairs", "mr_false_positives")
 #: mr_results method -> short column prefix of the side-by-side table
 SIDE_BY_SIDE = {"Inverse variance weighted": "ivw", "Wald ratio": "wald", "MR Egger": "egger",
                 "Weighted median": "wmedian", "Weighted mode": "wmode", "MR-PRESSO (outlier-corrected)": "presso"}
@@ -178,9 +178,12 @@ def mr_section(out: Path, table: Callable[..., str], img: Callable[..., str], *,
     return parts
 
 
-def truth_summary(loci: pd.DataFrame, mr: pd.DataFrame, edf_mr: pd.DataFrame) -> dict:
+def truth_summary(loci: pd.DataFrame, mr: pd.DataFrame, edf_mr: pd.DataFrame, *,
+                  links_in_truth: int | None = None) -> dict:
     """``truth_summary.json`` from the scored tables of :func:`edfgen.report.score_truth` (loci per trait
-    with an ``all`` row; biomarker MR pairs with ``planted``/``detected``; planted links via EDFs)."""
+    with an ``all`` row; biomarker MR pairs with ``planted``/``detected``; planted links via EDFs) and the
+    number of links ``truth.json`` plants. Without a biomarker MR pair tested (no instruments at a small n,
+    no outcome GWAS) ``mr_ran`` is false and the MR counts are null, not 0 links found of 0."""
     allrow = loci[loci["trait"] == "all"] if len(loci) else loci
     get = (lambda c: int(allrow[c].iloc[0]) if len(allrow) else 0)  # noqa: E731
     planted = mr[mr["planted"]] if len(mr) else mr
@@ -193,9 +196,13 @@ def truth_summary(loci: pd.DataFrame, mr: pd.DataFrame, edf_mr: pd.DataFrame) ->
         e = by_link.get((link["exposure"], link["outcome"]))
         link.update({"edf": e.edf if e else None, "pval_edf": float(e.mr_pval) if e else None,
                      "detected_edf": bool(e.detected) if e else False})
+    ran = bool(len(mr))
+    if_ran = (lambda v: v if ran else None)  # noqa: E731
     return {"loci_planted": get("n_planted"), "loci_recovered": get("n_recovered"), "loci_false": get("n_false_index"),
-            "mr_links_planted": len(planted), "mr_links_detected_biomarker": det(planted),
-            "mr_links_detected_edf": det(edf_mr), "mr_null_pairs": len(null), "mr_false_positives": det(null),
+            "mr_ran": ran, "mr_links_in_truth": links_in_truth,
+            "mr_links_planted": if_ran(len(planted)), "mr_links_detected_biomarker": if_ran(det(planted)),
+            "mr_links_detected_edf": if_ran(det(edf_mr)), "mr_null_pairs": if_ran(len(null)),
+            "mr_false_positives": if_ran(det(null)),
             "mr_false_positive_rate": (det(null) / len(null)) if len(null) else None,
             "rule": "loci: index variant within 250 kb of a planted locus of the trait (biomarker GWAS); MR: "
                     "primary estimate (IVW, Wald ratio with one instrument) p < 0.05 / pairs tested",

@@ -651,3 +651,23 @@ def test_notebook_01__phenotype_names_that_are_not_file_names(tmp_path: Path, mo
             exec(compile(c.source, "01_manhattan.ipynb", "exec"), ns)   # noqa: S102 - our own notebook
     assert (tmp_path / "figs" / "QT_interval_ms_.manhattan.png").exists()
     assert len(ns["frames"]) == 2
+
+
+@pytest.mark.parametrize("args, line", [
+    (["gwas", "--pheno", "edfs.tsv", "--bfile", "g", "--out", "o"],
+     "Error: --pheno: file 'edfs.tsv' does not exist (try 'edfgen gwas -h')"),
+    (["extract", "--ecg", "nowhere/", "--out", "o.tsv"],
+     "Error: --ecg: path 'nowhere/' does not exist (try 'edfgen extract -h')"),
+    (["mr", "--exposure", "x.tsv", "--outcome", "y.tsv", "--out", "o"],
+     "Error: --exposure: path 'x.tsv' does not exist (try 'edfgen mr -h')"),
+    (["simulate", "--n", "abc", "--out", "o"], "Error: --n: 'abc' is not a valid integer (try 'edfgen simulate -h')"),
+    (["gwas", "--out", "o"], "Error: Missing option '--pheno' (try 'edfgen gwas -h')"),
+    (["model", "info", "--bogus"], "Error: No such option '--bogus' (try 'edfgen model info -h')"),
+    (["--bogus"], "Error: No such option '--bogus' (try 'edfgen -h')"),
+])
+def test_click_usage_error__one_line_naming_the_option_and_file_exit_2(args, line, tmp_path, monkeypatch):
+    """README: bad input gives one line naming the file (exit 2); click's usage errors (a missing --pheno file,
+    an --ecg folder that is not there) printed 4 lines (Usage, Try, blank, Error). Now one line, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, args, prog_name="edfgen")
+    assert r.exit_code == 2 and r.output.strip().splitlines() == [line], r.output

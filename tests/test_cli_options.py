@@ -138,3 +138,28 @@ def test_gwas_run_records_the_given_build_in_the_metadata(monkeypatch, tmp_path)
 def test_engine_help_names_every_fast_engine_format():
     text = " ".join(CliRunner().invoke(cli, ["gwas", "--help"]).output.split())
     assert "PLINK 1, PGEN, BGEN and VCF" in text and "PLINK input" not in text
+
+
+def test_every_shown_option_of_every_command_has_help_text():
+    """gwas --maf/--sample-call-rate/--kinship, mr --proxy-r2 and annotate --ld-r2 showed no text in --help."""
+    import click
+
+    def commands(group, ctx):
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
+            if isinstance(cmd, click.Group):
+                yield from commands(cmd, click.Context(cmd, parent=ctx, info_name=name))
+            else:
+                yield f"{ctx.command_path} {name}", cmd
+
+    bare = [(path, p.opts[0]) for path, cmd in commands(cli, click.Context(cli, info_name="edfgen"))
+            for p in cmd.params if isinstance(p, click.Option) and not p.hidden and not (p.help or "").strip()]
+    assert not bare, bare
+
+
+def test_run_help_lists_every_stage():
+    """`edfgen run --help` said "extract > gwas > clump > annotate > mr": it runs more stages than that."""
+    text = " ".join(CliRunner().invoke(cli, ["run", "--help"]).output.split())
+    for stage in ("simulate", "extract", "interpret", "pca", "gwas", "gwas_outcomes", "gwas_biomarkers", "clump",
+                  "annotate", "mr", "ldsc", "finemap", "coloc", "report.html"):
+        assert stage in text, stage

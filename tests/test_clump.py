@@ -435,6 +435,13 @@ def test_cli_annotate__ld_panel_marks_known_and_draws_regional_plots(sim, tmp_pa
     other_chrom = a[a.chromosome.astype(str) != str(bim.chromosome[tag])]
     assert other_chrom.novel.all() and len(other_chrom)
     assert len(list((tmp_path / "annot_regional").glob("*.png"))) == 1
+    # without the panel: no plots, and a warning saying why (was silent)
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "loci.tsv"), "--catalog", str(tmp_path / "cat.tsv"),
+                                   "--regional-plots", "1", *sum((["--sumstats", str(s)] for s in sim["sumstats"]), []),
+                                   "--out", str(tmp_path / "nopanel.tsv")])
+    assert res.exit_code == 0, res.output
+    assert "--regional-plots 1 needs --sumstats and --ld-bfile PANEL; no regional plots drawn (missing: --ld-bfile)" \
+        in res.output and not (tmp_path / "nopanel_regional").exists()
 
 
 @needs_plink

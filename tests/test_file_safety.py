@@ -366,3 +366,42 @@ def test_extract__an_out_whose_folder_cannot_be_made_or_locked_is_one_line(tmp_p
     res = CliRunner().invoke(cli, ["extract", "--ecg", str(tmp_path / "no_ecg"), "--out",
                                    str(tmp_path / "new" / "a" / "edfs.tsv"), "--workers", "0"])
     assert res.exit_code == 2 and "no ECG records" in res.output and not (tmp_path / "new").exists()
+
+
+def test_manifest__paths_recorded_absolute_with_the_working_directory(tiny_sim_cohort, tmp_path, monkeypatch):
+    """The clump manifest kept `--bfile cohort/genotypes` as typed and no working directory, so notebooks 02/04
+    (started in notebooks/) skipped their regional plots ("no PLINK 1 fileset recorded"). Path parameters and
+    inputs are recorded absolute, with the working directory; values that are no path from here stay as given."""
+    import json
+    import os
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(tiny_sim_cohort, work / "cohort", ignore=shutil.ignore_patterns("ecg"))
+    bim = pd.read_csv(work / "cohort" / "genotypes.bim", sep="\t", header=None, dtype=str)
+    write_table(pd.DataFrame({"chromosome": [bim.iloc[0, 0]], "base_pair_location": [int(bim.iloc[0, 3])],
+                              "effect_allele": [bim.iloc[0, 4]], "other_allele": [bim.iloc[0, 5]], "beta": [0.5],
+                              "standard_error": [0.05], "effect_allele_frequency": [0.3], "p_value": [1e-12],
+                              "variant_id": [bim.iloc[0, 1]], "rsid": ["rs1"], "n": [120]}), work / "edf_001.tsv.gz")
+    monkeypatch.chdir(work)
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", "edf_001.tsv.gz", "--bfile", "cohort/genotypes",
+                                   "--out", "loci", "-q"])
+    assert res.exit_code == 0, res.output
+    man = json.loads((work / "loci" / "manifest.json").read_text())
+    assert man["parameters"]["bfile"] == str(work / "cohort" / "genotypes") and man["working_directory"] == str(work)
+    assert str(work / "edf_001.tsv.gz") in man["inputs"] and all(os.path.isabs(k) for k in man["inputs"])
+    assert Path(man["parameters"]["bfile"] + ".bed").exists()
+    # the rule itself: a file, a folder, a prefix, a {chr} template in a folder, a genotype label; else unchanged
+    from edfgen.formats.manifest import Manifest, resolved_path
+
+    (work / "imp").mkdir()
+    for given, want in [("edf_001.tsv.gz", str(work / "edf_001.tsv.gz")), ("cohort", str(work / "cohort")),
+                        ("--pfile cohort/genotypes", f"--pfile {work}/cohort/genotypes"),
+                        ("imp/chr{chr}.bgen", str(work / "imp" / "chr{chr}.bgen")), ("small", "small"),
+                        ("gs://b/x.vcf.bgz", "gs://b/x.vcf.bgz"), ("nowhere/x", "nowhere/x"), (None, None),
+                        (["cohort", "small"], [str(work / "cohort"), "small"])]:
+        assert resolved_path(given) == want, given
+    m = Manifest("edfgen x", parameters={"checkpoint": "small", "genes": "cohort/genotypes.bim", "method": "cohort",
+                                         "out": "new/"})
+    assert m.parameters == {"checkpoint": "small", "genes": str(work / "cohort" / "genotypes.bim"),
+                            "method": "cohort", "out": str(work / "new")}

@@ -270,6 +270,8 @@ def test_run_gwas__too_few_or_duplicated_samples_is_input_error(cohort, tmp_path
     with pytest.raises(InputError, match=r"only 0 samples .*other\.tsv"):
         run_gwas(GenotypeSource(bfile=str(cohort / "g")), tmp_path / "other.tsv", cohort / "covar.tsv",
                  tmp_path / "o1")
+    with pytest.raises(InputError, match=r"other\.tsv\) and covariates \(none given\) with complete"):  # was (None)
+        run_gwas(GenotypeSource(bfile=str(cohort / "g")), tmp_path / "other.tsv", None, tmp_path / "o1")
     ph.assign(**{"a b": 1.0, "a/b": 2.0}).to_csv(tmp_path / "clash.tsv", sep="\t", index=False)
     with pytest.raises(InputError, match=r"clash\.tsv: phenotype columns \['a b', 'a/b'\] give the same file name a_b"):
         run_gwas(GenotypeSource(bfile=str(cohort / "g")), tmp_path / "clash.tsv", cohort / "covar.tsv",

@@ -156,3 +156,41 @@ def test_measure_biomarker_table__missing_samples_measured_on_the_longest_comple
     want = measure_biomarkers(read_wfdb(tmp_path / "edge.hea").signal[:, :4700], 500.0).iloc[0]
     got = table.iloc[0].drop("IID")
     np.testing.assert_allclose(got.to_numpy(float), want[got.index].to_numpy(float), equal_nan=True)
+
+
+def test_interpret_edfs__biomarker_table_with_edf_columns(tmp_path, caplog):
+    """Was a pandas KeyError traceback (the merge renamed both edf_* sides to _x/_y): a merged table's EDF-named
+    columns are left out of the biomarkers with a warning; the EDF table itself, or naming an EDF column in
+    --biomarker-columns, is one line naming the file or columns."""
+    edf, bio, cov = _cohort(n=60)
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    edf.merge(bio, on="IID").merge(cov, on="IID").to_csv(tmp_path / "merged.tsv", sep="\t", index=False)
+    bio.to_csv(tmp_path / "phys.tsv", sep="\t", index=False)
+    cov.to_csv(tmp_path / "cov.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        res = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "m", biomarkers=tmp_path / "merged.tsv",
+                             covar=tmp_path / "cov.tsv", clusters=2)
+    assert res.biomarkers == ("heart_rate_bpm", "qrs_duration_ms", "qt_interval_ms")
+    assert "12 column(s) named like EDFs (edf_001, edf_002, edf_003…) left out" in caplog.text
+    ref = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "p", biomarkers=tmp_path / "phys.tsv",
+                         covar=tmp_path / "cov.tsv", clusters=2)
+    pd.testing.assert_frame_equal(pd.read_csv(res.associations, sep="\t"), pd.read_csv(ref.associations, sep="\t"))
+    with pytest.raises(InputError, match=r"--biomarkers .*edfs.tsv: no numeric biomarker columns \(only EDF-named"):
+        interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "e", biomarkers=tmp_path / "edfs.tsv")
+    with pytest.raises(InputError, match="--biomarker-columns edf_002, age: named like an EDF or covariate"):
+        interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "c", biomarkers=tmp_path / "merged.tsv",
+                       covar=tmp_path / "cov.tsv", biomarker_columns=["heart_rate_bpm", "edf_002", "age"])
+
+
+def test_interpret_edfs__without_covar_warns_that_the_model_is_unadjusted(tmp_path, caplog):
+    """README and --help say age and sex; without --covar the fit is edf ~ 1 + biomarker: say so (convention 2),
+    and the fit is then the plain intercept-only OLS (statsmodels)."""
+    edf, bio, _ = _cohort(n=80)
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bio.to_csv(tmp_path / "phys.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        res = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "phys.tsv", clusters=2)
+    assert "no --covar, so the associations are unadjusted (edf ~ 1 + biomarker)" in caplog.text
+    a = pd.read_csv(res.associations, sep="\t").set_index(["edf", "biomarker"])
+    fit = sm.OLS(edf["edf_002"].to_numpy(), sm.add_constant(bio["qrs_duration_ms"].to_numpy())).fit()
+    np.testing.assert_allclose(a.loc[("edf_002", "qrs_duration_ms"), "beta"], fit.params[-1], rtol=1e-5)

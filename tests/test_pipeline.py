@@ -437,3 +437,67 @@ def test_config__checkpoint_path_is_relative_to_the_config_like_every_other_path
     # a bare local prefix (no '/', no suffix) that is no shipped name is the config folder's too
     cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "extract": {"checkpoint": "my_encoder"}}, base=sub)
     assert cfg.stages["extract"].checkpoint == str((sub / "my_encoder").resolve())
+
+
+def test_load_config__stage_keys_are_the_commands_option_names_too(tmp_path):
+    """README: "each stage section takes that command's options"; `[gwas] covariates = ...` (and max_plots, chr,
+    keep, remove) was refused as unknown because only the field names (covar_cols, plots_max, chromosomes,
+    keep_ids, remove_ids) were keys. Both spellings build the same options; both at once, an unknown key (with a
+    suggestion) and a filter also in [inputs] stay one-line errors."""
+    from edfgen.commands.gwas import GwasOptions
+
+    keep = tmp_path / "keep.txt"
+    keep.write_text("a\n")
+    base = {"run": {"out": "o"}, "simulate": {}}
+    cli = config_from_dict({**base, "gwas": {"covariates": "age,sex", "max_plots": 3, "chr": "1-2", "keep": "keep.txt",
+                                             "remove": "keep.txt", "pheno-prefix": "edf_"}}, base=tmp_path)
+    fields = config_from_dict({**base, "gwas": {"covar_cols": ["age", "sex"], "plots_max": 3, "chromosomes": "1-2",
+                                                "keep_ids": "keep.txt", "remove_ids": "keep.txt",
+                                                "pheno_prefix": "edf_"}}, base=tmp_path)
+    want = GwasOptions(covar_cols=("age", "sex"), plots_max=3, chromosomes="1-2", keep_ids=str(keep),
+                       remove_ids=str(keep), pheno_prefix="edf_")
+    assert cli.stages["gwas"] == fields.stages["gwas"] == want
+    assert config_from_dict({**base, "interpret": {"p": 0.05}}, base=tmp_path).stages["interpret"].p_threshold == 0.05
+    with pytest.raises(ConfigError, match=r"\[gwas\] covar_cols and covariates are the same option: give one"):
+        config_from_dict({**base, "gwas": {"covar_cols": "age", "covariates": "sex"}}, base=tmp_path)
+    with pytest.raises(ConfigError, match=r"\[gwas\] unknown key 'covariate' for 'edfgen gwas' \(did you mean "
+                                          r"covariates\?\) \(known: .*max_plots"):
+        config_from_dict({**base, "gwas": {"covariate": "age"}}, base=tmp_path)
+    with pytest.raises(ConfigError, match=r"\[gwas\] covar: set by the pipeline"):
+        config_from_dict({**base, "gwas": {"covar": "c.tsv"}}, base=tmp_path)
+    with pytest.raises(ConfigError, match=r"\[clump\] chr and \[inputs\] chr both given"):
+        config_from_dict({**base, "inputs": {"chr": "1"}, "clump": {"chr": "2"}}, base=tmp_path)
+
+
+def test_run__gwas_pheno_prefix_chooses_edfs_not_the_biomarker_gwas_columns(tmp_path, monkeypatch):
+    """`[gwas] pheno_prefix = "edf_"` was applied to the biomarker GWAS too, which stopped ("physiology.tsv: no
+    column starts with --pheno-prefix 'edf_'"): the biomarker GWAS takes every column of the biomarker table."""
+    import dataclasses as dc
+
+    import edfgen.pipeline as pl
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):   # what _Runner.stage hands run_command
+        seen[name] = dc.replace(self.cfg.stages[section], **wiring)
+        if name == "gwas_biomarkers":
+            raise Stop
+        return out_dir
+
+    monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o"), "biomarker_gwas": True, "pca": False}, "simulate": {},
+                            "gwas": {"pheno_prefix": "edf_", "pheno_cols": "edf_001..edf_004", "maf": 0.05}},
+                           base=tmp_path)
+    with pytest.raises(Stop):
+        pl._run_stages(cfg, force=False)
+    assert seen["gwas"].pheno_prefix == "edf_" and seen["gwas"].pheno_cols == ("edf_001..edf_004",)
+    bio = seen["gwas_biomarkers"]
+    assert bio.pheno_prefix is None and bio.pheno_cols is None and bio.maf == 0.05
+    assert str(bio.pheno).endswith("physiology.tsv")
+    cohort = tmp_path / "o" / "cohort"     # every GWAS keeps its genotypes and covariates
+    assert seen["gwas"].bfile == bio.bfile == str(cohort / "genotypes")
+    assert str(seen["gwas"].covar) == str(bio.covar) == str(cohort / "covariates.tsv")
+    assert seen["gwas_outcomes"].bfile == str(cohort / "genotypes") and seen["gwas_outcomes"].binary

@@ -100,8 +100,30 @@ def test_truth_summary__keys_and_counts(tmp_path):
     assert (s["mr_links_planted"], s["mr_links_detected_biomarker"], s["mr_links_detected_edf"]) == (1, 1, 1)
     assert (s["mr_null_pairs"], s["mr_false_positives"]) == (2, 1)
     assert s["links"][0]["edf"] == "edf_003"
+    assert s["mr_ran"] is True
     write_truth_summary(tmp_path, s)
     assert read_truth_summary(tmp_path) == json.loads(json.dumps(s))
+
+
+def test_truth_summary__mr_skipped_says_skipped_not_zero_links_found(tmp_path):
+    """demo --n 300 runs no MR (no instruments): truth_summary.json said mr_links_planted 0 and the report
+    "MR links found via biomarkers 0/0", read as none of the 3 planted links found. Now mr_ran false, the MR
+    counts null, the links of truth.json counted, and the report says MR was skipped."""
+    from edfgen.report import write_report
+
+    loci = pd.DataFrame({"trait": ["all"], "n_planted": [26], "n_recovered": [0], "recall": [0.0], "n_index": [0],
+                         "n_false_index": [0]})
+    empty = pd.DataFrame(columns=["exposure", "outcome", "method", "nsnp", "b", "pval", "planted", "detected"])
+    s = truth_summary(loci, empty, pd.DataFrame(), links_in_truth=3)
+    assert s["mr_ran"] is False and s["mr_links_in_truth"] == 3
+    assert [s[k] for k in ("mr_links_planted", "mr_links_detected_biomarker", "mr_links_detected_edf",
+                           "mr_null_pairs", "mr_false_positives")] == [None] * 5
+    write_truth_summary(tmp_path, s)
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps({"causal": [{"exposure": "a", "outcome": "X"}]}))
+    html = write_report(tmp_path, truth=truth).read_text()
+    assert "MR skipped: no biomarker → disease pair was tested" in html and "none of the 3 planted links" in html
+    assert "via biomarkers 0/0" not in html
 
 
 def test_write_truth_summary__strict_json_with_nan_written_null(tmp_path):

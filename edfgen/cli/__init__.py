@@ -5,7 +5,9 @@ A thin layer: each command's click options are generated from its options datacl
 command calls that module's ``run(options)``, the same call ``edfgen run`` makes for a pipeline
 stage, then prints one summary line. Commands are loaded lazily so ``edfgen --help`` and light commands do not import torch or Hail.
 Errors: an :class:`~edfgen.exceptions.EdfgenError` is printed as one line
-(``edfgen <command>: error: ...``) with exit code 2 for bad input and 1 for failures.
+(``edfgen <command>: error: ...``) with exit code 2 for bad input and 1 for failures; click's own usage
+errors (an option's file that does not exist, a value out of its range, an unknown option) are one line too,
+``Error: --pheno: file 'x.tsv' does not exist (try 'edfgen gwas -h')``, exit code 2 (:func:`usage_error_line`).
 """
 
 from __future__ import annotations
@@ -51,8 +53,36 @@ COMMANDS = {
 _NUMPY_REPR = re.compile(r"\bnp\.(?:u?int\d*|float\d*|complex\d*|str_|bytes_|bool_?|datetime64|timedelta64)\(([^()]*)\)")
 
 
+def usage_error_line(exc: click.UsageError) -> str:
+    """Click's usage error as one line, without its ``Usage:`` and ``Try ...`` lines: the option, then what is
+    wrong with its value (``Error: --pheno: file 'x.tsv' does not exist (try 'edfgen gwas -h')``)."""
+    text = exc.format_message()
+    if isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter) \
+            and (exc.param_hint is not None or exc.param is not None):
+        hint = exc.param_hint if exc.param_hint is not None else exc.param.get_error_hint(exc.ctx)
+        hint = (hint if isinstance(hint, str) else " / ".join(hint)).replace("'", "")
+        msg = exc.message.rstrip(".")
+        if msg.startswith(("File ", "Directory ", "Path ")):      # click.Path: "File 'x' does not exist."
+            msg = msg[0].lower() + msg[1:]
+        text = f"{hint}: {msg}"
+    where = f" (try '{exc.ctx.command_path} -h')" if exc.ctx is not None else ""
+    return f"Error: {' '.join(text.split()).rstrip('.')}{where}"
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    """``exc``, shown by click (standalone mode: then exit code 2) as :func:`usage_error_line`."""
+    exc.show = lambda file=None: click.echo(usage_error_line(exc), file=file, err=file is None)
+    return exc
+
+
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+    """A click group whose subcommands are imported on first use; click's usage errors are one line."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:                        # the group's own options (edfgen --bogus)
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = []
@@ -74,6 +104,8 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:     # a subcommand's options (parsed here): one line
+            raise _one_line(exc) from None
         except EdfgenError as exc:
             sub = ctx.invoked_subcommand or "edfgen"
             msg = _NUMPY_REPR.sub(r"\1", " ".join(str(exc).split("\n")))  # np.int64(3) -> 3

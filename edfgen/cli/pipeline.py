@@ -12,7 +12,9 @@ from edfgen.pipeline import DemoOptions, RunOptions
 @options_from(RunOptions)
 @verbosity
 def run(options: RunOptions) -> None:
-    """Run extract > gwas > clump > annotate > mr from a TOML config, resuming finished stages."""
+    """Run the configured stages from a TOML config, resuming finished stages: simulate (with [simulate]),
+    extract, interpret, pca, gwas (EDFs; also gwas_outcomes, gwas_biomarkers), clump, annotate, mr, with
+    [run] genetics = true ldsc, finemap and coloc, then report.html."""
     from edfgen.pipeline import load_config, run_pipeline
 
     res = run_pipeline(load_config(options.config), force=options.force)

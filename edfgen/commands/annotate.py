@@ -50,6 +50,10 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     ``sumstats`` (for ``regional_plots``): files or directories (:func:`edfgen.formats.sumstats.expand_sumstats`);
     one phenotype's per-chromosome files are combined (a variant in two of them is an input error); ``columns``:
     ``--columns`` for them."""
+    if regional_plots and not (ld_bfile and sumstats):   # (they need r² with the lead and the association p-values)
+        log.warning("annotate: --regional-plots %d needs --sumstats and --ld-bfile PANEL; no regional plots drawn "
+                    "(missing: %s)", regional_plots,
+                    " and ".join(n for n, v in (("--sumstats", sumstats), ("--ld-bfile", ld_bfile)) if not v))
     sumstats = expand_sumstats(sumstats, columns=columns) if sumstats else []
     check_columns_present(columns, sumstats, "--sumstats")
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
@@ -183,7 +187,8 @@ class AnnotateOptions(CommandOptions):
                            range=(0, None), cli_range=False)
     ld_bfile: str | None = opt(None, "LD panel: a catalog variant with r² >= --ld-r2 makes a locus known.",
                                path="any")
-    ld_r2: float = opt(AnnotateSettings.ld_r2, None, range=(0, 1), cli_range=False)
+    ld_r2: float = opt(AnnotateSettings.ld_r2, "With --ld-bfile: a catalog variant with LD r² >= X with the lead "
+                       "makes a locus known.", range=(0, 1), cli_range=False)
     genes: str | None = opt(None, "GTF/BED genes for nearest_gene, gene_distance (default: the shipped "
                             "protein-coding genes of --reference-genome, Ensembl 75/107).", path="file", exists=True)
     regional_plots: int = opt(0, "With --sumstats and --ld-bfile: regional plots of the first N loci.",

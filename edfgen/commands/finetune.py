@@ -31,9 +31,9 @@ class FinetuneOptions(CommandOptions):
     label_columns: tuple[str, ...] | None = opt(None, "Comma-separated label columns (default: all but IID).",
                                                 comma=True)
     label_fraction: float = opt(1.0, "Share of labelled participants to use.", range=(0, 1), open=(True, False))
-    epochs: int = opt(20, None, range=(1, None))
-    patience: int = opt(4, None, range=(1, None))
-    batch_size: int = opt(64, None, range=(2, None))
+    epochs: int = opt(20, "Most epochs of training.", range=(1, None))
+    patience: int = opt(4, "Stop after this many epochs without a better validation mean AUROC.", range=(1, None))
+    batch_size: int = opt(64, "ECGs per training batch.", range=(2, None))
     lr: float = opt(1e-3, "Head learning rate.")
     encoder_lr: float = opt(3e-4, "Encoder learning rate.")
     from_scratch: bool = opt(False, "Same architecture, random initialisation.")

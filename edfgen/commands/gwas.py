@@ -324,7 +324,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     overlap = set(geno_ids) & has_pheno & complete_cov
     if len(overlap) < MIN_SAMPLES:
         raise InputError(f"only {len(overlap)} samples are shared by genotypes ({source.label}), phenotypes ({pheno}) "
-                         f"and covariates ({covar}) with complete values (need >= {MIN_SAMPLES}); "
+                         f"and covariates ({covar or 'none given'}) with complete values (need >= {MIN_SAMPLES}); "
                          f"are the IID columns the same ids?")
     _warn_overlap(len(set(geno_ids) & has_pheno), len(overlap), pheno, covar)
     t1 = time.perf_counter()
@@ -561,13 +561,14 @@ class GwasOptions(GenotypeOptions, HailOptions):
     missing_genotypes: str = opt(GwasSettings.missing_genotypes, "mean-impute (Hail) or drop the sample for that variant (plink2; "
                                  "fast engine, linear model).",
                                  choices=("mean-impute", "drop"))
-    maf: float = opt(QCSettings.maf, None, range=(0, 0.5))
+    maf: float = opt(QCSettings.maf, "Keep variants with MAF >= X (in the samples analysed).", range=(0, 0.5))
     call_rate: float = opt(QCSettings.call_rate, "Variant call rate.", range=(0, 1))
-    sample_call_rate: float = opt(QCSettings.sample_call_rate, None, range=(0, 1))
+    sample_call_rate: float = opt(QCSettings.sample_call_rate, "Keep samples called at >= X of variants.", range=(0, 1))
     hwe: float = opt(QCSettings.hwe_p, "HWE exact p (0: off).", range=(0, 1))
     remove_related: bool = opt(QCSettings.remove_related, "Remove related samples (KING kinship > --kinship), keeping a maximal "
                                "independent set.")
-    kinship: float = opt(QCSettings.kinship, None)
+    kinship: float = opt(QCSettings.kinship, "KING kinship above which two samples are related, for "
+                         "--remove-related (0.0884: 2nd degree; 0 to 0.5).")
     engine: str = opt(GwasSettings.engine, "fast: blockwise numpy (linear; --binary with Wald) on PLINK 1, PGEN, BGEN and VCF "
                       "input; hail: linear/logistic_regression_rows (Firth, MT, clusters). auto picks fast when "
                       "it can.", choices=("auto", "fast", "hail"))

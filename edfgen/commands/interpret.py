@@ -125,7 +125,7 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
         ``biomarkers`` and ``measure_from`` is required.
     covar
         Table with ``IID`` and the ``covariates`` columns (default ``age, sex``; a two-level text
-        column such as ``F/M`` is coded 0/1 in sorted order). Without it, only an intercept.
+        column such as ``F/M`` is coded 0/1 in sorted order). Without it, only an intercept (edf ~ 1 + biomarker), with a warning.
     measure_from
         ECG files/directory: biomarkers are measured on the signals (record id = IID).
     biomarker_columns
@@ -157,19 +157,32 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     cov_cols = list(covariates) if covar is not None else []
     if covar is not None:
         cov_df = read_table(covar, id_column="IID", required=cov_cols)
+    else:  # convention 2: never change the model silently
+        log.warning("interpret: no --covar, so the associations are unadjusted (edf ~ 1 + biomarker); "
+                    "give --covar FILE to adjust for --covariates %s", ",".join(covariates))
+    # a column named like an EDF (a merged table, or the EDF table itself) would collide with the EDFs
+    edf_named = [c for c in bio_df.columns if c in edf_cols or str(c).startswith("edf_")]
     if biomarker_columns:
         missing = [c for c in biomarker_columns if c not in bio_df.columns]
         if missing:
             raise InputError(f"--biomarkers {bio_src}: missing column(s) {', '.join(missing)}")
+        clash = [c for c in biomarker_columns if c in edf_named or c in cov_cols]
+        if clash:
+            raise InputError(f"--biomarker-columns {', '.join(clash)}: named like an EDF or covariate column; "
+                             f"a biomarker of --biomarkers {bio_src} cannot be one of them (rename it)")
         bcols = list(biomarker_columns)
         for c in bcols:
             bio_df[c] = numeric_values(bio_df[c], source=f"--biomarkers {bio_src}", column=c, ids=bio_df["IID"],
                                        finite=False)
     else:
-        bcols = [c for c in bio_df.columns if c not in ("IID", "FID", *cov_cols)
+        bcols = [c for c in bio_df.columns if c not in ("IID", "FID", *cov_cols, *edf_named)
                  and pd.api.types.is_numeric_dtype(bio_df[c])]
+        if edf_named:
+            log.warning("interpret: --biomarkers %s: %d column(s) named like EDFs (%s) left out of the biomarkers",
+                        bio_src, len(edf_named), ", ".join(map(str, edf_named[:3])) + ("…" if len(edf_named) > 3 else ""))
     if not bcols:
-        raise InputError(f"--biomarkers {bio_src}: no numeric biomarker columns")
+        hint = " (only EDF-named columns: is this the EDF table?)" if edf_named else ""
+        raise InputError(f"--biomarkers {bio_src}: no numeric biomarker columns{hint}")
     df = edf_df[["IID", *edf_cols]].merge(bio_df[["IID", *bcols]], on="IID", how="inner")
     if covar is not None:
         df = df.merge(cov_df[["IID", *cov_cols]], on="IID", how="inner")
@@ -226,8 +239,9 @@ class InterpretOptions(CommandOptions):
                                  exists=True)
     measure_from: str | None = opt(None, "Instead of --biomarkers: measure them on these ECGs (record name = IID).",
                                    path="any", exists=True)
-    covar: str | None = opt(None, "Table with IID and the covariates.", path="file", exists=True)
-    covariates: tuple[str, ...] = opt(("age", "sex"), "Covariate columns of --covar.", comma=True)
+    covar: str | None = opt(None, "Table with IID and the --covariates columns; without it the model is "
+                            "unadjusted (edf ~ 1 + biomarker), with a warning.", path="file", exists=True)
+    covariates: tuple[str, ...] = opt(("age", "sex"), "Covariate columns of --covar (used only with --covar).", comma=True)
     biomarker_columns: tuple[str, ...] | None = opt(None, "Biomarkers to test (default: every numeric column).",
                                                     comma=True)
     out: str | None = out_opt()

@@ -354,7 +354,8 @@ class MROptions(GenotypeOptions):
     steiger_filter: bool = opt(MRSettings.steiger_filter, "Drop instruments whose per-variant Steiger test points "
                                "from outcome to exposure (steiger_dir False in harmonised.tsv).")
     ld_bfile: str | None = opt(None, BFILE_HELP, cli=("--bfile", "--ld-bfile"), path="text")
-    proxy_r2: float = opt(MRSettings.proxy_r2, None, range=(0, 1))
+    proxy_r2: float = opt(MRSettings.proxy_r2, "--proxies: the least LD r² of a proxy with the missing instrument.",
+                          range=(0, 1))
     reverse: bool = opt(False, "Reverse direction: instruments from the outcome files.")
     multivariable: bool = opt(False, "Multivariable MR of all --exposure phenotypes together on each outcome "
                               "(union of their instruments, re-clumped) -> mvmr_results.tsv.")
@@ -370,7 +371,8 @@ class MROptions(GenotypeOptions):
     coloc: str | None = opt(None, "coloc.tsv of edfgen coloc, for --coloc-pp4.", path="file", exists=True)
     coloc_pp4: float | None = opt(None, "Use only instruments at loci where --coloc FILE (needed) has PP.H4 >= X for the "
                                   "exposure and outcome (within 500 kb of its top_variant).", range=(0, 1))
-    plots: bool = opt(True, None, secondary="--no-plots")
+    plots: bool = opt(True, "Scatter, forest, funnel and leave-one-out PNGs per pair (--no-plots: none).",
+                       secondary="--no-plots")
     max_plots: int = opt(20, "Plot at most this many pairs (most significant first).", range=(0, None))
     seed: int = seed_opt()
     force: bool = force_opt()

@@ -4,7 +4,8 @@ This module knows what each ``edfgen <command>`` can be told: every option's nam
 range, choices and help text. It is the **only** place one of those is written. The command line
 (:func:`edfgen.cli._options.options_from`) generates its click options from these fields and
 ``edfgen run`` builds the same classes from its TOML sections (:meth:`CommandOptions.from_mapping`),
-so a TOML key is the command's option name (``batch_size = 64`` is ``--batch-size 64``).
+so a TOML key is the command's option name (``batch_size = 64`` is ``--batch-size 64``; ``covariates`` is
+``--covariates``, whose field is ``covar_cols``: both keys work, :func:`cli_spellings`).
 Each command's own options class and its ``run(options)`` live in that command's module
 (:class:`edfgen.commands.gwas.GwasOptions` and :func:`edfgen.commands.gwas.run`, ...); this module
 holds what they share: the field factory :func:`opt`, TOML validation (:meth:`CommandOptions.from_mapping`),
@@ -42,6 +43,7 @@ got 'abc'``); there is no string-to-bool or string-to-number coercion (``"false"
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import logging
 import os
 import typing
@@ -192,10 +194,16 @@ class CommandOptions:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         aliases = {f.metadata["deprecated"].lstrip("-").replace("-", "_"): f.name
                    for f in fields.values() if f.metadata.get("deprecated")}
+        spelled = cli_spellings(cls)               # covariates -> covar_cols, max_plots -> plots_max, chr -> ...
         values: dict[str, Any] = {}
+        given_as: dict[str, str] = {}
         deprecated: dict[str, Any] = {}
         for key, value in options.items():
             name = str(key).replace("-", "_")
+            name = spelled.get(name, name) if name not in fields else name
+            if name in given_as:
+                raise ConfigError(f"[{section}] {given_as[name]} and {key} are the same option: give one")
+            given_as[name] = str(key)
             if name in wiring:
                 hint = {"outcome": "external outcome files go in [mr] outcomes"}.get(
                     name, "genotypes, filters and tables go in [inputs], with the same names")
@@ -204,9 +212,10 @@ class CommandOptions:
                 deprecated[aliases[name]] = (name, value)
                 continue
             if name not in fields:
-                known = sorted(set(fields) - wiring)
-                raise ConfigError(f"[{section}] unknown key {key!r} for 'edfgen {cls.command}' "
-                                  f"(known: {', '.join(known)})")
+                known = sorted(k for k, f in spelled.items() if f not in wiring)
+                near = difflib.get_close_matches(name, [*known, *set(fields) - wiring], n=1)
+                raise ConfigError(f"[{section}] unknown key {key!r} for 'edfgen {cls.command}'"
+                                  + (f" (did you mean {near[0]}?)" if near else "") + f" (known: {', '.join(known)})")
             values[name] = _check_value(f"[{section}]", key, value, hints[name], dict(fields[name].metadata),
                                         Path(base))
         for name, (alias, value) in deprecated.items():
@@ -231,6 +240,19 @@ class CommandOptions:
         conv = (lambda v: [str(x) if isinstance(x, Path) else x for x in v] if isinstance(v, (tuple, list))
                 else str(v) if isinstance(v, Path) else v)
         return {f.name: conv(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in exclude}
+
+
+def cli_spellings(cls: type[CommandOptions]) -> dict[str, str]:
+    """The TOML keys that name each field of ``cls`` as its command-line option does: the long option's names
+    (``--covariates``, the hidden ``--covar-cols``) without dashes, ``-`` as ``_`` -> the field name
+    (``covar_cols``). The field names themselves are accepted too (:meth:`CommandOptions.from_mapping`)."""
+    out: dict[str, str] = {}
+    for f in dataclasses.fields(cls):
+        names = [*(f.metadata.get("cli") or (f"--{f.name.replace('_', '-')}",)), *(f.metadata.get("hidden") or ())]
+        for n in names:
+            if n.startswith("--"):
+                out.setdefault(n[2:].replace("-", "_"), f.name)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- genotypes

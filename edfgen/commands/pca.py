@@ -109,9 +109,9 @@ class PcaOptions(GenotypeOptions, HailOptions):
     command: ClassVar[str] = "pca"
     cli_omit: ClassVar[tuple[str, ...]] = ("skip_bad_variants",)
     k: int = opt(10, "Number of PCs.", range=(1, None))
-    maf: float = opt(0.05, None, range=(0, 0.5))
-    ld_r2: float = opt(0.2, None, range=(0, 1))
-    ld_window_kb: int = opt(500, None, range=(1, None))
+    maf: float = opt(0.05, "Use biallelic variants with minor allele frequency >= X.", range=(0, 0.5))
+    ld_r2: float = opt(0.2, "LD pruning (hl.ld_prune): keep variants with r² < X with each other.", range=(0, 1))
+    ld_window_kb: int = opt(500, "LD pruning window (kb).", range=(1, None))
 
 
 def run(o: PcaOptions):

@@ -36,7 +36,8 @@ class PretrainOptions(CommandOptions):
     accum: int = opt(1, "Gradient accumulation.", range=(1, None))
     lr: float = opt(1e-3, "Peak learning rate (AdamW).")
     warmup: int = opt(100, "Linear warm-up updates.", range=(1, None))
-    checkpoint_every: int = opt(200, None, range=(1, None))
+    checkpoint_every: int = opt(200, "Write the checkpoint and the training state every N updates (and at the end).",
+                                range=(1, None))
     wander_mv: float = opt(0.0, "Augmentation: baseline wander (0.05-0.5 Hz sinusoid per lead) up to this amplitude "
                            "in mV.", range=(0, None))
     lead_dropout: float = opt(0.0, "Augmentation: probability that each lead of a crop is zeroed.", range=(0, 1),

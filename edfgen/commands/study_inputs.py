@@ -111,14 +111,15 @@ def check_genotypes(inputs: dict[str, Any], where: str) -> list[Path]:
 
 
 def filter_conflicts(inputs: dict[str, Any], raw: dict[str, Any], sections: list[str], where: str) -> None:
-    """A filter given in ``[inputs]`` (``chr``) and in a stage section (``[gwas] chromosomes``) is an error."""
+    """A filter given in ``[inputs]`` (``chr``) and in a stage section (``[gwas] chromosomes`` or ``chr``) is an error."""
     for k, name in FILTERS.items():
         if k not in inputs:
             continue
         for s in sections:
             section = raw.get(s) or {}
-            if name in section or name.replace("_", "-") in section:
-                raise ConfigError(f"{where}: [{s}] {name} and [inputs] {k} both given: keep the one in [inputs]")
+            given = next((x for x in (name, k) for key in (x, x.replace("_", "-")) if key in section), None)
+            if given:       # (the field's name or the option's: keep_ids or keep)
+                raise ConfigError(f"{where}: [{s}] {given} and [inputs] {k} both given: keep the one in [inputs]")
 
 
 def one_build(inputs: dict[str, Any], raw: dict[str, Any], sections: list[str], where: str) -> None:

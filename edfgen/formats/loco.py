@@ -291,7 +291,8 @@ def loco_mismatches(loco_dir, tables: dict[str, str | os.PathLike | None], *, tr
     out = []
     for option, path in tables.items():
         if path is not None and input_digest(path) not in recorded.values():
-            was = recorded.get(str(Path(path).resolve())) or recorded.get(str(path))
+            was = (recorded.get(os.path.abspath(path)) or recorded.get(str(Path(path).resolve()))
+                   or recorded.get(str(path)))                  # (older manifests: the path as typed)
             out.append(f"{option} {path} changed since the step-1 run ({where}) read it" if was else
                        f"{option} {path} is none of the tables the step-1 run ({where}) read")
     params = step1.get("parameters") or {}

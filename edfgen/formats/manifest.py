@@ -186,6 +186,35 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+#: the parameters that name files or folders (the commands' path options, as their manifests name them):
+#: recorded absolute (:func:`resolved_path`), so that a later stage or a notebook started elsewhere finds them
+PATH_PARAMETERS = frozenset({
+    "bfile", "ld_bfile", "pfile", "vcf", "mt", "bgen", "sample", "keep", "remove", "keep_ids", "remove_ids",
+    "extract", "pheno", "covar", "edf", "biomarkers", "measure_from", "ecg", "exposure", "outcome", "loci",
+    "sumstats", "more_sumstats", "catalog", "genes", "checkpoint", "id_map", "instruments", "labels",
+    "liftover_chain", "loco_predictions", "ref_ld_chr", "w_ld_chr", "truth", "coloc", "out", "config"})
+
+
+def resolved_path(value: Any) -> Any:
+    """A path as typed (``cohort/genotypes``), absolute when it names something that exists from the working
+    directory: a file, a folder, a fileset prefix (``cohort/genotypes.bed`` exists) or a ``{chr}`` template in an
+    existing folder; a genotype label ``--pfile PREFIX`` likewise. Anything else is returned unchanged: absolute
+    paths, URLs (``gs://``), a shipped checkpoint's name (``small``), a description. Lists element by element."""
+    if isinstance(value, (list, tuple)):
+        return [resolved_path(v) for v in value]
+    if not isinstance(value, str) or not value or "://" in value:
+        return value
+    if value.startswith("--") and " " in value:                    # a genotype label: --pfile PREFIX
+        kind, _, rest = value.partition(" ")
+        return f"{kind} {resolved_path(rest)}"
+    p = Path(value).expanduser()
+    if p.is_absolute():
+        return str(p)
+    found = (p.exists() or ("{" in value and p.parent != Path(".") and p.parent.is_dir())
+             or (p.parent.is_dir() and any(x.name.startswith(p.name + ".") for x in p.parent.iterdir())))
+    return os.path.abspath(p) if found else value
+
+
 @dataclass
 class Manifest:
     """An output directory's provenance record (see module docstring)."""
@@ -199,17 +228,25 @@ class Manifest:
     outputs: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     edfgen_version: str = __version__
-    command_line: list[str] = field(default_factory=lambda: list(sys.argv))
+    command_line: list[str] = field(default_factory=lambda: list(sys.argv))   # as typed
     python: str = field(default_factory=platform.python_version)
+    working_directory: str = field(default_factory=os.getcwd)
+
+    def __post_init__(self) -> None:
+        # paths as typed are relative to the working directory: recorded absolute for whoever reads them later
+        self.parameters = {k: (os.path.abspath(v) if k == "out" and isinstance(v, str) and v and "://" not in v
+                               else resolved_path(v)) if k in PATH_PARAMETERS else v
+                           for k, v in self.parameters.items()}
 
     def add_inputs(self, paths: Iterable[str | os.PathLike | None]) -> None:
-        """Record the :func:`input_digest` of each existing input path (files and directories)."""
+        """Record the :func:`input_digest` of each existing input path (files and directories), by its
+        absolute path."""
         for p in paths:
             if p is None:
                 continue
             p = Path(p)
             if p.exists():
-                self.inputs[str(p)] = input_digest(p)
+                self.inputs[os.path.abspath(p)] = input_digest(p)
 
     def to_dict(self) -> dict[str, Any]:
         return finite_json({
@@ -217,6 +254,7 @@ class Manifest:
             "command_line": self.command_line, "parameters": self.parameters,
             "inputs": self.inputs, "seed": self.seed, "started": self.started,
             "finished": self.finished, "outputs": sorted(self.outputs), "python": self.python,
+            "working_directory": self.working_directory,
             **({"extra": self.extra} if self.extra else {}),
         })
 
