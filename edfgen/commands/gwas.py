@@ -179,9 +179,11 @@ class SampleCounts:
     complete_covariates: int
     overlap: int
     used: int
+    withdrawn: int = 0    # UK Biobank withdrawals (negative ids) in the genotype files, left out before all else
 
     def describe(self) -> str:
-        return (f"samples: {self.genotypes} in genotypes, {self.phenotypes} in phenotypes, "
+        gone = f" ({self.withdrawn} withdrawn left out)" if self.withdrawn else ""
+        return (f"samples: {self.genotypes} in genotypes{gone}, {self.phenotypes} in phenotypes, "
                 f"{self.covariates} in covariates ({self.complete_covariates} complete), "
                 f"{self.overlap} in all three, {self.used} used after QC")
 
@@ -468,7 +470,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             timings.update(pass_timings)
             t3 = time.perf_counter() - pass_timings.get("export", 0.0)
         counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
-                              complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
+                              complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids),
+                              withdrawn=reader.n_withdrawn if engine == "fast" else hl.eval(mt_raw.n_withdrawn))
         log.debug(counts.describe())
         man.parameters["covariates"] = cov_names
         man.extra["sex_chromosomes"] = sex_chromosome_record(files_sex if files_sex is None or engine != "fast" else
@@ -498,8 +501,7 @@ def _write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult,
                         Y: np.ndarray, settings: GwasSettings) -> dict:
     """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation)."""
     m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
-    mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value,
-                 m_eff=m_eff)
+    mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value, m_eff=m_eff)
     df = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     df = df.reset_index(drop=True).assign(n_phenotypes=mv.n_phenotypes, statistic=mv.statistic, p_value=mv.p_value,
                                           min_p=mv.min_p, min_p_corrected=mv.min_p_corrected,
@@ -558,8 +560,7 @@ class GwasOptions(GenotypeOptions, HailOptions):
     transform: str = opt(GwasSettings.transform, "Rank-based inverse-normal (Blom offset 3/8, ties averaged) or none.",
                          choices=("inverse-normal", "none"))
     missing_genotypes: str = opt(GwasSettings.missing_genotypes, "mean-impute (Hail) or drop the sample for that variant (plink2; "
-                                 "fast engine, linear model).",
-                                 choices=("mean-impute", "drop"))
+                                 "fast engine, linear model).", choices=("mean-impute", "drop"))
     maf: float = opt(QCSettings.maf, None, range=(0, 0.5))
     call_rate: float = opt(QCSettings.call_rate, "Variant call rate.", range=(0, 1))
     sample_call_rate: float = opt(QCSettings.sample_call_rate, None, range=(0, 1))

@@ -95,7 +95,7 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
         write_table(pd.DataFrame({"PC": [f"PC{i + 1}" for i in range(k)], "eigenvalue": eig}),
                     Path(out_dir) / "eigenvalues.tsv", float_format="%.8g")
         write_table(pv, Path(out_dir) / "pruned_variants.tsv")
-        man.extra.update(n_samples=n_samples, n_variants=n_var)
+        man.extra.update(n_samples=n_samples, n_variants=n_var, n_withdrawn=hl.eval(mt.n_withdrawn))
     return PCAResult(out_dir=str(out_dir), k=k, n_samples=n_samples, n_variants=n_var, eigenvalues=list(eig))
 
 # ---------------------------------------------------------------------------------------------- the command

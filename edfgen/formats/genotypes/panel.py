@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.base import withdrawn_samples
 from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.selection import select_samples, select_variants
 from edfgen.formats.sumstats.layout import genotype_chromosome_labels
@@ -168,7 +169,8 @@ class GenotypePanel:
         Decoded genotypes are read in contiguous blocks of variants (~8 MiB each) and kept in
         a least-recently-used cache of this size, so overlapping windows are decoded once.
     sample_index : array of int, optional
-        Rows of ``reader.samples`` to use (``--keep/--remove``), before the founder filter.
+        Rows of ``reader.samples`` to use (``--keep/--remove``), before the founder filter. UK Biobank
+        withdrawals (negative ids, :func:`~edfgen.formats.genotypes.base.withdrawn_samples`) are never used.
     variant_index : array of int, optional
         Rows of ``reader.variants`` that make up the panel (``--extract/--chr``); panel row ``i`` is
         reader row ``variant_index[i]``.
@@ -194,6 +196,12 @@ class GenotypePanel:
         fam = reader.samples
         keep = np.zeros(len(fam), dtype=bool)
         keep[np.arange(len(fam)) if sample_index is None else np.asarray(sample_index)] = True
+        gone = keep & withdrawn_samples(fam["IID"])     # UK Biobank withdrawals (negative ids): never in LD
+        if gone.any():
+            log.info("%s: %d samples with negative ids (UK Biobank withdrawn participants) left out",
+                     getattr(reader, "sample", None) or reader.label, int(gone.sum()))
+            keep &= ~gone
+        self.n_withdrawn = reader.n_withdrawn
         if founders_only and {"PAT", "MAT"} <= set(fam.columns):  # PLINK 1.9: founder = both parental ids "0"
             keep &= ((fam["PAT"].fillna("0") == "0") & (fam["MAT"].fillna("0") == "0")).to_numpy()
         self.sample_index = np.flatnonzero(keep)

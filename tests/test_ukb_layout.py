@@ -1,0 +1,79 @@
+"""UK Biobank's genotype-file conventions (review s29): withdrawn participants as negative ids in the
+``.fam``/``.sample`` files, a chrX file with its own sample set, integer-coded categorical covariates."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.formats.genotypes.source import GenotypeSource
+
+N, M, N_WITHDRAWN = 160, 120, 7
+
+
+def _bfile(d: Path, *, seed: int = 3, withdrawn: int = N_WITHDRAWN, chromosome: str = "1") -> Path:
+    """A PLINK fileset of ``N`` samples whose first ``withdrawn`` ids are UK Biobank's ``-1, -2, ...``."""
+    from bed_reader import to_bed
+
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    G = rng.binomial(2, rng.uniform(0.1, 0.5, M), (N, M)).astype(np.float32)
+    iid = np.array([f"-{i + 1}" if i < withdrawn else str(1_000_000 + i) for i in range(N)])
+    to_bed(d / "g.bed", G, count_A1=True, properties={
+        "iid": iid, "fid": iid, "sid": [f"rs{i}" for i in range(M)], "chromosome": np.repeat([chromosome], M),
+        "bp_position": np.arange(1, M + 1) * 1000, "allele_1": np.full(M, "A"), "allele_2": np.full(M, "G"),
+        "sex": np.where(np.arange(N) % 2 == 0, 1, 2)})
+    return d / "g"
+
+
+def test_select_samples__leaves_out_negative_ids_and_logs_the_count(tmp_path, caplog):
+    from edfgen.formats.genotypes.panel import GenotypePanel
+    from edfgen.formats.genotypes.plink1 import BedReader
+    from edfgen.formats.genotypes.selection import select_samples
+
+    prefix = _bfile(tmp_path)
+    reader = BedReader(str(prefix))
+    ids = reader.samples["IID"].to_numpy(str)
+    want = np.array([i for i, s in enumerate(ids) if not (s.startswith("-") and s[1:].isdigit())])
+    with caplog.at_level(logging.INFO):
+        rows = select_samples(reader)
+    assert len(want) == N - N_WITHDRAWN and np.array_equal(rows, want)
+    assert f"{N_WITHDRAWN} samples with negative ids (UK Biobank withdrawn participants) left out" in caplog.text
+    assert reader.n_withdrawn == N_WITHDRAWN
+    # an LD panel opened without --keep/--remove (clump, ldsc, finemap, coloc, mr proxies) drops them too
+    panel = GenotypePanel(reader)
+    assert np.array_equal(panel.sample_index, want) and panel.n_withdrawn == N_WITHDRAWN
+    # "-1x" or "1-2" are ordinary ids
+    from edfgen.formats.genotypes.base import withdrawn_samples
+    assert withdrawn_samples(["-1", "-25", "-1x", "1-2", "-", "1000001"]).tolist() == [True, True, False, False,
+                                                                                          False, False]
+
+
+def test_gwas__withdrawn_samples_left_out_and_counted_in_the_manifest(tmp_path):
+    """A phenotype table that (wrongly) lists the negative ids: they still never enter the GWAS, which equals
+    the GWAS with them removed by --remove (the reference)."""
+    from edfgen.commands.gwas import run_gwas
+
+    prefix = _bfile(tmp_path / "g")
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"IID": fam[1], "y": rng.normal(size=N)}).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    pd.DataFrame({"IID": fam[1], "age": rng.normal(50, 5, N)}).to_csv(tmp_path / "c.tsv", sep="\t", index=False)
+    (tmp_path / "rm.txt").write_text("\n".join(fam[1][:N_WITHDRAWN]) + "\n")
+    res = run_gwas(GenotypeSource(bfile=str(prefix)), tmp_path / "p.tsv", tmp_path / "c.tsv", tmp_path / "a")
+    ref = run_gwas(GenotypeSource(bfile=str(prefix), remove=str(tmp_path / "rm.txt")), tmp_path / "p.tsv",
+                   tmp_path / "c.tsv", tmp_path / "b")
+    assert res.samples.withdrawn == N_WITHDRAWN and ref.samples.withdrawn == N_WITHDRAWN
+    assert res.samples.genotypes == res.samples.used == N - N_WITHDRAWN
+    assert f"({N_WITHDRAWN} withdrawn left out)" in res.samples.describe()
+    man = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert man["extra"]["samples"]["withdrawn"] == N_WITHDRAWN
+    a = pd.read_csv(tmp_path / "a" / "y.tsv.gz", sep="\t")
+    b = pd.read_csv(tmp_path / "b" / "y.tsv.gz", sep="\t")
+    assert (a["n"] == N - N_WITHDRAWN).all()
+    pd.testing.assert_frame_equal(a, b)
