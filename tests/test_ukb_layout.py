@@ -77,3 +77,51 @@ def test_gwas__withdrawn_samples_left_out_and_counted_in_the_manifest(tmp_path):
     b = pd.read_csv(tmp_path / "b" / "y.tsv.gz", sep="\t")
     assert (a["n"] == N - N_WITHDRAWN).all()
     pd.testing.assert_frame_equal(a, b)
+
+
+def _plink2(*args) -> None:
+    import subprocess
+    subprocess.run(["plink2", *map(str, args), "--threads", "1"], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 writes the BGEN files")
+def test_ld_panel__x_bgen_with_its_own_samples(tmp_path, caplog):
+    """UK Biobank's X BGEN has its own ``.sample`` (fewer participants). An LD panel over a ``{chr}`` template of
+    1 + X reads each file with its own sample index: it equals the panel of files that plink2 cut to the
+    samples in both (``--keep``), the reference; a GWAS over both refuses in one line, naming --chr X."""
+    from edfgen.commands.gwas import run_gwas
+    from edfgen.exceptions import InputError
+    from edfgen.formats.genotypes.panel import open_panel
+
+    for c, seed in (("1", 1), ("X", 2)):
+        _bfile(tmp_path / f"b{c}", seed=seed, withdrawn=3, chromosome=c)
+    fam = pd.read_csv(tmp_path / "bX" / "g.fam", sep=r"\s+", header=None, dtype=str)
+    fam[4] = "2"                                              # (diploid X: the test is about samples)
+    fam.to_csv(tmp_path / "bX" / "g.fam", sep="\t", header=False, index=False)
+    drop = fam[1].iloc[[5, 17, 40, 41, 99]]
+    (tmp_path / "dropX.txt").write_text("\n".join(f"{i}\t{i}" for i in drop) + "\n")
+    (tmp_path / "imp").mkdir()
+    _plink2("--bfile", tmp_path / "b1" / "g", "--export", "bgen-1.2", "bits=8", "id-paste=iid",
+            "--out", tmp_path / "imp" / "c1")
+    _plink2("--bfile", tmp_path / "bX" / "g", "--remove", tmp_path / "dropX.txt", "--export", "bgen-1.2", "bits=8",
+            "id-paste=iid", "--out", tmp_path / "imp" / "cX")
+    # the reference: both files cut by plink2 to the samples they share
+    (tmp_path / "ref").mkdir()
+    for c in ("1", "X"):
+        _plink2("--bfile", tmp_path / f"b{c}" / "g", "--remove", tmp_path / "dropX.txt", "--export", "bgen-1.2",
+                "bits=8", "id-paste=iid", "--out", tmp_path / "ref" / f"c{c}")
+    src = GenotypeSource(bgen=str(tmp_path / "imp" / "c{chr}.bgen"), sample=str(tmp_path / "imp" / "c{chr}.sample"))
+    ref = GenotypeSource(bgen=str(tmp_path / "ref" / "c{chr}.bgen"), sample=str(tmp_path / "ref" / "c{chr}.sample"))
+    with caplog.at_level(logging.INFO), open_panel(src) as a, open_panel(ref) as b:
+        assert a.n_samples == b.n_samples == N - 5 - 3          # in both files, not withdrawn
+        assert np.array_equal(a.reader.samples["IID"].to_numpy()[a.sample_index],
+                              b.reader.samples["IID"].to_numpy()[b.sample_index])
+        rows = np.arange(a.n_variants)
+        assert a.n_variants == b.n_variants == 2 * M
+        assert np.array_equal(a.read(rows), b.read(rows))
+        assert set(a.variants.chromosome) == {"1", "X"}
+    assert "the LD panel uses the 155 in every file" in caplog.text
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"IID": fam[1], "y": rng.normal(size=N)}).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match=r"not the same samples as .*--chr X"):
+        run_gwas(src, tmp_path / "p.tsv", None, tmp_path / "g")

@@ -276,7 +276,7 @@ def open_panel(panel, *, founders_only: bool = True) -> GenotypePanel:
         return PlinkGenotypes(panel, founders_only=founders_only)
     if panel.min_info is not None:
         raise InputError("--min-info filters association results; an LD panel uses every variant (drop --min-info)")
-    reader = panel.open_reader(threads=1)
+    reader = panel.open_reader(threads=1, common_samples=True)   # (LD within a chromosome: X may have its own samples)
     rows = select_samples(reader, keep=panel.keep, remove=panel.remove) if (panel.keep or panel.remove) else None
     cols = (select_variants(reader, extract=panel.extract, chromosomes=panel.chromosomes)
             if (panel.extract or panel.chromosomes) else None)
