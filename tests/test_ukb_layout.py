@@ -125,3 +125,31 @@ def test_ld_panel__x_bgen_with_its_own_samples(tmp_path, caplog):
     pd.DataFrame({"IID": fam[1], "y": rng.normal(size=N)}).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
     with pytest.raises(InputError, match=r"not the same samples as .*--chr X"):
         run_gwas(src, tmp_path / "p.tsv", None, tmp_path / "g")
+
+
+def test_covariate_design__warns_about_integer_codes_not_declared_categorical(caplog):
+    """Review s29 F5: UK Biobank's assessment centre (11008..11021) fitted as one slope without a word. Warned:
+    integer codes by name (centre, batch, 54-0.0) or by value (few distinct whole numbers >= 1000); not: age,
+    sex, PCs, a 0/1/2 score, year of birth, or a code declared categorical."""
+    from edfgen.commands.gwas_design import covariate_design
+
+    rng = np.random.default_rng(2)
+    n = 300
+    t = pd.DataFrame({"IID": [str(i) for i in range(n)], "age": rng.integers(40, 71, n), "sex": rng.integers(0, 2, n),
+                      "PC1": rng.normal(size=n), "smoking": rng.integers(0, 3, n),
+                      "year_of_birth": rng.integers(1940, 1960, n), "assessment_centre": rng.integers(11008, 11022, n),
+                      "batch": rng.integers(1, 96, n), "54-0.0": rng.integers(11008, 11022, n),
+                      "plate_code": rng.integers(1000, 1010, n)})
+
+    def warned(columns, categorical=()):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            covariate_design(t, columns, categorical=categorical, source="cov.tsv")
+        return sorted(c for c in columns if any(f"covariate {c!r} holds" in r.getMessage() for r in caplog.records))
+
+    assert warned(["age", "sex", "PC1", "smoking", "year_of_birth"]) == []
+    assert warned(["age", "assessment_centre", "batch", "54-0.0", "plate_code"]) == sorted(
+        ["assessment_centre", "batch", "54-0.0", "plate_code"])
+    assert warned(["age", "assessment_centre"], categorical=["assessment_centre"]) == []
+    msg = next(r.getMessage() for r in caplog.records) if warned(["assessment_centre"]) else ""
+    assert "14 distinct whole numbers (11008..11021)" in msg and "--categorical assessment_centre" in msg

@@ -67,6 +67,29 @@ class CovariateDesign:
         return [c for c, k in zip(self.columns, keep) if k]
 
 
+#: names of covariates that are usually codes (UK Biobank's assessment centre, field 54, and genotyping batch, 22000)
+_CODE_NAMES = re.compile(r"centre|center|batch|array|site|plate|^(f\.|p)?(54|22000)([-._]|$)", re.IGNORECASE)
+#: ... and of whole-number measurements that may take a few values >= 1000 in a small cohort (year of birth)
+_MEASURE_NAMES = re.compile(r"age|year|birth|date|time|height|weight|count|dose", re.IGNORECASE)
+
+
+def warn_if_code(values: np.ndarray, column: str, source: str) -> None:
+    """WARNING when a covariate fitted as one slope looks like an integer-coded category: 3 or more distinct whole
+    numbers and a name like ``centre``/``batch``/``array``/``site`` (UK Biobank fields 54, 22000), or 3 to 30
+    distinct whole numbers all >= 1000 (codes such as centre 11008..11021) unless the name says it is a measurement
+    (year of birth, ...). Age, sex and PCs are not flagged."""
+    v = values[~np.isnan(values)]
+    if not len(v) or (v != np.round(v)).any():
+        return
+    distinct = np.unique(v)
+    code_like = len(distinct) <= 30 and distinct.min() >= 1000 and not _MEASURE_NAMES.search(str(column))
+    if len(distinct) < 3 or not (_CODE_NAMES.search(str(column)) or code_like):
+        return
+    log.warning("%s: covariate %r holds %d distinct whole numbers (%g..%g) and is fitted as one slope; if they are "
+                "codes (UK Biobank's assessment centre, genotyping batch), declare it categorical: --categorical %s "
+                "(edfgen run: categorical in [gwas])", source, column, len(distinct), distinct[0], distinct[-1], column)
+
+
 def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
                      categorical: Sequence[str] = (), id_column: str = "IID",
                      source: str = "covariates") -> CovariateDesign:
@@ -82,7 +105,8 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         Columns to treat as categorical even if numeric. An undeclared column is categorical only when
         none of its values is a number (all text, e.g. ``centre`` = ``A``, ``B``); a column of numbers
         with a stray word is an error naming the row and value. Each categorical column with L levels
-        becomes L-1 indicators (first sorted level dropped).
+        becomes L-1 indicators (first sorted level dropped). A numeric column that looks like a code and is not
+        declared is warned about (:func:`warn_if_code`).
     source : str
         File name used in error messages.
 
@@ -133,6 +157,7 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
                 raise InputError(f"{source}: covariate {c!r} has no values")
             if np.nanstd(v) == 0:
                 raise InputError(f"{source}: covariate {c!r} is constant (collinear with the intercept)")
+            warn_if_code(v, c, source)
             parts.append(v)
             names.append(c)
     mat = np.column_stack(parts)
