@@ -153,3 +153,35 @@ def test_covariate_design__warns_about_integer_codes_not_declared_categorical(ca
     assert warned(["age", "assessment_centre"], categorical=["assessment_centre"]) == []
     msg = next(r.getMessage() for r in caplog.records) if warned(["assessment_centre"]) else ""
     assert "14 distinct whole numbers (11008..11021)" in msg and "--categorical assessment_centre" in msg
+
+
+def test_manifests__keep_remove_extract_files_are_hashed_inputs(tmp_path):
+    """Review s29 F6: the --keep/--remove/--extract lists decide who and what was analysed: gwas and clump
+    manifests hash them with the other inputs, so an edited keep list shows as a changed input."""
+    import hashlib
+
+    from edfgen.commands.clump import ClumpSettings, run_clump
+    from edfgen.commands.gwas import run_gwas
+
+    prefix = _bfile(tmp_path / "g", withdrawn=0)
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"IID": fam[1], "y": rng.normal(size=N)}).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    keep, remove, extract = tmp_path / "keep.txt", tmp_path / "remove.txt", tmp_path / "extract.txt"
+    keep.write_text("\n".join(fam[1][:120]) + "\n")
+    remove.write_text(fam[1][0] + "\n")
+    extract.write_text("\n".join(f"rs{i}" for i in range(100)) + "\n")
+    src = GenotypeSource(bfile=str(prefix), keep=str(keep), remove=str(remove), extract=str(extract))
+
+    def inputs(d):
+        return json.loads((d / "manifest.json").read_text())["inputs"]
+
+    run_gwas(src, tmp_path / "p.tsv", None, tmp_path / "a")
+    first = inputs(tmp_path / "a")
+    for f in (keep, remove, extract):
+        assert first[str(f)] == hashlib.sha256(f.read_bytes()).hexdigest()
+    run_clump([tmp_path / "a"], out_dir=tmp_path / "c", bfile=src, settings=ClumpSettings(p1=1.0, p2=1.0))
+    assert inputs(tmp_path / "c")[str(keep)] == first[str(keep)]
+    keep.write_text("\n".join(fam[1][:110]) + "\n")            # a release later: 10 more withdrawn
+    run_gwas(src, tmp_path / "p.tsv", None, tmp_path / "a", force=True)
+    assert inputs(tmp_path / "a")[str(keep)] == hashlib.sha256(keep.read_bytes()).hexdigest() != first[str(keep)]

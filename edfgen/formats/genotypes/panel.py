@@ -104,7 +104,8 @@ def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
 
     For a PLINK 1 prefix: ``([PREFIX.bim, PREFIX.fam], size of PREFIX.bed)``. For a
     :class:`~edfgen.formats.genotypes.source.GenotypeSource` or reader: its variant/sample files and the
-    summed size of its genotype files (``.bed``, ``.pgen``, ``.bgen``). The small files go to the
+    summed size of its genotype files (``.bed``, ``.pgen``, ``.bgen``); its ``--keep/--remove/--extract`` files are
+    small files too. The small files go to the
     manifest inputs (sha256); genotype files are recorded by size only (``ld_panel_bed_bytes``),
     because hashing a biobank's genotypes takes longer than clumping or MR with them. The byte count
     is ``None`` when no genotype file exists.
@@ -114,7 +115,7 @@ def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
         return [Path(f"{prefix}.{e}") for e in ("bim", "fam")], (bed.stat().st_size if bed.exists() else None)
     paths = [Path(p) for p in prefix.paths()]
     big = [p for p in paths if p.suffix in (".bed", ".pgen", ".bgen", ".gz", ".bgz", ".bcf", ".vcf")]
-    small = [p for p in paths if p not in big]
+    small = [p for p in paths if p not in big] + [Path(p) for p in getattr(prefix, "selection_files", list)()]
     size = sum(p.stat().st_size for p in big if p.exists()) if any(p.exists() for p in big) else None
     return small, size
 

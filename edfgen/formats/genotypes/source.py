@@ -146,6 +146,11 @@ class GenotypeSource:
             return [p for p, _ in expand_template([self.vcf], option="--vcf", chromosomes=self.chromosomes)]
         return [self.vcf or self.mt]
 
+    def selection_files(self) -> list[str]:
+        """The ``--keep``, ``--remove`` and ``--extract`` files given: manifest inputs (hashed) with the genotype
+        files, since they decide who and what was analysed (a keep list changes between UK Biobank releases)."""
+        return [str(p) for p in (self.keep, self.remove, self.extract) if p is not None]
+
     def fingerprint(self) -> str:
         """Stat fingerprint of the files (:func:`~edfgen.formats.genotypes.base.stat_id`) and the selection."""
         h = hashlib.sha256()
