@@ -185,3 +185,29 @@ def test_manifests__keep_remove_extract_files_are_hashed_inputs(tmp_path):
     keep.write_text("\n".join(fam[1][:110]) + "\n")            # a release later: 10 more withdrawn
     run_gwas(src, tmp_path / "p.tsv", None, tmp_path / "a", force=True)
     assert inputs(tmp_path / "a")[str(keep)] == hashlib.sha256(keep.read_bytes()).hexdigest() != first[str(keep)]
+
+
+@pytest.mark.parametrize("coding", [{1: 1, 2: 0}, {1: "Male", 2: "Female"}])
+def test_gwas__warns_when_covariate_sex_differs_from_the_genotype_files(tmp_path, caplog, coding):
+    """Review s29 F7: 20 samples whose covariate sex is flipped against the .fam's sex are counted (UK Biobank's
+    0 = female / 1 = male, or text); none when they agree."""
+    from edfgen.commands.gwas import run_gwas
+
+    prefix = _bfile(tmp_path / "g", withdrawn=0)
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)
+    rng = np.random.default_rng(5)
+    pd.DataFrame({"IID": fam[1], "y": rng.normal(size=N)}).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    files_sex = fam[4].astype(int).to_numpy()
+    flipped = files_sex.copy()
+    flipped[rng.choice(N, 20, replace=False)] ^= 3                 # 1 <-> 2
+    for name, sex in (("same", files_sex), ("flip", flipped)):
+        pd.DataFrame({"IID": fam[1], "age": rng.normal(50, 5, N), "sex": [coding[v] for v in sex]}).to_csv(
+            tmp_path / f"{name}.tsv", sep="\t", index=False)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            run_gwas(GenotypeSource(bfile=str(prefix)), tmp_path / "p.tsv", tmp_path / f"{name}.tsv", tmp_path / name,
+                     covar_cols=["age", "sex"], categorical=["sex"] if isinstance(coding[1], str) else ())
+        said = [r.getMessage() for r in caplog.records if "differs from the sex in the genotype files" in r.getMessage()]
+        assert said == ([] if name == "same" else [said[0]])
+        if name == "flip":
+            assert f"{name}.tsv: 20 samples whose covariate 'sex' differs" in said[0] and f"of {N} with both" in said[0]

@@ -65,7 +65,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.gwas_design import (CovariateDesign, binary_phenotypes, covariate_design,
-                                         drop_constant_indicators, select_phenotypes, warn_sex_chromosomes)
+                                         drop_constant_indicators, select_phenotypes, warn_sex_chromosomes,
+                                         warn_sex_disagreement)
 from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
@@ -82,14 +83,8 @@ from edfgen.formats.loco import loco_mismatches, open_loco_predictions, write_lo
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
-from edfgen.kernels.association import (
-    MISSING_GENOTYPES,
-    AssociationResult,
-    check_phenotypes,
-    collinear_covariates,
-    inverse_normal_transform,
-    lambda_gc,
-)
+from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, check_phenotypes, collinear_covariates,
+                                        inverse_normal_transform, lambda_gc)
 from edfgen.kernels.clump import effective_number_of_tests
 from edfgen.kernels.firth import FIRTH_P_THRESHOLD
 from edfgen.kernels.models import MODELS
@@ -329,6 +324,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          f"and covariates ({covar}) with complete values (need >= {MIN_SAMPLES}); "
                          f"are the IID columns the same ids?")
     _warn_overlap(len(set(geno_ids) & has_pheno), len(overlap), pheno, covar)
+    warn_sex_disagreement(ctab, covar_cols or list(ctab.columns), files_sex if engine != "fast" or files_sex is None
+                          else pd.Series(files_sex, index=reader.samples["IID"].to_numpy()), overlap, str(covar))
     t1 = time.perf_counter()
 
     def design_for(ids):
@@ -350,8 +347,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     transform = "none" if settings.binary else settings.transform
     params = dict(genotypes={source.kind: source.label, "vcf_field": source.vcf_field, "keep": source.keep,
                              "remove": source.remove, "extract": source.extract,
-                             "chromosomes": list(source.chromosomes) if source.chromosomes else None,
-                             "min_info": source.min_info},
+                             "chromosomes": list(source.chromosomes) if source.chromosomes else None, "min_info": source.min_info},
                   reference_genome=source.reference_genome, phenotypes=names,
                   covariates=None, categorical=design.categorical, transform=transform,
                   transform_offset=3 / 8 if transform == "inverse-normal" else None,

@@ -220,6 +220,34 @@ _SEX_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|msex|infe
                         re.I)
 
 
+def warn_sex_disagreement(table: pd.DataFrame, columns: Sequence[str], files_sex: pd.Series | None, ids,
+                          source: str) -> None:
+    """WARNING with the number of samples ``ids`` whose sex covariate (the first of ``columns`` named like sex,
+    ``_SEX_NAMES``) differs from the sex the genotype files record (``files_sex``: 1 male, 2 female, 0 unknown,
+    by IID; :func:`edfgen.formats.genotypes.sex.sample_sex`). The covariate's two values are matched to male and
+    female the way most samples agree (0/1, 1/2, Female/Male, is_male: any coding); samples unknown in either are
+    not counted. UK Biobank's reported sex (field 31) and genetic sex (22001) disagree for a few hundred people,
+    whom studies usually exclude."""
+    col = next((c for c in expand_columns(columns) if _SEX_NAMES.match(str(c)) and "=" not in str(c)
+                and c in table.columns), None)
+    if files_sex is None or col is None:
+        return
+    known = files_sex[files_sex.isin([1, 2]) & files_sex.index.isin(list(ids))]
+    cov = table.set_index(table["IID"].astype(str))[col].reindex(known.index.astype(str))
+    ok = cov.notna().to_numpy()
+    values = cov[ok].astype(str).str.strip().str.lower().to_numpy()
+    levels = np.unique(values)
+    if len(levels) != 2:
+        return
+    male = known.to_numpy()[ok] == 1
+    first = values == levels[0]
+    differ = int(min((first == male).sum(), (first != male).sum()))   # the mapping most samples agree with
+    if differ:
+        log.warning("%s: %d samples whose covariate %r differs from the sex in the genotype files (of %d with both "
+                    "known): check them (UK Biobank: reported sex 31 vs genetic sex 22001) or --remove them",
+                    source, differ, col, int(ok.sum()))
+
+
 def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = False,
                          haploid_coded: bool = False, no_sex: str | None = None) -> None:
     """WARNING where X, Y or MT are not tested as plink2 ``--glm`` tests them (once per run).
