@@ -73,6 +73,7 @@ def test_gwas__withdrawn_samples_left_out_and_counted_in_the_manifest(tmp_path):
     assert f"({N_WITHDRAWN} withdrawn left out)" in res.samples.describe()
     man = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert man["extra"]["samples"]["withdrawn"] == N_WITHDRAWN
+    assert man["extra"]["sex_chromosomes"]["sex_source"] == f"{prefix}.fam"      # the file sex came from (F8)
     a = pd.read_csv(tmp_path / "a" / "y.tsv.gz", sep="\t")
     b = pd.read_csv(tmp_path / "b" / "y.tsv.gz", sep="\t")
     assert (a["n"] == N - N_WITHDRAWN).all()
@@ -121,6 +122,8 @@ def test_ld_panel__x_bgen_with_its_own_samples(tmp_path, caplog):
         assert np.array_equal(a.read(rows), b.read(rows))
         assert set(a.variants.chromosome) == {"1", "X"}
     assert "the LD panel uses the 155 in every file" in caplog.text
+    from edfgen.formats.genotypes.sex import sex_file
+    assert sex_file(src) == str(tmp_path / "imp" / "c1.sample")                   # manifests' sex_source (F8)
     rng = np.random.default_rng(0)
     pd.DataFrame({"IID": fam[1], "y": rng.normal(size=N)}).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
     with pytest.raises(InputError, match=r"not the same samples as .*--chr X"):
@@ -211,3 +214,20 @@ def test_gwas__warns_when_covariate_sex_differs_from_the_genotype_files(tmp_path
         assert said == ([] if name == "same" else [said[0]])
         if name == "flip":
             assert f"{name}.tsv: 20 samples whose covariate 'sex' differs" in said[0] and f"of {N} with both" in said[0]
+
+
+def test_names__id_aliases_in_the_error_and_harmonised_catalog_names(tmp_path):
+    """Review s29 F8: ukbconv's ``f.eid`` column: the error lists the id names accepted; a GWAS Catalog
+    harmonised file ``GCST..._buildGRCh38.h.tsv.gz`` is the phenotype ``GCST..._buildGRCh38``."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.sumstats.discovery import phenotype_name
+    from edfgen.formats.tables import read_table
+
+    (tmp_path / "t.tsv").write_text("f.eid\tage\n1000001\t50\n")
+    with pytest.raises(InputError, match=r"missing column\(s\) IID \(the participant id: one of IID, #IID, eid, "
+                                         r"ID_2\) \(has: f\.eid, age\)"):
+        read_table(tmp_path / "t.tsv", id_column="IID")
+    assert phenotype_name("x/GCST90000001_buildGRCh38.h.tsv.gz") == "GCST90000001_buildGRCh38"
+    assert phenotype_name("27863252-GCST004131-EFO_0004314.h.tsv.gz") == "27863252-GCST004131-EFO_0004314"
+    assert phenotype_name("GCST90000001_buildGRCh38.tsv.gz") == "GCST90000001_buildGRCh38"
+    assert phenotype_name("edf_001.tsv.gz") == "edf_001"

@@ -78,7 +78,7 @@ from edfgen.engines.sex_chromosomes import sex_chromosome_record
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
-from edfgen.formats.genotypes.sex import sample_sex, source_sex
+from edfgen.formats.genotypes.sex import sample_sex, sex_file, source_sex
 from edfgen.formats.loco import loco_mismatches, open_loco_predictions, write_loco_predictions
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
@@ -472,7 +472,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         man.parameters["covariates"] = cov_names
         man.extra["sex_chromosomes"] = sex_chromosome_record(files_sex if files_sex is None or engine != "fast" else
                                                              pd.Series(files_sex, index=reader.samples["IID"]),
-                                                             used_ids, source.label, not models_pass)
+                                                             used_ids, sex_file(source), not models_pass)
         qc_df = qc_table(([bad_step] if bad_step else []) + list(steps)
                          + [s for w in writers[-1:] for s in w.binary_steps()])   # firth_refit, fit_failed
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
