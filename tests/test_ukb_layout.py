@@ -231,3 +231,27 @@ def test_names__id_aliases_in_the_error_and_harmonised_catalog_names(tmp_path):
     assert phenotype_name("27863252-GCST004131-EFO_0004314.h.tsv.gz") == "27863252-GCST004131-EFO_0004314"
     assert phenotype_name("GCST90000001_buildGRCh38.tsv.gz") == "GCST90000001_buildGRCh38"
     assert phenotype_name("edf_001.tsv.gz") == "edf_001"
+
+
+def test_pca__withdrawn_samples_left_out(hail_context, tmp_path):
+    """Review s29 F2: ``edfgen pca`` (Hail) gave PCs to the 25 withdrawn participants. Their PCs equal those of the
+    fileset without them (plink2 --remove, the reference), to the sign."""
+    import shutil
+
+    from edfgen.commands.pca import run_pca
+
+    prefix = _bfile(tmp_path / "g")
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)
+    gone = fam[1][:N_WITHDRAWN]
+    res = run_pca(GenotypeSource(bfile=str(prefix)), tmp_path / "a", k=2, maf=0.05, ld_r2=0.99, ld_window_kb=1)
+    pcs = pd.read_csv(tmp_path / "a" / "pcs.tsv", sep="\t", dtype={"IID": str})
+    assert res.n_samples == len(pcs) == N - N_WITHDRAWN and not pcs["IID"].isin(gone).any()
+    assert json.loads((tmp_path / "a" / "manifest.json").read_text())["extra"]["n_withdrawn"] == N_WITHDRAWN
+    if shutil.which("plink2"):
+        (tmp_path / "rm.txt").write_text("\n".join(f"{i}\t{i}" for i in gone) + "\n")
+        _plink2("--bfile", prefix, "--remove", tmp_path / "rm.txt", "--make-bed", "--out", tmp_path / "ref")
+        run_pca(GenotypeSource(bfile=str(tmp_path / "ref")), tmp_path / "b", k=2, maf=0.05, ld_r2=0.99, ld_window_kb=1)
+        ref = pd.read_csv(tmp_path / "b" / "pcs.tsv", sep="\t", dtype={"IID": str}).set_index("IID").loc[pcs["IID"]]
+        for k in ("PC1", "PC2"):
+            a, b = pcs[k].to_numpy(), ref[k].to_numpy()
+            np.testing.assert_allclose(a * np.sign(a @ b), b, atol=1e-6)
