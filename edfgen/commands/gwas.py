@@ -556,7 +556,8 @@ class GwasOptions(GenotypeOptions, HailOptions):
     transform: str = opt(GwasSettings.transform, "Rank-based inverse-normal (Blom offset 3/8, ties averaged) or none.",
                          choices=("inverse-normal", "none"))
     missing_genotypes: str = opt(GwasSettings.missing_genotypes, "mean-impute (Hail) or drop the sample for that variant (plink2; "
-                                 "fast engine, linear model).", choices=("mean-impute", "drop"))
+                                 "fast engine, linear model).",
+                                 choices=("mean-impute", "drop"))
     maf: float = opt(QCSettings.maf, None, range=(0, 0.5))
     call_rate: float = opt(QCSettings.call_rate, "Variant call rate.", range=(0, 1))
     sample_call_rate: float = opt(QCSettings.sample_call_rate, None, range=(0, 1))
