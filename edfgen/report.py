@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.study_loci import STUDY_LOCI_COLUMNS
-from edfgen.formats.tables import atomic_write, safe_filename
+from edfgen.formats.tables import atomic_write, read_table, safe_filename
 from edfgen.plots.manhattan import LEGIBLE_PT, manhattan_from_points, manhattan_plot
 from edfgen.plots.qq import qq_plot
 from edfgen.report_mr import mr_section, read_truth_summary
@@ -121,7 +121,16 @@ def _loci_table(loci: pd.DataFrame, max_rows: int = 40, max_phenotypes: int = 3)
 
 
 def _read(path: Path) -> pd.DataFrame | None:
+    """A stage output (written by edfgen: tab-separated, ``IID`` for participants) or None."""
     return pd.read_csv(path, sep="\t") if path.exists() else None
+
+
+def _participant_values(path: str | Path) -> pd.DataFrame:
+    """The numeric columns of a user's per-participant table (``[inputs] biomarkers``/``outcomes``), read
+    as every stage reads it (:func:`~edfgen.formats.tables.read_table`: TSV/CSV/parquet, the id named
+    ``IID``, ``eid``, ``#IID`` or ``ID_2``), without the id columns."""
+    df = read_table(path, id_column="IID")
+    return df.drop(columns=["IID", "FID", "#FID"], errors="ignore").select_dtypes("number")
 
 
 @dataclass(frozen=True)
@@ -362,12 +371,11 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
         e = pd.read_csv(edfs, sep="\t", nrows=5)
         facts.append(f"{sum(1 for _ in open(edfs)) - 1} participants with EDFs ({e.shape[1] - 1} dimensions)")
     parts.append("<p>" + "; ".join(facts) + "</p>")
-    phys = _read(Path(biomarkers)) if biomarkers else None
-    if phys is not None:
-        parts.append(_table(phys.drop(columns="IID").describe().T.reset_index().rename(columns={"index": "trait"})))
-    outcomes = _read(Path(outcomes)) if outcomes else None
-    if outcomes is not None:
-        prev = outcomes.drop(columns="IID").mean().rename("prevalence").reset_index().rename(columns={"index": "disease"})
+    if biomarkers:
+        phys = _participant_values(biomarkers)
+        parts.append(_table(phys.describe().T.reset_index().rename(columns={"index": "trait"})))
+    if outcomes:
+        prev = _participant_values(outcomes).mean().rename("prevalence").reset_index().rename(columns={"index": "disease"})
         parts.append(_table(prev))
     gwas_summary = _read(out / "gwas" / "gwas_summary.tsv")
 

@@ -214,3 +214,40 @@ def test_firth_approx__converges_for_variants_carried_by_one_sample():
         ref = optimize.minimize_scalar(neg, bounds=(-15, 15), method="bounded", options={"xatol": 1e-10})
         assert abs(fit.beta[j] - ref.x) < 1e-6, j
         np.testing.assert_allclose(fit.chi2[j], 2 * (neg(0.0) - ref.fun), rtol=1e-6, atol=1e-9)
+
+
+def test_binary_warning__counts_the_fit_failed_rows_of_qc_report(tmp_path, caplog):
+    """Review s29 F4: the warning counted failed fits of variants that QC then removed (36 warned, 30 in
+    fit_failed); now it is the fit_failed count. A separated common variant (fit fails, kept) and a separated
+    rare one (fit fails, removed by MAF < 0.01)."""
+    import logging
+
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(4)
+    n, m = 400, 40
+    y = (rng.random(n) < 0.3).astype(float)
+    G = rng.binomial(2, rng.uniform(0.1, 0.5, m), (n, m)).astype(np.float32)
+    cases = np.flatnonzero(y == 1)
+    G[:, 0] = 0
+    G[cases[:30], 0] = 1                                     # carriers only among cases: separation, MAF 3.75%
+    G[:, 1] = 0
+    G[cases[:2], 1] = 1                                      # the same, rare: MAF 0.25%, removed by QC
+    iid = np.array([f"S{i}" for i in range(n)])
+    to_bed(tmp_path / "g.bed", G, count_A1=True, properties={
+        "iid": iid, "fid": iid, "sid": [f"v{i}" for i in range(m)], "chromosome": np.repeat(["1"], m),
+        "bp_position": np.arange(1, m + 1) * 100, "allele_1": np.full(m, "A"), "allele_2": np.full(m, "G")})
+    pd.DataFrame({"IID": iid, "d1": y}).to_csv(tmp_path / "oc.tsv", sep="\t", index=False)
+    pd.DataFrame({"IID": iid, "age": rng.normal(50, 5, n), "sex": rng.integers(0, 2, n)}).to_csv(
+        tmp_path / "cv.tsv", sep="\t", index=False)
+    with caplog.at_level(logging.WARNING):
+        run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "oc.tsv", tmp_path / "cv.tsv", tmp_path / "o",
+                 covar_cols=["age", "sex"], qc=QCSettings(), threads=1,
+                 settings=GwasSettings(binary=True, engine="fast", plots=False))
+    qc = pd.read_csv(tmp_path / "o" / "qc_report.tsv", sep="\t").set_index("filter")
+    ss = pd.read_csv(tmp_path / "o" / "d1.tsv.gz", sep="\t")
+    assert "v1" not in set(ss["variant_id"]) and "v0" not in set(ss["variant_id"])   # v1: QC, v0: fit failed
+    failed = qc.loc["fit_failed", "removed"]
+    assert failed >= 1
+    warned = [r.getMessage() for r in caplog.records if "did not converge" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].startswith(f"{failed} logistic fits"), warned

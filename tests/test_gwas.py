@@ -252,7 +252,7 @@ def test_run_gwas__outputs_dictionary_manifest_and_missingness(cohort, fast_run)
     check_file("gwas_samples", out / "samples.tsv")
     man = json.loads((out / "manifest.json").read_text())
     assert man["extra"]["samples"] == {"genotypes": 500, "phenotypes": 500, "covariates": 500,
-                                       "complete_covariates": 495, "overlap": 495, "used": 495}
+                                       "complete_covariates": 495, "overlap": 495, "used": 495, "withdrawn": 0}
     assert man["parameters"]["transform"] == "inverse-normal"
     assert man["parameters"]["covariates"] == ["intercept", "age", "sex", "centre=B", "centre=C"]
     plots = sorted(p.name for p in (out / "plots").iterdir())

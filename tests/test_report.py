@@ -140,6 +140,28 @@ def test_write_report__shows_findings_formatted(run_dir):
     assert "<td>1.00e-12</td>" in mr_html and "<td>0.2 (1.00e-12)</td>" in mr_html  # p scientific; b 3 digits
     assert "<td>0.25 (0.001)</td>" in mr_html and "<th>IVW / Wald b (p)</th>" in mr_html   # b (p) per method
 
+def test_write_report__cohort_tables_keyed_by_eid(tmp_path):
+    """UK Biobank tables name the participant ``eid`` (review s29 F1: the report raised KeyError 'IID'
+    after every stage had run); the summary equals pandas' on the numbers, whichever id name or format."""
+    from edfgen.report import write_report
+
+    rng = np.random.default_rng(1)
+    bio = pd.DataFrame({"eid": np.arange(1_000_001, 1_000_041), "QRS": rng.normal(90, 10, 40)})
+    dis = pd.DataFrame({"eid": bio["eid"], "AF": (rng.random(40) < 0.25).astype(int)})
+    bio.to_csv(tmp_path / "ecg_measures.tsv", sep="\t", index=False)
+    dis.to_csv(tmp_path / "diseases.csv", index=False)
+    out = tmp_path / "run"
+    out.mkdir()
+    text = write_report(out, biomarkers=tmp_path / "ecg_measures.tsv", outcomes=tmp_path / "diseases.csv").read_text()
+    assert "eid" not in text
+    cells = {m[0]: [float(v) for v in re.findall(r"<td>([-0-9.e]+)</td>", m[1])]
+             for m in re.findall(r"<tr>\s*<td>(QRS|AF)</td>(.*?)</tr>", text, flags=re.S)}
+    # QRS: count, mean, std, min, quartiles, max (shown to 3 significant digits); AF: the prevalence
+    want = bio["QRS"].describe().to_numpy()
+    assert cells["QRS"] == pytest.approx(want, rel=5e-3)
+    assert cells["AF"] == pytest.approx([dis["AF"].mean()], rel=5e-3)
+
+
 def test_qq_band__matches_simulated_order_statistics():
     from edfgen.plots.raster import qq_band
 

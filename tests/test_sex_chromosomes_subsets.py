@@ -212,7 +212,7 @@ def test_gwas_ridge_loco__says_it_reads_no_sex_though_the_fam_has_it(tmp_path, c
     assert "--model ridge-loco does not read sex" in caplog.text
     assert "give no sex" not in caplog.text
     rec = json.loads((tmp_path / "out" / "manifest.json").read_text())["extra"]["sex_chromosomes"]
-    assert rec["sex_source"] == str(d / "g") and rec["sex_used"] is False and rec["males"] == 330
+    assert rec["sex_source"] == f"{d / 'g'}.fam" and rec["sex_used"] is False and rec["males"] == 330
     assert rec["Y"].startswith("everyone, 0/2")
 
 

@@ -457,6 +457,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
                                          columns=columns)
         man.extra["n_index_variants"] = int(len(clumps))
         man.extra["n_loci"] = int(len(loci))
+        man.extra["ld_panel_withdrawn"] = getattr(panel, "n_withdrawn", 0)   # UK Biobank withdrawals left out
     return ClumpRun(out_dir, clumps, loci, rejects, settings, m_eff, truth_df, tuple(plots))
 
 

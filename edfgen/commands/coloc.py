@@ -206,6 +206,7 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
         table = pd.DataFrame(rows, columns=COLOC_COLUMNS)
         write_table(table, out_dir / "coloc.tsv", float_format="%.6g")
         man.extra["rows"] = int(len(table))
+        man.extra["ld_panel_withdrawn"] = getattr(panel, "n_withdrawn", 0)   # UK Biobank withdrawals left out
     return ColocRun(out_dir, table)
 
 

@@ -234,7 +234,7 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
         write_table(cs, out_dir / "credible_sets.tsv", float_format="%.6g")
         write_table(pip, out_dir / "pip.tsv", float_format="%.6g")
         write_table(chk, out_dir / "ld_check.tsv", float_format="%.6g")
-        man.extra.update({"regions": int(len(chk)), "credible_sets": int(cs[["locus", "phenotype", "cs"]].drop_duplicates().shape[0])})
+        man.extra.update({"ld_panel_withdrawn": getattr(panel, "n_withdrawn", 0), "regions": int(len(chk)), "credible_sets": int(cs[["locus", "phenotype", "cs"]].drop_duplicates().shape[0])})
     return FinemapRun(out_dir, cs, pip, chk)
 
 

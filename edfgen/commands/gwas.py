@@ -65,7 +65,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.gwas_design import (CovariateDesign, binary_phenotypes, covariate_design,
-                                         drop_constant_indicators, select_phenotypes, warn_sex_chromosomes)
+                                         drop_constant_indicators, select_phenotypes, warn_sex_chromosomes,
+                                         warn_sex_disagreement)
 from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
@@ -77,19 +78,13 @@ from edfgen.engines.sex_chromosomes import sex_chromosome_record
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
-from edfgen.formats.genotypes.sex import sample_sex, source_sex
+from edfgen.formats.genotypes.sex import sample_sex, sex_file, source_sex
 from edfgen.formats.loco import loco_mismatches, open_loco_predictions, write_loco_predictions
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
-from edfgen.kernels.association import (
-    MISSING_GENOTYPES,
-    AssociationResult,
-    check_phenotypes,
-    collinear_covariates,
-    inverse_normal_transform,
-    lambda_gc,
-)
+from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, check_phenotypes, collinear_covariates,
+                                        inverse_normal_transform, lambda_gc)
 from edfgen.kernels.clump import effective_number_of_tests
 from edfgen.kernels.firth import FIRTH_P_THRESHOLD
 from edfgen.kernels.models import MODELS
@@ -179,9 +174,11 @@ class SampleCounts:
     complete_covariates: int
     overlap: int
     used: int
+    withdrawn: int = 0    # UK Biobank withdrawals (negative ids) in the genotype files, left out before all else
 
     def describe(self) -> str:
-        return (f"samples: {self.genotypes} in genotypes, {self.phenotypes} in phenotypes, "
+        gone = f" ({self.withdrawn} withdrawn left out)" if self.withdrawn else ""
+        return (f"samples: {self.genotypes} in genotypes{gone}, {self.phenotypes} in phenotypes, "
                 f"{self.covariates} in covariates ({self.complete_covariates} complete), "
                 f"{self.overlap} in all three, {self.used} used after QC")
 
@@ -327,6 +324,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          f"and covariates ({covar or 'none given'}) with complete values (need >= {MIN_SAMPLES}); "
                          f"are the IID columns the same ids?")
     _warn_overlap(len(set(geno_ids) & has_pheno), len(overlap), pheno, covar)
+    warn_sex_disagreement(ctab, covar_cols or list(ctab.columns), files_sex if engine != "fast" or files_sex is None
+                          else pd.Series(files_sex, index=reader.samples["IID"].to_numpy()), overlap, str(covar))
     t1 = time.perf_counter()
 
     def design_for(ids):
@@ -348,8 +347,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     transform = "none" if settings.binary else settings.transform
     params = dict(genotypes={source.kind: source.label, "vcf_field": source.vcf_field, "keep": source.keep,
                              "remove": source.remove, "extract": source.extract,
-                             "chromosomes": list(source.chromosomes) if source.chromosomes else None,
-                             "min_info": source.min_info},
+                             "chromosomes": list(source.chromosomes) if source.chromosomes else None, "min_info": source.min_info},
                   reference_genome=source.reference_genome, phenotypes=names,
                   covariates=None, categorical=design.categorical, transform=transform,
                   transform_offset=3 / 8 if transform == "inverse-normal" else None,
@@ -379,7 +377,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
 
     stream = dict(binary=settings.binary, missing_genotypes=settings.missing_genotypes, block_size=settings.block_size,
                   firth_threshold=settings.firth_threshold if stream_firth(settings) else None)
-    with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar],
+    with recording(out_dir, "edfgen gwas", parameters=params, inputs=[*source.paths(), pheno, covar, *source.selection_files()],
                    planned=planned) as man:
         done = None
         kinds = gwas_stream.variant_kinds(reader, sel_variants, source.reference_genome) if engine == "fast" else None
@@ -469,12 +467,13 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             timings.update(pass_timings)
             t3 = time.perf_counter() - pass_timings.get("export", 0.0)
         counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
-                              complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids))
+                              complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids),
+                              withdrawn=reader.n_withdrawn if engine == "fast" else hl.eval(mt_raw.n_withdrawn))
         log.debug(counts.describe())
         man.parameters["covariates"] = cov_names
         man.extra["sex_chromosomes"] = sex_chromosome_record(files_sex if files_sex is None or engine != "fast" else
                                                              pd.Series(files_sex, index=reader.samples["IID"]),
-                                                             used_ids, source.label, not models_pass)
+                                                             used_ids, sex_file(source), not models_pass)
         qc_df = qc_table(([bad_step] if bad_step else []) + list(steps)
                          + [s for w in writers[-1:] for s in w.binary_steps()])   # firth_refit, fit_failed
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")
@@ -499,8 +498,7 @@ def _write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult,
                         Y: np.ndarray, settings: GwasSettings) -> dict:
     """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation)."""
     m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
-    mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value,
-                 m_eff=m_eff)
+    mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value, m_eff=m_eff)
     df = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     df = df.reset_index(drop=True).assign(n_phenotypes=mv.n_phenotypes, statistic=mv.statistic, p_value=mv.p_value,
                                           min_p=mv.min_p, min_p_corrected=mv.min_p_corrected,

@@ -67,6 +67,29 @@ class CovariateDesign:
         return [c for c, k in zip(self.columns, keep) if k]
 
 
+#: names of covariates that are usually codes (UK Biobank's assessment centre, field 54, and genotyping batch, 22000)
+_CODE_NAMES = re.compile(r"centre|center|batch|array|site|plate|^(f\.|p)?(54|22000)([-._]|$)", re.IGNORECASE)
+#: ... and of whole-number measurements that may take a few values >= 1000 in a small cohort (year of birth)
+_MEASURE_NAMES = re.compile(r"age|year|birth|date|time|height|weight|count|dose", re.IGNORECASE)
+
+
+def warn_if_code(values: np.ndarray, column: str, source: str) -> None:
+    """WARNING when a covariate fitted as one slope looks like an integer-coded category: 3 or more distinct whole
+    numbers and a name like ``centre``/``batch``/``array``/``site`` (UK Biobank fields 54, 22000), or 3 to 30
+    distinct whole numbers all >= 1000 (codes such as centre 11008..11021) unless the name says it is a measurement
+    (year of birth, ...). Age, sex and PCs are not flagged."""
+    v = values[~np.isnan(values)]
+    if not len(v) or (v != np.round(v)).any():
+        return
+    distinct = np.unique(v)
+    code_like = len(distinct) <= 30 and distinct.min() >= 1000 and not _MEASURE_NAMES.search(str(column))
+    if len(distinct) < 3 or not (_CODE_NAMES.search(str(column)) or code_like):
+        return
+    log.warning("%s: covariate %r holds %d distinct whole numbers (%g..%g) and is fitted as one slope; if they are "
+                "codes (UK Biobank's assessment centre, genotyping batch), declare it categorical: --categorical %s "
+                "(edfgen run: categorical in [gwas])", source, column, len(distinct), distinct[0], distinct[-1], column)
+
+
 def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
                      categorical: Sequence[str] = (), id_column: str = "IID",
                      source: str = "covariates") -> CovariateDesign:
@@ -82,7 +105,8 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         Columns to treat as categorical even if numeric. An undeclared column is categorical only when
         none of its values is a number (all text, e.g. ``centre`` = ``A``, ``B``); a column of numbers
         with a stray word is an error naming the row and value. Each categorical column with L levels
-        becomes L-1 indicators (first sorted level dropped).
+        becomes L-1 indicators (first sorted level dropped). A numeric column that looks like a code and is not
+        declared is warned about (:func:`warn_if_code`).
     source : str
         File name used in error messages.
 
@@ -133,6 +157,7 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
                 raise InputError(f"{source}: covariate {c!r} has no values")
             if np.nanstd(v) == 0:
                 raise InputError(f"{source}: covariate {c!r} is constant (collinear with the intercept)")
+            warn_if_code(v, c, source)
             parts.append(v)
             names.append(c)
     mat = np.column_stack(parts)
@@ -193,6 +218,34 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
 _SEX_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|msex|inferred_sex|genetic_sex|"
                         r"submitted_sex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|p31|p22001)([_=].*)?$",
                         re.I)
+
+
+def warn_sex_disagreement(table: pd.DataFrame, columns: Sequence[str], files_sex: pd.Series | None, ids,
+                          source: str) -> None:
+    """WARNING with the number of samples ``ids`` whose sex covariate (the first of ``columns`` named like sex,
+    ``_SEX_NAMES``) differs from the sex the genotype files record (``files_sex``: 1 male, 2 female, 0 unknown,
+    by IID; :func:`edfgen.formats.genotypes.sex.sample_sex`). The covariate's two values are matched to male and
+    female the way most samples agree (0/1, 1/2, Female/Male, is_male: any coding); samples unknown in either are
+    not counted. UK Biobank's reported sex (field 31) and genetic sex (22001) disagree for a few hundred people,
+    whom studies usually exclude."""
+    col = next((c for c in expand_columns(columns) if _SEX_NAMES.match(str(c)) and "=" not in str(c)
+                and c in table.columns), None)
+    if files_sex is None or col is None:
+        return
+    known = files_sex[files_sex.isin([1, 2]) & files_sex.index.isin(list(ids))]
+    cov = table.set_index(table["IID"].astype(str))[col].reindex(known.index.astype(str))
+    ok = cov.notna().to_numpy()
+    values = cov[ok].astype(str).str.strip().str.lower().to_numpy()
+    levels = np.unique(values)
+    if len(levels) != 2:
+        return
+    male = known.to_numpy()[ok] == 1
+    first = values == levels[0]
+    differ = int(min((first == male).sum(), (first != male).sum()))   # the mapping most samples agree with
+    if differ:
+        log.warning("%s: %d samples whose covariate %r differs from the sex in the genotype files (of %d with both "
+                    "known): check them (UK Biobank: reported sex 31 vs genetic sex 22001) or --remove them",
+                    source, differ, col, int(ok.sum()))
 
 
 def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = False,

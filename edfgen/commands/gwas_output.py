@@ -233,7 +233,11 @@ class GwasOutputs:
             log.info("%d variant x phenotype rows refitted by Firth's penalised likelihood (Wald p < %g or Wald fit "
                      "failed): qc_report.tsv (firth_refit), the firth column of the GWAS-SSF files",
                      steps[-1].removed, self.firth_threshold)
-        return steps + [self.left_out_step()]
+        left = self.left_out_step()
+        if left.removed:      # the rows of fit_failed: variants QC removed are not counted (review s29 F4)
+            log.warning("%d logistic fits did not converge (separation, monomorphic or singular Fisher matrix): "
+                        "left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)", left.removed)
+        return steps + [left]
 
     def firth_step(self):
         """The ``qc_report.tsv`` row of the Firth fallback: ``removed`` = variant x phenotype rows whose Wald

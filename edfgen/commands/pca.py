@@ -90,12 +90,13 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     eig, pcs, pv, n_samples, n_var = hail_pca(hl, mt, ids, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb)
     params = dict(genotypes={source.kind: source.label}, reference_genome=source.reference_genome, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb,
                   keep=str(keep) if keep else None, method="hail.hwe_normalized_pca")
-    with recording(out_dir, "edfgen pca", parameters=params, inputs=[*source.paths(), keep]) as man:
+    with recording(out_dir, "edfgen pca", parameters=params, inputs=[*source.paths(), *dict.fromkeys(
+                   f for f in (keep and str(keep), *source.selection_files()) if f)]) as man:
         write_table(pcs, Path(out_dir) / "pcs.tsv", float_format="%.8g")
         write_table(pd.DataFrame({"PC": [f"PC{i + 1}" for i in range(k)], "eigenvalue": eig}),
                     Path(out_dir) / "eigenvalues.tsv", float_format="%.8g")
         write_table(pv, Path(out_dir) / "pruned_variants.tsv")
-        man.extra.update(n_samples=n_samples, n_variants=n_var)
+        man.extra.update(n_samples=n_samples, n_variants=n_var, n_withdrawn=hl.eval(mt.n_withdrawn))
     return PCAResult(out_dir=str(out_dir), k=k, n_samples=n_samples, n_variants=n_var, eigenvalues=list(eig))
 
 # ---------------------------------------------------------------------------------------------- the command

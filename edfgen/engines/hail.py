@@ -37,7 +37,7 @@ from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
 from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.chromosomes import SELECTION_NAMES, autosomal, selection_chromosome_names
-from edfgen.formats.genotypes.base import check_unique_iids
+from edfgen.formats.genotypes.base import WITHDRAWN_ID, check_unique_iids
 from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
 from edfgen.formats.genotypes.source import GenotypeSource, path_id
@@ -321,7 +321,15 @@ def _index_bgen(hl, bgen: str, idx: str, *, rg: str, rec: dict) -> None:
 
 
 def _hail_selection(hl, mt, source: GenotypeSource):
-    """``--keep/--remove`` (columns) and ``--chr/--extract`` (rows) on an imported MatrixTable."""
+    """``--keep/--remove`` (columns) and ``--chr/--extract`` (rows) on an imported MatrixTable, without UK Biobank's
+    withdrawn participants (negative ids, :func:`~edfgen.formats.genotypes.base.withdrawn_samples`; their count is
+    the global ``n_withdrawn``)."""
+    gone = mt.s.matches(f"^{WITHDRAWN_ID}$")
+    n_gone = mt.aggregate_cols(hl.agg.count_where(gone))
+    if n_gone:
+        log.info("%s: %d samples with negative ids (UK Biobank withdrawn participants) left out", source.label, n_gone)
+        mt = mt.filter_cols(gone, keep=False)
+    mt = mt.annotate_globals(n_withdrawn=n_gone)
     if source.keep is not None:
         mt = mt.filter_cols(hl.literal(read_id_list(source.keep, what="--keep")).contains(mt.s))
     if source.remove is not None:

@@ -242,7 +242,6 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     allele_freq = np.zeros(M) if ploidy is not None else None
     x_counts = np.zeros((M, 5), dtype=np.int64) if x_sex is not None else None
     groups = [(mask, cols) for mask, cols in missingness_groups(Y)] if ploidy is not None else None
-    not_converged = 0
     if model.needs_chromosome:
         labels = np.asarray(chromosomes).astype(str)
         cuts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
@@ -276,8 +275,6 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
             r.effect_allele_frequency[...] = freq[1]
         if freq is not None:
             allele_freq[sl] = freq[0]
-        if model.binary:
-            not_converged += int((~r.converged & np.isfinite(r.effect_allele_frequency)).sum())
         if sink is not None:
             sink(sl, r, VariantCounts(np.asarray(n_called, dtype=np.int64), np.asarray(n_het, dtype=np.int64),
                                       np.asarray(n_hom, dtype=np.int64), s1, s2, miss,
@@ -294,9 +291,6 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
                                   call_stats=(n_called, s1, s2))
             for k in perm_arrays:
                 perm_arrays[k][sl] = getattr(rp, k)
-    if not_converged:
-        log.warning("%d logistic fits did not converge (separation, monomorphic or singular Fisher matrix): "
-                    "left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)", not_converged)
     counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
                            acc[4], sample_missing, allele_frequency=allele_freq, x_counts=x_counts)
     if not keep_all:

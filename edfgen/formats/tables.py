@@ -139,7 +139,10 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     if id_column and id_column not in df.columns:
         missing.insert(0, id_column)
     if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(map(str, df.columns[:12]))})")
+        named = (f" (the participant id: one of {', '.join(ID_ALIASES)})" if id_column == "IID" and "IID" in missing
+                 else "")
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}{named} (has: "
+                         f"{', '.join(map(str, df.columns[:12]))})")
     if id_column:
         dup = df[id_column][df[id_column].duplicated()]
         if len(dup):

@@ -128,6 +128,11 @@ class GenotypeReader(abc.ABC):
     def n_variants(self) -> int:
         return len(self.variants)
 
+    @property
+    def n_withdrawn(self) -> int:
+        """Samples whose id marks a UK Biobank withdrawal (:func:`withdrawn_samples`), left out of every analysis."""
+        return int(withdrawn_samples(self.samples["IID"]).sum())
+
     @abc.abstractmethod
     def paths(self) -> list[str]:
         """Files read (for manifests and fingerprints)."""
@@ -180,6 +185,29 @@ class GenotypeReader(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.label!r}, {self.n_samples} samples, {self.n_variants} variants)"
+
+
+#: a sample id that UK Biobank wrote in place of a withdrawn participant's eid (``-1``, ``-2``, ...)
+WITHDRAWN_ID = r"-[0-9]+"
+
+
+def withdrawn_samples(ids) -> np.ndarray:
+    """Which ``ids`` are UK Biobank withdrawals: bool mask of the ids matching ``^-[0-9]+$``.
+
+    UK Biobank keeps the rows of participants who have withdrawn in the genotype files it dispenses (the
+    ``.fam`` of the called genotypes, the ``.sample`` of the imputed BGENs), with the eid replaced by a
+    negative number, so that the files' sample order does not change; their data may no longer be used.
+    Every genotype reader's selection (:func:`~edfgen.formats.genotypes.selection.select_samples`, the LD
+    panels, the Hail import) leaves them out before ``--keep``/``--remove``.
+
+    References
+    ----------
+    UK Biobank, Genetic data: participant withdrawals are notified to applications and must be removed
+    (https://biobank.ctsu.ox.ac.uk/crystal/ukb/docs/instruct_gfetch.html); negative eids in the imputed
+    ``.sample`` files, dropped as withdrawn participants: ukbrapR issue 33
+    (https://github.com/lcpilling/ukbrapR/issues/33).
+    """
+    return pd.Series(np.asarray(ids, dtype=str)).str.fullmatch(WITHDRAWN_ID).to_numpy(dtype=bool)
 
 
 def check_unique_iids(samples, source: str) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.base import withdrawn_samples
 from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.selection import select_samples, select_variants
 from edfgen.formats.sumstats.layout import genotype_chromosome_labels
@@ -103,7 +104,8 @@ def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
 
     For a PLINK 1 prefix: ``([PREFIX.bim, PREFIX.fam], size of PREFIX.bed)``. For a
     :class:`~edfgen.formats.genotypes.source.GenotypeSource` or reader: its variant/sample files and the
-    summed size of its genotype files (``.bed``, ``.pgen``, ``.bgen``). The small files go to the
+    summed size of its genotype files (``.bed``, ``.pgen``, ``.bgen``); its ``--keep/--remove/--extract`` files are
+    small files too. The small files go to the
     manifest inputs (sha256); genotype files are recorded by size only (``ld_panel_bed_bytes``),
     because hashing a biobank's genotypes takes longer than clumping or MR with them. The byte count
     is ``None`` when no genotype file exists.
@@ -113,7 +115,7 @@ def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
         return [Path(f"{prefix}.{e}") for e in ("bim", "fam")], (bed.stat().st_size if bed.exists() else None)
     paths = [Path(p) for p in prefix.paths()]
     big = [p for p in paths if p.suffix in (".bed", ".pgen", ".bgen", ".gz", ".bgz", ".bcf", ".vcf")]
-    small = [p for p in paths if p not in big]
+    small = [p for p in paths if p not in big] + [Path(p) for p in getattr(prefix, "selection_files", list)()]
     size = sum(p.stat().st_size for p in big if p.exists()) if any(p.exists() for p in big) else None
     return small, size
 
@@ -168,7 +170,8 @@ class GenotypePanel:
         Decoded genotypes are read in contiguous blocks of variants (~8 MiB each) and kept in
         a least-recently-used cache of this size, so overlapping windows are decoded once.
     sample_index : array of int, optional
-        Rows of ``reader.samples`` to use (``--keep/--remove``), before the founder filter.
+        Rows of ``reader.samples`` to use (``--keep/--remove``), before the founder filter. UK Biobank
+        withdrawals (negative ids, :func:`~edfgen.formats.genotypes.base.withdrawn_samples`) are never used.
     variant_index : array of int, optional
         Rows of ``reader.variants`` that make up the panel (``--extract/--chr``); panel row ``i`` is
         reader row ``variant_index[i]``.
@@ -194,6 +197,12 @@ class GenotypePanel:
         fam = reader.samples
         keep = np.zeros(len(fam), dtype=bool)
         keep[np.arange(len(fam)) if sample_index is None else np.asarray(sample_index)] = True
+        gone = keep & withdrawn_samples(fam["IID"])     # UK Biobank withdrawals (negative ids): never in LD
+        if gone.any():
+            log.info("%s: %d samples with negative ids (UK Biobank withdrawn participants) left out",
+                     getattr(reader, "sample", None) or reader.label, int(gone.sum()))
+            keep &= ~gone
+        self.n_withdrawn = reader.n_withdrawn
         if founders_only and {"PAT", "MAT"} <= set(fam.columns):  # PLINK 1.9: founder = both parental ids "0"
             keep &= ((fam["PAT"].fillna("0") == "0") & (fam["MAT"].fillna("0") == "0")).to_numpy()
         self.sample_index = np.flatnonzero(keep)
@@ -268,7 +277,7 @@ def open_panel(panel, *, founders_only: bool = True) -> GenotypePanel:
         return PlinkGenotypes(panel, founders_only=founders_only)
     if panel.min_info is not None:
         raise InputError("--min-info filters association results; an LD panel uses every variant (drop --min-info)")
-    reader = panel.open_reader(threads=1)
+    reader = panel.open_reader(threads=1, common_samples=True)   # (LD within a chromosome: X may have its own samples)
     rows = select_samples(reader, keep=panel.keep, remove=panel.remove) if (panel.keep or panel.remove) else None
     cols = (select_variants(reader, extract=panel.extract, chromosomes=panel.chromosomes)
             if (panel.extract or panel.chromosomes) else None)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Sequence
@@ -12,8 +13,10 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import chromosomes_selected
-from edfgen.formats.genotypes.base import GenotypeReader
+from edfgen.formats.genotypes.base import GenotypeReader, withdrawn_samples
 from edfgen.formats.textio import read_text_bytes
+
+log = logging.getLogger(__name__)
 
 #: chromosomes a ``{chr}`` template is expanded over when ``--chr`` is not given
 TEMPLATE_CHROMOSOMES = tuple(str(i) for i in range(1, 23)) + ("X", "XY", "Y", "MT")
@@ -137,9 +140,13 @@ def read_variant_list(path: str | Path, *, what: str = "--extract") -> set[str]:
 
 def select_samples(reader: GenotypeReader, *, keep: str | Path | None = None,
                    remove: str | Path | None = None) -> np.ndarray:
-    """Rows of ``reader.samples`` kept by ``--keep`` and not listed by ``--remove`` (file order)."""
+    """Rows of ``reader.samples`` kept by ``--keep`` and not listed by ``--remove`` (file order), never a UK Biobank
+    withdrawn participant (a negative id, :func:`~edfgen.formats.genotypes.base.withdrawn_samples`: logged)."""
     iids = reader.samples["IID"]
-    ok = np.ones(len(iids), dtype=bool)
+    ok = ~withdrawn_samples(iids)
+    if not ok.all():
+        log.info("%s: %d samples with negative ids (UK Biobank withdrawn participants) left out",
+                 getattr(reader, "sample", None) or reader.label, int((~ok).sum()))
     if keep is not None:
         ok &= iids.isin(read_id_list(keep, what="--keep")).to_numpy()
     if remove is not None:

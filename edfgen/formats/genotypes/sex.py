@@ -50,6 +50,14 @@ def sample_sex(samples: pd.DataFrame, label: str = "the sample table") -> np.nda
     return sex if (sex != UNKNOWN).any() else None
 
 
+def sex_file(source) -> str:
+    """The file a :class:`~edfgen.formats.genotypes.source.GenotypeSource`'s sex is read from: its ``.fam``,
+    ``.psam`` or first BGEN's ``.sample`` (what manifests name as the sex source); its label otherwise."""
+    if source.bfile or source.pfile:
+        return f"{source.bfile}.fam" if source.bfile else f"{source.pfile}.psam"
+    return next((s for _, s in source.bgen_files() if s), None) or source.label if source.bgen else source.label
+
+
 def source_sex(source) -> pd.Series | None:
     """Sex (codes of :func:`sample_sex`) by IID from the sample file of a
     :class:`~edfgen.formats.genotypes.source.GenotypeSource` (``.fam``, ``.psam``, the first BGEN's local
@@ -58,14 +66,12 @@ def source_sex(source) -> pd.Series | None:
     from edfgen.formats.genotypes.pgen import read_psam
     from edfgen.formats.genotypes.plink1 import read_fam
 
-    label = tab = None
+    label, tab = sex_file(source), None
     if source.bfile:
-        tab, label = read_fam(source.bfile), f"{source.bfile}.fam"
+        tab = read_fam(source.bfile)
     elif source.pfile:
-        label = f"{source.pfile}.psam"
         tab = read_psam(label)
-    elif source.bgen:
-        label = next((s for _, s in source.bgen_files() if s), None)
-        tab = read_oxford_sample(label) if label and "://" not in label else None
+    elif source.bgen and label != source.label:
+        tab = read_oxford_sample(label) if "://" not in label else None
     sex = None if tab is None else sample_sex(tab, label)
     return None if sex is None else pd.Series(sex, index=tab["IID"].to_numpy())

@@ -129,9 +129,9 @@ class GenotypeSource:
                              "(give one, a {chr} template, or one per BGEN)")
         return [(b, s) for (b, _), s in zip(bgens, samples)]
 
-    def open_reader(self, *, threads: int | None = None) -> GenotypeReader:
+    def open_reader(self, *, threads: int | None = None, common_samples: bool = False) -> GenotypeReader:
         """The :class:`~edfgen.formats.genotypes.base.GenotypeReader` of these files (:func:`open_genotypes`)."""
-        return open_genotypes(self, threads=threads)
+        return open_genotypes(self, threads=threads, common_samples=common_samples)
 
     def paths(self) -> list[str]:
         if self.bfile:
@@ -145,6 +145,11 @@ class GenotypeSource:
         if self.vcf and "{chr}" in self.vcf and "://" not in self.vcf:   # per-chromosome VCFs (fast engine)
             return [p for p, _ in expand_template([self.vcf], option="--vcf", chromosomes=self.chromosomes)]
         return [self.vcf or self.mt]
+
+    def selection_files(self) -> list[str]:
+        """The ``--keep``, ``--remove`` and ``--extract`` files given: manifest inputs (hashed) with the genotype
+        files, since they decide who and what was analysed (a keep list changes between UK Biobank releases)."""
+        return [str(p) for p in (self.keep, self.remove, self.extract) if p is not None]
 
     def fingerprint(self) -> str:
         """Stat fingerprint of the files (:func:`~edfgen.formats.genotypes.base.stat_id`) and the selection."""
@@ -174,9 +179,10 @@ def path_id(path: str) -> str:
     return stat_id(path)
 
 
-def open_genotypes(source: GenotypeSource, *, threads: int | None = None) -> GenotypeReader:
+def open_genotypes(source: GenotypeSource, *, threads: int | None = None, common_samples: bool = False) -> GenotypeReader:
     """Open the files of ``source`` as one reader (a :class:`ConcatReader` when there are several);
-    ``{chr}`` templates are expanded over ``source.chromosomes``.
+    ``{chr}`` templates are expanded over ``source.chromosomes``. ``common_samples`` (LD panels): files may list
+    different samples, each read with its own sample index (:class:`ConcatReader`).
 
     Raises
     ------
@@ -204,7 +210,7 @@ def open_genotypes(source: GenotypeSource, *, threads: int | None = None) -> Gen
     else:
         for p, c in expand_template(_paths(source.vcf), option="--vcf", chromosomes=chromosomes):
             readers.append(_of_chromosome(VcfReader(p, field=source.vcf_field, threads=threads), "--vcf", p, c))
-    return readers[0] if len(readers) == 1 else ConcatReader(readers)
+    return readers[0] if len(readers) == 1 else ConcatReader(readers, common_samples=common_samples)
 
 
 def _of_chromosome(reader: GenotypeReader, option: str, path: str, chromosome: str | None) -> GenotypeReader:

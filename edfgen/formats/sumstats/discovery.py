@@ -126,7 +126,8 @@ def phenotype_name(path: str | Path) -> str:
     """``<phenotype>.tsv.gz`` -> ``<phenotype>`` (also strips ``.tsv``, ``.txt``, ``.csv``, ``.gz``, ``.bgz``,
     ``.vcf``, ``.parquet`` and one of :data:`TOOL_SUFFIXES` (``.regenie``, ``.glm.linear``, ...), in any case,
     and a trailing chromosome tag ``.chr1``, ``_chr22``, ``-chrX``: one phenotype's per-chromosome files share
-    its name). The one naming rule of clump, mr and regional
+    its name; the GWAS Catalog's harmonised tag ``.h``: ``GCST90000001_buildGRCh38.h.tsv.gz`` ->
+    ``GCST90000001_buildGRCh38``, the name of the same study's unharmonised file). The one naming rule of clump, mr and regional
     plots, so that the ``phenotype`` column of ``clumps.tsv`` matches ``edfgen mr``'s exposure names."""
     name = Path(path).name
     for suf in (".gz", ".bgz", ".tsv", ".txt", ".csv", ".vcf", ".parquet"):
@@ -134,6 +135,7 @@ def phenotype_name(path: str | Path) -> str:
             name = name[: -len(suf)]
     tool = next((t for t in sorted(TOOL_SUFFIXES, key=len, reverse=True) if name.lower().endswith(t)), "")
     name = name[: len(name) - len(tool)] or name
+    name = re.sub(r"\.h$", "", name) or name        # GWAS Catalog harmonised: <accession>[_build<b>].h.tsv.gz
     return re.sub(r"[._-]chr(?:[0-9]{1,2}|X|Y|XY|MT|M)$", "", name, flags=re.IGNORECASE) or name
 
 

@@ -1,0 +1,257 @@
+"""UK Biobank's genotype-file conventions (review s29): withdrawn participants as negative ids in the
+``.fam``/``.sample`` files, a chrX file with its own sample set, integer-coded categorical covariates."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.formats.genotypes.source import GenotypeSource
+
+N, M, N_WITHDRAWN = 160, 120, 7
+
+
+def _bfile(d: Path, *, seed: int = 3, withdrawn: int = N_WITHDRAWN, chromosome: str = "1") -> Path:
+    """A PLINK fileset of ``N`` samples whose first ``withdrawn`` ids are UK Biobank's ``-1, -2, ...``."""
+    from bed_reader import to_bed
+
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    G = rng.binomial(2, rng.uniform(0.1, 0.5, M), (N, M)).astype(np.float32)
+    iid = np.array([f"-{i + 1}" if i < withdrawn else str(1_000_000 + i) for i in range(N)])
+    to_bed(d / "g.bed", G, count_A1=True, properties={
+        "iid": iid, "fid": iid, "sid": [f"rs{i}" for i in range(M)], "chromosome": np.repeat([chromosome], M),
+        "bp_position": np.arange(1, M + 1) * 1000, "allele_1": np.full(M, "A"), "allele_2": np.full(M, "G"),
+        "sex": np.where(np.arange(N) % 2 == 0, 1, 2)})
+    return d / "g"
+
+
+def test_select_samples__leaves_out_negative_ids_and_logs_the_count(tmp_path, caplog):
+    from edfgen.formats.genotypes.panel import GenotypePanel
+    from edfgen.formats.genotypes.plink1 import BedReader
+    from edfgen.formats.genotypes.selection import select_samples
+
+    prefix = _bfile(tmp_path)
+    reader = BedReader(str(prefix))
+    ids = reader.samples["IID"].to_numpy(str)
+    want = np.array([i for i, s in enumerate(ids) if not (s.startswith("-") and s[1:].isdigit())])
+    with caplog.at_level(logging.INFO):
+        rows = select_samples(reader)
+    assert len(want) == N - N_WITHDRAWN and np.array_equal(rows, want)
+    assert f"{N_WITHDRAWN} samples with negative ids (UK Biobank withdrawn participants) left out" in caplog.text
+    assert reader.n_withdrawn == N_WITHDRAWN
+    # an LD panel opened without --keep/--remove (clump, ldsc, finemap, coloc, mr proxies) drops them too
+    panel = GenotypePanel(reader)
+    assert np.array_equal(panel.sample_index, want) and panel.n_withdrawn == N_WITHDRAWN
+    # "-1x" or "1-2" are ordinary ids
+    from edfgen.formats.genotypes.base import withdrawn_samples
+    assert withdrawn_samples(["-1", "-25", "-1x", "1-2", "-", "1000001"]).tolist() == [True, True, False, False,
+                                                                                          False, False]
+
+
+def test_gwas__withdrawn_samples_left_out_and_counted_in_the_manifest(tmp_path):
+    """A phenotype table that (wrongly) lists the negative ids: they still never enter the GWAS, which equals
+    the GWAS with them removed by --remove (the reference)."""
+    from edfgen.commands.gwas import run_gwas
+
+    prefix = _bfile(tmp_path / "g")
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"IID": fam[1], "y": rng.normal(size=N)}).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    pd.DataFrame({"IID": fam[1], "age": rng.normal(50, 5, N)}).to_csv(tmp_path / "c.tsv", sep="\t", index=False)
+    (tmp_path / "rm.txt").write_text("\n".join(fam[1][:N_WITHDRAWN]) + "\n")
+    res = run_gwas(GenotypeSource(bfile=str(prefix)), tmp_path / "p.tsv", tmp_path / "c.tsv", tmp_path / "a")
+    ref = run_gwas(GenotypeSource(bfile=str(prefix), remove=str(tmp_path / "rm.txt")), tmp_path / "p.tsv",
+                   tmp_path / "c.tsv", tmp_path / "b")
+    assert res.samples.withdrawn == N_WITHDRAWN and ref.samples.withdrawn == N_WITHDRAWN
+    assert res.samples.genotypes == res.samples.used == N - N_WITHDRAWN
+    assert f"({N_WITHDRAWN} withdrawn left out)" in res.samples.describe()
+    man = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert man["extra"]["samples"]["withdrawn"] == N_WITHDRAWN
+    assert man["extra"]["sex_chromosomes"]["sex_source"] == f"{prefix}.fam"      # the file sex came from (F8)
+    a = pd.read_csv(tmp_path / "a" / "y.tsv.gz", sep="\t")
+    b = pd.read_csv(tmp_path / "b" / "y.tsv.gz", sep="\t")
+    assert (a["n"] == N - N_WITHDRAWN).all()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def _plink2(*args) -> None:
+    import subprocess
+    subprocess.run(["plink2", *map(str, args), "--threads", "1"], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(__import__("shutil").which("plink2") is None, reason="plink2 writes the BGEN files")
+def test_ld_panel__x_bgen_with_its_own_samples(tmp_path, caplog):
+    """UK Biobank's X BGEN has its own ``.sample`` (fewer participants). An LD panel over a ``{chr}`` template of
+    1 + X reads each file with its own sample index: it equals the panel of files that plink2 cut to the
+    samples in both (``--keep``), the reference; a GWAS over both refuses in one line, naming --chr X."""
+    from edfgen.commands.gwas import run_gwas
+    from edfgen.exceptions import InputError
+    from edfgen.formats.genotypes.panel import open_panel
+
+    for c, seed in (("1", 1), ("X", 2)):
+        _bfile(tmp_path / f"b{c}", seed=seed, withdrawn=3, chromosome=c)
+    fam = pd.read_csv(tmp_path / "bX" / "g.fam", sep=r"\s+", header=None, dtype=str)
+    fam[4] = "2"                                              # (diploid X: the test is about samples)
+    fam.to_csv(tmp_path / "bX" / "g.fam", sep="\t", header=False, index=False)
+    drop = fam[1].iloc[[5, 17, 40, 41, 99]]
+    (tmp_path / "dropX.txt").write_text("\n".join(f"{i}\t{i}" for i in drop) + "\n")
+    (tmp_path / "imp").mkdir()
+    _plink2("--bfile", tmp_path / "b1" / "g", "--export", "bgen-1.2", "bits=8", "id-paste=iid",
+            "--out", tmp_path / "imp" / "c1")
+    _plink2("--bfile", tmp_path / "bX" / "g", "--remove", tmp_path / "dropX.txt", "--export", "bgen-1.2", "bits=8",
+            "id-paste=iid", "--out", tmp_path / "imp" / "cX")
+    # the reference: both files cut by plink2 to the samples they share
+    (tmp_path / "ref").mkdir()
+    for c in ("1", "X"):
+        _plink2("--bfile", tmp_path / f"b{c}" / "g", "--remove", tmp_path / "dropX.txt", "--export", "bgen-1.2",
+                "bits=8", "id-paste=iid", "--out", tmp_path / "ref" / f"c{c}")
+    src = GenotypeSource(bgen=str(tmp_path / "imp" / "c{chr}.bgen"), sample=str(tmp_path / "imp" / "c{chr}.sample"))
+    ref = GenotypeSource(bgen=str(tmp_path / "ref" / "c{chr}.bgen"), sample=str(tmp_path / "ref" / "c{chr}.sample"))
+    with caplog.at_level(logging.INFO), open_panel(src) as a, open_panel(ref) as b:
+        assert a.n_samples == b.n_samples == N - 5 - 3          # in both files, not withdrawn
+        assert np.array_equal(a.reader.samples["IID"].to_numpy()[a.sample_index],
+                              b.reader.samples["IID"].to_numpy()[b.sample_index])
+        rows = np.arange(a.n_variants)
+        assert a.n_variants == b.n_variants == 2 * M
+        assert np.array_equal(a.read(rows), b.read(rows))
+        assert set(a.variants.chromosome) == {"1", "X"}
+    assert "the LD panel uses the 155 in every file" in caplog.text
+    from edfgen.formats.genotypes.sex import sex_file
+    assert sex_file(src) == str(tmp_path / "imp" / "c1.sample")                   # manifests' sex_source (F8)
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"IID": fam[1], "y": rng.normal(size=N)}).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match=r"not the same samples as .*--chr X"):
+        run_gwas(src, tmp_path / "p.tsv", None, tmp_path / "g")
+
+
+def test_covariate_design__warns_about_integer_codes_not_declared_categorical(caplog):
+    """Review s29 F5: UK Biobank's assessment centre (11008..11021) fitted as one slope without a word. Warned:
+    integer codes by name (centre, batch, 54-0.0) or by value (few distinct whole numbers >= 1000); not: age,
+    sex, PCs, a 0/1/2 score, year of birth, or a code declared categorical."""
+    from edfgen.commands.gwas_design import covariate_design
+
+    rng = np.random.default_rng(2)
+    n = 300
+    t = pd.DataFrame({"IID": [str(i) for i in range(n)], "age": rng.integers(40, 71, n), "sex": rng.integers(0, 2, n),
+                      "PC1": rng.normal(size=n), "smoking": rng.integers(0, 3, n),
+                      "year_of_birth": rng.integers(1940, 1960, n), "assessment_centre": rng.integers(11008, 11022, n),
+                      "batch": rng.integers(1, 96, n), "54-0.0": rng.integers(11008, 11022, n),
+                      "plate_code": rng.integers(1000, 1010, n)})
+
+    def warned(columns, categorical=()):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            covariate_design(t, columns, categorical=categorical, source="cov.tsv")
+        return sorted(c for c in columns if any(f"covariate {c!r} holds" in r.getMessage() for r in caplog.records))
+
+    assert warned(["age", "sex", "PC1", "smoking", "year_of_birth"]) == []
+    assert warned(["age", "assessment_centre", "batch", "54-0.0", "plate_code"]) == sorted(
+        ["assessment_centre", "batch", "54-0.0", "plate_code"])
+    assert warned(["age", "assessment_centre"], categorical=["assessment_centre"]) == []
+    msg = next(r.getMessage() for r in caplog.records) if warned(["assessment_centre"]) else ""
+    assert "14 distinct whole numbers (11008..11021)" in msg and "--categorical assessment_centre" in msg
+
+
+def test_manifests__keep_remove_extract_files_are_hashed_inputs(tmp_path):
+    """Review s29 F6: the --keep/--remove/--extract lists decide who and what was analysed: gwas and clump
+    manifests hash them with the other inputs, so an edited keep list shows as a changed input."""
+    import hashlib
+
+    from edfgen.commands.clump import ClumpSettings, run_clump
+    from edfgen.commands.gwas import run_gwas
+
+    prefix = _bfile(tmp_path / "g", withdrawn=0)
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"IID": fam[1], "y": rng.normal(size=N)}).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    keep, remove, extract = tmp_path / "keep.txt", tmp_path / "remove.txt", tmp_path / "extract.txt"
+    keep.write_text("\n".join(fam[1][:120]) + "\n")
+    remove.write_text(fam[1][0] + "\n")
+    extract.write_text("\n".join(f"rs{i}" for i in range(100)) + "\n")
+    src = GenotypeSource(bfile=str(prefix), keep=str(keep), remove=str(remove), extract=str(extract))
+
+    def inputs(d):
+        return json.loads((d / "manifest.json").read_text())["inputs"]
+
+    run_gwas(src, tmp_path / "p.tsv", None, tmp_path / "a")
+    first = inputs(tmp_path / "a")
+    for f in (keep, remove, extract):
+        assert first[str(f)] == hashlib.sha256(f.read_bytes()).hexdigest()
+    run_clump([tmp_path / "a"], out_dir=tmp_path / "c", bfile=src, settings=ClumpSettings(p1=1.0, p2=1.0))
+    assert inputs(tmp_path / "c")[str(keep)] == first[str(keep)]
+    keep.write_text("\n".join(fam[1][:110]) + "\n")            # a release later: 10 more withdrawn
+    run_gwas(src, tmp_path / "p.tsv", None, tmp_path / "a", force=True)
+    assert inputs(tmp_path / "a")[str(keep)] == hashlib.sha256(keep.read_bytes()).hexdigest() != first[str(keep)]
+
+
+@pytest.mark.parametrize("coding", [{1: 1, 2: 0}, {1: "Male", 2: "Female"}])
+def test_gwas__warns_when_covariate_sex_differs_from_the_genotype_files(tmp_path, caplog, coding):
+    """Review s29 F7: 20 samples whose covariate sex is flipped against the .fam's sex are counted (UK Biobank's
+    0 = female / 1 = male, or text); none when they agree."""
+    from edfgen.commands.gwas import run_gwas
+
+    prefix = _bfile(tmp_path / "g", withdrawn=0)
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)
+    rng = np.random.default_rng(5)
+    pd.DataFrame({"IID": fam[1], "y": rng.normal(size=N)}).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    files_sex = fam[4].astype(int).to_numpy()
+    flipped = files_sex.copy()
+    flipped[rng.choice(N, 20, replace=False)] ^= 3                 # 1 <-> 2
+    for name, sex in (("same", files_sex), ("flip", flipped)):
+        pd.DataFrame({"IID": fam[1], "age": rng.normal(50, 5, N), "sex": [coding[v] for v in sex]}).to_csv(
+            tmp_path / f"{name}.tsv", sep="\t", index=False)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            run_gwas(GenotypeSource(bfile=str(prefix)), tmp_path / "p.tsv", tmp_path / f"{name}.tsv", tmp_path / name,
+                     covar_cols=["age", "sex"], categorical=["sex"] if isinstance(coding[1], str) else ())
+        said = [r.getMessage() for r in caplog.records if "differs from the sex in the genotype files" in r.getMessage()]
+        assert said == ([] if name == "same" else [said[0]])
+        if name == "flip":
+            assert f"{name}.tsv: 20 samples whose covariate 'sex' differs" in said[0] and f"of {N} with both" in said[0]
+
+
+def test_names__id_aliases_in_the_error_and_harmonised_catalog_names(tmp_path):
+    """Review s29 F8: ukbconv's ``f.eid`` column: the error lists the id names accepted; a GWAS Catalog
+    harmonised file ``GCST..._buildGRCh38.h.tsv.gz`` is the phenotype ``GCST..._buildGRCh38``."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.sumstats.discovery import phenotype_name
+    from edfgen.formats.tables import read_table
+
+    (tmp_path / "t.tsv").write_text("f.eid\tage\n1000001\t50\n")
+    with pytest.raises(InputError, match=r"missing column\(s\) IID \(the participant id: one of IID, #IID, eid, "
+                                         r"ID_2\) \(has: f\.eid, age\)"):
+        read_table(tmp_path / "t.tsv", id_column="IID")
+    assert phenotype_name("x/GCST90000001_buildGRCh38.h.tsv.gz") == "GCST90000001_buildGRCh38"
+    assert phenotype_name("27863252-GCST004131-EFO_0004314.h.tsv.gz") == "27863252-GCST004131-EFO_0004314"
+    assert phenotype_name("GCST90000001_buildGRCh38.tsv.gz") == "GCST90000001_buildGRCh38"
+    assert phenotype_name("edf_001.tsv.gz") == "edf_001"
+
+
+def test_pca__withdrawn_samples_left_out(hail_context, tmp_path):
+    """Review s29 F2: ``edfgen pca`` (Hail) gave PCs to the 25 withdrawn participants. Their PCs equal those of the
+    fileset without them (plink2 --remove, the reference), to the sign."""
+    import shutil
+
+    from edfgen.commands.pca import run_pca
+
+    prefix = _bfile(tmp_path / "g")
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)
+    gone = fam[1][:N_WITHDRAWN]
+    res = run_pca(GenotypeSource(bfile=str(prefix)), tmp_path / "a", k=2, maf=0.05, ld_r2=0.99, ld_window_kb=1)
+    pcs = pd.read_csv(tmp_path / "a" / "pcs.tsv", sep="\t", dtype={"IID": str})
+    assert res.n_samples == len(pcs) == N - N_WITHDRAWN and not pcs["IID"].isin(gone).any()
+    assert json.loads((tmp_path / "a" / "manifest.json").read_text())["extra"]["n_withdrawn"] == N_WITHDRAWN
+    if shutil.which("plink2"):
+        (tmp_path / "rm.txt").write_text("\n".join(f"{i}\t{i}" for i in gone) + "\n")
+        _plink2("--bfile", prefix, "--remove", tmp_path / "rm.txt", "--make-bed", "--out", tmp_path / "ref")
+        run_pca(GenotypeSource(bfile=str(tmp_path / "ref")), tmp_path / "b", k=2, maf=0.05, ld_r2=0.99, ld_window_kb=1)
+        ref = pd.read_csv(tmp_path / "b" / "pcs.tsv", sep="\t", dtype={"IID": str}).set_index("IID").loc[pcs["IID"]]
+        for k in ("PC1", "PC2"):
+            a, b = pcs[k].to_numpy(), ref[k].to_numpy()
+            np.testing.assert_allclose(a * np.sign(a @ b), b, atol=1e-6)
