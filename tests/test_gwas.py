@@ -646,6 +646,32 @@ def test_run_gwas__streamed_outputs_do_not_depend_on_blocks_or_variant_order(coh
         assert summary.loc[f, "lambda_gc"] == pytest.approx(exact, rel=1e-3)
 
 
+def test_keep_freed_memory__sets_both_glibc_thresholds_once_and_blocks_are_8_mib(monkeypatch):
+    """glibc stops adapting its mmap threshold (it stays 128 KiB) when either parameter is set alone, which
+    made every block's arrays fresh memory: both are set (M_MMAP_THRESHOLD -3, M_TRIM_THRESHOLD -1), once per
+    process; a block's float64 genotypes stay within 8 MiB (logistic models' blocks: 256 MiB, as before)."""
+    import ctypes
+
+    import edfgen.engines.stream as stream
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param.value, value.value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(stream, "_malloc_set", False)
+    stream.keep_freed_memory()
+    stream.keep_freed_memory()
+    assert calls == [(-3, 32 * 2 ** 20), (-1, 256 * 2 ** 20)]
+    for n in (2000, 10000, 65536):
+        assert 8 * n * stream.auto_block_size(n, 1) <= 8 * 2 ** 20 < 8 * n * (stream.auto_block_size(n, 1) + 1)
+    assert stream.auto_block_size(500_000, 1) == 16
+    assert stream.auto_block_size(2000, 1, binary=True) == 4096     # logistic blocks: as before (same fits)
+
+
 def test_gwas_outputs__rows_must_come_in_output_order(tmp_path):
     from edfgen.kernels.association import AssociationResult
     from edfgen.commands.gwas_output import GwasOutputs

@@ -29,22 +29,28 @@ log = logging.getLogger(__name__)
 
 #: memory budget of one block's float64 genotypes [samples x variants] (8 MiB: see :func:`auto_block_size`)
 BLOCK_GENOTYPE_BYTES = 8 * 2 ** 20
+#: the genotype budget of the blocks of logistic models (``--binary``): their kernel cuts each block into chunks
+#: for the cache itself (:data:`edfgen.kernels.logistic.CHUNK_BYTES`), and a Newton fit's last digit depends on
+#: how its chunk was cut, so their blocks keep the size they had before stop 29 (the same results as before)
+LOGISTIC_BLOCK_GENOTYPE_BYTES = 256 * 2 ** 20
 #: memory budget of one block's results [variants x phenotypes] (5 arrays, plus working copies)
 BLOCK_RESULT_BYTES = 64 * 2 ** 20
 
 
-def auto_block_size(n_samples: int, n_phenotypes: int, *, largest: int = 4096, smallest: int = 16) -> int:
+def auto_block_size(n_samples: int, n_phenotypes: int, *, binary: bool = False, largest: int = 4096,
+                    smallest: int = 16) -> int:
     """Variants per block so that one block's float64 genotypes stay within :data:`BLOCK_GENOTYPE_BYTES`
-    and its results within :data:`BLOCK_RESULT_BYTES`: 524 for 2,000 samples, 104 for 10,000, 16 (the
-    least) from 65,536; a few blocks are alive at once (decoding, testing, writing), so memory per block,
-    not the number of variants, sets the peak.
+    (``binary``: :data:`LOGISTIC_BLOCK_GENOTYPE_BYTES`) and its results within :data:`BLOCK_RESULT_BYTES`:
+    524 for 2,000 samples, 104 for 10,000, 16 (the least) from 65,536; a few blocks are alive at once
+    (decoding, testing, writing), so memory per block, not the number of variants, sets the peak.
 
     A block of a few MiB is decoded, converted, counted and multiplied while it stays in the CPU cache,
     and its arrays (decoded calls, float block, masks) reuse memory already mapped; the 256 MiB blocks used
     before stop 29 (4096 variants at 2,000 samples) were paid in page faults of fresh memory and in passes
     from main memory: the association pass of 2,000 samples x 30k variants took 0.27 CPU-s in 512-variant
     blocks vs 0.56 in 4096-variant ones (``benchmarks/results/gwas_pass_blocks_s29.md``)."""
-    by_samples = BLOCK_GENOTYPE_BYTES // (8 * max(n_samples, 1))
+    budget = LOGISTIC_BLOCK_GENOTYPE_BYTES if binary else BLOCK_GENOTYPE_BYTES
+    by_samples = budget // (8 * max(n_samples, 1))
     by_results = BLOCK_RESULT_BYTES // (48 * max(n_phenotypes, 1))
     return int(max(smallest, min(largest, by_samples, by_results)))
 
