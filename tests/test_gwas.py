@@ -690,6 +690,45 @@ def test_gwas_outputs__rows_must_come_in_output_order(tmp_path):
     assert not list(tmp_path.iterdir())  # the temporary file is gone, nothing half-written is left
 
 
+def test_gwas_outputs__small_blocks_written_in_batches_same_file(tmp_path, monkeypatch):
+    """Consecutive blocks reach the writers together (``batch_rows`` rows, the rest at close); the file is
+    the one written block by block, and a batch of logistic results keeps its class and its None fields."""
+    import gzip
+
+    import edfgen.commands.gwas_output as go
+    from edfgen.kernels.association import AssociationResult
+    from edfgen.kernels.logistic import LogisticAssociationResult
+
+    M = 10
+    variants = pd.DataFrame({"chromosome": ["1"] * M, "base_pair_location": np.arange(1, M + 1) * 10,
+                             "effect_allele": ["A"] * M, "other_allele": ["G"] * M,
+                             "variant_id": [f"v{i}" for i in range(M)], "rsid": ["NA"] * M})
+    rng = np.random.default_rng(0)
+    res = AssociationResult(beta=rng.normal(size=(M, 1)), standard_error=rng.uniform(0.1, 1, (M, 1)),
+                            p_value=rng.uniform(size=(M, 1)), n=np.full((M, 1), 100),
+                            effect_allele_frequency=rng.uniform(0.05, 0.5, (M, 1)))
+    files = {}
+    for name, batch in (("one_by_one", 1), ("batched", 4)):
+        monkeypatch.setattr(go, "WRITE_BATCH_ROWS", batch)
+        out = go.GwasOutputs(tmp_path / name, variants, ["y"], ["y"], model="linear regression",
+                             reference_genome="GRCh38", plots=False)
+        handed = []
+        monkeypatch.setattr(out, "_write_block", lambda rows, r, share, first, f=out._write_block:
+                            (handed.append(len(rows)), f(rows, r, share, first))[1])
+        for a in range(0, M, 3):                       # blocks of 3, 3, 3, 1 rows
+            out.add(np.arange(a, min(a + 3, M)), res.rows(np.arange(a, min(a + 3, M))))
+        out.close()
+        files[name] = gzip.decompress((tmp_path / name / "y.tsv.gz").read_bytes())
+        assert handed == ([3, 3, 3, 1] if batch == 1 else [6, 4])
+    assert files["one_by_one"] == files["batched"] and len(files["batched"].splitlines()) == M + 1
+    log_res = LogisticAssociationResult(**res.rows(np.arange(2)).__dict__, converged=np.ones((2, 1), bool))
+    rows, joined = go._joined([(np.arange(2), log_res), (np.arange(2, 4), log_res)])
+    assert isinstance(joined, LogisticAssociationResult) and joined.firth is None
+    np.testing.assert_array_equal(rows, np.arange(4))
+    np.testing.assert_array_equal(joined.beta, np.r_[log_res.beta, log_res.beta])
+    assert joined.converged.shape == (4, 1)
+
+
 def test_run_gwas__tabix_index_built_while_writing_equals_htslibs(cohort, tmp_path, monkeypatch):
     """Beyond its memory budget the GWAS lets htslib index each finished file; both give the same .tbi."""
     import gzip

@@ -48,7 +48,8 @@ def auto_block_size(n_samples: int, n_phenotypes: int, *, binary: bool = False, 
     and its arrays (decoded calls, float block, masks) reuse memory already mapped; the 256 MiB blocks used
     before stop 29 (4096 variants at 2,000 samples) were paid in page faults of fresh memory and in passes
     from main memory: the association pass of 2,000 samples x 30k variants took 0.27 CPU-s in 512-variant
-    blocks vs 0.56 in 4096-variant ones (``benchmarks/results/gwas_pass_blocks_s29.md``)."""
+    blocks vs 0.50 in 4096-variant ones, of 10,000 samples 1.19 in 104-variant blocks vs 3.59 in 3355-variant
+    ones (``benchmarks/results/gwas_pass_blocks_s29*.md``, with glibc's default allocator for the large blocks)."""
     budget = LOGISTIC_BLOCK_GENOTYPE_BYTES if binary else BLOCK_GENOTYPE_BYTES
     by_samples = budget // (8 * max(n_samples, 1))
     by_results = BLOCK_RESULT_BYTES // (48 * max(n_phenotypes, 1))
@@ -68,9 +69,9 @@ def keep_freed_memory() -> None:
     By default glibc maps every allocation above a threshold that adapts (128 KiB up) afresh and returns it
     when freed, and gives back the top of its heaps beyond twice that: each block's arrays (decoded bytes,
     dosages, float block) were paid again in page faults of fresh memory, which on a virtual machine cost
-    more than the decoding (BGEN, 2,000 samples x 30k variants in 512-variant blocks: 134k minor faults,
-    0.39 s of 0.9 CPU-s, vs 17k faults and 0.6 CPU-s with these settings;
-    ``benchmarks/results/gwas_pass_blocks_s29.md``). Setting either parameter alone stops the adaptation (the
+    more than the decoding (BGEN, 2,000 samples x 30k variants in 1024-variant blocks: 108k minor faults and
+    1.25 CPU-s for the pass, vs 17k and 0.92 with these settings;
+    ``benchmarks/results/gwas_pass_blocks_s29_bgen.md``). Setting either parameter alone stops the adaptation (the
     threshold stays 128 KiB), hence both. The heaps keep up to their high-water mark instead of shrinking
     between blocks, so the peak memory is that of one block's arrays, as before.
     """
