@@ -89,12 +89,17 @@ def main(argv=None) -> dict:
     ap.add_argument("--blocks", type=int, nargs="+", default=[4096, 1024, 512, 256])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threaded-block", type=int, default=None,
+                    help="block size of the threaded-product row (default: the first of --blocks)")
+    ap.add_argument("--threaded-keeps-memory", action="store_true",
+                    help="the threaded-product row with keep_freed_memory (default: glibc's allocator as before)")
     ap.add_argument("--tag", default="")
     ap.add_argument("--results", default=str(HERE / "results"))
     a = ap.parse_args(argv)
     configs = [dict(block=b, threaded=False, madvise0=False, malloc_default=False) for b in a.blocks]
     configs += [dict(block=b, threaded=False, madvise0=False, malloc_default=True) for b in a.blocks[:2]]
-    configs += [dict(block=a.blocks[0], threaded=True, madvise0=False, malloc_default=True),
+    configs += [dict(block=a.threaded_block or a.blocks[0], threaded=True, madvise0=False,
+                     malloc_default=not a.threaded_keeps_memory),
                 dict(block=a.blocks[0], threaded=False, madvise0=True, malloc_default=False)]
     rows = []
     for p in a.p:
