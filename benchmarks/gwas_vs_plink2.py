@@ -134,6 +134,12 @@ def timed(cmd: list[str], env=None) -> tuple[float, float, float]:
     return r["wall_s"], r["cpu_s"], r["peak_rss_mib"]
 
 
+def _medians(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """Median wall and CPU seconds and the largest peak RSS of repeated :func:`timed` runs."""
+    return (float(np.median([r[0] for r in runs])), float(np.median([r[1] for r in runs])),
+            max(r[2] for r in runs))
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=10000)
@@ -154,6 +160,9 @@ def main(argv=None) -> dict:
                     help="directory holding another edfgen package tree (e.g. `git archive REV edfgen | tar -x -C DIR`, "
                          "or a copy with one module swapped): it is timed too, right after the current one, on the same "
                          "data and options (a before/after comparison in one run)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="runs of each tool per phenotype count, interleaved (plink2, edfgen, baseline): medians of "
+                         "wall and CPU, the largest peak RSS")
     ap.add_argument("--tag", default="", help="suffix of the result file names")
     ap.add_argument("--work", default=os.environ.get("EDFGEN_BENCH_DIR", "/tmp/edfgen-bench"))
     ap.add_argument("--results", default=str(HERE / "results"))
@@ -183,16 +192,24 @@ def main(argv=None) -> dict:
         cols = f"edf_001..edf_{p:03d}"
         pcols = ",".join(f"edf_{j + 1:03d}" for j in range(p))
         out2 = work / f"plink2_p{p}"
-        shutil.rmtree(out2, ignore_errors=True)
-        out2.mkdir()
-        t_p2, c_p2, m_p2 = timed(["plink2", *geno2, "--pheno", str(work / "pheno.p2"), "--pheno-name", pcols,
-                      "--covar", str(work / "covar.p2"), "--glm", "hide-covar", *qc2, "--threads", str(a.threads),
-                      "--memory", "4000", "--out", str(out2 / "r"), "--silent"])
         oute = work / f"edfgen_p{p}"
-        t_e, c_e, m_e = timed([*EDFGEN, "gwas", "-q", *geno_e, "--pheno", str(work / "pheno.tsv"),
-                     "--pheno-cols", cols, "--covar", str(work / "covar.tsv"), "--transform", "none",
-                     *([] if a.plots else ["--no-plots"]), "--threads", str(a.threads), "--force",
-                     "--out", str(oute)], env=env)
+        # sys.path[0] first: `python -c` puts the working directory before PYTHONPATH
+        base = [sys.executable, "-c", f"import sys; sys.path.insert(0, {a.baseline!r}); "
+                "from edfgen.cli import main; main()"] if a.baseline else None
+        runs: dict[str, list] = {"plink2": [], "edfgen": [], "baseline": []}
+        for _ in range(a.repeats):
+            shutil.rmtree(out2, ignore_errors=True)
+            out2.mkdir()
+            runs["plink2"].append(timed(["plink2", *geno2, "--pheno", str(work / "pheno.p2"), "--pheno-name", pcols,
+                                         "--covar", str(work / "covar.p2"), "--glm", "hide-covar", *qc2, "--threads",
+                                         str(a.threads), "--memory", "4000", "--out", str(out2 / "r"), "--silent"]))
+            for name, cmd, out in (("edfgen", EDFGEN, oute), ("baseline", base, work / f"baseline_p{p}")):
+                if cmd is not None:
+                    runs[name].append(timed([*cmd, "gwas", "-q", *geno_e, "--pheno", str(work / "pheno.tsv"),
+                                             "--pheno-cols", cols, "--covar", str(work / "covar.tsv"), "--transform",
+                                             "none", *([] if a.plots else ["--no-plots"]), "--threads",
+                                             str(a.threads), "--force", "--out", str(out)], env=env))
+        (t_p2, c_p2, m_p2), (t_e, c_e, m_e) = _medians(runs["plink2"]), _medians(runs["edfgen"])
         man = json.loads((oute / "manifest.json").read_text())
         tim = man["extra"]["timings_s"]
         # agreement on complete-call variants of the first phenotype
@@ -209,16 +226,11 @@ def main(argv=None) -> dict:
                    edfgen_export_s=tim.get("export"), variants_tested=man["extra"]["variants_tested"],
                    beta_max_rel_diff_complete_calls=float(rel.max()))
         if a.baseline:
-            # sys.path[0] first: `python -c` puts the working directory before PYTHONPATH
-            base = [sys.executable, "-c", f"import sys; sys.path.insert(0, {a.baseline!r}); "
-                    "from edfgen.cli import main; main()"]
-            t_b, c_b, m_b = timed([*base, "gwas", "-q", *geno_e, "--pheno", str(work / "pheno.tsv"),
-                                   "--pheno-cols", cols, "--covar", str(work / "covar.tsv"), "--transform", "none",
-                                   *([] if a.plots else ["--no-plots"]), "--threads", str(a.threads), "--force",
-                                   "--out", str(work / f"baseline_p{p}")], env=env)
+            t_b, c_b, m_b = _medians(runs["baseline"])
             row.update(baseline_s=round(t_b, 2), baseline_cpu_s=round(c_b, 2), baseline_ratio=round(t_b / t_p2, 2),
                        baseline_cpu_ratio=round(c_b / c_p2, 2), baseline_peak_rss_mib=m_b)
             shutil.rmtree(work / f"baseline_p{p}", ignore_errors=True)
+        row["repeats"] = a.repeats
         rows.append(row)
         print(row, flush=True)
         shutil.rmtree(oute, ignore_errors=True)
@@ -249,7 +261,8 @@ def main(argv=None) -> dict:
     md = [f"# edfgen gwas vs plink2 --glm, {a.format} input (N={a.n}, M={a.m}, missing calls {a.missing_rate:g}, "
           f"{a.threads} threads)", "", "edfgen ran with " + ("its default options (plots included)" if a.plots else
                                                               "--no-plots") + ".", f"Measured at commit {result['commit']}, "
-          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+          + (f" Medians of {a.repeats} interleaved runs of each tool (peak RSS: the largest)." if a.repeats > 1 else ""),
           "", "| phenotypes | plink2 wall s | edfgen wall s | wall ratio | plink2 CPU s | edfgen CPU s | CPU ratio "
           "| edfgen QC s | association s | export s | plink2 peak RSS MiB | edfgen peak RSS MiB | load avg |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]

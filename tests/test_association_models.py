@@ -53,6 +53,42 @@ def test_linear_and_logistic_models__are_the_kernels_bit_for_bit():
         np.testing.assert_array_equal(getattr(a, k), getattr(b, k))
 
 
+def test_linear_association__small_products_on_one_blas_thread_same_statistics(monkeypatch):
+    """The product ``G^T [Q, Y_res]`` of a small block (and of its mean-imputed columns) runs under a one-thread
+    BLAS limit, one of at least ``THREADED_PRODUCT_MIN`` multiply-adds under the caller's threads; the statistics
+    are the same either way and are each variant's own least squares (numpy's lstsq, mean-imputed calls)."""
+    import contextlib
+
+    import edfgen.kernels.association as assoc
+
+    G, C, Y = _data(n=300, m=40, p=2)
+    Y = np.nan_to_num(Y, nan=0.5)                        # one group: every sample
+    prep = prepare_phenotypes(Y, C)
+    real = linear_association(G, prep)
+
+    seen = []
+
+    class Spy:                                           # threadpoolctl's controller, recording the limits set
+        def limit(self, limits: int):
+            seen.append(limits)
+            return contextlib.nullcontext()
+
+    monkeypatch.setattr(assoc, "_blas", Spy())
+    small = linear_association(G, prep)
+    assert seen == [1, 1]                                # the block's product and its imputed columns' product
+    monkeypatch.setattr(assoc, "THREADED_PRODUCT_MIN", 1)
+    seen.clear()
+    big = linear_association(G, prep)
+    assert seen == []
+    for k in ("beta", "standard_error", "p_value"):
+        np.testing.assert_array_equal(getattr(small, k), getattr(big, k))
+        np.testing.assert_allclose(getattr(real, k), getattr(big, k), rtol=1e-12)
+    for j in range(G.shape[1]):
+        g = np.where(np.isnan(G[:, j]), np.nanmean(G[:, j]), G[:, j])
+        coef = np.linalg.lstsq(np.column_stack([C, g]), Y, rcond=None)[0]
+        np.testing.assert_allclose(real.beta[j], coef[-1], rtol=1e-9, atol=1e-12)
+
+
 def test_make_model__names_the_bad_choice():
     with pytest.raises(InputError, match="--model 'bolt'"):
         make_model("bolt")

@@ -648,6 +648,32 @@ def test_run_gwas__streamed_outputs_do_not_depend_on_blocks_or_variant_order(coh
         assert summary.loc[f, "lambda_gc"] == pytest.approx(exact, rel=1e-3)
 
 
+def test_keep_freed_memory__sets_both_glibc_thresholds_once_and_blocks_are_8_mib(monkeypatch):
+    """glibc stops adapting its mmap threshold (it stays 128 KiB) when either parameter is set alone, which
+    made every block's arrays fresh memory: both are set (M_MMAP_THRESHOLD -3, M_TRIM_THRESHOLD -1), once per
+    process; a block's float64 genotypes stay within 8 MiB (logistic models' blocks: 256 MiB, as before)."""
+    import ctypes
+
+    import edfgen.engines.stream as stream
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param.value, value.value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(stream, "_malloc_set", False)
+    stream.keep_freed_memory()
+    stream.keep_freed_memory()
+    assert calls == [(-3, 32 * 2 ** 20), (-1, 256 * 2 ** 20)]
+    for n in (2000, 10000, 65536):
+        assert 8 * n * stream.auto_block_size(n, 1) <= 8 * 2 ** 20 < 8 * n * (stream.auto_block_size(n, 1) + 1)
+    assert stream.auto_block_size(500_000, 1) == 16
+    assert stream.auto_block_size(2000, 1, binary=True) == 4096     # logistic blocks: as before (same fits)
+
+
 def test_gwas_outputs__rows_must_come_in_output_order(tmp_path):
     from edfgen.kernels.association import AssociationResult
     from edfgen.commands.gwas_output import GwasOutputs
@@ -664,6 +690,45 @@ def test_gwas_outputs__rows_must_come_in_output_order(tmp_path):
         out.add(np.array([0, 1]), res)
     out.abort()
     assert not list(tmp_path.iterdir())  # the temporary file is gone, nothing half-written is left
+
+
+def test_gwas_outputs__small_blocks_written_in_batches_same_file(tmp_path, monkeypatch):
+    """Consecutive blocks reach the writers together (``batch_rows`` rows, the rest at close); the file is
+    the one written block by block, and a batch of logistic results keeps its class and its None fields."""
+    import gzip
+
+    import edfgen.commands.gwas_output as go
+    from edfgen.kernels.association import AssociationResult
+    from edfgen.kernels.logistic import LogisticAssociationResult
+
+    M = 10
+    variants = pd.DataFrame({"chromosome": ["1"] * M, "base_pair_location": np.arange(1, M + 1) * 10,
+                             "effect_allele": ["A"] * M, "other_allele": ["G"] * M,
+                             "variant_id": [f"v{i}" for i in range(M)], "rsid": ["NA"] * M})
+    rng = np.random.default_rng(0)
+    res = AssociationResult(beta=rng.normal(size=(M, 1)), standard_error=rng.uniform(0.1, 1, (M, 1)),
+                            p_value=rng.uniform(size=(M, 1)), n=np.full((M, 1), 100),
+                            effect_allele_frequency=rng.uniform(0.05, 0.5, (M, 1)))
+    files = {}
+    for name, batch in (("one_by_one", 1), ("batched", 4)):
+        monkeypatch.setattr(go, "WRITE_BATCH_ROWS", batch)
+        out = go.GwasOutputs(tmp_path / name, variants, ["y"], ["y"], model="linear regression",
+                             reference_genome="GRCh38", plots=False)
+        handed = []
+        monkeypatch.setattr(out, "_write_block", lambda rows, r, share, first, f=out._write_block:
+                            (handed.append(len(rows)), f(rows, r, share, first))[1])
+        for a in range(0, M, 3):                       # blocks of 3, 3, 3, 1 rows
+            out.add(np.arange(a, min(a + 3, M)), res.rows(np.arange(a, min(a + 3, M))))
+        out.close()
+        files[name] = gzip.decompress((tmp_path / name / "y.tsv.gz").read_bytes())
+        assert handed == ([3, 3, 3, 1] if batch == 1 else [6, 4])
+    assert files["one_by_one"] == files["batched"] and len(files["batched"].splitlines()) == M + 1
+    log_res = LogisticAssociationResult(**res.rows(np.arange(2)).__dict__, converged=np.ones((2, 1), bool))
+    rows, joined = go._joined([(np.arange(2), log_res), (np.arange(2, 4), log_res)])
+    assert isinstance(joined, LogisticAssociationResult) and joined.firth is None
+    np.testing.assert_array_equal(rows, np.arange(4))
+    np.testing.assert_array_equal(joined.beta, np.r_[log_res.beta, log_res.beta])
+    assert joined.converged.shape == (4, 1)
 
 
 def test_run_gwas__tabix_index_built_while_writing_equals_htslibs(cohort, tmp_path, monkeypatch):

@@ -274,7 +274,8 @@ def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Dat
         return association_by_sex(reader, sample_index, variants["row"].to_numpy(), kinds,
                                   Y, C, covariate_names or [f"covariate {j}" for j in range(C.shape[1])],
                                   None if sex is None else sex[sample_index], sink=sink, model=model,
-                                  block=block_size or auto_block_size(len(sample_index), Y.shape[1]), names=names)
+                                  block=block_size or auto_block_size(len(sample_index), Y.shape[1], binary=binary),
+                                  names=names)
 
     return _with_threads(run, threads)
 
@@ -320,7 +321,7 @@ def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Da
         extra = {"sample_ids": sample_ids} if model.needs_genome else {}
         prepared = model.prepare(C, Y, names=names, genome=genome, **extra)
         out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
-                               block=block_size or auto_block_size(len(sample_index), Y.shape[1]),
+                               block=block_size or auto_block_size(len(sample_index), Y.shape[1], binary=binary),
                                names=names, permutation=perm,
                                sink=None if perm is not None else outputs.sink)
         if perm is not None:

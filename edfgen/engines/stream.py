@@ -27,20 +27,66 @@ from edfgen.progress import progress
 log = logging.getLogger(__name__)
 
 
-#: memory budget of one block's float64 genotypes [samples x variants]
-BLOCK_GENOTYPE_BYTES = 256 * 2 ** 20
+#: memory budget of one block's float64 genotypes [samples x variants] (8 MiB: see :func:`auto_block_size`)
+BLOCK_GENOTYPE_BYTES = 8 * 2 ** 20
+#: the genotype budget of the blocks of logistic models (``--binary``): their kernel cuts each block into chunks
+#: for the cache itself (:data:`edfgen.kernels.logistic.CHUNK_BYTES`), and a Newton fit's last digit depends on
+#: how its chunk was cut, so their blocks keep the size they had before stop 29 (the same results as before)
+LOGISTIC_BLOCK_GENOTYPE_BYTES = 256 * 2 ** 20
 #: memory budget of one block's results [variants x phenotypes] (5 arrays, plus working copies)
 BLOCK_RESULT_BYTES = 64 * 2 ** 20
 
 
-def auto_block_size(n_samples: int, n_phenotypes: int, *, largest: int = 4096, smallest: int = 16) -> int:
+def auto_block_size(n_samples: int, n_phenotypes: int, *, binary: bool = False, largest: int = 4096,
+                    smallest: int = 16) -> int:
     """Variants per block so that one block's float64 genotypes stay within :data:`BLOCK_GENOTYPE_BYTES`
-    and its results within :data:`BLOCK_RESULT_BYTES`: 4096 for 8,000 samples, 67 for UK Biobank's
-    500,000; a few blocks are alive at once (decoding, testing, writing), so memory per block, not
-    the number of variants, sets the peak."""
-    by_samples = BLOCK_GENOTYPE_BYTES // (8 * max(n_samples, 1))
+    (``binary``: :data:`LOGISTIC_BLOCK_GENOTYPE_BYTES`) and its results within :data:`BLOCK_RESULT_BYTES`:
+    524 for 2,000 samples, 104 for 10,000, 16 (the least) from 65,536; a few blocks are alive at once
+    (decoding, testing, writing), so memory per block, not the number of variants, sets the peak.
+
+    A block of a few MiB is decoded, converted, counted and multiplied while it stays in the CPU cache,
+    and its arrays (decoded calls, float block, masks) reuse memory already mapped; the 256 MiB blocks used
+    before stop 29 (4096 variants at 2,000 samples) were paid in page faults of fresh memory and in passes
+    from main memory: the association pass of 2,000 samples x 30k variants took 0.27 CPU-s in 512-variant
+    blocks vs 0.50 in 4096-variant ones, of 10,000 samples 1.19 in 104-variant blocks vs 3.59 in 3355-variant
+    ones (``benchmarks/results/gwas_pass_blocks_s29*.md``, with glibc's default allocator for the large blocks)."""
+    budget = LOGISTIC_BLOCK_GENOTYPE_BYTES if binary else BLOCK_GENOTYPE_BYTES
+    by_samples = budget // (8 * max(n_samples, 1))
     by_results = BLOCK_RESULT_BYTES // (48 * max(n_phenotypes, 1))
     return int(max(smallest, min(largest, by_samples, by_results)))
+
+
+#: glibc ``mallopt`` parameters set by :func:`keep_freed_memory`: ``M_MMAP_THRESHOLD`` 32 MiB (glibc's most),
+#: ``M_TRIM_THRESHOLD`` 256 MiB
+MALLOC_SETTINGS = ((-3, 32 * 2 ** 20), (-1, 256 * 2 ** 20))
+_malloc_set = False
+
+
+def keep_freed_memory() -> None:
+    """Let glibc's allocator keep the memory a block frees for the next block (once per process; nothing
+    where the C library has no ``mallopt``).
+
+    By default glibc maps every allocation above a threshold that adapts (128 KiB up) afresh and returns it
+    when freed, and gives back the top of its heaps beyond twice that: each block's arrays (decoded bytes,
+    dosages, float block) were paid again in page faults of fresh memory, which on a virtual machine cost
+    more than the decoding (BGEN, 2,000 samples x 30k variants in 1024-variant blocks: 108k minor faults and
+    1.25 CPU-s for the pass, vs 17k and 0.92 with these settings;
+    ``benchmarks/results/gwas_pass_blocks_s29_bgen.md``). Setting either parameter alone stops the adaptation (the
+    threshold stays 128 KiB), hence both. The heaps keep up to their high-water mark instead of shrinking
+    between blocks, so the peak memory is that of one block's arrays, as before.
+    """
+    global _malloc_set
+    if _malloc_set:
+        return
+    _malloc_set = True
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt            # the process's C library (glibc, musl)
+    except (OSError, AttributeError):                 # pragma: no cover - macOS, Windows: no mallopt
+        return
+    for param, value in MALLOC_SETTINGS:
+        mallopt(ctypes.c_int(param), ctypes.c_int(value))
 
 
 class _Buffer:
@@ -155,7 +201,9 @@ def prefetched(it: Iterator, depth: int = 1) -> Iterator:
 
 def read_blocks(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, *,
                 block: int) -> Iterator[tuple[slice, np.ndarray]]:
-    """Blocks in the cheapest form the reader decodes: int8 for hard-call files, float32 for dosages."""
+    """Blocks in the cheapest form the reader decodes: int8 for hard-call files, float32 for dosages (the
+    memory of one block reused for the next: :func:`keep_freed_memory`)."""
+    keep_freed_memory()
     dtype = np.int8 if reader.hardcalls_only else np.float32
     return prefetched(reader.blocks(sample_index, variant_index, dtype=dtype, block=block))
 

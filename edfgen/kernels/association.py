@@ -212,6 +212,35 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
     return prep
 
 
+#: multiply-adds of one product ``G^T [Q, Y_res]`` from which it may use more than one BLAS thread
+THREADED_PRODUCT_MIN = 2 ** 28
+_blas = None          # threadpoolctl's controller of the loaded BLAS libraries, made at the first small product
+
+
+def _product(Gt: np.ndarray, QY: np.ndarray) -> np.ndarray:
+    """``Gt @ QY``, on one BLAS thread when it has fewer than :data:`THREADED_PRODUCT_MIN` multiply-adds.
+
+    These tall-skinny products read the whole block from memory for a few multiply-adds per element: a
+    second thread hardly shortens them (4096 variants x 2,000 samples x 5 columns: 28 ms on one thread,
+    40 ms on two, this 2-core machine under load), while each threaded call waits for both threads to be
+    scheduled and its workers compete with the decoding thread: the association pass of 2,000 samples x
+    30k variants in 524-variant blocks took 0.59 CPU-s (0.60 s wall) with 2 BLAS threads vs 0.25 (0.30) with
+    1 (``benchmarks/results/gwas_pass_blocks_s29_threads.md``). Larger products (many phenotypes and samples)
+    keep the threads the caller set (``--threads``).
+    """
+    global _blas
+    if Gt.shape[0] * Gt.shape[1] * QY.shape[1] >= THREADED_PRODUCT_MIN:
+        return Gt @ QY
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            return Gt @ QY
+        _blas = ThreadpoolController().select(user_api="blas")   # ~1 ms once; a limit below is ~0.1 ms
+    with _blas.limit(limits=1):
+        return Gt @ QY
+
+
 def _t_p(t: np.ndarray, df) -> np.ndarray:
     """Two-sided Student-t p-value (scipy.special.stdtr: the C routine, without scipy.stats overhead)."""
 
@@ -269,13 +298,13 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
                 g2 = None
             any_missing = len(nan_cols) > 0
             QY = np.hstack([Q, Yres])
-            prod = Gg.T @ QY                                # [M, K + P_g]: the one big product
+            prod = _product(Gg.T, QY)                       # [M, K + P_g]: the one big product
             if any_missing:                                 # rows of variants with missing calls: NaN, redone
                 sub = Gg[:, nan_cols]                       # on their mean-imputed columns only (no block copy)
                 called_sub = ~np.isnan(sub)
                 mean[nan_cols] = np.where(called_sub, sub, 0.0).sum(0) / called_sub.sum(0)
                 imputed = np.where(called_sub, sub, mean[nan_cols])
-                prod[nan_cols] = imputed.T @ QY
+                prod[nan_cols] = _product(imputed.T, QY)
             Qg, gy = prod[:, :k], prod[:, k:]
             if g2 is None:
                 g2 = np.einsum("ij,ij->j", Gg, Gg)
