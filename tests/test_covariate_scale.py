@@ -15,7 +15,7 @@ from edfgen.formats.genotypes.source import GenotypeSource
 from edfgen.kernels.qc import QCSettings
 from edfgen.kernels.association import collinear_covariates, prepare_phenotypes
 
-from test_sex_chromosomes import _assert_equal_to_plink2, _sexed_cohort
+from tests.test_sex_chromosomes import _assert_equal_to_plink2, _sexed_cohort
 
 PLINK2 = shutil.which("plink2")
 
