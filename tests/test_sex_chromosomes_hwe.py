@@ -202,3 +202,23 @@ def test_hwe_x_exact_p__half_a_million_samples_fast_and_equal_to_plink2(tmp_path
     np.testing.assert_allclose(p_x, h["P"], rtol=2e-5)
     assert h["P"].min() < 0.05 and cpu < 3.0, (h["P"].tolist(), cpu)
     np.testing.assert_array_equal(hwe_x_exact_below(*counts.T, 0.05), h["P"].to_numpy() < 0.05)
+
+
+@needs_plink2
+def test_gwas_hail__no_male_analysed_unknown_sex_counted_with_women_as_plink2(hail_context, tmp_path):
+    """Every male removed (--remove): plink2's X HWE counts the 60 unknown-sex samples with the women (X2, whose
+    unknown-sex samples are all homozygous, then fails); edfgen counted the known women only and kept it
+    (review rev29d F4). Both engines keep what plink2 --remove --hwe keeps."""
+    d = _x_cohort(tmp_path, 60)
+    fam = pd.read_csv(d / "g.fam", sep=r"\s+", header=None)
+    fam.loc[fam[4] == 1, [0, 1]].to_csv(d / "males.txt", sep="\t", header=False, index=False)
+    kept = {}
+    for engine in ("fast", "hail"):
+        run_gwas(GenotypeSource(bfile=str(d / "g"), remove=str(d / "males.txt")), d / "pheno.tsv", d / "covar.tsv",
+                 tmp_path / engine, covar_cols=["age"], qc=QCSettings(),
+                 settings=GwasSettings(engine=engine, transform="none", plots=False))
+        kept[engine] = set(pd.read_csv(tmp_path / engine / "y.tsv.gz", sep="\t")["variant_id"])
+    _plink2(d, "--remove", str(d / "males.txt"), "--hwe", "1e-6", "--maf", "0.01", "--geno", "0.05", "--mind",
+            "0.05", "--write-snplist", "--out", str(d / "p2"))
+    ref = set((d / "p2.snplist").read_text().split())
+    assert kept["hail"] == kept["fast"] == ref and f"v{N_AUTO + 2}" not in ref and f"v{N_AUTO}" not in ref

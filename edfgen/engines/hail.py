@@ -435,9 +435,11 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
         mt = mt.annotate_rows(__af=hl.agg.filter(on_x, hl.agg.sum(mt.x * half))
                               / hl.agg.filter(on_x & hl.is_defined(mt.x), hl.agg.sum(2 * half)))
         # X's HWE (plink2 --hwe, Graffelman-Weir): females' 0/1/2 and males' 0/2 hard calls (heterozygous males
-        # and unknown sex left out), as :func:`edfgen.engines.stream.x_sex_counts`
+        # and unknown sex left out, or counted as female with no male), as :func:`edfgen.engines.stream.x_sex_counts`
         g = hl.floor(mt.x + 0.5)
-        mt = mt.annotate_rows(__xc=[hl.agg.count_where(hl.coalesce((mt.__sex == s) & (g == v), False))
+        fem = (mt.__sex == 2) | ((mt.__sex == 0) & hl.literal(not mt.aggregate_cols(hl.agg.any(mt.__sex == 1))))
+        mt = mt.annotate_rows(__xc=[hl.agg.count_where(hl.coalesce((fem if s == 2 else mt.__sex == 1) & (g == v),
+                                                                   False))
                                     for s, v in ((2, 0), (2, 1), (2, 2), (1, 0), (1, 2))])
         sexed = {"kind": "__kind", "af": "__af", "xc": "__xc"}
     rt = mt.rows()
