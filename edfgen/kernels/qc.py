@@ -199,7 +199,7 @@ def hwe_x_exact_p(f_hom1: np.ndarray, f_het: np.ndarray, f_hom2: np.ndarray, m_1
     more likely than the observed one, which lie around the mode (for each male count, a window of female het
     counts around the mode, widened until its edges fall to the observed table's probability: both the male
     and the female factors are log-concave), all male counts in one vectorised pass; the tail sum above runs
-    only where that difference is too small to trust (below ``1e5`` x its rounding error, ~1e-3 at N = 500k).
+    only where that difference is too small to trust (below ``1e4`` x its rounding error, ~3e-4 at N = 500k).
 
     Parameters
     ----------
@@ -270,10 +270,10 @@ def _hwe_x_p(f1: int, fh: int, f2: int, m1: int, m2: int, threshold: float | Non
     lm = -gammaln(males + 1.0) - gammaln(nm - males + 1.0)            # the males' factor of the table
     marginal = (lm - gammaln(n1 - males + 1.0) - gammaln(2 * nf - n1 + males + 1.0) + gammaln(2 * nf + 1.0)
                 - gammaln(nf + 1.0) + const)                           # log P(males' count) = log hypergeometric
-    err = 64 * np.finfo(float).eps * gammaln(t + 1.0) + 1e-13     # rounding of the log-probabilities
-    if (nm + 1.0) * (nf + 1.0) > _HWE_X_SMALL and bound > np.log(1e5 * err):      # (else p is surely tiny)
+    err = 16 * np.finfo(float).eps * gammaln(t + 1.0) + 1e-13     # rounding of the log-probabilities
+    if (nm + 1.0) * (nf + 1.0) > _HWE_X_SMALL and bound > np.log(1e4 * err):      # (else p is surely tiny)
         q = 1.0 - _hwe_x_central_mass(nf, n1, const, lobs, males, lm, marginal)
-        if q > 1e5 * err or (threshold is not None and abs(q - threshold) > 1e3 * err):
+        if q > 1e4 * err or (threshold is not None and abs(q - threshold) > 1e2 * err):
             return min(1.0, max(q, 0.0))
     # male counts whose every table is below 1e-17 times the observed one (or 1e-304 times the likeliest)
     near = marginal > max(min(marginal.max() - 75, lobs - 40), marginal.max() - 700)
