@@ -222,3 +222,48 @@ def test_gwas_hail__no_male_analysed_unknown_sex_counted_with_women_as_plink2(ha
             "0.05", "--write-snplist", "--out", str(d / "p2"))
     ref = set((d / "p2.snplist").read_text().split())
     assert kept["hail"] == kept["fast"] == ref and f"v{N_AUTO + 2}" not in ref and f"v{N_AUTO}" not in ref
+
+
+@needs_plink2
+def test_gwas_hail__pseudo_autosomal_region_hwe_tested_as_plink2(hail_context, tmp_path):
+    """The pseudo-autosomal region (PLINK's 25, men diploid there) gets the ordinary HWE test, as plink2 --hwe
+    tests XY: its variant with every sample heterozygous is removed by both engines (review rev29d F5: edfgen
+    tested autosomes only and kept it)."""
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(31)
+    n, chroms = 600, ["1"] * 4 + ["25"] * 4
+    sex = rng.choice([1, 2], n)
+    g = rng.binomial(2, rng.uniform(0.2, 0.45, len(chroms)), size=(n, len(chroms))).astype(float)
+    g[:, 4] = 1.0                                  # PAR: every sample heterozygous
+    g[:, 0] = 1.0                                  # chr1: the same (removed before too)
+    iid = [f"s{i}" for i in range(n)]
+    to_bed(tmp_path / "g.bed", g, count_A1=False, properties={
+        "fid": iid, "iid": iid, "sex": sex, "sid": [f"v{j}" for j in range(len(chroms))], "chromosome": chroms,
+        "bp_position": np.arange(1, len(chroms) + 1) * 1000 + 200_000, "allele_1": ["A"] * len(chroms),
+        "allele_2": ["G"] * len(chroms)})
+    pd.DataFrame({"IID": iid, "y": rng.normal(size=n)}).to_csv(tmp_path / "pheno.tsv", sep="\t", index=False)
+    pd.DataFrame({"IID": iid, "age": rng.normal(50, 8, n)}).to_csv(tmp_path / "covar.tsv", sep="\t", index=False)
+    kept = {}
+    for engine in ("fast", "hail"):
+        run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "pheno.tsv", tmp_path / "covar.tsv",
+                 tmp_path / engine, covar_cols=["age"], qc=QCSettings(),
+                 settings=GwasSettings(engine=engine, transform="none", plots=False))
+        kept[engine] = set(pd.read_csv(tmp_path / engine / "y.tsv.gz", sep="\t")["variant_id"])
+    _plink2(tmp_path, "--hwe", "1e-6", "--maf", "0.01", "--geno", "0.05", "--mind", "0.05", "--write-snplist",
+            "--out", str(tmp_path / "p2"))
+    ref = set((tmp_path / "p2.snplist").read_text().split())
+    assert kept["hail"] == kept["fast"] == ref == {f"v{j}" for j in (1, 2, 3, 5, 6, 7)}
+
+
+def test_hwe_diploid__autosomes_and_par_by_label_or_by_coordinates():
+    """PAR by its labels (XY, 25, PAR1) or X-labelled inside the build's PAR coordinates (kind ""): the diploid
+    test; non-PAR X, Y, MT and unplaced contigs: not it."""
+    from edfgen.engines.sex_chromosomes import chromosome_kinds
+    from edfgen.formats.chromosomes import hwe_diploid
+
+    labels = np.array(["1", "chr22", "XY", "25", "PAR1", "X", "X", "Y", "MT", "Un"], dtype=object)
+    pos = np.array([1, 1, 1, 1, 1, 100_000, 5_000_000, 5_000_000, 1, 1])
+    assert hwe_diploid(labels).tolist() == [True, True, True, True, True, False, False, False, False, False]
+    kinds = chromosome_kinds(labels[[0, 5, 6, 7]], pos[[0, 5, 6, 7]], "GRCh38")
+    assert hwe_diploid(labels[[0, 5, 6, 7]], kinds).tolist() == [True, True, False, False]
