@@ -41,7 +41,8 @@ def _cohort(d: Path) -> Path:
     chrom = ["1"] * M_AUTO + ["23"] * M_X          # PLINK 1.9's numeric code for X
     to_bed(d / "g.bed", g, count_A1=False, properties={
         "fid": iid, "iid": iid, "sex": np.where(male, 1, 2), "sid": [f"v{j}" for j in range(M_AUTO + M_X)],
-        "chromosome": chrom, "bp_position": np.arange(1, M_AUTO + M_X + 1) * 1000,
+        "chromosome": chrom, "bp_position": np.arange(1, M_AUTO + M_X + 1) * 1000 + np.r_[np.zeros(M_AUTO, int),
+                                                                                         np.full(M_X, 3_000_000)],
         "allele_1": ["A"] * (M_AUTO + M_X), "allele_2": ["G"] * (M_AUTO + M_X)})
     age = rng.normal(50, 8, N)
     y = 0.4 * g[:, M_AUTO + 3] + 0.5 * male + 0.02 * age + rng.normal(0, 1, N)
@@ -73,7 +74,9 @@ def test_gwas__x_kept_by_default_qc_and_equal_to_plink2(tmp_path, chromosomes):
     np.testing.assert_allclose(ours["beta"], sign * ref["BETA"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(ours["standard_error"], ref["SE"], rtol=1e-4)
     qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
-    assert qc.loc["hwe", "removed"] == 1 and qc.loc["hwe", "threshold"] == "p >= 1e-06 (autosomes)"
+    # (X beyond the pseudo-autosomal region, where it was once: PAR now gets the diploid test, as plink2's XY)
+    assert qc.loc["hwe", "removed"] == 1 and qc.loc["hwe", "threshold"] == (
+        "p >= 1e-06 (autosomes; X: females and males, Graffelman-Weir, as plink2)")
 
 
 def test_variant_qc__hwe_only_where_tested():

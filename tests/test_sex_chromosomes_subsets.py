@@ -322,12 +322,12 @@ def test_chromosome_kinds__a_file_that_labels_its_par_keeps_its_x_as_x():
 
 
 def _independent_columns_by_fits(C, names, tol=1e-9):
-    """The rule before stop 29, as reference: one least-squares fit per column on the columns kept before it."""
+    """The computation before stop 29, as reference: one least-squares fit per column on the columns kept before
+    it (residual judged against the column's own length, review rev29d F1)."""
     kept = []
-    scale = max(float(np.abs(C).max()), 1.0)
     for j in range(C.shape[1]):
         resid = C[:, j] - C[:, kept] @ np.linalg.lstsq(C[:, kept], C[:, j], rcond=None)[0] if kept else C[:, j]
-        if np.linalg.norm(resid) > tol * scale * np.sqrt(len(C)):
+        if np.linalg.norm(resid) > tol * np.linalg.norm(C[:, j]):
             kept.append(j)
     return [names[j] for j in kept]
 

@@ -21,7 +21,7 @@ from edfgen.engines.sex_chromosomes import (analysed_sex, association_by_sex, ch
                                             no_males_step)
 from edfgen.engines.stream import association_pass, auto_block_size, genome_from_reader
 from edfgen.exceptions import InputError
-from edfgen.formats.chromosomes import autosomal
+from edfgen.formats.chromosomes import hwe_diploid
 from edfgen.formats.genotypes.base import GenotypeReader
 from edfgen.formats.genotypes.selection import select_samples, select_variants
 from edfgen.kernels.association import AssociationResult
@@ -91,7 +91,7 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
             vrows, kinds = variants["row"].to_numpy()[alleles_ok], variants[KIND].to_numpy()[alleles_ok]
         counts = count(samples)
     keep, vsteps = variant_qc(counts, alleles_ok, len(samples), settings, dosages=not reader.hardcalls_only,
-                              hwe_tested=autosomal(variants["chromosome"]),
+                              hwe_tested=hwe_diploid(variants["chromosome"], variants.get(KIND)),
                               min_info=min_info)
     n_kept = int(alleles_ok.sum())
     no_males = [no_males_step(n_biallelic - n_kept, n_kept)] if n_kept < n_biallelic else []
@@ -209,7 +209,7 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
     if kinds is not None:
         cand_variants[KIND] = np.asarray(kinds, dtype=object)[order][alleles_ok]
     cand_variants = _with_y_if_males(reader, with_kinds(cand_variants, build), sex, cand)
-    hwe_tested = autosomal(cand_variants["chromosome"])
+    hwe_tested = hwe_diploid(cand_variants["chromosome"], cand_variants[KIND])
     del bim
     cand_ids = fam["IID"].to_numpy()[cand]
     Y, C, cov_names = design_for(cand_ids)

@@ -36,7 +36,7 @@ import pandas as pd
 from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
 from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
-from edfgen.formats.chromosomes import SELECTION_NAMES, autosomal, selection_chromosome_names
+from edfgen.formats.chromosomes import SELECTION_NAMES, hwe_diploid, selection_chromosome_names
 from edfgen.formats.genotypes.base import WITHDRAWN_ID, check_unique_iids
 from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
@@ -443,16 +443,19 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
         mt = mt.annotate_rows(__af=hl.agg.filter(on_x, hl.agg.sum(mt.x * half))
                               / hl.agg.filter(on_x & hl.is_defined(mt.x), hl.agg.sum(2 * half)))
         # X's HWE (plink2 --hwe, Graffelman-Weir): females' 0/1/2 and males' 0/2 hard calls (heterozygous males
-        # and unknown sex left out), as :func:`edfgen.engines.stream.x_sex_counts`
+        # and unknown sex left out, or counted as female with no male), as :func:`edfgen.engines.stream.x_sex_counts`
         g = hl.floor(mt.x + 0.5)
-        mt = mt.annotate_rows(__xc=[hl.agg.count_where(hl.coalesce((mt.__sex == s) & (g == v), False))
+        fem = (mt.__sex == 2) | ((mt.__sex == 0) & hl.literal(not mt.aggregate_cols(hl.agg.any(mt.__sex == 1))))
+        mt = mt.annotate_rows(__xc=[hl.agg.count_where(hl.coalesce((fem if s == 2 else mt.__sex == 1) & (g == v),
+                                                                   False))
                                     for s, v in ((2, 0), (2, 1), (2, 2), (1, 0), (1, 2))])
         sexed = {"kind": "__kind", "af": "__af", "xc": "__xc"}
     rt = mt.rows()
     rows = rt.select(i=rt.__i, chromosome=rt.locus.contig.replace("^chr", ""), base_pair_location=rt.locus.position,
                      effect_allele=rt.alleles[1], other_allele=rt.alleles[0], variant_id=rt.varid, rsid=rt.rsid,
                      n_called=rt.n_called, n_het=rt.n_het, n_hom_alt=rt.n_hom_alt, dosage_sum=rt.dosage_sum,
-                     dosage_sumsq=rt.dosage_sumsq, **{k: rt[v] for k, v in sexed.items()}
+                     dosage_sumsq=rt.dosage_sumsq, hwe_kind=row_kind(hl, rt.locus),
+                     **{k: rt[v] for k, v in sexed.items()}
                      ).key_by().drop("locus", "alleles").to_pandas()
     n_used = mt.count_cols()
     extra = {}
@@ -469,7 +472,7 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
                            *(rows[c].to_numpy(dtype=float) for c in ("dosage_sum", "dosage_sumsq")),
                            sample_missing=np.zeros(n_used, dtype=np.int64), **extra)
     keep, vsteps = variant_qc(counts, np.ones(len(rows), dtype=bool), n_used, settings, dosages=True,
-                              min_info=min_info, hwe_tested=autosomal(rows["chromosome"]))
+                              min_info=min_info, hwe_tested=hwe_diploid(rows["chromosome"], rows["hwe_kind"]))
     n_bi = len(rows) + no_males
     steps = [QCStep("biallelic", "variant", "2 alleles", n_var - n_bi, n_bi), *steps,
              *([no_males_step(no_males, len(rows))] if no_males else []), *vsteps[1:]]

@@ -144,8 +144,10 @@ class SexDesign:
 def independent_columns(C: np.ndarray, names, *, tol: float = 1e-9) -> tuple[np.ndarray, list]:
     """``C`` without each column that is constant or a linear combination of the columns kept before it (a
     user's ``sex`` among males only; the last of a one-hot set beside the intercept): column ``j`` is kept where
-    its residual on the columns kept before it is longer than ``tol`` x the largest ``|C|`` (at least 1) x
-    sqrt(rows).
+    its residual on the columns kept before it is longer than ``tol`` x its own length ``||C[:, j]||``, so the
+    decision does not depend on the scale of any column (a date in seconds, ~1e9, beside the 0/1 sex column
+    or the intercept; before stop 29 the limit was ``tol`` x the largest ``|C|`` x sqrt(rows), which dropped
+    those).
 
     The residuals come from one left-to-right Gram-Schmidt pass against an orthonormal basis of the kept
     columns (each projection removed twice, which keeps the basis orthogonal to working precision: Giraud et
@@ -159,7 +161,6 @@ def independent_columns(C: np.ndarray, names, *, tol: float = 1e-9) -> tuple[np.
     Gram-Schmidt orthogonalization process. Numer Math 101:87. doi:10.1007/s00211-005-0615-4
     """
     n, k = C.shape
-    limit = tol * max(float(np.abs(C).max()) if C.size else 1.0, 1.0) * np.sqrt(max(n, 1))
     basis = np.empty((n, min(n, k)))
     kept: list[int] = []
     for j in range(k):
@@ -168,7 +169,7 @@ def independent_columns(C: np.ndarray, names, *, tol: float = 1e-9) -> tuple[np.
             Q = basis[:, :len(kept)]
             resid = resid - Q @ (Q.T @ resid)
         norm = float(np.linalg.norm(resid))
-        if norm > limit and len(kept) < n:
+        if norm > tol * float(np.linalg.norm(C[:, j])) and len(kept) < n:
             basis[:, len(kept)] = resid / norm
             kept.append(j)
     return C[:, kept], [names[j] for j in kept]

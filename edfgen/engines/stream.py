@@ -179,8 +179,11 @@ def haploid_allele_frequency(Gf: np.ndarray, ploidy: np.ndarray, groups) -> tupl
 def x_sex_counts(Gf: np.ndarray, sex: np.ndarray) -> np.ndarray:
     """The :attr:`~edfgen.kernels.qc.VariantCounts.x_counts` of a chrX block ``Gf`` [N, m] (NaN missing, males
     0/2 as stored; dosages rounded at 0.5 and 1.5 as :func:`block_counts`) for the samples' ``sex`` (1 male,
-    2 female, others not counted): the females' 0/1/2 counts and the males' 0 and 2 counts, [m, 5]."""
-    female, male = Gf[sex == 2], Gf[sex == 1]
+    2 female, others not counted): the females' 0/1/2 counts and the males' 0 and 2 counts, [m, 5]. With no
+    male, the samples of unknown sex count with the females, as plink2 ``--hardy``/``--hwe`` counts them
+    (review rev29d F4)."""
+    male = sex == 1
+    female, male = Gf[(sex == 2) | ((sex == 0) & ~male.any())], Gf[male]
     hom, het = (female >= 1.5).sum(0), ((female >= 0.5) & (female < 1.5)).sum(0)
     return np.column_stack([(female < 0.5).sum(0), het, hom, (male < 0.5).sum(0), (male >= 1.5).sum(0)]
                            ).astype(np.int64)

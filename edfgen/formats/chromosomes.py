@@ -54,8 +54,22 @@ def chromosomes_selected(labels, wanted) -> np.ndarray:
 def autosomal(values) -> np.ndarray:
     """Whether each label (any spelling: ``chr1``, ``01``, PLINK's 23-26) names an autosome 1-22.
 
-    The Hardy-Weinberg test is run on these only: on X (males hemizygous), its pseudo-autosomal region (which
-    Hail's import and edfgen's outputs label X), Y and MT the diploid test fails every common variant.
+    The diploid Hardy-Weinberg test runs on these and on the pseudo-autosomal region (:func:`hwe_diploid`).
     """
     names = plain_chromosome_names(values)
     return names.isin([str(i) for i in range(1, 23)]).to_numpy()
+
+
+def hwe_diploid(values, kinds=None) -> np.ndarray:
+    """Whether each variant gets the ordinary (diploid) Hardy-Weinberg test: the autosomes 1-22 and the
+    pseudo-autosomal region, where men are diploid too (labelled ``XY``/25/PAR1/PAR2, or X-labelled with the
+    kind ``""``, i.e. inside the build's PAR coordinates: :func:`edfgen.engines.sex_chromosomes.chromosome_kinds`),
+    as plink2 ``--split-par`` then ``--hwe`` tests it (review rev29d F5). Non-PAR X has its own test (males
+    hemizygous: Graffelman-Weir, :func:`edfgen.kernels.qc.hwe_x_exact_p`); on Y and MT (haploid) the diploid
+    test would fail every common variant, so they are not tested.
+    """
+    names = selection_chromosome_names(np.asarray(values, dtype=object))
+    out = autosomal(values) | (names == "XY")
+    if kinds is not None:
+        out |= (names == "X") & (np.asarray(kinds, dtype=object) == "")
+    return out

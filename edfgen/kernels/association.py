@@ -141,23 +141,31 @@ class PreparedPhenotypes:
     groups: list = field(default_factory=list)  # (mask, cols, Q [n_g, K], Y_res [n_g, P_g], yy [P_g])
 
 
+def unit_columns(C: np.ndarray) -> np.ndarray:
+    """``C`` with each column divided by its length (an all-zero column left zero), so rank decisions are
+    relative to each column's own size."""
+    norms = np.linalg.norm(C, axis=0)
+    return C / np.where(norms > 0, norms, 1.0)
+
+
 def collinear_covariates(C: np.ndarray, names: Sequence[str] | None = None, *, tol: float = 1e-9) -> list[str] | None:
     """The first covariate that is a linear combination of earlier ones, followed by those ones.
 
-    ``None`` when the columns of ``C [n, k]`` are linearly independent (relative tolerance ``tol``).
-    Used to name the culprits in "collinear covariates" errors.
+    ``None`` when the columns of ``C [n, k]`` are linearly independent: column ``j`` is dependent when its
+    residual on the earlier columns is at most ``tol`` x its own length (each column is scaled to unit length
+    first, so a covariate with large values, a date in seconds, does not make the intercept or a 0/1 column
+    look dependent). Used to name the culprits in "collinear covariates" errors.
     """
-    C = np.asarray(C, dtype=float)
+    C = unit_columns(np.asarray(C, dtype=float))
     names = list(names) if names is not None else [f"column {j}" for j in range(C.shape[1])]
     kept: list[int] = []
-    scale = np.abs(C).max() if C.size else 1.0
     for j in range(C.shape[1]):
         if kept:
             coef, *_ = np.linalg.lstsq(C[:, kept], C[:, j], rcond=None)
             resid = C[:, j] - C[:, kept] @ coef
         else:
             coef, resid = np.zeros(0), C[:, j]
-        if np.linalg.norm(resid) <= tol * max(scale, 1.0) * np.sqrt(max(len(C), 1)):
+        if np.linalg.norm(resid) <= tol:
             deps = [names[i] for i, b in zip(kept, coef) if abs(b) > 1e-8]
             return [names[j], *deps]
         kept.append(j)
@@ -197,8 +205,8 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
             shown = ", ".join(map(repr, _names_of(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
             raise InputError(f"linear_association: only {n} samples with phenotype(s) {shown} "
                              f"for {k} covariates")
-        Q, R = np.linalg.qr(C[mask])
-        rank = int((np.abs(np.diag(R)) > 1e-9 * np.abs(R).max()).sum())
+        Q, R = np.linalg.qr(unit_columns(C[mask]))      # (same span as C[mask]; unit columns: rank by own size)
+        rank = int((np.abs(np.diag(R)) > 1e-9).sum())
         if rank < k:
             culprits = collinear_covariates(C[mask], covariate_names) or []
             what = (f"covariate {culprits[0]!r} is a linear combination of {', '.join(map(repr, culprits[1:]))}"
