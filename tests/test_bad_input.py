@@ -671,3 +671,13 @@ def test_click_usage_error__one_line_naming_the_option_and_file_exit_2(args, lin
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(cli, args, prog_name="edfgen")
     assert r.exit_code == 2 and r.output.strip().splitlines() == [line], r.output
+
+
+@pytest.mark.parametrize("args", [[], ["model"], ["catalog"]])
+def test_a_group_without_a_command_prints_its_help(args):
+    """Review s29e F1: click raises "no arguments: show the help" as a usage error; the one-line rule above had
+    squashed the whole help of ``edfgen`` / ``edfgen model`` into one garbled ``Error: Usage: ...`` line."""
+    r = CliRunner().invoke(cli, args, prog_name="edfgen")
+    lines = r.output.strip().splitlines()
+    assert lines[0].startswith("Usage: edfgen") and not r.output.startswith("Error") and len(lines) > 5, r.output
+    assert "Commands:" in r.output

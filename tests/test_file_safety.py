@@ -405,3 +405,10 @@ def test_manifest__paths_recorded_absolute_with_the_working_directory(tiny_sim_c
                                          "out": "new/"})
     assert m.parameters == {"checkpoint": "small", "genes": str(work / "cohort" / "genotypes.bim"),
                             "method": "cohort", "out": str(work / "new")}
+    # review s29e F3: gwas records its genotype options one level down (parameters.genotypes): resolved there too
+    (work / "keep.txt").write_text("1\n")
+    m = Manifest("edfgen gwas", parameters={"genotypes": {"bfile": "cohort/genotypes", "keep": "keep.txt",
+                                                          "min_info": None}, "phenotypes": ["cohort"]})
+    assert m.parameters["genotypes"] == {"bfile": str(work / "cohort" / "genotypes"),
+                                         "keep": str(work / "keep.txt"), "min_info": None}
+    assert m.parameters["phenotypes"] == ["cohort"]

@@ -669,9 +669,14 @@ def test_keep_freed_memory__sets_both_glibc_thresholds_once_and_blocks_are_8_mib
     stream.keep_freed_memory()
     assert calls == [(-3, 32 * 2 ** 20), (-1, 256 * 2 ** 20)]
     for n in (2000, 10000, 65536):
-        assert 8 * n * stream.auto_block_size(n, 1) <= 8 * 2 ** 20 < 8 * n * (stream.auto_block_size(n, 1) + 1)
-    assert stream.auto_block_size(500_000, 1) == 16
-    assert stream.auto_block_size(2000, 1, binary=True) == 4096     # logistic blocks: as before (same fits)
+        b = stream.auto_block_size(n, 1, threads=2)
+        assert 8 * n * b <= 8 * 2 ** 20 < 8 * n * (b + 1)
+    assert stream.auto_block_size(500_000, 1, threads=1) == 16
+    assert stream.auto_block_size(2000, 1, binary=True, threads=2) == 4096     # logistic blocks: as before (same fits)
+    # more threads than were measured (review s29e F2): the large blocks, which they can share, as before stop 29
+    assert stream.auto_block_size(10_000, 1, threads=16) == 256 * 2 ** 20 // (8 * 10_000)
+    assert stream.auto_block_size(2000, 1, threads=None) == stream.auto_block_size(
+        2000, 1, threads=stream.usable_threads(None))
 
 
 def test_gwas_outputs__rows_must_come_in_output_order(tmp_path):

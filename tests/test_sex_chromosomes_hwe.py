@@ -200,7 +200,7 @@ def test_hwe_x_exact_p__half_a_million_samples_fast_and_equal_to_plink2(tmp_path
     p_x = hwe_x_exact_p(*counts.T)
     cpu = time.process_time() - t0
     np.testing.assert_allclose(p_x, h["P"], rtol=2e-5)
-    assert h["P"].min() < 0.05 and cpu < 3.0, (h["P"].tolist(), cpu)
+    assert h["P"].min() < 0.05 and cpu < 5.0, (h["P"].tolist(), cpu)   # before the fix 9.9 s; after 0.6-1 s (a margin for load)
     np.testing.assert_array_equal(hwe_x_exact_below(*counts.T, 0.05), h["P"].to_numpy() < 0.05)
 
 

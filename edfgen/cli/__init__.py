@@ -70,7 +70,10 @@ def usage_error_line(exc: click.UsageError) -> str:
 
 
 def _one_line(exc: click.UsageError) -> click.UsageError:
-    """``exc``, shown by click (standalone mode: then exit code 2) as :func:`usage_error_line`."""
+    """``exc``, shown by click (standalone mode: then exit code 2) as :func:`usage_error_line`; click's "no
+    arguments: show the help" (``edfgen``, ``edfgen model``: a usage error since click 8.2) keeps its help."""
+    if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        return exc
     exc.show = lambda file=None: click.echo(usage_error_line(exc), file=file, err=file is None)
     return exc
 

@@ -399,7 +399,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                                                                       min_info=source.min_info, related=related,
                                                                       block_size=settings.block_size, sex=sex,
                                                                       build=source.reference_genome,
-                                                                      min_samples=MIN_SAMPLES, kinds=kinds)
+                                                                      min_samples=MIN_SAMPLES, kinds=kinds, threads=threads)
                 used_ids = reader.samples["IID"].to_numpy()[sample_index]
             else:
                 mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail, sex_by_id=sex)

@@ -158,7 +158,7 @@ def set_aside_bad_variants(reader: GenotypeReader, sel_variants: np.ndarray) -> 
 def stream_qc(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set,
               qc: QCSettings, *, min_info: float | None, related=None, block_size: int | None = None,
               sex: np.ndarray | None = None, build: str | None = None, min_samples: int = 1,
-              kinds: np.ndarray | None = None):
+              kinds: np.ndarray | None = None, threads: int | None = None):
     """Sample and variant QC (:func:`reader_qc`) of the selected samples that are in
     ``overlap`` and the selected variants (``kinds``: theirs, by :func:`variant_kinds`, else computed):
     ``(variants kept, with their reader row and kind, sample rows kept, steps)``."""
@@ -167,7 +167,8 @@ def stream_qc(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.
     if kinds is not None:
         variants[KIND] = kinds
     return reader_qc(reader, cand, variants.reset_index(drop=True),
-                     qc, min_info=min_info, related=related, block=block_size or auto_block_size(len(cand), 0), sex=sex,
+                     qc, min_info=min_info, related=related, sex=sex,
+                     block=block_size or auto_block_size(len(cand), 0, threads=threads),
                      build=build, min_samples=min_samples)
 
 
@@ -274,7 +275,8 @@ def fast_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Dat
         return association_by_sex(reader, sample_index, variants["row"].to_numpy(), kinds,
                                   Y, C, covariate_names or [f"covariate {j}" for j in range(C.shape[1])],
                                   None if sex is None else sex[sample_index], sink=sink, model=model,
-                                  block=block_size or auto_block_size(len(sample_index), Y.shape[1], binary=binary),
+                                  block=block_size or auto_block_size(len(sample_index), Y.shape[1], binary=binary,
+                                                                    threads=threads),
                                   names=names)
 
     return _with_threads(run, threads)
@@ -321,7 +323,8 @@ def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Da
         extra = {"sample_ids": sample_ids} if model.needs_genome else {}
         prepared = model.prepare(C, Y, names=names, genome=genome, **extra)
         out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
-                               block=block_size or auto_block_size(len(sample_index), Y.shape[1], binary=binary),
+                               block=block_size or auto_block_size(len(sample_index), Y.shape[1], binary=binary,
+                                                                    threads=threads),
                                names=names, permutation=perm,
                                sink=None if perm is not None else outputs.sink)
         if perm is not None:

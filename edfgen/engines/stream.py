@@ -12,6 +12,7 @@ The QC rules applied to these counts (and MaCH r², the imputation INFO) are the
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator, Sequence
 
@@ -27,20 +28,36 @@ from edfgen.progress import progress
 log = logging.getLogger(__name__)
 
 
-#: memory budget of one block's float64 genotypes [samples x variants] (8 MiB: see :func:`auto_block_size`)
+#: memory budget of one block's float64 genotypes [samples x variants] where at most
+#: :data:`SMALL_BLOCK_THREADS` threads work (8 MiB: see :func:`auto_block_size`)
 BLOCK_GENOTYPE_BYTES = 8 * 2 ** 20
-#: the genotype budget of the blocks of logistic models (``--binary``): their kernel cuts each block into chunks
-#: for the cache itself (:data:`edfgen.kernels.logistic.CHUNK_BYTES`), and a Newton fit's last digit depends on
-#: how its chunk was cut, so their blocks keep the size they had before stop 29 (the same results as before)
-LOGISTIC_BLOCK_GENOTYPE_BYTES = 256 * 2 ** 20
+#: the genotype budget of the blocks of logistic models (``--binary``), and of every model with more threads than
+#: :data:`SMALL_BLOCK_THREADS`: logistic kernels cut each block into chunks for the cache themselves
+#: (:data:`edfgen.kernels.logistic.CHUNK_BYTES`) and a Newton fit's last digit depends on how its chunk was cut;
+#: many threads need large blocks to share (a ``.bed`` block's decoding is split in 4 MiB parts, the products
+#: use BLAS threads above :data:`edfgen.kernels.association.THREADED_PRODUCT_MIN`). The size before stop 29.
+LOGISTIC_BLOCK_GENOTYPE_BYTES = LARGE_BLOCK_GENOTYPE_BYTES = 256 * 2 ** 20
+#: the most threads for which the small blocks are used (measured on 2 cores; more cores were not measured)
+SMALL_BLOCK_THREADS = 2
 #: memory budget of one block's results [variants x phenotypes] (5 arrays, plus working copies)
 BLOCK_RESULT_BYTES = 64 * 2 ** 20
 
 
-def auto_block_size(n_samples: int, n_phenotypes: int, *, binary: bool = False, largest: int = 4096,
-                    smallest: int = 16) -> int:
+def usable_threads(threads: int | None) -> int:
+    """The threads a pass may use: ``threads``, or (None) the CPUs this process may run on."""
+    if threads:
+        return int(threads)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def auto_block_size(n_samples: int, n_phenotypes: int, *, binary: bool = False, threads: int | None = None,
+                    largest: int = 4096, smallest: int = 16) -> int:
     """Variants per block so that one block's float64 genotypes stay within :data:`BLOCK_GENOTYPE_BYTES`
-    (``binary``: :data:`LOGISTIC_BLOCK_GENOTYPE_BYTES`) and its results within :data:`BLOCK_RESULT_BYTES`:
+    (``binary``, or more than :data:`SMALL_BLOCK_THREADS` ``threads`` (None: the usable CPUs):
+    :data:`LARGE_BLOCK_GENOTYPE_BYTES`) and its results within :data:`BLOCK_RESULT_BYTES`: on 2 threads
     524 for 2,000 samples, 104 for 10,000, 16 (the least) from 65,536; a few blocks are alive at once
     (decoding, testing, writing), so memory per block, not the number of variants, sets the peak.
 
@@ -49,8 +66,11 @@ def auto_block_size(n_samples: int, n_phenotypes: int, *, binary: bool = False, 
     before stop 29 (4096 variants at 2,000 samples) were paid in page faults of fresh memory and in passes
     from main memory: the association pass of 2,000 samples x 30k variants took 0.27 CPU-s in 512-variant
     blocks vs 0.50 in 4096-variant ones, of 10,000 samples 1.19 in 104-variant blocks vs 3.59 in 3355-variant
-    ones (``benchmarks/results/gwas_pass_blocks_s29*.md``, with glibc's default allocator for the large blocks)."""
-    budget = LOGISTIC_BLOCK_GENOTYPE_BYTES if binary else BLOCK_GENOTYPE_BYTES
+    ones (``benchmarks/results/gwas_pass_blocks_s29*.md``, with glibc's default allocator for the large blocks).
+    These were measured on 2 cores; with more threads, small blocks would leave them idle (one decoding part,
+    one-thread products), so the large blocks are kept there (not measured on a many-core machine)."""
+    small = not binary and usable_threads(threads) <= SMALL_BLOCK_THREADS
+    budget = BLOCK_GENOTYPE_BYTES if small else LARGE_BLOCK_GENOTYPE_BYTES
     by_samples = budget // (8 * max(n_samples, 1))
     by_results = BLOCK_RESULT_BYTES // (48 * max(n_phenotypes, 1))
     return int(max(smallest, min(largest, by_samples, by_results)))
@@ -73,7 +93,8 @@ def keep_freed_memory() -> None:
     1.25 CPU-s for the pass, vs 17k and 0.92 with these settings;
     ``benchmarks/results/gwas_pass_blocks_s29_bgen.md``). Setting either parameter alone stops the adaptation (the
     threshold stays 128 KiB), hence both. The heaps keep up to their high-water mark instead of shrinking
-    between blocks, so the peak memory is that of one block's arrays, as before.
+    between blocks, so the peak memory is that of one block's arrays, as before. The setting is the process's
+    and is kept for its rest (the later stages of ``edfgen run``/``demo`` in the same process inherit it).
     """
     global _malloc_set
     if _malloc_set:

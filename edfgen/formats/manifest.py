@@ -234,9 +234,15 @@ class Manifest:
 
     def __post_init__(self) -> None:
         # paths as typed are relative to the working directory: recorded absolute for whoever reads them later
-        self.parameters = {k: (os.path.abspath(v) if k == "out" and isinstance(v, str) and v and "://" not in v
-                               else resolved_path(v)) if k in PATH_PARAMETERS else v
-                           for k, v in self.parameters.items()}
+        # (also one level down: gwas records its genotype options under ``parameters.genotypes``)
+        def resolved(params: dict) -> dict:
+            return {k: (os.path.abspath(v) if k == "out" and isinstance(v, str) and v and "://" not in v
+                        else resolved_path(v)) if k in PATH_PARAMETERS
+                    else {k2: resolved_path(v2) if k2 in PATH_PARAMETERS else v2 for k2, v2 in v.items()}
+                    if isinstance(v, dict) else v
+                    for k, v in params.items()}
+
+        self.parameters = resolved(self.parameters)
 
     def add_inputs(self, paths: Iterable[str | os.PathLike | None]) -> None:
         """Record the :func:`input_digest` of each existing input path (files and directories), by its
