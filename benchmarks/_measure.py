@@ -124,6 +124,29 @@ def before_tree(work: Path, ref: str) -> Path:
     return before
 
 
+def load_module(path: Path, name: str):
+    """The module in file ``path`` imported as ``name`` (a 'before' tree's module beside this tree's)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod          # (its dataclasses look their module up)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run_record(script: str, ref: str) -> dict:
+    """What a before/after benchmark records of its run: command, this tree's commit, the 'before' ``ref``,
+    date (UTC) and the 1-minute load average."""
+    import datetime
+
+    return {"command": f"python benchmarks/{script} " + " ".join(sys.argv[1:]),
+            "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                     text=True).stdout.strip(), "ref": ref,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "load_1min": os.getloadavg()[0]}
+
+
 def write_results(name: str, res: dict, md: list[str]) -> None:
     """``benchmarks/results/NAME.json`` (``res``) and ``NAME.md`` (the lines ``md``), and the markdown printed."""
     import json

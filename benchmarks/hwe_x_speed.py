@@ -12,11 +12,8 @@ the p-values (max |log ratio|) and the screen's decisions must agree. Writes ``r
 from __future__ import annotations
 
 import argparse
-import datetime
-import importlib.util
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,15 +22,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import ROOT, before_tree, write_results  # noqa: E402
+from _measure import ROOT, before_tree, load_module, run_record, write_results  # noqa: E402
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod          # (its dataclasses look their module up)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _null_counts(rng, n: int, m: int) -> np.ndarray:
@@ -51,14 +42,10 @@ def main() -> None:
     ap.add_argument("--screen", type=int, default=100)
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="edfgen_hwex_"))
-    mods = {"before": _load(before_tree(work, a.ref) / "edfgen/kernels/qc.py", "qc_before"),
-            "after": _load(ROOT / "edfgen/kernels/qc.py", "qc_after")}
+    mods = {"before": load_module(before_tree(work, a.ref) / "edfgen/kernels/qc.py", "qc_before"),
+            "after": load_module(ROOT / "edfgen/kernels/qc.py", "qc_after")}
     rng = np.random.default_rng(1)
-    res = {"command": "python benchmarks/hwe_x_speed.py " + " ".join(sys.argv[1:]),
-           "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                    text=True).stdout.strip(), "ref": a.ref,
-           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "load_1min": os.getloadavg()[0], "sizes": []}
+    res = {**run_record("hwe_x_speed.py", a.ref), "sizes": []}
     for n in (10_000, 100_000, 500_000):
         exact, screen = _null_counts(rng, n, a.exact), _null_counts(rng, n, a.screen)
         cpu = {f"{k}_{w}": [] for k in mods for w in ("exact", "screen")}

@@ -12,11 +12,8 @@ the males (sex constant); the function of ``--ref`` (``git archive``) and of thi
 from __future__ import annotations
 
 import argparse
-import datetime
-import importlib.util
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,15 +22,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import ROOT, before_tree, write_results  # noqa: E402
+from _measure import ROOT, before_tree, load_module, run_record, write_results  # noqa: E402
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod          # (its dataclasses look their module up)
-    spec.loader.exec_module(mod)
-    return mod.independent_columns
 
 
 def main() -> None:
@@ -42,14 +33,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="edfgen_indep_"))
-    funcs = {"before": _load(before_tree(work, a.ref) / "edfgen/engines/sex_chromosomes.py", "sc_before"),
-             "after": _load(ROOT / "edfgen/engines/sex_chromosomes.py", "sc_after")}
+    funcs = {"before": load_module(before_tree(work, a.ref) / "edfgen/engines/sex_chromosomes.py", "sc_before").independent_columns,
+             "after": load_module(ROOT / "edfgen/engines/sex_chromosomes.py", "sc_after").independent_columns}
     rng = np.random.default_rng(1)
-    res = {"command": "python benchmarks/independent_columns.py " + " ".join(sys.argv[1:]),
-           "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                    text=True).stdout.strip(), "ref": a.ref,
-           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "load_1min": os.getloadavg()[0], "designs": []}
+    res = {**run_record("independent_columns.py", a.ref), "designs": []}
     for n, n_pcs, n_centres in ((20_000, 10, 10), (200_000, 20, 22), (500_000, 20, 22)):
         centre = rng.integers(0, n_centres, n)
         sex = (rng.random(n) < 0.5).astype(float)
