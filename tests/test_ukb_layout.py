@@ -45,6 +45,15 @@ def test_select_samples__leaves_out_negative_ids_and_logs_the_count(tmp_path, ca
     assert len(want) == N - N_WITHDRAWN and np.array_equal(rows, want)
     assert f"{N_WITHDRAWN} samples with negative ids (UK Biobank withdrawn participants) left out" in caplog.text
     assert reader.n_withdrawn == N_WITHDRAWN
+    # a --keep that names them is told so as a warning (review s29e F4), and they stay out
+    keep = tmp_path / "keep.txt"
+    keep.write_text("\n".join(ids[:10]) + "\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        rows = select_samples(reader, keep=keep)
+    named = sum(1 for s in ids[:10] if s.startswith("-") and s[1:].isdigit())
+    assert named and f"--keep names {named} negative ids" in caplog.text
+    assert np.array_equal(rows, [i for i in range(10) if not (ids[i].startswith("-") and ids[i][1:].isdigit())])
     # an LD panel opened without --keep/--remove (clump, ldsc, finemap, coloc, mr proxies) drops them too
     panel = GenotypePanel(reader)
     assert np.array_equal(panel.sample_index, want) and panel.n_withdrawn == N_WITHDRAWN

@@ -148,7 +148,11 @@ def select_samples(reader: GenotypeReader, *, keep: str | Path | None = None,
         log.info("%s: %d samples with negative ids (UK Biobank withdrawn participants) left out",
                  getattr(reader, "sample", None) or reader.label, int((~ok).sum()))
     if keep is not None:
-        ok &= iids.isin(read_id_list(keep, what="--keep")).to_numpy()
+        listed = iids.isin(read_id_list(keep, what="--keep")).to_numpy()
+        if (listed & ~ok).any():      # a user who asked for them by name is told, not only in the INFO line
+            log.warning("%s: --keep names %d negative ids (UK Biobank withdrawn participants): left out",
+                        keep, int((listed & ~ok).sum()))
+        ok &= listed
     if remove is not None:
         ok &= ~iids.isin(read_id_list(remove, what="--remove")).to_numpy()
     if not ok.any():
