@@ -135,6 +135,15 @@ def load_module(path: Path, name: str):
     return mod
 
 
+def before_and_after(ref: str, module: str, prefix: str) -> dict:
+    """``{"before": module of commit ref, "after": this tree's}`` for the file ``module`` (``edfgen/kernels/qc.py``),
+    the 'before' tree extracted into a fresh temporary folder named ``prefix``..."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    name = Path(module).stem
+    return {"before": load_module(before_tree(work, ref) / module, f"{name}_before"),
+            "after": load_module(ROOT / module, f"{name}_after")}
+
+
 def run_record(script: str, ref: str) -> dict:
     """What a before/after benchmark records of its run: command, this tree's commit, the 'before' ``ref``,
     date (UTC) and the 1-minute load average."""

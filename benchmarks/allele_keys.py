@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import ROOT, before_tree, load_module, run_record, write_results  # noqa: E402
+from _measure import before_and_after, run_record, write_results  # noqa: E402
 
 
 def table(n: int, seed: int = 0) -> pd.DataFrame:
@@ -43,9 +42,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=500_000)
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="edfgen_keys_"))
-    funcs = {"before": load_module(before_tree(work, a.ref) / "edfgen/kernels/alleles.py", "al_before"),
-             "after": load_module(ROOT / "edfgen/kernels/alleles.py", "al_after")}
+    funcs = before_and_after(a.ref, "edfgen/kernels/alleles.py", "edfgen_keys_")
     df = table(a.rows)
     cpu = {k: [] for k in funcs}
     keys = {}

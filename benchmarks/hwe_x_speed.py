@@ -15,14 +15,13 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import ROOT, before_tree, load_module, run_record, write_results  # noqa: E402
+from _measure import before_and_after, run_record, write_results  # noqa: E402
 
 
 
@@ -41,9 +40,7 @@ def main() -> None:
     ap.add_argument("--exact", type=int, default=10)
     ap.add_argument("--screen", type=int, default=100)
     a = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="edfgen_hwex_"))
-    mods = {"before": load_module(before_tree(work, a.ref) / "edfgen/kernels/qc.py", "qc_before"),
-            "after": load_module(ROOT / "edfgen/kernels/qc.py", "qc_after")}
+    mods = before_and_after(a.ref, "edfgen/kernels/qc.py", "edfgen_hwex_")
     rng = np.random.default_rng(1)
     res = {**run_record("hwe_x_speed.py", a.ref), "sizes": []}
     for n in (10_000, 100_000, 500_000):

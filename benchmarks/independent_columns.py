@@ -15,14 +15,13 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import ROOT, before_tree, load_module, run_record, write_results  # noqa: E402
+from _measure import before_and_after, run_record, write_results  # noqa: E402
 
 
 
@@ -32,9 +31,8 @@ def main() -> None:
     ap.add_argument("--ref", default="HEAD~1")
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="edfgen_indep_"))
-    funcs = {"before": load_module(before_tree(work, a.ref) / "edfgen/engines/sex_chromosomes.py", "sc_before").independent_columns,
-             "after": load_module(ROOT / "edfgen/engines/sex_chromosomes.py", "sc_after").independent_columns}
+    funcs = {k: mod.independent_columns
+             for k, mod in before_and_after(a.ref, "edfgen/engines/sex_chromosomes.py", "edfgen_indep_").items()}
     rng = np.random.default_rng(1)
     res = {**run_record("independent_columns.py", a.ref), "designs": []}
     for n, n_pcs, n_centres in ((20_000, 10, 10), (200_000, 20, 22), (500_000, 20, 22)):
