@@ -169,3 +169,14 @@ def cohort_sumstats(cohort: Path, out: Path) -> list[Path]:
         ss["effect_allele"], ss["other_allele"] = bim[4].to_numpy(), bim[5].to_numpy()
         paths.append(write_ssf(ss, out / f"{t}.tsv.gz"))
     return paths
+
+
+def assert_panel_recorded(out: Path, bfile: Path) -> None:
+    """The manifest of a command that reads an LD panel (finemap, coloc, ldsc) records it as clump's does: its
+    .bim/.fam hashed among the inputs, the .bed by size, the genotype options (review: they recorded none, so a
+    rebuilt panel left no trace)."""
+    man = json.loads((out / "manifest.json").read_text())
+    assert {str(bfile.resolve()) + e for e in (".bim", ".fam")} <= set(man["inputs"])
+    assert man["parameters"]["ld_panel_bed_bytes"] == Path(f"{bfile}.bed").stat().st_size
+    assert man["parameters"]["genotypes"]["bfile"] == str(bfile.resolve())
+

@@ -12,6 +12,7 @@ import statsmodels.api as sm
 from click.testing import CliRunner
 from scipy import stats
 
+from clump_sim import assert_panel_recorded
 from edfgen.cli import cli
 from edfgen.commands.coloc import restrict_to_coloc
 from edfgen.formats.dictionary import check_file
@@ -97,6 +98,7 @@ def test_cli_coloc__planted_shared_and_distinct_causal_variants(sim_cohort, tmp_
                                    "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     check_file("coloc", tmp_path / "o" / "coloc.tsv")
+    assert_panel_recorded(tmp_path / "o", bfile)
     t = pd.read_csv(tmp_path / "o" / "coloc.tsv", sep="\t")
     t = t[t["trait_2"].str[:-2] == t["trait_1"].str[:-2]]
     for _, r in t.iterrows():

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from clump_sim import cohort_sumstats
+from clump_sim import assert_panel_recorded, cohort_sumstats
 from edfgen.cli import cli
 from edfgen.formats.dictionary import check_file
 from edfgen.kernels.susie import credible_sets, kriging_rss, susie_rss, susie_ss
@@ -108,6 +108,7 @@ def test_run_finemap__planted_causal_variants_in_95pct_credible_sets(sim_cohort,
     assert np.mean(hits) >= 0.8, hits
     chk = pd.read_csv(tmp_path / "o" / "ld_check.tsv", sep="\t")
     assert (chk["s"] < 0.1).all() and len(chk) == len(truth)
+    assert_panel_recorded(tmp_path / "o", Path(sim_cohort) / "genotypes")
 
 
 def test_run_finemap__loci_without_position_is_one_line_error(cohort_ss, sim_cohort, tmp_path):

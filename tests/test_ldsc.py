@@ -16,7 +16,7 @@ import statsmodels.api as sm
 from click.testing import CliRunner
 from scipy import stats
 
-from clump_sim import cohort_sumstats
+from clump_sim import assert_panel_recorded, cohort_sumstats
 from edfgen.cli import cli
 from edfgen.commands.ldsc import run_ldsc
 from edfgen.exceptions import InputError
@@ -178,6 +178,7 @@ def test_run_ldsc__planted_h2_within_2se_and_ldsc_files_round_trip(sim_cohort, c
     assert max(abs(z) for z in zs) < 3, zs
     assert abs(np.mean(zs)) < 1.5, zs
     assert ((h2["intercept"] > 0.7) & (h2["intercept"] < 1.3)).all()
+    assert_panel_recorded(tmp_path / "a", Path(sim_cohort) / "genotypes")
     # the written ldsc layout read back (--ref-ld-chr) gives the same regression
     ld, m = read_ldscores_chr(str(tmp_path / "a" / "ldscores") + "/")
     assert m == run.m and len(ld) == len(run.ldscores)

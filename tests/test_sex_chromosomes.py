@@ -76,7 +76,7 @@ def test_gwas__x_kept_by_default_qc_and_equal_to_plink2(tmp_path, chromosomes):
     qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
     # (X beyond the pseudo-autosomal region, where it was once: PAR now gets the diploid test, as plink2's XY)
     assert qc.loc["hwe", "removed"] == 1 and qc.loc["hwe", "threshold"] == (
-        "p >= 1e-06 (autosomes; X: females and males, Graffelman-Weir, as plink2)")
+        "p >= 1e-06 (autosomes and PAR; X: females and males, Graffelman-Weir, as plink2)")
 
 
 def test_variant_qc__hwe_only_where_tested():

@@ -134,12 +134,12 @@ def test_gwas__x_hwe_removes_what_plink2_removes(tmp_path, n_unknown):
     np.testing.assert_allclose(ours["beta"], sign * ref["BETA"], rtol=1e-5, atol=1e-7)
     qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
     assert qc.loc["hwe", "removed"] == len(set(x) - set(ref.index)) == 2
-    assert qc.loc["hwe", "threshold"] == "p >= 1e-06 (autosomes; X: females and males, Graffelman-Weir, as plink2)"
+    assert qc.loc["hwe", "threshold"] == "p >= 1e-06 (autosomes and PAR; X: females and males, Graffelman-Weir, as plink2)"
 
 
 def test_gwas__x_without_sex_not_hwe_tested(tmp_path):
     """No sex in the files (every .fam sex 0): plink2 writes no .hardy.x and --hwe keeps all of X; so does
-    edfgen (and says so: "(autosomes)")."""
+    edfgen (and says so: "(autosomes and PAR)")."""
     d = _x_cohort(tmp_path, 0)
     fam = pd.read_csv(d / "g.fam", sep=r"\s+", header=None)
     fam[4] = 0
@@ -150,7 +150,7 @@ def test_gwas__x_without_sex_not_hwe_tested(tmp_path):
     ours = pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id")
     assert {f"v{j}" for j in range(N_AUTO, N_AUTO + N_X)} <= set(ours.index)
     qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
-    assert qc.loc["hwe", "threshold"] == "p >= 1e-06 (autosomes)" and qc.loc["hwe", "removed"] == 0
+    assert qc.loc["hwe", "threshold"] == "p >= 1e-06 (autosomes and PAR)" and qc.loc["hwe", "removed"] == 0
 
 
 @needs_plink2

@@ -24,7 +24,8 @@ from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force
 from edfgen.exceptions import InputError
 from edfgen.formats.genes import read_genes
 from edfgen.formats.genotypes.base import rsid_column
-from edfgen.formats.genotypes.panel import GenotypePanel, locate_in_panel, open_panel, panel_fingerprint
+from edfgen.formats.genotypes.panel import (GenotypePanel, genotype_label, locate_in_panel, open_panel,
+                                            panel_fingerprint)
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.commands.sumstats_options import check_columns_present, columns_opt, read_phenotype
 from edfgen.formats.sumstats import (
@@ -299,15 +300,6 @@ def _clump_table(parts: Sequence[dict[str, np.ndarray]]) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in cols})
 
-
-
-def genotype_label(source) -> str | None:
-    """How a manifest names a genotype input (``--bfile``/``--ld-bfile`` of clump and mr): the prefix
-    given, or ``--pfile PREFIX``, ``--bgen FILE`` ... for a
-    :class:`~edfgen.formats.genotypes.source.GenotypeSource` of another format."""
-    if source is None or isinstance(source, (str, Path)):
-        return None if source is None else str(source)
-    return source.label if source.kind == "bfile" else f"--{source.kind} {source.label}"
 
 
 @dataclass(frozen=True)

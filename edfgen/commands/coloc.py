@@ -34,7 +34,7 @@ from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source,
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.panel import open_panel
+from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import parse_column_option
 from edfgen.formats.sumstats.zscores import NO_N, ZStats, has_n, read_zstats, zstats_files
@@ -174,7 +174,9 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen coloc")
     params = {"p1": p1, "p2": p2, "p12": p12, "window_kb": window_kb, "max_causal": max_causal, "columns": columns,
               "sample_sizes": sample_sizes, "case_counts": case_counts}
-    inputs = [loci, *[f for z in (*ex.values(), *oc.values()) for f in z.files]]
+    panel_files, params["ld_panel_bed_bytes"] = panel_fingerprint(genotypes)   # the LD panel, as clump records it
+    params["genotypes"] = genotype_parameters(genotypes)
+    inputs = [loci, *[f for z in (*ex.values(), *oc.values()) for f in z.files], *panel_files]
     with recording(out_dir, "edfgen coloc", parameters=params, inputs=inputs, planned=["coloc.tsv"]) as man, \
             open_panel(genotypes) as panel:
         rows, cache = [], {}

@@ -345,9 +345,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         return Y, C, cov_names
 
     transform = "none" if settings.binary else settings.transform
-    params = dict(genotypes={source.kind: source.label, "vcf_field": source.vcf_field, "keep": source.keep,
-                             "remove": source.remove, "extract": source.extract,
-                             "chromosomes": list(source.chromosomes) if source.chromosomes else None, "min_info": source.min_info},
+    params = dict(genotypes=source.parameters(),
                   reference_genome=source.reference_genome, phenotypes=names,
                   covariates=None, categorical=design.categorical, transform=transform,
                   transform_offset=3 / 8 if transform == "inverse-normal" else None,

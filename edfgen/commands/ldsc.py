@@ -26,7 +26,7 @@ from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source,
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.panel import open_panel
+from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.genotypes.plink1 import read_plink_text
 from edfgen.formats.ldscore import read_ldscores_chr, write_ldscores
 from edfgen.formats.manifest import recording
@@ -357,6 +357,10 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
               "rg": rg, "rg_across": rg_across, "prevalence": prevalence, "two_step": two_step, "n_blocks": n_blocks,
               "columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
     inputs = [f for z in zs.values() for f in z.files]
+    if genotypes is not None:        # in-sample LD scores: the genotypes, as clump records its LD panel
+        panel_files, params["ld_panel_bed_bytes"] = panel_fingerprint(genotypes)
+        params["genotypes"] = genotype_parameters(genotypes)
+        inputs += panel_files
     with recording(out_dir, "edfgen ldsc", parameters=params, inputs=inputs, planned=planned) as man:
         if genotypes is not None:
             ld, m = insample_ldscores(genotypes, out_dir / "ldscores", ld_wind_cm=ld_wind_cm, ld_wind_kb=ld_wind_kb)

@@ -23,7 +23,6 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.clump import genotype_label
 from edfgen.commands.coloc import check_coloc_options, restrict_to_coloc
 from edfgen.commands.mr_instruments import (
     add_instrument_columns,
@@ -43,7 +42,7 @@ from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_op
                                               parse_case_counts)
 from edfgen.commands.options import BFILE_HELP, GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.panel import open_panel, panel_fingerprint
+from edfgen.formats.genotypes.panel import genotype_label, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import read_instruments, twosamplemr_columns
 from edfgen.formats.tables import PathLike, claimed_out_dir, write_table

@@ -37,7 +37,7 @@ from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
 from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.chromosomes import SELECTION_NAMES, hwe_diploid, selection_chromosome_names
-from edfgen.formats.genotypes.base import WITHDRAWN_ID, check_unique_iids
+from edfgen.formats.genotypes.base import WITHDRAWN_ID, check_unique_iids, log_withdrawn
 from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
 from edfgen.formats.genotypes.source import GenotypeSource, path_id
@@ -326,8 +326,8 @@ def _hail_selection(hl, mt, source: GenotypeSource):
     the global ``n_withdrawn``)."""
     gone = mt.s.matches(f"^{WITHDRAWN_ID}$")
     n_gone = mt.aggregate_cols(hl.agg.count_where(gone))
+    log_withdrawn(source.label, n_gone)
     if n_gone:
-        log.info("%s: %d samples with negative ids (UK Biobank withdrawn participants) left out", source.label, n_gone)
         mt = mt.filter_cols(gone, keep=False)
     mt = mt.annotate_globals(n_withdrawn=n_gone)
     if source.keep is not None:

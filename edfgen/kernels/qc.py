@@ -354,7 +354,7 @@ _hwe_table_cached = functools.lru_cache(maxsize=4096)(_hwe_table_of)
 
 
 #: the ``hwe`` row's threshold note where X is tested (``qc_report.tsv``)
-X_HWE_NOTE = " (autosomes; X: females and males, Graffelman-Weir, as plink2)"
+X_HWE_NOTE = " (autosomes and PAR; X: females and males, Graffelman-Weir, as plink2)"
 
 
 def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarray, n_samples: int,
@@ -413,7 +413,7 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
         if x_counts is not None:
             on_x = np.flatnonzero(keep & (np.asarray(x_counts)[:, 0] >= 0))
             keep[on_x[hwe_x_exact_below(*np.asarray(x_counts)[on_x].T, settings.hwe_p)]] = False
-    where = "" if hwe_tested is None else " (autosomes)" if x_counts is None else X_HWE_NOTE
+    where = "" if hwe_tested is None else " (autosomes and PAR)" if x_counts is None else X_HWE_NOTE
     steps.append(QCStep("hwe", "variant", f"p >= {settings.hwe_p:g}{where}" if settings.hwe_p > 0 else "off",
                         before - int(keep.sum()), int(keep.sum())))
     return keep, steps

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import logging
 import os
 from typing import Iterator, Sequence
 
@@ -31,6 +32,8 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import plain_chromosome_names
+
+log = logging.getLogger(__name__)
 
 #: variant columns every reader provides
 VARIANT_COLUMNS = ("chromosome", "base_pair_location", "variant_id", "effect_allele", "other_allele", "rsid",
@@ -208,6 +211,13 @@ def withdrawn_samples(ids) -> np.ndarray:
     (https://github.com/lcpilling/ukbrapR/issues/33).
     """
     return pd.Series(np.asarray(ids, dtype=str)).str.fullmatch(WITHDRAWN_ID).to_numpy(dtype=bool)
+
+
+def log_withdrawn(label, n: int) -> None:
+    """The one INFO line that says ``n`` UK Biobank withdrawn participants (:func:`withdrawn_samples`) of ``label``
+    were left out (nothing when ``n`` is 0)."""
+    if n:
+        log.info("%s: %d samples with negative ids (UK Biobank withdrawn participants) left out", label, int(n))
 
 
 def check_unique_iids(samples, source: str) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.base import withdrawn_samples
+from edfgen.formats.genotypes.base import log_withdrawn, withdrawn_samples
 from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.selection import select_samples, select_variants
 from edfgen.formats.sumstats.layout import genotype_chromosome_labels
@@ -120,6 +120,23 @@ def panel_fingerprint(prefix) -> tuple[list[Path], int | None]:
     return small, size
 
 
+def genotype_label(source) -> str | None:
+    """How a manifest names a genotype input (``--bfile``/``--ld-bfile`` of clump and mr, the LD
+    panel of finemap, coloc and ldsc): the prefix
+    given, or ``--pfile PREFIX``, ``--bgen FILE`` ... for a
+    :class:`~edfgen.formats.genotypes.source.GenotypeSource` of another format."""
+    if source is None or isinstance(source, (str, Path)):
+        return None if source is None else str(source)
+    return source.label if source.kind == "bfile" else f"--{source.kind} {source.label}"
+
+
+def genotype_parameters(source) -> dict | str | None:
+    """How a manifest records the genotypes of an LD panel (finemap, coloc, ldsc): a
+    :class:`~edfgen.formats.genotypes.source.GenotypeSource`'s :meth:`parameters` (as gwas records its genotypes),
+    ``{"bfile": prefix}`` for a PLINK prefix."""
+    return source.parameters() if hasattr(source, "parameters") else {"bfile": None if source is None else str(source)}
+
+
 @dataclass(frozen=True)
 class PlinkVariants:
     """The variants of an LD panel: one row per variant in file order."""
@@ -198,10 +215,8 @@ class GenotypePanel:
         keep = np.zeros(len(fam), dtype=bool)
         keep[np.arange(len(fam)) if sample_index is None else np.asarray(sample_index)] = True
         gone = keep & withdrawn_samples(fam["IID"])     # UK Biobank withdrawals (negative ids): never in LD
-        if gone.any():
-            log.info("%s: %d samples with negative ids (UK Biobank withdrawn participants) left out",
-                     getattr(reader, "sample", None) or reader.label, int(gone.sum()))
-            keep &= ~gone
+        log_withdrawn(getattr(reader, "sample", None) or reader.label, int(gone.sum()))
+        keep &= ~gone
         self.n_withdrawn = reader.n_withdrawn
         if founders_only and {"PAT", "MAT"} <= set(fam.columns):  # PLINK 1.9: founder = both parental ids "0"
             keep &= ((fam["PAT"].fillna("0") == "0") & (fam["MAT"].fillna("0") == "0")).to_numpy()

@@ -13,7 +13,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import chromosomes_selected
-from edfgen.formats.genotypes.base import GenotypeReader, withdrawn_samples
+from edfgen.formats.genotypes.base import GenotypeReader, log_withdrawn, withdrawn_samples
 from edfgen.formats.textio import read_text_bytes
 
 log = logging.getLogger(__name__)
@@ -144,9 +144,7 @@ def select_samples(reader: GenotypeReader, *, keep: str | Path | None = None,
     withdrawn participant (a negative id, :func:`~edfgen.formats.genotypes.base.withdrawn_samples`: logged)."""
     iids = reader.samples["IID"]
     ok = ~withdrawn_samples(iids)
-    if not ok.all():
-        log.info("%s: %d samples with negative ids (UK Biobank withdrawn participants) left out",
-                 getattr(reader, "sample", None) or reader.label, int((~ok).sum()))
+    log_withdrawn(getattr(reader, "sample", None) or reader.label, int((~ok).sum()))
     if keep is not None:
         listed = iids.isin(read_id_list(keep, what="--keep")).to_numpy()
         if (listed & ~ok).any():      # a user who asked for them by name is told, not only in the INFO line

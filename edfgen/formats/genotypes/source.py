@@ -114,6 +114,13 @@ class GenotypeSource:
         v = getattr(self, self.kind)
         return ", ".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)
 
+    def parameters(self) -> dict:
+        """How a manifest records these genotypes (``parameters.genotypes``: the format's option and its paths,
+        the selection, the INFO filter; paths made absolute by :class:`~edfgen.formats.manifest.Manifest`)."""
+        return {self.kind: self.label, "vcf_field": self.vcf_field, "keep": self.keep, "remove": self.remove,
+                "extract": self.extract, "chromosomes": list(self.chromosomes) if self.chromosomes else None,
+                "min_info": self.min_info}
+
     def bgen_files(self) -> list[tuple[str, str | None]]:
         """``[(bgen, sample or None)]`` with ``{chr}`` templates expanded (over ``chromosomes``): the one
         BGEN <-> ``.sample`` pairing (``--sample`` once for all, as a ``{chr}`` template, or once per BGEN)."""
