@@ -317,3 +317,57 @@ def test_read_catalog__p_below_a_doubles_range_kept_in_neg_log10_and_wins_ties(t
     res = annotate_loci(_loci([["rs12143842", "1", 162064100, 1e-20]]), cat)
     assert str(res.iloc[0].nearest_catalog_pubmed_id) == "2"
     assert res.iloc[0].nearest_catalog_neg_log10_p_value == pytest.approx(400 - np.log10(2.5))
+
+
+# ----------------------------------------------------------------------------- builds and labels (review s30)
+def test_check_build__grch38_positions_under_grch37_detected(cat2016):
+    """``--reference-genome GRCh37`` with loci whose rsIDs sit at the catalog's GRCh38 positions: an error (the
+    builds' coordinates differ almost everywhere); at GRCh37 positions (shifted) they pass."""
+    ids = cat2016.drop_duplicates("catalog_variant").head(5)
+    same = _loci([[r.catalog_variant, r.chromosome, int(r.position), 1e-9] for r in ids.itertuples()])
+    with pytest.raises(InputError, match="look like GRCh38"):
+        check_build_against_catalog(same, cat2016, reference_genome="GRCh37")
+    shifted = same.assign(base_pair_location=same["base_pair_location"] - 30_210)
+    check_build_against_catalog(shifted, cat2016, reference_genome="GRCh37")
+
+
+def test_read_loci__the_clump_runs_reference_genome_is_checked(tmp_path, caplog):
+    """Loci of a clump run given --reference-genome GRCh37 (plink2/REGENIE/BOLT sumstats: no -meta.yaml) were
+    annotated as GRCh38 without a word; now an error, and GRCh38 there (clump's default) with GRCh37 here a
+    warning."""
+    for build in ("GRCh37", "GRCh38"):
+        d = tmp_path / build
+        d.mkdir()
+        _loci([["rs1", "1", 100, 1e-9]]).to_csv(d / "loci.tsv", sep="\t", index=False)
+        (d / "manifest.json").write_text(json.dumps({"command": "edfgen clump", "finished": "now",
+                                                     "outputs": ["loci.tsv"],
+                                                     "parameters": {"reference_genome": build}}))
+    with pytest.raises(InputError, match="was given --reference-genome GRCh37"):
+        read_loci(tmp_path / "GRCh37" / "loci.tsv")
+    assert len(read_loci(tmp_path / "GRCh37" / "loci.tsv", reference_genome="GRCh37")) == 1
+    assert len(read_loci(tmp_path / "GRCh38" / "loci.tsv")) == 1 and "warn" not in caplog.text.lower()
+    with caplog.at_level("WARNING"):
+        read_loci(tmp_path / "GRCh38" / "loci.tsv", reference_genome="GRCh37")
+    assert "was given --reference-genome GRCh38 (its default)" in caplog.text
+
+
+def test_read_loci_and_catalog__plink_chromosome_codes(tmp_path, caplog):
+    """PLINK's 25 (pseudo-autosomal) at 1.5 Mb is X, not MT, in a loci table; a catalog's CHR_ID 23 is X as the
+    loci's 23 is (review s30: a locus on 23 at a catalog variant's position was novel); a catalog row with more SNPs
+    than positions is warned about (its variants are matched by rsID only)."""
+    _loci([["parA", "25", 1_500_000, 1e-9], ["mtA", "25", 15_000, 1e-9], ["x23", "23", 80_000_000, 1e-9]]).to_csv(
+        tmp_path / "l.tsv", sep="\t", index=False)
+    assert read_loci(tmp_path / "l.tsv")["chromosome"].tolist() == ["X", "MT", "X"]
+    raw = pd.read_csv(V102, sep="\t", dtype=str)
+    row = raw.iloc[[0]].copy()
+    row[["SNPS", "CHR_ID", "CHR_POS"]] = ["rs900006", "23", "80000000"]
+    multi = raw.iloc[[0]].copy()
+    multi[["SNPS", "CHR_ID", "CHR_POS"]] = ["rs900013; rs900014; rs900015", "12", "100000000;100100000"]
+    pd.concat([raw, row, multi]).to_csv(tmp_path / "cat.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        cat = read_catalog(tmp_path / "cat.tsv")
+    assert "1 rows list a different number of SNPS and CHR_ID/CHR_POS" in caplog.text
+    assert cat.set_index("catalog_variant").loc["rs900006", "chromosome"] == "X"
+    assert cat.set_index("catalog_variant").loc["rs900014", "position"] is pd.NA
+    res = annotate_loci(read_loci(tmp_path / "l.tsv").iloc[[2]], cat, settings=AnnotateSettings(window_kb=1))
+    assert res["novel"].tolist() == [False]

@@ -278,6 +278,35 @@ def test_clump_files__p_values_below_the_double_range_ranked_by_neg_log10_p(sim,
     assert lead.variant_id == second and lead.p_value == 0.0
     assert first in lead.clumped_variants.split(",")
     assert loci.iloc[0].variant_id == second and loci.iloc[0].p_value == 0.0
+    # the p text alone ranks them too (review s30: BOLT-LMM writes 1.0E-400 and no -log10 p column, so its file
+    # and the same GWAS from REGENIE's LOG10P gave other leads): GWAS-SSF without the column, and BOLT's layout
+    bolt = ss.drop(columns="neg_log_10_p_value").rename(columns={
+        "variant_id": "SNP", "chromosome": "CHR", "base_pair_location": "BP", "effect_allele": "ALLELE1",
+        "other_allele": "ALLELE0", "beta": "BETA", "standard_error": "SE", "p_value": "P_BOLT_LMM"})
+    bolt.to_csv(tmp_path / "qt.stats", sep="\t", index=False)
+    (tmp_path / "text").mkdir()
+    ss.drop(columns="neg_log_10_p_value").to_csv(tmp_path / "text" / "qt.tsv.gz", sep="\t", index=False)
+    for path in (tmp_path / "text" / "qt.tsv.gz", tmp_path / "qt.stats"):
+        with PlinkGenotypes(sim["bfile"]) as panel:
+            got, loci, _ = clump_files([path], panel, settings=settings)
+        lead = got.sort_values("p_value", kind="stable").iloc[0]
+        assert lead.variant_id == second and lead.p_value == 0.0, path
+        assert loci.iloc[0].variant_id == second, path
+
+
+def test_clump_files__a_top_variant_missing_from_the_panel_is_warned_about(sim, tmp_path, caplog):
+    """The strongest signal absent from the LD panel was only a rejects.tsv row (log.debug): now a warning with the
+    count and the strongest, as plink 1.9 warns "... is missing from the main dataset, and is a top variant"."""
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    top = ss.loc[ss["p_value"].idxmin()]
+    extra = top.copy()
+    extra["variant_id"], extra["base_pair_location"], extra["p_value"] = "rs_not_in_panel", 1, 1e-30
+    pd.concat([ss, extra.to_frame().T]).to_csv(tmp_path / "qt.tsv.gz", sep="\t", index=False)
+    with caplog.at_level("WARNING"), PlinkGenotypes(sim["bfile"]) as panel:
+        _, _, rejects = clump_files([tmp_path / "qt.tsv.gz"], panel, settings=ClumpSettings(p1=1e-4))
+    assert rejects["variant_id"].tolist() == ["rs_not_in_panel"]
+    assert "1 variant(s) with p <= 0.0001 are not in the LD panel" in caplog.text
+    assert "strongest: rs_not_in_panel of qt, p = 1e-30" in caplog.text
 
 
 def test_merge_loci__without_panel_merges_by_distance():

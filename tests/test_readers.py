@@ -433,7 +433,7 @@ def test_participant_id_column_as_biobanks_name_it(tmp_path, caplog, key):
     assert f"participant ids from column {key}" in caplog.text
 
 
-def test_annotate_grch37_matches_by_rsid_and_lifted_position_only(tmp_path):
+def test_annotate_grch37_matches_by_rsid_and_lifted_position_only(tmp_path, caplog):
     """A GRCh37 locus is known by its rsID, or by position after liftover; a GRCh37 position that is
     numerically near a GRCh38 catalog position is never compared without liftover."""
     from edfgen.commands.annotate import run_annotate
@@ -455,14 +455,25 @@ def test_annotate_grch37_matches_by_rsid_and_lifted_position_only(tmp_path):
     cat = Path(__file__).parent / "data" / "gwas_catalog_v1.0.2_small.tsv"
     with pytest.raises(InputError, match="GRCh37"):           # the file name says b37: GRCh38 refuses it
         run_annotate(loci, cat, tmp_path / "x.tsv", any_trait=True)
-    plain = run_annotate(loci, cat, tmp_path / "a.tsv", any_trait=True, reference_genome="GRCh37")
+    with caplog.at_level("WARNING"):
+        plain = run_annotate(loci, cat, tmp_path / "a.tsv", any_trait=True, reference_genome="GRCh37")
     assert list(plain["known_by"]) == ["rsid", "", ""] and list(plain["novel"]) == [False, True, True]
+    # said (review s30: all loci novel by default without a word): novelty judged by rsID only
+    assert "without --liftover-chain: the 3 loci are matched with the GRCh38 catalog by rsID only" in caplog.text
+    caplog.clear()
     assert plain["nearest_catalog_distance"].isna().all()     # no positional comparison across builds
     lifted = run_annotate(loci, cat, tmp_path / "b.tsv", any_trait=True, reference_genome="GRCh37",
                           liftover_chain=chain)
     assert list(lifted["known_by"]) == ["rsid", "window", ""] and list(lifted["novel"]) == [False, False, True]
     assert lifted["nearest_catalog_distance"].tolist()[1:] == [38_750_000 - 38_725_184, 38_547_672 - 37_720_000]
     assert list(lifted["base_pair_location"]) == [38_766_675, 39_750_000, 38_720_000]   # output stays GRCh37
+    assert "rsID only" not in caplog.text
+    # loci without any rsID read as GRCh38: their build cannot be checked, and a warning says so
+    no_rs = tmp_path / "loci_cpra.tsv"
+    pd.read_csv(loci, sep="\t").iloc[1:].to_csv(no_rs, sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        run_annotate(no_rs, cat, tmp_path / "c.tsv", any_trait=True)
+    assert "no rsIDs, so their build cannot be checked" in caplog.text
 
 
 def test_hail_import_grch37_positions_beyond_grch38_chromosome_ends(hail_context, tmp_path):

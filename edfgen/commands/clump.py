@@ -381,6 +381,11 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     clumps["p_value"], loci["p_value"] = _written_p(clumps["p_value"]), _written_p(loci["p_value"])
     if len(rejects):
         rejects["p_value"] = _written_p(rejects["p_value"])
+        # said, not only listed (plink 1.9: "'rs1' is missing from the main dataset, and is a top variant")
+        top = rejects.loc[rejects["p_value"].idxmin()]
+        log.warning("%d variant(s) with p <= %g are not in the LD panel, so they cannot lead a locus (strongest: "
+                    "%s of %s, p = %.3g); listed in rejects.tsv", len(rejects), settings.p1, top["variant_id"],
+                    top["phenotype"], top["p_value"])
     return clumps.drop(columns="_bim"), loci, rejects
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import read_table
 from edfgen.formats.manifest import recorded_parameter
-from edfgen.formats.sumstats.layout import chromosome_labels
+from edfgen.formats.sumstats.layout import chromosome_labels, neg_log10_text
 from edfgen.formats.textio import check_fields, read_text_bytes
 from edfgen.kernels.validate import numeric_values
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, build_name
@@ -68,7 +68,6 @@ REQUIRED = ["SNPS", "CHR_ID", "CHR_POS", "DISEASE/TRAIT", "P-VALUE", "PUBMEDID"]
 CATALOG_COLUMNS = ["catalog_variant", "chromosome", "position", "trait", "mapped_trait", "mapped_trait_uri",
                    "p_value", "neg_log10_p_value", "pubmed_id", "study_accession"]
 _SPLIT = re.compile(r"\s*(?:;|,|\s[xX]\s)\s*")
-_SCIENTIFIC = r"^\s*([0-9]*\.?[0-9]+)\s*[eE]\s*([-+]?[0-9]+)\s*$"
 _OTHER_BUILD = re.compile(r"(hg1[789]|grch3[67]|ncbi3[56]|\bb3[67]\b|build3[67]|_b3[67])", re.I)
 
 
@@ -114,6 +113,10 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
     chrs = [_SPLIT.split(s.strip()) if s.strip() else [""] for s in raw["CHR_ID"]]
     poss = [_SPLIT.split(s.strip()) if s.strip() else [""] for s in raw["CHR_POS"]]
     n = [len(s) for s in snps]
+    unpaired = sum(len(p) not in (k, 1) or len(c) not in (k, 1) for c, p, k in zip(chrs, poss, n))
+    if unpaired:   # 'rs1; rs2; rs3' with two positions: which goes with which is unknown (found by rsID only)
+        log.warning("--catalog %s: %d rows list a different number of SNPS and CHR_ID/CHR_POS values; their "
+                    "variants are matched by rsID only (no position)", path, unpaired)
     chrs = [c if len(c) == k else (c * k if len(c) == 1 else [""] * k) for c, k in zip(chrs, n)]
     poss = [p if len(p) == k else (p * k if len(p) == 1 else [""] * k) for p, k in zip(poss, n)]
 
@@ -125,8 +128,9 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
                        "mapped_trait_uri": col("MAPPED_TRAIT_URI"), "p_value": raw["P-VALUE"],
                        "pubmed_id": raw["PUBMEDID"], "study_accession": col("STUDY ACCESSION")})
     df = df.explode(["catalog_variant", "chromosome", "position"], ignore_index=True)
-    df["chromosome"] = df["chromosome"].astype(str).str.replace("^chr", "", regex=True).str.strip()
     pos = pd.to_numeric(df["position"], errors="coerce")
+    # the loci's labels (read_loci): chr prefix off, 23/24 as X/Y, a 25 beyond the mitochondrial genome as X
+    df["chromosome"] = chromosome_labels(df["chromosome"].astype(str).str.strip(), pos).astype(str)
     # a position that is not a whole number in [0, 2^31) is read as NA, like one that is not a number
     df["position"] = pos.where((pos >= 0) & (pos < 2**31) & (pos == np.floor(pos))).astype("Int64")
     p_text = df["p_value"].astype(str).str.strip()
@@ -140,24 +144,6 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
                      "mapped_trait_uri": {"": pd.NA}})
     df = df[df["catalog_variant"] != ""].reset_index(drop=True)
     return df[CATALOG_COLUMNS]
-
-
-def neg_log10_text(p_text: pd.Series) -> pd.Series:
-    """``-log10 p`` of p-values written as text, exact where the value is below a double's range.
-
-    ``"3E-400"`` gives 399.52 (``float("3E-400")`` is 0); text that is not a number, or a number outside
-    (0, 1], gives NA (0 gives ``inf``). The mantissa and exponent are read apart, so
-    ``-log10 p = -(log10 mantissa + exponent)``.
-    """
-    parts = p_text.astype(str).str.extract(_SCIENTIFIC)
-    mantissa = pd.to_numeric(parts[0], errors="coerce")
-    exponent = pd.to_numeric(parts[1], errors="coerce")
-    with np.errstate(divide="ignore"):
-        sci = -(np.log10(mantissa.to_numpy(float)) + exponent.to_numpy(float))
-        plain = -np.log10(pd.to_numeric(p_text, errors="coerce").to_numpy(float))
-    out = np.where(np.isfinite(sci), sci, plain)
-    out = np.where(out >= -1e-12, np.maximum(out, 0.0), np.nan)   # p above 1 (or negative) is not a p-value
-    return pd.Series(out, index=p_text.index, dtype=float)
 
 
 def select_traits(catalog: pd.DataFrame, traits: Sequence[str] | None = None, *,
@@ -241,7 +227,16 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
     if build:      # the build the GWAS declared (-meta.yaml), which the clump run that wrote the loci recorded
         _check_build(build, f"--loci {path}: the genome_assembly of the summary statistics its {command} run "
                      "clumped (their -meta.yaml, from edfgen gwas --reference-genome)", reference_genome)
-    df["chromosome"] = chromosome_labels(df["chromosome"])
+    ran, command = recorded_parameter(path, "reference_genome")
+    if ran and build_name(str(ran)) != reference_genome:
+        # the clump run's own --reference-genome (plink2/REGENIE/BOLT files carry no -meta.yaml): GRCh37 there was
+        # asked for; GRCh38 may be the default of a run that was not told, so it is only said
+        where = f"--loci {path}: the {command} run that wrote it was given --reference-genome {ran}"
+        if build_name(str(ran)) != "GRCh38":
+            _check_build(str(ran), where, reference_genome)
+        log.warning("%s (its default) but --reference-genome %s is given here: make sure the positions are %s",
+                    where, reference_genome, reference_genome)
+    df["chromosome"] = chromosome_labels(df["chromosome"], df["base_pair_location"])   # (PLINK's 25 at 1.5 Mb is X)
     df["variant_id"] = df["variant_id"].astype(str)
     pos = pd.to_numeric(df["base_pair_location"], errors="coerce")
     bad = pos.isna() | ~pos.between(0, 2**31 - 1) | (pos != np.floor(pos))
@@ -264,10 +259,14 @@ def _check_build(value: str, where: str, reference_genome: str) -> None:
 
 
 def check_build_against_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, *, source: str = "--loci",
-                                min_matches: int = 3) -> None:
-    """Detect loci on another build: rsIDs shared with the catalog must sit at the catalog's
-    GRCh38 positions. Raises :class:`InputError` when at least ``min_matches`` shared rsIDs
-    exist and fewer than half agree."""
+                                min_matches: int = 3, reference_genome: str = "GRCh38") -> None:
+    """Detect loci on another build than ``reference_genome`` from the rsIDs they share with the catalog.
+
+    GRCh38 loci: shared rsIDs must sit at the catalog's GRCh38 positions; :class:`InputError` when at least
+    ``min_matches`` are shared and fewer than half agree (a warning for any that disagree: the Catalog moves a
+    few rsIDs between releases). GRCh37 loci (``--reference-genome GRCh37``): the same rsIDs must *not* sit at
+    the GRCh38 positions (the two builds' coordinates differ almost everywhere); an error when at least
+    ``min_matches`` are shared and half or more sit there."""
     ids = loci["variant_id"].astype(str)
     if "rsid" in loci.columns:
         ids = loci["rsid"].astype(str).where(loci["rsid"].notna(), ids)
@@ -280,6 +279,15 @@ def check_build_against_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, *, so
     sid = ids[shared]
     same = (cat.loc[sid, "chromosome"].to_numpy() == sub["chromosome"].astype(str).to_numpy()) & \
            (cat.loc[sid, "position"].to_numpy(np.int64) == sub["base_pair_location"].to_numpy(np.int64))
+    if reference_genome != "GRCh38":
+        if shared.sum() >= min_matches and same.mean() >= 0.5:
+            k = int(np.flatnonzero(same)[0])
+            raise InputError(
+                f"{source}: {int(same.sum())} of {int(shared.sum())} rsIDs shared with the GWAS Catalog sit at its "
+                f"GRCh38 positions (e.g. {sid.iloc[k]} at chr{sub['chromosome'].iloc[k]}:"
+                f"{sub['base_pair_location'].iloc[k]}): the loci look like GRCh38, not --reference-genome "
+                f"{reference_genome}; leave --reference-genome out")
+        return
     if shared.sum() >= min_matches and same.mean() < 0.5:
         k = int(np.flatnonzero(~same)[0])
         raise InputError(

@@ -15,7 +15,8 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name, read_gwas_vcf
-from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
+from edfgen.formats.sumstats.layout import (_column_mapping, _convert_layout, chrom_key, chromosome_labels,
+                                            neg_log10_text)
 from edfgen.formats.sumstats.write import meta_path
 from edfgen.formats.tables import PathLike, read_table
 from edfgen.formats.textio import read_text_bytes
@@ -91,6 +92,9 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
     clash = [c for c in original if c not in mapping and c in set(mapping.values())]
     df = df.rename(columns={**{c: f"{c}_original" for c in clash}, **mapping})
     df = df.loc[:, ~df.columns.duplicated()]
+    if not is_gwas_vcf_name(path):     # (before the layout's row filters: the text read again lines up by row)
+        src = next((c for c, d in mapping.items() if d == "p_value"), None)
+        df = with_underflow_log10(df, src, lambda: read_table(path, dtype={src: str})[src])
     df, notes = _convert_layout(df, layout, original, str(path))
     missing = [c for c in required if c not in df.columns]
     if missing:
@@ -214,6 +218,17 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
                               read_options=pcsv.ReadOptions(block_size=1 << 24))
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # a short/long row too: read_sumstats names its line
         return _subset(read_sumstats(path, required=required)[0], wanted)
+    if "neg_log_10_p_value" in wanted and "neg_log_10_p_value" not in source and "p_value" in source:
+        def p_text():
+            return pcsv.read_csv(pa.py_buffer(raw), parse_options=pcsv.ParseOptions(delimiter="\t"),
+                                 convert_options=pcsv.ConvertOptions(include_columns=[source["p_value"]],
+                                                                     column_types={source["p_value"]: pa.string()}),
+                                 read_options=pcsv.ReadOptions(block_size=1 << 24)).column(0).to_pandas()
+        nlp = with_underflow_log10(pd.DataFrame({"p_value": table.column(source["p_value"]).to_numpy()}), "p_value",
+                                   p_text)
+        if "neg_log_10_p_value" in nlp.columns:
+            table = table.append_column("neg_log_10_p_value", pa.array(nlp["neg_log_10_p_value"].to_numpy()))
+            source["neg_log_10_p_value"] = "neg_log_10_p_value"
     if arrow_strings:
         df = pd.DataFrame({dst: (pd.arrays.ArrowExtensionArray(table.column(src)) if dst in _TEXT_COLUMNS
                                  else table.column(src).to_numpy()) for dst, src in source.items()})
@@ -239,6 +254,24 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
             if np.isfinite(v).all() and np.array_equal(v, np.round(v)):
                 df[c] = v.astype(np.int64)
     return df
+
+
+def with_underflow_log10(df: pd.DataFrame, source: str | None, p_text) -> pd.DataFrame:
+    """``df`` with a ``neg_log_10_p_value`` column from the p-values' text when some ``p_value`` read as 0 but is
+    written as a positive number below a double's range (BOLT-LMM's ``1.0E-400``, plink2's ``1e-350``), and the
+    file has no -log10 p column: clump then ranks them by strength (``_rank_underflow``) instead of breaking a
+    tie at 0 by position. ``p_text()`` reads the column ``source`` again as text (only for such files); ``df``
+    unchanged otherwise."""
+    if source is None or "p_value" not in df.columns or "neg_log_10_p_value" in df.columns:
+        return df
+    zero = (pd.to_numeric(df["p_value"], errors="coerce") == 0).to_numpy()
+    if not zero.any():
+        return df
+    nlp = neg_log10_text(pd.Series(np.asarray(p_text(), dtype=object))).to_numpy(dtype=float)
+    under = zero & np.isfinite(nlp) & (nlp > 300) if len(nlp) == len(df) else zero & False
+    if not under.any():              # true zeros (written 0, -log10 p infinite) stay as they are
+        return df
+    return df.assign(neg_log_10_p_value=np.where(under, nlp, np.nan))
 
 
 def meta_field(path: PathLike, key: str) -> str | None:
