@@ -392,3 +392,63 @@ def test_cli_ldsc__z_only_munged_file_and_sample_size_option_give_the_h2_of_beta
     res = CliRunner().invoke(cli, ["ldsc", "--sumstats", str(tmp_path / "ssf.tsv"), "--ref-ld-chr", ref,
                                    "--sample-size", "typo.tsv=5", "--out", str(tmp_path / "y")])
     assert res.exit_code != 0 and "typo.tsv" in res.output and len(res.output.strip().splitlines()) == 1, res.output
+
+
+# ------------------------------------------------------------- review s30d: hostile inputs
+def _write_z(path, snp, a1, a2, z, n=20000):
+    """A GWAS-SSF file of these z-scores (beta = z se, se 0.01)."""
+    se = np.full(len(z), 0.01)
+    pd.DataFrame({"variant_id": snp, "effect_allele": a1, "other_allele": a2, "beta": z * se, "standard_error": se,
+                  "p_value": 2 * stats.norm.sf(np.abs(z)), "n": n}).to_csv(path, sep="\t", index=False)
+    return str(path)
+
+
+def test_cli_ldsc__a_phenotype_that_cannot_be_fitted_is_na_and_the_others_are_written(tmp_path):
+    """Review s30d F1/F8: every p = 1 (z = 0) made the fitted intercept 0 and ldsc's weights 1/(2·0²) infinite: a
+    LinAlgError traceback, and no h2.tsv even for the other phenotype. Now its h2 and rg rows are NA with a warning;
+    and an rg that is NA because an h² on the pair's variants is <= 0 says so."""
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path)
+    good = _write_z(tmp_path / "good.tsv", snp, a1, a2, z)
+    zero = _write_z(tmp_path / "allp1.tsv", snp, a1, a2, np.zeros(len(z)))
+    ld, _ = read_ldscores_chr(str(tmp_path / "ld") + "/")     # chi² falling with LD: a negative h²
+    neg = np.random.default_rng(5).standard_normal(len(z)) * np.sqrt(1.5 - ld["L2"].to_numpy() / ld["L2"].max())
+    negative = _write_z(tmp_path / "neg.tsv", snp, a1, a2, neg)
+    res = CliRunner().invoke(cli, ["ldsc", "--sumstats", good, "--sumstats", zero, "--sumstats", negative, "--rg",
+                                   "--ref-ld-chr", str(tmp_path / "ld") + "/", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    h2 = pd.read_csv(tmp_path / "o" / "h2.tsv", sep="\t").set_index("phenotype")
+    assert h2.loc["allp1", ["h2", "h2_se", "intercept"]].isna().all() and h2.loc["allp1", "mean_chi2"] == 0
+    assert h2.loc["good", "h2"] > 0 and h2.loc["neg", "h2"] < 0
+    rg = pd.read_csv(tmp_path / "o" / "rg.tsv", sep="\t").set_index(["phenotype_1", "phenotype_2"])
+    assert len(rg) == 3 and rg["rg"].isna().all()
+    assert "allp1" in res.output and "cannot be fitted" in res.output
+    assert "pair(s) with neg are NA" in res.output and "variant(s) shared with good is -" in res.output
+
+
+def test_cli_ldsc__fewer_than_200_matching_variants_is_a_one_line_error(tmp_path):
+    """Review s30d F6: 2 variants gave a 'Singular matrix' traceback, 3-5 an h² of -0.9 ± 16 without a word."""
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path)
+    few = _write_z(tmp_path / "few.tsv", snp[:150], a1[:150], a2[:150], z[:150])
+    res = CliRunner().invoke(cli, ["ldsc", "--sumstats", few, "--ref-ld-chr", str(tmp_path / "ld") + "/", "--out",
+                                   str(tmp_path / "o")])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+    assert "few.tsv: phenotype few: 150 variant(s) match the LD scores" in res.output and "at least 200" in res.output
+
+
+def test_run_ldsc__in_sample_ld_scores_are_of_the_autosomes_only(sim_cohort, cohort_ss, tmp_path, caplog):
+    """Review s30d F2: a panel's X (and any non-autosome) went into the in-sample regression, while ldsc and
+    --ref-ld-chr read 1-22 only: the same LD scores read back gave another h². Now X is left out (logged)."""
+    src = Path(sim_cohort) / "genotypes"
+    for ext in ("bed", "fam"):
+        shutil.copy(f"{src}.{ext}", tmp_path / f"g.{ext}")
+    bim = pd.read_csv(f"{src}.bim", sep="\t", header=None, dtype={0: str})
+    bim[0] = bim[0].replace({"3": "X"})
+    bim.to_csv(tmp_path / "g.bim", sep="\t", header=False, index=False)
+    with caplog.at_level("INFO", logger="edfgen"):
+        run = run_ldsc(cohort_ss[:1], out_dir=tmp_path / "a", genotypes=str(tmp_path / "g"), ld_wind_kb=1000)
+    assert set(run.ldscores["CHR"]) == {"1", "2"} and not (tmp_path / "a" / "ldscores" / "X.l2.ldscore.gz").exists()
+    assert "autosomes 1-22 only" in caplog.text and "on X left out" in caplog.text
+    again = run_ldsc(cohort_ss[:1], out_dir=tmp_path / "b", ref_ld_chr=str(tmp_path / "a" / "ldscores") + "/")
+    assert again.h2["h2"].iloc[0] == pytest.approx(run.h2["h2"].iloc[0], rel=1e-5)

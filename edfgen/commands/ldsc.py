@@ -33,7 +33,8 @@ from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import chrom_key, parse_column_option
 from edfgen.formats.sumstats.zscores import ZStats, read_zstats, rows_by_id, zstats_files
 from edfgen.formats.tables import prepare_out_dir, write_table
-from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, ldsc_h2, ldsc_rg, to_liability
+from edfgen.formats.sumstats.layout import genotype_chromosome_labels
+from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, LDRegressionError, ldsc_h2, ldsc_rg, to_liability
 from edfgen.kernels.ldsc_batch import gencov_rg_batch
 from edfgen.kernels.ldscore import chromosome_ld_scores
 from edfgen.progress import progress
@@ -43,6 +44,11 @@ log = logging.getLogger(__name__)
 H2_COLUMNS = ["phenotype", "n", "mean_chi2", "lambda_gc", "h2", "h2_se", "intercept", "intercept_se", "ratio",
               "ratio_se"]
 RG_COLUMNS = ["phenotype_1", "phenotype_2", "rg", "rg_se", "z", "p_value", "gcov_int"]
+#: the fewest variants a phenotype's LD score regression is run on: a jackknife over fewer gives SEs larger
+#: than any h² (ldsc itself warns below 200,000)
+MIN_VARIANTS = 200
+#: the chromosomes LD score regression uses, as ldsc's ``--ref-ld-chr`` reads them
+AUTOSOMES = tuple(str(c) for c in range(1, 23))
 
 @dataclass(frozen=True)
 class LdscOptions(GenotypeOptions):
@@ -102,9 +108,11 @@ def _bim_cm(source) -> np.ndarray | None:
 
 def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None = None,
                       ld_wind_kb: float | None = None) -> tuple[pd.DataFrame, float]:
-    """LD scores of every chromosome of a genotype panel (:func:`~edfgen.kernels.ldscore.chromosome_ld_scores`),
+    """LD scores of the autosomes 1-22 of a genotype panel (:func:`~edfgen.kernels.ldscore.chromosome_ld_scores`),
     written to ``out_dir/<chr>.l2.ldscore.gz`` (+ ``.l2.M``, ``.l2.M_5_50``) when ``out_dir`` is given.
 
+    X, Y, MT and other contigs are left out (logged), as ldsc's ``--ref-ld-chr`` and :func:`read_ldscores_chr`
+    read only 1-22: males are hemizygous on X, whose expected chi² the autosomal model does not describe.
     Returns ``(CHR, SNP, BP, L2 table, M_5_50 summed)``. Without a window: 1 cM when the .bim has
     centimorgans, else 1000 kb.
     """
@@ -127,7 +135,7 @@ def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None 
         pos = np.asarray(v.position, dtype=np.float64)
         coord_all = pos if ld_wind_kb is not None else cm[panel._rows]
         window = ld_wind_kb * 1000 if ld_wind_kb is not None else ld_wind_cm
-        chroms = pd.unique(chrom)
+        chroms = autosomes_of(chrom)
         for c in progress(sorted(chroms, key=lambda x: chrom_key(pd.Series([x])).iloc[0]), desc="LD scores",
                           unit="chromosome"):
             rows = np.flatnonzero(chrom == c)
@@ -140,6 +148,22 @@ def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None 
             frames.append(df)
             m_tot += res.m_5_50
     return pd.concat(frames, ignore_index=True), m_tot
+
+
+def autosomes_of(chrom: np.ndarray) -> list[str]:
+    """The labels in ``chrom`` (a panel's chromosome per variant) that name an autosome 1-22; the number of
+    variants on the others is logged, and a panel without autosomes is a one-line :class:`InputError`."""
+    labels = pd.unique(chrom)
+    auto = [c for c, plain in zip(labels, genotype_chromosome_labels(labels)) if plain in AUTOSOMES]
+    other = [c for c in labels if c not in auto]
+    if not auto:
+        raise InputError(f"ldsc: the genotypes have no variant on an autosome 1-22 (chromosomes {', '.join(other)}); "
+                         "LD score regression uses the autosomes only")
+    if other:
+        n_other = int(np.isin(chrom, other).sum())
+        log.info("ldsc: in-sample LD scores of the autosomes 1-22 only, as ldsc's --ref-ld-chr: %d variant(s) on %s "
+                 "left out", n_other, ", ".join(other))
+    return auto
 
 
 # ---------------------------------------------------------------------------------------------- regressions
@@ -182,15 +206,32 @@ def h2_row(name: str, res: H2Result) -> dict:
             "ratio_se": res.ratio_se}
 
 
+def na_h2_row(name: str, z: np.ndarray, n: np.ndarray) -> dict:
+    """The ``h2.tsv`` row of a phenotype whose regression cannot be fitted: n, mean chi² and lambda_gc, the rest NA."""
+    chi2 = np.square(np.asarray(z, dtype=np.float64))
+    return {"phenotype": name, "n": float(np.mean(n)), "mean_chi2": float(np.mean(chi2)),
+            "lambda_gc": float(np.median(chi2) / 0.4549), **{c: float("nan") for c in H2_COLUMNS[4:]}}
+
+
 def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalence: dict[str, float] | None = None,
                  two_step: float = TWO_STEP, n_blocks: int = N_BLOCKS) -> pd.DataFrame:
-    """``h2.tsv``: one LD score regression per phenotype (``ld`` has ``SNP, L2, W``)."""
+    """``h2.tsv``: one LD score regression per phenotype (``ld`` has ``SNP, L2, W``).
+
+    A phenotype matching fewer than :data:`MIN_VARIANTS` LD-score variants is a one-line :class:`InputError`;
+    one whose regression cannot be fitted (:class:`~edfgen.kernels.ldsc.LDRegressionError`, e.g. every
+    p-value 1) gets a row of NA (warned) and the others are fitted."""
     rows = []
     for name, z in zs.items():
         d = _merge(ld, z)
-        if len(d) < 2:
-            raise InputError(f"{z.files[0]}: {len(d)} variant(s) match the LD scores by variant id")
-        res = ldsc_h2(d["z"], d["L2"], d["W"], d["n"], m, two_step=two_step, n_blocks=n_blocks)
+        if len(d) < MIN_VARIANTS:
+            raise InputError(f"{z.files[0]}: phenotype {name}: {len(d)} variant(s) match the LD scores by variant id; "
+                             f"LD score regression needs at least {MIN_VARIANTS}")
+        try:
+            res = ldsc_h2(d["z"], d["L2"], d["W"], d["n"], m, two_step=two_step, n_blocks=n_blocks)
+        except LDRegressionError as e:
+            log.warning("ldsc %s (%s): %s; its h2.tsv row is NA", name, z.files[0], e)
+            rows.append(na_h2_row(name, d["z"], d["n"]))
+            continue
         k = (prevalence or {}).get(name)
         if k is not None:
             if not z.binary:
@@ -255,6 +296,85 @@ def align_zscores(zs: dict[str, ZStats], ld: pd.DataFrame) -> AlignedZ:
 _BATCH_ELEMENTS = 2_000_000
 
 
+def _rg_na_reason(names: tuple[str, str], fits: tuple[H2Result | None, H2Result | None]) -> tuple[str, str] | None:
+    """Why ldsc gives a pair NA, ``(phenotype, reason)``, or None: a phenotype whose h² cannot be fitted, an h²
+    <= 0 on the pair's variants, or a leave-one-block-out h² product <= 0 (ldsc stops there; NA here)."""
+    for name, r in zip(names, fits):
+        if r is None:
+            return name, "its h² regression cannot be fitted"
+    for name, r in zip(names, fits):
+        if r.h2 <= 0:
+            return name, f"its h² on the {r.n_snps} variant(s) shared with {names[1 - names.index(name)]} is {r.h2:.3g}"
+    if np.any(fits[0].regression.tot_delete * fits[1].regression.tot_delete <= 0):
+        return names[0], f"a leave-one-block-out h² of it or of {names[1]} is <= 0"
+    return None
+
+
+def _h2_or_none(name: str, z, ld, w, n, m: float, n_blocks: int) -> H2Result | None:
+    """The one-step h² fit ldsc --rg makes of one phenotype on a pair's variants; None where it cannot be fitted."""
+    try:
+        return ldsc_h2(z, ld, w, n, m, two_step=None, n_blocks=n_blocks)
+    except LDRegressionError as e:
+        log.debug("rg: %s: %s", name, e)
+        return None
+
+
+def _warn_rg_na(na: dict[str, list[str]]) -> None:
+    """One warning per phenotype whose pairs are NA in rg.tsv (``na``: phenotype -> reasons, one per pair)."""
+    for name, reasons in na.items():
+        log.warning("ldsc --rg: %d pair(s) with %s are NA (as ldsc gives them): %s%s", len(reasons), name, reasons[0],
+                    f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
+
+
+def _fit_pairs(al: AlignedZ, members: list[int], pairs: list[tuple[int, int]], rows: np.ndarray, l2, w, m: float,
+               *, two_step: float | None, n_blocks: int, na: dict[str, list[str]]) -> dict[int, tuple]:
+    """rg of the pairs ``members`` (indices into ``pairs``) sharing the variants ``rows``: ``{pair: (rg, rg_se,
+    z, p, gcov_int)}``; NA pairs are noted in ``na`` (:func:`_rg_na_reason`)."""
+    found: dict[int, tuple] = {}
+    names = al.names
+    nan5 = (float("nan"),) * 5
+    if two_step is not None:
+        for p in members:
+            i, j = pairs[p]
+            try:
+                r = ldsc_rg(al.z[i, rows], al.z[j, rows], l2, w, al.n[i, rows], al.n[j, rows], m, two_step=two_step,
+                            n_blocks=n_blocks)
+                fits = (r.h2_1, r.h2_2)
+                found[p] = (r.rg, r.rg_se, r.z, r.p_value, r.gencov.intercept)
+            except LDRegressionError:
+                fits, found[p] = (None, None), nan5
+            why = _rg_na_reason((names[i], names[j]), fits)
+            if why:
+                na.setdefault(why[0], []).append(why[1])
+        return found
+    zr, nr = (al.z, al.n) if len(rows) == al.z.shape[1] else (al.z[:, rows], al.n[:, rows])
+    fits = {c: _h2_or_none(names[c], zr[c], l2, w, nr[c], m, n_blocks)
+            for c in sorted({c for p in members for c in pairs[p]})}
+    ok = []
+    for p in members:
+        i, j = pairs[p]
+        why = _rg_na_reason((names[i], names[j]), (fits[i], fits[j]))
+        if why:
+            na.setdefault(why[0], []).append(why[1])
+        if fits[i] is None or fits[j] is None:
+            found[p] = nan5
+        else:
+            ok.append(p)
+    step = max(1, _BATCH_ELEMENTS // len(rows))
+    for k in range(0, len(ok), step):
+        chunk = ok[k:k + step]
+        c1, c2 = [pairs[p][0] for p in chunk], [pairs[p][1] for p in chunk]
+        r1, r2 = [fits[c] for c in c1], [fits[c] for c in c2]
+        b = gencov_rg_batch(
+            zr[c1], zr[c2], l2, w, nr[c1], nr[c2], m, h1=np.array([r.h2 for r in r1]),
+            h2=np.array([r.h2 for r in r2]), int1=np.array([r.intercept for r in r1]),
+            int2=np.array([r.intercept for r in r2]), h1_delete=np.stack([r.regression.tot_delete for r in r1]),
+            h2_delete=np.stack([r.regression.tot_delete for r in r2]), n_blocks=n_blocks)
+        for q, p in enumerate(chunk):
+            found[p] = (b.rg[q], b.rg_se[q], b.z[q], b.p_value[q], b.gcov_int[q])
+    return found
+
+
 def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, two_step: float | None = None,
                          n_blocks: int = N_BLOCKS, groups: dict[str, int] | None = None) -> pd.DataFrame:
     """``rg.tsv``: cross-trait LD score regression of every pair of phenotypes (with ``groups``, a
@@ -264,7 +384,10 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
     :func:`allele_classes`), the second phenotype's z turned to the first's allele. The z-scores are aligned
     once (:func:`align_zscores`); phenotypes whose allele classes agree on every variant give every pair
     between them the same variants, so each phenotype's h² fit on a variant set is made once and the pairs
-    of a variant set are fitted together (:func:`~edfgen.kernels.ldsc_batch.gencov_rg_batch`).
+    of a variant set are fitted together (:func:`_fit_pairs`,
+    :func:`~edfgen.kernels.ldsc_batch.gencov_rg_batch`). A pair sharing fewer than :data:`MIN_VARIANTS`
+    variants is left out (warned); a pair ldsc gives NA (an h² <= 0, or not fitted) is NA, with one warning
+    per phenotype saying why.
 
     ``two_step=None`` (one-step fits) is what ``ldsc --rg`` does by default: its two-step default is set only
     when ``--intercept-h2`` is None, which ``--rg`` has already turned into a list of Nones. With a
@@ -281,41 +404,20 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
     for p, (i, j) in enumerate(pairs):
         by_set.setdefault((min(kind[i], kind[j]), max(kind[i], kind[j])), []).append(p)
     found: dict[int, tuple] = {}
+    na: dict[str, list[str]] = {}
     with progress(total=len(pairs), desc="genetic correlation", unit="pair") as bar:
         for (ka, kb), members in by_set.items():
             ca, cb = al.cls[rep[ka]], al.cls[rep[kb]]
             rows = np.flatnonzero((ca == cb) & (ca >= 0))
-            if len(rows) < 2:
+            if len(rows) < MIN_VARIANTS:
                 for p in members:
-                    log.warning("rg %s x %s: %d shared variants with matching alleles; skipped", names[pairs[p][0]],
-                                names[pairs[p][1]], len(rows))
-                bar.update(len(members))
-                continue
-            l2, w = l2_all[rows], w_all[rows]
-            if two_step is not None:
-                for p in members:
-                    i, j = pairs[p]
-                    r = ldsc_rg(al.z[i, rows], al.z[j, rows], l2, w, al.n[i, rows], al.n[j, rows], m,
-                                two_step=two_step, n_blocks=n_blocks)
-                    found[p] = (r.rg, r.rg_se, r.z, r.p_value, r.gencov.intercept)
-                    bar.update(1)
-                continue
-            zr, nr = (al.z, al.n) if len(rows) == al.z.shape[1] else (al.z[:, rows], al.n[:, rows])
-            fits = {c: ldsc_h2(zr[c], l2, w, nr[c], m, two_step=None, n_blocks=n_blocks)
-                    for c in sorted({c for p in members for c in pairs[p]})}
-            step = max(1, _BATCH_ELEMENTS // len(rows))
-            for k in range(0, len(members), step):
-                chunk = members[k:k + step]
-                c1, c2 = [pairs[p][0] for p in chunk], [pairs[p][1] for p in chunk]
-                r1, r2 = [fits[c] for c in c1], [fits[c] for c in c2]
-                b = gencov_rg_batch(
-                    zr[c1], zr[c2], l2, w, nr[c1], nr[c2], m, h1=np.array([r.h2 for r in r1]),
-                    h2=np.array([r.h2 for r in r2]), int1=np.array([r.intercept for r in r1]),
-                    int2=np.array([r.intercept for r in r2]), h1_delete=np.stack([r.regression.tot_delete for r in r1]),
-                    h2_delete=np.stack([r.regression.tot_delete for r in r2]), n_blocks=n_blocks)
-                for q, p in enumerate(chunk):
-                    found[p] = (b.rg[q], b.rg_se[q], b.z[q], b.p_value[q], b.gcov_int[q])
-                bar.update(len(chunk))
+                    log.warning("rg %s x %s: %d shared variant(s) with matching alleles (fewer than %d); skipped",
+                                names[pairs[p][0]], names[pairs[p][1]], len(rows), MIN_VARIANTS)
+            else:
+                found.update(_fit_pairs(al, members, pairs, rows, l2_all[rows], w_all[rows], m, two_step=two_step,
+                                        n_blocks=n_blocks, na=na))
+            bar.update(len(members))
+    _warn_rg_na(na)
     rows_out = [{"phenotype_1": names[i], "phenotype_2": names[j], **dict(zip(RG_COLUMNS[2:], map(float, found[p])))}
                 for p, (i, j) in enumerate(pairs) if p in found]
     return pd.DataFrame(rows_out, columns=RG_COLUMNS)

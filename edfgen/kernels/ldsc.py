@@ -40,6 +40,12 @@ N_BLOCKS = 200
 TWO_STEP = 30.0
 
 
+class LDRegressionError(InputError):
+    """An LD score regression that cannot be fitted: a regression weight that is not finite and positive
+    (every z 0 makes the fitted intercept 0 and ldsc's weights ``1 / (2 intercept²)`` infinite) or singular
+    normal equations (LD scores all equal). The command reports the phenotype as NA and goes on."""
+
+
 # ----------------------------------------------------------------------------- jackknife
 @dataclass(frozen=True)
 class Jackknife:
@@ -80,16 +86,21 @@ def lstsq_jackknife(x: np.ndarray, y: np.ndarray, separators: np.ndarray) -> Jac
         xtx[i] = x[a:b].T @ x[a:b]
         xty[i] = x[a:b].T @ y[a:b]
     tot_xtx, tot_xty = xtx.sum(0), xty.sum(0)
-    est = np.linalg.solve(tot_xtx, tot_xty)
-    delete = np.array([np.linalg.solve(tot_xtx - xtx[i], tot_xty - xty[i]) for i in range(nb)])
+    try:
+        est = np.linalg.solve(tot_xtx, tot_xty)
+        delete = np.array([np.linalg.solve(tot_xtx - xtx[i], tot_xty - xty[i]) for i in range(nb)])
+    except np.linalg.LinAlgError:
+        raise LDRegressionError("LD score regression cannot be fitted: singular normal equations (all LD scores "
+                                "equal, or a jackknife block holding nearly every variant?)") from None
     cov, se = jackknife_from_delete(est, delete)
     return Jackknife(est, delete, cov, se, separators)
 
 
 def _weight(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Rows of ``x`` times ``w / sum(w)`` (ldsc ``IRWLS._weight``; ``w`` are square-root weights)."""
-    if np.any(w <= 0):
-        raise InputError("LD score regression: weights must be > 0 (an LD score or N <= 0?)")
+    if not np.all(np.isfinite(w) & (w > 0)):
+        raise LDRegressionError("LD score regression cannot be fitted: a regression weight is not finite and > 0 "
+                                "(every z-score 0, so a fitted intercept of 0?)")
     return x * (w / w.sum())[:, None]
 
 
@@ -115,7 +126,8 @@ def h2_weights(ld, w_ld, n, m: float, h2: float, intercept: float = 1.0) -> np.n
     and LD scores floored at 1."""
     h2 = min(max(float(h2), 0.0), 1.0)
     ld, w_ld = np.fmax(ld, 1.0), np.fmax(w_ld, 1.0)
-    return 1.0 / (2 * np.square(intercept + h2 * n / m * ld)) / w_ld
+    with np.errstate(divide="ignore"):          # an intercept of 0 (every z 0): inf, refused by _weight
+        return 1.0 / (2 * np.square(intercept + h2 * n / m * ld)) / w_ld
 
 
 def gencov_weights(ld, w_ld, n1, n2, m: float, h1: float, h2: float, rho: float, intercept: float = 0.0,
@@ -127,7 +139,8 @@ def gencov_weights(ld, w_ld, n1, n2, m: float, h1: float, h2: float, rho: float,
     a = n1 * h1 * ld / m + intercept1
     b = n2 * h2 * ld / m + intercept2
     c = np.sqrt(n1 * n2) * rho * ld / m + intercept
-    return 1.0 / (a * b + np.square(c)) / w_ld
+    with np.errstate(divide="ignore"):
+        return 1.0 / (a * b + np.square(c)) / w_ld
 
 
 # ----------------------------------------------------------------------------- one regression
