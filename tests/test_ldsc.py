@@ -437,6 +437,19 @@ def test_cli_ldsc__fewer_than_200_matching_variants_is_a_one_line_error(tmp_path
     assert "few.tsv: phenotype few: 150 variant(s) match the LD scores" in res.output and "at least 200" in res.output
 
 
+def test_cli_ldsc__n_missing_on_some_rows_names_the_sample_size_option(tmp_path):
+    """Review s30d nit: 'n missing for variant ...' did not say that --sample-size FILE=N fills exactly those rows."""
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path)
+    f = _write_z(tmp_path / "half.tsv", snp, a1, a2, z, n=np.where(np.arange(len(z)) % 2, 20000.0, np.nan))
+    args = ["ldsc", "--sumstats", f, "--ref-ld-chr", str(tmp_path / "ld") + "/"]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+    assert "n missing for variant 'rs1' (and 749 more); --sample-size " in res.output
+    res = CliRunner().invoke(cli, [*args, "--sample-size", f"{f}=20000", "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 0, res.output
+
+
 def test_run_ldsc__in_sample_ld_scores_are_of_the_autosomes_only(sim_cohort, cohort_ss, tmp_path, caplog):
     """Review s30d F2: a panel's X (and any non-autosome) went into the in-sample regression, while ldsc and
     --ref-ld-chr read 1-22 only: the same LD scores read back gave another h². Now X is left out (logged)."""

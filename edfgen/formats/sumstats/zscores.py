@@ -145,7 +145,8 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
                          f"--sample-size {files[0]}=N (or --case-counts {files[0]}=CASES,CONTROLS)")
     if need_n and df["n"].isna().any():
         bad = df.loc[df["n"].isna(), "variant_id"].iloc[0]
-        raise InputError(f"{files[0]}: n missing for variant {bad!r}")
+        raise InputError(f"{files[0]}: n missing for variant {bad!r} (and {int(df['n'].isna().sum()) - 1} more); "
+                         f"--sample-size {files[0]}=N fills the rows without n")
     prev = None
     if "n_cases" in df.columns and df["n_cases"].notna().any():
         tot = df["n"] if "n" in df.columns else df["n_cases"] + df.get("n_controls", np.nan)
