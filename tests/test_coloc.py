@@ -207,3 +207,52 @@ def test_cli_coloc__outcome_without_n_column_finngen_needs_a_sample_size(sim_coh
                            m["effect_allele_frequency"], 1 - m["effect_allele_frequency"]), m["n"]), sdy2=1.0)
     assert c.loc["abf", "nsnps"] == len(m)
     np.testing.assert_allclose(c.loc["abf", [f"pp_h{k}" for k in range(5)]].to_numpy(float), expect.pp, rtol=1e-4)
+
+
+def test_cli_coloc__one_shared_variant_gives_the_abf_row_and_unmatched_inputs_are_reported(sim_cohort, tmp_path):
+    """Review s30d F3/F4: a pair sharing one variant was dropped without a word (coloc.abf is defined there, PP.H3
+    = 0); a pair sharing none is now a counted warning; exposures that have no lead in loci.tsv were an empty
+    coloc.tsv and exit 0, now a one-line error."""
+    rng = np.random.default_rng(7)
+    for d in ("exp", "out"):
+        (tmp_path / d).mkdir()
+    bfile = Path(sim_cohort) / "genotypes"
+    with PlinkGenotypes(bfile, founders_only=False) as panel:
+        chrom, pos = panel.variants.chromosome, panel.variants.position
+        g_all = panel.read(np.arange(panel.n_variants))
+        maf = np.minimum(g_all.mean(0) / 2, 1 - g_all.mean(0) / 2)
+        chosen = np.flatnonzero((g_all >= 0).all(0) & (maf > 0.2))[0]
+        win = np.flatnonzero((chrom == chrom[chosen]) & (np.abs(pos - pos[chosen]) <= 100_000))
+        _pair_sumstats(panel, win, g_all[:, chosen].astype(float), g_all[:, chosen].astype(float), rng, tmp_path, "s")
+    out = pd.read_csv(tmp_path / "out" / "s_2.tsv", sep="\t")
+    lead = out["base_pair_location"] == pos[chosen]
+    out[lead].to_csv(tmp_path / "out" / "single.tsv", sep="\t", index=False)
+    out[lead].assign(variant_id="elsewhere", base_pair_location=1).to_csv(tmp_path / "out" / "none.tsv", sep="\t",
+                                                                           index=False)
+    pd.DataFrame([{"locus": 1, "chromosome": chrom[chosen], "base_pair_location": pos[chosen],
+                   "phenotypes": "s_1"}]).to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    common = ["coloc", "--loci", str(tmp_path / "loci.tsv"), "--bfile", str(bfile), "--window-kb", "100"]
+    res = CliRunner().invoke(cli, [*common, "--exposure", str(tmp_path / "exp"), "--outcome", str(tmp_path / "out"),
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "o" / "coloc.tsv", sep="\t")
+    assert list(t["trait_2"]) == ["s_2", "s_2", "single"]
+    one = t[t["trait_2"] == "single"].iloc[0]
+    e = pd.read_csv(tmp_path / "exp" / "s_1.tsv", sep="\t")
+    sd1 = sdy_estimate(e["standard_error"] ** 2, np.minimum(e["effect_allele_frequency"], 1 - e["effect_allele_frequency"]),
+                       e["n"])
+    l1 = wakefield_labf(e.loc[lead, "beta"].to_numpy(), e.loc[lead, "standard_error"].to_numpy(), binary=False,
+                        sdy=sd1)[0]
+    o = out[lead].iloc[0]
+    sd2 = sdy_estimate(out["standard_error"][lead] ** 2, np.minimum(out["effect_allele_frequency"][lead], 1 -
+                                                                      out["effect_allele_frequency"][lead]), out["n"][lead])
+    l2 = wakefield_labf(np.array([o["beta"]]), np.array([o["standard_error"]]), binary=False, sdy=sd2)[0]
+    h = np.array([1.0, 1e-4 * np.exp(l1), 1e-4 * np.exp(l2), 0.0, 1e-5 * np.exp(l1 + l2)])
+    assert one["nsnps"] == 1 and one["method"] == "abf" and one["top_variant"] == o["variant_id"]
+    np.testing.assert_allclose(one[[f"pp_h{k}" for k in range(5)]].to_numpy(float), h / h.sum(), rtol=1e-4)
+    assert "1 locus x exposure x outcome pair(s) share no variant in the LD panel" in res.output
+    assert "locus 1 s_1 x none" in res.output
+    res = CliRunner().invoke(cli, [*common, "--exposure", str(tmp_path / "out" / "s_2.tsv"), "--outcome",
+                                   str(tmp_path / "exp"), "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+    assert "none of the 1 phenotype(s) read (s_2) has a lead there (its phenotypes column names s_1)" in res.output

@@ -186,3 +186,63 @@ def test_run_finemap__a_panel_id_on_two_rows_is_matched_by_position_not_an_error
         got[name] = pd.read_csv(tmp_path / name / "credible_sets.tsv", sep="\t")
     assert truth["variant_id"].iloc[0] in set(got["dup"]["variant_id"])
     assert set(got["dup"]["variant_id"]) <= set(got["plain"]["variant_id"]) | {bim.loc[i + 1, 1]}
+
+
+# ------------------------------------------------------------- review s30d: hostile inputs
+def _one_locus(sim_cohort, cohort_ss, tmp_path, phenotypes=None):
+    """loci.tsv of the first planted locus (plus, without ``phenotypes``, a row without a position) and that
+    trait's summary statistics."""
+    t = read_truth_loci(Path(sim_cohort) / "truth.json").iloc[0]
+    loci = pd.DataFrame({"locus": [1, 2], "chromosome": [t.chromosome, t.chromosome],
+                         "base_pair_location": [t.base_pair_location, None], "phenotypes": [phenotypes or t.trait, t.trait]})
+    loci.iloc[:1 if phenotypes else 2].to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    ss = pd.read_csv(next(p for p in cohort_ss if p.name.startswith(t.trait + ".")), sep="\t", dtype={"chromosome": str})
+    return t, ss
+
+
+def _finemap(tmp_path, sim_cohort, ss: pd.DataFrame, trait: str, tag: str):
+    """``edfgen finemap`` of ``ss`` written as ``tag/<trait>.tsv``: (result, out folder)."""
+    (tmp_path / tag).mkdir()
+    ss.to_csv(tmp_path / tag / f"{trait}.tsv", sep="\t", index=False)
+    out = tmp_path / f"o_{tag}"
+    res = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats",
+                                   str(tmp_path / tag / f"{trait}.tsv"), "--bfile", str(Path(sim_cohort) / "genotypes"),
+                                   "--window-kb", "100", "--out", str(out)])
+    return res, out
+
+
+def test_cli_finemap__no_phenotype_read_has_a_lead_is_a_one_line_error(sim_cohort, cohort_ss, tmp_path):
+    """Review s30d F3: files not named in loci.tsv's phenotypes gave empty tables, exit 0 and no word."""
+    t, ss = _one_locus(sim_cohort, cohort_ss, tmp_path, phenotypes="someone_else")
+    res, _ = _finemap(tmp_path, sim_cohort, ss, t.trait, "a")
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+    assert f"none of the 1 phenotype(s) read ({t.trait}) has a lead there" in res.output
+    assert "someone_else" in res.output
+
+
+def test_cli_finemap__panel_n_fallback_strand_flips_and_unplaced_loci_are_warned(sim_cohort, cohort_ss, tmp_path):
+    """Review s30d F5, F7, nits: a file without n took the panel's sample count as SuSiE's n in silence; alleles on
+    the other strand were dropped under '0 variant(s) in the panel'; a loci.tsv row without a position was skipped
+    in silence; a z of 0 flipped to the panel's allele was written -0."""
+    t, ss = _one_locus(sim_cohort, cohort_ss, tmp_path)
+    near = (ss["chromosome"] == str(t.chromosome)) & ((ss["base_pair_location"] - t.base_pair_location).abs() < 1e5)
+    res, _ = _finemap(tmp_path, sim_cohort, ss.drop(columns="n"), t.trait, "no_n")
+    assert res.exit_code == 0, res.output
+    assert f"{t.trait}.tsv: no n; SuSiE-RSS takes the LD panel's 1000 samples as n" in res.output and "--sample-size" in res.output
+    assert "locus 2" in res.output and "without a chromosome or base_pair_location" in res.output
+    comp = {"A": "T", "C": "G", "G": "C", "T": "A"}
+    flipped = ss.assign(effect_allele=ss["effect_allele"].map(comp), other_allele=ss["other_allele"].map(comp))
+    ambiguous = flipped["effect_allele"].map(comp) == flipped["other_allele"]
+    res, _ = _finemap(tmp_path, sim_cohort, flipped[~ambiguous], t.trait, "strand")
+    assert res.exit_code == 0, res.output
+    assert "have other alleles there (e.g. " in res.output and "the panel's alleles on the other strand" in res.output
+    assert "0 variant(s) in the panel with matching alleles; skipped" in res.output
+    zero = ss.copy()
+    swap = np.arange(len(zero)) % 2 == 1          # half of them given for the other allele: flipped to the panel's
+    zero.loc[swap, ["effect_allele", "other_allele"]] = zero.loc[swap, ["other_allele", "effect_allele"]].to_numpy()
+    zero = zero.assign(beta=np.where(near, 0.0, np.where(swap, -ss["beta"], ss["beta"])),
+                       p_value=np.where(near, 1.0, ss["p_value"]))     # beta +0 on both alleles' rows
+    res, out = _finemap(tmp_path, sim_cohort, zero, t.trait, "zero")
+    assert res.exit_code == 0, res.output
+    pip = pd.read_csv(out / "pip.tsv", sep="\t", dtype=str)
+    assert (pip["z"] == "0").sum() > 1 and not (pip["z"] == "-0").any()

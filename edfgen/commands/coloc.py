@@ -29,7 +29,8 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.finemap import align_to_panel, located, locus_regions, read_loci, region_matrix
+from edfgen.commands.finemap import (align_to_panel, check_leads, locus_leads, locus_regions, located, read_loci,
+                                     region_matrix)
 from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
@@ -87,7 +88,7 @@ def _sdy(t: pd.DataFrame, z: ZStats) -> float:
         return 1.0
     f = t["effect_allele_frequency"].to_numpy(np.float64)
     ok = np.isfinite(f) & t["n"].notna().to_numpy()
-    if ok.sum() < 2:
+    if not ok.any():                    # sdY.est's regression through the origin is defined from one variant
         return 1.0
     return sdy_estimate(t["standard_error"].to_numpy()[ok] ** 2, np.minimum(f[ok], 1 - f[ok]), t["n"].to_numpy()[ok])
 
@@ -115,11 +116,14 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
                  p1: float = P1, p2: float = P2, p12: float = P12, max_causal: int = 10,
                  cache: dict | None = None) -> list[dict]:
     """ABF and coloc-SuSiE rows of one locus x trait pair (``t1``, ``t2``: panel-aligned region rows). ``cache``
-    keeps LD matrices and SuSiE fits by (trait, locus, variants) for the other pairs of the same locus."""
+    keeps LD matrices and SuSiE fits by (trait, locus, variants) for the other pairs of the same locus.
+
+    No row when the traits share no variant; one shared variant gives the ABF row (coloc.abf is defined there:
+    PP.H3 = 0) but no SuSiE row (fine-mapping needs 2 variants, as ``edfgen finemap``)."""
     cache = {} if cache is None else cache
     m = t1.merge(t2[[c for c in ("row", "beta", "standard_error", "z", "n") if c in t2.columns]], on="row",
                  suffixes=("", "_2"))
-    if len(m) < 2:
+    if len(m) == 0:
         return []
     ids = m["variant_id"].to_numpy()
     base = {"locus": locus, "trait_1": z1.phenotype, "trait_2": z2.phenotype, "nsnps": len(m)}
@@ -128,6 +132,10 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
     abf = coloc_abf(m["beta"], m["standard_error"], m["beta_2"], m["standard_error_2"], binary1=z1.binary,
                     binary2=z2.binary, sdy1=sd1, sdy2=sd2, p1=p1, p2=p2, p12=p12)
     rows = [{**base, "method": "abf", **{f"pp_h{k}": abf.pp[k] for k in range(5)}, "top_variant": ids[abf.top]}]
+    if len(m) < 2:
+        log.info("coloc locus %d %s x %s: 1 shared variant; the abf row only (no SuSiE fit of one variant)", locus,
+                 z1.phenotype, z2.phenotype)
+        return rows
     rows_key = m["row"].to_numpy().tobytes()
     if ("R", rows_key) not in cache:
         cache[("R", rows_key)] = region_matrix(panel, m["row"].to_numpy())
@@ -151,6 +159,34 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
     return rows
 
 
+def _coloc_rows(work: list[tuple], oc: dict[str, ZStats], oregions: dict[str, dict], panel, **kw) -> list[dict]:
+    """``coloc.tsv`` rows of every ``(exposure, ZStats, locus, region rows)`` of ``work`` with every outcome ``oc``
+    (``oregions``: outcome -> locus -> region rows), locus by locus so that LD matrices, SuSiE fits and aligned
+    outcome rows are reused (:func:`coloc_region`, ``kw`` its priors and ``max_causal``). Pairs without a shared
+    variant are counted in one warning."""
+    work.sort(key=lambda w: w[2])            # by locus: its LD matrix and outcome fits are reused
+    rows, current, empty = [], None, []
+    for ename, z1, locus, r1 in progress(work, desc="coloc", unit="locus"):
+        if locus != current:
+            cache, current, outcome_rows = {}, locus, {}
+        t1 = align_to_panel(r1, panel, ename, f"coloc locus {locus} {ename}")
+        for oname, z2 in oc.items():
+            r2 = oregions[oname].get(locus)
+            if oname == ename:
+                continue
+            if r2 is not None and oname not in outcome_rows:    # aligned (and mismatches warned) once a locus
+                outcome_rows[oname] = align_to_panel(r2, panel, oname, f"coloc locus {locus} {oname}")
+            got = [] if r2 is None else coloc_region(locus, t1, outcome_rows[oname], z1, z2, panel, cache=cache, **kw)
+            if not got:
+                empty.append(f"locus {locus} {ename} x {oname}")
+            rows += got
+    if empty:
+        log.warning("coloc: %d locus x exposure x outcome pair(s) share no variant in the LD panel (by variant id, "
+                    "rsid or position, with matching alleles): no row (%s%s)", len(empty), ", ".join(empty[:3]),
+                    ", ..." if len(empty) > 3 else "")
+    return rows
+
+
 def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2: float = P2, p12: float = P12,
               window_kb: float = 500.0, max_causal: int = 10, force: bool = False,
               columns: dict[str, str] | None = None, sample_sizes: dict[str, float] | None = None,
@@ -168,6 +204,7 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
     check_sumstats_options([*ex_files, *oc_files], "--exposure/--outcome", **given)
     loci_t = read_loci(loci)
     ex = read_zstats(ex_files, "--exposure", **given)
+    check_leads(loci_t, ex, loci, "colocalise", read_as="exposures")
     oc = read_zstats(oc_files, "--outcome", **given)
     _check_n(ex, "--exposure")
     _check_n(oc, "--outcome")
@@ -179,32 +216,15 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
     inputs = [loci, *[f for z in (*ex.values(), *oc.values()) for f in z.files], *panel_files]
     with recording(out_dir, "edfgen coloc", parameters=params, inputs=inputs, planned=["coloc.tsv"]) as man, \
             open_panel(genotypes) as panel:
-        rows, cache = [], {}
         oc = {name: located(z, panel) for name, z in oc.items()}        # panel rows found once per phenotype
         ex = {name: located(z, panel) for name, z in ex.items()}
         oregions = {name: dict(locus_regions(loci_t, z, window_kb)) for name, z in oc.items()}
         work = []
         for ename, z1 in ex.items():
             for locus, r1 in locus_regions(loci_t, z1, window_kb):
-                leads = str(loci_t.loc[loci_t["locus"] == locus, "phenotypes"].iloc[0]).split(",")
-                if ename in leads:
+                if ename in locus_leads(loci_t, locus):
                     work.append((ename, z1, locus, r1))
-        work.sort(key=lambda w: w[2])            # by locus: its LD matrix and outcome fits are reused
-        current = None
-        for ename, z1, locus, r1 in progress(work, desc="coloc", unit="locus"):
-            if locus != current:
-                cache, current = {}, locus
-            t1 = align_to_panel(r1, panel, ename)
-            for oname, z2 in oc.items():
-                r2 = oregions[oname].get(locus)
-                if r2 is None or oname == ename:
-                    continue
-                rows += coloc_region(locus, t1, align_to_panel(r2, panel, oname), z1, z2, panel, p1=p1, p2=p2,
-                                     p12=p12, max_causal=max_causal, cache=cache)
-        if work and not rows:
-            log.warning("coloc: none of %d locus x exposure regions has 2 or more variants in the panel shared with "
-                        "an outcome (variant ids, rsids or positions and alleles); coloc.tsv is empty", len(work))
-
+        rows = _coloc_rows(work, oc, oregions, panel, p1=p1, p2=p2, p12=p12, max_causal=max_causal)
         table = pd.DataFrame(rows, columns=COLOC_COLUMNS)
         write_table(table, out_dir / "coloc.tsv", float_format="%.6g")
         man.extra["rows"] = int(len(table))

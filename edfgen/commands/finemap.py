@@ -28,8 +28,9 @@ from edfgen.formats.genotypes.panel import genotype_parameters, locate_in_panel,
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import parse_column_option
 from edfgen.formats.sumstats.layout import chromosome_labels
-from edfgen.formats.sumstats.zscores import ZStats, read_zstats, zstats_files
+from edfgen.formats.sumstats.zscores import ZStats, has_n, read_zstats, zstats_files
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
+from edfgen.kernels.alleles import COMPLEMENT
 from edfgen.kernels.ldscore import standardise
 from edfgen.kernels.susie import kriging_rss, susie_rss
 from edfgen.progress import progress
@@ -90,12 +91,54 @@ class FinemapRun:
 
 
 def read_loci(path) -> pd.DataFrame:
-    """``loci.tsv`` (needs ``locus, chromosome, base_pair_location``; ``phenotypes`` or ``phenotype`` say who has a lead)."""
+    """``loci.tsv`` (needs ``locus, chromosome, base_pair_location``; ``phenotypes`` or ``phenotype`` say who has a
+    lead). A row without a chromosome or a numeric position is left out, naming its locus in a warning."""
     t = read_table(path, required=("locus", "chromosome", "base_pair_location"))
     if "phenotypes" not in t.columns:
         t["phenotypes"] = t["phenotype"] if "phenotype" in t.columns else ""
+    t["base_pair_location"] = pd.to_numeric(t["base_pair_location"], errors="coerce")
+    bad = t["base_pair_location"].isna() | t["chromosome"].isna()
+    if bad.any():
+        log.warning("%s: %d locus row(s) without a chromosome or base_pair_location left out (locus %s)", path,
+                    int(bad.sum()), ", ".join(map(str, t.loc[bad, "locus"].head(5))))
+        t = t[~bad].reset_index(drop=True)
     t["chromosome"] = chromosome_labels(t["chromosome"])
     return t
+
+
+def locus_leads(loci: pd.DataFrame, locus: int) -> set[str]:
+    """The phenotypes with a lead at ``locus`` (the comma list of its ``phenotypes`` cell)."""
+    cell = loci.loc[loci["locus"] == locus, "phenotypes"].iloc[0]
+    return {p.strip() for p in str(cell).split(",") if p.strip()} if pd.notna(cell) else set()
+
+
+def all_leads(loci: pd.DataFrame) -> set[str]:
+    """Every phenotype with a lead at some locus of ``loci``."""
+    return set().union(*(locus_leads(loci, k) for k in loci["locus"]))
+
+
+def _some(names, k: int = 5) -> str:
+    """Up to ``k`` of ``names``, comma-separated, with the count when there are more."""
+    names = sorted(names)
+    return ", ".join(names[:k]) + (f" ... ({len(names)} in all)" if len(names) > k else "")
+
+
+def check_leads(loci: pd.DataFrame, names, loci_path, command: str, read_as: str = "summary statistics") -> None:
+    """The phenotypes read (``names``) against the leads ``loci.tsv`` lists: a one-line :class:`InputError` when
+    none of them has a lead there (nothing to do: renamed files, or another clump run's loci?); a warning naming
+    the lead phenotypes that were not read (their loci are not done); an INFO line for the phenotypes read
+    without a lead (normal: a phenotype with no significant locus)."""
+    listed = all_leads(loci)
+    names = list(names)
+    if not listed & set(names):
+        raise InputError(f"{loci_path}: none of the {len(names)} phenotype(s) read ({_some(names)}) has a lead there "
+                         f"(its phenotypes column names {_some(listed) if listed else 'none'}): nothing to {command}")
+    if listed - set(names):
+        log.warning("%s: lead phenotype(s) %s not among the %s read: their loci are not %s", loci_path,
+                    _some(listed - set(names)), read_as, "fine-mapped" if command == "fine-map" else "colocalised")
+    if set(names) - listed:
+        log.info("%s: %d phenotype(s) read have no lead there: %s", loci_path, len(set(names) - listed),
+                 _some(set(names) - listed))
 
 
 def locus_regions(loci: pd.DataFrame, z: ZStats, window_kb: float) -> list[tuple[int, pd.DataFrame]]:
@@ -114,11 +157,12 @@ def locus_regions(loci: pd.DataFrame, z: ZStats, window_kb: float) -> list[tuple
     return out
 
 
-def align_to_panel(rows: pd.DataFrame, panel, phenotype: str = "") -> pd.DataFrame:
+def align_to_panel(rows: pd.DataFrame, panel, phenotype: str = "", where: str = "") -> pd.DataFrame:
     """Rows found in the panel (by variant id, else rsid or position and alleles, as clump finds them:
     :func:`~edfgen.formats.genotypes.panel.locate_in_panel`), ``z``/``beta`` flipped to the panel's counted allele
     (A1); rows whose alleles match neither orientation are dropped (so of a multi-allelic site's rows the one
-    with the panel's alleles is used). Adds ``row`` (panel row), sorted by it."""
+    with the panel's alleles is used). Panel variants left with no row by that are warned about, prefixed by
+    ``where`` (:func:`_warn_allele_mismatch`). Adds ``row`` (panel row), sorted by it."""
     v = panel.variants
     r = rows["row"] if "row" in rows.columns else locate_in_panel(
         rows, panel, phenotype or "summary statistics", repeated_ids="position")[0]
@@ -127,13 +171,31 @@ def align_to_panel(rows: pd.DataFrame, panel, phenotype: str = "") -> pd.DataFra
     a1, a2 = v.allele1[t["row"]], v.allele2[t["row"]]
     same = (t["effect_allele"].to_numpy() == a1) & (t["other_allele"].to_numpy() == a2)
     flip = (t["effect_allele"].to_numpy() == a2) & (t["other_allele"].to_numpy() == a1)
+    _warn_allele_mismatch(t[~(same | flip)], set(t["row"][same | flip]), panel, where or phenotype)
     t = t[same | flip].copy()
     sign = np.where(flip[same | flip], -1.0, 1.0)
-    t["z"] = t["z"] * sign
-    t["beta"] = t["beta"] * sign
+    t["z"] = t["z"] * sign + 0.0                  # + 0.0: a z of 0 flipped is written 0, not -0
+    t["beta"] = t["beta"] * sign + 0.0
     if "effect_allele_frequency" in t.columns:
         t["effect_allele_frequency"] = np.where(sign < 0, 1 - t["effect_allele_frequency"], t["effect_allele_frequency"])
     return t.sort_values("row").drop_duplicates("row").reset_index(drop=True)
+
+
+def _warn_allele_mismatch(dropped: pd.DataFrame, kept_rows: set, panel, where: str) -> None:
+    """Warn about the panel variants found (``dropped.row``) whose summary-statistics alleles match the panel's in
+    neither orientation, when no other row of the variant matched (``kept_rows``: a multi-allelic site's other rows
+    are not a mismatch); says when the alleles are the panel's on the other strand."""
+    lost = dropped[~dropped["row"].isin(kept_rows)].drop_duplicates("row")
+    if lost.empty:
+        return
+    v = panel.variants
+    a1, a2 = v.allele1[lost["row"]].astype(str), v.allele2[lost["row"]].astype(str)
+    ea, oa = lost["effect_allele"].astype(str).to_numpy(), lost["other_allele"].astype(str).to_numpy()
+    comp = lambda a: np.array([x.translate(COMPLEMENT) for x in a])             # noqa: E731
+    strand = int(np.sum(((comp(ea) == a1) & (comp(oa) == a2)) | ((comp(ea) == a2) & (comp(oa) == a1))))
+    log.warning("%s: %d variant(s) found in the LD panel have other alleles there (e.g. %s %s/%s, panel %s/%s%s); left "
+                "out", where, len(lost), lost["variant_id"].iloc[0], ea[0], oa[0], a1[0], a2[0],
+                f"; {strand} of them are the panel's alleles on the other strand" if strand else "")
 
 
 def region_matrix(panel, rows: np.ndarray) -> np.ndarray:
@@ -148,10 +210,20 @@ def region_matrix(panel, rows: np.ndarray) -> np.ndarray:
 
 
 def region_n(t: pd.DataFrame, panel) -> int:
-    """Sample size of a region: median ``n`` of its rows, else the panel's."""
+    """Sample size of a region: median ``n`` of its rows, else (no n: warned once per phenotype by
+    :func:`warn_panel_n`) the panel's sample count, the GWAS's own N when the panel is the GWAS genotypes."""
     if "n" in t.columns and t["n"].notna().any():
         return int(np.nanmedian(t["n"]))
     return int(panel.n_samples)
+
+
+def warn_panel_n(zs: dict[str, ZStats], panel) -> None:
+    """Warn, naming the file, for each phenotype without a sample size: SuSiE-RSS then takes the LD panel's
+    sample count as n (:func:`region_n`), right only when the panel is the GWAS sample itself."""
+    for z in zs.values():
+        if not has_n(z):
+            log.warning("%s: no n; SuSiE-RSS takes the LD panel's %d samples as n (the GWAS's N only when the panel is "
+                        "its own genotypes): give --sample-size %s=N", z.files[0], panel.n_samples, z.files[0])
 
 
 def finemap_region(reg: Region, *, max_causal: int = 10, coverage: float = 0.95, min_abs_corr: float = 0.5):
@@ -193,12 +265,12 @@ def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, 
     for name, z in zs.items():
         z = located(z, panel)
         for locus, rows in locus_regions(loci, z, window_kb):
-            leads = str(loci.loc[loci["locus"] == locus, "phenotypes"].iloc[0]).split(",")
-            if only_leads and name not in leads:
+            if only_leads and name not in locus_leads(loci, locus):
                 continue
-            t = align_to_panel(rows, panel, name)
+            where = f"finemap locus {locus} {name}"
+            t = align_to_panel(rows, panel, name, where)
             if len(t) < 2:
-                log.warning("finemap locus %d %s: %d variant(s) in the panel; skipped", locus, name, len(t))
+                log.warning("%s: %d variant(s) in the panel with matching alleles; skipped", where, len(t))
                 continue
             yield Region(locus, name, t, region_matrix(panel, t["row"].to_numpy()), region_n(t, panel))
 
@@ -216,6 +288,7 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
     check_sumstats_options(files, "--sumstats", columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
     loci_t = read_loci(loci)
     zs = read_zstats(files, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
+    check_leads(loci_t, zs, loci, "fine-map")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen finemap")
     params = {"max_causal": max_causal, "coverage": coverage, "min_abs_corr": min_abs_corr, "window_kb": window_kb,
               "columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
@@ -225,6 +298,7 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
     with recording(out_dir, "edfgen finemap", parameters=params,
                    inputs=[loci, *[f for z in zs.values() for f in z.files], *panel_files],
                    planned=planned) as man, open_panel(genotypes) as panel:
+        warn_panel_n({name: z for name, z in zs.items() if name in all_leads(loci_t)}, panel)
         cs_rows, pips, checks = [], [], []
         for reg in progress(list(regions(loci_t, zs, panel, window_kb)), desc="fine-mapping", unit="region"):
             c, p, k, _ = finemap_region(reg, max_causal=max_causal, coverage=coverage, min_abs_corr=min_abs_corr)
