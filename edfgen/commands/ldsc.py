@@ -1,6 +1,6 @@
 """``edfgen ldsc``: SNP heritability, LD-score intercept and genetic correlations of summary statistics.
 
-LD scores are computed in-sample from a genotype panel (``--bfile/--pfile/--bgen``, window
+LD scores are computed in-sample from the autosomes 1-22 of a genotype panel (``--bfile/--pfile/--bgen``, window
 ``--ld-wind-cm`` or ``--ld-wind-kb``; written as ldsc writes them to ``ldscores/<chr>.l2.ldscore.gz``,
 ``.l2.M``, ``.l2.M_5_50``, so ``ldsc --ref-ld-chr OUT/ldscores/`` reads them) or read from ldsc files
 (``--ref-ld-chr``, ``--w-ld-chr``). In-sample LD scores serve as both reference and weight LD scores.
