@@ -223,6 +223,13 @@ def test_why_clump_on_an_unfinished_gwas_folder_refused_unless_allow_incomplete(
     res = CliRunner().invoke(cli, ["clump", "--sumstats", str(gwas), "--out", str(tmp_path / "c2"), "--p1", "1e-6",
                                    *bfile])
     assert res.exit_code == 0, res.output                    # the finished folder is read as before
+    # finemap, ldsc and coloc read it too (review s30e: they used the killed folder without a word)
+    loci = tmp_path / "c" / "loci.tsv"
+    for cmd in (["finemap", "--loci", str(loci), "--sumstats", str(snap)], ["ldsc", "--sumstats", str(snap)],
+                ["coloc", "--loci", str(loci), "--exposure", str(gwas), "--outcome", str(snap)]):
+        line = _one_line_error(CliRunner().invoke(cli, [*cmd, *bfile, "--out", str(tmp_path / cmd[0])]))
+        assert "'edfgen gwas' did not finish" in line and "--allow-incomplete" in line, cmd
+        assert not (tmp_path / cmd[0]).exists()
 
 
 def test_why_mr_nboot_has_an_upper_bound(tmp_path):

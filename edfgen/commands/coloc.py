@@ -31,12 +31,12 @@ import pandas as pd
 
 from edfgen.commands.finemap import (align_to_panel, check_leads, locus_leads, locus_regions, located, read_loci,
                                      region_matrix)
-from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
-from edfgen.formats.manifest import recording
+from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import parse_column_option
 from edfgen.formats.sumstats.zscores import NO_N, ZStats, has_n, read_zstats, zstats_files
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
@@ -72,6 +72,7 @@ class ColocOptions(GenotypeOptions):
     case_counts: tuple[str, ...] = case_counts_opt()
     out: str | None = out_opt()
     force: bool = force_opt()
+    allow_incomplete: bool = allow_incomplete_opt()
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,9 @@ def restrict_to_coloc(instruments: pd.DataFrame, exposure: str, outcome: str, co
 
 
 def run(o: ColocOptions) -> ColocRun:
-    """``edfgen coloc``: :func:`run_coloc`."""
+    """``edfgen coloc``: :func:`run_coloc` (inputs of a killed edfgen command refused: :func:`check_upstream`)."""
+    for option, paths in (("--exposure", o.exposure), ("--outcome", o.outcome), ("--loci", [o.loci])):
+        check_upstream(paths, option=option, allow_incomplete=o.allow_incomplete)
     return run_coloc(list(o.exposure), list(o.outcome), loci=o.loci, out_dir=o.out,
                      genotypes=genotype_source(o, required=False), p1=o.p1, p2=o.p2, p12=o.p12, window_kb=o.window_kb,
                      max_causal=o.max_causal, force=o.force, columns=parse_column_option(o.columns) or None,

@@ -20,12 +20,12 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, locate_in_panel, open_panel, panel_fingerprint
-from edfgen.formats.manifest import recording
+from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import parse_column_option
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.zscores import ZStats, has_n, read_zstats, zstats_files
@@ -66,6 +66,7 @@ class FinemapOptions(GenotypeOptions):
     case_counts: tuple[str, ...] = case_counts_opt()
     out: str | None = out_opt()
     force: bool = force_opt()
+    allow_incomplete: bool = allow_incomplete_opt()
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,9 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
 
 
 def run(o: FinemapOptions) -> FinemapRun:
-    """``edfgen finemap``: :func:`run_finemap`."""
+    """``edfgen finemap``: :func:`run_finemap` (inputs of a killed edfgen command refused: :func:`check_upstream`)."""
+    check_upstream([*o.sumstats, *o.more_sumstats], option="--sumstats", allow_incomplete=o.allow_incomplete)
+    check_upstream([o.loci], option="--loci", allow_incomplete=o.allow_incomplete)
     return run_finemap([*o.sumstats, *o.more_sumstats], loci=o.loci, out_dir=o.out,
                        genotypes=genotype_source(o, required=False), max_causal=o.max_causal, coverage=o.coverage,
                        min_abs_corr=o.min_abs_corr, window_kb=o.window_kb, force=o.force,

@@ -22,14 +22,14 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.options import GenotypeOptions, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.genotypes.plink1 import read_plink_text
 from edfgen.formats.ldscore import read_ldscores_chr, write_ldscores
-from edfgen.formats.manifest import recording
+from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import chrom_key, parse_column_option
 from edfgen.formats.sumstats.zscores import ZStats, read_zstats, rows_by_id, zstats_files
 from edfgen.formats.tables import prepare_out_dir, write_table
@@ -81,6 +81,7 @@ class LdscOptions(GenotypeOptions):
     case_counts: tuple[str, ...] = case_counts_opt()
     out: str | None = out_opt()
     force: bool = force_opt()
+    allow_incomplete: bool = allow_incomplete_opt()
 
 
 @dataclass(frozen=True)
@@ -484,7 +485,8 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
 
 
 def run(o: LdscOptions) -> LdscRun:
-    """``edfgen ldsc``: :func:`run_ldsc`."""
+    """``edfgen ldsc``: :func:`run_ldsc` (inputs of a killed edfgen command refused: :func:`check_upstream`)."""
+    check_upstream([*o.sumstats, *o.more_sumstats], option="--sumstats", allow_incomplete=o.allow_incomplete)
     return run_ldsc([*o.sumstats, *o.more_sumstats], out_dir=o.out, genotypes=genotype_source(o, required=False),
                     ref_ld_chr=o.ref_ld_chr, w_ld_chr=o.w_ld_chr, ld_wind_cm=o.ld_wind_cm, ld_wind_kb=o.ld_wind_kb,
                     rg=o.rg, rg_across=o.rg_across, prevalence=o.prevalence, two_step=o.two_step, n_blocks=o.n_blocks, force=o.force,
