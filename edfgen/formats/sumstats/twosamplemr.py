@@ -53,38 +53,95 @@ def internal_columns(df: pd.DataFrame, table: str) -> pd.DataFrame:
     return df.rename(columns=inverse) if inverse else df
 
 
-def twosamplemr_map(columns: Sequence[str]) -> dict[str, str]:
-    """Column map for TwoSampleMR exports: ``beta.exposure`` -> ``beta``, ``pval.outcome`` -> ``p_value``."""
-    cmap: dict[str, str] = {}
-    used: set[str] = set()
+#: TwoSampleMR's column base names (``beta`` of ``beta.exposure``) -> GWAS-SSF
+TWOSAMPLEMR_FIELDS = {"pval": "p_value", "samplesize": "n", "eaf": "effect_allele_frequency", "se": "standard_error",
+                      "beta": "beta", "effect_allele": "effect_allele", "other_allele": "other_allele",
+                      "chr": "chromosome", "pos": "base_pair_location", "ncase": "n_cases",
+                      "ncontrol": "n_controls", "rsq": "variance_explained"}
+#: fields of the variant, not of a trait: a harmonised table's are read from either suffix
+VARIANT_FIELDS = ("chromosome", "base_pair_location")
+#: the fields MR reads from a harmonised table's suffix: refused when that suffix lacks one
+_TRAIT_NEEDED = ("effect_allele", "other_allele", "beta", "standard_error")
+
+
+def _by_suffix(columns: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``{"exposure": {GWAS-SSF field: column}, "outcome": {...}}`` of the TwoSampleMR-named columns (the first
+    column of each field and suffix)."""
+    found: dict[str, dict[str, str]] = {"exposure": {}, "outcome": {}}
     for c in columns:
         m = re.fullmatch(r"(.+)\.(exposure|outcome)", str(c))
-        if not m:
-            continue
-        base = m.group(1).lower()
-        canon = {"pval": "p_value", "samplesize": "n", "eaf": "effect_allele_frequency", "se": "standard_error",
-                 "beta": "beta", "effect_allele": "effect_allele", "other_allele": "other_allele",
-                 "chr": "chromosome", "pos": "base_pair_location", "ncase": "n_cases",
-                 "ncontrol": "n_controls", "rsq": "variance_explained"}.get(base)
-        if canon and canon not in used:
-            cmap[c] = canon
-            used.add(canon)
+        canon = TWOSAMPLEMR_FIELDS.get(m.group(1).lower()) if m else None
+        if canon:
+            found[m.group(2)].setdefault(canon, c)
+    return found
+
+
+def is_harmonised_table(columns: Sequence[str]) -> bool:
+    """Whether a header has trait columns of both suffixes (``beta.exposure`` and ``beta.outcome``):
+    TwoSampleMR's ``harmonise_data`` output or ``edfgen mr``'s ``harmonised.tsv``, which hold two traits."""
+    return all(set(fields) - set(VARIANT_FIELDS) for fields in _by_suffix(columns).values())
+
+
+def twosamplemr_map(columns: Sequence[str], role: str | None = None) -> dict[str, str]:
+    """Column map for TwoSampleMR exports: ``beta.exposure`` -> ``beta``, ``pval.outcome`` -> ``p_value``.
+
+    Parameters
+    ----------
+    columns
+        The file's header.
+    role
+        ``"exposure"`` or ``"outcome"``: the option the file was given with. A harmonised table (both
+        suffixes, :func:`is_harmonised_table`) is read with that suffix (``"exposure"`` when None, as for a
+        header check); the other suffix's columns are mapped to themselves, so that no alias reads them as the
+        file's trait (``beta.exposure`` is an alias of ``beta``). Chromosome and position are the variant's and
+        are read from either suffix. A file with one suffix is read with it whatever the role.
+    """
+    found = _by_suffix(columns)
+    if not is_harmonised_table(columns):
+        cmap: dict[str, str] = {}
+        for fields in found.values():
+            for canon, col in fields.items():
+                if canon not in cmap.values():
+                    cmap[col] = canon
+        return cmap
+    own = role or "exposure"
+    other = "outcome" if own == "exposure" else "exposure"
+    cmap = {col: canon for canon, col in found[own].items()}
+    for canon, col in found[other].items():
+        cmap[col] = canon if canon in VARIANT_FIELDS and canon not in found[own] else col
     return cmap
 
 
-def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.DataFrame:
+def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: str | None = None) -> pd.DataFrame:
     """Read summary statistics in any layout :func:`edfgen.formats.sumstats.read_sumstats` recognises, or a
     TwoSampleMR export; log the column mapping. A variant id on two rows with the same alleles is an input error
     (which row would be the instrument?); on rows with different alleles (a multi-allelic site) it is kept.
 
-    ``columns``: user mapping ``{input column: GWAS-SSF column}`` (``--columns``); entries naming a
-    column this file does not have are skipped (one option serves exposure and outcome files)."""
+    Parameters
+    ----------
+    path
+        The file.
+    columns
+        User mapping ``{input column: GWAS-SSF column}`` (``--columns``); entries naming a column this file does
+        not have are skipped (one option serves exposure and outcome files).
+    role
+        ``"exposure"`` or ``"outcome"``: the option the file was given with; a harmonised table (``.exposure``
+        and ``.outcome`` columns) is read with that suffix (:func:`twosamplemr_map`).
+
+    Raises
+    ------
+    InputError
+        A harmonised table without a role, or without the role's allele, beta or SE columns; repeated rows.
+    """
     try:
         names = read_header(path)        # the header only: the file is read whole once, by read_sumstats
     except Exception:  # noqa: BLE001 - an unreadable file: read_table's one-line error names what is wrong
         names = list(read_table(path).columns)
     user = {k: v for k, v in (columns or {}).items() if k in names}
-    cmap = {**twosamplemr_map([c for c in names if c not in user]), **user}
+    rest = [c for c in names if c not in user]
+    cmap = {**twosamplemr_map(rest, role), **user}
+    if is_harmonised_table(rest):
+        _check_harmonised_role(path, rest, cmap, role)
     if cmap:
         for c in names:  # plain columns that would collide with the mapped suffixed ones
             canon = ALIASES.get(str(c).lower())
@@ -109,6 +166,21 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None) -> pd.D
         log.info("%s: %d variant id(s) on several rows with different alleles (multi-allelic sites, one row per "
                  "allele): each matched to the exposure by its alleles", path, int(df.loc[multi, "variant_id"].nunique()))
     return df
+
+
+def _check_harmonised_role(path: PathLike, names: Sequence[str], cmap: dict[str, str], role: str | None) -> None:
+    """Refuse a harmonised table (two traits' columns) read without a role or without the role's allele, beta and
+    SE columns (one line naming both column sets); log which suffix is read."""
+    found = _by_suffix(names)
+    sets = " and ".join(f"{', '.join(found[s].values())}" for s in ("exposure", "outcome"))
+    if role not in ("exposure", "outcome"):
+        raise InputError(f"{path}: columns of two traits ({sets}): say which to read (--exposure or --outcome)")
+    missing = [f for f in _TRAIT_NEEDED if f not in cmap.values()]
+    if missing:
+        raise InputError(f"{path}: columns of two traits ({sets}); given as --{role}, it has no .{role} column "
+                         f"for {', '.join(missing)}: give the {role}'s own file")
+    log.info("%s: columns of two traits (.exposure and .outcome, a harmonised table): the .%s columns are read "
+             "(given as --%s)", path, role, role)
 
 
 def read_instruments(path: PathLike) -> pd.DataFrame:
