@@ -283,6 +283,35 @@ def test_saige__allele2_is_the_effect_allele(truth, tmp_path):
     assert (df["n_cases"] == 800).all() and (df["n_controls"] == 4200).all()
 
 
+def test_saige_lookalike__metal_allele1_is_the_effect_and_no_telling_is_refused(truth, tmp_path, caplog):
+    """METAL's Allele1/Freq1 with R's p.value for P-value has SAIGE's signature (CHR POS Allele1 Allele2 p.value):
+    it was read as SAIGE, Allele2 the effect allele, so every estimate changed sign (review s30a finding 3). SAIGE
+    needs one of its own columns; with METAL's Freq1 Allele1 is the effect allele; with neither it is refused."""
+    metal = pd.DataFrame({"SNP": truth["variant_id"], "CHR": truth["chromosome"], "POS": truth["base_pair_location"],
+                          "Allele1": truth["effect_allele"].str.lower(), "Allele2": truth["other_allele"].str.lower(),
+                          "Freq1": truth["effect_allele_frequency"], "BETA": truth["beta"],
+                          "SE": truth["standard_error"], "p.value": truth["p_value"], "N": 5000})
+    with caplog.at_level("INFO", logger="edfgen"):
+        df, m = read_sumstats(_write(tmp_path / "metal.tsv", metal))
+    assert m.layout == ""
+    _check(df, truth)
+    assert "metal.tsv (no tool's layout" in caplog.text and "Allele1->effect_allele" in caplog.text
+    bare = _write(tmp_path / "bare.tsv", metal.drop(columns="Freq1"))
+    with pytest.raises(InputError, match=r"bare\.tsv: Allele1, Allele2 and p\.value as SAIGE writes them.*"
+                                         r"--columns ea=Allele1,oa=Allele2 \(METAL\)"):
+        read_sumstats(bare)
+    df, _ = read_sumstats(bare, column_map={"Allele1": "effect_allele", "Allele2": "other_allele"})
+    _check(df, truth, cols=("beta",))
+    assert read_sumstats(bare, required=("variant_id", "p_value"))[1].layout == ""   # clump needs no alleles
+    caplog.clear()
+    saige = metal.drop(columns="Freq1").rename(columns={"Allele1": "Allele2", "Allele2": "Allele1", "SNP": "MarkerID"}).assign(
+        AF_Allele2=truth["effect_allele_frequency"])
+    with caplog.at_level("INFO", logger="edfgen"):
+        df, m = read_sumstats(_write(tmp_path / "saige.tsv", saige))
+    assert m.layout == "SAIGE" and "(layout SAIGE)" in caplog.text
+    _check(df, truth)
+
+
 def test_finngen__own_layout_with_rsids(truth, tmp_path):
     rsids = truth["variant_id"].copy()
     rsids.iloc[3] = "rs1003,rs99999"  # FinnGen lists several rsids for some variants

@@ -36,7 +36,7 @@ class SumstatsMapping:
 
     def describe(self) -> str:
         renamed = {k: v for k, v in self.mapping.items() if k != v}
-        lay = f" (layout {self.layout})" if self.layout else ""
+        lay = f" (layout {self.layout})" if self.layout else " (no tool's layout: column names and aliases)"
         return (f"{self.path}{lay}: columns mapped " + (", ".join(f"{k}->{v}" for k, v in renamed.items())
                                                        or "as GWAS-SSF") + "".join(f"; {n}" for n in self.notes))
 
@@ -123,7 +123,8 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
         notes = [*notes, "base_pair_location + 1 (its -meta.yaml declares coordinate_system 0-based)"]
     m = SumstatsMapping(str(path), {k: v for k, v in mapping.items()}, layout=layout.name if layout else "",
                         notes=tuple(notes))
-    log.debug(m.describe())
+    # which allele a tool's BETA refers to differs (SAIGE's Allele2, METAL's Allele1): said unless GWAS-SSF
+    (log.debug if m.layout == "GWAS-SSF" else log.info)(m.describe())
     return df, m
 
 
@@ -206,6 +207,8 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     source = {dst: found[dst] for dst in wanted if dst in found}      # in the order asked for
     if any(c not in source for c in required):
         return _subset(read_sumstats(path, required=required)[0], wanted)
+    if layout is None:
+        log.info(SumstatsMapping(str(path), {s: d for d, s in source.items()}).describe())
     import pyarrow as pa
     import pyarrow.csv as pcsv
 

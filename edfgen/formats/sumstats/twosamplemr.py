@@ -147,8 +147,7 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
             canon = ALIASES.get(str(c).lower())
             if c not in cmap and canon in cmap.values():
                 cmap[c] = f"{c}_original"
-    df, mapping = read_sumstats(path, column_map=cmap or None)
-    log.debug(mapping.describe())
+    df, _ = read_sumstats(path, column_map=cmap or None)     # (it logs the layout and mapping)
     df = df.loc[:, ~df.columns.duplicated()]
     # a variant id on several rows with different alleles is a multi-allelic site (one row per ALT allele, as
     # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the
