@@ -32,6 +32,7 @@ from edfgen.formats.genotypes.panel import open_panel
 from edfgen.formats.sumstats import (MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype,
                                     load_sumstats, read_header, twosamplemr_map)
 from edfgen.formats.sumstats.twosamplemr import is_harmonised_table
+from edfgen.kernels.alleles import variant_allele_keys
 from edfgen.formats.tables import PathLike
 from edfgen.kernels.clump import ClumpSettings
 from edfgen.kernels.validate import numeric_values
@@ -75,7 +76,12 @@ def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None,
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
                        instruments: pd.DataFrame | None, source: str) -> pd.DataFrame:
     """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold), one per variant
-    (:func:`one_row_per_variant`: a multi-allelic site's strongest allele)."""
+    (:func:`one_row_per_variant`: a multi-allelic site's strongest allele).
+
+    Raises
+    ------
+    InputError
+        An instrument's id on two rows with the same alleles (an rsID at two positions): which one is meant?"""
     sel = df
     if instruments is not None:
         ids = instruments
@@ -86,6 +92,10 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
         if "p_value" not in sel.columns:
             raise InputError(f"{source}: --p-threshold needs a p_value column")
         sel = sel[pd.to_numeric(sel["p_value"], errors="coerce") < p_threshold]
+    twice = variant_allele_keys(sel).duplicated()
+    if twice.any():
+        raise InputError(f"{source}: instrument {sel.loc[twice, 'variant_id'].iloc[0]!r} is on {int(twice.sum()) + 1}+ "
+                         "rows with the same alleles (at different positions?); give one row per instrument")
     return one_row_per_variant(sel, source=source).reset_index(drop=True)
 
 

@@ -25,7 +25,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import alias_clashes, sumstats_columns
 from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats, read_sumstats_columns
-from edfgen.kernels.alleles import variant_allele_keys
+from edfgen.kernels.alleles import variant_site_keys
 from edfgen.kernels.thresholds import build_name
 from edfgen.formats.sumstats.twosamplemr import twosamplemr_map
 from edfgen.formats.tables import PathLike
@@ -187,8 +187,8 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
     if {"chromosome", "base_pair_location"} <= set(df.columns) and alleles:
         keys.append(["chromosome", "base_pair_location", "effect_allele", "other_allele"])
     for key in keys:
-        if key == ["variant_id"] and alleles:   # a multi-allelic site's rows (one per ALT) are not repeats
-            k = variant_allele_keys(df)
+        if key == ["variant_id"] and alleles:   # a multi-allelic site's rows (one per ALT), an rsID at two
+            k = variant_site_keys(df)           # positions, are not repeats
         else:
             k = df[key[0]].astype(str)
             for col in key[1:]:

@@ -16,7 +16,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import ALIASES
 from edfgen.formats.sumstats.read import read_header, read_sumstats
-from edfgen.kernels.alleles import variant_allele_keys
+from edfgen.kernels.alleles import variant_site_keys
 from edfgen.formats.tables import PathLike, read_table
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,8 @@ def twosamplemr_map(columns: Sequence[str], role: str | None = None) -> dict[str
 def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: str | None = None) -> pd.DataFrame:
     """Read summary statistics in any layout :func:`edfgen.formats.sumstats.read_sumstats` recognises, or a
     TwoSampleMR export; log the column mapping. A variant id on two rows with the same alleles is an input error
-    (which row would be the instrument?); on rows with different alleles (a multi-allelic site) it is kept.
+    (which row would be the instrument?); on rows with different alleles (a multi-allelic site) or positions (an
+    rsID dbSNP places twice) it is kept.
 
     Parameters
     ----------
@@ -135,6 +136,8 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
     """
     try:
         names = read_header(path)        # the header only: the file is read whole once, by read_sumstats
+    except InputError:                   # (a GWAS-VCF's own message, not a table reader's)
+        raise
     except Exception:  # noqa: BLE001 - an unreadable file: read_table's one-line error names what is wrong
         names = list(read_table(path).columns)
     user = {k: v for k, v in (columns or {}).items() if k in names}
@@ -150,9 +153,10 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
     df, _ = read_sumstats(path, column_map=cmap or None)     # (it logs the layout and mapping)
     df = df.loc[:, ~df.columns.duplicated()]
     # a variant id on several rows with different alleles is a multi-allelic site (one row per ALT allele, as
-    # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the
-    # same variant and alleles twice is a repeat: which row would be the instrument? never pick one silently
-    key = variant_allele_keys(df)
+    # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the same variant, alleles and
+    # position twice is a repeat: which row would be the instrument? never pick one silently. One rsID at two
+    # positions is refused only where it is an instrument (select_instruments, harmonise)
+    key = variant_site_keys(df)
     dup = key.duplicated(keep=False)
     if dup.any():
         first = str(df.loc[dup, "variant_id"].iloc[0])
