@@ -205,6 +205,23 @@ def test_gwas_vcf__ieu_opengwas_layout_read_and_refused_forms(truth, tmp_path):
         read_sumstats(tmp_path / "plain.vcf")
 
 
+def test_gwas_vcf__a_byte_order_mark_is_ignored_and_a_non_vcf_gets_the_vcf_message(truth, tmp_path):
+    """A GWAS-VCF saved with a UTF-8 BOM was refused by the tab reader's '10 fields, the header has 1' (the VCF
+    reader's refusal was swallowed by load_sumstats's fallback) (review s30a finding 5)."""
+    from gwasvcf_writer import write_gwas_vcf
+
+    from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns
+    from edfgen.formats.sumstats.twosamplemr import load_sumstats
+
+    write_gwas_vcf(tmp_path / "a.vcf", truth, "IEU-a-2")
+    (tmp_path / "bom.vcf").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "a.vcf").read_bytes())
+    assert gwas_vcf_columns(tmp_path / "bom.vcf") == gwas_vcf_columns(tmp_path / "a.vcf")
+    _check(load_sumstats(tmp_path / "bom.vcf"), truth, rtol=1e-12)
+    (tmp_path / "plain.vcf").write_text("chromosome\tbase_pair_location\n1\t2\n")
+    with pytest.raises(InputError, match="plain.vcf: named like a VCF but does not start with '##fileformat=VCF'"):
+        load_sumstats(tmp_path / "plain.vcf")
+
+
 def test_regenie__space_separated_log10p(truth, tmp_path):
     reg = pd.DataFrame({"CHROM": truth["chromosome"], "GENPOS": truth["base_pair_location"], "ID": truth["variant_id"],
                         "ALLELE0": truth["other_allele"], "ALLELE1": truth["effect_allele"],
