@@ -190,3 +190,33 @@ def test_load_sumstats__a_harmonised_table_is_read_with_the_columns_of_its_role(
     with pytest.raises(InputError, match=r"no_se\.csv: .*given as --outcome, it has no \.outcome column for "
                                          r"standard_error"):
         load_sumstats(tmp_path / "no_se.csv", role="outcome")
+
+
+def _plain_outcome(fixture_files) -> tuple[pd.DataFrame, pd.DataFrame]:
+    out = pd.read_csv(fixture_files[1])
+    return out, pd.DataFrame({"SNP": out["SNP"], "A1": out["effect_allele.outcome"], "A2": out["other_allele.outcome"],
+                              "EAF": out["eaf.outcome"], "BETA": out["beta.outcome"], "SE": out["se.outcome"],
+                              "P": out["pval.outcome"]})
+
+
+def test_load_sumstats__two_frequency_columns_are_refused(fixture_files, tmp_path):
+    """EAF and FRQ in one outcome: neither was read ('not needed here'), so every palindrome was dropped under
+    --palindromes infer; MR reads the frequency, so the clash is refused as the README says (review s30a finding 4)."""
+    out, t = _plain_outcome(fixture_files)
+    t.assign(FRQ=t["EAF"]).to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match="o.tsv: columns 'EAF' and 'FRQ' both read as effect_allele_frequency.*"
+                                         "--columns eaf=EAF"):
+        load_sumstats(tmp_path / "o.tsv")
+    df = load_sumstats(tmp_path / "o.tsv", {"FRQ": "effect_allele_frequency"})
+    np.testing.assert_allclose(df["effect_allele_frequency"], out["eaf.outcome"])
+
+
+def test_load_sumstats__without_p_values_they_are_inferred_from_beta_and_se(fixture_files, tmp_path):
+    """A file without p-values was refused though MR needs none and TwoSampleMR's format_data infers them
+    (review s30a finding 7)."""
+    from scipy.stats import norm
+
+    out, t = _plain_outcome(fixture_files)
+    t.drop(columns="P").to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    df = load_sumstats(tmp_path / "o.tsv")
+    np.testing.assert_allclose(df["p_value"], 2 * norm.sf(np.abs(out["beta.outcome"] / out["se.outcome"])), rtol=1e-12)

@@ -27,7 +27,7 @@ from edfgen.formats.sumstats.layout import alias_clashes, sumstats_columns
 from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import variant_site_keys
 from edfgen.kernels.thresholds import build_name
-from edfgen.formats.sumstats.twosamplemr import twosamplemr_map
+from edfgen.formats.sumstats.twosamplemr import MR_REQUIRED, twosamplemr_map
 from edfgen.formats.tables import PathLike
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,6 @@ SUMSTATS_SUFFIXES = ((".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", "
                      + GWAS_VCF_SUFFIXES + TOOL_SUFFIXES)
 #: the GWAS-SSF columns clumping (and regional plots) need
 CLUMP_REQUIRED = ("variant_id", "p_value")
-#: the GWAS-SSF columns MR needs
-MR_REQUIRED = ("variant_id", "effect_allele", "other_allele", "beta", "standard_error")
 
 
 def looks_like_sumstats(path: Path, required: Sequence[str] = MR_REQUIRED,

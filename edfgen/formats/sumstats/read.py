@@ -62,7 +62,7 @@ def read_header(path: PathLike) -> list[str]:
 def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
                   required: tuple[str, ...] = ("variant_id", "effect_allele", "other_allele", "beta",
                                                "standard_error", "p_value"),
-                  ) -> tuple[pd.DataFrame, SumstatsMapping]:
+                  wanted: tuple[str, ...] = ()) -> tuple[pd.DataFrame, SumstatsMapping]:
     """Read summary statistics, mapping aliases to GWAS-SSF names.
 
     Parameters
@@ -74,6 +74,9 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
         Explicit ``{input_column: ssf_column}`` overrides, applied before aliases.
     required
         GWAS-SSF columns that must be present after mapping.
+    wanted
+        GWAS-SSF columns the caller uses when present: two columns aliasing one of them (``EAF`` and ``FRQ``) are
+        refused as for ``required`` (another target named twice is not read).
 
     Returns
     -------
@@ -88,7 +91,7 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
     if absent:
         raise InputError(f"{path}: --columns names {', '.join(map(repr, absent))}, not in the file's header "
                          f"({_header_text(original)})")
-    mapping, layout = _column_mapping(list(original), column_map, source=str(path), need=required)
+    mapping, layout = _column_mapping(list(original), column_map, source=str(path), need=(*required, *wanted))
     clash = [c for c in original if c not in mapping and c in set(mapping.values())]
     df = df.rename(columns={**{c: f"{c}_original" for c in clash}, **mapping})
     df = df.loc[:, ~df.columns.duplicated()]

@@ -53,6 +53,12 @@ def internal_columns(df: pd.DataFrame, table: str) -> pd.DataFrame:
     return df.rename(columns=inverse) if inverse else df
 
 
+#: the GWAS-SSF columns MR needs
+MR_REQUIRED = ("variant_id", "effect_allele", "other_allele", "beta", "standard_error")
+#: the GWAS-SSF columns MR reads when a file has them (a clash of two aliases of one is refused): the p-value selects
+#: instruments (inferred from beta/se without it), the frequency infers palindromes, n is Steiger's
+MR_WANTED = ("p_value", "effect_allele_frequency", "n")
+
 #: TwoSampleMR's column base names (``beta`` of ``beta.exposure``) -> GWAS-SSF
 TWOSAMPLEMR_FIELDS = {"pval": "p_value", "samplesize": "n", "eaf": "effect_allele_frequency", "se": "standard_error",
                       "beta": "beta", "effect_allele": "effect_allele", "other_allele": "other_allele",
@@ -150,7 +156,9 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
             canon = ALIASES.get(str(c).lower())
             if c not in cmap and canon in cmap.values():
                 cmap[c] = f"{c}_original"
-    df, _ = read_sumstats(path, column_map=cmap or None)     # (it logs the layout and mapping)
+    df, _ = read_sumstats(path, column_map=cmap or None, required=MR_REQUIRED, wanted=MR_WANTED)  # (logs the mapping)
+    if "p_value" not in df.columns:
+        df["p_value"] = _inferred_p(df, path)
     df = df.loc[:, ~df.columns.duplicated()]
     # a variant id on several rows with different alleles is a multi-allelic site (one row per ALT allele, as
     # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the same variant, alleles and
@@ -169,6 +177,18 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
         log.info("%s: %d variant id(s) on several rows with different alleles (multi-allelic sites, one row per "
                  "allele): each matched to the exposure by its alleles", path, int(df.loc[multi, "variant_id"].nunique()))
     return df
+
+
+def _inferred_p(df: pd.DataFrame, path: PathLike) -> np.ndarray:
+    """Two-sided normal p from ``beta / standard_error`` for a file without p-values (TwoSampleMR's
+    ``format_data``: "Inferring p-values", ``pval_origin = "inferred"``), logged."""
+    from scipy.stats import norm
+
+    log.info("%s: no p-value column: p inferred from beta / se (two-sided normal), as TwoSampleMR's format_data does",
+             path)
+    z = pd.to_numeric(df["beta"], errors="coerce").to_numpy(float) / pd.to_numeric(
+        df["standard_error"], errors="coerce").to_numpy(float)
+    return 2 * norm.sf(np.abs(z))
 
 
 def _check_harmonised_role(path: PathLike, names: Sequence[str], cmap: dict[str, str], role: str | None) -> None:
