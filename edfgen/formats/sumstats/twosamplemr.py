@@ -159,6 +159,7 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
     df, _ = read_sumstats(path, column_map=cmap or None, required=MR_REQUIRED, wanted=MR_WANTED)  # (logs the mapping)
     if "p_value" not in df.columns:
         df["p_value"] = _inferred_p(df, path)
+    df["variant_id"] = tidy_variant_ids(df["variant_id"], path)
     df = df.loc[:, ~df.columns.duplicated()]
     # a variant id on several rows with different alleles is a multi-allelic site (one row per ALT allele, as
     # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the same variant, alleles and
@@ -177,6 +178,26 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
         log.info("%s: %d variant id(s) on several rows with different alleles (multi-allelic sites, one row per "
                  "allele): each matched to the exposure by its alleles", path, int(df.loc[multi, "variant_id"].nunique()))
     return df
+
+
+def tidy_variant_ids(ids: pd.Series, source: PathLike = "") -> pd.Series:
+    """Variant ids as TwoSampleMR's ``format_data`` writes ``SNP``: white space removed and an rsID in lower case
+    (``RS123`` and `` rs123 `` are ``rs123``), so they meet the other file's; other ids (``1:1000:A:G``) keep their
+    case. Only the rows that need it are rewritten (found by one Arrow regex pass), counted in the log."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(ids.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    fix = pc.fill_null(pc.match_substring_regex(text, r"\s|^(RS|Rs|rS)\d"), False).to_numpy(zero_copy_only=False)
+    if not fix.any():
+        return ids
+    sub = ids[fix].astype(str).str.replace(r"\s+", "", regex=True)
+    rs = sub.str.match(r"^[Rr][Ss]\d+$")
+    out = ids.copy()
+    out[fix] = sub.where(~rs, sub.str.lower())
+    log.info("%s: %d variant id(s) tidied as TwoSampleMR's format_data does (white space removed, RS123 read as "
+             "rs123; e.g. %r -> %r)", source, int(fix.sum()), ids[fix].iloc[0], out[fix].iloc[0])
+    return out
 
 
 def _inferred_p(df: pd.DataFrame, path: PathLike) -> np.ndarray:
@@ -213,7 +234,7 @@ def read_instruments(path: PathLike) -> pd.DataFrame:
     idcol = next((c for c in df.columns if ALIASES.get(str(c).lower()) in ("variant_id", "rsid")), None)
     if idcol is None:
         raise InputError(f"{path}: no variant id column (variant_id, SNP, ID or rsid) in instrument list")
-    out = pd.DataFrame({"variant_id": df[idcol].astype(str)})
+    out = pd.DataFrame({"variant_id": tidy_variant_ids(df[idcol].astype(str), path)})
     phen = next((c for c in df.columns if str(c).lower() in ("phenotype", "trait", "exposure")), None)
     out["phenotype"] = df[phen].astype(str) if phen else pd.NA
     return out
