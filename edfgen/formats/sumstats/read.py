@@ -128,8 +128,7 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
         notes = [*notes, "base_pair_location + 1 (its -meta.yaml declares coordinate_system 0-based)"]
     m = SumstatsMapping(str(path), {k: v for k, v in mapping.items()}, layout=layout.name if layout else "",
                         notes=tuple(notes))
-    # which allele a tool's BETA refers to differs (SAIGE's Allele2, METAL's Allele1): said unless GWAS-SSF
-    (log.debug if m.layout == "GWAS-SSF" else log.info)(m.describe())
+    log.debug(m.describe())
     return df, m
 
 
@@ -238,8 +237,6 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     source = {dst: found[dst] for dst in wanted if dst in found}      # in the order asked for
     if any(c not in source for c in required):
         return _subset(read_sumstats(path, required=required)[0], wanted)
-    if layout is None:
-        log.info(SumstatsMapping(str(path), {s: d for d, s in source.items()}).describe())
     import pyarrow as pa
     import pyarrow.csv as pcsv
 

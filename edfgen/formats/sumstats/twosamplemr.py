@@ -156,7 +156,9 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
             canon = ALIASES.get(str(c).lower())
             if c not in cmap and canon in cmap.values():
                 cmap[c] = f"{c}_original"
-    df, _ = read_sumstats(path, column_map=cmap or None, required=MR_REQUIRED, wanted=MR_WANTED)  # (logs the mapping)
+    df, mapping = read_sumstats(path, column_map=cmap or None, required=MR_REQUIRED, wanted=MR_WANTED)
+    # which allele a tool's BETA refers to differs (SAIGE's Allele2, METAL's Allele1): said unless GWAS-SSF
+    (log.debug if mapping.layout == "GWAS-SSF" else log.info)(mapping.describe())
     if "p_value" not in df.columns:
         df["p_value"] = _inferred_p(df, path)
     df["variant_id"] = tidy_variant_ids(df["variant_id"], path)
