@@ -159,10 +159,10 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
     df, mapping = read_sumstats(path, column_map=cmap or None, required=MR_REQUIRED, wanted=MR_WANTED)
     # which allele a tool's BETA refers to differs (SAIGE's Allele2, METAL's Allele1): said unless GWAS-SSF
     (log.debug if mapping.layout == "GWAS-SSF" else log.info)(mapping.describe())
+    df = df.loc[:, ~df.columns.duplicated()]
     if "p_value" not in df.columns:
         df["p_value"] = _inferred_p(df, path)
     df["variant_id"] = tidy_variant_ids(df["variant_id"], path)
-    df = df.loc[:, ~df.columns.duplicated()]
     # a variant id on several rows with different alleles is a multi-allelic site (one row per ALT allele, as
     # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the same variant, alleles and
     # position twice is a repeat: which row would be the instrument? never pick one silently. One rsID at two
