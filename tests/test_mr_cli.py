@@ -684,3 +684,22 @@ def test_mr_cli__reverse_without_instruments_names_the_outcome_files(fx, tmp_pat
     r = _run(["--exposure", tmp_path / "a.tsv", "--outcome", tmp_path / "b.tsv", "--out", tmp_path / "r",
               "--reverse", "--no-plots", "--nboot", 50, "--presso-sims", 0])
     assert r.exit_code == 2 and f"--outcome {tmp_path / 'b.tsv'}: no instruments selected" in r.output, r.output
+
+
+def test_mr_cli__a_harmonised_table_gives_the_trait_of_the_option_it_is_given_with(fx, shared_data, tmp_path):
+    """A harmonised dat given as --outcome was read from its .exposure columns (IVW = Egger = WM = 1); as
+    --exposure it gives the fixture's numbers, and with --reverse each file keeps its option's trait
+    (review s30a finding 1)."""
+    dat = shared_data / "mr" / "twosamplemr_test_commondata_dat.csv"
+    args = ["--no-plots", "--nboot", 50, "--presso-sims", 0]
+    for name, exp, out in (("as_outcome", fx[0], dat), ("as_exposure", dat, fx[1]), ("both", dat, dat)):
+        r = _run(["--exposure", exp, "--outcome", out, "--out", tmp_path / name, *args])
+        assert r.exit_code == 0, r.output
+        res = pd.read_csv(tmp_path / name / "mr_results.tsv", sep="\t").set_index("method")
+        assert res.at["Inverse variance weighted", "b"] == pytest.approx(0.4459, abs=1e-3), name
+        assert res.at["Weighted median", "b"] == pytest.approx(0.3870, abs=1e-3), name
+    r = _run(["--exposure", dat, "--outcome", dat, "--out", tmp_path / "rev", "--reverse", "--p-threshold", 1, *args])
+    h = pd.read_csv(tmp_path / "rev" / "harmonised.tsv", sep="\t").set_index("SNP")
+    d = pd.read_csv(dat).set_index("SNP").loc[h.index]
+    np.testing.assert_allclose(h["beta.exposure"].abs(), d["beta.outcome"].abs())   # instruments: the outcome trait
+    np.testing.assert_allclose(h["se.outcome"], d["se.exposure"])

@@ -165,3 +165,58 @@ def test_find_proxies__a_multi_allelic_proxy_site_gives_the_row_with_the_panels_
     flipped = out.iloc[[1]].assign(effect_allele="C", other_allele="T")
     assert find_proxies(["rsT"], flipped, panel, genotypes)["effect_allele"].tolist() == ["G"]
     assert find_proxies(["rsT"], out.iloc[[0]], panel, genotypes).empty
+
+
+def test_load_sumstats__a_harmonised_table_is_read_with_the_columns_of_its_role(fixture_files, tmp_path):
+    """TwoSampleMR's harmonised ``dat`` (and edfgen's harmonised.tsv) hold two traits: the first ``X.exposure`` /
+    ``X.outcome`` column of each field was read, so a dat given as --outcome was the exposure (IVW = 1), and in
+    harmonise_data's own column order (se.outcome before se.exposure) a mix of both (review s30a finding 1)."""
+    dat = pd.read_csv(fixture_files[2])
+    first = ["SNP", "effect_allele.exposure", "other_allele.exposure", "effect_allele.outcome", "other_allele.outcome",
+             "beta.exposure", "beta.outcome", "eaf.exposure", "eaf.outcome", "se.outcome", "pval.outcome",
+             "samplesize.outcome"]
+    dat = dat[first + [c for c in dat.columns if c not in first]]     # harmonise_data's order
+    dat.to_csv(tmp_path / "dat.csv", index=False)
+    for role in ("exposure", "outcome"):
+        df = load_sumstats(tmp_path / "dat.csv", role=role).set_index("variant_id").loc[dat["SNP"]]
+        for ours, theirs in (("beta", "beta"), ("standard_error", "se"), ("p_value", "pval"),
+                             ("effect_allele_frequency", "eaf"), ("n", "samplesize")):
+            np.testing.assert_allclose(df[ours].to_numpy(float), dat[f"{theirs}.{role}"].to_numpy(float), rtol=1e-12,
+                                       err_msg=ours)
+        assert (df["effect_allele"].to_numpy() == dat[f"effect_allele.{role}"].to_numpy()).all()
+    with pytest.raises(InputError, match=r"dat\.csv: columns of two traits .*--exposure or --outcome"):
+        load_sumstats(tmp_path / "dat.csv")
+    dat.drop(columns=["se.outcome"]).to_csv(tmp_path / "no_se.csv", index=False)
+    with pytest.raises(InputError, match=r"no_se\.csv: .*given as --outcome, it has no \.outcome column for "
+                                         r"standard_error"):
+        load_sumstats(tmp_path / "no_se.csv", role="outcome")
+
+
+def _plain_outcome(fixture_files) -> tuple[pd.DataFrame, pd.DataFrame]:
+    out = pd.read_csv(fixture_files[1])
+    return out, pd.DataFrame({"SNP": out["SNP"], "A1": out["effect_allele.outcome"], "A2": out["other_allele.outcome"],
+                              "EAF": out["eaf.outcome"], "BETA": out["beta.outcome"], "SE": out["se.outcome"],
+                              "P": out["pval.outcome"]})
+
+
+def test_load_sumstats__two_frequency_columns_are_refused(fixture_files, tmp_path):
+    """EAF and FRQ in one outcome: neither was read ('not needed here'), so every palindrome was dropped under
+    --palindromes infer; MR reads the frequency, so the clash is refused as the README says (review s30a finding 4)."""
+    out, t = _plain_outcome(fixture_files)
+    t.assign(FRQ=t["EAF"]).to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match="o.tsv: columns 'EAF' and 'FRQ' both read as effect_allele_frequency.*"
+                                         "--columns eaf=EAF"):
+        load_sumstats(tmp_path / "o.tsv")
+    df = load_sumstats(tmp_path / "o.tsv", {"FRQ": "effect_allele_frequency"})
+    np.testing.assert_allclose(df["effect_allele_frequency"], out["eaf.outcome"])
+
+
+def test_load_sumstats__without_p_values_they_are_inferred_from_beta_and_se(fixture_files, tmp_path):
+    """A file without p-values was refused though MR needs none and TwoSampleMR's format_data infers them
+    (review s30a finding 7)."""
+    from scipy.stats import norm
+
+    out, t = _plain_outcome(fixture_files)
+    t.drop(columns="P").to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    df = load_sumstats(tmp_path / "o.tsv")
+    np.testing.assert_allclose(df["p_value"], 2 * norm.sf(np.abs(out["beta.outcome"] / out["se.outcome"])), rtol=1e-12)

@@ -217,3 +217,17 @@ def test_mr__position_matching_without_declared_builds_is_warned_and_off_when_po
         _, ivw, joins = _run(tmp_path, exp, out, name="other")
     assert joins["out"] == {"variant_id": 0, "rsid": 14, "position": 0, "not_found": 6} and ivw["nsnp"] == 14
     assert "only 0 of 14 instruments found by id or rsID sit at the same position" in caplog.text
+
+
+def test_mr__ids_in_upper_case_or_padded_with_spaces_meet_as_in_twosamplemr(tmp_path):
+    """An outcome keyed RS977747 or ' rs977747 ' without positions found no instrument; TwoSampleMR's format_data
+    lower-cases and strips SNP, so the same files work there (review s30a finding 6). Other ids keep their case."""
+    t = _truth()
+    out = _outcome(t).drop(columns=["chromosome", "base_pair_location"])
+    out.insert(0, "variant_id", [f" {r} " if i % 2 else r.upper() for i, r in enumerate(t.rsid)])
+    res, ivw, joins = _run(tmp_path, _exposure(t, t.rsid), out)
+    assert ivw["nsnp"] == len(t) and ivw["b"] == pytest.approx(_ivw(t), rel=1e-9)
+    from edfgen.formats.sumstats.twosamplemr import tidy_variant_ids
+
+    ids = pd.Series(["RS1", "Rs2", "rs3 ", "1:100:A:G", "X:5:ACGT:A", "rsx"])
+    assert tidy_variant_ids(ids).tolist() == ["rs1", "rs2", "rs3", "1:100:A:G", "X:5:ACGT:A", "rsx"]

@@ -203,3 +203,27 @@ def test_egger__perfect_fit_gives_the_fixed_effect_se_not_an_error():
     near = egger(bx, 0.01 + 0.5 * bx + np.array([1e-9, -1e-9, 1e-9, -1e-9]), np.full(4, 0.01), se_out)
     assert exact.b == pytest.approx(0.5) and math.isfinite(exact.se)
     assert exact.se == pytest.approx(near.se, rel=1e-6)
+
+
+def test_analyse_pair__an_exposure_beta_of_0_is_one_warning_not_numpy_noise(sim_arrays, caplog):
+    """An instrument with exposure beta 0 printed raw numpy RuntimeWarnings (divide by zero ...) from several
+    methods; it is kept as TwoSampleMR keeps it (IVW unchanged in form) and said in one warning (review s30a
+    finding 8)."""
+    import warnings
+
+    import pandas as pd
+
+    from edfgen.commands.mr import MRSettings, analyse_pair
+
+    bx, by, sx, sy = (a.copy() for a in sim_arrays)
+    bx[3] = 0.0
+    h = pd.DataFrame({"exposure": "e", "outcome": "o", "variant_id": [f"rs{i}" for i in range(len(bx))],
+                      "beta_exposure": bx, "se_exposure": sx, "beta_outcome": by, "se_outcome": sy, "mr_keep": True,
+                      **{c: np.nan for c in ("p_exposure", "p_outcome", "n_exposure", "n_outcome", "eaf_exposure",
+                                             "eaf_outcome")}})
+    with warnings.catch_warnings(), caplog.at_level("WARNING", logger="edfgen"):
+        warnings.simplefilter("error", RuntimeWarning)
+        t = analyse_pair(h, MRSettings(nboot=20, presso_sims=50), rng=np.random.default_rng(1))
+    ivw = next(r for r in t.results if r["method"] == "Inverse variance weighted")
+    assert ivw["b"] == pytest.approx(M.ivw(bx, by, sx, sy).b)
+    assert "e -> o: 1 instrument(s) with exposure beta 0 (e.g. rs3)" in caplog.text

@@ -205,6 +205,23 @@ def test_gwas_vcf__ieu_opengwas_layout_read_and_refused_forms(truth, tmp_path):
         read_sumstats(tmp_path / "plain.vcf")
 
 
+def test_gwas_vcf__a_byte_order_mark_is_ignored_and_a_non_vcf_gets_the_vcf_message(truth, tmp_path):
+    """A GWAS-VCF saved with a UTF-8 BOM was refused by the tab reader's '10 fields, the header has 1' (the VCF
+    reader's refusal was swallowed by load_sumstats's fallback) (review s30a finding 5)."""
+    from gwasvcf_writer import write_gwas_vcf
+
+    from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns
+    from edfgen.formats.sumstats.twosamplemr import load_sumstats
+
+    write_gwas_vcf(tmp_path / "a.vcf", truth, "IEU-a-2")
+    (tmp_path / "bom.vcf").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "a.vcf").read_bytes())
+    assert gwas_vcf_columns(tmp_path / "bom.vcf") == gwas_vcf_columns(tmp_path / "a.vcf")
+    _check(load_sumstats(tmp_path / "bom.vcf"), truth, rtol=1e-12)
+    (tmp_path / "plain.vcf").write_text("chromosome\tbase_pair_location\n1\t2\n")
+    with pytest.raises(InputError, match="plain.vcf: named like a VCF but does not start with '##fileformat=VCF'"):
+        load_sumstats(tmp_path / "plain.vcf")
+
+
 def test_regenie__space_separated_log10p(truth, tmp_path):
     reg = pd.DataFrame({"CHROM": truth["chromosome"], "GENPOS": truth["base_pair_location"], "ID": truth["variant_id"],
                         "ALLELE0": truth["other_allele"], "ALLELE1": truth["effect_allele"],
@@ -281,6 +298,39 @@ def test_saige__allele2_is_the_effect_allele(truth, tmp_path):
     assert m.layout == "SAIGE"
     _check(df, truth)
     assert (df["n_cases"] == 800).all() and (df["n_controls"] == 4200).all()
+
+
+def test_saige_lookalike__metal_allele1_is_the_effect_and_no_telling_is_refused(truth, tmp_path, caplog):
+    """METAL's Allele1/Freq1 with R's p.value for P-value has SAIGE's signature (CHR POS Allele1 Allele2 p.value):
+    it was read as SAIGE, Allele2 the effect allele, so every estimate changed sign (review s30a finding 3). SAIGE
+    needs one of its own columns; with METAL's Freq1 Allele1 is the effect allele; with neither it is refused."""
+    metal = pd.DataFrame({"SNP": truth["variant_id"], "CHR": truth["chromosome"], "POS": truth["base_pair_location"],
+                          "Allele1": truth["effect_allele"].str.lower(), "Allele2": truth["other_allele"].str.lower(),
+                          "Freq1": truth["effect_allele_frequency"], "BETA": truth["beta"],
+                          "SE": truth["standard_error"], "p.value": truth["p_value"], "N": 5000})
+    from edfgen.formats.sumstats import load_sumstats
+
+    df, m = read_sumstats(_write(tmp_path / "metal.tsv", metal))
+    assert m.layout == ""
+    _check(df, truth)
+    with caplog.at_level("INFO", logger="edfgen"):    # mr says how each file was read
+        load_sumstats(tmp_path / "metal.tsv")
+    assert "metal.tsv (no tool's layout" in caplog.text and "Allele1->effect_allele" in caplog.text
+    bare = _write(tmp_path / "bare.tsv", metal.drop(columns="Freq1"))
+    with pytest.raises(InputError, match=r"bare\.tsv: Allele1, Allele2 and p\.value as SAIGE writes them.*"
+                                         r"--columns ea=Allele1,oa=Allele2 \(METAL\)"):
+        read_sumstats(bare)
+    df, _ = read_sumstats(bare, column_map={"Allele1": "effect_allele", "Allele2": "other_allele"})
+    _check(df, truth, cols=("beta",))
+    assert read_sumstats(bare, required=("variant_id", "p_value"))[1].layout == ""   # clump needs no alleles
+    caplog.clear()
+    saige = metal.drop(columns="Freq1").rename(columns={"Allele1": "Allele2", "Allele2": "Allele1", "SNP": "MarkerID"}).assign(
+        AF_Allele2=truth["effect_allele_frequency"])
+    df, m = read_sumstats(_write(tmp_path / "saige.tsv", saige))
+    with caplog.at_level("INFO", logger="edfgen"):
+        load_sumstats(tmp_path / "saige.tsv")
+    assert m.layout == "SAIGE" and "(layout SAIGE)" in caplog.text
+    _check(df, truth)
 
 
 def test_finngen__own_layout_with_rsids(truth, tmp_path):

@@ -255,3 +255,45 @@ def test_case_counts_for_a_file_with_its_own_counts_is_warned(tmp_path, caplog):
                                sample_sizes={str(f.resolve()): 30})
     assert "--case-counts" in caplog.text and "its own n_cases/n_controls, which win" in caplog.text
     assert "--sample-size" in caplog.text and "its own n, which win" in caplog.text
+
+
+# --- review s30a: missing variant ids, an rsID at two positions --------------------------------------------------
+
+def test_missing_variant_ids_are_named_by_position_or_left_out(truth, tmp_path, caplog):
+    """plink2 writes ID '.' for an unnamed variant; '.', empty and NA ids were read as the literal ids '.' and
+    'nan', so two unnamed rows with one allele pair were 'one variant repeated' and mr refused the whole file
+    (review s30a finding 2). They are named chrom:pos:other:effect; without positions they are left out, warned."""
+    from edfgen.formats.sumstats import load_sumstats
+
+    ssf = _ssf(truth).copy()
+    ssf["effect_allele"], ssf["other_allele"] = "G", "A"
+    ssf["variant_id"] = ssf["variant_id"].astype(object)
+    ssf.loc[[3, 4], "variant_id"] = "."
+    ssf.loc[[5], "variant_id"] = np.nan
+    df = load_sumstats(_write(tmp_path / "dots.tsv", ssf))
+    row = truth.iloc[3]
+    assert f"{row['chromosome']}:{row['base_pair_location']}:A:G" in set(df["variant_id"])
+    assert not df["variant_id"].isin([".", "nan"]).any() and len(df) == N_VAR
+    bare = ssf.drop(columns=["chromosome", "base_pair_location"])
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        df = load_sumstats(_write(tmp_path / "bare.tsv", bare))
+    assert len(df) == N_VAR - 3 and "bare.tsv: 3 row(s) without a variant id" in caplog.text
+    ssf.loc[[3, 4], "base_pair_location"] = 10                     # the same place twice: a real repeat
+    with pytest.raises(InputError, match="dots2.tsv: variant '1:10:A:G' with the same alleles appears on rows 4, 5"):
+        load_sumstats(_write(tmp_path / "dots2.tsv", ssf))
+
+
+def test_an_rsid_at_two_positions_is_refused_only_as_an_instrument(truth, tmp_path):
+    """One rsID that dbSNP places twice refused the whole file, instrument or not (review s30a finding 2)."""
+    from edfgen.commands.mr_instruments import select_instruments
+    from edfgen.formats.sumstats import load_sumstats
+
+    ssf = _ssf(truth).copy()
+    ssf.loc[7, ["variant_id", "effect_allele", "other_allele"]] = ["rs1003", *ssf.loc[3, ["effect_allele", "other_allele"]]]
+    ssf.loc[7, "chromosome"] = "5"
+    df = load_sumstats(_write(tmp_path / "twice.tsv", ssf))
+    assert (df["variant_id"] == "rs1003").sum() == 2
+    assert len(select_instruments(df[df["variant_id"] != "rs1003"], "y", p_threshold=1.0, instruments=None,
+                                  source="twice.tsv")) == N_VAR - 2
+    with pytest.raises(InputError, match="twice.tsv: instrument 'rs1003' is on 2\\+ rows with the same alleles"):
+        select_instruments(df, "y", p_threshold=1.0, instruments=None, source="twice.tsv")

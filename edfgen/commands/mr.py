@@ -144,9 +144,12 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         out_files = [f for fs in out_groups.values() for f in fs]
         check_sumstats_options([*exp_files, *out_files], "--exposure/--outcome", columns=columns,
                                case_counts=case_counts)
+        # a harmonised table (.exposure and .outcome columns) is read as the option it was given with
+        exp_role, out_role = "exposure", "outcome"
         if reverse:
             exp_groups, out_groups = out_groups, exp_groups
             exp_files, out_files = out_files, exp_files
+            exp_role, out_role = out_role, exp_role
         if proxies is None:
             proxies = ld_bfile is not None
         if proxies and ld_bfile is None:
@@ -168,12 +171,12 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         inst = read_instruments(instruments) if instruments is not None else None
         if clump:
             clumped = clump_instruments(exp_files, ld_bfile, p_threshold=settings.p_threshold, r2=settings.clump_r2,
-                                        kb=settings.clump_kb)
+                                        kb=settings.clump_kb, columns=columns, role=exp_role)
             inst = clumped if inst is None else inst[inst["variant_id"].isin(set(clumped["variant_id"]))]
 
         exposures = []
         for name, fs in exp_groups.items():
-            df = load_phenotype(fs, columns)
+            df = load_phenotype(fs, columns, role=exp_role)
             f = " + ".join(map(str, fs))
             if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
                 raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
@@ -207,7 +210,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
                 comparable = check_builds(exp_files, ofs)
                 build_note = build_note if comparable else builds_text(exp_files, ofs)
-                odf, matched = key_outcome(load_phenotype(ofs, columns), all_instruments, positions=comparable,
+                odf, matched = key_outcome(load_phenotype(ofs, columns, role=out_role), all_instruments, positions=comparable,
                                            builds_known=builds_declared(exp_files, ofs))
                 joins[oname] = join_summary(matched, len(wanted))
                 if joins[oname]["rsid"] or joins[oname]["position"]:

@@ -29,7 +29,10 @@ import pandas as pd
 from edfgen.commands.clump import clump_files
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel
-from edfgen.formats.sumstats import MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype, load_sumstats
+from edfgen.formats.sumstats import (MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype,
+                                    load_sumstats, read_header, twosamplemr_map)
+from edfgen.formats.sumstats.twosamplemr import is_harmonised_table
+from edfgen.kernels.alleles import variant_allele_keys
 from edfgen.formats.tables import PathLike
 from edfgen.kernels.clump import ClumpSettings
 from edfgen.kernels.validate import numeric_values
@@ -59,17 +62,26 @@ def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
     return group_by_phenotype(files)
 
 
-def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None) -> pd.DataFrame:
+def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None, *,
+                   role: str | None = None) -> pd.DataFrame:
     """One phenotype's summary statistics from one file or several (its chromosomes), each read by
     :func:`~edfgen.formats.sumstats.load_sumstats`, combined in the order given
-    (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error)."""
-    return combine_phenotype([load_sumstats(f, columns) for f in files], files)
+    (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error).
+
+    ``role``: ``"exposure"`` or ``"outcome"``, the option the files were given with (a harmonised table's
+    ``.exposure``/``.outcome`` columns are read by it)."""
+    return combine_phenotype([load_sumstats(f, columns, role) for f in files], files)
 
 
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
                        instruments: pd.DataFrame | None, source: str) -> pd.DataFrame:
     """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold), one per variant
-    (:func:`one_row_per_variant`: a multi-allelic site's strongest allele)."""
+    (:func:`one_row_per_variant`: a multi-allelic site's strongest allele).
+
+    Raises
+    ------
+    InputError
+        An instrument's id on two rows with the same alleles (an rsID at two positions): which one is meant?"""
     sel = df
     if instruments is not None:
         ids = instruments
@@ -80,17 +92,30 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
         if "p_value" not in sel.columns:
             raise InputError(f"{source}: --p-threshold needs a p_value column")
         sel = sel[pd.to_numeric(sel["p_value"], errors="coerce") < p_threshold]
+    twice = variant_allele_keys(sel).duplicated()
+    if twice.any():
+        raise InputError(f"{source}: instrument {sel.loc[twice, 'variant_id'].iloc[0]!r} is on {int(twice.sum()) + 1}+ "
+                         "rows with the same alleles (at different positions?); give one row per instrument")
     return one_row_per_variant(sel, source=source).reset_index(drop=True)
 
 
-def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2: float, kb: float) -> pd.DataFrame:
+def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2: float, kb: float,
+                      columns: dict[str, str] | None = None, role: str | None = None) -> pd.DataFrame:
     """Independent instruments by LD clumping (:func:`edfgen.commands.clump.clump_files`, plink1.9
     ``--clump`` rules: index p <= ``p_threshold``; a variant with r² > ``r2`` within ``kb`` kb joins
     the clump) -> ``variant_id, phenotype``.
 
-    ``ld_bfile``: a PLINK 1 prefix or a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any format)."""
+    ``ld_bfile``: a PLINK 1 prefix or a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any format).
+    ``columns``: ``--columns``; ``role``: the option the files were given with (a harmonised table is clumped on
+    that trait's p-values, :func:`~edfgen.formats.sumstats.twosamplemr_map`)."""
+    cmap = dict(columns or {})
+    for f in files:
+        names = read_header(f)
+        if is_harmonised_table(names):
+            cmap = {**twosamplemr_map(names, role), **cmap}
     with open_panel(ld_bfile) as panel:
-        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold, r2=r2, kb=kb))
+        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold, r2=r2, kb=kb),
+                                   columns=cmap or None)
     return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
 
 

@@ -90,7 +90,7 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     if out_dir is not None:
         prepare_out_dir(out_dir, force=force, command="edfgen mr --multivariable")
     inst = read_instruments(instruments) if instruments is not None else None
-    frames = {name: load_phenotype(fs, columns) for name, fs in exp_groups.items()}
+    frames = {name: load_phenotype(fs, columns, role="exposure") for name, fs in exp_groups.items()}
     ids: list[str] = []
     for name, df in frames.items():
         sel = select_instruments(df, name, p_threshold=p_threshold, instruments=inst,
@@ -117,7 +117,7 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     z = stats.norm.ppf(0.975)
     for oname, ofs in out_groups.items():
         exp_files = [f for fs in exp_groups.values() for f in fs]
-        odf, _ = key_outcome(load_phenotype(ofs, columns), ref, positions=check_builds(exp_files, ofs),
+        odf, _ = key_outcome(load_phenotype(ofs, columns, role="outcome"), ref, positions=check_builds(exp_files, ofs),
                              builds_known=builds_declared(exp_files, ofs))
         ho = harmonise(ref, odf[odf["variant_id"].isin(set(ids))], outcome_name=oname, **kw)
         keep = keep_x & ho["mr_keep"].to_numpy(bool)

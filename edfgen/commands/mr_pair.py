@@ -10,6 +10,7 @@ phenome", eLife 7:e34408, doi:10.7554/eLife.34408 (TwoSampleMR, whose names and 
 
 from __future__ import annotations
 
+import logging
 import zlib
 from dataclasses import dataclass, field
 
@@ -21,6 +22,8 @@ from edfgen.commands.mr_instruments import variant_r
 from edfgen.kernels.mr import sensitivity as sens
 from edfgen.kernels.mr.methods import DEFAULT_METHODS, MRResult, get_method
 from edfgen.kernels.thresholds import GENOME_WIDE
+
+log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "se", "pval", "lo_ci", "up_ci", "or",
                   "or_lci95", "or_uci95", "p_bonferroni", "q_fdr"]
@@ -125,7 +128,27 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
     ``rng``: one generator for every random part; by default each part has its own (:func:`pair_rng` of
     ``settings.seed``). ``cases_*``: ``(n_cases, n_controls)`` of a binary trait (Steiger on the liability
     scale); ``r2_*``: user-supplied per-variant r² indexed by variant id (used for Steiger when complete).
+
+    An instrument whose exposure beta is 0 is kept, as TwoSampleMR keeps it: its Wald ratio is infinite and the
+    mode-based estimates NA; that is said in one warning instead of numpy's divide-by-zero lines.
     """
+    kw = {"rng": rng, "cases_exposure": cases_exposure, "cases_outcome": cases_outcome, "r2_exposure": r2_exposure,
+          "r2_outcome": r2_outcome}
+    kept = h[h["mr_keep"].astype(bool)]
+    zero = pd.to_numeric(kept["beta_exposure"], errors="coerce").to_numpy(float) == 0
+    if not zero.any():
+        return _analyse_pair(h, settings, **kw)
+    log.warning("%s -> %s: %d instrument(s) with exposure beta 0 (e.g. %s): Wald ratio infinite, the mode-based "
+                "estimates NA", h["exposure"].iloc[0], h["outcome"].iloc[0], int(zero.sum()),
+                kept["variant_id"].to_numpy()[zero][0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _analyse_pair(h, settings, **kw)
+
+
+def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Generator | None,
+                  cases_exposure: tuple | None, cases_outcome: tuple | None, r2_exposure: pd.Series | None,
+                  r2_outcome: pd.Series | None) -> PairTables:
+    """:func:`analyse_pair`'s work."""
     t = PairTables()
     exp_name, out_name = str(h["exposure"].iloc[0]), str(h["outcome"].iloc[0])
 

@@ -29,3 +29,13 @@ def variant_allele_keys(df: pd.DataFrame) -> pd.Series:
         rev = "/".join(sorted((a.translate(COMPLEMENT), b.translate(COMPLEMENT))))
         text[i] = min(fwd, rev)
     return df["variant_id"].astype(str) + " " + pd.Series(text[codes], index=df.index)
+
+
+def variant_site_keys(df: pd.DataFrame) -> pd.Series:
+    """:func:`variant_allele_keys` with ``chromosome:base_pair_location`` added when the frame has both: the
+    rows of one rsID that dbSNP places at two positions (merged or multi-mapped rsIDs) are two variants, not a
+    repeat; without positions the id and alleles alone key a row."""
+    key = variant_allele_keys(df)
+    if {"chromosome", "base_pair_location"} <= set(df.columns):
+        key = key + " " + df["chromosome"].astype(str) + ":" + df["base_pair_location"].astype(str)
+    return key

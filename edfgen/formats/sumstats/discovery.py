@@ -25,9 +25,9 @@ from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import alias_clashes, sumstats_columns
 from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats, read_sumstats_columns
-from edfgen.kernels.alleles import variant_allele_keys
+from edfgen.kernels.alleles import variant_site_keys
 from edfgen.kernels.thresholds import build_name
-from edfgen.formats.sumstats.twosamplemr import twosamplemr_map
+from edfgen.formats.sumstats.twosamplemr import MR_REQUIRED, twosamplemr_map
 from edfgen.formats.tables import PathLike
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,6 @@ SUMSTATS_SUFFIXES = ((".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", "
                      + GWAS_VCF_SUFFIXES + TOOL_SUFFIXES)
 #: the GWAS-SSF columns clumping (and regional plots) need
 CLUMP_REQUIRED = ("variant_id", "p_value")
-#: the GWAS-SSF columns MR needs
-MR_REQUIRED = ("variant_id", "effect_allele", "other_allele", "beta", "standard_error")
 
 
 def looks_like_sumstats(path: Path, required: Sequence[str] = MR_REQUIRED,
@@ -187,8 +185,8 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
     if {"chromosome", "base_pair_location"} <= set(df.columns) and alleles:
         keys.append(["chromosome", "base_pair_location", "effect_allele", "other_allele"])
     for key in keys:
-        if key == ["variant_id"] and alleles:   # a multi-allelic site's rows (one per ALT) are not repeats
-            k = variant_allele_keys(df)
+        if key == ["variant_id"] and alleles:   # a multi-allelic site's rows (one per ALT), an rsID at two
+            k = variant_site_keys(df)           # positions, are not repeats
         else:
             k = df[key[0]].astype(str)
             for col in key[1:]:

@@ -52,6 +52,10 @@ def is_gwas_vcf_name(path) -> bool:
     return name.endswith(GWAS_VCF_SUFFIXES + (".bcf",))
 
 
+#: UTF-8 byte-order mark (an editor's "UTF-8 with BOM"): ignored, as the table readers ignore it
+BOM = b"\xef\xbb\xbf"
+
+
 def _meta_lines(data: bytes, path) -> int:
     """The number of ``##`` lines before the ``#CHROM`` header (the file must start with ``##fileformat=VCF``)."""
     if not data.startswith(b"##fileformat=VCF"):
@@ -92,6 +96,8 @@ def read_gwas_vcf(path) -> pd.DataFrame:
         raise InputError(f"{path}: BCF summary statistics are not read; convert with "
                          "'bcftools view -Oz -o FILE.vcf.gz FILE.bcf'")
     data = read_text_bytes(path)
+    if data.startswith(BOM):
+        data = data[len(BOM):]
     skip = _meta_lines(data, path)
     header = check_fields(data, path, sep=b"\t", skip_lines=skip, quoting=False)
     if header[:9] != VCF_COLUMNS:
@@ -260,6 +266,7 @@ def gwas_vcf_columns(path) -> list[str]:
         with opener(path, "rb") as fh:
             head = b""
             for line in fh:
+                line = line[len(BOM):] if not head and line.startswith(BOM) else line
                 head += line
                 if not line.startswith(b"##") and not line.startswith(b"#CHROM"):
                     break

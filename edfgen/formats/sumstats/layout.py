@@ -41,7 +41,7 @@ for _canon, _names in {
     # METAL's Freq1, fastGWA's AF1 and GIANT's Freq_Tested_Allele are the effect allele's in their tools
     "effect_allele_frequency": ["effect_allele_frequency", "eaf", "a1_freq", "freq", "af",
                                 "eaf.exposure", "a1freq", "frq", "freq1", "af1", "freq_tested_allele"],
-    "p_value": ["p_value", "p", "pval", "pvalue", "p-value", "pval.exposure"],
+    "p_value": ["p_value", "p", "pval", "pvalue", "p-value", "p.value", "pval.exposure"],
     "variant_id": ["variant_id", "snp", "id", "markername", "snpid", "rsid_or_id"],
     "rsid": ["rsid", "rs_id", "rs"],
     "n": ["n", "obs_ct", "samplesize", "n_total", "samplesize.exposure"],
@@ -76,12 +76,15 @@ class SumstatsLayout:
         ``ci_upper``, ``neg_log_10_p_value``) column; the first present of several candidates wins.
     effect_allele_note
         Which allele the tool's effect refers to (documentation).
+    own
+        Lower-case columns only this tool writes: at least one must be there too (empty: none needed).
     """
 
     name: str
     signature: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]
     effect_allele_note: str = ""
+    own: tuple[str, ...] = ()
 
 
 #: the layouts read without a --columns mapping, most specific first (their documented headers)
@@ -125,7 +128,9 @@ LAYOUTS: tuple[SumstatsLayout, ...] = (
          ("allele2", "effect_allele"), ("allele1", "other_allele"), ("af_allele2", "effect_allele_frequency"),
          ("beta", "beta"), ("se", "standard_error"), ("p.value", "p_value"), ("n", "n"), ("n_case", "n_cases"),
          ("n_ctrl", "n_controls")),
-        "Allele2 (SAIGE's BETA and AF_Allele2 refer to Allele2)"),
+        "Allele2 (SAIGE's BETA and AF_Allele2 refer to Allele2)",
+        # METAL's Allele1 (its effect allele) with R's p.value for P-value looks the same without these
+        ("af_allele2", "ac_allele2", "markerid", "tstat", "var", "p.value.na", "is.spa", "is.spa.converge")),
     SumstatsLayout(
         # no P in the signature: the ``log10`` modifier writes LOG10_P instead; no REF: ``cols=`` may leave it out
         "plink2 --glm", ("#chrom", "pos", "id", "alt", "a1"),
@@ -207,9 +212,31 @@ def _key(name) -> str:
 
 def detect_layout(columns) -> SumstatsLayout | None:
     """The first layout of :data:`LAYOUTS` whose signature columns are all in ``columns`` (case-insensitive, a
-    leading ``#`` ignored: plink2's ``#CHROM`` written ``CHROM`` or, by R, ``X.CHROM`` is still plink2's)."""
+    leading ``#`` ignored: plink2's ``#CHROM`` written ``CHROM`` or, by R, ``X.CHROM`` is still plink2's), with one
+    of its own columns if it names any."""
     keys = {_key(c) for c in columns}
-    return next((lay for lay in LAYOUTS if {_key(s) for s in lay.signature} <= keys), None)
+    return next((lay for lay in LAYOUTS if {_key(s) for s in lay.signature} <= keys
+                 and (not lay.own or keys & set(lay.own))), None)
+
+
+#: columns METAL writes (its ``Allele1`` is the effect allele): a SAIGE-like header with one is METAL's
+METAL_COLUMNS = ("freq1", "effect", "stderr", "markername", "freqse", "minfreq", "maxfreq", "direction")
+
+
+def _refuse_saige_lookalike(columns, column_map: dict[str, str] | None, source: str) -> None:
+    """Refuse a header with SAIGE's signature (``CHR POS Allele1 Allele2 p.value``) but none of SAIGE's own
+    columns nor a METAL one, unless ``column_map`` names the effect allele: SAIGE's effect allele is Allele2,
+    METAL's Allele1, so which one BETA refers to cannot be told."""
+    saige = next(lay for lay in LAYOUTS if lay.name == "SAIGE")
+    by_key = {_key(c): c for c in columns}
+    if (not set(saige.signature) <= set(by_key) or set(by_key) & set(METAL_COLUMNS)
+            or "effect_allele" in (column_map or {}).values()):
+        return
+    a1, a2 = by_key["allele1"], by_key["allele2"]
+    raise InputError(f"{source + ': ' if source else ''}{a1}, {a2} and {by_key['p.value']} as SAIGE writes them, but "
+                     f"none of SAIGE's own columns (AF_Allele2, AC_Allele2, MarkerID, Tstat) nor METAL's (Freq1, "
+                     f"Effect, StdErr): is BETA {a2}'s (SAIGE) or {a1}'s (METAL)? say which with --columns "
+                     f"ea={a2},oa={a1} (SAIGE) or --columns ea={a1},oa={a2} (METAL)")
 
 
 def _column_mapping(columns, column_map: dict[str, str] | None, *, source: str = "",
@@ -233,6 +260,8 @@ def _column_mapping(columns, column_map: dict[str, str] | None, *, source: str =
             mapping[col] = column_map[col]
             taken.add(column_map[col])
     layout = detect_layout(columns)
+    if layout is None and (need is None or "effect_allele" in need):
+        _refuse_saige_lookalike(columns, column_map, source)
     if layout is not None:
         by_key: dict[str, str] = {}
         for c in columns:

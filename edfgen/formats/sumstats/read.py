@@ -36,7 +36,7 @@ class SumstatsMapping:
 
     def describe(self) -> str:
         renamed = {k: v for k, v in self.mapping.items() if k != v}
-        lay = f" (layout {self.layout})" if self.layout else ""
+        lay = f" (layout {self.layout})" if self.layout else " (no tool's layout: column names and aliases)"
         return (f"{self.path}{lay}: columns mapped " + (", ".join(f"{k}->{v}" for k, v in renamed.items())
                                                        or "as GWAS-SSF") + "".join(f"; {n}" for n in self.notes))
 
@@ -62,7 +62,7 @@ def read_header(path: PathLike) -> list[str]:
 def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
                   required: tuple[str, ...] = ("variant_id", "effect_allele", "other_allele", "beta",
                                                "standard_error", "p_value"),
-                  ) -> tuple[pd.DataFrame, SumstatsMapping]:
+                  wanted: tuple[str, ...] = ()) -> tuple[pd.DataFrame, SumstatsMapping]:
     """Read summary statistics, mapping aliases to GWAS-SSF names.
 
     Parameters
@@ -74,6 +74,9 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
         Explicit ``{input_column: ssf_column}`` overrides, applied before aliases.
     required
         GWAS-SSF columns that must be present after mapping.
+    wanted
+        GWAS-SSF columns the caller uses when present: two columns aliasing one of them (``EAF`` and ``FRQ``) are
+        refused as for ``required`` (another target named twice is not read).
 
     Returns
     -------
@@ -88,7 +91,7 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
     if absent:
         raise InputError(f"{path}: --columns names {', '.join(map(repr, absent))}, not in the file's header "
                          f"({_header_text(original)})")
-    mapping, layout = _column_mapping(list(original), column_map, source=str(path), need=required)
+    mapping, layout = _column_mapping(list(original), column_map, source=str(path), need=(*required, *wanted))
     clash = [c for c in original if c not in mapping and c in set(mapping.values())]
     df = df.rename(columns={**{c: f"{c}_original" for c in clash}, **mapping})
     df = df.loc[:, ~df.columns.duplicated()]
@@ -118,6 +121,8 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
     if "variant_id" in df.columns:
         df["variant_id"] = df["variant_id"].astype(str)
     check_sumstats_values(df, path, mapping)
+    if "variant_id" in df.columns:
+        df = named_variants(df, path)
     if "base_pair_location" in df.columns and declares_zero_based(path):
         df["base_pair_location"] = df["base_pair_location"] + 1
         notes = [*notes, "base_pair_location + 1 (its -meta.yaml declares coordinate_system 0-based)"]
@@ -129,6 +134,32 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
 
 #: text read as a missing value in the numeric columns (pandas' defaults and plink's ``.``; text columns keep it)
 MISSING_TEXT = ("", "NA", "NaN", "nan", "N/A", "NULL", "null", "None", ".")
+
+
+def named_variants(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
+    """``df`` with a missing ``variant_id`` (``.``, empty, ``NA``: plink2 writes ``.`` for a variant its .pvar
+    does not name) replaced by ``chromosome:position:other:effect``, as in a file without the column and GWAS-VCF's
+    ``.``; rows without those too are left out (warned, as TwoSampleMR drops rows without a SNP). Unnamed rows
+    read as the literal id ``.`` were one variant repeated, and refused."""
+    missing = df["variant_id"].astype(str).str.strip().isin(MISSING_TEXT).to_numpy()
+    if not missing.any():
+        return df
+    named = np.zeros(len(df), dtype=bool)
+    cpra = ("chromosome", "base_pair_location", "other_allele", "effect_allele")
+    if set(cpra) <= set(df.columns):
+        pos = pd.to_numeric(df["base_pair_location"], errors="coerce")
+        named = missing & pos.notna().to_numpy() & df["chromosome"].notna().to_numpy()
+        ids = (df["chromosome"].astype(str) + ":" + pos.fillna(0).round().astype(np.int64).astype(str) + ":"
+               + df["other_allele"].astype(str) + ":" + df["effect_allele"].astype(str))
+        df.loc[named, "variant_id"] = ids[named]
+        log.info("%s: %d row(s) without a variant id ('.', empty or NA) named chromosome:position:other:effect",
+                 path, int(named.sum()))
+    gone = missing & ~named
+    if gone.any():
+        log.warning("%s: %d row(s) without a variant id ('.', empty or NA; e.g. row %d) and no chromosome and "
+                    "position to name them: left out", path, int(gone.sum()), int(np.flatnonzero(gone)[0]) + 1)
+        df = df[~gone].reset_index(drop=True)
+    return df
 
 
 def _read_text_table(path: PathLike) -> pd.DataFrame:
