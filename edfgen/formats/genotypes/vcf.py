@@ -53,7 +53,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +65,8 @@ from edfgen.formats.genotypes.base import (
     as_dtype,
     check_index,
     check_unique_iids,
+    index_cache,
+    make_index_cache,
     stat_id,
     variant_table,
 )
@@ -111,10 +112,10 @@ def cached_tabix_index(path: str) -> str:
     import pysam
 
     key = hashlib.sha256(stat_id(path).encode()).hexdigest()[:20]
-    cache = Path(os.environ.get("EDFGEN_CACHE") or os.path.join(tempfile.gettempdir(), "edfgen-vcf-index"))
+    cache = Path(index_cache("edfgen-vcf-index"))
     out = cache / f"{key}.tbi"
     if not out.exists():
-        cache.mkdir(parents=True, exist_ok=True)
+        make_index_cache(cache, f"--vcf {path}")
         tmp = cache / f".{key}.tbi.edfgen-tmp-{os.getpid()}"
         try:
             pysam.tabix_index(path, preset="vcf", index=str(tmp), force=True)
