@@ -170,3 +170,17 @@ def test_genotype_source__errors_name_the_option(tmp_path):
         GenotypeSource(bfile="a", vcf="b")
     with pytest.raises(InputError, match=r"--bfile .*nothing\.bed: file not found"):
         GenotypeSource(bfile=str(tmp_path / "nothing"))
+
+
+def test_genotype_source__missing_sample_file_named_as_sample(tmp_path):
+    """Was: '--bgen x.sample: file not found' for a missing --sample file, a {chr} template's included
+    (review s30f)."""
+    for c in ("1", "2"):
+        (tmp_path / f"c{c}.bgen").write_bytes(b"")
+    (tmp_path / "c1.sample").write_text("")
+    with pytest.raises(InputError, match=r"^--sample .*nonexist\.sample: file not found"):
+        GenotypeSource(bgen=str(tmp_path / "c1.bgen"), sample=str(tmp_path / "nonexist.sample"))
+    with pytest.raises(InputError, match=r"^--sample .*c2\.sample: file not found"):
+        GenotypeSource(bgen=str(tmp_path / "c{chr}.bgen"), sample=str(tmp_path / "c{chr}.sample"))
+    with pytest.raises(InputError, match=r"^--bgen .*c3\.bgen: file not found"):
+        GenotypeSource(bgen=str(tmp_path / "c3.bgen"), sample=str(tmp_path / "c1.sample"))
