@@ -50,6 +50,7 @@ Bioinformatics 33:1867. doi:10.1093/bioinformatics/btx057
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -125,6 +126,21 @@ def cached_tabix_index(path: str) -> str:
     return str(out)
 
 
+@functools.cache
+def _htslib_errors_only() -> None:
+    """Keep htslib's warnings (``[W::vcf_parse] Contig '1' is not defined in the header``: the reader
+    handles that) off stderr, so that ``-q`` is quiet: cyvcf2 links its own htslib, whose
+    ``hts_set_log_level`` is set to errors only (``HTS_LOG_ERROR``) once per process."""
+    import ctypes
+
+    import cyvcf2.cyvcf2 as ext
+
+    try:
+        ctypes.CDLL(ext.__file__).hts_set_log_level(1)
+    except (OSError, AttributeError):     # another build of cyvcf2: its warnings stay
+        pass
+
+
 class VcfReader(GenotypeReader):
     """Reader of one VCF or BCF file (see the module docstring).
 
@@ -196,6 +212,7 @@ class VcfReader(GenotypeReader):
     def _open(self, samples=None):
         from cyvcf2 import VCF
 
+        _htslib_errors_only()
         kw = {"threads": self._threads} if self._threads and self._threads > 1 else {}
         try:
             return VCF(self.path, gts012=True, lazy=True, samples=samples, **kw)
