@@ -170,3 +170,33 @@ def test_genotype_source__errors_name_the_option(tmp_path):
         GenotypeSource(bfile="a", vcf="b")
     with pytest.raises(InputError, match=r"--bfile .*nothing\.bed: file not found"):
         GenotypeSource(bfile=str(tmp_path / "nothing"))
+
+
+def test_genotype_source__missing_sample_file_named_as_sample(tmp_path):
+    """Was: '--bgen x.sample: file not found' for a missing --sample file, a {chr} template's included
+    (review s30f)."""
+    for c in ("1", "2"):
+        (tmp_path / f"c{c}.bgen").write_bytes(b"")
+    (tmp_path / "c1.sample").write_text("")
+    with pytest.raises(InputError, match=r"^--sample .*nonexist\.sample: file not found"):
+        GenotypeSource(bgen=str(tmp_path / "c1.bgen"), sample=str(tmp_path / "nonexist.sample"))
+    with pytest.raises(InputError, match=r"^--sample .*c2\.sample: file not found"):
+        GenotypeSource(bgen=str(tmp_path / "c{chr}.bgen"), sample=str(tmp_path / "c{chr}.sample"))
+    with pytest.raises(InputError, match=r"^--bgen .*c3\.bgen: file not found"):
+        GenotypeSource(bgen=str(tmp_path / "c3.bgen"), sample=str(tmp_path / "c1.sample"))
+
+
+def test_import_genotypes__bim_dot_ids_as_the_fast_reader(hail_context, tmp_path):
+    """Was: a ``.`` .bim id stayed ``.`` in the Hail engine too; both engines now give ``chr:pos:A2:A1``, the
+    PGEN/VCF/BGEN readers' id (review s30f)."""
+    from test_bad_input import _write_bfile
+
+    _write_bfile(tmp_path / "g", n=12, m=6)
+    bim = tmp_path / "g.bim"
+    rows = [r.split("\t") for r in bim.read_text().splitlines()]
+    for r in rows[::2]:
+        r[1] = "."
+    bim.write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    want = BedReader(tmp_path / "g").variants["variant_id"].tolist()
+    assert want[:2] == ["1:1000:G:A", "rs2"]
+    assert import_genotypes(GenotypeSource(bfile=str(tmp_path / "g")), hl=hail_context).varid.collect() == want

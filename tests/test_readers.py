@@ -533,12 +533,10 @@ def test_hail_engine_reads_per_chromosome_grch37_bgen_like_the_fast_engine(files
         np.testing.assert_allclose(f[c], h[c], rtol=1e-4, atol=1e-7)
 
 
-def test_bgen_index_cache__a_file_replaced_with_its_mtime_restored_is_indexed_again(fileset, tmp_path, monkeypatch,
-                                                                                    caplog):
+def test_bgen_index_cache__a_file_replaced_with_its_mtime_restored_is_indexed_again(fileset, tmp_path, monkeypatch):
     """The BGEN index cache is keyed on size, mtime and a digest of the first and last MiB: a BGEN overwritten by
     one of the same size whose mtime was restored (touch -r, cp -p) is indexed again (review finding: it kept the
-    old file's variant ids), while a chmod keeps the cache (ctime would have thrown it away); a FILE.metafile
-    older than its BGEN is not used (a warning names it)."""
+    old file's variant ids), while a chmod keeps the cache (ctime would have thrown it away)."""
     import os
     import shutil
 
@@ -562,12 +560,53 @@ def test_bgen_index_cache__a_file_replaced_with_its_mtime_restored_is_indexed_ag
     os.chmod(path, 0o640)                                                  # ctime changes, content does not
     assert BgenReader(str(path), sample=sample).variants["variant_id"].iloc[0] == renamed
     assert sorted((tmp_path / "cache").rglob("*.metafile")) == cached       # no new index built
-    meta = Path(str(path) + ".metafile")
-    BgenReader(str(path), sample=sample)._bgen.create_metafile(meta, verbose=False)
-    os.utime(meta, ns=(st.st_atime_ns, st.st_mtime_ns - 10**9))              # written before the BGEN
-    with caplog.at_level("WARNING"):
-        assert BgenReader(str(path), sample=sample).variants["variant_id"].iloc[0] == renamed
-    assert "g.bgen.metafile is older than the BGEN" in caplog.text
+
+
+def test_bgen_metafile_beside_the_bgen__not_read_so_a_replaced_bgen_gives_its_own_ids(fileset, tmp_path, monkeypatch):
+    """Was: ``FILE.bgen.metafile`` was trusted when newer than the BGEN, so a BGEN replaced by a corrected one
+    (same block offsets, mtime older than the index: ``cp -p``, ``rsync -a``, ``tar x``) kept the old index's
+    ids and positions without a word (review s30f). The index now always comes from the keyed cache."""
+    import os
+    import shutil
+
+    from edfgen.formats.genotypes.bgen import BgenReader
+
+    monkeypatch.setenv("EDFGEN_CACHE", str(tmp_path / "cache"))
+    path, sample = tmp_path / "g.bgen", str(fileset / "imp8_chr1.sample")
+    shutil.copy(fileset / "imp8_chr1.bgen", path)
+    reader = BgenReader(str(path), sample=sample)
+    first = reader.variants["variant_id"].iloc[0]
+    reader._bgen.create_metafile(Path(f"{path}.metafile"), verbose=False)           # the index of this version
+    data = path.read_bytes()
+    renamed = first[:-1] + ("X" if first[-1] != "X" else "Y")               # same length: same block offsets
+    at = data.index(first.encode())
+    path.write_bytes(data[:at] + renamed.encode() + data[at + len(first):])
+    os.utime(path, ns=(10**18, 10**18))                                    # older than the .metafile
+    assert BgenReader(str(path), sample=sample).variants["variant_id"].iloc[0] == renamed
+
+
+@pytest.mark.parametrize("cache", ["a_file", "no/such/parent"])
+def test_index_cache_unusable__one_line_naming_the_folder_and_edfgen_cache(fileset, tmp_path, monkeypatch, cache):
+    """Was: a traceback (FileExistsError, FileNotFoundError from mkdir) for an EDFGEN_CACHE that is a file or cannot
+    be created (review s30f)."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.genotypes.bgen import BgenReader
+    from edfgen.formats.genotypes.vcf import cached_tabix_index
+
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "no").write_text("x")                                      # its "parent" is a file too
+    monkeypatch.setenv("EDFGEN_CACHE", str(tmp_path / cache))
+    with pytest.raises(InputError, match=r"--bgen .*imp8_chr1\.bgen: cannot write its index to the cache folder "
+                                         r".*EDFGEN_CACHE"):
+        BgenReader(str(fileset / "imp8_chr1.bgen"), sample=str(fileset / "imp8_chr1.sample"))
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\n"
+                   "1\t10\t.\tA\tG\t.\t.\t.\tGT\t0/1\n")
+    import pysam
+
+    pysam.tabix_compress(str(vcf), str(vcf) + ".gz")
+    with pytest.raises(InputError, match=r"--vcf .*v\.vcf\.gz: cannot write its index .*EDFGEN_CACHE"):
+        cached_tabix_index(str(vcf) + ".gz")
 
 
 def test_select_variants__chr_names_meet_plink_codes_and_par_names():

@@ -200,3 +200,25 @@ def test_ssf_rows_left_out_and_sex_chromosomes_coded_23_24_25(tmp_path):
         assert [ln.split("\t")[8] for ln in tbx.fetch("25", 0, 100)] == ["v5"]
     back = read_sumstats(path)[0]
     assert back["chromosome"].tolist() == ["1", "X", "X", "Y", "MT"]
+
+
+def test_ssf_chromosome_codes__lower_case_x_y_mt_coded_and_other_labels_warned(caplog):
+    """Was: a .bim's ``x``, ``y`` and ``Mt`` were written as ``x``/``y``/``Mt`` (the mapping was case-sensitive,
+    while the analysis upper-cases them), and ``0``/``Un`` without a word (review s30f)."""
+    from edfgen.commands.gwas_design import warn_non_ssf_chromosomes
+    from edfgen.formats.sumstats.layout import genotype_chromosome_labels
+    from edfgen.formats.sumstats.write import SumstatsFormatter
+
+    labels = ["1", "x", "y", "Mt", "m", "xy", "X", "chrx", "Un", "0"]
+    base = pd.DataFrame({"chromosome": labels, "base_pair_location": np.arange(1, 11) * 100,
+                         "effect_allele": ["A"] * 10, "other_allele": ["G"] * 10,
+                         "variant_id": [f"v{i}" for i in range(10)], "rsid": ["NA"] * 10})
+    assert SumstatsFormatter(base).chromosome.tolist() == ["1", "23", "24", "25", "25", "23", "23", "23", "Un", "0"]
+    assert genotype_chromosome_labels(labels).tolist() == ["1", "X", "Y", "MT", "MT", "X", "X", "X", "Un", "0"]
+    with caplog.at_level("WARNING"):
+        warn_non_ssf_chromosomes(labels)
+    assert "chromosome(s) 0, Un have no GWAS-SSF code (1-25)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        warn_non_ssf_chromosomes(["1", "x", "26", "25"])
+    assert "GWAS-SSF" not in caplog.text

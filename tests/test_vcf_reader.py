@@ -294,3 +294,34 @@ def test_vcf_dosage_only__read_like_plink2_dosage_ds_and_gt_refused(vcfs, tmp_pa
         with pytest.raises(InputError, match=r"dsonly.vcf: the header declares no FORMAT/GT field \(use --vcf-field "
                                              r"DS\)$"):
             open_genotypes(GenotypeSource(vcf=str(vcf), vcf_field="GT"))
+
+
+def _small_vcf(path: Path, rows: list[str], *, contigs: bool = True) -> Path:
+    head = ["##fileformat=VCFv4.2", '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">']
+    head += ["##contig=<ID=1>"] if contigs else []
+    head += ["#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\ts2\ts3"]
+    path.write_text("\n".join(head + rows) + "\n")
+    return path
+
+
+def test_vcf_sample_with_more_fields_than_format__one_line_naming_line_and_sample(tmp_path):
+    """Was: htslib's '[E::vcf_parse_format_max3] Incorrect number of FORMAT fields' on stderr, then an edfgen line
+    without the reason ('error-code: 0') (review s30f). A column leaving fields out (``./.``) stays valid."""
+    from edfgen.formats.genotypes.vcf import VcfReader
+
+    ok = "1\t100\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t0/0"
+    bad = _small_vcf(tmp_path / "bad.vcf", [ok, "1\t200\trs2\tA\tG\t.\t.\t.\tGT\t0/1\t0/1:5\t0/0"])
+    with pytest.raises(InputError, match=r"bad\.vcf: line 6: sample 2 \('0/1:5'\) has more fields than FORMAT 'GT'"):
+        VcfReader(str(bad))
+    fine = _small_vcf(tmp_path / "fine.vcf", [ok.replace("\tGT\t", "\tGT:DS\t").replace("0/0", "./.")])
+    assert VcfReader(str(fine)).n_variants == 1
+
+
+def test_vcf_without_contig_lines__htslib_warnings_kept_off_stderr(tmp_path, capfd):
+    """Was: '[W::vcf_parse] Contig '1' is not defined in the header' printed by htslib, under -q too (review s30f)."""
+    from edfgen.formats.genotypes.vcf import VcfReader
+
+    vcf = _small_vcf(tmp_path / "v.vcf", ["1\t100\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t0/0"], contigs=False)
+    reader = VcfReader(str(vcf))
+    np.testing.assert_array_equal(reader.read(None, np.arange(1))[:, 0], [1, 2, 0])   # ALT copies
+    assert "[W::" not in capfd.readouterr().err

@@ -262,6 +262,7 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
     """
     from edfgen.formats.chromosomes import selection_chromosome_names
 
+    warn_non_ssf_chromosomes(chromosomes)
     names = set(selection_chromosome_names(pd.unique(np.asarray(chromosomes, dtype=object))))
     if no_sex and sex_known and names & {"X", "Y", "MT"}:
         log.warning("%s does not read sex (the genotype files give it): X, Y and MT tested as before, on every "
@@ -278,6 +279,19 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
     if "Y" in names and not sex_known:
         log.warning("Y tested on every sample: the genotype files give no sex, so females' missing Y calls are "
                     "imputed and counted in the call rates; run Y on males (--keep)")
+
+
+def warn_non_ssf_chromosomes(chromosomes) -> None:
+    """Warn once about chromosome labels that GWAS-SSF has no code for (it takes 1-25; X, Y, MT in any case are
+    written 23-25): ``0`` (unplaced, as plink2 writes it) or a contig such as ``chrUn`` is written as given,
+    and the GWAS Catalog validator refuses those rows."""
+    from edfgen.formats.sumstats.layout import ssf_chromosome_codes
+
+    codes = pd.unique(ssf_chromosome_codes(pd.unique(np.asarray(chromosomes, dtype=object))))
+    other = [str(c) for c in codes if str(c) not in {str(i) for i in range(1, 26)}]
+    if other:
+        log.warning("chromosome(s) %s have no GWAS-SSF code (1-25): written as given, and the GWAS Catalog "
+                    "validator refuses those rows", ", ".join(sorted(other)[:10]))
 
 
 def drop_constant_indicators(C: np.ndarray, names: list[str]):

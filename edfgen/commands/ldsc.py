@@ -27,7 +27,7 @@ from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_op
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
-from edfgen.formats.genotypes.plink1 import read_plink_text
+from edfgen.formats.genotypes.plink1 import BIM_COLUMNS, read_plink_text
 from edfgen.formats.ldscore import read_ldscores_chr, write_ldscores
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import chrom_key, parse_column_option
@@ -103,7 +103,7 @@ def _bim_cm(source) -> np.ndarray | None:
                                                              else None)
     if prefix is None:
         return None
-    bim = read_plink_text(Path(f"{prefix}.bim"), ["chrom", "id", "cm", "pos", "a1", "a2"], str)
+    bim = read_plink_text(Path(f"{prefix}.bim"), BIM_COLUMNS, optional="cm")
     return pd.to_numeric(bim["cm"], errors="coerce").to_numpy(np.float64)
 
 

@@ -186,7 +186,7 @@ def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=N
         if source.bfile:
             mt = hl.import_plink(bed=f"{source.bfile}.bed", bim=f"{source.bfile}.bim", fam=f"{source.bfile}.fam",
                                  reference_genome=rg, contig_recoding=rec, a2_reference=True, quant_pheno=True)
-            mt = mt.annotate_rows(varid=mt.rsid)
+            mt = mt.annotate_rows(varid=hl.if_else(mt.rsid == ".", _chr_pos_id(hl, mt), mt.rsid))   # as plink1.read_bim
             mt = mt.select_entries(x=hl.float64(mt.GT.n_alt_alleles()))
         elif source.vcf:
             if "{chr}" in source.vcf or source.vcf.endswith(".bcf"):

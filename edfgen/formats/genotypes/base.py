@@ -25,6 +25,7 @@ import abc
 import hashlib
 import logging
 import os
+import tempfile
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -228,6 +229,29 @@ def check_unique_iids(samples, source: str) -> None:
     dup = ids[ids.duplicated()]
     if len(dup):
         raise InputError(f"{source}: duplicated IID {str(dup.iloc[0])!r} ({dup.nunique()} duplicated ids)")
+
+
+def index_cache(default: str) -> str:
+    """The folder of the genotype readers' index caches: ``$EDFGEN_CACHE``, else ``<tmp>/default``."""
+    return os.environ.get("EDFGEN_CACHE") or os.path.join(tempfile.gettempdir(), default)
+
+
+def make_index_cache(folder: str | os.PathLike, label: str) -> None:
+    """Create the index cache ``folder`` if needed and check that it can be written to.
+
+    Raises
+    ------
+    InputError
+        ``folder`` cannot be created (a file, an unmounted or read-only path) or written to; names ``label``
+        (the option and file being indexed), the folder and ``$EDFGEN_CACHE``.
+    """
+    try:
+        os.makedirs(folder, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        raise InputError(f"{label}: cannot write its index to the cache folder {folder} ({exc.strerror or exc}); "
+                         "set EDFGEN_CACHE to a writable folder") from None
 
 
 def stat_id(path: str | os.PathLike) -> str:

@@ -13,8 +13,8 @@ stored in the BGEN header. A ``.sample`` that looks like the stored ids in anoth
 (``BgenReader._check_sample_order``).
 
 cbgen needs a variant index (its "metafile"): it is built once into
-``$EDFGEN_CACHE`` (default ``<tmp>/edfgen-bgen-index``), named by the BGEN's stat fingerprint,
-unless ``FILE.metafile`` exists next to the BGEN.
+``$EDFGEN_CACHE`` (default ``<tmp>/edfgen-bgen-index``), named by the BGEN's stat fingerprint.
+A ``FILE.metafile`` next to the BGEN is not read (nothing ties it to this version of the file).
 
 Decoding. The index gives each variant's genotype-block offset. The common layout (BGEN layout 2,
 zlib, zstd or no compression, biallelic rows of haploid and diploid samples, phased or not, any bit
@@ -43,10 +43,8 @@ bioRxiv 308296. doi:10.1101/308296
 
 from __future__ import annotations
 
-import logging
 import os
 import struct
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -62,6 +60,8 @@ from edfgen.formats.genotypes.base import (
     check_index,
     check_unique_iids,
     dosage_from_probabilities,
+    index_cache,
+    make_index_cache,
     to_int8,
     variant_table,
 )
@@ -99,7 +99,7 @@ def read_oxford_sample(path: str | Path, n_expected: int | None = None) -> pd.Da
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("EDFGEN_CACHE") or os.path.join(tempfile.gettempdir(), "edfgen-bgen-index"))
+    return Path(index_cache("edfgen-bgen-index"))
 
 
 class BgenReader(GenotypeReader):
@@ -170,21 +170,7 @@ class BgenReader(GenotypeReader):
             check_unique_iids(self.samples, self.path)
         else:
             raise InputError(f"--bgen {self.path}: stores no sample ids; give its --sample file")
-        meta = Path(self.path + ".metafile")
-        if meta.exists() and meta.stat().st_mtime_ns < os.stat(self.path).st_mtime_ns:   # for an earlier file?
-            logging.getLogger(__name__).warning("--bgen %s: %s is older than the BGEN: not used (an index is built "
-                                                "in the cache)", self.path, meta.name)
-            meta = Path(self.path + ".metafile.stale")     # never exists: take the cache below
-        if not meta.exists():
-            meta = _cache_dir() / f"{Path(self.path).name}.{self.fingerprint()}.metafile"
-            if not meta.exists():
-                meta.parent.mkdir(parents=True, exist_ok=True)
-                tmp = meta.with_suffix(f".tmp{os.getpid()}")
-                try:
-                    self._bgen.create_metafile(tmp, verbose=False)
-                except Exception as exc:  # noqa: BLE001 - cbgen raises RuntimeError with libbgen's message
-                    raise InputError(f"--bgen {self.path}: cbgen cannot index it ({str(exc).strip()[:200]})") from None
-                os.replace(tmp, meta)
+        meta = self._variant_index()
         fields = {"id": "id", "rsid": "rsid", "chrom": "chromosome", "pos": "position", "nalleles": "nalleles",
                   "alleles": "allele_ids", "offset": "offset"}
         parts: dict[str, list[np.ndarray]] = {k: [] for k in fields}
@@ -226,6 +212,32 @@ class BgenReader(GenotypeReader):
         self._decompress = None
         if fast:
             self._open_fast()
+
+    def _variant_index(self) -> Path:
+        """cbgen's variant index ("metafile") of this BGEN in the cache (:func:`_cache_dir`), named by the
+        BGEN's :meth:`fingerprint` (size, mtime and a digest of its first and last MiB) and built once,
+        atomically. A ``FILE.metafile`` next to the BGEN is not read: nothing ties it to this version of the
+        file (a BGEN replaced with older mtime and the same block offsets kept the old index's positions).
+
+        Raises
+        ------
+        InputError
+            The cache cannot be written, or cbgen cannot index the file; names the BGEN and the folder.
+        """
+        meta = _cache_dir() / f"{Path(self.path).name}.{self.fingerprint()}.metafile"
+        if meta.exists():
+            return meta
+        make_index_cache(meta.parent, f"--bgen {self.path}")
+        tmp = meta.with_suffix(f".tmp{os.getpid()}")
+        try:
+            self._bgen.create_metafile(tmp, verbose=False)
+            os.replace(tmp, meta)
+        except Exception as exc:  # noqa: BLE001 - cbgen raises RuntimeError with libbgen's message
+            raise InputError(f"--bgen {self.path}: cbgen cannot write its index to {meta.parent} "
+                             f"({str(exc).strip()[:200]})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return meta
 
     def _check_sample_order(self) -> None:
         """Refuse a ``.sample`` that lists the BGEN's stored ids in another order (a shuffled or another

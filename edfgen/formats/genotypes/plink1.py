@@ -31,23 +31,28 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.chromosomes import plain_chromosome_names
 from edfgen.formats.genotypes.base import MISSING_INT8, GenotypeReader, check_index, check_unique_iids, variant_table
 
 #: first bytes of a PLINK 1 .bed: magic 0x6c 0x1b, then 0x01 = variant-major
 BED_MAGIC = b"\x6c\x1b\x01"
+#: the .bim's columns (a 5-column .bim has no ``cm``)
+BIM_COLUMNS = ["chrom", "id", "cm", "pos", "a1", "a2"]
 
 
 def check_bed(prefix: str | Path, n_samples: int, n_variants: int) -> None:
     """Check a PLINK 1 ``.bed`` against its ``.fam``/``.bim`` before any genotype is decoded.
 
     The file must start with the magic bytes ``6c 1b 01`` (variant-major) and hold exactly
-    ``3 + n_variants * ceil(n_samples / 4)`` bytes (PLINK 1 binary format).
+    ``3 + n_variants * ceil(n_samples / 4)`` bytes (PLINK 1 binary format), with zero bits after the last
+    sample (:func:`check_bed_padding`).
 
     Raises
     ------
     InputError
-        Bad magic bytes, a sample-major file, or a size that does not fit the ``.fam``/``.bim`` counts
-        (a truncated ``.bed``, or ``.fam``/``.bim`` that belong to another fileset); names the file.
+        Bad magic bytes, a sample-major file, a size that does not fit the ``.fam``/``.bim`` counts
+        (a truncated ``.bed``, or ``.fam``/``.bim`` that belong to another fileset) or genotypes after the
+        last ``.fam`` sample; names the file.
     """
     bed = Path(f"{prefix}.bed")
     try:
@@ -66,12 +71,55 @@ def check_bed(prefix: str | Path, n_samples: int, n_variants: int) -> None:
         what = "truncated" if size < expected else "longer than expected"
         raise InputError(f"{bed}: {size} bytes, but {int(n_variants)} variants (.bim) x {int(n_samples)} samples "
                          f"(.fam) need {expected}: the .bed is {what}, or the .bim/.fam belong to another fileset")
+    check_bed_padding(prefix, n_samples, n_variants)
 
 
-def read_plink_text(path: Path, names: list[str], dtype) -> pd.DataFrame:
-    """A whitespace-separated .bim/.fam with exactly ``len(names)`` columns on every line."""
+#: variants whose last .bed byte :func:`check_bed_padding` reads (spread evenly over the file)
+PADDING_SAMPLE = 512
+
+
+def check_bed_padding(prefix: str | Path, n_samples: int, n_variants: int) -> None:
+    """Check that the unused high bits of each variant's last ``.bed`` byte are zero, on up to
+    :data:`PADDING_SAMPLE` variants spread over the file (one byte read each).
+
+    PLINK writers zero the 2-bit slots beyond the last sample. A ``.fam`` 1 to 3 rows short of the samples
+    the ``.bed`` was written for still fits its size (``ceil(n / 4)`` bytes per variant), and the missing
+    samples' genotypes then sit in those slots: non-zero bits there mean the ``.fam`` is too short.
+
+    Raises
+    ------
+    InputError
+        Non-zero padding bits; names the ``.fam`` and the ``.bed``.
+    """
+    used = int(n_samples) % 4
+    if used == 0 or int(n_variants) == 0:
+        return
+    bpv = (int(n_samples) + 3) // 4
+    variants = np.unique(np.linspace(0, int(n_variants) - 1, min(int(n_variants), PADDING_SAMPLE)).astype(np.int64))
+    last = np.memmap(Path(f"{prefix}.bed"), dtype=np.uint8, mode="r")[3 + variants * bpv + bpv - 1]
+    bad = (last >> (2 * used)) != 0
+    if bad.any():
+        raise InputError(f"{prefix}.fam: {int(n_samples)} samples, but {prefix}.bed holds genotypes of more (variant "
+                         f"{int(variants[bad.argmax()]) + 1}: non-zero bits after the last sample in "
+                         f"{int(bad.sum())} of {len(variants)} variants read): the .fam lacks rows or belongs to "
+                         f"another fileset; if it is right, rewrite the .bed with plink2 --bfile {prefix} "
+                         "--make-bed --out NEW")
+
+
+def read_plink_text(path: Path, names: list[str], dtype=str, *, optional: str | None = None) -> pd.DataFrame:
+    """A whitespace-separated .bim/.fam: its first ``len(names)`` columns, as strings.
+
+    Columns after those are ignored (plink2 reads a 7-column ``.fam`` or ``.bim`` so); ``optional`` names
+    a column that a file may leave out on every line, which then reads as ``"0"`` (a 5-column ``.bim``
+    without centimorgans, as plink2 reads it). Text such as ``NA`` stays text.
+
+    Raises
+    ------
+    InputError
+        An unreadable or empty file, or a line with fewer columns than the first line; names the file and line.
+    """
     try:
-        df = pd.read_csv(path, sep=r"\s+", header=None, dtype=dtype, names=names)
+        df = pd.read_csv(path, sep=r"\s+", header=None, dtype=dtype, index_col=False, keep_default_na=False)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except pd.errors.EmptyDataError:
@@ -79,33 +127,55 @@ def read_plink_text(path: Path, names: list[str], dtype) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise InputError(f"{path}: cannot be read as a PLINK {path.suffix} file "
                          f"({str(exc).splitlines()[0][:200]})") from None
-    short = df[names[-1]].isna().to_numpy()
-    if short.any():
-        raise InputError(f"{path}: line {int(short.argmax()) + 1} has fewer than {len(names)} columns")
     if len(df) == 0:
         raise InputError(f"{path}: empty file")
-    return df
+    have = [c for c in names if c != optional] if df.shape[1] == len(names) - 1 and optional else names
+    if df.shape[1] < len(have):
+        raise InputError(f"{path}: line 1 has {df.shape[1]} columns; a PLINK {path.suffix} has {len(names)}")
+    df = df.iloc[:, :len(have)].set_axis(have, axis=1)
+    short = (df[have[-1]] == "").to_numpy()                # a line shorter than the first (its last fields empty)
+    if short.any():
+        raise InputError(f"{path}: line {int(short.argmax()) + 1} has fewer than {len(have)} columns")
+    return df if len(have) == len(names) else df.assign(**{optional: "0"})[names]
 
 
 def read_bim(prefix: str | Path) -> pd.DataFrame:
     """The ``.bim`` as the standard variants table (effect allele = A1, column 5); malformed lines are
-    an input error naming the file and line."""
+    an input error naming the file and line. An id of ``.`` (none) reads as ``chr:pos:A2:A1``, the id the
+    PGEN, VCF and BGEN readers make (``chr:pos:REF:ALT``), so that one cohort has the same ids in any format."""
     path = Path(f"{prefix}.bim")
-    bim = read_plink_text(path, ["chrom", "id", "cm", "pos", "a1", "a2"], str)
-    return variant_table(bim["chrom"], bim["pos"], bim["id"], bim["a1"], bim["a2"], source=str(path))
+    bim = read_plink_text(path, BIM_COLUMNS, optional="cm")
+    none = bim["id"] == "."
+    vid = bim["id"].where(~none, plain_chromosome_names(bim["chrom"]) + ":" + bim["pos"] + ":" + bim["a2"] + ":"
+                          + bim["a1"])
+    return variant_table(bim["chrom"], bim["pos"], vid, bim["a1"], bim["a2"], source=str(path))
 
 
 def read_fam(prefix: str | Path) -> pd.DataFrame:
-    """The ``.fam``: ``FID, IID, PAT, MAT, SEX, PHENO`` as strings; duplicated IIDs are an input error."""
+    """The ``.fam``: ``FID, IID, PAT, MAT, SEX, PHENO`` as strings; a header line and duplicated IIDs are
+    input errors."""
     path = Path(f"{prefix}.fam")
-    fam = read_plink_text(path, ["FID", "IID", "PAT", "MAT", "SEX", "PHENO"], str)
+    fam = read_plink_text(path, ["FID", "IID", "PAT", "MAT", "SEX", "PHENO"])
+    check_no_header(fam, path)
     check_unique_iids(fam, str(path))
     return fam
 
 
+def check_no_header(fam: pd.DataFrame, path: Path) -> None:
+    """A ``.fam`` has no header line: a first line whose FID starts with ``#`` (a ``.psam`` header) or whose
+    FID, IID or SEX is that column's name (``pandas.to_csv``, a spreadsheet) is an input error. Read as a
+    sample, it would shift every row by one ``.bed`` slot, undetected when the sample count stays within
+    the same ``.bed`` bytes per variant."""
+    first = fam.iloc[0]
+    if first["FID"].startswith("#") or any(first[c].upper() == c for c in ("FID", "IID", "SEX")):
+        raise InputError(f"{path}: line 1 looks like a header ({' '.join(first.tolist())[:80]}); a .fam has no "
+                         "header line: delete it")
+
+
 def check_plink_fileset(prefix: str | Path) -> pd.DataFrame:
-    """Validate a PLINK 1 fileset before any work: ``.fam`` readable with unique IIDs, ``.bim`` with six
-    columns and integer positions on every line, ``.bed`` magic and size (:func:`check_bed`).
+    """Validate a PLINK 1 fileset before any work: ``.fam`` readable, without a header and with unique IIDs,
+    ``.bim`` with its columns and integer positions on every line, ``.bed`` magic, size and padding
+    (:func:`check_bed`).
     Returns the ``.fam`` table."""
     fam = read_fam(str(prefix))
     bim = read_bim(str(prefix))  # columns and integer positions, line by line

@@ -103,7 +103,15 @@ class GenotypeSource:
                              f"--{self.kind} {stem}")
         for p in self.paths():
             if "://" not in p and not Path(p).exists():  # gs://, hdfs://, s3a:// are checked by Hail
-                raise InputError(f"--{self.kind} {p}: file not found")
+                raise InputError(f"--{self._option_of(p)} {p}: file not found")
+
+    def _option_of(self, path: str) -> str:
+        """The option that named ``path`` of :meth:`paths`: ``sample`` for a BGEN's ``.sample`` file (given
+        as is, or expanded from a ``{chr}`` template), else the genotype option."""
+        samples = set(_paths(self.sample))
+        if self.bgen and samples and not any("://" in b for b in _paths(self.bgen)):
+            samples |= {s for _, s in self.bgen_files() if s}
+        return "sample" if path in samples else self.kind
 
     @property
     def kind(self) -> str:

@@ -50,10 +50,10 @@ Bioinformatics 33:1867. doi:10.1093/bioinformatics/btx057
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,8 @@ from edfgen.formats.genotypes.base import (
     as_dtype,
     check_index,
     check_unique_iids,
+    index_cache,
+    make_index_cache,
     stat_id,
     variant_table,
 )
@@ -111,10 +113,10 @@ def cached_tabix_index(path: str) -> str:
     import pysam
 
     key = hashlib.sha256(stat_id(path).encode()).hexdigest()[:20]
-    cache = Path(os.environ.get("EDFGEN_CACHE") or os.path.join(tempfile.gettempdir(), "edfgen-vcf-index"))
+    cache = Path(index_cache("edfgen-vcf-index"))
     out = cache / f"{key}.tbi"
     if not out.exists():
-        cache.mkdir(parents=True, exist_ok=True)
+        make_index_cache(cache, f"--vcf {path}")
         tmp = cache / f".{key}.tbi.edfgen-tmp-{os.getpid()}"
         try:
             pysam.tabix_index(path, preset="vcf", index=str(tmp), force=True)
@@ -122,6 +124,21 @@ def cached_tabix_index(path: str) -> str:
         finally:
             tmp.unlink(missing_ok=True)
     return str(out)
+
+
+@functools.cache
+def _htslib_errors_only() -> None:
+    """Keep htslib's warnings (``[W::vcf_parse] Contig '1' is not defined in the header``: the reader
+    handles that) off stderr, so that ``-q`` is quiet: cyvcf2 links its own htslib, whose
+    ``hts_set_log_level`` is set to errors only (``HTS_LOG_ERROR``) once per process."""
+    import ctypes
+
+    import cyvcf2.cyvcf2 as ext
+
+    try:
+        ctypes.CDLL(ext.__file__).hts_set_log_level(1)
+    except (OSError, AttributeError):     # another build of cyvcf2: its warnings stay
+        pass
 
 
 class VcfReader(GenotypeReader):
@@ -195,6 +212,7 @@ class VcfReader(GenotypeReader):
     def _open(self, samples=None):
         from cyvcf2 import VCF
 
+        _htslib_errors_only()
         kw = {"threads": self._threads} if self._threads and self._threads > 1 else {}
         try:
             return VCF(self.path, gts012=True, lazy=True, samples=samples, **kw)

@@ -7,9 +7,10 @@ here, line by line, before htslib sees it: the ``#CHROM`` header line must name 
 columns (and ``FORMAT`` when there are samples) in UTF-8 with no sample name twice, every
 ``##KEY=<...>`` meta line must end with ``>``, and every ``##FORMAT``/``##INFO`` line declare ``ID``, ``Number``, ``Type`` and
 ``Description`` (htslib ignored a damaged ``##FORMAT`` line, and with it the field), and every record must have as many tab-separated
-fields as that line, a contig name without blanks, a position that is an integer in 0..2^31-1, and
-non-empty REF/ALT. A bad line is an :class:`~edfgen.exceptions.InputError` naming the file and the
-line number. BCF (binary) is left to htslib, whose errors the reader turns into one line.
+fields as that line, a contig name without blanks, a position that is an integer in 0..2^31-1,
+non-empty REF/ALT, and no sample column with more ``:``-separated fields than its FORMAT. A bad line is an
+:class:`~edfgen.exceptions.InputError` naming the file and the line number. BCF (binary) is left to htslib,
+whose errors the reader turns into one line.
 
 References
 ----------
@@ -18,6 +19,7 @@ The Variant Call Format specification v4.3, section 1.6 (https://samtools.github
 
 from __future__ import annotations
 
+import functools
 import gzip
 import re
 import zlib
@@ -94,11 +96,37 @@ def check_vcf_text(path: str, *, label: str | None = None) -> int | None:
                                      f"0..{_MAX_POS}")
                 if not ref or not alt:
                     raise InputError(f"{label}: line {lineno}: empty REF or ALT")
+                if n_fields > 9:
+                    _check_sample_fields(line, lineno, label, n_fields - 9)
     except (OSError, EOFError, zlib.error) as exc:   # gzip: truncated or corrupt
         raise InputError(f"{label}: line {lineno + 1}: cannot be read ({exc})") from None
     if n_fields is None:
         raise InputError(f"{label}: no #CHROM header line")
     return header
+
+
+@functools.lru_cache(maxsize=64)
+def _more_fields_than(k: int) -> re.Pattern:
+    """A tab, then a column with more than ``k`` ``:``-separated fields (a literal first character: the
+    search skips to each tab in C)."""
+    return re.compile(rb"\t(?:[^\t:]*:){%d}" % k)
+
+
+def _check_sample_fields(line: bytes, lineno: int, label: str, n_samples: int) -> None:
+    """A sample column may leave out trailing FORMAT fields but never hold more (htslib: 'Incorrect number
+    of FORMAT fields', on stderr, then an error without the reason). One count per line: the columns are
+    searched only when the line holds more ``:`` than its samples may (a column with an extra field among
+    columns that leave fields out is left to htslib)."""
+    fields = line.split(b"\t", 9)
+    fmt, start = fields[8], len(line) - len(fields[9]) - 1              # start: the tab before the first sample
+    if line.count(b":", start) <= n_samples * fmt.count(b":"):
+        return
+    found = _more_fields_than(fmt.count(b":") + 1).search(line, start)
+    if found:
+        k = line.count(b"\t", start, found.start() + 1)
+        value = line[found.start() + 1:].split(b"\t", 1)[0]
+        raise InputError(f"{label}: line {lineno}: sample {k} ({value[:40].decode('utf-8', 'replace')!r}) has more "
+                         f"fields than FORMAT {fmt[:40].decode('utf-8', 'replace')!r}")
 
 
 def _header_line(line: bytes, lineno: int, label: str) -> int:

@@ -559,9 +559,16 @@ def genotype_chromosome_labels(chrom) -> np.ndarray:
     leading zeros (UK Biobank's BGEN ``01`` is 1) (:data:`SSF_CHROMOSOME_CODES`, then
     :data:`SSF_CHROMOSOME_NAMES`). Outputs keyed like the summary statistics (clump's lead chromosomes) use
     these, so a lead finds its region and genes."""
+    return pd.Series(ssf_chromosome_codes(chrom), dtype=object).replace(SSF_CHROMOSOME_NAMES).to_numpy(dtype=object)
+
+
+def ssf_chromosome_codes(chrom) -> np.ndarray:
+    """Chromosome labels as a GWAS-SSF file gives them: no ``chr`` prefix or leading zeros, and X, Y, MT and
+    PLINK's XY, 25 and 26 coded by :data:`SSF_CHROMOSOME_CODES` in any case (``x``, ``chrX``, ``Mt``; a
+    ``.bim`` may write them so); other labels (``0``, contigs) as written. Edited once per distinct label."""
     codes, uniques = pd.factorize(pd.Series(np.asarray(chrom, dtype=object)).astype(str), use_na_sentinel=False)
     names = pd.Series(uniques, dtype=object).str.replace(CHROMOSOME_PREFIX, "", regex=True)
-    names = names.replace(SSF_CHROMOSOME_CODES).replace(SSF_CHROMOSOME_NAMES)
+    names = names.str.upper().map(SSF_CHROMOSOME_CODES).fillna(names)
     return names.to_numpy(dtype=object)[codes]
 
 

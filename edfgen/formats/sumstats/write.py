@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.formats.bgzf import BgzfWriter, TabixSpec, tabix_index
-from edfgen.formats.sumstats.layout import SSF_CHROMOSOME_CODES, SSF_COLUMNS
+from edfgen.formats.sumstats.layout import SSF_COLUMNS, ssf_chromosome_codes
 from edfgen.formats.tables import PathLike, atomic_write, temp_name
 from edfgen.kernels.pvalues import TINY_P, neg_log10_p
 
@@ -145,7 +145,7 @@ class SumstatsFormatter:
 
         self.pa, self.pc = pa, pc
         self.m = len(base)
-        base = base.assign(chromosome=base["chromosome"].astype(str).replace(SSF_CHROMOSOME_CODES))  # X -> 23 ...
+        base = base.assign(chromosome=ssf_chromosome_codes(base["chromosome"]))  # X, x -> 23 ...
         self.chromosome = base["chromosome"].to_numpy()
         self.position = base["base_pair_location"].to_numpy(dtype=np.int64)
         cols = {c: self._str(pa.array(base[c].to_numpy(), from_pandas=True)) for c in
