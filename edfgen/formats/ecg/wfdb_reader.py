@@ -413,6 +413,35 @@ def segment_headers(hea: str | os.PathLike) -> list[Path]:
     return [hea.parent / f"{ln.split()[0]}.hea" for ln in lines[1:] if ln.split()[0] != "~"]
 
 
+def header_files(hea: str | os.PathLike) -> list[Path]:
+    """Every file a WFDB header names, as paths beside it: the signal files of a single-segment header; the segment
+    headers of a multi-segment one and their signal files. ``[]`` for an unreadable header; never raises.
+
+    What a record reads besides its header, whatever the files are called (``0rec.hea`` may store its signals in
+    ``sigdata.mat``): the resume key of ``edfgen extract`` covers them
+    (:func:`edfgen.commands.extract_parts.record_fingerprints`). Nothing is confined or checked here.
+    """
+    hea = Path(hea)
+    try:
+        lines = _header_lines(hea, hea.stem)
+    except RecordRejected:
+        return []
+    if not lines or not lines[0].split():
+        return []
+    if "/" not in lines[0].split()[0]:
+        return list(dict.fromkeys(hea.parent / ln.split()[0] for ln in lines[1:]))
+    out: list[Path] = []
+    for seg in segment_headers(hea):
+        out.append(seg)
+        try:
+            seg_lines = _header_lines(seg, seg.stem)
+        except RecordRejected:
+            continue
+        if seg_lines and seg_lines[0].split() and "/" not in seg_lines[0].split()[0]:
+            out.extend(seg.parent / ln.split()[0] for ln in seg_lines[1:])
+    return list(dict.fromkeys(out))
+
+
 def _occurrences(names) -> list[tuple[str, int]]:
     """``(name, k)``: the k-th signal of that name in a segment (a segment may hold two of a name)."""
     seen: dict[str, int] = {}

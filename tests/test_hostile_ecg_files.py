@@ -1,0 +1,88 @@
+"""Review s30g: hostile ECG files through ``edfgen extract`` / ``edfgen evaluate`` (one test per finding).
+
+Each test names what was wrong (``Was: ...``); the record files are written by hand, small (10 s, 12 leads).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
+from edfgen.kernels.ecg import LEADS
+from test_untrusted_ecg import _wfdb
+
+
+@pytest.fixture(scope="module")
+def standin():
+    from test_extract import StandInEncoder, StandInLoaded
+
+    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+
+    return StandInLoaded(StandInEncoder().eval(), Preprocessing())
+
+
+def _edfs(res) -> pd.DataFrame:
+    return pd.read_csv(res.table, sep="\t", dtype={"IID": str}).set_index("IID")
+
+
+def _crash_after_first_chunk(chunk, n_done):
+    if chunk == 1:
+        raise KeyboardInterrupt
+
+
+# --------------------------------------------------------------------------- 1: symlink loop
+def test_extract__symlink_loop_in_the_folder_is_a_reject_not_a_traceback(tmp_path: Path, standin):
+    """Was: ``own_file`` resolved every path with ``Path.resolve``, which raises RuntimeError on a link loop, so
+    the run ended with a traceback and no record was written."""
+    from edfgen.commands.extract import extract_edfs
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    _wfdb(ecg, "GOOD")
+    (ecg / "loop2.hea").symlink_to("loop1.hea")
+    (ecg / "loop1.hea").symlink_to("loop2.hea")
+    res = extract_edfs([ecg], tmp_path / "o" / "edfs.tsv", checkpoint=standin)
+    assert list(_edfs(res).index) == ["GOOD"]
+    rej = pd.read_csv(res.rejects, sep="\t", dtype=str).set_index("record")
+    assert set(rej.index) == {"loop1", "loop2"}
+    assert rej["reason"].str.contains("symbolic link loop").all()
+
+
+# --------------------------------------------------------------------------- 2: resume key covers named files
+def _multi_segment(folder: Path, name: str, seed: int) -> None:
+    """``name.hea`` of two segments ``name_1``/``name_2`` (each a 5 s 12-lead format-16 record)."""
+    for k in (1, 2):
+        counts = np.random.default_rng(seed + k).integers(-900, 900, (12, 2500)).astype("<i2")
+        counts.T.tofile(folder / f"{name}_{k}.dat")
+        (folder / f"{name}_{k}.hea").write_text(f"{name}_{k} 12 500 2500\n" + "".join(
+            f"{name}_{k}.dat 16 1000/mV 16 0 0 0 0 {lead}\n" for lead in LEADS))
+    (folder / f"{name}.hea").write_text(f"{name}/2 12 500 5000\n{name}_1 2500\n{name}_2 2500\n")
+
+
+def test_extract__resume_recomputes_a_record_whose_differently_named_signal_files_changed(tmp_path: Path, standin):
+    """Was: the resume fingerprint covered only files named after the record (``0rec.*``), so after a kill a
+    changed ``sigdata.dat`` named by ``0rec.hea``, or a changed segment of a multi-segment record, was resumed
+    with the EDFs of its old signals. Reference: a fresh run on the changed folder."""
+    from edfgen.commands.extract import extract_edfs
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    _wfdb(ecg, "0rec", signal_file="sigdata.dat", seed=1)
+    _multi_segment(ecg, "0ms", seed=2)
+    for i in range(4):
+        _wfdb(ecg, f"R{i}", seed=10 + i)
+    out = tmp_path / "run" / "edfs.tsv"
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg], out, checkpoint=standin, batch_size=2, chunk_size=2, on_chunk=_crash_after_first_chunk)
+    _wfdb(tmp_path, "donor", signal_file=str(ecg / "sigdata.dat"), seed=99)   # new signals, same file names
+    for k in (1, 2):
+        np.random.default_rng(50 + k).integers(-900, 900, (2500, 12)).astype("<i2").tofile(ecg / f"0ms_{k}.dat")
+    res = extract_edfs([ecg], out, checkpoint=standin, batch_size=2, chunk_size=2)
+    assert res.resumed == 2     # R0, R1 (the 2 chunks done before the kill also held 0ms, 0rec: changed)
+    fresh = extract_edfs([ecg], tmp_path / "fresh" / "edfs.tsv", checkpoint=standin, batch_size=2, chunk_size=2)
+    pd.testing.assert_frame_equal(_edfs(res), _edfs(fresh))
