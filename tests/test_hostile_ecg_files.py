@@ -86,3 +86,28 @@ def test_extract__resume_recomputes_a_record_whose_differently_named_signal_file
     assert res.resumed == 2     # R0, R1 (the 2 chunks done before the kill also held 0ms, 0rec: changed)
     fresh = extract_edfs([ecg], tmp_path / "fresh" / "edfs.tsv", checkpoint=standin, batch_size=2, chunk_size=2)
     pd.testing.assert_frame_equal(_edfs(res), _edfs(fresh))
+
+
+# --------------------------------------------------------------------------- 3: evaluate and a dangling header
+def test_evaluate_labels__dangling_or_looping_header_is_a_reject_not_an_error(tmp_path: Path):
+    """Was: the '# Dx:' label reader raised InputError ('unreadable header') on a dangling or looping ``.hea``
+    symlink, so ``edfgen evaluate`` stopped; ``extract`` rejects such a file. Now it is read as a record and
+    rejected with its reason, and the labels of the other headers are kept."""
+    from edfgen.formats.labels import read_label_set
+    from edfgen.model.data import load_ecgs
+
+    for i in range(2):
+        _wfdb(tmp_path, f"R{i}", seed=i)
+        hea = tmp_path / f"R{i}.hea"
+        hea.write_text(hea.read_text() + f"# Dx: {164889003 if i else 426783006}\n")
+    (tmp_path / "dangling.hea").symlink_to("nothere.hea")
+    (tmp_path / "l2.hea").symlink_to("l1.hea")
+    (tmp_path / "l1.hea").symlink_to("l2.hea")
+    ls = read_label_set([tmp_path])
+    assert ls.layout == "dx-header" and ls.labels["IID"].tolist() == ["R0", "R1"]
+    assert ls.notes["unreadable_header"] == 3
+    arr = load_ecgs(list(ls.records))
+    assert sorted(arr.ids) == ["R0", "R1"]
+    reasons = {rid: reason for rid, _, reason in arr.rejects}
+    assert reasons == {"dangling": "symbolic link to a missing file ('nothere.hea')",
+                       "l1": "a symbolic link loop ('l2.hea')", "l2": "a symbolic link loop ('l1.hea')"}

@@ -150,6 +150,8 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
             files = [f for f in files if os.path.normpath(f) not in parts]   # (a master stays: read, it names a loop)
         elif p.exists():
             root, files = str(_real(p).parent), [p]
+        elif p.is_symlink():   # a dangling or looping link given by name: a reject row below, not an error
+            root, files = str(_real(p.parent)), [p]
         elif p.with_suffix(".hea").exists() or Path(f"{p}.hea").exists():
             files = [p.with_suffix(".hea") if p.with_suffix(".hea").exists() else Path(f"{p}.hea")]
             root = str(_real(files[0]).parent)
