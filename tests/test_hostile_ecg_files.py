@@ -111,3 +111,30 @@ def test_evaluate_labels__dangling_or_looping_header_is_a_reject_not_an_error(tm
     reasons = {rid: reason for rid, _, reason in arr.rejects}
     assert reasons == {"dangling": "symbolic link to a missing file ('nothere.hea')",
                        "l1": "a symbolic link loop ('l2.hea')", "l2": "a symbolic link loop ('l1.hea')"}
+
+
+# --------------------------------------------------------------------------- 4: WFDB baseline precision
+def _wfdb_counts(folder: Path, name: str, counts: np.ndarray, fmt: str, baseline: int) -> Path:
+    """A 12-lead record of ``counts [12, T]`` stored in WFDB format ``fmt`` (16 or 32) with ADC zero ``baseline``."""
+    counts.T.astype("<i2" if fmt == "16" else "<i4").tofile(folder / f"{name}.dat")
+    (folder / f"{name}.hea").write_text(f"{name} 12 500 {counts.shape[1]}\n" + "".join(
+        f"{name}.dat {fmt} 1000({baseline})/mV {fmt} 0 0 0 0 {lead}\n" for lead in LEADS))
+    return folder / f"{name}.hea"
+
+
+def test_read_wfdb__large_adc_zero_subtracted_exactly_or_rejected(tmp_path: Path):
+    """Was: ``d - baseline`` was computed in float32, exact only to 2**24: a 32-bit record with ADC zero 10**9 lost up
+    to 64 counts per sample (a few distinct steps left), and 16-bit samples under a baseline of 10**9 (-10**6 mV)
+    were quantised silently. Now the subtraction is exact (reference: the counts / 1000, to float32), and a sample
+    more than 2**24 counts from its zero rejects the record."""
+    from edfgen.formats.ecg.records import read_wfdb
+
+    rng = np.random.default_rng(3)
+    counts = rng.integers(-3000, 3000, (12, 5000))
+    rec = read_wfdb(_wfdb_counts(tmp_path, "big32", counts + 10 ** 9, "32", 10 ** 9))
+    np.testing.assert_allclose(rec.signal, counts / 1000, rtol=0, atol=1e-6)   # one count is 1e-3 mV
+    ok = read_wfdb(_wfdb_counts(tmp_path, "ok16", counts, "16", 0))             # the fast path, same numbers
+    np.testing.assert_array_equal(ok.signal, rec.signal)
+    with pytest.raises(RecordRejected, match=r"lead I: a sample -1e\+09 ADC counts from its ADC zero 1000000000 "
+                                             r"\(-1e\+06 mV\), more than 2\*\*24"):
+        read_wfdb(_wfdb_counts(tmp_path, "huge16", counts, "16", 10 ** 9))

@@ -282,14 +282,50 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     if len(keep) < nsig:
         d = d[keep]
     scale = factor.astype(np.float32) / np.asarray(gains, dtype=np.float32)[keep]
-    sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[keep][:, None]) * scale[:, None]
     if not np.isfinite(scale).all():
         raise RecordRejected("WFDB gain/units give a non-finite scale (gain too small?)", record_id=rid, path=hea)
-    missing = d == -32768
-    if missing.any():
-        sig[missing] = np.nan
+    sig = _to_mv(d, np.asarray(baselines, dtype=np.float64)[keep], scale, [-32768] * len(keep),
+                 leads=[names[i] for i in keep], rid=rid, hea=hea)
     return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names[i] for i in keep), path=str(hea),
                      notes=_z_notes([units[i] for i in keep]) + dropped)
+
+
+#: a sample further than this many ADC counts from its ADC zero (baseline) is not held to one count by the float32
+#: signal (float32 holds integers exactly up to 2**24): such a record is rejected, not silently quantised
+MAX_COUNTS_FROM_ZERO = 2 ** 24
+
+
+def _to_mv(d: np.ndarray, baseline: np.ndarray, scale: np.ndarray, invalid: list, *, leads, rid: str,
+           hea: Path) -> np.ndarray:
+    """``float32 [L, T]`` in mV: ``(d - baseline) * scale`` per lead, the subtraction in float64; a sample equal to
+    its lead's ``invalid`` value (WFDB's missing sample; ``None``: none) is NaN.
+
+    A float32 subtraction lost up to 64 counts once the baseline (ADC zero) or a 32-bit sample passed 2**24 (a
+    baseline of 10**9 left lead II 7 distinct steps of its 268); in float64 it is exact, and below 2**24 (every
+    16-bit record with a usual baseline) the result is bit for bit that of the float32 formula.
+
+    Raises
+    ------
+    RecordRejected
+        A valid sample more than :data:`MAX_COUNTS_FROM_ZERO` counts from its baseline (its amplitude in mV cannot
+        be kept to one count in float32; e.g. a baseline of 10**9 under 16-bit samples, -10**6 mV).
+    """
+    sig = np.empty(d.shape, dtype=np.float32)
+    for k in range(d.shape[0]):   # one lead at a time: a float64 row, not a float64 copy of the record
+        counts = d[k].astype(np.float64) - baseline[k]
+        bad = d[k] == invalid[k] if invalid[k] is not None else None
+        far = np.abs(counts) > MAX_COUNTS_FROM_ZERO
+        if bad is not None:
+            far &= ~bad
+        if far.any():
+            worst = counts[far][np.argmax(np.abs(counts[far]))]
+            raise RecordRejected(f"lead {str(leads[k]).strip()}: a sample {worst:.4g} ADC counts from its ADC zero "
+                                 f"{baseline[k]:.10g} ({worst * float(scale[k]):.4g} mV), more than 2**24: its "
+                                 "amplitude cannot be kept to one count", record_id=rid, path=hea)
+        sig[k] = counts * np.float64(scale[k])
+        if bad is not None and bad.any():
+            sig[k, bad] = np.nan
+    return sig
 
 
 def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
@@ -506,14 +542,9 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
                              path=hea)
     scale = (factor / gain).astype(np.float32)
     d = d[:, keep]
-    sig = (d.T.astype(np.float32) - baseline[:, None].astype(np.float32)) * scale[:, None]
     fmts = list(rec.fmt or [])
-    for k, i in enumerate(keep):
-        bad = _wfdb_invalid_value(fmts[i]) if i < len(fmts) else None
-        if bad is not None:
-            m = d[:, k] == bad
-            if m.any():
-                sig[k, m] = np.nan
+    invalid = [_wfdb_invalid_value(fmts[i]) if i < len(fmts) else None for i in keep]
+    sig = _to_mv(d.T, baseline, scale, invalid, leads=[rec.sig_name[i] for i in keep], rid=rid, hea=hea)
     return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=hea),
                      leads=tuple(rec.sig_name[i] for i in keep), path=hea,
                      notes=_z_notes([units[i] for i in keep]) + dropped)
