@@ -138,3 +138,25 @@ def test_read_wfdb__large_adc_zero_subtracted_exactly_or_rejected(tmp_path: Path
     with pytest.raises(RecordRejected, match=r"lead I: a sample -1e\+09 ADC counts from its ADC zero 1000000000 "
                                              r"\(-1e\+06 mV\), more than 2\*\*24"):
         read_wfdb(_wfdb_counts(tmp_path, "huge16", counts, "16", 10 ** 9))
+
+
+# --------------------------------------------------------------------------- 5: memory cap per record
+def test_read_record__cap_is_1_gib_of_memory_not_2_to_the_30_values(tmp_path: Path):
+    """Was: the cap let 2**30 values in (about 14 GiB at the ~14 bytes per value a record takes while read); a 6 KB
+    HDF5 file of one unwritten (12, 40e6) dataset took 6.5 GB. Now 1 GiB of memory, with that reason. The arrays are
+    never written: an ``.npy`` header alone, and an HDF5 dataset of fill values (a few KB on disk)."""
+    import h5py
+
+    from edfgen.formats.ecg.common import MAX_RECORD_VALUES, PEAK_BYTES_PER_VALUE
+
+    assert MAX_RECORD_VALUES * PEAK_BYTES_PER_VALUE <= 2 ** 30
+    shape = (12, 7_000_000)    # 84 M values: under 2**30, over 1 GiB of memory
+    with open(tmp_path / "long.npy", "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<i2", "fortran_order": False, "shape": shape})
+    with h5py.File(tmp_path / "bomb.h5", "w") as f:
+        f.create_dataset("rec1", shape=shape, dtype="<i2", chunks=(12, 100_000), compression="gzip").attrs["fs"] = 500
+    got = {r.record_id: r for r in discover_records([tmp_path])}
+    for rid in ("long", "rec1"):
+        with pytest.raises(RecordRejected, match=r"shape \(12, 7000000\): more than 76695844 values \(one record "
+                                                 r"may take at most 1 GiB of memory to read"):
+            read_record(got[rid], fs=500)

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, RecordRef, _decode, _make_record, _numeric, _one_line,
+from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, RecordRef, _decode, _make_record, _numeric, _one_line,
                                        _rejected, _root_of, confine)
 from edfgen.kernels.ecg.record import NOTE_ASSUMED_MV, EcgRecord, RecordRejected
 
@@ -43,7 +43,7 @@ def _check_npy_header(fh, size: int, *, what: str, record_id: str, path) -> None
         raise RecordRejected(f"{what}: holds Python objects, not numbers", record_id=record_id, path=path)
     n = int(np.prod(shape, dtype=object))
     if n > MAX_RECORD_VALUES:
-        raise RecordRejected(f"{what}: shape {tuple(shape)} has more than {MAX_RECORD_VALUES} values",
+        raise RecordRejected(f"{what}: shape {tuple(shape)}: {TOO_LARGE}",
                              record_id=record_id, path=path)
     want = fh.tell() + n * dtype.itemsize
     if want > size:
@@ -220,8 +220,8 @@ def _read_hdf5_ref(ref: RecordRef, *, fs=None, leads=None, units=None) -> EcgRec
             ds = _h5_dataset(f, name, real.parent, root, ref)
             shape = ds.shape if row is None else ds.shape[1:]
             if int(np.prod(shape, dtype=object)) > MAX_RECORD_VALUES:
-                raise RecordRejected(f"HDF5 dataset {name} record of shape {shape} has more than "
-                                     f"{MAX_RECORD_VALUES} values", record_id=ref.record_id, path=ref.path)
+                raise RecordRejected(f"HDF5 dataset {name} record of shape {shape}: "
+                                     f"{TOO_LARGE}", record_id=ref.record_id, path=ref.path)
             arr = ds[()] if row is None else ds[row]
             a_fs = _h5_attr(ds, "fs")
             a_leads = _h5_attr(ds, "leads")

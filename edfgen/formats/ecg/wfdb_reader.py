@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
+from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
 from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
 from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
@@ -196,8 +196,8 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
         need[tok[0]] = need.get(tok[0], 0.0) + int(fm.group(2) or 1) * _WFDB_BITS[fm.group(1)]
         offset[tok[0]] = int(fm.group(4) or 0)
     if nsamp is not None and nsamp * max(1, len(lines) - 1) > MAX_RECORD_VALUES:
-        raise RecordRejected(f"WFDB header claims {nsamp} samples x {len(lines) - 1} signals, more than "
-                             f"{MAX_RECORD_VALUES} values", record_id=rid, path=hea)
+        raise RecordRejected(f"WFDB header claims {nsamp} samples x {len(lines) - 1} signals: "
+                             f"{TOO_LARGE}", record_id=rid, path=hea)
     for name in names:
         bits = need.get(name)
         want = offset.get(name, 0) + int(np.ceil(nsamp * bits / 8)) if nsamp is not None and bits else 0
@@ -266,8 +266,8 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     if len(files) != 1 or len(offsets) != 1:
         return None
     if nsamp * nsig > MAX_RECORD_VALUES:
-        raise RecordRejected(f"WFDB header claims {nsamp} samples x {nsig} signals, more than "
-                             f"{MAX_RECORD_VALUES} values", record_id=rid, path=hea)
+        raise RecordRejected(f"WFDB header claims {nsamp} samples x {nsig} signals: "
+                             f"{TOO_LARGE}", record_id=rid, path=hea)
     name, offset = files.pop(), offsets.pop()
     data_file = _check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp)
     try:
@@ -390,8 +390,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
         raise RecordRejected("WFDB multi-segment record has no sampling frequency or no samples", record_id=rid,
                              path=hea)
     if (int(head[1]) if head[1:2] and head[1].isdigit() else 1) * total > MAX_RECORD_VALUES:
-        raise RecordRejected(f"WFDB header claims {total} samples x {head[1]} signals, more than {MAX_RECORD_VALUES} "
-                             "values", record_id=rid, path=hea)
+        raise RecordRejected(f"WFDB header claims {total} samples x {head[1]} signals: {TOO_LARGE}", record_id=rid, path=hea)
     segs, names, notes = [], [], []
     for seg, n in parts:
         if seg == "~" or n == 0:
@@ -412,8 +411,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
         notes += [note for note in rec.notes if note not in notes]
         segs.append((dict(zip(keys, rec.signal[:, :n])), n))
     if len(names) * total > MAX_RECORD_VALUES:
-        raise RecordRejected(f"WFDB record of {total} samples x {len(names)} signals, more than {MAX_RECORD_VALUES} "
-                             "values", record_id=rid, path=hea)
+        raise RecordRejected(f"WFDB record of {total} samples x {len(names)} signals: {TOO_LARGE}", record_id=rid, path=hea)
     sig = np.full((len(names), total), np.nan, dtype=np.float32)
     start = 0
     for rows, n in segs:
