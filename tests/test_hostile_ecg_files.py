@@ -160,3 +160,22 @@ def test_read_record__cap_is_1_gib_of_memory_not_2_to_the_30_values(tmp_path: Pa
         with pytest.raises(RecordRejected, match=r"shape \(12, 7000000\): more than 76695844 values \(one record "
                                                  r"may take at most 1 GiB of memory to read"):
             read_record(got[rid], fs=500)
+
+
+# --------------------------------------------------------------------------- 6: HDF5 stacked record ids
+def test_hdf5_stacked_ids__unusable_ids_rejected_by_row_the_others_kept(tmp_path: Path):
+    """Was: one duplicated or empty ``record_id`` renamed every row ``<stem>_<i>`` without a word, and one id that
+    is not UTF-8 made the whole file one reject ('unreadable HDF5 file (UnicodeDecodeError ...)')."""
+    import h5py
+
+    sig = np.random.default_rng(6).standard_normal((6, 12, 5000)).astype(np.float32)
+    with h5py.File(tmp_path / "stack.h5", "w") as f:
+        f.create_dataset("ecg", data=sig).attrs["fs"] = 500
+        f.create_dataset("record_id", data=np.array([b"a", b"a", b"c", b"\xff\xfe", b"", b"d"], dtype=object),
+                         dtype=h5py.string_dtype("ascii"))
+    refs = discover_records([tmp_path])
+    got = [(r.record_id, r.key[0] if r.fmt == "rejected" else None) for r in refs]
+    assert got == [("a", None), ("a", "duplicated record id /record_id[1] 'a' (also row 0 of /ecg)"), ("c", None),
+                   ("stack_3", "record id /record_id[3] is not UTF-8 text (b'\\xff\\xfe')"),
+                   ("stack_4", "record id /record_id[4] is empty"), ("d", None)]
+    np.testing.assert_array_equal(read_record(refs[5]).signal, sig[5])

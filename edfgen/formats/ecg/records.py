@@ -29,7 +29,8 @@ HDF5 ``.h5``/``.hdf5``
     * **one dataset per record**: every 2-D dataset anywhere in the file, ``[L, T]`` or
       ``[T, L]``, is a record whose id is the dataset's name (last path component); or
     * **a stacked dataset**: a 3-D dataset ``[N, L, T]`` (e.g. ``/ecg``) whose record ids are the
-      1-D string dataset ``record_id`` (or ``ids``) beside it, else ``<file stem>_<index>``.
+      1-D string dataset ``record_id`` (or ``ids``) beside it, else ``<file stem>_<index>``; a row whose
+      id is empty, not UTF-8 or repeated is a reject (the other rows keep their ids).
 
     Attributes ``fs`` (required unless given by the caller), ``leads`` and ``units`` are looked
     up on the dataset, then its parent groups, then the file root.
