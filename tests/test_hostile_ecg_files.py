@@ -5,6 +5,7 @@ Each test names what was wrong (``Was: ...``); the record files are written by h
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -179,3 +180,61 @@ def test_hdf5_stacked_ids__unusable_ids_rejected_by_row_the_others_kept(tmp_path
                    ("stack_3", "record id /record_id[3] is not UTF-8 text (b'\\xff\\xfe')"),
                    ("stack_4", "record id /record_id[4] is empty"), ("d", None)]
     np.testing.assert_array_equal(read_record(refs[5]).signal, sig[5])
+
+
+# --------------------------------------------------------------------------- 7, 8: CardioSoft / MUSE XML
+@pytest.fixture(scope="module")
+def strip_mv():
+    t = np.arange(5000) / 500
+    return np.sin(2 * np.pi * 1.2 * t)[None] * np.linspace(0.3, 1.2, 12)[:, None]
+
+
+def test_xml_resolution_overflow__one_reason_no_runtime_warning(tmp_path: Path, strip_mv):
+    """Was: ``<Resolution>1e300</Resolution>`` (or a MUSE ``LeadAmplitudeUnitsPerBit`` of 1e300) overflowed float32:
+    numpy RuntimeWarnings on stderr even with -q, then a misleading 'NaN/inf samples' reject."""
+    import warnings
+
+    from test_ecg_xml import write_cardiosoft, write_muse
+
+    write_cardiosoft(tmp_path / "3000002_20205_2_0.xml", strip_mv, 500)
+    write_muse(tmp_path / "m.xml", strip_mv, 500, units_per_bit=4.88)
+    for name, field in (("3000002_20205_2_0.xml", "Resolution"), ("m.xml", "LeadAmplitudeUnitsPerBit")):
+        f = tmp_path / name
+        text = f.read_bytes().decode("latin-1")
+        f.write_bytes(re.sub(rf"<{field}([^>]*)>[^<]*<", rf"<{field}\g<1>>1e300<", text).encode("latin-1"))
+    got = {r.record_id: r for r in discover_records([tmp_path])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RecordRejected, match=r"<Resolution> 1e\+300 uVperLsb is 1e\+297 mV per count: "
+                                                 r"implausible \(more than 1000 mV per count\)"):
+            read_record(got["3000002"])
+        with pytest.raises(RecordRejected, match=r"<LeadAmplitudeUnitsPerBit> 1e\+300 MICROVOLTS is 1e\+297 mV"):
+            read_record(got["m"])
+
+
+def test_xml_root_after_8_kib__read_and_ukb_ids_kept_for_broken_files(tmp_path: Path, strip_mv):
+    """Was: a valid file with a 9 KB comment (or a 100 KB DOCTYPE internal subset) before its root element was
+    rejected as 'not an XML file (no root element in its first 8 KiB)' under its file stem, not its eid; an empty or
+    NUL-only UK Biobank file was listed under its stem too."""
+    from test_ecg_xml import write_cardiosoft
+
+    want = write_cardiosoft(tmp_path / "base.xml", strip_mv, 500)
+    text = (tmp_path / "base.xml").read_bytes().decode("latin-1")
+    comment = text.replace("<CardiologyXML>", "<!--" + "x" * 9000 + "-->\n<CardiologyXML>", 1)
+    subset = text.replace('"CardiologyXML.dtd">', '"CardiologyXML.dtd" [\n'
+                          + "".join(f'<!ENTITY e{i} "{"y" * 90}">\n' for i in range(1100)) + "]>", 1)
+    (tmp_path / "base.xml").unlink()
+    (tmp_path / "3000001_20205_2_0.xml").write_bytes(comment.encode("latin-1"))
+    (tmp_path / "3000005_20205_2_0.xml").write_bytes(subset.encode("latin-1"))
+    (tmp_path / "3000019_20205_2_0.xml").write_bytes(b"\0" * 4096)
+    (tmp_path / "3000020_20205_2_0.xml").write_bytes(b"")
+    (tmp_path / "3000021_20205_2_0.xml").write_bytes(b"<?xml version='1.0'?>\n<!--" + b"z" * (1 << 20 + 1))
+    got = {r.record_id: r for r in discover_records([tmp_path])}
+    assert {k: r.fmt for k, r in got.items()} == {"3000001": "cardiosoft", "3000005": "cardiosoft",
+                                                  "3000019": "notxml", "3000020": "notxml", "3000021": "notxml"}
+    for rid in ("3000001", "3000005"):
+        np.testing.assert_allclose(read_record(got[rid]).signal, want, atol=1e-6)
+    for rid, reason in (("3000019", "not an XML file (it does not start with '<')"), ("3000020", "empty file"),
+                        ("3000021", "not an XML file (no root element in its first 1 MiB)")):
+        with pytest.raises(RecordRejected, match=re.escape(reason)):
+            read_record(got[rid])
