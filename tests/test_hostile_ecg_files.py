@@ -238,3 +238,26 @@ def test_xml_root_after_8_kib__read_and_ukb_ids_kept_for_broken_files(tmp_path: 
                         ("3000021", "not an XML file (no root element in its first 1 MiB)")):
         with pytest.raises(RecordRejected, match=re.escape(reason)):
             read_record(got[rid])
+
+
+# --------------------------------------------------------------------------- 9: control characters in ids
+def test_extract__record_id_with_a_tab_or_newline_is_a_reject_and_the_pheno_stays_whitespace_clean(tmp_path: Path,
+                                                                                                      standin):
+    """Was: ``tab<TAB>name.npy`` and ``nl<LF>name.npy`` were extracted under those ids; the CSV-quoted ids broke the
+    PLINK ``.pheno`` ('Line 7 has fewer tokens than expected') for the whole GWAS."""
+    from edfgen.commands.extract import extract_edfs
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    for i in range(2):
+        _wfdb(ecg, f"GOOD{i}", seed=i)
+    sig = read_record(discover_records([ecg / "GOOD0.hea"])[0]).signal
+    for name in ("tab\tname", "nl\nname", "ok name"):
+        np.save(ecg / f"{name}.npy", sig)
+    res = extract_edfs([ecg], tmp_path / "o" / "edfs.tsv", checkpoint=standin, fs=500)
+    assert sorted(_edfs(res).index) == ["GOOD0", "GOOD1", "ok name"]
+    rejects = res.rejects.read_text().splitlines()
+    assert len(rejects) == 3 and sorted(r.split("\t")[0] for r in rejects[1:]) == ["nl\\nname", "tab\\tname"]
+    assert "holds a tab, newline or other control character" in rejects[1]
+    pheno = res.pheno.read_text().splitlines()
+    assert len(pheno) == 4 and len({len(line.split("\t")) for line in pheno}) == 1
