@@ -261,3 +261,37 @@ def test_extract__record_id_with_a_tab_or_newline_is_a_reject_and_the_pheno_stay
     assert "holds a tab, newline or other control character" in rejects[1]
     pheno = res.pheno.read_text().splitlines()
     assert len(pheno) == 4 and len({len(line.split("\t")) for line in pheno}) == 1
+
+
+# --------------------------------------------------------------------------- 10: negative WFDB gain; 12: npz fs
+@pytest.mark.parametrize("fmt", ["16", "212"])     # the fast path, and wfdb.rdrecord's
+def test_read_wfdb__negative_adc_gain_on_a_lead_is_a_reject(tmp_path: Path, fmt: str):
+    """Was: gains ``-1000/mV`` were read silently, every lead inverted (wfdb's field check says 'adc_gain values must
+    be positive')."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+
+    x = np.clip(np.random.default_rng(10).standard_normal((5000, 12)) * 0.3, -2, 2)   # fits 12 bits at 1000/mV
+    wfdb.wrsamp("neg", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=[fmt] * 12,
+                adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    hea = tmp_path / "neg.hea"
+    read_wfdb(hea)
+    lines = hea.read_text().splitlines()
+    assert " 1000.0(0)/mV " in lines[2]
+    lines[2] = lines[2].replace(" 1000.0(0)/mV ", " -1000.0(0)/mV ")
+    hea.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordRejected, match=r"ADC gain -1000 on signal line 2 \(II\) of the WFDB header: "
+                                             r"negative"):
+        read_wfdb(hea)
+
+
+def test_read_npz__sampling_rate_of_several_values_is_a_reject(tmp_path: Path):
+    """Was: ``fs=[250, 500]`` was read as its first value, 250 Hz."""
+    sig = np.random.default_rng(12).standard_normal((12, 5000)).astype(np.float32)
+    np.savez(tmp_path / "two.npz", ecg=sig, fs=[250, 500], units="mV")
+    np.savez(tmp_path / "one.npz", ecg=sig, fs=[500], units="mV")
+    got = {r.record_id: r for r in discover_records([tmp_path])}
+    assert read_record(got["one"]).fs == 500
+    with pytest.raises(RecordRejected, match=r"sampling rate holds 2 values \(\[250, 500\]\), expected one"):
+        read_record(got["two"])

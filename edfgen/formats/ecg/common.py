@@ -140,8 +140,14 @@ def _decode(values) -> list[str]:
 
 
 def _as_fs(value, *, record_id: str, path) -> float:
+    """A sampling rate in Hz from one number (a scalar or a 1-element array); several values are refused (an ``.npz``
+    ``fs`` of ``[250, 500]`` was read as 250 Hz)."""
+    arr = np.asarray(value)
+    if arr.size > 1:
+        raise RecordRejected(f"sampling rate holds {arr.size} values ({_one_line(arr.reshape(-1)[:4].tolist(), 60)}), "
+                             "expected one", record_id=record_id, path=path)
     try:
-        fs = float(np.asarray(value).reshape(-1)[0])
+        fs = float(arr.reshape(-1)[0])
     except (TypeError, ValueError, IndexError):
         raise RecordRejected(f"unreadable sampling rate {value!r}", record_id=record_id, path=path) from None
     if not np.isfinite(fs) or fs <= 0:

@@ -145,17 +145,20 @@ def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path) -> bool
     """Whether the signal line ``tok`` has an ADC gain of 0 (WFDB's mark of an uncalibrated signal, which ``wfdb``
     reads with the default 200 units/mV: an amplitude in mV that is a guess; an absent gain field is WFDB's
     documented default). On a lead (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) it rejects the record;
-    any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`)."""
+    any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`). A negative gain on a lead
+    (``wfdb``'s own field check: "adc_gain values must be positive"; read, it inverted the lead) rejects the
+    record too."""
     gm = _GAIN_RE.match(tok[2]) if len(tok) > 2 else None
     try:
-        zero = gm is not None and float(gm.group(1)) == 0
+        gain = float(gm.group(1)) if gm is not None else None
     except ValueError:
         return False  # unparsable: the reader that parses it says so
     name = " ".join(tok[8:])
-    if zero and canonical_lead_name(name) is not None:
-        raise RecordRejected(f"ADC gain 0 on signal line {line} ({name}) of the WFDB header: an uncalibrated "
-                             "signal, its amplitude in mV is unknown", record_id=rid, path=hea)
-    return zero
+    if gain is not None and gain <= 0 and canonical_lead_name(name) is not None:
+        raise RecordRejected(f"ADC gain {gain:g} on signal line {line} ({name}) of the WFDB header: " + (
+            "an uncalibrated signal, its amplitude in mV is unknown" if gain == 0 else
+            "negative (WFDB gains must be positive; the lead would be read inverted)"), record_id=rid, path=hea)
+    return gain == 0
 
 
 def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> list[str]:
