@@ -295,3 +295,26 @@ def test_read_npz__sampling_rate_of_several_values_is_a_reject(tmp_path: Path):
     assert read_record(got["one"]).fs == 500
     with pytest.raises(RecordRejected, match=r"sampling rate holds 2 values \(\[250, 500\]\), expected one"):
         read_record(got["two"])
+
+
+# --------------------------------------------------------------------------- 11: WFDB checksums
+def test_read_wfdb__signal_file_that_fails_the_header_checksum_is_a_reject(shared_data: Path, tmp_path: Path):
+    """Was: checksums were never compared: 200 samples overwritten with +32.6 mV passed unseen. Reference: the real
+    CinC 2021 record (signed checksums) and PTB-XL record (unsigned) read as before."""
+    from edfgen.formats.ecg.records import read_wfdb
+
+    for src in (shared_data / "ecg" / "cinc2021" / "JS20000", shared_data / "ecg" / "ptbxl" / "records500" / "00000"
+                / "00001_hr"):
+        for suffix in (".hea", ".mat", ".dat"):
+            if src.with_suffix(suffix).exists():
+                shutil.copy(src.with_suffix(suffix), tmp_path)
+        hea = tmp_path / f"{src.name}.hea"
+        sig = read_wfdb(hea).signal
+        np.testing.assert_array_equal(sig, read_wfdb(src.with_suffix(".hea")).signal)
+        data = next(tmp_path.glob(f"{src.name}.[dm]at"))
+        raw = bytearray(data.read_bytes())
+        raw[60000:60400] = b"\x7f" * 400
+        data.write_bytes(bytes(raw))
+        with pytest.raises(RecordRejected, match=rf"WFDB signal file {data.name} fails the header's checksum on "
+                                                 r"signal line \d+ \(\w+\): header -?\d+, samples \d+ \(mod 65536\)"):
+            read_wfdb(hea)
