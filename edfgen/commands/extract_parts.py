@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from edfgen.formats.ecg.records import RecordRef
+from edfgen.formats.ecg.wfdb_reader import header_files
 from edfgen.formats.manifest import stat_key
 from edfgen.formats.tables import atomic_write, clean_temp_files, is_temp_name
 
@@ -37,7 +38,9 @@ log = logging.getLogger(__name__)
 #: 3: the resume key holds the full model config of the checkpoint
 #: 4: a record's quality is judged on the window used and an all-missing lead is zeroed like a flat one
 #: (stop 29): chunks of format 3 may hold records rejected under the older rules, so they are not reused
-PARTS_FORMAT = 4
+#: 5: a WFDB record's fingerprint covers every file its header names (signal files under other names, the segments
+#: of a multi-segment record; review s30g): a format-4 key missed them, so its chunks are not reused
+PARTS_FORMAT = 5
 
 
 def parts_dir(out: Path) -> Path:
@@ -46,9 +49,12 @@ def parts_dir(out: Path) -> Path:
 
 
 def own_file(path: str, parts: Path) -> bool:
-    """True for files that extract itself writes (chunks, temporary files): never read as ECGs."""
+    """True for files that extract itself writes (chunks, temporary files): never read as ECGs.
+
+    ``os.path.realpath``, not ``Path.resolve``: a symbolic link loop in the folder (a reject row of its own) must
+    not raise here."""
     p = Path(path)
-    return is_temp_name(p.name) or parts.resolve() in p.resolve().parents
+    return is_temp_name(p.name) or Path(os.path.realpath(parts)) in Path(os.path.realpath(p)).parents
 
 
 @dataclass
@@ -100,9 +106,14 @@ def write_chunk(parts: Path, index: int, ids: list[str], edfs: list[np.ndarray],
 
 
 def record_fingerprints(refs: Sequence[RecordRef]) -> dict[str, str]:
-    """record id -> fingerprint of the record's files: every file beside ``ref.path`` whose name
-    is the record's file stem plus an extension (a WFDB ``.hea`` with its ``.dat``/``.mat``), by
-    :func:`edfgen.formats.manifest.stat_key` (one ``scandir`` per folder; no contents read)."""
+    """record id -> fingerprint of the record's files, by :func:`edfgen.formats.manifest.stat_key` (one
+    ``scandir`` per folder; no signals read).
+
+    The files: every file beside ``ref.path`` whose name is the record's file stem plus an extension (a WFDB
+    ``.hea`` with its ``.dat``/``.mat``), and, for a WFDB record, every file its header names
+    (:func:`~edfgen.formats.ecg.wfdb_reader.header_files`: a signal file under another name, the segment
+    headers of a multi-segment record and their signal files), so that a rerun never reuses the EDFs of a record
+    whose signals changed."""
     listing: dict[str, dict[str, list[tuple[str, str]]]] = {}
     out = {}
     for r in refs:
@@ -125,8 +136,17 @@ def record_fingerprints(refs: Sequence[RecordRef]) -> dict[str, str]:
                     h.update(f"\0{name}:{stat_key(path)}".encode())
                 except OSError:
                     h.update(f"\0{name}:missing".encode())
+        for path in header_files(p) if r.fmt == "wfdb" else ():
+            h.update(f"\0{path}:{_stat_or_missing(path)}".encode())
         out[r.record_id] = h.hexdigest()[:24]
     return out
+
+
+def _stat_or_missing(path) -> str:
+    try:
+        return stat_key(path)
+    except OSError:
+        return "missing"
 
 
 def resume_state(*, checkpoint_sha256: str, model_config: dict | None, preprocessing: dict, quality: dict,

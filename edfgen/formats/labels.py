@@ -106,21 +106,23 @@ def detect_layout(folder: str | Path) -> str:
     if (folder / "ptbxl_database.csv").exists() and (folder / "scp_statements.csv").exists():
         return "ptbxl"
     for hea in sorted(folder.rglob("*.hea")):
-        if _dx_codes(hea) is not None:
-            return "dx-header"
+        try:
+            if _dx_codes(hea) is not None:
+                return "dx-header"
+        except OSError:
+            continue   # a dangling or looping link, an unreadable file: read_dx_headers lists it to be rejected
     raise InputError(f"--ecg {folder}: no labels found (neither ptbxl_database.csv + scp_statements.csv nor "
                      f"'# Dx:' lines in .hea headers); give --labels TSV (IID + 0/1 columns)")
 
 
 def _dx_codes(hea: Path) -> list[str] | None:
-    try:
-        with open(hea, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                m = _DX.match(line.strip())
-                if m:
-                    return [c.strip() for c in m.group(1).split(",") if c.strip()]
-    except OSError as exc:
-        raise InputError(f"{hea}: unreadable header ({exc})") from None
+    """The codes of the first ``# Dx:`` line of ``hea``; ``None`` without one. An unreadable header raises
+    ``OSError`` (the caller lists it as a record, so that reading it writes the reject)."""
+    with open(hea, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            m = _DX.match(line.strip())
+            if m:
+                return [c.strip() for c in m.group(1).split(",") if c.strip()]
     return None
 
 
@@ -205,12 +207,20 @@ def read_dx_headers(folder: str | Path) -> LabelSet:
     """One 0/1 label per SNOMED CT code of the ``# Dx:`` header lines of the WFDB records in ``folder``.
 
     Records without a ``# Dx:`` line are left out (counted in ``notes``); each record is its own patient.
-    Labels are ordered by decreasing count.
+    A header that cannot be read (a dangling or looping symbolic link, no permission) has no labels but stays in
+    ``records``, so that reading the records writes it to ``rejects.tsv`` with its reason, as ``edfgen extract``
+    does (counted in ``notes`` as ``unreadable_header``). Labels are ordered by decreasing count.
     """
     folder = Path(folder)
-    ids, paths, codes, notes = [], [], [], {"no_dx_line": 0}
+    ids, paths, codes, notes = [], [], [], {"no_dx_line": 0, "unreadable_header": 0}
+    unreadable = []
     for hea in sorted(folder.rglob("*.hea")):
-        dx = _dx_codes(hea)
+        try:
+            dx = _dx_codes(hea)
+        except OSError:
+            notes["unreadable_header"] += 1
+            unreadable.append(hea)
+            continue
         if dx is None:
             notes["no_dx_line"] += 1
             continue
@@ -227,7 +237,8 @@ def read_dx_headers(folder: str | Path) -> LabelSet:
     labels = pd.DataFrame({c: [float(c in cs) for cs in codes] for c in order})
     labels.insert(0, "IID", ids)
     names = snomed_names()
-    return LabelSet(labels=labels, patients={i: i for i in ids}, folds={}, records=tuple(paths), layout="dx-header",
+    return LabelSet(labels=labels, patients={i: i for i in ids}, folds={}, records=(*paths, *unreadable),
+                    layout="dx-header",
                     descriptions={c: names[c] for c in order if c in names}, notes=notes)
 
 

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, RecordRef, _decode, _make_record, _numeric, _one_line,
+from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, RecordRef, _decode, _make_record, _numeric, _one_line,
                                        _rejected, _root_of, confine)
 from edfgen.kernels.ecg.record import NOTE_ASSUMED_MV, EcgRecord, RecordRejected
 
@@ -43,7 +43,7 @@ def _check_npy_header(fh, size: int, *, what: str, record_id: str, path) -> None
         raise RecordRejected(f"{what}: holds Python objects, not numbers", record_id=record_id, path=path)
     n = int(np.prod(shape, dtype=object))
     if n > MAX_RECORD_VALUES:
-        raise RecordRejected(f"{what}: shape {tuple(shape)} has more than {MAX_RECORD_VALUES} values",
+        raise RecordRejected(f"{what}: shape {tuple(shape)}: {TOO_LARGE}",
                              record_id=record_id, path=path)
     want = fh.tell() + n * dtype.itemsize
     if want > size:
@@ -152,16 +152,9 @@ def _hdf5_refs(path: Path, root: str | os.PathLike | None = None) -> list[Record
                 if obj.ndim == 2:
                     refs.append(RecordRef(name.rsplit("/", 1)[-1], str(path), "hdf5", (name, None), root_s))
                 elif obj.ndim == 3:
-                    parent = obj.parent
-                    ids = None
-                    for k in ("record_id", "ids"):
-                        link = parent.get(k, getlink=True)
-                        if isinstance(link, h5py.HardLink) and isinstance(parent[k], h5py.Dataset) \
-                                and parent[k].ndim == 1 and parent[k].shape[0] == obj.shape[0]:
-                            ids = _decode(parent[k][()])
-                    if ids is None or len(set(ids)) != obj.shape[0]:
-                        ids = [f"{path.stem}_{i}" for i in range(obj.shape[0])]
-                    refs.extend(RecordRef(ids[i], str(path), "hdf5", (name, i), root_s) for i in range(obj.shape[0]))
+                    refs.extend(_rejected(rid, path, why, root_s) if why else
+                                RecordRef(rid, str(path), "hdf5", (name, i), root_s)
+                                for i, (rid, why) in enumerate(_stack_ids(obj, path.stem)))
             f.visititems(visit)
             if not refs:
                 refs.append(_rejected(path.stem, path, "HDF5 file holds no ECG: no 2-D or 3-D dataset of numbers",
@@ -172,6 +165,40 @@ def _hdf5_refs(path: Path, root: str | os.PathLike | None = None) -> list[Record
     except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError, TypeError... for broken files
         return [_rejected(path.stem, path, f"unreadable HDF5 file ({type(exc).__name__}: {_one_line(exc)})", root_s)]
     return refs
+
+
+def _stack_ids(ds, stem: str) -> list[tuple[str, str | None]]:
+    """``(record id, reject reason or None)`` of each row of the stacked dataset ``ds`` ``[N, L, T]``.
+
+    The ids are the 1-D dataset ``record_id`` (else ``ids``) of ``N`` values beside ``ds``; without one, or one of
+    another length, ``<stem>_<row>``. A row whose id is not UTF-8 text or is empty is a reject named
+    ``<stem>_<row>``; a row that repeats an earlier row's id is a reject under that id. The other rows keep their
+    ids (an unusable id used to rename every row of the file, or reject the whole file, without a word).
+    """
+    import h5py
+
+    parent, n = ds.parent, ds.shape[0]
+    key = next((k for k in ("record_id", "ids") if isinstance(parent.get(k, getlink=True), h5py.HardLink)
+                and isinstance(parent[k], h5py.Dataset) and parent[k].ndim == 1 and parent[k].shape[0] == n), None)
+    if key is None:
+        return [(f"{stem}_{i}", None) for i in range(n)]
+    out: list[tuple[str, str | None]] = []
+    first: dict[str, int] = {}
+    for i, v in enumerate(parent[key][()].tolist()):
+        where = f"{parent[key].name}[{i}]"
+        try:
+            rid = v.decode() if isinstance(v, bytes) else str(v)
+        except UnicodeDecodeError:
+            out.append((f"{stem}_{i}", f"record id {where} is not UTF-8 text ({v[:40]!r})"))
+            continue
+        if not rid.strip():
+            out.append((f"{stem}_{i}", f"record id {where} is empty"))
+        elif rid in first:
+            out.append((rid, f"duplicated record id {where} {rid!r} (also row {first[rid]} of {ds.name})"))
+        else:
+            first[rid] = i
+            out.append((rid, None))
+    return out
 
 
 def read_hdf5(path: str | os.PathLike, *, fs: float | None = None, leads: Sequence[str] | None = None,
@@ -220,8 +247,8 @@ def _read_hdf5_ref(ref: RecordRef, *, fs=None, leads=None, units=None) -> EcgRec
             ds = _h5_dataset(f, name, real.parent, root, ref)
             shape = ds.shape if row is None else ds.shape[1:]
             if int(np.prod(shape, dtype=object)) > MAX_RECORD_VALUES:
-                raise RecordRejected(f"HDF5 dataset {name} record of shape {shape} has more than "
-                                     f"{MAX_RECORD_VALUES} values", record_id=ref.record_id, path=ref.path)
+                raise RecordRejected(f"HDF5 dataset {name} record of shape {shape}: "
+                                     f"{TOO_LARGE}", record_id=ref.record_id, path=ref.path)
             arr = ds[()] if row is None else ds[row]
             a_fs = _h5_attr(ds, "fs")
             a_leads = _h5_attr(ds, "leads")

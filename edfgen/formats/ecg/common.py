@@ -37,8 +37,18 @@ class RecordRef:
 
 
 # --------------------------------------------------------------------------- helpers
-#: a record of more values than this (leads x samples; 4 GiB as float32) is rejected before it is read
-MAX_RECORD_VALUES = 2 ** 30
+#: peak memory per value (lead x sample) of one record while it is read and its window cut: the stored samples,
+#: the float32 signal and the float64 work of the quality checks (13-14 bytes measured on a 2-hour WFDB record and
+#: a 480 M-value HDF5 dataset, review s30g)
+PEAK_BYTES_PER_VALUE = 14
+#: the memory one record may take while it is read (per worker: ``--workers`` multiplies it)
+MAX_RECORD_BYTES = 2 ** 30
+#: a record of more values than this (leads x samples) is rejected before it is read: 76.7 M, i.e. 12 leads of
+#: 1 h 46 min at 1 kHz or 3 h 33 min at 500 Hz (a 24-hour Holter must be cut first)
+MAX_RECORD_VALUES = MAX_RECORD_BYTES // PEAK_BYTES_PER_VALUE
+#: how every reject reason of a record over :data:`MAX_RECORD_VALUES` ends
+TOO_LARGE = (f"more than {MAX_RECORD_VALUES} values (one record may take at most 1 GiB of memory to read, "
+             f"{PEAK_BYTES_PER_VALUE} bytes per value; cut it shorter)")
 
 
 def read_head(path: str | os.PathLike, n: int) -> bytes:
@@ -130,8 +140,14 @@ def _decode(values) -> list[str]:
 
 
 def _as_fs(value, *, record_id: str, path) -> float:
+    """A sampling rate in Hz from one number (a scalar or a 1-element array); several values are refused (an ``.npz``
+    ``fs`` of ``[250, 500]`` was read as 250 Hz)."""
+    arr = np.asarray(value)
+    if arr.size > 1:
+        raise RecordRejected(f"sampling rate holds {arr.size} values ({_one_line(arr.reshape(-1)[:4].tolist(), 60)}), "
+                             "expected one", record_id=record_id, path=path)
     try:
-        fs = float(np.asarray(value).reshape(-1)[0])
+        fs = float(arr.reshape(-1)[0])
     except (TypeError, ValueError, IndexError):
         raise RecordRejected(f"unreadable sampling rate {value!r}", record_id=record_id, path=path) from None
     if not np.isfinite(fs) or fs <= 0:

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import MAX_RECORD_VALUES, read_head
+from edfgen.formats.ecg.common import MAX_RECORD_VALUES, TOO_LARGE, read_head
 from edfgen.formats.ecg.units import mv_per_unit
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -249,7 +249,7 @@ def _read(ds, rid, path) -> EcgRecord:
     fs, _, n_s, _ = picked[0][1]
     n_values = n_s * sum(lay[1] for _, lay in picked)
     if n_values > MAX_RECORD_VALUES:
-        raise RecordRejected(f"DICOM waveform of {n_values} values: more than {MAX_RECORD_VALUES}", record_id=rid,
+        raise RecordRejected(f"DICOM waveform of {n_values} values: {TOO_LARGE}", record_id=rid,
                              path=path)
     names, rows, padded = [], [], []
     for g, (_, n_ch, _, _) in picked:

@@ -61,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import MAX_RECORD_VALUES, read_head
+from edfgen.formats.ecg.common import MAX_RECORD_VALUES, TOO_LARGE, read_head
 from edfgen.formats.ecg.units import mv_per_unit
 from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
@@ -342,8 +342,8 @@ def read_edf(path: str | os.PathLike) -> EcgRecord:
             keep, gaps = _longest_continuous(data, offsets, signals, info, n / info["duration"], rid, path)
             data, n_records, notes = data[keep], keep.stop - keep.start, notes + gaps
         if len(chosen) * n * n_records > MAX_RECORD_VALUES:
-            raise RecordRejected(f"EDF record of {len(chosen)} channels x {n * n_records} samples exceeds "
-                                 f"{MAX_RECORD_VALUES} values", record_id=rid, path=path)
+            raise RecordRejected(f"EDF record of {len(chosen)} channels x {n * n_records} samples: "
+                                 f"{TOO_LARGE}", record_id=rid, path=path)
         out = np.empty((len(chosen), n * n_records), np.float32)
         for row, (i, factor, (dmin, scale, pmin)) in enumerate(chosen):
             d = _digital(data[:, offsets[i]:offsets[i + 1]], info["bdf"])

@@ -29,7 +29,8 @@ HDF5 ``.h5``/``.hdf5``
     * **one dataset per record**: every 2-D dataset anywhere in the file, ``[L, T]`` or
       ``[T, L]``, is a record whose id is the dataset's name (last path component); or
     * **a stacked dataset**: a 3-D dataset ``[N, L, T]`` (e.g. ``/ecg``) whose record ids are the
-      1-D string dataset ``record_id`` (or ``ids``) beside it, else ``<file stem>_<index>``.
+      1-D string dataset ``record_id`` (or ``ids``) beside it, else ``<file stem>_<index>``; a row whose
+      id is empty, not UTF-8 or repeated is a reject (the other rows keep their ids).
 
     Attributes ``fs`` (required unless given by the caller), ``leads`` and ``units`` are looked
     up on the dataset, then its parent groups, then the file root.
@@ -55,6 +56,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -150,6 +152,8 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
             files = [f for f in files if os.path.normpath(f) not in parts]   # (a master stays: read, it names a loop)
         elif p.exists():
             root, files = str(_real(p).parent), [p]
+        elif p.is_symlink():   # a dangling or looping link given by name: a reject row below, not an error
+            root, files = str(_real(p.parent)), [p]
         elif p.with_suffix(".hea").exists() or Path(f"{p}.hea").exists():
             files = [p.with_suffix(".hea") if p.with_suffix(".hea").exists() else Path(f"{p}.hea")]
             root = str(_real(files[0]).parent)
@@ -189,6 +193,7 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
                 refs.append(RecordRef(xml_record_id(f, layout), str(f), layout, None, root))
             else:
                 refs.append(RecordRef(f.stem, str(f), fmt, None, root))
+    refs = [_check_id(r) for r in refs]
     seen: dict[str, RecordRef] = {}
     out = []
     for r in refs:
@@ -197,6 +202,25 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
         seen.setdefault(r.record_id, r)
         out.append(r)
     return out
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _check_id(ref: RecordRef) -> RecordRef:
+    """``ref``, or a reject when its record id holds a tab, newline or other control character (from a file name, an
+    HDF5 dataset or ``record_id``): written into the EDF table and PLINK's whitespace-split ``.pheno``, it broke the
+    ``.pheno`` for every participant. The reject's id and path show the characters escaped (``tab\\tname``), so
+    that ``rejects.tsv`` stays one line per record."""
+    if not _CONTROL.search(ref.record_id):
+        return ref
+    return _rejected(_escape(ref.record_id), _escape(ref.path), f"record id {_escape(ref.record_id)} holds a tab, "
+                     "newline or other control character (rename the file or dataset)", ref.root)
+
+
+def _escape(text: str) -> str:
+    """``text`` with its control characters written as Python escapes (a tab as ``\\t``)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 def read_record(ref: RecordRef, *, fs: float | None = None, units: str | None = None, z_scale=None) -> EcgRecord:

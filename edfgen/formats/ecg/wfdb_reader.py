@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
+from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
 from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
 from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
@@ -145,17 +145,20 @@ def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path) -> bool
     """Whether the signal line ``tok`` has an ADC gain of 0 (WFDB's mark of an uncalibrated signal, which ``wfdb``
     reads with the default 200 units/mV: an amplitude in mV that is a guess; an absent gain field is WFDB's
     documented default). On a lead (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) it rejects the record;
-    any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`)."""
+    any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`). A negative gain on a lead
+    (``wfdb``'s own field check: "adc_gain values must be positive"; read, it inverted the lead) rejects the
+    record too."""
     gm = _GAIN_RE.match(tok[2]) if len(tok) > 2 else None
     try:
-        zero = gm is not None and float(gm.group(1)) == 0
+        gain = float(gm.group(1)) if gm is not None else None
     except ValueError:
         return False  # unparsable: the reader that parses it says so
     name = " ".join(tok[8:])
-    if zero and canonical_lead_name(name) is not None:
-        raise RecordRejected(f"ADC gain 0 on signal line {line} ({name}) of the WFDB header: an uncalibrated "
-                             "signal, its amplitude in mV is unknown", record_id=rid, path=hea)
-    return zero
+    if gain is not None and gain <= 0 and canonical_lead_name(name) is not None:
+        raise RecordRejected(f"ADC gain {gain:g} on signal line {line} ({name}) of the WFDB header: " + (
+            "an uncalibrated signal, its amplitude in mV is unknown" if gain == 0 else
+            "negative (WFDB gains must be positive; the lead would be read inverted)"), record_id=rid, path=hea)
+    return gain == 0
 
 
 def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> list[str]:
@@ -196,8 +199,8 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
         need[tok[0]] = need.get(tok[0], 0.0) + int(fm.group(2) or 1) * _WFDB_BITS[fm.group(1)]
         offset[tok[0]] = int(fm.group(4) or 0)
     if nsamp is not None and nsamp * max(1, len(lines) - 1) > MAX_RECORD_VALUES:
-        raise RecordRejected(f"WFDB header claims {nsamp} samples x {len(lines) - 1} signals, more than "
-                             f"{MAX_RECORD_VALUES} values", record_id=rid, path=hea)
+        raise RecordRejected(f"WFDB header claims {nsamp} samples x {len(lines) - 1} signals: "
+                             f"{TOO_LARGE}", record_id=rid, path=hea)
     for name in names:
         bits = need.get(name)
         want = offset.get(name, 0) + int(np.ceil(nsamp * bits / 8)) if nsamp is not None and bits else 0
@@ -266,8 +269,8 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     if len(files) != 1 or len(offsets) != 1:
         return None
     if nsamp * nsig > MAX_RECORD_VALUES:
-        raise RecordRejected(f"WFDB header claims {nsamp} samples x {nsig} signals, more than "
-                             f"{MAX_RECORD_VALUES} values", record_id=rid, path=hea)
+        raise RecordRejected(f"WFDB header claims {nsamp} samples x {nsig} signals: "
+                             f"{TOO_LARGE}", record_id=rid, path=hea)
     name, offset = files.pop(), offsets.pop()
     data_file = _check_signal_file(hea, name, root, rid, offset + 2 * nsamp * nsig, nsamp)
     try:
@@ -277,19 +280,76 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     if d.size != nsamp * nsig:
         raise RecordRejected(f"WFDB signal file {name} has {d.size // nsig} of {nsamp} samples",
                              record_id=rid, path=hea)
+    _check_checksums(d.reshape(nsamp, nsig), [ln.split()[6] for ln in sig_lines], names, name, rid=rid, hea=hea)
     keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
     d = d.reshape(nsamp, nsig).T
     if len(keep) < nsig:
         d = d[keep]
     scale = factor.astype(np.float32) / np.asarray(gains, dtype=np.float32)[keep]
-    sig = (d.astype(np.float32) - np.asarray(baselines, dtype=np.float32)[keep][:, None]) * scale[:, None]
     if not np.isfinite(scale).all():
         raise RecordRejected("WFDB gain/units give a non-finite scale (gain too small?)", record_id=rid, path=hea)
-    missing = d == -32768
-    if missing.any():
-        sig[missing] = np.nan
+    sig = _to_mv(d, np.asarray(baselines, dtype=np.float64)[keep], scale, [-32768] * len(keep),
+                 leads=[names[i] for i in keep], rid=rid, hea=hea)
     return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names[i] for i in keep), path=str(hea),
                      notes=_z_notes([units[i] for i in keep]) + dropped)
+
+
+#: a sample further than this many ADC counts from its ADC zero (baseline) is not held to one count by the float32
+#: signal (float32 holds integers exactly up to 2**24): such a record is rejected, not silently quantised
+MAX_COUNTS_FROM_ZERO = 2 ** 24
+
+
+def _check_checksums(d: np.ndarray, fields: list[str], names: list[str], file: str, *, rid: str, hea: Path) -> None:
+    """Compare each signal's samples ``d [T, S]`` with the checksum field of its header line (the sum of its samples
+    modulo 2**16, stored signed or unsigned). A mismatch means the signal file is not the one the header describes (a
+    corrupted or changed file; 200 samples overwritten passed unseen): the record is rejected. Headers whose
+    checksums are all 0 (written by tools that leave the field unset) are not checked. The 3,419 format-16 records of
+    ``shared/data/ecg`` (CinC 2021, PTB-XL, LUDB) all match."""
+    try:
+        want = [int(f) % 65536 for f in fields]
+    except ValueError:
+        return   # not a number: the field is optional in practice, nothing to check
+    if not any(want):
+        return
+    got = (d.sum(axis=0, dtype=np.int64) % 65536).tolist()
+    bad = next((k for k in range(len(want)) if want[k] != got[k]), None)
+    if bad is not None:
+        raise RecordRejected(f"WFDB signal file {file} fails the header's checksum on signal line {bad + 1} "
+                             f"({names[bad].strip()}): header {fields[bad]}, samples {got[bad]} (mod 65536): a "
+                             "corrupted or changed signal file", record_id=rid, path=hea)
+
+
+def _to_mv(d: np.ndarray, baseline: np.ndarray, scale: np.ndarray, invalid: list, *, leads, rid: str,
+           hea: Path) -> np.ndarray:
+    """``float32 [L, T]`` in mV: ``(d - baseline) * scale`` per lead, the subtraction in float64; a sample equal to
+    its lead's ``invalid`` value (WFDB's missing sample; ``None``: none) is NaN.
+
+    A float32 subtraction lost up to 64 counts once the baseline (ADC zero) or a 32-bit sample passed 2**24 (a
+    baseline of 10**9 left lead II 7 distinct steps of its 268); in float64 it is exact, and below 2**24 (every
+    16-bit record with a usual baseline) the result is bit for bit that of the float32 formula.
+
+    Raises
+    ------
+    RecordRejected
+        A valid sample more than :data:`MAX_COUNTS_FROM_ZERO` counts from its baseline (its amplitude in mV cannot
+        be kept to one count in float32; e.g. a baseline of 10**9 under 16-bit samples, -10**6 mV).
+    """
+    sig = np.empty(d.shape, dtype=np.float32)
+    for k in range(d.shape[0]):   # one lead at a time: a float64 row, not a float64 copy of the record
+        counts = d[k].astype(np.float64) - baseline[k]
+        bad = d[k] == invalid[k] if invalid[k] is not None else None
+        far = np.abs(counts) > MAX_COUNTS_FROM_ZERO
+        if bad is not None:
+            far &= ~bad
+        if far.any():
+            worst = counts[far][np.argmax(np.abs(counts[far]))]
+            raise RecordRejected(f"lead {str(leads[k]).strip()}: a sample {worst:.4g} ADC counts from its ADC zero "
+                                 f"{baseline[k]:.10g} ({worst * float(scale[k]):.4g} mV), more than 2**24: its "
+                                 "amplitude cannot be kept to one count", record_id=rid, path=hea)
+        sig[k] = counts * np.float64(scale[k])
+        if bad is not None and bad.any():
+            sig[k, bad] = np.nan
+    return sig
 
 
 def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
@@ -354,8 +414,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
         raise RecordRejected("WFDB multi-segment record has no sampling frequency or no samples", record_id=rid,
                              path=hea)
     if (int(head[1]) if head[1:2] and head[1].isdigit() else 1) * total > MAX_RECORD_VALUES:
-        raise RecordRejected(f"WFDB header claims {total} samples x {head[1]} signals, more than {MAX_RECORD_VALUES} "
-                             "values", record_id=rid, path=hea)
+        raise RecordRejected(f"WFDB header claims {total} samples x {head[1]} signals: {TOO_LARGE}", record_id=rid, path=hea)
     segs, names, notes = [], [], []
     for seg, n in parts:
         if seg == "~" or n == 0:
@@ -376,8 +435,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
         notes += [note for note in rec.notes if note not in notes]
         segs.append((dict(zip(keys, rec.signal[:, :n])), n))
     if len(names) * total > MAX_RECORD_VALUES:
-        raise RecordRejected(f"WFDB record of {total} samples x {len(names)} signals, more than {MAX_RECORD_VALUES} "
-                             "values", record_id=rid, path=hea)
+        raise RecordRejected(f"WFDB record of {total} samples x {len(names)} signals: {TOO_LARGE}", record_id=rid, path=hea)
     sig = np.full((len(names), total), np.nan, dtype=np.float32)
     start = 0
     for rows, n in segs:
@@ -411,6 +469,35 @@ def segment_headers(hea: str | os.PathLike) -> list[Path]:
     if not lines or "/" not in lines[0].split()[0]:
         return []
     return [hea.parent / f"{ln.split()[0]}.hea" for ln in lines[1:] if ln.split()[0] != "~"]
+
+
+def header_files(hea: str | os.PathLike) -> list[Path]:
+    """Every file a WFDB header names, as paths beside it: the signal files of a single-segment header; the segment
+    headers of a multi-segment one and their signal files. ``[]`` for an unreadable header; never raises.
+
+    What a record reads besides its header, whatever the files are called (``0rec.hea`` may store its signals in
+    ``sigdata.mat``): the resume key of ``edfgen extract`` covers them
+    (:func:`edfgen.commands.extract_parts.record_fingerprints`). Nothing is confined or checked here.
+    """
+    hea = Path(hea)
+    try:
+        lines = _header_lines(hea, hea.stem)
+    except RecordRejected:
+        return []
+    if not lines or not lines[0].split():
+        return []
+    if "/" not in lines[0].split()[0]:
+        return list(dict.fromkeys(hea.parent / ln.split()[0] for ln in lines[1:]))
+    out: list[Path] = []
+    for seg in segment_headers(hea):
+        out.append(seg)
+        try:
+            seg_lines = _header_lines(seg, seg.stem)
+        except RecordRejected:
+            continue
+        if seg_lines and seg_lines[0].split() and "/" not in seg_lines[0].split()[0]:
+            out.extend(seg.parent / ln.split()[0] for ln in seg_lines[1:])
+    return list(dict.fromkeys(out))
 
 
 def _occurrences(names) -> list[tuple[str, int]]:
@@ -477,14 +564,9 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
                              path=hea)
     scale = (factor / gain).astype(np.float32)
     d = d[:, keep]
-    sig = (d.T.astype(np.float32) - baseline[:, None].astype(np.float32)) * scale[:, None]
     fmts = list(rec.fmt or [])
-    for k, i in enumerate(keep):
-        bad = _wfdb_invalid_value(fmts[i]) if i < len(fmts) else None
-        if bad is not None:
-            m = d[:, k] == bad
-            if m.any():
-                sig[k, m] = np.nan
+    invalid = [_wfdb_invalid_value(fmts[i]) if i < len(fmts) else None for i in keep]
+    sig = _to_mv(d.T, baseline, scale, invalid, leads=[rec.sig_name[i] for i in keep], rid=rid, hea=hea)
     return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=hea),
                      leads=tuple(rec.sig_name[i] for i in keep), path=hea,
                      notes=_z_notes([units[i] for i in keep]) + dropped)

@@ -55,7 +55,13 @@ ROOTS = {"CardiologyXML": "cardiosoft", "RestingECG": "muse", "AnnotatedECG": "a
 UKB_ECG_NAME = re.compile(r"^(\d+)_20205_(\d+)_(\d+)$")
 
 _HEAD_BYTES = 8192
+#: how far the root element is looked for: a comment or DOCTYPE internal subset may fill the first 8 KiB
+_MAX_HEAD_BYTES = 1 << 20
 _ROOT_RE = re.compile(r"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)[\s/>]")
+_SPACE_RE = re.compile(r"\s*")
+_SUBSET_END_RE = re.compile(r"\]\s*>")
+_BRACKET_RE = re.compile(r"[\[>]")
+_CUT_TAG_RE = re.compile(r"<[A-Za-z_][\w.\-:]*\Z")
 
 
 def _decode_head(raw: bytes) -> str:
@@ -66,39 +72,81 @@ def _decode_head(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
+def _root_tag(text: str) -> str | None:
+    """The root element's name in the start of an XML document; ``""`` when ``text`` ends before it (read more),
+    ``None`` when it is not XML. The XML declaration, processing instructions, comments and the ``DOCTYPE``
+    (with its internal subset, up to ``]>``) are skipped, in one pass (each is searched from where the last ended)."""
+    i = 0
+    while True:
+        i = _SPACE_RE.match(text, i).end()
+        if i == len(text):
+            return ""
+        for start, end in (("<?", "?>"), ("<!--", "-->")):
+            if text.startswith(start, i):
+                j = text.find(end, i + len(start))
+                if j < 0:
+                    return ""
+                i = j + len(end)
+                break
+        else:
+            if text.startswith("<!DOCTYPE", i):
+                b = _BRACKET_RE.search(text, i)
+                if b is None:
+                    return ""
+                j = b.start()
+                m = _SUBSET_END_RE.search(text, j) if text[j] == "[" else None
+                if text[j] == "[" and m is None:
+                    return ""
+                i = m.end() if m is not None else j + 1
+                continue
+            m = _ROOT_RE.match(text, i)
+            if m is not None:
+                return m.group(2)
+            return "" if _CUT_TAG_RE.match(text, i) else None   # a start tag cut by the end of what was read
+
+
+def _read_root(path) -> tuple[str | None, str]:
+    """``(root element name or None, why not)``: the first 8 KiB, then up to 1 MiB while the root is not reached."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(_HEAD_BYTES)
+            while True:
+                text = _decode_head(raw)
+                if not text.lstrip().startswith("<"):
+                    return None, "empty file" if not raw else "not an XML file (it does not start with '<')"
+                root = _root_tag(text)
+                if root is None:
+                    return None, "not an XML file (no root element after its declarations)"
+                if root:
+                    return root, ""
+                more = fh.read(len(raw)) if len(raw) < _MAX_HEAD_BYTES else b""
+                if not more:
+                    what = "in its first 1 MiB" if len(raw) >= _MAX_HEAD_BYTES else "(the file ends before it)"
+                    return None, f"not an XML file (no root element {what})"
+                raw += more
+    except OSError as exc:
+        return None, f"unreadable file ({exc})"
+
+
 def sniff_xml(path: str | os.PathLike) -> str | None:
     """The ECG XML layout of a file from its root element: ``"cardiosoft"``, ``"muse"``, ``"aecg"``,
     ``"xml"`` (XML with another root) or ``None`` (not XML, or unreadable).
 
-    Only the first 8 KiB are read: the XML declaration, comments, processing instructions and the
-    ``DOCTYPE`` are skipped and the first start tag names the root.
+    The first 8 KiB are read, more (up to 1 MiB) while the root element is not reached: the XML declaration,
+    comments, processing instructions and the ``DOCTYPE`` (with its internal subset) are skipped and the first
+    start tag names the root.
     """
-    try:
-        with open(path, "rb") as fh:
-            head = _decode_head(fh.read(_HEAD_BYTES))
-    except OSError:
-        return None
-    text = head.lstrip()
-    if not text.startswith("<"):
-        return None
-    # drop declarations, processing instructions, comments and the DOCTYPE (without internal subset
-    # brackets in these exports; an internal subset is skipped up to its closing "]>")
-    text = re.sub(r"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", "", text, flags=re.S)
-    m = _ROOT_RE.search(text)
-    if m is None:
-        return None
-    return ROOTS.get(m.group(2), "xml")
+    root, _ = _read_root(path)
+    return None if root is None else ROOTS.get(root, "xml")
 
 
-def xml_record_id(path: str | os.PathLike, fmt: str) -> str:
-    """Record id of an ECG XML file: the UK Biobank ``eid`` for CardioSoft files named
-    ``<eid>_20205_<instance>_<array>.xml``, else the file stem."""
+def xml_record_id(path: str | os.PathLike, fmt: str | None = None) -> str:
+    """Record id of an ECG XML file: the UK Biobank ``eid`` for files named ``<eid>_20205_<instance>_<array>.xml``,
+    whatever their content (an empty or broken UK Biobank file is rejected under its eid, as every other row of a
+    UK Biobank run), else the file stem. ``fmt`` is not used (kept for callers that pass the layout)."""
     stem = Path(path).stem
-    if fmt == "cardiosoft":
-        m = UKB_ECG_NAME.match(stem)
-        if m:
-            return m.group(1)
-    return stem
+    m = UKB_ECG_NAME.match(stem)
+    return m.group(1) if m else stem
 
 
 def _text(elem, name: str, *, rid, path, where: str) -> str:
@@ -126,6 +174,20 @@ def _per_lsb_to_mv(units: str | None, default: str, *, rid, path) -> float:
         return UNIT_TO_MV[u]
     raise RecordRejected(f"unknown amplitude units {units!r} (expected microvolts per count)", record_id=rid,
                          path=path)
+
+
+#: the largest plausible amplitude of one count (1 V): a resolution above it is a corrupt field, and one near
+#: float32's range turned every sample into inf (with numpy RuntimeWarnings) instead of a reason
+MAX_MV_PER_COUNT = 1000.0
+
+
+def _mv_per_count(value: float, units: str | None, default: str, name: str, *, rid, path) -> float:
+    """mV per count of a resolution field ``<name>`` (``value`` in ``units``, else ``default``, per count)."""
+    mv = value * _per_lsb_to_mv(units, default, rid=rid, path=path)
+    if not mv <= MAX_MV_PER_COUNT:
+        raise RecordRejected(f"<{name}> {value:g} {units or default} is {mv:.3g} mV per count: implausible (more "
+                             f"than {MAX_MV_PER_COUNT:g} mV per count)", record_id=rid, path=path)
+    return mv
 
 
 def _check_lengths(rows, names, where: str, element: str, *, rid, path) -> None:
@@ -157,7 +219,7 @@ def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
     fs = _number(_text(strip, "SampleRate", rid=rid, path=path, where="StripData"), "SampleRate", rid=rid, path=path)
     res_el = strip.find("Resolution")
     res = _number(_text(strip, "Resolution", rid=rid, path=path, where="StripData"), "Resolution", rid=rid, path=path)
-    mv = res * _per_lsb_to_mv(res_el.get("units"), "uVperLsb", rid=rid, path=path)
+    mv = _mv_per_count(res, res_el.get("units"), "uVperLsb", "Resolution", rid=rid, path=path)
     rate_units = (strip.find("SampleRate").get("units") or "Hz").strip().lower()
     if rate_units not in ("hz", "hertz", "1/s", "persecond", "samples/s", "sps"):
         raise RecordRejected(f"SampleRate units {rate_units!r}, expected Hz", record_id=rid, path=path)
@@ -222,7 +284,8 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
         where = f"LeadData {lead}"
         upb = _number(_text(ld, "LeadAmplitudeUnitsPerBit", rid=rid, path=path, where=where),
                       "LeadAmplitudeUnitsPerBit", rid=rid, path=path)
-        mv = upb * _per_lsb_to_mv(ld.findtext("LeadAmplitudeUnits"), "MICROVOLTS", rid=rid, path=path)
+        mv = _mv_per_count(upb, ld.findtext("LeadAmplitudeUnits"), "MICROVOLTS", "LeadAmplitudeUnitsPerBit",
+                           rid=rid, path=path)
         size = (ld.findtext("LeadSampleSize") or "2").strip()
         if size != "2":
             raise RecordRejected(f"{where}: LeadSampleSize {size}, only 2-byte samples are read", record_id=rid,
@@ -253,7 +316,7 @@ def read_xml(path: str | os.PathLike, fmt: str | None = None) -> EcgRecord:
         return read_cardiosoft(path)
     if fmt == "muse":
         return read_muse(path)
-    rid = Path(path).stem
+    rid = xml_record_id(path)
     if fmt == "aecg":
         from edfgen.formats.ecg.aecg import read_aecg  # imports this module's helpers
 
@@ -261,4 +324,4 @@ def read_xml(path: str | os.PathLike, fmt: str | None = None) -> EcgRecord:
     if fmt == "xml":
         raise RecordRejected(f"XML root element is not an ECG layout edfgen reads "
                              f"(expected {', '.join(f'<{r}>' for r in ROOTS)})", record_id=rid, path=path)
-    raise RecordRejected("not an XML file (no root element in its first 8 KiB)", record_id=rid, path=path)
+    raise RecordRejected(_read_root(path)[1] or "not an ECG XML file", record_id=rid, path=path)

@@ -1,0 +1,320 @@
+"""Review s30g: hostile ECG files through ``edfgen extract`` / ``edfgen evaluate`` (one test per finding).
+
+Each test names what was wrong (``Was: ...``); the record files are written by hand, small (10 s, 12 leads).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.formats.ecg.records import RecordRejected, discover_records, read_record
+from edfgen.kernels.ecg import LEADS
+from test_untrusted_ecg import _wfdb
+
+
+@pytest.fixture(scope="module")
+def standin():
+    from test_extract import StandInEncoder, StandInLoaded
+
+    from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+
+    return StandInLoaded(StandInEncoder().eval(), Preprocessing())
+
+
+def _edfs(res) -> pd.DataFrame:
+    return pd.read_csv(res.table, sep="\t", dtype={"IID": str}).set_index("IID")
+
+
+def _crash_after_first_chunk(chunk, n_done):
+    if chunk == 1:
+        raise KeyboardInterrupt
+
+
+# --------------------------------------------------------------------------- 1: symlink loop
+def test_extract__symlink_loop_in_the_folder_is_a_reject_not_a_traceback(tmp_path: Path, standin):
+    """Was: ``own_file`` resolved every path with ``Path.resolve``, which raises RuntimeError on a link loop, so
+    the run ended with a traceback and no record was written."""
+    from edfgen.commands.extract import extract_edfs
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    _wfdb(ecg, "GOOD")
+    (ecg / "loop2.hea").symlink_to("loop1.hea")
+    (ecg / "loop1.hea").symlink_to("loop2.hea")
+    res = extract_edfs([ecg], tmp_path / "o" / "edfs.tsv", checkpoint=standin)
+    assert list(_edfs(res).index) == ["GOOD"]
+    rej = pd.read_csv(res.rejects, sep="\t", dtype=str).set_index("record")
+    assert set(rej.index) == {"loop1", "loop2"}
+    assert rej["reason"].str.contains("symbolic link loop").all()
+
+
+# --------------------------------------------------------------------------- 2: resume key covers named files
+def _multi_segment(folder: Path, name: str, seed: int) -> None:
+    """``name.hea`` of two segments ``name_1``/``name_2`` (each a 5 s 12-lead format-16 record)."""
+    for k in (1, 2):
+        counts = np.random.default_rng(seed + k).integers(-900, 900, (12, 2500)).astype("<i2")
+        counts.T.tofile(folder / f"{name}_{k}.dat")
+        (folder / f"{name}_{k}.hea").write_text(f"{name}_{k} 12 500 2500\n" + "".join(
+            f"{name}_{k}.dat 16 1000/mV 16 0 0 0 0 {lead}\n" for lead in LEADS))
+    (folder / f"{name}.hea").write_text(f"{name}/2 12 500 5000\n{name}_1 2500\n{name}_2 2500\n")
+
+
+def test_extract__resume_recomputes_a_record_whose_differently_named_signal_files_changed(tmp_path: Path, standin):
+    """Was: the resume fingerprint covered only files named after the record (``0rec.*``), so after a kill a
+    changed ``sigdata.dat`` named by ``0rec.hea``, or a changed segment of a multi-segment record, was resumed
+    with the EDFs of its old signals. Reference: a fresh run on the changed folder."""
+    from edfgen.commands.extract import extract_edfs
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    _wfdb(ecg, "0rec", signal_file="sigdata.dat", seed=1)
+    _multi_segment(ecg, "0ms", seed=2)
+    for i in range(4):
+        _wfdb(ecg, f"R{i}", seed=10 + i)
+    out = tmp_path / "run" / "edfs.tsv"
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg], out, checkpoint=standin, batch_size=2, chunk_size=2, on_chunk=_crash_after_first_chunk)
+    _wfdb(tmp_path, "donor", signal_file=str(ecg / "sigdata.dat"), seed=99)   # new signals, same file names
+    for k in (1, 2):
+        np.random.default_rng(50 + k).integers(-900, 900, (2500, 12)).astype("<i2").tofile(ecg / f"0ms_{k}.dat")
+    res = extract_edfs([ecg], out, checkpoint=standin, batch_size=2, chunk_size=2)
+    assert res.resumed == 2     # R0, R1 (the 2 chunks done before the kill also held 0ms, 0rec: changed)
+    fresh = extract_edfs([ecg], tmp_path / "fresh" / "edfs.tsv", checkpoint=standin, batch_size=2, chunk_size=2)
+    pd.testing.assert_frame_equal(_edfs(res), _edfs(fresh))
+
+
+# --------------------------------------------------------------------------- 3: evaluate and a dangling header
+def test_evaluate_labels__dangling_or_looping_header_is_a_reject_not_an_error(tmp_path: Path):
+    """Was: the '# Dx:' label reader raised InputError ('unreadable header') on a dangling or looping ``.hea``
+    symlink, so ``edfgen evaluate`` stopped; ``extract`` rejects such a file. Now it is read as a record and
+    rejected with its reason, and the labels of the other headers are kept."""
+    from edfgen.formats.labels import read_label_set
+    from edfgen.model.data import load_ecgs
+
+    for i in range(2):
+        _wfdb(tmp_path, f"R{i}", seed=i)
+        hea = tmp_path / f"R{i}.hea"
+        hea.write_text(hea.read_text() + f"# Dx: {164889003 if i else 426783006}\n")
+    (tmp_path / "dangling.hea").symlink_to("nothere.hea")
+    (tmp_path / "l2.hea").symlink_to("l1.hea")
+    (tmp_path / "l1.hea").symlink_to("l2.hea")
+    ls = read_label_set([tmp_path])
+    assert ls.layout == "dx-header" and ls.labels["IID"].tolist() == ["R0", "R1"]
+    assert ls.notes["unreadable_header"] == 3
+    arr = load_ecgs(list(ls.records))
+    assert sorted(arr.ids) == ["R0", "R1"]
+    reasons = {rid: reason for rid, _, reason in arr.rejects}
+    assert reasons == {"dangling": "symbolic link to a missing file ('nothere.hea')",
+                       "l1": "a symbolic link loop ('l2.hea')", "l2": "a symbolic link loop ('l1.hea')"}
+
+
+# --------------------------------------------------------------------------- 4: WFDB baseline precision
+def _wfdb_counts(folder: Path, name: str, counts: np.ndarray, fmt: str, baseline: int) -> Path:
+    """A 12-lead record of ``counts [12, T]`` stored in WFDB format ``fmt`` (16 or 32) with ADC zero ``baseline``."""
+    counts.T.astype("<i2" if fmt == "16" else "<i4").tofile(folder / f"{name}.dat")
+    (folder / f"{name}.hea").write_text(f"{name} 12 500 {counts.shape[1]}\n" + "".join(
+        f"{name}.dat {fmt} 1000({baseline})/mV {fmt} 0 0 0 0 {lead}\n" for lead in LEADS))
+    return folder / f"{name}.hea"
+
+
+def test_read_wfdb__large_adc_zero_subtracted_exactly_or_rejected(tmp_path: Path):
+    """Was: ``d - baseline`` was computed in float32, exact only to 2**24: a 32-bit record with ADC zero 10**9 lost up
+    to 64 counts per sample (a few distinct steps left), and 16-bit samples under a baseline of 10**9 (-10**6 mV)
+    were quantised silently. Now the subtraction is exact (reference: the counts / 1000, to float32), and a sample
+    more than 2**24 counts from its zero rejects the record."""
+    from edfgen.formats.ecg.records import read_wfdb
+
+    rng = np.random.default_rng(3)
+    counts = rng.integers(-3000, 3000, (12, 5000))
+    rec = read_wfdb(_wfdb_counts(tmp_path, "big32", counts + 10 ** 9, "32", 10 ** 9))
+    np.testing.assert_allclose(rec.signal, counts / 1000, rtol=0, atol=1e-6)   # one count is 1e-3 mV
+    ok = read_wfdb(_wfdb_counts(tmp_path, "ok16", counts, "16", 0))             # the fast path, same numbers
+    np.testing.assert_array_equal(ok.signal, rec.signal)
+    with pytest.raises(RecordRejected, match=r"lead I: a sample -1e\+09 ADC counts from its ADC zero 1000000000 "
+                                             r"\(-1e\+06 mV\), more than 2\*\*24"):
+        read_wfdb(_wfdb_counts(tmp_path, "huge16", counts, "16", 10 ** 9))
+
+
+# --------------------------------------------------------------------------- 5: memory cap per record
+def test_read_record__cap_is_1_gib_of_memory_not_2_to_the_30_values(tmp_path: Path):
+    """Was: the cap let 2**30 values in (about 14 GiB at the ~14 bytes per value a record takes while read); a 6 KB
+    HDF5 file of one unwritten (12, 40e6) dataset took 6.5 GB. Now 1 GiB of memory, with that reason. The arrays are
+    never written: an ``.npy`` header alone, and an HDF5 dataset of fill values (a few KB on disk)."""
+    import h5py
+
+    from edfgen.formats.ecg.common import MAX_RECORD_VALUES, PEAK_BYTES_PER_VALUE
+
+    assert MAX_RECORD_VALUES * PEAK_BYTES_PER_VALUE <= 2 ** 30
+    shape = (12, 7_000_000)    # 84 M values: under 2**30, over 1 GiB of memory
+    with open(tmp_path / "long.npy", "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<i2", "fortran_order": False, "shape": shape})
+    with h5py.File(tmp_path / "bomb.h5", "w") as f:
+        f.create_dataset("rec1", shape=shape, dtype="<i2", chunks=(12, 100_000), compression="gzip").attrs["fs"] = 500
+    got = {r.record_id: r for r in discover_records([tmp_path])}
+    for rid in ("long", "rec1"):
+        with pytest.raises(RecordRejected, match=r"shape \(12, 7000000\): more than 76695844 values \(one record "
+                                                 r"may take at most 1 GiB of memory to read"):
+            read_record(got[rid], fs=500)
+
+
+# --------------------------------------------------------------------------- 6: HDF5 stacked record ids
+def test_hdf5_stacked_ids__unusable_ids_rejected_by_row_the_others_kept(tmp_path: Path):
+    """Was: one duplicated or empty ``record_id`` renamed every row ``<stem>_<i>`` without a word, and one id that
+    is not UTF-8 made the whole file one reject ('unreadable HDF5 file (UnicodeDecodeError ...)')."""
+    import h5py
+
+    sig = np.random.default_rng(6).standard_normal((6, 12, 5000)).astype(np.float32)
+    with h5py.File(tmp_path / "stack.h5", "w") as f:
+        f.create_dataset("ecg", data=sig).attrs["fs"] = 500
+        f.create_dataset("record_id", data=np.array([b"a", b"a", b"c", b"\xff\xfe", b"", b"d"], dtype=object),
+                         dtype=h5py.string_dtype("ascii"))
+    refs = discover_records([tmp_path])
+    got = [(r.record_id, r.key[0] if r.fmt == "rejected" else None) for r in refs]
+    assert got == [("a", None), ("a", "duplicated record id /record_id[1] 'a' (also row 0 of /ecg)"), ("c", None),
+                   ("stack_3", "record id /record_id[3] is not UTF-8 text (b'\\xff\\xfe')"),
+                   ("stack_4", "record id /record_id[4] is empty"), ("d", None)]
+    np.testing.assert_array_equal(read_record(refs[5]).signal, sig[5])
+
+
+# --------------------------------------------------------------------------- 7, 8: CardioSoft / MUSE XML
+@pytest.fixture(scope="module")
+def strip_mv():
+    t = np.arange(5000) / 500
+    return np.sin(2 * np.pi * 1.2 * t)[None] * np.linspace(0.3, 1.2, 12)[:, None]
+
+
+def test_xml_resolution_overflow__one_reason_no_runtime_warning(tmp_path: Path, strip_mv):
+    """Was: ``<Resolution>1e300</Resolution>`` (or a MUSE ``LeadAmplitudeUnitsPerBit`` of 1e300) overflowed float32:
+    numpy RuntimeWarnings on stderr even with -q, then a misleading 'NaN/inf samples' reject."""
+    import warnings
+
+    from test_ecg_xml import write_cardiosoft, write_muse
+
+    write_cardiosoft(tmp_path / "3000002_20205_2_0.xml", strip_mv, 500)
+    write_muse(tmp_path / "m.xml", strip_mv, 500, units_per_bit=4.88)
+    for name, field in (("3000002_20205_2_0.xml", "Resolution"), ("m.xml", "LeadAmplitudeUnitsPerBit")):
+        f = tmp_path / name
+        text = f.read_bytes().decode("latin-1")
+        f.write_bytes(re.sub(rf"<{field}([^>]*)>[^<]*<", rf"<{field}\g<1>>1e300<", text).encode("latin-1"))
+    got = {r.record_id: r for r in discover_records([tmp_path])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RecordRejected, match=r"<Resolution> 1e\+300 uVperLsb is 1e\+297 mV per count: "
+                                                 r"implausible \(more than 1000 mV per count\)"):
+            read_record(got["3000002"])
+        with pytest.raises(RecordRejected, match=r"<LeadAmplitudeUnitsPerBit> 1e\+300 MICROVOLTS is 1e\+297 mV"):
+            read_record(got["m"])
+
+
+def test_xml_root_after_8_kib__read_and_ukb_ids_kept_for_broken_files(tmp_path: Path, strip_mv):
+    """Was: a valid file with a 9 KB comment (or a 100 KB DOCTYPE internal subset) before its root element was
+    rejected as 'not an XML file (no root element in its first 8 KiB)' under its file stem, not its eid; an empty or
+    NUL-only UK Biobank file was listed under its stem too."""
+    from test_ecg_xml import write_cardiosoft
+
+    want = write_cardiosoft(tmp_path / "base.xml", strip_mv, 500)
+    text = (tmp_path / "base.xml").read_bytes().decode("latin-1")
+    comment = text.replace("<CardiologyXML>", "<!--" + "x" * 9000 + "-->\n<CardiologyXML>", 1)
+    subset = text.replace('"CardiologyXML.dtd">', '"CardiologyXML.dtd" [\n'
+                          + "".join(f'<!ENTITY e{i} "{"y" * 90}">\n' for i in range(1100)) + "]>", 1)
+    (tmp_path / "base.xml").unlink()
+    (tmp_path / "3000001_20205_2_0.xml").write_bytes(comment.encode("latin-1"))
+    (tmp_path / "3000005_20205_2_0.xml").write_bytes(subset.encode("latin-1"))
+    (tmp_path / "3000019_20205_2_0.xml").write_bytes(b"\0" * 4096)
+    (tmp_path / "3000020_20205_2_0.xml").write_bytes(b"")
+    (tmp_path / "3000021_20205_2_0.xml").write_bytes(b"<?xml version='1.0'?>\n<!--" + b"z" * (1 << 20 + 1))
+    got = {r.record_id: r for r in discover_records([tmp_path])}
+    assert {k: r.fmt for k, r in got.items()} == {"3000001": "cardiosoft", "3000005": "cardiosoft",
+                                                  "3000019": "notxml", "3000020": "notxml", "3000021": "notxml"}
+    for rid in ("3000001", "3000005"):
+        np.testing.assert_allclose(read_record(got[rid]).signal, want, atol=1e-6)
+    for rid, reason in (("3000019", "not an XML file (it does not start with '<')"), ("3000020", "empty file"),
+                        ("3000021", "not an XML file (no root element in its first 1 MiB)")):
+        with pytest.raises(RecordRejected, match=re.escape(reason)):
+            read_record(got[rid])
+
+
+# --------------------------------------------------------------------------- 9: control characters in ids
+def test_extract__record_id_with_a_tab_or_newline_is_a_reject_and_the_pheno_stays_whitespace_clean(tmp_path: Path,
+                                                                                                      standin):
+    """Was: ``tab<TAB>name.npy`` and ``nl<LF>name.npy`` were extracted under those ids; the CSV-quoted ids broke the
+    PLINK ``.pheno`` ('Line 7 has fewer tokens than expected') for the whole GWAS."""
+    from edfgen.commands.extract import extract_edfs
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    for i in range(2):
+        _wfdb(ecg, f"GOOD{i}", seed=i)
+    sig = read_record(discover_records([ecg / "GOOD0.hea"])[0]).signal
+    for name in ("tab\tname", "nl\nname", "ok name"):
+        np.save(ecg / f"{name}.npy", sig)
+    res = extract_edfs([ecg], tmp_path / "o" / "edfs.tsv", checkpoint=standin, fs=500)
+    assert sorted(_edfs(res).index) == ["GOOD0", "GOOD1", "ok name"]
+    rejects = res.rejects.read_text().splitlines()
+    assert len(rejects) == 3 and sorted(r.split("\t")[0] for r in rejects[1:]) == ["nl\\nname", "tab\\tname"]
+    assert "holds a tab, newline or other control character" in rejects[1]
+    pheno = res.pheno.read_text().splitlines()
+    assert len(pheno) == 4 and len({len(line.split("\t")) for line in pheno}) == 1
+
+
+# --------------------------------------------------------------------------- 10: negative WFDB gain; 12: npz fs
+@pytest.mark.parametrize("fmt", ["16", "212"])     # the fast path, and wfdb.rdrecord's
+def test_read_wfdb__negative_adc_gain_on_a_lead_is_a_reject(tmp_path: Path, fmt: str):
+    """Was: gains ``-1000/mV`` were read silently, every lead inverted (wfdb's field check says 'adc_gain values must
+    be positive')."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+
+    x = np.clip(np.random.default_rng(10).standard_normal((5000, 12)) * 0.3, -2, 2)   # fits 12 bits at 1000/mV
+    wfdb.wrsamp("neg", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=[fmt] * 12,
+                adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    hea = tmp_path / "neg.hea"
+    read_wfdb(hea)
+    lines = hea.read_text().splitlines()
+    assert " 1000.0(0)/mV " in lines[2]
+    lines[2] = lines[2].replace(" 1000.0(0)/mV ", " -1000.0(0)/mV ")
+    hea.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordRejected, match=r"ADC gain -1000 on signal line 2 \(II\) of the WFDB header: "
+                                             r"negative"):
+        read_wfdb(hea)
+
+
+def test_read_npz__sampling_rate_of_several_values_is_a_reject(tmp_path: Path):
+    """Was: ``fs=[250, 500]`` was read as its first value, 250 Hz."""
+    sig = np.random.default_rng(12).standard_normal((12, 5000)).astype(np.float32)
+    np.savez(tmp_path / "two.npz", ecg=sig, fs=[250, 500], units="mV")
+    np.savez(tmp_path / "one.npz", ecg=sig, fs=[500], units="mV")
+    got = {r.record_id: r for r in discover_records([tmp_path])}
+    assert read_record(got["one"]).fs == 500
+    with pytest.raises(RecordRejected, match=r"sampling rate holds 2 values \(\[250, 500\]\), expected one"):
+        read_record(got["two"])
+
+
+# --------------------------------------------------------------------------- 11: WFDB checksums
+def test_read_wfdb__signal_file_that_fails_the_header_checksum_is_a_reject(shared_data: Path, tmp_path: Path):
+    """Was: checksums were never compared: 200 samples overwritten with +32.6 mV passed unseen. Reference: the real
+    CinC 2021 record (signed checksums) and PTB-XL record (unsigned) read as before."""
+    from edfgen.formats.ecg.records import read_wfdb
+
+    for src in (shared_data / "ecg" / "cinc2021" / "JS20000", shared_data / "ecg" / "ptbxl" / "records500" / "00000"
+                / "00001_hr"):
+        for suffix in (".hea", ".mat", ".dat"):
+            if src.with_suffix(suffix).exists():
+                shutil.copy(src.with_suffix(suffix), tmp_path)
+        hea = tmp_path / f"{src.name}.hea"
+        sig = read_wfdb(hea).signal
+        np.testing.assert_array_equal(sig, read_wfdb(src.with_suffix(".hea")).signal)
+        data = next(tmp_path.glob(f"{src.name}.[dm]at"))
+        raw = bytearray(data.read_bytes())
+        raw[60000:60400] = b"\x7f" * 400
+        data.write_bytes(bytes(raw))
+        with pytest.raises(RecordRejected, match=rf"WFDB signal file {data.name} fails the header's checksum on "
+                                                 r"signal line \d+ \(\w+\): header -?\d+, samples \d+ \(mod 65536\)"):
+            read_wfdb(hea)
