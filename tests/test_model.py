@@ -23,6 +23,7 @@ from edfgen.model.losses import span_mask
 from edfgen.model.evaluation import evaluation_table
 from edfgen.model.metrics import auprc_rows, auroc_rows
 from edfgen.model.pretrain import PretrainSettings, pretrain
+from edfgen.model.train_state import _read_state_doc
 
 def write_bundle(path, ids, ecg):
     """An ECG bundle as ``edfgen.model.data.load_ecgs`` reads it: ``ecg [N, 12, T]`` mV + ``iid``."""
@@ -303,7 +304,7 @@ def test_pretrain__resume_equals_uninterrupted(tmp_path):
     s = _tiny_settings()
     a = pretrain(tmp_path / "a", config=MICRO, settings=s, simulated=20, sim_seed=3)
     pretrain(tmp_path / "b", config=MICRO, settings=s, simulated=20, sim_seed=3, stop_at=2)
-    assert json.loads((tmp_path / "b" / "train_state.json").read_text())["step"] == 2
+    assert _read_state_doc(tmp_path / "b")[0]["step"] == 2
     b = pretrain(tmp_path / "b", config=MICRO, settings=s, simulated=20, sim_seed=3, resume=True)
     assert b.step == a.step == 4
     wa = load_checkpoint(tmp_path / "a" / "checkpoint").model.state_dict()
