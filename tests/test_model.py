@@ -491,6 +491,10 @@ def test_pretrain_cli__real_wfdb_records_and_out_guard(tmp_path, shared_data):
     assert load_checkpoint(out / "checkpoint").metadata["steps_done"] == 2
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 2 and "not empty" in r.output and len(r.output.strip().splitlines()) == 1
+    # a finished run resumed trains nothing and says so (was "2 steps in 0 s, loss nan"); every output 0644
+    r = CliRunner().invoke(cli, [*args, "--resume"])
+    assert r.exit_code == 0 and "already complete at step 2" in r.output, r.output
+    assert (out / "train_state.safetensors").stat().st_mode & 0o777 == 0o644
 
 
 def test_augment__wander_and_lead_dropout_keep_shape_and_zero_whole_leads():

@@ -26,7 +26,9 @@ def pretrain(options: PretrainOptions):
     from edfgen.commands.pretrain import run
 
     res = run(options)
-    if res is not None:  # rank 0
+    if res is not None and res.steps_run == 0:   # a finished run resumed: nothing trained
+        click.echo(f"pretrain: already complete at step {res.step} -> {res.checkpoint}")
+    elif res is not None:  # rank 0
         click.echo(f"pretrain: {res.step} steps in {res.seconds:.0f} s, loss {res.last.get('loss', float('nan')):.3f}"
                    f" -> {res.checkpoint}")
 

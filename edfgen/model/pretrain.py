@@ -96,7 +96,8 @@ class PretrainSettings:
 
 @dataclass(frozen=True)
 class PretrainResult:
-    """Summary of a run: final step, last logged losses, the checkpoint JSON path, seconds."""
+    """Summary of a run: final step, last logged losses, the checkpoint JSON path, seconds, and the steps this
+    call trained (fewer than ``step`` when it resumed; 0 when the run was already complete)."""
 
     step: int
     last: dict
@@ -104,6 +105,7 @@ class PretrainResult:
     seconds: float
     log: pd.DataFrame = field(repr=False, default=None)
     model: ECGEncoder = field(repr=False, default=None)
+    steps_run: int | None = None
 
 
 def lr_at(step: int, s: PretrainSettings) -> float:
@@ -355,7 +357,7 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
             write_table(pd.DataFrame(history, columns=LOG_COLUMNS), out_dir / "pretrain_log.tsv")
         return path
 
-    ckpt = None
+    ckpt, first_step = None, step
     while step < end:
         model.set_num_updates(step)
         lr = lr_at(step, s)
@@ -405,4 +407,4 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         if own_group:
             dist.destroy_process_group()
     return PretrainResult(step=step, last=last, checkpoint=out_dir / "checkpoint.json", seconds=time.time() - t0,
-                          log=pd.DataFrame(history, columns=LOG_COLUMNS), model=model)
+                          log=pd.DataFrame(history, columns=LOG_COLUMNS), model=model, steps_run=step - first_step)

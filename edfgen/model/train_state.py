@@ -160,7 +160,9 @@ def read_resumable(out_dir: Path, *, config, data: dict) -> dict:
     saved_config = doc.get("config")
     saved_data = doc.get("data")
     if not inside:   # an older run: its checkpoint carries the config and the data
-        meta = json.loads((out_dir / "checkpoint.json").read_text())
+        from edfgen.model.checkpoint import read_checkpoint_json
+
+        meta = read_checkpoint_json(out_dir / "checkpoint")[1]
         saved_config = meta.get("config")
         old = meta.get("metadata", {}).get("data") or {}
         saved_data = run_data(old.get("ecg", []), old.get("simulated", 0), old.get("sim_seed", 0))
