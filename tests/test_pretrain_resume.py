@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -84,6 +85,8 @@ def test_pretrain__killed_at_every_rename_resumes_to_the_uninterrupted_weights(t
             _run(out)
         got = _weights(out)
         assert got.keys() == ref.keys() and all(torch.equal(got[k], ref[k]) for k in ref), f"kill at rename {kill_at}"
+        logs = [pd.read_csv(d / "pretrain_log.tsv", sep="\t").drop(columns="seconds") for d in (tmp_path / "ref", out)]
+        pd.testing.assert_frame_equal(*logs)   # no step lost or repeated
 
 
 def test_pretrain__resume_with_other_data_is_refused(tmp_path):

@@ -329,8 +329,8 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
             log.warning("pretrain --resume: settings differ from the interrupted run; the result will "
                         "not equal an uninterrupted run")
         if (out_dir / "pretrain_log.tsv").exists():
-            history = pd.read_csv(out_dir / "pretrain_log.tsv", sep="\t",  # round_trip: rows rewritten unchanged
-                                  float_precision="round_trip").to_dict("records")
+            history = [r for r in pd.read_csv(out_dir / "pretrain_log.tsv", sep="\t",  # rows rewritten unchanged
+                                              float_precision="round_trip").to_dict("records") if r["step"] <= step]
     ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None) \
         if distributed else model
     def autocast():  # bf16 autocast on GPU only; CPU stays float32
@@ -348,14 +348,14 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         meta = {"steps_done": step_done, "settings": asdict(s), "world_size": world,
                 "data": {"ecg": [str(p) for p in ecg], "simulated": simulated, "sim_seed": sim_seed},
                 **(metadata or {})}
-        # the state first, in one file: a kill in between leaves it ahead of the checkpoint, which --resume rewrites
+        # log, state (one file), checkpoint: a kill between them leaves the log ahead of the state (--resume drops
+        # its later rows) or the state ahead of the checkpoint (--resume rewrites it), never a step lost from either
+        if history:
+            write_table(pd.DataFrame(history, columns=LOG_COLUMNS), out_dir / "pretrain_log.tsv")
         save_train_state(out_dir, model, optimizer, step_done,
                          {"settings": asdict(s), "config": config.to_dict(), "preprocessing": preprocessing.to_dict(),
                           "data": data})
-        path = save_checkpoint(model, config, preprocessing, out_dir / "checkpoint", metadata=meta)
-        if history:
-            write_table(pd.DataFrame(history, columns=LOG_COLUMNS), out_dir / "pretrain_log.tsv")
-        return path
+        return save_checkpoint(model, config, preprocessing, out_dir / "checkpoint", metadata=meta)
 
     ckpt, first_step = None, step
     while step < end:
