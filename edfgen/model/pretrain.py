@@ -216,7 +216,7 @@ def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def _run_preprocessing(preprocessing: Preprocessing, *, resumed: dict | None, init) -> Preprocessing:
+def _run_preprocessing(preprocessing: Preprocessing, out_dir: Path, *, resumed: dict | None, init) -> Preprocessing:
     """A resumed run keeps the preprocessing it was saved with (its training state's; a run begun before a default
     changed, e.g. ``filter_padding``, goes on as it started); ``--init`` from weights trained with another
     preprocessing is said in the log (the new run's is used and stored)."""
@@ -226,9 +226,11 @@ def _run_preprocessing(preprocessing: Preprocessing, *, resumed: dict | None, in
     if not resume and init is None:
         return preprocessing
     try:
-        saved = Preprocessing.from_dict(resumed["preprocessing"] if resume and "preprocessing" in resumed else
-                                        json.loads(resolve_checkpoint(init if not resume else resumed["_checkpoint"])
-                                                   .read_text())["preprocessing"])
+        if resume and "preprocessing" in resumed:   # the training state's
+            doc = resumed
+        else:                                       # --init's, or an older run's checkpoint (its state had none)
+            doc = json.loads(resolve_checkpoint(out_dir / "checkpoint" if resume else init).read_text())
+        saved = Preprocessing.from_dict(doc["preprocessing"])
     except (EdfgenError, OSError, ValueError, KeyError, TypeError):   # reported where the checkpoint is loaded
         return preprocessing
     if saved == preprocessing:
@@ -297,9 +299,7 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         raise InputError("pretrain: give --ecg FILES and/or --simulated N")
     data = run_data(ecg, simulated, sim_seed)
     resumed = read_resumable(out_dir, config=config, data=data) if resume else None
-    if resumed is not None:
-        resumed.setdefault("_checkpoint", out_dir / "checkpoint")   # older runs: the preprocessing is there
-    preprocessing = _run_preprocessing(preprocessing, resumed=resumed, init=init)
+    preprocessing = _run_preprocessing(preprocessing, out_dir, resumed=resumed, init=init)
     sources = []
     if ecg:
         arr = load_ecgs(ecg, preprocessing, z_scale=Z_LEAD_SD_MV)
