@@ -97,6 +97,11 @@ def test_evaluate_head__label_columns_scores_a_subset_of_the_head(files):
     assert np.array_equal(res.predictions["prob_z"], full.predictions["prob_z"])
     with pytest.raises(InputError, match=r"--label-columns \['q'\]: not among the labels of the checkpoint's head"):
         _evaluate(files, labels, label_columns=["q"])
+    r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", str(files / "head"), "--ecg", str(files / "ecg.npz"),
+                                 "--labels", str(labels), "--label-columns", "z", "--bootstrap", "20",
+                                 "--out", str(files / "ev")])
+    assert r.exit_code == 0 and "over 1 labels" in r.output, r.output
+    assert "baseline random" not in r.output   # the default baseline is for --probe linear: no notice (nit 12)
 
 
 def test_evaluate__unused_label_rows_ecgs_and_one_class_labels_are_warned(files, caplog):
