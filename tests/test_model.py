@@ -23,6 +23,7 @@ from edfgen.model.losses import span_mask
 from edfgen.model.evaluation import evaluation_table
 from edfgen.model.metrics import auprc_rows, auroc_rows
 from edfgen.model.pretrain import PretrainSettings, pretrain
+from edfgen.model.train_state import _read_state_doc
 
 def write_bundle(path, ids, ecg):
     """An ECG bundle as ``edfgen.model.data.load_ecgs`` reads it: ``ecg [N, 12, T]`` mV + ``iid``."""
@@ -303,7 +304,7 @@ def test_pretrain__resume_equals_uninterrupted(tmp_path):
     s = _tiny_settings()
     a = pretrain(tmp_path / "a", config=MICRO, settings=s, simulated=20, sim_seed=3)
     pretrain(tmp_path / "b", config=MICRO, settings=s, simulated=20, sim_seed=3, stop_at=2)
-    assert json.loads((tmp_path / "b" / "train_state.json").read_text())["step"] == 2
+    assert _read_state_doc(tmp_path / "b")[0]["step"] == 2
     b = pretrain(tmp_path / "b", config=MICRO, settings=s, simulated=20, sim_seed=3, resume=True)
     assert b.step == a.step == 4
     wa = load_checkpoint(tmp_path / "a" / "checkpoint").model.state_dict()
@@ -490,6 +491,10 @@ def test_pretrain_cli__real_wfdb_records_and_out_guard(tmp_path, shared_data):
     assert load_checkpoint(out / "checkpoint").metadata["steps_done"] == 2
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 2 and "not empty" in r.output and len(r.output.strip().splitlines()) == 1
+    # a finished run resumed trains nothing and says so (was "2 steps in 0 s, loss nan"); every output 0644
+    r = CliRunner().invoke(cli, [*args, "--resume"])
+    assert r.exit_code == 0 and "already complete at step 2" in r.output, r.output
+    assert (out / "train_state.safetensors").stat().st_mode & 0o777 == 0o644
 
 
 def test_augment__wander_and_lead_dropout_keep_shape_and_zero_whole_leads():

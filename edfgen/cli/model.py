@@ -26,7 +26,9 @@ def pretrain(options: PretrainOptions):
     from edfgen.commands.pretrain import run
 
     res = run(options)
-    if res is not None:  # rank 0
+    if res is not None and res.steps_run == 0:   # a finished run resumed: nothing trained
+        click.echo(f"pretrain: already complete at step {res.step} -> {res.checkpoint}")
+    elif res is not None:  # rank 0
         click.echo(f"pretrain: {res.step} steps in {res.seconds:.0f} s, loss {res.last.get('loss', float('nan')):.3f}"
                    f" -> {res.checkpoint}")
 
@@ -82,5 +84,8 @@ def evaluate(options: EvaluateOptions):
             d = b["encoder_minus"]
             click.echo(f"  baseline {name}: macro AUROC {b['macro_auroc']:.3f} ({b['ci'][0]:.3f}-{b['ci'][1]:.3f}); "
                        f"encoder - {name} {d[0]:+.3f} ({d[1]:+.3f} to {d[2]:+.3f}) -> {options.out}/baselines.tsv")
+    default = EvaluateOptions.__dataclass_fields__["baseline"].default
+    if options.probe == "head" and tuple(options.baseline) == tuple(default):
+        return   # the default baseline is for --probe linear: no notice on every head run (manifest.json keeps it)
     for name, why in res.summary.get("baselines_skipped", {}).items():
         click.echo(f"  baseline {name}: {why}")

@@ -14,7 +14,7 @@ from typing import ClassVar, Sequence
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.model import load_signals, set_threads, write_rejects
 from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
-from edfgen.formats.labels import read_labels
+from edfgen.formats.labels import read_label_table
 from edfgen.formats.manifest import recording
 from edfgen.formats.tables import prepare_out_dir
 
@@ -27,11 +27,15 @@ class FinetuneOptions(CommandOptions):
     checkpoint: str = opt(DEFAULT_CHECKPOINT, "Pre-trained checkpoint name or path.", path="checkpoint")
     ecg: tuple[str, ...] = opt((), "ECG files/directories or .npz bundles (repeatable).", multiple=True, required=True,
                                path="any", exists=True)
-    labels: str | None = opt(None, "Outcomes table: IID + 0/1 columns.", required=True, path="file", exists=True)
+    labels: str | None = opt(None, "Outcomes table: IID + 0/1 columns, optional patient_id (a patient's ECGs are "
+                             "kept together on the training or the validation side).", required=True, path="file",
+                             exists=True)
     label_columns: tuple[str, ...] | None = opt(None, "Comma-separated label columns (default: all but IID).",
                                                 comma=True)
     label_fraction: float = opt(1.0, "Share of labelled participants to use.", range=(0, 1), open=(True, False))
-    epochs: int = opt(20, "Most epochs of training.", range=(1, None))
+    epochs: int = opt(20, "Most epochs of fine-tuning (or of the head with --linear-probe); the default LP-FT mode "
+                      "first fits the head alone for up to epochs // 2 more, so up to 1.5 x epochs in all.",
+                      range=(1, None))
     patience: int = opt(4, "Stop after this many epochs without a better validation mean AUROC.", range=(1, None))
     batch_size: int = opt(64, "ECGs per training batch.", range=(2, None))
     lr: float = opt(1e-3, "Head learning rate.")
@@ -73,7 +77,8 @@ def run_finetune(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | 
     with recording(out, "edfgen finetune", parameters={"checkpoint": str(checkpoint), **settings.__dict__},
                    inputs=[*ecg, labels], seed=seed):
         arr, _ = load_signals(ecg, checkpoint)
-        res = finetune(arr.signals, arr.ids, read_labels(labels), checkpoint=checkpoint, settings=settings,
-                       out_dir=out, label_names=label_columns)
+        ls = read_label_table(labels, label_columns=label_columns)   # patient_id: not a label, keeps patients together
+        res = finetune(arr.signals, arr.ids, ls.labels, checkpoint=checkpoint, settings=settings, out_dir=out,
+                       label_names=label_columns, patients=ls.patients, source=str(labels))
         write_rejects(arr.rejects, out)
     return res

@@ -22,7 +22,6 @@ from edfgen.commands.options import CommandOptions, opt, out_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS
 from edfgen.formats.tables import write_table
-from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
 
 def set_threads(n: int | None) -> None:
@@ -40,11 +39,10 @@ def load_signals(ecg: Sequence[str | os.PathLike], checkpoint):
     -------
     (:class:`edfgen.model.data.EcgArray`, :class:`~edfgen.kernels.ecg.preprocessing_config.Preprocessing`)
     """
-    from edfgen.model.checkpoint import resolve_checkpoint  # imports torch
+    from edfgen.model.checkpoint import checkpoint_preprocessing, read_checkpoint_json  # imports torch
     from edfgen.model.data import load_ecgs
 
-    doc = json.loads(resolve_checkpoint(checkpoint).read_text())
-    prep = Preprocessing.from_dict(doc["preprocessing"])
+    prep = checkpoint_preprocessing(*read_checkpoint_json(checkpoint))   # a bad checkpoint: one line, before any ECG
     return load_ecgs(list(ecg), prep), prep
 
 

@@ -121,14 +121,17 @@ def save_checkpoint(model: ECGEncoder, config: ModelConfig, preprocessing: Prepr
     weights = prefix.with_name(prefix.name + ".safetensors")
     meta = prefix.with_name(prefix.name + ".json")
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(weights) as tmp:
-        save_file(state, str(tmp), metadata={"format": FORMAT})
-    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "weights": weights.name,
-           "sha256": sha256_file(weights), "config": config.to_dict(), "preprocessing": preprocessing.to_dict(),
-           "edfgen_version": __version__, "metadata": metadata or {}}
-    with atomic_write(meta) as fh:   # strict JSON: a NaN in the metadata (a diverged loss) is written null
-        json.dump(finite_json(doc), fh, indent=1, allow_nan=False)
+    # both files complete (and the weights hashed) under temporary names before either is renamed: the window in
+    # which a kill leaves a JSON and weights of different saves is the instant between the two renames
+    # (pretrain never needs the checkpoint to resume: edfgen.model.train_state)
+    with atomic_path(weights) as tmp_w, atomic_write(meta) as fh:
+        save_file(state, str(tmp_w), metadata={"format": FORMAT})
+        doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "weights": weights.name,
+               "sha256": sha256_file(tmp_w), "config": config.to_dict(), "preprocessing": preprocessing.to_dict(),
+               "edfgen_version": __version__, "metadata": metadata or {}}
+        json.dump(finite_json(doc), fh, indent=1, allow_nan=False)   # strict JSON: a NaN in the metadata is null
         fh.write("\n")
+        fh.flush()
     for f in (weights, meta):
         f.chmod(0o644)
     return meta
@@ -254,6 +257,41 @@ def _check_header(weights: Path, header: dict, expected: dict[str, tuple[int, ..
                                   f"{config.name!r} needs {shape}")
 
 
+def read_checkpoint_json(name_or_path: str | Path) -> tuple[Path, dict]:
+    """The path and document of a checkpoint's JSON, checked to be an edfgen checkpoint with a valid config
+    (its weights are not read).
+
+    Raises
+    ------
+    CheckpointError
+        Not found, not JSON, another format, a missing key or a bad config: one line naming the file.
+    """
+    meta = resolve_checkpoint(name_or_path)
+    try:
+        doc = json.loads(meta.read_text())
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: not JSON, not UTF-8
+        raise CheckpointError(f"{meta}: unreadable checkpoint JSON ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise CheckpointError(f"{meta}: not an edfgen checkpoint (format {doc.get('format') if isinstance(doc, dict) else None!r})")
+    for key in ("weights", "sha256", "config", "preprocessing"):
+        if key not in doc:
+            raise CheckpointError(f"{meta}: missing key {key!r}")
+    try:
+        ModelConfig.from_dict(doc["config"])
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"{meta}: bad config: {exc}") from None
+    checkpoint_preprocessing(meta, doc)
+    return meta, doc
+
+
+def checkpoint_preprocessing(meta: Path, doc: dict) -> Preprocessing:
+    """The preprocessing a checkpoint's inputs must have (``doc`` from :func:`read_checkpoint_json`)."""
+    try:
+        return Preprocessing.from_dict(doc["preprocessing"])
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"{meta}: bad config: {exc}") from None
+
+
 def load_checkpoint(name_or_path: str | Path = DEFAULT_CHECKPOINT, *, device: str | torch.device = "cpu") -> LoadedModel:
     """Load a checkpoint by shipped name (``"small"``, ``"tiny"``) or path; verify it; return the model in eval mode.
 
@@ -268,22 +306,10 @@ def load_checkpoint(name_or_path: str | Path = DEFAULT_CHECKPOINT, *, device: st
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    meta = resolve_checkpoint(name_or_path)
-    try:
-        doc = json.loads(meta.read_text())
-    except (OSError, ValueError, RecursionError) as exc:  # ValueError: not JSON, not UTF-8
-        raise CheckpointError(f"{meta}: unreadable checkpoint JSON ({' '.join(str(exc).split())[:200]})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise CheckpointError(f"{meta}: not an edfgen checkpoint (format {doc.get('format') if isinstance(doc, dict) else None!r})")
-    for key in ("weights", "sha256", "config", "preprocessing"):
-        if key not in doc:
-            raise CheckpointError(f"{meta}: missing key {key!r}")
+    meta, doc = read_checkpoint_json(name_or_path)
     weights = _weights_path(meta, doc["weights"])
-    try:
-        config = ModelConfig.from_dict(doc["config"])
-        preprocessing = Preprocessing.from_dict(doc["preprocessing"])
-    except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"{meta}: bad config: {exc}") from None
+    config = ModelConfig.from_dict(doc["config"])
+    preprocessing = checkpoint_preprocessing(meta, doc)
     if config.in_channels != len(preprocessing.leads):
         raise CheckpointError(f"{meta}: bad config: in_channels {config.in_channels} but preprocessing has "
                               f"{len(preprocessing.leads)} leads")

@@ -76,11 +76,15 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     in units ``z`` (per-lead z-scores), rescaled by it and flagged in :attr:`EcgArray.z_scored`; without it
     they are rejected (pre-training passes it; nothing that measures amplitudes does).
 
+    A record id met again (in another folder or bundle) is rejected with the first one's path, as ``extract``
+    does: one ECG counted twice would sit in both training and validation, or be scored twice.
+
     Raises
     ------
     InputError
         When no usable record is found (the message names the paths).
     """
+    seen: dict[str, str] = {}   # record id -> where it was first read
     ids: list[str] = []
     parts: list[np.ndarray] = []
     rejects: list[tuple[str, str, str]] = []
@@ -93,6 +97,8 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
             if raw.shape[1] != len(prep.leads) or len(iid) != raw.shape[0]:
                 raise InputError(f"{p}: bundle needs ecg [N, {len(prep.leads)}, T] and iid [N], got "
                                  f"{raw.shape} and {len(iid)}")
+            first = np.array([_first_time(i, str(p), seen, rejects) for i in iid], dtype=bool)
+            raw, iid = raw[first], [i for i, f in zip(iid, first) if f]
             for s in range(0, len(iid), chunk):
                 parts.append(window_array(raw[s:s + chunk], prep))
             ids += iid
@@ -100,7 +106,8 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
         else:
             files.append(p)
     if files:
-        refs = discover_records(files)
+        refs = [r for r in discover_records(files) if r.fmt == "rejected" or _first_time(r.record_id, r.path, seen,
+                                                                                          rejects)]
         for s in range(0, len(refs), chunk):
             batch = preprocess_many(read_records_iter(refs[s:s + chunk], z_scale=z_scale), prep)
             parts.append(batch.signals)
@@ -113,6 +120,15 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
                          + (f" ({len(rejects)} rejected, first: {rejects[0][2]})" if rejects else ""))
     signals = np.concatenate(parts) if len(parts) > 1 else parts[0]
     return EcgArray(ids=ids, signals=signals, rejects=rejects, z_scored=np.array(zflags) if any(zflags) else None)
+
+
+def _first_time(record_id: str, where: str, seen: dict[str, str], rejects: list) -> bool:
+    """Whether ``record_id`` is new; a repeat is added to ``rejects`` naming the first ``where``."""
+    if record_id in seen:
+        rejects.append((record_id, where, f"duplicated record id (also {seen[record_id]})"))
+        return False
+    seen[record_id] = where
+    return True
 
 
 def two_crops(x: torch.Tensor, crop: int, *, jitter: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:

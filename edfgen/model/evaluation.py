@@ -435,6 +435,43 @@ def score_baselines(loaded, signals: np.ndarray, y: np.ndarray, names: Sequence[
     return pd.concat(tables, ignore_index=True)[["model", "features", *EVALUATION_COLUMNS, *BASELINE_EXTRA_COLUMNS]], skipped
 
 
+def _head_labels(head: list[str], label_columns: Sequence[str] | None) -> list[str]:
+    """The head's labels to score: all, or those chosen with ``--label-columns`` (each one of the head's)."""
+    if not label_columns:
+        return head
+    other = [c for c in label_columns if c not in head]
+    if other:
+        raise InputError(f"--label-columns {other}: not among the labels of the checkpoint's head {head[:10]}")
+    return list(label_columns)
+
+
+def _warn_unmatched(ids: Sequence[str], labels: pd.DataFrame, source: str) -> dict:
+    """Warn about label rows without an ECG and ECGs without a label row (a typo in IIDs would otherwise
+    evaluate a subset without a word); their counts for the manifest."""
+    ecg_ids = [str(i) for i in ids]
+    lab_ids = labels["IID"].astype(str).tolist()
+    have_ecg, have_label = set(ecg_ids), set(lab_ids)
+    no_ecg = [i for i in lab_ids if i not in have_ecg]
+    no_label = [i for i in ecg_ids if i not in have_label]
+    if no_ecg:
+        log.warning("evaluate: %d row(s) of %s have no ECG record (first IID %s): not scored", len(no_ecg), source,
+                    no_ecg[0])
+    if no_label:
+        log.warning("evaluate: %d ECG record(s) have no row in %s (first: %s): not scored", len(no_label), source,
+                    no_label[0])
+    return {"label_rows_without_ecg": len(no_ecg), "ecg_records_without_label": len(no_label)}
+
+
+def _warn_one_class(y: np.ndarray, names: Sequence[str]) -> None:
+    """Warn about head labels with one class (or none) among the scored records: their AUROC, and the macro, is NA."""
+    known = np.isfinite(y)
+    pos = np.where(known, y, 0).sum(0)
+    bad = [n for n, p, k in zip(names, pos, known.sum(0)) if p == 0 or p == k]
+    if bad:
+        log.warning("evaluate: %d label(s) have one class or no known value among the scored records (first: %s): "
+                    "their AUROC and the macro AUROC are NA; leave them out with --label-columns", len(bad), bad[0])
+
+
 def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path | None = None,
                   label_columns: Sequence[str] | None = None,
                   settings: EvaluateSettings = EvaluateSettings()) -> EvaluationResult:
@@ -468,16 +505,26 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
     arr = load_ecgs(list(ls.records) if ls.records else list(ecg), prep)
     summary = {"layout": ls.layout, "probe": s.probe, "label_notes": ls.notes, "ecg_records_read": len(arr.ids),
                "ecg_records_rejected": len(arr.rejects)}
+    src = str(labels) if labels is not None else str(ecg[0])
+    if ls.layout == "table":
+        summary.update(_warn_unmatched(arr.ids, ls.labels, src))
     if s.probe == "head":
-        keep, y, names = align_labels(arr.ids, ls.labels, label_names=model.config.labels)
-        prob = predict(model, arr.signals[keep], prep.crop_samples)
+        head = list(model.config.labels)
+        keep, y, names = align_labels(arr.ids, ls.labels, label_names=_head_labels(head, label_columns), source=src)
+        prob = predict(model, arr.signals[keep], prep.crop_samples)[:, [head.index(n) for n in names]]
         folds = np.full(len(keep), np.nan)
+        _warn_one_class(y, names)
     else:
-        keep, y, names = align_labels(arr.ids, ls.labels, label_names=ls.names)
+        keep, y, names = align_labels(arr.ids, ls.labels, label_names=ls.names, source=src)
         known = np.isfinite(y)
         pos, neg = np.where(known, y, 0).sum(0), np.where(known, 1 - y, 0).sum(0)
         use = (pos >= s.min_positives) & (neg >= s.min_positives)
         summary["labels_dropped"] = {n: int(p) for n, p, u in zip(names, pos, use) if not u}
+        if summary["labels_dropped"] and use.any():
+            (first, n_pos), = list(summary["labels_dropped"].items())[:1]
+            log.warning("evaluate: %d label(s) left out with fewer than --min-positives %d cases or controls (first: "
+                        "%s, %d cases of %d known)", len(summary["labels_dropped"]), s.min_positives, first, n_pos,
+                        int(known[:, names.index(first)].sum()))
         if not use.any():
             raise InputError(f"evaluate: no label has >= {s.min_positives} cases and controls among the "
                              f"{len(keep)} labelled ECGs (cases per label: "

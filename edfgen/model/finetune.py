@@ -202,9 +202,51 @@ def _fit_head(model: ECGEncoder, x_tr, yt, x_va, y_va, crop, pos_weight, s: "Fin
     return float(stop.best), stop.epoch, rows
 
 
+def split_patients(patients: Sequence[str], settings: FinetuneSettings,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation rows, whole patients on one side (a patient's other ECGs never validate it).
+
+    Records are permuted; patients are taken in the order of their first record in that permutation, whole,
+    until ``label_fraction`` of the records is used, the first of them until ``val_fraction`` of those is
+    reached validating. With one record per patient this is the plain record split.
+
+    Parameters
+    ----------
+    patients
+        Patient id of each labelled record.
+    settings
+        ``label_fraction`` and ``val_fraction``.
+    rng
+        Draws the permutation.
+
+    Returns
+    -------
+    (train rows, validation rows)
+
+    Raises
+    ------
+    InputError
+        Fewer than two patients.
+    """
+    n = len(patients)
+    order = rng.permutation(n)
+    n_use = max(2, int(round(settings.label_fraction * n)))
+    n_val = max(1, int(round(settings.val_fraction * n_use)))
+    codes = pd.factorize(pd.Index([str(p) for p in patients])[order])[0]   # patients by first appearance
+    by_patient = order[np.argsort(codes, kind="stable")]
+    ends = np.cumsum(np.bincount(codes))                                   # records up to each patient
+    if len(ends) < 2:
+        raise InputError(f"finetune: the {n} labelled ECGs are of one patient: training and validation need two")
+    g_use = max(2, int(np.searchsorted(ends, min(n_use, n))) + 1)
+    g_val = min(int(np.searchsorted(ends, n_val)) + 1, g_use - 1)
+    use = by_patient[:ends[g_use - 1]]
+    return use[ends[g_val - 1]:], use[:ends[g_val - 1]]
+
+
 def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, checkpoint: str | Path = DEFAULT_CHECKPOINT,
              settings: FinetuneSettings = FinetuneSettings(), out_dir: str | Path | None = None,
-             label_names: Sequence[str] | None = None, metadata: dict | None = None) -> FinetuneResult:
+             label_names: Sequence[str] | None = None, metadata: dict | None = None,
+             patients: dict | None = None, source: str = "labels") -> FinetuneResult:
     """Fine-tune (or linear-probe, or train from scratch) a multi-label head; see module docstring.
 
     Parameters
@@ -215,6 +257,11 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
         ``N`` record ids matched to ``labels["IID"]``.
     labels
         ``IID`` + one 0/1 column per disease.
+    patients
+        ``{IID: patient id}`` (:attr:`edfgen.formats.labels.LabelSet.patients`): the validation split keeps each
+        patient's records together (:func:`split_patients`); default one patient per record.
+    source
+        The labels' file, named in errors.
     checkpoint
         Pre-trained checkpoint (architecture + preprocessing; weights unused with ``from_scratch``).
     out_dir
@@ -223,12 +270,10 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     s = settings
     base: LoadedModel = load_checkpoint(checkpoint)
     crop = base.preprocessing.crop_samples
-    keep, y, names = align_labels(ids, labels, label_names=label_names)
-    rng = np.random.default_rng(s.seed)
-    n_use = max(2, int(round(s.label_fraction * len(keep))))
-    use = rng.permutation(len(keep))[:n_use]
-    n_val = max(1, int(round(s.val_fraction * n_use)))
-    val, train = use[:n_val], use[n_val:]
+    keep, y, names = align_labels(ids, labels, label_names=label_names, source=source)
+    who = [str(ids[i]) for i in keep]
+    train, val = split_patients([patients.get(i, i) for i in who] if patients else who, s,
+                                np.random.default_rng(s.seed))
     x_tr, y_tr = signals[keep[train]], y[train]
     x_va, y_va = signals[keep[val]], y[val]
     known = np.isfinite(y_va)

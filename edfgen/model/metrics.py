@@ -36,13 +36,15 @@ def auroc_rows(y: np.ndarray, score: np.ndarray) -> np.ndarray:
 
 
 def auprc_rows(y: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Average precision of each row. ``[B, n] -> [B]`` (NaN where a row has no positive).
+    """Average precision of each row. ``[B, n] -> [B]`` (NaN where a row has no positive, or no element).
 
     Tied scores are one threshold (as scikit-learn): precision and recall are taken at the last
     element of each run of equal scores.
     """
     y = np.atleast_2d(y).astype(float)
     score = np.atleast_2d(score)
+    if y.shape[1] == 0:   # no known value (a resample without any record of a sparsely known label)
+        return np.full(y.shape[0], np.nan)
     order = np.argsort(-score, axis=1, kind="stable")
     ys = np.take_along_axis(y, order, axis=1)
     ss = np.take_along_axis(score, order, axis=1)

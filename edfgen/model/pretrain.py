@@ -7,11 +7,12 @@ seed for simulated data); only rank 0 writes.
 
 Determinism and resume: the global torch RNG is re-seeded from ``(seed, step, micro-step, rank)``
 before every micro-batch, and simulated ECGs use ``participant_rng``-style seeds derived from the same
-tuple, so a resumed run continues exactly like an uninterrupted one (given the same settings).
-The training state (AdamW moments as safetensors, step/param-group scalars as JSON) never uses pickle.
+tuple, so a resumed run continues exactly like an uninterrupted one (given the same settings and data:
+other data is refused). The training state (:mod:`edfgen.model.train_state`: weights, AdamW moments and a JSON
+document in one safetensors file, written before the checkpoint) never uses pickle.
 
 Outputs in ``out_dir``: ``checkpoint.{safetensors,json}`` (the encoder, loadable with
-:func:`~edfgen.model.checkpoint.load_checkpoint`), ``train_state.{safetensors,json}`` (resume),
+:func:`~edfgen.model.checkpoint.load_checkpoint`), ``train_state.safetensors`` (resume),
 ``pretrain_log.tsv`` (losses per logged step) and ``manifest.json``.
 """
 
@@ -36,12 +37,13 @@ from edfgen.exceptions import ConfigError, EdfgenError, InputError
 from edfgen.formats.ecg.units import Z_LEAD_SD_MV
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
-from edfgen.formats.tables import atomic_path, atomic_write, write_table
+from edfgen.formats.tables import write_table
 from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
 from edfgen.model.config import ModelConfig
 from edfgen.model.data import augment, load_ecgs, two_crops, window_array
 from edfgen.model.encoder import ECGEncoder
 from edfgen.model.targets import encode_targets
+from edfgen.model.train_state import load_train_state, read_resumable, run_data, save_train_state
 from edfgen.simulate.ecg import random_physiology, synthesize_batch
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,8 @@ class PretrainSettings:
 
 @dataclass(frozen=True)
 class PretrainResult:
-    """Summary of a run: final step, last logged losses, the checkpoint JSON path, seconds."""
+    """Summary of a run: final step, last logged losses, the checkpoint JSON path, seconds, and the steps this
+    call trained (fewer than ``step`` when it resumed; 0 when the run was already complete)."""
 
     step: int
     last: dict
@@ -102,6 +105,7 @@ class PretrainResult:
     seconds: float
     log: pd.DataFrame = field(repr=False, default=None)
     model: ECGEncoder = field(repr=False, default=None)
+    steps_run: int | None = None
 
 
 def lr_at(step: int, s: PretrainSettings) -> float:
@@ -212,51 +216,21 @@ def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def save_train_state(out_dir: Path, optimizer: torch.optim.Optimizer, step: int, extra: dict) -> None:
-    """AdamW state: tensors to ``train_state.safetensors``, scalars to ``train_state.json`` (no pickle)."""
-    from safetensors.torch import save_file
-
-    sd = optimizer.state_dict()
-    tensors, scalars = {}, {}
-    for idx, st in sd["state"].items():
-        for k, v in st.items():
-            if torch.is_tensor(v):
-                tensors[f"state.{idx}.{k}"] = v.detach().cpu().contiguous()
-            else:
-                scalars[f"state.{idx}.{k}"] = v
-    with atomic_path(out_dir / "train_state.safetensors") as tmp:
-        save_file(tensors, str(tmp))
-    doc = {"step": step, "param_groups": sd["param_groups"], "scalars": scalars, **extra}
-    with atomic_write(out_dir / "train_state.json") as fh:
-        json.dump(doc, fh, indent=1)
-
-
-def load_train_state(out_dir: Path, optimizer: torch.optim.Optimizer) -> dict:
-    from safetensors.torch import load_file
-
-    doc = json.loads((out_dir / "train_state.json").read_text())
-    tensors = load_file(str(out_dir / "train_state.safetensors"))
-    state: dict = {}
-    for key, v in list(tensors.items()) + list(doc["scalars"].items()):
-        _, idx, k = key.split(".", 2)
-        state.setdefault(int(idx), {})[k] = v
-    optimizer.load_state_dict({"state": state, "param_groups": doc["param_groups"]})
-    return doc
-
-
-def _run_preprocessing(preprocessing: Preprocessing, out_dir: Path, *, resume: bool, init) -> Preprocessing:
-    """A resumed run keeps the preprocessing its checkpoint was saved with (a run begun before a default changed,
-    e.g. ``filter_padding``, goes on as it started); ``--init`` from weights trained with another preprocessing is
-    said in the log (the new run's is used and stored)."""
-    import json
-
+def _run_preprocessing(preprocessing: Preprocessing, out_dir: Path, *, resumed: dict | None, init) -> Preprocessing:
+    """A resumed run keeps the preprocessing it was saved with (its training state's; a run begun before a default
+    changed, e.g. ``filter_padding``, goes on as it started); ``--init`` from weights trained with another
+    preprocessing is said in the log (the new run's is used and stored)."""
     from edfgen.model.checkpoint import resolve_checkpoint
 
-    src = (out_dir / "checkpoint") if resume else init
-    if src is None:
+    resume = resumed is not None
+    if not resume and init is None:
         return preprocessing
     try:
-        saved = Preprocessing.from_dict(json.loads(resolve_checkpoint(src).read_text())["preprocessing"])
+        if resume and "preprocessing" in resumed:   # the training state's
+            doc = resumed
+        else:                                       # --init's, or an older run's checkpoint (its state had none)
+            doc = json.loads(resolve_checkpoint(out_dir / "checkpoint" if resume else init).read_text())
+        saved = Preprocessing.from_dict(doc["preprocessing"])
     except (EdfgenError, OSError, ValueError, KeyError, TypeError):   # reported where the checkpoint is loaded
         return preprocessing
     if saved == preprocessing:
@@ -269,6 +243,16 @@ def _run_preprocessing(preprocessing: Preprocessing, out_dir: Path, *, resume: b
     log.info("pretrain --init %s: its weights were trained with %s; this run uses %s", init,
              ", ".join(f"{k} {a!r}" for k, (a, _) in diff.items()), ", ".join(f"{k} {b!r}" for k, (_, b) in diff.items()))
     return preprocessing
+
+
+def _config_difference(a: ModelConfig, b: ModelConfig) -> str:
+    """The fields in which two configs differ, as ``name a vs b`` (``labels``: a fine-tuned checkpoint's head)."""
+    da, db = a.to_dict(), b.to_dict()
+    parts = [f"{k} {da.get(k)!r} vs {db.get(k)!r}" for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k)]
+    text = ", ".join(parts[:3]) + (f" (+{len(parts) - 3} more)" if len(parts) > 3 else "")
+    if da.get("labels") and not db.get("labels"):
+        text += " (a fine-tuned checkpoint with a disease head: pre-training continues from an encoder without one)"
+    return text
 
 
 def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSettings = PretrainSettings(),
@@ -313,7 +297,9 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         torch.cuda.set_device(dev)
     if not ecg and simulated <= 0:
         raise InputError("pretrain: give --ecg FILES and/or --simulated N")
-    preprocessing = _run_preprocessing(preprocessing, out_dir, resume=resume, init=init)
+    data = run_data(ecg, simulated, sim_seed)
+    resumed = read_resumable(out_dir, config=config, data=data) if resume else None
+    preprocessing = _run_preprocessing(preprocessing, out_dir, resumed=resumed, init=init)
     sources = []
     if ecg:
         arr = load_ecgs(ecg, preprocessing, z_scale=Z_LEAD_SD_MV)
@@ -332,25 +318,19 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
     if init is not None and not resume:
         start = load_checkpoint(init, device=dev)
         if start.config != config:
-            raise ConfigError(f"--init {init}: its config {start.config.name!r} differs from --config {config.name!r}")
+            raise ConfigError(f"--init {init}: its config differs from --config {config.name!r} in "
+                              f"{_config_difference(start.config, config)}")
         model.load_state_dict(start.model.state_dict())
         log.info("pretrain: weights from %s (sha256 %s)", start.path, start.sha256[:12])
     if resume:
-        if not (out_dir / "train_state.json").exists():
-            raise InputError(f"--resume: {out_dir}/train_state.json not found (nothing to resume)")
-        loaded = load_checkpoint(out_dir / "checkpoint", device=dev)
-        if loaded.config != config:
-            raise ConfigError(f"--resume: {out_dir}/checkpoint.json has config {loaded.config.name!r} "
-                              f"different from the requested one")
-        model.load_state_dict(loaded.model.state_dict())
-        doc = load_train_state(out_dir, optimizer)
+        doc = load_train_state(out_dir, model, optimizer)
         step = int(doc["step"])
         if doc.get("settings") and doc["settings"] != json.loads(json.dumps(asdict(s))):
             log.warning("pretrain --resume: settings differ from the interrupted run; the result will "
                         "not equal an uninterrupted run")
         if (out_dir / "pretrain_log.tsv").exists():
-            history = pd.read_csv(out_dir / "pretrain_log.tsv", sep="\t",  # round_trip: rows rewritten unchanged
-                                  float_precision="round_trip").to_dict("records")
+            history = [r for r in pd.read_csv(out_dir / "pretrain_log.tsv", sep="\t",  # rows rewritten unchanged
+                                              float_precision="round_trip").to_dict("records") if r["step"] <= step]
     ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None) \
         if distributed else model
     def autocast():  # bf16 autocast on GPU only; CPU stays float32
@@ -368,13 +348,16 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         meta = {"steps_done": step_done, "settings": asdict(s), "world_size": world,
                 "data": {"ecg": [str(p) for p in ecg], "simulated": simulated, "sim_seed": sim_seed},
                 **(metadata or {})}
-        path = save_checkpoint(model, config, preprocessing, out_dir / "checkpoint", metadata=meta)
-        save_train_state(out_dir, optimizer, step_done, {"settings": asdict(s)})
+        # log, state (one file), checkpoint: a kill between them leaves the log ahead of the state (--resume drops
+        # its later rows) or the state ahead of the checkpoint (--resume rewrites it), never a step lost from either
         if history:
             write_table(pd.DataFrame(history, columns=LOG_COLUMNS), out_dir / "pretrain_log.tsv")
-        return path
+        save_train_state(out_dir, model, optimizer, step_done,
+                         {"settings": asdict(s), "config": config.to_dict(), "preprocessing": preprocessing.to_dict(),
+                          "data": data})
+        return save_checkpoint(model, config, preprocessing, out_dir / "checkpoint", metadata=meta)
 
-    ckpt = None
+    ckpt, first_step = None, step
     while step < end:
         model.set_num_updates(step)
         lr = lr_at(step, s)
@@ -424,4 +407,4 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         if own_group:
             dist.destroy_process_group()
     return PretrainResult(step=step, last=last, checkpoint=out_dir / "checkpoint.json", seconds=time.time() - t0,
-                          log=pd.DataFrame(history, columns=LOG_COLUMNS), model=model)
+                          log=pd.DataFrame(history, columns=LOG_COLUMNS), model=model, steps_run=step - first_step)

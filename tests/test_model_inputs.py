@@ -1,0 +1,154 @@
+"""Labels and ECG inputs of ``finetune`` and ``evaluate`` (review s30b findings 4-10): sparse labels, repeated
+record ids, a JSON that is not a checkpoint, ``--label-columns`` with the head, ``patient_id``, and the warnings
+about label rows and ECGs that could not be used."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+
+from edfgen.cli import cli
+from edfgen.exceptions import InputError
+from edfgen.formats.labels import read_label_table
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.model import ECGEncoder, get_config, save_checkpoint
+from edfgen.model.data import load_ecgs
+from edfgen.model.evaluation import EvaluateSettings, evaluate_ecgs
+from edfgen.model.finetune import FinetuneSettings, finetune, split_patients
+from edfgen.model.metrics import auprc_rows, bootstrap_replicates
+
+MICRO = get_config("tiny").replace(name="micro", conv_layers=((16, 10, 5), (32, 4, 4), (32, 2, 2)), width=32, depth=1,
+                                   mlm_depth=1, heads=2, ffn=64, codebook_size=16, codevector_dim=32, final_dim=32,
+                                   cmsc_dim=16, pos_conv_groups=4, num_negatives=5)
+N = 24
+IDS = [f"R{i:02d}" for i in range(N)]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def files(tmp_path):
+    """A bundle of N noise ECGs, a random-weight encoder (``base``) and one with a y/z head (``head``)."""
+    ecg = np.random.default_rng(0).normal(0, 0.1, (N, 12, 5000)).astype(np.float32)
+    np.savez(tmp_path / "ecg.npz", ecg=ecg, iid=np.array(IDS))
+    torch.manual_seed(0)
+    save_checkpoint(ECGEncoder(MICRO), MICRO, Preprocessing(), tmp_path / "base")
+    head = MICRO.replace(labels=("y", "z"))
+    save_checkpoint(ECGEncoder(head), head, Preprocessing(), tmp_path / "head")
+    return tmp_path
+
+
+def _labels(path, **columns):
+    t = pd.DataFrame({"IID": IDS, "y": np.arange(N) % 2, "z": (np.arange(N) // 2) % 2, **columns})
+    t.to_csv(path, sep="\t", index=False, na_rep="NA")
+    return path
+
+
+def _evaluate(files, labels, **kw):
+    return evaluate_ecgs(files / "head", [files / "ecg.npz"], labels=labels,
+                         settings=EvaluateSettings(n_boot=20, baselines=()), **kw)
+
+
+def test_auprc__a_resample_without_a_known_value_is_na_and_the_head_is_scored(files):
+    """A label known for 2 records: some resamples hold none of them (before: IndexError traceback)."""
+    assert np.isnan(auprc_rows(np.zeros((3, 0)), np.zeros((3, 0)))).all()
+    y = np.array([[1.0], [0.0]] + [[np.nan]] * 8)
+    reps = bootstrap_replicates(y, np.linspace(1, 0, 10)[:, None], [np.arange(2, 10), np.arange(10)],
+                                metric=auprc_rows)
+    assert np.isnan(reps[0, 0]) and reps[1, 0] == 1.0
+    y_two = np.full(N, np.nan)
+    y_two[:2] = [1, 0]
+    res = _evaluate(files, _labels(files / "two.tsv", y=y_two))
+    assert res.table.set_index("label").loc["y", "n"] == 2
+
+
+def test_load_ecgs__a_record_id_met_again_is_rejected_as_extract_does(files):
+    np.savez(files / "again.npz", ecg=np.zeros((2, 12, 5000), np.float32), iid=np.array(["R00", "NEW"]))
+    arr = load_ecgs([files / "ecg.npz", files / "again.npz"])
+    assert arr.ids == IDS + ["NEW"] and len(arr.signals) == N + 1
+    assert arr.rejects == [("R00", str(files / "again.npz"), f"duplicated record id (also {files / 'ecg.npz'})")]
+
+
+def test_finetune_cli__a_json_that_is_not_a_checkpoint_is_one_line(files):
+    (files / "other.json").write_text('{"a": 1}')
+    r = CliRunner().invoke(cli, ["finetune", "--checkpoint", str(files / "other.json"), "--ecg",
+                                 str(files / "ecg.npz"), "--labels", str(_labels(files / "l.tsv")),
+                                 "--out", str(files / "ft")])
+    assert r.exit_code == 2 and "other.json: not an edfgen checkpoint (format None)" in r.output, r.output
+    assert "Traceback" not in r.output
+
+
+def test_evaluate_head__label_columns_scores_a_subset_of_the_head(files):
+    labels = _labels(files / "l.tsv", q=np.zeros(N))
+    res = _evaluate(files, labels, label_columns=["z"])
+    assert list(res.table["label"]) == ["z", "macro"] and list(res.predictions.columns)[-1] == "prob_z"
+    full = _evaluate(files, labels)
+    assert np.array_equal(res.predictions["prob_z"], full.predictions["prob_z"])
+    with pytest.raises(InputError, match=r"--label-columns \['q'\]: not among the labels of the checkpoint's head"):
+        _evaluate(files, labels, label_columns=["q"])
+    r = CliRunner().invoke(cli, ["evaluate", "--checkpoint", str(files / "head"), "--ecg", str(files / "ecg.npz"),
+                                 "--labels", str(labels), "--label-columns", "z", "--bootstrap", "20",
+                                 "--out", str(files / "ev")])
+    assert r.exit_code == 0 and "over 1 labels" in r.output, r.output
+    assert "baseline random" not in r.output   # the default baseline is for --probe linear: no notice (nit 12)
+
+
+def test_evaluate__unused_label_rows_ecgs_and_one_class_labels_are_warned(files, caplog):
+    t = pd.read_csv(_labels(files / "l.tsv"), sep="\t")
+    t = pd.concat([t.iloc[4:], pd.DataFrame({"IID": ["TYPO1", "TYPO2"], "y": [0, 1], "z": [1, 0]})])
+    t.to_csv(files / "partial.tsv", sep="\t", index=False)
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        res = _evaluate(files, files / "partial.tsv")
+    assert "2 row(s) of " + str(files / "partial.tsv") + " have no ECG record (first IID TYPO1)" in caplog.text
+    assert "4 ECG record(s) have no row in " + str(files / "partial.tsv") + " (first: R00)" in caplog.text
+    assert res.summary["label_rows_without_ecg"] == 2 and res.summary["ecg_records_without_label"] == 4
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        _evaluate(files, _labels(files / "single.tsv", y=np.zeros(N)))
+    assert "1 label(s) have one class or no known value among the scored records (first: y)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        evaluate_ecgs(files / "base", [files / "ecg.npz"], labels=files / "single.tsv",
+                      settings=EvaluateSettings(probe="linear", n_boot=20, baselines=(), min_positives=3, folds=2))
+    assert "1 label(s) left out with fewer than --min-positives 3 cases or controls (first: y, 0 cases" in caplog.text
+
+
+def test_split_patients__whole_patients_on_one_side_and_the_record_split_without_them():
+    s = FinetuneSettings(label_fraction=1.0)
+    patients = [f"p{i // 3}" for i in range(30)]
+    train, val = split_patients(patients, s, np.random.default_rng(1))
+    assert len(train) + len(val) == 30 and set(train).isdisjoint(val)
+    assert {patients[i] for i in train}.isdisjoint({patients[i] for i in val})
+    for frac in (1.0, 0.5, 0.1):   # one record per patient: the plain record split of earlier versions
+        s = FinetuneSettings(label_fraction=frac)
+        train, val = split_patients([str(i) for i in range(40)], s, np.random.default_rng(7))
+        use = np.random.default_rng(7).permutation(40)[:max(2, round(frac * 40))]
+        n_val = max(1, round(0.2 * len(use)))
+        assert np.array_equal(val, use[:n_val]) and np.array_equal(train, use[n_val:])
+
+
+def test_finetune__patient_id_is_not_a_label_and_errors_name_the_file(files):
+    ls = read_label_table(_labels(files / "pid.tsv", patient_id=[f"p{i // 2}" for i in range(N)]))
+    arr = load_ecgs([files / "ecg.npz"])
+    ft = finetune(arr.signals, arr.ids, ls.labels, checkpoint=files / "base", patients=ls.patients,
+                  source=str(files / "pid.tsv"), settings=FinetuneSettings(epochs=1, batch_size=8, linear_probe=True))
+    assert ft.model.config.labels == ("y", "z")
+    r = CliRunner().invoke(cli, ["finetune", "--checkpoint", str(files / "base"), "--ecg", str(files / "ecg.npz"),
+                                 "--labels", str(files / "pid.tsv"), "--linear-probe", "--epochs", "1",
+                                 "--batch-size", "8", "--out", str(files / "ftp")])
+    assert r.exit_code == 0, r.output
+    bad = _labels(files / "bad.tsv", y=[2] + [0] * (N - 1))
+    r = CliRunner().invoke(cli, ["finetune", "--checkpoint", str(files / "base"), "--ecg", str(files / "ecg.npz"),
+                                 "--labels", str(bad), "--out", str(files / "ftb")])
+    assert r.exit_code == 2 and f"{bad}: column y row IID R00: value 2.0 is not 0/1" in r.output, r.output

@@ -1,0 +1,136 @@
+"""``pretrain --resume`` after a kill at any moment of writing, with other data, and from an older run's files
+(review s30b findings 1-3 and 9)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from edfgen.exceptions import ConfigError, InputError
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.model import ECGEncoder, get_config, load_checkpoint, save_checkpoint
+from edfgen.model.pretrain import PretrainSettings, pretrain
+from edfgen.model.train_state import _read_state_doc
+
+#: a very small config (as tests/test_model.py's MICRO)
+MICRO = get_config("tiny").replace(name="micro", conv_layers=((16, 10, 5), (32, 4, 4), (32, 2, 2)), width=32, depth=1,
+                                   mlm_depth=1, heads=2, ffn=64, codebook_size=16, codevector_dim=32, final_dim=32,
+                                   cmsc_dim=16, pos_conv_groups=4, num_negatives=5)
+SETTINGS = PretrainSettings(steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs (not an Exception, so no handler turns it into an error)."""
+
+
+def _weights(out):
+    return load_checkpoint(out / "checkpoint").model.state_dict()
+
+
+def _run(out, **kw):
+    return pretrain(out, config=MICRO, settings=SETTINGS, simulated=20, sim_seed=3, **kw)
+
+
+def test_pretrain__killed_at_every_rename_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch):
+    """A kill before any of the renames a run makes (training state, checkpoint JSON, checkpoint weights, log),
+    including between the checkpoint's two files, then --resume, gives the uninterrupted run's weights bit for bit
+    (before the fix: new weights with older AdamW moments and step, or an unreadable checkpoint ended the run)."""
+    import edfgen.formats.atomic as atomic
+
+    _run(tmp_path / "ref")
+    ref = _weights(tmp_path / "ref")
+    real_replace = atomic.os.replace
+    n_renames = 0
+
+    def counting(src, dst):
+        nonlocal n_renames
+        n_renames += 1
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", counting)
+    _run(tmp_path / "count")
+    total = n_renames
+    assert total >= 6
+    for kill_at in range(1, total + 1):
+        out, calls = tmp_path / f"k{kill_at}", 0
+
+        def dying(src, dst):
+            nonlocal calls
+            calls += 1
+            if calls == kill_at:
+                raise _Killed
+            return real_replace(src, dst)
+
+        monkeypatch.setattr(atomic.os, "replace", dying)
+        with pytest.raises(_Killed):
+            _run(out)
+        monkeypatch.setattr(atomic.os, "replace", real_replace)
+        if (out / "train_state.safetensors").exists():
+            _run(out, resume=True)
+        else:   # killed before the first training state: nothing to resume, the user starts again
+            with pytest.raises(InputError, match="nothing to resume"):
+                _run(out, resume=True)
+            _run(out)
+        got = _weights(out)
+        assert got.keys() == ref.keys() and all(torch.equal(got[k], ref[k]) for k in ref), f"kill at rename {kill_at}"
+        logs = [pd.read_csv(d / "pretrain_log.tsv", sep="\t").drop(columns="seconds") for d in (tmp_path / "ref", out)]
+        pd.testing.assert_frame_equal(*logs)   # no step lost or repeated
+
+
+def test_pretrain__resume_with_other_data_is_refused(tmp_path):
+    """Steps trained on one data set and the rest on another would leave a checkpoint and manifest naming only the
+    last; --resume refuses and names --init as the way to continue on other data."""
+    _run(tmp_path / "r", stop_at=2)
+    with pytest.raises(InputError, match=r"trained on --simulated 20 --sim-seed 3, not --simulated 20 --sim-seed 4.*"
+                                         r"--init"):
+        pretrain(tmp_path / "r", config=MICRO, settings=SETTINGS, simulated=20, sim_seed=4, resume=True)
+    with pytest.raises(InputError, match="not --simulated 21"):
+        pretrain(tmp_path / "r", config=MICRO, settings=SETTINGS, simulated=21, sim_seed=3, resume=True)
+    with pytest.raises(ConfigError, match="config 'micro', not the requested 'tiny'"):
+        pretrain(tmp_path / "r", config=get_config("tiny"), settings=SETTINGS, simulated=20, sim_seed=3, resume=True)
+    assert _run(tmp_path / "r", resume=True).step == 4
+
+
+def _make_legacy(out, steps_done_in_checkpoint):
+    """Rewrite ``out``'s state as edfgen wrote it before: moments only + ``train_state.json``."""
+    doc, _ = _read_state_doc(out)
+    tensors = load_file(str(out / "train_state.safetensors"))
+    save_file({k: v for k, v in tensors.items() if k.startswith("state.")}, str(out / "train_state.safetensors"))
+    (out / "train_state.json").write_text(json.dumps({k: doc[k] for k in ("step", "param_groups", "scalars",
+                                                                          "settings")}))
+    ck = load_checkpoint(out / "checkpoint")
+    meta = {**ck.metadata, "steps_done": steps_done_in_checkpoint}
+    save_checkpoint(ck.model, ck.config, ck.preprocessing, out / "checkpoint", metadata=meta)
+
+
+def test_pretrain__an_older_runs_state_resumes_only_when_its_checkpoint_names_the_same_step(tmp_path):
+    _run(tmp_path / "ref")
+    _run(tmp_path / "old", stop_at=2)
+    _make_legacy(tmp_path / "old", 2)
+    _run(tmp_path / "old", resume=True)
+    ref, got = _weights(tmp_path / "ref"), _weights(tmp_path / "old")
+    assert all(torch.equal(got[k], ref[k]) for k in ref)
+    assert not (tmp_path / "old" / "train_state.json").exists()   # now one file
+    _run(tmp_path / "torn", stop_at=2)
+    _make_legacy(tmp_path / "torn", 4)
+    with pytest.raises(InputError, match=r"checkpoint.json is at step 4 but train_state.json at step 2 .*--force"):
+        _run(tmp_path / "torn", resume=True)
+
+
+def test_pretrain__init_from_a_fine_tuned_checkpoint_names_the_head(tmp_path):
+    head = MICRO.replace(labels=("y", "z"))
+    save_checkpoint(ECGEncoder(head), head, Preprocessing(), tmp_path / "ft")
+    with pytest.raises(ConfigError, match=r"labels \['y', 'z'\] vs \[\] \(a fine-tuned checkpoint"):
+        pretrain(tmp_path / "p", config=MICRO, settings=SETTINGS, simulated=20, sim_seed=3, init=tmp_path / "ft")
