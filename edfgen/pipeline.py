@@ -17,8 +17,8 @@ once per run: the stage's own manifest reuses the digest) is recorded in
 ``pipeline_state.json``; a rerun skips every stage whose key is unchanged and whose manifest is
 complete, so a crash or Ctrl-C costs only the unfinished stage. A stage that must run again first
 removes what its earlier run's manifest lists (complete, or in progress after a crash) and nothing
-else; the pipeline never passes ``--force`` to a stage, so a stage folder holding files edfgen did
-not write makes that stage refuse with one line instead of deleting them.
+else; the pipeline never passes ``--force`` to a stage, so a stage folder holding a file edfgen did
+not write makes that stage refuse with one line naming it, checked before anything is removed.
 
 ``edfgen demo`` (:func:`run_demo`) simulates the default cohort, writes ``pipeline.toml`` beside the
 results (so ``edfgen run --config edfgen-demo/pipeline.toml`` repeats or edits the same run), runs the
@@ -78,7 +78,7 @@ from edfgen.commands.study_inputs import result_counts
 from edfgen.exceptions import EdfgenError, InputError, StageError
 from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, input_digest, mark_in_progress, memoised_digests,
-                                     read_manifest, remove_outputs)
+                                     read_manifest, remove_outputs, unlisted_file)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,13 @@ class _Runner:
         t0 = time.perf_counter()
         try:
             # the stage's earlier output (what its manifest lists, complete or in progress after a crash)
-            # is replaced; anything else in the folder makes the stage refuse (no --force on the user's behalf)
+            # is replaced; anything else in a stage's folder makes it refuse (no --force on the user's behalf),
+            # checked before anything is removed
+            stray = unlisted_file(out_dir) if manifest == out_dir / MANIFEST else None
+            if stray is not None:
+                raise InputError(f"--out {out_dir}: {stray.relative_to(out_dir)} was not written by edfgen (not listed "
+                                 f"in its {MANIFEST}); move it away: edfgen run replaces only its own files, "
+                                 "--force or not")
             remove_outputs(manifest.parent, command=command, name=manifest.name, option=f"{name}:")
             result = run_command(dataclasses.replace(options, **wiring))
         except EdfgenError as exc:

@@ -372,8 +372,36 @@ def test_run__a_stage_folder_with_a_users_file_is_refused_without_the_force_hint
     with pytest.raises(_InputError) as err:
         pl._Runner(cfg, force=True).stage("gwas", "gwas", {"out": tmp_path / "o" / "gwas"}, [], tmp_path / "o" / "gwas")
     assert str(err.value).startswith("stage gwas: --out ") and "--force" in str(err.value)
-    assert "use --force" not in str(err.value) and "move them away" in str(err.value)
+    assert "use --force" not in str(err.value) and "notes.txt was not written by edfgen" in str(err.value)
     assert (tmp_path / "o" / "gwas" / "notes.txt").read_text() == "mine"
+
+
+def test_run__a_users_file_in_a_stage_folder_is_named_before_any_earlier_output_is_removed(tmp_path, monkeypatch):
+    """A stage to rerun removed every earlier output of its folder, then its command refused the folder because of
+    a user's file, with a message that did not say which (review s30e F5): the file is named, nothing removed."""
+    import edfgen.pipeline as pl
+    from edfgen.formats.manifest import Manifest, read_manifest
+
+    ran = []
+    monkeypatch.setattr(pl, "run_command", ran.append)
+    gw = tmp_path / "o" / "gwas"
+    (gw / "plots").mkdir(parents=True)
+    m = Manifest(command="edfgen gwas")
+    m.outputs = ["edf_001.tsv.gz", "plots/edf_001.png"]
+    for f in m.outputs:
+        (gw / f).write_text("earlier output")
+    m.write(gw)
+    (gw / "plots" / "my_notes.txt").write_text("mine")
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    with pytest.raises(InputError) as err:
+        pl._Runner(cfg, force=True).stage("gwas", "gwas", {"out": gw}, [], gw)
+    assert str(err.value) == (f"stage gwas: --out {gw}: plots/my_notes.txt was not written by edfgen (not listed in "
+                              "its manifest.json); move it away: edfgen run replaces only its own files, --force or not")
+    assert not ran and read_manifest(gw, complete=True) is not None
+    assert [(gw / f).read_text() for f in m.outputs] == ["earlier output"] * 2
+    (gw / "plots" / "my_notes.txt").unlink()
+    pl._Runner(cfg, force=True).stage("gwas", "gwas", {"out": gw}, [], gw)   # edfgen's own files only: it reruns
+    assert len(ran) == 1 and not (gw / "edf_001.tsv.gz").exists()
 
 
 def test_run__a_rerun_that_fails_leaves_the_run_manifest_in_progress(tmp_path, monkeypatch):
