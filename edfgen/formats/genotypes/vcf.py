@@ -60,7 +60,6 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.atomic import temp_name
 from edfgen.formats.chromosomes import plain_chromosome_names
 from edfgen.formats.genotypes.base import (
     GenotypeReader,
@@ -116,7 +115,7 @@ def cached_tabix_index(path: str) -> str:
     out = cache / f"{key}.tbi"
     if not out.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        tmp = temp_name(out)   # (the one temporary-file rule)
+        tmp = cache / f".{key}.tbi.edfgen-tmp-{os.getpid()}"
         try:
             pysam.tabix_index(path, preset="vcf", index=str(tmp), force=True)
             os.replace(tmp, out)
