@@ -17,8 +17,10 @@ once per run: the stage's own manifest reuses the digest) is recorded in
 ``pipeline_state.json``; a rerun skips every stage whose key is unchanged and whose manifest is
 complete, so a crash or Ctrl-C costs only the unfinished stage. A stage that must run again first
 removes what its earlier run's manifest lists (complete, or in progress after a crash) and nothing
-else; the pipeline never passes ``--force`` to a stage, so a stage folder holding files edfgen did
-not write makes that stage refuse with one line instead of deleting them.
+else; the pipeline never passes ``--force`` to a stage, so a stage folder holding a file edfgen did
+not write makes that stage refuse with one line naming it, checked before anything is removed. Stages are
+wired by the configuration only, never by a folder that exists; what an earlier run's stage that this run
+does not run wrote is removed at the end (:meth:`_Runner.drop_stale`).
 
 ``edfgen demo`` (:func:`run_demo`) simulates the default cohort, writes ``pipeline.toml`` beside the
 results (so ``edfgen run --config edfgen-demo/pipeline.toml`` repeats or edits the same run), runs the
@@ -78,7 +80,7 @@ from edfgen.commands.study_inputs import result_counts
 from edfgen.exceptions import EdfgenError, InputError, StageError
 from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, input_digest, mark_in_progress, memoised_digests,
-                                     read_manifest, remove_outputs)
+                                     read_manifest, remove_outputs, unlisted_file)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,9 @@ class _Runner:
         self.cfg = cfg
         self.force = force
         self.state_path = cfg.out / STATE_FILE
-        self.state = {} if force else self._read_state()
+        # --force reruns every stage (no key matches) but keeps the names of the stages run before (drop_stale)
+        self.state = {k: {**v, "key": None} if force and isinstance(v, dict) else v
+                      for k, v in self._read_state().items()}
         self.records: list[StageRecord] = []
 
     def _read_state(self) -> dict[str, Any]:
@@ -193,7 +197,13 @@ class _Runner:
         t0 = time.perf_counter()
         try:
             # the stage's earlier output (what its manifest lists, complete or in progress after a crash)
-            # is replaced; anything else in the folder makes the stage refuse (no --force on the user's behalf)
+            # is replaced; anything else in a stage's folder makes it refuse (no --force on the user's behalf),
+            # checked before anything is removed
+            stray = unlisted_file(out_dir) if manifest == out_dir / MANIFEST else None
+            if stray is not None:
+                raise InputError(f"--out {out_dir}: {stray.relative_to(out_dir)} was not written by edfgen (not listed "
+                                 f"in its {MANIFEST}); move it away: edfgen run replaces only its own files, "
+                                 "--force or not")
             remove_outputs(manifest.parent, command=command, name=manifest.name, option=f"{name}:")
             result = run_command(dataclasses.replace(options, **wiring))
         except EdfgenError as exc:
@@ -212,6 +222,30 @@ class _Runner:
         self._write_state()
         self.records.append(StageRecord(name, "ran", dt, out_dir))
         return out_dir
+
+    def drop_stale(self) -> None:
+        """Remove the outputs of the stages that an earlier run of this folder ran and this one did not (an input
+        or section no longer configured, MR without instruments, no loci to fine-map), as each one's manifest lists
+        them (a file of the user's there is kept), and forget them: no report, reader or later run takes them for
+        this run's. The cohort of ``simulate`` is data, not a result: it stays."""
+        current = {s.name for s in self.records if s.status != "no-instruments"}
+        for name in [n for n in self.state if n not in current and n != "simulate"]:
+            entry = self.state.pop(name)
+            target = ((entry if isinstance(entry, dict) else {}).get("wiring") or {}).get("out")
+            if not isinstance(target, str) or self.cfg.out.resolve() not in Path(target).resolve().parents:
+                continue
+            target = Path(target)
+            manifest = Path(f"{target}.manifest.json") if target.suffix else target / MANIFEST
+            try:
+                gone = remove_outputs(manifest.parent, command=entry.get("command"), name=manifest.name,
+                                      option=f"{name}:")
+            except (InputError, OSError) as exc:
+                log.warning("stage %s is no longer part of this run; its earlier outputs were kept: %s", name, exc)
+                continue
+            log.info("stage %s is no longer part of this run: %d earlier output(s) removed", name, len(gone))
+            if not any(manifest.parent.iterdir()):
+                manifest.parent.rmdir()
+        self._write_state()
 
 
 def _split_halves(ids, seed: int = 0):
@@ -276,6 +310,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         raise InputError(f"[run] out {out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     clean_temp_files(out)
+    earlier = set((read_manifest(out) or {}).get("outputs") or [])    # the run's own files of the earlier run
     # the run's summary files (loci.tsv, report.html ...) stay from the earlier run until this one ends: its
     # manifest says so while stages rerun, so a run that fails halfway does not leave them marked complete
     # beside the new stages' outputs
@@ -360,7 +395,11 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         # a separate biobank (simulated: cohort/biobank) gives the disease GWAS its own, larger sample
         gwas("gwas_outcomes", "gwas_outcomes", outcome_pheno, True, inputs.get("outcomes_bfile"),
              inputs.get("outcomes_covar"))
-    if cfg.biomarker_gwas and "biomarkers" in inputs:
+    # only the stages this configuration asks for read each other's folders: never one an earlier run left
+    gwas_dirs = [out / "gwas"] + ([out / "gwas_outcomes"] if outcome_pheno is not None else [])
+    biomarker_gwas = cfg.biomarker_gwas and "biomarkers" in inputs
+    if biomarker_gwas:
+        gwas_dirs.append(out / "gwas_biomarkers")
         bio = inputs["biomarkers"]
         if cfg.two_sample_split:
             b = read_table(bio, id_column="IID")
@@ -381,7 +420,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     clump_dir = clump("clump", out / "gwas")
     files["loci"] = clump_dir / "loci.tsv"
     files["clumps"] = clump_dir / "clumps.tsv"
-    if cfg.biomarker_gwas and (out / "gwas_biomarkers").exists():
+    if biomarker_gwas:
         clump("clump_biomarkers", out / "gwas_biomarkers")
 
     # 5. novelty against the GWAS Catalog
@@ -399,8 +438,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         files["annotated_loci"] = annotated
 
     # 6. Mendelian randomization: EDFs (instruments = clumped index variants) -> diseases
-    outcome_paths = ([out / "gwas_outcomes"] if (out / "gwas_outcomes").exists() else []) + [
-        o.path for o in cfg.mr_outcomes]
+    outcome_paths = [d for d in gwas_dirs if d.name == "gwas_outcomes"] + [o.path for o in cfg.mr_outcomes]
     if outcome_paths:
         counts = tuple(c for c in (o.case_counts() for o in cfg.mr_outcomes) if c)
 
@@ -420,7 +458,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         mr_dir = mr("mr", out / "gwas", files["clumps"])
         if mr_dir is not None:
             files["mr_results"] = mr_dir / "mr_results.tsv"
-        if cfg.biomarker_gwas and (out / "clump_biomarkers").exists():
+        if biomarker_gwas:
             mr("mr_biomarkers", out / "gwas_biomarkers", out / "clump_biomarkers" / "clumps.tsv")
 
     from edfgen.commands.study_loci import catalog_version, study_loci
@@ -434,12 +472,15 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                                genes=inputs.get("genes") or packaged_genes(build),
                                catalog_version=catalog_version(inputs.get("catalog"))), out / "loci.tsv")
     if cfg.genetics:
-        _genetics_stages(r, out, files, {k: v for k, v in geno.items() if k != "min_info"}, bed_inputs)
+        _genetics_stages(r, out, files, {k: v for k, v in geno.items() if k != "min_info"}, bed_inputs, gwas_dirs)
+    r.drop_stale()
 
-    for key in ("mr_results",):
-        if key in files and files[key].exists():
-            with atomic_path(out / files[key].name) as tmp:
-                shutil.copyfile(files[key], tmp)
+    mr_top = out / "mr_results.tsv" if "mr_results" in files and files["mr_results"].is_file() else None
+    if mr_top is not None:
+        with atomic_path(mr_top) as tmp:
+            shutil.copyfile(files["mr_results"], tmp)
+    elif "mr_results.tsv" in earlier:     # the earlier run's MR (no instruments now, or no outcomes): not this run's
+        (out / "mr_results.tsv").unlink(missing_ok=True)
     from edfgen.report import score_truth, write_report
     from edfgen.report_mr import truth_summary, write_truth_summary
     from edfgen.simulate.truth import planted_links
@@ -461,25 +502,26 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     m.add_inputs([cfg.source])
     # only what the run itself wrote in its folder (the stages' folders have their own manifests): a user's file
     # kept there (out = ".", inputs beside the TOML) is not the run's, nor unfinished while a rerun runs
-    own = [out / "loci.tsv", out / "mr_results.tsv", files.get("truth_summary"), files.get("report"), r.state_path]
+    own = [out / "loci.tsv", mr_top, files.get("truth_summary"), files.get("report"), r.state_path]
     m.outputs = sorted({str(Path(p).relative_to(out)) for p in own if p is not None and Path(p).is_file()}
                        | ({"report_figures/"} if (out / "report_figures").is_dir() else set()))
     m.write(out)
     return PipelineResult(out=out, stages=r.records, files=files)
 
 
-def _genetics_stages(r: "_Runner", out: Path, files: dict[str, Path], panel: dict, bed_inputs: list[Path]) -> None:
+def _genetics_stages(r: "_Runner", out: Path, files: dict[str, Path], panel: dict, bed_inputs: list[Path],
+                     gw: list[Path]) -> None:
     """7. ([run] genetics = true; on in the demo) LD score regression of EDFs (and outcomes, biomarkers), SuSiE
     fine-mapping of the EDF loci, colocalisation of EDF loci with the diseases; ``panel``: the study's genotype
-    options (bfile, pfile or bgen, and the sample filters), the in-sample LD reference of all three."""
-    gw = [d for d in (out / "gwas", out / "gwas_outcomes", out / "gwas_biomarkers") if d.exists()]
+    options (bfile, pfile or bgen, and the sample filters), the in-sample LD reference of all three; ``gw``: the
+    GWAS folders of this run."""
     r.stage("ldsc", "ldsc", {"sumstats": tuple(gw), **panel, "out": out / "ldsc"}, gw + bed_inputs, out / "ldsc")
     if len(read_table(files["loci"])) == 0:
         log.warning("stages finemap, coloc: no loci in %s; skipped", files["loci"])
         return
     r.stage("finemap", "finemap", {"loci": files["loci"], "sumstats": (out / "gwas",), **panel,
                                    "out": out / "finemap"}, [files["loci"], out / "gwas"] + bed_inputs, out / "finemap")
-    if (out / "gwas_outcomes").exists():
+    if out / "gwas_outcomes" in gw:
         r.stage("coloc", "coloc", {"exposure": (out / "gwas",), "outcome": (out / "gwas_outcomes",),
                                    "loci": files["loci"], **panel, "out": out / "coloc"},
                 [files["loci"], out / "gwas", out / "gwas_outcomes"] + bed_inputs, out / "coloc")

@@ -641,7 +641,7 @@ def test_notebook_01__phenotype_names_that_are_not_file_names(tmp_path: Path, mo
         ss.to_csv(gw / f"{safe_filename(name)}.tsv.gz", sep="\t", index=False, na_rep="NA")
     pd.DataFrame({"phenotype": names, "n": N, "variants_tested": M, "lambda_gc": 1.0, "n_significant": [3, 1]}
                  ).to_csv(gw / "gwas_summary.tsv", sep="\t", index=False)
-    (gw / ".QT_interval_ms_.tsv.gz.edfgen-tmp-1-x.tsv.gz").write_bytes(b"\x1f\x8b half-written")  # a crash leftover
+    (gw / ".QT_interval_ms_.tsv.gz.edfgen-tmp-1-0123456789ab.tsv.gz").write_bytes(b"\x1f\x8b half-written")  # a crash leftover
     monkeypatch.setenv("EDFGEN_OUT", str(tmp_path))
     monkeypatch.setenv("EDFGEN_FIGS", str(tmp_path / "figs"))
     nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / "01_manhattan.ipynb", as_version=4)

@@ -172,3 +172,39 @@ def test_fingerprint__content_and_panel_inputs(tmp_path):
         (tmp_path / f"panel.{ext}").write_bytes(b"x" * n)
     assert panel_fingerprint(str(prefix)) == ([tmp_path / "panel.bim", tmp_path / "panel.fam"], 7)
     assert panel_fingerprint(tmp_path / "none") == ([tmp_path / "none.bim", tmp_path / "none.fam"], None)
+
+
+def _gzip_header_is_reproducible(path) -> bool:
+    """A gzip member header with modification time 0 and no stored file name (RFC 1952: FLG bit 3 is FNAME)."""
+    with open(path, "rb") as fh:
+        head = fh.read(10)
+    return head[:2] == b"\x1f\x8b" and head[4:8] == b"\0\0\0\0" and not head[3] & 0x08
+
+
+def test_gzip_writers__byte_identical_across_runs_and_no_temporary_name_in_the_header(tmp_path):
+    """Gzip headers held the write time and the original file name, edfgen's hidden temporary name, which
+    `gunzip -N` restored (review s30e F6): two identical runs gave different bytes. Every gzip writer: write_table,
+    the LOCO predictions, the BGZF sumstats writer."""
+    import time
+
+    import numpy as np
+
+    from edfgen.formats.loco import write_loco_predictions
+    from edfgen.formats.sumstats import SumstatsWriter
+    from edfgen.kernels.ridge import LocoPredictions
+
+    df = pd.DataFrame({"IID": ["a", "b"], "x": [1.5, 2.0]})
+    preds = LocoPredictions(sample_ids=np.array(["a", "b"]), phenotypes=["y"], chromosomes=["1"],
+                            loco_values=np.ones((1, 2, 1)), genome=np.ones((2, 1)), level1_shrinkage=np.array([1.0]),
+                            cv_r2=np.array([0.1]))
+    base = pd.DataFrame({"chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["A"], "other_allele": ["G"],
+                         "variant_id": ["1:10:G:A"], "rsid": ["rs1"]})
+    for run in ("r1", "r2"):
+        write_table(df, tmp_path / run / "t.tsv.gz")
+        write_loco_predictions(preds, tmp_path / run / "loco")
+        SumstatsWriter(base).write(tmp_path / run / "y.tsv.gz", [0.1], [0.01], [0.3], [1e-9], [100])
+        time.sleep(1.1)                            # (gzip stores whole seconds)
+    for f in ("t.tsv.gz", "loco/y.loco.tsv.gz", "y.tsv.gz"):
+        assert _gzip_header_is_reproducible(tmp_path / "r1" / f), f
+        assert (tmp_path / "r1" / f).read_bytes() == (tmp_path / "r2" / f).read_bytes(), f
+    assert read_table(tmp_path / "r1" / "t.tsv.gz").equals(df)

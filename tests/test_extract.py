@@ -424,7 +424,7 @@ def test_extract_edfs__out_inside_the_ecg_folder_never_reads_its_own_files(ecg_d
         extract_edfs([src], out, checkpoint=standin, batch_size=2, chunk_size=4, on_chunk=crash)
     chunks = sorted((src / "edfs.tsv.parts").glob("chunk_*.npz"))
     assert len(chunks) == 2
-    (src / f".{chunks[0].name}.edfgen-tmp-999999-deadbeef.npz").write_bytes(chunks[0].read_bytes())
+    (src / f".{chunks[0].name}.edfgen-tmp-999999-deadbeef0000.npz").write_bytes(chunks[0].read_bytes())
     res = extract_edfs([src], out, checkpoint=standin, batch_size=2, chunk_size=4)
     assert (res.n_records, res.n_participants, res.resumed) == (14, 12, 8)
     assert not any(p.name.startswith(".") for p in src.iterdir())     # the stale temporary file is gone

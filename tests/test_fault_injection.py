@@ -277,7 +277,7 @@ def test_kill_run__rerun_resumes_and_equals_uninterrupted(cohort, reference, tmp
         # a file edfgen did not write in a stage folder: the stage refuses (the pipeline never forces)
         from edfgen.exceptions import InputError
 
-        with pytest.raises(InputError, match="stage gwas: .*not empty"):
+        with pytest.raises(InputError, match="stage gwas: .*: notes.txt was not written by edfgen"):
             run_pipeline(load_config(toml))
         assert (run / "gwas" / "notes.txt").read_text() == "a user's file"
         (run / "gwas" / "notes.txt").unlink()

@@ -24,18 +24,29 @@ def test_temp_files__one_naming_rule_recognised_and_cleaned(tmp_path):
         tmp.write_text("partial")
         assert not (tmp_path / "x.tsv.gz").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["x.tsv.gz"]
-    dead = tmp_path / "sub" / ".a.tsv.gz.edfgen-tmp-999999999-0a1b2c.tsv.gz"    # a killed writer's (no such pid)
+    dead = tmp_path / "sub" / ".a.tsv.gz.edfgen-tmp-999999999-0a1b2c3d4e5f.tsv.gz"    # a killed writer's (no such pid)
     dead.parent.mkdir()
     dead.write_text("x")
-    legacy = tmp_path / ".b.tsv.gz.k3j_x9az.tmp.tsv.gz"                          # the older rule, from crashes before it
-    legacy.write_text("x")
     live = temp_name(tmp_path / "c.tsv")                                         # this process is alive: kept
     live.write_text("x")
-    for name in ("a.tsv.gz", ".hidden", "x.edfgen-tmp.tsv"):
+    for name in ("a.tsv.gz", ".hidden", "x.edfgen-tmp.tsv", ".a.tsv.edfgen-tmp-12-zz", ".a.edfgen-tmp-12-0a1b2c3d4e5"):
         assert not is_temp_name(name)
-    assert is_temp_name(".a.tsv.edfgen-tmp-12-zz")
+    assert is_temp_name(".a.tsv.edfgen-tmp-12-0a1b2c3d4e5f") and is_temp_name(".a.tsv.edfgen-tmp-12-0a1b2c3d4e5f.tsv")
     removed = clean_temp_files(tmp_path)
-    assert set(removed) == {dead, legacy} and live.exists() and (tmp_path / "x.tsv.gz").exists()
+    assert removed == [dead] and live.exists() and (tmp_path / "x.tsv.gz").exists()
+
+
+@pytest.mark.parametrize("name", [".thesis.20261206.tmp", ".keep.abcd1234.tmp", ".b.tsv.gz.k3j_x9az.tmp.tsv.gz",
+                                  ".notes.edfgen-tmp-999999999-mine.txt", ".x.edfgen-tmp-999999999-0a1b2c3d4e5fg"])
+def test_clean_temp_files__never_takes_a_users_file_for_a_temporary_one(tmp_path, name):
+    """Names of edfgen < 0.2's temporary-file rule (``.<name>.<8 chars>.tmp``, no marker, no pid) were removed at
+    once by every command, without --force: a user's ``.thesis.20261206.tmp`` went (review s30e F2). Only
+    ``.<name>.edfgen-tmp-<pid>-<12 hex>`` is edfgen's."""
+    (tmp_path / "sub").mkdir()
+    for f in (tmp_path / name, tmp_path / "sub" / name):
+        f.write_text("precious")
+    assert not is_temp_name(name) and clean_temp_files(tmp_path) == []
+    assert (tmp_path / name).read_text() == (tmp_path / "sub" / name).read_text() == "precious"
 
 
 def test_temp_dir__a_scratch_folder_of_a_killed_process_is_cleaned(tmp_path):
@@ -59,7 +70,7 @@ def test_sumstats_discovery__skips_temporary_files(tmp_path):
                        "beta": [0.1], "standard_error": [0.01], "effect_allele_frequency": [0.3], "p_value": [1e-9],
                        "variant_id": ["1:10:G:A"], "rsid": ["rs1"], "n": [100]})
     write_table(df, tmp_path / "edf_001.tsv.gz")
-    (tmp_path / ".edf_002.tsv.gz.edfgen-tmp-999999999-abcdef.tsv.gz").write_bytes(b"\x1f\x8b half a gzip")
+    (tmp_path / ".edf_002.tsv.gz.edfgen-tmp-999999999-abcdef012345.tsv.gz").write_bytes(b"\x1f\x8b half a gzip")
     assert expand_sumstats([tmp_path]) == [tmp_path / "edf_001.tsv.gz"]
     assert expand_sumstats([tmp_path], "--exposure", required=MR_REQUIRED) == [tmp_path / "edf_001.tsv.gz"]
 
@@ -412,3 +423,45 @@ def test_manifest__paths_recorded_absolute_with_the_working_directory(tiny_sim_c
     assert m.parameters["genotypes"] == {"bfile": str(work / "cohort" / "genotypes"),
                                          "keep": str(work / "keep.txt"), "min_info": None}
     assert m.parameters["phenotypes"] == ["cohort"]
+
+
+def test_a_users_dot_tmp_file__survives_extract_a_folder_command_and_run(tiny_sim_cohort, tmp_path, monkeypatch):
+    """A user's hidden ``.thesis.20261206.tmp`` fitted the temporary-name rule of edfgen < 0.2 and was deleted,
+    without --force, by extract (in the folder of --out), by every folder command (recursively) and by edfgen run
+    (recursively over the run's folder) (review s30e F2)."""
+    import shutil
+
+    import edfgen.pipeline as pl
+    from edfgen.pipeline import config_from_dict
+
+    name = ".thesis.20261206.tmp"
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    for hea in sorted((tiny_sim_cohort / "ecg").glob("*.hea"))[:4]:
+        for f in hea.parent.glob(f"{hea.stem}.*"):
+            shutil.copy(f, ecg / f.name)
+    proj = tmp_path / "proj"
+    (proj / "gwas" / "sub").mkdir(parents=True)
+    mine = [proj / name, proj / "gwas" / name, proj / "gwas" / "sub" / name]
+    for f in mine:
+        f.write_text("precious")
+    res = CliRunner().invoke(cli, ["extract", "--ecg", str(ecg), "--out", str(proj / "edf.tsv"), "--checkpoint", "tiny",
+                                   "--workers", "0", "--threads", "1", "--device", "cpu", "-q"])
+    assert res.exit_code == 0, res.output
+    assert mine[0].exists() and (proj / "edf.tsv").exists()
+    iids = pd.read_csv(tiny_sim_cohort / "covariates.tsv", sep="\t", dtype={"IID": str})["IID"]
+    pd.DataFrame({"IID": iids, "x": np.random.default_rng(0).normal(size=len(iids))}).to_csv(tmp_path / "p.tsv",
+                                                                                           sep="\t", index=False)
+    res = CliRunner().invoke(cli, ["gwas", "--bfile", str(tiny_sim_cohort / "genotypes"), "--pheno",
+                                   str(tmp_path / "p.tsv"), "--no-plots", "--maf", "0.05", "--out", str(proj / "gwas"),
+                                   "--force", "-q"])
+    assert res.exit_code == 0, res.output
+    assert (proj / "gwas" / "x.tsv.gz").exists() and mine[1].exists() and mine[2].exists()
+
+    def fail(options):
+        raise InputError("stopped after the run's clean-up")
+
+    monkeypatch.setattr(pl, "run_command", fail)
+    with pytest.raises(InputError, match="stopped after"):
+        pl.run_pipeline(config_from_dict({"run": {"out": str(proj)}, "simulate": {}}, base=tmp_path))
+    assert [f.read_text() for f in mine] == ["precious"] * 3

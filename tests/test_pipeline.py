@@ -372,8 +372,36 @@ def test_run__a_stage_folder_with_a_users_file_is_refused_without_the_force_hint
     with pytest.raises(_InputError) as err:
         pl._Runner(cfg, force=True).stage("gwas", "gwas", {"out": tmp_path / "o" / "gwas"}, [], tmp_path / "o" / "gwas")
     assert str(err.value).startswith("stage gwas: --out ") and "--force" in str(err.value)
-    assert "use --force" not in str(err.value) and "move them away" in str(err.value)
+    assert "use --force" not in str(err.value) and "notes.txt was not written by edfgen" in str(err.value)
     assert (tmp_path / "o" / "gwas" / "notes.txt").read_text() == "mine"
+
+
+def test_run__a_users_file_in_a_stage_folder_is_named_before_any_earlier_output_is_removed(tmp_path, monkeypatch):
+    """A stage to rerun removed every earlier output of its folder, then its command refused the folder because of
+    a user's file, with a message that did not say which (review s30e F5): the file is named, nothing removed."""
+    import edfgen.pipeline as pl
+    from edfgen.formats.manifest import Manifest, read_manifest
+
+    ran = []
+    monkeypatch.setattr(pl, "run_command", ran.append)
+    gw = tmp_path / "o" / "gwas"
+    (gw / "plots").mkdir(parents=True)
+    m = Manifest(command="edfgen gwas")
+    m.outputs = ["edf_001.tsv.gz", "plots/edf_001.png"]
+    for f in m.outputs:
+        (gw / f).write_text("earlier output")
+    m.write(gw)
+    (gw / "plots" / "my_notes.txt").write_text("mine")
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    with pytest.raises(InputError) as err:
+        pl._Runner(cfg, force=True).stage("gwas", "gwas", {"out": gw}, [], gw)
+    assert str(err.value) == (f"stage gwas: --out {gw}: plots/my_notes.txt was not written by edfgen (not listed in "
+                              "its manifest.json); move it away: edfgen run replaces only its own files, --force or not")
+    assert not ran and read_manifest(gw, complete=True) is not None
+    assert [(gw / f).read_text() for f in m.outputs] == ["earlier output"] * 2
+    (gw / "plots" / "my_notes.txt").unlink()
+    pl._Runner(cfg, force=True).stage("gwas", "gwas", {"out": gw}, [], gw)   # edfgen's own files only: it reruns
+    assert len(ran) == 1 and not (gw / "edf_001.tsv.gz").exists()
 
 
 def test_run__a_rerun_that_fails_leaves_the_run_manifest_in_progress(tmp_path, monkeypatch):
@@ -501,3 +529,107 @@ def test_run__gwas_pheno_prefix_chooses_edfs_not_the_biomarker_gwas_columns(tmp_
     assert seen["gwas"].bfile == bio.bfile == str(cohort / "genotypes")
     assert str(seen["gwas"].covar) == str(bio.covar) == str(cohort / "covariates.tsv")
     assert seen["gwas_outcomes"].bfile == str(cohort / "genotypes") and seen["gwas_outcomes"].binary
+
+
+def test_run__stages_no_longer_asked_for_are_not_used_and_their_outputs_go(tiny_sim_cohort, tmp_path):
+    """Review s30e F1, F4: the pipeline wired a stage by whether its folder existed, so with outcomes (or
+    biomarkers) taken out of [inputs] the earlier run's gwas_outcomes (gwas_biomarkers, clump_biomarkers) still fed
+    MR, clump and ldsc, and stayed in the report; with no MR instruments the earlier run's mr_results.tsv stayed,
+    listed as this run's. Only the configured stages run, and what the others wrote earlier is removed (a user's
+    file kept)."""
+    from edfgen.formats.manifest import read_manifest
+    from edfgen.pipeline import render_toml, run_pipeline
+
+    c = tiny_sim_cohort
+    raw = {"run": {"out": "run", "pca": False, "biomarker_gwas": True},
+           "inputs": {"ecg": str(c / "ecg"), "bfile": str(c / "genotypes"), "covar": str(c / "covariates.tsv"),
+                      "outcomes": str(c / "outcomes.tsv"), "biomarkers": str(c / "physiology.tsv")},
+           "extract": {"checkpoint": "tiny", "workers": 0, "batch_size": 16, "chunk_size": 32},
+           "gwas": {"covar_cols": "age,sex", "no_plots": True}, "gwas_outcomes": {"covar_cols": "age,sex", "no_plots": True},
+           "clump": {"p1": 1e-4}, "mr": {"nboot": 20, "presso_sims": 0, "plots": False, "p_threshold": 1e-4}}
+
+    def run():
+        (tmp_path / "pipeline.toml").write_text(render_toml(raw))
+        res = run_pipeline(load_config(tmp_path / "pipeline.toml"))
+        return {s.name: s.status for s in res.stages}, res.out, read_manifest(res.out, complete=True)["outputs"]
+
+    got, out, listed = run()
+    assert got["mr"] == got["mr_biomarkers"] == "ran" and "mr_results.tsv" in listed
+    (out / "mr" / "my_notes.txt").write_text("mine")
+    raw["clump"] = {"p1": 1e-300}                                # no index variants: no MR instruments
+    got, out, listed = run()
+    assert got["mr"] == got["mr_biomarkers"] == "no-instruments"
+    assert not (out / "mr_results.tsv").exists() and "mr_results.tsv" not in listed and not (out / "mr_biomarkers").exists()
+    assert [p.name for p in (out / "mr").iterdir()] == ["my_notes.txt"]
+    raw["clump"] = {"p1": 1e-4}
+    del raw["inputs"]["outcomes"], raw["inputs"]["biomarkers"]   # neither configured any more
+    got, out, listed = run()
+    assert set(got) == {"extract", "gwas", "clump"}
+    for stage in ("interpret", "gwas_outcomes", "gwas_biomarkers", "clump_biomarkers", "mr_biomarkers"):
+        assert not (out / stage).exists(), stage
+    assert set(json.loads((out / STATE_FILE).read_text())) == {"extract", "gwas", "clump"}
+    assert (out / "mr" / "my_notes.txt").read_text() == "mine" and not (out / "mr_results.tsv").exists()
+
+
+def test_run__an_earlier_runs_stage_folder_is_never_wired_into_this_run(tmp_path, monkeypatch):
+    """Review s30e F1: with outcomes and biomarkers out of [inputs], the folders gwas_outcomes/, gwas_biomarkers/
+    of an earlier run (on other genotypes) still fed mr, clump_biomarkers and ldsc, because the pipeline asked
+    whether they existed, not whether the configuration asked for them."""
+    import edfgen.pipeline as pl
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
+        seen[name] = wiring
+        if name == "gwas":
+            out_dir.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame({"chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["G"],
+                          "other_allele": ["A"], "beta": [0.1], "standard_error": [0.01], "p_value": [1e-9],
+                          "effect_allele_frequency": [0.3], "variant_id": ["1:10:A:G"], "n": [100]}
+                         ).to_csv(out_dir / "edf_001.tsv.gz", sep="\t", index=False)
+        if name == "clump":                       # (no loci.tsv: the study's loci table is not made)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / "clumps.tsv").write_text("phenotype\tvariant_id\nedf_001\t1:10:A:G\n")
+        if name == "ldsc":
+            raise Stop
+        return out_dir
+
+    monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    for stale in ("gwas_outcomes", "gwas_biomarkers", "clump_biomarkers"):
+        (tmp_path / "o" / stale).mkdir(parents=True)
+    (tmp_path / "ecg").mkdir()
+    for f in ("g.bed", "g.bim", "g.fam", "c.tsv"):
+        (tmp_path / f).write_text("")
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o"), "biomarker_gwas": True, "pca": False, "genetics": True},
+                            "inputs": {"ecg": "ecg", "bfile": "g", "covar": "c.tsv"}}, base=tmp_path)
+    with pytest.raises(Stop):
+        pl._run_stages(cfg, force=False)
+    assert list(seen) == ["extract", "gwas", "clump", "ldsc"]
+    assert seen["ldsc"]["sumstats"] == (tmp_path / "o" / "gwas",)
+
+
+def test_runner_drop_stale__removes_only_what_the_stages_manifest_lists_even_under_force(tmp_path):
+    """`edfgen run --force` started from an empty state, so it no longer knew the stages of the earlier run and could
+    not drop them; the cohort of simulate, a user's file and a folder outside the run are never touched."""
+    import edfgen.pipeline as pl
+    from edfgen.formats.manifest import Manifest
+
+    out = tmp_path / "o"
+    state = {}
+    for name, folder in (("mr", out / "mr"), ("simulate", out / "cohort"), ("ldsc", tmp_path / "elsewhere")):
+        folder.mkdir(parents=True)
+        (folder / "result.tsv").write_text("x")
+        m = Manifest(command=f"edfgen {name}")
+        m.outputs = ["result.tsv"]
+        m.write(folder)
+        state[name] = {"key": "k", "command": f"edfgen {name}", "wiring": {"out": str(folder)}}
+    (out / "mr" / "mine.txt").write_text("mine")
+    (out / STATE_FILE).write_text(json.dumps(state))
+    cfg = config_from_dict({"run": {"out": str(out)}, "simulate": {}}, base=tmp_path)
+    pl._Runner(cfg, force=True).drop_stale()
+    assert sorted(p.name for p in (out / "mr").iterdir()) == ["mine.txt"]
+    assert (out / "cohort" / "result.tsv").exists() and (tmp_path / "elsewhere" / "result.tsv").exists()
+    assert set(json.loads((out / STATE_FILE).read_text())) == {"simulate"}

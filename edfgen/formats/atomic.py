@@ -6,10 +6,14 @@ leaves a half-written output. A disk-full, read-only or permission error while w
 one-line :class:`~edfgen.exceptions.OutputError` naming the output (the temporary file removed).
 
 Temporary files follow one naming rule, ``.<name>.edfgen-tmp-<pid>-<random><suffixes>`` (hidden,
-beside their target, keeping its suffixes so that writers choosing a format by extension work):
-:func:`is_temp_name` recognises them, every reader and discovery of edfgen skips them, and
-:func:`clean_temp_files` (run by every command on its output folder before it writes) removes those
-left by a killed process.
+beside their target, ``<random>`` exactly 12 lowercase hex digits, keeping the target's suffixes so that writers
+choosing a format by extension work): :func:`is_temp_name` recognises them, every reader and discovery of
+edfgen skips them, and :func:`clean_temp_files` (run by every command on its output folder before it writes)
+removes those left by a killed process. Nothing else is ever taken for one: edfgen's marker, the pid and
+the fixed-form token must all be there (a user's ``.thesis.20261206.tmp`` is the user's). The names of
+edfgen < 0.2 (``.<name>.<8 random>.tmp``, from :func:`tempfile.mkstemp`) carry no marker, so they cannot
+be told from a user's file and are no longer removed: a leftover temporary file is harmless, a deleted
+user file is not.
 
 This module knows file names and renames only (no table formats, no manifests): both
 :mod:`edfgen.formats.tables` and :mod:`edfgen.formats.manifest` build on it.
@@ -30,16 +34,16 @@ PathLike = str | os.PathLike
 
 #: the marker of edfgen's temporary files (see the module docstring)
 TEMP_MARK = ".edfgen-tmp-"
-_TEMP_RE = re.compile(r"^\..+\.edfgen-tmp-(\d+)-[A-Za-z0-9_]+")
-#: temporary names of edfgen < 0.2 (``.<name>.<8 random>.tmp<suffixes>``), recognised so that leftovers go too
-_LEGACY_TEMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.|$)")
+#: the random part of a temporary name: :data:`TOKEN_BYTES` random bytes in lowercase hex
+TOKEN_BYTES = 6
+_TEMP_RE = re.compile(r"^\..+\.edfgen-tmp-(\d+)-[0-9a-f]{%d}(\..*)?$" % (2 * TOKEN_BYTES), re.DOTALL)
 
 
 def temp_name(path: PathLike, *, suffix: str | None = None) -> Path:
     """A fresh temporary path beside ``path`` under the one naming rule (nothing is created)."""
     path = Path(path)
     suffix = suffix if suffix is not None else "".join(path.suffixes)
-    token = os.urandom(6).hex()
+    token = os.urandom(TOKEN_BYTES).hex()
     return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{token}{suffix}")
 
 
@@ -52,9 +56,9 @@ def temp_dir(path: PathLike) -> Path:
 
 
 def is_temp_name(name: str | os.PathLike) -> bool:
-    """True when ``name`` (a file or folder name, or a path: its last part) is an edfgen temporary file."""
-    name = Path(name).name
-    return bool(_TEMP_RE.match(name) or _LEGACY_TEMP_RE.match(name))
+    """True when ``name`` (a file or folder name, or a path: its last part) is an edfgen temporary file:
+    ``.<name>.edfgen-tmp-<pid>-<12 hex digits>``, then nothing or the target's suffixes (:func:`temp_name`)."""
+    return _TEMP_RE.match(Path(name).name) is not None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -87,9 +91,9 @@ def clean_temp_files(folder: PathLike, *, recursive: bool = True) -> list[Path]:
         except OSError:
             continue
         for e in entries:
-            if is_temp_name(e.name):
-                m = _TEMP_RE.match(e.name)
-                if m and _pid_alive(int(m.group(1))):
+            m = _TEMP_RE.match(e.name)
+            if m is not None:
+                if _pid_alive(int(m.group(1))):
                     continue
                 p = Path(e.path)
                 try:

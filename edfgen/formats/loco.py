@@ -18,7 +18,6 @@ of the wrong size (truncated) or with non-finite values, or samples missing from
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 from typing import Sequence
@@ -28,7 +27,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import atomic_path
-from edfgen.formats.tables import read_table, safe_filename, write_table
+from edfgen.formats.tables import gzip_text, read_table, safe_filename, write_table
 from edfgen.kernels.ridge import LocoPredictions, loco_selection
 from edfgen.kernels.validate import numeric_values
 
@@ -199,7 +198,7 @@ def write_loco_predictions(preds: LocoPredictions | LocoStore, out_dir: str | os
     for p, name in enumerate(preds.phenotypes):
         genome, loco = preds.phenotype_values(p)            # one phenotype in memory at a time
         fname = f"{safe_filename(name)}.loco.tsv.gz"
-        with atomic_path(out / fname) as tmp, gzip.open(tmp, "wt", compresslevel=LOCO_GZIP_LEVEL) as fh:
+        with atomic_path(out / fname) as tmp, gzip_text(tmp, level=LOCO_GZIP_LEVEL) as fh:
             fh.writelines(_loco_text(ids, genome, loco, header))
         rows.append({"phenotype": name, "file": fname,
                      "level1_shrinkage": float(preds.level1_shrinkage[p]) if len(preds.level1_shrinkage) else np.nan,

@@ -311,6 +311,25 @@ def listed_outputs(manifest: dict[str, Any] | None, base: str | os.PathLike) -> 
     return out
 
 
+def unlisted_file(base: str | os.PathLike, *, name: str = MANIFEST) -> Path | None:
+    """The first file under the folder ``base`` (in sorted order) that its manifest ``name``, complete or in
+    progress, does not list as an output: a file edfgen did not write there. The manifest itself, the folder
+    lock and edfgen temporary files (and what their folders hold) are not counted. ``None`` when every file
+    is edfgen's, or ``base`` is no folder."""
+    base = Path(base)
+    if not base.is_dir():
+        return None
+    covered = set(listed_outputs(_read_json(base / name), base))
+    for f in sorted(base.rglob("*")):
+        rel = f.relative_to(base)
+        if (not f.is_file() or rel.as_posix() in (name, LOCK_NAME) or any(is_temp_name(p) for p in rel.parts)):
+            continue
+        r = f.resolve()
+        if r not in covered and not any(c in r.parents for c in covered):
+            return f
+    return None
+
+
 def mark_in_progress(path: str | os.PathLike, manifest: dict[str, Any] | None = None, **extra: Any) -> None:
     """Rewrite the finished manifest at ``path`` (atomically) as in progress, with ``extra`` noted: what it lists is
     about to change (outputs removed, a run rerunning its stages), so readers see it as incomplete

@@ -13,6 +13,7 @@ folder's ``manifest.json`` (:mod:`edfgen.formats.manifest`) to tell whose output
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import logging
 import os
@@ -159,10 +160,24 @@ def write_table(df: pd.DataFrame, path: PathLike, *, float_format: str | None = 
             df.to_parquet(tmp, index=False)
         else:
             sep = "," if fmt == "csv" else "\t"
-            compression = "gzip" if path.name.endswith(".gz") else None
-            df.to_csv(tmp, sep=sep, index=False, na_rep="NA", float_format=float_format,
-                      compression=compression)
+            gz = path.name.endswith(".gz")
+            with gzip_text(tmp) if gz else open(tmp, "w", encoding="utf-8", newline="") as fh:
+                df.to_csv(fh, sep=sep, index=False, na_rep="NA", float_format=float_format)
     return path
+
+
+@contextlib.contextmanager
+def gzip_text(path: PathLike, *, level: int = 9):
+    """Open ``path`` for writing gzipped UTF-8 text whose bytes depend on the text only.
+
+    The gzip header holds modification time 0 and no file name (Python's :func:`gzip.open` and pandas store
+    the time of writing and the name opened, which for an atomic write is the hidden temporary name that
+    ``gunzip -N`` would restore), so identical content gives byte-identical files on every run.
+    """
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
+                                                compresslevel=level) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
+        yield fh
 
 
 def first_missing(path: Path) -> Path | None:
