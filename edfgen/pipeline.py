@@ -76,7 +76,7 @@ from typing import Any
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands import run as run_command
 from edfgen.commands import study_inputs as si
-from edfgen.commands.study_inputs import result_counts
+from edfgen.commands.study_inputs import result_counts, split_halves, write_if_changed
 from edfgen.exceptions import EdfgenError, InputError, StageError
 from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, input_digest, mark_in_progress, memoised_digests,
@@ -223,16 +223,32 @@ class _Runner:
         self.records.append(StageRecord(name, "ran", dt, out_dir))
         return out_dir
 
+    def _configured_paths(self) -> list[Path]:
+        """Every path the configuration names ([inputs], the stages' options, [mr] outcomes), resolved: what a
+        stale stage's outputs must not be removed from under (review s30i: an earlier run's gwas_outcomes folder
+        given as [mr] outcomes was read, then removed)."""
+        values = [*self.cfg.inputs.values(), *(o.path for o in self.cfg.mr_outcomes)]
+        for options in self.cfg.stages.values():
+            for v in options.to_dict().values():
+                values += v if isinstance(v, (list, tuple)) else [v]
+        return [Path(v).expanduser().resolve() for v in values
+                if isinstance(v, (str, Path)) and str(v) and len(str(v)) < 4096]
+
     def drop_stale(self) -> None:
         """Remove the outputs of the stages that an earlier run of this folder ran and this one did not (an input
         or section no longer configured, MR without instruments, no loci to fine-map), as each one's manifest lists
         them (a file of the user's there is kept), and forget them: no report, reader or later run takes them for
         this run's. The cohort of ``simulate`` is data, not a result: it stays."""
         current = {s.name for s in self.records if s.status != "no-instruments"}
+        used = self._configured_paths()
         for name in [n for n in self.state if n not in current and n != "simulate"]:
             entry = self.state.pop(name)
             target = ((entry if isinstance(entry, dict) else {}).get("wiring") or {}).get("out")
             if not isinstance(target, str) or self.cfg.out.resolve() not in Path(target).resolve().parents:
+                continue
+            if any(u == Path(target).resolve() or Path(target).resolve() in u.parents for u in used):
+                log.info("stage %s is no longer part of this run; its outputs are kept: the configuration reads "
+                         "them (%s)", name, target)
                 continue
             target = Path(target)
             manifest = Path(f"{target}.manifest.json") if target.suffix else target / MANIFEST
@@ -246,27 +262,6 @@ class _Runner:
             if not any(manifest.parent.iterdir()):
                 manifest.parent.rmdir()
         self._write_state()
-
-
-def _split_halves(ids, seed: int = 0):
-    """Deterministic split of participant ids into two halves (by hash), for two-sample MR."""
-    import numpy as np
-
-    ids = list(ids)
-    h = np.array([int(hashlib.sha256(f"{seed}:{i}".encode()).hexdigest()[:8], 16) for i in ids])
-    return {i for i, v in zip(ids, h) if v % 2 == 0}
-
-
-def _write_if_changed(df, path: Path) -> Path:
-    """Write a pipeline-made table atomically, leaving it untouched when the content is the same
-    (so that the stages reading it keep their keys)."""
-    import io
-
-    buf = io.StringIO()
-    df.to_csv(buf, sep="\t", index=False, na_rep="NA")
-    if path.exists() and path.read_text() == buf.getvalue():
-        return path
-    return write_table(df, path)
 
 
 def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
@@ -358,11 +353,11 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     if cfg.two_sample_split:
         split_dir.mkdir(exist_ok=True)
         edf_df = read_table(edfs, id_column="IID")
-        half_a = _split_halves(edf_df["IID"])
-        exposure_pheno = _write_if_changed(edf_df[edf_df["IID"].isin(half_a)], split_dir / "edfs.half_a.tsv")
+        half_a = split_halves(edf_df["IID"])
+        exposure_pheno = write_if_changed(edf_df[edf_df["IID"].isin(half_a)], split_dir / "edfs.half_a.tsv")
         if outcome_pheno is not None and "outcomes_bfile" not in inputs:
             o = read_table(outcome_pheno, id_column="IID")
-            outcome_pheno = _write_if_changed(o[~o["IID"].isin(half_a)], split_dir / "outcomes.half_b.tsv")
+            outcome_pheno = write_if_changed(o[~o["IID"].isin(half_a)], split_dir / "outcomes.half_b.tsv")
 
     # 3a. genotype PCs for the GWAS covariates ([pca]; by default when the covariates hold none)
     covar, extra_covs = inputs["covar"], {}
@@ -372,7 +367,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                 bed_inputs, out / "pca")
         (out / "covariates").mkdir(exist_ok=True)
         merged, pc_names = si.covariates_with_pcs(covar, out / "pca" / "pcs.tsv")
-        covar = _write_if_changed(merged, out / "covariates" / "covariates_pcs.tsv")
+        covar = write_if_changed(merged, out / "covariates" / "covariates_pcs.tsv")
         for section in ("gwas", "gwas_outcomes"):
             chosen = st[section].covar_cols
             if chosen:
@@ -403,7 +398,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         bio = inputs["biomarkers"]
         if cfg.two_sample_split:
             b = read_table(bio, id_column="IID")
-            bio = _write_if_changed(b[b["IID"].isin(half_a)], split_dir / "biomarkers.half_a.tsv")
+            bio = write_if_changed(b[b["IID"].isin(half_a)], split_dir / "biomarkers.half_a.tsv")
         gwas("gwas_biomarkers", "gwas", bio, False, all_columns=True)
 
     # 4. independent loci

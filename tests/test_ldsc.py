@@ -435,6 +435,15 @@ def test_cli_ldsc__fewer_than_200_matching_variants_is_a_one_line_error(tmp_path
                                    str(tmp_path / "o")])
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
     assert "few.tsv: phenotype few: 150 variant(s) match the LD scores" in res.output and "at least 200" in res.output
+    # beside a phenotype that has them, it is an NA row (warned) and the other is fitted (review s30i: the error
+    # lost every other phenotype's h², the failure the NA rows of unfittable phenotypes had just removed)
+    full = _write_z(tmp_path / "full.tsv", snp, a1, a2, z)
+    res = CliRunner().invoke(cli, ["ldsc", "--sumstats", few, full, "--ref-ld-chr", str(tmp_path / "ld") + "/",
+                                   "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 0, res.output
+    assert "phenotype few: 150 variant(s) match the LD scores" in res.output and "its h2.tsv row is NA" in res.output
+    h2 = pd.read_csv(tmp_path / "o2" / "h2.tsv", sep="\t").set_index("phenotype")
+    assert np.isnan(h2.loc["few", "h2"]) and np.isfinite(h2.loc["full", "h2"])
 
 
 def test_cli_ldsc__n_missing_on_some_rows_names_the_sample_size_option(tmp_path):

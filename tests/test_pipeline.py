@@ -633,3 +633,27 @@ def test_runner_drop_stale__removes_only_what_the_stages_manifest_lists_even_und
     assert sorted(p.name for p in (out / "mr").iterdir()) == ["mine.txt"]
     assert (out / "cohort" / "result.tsv").exists() and (tmp_path / "elsewhere" / "result.tsv").exists()
     assert set(json.loads((out / STATE_FILE).read_text())) == {"simulate"}
+
+
+def test_runner_drop_stale__keeps_an_earlier_stage_folder_the_configuration_now_reads(tmp_path):
+    """An earlier run's gwas_outcomes folder given as this run's [inputs]/[mr] input was read by the run, then
+    removed by drop_stale as a stage no longer run (review s30i): what the configuration names is kept."""
+    import edfgen.pipeline as pl
+    from edfgen.formats.manifest import Manifest
+
+    out = tmp_path / "o"
+    state = {}
+    for name in ("gwas_outcomes", "mr_biomarkers"):
+        folder = out / name
+        folder.mkdir(parents=True)
+        (folder / "result.tsv").write_text("x")
+        m = Manifest(command="edfgen gwas")
+        m.outputs = ["result.tsv"]
+        m.write(folder)
+        state[name] = {"key": "k", "command": "edfgen gwas", "wiring": {"out": str(folder)}}
+    (out / STATE_FILE).write_text(json.dumps(state))
+    cfg = config_from_dict({"run": {"out": str(out)}, "simulate": {}}, base=tmp_path)
+    cfg.inputs["outcomes"] = out / "gwas_outcomes"          # as [inputs] would set it
+    pl._Runner(cfg).drop_stale()
+    assert (out / "gwas_outcomes" / "result.tsv").exists()
+    assert not (out / "mr_biomarkers").exists()

@@ -274,6 +274,11 @@ def test_missing_variant_ids_are_named_by_position_or_left_out(truth, tmp_path, 
     row = truth.iloc[3]
     assert f"{row['chromosome']}:{row['base_pair_location']}:A:G" in set(df["variant_id"])
     assert not df["variant_id"].isin([".", "nan"]).any() and len(df) == N_VAR
+    # the fast column reader (clump, ldsc) names them the same way (review s30i: it kept '.', so clump lost a lead)
+    from edfgen.formats.sumstats.read import read_sumstats_columns
+
+    fast = read_sumstats_columns(tmp_path / "dots.tsv", required=("variant_id", "p_value"), arrow_strings=True)
+    assert fast["variant_id"].astype(str).tolist() == df["variant_id"].tolist()
     bare = ssf.drop(columns=["chromosome", "base_pair_location"])
     with caplog.at_level(logging.WARNING, logger="edfgen"):
         df = load_sumstats(_write(tmp_path / "bare.tsv", bare))

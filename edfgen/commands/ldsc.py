@@ -26,7 +26,7 @@ from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
+from edfgen.formats.genotypes.panel import genotype_label, genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.genotypes.plink1 import BIM_COLUMNS, read_plink_text
 from edfgen.formats.ldscore import read_ldscores_chr, write_ldscores
 from edfgen.formats.manifest import check_upstream, recording
@@ -136,7 +136,7 @@ def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None 
         pos = np.asarray(v.position, dtype=np.float64)
         coord_all = pos if ld_wind_kb is not None else cm[panel._rows]
         window = ld_wind_kb * 1000 if ld_wind_kb is not None else ld_wind_cm
-        chroms = autosomes_of(chrom)
+        chroms = autosomes_of(chrom, genotype_label(source))
         for c in progress(sorted(chroms, key=lambda x: chrom_key(pd.Series([x])).iloc[0]), desc="LD scores",
                           unit="chromosome"):
             rows = np.flatnonzero(chrom == c)
@@ -151,15 +151,15 @@ def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None 
     return pd.concat(frames, ignore_index=True), m_tot
 
 
-def autosomes_of(chrom: np.ndarray) -> list[str]:
+def autosomes_of(chrom: np.ndarray, label: str | None = None) -> list[str]:
     """The labels in ``chrom`` (a panel's chromosome per variant) that name an autosome 1-22; the number of
     variants on the others is logged, and a panel without autosomes is a one-line :class:`InputError`."""
     labels = pd.unique(chrom)
     auto = [c for c, plain in zip(labels, genotype_chromosome_labels(labels)) if plain in AUTOSOMES]
     other = [c for c in labels if c not in auto]
     if not auto:
-        raise InputError(f"ldsc: the genotypes have no variant on an autosome 1-22 (chromosomes {', '.join(other)}); "
-                         "LD score regression uses the autosomes only")
+        raise InputError(f"ldsc: the genotypes {label or ''} have no variant on an autosome 1-22 (chromosomes "
+                         f"{', '.join(genotype_chromosome_labels(other))}); LD score regression uses the autosomes only")
     if other:
         n_other = int(np.isin(chrom, other).sum())
         log.info("ldsc: in-sample LD scores of the autosomes 1-22 only, as ldsc's --ref-ld-chr: %d variant(s) on %s "
@@ -210,6 +210,8 @@ def h2_row(name: str, res: H2Result) -> dict:
 def na_h2_row(name: str, z: np.ndarray, n: np.ndarray) -> dict:
     """The ``h2.tsv`` row of a phenotype whose regression cannot be fitted: n, mean chi² and lambda_gc, the rest NA."""
     chi2 = np.square(np.asarray(z, dtype=np.float64))
+    if chi2.size == 0:                  # no variant matched: nothing to summarise
+        return {"phenotype": name, **{c: float("nan") for c in H2_COLUMNS[1:]}}
     return {"phenotype": name, "n": float(np.mean(n)), "mean_chi2": float(np.mean(chi2)),
             "lambda_gc": float(np.median(chi2) / 0.4549), **{c: float("nan") for c in H2_COLUMNS[4:]}}
 
@@ -218,15 +220,20 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
                  two_step: float = TWO_STEP, n_blocks: int = N_BLOCKS) -> pd.DataFrame:
     """``h2.tsv``: one LD score regression per phenotype (``ld`` has ``SNP, L2, W``).
 
-    A phenotype matching fewer than :data:`MIN_VARIANTS` LD-score variants is a one-line :class:`InputError`;
-    one whose regression cannot be fitted (:class:`~edfgen.kernels.ldsc.LDRegressionError`, e.g. every
-    p-value 1) gets a row of NA (warned) and the others are fitted."""
-    rows = []
+    A phenotype matching fewer than :data:`MIN_VARIANTS` LD-score variants, or whose regression cannot be fitted
+    (:class:`~edfgen.kernels.ldsc.LDRegressionError`, e.g. every p-value 1), gets a row of NA (warned) and the
+    others are fitted; when no phenotype has enough variants, that is a one-line :class:`InputError`."""
+    rows, too_few = [], []
     for name, z in zs.items():
         d = _merge(ld, z)
         if len(d) < MIN_VARIANTS:
-            raise InputError(f"{z.files[0]}: phenotype {name}: {len(d)} variant(s) match the LD scores by variant id; "
-                             f"LD score regression needs at least {MIN_VARIANTS}")
+            too_few.append(f"{z.files[0]}: phenotype {name}: {len(d)} variant(s) match the LD scores by variant id; "
+                           f"LD score regression needs at least {MIN_VARIANTS}")
+            if len(too_few) == len(zs):
+                raise InputError(too_few[0] + ("" if len(zs) == 1 else f" (and so do the other {len(zs) - 1})"))
+            log.warning("%s; its h2.tsv row is NA", too_few[-1])
+            rows.append(na_h2_row(name, d["z"], d["n"]))
+            continue
         try:
             res = ldsc_h2(d["z"], d["L2"], d["W"], d["n"], m, two_step=two_step, n_blocks=n_blocks)
         except LDRegressionError as e:

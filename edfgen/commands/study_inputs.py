@@ -17,6 +17,7 @@ by default when the covariate table holds no ``PC<k>`` columns.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -233,3 +234,26 @@ def result_counts(result: Any) -> str:
         elif f.name == "samples" and isinstance(getattr(v, "used", None), int):
             parts.append(f"samples={v.used}")
     return ", ".join(parts[:6])
+
+
+def split_halves(ids, seed: int = 0):
+    """Deterministic split of participant ids into two halves (by hash), for two-sample MR."""
+    import numpy as np
+
+    ids = list(ids)
+    h = np.array([int(hashlib.sha256(f"{seed}:{i}".encode()).hexdigest()[:8], 16) for i in ids])
+    return {i for i, v in zip(ids, h) if v % 2 == 0}
+
+
+def write_if_changed(df, path: Path) -> Path:
+    """Write a pipeline-made table atomically, leaving it untouched when the content is the same
+    (so that the stages reading it keep their keys)."""
+    import io
+
+    buf = io.StringIO()
+    df.to_csv(buf, sep="\t", index=False, na_rep="NA")
+    if path.exists() and path.read_text() == buf.getvalue():
+        return path
+    from edfgen.formats.tables import write_table
+
+    return write_table(df, path)

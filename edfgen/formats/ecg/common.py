@@ -48,7 +48,8 @@ MAX_RECORD_BYTES = 2 ** 30
 MAX_RECORD_VALUES = MAX_RECORD_BYTES // PEAK_BYTES_PER_VALUE
 #: how every reject reason of a record over :data:`MAX_RECORD_VALUES` ends
 TOO_LARGE = (f"more than {MAX_RECORD_VALUES} values (one record may take at most 1 GiB of memory to read, "
-             f"{PEAK_BYTES_PER_VALUE} bytes per value; cut it shorter)")
+             f"{PEAK_BYTES_PER_VALUE} bytes per value; write the minutes to analyse as a record of their own, e.g. "
+             "wfdb.rdrecord(sampfrom=, sampto=) then wrsamp)")
 
 
 def read_head(path: str | os.PathLike, n: int) -> bytes:

@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.atomic import temp_name
 from edfgen.formats.chromosomes import plain_chromosome_names
 from edfgen.formats.genotypes.base import (
     GenotypeReader,
@@ -117,7 +118,7 @@ def cached_tabix_index(path: str) -> str:
     out = cache / f"{key}.tbi"
     if not out.exists():
         make_index_cache(cache, f"--vcf {path}")
-        tmp = cache / f".{key}.tbi.edfgen-tmp-{os.getpid()}"
+        tmp = temp_name(out)              # edfgen's temporary-file rule: a killed process's leftover is cleaned
         try:
             pysam.tabix_index(path, preset="vcf", index=str(tmp), force=True)
             os.replace(tmp, out)

@@ -260,6 +260,12 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
         if "neg_log_10_p_value" in nlp.columns:
             table = table.append_column("neg_log_10_p_value", pa.array(nlp["neg_log_10_p_value"].to_numpy()))
             source["neg_log_10_p_value"] = "neg_log_10_p_value"
+    if "variant_id" in source:        # unnamed rows ('.', empty, NA): read_sumstats names them (named_variants)
+        import pyarrow.compute as pc
+
+        ids = pc.utf8_trim_whitespace(table.column(source["variant_id"]))
+        if pc.any(pc.is_in(ids, value_set=pa.array(MISSING_TEXT))).as_py():
+            return _subset(read_sumstats(path, required=required)[0], wanted)
     if arrow_strings:
         df = pd.DataFrame({dst: (pd.arrays.ArrowExtensionArray(table.column(src)) if dst in _TEXT_COLUMNS
                                  else table.column(src).to_numpy()) for dst, src in source.items()})
