@@ -31,8 +31,9 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import read_table
 from edfgen.formats.manifest import recorded_parameter
-from edfgen.formats.sumstats.layout import chromosome_labels, neg_log10_text
+from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.textio import check_fields, read_text_bytes
+from edfgen.kernels.pvalues import neg_log10_text
 from edfgen.kernels.validate import numeric_values
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, build_name
 

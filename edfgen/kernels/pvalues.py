@@ -1,10 +1,12 @@
 """p-values that do not underflow: ``-log10 p`` from the test statistic in log space where a float64
 ``p`` is 0 or below 1e-300 (two-sided normal or Student t), for the ``neg_log_10_p_value`` column of
-GWAS-SSF files. Arrays in, arrays out."""
+GWAS-SSF files, and from p-values written as text below a double's range (:func:`neg_log10_text`). Arrays in,
+arrays out."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 #: below this p-value, ``neg_log_10_p_value`` comes from the test statistic in log space and
 #: ``p_value`` is printed from it (a float64 p underflows to 0 near 1e-308)
@@ -99,3 +101,25 @@ def neg_log10_p(p, *, beta=None, standard_error=None, df=None) -> np.ndarray:
         log_p = _log_t_two_sided(z[tiny], dfa)
     out[tiny] = -log_p / _LN10
     return out
+
+
+#: a p-value in scientific notation: mantissa and exponent (read apart by :func:`neg_log10_text`)
+_SCIENTIFIC = r"^\s*([0-9]*\.?[0-9]+)\s*[eE]\s*([-+]?[0-9]+)\s*$"
+
+
+def neg_log10_text(p_text: pd.Series) -> pd.Series:
+    """``-log10 p`` of p-values written as text, exact where the value is below a double's range.
+
+    ``"3E-400"`` gives 399.52 (``float("3E-400")`` is 0); text that is not a number, or a number outside
+    (0, 1], gives NA (0 gives ``inf``). The mantissa and exponent are read apart, so
+    ``-log10 p = -(log10 mantissa + exponent)``.
+    """
+    parts = p_text.astype(str).str.extract(_SCIENTIFIC)
+    mantissa = pd.to_numeric(parts[0], errors="coerce")
+    exponent = pd.to_numeric(parts[1], errors="coerce")
+    with np.errstate(divide="ignore"):
+        sci = -(np.log10(mantissa.to_numpy(float)) + exponent.to_numpy(float))
+        plain = -np.log10(pd.to_numeric(p_text, errors="coerce").to_numpy(float))
+    out = np.where(np.isfinite(sci), sci, plain)
+    out = np.where(out >= -1e-12, np.maximum(out, 0.0), np.nan)   # p above 1 (or negative) is not a p-value
+    return pd.Series(out, index=p_text.index, dtype=float)

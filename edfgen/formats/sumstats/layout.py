@@ -578,25 +578,3 @@ def chrom_key(chrom: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(chrom.astype(str), use_na_sentinel=False)   # keyed once per distinct name
     c = pd.Series(uniques, dtype=object).str.replace(CHROMOSOME_PREFIX, "", regex=True).str.upper()
     return pd.Series(c.map(CHROM_ORDER).fillna(99).astype(int).to_numpy()[codes], index=chrom.index, name=chrom.name)
-
-
-#: a p-value in scientific notation: mantissa and exponent (read apart by :func:`neg_log10_text`)
-_SCIENTIFIC = r"^\s*([0-9]*\.?[0-9]+)\s*[eE]\s*([-+]?[0-9]+)\s*$"
-
-
-def neg_log10_text(p_text: pd.Series) -> pd.Series:
-    """``-log10 p`` of p-values written as text, exact where the value is below a double's range.
-
-    ``"3E-400"`` gives 399.52 (``float("3E-400")`` is 0); text that is not a number, or a number outside
-    (0, 1], gives NA (0 gives ``inf``). The mantissa and exponent are read apart, so
-    ``-log10 p = -(log10 mantissa + exponent)``.
-    """
-    parts = p_text.astype(str).str.extract(_SCIENTIFIC)
-    mantissa = pd.to_numeric(parts[0], errors="coerce")
-    exponent = pd.to_numeric(parts[1], errors="coerce")
-    with np.errstate(divide="ignore"):
-        sci = -(np.log10(mantissa.to_numpy(float)) + exponent.to_numpy(float))
-        plain = -np.log10(pd.to_numeric(p_text, errors="coerce").to_numpy(float))
-    out = np.where(np.isfinite(sci), sci, plain)
-    out = np.where(out >= -1e-12, np.maximum(out, 0.0), np.nan)   # p above 1 (or negative) is not a p-value
-    return pd.Series(out, index=p_text.index, dtype=float)

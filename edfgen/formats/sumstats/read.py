@@ -15,11 +15,11 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import gwas_vcf_columns, is_gwas_vcf_name, read_gwas_vcf
-from edfgen.formats.sumstats.layout import (_column_mapping, _convert_layout, chrom_key, chromosome_labels,
-                                            neg_log10_text)
+from edfgen.formats.sumstats.layout import _column_mapping, _convert_layout, chrom_key, chromosome_labels
 from edfgen.formats.sumstats.write import meta_path
 from edfgen.formats.tables import PathLike, read_table
 from edfgen.formats.textio import read_text_bytes
+from edfgen.kernels.pvalues import neg_log10_text
 from edfgen.kernels.validate import numeric_values
 
 log = logging.getLogger(__name__)
