@@ -71,8 +71,8 @@ from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
-from edfgen.engines.hail import (HailSettings, check_bgen_for_hail, import_for_gwas, init_hail, qc_for_gwas,
-                                 related_callback)
+from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
+from edfgen.engines.hail_import import check_bgen_for_hail
 from edfgen.engines.hail_gwas import hail_by_sex, hail_model_pass
 from edfgen.engines.sex_chromosomes import sex_chromosome_record
 from edfgen.exceptions import InputError
