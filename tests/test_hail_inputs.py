@@ -166,3 +166,25 @@ def test_hail_import__short_sample_file_named_with_both_counts(hail_context, vcf
         import_genotypes(GenotypeSource(bgen=str(tmp_path / "b.bgen"), sample=str(tmp_path / "short.sample")),
                          hl=hail_context, tmp_dir=str(tmp_path))
 
+
+def test_gwas_multivariate__chromosome_codes_of_the_per_phenotype_files_on_both_engines(hail_context, vcfdata,
+                                                                                          tmp_path):
+    """A .bim's X (23) came back from Hail as ``X`` (its contig) in ``multivariate.tsv.gz`` and as 23 from the
+    fast engine; both now write the GWAS-SSF code of the per-phenotype files."""
+    from bed_reader import to_bed
+
+    d, _, _, samples = vcfdata
+    m = 160                                               # (MOSTest's null correlation needs >= 100 variants)
+    g = np.random.default_rng(6).binomial(2, 0.3, (N, m)).astype(np.float32)
+    to_bed(tmp_path / "g.bed", g, count_A1=True, properties={
+        "iid": samples, "fid": samples, "sex": [1 + i % 2 for i in range(N)], "sid": [f"rs{j + 1}" for j in range(m)],
+        "chromosome": ["1"] * 120 + ["23"] * 40, "bp_position": 3_000_000 + 1000 * np.arange(m),
+        "allele_1": ["G"] * m, "allele_2": ["A"] * m})
+    codes = {}
+    for engine in ("fast", "hail"):
+        _gwas(d, GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / engine, engine, multivariate=True)
+        mv = pd.read_csv(tmp_path / engine / "multivariate.tsv.gz", sep="\t", dtype={"chromosome": str})
+        per = pd.read_csv(tmp_path / engine / "y1.tsv.gz", sep="\t", dtype={"chromosome": str})
+        codes[engine] = sorted(set(mv["chromosome"]))
+        assert codes[engine] == sorted(set(per["chromosome"]))
+    assert codes["fast"] == codes["hail"] == ["1", "23"]
