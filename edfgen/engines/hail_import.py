@@ -197,8 +197,8 @@ def _checked_alleles(hl, mt, gt, x, label: str):
     ok = hl.coalesce(top <= n_alt, True)      # (a missing call: missing top)
     where = hl.format("%s:%d %s", mt.locus.contig.replace("^chr", ""), mt.locus.position, mt.varid)
     return hl.case().when(ok, x).or_error(hl.format(
-        f"{label}: %s: the GT call of sample %s names allele %d, the row has %d ALT allele(s)",
-        where, hl.str(mt.s), top, n_alt))
+        f"{label}: %s: the GT call of sample %s names allele %d, the row has %d ALT allele%s",
+        where, hl.str(mt.s), top, n_alt, hl.if_else(n_alt == 1, "", "s")))
 
 
 def _bgen_n_samples(path: str) -> int | None:
@@ -232,8 +232,8 @@ def _import_bgen(hl, source: GenotypeSource, rg: str, rec: dict, tmp_dir: str | 
     ``tmp_dir`` for a BGEN without one, samples named by the ``.sample`` files' IIDs."""
     from hailtop import fs as hfs  # (hl.hadoop_exists is deprecated)
 
+    iids = _bgen_sample_iids(source.bgen_files())
     pairs = [(local_path(b), local_path(s)) for b, s in source.bgen_files()]
-    iids = _bgen_sample_iids(pairs)
     index_map = {}
     for bgen, _ in pairs:
         if hfs.exists(bgen + ".idx2"):  # works for local paths and gs://, hdfs://
