@@ -31,7 +31,7 @@ from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 
 log = logging.getLogger(__name__)
 
-#: words of a Hail/Java error that say the input file is malformed (not a resource failure: memory, disk)
+#: words of a Hail/Java error summary that say the input file is malformed (not a resource failure: memory, disk)
 _MALFORMED = ("VCFParseError", "error while parsing line", "Invalid locus", "ZipException", "block gzip",
               "ploidy", "bits")
 #: a Hail error naming the place in the file: ``file:/x.vcf:offset 2458704``
@@ -62,7 +62,7 @@ def hail_input_error(exc: BaseException, label: str) -> InputError | None:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     what = next((ln[len("Error summary: "):] for ln in lines if ln.startswith("Error summary: ")), lines[0] if lines
                 else type(exc).__name__)
-    if not any(k in text for k in _MALFORMED):
+    if not any(k in what for k in _MALFORMED):   # (Hail's summary line: a resource failure's trace may quote parsing)
         return None
     where = _WHERE.search(text)
     hint = "; --engine fast reads haploid and 16-bit BGEN" if any(k in what for k in ("ploidy", "bits")) else ""
@@ -83,7 +83,6 @@ def _contig_recoding(reference_genome: str = DEFAULT_REFERENCE_GENOME) -> dict[s
     rec.update({"X": "chrX", "Y": "chrY", "23": "chrX", "24": "chrY", "MT": "chrM", "26": "chrM", "M": "chrM",
                 "25": "chrX", "XY": "chrX", "PAR1": "chrX", "PAR2": "chrX"})
     return rec
-
 
 
 @contextlib.contextmanager
