@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
-from edfgen.engines.hail import HailSettings, hail_qc, import_genotypes, related_callback, related_pairs
+from edfgen.engines.hail import HailSettings, hail_qc, related_callback, related_pairs
+from edfgen.engines.hail_import import import_genotypes
 from edfgen.engines.gwas_stream import reader_qc
 from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.source import GenotypeSource

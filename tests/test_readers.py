@@ -480,7 +480,7 @@ def test_hail_import_grch37_positions_beyond_grch38_chromosome_ends(hail_context
     """chr1:249,000,000 exists on GRCh37 (chr1 is 249,250,621 bp) but not on GRCh38 (248,956,422 bp)."""
     from bed_reader import to_bed
 
-    from edfgen.engines.hail import import_genotypes
+    from edfgen.engines.hail_import import import_genotypes
 
     rng = np.random.default_rng(0)
     iid = np.array([f"S{i}" for i in range(60)])
@@ -672,7 +672,7 @@ def test_hail_cache_keys__selection_contents_and_folders(fileset, tmp_path):
 
 def test_check_bgen_for_hail__16_bit_refused_in_one_line(fileset):
     """Hail's import_bgen reads 8-bit BGEN only: plink2's 16-bit export gave a 259-line Java traceback."""
-    from edfgen.engines.hail import check_bgen_for_hail
+    from edfgen.engines.hail_import import check_bgen_for_hail
 
     check_bgen_for_hail(str(fileset / "imp8_chr1.bgen"))
     with pytest.raises(InputError, match=r"imp16.bgen: 16 bits per probability; the Hail engine reads 8-bit BGEN "
@@ -685,7 +685,7 @@ def test_index_bgen__a_killed_index_never_looks_finished(tmp_path):
     with an EOFException naming neither the file nor the fix: the index is written under a temporary name."""
     from types import SimpleNamespace
 
-    from edfgen.engines.hail import _index_bgen
+    from edfgen.engines.hail_import import _index_bgen
 
     idx = tmp_path / "edfgen-bgen-index" / "k.idx2"
 

@@ -238,7 +238,8 @@ def test_king__autosomes_only_no_sex_bias(hail_context, tmp_path):
     by sex pair (review s28b exp8: male-male -0.075, female-female -0.029)."""
     from bed_reader import to_bed
 
-    from edfgen.engines.hail import _common_variants, hail_calls, import_genotypes
+    from edfgen.engines.hail import _common_variants, hail_calls
+    from edfgen.engines.hail_import import import_genotypes
 
     hl = hail_context
     rng = np.random.default_rng(3)

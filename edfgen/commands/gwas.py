@@ -71,8 +71,8 @@ from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
-from edfgen.engines.hail import (HailSettings, check_bgen_for_hail, import_for_gwas, init_hail, qc_for_gwas,
-                                 related_callback)
+from edfgen.engines.hail import HailSettings, import_for_gwas, init_hail, qc_for_gwas, related_callback
+from edfgen.engines.hail_import import check_bgen_for_hail
 from edfgen.engines.hail_gwas import hail_by_sex, hail_model_pass
 from edfgen.engines.sex_chromosomes import sex_chromosome_record
 from edfgen.exceptions import InputError
@@ -82,6 +82,7 @@ from edfgen.formats.genotypes.sex import sample_sex, sex_file, source_sex
 from edfgen.formats.loco import loco_mismatches, open_loco_predictions, write_loco_predictions
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
+from edfgen.formats.sumstats.layout import ssf_chromosome_codes
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
 from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, check_phenotypes, collinear_covariates,
                                         inverse_normal_transform, lambda_gc)
@@ -498,6 +499,8 @@ def _write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult,
     m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
     mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value, m_eff=m_eff)
     df = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
+    # the per-phenotype files' codes (X as 23, ...): Hail's variants name X "X" where the .bim said 23 (review s30h F6)
+    df["chromosome"] = ssf_chromosome_codes(df["chromosome"])
     df = df.reset_index(drop=True).assign(n_phenotypes=mv.n_phenotypes, statistic=mv.statistic, p_value=mv.p_value,
                                           min_p=mv.min_p, min_p_corrected=mv.min_p_corrected,
                                           n=res.n.max(axis=1) if res.n.size else 0)

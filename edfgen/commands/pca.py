@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.options import GenotypeOptions, HailOptions, genotype_source, hail_settings, opt
-from edfgen.engines.hail import HailSettings, hail_pca, import_genotypes, init_hail
+from edfgen.engines.hail import HailSettings, hail_pca, init_hail
+from edfgen.engines.hail_import import import_genotypes, input_errors
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import check_unique_iids
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
@@ -83,11 +84,12 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
         _check_keep(ids, geno_ids, keep, source)
     hl = init_hail(hail or HailSettings())
     mt = import_genotypes(source, tmp_dir=(hail.tmp_dir if hail else None), hl=hl)
-    if geno_ids is None:  # VCF/BGEN/MT: sample ids known only after the import
-        geno_ids = np.asarray(mt.s.collect(), dtype=str)
-        check_unique_iids(geno_ids, f"--{source.kind} {source.label}")
-        _check_keep(ids, geno_ids, keep, source)
-    eig, pcs, pv, n_samples, n_var = hail_pca(hl, mt, ids, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb)
+    with input_errors(source):    # (the import is lazy: a malformed line surfaces in the first pass)
+        if geno_ids is None:  # VCF/BGEN/MT: sample ids known only after the import
+            geno_ids = np.asarray(mt.s.collect(), dtype=str)
+            check_unique_iids(geno_ids, f"--{source.kind} {source.label}")
+            _check_keep(ids, geno_ids, keep, source)
+        eig, pcs, pv, n_samples, n_var = hail_pca(hl, mt, ids, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb)
     params = dict(genotypes={source.kind: source.label}, reference_genome=source.reference_genome, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb,
                   keep=str(keep) if keep else None, method="hail.hwe_normalized_pca")
     with recording(out_dir, "edfgen pca", parameters=params, inputs=[*source.paths(), *dict.fromkeys(

@@ -1,20 +1,15 @@
-"""The Hail engine: one Hail (Spark) context per process, started lazily with edfgen's defaults; the
-genotype importers (``--bfile``, ``--vcf``, ``--bgen``, ``--mt`` as a MatrixTable with entry ``x``, the
-effect-allele count or dosage), quality control and KING relatedness in Hail.
+"""The Hail engine: one Hail (Spark) context per process, started lazily with edfgen's defaults; quality
+control and KING relatedness in Hail, on the genotypes that :mod:`edfgen.engines.hail_import` imports
+(``--bfile``, ``--vcf``, ``--bgen``, ``--mt`` as a MatrixTable with entry ``x``, the effect-allele count or dosage).
 
 The same code runs locally (``local[*]``, the default) and on a Spark cluster
 (``spark_master="yarn"`` or ``spark://...``; on Dataproc, ``hailctl dataproc submit``).
 The default reference genome is GRCh38. Hail's warning that it was tested on Java 11 is silenced:
-Hail 0.2.139 runs on Java 17, which is what edfgen is tested on.
-
-Importers (:func:`import_genotypes`): PLINK ``--bfile`` (``hl.import_plink``, A1 counted), ``--vcf``
-(``GT`` calls or ``DS`` dosages), ``--bgen`` with its ``--sample`` files (an ``.idx2`` index is built
-with ``hl.index_bgen`` into the temporary directory when absent) or ``--mt`` (a MatrixTable with
-``GT`` or ``dosage``/``DS`` entries, columns keyed by sample id). Contigs are read in the
-``--reference-genome`` build (``1`` and ``chr1`` both accepted) and written without ``chr``. The QC
-rules are the kernels of :mod:`edfgen.kernels.qc`; :func:`hail_qc` computes their counts in Hail.
+Hail 0.2.139 runs on Java 17, which is what edfgen is tested on. The QC rules are the kernels of
+:mod:`edfgen.kernels.qc`; :func:`hail_qc` computes their counts in Hail. What Hail cannot read in an input
+surfaces at the first pass over it (the import is lazy) and is one line naming the file
+(:func:`~edfgen.engines.hail_import.hail_input_error`).
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -34,14 +29,12 @@ import numpy as np
 import pandas as pd
 
 from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
+from edfgen.engines.hail_import import import_genotypes, input_errors, local_path
 from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
-from edfgen.formats.chromosomes import SELECTION_NAMES, hwe_diploid, selection_chromosome_names
-from edfgen.formats.genotypes.base import WITHDRAWN_ID, check_unique_iids, log_withdrawn
-from edfgen.formats.genotypes.bgen import read_oxford_sample
-from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
-from edfgen.formats.genotypes.source import GenotypeSource, path_id
-from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
+from edfgen.formats.chromosomes import hwe_diploid
+from edfgen.formats.genotypes.base import check_unique_iids
+from edfgen.formats.genotypes.source import GenotypeSource
 from edfgen.formats.tables import atomic_write
 from edfgen.kernels.qc import (KINSHIP_2ND_DEGREE, QCSettings, QCStep, VariantCounts, sample_call_rate_step,
                                variant_qc)
@@ -64,6 +57,11 @@ class HailSettings:
     executor_memory: str | None = None
     threads: int | None = None
     log_path: str | None = None
+
+    def __post_init__(self):
+        # checkpoints and temporary files are written by the executors, which resolve a relative path against
+        # their own work folder
+        object.__setattr__(self, "tmp_dir", local_path(self.tmp_dir))
 
 
 def java_major_version() -> int | None:
@@ -144,212 +142,6 @@ def init_hail(settings: HailSettings | None = None):
         pass
     return hl
 
-
-# ----------------------------------------------------------------------------------------------
-# Hail importers and QC
-# ----------------------------------------------------------------------------------------------
-def _contig_recoding(reference_genome: str = DEFAULT_REFERENCE_GENOME) -> dict[str, str]:
-    """File contig names -> Hail's contigs of ``reference_genome`` (``chr1`` for GRCh38, ``1`` for GRCh37)."""
-    # UK Biobank's BGEN files (and plink2 --output-chr 0M) name chromosomes 1-9 "01"-"09"
-    zeros = {f"{p}0{i}": i for i in range(1, 10) for p in ("", "chr")}
-    if reference_genome == "GRCh37":
-        rec = {f"chr{i}": str(i) for i in range(1, 23)} | {k: str(i) for k, i in zeros.items()}
-        rec.update({"chrX": "X", "chrY": "Y", "23": "X", "24": "Y", "25": "X", "XY": "X", "26": "MT", "M": "MT",
-                    "chrM": "MT", "chrMT": "MT", "PAR1": "X", "PAR2": "X"})
-        return rec
-    rec = {str(i): f"chr{i}" for i in range(1, 23)} | {k: f"chr{i}" for k, i in zeros.items()}
-    rec.update({"X": "chrX", "Y": "chrY", "23": "chrX", "24": "chrY", "MT": "chrM", "26": "chrM", "M": "chrM",
-                "25": "chrX", "XY": "chrX", "PAR1": "chrX", "PAR2": "chrX"})
-    return rec
-
-
-def import_genotypes(source: GenotypeSource, *, tmp_dir: str | None = None, hl=None,
-                     min_info_in_qc: bool = False):
-    """Import genotypes with Hail; return a MatrixTable keyed by ``s`` (= IID) with entry ``x`` (float64
-    effect-allele count/dosage) and row field ``varid`` (file id or ``chr:pos:ref:alt``).
-
-    Raises
-    ------
-    InputError
-        Unreadable file or an MT without a usable entry field.
-    """
-    if hl is None:
-        hl = init_hail()
-    rg = source.reference_genome
-    rec = _contig_recoding(rg)
-    if source.pfile:
-        raise InputError(f"--pfile {source.pfile}: PLINK 2 files are read by the fast engine only (--engine fast)")
-    if source.min_info is not None and not min_info_in_qc:
-        raise InputError("--min-info is computed by the fast engine and the Hail GWAS only (gwas; --engine fast "
-                         "elsewhere)")
-    try:
-        if source.bfile:
-            mt = hl.import_plink(bed=f"{source.bfile}.bed", bim=f"{source.bfile}.bim", fam=f"{source.bfile}.fam",
-                                 reference_genome=rg, contig_recoding=rec, a2_reference=True, quant_pheno=True)
-            mt = mt.annotate_rows(varid=hl.if_else(mt.rsid == ".", _chr_pos_id(hl, mt), mt.rsid))   # as plink1.read_bim
-            mt = mt.select_entries(x=hl.float64(mt.GT.n_alt_alleles()))
-        elif source.vcf:
-            if "{chr}" in source.vcf or source.vcf.endswith(".bcf"):
-                raise InputError(f"--vcf {source.vcf}: {'a {chr} template' if '{chr}' in source.vcf else 'BCF'} is "
-                                 "read by the fast engine only (Hail: one VCF, e.g. bcftools concat -Oz)")
-            mt = hl.import_vcf(source.vcf, reference_genome=rg, contig_recoding=rec, force_bgz=source.vcf.endswith(".gz"),
-                               array_elements_required=False)
-            mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid), _chr_pos_id(hl, mt), mt.rsid))
-            if source.vcf_field == "DS" or (source.vcf_field == "auto" and "DS" in mt.entry):
-                if "DS" not in mt.entry:
-                    raise InputError(f"--vcf {source.vcf}: no DS field (use --vcf-field GT)")
-                x = hl.float64(mt.DS[0] if isinstance(mt.DS.dtype, hl.tarray) else mt.DS)
-                if "GT" in mt.entry:  # no DS for a sample: its hard call (plink2 --vcf dosage=DS)
-                    x = hl.or_else(hl.if_else(mt.GT.ploidy == 1, 2 * x, x), _gt_count(hl, mt.GT))
-            else:
-                x = _gt_count(hl, mt.GT)
-            mt = mt.select_entries(x=hl.float64(x))
-        elif source.bgen:
-            pairs = source.bgen_files()
-            samples = {smp for _, smp in pairs}
-            if len(samples) > 1 and not any("://" in str(smp) for smp in samples):
-                # Hail reads one sample file for all
-                first = read_oxford_sample(pairs[0][1])["IID"].tolist()
-                for _, smp in pairs[1:]:
-                    if read_oxford_sample(smp)["IID"].tolist() != first:
-                        raise InputError(f"--sample {smp}: other samples than {pairs[0][1]}; per-chromosome BGENs "
-                                         "must list the same samples in the same order")
-            from hailtop import fs as hfs  # (hl.hadoop_exists is deprecated)
-
-            index_map = {}
-            for bgen, _ in pairs:
-                if hfs.exists(bgen + ".idx2"):  # works for local paths and gs://, hdfs://
-                    continue
-                # keyed on the BGEN file alone (any --keep/--extract/--chr reuses it: a UK Biobank chromosome
-                # takes hours to index) and written under a temporary name then renamed (a run killed inside
-                # index_bgen left a 0-byte index that broke every later run with an EOFException)
-                key = hashlib.sha256(f"{path_id(bgen)}:{rg}".encode()).hexdigest()[:16]
-                idx = os.path.join(tmp_dir or tempfile.gettempdir(), "edfgen-bgen-index", key + ".idx2")
-                if not hfs.exists(idx):
-                    _index_bgen(hl, bgen, idx, rg=rg, rec=rec)
-                index_map[bgen] = idx
-            mt = hl.import_bgen([b for b, _ in pairs], entry_fields=["dosage"], sample_file=pairs[0][1],
-                                index_file_map=index_map or None)
-            mt = mt.annotate_rows(varid=hl.if_else((mt.rsid == ".") | hl.is_missing(mt.rsid),
-                                                   _chr_pos_id(hl, mt), mt.rsid))
-            mt = mt.select_entries(x=hl.float64(mt.dosage))
-            if pairs[0][1] and "://" not in str(pairs[0][1]):
-                # Hail names samples by ID_1; edfgen (and plink2) by ID_2, the IID: plink2's own .sample export
-                # writes ID_1 = 0 for every sample, which Hail read as one duplicated id
-                iids = hl.literal(read_oxford_sample(pairs[0][1])["IID"].astype(str).tolist())
-                mt = mt.add_col_index("__c")
-                mt = mt.key_cols_by(s=iids[hl.int32(mt.__c)]).drop("__c")
-        else:
-            mt = hl.read_matrix_table(source.mt)
-            if "rsid" not in mt.row:
-                mt = mt.annotate_rows(rsid=hl.missing(hl.tstr))
-            if "varid" not in mt.row:
-                mt = mt.annotate_rows(varid=hl.or_else(mt.rsid, _chr_pos_id(hl, mt)))
-            if "x" in mt.entry and mt.x.dtype == hl.tfloat64:  # written by edfgen
-                x = mt.x
-            elif "GT" in mt.entry:
-                x = mt.GT.n_alt_alleles()
-            elif "dosage" in mt.entry or "DS" in mt.entry:
-                x = mt["dosage"] if "dosage" in mt.entry else mt["DS"]
-            else:
-                raise InputError(f"--mt {source.mt}: needs an entry field GT, dosage or DS "
-                                 f"(has {', '.join(mt.entry)})")
-            mt = mt.select_entries(x=hl.float64(x))
-        col_key = list(mt.col_key)[0]
-        if col_key != "s":
-            mt = mt.key_cols_by(s=hl.str(mt[col_key]))
-        mt = mt.select_cols().select_rows("rsid", "varid")
-        if source.bgen:  # BGEN samples without probabilities come back as filtered entries: make them missing
-            mt = mt.unfilter_entries()
-    except InputError:
-        raise
-    except Exception as exc:  # Hail raises many exception types on unreadable input
-        raise InputError(f"--{source.kind} {source.label}: cannot import ({str(exc).splitlines()[0][:300]})") from None
-    return _hail_selection(hl, mt, source)
-
-
-def _gt_count(hl, gt):
-    """Effect-allele count of a VCF call, a haploid call (males on X, Y, MT) counting two copies: as PLINK stores
-    it and the fast engine reads it (Hail's ``n_alt_alleles`` gave 0/1 there, the fast engine 0/2)."""
-    n = hl.float64(gt.n_alt_alleles())
-    return hl.if_else(gt.ploidy == 1, 2 * n, n)
-
-
-def check_bgen_for_hail(path: str) -> None:
-    """The BGEN's layout (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen`) and, from its first variant,
-    the 8 bits per probability that Hail's ``import_bgen`` reads: a 16-bit file (plink2's default export, read
-    by the fast engine) gave a 259-line Java traceback. Raises :class:`InputError` naming the file."""
-    from edfgen.formats.genotypes.bgen_check import decompress, scan_bgen, split_block
-
-    layout = scan_bgen(path)
-    if layout.n_variants == 0 or layout.layout != 2:
-        return
-    with open(path, "rb") as fh:
-        fh.seek(int(layout.starts[0]))
-        raw = fh.read(int(layout.ends[0] - layout.starts[0]))
-    try:
-        payload, length = split_block(raw, layout.layout, layout.compression)
-        data = decompress(payload, layout.compression, length)
-        bits = data[9 + layout.n_samples]
-    except (ValueError, IndexError):
-        return          # a bad block: Hail's import names it, or the fast engine's --skip-bad-variants sets it aside
-    if bits != 8:
-        raise InputError(f"--bgen {path}: {bits} bits per probability; the Hail engine reads 8-bit BGEN only "
-                         f"(use --engine fast, or plink2 --export bgen-1.2 bits=8)")
-
-
-def _index_bgen(hl, bgen: str, idx: str, *, rg: str, rec: dict) -> None:
-    """``hl.index_bgen`` of ``bgen`` into ``idx``: locally into a hidden temporary name in the same folder, then
-    renamed (a kill leaves no index that looks finished; a concurrent run that finished first wins)."""
-    if "://" in idx:
-        hl.index_bgen(bgen, index_file_map={bgen: idx}, reference_genome=rg, contig_recoding=rec)
-        return
-    os.makedirs(os.path.dirname(idx), exist_ok=True)
-    tmp = os.path.join(os.path.dirname(idx), f".{os.path.basename(idx)[:-5]}.{os.getpid()}.tmp.idx2")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        hl.index_bgen(bgen, index_file_map={bgen: tmp}, reference_genome=rg, contig_recoding=rec)
-        os.replace(tmp, idx)
-    except OSError:
-        if not os.path.exists(idx):
-            raise
-    finally:
-        if os.path.isdir(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _hail_selection(hl, mt, source: GenotypeSource):
-    """``--keep/--remove`` (columns) and ``--chr/--extract`` (rows) on an imported MatrixTable, without UK Biobank's
-    withdrawn participants (negative ids, :func:`~edfgen.formats.genotypes.base.withdrawn_samples`; their count is
-    the global ``n_withdrawn``)."""
-    gone = mt.s.matches(f"^{WITHDRAWN_ID}$")
-    n_gone = mt.aggregate_cols(hl.agg.count_where(gone))
-    log_withdrawn(source.label, n_gone)
-    if n_gone:
-        mt = mt.filter_cols(gone, keep=False)
-    mt = mt.annotate_globals(n_withdrawn=n_gone)
-    if source.keep is not None:
-        mt = mt.filter_cols(hl.literal(read_id_list(source.keep, what="--keep")).contains(mt.s))
-    if source.remove is not None:
-        mt = mt.filter_cols(hl.literal(read_id_list(source.remove, what="--remove")).contains(mt.s), keep=False)
-    if source.chromosomes is not None:
-        # imported contigs are recoded (X takes 23, 25, XY, PAR1/2: Hail cannot tell the PAR apart, so --chr XY
-        # is all of X here); a --mt's contigs may be PLINK's numbers: mapped as the fast engine maps them
-        want = {"X" if c == "XY" else c for c in selection_chromosome_names(list(source.chromosomes))}
-        contig = mt.locus.contig.replace("(?i)^chr", "").upper()
-        contig = hl.literal({k: ("X" if v == "XY" else v) for k, v in SELECTION_NAMES.items()}).get(contig, contig)
-        mt = mt.filter_rows(hl.literal(want).contains(contig))
-    if source.extract is not None:
-        ids = hl.literal(read_variant_list(source.extract))
-        mt = mt.filter_rows(ids.contains(mt.varid) | ids.contains(hl.or_else(mt.rsid, "")))
-    return mt
-
-
-def _chr_pos_id(hl, mt):
-    return hl.delimit([mt.locus.contig.replace("^chr", ""), hl.str(mt.locus.position),
-                       mt.alleles[0], hl.or_else(mt.alleles[1], ".")], ":")
 
 
 def hail_calls(hl, x):
@@ -536,7 +328,8 @@ def import_for_gwas(hl, source: GenotypeSource, hail: HailSettings):
     """The genotypes of ``source`` imported for the Hail GWAS: ``(MatrixTable, sample ids)``; duplicated
     sample ids are an input error."""
     mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)
-    ids = np.asarray(mt.s.collect(), dtype=str)
+    with input_errors(source):
+        ids = np.asarray(mt.s.collect(), dtype=str)
     check_unique_iids(ids, f"--{source.kind} {source.label}")
     return mt, ids
 
@@ -547,16 +340,9 @@ def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, ha
     a later run with the same files, QC settings and samples): ``(QC'd MatrixTable, variants, steps, sample ids)``."""
     ckpt = _cache_path(hail.tmp_dir or default_tmp_dir(), source, qc, np.asarray(sorted(overlap)),
                        sex_by_id is not None)
-    try:    # the import is lazy: what Hail cannot read (haploid BGEN samples, ...) surfaces at QC's first action
+    with input_errors(source):    # QC is the first pass over every entry
         mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info,
                                          sex_by_id=sex_by_id)
-    except Exception as exc:  # noqa: BLE001 - what Hail cannot read in the input, as one line naming it
-        what = next((ln.strip() for ln in str(exc).splitlines() if "HailException:" in ln), "")
-        if isinstance(exc, InputError) or not type(exc).__module__.startswith(("hail", "py4j")) or not any(
-                k in what for k in ("ploidy", "bits")):
-            raise     # (out of memory, a full disk, a corrupt --mt: Hail's own error, with its cause)
-        raise InputError(f"--{source.kind} {source.label}: the Hail engine cannot read it ({what[:300]}); "
-                         f"--engine fast reads haploid and 16-bit BGEN") from None
     return mt, variants, steps, np.asarray(mt.s.collect(), dtype=str)
 
 
