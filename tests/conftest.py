@@ -54,6 +54,18 @@ def hail_context(tmp_path_factory):
 SIM_COHORT_PARAMS = dict(n=1000, seed=7, chromosomes=3, variants_per_chromosome=2000, effect_scale=2.0)
 
 
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Small models: one torch thread is as fast and immune to oversubscription on a shared machine (a test module
+    opts in with ``pytestmark = pytest.mark.usefixtures("torch_one_thread")``)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def sim_cohort(tmp_path_factory) -> Path:
     """Path of a small simulated cohort, generated once per test session (~20-30 s on 2 cores).

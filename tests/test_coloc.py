@@ -69,6 +69,22 @@ def _pair_sumstats(panel, win, gx, gy, rng, folder: Path, name: str, share=0.08)
             folder / ("exp" if tag == "1" else "out") / f"{name}_{tag}.tsv", sep="\t", index=False)
 
 
+def _shared_pair(sim_cohort, tmp_path, rng, window_bp: int):
+    """One shared causal variant (the first common one): exp/s_1.tsv and out/s_2.tsv over +-window_bp around it;
+    returns (bfile, chromosomes, positions, the causal variant's index)."""
+    for d in ("exp", "out"):
+        (tmp_path / d).mkdir()
+    bfile = Path(sim_cohort) / "genotypes"
+    with PlinkGenotypes(bfile, founders_only=False) as panel:
+        chrom, pos = panel.variants.chromosome, panel.variants.position
+        g_all = panel.read(np.arange(panel.n_variants))
+        maf = np.minimum(g_all.mean(0) / 2, 1 - g_all.mean(0) / 2)
+        chosen = np.flatnonzero((g_all >= 0).all(0) & (maf > 0.2))[0]
+        win = np.flatnonzero((chrom == chrom[chosen]) & (np.abs(pos - pos[chosen]) <= window_bp))
+        _pair_sumstats(panel, win, g_all[:, chosen].astype(float), g_all[:, chosen].astype(float), rng, tmp_path, "s")
+    return bfile, chrom, pos, chosen
+
+
 def test_cli_coloc__planted_shared_and_distinct_causal_variants(sim_cohort, tmp_path):
     rng = np.random.default_rng(3)
     (tmp_path / "exp").mkdir()
@@ -151,17 +167,8 @@ def test_cli_coloc__outcome_without_n_column_finngen_needs_a_sample_size(sim_coh
     """A FinnGen-layout outcome (no n column; the README's outcome source) was a KeyError traceback. Now: a one-line
     error naming the file and the options; with --sample-size it gives the PPs of the same data with an n column;
     with --case-counts it is a case-control trait (ABF prior sd 0.2, as coloc.abf with type "cc")."""
-    rng = np.random.default_rng(5)
-    for d in ("exp", "out", "fg"):
-        (tmp_path / d).mkdir()
-    bfile = Path(sim_cohort) / "genotypes"
-    with PlinkGenotypes(bfile, founders_only=False) as panel:
-        chrom, pos = panel.variants.chromosome, panel.variants.position
-        g_all = panel.read(np.arange(panel.n_variants))
-        maf = np.minimum(g_all.mean(0) / 2, 1 - g_all.mean(0) / 2)
-        chosen = np.flatnonzero((g_all >= 0).all(0) & (maf > 0.2))[0]
-        win = np.flatnonzero((chrom == chrom[chosen]) & (np.abs(pos - pos[chosen]) <= 200_000))
-        _pair_sumstats(panel, win, g_all[:, chosen].astype(float), g_all[:, chosen].astype(float), rng, tmp_path, "s")
+    (tmp_path / "fg").mkdir()
+    bfile, chrom, pos, chosen = _shared_pair(sim_cohort, tmp_path, np.random.default_rng(5), 200_000)
     loci = pd.DataFrame([{"locus": 1, "chromosome": chrom[chosen], "base_pair_location": pos[chosen],
                           "phenotypes": "s_1"}])
     loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
@@ -214,16 +221,7 @@ def test_cli_coloc__one_shared_variant_gives_the_abf_row_and_unmatched_inputs_ar
     = 0); a pair sharing none is now a counted warning; exposures that have no lead in loci.tsv were an empty
     coloc.tsv and exit 0, now a one-line error."""
     rng = np.random.default_rng(7)
-    for d in ("exp", "out"):
-        (tmp_path / d).mkdir()
-    bfile = Path(sim_cohort) / "genotypes"
-    with PlinkGenotypes(bfile, founders_only=False) as panel:
-        chrom, pos = panel.variants.chromosome, panel.variants.position
-        g_all = panel.read(np.arange(panel.n_variants))
-        maf = np.minimum(g_all.mean(0) / 2, 1 - g_all.mean(0) / 2)
-        chosen = np.flatnonzero((g_all >= 0).all(0) & (maf > 0.2))[0]
-        win = np.flatnonzero((chrom == chrom[chosen]) & (np.abs(pos - pos[chosen]) <= 100_000))
-        _pair_sumstats(panel, win, g_all[:, chosen].astype(float), g_all[:, chosen].astype(float), rng, tmp_path, "s")
+    bfile, chrom, pos, chosen = _shared_pair(sim_cohort, tmp_path, rng, 100_000)
     out = pd.read_csv(tmp_path / "out" / "s_2.tsv", sep="\t")
     lead = out["base_pair_location"] == pos[chosen]
     out[lead].to_csv(tmp_path / "out" / "single.tsv", sep="\t", index=False)

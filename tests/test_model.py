@@ -37,13 +37,7 @@ MICRO = get_config("tiny").replace(name="micro", conv_layers=((16, 10, 5), (32, 
                                    cmsc_dim=16, pos_conv_groups=4, num_negatives=5)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small models: one thread is as fast and immune to oversubscription on a shared machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _state_equal(a: dict, b: dict) -> bool:

@@ -23,12 +23,7 @@ MICRO = get_config("tiny").replace(name="micro", conv_layers=((16, 10, 5), (32, 
 SETTINGS = PretrainSettings(steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 class _Killed(BaseException):
