@@ -327,11 +327,17 @@ def _h2_or_none(name: str, z, ld, w, n, m: float, n_blocks: int) -> H2Result | N
         return None
 
 
-def _warn_rg_na(na: dict[str, list[str]]) -> None:
-    """One warning per phenotype whose pairs are NA in rg.tsv (``na``: phenotype -> reasons, one per pair)."""
-    for name, reasons in na.items():
-        log.warning("ldsc --rg: %d pair(s) with %s are NA (as ldsc gives them): %s%s", len(reasons), name, reasons[0],
-                    f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
+def _warn_rg_na(na: dict[str, list[str]], shown: int = 5) -> None:
+    """One INFO line (shown by default) for the pairs that are NA in rg.tsv, by phenotype (``na``: phenotype ->
+    reasons, one per pair), the first ``shown`` with a reason. An NA rg is ldsc's documented answer for a trait
+    without heritability (the demo's diseases): said, not a warning to check for every EDF it meets."""
+    if not na:
+        return
+    parts = [f"{len(r)} pair(s) with {name} are NA ({r[0]}{f'; and {len(r) - 1} more' if len(r) > 1 else ''})"
+             for name, r in list(na.items())[:shown]]
+    more = f"; and the pairs of {len(na) - shown} more phenotype(s)" if len(na) > shown else ""
+    log.info("ldsc --rg: %d pair(s) NA in rg.tsv, as ldsc gives them (an h² <= 0 or not fitted): %s%s",
+             sum(len(r) for r in na.values()), "; ".join(parts), more)
 
 
 def _fit_pairs(al: AlignedZ, members: list[int], pairs: list[tuple[int, int]], rows: np.ndarray, l2, w, m: float,
