@@ -340,12 +340,14 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     files["edfs"] = edfs
 
     # 2. which EDFs track which biomarkers
-    if "biomarkers" in inputs:
-        # measure_from (a TOML option) replaces the biomarker table
-        biomarkers = None if st["interpret"].measure_from else inputs["biomarkers"]
-        w_int = {"edf": edfs, "biomarkers": biomarkers, "covar": inputs["covar"], "out": out / "interpret"}
-        r.stage("interpret", "interpret", w_int,
-                [edfs, inputs["biomarkers"], inputs["covar"]], out / "interpret")
+    # ([interpret] measure_from replaces the biomarker table: biomarkers measured on those ECGs, whose folder
+    # is keyed like extract's --ecg so that changed ECGs rerun the stage)
+    measure_from = st["interpret"].measure_from
+    if "biomarkers" in inputs or measure_from:
+        bio_input = Path(measure_from) if measure_from else inputs["biomarkers"]
+        w_int = {"edf": edfs, "biomarkers": None if measure_from else bio_input, "covar": inputs["covar"],
+                 "out": out / "interpret"}
+        r.stage("interpret", "interpret", w_int, [edfs, bio_input, inputs["covar"]], out / "interpret")
 
     # 3. GWAS (exposures on half A and outcomes on half B when two_sample_split)
     exposure_pheno, outcome_pheno = edfs, inputs.get("outcomes")

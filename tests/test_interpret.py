@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -122,6 +124,10 @@ def test_interpret_edfs__measure_from_ecg_files(shared_data, tmp_path):
     np.testing.assert_allclose(m.loc[heas[3].stem, "heart_rate_bpm"], ref.loc[0, "heart_rate_bpm"], rtol=1e-5)
     a = pd.read_csv(tmp_path / "out" / "associations.tsv", sep="\t")
     assert set(a["biomarker"]) >= {"heart_rate_bpm", "qt_interval_ms"}
+    # the manifest keys the measured ECGs (review s30j F2: only the EDF table was recorded)
+    import json
+
+    assert any(Path(k).name == "ecg" for k in json.loads((tmp_path / "out" / "manifest.json").read_text())["inputs"])
 
 
 def test_interpret_edfs__needs_exactly_one_biomarker_source(tmp_path):

@@ -657,3 +657,48 @@ def test_runner_drop_stale__keeps_an_earlier_stage_folder_the_configuration_now_
     pl._Runner(cfg).drop_stale()
     assert (out / "gwas_outcomes" / "result.tsv").exists()
     assert not (out / "mr_biomarkers").exists()
+
+
+def test_run__interpret_measure_from_runs_without_biomarkers_and_reruns_when_its_ecgs_change(tmp_path, monkeypatch):
+    """Review s30j F2: `[interpret] measure_from` without `[inputs] biomarkers` was silently ignored (no interpret
+    stage), and with it the stage key held the unused biomarker table, not the measured ECG folder, so replaced
+    ECGs left interpret 'up to date' with the old measurements."""
+    import json as _json
+
+    import edfgen.pipeline as pl
+
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def fake_run(options):
+        if options.command == "gwas":
+            raise Stop
+        out = Path(options.out)
+        folder = out.parent if out.suffix else out
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ("edfs.tsv.manifest.json" if out.suffix else "manifest.json")).write_text(_json.dumps(
+            {"command": f"edfgen {options.command}", "finished": "now", "outputs": []}))
+        calls.append((options.command, getattr(options, "measure_from", None), getattr(options, "biomarkers", 0)))
+
+    monkeypatch.setattr(pl, "run_command", fake_run)
+    for d in ("ecg", "ecgm"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "P1.hea").write_text("P1 12 500 5000\n")
+    for f in ("g.bed", "g.bim", "g.fam", "c.tsv"):
+        (tmp_path / f).write_text("")
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o"), "biomarker_gwas": False, "pca": False},
+                            "inputs": {"ecg": "ecg", "bfile": "g", "covar": "c.tsv"},
+                            "interpret": {"measure_from": "ecgm"}}, base=tmp_path)
+
+    def run_once():
+        with pytest.raises(Stop):
+            pl._run_stages(cfg, force=False)
+        return [c[0] for c in calls]
+
+    assert run_once() == ["extract", "interpret"]
+    assert calls[-1][1] == str(tmp_path / "ecgm") and calls[-1][2] is None
+    assert run_once() == ["extract", "interpret"]                      # unchanged: both skipped
+    (tmp_path / "ecgm" / "P1.hea").write_text("P1 12 500 5001\n")      # a measured ECG replaced
+    assert run_once() == ["extract", "interpret", "interpret"]

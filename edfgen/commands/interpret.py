@@ -211,8 +211,8 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
               "biomarker_columns": bcols, "p_threshold": p_threshold, "clusters": clusters}
     planned = ["associations.tsv", "clusters.tsv", "heatmap.png"]
     planned += ["measured_biomarkers.tsv", "rejects.tsv"] if measure_from is not None else []
-    with recording(out, "edfgen interpret", parameters=params, inputs=[edf, biomarkers, covar], seed=seed,
-                   planned=planned) as m:
+    with recording(out, "edfgen interpret", parameters=params, inputs=[edf, biomarkers, measure_from, covar],
+                   seed=seed, planned=planned) as m:
         if measure_from is not None:
             measured_path = write_table(bio_df, out / "measured_biomarkers.tsv", float_format="%.6g")
             rejects_path = write_table(rejects, out / "rejects.tsv")
