@@ -200,3 +200,21 @@ def test_interpret_edfs__without_covar_warns_that_the_model_is_unadjusted(tmp_pa
     a = pd.read_csv(res.associations, sep="\t").set_index(["edf", "biomarker"])
     fit = sm.OLS(edf["edf_002"].to_numpy(), sm.add_constant(bio["qrs_duration_ms"].to_numpy())).fit()
     np.testing.assert_allclose(a.loc[("edf_002", "qrs_duration_ms"), "beta"], fit.params[-1], rtol=1e-5)
+
+
+def test_interpret_edfs__a_text_value_in_a_biomarker_column_is_named_not_silently_dropped(tmp_path, caplog):
+    """Review s30j F4: one typo ('abc') made heart_rate_bpm a text column, which the default biomarker list
+    (numeric columns) left out without a word; it is now the one-line error --biomarker-columns gives. A
+    column without any number (a site name) is left out with a warning naming it."""
+    edf, bio, cov = _cohort(n=40)
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bad = bio.astype({"heart_rate_bpm": object})
+    bad.loc[3, "heart_rate_bpm"] = "abc"
+    bad.to_csv(tmp_path / "bad.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match=r"bad.tsv: column 'heart_rate_bpm', row 4 \(IID S0003\): value 'abc'"):
+        interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "bad.tsv", clusters=2)
+    bio.assign(site="leeds").to_csv(tmp_path / "site.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        res = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "s", biomarkers=tmp_path / "site.tsv", clusters=2)
+    assert res.biomarkers == ("heart_rate_bpm", "qrs_duration_ms", "qt_interval_ms")
+    assert "column(s) site hold no numbers" in caplog.text

@@ -106,6 +106,49 @@ class InterpretResult:
     rejects: Path | None = None
 
 
+def _default_biomarker_columns(bio_df: pd.DataFrame, exclude: list, *, source: str) -> list:
+    """The biomarkers of ``bio_df`` when ``--biomarker-columns`` is not given: every numeric column.
+
+    A column of numbers with one text value (a typo) is not quietly left out (review s30j F4): it is the
+    same one-line error as with ``--biomarker-columns``; a column without any number (a site name) is left
+    out with a warning naming it.
+
+    Parameters
+    ----------
+    bio_df
+        The biomarker table as read.
+    exclude
+        Columns that are not biomarkers (IID, covariates, EDF-named columns).
+    source
+        The table named in messages.
+
+    Returns
+    -------
+    list
+        The biomarker columns, in table order.
+
+    Raises
+    ------
+    InputError
+        ``"--biomarkers FILE: column 'x', row 5 (IID P5): value 'abc' is not a number"``.
+    """
+    cols, text_only = [], []
+    for c in bio_df.columns:
+        if c in exclude:
+            continue
+        if not pd.api.types.is_numeric_dtype(bio_df[c]):
+            if pd.to_numeric(bio_df[c].astype(str).str.strip(), errors="coerce").isna().all():
+                text_only.append(str(c))
+                continue
+            bio_df[c] = numeric_values(bio_df[c], source=f"--biomarkers {source}", column=c, ids=bio_df["IID"],
+                                       finite=False)
+        cols.append(c)
+    if text_only:
+        log.warning("interpret: --biomarkers %s: column(s) %s hold no numbers and are left out of the biomarkers",
+                    source, ", ".join(text_only))
+    return cols
+
+
 def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers: str | os.PathLike | None = None,
                    covar: str | os.PathLike | None = None, measure_from: str | os.PathLike | None = None,
                    covariates: Sequence[str] = ("age", "sex"), biomarker_columns: Sequence[str] | None = None,
@@ -129,7 +172,8 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     measure_from
         ECG files/directory: biomarkers are measured on the signals (record id = IID).
     biomarker_columns
-        Biomarkers to test (default: every numeric column except ``IID``, ``FID`` and covariates).
+        Biomarkers to test (default: every column of numbers except ``IID``, ``FID`` and covariates;
+        a text value in one is an error, a column without numbers is left out with a warning).
     p_threshold
         ``significant = p_value < p_threshold``.
     clusters
@@ -175,8 +219,7 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
             bio_df[c] = numeric_values(bio_df[c], source=f"--biomarkers {bio_src}", column=c, ids=bio_df["IID"],
                                        finite=False)
     else:
-        bcols = [c for c in bio_df.columns if c not in ("IID", "FID", *cov_cols, *edf_named)
-                 and pd.api.types.is_numeric_dtype(bio_df[c])]
+        bcols = _default_biomarker_columns(bio_df, ["IID", "FID", *cov_cols, *edf_named], source=bio_src)
         if edf_named:
             log.warning("interpret: --biomarkers %s: %d column(s) named like EDFs (%s) left out of the biomarkers",
                         bio_src, len(edf_named), ", ".join(map(str, edf_named[:3])) + ("…" if len(edf_named) > 3 else ""))
@@ -242,7 +285,8 @@ class InterpretOptions(CommandOptions):
     covar: str | None = opt(None, "Table with IID and the --covariates columns; without it the model is "
                             "unadjusted (edf ~ 1 + biomarker), with a warning.", path="file", exists=True)
     covariates: tuple[str, ...] = opt(("age", "sex"), "Covariate columns of --covar (used only with --covar).", comma=True)
-    biomarker_columns: tuple[str, ...] | None = opt(None, "Biomarkers to test (default: every numeric column).",
+    biomarker_columns: tuple[str, ...] | None = opt(None, "Biomarkers to test (default: every column of numbers; "
+                                                    "a text value in one is an error).",
                                                     comma=True)
     out: str | None = out_opt()
     p_threshold: float = opt(0.01, "Significance threshold.", cli=("--p",), range=(0, 1), open=(True, False))
