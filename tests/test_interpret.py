@@ -218,3 +218,27 @@ def test_interpret_edfs__a_text_value_in_a_biomarker_column_is_named_not_silentl
         res = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "s", biomarkers=tmp_path / "site.tsv", clusters=2)
     assert res.biomarkers == ("heart_rate_bpm", "qrs_duration_ms", "qt_interval_ms")
     assert "column(s) site hold no numbers" in caplog.text
+
+
+def test_associate__a_biomarker_or_edf_the_covariates_explain_is_nan_not_1e10(tmp_path, caplog):
+    """Review s30j F5: a constant biomarker, or a copy of a covariate, gave beta ~ -1e10 from round-off
+    residuals; it is NaN (not estimable), as is a constant EDF, and interpret names it in a warning."""
+    edf, bio, cov = _cohort(n=60)
+    covs = np.column_stack([cov["age"], cov["sex"] == "M"]).astype(float)
+    b = np.column_stack([bio["heart_rate_bpm"], np.full(60, 60.0), cov["age"]])
+    y = edf.drop(columns="IID").to_numpy()
+    y[:, 1] = 3.0
+    res = associate(y, b, covs)
+    assert np.isnan(res.beta[:, 1:]).all() and np.isnan(res.p_value[:, 1:]).all() and np.isnan(res.se[1]).all()
+    ok = np.delete(res.beta[:, 0], 1)
+    assert np.isfinite(ok).all() and np.abs(ok).max() < 10
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bio.assign(constant=60.0, age_copy=cov["age"]).to_csv(tmp_path / "bio.tsv", sep="\t", index=False)
+    cov.to_csv(tmp_path / "cov.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        r = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "bio.tsv",
+                           covar=tmp_path / "cov.tsv", clusters=2)
+    assert "biomarker(s) constant, age_copy not estimable" in caplog.text
+    a = pd.read_csv(r.associations, sep="\t")
+    assert a.loc[a["biomarker"].isin(["constant", "age_copy"]), "beta"].isna().all()
+    assert not a.loc[a["biomarker"].isin(["constant", "age_copy"]), "significant"].any()

@@ -242,6 +242,10 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     log.info("interpret: %d participants, %d EDFs, %d biomarkers", n, len(edf_cols), len(bcols))
     Y = df[edf_cols].to_numpy(float)
     res = associate(Y, df[bcols].to_numpy(float), cov)
+    unestimable = [c for c, t in zip(bcols, res.t.T) if np.isnan(t).all()]
+    if unestimable:
+        log.warning("interpret: biomarker(s) %s not estimable (fewer than %d participants with a value, or constant "
+                    "after the covariates): NA in associations.tsv", ", ".join(map(str, unestimable)), len(cov_cols) + 3)
     sig = res.p_value < p_threshold
     assoc = pd.DataFrame({
         "edf": np.repeat(edf_cols, len(bcols)), "biomarker": np.tile(bcols, len(edf_cols)),
