@@ -702,3 +702,36 @@ def test_run__interpret_measure_from_runs_without_biomarkers_and_reruns_when_its
     assert run_once() == ["extract", "interpret"]                      # unchanged: both skipped
     (tmp_path / "ecgm" / "P1.hea").write_text("P1 12 500 5001\n")      # a measured ECG replaced
     assert run_once() == ["extract", "interpret", "interpret"]
+
+
+def test_run__pfile_with_the_pca_stage_is_refused_before_any_stage(tmp_path, monkeypatch):
+    """Review s30j F1: with `[inputs] pfile` and covariates without PCs, the pca stage (on by default) stopped the
+    run after extract had run; the configuration is refused first, naming the conversion. With PCs in the
+    covariates (no pca stage) a pfile run goes on."""
+    import edfgen.pipeline as pl
+    from edfgen.exceptions import ConfigError
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
+        seen.append(name)
+        raise Stop
+
+    monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    (tmp_path / "ecg").mkdir()
+    for f in ("g.pgen", "g.pvar", "g.psam"):
+        (tmp_path / f).write_text("")
+    (tmp_path / "c.tsv").write_text("IID\tage\nP1\t50\n")
+    (tmp_path / "pc.tsv").write_text("IID\tage\tPC1\nP1\t50\t0.1\n")
+    raw = {"run": {"out": str(tmp_path / "o"), "biomarker_gwas": False},
+           "inputs": {"ecg": "ecg", "pfile": "g", "covar": "c.tsv"}}
+    with pytest.raises(ConfigError, match=r"\[inputs\] pfile .*g: the pca stage .*plink2 --pfile .*g --make-bed"):
+        pl._run_stages(config_from_dict(raw, base=tmp_path), force=False)
+    assert seen == []
+    with pytest.raises(Stop):
+        pl._run_stages(config_from_dict({**raw, "inputs": {**raw["inputs"], "covar": "pc.tsv"}}, base=tmp_path),
+                       force=False)
+    assert seen == ["extract"]
