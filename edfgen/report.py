@@ -408,12 +408,17 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
         e = pd.read_csv(edfs, sep="\t", nrows=5)
         facts.append(f"{sum(1 for _ in open(edfs)) - 1} participants with EDFs ({e.shape[1] - 1} dimensions)")
     parts.append("<p>" + "; ".join(facts) + "</p>")
+    # each table says which file and how many people it describes: the outcomes of `edfgen run` may be a
+    # biobank's, not the ECG cohort's (review s30j F6)
     if biomarkers:
         phys = _participant_values(biomarkers)
-        parts.append(_table(phys.describe().T.reset_index().rename(columns={"index": "trait"})))
+        parts.append(f"<p>Biomarkers ({html.escape(Path(biomarkers).name)}, n = {len(phys):,}):</p>"
+                     + _table(phys.describe().T.reset_index().rename(columns={"index": "trait"})))
     if outcomes:
-        prev = _participant_values(outcomes).mean().rename("prevalence").reset_index().rename(columns={"index": "disease"})
-        parts.append(_table(prev))
+        dis = _participant_values(outcomes)
+        prev = dis.mean().rename("prevalence").reset_index().rename(columns={"index": "disease"})
+        parts.append(f"<p>Disease prevalence in the outcome GWAS sample ({html.escape(str(outcomes))}, "
+                     f"n = {len(dis):,}):</p>" + _table(prev))
     gwas_summary = _read(out / "gwas" / "gwas_summary.tsv")
 
     parts.append("<h2>EDFs and known biomarkers</h2>")

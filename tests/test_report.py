@@ -160,6 +160,9 @@ def test_write_report__cohort_tables_keyed_by_eid(tmp_path):
     want = bio["QRS"].describe().to_numpy()
     assert cells["QRS"] == pytest.approx(want, rel=5e-3)
     assert cells["AF"] == pytest.approx([dis["AF"].mean()], rel=5e-3)
+    # each table names its file and n (review s30j F6: a biobank's prevalences read as the cohort's)
+    assert "Disease prevalence in the outcome GWAS sample (" in text and "diseases.csv, n = 40)" in text
+    assert "Biomarkers (ecg_measures.tsv, n = 40)" in text
 
 
 def test_qq_band__matches_simulated_order_statistics():
