@@ -242,3 +242,14 @@ def test_associate__a_biomarker_or_edf_the_covariates_explain_is_nan_not_1e10(tm
     a = pd.read_csv(r.associations, sep="\t")
     assert a.loc[a["biomarker"].isin(["constant", "age_copy"]), "beta"].isna().all()
     assert not a.loc[a["biomarker"].isin(["constant", "age_copy"]), "significant"].any()
+
+
+def test_interpret_edfs__more_clusters_than_edfs_warns(tmp_path, caplog):
+    """Review s30j nit: --clusters 20 with 12 EDFs became one cluster per EDF without a word."""
+    edf, bio, _ = _cohort(n=40)
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bio.to_csv(tmp_path / "phys.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        r = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "phys.tsv", clusters=20)
+    assert "--clusters 20 is more than the 12 EDFs: one cluster per EDF" in caplog.text
+    assert pd.read_csv(r.clusters, sep="\t")["cluster"].nunique() == 12

@@ -90,3 +90,27 @@ def test_run_pca__plink2_files_and_min_info_refused_naming_the_fix_not_a_missing
     assert not (tmp_path / "o").exists()
     help_text = CliRunner().invoke(cli, ["pca", "--help"]).output
     assert "--bfile" in help_text and "--pfile" not in help_text and "--min-info" not in help_text
+
+
+def test_check_keep__id_format_hint_only_when_no_id_matched(tmp_path):
+    """Review s30j nit: one matching IID got the hint that the id formats look different."""
+    from edfgen.commands.pca import _check_keep
+    from edfgen.exceptions import InputError
+
+    for ext in ("bed", "bim", "fam"):
+        (tmp_path / f"g.{ext}").write_text("")
+    src = GenotypeSource(bfile=str(tmp_path / "g"))
+    geno = np.array(["P1", "P2", "P3"])
+    with pytest.raises(InputError, match=r"1 of its 1 IIDs are in --\w+ \S+; need at least 2$"):
+        _check_keep({"P2"}, geno, "k.txt", src)
+    with pytest.raises(InputError, match=r"0 of its 1 IIDs .*IIDs look like 'P1', --keep IIDs like '2'"):
+        _check_keep({"2"}, geno, "k.txt", src)
+
+
+def test_run_pca__too_few_pruned_variants_names_the_filters_that_left_them(hail_context, tiny_sim_cohort, tmp_path):
+    """Review s30j nit: `--maf 0.5` leaving 1 variant was blamed on --k alone."""
+    from edfgen.exceptions import InputError
+
+    with pytest.raises(InputError, match=r"--k 4: .*pruned variants \(\d+, left by --maf 0.5, --ld-r2 0.2, "
+                                         r"--ld-window-kb 500\)"):
+        run_pca(GenotypeSource(bfile=str(tiny_sim_cohort / "genotypes")), tmp_path / "o", k=4, maf=0.5)

@@ -252,6 +252,8 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
         "beta": res.beta.ravel(), "se": res.se.ravel(), "t": res.t.ravel(), "p_value": res.p_value.ravel(),
         "significant": sig.ravel(),
     }, columns=ASSOCIATION_COLUMNS)
+    if clusters > len(edf_cols):     # convention 2: never change the model silently (review s30j nit)
+        log.warning("interpret: --clusters %d is more than the %d EDFs: one cluster per EDF", clusters, len(edf_cols))
     labels = cluster_edfs(Y, min(clusters, len(edf_cols)), seed=seed)
     params = {"edf": str(edf), "biomarkers": str(biomarkers) if biomarkers else None, "covar": str(covar) if covar else None,
               "measure_from": str(measure_from) if measure_from else None, "covariates": cov_cols,

@@ -52,7 +52,7 @@ def _check_keep(ids: set | None, geno_ids: np.ndarray, keep, source) -> None:
     n = len(ids & set(geno_ids))
     if n < 2:
         hint = (f" (genotype IIDs look like {str(geno_ids[0])!r}, --keep IIDs like {sorted(ids)[0]!r})"
-                if len(geno_ids) and ids else "")
+                if len(geno_ids) and ids and n == 0 else "")      # (no id matched: the formats may differ)
         raise InputError(f"--keep {keep}: {n} of its {len(ids)} IIDs are in --{source.kind} {source.label}; "
                          f"need at least 2{hint}")
 
