@@ -351,8 +351,8 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     measure_from = st["interpret"].measure_from
     if "biomarkers" in inputs or measure_from:
         bio_input = Path(measure_from) if measure_from else inputs["biomarkers"]
-        w_int = {"edf": edfs, "biomarkers": None if measure_from else bio_input, "covar": inputs["covar"],
-                 "out": out / "interpret"}
+        w_int = {"edf": edfs, "biomarkers": None if measure_from else bio_input, "measure_from": measure_from,
+                 "covar": inputs["covar"], "out": out / "interpret"}     # (measure_from also in the 'started' line)
         r.stage("interpret", "interpret", w_int, [edfs, bio_input, inputs["covar"]], out / "interpret")
 
     # 3. GWAS (exposures on half A and outcomes on half B when two_sample_split)

@@ -659,7 +659,8 @@ def test_runner_drop_stale__keeps_an_earlier_stage_folder_the_configuration_now_
     assert not (out / "mr_biomarkers").exists()
 
 
-def test_run__interpret_measure_from_runs_without_biomarkers_and_reruns_when_its_ecgs_change(tmp_path, monkeypatch):
+def test_run__interpret_measure_from_runs_without_biomarkers_and_reruns_when_its_ecgs_change(tmp_path, monkeypatch,
+                                                                                             capsys):
     """Review s30j F2: `[interpret] measure_from` without `[inputs] biomarkers` was silently ignored (no interpret
     stage), and with it the stage key held the unused biomarker table, not the measured ECG folder, so replaced
     ECGs left interpret 'up to date' with the old measurements."""
@@ -699,6 +700,8 @@ def test_run__interpret_measure_from_runs_without_biomarkers_and_reruns_when_its
 
     assert run_once() == ["extract", "interpret"]
     assert calls[-1][1] == str(tmp_path / "ecgm") and calls[-1][2] is None
+    started = [ln for ln in capsys.readouterr().err.splitlines() if "interpret: started:" in ln]
+    assert f"--measure-from {tmp_path / 'ecgm'}" in started[0]         # the log says which biomarkers were used
     assert run_once() == ["extract", "interpret"]                      # unchanged: both skipped
     (tmp_path / "ecgm" / "P1.hea").write_text("P1 12 500 5001\n")      # a measured ECG replaced
     assert run_once() == ["extract", "interpret", "interpret"]
