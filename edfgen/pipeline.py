@@ -335,7 +335,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         raise ConfigError(f"[inputs] pfile {inputs['pfile']}: the pca stage (on because "
                           + ("[run] pca = true or a [pca] section" if cfg.pca else "the covariates hold no PC columns")
                           + ") reads bfile, bgen, vcf or mt, not PLINK 2 files; convert with plink2 --pfile "
-                          f"{inputs['pfile']} --make-bed, or give covariates with PCs and [run] pca = false")
+                          f"{inputs['pfile']} --make-bed, or set [run] pca = false (covariates with PC columns)")
     bed_inputs = list(cfg.genotype_files) or [Path(f"{bfile}.bed"), Path(f"{bfile}.bim"), Path(f"{bfile}.fam")]
 
     # 1. EDFs from the frozen encoder
