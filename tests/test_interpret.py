@@ -253,3 +253,23 @@ def test_interpret_edfs__more_clusters_than_edfs_warns(tmp_path, caplog):
         r = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "phys.tsv", clusters=20)
     assert "--clusters 20 is more than the 12 EDFs: one cluster per EDF" in caplog.text
     assert pd.read_csv(r.clusters, sep="\t")["cluster"].nunique() == 12
+
+
+def test_plot_heatmap__title_and_caption_inside_the_figure_with_few_edfs(tmp_path, monkeypatch):
+    """Review s30j nit: with 8 EDFs the title and x caption were cut at the figure's edges."""
+    import edfgen.plots.heatmap as hm
+
+    figs = []
+    monkeypatch.setattr(hm, "save_png", lambda fig, path, dpi: figs.append(fig) or Path(path))
+    rng = np.random.default_rng(0)
+    t = rng.standard_normal((8, 9))
+    hm.plot_heatmap(t, np.abs(t) > 2, [f"edf_{j:03d}" for j in range(1, 9)], [f"bio_{i}" for i in range(9)],
+                    tmp_path / "h.png", clusters=np.array([1, 1, 2, 2, 3, 3, 4, 4]),
+                    title="EDF ~ biomarker + age + sex; dots: p < 0.01 (n = 200)")
+    fig = figs[0]
+    fig.canvas.draw()
+    width = fig.bbox.width
+    ax = fig.axes[0]
+    for text in (ax.title, ax.xaxis.label):
+        box = text.get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= width, text.get_text()
