@@ -77,7 +77,7 @@ from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands import run as run_command
 from edfgen.commands import study_inputs as si
 from edfgen.commands.study_inputs import result_counts, split_halves, write_if_changed
-from edfgen.exceptions import EdfgenError, InputError, StageError
+from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
 from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, input_digest, mark_in_progress, memoised_digests,
                                      read_manifest, remove_outputs, unlisted_file)
@@ -330,6 +330,12 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
             inputs.setdefault(k, v)
     geno = si.genotype_wiring(inputs)
     bfile = inputs.get("bfile")
+    run_pca = cfg.pca or (cfg.pca is None and not si.has_pcs(inputs["covar"]))
+    if run_pca and "pfile" in inputs:    # refused before any stage runs, not after extract (review s30j F1)
+        raise ConfigError(f"[inputs] pfile {inputs['pfile']}: the pca stage (on because "
+                          + ("[run] pca = true or a [pca] section" if cfg.pca else "the covariates hold no PC columns")
+                          + ") reads bfile, bgen, vcf or mt, not PLINK 2 files; convert with plink2 --pfile "
+                          f"{inputs['pfile']} --make-bed, or set [run] pca = false (covariates with PC columns)")
     bed_inputs = list(cfg.genotype_files) or [Path(f"{bfile}.bed"), Path(f"{bfile}.bim"), Path(f"{bfile}.fam")]
 
     # 1. EDFs from the frozen encoder
@@ -340,12 +346,14 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     files["edfs"] = edfs
 
     # 2. which EDFs track which biomarkers
-    if "biomarkers" in inputs:
-        # measure_from (a TOML option) replaces the biomarker table
-        biomarkers = None if st["interpret"].measure_from else inputs["biomarkers"]
-        w_int = {"edf": edfs, "biomarkers": biomarkers, "covar": inputs["covar"], "out": out / "interpret"}
-        r.stage("interpret", "interpret", w_int,
-                [edfs, inputs["biomarkers"], inputs["covar"]], out / "interpret")
+    # ([interpret] measure_from replaces the biomarker table: biomarkers measured on those ECGs, whose folder
+    # is keyed like extract's --ecg so that changed ECGs rerun the stage)
+    measure_from = st["interpret"].measure_from
+    if "biomarkers" in inputs or measure_from:
+        bio_input = Path(measure_from) if measure_from else inputs["biomarkers"]
+        w_int = {"edf": edfs, "biomarkers": None if measure_from else bio_input, "measure_from": measure_from,
+                 "covar": inputs["covar"], "out": out / "interpret"}     # (measure_from also in the 'started' line)
+        r.stage("interpret", "interpret", w_int, [edfs, bio_input, inputs["covar"]], out / "interpret")
 
     # 3. GWAS (exposures on half A and outcomes on half B when two_sample_split)
     exposure_pheno, outcome_pheno = edfs, inputs.get("outcomes")
@@ -361,7 +369,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
 
     # 3a. genotype PCs for the GWAS covariates ([pca]; by default when the covariates hold none)
     covar, extra_covs = inputs["covar"], {}
-    if cfg.pca or (cfg.pca is None and not si.has_pcs(covar)):
+    if run_pca:
         # (PCA and the LD panel take no --min-info: it filters association results)
         r.stage("pca", "pca", {**{k: v for k, v in geno.items() if k != "min_info"}, "out": out / "pca"},
                 bed_inputs, out / "pca")

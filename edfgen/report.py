@@ -346,6 +346,43 @@ def _gwas_figures(out: Path, summary: pd.DataFrame | None, loci: pd.DataFrame | 
     return parts
 
 
+def _interpret_section(folder: Path) -> list[str]:
+    """The heatmap and the strongest EDF per biomarker of ``edfgen interpret``'s output folder.
+
+    Parameters
+    ----------
+    folder
+        ``<out>/interpret``.
+
+    Returns
+    -------
+    list of str
+        HTML parts; a biomarker without an estimable association (all NA, too few participants, or
+        constant after the covariates) is named as such rather than given a row.
+    """
+    parts = []
+    covariates = _json(folder / "manifest.json").get("parameters", {}).get("covariates")
+    model = (f"adjusted for {', '.join(covariates)}" if covariates
+             else "unadjusted" if covariates is not None else "adjusted for the covariates of interpret")
+    heat = folder / "heatmap.png"
+    if heat.exists():
+        parts.append(_img(heat, "EDF × biomarker associations: signed t of EDF ~ biomarker + covariates; EDFs "
+                                "(x, labelled by number) ordered by k-means cluster, then hierarchical clustering; "
+                                "dots: significant pairs"))
+    assoc = _read(folder / "associations.tsv")
+    if assoc is None:
+        return parts
+    estimable = assoc[assoc["t"].notna()]
+    if len(estimable):
+        top = estimable.loc[estimable.groupby("biomarker")["t"].apply(lambda s: s.abs().idxmax())]
+        parts.append(f"<p>Most strongly associated EDF per biomarker (OLS {model}):</p>" + _table(top))
+    missing = sorted(set(assoc["biomarker"].astype(str)) - set(estimable["biomarker"].astype(str)))
+    if missing:
+        parts.append("<p>Not estimable (too few participants with a value, or constant after the covariates): "
+                     + html.escape(", ".join(missing)) + "</p>")
+    return parts
+
+
 def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers: str | Path | None = None,
                  outcomes: str | Path | None = None, truth: str | Path | None = None, command: str | None = None,
                  reference_genome: str | None = None, catalog: str | None = None) -> Path:
@@ -371,24 +408,21 @@ def write_report(out: str | Path, *, bfile: str | Path | None = None, biomarkers
         e = pd.read_csv(edfs, sep="\t", nrows=5)
         facts.append(f"{sum(1 for _ in open(edfs)) - 1} participants with EDFs ({e.shape[1] - 1} dimensions)")
     parts.append("<p>" + "; ".join(facts) + "</p>")
+    # each table says which file and how many people it describes: the outcomes of `edfgen run` may be a
+    # biobank's, not the ECG cohort's (review s30j F6)
     if biomarkers:
         phys = _participant_values(biomarkers)
-        parts.append(_table(phys.describe().T.reset_index().rename(columns={"index": "trait"})))
+        parts.append(f"<p>Biomarkers ({html.escape(Path(biomarkers).name)}, n = {len(phys):,}):</p>"
+                     + _table(phys.describe().T.reset_index().rename(columns={"index": "trait"})))
     if outcomes:
-        prev = _participant_values(outcomes).mean().rename("prevalence").reset_index().rename(columns={"index": "disease"})
-        parts.append(_table(prev))
+        dis = _participant_values(outcomes)
+        prev = dis.mean().rename("prevalence").reset_index().rename(columns={"index": "disease"})
+        parts.append(f"<p>Disease prevalence in the outcome GWAS sample ({html.escape(str(outcomes))}, "
+                     f"n = {len(dis):,}):</p>" + _table(prev))
     gwas_summary = _read(out / "gwas" / "gwas_summary.tsv")
 
     parts.append("<h2>EDFs and known biomarkers</h2>")
-    heat = out / "interpret" / "heatmap.png"
-    if heat.exists():
-        parts.append(_img(heat, "EDF × biomarker associations: signed t of EDF ~ biomarker + covariates; EDFs "
-                                "(x, labelled by number) ordered by k-means cluster, then hierarchical clustering; "
-                                "dots: significant pairs"))
-    assoc = _read(out / "interpret" / "associations.tsv")
-    if assoc is not None:
-        top = assoc.loc[assoc.groupby("biomarker")["t"].apply(lambda s: s.abs().idxmax())]
-        parts.append("<p>Most strongly associated EDF per biomarker (OLS adjusted for age and sex):</p>" + _table(top))
+    parts += _interpret_section(out / "interpret")
 
     loci = _read(out / "loci.tsv")
     ann = _read(out / "annotate" / "annotated_loci.tsv")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -122,6 +124,10 @@ def test_interpret_edfs__measure_from_ecg_files(shared_data, tmp_path):
     np.testing.assert_allclose(m.loc[heas[3].stem, "heart_rate_bpm"], ref.loc[0, "heart_rate_bpm"], rtol=1e-5)
     a = pd.read_csv(tmp_path / "out" / "associations.tsv", sep="\t")
     assert set(a["biomarker"]) >= {"heart_rate_bpm", "qt_interval_ms"}
+    # the manifest keys the measured ECGs (review s30j F2: only the EDF table was recorded)
+    import json
+
+    assert any(Path(k).name == "ecg" for k in json.loads((tmp_path / "out" / "manifest.json").read_text())["inputs"])
 
 
 def test_interpret_edfs__needs_exactly_one_biomarker_source(tmp_path):
@@ -194,3 +200,76 @@ def test_interpret_edfs__without_covar_warns_that_the_model_is_unadjusted(tmp_pa
     a = pd.read_csv(res.associations, sep="\t").set_index(["edf", "biomarker"])
     fit = sm.OLS(edf["edf_002"].to_numpy(), sm.add_constant(bio["qrs_duration_ms"].to_numpy())).fit()
     np.testing.assert_allclose(a.loc[("edf_002", "qrs_duration_ms"), "beta"], fit.params[-1], rtol=1e-5)
+
+
+def test_interpret_edfs__a_text_value_in_a_biomarker_column_is_named_not_silently_dropped(tmp_path, caplog):
+    """Review s30j F4: one typo ('abc') made heart_rate_bpm a text column, which the default biomarker list
+    (numeric columns) left out without a word; it is now the one-line error --biomarker-columns gives. A
+    column without any number (a site name) is left out with a warning naming it."""
+    edf, bio, cov = _cohort(n=40)
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bad = bio.astype({"heart_rate_bpm": object})
+    bad.loc[3, "heart_rate_bpm"] = "abc"
+    bad.to_csv(tmp_path / "bad.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match=r"bad.tsv: column 'heart_rate_bpm', row 4 \(IID S0003\): value 'abc'"):
+        interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "bad.tsv", clusters=2)
+    bio.assign(site="leeds").to_csv(tmp_path / "site.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        res = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "s", biomarkers=tmp_path / "site.tsv", clusters=2)
+    assert res.biomarkers == ("heart_rate_bpm", "qrs_duration_ms", "qt_interval_ms")
+    assert "column(s) site hold no numbers" in caplog.text
+
+
+def test_associate__a_biomarker_or_edf_the_covariates_explain_is_nan_not_1e10(tmp_path, caplog):
+    """Review s30j F5: a constant biomarker, or a copy of a covariate, gave beta ~ -1e10 from round-off
+    residuals; it is NaN (not estimable), as is a constant EDF, and interpret names it in a warning."""
+    edf, bio, cov = _cohort(n=60)
+    covs = np.column_stack([cov["age"], cov["sex"] == "M"]).astype(float)
+    b = np.column_stack([bio["heart_rate_bpm"], np.full(60, 60.0), cov["age"]])
+    y = edf.drop(columns="IID").to_numpy()
+    y[:, 1] = 3.0
+    res = associate(y, b, covs)
+    assert np.isnan(res.beta[:, 1:]).all() and np.isnan(res.p_value[:, 1:]).all() and np.isnan(res.se[1]).all()
+    ok = np.delete(res.beta[:, 0], 1)
+    assert np.isfinite(ok).all() and np.abs(ok).max() < 10
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bio.assign(constant=60.0, age_copy=cov["age"]).to_csv(tmp_path / "bio.tsv", sep="\t", index=False)
+    cov.to_csv(tmp_path / "cov.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        r = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "bio.tsv",
+                           covar=tmp_path / "cov.tsv", clusters=2)
+    assert "biomarker(s) constant, age_copy not estimable" in caplog.text
+    a = pd.read_csv(r.associations, sep="\t")
+    assert a.loc[a["biomarker"].isin(["constant", "age_copy"]), "beta"].isna().all()
+    assert not a.loc[a["biomarker"].isin(["constant", "age_copy"]), "significant"].any()
+
+
+def test_interpret_edfs__more_clusters_than_edfs_warns(tmp_path, caplog):
+    """Review s30j nit: --clusters 20 with 12 EDFs became one cluster per EDF without a word."""
+    edf, bio, _ = _cohort(n=40)
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bio.to_csv(tmp_path / "phys.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        r = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "phys.tsv", clusters=20)
+    assert "--clusters 20 is more than the 12 EDFs: one cluster per EDF" in caplog.text
+    assert pd.read_csv(r.clusters, sep="\t")["cluster"].nunique() == 12
+
+
+def test_plot_heatmap__title_and_caption_inside_the_figure_with_few_edfs(tmp_path, monkeypatch):
+    """Review s30j nit: with 8 EDFs the title and x caption were cut at the figure's edges."""
+    import edfgen.plots.heatmap as hm
+
+    figs = []
+    monkeypatch.setattr(hm, "save_png", lambda fig, path, dpi: figs.append(fig) or Path(path))
+    rng = np.random.default_rng(0)
+    t = rng.standard_normal((8, 9))
+    hm.plot_heatmap(t, np.abs(t) > 2, [f"edf_{j:03d}" for j in range(1, 9)], [f"bio_{i}" for i in range(9)],
+                    tmp_path / "h.png", clusters=np.array([1, 1, 2, 2, 3, 3, 4, 4]),
+                    title="EDF ~ biomarker + age + sex; dots: p < 0.01 (n = 200)")
+    fig = figs[0]
+    fig.canvas.draw()
+    width = fig.bbox.width
+    ax = fig.axes[0]
+    for text in (ax.title, ax.xaxis.label):
+        box = text.get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= width, text.get_text()

@@ -68,3 +68,49 @@ def test_run_pca__pcs_work_as_gwas_covariates(pca_run, sim_cohort, tmp_path):
     man = json.loads((g / "manifest.json").read_text())
     assert man["parameters"]["covariates"] == ["intercept", "age", "sex", "PC1", "PC2", "PC3", "PC4"]
     assert res.summary.loc[0, "n"] == 1000 and 0.8 < res.summary.loc[0, "lambda_gc"] < 1.3
+
+
+def test_run_pca__plink2_files_and_min_info_refused_naming_the_fix_not_a_missing_option(tmp_path):
+    """Review s30j F1: pca offered --pfile and --min-info, then refused them by pointing to `--engine fast`, an
+    option pca does not have. They are no longer pca options, and a source that carries them (the API, a
+    pipeline) is refused with the conversion to use."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+    from edfgen.exceptions import InputError
+
+    for ext in ("pgen", "pvar", "psam", "bed", "bim", "fam"):
+        (tmp_path / f"g.{ext}").write_text("")
+    g = str(tmp_path / "g")
+    with pytest.raises(InputError, match=rf"--pfile {g}: edfgen pca reads --bfile.*plink2 --pfile {g} --make-bed") as e:
+        run_pca(GenotypeSource(pfile=g), tmp_path / "o")
+    assert "--engine" not in str(e.value)
+    with pytest.raises(InputError, match=r"--min-info 0.8: edfgen pca takes no INFO filter; give --extract"):
+        run_pca(GenotypeSource(bfile=g, min_info=0.8), tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+    help_text = CliRunner().invoke(cli, ["pca", "--help"]).output
+    assert "--bfile" in help_text and "--pfile" not in help_text and "--min-info" not in help_text
+
+
+def test_check_keep__id_format_hint_only_when_no_id_matched(tmp_path):
+    """Review s30j nit: one matching IID got the hint that the id formats look different."""
+    from edfgen.commands.pca import _check_keep
+    from edfgen.exceptions import InputError
+
+    for ext in ("bed", "bim", "fam"):
+        (tmp_path / f"g.{ext}").write_text("")
+    src = GenotypeSource(bfile=str(tmp_path / "g"))
+    geno = np.array(["P1", "P2", "P3"])
+    with pytest.raises(InputError, match=r"1 of its 1 IIDs are in --\w+ \S+; need at least 2$"):
+        _check_keep({"P2"}, geno, "k.txt", src)
+    with pytest.raises(InputError, match=r"0 of its 1 IIDs .*IIDs look like 'P1', --keep IIDs like '2'"):
+        _check_keep({"2"}, geno, "k.txt", src)
+
+
+def test_run_pca__too_few_pruned_variants_names_the_filters_that_left_them(hail_context, tiny_sim_cohort, tmp_path):
+    """Review s30j nit: `--maf 0.5` leaving 1 variant was blamed on --k alone."""
+    from edfgen.exceptions import InputError
+
+    with pytest.raises(InputError, match=r"--k 4: .*pruned variants \(\d+, left by --maf 0.5, --ld-r2 0.2, "
+                                         r"--ld-window-kb 500\)"):
+        run_pca(GenotypeSource(bfile=str(tiny_sim_cohort / "genotypes")), tmp_path / "o", k=4, maf=0.5)

@@ -657,3 +657,84 @@ def test_runner_drop_stale__keeps_an_earlier_stage_folder_the_configuration_now_
     pl._Runner(cfg).drop_stale()
     assert (out / "gwas_outcomes" / "result.tsv").exists()
     assert not (out / "mr_biomarkers").exists()
+
+
+def test_run__interpret_measure_from_runs_without_biomarkers_and_reruns_when_its_ecgs_change(tmp_path, monkeypatch,
+                                                                                             capsys):
+    """Review s30j F2: `[interpret] measure_from` without `[inputs] biomarkers` was silently ignored (no interpret
+    stage), and with it the stage key held the unused biomarker table, not the measured ECG folder, so replaced
+    ECGs left interpret 'up to date' with the old measurements."""
+    import json as _json
+
+    import edfgen.pipeline as pl
+
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def fake_run(options):
+        if options.command == "gwas":
+            raise Stop
+        out = Path(options.out)
+        folder = out.parent if out.suffix else out
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ("edfs.tsv.manifest.json" if out.suffix else "manifest.json")).write_text(_json.dumps(
+            {"command": f"edfgen {options.command}", "finished": "now", "outputs": []}))
+        calls.append((options.command, getattr(options, "measure_from", None), getattr(options, "biomarkers", 0)))
+
+    monkeypatch.setattr(pl, "run_command", fake_run)
+    for d in ("ecg", "ecgm"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "P1.hea").write_text("P1 12 500 5000\n")
+    for f in ("g.bed", "g.bim", "g.fam", "c.tsv"):
+        (tmp_path / f).write_text("")
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o"), "biomarker_gwas": False, "pca": False},
+                            "inputs": {"ecg": "ecg", "bfile": "g", "covar": "c.tsv"},
+                            "interpret": {"measure_from": "ecgm"}}, base=tmp_path)
+
+    def run_once():
+        with pytest.raises(Stop):
+            pl._run_stages(cfg, force=False)
+        return [c[0] for c in calls]
+
+    assert run_once() == ["extract", "interpret"]
+    assert calls[-1][1] == str(tmp_path / "ecgm") and calls[-1][2] is None
+    started = [ln for ln in capsys.readouterr().err.splitlines() if "interpret: started:" in ln]
+    assert f"--measure-from {tmp_path / 'ecgm'}" in started[0]         # the log says which biomarkers were used
+    assert run_once() == ["extract", "interpret"]                      # unchanged: both skipped
+    (tmp_path / "ecgm" / "P1.hea").write_text("P1 12 500 5001\n")      # a measured ECG replaced
+    assert run_once() == ["extract", "interpret", "interpret"]
+
+
+def test_run__pfile_with_the_pca_stage_is_refused_before_any_stage(tmp_path, monkeypatch):
+    """Review s30j F1: with `[inputs] pfile` and covariates without PCs, the pca stage (on by default) stopped the
+    run after extract had run; the configuration is refused first, naming the conversion. With PCs in the
+    covariates (no pca stage) a pfile run goes on."""
+    import edfgen.pipeline as pl
+    from edfgen.exceptions import ConfigError
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
+        seen.append(name)
+        raise Stop
+
+    monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    (tmp_path / "ecg").mkdir()
+    for f in ("g.pgen", "g.pvar", "g.psam"):
+        (tmp_path / f).write_text("")
+    (tmp_path / "c.tsv").write_text("IID\tage\nP1\t50\n")
+    (tmp_path / "pc.tsv").write_text("IID\tage\tPC1\nP1\t50\t0.1\n")
+    raw = {"run": {"out": str(tmp_path / "o"), "biomarker_gwas": False},
+           "inputs": {"ecg": "ecg", "pfile": "g", "covar": "c.tsv"}}
+    with pytest.raises(ConfigError, match=r"\[inputs\] pfile .*g: the pca stage .*plink2 --pfile .*g --make-bed"):
+        pl._run_stages(config_from_dict(raw, base=tmp_path), force=False)
+    assert seen == []
+    with pytest.raises(Stop):
+        pl._run_stages(config_from_dict({**raw, "inputs": {**raw["inputs"], "covar": "pc.tsv"}}, base=tmp_path),
+                       force=False)
+    assert seen == ["extract"]

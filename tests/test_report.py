@@ -160,6 +160,9 @@ def test_write_report__cohort_tables_keyed_by_eid(tmp_path):
     want = bio["QRS"].describe().to_numpy()
     assert cells["QRS"] == pytest.approx(want, rel=5e-3)
     assert cells["AF"] == pytest.approx([dis["AF"].mean()], rel=5e-3)
+    # each table names its file and n (review s30j F6: a biobank's prevalences read as the cohort's)
+    assert "Disease prevalence in the outcome GWAS sample (" in text and "diseases.csv, n = 40)" in text
+    assert "Biomarkers (ecg_measures.tsv, n = 40)" in text
 
 
 def test_qq_band__matches_simulated_order_statistics():
@@ -475,3 +478,28 @@ def test_mr_plots__binary_outcomes_on_the_log_odds_scale_with_labelled_axes(tmp_
         assert f.get_xlabel() == f"MR effect: {unit} (95% CI)" and unit in l.get_xlabel()
         # the log-odds scale: the plotted estimates are the betas themselves, not exp(beta)
         assert np.allclose(sorted(np.asarray(f.collections[-1].get_offsets())[:, 0]), [0.4, 0.45, 0.5])
+
+
+def test_write_report__all_na_biomarker_named_not_estimable_and_model_from_manifest(tmp_path):
+    """A biomarker without an estimable row (all NA in interpret's associations) made the report raise
+    KeyError after every stage of ``edfgen run`` had finished (review s30j F3); the model line says which
+    covariates interpret used (review s30j F7), not always "age and sex"."""
+    import json
+
+    from edfgen.report import write_report
+
+    out = tmp_path / "run"
+    (out / "interpret").mkdir(parents=True)
+    pd.DataFrame({"edf": ["edf_001", "edf_002"] * 2, "biomarker": ["qt"] * 2 + ["troponin"] * 2,
+                  "beta": [0.1, -0.3, np.nan, np.nan], "se": [0.05] * 2 + [np.nan] * 2,
+                  "t": [2.0, -6.0, np.nan, np.nan], "p_value": [0.05, 1e-9, np.nan, np.nan],
+                  "significant": [False, True, False, False]}).to_csv(
+        out / "interpret" / "associations.tsv", sep="\t", index=False)
+    (out / "interpret" / "manifest.json").write_text(json.dumps({"parameters": {"covariates": ["age"]}}))
+    section = write_report(out).read_text()
+    section = section[section.index("EDFs and known biomarkers"):]
+    assert "OLS adjusted for age)" in section and "Not estimable" in section and "troponin" in section
+    rows = re.findall(r"<tr>\s*<td>(edf_\d+)</td>\s*<td>(\w+)</td>", section)
+    assert rows == [("edf_002", "qt")]
+    (out / "interpret" / "manifest.json").write_text(json.dumps({"parameters": {"covariates": []}}))
+    assert "OLS unadjusted)" in write_report(out).read_text()

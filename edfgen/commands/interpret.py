@@ -106,6 +106,49 @@ class InterpretResult:
     rejects: Path | None = None
 
 
+def _default_biomarker_columns(bio_df: pd.DataFrame, exclude: list, *, source: str) -> list:
+    """The biomarkers of ``bio_df`` when ``--biomarker-columns`` is not given: every numeric column.
+
+    A column of numbers with one text value (a typo) is not quietly left out (review s30j F4): it is the
+    same one-line error as with ``--biomarker-columns``; a column without any number (a site name) is left
+    out with a warning naming it.
+
+    Parameters
+    ----------
+    bio_df
+        The biomarker table as read.
+    exclude
+        Columns that are not biomarkers (IID, covariates, EDF-named columns).
+    source
+        The table named in messages.
+
+    Returns
+    -------
+    list
+        The biomarker columns, in table order.
+
+    Raises
+    ------
+    InputError
+        ``"--biomarkers FILE: column 'x', row 5 (IID P5): value 'abc' is not a number"``.
+    """
+    cols, text_only = [], []
+    for c in bio_df.columns:
+        if c in exclude:
+            continue
+        if not pd.api.types.is_numeric_dtype(bio_df[c]):
+            if pd.to_numeric(bio_df[c].astype(str).str.strip(), errors="coerce").isna().all():
+                text_only.append(str(c))
+                continue
+            bio_df[c] = numeric_values(bio_df[c], source=f"--biomarkers {source}", column=c, ids=bio_df["IID"],
+                                       finite=False)
+        cols.append(c)
+    if text_only:
+        log.warning("interpret: --biomarkers %s: column(s) %s hold no numbers and are left out of the biomarkers",
+                    source, ", ".join(text_only))
+    return cols
+
+
 def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers: str | os.PathLike | None = None,
                    covar: str | os.PathLike | None = None, measure_from: str | os.PathLike | None = None,
                    covariates: Sequence[str] = ("age", "sex"), biomarker_columns: Sequence[str] | None = None,
@@ -129,7 +172,8 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     measure_from
         ECG files/directory: biomarkers are measured on the signals (record id = IID).
     biomarker_columns
-        Biomarkers to test (default: every numeric column except ``IID``, ``FID`` and covariates).
+        Biomarkers to test (default: every column of numbers except ``IID``, ``FID`` and covariates;
+        a text value in one is an error, a column without numbers is left out with a warning).
     p_threshold
         ``significant = p_value < p_threshold``.
     clusters
@@ -175,8 +219,7 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
             bio_df[c] = numeric_values(bio_df[c], source=f"--biomarkers {bio_src}", column=c, ids=bio_df["IID"],
                                        finite=False)
     else:
-        bcols = [c for c in bio_df.columns if c not in ("IID", "FID", *cov_cols, *edf_named)
-                 and pd.api.types.is_numeric_dtype(bio_df[c])]
+        bcols = _default_biomarker_columns(bio_df, ["IID", "FID", *cov_cols, *edf_named], source=bio_src)
         if edf_named:
             log.warning("interpret: --biomarkers %s: %d column(s) named like EDFs (%s) left out of the biomarkers",
                         bio_src, len(edf_named), ", ".join(map(str, edf_named[:3])) + ("…" if len(edf_named) > 3 else ""))
@@ -199,20 +242,26 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     log.info("interpret: %d participants, %d EDFs, %d biomarkers", n, len(edf_cols), len(bcols))
     Y = df[edf_cols].to_numpy(float)
     res = associate(Y, df[bcols].to_numpy(float), cov)
+    unestimable = [c for c, t in zip(bcols, res.t.T) if np.isnan(t).all()]
+    if unestimable:
+        log.warning("interpret: biomarker(s) %s not estimable (fewer than %d participants with a value, or constant "
+                    "after the covariates): NA in associations.tsv", ", ".join(map(str, unestimable)), len(cov_cols) + 3)
     sig = res.p_value < p_threshold
     assoc = pd.DataFrame({
         "edf": np.repeat(edf_cols, len(bcols)), "biomarker": np.tile(bcols, len(edf_cols)),
         "beta": res.beta.ravel(), "se": res.se.ravel(), "t": res.t.ravel(), "p_value": res.p_value.ravel(),
         "significant": sig.ravel(),
     }, columns=ASSOCIATION_COLUMNS)
+    if clusters > len(edf_cols):     # convention 2: never change the model silently (review s30j nit)
+        log.warning("interpret: --clusters %d is more than the %d EDFs: one cluster per EDF", clusters, len(edf_cols))
     labels = cluster_edfs(Y, min(clusters, len(edf_cols)), seed=seed)
     params = {"edf": str(edf), "biomarkers": str(biomarkers) if biomarkers else None, "covar": str(covar) if covar else None,
               "measure_from": str(measure_from) if measure_from else None, "covariates": cov_cols,
               "biomarker_columns": bcols, "p_threshold": p_threshold, "clusters": clusters}
     planned = ["associations.tsv", "clusters.tsv", "heatmap.png"]
     planned += ["measured_biomarkers.tsv", "rejects.tsv"] if measure_from is not None else []
-    with recording(out, "edfgen interpret", parameters=params, inputs=[edf, biomarkers, covar], seed=seed,
-                   planned=planned) as m:
+    with recording(out, "edfgen interpret", parameters=params, inputs=[edf, biomarkers, measure_from, covar],
+                   seed=seed, planned=planned) as m:
         if measure_from is not None:
             measured_path = write_table(bio_df, out / "measured_biomarkers.tsv", float_format="%.6g")
             rejects_path = write_table(rejects, out / "rejects.tsv")
@@ -242,7 +291,8 @@ class InterpretOptions(CommandOptions):
     covar: str | None = opt(None, "Table with IID and the --covariates columns; without it the model is "
                             "unadjusted (edf ~ 1 + biomarker), with a warning.", path="file", exists=True)
     covariates: tuple[str, ...] = opt(("age", "sex"), "Covariate columns of --covar (used only with --covar).", comma=True)
-    biomarker_columns: tuple[str, ...] | None = opt(None, "Biomarkers to test (default: every numeric column).",
+    biomarker_columns: tuple[str, ...] | None = opt(None, "Biomarkers to test (default: every column of numbers; "
+                                                    "a text value in one is an error).",
                                                     comma=True)
     out: str | None = out_opt()
     p_threshold: float = opt(0.01, "Significance threshold.", cli=("--p",), range=(0, 1), open=(True, False))

@@ -52,9 +52,21 @@ def _check_keep(ids: set | None, geno_ids: np.ndarray, keep, source) -> None:
     n = len(ids & set(geno_ids))
     if n < 2:
         hint = (f" (genotype IIDs look like {str(geno_ids[0])!r}, --keep IIDs like {sorted(ids)[0]!r})"
-                if len(geno_ids) and ids else "")
+                if len(geno_ids) and ids and n == 0 else "")      # (no id matched: the formats may differ)
         raise InputError(f"--keep {keep}: {n} of its {len(ids)} IIDs are in --{source.kind} {source.label}; "
                          f"need at least 2{hint}")
+
+
+def _check_source(source) -> None:
+    """PCA runs on Hail, which reads no PLINK 2 files, and uses LD-pruned common variants without an INFO filter
+    (review s30j F1: the refusals named an ``--engine`` option that pca does not have)."""
+    if source.pfile:
+        raise InputError(f"--pfile {source.pfile}: edfgen pca reads --bfile, --bgen, --vcf or --mt, not PLINK 2 "
+                         f"files; convert with plink2 --pfile {source.pfile} --make-bed --out PREFIX and give "
+                         "--bfile PREFIX")
+    if source.min_info is not None:
+        raise InputError(f"--min-info {source.min_info:g}: edfgen pca takes no INFO filter; give --extract a list "
+                         "of the well-imputed variants to use")
 
 
 def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0.2, ld_window_kb: int = 500,
@@ -76,6 +88,7 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     InputError
         Too few samples or variants for ``k`` PCs.
     """
+    _check_source(source)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen pca")
     ids = read_id_list(keep, what="--keep") if keep is not None else None
     geno_ids = None
@@ -110,7 +123,7 @@ class PcaOptions(GenotypeOptions, HailOptions):
     """``edfgen pca`` (:func:`edfgen.commands.pca.run_pca`)."""
 
     command: ClassVar[str] = "pca"
-    cli_omit: ClassVar[tuple[str, ...]] = ("skip_bad_variants",)
+    cli_omit: ClassVar[tuple[str, ...]] = ("pfile", "min_info", "skip_bad_variants")   # (see _check_source)
     k: int = opt(10, "Number of PCs.", range=(1, None))
     maf: float = opt(0.05, "Use biallelic variants with minor allele frequency >= X.", range=(0, 0.5))
     ld_r2: float = opt(0.2, "LD pruning (hl.ld_prune): keep variants with r² < X with each other.", range=(0, 1))

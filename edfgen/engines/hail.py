@@ -368,7 +368,8 @@ def hail_pca(hl, mt, ids: set | None, *, k: int, maf: float, ld_r2: float, ld_wi
     mt = mt.filter_rows(hl.is_defined(pruned[mt.row_key]))
     n_var = mt.count_rows()
     if k >= min(n_samples, n_var):
-        raise InputError(f"--k {k}: need fewer PCs than samples ({n_samples}) and pruned variants ({n_var})")
+        raise InputError(f"--k {k}: need fewer PCs than samples ({n_samples}) and pruned variants ({n_var}, left by "
+                         f"--maf {maf:g}, --ld-r2 {ld_r2:g}, --ld-window-kb {ld_window_kb})")
     eig, scores, _ = hl.hwe_normalized_pca(mt.GT, k=k, compute_loadings=False)
     sc = scores.to_pandas()
     pcs = pd.DataFrame(sc["scores"].tolist(), columns=[f"PC{i + 1}" for i in range(k)])

@@ -142,6 +142,15 @@ class AssociationResult:
     dof: np.ndarray
 
 
+def _varies(residuals: np.ndarray, values: np.ndarray, rtol: float = 1e-14) -> np.ndarray:
+    """Whether each column still varies after the covariates: its residual sum of squares exceeds ``rtol``
+    times its raw sum of squares (R's ``lm`` tolerance, 1e-7 on the norm; the round-off of an exactly
+    explained column is ~1e-30 of it)."""
+    rss = np.einsum("ij,ij->j", residuals, residuals)
+    raw = np.einsum("ij,ij->j", values, values)
+    return rss > rtol * raw
+
+
 def associate(edfs: np.ndarray, biomarkers: np.ndarray, covariates: np.ndarray | None = None, *,
               intercept: bool = True) -> AssociationResult:
     """OLS of every EDF on every biomarker, adjusted for covariates (vectorised, see module docstring).
@@ -160,6 +169,8 @@ def associate(edfs: np.ndarray, biomarkers: np.ndarray, covariates: np.ndarray |
     Returns
     -------
     AssociationResult
+        NaN beta, se, t and p for a pair that is not estimable: fewer participants with the biomarker
+        than covariates + 2, or a biomarker or EDF that the covariates explain (constant, or a copy of one).
     """
     from scipy import stats
 
@@ -204,6 +215,11 @@ def associate(edfs: np.ndarray, biomarkers: np.ndarray, covariates: np.ndarray |
             rss = np.maximum(syy - beta * sxy, 0.0)
             se = np.sqrt(rss / dof / sxx)
             t = beta / se
+        # a column the covariates explain (a constant, a copy of a covariate) leaves round-off residuals whose
+        # "coefficients" are ~1e10: not estimable, NaN (review s30j F5)
+        t[:, ~_varies(rb, stack[:, p:])] = np.nan
+        t[~_varies(ry, stack[:, :p])] = np.nan
+        beta, se = np.where(np.isnan(t), np.nan, beta), np.where(np.isnan(t), np.nan, se)
         pv = 2.0 * stats.t.sf(np.abs(t), dof)
         out["beta"][:, ks], out["se"][:, ks], out["t"][:, ks], out["p_value"][:, ks] = beta, se, t, pv
     return AssociationResult(beta=out["beta"], se=out["se"], t=out["t"], p_value=out["p_value"], n=ns, dof=dofs)

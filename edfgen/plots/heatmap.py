@@ -32,7 +32,8 @@ def plot_heatmap(t: np.ndarray, significant: np.ndarray, edf_names: Sequence[str
         order = np.array(sorted(range(p), key=lambda j: (clusters[j], rank[j])))
     lim = float(np.nanpercentile(np.abs(tt), 99)) if tt.size else 1.0
     lim = max(lim, 1.0)
-    fig, ax = plt.subplots(figsize=(min(2 + 0.12 * p, 24), 1.5 + 0.4 * len(biomarker_names)))
+    # (at least 7 in wide: the title and axis caption of a few EDFs were cut at the edges, review s30j nit)
+    fig, ax = plt.subplots(figsize=(max(7.0, min(2 + 0.12 * p, 24)), 1.5 + 0.4 * len(biomarker_names)))
     im = ax.imshow(tt[:, order], aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
     sig = np.asarray(significant).T[:, order]
     yy, xx = np.nonzero(sig)
