@@ -188,14 +188,20 @@ def test_interpret_edfs__biomarker_table_with_edf_columns(tmp_path, caplog):
                        covar=tmp_path / "cov.tsv", biomarker_columns=["heart_rate_bpm", "edf_002", "age"])
 
 
+def _interpret_without_covar(tmp_path, *, n: int, clusters: int):
+    """interpret_edfs of a _cohort's EDFs and biomarkers without --covar: (result, edf, biomarkers)."""
+    edf, bio, _ = _cohort(n=n)
+    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
+    bio.to_csv(tmp_path / "phys.tsv", sep="\t", index=False)
+    return (interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "phys.tsv",
+                           clusters=clusters), edf, bio)
+
+
 def test_interpret_edfs__without_covar_warns_that_the_model_is_unadjusted(tmp_path, caplog):
     """README and --help say age and sex; without --covar the fit is edf ~ 1 + biomarker: say so (convention 2),
     and the fit is then the plain intercept-only OLS (statsmodels)."""
-    edf, bio, _ = _cohort(n=80)
-    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
-    bio.to_csv(tmp_path / "phys.tsv", sep="\t", index=False)
     with caplog.at_level("WARNING"):
-        res = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "phys.tsv", clusters=2)
+        res, edf, bio = _interpret_without_covar(tmp_path, n=80, clusters=2)
     assert "no --covar, so the associations are unadjusted (edf ~ 1 + biomarker)" in caplog.text
     a = pd.read_csv(res.associations, sep="\t").set_index(["edf", "biomarker"])
     fit = sm.OLS(edf["edf_002"].to_numpy(), sm.add_constant(bio["qrs_duration_ms"].to_numpy())).fit()
@@ -246,11 +252,8 @@ def test_associate__a_biomarker_or_edf_the_covariates_explain_is_nan_not_1e10(tm
 
 def test_interpret_edfs__more_clusters_than_edfs_warns(tmp_path, caplog):
     """Review s30j nit: --clusters 20 with 12 EDFs became one cluster per EDF without a word."""
-    edf, bio, _ = _cohort(n=40)
-    edf.to_csv(tmp_path / "edfs.tsv", sep="\t", index=False)
-    bio.to_csv(tmp_path / "phys.tsv", sep="\t", index=False)
     with caplog.at_level("WARNING"):
-        r = interpret_edfs(tmp_path / "edfs.tsv", tmp_path / "o", biomarkers=tmp_path / "phys.tsv", clusters=20)
+        r, _, _ = _interpret_without_covar(tmp_path, n=40, clusters=20)
     assert "--clusters 20 is more than the 12 EDFs: one cluster per EDF" in caplog.text
     assert pd.read_csv(r.clusters, sep="\t")["cluster"].nunique() == 12
 

@@ -76,10 +76,6 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     full = read_catalog(catalog_path)
     same_build, lifted = reference_genome == "GRCh38", None
     check_build_against_catalog(loci, full, source=f"--loci {loci_path}", reference_genome=reference_genome)
-    if same_build and not loci["variant_id"].str.fullmatch(r"rs[0-9]+").any() and not (
-            "rsid" in loci.columns and loci["rsid"].astype(str).str.fullmatch(r"rs[0-9]+").any()):
-        log.warning("--loci %s: no rsIDs, so their build cannot be checked against the catalog: the positions are "
-                    "taken as GRCh38 (give --reference-genome GRCh37 for GRCh37 positions)", loci_path)
     if not same_build and liftover_chain is None:
         log.warning("--reference-genome %s without --liftover-chain: the %d loci are matched with the GRCh38 catalog by "
                     "rsID only (no window, LD or nearest catalog hit), so a novel call is less certain", reference_genome,

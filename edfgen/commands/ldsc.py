@@ -327,7 +327,7 @@ def _h2_or_none(name: str, z, ld, w, n, m: float, n_blocks: int) -> H2Result | N
         return None
 
 
-def _warn_rg_na(na: dict[str, list[str]], shown: int = 5) -> None:
+def _log_rg_na(na: dict[str, list[str]], shown: int = 5) -> None:
     """One INFO line (shown by default) for the pairs that are NA in rg.tsv, by phenotype (``na``: phenotype ->
     reasons, one per pair), the first ``shown`` with a reason. An NA rg is ldsc's documented answer for a trait
     without heritability (the demo's diseases): said, not a warning to check for every EDF it meets."""
@@ -431,7 +431,7 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
                 found.update(_fit_pairs(al, members, pairs, rows, l2_all[rows], w_all[rows], m, two_step=two_step,
                                         n_blocks=n_blocks, na=na))
             bar.update(len(members))
-    _warn_rg_na(na)
+    _log_rg_na(na)
     rows_out = [{"phenotype_1": names[i], "phenotype_2": names[j], **dict(zip(RG_COLUMNS[2:], map(float, found[p])))}
                 for p, (i, j) in enumerate(pairs) if p in found]
     return pd.DataFrame(rows_out, columns=RG_COLUMNS)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.tables import read_table
 from edfgen.formats.manifest import recorded_parameter
 from edfgen.formats.sumstats.layout import chromosome_labels
@@ -271,6 +272,10 @@ def check_build_against_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, *, so
     ids = loci["variant_id"].astype(str)
     if "rsid" in loci.columns:
         ids = loci["rsid"].astype(str).where(loci["rsid"].notna(), ids)
+    if reference_genome == "GRCh38" and rsid_column(ids).isna().all():
+        log.warning("%s: no rsIDs, so their build cannot be checked against the catalog: the positions are taken as "
+                    "GRCh38 (give --reference-genome GRCh37 for GRCh37 positions)", source)
+        return
     cat = catalog.dropna(subset=["position"]).drop_duplicates("catalog_variant")
     cat = cat.set_index("catalog_variant")
     shared = ids.isin(cat.index)
