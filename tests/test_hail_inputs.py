@@ -92,6 +92,21 @@ def test_hail_import__relative_paths_handed_to_spark_absolute(tmp_path, monkeypa
     assert local_path("gs://b/x.vcf.bgz") == "gs://b/x.vcf.bgz" and HailSettings().tmp_dir is None
 
 
+def test_hail_import__fam_hash_header_refused_not_read_as_a_sample(tmp_path):
+    """The fast engine skips a ``#FID IID ...`` header line as plink2 does; Hail's import_plink would read it as a
+    sample (every genotype on the next person), so the Hail engine refuses it before importing."""
+    from edfgen.engines.hail_import import import_genotypes
+
+    for ext in ("bed", "bim"):
+        (tmp_path / f"g.{ext}").write_text("")
+    (tmp_path / "g.fam").write_text("#FID IID PAT MAT SEX PHENO\nA A 0 0 1 -9\n")
+    called = []
+    with pytest.raises(InputError, match=r"g\.fam: its '#FID' header line would be read as a sample by Hail"):
+        import_genotypes(GenotypeSource(bfile=str(tmp_path / "g")),
+                         hl=SimpleNamespace(import_plink=lambda **kw: called.append(kw)))
+    assert not called
+
+
 def test_hail_engine__vcf_dosage_without_gt_and_plain_gzip_as_the_fast_engine(hail_context, vcfdata, tmp_path):
     """``./.:0.95`` is a dosage without a hard call: plink2 ``dosage=DS`` and the fast engine use the DS; Hail's
     entry was missing there (``if_else`` on the missing ploidy), so 10 % of the dosages were dropped and every

@@ -34,16 +34,50 @@ def _copy(src: Path, dst: Path, *, skip: str = "") -> None:
 
 
 @pytest.mark.parametrize("n", [39, 40])          # 40 rows fit a .bed of 39 samples (10 bytes per variant each)
-@pytest.mark.parametrize("header", ["FID\tIID\tPAT\tMAT\tSEX\tPHENO", "#FID IID PAT MAT SEX PHENO1",
-                                    "fid iid father mother sex phenotype"])
+@pytest.mark.parametrize("header", ["FID\tIID\tPAT\tMAT\tSEX\tPHENO", "fid iid father mother sex phenotype"])
 def test_fam_header_line__refused_naming_the_line(tmp_path: Path, n: int, header: str):
     """Was: read as a sample, every genotype shifted to the next person (n % 4 != 0: no error at all)."""
     _write_bfile(tmp_path / "g", n=n)
     _write(tmp_path / "g.fam", [header] + _lines(tmp_path / "g.fam"))
-    with pytest.raises(InputError, match=r"g\.fam: line 1 looks like a header .*a \.fam has no header line"):
+    with pytest.raises(InputError, match=r"g\.fam: line 1 looks like a header .*a \.fam has no header line unless"):
         check_plink_fileset(tmp_path / "g")
     with pytest.raises(InputError, match="header"):
         BedReader(tmp_path / "g")
+
+
+@pytest.mark.parametrize("n", [39, 40])
+def test_fam_hash_header_lines__skipped_as_plink2_and_plink19_read_them(tmp_path: Path, n: int):
+    """Was (stop 30): refused. plink2 and plink 1.9 read ``#FID IID PAT MAT SEX PHENO1`` at the top of a
+    ``.fam`` as a header line, not a sample: the same samples and genotypes as the fileset without it, and the
+    same allele frequencies from plink2 (the reference) when it is installed."""
+    _write_bfile(tmp_path / "g", n=n, m=12)
+    _copy(tmp_path / "g", tmp_path / "h", skip="fam")
+    _write(tmp_path / "h.fam", ["## written by a pipeline", "#FID IID PAT MAT SEX PHENO1"]
+           + _lines(tmp_path / "g.fam"))
+    want, got = BedReader(tmp_path / "g"), BedReader(tmp_path / "h")
+    assert got.samples.equals(want.samples)
+    np.testing.assert_array_equal(got.read(None, np.arange(12)), want.read(None, np.arange(12)))
+    assert check_plink_fileset(tmp_path / "h").equals(want.samples)
+    if shutil.which("plink2"):
+        for prefix in ("g", "h"):
+            subprocess.run(["plink2", "--bfile", tmp_path / prefix, "--freq", "--out", tmp_path / prefix],
+                           check=True, capture_output=True)
+        assert (tmp_path / "h.afreq").read_text() == (tmp_path / "g.afreq").read_text()
+
+
+@pytest.mark.parametrize("lines, match", [
+    (lambda fam: ["#IID SEX"] + fam, r"h\.fam: line 1 is a header naming other columns"),
+    (lambda fam: fam[:5] + ["#FID IID PAT MAT SEX PHENO"] + fam[5:], r"h\.fam: line 6 starts with '#' after"),
+    (lambda fam: ["#FID IID PAT MAT SEX PHENO", "FID IID PAT MAT SEX PHENO"] + fam, r"h\.fam: line 2 looks like"),
+])
+def test_fam_other_hash_lines__refused_naming_the_line(tmp_path: Path, lines, match: str):
+    """plink2 reads the columns a ``#IID``-style header names (a .psam's) and refuses ``#`` lines after the first
+    sample: edfgen refuses both rather than read them as a .fam."""
+    _write_bfile(tmp_path / "g", n=20, m=4)
+    _copy(tmp_path / "g", tmp_path / "h", skip="fam")
+    _write(tmp_path / "h.fam", lines(_lines(tmp_path / "g.fam")))
+    with pytest.raises(InputError, match=match):
+        BedReader(tmp_path / "h")
 
 
 @pytest.mark.parametrize("short", [1, 3])

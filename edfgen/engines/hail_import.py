@@ -25,6 +25,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import SELECTION_NAMES, selection_chromosome_names
 from edfgen.formats.genotypes.base import WITHDRAWN_ID, log_withdrawn
 from edfgen.formats.genotypes.bgen import read_oxford_sample
+from edfgen.formats.genotypes.plink1 import fam_header_lines
 from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
 from edfgen.formats.genotypes.source import GenotypeSource, path_id
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
@@ -119,6 +120,9 @@ def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, 
     try:
         if source.bfile:
             bfile = local_path(source.bfile)
+            if "://" not in bfile and fam_header_lines(f"{bfile}.fam"):
+                raise InputError(f"{bfile}.fam: its '#FID' header line would be read as a sample by Hail's "
+                                 "import_plink: delete the line, or use --engine fast")
             mt = hl.import_plink(bed=f"{bfile}.bed", bim=f"{bfile}.bim", fam=f"{bfile}.fam",
                                  reference_genome=rg, contig_recoding=rec, a2_reference=True, quant_pheno=True)
             mt = mt.annotate_rows(varid=hl.if_else(mt.rsid == ".", _chr_pos_id(hl, mt), mt.rsid))   # as plink1.read_bim

@@ -106,12 +106,14 @@ def check_bed_padding(prefix: str | Path, n_samples: int, n_variants: int) -> No
                          "--make-bed --out NEW")
 
 
-def read_plink_text(path: Path, names: list[str], dtype=str, *, optional: str | None = None) -> pd.DataFrame:
+def read_plink_text(path: Path, names: list[str], dtype=str, *, optional: str | None = None,
+                    skiprows: int = 0) -> pd.DataFrame:
     """A whitespace-separated .bim/.fam: its first ``len(names)`` columns, as strings.
 
     Columns after those are ignored (plink2 reads a 7-column ``.fam`` or ``.bim`` so); ``optional`` names
     a column that a file may leave out on every line, which then reads as ``"0"`` (a 5-column ``.bim``
-    without centimorgans, as plink2 reads it). Text such as ``NA`` stays text.
+    without centimorgans, as plink2 reads it). Text such as ``NA`` stays text. The first ``skiprows`` lines
+    (header lines) are not read; line numbers in errors count them.
 
     Raises
     ------
@@ -119,7 +121,8 @@ def read_plink_text(path: Path, names: list[str], dtype=str, *, optional: str | 
         An unreadable or empty file, or a line with fewer columns than the first line; names the file and line.
     """
     try:
-        df = pd.read_csv(path, sep=r"\s+", header=None, dtype=dtype, index_col=False, keep_default_na=False)
+        df = pd.read_csv(path, sep=r"\s+", header=None, dtype=dtype, index_col=False, keep_default_na=False,
+                         skiprows=skiprows)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except pd.errors.EmptyDataError:
@@ -131,11 +134,12 @@ def read_plink_text(path: Path, names: list[str], dtype=str, *, optional: str | 
         raise InputError(f"{path}: empty file")
     have = [c for c in names if c != optional] if df.shape[1] == len(names) - 1 and optional else names
     if df.shape[1] < len(have):
-        raise InputError(f"{path}: line 1 has {df.shape[1]} columns; a PLINK {path.suffix} has {len(names)}")
+        raise InputError(f"{path}: line {skiprows + 1} has {df.shape[1]} columns; a PLINK {path.suffix} has "
+                         f"{len(names)}")
     df = df.iloc[:, :len(have)].set_axis(have, axis=1)
     short = (df[have[-1]] == "").to_numpy()                # a line shorter than the first (its last fields empty)
     if short.any():
-        raise InputError(f"{path}: line {int(short.argmax()) + 1} has fewer than {len(have)} columns")
+        raise InputError(f"{path}: line {skiprows + int(short.argmax()) + 1} has fewer than {len(have)} columns")
     return df if len(have) == len(names) else df.assign(**{optional: "0"})[names]
 
 
@@ -152,24 +156,59 @@ def read_bim(prefix: str | Path) -> pd.DataFrame:
 
 
 def read_fam(prefix: str | Path) -> pd.DataFrame:
-    """The ``.fam``: ``FID, IID, PAT, MAT, SEX, PHENO`` as strings; a header line and duplicated IIDs are
-    input errors."""
+    """The ``.fam``: ``FID, IID, PAT, MAT, SEX, PHENO`` as strings. Leading ``#FID IID PAT MAT SEX ...`` header
+    lines are skipped as plink2 and plink 1.9 skip them (:func:`fam_header_lines`); any other header line and
+    duplicated IIDs are input errors."""
     path = Path(f"{prefix}.fam")
-    fam = read_plink_text(path, ["FID", "IID", "PAT", "MAT", "SEX", "PHENO"])
-    check_no_header(fam, path)
+    skip = fam_header_lines(path)
+    fam = read_plink_text(path, ["FID", "IID", "PAT", "MAT", "SEX", "PHENO"], skiprows=skip)
+    check_no_header(fam, path, skip)
     check_unique_iids(fam, str(path))
     return fam
 
 
-def check_no_header(fam: pd.DataFrame, path: Path) -> None:
-    """A ``.fam`` has no header line: a first line whose FID starts with ``#`` (a ``.psam`` header) or whose
-    FID, IID or SEX is that column's name (``pandas.to_csv``, a spreadsheet) is an input error. Read as a
-    sample, it would shift every row by one ``.bed`` slot, undetected when the sample count stays within
-    the same ``.bed`` bytes per variant."""
+#: the first five columns of a ``.fam``, as a ``#FID ...`` header line names them
+_FAM_HEADER = ("FID", "IID", "PAT", "MAT", "SEX")
+
+
+def fam_header_lines(path: str | Path) -> int:
+    """How many leading lines of a ``.fam`` are ``#`` header lines, as plink2 and plink 1.9 skip them (e.g.
+    ``#FID IID PAT MAT SEX PHENO1``, written by some pipelines, and ``##`` comment lines). Only a header that names the ``.fam``'s own
+    columns is skipped: plink2 would read the columns a ``.psam``-style header names (``#IID SEX``), so that
+    one is an input error (convert with ``plink2 --make-bed``)."""
+    path = Path(path)
+    n = 0
+    try:
+        with open(path, "rb") as fh:
+            for raw in fh:
+                if not raw.startswith(b"#"):
+                    break
+                n += 1
+                if raw.startswith(b"##"):       # a comment line (plink2 skips it)
+                    continue
+                tokens = raw[1:].decode("utf-8", "replace").split()
+                if tuple(t.upper() for t in tokens[:5]) != _FAM_HEADER:
+                    raise InputError(f"{path}: line {n} is a header naming other columns than a .fam's "
+                                     f"({raw.decode('utf-8', 'replace').strip()[:80]}); a .fam's columns are FID IID "
+                                     "PAT MAT SEX PHENO: rewrite it with plink2 --make-bed")
+    except OSError:
+        return 0    # (read_plink_text names the file)
+    return n
+
+
+def check_no_header(fam: pd.DataFrame, path: Path, skipped: int = 0) -> None:
+    """No sample line is a header: a ``#`` line after the first sample (plink2 allows ``#`` lines only before
+    it) or a first line whose FID, IID or SEX is that column's name without the ``#`` (``pandas.to_csv``, a
+    spreadsheet; plink2 refuses it too) is an input error. Read as a sample, it would shift every row by one
+    ``.bed`` slot, undetected when the sample count stays within the same ``.bed`` bytes per variant."""
     first = fam.iloc[0]
-    if first["FID"].startswith("#") or any(first[c].upper() == c for c in ("FID", "IID", "SEX")):
-        raise InputError(f"{path}: line 1 looks like a header ({' '.join(first.tolist())[:80]}); a .fam has no "
-                         "header line: delete it")
+    if any(first[c].upper() == c for c in ("FID", "IID", "SEX")):
+        raise InputError(f"{path}: line {skipped + 1} looks like a header ({' '.join(first.tolist())[:80]}); "
+                         "a .fam has no header line unless it starts with '#FID': delete it")
+    hashed = fam["FID"].str.startswith("#").to_numpy()
+    if hashed.any():
+        raise InputError(f"{path}: line {skipped + int(hashed.argmax()) + 1} starts with '#' after the first "
+                         "sample (plink2 allows '#' header lines only at the top): delete it")
 
 
 def check_plink_fileset(prefix: str | Path) -> pd.DataFrame:
