@@ -7,9 +7,12 @@ and the R package MRPRESSO.
 
 References
 ----------
+Cochran WG (1954) The combination of estimates from different experiments. Biometrics 10:101,
+doi:10.2307/3001666 (Cochran's Q, the IVW row of ``mr_heterogeneity``).
 Higgins JPT, Thompson SG (2002) Stat Med 21:1539, doi:10.1002/sim.1186 (I²).
 Bowden J et al. (2016) Int J Epidemiol 45:1961, doi:10.1093/ije/dyw220 (I²GX, NOME).
-Rücker G et al. (2011) Biom J 53:351, doi:10.1002/bimj.201000193 (Rücker's Q).
+Rücker G, Carpenter JR, Schwarzer G (2011) Detecting and adjusting for small-study effects in meta-analysis.
+Biom J 53:351, doi:10.1002/bimj.201000151 (Rücker's Q, the MR Egger row).
 Hemani G, Tilling K, Davey Smith G (2017) PLoS Genet 13:e1007081, doi:10.1371/journal.pgen.1007081 (Steiger).
 Lee SH et al. (2012) Genet Epidemiol 36:214, doi:10.1002/gepi.21614 (liability r² from log odds).
 Verbanck M et al. (2018) Nat Genet 50:693, doi:10.1038/s41588-018-0099-7 (MR-PRESSO).
