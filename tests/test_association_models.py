@@ -15,7 +15,7 @@ from edfgen.exceptions import InputError
 from edfgen.kernels.association import lambda_gc, linear_association, prepare_phenotypes
 from edfgen.kernels.logistic import logistic_association, prepare_logistic
 from edfgen.kernels.models import GenomeBlocks, LinearModel, LogisticModel, RidgeLocoModel, make_model
-from edfgen.kernels.multivariate import mostest, z_scores
+from edfgen.kernels.multivariate import GAMMA_FIT_MIN_VARIANTS, mostest, z_scores
 from edfgen.formats.loco import read_loco_predictions, write_loco_predictions
 from edfgen.kernels.ridge import LocoPredictions, ridge_loco_predictions, shrinkage_grid
 
@@ -385,6 +385,25 @@ def test_mostest__needs_two_phenotypes_and_enough_null_vectors():
         mostest(z, z, z, m_eff=1)
     with pytest.raises(InputError, match="null correlation"):
         mostest(np.zeros((50, 3)), np.zeros((50, 3)), np.zeros((50, 3)), m_eff=1)
+
+
+def test_mostest__warns_when_the_gamma_tail_rests_on_few_permuted_variants(caplog):
+    """A gamma fitted to a few thousand permuted T extrapolates its tail to 5e-8 (review s31f F2: thresholds
+    36.4 vs 40.5 on two such fits, 39.7 under chi2_4): WARNING below GAMMA_FIT_MIN_VARIANTS, none at it."""
+    import logging
+
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    z = _correlated_z(50, 3, 0.4, rng)
+    pv = 2 * stats.norm.sf(np.abs(z))
+    with caplog.at_level(logging.WARNING):
+        mostest(z, _correlated_z(4000, 3, 0.4, rng), pv, m_eff=2.5)
+    assert "fitted to 4000 permuted variants (< 100000" in caplog.text and "each --chr job" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        mostest(z, _correlated_z(GAMMA_FIT_MIN_VARIANTS, 3, 0.4, rng), pv, m_eff=2.5)
+    assert "permuted variants" not in caplog.text
 
 
 def test_z_scores__signed_normal_quantile_of_p():
