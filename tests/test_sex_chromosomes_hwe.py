@@ -21,9 +21,9 @@ needs_plink2 = pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
 N_AUTO, N_X = 6, 24
 
 
-def _x_cohort(d: Path, n_unknown: int) -> Path:
-    """900 samples (``n_unknown`` of them of unknown sex, the rest half male); 6 chr1 and 24 non-PAR X variants
-    in HWE (males 0/2) but: X0 every female heterozygous, X1 males' allele frequency 0.7 against the females'
+def _x_cohort(d: Path, n_unknown: int, n_auto: int = N_AUTO) -> Path:
+    """900 samples (``n_unknown`` of them of unknown sex, the rest half male); ``n_auto`` chr1 and 24 non-PAR X
+    variants in HWE (males 0/2) but: X0 every female heterozygous, X1 males' allele frequency 0.7 against the females'
     0.3 (fails Graffelman-Weir, not the females-only test), X2 the unknown-sex samples all homozygous (fails
     only if they are counted), X3 a few heterozygous males (left out by plink2), X4 a mild female excess of
     heterozygotes (p ~ 1e-3: kept at 1e-6)."""
@@ -35,10 +35,10 @@ def _x_cohort(d: Path, n_unknown: int) -> Path:
                 np.zeros(n_unknown, int)]
     rng.shuffle(sex)
     male, female, unknown = sex == 1, sex == 2, sex == 0
-    M = N_AUTO + N_X
+    M = n_auto + N_X
     p = rng.uniform(0.15, 0.45, M)
     g = rng.binomial(2, p, size=(n, M)).astype(float)
-    x = np.arange(N_AUTO, M)
+    x = np.arange(n_auto, M)
     hemi = male | (unknown & (np.arange(n) % 2 == 0))      # half the unknown-sex samples are men
     g[np.ix_(hemi, x)] = 2.0 * rng.binomial(1, p[x], size=(int(hemi.sum()), N_X))
     x0, x1, x2, x3, x4 = x[:5]
@@ -50,14 +50,14 @@ def _x_cohort(d: Path, n_unknown: int) -> Path:
     fem = np.flatnonzero(female)
     hom = fem[np.isin(g[fem, x4], (0.0, 2.0))]
     g[hom[:int(0.12 * len(hom))], x4] = 1.0
-    g[rng.choice(n, 5, replace=False), N_AUTO + 8] = np.nan
+    g[rng.choice(n, 5, replace=False), n_auto + 8] = np.nan
     iid = [f"s{i}" for i in range(n)]
     to_bed(d / "g.bed", g, count_A1=False, properties={
         "fid": iid, "iid": iid, "sex": sex, "sid": [f"v{j}" for j in range(M)],
-        "chromosome": ["1"] * N_AUTO + ["23"] * N_X, "bp_position": np.arange(1, M + 1) * 1000 + 3_000_000,
+        "chromosome": ["1"] * n_auto + ["23"] * N_X, "bp_position": np.arange(1, M + 1) * 1000 + 3_000_000,
         "allele_1": ["A"] * M, "allele_2": ["G"] * M})
     age = rng.normal(50, 8, n)
-    y = 0.3 * g[:, N_AUTO + 6] + 0.5 * male + 0.02 * age + rng.normal(0, 1, n)
+    y = 0.3 * g[:, n_auto + 6] + 0.5 * male + 0.02 * age + rng.normal(0, 1, n)
     pd.DataFrame({"IID": iid, "y": y}).to_csv(d / "pheno.tsv", sep="\t", index=False)
     pd.DataFrame({"IID": iid, "age": age}).to_csv(d / "covar.tsv", sep="\t", index=False)
     pd.DataFrame({"#FID": iid, "IID": iid, "y": y}).to_csv(d / "pheno.p2", sep="\t", index=False)
@@ -267,3 +267,70 @@ def test_hwe_diploid__autosomes_and_par_by_label_or_by_coordinates():
     assert hwe_diploid(labels).tolist() == [True, True, True, True, True, False, False, False, False, False]
     kinds = chromosome_kinds(labels[[0, 5, 6, 7]], pos[[0, 5, 6, 7]], "GRCh38")
     assert hwe_diploid(labels[[0, 5, 6, 7]], kinds).tolist() == [True, True, False, False]
+
+
+
+N_AUTO_MODELS = 120     # chr1 variants: enough for MOSTest's null correlation
+
+
+def _x_cohort_for_models(d: Path) -> tuple[Path, set]:
+    """:func:`_x_cohort` (60 of unknown sex, :data:`N_AUTO_MODELS` chr1 variants, a second phenotype ``y2``) whose
+    X14 has 15 heterozygous females and no other carrier: MAF 15/1260 counting one allele per male (kept),
+    15/1800 with males' calls as stored (removed); and the variants plink2's QC keeps (plink2 ``--freq
+    --remove-nosex`` in ``d/f.afreq``: X's frequencies over the samples of known sex)."""
+    from bed_reader import open_bed, to_bed
+
+    _x_cohort(d, 60, N_AUTO_MODELS)
+    with open_bed(d / "g.bed", count_A1=False) as b:
+        G = b.read(dtype="float64")
+        props = {k: np.asarray(getattr(b, k)) for k in ("fid", "iid", "sex", "sid", "chromosome", "bp_position",
+                                                         "allele_1", "allele_2")}
+    x14 = N_AUTO_MODELS + 14
+    G[:, x14] = 0.0
+    G[np.flatnonzero(props["sex"] == 2)[:15], x14] = 1.0
+    to_bed(d / "g.bed", G, count_A1=False, properties=props)
+    pheno = pd.read_csv(d / "pheno.tsv", sep="\t")
+    pheno.assign(y2=np.random.default_rng(3).normal(size=len(pheno))).to_csv(d / "pheno.tsv", sep="\t", index=False)
+    _plink2(d, "--hwe", "1e-6", "--maf", "0.01", "--geno", "0.05", "--mind", "0.05", "--write-snplist",
+            "--out", str(d / "p2"))
+    _plink2(d, "--freq", "--remove-nosex", "--out", str(d / "f"))
+    ref = set((d / "p2.snplist").read_text().split())
+    assert f"v{x14}" in ref and {f"v{N_AUTO_MODELS}", f"v{N_AUTO_MODELS + 1}"}.isdisjoint(ref)   # X0, X1: G-W
+    return d, ref
+
+
+def _kept_and_qc(d: Path, out: Path, **settings) -> tuple[set, pd.DataFrame]:
+    """The variants of ``y.tsv.gz`` (with X's effect-allele frequency checked against plink2 ``--freq``: one
+    allele per male, the samples of known sex) and ``qc_report.tsv`` of a GWAS with ``settings``."""
+    run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", out, covar_cols=["age"],
+             qc=QCSettings(), settings=GwasSettings(transform="none", plots=False, **settings))
+    ours = pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id")
+    x = ours[ours["chromosome"] == 23]
+    f = pd.read_csv(d / "f.afreq", sep="\t").set_index("ID").loc[x.index]
+    np.testing.assert_allclose(x["effect_allele_frequency"],
+                               np.where(f["ALT"] == x["effect_allele"], f["ALT_FREQS"], 1 - f["ALT_FREQS"]), atol=2e-6)
+    return set(ours.index), pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
+
+
+@needs_plink2
+@pytest.mark.parametrize("mode", [{"multivariate": True}, {"model": "ridge-loco"}, {"model": "lmm-loco"}])
+def test_gwas_models__x_qc_reads_sex_as_plink2(tmp_path, mode):
+    """``--multivariate`` and ``--model ridge-loco/lmm-loco`` test without sex, but their QC reads it as the
+    default run and plink2 do (review s31f F1: they dropped sex for the QC too, keeping the X variants that fail
+    Graffelman-Weir and counting males' X calls as two alleles in the MAF filter and effect_allele_frequency)."""
+    d, ref = _x_cohort_for_models(tmp_path)
+    kept, qc = _kept_and_qc(d, tmp_path / "model", **mode)
+    kept_default, qc_default = _kept_and_qc(d, tmp_path / "default")
+    assert kept == kept_default == ref
+    pd.testing.assert_frame_equal(qc, qc_default)
+
+
+@needs_plink2
+def test_gwas_hail_multivariate__x_qc_reads_sex_as_plink2(hail_context, tmp_path):
+    """The Hail engine's ``--multivariate`` QC and X frequencies read sex too (review s31f F1), as the fast
+    engine's."""
+    d, ref = _x_cohort_for_models(tmp_path)
+    kept, qc = _kept_and_qc(d, tmp_path / "hail", engine="hail", multivariate=True)
+    kept_fast, qc_fast = _kept_and_qc(d, tmp_path / "fast", multivariate=True)
+    assert kept == kept_fast == ref
+    pd.testing.assert_frame_equal(qc, qc_fast)

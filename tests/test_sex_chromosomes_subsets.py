@@ -202,14 +202,15 @@ def test_gwas_hail__x_labelled_par_as_the_fast_engine(hail_context, tmp_path):
 
 
 def test_gwas_ridge_loco__says_it_reads_no_sex_though_the_fam_has_it(tmp_path, caplog):
-    """--model ridge-loco reads no sex (X, Y, MT as before): the warning says so, not that the genotype files give
+    """--model ridge-loco's tests read no sex (its QC does): the warning says so, not that the genotype files give
     no sex, and the manifest records the files' sex and that it was not used."""
     d = _sexed_cohort(tmp_path)
     with caplog.at_level(logging.WARNING):
         run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "out",
                  covar_cols=["age"], qc=QCSettings(),
                  settings=GwasSettings(transform="none", plots=False, model="ridge-loco"))
-    assert "--model ridge-loco does not read sex" in caplog.text
+    assert "--model ridge-loco does not read sex in its tests" in caplog.text
+    assert "the QC and X's effect_allele_frequency do" in caplog.text
     assert "give no sex" not in caplog.text
     rec = json.loads((tmp_path / "out" / "manifest.json").read_text())["extra"]["sex_chromosomes"]
     assert rec["sex_source"] == f"{d / 'g'}.fam" and rec["sex_used"] is False and rec["males"] == 330

@@ -316,7 +316,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         hl = init_hail(hail)
         timings["hail_start"] = time.perf_counter() - t0
         mt_raw, geno_ids = import_for_gwas(hl, source, hail)
-    sex = None if models_pass else files_sex
+    sex = None if models_pass else files_sex   # the tests' sex; QC reads the files' sex in every mode
     complete_cov = set(design.ids[~np.isnan(design.matrix).any(1)])
     has_pheno = set(ptab["IID"][ptab[names].notna().any(axis=1)])
     overlap = set(geno_ids) & has_pheno & complete_cov
@@ -396,12 +396,12 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                            if qc.remove_related else None)
                 variants, sample_index, steps = gwas_stream.stream_qc(reader, sel_samples, sel_variants, overlap, qc,
                                                                       min_info=source.min_info, related=related,
-                                                                      block_size=settings.block_size, sex=sex,
+                                                                      block_size=settings.block_size, sex=files_sex,
                                                                       build=source.reference_genome,
                                                                       min_samples=MIN_SAMPLES, kinds=kinds, threads=threads)
                 used_ids = reader.samples["IID"].to_numpy()[sample_index]
             else:
-                mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail, sex_by_id=sex)
+                mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail, sex_by_id=files_sex)
                 warn_sex_chromosomes(variants["chromosome"].to_numpy(), design.columns, no_sex=no_sex,
                                      sex_known=files_sex is not None, haploid_coded=not models_pass)   # (fast: above)
             timings["import_qc"] = time.perf_counter() - t1
@@ -425,7 +425,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                     loco, permuted, res, reml_h2 = gwas_stream.model_pass(
                         reader, sample_index, variants, Y, C, model=settings.model, multivariate=settings.multivariate,
                         loco_predictions=settings.loco_predictions, threads=threads, names=names, sample_ids=used_ids,
-                        outputs=outputs, scratch=scratch, **stream)
+                        outputs=outputs, scratch=scratch, sex=files_sex, **stream)
                 elif engine == "fast":
                     gwas_stream.fast_pass(reader, sample_index, variants, Y, C, threads=threads, names=names,
                                           outputs=outputs, sex=sex, covariate_names=cov_names,
@@ -438,7 +438,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                     perm = gwas_stream.multivariate_permutation(len(used_ids)) if settings.multivariate else None
                     res, permuted = hail_model_pass(hl, mt, used_ids, mt_variants, Y, C, binary=settings.binary,
                                                     logistic_test=settings.logistic_test, loco=preds,
-                                                    permutation=perm)
+                                                    permutation=perm, sex_by_id=files_sex)
                     res, permuted = res.rows(order), (permuted.rows(order) if permuted is not None else None)
                     outputs.add(np.arange(len(variants)), res)
                 else:

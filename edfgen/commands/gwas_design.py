@@ -257,17 +257,18 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
     as stored (0/2), confounded with any sex difference in the phenotype unless a covariate is sex, and Y on
     everyone (females' missing calls imputed). ``haploid_coded``: Y and MT are tested 0/1 (the fast engine's
     linear and logistic pass); else (Hail, ``--model ridge-loco/lmm-loco``, ``--multivariate``) 0/2, so beta and
-    its SE are half plink2's. ``no_sex`` (``"--model ridge-loco"``, ...): that pass reads no sex even where the
-    files give it (said so, rather than that the files give none).
+    its SE are half plink2's. ``no_sex`` (``"--model ridge-loco"``, ...): that pass's tests read no sex even where
+    the files give it (said so, rather than that the files give none); its QC and X's allele frequency do.
     """
     from edfgen.formats.chromosomes import selection_chromosome_names
 
     warn_non_ssf_chromosomes(chromosomes)
     names = set(selection_chromosome_names(pd.unique(np.asarray(chromosomes, dtype=object))))
     if no_sex and sex_known and names & {"X", "Y", "MT"}:
-        log.warning("%s does not read sex (the genotype files give it): X, Y and MT tested as before, on every "
-                    "sample, males' X and every Y and MT call 0/2 (beta half plink2's on Y and MT), no sex "
-                    "covariate added on X unless --covariates has one", no_sex)
+        log.warning("%s does not read sex in its tests (the genotype files give it; the QC and X's "
+                    "effect_allele_frequency do, as plink2): X, Y and MT tested on every sample, males' X and every "
+                    "Y and MT call 0/2 (beta half plink2's on Y and MT), no sex covariate added on X unless "
+                    "--covariates has one", no_sex)
         return
     if names & {"X", "XY"} and not sex_known and not any(_SEX_NAMES.match(str(c)) for c in covariate_names):
         log.warning("chromosome X is tested without a sex covariate (none of %s looks like sex, and the genotype "

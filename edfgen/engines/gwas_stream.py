@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.engines.sex_chromosomes import (analysed_sex, association_by_sex, chromosome_kinds, counts_by_sex,
-                                            no_males_step)
+                                            no_males_step, x_ploidy)
 from edfgen.engines.stream import association_pass, auto_block_size, genome_from_reader
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import hwe_diploid
@@ -295,7 +295,7 @@ def multivariate_permutation(n_samples: int) -> np.ndarray:
 def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray,
                C: np.ndarray, *, model: str, binary: bool, missing_genotypes: str, block_size: int | None,
                multivariate: bool, loco_predictions: str | None, threads: int | None, names, sample_ids, outputs,
-               firth_threshold: float | None = None, scratch: str | None = None):
+               firth_threshold: float | None = None, scratch: str | None = None, sex: np.ndarray | None = None):
     """The fast engine with ``model`` (:mod:`edfgen.kernels.models`) after QC, writing into
     ``outputs``: ``(LocoPredictions or None, permuted-genotype AssociationResult or None,
     AssociationResult or None, REML h² {chromosome: [P]} of lmm-loco's null fits or None)``.
@@ -305,6 +305,8 @@ def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Da
     (:class:`edfgen.formats.loco.LocoStoreWriter`), and step 2 holds one chromosome's in memory;
     ``multivariate`` also tests every block with the samples permuted once, and keeps both
     results in memory (the multivariate statistic needs the correlation of all permuted z-scores).
+    These passes test X, Y and MT as stored, on everyone; with ``sex`` (per reader sample, the genotype files')
+    X's ``effect_allele_frequency`` counts one allele per male, as the QC's and plink2's (:func:`x_ploidy`).
     """
     if loco_predictions:
         preds = (open_loco_predictions(loco_predictions, scratch) if scratch
@@ -317,6 +319,8 @@ def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Da
     vidx = variants["row"].to_numpy()
     chroms = variants["chromosome"].astype(str).to_numpy()
     perm = multivariate_permutation(len(sample_index)) if multivariate else None
+    on_x = with_kinds(variants, None)[KIND].to_numpy() == "X"
+    ploidy = x_ploidy(sex[sample_index]) if sex is not None and on_x.any() else None
 
     def run():
         genome = genome_from_reader(reader, sample_index, vidx, chroms) if model.needs_genome else None
@@ -325,7 +329,8 @@ def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Da
         out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
                                block=block_size or auto_block_size(len(sample_index), Y.shape[1], binary=binary,
                                                                     threads=threads),
-                               names=names, permutation=perm,
+                               names=names, permutation=perm, ploidy=ploidy,
+                               ploidy_rows=on_x if ploidy is not None else None,
                                sink=None if perm is not None else outputs.sink)
         if perm is not None:
             outputs.add(np.arange(len(vidx)), out[0])

@@ -119,7 +119,8 @@ def _contig_of(hl, mt, chromosome: str) -> str | None:
 
 
 def hail_model_pass(hl, mt, used_ids: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, *,
-                    binary: bool, logistic_test: str, loco=None, permutation: np.ndarray | None = None):
+                    binary: bool, logistic_test: str, loco=None, permutation: np.ndarray | None = None,
+                    sex_by_id: pd.Series | None = None):
     """``--model ridge-loco`` step 2 and the ``--multivariate`` permuted pass on Hail:
     ``(AssociationResult, permuted AssociationResult or None)`` over the rows of ``mt`` (``variants``, in the
     MatrixTable's order).
@@ -139,6 +140,9 @@ def hail_model_pass(hl, mt, used_ids: np.ndarray, variants: pd.DataFrame, Y: np.
     genotypes; here the phenotypes and covariates are permuted instead (sample ``k`` gets those of
     ``argsort(permutation)[k]``), the same regressions.
 
+    X, Y and MT are tested as stored, on everyone; with ``sex_by_id`` (the genotype files') X's
+    ``effect_allele_frequency`` counts one allele per male, as the QC's and plink2's (:func:`_with_x_frequency`).
+
     References
     ----------
     Mbatchou J. et al. (2021) Computationally efficient whole-genome regression for quantitative and binary
@@ -153,7 +157,7 @@ def hail_model_pass(hl, mt, used_ids: np.ndarray, variants: pd.DataFrame, Y: np.
 
     if loco is None:
         res = [one(mt, Y[o], C[o]) for o in orders]
-        return res[0], (res[1] if len(res) > 1 else None)
+        return _with_x_frequency(hl, mt, used_ids, Y, sex_by_id, res[0]), (res[1] if len(res) > 1 else None)
     chroms = variants["chromosome"].astype(str).to_numpy()
     M, P = len(variants), Y.shape[1]
     outs = []
@@ -176,7 +180,28 @@ def hail_model_pass(hl, mt, used_ids: np.ndarray, variants: pd.DataFrame, Y: np.
                 out[k][rows] = getattr(r, k)
         del resid
     res = [AssociationResult(**out) for out in outs]
-    return res[0], (res[1] if len(res) > 1 else None)
+    return _with_x_frequency(hl, mt, used_ids, Y, sex_by_id, res[0]), (res[1] if len(res) > 1 else None)
+
+
+def _with_x_frequency(hl, mt, used_ids: np.ndarray, Y: np.ndarray, sex_by_id: pd.Series | None,
+                      res: AssociationResult) -> AssociationResult:
+    """``res`` (over the rows of ``mt``) with the ``effect_allele_frequency`` of its X rows counting one allele
+    per male (:func:`edfgen.engines.sex_chromosomes.x_ploidy` of the files' ``sex_by_id``; :func:`_x_frequency`),
+    as the fast engine's :func:`edfgen.engines.gwas_stream.model_pass`; unchanged without sex or X."""
+    from edfgen.engines.sex_chromosomes import x_ploidy
+
+    ploidy = None if sex_by_id is None else x_ploidy(sex_by_id.reindex(used_ids).fillna(0).to_numpy(dtype=np.int8))
+    if ploidy is None:
+        return res
+    rt = mt.rows()
+    rows = np.flatnonzero(np.asarray(rt.select(k=row_kind(hl, rt.locus)).k.collect(), dtype=object) == "X")
+    if len(rows):
+        counted = ploidy > 0
+        ids = used_ids[counted]
+        sub = mt.filter_rows(row_kind(hl, mt.locus) == "X")
+        sub = sub.filter_cols(hl.literal(set(ids)).contains(sub.s))
+        res.effect_allele_frequency[rows] = _x_frequency(hl, sub, ids, ploidy[counted], Y[counted])
+    return res
 
 
 def row_kind(hl, locus):

@@ -19,7 +19,8 @@ the genotype files say who is male (:func:`edfgen.formats.genotypes.sex.sample_s
 column). Where they do not (VCF, a BGEN without a sex column) X is tested on everyone as stored, with a
 warning unless a covariate looks like sex, and Y on everyone (females' missing calls mean-imputed; run Y with
 ``--keep`` males). Y and MT are coded 0/1 in both cases (beta per allele, as plink2; edfgen wrote 0/2 before
-2026-12-06, beta half plink2's). The LOCO models and the multivariate pass read no sex (Y and MT 0/2, warned).
+2026-12-06, beta half plink2's). The LOCO models and the multivariate pass test without sex (X, Y and MT on
+everyone as stored, Y and MT 0/2, warned); their QC and X's allele frequency read it as above (review s31f F1).
 
 The sex covariate is not added when the user's covariates already span it in the X samples (a ``sex`` column
 equal to the files' sex: no duplicate, no collinearity error); a user covariate that becomes constant or
@@ -216,11 +217,24 @@ def sex_designs(kinds, sex: np.ndarray | None, C: np.ndarray, names, *, x_sex: b
     return out
 
 
+def x_ploidy(sex: np.ndarray | None) -> np.ndarray | None:
+    """The copies of X each sample counts in X's allele frequency (``sex``: 1 male, 2 female, 0 unknown per
+    analysed sample): 1 per male, 2 per female, 0 for unknown sex where both sexes are known (left out, as by
+    :func:`sex_designs`; with one sex known, the unknown count 2), as plink2 ``--freq``; None where no sample's
+    sex is known (every call counted as stored)."""
+    d = sex_designs(["X"], sex, np.ones((len(sex), 1)), ["intercept"])["X"] if sex is not None else None
+    if d is None or d.ploidy is None:
+        return None
+    out = np.zeros(len(sex), dtype=np.int8)
+    out[d.mask] = d.ploidy
+    return out
+
+
 def sex_chromosome_record(sex_by_id, used_ids, source: str, haploid_coded: bool = True) -> dict:
     """The manifest's ``sex_chromosomes`` record: where sex was read (``sex_by_id``, a Series IID -> code, or
     None), the analysed samples ``used_ids`` of each sex, and the rules X, Y and MT were tested by (the module
-    docstring; ``haploid_coded`` False: the LOCO and multivariate passes, which read no sex and test Y and MT
-    0/2; no analysed sample of known sex: as without sex; no male: Y not tested)."""
+    docstring; ``haploid_coded`` False: the LOCO and multivariate passes, whose tests read no sex (their QC
+    does) and code Y and MT 0/2; no analysed sample of known sex: as without sex; no male: Y not tested)."""
     hap = "0/1" if haploid_coded else "0/2 (beta half plink2's)"
     as_stored = {"X": "everyone, males 0/2 as stored, no sex covariate added", "Y": f"everyone, {hap}",
                  "MT": f"everyone, {hap}"}
@@ -324,9 +338,8 @@ def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, ki
 
     kinds = np.asarray(kinds, dtype=object)
     designs = sex_designs(kinds, sex, np.ones((len(sample_index), 1)), ["intercept"])
-    if "X" in designs and designs["X"].ploidy is not None:   # everyone counted; unknown sex outside the frequency
-        ploidy = np.zeros(len(sample_index), dtype=np.int8)
-        ploidy[designs["X"].mask] = designs["X"].ploidy
+    ploidy = x_ploidy(sex) if "X" in designs else None
+    if ploidy is not None:   # everyone counted; unknown sex outside the frequency
         designs["X"] = SexDesign(np.ones(len(sample_index), dtype=bool), designs["X"].C, designs["X"].names,
                                  ploidy=ploidy, sex=sex)
     M, N = len(variant_rows), len(sample_index)

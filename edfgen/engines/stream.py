@@ -262,7 +262,8 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
                      C: np.ndarray, *, binary: bool = False, missing_genotypes: str = "mean-impute",
                      block: int = 4096, names=None, model=None, prepared=None, chromosomes=None,
                      permutation: np.ndarray | None = None, sink=None, firth_threshold: float | None = None,
-                     haploid: bool = False, ploidy: np.ndarray | None = None, x_sex: np.ndarray | None = None):
+                     haploid: bool = False, ploidy: np.ndarray | None = None, x_sex: np.ndarray | None = None,
+                     ploidy_rows: np.ndarray | None = None):
     """Association of every variant in ``variant_index`` with the phenotypes ``Y`` (rows = ``sample_index``).
 
     ``model`` (:mod:`edfgen.kernels.models`; default: linear, or the logistic Wald test with ``binary``, with
@@ -282,6 +283,9 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         Copies of X each sample carries (1 male, 2 female): males' 0/2 calls are tested as stored
         (plink2's default ``--xchr-model 2``) but count one allele each in ``effect_allele_frequency`` and in
         the counts' ``allele_frequency`` (the MAF filter), as plink2 counts them.
+    ploidy_rows : bool array [M], optional
+        The variants ``ploidy`` applies to, in ``effect_allele_frequency`` only (X among the other chromosomes
+        of the LOCO and multivariate passes; the counts' ``allele_frequency`` is then None); default all.
     x_sex : int array [N], optional
         chrX's samples' sex (1 male, 2 female): each block's counts carry :func:`x_sex_counts` (X's HWE test).
     sink : callable, optional
@@ -311,7 +315,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
              and getattr(model, "firth_threshold", None) is not None else None)
     acc = [np.zeros(M) for _ in range(5)]
     sample_missing = np.zeros(len(sample_index), dtype=np.int64)
-    allele_freq = np.zeros(M) if ploidy is not None else None
+    allele_freq = np.zeros(M) if ploidy is not None and ploidy_rows is None else None
     x_counts = np.zeros((M, 5), dtype=np.int64) if x_sex is not None else None
     groups = [(mask, cols) for mask, cols in missingness_groups(Y)] if ploidy is not None else None
     if model.needs_chromosome:
@@ -333,7 +337,9 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         for a, v in zip(acc, (n_called, n_het, n_hom, s1, s2)):
             a[sl] = v
         sample_missing += miss
-        freq = haploid_allele_frequency(Gf, ploidy, groups) if ploidy is not None else None
+        on_x = slice(None) if ploidy_rows is None else np.flatnonzero(ploidy_rows[sl])
+        freq = (haploid_allele_frequency(Gf[:, on_x], ploidy, groups)
+                if ploidy is not None and (ploidy_rows is None or len(on_x)) else None)
         xc = x_sex_counts(Gf, x_sex) if x_sex is not None else None      # (before the model imputes Gf)
         if xc is not None:
             x_counts[sl] = xc
@@ -344,13 +350,13 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         if haploid:
             r.effect_allele_frequency[...] *= 2.0          # (the kernels' mean / 2: now the mean of 0/1 calls)
         elif freq is not None:
-            r.effect_allele_frequency[...] = freq[1]
-        if freq is not None:
+            r.effect_allele_frequency[on_x] = freq[1]
+        if allele_freq is not None:
             allele_freq[sl] = freq[0]
         if sink is not None:
             sink(sl, r, VariantCounts(np.asarray(n_called, dtype=np.int64), np.asarray(n_het, dtype=np.int64),
                                       np.asarray(n_hom, dtype=np.int64), s1, s2, miss,
-                                      allele_frequency=None if freq is None else freq[0],
+                                      allele_frequency=None if allele_freq is None else freq[0],
                                       x_counts=xc))
             continue
         for k in arrays:
