@@ -229,6 +229,24 @@ def test_extract_edfs__changed_checkpoint_discards_parts(ecg_dir, standin, tmp_p
     assert extract_edfs([ecg_dir], out, checkpoint=other, batch_size=2, chunk_size=4).resumed == 0
 
 
+def test_extract_edfs__changed_resample_padding_discards_parts(ecg_dir, standin, tmp_path):
+    """Review s31c F2: the resampler's edge padding changes the EDFs of records not at 500 Hz, so it is part of the
+    resume key; an unchanged one resumes."""
+    out = tmp_path / "edfs.tsv"
+
+    def crash(chunk, n_done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, on_chunk=crash)
+    legacy = StandInLoaded(standin.model, dataclasses.replace(standin.preprocessing, resample_padding="constant"))
+    assert extract_edfs([ecg_dir], out, checkpoint=legacy, batch_size=2, chunk_size=4).resumed == 0
+    out2 = tmp_path / "again.tsv"
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg_dir], out2, checkpoint=legacy, batch_size=2, chunk_size=4, on_chunk=crash)
+    assert extract_edfs([ecg_dir], out2, checkpoint=legacy, batch_size=2, chunk_size=4).resumed > 0
+
+
 def test_extract_edfs__parquet_workers_and_determinism(ecg_dir, standin, tmp_path):
     a = extract_edfs([ecg_dir], tmp_path / "a" / "edfs.tsv", checkpoint=standin, batch_size=4)
     b = extract_edfs([ecg_dir], tmp_path / "b" / "edfs.tsv", checkpoint=standin, batch_size=4)
