@@ -55,8 +55,9 @@ class Preprocessing:
         ``"constant"`` (zeros, which every checkpoint saved without this key was trained with, so a checkpoint
         JSON lacking it reads as ``"constant"`` and the shipped checkpoints' EDFs are unchanged). Zeros pull the
         last samples towards 0 mV, a step that the band-pass spreads back into the window: on the same 8 s of
-        real PTB-XL records at 250 Hz and at 500 Hz, the largest error of the last 0.5 s is 0.9 lead SDs
-        (median) with zeros and 0.06 with the mirror (``benchmarks/results/resample_edges.md``).
+        150 real PTB-XL records at 250 Hz and at 500 Hz, the largest error of the last 0.5 s is 0.76 lead SDs
+        (median) with zeros and 0.050 with the mirror (``line`` 0.055), the EDFs' largest difference 0.054 and
+        0.004 EDF SDs (``benchmarks/results/resample_edges.md``).
     """
 
     sampling_rate: int = SAMPLING_RATE
