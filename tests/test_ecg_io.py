@@ -131,6 +131,29 @@ def test_read_hdf5__per_record_datasets_and_stacked_layout(tmp_path):
     np.testing.assert_allclose(recs[1].signal, xs[1], rtol=1e-5)
 
 
+def test_read_hdf5__record_ids_file_stem_for_one_record_group_path_for_shared_names(tmp_path):
+    """Review s31c F1: one-record files all holding ``/ecg`` were all called ``ecg``; ``/<rid>/ecg`` groups too."""
+    import h5py
+
+    x = _sine_ecg()
+
+    def write(name, datasets):
+        with h5py.File(tmp_path / name, "w") as f:
+            f.attrs["fs"] = 500.0
+            for path in datasets:
+                f.create_dataset(path, data=x)
+    write("P7.h5", ["ecg"])                                       # one record per file: the file stem
+    write("P8.h5", ["ecg"])
+    write("P9.h5", ["visit/ecg"])                                 # ... however deep its only dataset
+    write("cohort.h5", ["P1/ecg", "P2/ecg", "site/P3/ecg", "HR9"])  # shared name: the group; a unique name: itself
+    write("mixed.h5", ["ecg", "A/ecg", "HR10"])                   # the root group: the file stem
+    ids = {r.where[len(str(tmp_path)) + 1:]: r.record_id for r in discover_records([tmp_path])}
+    assert ids == {"P7.h5:/ecg": "P7", "P8.h5:/ecg": "P8", "P9.h5:/visit/ecg": "P9",
+                   "cohort.h5:/P1/ecg": "P1", "cohort.h5:/P2/ecg": "P2", "cohort.h5:/site/P3/ecg": "site/P3",
+                   "cohort.h5:/HR9": "HR9", "mixed.h5:/ecg": "mixed", "mixed.h5:/A/ecg": "A", "mixed.h5:/HR10": "HR10"}
+    assert read_ecg(tmp_path / "P7.h5").record_id == "P7"
+
+
 @pytest.mark.parametrize("alias, canon", [
     ("avr", "aVR"), ("AVR", "aVR"), ("aVR", "aVR"), ("MLII", "II"), ("D1", "I"), ("D3", "III"),
     ("V1 ", "V1"), ("lead II", "II"), ("v6", "V6"), ("ECG_aVF", "aVF"), ("C2", "V2"), ("X", None),

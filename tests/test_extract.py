@@ -229,6 +229,24 @@ def test_extract_edfs__changed_checkpoint_discards_parts(ecg_dir, standin, tmp_p
     assert extract_edfs([ecg_dir], out, checkpoint=other, batch_size=2, chunk_size=4).resumed == 0
 
 
+def test_extract_edfs__changed_resample_padding_discards_parts(ecg_dir, standin, tmp_path):
+    """Review s31c F2: the resampler's edge padding changes the EDFs of records not at 500 Hz, so it is part of the
+    resume key; an unchanged one resumes."""
+    out = tmp_path / "edfs.tsv"
+
+    def crash(chunk, n_done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, on_chunk=crash)
+    legacy = StandInLoaded(standin.model, dataclasses.replace(standin.preprocessing, resample_padding="constant"))
+    assert extract_edfs([ecg_dir], out, checkpoint=legacy, batch_size=2, chunk_size=4).resumed == 0
+    out2 = tmp_path / "again.tsv"
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg_dir], out2, checkpoint=legacy, batch_size=2, chunk_size=4, on_chunk=crash)
+    assert extract_edfs([ecg_dir], out2, checkpoint=legacy, batch_size=2, chunk_size=4).resumed > 0
+
+
 def test_extract_edfs__parquet_workers_and_determinism(ecg_dir, standin, tmp_path):
     a = extract_edfs([ecg_dir], tmp_path / "a" / "edfs.tsv", checkpoint=standin, batch_size=4)
     b = extract_edfs([ecg_dir], tmp_path / "b" / "edfs.tsv", checkpoint=standin, batch_size=4)
@@ -310,8 +328,8 @@ def test_extract_edfs__npz_npy_and_hdf5_inputs_match_wfdb(shared_data, standin, 
     up = sps.resample_poly(recs[0].signal.astype(np.float64), 2, 1, axis=1)
     np.savez(d / f"{heas[0].stem}.npz", ecg=up * 1000, fs=1000.0, units="uV")
     np.save(d / f"{heas[1].stem}.npy", recs[1].signal.T)
-    with h5py.File(d / "more.h5", "w") as f:
-        ds = f.create_dataset(heas[2].stem, data=recs[2].signal)
+    with h5py.File(d / f"{heas[2].stem}.h5", "w") as f:     # one record per file: named by the file
+        ds = f.create_dataset("ecg", data=recs[2].signal)
         ds.attrs["fs"] = 500.0
         ds.attrs["leads"] = np.array(LEADS, dtype="S")
     res = extract_edfs([d], tmp_path / "edfs.tsv", checkpoint=standin, fs=500.0, workers=1)
@@ -321,6 +339,29 @@ def test_extract_edfs__npz_npy_and_hdf5_inputs_match_wfdb(shared_data, standin, 
     for rid, v in ref.items():
         tol = 0.05 if rid == heas[0].stem else 1e-5  # the 1000 Hz copy went through resampling twice
         np.testing.assert_allclose(got.loc[rid].to_numpy(), v, rtol=tol, atol=tol * 0.1)
+
+
+def test_extract_edfs__hdf5_duplicate_record_id_names_both_datasets(shared_data, standin, tmp_path):
+    """Review s31c F1: a folder of one-record HDF5 files all holding ``/ecg`` gave one row, IID ``ecg``, and rejected
+    the others as duplicates of 'ecg'; now each is named by its file, and a real duplicate names both datasets."""
+    import h5py
+
+    heas = sorted((shared_data / "ecg" / "cinc2021").glob("JS*.hea"))[:2]
+    d = tmp_path / "h5"
+    d.mkdir()
+    for hea in heas:
+        with h5py.File(d / f"{hea.stem}.h5", "w") as f:
+            f.create_dataset("ecg", data=read_wfdb(hea).signal).attrs["fs"] = 500.0
+    with h5py.File(d / "visits.h5", "w") as f:          # groups per record: named by the group; JS20000 again
+        f.attrs["fs"] = 500.0
+        for rid in (heas[0].stem, "V2"):
+            f.create_dataset(f"{rid}/ecg", data=read_wfdb(heas[0]).signal)
+    res = extract_edfs([d], tmp_path / "edfs.tsv", checkpoint=standin, workers=0)
+    got = pd.read_csv(res.table, sep="\t", dtype={"IID": str})
+    assert sorted(got.IID) == sorted([h.stem for h in heas] + ["V2"])
+    rej = pd.read_csv(res.rejects, sep="\t", dtype=str)
+    assert rej[["record", "reason"]].values.tolist() == [[heas[0].stem, f"duplicated record id of {d / 'visits.h5'}:/"
+                                                          f"{heas[0].stem}/ecg (also {d / heas[0].stem}.h5:/ecg)"]]
 
 
 def test_extract_edfs__sigkilled_process_resumes(ecg_dir, tmp_path):

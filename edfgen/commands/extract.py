@@ -367,9 +367,10 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             early_rejects.append((r.record_id, r.path, r.key[0]))   # reason; it claims no record id, so a
             continue              # usable record of the same name is still read
         if r.record_id in seen:
-            early_rejects.append((r.record_id, r.path, f"duplicated record id (also {seen[r.record_id]})"))
+            this = f" of {r.where}" if r.where != r.path else ""
+            early_rejects.append((r.record_id, r.path, f"duplicated record id{this} (also {seen[r.record_id]})"))
             continue
-        seen[r.record_id] = r.path
+        seen[r.record_id] = r.where
         if idmap is not None and r.record_id not in idmap:
             early_rejects.append((r.record_id, r.path, f"record not in --id-map {id_map}"))
             continue

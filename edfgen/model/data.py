@@ -107,7 +107,7 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
             files.append(p)
     if files:
         refs = [r for r in discover_records(files) if r.fmt == "rejected" or _first_time(r.record_id, r.path, seen,
-                                                                                          rejects)]
+                                                                                          rejects, where=r.where)]
         for s in range(0, len(refs), chunk):
             batch = preprocess_many(read_records_iter(refs[s:s + chunk], z_scale=z_scale), prep)
             parts.append(batch.signals)
@@ -122,10 +122,13 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     return EcgArray(ids=ids, signals=signals, rejects=rejects, z_scored=np.array(zflags) if any(zflags) else None)
 
 
-def _first_time(record_id: str, where: str, seen: dict[str, str], rejects: list) -> bool:
-    """Whether ``record_id`` is new; a repeat is added to ``rejects`` naming the first ``where``."""
+def _first_time(record_id: str, path: str, seen: dict[str, str], rejects: list, *, where: str | None = None) -> bool:
+    """Whether ``record_id`` is new; a repeat is added to ``rejects`` naming both ``where`` (the file, and for HDF5
+    the dataset: :attr:`~edfgen.formats.ecg.common.RecordRef.where`; default ``path``)."""
+    where = where or path
     if record_id in seen:
-        rejects.append((record_id, where, f"duplicated record id (also {seen[record_id]})"))
+        this = f" of {where}" if where != path else ""
+        rejects.append((record_id, path, f"duplicated record id{this} (also {seen[record_id]})"))
         return False
     seen[record_id] = where
     return True

@@ -146,16 +146,19 @@ def _hdf5_refs(path: Path, root: str | os.PathLike | None = None) -> list[Record
     refs: list[RecordRef] = []
     try:
         with h5py.File(path, "r") as f:
+            flat: list[str] = []       # 2-D datasets, named once all are known (_dataset_ids)
+            stacks: list[str] = []
+
             def visit(name, obj):  # hard links only: h5py's visititems does not follow soft/external links
-                if not isinstance(obj, h5py.Dataset) or not _numeric(obj.dtype):
-                    return
-                if obj.ndim == 2:
-                    refs.append(RecordRef(name.rsplit("/", 1)[-1], str(path), "hdf5", (name, None), root_s))
-                elif obj.ndim == 3:
-                    refs.extend(_rejected(rid, path, why, root_s) if why else
-                                RecordRef(rid, str(path), "hdf5", (name, i), root_s)
-                                for i, (rid, why) in enumerate(_stack_ids(obj, path.stem)))
+                if isinstance(obj, h5py.Dataset) and _numeric(obj.dtype) and obj.ndim in (2, 3):
+                    (flat if obj.ndim == 2 else stacks).append(name)
             f.visititems(visit)
+            refs.extend(RecordRef(rid, str(path), "hdf5", (name, None), root_s)
+                        for name, rid in zip(flat, _dataset_ids(flat, path.stem, alone=not stacks)))
+            for name in stacks:
+                refs.extend(_rejected(rid, path, why, root_s) if why else
+                            RecordRef(rid, str(path), "hdf5", (name, i), root_s)
+                            for i, (rid, why) in enumerate(_stack_ids(f[name], path.stem)))
             if not refs:
                 refs.append(_rejected(path.stem, path, "HDF5 file holds no ECG: no 2-D or 3-D dataset of numbers",
                                       root_s))
@@ -165,6 +168,22 @@ def _hdf5_refs(path: Path, root: str | os.PathLike | None = None) -> list[Record
     except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError, TypeError... for broken files
         return [_rejected(path.stem, path, f"unreadable HDF5 file ({type(exc).__name__}: {_one_line(exc)})", root_s)]
     return refs
+
+
+def _dataset_ids(names: list[str], stem: str, *, alone: bool) -> list[str]:
+    """The record id of each 2-D dataset ``names`` (HDF5 paths without the leading ``/``) of a file.
+
+    The file's only record (one 2-D dataset and no stacked one, ``alone``) is named by the file stem, as an
+    ``.npy``/``.npz`` is. Otherwise a dataset is named by its name (last path component), unless another 2-D
+    dataset of the file has the same name (``/<rid>/ecg`` in every group): then by the path of its group
+    (``P1`` for ``/P1/ecg``, ``site1/P1`` for ``/site1/P1/ecg``; the root group by the file stem). A dataset
+    name used to be the id always, so one-record files all holding ``ecg`` were all called ``ecg`` (review s31c).
+    """
+    if alone and len(names) == 1:
+        return [stem]
+    last = [n.rsplit("/", 1)[-1] for n in names]
+    shared = {n for n in last if last.count(n) > 1}
+    return [(n.rpartition("/")[0] or stem) if b in shared else b for n, b in zip(names, last)]
 
 
 def _stack_ids(ds, stem: str) -> list[tuple[str, str | None]]:

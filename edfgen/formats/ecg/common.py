@@ -35,6 +35,14 @@ class RecordRef:
     key: tuple | None = None
     root: str = ""
 
+    @property
+    def where(self) -> str:
+        """The file, and for HDF5 the dataset (and row) in it: ``a.h5:/P1/ecg``, ``b.h5:/ecg[3]``."""
+        if self.fmt != "hdf5":
+            return self.path
+        name, row = self.key
+        return f"{self.path}:/{name}" + (f"[{row}]" if row is not None else "")
+
 
 # --------------------------------------------------------------------------- helpers
 #: peak memory per value (lead x sample) of one record while it is read and its window cut: the stored samples,

@@ -27,7 +27,10 @@ HDF5 ``.h5``/``.hdf5``
     One file holds many records. Either
 
     * **one dataset per record**: every 2-D dataset anywhere in the file, ``[L, T]`` or
-      ``[T, L]``, is a record whose id is the dataset's name (last path component); or
+      ``[T, L]``, is a record. Its id: the file stem when it is the file's only record (one file per
+      record, whatever the dataset is called); else the dataset's name (last path component), or, where
+      several 2-D datasets of the file share that name (``/<rid>/ecg``), the path of its group (``<rid>``;
+      the root group: the file stem); or
     * **a stacked dataset**: a 3-D dataset ``[N, L, T]`` (e.g. ``/ecg``) whose record ids are the
       1-D string dataset ``record_id`` (or ``ids``) beside it, else ``<file stem>_<index>``; a row whose
       id is empty, not UTF-8 or repeated is a reject (the other rows keep their ids).

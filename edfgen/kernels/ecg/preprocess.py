@@ -36,7 +36,8 @@ Steps, in order
    window is the same, predictable one (the centre), chosen without looking at its quality, so the
    embedding never depends on where artefacts happen to lie.
 4. **Resampling** to ``sampling_rate`` (500 Hz) with ``scipy.signal.resample_poly`` (polyphase,
-   rational factor up/down, Kaiser-windowed anti-aliasing FIR).
+   rational factor up/down, Kaiser-windowed anti-aliasing FIR), the record's ends extended as
+   ``resample_padding`` says (a mirror for new checkpoints; zeros, a step at the end, for the shipped ones).
 5. **Filtering**: zero-phase (forward-backward, ``sosfiltfilt``) 4th-order Butterworth band-pass
    ``highpass_hz``–``lowpass_hz`` (a high-pass only when ``lowpass_hz`` ≥ Nyquist) cascaded with an
    IIR notch (Q = 30) at each ``notch_hz`` below Nyquist; the record's edges are extended as
@@ -166,15 +167,19 @@ def bandpass_notch(x: np.ndarray, *, prep: Preprocessing, fs: float | None = Non
                            padlen=min(padlen, x.shape[-1] - 1)).astype(np.float32, copy=False)
 
 
-def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
+def resample(x: np.ndarray, fs_in: float, fs_out: float, *, padding: str = "constant") -> np.ndarray:
     """Polyphase resampling along the last axis by the rational factor ``fs_out / fs_in``.
 
-    The factor is approximated by a fraction with denominator ≤ 1000 (exact for integer rates).
+    The factor is approximated by a fraction with denominator ≤ 1000 (exact for integer rates). ``padding``
+    is how the anti-aliasing filter sees beyond the record's ends (``scipy.signal.resample_poly``'s ``padtype``,
+    :attr:`~edfgen.kernels.ecg.preprocessing_config.Preprocessing.resample_padding`): ``"constant"`` (zeros)
+    pulls the last samples towards 0 mV, a step that the band-pass then spreads back into the window.
     """
     if float(fs_in) == float(fs_out):
         return x
     frac = Fraction(float(fs_out) / float(fs_in)).limit_denominator(1000)
-    return sps.resample_poly(x, frac.numerator, frac.denominator, axis=-1).astype(np.float32, copy=False)
+    return sps.resample_poly(x, frac.numerator, frac.denominator, axis=-1,
+                             padtype=padding).astype(np.float32, copy=False)
 
 
 def _longest_run(mask: np.ndarray) -> np.ndarray:
@@ -401,7 +406,7 @@ def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds)
         raise RecordRejected(f"{exc.reason} in the {keep / rec.fs:g} s used (the centre {prep.window_s:g} s window "
                              f"and its margins, from {start / rec.fs:.3f} s of {dur:.3f} s)",
                              record_id=rec.record_id, path=rec.path) from None
-    x = resample(rec.signal, rec.fs, prep.sampling_rate)
+    x = resample(rec.signal, rec.fs, prep.sampling_rate, padding=prep.resample_padding)
     if x.shape[1] < prep.window_samples:  # _window pads it: said, so a user sees which records were padded
         pad = (prep.window_samples - x.shape[1]) / prep.sampling_rate
         rec = replace(rec, notes=rec.notes + (f"{NOTE_PADDED} {pad:.3f} s at the end (record {dur:.3f} s < "

@@ -16,6 +16,8 @@ from edfgen.kernels.validate import check_ranges, checked_fields
 
 #: edge extensions of the zero-phase filter (:attr:`Preprocessing.filter_padding`)
 FILTER_PADDINGS = ("even", "odd")
+#: edge extensions of the resampler (:attr:`Preprocessing.resample_padding`; ``scipy.signal.resample_poly`` padtypes)
+RESAMPLE_PADDINGS = ("symmetric", "line", "edge", "constant")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,15 @@ class Preprocessing:
         95th percentile 1.6 mV) against the same samples filtered inside a longer record, the even one 0.085
         (0.23) mV (``benchmarks/results/filter_edges.md``); a 10 s record is filtered whole, so these edges fall
         inside the encoder's crops.
+    resample_padding
+        How the resampler (``scipy.signal.resample_poly``'s ``padtype``) extends a record not at
+        ``sampling_rate`` beyond its ends: ``"symmetric"`` (a mirror, the default), ``"line"`` or ``"edge"``, or
+        ``"constant"`` (zeros, which every checkpoint saved without this key was trained with, so a checkpoint
+        JSON lacking it reads as ``"constant"`` and the shipped checkpoints' EDFs are unchanged). Zeros pull the
+        last samples towards 0 mV, a step that the band-pass spreads back into the window: on the same 8 s of
+        150 real PTB-XL records at 250 Hz and at 500 Hz, the largest error of the last 0.5 s is 0.76 lead SDs
+        (median) with zeros and 0.050 with the mirror (``line`` 0.055), the EDFs' largest difference 0.054 and
+        0.004 EDF SDs (``benchmarks/results/resample_edges.md``).
     """
 
     sampling_rate: int = SAMPLING_RATE
@@ -58,6 +69,7 @@ class Preprocessing:
     notch_hz: tuple[float, ...] = (50.0, 60.0)
     min_duration_s: float = 8.0
     filter_padding: str = "even"
+    resample_padding: str = "symmetric"
 
     def __post_init__(self):
         check_ranges("preprocessing", self, {"sampling_rate": (50, 20000), "window_s": (0.0, 3600.0, "open"),
@@ -74,6 +86,9 @@ class Preprocessing:
         if self.filter_padding not in FILTER_PADDINGS:
             raise ConfigError(f"preprocessing: filter_padding {self.filter_padding!r} is not one of "
                               f"{', '.join(FILTER_PADDINGS)}")
+        if self.resample_padding not in RESAMPLE_PADDINGS:
+            raise ConfigError(f"preprocessing: resample_padding {self.resample_padding!r} is not one of "
+                              f"{', '.join(RESAMPLE_PADDINGS)}")
         if len(self.notch_hz) > 16:
             raise ConfigError(f"preprocessing: at most 16 notch_hz frequencies, got {len(self.notch_hz)}")
 
@@ -95,6 +110,7 @@ class Preprocessing:
     def from_dict(cls, d: dict) -> "Preprocessing":
         d = checked_fields(cls, d, what="preprocessing")
         d.setdefault("filter_padding", "odd")   # saved before the key existed: trained with scipy's odd extension
+        d.setdefault("resample_padding", "constant")   # saved before the key existed: resampled with zeros beyond
         if "leads" in d:
             d["leads"] = tuple(d["leads"])
         if "notch_hz" in d:
