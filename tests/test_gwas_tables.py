@@ -122,6 +122,16 @@ def test_a_text_covariate_with_many_levels_is_refused():
     assert sum(c.startswith("centre=") for c in covariate_design(t, ["centre"]).columns) == 11
 
 
+def test_plink2_missing_category_none_is_a_level_with_a_warning(caplog):
+    """Was silent: plink2 reads NONE as a missing category, edfgen as a level (N 800 against 760)."""
+    t = _cohort(100)
+    t["centre"] = np.where(np.arange(100) % 2, "Leeds", "Bristol").astype(object)
+    t.loc[:4, "centre"] = "NONE"
+    with caplog.at_level("WARNING"):
+        assert "NONE" in covariate_design(t, ["centre"], source="c.tsv").categorical["centre"]
+    assert any("'centre': 5 value(s) NONE kept as a level" in m for m in _warnings(caplog))
+
+
 def test_a_text_column_with_a_few_numbers_names_the_numbers():
     """Was: 'value Bristol is not a number (760 such values)': the 40 -9s were the odd ones."""
     t = _cohort(100)

@@ -193,6 +193,9 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
             levels = sorted(vals.dropna().unique(), key=lambda v: (len(v), v))
             if c not in categorical:
                 check_level_count(len(levels), int((~miss).sum()), source=source, column=c)
+            if "NONE" in levels:     # plink2's missing category (--missing-catname): kept as a level here
+                log.warning("%s: covariate %r: %d value(s) NONE kept as a level (plink2 reads NONE as missing); "
+                            "write NA if they are missing", source, c, int((vals == "NONE").sum()))
             levels_of[c] = list(levels)
             bad_rows |= miss
             for lev in levels[1:]:
