@@ -1,7 +1,8 @@
 """The phenotype and covariate tables of ``edfgen gwas`` as arrays: which columns are phenotypes
 (ranges such as ``edf_001..edf_064``, a prefix, or every numeric column) and the covariate design
 matrix (explicit intercept, categorical indicators), every value checked and any bad one named with
-its file, column and row.
+its file, column and row. :func:`read_gwas_tables` reads both tables as plink2 reads ``--pheno`` and ``--covar``:
+PLINK's -9 is missing (``--missing-code``), and a phenotype is never one of its own covariates.
 """
 
 from __future__ import annotations
