@@ -753,15 +753,18 @@ def test_interpret__word_in_an_edf_or_named_biomarker_column_is_one_line(tmp_pat
 
 
 def test_select_phenotypes__plink_missing_code_minus_9_is_warned(caplog):
-    """Was silent: -9 (PLINK's missing phenotype) is read as the number -9. It still is (a value a user may
-    mean), but a -9 below every other value of the column is now a warning naming the column."""
-    from edfgen.commands.gwas_design import select_phenotypes
+    """Was silent: -9 (PLINK's missing phenotype) was read as the number -9; then warned only when below every
+    other value. Now read as missing in every column, as plink2 does (review s31a), with a warning per column
+    (tests/test_gwas_tables.py has the covariates and ``--missing-code none``)."""
+    from edfgen.commands.gwas_design import read_missing_code, select_phenotypes
 
     table = pd.DataFrame({"IID": ["a", "b", "c", "d"], "qt": [0.5, -9, 1.5, np.nan], "z": [-9, -12, 3, 4]})
+    assert select_phenotypes(table, source="p.tsv") == ["qt", "z"]
     with caplog.at_level("WARNING"):
-        assert select_phenotypes(table, source="p.tsv") == ["qt", "z"]
+        read = read_missing_code(table, ["qt", "z"], -9.0, "p.tsv")
+    assert read["qt"].isna().sum() == 2 and read["z"].tolist()[1:] == [-12, 3, 4] and np.isnan(read["z"][0])
     warned = [r.getMessage() for r in caplog.records if "-9" in r.getMessage()]
-    assert len(warned) == 1 and "phenotype 'qt' holds -9 in 1 row(s)" in warned[0], warned
+    assert len(warned) == 2 and "column 'qt': 1 value(s) -9 read as missing" in warned[0], warned
 
 
 def test_segment_headers__record_line_cut_by_the_first_4_kb_read_whole(tmp_path: Path):

@@ -64,9 +64,9 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.gwas_design import (CovariateDesign, binary_phenotypes, covariate_design,
-                                         drop_constant_indicators, select_phenotypes, warn_sex_chromosomes,
-                                         warn_sex_disagreement)
+from edfgen.commands import gwas_design
+from edfgen.commands.gwas_design import (binary_phenotypes, drop_constant_indicators, read_gwas_tables,
+                                         warn_sex_chromosomes, warn_sex_disagreement)
 from edfgen.commands.gwas_output import GwasOutputs, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
@@ -83,7 +83,7 @@ from edfgen.formats.loco import loco_mismatches, open_loco_predictions, write_lo
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.sumstats.layout import ssf_chromosome_codes
-from edfgen.formats.tables import check_output_stem, prepare_out_dir, read_table, write_table
+from edfgen.formats.tables import check_output_stem, prepare_out_dir, write_table
 from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, check_phenotypes, collinear_covariates,
                                         inverse_normal_transform, lambda_gc)
 from edfgen.kernels.clump import effective_number_of_tests
@@ -149,6 +149,9 @@ class GwasSettings:
         Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``; both
         engines convert it once into an on-disk store (:func:`edfgen.formats.loco.open_loco_predictions`) and
         hold one chromosome's predictions in memory at a time (on Hail: one per Hail pass).
+    missing_code : float or None
+        Value read as missing in the phenotype and covariate tables (PLINK's -9, with a warning per column);
+        ``None``: none (:func:`edfgen.commands.gwas_design.read_missing_code`).
     """
 
     transform: str = "inverse-normal"
@@ -163,6 +166,7 @@ class GwasSettings:
     multivariate: bool = False
     loco_predictions: str | None = None
     firth_threshold: float = FIRTH_P_THRESHOLD
+    missing_code: float | None = -9.0
 
 
 @dataclass(frozen=True)
@@ -256,21 +260,14 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     if settings.loco_predictions and settings.model != "ridge-loco":
         raise InputError("--loco-predictions needs --model ridge-loco")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen gwas")
-    ptab = read_table(pheno, id_column="IID")
-    names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
-    ptab[names] = ptab[names].apply(pd.to_numeric)  # validated by select_phenotypes
+    tables = read_gwas_tables(pheno, covar, pheno_cols=pheno_cols, pheno_prefix=pheno_prefix, covar_cols=covar_cols,
+                              categorical=categorical, missing_code=settings.missing_code, binary=settings.binary)
+    ptab, names, ctab, design = tables.phenotypes, tables.names, tables.covariates, tables.design
     files = pd.Series([check_output_stem(n, source=str(pheno)) for n in names])
     if files.duplicated().any():
         clash = files[files.duplicated()].iloc[0]
         raise InputError(f"{pheno}: phenotype columns {[n for n, f in zip(names, files) if f == clash]} give the "
                          f"same file name {clash}.tsv.gz: rename them")
-    if covar is not None:
-        ctab = read_table(covar, id_column="IID")
-        design = covariate_design(ctab, covar_cols, categorical=categorical, source=str(covar))
-    else:
-        ctab = ptab[["IID"]]
-        design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
-                                 ids=ctab["IID"].to_numpy())
     for line in loco_mismatches(settings.loco_predictions, {"--pheno": pheno, "--covariates": covar}, transform="none"
                                 if settings.binary else settings.transform, covariates=design.varying_columns()) \
             if settings.loco_predictions else ():
@@ -325,7 +322,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                          f"and covariates ({covar or 'none given'}) with complete values (need >= {MIN_SAMPLES}); "
                          f"are the IID columns the same ids?")
     _warn_overlap(len(set(geno_ids) & has_pheno), len(overlap), pheno, covar)
-    warn_sex_disagreement(ctab, covar_cols or list(ctab.columns), files_sex if engine != "fast" or files_sex is None
+    warn_sex_disagreement(ctab, tables.covariate_columns, files_sex if engine != "fast" or files_sex is None
                           else pd.Series(files_sex, index=reader.samples["IID"].to_numpy()), overlap, str(covar))
     t1 = time.perf_counter()
 
@@ -352,7 +349,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                   transform_offset=3 / 8 if transform == "inverse-normal" else None,
                   missing_genotypes=settings.missing_genotypes, model="logistic" if settings.binary else "linear",
                   association_model=settings.model, multivariate=settings.multivariate,
-                  loco_predictions=settings.loco_predictions,
+                  loco_predictions=settings.loco_predictions, missing_code=settings.missing_code,
                   logistic_test=settings.logistic_test if settings.binary else None, engine=engine,
                   firth_threshold=settings.firth_threshold if stream_firth(settings) else None,
                   qc=qc.__dict__, effect_allele="PLINK A1 / PLINK 2, VCF and BGEN second (alt) allele (counted allele)")
@@ -539,6 +536,8 @@ class GwasOptions(GenotypeOptions, HailOptions):
     covar_cols: tuple[str, ...] | None = opt(None, "Covariates, e.g. age,sex,centre,PC1..PC10 (default: all).",
                                              comma=True, cli=("--covariates",), hidden=("--covar-cols",))
     categorical: tuple[str, ...] | None = opt(None, "Treat these covariates as categorical.", comma=True)
+    missing_code: str = opt(gwas_design.MISSING_CODE, "Value read as missing in --pheno and --covar (plink2's "
+                            "--input-missing-phenotype; counted per column in a warning); none: -9 is a number.")
     binary: bool = opt(GwasSettings.binary, "Binary (0/1) outcomes: logistic regression, beta = log-odds.")
     logistic_test: str = opt(GwasSettings.logistic_test, "wald; firth (Hail engine); firth-fallback: Wald, refitted by "
                              "Firth (REGENIE --firth --approx) where p < --firth-threshold or the fit fails.",
@@ -593,6 +592,7 @@ def run(o: GwasOptions):
                       remove_related=o.remove_related, kinship=o.kinship),
         settings=GwasSettings(transform=o.transform, missing_genotypes=o.missing_genotypes, binary=o.binary,
                               logistic_test=o.logistic_test, firth_threshold=o.firth_threshold,
+                              missing_code=gwas_design.parse_missing_code(o.missing_code),
                               engine=o.engine, plots=not o.no_plots,
                               plots_max=o.plots_max, model=o.model,
                               loco_predictions=path_str(o.loco_predictions), multivariate=o.multivariate),

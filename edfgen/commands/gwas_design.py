@@ -1,7 +1,8 @@
 """The phenotype and covariate tables of ``edfgen gwas`` as arrays: which columns are phenotypes
 (ranges such as ``edf_001..edf_064``, a prefix, or every numeric column) and the covariate design
 matrix (explicit intercept, categorical indicators), every value checked and any bad one named with
-its file, column and row.
+its file, column and row. :func:`read_gwas_tables` reads both tables as plink2 reads ``--pheno`` and ``--covar``:
+PLINK's -9 is missing (``--missing-code``), and a phenotype is never one of its own covariates.
 """
 
 from __future__ import annotations
@@ -90,6 +91,49 @@ def warn_if_code(values: np.ndarray, column: str, source: str) -> None:
                 "(edfgen run: categorical in [gwas])", source, column, len(distinct), distinct[0], distinct[-1], column)
 
 
+#: a phenotype or covariate beyond this size is refused: its square (sums of squares) overflows a double
+MAX_MAGNITUDE = 1e150
+
+
+def check_magnitude(values: np.ndarray, *, source: str, column: str, ids=None) -> None:
+    """Refuse a value above :data:`MAX_MAGNITUDE` in absolute size (a data error such as ``1e200``: its
+    square overflows and the regression would be NA or nonsense), naming the file, column, row and value."""
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(np.abs(values) > MAX_MAGNITUDE)
+    if bad.size:
+        i = int(bad[0])
+        who = f" (IID {ids[i]})" if ids is not None else ""
+        raise InputError(f"{source}: column {str(column)!r}, row {i + 1}{who}: value {float(values[i]):g} is too "
+                         f"large to fit (|x| > {MAX_MAGNITUDE:g}; {bad.size} such value(s)); write NA if it is missing")
+
+
+def check_mixed(values: pd.Series, *, source: str, column: str, ids=None) -> None:
+    """A text column in which some values are numbers: the usual error of :func:`numeric_values` (naming the
+    first word) when most values are numbers ('age' = 61, 58, 'old'), else an error naming the few numbers
+    (``centre`` = Bristol, Reading, ... and a numeric missing code): the minority is the likely mistake."""
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    numeric = pd.to_numeric(text, errors="coerce").notna()
+    if numeric.mean() >= 0.5:
+        numeric_values(values, source=source, column=column, ids=ids)
+        return
+    shown = ", ".join(repr(v) for v in pd.unique(text[numeric])[:3])
+    raise InputError(f"{source}: column {str(column)!r} mixes text ({int((~numeric).sum())} values, e.g. "
+                     f"{text[~numeric].iloc[0]!r}) and numbers ({int(numeric.sum())}: {shown}); write NA for a "
+                     f"missing value, or give --categorical {column} to read every value as a level")
+
+
+def check_level_count(levels: int, n: int, *, source: str, column: str) -> None:
+    """Refuse an undeclared text covariate with more levels than ``min(50, max(10, 5% of its n values))``
+    (a date or a free-text field: hundreds of indicators, a slow and overfitted model); a column given with
+    ``--categorical`` is taken as declared."""
+    limit = min(50, max(10, int(0.05 * n)))
+    if levels > limit:
+        raise InputError(f"{source}: covariate {str(column)!r} is text with {levels} distinct values (over {limit} "
+                         f"for {n} samples): it would be {levels - 1} indicator covariates; leave it out of "
+                         f"--covariates, or give --categorical {column} if you mean it")
+
+
 def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
                      categorical: Sequence[str] = (), id_column: str = "IID",
                      source: str = "covariates") -> CovariateDesign:
@@ -103,8 +147,9 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         Covariates to use (ranges like ``PC1..PC10`` expanded); default all columns but ``IID``/``FID``.
     categorical : list of str
         Columns to treat as categorical even if numeric. An undeclared column is categorical only when
-        none of its values is a number (all text, e.g. ``centre`` = ``A``, ``B``); a column of numbers
-        with a stray word is an error naming the row and value. Each categorical column with L levels
+        none of its values is a number (all text, e.g. ``centre`` = ``A``, ``B``) and it has few levels
+        (:func:`check_level_count`); a column mixing numbers and words is an error naming the minority
+        (:func:`check_mixed`). Each categorical column with L levels
         becomes L-1 indicators (first sorted level dropped). A numeric column that looks like a code and is not
         declared is warned about (:func:`warn_if_code`).
     source : str
@@ -114,7 +159,8 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
     ------
     InputError
         A named column is absent, a numeric column is constant (collinear with the intercept) or holds
-        ``inf`` or a non-numeric value (named with its row).
+        ``inf``, a huge (:func:`check_magnitude`) or a non-numeric value (named with its row), an undeclared
+        text column has too many levels.
     """
     cols = expand_columns(columns) if columns else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
     twice = [c for c in dict.fromkeys(cols) if cols.count(c) > 1]
@@ -138,13 +184,19 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         is_cat = c in categorical or not pd.api.types.is_numeric_dtype(s)
         if is_cat and c not in categorical and number_fraction(s) > 0:
             # numbers with a stray word ('age' = 61, 58, 'old'): an error, not a many-level categorical
-            numeric_values(s, source=source, column=c, ids=ids)
+            check_mixed(s, source=source, column=c, ids=ids)
         if not is_cat:
             s = pd.Series(numeric_values(s, source=source, column=c, ids=ids), index=s.index)  # refuses inf
+            check_magnitude(s.to_numpy(), source=source, column=c, ids=ids)
         if is_cat:
             miss = s.isna().to_numpy()
             vals = s.astype(str).where(~s.isna())
             levels = sorted(vals.dropna().unique(), key=lambda v: (len(v), v))
+            if c not in categorical:
+                check_level_count(len(levels), int((~miss).sum()), source=source, column=c)
+            if "NONE" in levels:     # plink2's missing category (--missing-catname): kept as a level here
+                log.warning("%s: covariate %r: %d value(s) NONE kept as a level (plink2 reads NONE as missing); "
+                            "write NA if they are missing", source, c, int((vals == "NONE").sum()))
             levels_of[c] = list(levels)
             bad_rows |= miss
             for lev in levels[1:]:
@@ -174,13 +226,10 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
     Raises
     ------
     InputError
-        A selected column with a non-numeric or infinite value (naming the file, column, row and value);
-        both ``columns`` and ``prefix`` given.
+        A selected column with a non-numeric, infinite or huge value (:func:`check_magnitude`; naming the file,
+        column, row and value); both ``columns`` and ``prefix`` given.
 
-    Warnings
-    --------
-    A column holding -9 below all its other values is read as the number -9 and logged: PLINK's missing
-    code, which a table for edfgen writes as ``NA``.
+    PLINK's missing code -9 is read as missing afterwards (:func:`read_missing_code`), not here.
     """
     if columns and prefix:  # two selections: never silently use one of them
         raise InputError(f"--pheno-cols and --pheno-prefix {prefix!r} both select phenotypes; give one of them")
@@ -202,16 +251,132 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
                         ", ".join(map(str, text[:10])) + (" ..." if len(text) > 10 else ""))
         cols = [c for c in cols if c not in text]
     ids = table["IID"].to_numpy() if "IID" in table.columns else None
-    for c in cols:  # a stray word or inf in a phenotype column: one line naming column, row and value
-        v = numeric_values(table[c], source=source, column=c, ids=ids)
-        n_minus9 = int(np.count_nonzero(v == -9))
-        if n_minus9 and np.nanmin(np.where(v == -9, np.nan, v), initial=np.inf) > -9:
-            # PLINK's missing-phenotype code, read here as the number -9 (an outlier below every other value)
-            log.warning("%s: phenotype '%s' holds -9 in %d row(s), below all its other values: read as the number "
-                        "-9, not as missing (PLINK's code); write NA for a missing value", source, c, n_minus9)
+    for c in cols:  # a stray word, inf or 1e200 in a phenotype column: one line naming column, row and value
+        check_magnitude(numeric_values(table[c], source=source, column=c, ids=ids), source=source, column=c, ids=ids)
     if not cols:
         raise InputError(f"{source}: no numeric phenotype columns")
     return list(cols)
+
+
+# ------------------------------------------------------------------------------------ the tables of a GWAS
+#: PLINK's missing phenotype/covariate value, read as missing by default (plink2 --input-missing-phenotype)
+MISSING_CODE = "-9"
+
+
+def parse_missing_code(text: str | float | None) -> float | None:
+    """``--missing-code`` as a number, or ``None`` for ``none`` (no missing code: -9 is a value)."""
+    if text is None or str(text).strip().lower() in ("none", ""):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"--missing-code {text!r}: give a number (plink2's -9) or none") from None
+
+
+def read_missing_code(table: pd.DataFrame, columns: Sequence[str], code: float | None,
+                      source: str) -> pd.DataFrame:
+    """``table`` with the value ``code`` (PLINK's -9; a number, or text such as ``-9`` in a text column) read as
+    missing in ``columns``, as plink2 reads its ``--pheno`` and ``--covar`` files; one WARNING per column that
+    held it, with the count. ``code=None`` (``--missing-code none``): the table as it is."""
+    if code is None:
+        return table
+    table = table.copy()
+    for c in dict.fromkeys(columns):
+        s = table[c]
+        if pd.api.types.is_numeric_dtype(s):
+            hit = (s == code).to_numpy()
+        else:
+            hit = (pd.to_numeric(s.astype(str).str.strip(), errors="coerce") == code).to_numpy() & s.notna().to_numpy()
+        if hit.any():
+            table[c] = s.mask(hit)
+            log.warning("%s: column %r: %d value(s) %g read as missing (PLINK's missing code; --missing-code none "
+                        "reads them as numbers)", source, c, int(hit.sum()), code)
+    return table
+
+
+def covariate_columns(table: pd.DataFrame, columns: Sequence[str] | None, phenotypes: Sequence[str],
+                      source: str) -> list[str]:
+    """The covariates of a GWAS: ``columns`` (ranges expanded), or by default every column but the ids and
+    ``phenotypes`` (one table given to --pheno and --covar: each phenotype would be adjusted for itself; the
+    columns left out are logged).
+
+    Raises
+    ------
+    InputError
+        ``columns`` names a phenotype.
+    """
+    phen = set(phenotypes)
+    if columns:
+        cols = expand_columns(columns)
+        both = [c for c in cols if c in phen]
+        if both:
+            raise InputError(f"{source}: covariate {both[0]!r} is also a phenotype: a phenotype cannot be adjusted "
+                             f"for itself (drop it from --covariates)")
+        return cols
+    cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
+    left = [c for c in cols if c in phen]
+    if left:
+        log.warning("%s: %d phenotype column(s) left out of the default covariates (all columns): %s", source,
+                    len(left), ", ".join(map(str, left[:10])) + (" ..." if len(left) > 10 else ""))
+    return [c for c in cols if c not in phen]
+
+
+def warn_if_case_control(table: pd.DataFrame, names: Sequence[str], source: str) -> None:
+    """WARNING for a quantitative phenotype whose only values are 1 and 2 (PLINK's control/case coding, which
+    plink2 fits by logistic regression): ``--binary`` was probably meant."""
+    for c in names:
+        if set(pd.unique(table[c].dropna())) == {1, 2}:
+            log.warning("%s: phenotype %r holds only the values 1 and 2 (PLINK's control/case) and is fitted by "
+                        "linear regression; give --binary for a case/control trait", source, c)
+
+
+@dataclass(frozen=True)
+class GwasTables:
+    """The phenotype and covariate tables of a GWAS, read and checked (:func:`read_gwas_tables`).
+
+    Attributes
+    ----------
+    phenotypes : DataFrame
+        ``IID`` and the phenotype columns ``names`` as numbers (missing code read as NaN).
+    names : list of str
+    covariates : DataFrame
+        The covariate table (``IID`` only without --covar), missing code read as NaN.
+    covariate_columns : list of str
+    design : CovariateDesign
+    """
+
+    phenotypes: pd.DataFrame
+    names: list[str]
+    covariates: pd.DataFrame
+    covariate_columns: list[str]
+    design: CovariateDesign
+
+
+def read_gwas_tables(pheno, covar, *, pheno_cols=None, pheno_prefix=None, covar_cols=None, categorical=(),
+                     missing_code: float | None = -9.0, binary: bool = False) -> GwasTables:
+    """Read ``pheno`` and ``covar`` (paths) for ``edfgen gwas``: the phenotypes (:func:`select_phenotypes`), the
+    covariates (:func:`covariate_columns`, never a phenotype), the missing code read as missing in both
+    (:func:`read_missing_code`) and the design matrix (:func:`covariate_design`)."""
+    from edfgen.formats.tables import read_table
+
+    ptab = read_table(pheno, id_column="IID")
+    names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
+    ptab = read_missing_code(ptab, names, missing_code, str(pheno))
+    ptab[names] = ptab[names].apply(pd.to_numeric)  # validated by select_phenotypes
+    if not binary:
+        warn_if_case_control(ptab, names, str(pheno))
+    if covar is None:
+        ctab = ptab[["IID"]]
+        return GwasTables(ptab, names, ctab, [], CovariateDesign(
+            matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={}, ids=ctab["IID"].to_numpy()))
+    ctab = read_table(covar, id_column="IID")
+    cols = covariate_columns(ctab, covar_cols, names, str(covar))
+    both = [c for c in categorical if c in names]
+    if both:
+        raise InputError(f"{covar}: --categorical {both[0]!r} is also a phenotype (drop it from --categorical)")
+    ctab = read_missing_code(ctab, [c for c in [*cols, *categorical] if c in ctab.columns], missing_code, str(covar))
+    design = covariate_design(ctab, cols, categorical=categorical, source=str(covar))
+    return GwasTables(ptab, names, ctab, cols, design)
 
 
 #: covariate names taken for sex (case-insensitive; ``sex_2`` etc.: a categorical sex's indicator)

@@ -89,7 +89,8 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
         If given (usually ``"IID"``), read it as string and reject duplicated ids. For ``"IID"``
         the participant id may be named as biobanks name it (:data:`ID_ALIASES`: ``IID``, plink2's
         ``#IID``, UK Biobank's ``eid``, a BGEN ``.sample``'s ``ID_2``); the column used is logged
-        and renamed ``IID``.
+        and renamed ``IID``. Blanks around an id (a spreadsheet's trailing space) are removed, with a
+        warning counting them: a PLINK id holds none, and plink2 reads them as delimiters.
     exact_floats
         Parse text numbers with a correctly rounded parser (pandas ``float_precision="round_trip"``, ~2x slower),
         so that a value written as the shortest text of a double reads back as that double; pandas' default
@@ -145,9 +146,22 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}{named} (has: "
                          f"{', '.join(map(str, df.columns[:12]))})")
     if id_column:
+        df = _strip_ids(df, id_column, path)
         dup = df[id_column][df[id_column].duplicated()]
         if len(dup):
             raise InputError(f"{path}: duplicated {id_column} {dup.iloc[0]!r} ({dup.nunique()} duplicated ids)")
+    return df
+
+
+def _strip_ids(df: pd.DataFrame, id_column: str, path: Path) -> pd.DataFrame:
+    """``df`` with the blanks around its ids removed, and a WARNING with how many ids held them."""
+    ids = df[id_column]
+    stripped = ids.where(ids.isna(), ids.astype(str).str.strip())
+    changed = ids.notna() & (stripped != ids)
+    if changed.any():
+        log.warning("%s: %d %s value(s) with blanks around them (e.g. %r): blanks removed", path,
+                    int(changed.sum()), id_column, ids[changed].iloc[0])
+        df = df.assign(**{id_column: stripped})
     return df
 
 

@@ -149,8 +149,11 @@ def check_fields(data: bytes, path: str | os.PathLike, *, sep: bytes | None, ski
     ------
     InputError
         ``file:line: N fields, the header has M`` for the first short or long row (and how many
-        such rows there are).
+        such rows there are); lines ending in CR only (classic Mac, Excel's "CSV (Macintosh)").
     """
+    if b"\r" in data and b"\n" not in data:        # one "line" to every reader: say why, not its 10 kB header
+        raise InputError(f"{path}: lines end in CR only (classic Mac, Excel 'CSV (Macintosh)'): convert them to LF "
+                         f"(e.g. tr '\\r' '\\n' < file > new_file)")
     start = 0
     for _ in range(skip_lines):
         nl = data.find(b"\n", start)

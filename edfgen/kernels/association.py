@@ -216,8 +216,24 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
                              f"{_names_of(cols[:1], names)[0]!r}: drop one of them")
         Yg = Y[np.ix_(mask, cols)]
         Yres = Yg - Q @ (Q.T @ Yg)
-        prep.groups.append((mask, cols, Q, Yres, (Yres ** 2).sum(0)))
+        prep.groups.append((mask, cols, Q, *_explained_away(Yg, Yres, cols, names)))
     return prep
+
+
+def _explained_away(Yg: np.ndarray, Yres: np.ndarray, cols, names) -> tuple[np.ndarray, np.ndarray]:
+    """``(Yres, yy)`` with ``yy`` the residual sums of squares; a phenotype that the covariates explain
+    completely (``yy`` <= 1e-12 of its sum of squares about the mean: rounding noise, e.g. the phenotype is also
+    a covariate) gets ``yy`` NaN and a zero residual, so its results are NA (not SE 0 and p 0), with a WARNING."""
+    yy = (Yres ** 2).sum(0)
+    dead = yy <= 1e-12 * ((Yg - Yg.mean(0)) ** 2).sum(0)
+    if dead.any():
+        shown = ", ".join(map(repr, _names_of(cols[dead][:3], names))) + (" ..." if dead.sum() > 3 else "")
+        log.warning("phenotype(s) %s: the covariates explain them completely (residual variance 0: one of them is "
+                    "the phenotype or a copy of it?): results NA", shown)
+        Yres = Yres.copy()
+        Yres[:, dead] = 0.0
+        yy = np.where(dead, np.nan, yy)
+    return Yres, yy
 
 
 #: multiply-adds of one product ``G^T [Q, Y_res]`` from which it may use more than one BLAS thread
@@ -325,6 +341,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
             rss = yy[None, :] - beta * gy
             se = np.sqrt(np.maximum(rss, 0) / df / gg[:, None])
             p = _t_p(beta / se, df)
+        beta[:, np.isnan(yy)] = np.nan                      # explained away (_explained_away): NA
         out["beta"][:, cols] = beta
         out["standard_error"][:, cols] = se
         out["p_value"][:, cols] = p
@@ -335,7 +352,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
             res = _drop_missing_ols(sub, called_sub, prepared.covariates[mask],
                                     prepared.phenotypes[np.ix_(mask, cols)])
             for name, arr in zip(("beta", "standard_error", "p_value"), res[:3]):
-                out[name][np.ix_(j, cols)] = arr
+                out[name][np.ix_(j, cols)] = np.where(np.isnan(yy), np.nan, arr)
             n_out[np.ix_(j, cols)] = res[3][:, None]
     return AssociationResult(beta=out["beta"], standard_error=out["standard_error"], p_value=out["p_value"],
                              n=n_out, effect_allele_frequency=out["effect_allele_frequency"])

@@ -1,0 +1,179 @@
+"""The phenotype and covariate tables of ``edfgen gwas`` (review s31a): a phenotype is never its own covariate,
+PLINK's -9 is read as missing as plink2 reads it, huge values, many-level text covariates, blanks around ids and
+CR-only files are refused or said, never silently fitted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.commands.gwas_design import (covariate_columns, covariate_design, parse_missing_code, read_gwas_tables,
+                                         read_missing_code, select_phenotypes)
+from edfgen.exceptions import InputError
+from edfgen.formats.tables import read_table
+from edfgen.kernels.association import linear_association, prepare_phenotypes
+
+
+def _warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+def _cohort(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"IID": [f"S{i}" for i in range(n)], "qt": rng.normal(400, 30, n).round(1),
+                         "age": rng.integers(40, 70, n), "sex": rng.integers(0, 2, n),
+                         "height": rng.normal(170, 9, n).round(1)})
+
+
+def test_default_covariates_leave_out_the_phenotypes(tmp_path, caplog):
+    """Was: one table given to --pheno and --covar made the phenotype its own covariate (p = 0 everywhere)."""
+    t = _cohort()
+    t.to_csv(tmp_path / "all.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        tables = read_gwas_tables(tmp_path / "all.tsv", tmp_path / "all.tsv", pheno_cols=["qt"])
+    assert tables.design.columns == ["intercept", "age", "sex", "height"]
+    assert any("left out of the default covariates" in m and "qt" in m for m in _warnings(caplog))
+    assert covariate_columns(t, None, ["qt", "height"], "all.tsv") == ["age", "sex"]
+
+
+def test_a_covariate_named_as_phenotype_is_refused(tmp_path):
+    t = _cohort()
+    t.to_csv(tmp_path / "all.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match=r"covariate 'height' is also a phenotype") as err:
+        read_gwas_tables(tmp_path / "all.tsv", tmp_path / "all.tsv", pheno_cols=["height"],
+                         covar_cols=["age", "sex", "height"])
+    assert "\n" not in str(err.value)
+
+
+def test_a_phenotype_the_covariates_explain_completely_gets_na(caplog):
+    """Was: the residual's rounding noise (1e-25) gave SE 0 and p 0 for every variant."""
+    t = _cohort()
+    rng = np.random.default_rng(1)
+    C = np.column_stack([np.ones(len(t)), t["age"], t["height"]]).astype(float)
+    Y = np.column_stack([t["height"], t["qt"]]).astype(float)   # the first phenotype is a covariate
+    G = rng.binomial(2, 0.3, size=(len(t), 20)).astype(float)
+    with caplog.at_level("WARNING"):
+        prep = prepare_phenotypes(Y, C, names=["height", "qt"])
+    assert any("'height'" in m and "explain them completely" in m for m in _warnings(caplog))
+    for kw in ({}, {"missing_genotypes": "drop"}):
+        G[3, 2] = np.nan if kw else G[3, 2]
+        res = linear_association(G, prep, **kw)
+        assert np.isnan(res.p_value[:, 0]).all() and np.isnan(res.beta[:, 0]).all()
+        assert np.isnan(res.standard_error[:, 0]).all()
+        assert np.isfinite(res.p_value[:, 1]).all() and (res.p_value[:, 1] > 0).all()
+
+
+def test_minus_9_is_missing_in_phenotypes_covariates_and_categoricals(tmp_path, caplog):
+    """Was: -9 was a number in covariates (age -9 years) and categoricals (a level '-9'), and in a phenotype
+    unless it was the column's minimum (a signed trait): N differed from plink2's with no warning."""
+    t = _cohort()
+    t["axis"] = np.random.default_rng(2).normal(30, 40, len(t)).round(0) + 0.5   # signed: values below -9
+    t.loc[:9, "axis"] = -9
+    t.loc[10:14, "age"] = -9
+    t["centre"] = np.where(np.arange(len(t)) % 2, "Leeds", "Bristol")
+    t.loc[15:17, "centre"] = "-9"
+    t.to_csv(tmp_path / "all.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        tables = read_gwas_tables(tmp_path / "all.tsv", tmp_path / "all.tsv", pheno_cols=["axis"],
+                                  covar_cols=["age", "sex", "centre"])
+    assert tables.phenotypes["axis"].isna().sum() == 10
+    complete = ~np.isnan(tables.design.matrix).any(axis=1)
+    assert complete.sum() == len(t) - 5 - 3
+    assert tables.design.columns == ["intercept", "age", "sex", "centre=Bristol"]
+    said = _warnings(caplog)
+    for column, count in (("axis", 10), ("age", 5), ("centre", 3)):
+        assert any(f"column '{column}': {count} value(s) -9 read as missing" in m for m in said), said
+    caplog.clear()
+    with caplog.at_level("WARNING"):   # --missing-code none: -9 is a value (and the text '-9' a level)
+        tables = read_gwas_tables(tmp_path / "all.tsv", tmp_path / "all.tsv", pheno_cols=["axis"],
+                                  covar_cols=["age", "sex", "centre"], categorical=["centre"], missing_code=None)
+    assert tables.phenotypes["axis"].isna().sum() == 0 and tables.design.categorical["centre"][0] == "-9"
+    assert not any("-9" in m for m in _warnings(caplog))
+    assert parse_missing_code("none") is None and parse_missing_code("-9") == -9.0
+    with pytest.raises(InputError, match="--missing-code 'x'"):
+        parse_missing_code("x")
+    assert read_missing_code(t, ["qt"], -9.0, "t").equals(t)
+
+
+def test_huge_values_are_refused_in_one_line(caplog):
+    """Was: 1e200 in a phenotype gave NA for every variant and numpy overflow warnings; in a covariate, the
+    wrong diagnosis 'a linear combination of nothing'."""
+    t = _cohort(60)
+    t.loc[5, "height"] = 1e300
+    with pytest.raises(InputError, match=r"p.tsv: column 'height', row 6 \(IID S5\): value 1e\+300 is too large"):
+        covariate_design(t, ["age", "height"], source="p.tsv")
+    with pytest.raises(InputError, match=r"column 'height', row 6 \(IID S5\): value 1e\+300"):
+        select_phenotypes(t, columns=["height"], source="p.tsv")
+    t.loc[5, "height"] = 1e20                    # large but fine (plink2 agrees)
+    assert covariate_design(t, ["age", "height"]).columns == ["intercept", "age", "height"]
+
+
+def test_a_text_covariate_with_many_levels_is_refused():
+    """Was: a date column taken by the default covariates became 346 indicators (217 s, lambda 1.42)."""
+    t = _cohort(400)
+    t["visit"] = [f"2010-01-{i % 60:02d}" for i in range(len(t))]
+    with pytest.raises(InputError, match=r"covariate 'visit' is text with 60 distinct values \(over 20 for 400 "
+                                         r"samples\).*--categorical visit"):
+        covariate_design(t, source="c.tsv")
+    design = covariate_design(t, categorical=["visit"])          # declared: taken as meant
+    assert sum(c.startswith("visit=") for c in design.columns) == 59
+    t["centre"] = [f"C{i % 12}" for i in range(len(t))]          # a dozen centres: fine
+    assert sum(c.startswith("centre=") for c in covariate_design(t, ["centre"]).columns) == 11
+
+
+def test_plink2_missing_category_none_is_a_level_with_a_warning(caplog):
+    """Was silent: plink2 reads NONE as a missing category, edfgen as a level (N 800 against 760)."""
+    t = _cohort(100)
+    t["centre"] = np.where(np.arange(100) % 2, "Leeds", "Bristol").astype(object)
+    t.loc[:4, "centre"] = "NONE"
+    with caplog.at_level("WARNING"):
+        assert "NONE" in covariate_design(t, ["centre"], source="c.tsv").categorical["centre"]
+    assert any("'centre': 5 value(s) NONE kept as a level" in m for m in _warnings(caplog))
+
+
+def test_a_text_column_with_a_few_numbers_names_the_numbers():
+    """Was: 'value Bristol is not a number (760 such values)': the 40 -9s were the odd ones."""
+    t = _cohort(100)
+    t["centre"] = np.where(np.arange(100) % 2, "Leeds", "Bristol").astype(object)
+    t.loc[:3, "centre"] = "7"
+    with pytest.raises(InputError, match=r"column 'centre' mixes text \(96 values, e.g. 'Bristol'\) and numbers "
+                                         r"\(4: '7'\)"):
+        covariate_design(t, ["centre"], source="c.tsv")
+    t["age"] = t["age"].astype(object)
+    t.loc[3, "age"] = "old"                                       # numbers with a stray word: as before
+    with pytest.raises(InputError, match=r"column 'age', row 4 \(IID S3\): value 'old' is not a number"):
+        covariate_design(t, ["age"], source="c.tsv")
+
+
+def test_blanks_around_ids_are_removed_with_a_warning(tmp_path, caplog):
+    """Was: 'S3 ' never matched the .fam's S3: those people were dropped without a word."""
+    (tmp_path / "p.tsv").write_text("IID\tqt\nS1\t1\nS2 \t2\n S3\t3\n")
+    with caplog.at_level("WARNING"):
+        t = read_table(tmp_path / "p.tsv", id_column="IID")
+    assert t["IID"].tolist() == ["S1", "S2", "S3"]
+    assert any("2 IID value(s) with blanks around them" in m for m in _warnings(caplog))
+    (tmp_path / "d.tsv").write_text("IID\tqt\nS1\t1\nS1 \t2\n")
+    with pytest.raises(InputError, match="duplicated IID 'S1'"):
+        read_table(tmp_path / "d.tsv", id_column="IID")
+
+
+def test_cr_only_line_endings_are_one_short_error(tmp_path):
+    """Was: the whole file was one header line: 'duplicate column name(s) ...' 13.7 kB long."""
+    path = tmp_path / "mac.tsv"
+    path.write_bytes(b"IID\tqt\r" + b"".join(b"S%d\t%d.5\r" % (i, i % 7) for i in range(300)))
+    with pytest.raises(InputError) as err:
+        read_table(path, id_column="IID")
+    assert str(err.value).startswith(f"{path}: lines end in CR only") and len(str(err.value)) < 200
+    path.write_bytes(b"IID\tqt\r\nS1\t1\r\n")                    # CRLF: read as before
+    assert read_table(path, id_column="IID")["qt"].tolist() == [1]
+
+
+def test_a_1_2_phenotype_without_binary_is_warned(tmp_path, caplog):
+    t = _cohort()
+    t["case"] = 1 + (np.arange(len(t)) % 3 == 0)
+    t.to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        read_gwas_tables(tmp_path / "p.tsv", None, pheno_cols=["case", "qt"])
+    said = [m for m in _warnings(caplog) if "--binary" in m]
+    assert len(said) == 1 and "'case'" in said[0]
