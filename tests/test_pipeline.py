@@ -107,6 +107,16 @@ def test_load_config__every_value_type_checked_before_any_stage(tmp_path, raw, m
         assert sorted(x.name for x in tmp_path.iterdir()) == ["p.toml"]
 
 
+@pytest.mark.parametrize("code, want", [(-9, "-9"), (-9.5, "-9.5"), ("none", "none")])
+def test_load_config__missing_code_may_be_a_toml_number(tmp_path, code, want):
+    """``[gwas] missing_code = -9`` (a TOML number, as users write the code) was refused as "expected a string";
+    a boolean still is."""
+    cfg = config_from_dict({"simulate": {}, "run": {"out": "o"}, "gwas": {"missing_code": code}}, base=tmp_path)
+    assert cfg.stages["gwas"].missing_code == want
+    with pytest.raises(ConfigError, match=r"\[gwas\] missing_code: expected a string"):
+        config_from_dict({"simulate": {}, "run": {"out": "o"}, "gwas": {"missing_code": True}}, base=tmp_path)
+
+
 def test_pipeline__never_enters_the_cli():
     """The pipeline builds the commands' options dataclasses itself (the CLI generates its options from the
     same classes), so it never imports the CLI or click."""

@@ -537,7 +537,7 @@ class GwasOptions(GenotypeOptions, HailOptions):
                                              comma=True, cli=("--covariates",), hidden=("--covar-cols",))
     categorical: tuple[str, ...] | None = opt(None, "Treat these covariates as categorical.", comma=True)
     missing_code: str = opt(gwas_design.MISSING_CODE, "Value read as missing in --pheno and --covar (plink2's "
-                            "--input-missing-phenotype; counted per column in a warning); none: -9 is a number.")
+                            "--input-missing-phenotype; counted per column in a warning); none: -9 is a number.", number_text=True)
     binary: bool = opt(GwasSettings.binary, "Binary (0/1) outcomes: logistic regression, beta = log-odds.")
     logistic_test: str = opt(GwasSettings.logistic_test, "wald; firth (Hail engine); firth-fallback: Wald, refitted by "
                              "Firth (REGENIE --firth --approx) where p < --firth-threshold or the fit fails.",

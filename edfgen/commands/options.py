@@ -30,6 +30,8 @@ A field's ``metadata`` (made by :func:`opt`) says:
     ``"file"``, ``"dir"`` or ``"any"``: a path (click ``FILE``/``DIRECTORY``/``PATH``; relative paths
     in a TOML are resolved against the TOML's folder), ``"text"``: a path shown as ``TEXT`` (file
     prefixes); ``exists``: the command line checks it exists;
+``number_text``
+    a text option whose TOML value may be written as a number (``missing_code = -9`` reads as ``"-9"``);
 ``multiple``, ``comma``, ``argument``, ``required``
     repeatable option, ``a,b,c`` list, trailing arguments, required on the command line;
 ``secondary``
@@ -126,6 +128,8 @@ def _check_value(where: str, key: str, value: Any, hint: Any, meta: dict, base: 
         if value != value or value in (float("inf"), float("-inf")):
             raise ConfigError(f"{where} {key}: expected a finite number, got {value!r}")
     elif hint is str:
+        if meta.get("number_text") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)                   # a code TOML wrote as a number (missing_code = -9)
         if not isinstance(value, str):
             raise ConfigError(f"{where} {key}: expected a string, got {value!r}")
         if meta.get("path") == "checkpoint" and "/" not in value and not Path(value).suffix \
