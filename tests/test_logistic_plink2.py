@@ -107,3 +107,68 @@ def test_logistic_kernel__chunks_and_threads_equal_one_chunk():
         for k in ("beta", "standard_error", "p_value", "converged", "n", "effect_allele_frequency"):
             np.testing.assert_allclose(getattr(many, k), getattr(one, k), rtol=1e-12, atol=0, err_msg=k)
         assert not one.converged[10].any() and one.converged[:3].all()
+
+
+def test_wald_fits_that_diverge_fail_and_go_to_firth():
+    """Review s31b: (1) a variant without carriers among the cases' called genotypes (plink2: SEPARATION),
+    whose missing calls in cases, mean-imputed, made the Wald fit "converge" at β -10.7 with SE 265; (2) a fit
+    under a covariate that nearly separates the cases, whose β ran off by unit Newton steps before settling at
+    a SE of 4e4 (plink2: LOGISTIC_CONVERGE_FAIL). Both fail (NaN, converged False); the Firth fallback refits
+    them to finite estimates."""
+    from edfgen.kernels.firth import firth_fallback
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    y = np.zeros(n)
+    y[:90] = 1
+    C = np.column_stack([np.ones(n), 3 * y + rng.normal(0, 0.6, n)])
+    g = rng.binomial(1, 0.05, n).astype(float)
+    g[rng.choice(90, 5, replace=False)] = np.nan
+    g[:90] = np.where(np.isnan(g[:90]), np.nan, 0.0)            # no case carrier among the called genotypes
+    assert logistic.separated(g[:, None], y)[0]
+    prepared = logistic.prepare_logistic(y[:, None], C)
+    res = logistic.logistic_association(g[:, None], prepared)
+    assert not res.converged[0, 0] and np.isnan(res.beta[0, 0])
+    firth = firth_fallback(g[:, None], prepared, res)
+    assert firth.firth[0, 0] and firth.converged[0, 0] and firth.beta[0, 0] < 0
+
+    rng = np.random.default_rng(7)
+    n = 2000
+    y = np.zeros(n)
+    y[:180] = 1
+    C = np.column_stack([np.ones(n), 3 * y + rng.normal(0, 0.6, n)])
+    G = np.zeros((n, 8))
+    for j in range(8):
+        G[rng.choice(n, 20, replace=False), j] = 1
+    prepared = logistic.prepare_logistic(y[:, None], C)
+    res = logistic.logistic_association(G[:, 3:4], prepared)
+    assert not res.converged[0, 0] and not logistic.separated(G[:, 3:4], y)[0]
+    firth = firth_fallback(G[:, 3:4], prepared, res)
+    assert firth.firth[0, 0] and firth.converged[0, 0] and np.isfinite(firth.standard_error[0, 0])
+
+
+def test_a_phenotype_whose_null_fit_fails_is_warned_and_left_to_firth_not_fatal(caplog):
+    """Review s31b: one case, carried by a male (sex separates it), used to abort the whole run in
+    prepare_logistic; now that phenotype is warned about (its name and case count), its Wald fits fail, the
+    other phenotype is tested as before, and the Firth fallback fits it (as plink2 --glm firth-fallback)."""
+    from edfgen.kernels.firth import firth_fallback
+
+    rng = np.random.default_rng(2)
+    n = 600
+    sex = np.zeros(n)
+    sex[:300] = 1
+    C = np.column_stack([np.ones(n), sex, rng.normal(size=n)])
+    Y = np.zeros((n, 2))
+    Y[rng.random(n) < 0.2, 0] = 1
+    Y[5, 1] = 1                                                   # one case, male; every other male a control
+    G = rng.binomial(2, 0.3, (n, 6)).astype(float)
+    with caplog.at_level("WARNING"):
+        prepared = logistic.prepare_logistic(Y, C, names=["common", "ONE"])
+    assert prepared.null_failed == {1}
+    assert "'ONE' (1 cases, 599 controls" in caplog.text
+    res = logistic.logistic_association(G, prepared)
+    alone = logistic.logistic_association(G, logistic.prepare_logistic(Y[:, :1], C))
+    np.testing.assert_array_equal(res.beta[:, 0], alone.beta[:, 0])
+    assert not res.converged[:, 1].any()
+    firth = firth_fallback(G, prepared, res)
+    assert firth.firth[:, 1].all() and firth.converged[:, 1].all()
