@@ -172,3 +172,23 @@ def test_a_phenotype_whose_null_fit_fails_is_warned_and_left_to_firth_not_fatal(
     assert not res.converged[:, 1].any()
     firth = firth_fallback(G, prepared, res)
     assert firth.firth[:, 1].all() and firth.converged[:, 1].all()
+
+
+def test_binary_minus9_is_missing_before_samples_and_qc_are_chosen(tmp_path):
+    """Review s31b: with -9 for the unphenotyped samples of a --binary file those samples were still listed in
+    samples.tsv as analysed and counted in the MAF/HWE QC; now the run equals the one with NA."""
+    _cohort(tmp_path, n=300, m=40, seed=5)
+    oc = pd.read_csv(tmp_path / "oc.tsv", sep="\t")
+    oc[["IID", "d2"]].to_csv(tmp_path / "na.tsv", sep="\t", index=False, na_rep="NA")
+    oc[["IID", "d2"]].fillna(-9).astype({"d2": int}).to_csv(tmp_path / "m9.tsv", sep="\t", index=False)
+    qc = QCSettings(call_rate=0.0, maf=0.05, hwe_p=0.0, sample_call_rate=0.0)
+    for name in ("na", "m9"):
+        run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / f"{name}.tsv", tmp_path / "cv.tsv",
+                 tmp_path / f"o_{name}", covar_cols=["age", "sex"], qc=qc, threads=1,
+                 settings=GwasSettings(binary=True, engine="fast", plots=False))
+    for f in ("samples.tsv", "qc_report.tsv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "o_m9" / f, sep="\t"),
+                                      pd.read_csv(tmp_path / "o_na" / f, sep="\t"))
+    assert len(pd.read_csv(tmp_path / "o_m9" / "samples.tsv", sep="\t")) == oc["d2"].notna().sum() < 300
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "o_m9" / "d2.tsv.gz", sep="\t"),
+                                  pd.read_csv(tmp_path / "o_na" / "d2.tsv.gz", sep="\t"))

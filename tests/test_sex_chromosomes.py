@@ -120,15 +120,17 @@ def test_warn_sex_chromosomes__x_without_sex_and_haploid_chromosomes(caplog):
 
 def test_binary_phenotypes__plink_codes_per_column(caplog):
     """PLINK's case/control file (1/2, -9 missing) was refused with a message that did not mention -9; the
-    coding is now read per column (a 0/1 and a 1/2 column side by side)."""
-    from edfgen.commands.gwas_design import binary_phenotypes
+    coding is now read per column (a 0/1 and a 1/2 column side by side). -9 is missing from the start with
+    --binary (select_phenotypes): one warning, not also 'read as the number -9' (review s31b)."""
+    from edfgen.commands.gwas_design import binary_phenotypes, select_phenotypes
     from edfgen.exceptions import InputError
 
-    Y = np.array([[1, 0], [2, 1], [-9, 1], [2, np.nan], [1, 0]], dtype=float)
+    table = pd.DataFrame({"IID": list("abcde"), "cad": [1, 2, -9, 2, 1], "af": [0, 1, 1, np.nan, 0]})
     with caplog.at_level("WARNING"):
-        out = binary_phenotypes(Y, ["cad", "af"], "p.tsv")
+        names = select_phenotypes(table, source="p.tsv", binary=True)
+    assert caplog.text.count("-9") == 1 and "'cad': 1 values -9 read as missing" in caplog.text
+    out = binary_phenotypes(table[names].to_numpy(float), names, "p.tsv")
     np.testing.assert_array_equal(out, [[0, 0], [1, 1], [np.nan, 1], [1, np.nan], [0, 0]])
-    assert "'cad': 1 values -9 read as missing" in caplog.text
     with pytest.raises(InputError, match=r"p.tsv: --binary phenotype 'af' has values 0, 3 \(expects 0/1"):
         binary_phenotypes(np.array([[1, 0], [2, 3]], dtype=float), ["cad", "af"], "p.tsv")
 

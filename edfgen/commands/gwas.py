@@ -257,7 +257,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         raise InputError("--loco-predictions needs --model ridge-loco")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen gwas")
     ptab = read_table(pheno, id_column="IID")
-    names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
+    names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno),
+                              binary=settings.binary)
     ptab[names] = ptab[names].apply(pd.to_numeric)  # validated by select_phenotypes
     files = pd.Series([check_output_stem(n, source=str(pheno)) for n in names])
     if files.duplicated().any():
@@ -334,7 +335,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         Y = ptab.set_index("IID").loc[ids, names].to_numpy(dtype=float)
         C = pd.DataFrame(design.matrix, index=design.ids).loc[ids].to_numpy(dtype=float)
         C, cov_names = drop_constant_indicators(C, design.columns)
-        Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y     # (-9 is missing there)
+        Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y
         check_phenotypes(Y, names, source=str(pheno), min_values=MIN_SAMPLES)
         culprits = collinear_covariates(C, cov_names)
         if culprits:

@@ -167,7 +167,7 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
 
 
 def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = None,
-                      prefix: str | None = None, source: str = "phenotypes") -> list[str]:
+                      prefix: str | None = None, source: str = "phenotypes", binary: bool = False) -> list[str]:
     """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every column
     holding numbers (all-text columns are skipped with a warning).
 
@@ -180,7 +180,9 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
     Warnings
     --------
     A column holding -9 below all its other values is read as the number -9 and logged: PLINK's missing
-    code, which a table for edfgen writes as ``NA``.
+    code, which a table for edfgen writes as ``NA``. With ``binary`` (``--binary``) -9 is PLINK's missing code:
+    set to NaN in ``table`` here, before samples are chosen (one warning per column), so that samples without
+    any phenotype are not analysed nor counted in QC, as with ``NA``.
     """
     if columns and prefix:  # two selections: never silently use one of them
         raise InputError(f"--pheno-cols and --pheno-prefix {prefix!r} both select phenotypes; give one of them")
@@ -205,7 +207,11 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
     for c in cols:  # a stray word or inf in a phenotype column: one line naming column, row and value
         v = numeric_values(table[c], source=source, column=c, ids=ids)
         n_minus9 = int(np.count_nonzero(v == -9))
-        if n_minus9 and np.nanmin(np.where(v == -9, np.nan, v), initial=np.inf) > -9:
+        if n_minus9 and binary:
+            log.warning("%s: --binary phenotype '%s': %d values -9 read as missing (PLINK's code)", source, c,
+                        n_minus9)
+            table[c] = np.where(v == -9, np.nan, v)
+        elif n_minus9 and np.nanmin(np.where(v == -9, np.nan, v), initial=np.inf) > -9:
             # PLINK's missing-phenotype code, read here as the number -9 (an outlier below every other value)
             log.warning("%s: phenotype '%s' holds -9 in %d row(s), below all its other values: read as the number "
                         "-9, not as missing (PLINK's code); write NA for a missing value", source, c, n_minus9)
@@ -305,17 +311,12 @@ def drop_constant_indicators(C: np.ndarray, names: list[str]):
 
 
 def binary_phenotypes(Y: np.ndarray, names: Sequence[str], source: str) -> np.ndarray:
-    """``--binary`` phenotypes as 0/1, column by column: 0/1 as they are, PLINK's 1 = control / 2 = case minus 1,
-    PLINK's ``-9`` read as missing (with a warning). Anything else: :class:`InputError` naming the column and
-    its values (a PLINK file's -9 was refused with a message that did not mention it)."""
+    """``--binary`` phenotypes as 0/1, column by column: 0/1 as they are, PLINK's 1 = control / 2 = case minus 1
+    (PLINK's ``-9`` is NaN already: :func:`select_phenotypes` with ``binary``). Anything else:
+    :class:`InputError` naming the column and its values."""
     Y = np.array(Y, dtype=float)
     for j, name in enumerate(names):
         col = Y[:, j]
-        nines = col == -9
-        if nines.any():
-            log.warning("%s: --binary phenotype %r: %d values -9 read as missing (PLINK's code)", source, name,
-                        int(nines.sum()))
-            col[nines] = np.nan
         vals = set(np.unique(col[~np.isnan(col)]).tolist())
         if vals <= {1.0, 2.0} and 2.0 in vals:      # PLINK coding 1 = control, 2 = case
             col -= 1.0
