@@ -192,3 +192,16 @@ def test_binary_minus9_is_missing_before_samples_and_qc_are_chosen(tmp_path):
     assert len(pd.read_csv(tmp_path / "o_m9" / "samples.tsv", sep="\t")) == oc["d2"].notna().sum() < 300
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "o_m9" / "d2.tsv.gz", sep="\t"),
                                   pd.read_csv(tmp_path / "o_na" / "d2.tsv.gz", sep="\t"))
+
+
+def test_hail_firth_failures_are_warned_as_a_known_limitation(caplog):
+    """Review s31b finding 5: Hail's --logistic-test firth leaves out the one-carrier and separated rows; the
+    run says so and points to firth-fallback (monomorphic rows are not counted)."""
+    from edfgen.engines.hail_gwas import warn_firth_failures
+
+    beta = np.array([[0.1, np.nan], [np.nan, np.nan], [0.2, 0.3]])
+    af = np.array([[0.2, 0.2], [0.0, 0.0], [0.0005, 0.0005]])
+    with caplog.at_level("WARNING"):
+        assert warn_firth_failures(beta, af) == 1
+    assert "Hail's Firth fit did not converge for 1 variant x phenotype rows" in caplog.text
+    assert "firth-fallback" in caplog.text
