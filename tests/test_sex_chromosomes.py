@@ -358,3 +358,21 @@ def test_gwas_hail__sex_from_fam_as_the_fast_engine_and_plink2(hail_context, tmp
     if not binary:
         ref = _plink2_glm(d).drop(["v1", "v16"])
         _assert_equal_to_plink2(fast.drop(["v1", "v16"]), ref)
+
+
+def test_binary_true_false_with_missing_values_is_read_as_1_0(tmp_path):
+    """Review s31b finding 6: TRUE/FALSE worked only without missing values (with NA pandas reads the column as
+    text: skipped, or refused quoting 'False'); with --binary it is 1/0/NaN in both selections, and a text coding
+    is refused naming the documented ones."""
+    from edfgen.commands.gwas_design import select_phenotypes
+    from edfgen.exceptions import InputError
+    from edfgen.formats.tables import read_table
+
+    (tmp_path / "p.tsv").write_text("IID\tAF\tHF\na\tTRUE\tcase\nb\tFALSE\tcontrol\nc\tNA\tcase\nd\tTRUE\tcontrol\n")
+    for cols in (None, ["AF"]):
+        table = read_table(tmp_path / "p.tsv", id_column="IID")
+        assert select_phenotypes(table, columns=cols, source="p.tsv", binary=True) == ["AF"]
+        np.testing.assert_array_equal(table["AF"].to_numpy(float), [1, 0, np.nan, 1])
+    table = read_table(tmp_path / "p.tsv", id_column="IID")
+    with pytest.raises(InputError, match=r"no numeric phenotype columns \(--binary expects 0/1, PLINK's 1/2 or TRUE"):
+        select_phenotypes(table[["IID", "HF"]].copy(), source="p.tsv", binary=True)

@@ -180,12 +180,15 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
     Warnings
     --------
     A column holding -9 below all its other values is read as the number -9 and logged: PLINK's missing
-    code, which a table for edfgen writes as ``NA``. With ``binary`` (``--binary``) -9 is PLINK's missing code:
+    code, which a table for edfgen writes as ``NA``. With ``binary`` (``--binary``) TRUE/FALSE columns (also
+    with missing values) are read as 1/0, and -9 is PLINK's missing code:
     set to NaN in ``table`` here, before samples are chosen (one warning per column), so that samples without
     any phenotype are not analysed nor counted in QC, as with ``NA``.
     """
     if columns and prefix:  # two selections: never silently use one of them
         raise InputError(f"--pheno-cols and --pheno-prefix {prefix!r} both select phenotypes; give one of them")
+    if binary:
+        _booleans_to_numbers(table)
     if columns:
         cols = expand_columns(columns)
         missing = [c for c in cols if c not in table.columns]
@@ -216,8 +219,23 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
             log.warning("%s: phenotype '%s' holds -9 in %d row(s), below all its other values: read as the number "
                         "-9, not as missing (PLINK's code); write NA for a missing value", source, c, n_minus9)
     if not cols:
-        raise InputError(f"{source}: no numeric phenotype columns")
+        raise InputError(f"{source}: no numeric phenotype columns"
+                         + (" (--binary expects 0/1, PLINK's 1/2 or TRUE/FALSE; -9 or empty = missing)" if binary else ""))
     return list(cols)
+
+
+def _booleans_to_numbers(table: pd.DataFrame) -> None:
+    """``--binary``: columns whose values are all TRUE/FALSE (read as booleans) or missing become 1/0/NaN in
+    ``table``; pandas reads such a column with a missing value as text (review s31b: it was then skipped, or
+    refused quoting 'False')."""
+    for c in table.columns:
+        col = table[c]
+        if col.dtype == bool:
+            table[c] = col.astype(float)
+        elif col.dtype == object:
+            present = col.dropna()
+            if len(present) and present.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+                table[c] = col.map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else np.nan)
 
 
 #: covariate names taken for sex (case-insensitive; ``sex_2`` etc.: a categorical sex's indicator)
