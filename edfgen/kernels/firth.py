@@ -212,7 +212,7 @@ CHUNK_BYTES = 4 * 1024 * 1024
 
 
 def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None,
-               start: np.ndarray | None = None, *, max_iterations: int = 200, tolerance: float = 1e-6,
+               start: np.ndarray | None = None, *, max_iterations: int = 200, tolerance: float = 1e-5,
                max_halvings: int = 25) -> FirthFit:
     """Firth logistic regression of ``y`` on ``[covariates, g]`` (plus ``offset``) for every column ``g`` of
     ``genotypes [n, m]`` (complete, e.g. mean-imputed), all coefficients penalised, with the penalised
