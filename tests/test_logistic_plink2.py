@@ -107,3 +107,101 @@ def test_logistic_kernel__chunks_and_threads_equal_one_chunk():
         for k in ("beta", "standard_error", "p_value", "converged", "n", "effect_allele_frequency"):
             np.testing.assert_allclose(getattr(many, k), getattr(one, k), rtol=1e-12, atol=0, err_msg=k)
         assert not one.converged[10].any() and one.converged[:3].all()
+
+
+def test_wald_fits_that_diverge_fail_and_go_to_firth():
+    """Review s31b: (1) a variant without carriers among the cases' called genotypes (plink2: SEPARATION),
+    whose missing calls in cases, mean-imputed, made the Wald fit "converge" at β -10.7 with SE 265; (2) a fit
+    under a covariate that nearly separates the cases, whose β ran off by unit Newton steps before settling at
+    a SE of 4e4 (plink2: LOGISTIC_CONVERGE_FAIL). Both fail (NaN, converged False); the Firth fallback refits
+    them to finite estimates."""
+    from edfgen.kernels.firth import firth_fallback
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    y = np.zeros(n)
+    y[:90] = 1
+    C = np.column_stack([np.ones(n), 3 * y + rng.normal(0, 0.6, n)])
+    g = rng.binomial(1, 0.05, n).astype(float)
+    g[rng.choice(90, 5, replace=False)] = np.nan
+    g[:90] = np.where(np.isnan(g[:90]), np.nan, 0.0)            # no case carrier among the called genotypes
+    assert logistic.separated(g[:, None], y)[0]
+    prepared = logistic.prepare_logistic(y[:, None], C)
+    res = logistic.logistic_association(g[:, None], prepared)
+    assert not res.converged[0, 0] and np.isnan(res.beta[0, 0])
+    firth = firth_fallback(g[:, None], prepared, res)
+    assert firth.firth[0, 0] and firth.converged[0, 0] and firth.beta[0, 0] < 0
+
+    rng = np.random.default_rng(7)
+    n = 2000
+    y = np.zeros(n)
+    y[:180] = 1
+    C = np.column_stack([np.ones(n), 3 * y + rng.normal(0, 0.6, n)])
+    G = np.zeros((n, 8))
+    for j in range(8):
+        G[rng.choice(n, 20, replace=False), j] = 1
+    prepared = logistic.prepare_logistic(y[:, None], C)
+    res = logistic.logistic_association(G[:, 3:4], prepared)
+    assert not res.converged[0, 0] and not logistic.separated(G[:, 3:4], y)[0]
+    firth = firth_fallback(G[:, 3:4], prepared, res)
+    assert firth.firth[0, 0] and firth.converged[0, 0] and np.isfinite(firth.standard_error[0, 0])
+
+
+def test_a_phenotype_whose_null_fit_fails_is_warned_and_left_to_firth_not_fatal(caplog):
+    """Review s31b: one case, carried by a male (sex separates it), used to abort the whole run in
+    prepare_logistic; now that phenotype is warned about (its name and case count), its Wald fits fail, the
+    other phenotype is tested as before, and the Firth fallback fits it (as plink2 --glm firth-fallback)."""
+    from edfgen.kernels.firth import firth_fallback
+
+    rng = np.random.default_rng(2)
+    n = 600
+    sex = np.zeros(n)
+    sex[:300] = 1
+    C = np.column_stack([np.ones(n), sex, rng.normal(size=n)])
+    Y = np.zeros((n, 2))
+    Y[rng.random(n) < 0.2, 0] = 1
+    Y[5, 1] = 1                                                   # one case, male; every other male a control
+    G = rng.binomial(2, 0.3, (n, 6)).astype(float)
+    with caplog.at_level("WARNING"):
+        prepared = logistic.prepare_logistic(Y, C, names=["common", "ONE"])
+    assert prepared.null_failed == {1}
+    assert "'ONE' (1 cases, 599 controls" in caplog.text
+    res = logistic.logistic_association(G, prepared)
+    alone = logistic.logistic_association(G, logistic.prepare_logistic(Y[:, :1], C))
+    np.testing.assert_array_equal(res.beta[:, 0], alone.beta[:, 0])
+    assert not res.converged[:, 1].any()
+    firth = firth_fallback(G, prepared, res)
+    assert firth.firth[:, 1].all() and firth.converged[:, 1].all()
+
+
+def test_binary_minus9_is_missing_before_samples_and_qc_are_chosen(tmp_path):
+    """Review s31b: with -9 for the unphenotyped samples of a --binary file those samples were still listed in
+    samples.tsv as analysed and counted in the MAF/HWE QC; now the run equals the one with NA."""
+    _cohort(tmp_path, n=300, m=40, seed=5)
+    oc = pd.read_csv(tmp_path / "oc.tsv", sep="\t")
+    oc[["IID", "d2"]].to_csv(tmp_path / "na.tsv", sep="\t", index=False, na_rep="NA")
+    oc[["IID", "d2"]].fillna(-9).astype({"d2": int}).to_csv(tmp_path / "m9.tsv", sep="\t", index=False)
+    qc = QCSettings(call_rate=0.0, maf=0.05, hwe_p=0.0, sample_call_rate=0.0)
+    for name in ("na", "m9"):
+        run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / f"{name}.tsv", tmp_path / "cv.tsv",
+                 tmp_path / f"o_{name}", covar_cols=["age", "sex"], qc=qc, threads=1,
+                 settings=GwasSettings(binary=True, engine="fast", plots=False))
+    for f in ("samples.tsv", "qc_report.tsv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "o_m9" / f, sep="\t"),
+                                      pd.read_csv(tmp_path / "o_na" / f, sep="\t"))
+    assert len(pd.read_csv(tmp_path / "o_m9" / "samples.tsv", sep="\t")) == oc["d2"].notna().sum() < 300
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "o_m9" / "d2.tsv.gz", sep="\t"),
+                                  pd.read_csv(tmp_path / "o_na" / "d2.tsv.gz", sep="\t"))
+
+
+def test_hail_firth_failures_are_warned_as_a_known_limitation(caplog):
+    """Review s31b finding 5: Hail's --logistic-test firth leaves out the one-carrier and separated rows; the
+    run says so and points to firth-fallback (monomorphic rows are not counted)."""
+    from edfgen.engines.hail_gwas import warn_firth_failures
+
+    beta = np.array([[0.1, np.nan], [np.nan, np.nan], [0.2, 0.3]])
+    af = np.array([[0.2, 0.2], [0.0, 0.0], [0.0005, 0.0005]])
+    with caplog.at_level("WARNING"):
+        assert warn_firth_failures(beta, af) == 1
+    assert "Hail's Firth fit did not converge for 1 variant x phenotype rows" in caplog.text
+    assert "firth-fallback" in caplog.text

@@ -17,7 +17,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.loco import (LocoStoreWriter, open_loco_predictions, read_loco_predictions,
                                  write_loco_predictions)
 from edfgen.kernels.association import lambda_gc
-from edfgen.kernels.firth import firth_approx, firth_fallback, firth_null_fit
+from edfgen.kernels.firth import firth_fallback, firth_full, firth_null_fit
 from edfgen.kernels.logistic import logistic_association, prepare_logistic
 from edfgen.kernels.models import GenomeBlocks, RidgeLocoModel, make_model
 from edfgen.kernels.ridge import ridge_loco_predictions, shrinkage_grid
@@ -120,32 +120,65 @@ def test_ridge_loco_binary_step2__is_statsmodels_glm_binomial_with_the_loco_offs
 
 # ----------------------------------------------------------------------------- Firth
 
-def _penalised_1d(g, y, off, beta):
-    eta = off + g * beta
+def _penalised(X, y, b):
+    """Firth's penalised log-likelihood ℓ(b) + ½ log|X^T W X| (all coefficients penalised, as R logistf)."""
+    eta = X @ b
     mu = expit(eta)
-    return (y * eta - np.logaddexp(0, eta)).sum() + 0.5 * np.log((mu * (1 - mu) * g * g).sum())
+    return (y * eta - np.logaddexp(0, eta)).sum() + 0.5 * np.linalg.slogdet(X.T @ (X * (mu * (1 - mu))[:, None]))[1]
 
 
-def test_firth_approx__is_the_maximum_of_the_one_parameter_penalised_likelihood():
-    """Including a variant carried by cases only (separation: no Wald estimate, a finite Firth one)."""
+def _logistf(X, y):
+    """Independent full Firth fit and penalised LRT of the last coefficient (scipy BFGS, then Nelder-Mead)."""
+    def best(free):
+        def neg(bf):
+            b = np.zeros(X.shape[1])
+            b[free] = bf
+            return -_penalised(X, y, b)
+        r = optimize.minimize(neg, np.zeros(len(free)), method="BFGS", options={"gtol": 1e-10})
+        r = optimize.minimize(neg, r.x, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 40000,
+                                                                       "maxfev": 40000})
+        return r.x, -r.fun
+    k = X.shape[1]
+    b1, l1 = best(list(range(k)))
+    _, l0 = best(list(range(k - 1)))
+    return b1[-1], 2 * (l1 - l0)
+
+
+def _hard_genotypes(y, rng):
+    """Columns where the one-parameter approximation failed (review s31b): perfect separation (5 case
+    carriers), carriers among controls only, one case carrier, one control carrier, a strong common effect."""
+    n = len(y)
+    cases, controls = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    G = np.zeros((n, 5))
+    G[cases[:5], 0] = 1
+    G[controls[:40], 1] = 1
+    G[cases[5], 2] = 1
+    G[controls[40], 3] = 1
+    G[:, 4] = rng.binomial(1, 0.3, n)
+    G[cases[6:30], 4] = 2
+    return G
+
+
+def test_firth_full__equals_an_independent_firth_fit_and_penalised_lrt_on_hard_cases():
+    """β and the penalised likelihood-ratio χ² (p, SE = |β|/sqrt(χ²)) of the batched Newton fit equal a direct
+    scipy maximisation of the penalised likelihood with the covariates refitted, also under separation and
+    for one-carrier variants (where the Fisher-scoring steps converge slowly or swing around the maximum)."""
     rng = np.random.default_rng(5)
-    n = 500
-    off = rng.normal(scale=0.4, size=n) - 1.2
-    y = (rng.random(n) < expit(off)).astype(float)
-    G = rng.binomial(2, 0.2, (n, 4)).astype(float)
-    G[:, 3] = 0.0
-    G[np.flatnonzero(y == 1)[:4], 3] = 1.0                # 4 carriers, all cases
-    got = firth_approx(G, y, off)
-    assert got.converged.all()
+    n = 400
+    C = np.column_stack([np.ones(n), rng.normal(size=n)])
+    y = (rng.random(n) < expit(-1.5 + 0.5 * C[:, 1])).astype(float)
+    G = _hard_genotypes(y, rng)
+    b0, _, ok = firth_null_fit(C, y)
+    got = firth_full(C, G, y, start=b0)
+    assert ok and got.converged.all()
     for j in range(G.shape[1]):
-        ref = optimize.minimize_scalar(lambda b: -_penalised_1d(G[:, j], y, off, b), bounds=(-15, 15),
-                                       method="bounded", options={"xatol": 1e-10})
-        chi2 = 2 * (_penalised_1d(G[:, j], y, off, ref.x) - _penalised_1d(G[:, j], y, off, 0.0))
-        np.testing.assert_allclose(got.beta[j], ref.x, atol=1e-6)
-        np.testing.assert_allclose(got.p_value[j], stats.chi2.sf(chi2, 1), rtol=1e-5)
-        np.testing.assert_allclose(got.standard_error[j], abs(ref.x) / np.sqrt(chi2), rtol=1e-5)
-    assert 1 < got.beta[3] < 10
-    wald = logistic_association(G[:, 3:], prepare_logistic(y[:, None], np.ones((n, 1)), offset=off[:, None]))
+        beta, chi2 = _logistf(np.column_stack([C, G[:, j]]), y)
+        np.testing.assert_allclose(got.beta[j], beta, atol=2e-3 * max(1, abs(beta)))
+        np.testing.assert_allclose(got.chi2[j], chi2, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(got.standard_error[j], abs(got.beta[j]) / np.sqrt(got.chi2[j]))
+        np.testing.assert_allclose(got.p_value[j], stats.chi2.sf(got.chi2[j], 1))
+    assert 3 < got.beta[0] < 10 and got.beta[1] < -1.5       # finite under separation
+    wald = logistic_association(G[:, :1], prepare_logistic(y[:, None], C))
     assert not wald.converged[0, 0]
 
 
@@ -168,20 +201,23 @@ def _plink2_firth(path):
     return pd.read_csv(f"{path}.y.glm.firth", sep="\t")
 
 
-def test_firth__full_fit_equals_plink2_and_the_fallback_is_close_to_it(tmp_path):
+def test_firth__full_fit_and_the_fallback_equal_plink2_on_hard_cases(tmp_path):
     """plink2 ``--glm firth`` (no offset) on the same data: the full Firth fit (firth_null_fit on
-    [1, age, g]) equals its β and SE; the approximate fallback (covariates fixed at their null Firth fit,
-    residualised genotype) is within 0.1 standard error of it (0.09 at the causal variant, β ≈ 1; a few
-    thousandths elsewhere)."""
+    [1, age, g]) equals its β and SE, and the fallback's β equals plink2's to 0.05 of its SE, also for a
+    separated variant, carriers among controls only, one-carrier variants and a strong common effect (the
+    former one-parameter approximation, covariates frozen at the null fit, was 1 to 100 SE off there,
+    review s31b; plink2 stops its separated fits a little earlier, hence 0.05)."""
     rng = np.random.default_rng(6)
     n, m = 600, 12
     G = rng.binomial(2, rng.uniform(0.01, 0.3, m), (n, m)).astype(float)
     age = rng.normal(size=n)
     y = (rng.random(n) < expit(-1.5 + 0.4 * age + 0.5 * G[:, 0])).astype(float)
+    G = np.column_stack([G, _hard_genotypes(y, rng)])
+    m = G.shape[1]
     _write_bed(tmp_path / "g", G, y, age)
     ref = _plink2_firth(tmp_path / "g")
     C = np.column_stack([np.ones(n), age])
-    for j in range(m):
+    for j in range(12):
         X = np.column_stack([C, G[:, j]])
         b, _, ok = firth_null_fit(X, y)
         mu = expit(X @ b)
@@ -191,9 +227,10 @@ def test_firth__full_fit_equals_plink2_and_the_fallback_is_close_to_it(tmp_path)
     prepared = prepare_logistic(y[:, None], C)
     wald = logistic_association(G, prepared)
     res = firth_fallback(G, prepared, wald, threshold=1.0)          # every variant refitted
-    assert res.firth.all()
+    assert res.firth.all() and res.converged.all()
     gap = np.abs(res.beta[:, 0] - ref["BETA"]) / ref["SE"]
-    assert gap.max() < 0.1 and np.median(gap) < 0.005
+    assert gap.max() < 0.05 and np.median(gap) < 1e-3
+    assert wald.converged[-1, 0] and abs(res.beta[-1, 0] - wald.beta[-1, 0]) < wald.standard_error[-1, 0]
 
 
 def test_firth_fallback__replaces_only_small_or_failed_wald_p():
@@ -211,14 +248,12 @@ def test_firth_fallback__replaces_only_small_or_failed_wald_p():
     np.testing.assert_array_equal(res.p_value[keep], wald.p_value[keep])
     assert res.firth[5, 0] and np.isfinite(res.beta[5, 0]) and res.converged[5, 0]
     assert 0 < res.firth.mean() < 0.15
-    # a fallback pair is firth_approx with the null Firth fit as offset and the residualised genotype
+    # a fallback pair is the full Firth fit of the phenotype's samples with the mean-imputed genotype
     ok = ~np.isnan(Y[:, 1])
     j = int(np.flatnonzero(res.firth[:, 1] & res.converged[:, 1])[0])
-    b0, _, _ = firth_null_fit(C[ok], Y[ok, 1])
     g = np.where(np.isnan(G[ok, j]), np.nanmean(G[ok, j]), G[ok, j])
-    g = g - C[ok] @ np.linalg.lstsq(C[ok], g, rcond=None)[0]
-    one = firth_approx(g[:, None], Y[ok, 1], C[ok] @ b0)
-    np.testing.assert_allclose([res.beta[j, 1], res.p_value[j, 1]], [one.beta[0], one.p_value[0]], rtol=1e-8)
+    one = firth_full(C[ok], g[:, None], Y[ok, 1])
+    np.testing.assert_allclose([res.beta[j, 1], res.p_value[j, 1]], [one.beta[0], one.p_value[0]], rtol=1e-6)
 
 
 def test_binary_ridge_loco_with_firth_fallback__calibrated_on_a_null_trait():

@@ -120,15 +120,17 @@ def test_warn_sex_chromosomes__x_without_sex_and_haploid_chromosomes(caplog):
 
 def test_binary_phenotypes__plink_codes_per_column(caplog):
     """PLINK's case/control file (1/2, -9 missing) was refused with a message that did not mention -9; the
-    coding is now read per column (a 0/1 and a 1/2 column side by side)."""
-    from edfgen.commands.gwas_design import binary_phenotypes
+    coding is now read per column (a 0/1 and a 1/2 column side by side). -9 is missing from the start with
+    --binary (select_phenotypes): one warning, not also 'read as the number -9' (review s31b)."""
+    from edfgen.commands.gwas_design import binary_phenotypes, select_phenotypes
     from edfgen.exceptions import InputError
 
-    Y = np.array([[1, 0], [2, 1], [-9, 1], [2, np.nan], [1, 0]], dtype=float)
+    table = pd.DataFrame({"IID": list("abcde"), "cad": [1, 2, -9, 2, 1], "af": [0, 1, 1, np.nan, 0]})
     with caplog.at_level("WARNING"):
-        out = binary_phenotypes(Y, ["cad", "af"], "p.tsv")
+        names = select_phenotypes(table, source="p.tsv", binary=True)
+    assert caplog.text.count("-9") == 1 and "'cad': 1 values -9 read as missing" in caplog.text
+    out = binary_phenotypes(table[names].to_numpy(float), names, "p.tsv")
     np.testing.assert_array_equal(out, [[0, 0], [1, 1], [np.nan, 1], [1, np.nan], [0, 0]])
-    assert "'cad': 1 values -9 read as missing" in caplog.text
     with pytest.raises(InputError, match=r"p.tsv: --binary phenotype 'af' has values 0, 3 \(expects 0/1"):
         binary_phenotypes(np.array([[1, 0], [2, 3]], dtype=float), ["cad", "af"], "p.tsv")
 
@@ -356,3 +358,21 @@ def test_gwas_hail__sex_from_fam_as_the_fast_engine_and_plink2(hail_context, tmp
     if not binary:
         ref = _plink2_glm(d).drop(["v1", "v16"])
         _assert_equal_to_plink2(fast.drop(["v1", "v16"]), ref)
+
+
+def test_binary_true_false_with_missing_values_is_read_as_1_0(tmp_path):
+    """Review s31b finding 6: TRUE/FALSE worked only without missing values (with NA pandas reads the column as
+    text: skipped, or refused quoting 'False'); with --binary it is 1/0/NaN in both selections, and a text coding
+    is refused naming the documented ones."""
+    from edfgen.commands.gwas_design import select_phenotypes
+    from edfgen.exceptions import InputError
+    from edfgen.formats.tables import read_table
+
+    (tmp_path / "p.tsv").write_text("IID\tAF\tHF\na\tTRUE\tcase\nb\tFALSE\tcontrol\nc\tNA\tcase\nd\tTRUE\tcontrol\n")
+    for cols in (None, ["AF"]):
+        table = read_table(tmp_path / "p.tsv", id_column="IID")
+        assert select_phenotypes(table, columns=cols, source="p.tsv", binary=True) == ["AF"]
+        np.testing.assert_array_equal(table["AF"].to_numpy(float), [1, 0, np.nan, 1])
+    table = read_table(tmp_path / "p.tsv", id_column="IID")
+    with pytest.raises(InputError, match=r"no numeric phenotype columns \(--binary expects 0/1, PLINK's 1/2 or TRUE"):
+        select_phenotypes(table[["IID", "HF"]].copy(), source="p.tsv", binary=True)

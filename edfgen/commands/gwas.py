@@ -121,7 +121,7 @@ class GwasSettings:
         Logistic regression (phenotypes coded 0/1; ``beta`` = log-odds ratio).
     logistic_test : {"wald", "firth", "firth-fallback"}
         ``firth``: Firth's test for every variant (Hail engine); ``firth-fallback``: the Wald test, refitted by
-        Firth (REGENIE's ``--firth --approx``, :mod:`edfgen.kernels.firth`) where its p is below
+        Firth (the full Firth fit, as plink2 --glm firth; :mod:`edfgen.kernels.firth`) where its p is below
         ``firth_threshold`` or its fit fails (fast engine; with ``model="ridge-loco"`` REGENIE's step 2).
     firth_threshold : float
         Wald p below which ``firth-fallback`` refits by Firth (REGENIE ``--pThresh``).
@@ -331,7 +331,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         Y = ptab.set_index("IID").loc[ids, names].to_numpy(dtype=float)
         C = pd.DataFrame(design.matrix, index=design.ids).loc[ids].to_numpy(dtype=float)
         C, cov_names = drop_constant_indicators(C, design.columns)
-        Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y     # (-9 is missing there)
+        Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y
         check_phenotypes(Y, names, source=str(pheno), min_values=MIN_SAMPLES)
         culprits = collinear_covariates(C, cov_names)
         if culprits:
@@ -540,7 +540,7 @@ class GwasOptions(GenotypeOptions, HailOptions):
                             "--input-missing-phenotype; counted per column in a warning); none: -9 is a number.", number_text=True)
     binary: bool = opt(GwasSettings.binary, "Binary (0/1) outcomes: logistic regression, beta = log-odds.")
     logistic_test: str = opt(GwasSettings.logistic_test, "wald; firth (Hail engine); firth-fallback: Wald, refitted by "
-                             "Firth (REGENIE --firth --approx) where p < --firth-threshold or the fit fails.",
+                             "Firth (full fit, as plink2 --glm firth) where p < --firth-threshold or the fit fails.",
                              choices=LOGISTIC_TESTS)
     firth_threshold: float = opt(GwasSettings.firth_threshold, "Wald p below which firth-fallback refits by Firth.",
                                  range=(0, 1))

@@ -219,7 +219,7 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
 
 
 def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = None,
-                      prefix: str | None = None, source: str = "phenotypes") -> list[str]:
+                      prefix: str | None = None, source: str = "phenotypes", binary: bool = False) -> list[str]:
     """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every column
     holding numbers (all-text columns are skipped with a warning).
 
@@ -229,10 +229,15 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         A selected column with a non-numeric, infinite or huge value (:func:`check_magnitude`; naming the file,
         column, row and value); both ``columns`` and ``prefix`` given.
 
-    PLINK's missing code -9 is read as missing afterwards (:func:`read_missing_code`), not here.
+    PLINK's missing code -9 is read as missing afterwards (:func:`read_missing_code`), not here; with ``binary``
+    (``--binary``) TRUE/FALSE columns (also with missing values) are read as 1/0 and -9 is set to NaN in
+    ``table`` here, whatever ``--missing-code`` (no binary outcome is -9), before samples are chosen (one
+    warning per column), so that samples without any phenotype are not analysed nor counted in QC.
     """
     if columns and prefix:  # two selections: never silently use one of them
         raise InputError(f"--pheno-cols and --pheno-prefix {prefix!r} both select phenotypes; give one of them")
+    if binary:
+        _booleans_to_numbers(table)
     if columns:
         cols = expand_columns(columns)
         missing = [c for c in cols if c not in table.columns]
@@ -252,9 +257,16 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         cols = [c for c in cols if c not in text]
     ids = table["IID"].to_numpy() if "IID" in table.columns else None
     for c in cols:  # a stray word, inf or 1e200 in a phenotype column: one line naming column, row and value
-        check_magnitude(numeric_values(table[c], source=source, column=c, ids=ids), source=source, column=c, ids=ids)
+        v = numeric_values(table[c], source=source, column=c, ids=ids)
+        check_magnitude(v, source=source, column=c, ids=ids)
+        n_minus9 = int(np.count_nonzero(v == -9))
+        if n_minus9 and binary:
+            log.warning("%s: --binary phenotype '%s': %d values -9 read as missing (PLINK's code)", source, c,
+                        n_minus9)
+            table[c] = np.where(v == -9, np.nan, v)
     if not cols:
-        raise InputError(f"{source}: no numeric phenotype columns")
+        raise InputError(f"{source}: no numeric phenotype columns"
+                         + (" (--binary expects 0/1, PLINK's 1/2 or TRUE/FALSE; -9 or empty = missing)" if binary else ""))
     return list(cols)
 
 
@@ -379,6 +391,20 @@ def read_gwas_tables(pheno, covar, *, pheno_cols=None, pheno_prefix=None, covar_
     return GwasTables(ptab, names, ctab, cols, design)
 
 
+def _booleans_to_numbers(table: pd.DataFrame) -> None:
+    """``--binary``: columns whose values are all TRUE/FALSE (read as booleans) or missing become 1/0/NaN in
+    ``table``; pandas reads such a column with a missing value as text (review s31b: it was then skipped, or
+    refused quoting 'False')."""
+    for c in table.columns:
+        col = table[c]
+        if col.dtype == bool:
+            table[c] = col.astype(float)
+        elif col.dtype == object:
+            present = col.dropna()
+            if len(present) and present.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+                table[c] = col.map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else np.nan)
+
+
 #: covariate names taken for sex (case-insensitive; ``sex_2`` etc.: a categorical sex's indicator)
 _SEX_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|msex|inferred_sex|genetic_sex|"
                         r"submitted_sex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|p31|p22001)([_=].*)?$",
@@ -471,17 +497,12 @@ def drop_constant_indicators(C: np.ndarray, names: list[str]):
 
 
 def binary_phenotypes(Y: np.ndarray, names: Sequence[str], source: str) -> np.ndarray:
-    """``--binary`` phenotypes as 0/1, column by column: 0/1 as they are, PLINK's 1 = control / 2 = case minus 1,
-    PLINK's ``-9`` read as missing (with a warning). Anything else: :class:`InputError` naming the column and
-    its values (a PLINK file's -9 was refused with a message that did not mention it)."""
+    """``--binary`` phenotypes as 0/1, column by column: 0/1 as they are, PLINK's 1 = control / 2 = case minus 1
+    (PLINK's ``-9`` is NaN already: :func:`select_phenotypes` with ``binary``). Anything else:
+    :class:`InputError` naming the column and its values."""
     Y = np.array(Y, dtype=float)
     for j, name in enumerate(names):
         col = Y[:, j]
-        nines = col == -9
-        if nines.any():
-            log.warning("%s: --binary phenotype %r: %d values -9 read as missing (PLINK's code)", source, name,
-                        int(nines.sum()))
-            col[nines] = np.nan
         vals = set(np.unique(col[~np.isnan(col)]).tolist())
         if vals <= {1.0, 2.0} and 2.0 in vals:      # PLINK coding 1 = control, 2 = case
             col -= 1.0

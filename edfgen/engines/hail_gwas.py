@@ -5,10 +5,14 @@ Runs unchanged on a Spark cluster; the importers and QC are in :mod:`edfgen.engi
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from edfgen.kernels.association import AssociationResult, missingness_groups
+
+log = logging.getLogger(__name__)
 
 
 def _annotate_design(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray):
@@ -105,7 +109,22 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
             arrays["p_value"][:, p] = stats_["p_value"].to_numpy(dtype=float)
             arrays["effect_allele_frequency"][:, p] = r["__af"].to_numpy(dtype=float)
             n[:, p] = int(mask.sum())
+    if test == "firth":
+        warn_firth_failures(arrays["beta"], arrays["effect_allele_frequency"])
     return AssociationResult(n=n, **arrays)
+
+
+def warn_firth_failures(beta: np.ndarray, allele_frequency: np.ndarray) -> int:
+    """WARNING with the number of polymorphic variant x phenotype rows (``[M, P]`` arrays) without a Firth
+    estimate from Hail: a known limitation of Hail's Firth fit (review s31b), which does not converge for
+    variants carried by one sample or separating the cases, exactly the rows Firth is meant for. Returns it."""
+    af = np.nan_to_num(allele_frequency)
+    failed = int((np.isnan(beta) & (af > 0) & (af < 1)).sum())
+    if failed:
+        log.warning("Hail's Firth fit did not converge for %d variant x phenotype rows (typically variants carried "
+                    "by one sample, or separating the cases): left out; --logistic-test firth-fallback (fast engine, "
+                    "PLINK/BGEN input) estimates them with the full Firth fit", failed)
+    return failed
 
 
 def _contig_of(hl, mt, chromosome: str) -> str | None:

@@ -1,24 +1,24 @@
 """Firth-penalised logistic regression, the fallback of the fast engine's logistic Wald test
-(``edfgen gwas --binary --logistic-test firth-fallback``, REGENIE's ``--firth --approx``).
+(``edfgen gwas --binary --logistic-test firth-fallback``).
 
 Firth's penalty ``½ log |I(θ)|`` (Jeffreys prior) removes the first-order bias of the maximum-likelihood
 estimate and keeps it finite under separation (a rare variant carried only by cases), where the Wald
-test fails or is anti-conservative. REGENIE's approximate version, used here:
+test fails or is anti-conservative.
 
 1. **Null fit** (once per phenotype, and per chromosome when an offset such as a ridge-LOCO prediction
    changes with the chromosome): Firth logistic regression of ``y`` on the covariates ``C`` with the offset
    ``o`` (:func:`firth_null_fit`, all ``K`` coefficients penalised, Newton steps on the modified score with
-   step halving on the penalised log-likelihood, as R ``logistf``).
-2. **Variant fit**: the genotype is residualised on the covariates (least squares, as REGENIE does for
-   every test; without it the fixed intercept would bias ``β`` towards 0), the covariates' effects are
-   fixed at the null fit, ``η0 = C b0 + o`` becomes the offset, and only the variant's coefficient ``β`` of
-   the residualised genotype is fitted under the one-parameter Firth penalty
-   ``½ log Σ w g²`` (:func:`firth_approx`, vectorised over variants). The p-value is the penalised
-   likelihood-ratio test ``χ² = 2 (ℓ*(β̂) − ℓ*(0))`` on 1 df, and the standard error ``|β̂| / sqrt(χ²)``
-   (as REGENIE and Hail's Firth test report it).
+   step halving on the penalised log-likelihood, as R ``logistf``); the start of every variant's fit.
+2. **Variant fit** (:func:`firth_full`, batched over variants): the full Firth fit of ``[C, g]`` with the
+   offset (covariates refitted, all coefficients penalised: ``β`` equals ``plink2 --glm firth`` and
+   ``logistf``), and the constrained fit with ``β = 0`` under the same penalty. The p-value is the penalised
+   likelihood-ratio test ``χ² = 2 (ℓ*(full) − ℓ*(constrained))`` on 1 df, and the standard error
+   ``|β̂| / sqrt(χ²)`` (as REGENIE and Hail's Firth test report it).
 
 :func:`firth_fallback` replaces the Wald statistics of the variant x phenotype pairs whose Wald p is
-below a threshold (REGENIE ``--pThresh``, default 0.05) or whose Wald fit failed.
+below a threshold (REGENIE ``--pThresh``, default 0.05) or whose Wald fit failed. (REGENIE's ``--approx``,
+covariates frozen at the null fit, was used before review s31b: 1 to 100 SE off for strong effects and
+separated variants.)
 
 References
 ----------
@@ -31,13 +31,15 @@ traits. Nat Genet 53:1097 (Methods: Firth correction, approximate version). doi:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from edfgen.kernels.logistic import LogisticAssociationResult, PreparedLogistic, _mean_impute
+from edfgen.kernels.logistic import (LogisticAssociationResult, PreparedLogistic, _blas_single_threaded,
+                                    _mean_impute)
 
-__all__ = ["firth_null_fit", "firth_approx", "firth_fallback", "FirthApprox", "FIRTH_P_THRESHOLD"]
+__all__ = ["firth_null_fit", "firth_full", "firth_fallback", "FirthFit", "FIRTH_P_THRESHOLD"]
 
 #: Wald p below which the Firth fit replaces the Wald test (REGENIE's ``--pThresh`` default)
 FIRTH_P_THRESHOLD = 0.05
@@ -104,9 +106,9 @@ def firth_null_fit(covariates: np.ndarray, y: np.ndarray, offset: np.ndarray | N
 
 
 @dataclass(frozen=True)
-class FirthApprox:
-    """Per-variant results of :func:`firth_approx` (arrays ``[m]``): ``beta``, ``standard_error``
-    (``|β| / sqrt(χ²)``), ``p_value`` (penalised LRT), ``chi2``, ``converged``."""
+class FirthFit:
+    """Per-variant results of :func:`firth_full` (arrays ``[m]``): ``beta``, ``standard_error``
+    (``|β| / sqrt(χ²)``), ``p_value`` (penalised likelihood-ratio test), ``chi2``, ``converged``."""
 
     beta: np.ndarray
     standard_error: np.ndarray
@@ -115,91 +117,163 @@ class FirthApprox:
     converged: np.ndarray
 
 
-def firth_approx(genotypes: np.ndarray, y: np.ndarray, offset: np.ndarray, *, max_iterations: int = 100,
-                 tolerance: float = 1e-8, max_halvings: int = 25) -> FirthApprox:
-    """One-parameter Firth fit of every variant with the null linear predictor ``offset`` fixed (REGENIE's
-    ``--firth --approx``), vectorised over the columns of ``genotypes [n, m]`` (complete, e.g. mean-imputed).
+class _FirthBatch:
+    """Firth's penalised likelihood of ``logit μ = o + C b + g β`` for every column ``g`` of a chunk of
+    genotypes at once (one phenotype): ``d = K + 1`` coefficients per column, all penalised."""
 
-    For each variant ``g``: ``logit μ = offset + g β``, penalised log-likelihood
-    ``ℓ*(β) = ℓ(β) + ½ log Σ μ (1 - μ) g²``, maximised by Newton steps on the modified score
-    ``Σ g (y - μ + h (½ - μ))`` with ``h = w g² / Σ w g²`` (capped at :data:`MAX_STEP`, halved while
-    ``ℓ*`` decreases). ``χ² = 2 (ℓ*(β̂) - ℓ*(0))``, ``p`` its upper tail on 1 df.
+    def __init__(self, C: np.ndarray, y: np.ndarray, offset: np.ndarray | None):
+        self.C, self.y = C, y[:, None]
+        self.off = np.zeros((len(y), 1)) if offset is None else np.asarray(offset, dtype=float)[:, None]
+        self.K = C.shape[1]
+        self.iu, self.ju = np.triu_indices(self.K)
+        self.CC = (C[:, self.iu] * C[:, self.ju]).T                       # [K(K+1)/2, n] covariate pairs
+        self.twice = np.where(self.iu == self.ju, 1.0, 2.0)               # off-diagonal pairs count twice
 
-    The step divides the modified score by the curvature of ``ℓ*`` itself,
-    ``S - ½ (S''/S - (S'/S)²)`` with ``S = Σ w g²``, ``S' = Σ w (1 - 2μ) g³``,
-    ``S'' = Σ w ((1 - 2μ)² - 2w) g⁴`` (the Fisher information ``S`` where that is not positive): with
-    ``S`` alone the step is twice too long for a variant carried by one sample (the penalty's curvature
-    then equals the likelihood's), and the iterations swing around the maximum without converging.
-    """
-    from scipy.special import chdtrc, expit
+    def evaluate(self, G: np.ndarray, B: np.ndarray, bg: np.ndarray):
+        """At coefficients ``B [K, m]``, ``bg [m]`` of the columns ``G [n, m]``: penalised log-likelihood
+        ``ℓ + ½ log|I|`` [m] (-inf where ``I`` is singular), modified score ``X^T (y - μ + h (½ - μ))``
+        [m, d], Fisher information ``I = X^T W X`` and its inverse [m, d, d] (``X = [C g]``, ``h`` the
+        diagonal of the hat matrix ``W^½ X I^-1 X^T W^½``)."""
+        from scipy.special import expit
 
-    G = np.asarray(genotypes, dtype=float)
-    y = np.asarray(y, dtype=float)[:, None]
-    off = np.asarray(offset, dtype=float)[:, None]
-    m = G.shape[1]
-
-    def evaluate(beta, Gs):
-        eta = off + Gs * beta
+        C, K, iu, ju = self.C, self.K, self.iu, self.ju
+        m = G.shape[1]
+        eta = C @ B + G * bg + self.off
         mu = expit(eta)
-        w = mu * (1 - mu)
-        wg2 = w * Gs * Gs
-        info = wg2.sum(0)
-        d = 1 - 2 * mu
-        s1 = (wg2 * d * Gs).sum(0)                       # S'
-        s2 = (wg2 * (d * d - 2 * w) * Gs * Gs).sum(0)    # S''
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ll = _loglik(y, eta) + 0.5 * np.log(info)
-            h = wg2 / info
-            curv = info - 0.5 * (s2 / info - (s1 / info) ** 2)
-        score = (Gs * (y - mu + h * (0.5 - mu))).sum(0)
-        return ll, score, np.where(np.isfinite(curv) & (curv > 0), curv, info)   # > 0 where info > 0
+        w = mu * (1.0 - mu)
+        wg = w * G
+        info = np.empty((m, K + 1, K + 1))
+        pairs = (self.CC @ w).T
+        info[:, iu, ju] = pairs
+        info[:, ju, iu] = pairs
+        info[:, :K, K] = (C.T @ wg).T
+        info[:, K, :K] = info[:, :K, K]
+        info[:, K, K] = np.einsum("ij,ij->j", wg, G)
+        sign, logdet = np.linalg.slogdet(info)
+        ok = sign > 0
+        inv = np.linalg.inv(np.where(ok[:, None, None], info, np.eye(K + 1)))
+        quad = self.CC.T @ (inv[:, iu, ju] * self.twice).T                # c_i^T A_cc c_i   [n, m]
+        quad += G * (2.0 * (C @ inv[:, :K, K].T) + G * inv[:, K, K])
+        resid = self.y - mu + w * quad * (0.5 - mu)
+        score = np.empty((m, K + 1))
+        score[:, :K] = (C.T @ resid).T
+        score[:, K] = np.einsum("ij,ij->j", G, resid)
+        ll = _loglik(self.y, eta) + 0.5 * logdet
+        ll[~ok] = -np.inf
+        return ll, score, info, inv
 
-    beta = np.zeros(m)
-    ll0, score, curv = evaluate(beta, G)
-    ll = ll0.copy()
-    converged = np.zeros(m, dtype=bool)
-    failed = ~(curv > 0)
-    active = np.flatnonzero(~failed)
-    for _ in range(max_iterations):
-        if not active.size:
-            break
-        step = score[active] / curv[active]
-        done = np.abs(step) < tolerance
-        converged[active[done]] = True
-        active, step = active[~done], step[~done]
-        step = np.clip(step, -MAX_STEP, MAX_STEP)
-        todo, accepted = np.arange(len(active)), np.zeros(len(active), dtype=bool)
-        for _ in range(max_halvings):
-            if not todo.size:
+    def fit(self, G: np.ndarray, B: np.ndarray, bg: np.ndarray, *, free_beta: bool, max_iterations: int,
+            tolerance: float, max_halvings: int):
+        """Maximise the penalised likelihood from ``(B, bg)`` (updated in place); with ``free_beta`` False
+        ``β`` stays at ``bg`` and only the covariates' coefficients move (the constrained fit of the
+        likelihood-ratio test, penalty still ``½ log|I|`` of the full model, as R ``logistf``). Newton steps
+        (capped at :data:`MAX_STEP`, halved until ``ℓ*`` does not decrease); converged when every step is
+        below ``tolerance`` or when ``max_halvings`` halvings of the step all fail to increase ``ℓ*``. Returns ``(ℓ* [m], converged [m])``."""
+        K = self.K
+        ll, score, info, inv = self.evaluate(G, B, bg)
+        converged = np.zeros(G.shape[1], dtype=bool)
+        active = np.flatnonzero(np.isfinite(ll))
+        for _ in range(max_iterations):
+            if not active.size:
                 break
-            idx = active[todo]
-            new_ll, new_score, new_curv = evaluate(beta[idx] + step[todo], G[:, idx])
-            good = (new_curv > 0) & (new_ll >= ll[idx] - 1e-12 * np.abs(ll[idx]))
-            gi = idx[good]
-            beta[gi] += step[todo[good]]
-            ll[gi], score[gi], curv[gi] = new_ll[good], new_score[good], new_curv[good]
-            accepted[todo[good]] = True
-            step[todo[~good]] /= 2
-            todo = todo[~good]
-        failed[active[~accepted]] = True
-        active = active[accepted]
-    converged &= ~failed
-    chi2 = np.maximum(2.0 * (ll - ll0), 0.0)
+            if free_beta:
+                step = np.einsum("mij,mj->mi", inv[active], score[active])
+            else:
+                step = np.zeros((len(active), K + 1))
+                step[:, :K] = np.linalg.solve(info[active][:, :K, :K], score[active][:, :K, None])[..., 0]
+            biggest = np.abs(step).max(1)
+            done = biggest < tolerance
+            converged[active[done]] = True
+            active, step, biggest = active[~done], step[~done], biggest[~done]
+            step *= np.minimum(1.0, MAX_STEP / biggest)[:, None]
+            todo, accepted = np.arange(len(active)), np.zeros(len(active), dtype=bool)
+            for _ in range(max_halvings):
+                if not todo.size:
+                    break
+                idx = active[todo]
+                new_B, new_bg = B[:, idx] + step[todo, :K].T, bg[idx] + step[todo, K]
+                new = self.evaluate(G[:, idx], new_B, new_bg)
+                good = new[0] >= ll[idx]
+                gi = idx[good]
+                B[:, gi], bg[gi] = new_B[:, good], new_bg[good]
+                ll[gi], score[gi], info[gi], inv[gi] = (a[good] for a in new)
+                accepted[todo[good]] = True
+                step[todo[~good]] /= 2
+                todo = todo[~good]
+            # no ascent left along the Newton direction at double precision: at the maximum (as plink2's
+            # fits conclude); an allowance for rounding instead lets a one-carrier fit swing around it
+            converged[active[todo]] = True
+            active = active[accepted]
+        return ll, converged
+
+
+#: bytes of the [n, m] work arrays of one chunk of :func:`firth_full`
+CHUNK_BYTES = 4 * 1024 * 1024
+
+
+def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None,
+               start: np.ndarray | None = None, *, max_iterations: int = 200, tolerance: float = 1e-5,
+               max_halvings: int = 25) -> FirthFit:
+    """Firth logistic regression of ``y`` on ``[covariates, g]`` (plus ``offset``) for every column ``g`` of
+    ``genotypes [n, m]`` (complete, e.g. mean-imputed), all coefficients penalised, with the penalised
+    likelihood-ratio test of ``β = 0`` (R ``logistf``; β equals ``plink2 --glm firth``), vectorised over
+    chunks of variants.
+
+    Per variant: the constrained fit (``β = 0``, covariates free, penalty ``½ log|I|`` of the full model)
+    starts from ``start`` (the covariates' null Firth fit, :func:`firth_null_fit`; zeros if None), the full
+    fit from the constrained one; ``χ² = 2 (ℓ*(full) - ℓ*(constrained))``, ``p`` its upper tail on 1 df,
+    standard error ``|β| / sqrt(χ²)`` (so that ``β / SE`` gives back ``p``, as REGENIE and Hail report
+    Firth's). Variants whose fits do not converge are NaN with ``converged`` False. Under separation the
+    Fisher-scoring steps converge linearly (the penalty's curvature is not in ``I``), hence the iteration
+    cap; ``tolerance`` bounds every coefficient's last step (R ``logistf``'s ``xconv`` is 1e-4).
+    """
+    from scipy.special import chdtrc
+
+    C = np.asarray(covariates, dtype=float)
+    G = np.asarray(genotypes, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, m = G.shape
+    b0 = np.zeros(C.shape[1]) if start is None else np.asarray(start, dtype=float)
+    batch = _FirthBatch(C, y, offset)
+    opts = dict(max_iterations=max_iterations, tolerance=tolerance, max_halvings=max_halvings)
+    beta, chi2 = np.full(m, np.nan), np.full(m, np.nan)
+    converged = np.zeros(m, dtype=bool)
+    chunk = int(max(16, CHUNK_BYTES // (8 * max(n, 1))))
+
+    def fit_chunk(a: int) -> None:
+        Gc = np.ascontiguousarray(G[:, a:a + chunk])
+        B, bg = np.repeat(b0[:, None], Gc.shape[1], axis=1), np.zeros(Gc.shape[1])
+        ll0, ok0 = batch.fit(Gc, B, bg, free_beta=False, **opts)
+        ll1, ok1 = batch.fit(Gc, B, bg, free_beta=True, **opts)
+        beta[a:a + chunk], chi2[a:a + chunk] = bg, np.maximum(2.0 * (ll1 - ll0), 0.0)   # disjoint slices
+        converged[a:a + chunk] = ok0 & ok1
+
+    # as logistic_association: the products of a chunk are too small for a multi-threaded BLAS (its threads
+    # spin between calls: several times the CPU); the chunks are spread over that many threads instead
+    starts = range(0, m, chunk)
+    with _blas_single_threaded() as workers:
+        if workers > 1 and len(starts) > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="edfgen-firth") as pool:
+                list(pool.map(fit_chunk, starts))
+        else:
+            for a in starts:
+                fit_chunk(a)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.abs(beta) / np.sqrt(chi2)
     p = chdtrc(1, chi2)
-    for a in (beta, se, p, chi2):
-        a[~converged] = np.nan
-    return FirthApprox(beta=beta, standard_error=se, p_value=p, chi2=chi2, converged=converged)
+    for arr in (beta, se, p, chi2):
+        arr[~converged] = np.nan
+    return FirthFit(beta=beta, standard_error=se, p_value=p, chi2=chi2, converged=converged)
 
 
 def firth_fallback(genotypes: np.ndarray, prepared: PreparedLogistic, result: LogisticAssociationResult,
                    threshold: float = FIRTH_P_THRESHOLD) -> LogisticAssociationResult:
     """The Wald ``result`` of :func:`edfgen.kernels.logistic.logistic_association` with the variant x
-    phenotype pairs whose Wald p is below ``threshold``, or whose Wald fit failed, replaced by
-    :func:`firth_approx` (null Firth fit of each phenotype's covariates with ``prepared.offset``; genotypes
-    mean-imputed within each missingness group, as the Wald test, then residualised on the covariates). ``result.firth`` marks them (Firth fits
-    that fail too are NaN, ``converged`` False).
+    phenotype pairs whose Wald p is below ``threshold``, or whose Wald fit failed, refitted by
+    :func:`firth_full` (covariates refitted with each variant, ``prepared.offset`` as the offset; genotypes
+    mean-imputed within each missingness group, as the Wald test). ``result.firth`` marks the rows whose
+    statistics are Firth's. A Firth fit that does not converge keeps a converged Wald result (``firth``
+    False); where the Wald fit failed too the row is NaN (``converged`` False, ``firth`` True).
     """
     G = np.asarray(genotypes, dtype=float)
     beta, se, p = (np.array(a, dtype=float) for a in (result.beta, result.standard_error, result.p_value))
@@ -213,27 +287,23 @@ def firth_fallback(genotypes: np.ndarray, prepared: PreparedLogistic, result: Lo
                 pick = (p[:, pcol] < threshold) | ~converged[:, pcol]
             if not pick.any():
                 continue
-            if Gm is None:   # once per missingness group: imputed genotypes, covariates and their QR basis
+            if Gm is None:   # once per missingness group: imputed genotypes
                 Gm, _ = _mean_impute(G if mask.all() else G[mask])
                 polymorphic = np.ptp(Gm, axis=0) > 0
                 Cg = C[mask]
-                Q, _ = np.linalg.qr(Cg)
             idx = np.flatnonzero(pick & polymorphic)
             if not idx.size:
                 continue
             y = prepared.phenotypes[mask, pcol]
             off = None if prepared.offset is None else prepared.offset[mask, pcol]
             b0, _ll, ok = _null_fit(prepared, mask, pcol, Cg, y, off)
-            firth[idx, pcol] = True
-            if not ok:
-                beta[idx, pcol] = se[idx, pcol] = p[idx, pcol] = np.nan
-                converged[idx, pcol] = False
-                continue
-            eta0 = Cg @ b0 + (0.0 if off is None else off)
-            Gi = Gm[:, idx]
-            fit = firth_approx(Gi - Q @ (Q.T @ Gi), y, eta0)
-            beta[idx, pcol], se[idx, pcol], p[idx, pcol] = fit.beta, fit.standard_error, fit.p_value
-            converged[idx, pcol] = fit.converged
+            fit = firth_full(Cg, Gm[:, idx], y, off, b0 if ok else None)
+            use = fit.converged | ~converged[idx, pcol]        # never a failed Firth fit over a converged Wald one
+            rows = idx[use]
+            beta[rows, pcol], se[rows, pcol], p[rows, pcol] = (a[use] for a in (fit.beta, fit.standard_error,
+                                                                                  fit.p_value))
+            converged[rows, pcol] = fit.converged[use]
+            firth[rows, pcol] = True
     return replace(result, beta=beta, standard_error=se, p_value=p, converged=converged, firth=firth)
 
 

@@ -12,6 +12,7 @@ doi:10.1007/978-1-4899-3242-6
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import AssociationResult, missingness_groups
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ class PreparedLogistic:
     """Null (covariates-only) logistic fits, once per phenotype (see :func:`prepare_logistic`).
 
     ``groups``: one ``(sample_mask [N], columns [P_g], null_coefficients [K, P_g])`` per missingness
-    pattern of the phenotypes.
+    pattern of the phenotypes. ``null_failed``: the phenotype columns whose covariates-only fit did not
+    converge (their Wald fits are not run: ``converged`` False, left to the Firth fallback).
     """
 
     covariates: np.ndarray            # [N, K]
@@ -54,6 +58,7 @@ class PreparedLogistic:
     tolerance: float
     offset: np.ndarray | None = None  # [N, P] known part of the linear predictor (ridge-LOCO prediction)
     firth_null: dict = field(default_factory=dict, compare=False, repr=False)  # Firth null fits (firth_fallback)
+    null_failed: frozenset = frozenset()
 
 
 def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterations: int, tolerance: float,
@@ -99,7 +104,11 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     Raises
     ------
     InputError
-        A phenotype without both cases and controls, or whose null model does not converge.
+        A phenotype without both cases and controls.
+
+    A phenotype whose null model does not converge (too few cases for the covariates, a covariate or the
+    offset separating its cases) is logged (a warning naming it and its case count) and listed in
+    ``null_failed``: its Wald fits fail, the other phenotypes are tested (as plink2 fits each on its own).
     """
     Y = np.asarray(phenotypes, dtype=float)
     C = np.asarray(covariates, dtype=float)
@@ -107,7 +116,7 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
         raise InputError("logistic_association: covariates contain missing values (drop those samples first)")
     names = list(names) if names is not None else [f"column {p}" for p in range(Y.shape[1])]
     k = C.shape[1]
-    groups = []
+    groups, null_failed = [], set()
     for mask, cols in missingness_groups(Y):
         b0 = np.zeros((k, len(cols)))
         for j, p in enumerate(cols):  # loop over phenotypes (few), not variants
@@ -121,12 +130,18 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
             b, ok = _logistic_newton(C[mask], y, start, max_iterations=max_iterations, tolerance=tolerance,
                                      offset=None if offset is None else offset[mask, p])
             if not ok:
-                raise InputError(f"--binary phenotype {names[p]!r}: the covariates-only logistic model does not "
-                                 f"converge (a covariate separates cases from controls?)")
+                null_failed.add(p)
+                blame = "a covariate" if offset is None else "the LOCO offset or a covariate"
+                log.warning(f"--binary phenotype {names[p]!r} ({int(y.sum())} cases, {int(len(y) - y.sum())} "
+                            f"controls, {k} covariates with the intercept): the covariates-only logistic model does "
+                            f"not converge ({blame} separates its cases from controls, or too few cases): its Wald "
+                            f"fits are left out (fit_failed; refitted by Firth with --logistic-test firth-fallback)")
+                b = start
             b0[:, j] = b
         groups.append((mask, cols, b0))
     return PreparedLogistic(covariates=C, phenotypes=Y, groups=tuple(groups), max_iterations=max_iterations,
-                            tolerance=tolerance, offset=None if offset is None else np.asarray(offset, dtype=float))
+                            tolerance=tolerance, offset=None if offset is None else np.asarray(offset, dtype=float),
+                            null_failed=frozenset(null_failed))
 
 
 def _mean_impute(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,6 +158,20 @@ def _mean_impute(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     G = G.copy()
     G[:, nan_cols] = np.where(called, sub, mean[nan_cols])
     return G, mean
+
+
+def separated(G: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``[m]`` True where the called genotypes (NaN = missing) of ``G [n, m]`` separate cases (``y`` 1) from
+    controls, completely or quasi-completely: every case's genotype at most every control's, or at least
+    (plink2's ``SEPARATION`` check). The maximum-likelihood ``β`` is then infinite; mean-imputed missing calls
+    can hide that (cases holding the mean dosage make ``β`` finite but meaningless, with a huge SE)."""
+    case = y == 1
+    high = np.where(np.isnan(G), -np.inf, G)
+    low = np.where(np.isnan(G), np.inf, G)
+    with np.errstate(invalid="ignore"):
+        below = high[case].max(0, initial=-np.inf) <= low[~case].min(0, initial=np.inf)
+        above = low[case].min(0, initial=np.inf) >= high[~case].max(0, initial=-np.inf)
+    return below | above
 
 
 def _solve_stacked(H: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,6 +193,11 @@ def _solve_stacked(H: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarr
     x[failed] = np.nan
     return x, failed
 
+
+#: a Wald fit whose genotype coefficient moves by 1 ± UNIT_STEP_TOLERANCE in UNIT_STEPS_DIVERGED Newton steps
+#: in a row is diverging (separation) and fails (see ``_ChunkFit.run``)
+UNIT_STEP_TOLERANCE = 0.05
+UNIT_STEPS_DIVERGED = 3
 
 #: bytes of one [n, m] float64 work array of a chunk of variants (6 are alive in an iteration; L2/L3-sized)
 CHUNK_BYTES = 1024 * 1024
@@ -219,6 +253,7 @@ class _ChunkFit:
         ok_out = np.zeros(M, dtype=bool)
         B = np.repeat(b0[:, None], M, axis=1)           # [K, M] covariate coefficients per variant
         bg = np.zeros(M)
+        unit_steps = np.zeros(M, dtype=np.int64)       # consecutive Newton steps of the genotype's β near ±1
         active = np.arange(M)
         Ga = G
         eta0 = C @ b0 if off is None else C @ b0 + off
@@ -266,6 +301,13 @@ class _ChunkFit:
                 rhs[:, K, 1] = 1.0
                 x, failed = _solve_stacked(H, rhs)
             step, inv_last = x[:, :, 0], x[:, K, 1]
+            # a β that moves by about 1 per iteration is running off along a flat likelihood (separation,
+            # e.g. by a covariate and the variant together: the log-likelihood's tail is exponential, which
+            # Newton follows by unit steps); plink2 calls such fits LOGISTIC_CONVERGE_FAIL even when they
+            # end up settling on a huge-SE estimate
+            unit = np.abs(np.abs(step[:, K]) - 1.0) < UNIT_STEP_TOLERANCE
+            unit_steps[active] = np.where(unit, unit_steps[active] + 1, 0)
+            failed |= unit_steps[active] >= UNIT_STEPS_DIVERGED
             done = ~failed & (np.abs(step).max(1) < self.tolerance)
             if done.any():
                 idx = active[done]
@@ -309,7 +351,9 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
         the last diagonal element of the inverse Fisher information at the final coefficients),
         ``p_value`` (two-sided normal p of the Wald ``z = beta / se``), ``n``, ``effect_allele_frequency``,
         ``converged``. Fits that do not converge, explode or have a singular Fisher matrix (monomorphic
-        variants, separation) are NaN with ``converged`` False, as Hail's ``fit.converged = False``.
+        variants, separation) are NaN with ``converged`` False, as Hail's ``fit.converged = False``; so are
+        variants whose called genotypes separate cases from controls (:func:`separated`, plink2's
+        ``SEPARATION``), which mean-imputed missing calls can make look converged.
 
     References
     ----------
@@ -344,13 +388,16 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
         if not len(idx):
             return
         Gc = np.ascontiguousarray(G0[:, idx])
+        called = G[:, idx] if mask.all() else G[np.ix_(mask, idx)]
         for j, p in enumerate(cols):                    # loop over phenotypes (few), not variants
+            if p in prepared.null_failed:
+                continue                                # converged stays False
             y = prepared.phenotypes[mask, p]
             off = None if prepared.offset is None else prepared.offset[mask, p]
             beta, se, ok = fit.run(Gc, y, b0[:, j], off)
             out["beta"][idx, p] = beta                  # chunks write disjoint rows: no lock
             out["standard_error"][idx, p] = se
-            converged[idx, p] = ok
+            converged[idx, p] = ok & ~separated(called, y)
 
     # the products of a chunk are too small for a multi-threaded BLAS (its threads spin between the ~10
     # calls of an iteration: 10-20x the CPU under load); the chunks are spread over as many threads instead

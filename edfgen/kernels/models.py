@@ -123,7 +123,7 @@ class LogisticModel(AssociationModel):
 
     ``test_block`` results carry ``converged`` ``[M, P]``. With ``firth_threshold``, the pairs whose Wald p is
     below it (or whose fit failed) are refitted by Firth's penalised likelihood
-    (:func:`~edfgen.kernels.firth.firth_fallback`, REGENIE's ``--firth --approx``) and marked in ``firth``.
+    (:func:`~edfgen.kernels.firth.firth_fallback`, the full Firth fit, covariates refitted) and marked in ``firth``.
     """
 
     name: ClassVar[str] = "logistic"
