@@ -5,6 +5,8 @@
   hand reruns the stage, so a later stage never runs on a partial folder.
 * Which files a stage's options name (:func:`option_files`): their content keys the stage too, folders
   (``loco_predictions``) and file prefixes (``ref_ld_chr``) included.
+* Before any stage runs (:func:`check_configuration`): the files the sections name exist, the checkpoint is one,
+  and a section or ``[run]`` switch that this configuration leaves unused is named in a warning.
 * After the run (:func:`drop_earlier_outputs`): the run's own files of an earlier run that this run did not write
   again (its ``covariates/covariates_pcs.tsv`` of a pca stage no longer run, a two-sample split's halves) go.
 """
@@ -19,8 +21,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
-from edfgen.commands.options import CommandOptions
-from edfgen.exceptions import EdfgenError
+from edfgen.commands.options import CommandOptions, cli_spellings
+from edfgen.exceptions import EdfgenError, InputError
 from edfgen.formats.manifest import fingerprint, listed_outputs, read_manifest
 
 log = logging.getLogger(__name__)
@@ -158,3 +160,96 @@ def drop_earlier_outputs(out: Path, earlier: Iterable[str], own: Iterable[Path |
     if gone:
         log.info("files of an earlier run that this configuration does not make, removed: %s", ", ".join(gone))
     return gone
+
+
+# ----------------------------------------------------------------------------------------------- the configuration
+
+def _key_as_written(cls: type[CommandOptions], section: dict[str, Any], name: str) -> str:
+    """The TOML key that set the field ``name`` (``keep`` for ``keep_ids``), as the user wrote it."""
+    spelled = cli_spellings(cls)
+    return next((str(k) for k in section if spelled.get(str(k).replace("-", "_"), str(k).replace("-", "_")) == name),
+                name)
+
+
+def check_section_paths(raw: dict[str, Any], stages: dict[str, CommandOptions], out: Path, where: str) -> None:
+    """Refuse, before any stage runs, a file or folder that a stage section names and that does not exist (an
+    option the command checks for existence: ``[gwas] keep``, ``[interpret] measure_from``), or an ``[extract]
+    checkpoint`` that is neither shipped nor found. A path inside ``out`` may be made by the run itself.
+
+    Raises
+    ------
+    InputError
+        One line naming the section, the key as written and the path.
+    """
+    for section, options in stages.items():
+        given = raw.get(section)
+        if not isinstance(given, dict) or not given:
+            continue
+        for f in dataclasses.fields(options):
+            value = getattr(options, f.name)
+            if f.default == value or not (f.metadata.get("exists") or f.metadata.get("path") == "checkpoint"):
+                continue
+            key = _key_as_written(type(options), given, f.name)
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                if f.metadata.get("path") == "checkpoint":
+                    from edfgen.model.checkpoint import resolve_checkpoint   # (imports torch)
+
+                    try:
+                        resolve_checkpoint(v)
+                    except EdfgenError as exc:
+                        raise InputError(f"{where}: [{section}] {key}: {exc}") from None
+                    continue
+                p = Path(v)
+                if not glob.has_magic(str(v)) and not p.exists() and out.resolve() not in p.resolve().parents:
+                    raise InputError(f"{where}: [{section}] {key}: {v}: no such file or directory")
+
+
+def warn_unused_sections(raw: dict[str, Any], inputs: dict[str, Any], *, has_outcomes: bool) -> list[str]:
+    """Warn (one line each) about a stage section or ``[run]`` switch that this configuration leaves unused, naming
+    what it needs: a stage runs because its inputs are given and its ``[run]`` switch is on, never because its
+    section is there (except ``[pca]``, whose section turns the stage on when ``[run] pca`` is not given).
+
+    Parameters
+    ----------
+    raw
+        The parsed TOML.
+    inputs
+        The validated ``[inputs]``.
+    has_outcomes
+        Whether MR has outcomes (``[inputs] outcomes`` or ``[mr] outcomes``).
+
+    Returns
+    -------
+    list of str
+        The warnings logged.
+    """
+    run = raw.get("run") or {}
+    simulating = "simulate" in raw          # the simulated cohort gives biomarkers and outcomes
+    biomarkers, outcomes = simulating or "biomarkers" in inputs, simulating or "outcomes" in inputs
+    interpret = raw.get("interpret") or {}
+    needs = {
+        "interpret": (biomarkers or interpret.get("measure_from") or interpret.get("measure-from"),
+                      "[inputs] biomarkers or [interpret] measure_from"),
+        "gwas_outcomes": (outcomes, "[inputs] outcomes"),
+        "annotate": ("catalog" in inputs, "[inputs] catalog"),
+        "mr": (outcomes or has_outcomes, "[inputs] outcomes or [mr] outcomes"),
+        "pca": (run.get("pca", True), "[run] pca = true (it is false)"),
+        **{s: (run.get("genetics", False), "[run] genetics = true") for s in ("ldsc", "finemap", "coloc")},
+    }
+    said = [f"[{s}] is given but its stage does not run: it needs {need}; its settings are unused"
+            for s, (ok, need) in needs.items() if s in raw and not ok]
+    if run.get("biomarker_gwas") and not biomarkers:
+        said.append("[run] biomarker_gwas = true, but no biomarker GWAS runs: it needs [inputs] biomarkers")
+    if run.get("genetics") and not simulating and "coloc" in raw and not outcomes:
+        said.append("[coloc] is given but its stage does not run: it needs [inputs] outcomes")
+    for line in said:
+        log.warning("%s", line)
+    return said
+
+
+def check_configuration(raw: dict[str, Any], stages: dict[str, CommandOptions], inputs: dict[str, Any], out: Path,
+                        where: str, *, has_outcomes: bool) -> None:
+    """The checks of a whole configuration before any stage runs: :func:`check_section_paths` (refused) and
+    :func:`warn_unused_sections` (warned)."""
+    check_section_paths(raw, stages, out, where)
+    warn_unused_sections(raw, inputs, has_outcomes=has_outcomes)

@@ -1,5 +1,6 @@
 """`edfgen run`'s own checks (edfgen.pipeline_checks): a stage is done only while its outputs are as it wrote them,
-folders and prefixes named by options key their stage, and an earlier configuration's own files go (review s31e)."""
+folders and prefixes named by options key their stage, the configuration's files are checked and its unused
+sections named before any stage runs, and an earlier configuration's own files go (review s31e)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from edfgen.exceptions import InputError
 from edfgen.formats.manifest import Manifest, read_manifest
 from edfgen.pipeline import STATE_FILE, config_from_dict, load_config, render_toml, run_pipeline
 
@@ -173,6 +175,63 @@ def test_load_config__list_paths_are_relative_to_the_toml_too(tmp_path, monkeypa
     a = cfg.stages["annotate"]
     assert a.ld_bfile == str(tmp_path / "g")
     assert a.sumstats == (str(tmp_path / "results" / "gwas"), str(Path("~/x/*.tsv.gz").expanduser()))
+
+
+def _inputs(tmp_path: Path, **more: str) -> dict:
+    (tmp_path / "ecg").mkdir(exist_ok=True)
+    for f in ("g.bed", "g.bim", "g.fam", "c.tsv", *more.values()):
+        (tmp_path / f).write_text("")
+    return {"ecg": "ecg", "bfile": "g", "covar": "c.tsv", **more}
+
+
+def test_load_config__sections_and_switches_left_unused_are_named(tmp_path, caplog):
+    """Review s31e #5: `[ldsc] rg = true` without `[run] genetics = true`, `[annotate]` without a catalog,
+    `biomarker_gwas = true` without biomarkers ... were accepted without a word and did nothing. Each is a warning
+    naming what it needs; a configuration whose sections all run warns of nothing."""
+    raw = {"run": {"out": "o", "pca": False, "biomarker_gwas": True},
+           "inputs": _inputs(tmp_path),
+           "annotate": {"window_kb": 250}, "interpret": {}, "ldsc": {"rg": True}, "finemap": {}, "coloc": {},
+           "gwas_outcomes": {"maf": 0.2}, "mr": {"p_threshold": 1e-5}, "pca": {"k": 3}}
+    with caplog.at_level(logging.WARNING):
+        config_from_dict(raw, base=tmp_path)
+    said = [r.getMessage() for r in caplog.records]
+    for section, need in (("annotate", "[inputs] catalog"), ("interpret", "[inputs] biomarkers"),
+                          ("ldsc", "[run] genetics = true"), ("finemap", "[run] genetics = true"),
+                          ("coloc", "[run] genetics = true"), ("gwas_outcomes", "[inputs] outcomes"),
+                          ("mr", "[inputs] outcomes or [mr] outcomes"), ("pca", "[run] pca = true")):
+        assert any(s.startswith(f"[{section}] is given but its stage does not run: it needs {need}") for s in said), \
+            section
+    assert any(s.startswith("[run] biomarker_gwas = true, but no biomarker GWAS runs") for s in said)
+    caplog.clear()
+    ok = {"run": {"out": "o", "biomarker_gwas": True, "genetics": True},
+          "inputs": _inputs(tmp_path, biomarkers="b.tsv", outcomes="y.tsv", catalog="cat.tsv"),
+          "annotate": {"window_kb": 250}, "interpret": {}, "ldsc": {"rg": True}, "finemap": {}, "coloc": {},
+          "gwas_outcomes": {"maf": 0.2}, "mr": {"p_threshold": 1e-5}, "pca": {"k": 3}}
+    with caplog.at_level(logging.WARNING):
+        config_from_dict(ok, base=tmp_path)
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize("section, key, value, message", [
+    ("gwas", "keep", "nokeep.txt", r"\[gwas\] keep: .*nokeep.txt: no such file or directory"),
+    ("gwas_outcomes", "extract", "snps.txt", r"\[gwas_outcomes\] extract: .*snps.txt: no such file or directory"),
+    ("interpret", "measure_from", "nope", r"\[interpret\] measure_from: .*nope: no such file or directory"),
+    ("extract", "checkpoint", "tinyy", r"\[extract\] checkpoint: checkpoint .*tinyy' not found .*shipped: "
+                                       r"\['small', 'tiny'\]"),
+])
+def test_load_config__a_missing_file_of_a_section_is_refused_before_any_stage(tmp_path, section, key, value,
+                                                                               message):
+    """Review s31e #6: a `[gwas] keep` that does not exist, an `[interpret] measure_from` folder (named `--ecg` in
+    the message) or an unknown `[extract] checkpoint` stopped the run only when their stage started, after extract
+    (and pca): refused when the configuration is read, naming the section and key. A file inside `out` may be
+    made by the run and is not refused."""
+    raw = {"run": {"out": "o", "pca": False}, "inputs": _inputs(tmp_path, outcomes="y.tsv", biomarkers="b.tsv"),
+           section: {key: value}}
+    with pytest.raises(InputError, match=message) as err:
+        config_from_dict(raw, base=tmp_path)
+    assert "\n" not in str(err.value)
+    if key != "checkpoint":          # (no stage makes a checkpoint)
+        config_from_dict({**raw, section: {key: "o/made_by_the_run"}}, base=tmp_path)
 
 
 def test_run__an_earlier_configurations_covariates_with_pcs_are_removed(tiny_sim_cohort, tmp_path):
