@@ -14,8 +14,9 @@ Every key and every value's type is checked when the configuration is read, befo
 Resume: after a stage succeeds, its key (sha256 of the stage's command, options and wiring, and of
 its inputs by the one provenance rule :func:`edfgen.formats.manifest.input_digest`, each input hashed
 once per run: the stage's own manifest reuses the digest) is recorded in
-``pipeline_state.json``; a rerun skips every stage whose key is unchanged and whose manifest is
-complete, so a crash or Ctrl-C costs only the unfinished stage. A stage that must run again first
+``pipeline_state.json`` with the fingerprints of the outputs its manifest lists; a rerun skips every stage whose
+key is unchanged, whose manifest is complete and whose outputs are as it wrote them
+(:func:`edfgen.pipeline_checks.stage_done`), so a crash or Ctrl-C costs only the unfinished stage. A stage that must run again first
 removes what its earlier run's manifest lists (complete, or in progress after a crash) and nothing
 else; the pipeline never passes ``--force`` to a stage, so a stage folder holding a file edfgen did
 not write makes that stage refuse with one line naming it, checked before anything is removed. Stages are
@@ -82,6 +83,7 @@ from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, input_digest, mark_in_progress, memoised_digests,
                                      read_manifest, remove_outputs, unlisted_file)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
+from edfgen.pipeline_checks import drop_earlier_outputs, option_files, output_fingerprints, stage_done
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,12 @@ class _Runner:
         self.state = {k: {**v, "key": None} if force and isinstance(v, dict) else v
                       for k, v in self._read_state().items()}
         self.records: list[StageRecord] = []
+        self.tables: list[Path] = []   # the tables the run itself writes (covariates with PCs, split halves)
+
+    def table(self, df, path: Path) -> Path:
+        """Write a pipeline-made table (:func:`write_if_changed`), one of the run's own files."""
+        self.tables.append(path)
+        return write_if_changed(df, path)
 
     def _read_state(self) -> dict[str, Any]:
         try:
@@ -139,34 +147,6 @@ class _Runner:
         with atomic_write(self.state_path) as fh:
             json.dump(self.state, fh, indent=2)
 
-    def _option_files(self, *option_sets: dict[str, Any]) -> list[Path]:
-        """Files named by a stage's option values, whose content keys the stage too: a ``keep``/``remove``/
-        ``extract`` list rewritten, a checkpoint retrained in place (its JSON and weights, found as extract finds
-        them) or a PLINK panel rebuilt (``*bfile``: its .bed/.bim/.fam) reruns the stage. Products of earlier
-        stages named here are keyed again, which changes nothing (they are inputs of the stage already)."""
-        found: list[Path] = []
-        for options in option_sets:
-            for key, value in sorted(options.items()):
-                if key == "out":
-                    continue
-                for v in value if isinstance(value, list) else [value]:
-                    if not isinstance(v, str) or not v or len(v) > 4096:
-                        continue
-                    try:
-                        if key == "checkpoint":
-                            from edfgen.model.checkpoint import resolve_checkpoint   # (imports torch)
-
-                            meta = resolve_checkpoint(v)
-                            cands = [meta, meta.with_suffix(".safetensors")]
-                        elif key.endswith("bfile"):
-                            cands = [Path(f"{Path(v).expanduser()}.{e}") for e in ("bed", "bim", "fam")]
-                        else:
-                            cands = [Path(v).expanduser()]
-                        found += [c for c in cands if c.is_file()]
-                    except (OSError, RuntimeError, EdfgenError):   # not a path (a name, a ~user that is none)
-                        continue
-        return list(dict.fromkeys(found))
-
     def stage(self, name: str, section: str, wiring: dict[str, Any], inputs: list[Path | None], out_dir: Path, *,
               manifest: Path | None = None) -> Path:
         """Run the command of ``section`` (its options from the TOML, with the pipeline's ``wiring``)
@@ -178,13 +158,12 @@ class _Runner:
         wired = {k: finite_json(v) for k, v in wiring.items() if v is not None}
         tuned = options.to_dict(exclude=STAGE_SECTIONS[section][1])
         h = hashlib.sha256(json.dumps([command, tuned, wired], sort_keys=True).encode())
-        for p in [*inputs, *self._option_files(tuned, wired)]:
+        for p in [*inputs, *option_files(type(options), tuned, wired, known=inputs)]:
             if p is not None:
                 h.update(f"{p}\0{input_digest(p)}\n".encode())
         key = h.hexdigest()
         done = self.state.get(name, {})
-        if (isinstance(done, dict) and done.get("key") == key
-                and read_manifest(manifest.parent, name=manifest.name, complete=True) is not None):
+        if isinstance(done, dict) and done.get("key") == key and stage_done(name, manifest, done.get("outputs")):
             log.info("stage %s: up to date, skipped", name)
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
             return out_dir
@@ -218,7 +197,8 @@ class _Runner:
         counts = result_counts(result)
         print(f"[edfgen run] {name}: done in {dt:.1f} s" + (f" ({counts})" if counts else ""), file=sys.stderr)
         self.state[name] = {"key": key, "command": command, "options": tuned, "wiring": wired,
-                            "seconds": round(dt, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                            "seconds": round(dt, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                            "outputs": output_fingerprints(manifest)}   # a stage is done while they are as written
         self._write_state()
         self.records.append(StageRecord(name, "ran", dt, out_dir))
         return out_dir
@@ -362,10 +342,10 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         split_dir.mkdir(exist_ok=True)
         edf_df = read_table(edfs, id_column="IID")
         half_a = split_halves(edf_df["IID"])
-        exposure_pheno = write_if_changed(edf_df[edf_df["IID"].isin(half_a)], split_dir / "edfs.half_a.tsv")
+        exposure_pheno = r.table(edf_df[edf_df["IID"].isin(half_a)], split_dir / "edfs.half_a.tsv")
         if outcome_pheno is not None and "outcomes_bfile" not in inputs:
             o = read_table(outcome_pheno, id_column="IID")
-            outcome_pheno = write_if_changed(o[~o["IID"].isin(half_a)], split_dir / "outcomes.half_b.tsv")
+            outcome_pheno = r.table(o[~o["IID"].isin(half_a)], split_dir / "outcomes.half_b.tsv")
 
     # 3a. genotype PCs for the GWAS covariates ([pca]; by default when the covariates hold none)
     covar, extra_covs = inputs["covar"], {}
@@ -375,7 +355,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                 bed_inputs, out / "pca")
         (out / "covariates").mkdir(exist_ok=True)
         merged, pc_names = si.covariates_with_pcs(covar, out / "pca" / "pcs.tsv")
-        covar = write_if_changed(merged, out / "covariates" / "covariates_pcs.tsv")
+        covar = r.table(merged, out / "covariates" / "covariates_pcs.tsv")
         for section in ("gwas", "gwas_outcomes"):
             chosen = st[section].covar_cols
             if chosen:
@@ -406,7 +386,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
         bio = inputs["biomarkers"]
         if cfg.two_sample_split:
             b = read_table(bio, id_column="IID")
-            bio = write_if_changed(b[b["IID"].isin(half_a)], split_dir / "biomarkers.half_a.tsv")
+            bio = r.table(b[b["IID"].isin(half_a)], split_dir / "biomarkers.half_a.tsv")
         gwas("gwas_biomarkers", "gwas", bio, False, all_columns=True)
 
     # 4. independent loci
@@ -452,10 +432,11 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                 return None
             w = {"exposure": (gwas_dir,), "outcome": tuple(outcome_paths), "instruments": clumps, "out": out / name,
                  **({"case_counts": counts} if counts else {})}
-            # the exposure cohort's genotypes are the LD panel: instruments re-clumped at r2 0.001 / 10 Mb
+            # the exposure cohort's genotypes are the LD panel: instruments re-clumped at r2 0.001 / 10 Mb, in the
+            # people of [inputs] keep/remove as every stage (a bfile too: review s31e #2)
             if st["mr"].ld_bfile is None:
-                w.update({"ld_bfile": str(bfile)} if bfile is not None else
-                         {k: v for k, v in geno.items() if k not in ("bfile", "min_info")})
+                w.update({k: v for k, v in geno.items() if k not in ("bfile", "min_info")},
+                         **({"ld_bfile": str(bfile)} if bfile is not None else {}))
             return r.stage(name, "mr", w, [gwas_dir, *outcome_paths, clumps] + bed_inputs, out / name)
 
         mr_dir = mr("mr", out / "gwas", files["clumps"])
@@ -505,7 +486,9 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     m.add_inputs([cfg.source])
     # only what the run itself wrote in its folder (the stages' folders have their own manifests): a user's file
     # kept there (out = ".", inputs beside the TOML) is not the run's, nor unfinished while a rerun runs
-    own = [out / "loci.tsv", mr_top, files.get("truth_summary"), files.get("report"), r.state_path]
+    own = [out / "loci.tsv" if files["loci"].exists() else None, mr_top, files.get("truth_summary"),
+           files.get("report"), r.state_path, *r.tables, out / "report_figures"]
+    drop_earlier_outputs(out, earlier, own)    # an earlier configuration's own files (review s31e #7)
     m.outputs = sorted({str(Path(p).relative_to(out)) for p in own if p is not None and Path(p).is_file()}
                        | ({"report_figures/"} if (out / "report_figures").is_dir() else set()))
     m.write(out)

@@ -22,6 +22,7 @@ from edfgen.commands.options import CommandOptions, force_opt, opt, seed_opt
 from edfgen.commands.pca import PcaOptions
 from edfgen.commands.simulate import SimulateOptions
 from edfgen.exceptions import ConfigError, InputError
+from edfgen.pipeline_checks import check_configuration
 
 #: [run] key -> its type
 RUN_KEYS: dict[str, type] = {"out": str, "two_sample_split": bool, "biomarker_gwas": bool, "pca": bool,
@@ -176,6 +177,8 @@ def config_from_dict(raw: dict[str, Any], *, base: Path = Path("."), source: Pat
         raise ConfigError(f"{where}: [run] pca = true needs [inputs] covariates")
     out = Path(run["out"]).expanduser()
     out = out if out.is_absolute() else (base / out).resolve()
+    # files the sections name exist (a [gwas] keep typo found before extract, not after it); unused sections named
+    check_configuration(raw, stages, inputs, out, where, has_outcomes=bool(outcomes))
     return PipelineConfig(out=out, inputs=inputs, stages=stages, two_sample_split=run.get("two_sample_split", False),
                           biomarker_gwas=run.get("biomarker_gwas", False), pca=run.get("pca", "pca" in raw or None),
                           genetics=run.get("genetics", False), mr_outcomes=outcomes, genotype_files=genotype_files, source=source, raw=raw)

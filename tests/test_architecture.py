@@ -37,7 +37,7 @@ RANKS = {
     "edfgen.model": 5, "edfgen.simulate": 5,
     "edfgen.commands": 6,
     "edfgen.pipeline": 7, "edfgen.report": 7, "edfgen.report_mr": 7, "edfgen.report_genetics": 7,
-    "edfgen.pipeline_config": 7,
+    "edfgen.pipeline_config": 7, "edfgen.pipeline_checks": 7,
     "edfgen.cli": 8, "edfgen.__main__": 8, "edfgen": 8,
 }
 #: the one module where the genome-wide significance threshold is written

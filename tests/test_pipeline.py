@@ -468,6 +468,9 @@ def test_config__checkpoint_path_is_relative_to_the_config_like_every_other_path
     directory (review finding). A shipped name stays a name."""
     sub = tmp_path / "cfg"
     sub.mkdir()
+    (tmp_path / "ck").mkdir()
+    for f in (tmp_path / "ck" / "tiny.json", sub / "my_encoder.json"):   # (a checkpoint not found is refused)
+        f.write_text("{}")
     cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "extract": {"checkpoint": "../ck/tiny.json"}}, base=sub)
     assert cfg.stages["extract"].checkpoint == str((tmp_path / "ck" / "tiny.json").resolve())
     cfg = config_from_dict({"run": {"out": "o"}, "simulate": {}, "extract": {"checkpoint": "tiny"}}, base=sub)

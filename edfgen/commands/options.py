@@ -113,7 +113,8 @@ def _check_value(where: str, key: str, value: Any, hint: Any, meta: dict, base: 
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where} {key}: expected a list of strings (or \"a,b,c\"), got {value!r}")
-        return tuple(value)
+        # paths of a list option against the TOML's folder too (review s31e #4: [annotate] sumstats was not)
+        return tuple(_toml_path(v, meta["path"], base) for v in value) if meta.get("path") else tuple(value)
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} {key}: expected true or false (TOML booleans, unquoted), got {value!r}")
@@ -136,10 +137,7 @@ def _check_value(where: str, key: str, value: Any, hint: Any, meta: dict, base: 
                 and (SHIPPED_CHECKPOINTS / f"{value}.json").is_file() and not (base / f"{value}.json").exists():
             return value                         # a shipped checkpoint's name (small, tiny), not a local prefix
         if meta.get("path"):
-            p = Path(value).expanduser()
-            p = str(p if p.is_absolute() else (base / p).resolve())
-            # a prefix's trailing "/" means "a folder" (``model export --out runs/new/``): kept
-            return p + "/" if meta["path"] == "prefix" and value.endswith(("/", os.sep)) else p
+            return _toml_path(value, meta["path"], base)
     choices = meta.get("choices")
     if choices and value not in choices:
         raise ConfigError(f"{where} {key}: {value!r} is not one of {', '.join(map(str, choices))}")
@@ -150,6 +148,15 @@ def _check_value(where: str, key: str, value: Any, hint: Any, meta: dict, base: 
     if hi is not None and (value > hi or (hi_open and value == hi)):
         raise ConfigError(f"{where} {key}: {value!r} must be {'<' if hi_open else '<='} {hi:g}")
     return value
+
+
+def _toml_path(value: str, kind: str, base: Path) -> str:
+    """A path of a TOML section (option of path kind ``kind``), ``~`` expanded, resolved against ``base`` (the
+    TOML's folder) unless absolute; a prefix's trailing "/" means "a folder" (``model export --out runs/new/``):
+    kept."""
+    p = Path(value).expanduser()
+    p = str(p if p.is_absolute() else (base / p).resolve())
+    return p + "/" if kind == "prefix" and value.endswith(("/", os.sep)) else p
 
 
 def deprecated_value(name: str, value: Any, alias: str, alias_value: Any, *, explicit: bool) -> Any:

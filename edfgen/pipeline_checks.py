@@ -1,0 +1,255 @@
+"""The checks of ``edfgen run`` that are not a stage's own (see :mod:`edfgen.pipeline`).
+
+* Is a finished stage still done? Its key is unchanged *and* every output its manifest lists is there, as it was
+  when the stage finished (:func:`output_fingerprints`, :func:`changed_outputs`): an output deleted or edited by
+  hand reruns the stage, so a later stage never runs on a partial folder.
+* Which files a stage's options name (:func:`option_files`): their content keys the stage too, folders
+  (``loco_predictions``) and file prefixes (``ref_ld_chr``) included.
+* Before any stage runs (:func:`check_configuration`): the files the sections name exist, the checkpoint is one,
+  and a section or ``[run]`` switch that this configuration leaves unused is named in a warning.
+* After the run (:func:`drop_earlier_outputs`): the run's own files of an earlier run that this run did not write
+  again (its ``covariates/covariates_pcs.tsv`` of a pca stage no longer run, a two-sample split's halves) go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterable
+
+from edfgen.commands.options import CommandOptions, cli_spellings
+from edfgen.exceptions import EdfgenError, InputError
+from edfgen.formats.manifest import fingerprint, listed_outputs, read_manifest
+
+log = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------------------------- stage outputs
+
+def output_fingerprints(manifest: Path) -> dict[str, str]:
+    """What a finished stage wrote, as its manifest ``manifest`` lists it: relative name -> :func:`fingerprint`
+    (stat only: nothing is read) of each output that exists.
+
+    Parameters
+    ----------
+    manifest
+        The stage's ``manifest.json`` (or ``<file>.manifest.json``); its outputs are relative to its folder.
+    """
+    base = manifest.parent
+    m = read_manifest(base, name=manifest.name)
+    return {p.relative_to(base.resolve()).as_posix(): fingerprint(p) for p in listed_outputs(m, base) if p.exists()}
+
+
+def changed_outputs(manifest: Path, recorded: dict[str, str] | None) -> list[str] | None:
+    """The outputs of a finished stage that are missing, or differ from ``recorded`` (:func:`output_fingerprints`
+    when the stage finished; ``None`` from an earlier edfgen: existence only), by relative name; ``None`` when the
+    manifest is absent or in progress (the stage did not finish).
+
+    Parameters
+    ----------
+    manifest
+        The stage's manifest.
+    recorded
+        The fingerprints recorded when the stage finished.
+    """
+    base = manifest.parent
+    m = read_manifest(base, name=manifest.name, complete=True)
+    if m is None:
+        return None
+    changed = []
+    for p in listed_outputs(m, base):
+        rel = p.relative_to(base.resolve()).as_posix()
+        if not p.exists() or (isinstance(recorded, dict) and recorded.get(rel) != fingerprint(p)):
+            changed.append(rel)
+    return changed
+
+
+def stage_done(name: str, manifest: Path, recorded: dict[str, str] | None) -> bool:
+    """Whether the stage ``name`` (whose key is unchanged) finished and every output its manifest lists is as it
+    wrote it; an output missing or changed since is logged as a warning (the stage runs again)."""
+    changed = changed_outputs(manifest, recorded)
+    if changed:
+        log.warning("stage %s: its output%s missing or changed since the stage finished: it runs again", name,
+                    f" {changed[0]} is" if len(changed) == 1 else
+                    f"s {', '.join(changed[:3])}" + (f" and {len(changed) - 3} more" if len(changed) > 3 else "") + " are")
+    return changed == []
+
+
+# ----------------------------------------------------------------------------------------------- stage keys
+
+def _candidates(key: str, v: str, kind: str | None) -> list[Path]:
+    """The paths the value ``v`` of option ``key`` (of path kind ``kind``) names."""
+    if key == "checkpoint":
+        from edfgen.model.checkpoint import resolve_checkpoint   # (imports torch)
+
+        meta = resolve_checkpoint(v)
+        return [meta, meta.with_suffix(".safetensors")]
+    if key.endswith("bfile"):
+        return [Path(f"{Path(v).expanduser()}.{e}") for e in ("bed", "bim", "fam")]
+    p = Path(v).expanduser()
+    if kind == "text" and not p.exists():   # a file prefix (ldsc PREFIX{chr}, '@' for the chromosome)
+        pattern = glob.escape(str(p)).replace("@", "*").replace("{chr}", "*") + "*"
+        return [Path(q) for q in sorted(glob.glob(pattern)) if Path(q).is_file()]
+    return [p]
+
+
+def option_files(cls: type[CommandOptions], *option_sets: dict[str, Any], known: Iterable[Path | None] = ()
+                 ) -> list[Path]:
+    """Files and folders named by a stage's option values, whose content keys the stage too: a ``keep``/
+    ``remove``/``extract`` list rewritten, a checkpoint retrained in place (its JSON and weights, found as extract
+    finds them), a PLINK panel rebuilt (``*bfile``: its .bed/.bim/.fam), a folder rewritten (``loco_predictions``,
+    ``[annotate] sumstats``) or the files of a prefix (``ref_ld_chr``) reruns the stage.
+
+    Parameters
+    ----------
+    cls
+        The stage's options class (which options are paths, and of which kind).
+    option_sets
+        The stage's options and wiring (field name -> value).
+    known
+        The stage's inputs: a folder among them is not listed again (each is walked once).
+    """
+    kinds = {f.name: f.metadata.get("path") for f in dataclasses.fields(cls)}
+    seen = {os.path.abspath(p) for p in known if p is not None}
+    found: list[Path] = []
+    for options in option_sets:
+        for key, value in sorted(options.items()):
+            if key == "out":
+                continue
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                if not isinstance(v, str) or not v or len(v) > 4096 or "://" in v:
+                    continue
+                try:
+                    cands = _candidates(key, v, kinds.get(key))
+                    found += [c for c in cands if c.is_file()
+                              or (kinds.get(key) and c.is_dir() and os.path.abspath(c) not in seen)]
+                except (OSError, RuntimeError, EdfgenError):   # not a path (a name, a ~user that is none)
+                    continue
+    return list(dict.fromkeys(found))
+
+
+# ----------------------------------------------------------------------------------------------- the run's files
+
+def drop_earlier_outputs(out: Path, earlier: Iterable[str], own: Iterable[Path | None]) -> list[str]:
+    """Remove the files that the earlier run's manifest listed as the run's own (``earlier``, relative to ``out``)
+    and this run did not write (``own``): no file of an earlier configuration is left looking like this one's.
+    Only paths under ``out`` that the earlier manifest lists are touched.
+
+    Returns
+    -------
+    list of str
+        The relative names removed.
+    """
+    mine = {os.path.abspath(p) for p in own if p is not None}
+    gone = []
+    for rel in earlier:
+        p = (out / str(rel).rstrip("/")).resolve()
+        if out.resolve() not in p.parents or str(p) in mine or not (p.exists() or p.is_symlink()):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink()
+        gone.append(str(rel))
+        if p.parent != out.resolve() and not any(p.parent.iterdir()):
+            p.parent.rmdir()
+    if gone:
+        log.info("files of an earlier run that this configuration does not make, removed: %s", ", ".join(gone))
+    return gone
+
+
+# ----------------------------------------------------------------------------------------------- the configuration
+
+def _key_as_written(cls: type[CommandOptions], section: dict[str, Any], name: str) -> str:
+    """The TOML key that set the field ``name`` (``keep`` for ``keep_ids``), as the user wrote it."""
+    spelled = cli_spellings(cls)
+    return next((str(k) for k in section if spelled.get(str(k).replace("-", "_"), str(k).replace("-", "_")) == name),
+                name)
+
+
+def check_section_paths(raw: dict[str, Any], stages: dict[str, CommandOptions], out: Path, where: str) -> None:
+    """Refuse, before any stage runs, a file or folder that a stage section names and that does not exist (an
+    option the command checks for existence: ``[gwas] keep``, ``[interpret] measure_from``), or an ``[extract]
+    checkpoint`` that is neither shipped nor found. A path inside ``out`` may be made by the run itself.
+
+    Raises
+    ------
+    InputError
+        One line naming the section, the key as written and the path.
+    """
+    for section, options in stages.items():
+        given = raw.get(section)
+        if not isinstance(given, dict) or not given:
+            continue
+        for f in dataclasses.fields(options):
+            value = getattr(options, f.name)
+            if f.default == value or not (f.metadata.get("exists") or f.metadata.get("path") == "checkpoint"):
+                continue
+            key = _key_as_written(type(options), given, f.name)
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                if f.metadata.get("path") == "checkpoint":
+                    from edfgen.model.checkpoint import resolve_checkpoint   # (imports torch)
+
+                    try:
+                        resolve_checkpoint(v)
+                    except EdfgenError as exc:
+                        raise InputError(f"{where}: [{section}] {key}: {exc}") from None
+                    continue
+                p = Path(v)
+                if not glob.has_magic(str(v)) and not p.exists() and out.resolve() not in p.resolve().parents:
+                    raise InputError(f"{where}: [{section}] {key}: {v}: no such file or directory")
+
+
+def warn_unused_sections(raw: dict[str, Any], inputs: dict[str, Any], *, has_outcomes: bool) -> list[str]:
+    """Warn (one line each) about a stage section or ``[run]`` switch that this configuration leaves unused, naming
+    what it needs: a stage runs because its inputs are given and its ``[run]`` switch is on, never because its
+    section is there (except ``[pca]``, whose section turns the stage on when ``[run] pca`` is not given).
+
+    Parameters
+    ----------
+    raw
+        The parsed TOML.
+    inputs
+        The validated ``[inputs]``.
+    has_outcomes
+        Whether MR has outcomes (``[inputs] outcomes`` or ``[mr] outcomes``).
+
+    Returns
+    -------
+    list of str
+        The warnings logged.
+    """
+    run = raw.get("run") or {}
+    simulating = "simulate" in raw          # the simulated cohort gives biomarkers and outcomes
+    biomarkers, outcomes = simulating or "biomarkers" in inputs, simulating or "outcomes" in inputs
+    interpret = raw.get("interpret") or {}
+    needs = {
+        "interpret": (biomarkers or interpret.get("measure_from") or interpret.get("measure-from"),
+                      "[inputs] biomarkers or [interpret] measure_from"),
+        "gwas_outcomes": (outcomes, "[inputs] outcomes"),
+        "annotate": ("catalog" in inputs, "[inputs] catalog"),
+        "mr": (outcomes or has_outcomes, "[inputs] outcomes or [mr] outcomes"),
+        "pca": (run.get("pca", True), "[run] pca = true (it is false)"),
+        **{s: (run.get("genetics", False), "[run] genetics = true") for s in ("ldsc", "finemap", "coloc")},
+    }
+    said = [f"[{s}] is given but its stage does not run: it needs {need}; its settings are unused"
+            for s, (ok, need) in needs.items() if s in raw and not ok]
+    if run.get("biomarker_gwas") and not biomarkers:
+        said.append("[run] biomarker_gwas = true, but no biomarker GWAS runs: it needs [inputs] biomarkers")
+    if run.get("genetics") and not simulating and "coloc" in raw and not outcomes:
+        said.append("[coloc] is given but its stage does not run: it needs [inputs] outcomes")
+    for line in said:
+        log.warning("%s", line)
+    return said
+
+
+def check_configuration(raw: dict[str, Any], stages: dict[str, CommandOptions], inputs: dict[str, Any], out: Path,
+                        where: str, *, has_outcomes: bool) -> None:
+    """The checks of a whole configuration before any stage runs: :func:`check_section_paths` (refused) and
+    :func:`warn_unused_sections` (warned)."""
+    check_section_paths(raw, stages, out, where)
+    warn_unused_sections(raw, inputs, has_outcomes=has_outcomes)

@@ -1,0 +1,262 @@
+"""`edfgen run`'s own checks (edfgen.pipeline_checks): a stage is done only while its outputs are as it wrote them,
+folders and prefixes named by options key their stage, the configuration's files are checked and its unused
+sections named before any stage runs, and an earlier configuration's own files go (review s31e)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from edfgen.exceptions import InputError
+from edfgen.formats.manifest import Manifest, read_manifest
+from edfgen.pipeline import STATE_FILE, config_from_dict, load_config, render_toml, run_pipeline
+
+
+def _fake_stage_command(calls: list):
+    """A stand-in for the stages' commands: writes ``result.tsv`` and its complete manifest into the stage's
+    folder, and records the command's options."""
+    def run(options):
+        out = Path(options.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "result.tsv").write_text(f"run {len(calls)}\n")
+        m = Manifest(command=f"edfgen {options.command}")
+        m.outputs = ["result.tsv"]
+        m.write(out)
+        calls.append(options)
+    return run
+
+
+def test_stage__an_output_deleted_or_edited_since_it_finished_reruns_the_stage(tmp_path, monkeypatch, caplog):
+    """Review s31e #1: with one GWAS file deleted by hand, gwas was 'up to date' (its key and complete manifest
+    unchanged) and clump ran on the 95 files left, dropping edf_010 from the loci and MR without a word. A stage is
+    done only while every output its manifest lists is there with the fingerprint recorded when it finished."""
+    import edfgen.pipeline as pl
+
+    calls = []
+    monkeypatch.setattr(pl, "run_command", _fake_stage_command(calls))
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    gw = tmp_path / "o" / "gwas"
+
+    def run_once():
+        r = pl._Runner(cfg)
+        r.stage("gwas", "gwas", {"out": gw}, [], gw)
+        return r.records[-1].status
+
+    assert run_once() == "ran" and run_once() == "skipped" and len(calls) == 1
+    (gw / "result.tsv").unlink()                                  # deleted by hand
+    with caplog.at_level(logging.WARNING):
+        assert run_once() == "ran" and (gw / "result.tsv").exists()
+    assert "stage gwas: its output result.tsv is missing or changed since the stage finished: it runs again" \
+        in caplog.text
+    assert run_once() == "skipped"
+    st = os.stat(gw / "result.tsv")
+    (gw / "result.tsv").write_text("edited\n")                     # edited by hand, its time put back
+    os.utime(gw / "result.tsv", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert run_once() == "ran" and run_once() == "skipped" and len(calls) == 3
+    assert list(json.loads((tmp_path / "o" / STATE_FILE).read_text())["gwas"]["outputs"]) == ["result.tsv"]
+
+
+def test_run__a_deleted_gwas_file_is_made_again_before_clump_reads_the_folder(tiny_sim_cohort, tmp_path):
+    """Review s31e #1, end to end: `rm gwas/edf_010.tsv.gz` then a rerun: the gwas stage runs again (the file is
+    back, the same) and clump, whose inputs are then unchanged, is skipped; `rm clump/clumps.tsv`: clump reruns
+    (it stopped with 'clumps.tsv: file not found')."""
+    c = tiny_sim_cohort
+    raw = {"run": {"out": "run", "pca": False},
+           "inputs": {"ecg": str(c / "ecg"), "bfile": str(c / "genotypes"), "covar": str(c / "covariates.tsv")},
+           "extract": {"checkpoint": "tiny", "workers": 0, "batch_size": 16},
+           "gwas": {"covar_cols": "age,sex", "no_plots": True, "pheno_cols": "edf_001,edf_002,edf_003"},
+           "clump": {"p1": 1e-3}}
+    (tmp_path / "pipeline.toml").write_text(render_toml(raw))
+
+    def run():
+        res = run_pipeline(load_config(tmp_path / "pipeline.toml"))
+        return {s.name: s.status for s in res.stages}, res.out
+
+    got, out = run()
+    gz = out / "gwas" / "edf_002.tsv.gz"
+    before = gz.read_bytes()
+    gz.unlink()
+    got, out = run()
+    assert got == {"extract": "skipped", "gwas": "ran", "clump": "skipped"}
+    assert gz.read_bytes() == before
+    (out / "clump" / "clumps.tsv").unlink()
+    got, out = run()
+    assert got == {"extract": "skipped", "gwas": "skipped", "clump": "ran"} and (out / "clump" / "clumps.tsv").exists()
+
+
+def test_run__mr_ld_panel_of_a_bfile_takes_the_inputs_keep_and_remove(tmp_path, monkeypatch):
+    """Review s31e #2: with `[inputs] bfile` the MR stage got `--bfile` alone as its LD panel, so its instruments
+    were re-clumped with LD of people outside the study's `keep` list (39 of 516 estimates differed from
+    `edfgen mr --keep`). The genotype filters of [inputs] go to MR's panel as to every stage."""
+    import edfgen.pipeline as pl
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
+        seen[name] = wiring
+        if name == "gwas":
+            out_dir.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame({"chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["G"],
+                          "other_allele": ["A"], "beta": [0.1], "standard_error": [0.01], "p_value": [1e-9],
+                          "effect_allele_frequency": [0.3], "variant_id": ["1:10:A:G"], "n": [100]}
+                         ).to_csv(out_dir / "edf_001.tsv.gz", sep="\t", index=False)
+        if name == "clump":
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / "clumps.tsv").write_text("phenotype\tvariant_id\nedf_001\t1:10:A:G\n")
+        if name == "mr":
+            raise Stop
+        return out_dir
+
+    monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    (tmp_path / "ecg").mkdir()
+    for f in ("g.bed", "g.bim", "g.fam", "c.tsv", "y.tsv", "keep.txt", "remove.txt"):
+        (tmp_path / f).write_text("")
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o"), "pca": False},
+                            "inputs": {"ecg": "ecg", "bfile": "g", "covar": "c.tsv", "outcomes": "y.tsv",
+                                       "keep": "keep.txt", "remove": "remove.txt", "chr": "1"}}, base=tmp_path)
+    with pytest.raises(Stop):
+        pl._run_stages(cfg, force=False)
+    mr = seen["mr"]
+    assert mr["ld_bfile"] == str(tmp_path / "g") and "bfile" not in mr
+    assert mr["keep_ids"] == str(tmp_path / "keep.txt") and mr["remove_ids"] == str(tmp_path / "remove.txt")
+    assert mr["chromosomes"] == seen["clump"]["chromosomes"] == "1"
+
+
+def test_stage__a_folder_or_prefix_named_by_an_option_keys_the_stage(tmp_path, monkeypatch):
+    """Review s31e #3: `[gwas] loco_predictions = "locoA"` (a folder) was left out of the stage key, so the folder
+    rewritten with other predictions (times put back) left gwas 'up to date' with the old betas; likewise an
+    `[ldsc] ref_ld_chr` prefix, which is never a file."""
+    import edfgen.pipeline as pl
+
+    calls = []
+    monkeypatch.setattr(pl, "run_command", _fake_stage_command(calls))
+    loco = tmp_path / "locoA"
+    loco.mkdir()
+    (loco / "edf_001.loco").write_text("a\n")
+    ld = tmp_path / "ld"
+    ld.mkdir()
+    (ld / "chr1.l2.ldscore.gz").write_bytes(b"x")
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {},
+                            "gwas": {"model": "ridge-loco", "loco_predictions": "locoA"},
+                            "ldsc": {"ref_ld_chr": "ld/chr@"}}, base=tmp_path)
+
+    def run_once():
+        r = pl._Runner(cfg)
+        r.stage("gwas", "gwas", {"out": tmp_path / "o" / "gwas"}, [], tmp_path / "o" / "gwas")
+        r.stage("ldsc", "ldsc", {"out": tmp_path / "o" / "ldsc"}, [], tmp_path / "o" / "ldsc")
+        r._write_state()
+        return [s.status for s in r.records]
+
+    assert run_once() == ["ran", "ran"] and run_once() == ["skipped", "skipped"]
+    st = os.stat(loco / "edf_001.loco")
+    (loco / "edf_001.loco").write_text("b\n")                     # other predictions, the old time
+    os.utime(loco / "edf_001.loco", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert run_once() == ["ran", "skipped"]
+    (ld / "chr1.l2.ldscore.gz").write_bytes(b"y")                 # LD scores recomputed
+    assert run_once() == ["skipped", "ran"]
+
+
+def test_load_config__list_paths_are_relative_to_the_toml_too(tmp_path, monkeypatch):
+    """Review s31e #4: `[annotate] sumstats = ["results/gwas"]` stayed relative to the working directory (the list
+    branch of the value check returned before paths were resolved), unlike `ld_bfile` beside it."""
+    monkeypatch.chdir(tmp_path.parent)
+    (tmp_path / "results" / "gwas").mkdir(parents=True)
+    cfg = config_from_dict({"run": {"out": "o"}, "simulate": {},
+                            "annotate": {"ld_bfile": "g", "sumstats": ["results/gwas", "~/x/*.tsv.gz"]}},
+                           base=tmp_path)
+    a = cfg.stages["annotate"]
+    assert a.ld_bfile == str(tmp_path / "g")
+    assert a.sumstats == (str(tmp_path / "results" / "gwas"), str(Path("~/x/*.tsv.gz").expanduser()))
+
+
+def _inputs(tmp_path: Path, **more: str) -> dict:
+    (tmp_path / "ecg").mkdir(exist_ok=True)
+    for f in ("g.bed", "g.bim", "g.fam", "c.tsv", *more.values()):
+        (tmp_path / f).write_text("")
+    return {"ecg": "ecg", "bfile": "g", "covar": "c.tsv", **more}
+
+
+def test_load_config__sections_and_switches_left_unused_are_named(tmp_path, caplog):
+    """Review s31e #5: `[ldsc] rg = true` without `[run] genetics = true`, `[annotate]` without a catalog,
+    `biomarker_gwas = true` without biomarkers ... were accepted without a word and did nothing. Each is a warning
+    naming what it needs; a configuration whose sections all run warns of nothing."""
+    raw = {"run": {"out": "o", "pca": False, "biomarker_gwas": True},
+           "inputs": _inputs(tmp_path),
+           "annotate": {"window_kb": 250}, "interpret": {}, "ldsc": {"rg": True}, "finemap": {}, "coloc": {},
+           "gwas_outcomes": {"maf": 0.2}, "mr": {"p_threshold": 1e-5}, "pca": {"k": 3}}
+    with caplog.at_level(logging.WARNING):
+        config_from_dict(raw, base=tmp_path)
+    said = [r.getMessage() for r in caplog.records]
+    for section, need in (("annotate", "[inputs] catalog"), ("interpret", "[inputs] biomarkers"),
+                          ("ldsc", "[run] genetics = true"), ("finemap", "[run] genetics = true"),
+                          ("coloc", "[run] genetics = true"), ("gwas_outcomes", "[inputs] outcomes"),
+                          ("mr", "[inputs] outcomes or [mr] outcomes"), ("pca", "[run] pca = true")):
+        assert any(s.startswith(f"[{section}] is given but its stage does not run: it needs {need}") for s in said), \
+            section
+    assert any(s.startswith("[run] biomarker_gwas = true, but no biomarker GWAS runs") for s in said)
+    caplog.clear()
+    ok = {"run": {"out": "o", "biomarker_gwas": True, "genetics": True},
+          "inputs": _inputs(tmp_path, biomarkers="b.tsv", outcomes="y.tsv", catalog="cat.tsv"),
+          "annotate": {"window_kb": 250}, "interpret": {}, "ldsc": {"rg": True}, "finemap": {}, "coloc": {},
+          "gwas_outcomes": {"maf": 0.2}, "mr": {"p_threshold": 1e-5}, "pca": {"k": 3}}
+    with caplog.at_level(logging.WARNING):
+        config_from_dict(ok, base=tmp_path)
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize("section, key, value, message", [
+    ("gwas", "keep", "nokeep.txt", r"\[gwas\] keep: .*nokeep.txt: no such file or directory"),
+    ("gwas_outcomes", "extract", "snps.txt", r"\[gwas_outcomes\] extract: .*snps.txt: no such file or directory"),
+    ("interpret", "measure_from", "nope", r"\[interpret\] measure_from: .*nope: no such file or directory"),
+    ("extract", "checkpoint", "tinyy", r"\[extract\] checkpoint: checkpoint .*tinyy' not found .*shipped: "
+                                       r"\['small', 'tiny'\]"),
+])
+def test_load_config__a_missing_file_of_a_section_is_refused_before_any_stage(tmp_path, section, key, value,
+                                                                               message):
+    """Review s31e #6: a `[gwas] keep` that does not exist, an `[interpret] measure_from` folder (named `--ecg` in
+    the message) or an unknown `[extract] checkpoint` stopped the run only when their stage started, after extract
+    (and pca): refused when the configuration is read, naming the section and key. A file inside `out` may be
+    made by the run and is not refused."""
+    raw = {"run": {"out": "o", "pca": False}, "inputs": _inputs(tmp_path, outcomes="y.tsv", biomarkers="b.tsv"),
+           section: {key: value}}
+    with pytest.raises(InputError, match=message) as err:
+        config_from_dict(raw, base=tmp_path)
+    assert "\n" not in str(err.value)
+    if key != "checkpoint":          # (no stage makes a checkpoint)
+        config_from_dict({**raw, section: {key: "o/made_by_the_run"}}, base=tmp_path)
+
+
+def test_run__an_earlier_configurations_covariates_with_pcs_are_removed(tiny_sim_cohort, tmp_path):
+    """Review s31e #7: `covariates/covariates_pcs.tsv` (PCs of a configuration with a pca stage) stayed in the
+    folder after a run without one: it is one of the run's own files now, listed in its manifest, and removed as
+    the stages no longer run are. A user's file beside it is kept."""
+    c = tiny_sim_cohort
+    raw = {"run": {"out": "run", "pca": True},
+           "inputs": {"ecg": str(c / "ecg"), "bfile": str(c / "genotypes"), "covar": str(c / "covariates.tsv")},
+           "extract": {"checkpoint": "tiny", "workers": 0, "batch_size": 16},
+           "pca": {"k": 2},
+           "gwas": {"covar_cols": "age,sex", "no_plots": True, "pheno_cols": "edf_001"}, "clump": {"p1": 1e-3}}
+
+    def run():
+        (tmp_path / "pipeline.toml").write_text(render_toml(raw))
+        res = run_pipeline(load_config(tmp_path / "pipeline.toml"))
+        return {s.name: s.status for s in res.stages}, res.out
+
+    got, out = run()
+    pcs = out / "covariates" / "covariates_pcs.tsv"
+    assert got["pca"] == "ran" and "covariates/covariates_pcs.tsv" in read_manifest(out, complete=True)["outputs"]
+    (out / "covariates" / "mine.txt").write_text("mine")
+    raw["run"]["pca"] = False
+    del raw["pca"]
+    got, out = run()
+    assert "pca" not in got and not pcs.exists() and not (out / "pca").exists()
+    assert "covariates/covariates_pcs.tsv" not in read_manifest(out, complete=True)["outputs"]
+    assert (out / "covariates" / "mine.txt").read_text() == "mine"
