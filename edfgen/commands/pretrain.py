@@ -16,6 +16,7 @@ from edfgen.commands.options import SEED_RANGE, CommandOptions, force_opt, opt, 
 from edfgen.formats.manifest import recording
 from edfgen.formats.tables import prepare_out_dir
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.model.device import check_device_name
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,15 @@ class PretrainOptions(CommandOptions):
     resume: bool = opt(False, "Continue the run in --out from its last checkpoint.")
     init: str | None = opt(None, "Continued pre-training: start from this checkpoint's weights (name or path; same "
                            "--config), with a fresh optimizer and schedule.")
-    device: str | None = opt(None, "cpu or cuda (default: cuda if available).")
+    device: str | None = opt(None, "auto, cpu, cuda, cuda:N (a GPU index) or mps (default auto: cuda if available; "
+                             "cuda is cuda:LOCAL_RANK under torchrun, else cuda:0).")
     out: str | None = out_opt()
     seed: int = seed_opt()
     threads: int | None = threads_opt()
     force: bool = force_opt()
+
+    def __post_init__(self):
+        check_device_name(self.device)    # a misspelt device: refused before anything is read
 
 
 def run(o: PretrainOptions):
@@ -71,8 +76,10 @@ def run_pretrain(*, out: str | os.PathLike, config_name: str, ecg: Sequence[str 
     :class:`edfgen.model.pretrain.PretrainResult`; other ranks of a ``torchrun`` job train and return ``None``.
     """
     from edfgen.model.config import get_config
+    from edfgen.model.device import resolve_train_device
     from edfgen.model.pretrain import PretrainSettings, pretrain  # imports torch
 
+    resolve_train_device(device, int(os.environ.get("LOCAL_RANK", "0")))   # no such GPU: refused before --out is made
     out = Path(out)
     set_threads(threads)
     rank0 = int(os.environ.get("RANK", "0")) == 0
