@@ -19,7 +19,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -71,6 +71,13 @@ def _fmt(path: Path) -> str:
 #: names of the participant-id column, in order of preference: PLINK (``FID IID``), plink2 (``#IID``),
 #: UK Biobank (``eid``), a BGEN ``.sample`` file (``ID_2``)
 ID_ALIASES = ("IID", "#IID", "eid", "ID_2")
+
+
+def some_names(names: Sequence[Any], k: int = 15) -> str:
+    """The first ``k`` of ``names`` joined by ", ", ending "…, and N more" when there are more (an error's
+    ``has:`` list cut silently read as if the names after the cut were absent)."""
+    names = [str(n) for n in names]
+    return ", ".join(names[:k]) + (f", … and {len(names) - k} more" if len(names) > k else "")
 
 
 def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str | None = None,
@@ -143,7 +150,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
         named = (f" (the participant id: one of {', '.join(ID_ALIASES)})" if id_column == "IID" and "IID" in missing
                  else "")
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}{named} (has: "
-                         f"{', '.join(map(str, df.columns[:12]))})")
+                         f"{some_names(df.columns, 12)})")
     if id_column:
         dup = df[id_column][df[id_column].duplicated()]
         if len(dup):
