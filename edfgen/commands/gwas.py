@@ -66,8 +66,8 @@ import pandas as pd
 
 from edfgen.commands.gwas_design import (CovariateDesign, binary_phenotypes, covariate_design,
                                          drop_constant_indicators, select_phenotypes, warn_sex_chromosomes,
-                                         warn_sex_disagreement)
-from edfgen.commands.gwas_output import GwasOutputs, output_order
+                                         warn_sex_disagreement, warn_two_valued)
+from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
@@ -166,25 +166,6 @@ class GwasSettings:
 
 
 @dataclass(frozen=True)
-class SampleCounts:
-    """How many samples each input has, and how many were analysed."""
-
-    genotypes: int
-    phenotypes: int
-    covariates: int
-    complete_covariates: int
-    overlap: int
-    used: int
-    withdrawn: int = 0    # UK Biobank withdrawals (negative ids) in the genotype files, left out before all else
-
-    def describe(self) -> str:
-        gone = f" ({self.withdrawn} withdrawn left out)" if self.withdrawn else ""
-        return (f"samples: {self.genotypes} in genotypes{gone}, {self.phenotypes} in phenotypes, "
-                f"{self.covariates} in covariates ({self.complete_covariates} complete), "
-                f"{self.overlap} in all three, {self.used} used after QC")
-
-
-@dataclass(frozen=True)
 class GwasResult:
     """What ``run_gwas`` wrote."""
 
@@ -259,6 +240,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     ptab = read_table(pheno, id_column="IID")
     names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
     ptab[names] = ptab[names].apply(pd.to_numeric)  # validated by select_phenotypes
+    if not settings.binary:
+        warn_two_valued(ptab, names, str(pheno))
     files = pd.Series([check_output_stem(n, source=str(pheno)) for n in names])
     if files.duplicated().any():
         clash = files[files.duplicated()].iloc[0]
@@ -267,6 +250,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     if covar is not None:
         ctab = read_table(covar, id_column="IID")
         design = covariate_design(ctab, covar_cols, categorical=categorical, source=str(covar))
+    elif covar_cols or categorical:     # named covariates without their table: not silently left out
+        raise InputError(f"{'--covariates' if covar_cols else '--categorical'} needs --covar FILE (the covariate table)")
     else:
         ctab = ptab[["IID"]]
         design = CovariateDesign(matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={},
@@ -465,7 +450,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             timings["import_qc"] = 0.0
             timings.update(pass_timings)
             t3 = time.perf_counter() - pass_timings.get("export", 0.0)
-        counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
+        counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab) if covar else None,
                               complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids),
                               withdrawn=reader.n_withdrawn if engine == "fast" else hl.eval(mt_raw.n_withdrawn))
         log.debug(counts.describe())
