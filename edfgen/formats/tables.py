@@ -228,6 +228,15 @@ def claimed_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
         raise
 
 
+def _own_unfinished_run(path: Path, previous: dict | None, command: str | None) -> bool:
+    """Whether folder ``path`` holds only what an unfinished run of ``command`` wrote there: its in-progress
+    manifest and the outputs that manifest lists (no other command's or user's file)."""
+    from edfgen.formats.manifest import unlisted_file
+
+    return bool(command and previous is not None and previous.get("command") == command
+                and previous.get("finished") is None and unlisted_file(path) is None)
+
+
 def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out",
                     command: str | None = None) -> Path:
     """Check that an output directory can be written, without creating anything yet.
@@ -240,6 +249,10 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
     to another command (``command``, e.g. ``"edfgen gwas"``) is refused even with ``force``: it is
     that command's output. An unwritable location is refused. Raises :class:`InputError` naming the
     option and path.
+
+    A folder that holds only the files of an unfinished (killed) run of the same ``command`` is taken without
+    ``force``: a rerun restarts (the house rule "a rerun resumes"; the command's own resume, where it has one,
+    then picks up what it can).
     """
     path = Path(path)
     if path.exists():
@@ -252,7 +265,10 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
             if command and previous is not None and previous.get("command") != command:
                 raise InputError(f"{option} {path}: holds the output of '{previous.get('command')}' "
                                  f"({MANIFEST}); give this command a directory of its own")
-            if not force:
+            if not force and _own_unfinished_run(path, previous, command):
+                log.warning("%s %s: an unfinished '%s' run (started %s, killed?) left it; its files are replaced by "
+                            "this run", option, path, command, previous.get("started", "?"))
+            elif not force:
                 listed = " (its files listed in manifest.json are replaced; other files are kept)" if previous else ""
                 # a killed run's folder: say so, the user may not know the earlier run never finished
                 unfinished = (f", with an unfinished '{previous.get('command')}' run started "
