@@ -42,7 +42,7 @@ from edfgen.kernels.ld import WindowLD, r2_vector
 from edfgen.kernels.thresholds import build_name
 from edfgen.plots.regional import plot_loci
 from edfgen.progress import progress
-from edfgen.simulate.truth import score_loci
+from edfgen.simulate.truth import score_loci, warn_unmatched_traits
 
 log = logging.getLogger(__name__)
 
@@ -412,6 +412,8 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     if panel_prefix is None:
         raise InputError("clump: give --bfile (study genotypes) or --ld-bfile (reference panel)")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen clump")
+    if truth is not None:        # a JSON of another layout refused, and a truth that cannot match said, before any work
+        warn_unmatched_traits(truth, list(group_by_phenotype(sumstats)), f"--truth {truth}")
     m_eff = None
     if study_wide:
         if pheno is None:
