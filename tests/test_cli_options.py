@@ -163,3 +163,24 @@ def test_run_help_lists_every_stage():
     for stage in ("simulate", "extract", "interpret", "pca", "gwas", "gwas_outcomes", "gwas_biomarkers", "clump",
                   "annotate", "mr", "ldsc", "finemap", "coloc", "report.html"):
         assert stage in text, stage
+
+
+def test_an_unquoted_glob_after_an_option_is_taken_or_explained(monkeypatch, tmp_path):
+    """Review s31d #9: `annotate --sumstats gwas/*.tsv.gz` (the shell's several paths) failed with click's bare
+    "Got unexpected extra argument"; it takes them as clump, ldsc and finemap do. Where extra paths cannot be
+    told apart (mr's --exposure and --outcome), the one-line error says what to do."""
+    import edfgen.commands.annotate as runners
+
+    files = []
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.tsv.gz").write_text("")
+        files.append(str(tmp_path / f"{name}.tsv.gz"))
+    got = []
+    monkeypatch.setattr(runners, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    CliRunner().invoke(cli, ["annotate", "--loci", __file__, "--catalog", __file__, "--sumstats", *files,
+                             "--out", str(tmp_path / "a.tsv")])
+    assert [*got[0].sumstats, *got[0].more_sumstats] == [Path(f) for f in files]
+    r = CliRunner().invoke(cli, ["mr", "--exposure", *files[:2], "--outcome", files[2], "--out", str(tmp_path / "m")])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1 and "Got unexpected extra argument" in lines[0] \
+        and "an unquoted glob (gwas/*.tsv.gz) gives it several: pass the folder, or repeat the option" in lines[0]
