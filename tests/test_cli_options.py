@@ -184,3 +184,28 @@ def test_an_unquoted_glob_after_an_option_is_taken_or_explained(monkeypatch, tmp
     lines = r.output.strip().splitlines()
     assert r.exit_code == 2 and len(lines) == 1 and "Got unexpected extra argument" in lines[0] \
         and "an unquoted glob (gwas/*.tsv.gz) gives it several: pass the folder, or repeat the option" in lines[0]
+
+
+def test_an_option_of_one_value_given_twice_is_refused(monkeypatch, tmp_path):
+    """Review s31d #10: `gwas --covar a.tsv --covar pcs.tsv` used the last table silently (and then said age was
+    missing from pcs.tsv); a repeated single-value option is a one-line error. Repeatable options stay so."""
+    import edfgen.commands.gwas as runners
+
+    got = []
+    monkeypatch.setattr(runners, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    base = ["gwas", "--bfile", "g", "--pheno", __file__, "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(cli, [*base, "--covar", __file__, "--covar", __file__])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and not got and len(lines) == 1
+    assert "--covar is given 2 times and takes one value: give it once; several tables: join them on IID" in lines[0]
+    r = CliRunner().invoke(cli, [*base, "--maf", "0.1", "--maf=0.2"])
+    assert r.exit_code == 2 and "--maf is given 2 times" in r.output and not got
+    r = CliRunner().invoke(cli, [*base, "--pheno-cols", "a", "--pheno-cols", "b"])    # a comma list: once, a,b
+    assert r.exit_code == 2 and "--pheno-cols is given 2 times" in r.output and not got
+    CliRunner().invoke(cli, [*base, "--covar", __file__, "-v", "-v", "--pheno-cols", "a,b"])
+    assert got and got[0].covar == Path(__file__) and tuple(got[0].pheno_cols) == ("a", "b")
+    import edfgen.commands.pretrain as pretrain
+
+    monkeypatch.setattr(pretrain, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    CliRunner().invoke(cli, ["pretrain", "--ecg", str(tmp_path), "--ecg", str(tmp_path), "--out", str(tmp_path / "p")])
+    assert got[-1].ecg == (tmp_path, tmp_path)                     # a repeatable option

@@ -107,6 +107,14 @@ class LazyGroup(click.Group):
             return None
         return getattr(importlib.import_module(module), attr, None)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None and not ctx.resilient_parsing:     # (shell completion parses partial lines)
+            from edfgen.cli._options import check_repeated_options
+
+            check_repeated_options(cmd, rest)
+        return name, cmd, rest
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)

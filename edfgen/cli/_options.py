@@ -193,3 +193,30 @@ def options_from(cls: type[CommandOptions]):
 
     return decorator
 
+
+def check_repeated_options(cmd: click.Command, args: list[str]) -> None:
+    """Refuse an option that takes one value given more than once (``--covar a.tsv --covar b.tsv``: click
+    keeps the last one silently, and the error that follows names the wrong file).
+
+    Raises
+    ------
+    click.UsageError
+        One line naming the option and how often it was given.
+    """
+    single = {}
+    for p in cmd.params:
+        if isinstance(p, click.Option) and not (p.multiple or p.is_flag or p.count):
+            single.update({name: p for name in (*p.opts, *p.secondary_opts)})
+    seen: dict[str, list[str]] = {}
+    for token in args:
+        if token == "--":
+            break
+        p = single.get(token.split("=", 1)[0]) if token.startswith("--") else single.get(token)
+        if p is not None:
+            seen.setdefault(p.name, []).append(token.split("=", 1)[0])
+    for given in seen.values():
+        if len(given) > 1:
+            join = "; several tables: join them on IID into one file" if isinstance(
+                single[given[0]].type, click.Path) else ""
+            raise click.UsageError(f"{given[0]} is given {len(given)} times and takes one value: give it once{join}")
+
