@@ -28,7 +28,8 @@ from edfgen.progress import PROGRESS_MODES, configure_logging, warning_summary
 
 def verbosity(func):
     """``-v/--verbose`` (repeatable), ``-q/--quiet`` and ``--progress``; configures logging before the
-    command runs and ends it with a summary of the warnings logged on the way (stderr)."""
+    command runs and ends it with a summary of the warnings logged on the way (stderr) when it finishes (an error
+    stays one line: the warnings before it were logged as they came)."""
 
     @click.option("-v", "--verbose", count=True, help="Per-phenotype and per-file details (-vv: debug).")
     @click.option("-q", "--quiet", is_flag=True, help="Warnings only, no progress.")
@@ -38,15 +39,14 @@ def verbosity(func):
     @functools.wraps(func)
     def wrapper(*args, verbose: int = 0, quiet: bool = False, progress_mode: str | None = None, **kwargs):
         configure_logging(-1 if quiet else verbose, progress_mode)
-        try:
-            return func(*args, **kwargs)
-        finally:
-            summary = warning_summary()
-            if summary:
-                name = click.get_current_context().command_path
-                click.echo(f"{name}: {len(summary)} warning(s) to check:", err=True)
-                for msg, times in summary:
-                    click.echo(f"  - {msg}" + (f" (x{times})" if times > 1 else ""), err=True)
+        result = func(*args, **kwargs)
+        summary = warning_summary()
+        if summary:
+            name = click.get_current_context().command_path
+            click.echo(f"{name}: {len(summary)} warning(s) to check:", err=True)
+            for msg, times in summary:
+                click.echo(f"  - {msg}" + (f" (x{times})" if times > 1 else ""), err=True)
+        return result
 
     return wrapper
 
