@@ -458,6 +458,13 @@ def test_cli_clump__missing_bfile_is_one_line_error(sim, tmp_path):
                                    str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "nope" in res.output and "Traceback" not in res.output
+    # review s31d #10: --p1 10 was refused at run time as "clump: p1 must be in (0, 1]"; the help showed no range
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(sim["sumstats"][0]), "--bfile", str(sim["bfile"]),
+                                   "--p1", "10", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "--p1: 10.0 is not in the range 0<x<=1" in res.output, res.output
+    text = " ".join(CliRunner().invoke(cli, ["clump", "--help"]).output.split())
+    for shown in ("default: 5e-08; 0<x<=1", "default: 0.01; 0<=x<1", "default: 1000.0; x>0"):
+        assert shown in text
 
 
 def test_cli_annotate__ld_panel_marks_known_and_draws_regional_plots(sim, tmp_path):
