@@ -13,7 +13,8 @@ from typing import ClassVar, Sequence
 
 from edfgen.commands.model import set_threads
 from edfgen.commands.options import SEED_RANGE, CommandOptions, force_opt, opt, out_opt, seed_opt, threads_opt
-from edfgen.formats.manifest import recording
+from edfgen.exceptions import InputError
+from edfgen.formats.manifest import read_manifest, recording
 from edfgen.formats.tables import prepare_out_dir
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.model.device import check_device_name
@@ -84,6 +85,11 @@ def run_pretrain(*, out: str | os.PathLike, config_name: str, ecg: Sequence[str 
     set_threads(threads)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     if not resume and rank0:
+        previous = read_manifest(out) if out.is_dir() else None
+        if not force and previous and previous.get("command") == "edfgen pretrain" and not previous.get("finished") \
+                and (out / "train_state.safetensors").exists():     # (none yet: nothing to resume, a plain rerun)
+            raise InputError(f"--out {out}: holds an unfinished 'edfgen pretrain' run (started "
+                             f"{previous.get('started', '?')}, killed?): --resume continues it, --force starts over")
         prepare_out_dir(out, force=force, command="edfgen pretrain")
     settings = PretrainSettings(steps=steps, batch_size=batch_size, accum=accum, lr=lr, warmup=min(warmup, steps),
                                 seed=seed, checkpoint_every=checkpoint_every, wander_mv=wander_mv,
