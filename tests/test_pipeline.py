@@ -782,7 +782,9 @@ def test_run__stage_covariates_missing_from_their_table_are_refused_before_any_s
                                           r"has: IID, age, sex, PC1, PC2, .*PC10\); the pca stage"):
         run(inputs, gwas={"covariates": "age,sex,PC1..PC20"})
     with pytest.raises(ConfigError, match=r"\[gwas\] covariates: column\(s\) centre not in"):
-        run(inputs, gwas={"covariates": "age,sex", "categorical": "centre"})
+        run(inputs, gwas={"covariates": "age,sex,centre", "categorical": "centre"})
+    with pytest.raises(ConfigError, match=r"\[gwas\] categorical sex: not among its covariates age; add it there"):
+        run(inputs, gwas={"covariates": "age", "categorical": "sex"})
     assert seen == []
     with pytest.raises(Stop):               # PCs of the pca stage (k = 12), a biobank without PCs in its model
         run(biobank, gwas={"covariates": "age,sex,PC1..PC12"}, gwas_outcomes={"covariates": "age,sex"}, pca={"k": 12})

@@ -169,10 +169,15 @@ def check_stage_covariates(inputs: dict[str, Any], stages: dict[str, Any], *, ru
     from edfgen.formats.tables import read_table, some_names
 
     for section in ("gwas", "gwas_outcomes"):
-        o = stages.get(section)
-        wanted = expand_columns([*(getattr(o, "covar_cols", None) or ()), *(getattr(o, "categorical", None) or ())])
         if section == "gwas_outcomes" and "outcomes" not in inputs:     # no outcome GWAS
             continue
+        o = stages.get(section)
+        chosen, categorical = getattr(o, "covar_cols", None) or (), getattr(o, "categorical", None) or ()
+        outside = [c for c in categorical if chosen and c not in expand_columns(list(chosen))]
+        if outside:     # (gwas refuses it too, after the stages before it)
+            raise ConfigError(f"[{section}] categorical {', '.join(outside)}: not among its covariates "
+                              f"{','.join(chosen)}; add it there")
+        wanted = expand_columns([*chosen, *categorical])
         biobank = section == "gwas_outcomes" and "outcomes_bfile" in inputs
         covar = (inputs.get("outcomes_covar") or inputs["covar"]) if biobank else inputs["covar"]
         if not wanted or not Path(covar).is_file():

@@ -74,7 +74,7 @@ ID_ALIASES = ("IID", "#IID", "eid", "ID_2")
 
 
 def some_names(names: Sequence[Any], k: int = 15) -> str:
-    """The first ``k`` of ``names`` joined by ", ", ending "…, and N more" when there are more (an error's
+    """The first ``k`` of ``names`` joined by ", ", ending ", … and N more" when there are more (an error's
     ``has:`` list cut silently read as if the names after the cut were absent)."""
     names = [str(n) for n in names]
     return ", ".join(names[:k]) + (f", … and {len(names) - k} more" if len(names) > k else "")

@@ -53,11 +53,11 @@ def read_truth_loci(truth: Mapping | str | Path) -> pd.DataFrame:
     loci = pd.DataFrame(entries)
     if loci.empty:
         return pd.DataFrame(columns=need + ["variant_id"])
-    missing = [c for c in need if c not in loci.columns or loci[c].isna().any()]
-    if missing:
-        bad = int(np.flatnonzero(np.column_stack([loci[c].isna() if c in loci.columns else np.ones(len(loci), bool)
-                                                  for c in missing]).any(axis=1))[0])
-        raise InputError(f"{source}: loci[{bad}] lacks {', '.join(missing)}")
+    incomplete = loci.reindex(columns=need).isna().any(axis=1).to_numpy()
+    if incomplete.any():
+        bad = int(np.flatnonzero(incomplete)[0])
+        lacking = [c for c in need if c not in loci.columns or pd.isna(loci.at[bad, c])]
+        raise InputError(f"{source}: loci[{bad}] lacks {', '.join(lacking)}")
     loci["chromosome"] = loci["chromosome"].astype(str).str.replace("^chr", "", regex=True)
     loci["base_pair_location"] = loci["base_pair_location"].astype(np.int64)
     return loci
