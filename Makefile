@@ -6,6 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.edfgen-installed
 PYTEST_ARGS ?=
+# where torch comes from: empty = pip's configured index (a machine's pip.conf may point at local CPU wheels);
+# e.g. `make TORCH_INDEX=https://download.pytorch.org/whl/cpu` for the CPU build elsewhere
+TORCH_INDEX ?=
 
 .PHONY: demo test setup java-check clean bench notebooks
 
@@ -14,8 +17,8 @@ setup: $(STAMP) java-check
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# torch first: the CPU build from the local wheel, before anything can pull a CUDA build
-	$(PY) -m pip install --quiet torch==2.13.0
+	# torch first, before anything can pull another build: from TORCH_INDEX when given, else pip's own index
+	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 

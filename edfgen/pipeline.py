@@ -316,6 +316,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
                           + ("[run] pca = true or a [pca] section" if cfg.pca else "the covariates hold no PC columns")
                           + ") reads bfile, bgen, vcf or mt, not PLINK 2 files; convert with plink2 --pfile "
                           f"{inputs['pfile']} --make-bed, or set [run] pca = false (covariates with PC columns)")
+    si.check_stage_covariates(inputs, st, run_pca=run_pca)   # before any stage, not after extract (review s31d)
     bed_inputs = list(cfg.genotype_files) or [Path(f"{bfile}.bed"), Path(f"{bfile}.bim"), Path(f"{bfile}.fam")]
 
     # 1. EDFs from the frozen encoder

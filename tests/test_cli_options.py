@@ -163,3 +163,49 @@ def test_run_help_lists_every_stage():
     for stage in ("simulate", "extract", "interpret", "pca", "gwas", "gwas_outcomes", "gwas_biomarkers", "clump",
                   "annotate", "mr", "ldsc", "finemap", "coloc", "report.html"):
         assert stage in text, stage
+
+
+def test_an_unquoted_glob_after_an_option_is_taken_or_explained(monkeypatch, tmp_path):
+    """Review s31d #9: `annotate --sumstats gwas/*.tsv.gz` (the shell's several paths) failed with click's bare
+    "Got unexpected extra argument"; it takes them as clump, ldsc and finemap do. Where extra paths cannot be
+    told apart (mr's --exposure and --outcome), the one-line error says what to do."""
+    import edfgen.commands.annotate as runners
+
+    files = []
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.tsv.gz").write_text("")
+        files.append(str(tmp_path / f"{name}.tsv.gz"))
+    got = []
+    monkeypatch.setattr(runners, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    CliRunner().invoke(cli, ["annotate", "--loci", __file__, "--catalog", __file__, "--sumstats", *files,
+                             "--out", str(tmp_path / "a.tsv")])
+    assert [*got[0].sumstats, *got[0].more_sumstats] == [Path(f) for f in files]
+    r = CliRunner().invoke(cli, ["mr", "--exposure", *files[:2], "--outcome", files[2], "--out", str(tmp_path / "m")])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1 and "Got unexpected extra argument" in lines[0] \
+        and "an unquoted glob (gwas/*.tsv.gz) gives it several: pass the folder, or repeat the option" in lines[0]
+
+
+def test_an_option_of_one_value_given_twice_is_refused(monkeypatch, tmp_path):
+    """Review s31d #10: `gwas --covar a.tsv --covar pcs.tsv` used the last table silently (and then said age was
+    missing from pcs.tsv); a repeated single-value option is a one-line error. Repeatable options stay so."""
+    import edfgen.commands.gwas as runners
+
+    got = []
+    monkeypatch.setattr(runners, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    base = ["gwas", "--bfile", "g", "--pheno", __file__, "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(cli, [*base, "--covar", __file__, "--covar", __file__])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and not got and len(lines) == 1
+    assert "--covar is given 2 times and takes one value: give it once; several tables: join them on IID" in lines[0]
+    r = CliRunner().invoke(cli, [*base, "--maf", "0.1", "--maf=0.2"])
+    assert r.exit_code == 2 and "--maf is given 2 times" in r.output and not got
+    r = CliRunner().invoke(cli, [*base, "--pheno-cols", "a", "--pheno-cols", "b"])    # a comma list: once, a,b
+    assert r.exit_code == 2 and "--pheno-cols is given 2 times" in r.output and not got
+    CliRunner().invoke(cli, [*base, "--covar", __file__, "-v", "-v", "--pheno-cols", "a,b"])
+    assert got and got[0].covar == Path(__file__) and tuple(got[0].pheno_cols) == ("a", "b")
+    import edfgen.commands.pretrain as pretrain
+
+    monkeypatch.setattr(pretrain, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    CliRunner().invoke(cli, ["pretrain", "--ecg", str(tmp_path), "--ecg", str(tmp_path), "--out", str(tmp_path / "p")])
+    assert got[-1].ecg == (tmp_path, tmp_path)                     # a repeatable option

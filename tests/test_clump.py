@@ -367,6 +367,38 @@ def test_score_truth__hand_made_counts():
     assert s.loc["all"].tolist() == [3, 1, 1 / 3, 3, 2]
 
 
+def test_clump_cli__truth_of_another_layout_is_refused_and_unmatched_traits_are_warned(sim, tmp_path):
+    """Review s31d #7: `clump --truth manifest.json` scored every trait 0 without a word, and so did a real
+    truth.json on EDF sumstats (no phenotype is a planted trait). Now: a JSON without a 'loci' list of
+    {chromosome, base_pair_location, trait} is a one-line error naming the file, before any work; a truth
+    none of whose traits is a phenotype here is warned about."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    def run(truth, out):
+        return CliRunner().invoke(cli, ["clump", "--sumstats", *map(str, sim["sumstats"]), "--bfile", str(sim["bfile"]),
+                                        "--truth", str(truth), "--out", str(tmp_path / out)])
+
+    for name, doc, said in (("manifest", {"command": "edfgen simulate", "outputs": []}, "not a truth.json"),
+                            ("list", [1, 2], "not a truth.json"),
+                            ("entries", {"loci": [{"chromosome": 1, "base_pair_location": 5}, 3]}, "not a truth.json"),
+                            ("fields", {"loci": [{"chromosome": 1, "base_pair_location": 5, "trait": "a"},
+                                                 {"chromosome": 1}]}, "loci[1] lacks base_pair_location, trait")):
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+        r = run(tmp_path / f"{name}.json", name)
+        errors = [ln for ln in r.output.splitlines() if "error" in ln]
+        assert r.exit_code == 2 and len(errors) == 1 and f"{tmp_path / name}.json: {said}" in errors[0], r.output
+        assert not (tmp_path / name).exists()
+    other = {"loci": [{**x, "trait": f"bio_{x['trait']}"} for x in sim["truth"]["loci"]]}
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    r = run(tmp_path / "other.json", "o")
+    assert r.exit_code == 0 and "none of its traits (bio_heart_rate, bio_qt_interval) is a phenotype here" in r.output
+    (tmp_path / "t.json").write_text(json.dumps(sim["truth"]))
+    r = run(tmp_path / "t.json", "t")
+    assert r.exit_code == 0 and "none of its traits" not in r.output, r.output
+
+
 def test_ols_sumstats__matches_statsmodels(sim):
     import statsmodels.api as sm
 
@@ -426,6 +458,13 @@ def test_cli_clump__missing_bfile_is_one_line_error(sim, tmp_path):
                                    str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "nope" in res.output and "Traceback" not in res.output
+    # review s31d #10: --p1 10 was refused at run time as "clump: p1 must be in (0, 1]"; the help showed no range
+    res = CliRunner().invoke(cli, ["clump", "--sumstats", str(sim["sumstats"][0]), "--bfile", str(sim["bfile"]),
+                                   "--p1", "10", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "--p1: 10.0 is not in the range 0<x<=1" in res.output, res.output
+    text = " ".join(CliRunner().invoke(cli, ["clump", "--help"]).output.split())
+    for shown in ("default: 5e-08; 0<x<=1", "default: 0.01; 0<=x<1", "default: 1000.0; x>0"):
+        assert shown in text
 
 
 def test_cli_annotate__ld_panel_marks_known_and_draws_regional_plots(sim, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from edfgen import progress as prog
+from edfgen.exceptions import InputError
 
 
 class _Clock:
@@ -107,6 +108,17 @@ def test_warning_summary_ends_the_command():
     r = CliRunner().invoke(cmd, ["-v"])
     assert "per-phenotype detail" in (r.stderr if hasattr(r, "stderr") else r.output)
     assert CliRunner().invoke(cmd, ["--progress", "fast"]).exit_code == 2
+
+    @click.command()
+    @verbosity
+    def failing():
+        logging.getLogger("edfgen.commands.interpret").warning("no --covar, so the associations are unadjusted")
+        raise InputError("bad.tsv: only 0 participants")
+
+    # review s31d #10: an input error stays one line (the warning was logged as it came), no summary block
+    r = CliRunner().invoke(failing, [])
+    err = r.stderr if hasattr(r, "stderr") else r.output
+    assert isinstance(r.exception, InputError) and "unadjusted" in err and "warning(s) to check" not in err
 
 
 def test_covariate_overlap_warning(caplog):

@@ -313,6 +313,13 @@ def test_cli_extract__real_checkpoint_format_and_errors(ecg_dir, tmp_path):
     r = CliRunner().invoke(cli, ["extract", "--ecg", str(ecg_dir), "--out", str(tmp_path / "x.tsv"),
                                  "--checkpoint", str(tmp_path / "nope.json")])
     assert r.exit_code == 2 and "nope" in r.output
+    # review s31d #10: a folder-style --out (as every other command takes) wrote a table named 'e40' with no
+    # extension and side files beside it; it is refused like an existing folder, before anything is written
+    r = CliRunner().invoke(cli, ["extract", "--ecg", str(ecg_dir), "--out", f"{tmp_path / 'e40'}/",
+                                 "--checkpoint", str(ckpt)])
+    assert r.exit_code == 2 and f"--out {tmp_path / 'e40'}/: is a directory; give the EDF table's file name (e.g. " \
+        f"{tmp_path / 'e40'}/edfs.tsv)" in r.output, r.output
+    assert not list(tmp_path.glob("e40*"))
 
 
 def test_extract_edfs__npz_npy_and_hdf5_inputs_match_wfdb(shared_data, standin, tmp_path):

@@ -147,3 +147,40 @@ def test_extract_default_threads_leave_no_core_idle_and_never_one_thread_on_two_
 
     got = {c: (default_workers(c), default_model_threads(default_workers(c), c)) for c in (1, 2, 3, 4, 8, 16)}
     assert got == {1: (0, 1), 2: (1, 2), 3: (1, 2), 4: (2, 2), 8: (4, 4), 16: (4, 12)}
+
+
+def test_pretrain_device__cuda_gets_an_index_and_a_misspelt_device_is_one_line(tmp_path, monkeypatch):
+    """``pretrain --device cuda`` (the value its help offered) was a ValueError traceback from
+    ``torch.cuda.set_device`` on any machine, and ``--device gpu`` another; now ``cuda`` is ``cuda:LOCAL_RANK``
+    (CUDA mocked here: no GPU on CI), ``cuda:N`` is checked against the GPUs torch sees, and a misspelt device is
+    a one-line error (exit 2) before anything is read."""
+    import torch
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+    from edfgen.model.device import resolve_train_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    for given, local, want in (("cuda", 0, "cuda:0"), ("cuda", 1, "cuda:1"), (None, 1, "cuda:1"),
+                               ("auto", 0, "cuda:0"), ("cuda:1", 0, "cuda:1"), ("cpu", 0, "cpu")):
+        dev = resolve_train_device(given, local)
+        assert str(dev) == want
+        if dev.type == "cuda":     # what torch.cuda.set_device needs (a bare 'cuda' raised here)
+            assert torch.cuda._utils._get_device_index(dev, optional=False) == int(want[-1])
+    with pytest.raises(InputError, match=r"--device cuda:2: torch sees 2 CUDA GPU\(s\), cuda:0 to cuda:1"):
+        resolve_train_device("cuda:2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert str(resolve_train_device(None)) == "cpu"
+    with pytest.raises(InputError, match="--device cuda:0: no CUDA GPU"):
+        resolve_train_device("cuda")
+    for bad in ("gpu", "cuda:x", "CUDA"):
+        r = CliRunner().invoke(cli, ["pretrain", "--config", "tiny", "--simulated", "8", "--steps", "1",
+                                     "--device", bad, "--out", str(tmp_path / bad)])
+        errors = [ln for ln in r.output.splitlines() if "error" in ln]
+        assert r.exit_code == 2 and len(errors) == 1 and f"--device {bad}: choose auto, cpu, cuda, cuda:N" in errors[0], \
+            r.output
+        assert not (tmp_path / bad).exists()
+    r = CliRunner().invoke(cli, ["pretrain", "--config", "tiny", "--simulated", "8", "--steps", "1",
+                                 "--device", "cuda", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 2 and "no CUDA GPU" in r.output and not (tmp_path / "c").exists(), r.output

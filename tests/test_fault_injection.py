@@ -189,7 +189,8 @@ def test_kill_extract__resume_equals_uninterrupted(cohort, reference, tmp_path, 
 # ----------------------------------------------------------------------------------------------- gwas
 def test_kill_gwas_export__clump_still_works_and_force_rerun_equals_uninterrupted(cohort, reference, tmp_path):
     """Item 3: kill -9 during the export leaves a temporary .tsv.gz; clump on that folder refuses it without
-    --allow-incomplete (issue 19) and with it ignores the temporary file, and `gwas --force` removes it and the killed run's files, giving the uninterrupted outputs."""
+    --allow-incomplete (issue 19) and with it ignores the temporary file, and a plain rerun of `gwas` (`--force` beside a
+    user's file) removes it and the killed run's files, giving the uninterrupted outputs."""
     from click.testing import CliRunner
 
     from edfgen.cli import cli
@@ -207,10 +208,12 @@ def test_kill_gwas_export__clump_still_works_and_force_rerun_equals_uninterrupte
     assert res.exit_code == 2 and "did not finish" in res.output and "--allow-incomplete" in res.output
     res = CliRunner().invoke(cli, clump + ["--allow-incomplete"])   # ... unless asked for
     assert res.exit_code == 0, res.output
+    (out / "notes.txt").write_text("mine")                       # a file of the user's: the rerun needs --force
     res = CliRunner().invoke(cli, [str(a) for a in _gwas_args(cohort, pheno, out)])
-    assert res.exit_code == 2 and "--force" in res.output          # a killed run's folder is not silently taken over
-    res = CliRunner().invoke(cli, [str(a) for a in _gwas_args(cohort, pheno, out)] + ["--force"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 2 and "--force" in res.output
+    (out / "notes.txt").unlink()             # review s31d #6: only the killed run's files: the plain rerun restarts
+    res = CliRunner().invoke(cli, [str(a) for a in _gwas_args(cohort, pheno, out)])
+    assert res.exit_code == 0 and "an unfinished 'edfgen gwas' run" in res.output, res.output
     _same_tables(out, reference / "gwas")
     _no_temp_files(out)
 

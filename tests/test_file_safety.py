@@ -136,11 +136,16 @@ def test_recording__a_crash_leaves_an_in_progress_manifest_that_force_cleans(tmp
     m = read_manifest(out)
     assert m["finished"] is None and m["outputs"] == ["a.tsv", "b.tsv", "plots/"]
     assert read_manifest(out, complete=True) is None
+    # review s31d #6: a rerun of the same command restarts by itself in a folder holding only the killed run's files
+    # ("a rerun resumes"); another command, or a file edfgen did not write there, still needs a word
+    assert prepare_out_dir(out, command="edfgen demo-cmd") == out
+    with pytest.raises(InputError, match=r"holds the output of 'edfgen demo-cmd'"):
+        prepare_out_dir(out, command="edfgen other-cmd")
+    (out / "mine.txt").write_text("kept")
     # the rerun without --force is told that the earlier run never finished, and what --force replaces
     with pytest.raises(InputError, match=r"not empty, with an unfinished 'edfgen demo-cmd' run started .*"
                                          r"\(use --force to overwrite \(its files listed"):
         prepare_out_dir(out, command="edfgen demo-cmd")
-    (out / "mine.txt").write_text("kept")
     with recording(out, "edfgen demo-cmd", planned=["b.tsv"]):
         (out / "b.tsv").write_text("2")
     assert sorted(p.name for p in out.iterdir()) == ["b.tsv", "manifest.json", "mine.txt"]

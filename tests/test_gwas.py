@@ -127,6 +127,48 @@ def test_covariate_design__indicators_drop_first_level_and_intercept():
         covariate_design(t, ["age", "PC1..PC2", "PC1"], source="covar.tsv")
 
 
+def test_covariate_design__a_categorical_column_outside_the_covariates_is_refused():
+    """Review s31d #5: `--covariates age,sex --categorical centre` left centre out of the model, silently."""
+    t = pd.DataFrame({"IID": list("abcd"), "age": [1.0, 2, 3, 4], "sex": [0, 1, 0, 1], "centre": list("ABAB")})
+    with pytest.raises(InputError, match=r"^--categorical centre: not among --covariates age,sex; add it there$"):
+        covariate_design(t, ["age", "sex"], categorical=["centre"])
+    assert covariate_design(t, ["age", "centre"], categorical=["centre"]).columns == ["intercept", "age", "centre=B"]
+    assert "centre=B" in covariate_design(t, None, categorical=["centre"]).columns      # default: every column
+
+
+def test_covariate_design__a_cut_has_list_says_how_many_more():
+    """Review s31d #8: `(has: IID, ..., PC8)` cut at 15 names read as if PC9 and PC10 were absent."""
+    from edfgen.commands.gwas_design import select_phenotypes
+
+    t = pd.DataFrame({"IID": ["a", "b"], "age": [1.0, 2], **{f"PC{i}": [0.1, 0.2 * i] for i in range(1, 21)}})
+    with pytest.raises(InputError, match=r"PC21 not found \(has: IID, age, PC1, .*, PC13, … and 7 more\); genotype PCs"):
+        covariate_design(t, ["age", "PC21"], source="covar.tsv")
+    with pytest.raises(InputError, match=r"edf_1 not found \(has: IID, age, PC1, .*, PC13, … and 7 more\)$"):
+        select_phenotypes(t, columns=["edf_1"])
+
+
+def test_gwas_cli__a_0_1_phenotype_without_binary_is_warned_and_no_covar_says_no_covariates(cohort, tmp_path):
+    """Review s31d #4: a 0/1 outcome table without --binary ran a linear GWAS of the rank-INT of 0/1 without a
+    word; now a warning names the columns and --binary (a linear model of 0/1 stays allowed). #10: without
+    --covar the sample line said "500 in covariates (500 complete)"; now "no covariates"."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    r = CliRunner().invoke(cli, ["gwas", "--bfile", str(cohort / "g"), "--pheno", str(cohort / "outcomes.tsv"),
+                                 "--no-plots", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    warned = [ln for ln in r.output.splitlines() if "only two values" in ln]
+    assert warned and "phenotype(s) cad, af hold only two values (0/1 or 1/2)" in warned[0] and "--binary" in warned[0]
+    assert "no covariates, " in r.output and "in covariates" not in r.output
+    r = CliRunner().invoke(cli, ["gwas", "--bfile", str(cohort / "g"), "--pheno", str(cohort / "outcomes.tsv"),
+                                 "--categorical", "centre", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 2 and "--categorical needs --covar FILE" in r.output, r.output
+    r = CliRunner().invoke(cli, ["gwas", "--bfile", str(cohort / "g"), "--pheno", str(cohort / "outcomes.tsv"),
+                                 "--binary", "--no-plots", "--out", str(tmp_path / "b")])
+    assert r.exit_code == 0 and "only two values" not in r.output, r.output
+
+
 def test_linear_association__matches_statsmodels_per_phenotype_and_missing_mode():
     import statsmodels.api as sm
 

@@ -176,4 +176,4 @@ def test_a_1_2_phenotype_without_binary_is_warned(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         read_gwas_tables(tmp_path / "p.tsv", None, pheno_cols=["case", "qt"])
     said = [m for m in _warnings(caplog) if "--binary" in m]
-    assert len(said) == 1 and "'case'" in said[0]
+    assert len(said) == 1 and "phenotype(s) case hold only two values" in said[0]

@@ -474,6 +474,22 @@ def test_mr_cli__coloc_pp4_without_coloc_is_one_line_error(fx, tmp_path):
         config_from_dict({"run": {"out": str(tmp_path / "run")}, "mr": {"coloc_pp4": 0.8}})
 
 
+def test_mr_cli__coloc_pp4_that_no_locus_passes_gives_empty_tables_and_a_warning(fx, tmp_path):
+    """No locus of --coloc passes --coloc-pp4 (the README's example on a null cohort): was a KeyError traceback
+    after a headerless harmonised.tsv; now exit 0, a warning naming the file and every table with its header."""
+    coloc = tmp_path / "coloc.tsv"
+    pd.DataFrame({"trait_1": ["twosamplemr_test_commondata_exp_dat"], "trait_2": ["twosamplemr_test_commondata_out_dat"],
+                  "pp_h4": [0.3], "top_variant": ["rs1"]}).to_csv(coloc, sep="\t", index=False)
+    r = _run(["--exposure", fx[0], "--outcome", fx[1], "--coloc", coloc, "--coloc-pp4", "0.8", "--out",
+              tmp_path / "o", "--no-plots"])
+    assert r.exit_code == 0, r.output
+    assert "no exposure-outcome pair has a locus with PP.H4 >= 0.8" in r.output and str(coloc) in r.output
+    for fname, entry in ENTRIES.items():
+        check_file(entry, tmp_path / "o" / fname)
+        assert pd.read_csv(tmp_path / "o" / fname, sep="\t").empty
+    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["extra"]["pairs_without_coloc"]
+
+
 def test_mr_cli__gwas_vcf_exposure_and_outcome_as_opengwas_ships_them(fx, tmp_path):
     """The fixture's two IEU OpenGWAS studies (ieu-a-2 BMI, ieu-a-7 CHD) as the GWAS-VCF files OpenGWAS
     distributes (ALT = effect allele, LP = -log10 p; the outcome without SS): TwoSampleMR's values, and the same

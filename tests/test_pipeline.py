@@ -751,3 +751,54 @@ def test_run__pfile_with_the_pca_stage_is_refused_before_any_stage(tmp_path, mon
         pl._run_stages(config_from_dict({**raw, "inputs": {**raw["inputs"], "covar": "pc.tsv"}}, base=tmp_path),
                        force=False)
     assert seen == ["extract"]
+
+
+def test_run__stage_covariates_missing_from_their_table_are_refused_before_any_stage(tmp_path, monkeypatch):
+    """Review s31d #3: `[gwas_outcomes] covariates = "...,PC1..PC10"` with a biobank (`outcomes_bfile`) whose
+    covariates hold no PCs stopped the run after extract, pca and gwas, with a hint to add a [pca] section (whose
+    PCs are the study's only). Now refused before any stage, naming the section, the file and what to do; the
+    PCs that the pca stage will add to the study covariates count as present."""
+    import edfgen.pipeline as pl
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
+        seen.append(name)
+        raise Stop
+
+    monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    (tmp_path / "ecg").mkdir()
+    for f in ("g", "bb"):
+        for ext in ("bed", "bim", "fam"):
+            (tmp_path / f"{f}.{ext}").write_text("")
+    (tmp_path / "c.tsv").write_text("IID\tage\tsex\nP1\t50\t1\n")
+    (tmp_path / "bb.tsv").write_text("IID\tage\tsex\nB1\t50\t1\n")
+    (tmp_path / "y.tsv").write_text("IID\tAF\nB1\t1\n")
+    inputs = {"ecg": "ecg", "bfile": "g", "covar": "c.tsv", "outcomes": "y.tsv"}
+    pcs = {"covariates": "age,sex,PC1..PC10"}
+
+    def run(inp, **sections):
+        seen.clear()
+        raw = {"run": {"out": str(tmp_path / "o"), "biomarker_gwas": False}, "inputs": inp, **sections}
+        pl._run_stages(config_from_dict(raw, base=tmp_path), force=False)
+
+    biobank = {**inputs, "outcomes_bfile": "bb", "outcomes_covar": "bb.tsv"}
+    with pytest.raises(ConfigError, match=r"\[gwas_outcomes\] covariates: column\(s\) PC1, .*PC10 not in .*bb.tsv "
+                                          r"\(has: IID, age, sex\); the pca stage makes PCs of the study genotypes "
+                                          r"only, not of outcomes_bfile"):
+        run(biobank, gwas=pcs, gwas_outcomes=pcs)
+    assert seen == []
+    with pytest.raises(ConfigError, match=r"\[gwas\] covariates: column\(s\) PC11, .*PC20 not in .*c.tsv .*"
+                                          r"has: IID, age, sex, PC1, PC2, .*PC10\); the pca stage"):
+        run(inputs, gwas={"covariates": "age,sex,PC1..PC20"})
+    with pytest.raises(ConfigError, match=r"\[gwas\] covariates: column\(s\) centre not in"):
+        run(inputs, gwas={"covariates": "age,sex,centre", "categorical": "centre"})
+    with pytest.raises(ConfigError, match=r"\[gwas\] categorical sex: not among its covariates age; add it there"):
+        run(inputs, gwas={"covariates": "age", "categorical": "sex"})
+    assert seen == []
+    with pytest.raises(Stop):               # PCs of the pca stage (k = 12), a biobank without PCs in its model
+        run(biobank, gwas={"covariates": "age,sex,PC1..PC12"}, gwas_outcomes={"covariates": "age,sex"}, pca={"k": 12})
+    assert seen == ["extract"]

@@ -129,3 +129,20 @@ def test_pretrain__init_from_a_fine_tuned_checkpoint_names_the_head(tmp_path):
     save_checkpoint(ECGEncoder(head), head, Preprocessing(), tmp_path / "ft")
     with pytest.raises(ConfigError, match=r"labels \['y', 'z'\] vs \[\] \(a fine-tuned checkpoint"):
         pretrain(tmp_path / "p", config=MICRO, settings=SETTINGS, simulated=20, sim_seed=3, init=tmp_path / "ft")
+
+
+def test_run_pretrain__a_killed_runs_folder_names_resume(tmp_path):
+    """Review s31d #6: a plain rerun into a killed pretrain's folder said only "use --force" (which throws the
+    trained steps away); it names --resume, which continues it."""
+    from edfgen.commands.pretrain import run_pretrain
+    from edfgen.formats.manifest import mark_in_progress
+
+    kw = dict(config_name="tiny", ecg=[], simulated=8, sim_seed=1, steps=1, batch_size=4, accum=1, lr=1e-3, warmup=1,
+              checkpoint_every=1, wander_mv=0.0, lead_dropout=0.0, device="cpu", seed=0, threads=1)
+    out = tmp_path / "pt"
+    run_pretrain(out=out, resume=False, force=False, **kw)
+    mark_in_progress(out / "manifest.json")                       # the state a kill after a checkpoint leaves
+    with pytest.raises(InputError, match=r"holds an unfinished 'edfgen pretrain' run .*--resume continues it, "
+                                         r"--force starts over"):
+        run_pretrain(out=out, resume=False, force=False, **kw)
+    run_pretrain(out=out, resume=False, force=True, **kw)

@@ -65,6 +65,9 @@ def usage_error_line(exc: click.UsageError) -> str:
         if msg.startswith(("File ", "Directory ", "Path ")):      # click.Path: "File 'x' does not exist."
             msg = msg[0].lower() + msg[1:]
         text = f"{hint}: {msg}"
+    if text.startswith("Got unexpected extra argument"):   # most often a glob the shell expanded after an option
+        text += ("; an option takes one path each and an unquoted glob (gwas/*.tsv.gz) gives it several: pass the "
+                 "folder, or repeat the option for each file")
     where = f" (try '{exc.ctx.command_path} -h')" if exc.ctx is not None else ""
     return f"Error: {' '.join(text.split()).rstrip('.')}{where}"
 
@@ -103,6 +106,14 @@ class LazyGroup(click.Group):
         if importlib.util.find_spec(module) is None:
             return None
         return getattr(importlib.import_module(module), attr, None)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None and not ctx.resilient_parsing:     # (shell completion parses partial lines)
+            from edfgen.cli._options import check_repeated_options
+
+            check_repeated_options(cmd, rest)
+        return name, cmd, rest
 
     def invoke(self, ctx: click.Context):
         try:

@@ -28,7 +28,8 @@ from edfgen.progress import PROGRESS_MODES, configure_logging, warning_summary
 
 def verbosity(func):
     """``-v/--verbose`` (repeatable), ``-q/--quiet`` and ``--progress``; configures logging before the
-    command runs and ends it with a summary of the warnings logged on the way (stderr)."""
+    command runs and ends it with a summary of the warnings logged on the way (stderr) when it finishes (an error
+    stays one line: the warnings before it were logged as they came)."""
 
     @click.option("-v", "--verbose", count=True, help="Per-phenotype and per-file details (-vv: debug).")
     @click.option("-q", "--quiet", is_flag=True, help="Warnings only, no progress.")
@@ -38,15 +39,14 @@ def verbosity(func):
     @functools.wraps(func)
     def wrapper(*args, verbose: int = 0, quiet: bool = False, progress_mode: str | None = None, **kwargs):
         configure_logging(-1 if quiet else verbose, progress_mode)
-        try:
-            return func(*args, **kwargs)
-        finally:
-            summary = warning_summary()
-            if summary:
-                name = click.get_current_context().command_path
-                click.echo(f"{name}: {len(summary)} warning(s) to check:", err=True)
-                for msg, times in summary:
-                    click.echo(f"  - {msg}" + (f" (x{times})" if times > 1 else ""), err=True)
+        result = func(*args, **kwargs)
+        summary = warning_summary()
+        if summary:
+            name = click.get_current_context().command_path
+            click.echo(f"{name}: {len(summary)} warning(s) to check:", err=True)
+            for msg, times in summary:
+                click.echo(f"  - {msg}" + (f" (x{times})" if times > 1 else ""), err=True)
+        return result
 
     return wrapper
 
@@ -192,4 +192,31 @@ def options_from(cls: type[CommandOptions]):
         return wrapper
 
     return decorator
+
+
+def check_repeated_options(cmd: click.Command, args: list[str]) -> None:
+    """Refuse an option that takes one value given more than once (``--covar a.tsv --covar b.tsv``: click
+    keeps the last one silently, and the error that follows names the wrong file).
+
+    Raises
+    ------
+    click.UsageError
+        One line naming the option and how often it was given.
+    """
+    single = {}
+    for p in cmd.params:
+        if isinstance(p, click.Option) and not (p.multiple or p.is_flag or p.count):
+            single.update({name: p for name in (*p.opts, *p.secondary_opts)})
+    seen: dict[str, list[str]] = {}
+    for token in args:
+        if token == "--":
+            break
+        p = single.get(token.split("=", 1)[0]) if token.startswith("--") else single.get(token)
+        if p is not None:
+            seen.setdefault(p.name, []).append(token.split("=", 1)[0])
+    for given in seen.values():
+        if len(given) > 1:
+            join = "; several tables: join them on IID into one file" if isinstance(
+                single[given[0]].type, click.Path) else ""
+            raise click.UsageError(f"{given[0]} is given {len(given)} times and takes one value: give it once{join}")
 

@@ -198,7 +198,9 @@ class AnnotateOptions(CommandOptions):
                               range=(0, None))
     sumstats: tuple[str, ...] = opt((), "For --regional-plots: GWAS-SSF files or directories of them (repeatable); "
                                     "one phenotype's per-chromosome files (chr1/y.tsv.gz, chr2/y.tsv.gz) are "
-                                    "combined.", multiple=True, path="any", exists=True)
+                                    "combined; `--sumstats gwas/*.tsv.gz` works (extra paths after it are taken "
+                                    "too).", multiple=True, path="any", exists=True)
+    more_sumstats: tuple[str, ...] = opt((), None, argument=True, path="any", exists=True)
     columns: str | None = columns_opt()
     reference_genome: str = opt(DEFAULT_REFERENCE_GENOME, "Build of --loci (and --ld-bfile). GRCh37: catalog rows "
                                 "(GRCh38) match by rsID, and by position only after --liftover-chain.",
@@ -216,11 +218,12 @@ class AnnotateOptions(CommandOptions):
 def run(o: AnnotateOptions):
     """``edfgen annotate``: :func:`edfgen.formats.catalog.run_annotate` (its build keyword is ``reference_genome``)."""
     check_upstream([o.loci], option="--loci", allow_incomplete=o.allow_incomplete)
-    check_upstream(o.sumstats, option="--sumstats", allow_incomplete=o.allow_incomplete)
+    sumstats = [*o.sumstats, *o.more_sumstats]     # an unquoted glob's paths after --sumstats
+    check_upstream(sumstats, option="--sumstats", allow_incomplete=o.allow_incomplete)
 
     return run_annotate(o.loci, o.catalog, o.out, traits=as_list(o.traits), any_trait=o.any_trait,
                         ld_bfile=o.ld_bfile, genes=o.genes,
                         settings=AnnotateSettings(window_kb=o.window_kb, ld_r2=o.ld_r2),
-                        regional_plots=o.regional_plots, sumstats=list(o.sumstats),
+                        regional_plots=o.regional_plots, sumstats=sumstats,
                         reference_genome=o.reference_genome, liftover_chain=o.liftover_chain,
                         columns=parse_column_option(o.columns) or None)

@@ -42,7 +42,7 @@ from edfgen.kernels.ld import WindowLD, r2_vector
 from edfgen.kernels.thresholds import build_name
 from edfgen.plots.regional import plot_loci
 from edfgen.progress import progress
-from edfgen.simulate.truth import score_loci
+from edfgen.simulate.truth import score_loci, warn_unmatched_traits
 
 log = logging.getLogger(__name__)
 
@@ -412,6 +412,8 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     if panel_prefix is None:
         raise InputError("clump: give --bfile (study genotypes) or --ld-bfile (reference panel)")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen clump")
+    if truth is not None:        # a JSON of another layout refused, and a truth that cannot match said, before any work
+        warn_unmatched_traits(truth, list(group_by_phenotype(sumstats)), f"--truth {truth}")
     m_eff = None
     if study_wide:
         if pheno is None:
@@ -520,13 +522,12 @@ class ClumpOptions(GenotypeOptions):
                                "--bfile/--pfile/--bgen/--vcf with --keep/--remove/--chr/--extract are the panel).",
                                path="any")
     out: str | None = out_opt()
-    # cli_range=False: on the command line ClumpSettings checks p1 .. kb (its own one-line error, as before);
-    # the ranges here check a TOML before any stage runs (the same bounds)
-    p1: float = opt(ClumpSettings.p1, "Index-variant threshold (p <= p1).", range=(0, 1), open=(True, False),
-                    cli_range=False)
-    p2: float = opt(ClumpSettings.p2, "Clumped-variant threshold (p < p2).", range=(0, 1), open=(True, False), cli_range=False)
-    r2: float = opt(ClumpSettings.r2, "LD threshold (r² > r2 joins a clump).", range=(0, 1), open=(False, True), cli_range=False)
-    kb: float = opt(ClumpSettings.kb, "Window radius in kb.", range=(0, None), open=(True, False), cli_range=False)
+    # the ranges of ClumpSettings, shown in --help and checked by the option (`--p1: 10 is not in the range`) and
+    # in a TOML before any stage runs
+    p1: float = opt(ClumpSettings.p1, "Index-variant threshold (p <= p1).", range=(0, 1), open=(True, False))
+    p2: float = opt(ClumpSettings.p2, "Clumped-variant threshold (p < p2).", range=(0, 1), open=(True, False))
+    r2: float = opt(ClumpSettings.r2, "LD threshold (r² > r2 joins a clump).", range=(0, 1), open=(False, True))
+    kb: float = opt(ClumpSettings.kb, "Window radius in kb.", range=(0, None), open=(True, False))
     r2_method: str = opt(ClumpSettings.r2_method, "plink: haplotype-ML r² (identical to plink1.9 --clump); corr: allele-count "
                          "correlation².", choices=("plink", "corr"))
     allow_overlap: bool = opt(ClumpSettings.allow_overlap, "Variants may join several clumps (plink --clump-allow-overlap).")

@@ -262,9 +262,10 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         Missing input paths, existing ``out`` without ``force``, bad id map, no usable record, another
         ``edfgen extract`` (or command) writing into the same folder.
     """
+    if str(out).endswith(("/", os.sep)) or Path(out).is_dir():   # (every other command's --out is a folder)
+        raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. "
+                         f"{str(out).rstrip('/' + os.sep)}/edfs.tsv)")
     out = Path(out)
-    if out.is_dir():
-        raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. {out}/edfs.tsv)")
     created = first_missing(out.parent)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -562,8 +563,8 @@ class ExtractOptions(CommandOptions):
                                "CardioSoft (UK Biobank) or GE MUSE or HL7 aECG XML (told by content), DICOM ECG (.dcm, .dicom; by content when named), European Data Format "
                                "(.edf, .bdf; EDF, EDF+C, BDF). Repeatable.",
                                multiple=True, required=True, path="any", exists=True)
-    out: str | None = out_opt("file", "EDF table: .tsv, .tsv.gz or .parquet (IID, edf_001 ...). Side files go "
-                              "beside it.")
+    out: str | None = out_opt("prefix", "EDF table file: .tsv, .tsv.gz, .csv or .parquet (IID, edf_001 ...), not "
+                              "a folder. Side files go beside it.")
     checkpoint: str = opt(DEFAULT_CHECKPOINT, "Shipped checkpoint name (small, tiny) or path (.json).", path="checkpoint")
     batch_size: int = opt(64, "ECGs per model call (larger on a GPU, e.g. 512).", range=(1, None))
     device: str = opt("auto", "Where the encoder runs (auto: CUDA or MPS when available).", choices=DEVICES)

@@ -67,7 +67,7 @@ import pandas as pd
 from edfgen.commands import gwas_design
 from edfgen.commands.gwas_design import (binary_phenotypes, drop_constant_indicators, read_gwas_tables,
                                          warn_sex_chromosomes, warn_sex_disagreement)
-from edfgen.commands.gwas_output import GwasOutputs, output_order
+from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
@@ -167,25 +167,6 @@ class GwasSettings:
     loco_predictions: str | None = None
     firth_threshold: float = FIRTH_P_THRESHOLD
     missing_code: float | None = -9.0
-
-
-@dataclass(frozen=True)
-class SampleCounts:
-    """How many samples each input has, and how many were analysed."""
-
-    genotypes: int
-    phenotypes: int
-    covariates: int
-    complete_covariates: int
-    overlap: int
-    used: int
-    withdrawn: int = 0    # UK Biobank withdrawals (negative ids) in the genotype files, left out before all else
-
-    def describe(self) -> str:
-        gone = f" ({self.withdrawn} withdrawn left out)" if self.withdrawn else ""
-        return (f"samples: {self.genotypes} in genotypes{gone}, {self.phenotypes} in phenotypes, "
-                f"{self.covariates} in covariates ({self.complete_covariates} complete), "
-                f"{self.overlap} in all three, {self.used} used after QC")
 
 
 @dataclass(frozen=True)
@@ -462,7 +443,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             timings["import_qc"] = 0.0
             timings.update(pass_timings)
             t3 = time.perf_counter() - pass_timings.get("export", 0.0)
-        counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab),
+        counts = SampleCounts(genotypes=len(geno_ids), phenotypes=len(ptab), covariates=len(ctab) if covar else None,
                               complete_covariates=len(complete_cov), overlap=len(overlap), used=len(used_ids),
                               withdrawn=reader.n_withdrawn if engine == "fast" else hl.eval(mt_raw.n_withdrawn))
         log.debug(counts.describe())

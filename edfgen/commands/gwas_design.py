@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.tables import some_names
 from edfgen.kernels.validate import number_fraction, numeric_values
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,12 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         hint = ("; genotype PCs are made by `edfgen pca --out DIR` (join DIR/pcs.tsv to the covariates) or by "
                 "the pca stage of `edfgen run` ([pca] section)" if pcs else "")
         raise InputError(f"{source}: covariate column(s) {', '.join(missing)} not found "
-                         f"(has: {', '.join(map(str, table.columns[:15]))}){hint}")
+                         f"(has: {some_names(table.columns)}){hint}")
+    outside = [c for c in categorical if c not in cols]
+    if outside:      # it was ignored: the user believed the model adjusted for it
+        given = ",".join(map(str, columns or cols))
+        raise InputError(f"--categorical {', '.join(outside)}: not among --covariates {given}; "
+                         f"add {'it' if len(outside) == 1 else 'them'} there")
     parts = [np.ones(len(table))]
     names = ["intercept"]
     levels_of: dict[str, list[str]] = {}
@@ -218,6 +224,18 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
                            ids=table[id_column].astype(str).to_numpy())
 
 
+def warn_two_valued(table: pd.DataFrame, names: Sequence[str], source: str) -> None:
+    """Warn about phenotypes holding only 0/1 (or PLINK's 1/2) in a linear GWAS: a case/control trait given
+    without ``--binary`` is fitted as a quantitative one (legitimate on purpose, a slip otherwise)."""
+    def values(c):
+        return set(pd.to_numeric(table[c], errors="coerce").dropna().unique())
+
+    two = [c for c in names if values(c) in ({0, 1}, {1, 2})]
+    if two:
+        log.warning("%s: phenotype(s) %s hold only two values (0/1 or 1/2) and are fitted by a linear model: pass "
+                    "--binary for a case/control (logistic) GWAS", source, some_names(two, 10))
+
+
 def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = None,
                       prefix: str | None = None, source: str = "phenotypes", binary: bool = False) -> list[str]:
     """Phenotype columns: ``columns`` (ranges expanded), those starting with ``prefix``, or every column
@@ -243,7 +261,7 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         missing = [c for c in cols if c not in table.columns]
         if missing:
             raise InputError(f"{source}: phenotype column(s) {', '.join(missing)} not found "
-                             f"(has: {', '.join(map(str, table.columns[:15]))})")
+                             f"(has: {some_names(table.columns)})")
     elif prefix:
         cols = [c for c in table.columns if str(c).startswith(prefix)]
         if not cols:
@@ -253,7 +271,7 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
         if text:  # all-text columns (no value is a number) are not phenotypes: say so, never silently
             log.warning("%s: %d column(s) without any numeric value skipped: %s", source, len(text),
-                        ", ".join(map(str, text[:10])) + (" ..." if len(text) > 10 else ""))
+                        some_names(text, 10))
         cols = [c for c in cols if c not in text]
     ids = table["IID"].to_numpy() if "IID" in table.columns else None
     for c in cols:  # a stray word, inf or 1e200 in a phenotype column: one line naming column, row and value
@@ -333,15 +351,6 @@ def covariate_columns(table: pd.DataFrame, columns: Sequence[str] | None, phenot
     return [c for c in cols if c not in phen]
 
 
-def warn_if_case_control(table: pd.DataFrame, names: Sequence[str], source: str) -> None:
-    """WARNING for a quantitative phenotype whose only values are 1 and 2 (PLINK's control/case coding, which
-    plink2 fits by logistic regression): ``--binary`` was probably meant."""
-    for c in names:
-        if set(pd.unique(table[c].dropna())) == {1, 2}:
-            log.warning("%s: phenotype %r holds only the values 1 and 2 (PLINK's control/case) and is fitted by "
-                        "linear regression; give --binary for a case/control trait", source, c)
-
-
 @dataclass(frozen=True)
 class GwasTables:
     """The phenotype and covariate tables of a GWAS, read and checked (:func:`read_gwas_tables`).
@@ -372,12 +381,15 @@ def read_gwas_tables(pheno, covar, *, pheno_cols=None, pheno_prefix=None, covar_
     from edfgen.formats.tables import read_table
 
     ptab = read_table(pheno, id_column="IID")
-    names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno))
+    names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno), binary=binary)
     ptab = read_missing_code(ptab, names, missing_code, str(pheno))
     ptab[names] = ptab[names].apply(pd.to_numeric)  # validated by select_phenotypes
     if not binary:
-        warn_if_case_control(ptab, names, str(pheno))
+        warn_two_valued(ptab, names, str(pheno))
     if covar is None:
+        if covar_cols or categorical:     # named covariates without their table: not silently left out
+            raise InputError(f"{'--covariates' if covar_cols else '--categorical'} needs --covar FILE (the covariate "
+                             "table)")
         ctab = ptab[["IID"]]
         return GwasTables(ptab, names, ctab, [], CovariateDesign(
             matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={}, ids=ctab["IID"].to_numpy()))

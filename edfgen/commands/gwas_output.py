@@ -22,6 +22,7 @@ import dataclasses
 import logging
 import os
 from collections import deque
+from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
@@ -56,6 +57,28 @@ WRITE_BATCH_BYTES = 64 * 2 ** 20
 #: memory the tabix indexes built while writing may take together (bytes); beyond it each finished
 #: file is indexed by htslib (slower, no memory)
 INDEX_MEMORY = 256 * 2 ** 20
+
+
+@dataclass(frozen=True)
+class SampleCounts:
+    """How many samples each input has, and how many were analysed."""
+
+    genotypes: int
+    phenotypes: int
+    covariates: int | None     # None: no --covar given (intercept only)
+    complete_covariates: int
+    overlap: int
+    used: int
+    withdrawn: int = 0    # UK Biobank withdrawals (negative ids) in the genotype files, left out before all else
+
+    def describe(self) -> str:
+        gone = f" ({self.withdrawn} withdrawn left out)" if self.withdrawn else ""
+        if self.covariates is None:
+            covariates, inputs = "no covariates", "both"
+        else:
+            covariates, inputs = f"{self.covariates} in covariates ({self.complete_covariates} complete)", "all three"
+        return (f"samples: {self.genotypes} in genotypes{gone}, {self.phenotypes} in phenotypes, {covariates}, "
+                f"{self.overlap} in {inputs}, {self.used} used after QC")
 
 
 def output_order(variants: pd.DataFrame) -> np.ndarray:

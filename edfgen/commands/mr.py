@@ -79,6 +79,48 @@ def _some(items: Sequence[str], k: int = 5, sep: str = ", ") -> str:
     return sep.join(items[:k]) + (f" and {len(items) - k} more" if len(items) > k else "")
 
 
+def _harmonise_pair(sel: pd.DataFrame, osub: pd.DataFrame, ename: str, oname: str, settings: MRSettings, *,
+                    prox: pd.DataFrame | None, matched: pd.Series | dict, cases: tuple, r2: tuple) -> pd.DataFrame:
+    """One exposure x outcome pair's harmonised table (:func:`harmonise`, ``matched_by`` and the Steiger columns).
+
+    Parameters
+    ----------
+    sel, osub
+        The exposure's instruments and the outcome rows of any instrument (a multi-allelic site's every row:
+        harmonise matches alleles). An empty ``sel`` gives the empty table with every column.
+    ename, oname
+        Exposure and outcome names.
+    settings
+        :class:`MRSettings` (palindromes, MAF threshold, prevalence, Steiger filter).
+    prox
+        Proxies of instruments missing in the outcome, or None.
+    matched
+        variant_id -> the key that found it in the outcome (``variant_id``, ``rsid``, ``position``).
+    cases, r2
+        (exposure, outcome) case counts and user variance explained, for Steiger.
+    """
+    h = harmonise(sel, osub[osub["variant_id"].isin(sel["variant_id"])],
+                  palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
+                  exposure_name=ename, outcome_name=oname, proxies=prox)
+    h.insert(h.columns.get_loc("proxy_r2") + 1, "matched_by",
+             np.where(h["reason"] == "missing_in_outcome", None,
+                      np.where(h["proxy_variant"].notna(), "proxy",
+                               h["variant_id"].map(matched).to_numpy(dtype=object))))
+    return add_instrument_columns(h, cases_exposure=cases[0], cases_outcome=cases[1],
+                                  prevalence=settings.prevalence, r2_exposure=r2[0], r2_outcome=r2[1],
+                                  steiger_filter=settings.steiger_filter)
+
+
+def _warn_no_coloc(pairs: Sequence[str], n_estimated: int, coloc: PathLike, pp4: float) -> None:
+    """Warn that ``--coloc-pp4`` left ``pairs`` without instruments (they are in no result table)."""
+    if n_estimated:
+        log.warning("--coloc-pp4 %g: %d exposure-outcome pair(s) have no locus with PP.H4 >= %g in %s and are not "
+                    "estimated: %s", pp4, len(pairs), pp4, coloc, _some(list(pairs), sep="; "))
+    else:
+        log.warning("--coloc-pp4 %g: no exposure-outcome pair has a locus with PP.H4 >= %g in %s, so no instrument is "
+                    "left and the result tables are empty (pairs: %s)", pp4, pp4, coloc, _some(list(pairs), sep="; "))
+
+
 def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence[PathLike], out_dir: PathLike | None, *,
            settings: MRSettings = MRSettings(), instruments: PathLike | None = None, reverse: bool = False,
            ld_bfile=None,
@@ -203,7 +245,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         all_instruments = pd.concat([e[2] for e in exposures if not e[2].empty], ignore_index=True)
         joins: dict[str, dict[str, int]] = {}
 
-        harmonised, tables, binary_outcomes, unestimated = [], PairTables(), set(), []
+        harmonised, tables, binary_outcomes, unestimated, no_coloc = [], PairTables(), set(), [], []
+        empty_h = pd.DataFrame()
         n_pairs, example_outcome_id, build_note = 0, "", ""
         # proxies: the panel's variants are read once for all outcomes
         with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
@@ -237,19 +280,12 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                     if sel.empty:
                         continue
                     sel_pair = restrict_to_coloc(sel, ename, oname, coloc, coloc_pp4)   # mr --coloc-pp4 (edfgen coloc)
-                    if sel_pair.empty:
+                    h = _harmonise_pair(sel_pair, osub, ename, oname, settings, prox=prox, matched=matched,
+                                        cases=(ecases, ocases), r2=(er2, or2))
+                    if sel_pair.empty:      # no colocalised locus: not estimated (an empty table keeps its header)
+                        no_coloc.append(f"{ename} -> {oname}")
+                        empty_h = h
                         continue
-                    # every outcome row of the instruments (a multi-allelic site's too: harmonise matches alleles)
-                    h = harmonise(sel_pair, osub[osub["variant_id"].isin(sel_pair["variant_id"])],
-                                  palindromes=settings.palindromes, maf_threshold=settings.maf_threshold,
-                                  exposure_name=ename, outcome_name=oname, proxies=prox)
-                    h.insert(h.columns.get_loc("proxy_r2") + 1, "matched_by",
-                             np.where(h["reason"] == "missing_in_outcome", None,
-                                      np.where(h["proxy_variant"].notna(), "proxy",
-                                               h["variant_id"].map(matched).to_numpy(dtype=object))))
-                    h = add_instrument_columns(h, cases_exposure=ecases, cases_outcome=ocases,
-                                               prevalence=settings.prevalence, r2_exposure=er2, r2_outcome=or2,
-                                               steiger_filter=settings.steiger_filter)
                     warn_weak(h)
                     if not h["mr_keep"].any():      # no estimate: said with the reasons (harmonised.tsv lists them)
                         why = ", ".join(f"{k} {v}" for k, v in h["reason"].value_counts().items())
@@ -264,7 +300,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             log.warning("--prevalence %g is not used: no exposure or outcome has case/control counts (n_cases/"
                         "n_controls columns, or --case-counts for an outcome), so Steiger treats every trait as "
                         "continuous", settings.prevalence)
-        H = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame()
+        if no_coloc:
+            _warn_no_coloc(no_coloc, n_pairs, coloc, coloc_pp4)
+        H = pd.concat(harmonised, ignore_index=True) if harmonised else empty_h
         if len(H) and not H["mr_keep"].any():
             reasons = ", ".join(f"{k}={v}" for k, v in H["reason"].value_counts().items())
             hint = ""
@@ -308,6 +346,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 man.extra["n_pairs"] = n_pairs
                 man.extra["exposures_without_instruments"] = no_instruments
                 man.extra["pairs_not_estimated"] = unestimated
+                man.extra["pairs_without_coloc"] = no_coloc
                 man.extra["outcome_join"] = joins     # instruments found in each outcome by each key
         dt = time.perf_counter() - t0
         return MRRun(out, H, n_pairs, dt, written_plots)

@@ -13,9 +13,11 @@ from typing import ClassVar, Sequence
 
 from edfgen.commands.model import set_threads
 from edfgen.commands.options import SEED_RANGE, CommandOptions, force_opt, opt, out_opt, seed_opt, threads_opt
-from edfgen.formats.manifest import recording
+from edfgen.exceptions import InputError
+from edfgen.formats.manifest import read_manifest, recording
 from edfgen.formats.tables import prepare_out_dir
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+from edfgen.model.device import check_device_name
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,15 @@ class PretrainOptions(CommandOptions):
     resume: bool = opt(False, "Continue the run in --out from its last checkpoint.")
     init: str | None = opt(None, "Continued pre-training: start from this checkpoint's weights (name or path; same "
                            "--config), with a fresh optimizer and schedule.")
-    device: str | None = opt(None, "cpu or cuda (default: cuda if available).")
+    device: str | None = opt(None, "auto, cpu, cuda, cuda:N (a GPU index) or mps (default auto: cuda if available; "
+                             "cuda is cuda:LOCAL_RANK under torchrun, else cuda:0).")
     out: str | None = out_opt()
     seed: int = seed_opt()
     threads: int | None = threads_opt()
     force: bool = force_opt()
+
+    def __post_init__(self):
+        check_device_name(self.device)    # a misspelt device: refused before anything is read
 
 
 def run(o: PretrainOptions):
@@ -71,12 +77,19 @@ def run_pretrain(*, out: str | os.PathLike, config_name: str, ecg: Sequence[str 
     :class:`edfgen.model.pretrain.PretrainResult`; other ranks of a ``torchrun`` job train and return ``None``.
     """
     from edfgen.model.config import get_config
+    from edfgen.model.device import resolve_train_device
     from edfgen.model.pretrain import PretrainSettings, pretrain  # imports torch
 
+    resolve_train_device(device, int(os.environ.get("LOCAL_RANK", "0")))   # no such GPU: refused before --out is made
     out = Path(out)
     set_threads(threads)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     if not resume and rank0:
+        previous = read_manifest(out) if out.is_dir() else None
+        if not force and previous and previous.get("command") == "edfgen pretrain" and not previous.get("finished") \
+                and (out / "train_state.safetensors").exists():     # (none yet: nothing to resume, a plain rerun)
+            raise InputError(f"--out {out}: holds an unfinished 'edfgen pretrain' run (started "
+                             f"{previous.get('started', '?')}, killed?): --resume continues it, --force starts over")
         prepare_out_dir(out, force=force, command="edfgen pretrain")
     settings = PretrainSettings(steps=steps, batch_size=batch_size, accum=accum, lr=lr, warmup=min(warmup, steps),
                                 seed=seed, checkpoint_every=checkpoint_every, wander_mv=wander_mv,

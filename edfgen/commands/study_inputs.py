@@ -150,6 +150,53 @@ def has_pcs(covar: Path) -> bool:
     return any(_PC.match(str(c)) for c in read_table(covar).columns)
 
 
+def check_stage_covariates(inputs: dict[str, Any], stages: dict[str, Any], *, run_pca: bool) -> None:
+    """Refuse, before any stage runs, a ``[gwas]``/``[gwas_outcomes]`` covariate or categorical column that the
+    stage's covariate table will not have (it was found hours later, after extraction).
+
+    Parameters
+    ----------
+    inputs
+        The run's ``[inputs]`` (``covar``; ``outcomes_bfile``/``outcomes_covar`` for the outcome GWAS's biobank).
+    stages
+        The configured stages' options (``covar_cols``, ``categorical``).
+    run_pca
+        Whether the pca stage runs: it joins PC1..PCk (k of ``[pca]``) to the study covariates, never to the
+        biobank's of ``outcomes_bfile``.
+    """
+    from edfgen.commands.gwas_design import expand_columns
+    from edfgen.commands.pca import PcaOptions
+    from edfgen.formats.tables import read_table, some_names
+
+    for section in ("gwas", "gwas_outcomes"):
+        if section == "gwas_outcomes" and "outcomes" not in inputs:     # no outcome GWAS
+            continue
+        o = stages.get(section)
+        chosen, categorical = getattr(o, "covar_cols", None) or (), getattr(o, "categorical", None) or ()
+        outside = [c for c in categorical if chosen and c not in expand_columns(list(chosen))]
+        if outside:     # (gwas refuses it too, after the stages before it)
+            raise ConfigError(f"[{section}] categorical {', '.join(outside)}: not among its covariates "
+                              f"{','.join(chosen)}; add it there")
+        wanted = expand_columns([*chosen, *categorical])
+        biobank = section == "gwas_outcomes" and "outcomes_bfile" in inputs
+        covar = (inputs.get("outcomes_covar") or inputs["covar"]) if biobank else inputs["covar"]
+        if not wanted or not Path(covar).is_file():
+            continue
+        k = getattr(stages.get("pca"), "k", PcaOptions.k)
+        have = list(read_table(covar).columns) + ([] if biobank or not run_pca else [f"PC{i}" for i in range(1, k + 1)])
+        missing = [c for c in dict.fromkeys(wanted) if c not in have]
+        if not missing:
+            continue
+        hint = ""
+        if any(_PC.match(c) for c in missing):
+            hint = ("; the pca stage makes PCs of the study genotypes only, not of outcomes_bfile: give "
+                    "outcomes_covar with the biobank's own PC columns (edfgen pca on it, pcs.tsv joined by IID) or "
+                    f"leave PCs out of [{section}] covariates" if biobank else
+                    "; the pca stage ([pca] section or [run] pca = true) adds PC1..PCk (k of [pca], default 10)")
+        raise ConfigError(f"[{section}] covariates: column(s) {some_names(missing)} not in {covar} "
+                          f"(has: {some_names(have)}){hint}")
+
+
 def covar_cols_with_pcs(chosen, pc_names) -> tuple[str, ...]:
     """A stage's ``covar_cols`` with the pca stage's PCs appended, those already listed (by name or in a range,
     ``PC1..PC10``) not twice (a README example listing ``PC1..PC10`` got PC1..PC10 again and stopped: "covariate

@@ -40,7 +40,7 @@ from typing import Sequence
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.tables import read_table
+from edfgen.formats.tables import read_table, some_names
 
 #: PTB-XL's diagnostic superclasses, in the order of the PTB-XL benchmark.
 PTBXL_SUPERCLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
@@ -268,7 +268,8 @@ def read_label_set(ecg: Sequence[str | Path], *, labels: str | Path | None = Non
     if label_columns:
         missing = [c for c in label_columns if c not in ls.names]
         if missing:
-            raise InputError(f"--label-columns {missing} not among the labels of {ecg[0]} ({ls.names[:10]})")
+            raise InputError(f"--label-columns {', '.join(missing)}: not among the labels of {ecg[0]} "
+                             f"({some_names(ls.names, 10)})")
         ls = LabelSet(labels=ls.labels[["IID", *label_columns]], patients=ls.patients, folds=ls.folds,
                       records=ls.records, layout=ls.layout, descriptions=ls.descriptions, notes=ls.notes)
     return ls

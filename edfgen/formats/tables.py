@@ -19,7 +19,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -71,6 +71,13 @@ def _fmt(path: Path) -> str:
 #: names of the participant-id column, in order of preference: PLINK (``FID IID``), plink2 (``#IID``),
 #: UK Biobank (``eid``), a BGEN ``.sample`` file (``ID_2``)
 ID_ALIASES = ("IID", "#IID", "eid", "ID_2")
+
+
+def some_names(names: Sequence[Any], k: int = 15) -> str:
+    """The first ``k`` of ``names`` joined by ", ", ending ", … and N more" when there are more (an error's
+    ``has:`` list cut silently read as if the names after the cut were absent)."""
+    names = [str(n) for n in names]
+    return ", ".join(names[:k]) + (f", … and {len(names) - k} more" if len(names) > k else "")
 
 
 def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str | None = None,
@@ -144,7 +151,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
         named = (f" (the participant id: one of {', '.join(ID_ALIASES)})" if id_column == "IID" and "IID" in missing
                  else "")
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}{named} (has: "
-                         f"{', '.join(map(str, df.columns[:12]))})")
+                         f"{some_names(df.columns, 12)})")
     if id_column:
         df = _strip_ids(df, id_column, path)
         dup = df[id_column][df[id_column].duplicated()]
@@ -235,6 +242,15 @@ def claimed_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
         raise
 
 
+def _own_unfinished_run(path: Path, previous: dict | None, command: str | None) -> bool:
+    """Whether folder ``path`` holds only what an unfinished run of ``command`` wrote there: its in-progress
+    manifest and the outputs that manifest lists (no other command's or user's file)."""
+    from edfgen.formats.manifest import unlisted_file
+
+    return bool(command and previous is not None and previous.get("command") == command
+                and previous.get("finished") is None and unlisted_file(path) is None)
+
+
 def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out",
                     command: str | None = None) -> Path:
     """Check that an output directory can be written, without creating anything yet.
@@ -247,6 +263,10 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
     to another command (``command``, e.g. ``"edfgen gwas"``) is refused even with ``force``: it is
     that command's output. An unwritable location is refused. Raises :class:`InputError` naming the
     option and path.
+
+    A folder that holds only the files of an unfinished (killed) run of the same ``command`` is taken without
+    ``force``: a rerun restarts (the house rule "a rerun resumes"; the command's own resume, where it has one,
+    then picks up what it can).
     """
     path = Path(path)
     if path.exists():
@@ -259,7 +279,10 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
             if command and previous is not None and previous.get("command") != command:
                 raise InputError(f"{option} {path}: holds the output of '{previous.get('command')}' "
                                  f"({MANIFEST}); give this command a directory of its own")
-            if not force:
+            if not force and _own_unfinished_run(path, previous, command):
+                log.warning("%s %s: an unfinished '%s' run (started %s, killed?) left it; its files are replaced by "
+                            "this run", option, path, command, previous.get("started", "?"))
+            elif not force:
                 listed = " (its files listed in manifest.json are replaced; other files are kept)" if previous else ""
                 # a killed run's folder: say so, the user may not know the earlier run never finished
                 unfinished = (f", with an unfinished '{previous.get('command')}' run started "

@@ -14,6 +14,7 @@ PyTorch documentation, "Automatic Mixed Precision package - torch.amp" (``torch.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from edfgen.exceptions import InputError
@@ -36,6 +37,47 @@ def resolve_device(device: str = "auto"):
         raise InputError("--device mps: Apple MPS is not available to torch")
     if device not in DEVICES:
         raise InputError(f"--device {device}: choose {', '.join(DEVICES)}")
+    return torch.device(device)
+
+
+def check_device_name(device: str | None) -> None:
+    """Refuse a ``--device`` of ``edfgen pretrain`` that is not auto, cpu, cuda, cuda:N or mps (its spelling only:
+    whether that device exists is :func:`resolve_train_device`'s check; no torch import, for option time)."""
+    if device is None or device in DEVICES or re.fullmatch(r"cuda:\d+", device):
+        return
+    raise InputError(f"--device {device}: choose auto, cpu, cuda, cuda:N (a GPU index, e.g. cuda:0) or mps")
+
+
+def resolve_train_device(device: str | None, local_rank: int = 0):
+    """The torch device ``edfgen pretrain`` trains on, always with an index for CUDA (``torch.cuda.set_device``
+    refuses a bare ``cuda``).
+
+    Parameters
+    ----------
+    device
+        ``None`` or ``"auto"`` (CUDA when available, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+    local_rank
+        This process's GPU under ``torchrun`` (``LOCAL_RANK``; 0 for a single process): the index of ``cuda``.
+
+    Returns
+    -------
+    torch.device
+        ``cuda:N`` for CUDA. An unknown name, or a GPU that torch does not see, is an :class:`InputError`.
+    """
+    import torch
+
+    check_device_name(device)
+    if device in (None, "auto"):
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    if device == "cuda":
+        device = f"cuda:{local_rank}"
+    if not device.startswith("cuda:"):
+        return resolve_device(device)
+    if not torch.cuda.is_available():
+        raise InputError(f"--device {device}: no CUDA GPU is visible to torch (torch.cuda.is_available() is False)")
+    n = torch.cuda.device_count()
+    if int(device.split(":")[1]) >= n:
+        raise InputError(f"--device {device}: torch sees {n} CUDA GPU(s), cuda:0 to cuda:{n - 1}")
     return torch.device(device)
 
 

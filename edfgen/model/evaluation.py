@@ -33,6 +33,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.labels import read_label_set
+from edfgen.formats.tables import some_names
 from edfgen.model.metrics import auprc_rows, auroc_rows, bootstrap_replicates, bootstrap_samples, percentile_ci
 
 
@@ -441,7 +442,8 @@ def _head_labels(head: list[str], label_columns: Sequence[str] | None) -> list[s
         return head
     other = [c for c in label_columns if c not in head]
     if other:
-        raise InputError(f"--label-columns {other}: not among the labels of the checkpoint's head {head[:10]}")
+        raise InputError(f"--label-columns {', '.join(other)}: not among the labels of the checkpoint's head "
+                         f"({some_names(head, 10)})")
     return list(label_columns)
 
 

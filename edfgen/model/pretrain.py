@@ -40,6 +40,7 @@ from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.formats.tables import write_table
 from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
 from edfgen.model.config import ModelConfig
+from edfgen.model.device import resolve_train_device
 from edfgen.model.data import augment, load_ecgs, two_crops, window_array
 from edfgen.model.encoder import ECGEncoder
 from edfgen.model.targets import encode_targets
@@ -281,15 +282,14 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         Stop (after checkpointing) once this update is reached, without changing the schedule
         (lets a long schedule run in pieces; used by the resume test).
     device
-        ``"cpu"``, ``"cuda"`` (default: CUDA when available; under torchrun ``cuda:LOCAL_RANK``).
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"`` (default: CUDA when available; ``cuda`` is
+        ``cuda:LOCAL_RANK``: :func:`~edfgen.model.device.resolve_train_device`).
     """
     out_dir = Path(out_dir)
     s = settings
     rank, world, local = _dist_info()
     distributed = world > 1
-    if device is None:
-        device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
+    dev = resolve_train_device(device, local)
     own_group = distributed and not dist.is_initialized()
     if own_group:
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -22,28 +23,56 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.kernels.mr.methods import primary_estimates
 
+log = logging.getLogger(__name__)
+
 TRUTH_COLUMNS = ["trait", "n_planted", "n_recovered", "recall", "n_index", "n_false_index"]
 
 
 def read_truth_loci(truth: Mapping | str | Path) -> pd.DataFrame:
     """The planted loci of ``truth.json`` (content or path): ``chromosome`` (no ``chr``),
-    ``base_pair_location``, ``trait`` (+ whatever else the entries carry)."""
+    ``base_pair_location``, ``trait`` (+ whatever else the entries carry).
+
+    Raises
+    ------
+    InputError
+        One line naming the file: not JSON, not an object with a ``loci`` list (another JSON file, e.g. a
+        manifest.json), or a ``loci`` entry without ``chromosome``, ``base_pair_location`` or ``trait``.
+    """
+    source = "truth"
     if not isinstance(truth, Mapping):
-        path = Path(truth)
+        source = path = Path(truth)
         try:
             truth = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"{path}: cannot read truth JSON ({exc})") from None
-    loci = pd.DataFrame(list(truth.get("loci", [])))
     need = ["chromosome", "base_pair_location", "trait"]
+    entries = truth.get("loci") if isinstance(truth, Mapping) else None
+    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+        raise InputError(f"{source}: not a truth.json of edfgen simulate (needs a 'loci' list of objects with "
+                         f"{', '.join(need)}; see data_dictionary/truth_json.md)")
+    loci = pd.DataFrame(entries)
     if loci.empty:
         return pd.DataFrame(columns=need + ["variant_id"])
-    missing = [c for c in need if c not in loci.columns]
-    if missing:
-        raise InputError(f"truth: loci entries lack {', '.join(missing)}")
+    incomplete = loci.reindex(columns=need).isna().any(axis=1).to_numpy()
+    if incomplete.any():
+        bad = int(np.flatnonzero(incomplete)[0])
+        lacking = [c for c in need if c not in loci.columns or pd.isna(loci.at[bad, c])]
+        raise InputError(f"{source}: loci[{bad}] lacks {', '.join(lacking)}")
     loci["chromosome"] = loci["chromosome"].astype(str).str.replace("^chr", "", regex=True)
     loci["base_pair_location"] = loci["base_pair_location"].astype(np.int64)
     return loci
+
+
+def warn_unmatched_traits(truth: Mapping | str | Path, phenotypes: Sequence[str], source: str) -> None:
+    """Warn when no phenotype is a trait of the truth: loci are scored by phenotype name == trait, so
+    every recall would be 0 (EDFs, ``edf_*``, are no planted trait; the biomarker GWAS's phenotypes are)."""
+    traits = sorted(read_truth_loci(truth)["trait"].astype(str).unique())
+    if traits and not set(traits) & set(map(str, phenotypes)):
+        from edfgen.formats.tables import some_names
+
+        log.warning("%s: none of its traits (%s) is a phenotype here (%s): recovery is scored by phenotype name == "
+                    "trait, so truth_recovery.tsv recalls nothing (give the GWAS of the simulated physiology.tsv)",
+                    source, some_names(traits, 6), some_names(sorted(set(map(str, phenotypes))), 6))
 
 
 def score_loci(clumps: pd.DataFrame, truth: Mapping | str | Path, *, window_kb: float = 250.0,
