@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -151,12 +152,12 @@ def _validate(n: int, chromosomes: int, variants_per_chromosome: int, effect_sca
         raise InputError(f"--chromosomes {chromosomes}: must be between 1 and 22")
     if variants_per_chromosome < 50:
         raise InputError(f"--variants-per-chromosome {variants_per_chromosome}: need at least 50")
-    if not effect_scale > 0:
-        raise InputError(f"effect_scale={effect_scale}: must be > 0")
+    if not 0 < effect_scale < math.inf:
+        raise InputError(f"--effect-scale {effect_scale}: must be a number > 0")
     for trait in PHYSIOLOGY_COLUMNS:
         h2 = effect_scale * sum(loc.get(trait, 0.0) for loc in PLANTED_LOCI) + BACKGROUND_H2
         if h2 >= 0.9:
-            raise InputError(f"effect_scale={effect_scale}: heritability of {trait} would be {h2:.2f} (>= 0.9)")
+            raise InputError(f"--effect-scale {effect_scale}: heritability of {trait} would be {h2:.2f} (>= 0.9)")
 
 
 # --------------------------------------------------------------------------- main entry point
