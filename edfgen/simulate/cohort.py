@@ -6,7 +6,8 @@ per-participant vectors):
 1. **Genotypes** — per chromosome, a coalescent with recombination (msprime: Hudson model,
    N_e = 10 000, 1e-8 recombination/bp/generation, HKY mutations with transition/transversion
    ratio 4, so ~1/6 of SNPs are strand-ambiguous A/T or C/G) over a region of a GRCh38 chromosome;
-   biallelic SNPs with MAF >= 1 % are kept and ``variants_per_chromosome`` of them sampled.
+   biallelic SNPs with MAF >= 1 % in the simulated population (the msprime sample) are kept and
+   ``variants_per_chromosome`` of them sampled.
    A few percent of participants are full-sibling pairs (or, with ``families=K``, K nuclear families
    of 2-4 children, or of the shapes ``family_structure`` names: sibships of k, parent-offspring trios):
    the children's genomes are made from two extra simulated parents (participants only in trios) by
@@ -180,7 +181,8 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
     chromosomes
         Number of chromosomes (1..22), numbered from 1, positions on GRCh38 coordinates.
     variants_per_chromosome
-        SNPs kept per chromosome (MAF >= 1 %).
+        SNPs kept per chromosome (MAF >= 1 % in the simulated population; the cohort, whose
+        siblings replace their simulated parents, can have a few just below).
     force
         Overwrite the edfgen outputs in an existing non-empty ``out_dir``.
     effect_scale
