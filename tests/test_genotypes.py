@@ -117,9 +117,9 @@ def test_hail_qc__same_result_as_numpy_qc_and_checkpoint_reused(hail_context, qc
 @pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
 def test_plink_qc__remove_related_matches_plink2_king_and_splits_siblings(hail_context, sim_cohort, tmp_path):
     """Hail's KING pairs above 0.0884 equal plink2 --make-king-table's; every planted sibling pair is
-    found and no related pair is left after removal. (The simulated coalescent cohort has
-    many cryptically related pairs besides the 15 sibling pairs, so more than 15 samples go, and the maximal
-    independent set may drop both siblings when each is related to someone else.)"""
+    found and no related pair is left after removal. (On the simulated cohort's short genome KING is noisy,
+    SD ~0.03 for unrelated pairs (README "Simulated cohort"), so many unrelated pairs pass 0.0884 besides the 15
+    sibling pairs, more than 15 samples go, and the maximal independent set may drop both siblings.)"""
     hl = hail_context
     truth = json.loads((sim_cohort / "truth.json").read_text())
     bfile = str(sim_cohort / "genotypes")

@@ -19,7 +19,8 @@ class SimulateOptions(CommandOptions):
     n: int = opt(3000, "Participants (>= 10).", range=(10, None), cli_range=False)
     seed: int = seed_opt()
     chromosomes: int = opt(3, "Chromosomes (1-22).", range=(1, 22), cli_range=False)
-    variants_per_chromosome: int = opt(10_000, "SNPs per chromosome (MAF >= 1 %).", range=(1, None), cli_range=False)
+    variants_per_chromosome: int = opt(10_000, "SNPs per chromosome (MAF >= 1 % in the simulated population; "
+                                       "a few may fall just below 1 % in the cohort).", range=(1, None), cli_range=False)
     no_ecg: bool = opt(False, "Skip writing the WFDB ECGs (genetics-only cohort).")
     effect_scale: float = opt(1.0, "Multiply the variance explained by each planted locus (small test cohorts "
                               "use > 1).", range=(0, None), open=(True, False))

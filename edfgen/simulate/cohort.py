@@ -6,7 +6,8 @@ per-participant vectors):
 1. **Genotypes** — per chromosome, a coalescent with recombination (msprime: Hudson model,
    N_e = 10 000, 1e-8 recombination/bp/generation, HKY mutations with transition/transversion
    ratio 4, so ~1/6 of SNPs are strand-ambiguous A/T or C/G) over a region of a GRCh38 chromosome;
-   biallelic SNPs with MAF >= 1 % are kept and ``variants_per_chromosome`` of them sampled.
+   biallelic SNPs with MAF >= 1 % in the simulated population (the msprime sample) are kept and
+   ``variants_per_chromosome`` of them sampled.
    A few percent of participants are full-sibling pairs (or, with ``families=K``, K nuclear families
    of 2-4 children, or of the shapes ``family_structure`` names: sibships of k, parent-offspring trios):
    the children's genomes are made from two extra simulated parents (participants only in trios) by
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -151,12 +153,12 @@ def _validate(n: int, chromosomes: int, variants_per_chromosome: int, effect_sca
         raise InputError(f"--chromosomes {chromosomes}: must be between 1 and 22")
     if variants_per_chromosome < 50:
         raise InputError(f"--variants-per-chromosome {variants_per_chromosome}: need at least 50")
-    if not effect_scale > 0:
-        raise InputError(f"effect_scale={effect_scale}: must be > 0")
+    if not 0 < effect_scale < math.inf:
+        raise InputError(f"--effect-scale {effect_scale}: must be a number > 0")
     for trait in PHYSIOLOGY_COLUMNS:
         h2 = effect_scale * sum(loc.get(trait, 0.0) for loc in PLANTED_LOCI) + BACKGROUND_H2
         if h2 >= 0.9:
-            raise InputError(f"effect_scale={effect_scale}: heritability of {trait} would be {h2:.2f} (>= 0.9)")
+            raise InputError(f"--effect-scale {effect_scale}: heritability of {trait} would be {h2:.2f} (>= 0.9)")
 
 
 # --------------------------------------------------------------------------- main entry point
@@ -179,7 +181,8 @@ def simulate_cohort(out_dir: str | os.PathLike, *, n: int = 3000, seed: int = 0,
     chromosomes
         Number of chromosomes (1..22), numbered from 1, positions on GRCh38 coordinates.
     variants_per_chromosome
-        SNPs kept per chromosome (MAF >= 1 %).
+        SNPs kept per chromosome (MAF >= 1 % in the simulated population; the cohort, whose
+        siblings replace their simulated parents, can have a few just below).
     force
         Overwrite the edfgen outputs in an existing non-empty ``out_dir``.
     effect_scale
