@@ -282,8 +282,10 @@ class GwasOutputs:
                      steps[-1].removed, self.firth_threshold)
         left = self.left_out_step()
         if left.removed:      # the rows of fit_failed: variants QC removed are not counted (review s29 F4)
-            log.warning("%d logistic fits did not converge (separation, monomorphic or singular Fisher matrix): "
-                        "left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)", left.removed)
+            log.warning("%d logistic fits failed (no finite estimate: genotypes separating cases from controls, "
+                        "a coefficient running off, no convergence in the iterations allowed, or a monomorphic "
+                        "variant): left out of the GWAS-SSF files, counted in qc_report.tsv (fit_failed)",
+                        left.removed)
         return steps + [left]
 
     def firth_step(self):

@@ -1,7 +1,7 @@
 """The logistic association kernel of ``edfgen gwas --binary``: per phenotype a covariates-only null fit,
 then the Wald test of every variant of a block at once (Newton–Raphson vectorised over the block: one
 ``[C_a C_b]^T W`` product per iteration gives every variant's Fisher matrix, then one batched solve),
-with Hail's stopping rule. Pure functions on arrays.
+with step-halving and Hail's stopping rule. Pure functions on arrays.
 
 References
 ----------
@@ -12,6 +12,7 @@ doi:10.1007/978-1-4899-3242-6
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -199,6 +200,9 @@ def _solve_stacked(H: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarr
 UNIT_STEP_TOLERANCE = 0.05
 UNIT_STEPS_DIVERGED = 3
 
+#: halvings of one Newton step whose log-likelihood stays below the last point's before the fit fails
+MAX_HALVINGS = 10
+
 #: bytes of one [n, m] float64 work array of a chunk of variants (6 are alive in an iteration; L2/L3-sized)
 CHUNK_BYTES = 1024 * 1024
 
@@ -222,6 +226,21 @@ def _chunk_size(n: int) -> int:
     return int(min(1024, max(16, CHUNK_BYTES // (8 * max(n, 1)))))
 
 
+def _halve_steps(worse: np.ndarray, active: np.ndarray, last: np.ndarray, B: np.ndarray, bg: np.ndarray,
+                 halvings: np.ndarray) -> np.ndarray:
+    """Step-halving of :meth:`_ChunkFit.run`: the fits ``active[worse]``, whose last step ``last [K+1, M]``
+    lowered the log-likelihood, go back by half of it (``B``, ``bg``, ``last`` and ``halvings`` updated in
+    place); returns ``[len(active)]`` True where a step was halved (False where ``worse`` and the step was
+    already halved :data:`MAX_HALVINGS` times: that fit fails)."""
+    halve = worse & (halvings[active] < MAX_HALVINGS)
+    back = active[halve]
+    last[:, back] *= 0.5
+    B[:, back] -= last[:-1, back]
+    bg[back] -= last[-1, back]
+    halvings[back] += 1
+    return halve
+
+
 class _ChunkFit:
     """Newton-Raphson of ``logit P(y = 1) = C b + g beta (+ offset)`` for every column ``g`` of a chunk of
     genotypes at once (one phenotype), with Hail's stopping rule; see :func:`logistic_association`."""
@@ -242,7 +261,12 @@ class _ChunkFit:
 
     def run(self, G: np.ndarray, y: np.ndarray, b0: np.ndarray, off: np.ndarray | None):
         """Fit every column of ``G [n, m]`` (mean-imputed, polymorphic): ``(beta [m], se [m], converged [m])``,
-        NaN where the fit failed."""
+        NaN where the fit failed.
+
+        Newton-Raphson with step-halving: a step after which the log-likelihood is lower than before it
+        is halved (the coefficients go back half of it) until the log-likelihood does not fall, at most
+        :data:`MAX_HALVINGS` times; only accepted points count as one of the ``max_iterations`` solves.
+        Full Newton steps from ``beta = 0`` overshoot and oscillate for a strong rare variant (OR ~ 15)."""
         from scipy.special import expit
 
         C, Ct, CC, K = self.C, self.Ct, self.CC, self.n_cov
@@ -253,16 +277,24 @@ class _ChunkFit:
         ok_out = np.zeros(M, dtype=bool)
         B = np.repeat(b0[:, None], M, axis=1)           # [K, M] covariate coefficients per variant
         bg = np.zeros(M)
+        last = np.zeros((d, M))                        # the step that led to the current point
         unit_steps = np.zeros(M, dtype=np.int64)       # consecutive Newton steps of the genotype's β near ±1
+        solves = np.zeros(M, dtype=np.int64)           # Newton solves at accepted points
+        halvings = np.zeros(M, dtype=np.int64)         # halvings of the current step
         active = np.arange(M)
         Ga = G
         eta0 = C @ b0 if off is None else C @ b0 + off
-        for it in range(self.max_iterations):
+        ll_accepted = np.full(M, np.sum(y * eta0 - np.logaddexp(0.0, eta0)))   # log-likelihood at the null
+        control_c, control_g = (1.0 - y) @ C, (1.0 - y) @ G      # eta summed over the controls = these . coef
+        if off is not None:
+            off_controls = (1.0 - y) @ off
+        for it in itertools.count():
             m = len(active)
             if m == 0:
                 break
             mu, W, WG = self._buffers(n, m, 3)
-            with np.errstate(over="ignore", invalid="ignore"):
+            worse = np.zeros(m, dtype=bool)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 if it:
                     # mu = 1 / (1 + exp(-eta)), eta = C b + g beta (+ offset): numpy's SIMD exp is ~3x
                     # faster than scipy's expit ufunc (same values to 1 ulp; exp overflow gives mu = 0)
@@ -273,6 +305,14 @@ class _ChunkFit:
                         mu -= off[:, None]
                     np.exp(mu, out=mu)
                     mu += 1.0
+                    # log-likelihood = sum(log mu) - sum over the controls of eta, log mu = -log(1 + exp(-eta))
+                    np.log(mu, out=W)
+                    eta_controls = control_c @ B[:, active] + control_g[active] * bg[active]
+                    if off is not None:
+                        eta_controls += off_controls
+                    ll = -W.sum(0) - eta_controls
+                    tol = 1e-9 * (1.0 + np.abs(ll_accepted[active]))
+                    worse = ~(ll >= ll_accepted[active] - tol)     # NaN (overflow) counts as worse
                     np.reciprocal(mu, out=mu)
                     np.multiply(mu, mu, out=W)
                     np.subtract(mu, W, out=W)         # W = mu (1 - mu)
@@ -300,15 +340,20 @@ class _ChunkFit:
                 rhs[:, :, 1] = 0.0
                 rhs[:, K, 1] = 1.0
                 x, failed = _solve_stacked(H, rhs)
+            halve = _halve_steps(worse, active, last, B, bg, halvings)
+            failed = np.where(worse, ~halve, failed)
+            newton = ~worse & ~failed
             step, inv_last = x[:, :, 0], x[:, K, 1]
             # a β that moves by about 1 per iteration is running off along a flat likelihood (separation,
             # e.g. by a covariate and the variant together: the log-likelihood's tail is exponential, which
             # Newton follows by unit steps); plink2 calls such fits LOGISTIC_CONVERGE_FAIL even when they
             # end up settling on a huge-SE estimate
             unit = np.abs(np.abs(step[:, K]) - 1.0) < UNIT_STEP_TOLERANCE
-            unit_steps[active] = np.where(unit, unit_steps[active] + 1, 0)
-            failed |= unit_steps[active] >= UNIT_STEPS_DIVERGED
-            done = ~failed & (np.abs(step).max(1) < self.tolerance)
+            acc = active[newton]
+            unit_steps[acc] = np.where(unit[newton], unit_steps[acc] + 1, 0)
+            solves[acc] += 1
+            failed |= newton & (unit_steps[active] >= UNIT_STEPS_DIVERGED)
+            done = newton & ~failed & (np.abs(step).max(1) < self.tolerance)
             if done.any():
                 idx = active[done]
                 with np.errstate(invalid="ignore"):
@@ -316,9 +361,16 @@ class _ChunkFit:
                 beta_out[idx] = bg[idx]
                 se_out[idx] = se
                 ok_out[idx] = np.isfinite(se)
-            go = ~failed & ~done
-            B[:, active[go]] += step[go, :K].T
-            bg[active[go]] += step[go, K]
+            failed |= newton & ~done & (solves[active] >= self.max_iterations)   # ran out of iterations
+            move = newton & ~failed & ~done
+            idx = active[move]
+            last[:, idx] = step[move].T
+            B[:, idx] += step[move, :K].T
+            bg[idx] += step[move, K]
+            halvings[idx] = 0
+            if it:
+                ll_accepted[idx] = ll[move]
+            go = halve | move
             if not go.all():
                 Ga = np.ascontiguousarray(Ga[:, go])
             active = active[go]
@@ -334,7 +386,9 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
     still-iterating variant, and the ``[m, K+1, K+1]`` systems are solved in one batched call. Each fit
     starts from the null fit with ``beta = 0`` and stops, as Hail's ``logistic_regression_rows``, when
     every coefficient's Newton step is below ``prepared.tolerance`` (the step is then *not* applied), after
-    at most ``prepared.max_iterations`` solves.
+    at most ``prepared.max_iterations`` solves. A step that lowers the log-likelihood is halved (at most
+    :data:`MAX_HALVINGS` times, not counted as solves): full steps from ``beta = 0`` overshoot and
+    oscillate for strong rare variants (OR ~ 15), which plink2 ``--glm`` and statsmodels fit.
 
     Parameters
     ----------
