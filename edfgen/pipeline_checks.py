@@ -1,8 +1,9 @@
 """The checks of ``edfgen run`` that are not a stage's own (see :mod:`edfgen.pipeline`).
 
 * Is a finished stage still done? Its key is unchanged *and* every output its manifest lists is there, as it was
-  when the stage finished (:func:`output_fingerprints`, :func:`changed_outputs`): an output deleted or edited by
-  hand reruns the stage, so a later stage never runs on a partial folder.
+  when the stage finished (:func:`output_fingerprints`, :func:`changed_outputs`; size and modification time, not
+  change time): an output deleted or edited by hand reruns the stage, so a later stage never runs on a partial
+  folder, while a ``chmod`` or a restore in place does not.
 * Which files a stage's options name (:func:`option_files`): their content keys the stage too, folders
   (``loco_predictions``) and file prefixes (``ref_ld_chr``) included.
 * Before any stage runs (:func:`check_configuration`): the files the sections name exist, the checkpoint is one,
@@ -31,8 +32,8 @@ log = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------------------------- stage outputs
 
 def output_fingerprints(manifest: Path) -> dict[str, str]:
-    """What a finished stage wrote, as its manifest ``manifest`` lists it: relative name -> :func:`fingerprint`
-    (stat only: nothing is read) of each output that exists.
+    """What a finished stage wrote, as its manifest ``manifest`` lists it: relative name -> :func:`output_key` of
+    each output that exists.
 
     Parameters
     ----------
@@ -41,7 +42,20 @@ def output_fingerprints(manifest: Path) -> dict[str, str]:
     """
     base = manifest.parent
     m = read_manifest(base, name=manifest.name)
-    return {p.relative_to(base.resolve()).as_posix(): fingerprint(p) for p in listed_outputs(m, base) if p.exists()}
+    return {p.relative_to(base.resolve()).as_posix(): output_key(p) for p in listed_outputs(m, base) if p.exists()}
+
+
+def output_key(path: Path) -> str:
+    """The fingerprint of one output of a stage: sizes and modification times only (nothing is read, no change
+    times), so a ``chmod -R`` of the results or a restore in place (``cp -a``, ``rsync -a``, ``tar -x``) keeps a
+    stage done, while an output deleted, rewritten or edited to another size reruns it.
+
+    Parameters
+    ----------
+    path
+        A file or folder a stage wrote.
+    """
+    return fingerprint(path, ctime=False)
 
 
 def changed_outputs(manifest: Path, recorded: dict[str, str] | None) -> list[str] | None:
@@ -63,7 +77,7 @@ def changed_outputs(manifest: Path, recorded: dict[str, str] | None) -> list[str
     changed = []
     for p in listed_outputs(m, base):
         rel = p.relative_to(base.resolve()).as_posix()
-        if not p.exists() or (isinstance(recorded, dict) and recorded.get(rel) != fingerprint(p)):
+        if not p.exists() or (isinstance(recorded, dict) and recorded.get(rel) != output_key(p)):
             changed.append(rel)
     return changed
 

@@ -209,3 +209,14 @@ def test_an_option_of_one_value_given_twice_is_refused(monkeypatch, tmp_path):
     monkeypatch.setattr(pretrain, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
     CliRunner().invoke(cli, ["pretrain", "--ecg", str(tmp_path), "--ecg", str(tmp_path), "--out", str(tmp_path / "p")])
     assert got[-1].ecg == (tmp_path, tmp_path)                     # a repeatable option
+
+
+def test_gwas_help__firth_fallback_p_is_not_said_to_be_plink2s():
+    """Review s31h #6: `--logistic-test` help and GwasSettings said "as plink2 --glm firth", but only beta is: p
+    comes from the penalised likelihood-ratio test (plink2 reports the Firth fit's Wald p; up to 8x apart)."""
+    from edfgen.commands.gwas import GwasSettings
+
+    text = " ".join(CliRunner().invoke(cli, ["gwas", "--help"], terminal_width=200).output.split())
+    assert "beta as plink2 --glm firth; p from the penalised likelihood-ratio test" in text
+    doc = " ".join(GwasSettings.__doc__.split())
+    assert "beta as plink2 --glm firth; p from the penalised likelihood-ratio test" in doc

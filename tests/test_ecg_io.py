@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -147,11 +149,33 @@ def test_read_hdf5__record_ids_file_stem_for_one_record_group_path_for_shared_na
     write("P9.h5", ["visit/ecg"])                                 # ... however deep its only dataset
     write("cohort.h5", ["P1/ecg", "P2/ecg", "site/P3/ecg", "HR9"])  # shared name: the group; a unique name: itself
     write("mixed.h5", ["ecg", "A/ecg", "HR10"])                   # the root group: the file stem
+    write("batch2.h5", ["HR11"])                                  # one record of a unique name: itself (s31h #2)
     ids = {r.where[len(str(tmp_path)) + 1:]: r.record_id for r in discover_records([tmp_path])}
-    assert ids == {"P7.h5:/ecg": "P7", "P8.h5:/ecg": "P8", "P9.h5:/visit/ecg": "P9",
+    assert ids == {"P7.h5:/ecg": "P7", "P8.h5:/ecg": "P8", "P9.h5:/visit/ecg": "P9", "batch2.h5:/HR11": "HR11",
                    "cohort.h5:/P1/ecg": "P1", "cohort.h5:/P2/ecg": "P2", "cohort.h5:/site/P3/ecg": "site/P3",
                    "cohort.h5:/HR9": "HR9", "mixed.h5:/ecg": "mixed", "mixed.h5:/A/ecg": "A", "mixed.h5:/HR10": "HR10"}
-    assert read_ecg(tmp_path / "P7.h5").record_id == "P7"
+    assert read_ecg(tmp_path / "batch2.h5").record_id == "HR11"
+
+
+def test_discover_records__one_record_hdf5_keeps_its_dataset_name_unless_shared_across_files(tmp_path, caplog):
+    """Review s31h #2: the last batch file holding one record (``batch2.h5:/P000003``) was named ``batch2``, an IID
+    that matches nothing, without a word. A one-record file keeps its dataset's name; only names shared by several
+    one-record files (the generic ``/ecg``) give way to the file stems, with a warning."""
+    import h5py
+
+    x = _sine_ecg()
+    for name, datasets in (("batch1.h5", ["P000001", "P000002"]), ("batch2.h5", ["P000003"]),
+                           ("up_01.h5", ["ecg"]), ("up_02.h5", ["ecg"])):
+        with h5py.File(tmp_path / name, "w") as f:
+            f.attrs["fs"] = 500.0
+            for d in datasets:
+                f.create_dataset(d, data=x)
+    with caplog.at_level(logging.WARNING):
+        ids = [r.record_id for r in discover_records([tmp_path])]
+    assert ids == ["P000001", "P000002", "P000003", "up_01", "up_02"]
+    assert "2 one-record HDF5 files hold a dataset named 'ecg': each record is named by its file stem instead " \
+           "(up_01.h5 -> up_01)" in caplog.text
+    assert [r.record_id for r in discover_records([tmp_path / "up_01.h5"])] == ["ecg"]   # alone: its dataset's name
 
 
 @pytest.mark.parametrize("alias, canon", [

@@ -335,8 +335,8 @@ def test_extract_edfs__npz_npy_and_hdf5_inputs_match_wfdb(shared_data, standin, 
     up = sps.resample_poly(recs[0].signal.astype(np.float64), 2, 1, axis=1)
     np.savez(d / f"{heas[0].stem}.npz", ecg=up * 1000, fs=1000.0, units="uV")
     np.save(d / f"{heas[1].stem}.npy", recs[1].signal.T)
-    with h5py.File(d / f"{heas[2].stem}.h5", "w") as f:     # one record per file: named by the file
-        ds = f.create_dataset("ecg", data=recs[2].signal)
+    with h5py.File(d / "more.h5", "w") as f:                # one record: named by its dataset (review s31h #2)
+        ds = f.create_dataset(heas[2].stem, data=recs[2].signal)
         ds.attrs["fs"] = 500.0
         ds.attrs["leads"] = np.array(LEADS, dtype="S")
     res = extract_edfs([d], tmp_path / "edfs.tsv", checkpoint=standin, fs=500.0, workers=1)

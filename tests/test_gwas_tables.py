@@ -46,6 +46,22 @@ def test_a_covariate_named_as_phenotype_is_refused(tmp_path):
     assert "\n" not in str(err.value)
 
 
+def test_a_named_covariate_is_left_out_of_the_default_phenotypes_with_a_warning(tmp_path, caplog):
+    """Review s31h #3: a phenotype table carrying ``age`` (taken by the default "every numeric column" selection)
+    with --covariates age,sex refused the whole GWAS, blaming the covariate file; the named covariate wins."""
+    t = _cohort()
+    t[["IID", "qt", "height", "age"]].to_csv(tmp_path / "pheno.tsv", sep="\t", index=False)
+    t[["IID", "age", "sex"]].to_csv(tmp_path / "cov.tsv", sep="\t", index=False)
+    with caplog.at_level("WARNING"):
+        tables = read_gwas_tables(tmp_path / "pheno.tsv", tmp_path / "cov.tsv", covar_cols=["age", "sex"])
+    assert tables.names == ["qt", "height"] and tables.design.columns == ["intercept", "age", "sex"]
+    assert "pheno.tsv: 1 column(s) named in --covariates left out of the phenotypes (all numeric columns): age" in \
+        " ".join(_warnings(caplog))
+    t[["IID", "age"]].to_csv(tmp_path / "only_age.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match=r"only_age.tsv: no phenotype column left: .*age.* named covariates"):
+        read_gwas_tables(tmp_path / "only_age.tsv", tmp_path / "cov.tsv", covar_cols=["age", "sex"])
+
+
 def test_a_phenotype_the_covariates_explain_completely_gets_na(caplog):
     """Was: the residual's rounding noise (1e-25) gave SE 0 and p 0 for every variant."""
     t = _cohort()
@@ -120,6 +136,20 @@ def test_a_text_covariate_with_many_levels_is_refused():
     assert sum(c.startswith("visit=") for c in design.columns) == 59
     t["centre"] = [f"C{i % 12}" for i in range(len(t))]          # a dozen centres: fine
     assert sum(c.startswith("centre=") for c in covariate_design(t, ["centre"]).columns) == 11
+
+
+def test_a_named_text_covariate_with_many_levels_is_taken_as_meant(tmp_path):
+    """Review s31h #5: UK Biobank's 22 assessment centres named in --covariates were refused in a cohort of 300 (limit
+    15); the level check is for covariates taken by default (a date or free-text column), not named ones."""
+    t = _cohort(300)
+    t["centre"] = [f"centre{i % 22}" for i in range(len(t))]
+    t.to_csv(tmp_path / "cov.tsv", sep="\t", index=False)
+    t[["IID", "qt"]].to_csv(tmp_path / "pheno.tsv", sep="\t", index=False)
+    tables = read_gwas_tables(tmp_path / "pheno.tsv", tmp_path / "cov.tsv", covar_cols=["age", "sex", "centre"])
+    assert sum(c.startswith("centre=") for c in tables.design.columns) == 21
+    with pytest.raises(InputError, match=r"cov.tsv: covariate 'centre' is text with 22 distinct values \(over 15 for "
+                                         r"300 samples\).*--covariates.*--categorical centre"):
+        read_gwas_tables(tmp_path / "pheno.tsv", tmp_path / "cov.tsv")          # taken by default: checked
 
 
 def test_plink2_missing_category_none_is_a_level_with_a_warning(caplog):

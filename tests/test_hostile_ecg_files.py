@@ -157,7 +157,7 @@ def test_read_record__cap_is_1_gib_of_memory_not_2_to_the_30_values(tmp_path: Pa
     with h5py.File(tmp_path / "bomb.h5", "w") as f:
         f.create_dataset("rec1", shape=shape, dtype="<i2", chunks=(12, 100_000), compression="gzip").attrs["fs"] = 500
     got = {r.record_id: r for r in discover_records([tmp_path])}
-    for rid in ("long", "bomb"):     # a one-record HDF5 file is named by its file
+    for rid in ("long", "rec1"):     # a one-record HDF5 file is named by its dataset (review s31h #2)
         with pytest.raises(RecordRejected, match=r"shape \(12, 7000000\): more than 76695844 values \(one record "
                                                  r"may take at most 1 GiB of memory to read"):
             read_record(got[rid], fs=500)

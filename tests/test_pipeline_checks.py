@@ -61,6 +61,33 @@ def test_stage__an_output_deleted_or_edited_since_it_finished_reruns_the_stage(t
     assert list(json.loads((tmp_path / "o" / STATE_FILE).read_text())["gwas"]["outputs"]) == ["result.tsv"]
 
 
+def test_stage__a_chmod_or_restore_in_place_of_its_outputs_keeps_the_stage_done(tmp_path, monkeypatch):
+    """Review s31h #1: `chmod -R go-w res` (or `cp -a`/`tar -x` back in place) moved the outputs' change times and
+    every stage, extract included, ran again. Outputs are keyed by size and modification time only."""
+    import edfgen.pipeline as pl
+
+    calls = []
+    monkeypatch.setattr(pl, "run_command", _fake_stage_command(calls))
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    gw = tmp_path / "o" / "gwas"
+
+    def run_once():
+        r = pl._Runner(cfg)
+        r.stage("gwas", "gwas", {"out": gw}, [], gw)
+        return r.records[-1].status
+
+    assert run_once() == "ran"
+    res = gw / "result.tsv"
+    st = os.stat(res)
+    os.chmod(res, 0o600)                                           # only the change time moves
+    assert run_once() == "skipped"
+    data = res.read_bytes()                                        # restored in place: same bytes and mtime
+    res.unlink()
+    res.write_bytes(data)
+    os.utime(res, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert run_once() == "skipped" and len(calls) == 1
+
+
 def test_run__a_deleted_gwas_file_is_made_again_before_clump_reads_the_folder(tiny_sim_cohort, tmp_path):
     """Review s31e #1, end to end: `rm gwas/edf_010.tsv.gz` then a rerun: the gwas stage runs again (the file is
     back, the same) and clump, whose inputs are then unchanged, is skipped; `rm clump/clumps.tsv`: clump reruns

@@ -376,3 +376,32 @@ def test_binary_true_false_with_missing_values_is_read_as_1_0(tmp_path):
     table = read_table(tmp_path / "p.tsv", id_column="IID")
     with pytest.raises(InputError, match=r"no numeric phenotype columns \(--binary expects 0/1, PLINK's 1/2 or TRUE"):
         select_phenotypes(table[["IID", "HF"]].copy(), source="p.tsv", binary=True)
+
+
+@pytest.mark.parametrize("missing_code", [-9.0, None])
+def test_run_gwas__binary_true_false_with_na_and_minus_9_through_run_gwas(tmp_path, missing_code):
+    """Review s31h #7: a merge dropped ``binary=`` from run_gwas's read of the tables, and TRUE/FALSE columns with
+    missing values were skipped again ("no numeric phenotype columns") and ``--missing-code none`` refused a 0/1
+    column's -9, while the select_phenotypes tests passed. Through run_gwas: both are analysed, NA and -9 missing,
+    with the results of the same outcomes coded 1/0/NA."""
+    d = _cohort(tmp_path)
+    rng = np.random.default_rng(5)
+    y = pd.read_csv(d / "pheno.tsv", sep="\t")
+    af = (y["y"] > y["y"].median()).to_numpy()
+    hf = rng.random(N) < 0.3
+    gone_af, gone_hf = rng.random(N) < 0.1, rng.random(N) < 0.1
+    pd.DataFrame({"IID": y["IID"], "AF": np.where(gone_af, np.nan, af.astype(float)),
+                  "HF": np.where(gone_hf, np.nan, hf.astype(float))}).to_csv(d / "coded.tsv", sep="\t", index=False,
+                                                                            na_rep="NA")
+    pd.DataFrame({"IID": y["IID"], "AF": np.where(gone_af, "NA", np.where(af, "TRUE", "FALSE")),
+                  "HF": np.where(gone_hf, -9, hf.astype(int))}).to_csv(d / "bool.tsv", sep="\t", index=False)
+    settings = GwasSettings(binary=True, plots=False, missing_code=missing_code)
+    for name in ("bool", "coded"):
+        run_gwas(GenotypeSource(bfile=str(d / "g")), d / f"{name}.tsv", d / "covar.tsv", tmp_path / name,
+                 covar_cols=["age"], qc=QCSettings(), settings=settings)
+    summary = pd.read_csv(tmp_path / "bool" / "gwas_summary.tsv", sep="\t").set_index("phenotype")
+    assert summary["n"].to_dict() == {"AF": int((~gone_af).sum()), "HF": int((~gone_hf).sum())}
+    for ph in ("AF", "HF"):
+        got = pd.read_csv(tmp_path / "bool" / f"{ph}.tsv.gz", sep="\t")
+        want = pd.read_csv(tmp_path / "coded" / f"{ph}.tsv.gz", sep="\t")
+        pd.testing.assert_frame_equal(got, want)

@@ -121,7 +121,8 @@ class GwasSettings:
         Logistic regression (phenotypes coded 0/1; ``beta`` = log-odds ratio).
     logistic_test : {"wald", "firth", "firth-fallback"}
         ``firth``: Firth's test for every variant (Hail engine); ``firth-fallback``: the Wald test, refitted by
-        Firth (the full Firth fit, as plink2 --glm firth; :mod:`edfgen.kernels.firth`) where its p is below
+        Firth (the full Firth fit: beta as plink2 --glm firth; p from the penalised likelihood-ratio test, as
+        REGENIE and R ``logistf``, not plink2's Wald p; :mod:`edfgen.kernels.firth`) where its p is below
         ``firth_threshold`` or its fit fails (fast engine; with ``model="ridge-loco"`` REGENIE's step 2).
     firth_threshold : float
         Wald p below which ``firth-fallback`` refits by Firth (REGENIE ``--pThresh``).
@@ -521,7 +522,8 @@ class GwasOptions(GenotypeOptions, HailOptions):
                             "--input-missing-phenotype; counted per column in a warning); none: -9 is a number.", number_text=True)
     binary: bool = opt(GwasSettings.binary, "Binary (0/1) outcomes: logistic regression, beta = log-odds.")
     logistic_test: str = opt(GwasSettings.logistic_test, "wald; firth (Hail engine); firth-fallback: Wald, refitted by "
-                             "Firth (full fit, as plink2 --glm firth) where p < --firth-threshold or the fit fails.",
+                             "Firth (full fit: beta as plink2 --glm firth; p from the penalised likelihood-ratio test) where "
+                             "p < --firth-threshold or the fit fails.",
                              choices=LOGISTIC_TESTS)
     firth_threshold: float = opt(GwasSettings.firth_threshold, "Wald p below which firth-fallback refits by Firth.",
                                  range=(0, 1))

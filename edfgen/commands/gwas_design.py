@@ -125,19 +125,19 @@ def check_mixed(values: pd.Series, *, source: str, column: str, ids=None) -> Non
 
 
 def check_level_count(levels: int, n: int, *, source: str, column: str) -> None:
-    """Refuse an undeclared text covariate with more levels than ``min(50, max(10, 5% of its n values))``
-    (a date or a free-text field: hundreds of indicators, a slow and overfitted model); a column given with
-    ``--categorical`` is taken as declared."""
+    """Refuse an undeclared text covariate taken by default (every column of the table) with more levels than
+    ``min(50, max(10, 5% of its n values))`` (a date or a free-text field: hundreds of indicators, a slow and
+    overfitted model); a column named in ``--covariates`` or given with ``--categorical`` is taken as meant."""
     limit = min(50, max(10, int(0.05 * n)))
     if levels > limit:
         raise InputError(f"{source}: covariate {str(column)!r} is text with {levels} distinct values (over {limit} "
-                         f"for {n} samples): it would be {levels - 1} indicator covariates; leave it out of "
-                         f"--covariates, or give --categorical {column} if you mean it")
+                         f"for {n} samples): it would be {levels - 1} indicator covariates; name the covariates "
+                         f"you mean with --covariates, or give --categorical {column}")
 
 
 def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, *,
                      categorical: Sequence[str] = (), id_column: str = "IID",
-                     source: str = "covariates") -> CovariateDesign:
+                     source: str = "covariates", check_levels: bool | None = None) -> CovariateDesign:
     """Build the covariate design matrix from a per-participant table.
 
     Parameters
@@ -155,6 +155,10 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         declared is warned about (:func:`warn_if_code`).
     source : str
         File name used in error messages.
+    check_levels : bool, optional
+        Whether an undeclared text column's level count is checked (:func:`check_level_count`); default: only when
+        the covariates are taken by default (``columns`` not given), not for columns the user named (UK Biobank's
+        22 assessment centres in a cohort of 300, review s31h).
 
     Raises
     ------
@@ -163,6 +167,8 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
         ``inf``, a huge (:func:`check_magnitude`) or a non-numeric value (named with its row), an undeclared
         text column has too many levels.
     """
+    if check_levels is None:
+        check_levels = not columns
     cols = expand_columns(columns) if columns else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
     twice = [c for c in dict.fromkeys(cols) if cols.count(c) > 1]
     if twice:        # named twice (also through a range): say so, not "a linear combination of itself"
@@ -198,7 +204,7 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
             miss = s.isna().to_numpy()
             vals = s.astype(str).where(~s.isna())
             levels = sorted(vals.dropna().unique(), key=lambda v: (len(v), v))
-            if c not in categorical:
+            if check_levels and c not in categorical:
                 check_level_count(len(levels), int((~miss).sum()), source=source, column=c)
             if "NONE" in levels:     # plink2's missing category (--missing-catname): kept as a level here
                 log.warning("%s: covariate %r: %d value(s) NONE kept as a level (plink2 reads NONE as missing); "
@@ -382,6 +388,8 @@ def read_gwas_tables(pheno, covar, *, pheno_cols=None, pheno_prefix=None, covar_
 
     ptab = read_table(pheno, id_column="IID")
     names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno), binary=binary)
+    if covar is not None and not (pheno_cols or pheno_prefix):
+        names = _leave_out_named_covariates(names, [*expand_columns(covar_cols or []), *categorical], str(pheno))
     ptab = read_missing_code(ptab, names, missing_code, str(pheno))
     ptab[names] = ptab[names].apply(pd.to_numeric)  # validated by select_phenotypes
     if not binary:
@@ -399,8 +407,31 @@ def read_gwas_tables(pheno, covar, *, pheno_cols=None, pheno_prefix=None, covar_
     if both:
         raise InputError(f"{covar}: --categorical {both[0]!r} is also a phenotype (drop it from --categorical)")
     ctab = read_missing_code(ctab, [c for c in [*cols, *categorical] if c in ctab.columns], missing_code, str(covar))
-    design = covariate_design(ctab, cols, categorical=categorical, source=str(covar))
+    design = covariate_design(ctab, cols, categorical=categorical, source=str(covar), check_levels=not covar_cols)
     return GwasTables(ptab, names, ctab, cols, design)
+
+
+def _leave_out_named_covariates(names: list[str], covariates: Sequence[str], source: str) -> list[str]:
+    """The default phenotypes ``names`` (every numeric column of ``source``) without the columns the user named as
+    covariates (``--covariates``/``--categorical``), which are left out with a warning: a biomarker table carrying
+    ``age`` is not refused for adjusting ``age`` for itself (review s31h). A column named on both sides
+    (``--pheno-cols``) is refused by :func:`covariate_columns`.
+
+    Raises
+    ------
+    InputError
+        Every phenotype column is a named covariate.
+    """
+    left = [c for c in names if c in set(covariates)]
+    if not left:
+        return names
+    kept = [c for c in names if c not in set(covariates)]
+    if not kept:
+        raise InputError(f"{source}: no phenotype column left: its numeric columns {some_names(left, 10)} are all "
+                         f"named covariates (give --pheno-cols)")
+    log.warning("%s: %d column(s) named in --covariates left out of the phenotypes (all numeric columns): %s",
+                source, len(left), some_names(left, 10))
+    return kept
 
 
 def _booleans_to_numbers(table: pd.DataFrame) -> None:

@@ -106,16 +106,18 @@ def _input_files(p: Path) -> list[Path]:
                   and not q.name.endswith(f".{MANIFEST}") and not is_temp_name(q.name))
 
 
-def stat_key(path: str | os.PathLike) -> str:
-    """The stat fingerprint of one file: size, modification and status-change times (ns).
+def stat_key(path: str | os.PathLike, *, ctime: bool = True) -> str:
+    """The stat fingerprint of one file: size, modification and (``ctime``) status-change times (ns).
 
-    The change time (``st_ctime_ns``) cannot be set by programs, so a file replaced by a copy that
-    keeps the original's modification time (``cp -p``, ``rsync -t``) still gets a new key."""
+    The change time (``st_ctime_ns``) cannot be set by programs, so an input replaced by a copy that
+    keeps the original's modification time (``cp -p``, ``rsync -t``) still gets a new key. It also
+    moves on a ``chmod`` or an in-place restore, so edfgen's own outputs are keyed without it
+    (``ctime=False``: size and modification time)."""
     st = os.stat(path)
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}" if ctime else f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def fingerprint(path: str | os.PathLike, *, content: bool = False) -> str:
+def fingerprint(path: str | os.PathLike, *, content: bool = False, ctime: bool = True) -> str:
     """The identity of one input, a file or a directory (every file under it, by relative name,
     except manifests and edfgen temporary files): a hex sha256.
 
@@ -129,12 +131,15 @@ def fingerprint(path: str | os.PathLike, *, content: bool = False) -> str:
         biobank-sized inputs (like ``make``, it trusts stat). ``True``: over the bytes, i.e.
         :func:`sha256_file` of a file, or the sha256 of a directory's sorted
         ``(relative name, sha256_file)`` list.
+    ctime
+        With ``content=False``: whether the change times count (:func:`stat_key`); ``False`` for edfgen's own
+        outputs, which a ``chmod`` or a restore in place leaves as they were.
     """
     p = Path(path)
-    return _fingerprint(p, _input_files(p), content=content)
+    return _fingerprint(p, _input_files(p), content=content, ctime=ctime)
 
 
-def _fingerprint(p: Path, files: list[Path], *, content: bool) -> str:
+def _fingerprint(p: Path, files: list[Path], *, content: bool, ctime: bool = True) -> str:
     """:func:`fingerprint` of ``p`` whose files (:func:`_input_files`) the caller already listed."""
     if content:
         if not p.is_dir():
@@ -145,7 +150,7 @@ def _fingerprint(p: Path, files: list[Path], *, content: bool) -> str:
         return h.hexdigest()
     h = hashlib.sha256()
     for f in files:
-        h.update(f"{f.relative_to(p) if p.is_dir() else f.name}\0{stat_key(f)}\n".encode())
+        h.update(f"{f.relative_to(p) if p.is_dir() else f.name}\0{stat_key(f, ctime=ctime)}\n".encode())
     return h.hexdigest()
 
 

@@ -154,7 +154,7 @@ def _hdf5_refs(path: Path, root: str | os.PathLike | None = None) -> list[Record
                     (flat if obj.ndim == 2 else stacks).append(name)
             f.visititems(visit)
             refs.extend(RecordRef(rid, str(path), "hdf5", (name, None), root_s)
-                        for name, rid in zip(flat, _dataset_ids(flat, path.stem, alone=not stacks)))
+                        for name, rid in zip(flat, _dataset_ids(flat, path.stem)))
             for name in stacks:
                 refs.extend(_rejected(rid, path, why, root_s) if why else
                             RecordRef(rid, str(path), "hdf5", (name, i), root_s)
@@ -170,17 +170,15 @@ def _hdf5_refs(path: Path, root: str | os.PathLike | None = None) -> list[Record
     return refs
 
 
-def _dataset_ids(names: list[str], stem: str, *, alone: bool) -> list[str]:
+def _dataset_ids(names: list[str], stem: str) -> list[str]:
     """The record id of each 2-D dataset ``names`` (HDF5 paths without the leading ``/``) of a file.
 
-    The file's only record (one 2-D dataset and no stacked one, ``alone``) is named by the file stem, as an
-    ``.npy``/``.npz`` is. Otherwise a dataset is named by its name (last path component), unless another 2-D
-    dataset of the file has the same name (``/<rid>/ecg`` in every group): then by the path of its group
-    (``P1`` for ``/P1/ecg``, ``site1/P1`` for ``/site1/P1/ecg``; the root group by the file stem). A dataset
-    name used to be the id always, so one-record files all holding ``ecg`` were all called ``ecg`` (review s31c).
+    A dataset is named by its name (last path component), unless another 2-D dataset of the file has the same
+    name (``/<rid>/ecg`` in every group): then by the path of its group (``P1`` for ``/P1/ecg``, ``site1/P1`` for
+    ``/site1/P1/ecg``; the root group by the file stem). One-record files whose datasets share a name across the
+    folder (``/ecg`` in every file) are named by their file stems where all records are known
+    (:func:`edfgen.formats.ecg.records.discover_records`).
     """
-    if alone and len(names) == 1:
-        return [stem]
     last = [n.rsplit("/", 1)[-1] for n in names]
     shared = {n for n in last if last.count(n) > 1}
     return [(n.rpartition("/")[0] or stem) if b in shared else b for n, b in zip(names, last)]

@@ -27,10 +27,10 @@ HDF5 ``.h5``/``.hdf5``
     One file holds many records. Either
 
     * **one dataset per record**: every 2-D dataset anywhere in the file, ``[L, T]`` or
-      ``[T, L]``, is a record. Its id: the file stem when it is the file's only record (one file per
-      record, whatever the dataset is called); else the dataset's name (last path component), or, where
-      several 2-D datasets of the file share that name (``/<rid>/ecg``), the path of its group (``<rid>``;
-      the root group: the file stem); or
+      ``[T, L]``, is a record. Its id: the dataset's name (last path component), or, where several 2-D
+      datasets of the file share that name (``/<rid>/ecg``), the path of its group (``<rid>``; the root
+      group: the file stem). Files holding one record each whose datasets share a name (``/ecg`` in every
+      file) are named by their file stems, with a warning (:func:`_name_one_record_files`); or
     * **a stacked dataset**: a 3-D dataset ``[N, L, T]`` (e.g. ``/ecg``) whose record ids are the
       1-D string dataset ``record_id`` (or ``ids``) beside it, else ``<file stem>_<index>``; a row whose
       id is empty, not UTF-8 or repeated is a reject (the other rows keep their ids).
@@ -56,10 +56,12 @@ Reading never stops a batch: a record that cannot be read or used raises
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import os
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -196,7 +198,7 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
                 refs.append(RecordRef(xml_record_id(f, layout), str(f), layout, None, root))
             else:
                 refs.append(RecordRef(f.stem, str(f), fmt, None, root))
-    refs = [_check_id(r) for r in refs]
+    refs = [_check_id(r) for r in _name_one_record_files(refs)]
     seen: dict[str, RecordRef] = {}
     out = []
     for r in refs:
@@ -204,6 +206,28 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
             continue  # the same WFDB record given twice
         seen.setdefault(r.record_id, r)
         out.append(r)
+    return out
+
+
+def _name_one_record_files(refs: list[RecordRef]) -> list[RecordRef]:
+    """``refs`` with each record of a one-record HDF5 file (a single 2-D dataset) renamed to its file stem where
+    another one-record file's dataset has the same name: a folder of ``P1.h5``, ``P2.h5`` each holding ``/ecg``
+    gives ``P1``, ``P2`` (not one ``ecg`` and duplicates), while a dataset whose name is unique in the folder keeps
+    it (``batch2.h5`` holding only ``/P3`` is ``P3``, as in a batch of many). One warning names the shared names."""
+    per_file = Counter(r.path for r in refs if r.fmt == "hdf5")
+    alone = [i for i, r in enumerate(refs) if r.fmt == "hdf5" and per_file[r.path] == 1 and r.key[1] is None]
+    files_per_id = Counter(refs[i].record_id for i in alone)
+    shared = sorted({refs[i].record_id for i in alone if files_per_id[refs[i].record_id] > 1})
+    if not shared:
+        return refs
+    out = list(refs)
+    renamed = [i for i in alone if refs[i].record_id in shared]
+    for i in renamed:
+        out[i] = dataclasses.replace(refs[i], record_id=Path(refs[i].path).stem)
+    first = Path(refs[renamed[0]].path)
+    log.warning("%d one-record HDF5 files hold a dataset named %s: each record is named by its file stem instead "
+                "(%s -> %s)", len(renamed), " or ".join(repr(k) for k in shared[:3]) + (" ..." if len(shared) > 3
+                                                                                         else ""), first.name, first.stem)
     return out
 
 
