@@ -31,13 +31,11 @@ traits. Nat Genet 53:1097 (Methods: Firth correction, approximate version). doi:
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from edfgen.kernels.logistic import (LogisticAssociationResult, PreparedLogistic, _blas_single_threaded,
-                                    _mean_impute)
+from edfgen.kernels.logistic import LogisticAssociationResult, PreparedLogistic, _mean_impute, run_chunks
 
 __all__ = ["firth_null_fit", "firth_full", "firth_fallback", "FirthFit", "FIRTH_P_THRESHOLD"]
 
@@ -248,16 +246,7 @@ def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, off
         beta[a:a + chunk], chi2[a:a + chunk] = bg, np.maximum(2.0 * (ll1 - ll0), 0.0)   # disjoint slices
         converged[a:a + chunk] = ok0 & ok1
 
-    # as logistic_association: the products of a chunk are too small for a multi-threaded BLAS (its threads
-    # spin between calls: several times the CPU); the chunks are spread over that many threads instead
-    starts = range(0, m, chunk)
-    with _blas_single_threaded() as workers:
-        if workers > 1 and len(starts) > 1:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="edfgen-firth") as pool:
-                list(pool.map(fit_chunk, starts))
-        else:
-            for a in starts:
-                fit_chunk(a)
+    run_chunks(fit_chunk, range(0, m, chunk), name="edfgen-firth")   # as logistic_association
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.abs(beta) / np.sqrt(chi2)
     p = chdtrc(1, chi2)

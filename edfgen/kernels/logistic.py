@@ -221,6 +221,20 @@ def _blas_single_threaded():
         yield max(1, min(blas or [1]))
 
 
+def run_chunks(fit_chunk, tasks, *, name: str) -> None:
+    """``fit_chunk(task)`` for every task: spread over the caller's BLAS threads, each with a one-thread BLAS
+    (a chunk's products are too small for a multi-threaded BLAS: its threads spin between the ~10 calls of a
+    Newton iteration, 10-20x the CPU under load); ``name`` prefixes the worker threads' names."""
+    tasks = list(tasks)
+    with _blas_single_threaded() as workers:
+        if workers > 1 and len(tasks) > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+                list(pool.map(fit_chunk, tasks))
+        else:
+            for task in tasks:
+                fit_chunk(task)
+
+
 def _chunk_size(n: int) -> int:
     """Variants per chunk of :func:`logistic_association` for ``n`` samples (16 to 1024)."""
     return int(min(1024, max(16, CHUNK_BYTES // (8 * max(n, 1)))))
@@ -453,15 +467,7 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
             out["standard_error"][idx, p] = se
             converged[idx, p] = ok & ~separated(called, y)
 
-    # the products of a chunk are too small for a multi-threaded BLAS (its threads spin between the ~10
-    # calls of an iteration: 10-20x the CPU under load); the chunks are spread over as many threads instead
-    with _blas_single_threaded() as workers:
-        if workers > 1 and len(tasks) > 1:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="edfgen-logistic") as pool:
-                list(pool.map(fit_chunk, tasks))
-        else:
-            for task in tasks:
-                fit_chunk(task)
+    run_chunks(fit_chunk, tasks, name="edfgen-logistic")
     from scipy.special import ndtr
 
     with np.errstate(invalid="ignore", divide="ignore"):
