@@ -31,13 +31,11 @@ def _fake_stage_command(calls: list):
     return run
 
 
-def test_stage__an_output_deleted_or_edited_since_it_finished_reruns_the_stage(tmp_path, monkeypatch, caplog):
-    """Review s31e #1: with one GWAS file deleted by hand, gwas was 'up to date' (its key and complete manifest
-    unchanged) and clump ran on the 95 files left, dropping edf_010 from the loci and MR without a word. A stage is
-    done only while every output its manifest lists is there with the fingerprint recorded when it finished."""
+def _gwas_stage(tmp_path, monkeypatch, calls: list):
+    """``(run_once, gw)``: ``run_once()`` runs the pipeline's gwas stage (its command faked, each run appended to
+    ``calls``) into ``gw`` and returns its status (``ran``/``skipped``)."""
     import edfgen.pipeline as pl
 
-    calls = []
     monkeypatch.setattr(pl, "run_command", _fake_stage_command(calls))
     cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
     gw = tmp_path / "o" / "gwas"
@@ -46,6 +44,15 @@ def test_stage__an_output_deleted_or_edited_since_it_finished_reruns_the_stage(t
         r = pl._Runner(cfg)
         r.stage("gwas", "gwas", {"out": gw}, [], gw)
         return r.records[-1].status
+    return run_once, gw
+
+
+def test_stage__an_output_deleted_or_edited_since_it_finished_reruns_the_stage(tmp_path, monkeypatch, caplog):
+    """Review s31e #1: with one GWAS file deleted by hand, gwas was 'up to date' (its key and complete manifest
+    unchanged) and clump ran on the 95 files left, dropping edf_010 from the loci and MR without a word. A stage is
+    done only while every output its manifest lists is there with the fingerprint recorded when it finished."""
+    calls = []
+    run_once, gw = _gwas_stage(tmp_path, monkeypatch, calls)
 
     assert run_once() == "ran" and run_once() == "skipped" and len(calls) == 1
     (gw / "result.tsv").unlink()                                  # deleted by hand
@@ -64,17 +71,8 @@ def test_stage__an_output_deleted_or_edited_since_it_finished_reruns_the_stage(t
 def test_stage__a_chmod_or_restore_in_place_of_its_outputs_keeps_the_stage_done(tmp_path, monkeypatch):
     """Review s31h #1: `chmod -R go-w res` (or `cp -a`/`tar -x` back in place) moved the outputs' change times and
     every stage, extract included, ran again. Outputs are keyed by size and modification time only."""
-    import edfgen.pipeline as pl
-
     calls = []
-    monkeypatch.setattr(pl, "run_command", _fake_stage_command(calls))
-    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
-    gw = tmp_path / "o" / "gwas"
-
-    def run_once():
-        r = pl._Runner(cfg)
-        r.stage("gwas", "gwas", {"out": gw}, [], gw)
-        return r.records[-1].status
+    run_once, gw = _gwas_stage(tmp_path, monkeypatch, calls)
 
     assert run_once() == "ran"
     res = gw / "result.tsv"
