@@ -168,6 +168,27 @@ def test_strong_rare_effects_converge_by_step_halving__match_statsmodels():
         np.testing.assert_allclose(res.p_value[j, j], ref.pvalues[-1], rtol=1e-4)
 
 
+def test_a_covariate_far_out_does_not_fail_every_fit__match_statsmodels():
+    """Review s31i: the step-halving's log-likelihood was ``-sum(log(1 + exp(-eta)))``, infinite for a control
+    whose linear predictor is below -709 (one covariate value far out): every point looked worse than the null,
+    every step was halved ten times and all fits failed (plink2 and statsmodels fit them all). Now computed
+    stably for such columns."""
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(3)
+    n, m = 1000, 6
+    x = rng.normal(size=n)
+    G = rng.binomial(2, 0.3, size=(n, m)).astype(float)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-1 + 0.8 * x + 0.2 * G[:, 0])))).astype(float)
+    x[0], y[0] = -1500.0, 0.0
+    C = np.column_stack([np.ones(n), x])
+    res = logistic.logistic_association(G, logistic.prepare_logistic(y[:, None], C))
+    assert res.converged.all()
+    with np.errstate(over="ignore"):
+        ref = sm.Logit(y, np.column_stack([C, G[:, 0]])).fit(disp=0)
+    np.testing.assert_allclose(res.beta[0, 0], ref.params[-1], rtol=1e-5)
+    np.testing.assert_allclose(res.standard_error[0, 0], ref.bse[-1], rtol=1e-5)
+
+
 def test_a_phenotype_whose_null_fit_fails_is_warned_and_left_to_firth_not_fatal(caplog):
     """Review s31b: one case, carried by a male (sex separates it), used to abort the whole run in
     prepare_logistic; now that phenotype is warned about (its name and case count), its Wald fits fail, the

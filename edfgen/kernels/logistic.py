@@ -273,6 +273,15 @@ class _ChunkFit:
             work = self._local.work = np.empty(k * n * m)
         return [work[i * n * m:(i + 1) * n * m].reshape(n, m) for i in range(k)]
 
+    def _loglik(self, y: np.ndarray, G: np.ndarray, B: np.ndarray, bg: np.ndarray, off: np.ndarray | None):
+        """The log-likelihood ``sum(y eta - log(1 + exp(eta)))`` of each column of ``G [n, k]`` at coefficients
+        ``B [K, k]``, ``bg [k]``, computed without overflow (``logaddexp``: a covariate value far out, e.g. a
+        linear predictor below -709 for one control, made ``log(1 + exp(-eta))`` infinite)."""
+        eta = self.C @ B + G * bg
+        if off is not None:
+            eta += off[:, None]
+        return (y[:, None] * eta - np.logaddexp(0.0, eta)).sum(0)
+
     def run(self, G: np.ndarray, y: np.ndarray, b0: np.ndarray, off: np.ndarray | None):
         """Fit every column of ``G [n, m]`` (mean-imputed, polymorphic): ``(beta [m], se [m], converged [m])``,
         NaN where the fit failed.
@@ -325,6 +334,9 @@ class _ChunkFit:
                     if off is not None:
                         eta_controls += off_controls
                     ll = -W.sum(0) - eta_controls
+                    far = np.flatnonzero(~np.isfinite(ll))    # exp(-eta) overflowed (eta < -709): stably instead
+                    if far.size:
+                        ll[far] = self._loglik(y, Ga[:, far], B[:, active[far]], bg[active[far]], off)
                     tol = 1e-9 * (1.0 + np.abs(ll_accepted[active]))
                     worse = ~(ll >= ll_accepted[active] - tol)     # NaN (overflow) counts as worse
                     np.reciprocal(mu, out=mu)
