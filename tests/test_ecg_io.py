@@ -173,9 +173,11 @@ def test_discover_records__one_record_hdf5_keeps_its_dataset_name_unless_shared_
     with caplog.at_level(logging.WARNING):
         ids = [r.record_id for r in discover_records([tmp_path])]
     assert ids == ["P000001", "P000002", "P000003", "up_01", "up_02"]
-    assert "2 one-record HDF5 files hold a dataset named 'ecg': each record is named by its file stem instead " \
+    assert "2 one-record HDF5 file(s) hold a dataset named 'ecg': each record is named by its file stem instead " \
            "(up_01.h5 -> up_01)" in caplog.text
-    assert [r.record_id for r in discover_records([tmp_path / "up_01.h5"])] == ["ecg"]   # alone: its dataset's name
+    # alone, a generic dataset name (review s31i: 'ecg' was the IID) gives way to the stem too; a specific one not
+    assert [r.record_id for r in discover_records([tmp_path / "up_01.h5"])] == ["up_01"]
+    assert [r.record_id for r in discover_records([tmp_path / "batch2.h5"])] == ["P000003"]
 
 
 @pytest.mark.parametrize("alias, canon", [

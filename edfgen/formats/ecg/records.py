@@ -209,15 +209,23 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     return out
 
 
+#: dataset names that name what an HDF5 dataset holds, not whose it is: a one-record file's only dataset of such
+#: a name is named by the file stem even alone in its folder (``P1.h5`` holding ``/ecg`` is ``P1``, not ``ecg``)
+GENERIC_DATASET_NAMES = frozenset({"ecg", "ecgs", "signal", "signals", "data", "waveform", "waveforms", "tracing",
+                                   "tracings", "leads", "values", "x"})
+
+
 def _name_one_record_files(refs: list[RecordRef]) -> list[RecordRef]:
     """``refs`` with each record of a one-record HDF5 file (a single 2-D dataset) renamed to its file stem where
-    another one-record file's dataset has the same name: a folder of ``P1.h5``, ``P2.h5`` each holding ``/ecg``
-    gives ``P1``, ``P2`` (not one ``ecg`` and duplicates), while a dataset whose name is unique in the folder keeps
-    it (``batch2.h5`` holding only ``/P3`` is ``P3``, as in a batch of many). One warning names the shared names."""
+    another one-record file's dataset has the same name, or the name is generic (:data:`GENERIC_DATASET_NAMES`):
+    a folder of ``P1.h5``, ``P2.h5`` each holding ``/ecg`` gives ``P1``, ``P2`` (not one ``ecg`` and duplicates),
+    while a dataset whose name is unique in the folder keeps it (``batch2.h5`` holding only ``/P3`` is ``P3``, as
+    in a batch of many). One warning names the names replaced."""
     per_file = Counter(r.path for r in refs if r.fmt == "hdf5")
     alone = [i for i, r in enumerate(refs) if r.fmt == "hdf5" and per_file[r.path] == 1 and r.key[1] is None]
     files_per_id = Counter(refs[i].record_id for i in alone)
-    shared = sorted({refs[i].record_id for i in alone if files_per_id[refs[i].record_id] > 1})
+    shared = sorted({refs[i].record_id for i in alone if files_per_id[refs[i].record_id] > 1
+                     or refs[i].record_id.lower() in GENERIC_DATASET_NAMES})
     if not shared:
         return refs
     out = list(refs)
@@ -225,7 +233,7 @@ def _name_one_record_files(refs: list[RecordRef]) -> list[RecordRef]:
     for i in renamed:
         out[i] = dataclasses.replace(refs[i], record_id=Path(refs[i].path).stem)
     first = Path(refs[renamed[0]].path)
-    log.warning("%d one-record HDF5 files hold a dataset named %s: each record is named by its file stem instead "
+    log.warning("%d one-record HDF5 file(s) hold a dataset named %s: each record is named by its file stem instead "
                 "(%s -> %s)", len(renamed), " or ".join(repr(k) for k in shared[:3]) + (" ..." if len(shared) > 3
                                                                                          else ""), first.name, first.stem)
     return out
