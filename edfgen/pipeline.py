@@ -159,8 +159,9 @@ class _Runner:
         tuned = options.to_dict(exclude=STAGE_SECTIONS[section][1])
         h = hashlib.sha256(json.dumps([command, tuned, wired], sort_keys=True).encode())
         for p in [*inputs, *option_files(type(options), tuned, wired, known=inputs)]:
-            if p is not None:
-                h.update(f"{p}\0{input_digest(p)}\n".encode())
+            if p is not None:   # an earlier stage's output (under out) is keyed as its outputs are: no ctime
+                own = Path(p).resolve().is_relative_to(self.cfg.out.resolve())
+                h.update(f"{p}\0{input_digest(p, ctime=not own)}\n".encode())
         key = h.hexdigest()
         done = self.state.get(name, {})
         if isinstance(done, dict) and done.get("key") == key and stage_done(name, manifest, done.get("outputs")):

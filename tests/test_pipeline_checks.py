@@ -86,6 +86,33 @@ def test_stage__a_chmod_or_restore_in_place_of_its_outputs_keeps_the_stage_done(
     assert run_once() == "skipped" and len(calls) == 1
 
 
+def test_stage__a_chmod_of_an_earlier_stages_large_output_keeps_the_next_stage_done(tmp_path, monkeypatch):
+    """Review s31i: inputs over 64 MiB are keyed by stat, change time included, so after `chmod -R` of the results
+    gwas was skipped but clump, reading gwas's (biobank-sized) folder, ran again. An earlier stage's output, as an
+    input, is keyed without change times; a user's input outside the run's folder still counts them."""
+    import edfgen.formats.manifest as mf
+    import edfgen.pipeline as pl
+
+    monkeypatch.setattr(mf, "SMALL_INPUT_BYTES", 0)                 # every input is "large"
+    calls = []
+    monkeypatch.setattr(pl, "run_command", _fake_stage_command(calls))
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    gw, cl, user = tmp_path / "o" / "gwas", tmp_path / "o" / "clump", tmp_path / "user.tsv"
+    user.write_text("IID\tx\n")
+
+    def run_once():
+        r = pl._Runner(cfg)
+        r.stage("gwas", "gwas", {"out": gw}, [user], gw)
+        r.stage("clump", "clump", {"out": cl}, [gw], cl)
+        return [rec.status for rec in r.records]
+
+    assert run_once() == ["ran", "ran"] and run_once() == ["skipped", "skipped"]
+    os.chmod(gw / "result.tsv", 0o600)                              # only the change time moves
+    assert run_once() == ["skipped", "skipped"]
+    os.chmod(user, 0o600)                                           # a user's input: its change time counts
+    assert run_once() == ["ran", "ran"] and len(calls) == 4
+
+
 def test_run__a_deleted_gwas_file_is_made_again_before_clump_reads_the_folder(tiny_sim_cohort, tmp_path):
     """Review s31e #1, end to end: `rm gwas/edf_010.tsv.gz` then a rerun: the gwas stage runs again (the file is
     back, the same) and clump, whose inputs are then unchanged, is skipped; `rm clump/clumps.tsv`: clump reruns

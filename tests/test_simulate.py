@@ -277,8 +277,8 @@ def test_load_truth__missing_file_names_it(tmp_path):
     (["--variants-per-chromosome", "3"], "--variants-per-chromosome 3"),
     (["--families", "3", "--family-structure", "sibs3,quad"], "--family-structure 'sibs3,quad': 'quad' is not"),
     # review s31g: the option, not the Python parameter (effect_scale=...)
-    (["--effect-scale", "nan"], "--effect-scale nan: must be a number > 0"),
-    (["--effect-scale", "inf"], "--effect-scale inf: must be a number > 0"),
+    (["--effect-scale", "nan"], "--effect-scale nan: must be a finite number > 0"),
+    (["--effect-scale", "inf"], "--effect-scale inf: must be a finite number > 0"),
     (["--effect-scale", "20"], "--effect-scale 20.0: heritability of"),
 ])
 def test_simulate_cli__bad_arguments_exit_2_one_line_nothing_written(tmp_path, args, message):

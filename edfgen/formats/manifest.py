@@ -154,17 +154,18 @@ def _fingerprint(p: Path, files: list[Path], *, content: bool, ctime: bool = Tru
     return h.hexdigest()
 
 
-def input_digest(path: str | os.PathLike) -> str:
+def input_digest(path: str | os.PathLike, *, ctime: bool = True) -> str:
     """The one provenance rule: ``fingerprint(path, content=True)`` of an input of at most
     :data:`SMALL_INPUT_BYTES` (file or directory), else ``"stat:" + fingerprint(path)``;
-    ``"absent"`` for a path that does not exist."""
+    ``"absent"`` for a path that does not exist. ``ctime=False``: a large input's change times do not count
+    (``edfgen run`` for the outputs of its own earlier stages, which a ``chmod -R`` leaves as they were)."""
     p = Path(path)
     if not p.exists():
         return "absent"
     files = _input_files(p)      # walked once for the size test and the digest
     if sum(f.stat().st_size for f in files) <= SMALL_INPUT_BYTES:
         return _fingerprint(p, files, content=True)
-    return "stat:" + _fingerprint(p, files, content=False)
+    return "stat:" + _fingerprint(p, files, content=False, ctime=ctime)
 
 
 def finite_json(value: Any) -> Any:

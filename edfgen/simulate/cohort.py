@@ -154,7 +154,7 @@ def _validate(n: int, chromosomes: int, variants_per_chromosome: int, effect_sca
     if variants_per_chromosome < 50:
         raise InputError(f"--variants-per-chromosome {variants_per_chromosome}: need at least 50")
     if not 0 < effect_scale < math.inf:
-        raise InputError(f"--effect-scale {effect_scale}: must be a number > 0")
+        raise InputError(f"--effect-scale {effect_scale}: must be a finite number > 0")
     for trait in PHYSIOLOGY_COLUMNS:
         h2 = effect_scale * sum(loc.get(trait, 0.0) for loc in PLANTED_LOCI) + BACKGROUND_H2
         if h2 >= 0.9:
