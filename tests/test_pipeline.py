@@ -584,14 +584,30 @@ def test_run__stages_no_longer_asked_for_are_not_used_and_their_outputs_go(tiny_
     assert (out / "mr" / "my_notes.txt").read_text() == "mine" and not (out / "mr_results.tsv").exists()
 
 
-def test_run__an_earlier_runs_stage_folder_is_never_wired_into_this_run(tmp_path, monkeypatch):
-    """Review s30e F1: with outcomes and biomarkers out of [inputs], the folders gwas_outcomes/, gwas_biomarkers/
-    of an earlier run (on other genotypes) still fed mr, clump_biomarkers and ldsc, because the pipeline asked
-    whether they existed, not whether the configuration asked for them."""
+class StageReached(Exception):
+    """Raised by the fake stages of :func:`wiring_until` and :func:`stop_at_first_stage`."""
+
+
+def stop_at_first_stage(monkeypatch):
+    """Fake ``edfgen run`` stages: the first one called appends its name to the returned list and raises
+    :class:`StageReached` (what ran before any stage: the configuration's checks). Returns ``(seen, StageReached)``."""
     import edfgen.pipeline as pl
 
-    class Stop(Exception):
-        pass
+    seen = []
+
+    def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
+        seen.append(name)
+        raise StageReached
+
+    monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    return seen, StageReached
+
+
+def wiring_until(monkeypatch, last: str):
+    """Fake ``edfgen run`` stages: each records its wiring in the returned dict (by stage name), gwas writes one
+    GWAS-SSF file and clump a ``clumps.tsv`` (no ``loci.tsv``: the study's loci table is not made), and the stage
+    ``last`` raises :class:`StageReached`. Returns ``(seen, StageReached)``."""
+    import edfgen.pipeline as pl
 
     seen = {}
 
@@ -603,14 +619,24 @@ def test_run__an_earlier_runs_stage_folder_is_never_wired_into_this_run(tmp_path
                           "other_allele": ["A"], "beta": [0.1], "standard_error": [0.01], "p_value": [1e-9],
                           "effect_allele_frequency": [0.3], "variant_id": ["1:10:A:G"], "n": [100]}
                          ).to_csv(out_dir / "edf_001.tsv.gz", sep="\t", index=False)
-        if name == "clump":                       # (no loci.tsv: the study's loci table is not made)
+        if name == "clump":
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / "clumps.tsv").write_text("phenotype\tvariant_id\nedf_001\t1:10:A:G\n")
-        if name == "ldsc":
-            raise Stop
+        if name == last:
+            raise StageReached
         return out_dir
 
     monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    return seen, StageReached
+
+
+def test_run__an_earlier_runs_stage_folder_is_never_wired_into_this_run(tmp_path, monkeypatch):
+    """Review s30e F1: with outcomes and biomarkers out of [inputs], the folders gwas_outcomes/, gwas_biomarkers/
+    of an earlier run (on other genotypes) still fed mr, clump_biomarkers and ldsc, because the pipeline asked
+    whether they existed, not whether the configuration asked for them."""
+    import edfgen.pipeline as pl
+
+    seen, Stop = wiring_until(monkeypatch, "ldsc")
     for stale in ("gwas_outcomes", "gwas_biomarkers", "clump_biomarkers"):
         (tmp_path / "o" / stale).mkdir(parents=True)
     (tmp_path / "ecg").mkdir()
@@ -727,16 +753,7 @@ def test_run__pfile_with_the_pca_stage_is_refused_before_any_stage(tmp_path, mon
     import edfgen.pipeline as pl
     from edfgen.exceptions import ConfigError
 
-    class Stop(Exception):
-        pass
-
-    seen = []
-
-    def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
-        seen.append(name)
-        raise Stop
-
-    monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    seen, Stop = stop_at_first_stage(monkeypatch)
     (tmp_path / "ecg").mkdir()
     for f in ("g.pgen", "g.pvar", "g.psam"):
         (tmp_path / f).write_text("")
@@ -760,16 +777,7 @@ def test_run__stage_covariates_missing_from_their_table_are_refused_before_any_s
     PCs that the pca stage will add to the study covariates count as present."""
     import edfgen.pipeline as pl
 
-    class Stop(Exception):
-        pass
-
-    seen = []
-
-    def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
-        seen.append(name)
-        raise Stop
-
-    monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    seen, Stop = stop_at_first_stage(monkeypatch)
     (tmp_path / "ecg").mkdir()
     for f in ("g", "bb"):
         for ext in ("bed", "bim", "fam"):

@@ -9,7 +9,6 @@ import logging
 import os
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from edfgen.exceptions import InputError
@@ -146,28 +145,9 @@ def test_run__mr_ld_panel_of_a_bfile_takes_the_inputs_keep_and_remove(tmp_path, 
     were re-clumped with LD of people outside the study's `keep` list (39 of 516 estimates differed from
     `edfgen mr --keep`). The genotype filters of [inputs] go to MR's panel as to every stage."""
     import edfgen.pipeline as pl
+    from test_pipeline import wiring_until
 
-    class Stop(Exception):
-        pass
-
-    seen = {}
-
-    def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
-        seen[name] = wiring
-        if name == "gwas":
-            out_dir.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame({"chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["G"],
-                          "other_allele": ["A"], "beta": [0.1], "standard_error": [0.01], "p_value": [1e-9],
-                          "effect_allele_frequency": [0.3], "variant_id": ["1:10:A:G"], "n": [100]}
-                         ).to_csv(out_dir / "edf_001.tsv.gz", sep="\t", index=False)
-        if name == "clump":
-            out_dir.mkdir(parents=True, exist_ok=True)
-            (out_dir / "clumps.tsv").write_text("phenotype\tvariant_id\nedf_001\t1:10:A:G\n")
-        if name == "mr":
-            raise Stop
-        return out_dir
-
-    monkeypatch.setattr(pl._Runner, "stage", fake_stage)
+    seen, Stop = wiring_until(monkeypatch, "mr")
     (tmp_path / "ecg").mkdir()
     for f in ("g.bed", "g.bim", "g.fam", "c.tsv", "y.tsv", "keep.txt", "remove.txt"):
         (tmp_path / f).write_text("")
