@@ -339,7 +339,9 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
             beta = gy / gg[:, None]
             df = n - k - 1
             rss = yy[None, :] - beta * gy
+            beta[_exact_fit(rss, yy[None, :])] = np.nan
             se = np.sqrt(np.maximum(rss, 0) / df / gg[:, None])
+            se[np.isnan(beta)] = np.nan
             p = _t_p(beta / se, df)
         beta[:, np.isnan(yy)] = np.nan                      # explained away (_explained_away): NA
         out["beta"][:, cols] = beta
@@ -349,8 +351,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
         n_out[:, cols] = n
         if missing_genotypes == "drop" and any_missing:
             j = nan_cols
-            res = _drop_missing_ols(sub, called_sub, prepared.covariates[mask],
-                                    prepared.phenotypes[np.ix_(mask, cols)])
+            res = _drop_missing_ols(sub, called_sub, Q, Yres)
             for name, arr in zip(("beta", "standard_error", "p_value"), res[:3]):
                 out[name][np.ix_(j, cols)] = np.where(np.isnan(yy), np.nan, arr)
             n_out[np.ix_(j, cols)] = res[3][:, None]
@@ -358,41 +359,71 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
                              n=n_out, effect_allele_frequency=out["effect_allele_frequency"])
 
 
-def _drop_missing_ols(G: np.ndarray, called: np.ndarray, C: np.ndarray, Y: np.ndarray):
+def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np.ndarray):
     """Exact OLS per variant on its called samples only (plink2 behaviour), batched over variants.
 
-    Builds the (K+1)x(K+1) normal equations of every variant with matrix products over the
-    call indicator ``R`` ([n, m]) and solves them in one batched call.
+    Parameters
+    ----------
+    G, called : array [n, m]
+        Genotypes (NaN = missing) and their call indicator, of the variants with a missing call.
+    Q, Yres : array [n, K], [n, P]
+        The group's orthonormal covariate basis and its phenotypes residualised on it
+        (:func:`prepare_phenotypes`).
+
+    Returns
+    -------
+    beta, standard_error, p_value : arrays [m, P]; n : array [m] (called samples).
+
+    Notes
+    -----
+    On a variant's called samples ``S`` the model ``y_S ~ C_S + g_S`` has the same beta and residuals as
+    ``Yres_S ~ Q_S + g~_S`` with ``g~`` the mean-imputed genotype residualised on ``Q`` (each is the other plus
+    terms in the span of the covariates), and every term of the latter is of the size of the residuals, not
+    of the raw values: a covariate ``1e8 + age`` or a phenotype ``7 + 1e-9 x`` loses no digits (the normal
+    equations of the raw values did, and wrote null variants as hits; review s32a F1, F2). Per variant,
+    Frisch-Waugh-Lovell on ``S`` with the K x K matrix ``Q_S' Q_S``. NA (as plink2) where the variant is
+    not identified among its called samples: ``n_S <= K + 1``, called genotypes constant, covariates
+    collinear in ``S`` or the genotype collinear with them; and where the fit is exact (:func:`_exact_fit`).
     """
     R = called.astype(float)
-    G0 = np.where(called, G, 0.0)
-    n, K = C.shape
-    P = Y.shape[1]
-    m = G.shape[1]
-    A = np.empty((m, K + 1, K + 1))
-    A[:, :K, :K] = (R.T @ (C[:, :, None] * C[:, None, :]).reshape(n, K * K)).reshape(m, K, K)
-    A[:, :K, K] = G0.T @ C
-    A[:, K, :K] = A[:, :K, K]
-    A[:, K, K] = (G0 ** 2).sum(0)
-    B = np.empty((m, K + 1, P))
-    B[:, :K, :] = (R.T @ (C[:, :, None] * Y[:, None, :]).reshape(n, K * P)).reshape(m, K, P)
-    B[:, K, :] = G0.T @ Y
-    yy = R.T @ (Y ** 2)
+    n, K = Q.shape
     nv = R.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        try:
-            coef = np.linalg.solve(A, B)
-            Ainv_gg = np.linalg.solve(A, np.broadcast_to(np.eye(K + 1)[:, K:], (m, K + 1, 1)))[:, K, 0]
-        except np.linalg.LinAlgError:  # a singular variant: fall back to pseudo-inverse per batch
-            Ainv = np.linalg.pinv(A)
-            coef = Ainv @ B
-            Ainv_gg = Ainv[:, K, K]
-        rss = yy - np.einsum("mkp,mkp->mp", coef, B)
+        mean = np.where(called, G, 0.0).sum(0) / np.maximum(nv, 1)
+        g = np.where(called, G, mean)
+        centred_ss = (R * (g - mean) ** 2).sum(0)           # sum over S of (g - its mean in S)^2
+        g = (g - Q @ (Q.T @ g)) * R                         # g~ on S, 0 elsewhere
+        A = (R.T @ (Q[:, :, None] * Q[:, None, :]).reshape(n, K * K)).reshape(-1, K, K)   # Q_S' Q_S
+        w, V = np.linalg.eigh(A)
+        cov_ok = w[:, 0] > 1e-10 * w[:, -1]                 # Q_S has full rank K
+        Ainv = (V / np.where(cov_ok[:, None], w, 1.0)[:, None, :]) @ V.transpose(0, 2, 1)
+        qg = g.T @ Q                                                     # [m, K]
+        qy = (R.T @ (Q[:, :, None] * Yres[:, None, :]).reshape(n, -1)).reshape(len(nv), K, -1)  # [m, K, P]
+        gg = (g ** 2).sum(0) - np.einsum("mk,mkl,ml->m", qg, Ainv, qg)
+        gy = g.T @ Yres - np.einsum("mk,mkl,mlp->mp", qg, Ainv, qy)
+        yy = R.T @ Yres ** 2 - np.einsum("mkp,mkl,mlp->mp", qy, Ainv, qy)
+        constant = np.where(called, G, -np.inf).max(0) == np.where(called, G, np.inf).min(0)
         df = nv - K - 1
-        beta = coef[:, K, :]
-        se = np.sqrt(np.maximum(rss, 0) / df[:, None] * Ainv_gg[:, None])
+        ok = (df > 0) & cov_ok & ~constant & (gg > 1e-8 * centred_ss)
+        beta = np.where(ok[:, None], gy / gg[:, None], np.nan)
+        rss = yy - beta * gy
+        beta[_exact_fit(rss, yy)] = np.nan
+        se = np.sqrt(rss / df[:, None] / gg[:, None])
+        se[np.isnan(beta)] = np.nan
         p = _t_p(beta / se, df[:, None])
     return beta, se, p, nv.astype(np.int64)
+
+
+#: a residual sum of squares at most this fraction of the phenotype's (after the covariates) is within
+#: rounding of zero: beta, SE and p are written NA, as plink2's INVALID_RESULT (review s32a F4)
+EXACT_FIT_RSS = 1e-10
+
+
+def _exact_fit(rss: np.ndarray, yy: np.ndarray) -> np.ndarray:
+    """Where the variant fits the phenotype exactly or nearly (``rss <= EXACT_FIT_RSS x yy``, ``t`` above
+    ~``1e5 sqrt(df)``): ``rss = yy - beta gy`` has then lost its digits to cancellation, so the SE would be
+    rounding noise (SE 0, p 0 for a perfect fit). Such rows are NA, not counted as hits."""
+    return rss <= EXACT_FIT_RSS * yy
 
 
 def lambda_gc(p_values: np.ndarray) -> float:
