@@ -207,3 +207,47 @@ def test_a_1_2_phenotype_without_binary_is_warned(tmp_path, caplog):
         read_gwas_tables(tmp_path / "p.tsv", None, pheno_cols=["case", "qt"])
     said = [m for m in _warnings(caplog) if "--binary" in m]
     assert len(said) == 1 and "phenotype(s) case hold only two values" in said[0]
+
+
+def _small_run_inputs(d, n=60, k=60, seed=2):
+    """PLINK genotypes of ``n`` samples x 20 variants, a phenotype and ``k`` random covariates."""
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(seed)
+    iid = np.array([f"S{i}" for i in range(n)])
+    to_bed(d / "g.bed", rng.binomial(2, 0.3, (n, 20)).astype(np.float32), count_A1=True, properties={
+        "iid": iid, "fid": iid, "sid": [f"rs{i + 1}" for i in range(20)], "chromosome": ["1"] * 20,
+        "bp_position": np.arange(1, 21) * 1000, "allele_1": ["A"] * 20, "allele_2": ["G"] * 20})
+    pd.DataFrame({"IID": iid, "y": rng.normal(size=n)}).to_csv(d / "pheno.tsv", sep="\t", index=False)
+    cv = pd.DataFrame(rng.normal(size=(n, k)), columns=[f"c{j}" for j in range(k)])
+    cv.insert(0, "IID", iid)
+    cv.to_csv(d / "covar.tsv", sep="\t", index=False)
+    return d / "g", d / "pheno.tsv", d / "covar.tsv"
+
+
+@pytest.mark.parametrize("k", [59, 60])
+def test_more_covariates_than_samples_is_said_so_not_blamed_on_one_covariate(tmp_path, k):
+    """Review s32a F5: 60 random covariates for 60 samples were refused as "covariate 'c59' is a linear combination
+    of 'intercept', 'c0', ..." (none is redundant: there are more parameters than samples)."""
+    from edfgen.commands.gwas import GwasSettings, run_gwas
+    from edfgen.formats.genotypes.source import GenotypeSource
+
+    g, pheno, covar = _small_run_inputs(tmp_path, k=k)
+    with pytest.raises(InputError, match=rf"covar.tsv: 60 analysed samples for {k} covariates \+ the intercept "
+                                         r"\(need more samples than covariates \+ 2\): use fewer covariates$"):
+        run_gwas(GenotypeSource(bfile=str(g)), pheno, covar, tmp_path / "out", pheno_cols=["y"],
+                 settings=GwasSettings(transform="none", plots=False, engine="fast"))
+
+
+def test_too_few_samples_after_keep_names_the_keep_file(tmp_path):
+    """Review s32a F6: a --keep of 30 people was refused with "are the IID columns the same ids?" (they were)."""
+    from edfgen.commands.gwas import GwasSettings, run_gwas
+    from edfgen.formats.genotypes.source import GenotypeSource
+
+    g, pheno, covar = _small_run_inputs(tmp_path, k=2)
+    keep = tmp_path / "keep.txt"
+    keep.write_text("".join(f"S{i} S{i}\n" for i in range(30)))
+    with pytest.raises(InputError, match=rf"only 30 samples .* \(need >= 50\); --keep {keep} leaves 30 genotyped "
+                                         r"samples$"):
+        run_gwas(GenotypeSource(bfile=str(g), keep=str(keep)), pheno, covar, tmp_path / "out", pheno_cols=["y"],
+                 settings=GwasSettings(transform="none", plots=False, engine="fast"))

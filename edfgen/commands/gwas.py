@@ -300,9 +300,12 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     has_pheno = set(ptab["IID"][ptab[names].notna().any(axis=1)])
     overlap = set(geno_ids) & has_pheno & complete_cov
     if len(overlap) < MIN_SAMPLES:
+        chosen = " ".join(f"{o} {p}" for o, p in (("--keep", source.keep), ("--remove", source.remove)) if p)
+        hint = (f"{chosen} leaves {len(geno_ids)} genotyped samples" if chosen and len(geno_ids) < MIN_SAMPLES
+                else "are the IID columns the same ids?")
         raise InputError(f"only {len(overlap)} samples are shared by genotypes ({source.label}), phenotypes ({pheno}) "
                          f"and covariates ({covar or 'none given'}) with complete values (need >= {MIN_SAMPLES}); "
-                         f"are the IID columns the same ids?")
+                         f"{hint}")
     _warn_overlap(len(set(geno_ids) & has_pheno), len(overlap), pheno, covar)
     warn_sex_disagreement(ctab, tables.covariate_columns, files_sex if engine != "fast" or files_sex is None
                           else pd.Series(files_sex, index=reader.samples["IID"].to_numpy()), overlap, str(covar))
@@ -315,6 +318,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         C, cov_names = drop_constant_indicators(C, design.columns)
         Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y
         check_phenotypes(Y, names, source=str(pheno), min_values=MIN_SAMPLES)
+        if len(ids) <= C.shape[1] + 1:    # more parameters than samples: no covariate is to blame
+            raise InputError(f"{covar}: {len(ids)} analysed samples for {C.shape[1] - 1} covariates + the intercept "
+                             f"(need more samples than covariates + 2): use fewer covariates")
         culprits = collinear_covariates(C, cov_names)
         if culprits:
             raise InputError(f"{covar}: covariate {culprits[0]!r} is a linear combination of "
