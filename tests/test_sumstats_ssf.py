@@ -222,3 +222,17 @@ def test_ssf_chromosome_codes__lower_case_x_y_mt_coded_and_other_labels_warned(c
     with caplog.at_level("WARNING"):
         warn_non_ssf_chromosomes(["1", "x", "26", "25"])
     assert "GWAS-SSF" not in caplog.text
+
+
+def test_round_significant__prints_as_eight_digits_at_any_scale():
+    """Review s32a F8: SE 1.4576648e-18 was written as 1.4576647999999998e-18 (the rounded integer divided by the
+    inexact 1e25): every value must equal its ``%.8g`` text, so it prints with 8 significant digits."""
+    from edfgen.formats.sumstats import round_significant
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(20000) * 10.0 ** rng.uniform(-300, 300, 20000)
+    x = np.concatenate([x, [1.4576648e-18, 8.955887000000001e-98, 0.0, -2.5, 1e-320, np.nan, np.inf]])
+    r = round_significant(x)
+    expected = np.array([float(f"{v:.8g}") for v in x])
+    assert np.array_equal(r, expected, equal_nan=True)
+    assert repr(float(r[-7])) == "1.4576648e-18" and repr(float(r[-6])) == "8.955887e-98"

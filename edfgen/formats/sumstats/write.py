@@ -47,10 +47,20 @@ def p_value_strings(p: np.ndarray, nlp: np.ndarray, *, digits: int = 8) -> list[
 
 
 def round_significant(x: np.ndarray, digits: int = 8) -> np.ndarray:
-    """Round to ``digits`` significant digits (as ``%.8g`` would print), NaN kept."""
+    """Round to ``digits`` significant digits (as ``%.8g`` would print), NaN kept.
+
+    The rounded integer is divided (or multiplied) by an exact power of ten (up to 1e22), so the result is the
+    double nearest to the decimal and prints with ``digits`` digits (``1.4576648e-18``, not
+    ``1.4576647999999998e-18`` as a division by the inexact ``1e25`` gave; review s32a F8); the rare values
+    that need a larger power (``|x| < 1e-15`` or ``> 1e29`` at 8 digits) are formatted one by one.
+    """
+    x = np.asarray(x, dtype=float)
     with np.errstate(all="ignore"):
-        scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(x))))
-        r = np.round(x * scale) / scale
+        k = digits - 1 - np.floor(np.log10(np.abs(x)))
+        ten_k = 10.0 ** np.clip(np.abs(k), 0, 22)
+        r = np.where(k >= 0, np.round(x * ten_k) / ten_k, np.round(x / ten_k) * ten_k)
+    far = np.flatnonzero(np.isfinite(x) & (np.abs(k) > 22))
+    r[far] = [float(f"{v:.{digits}g}") for v in x[far]]
     return np.where(np.isfinite(r), r, x)
 
 
