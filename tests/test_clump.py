@@ -278,6 +278,12 @@ def test_clump_files__p_values_below_the_double_range_ranked_by_neg_log10_p(sim,
     assert lead.variant_id == second and lead.p_value == 0.0
     assert first in lead.clumped_variants.split(",")
     assert loci.iloc[0].variant_id == second and loci.iloc[0].p_value == 0.0
+    # review s32a F7: the written p 0 ties such leads; neg_log_10_p_value (after p_value) keeps them apart
+    assert lead.neg_log_10_p_value == 400.0 and loci.iloc[0].neg_log_10_p_value == 400.0
+    for t in (got, loci):
+        assert list(t.columns).index("neg_log_10_p_value") == list(t.columns).index("p_value") + 1
+        rest = t[t.p_value > 0]
+        np.testing.assert_allclose(rest.neg_log_10_p_value, -np.log10(rest.p_value.astype(float)))
     # the p text alone ranks them too (review s30: BOLT-LMM writes 1.0E-400 and no -log10 p column, so its file
     # and the same GWAS from REGENIE's LOG10P gave other leads): GWAS-SSF without the column, and BOLT's layout
     bolt = ss.drop(columns="neg_log_10_p_value").rename(columns={
@@ -292,6 +298,7 @@ def test_clump_files__p_values_below_the_double_range_ranked_by_neg_log10_p(sim,
         lead = got.sort_values("p_value", kind="stable").iloc[0]
         assert lead.variant_id == second and lead.p_value == 0.0, path
         assert loci.iloc[0].variant_id == second, path
+        assert lead.neg_log_10_p_value == pytest.approx(400.0) == loci.iloc[0].neg_log_10_p_value, path
 
 
 def test_clump_files__a_top_variant_missing_from_the_panel_is_warned_about(sim, tmp_path, caplog):

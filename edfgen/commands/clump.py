@@ -197,6 +197,33 @@ def _written_p(p) -> np.ndarray:
     return np.where(p < _P_NORMAL_MIN, 0.0, p)
 
 
+def _underflow_nlp(name: str, df: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """The file's ``neg_log_10_p_value`` of the rows whose p is below the double range, by ``(phenotype,
+    variant_id)``: written beside their p of 0 in ``clumps.tsv``/``loci.tsv`` (:func:`_with_neg_log10`)."""
+    if "neg_log_10_p_value" not in df.columns:
+        return {}
+    p = pd.to_numeric(df["p_value"], errors="coerce").to_numpy(np.float64)
+    nlp = pd.to_numeric(df["neg_log_10_p_value"], errors="coerce").to_numpy(np.float64)
+    under = np.flatnonzero((p < _P_NORMAL_MIN) & np.isfinite(nlp))
+    ids = df["variant_id"].to_numpy()[under]
+    return {(name, str(v)): float(x) for v, x in zip(ids, nlp[under])}
+
+
+def _with_neg_log10(table: pd.DataFrame, underflow: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """``table`` (clumps or loci, p as clumped) with ``neg_log_10_p_value`` after ``p_value``: ``-log10 p``, or for
+    a p below the double range (written 0) the file's value (review s32a F7: ``4.7e-1007`` and ``1e-400`` were two
+    leads with p 0, a tie), NA where the file gave none."""
+    p = table["p_value"].to_numpy(np.float64)
+    with np.errstate(divide="ignore"):
+        nlp = 0.0 - np.log10(p)
+    under = np.flatnonzero(p < _P_NORMAL_MIN)
+    nlp[under] = [underflow.get((str(ph), str(v)), np.nan)
+                  for ph, v in zip(table["phenotype"].to_numpy()[under], table["variant_id"].to_numpy()[under])]
+    out = table.copy()
+    out.insert(out.columns.get_loc("p_value") + 1, "neg_log_10_p_value", nlp)
+    return out
+
+
 def _file_rsids(df: pd.DataFrame) -> np.ndarray | None:
     """The file's ``rsid`` column by file row (clumps.tsv's rsid), or ``None`` without one."""
     return df["rsid"].to_numpy(dtype=object) if "rsid" in df.columns else None
@@ -332,11 +359,13 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     ``columns``: ``--columns`` (``{input column: GWAS-SSF column}``, a layout the readers do not recognise).
 
     Returns ``(clumps, loci, rejects)`` DataFrames (see :data:`CLUMP_COLUMNS`,
-    :data:`edfgen.kernels.clump.LOCI_COLUMNS`, :data:`REJECT_COLUMNS`).
+    :data:`edfgen.kernels.clump.LOCI_COLUMNS`, :data:`REJECT_COLUMNS`; clumps and loci with
+    ``neg_log_10_p_value`` after ``p_value``).
     """
     ld = WindowLD(panel, radius=settings.bp_radius, r2=settings.r2, method=settings.r2_method)
     panel_ids = np.asarray(panel.variants.variant_id, dtype=object)
     all_clumps, all_rejects = [], []
+    underflow: dict[tuple[str, str], float] = {}
     sets: list[_VariantSet] = []
     batch: list[_Prepared] = []
 
@@ -352,6 +381,7 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     groups = group_by_phenotype(sumstats)   # several files of one phenotype: its chromosomes
     for name, paths, df in progress(_read_groups(groups, threads=threads, columns=columns), total=len(groups),
                                     desc="clumping", unit="phenotype"):
+        underflow.update(_underflow_nlp(name, df))
         df = _rank_underflow(df)
         prep = None
         if len(paths) == 1:
@@ -378,6 +408,7 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     all_rejects = [r for r in all_rejects if len(r)] or all_rejects[:1]
     rejects = pd.concat(all_rejects, ignore_index=True) if all_rejects else pd.DataFrame(columns=REJECT_COLUMNS)
     loci = merge_loci(clumps, panel, settings=settings, ld=ld)
+    clumps, loci = _with_neg_log10(clumps, underflow), _with_neg_log10(loci, underflow)
     clumps["p_value"], loci["p_value"] = _written_p(clumps["p_value"]), _written_p(loci["p_value"])
     if len(rejects):
         rejects["p_value"] = _written_p(rejects["p_value"])
