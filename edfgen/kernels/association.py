@@ -290,7 +290,8 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
 
     Returns
     -------
-    AssociationResult with arrays ``[M, P]``. Monomorphic variants get NaN statistics.
+    AssociationResult with arrays ``[M, P]``. Monomorphic variants (with ``drop``: not identified among their
+    called samples) and exact fits (:func:`_exact_fit`) get NaN statistics.
 
     Notes
     -----
