@@ -848,3 +848,32 @@ def test_run_gwas__zero_padded_chromosome_names_as_uk_biobank_writes_them(hail_c
     b = pd.read_csv(zero.out_dir / "clumps.tsv", sep="\t")
     assert len(a) > 0
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_run_gwas__variant_ids_the_catalog_validator_refuses_are_kept_and_warned_once(cohort, tmp_path, caplog):
+    """Review s32f #2: a ``.bim`` id of ``.`` becomes ``chr:pos:ref:alt`` and an id may hold ``:`` (UK Biobank),
+    which the GWAS Catalog validator refuses (``^[A-Za-z0-9_]+$``). The ids stay as they are (clump and
+    --extract join on them); one warning gives their count, an example and plink2's fix. rs ids: no warning."""
+    bim = pd.read_csv(cohort / "g.bim", sep="\t", header=None, dtype=str)
+    bim.loc[::100, 1] = "."
+    bim.loc[1, 1] = "1:2:A:C"
+    for ext in ("bed", "fam"):
+        shutil.copy(cohort / f"g.{ext}", tmp_path / f"x.{ext}")
+    bim.to_csv(tmp_path / "x.bim", sep="\t", header=False, index=False)
+    with caplog.at_level("WARNING"):
+        run_gwas(GenotypeSource(bfile=str(tmp_path / "x")), cohort / "pheno.tsv", cohort / "covar.tsv",
+                 tmp_path / "o", pheno_cols=["edf_001", "edf_002"], covar_cols=["age"], qc=NO_QC,
+                 settings=GwasSettings(plots=False))
+    warned = [r.getMessage() for r in caplog.records if "variant ids hold" in r.getMessage()]
+    assert len(warned) == 1, warned
+    first = f"{bim.loc[0, 0]}:{bim.loc[0, 3]}:{bim.loc[0, 5]}:{bim.loc[0, 4]}"
+    assert warned[0].startswith(f"13 of 1200 variant ids hold characters other than letters, digits and '_' "
+                                f"(e.g. '{first}')") and "plink2 --set-all-var-ids '@_#_$r_$a'" in warned[0]
+    got = pd.read_csv(tmp_path / "o" / "edf_001.tsv.gz", sep="\t", dtype={"variant_id": str})
+    assert first in set(got["variant_id"]) and "1:2:A:C" in set(got["variant_id"])
+    caplog.clear()
+    from edfgen.commands.gwas_design import warn_non_ssf_variant_ids
+
+    with caplog.at_level("WARNING"):
+        warn_non_ssf_variant_ids(["rs1", "1_100_A_G", "AFFX_SNP_1"])
+    assert "variant ids" not in caplog.text

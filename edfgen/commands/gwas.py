@@ -66,7 +66,7 @@ import pandas as pd
 
 from edfgen.commands import gwas_design
 from edfgen.commands.gwas_design import (binary_phenotypes, drop_constant_indicators, read_gwas_tables,
-                                         warn_sex_chromosomes, warn_sex_disagreement)
+                                         warn_non_ssf_variant_ids, warn_sex_chromosomes, warn_sex_disagreement)
 from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
@@ -346,6 +346,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
 
     def outputs_for(variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, cov_names: list[str]):
         """The streaming writer of this GWAS over ``variants`` (already in output order)."""
+        warn_non_ssf_variant_ids(variants["variant_id"])
         writers.append(GwasOutputs(out_dir, variants, names, list(files), model=model_label,
                                    reference_genome=source.reference_genome, covariates=cov_names,
                                    n_covariates=C.shape[1], cases=_case_counts(Y) if settings.binary else None,
