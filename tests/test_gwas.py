@@ -169,6 +169,18 @@ def test_gwas_cli__a_0_1_phenotype_without_binary_is_warned_and_no_covar_says_no
     assert r.exit_code == 0 and "only two values" not in r.output, r.output
 
 
+def test_docs__effect_allele_is_bim_column_5_the_a1_of_glm_omit_ref():
+    """Review s32f #3: "effect allele = PLINK A1" read as plink2 --glm's A1, which by default is the minor allele
+    (14 % of a cohort's rows had the other allele and sign). The dictionary and README name omit-ref."""
+    from edfgen.formats.dictionary import DICTIONARY_DIR, load_entry
+
+    for entry in ("sumstats", "pca_variants"):
+        d = load_entry(entry).set_index("column")["description"]
+        assert "plink2 ALT" in d["effect_allele"] and "omit-ref" in d["effect_allele"], entry
+    readme = (DICTIONARY_DIR.parent / "README.md").read_text()
+    assert readme.count("omit-ref") >= 2 and "default A1 is the minor" in readme
+
+
 def test_linear_association__matches_statsmodels_per_phenotype_and_missing_mode():
     import statsmodels.api as sm
 
@@ -245,8 +257,10 @@ def test_run_gwas__matches_plink2_glm(cohort, fast_run, tmp_path):
                 m = m[m["OBS_CT"] == m["OBS_CT"].max()]
                 assert len(m) >= 80
             sign = np.where(m["effect_allele"] == m["A1"], 1.0, -1.0)
-            assert all({a, b} == {c, e} for a, b, c, e in
-                       zip(m["effect_allele"], m["other_allele"], m["REF"], m["ALT"]))
+            # the effect allele is .bim column 5 = plink2's ALT (the A1 of --glm omit-ref), also where plink2's
+            # default A1 (the minor allele) is REF: there its BETA has the other sign (review s32f #3)
+            assert (m["effect_allele"] == m["ALT"]).all() and (m["other_allele"] == m["REF"]).all()
+            assert (m["A1"] == m["REF"]).any() and (m["A1"] == m["ALT"]).any()
             assert (m["n"] == m["OBS_CT"]).all()
             for col, ref in (("beta", m["BETA"] * sign), ("standard_error", m["SE"]), ("p_value", m["P"])):
                 ok = _close_to_printed(m[col].to_numpy(), ref.to_numpy())

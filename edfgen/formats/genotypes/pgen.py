@@ -1,7 +1,7 @@
 """PLINK 2 filesets (``PREFIX.pgen/.pvar/.psam``) through pgenlib, plink2's own reader library.
 
-The counted (effect) allele is ALT (``.pvar`` column ALT; the first ALT of a multiallelic row), as
-``plink2 --pfile ... --glm`` reports A1 = ALT by default. Dosages are read where the file stores
+The counted (effect) allele is ALT (``.pvar`` column ALT; the first ALT of a multiallelic row), the A1 of
+``plink2 --pfile ... --glm omit-ref`` (plink2's default A1 is the minor allele, not always ALT). Dosages are read where the file stores
 them (imputed data), hard calls elsewhere; missing = NaN. Variants with more than two alleles are
 listed (``n_alleles``) and read as all-missing: the biallelic QC filter removes them.
 
