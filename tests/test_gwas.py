@@ -306,6 +306,11 @@ def test_run_gwas__outputs_dictionary_manifest_and_missingness(cohort, fast_run)
     check_file("gwas_summary", out / "gwas_summary.tsv")
     check_file("qc_report", out / "qc_report.tsv")
     check_file("gwas_samples", out / "samples.tsv")
+    # the metadata lists the covariates as named, centre once, not its indicator columns (review s32f #4)
+    import yaml
+
+    meta = yaml.safe_load((out / "edf_001.tsv.gz-meta.yaml").read_text())
+    assert meta["adjusted_covariates"] == ["age", "sex", "centre"]
     man = json.loads((out / "manifest.json").read_text())
     assert man["extra"]["samples"] == {"genotypes": 500, "phenotypes": 500, "covariates": 500,
                                        "complete_covariates": 495, "overlap": 495, "used": 495, "withdrawn": 0}

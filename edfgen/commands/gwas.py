@@ -348,7 +348,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         """The streaming writer of this GWAS over ``variants`` (already in output order)."""
         warn_non_ssf_variant_ids(variants["variant_id"])
         writers.append(GwasOutputs(out_dir, variants, names, list(files), model=model_label,
-                                   reference_genome=source.reference_genome, covariates=cov_names,
+                                   reference_genome=source.reference_genome,
+                                   covariates=design.adjusted_for(cov_names),
                                    n_covariates=C.shape[1], cases=_case_counts(Y) if settings.binary else None,
                                    plots=settings.plots, plots_max=settings.plots_max,
                                    firth_threshold=settings.firth_threshold if stream_firth(settings) else None))

@@ -68,6 +68,13 @@ class CovariateDesign:
         keep = [True] + [bool(len(rows)) and np.ptp(rows[:, k]) > 0 for k in range(1, rows.shape[1])]
         return [c for c, k in zip(self.columns, keep) if k]
 
+    def adjusted_for(self, columns: Sequence[str]) -> list[str]:
+        """The covariates behind the design columns ``columns`` (e.g. those left by :func:`drop_constant_indicators`),
+        as the user named them: a categorical covariate once for its indicators (``centre`` for ``centre=B``,
+        ``centre=C``), no intercept; the ``adjusted_covariates`` of the GWAS-SSF metadata (review s32f #4)."""
+        owner = {f"{c}={lev}": c for c, levels in self.categorical.items() for lev in levels}
+        return list(dict.fromkeys(owner.get(n, n) for n in columns if n != "intercept"))
+
 
 #: names of covariates that are usually codes (UK Biobank's assessment centre, field 54, and genotyping batch, 22000)
 _CODE_NAMES = re.compile(r"centre|center|batch|array|site|plate|^(f\.|p)?(54|22000)([-._]|$)", re.IGNORECASE)
