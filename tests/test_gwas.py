@@ -343,6 +343,19 @@ def test_run_gwas__too_few_or_duplicated_samples_is_input_error(cohort, tmp_path
                  tmp_path / "o2")
 
 
+def test_run_gwas__missing_genotypes_drop_refusals_name_the_real_reason(cohort, tmp_path):
+    """Review s32f: --binary --missing-genotypes drop was refused with "Hail mean-imputes missing calls" although
+    the fast engine ran; the reason is the logistic model. Hail's refusal names Hail."""
+    with pytest.raises(InputError) as err:
+        run_gwas(GenotypeSource(bfile=str(cohort / "g")), cohort / "outcomes.tsv", cohort / "covar.tsv", tmp_path / "b",
+                 settings=GwasSettings(binary=True, missing_genotypes="drop", plots=False))
+    assert "drop is for the linear model: --binary's logistic tests mean-impute" in str(err.value)
+    assert "Hail" not in str(err.value)
+    with pytest.raises(InputError, match="drop is implemented in the fast engine, not hail"):
+        run_gwas(GenotypeSource(bfile=str(cohort / "g")), cohort / "pheno.tsv", cohort / "covar.tsv", tmp_path / "h",
+                 settings=GwasSettings(engine="hail", missing_genotypes="drop", plots=False))
+
+
 def test_run_gwas__binary_wald_matches_statsmodels_logit(hail_context, cohort, small_bfile, tmp_path):
     """Hail logistic Wald vs statsmodels Logit (complete-call variants; rtol 1e-4: both stop Newton
     at ~1e-6 change). Hail mean-imputes missing calls, so only complete-call variants are compared."""

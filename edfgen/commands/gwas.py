@@ -275,9 +275,12 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         for p in source.paths():
             if "://" not in p and p.endswith(".bgen"):
                 check_bgen_for_hail(p)
-    if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
-        raise InputError("--missing-genotypes drop is implemented in the fast engine (PLINK input, linear model); "
-                         "Hail mean-imputes missing calls")
+    if settings.missing_genotypes == "drop" and settings.binary:   # (whichever engine: review s32f)
+        raise InputError("--missing-genotypes drop is for the linear model: --binary's logistic tests mean-impute "
+                         "missing calls; leave out --missing-genotypes")
+    if settings.missing_genotypes == "drop" and engine != "fast":
+        raise InputError(f"--missing-genotypes drop is implemented in the fast engine, not {engine} (Hail "
+                         "mean-imputes missing calls)")
     hl = bad_step = sex = None
     models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
     no_sex = ("--multivariate" if settings.multivariate else f"--model {settings.model}") if models_pass else None
