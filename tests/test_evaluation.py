@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from edfgen.cli import cli
 from edfgen.exceptions import InputError
-from edfgen.formats.dictionary import check_file
+from edfgen.formats.dictionary import check_file, load_entry
 from edfgen.formats.labels import PTBXL_SUPERCLASSES, detect_layout, read_dx_headers, read_label_set, read_ptbxl
 from edfgen.model.evaluation import EvaluateSettings, evaluation_table, linear_probe_cv, patient_folds, ridge_probe_cv
 
@@ -198,6 +198,12 @@ def test_evaluate_cli__linear_probe_on_cinc2021_and_a_ptbxl_subset(tmp_path, sha
                         ("model_baselines", "baselines.tsv")):
         check_file(entry, tmp_path / "cinc" / name)
     base = pd.read_csv(tmp_path / "cinc" / "baselines.tsv", sep="\t", dtype={"label": str})
+    # the encoder rows' differences are written NA, as the dictionary says (review s32f #5: it said "empty")
+    encoder_rows = [ln.split("\t") for ln in (tmp_path / "cinc" / "baselines.tsv").read_text().splitlines()[1:]
+                    if ln.startswith("encoder\t")]
+    assert encoder_rows and all(row[-3:] == ["NA", "NA", "NA"] for row in encoder_rows)
+    said = load_entry("model_baselines").set_index("column")["description"]
+    assert all("NA for the encoder rows" in said[c] for c in said.index if c.startswith("encoder_minus"))
     have_sktime = importlib.util.find_spec("sktime") is not None
     assert set(base.model) == {"encoder", "random", "biomarkers"} | ({"minirocket"} if have_sktime else set())
     if not have_sktime:

@@ -273,6 +273,55 @@ def test_extract_edfs__id_map_averages_a_participants_ecgs(ecg_dir, standin, tmp
     assert records[-1] in set(rej["record"]) and "not in --id-map" in " ".join(rej["reason"])
 
 
+def _plink2_loaded(bfile, pheno, tmp_path) -> str:
+    """plink2's count of the EDF values it loaded from ``pheno`` for the samples of ``bfile``."""
+    import subprocess
+
+    subprocess.run(["plink2", "--bfile", str(bfile), "--pheno", str(pheno), "--pheno-name", "edf_001",
+                    "--glm", "allow-no-covars", "--out", str(tmp_path / "p2")], capture_output=True)
+    log = (tmp_path / "p2.log").read_text()
+    return next((ln for ln in log.splitlines() if "phenotype loaded" in ln or "Error" in ln), log[-200:])
+
+
+@pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
+def test_extract_edfs__pheno_takes_the_fids_of_fam_so_plink2_loads_every_relative(ecg_dir, standin, tmp_path,
+                                                                                     caplog):
+    """Review s32f: ``<out>.pheno`` had FID = IID, so plink2 --pheno on a .fam with family ids (simulate
+    --families) silently dropped every relative. With --fam it takes the .fam's FIDs (a .psam without FIDs:
+    FID 0, as plink2 reads it) and plink2 loads all 12; a participant not in --fam keeps FID = IID (warned)."""
+    import subprocess
+
+    iids = sorted(p.stem for p in ecg_dir.glob("*.hea") if not p.stem.startswith("Z"))
+    geno = tmp_path / "g"
+    subprocess.run(["plink2", "--dummy", "12", "30", "--make-bed", "--out", str(geno)], check=True,
+                   capture_output=True)
+    fids = [f"FAM{i // 3}" if i < 9 else iid for i, iid in enumerate(iids)]   # 9 relatives, 3 singletons
+    pd.DataFrame({"FID": fids, "IID": iids, "PAT": 0, "MAT": 0, "SEX": 1, "PHENO": -9}).to_csv(
+        f"{geno}.fam", sep="\t", header=False, index=False)
+    plain = extract_edfs([ecg_dir], tmp_path / "a" / "edfs.tsv", checkpoint=standin)
+    assert "(3 values)" in _plink2_loaded(geno, plain.pheno, tmp_path)     # FID = IID: only the singletons
+    res = extract_edfs([ecg_dir], tmp_path / "b" / "edfs.tsv", checkpoint=standin, fam=f"{geno}.fam")
+    ph = pd.read_csv(res.pheno, sep="\t", dtype=str)
+    assert list(ph["FID"]) == fids and list(ph["IID"]) == iids
+    assert "(12 values)" in _plink2_loaded(geno, res.pheno, tmp_path)
+    check_file("edf_pheno", res.pheno)
+    # a .psam without FIDs: FID 0, which plink2 matches (FID = IID it would not)
+    psam = tmp_path / "g.psam"
+    psam.write_text("#IID\tSEX\n" + "".join(f"{i}\t1\n" for i in iids[1:]))
+    with caplog.at_level("WARNING"):
+        res = extract_edfs([ecg_dir], tmp_path / "c" / "edfs.tsv", checkpoint=standin, fam=psam)
+    ph = pd.read_csv(res.pheno, sep="\t", dtype=str)
+    assert list(ph["FID"]) == [iids[0]] + ["0"] * 11
+    assert f"1 of 12 participants are not in --fam {psam} (e.g. '{iids[0]}')" in caplog.text
+    # the wrong file (none of the participants) and another kind of file are one-line input errors, before any ECG
+    other = tmp_path / "o.fam"
+    other.write_text("F1 X1 0 0 1 -9\n")
+    with pytest.raises(InputError, match=r"--fam .*o.fam: none of the 12 participants' IIDs is in it"):
+        extract_edfs([ecg_dir], tmp_path / "d" / "edfs.tsv", checkpoint=standin, fam=other)
+    with pytest.raises(InputError, match=r"--fam .*edfs.tsv: not a .fam or .psam file"):
+        extract_edfs([ecg_dir], tmp_path / "e" / "edfs.tsv", checkpoint=standin, fam=plain.table)
+
+
 def test_edf_pca__matches_sklearn_on_standardised_edfs(ecg_dir, standin, tmp_path):
     from sklearn.decomposition import PCA
 

@@ -169,6 +169,18 @@ def test_gwas_cli__a_0_1_phenotype_without_binary_is_warned_and_no_covar_says_no
     assert r.exit_code == 0 and "only two values" not in r.output, r.output
 
 
+def test_docs__effect_allele_is_bim_column_5_the_a1_of_glm_omit_ref():
+    """Review s32f #3: "effect allele = PLINK A1" read as plink2 --glm's A1, which by default is the minor allele
+    (14 % of a cohort's rows had the other allele and sign). The dictionary and README name omit-ref."""
+    from edfgen.formats.dictionary import DICTIONARY_DIR, load_entry
+
+    for entry in ("sumstats", "pca_variants"):
+        d = load_entry(entry).set_index("column")["description"]
+        assert "plink2 ALT" in d["effect_allele"] and "omit-ref" in d["effect_allele"], entry
+    readme = (DICTIONARY_DIR.parent / "README.md").read_text()
+    assert readme.count("omit-ref") >= 2 and "default A1 is the minor" in readme
+
+
 def test_linear_association__matches_statsmodels_per_phenotype_and_missing_mode():
     import statsmodels.api as sm
 
@@ -245,8 +257,10 @@ def test_run_gwas__matches_plink2_glm(cohort, fast_run, tmp_path):
                 m = m[m["OBS_CT"] == m["OBS_CT"].max()]
                 assert len(m) >= 80
             sign = np.where(m["effect_allele"] == m["A1"], 1.0, -1.0)
-            assert all({a, b} == {c, e} for a, b, c, e in
-                       zip(m["effect_allele"], m["other_allele"], m["REF"], m["ALT"]))
+            # the effect allele is .bim column 5 = plink2's ALT (the A1 of --glm omit-ref), also where plink2's
+            # default A1 (the minor allele) is REF: there its BETA has the other sign (review s32f #3)
+            assert (m["effect_allele"] == m["ALT"]).all() and (m["other_allele"] == m["REF"]).all()
+            assert (m["A1"] == m["REF"]).any() and (m["A1"] == m["ALT"]).any()
             assert (m["n"] == m["OBS_CT"]).all()
             for col, ref in (("beta", m["BETA"] * sign), ("standard_error", m["SE"]), ("p_value", m["P"])):
                 ok = _close_to_printed(m[col].to_numpy(), ref.to_numpy())
@@ -292,6 +306,11 @@ def test_run_gwas__outputs_dictionary_manifest_and_missingness(cohort, fast_run)
     check_file("gwas_summary", out / "gwas_summary.tsv")
     check_file("qc_report", out / "qc_report.tsv")
     check_file("gwas_samples", out / "samples.tsv")
+    # the metadata lists the covariates as named, centre once, not its indicator columns (review s32f #4)
+    import yaml
+
+    meta = yaml.safe_load((out / "edf_001.tsv.gz-meta.yaml").read_text())
+    assert meta["adjusted_covariates"] == ["age", "sex", "centre"]
     man = json.loads((out / "manifest.json").read_text())
     assert man["extra"]["samples"] == {"genotypes": 500, "phenotypes": 500, "covariates": 500,
                                        "complete_covariates": 495, "overlap": 495, "used": 495, "withdrawn": 0}
@@ -322,6 +341,19 @@ def test_run_gwas__too_few_or_duplicated_samples_is_input_error(cohort, tmp_path
     with pytest.raises(InputError, match=r"dup\.tsv: duplicated IID"):
         run_gwas(GenotypeSource(bfile=str(cohort / "g")), tmp_path / "dup.tsv", cohort / "covar.tsv",
                  tmp_path / "o2")
+
+
+def test_run_gwas__missing_genotypes_drop_refusals_name_the_real_reason(cohort, tmp_path):
+    """Review s32f: --binary --missing-genotypes drop was refused with "Hail mean-imputes missing calls" although
+    the fast engine ran; the reason is the logistic model. Hail's refusal names Hail."""
+    with pytest.raises(InputError) as err:
+        run_gwas(GenotypeSource(bfile=str(cohort / "g")), cohort / "outcomes.tsv", cohort / "covar.tsv", tmp_path / "b",
+                 settings=GwasSettings(binary=True, missing_genotypes="drop", plots=False))
+    assert "drop is for the linear model: --binary's logistic tests mean-impute" in str(err.value)
+    assert "Hail" not in str(err.value)
+    with pytest.raises(InputError, match="drop is implemented in the fast engine, not hail"):
+        run_gwas(GenotypeSource(bfile=str(cohort / "g")), cohort / "pheno.tsv", cohort / "covar.tsv", tmp_path / "h",
+                 settings=GwasSettings(engine="hail", missing_genotypes="drop", plots=False))
 
 
 def test_run_gwas__binary_wald_matches_statsmodels_logit(hail_context, cohort, small_bfile, tmp_path):
@@ -848,3 +880,32 @@ def test_run_gwas__zero_padded_chromosome_names_as_uk_biobank_writes_them(hail_c
     b = pd.read_csv(zero.out_dir / "clumps.tsv", sep="\t")
     assert len(a) > 0
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_run_gwas__variant_ids_the_catalog_validator_refuses_are_kept_and_warned_once(cohort, tmp_path, caplog):
+    """Review s32f #2: a ``.bim`` id of ``.`` becomes ``chr:pos:ref:alt`` and an id may hold ``:`` (UK Biobank),
+    which the GWAS Catalog validator refuses (``^[A-Za-z0-9_]+$``). The ids stay as they are (clump and
+    --extract join on them); one warning gives their count, an example and plink2's fix. rs ids: no warning."""
+    bim = pd.read_csv(cohort / "g.bim", sep="\t", header=None, dtype=str)
+    bim.loc[::100, 1] = "."
+    bim.loc[1, 1] = "1:2:A:C"
+    for ext in ("bed", "fam"):
+        shutil.copy(cohort / f"g.{ext}", tmp_path / f"x.{ext}")
+    bim.to_csv(tmp_path / "x.bim", sep="\t", header=False, index=False)
+    with caplog.at_level("WARNING"):
+        run_gwas(GenotypeSource(bfile=str(tmp_path / "x")), cohort / "pheno.tsv", cohort / "covar.tsv",
+                 tmp_path / "o", pheno_cols=["edf_001", "edf_002"], covar_cols=["age"], qc=NO_QC,
+                 settings=GwasSettings(plots=False))
+    warned = [r.getMessage() for r in caplog.records if "variant ids hold" in r.getMessage()]
+    assert len(warned) == 1, warned
+    first = f"{bim.loc[0, 0]}:{bim.loc[0, 3]}:{bim.loc[0, 5]}:{bim.loc[0, 4]}"
+    assert warned[0].startswith(f"13 of 1200 variant ids hold characters other than letters, digits and '_' "
+                                f"(e.g. '{first}')") and "plink2 --set-all-var-ids '@_#_$r_$a'" in warned[0]
+    got = pd.read_csv(tmp_path / "o" / "edf_001.tsv.gz", sep="\t", dtype={"variant_id": str})
+    assert first in set(got["variant_id"]) and "1:2:A:C" in set(got["variant_id"])
+    caplog.clear()
+    from edfgen.commands.gwas_design import warn_non_ssf_variant_ids
+
+    with caplog.at_level("WARNING"):
+        warn_non_ssf_variant_ids(["rs1", "1_100_A_G", "AFFX_SNP_1"])
+    assert "variant ids" not in caplog.text

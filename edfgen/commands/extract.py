@@ -31,7 +31,7 @@ edfgen temporary files are never read as ECGs (``--out`` may lie inside the ``--
 Outputs (beside ``out``, every side file named after it, so that several tables can share a folder)
 ---------------------------------------------------------------------------------------------------
 ``out``                       ``IID, edf_001 … edf_D`` (TSV or parquet by extension)
-``<out>.pheno``               PLINK ``--pheno`` file: ``FID IID edf_…`` (FID = IID, missing = ``NA``)
+``<out>.pheno``               PLINK ``--pheno`` file: ``FID IID edf_…`` (FID of ``fam``, else = IID; missing = ``NA``)
 ``<out>.rejects.tsv``         ``record, path, reason`` for each record not used
 ``<out>.pca.tsv``             with ``pca``: ``IID, PC1 … PCk``
 ``<out>.pca_loadings.tsv``    with ``pca``: ``edf, mean, sd, PC1 … PCk`` (project new data with them)
@@ -59,13 +59,14 @@ import pandas as pd
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, threads_opt
+from edfgen.commands.extract_ids import pheno_table, read_fam_fids, read_id_map
 from edfgen.commands.extract_parts import (open_parts, own_file, parts_dir, record_fingerprints, resume_state,
                                            write_chunk)
 from edfgen.exceptions import EdfgenError, InputError, OutputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records_iter
 from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import listed_outputs, read_manifest, recording
-from edfgen.formats.tables import clean_temp_files, first_missing, read_table, remove_if_empty, write_table
+from edfgen.formats.tables import clean_temp_files, first_missing, remove_if_empty, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.ecg.record import (NOTE_ASSUMED_MV, NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_LEAD_ORDER, NOTE_MISSING,
@@ -198,19 +199,10 @@ class ExtractResult:
     extra: dict = field(default_factory=dict)
 
 
-def _read_id_map(path: Path) -> dict[str, str]:
-    df = read_table(path, required=["record", "IID"], dtype={"record": str, "IID": str})
-    dup = df["record"][df["record"].duplicated()]
-    if len(dup):
-        raise InputError(f"--id-map {path}: record {dup.iloc[0]!r} listed more than once")
-    if df["IID"].isna().any() or df["record"].isna().any():
-        raise InputError(f"--id-map {path}: empty record or IID value")
-    return dict(zip(df["record"].astype(str), df["IID"].astype(str)))
-
-
 def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.PathLike, *,
                  checkpoint: Any = DEFAULT_CHECKPOINT, batch_size: int = 64, workers: int | None = None, pca: int | None = None,
-                 id_map: str | os.PathLike | None = None, force: bool = False, fs: float | None = None,
+                 id_map: str | os.PathLike | None = None, fam: str | os.PathLike | None = None,
+                 force: bool = False, fs: float | None = None,
                  chunk_size: int = 2048, quality: QualityThresholds = DEFAULT_QUALITY,
                  threads: int | None = None, device: str = "cpu", precision: str = "fp32",
                  on_chunk: Callable[[int, int], None] | None = None) -> ExtractResult:
@@ -235,6 +227,9 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
     id_map
         TSV/CSV with columns ``record, IID``: participants with several ECGs get the mean of their
         ECGs' EDFs; records absent from the map are rejected.
+    fam
+        The genotypes' ``.fam`` or ``.psam``: ``<out>.pheno`` takes its FIDs (:mod:`edfgen.commands.extract_ids`);
+        without it FID = IID.
     force
         Overwrite an existing ``out``. (Partial work of an interrupted run is always reused when the
         checkpoint and preprocessing are unchanged.)
@@ -276,14 +271,14 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         # the same --out replaced the first's table, or resumed from chunks the first was still writing)
         with folder_lock(out.parent, "edfgen extract"):
             return _extract_locked(ecg, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
-                                   id_map=id_map, force=force, fs=fs, chunk_size=chunk_size, quality=quality,
+                                   id_map=id_map, fam=fam, force=force, fs=fs, chunk_size=chunk_size, quality=quality,
                                    threads=threads, device=device, precision=precision, on_chunk=on_chunk)
     except BaseException:
         remove_if_empty(out.parent, created)          # no empty folders left by a failed first run
         raise
 
 
-def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_map, force, fs, chunk_size, quality,
+def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_map, fam, force, fs, chunk_size, quality,
                     threads, device, precision, on_chunk) -> ExtractResult:
     """:func:`extract_edfs` once its folder's write lock is held."""
     import torch
@@ -302,7 +297,7 @@ def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_
     checkpoint = load_model(checkpoint, device, precision)  # (the CPU default: the float32 model as loaded)
     try:
         return _extract(paths, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
-                        id_map=id_map, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
+                        id_map=id_map, fam=fam, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
     finally:
         torch.set_num_threads(old_threads)
 
@@ -334,13 +329,13 @@ def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
                                  f"(not listed in {side['manifest'].name}); move it away or choose another --out")
 
 
-def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size, quality,
+def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, fam, fs, chunk_size, quality,
              on_chunk) -> ExtractResult:
     parts = parts_dir(out)
     created = not parts.exists()
     try:
         return _extract_into(paths, out, parts, checkpoint=checkpoint, batch_size=batch_size, workers=workers,
-                             pca=pca, id_map=id_map, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
+                             pca=pca, id_map=id_map, fam=fam, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
     except EdfgenError as exc:
         # a run that fails on its input leaves nothing behind; a killed one, or one that could not write (disk
         # full, OutputError), keeps its computed chunks for the rerun to resume from
@@ -349,7 +344,7 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
         raise
 
 
-def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size,
+def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, workers, pca, id_map, fam, fs, chunk_size,
                   quality, on_chunk) -> ExtractResult:
     loaded = checkpoint
     model, prep = loaded.model, loaded.preprocessing
@@ -359,7 +354,8 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     refs = [r for r in discover_records(paths) if not own_file(r.path, parts)]
     if not refs:
         raise InputError(f"--ecg {', '.join(map(str, paths))}: no ECG records found")
-    idmap = _read_id_map(Path(id_map)) if id_map is not None else None
+    idmap = read_id_map(Path(id_map)) if id_map is not None else None
+    fids = read_fam_fids(fam)
     early_rejects: list[tuple[str, str, str]] = []
     seen: dict[str, str] = {}
     todo_all: list[RecordRef] = []
@@ -506,14 +502,13 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     pheno, rejects_path = side["pheno"], side["rejects"]
     params = {"ecg": [str(p) for p in paths], "out": str(out), "checkpoint": str(getattr(loaded, "path", checkpoint)),
               "batch_size": batch_size, "workers": workers, "pca": pca, "id_map": str(id_map) if id_map else None,
+              "fam": str(fam) if fam else None,
               "fs": fs, "chunk_size": chunk_size}
     planned = [out.name, *(p.name for k, p in side.items() if k != "manifest")]
-    with recording(out_dir, "edfgen extract", parameters=params, inputs=[id_map], planned=planned,
+    with recording(out_dir, "edfgen extract", parameters=params, inputs=[id_map, fam], planned=planned,
                    name=side["manifest"].name) as m:
         write_table(frame, out, float_format="%.8g")
-        ph = frame.copy()
-        ph.insert(0, "FID", ph["IID"])
-        write_table(ph, pheno, float_format="%.8g")
+        write_table(pheno_table(frame, fids, fam=fam, name=pheno.name), pheno, float_format="%.8g")
         write_table(rej_df, rejects_path)
         outputs = [out, pheno, rejects_path]
         pca_path = loadings_path = None
@@ -574,6 +569,8 @@ class ExtractOptions(CommandOptions):
     pca: int | None = opt(None, "Also write the first K principal components.", range=(1, None))
     id_map: str | None = opt(None, "TSV with columns record, IID: participants with several ECGs get the mean EDF.",
                              path="file", exists=True)
+    fam: str | None = opt(None, "The genotypes' PLINK .fam or .psam: <out>.pheno takes its FIDs (default FID = IID, "
+                          "which plink matches only to a .fam whose FIDs equal its IIDs).", path="file", exists=True)
     fs: float | None = opt(None, "Sampling rate (Hz) of files that carry none (.npy).", range=(0, None),
                            open=(True, False))
     chunk_size: int = opt(2048, "Records per durable chunk (resume granularity, bounds memory).", range=(1, None))
@@ -586,5 +583,5 @@ class ExtractOptions(CommandOptions):
 def run(o: ExtractOptions):
     """``edfgen extract``: :func:`edfgen.commands.extract.extract_edfs`."""
     return extract_edfs(list(o.ecg), o.out, checkpoint=o.checkpoint, batch_size=o.batch_size, workers=o.workers,
-                        pca=o.pca, id_map=o.id_map, force=o.force, fs=o.fs, chunk_size=o.chunk_size,
+                        pca=o.pca, id_map=o.id_map, fam=o.fam, force=o.force, fs=o.fs, chunk_size=o.chunk_size,
                         threads=o.threads, device=o.device, precision=o.precision)

@@ -66,7 +66,7 @@ import pandas as pd
 
 from edfgen.commands import gwas_design
 from edfgen.commands.gwas_design import (binary_phenotypes, drop_constant_indicators, read_gwas_tables,
-                                         warn_sex_chromosomes, warn_sex_disagreement)
+                                         warn_non_ssf_variant_ids, warn_sex_chromosomes, warn_sex_disagreement)
 from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
@@ -275,9 +275,12 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         for p in source.paths():
             if "://" not in p and p.endswith(".bgen"):
                 check_bgen_for_hail(p)
-    if settings.missing_genotypes == "drop" and (engine != "fast" or settings.binary):
-        raise InputError("--missing-genotypes drop is implemented in the fast engine (PLINK input, linear model); "
-                         "Hail mean-imputes missing calls")
+    if settings.missing_genotypes == "drop" and settings.binary:   # (whichever engine: review s32f)
+        raise InputError("--missing-genotypes drop is for the linear model: --binary's logistic tests mean-impute "
+                         "missing calls; leave out --missing-genotypes")
+    if settings.missing_genotypes == "drop" and engine != "fast":
+        raise InputError(f"--missing-genotypes drop is implemented in the fast engine, not {engine} (Hail "
+                         "mean-imputes missing calls)")
     hl = bad_step = sex = None
     models_pass = settings.model != "linear" or settings.multivariate   # need the QC'd variants first
     no_sex = ("--multivariate" if settings.multivariate else f"--model {settings.model}") if models_pass else None
@@ -352,8 +355,10 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
 
     def outputs_for(variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, cov_names: list[str]):
         """The streaming writer of this GWAS over ``variants`` (already in output order)."""
+        warn_non_ssf_variant_ids(variants["variant_id"])
         writers.append(GwasOutputs(out_dir, variants, names, list(files), model=model_label,
-                                   reference_genome=source.reference_genome, covariates=cov_names,
+                                   reference_genome=source.reference_genome,
+                                   covariates=design.adjusted_for(cov_names),
                                    n_covariates=C.shape[1], cases=_case_counts(Y) if settings.binary else None,
                                    plots=settings.plots, plots_max=settings.plots_max,
                                    firth_threshold=settings.firth_threshold if stream_firth(settings) else None))

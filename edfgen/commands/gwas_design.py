@@ -68,6 +68,13 @@ class CovariateDesign:
         keep = [True] + [bool(len(rows)) and np.ptp(rows[:, k]) > 0 for k in range(1, rows.shape[1])]
         return [c for c, k in zip(self.columns, keep) if k]
 
+    def adjusted_for(self, columns: Sequence[str]) -> list[str]:
+        """The covariates behind the design columns ``columns`` (e.g. those left by :func:`drop_constant_indicators`),
+        as the user named them: a categorical covariate once for its indicators (``centre`` for ``centre=B``,
+        ``centre=C``), no intercept; the ``adjusted_covariates`` of the GWAS-SSF metadata (review s32f #4)."""
+        owner = {f"{c}={lev}": c for c, levels in self.categorical.items() for lev in levels}
+        return list(dict.fromkeys(owner.get(n, n) for n in columns if n != "intercept"))
+
 
 #: names of covariates that are usually codes (UK Biobank's assessment centre, field 54, and genotyping batch, 22000)
 _CODE_NAMES = re.compile(r"centre|center|batch|array|site|plate|^(f\.|p)?(54|22000)([-._]|$)", re.IGNORECASE)
@@ -527,6 +534,31 @@ def warn_non_ssf_chromosomes(chromosomes) -> None:
     if other:
         log.warning("chromosome(s) %s have no GWAS-SSF code (1-25): written as given, and the GWAS Catalog "
                     "validator refuses those rows", ", ".join(sorted(other)[:10]))
+
+
+#: the GWAS Catalog validator's pattern of ``variant_id`` (gwas-sumstats-tools' schema; GWAS-SSF writes
+#: ``<chr>_<pos>_<ref>_<alt>``)
+SSF_VARIANT_ID = "^[A-Za-z0-9_]+$"
+
+
+def warn_non_ssf_variant_ids(variant_ids) -> None:
+    """Warn once when variant ids hold characters the GWAS Catalog validator refuses (outside
+    :data:`SSF_VARIANT_ID`): ``chr:pos:ref:alt`` built for a ``.`` id, or a genotype file's own ids with ``:``.
+
+    The ids are written unchanged (clump, ``--extract`` and the MR commands join on them); the warning
+    gives their count, an example and the fix: ids such as ``plink2 --set-all-var-ids '@_#_$r_$a'`` writes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pa.array(np.asarray(variant_ids, dtype=object), type=pa.string())
+    bad = pc.invert(pc.fill_null(pc.match_substring_regex(ids, SSF_VARIANT_ID), False))
+    n = pc.sum(bad).as_py() or 0
+    if n:
+        example = pc.filter(ids, bad)[0].as_py()
+        log.warning("%d of %d variant ids hold characters other than letters, digits and '_' (e.g. %r): written "
+                    "as given, and the GWAS Catalog validator refuses those rows (variant_id must match %s); to "
+                    "submit, give the genotypes such ids: plink2 --set-all-var-ids '@_#_$r_$a'",
+                    n, len(ids), example, SSF_VARIANT_ID)
 
 
 def drop_constant_indicators(C: np.ndarray, names: list[str]):

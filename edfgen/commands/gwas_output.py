@@ -120,6 +120,9 @@ class GwasOutputs:
         Phenotype names; ``files`` their file stems (``<stem>.tsv.gz``).
     model : str
         ``"linear regression"`` or ``"logistic regression"`` (metadata).
+    covariates : list of str
+        The covariates adjusted for, as the user named them (``adjusted_covariates`` of the metadata; a
+        categorical covariate once, not its indicator columns: :meth:`~edfgen.commands.gwas_design.CovariateDesign.adjusted_for`).
     n_covariates : int, optional
         Columns of the design including the intercept: t-test degrees of freedom ``n - k - 1`` for
         ``neg_log_10_p_value`` where p underflows (linear model).

@@ -1,7 +1,7 @@
 """PLINK 2 filesets (``PREFIX.pgen/.pvar/.psam``) through pgenlib, plink2's own reader library.
 
-The counted (effect) allele is ALT (``.pvar`` column ALT; the first ALT of a multiallelic row), as
-``plink2 --pfile ... --glm`` reports A1 = ALT by default. Dosages are read where the file stores
+The counted (effect) allele is ALT (``.pvar`` column ALT; the first ALT of a multiallelic row), the A1 of
+``plink2 --pfile ... --glm omit-ref`` (plink2's default A1 is the minor allele, not always ALT). Dosages are read where the file stores
 them (imputed data), hard calls elsewhere; missing = NaN. Variants with more than two alleles are
 listed (``n_alleles``) and read as all-missing: the biallelic QC filter removes them.
 
@@ -27,6 +27,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import plain_chromosome_names
 from edfgen.formats.genotypes.base import GenotypeReader, as_dtype, check_index, check_unique_iids, variant_table
+from edfgen.formats.genotypes.plink1 import read_fam
 
 
 def _header_and_skip(path: Path, marker: str) -> tuple[list[str] | None, int]:
@@ -113,6 +114,35 @@ def read_psam(path: str | Path) -> pd.DataFrame:
                          f"{tab.shape[1]} fields")
     check_unique_iids(tab, str(path))
     return tab
+
+
+def plink_fids(path: str | Path) -> pd.Series:
+    """The family ids that plink2 and plink 1.9 give the samples of a ``.fam`` or ``.psam``: a Series IID → FID.
+
+    Parameters
+    ----------
+    path
+        A ``.psam`` (:func:`read_psam`) or a ``.fam`` (:func:`~edfgen.formats.genotypes.plink1.read_fam`); another
+        name is an input error.
+
+    Returns
+    -------
+    pandas.Series
+        FIDs (strings) indexed by IID. A ``.psam`` without a FID column (``#IID ...``) gives FID ``0``: plink2
+        matches its samples only to ``--pheno`` rows of FID ``0`` (or to an ``#IID``-only file), not to FID = IID.
+    """
+    path = Path(path)
+    if path.suffix not in (".fam", ".psam"):
+        raise InputError(f"{path}: not a .fam or .psam file (its name ends in neither)")
+    if path.suffix == ".psam":
+        tab = read_psam(path)
+        with open(path) as fh:
+            first = fh.readline().split()
+        if first and first[0].startswith("#") and first[0] != "#FID":
+            tab["FID"] = "0"
+    else:
+        tab = read_fam(str(path)[:-len(".fam")])
+    return pd.Series(tab["FID"].to_numpy(), index=tab["IID"].to_numpy(), dtype=str)
 
 
 class PgenReader(GenotypeReader):
