@@ -176,3 +176,26 @@ def test_delineate__noise_free_simulated_t_end_independent_of_lead_amplitude():
     for f in ("p_onset", "qrs_onset", "qrs_offset", "t_end"):
         assert getattr(a, f) == pytest.approx(getattr(b, f), abs=1.0), f
     assert delineate(np.zeros((12, 5000))) is None
+
+
+@pytest.mark.parametrize("folder, record, rhythm", [
+    ("cinc2021_extra", "A1041", "AF"), ("ludb_dev/data", "83", "AF"),
+    ("cinc2021_extra", "HR08883", "sinus"), ("ludb_dev/data", "1", "sinus")])
+def test_measure_biomarkers__no_pr_in_atrial_fibrillation_pr_kept_in_sinus_rhythm(shared_data, folder, record, rhythm):
+    """Review s32g F1: atrial fibrillation has no P wave, yet PR was 323 ms (CinC A1041, SNOMED 164889003) and
+    314.5 ms (LUDB 83, cardiologists: AF, no P marked), f waves timed as a P onset. With an irregular RR and P
+    windows unlike from beat to beat, PR and the P amplitude are NaN; a sinus record keeps both, also one with
+    an irregular RR (HR08883, sinus with premature beats: 62 % of RR steps > 10 %) whose P waves are alike."""
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.leads import canonicalise_leads
+    from edfgen.kernels.ecg.p_wave import rr_irregularity
+
+    rec = canonicalise_leads(read_wfdb(shared_data / "ecg" / folder / f"{record}.hea"))
+    m = measure_biomarkers(rec.signal, rec.fs).iloc[0]
+    if rhythm == "AF":
+        assert np.isnan(m["pr_interval_ms"]) and np.isnan(m["p_amplitude_mv"]), m
+    else:
+        assert 100 < m["pr_interval_ms"] < 250 and m["p_amplitude_mv"] > 0.05, m
+    assert np.isfinite(m[["heart_rate_bpm", "qrs_duration_ms", "qt_interval_ms"]].astype(float)).all()
+    if record == "HR08883":
+        assert rr_irregularity(delineate(rec.signal, rec.fs).r_peaks) > 0.45

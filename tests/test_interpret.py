@@ -164,6 +164,27 @@ def test_measure_biomarker_table__missing_samples_measured_on_the_longest_comple
     np.testing.assert_allclose(got.to_numpy(float), want[got.index].to_numpy(float), equal_nan=True)
 
 
+def test_measure_biomarker_table__flat_leads_reject_as_in_extract(shared_data, tmp_path):
+    """Review s32g F5: a record with V1-V6 constant 0 (CinC JS11438; extract rejects it) was measured on its
+    6 limb leads and not listed in rejects.tsv. The same check as extract rejects it with extract's reason;
+    3 flat leads (tolerated by extract) are still measured."""
+    import wfdb
+
+    from edfgen.commands.interpret import measure_biomarker_table
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg import LEADS
+
+    src = read_wfdb(shared_data / "ecg" / "cinc2021" / "E07500.hea")
+    for name, n_flat in {"six": 6, "three": 3}.items():
+        x = src.signal.T.astype(np.float64)
+        x[:, 12 - n_flat:] = 0.0
+        wfdb.wrsamp(name, fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=["16"] * 12,
+                    adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    table, rejects = measure_biomarker_table(tmp_path)
+    assert list(table["IID"]) == ["three"] and list(rejects["record"]) == ["six"]
+    assert rejects["reason"].iloc[0].startswith("6 flat lead(s) V1, V2, V3, V4, V5, V6 (band-passed SD")
+
+
 def test_interpret_edfs__biomarker_table_with_edf_columns(tmp_path, caplog):
     """Was a pandas KeyError traceback (the merge renamed both edf_* sides to _x/_y): a merged table's EDF-named
     columns are left out of the biomarkers with a warning; the EDF table itself, or naming an EDF column in

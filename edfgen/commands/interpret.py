@@ -29,7 +29,7 @@ from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.leads import canonicalise_leads
-from edfgen.kernels.ecg.preprocess import keep_finite_stretch
+from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, _check_flat, bandpass_notch, keep_finite_stretch
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.edf import associate, cluster_edfs
 from edfgen.kernels.validate import numeric_values
@@ -46,10 +46,13 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
     Each record is read and its leads canonicalised (at its own sampling rate; the delineator filters itself).
     A record with missing (NaN/inf) samples is cut to its longest stretch where every lead has one
     (:func:`edfgen.kernels.ecg.preprocess.keep_finite_stretch`) and rejected when that stretch is shorter than
-    the default checkpoint's ``min_duration_s`` (8 s) or a lead has no sample at all. Only those checks are
+    the default checkpoint's ``min_duration_s`` (8 s) or a lead has no sample at all. Extract's flat-lead and
+    amplitude check (:func:`edfgen.kernels.ecg.preprocess._check_flat`, on the band-passed stretch measured)
+    rejects the same way: more than ``max_flat_leads`` (3) flat leads, or a median lead SD that is not mV
+    (review s32g: a record with V1-V6 constant 0 was measured on half its leads). Only those checks are
     shared with ``edfgen extract``: a fully finite record is measured whatever its length (a 6 s record that
-    extract rejects as too short is measured), flat leads, clipping and implausible amplitudes are not checked
-    (a record extract rejects for them may be measured), and the whole (finite) record is measured, not the
+    extract rejects as too short is measured), clipping is not checked (a record extract rejects for it may be
+    measured), and the whole (finite) record is measured, not the
     10 s window extract embeds: a 30-minute Holter's biomarkers are those of its 30 minutes. Records without
     EDFs drop out of the join in :func:`interpret_edfs`.
 
@@ -58,14 +61,16 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
     (table ``IID`` + biomarker columns, rejects ``record, path, reason``)
     """
     refs = discover_records([ecg] if isinstance(ecg, (str, os.PathLike)) else ecg)
-    rows, rejects = [], []
+    rows, rejects, prep = [], [], Preprocessing()
     for ref in refs:
         try:
             item = read_records([ref])[0]  # a reader's failure is a reject (RecordRejected), never a traceback
             if isinstance(item, RecordRejected):
                 raise item
             # missing samples: measured on the longest stretch where every lead has one (as extract does)
-            rec = keep_finite_stretch(canonicalise_leads(item), min_s=Preprocessing().min_duration_s)
+            rec = keep_finite_stretch(canonicalise_leads(item), min_s=prep.min_duration_s)
+            y = bandpass_notch(rec.signal, prep=prep, fs=rec.fs)
+            _check_flat(y, y.shape[1], rec, prep, DEFAULT_QUALITY)   # extract's flat-lead rejection
         except RecordRejected as exc:
             rejects.append((ref.record_id, ref.path, exc.reason))
             continue

@@ -31,10 +31,12 @@ Method
    to baseline that cardiologists mark (Postema & Wilde 2014). **P onset**: the same construction mirrored
    in time before the P peak (reference point P peak - 60 ms), after the previous beat's T wave; the global
    onset is the 25th percentile of the per-lead onsets; **P offset** the trapezium after the P peak of the
-   spatial magnitude ``sqrt(sum_l x_l^2)`` of the 8 independent leads. These settings
+   spatial magnitude ``sqrt(sum_l x_l^2)`` of the 8 independent leads. No P wave is timed (PR and P amplitude
+   NaN) when the RR is irregular and the beats' P windows are unlike the median beat's (atrial fibrillation:
+   :mod:`edfgen.kernels.ecg.p_wave`). These settings
    (:class:`DelineationSettings`; the spatial magnitude for T and P is an option) were chosen by
    cross-validated grid search against the cardiologists of LUDB records 1-100, all leads
-   (``benchmarks/results/ludb_delineation.md``: held-out median absolute errors PR 5, QRS 5, QT 7 ms).
+   (``benchmarks/results/ludb_delineation.md``: held-out median absolute errors PR 4, QRS 5, QT 7 ms).
 5. **Axis and amplitudes**: frontal QRS axis from the net QRS areas of I and aVF
    (``atan2(2/sqrt(3) * aVF, I)``, exact for an Einthoven triangle); R, T and P amplitudes are
    the peak magnitudes of the vectorcardiogram reconstructed with the inverse Dower matrix;
@@ -71,6 +73,7 @@ from scipy import signal as sps
 
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelve_from_eight
+from edfgen.kernels.ecg.p_wave import has_consistent_p_wave
 from edfgen.kernels.ecg.pacing import detect_pacing, remove_spikes
 from edfgen.exceptions import InputError
 
@@ -188,6 +191,7 @@ class MedianBeat:
     r_index: int
     rr_s: float
     stimulus_index: float = field(default=math.nan, kw_only=True)
+    beats: np.ndarray | None = field(default=None, kw_only=True, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,9 @@ class Delineation(MedianBeat):
         Index of the R peak in :attr:`beat`.
     rr_s
         Median RR interval (s).
+    beats
+        ``float32 [8, len(beats_used), W]``: the beats of leads I, II, V1-V6 whose median is :attr:`beat`
+        (for the P-wave consistency gate, :mod:`edfgen.kernels.ecg.p_wave`).
     stimulus_index
         Index in :attr:`beat` of the ventricular pacing stimulus (NaN when the record is not paced,
         :func:`edfgen.kernels.ecg.pacing.detect_pacing`); a QRS onset found before it or within 40 ms after it
@@ -220,8 +227,9 @@ class Delineation(MedianBeat):
         ``[12]`` per-lead P onset and T end (NaN where the lead's wave is too small to time).
     t_window, p_window
         ``(lo, hi)`` indices into :attr:`beat` of the windows searched for the T wave (after the QRS) and
-        the P wave (before it), or ``None`` when the window was too short to search; :func:`measure_record`
-        takes the T and P amplitudes in the same windows.
+        the P wave (before it), or ``None`` when the window was too short to search (the P window also when
+        the record has no consistent P wave, :mod:`edfgen.kernels.ecg.p_wave`: atrial fibrillation);
+        :func:`measure_record` takes the T and P amplitudes in the same windows.
     """
 
     p_onset: float
@@ -352,6 +360,10 @@ class DelineationSettings:
     t_lead_quantile, p_lead_quantile
         ``None``: the global T end / P onset is timed on the spatial magnitude of the 8 independent leads;
         a number: that quantile of the per-lead ends / onsets (1 = latest T end, 0 = earliest P onset).
+    p_rr_irregular, p_min_consistency
+        No P wave is timed (P onset/offset and amplitude NaN) when at least ``p_rr_irregular`` of the successive
+        RR differences exceed 10 % of the median RR and the beats' P windows correlate with the median beat's
+        below ``p_min_consistency`` (median over beats): atrial fibrillation (:mod:`edfgen.kernels.ecg.p_wave`).
     """
 
     lp_hz: float = 40.0
@@ -368,6 +380,8 @@ class DelineationSettings:
     floor_s: float = 0.02
     t_lead_quantile: float | None = 0.5
     p_lead_quantile: float | None = 0.25
+    p_rr_irregular: float = 0.45
+    p_min_consistency: float = 0.7
 
 
 DEFAULT_SETTINGS = DelineationSettings()
@@ -414,9 +428,10 @@ def median_beat(ecg: np.ndarray, fs: float = SAMPLING_RATE, lp_hz: float = DEFAU
     levels = lp[:, iso_idx].mean(axis=2)                                  # [8, n_ok]
     t = np.arange(n)
     base = np.stack([np.interp(t, centres, levels[k]) for k in range(x.shape[0])])
-    cut = full[:, None] + seg[None, :]
-    beat = twelve_from_eight(np.median((lp - base)[:, cut], axis=1))           # [12, W]
-    return MedianBeat(fs, peaks, full, beat, pre, rr_med, stimulus_index=pre - pacing.ventricular_lag_s * fs)
+    beats = (lp - base)[:, full[:, None] + seg[None, :]]                      # [8, B, W]
+    beat = twelve_from_eight(np.median(beats, axis=1))                         # [12, W]
+    return MedianBeat(fs, peaks, full, beat, pre, rr_med, stimulus_index=pre - pacing.ventricular_lag_s * fs,
+                      beats=beats.astype(np.float32))
 
 
 def _global_bound(per_lead: np.ndarray, magnitude: float, quantile: float | None) -> float:
@@ -457,13 +472,15 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
                                                 reach=int(st.t_reach_s * fs), floor=floor, reverse=False)
         t_end = _global_bound(t_ends, t_mag, st.t_lead_quantile)
 
-    # P onset: mirrored trapezium before the P peak of the spatial magnitude, after the previous T wave
+    # P onset: mirrored trapezium before the P peak of the spatial magnitude, after the previous T wave;
+    # none in a record without a consistent P wave (irregular RR and unlike P windows: atrial fibrillation)
     p_on, p_off, p_ons, p_window = np.nan, np.nan, nan12, None
     p_lo = max(0, qrs_on - int(min(0.33, 0.6 * rr_med) * fs))
     if np.isfinite(t_end):
         p_lo = max(p_lo, int(t_end + 0.02 * fs - rr_med * fs))
     p_hi = qrs_on - int(0.02 * fs)
-    if p_hi - p_lo > int(0.04 * fs):
+    if p_hi - p_lo > int(0.04 * fs) and (mb.beats is None or has_consistent_p_wave(
+            mb.r_peaks, mb.beats, (p_lo, p_hi), rr_irregular=st.p_rr_irregular, min_consistency=st.p_min_consistency)):
         p_window = (p_lo, p_hi)
         p_ons, p_mag = _lead_and_global_bounds(beat, mag8, p_lo, p_hi, min_mv=st.p_min_mv, rel=st.p_rel,
                                                reach=int(st.p_reach_s * fs), floor=floor, reverse=True)
