@@ -98,7 +98,7 @@ def test_extract_edfs__table_pheno_rejects_manifest(ecg_dir, standin, tmp_path):
     assert list(ph.columns[:2]) == ["FID", "IID"] and (ph["FID"] == ph["IID"]).all()
     np.testing.assert_allclose(ph.iloc[:, 2:].to_numpy(), df.iloc[:, 1:].to_numpy())
     man = json.loads((out.parent / "edfs.tsv.manifest.json").read_text())
-    assert sorted(man["outputs"]) == ["edfs.tsv", "edfs.tsv.pheno", "edfs.tsv.rejects.tsv"]
+    assert sorted(man["outputs"]) == ["edfs.tsv", "edfs.tsv.notes.tsv", "edfs.tsv.pheno", "edfs.tsv.rejects.tsv"]
     assert man["extra"]["checkpoint_sha256"] == standin.sha256
     assert man["extra"]["preprocessing"]["sampling_rate"] == 500 and man["extra"]["n_rejected"] == 2
     assert not (out.parent / "edfs.tsv.parts").exists()
@@ -584,7 +584,7 @@ def test_extract_edfs__amplitudes_not_in_mv_rejected_and_npz_without_units_warne
     assert set(reasons) == {"uv", "counts", "huge", "spike"}
     assert all("implausible amplitude for mV" in v and "uV or ADC counts" in v for v in reasons.values())
     assert "median lead SD 2" in reasons["counts"] and "lead I has a sample 5.2e+06 mV" in reasons["spike"]
-    assert "1 .npz record(s) have no 'units': read as mV" in caplog.text
+    assert "1 record(s) had no 'units' (.npz): read as mV" in caplog.text
     got = pd.read_csv(r.table, sep="\t").iloc[0, 1:].to_numpy(float)
     np.testing.assert_allclose(got, _reference_edfs(standin.model, [hea])[hea.stem], rtol=1e-5, atol=1e-6)
 
@@ -603,8 +603,8 @@ def test_extract_edfs__records_shorter_than_the_window_noted_and_counted(shared_
         r = extract_edfs([d], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0)
     assert r.n_participants == 2 and json.loads(r.manifest.read_text())["extra"]["n_zero_padded"] == 1
     assert "short9 (" in caplog.text and "zero-padded 1.000 s at the end (record 9.000 s < window 10 s)" in caplog.text
-    assert "1 record(s) were shorter than the 10 s window (held edges trimmed included), zero-padded at the end by " \
-           "up to 1.000 s" in caplog.text
+    assert "1 record(s) had fewer seconds than the 10 s window (held edges trimmed included), zero-padded at the end " \
+           "by up to 1.000 s" in caplog.text
     short = dataclasses.replace(rec, signal=rec.signal[:, 250:4750].copy())
     with torch.no_grad():
         x = torch.from_numpy(preprocess(short, Preprocessing()))
@@ -627,10 +627,49 @@ def test_extract_edfs__unnamed_leads_in_a_wrong_order_warned_not_rejected(shared
     with caplog.at_level("DEBUG", logger="edfgen"):
         r = extract_edfs([d], tmp_path / "out" / "edfs.tsv", checkpoint=standin, workers=0, fs=500.0)
     assert r.n_participants == 3 and r.n_rejected == 0
-    assert "1 record(s) with unnamed leads break Einthoven's law" in caplog.text
+    assert "1 record(s) had unnamed leads that break Einthoven's law" in caplog.text
     flagged = [ln for ln in caplog.text.splitlines() if "unnamed leads break Einthoven's law (RMS" in ln]
     assert len(flagged) == 1 and "swapped (" in flagged[0]
     # the ratio recomputed here from the swapped array
     x = swapped[:3].astype(np.float64) - np.median(swapped[:3], axis=1, keepdims=True)
     ratio = np.sqrt(np.mean((x[0] + x[2] - x[1]) ** 2)) / np.sqrt(np.mean(x[1] ** 2))
     assert f"is {ratio:.2f}x lead II's" in flagged[0] and ratio > 1
+
+
+def test_extract_edfs__zeroed_leads_warned_and_every_note_in_the_notes_file(shared_data, standin, tmp_path, caplog):
+    """Was (review s32g): zeroed leads (which shift a record's EDFs) were logged at INFO, their records named only
+    at -vv, while the harmless held end of every PTB-XL record was the one warning; no per-record note was
+    written. Now zeroed leads are a warning naming the records, the held-end trim is information, and every note
+    of every record in the table (resumed chunks included) is a row of <out>.notes.tsv, listed in the manifest."""
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    for name in ("JS20004", "JS20008", "E07500"):                # V2, V4, V6 constant 0 in the first two
+        for f in (shared_data / "ecg" / "cinc2021").glob(f"{name}.*"):
+            shutil.copy(f, ecg)
+    for f in (shared_data / "ecg" / "ptbxl" / "records500" / "00000").glob("00001_hr.*"):   # a held end
+        shutil.copy(f, ecg)
+    out = tmp_path / "out" / "edfs.tsv"
+
+    def crash(chunk, n_done):
+        if chunk == 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):                      # 00001_hr and E07500 done in the first chunk
+        extract_edfs([ecg], out, checkpoint=standin, batch_size=2, chunk_size=2, workers=0, on_chunk=crash)
+    with caplog.at_level("INFO", logger="edfgen"):
+        r = extract_edfs([ecg], out, checkpoint=standin, batch_size=2, chunk_size=2, workers=0)
+    assert r.resumed == 2 and r.n_participants == 4
+    warned = [rec.getMessage() for rec in caplog.records if rec.levelname == "WARNING"]
+    assert len(warned) == 1 and "2 record(s) had flat or entirely missing lead(s) set to zeros" in warned[0]
+    assert "JS20004, JS20008" in warned[0] and "edfs.tsv.notes.tsv" in warned[0]
+    info = [rec.getMessage() for rec in caplog.records if rec.levelname == "INFO"]
+    assert any("1 record(s) had a held (flat) stretch at their start or end" in m for m in info)
+    check_file("ecg_notes", r.notes)
+    notes = pd.read_csv(r.notes, sep="\t")
+    zeroed = notes[notes["note"].str.startswith("zeroed")]
+    assert zeroed["record"].tolist() == ["JS20004", "JS20008"]
+    assert (zeroed["note"] == "zeroed lead(s) V2, V4, V6: flat (band-passed SD < 0.01 mV)").all()
+    assert notes.loc[notes["record"] == "00001_hr", "note"].str.startswith("trimmed").any()
+    assert set(notes["path"]) <= {str(p) for p in ecg.glob("*.hea")}
+    manifest = json.loads(r.manifest.read_text())
+    assert "edfs.tsv.notes.tsv" in manifest["outputs"] and manifest["extra"]["n_zeroed_leads"] == 2

@@ -368,3 +368,48 @@ def test_preprocess__every_shared_real_record_accepted(shared_data):
     arr = load_ecgs([ecg / "ptbxl" / "records500", ecg / "ptbxl" / "records100", ecg / "cinc2021"], PREP)
     assert arr.rejects == []
     assert len(arr.ids) == 353 + 1499 + 40
+
+
+def _notes(batch, kind: str) -> list[tuple[str, str]]:
+    return [(rid, note) for rid, _, note in batch.notes if note.split(" ", 1)[0] == kind]
+
+
+def test_preprocess_many__qrs_peaks_clipped_on_each_beat_noted_not_rejected(shared_data, cinc):
+    """Was (review s32g): a lead whose every R peak is flattened at one value (tens of ms per beat, never the
+    0.1 s run that rejects) was accepted without a word. Now it is kept with a 'clipped' note naming the lead;
+    the real records are not flagged (none of the 2,095 in the shared data; the 40 of CinC 2021 here)."""
+    base = read_wfdb(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00002_hr.hea")
+    x = base.signal.copy()
+    ii = LEADS.index("II")
+    med = np.median(x[ii])
+    x[ii] = np.minimum(x[ii], med + 0.5 * (x[ii].max() - med))        # every R of lead II cut at half its height
+    batch = preprocess_many([base, dataclasses.replace(base, record_id="clip", signal=x)], PREP)
+    assert batch.record_ids == ["00002_hr", "clip"] and batch.rejects == []
+    assert [(rid, note.split(":")[0]) for rid, note in _notes(batch, "clipped")] == \
+        [("clip", "clipped lead(s) II (7 plateaus at its max)")]
+    real = preprocess_many(iter_records(cinc), PREP)
+    assert _notes(real, "clipped") == [] and len(real.record_ids) == 40
+
+
+def test_preprocess_many__lead_i_inverted_noted(shared_data, cinc):
+    """Was (review s32g): a record with the arm electrodes swapped (lead I mirrored) or inverted as a whole was
+    accepted silently. Now lead I with P, QRS and T all negative gives an 'inverted' note; real records are not
+    flagged."""
+    base = read_wfdb(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00002_hr.hea")
+    idx = {name: LEADS.index(name) for name in ("I", "II", "III", "aVR", "aVL")}
+    swap = base.signal.copy()                                          # LA/RA reversal
+    swap[idx["I"]] = -base.signal[idx["I"]]
+    swap[[idx["II"], idx["III"], idx["aVR"], idx["aVL"]]] = base.signal[[idx["III"], idx["II"], idx["aVL"], idx["aVR"]]]
+    batch = preprocess_many([base, dataclasses.replace(base, record_id="swap", signal=swap),
+                             dataclasses.replace(base, record_id="negated", signal=-base.signal)], PREP)
+    assert [rid for rid, _ in _notes(batch, "inverted")] == ["swap", "negated"]
+    real = preprocess_many(iter_records(cinc), PREP)
+    assert _notes(real, "inverted") == []
+
+
+def test_preprocess_many__centre_crop_noted(cinc):
+    """A record longer than the window is said to be centre-cropped (which seconds were used)."""
+    real = read_wfdb(cinc / "E07501.hea")
+    long = dataclasses.replace(real, record_id="long", signal=np.concatenate([real.signal, real.signal], axis=1))
+    batch = preprocess_many([real, long], PREP)
+    assert _notes(batch, "centre-cropped") == [("long", "centre-cropped to the 10 s window from 5.000 s of 20.000 s")]

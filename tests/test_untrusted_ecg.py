@@ -71,6 +71,7 @@ def test_why_wfdb_signal_file_outside_folder__rejected_never_read(tmp_path: Path
     np.testing.assert_array_equal(got["DOWN"].signal, got["GOOD"].signal)
     for rid, name in (("UP", "outside_up.dat"), ("ABS", "outside_abs.dat"), ("LINK", "SRC.dat")):
         assert isinstance(got[rid], str) and "outside the ECG folder" in got[rid] and name in got[rid], got[rid]
+    assert "copy them into it rather than link them" in got["LINK"]    # review s32g: a folder of links to a sample
     # the fallback through wfdb.rdrecord (format 212 here) is confined too
     (ecg / "UP.hea").write_text((ecg / "UP.hea").read_text().replace(" 16 1000/mV", " 212 1000/mV"))
     with pytest.raises(RecordRejected, match="outside the ECG folder"):

@@ -33,6 +33,8 @@ Outputs (beside ``out``, every side file named after it, so that several tables 
 ``out``                       ``IID, edf_001 … edf_D`` (TSV or parquet by extension)
 ``<out>.pheno``               PLINK ``--pheno`` file: ``FID IID edf_…`` (FID of ``fam``, else = IID; missing = ``NA``)
 ``<out>.rejects.tsv``         ``record, path, reason`` for each record not used
+``<out>.notes.tsv``           ``record, path, note`` for each note on a record used (leads zeroed, samples cut,
+                              clipping, ...; :mod:`edfgen.commands.extract_notes`)
 ``<out>.pca.tsv``             with ``pca``: ``IID, PC1 … PCk``
 ``<out>.pca_loadings.tsv``    with ``pca``: ``edf, mean, sd, PC1 … PCk`` (project new data with them)
 ``<out>.manifest.json``       provenance, with the checkpoint sha256 and preprocessing; ``--force``
@@ -60,6 +62,7 @@ import pandas as pd
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, threads_opt
 from edfgen.commands.extract_ids import pheno_table, read_fam_fids, read_id_map
+from edfgen.commands.extract_notes import NOTE_COLUMNS, ordered_notes, report_notes
 from edfgen.commands.extract_parts import (open_parts, own_file, parts_dir, record_fingerprints, resume_state,
                                            write_chunk)
 from edfgen.exceptions import EdfgenError, InputError, OutputError
@@ -69,8 +72,6 @@ from edfgen.formats.manifest import listed_outputs, read_manifest, recording
 from edfgen.formats.tables import clean_temp_files, first_missing, remove_if_empty, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
-from edfgen.kernels.ecg.record import (NOTE_ASSUMED_MV, NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_LEAD_ORDER, NOTE_MISSING,
-                                      NOTE_PADDED, NOTE_ZEROED, note_kind)
 from edfgen.kernels.edf import edf_pca, embed_windows
 from edfgen.model.device import DEVICES, PRECISIONS, load_model
 from edfgen.progress import progress
@@ -158,10 +159,10 @@ class _Loader:
 
 
 def side_files(out: str | os.PathLike, *, pca: int | None = None) -> dict[str, Path]:
-    """The side files of the EDF table ``out``, named after it: ``pheno``, ``rejects``, ``manifest``
+    """The side files of the EDF table ``out``, named after it: ``pheno``, ``rejects``, ``notes``, ``manifest``
     (and ``pca``, ``pca_loadings`` with ``pca``)."""
     out = Path(out)
-    names = {"pheno": ".pheno", "rejects": ".rejects.tsv", "manifest": ".manifest.json"}
+    names = {"pheno": ".pheno", "rejects": ".rejects.tsv", "notes": ".notes.tsv", "manifest": ".manifest.json"}
     if pca:
         names.update(pca=".pca.tsv", pca_loadings=".pca_loadings.tsv")
     return {k: out.with_name(out.name + v) for k, v in names.items()}
@@ -176,6 +177,8 @@ class ExtractResult:
     ----------
     table, pheno, rejects, manifest
         Paths of the EDF table, PLINK pheno file, rejects and manifest.
+    notes
+        Path of the notes on the records used (``<out>.notes.tsv``).
     pca, pca_loadings
         Paths of the PCA outputs (``None`` without ``pca``).
     n_records, n_rejected, n_participants, n_edfs
@@ -196,6 +199,7 @@ class ExtractResult:
     pca: Path | None = None
     pca_loadings: Path | None = None
     checkpoint_sha256: str = ""
+    notes: Path | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -384,6 +388,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     done_ids = [i for i, v in zip(old.ids, valid) if v]
     done_arrays = [old.edfs[valid]] if old.edfs is not None and valid.any() else []
     done_rejects = [r for r, f in zip(old.rejects, old.reject_fps) if fps.get(r[0]) == f]
+    done_notes = [n for n, f in zip(old.notes, old.note_fps) if fps.get(n[0]) == f]
     next_chunk = old.next_chunk
     done = set(done_ids) | {r[0] for r in done_rejects}
     todo = [r for r in todo_all if r.record_id not in done]
@@ -400,48 +405,35 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     buf_ids: list[str] = []
     buf_edfs: list[np.ndarray] = []
     buf_rej: list[tuple[str, str, str]] = []
+    buf_notes: list[tuple[str, str, str]] = []
     n_done, n_batches_in_chunk, chunk = resumed, 0, next_chunk
 
     def flush() -> None:
         """Make the buffered batches a durable chunk, move them to the done lists, report."""
         nonlocal n_done, n_batches_in_chunk, chunk
-        write_chunk(parts, chunk, buf_ids, buf_edfs, d or 0, buf_rej, fps)
+        write_chunk(parts, chunk, buf_ids, buf_edfs, d or 0, buf_rej, fps, buf_notes)
         n_done += len(buf_ids) + len(buf_rej)
         done_ids.extend(buf_ids)
         done_arrays.extend(buf_edfs)
         done_rejects.extend(buf_rej)
-        for buf in (buf_ids, buf_edfs, buf_rej):
+        done_notes.extend(buf_notes)
+        for buf in (buf_ids, buf_edfs, buf_rej, buf_notes):
             buf.clear()
         n_batches_in_chunk = 0
         if on_chunk is not None:
             on_chunk(chunk, n_done)
         chunk += 1
 
-    # records changed on the way and kept (counted per kind of note; each listed with -vv): a held stretch at
-    # an edge trimmed, channels beside the 12 leads (V4R, Frank, RESP, ...) dropped, missing samples cut,
-    # an .npz without units read as mV, a record shorter than the window zero-padded, unnamed leads that break
-    # Einthoven's law, flat or entirely missing leads zeroed
-    changed = {NOTE_FLAT_EDGE: 0, NOTE_DROPPED: 0, NOTE_MISSING: 0, NOTE_ASSUMED_MV: 0, NOTE_PADDED: 0,
-               NOTE_LEAD_ORDER: 0, NOTE_ZEROED: 0}
-    longest_pad = 0.0
     bar = progress(total=len(todo), desc="extract", unit="ECG")
     try:
         for ids, signals, rejects, notes in _Loader(batches, prep, fs, quality, workers):
-            by_kind: dict[str, dict[tuple[str, str], list[str]]] = {}
-            for rid, path, note in notes:
-                by_kind.setdefault(note_kind(note), {}).setdefault((rid, path), []).append(note)
-                if note_kind(note) == NOTE_PADDED:  # "zero-padded 0.100 s at the end ..."
-                    longest_pad = max(longest_pad, float(note.split(" ", 2)[1]))
-            for kind in changed:
-                for (rid, path), found in by_kind.get(kind, {}).items():
-                    log.debug("%s (%s): %s", rid, path, "; ".join(found))
-                changed[kind] += len(by_kind.get(kind, {}))
             if len(ids):
                 e = embed_windows(model, signals, prep)
                 d = e.shape[1]
                 buf_ids.extend(ids)
                 buf_edfs.append(e)
             buf_rej.extend(rejects)
+            buf_notes.extend(notes)
             bar.update(len(ids) + len(rejects))
             n_batches_in_chunk += 1
             if n_batches_in_chunk >= per_chunk:
@@ -450,30 +442,6 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             flush()
     finally:
         bar.close()
-    n_trimmed, n_dropped, n_cut = (changed[k] for k in (NOTE_FLAT_EDGE, NOTE_DROPPED, NOTE_MISSING))
-    if n_dropped:
-        log.info("extract: %d record(s) had channels beside the 12 leads (right-sided, Frank, non-ECG), dropped "
-                 "(listed with -vv)", n_dropped)
-    if n_trimmed:
-        log.warning("extract: %d record(s) had a held (flat) stretch at their start or end, trimmed and kept "
-                    "(listed with -vv; count in the manifest)", n_trimmed)
-    if n_cut:
-        log.warning("extract: %d record(s) had missing (NaN/inf) samples, cut to their longest stretch without any "
-                    "and kept (listed with -vv; count in the manifest)", n_cut)
-    if changed[NOTE_PADDED]:  # info, not a warning: every PTB-XL record is ~0.1 s short once its held end is trimmed
-        log.info("extract: %d record(s) were shorter than the %g s window (held edges trimmed included), zero-padded "
-                 "at the end by up to %.3f s (listed with -vv; count in the manifest)", changed[NOTE_PADDED],
-                 prep.window_s, longest_pad)
-    if changed[NOTE_ZEROED]:
-        log.info("extract: %d record(s) had flat or entirely missing lead(s) (at most %d), kept as zeros (listed with "
-                 "-vv; count in the manifest)", changed[NOTE_ZEROED], quality.max_flat_leads)
-    if changed[NOTE_LEAD_ORDER]:
-        log.warning("extract: %d record(s) with unnamed leads break Einthoven's law (I + III = II) grossly: a lead "
-                    "order other than I, II, III, aVR, aVL, aVF, V1-V6? Kept; listed with -vv", changed[NOTE_LEAD_ORDER])
-    if changed[NOTE_ASSUMED_MV]:
-        log.warning("extract: %d .npz record(s) have no 'units': read as mV (a record far too large for mV is "
-                    "rejected; store units='uV' or 'mV' to be sure; listed with -vv)", changed[NOTE_ASSUMED_MV])
-
     # ---- assemble (only records listed now, in discovery order)
     wanted = {r.record_id for r in todo_all}
     arr = np.concatenate([a for a in done_arrays if len(a)]) if any(len(a) for a in done_arrays) else None
@@ -499,7 +467,10 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
 
     out_dir = out.parent if str(out.parent) else Path(".")
     side = side_files(out, pca=pca)
-    pheno, rejects_path = side["pheno"], side["rejects"]
+    pheno, rejects_path, notes_path = side["pheno"], side["rejects"], side["notes"]
+    note_rows = ordered_notes(done_notes, order)   # (the notes of the records in the table, resumed ones included)
+    note_counts = report_notes(note_rows, notes_name=notes_path.name, window_s=prep.window_s,
+                               max_flat_leads=quality.max_flat_leads)
     params = {"ecg": [str(p) for p in paths], "out": str(out), "checkpoint": str(getattr(loaded, "path", checkpoint)),
               "batch_size": batch_size, "workers": workers, "pca": pca, "id_map": str(id_map) if id_map else None,
               "fam": str(fam) if fam else None,
@@ -510,7 +481,8 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
         write_table(frame, out, float_format="%.8g")
         write_table(pheno_table(frame, fids, fam=fam, name=pheno.name), pheno, float_format="%.8g")
         write_table(rej_df, rejects_path)
-        outputs = [out, pheno, rejects_path]
+        write_table(pd.DataFrame(note_rows, columns=NOTE_COLUMNS), notes_path)
+        outputs = [out, pheno, rejects_path, notes_path]
         pca_path = loadings_path = None
         if pca:
             res = edf_pca(frame[cols].to_numpy(), int(pca))
@@ -533,17 +505,14 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             "preprocessing": prep.to_dict(),
             "ecg_records_fingerprint": hashlib.sha256("\n".join(f"{k}\0{v}" for k, v in sorted(fps.items())).encode()).hexdigest(),
             "n_records": len(refs), "n_rejected": len(rej_df), "n_participants": len(frame), "n_edfs": d,
-            "n_trimmed_flat_edges": n_trimmed,  # records of this run (not resumed chunks) with a held edge cut
-            "n_dropped_channels": n_dropped,    # records of this run with channels beside the 12 leads dropped
-            "n_cut_missing_samples": n_cut,     # records of this run cut to their longest stretch without NaN/inf
-            "n_zero_padded": changed[NOTE_PADDED],  # records of this run shorter than the window, zero-padded
-            "n_zeroed_leads": changed[NOTE_ZEROED],  # records of this run with flat or all-missing leads set to zeros
+            **note_counts,   # records in the table with each kind of note (edfgen.commands.extract_notes)
             "aggregation": "EDF of an ECG = mean over its crops; participant = mean over accepted ECGs",
         })
     shutil.rmtree(parts, ignore_errors=True)
     return ExtractResult(table=out, pheno=pheno, rejects=rejects_path, manifest=side["manifest"],
                          n_records=len(refs), n_rejected=len(rej_df), n_participants=len(frame), n_edfs=d,
-                         resumed=resumed, pca=pca_path, pca_loadings=loadings_path, checkpoint_sha256=sha)
+                         resumed=resumed, pca=pca_path, pca_loadings=loadings_path, checkpoint_sha256=sha,
+                         notes=notes_path)
 
 # ---------------------------------------------------------------------------------------------- the command
 # its options (the only place their defaults, ranges and choices are written) and run(options),

@@ -6,8 +6,8 @@ What this module knows: the layout of ``<out>.parts/`` and when its contents may
   model config** (a config edited between a kill and the rerun changes the EDFs without changing the
   weights), the preprocessing, the quality thresholds and ``--fs``. Parts written under another key
   are discarded as a whole.
-* ``chunk_NNNNNN.npz`` holds, per chunk of records, the EDF rows and rejects with each record's input
-  fingerprint (:func:`record_fingerprints`); a record is done only while its files are unchanged.
+* ``chunk_NNNNNN.npz`` holds, per chunk of records, the EDF rows, rejects and notes of the accepted records
+  (``<out>.notes.tsv``) with each record's input fingerprint (:func:`record_fingerprints`); a record is done only while its files are unchanged.
 
 Chunks are written atomically (:func:`edfgen.formats.tables.atomic_write`); a chunk or state file that
 cannot be read (a disk that lost it) makes the run start afresh instead of failing.
@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 #: (stop 29): chunks of format 3 may hold records rejected under the older rules, so they are not reused
 #: 5: a WFDB record's fingerprint covers every file its header names (signal files under other names, the segments
 #: of a multi-segment record; review s30g): a format-4 key missed them, so its chunks are not reused
-PARTS_FORMAT = 5
+#: 6: the notes of the accepted records are kept beside their EDFs (``<out>.notes.tsv`` lists resumed records too;
+#: review s32g)
+PARTS_FORMAT = 6
 
 
 def parts_dir(out: Path) -> Path:
@@ -67,6 +69,8 @@ class Parts:
     rejects: list[tuple[str, str, str]]
     reject_fps: list[str]
     next_chunk: int
+    notes: list[tuple[str, str, str]] = field(default_factory=list)
+    note_fps: list[str] = field(default_factory=list)
 
 
 def read_parts(parts: Path) -> Parts:
@@ -76,6 +80,8 @@ def read_parts(parts: Path) -> Parts:
     arrays: list[np.ndarray] = []
     rejects: list[tuple[str, str, str]] = []
     reject_fps: list[str] = []
+    notes: list[tuple[str, str, str]] = []
+    note_fps: list[str] = []
     last = -1
     for f in sorted(parts.glob("chunk_*.npz")):
         if is_temp_name(f.name):
@@ -86,14 +92,19 @@ def read_parts(parts: Path) -> Parts:
             arrays.append(z["edfs"])
             rejects.extend(zip(z["reject_ids"].tolist(), z["reject_paths"].tolist(), z["reject_reasons"].tolist()))
             reject_fps.extend(z["reject_fps"].tolist())
+            notes.extend(zip(z["note_ids"].tolist(), z["note_paths"].tolist(), z["note_texts"].tolist()))
+            note_fps.extend(z["note_fps"].tolist())
         last = max(last, int(f.stem.split("_")[1]))
     nonempty = [a for a in arrays if len(a)]
-    return Parts(ids, fps, np.concatenate(nonempty) if nonempty else None, rejects, reject_fps, last + 1)
+    return Parts(ids, fps, np.concatenate(nonempty) if nonempty else None, rejects, reject_fps, last + 1, notes,
+                 note_fps)
 
 
 def write_chunk(parts: Path, index: int, ids: list[str], edfs: list[np.ndarray], d: int,
-                rejects: list[tuple[str, str, str]], fps: dict[str, str]) -> None:
-    """Write chunk ``index`` (EDF rows of ``ids``, ``rejects``, their fingerprints) atomically."""
+                rejects: list[tuple[str, str, str]], fps: dict[str, str],
+                notes: list[tuple[str, str, str]] = ()) -> None:
+    """Write chunk ``index`` (EDF rows of ``ids``, ``rejects``, the ``notes`` of the accepted records, their
+    fingerprints) atomically."""
     path = parts / f"chunk_{index:06d}.npz"
     arr = np.concatenate(edfs) if edfs else np.zeros((0, d), np.float32)
     with atomic_write(path, "wb") as fh:
@@ -102,7 +113,11 @@ def write_chunk(parts: Path, index: int, ids: list[str], edfs: list[np.ndarray],
                  reject_ids=np.array([r[0] for r in rejects], dtype=str),
                  reject_paths=np.array([r[1] for r in rejects], dtype=str),
                  reject_reasons=np.array([r[2] for r in rejects], dtype=str),
-                 reject_fps=np.array([fps[r[0]] for r in rejects], dtype=str))
+                 reject_fps=np.array([fps[r[0]] for r in rejects], dtype=str),
+                 note_ids=np.array([n[0] for n in notes], dtype=str),
+                 note_paths=np.array([n[1] for n in notes], dtype=str),
+                 note_texts=np.array([n[2] for n in notes], dtype=str),
+                 note_fps=np.array([fps[n[0]] for n in notes], dtype=str))
 
 
 def record_fingerprints(refs: Sequence[RecordRef]) -> dict[str, str]:

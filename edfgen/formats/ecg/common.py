@@ -102,7 +102,8 @@ def confine(path: str | os.PathLike, root: str | os.PathLike, *, what: str, reco
     base = _real_root(os.fspath(root))
     if real != base and not real.startswith(base.rstrip(os.sep) + os.sep):
         raise RecordRejected(f"{what} {str(path)!r} resolves to {real}, outside the ECG folder {base} "
-                             f"(files a record refers to must lie inside the folder given)",
+                             f"(files a record refers to must lie inside the folder given: copy them into it rather than link "
+                             f"them, or give --ecg the folder they lie in)",
                              record_id=record_id, path=source)
     return Path(real)
 

@@ -34,7 +34,9 @@ Steps, in order
    a brief electrode pop or saturation outside its centre window; one inside that window rejects it, the
    reason saying which seconds were used. The window is not moved to a cleaner stretch: every record's
    window is the same, predictable one (the centre), chosen without looking at its quality, so the
-   embedding never depends on where artefacts happen to lie.
+   embedding never depends on where artefacts happen to lie. Noted, not rejected: a centre crop (which seconds
+   were used) and a lead whose peaks are clipped at one value on several beats
+   (:func:`edfgen.kernels.ecg.lead_checks.clipped_leads`: saturation on each QRS, too brief to reject).
 4. **Resampling** to ``sampling_rate`` (500 Hz) with ``scipy.signal.resample_poly`` (polyphase,
    rational factor up/down, Kaiser-windowed anti-aliasing FIR), the record's ends extended as
    ``resample_padding`` says (a mirror for new checkpoints; zeros, a step at the end, for the shipped ones).
@@ -46,7 +48,9 @@ Steps, in order
 6. **Flat leads**: a lead whose filtered standard deviation (within the real, unpadded samples)
    is below ``flat_std_mv`` is flat; more than ``max_flat_leads`` (default 3) flat leads reject
    the record, fewer are set to exact zeros and noted (``"zeroed lead(s) ..."``, see :class:`QualityThresholds`). A median lead SD above
-   ``max_median_sd_mv`` rejects: the samples are not millivolts (µV or ADC counts, a wrong gain).
+   ``max_median_sd_mv`` rejects: the samples are not millivolts (µV or ADC counts, a wrong gain). A lead I whose
+   P, QRS and T are all negative is noted (:func:`edfgen.kernels.ecg.lead_checks.lead_i_inverted`: arm electrodes
+   swapped?).
 
 A rejected record raises :class:`~edfgen.kernels.ecg.record.RecordRejected` with the reason; batch code
 catches it and writes ``rejects.tsv``.
@@ -62,8 +66,9 @@ from typing import Iterable
 import numpy as np
 from scipy import signal as sps
 
+from edfgen.kernels.ecg.lead_checks import clipping_notes, inversion_notes
 from edfgen.kernels.ecg.leads import canonicalise_leads
-from edfgen.kernels.ecg.record import (NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED, NOTE_ZEROED, EcgRecord,
+from edfgen.kernels.ecg.record import (NOTE_CROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED, NOTE_ZEROED, EcgRecord,
                                       RecordRejected)
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 
@@ -106,6 +111,11 @@ class QualityThresholds:
         5 mV): its samples are not millivolts (µV or ADC counts read as mV, a wrong gain or units per bit).
         Over the 2,095 accepted real records of PTB-XL (500 and 100 Hz), CinC 2021 and LUDB the median lead
         SD is 0.058–0.538 mV, so the bound is 9 times the largest.
+    clip_plateau_s, clip_plateaus, clip_rail_fraction
+        QRS clipping, a note and not a reject (:func:`edfgen.kernels.ecg.lead_checks.clipped_leads`): a lead with at
+        least ``clip_plateaus`` (default 3) plateaus of at least ``clip_plateau_s`` (10 ms) at its own minimum or
+        maximum value, that value at least ``clip_rail_fraction`` (0.25) of the lead's range from its median, is
+        noted ``"clipped ..."``. ``clip_plateaus`` 0 turns the check off.
     max_abs_mv
         A sample farther than this (mV) from its lead's median rejects the record before filtering (default
         1000 mV; real records reach 11.5 mV with baseline wander, an ECG amplifier's input range is a few
@@ -118,6 +128,9 @@ class QualityThresholds:
     rail_fraction: float = 0.5
     max_median_sd_mv: float = 5.0
     max_abs_mv: float = 1000.0
+    clip_plateau_s: float = 0.01
+    clip_plateaus: int = 3
+    clip_rail_fraction: float = 0.25
 
 
 DEFAULT_QUALITY = QualityThresholds()
@@ -406,12 +419,22 @@ def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds)
         raise RecordRejected(f"{exc.reason} in the {keep / rec.fs:g} s used (the centre {prep.window_s:g} s window "
                              f"and its margins, from {start / rec.fs:.3f} s of {dur:.3f} s)",
                              record_id=rec.record_id, path=rec.path) from None
+    rec = replace(rec, notes=rec.notes + _window_notes(rec, dur, prep, quality))
     x = resample(rec.signal, rec.fs, prep.sampling_rate, padding=prep.resample_padding)
     if x.shape[1] < prep.window_samples:  # _window pads it: said, so a user sees which records were padded
         pad = (prep.window_samples - x.shape[1]) / prep.sampling_rate
         rec = replace(rec, notes=rec.notes + (f"{NOTE_PADDED} {pad:.3f} s at the end (record {dur:.3f} s < "
                                               f"window {prep.window_s:g} s)",))
     return x, rec
+
+
+def _window_notes(rec: EcgRecord, dur: float, prep: Preprocessing, quality: QualityThresholds) -> tuple[str, ...]:
+    """Notes on the samples used (``rec``, cropped with its margins) of a record of ``dur`` seconds (after trims):
+    centre-cropped to the window, QRS peaks clipped (:func:`edfgen.kernels.ecg.lead_checks.clipped_leads`)."""
+    cropped = (f"{NOTE_CROPPED} to the {prep.window_s:g} s window from {(dur - prep.window_s) / 2:.3f} s of "
+               f"{dur:.3f} s",) if dur > prep.window_s + 0.5 / rec.fs else ()
+    return cropped + clipping_notes(rec.signal, rec.fs, rec.leads, plateau_s=quality.clip_plateau_s,
+                                    min_plateaus=quality.clip_plateaus, rail_fraction=quality.clip_rail_fraction)
 
 
 def _window(x: np.ndarray, prep: Preprocessing) -> tuple[np.ndarray, int]:
@@ -546,7 +569,9 @@ def preprocess_many(records: Iterable[EcgRecord | RecordRejected], prep: Preproc
             flat = [n for n in flat if n not in _zeroed_missing(rec)]     # said once, as missing
             if flat:
                 note = f"{NOTE_ZEROED} lead(s) {', '.join(flat)}: flat (band-passed SD < {quality.flat_std_mv:g} mV)"
-                prepared[k] = (i, replace(rec, notes=rec.notes + (note,)), None)
+                rec = replace(rec, notes=rec.notes + (note,))
+            rec = replace(rec, notes=rec.notes + inversion_notes(y[j], prep.sampling_rate, prep.leads))
+            prepared[k] = (i, rec, None)
             out[i] = y[j]
     order = sorted(out)
     signals = np.stack([out[i] for i in order]).astype(np.float32, copy=False) if order \

@@ -19,17 +19,19 @@ from edfgen.exceptions import InputError
 #: First words of the :attr:`EcgRecord.notes` that batch code counts and reports (``edfgen extract``'s log
 #: and manifest): a held (flat) stretch at an edge trimmed, channels beside the 12 leads dropped, missing
 #: (NaN/inf) samples cut, a record shorter than the window zero-padded, units not given and taken as mV,
-#: unnamed leads that break Einthoven's law (a wrong lead order?), flat or entirely missing leads set to zeros.
+#: unnamed leads that break Einthoven's law (a wrong lead order?), flat or entirely missing leads set to zeros, a
+#: record longer than the window centre-cropped, QRS peaks clipped at one value, lead I inverted (LA/RA reversal?).
 #: A reader's other notes must not start with these words.
 NOTE_FLAT_EDGE, NOTE_DROPPED, NOTE_MISSING = "trimmed", "dropped", "cut"
 NOTE_PADDED, NOTE_ASSUMED_MV, NOTE_LEAD_ORDER = "zero-padded", "assumed", "unnamed"
-NOTE_ZEROED = "zeroed"
+NOTE_ZEROED, NOTE_CROPPED, NOTE_CLIPPED, NOTE_LEAD_I_INVERTED = "zeroed", "centre-cropped", "clipped", "inverted"
 
 
 def note_kind(note: str) -> str:
     """The first word of a record note (compare with :data:`NOTE_FLAT_EDGE`, :data:`NOTE_DROPPED`,
     :data:`NOTE_MISSING`, :data:`NOTE_PADDED`, :data:`NOTE_ASSUMED_MV`,
-    :data:`NOTE_LEAD_ORDER`, :data:`NOTE_ZEROED`)."""
+    :data:`NOTE_LEAD_ORDER`, :data:`NOTE_ZEROED`, :data:`NOTE_CROPPED`, :data:`NOTE_CLIPPED`,
+    :data:`NOTE_LEAD_I_INVERTED`)."""
     return note.split(" ", 1)[0]
 
 
