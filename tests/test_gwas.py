@@ -587,6 +587,11 @@ def test_gwas_cli__binary_auto_engine_is_fast_and_firth_is_hail(hail_context, co
     assert r.exit_code == 2 and "--engine fast needs" in r.output
 
 
+def _ridge_base(cohort) -> list[str]:
+    return ["gwas", "--bfile", str(cohort / "g"), "--pheno", str(cohort / "pheno.tsv"), "--covar",
+            str(cohort / "covar.tsv"), "--covar-cols", "age,sex,centre", "--no-plots", "--maf", "0", "--hwe", "0"]
+
+
 def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(cohort, tmp_path):
     """--model ridge-loco writes loco/ (dictionary columns) and its step 2 is OLS of the transformed
     phenotype minus the chromosome's LOCO prediction on covariates + variant (statsmodels); reusing
@@ -657,6 +662,21 @@ def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(c
     assert r.exit_code == 2 and "--loco-predictions needs --model ridge-loco" in r.output
     r = CliRunner().invoke(cli, base + ["--model", "ridge-loco", "--engine", "hail", "--out", str(tmp_path / "y")])
     assert r.exit_code == 2 and "fast engine" in r.output
+
+
+def test_gwas_cli__loco_models_on_one_chromosome_refused_up_front(cohort, tmp_path):
+    """ridge-loco's step 1 on one chromosome gave LOCO predictions ~0, i.e. plain linear regression, silently
+    (review s32e); both LOCO models now refuse it in one line before any pass over the genotypes."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    for model in ("ridge-loco", "lmm-loco"):
+        r = CliRunner().invoke(cli, [*_ridge_base(cohort), "--chr", "1", "--model", model,
+                                     "--out", str(tmp_path / model)])
+        assert r.exit_code == 2, r.output
+        assert f"--model {model}: the analysed variants are on 1 chromosome(s) (1)" in r.output
+        assert "needs >= 2 chromosomes" in r.output and not (tmp_path / model / "samples.tsv").exists()
 
 
 # ----------------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, ch
                                         inverse_normal_transform, lambda_gc)
 from edfgen.kernels.clump import effective_number_of_tests
 from edfgen.kernels.firth import FIRTH_P_THRESHOLD
-from edfgen.kernels.models import MODELS
+from edfgen.kernels.models import MODELS, check_loco_chromosomes
 from edfgen.kernels.multivariate import mostest, z_scores
 from edfgen.kernels.qc import QCSettings, qc_table
 from edfgen.kernels.thresholds import GENOME_WIDE
@@ -286,6 +286,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         if source.skip_bad_variants:
             sel_variants, bad_step = gwas_stream.set_aside_bad_variants(reader, sel_variants)
         geno_ids = reader.samples["IID"].to_numpy()[sel_samples]
+        if settings.model != "linear" and not settings.loco_predictions:   # step 1 / the GRM: >= 2 chromosomes
+            check_loco_chromosomes(reader.variants["chromosome"].to_numpy()[sel_variants], settings.model)
         # .fam/.psam/.sample: X, Y, MT as plink2
         files_sex = sample_sex(reader.samples, getattr(reader, "sample", None) or reader.label)
         warn_sex_chromosomes(reader.variants["chromosome"].to_numpy()[sel_variants], design.columns,
