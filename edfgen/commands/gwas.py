@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands import gwas_design
-from edfgen.commands.gwas_design import (binary_phenotypes, drop_constant_indicators, read_gwas_tables,
+from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, read_gwas_tables, step1_fingerprint,
                                          warn_sex_chromosomes, warn_sex_disagreement)
 from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
@@ -79,7 +79,8 @@ from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
 from edfgen.formats.genotypes.sex import sample_sex, sex_file, source_sex
-from edfgen.formats.loco import loco_mismatches, open_loco_predictions, write_loco_predictions
+from edfgen.formats.loco import open_loco_predictions, write_loco_predictions
+from edfgen.formats.loco_check import check_loco_predictions, write_loco_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.sumstats.layout import ssf_chromosome_codes
@@ -147,7 +148,9 @@ class GwasSettings:
     multivariate : bool
         Also write ``multivariate.tsv.gz``: MOSTest across the phenotypes (:mod:`edfgen.kernels.multivariate`).
     loco_predictions : str or None
-        Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``; both
+        Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``, on the
+        same samples or a subset; refused when fitted on other phenotype values, transform or covariates
+        (:func:`edfgen.formats.loco_check.check_loco_predictions`, by its ``step1_fingerprint.json``); both
         engines convert it once into an on-disk store (:func:`edfgen.formats.loco.open_loco_predictions`) and
         hold one chromosome's predictions in memory at a time (on Hail: one per Hail pass).
     missing_code : float or None
@@ -250,11 +253,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         clash = files[files.duplicated()].iloc[0]
         raise InputError(f"{pheno}: phenotype columns {[n for n, f in zip(names, files) if f == clash]} give the "
                          f"same file name {clash}.tsv.gz: rename them")
-    for line in loco_mismatches(settings.loco_predictions, {"--pheno": pheno, "--covariates": covar}, transform="none"
-                                if settings.binary else settings.transform, covariates=design.varying_columns()) \
-            if settings.loco_predictions else ():
-        log.warning("--loco-predictions %s: %s; step 2 needs the phenotypes, covariates and transform step 1 was "
-                    "fitted on", settings.loco_predictions, line)
+    transform = "none" if settings.binary else settings.transform
     engine = _engine(source, settings, hail.spark_master)
     if engine != "fast" and settings.model == "ridge-loco" and (settings.binary or not settings.loco_predictions):
         raise InputError("--binary --model ridge-loco runs in the fast engine only (Hail's logistic regression takes "
@@ -267,6 +266,10 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     if settings.model == "lmm-loco" and (engine != "fast" or settings.binary):
         raise InputError("--model lmm-loco runs in the fast engine on quantitative phenotypes (use --engine fast; "
                          "--binary: --model ridge-loco)")
+    if settings.loco_predictions:   # step 1 fitted on these phenotype values, transform and covariates, or refused
+        check_loco_predictions(settings.loco_predictions, names, lambda ids: step1_fingerprint(
+            tables, ids, transform=transform, binary=settings.binary), transform=transform, binary=settings.binary,
+            tables={"--pheno": pheno, "--covariates": covar}, covariates=design.varying_columns())
     if source.bfile and engine != "fast":  # truncated .bed, .fam/.bim of another set: one line, not a Hail trace
         check_plink_fileset(source.bfile)  # (the fast engine's BedReader makes the same checks as it opens)
     if source.skip_bad_variants and engine != "fast":
@@ -312,9 +315,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
 
     def design_for(ids):
         """Phenotypes (transformed) and covariates of these samples, in this order."""
-        Y = ptab.set_index("IID").loc[ids, names].to_numpy(dtype=float)
-        C = pd.DataFrame(design.matrix, index=design.ids).loc[ids].to_numpy(dtype=float)
-        C, cov_names = drop_constant_indicators(C, design.columns)
+        Y, C, cov_names = analysed_inputs(tables, ids)
         Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y
         check_phenotypes(Y, names, source=str(pheno), min_values=MIN_SAMPLES)
         culprits = collinear_covariates(C, cov_names)
@@ -326,7 +327,6 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             Y = inverse_normal_transform(Y)
         return Y, C, cov_names
 
-    transform = "none" if settings.binary else settings.transform
     params = dict(genotypes=source.parameters(),
                   reference_genome=source.reference_genome, phenotypes=names,
                   covariates=None, categorical=design.categorical, transform=transform,
@@ -430,7 +430,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 t3 = time.perf_counter()
                 summary = outputs.close()
                 if loco is not None and not settings.loco_predictions:
-                    write_loco_predictions(loco, Path(out_dir) / "loco")
+                    write_loco_predictions(loco, Path(out_dir) / "loco")   # then what they were fitted on:
+                    write_loco_fingerprint(Path(out_dir) / "loco", step1_fingerprint(
+                        tables, used_ids, transform=transform, binary=settings.binary))
             except BaseException:
                 outputs.abort()
                 raise
@@ -536,7 +538,8 @@ class GwasOptions(GenotypeOptions, HailOptions):
                      "GRM (REML per phenotype, GLS test; GCTA-LOCO/EMMAX style), fast engine, N <= 50,000.",
                      choices=("linear", "ridge-loco", "lmm-loco"))
     loco_predictions: str | None = opt(None, "With --model ridge-loco: reuse step 1 from a previous run's <out>/loco "
-                                       "directory.", path="dir", exists=True)
+                                       "directory (the same samples or a subset; refused if fitted on other "
+                                       "phenotype values, transform or covariates).", path="dir", exists=True)
     multivariate: bool = opt(GwasSettings.multivariate, "Also test every variant across all phenotypes at once (MOSTest) -> "
                              "multivariate.tsv.gz.")
     transform: str = opt(GwasSettings.transform, "Rank-based inverse-normal (Blom offset 3/8, ties averaged) or none.",

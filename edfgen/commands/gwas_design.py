@@ -529,14 +529,33 @@ def warn_non_ssf_chromosomes(chromosomes) -> None:
                     "validator refuses those rows", ", ".join(sorted(other)[:10]))
 
 
-def drop_constant_indicators(C: np.ndarray, names: list[str]):
+def drop_constant_indicators(C: np.ndarray, names: list[str], *, warn: bool = True):
     """Drop covariate columns that are constant in the analysed samples (e.g. a centre absent after QC)."""
     keep = np.ones(C.shape[1], dtype=bool)
-    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0
+    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0 if len(C) else False
     dropped = [n for n, k in zip(names, keep) if not k]
-    if dropped:
+    if dropped and warn:
         log.warning("covariate column(s) constant in the analysed samples, dropped: %s", ", ".join(dropped))
     return C[:, keep], [n for n, k in zip(names, keep) if k]
+
+
+def analysed_inputs(tables: GwasTables, ids, *, warn: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``(phenotypes [N, P], covariates [N, K], covariate names)`` of the samples ``ids`` in this order: phenotype
+    values as read (before ``--binary`` coding and the transform), the design without the columns constant in
+    these samples (:func:`drop_constant_indicators`); a sample absent from a table is NaN there."""
+    Y = tables.phenotypes.set_index("IID").reindex(ids)[tables.names].to_numpy(dtype=float)
+    C = pd.DataFrame(tables.design.matrix, index=tables.design.ids).reindex(ids).to_numpy(dtype=float)
+    C, cov_names = drop_constant_indicators(C, tables.design.columns, warn=warn)
+    return Y, C, cov_names
+
+
+def step1_fingerprint(tables: GwasTables, ids, *, transform: str, binary: bool) -> dict:
+    """The ridge-loco step-1 fingerprint of these tables over the samples ``ids``
+    (:func:`edfgen.formats.loco_check.loco_fingerprint`): what step 1 writes and step 2 compares."""
+    from edfgen.formats.loco_check import loco_fingerprint
+
+    Y, C, cov_names = analysed_inputs(tables, np.asarray(ids, dtype=str), warn=False)
+    return loco_fingerprint(ids, Y, tables.names, C, cov_names, transform=transform, binary=binary)
 
 
 def binary_phenotypes(Y: np.ndarray, names: Sequence[str], source: str) -> np.ndarray:
