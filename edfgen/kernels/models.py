@@ -281,11 +281,12 @@ class PreparedLmmLoco:
 
 @dataclass(frozen=True)
 class LmmLocoModel(AssociationModel):
-    """Exact leave-one-chromosome-out mixed model with the GRM (GCTA-MLMA-LOCO / EMMAX style,
-    :mod:`edfgen.kernels.lmm`): for each chromosome the GRM of the other chromosomes, GLS test of each
+    """Exact leave-one-chromosome-out mixed model with the GRM, EMMAX/BOLT-LMM-inf style
+    (:mod:`edfgen.kernels.lmm`): for each chromosome the GRM of the other chromosomes, GLS test of each
     variant with ``δ = σe²/σg²`` of each phenotype fixed at its REML estimate on the whole-genome GRM (as
-    BOLT-LMM fixes its variance parameters once for every left-out chromosome). Quantitative phenotypes
-    without missing values; at most :data:`edfgen.kernels.lmm.MAX_SAMPLES` samples.
+    BOLT-LMM fixes its variance parameters once for every left-out chromosome) and the residual variance
+    re-estimated per variant (Student t): its χ² is GCTA-MLMA-LOCO's score χ² times ``(n−k−1)/(n−k−χ²)``.
+    Quantitative phenotypes without missing values; at most :data:`edfgen.kernels.lmm.MAX_SAMPLES` samples.
 
     Parameters
     ----------
