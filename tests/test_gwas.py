@@ -619,7 +619,25 @@ def test_gwas_cli__binary_auto_engine_is_fast_and_firth_is_hail(hail_context, co
     assert r.exit_code == 2 and "--engine fast needs" in r.output
 
 
-def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(cohort, tmp_path):
+def _ridge_base(cohort) -> list[str]:
+    return ["gwas", "--bfile", str(cohort / "g"), "--pheno", str(cohort / "pheno.tsv"), "--covar",
+            str(cohort / "covar.tsv"), "--covar-cols", "age,sex,centre", "--no-plots", "--maf", "0", "--hwe", "0"]
+
+
+@pytest.fixture(scope="module")
+def ridge_step1(cohort, tmp_path_factory) -> Path:
+    """``--model ridge-loco --multivariate`` on the cohort (step 1 and step 2): its --out."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    out = tmp_path_factory.mktemp("ridge_step1") / "ridge"
+    r = CliRunner().invoke(cli, _ridge_base(cohort) + ["--model", "ridge-loco", "--multivariate", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(cohort, ridge_step1, tmp_path):
     """--model ridge-loco writes loco/ (dictionary columns) and its step 2 is OLS of the transformed
     phenotype minus the chromosome's LOCO prediction on covariates + variant (statsmodels); reusing
     loco/ with --loco-predictions gives the same statistics; --multivariate's min_p is the smallest
@@ -630,11 +648,7 @@ def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(c
     from edfgen.cli import cli
     from edfgen.commands.gwas_design import covariate_design
 
-    base = ["gwas", "--bfile", str(cohort / "g"), "--pheno", str(cohort / "pheno.tsv"), "--covar",
-            str(cohort / "covar.tsv"), "--covar-cols", "age,sex,centre", "--no-plots", "--maf", "0", "--hwe", "0"]
-    out = tmp_path / "ridge"
-    r = CliRunner().invoke(cli, base + ["--model", "ridge-loco", "--multivariate", "--out", str(out)])
-    assert r.exit_code == 0, r.output
+    base, out = _ridge_base(cohort), ridge_step1
     check_file("loco_predictions", out / "loco" / "edf_001.loco.tsv.gz")
     check_file("loco_summary", out / "loco" / "loco_summary.tsv")
     check_file("multivariate", out / "multivariate.tsv.gz")
@@ -663,21 +677,6 @@ def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(c
     assert "step 2 needs the phenotypes, covariates and transform" not in r.output
     b = pd.read_csv(again / "edf_001.tsv.gz", sep="\t").set_index("variant_id")
     np.testing.assert_array_equal(b.loc[ss.index, "p_value"], ss["p_value"])
-    # step-1 predictions with other phenotype values (the table changed since): said (they were used silently)
-    changed = pd.read_csv(cohort / "pheno.tsv", sep="\t", dtype={"IID": str})
-    changed.loc[0, "edf_001"] += 1.0
-    changed.to_csv(tmp_path / "pheno_changed.tsv", sep="\t", index=False)
-    r = CliRunner().invoke(cli, [*base[:3], "--pheno", str(tmp_path / "pheno_changed.tsv"), *base[5:], "--model",
-                                 "ridge-loco", "--loco-predictions", str(out / "loco"), "--out", str(tmp_path / "chg")])
-    assert r.exit_code == 0, r.output
-    assert "pheno_changed.tsv is none of the tables the step-1 run" in r.output and "fitted on" in r.output
-    # another transform or fewer covariates than step 1: said (step 2 tested against wrong offsets, silently)
-    r = CliRunner().invoke(cli, [*[a if a != "age,sex,centre" else "age,sex" for a in base], "--transform", "none",
-                                 "--model", "ridge-loco", "--loco-predictions", str(out / "loco"),
-                                 "--out", str(tmp_path / "model_changed")])
-    assert r.exit_code == 0, r.output
-    assert "step 1 used --transform inverse-normal, this run none" in r.output
-    assert "step 1 adjusted for age, centre, sex, this run for age, sex" in r.output
     mv = pd.read_csv(out / "multivariate.tsv.gz", sep="\t").set_index("variant_id")
     pmin = pd.concat([pd.read_csv(out / f"edf_00{k}.tsv.gz", sep="\t").set_index("variant_id")["p_value"]
                       for k in range(1, 6)], axis=1).min(axis=1)
@@ -689,6 +688,80 @@ def test_gwas_cli__ridge_loco_and_multivariate_outputs_match_their_definitions(c
     assert r.exit_code == 2 and "--loco-predictions needs --model ridge-loco" in r.output
     r = CliRunner().invoke(cli, base + ["--model", "ridge-loco", "--engine", "hail", "--out", str(tmp_path / "y")])
     assert r.exit_code == 2 and "fast engine" in r.output
+
+
+def test_gwas_cli__loco_predictions_fitted_on_other_inputs_refused_even_in_a_moved_folder(cohort, ridge_step1,
+                                                                                          tmp_path, caplog):
+    """Step 1 writes loco/step1_fingerprint.json; a copy of loco/ elsewhere (no manifest beside it: checked nothing
+    before, review s32e) is refused in one line when the phenotype values, the transform or the covariates differ,
+    and accepted on a subset of step 1's samples; a phenotype step 1 did not fit names the file expected; a
+    folder without the fingerprint warns 'cannot verify' and is checked against its manifest (refused the same)."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    base = _ridge_base(cohort)
+    moved = tmp_path / "shipped" / "loco"
+    shutil.copytree(ridge_step1 / "loco", moved)
+    fp = json.loads((moved / "step1_fingerprint.json").read_text())
+    assert fp["n_samples"] == len(pd.read_csv(ridge_step1 / "samples.tsv", sep="\t"))
+    assert fp["transform"] == "inverse-normal" and not fp["binary"]
+    assert sorted(fp["phenotypes"]) == [f"edf_00{k}" for k in range(1, 6)] and "centre=B" in fp["covariates"]
+
+    def step2(*args, loco=moved, pheno=cohort / "pheno.tsv", out="s2"):
+        argv = [*base[:3], "--pheno", str(pheno), *base[5:], *args]
+        return CliRunner().invoke(cli, [*argv, "--model", "ridge-loco", "--loco-predictions", str(loco),
+                                        "--out", str(tmp_path / out)])
+
+    table = pd.read_csv(cohort / "pheno.tsv", sep="\t", dtype={"IID": str})
+    permuted = table.assign(edf_001=table["edf_001"].sample(frac=1, random_state=3).to_numpy())
+    permuted.to_csv(tmp_path / "permuted.tsv", sep="\t", index=False, na_rep="NA")
+    r = step2(pheno=tmp_path / "permuted.tsv")
+    assert r.exit_code == 2 and f"--loco-predictions {moved}: phenotype(s) 'edf_001' in --pheno" in r.output
+    assert "than step 1 was fitted on" in r.output and "rerun step 1" in r.output and "'edf_002'" not in r.output
+    r = step2("--transform", "none")
+    assert r.exit_code == 2 and "step 1 used --transform inverse-normal, this run --transform none" in r.output
+    r = CliRunner().invoke(cli, [*[a if a != "age,sex,centre" else "age,sex" for a in base], "--model", "ridge-loco",
+                                 "--loco-predictions", str(moved), "--out", str(tmp_path / "cov")])
+    assert r.exit_code == 2 and "step 1 adjusted for age, sex, centre=B, centre=C, this run for age, sex" in r.output
+    covar = pd.read_csv(cohort / "covar.tsv", sep="\t", dtype={"IID": str})
+    covar.assign(age=covar["age"] + 1).to_csv(tmp_path / "older.tsv", sep="\t", index=False, na_rep="NA")
+    r = CliRunner().invoke(cli, [*base[:5], "--covar", str(tmp_path / "older.tsv"), *base[7:], "--model",
+                                 "ridge-loco", "--loco-predictions", str(moved), "--out", str(tmp_path / "older")])
+    assert r.exit_code == 2 and "covariates age, sex, centre=B, centre=C have other values" in r.output
+    # a phenotype step 1 did not fit: the folder and the file expected (it named edf_001's file)
+    table.assign(new_trait=table["edf_001"]).to_csv(tmp_path / "more.tsv", sep="\t", index=False, na_rep="NA")
+    r = step2("--pheno-cols", "new_trait", pheno=tmp_path / "more.tsv")
+    assert r.exit_code == 2 and f"step 1 fitted no phenotype 'new_trait' (expected {moved / 'new_trait.loco.tsv.gz'}" \
+        in r.output
+    # the same values in another file, on a subset of step 1's samples: accepted, nothing to warn about
+    (tmp_path / "keep.txt").write_text("\n".join(table["IID"][:300]) + "\n")
+    r = step2("--keep", str(tmp_path / "keep.txt"), "--pheno-cols", "edf_001,edf_002", pheno=tmp_path / "more.tsv")
+    assert r.exit_code == 0, r.output
+    assert "WARNING" not in r.output and len(pd.read_csv(tmp_path / "s2" / "samples.tsv", sep="\t")) <= 300
+    # an older edfgen's folder (no fingerprint) beside its step-1 manifest: one warning, then the manifest's checks
+    old = tmp_path / "old"
+    shutil.copytree(ridge_step1, old)
+    (old / "loco" / "step1_fingerprint.json").unlink()
+    r = step2("--transform", "none", loco=old / "loco", out="s2old")
+    assert r.exit_code == 2 and "cannot verify" in r.output
+    assert f"--loco-predictions {old / 'loco'}: step 1 used --transform inverse-normal, this run --transform none" \
+        in r.output
+
+
+def test_gwas_cli__loco_models_on_one_chromosome_refused_up_front(cohort, tmp_path):
+    """ridge-loco's step 1 on one chromosome gave LOCO predictions ~0, i.e. plain linear regression, silently
+    (review s32e); both LOCO models now refuse it in one line before any pass over the genotypes."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    for model in ("ridge-loco", "lmm-loco"):
+        r = CliRunner().invoke(cli, [*_ridge_base(cohort), "--chr", "1", "--model", model,
+                                     "--out", str(tmp_path / model)])
+        assert r.exit_code == 2, r.output
+        assert f"--model {model}: the analysed variants are on 1 chromosome(s) (1)" in r.output
+        assert "needs >= 2 chromosomes" in r.output and not (tmp_path / model / "samples.tsv").exists()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -904,7 +977,7 @@ def test_run_gwas__variant_ids_the_catalog_validator_refuses_are_kept_and_warned
     got = pd.read_csv(tmp_path / "o" / "edf_001.tsv.gz", sep="\t", dtype={"variant_id": str})
     assert first in set(got["variant_id"]) and "1:2:A:C" in set(got["variant_id"])
     caplog.clear()
-    from edfgen.commands.gwas_design import warn_non_ssf_variant_ids
+    from edfgen.formats.sumstats.write import warn_non_ssf_variant_ids
 
     with caplog.at_level("WARNING"):
         warn_non_ssf_variant_ids(["rs1", "1_100_A_G", "AFFX_SNP_1"])

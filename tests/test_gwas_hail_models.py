@@ -206,6 +206,11 @@ def test_hail_engine__loco_predictions_without_the_analysed_samples_is_one_line(
         with gzip.open(other / f, "wt") as fh:
             df.iloc[3:].to_csv(fh, sep="\t", index=False, float_format="%.17g")
     first = other / pd.read_csv(other / "loco_summary.tsv", sep="\t")["file"].iloc[0]
+    args = (GenotypeSource(bfile=str(cohort / "g")), cohort / "pheno.tsv", cohort / "covar.tsv", tmp_path / "up")
+    with pytest.raises(InputError, match="step1_fingerprint.json is of other samples than its predictions"):
+        run_gwas(*args, covar_cols=["age", "sex", "centre"],   # the fingerprint of the unedited folder: up front
+                 settings=GwasSettings(engine="hail", model="ridge-loco", loco_predictions=str(other)))
+    (other / "step1_fingerprint.json").unlink()     # an older edfgen's folder: the Hail run's store finds it
     with pytest.raises(InputError, match="analysed sample") as e:
         run_gwas(GenotypeSource(bfile=str(cohort / "g")), cohort / "pheno.tsv", cohort / "covar.tsv",
                  tmp_path / "out", covar_cols=["age", "sex", "centre"], qc=QCSettings(maf=0.02),

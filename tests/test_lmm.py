@@ -307,3 +307,21 @@ def test_reml_components_and_statistic_match_two_dimensional_reml_and_gcta_mlma(
     chi2 = (X.T @ P @ y) ** 2 / np.einsum("ij,ij->j", X, P @ X)
     t = stats.t.isf(gls_association(Gt, null).p_value[:, 0] / 2, n - k - 1)
     np.testing.assert_allclose(t ** 2, chi2 * (n - k - 1) / (n - k - chi2), rtol=1e-4)
+
+
+def test_loco_models__one_chromosome_refused_before_any_genotype_pass():
+    """lmm-loco refused one chromosome only after its whole-genome GRM pass, and ridge-loco's step 1 ran on it
+    with LOCO predictions ~0 (plain linear regression, review s32e): both refuse before reading a block."""
+    from edfgen.exceptions import InputError
+    from edfgen.kernels.models import GenomeBlocks, LmmLocoModel, RidgeLocoModel
+
+    def blocks(size, only=None):
+        raise AssertionError("read the genotypes")
+        yield
+
+    genome = GenomeBlocks(blocks=blocks, chromosomes=(("7", 500),))
+    Y, C = np.random.default_rng(0).normal(size=(60, 2)), np.ones((60, 1))
+    for model in (LmmLocoModel(), RidgeLocoModel()):
+        with pytest.raises(InputError, match=rf"--model {model.name}: the analysed variants are on 1 chromosome\(s\) "
+                                             r"\(7\).*needs >= 2 chromosomes"):
+            model.prepare(C, Y, names=["a", "b"], genome=genome, sample_ids=np.arange(60).astype(str))

@@ -326,7 +326,8 @@ def test_gwas_cli__binary_ridge_loco_with_firth_fallback(tmp_path):
     assert r.exit_code == 0, r.output
     out = tmp_path / "o"
     assert not list(out.glob(".loco-scratch*"))
-    assert sorted(f.name for f in (out / "loco").iterdir()) == ["d1.loco.tsv.gz", "d2.loco.tsv.gz", "loco_summary.tsv"]
+    assert sorted(f.name for f in (out / "loco").iterdir()) == ["d1.loco.tsv.gz", "d2.loco.tsv.gz", "loco_summary.tsv",
+                                                                      "step1_fingerprint.json"]
     ss = pd.read_csv(out / "d1.tsv.gz", sep="\t")
     assert len(ss) > 280 and ss["p_value"].between(0, 1).all()
     # step 2's Firth rows marked and counted (firth column, n_firth, qc_report firth_refit)

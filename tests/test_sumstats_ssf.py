@@ -205,7 +205,7 @@ def test_ssf_rows_left_out_and_sex_chromosomes_coded_23_24_25(tmp_path):
 def test_ssf_chromosome_codes__lower_case_x_y_mt_coded_and_other_labels_warned(caplog):
     """Was: a .bim's ``x``, ``y`` and ``Mt`` were written as ``x``/``y``/``Mt`` (the mapping was case-sensitive,
     while the analysis upper-cases them), and ``0``/``Un`` without a word (review s30f)."""
-    from edfgen.commands.gwas_design import warn_non_ssf_chromosomes
+    from edfgen.formats.sumstats.write import warn_non_ssf_chromosomes
     from edfgen.formats.sumstats.layout import genotype_chromosome_labels
     from edfgen.formats.sumstats.write import SumstatsFormatter
 

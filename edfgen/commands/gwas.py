@@ -65,8 +65,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands import gwas_design
-from edfgen.commands.gwas_design import (binary_phenotypes, drop_constant_indicators, read_gwas_tables,
-                                         warn_non_ssf_variant_ids, warn_sex_chromosomes, warn_sex_disagreement)
+from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, check_covariate_design, read_gwas_tables,
+                                         step1_fingerprint, warn_sex_chromosomes, warn_sex_disagreement)
 from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
@@ -79,16 +79,18 @@ from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
 from edfgen.formats.genotypes.sex import sample_sex, sex_file, source_sex
-from edfgen.formats.loco import loco_mismatches, open_loco_predictions, write_loco_predictions
+from edfgen.formats.loco import open_loco_predictions, write_loco_predictions
+from edfgen.formats.loco_check import check_loco_predictions, write_loco_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import sort_sumstats
 from edfgen.formats.sumstats.layout import ssf_chromosome_codes
+from edfgen.formats.sumstats.write import warn_non_ssf_variant_ids
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, write_table
-from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, check_phenotypes, collinear_covariates,
+from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, check_phenotypes,
                                         inverse_normal_transform, lambda_gc)
 from edfgen.kernels.clump import effective_number_of_tests
 from edfgen.kernels.firth import FIRTH_P_THRESHOLD
-from edfgen.kernels.models import MODELS
+from edfgen.kernels.models import MODELS, check_loco_chromosomes
 from edfgen.kernels.multivariate import mostest, z_scores
 from edfgen.kernels.qc import QCSettings, qc_table
 from edfgen.kernels.thresholds import GENOME_WIDE
@@ -140,14 +142,17 @@ class GwasSettings:
     model : {"linear", "ridge-loco", "lmm-loco"}
         ``ridge-loco``: REGENIE step 1 (whole-genome ridge regression, LOCO predictions written to
         ``<out>/loco/``) then step 2 (:class:`edfgen.kernels.models.RidgeLocoModel`); fast engine only.
-        ``lmm-loco``: exact LOCO mixed model with the GRM (:class:`edfgen.kernels.models.LmmLocoModel`;
+        ``lmm-loco``: exact LOCO mixed model with the GRM, EMMAX/BOLT-LMM-inf style
+        (:class:`edfgen.kernels.models.LmmLocoModel`;
         fast engine, quantitative complete phenotypes, N <= 50,000; δ = σe²/σg² of each phenotype by REML on
         the whole-genome GRM, used with every LOCO GRM; that h² per phenotype in the manifest's
         ``lmm_loco_reml_h2["genome"]``).
     multivariate : bool
         Also write ``multivariate.tsv.gz``: MOSTest across the phenotypes (:mod:`edfgen.kernels.multivariate`).
     loco_predictions : str or None
-        Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``; both
+        Reuse step 1 from this directory (a previous run's ``<out>/loco``) with ``model="ridge-loco"``, on the
+        same samples or a subset; refused when fitted on other phenotype values, transform or covariates
+        (:func:`edfgen.formats.loco_check.check_loco_predictions`, by its ``step1_fingerprint.json``); both
         engines convert it once into an on-disk store (:func:`edfgen.formats.loco.open_loco_predictions`) and
         hold one chromosome's predictions in memory at a time (on Hail: one per Hail pass).
     missing_code : float or None
@@ -250,11 +255,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         clash = files[files.duplicated()].iloc[0]
         raise InputError(f"{pheno}: phenotype columns {[n for n, f in zip(names, files) if f == clash]} give the "
                          f"same file name {clash}.tsv.gz: rename them")
-    for line in loco_mismatches(settings.loco_predictions, {"--pheno": pheno, "--covariates": covar}, transform="none"
-                                if settings.binary else settings.transform, covariates=design.varying_columns()) \
-            if settings.loco_predictions else ():
-        log.warning("--loco-predictions %s: %s; step 2 needs the phenotypes, covariates and transform step 1 was "
-                    "fitted on", settings.loco_predictions, line)
+    transform = "none" if settings.binary else settings.transform
     engine = _engine(source, settings, hail.spark_master)
     if engine != "fast" and settings.model == "ridge-loco" and (settings.binary or not settings.loco_predictions):
         raise InputError("--binary --model ridge-loco runs in the fast engine only (Hail's logistic regression takes "
@@ -267,6 +268,10 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     if settings.model == "lmm-loco" and (engine != "fast" or settings.binary):
         raise InputError("--model lmm-loco runs in the fast engine on quantitative phenotypes (use --engine fast; "
                          "--binary: --model ridge-loco)")
+    if settings.loco_predictions:   # step 1 fitted on these phenotype values, transform and covariates, or refused
+        check_loco_predictions(settings.loco_predictions, names, lambda ids: step1_fingerprint(
+            tables, ids, transform=transform, binary=settings.binary), transform=transform, binary=settings.binary,
+            tables={"--pheno": pheno, "--covariates": covar}, covariates=design.varying_columns())
     if source.bfile and engine != "fast":  # truncated .bed, .fam/.bim of another set: one line, not a Hail trace
         check_plink_fileset(source.bfile)  # (the fast engine's BedReader makes the same checks as it opens)
     if source.skip_bad_variants and engine != "fast":
@@ -289,6 +294,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         if source.skip_bad_variants:
             sel_variants, bad_step = gwas_stream.set_aside_bad_variants(reader, sel_variants)
         geno_ids = reader.samples["IID"].to_numpy()[sel_samples]
+        if settings.model != "linear" and not settings.loco_predictions:   # step 1 / the GRM: >= 2 chromosomes
+            check_loco_chromosomes(reader.variants["chromosome"].to_numpy()[sel_variants], settings.model)
         # .fam/.psam/.sample: X, Y, MT as plink2
         files_sex = sample_sex(reader.samples, getattr(reader, "sample", None) or reader.label)
         warn_sex_chromosomes(reader.variants["chromosome"].to_numpy()[sel_variants], design.columns,
@@ -316,24 +323,14 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
 
     def design_for(ids):
         """Phenotypes (transformed) and covariates of these samples, in this order."""
-        Y = ptab.set_index("IID").loc[ids, names].to_numpy(dtype=float)
-        C = pd.DataFrame(design.matrix, index=design.ids).loc[ids].to_numpy(dtype=float)
-        C, cov_names = drop_constant_indicators(C, design.columns)
+        Y, C, cov_names = analysed_inputs(tables, ids)
         Y = binary_phenotypes(Y, names, str(pheno)) if settings.binary else Y
         check_phenotypes(Y, names, source=str(pheno), min_values=MIN_SAMPLES)
-        if len(ids) <= C.shape[1] + 1:    # more parameters than samples: no covariate is to blame
-            raise InputError(f"{covar}: {len(ids)} analysed samples for {C.shape[1] - 1} covariates + the intercept "
-                             f"(need more samples than covariates + 2): use fewer covariates")
-        culprits = collinear_covariates(C, cov_names)
-        if culprits:
-            raise InputError(f"{covar}: covariate {culprits[0]!r} is a linear combination of "
-                             f"{', '.join(map(repr, culprits[1:])) or 'nothing (all zero)'} in the {len(ids)} "
-                             f"analysed samples: drop one of them")
+        check_covariate_design(C, cov_names, source=covar)
         if not settings.binary and settings.transform == "inverse-normal":
             Y = inverse_normal_transform(Y)
         return Y, C, cov_names
 
-    transform = "none" if settings.binary else settings.transform
     params = dict(genotypes=source.parameters(),
                   reference_genome=source.reference_genome, phenotypes=names,
                   covariates=None, categorical=design.categorical, transform=transform,
@@ -439,7 +436,9 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 t3 = time.perf_counter()
                 summary = outputs.close()
                 if loco is not None and not settings.loco_predictions:
-                    write_loco_predictions(loco, Path(out_dir) / "loco")
+                    write_loco_predictions(loco, Path(out_dir) / "loco")   # then what they were fitted on:
+                    write_loco_fingerprint(Path(out_dir) / "loco", step1_fingerprint(
+                        tables, used_ids, transform=transform, binary=settings.binary))
             except BaseException:
                 outputs.abort()
                 raise
@@ -541,11 +540,15 @@ class GwasOptions(GenotypeOptions, HailOptions):
     model: str = opt(GwasSettings.model, "ridge-loco: REGENIE (whole-genome ridge, leave-one-chromosome-out predictions in "
                      "<out>/loco/, then each variant tested against the phenotype minus its chromosome's "
                      "prediction); keeps relatives. Step 1 runs in the fast engine; with --engine hail give "
-                     "--loco-predictions. lmm-loco: exact leave-one-chromosome-out mixed model with the "
-                     "GRM (REML per phenotype, GLS test; GCTA-LOCO/EMMAX style), fast engine, N <= 50,000.",
+                     "--loco-predictions (needs >= 2 chromosomes in step 1). lmm-loco: leave-one-chromosome-out "
+                     "mixed model, EMMAX/BOLT-LMM-inf style: one genome-wide REML δ per phenotype, LOCO GRMs, GLS "
+                     "with the residual variance re-estimated per variant (Student t), so its χ² is GCTA-MLMA-LOCO's "
+                     "score χ² times (n−k−1)/(n−k−χ²) (+3 % at χ² 30, +8.6 % at 80 with n = 1,000, k = 1); "
+                     "fast engine, N <= 50,000, >= 2 chromosomes.",
                      choices=("linear", "ridge-loco", "lmm-loco"))
     loco_predictions: str | None = opt(None, "With --model ridge-loco: reuse step 1 from a previous run's <out>/loco "
-                                       "directory.", path="dir", exists=True)
+                                       "directory (the same samples or a subset; refused if fitted on other "
+                                       "phenotype values, transform or covariates).", path="dir", exists=True)
     multivariate: bool = opt(GwasSettings.multivariate, "Also test every variant across all phenotypes at once (MOSTest) -> "
                              "multivariate.tsv.gz.")
     transform: str = opt(GwasSettings.transform, "Rank-based inverse-normal (Blom offset 3/8, ties averaged) or none.",

@@ -17,6 +17,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import some_names
+from edfgen.kernels.association import collinear_covariates
 from edfgen.kernels.validate import number_fraction, numeric_values
 
 log = logging.getLogger(__name__)
@@ -502,6 +503,7 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
     the files give it (said so, rather than that the files give none); its QC and X's allele frequency do.
     """
     from edfgen.formats.chromosomes import selection_chromosome_names
+    from edfgen.formats.sumstats.write import warn_non_ssf_chromosomes
 
     warn_non_ssf_chromosomes(chromosomes)
     names = set(selection_chromosome_names(pd.unique(np.asarray(chromosomes, dtype=object))))
@@ -523,52 +525,33 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
                     "imputed and counted in the call rates; run Y on males (--keep)")
 
 
-def warn_non_ssf_chromosomes(chromosomes) -> None:
-    """Warn once about chromosome labels that GWAS-SSF has no code for (it takes 1-25; X, Y, MT in any case are
-    written 23-25): ``0`` (unplaced, as plink2 writes it) or a contig such as ``chrUn`` is written as given,
-    and the GWAS Catalog validator refuses those rows."""
-    from edfgen.formats.sumstats.layout import ssf_chromosome_codes
-
-    codes = pd.unique(ssf_chromosome_codes(pd.unique(np.asarray(chromosomes, dtype=object))))
-    other = [str(c) for c in codes if str(c) not in {str(i) for i in range(1, 26)}]
-    if other:
-        log.warning("chromosome(s) %s have no GWAS-SSF code (1-25): written as given, and the GWAS Catalog "
-                    "validator refuses those rows", ", ".join(sorted(other)[:10]))
-
-
-#: the GWAS Catalog validator's pattern of ``variant_id`` (gwas-sumstats-tools' schema; GWAS-SSF writes
-#: ``<chr>_<pos>_<ref>_<alt>``)
-SSF_VARIANT_ID = "^[A-Za-z0-9_]+$"
-
-
-def warn_non_ssf_variant_ids(variant_ids) -> None:
-    """Warn once when variant ids hold characters the GWAS Catalog validator refuses (outside
-    :data:`SSF_VARIANT_ID`): ``chr:pos:ref:alt`` built for a ``.`` id, or a genotype file's own ids with ``:``.
-
-    The ids are written unchanged (clump, ``--extract`` and the MR commands join on them); the warning
-    gives their count, an example and the fix: ids such as ``plink2 --set-all-var-ids '@_#_$r_$a'`` writes."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    ids = pa.array(np.asarray(variant_ids, dtype=object), type=pa.string())
-    bad = pc.invert(pc.fill_null(pc.match_substring_regex(ids, SSF_VARIANT_ID), False))
-    n = pc.sum(bad).as_py() or 0
-    if n:
-        example = pc.filter(ids, bad)[0].as_py()
-        log.warning("%d of %d variant ids hold characters other than letters, digits and '_' (e.g. %r): written "
-                    "as given, and the GWAS Catalog validator refuses those rows (variant_id must match %s); to "
-                    "submit, give the genotypes such ids: plink2 --set-all-var-ids '@_#_$r_$a'",
-                    n, len(ids), example, SSF_VARIANT_ID)
-
-
-def drop_constant_indicators(C: np.ndarray, names: list[str]):
+def drop_constant_indicators(C: np.ndarray, names: list[str], *, warn: bool = True):
     """Drop covariate columns that are constant in the analysed samples (e.g. a centre absent after QC)."""
     keep = np.ones(C.shape[1], dtype=bool)
-    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0
+    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0 if len(C) else False
     dropped = [n for n, k in zip(names, keep) if not k]
-    if dropped:
+    if dropped and warn:
         log.warning("covariate column(s) constant in the analysed samples, dropped: %s", ", ".join(dropped))
     return C[:, keep], [n for n, k in zip(names, keep) if k]
+
+
+def analysed_inputs(tables: GwasTables, ids, *, warn: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``(phenotypes [N, P], covariates [N, K], covariate names)`` of the samples ``ids`` in this order: phenotype
+    values as read (before ``--binary`` coding and the transform), the design without the columns constant in
+    these samples (:func:`drop_constant_indicators`); a sample absent from a table is NaN there."""
+    Y = tables.phenotypes.set_index("IID").reindex(ids)[tables.names].to_numpy(dtype=float)
+    C = pd.DataFrame(tables.design.matrix, index=tables.design.ids).reindex(ids).to_numpy(dtype=float)
+    C, cov_names = drop_constant_indicators(C, tables.design.columns, warn=warn)
+    return Y, C, cov_names
+
+
+def step1_fingerprint(tables: GwasTables, ids, *, transform: str, binary: bool) -> dict:
+    """The ridge-loco step-1 fingerprint of these tables over the samples ``ids``
+    (:func:`edfgen.formats.loco_check.loco_fingerprint`): what step 1 writes and step 2 compares."""
+    from edfgen.formats.loco_check import loco_fingerprint
+
+    Y, C, cov_names = analysed_inputs(tables, np.asarray(ids, dtype=str), warn=False)
+    return loco_fingerprint(ids, Y, tables.names, C, cov_names, transform=transform, binary=binary)
 
 
 def binary_phenotypes(Y: np.ndarray, names: Sequence[str], source: str) -> np.ndarray:
@@ -586,3 +569,18 @@ def binary_phenotypes(Y: np.ndarray, names: Sequence[str], source: str) -> np.nd
             raise InputError(f"{source}: --binary phenotype {str(name)!r} has values {shown} (expects 0/1, or "
                              f"PLINK's 1/2; -9 or empty = missing)")
     return Y
+
+
+def check_covariate_design(C: np.ndarray, cov_names: list[str], *, source) -> None:
+    """Refuse, in one line naming ``source`` (the covariate table), a design with no more samples than
+    covariates + 2 (said so: no covariate is to blame) or with a covariate that is a linear combination of others
+    in the analysed samples (named, as plink2 refuses it)."""
+    n = len(C)
+    if n <= C.shape[1] + 1:
+        raise InputError(f"{source}: {n} analysed samples for {C.shape[1] - 1} covariates + the intercept "
+                         f"(need more samples than covariates + 2): use fewer covariates")
+    culprits = collinear_covariates(C, cov_names)
+    if culprits:
+        raise InputError(f"{source}: covariate {culprits[0]!r} is a linear combination of "
+                         f"{', '.join(map(repr, culprits[1:])) or 'nothing (all zero)'} in the {n} "
+                         f"analysed samples: drop one of them")

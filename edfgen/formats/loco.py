@@ -1,8 +1,9 @@
 """Ridge-LOCO step-1 predictions on disk: ``<out>/loco/<phenotype>.loco.tsv.gz`` (``IID``, ``genome``, one
 ``chr<name>`` column per chromosome, each value the shortest text that reads back as the same double, so that
 ``--loco-predictions DIR`` reproduces the run) and ``loco_summary.tsv`` (``phenotype``, ``file``, ``level1_shrinkage``,
-``cv_r2``), read back as :class:`edfgen.kernels.ridge.LocoPredictions` (:func:`read_loco_predictions`, all in
-memory) or as a :class:`LocoStore` (:func:`open_loco_predictions`, one chromosome in memory at a time).
+``cv_r2``) and ``step1_fingerprint.json`` (what step 1 was fitted on, :mod:`edfgen.formats.loco_check`), read
+back as :class:`edfgen.kernels.ridge.LocoPredictions` (:func:`read_loco_predictions`, all in memory) or as a
+:class:`LocoStore` (:func:`open_loco_predictions`, one chromosome in memory at a time).
 
 While ``edfgen gwas --model ridge-loco`` runs, step 1 streams each phenotype's predictions into a scratch
 :class:`LocoStore` (:class:`LocoStoreWriter`, the ``sink`` of :func:`edfgen.kernels.ridge.ridge_loco_predictions`):
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,10 @@ from edfgen.kernels.ridge import LocoPredictions, loco_selection
 from edfgen.kernels.validate import numeric_values
 
 __all__ = ["write_loco_predictions", "read_loco_predictions", "open_loco_predictions", "LocoStore",
-           "LocoStoreWriter"]
+           "LocoStoreWriter", "loco_phenotype_files", "loco_sample_ids", "FINGERPRINT_FILE"]
+
+#: step 1's fingerprint in the ``loco/`` folder (:mod:`edfgen.formats.loco_check`)
+FINGERPRINT_FILE = "step1_fingerprint.json"
 
 
 class LocoStore:
@@ -192,6 +195,7 @@ def write_loco_predictions(preds: LocoPredictions | LocoStore, out_dir: str | os
     ``loco_summary.tsv`` (``phenotype``, ``file``, ``level1_shrinkage``, ``cv_r2``); returns ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / FINGERPRINT_FILE).unlink(missing_ok=True)   # an earlier step 1's: written again after the predictions
     rows = []
     ids = [str(i) for i in preds.sample_ids]
     header = ["IID", "genome", *(f"chr{c}" for c in preds.chromosomes)]
@@ -225,6 +229,21 @@ def _summary_rows(loco_dir):
     numbers = {c: numeric_values(summary[c], source=str(summary_path), column=c, ids=names, id_name="phenotype")
                if c in summary.columns else nan for c in ("level1_shrinkage", "cv_r2")}
     return list(zip(names, summary["file"].astype(str), numbers["level1_shrinkage"], numbers["cv_r2"]))
+
+
+def loco_phenotype_files(loco_dir) -> dict[str, str]:
+    """Phenotype -> predictions file name, as ``loco_summary.tsv`` of ``loco_dir`` lists them."""
+    return {name: fname for name, fname, _s, _r in _summary_rows(loco_dir)}
+
+
+def loco_sample_ids(loco_dir) -> np.ndarray:
+    """The samples of step 1's predictions: the ``IID`` column of the first phenotype's file (only it parsed)."""
+    d = Path(loco_dir)
+    path = d / _summary_rows(d)[0][1]
+    try:
+        return pd.read_csv(path, sep="\t", usecols=["IID"], dtype=str)["IID"].to_numpy(dtype=str)
+    except (OSError, ValueError, EOFError) as exc:
+        raise InputError(f"{path}: unreadable predictions file ({str(exc).splitlines()[0]})") from None
 
 
 def _phenotype_files(loco_dir):
@@ -266,43 +285,3 @@ def read_loco_predictions(loco_dir: str | os.PathLike) -> LocoPredictions:
     return LocoPredictions(sample_ids=ids, phenotypes=[r[0] for r in rows], chromosomes=chroms,
                            loco_values=np.stack(loco, axis=-1), genome=np.stack(whole, axis=-1),
                            level1_shrinkage=np.array([r[2] for r in rows]), cv_r2=np.array([r[3] for r in rows]))
-
-
-def loco_mismatches(loco_dir, tables: dict[str, str | os.PathLike | None], *, transform: str,
-                    covariates: Sequence[str]) -> list[str]:
-    """What differs between a step-2 run and the ``edfgen gwas`` run that fitted ``--loco-predictions DIR`` (its
-    ``manifest.json`` beside ``DIR``): predictions fitted on other phenotype values, another transform or other
-    covariates are silently wrong in step 2 (REGENIE requires the same phenotypes and covariates).
-
-    ``tables`` (``{"--pheno": path, "--covariates": path}``) match when the step-1 run read a file of the same
-    content (:func:`edfgen.formats.manifest.input_digest`: the content of a small file, else its path and stat);
-    ``transform`` must be step 1's, and ``covariates`` (base names: ``centre=B`` is ``centre``; pass the columns
-    that vary, as step 1 records them after dropping constant ones) step 1's. Returns one line per difference,
-    or ``[]`` when they match or no step-1 manifest is there (predictions from another tool).
-    """
-    from edfgen.formats.manifest import input_digest, read_manifest
-
-    step1 = read_manifest(Path(loco_dir).parent, complete=True)
-    if step1 is None or step1.get("command") != "edfgen gwas":
-        return []
-    where = Path(loco_dir).parent / "manifest.json"
-    recorded = {str(k): v for k, v in (step1.get("inputs") or {}).items()}
-    out = []
-    for option, path in tables.items():
-        if path is not None and input_digest(path) not in recorded.values():
-            was = (recorded.get(os.path.abspath(path)) or recorded.get(str(Path(path).resolve()))
-                   or recorded.get(str(path)))                  # (older manifests: the path as typed)
-            out.append(f"{option} {path} changed since the step-1 run ({where}) read it" if was else
-                       f"{option} {path} is none of the tables the step-1 run ({where}) read")
-    params = step1.get("parameters") or {}
-    if params.get("transform") not in (None, transform):
-        out.append(f"step 1 used --transform {params['transform']}, this run {transform}")
-
-    def base(names):
-        return {str(c).split("=", 1)[0] for c in names or () if str(c) != "intercept"}
-
-    was, now = base(params.get("covariates")), base(covariates)
-    if params.get("covariates") is not None and was != now:
-        out.append(f"step 1 adjusted for {', '.join(sorted(was)) or 'no covariates'}, this run for "
-                   f"{', '.join(sorted(now)) or 'no covariates'}")
-    return out

@@ -75,6 +75,19 @@ class GenomeBlocks:
         return cls(blocks=blocks, chromosomes=tuple((chrom[a], int(b - a)) for a, b in zip(starts, ends)))
 
 
+def check_loco_chromosomes(chromosomes, model: str) -> None:
+    """Refuse, in one line, a leave-one-chromosome-out ``model`` (``ridge-loco`` step 1, ``lmm-loco``) whose
+    variants lie on fewer than 2 chromosomes: leaving the tested chromosome out would leave nothing (ridge-loco's
+    LOCO prediction ~0: plain linear regression; lmm-loco: no GRM)."""
+    found = list(dict.fromkeys(str(c) for c in chromosomes))
+    if len(found) < 2:
+        what = ("its step 1 (fit step 1 on all chromosomes once, then give each per-chromosome job "
+                "--loco-predictions <step 1>/loco)" if model == "ridge-loco" else "its GRM")
+        raise InputError(f"--model {model}: the analysed variants are on {len(found)} chromosome(s) "
+                         f"({', '.join(found) or 'none'}); leaving the tested one out leaves no variant for {what}: "
+                         f"needs >= 2 chromosomes")
+
+
 class AssociationModel:
     """Interface of an association model (see the module docstring)."""
 
@@ -217,6 +230,7 @@ class RidgeLocoModel(AssociationModel):
         if preds is None:
             if genome is None:
                 raise InputError("ridge-loco: step 1 needs a pass over the genotypes (or --loco-predictions DIR)")
+            check_loco_chromosomes([c for c, _ in genome.chromosomes], self.name)
             preds = ridge_loco_predictions(genome, phenotypes, covariates, names=names, sample_ids=sample_ids,
                                            block_size=self.block_size, folds=self.folds, h2_grid=self.h2_grid,
                                            binary=self.binary, sink=self.loco_sink)
@@ -267,11 +281,12 @@ class PreparedLmmLoco:
 
 @dataclass(frozen=True)
 class LmmLocoModel(AssociationModel):
-    """Exact leave-one-chromosome-out mixed model with the GRM (GCTA-MLMA-LOCO / EMMAX style,
-    :mod:`edfgen.kernels.lmm`): for each chromosome the GRM of the other chromosomes, GLS test of each
+    """Exact leave-one-chromosome-out mixed model with the GRM, EMMAX/BOLT-LMM-inf style
+    (:mod:`edfgen.kernels.lmm`): for each chromosome the GRM of the other chromosomes, GLS test of each
     variant with ``δ = σe²/σg²`` of each phenotype fixed at its REML estimate on the whole-genome GRM (as
-    BOLT-LMM fixes its variance parameters once for every left-out chromosome). Quantitative phenotypes
-    without missing values; at most :data:`edfgen.kernels.lmm.MAX_SAMPLES` samples.
+    BOLT-LMM fixes its variance parameters once for every left-out chromosome) and the residual variance
+    re-estimated per variant (Student t): its χ² is GCTA-MLMA-LOCO's score χ² times ``(n−k−1)/(n−k−χ²)``.
+    Quantitative phenotypes without missing values; at most :data:`edfgen.kernels.lmm.MAX_SAMPLES` samples.
 
     Parameters
     ----------
@@ -321,6 +336,7 @@ class LmmLocoModel(AssociationModel):
                              f"(the mixed model needs complete phenotypes: run it on its own or use ridge-loco)")
         if genome is None:
             raise InputError("lmm-loco: the GRM needs a pass over the genotypes")
+        check_loco_chromosomes([c for c, _ in genome.chromosomes], self.name)   # before the GRM pass
         num, count = np.zeros((N, N)), 0
         for _, G in genome.blocks(self.block_size):
             z, c = grm_numerator(G)

@@ -322,3 +322,39 @@ class SumstatsWriter:
             stream.abort()
             raise
         return stream.close(meta)
+
+
+def warn_non_ssf_chromosomes(chromosomes) -> None:
+    """Warn once about chromosome labels that GWAS-SSF has no code for (it takes 1-25; X, Y, MT in any case are
+    written 23-25): ``0`` (unplaced, as plink2 writes it) or a contig such as ``chrUn`` is written as given,
+    and the GWAS Catalog validator refuses those rows."""
+    codes = pd.unique(ssf_chromosome_codes(pd.unique(np.asarray(chromosomes, dtype=object))))
+    other = [str(c) for c in codes if str(c) not in {str(i) for i in range(1, 26)}]
+    if other:
+        log.warning("chromosome(s) %s have no GWAS-SSF code (1-25): written as given, and the GWAS Catalog "
+                    "validator refuses those rows", ", ".join(sorted(other)[:10]))
+
+
+#: the GWAS Catalog validator's pattern of ``variant_id`` (gwas-sumstats-tools' schema; GWAS-SSF writes
+#: ``<chr>_<pos>_<ref>_<alt>``)
+SSF_VARIANT_ID = "^[A-Za-z0-9_]+$"
+
+
+def warn_non_ssf_variant_ids(variant_ids) -> None:
+    """Warn once when variant ids hold characters the GWAS Catalog validator refuses (outside
+    :data:`SSF_VARIANT_ID`): ``chr:pos:ref:alt`` built for a ``.`` id, or a genotype file's own ids with ``:``.
+
+    The ids are written unchanged (clump, ``--extract`` and the MR commands join on them); the warning
+    gives their count, an example and the fix: ids such as ``plink2 --set-all-var-ids '@_#_$r_$a'`` writes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pa.array(np.asarray(variant_ids, dtype=object), type=pa.string())
+    bad = pc.invert(pc.fill_null(pc.match_substring_regex(ids, SSF_VARIANT_ID), False))
+    n = pc.sum(bad).as_py() or 0
+    if n:
+        example = pc.filter(ids, bad)[0].as_py()
+        log.warning("%d of %d variant ids hold characters other than letters, digits and '_' (e.g. %r): written "
+                    "as given, and the GWAS Catalog validator refuses those rows (variant_id must match %s); to "
+                    "submit, give the genotypes such ids: plink2 --set-all-var-ids '@_#_$r_$a'",
+                    n, len(ids), example, SSF_VARIANT_ID)
