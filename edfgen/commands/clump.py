@@ -39,7 +39,7 @@ from edfgen.formats.sumstats import (
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
 from edfgen.kernels.ld import WindowLD, r2_vector
-from edfgen.kernels.thresholds import build_name
+from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, build_name
 from edfgen.plots.regional import plot_loci
 from edfgen.progress import progress
 from edfgen.simulate.truth import score_loci, warn_unmatched_traits
@@ -403,6 +403,8 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     ``study_wide=True`` replaces ``settings.p1`` by ``5e-8 / M_eff`` (Li & Ji 2005) from the
     phenotype table ``pheno`` (columns named like the summary-statistics files when present).
     ``columns``: ``--columns`` (:func:`edfgen.formats.sumstats.parse_column_option`).
+    ``reference_genome``: the build of the panel's positions (checked against the build the sumstats declare);
+    ``None``: the build of a ``GenotypeSource`` ``bfile``, else ``GRCh38`` (``edfgen clump``'s default).
     """
     if not sumstats:
         raise InputError("--sumstats: give at least one summary-statistics file")
@@ -427,7 +429,8 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     panel_files, bed_bytes = panel_fingerprint(panel_prefix)
     inputs = [*sumstats, *panel_files, pheno, truth, genes]
     declared = declared_build(sumstats)
-    panel_build = reference_genome or getattr(bfile, "reference_genome", None)
+    # (as edfgen clump: a plain PLINK prefix is read as --reference-genome's default build)
+    panel_build = reference_genome or getattr(bfile, "reference_genome", None) or DEFAULT_REFERENCE_GENOME
     if declared and panel_build and build_name(panel_build) != declared:
         log.warning("the summary statistics declare genome build %s (-meta.yaml) but the genotypes are read as %s "
                     "(--reference-genome): variants are matched by id, rsid or position as given; pass "

@@ -124,7 +124,7 @@ def _warn_no_coloc(pairs: Sequence[str], n_estimated: int, coloc: PathLike, pp4:
 def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence[PathLike], out_dir: PathLike | None, *,
            settings: MRSettings = MRSettings(), instruments: PathLike | None = None, reverse: bool = False,
            ld_bfile=None,
-           proxies: bool | None = None, clump: bool = True, plots: bool = True, max_plots: int = 20,
+           proxies: bool = False, clump: bool = True, plots: bool = True, max_plots: int = 20,
            force: bool = False, columns: dict[str, str] | None = None,
            case_counts: dict[str, tuple[float, float]] | None = None, coloc: PathLike | None = None,
            coloc_pp4: float | None = None) -> MRRun:
@@ -151,7 +151,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         ``--vcf`` with ``--keep/--remove/--extract/--chr``; dosages rounded to hard calls).
     proxies
         Replace instruments missing in an outcome by the best proxy with r² >= ``settings.proxy_r2``
-        inside ``settings.proxy_window_kb`` (default: whenever ``ld_bfile`` is given).
+        inside ``settings.proxy_window_kb`` (needs ``ld_bfile``). Off by default, as ``edfgen mr``
+        (``--proxies``).
     clump
         Select independent instruments by LD clumping of the exposure sumstats against ``ld_bfile``
         (index p < ``settings.p_threshold``, r² ``settings.clump_r2``, window ``settings.clump_kb``;
@@ -192,8 +193,6 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             exp_groups, out_groups = out_groups, exp_groups
             exp_files, out_files = out_files, exp_files
             exp_role, out_role = out_role, exp_role
-        if proxies is None:
-            proxies = ld_bfile is not None
         if proxies and ld_bfile is None:
             raise InputError("--proxies needs an LD reference panel: --ld-bfile PREFIX, or --bfile, --pfile, "
                              "--bgen or --vcf")
