@@ -251,3 +251,25 @@ def test_library_functions_default_to_the_commands_defaults():
                 continue
             differ.append(f"{function}({f.name}={default!r}) vs edfgen {module}: {f.default!r}")
     assert differ == []
+
+
+def test_options_built_in_python_get_the_command_lines_checks_before_any_work(tmp_path):
+    """edfgen.commands.run(GwasOptions(...)) refuses what ``edfgen gwas`` refuses, in one line naming the field, before
+    reading anything (review s32c: maf=2.0 ran the whole QC pass, hwe=-1 ran to the end, pheno=None was a TypeError
+    traceback, pheno_cols="heart_rate_bpm" looked for the columns h, e, a, r, t, ...)."""
+    from edfgen.commands import run
+    from edfgen.commands.gwas import GwasOptions
+    from edfgen.exceptions import InputError
+
+    base = {"bfile": str(tmp_path / "absent"), "pheno": str(tmp_path / "absent.tsv"), "out": str(tmp_path / "o")}
+    for bad, message in [({"maf": 2.0}, "GwasOptions maf: 2.0 must be <= 0.5"),
+                         ({"hwe": -1.0}, "GwasOptions hwe: -1.0 must be >= 0"),
+                         ({"pheno": None}, "GwasOptions pheno: required (got None)"),
+                         ({"maf": "0.01"}, "GwasOptions maf: expected a number, got '0.01'"),
+                         ({"transform": "rank"}, "GwasOptions transform: 'rank' is not one of inverse-normal, none")]:
+        with pytest.raises(InputError) as err:
+            run(GwasOptions(**{**base, **bad}))
+        assert str(err.value) == message
+    assert not (tmp_path / "o").exists()
+    checked = GwasOptions(**base, pheno_cols="heart_rate_bpm,qt_interval_ms", covar_cols="age").checked()
+    assert checked.pheno_cols == ("heart_rate_bpm", "qt_interval_ms") and checked.covar_cols == ("age",)
