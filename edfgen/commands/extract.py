@@ -181,6 +181,8 @@ class ExtractResult:
         Counts: ECG records found, rejected, participants in the table, EDF dimension.
     resumed
         Records taken from a previous, interrupted run.
+    checkpoint_sha256, extra
+        The sha256 of the encoder checkpoint used (as in the manifest); further values (none yet).
     """
 
     table: Path

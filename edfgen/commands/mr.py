@@ -60,7 +60,20 @@ MAX_UNFILTERED_INSTRUMENTS = 5000
 
 @dataclass(frozen=True)
 class MRRun:
-    """What :func:`run_mr` wrote: table name -> DataFrame, plus counts and timing."""
+    """What :func:`run_mr` wrote: table name -> DataFrame, plus counts and timing.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        ``mr_results``, ``mr_heterogeneity``, ``mr_pleiotropy``, ... (:data:`TABLES`; the ``<name>.tsv`` files).
+    harmonised : DataFrame
+        ``harmonised.tsv``: every instrument of every pair, with ``mr_keep`` and the reason.
+    n_pairs : int
+        Exposure-outcome pairs estimated.
+    seconds : float
+    plots : tuple of str
+        PNG files written.
+    """
 
     tables: dict
     harmonised: pd.DataFrame
@@ -166,6 +179,14 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     columns
         ``--columns``: ``{input column: GWAS-SSF column}`` for files in a layout that is not recognised
         (:func:`edfgen.formats.sumstats.parse_column_option`); applied to every file that has the column.
+    force
+        Write into a non-empty ``out_dir``, replacing only the files an earlier run listed in its manifest.
+    coloc, coloc_pp4
+        An ``edfgen coloc`` ``coloc.tsv``: keep only instruments at loci with PP.H4 >= ``coloc_pp4`` for their pair.
+
+    Returns
+    -------
+    MRRun
     """
     t0 = time.perf_counter()
     check_coloc_options(coloc, coloc_pp4)
