@@ -214,6 +214,20 @@ def test_demo__refuses_foreign_nonempty_dir(tmp_path):
     assert (tmp_path / "precious.txt").read_text() == "x"
 
 
+@pytest.mark.parametrize("name", ["01_manhattan.ipynb", "02_loci_and_novelty.ipynb", "03_mendelian_randomization.ipynb",
+                                  "04_genetics_and_truth.ipynb"])
+def test_notebooks__first_cell_names_the_folder_and_the_subfolders_they_read(name):
+    """Review s32c: 01 and 03 said they read an `edfgen gwas` / `edfgen mr` folder; they read OUT/gwas, OUT/mr of
+    an `edfgen run` folder, and a command's own folder failed with FileNotFoundError."""
+    import json
+    import re
+
+    cells = json.loads((REPO / "notebooks" / name).read_text())["cells"]
+    intro = "".join(cells[0]["source"])
+    code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    read = set(re.findall(r'OUT / "([a-z_]+)"', code)) - {"notebook_figures"}
+    assert "`edfgen run`" in intro and read and all(f"{d}/" in intro for d in read), (read, intro)
+
 #: what each notebook prints when its sections ran on the small run (none skipped for want of a file)
 NOTEBOOK_PRINTS = {"04_genetics_and_truth.ipynb": [
     r"\d+ phenotypes; median h2 [\d.]+; median LDSC intercept [\d.]+", r"no ldsc/rg\.tsv",   # small_run: rg off
