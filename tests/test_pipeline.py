@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -627,6 +628,7 @@ def wiring_until(monkeypatch, last: str):
 
     def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
         seen[name] = wiring
+        dataclasses.replace(self.cfg.stages[section], **wiring).checked()   # as edfgen.commands.run checks them
         if name == "gwas":
             out_dir.mkdir(parents=True, exist_ok=True)
             pd.DataFrame({"chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["G"],
