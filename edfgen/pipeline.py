@@ -113,7 +113,16 @@ class StageRecord:
 
 @dataclass(frozen=True)
 class PipelineResult:
-    """Result of :func:`run_pipeline`."""
+    """Result of :func:`run_pipeline`.
+
+    Attributes
+    ----------
+    out : Path
+    stages : list of StageRecord
+        Each stage's name, status (ran, skipped, no-instruments), seconds and folder.
+    files : dict of str to Path
+        The main outputs by name (``edfs``, ``loci``, ``clumps``, ...).
+    """
 
     out: Path
     stages: list[StageRecord]

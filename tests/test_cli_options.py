@@ -220,3 +220,56 @@ def test_gwas_help__firth_fallback_p_is_not_said_to_be_plink2s():
     assert "beta as plink2 --glm firth; p from the penalised likelihood-ratio test" in text
     doc = " ".join(GwasSettings.__doc__.split())
     assert "beta as plink2 --glm firth; p from the penalised likelihood-ratio test" in doc
+
+
+#: command module: (its options dataclass, the library function it runs)
+LIBRARY_ENTRY_POINTS = {"extract": ("ExtractOptions", "extract_edfs"), "gwas": ("GwasOptions", "run_gwas"),
+                        "clump": ("ClumpOptions", "run_clump"), "mr": ("MROptions", "run_mr"),
+                        "ldsc": ("LdscOptions", "run_ldsc"), "interpret": ("InterpretOptions", "interpret_edfs"),
+                        "pca": ("PcaOptions", "run_pca"), "annotate": ("AnnotateOptions", "run_annotate"),
+                        "coloc": ("ColocOptions", "run_coloc"), "finemap": ("FinemapOptions", "run_finemap"),
+                        "evaluate": ("EvaluateOptions", "run_evaluate"), "finetune": ("FinetuneOptions", "run_finetune"),
+                        "pretrain": ("PretrainOptions", "run_pretrain")}
+
+
+def test_library_functions_default_to_the_commands_defaults():
+    """A keyword of a library function named like its command's option has the option's default, so a notebook
+    reproduces the command (review s32c: run_mr used LD proxies, extract_edfs the CPU in fp32, by default).
+    ``None``/``()`` for a computed default, and run_clump's reference_genome=None (the GenotypeSource's build,
+    else the option's GRCh38), are the exceptions."""
+    import dataclasses
+    import importlib
+    import inspect
+
+    differ = []
+    for module, (options, function) in LIBRARY_ENTRY_POINTS.items():
+        m = importlib.import_module(f"edfgen.commands.{module}")
+        params = inspect.signature(getattr(m, function)).parameters
+        for f in dataclasses.fields(getattr(m, options)):
+            default = params[f.name].default if f.name in params else inspect.Parameter.empty
+            if default is inspect.Parameter.empty or default in (None, ()) or default == f.default:
+                continue
+            differ.append(f"{function}({f.name}={default!r}) vs edfgen {module}: {f.default!r}")
+    assert differ == []
+
+
+def test_options_built_in_python_get_the_command_lines_checks_before_any_work(tmp_path):
+    """edfgen.commands.run(GwasOptions(...)) refuses what ``edfgen gwas`` refuses, in one line naming the field, before
+    reading anything (review s32c: maf=2.0 ran the whole QC pass, hwe=-1 ran to the end, pheno=None was a TypeError
+    traceback, pheno_cols="heart_rate_bpm" looked for the columns h, e, a, r, t, ...)."""
+    from edfgen.commands import run
+    from edfgen.commands.gwas import GwasOptions
+    from edfgen.exceptions import InputError
+
+    base = {"bfile": str(tmp_path / "absent"), "pheno": str(tmp_path / "absent.tsv"), "out": str(tmp_path / "o")}
+    for bad, message in [({"maf": 2.0}, "GwasOptions maf: 2.0 must be <= 0.5"),
+                         ({"hwe": -1.0}, "GwasOptions hwe: -1.0 must be >= 0"),
+                         ({"pheno": None}, "GwasOptions pheno: required (got None)"),
+                         ({"maf": "0.01"}, "GwasOptions maf: expected a number, got '0.01'"),
+                         ({"transform": "rank"}, "GwasOptions transform: 'rank' is not one of inverse-normal, none")]:
+        with pytest.raises(InputError) as err:
+            run(GwasOptions(**{**base, **bad}))
+        assert str(err.value) == message
+    assert not (tmp_path / "o").exists()
+    checked = GwasOptions(**base, pheno_cols="heart_rate_bpm,qt_interval_ms", covar_cols="age").checked()
+    assert checked.pheno_cols == ("heart_rate_bpm", "qt_interval_ms") and checked.covar_cols == ("age",)

@@ -456,6 +456,15 @@ def test_cli_clump__writes_documented_tables_and_manifest(sim, tmp_path):
     assert manifest["parameters"]["p1"] == pytest.approx(5e-8 / manifest["parameters"]["m_eff"])
 
 
+def test_run_clump__a_plain_plink_prefix_is_read_in_the_commands_default_build(sim, tmp_path):
+    """run_clump(bfile="prefix") records and checks the build edfgen clump would (GRCh38 unless told), not none
+    (review s32c: from Python the build check against the sumstats' declared build was skipped)."""
+    from edfgen.commands.clump import run_clump
+    from edfgen.kernels.clump import ClumpSettings
+
+    run = run_clump([sim["sumstats"][0]], out_dir=tmp_path / "c", bfile=str(sim["bfile"]), settings=ClumpSettings(p1=1e-6))
+    assert json.loads((run.out_dir / "manifest.json").read_text())["parameters"]["reference_genome"] == "GRCh38"
+
 def test_cli_clump__missing_bfile_is_one_line_error(sim, tmp_path):
     from click.testing import CliRunner
 

@@ -37,6 +37,13 @@ def test_default_covariates_leave_out_the_phenotypes(tmp_path, caplog):
     assert covariate_columns(t, None, ["qt", "height"], "all.tsv") == ["age", "sex"]
 
 
+def test_column_lists_given_as_one_string_are_read_as_on_the_command_line(tmp_path):
+    """Review s32c: run_gwas(pheno_cols="qt") looked for the columns q and t; a string is "a,b" as --pheno-cols."""
+    _cohort().to_csv(tmp_path / "all.tsv", sep="\t", index=False)
+    tables = read_gwas_tables(tmp_path / "all.tsv", tmp_path / "all.tsv", pheno_cols="qt,height", covar_cols="age,sex",
+                              categorical="sex")
+    assert tables.names == ["qt", "height"] and tables.design.columns == ["intercept", "age", "sex=1"]
+
 def test_a_covariate_named_as_phenotype_is_refused(tmp_path):
     t = _cohort()
     t.to_csv(tmp_path / "all.tsv", sep="\t", index=False)

@@ -246,6 +246,23 @@ def test_mr_cli__proxies_from_ld_panel(tmp_path):
     assert not h.loc[["t1", "t2"], "mr_keep"].any()
 
 
+def test_mr_library__defaults_are_the_commands_with_an_ld_panel_and_a_missing_instrument(tmp_path):
+    """run_mr(..., ld_bfile=...) gives edfgen mr --ld-bfile's tables: proxies stay off unless asked for
+    (review s32c: the library turned them on whenever a panel was given, so a notebook's MR differed)."""
+    from edfgen.commands.mr import MRSettings, run_mr
+
+    _proxy_panel(tmp_path)
+    r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o.tsv", "--out", tmp_path / "cli",
+              "--ld-bfile", tmp_path / "panel", "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    run_mr(tmp_path / "e.tsv", tmp_path / "o.tsv", tmp_path / "api", ld_bfile=str(tmp_path / "panel"), clump=False,
+           plots=False, settings=MRSettings(nboot=50, presso=False, presso_sims=1))
+    for name in ("harmonised.tsv", "mr_results.tsv"):
+        cli_t, api_t = (pd.read_csv(tmp_path / d / name, sep="\t") for d in ("cli", "api"))
+        pd.testing.assert_frame_equal(api_t, cli_t)
+    h = pd.read_csv(tmp_path / "api" / "harmonised.tsv", sep="\t").set_index("SNP")
+    assert (h.loc[["t1", "t2"], "reason"] == "missing_in_outcome").all()
+
 def test_mr_cli__clump_selects_independent_instruments(tmp_path):
     from bed_reader import to_bed
 

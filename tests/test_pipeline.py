@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -213,6 +214,20 @@ def test_demo__refuses_foreign_nonempty_dir(tmp_path):
     assert res.exit_code == 2 and "--force" in res.output
     assert (tmp_path / "precious.txt").read_text() == "x"
 
+
+@pytest.mark.parametrize("name", ["01_manhattan.ipynb", "02_loci_and_novelty.ipynb", "03_mendelian_randomization.ipynb",
+                                  "04_genetics_and_truth.ipynb"])
+def test_notebooks__first_cell_names_the_folder_and_the_subfolders_they_read(name):
+    """Review s32c: 01 and 03 said they read an `edfgen gwas` / `edfgen mr` folder; they read OUT/gwas, OUT/mr of
+    an `edfgen run` folder, and a command's own folder failed with FileNotFoundError."""
+    import json
+    import re
+
+    cells = json.loads((REPO / "notebooks" / name).read_text())["cells"]
+    intro = "".join(cells[0]["source"])
+    code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    read = set(re.findall(r'OUT / "([a-z_]+)"', code)) - {"notebook_figures"}
+    assert "`edfgen run`" in intro and read and all(f"{d}/" in intro for d in read), (read, intro)
 
 #: what each notebook prints when its sections ran on the small run (none skipped for want of a file)
 NOTEBOOK_PRINTS = {"04_genetics_and_truth.ipynb": [
@@ -613,6 +628,7 @@ def wiring_until(monkeypatch, last: str):
 
     def fake_stage(self, name, section, wiring, inputs, out_dir, **kw):
         seen[name] = wiring
+        dataclasses.replace(self.cfg.stages[section], **wiring).checked()   # as edfgen.commands.run checks them
         if name == "gwas":
             out_dir.mkdir(parents=True, exist_ok=True)
             pd.DataFrame({"chromosome": ["1"], "base_pair_location": [10], "effect_allele": ["G"],

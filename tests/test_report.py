@@ -178,45 +178,66 @@ def test_qq_band__matches_simulated_order_statistics():
     np.testing.assert_allclose(hi, q[1], rtol=0.05)
 
 
-def test_manhattan_and_qq__draw_lines_labels_and_band(tmp_path, monkeypatch):
-    import matplotlib
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """Every matplotlib figure saved during the test, in order (edfgen draws outside pyplot, so its figures are
+    caught where they are written)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    figs = []
+    real_savefig = Figure.savefig
 
+    def keep(self, *args, **kwargs):
+        figs.append(self)
+        return real_savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return figs
+
+
+def test_manhattan_and_qq__draw_lines_labels_and_band(tmp_path, saved_figures):
     from edfgen.plots import manhattan_plot, qq_plot
 
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"chromosome": np.repeat(["1", "2"], 500), "base_pair_location": np.tile(np.arange(500) * 1e4, 2),
                        "p_value": rng.random(1000), "variant_id": [f"v{i}" for i in range(1000)]})
     df.loc[[100, 101, 700], "p_value"] = [1e-12, 1e-10, 1e-9]  # 101 is within 1 Mb of 100: one label there
-    seen = {}
-    real_close = plt.close
-
-    def keep(fig=None):
-        if fig is not None and not isinstance(fig, str):
-            seen.setdefault("figs", []).append(fig)
-        return real_close(fig)
-
-    monkeypatch.setattr(plt, "close", keep)
     manhattan_plot(df, tmp_path / "m.png", study_wide=5e-8 / 8)
-    ax = seen["figs"][-1].axes[0]
+    ax = saved_figures[-1].axes[0]
     assert sorted(t.get_text() for t in ax.texts) == ["v100", "v700"]
     ys = sorted(round(float(ln.get_ydata()[0]), 3) for ln in ax.lines)
     assert ys == sorted([round(-np.log10(v), 3) for v in (5e-8, 1e-5, 5e-8 / 8)])
     qq_plot(df["p_value"].to_numpy(), tmp_path / "q.png")
-    ax = seen["figs"][-1].axes[0]
+    ax = saved_figures[-1].axes[0]
     assert len(ax.collections) == 2  # the band (fill_between) and the points
 
 
-def test_manhattan__gene_labels_strongest_first_without_overlaps(tmp_path, monkeypatch):
+def test_plots__leave_the_callers_matplotlib_backend_and_pyplot_figures_alone(tmp_path):
+    """A notebook's backend (inline, widget, ...) stays selected after edfgen draws: edfgen's figures are made
+    outside pyplot (review s32c: every edfgen plot switched it to Agg and the user's own figures stopped showing)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import matplotlib
+matplotlib.use("pdf")
+import matplotlib.pyplot as plt
+import numpy as np
+mine = plt.figure()
+from edfgen.plots import qq_plot
+from edfgen.plots.heatmap import plot_heatmap
+qq_plot(np.random.default_rng(0).random(500), {str(tmp_path / "q.png")!r})
+plot_heatmap(np.ones((3, 2)), np.zeros((3, 2), bool), ["e1", "e2", "e3"], ["hr", "qt"], {str(tmp_path / "h.png")!r})
+print(matplotlib.get_backend(), plt.get_fignums(), plt.gcf() is mine)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["pdf", "[1]", "True"]
+    assert (tmp_path / "q.png").stat().st_size > 0 and (tmp_path / "h.png").stat().st_size > 0
+
+
+def test_manhattan__gene_labels_strongest_first_without_overlaps(tmp_path, saved_figures):
     """Gene labels (one per gene, its strongest locus) are placed above their points, lifted when two would
     overlap, left out when there is no room; their font is the one asked for."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from edfgen.plots import manhattan_plot
 
     rng = np.random.default_rng(2)
@@ -227,9 +248,7 @@ def test_manhattan__gene_labels_strongest_first_without_overlaps(tmp_path, monke
                           "base_pair_location": [1234567 + 20000 * i for i in range(6)] + [7654321, 100, 8500000],
                           "p_value": [1e-12, 1e-11, 1e-10, 1e-9, 1e-9, 1e-8, 4.5e-9, 1e-30, 1e-12],
                           "label": ["AAA1", "BBB2", "CCC3", "DDD4", "AAA1", "EEE5", "SCN5A", "XGENE", "ZZZ9"]})
-    figs = []
-    real_close = plt.close
-    monkeypatch.setattr(plt, "close", lambda fig=None: (figs.append(fig), real_close(fig))[1])
+    figs = saved_figures
     manhattan_plot(df, tmp_path / "m.png", labels=genes, fontsize=10, width=1400, height=480)
     ax = figs[-1].axes[0]
     texts = [t for t in ax.texts]
@@ -446,17 +465,10 @@ def test_report__no_overflowing_table_or_unlabelled_figure_at_1400_and_800_px(ge
     assert legibility(got, _png_texts(bad_text))[combined] < MIN_TEXT_PX
 
 
-def test_mr_plots__binary_outcomes_on_the_log_odds_scale_with_labelled_axes(tmp_path, monkeypatch):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def test_mr_plots__binary_outcomes_on_the_log_odds_scale_with_labelled_axes(tmp_path, saved_figures):
     from edfgen.plots.mr import forest_plot, leaveoneout_plot, scatter_plot
 
-    figs = []
-    real_close = plt.close
-    monkeypatch.setattr(plt, "close", lambda fig=None: (figs.append(fig), real_close(fig))[1])
+    figs = saved_figures
     h = pd.DataFrame({"exposure": "edf_071", "outcome": "AF", "SNP": ["rs1", "rs2", "rs3"], "mr_keep": True,
                       "beta.exposure": [0.2, -0.3, 0.25], "se.exposure": 0.02, "beta.outcome": [0.1, -0.12, 0.11],
                       "se.outcome": 0.03})

@@ -25,5 +25,15 @@ MODULES = {"simulate": "simulate", "extract": "extract", "interpret": "interpret
 
 
 def run(options: Any):
-    """Run the command of ``options`` (``options.command``) and return its result."""
+    """Run the command of ``options`` (``options.command``) and return its result.
+
+    Parameters
+    ----------
+    options
+        A command's options dataclass (``GwasOptions(...)``, ...). Checked first as the command line checks
+        its options (:meth:`edfgen.commands.options.CommandOptions.checked`: required fields, ranges, choices;
+        a list field given as ``"a,b"`` is two names), so a bad value is a one-line
+        :class:`~edfgen.exceptions.InputError` before any work.
+    """
+    options = options.checked()
     return importlib.import_module(f"edfgen.commands.{MODULES[options.command]}").run(options)

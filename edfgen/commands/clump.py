@@ -39,7 +39,7 @@ from edfgen.formats.sumstats import (
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
 from edfgen.kernels.ld import WindowLD, r2_vector
-from edfgen.kernels.thresholds import build_name
+from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, build_name
 from edfgen.plots.regional import plot_loci
 from edfgen.progress import progress
 from edfgen.simulate.truth import score_loci, warn_unmatched_traits
@@ -331,7 +331,22 @@ def _clump_table(parts: Sequence[dict[str, np.ndarray]]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ClumpRun:
-    """What :func:`run_clump` wrote and found."""
+    """What :func:`run_clump` wrote and found.
+
+    Attributes
+    ----------
+    out_dir : Path
+    clumps, loci, rejects : DataFrame
+        ``clumps.tsv`` (index variants and their clumps), ``loci.tsv`` (merged across phenotypes), ``rejects.tsv``.
+    settings : ClumpSettings
+        The thresholds used (``p1`` lowered by ``study_wide``).
+    m_eff : float or None
+        The effective number of phenotypes of ``study_wide`` (Li & Ji 2005).
+    truth : DataFrame or None
+        ``truth_recovery.tsv`` (with ``truth``).
+    plots : tuple of str
+        Regional plots written.
+    """
 
     out_dir: Path
     clumps: pd.DataFrame
@@ -428,12 +443,27 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     """``edfgen clump``: clump every phenotype, merge loci, write ``clumps.tsv``, ``loci.tsv``,
     ``rejects.tsv`` (+ ``truth_recovery.tsv``, ``regional/*.png``) and ``manifest.json``.
 
-    ``bfile`` (the study genotypes, LD panel unless ``ld_bfile``) is a PLINK 1 prefix or a
-    :class:`~edfgen.formats.genotypes.source.GenotypeSource` (``--pfile``, ``--bgen`` ..., dosages rounded).
-
-    ``study_wide=True`` replaces ``settings.p1`` by ``5e-8 / M_eff`` (Li & Ji 2005) from the
-    phenotype table ``pheno`` (columns named like the summary-statistics files when present).
-    ``columns``: ``--columns`` (:func:`edfgen.formats.sumstats.parse_column_option`).
+    Parameters
+    ----------
+    sumstats : list of path
+        Summary-statistics files or folders (one phenotype per file, or its per-chromosome files).
+    out_dir : path
+    bfile, ld_bfile
+        The study genotypes (PLINK 1 prefix or :class:`~edfgen.formats.genotypes.source.GenotypeSource`,
+        dosages rounded) and an LD reference panel used instead of them for LD.
+    settings : ClumpSettings
+        p1, p2, r2, kb (plink 1.9's ``--clump-*``).
+    study_wide, pheno
+        Replace ``settings.p1`` by ``5e-8 / M_eff`` (Li & Ji 2005) of the phenotype table ``pheno``.
+    truth, regional_plots, genes
+        Score the loci against a simulation's truth; draw regional plots of that many loci, with ``genes``.
+    force : bool
+        Write into a non-empty ``out_dir`` (replaces only this command's files).
+    reference_genome : str, optional
+        Build of the panel's positions, checked against the build the sumstats declare; ``None``: the
+        ``GenotypeSource``'s, else ``GRCh38`` (``edfgen clump``'s default).
+    columns : dict, optional
+        ``--columns`` (:func:`edfgen.formats.sumstats.parse_column_option`).
     """
     if not sumstats:
         raise InputError("--sumstats: give at least one summary-statistics file")
@@ -458,7 +488,8 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     panel_files, bed_bytes = panel_fingerprint(panel_prefix)
     inputs = [*sumstats, *panel_files, pheno, truth, genes]
     declared = declared_build(sumstats)
-    panel_build = reference_genome or getattr(bfile, "reference_genome", None)
+    # (as edfgen clump: a plain PLINK prefix is read as --reference-genome's default build)
+    panel_build = reference_genome or getattr(bfile, "reference_genome", None) or DEFAULT_REFERENCE_GENOME
     if declared and panel_build and build_name(panel_build) != declared:
         log.warning("the summary statistics declare genome build %s (-meta.yaml) but the genotypes are read as %s "
                     "(--reference-genome): variants are matched by id, rsid or position as given; pass "

@@ -77,7 +77,14 @@ class ColocOptions(GenotypeOptions):
 
 @dataclass(frozen=True)
 class ColocRun:
-    """What :func:`run_coloc` wrote."""
+    """What :func:`run_coloc` wrote.
+
+    Attributes
+    ----------
+    out_dir : Path
+    coloc : DataFrame
+        ``coloc.tsv``: PP.H0 .. PP.H4 per exposure-outcome pair and locus.
+    """
 
     out_dir: Path
     coloc: pd.DataFrame

@@ -185,6 +185,8 @@ class ExtractResult:
         Counts: ECG records found, rejected, participants in the table, EDF dimension.
     resumed
         Records taken from a previous, interrupted run.
+    checkpoint_sha256, extra
+        The sha256 of the encoder checkpoint used (as in the manifest); further values (none yet).
     """
 
     table: Path
@@ -208,7 +210,7 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
                  id_map: str | os.PathLike | None = None, fam: str | os.PathLike | None = None,
                  force: bool = False, fs: float | None = None,
                  chunk_size: int = 2048, quality: QualityThresholds = DEFAULT_QUALITY,
-                 threads: int | None = None, device: str = "cpu", precision: str = "fp32",
+                 threads: int | None = None, device: str = "auto", precision: str = "auto",
                  on_chunk: Callable[[int, int], None] | None = None) -> ExtractResult:
     """Extract EDFs for every ECG under ``ecg`` and write the EDF table ``out`` (see module docstring).
 
@@ -247,7 +249,10 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         Torch intra-op threads for the model while extracting (restored afterwards). Default: torch's
         setting without ``workers``, else :func:`default_model_threads`.
     device, precision
-        Where the model runs, its autocast type (:func:`edfgen.model.device.load_model`; auto: GPU, bf16).
+        Where the model runs, its autocast type (:func:`edfgen.model.device.load_model`), as
+        ``edfgen extract --device --precision``: ``"auto"`` (default) runs on CUDA or MPS when available,
+        with bf16/fp16 autocast on CUDA, else the float32 model on the CPU; ``device="cpu"``, ``precision="fp32"``
+        gives the same numbers on any machine.
     on_chunk
         Called as ``on_chunk(chunk_index, n_done)`` after each chunk is durably written.
 
@@ -298,7 +303,7 @@ def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_
         threads = default_model_threads(workers)
     if threads:
         torch.set_num_threads(int(threads))
-    checkpoint = load_model(checkpoint, device, precision)  # (the CPU default: the float32 model as loaded)
+    checkpoint = load_model(checkpoint, device, precision)  # (on the CPU: the float32 model as loaded)
     try:
         return _extract(paths, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
                         id_map=id_map, fam=fam, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)

@@ -83,7 +83,14 @@ class Region:
 
 @dataclass(frozen=True)
 class FinemapRun:
-    """What :func:`run_finemap` wrote."""
+    """What :func:`run_finemap` wrote.
+
+    Attributes
+    ----------
+    out_dir : Path
+    credible_sets, pip, ld_check : DataFrame
+        ``credible_sets.tsv``, ``pip.tsv`` (per-variant posterior inclusion probabilities) and ``ld_check.tsv``.
+    """
 
     out_dir: Path
     credible_sets: pd.DataFrame

@@ -177,7 +177,17 @@ class GwasSettings:
 
 @dataclass(frozen=True)
 class GwasResult:
-    """What ``run_gwas`` wrote."""
+    """What ``run_gwas`` wrote.
+
+    Attributes
+    ----------
+    out_dir, phenotypes, engine : str, list of str, str
+        The output folder, the phenotypes analysed, the association engine that ran.
+    summary, qc : DataFrame
+        ``gwas_summary.tsv`` (n, lambda_GC, hits per phenotype) and ``qc_report.tsv`` (variants and samples dropped).
+    samples, timings : SampleCounts, dict
+        Samples read, shared and analysed (``samples.tsv``); seconds per step.
+    """
 
     out_dir: str
     phenotypes: list[str]
@@ -224,10 +234,17 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     out_dir : path
         Receives ``<phenotype>.tsv.gz`` (GWAS-SSF), ``gwas_summary.tsv``, ``qc_report.tsv``,
         ``samples.tsv``, ``plots/``, ``manifest.json``.
+    pheno_cols, pheno_prefix : list of str or str, optional
+        Phenotypes: the named columns (``"a,b"``, ranges ``edf_001..edf_064``) or those starting with the prefix;
+        default every numeric column (``--pheno-cols``, ``--pheno-prefix``).
+    covar_cols, categorical : list of str or str, optional
+        Covariate columns (default: all of ``covar``) and those coded as categories (``--covariates``, ``--categorical``).
     qc : QCSettings
     settings : GwasSettings
     hail : HailSettings
         Spark master, tmp dir, memory (Hail is started only when needed).
+    threads, force : int or None, bool
+        Worker threads (default: all cores); write into a non-empty ``out_dir`` (replaces only this command's files).
 
     Raises
     ------

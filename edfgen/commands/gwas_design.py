@@ -391,9 +391,12 @@ def read_gwas_tables(pheno, covar, *, pheno_cols=None, pheno_prefix=None, covar_
                      missing_code: float | None = -9.0, binary: bool = False) -> GwasTables:
     """Read ``pheno`` and ``covar`` (paths) for ``edfgen gwas``: the phenotypes (:func:`select_phenotypes`), the
     covariates (:func:`covariate_columns`, never a phenotype), the missing code read as missing in both
-    (:func:`read_missing_code`) and the design matrix (:func:`covariate_design`)."""
+    (:func:`read_missing_code`) and the design matrix (:func:`covariate_design`). A column list given as one
+    string is read as the command line reads it (``"age,sex"``: two names, not the letters of one)."""
     from edfgen.formats.tables import read_table
 
+    pheno_cols, covar_cols, categorical = (c.split(",") if isinstance(c, str) else c
+                                           for c in (pheno_cols, covar_cols, categorical))
     ptab = read_table(pheno, id_column="IID")
     names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno), binary=binary)
     if covar is not None and not (pheno_cols or pheno_prefix):

@@ -97,7 +97,20 @@ def _numeric_covariates(df: pd.DataFrame, cols: Sequence[str], path) -> np.ndarr
 
 @dataclass(frozen=True)
 class InterpretResult:
-    """Files written by :func:`interpret_edfs` and headline counts."""
+    """Files written by :func:`interpret_edfs` and headline counts.
+
+    Attributes
+    ----------
+    associations, clusters, heatmap, manifest : Path
+        ``associations.tsv`` (EDF x biomarker t, p, significant), ``clusters.tsv``, ``heatmap.png``, ``manifest.json``.
+    n_participants, n_edfs : int
+    biomarkers : tuple of str
+        Biomarkers tested.
+    n_significant : int
+        EDF-biomarker pairs with ``p_value < p_threshold``.
+    measured, rejects : Path or None
+        ``measured_biomarkers.tsv`` and ``rejects.tsv`` (with ``measure_from``).
+    """
 
     associations: Path
     clusters: Path
@@ -176,6 +189,8 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
         column such as ``F/M`` is coded 0/1 in sorted order). Without it, only an intercept (edf ~ 1 + biomarker), with a warning.
     measure_from
         ECG files/directory: biomarkers are measured on the signals (record id = IID).
+    covariates
+        Columns of ``covar`` adjusted for (``--covariates``).
     biomarker_columns
         Biomarkers to test (default: every column of numbers except ``IID``, ``FID`` and covariates;
         a text value in one is an error, a column without numbers is left out with a warning).
@@ -183,6 +198,14 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
         ``significant = p_value < p_threshold``.
     clusters
         k of the EDF k-means.
+    seed
+        Seed of the k-means (results are deterministic by seed).
+    force
+        Write into a non-empty ``out``, replacing only the files an earlier run listed in its manifest.
+
+    Returns
+    -------
+    InterpretResult
     """
     out = prepare_out_dir(out, force=force, command="edfgen interpret")
     if (biomarkers is None) == (measure_from is None):

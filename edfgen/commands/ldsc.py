@@ -87,7 +87,16 @@ class LdscOptions(GenotypeOptions):
 @dataclass(frozen=True)
 class LdscRun:
     """What :func:`run_ldsc` wrote: ``h2`` (:data:`H2_COLUMNS`), ``rg`` (:data:`RG_COLUMNS`, None without --rg),
-    the LD scores used (``CHR, SNP, BP, L2, W``) and ``m`` (M_5_50)."""
+    the LD scores used (``CHR, SNP, BP, L2, W``) and ``m`` (M_5_50).
+
+    Attributes
+    ----------
+    out_dir : Path
+    h2, rg : DataFrame
+        ``h2.tsv`` and ``rg.tsv`` (``rg`` None without ``rg``).
+    ldscores : DataFrame
+    m : float
+    """
 
     out_dir: Path
     h2: pd.DataFrame

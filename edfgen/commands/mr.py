@@ -60,7 +60,20 @@ MAX_UNFILTERED_INSTRUMENTS = 5000
 
 @dataclass(frozen=True)
 class MRRun:
-    """What :func:`run_mr` wrote: table name -> DataFrame, plus counts and timing."""
+    """What :func:`run_mr` wrote: table name -> DataFrame, plus counts and timing.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        ``mr_results``, ``mr_heterogeneity``, ``mr_pleiotropy``, ... (:data:`TABLES`; the ``<name>.tsv`` files).
+    harmonised : DataFrame
+        ``harmonised.tsv``: every instrument of every pair, with ``mr_keep`` and the reason.
+    n_pairs : int
+        Exposure-outcome pairs estimated.
+    seconds : float
+    plots : tuple of str
+        PNG files written.
+    """
 
     tables: dict
     harmonised: pd.DataFrame
@@ -124,7 +137,7 @@ def _warn_no_coloc(pairs: Sequence[str], n_estimated: int, coloc: PathLike, pp4:
 def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence[PathLike], out_dir: PathLike | None, *,
            settings: MRSettings = MRSettings(), instruments: PathLike | None = None, reverse: bool = False,
            ld_bfile=None,
-           proxies: bool | None = None, clump: bool = True, plots: bool = True, max_plots: int = 20,
+           proxies: bool = False, clump: bool = True, plots: bool = True, max_plots: int = 20,
            force: bool = False, columns: dict[str, str] | None = None,
            case_counts: dict[str, tuple[float, float]] | None = None, coloc: PathLike | None = None,
            coloc_pp4: float | None = None) -> MRRun:
@@ -151,7 +164,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         ``--vcf`` with ``--keep/--remove/--extract/--chr``; dosages rounded to hard calls).
     proxies
         Replace instruments missing in an outcome by the best proxy with r² >= ``settings.proxy_r2``
-        inside ``settings.proxy_window_kb`` (default: whenever ``ld_bfile`` is given).
+        inside ``settings.proxy_window_kb`` (needs ``ld_bfile``). Off by default, as ``edfgen mr``
+        (``--proxies``).
     clump
         Select independent instruments by LD clumping of the exposure sumstats against ``ld_bfile``
         (index p < ``settings.p_threshold``, r² ``settings.clump_r2``, window ``settings.clump_kb``;
@@ -165,6 +179,14 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     columns
         ``--columns``: ``{input column: GWAS-SSF column}`` for files in a layout that is not recognised
         (:func:`edfgen.formats.sumstats.parse_column_option`); applied to every file that has the column.
+    force
+        Write into a non-empty ``out_dir``, replacing only the files an earlier run listed in its manifest.
+    coloc, coloc_pp4
+        An ``edfgen coloc`` ``coloc.tsv``: keep only instruments at loci with PP.H4 >= ``coloc_pp4`` for their pair.
+
+    Returns
+    -------
+    MRRun
     """
     t0 = time.perf_counter()
     check_coloc_options(coloc, coloc_pp4)
@@ -192,8 +214,6 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             exp_groups, out_groups = out_groups, exp_groups
             exp_files, out_files = out_files, exp_files
             exp_role, out_role = out_role, exp_role
-        if proxies is None:
-            proxies = ld_bfile is not None
         if proxies and ld_bfile is None:
             raise InputError("--proxies needs an LD reference panel: --ld-bfile PREFIX, or --bfile, --pfile, "
                              "--bgen or --vcf")

@@ -138,16 +138,22 @@ def _check_value(where: str, key: str, value: Any, hint: Any, meta: dict, base: 
             return value                         # a shipped checkpoint's name (small, tiny), not a local prefix
         if meta.get("path"):
             return _toml_path(value, meta["path"], base)
+    _check_allowed(where, key, value, meta, ConfigError)
+    return value
+
+
+def _check_allowed(where: str, key: str, value: Any, meta: dict, error: type[InputError]) -> None:
+    """Raise ``error`` naming ``where`` and ``key`` when ``value`` is not one of the field's ``choices`` or is
+    outside its ``range``."""
     choices = meta.get("choices")
     if choices and value not in choices:
-        raise ConfigError(f"{where} {key}: {value!r} is not one of {', '.join(map(str, choices))}")
+        raise error(f"{where} {key}: {value!r} is not one of {', '.join(map(str, choices))}")
     lo, hi = meta.get("range") or (None, None)
     lo_open, hi_open = meta.get("open") or (False, False)
     if lo is not None and (value < lo or (lo_open and value == lo)):
-        raise ConfigError(f"{where} {key}: {value!r} must be {'>' if lo_open else '>='} {lo:g}")
+        raise error(f"{where} {key}: {value!r} must be {'>' if lo_open else '>='} {lo:g}")
     if hi is not None and (value > hi or (hi_open and value == hi)):
-        raise ConfigError(f"{where} {key}: {value!r} must be {'<' if hi_open else '<='} {hi:g}")
-    return value
+        raise error(f"{where} {key}: {value!r} must be {'<' if hi_open else '<='} {hi:g}")
 
 
 def _toml_path(value: str, kind: str, base: Path) -> str:
@@ -245,6 +251,47 @@ class CommandOptions:
             return cls(**values)
         except InputError as exc:
             raise ConfigError(f"[{section}] {exc}") from None
+
+    def checked(self) -> CommandOptions:
+        """These options with the checks the command line and a TOML make, for options built in Python.
+
+        A list field given one string is read as the command line reads it (``"age,sex"``: two names);
+        a required field left ``None``, a number that is not one, a value outside the field's range or
+        choices is an :class:`~edfgen.exceptions.InputError` naming the class and the field
+        (``GwasOptions maf: 2.0 must be <= 0.5``). Ranges the library function checks itself
+        (``cli_range=False``) are left to it. :func:`edfgen.commands.run` calls this.
+
+        Returns
+        -------
+        CommandOptions
+            ``self``, or a copy with list fields given as a string split into names.
+
+        Raises
+        ------
+        InputError
+            The first field that fails.
+        """
+        where = type(self).__name__
+        hints = typing.get_type_hints(type(self))
+        split: dict[str, tuple[str, ...]] = {}
+        for f in dataclasses.fields(self):
+            meta, value = dict(f.metadata), getattr(self, f.name)
+            if value is None:
+                if meta.get("required"):
+                    raise InputError(f"{where} {f.name}: required (got None)")
+                continue
+            hint = hints[f.name]
+            args = [a for a in typing.get_args(hint) if a is not type(None)]
+            hint = args[0] if len(args) == 1 else hint
+            if typing.get_origin(hint) in (tuple, list):
+                if isinstance(value, str):      # "age,sex" as on the command line, not the letters a, g, e, ...
+                    split[f.name] = tuple(v.strip() for v in value.split(",") if v.strip())
+                continue
+            if hint in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise InputError(f"{where} {f.name}: expected a number, got {value!r}")
+            if meta.get("cli_range", True):
+                _check_allowed(where, f.name, value, meta, InputError)
+        return dataclasses.replace(self, **split) if split else self
 
     def to_dict(self, exclude: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
         """The options as JSON-able values (for stage keys and manifests), without the names in ``exclude``."""

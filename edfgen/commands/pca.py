@@ -38,6 +38,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PCAResult:
+    """What :func:`run_pca` wrote.
+
+    Attributes
+    ----------
+    out_dir : str
+        Holds ``pcs.tsv`` (``IID, PC1 .. PCk``).
+    k, n_samples, n_variants : int
+        PCs computed, samples and LD-pruned variants used.
+    eigenvalues : list of float
+    """
+
     out_dir: str
     k: int
     n_samples: int
@@ -76,12 +87,18 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     Parameters
     ----------
     source : GenotypeSource
+    out_dir : path
+        Receives ``pcs.tsv`` and ``manifest.json``.
     k : int
         Number of PCs (must be < number of samples and pruned variants).
     maf, ld_r2, ld_window_kb
         Variant filter and LD-pruning parameters.
     keep : path, optional
         Samples to use (:func:`edfgen.formats.genotypes.read_id_list`: IIDs, ``FID IID`` or a table with IID/eid).
+    hail : HailSettings, optional
+        Spark master, tmp dir, memory.
+    force : bool
+        Write into a non-empty ``out_dir``, replacing only the files an earlier run listed in its manifest.
 
     Raises
     ------

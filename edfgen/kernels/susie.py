@@ -167,7 +167,27 @@ def susie_rss(z, R, n: int, *, L: int = 10, coverage: float = 0.95, min_abs_corr
 
     Parameters
     ----------
-    z : ``[p]`` z-scores; R : ``[p, p]`` LD (correlation) matrix of the same variants, same allele; n : sample size.
+    z : array [p]
+        z-scores.
+    R : array [p, p]
+        LD (correlation) matrix of the same variants, same allele coded.
+    n : int
+        GWAS sample size (> 2).
+    L : int
+        Most single effects fitted (susieR's ``L``).
+    coverage : float
+        Credible-set coverage.
+    min_abs_corr : float
+        Credible sets whose least absolute pairwise correlation is below this are dropped (purity).
+    max_iter, tol
+        IBSS iterations at most; stop when the ELBO changes by less than ``tol``.
+    estimate_prior_variance : bool
+        Estimate each effect's prior variance (susieR's default) rather than keep it fixed.
+
+    Returns
+    -------
+    SusieResult
+        PIPs (``pip``), credible sets (``sets``), the fit's ``alpha``, ``mu``, ``mu2``, ``V``, ``elbo``, ``converged``.
     """
     z = np.asarray(z, dtype=np.float64)
     R = np.asarray(R, dtype=np.float64)

@@ -1,7 +1,10 @@
-"""Matplotlib set-up shared by every edfgen figure: the Agg backend (no display on clusters)
-and atomic PNG writes.
+"""Matplotlib set-up shared by every edfgen figure: figures drawn on their own Agg canvas (no display on
+clusters) and atomic PNG writes.
 
-matplotlib is imported lazily (inside :func:`pyplot`) so importing edfgen stays cheap.
+edfgen never goes through ``matplotlib.pyplot``: a :class:`matplotlib.figure.Figure` with a
+``FigureCanvasAgg`` draws headless without selecting a backend, so a notebook's backend (``inline``,
+``widget``, ...) and its pyplot figures are left alone. matplotlib is imported lazily (inside
+:func:`new_figure`) so importing edfgen stays cheap.
 """
 
 from __future__ import annotations
@@ -13,14 +16,49 @@ from pathlib import Path
 from edfgen.formats.tables import atomic_path
 
 
-def pyplot():
-    """``matplotlib.pyplot`` on the non-interactive Agg backend."""
-    import matplotlib
+def new_figure(**figure_kwargs):
+    """A :class:`matplotlib.figure.Figure` on its own Agg canvas, outside pyplot.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Parameters
+    ----------
+    **figure_kwargs
+        Passed to :class:`matplotlib.figure.Figure` (``figsize``, ``dpi``, ...).
 
-    return plt
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Not registered with pyplot: the caller's backend and current figure are unchanged, and nothing
+        needs closing (the figure is freed with its last reference).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**figure_kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, dpi=None, **subplot_kwargs):
+    """``pyplot.subplots`` without pyplot: ``(figure, axes)`` on a :func:`new_figure`.
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        Grid of axes.
+    figsize : tuple of float, optional
+        Figure size in inches.
+    dpi : float, optional
+        Figure resolution.
+    **subplot_kwargs
+        Passed to :meth:`matplotlib.figure.Figure.subplots` (``sharex``, ``gridspec_kw``, ...).
+
+    Returns
+    -------
+    tuple
+        The figure and its axes (one ``Axes`` or an array, as ``pyplot.subplots``).
+    """
+    fig = new_figure(figsize=figsize, dpi=dpi)
+    return fig, fig.subplots(nrows, ncols, **subplot_kwargs)
 
 
 #: PNG text chunk listing the figure's texts and their sizes (read by tests/test_report.py's legibility check)
@@ -65,7 +103,7 @@ def preload_in_background() -> threading.Thread:
 
 
 def save_png(fig, path: str | os.PathLike, *, texts: bool = False, **savefig_kwargs) -> Path:
-    """Write ``fig`` to ``path`` as PNG atomically (temp file renamed on success), then close it.
+    """Write ``fig`` to ``path`` as PNG atomically (temp file renamed on success).
 
     ``texts``: the PNG carries a text chunk :data:`TEXTS_KEY`, JSON ``[[text, font px], ...]`` of
     :func:`figure_texts`, so a page showing the image can tell what it labels and how large its text is drawn."""
@@ -75,9 +113,6 @@ def save_png(fig, path: str | os.PathLike, *, texts: bool = False, **savefig_kwa
     if texts:
         savefig_kwargs.setdefault("metadata", {})[TEXTS_KEY] = json.dumps(
             figure_texts(fig, savefig_kwargs.get("dpi")), ensure_ascii=True)
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", **savefig_kwargs)
-    finally:
-        pyplot().close(fig)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", **savefig_kwargs)
     return path

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edfgen.plots._mpl import pyplot, save_png
+from edfgen.plots._mpl import save_png, subplots
 
 
 def plot_evaluation(table: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -25,8 +25,7 @@ def plot_evaluation(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     ----------
     Efron B, Tibshirani RJ (1993). An Introduction to the Bootstrap. Chapman & Hall.
     """
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 0.4 * len(table) + 1.5), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(9, 0.4 * len(table) + 1.5), sharey=True)
     yy = np.arange(len(table))
     for ax, m, ref in ((axes[0], "auroc", 0.5), (axes[1], "auprc", None)):
         est = table[m].to_numpy()

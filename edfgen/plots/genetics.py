@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edfgen.plots._mpl import pyplot, save_png
+from edfgen.plots._mpl import save_png, subplots
 
 
 def plot_rg_heatmap(rg: pd.DataFrame, path: str | os.PathLike, *, title: str = "") -> Path:
     """Symmetric heatmap of ``rg`` (clipped to [-1, 1]; NA blank), phenotypes in first-seen order; dots mark
     pairs with ``p_value < 0.05 / pairs``."""
-    plt = pyplot()
     names = list(dict.fromkeys([*rg["phenotype_1"], *rg["phenotype_2"]]))
     k = {n: i for i, n in enumerate(names)}
     m = np.full((len(names), len(names)), np.nan)
@@ -26,7 +25,7 @@ def plot_rg_heatmap(rg: pd.DataFrame, path: str | os.PathLike, *, title: str = "
         m[i, j] = m[j, i] = np.clip(r.rg, -1, 1) if pd.notna(r.rg) else np.nan
         sig[i, j] = sig[j, i] = bool(pd.notna(r.p_value) and r.p_value < alpha)
     size = min(3 + 0.18 * len(names), 20)
-    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    fig, ax = subplots(figsize=(size + 1.5, size))
     im = ax.imshow(m, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
     yy, xx = np.nonzero(sig)
     ax.scatter(xx, yy, s=6, c="k", marker=".", linewidths=0)

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from edfgen.plots._mpl import pyplot, save_png
+from edfgen.plots._mpl import save_png, subplots
 
 
 def plot_heatmap(t: np.ndarray, significant: np.ndarray, edf_names: Sequence[str], biomarker_names: Sequence[str],
@@ -19,8 +19,6 @@ def plot_heatmap(t: np.ndarray, significant: np.ndarray, edf_names: Sequence[str
     """Heatmap of signed t statistics (biomarkers × EDFs), EDFs ordered by cluster then by
     hierarchical clustering (average linkage on the t profiles); dots mark significant pairs."""
     from scipy.cluster.hierarchy import leaves_list, linkage
-
-    plt = pyplot()
 
     tt = np.nan_to_num(np.asarray(t, dtype=float)).T            # [q, p]
     p = tt.shape[1]
@@ -33,7 +31,7 @@ def plot_heatmap(t: np.ndarray, significant: np.ndarray, edf_names: Sequence[str
     lim = float(np.nanpercentile(np.abs(tt), 99)) if tt.size else 1.0
     lim = max(lim, 1.0)
     # (at least 7 in wide: the title and axis caption of a few EDFs were cut at the edges, review s30j nit)
-    fig, ax = plt.subplots(figsize=(max(7.0, min(2 + 0.12 * p, 24)), 1.5 + 0.4 * len(biomarker_names)))
+    fig, ax = subplots(figsize=(max(7.0, min(2 + 0.12 * p, 24)), 1.5 + 0.4 * len(biomarker_names)))
     im = ax.imshow(tt[:, order], aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
     sig = np.asarray(significant).T[:, order]
     yy, xx = np.nonzero(sig)

@@ -16,7 +16,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.twosamplemr import internal_columns
 from edfgen.formats.tables import safe_filename
-from edfgen.plots._mpl import pyplot as _plt
+from edfgen.plots._mpl import subplots
 from edfgen.plots._mpl import save_png
 
 
@@ -36,12 +36,11 @@ def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path, *, binary: 
     """Variant-outcome vs variant-exposure effects (exposure oriented positive, error bars 1 SE),
     one line per method (MR Egger with its intercept). ``binary``: the outcome is a disease, its
     effects log odds ratios (the axis says so; the plot stays on the log-odds scale)."""
-    plt = _plt()
     h = internal_columns(h, "harmonised")
     k = h[h["mr_keep"]]
     s = np.where(k["beta_exposure"] < 0, -1.0, 1.0)
     x, y = k["beta_exposure"].to_numpy() * s, k["beta_outcome"].to_numpy() * s
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig, ax = subplots(figsize=(6, 5))
     ax.errorbar(x, y, xerr=k["se_exposure"], yerr=k["se_outcome"], fmt="o", ms=3, color="0.3", ecolor="0.7", lw=0.8)
     xs = np.linspace(0, max(x.max(), 1e-12) * 1.05, 10)
     for _, r in results.iterrows():
@@ -61,7 +60,7 @@ def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path, *, binary: 
 
 def _ci_rows(d: pd.DataFrame, labels, colors):
     """One row per estimate of ``d`` (``b``, ``se``), top to bottom: point, 95% CI, a dashed zero line."""
-    fig, ax = _plt().subplots(figsize=(6, max(2.5, 0.18 * len(d) + 1)))
+    fig, ax = subplots(figsize=(6, max(2.5, 0.18 * len(d) + 1)))
     yy = np.arange(len(d))[::-1]
     ax.errorbar(d["b"], yy, xerr=1.959964 * d["se"], fmt="none", ecolor=colors, lw=0.8)
     ax.scatter(d["b"], yy, c=colors, s=10, zorder=3)
@@ -90,9 +89,8 @@ def forest_plot(single: pd.DataFrame, path: Path, *, binary: bool = False) -> Pa
 
 def funnel_plot(single: pd.DataFrame, path: Path, *, binary: bool = False) -> Path:
     """Wald ratio vs its precision 1/SE, with vertical lines at the pooled estimates."""
-    plt = _plt()
     per = single[single["method"] == "Wald ratio"]
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = subplots(figsize=(5, 4))
     ax.scatter(per["b"], 1 / per["se"], s=10, color="0.3")
     for i, (_, r) in enumerate(single[single["method"] != "Wald ratio"].iterrows()):
         ax.axvline(r["b"], lw=1, label=r["method"], color=f"C{i}")

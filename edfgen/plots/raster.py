@@ -16,7 +16,7 @@ import pandas as pd
 from edfgen.formats.bgzf import zlib_stream
 from edfgen.formats.sumstats import chrom_key
 from edfgen.formats.tables import atomic_path
-from edfgen.plots._mpl import pyplot
+from edfgen.plots._mpl import new_figure
 
 #: smallest p drawn (-log10 p = 300); p = 0 (underflow) is drawn there
 P_FLOOR = 1e-300
@@ -192,8 +192,8 @@ def _dilate(lab: np.ndarray) -> np.ndarray:
 
 
 def _figure(box: _Box):
-    """A pyplot figure of ``box``'s size with its axes on ``box``'s pixels."""
-    fig = pyplot().figure(figsize=(box.width / 100, box.height / 100), dpi=100)
+    """A figure (outside pyplot) of ``box``'s size with its axes on ``box``'s pixels."""
+    fig = new_figure(figsize=(box.width / 100, box.height / 100), dpi=100)
     return fig, fig.add_axes(box.fraction())
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import safe_filename
 from edfgen.kernels.thresholds import GENOME_WIDE
-from edfgen.plots._mpl import pyplot, save_png
+from edfgen.plots._mpl import save_png, subplots
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
         ``chromosome, start, end, gene, strand`` (see :func:`edfgen.formats.genes.read_genes`).
     window_kb : half-width of the region.
     """
-    plt = pyplot()
 
     ss = sumstats
     hit = ss[ss["variant_id"].astype(str) == str(lead)]
@@ -70,7 +69,7 @@ def regional_plot(sumstats: pd.DataFrame, lead: str, path: str | os.PathLike, *,
     near_genes = None if genes is None else genes[(genes["chromosome"] == chrom) & (genes["end"] >= centre - w)
                                                   & (genes["start"] <= centre + w)]
     has_genes = near_genes is not None and not near_genes.empty
-    fig, axes = plt.subplots(2 if has_genes else 1, 1, figsize=(8, 5.5 if has_genes else 4), sharex=True,
+    fig, axes = subplots(2 if has_genes else 1, 1, figsize=(8, 5.5 if has_genes else 4), sharex=True,
                              gridspec_kw={"height_ratios": [3, 1]} if has_genes else None, squeeze=False)
     ax = axes[0, 0]
     x = reg["base_pair_location"].to_numpy() / 1e6

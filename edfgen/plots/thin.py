@@ -300,7 +300,7 @@ class GwasPlotAccumulator:
 
     def _manhattan_figure(self, c: int, path, *, title: str, study_wide: float | None, threshold: float,
                           suggestive: float | None, annotate=(), fontsize: float | None = None) -> Path:
-        """The same plot as a pyplot figure (the points as an image), with ``annotate``
+        """The same plot as a matplotlib figure (the points as an image), with ``annotate``
         ``(x, -log10 p, text)`` labels (most important first, placed without overlaps); for
         :func:`edfgen.plots.manhattan_plot`. ``fontsize`` (points): every text that large, margins to fit."""
         top = self._manhattan_top(c, threshold, study_wide)
@@ -444,7 +444,7 @@ class GwasPlotAccumulator:
         return self._renderer.write(path, box, bg, [(pts, _rgb(QQ_COLOUR), True), (band, band_rgb)], text, 8)
 
     def _qq_figure(self, j: int, path, *, title: str, fontsize: float | None = None, note: str = "") -> Path:
-        """The same plot as a pyplot figure (band: ``fill_between``, points: a rasterized scatter
+        """The same plot as a matplotlib figure (band: ``fill_between``, points: a rasterized scatter
         of the lit pixels), titled ``title``; for :func:`edfgen.plots.qq_plot`. ``fontsize`` (points): every
         text that large, margins to fit; ``note``: lines written in the upper left corner (λGC, LDSC intercept)."""
         xtop, ytop, n = self._qq_limits(j)

@@ -571,7 +571,13 @@ def measure_biomarkers(ecg: np.ndarray, fs: float = SAMPLING_RATE) -> pd.DataFra
     >>> from edfgen.simulate.ecg import BeatParams, synthesize_ecg
     >>> p = BeatParams(72, 160, 95, 390, 50, 1.6, 0.45, 0.15, 0.0)
     >>> m = measure_biomarkers(synthesize_ecg(p, rng=np.random.default_rng(3)))
-    >>> bool(abs(m.loc[0, "qt_interval_ms"] - 390) < 20)
+    >>> round(float(m.loc[0, "heart_rate_bpm"]))
+    72
+
+    The simulator's QT (390 ms) is a tangent-method QT; this delineator ends T where the wave returns to
+    baseline, as LUDB's cardiologists mark it, about 23 ms later (README, simulated cohort):
+
+    >>> bool(abs(m.loc[0, "qt_interval_ms"] - (390 + 23)) < 10)
     True
     """
     arr = np.asarray(ecg)
