@@ -67,7 +67,7 @@ import pandas as pd
 from edfgen.commands import gwas_design
 from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, check_covariate_design, read_gwas_tables,
                                          step1_fingerprint, warn_sex_chromosomes, warn_sex_disagreement)
-from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, output_order
+from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, case_counts, output_order, write_multivariate
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
 from edfgen.engines import gwas_stream
@@ -82,18 +82,13 @@ from edfgen.formats.genotypes.sex import sample_sex, sex_file, source_sex
 from edfgen.formats.loco import open_loco_predictions, write_loco_predictions
 from edfgen.formats.loco_check import check_loco_predictions, write_loco_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import sort_sumstats
-from edfgen.formats.sumstats.layout import ssf_chromosome_codes
 from edfgen.formats.sumstats.write import warn_non_ssf_variant_ids
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, write_table
-from edfgen.kernels.association import (MISSING_GENOTYPES, AssociationResult, check_phenotypes,
-                                        inverse_normal_transform, lambda_gc)
-from edfgen.kernels.clump import effective_number_of_tests
+from edfgen.kernels.association import (MISSING_GENOTYPES, check_phenotypes,
+                                        inverse_normal_transform)
 from edfgen.kernels.firth import FIRTH_P_THRESHOLD
 from edfgen.kernels.models import MODELS, check_loco_chromosomes
-from edfgen.kernels.multivariate import mostest, z_scores
 from edfgen.kernels.qc import QCSettings, qc_table
-from edfgen.kernels.thresholds import GENOME_WIDE
 
 log = logging.getLogger(__name__)
 
@@ -373,7 +368,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         writers.append(GwasOutputs(out_dir, variants, names, list(files), model=model_label,
                                    reference_genome=source.reference_genome,
                                    covariates=design.adjusted_for(cov_names),
-                                   n_covariates=C.shape[1], cases=_case_counts(Y) if settings.binary else None,
+                                   n_covariates=C.shape[1], cases=case_counts(Y) if settings.binary else None,
                                    plots=settings.plots, plots_max=settings.plots_max,
                                    firth_threshold=settings.firth_threshold if stream_firth(settings) else None))
         return writers[-1]
@@ -465,7 +460,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             if reml_h2:
                 man.extra["lmm_loco_reml_h2"] = {c: dict(zip(names, map(float, h))) for c, h in reml_h2.items()}
             if permuted is not None:
-                man.extra["multivariate"] = _write_multivariate(out_dir, variants, res, permuted, Y, settings)
+                man.extra["multivariate"] = write_multivariate(out_dir, variants, res, permuted, Y, plots=settings.plots)
         else:
             n_tested, steps, used_ids, summary, cov_names, pass_timings = done
             timings["import_qc"] = 0.0
@@ -497,36 +492,6 @@ def _warn_overlap(with_pheno: int, overlap: int, pheno, covar) -> None:
         log.warning("covariates (%s) complete for only %d of the %d genotyped samples with a phenotype in %s: "
                     "the GWAS uses %d (%.0f%% dropped)", covar, overlap, with_pheno, pheno, overlap,
                     100 * (1 - overlap / with_pheno))
-
-
-def _write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, permuted: AssociationResult,
-                        Y: np.ndarray, settings: GwasSettings) -> dict:
-    """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation)."""
-    m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
-    mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value, m_eff=m_eff)
-    df = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
-    # the per-phenotype files' codes (X as 23, ...): Hail's variants name X "X" where the .bim said 23 (review s30h F6)
-    df["chromosome"] = ssf_chromosome_codes(df["chromosome"])
-    df = df.reset_index(drop=True).assign(n_phenotypes=mv.n_phenotypes, statistic=mv.statistic, p_value=mv.p_value,
-                                          min_p=mv.min_p, min_p_corrected=mv.min_p_corrected,
-                                          n=res.n.max(axis=1) if res.n.size else 0)
-    write_table(sort_sumstats(df), Path(out_dir) / "multivariate.tsv.gz", float_format="%.8g")
-    if settings.plots:
-        from edfgen.plots import manhattan_plot
-
-        manhattan_plot(df, Path(out_dir) / "plots" / "multivariate.manhattan.png",
-                       title=f"MOSTest across {Y.shape[1]} phenotypes")
-    return {"m_eff": mv.m_eff, "gamma_shape": mv.gamma_shape, "gamma_scale": mv.gamma_scale,
-            "eigen_floor": mv.eigen_floor, "lambda_gc": lambda_gc(mv.p_value),
-            "n_significant": int((mv.p_value < GENOME_WIDE).sum()),
-            "n_significant_min_p": int((mv.min_p_corrected < GENOME_WIDE).sum()),
-            "permutation_seed": gwas_stream.MULTIVARIATE_PERMUTATION_SEED}
-
-
-def _case_counts(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cases (1) and controls (0) per phenotype column among the analysed samples."""
-    return (Y == 1).sum(axis=0), (Y == 0).sum(axis=0)
-
 
 
 # ---------------------------------------------------------------------------------------------- the command

@@ -32,9 +32,13 @@ import pandas as pd
 
 from edfgen import __version__
 from edfgen.exceptions import InputError
-from edfgen.formats.sumstats import SumstatsFormatter, SumstatsMeta, SumstatsStream, chrom_key
+from edfgen.engines import gwas_stream
+from edfgen.formats.sumstats import SumstatsFormatter, SumstatsMeta, SumstatsStream, chrom_key, sort_sumstats
+from edfgen.formats.sumstats.layout import ssf_chromosome_codes
 from edfgen.formats.tables import write_table
-from edfgen.kernels.association import AssociationResult
+from edfgen.kernels.association import AssociationResult, lambda_gc
+from edfgen.kernels.clump import effective_number_of_tests
+from edfgen.kernels.multivariate import mostest, z_scores
 from edfgen.kernels.thresholds import GENOME_WIDE  # the threshold of gwas_summary.tsv and of the plots
 
 log = logging.getLogger(__name__)
@@ -373,3 +377,33 @@ def _joined(blocks: list[tuple[np.ndarray, AssociationResult]]) -> tuple[np.ndar
     fields = {f.name: [getattr(r, f.name) for _, r in blocks] for f in dataclasses.fields(first)}
     return (np.concatenate([rows for rows, _ in blocks]),
             type(first)(**{k: None if v[0] is None else np.concatenate(v) for k, v in fields.items()}))
+
+
+def write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, permuted: AssociationResult,
+                       Y: np.ndarray, *, plots: bool = True) -> dict:
+    """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation)."""
+
+    m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
+    mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value, m_eff=m_eff)
+    df = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
+    # the per-phenotype files' codes (X as 23, ...): Hail's variants name X "X" where the .bim said 23 (review s30h F6)
+    df["chromosome"] = ssf_chromosome_codes(df["chromosome"])
+    df = df.reset_index(drop=True).assign(n_phenotypes=mv.n_phenotypes, statistic=mv.statistic, p_value=mv.p_value,
+                                          min_p=mv.min_p, min_p_corrected=mv.min_p_corrected,
+                                          n=res.n.max(axis=1) if res.n.size else 0)
+    write_table(sort_sumstats(df), Path(out_dir) / "multivariate.tsv.gz", float_format="%.8g")
+    if plots:
+        from edfgen.plots import manhattan_plot
+
+        manhattan_plot(df, Path(out_dir) / "plots" / "multivariate.manhattan.png",
+                       title=f"MOSTest across {Y.shape[1]} phenotypes")
+    return {"m_eff": mv.m_eff, "gamma_shape": mv.gamma_shape, "gamma_scale": mv.gamma_scale,
+            "eigen_floor": mv.eigen_floor, "lambda_gc": lambda_gc(mv.p_value),
+            "n_significant": int((mv.p_value < GENOME_WIDE).sum()),
+            "n_significant_min_p": int((mv.min_p_corrected < GENOME_WIDE).sum()),
+            "permutation_seed": gwas_stream.MULTIVARIATE_PERMUTATION_SEED}
+
+
+def case_counts(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cases (1) and controls (0) per phenotype column among the analysed samples."""
+    return (Y == 1).sum(axis=0), (Y == 0).sum(axis=0)
