@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-MODULES = ["edfgen.formats.bgzf", "edfgen.kernels.ecg.biomarkers", "edfgen.kernels.mr.methods", "edfgen.model.encoder",
+MODULES = ["edfgen.formats.bgzf", "edfgen.kernels.ecg.biomarkers", "edfgen.kernels.ecg.p_wave",
+           "edfgen.kernels.mr.methods", "edfgen.model.encoder",
            "edfgen.simulate.ecg"]
 
 

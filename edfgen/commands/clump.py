@@ -5,8 +5,8 @@ columns, a variant set is matched to the LD panel once for every file with the s
 (:func:`match_to_panel` and its fast path), and the clumping itself is
 :func:`edfgen.kernels.clump.clump_lockstep`. :func:`run_clump` writes ``clumps.tsv``, ``loci.tsv``,
 ``rejects.tsv`` (+ ``truth_recovery.tsv``, ``regional/*.png``) inside the manifest recording;
-:func:`write_regional_plots` hands :mod:`edfgen.plots.regional` the frames of each locus (also for
-``edfgen annotate``).
+:func:`edfgen.commands.clump_regional.write_regional_plots` hands :mod:`edfgen.plots.regional` the frames of
+each locus (also for ``edfgen annotate``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
+from edfgen.commands.clump_regional import locus_frames, write_regional_plots  # noqa: F401 (public here too)
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.exceptions import InputError
-from edfgen.formats.genes import read_genes
 from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.genotypes.panel import (GenotypePanel, genotype_label, locate_in_panel, open_panel,
                                             panel_fingerprint)
@@ -38,9 +38,8 @@ from edfgen.formats.sumstats import (
 )
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
-from edfgen.kernels.ld import WindowLD, r2_vector
+from edfgen.kernels.ld import WindowLD
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, build_name
-from edfgen.plots.regional import plot_loci
 from edfgen.progress import progress
 from edfgen.simulate.truth import score_loci, warn_unmatched_traits
 
@@ -521,49 +520,6 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
         man.extra["ld_panel_withdrawn"] = getattr(panel, "n_withdrawn", 0)   # UK Biobank withdrawals left out
     return ClumpRun(out_dir, clumps, loci, rejects, settings, m_eff, truth_df, tuple(plots))
 
-
-# ----------------------------------------------------------------------------- regional plots
-def locus_frames(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: GenotypePanel, *,
-                 window_kb: float = 500.0, r2_method: str = "plink", columns: dict[str, str] | None = None):
-    """``(locus row, region, r2)`` of each locus whose lead phenotype has summary statistics: the
-    lead phenotype's variants within ``window_kb`` of the lead (its per-chromosome files read
-    together, each phenotype once) and their r² with the lead from the panel (``None`` when the lead
-    is not in the panel)."""
-    by_name = group_by_phenotype(sumstats)   # a phenotype's per-chromosome files are read together
-    ids = panel.variants.rows_by_id
-    cache: dict[str, pd.DataFrame] = {}
-    for row in loci.itertuples():
-        ph = str(row.phenotype)
-        if ph not in by_name:
-            continue
-        if ph not in cache:
-            cache[ph] = read_phenotype(by_name[ph], required=("variant_id", "p_value", "chromosome",
-                                                              "base_pair_location"), columns=columns)
-        ss = cache[ph]
-        w = int(window_kb * 1000)
-        reg = ss[(ss["chromosome"].astype(str) == str(row.chromosome))
-                 & ss["base_pair_location"].between(row.base_pair_location - w, row.base_pair_location + w)]
-        r2 = None
-        if str(row.variant_id) in ids.index:
-            inpanel = reg["variant_id"][reg["variant_id"].isin(ids.index)].to_numpy()
-            g = panel.read(np.r_[ids[str(row.variant_id)], ids[inpanel].to_numpy()])
-            val, ok = r2_vector(g[:, 0], g[:, 1:], method=r2_method)
-            r2 = pd.Series(np.where(ok, np.abs(val), np.nan), index=inpanel)
-        yield row, reg, r2
-
-
-def write_regional_plots(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: GenotypePanel,
-                         out_dir: str | Path, *, genes: str | Path | pd.DataFrame | None = None,
-                         window_kb: float = 500.0, r2_method: str = "plink",
-                         columns: dict[str, str] | None = None) -> list[str]:
-    """Regional plot of each locus (lead variant, lead phenotype's summary statistics, r² from the
-    open ``panel``, genes from a GTF/BED file or frame): :func:`locus_frames` drawn by
-    :func:`edfgen.plots.regional.plot_loci`. Returns the PNG paths written
-    (``out_dir/<locus>_<phenotype>_<variant>.png``)."""
-    gtab = read_genes(genes) if isinstance(genes, (str, Path)) else genes
-    return plot_loci(locus_frames(loci, sumstats, panel, window_kb=window_kb, r2_method=r2_method, columns=columns),
-                     out_dir,
-                     genes=gtab, window_kb=window_kb)
 
 # ---------------------------------------------------------------------------------------------- the command
 # its options (the only place their defaults, ranges and choices are written) and run(options),
