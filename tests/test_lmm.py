@@ -325,3 +325,16 @@ def test_loco_models__one_chromosome_refused_before_any_genotype_pass():
         with pytest.raises(InputError, match=rf"--model {model.name}: the analysed variants are on 1 chromosome\(s\) "
                                              r"\(7\).*needs >= 2 chromosomes"):
             model.prepare(C, Y, names=["a", "b"], genome=genome, sample_ids=np.arange(60).astype(str))
+
+
+def test_gls__a_variant_that_fits_the_phenotype_exactly_is_na_not_se_0_and_p_0():
+    """As the linear test (review s32a F4): an exact fit leaves a residual sum of squares of rounding noise, so SE 0
+    and p 0 (counted as a hit) before; now NA, and the other variants' statistics are untouched."""
+    K, Y, C, Gt = _tiny()
+    Gt = np.nan_to_num(Gt, nan=0.0)
+    y = np.column_stack([2.0 * Gt[:, 1] + 0.5 * C[:, 1], Y[:, 0]])
+    res = gls_association(Gt, fit_null(K, y, C))
+    assert np.isnan(res.beta[1, 0]) and np.isnan(res.standard_error[1, 0]) and np.isnan(res.p_value[1, 0])
+    others = np.delete(np.arange(Gt.shape[1]), 1)
+    assert np.all(np.isfinite(res.p_value[others, 0])) and np.all(res.standard_error[others, 0] > 0)
+    assert np.all(np.isfinite(res.p_value[:, 1]))

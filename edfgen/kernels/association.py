@@ -291,7 +291,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
     Returns
     -------
     AssociationResult with arrays ``[M, P]``. Monomorphic variants (with ``drop``: not identified among their
-    called samples) and exact fits (:func:`_exact_fit`) get NaN statistics.
+    called samples) and exact fits (:func:`exact_fit`) get NaN statistics.
 
     Notes
     -----
@@ -340,7 +340,7 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
             beta = gy / gg[:, None]
             df = n - k - 1
             rss = yy[None, :] - beta * gy
-            beta[_exact_fit(rss, yy[None, :])] = np.nan
+            beta[exact_fit(rss, yy[None, :])] = np.nan
             se = np.sqrt(np.maximum(rss, 0) / df / gg[:, None])
             se[np.isnan(beta)] = np.nan
             p = _t_p(beta / se, df)
@@ -384,7 +384,7 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
     equations of the raw values did, and wrote null variants as hits; review s32a F1, F2). Per variant,
     Frisch-Waugh-Lovell on ``S`` with the K x K matrix ``Q_S' Q_S``. NA (as plink2) where the variant is
     not identified among its called samples: ``n_S <= K + 1``, called genotypes constant, covariates
-    collinear in ``S`` or the genotype collinear with them; and where the fit is exact (:func:`_exact_fit`).
+    collinear in ``S`` or the genotype collinear with them; and where the fit is exact (:func:`exact_fit`).
     """
     R = called.astype(float)
     n, K = Q.shape
@@ -408,7 +408,7 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
         ok = (df > 0) & cov_ok & ~constant & (gg > 1e-8 * centred_ss)
         beta = np.where(ok[:, None], gy / gg[:, None], np.nan)
         rss = yy - beta * gy
-        beta[_exact_fit(rss, yy)] = np.nan
+        beta[exact_fit(rss, yy)] = np.nan
         se = np.sqrt(rss / df[:, None] / gg[:, None])
         se[np.isnan(beta)] = np.nan
         p = _t_p(beta / se, df[:, None])
@@ -420,7 +420,7 @@ def _drop_missing_ols(G: np.ndarray, called: np.ndarray, Q: np.ndarray, Yres: np
 EXACT_FIT_RSS = 1e-10
 
 
-def _exact_fit(rss: np.ndarray, yy: np.ndarray) -> np.ndarray:
+def exact_fit(rss: np.ndarray, yy: np.ndarray) -> np.ndarray:
     """Where the variant fits the phenotype exactly or nearly (``rss <= EXACT_FIT_RSS x yy``, ``t`` above
     ~``1e5 sqrt(df)``): ``rss = yy - beta gy`` has then lost its digits to cancellation, so the SE would be
     rounding noise (SE 0, p 0 for a perfect fit). Such rows are NA, not counted as hits."""

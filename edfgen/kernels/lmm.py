@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from edfgen.kernels.association import AssociationResult
+from edfgen.kernels.association import AssociationResult, exact_fit
 
 __all__ = ["MAX_SAMPLES", "standardise", "grm_numerator", "reml_delta", "NullFit", "fit_null", "null_from_eigen",
            "gls_association", "gls_rotated", "WhitenedNull", "whitened_nulls", "gls_whitened", "cholesky_is_cheaper"]
@@ -275,8 +275,11 @@ def gls_rotated(Gr: np.ndarray, mean: np.ndarray, null: NullFit) -> AssociationR
         gg = np.where(gg > 1e-8 * np.maximum(raw, 1e-300), gg, np.nan)
         beta = gy / gg
         df = N - k - 1
-        sig = np.maximum(null.yy[None, :] - beta * gy, 0.0) / df
-        se = np.sqrt(sig / gg)
+        rss = null.yy[None, :] - beta * gy
+        exact = exact_fit(rss, null.yy[None, :])           # t beyond rounding: NA, as the linear test
+        beta = np.where(exact, np.nan, beta)
+        se = np.sqrt(np.maximum(rss, 0.0) / df / gg)
+        se[np.isnan(beta)] = np.nan
         p = 2.0 * special.stdtr(df, -np.abs(beta / se))
     P = W.shape[1]
     return AssociationResult(beta=beta, standard_error=se, p_value=p, n=np.full((m, P), N, dtype=np.int64),
