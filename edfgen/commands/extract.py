@@ -46,7 +46,6 @@ import hashlib
 import logging
 import multiprocessing as mp
 import os
-import shutil
 import signal
 import sys
 from collections import deque
@@ -59,8 +58,8 @@ import pandas as pd
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, threads_opt
-from edfgen.commands.extract_parts import (open_parts, own_file, parts_dir, record_fingerprints, resume_state,
-                                           write_chunk)
+from edfgen.commands.extract_parts import (check_parts, discard_parts, open_parts, own_file, parts_dir,
+                                           record_fingerprints, resume_state, write_chunk)
 from edfgen.exceptions import EdfgenError, InputError, OutputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records_iter
 from edfgen.formats.lock import folder_lock
@@ -309,9 +308,11 @@ def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_
 
 def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
     """Refuse, before any work, an ``out`` (or side file) that exists without ``force``, or that an
-    earlier ``edfgen extract`` did not write (not listed in ``<out>.manifest.json``) even with it."""
+    earlier ``edfgen extract`` did not write (not listed in ``<out>.manifest.json``) even with it, and a
+    ``<out>.parts`` it did not write (:func:`~edfgen.commands.extract_parts.check_parts`)."""
     if out.is_dir():
         raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. {out}/edfs.tsv)")
+    check_parts(out)
     side = side_files(out, pca=pca)
     if out.parent.is_dir():
         clean_temp_files(out.parent, recursive=False)
@@ -326,12 +327,12 @@ def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
         if p.exists():
             if resuming and p.resolve() in ours:
                 continue
+            if p.resolve() not in ours:   # (--force would not replace it either: not suggested)
+                raise InputError(f"--out {out}: {p.name} exists and was not written by an earlier edfgen extract "
+                                 f"(not listed in {side['manifest'].name}); move it away or choose another --out")
             if not force:
                 raise InputError(f"--out {out}: {p.name} exists (use --force to replace the files of the earlier "
                                  f"extract listed in {side['manifest'].name})")
-            if p.resolve() not in ours:
-                raise InputError(f"--out {out}: {p.name} exists and was not written by an earlier edfgen extract "
-                                 f"(not listed in {side['manifest'].name}); move it away or choose another --out")
 
 
 def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, fs, chunk_size, quality,
@@ -345,7 +346,7 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
         # a run that fails on its input leaves nothing behind; a killed one, or one that could not write (disk
         # full, OutputError), keeps its computed chunks for the rerun to resume from
         if created and not isinstance(exc, OutputError):
-            shutil.rmtree(parts, ignore_errors=True)
+            discard_parts(parts)
         raise
 
 
@@ -545,7 +546,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             "n_zeroed_leads": changed[NOTE_ZEROED],  # records of this run with flat or all-missing leads set to zeros
             "aggregation": "EDF of an ECG = mean over its crops; participant = mean over accepted ECGs",
         })
-    shutil.rmtree(parts, ignore_errors=True)
+    discard_parts(parts)
     return ExtractResult(table=out, pheno=pheno, rejects=rejects_path, manifest=side["manifest"],
                          n_records=len(refs), n_rejected=len(rej_df), n_participants=len(frame), n_edfs=d,
                          resumed=resumed, pca=pca_path, pca_loadings=loadings_path, checkpoint_sha256=sha)
