@@ -4,6 +4,8 @@ and a failed command leaves no empty folder behind."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from click.testing import CliRunner
 from edfgen.cli import cli
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import atomic_path, clean_temp_files, is_temp_name, prepare_out_dir, temp_name, write_table
-from edfgen.formats.manifest import read_manifest, recording
+from edfgen.formats.manifest import STREAM, Manifest, input_digest, read_manifest, recording
 
 
 # ------------------------------------------------------------------------------------------- temp files
@@ -123,6 +125,31 @@ def test_manifest__non_finite_numbers_are_written_null(tmp_path):
 
     mark_in_progress(out / "manifest.json")
     assert _strict_json(out / "manifest.json")["extra"] == {"x": None, "in_progress": True}
+
+
+def test_manifest__a_fifo_input_is_recorded_as_a_stream_without_opening_it_again(fed_fifo):
+    """Review s32b F2: a FIFO input, once read by the command, was opened again to be hashed for the manifest,
+    and the command waited for ever for a writer. It is recorded as a stream and never opened again."""
+    fifo, within = fed_fifo("pheno.tsv", b"FID\tIID\ty\n1\t1\t0.5\n")
+    assert within(10, fifo.read_bytes).startswith(b"FID")          # the command reads it, once
+    m = Manifest("edfgen gwas")
+    within(10, lambda: m.add_inputs([fifo]))
+    assert m.inputs == {os.path.abspath(fifo): STREAM}
+
+
+def test_manifest__a_pipe_input_is_a_stream_not_the_digest_of_nothing():
+    """Review s32b F3: `cat x | edfgen ... --pheno /dev/stdin` (or `<(...)`) recorded the sha256 of b"" (the pipe,
+    already read, opened again gives nothing): the manifest claimed an empty input."""
+    r, w = os.pipe()
+    os.write(w, b"FID\tIID\ty\n")
+    os.close(w)
+    path = f"/dev/fd/{r}"
+    try:
+        with open(path, "rb") as fh:                                 # the command reads it, once
+            assert fh.read() == b"FID\tIID\ty\n"
+        assert input_digest(path) == STREAM != hashlib.sha256(b"").hexdigest()
+    finally:
+        os.close(r)
 
 
 def test_recording__a_crash_leaves_an_in_progress_manifest_that_force_cleans(tmp_path):

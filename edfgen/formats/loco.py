@@ -280,7 +280,7 @@ def loco_mismatches(loco_dir, tables: dict[str, str | os.PathLike | None], *, tr
     that vary, as step 1 records them after dropping constant ones) step 1's. Returns one line per difference,
     or ``[]`` when they match or no step-1 manifest is there (predictions from another tool).
     """
-    from edfgen.formats.manifest import input_digest, read_manifest
+    from edfgen.formats.manifest import input_digest, is_stream, read_manifest
 
     step1 = read_manifest(Path(loco_dir).parent, complete=True)
     if step1 is None or step1.get("command") != "edfgen gwas":
@@ -289,7 +289,10 @@ def loco_mismatches(loco_dir, tables: dict[str, str | os.PathLike | None], *, tr
     recorded = {str(k): v for k, v in (step1.get("inputs") or {}).items()}
     out = []
     for option, path in tables.items():
-        if path is not None and input_digest(path) not in recorded.values():
+        if path is not None and is_stream(path):
+            out.append(f"{option} {path} is a stream (a FIFO or pipe, read once): it cannot be checked against the "
+                       f"tables the step-1 run ({where}) read")
+        elif path is not None and input_digest(path) not in recorded.values():
             was = (recorded.get(os.path.abspath(path)) or recorded.get(str(Path(path).resolve()))
                    or recorded.get(str(path)))                  # (older manifests: the path as typed)
             out.append(f"{option} {path} changed since the step-1 run ({where}) read it" if was else
