@@ -62,9 +62,8 @@ from edfgen.commands.extract_parts import (check_parts, discard_parts, open_part
                                            record_fingerprints, resume_state, write_chunk)
 from edfgen.exceptions import EdfgenError, InputError, OutputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records_iter
-from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import listed_outputs, read_manifest, recording
-from edfgen.formats.tables import clean_temp_files, first_missing, read_table, remove_if_empty, write_table
+from edfgen.formats.tables import claimed_out_file, clean_temp_files, read_table, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.ecg.record import (NOTE_ASSUMED_MV, NOTE_DROPPED, NOTE_FLAT_EDGE, NOTE_LEAD_ORDER, NOTE_MISSING,
@@ -264,22 +263,12 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
     if str(out).endswith(("/", os.sep)) or Path(out).is_dir():   # (every other command's --out is a folder)
         raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. "
                          f"{str(out).rstrip('/' + os.sep)}/edfs.tsv)")
-    out = Path(out)
-    created = first_missing(out.parent)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot create its folder {out.parent} ({exc.strerror})") from None
-    try:
-        # one writer of this folder's EDF table at a time, from the checks to the last file (a second extract into
-        # the same --out replaced the first's table, or resumed from chunks the first was still writing)
-        with folder_lock(out.parent, "edfgen extract"):
-            return _extract_locked(ecg, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
-                                   id_map=id_map, force=force, fs=fs, chunk_size=chunk_size, quality=quality,
-                                   threads=threads, device=device, precision=precision, on_chunk=on_chunk)
-    except BaseException:
-        remove_if_empty(out.parent, created)          # no empty folders left by a failed first run
-        raise
+    # one writer of this folder's EDF table at a time, from the checks to the last file (a second extract into the
+    # same --out replaced the first's table, or resumed from chunks the first was still writing)
+    with claimed_out_file(out, command="edfgen extract") as out:
+        return _extract_locked(ecg, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
+                               id_map=id_map, force=force, fs=fs, chunk_size=chunk_size, quality=quality,
+                               threads=threads, device=device, precision=precision, on_chunk=on_chunk)
 
 
 def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_map, force, fs, chunk_size, quality,
