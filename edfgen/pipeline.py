@@ -84,7 +84,7 @@ from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import (MANIFEST, STREAM, Manifest, finite_json, input_digest, mark_in_progress,
                                      memoised_digests, read_manifest, remove_outputs, unlisted_file)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
-from edfgen.pipeline_checks import drop_earlier_outputs, option_files, output_fingerprints, stage_done
+from edfgen.pipeline_checks import drop_earlier_outputs, left_in, option_files, output_fingerprints, stage_done
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +191,10 @@ class _Runner:
         except EdfgenError as exc:
             msg = str(exc)
             if "use --force" in msg:   # edfgen run never passes --force to a stage: that hint cannot help here
+                held = left_in(out_dir)    # (named: an empty folder of yours is refused too)
                 msg = msg[:msg.index("(use --force")].rstrip() + (
-                    " (with files edfgen did not write: move them away; edfgen run replaces only its own files, "
-                    "--force or not)")
+                    f" (holding {held or 'files'} that edfgen did not write: move them away; edfgen run replaces only "
+                    "its own files, --force or not)")
             exc.args = (f"stage {name}: {msg}",)
             raise
         dt = time.perf_counter() - t0
