@@ -66,6 +66,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -80,10 +81,10 @@ from edfgen.commands import study_inputs as si
 from edfgen.commands.study_inputs import result_counts, split_halves, write_if_changed
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
 from edfgen.formats.lock import folder_lock
-from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, input_digest, mark_in_progress, memoised_digests,
-                                     read_manifest, remove_outputs, unlisted_file)
+from edfgen.formats.manifest import (MANIFEST, STREAM, Manifest, finite_json, input_digest, mark_in_progress,
+                                     memoised_digests, read_manifest, remove_outputs, unlisted_file)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
-from edfgen.pipeline_checks import drop_earlier_outputs, option_files, output_fingerprints, stage_done
+from edfgen.pipeline_checks import drop_earlier_outputs, left_in, option_files, output_fingerprints, stage_done
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,8 @@ class _Runner:
         for p in [*inputs, *option_files(type(options), tuned, wired, known=inputs)]:
             if p is not None:   # an earlier stage's output (under out) is keyed as its outputs are: no ctime
                 own = Path(p).resolve().is_relative_to(self.cfg.out.resolve())
-                h.update(f"{p}\0{input_digest(p, ctime=not own)}\n".encode())
+                digest = input_digest(p, ctime=not own)   # a stream (FIFO, pipe) is read once: never up to date
+                h.update(f"{p}\0{digest}{os.urandom(16).hex() if digest == STREAM else ''}\n".encode())
         key = h.hexdigest()
         done = self.state.get(name, {})
         if isinstance(done, dict) and done.get("key") == key and stage_done(name, manifest, done.get("outputs")):
@@ -198,9 +200,10 @@ class _Runner:
         except EdfgenError as exc:
             msg = str(exc)
             if "use --force" in msg:   # edfgen run never passes --force to a stage: that hint cannot help here
+                held = left_in(out_dir)    # (named: an empty folder of yours is refused too)
                 msg = msg[:msg.index("(use --force")].rstrip() + (
-                    " (with files edfgen did not write: move them away; edfgen run replaces only its own files, "
-                    "--force or not)")
+                    f" (holding {held or 'files'} that edfgen did not write: move them away; edfgen run replaces only "
+                    "its own files, --force or not)")
             exc.args = (f"stage {name}: {msg}",)
             raise
         dt = time.perf_counter() - t0

@@ -24,7 +24,9 @@ from typing import Any, Iterable
 
 from edfgen.commands.options import CommandOptions, cli_spellings
 from edfgen.exceptions import EdfgenError, InputError
-from edfgen.formats.manifest import fingerprint, listed_outputs, read_manifest
+from edfgen.formats.atomic import is_temp_name
+from edfgen.formats.lock import LOCK_NAME
+from edfgen.formats.manifest import MANIFEST, fingerprint, listed_outputs, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -267,3 +269,21 @@ def check_configuration(raw: dict[str, Any], stages: dict[str, CommandOptions], 
     :func:`warn_unused_sections` (warned)."""
     check_section_paths(raw, stages, out, where)
     warn_unused_sections(raw, inputs, has_outcomes=has_outcomes)
+
+
+def left_in(out_dir: Path) -> str:
+    """What a stage folder holds besides its manifest, lock and temporary files, for a refusal to name: up to three
+    entries, a folder with ``/`` (an empty one said so), e.g. ``notes.txt, plots/ (empty)``.
+
+    Parameters
+    ----------
+    out_dir
+        The stage's folder, once the earlier run's outputs were removed (what is left is not edfgen's).
+    """
+    try:
+        entries = sorted(p for p in Path(out_dir).iterdir() if p.name not in (MANIFEST, LOCK_NAME)
+                         and not is_temp_name(p.name))
+    except OSError:
+        return ""
+    names = [p.name + ("/" + ("" if any(p.iterdir()) else " (empty)") if p.is_dir() else "") for p in entries[:3]]
+    return ", ".join(names) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")

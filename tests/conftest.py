@@ -40,6 +40,45 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def fed_fifo(tmp_path):
+    """``fed_fifo(name, data) -> (path, within)``: a FIFO under ``tmp_path`` that a thread writes ``data`` into once
+    (as ``cat file > fifo &`` does), and ``within(seconds, fn)``, which returns ``fn()`` or fails the test when it
+    has not returned in time (a FIFO opened again, with no writer left, blocks for ever): the FIFO is then opened
+    for writing, which releases the blocked reader, so a hang fails the test instead of blocking CI."""
+    import threading
+
+    def make(name: str, data: bytes):
+        path = tmp_path / name
+        os.mkfifo(path)
+        threading.Thread(target=path.write_bytes, args=(data,), daemon=True).start()
+
+        def within(seconds: float, fn):
+            done: dict = {}
+
+            def target():
+                try:
+                    done["value"] = fn()
+                except BaseException as exc:   # re-raised in the test's thread
+                    done["error"] = exc
+            t = threading.Thread(target=target, daemon=True)
+            t.start()
+            t.join(seconds)
+            if t.is_alive():
+                for _ in range(50):               # release every open() of the FIFO still waiting for a writer
+                    try:
+                        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+                    except OSError:
+                        break
+                t.join(10)
+                pytest.fail(f"still running after {seconds} s: {path} (a FIFO) was opened again with no writer")
+            if "error" in done:
+                raise done["error"]
+            return done.get("value")
+        return path, within
+    return make
+
+
 @pytest.fixture(scope="session")
 def hail_context(tmp_path_factory):
     """Start Hail once for the whole test session (2 local threads, small driver memory)."""

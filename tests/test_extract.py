@@ -229,6 +229,67 @@ def test_extract_edfs__changed_checkpoint_discards_parts(ecg_dir, standin, tmp_p
     assert extract_edfs([ecg_dir], out, checkpoint=other, batch_size=2, chunk_size=4).resumed == 0
 
 
+def test_extract_edfs__changed_checkpoint_keeps_files_it_did_not_write(ecg_dir, standin, tmp_path):
+    """Review s32b F1: parts of another checkpoint are discarded file by file (its chunks and state.json); a file
+    planted among them since makes the run refuse in one line before anything is removed."""
+    out = tmp_path / "edfs.tsv"
+
+    def crash(chunk, n_done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, on_chunk=crash)
+    parts = tmp_path / "edfs.tsv.parts"
+    (parts / "mine.txt").write_text("mine")
+    other = StandInLoaded(standin.model, standin.preprocessing, sha256="1" * 64)
+    with pytest.raises(InputError, match=r"edfs\.tsv\.parts holds what edfgen extract did not write \(mine\.txt\)"):
+        extract_edfs([ecg_dir], out, checkpoint=other, batch_size=2, chunk_size=4, force=True)
+    assert (parts / "mine.txt").read_text() == "mine" and list(parts.glob("chunk_*.npz"))
+
+
+@pytest.mark.parametrize("planted", ["folder", "chunks_only", "symlink", "file"])
+def test_extract_edfs__parts_path_edfgen_did_not_write_is_refused(ecg_dir, standin, tmp_path, planted):
+    """Review s32b F1: a user's folder named <out>.parts (files of its own, or chunk-like files without extract's
+    state.json), a symbolic link or a plain file there: one line naming it, with or without --force; nothing
+    is removed or followed."""
+    out = tmp_path / "o" / "e.tsv"
+    parts = tmp_path / "o" / "e.tsv.parts"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "mine.txt").write_text("mine")
+    parts.parent.mkdir()
+    if planted == "folder":
+        parts.mkdir()
+        (parts / "mine.txt").write_text("mine")
+    elif planted == "chunks_only":
+        parts.mkdir()
+        (parts / "chunk_000000.npz").write_text("mine")
+    elif planted == "symlink":
+        parts.symlink_to(mine)
+    else:
+        parts.write_text("mine")
+    for force in (False, True):
+        with pytest.raises(InputError, match=r"e\.tsv\.parts (is a|holds what)") as err:
+            extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, force=force)
+        assert "\n" not in str(err.value)
+    assert (mine / "mine.txt").read_text() == "mine" and not out.exists()
+    assert parts.is_symlink() if planted == "symlink" else parts.exists()
+    if planted in ("folder", "chunks_only"):
+        assert [p.name for p in parts.iterdir()] in (["mine.txt"], ["chunk_000000.npz"])
+
+
+def test_extract_edfs__file_it_did_not_write_is_not_offered_force(ecg_dir, standin, tmp_path):
+    """Review s32b F10: --out naming a file no earlier extract wrote is refused without suggesting --force (which
+    refuses it too)."""
+    out = tmp_path / "P000001.hea"
+    out.write_text("mine")
+    for force in (False, True):
+        with pytest.raises(InputError, match="was not written by an earlier edfgen extract") as err:
+            extract_edfs([ecg_dir], out, checkpoint=standin, force=force)
+        assert "--force" not in str(err.value)
+    assert out.read_text() == "mine"
+
+
 def test_extract_edfs__changed_resample_padding_discards_parts(ecg_dir, standin, tmp_path):
     """Review s31c F2: the resampler's edge padding changes the EDFs of records not at 500 Hz, so it is part of the
     resume key; an unchanged one resumes."""

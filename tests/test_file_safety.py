@@ -4,6 +4,8 @@ and a failed command leaves no empty folder behind."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from click.testing import CliRunner
 from edfgen.cli import cli
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import atomic_path, clean_temp_files, is_temp_name, prepare_out_dir, temp_name, write_table
-from edfgen.formats.manifest import read_manifest, recording
+from edfgen.formats.manifest import STREAM, Manifest, input_digest, read_manifest, recording
 
 
 # ------------------------------------------------------------------------------------------- temp files
@@ -123,6 +125,31 @@ def test_manifest__non_finite_numbers_are_written_null(tmp_path):
 
     mark_in_progress(out / "manifest.json")
     assert _strict_json(out / "manifest.json")["extra"] == {"x": None, "in_progress": True}
+
+
+def test_manifest__a_fifo_input_is_recorded_as_a_stream_without_opening_it_again(fed_fifo):
+    """Review s32b F2: a FIFO input, once read by the command, was opened again to be hashed for the manifest,
+    and the command waited for ever for a writer. It is recorded as a stream and never opened again."""
+    fifo, within = fed_fifo("pheno.tsv", b"FID\tIID\ty\n1\t1\t0.5\n")
+    assert within(10, fifo.read_bytes).startswith(b"FID")          # the command reads it, once
+    m = Manifest("edfgen gwas")
+    within(10, lambda: m.add_inputs([fifo]))
+    assert m.inputs == {os.path.abspath(fifo): STREAM}
+
+
+def test_manifest__a_pipe_input_is_a_stream_not_the_digest_of_nothing():
+    """Review s32b F3: `cat x | edfgen ... --pheno /dev/stdin` (or `<(...)`) recorded the sha256 of b"" (the pipe,
+    already read, opened again gives nothing): the manifest claimed an empty input."""
+    r, w = os.pipe()
+    os.write(w, b"FID\tIID\ty\n")
+    os.close(w)
+    path = f"/dev/fd/{r}"
+    try:
+        with open(path, "rb") as fh:                                 # the command reads it, once
+            assert fh.read() == b"FID\tIID\ty\n"
+        assert input_digest(path) == STREAM != hashlib.sha256(b"").hexdigest()
+    finally:
+        os.close(r)
 
 
 def test_recording__a_crash_leaves_an_in_progress_manifest_that_force_cleans(tmp_path):
@@ -280,6 +307,69 @@ def test_annotate__never_overwrites_a_file_it_did_not_write(tmp_path):
     assert pd.read_csv(out, sep="\t")["variant_id"].tolist() == ["1:1000:A:G"]
 
 
+def _loci_args(tmp_path) -> list[str]:
+    """``edfgen annotate`` arguments up to ``--out`` on one locus (the shipped catalog)."""
+    from edfgen.pipeline import packaged_catalog
+
+    loci = tmp_path / "loci.tsv"
+    pd.DataFrame({"variant_id": ["1:1000:A:G"], "chromosome": ["1"], "base_pair_location": [1000],
+                  "p_value": [1e-9]}).to_csv(loci, sep="\t", index=False)
+    return ["annotate", "--loci", str(loci), "--catalog", str(packaged_catalog()), "--out"]
+
+
+def test_annotate__a_disk_full_run_leaves_nothing_and_the_rerun_works(tmp_path, monkeypatch):
+    """Review s32b F4: annotate stopped by a full disk left its table under the final name without a manifest,
+    and the rerun refused it as not edfgen's. Its outputs are written inside recording(): removed after a
+    disk-full failure, so the same command works once space is freed."""
+    import edfgen.commands.annotate as an
+    from edfgen.exceptions import OutputError
+
+    real = an.write_table
+
+    def full(df, path, *a, **k):
+        real(df, path, *a, **k)
+        raise OutputError(f"{path}.manifest.json: cannot write (No space left on device)")
+
+    args, out = _loci_args(tmp_path), tmp_path / "a" / "annotated.tsv"
+    monkeypatch.setattr(an, "write_table", full)
+    res = CliRunner().invoke(cli, [*args, str(out)])
+    assert res.exit_code == 1 and "No space left" in res.output.splitlines()[-1] and "Traceback" not in res.output
+    assert not out.exists() and not Path(f"{out}.manifest.json").exists()
+    monkeypatch.undo()
+    res = CliRunner().invoke(cli, [*args, str(out)])
+    assert res.exit_code == 0, res.output
+    assert read_manifest(out.parent, name="annotated.tsv.manifest.json", complete=True)["outputs"] == ["annotated.tsv"]
+
+
+def test_annotate__out_under_a_file_is_one_line_before_the_work(tmp_path, monkeypatch):
+    """Review s32b F6: --out under a file was a traceback (FileExistsError, NotADirectoryError) after the whole
+    annotation; now one line naming the file in the way, before any work."""
+    import edfgen.commands.annotate as an
+
+    monkeypatch.setattr(an, "annotate_loci", lambda *a, **k: pytest.fail("annotated before checking --out"))
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "sub").write_text("x")
+    for out, blocker in (("afile/a.tsv", "afile"), ("d/sub/deeper/a.tsv", "sub")):
+        res = CliRunner().invoke(cli, [*_loci_args(tmp_path), str(tmp_path / out)])
+        assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+        assert f"{blocker} is a file, not a folder" in res.output
+
+
+def test_annotate__a_fifo_loci_file_is_read_once(tmp_path, fed_fifo):
+    """Review s32b F2: `annotate --loci` a FIFO hung (opened again to be hashed); it is read once and recorded as
+    a stream."""
+    from edfgen.commands.annotate import run_annotate
+    from edfgen.pipeline import packaged_catalog
+
+    fifo, within = fed_fifo("loci_fifo.tsv", b"variant_id\tchromosome\tbase_pair_location\tp_value\n"
+                                              b"1:1000:A:G\t1\t1000\t1e-9\n")
+    out = tmp_path / "a" / "annotated.tsv"
+    res = within(60, lambda: run_annotate(fifo, packaged_catalog(), out))
+    assert res["variant_id"].tolist() == ["1:1000:A:G"]
+    assert read_manifest(out.parent, name="annotated.tsv.manifest.json")["inputs"][os.path.abspath(fifo)] == STREAM
+
+
 def _lock_holder(folder: Path, command: str):
     """Another process holding ``folder``'s write lock (as a running command does), started and holding it."""
     import os
@@ -294,8 +384,9 @@ def _lock_holder(folder: Path, command: str):
     return proc
 
 
-def test_extract_and_mr__a_second_writer_of_the_same_out_is_refused_from_the_start(tmp_path):
-    """extract (file output) and mr (which checked its folder first and took the lock only to write, ~15 s later)
+def test_extract_mr_annotate__a_second_writer_of_the_same_out_is_refused_from_the_start(tmp_path):
+    """extract and annotate (file outputs; annotate took no lock at all, review s32b F5: two annotates into one
+    --out left one's table with the other's manifest) and mr (which checked its folder first and took the lock only to write, ~15 s later)
     hold the folder's write lock from their start: a second run into the same --out while another holds it is
     refused in one line (review finding: both runs exited 0, the second's output replacing the first's)."""
     from edfgen.commands.mr import run_mr
@@ -309,6 +400,8 @@ def test_extract_and_mr__a_second_writer_of_the_same_out_is_refused_from_the_sta
         assert res.exit_code == 2 and "in use by" in res.output and len(res.output.strip().splitlines()) == 1
         with pytest.raises(InputError, match="in use by"):
             run_mr(tmp_path / "exposure", tmp_path / "outcome", held)
+        res = CliRunner().invoke(cli, [*_loci_args(tmp_path), str(held / "annotated.tsv")])   # review s32b F5
+        assert res.exit_code == 2 and "in use by" in res.output and len(res.output.strip().splitlines()) == 1
         assert sorted(p.name for p in held.iterdir()) == [".edfgen.lock"]
     finally:
         proc.kill()
@@ -368,6 +461,33 @@ def test_folder_lock__a_killed_unreaped_writer_does_not_hold_the_folder(tmp_path
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_prepare_out_dir__a_parent_that_is_a_file_is_called_a_file(tmp_path):
+    """Review s32b F8: gwas/clump/mr `--out afile/x` said "afile is not writable"; it is a file, not a folder."""
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match=r"afile is a file, not a folder\)$"):
+        prepare_out_dir(tmp_path / "afile" / "g", command="edfgen gwas")
+
+
+def test_folder_lock__a_lock_a_full_disk_cannot_take_names_it_and_leaves_none(tmp_path, monkeypatch):
+    """Review s32b F7: on a full disk the lock's content could not be written: "an output file: cannot write" (no
+    path), and an empty .edfgen.lock stayed. Now one line naming the lock file, and no lock left."""
+    import errno
+    import json
+    import types
+
+    import edfgen.formats.lock as lock
+    from edfgen.exceptions import OutputError
+
+    def full(obj, fh):
+        raise OSError(errno.ENOSPC, "No space left on device")   # as a failed write or close of the lock says it
+
+    monkeypatch.setattr(lock, "json", types.SimpleNamespace(dump=full, loads=json.loads))
+    with pytest.raises(OutputError, match=r"\.edfgen\.lock: cannot write \(No space left on device\)"):
+        with lock.folder_lock(tmp_path, "edfgen clump"):
+            pytest.fail("locked")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_extract__an_out_whose_folder_cannot_be_made_or_locked_is_one_line(tmp_path):

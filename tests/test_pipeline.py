@@ -401,6 +401,22 @@ def test_run__a_stage_folder_with_a_users_file_is_refused_without_the_force_hint
     assert (tmp_path / "o" / "gwas" / "notes.txt").read_text() == "mine"
 
 
+def test_run__a_stage_folder_holding_an_empty_folder_names_it(tmp_path, monkeypatch):
+    """Review s32b F9: a stage folder holding only an empty sub-folder of the user's was refused as "with files
+    edfgen did not write", naming none (there are none). The refusal names what is there."""
+    import edfgen.pipeline as pl
+    from edfgen.formats.tables import prepare_out_dir
+
+    monkeypatch.setattr(pl, "run_command", lambda o: prepare_out_dir(o.out, force=o.force, command="edfgen mr"))
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    mr = tmp_path / "o" / "mr"
+    (mr / "plots").mkdir(parents=True)
+    with pytest.raises(InputError) as err:
+        pl._Runner(cfg).stage("mr", "mr", {"out": mr}, [], mr)
+    assert "holding plots/ (empty) that edfgen did not write: move them away" in str(err.value)
+    assert (mr / "plots").is_dir()
+
+
 def test_run__a_users_file_in_a_stage_folder_is_named_before_any_earlier_output_is_removed(tmp_path, monkeypatch):
     """A stage to rerun removed every earlier output of its folder, then its command refused the folder because of
     a user's file, with a message that did not say which (review s30e F5): the file is named, nothing removed."""

@@ -30,9 +30,9 @@ def _fake_stage_command(calls: list):
     return run
 
 
-def _gwas_stage(tmp_path, monkeypatch, calls: list):
+def _gwas_stage(tmp_path, monkeypatch, calls: list, inputs=()):
     """``(run_once, gw)``: ``run_once()`` runs the pipeline's gwas stage (its command faked, each run appended to
-    ``calls``) into ``gw`` and returns its status (``ran``/``skipped``)."""
+    ``calls``; ``inputs`` its inputs) into ``gw`` and returns its status (``ran``/``skipped``)."""
     import edfgen.pipeline as pl
 
     monkeypatch.setattr(pl, "run_command", _fake_stage_command(calls))
@@ -41,7 +41,7 @@ def _gwas_stage(tmp_path, monkeypatch, calls: list):
 
     def run_once():
         r = pl._Runner(cfg)
-        r.stage("gwas", "gwas", {"out": gw}, [], gw)
+        r.stage("gwas", "gwas", {"out": gw}, list(inputs), gw)
         return r.records[-1].status
     return run_once, gw
 
@@ -65,6 +65,15 @@ def test_stage__an_output_deleted_or_edited_since_it_finished_reruns_the_stage(t
     os.utime(gw / "result.tsv", ns=(st.st_atime_ns, st.st_mtime_ns))
     assert run_once() == "ran" and run_once() == "skipped" and len(calls) == 3
     assert list(json.loads((tmp_path / "o" / STATE_FILE).read_text())["gwas"]["outputs"]) == ["result.tsv"]
+
+
+def test_stage__a_stream_input_never_makes_the_stage_up_to_date(tmp_path, monkeypatch, fed_fifo):
+    """Review s32b F2/F3: a FIFO (or pipe) input was opened again to key the stage (a hang once its writer was
+    gone). It is never opened again, and being read once it cannot be told unchanged: the stage reruns."""
+    calls = []
+    fifo, within = fed_fifo("pheno.tsv", b"FID\tIID\ty\n1\t1\t0.5\n")
+    run_once, _ = _gwas_stage(tmp_path, monkeypatch, calls, inputs=[fifo])
+    assert within(10, run_once) == "ran" and within(10, run_once) == "ran" and len(calls) == 2
 
 
 def test_stage__a_chmod_or_restore_in_place_of_its_outputs_keeps_the_stage_done(tmp_path, monkeypatch):

@@ -25,9 +25,9 @@ from edfgen.formats.genes import packaged_genes, read_genes
 from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
 from edfgen.formats.manifest import (Manifest, check_not_inputs, check_upstream, listed_outputs, read_manifest,
-                                     sha256_file)
+                                     recording, sha256_file)
 from edfgen.formats.sumstats import expand_sumstats, parse_column_option
-from edfgen.formats.tables import atomic_path, clean_temp_files, write_table
+from edfgen.formats.tables import atomic_path, claimed_out_file, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
 
@@ -57,21 +57,29 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     sumstats = expand_sumstats(sumstats, columns=columns) if sumstats else []
     check_columns_present(columns, sumstats, "--sumstats")
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
-    if Path(out).parent.is_dir():  # temporary files a killed annotate left there
-        clean_temp_files(Path(out).parent, recursive=False)
-    check_own_file(Path(out), "edfgen annotate")
-    panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
-    man = Manifest("edfgen annotate", parameters={**settings.__dict__, "traits": traits, "any_trait": any_trait,
-                                                  "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes,
-                                                  "genes": genes or f"edfgen/data/genes_{reference_genome}.tsv.gz",
-                                                  "reference_genome": reference_genome,
-                                                  "liftover_chain": str(liftover_chain) if liftover_chain else None})
-    man.add_inputs([loci_path, catalog_path, genes, *panel_files, liftover_chain])
     if reference_genome not in REFERENCE_GENOMES:
         raise InputError(f"--reference-genome {reference_genome!r}: choose GRCh37 or GRCh38")
     if liftover_chain is not None and reference_genome == "GRCh38":
         raise InputError("--liftover-chain lifts GRCh37 loci to the catalog's GRCh38: give --reference-genome GRCh37")
+    # one writer of --out's folder from the checks to the manifest, as extract (its folder made, or refused in one
+    # line, before the work)
+    with claimed_out_file(out, command="edfgen annotate") as out:
+        clean_temp_files(out.parent, recursive=False)   # temporary files a killed annotate left there
+        check_own_file(out, "edfgen annotate")
+        return _annotate(loci_path, catalog_path, out, traits=traits, any_trait=any_trait, ld_bfile=ld_bfile,
+                         genes=genes, settings=settings, regional_plots=regional_plots, sumstats=sumstats,
+                         reference_genome=reference_genome, liftover_chain=liftover_chain, columns=columns)
 
+
+def _annotate(loci_path, catalog_path, out: Path, *, traits, any_trait, ld_bfile, genes, settings, regional_plots,
+              sumstats, reference_genome, liftover_chain, columns) -> pd.DataFrame:
+    """:func:`run_annotate` once ``out``'s folder is locked: annotate, then write the table (and regional plots)
+    inside :func:`~edfgen.formats.manifest.recording` (an in-progress ``<out>.manifest.json`` first, so a killed or
+    disk-full run's files are its own to the rerun, and removed after a disk-full or read-only failure)."""
+    panel_files, bed_bytes = panel_fingerprint(ld_bfile) if ld_bfile else ([], None)
+    params = {**settings.__dict__, "traits": traits, "any_trait": any_trait, "ld_bfile": ld_bfile,
+              "ld_panel_bed_bytes": bed_bytes, "genes": genes or f"edfgen/data/genes_{reference_genome}.tsv.gz",
+              "reference_genome": reference_genome, "liftover_chain": str(liftover_chain) if liftover_chain else None}
     loci = read_loci(loci_path, reference_genome=reference_genome)
     full = read_catalog(catalog_path)
     same_build, lifted = reference_genome == "GRCh38", None
@@ -93,21 +101,24 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
         log.warning("no catalog associations match the selected traits; every locus will be novel")
     gtab = read_genes(genes or packaged_genes(reference_genome))  # default: the shipped protein-coding genes
     panel = PlinkGenotypes(ld_bfile) if ld_bfile else None
+    plots = out.parent / f"{out.stem}_regional" if regional_plots and sumstats and panel is not None else None
     try:
         res = annotate_loci(loci, cat, panel=panel, genes=gtab, settings=settings, same_build=same_build,
                             catalog_positions=lifted)
-        out = Path(out)
-        write_table(res, out, float_format="%.6g")
-        if regional_plots and sumstats and panel is not None:
-            lo = loci.assign(locus=res["locus"], phenotype=loci.get("phenotype", res["phenotypes"]))
-            write_regional_plots(lo.head(regional_plots), sumstats, panel, out.parent / f"{out.stem}_regional",
-                                 genes=gtab, window_kb=settings.window_kb, r2_method=settings.r2_method,
-                                 columns=columns)
+        with recording(out.parent, "edfgen annotate", parameters=params, name=f"{out.name}.manifest.json",
+                       inputs=[loci_path, catalog_path, genes, *panel_files, liftover_chain],
+                       planned=[out.name, *([f"{plots.name}/"] if plots else [])]) as m:
+            write_table(res, out, float_format="%.6g")
+            if plots is not None:
+                lo = loci.assign(locus=res["locus"], phenotype=loci.get("phenotype", res["phenotypes"]))
+                write_regional_plots(lo.head(regional_plots), sumstats, panel, plots, genes=gtab,
+                                     window_kb=settings.window_kb, r2_method=settings.r2_method, columns=columns)
+            m.outputs = [out.name, *([plots.name] if plots is not None and plots.exists() else [])]
+            m.extra = {"n_loci": int(len(res)), "n_novel": int(res["novel"].sum()),
+                       "n_catalog_associations": int(len(cat))}
     finally:
         if panel is not None:
             panel.close()
-    man.extra = {"n_loci": int(len(res)), "n_novel": int(res["novel"].sum()), "n_catalog_associations": int(len(cat))}
-    _write_file_manifest(man, out)
     return res
 
 

@@ -48,7 +48,6 @@ import hashlib
 import logging
 import multiprocessing as mp
 import os
-import shutil
 import signal
 import sys
 from collections import deque
@@ -63,13 +62,12 @@ from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, threads_opt
 from edfgen.commands.extract_ids import pheno_table, read_fam_fids, read_id_map
 from edfgen.commands.extract_notes import NOTE_COLUMNS, ordered_notes, report_notes
-from edfgen.commands.extract_parts import (open_parts, own_file, parts_dir, record_fingerprints, resume_state,
-                                           write_chunk)
+from edfgen.commands.extract_parts import (check_parts, discard_parts, open_parts, own_file, parts_dir,
+                                           record_fingerprints, resume_state, write_chunk)
 from edfgen.exceptions import EdfgenError, InputError, OutputError
 from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_records, read_records_iter
-from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import listed_outputs, read_manifest, recording
-from edfgen.formats.tables import clean_temp_files, first_missing, remove_if_empty, write_table
+from edfgen.formats.tables import claimed_out_file, clean_temp_files, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.edf import edf_pca, embed_windows
@@ -269,22 +267,12 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
     if str(out).endswith(("/", os.sep)) or Path(out).is_dir():   # (every other command's --out is a folder)
         raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. "
                          f"{str(out).rstrip('/' + os.sep)}/edfs.tsv)")
-    out = Path(out)
-    created = first_missing(out.parent)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot create its folder {out.parent} ({exc.strerror})") from None
-    try:
-        # one writer of this folder's EDF table at a time, from the checks to the last file (a second extract into
-        # the same --out replaced the first's table, or resumed from chunks the first was still writing)
-        with folder_lock(out.parent, "edfgen extract"):
-            return _extract_locked(ecg, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
-                                   id_map=id_map, fam=fam, force=force, fs=fs, chunk_size=chunk_size, quality=quality,
-                                   threads=threads, device=device, precision=precision, on_chunk=on_chunk)
-    except BaseException:
-        remove_if_empty(out.parent, created)          # no empty folders left by a failed first run
-        raise
+    # one writer of this folder's EDF table at a time, from the checks to the last file (a second extract into the
+    # same --out replaced the first's table, or resumed from chunks the first was still writing)
+    with claimed_out_file(out, command="edfgen extract") as out:
+        return _extract_locked(ecg, out, checkpoint=checkpoint, batch_size=batch_size, workers=workers, pca=pca,
+                               id_map=id_map, fam=fam, force=force, fs=fs, chunk_size=chunk_size, quality=quality,
+                               threads=threads, device=device, precision=precision, on_chunk=on_chunk)
 
 
 def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_map, fam, force, fs, chunk_size, quality,
@@ -313,9 +301,11 @@ def _extract_locked(ecg, out: Path, *, checkpoint, batch_size, workers, pca, id_
 
 def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
     """Refuse, before any work, an ``out`` (or side file) that exists without ``force``, or that an
-    earlier ``edfgen extract`` did not write (not listed in ``<out>.manifest.json``) even with it."""
+    earlier ``edfgen extract`` did not write (not listed in ``<out>.manifest.json``) even with it, and a
+    ``<out>.parts`` it did not write (:func:`~edfgen.commands.extract_parts.check_parts`)."""
     if out.is_dir():
         raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. {out}/edfs.tsv)")
+    check_parts(out)
     side = side_files(out, pca=pca)
     if out.parent.is_dir():
         clean_temp_files(out.parent, recursive=False)
@@ -330,12 +320,12 @@ def _check_out(out: Path, *, pca: int | None, force: bool) -> None:
         if p.exists():
             if resuming and p.resolve() in ours:
                 continue
+            if p.resolve() not in ours:   # (--force would not replace it either: not suggested)
+                raise InputError(f"--out {out}: {p.name} exists and was not written by an earlier edfgen extract "
+                                 f"(not listed in {side['manifest'].name}); move it away or choose another --out")
             if not force:
                 raise InputError(f"--out {out}: {p.name} exists (use --force to replace the files of the earlier "
                                  f"extract listed in {side['manifest'].name})")
-            if p.resolve() not in ours:
-                raise InputError(f"--out {out}: {p.name} exists and was not written by an earlier edfgen extract "
-                                 f"(not listed in {side['manifest'].name}); move it away or choose another --out")
 
 
 def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, fam, fs, chunk_size, quality,
@@ -349,7 +339,7 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
         # a run that fails on its input leaves nothing behind; a killed one, or one that could not write (disk
         # full, OutputError), keeps its computed chunks for the rerun to resume from
         if created and not isinstance(exc, OutputError):
-            shutil.rmtree(parts, ignore_errors=True)
+            discard_parts(parts)
         raise
 
 
@@ -513,7 +503,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             **note_counts,   # records in the table with each kind of note (edfgen.commands.extract_notes)
             "aggregation": "EDF of an ECG = mean over its crops; participant = mean over accepted ECGs",
         })
-    shutil.rmtree(parts, ignore_errors=True)
+    discard_parts(parts)
     return ExtractResult(table=out, pheno=pheno, rejects=rejects_path, manifest=side["manifest"],
                          n_records=len(refs), n_rejected=len(rej_df), n_participants=len(frame), n_edfs=d,
                          resumed=resumed, pca=pca_path, pca_loadings=loadings_path, checkpoint_sha256=sha,

@@ -15,10 +15,12 @@ cannot be read (a disk that lost it) makes the run start afresh instead of faili
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
+from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import RecordRef
 from edfgen.formats.ecg.wfdb_reader import header_files
 from edfgen.formats.manifest import stat_key
@@ -57,6 +60,69 @@ def own_file(path: str, parts: Path) -> bool:
     not raise here."""
     p = Path(path)
     return is_temp_name(p.name) or Path(os.path.realpath(parts)) in Path(os.path.realpath(p)).parents
+
+
+#: the files extract writes in ``<out>.parts/`` (besides its temporary files): nothing else there is removed
+_OWN_NAME = re.compile(r"state\.json|chunk_\d{6}\.npz")
+
+
+def _own_entry(entry: os.DirEntry) -> bool:
+    return is_temp_name(entry.name) or (_OWN_NAME.fullmatch(entry.name) is not None
+                                        and entry.is_file(follow_symlinks=False))
+
+
+def _read_state(parts: Path) -> dict | None:
+    """The resume key in ``parts/state.json`` (a JSON object with its ``format``), or ``None``."""
+    try:
+        state = json.loads((parts / "state.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) and "format" in state else None
+
+
+def check_parts(out: Path) -> None:
+    """Refuse, before any work, a ``<out>.parts`` that edfgen extract did not write: a symbolic link, a file, or a
+    folder holding anything but its own files (``state.json``, ``chunk_NNNNNN.npz``, temporary files) or chunks
+    without its ``state.json``. Only such a folder of its own is ever resumed from or removed, ``--force`` or not.
+
+    Raises
+    ------
+    InputError
+        One line naming the folder (and what it holds that is not edfgen's).
+    """
+    parts = parts_dir(out)
+    if parts.is_symlink() or (parts.exists() and not parts.is_dir()):
+        kind = "a symbolic link" if parts.is_symlink() else "a file"
+        raise InputError(f"--out {out}: {parts} is {kind}, not the folder of partial results edfgen extract writes; "
+                         "move it away or choose another --out")
+    if not parts.is_dir():
+        return
+    with os.scandir(parts) as it:
+        entries = list(it)
+    foreign = sorted(e.name for e in entries if not _own_entry(e))
+    if not foreign and entries and _read_state(parts) is None:
+        foreign = ["chunks without the state.json of edfgen extract"]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise InputError(f"--out {out}: {parts} holds what edfgen extract did not write ({shown}); move it away "
+                         "or choose another --out")
+
+
+def discard_parts(parts: Path) -> None:
+    """Remove extract's own files from ``parts`` (chunks and temporary files first, ``state.json`` last), then the
+    folder if that left it empty; anything else there is kept."""
+    if parts.is_symlink() or not parts.is_dir():
+        return
+    with os.scandir(parts) as it:
+        own = [Path(e.path) for e in it if _own_entry(e)]
+    for p in sorted(own, key=lambda p: p.name == "state.json"):
+        with contextlib.suppress(OSError):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink()
+    with contextlib.suppress(OSError):
+        parts.rmdir()
 
 
 @dataclass
@@ -180,18 +246,14 @@ def open_parts(parts: Path, state: dict) -> Parts:
     """Make ``parts`` hold only chunks written under ``state`` and return them.
 
     Parts of another state (checkpoint, model config, preprocessing, thresholds, ``--fs``), or that
-    cannot be read, are removed with a warning and the run starts afresh.
+    cannot be read, are removed with a warning (only extract's own files: :func:`discard_parts`; the folder was
+    checked to be its own by :func:`check_parts`) and the run starts afresh.
     """
     state_file = parts / "state.json"
-    if parts.exists():
-        try:
-            old = json.loads(state_file.read_text())
-        except (OSError, ValueError):
-            old = None
-        if old != state:
-            log.warning("%s: partial results from another checkpoint/model config/preprocessing or edfgen version; "
-                        "starting afresh", parts)
-            shutil.rmtree(parts)
+    if parts.exists() and _read_state(parts) != state:
+        log.warning("%s: partial results from another checkpoint/model config/preprocessing or edfgen version; "
+                    "starting afresh", parts)
+        discard_parts(parts)
     parts.mkdir(parents=True, exist_ok=True)
     clean_temp_files(parts, recursive=False)
     if not state_file.exists():

@@ -198,7 +198,7 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
         raise InputError(f"--loci {path}: the file name says genome build "
                          f"{_OTHER_BUILD.search(path.name).group(1)}; edfgen annotates GRCh38 coordinates "
                          f"(lift the loci over to GRCh38, or give --reference-genome GRCh37)")
-    skip = 0
+    skip, data = 0, None
     if not path.name.endswith((".parquet", ".pq")):
         data = read_text_bytes(path)
         for line in data.split(b"\n"):
@@ -216,7 +216,7 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
             raise InputError(f"--loci {path}: cannot be read as a TSV ({str(exc).splitlines()[0][:200]})") from None
     else:
-        df = read_table(path)
+        df = read_table(path, text=data)       # (not read twice: a FIFO is read once)
     missing = [c for c in ("variant_id", "chromosome", "base_pair_location", "p_value") if c not in df.columns]
     if missing:
         raise InputError(f"--loci {path}: missing column(s) {', '.join(missing)} "

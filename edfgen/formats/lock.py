@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from edfgen.exceptions import InputError
+from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, environment_message
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,26 @@ def _describe(info: dict) -> str:
             f"{info.get('since', '?')})")
 
 
+def _write_lock(fd: int, path: Path, info: dict) -> None:
+    """Write ``info`` into the new lock file ``path`` (open as ``fd``); when that fails (a full disk), remove the
+    empty lock and raise one line naming it.
+
+    Raises
+    ------
+    OutputError
+        The disk is full, the quota spent, or the file system read-only (:data:`ENVIRONMENT_ERRNOS`).
+    """
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(info, fh)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        if exc.errno in ENVIRONMENT_ERRNOS:
+            raise OutputError(environment_message(exc, path)) from None
+        raise
+
+
 @contextlib.contextmanager
 def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out") -> Iterator[Path]:
     """Hold the write lock of ``folder`` (created if missing) for the block.
@@ -152,8 +172,7 @@ def folder_lock(folder: str | os.PathLike, command: str, *, option: str = "--out
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             continue
-        with os.fdopen(fd, "w") as fh:
-            json.dump(info, fh)
+        _write_lock(fd, path, info)
         break
     else:
         raise InputError(f"{option} {folder}: cannot take its lock {path} (another command keeps creating it)")

@@ -146,7 +146,7 @@ def manifest_differences(loco_dir, tables: dict[str, str | os.PathLike | None], 
     content than the step-1 run read (:func:`edfgen.formats.manifest.input_digest`: a large file's path and stat,
     so a copy differs although its values may not). ``([], [])`` when no step-1 manifest is there.
     """
-    from edfgen.formats.manifest import input_digest, read_manifest
+    from edfgen.formats.manifest import input_digest, is_stream, read_manifest
 
     step1 = read_manifest(Path(loco_dir).parent, complete=True)
     if step1 is None or step1.get("command") != "edfgen gwas":
@@ -155,7 +155,10 @@ def manifest_differences(loco_dir, tables: dict[str, str | os.PathLike | None], 
     recorded = {str(k): v for k, v in (step1.get("inputs") or {}).items()}
     warned = []
     for option, path in tables.items():
-        if path is not None and input_digest(path) not in recorded.values():
+        if path is not None and is_stream(path):
+            warned.append(f"{option} {path} is a stream (a FIFO or pipe, read once): it cannot be checked against "
+                          f"the tables the step-1 run ({where}) read")
+        elif path is not None and input_digest(path) not in recorded.values():
             was = (recorded.get(os.path.abspath(path)) or recorded.get(str(Path(path).resolve()))
                    or recorded.get(str(path)))                  # (older manifests: the path as typed)
             warned.append(f"{option} {path} changed since the step-1 run ({where}) read it" if was else

@@ -23,7 +23,8 @@ content=False)``                       and temporary files, by relative name): s
                                        their bytes (:func:`sha256_file` for a single file)
 :func:`input_digest` ``(path)``        the provenance rule of manifests and the pipeline's stage keys:
                                        ``fingerprint(content=True)`` of inputs of at most
-                                       :data:`SMALL_INPUT_BYTES`, else ``"stat:" + fingerprint()``
+                                       :data:`SMALL_INPUT_BYTES`, else ``"stat:" + fingerprint()``;
+                                       :data:`STREAM` for a FIFO or pipe (:func:`is_stream`)
 =====================================  =============================================================
 
 Manifests, the pipeline's stage keys and ``extract``'s per-record resume (:func:`stat_key` of each
@@ -45,6 +46,7 @@ import math
 import os
 import platform
 import shutil
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,8 +100,7 @@ SMALL_INPUT_BYTES = 64 << 20
 
 
 def _input_files(p: Path) -> list[Path]:
-    """The files of an input: itself, or every file under a directory except manifests, the folder
-    lock and edfgen temporary files (sorted)."""
+    """The files of an input: itself, or every file under a directory but manifests, lock and temporary files."""
     if not p.is_dir():
         return [p]
     return sorted(q for q in p.rglob("*") if q.is_file() and q.name not in (MANIFEST, LOCK_NAME)
@@ -154,14 +155,32 @@ def _fingerprint(p: Path, files: list[Path], *, content: bool, ctime: bool = Tru
     return h.hexdigest()
 
 
+#: :func:`input_digest` of a stream (:func:`is_stream`), read once by the command: a run that read one is never
+#: taken as unchanged (``edfgen run`` reruns its stage; ``edfgen.formats.loco_check.manifest_differences`` cannot match it)
+STREAM = "stream"
+
+
+def is_stream(path: str | os.PathLike) -> bool:
+    """Whether ``path`` (links followed) is neither a regular file nor a folder: a FIFO, a pipe (``cat x |`` into
+    ``/dev/stdin``, ``<(...)``), a device. Opened again to be hashed it waits for a writer or reads nothing."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def input_digest(path: str | os.PathLike, *, ctime: bool = True) -> str:
     """The one provenance rule: ``fingerprint(path, content=True)`` of an input of at most
     :data:`SMALL_INPUT_BYTES` (file or directory), else ``"stat:" + fingerprint(path)``;
-    ``"absent"`` for a path that does not exist. ``ctime=False``: a large input's change times do not count
+    ``"absent"`` for a path that does not exist; :data:`STREAM` for a FIFO or pipe (:func:`is_stream`; never
+    opened again). ``ctime=False``: a large input's change times do not count
     (``edfgen run`` for the outputs of its own earlier stages, which a ``chmod -R`` leaves as they were)."""
     p = Path(path)
     if not p.exists():
         return "absent"
+    if is_stream(p):
+        return STREAM
     files = _input_files(p)      # walked once for the size test and the digest
     if sum(f.stat().st_size for f in files) <= SMALL_INPUT_BYTES:
         return _fingerprint(p, files, content=True)
@@ -252,7 +271,7 @@ class Manifest:
 
     def add_inputs(self, paths: Iterable[str | os.PathLike | None]) -> None:
         """Record the :func:`input_digest` of each existing input path (files and directories), by its
-        absolute path."""
+        absolute path (a FIFO or pipe as :data:`STREAM`)."""
         for p in paths:
             if p is None:
                 continue

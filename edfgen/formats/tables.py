@@ -81,7 +81,7 @@ def some_names(names: Sequence[Any], k: int = 15) -> str:
 
 
 def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str | None = None,
-               dtype: dict | None = None, exact_floats: bool = False) -> pd.DataFrame:
+               dtype: dict | None = None, exact_floats: bool = False, text: bytes | None = None) -> pd.DataFrame:
     """Read a TSV/CSV/parquet table by extension.
 
     Parameters
@@ -102,6 +102,9 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
         Parse text numbers with a correctly rounded parser (pandas ``float_precision="round_trip"``, ~2x slower),
         so that a value written as the shortest text of a double reads back as that double; pandas' default
         parser may be off by an ulp (the LOCO predictions of :mod:`edfgen.formats.loco` need the exact value).
+    text
+        The file's text, when the caller has read it already (:func:`~edfgen.formats.textio.read_text_bytes`):
+        not read again (a FIFO or pipe can be read only once).
 
     Raises
     ------
@@ -124,7 +127,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
             if id_column and id_column in df.columns:
                 df[id_column] = df[id_column].astype(str)
         else:
-            raw = read_text_bytes(path)
+            raw = read_text_bytes(path) if text is None else text
             sep = b"," if fmt == "csv" else b"\t"
             if fmt == "tsv" and b" " in raw[:raw.find(b"\n")] and b"\t" not in raw[:raw.find(b"\n")]:
                 sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)
@@ -242,6 +245,38 @@ def claimed_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
         raise
 
 
+@contextlib.contextmanager
+def claimed_out_file(path: PathLike, *, command: str, option: str = "--out"):
+    """The folder of the output file ``path`` created (one line when it cannot be: a file in the way, no
+    permission), then its write lock (:func:`edfgen.formats.lock.folder_lock`) held for the block: what
+    :func:`claimed_out_dir` is to a folder output, for the commands whose ``--out`` is a file (``extract``,
+    ``annotate``), checked before their work. A folder this call created is removed if the block fails and
+    leaves it empty."""
+    path = Path(path)
+    created = first_missing(path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        file = _file_in_the_way(path.parent)
+        why = f"{file} is a file, not a folder" if file is not None else exc.strerror
+        raise InputError(f"{option} {path}: cannot create its folder {path.parent} ({why})") from None
+    try:
+        with folder_lock(path.parent, command, option=option):
+            yield path
+    except BaseException:
+        remove_if_empty(path.parent, created)
+        raise
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first existing path among ``path`` and its parents when it is not a folder (a file where a folder is
+    needed), else ``None``."""
+    for p in [path, *path.parents]:
+        if p.exists() or p.is_symlink():
+            return None if p.is_dir() else p
+    return None
+
+
 def _own_unfinished_run(path: Path, previous: dict | None, command: str | None) -> bool:
     """Whether folder ``path`` holds only what an unfinished run of ``command`` wrote there: its in-progress
     manifest and the outputs that manifest lists (no other command's or user's file)."""
@@ -296,6 +331,8 @@ def prepare_out_dir(path: PathLike, *, force: bool = False, option: str = "--out
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+    if not parent.is_dir():
+        raise InputError(f"{option} {path}: cannot create directory ({parent} is a file, not a folder)")
+    if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"{option} {path}: cannot create directory ({parent} is not writable)")
     return path
