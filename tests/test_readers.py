@@ -310,6 +310,20 @@ def test_templates_selection_and_errors(fileset, tmp_path):
     assert list(select_variants(rep, extract=tmp_path / "extract.txt", chromosomes=["2"])) == [699, 1198]
 
 
+
+def test_templates__chromosome_23_finds_the_x_file_and_x_the_23_file(tmp_path):
+    """Review s32d F6: `--chr 23` with a `{chr}` template looked for `..._chr23_...` only, while `--chr 01` finds
+    `chr1`; now X, Y and MT are also spelled 23, 24 and 26 (and the other way round)."""
+    (tmp_path / "ukb_chrX.bgen").touch()
+    (tmp_path / "b_chr23.bgen").touch()
+    ukb, b = str(tmp_path / "ukb_chr{chr}.bgen"), str(tmp_path / "b_chr{chr}.bgen")
+    assert expand_template([ukb], option="--bgen", chromosomes=parse_chromosomes("23")) == [
+        (str(tmp_path / "ukb_chrX.bgen"), "23")]
+    assert expand_template([b], option="--bgen", chromosomes=["X"]) == [(str(tmp_path / "b_chr23.bgen"), "X")]
+    assert expand_template([b], option="--bgen", chromosomes=None) == [(str(tmp_path / "b_chr23.bgen"), "X")]
+    with pytest.raises(InputError, match="ukb_chr24.bgen not found"):
+        expand_template([ukb], option="--bgen", chromosomes=["24"])
+
 def test_mach_r2_equals_plink2(fileset):
     from edfgen.engines.stream import count_variants
 

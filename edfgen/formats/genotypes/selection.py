@@ -47,10 +47,17 @@ def parse_chromosomes(spec: str | Sequence[str] | None) -> list[str] | None:
     return list(dict.fromkeys(out))
 
 
+#: the other spelling of a sex or mitochondrial chromosome in a file name (PLINK's numbers): ``--chr 23`` finds
+#: ``chrX`` files and ``--chr X`` ``chr23`` files (review s32d F6)
+TEMPLATE_ALIASES = {"X": "23", "23": "X", "Y": "24", "24": "Y", "MT": "26", "26": "MT"}
+
+
 def template_path(template: str, chromosome: str, suffixes: Sequence[str] = ("",)) -> str | None:
     """The file of ``chromosome`` named by a ``{chr}`` template, spelled ``1`` or, for 1-9, ``01`` (UK Biobank-style
-    names such as ``ukb_imp_chr01.bgen``); ``None`` when neither exists (with every suffix)."""
+    names such as ``ukb_imp_chr01.bgen``), X, Y and MT also as PLINK's 23, 24 and 26 and the other way round
+    (:data:`TEMPLATE_ALIASES`); ``None`` when none exists (with every suffix)."""
     spellings = (chromosome, f"0{chromosome}") if len(chromosome) == 1 and chromosome.isdigit() else (chromosome,)
+    spellings += tuple(TEMPLATE_ALIASES[c] for c in spellings if c in TEMPLATE_ALIASES)
     found = [f for f in dict.fromkeys(template.replace("{chr}", c) for c in spellings)
              if all(Path(f + s).exists() for s in suffixes)]
     if len(found) > 1:
