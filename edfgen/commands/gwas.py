@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands import gwas_design
-from edfgen.commands.gwas_design import (binary_phenotypes, drop_constant_indicators, read_gwas_tables,
+from edfgen.commands.gwas_design import (binary_phenotypes, drop_constant_indicators, id_examples, read_gwas_tables,
                                          warn_sex_chromosomes, warn_sex_disagreement)
 from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, output_order
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
@@ -302,7 +302,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
     if len(overlap) < MIN_SAMPLES:
         raise InputError(f"only {len(overlap)} samples are shared by genotypes ({source.label}), phenotypes ({pheno}) "
                          f"and covariates ({covar or 'none given'}) with complete values (need >= {MIN_SAMPLES}); "
-                         f"are the IID columns the same ids?")
+                         f"are the IID columns the same ids?{id_examples(geno_ids, ptab['IID'])}")
     _warn_overlap(len(set(geno_ids) & has_pheno), len(overlap), pheno, covar)
     warn_sex_disagreement(ctab, tables.covariate_columns, files_sex if engine != "fast" or files_sex is None
                           else pd.Series(files_sex, index=reader.samples["IID"].to_numpy()), overlap, str(covar))
