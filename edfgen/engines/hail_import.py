@@ -26,8 +26,8 @@ from edfgen.formats.chromosomes import SELECTION_NAMES, selection_chromosome_nam
 from edfgen.formats.genotypes.base import WITHDRAWN_ID, log_withdrawn
 from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.plink1 import fam_header_lines
-from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
-from edfgen.formats.genotypes.source import GenotypeSource, path_id
+from edfgen.formats.genotypes.selection import check_listed, expand_template, read_id_list, read_variant_list
+from edfgen.formats.genotypes.source import GenotypeSource, _paths, path_id
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 
 log = logging.getLogger(__name__)
@@ -341,10 +341,12 @@ def _hail_selection(hl, mt, source: GenotypeSource):
     if n_gone:
         mt = mt.filter_cols(gone, keep=False)
     mt = mt.annotate_globals(n_withdrawn=n_gone)
-    if source.keep is not None:
-        mt = mt.filter_cols(hl.literal(read_id_list(source.keep, what="--keep")).contains(mt.s))
-    if source.remove is not None:
-        mt = mt.filter_cols(hl.literal(read_id_list(source.remove, what="--remove")).contains(mt.s), keep=False)
+    for what, path in (("--keep", source.keep), ("--remove", source.remove)):
+        if path is None:
+            continue
+        ids = read_id_list(path, what=what)
+        check_listed(ids, mt.s.collect(), path, what=what, label=source.label)
+        mt = mt.filter_cols(hl.literal(ids).contains(mt.s), keep=what == "--keep")
     if source.chromosomes is not None:
         # imported contigs are recoded (X takes 23, 25, XY, PAR1/2: Hail cannot tell the PAR apart, so --chr XY
         # is all of X here); a --mt's contigs may be PLINK's numbers: mapped as the fast engine maps them
