@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
-from edfgen.engines.hail_import import import_genotypes, input_errors, local_path
+from edfgen.engines.hail_import import KING_BGEN_REMEDY, import_genotypes, input_errors, king_source, local_path
 from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.chromosomes import hwe_diploid
@@ -312,14 +312,17 @@ def _common_variants(hl, mt, maf: float = 0.01):
 def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: QCSettings,
                      hail: HailSettings | None = None):
     """``--remove-related`` for the streamed engine: ``related(sample_rows) -> set of IIDs`` to drop, from KING
-    through Hail on the same files, restricted to the samples ``sample_ids[sample_rows]``."""
+    through Hail on the same files (their autosomes, :func:`~edfgen.engines.hail_import.king_source`, checked
+    here, before the run), restricted to the samples ``sample_ids[sample_rows]``."""
     hail = hail or HailSettings()
+    source = king_source(source)
 
     def related(sample_rows) -> set:
         hl = init_hail(hail)
-        mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)  # KING ignores INFO
-        mt = mt.filter_cols(hl.literal(set(np.asarray(sample_ids)[sample_rows])).contains(mt.s))
-        return related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
+        with input_errors(source, KING_BGEN_REMEDY):    # (Hail reads the BGEN lazily: haploid calls fail here)
+            mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)  # KING ignores INFO
+            mt = mt.filter_cols(hl.literal(set(np.asarray(sample_ids)[sample_rows])).contains(mt.s))
+            return related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
     return related
 
 
