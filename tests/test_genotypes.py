@@ -201,3 +201,66 @@ def test_import_genotypes__bim_dot_ids_as_the_fast_reader(hail_context, tmp_path
     want = BedReader(tmp_path / "g").variants["variant_id"].tolist()
     assert want[:2] == ["1:1000:G:A", "rs2"]
     assert import_genotypes(GenotypeSource(bfile=str(tmp_path / "g")), hl=hail_context).varid.collect() == want
+
+
+def _imputed_vcf(path: Path, seed: int = 3, n: int = 200, m_good: int = 400, m_bad: int = 200,
+                 q_max: float = 0.95) -> Path:
+    """A VCF of ``DS`` dosages of ``n`` unrelated samples: ``m_good`` variants hard calls (0/1/2), then ``m_bad``
+    imputed-style ones (``q g + (1 - q) 2p``, quality ``q`` 0.1-``q_max``: at low ``q`` every dosage is near
+    ``2p``, as a UK Biobank low-INFO variant)."""
+    rng = np.random.default_rng(seed)
+    m = m_good + m_bad
+    p = rng.uniform(0.1, 0.5, m)
+    G = rng.binomial(2, p, (n, m)).astype(float)
+    q = np.r_[np.ones(m_good), rng.uniform(0.1, q_max, m_bad)]
+    D = q * G + (1 - q) * 2 * p
+    lines = ["##fileformat=VCFv4.2", "##contig=<ID=1,length=100000000>",
+             '##FORMAT=<ID=DS,Number=1,Type=Float,Description="dosage">',
+             "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"]
+                       + [f"S{i:03d}" for i in range(n)])]
+    for j in range(m):
+        lines.append("\t".join(["1", str(1000 * (j + 1)), f"v{j}", "G", "A", ".", "PASS", ".", "DS"]
+                               + [f"{d:.4f}" for d in D[:, j]]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
+def test_hwe_on_dosages__counts_plink2_hard_calls(tmp_path):
+    """Review s32d F3: the HWE test of dosage input counted rounded dosages; plink2 counts hard calls, a dosage
+    more than 0.1 from an integer being no call (--hard-call-threshold 0.1). On a poorly imputed variant the
+    two differ: the variants kept are now plink2's."""
+    from edfgen.engines.gwas_stream import reader_qc
+
+    vcf = _imputed_vcf(tmp_path / "imp.vcf")
+    reader = GenotypeSource(vcf=str(vcf)).open_reader()
+    variants, _, steps = reader_qc(reader, np.arange(reader.n_samples),
+                                   reader.variants.assign(row=np.arange(reader.n_variants)), QCSettings())
+    subprocess.run(["plink2", "--vcf", str(vcf), "dosage=DS", "--maf", "0.01", "--hwe", "1e-6",
+                    "--write-snplist", "--out", str(tmp_path / "p2"), "--silent"], check=True)
+    ref = set((tmp_path / "p2.snplist").read_text().split())
+    assert set(variants["variant_id"]) == ref
+    assert {s.filter: s for s in steps}["hwe"].removed >= 5          # (the poorly imputed variants are tested)
+
+
+def test_king_on_dosages__poorly_imputed_variants_are_no_calls(hail_context, tmp_path):
+    """Review s32d F1: KING on rounded dosages read a poorly imputed variant (everyone's dosage near 2p, one
+    rounded genotype) as shared genotypes and related most pairs of unrelated samples. Their dosages are no
+    hard calls now (plink2's --hard-call-threshold 0.1) and KING's 0.95 call-rate filter drops them: the pairs
+    are those of the well-imputed variants alone. The Hail QC's HWE counts are the fast engine's."""
+    from edfgen.engines.gwas_stream import reader_qc
+    from edfgen.engines.hail import _common_variants
+
+    hl = hail_context
+    vcf = _imputed_vcf(tmp_path / "imp.vcf", n=100, m_good=2000, m_bad=300, q_max=0.6)
+    mt = import_genotypes(GenotypeSource(vcf=str(vcf)), hl=hl)
+    common, common_good = _common_variants(hl, mt), _common_variants(hl, mt.filter_rows(mt.locus.position <= 2e6))
+    assert common.count_rows() == common_good.count_rows()
+    pairs, good = related_pairs(hl, common).to_pandas(), related_pairs(hl, common_good).to_pandas()
+    assert len(pairs) == len(good) < 20
+    assert set(zip(pairs["i"], pairs["j"])) == set(zip(good["i"], good["j"]))
+    _, _, steps, _ = hail_qc(hl, mt, None, QCSettings())
+    reader = GenotypeSource(vcf=str(vcf)).open_reader()
+    _, _, fast = reader_qc(reader, np.arange(reader.n_samples), reader.variants.assign(row=np.arange(reader.n_variants)),
+                           QCSettings())
+    assert [(s.filter, s.removed) for s in steps] == [(s.filter, s.removed) for s in fast]

@@ -310,6 +310,20 @@ def test_templates_selection_and_errors(fileset, tmp_path):
     assert list(select_variants(rep, extract=tmp_path / "extract.txt", chromosomes=["2"])) == [699, 1198]
 
 
+
+def test_templates__chromosome_23_finds_the_x_file_and_x_the_23_file(tmp_path):
+    """Review s32d F6: `--chr 23` with a `{chr}` template looked for `..._chr23_...` only, while `--chr 01` finds
+    `chr1`; now X, Y and MT are also spelled 23, 24 and 26 (and the other way round)."""
+    (tmp_path / "ukb_chrX.bgen").touch()
+    (tmp_path / "b_chr23.bgen").touch()
+    ukb, b = str(tmp_path / "ukb_chr{chr}.bgen"), str(tmp_path / "b_chr{chr}.bgen")
+    assert expand_template([ukb], option="--bgen", chromosomes=parse_chromosomes("23")) == [
+        (str(tmp_path / "ukb_chrX.bgen"), "23")]
+    assert expand_template([b], option="--bgen", chromosomes=["X"]) == [(str(tmp_path / "b_chr23.bgen"), "X")]
+    assert expand_template([b], option="--bgen", chromosomes=None) == [(str(tmp_path / "b_chr23.bgen"), "X")]
+    with pytest.raises(InputError, match="ukb_chr24.bgen not found"):
+        expand_template([ukb], option="--bgen", chromosomes=["24"])
+
 def test_mach_r2_equals_plink2(fileset):
     from edfgen.engines.stream import count_variants
 
@@ -678,6 +692,30 @@ def test_check_bgen_for_hail__16_bit_refused_in_one_line(fileset):
     with pytest.raises(InputError, match=r"imp16.bgen: 16 bits per probability; the Hail engine reads 8-bit BGEN "
                                          r"only \(use --engine fast"):
         check_bgen_for_hail(str(fileset / "imp16.bgen"))
+
+
+def test_remove_related_on_the_fast_engine__16_bit_bgen_refused_before_the_run_and_x_left_out(fileset, tmp_path):
+    """Review s32d F2: --remove-related reads the BGEN with Hail's KING on the fast engine too; a 16-bit file (or
+    UK Biobank's haploid X) was a Python + Java traceback from inside hl.king. The autosomes' files are checked
+    before the run, in one line naming the file and what to do; a {chr} template's X file is not read."""
+    import shutil as sh
+
+    from edfgen.commands.gwas import GwasSettings, run_gwas
+    from edfgen.engines.hail_import import king_source
+    from edfgen.kernels.qc import QCSettings
+
+    d = fileset
+    with pytest.raises(InputError, match=r"^--bgen \S*imp16.bgen: 16 bits per probability; the Hail engine reads "
+                                         r"8-bit BGEN only \(--remove-related runs Hail's KING"):
+        run_gwas(GenotypeSource(bgen=str(d / "imp16.bgen")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "o",
+                 qc=QCSettings(remove_related=True), settings=GwasSettings(engine="fast"))
+    assert not (tmp_path / "o" / "gwas_summary.tsv").exists()
+    for c, src in (("1", "imp8_chr1"), ("X", "imp16")):     # (an X file Hail cannot read)
+        sh.copy(d / f"{src}.bgen", tmp_path / f"k_chr{c}.bgen")
+        sh.copy(d / "imp8_chr1.sample", tmp_path / f"k_chr{c}.sample")
+    both = GenotypeSource(bgen=str(tmp_path / "k_chr{chr}.bgen"), sample=str(tmp_path / "k_chr{chr}.sample"))
+    assert king_source(both).chromosomes == ("1",)
+    assert king_source(GenotypeSource(bgen=str(d / "imp8_chr1.bgen"))).chromosomes is None
 
 
 def test_index_bgen__a_killed_index_never_looks_finished(tmp_path):

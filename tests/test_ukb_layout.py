@@ -63,6 +63,52 @@ def test_select_samples__leaves_out_negative_ids_and_logs_the_count(tmp_path, ca
                                                                                           False, False]
 
 
+def test_keep_remove__csv_tables_read_and_files_matching_few_samples_named(tmp_path, caplog):
+    """Review s32d F4: a UK Biobank `eid,reason` CSV given to --remove was read as one column, matched no sample
+    and removed no one, silently; --keep of such a file left 'no sample' without saying why. CSV (quoted too) and
+    tab tables are read as the phenotype reader reads them; a file none of whose ids is a sample is an error
+    naming it, one with few a warning."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.genotypes.plink1 import BedReader
+    from edfgen.formats.genotypes.selection import select_samples
+
+    reader = BedReader(str(_bfile(tmp_path)))
+    ids = reader.samples["IID"].to_numpy(str)
+    real = [i for i in ids if not i.startswith("-")]
+    (tmp_path / "rm.csv").write_text("eid,reason\n" + "".join(f"{i},consent\n" for i in real[:10]))
+    assert len(select_samples(reader, remove=tmp_path / "rm.csv")) == len(real) - 10
+    (tmp_path / "keep.csv").write_text('"eid","31-0.0"\n' + "".join(f'"{i}","1"\n' for i in real[:20]))
+    assert set(ids[select_samples(reader, keep=tmp_path / "keep.csv")]) == set(real[:20])
+    (tmp_path / "keep.tsv").write_text("FID\tIID\n" + "".join(f"{i}\t{i}\n" for i in real[5:25]))
+    assert set(ids[select_samples(reader, keep=tmp_path / "keep.tsv")]) == set(real[5:25])
+    (tmp_path / "floats.txt").write_text("".join(f"{i}.0\n" for i in real[:5]))
+    for opt in ("keep", "remove"):
+        with pytest.raises(InputError, match=rf"^--{opt} \S*floats.txt: none of its 5 ids is a sample of \S+g "
+                                             rf"\(its ids: '{real[0]}.0', .*the samples' ids look like '{real[0]}'\)$"):
+            select_samples(reader, **{opt: tmp_path / "floats.txt"})
+    (tmp_path / "few.txt").write_text("".join(f"{i}\n" for i in real[:3]) + "".join(f"x{i}\n" for i in range(7)))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert len(select_samples(reader, keep=tmp_path / "few.txt")) == 3
+    assert "few.txt: only 3 of its 10 ids are samples of" in caplog.text and "(not found: 'x0', 'x1'" in caplog.text
+
+
+def test_gwas__no_shared_sample_error_shows_an_id_of_each_side(tmp_path):
+    """Review s32d F5: phenotype ids written as floats ('1000007.0') shared no sample with the genotypes; the
+    error now shows one id of each side."""
+    from edfgen.commands.gwas import run_gwas
+    from edfgen.exceptions import InputError
+
+    prefix = _bfile(tmp_path / "g")
+    fam = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None, dtype=str)[1]
+    real = fam[~fam.str.startswith("-")]
+    pd.DataFrame({"IID": real + ".0", "y": np.arange(len(real), dtype=float)}).to_csv(tmp_path / "p.tsv", sep="\t",
+                                                                                      index=False)
+    with pytest.raises(InputError, match=r"only 0 samples are shared .* same ids\? \(genotype ids look like "
+                                         rf"'{min(real)}', phenotype ids like '{min(real)}.0'\)$"):
+        run_gwas(GenotypeSource(bfile=str(prefix)), tmp_path / "p.tsv", None, tmp_path / "o")
+
+
 def test_gwas__withdrawn_samples_left_out_and_counted_in_the_manifest(tmp_path):
     """A phenotype table that (wrongly) lists the negative ids: they still never enter the GWAS, which equals
     the GWAS with them removed by --remove (the reference)."""

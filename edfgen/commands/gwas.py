@@ -65,8 +65,9 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands import gwas_design
-from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, check_covariate_design, read_gwas_tables,
-                                         step1_fingerprint, warn_sex_chromosomes, warn_sex_disagreement)
+from edfgen.commands.gwas_design import (analysed_inputs, binary_phenotypes, check_covariate_design, id_examples,
+                                         read_gwas_tables, step1_fingerprint, warn_sex_chromosomes,
+                                         warn_sex_disagreement)
 from edfgen.commands.gwas_output import GwasOutputs, SampleCounts, case_counts, output_order, write_multivariate
 from edfgen.commands.options import (GenotypeOptions, HailOptions, allow_incomplete_opt, as_list, genotype_source,
                                      hail_settings, opt, path_str)
@@ -327,7 +328,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                 else "are the IID columns the same ids?")
         raise InputError(f"only {len(overlap)} samples are shared by genotypes ({source.label}), phenotypes ({pheno}) "
                          f"and covariates ({covar or 'none given'}) with complete values (need >= {MIN_SAMPLES}); "
-                         f"{hint}")
+                         f"{hint}{id_examples(geno_ids, ptab['IID']) if hint.startswith('are') else ''}")
     _warn_overlap(len(set(geno_ids) & has_pheno), len(overlap), pheno, covar)
     warn_sex_disagreement(ctab, tables.covariate_columns, files_sex if engine != "fast" or files_sex is None
                           else pd.Series(files_sex, index=reader.samples["IID"].to_numpy()), overlap, str(covar))

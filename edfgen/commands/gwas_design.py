@@ -587,3 +587,14 @@ def check_covariate_design(C: np.ndarray, cov_names: list[str], *, source) -> No
         raise InputError(f"{source}: covariate {culprits[0]!r} is a linear combination of "
                          f"{', '.join(map(repr, culprits[1:])) or 'nothing (all zero)'} in the {n} "
                          f"analysed samples: drop one of them")
+
+
+def id_examples(geno_ids, pheno_ids) -> str:
+    """`` (genotype ids look like '2074130', phenotype ids like '2074130.0')``: one id of each side that the other
+    lacks, for the error of a join that shares (almost) no sample (review s32d F5: a float-formatted id column);
+    empty when either side has none."""
+    geno, pheno = {str(i) for i in geno_ids}, {str(i) for i in pheno_ids}
+    g, p = sorted(geno - pheno)[:1], sorted(pheno - geno)[:1]
+    if not (g and p):
+        return ""
+    return f" (genotype ids look like {g[0]!r}, phenotype ids like {p[0]!r})"

@@ -344,7 +344,8 @@ class GenotypeOptions(CommandOptions):
                          choices=("auto", "GT", "DS"))
     mt: str | None = opt(None, "Hail MatrixTable directory (GT or dosage entries).", path="text")
     keep_ids: str | None = opt(None, "Participants to use: one IID per line, 'FID IID' lines, or a table with "
-                               "IID/eid.", cli=("--keep",), path="file", exists=True)
+                               "IID/eid (tab-, comma- or space-separated).", cli=("--keep",), path="file",
+                               exists=True)
     remove_ids: str | None = opt(None, "Participants to leave out (same formats as --keep).", cli=("--remove",),
                                  path="file", exists=True)
     extract: str | None = opt(None, "Variants to use: one variant id or rsid per line.", path="file", exists=True)

@@ -29,15 +29,15 @@ import numpy as np
 import pandas as pd
 
 from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
-from edfgen.engines.hail_import import import_genotypes, input_errors, local_path
+from edfgen.engines.hail_import import KING_BGEN_REMEDY, import_genotypes, input_errors, king_source, local_path
 from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.chromosomes import hwe_diploid
 from edfgen.formats.genotypes.base import check_unique_iids
 from edfgen.formats.genotypes.source import GenotypeSource
 from edfgen.formats.tables import atomic_write
-from edfgen.kernels.qc import (KINSHIP_2ND_DEGREE, QCSettings, QCStep, VariantCounts, sample_call_rate_step,
-                               variant_qc)
+from edfgen.kernels.qc import (HARD_CALL_LIMIT, KINSHIP_2ND_DEGREE, QCSettings, QCStep, VariantCounts,
+                               sample_call_rate_step, variant_qc)
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +144,18 @@ def init_hail(settings: HailSettings | None = None):
 
 
 
+def hard_call(hl, x):
+    """The hard call (int 0/1/2) of a count/dosage entry as plink2 makes it: the nearest integer where ``x`` is
+    within :data:`~edfgen.kernels.qc.HARD_CALL_THRESHOLD` of it, else missing (as
+    :func:`edfgen.kernels.qc.hard_calls`; rounding every dosage made a poorly imputed variant's dosages, all
+    near ``2p``, one shared genotype: KING related two thirds of a UK Biobank-style cohort, review s32d F1)."""
+    n = hl.int32(hl.floor(x + 0.5))
+    return hl.or_missing(hl.abs(x - n) <= HARD_CALL_LIMIT, n)
+
+
 def hail_calls(hl, x):
-    """Hard calls from a count/dosage entry (rounded), for KING, HWE and PCA."""
-    return hl.or_missing(hl.is_defined(x), hl.unphased_diploid_gt_index_call(hl.int32(hl.floor(x + 0.5))))
+    """Diploid calls of :func:`hard_call` (missing where it is), for KING, HWE and PCA."""
+    return hl.unphased_diploid_gt_index_call(hard_call(hl, x))
 
 
 def related_pairs(hl, mt, kinship: float = KINSHIP_2ND_DEGREE):
@@ -225,8 +234,9 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
             mt, no_males = mt.filter_rows(mt.__kind != "Y"), no_males + n_y
     mt = mt.add_row_index("__i")
     mt = mt.annotate_rows(n_called=agg(hl.agg.count_where(hl.is_defined(mt.x))),
-                          n_het=agg(hl.agg.count_where(hl.floor(mt.x + 0.5) == 1)),
-                          n_hom_alt=agg(hl.agg.count_where(hl.floor(mt.x + 0.5) == 2)),
+                          n_hom_ref=agg(hl.agg.count_where(hard_call(hl, mt.x) == 0)),
+                          n_het=agg(hl.agg.count_where(hard_call(hl, mt.x) == 1)),
+                          n_hom_alt=agg(hl.agg.count_where(hard_call(hl, mt.x) == 2)),
                           dosage_sum=agg(hl.agg.sum(mt.x)), dosage_sumsq=agg(hl.agg.sum(mt.x * mt.x)))
     sexed = {}
     if sex_by_id is not None:    # X: one allele per male, over the samples of known sex (one sex: everyone)
@@ -236,7 +246,7 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
                               / hl.agg.filter(on_x & hl.is_defined(mt.x), hl.agg.sum(2 * half)))
         # X's HWE (plink2 --hwe, Graffelman-Weir): females' 0/1/2 and males' 0/2 hard calls (heterozygous males
         # and unknown sex left out, or counted as female with no male), as :func:`edfgen.engines.stream.x_sex_counts`
-        g = hl.floor(mt.x + 0.5)
+        g = hard_call(hl, mt.x)
         fem = (mt.__sex == 2) | ((mt.__sex == 0) & hl.literal(not mt.aggregate_cols(hl.agg.any(mt.__sex == 1))))
         mt = mt.annotate_rows(__xc=[hl.agg.count_where(hl.coalesce((fem if s == 2 else mt.__sex == 1) & (g == v),
                                                                    False))
@@ -245,7 +255,7 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     rt = mt.rows()
     rows = rt.select(i=rt.__i, chromosome=rt.locus.contig.replace("^chr", ""), base_pair_location=rt.locus.position,
                      effect_allele=rt.alleles[1], other_allele=rt.alleles[0], variant_id=rt.varid, rsid=rt.rsid,
-                     n_called=rt.n_called, n_het=rt.n_het, n_hom_alt=rt.n_hom_alt, dosage_sum=rt.dosage_sum,
+                     n_called=rt.n_called, n_hom_ref=rt.n_hom_ref, n_het=rt.n_het, n_hom_alt=rt.n_hom_alt, dosage_sum=rt.dosage_sum,
                      dosage_sumsq=rt.dosage_sumsq, hwe_kind=row_kind(hl, rt.locus),
                      **{k: rt[v] for k, v in sexed.items()}
                      ).key_by().drop("locus", "alleles").to_pandas()
@@ -262,7 +272,8 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
                      x_counts=xc if on_x.any() else None)
     counts = VariantCounts(*(rows[c].to_numpy(dtype=np.int64) for c in ("n_called", "n_het", "n_hom_alt")),
                            *(rows[c].to_numpy(dtype=float) for c in ("dosage_sum", "dosage_sumsq")),
-                           sample_missing=np.zeros(n_used, dtype=np.int64), **extra)
+                           sample_missing=np.zeros(n_used, dtype=np.int64),
+                           n_hom_ref=rows["n_hom_ref"].to_numpy(dtype=np.int64), **extra)
     keep, vsteps = variant_qc(counts, np.ones(len(rows), dtype=bool), n_used, settings, dosages=True,
                               min_info=min_info, hwe_tested=hwe_diploid(rows["chromosome"], rows["hwe_kind"]))
     n_bi = len(rows) + no_males
@@ -270,7 +281,7 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
              *([no_males_step(no_males, len(rows))] if no_males else []), *vsteps[1:]]
     kept = rows[keep]
     keep_idx = hl.literal(set(int(i) for i in kept["i"]), dtype=hl.tset(hl.tint64))
-    mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_het", "n_hom_alt", "dosage_sum",
+    mt = mt.filter_rows(keep_idx.contains(mt.__i)).drop("__i", "n_called", "n_hom_ref", "n_het", "n_hom_alt", "dosage_sum",
                                                          "dosage_sumsq", *(("__sex", "__kind", "__af", "__xc") if sexed else ()))
     variants = kept[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     variants["rsid"] = variants["rsid"].where(variants["rsid"].astype(str).str.match(r"^rs\d+$"))
@@ -284,37 +295,42 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
 
 
 def _common_variants(hl, mt, maf: float = 0.01):
-    """Autosomal variants with MAF >= ``maf`` and call rate >= 0.95, for KING: as plink2's KING, which reads
-    autosomes only (on X, Y and MT, haploid calls stored 0/2 read as homozygous pull phi down by sex: review
-    s28b F3). A MatrixTable without a reference genome by its contig names (1-22, chr1-chr22)."""
+    """Autosomal variants with MAF >= ``maf`` and hard-call rate (:func:`hard_call`) >= 0.95, for KING: as plink2's
+    KING, which reads autosomes only (on X, Y and MT, haploid calls stored 0/2 read as homozygous pull phi down by
+    sex: review s28b F3), and ``--geno 0.05`` drops the poorly imputed variants whose dosages are no hard call.
+    A MatrixTable without a reference genome by its contig names (1-22, chr1-chr22)."""
     if isinstance(mt.locus.dtype, hl.tlocus):
         mt = mt.filter_rows(mt.locus.in_autosome())
     else:
         mt = mt.filter_rows(hl.literal({str(c) for c in range(1, 23)}).contains(mt.locus.contig.replace("(?i)^chr",
                                                                                                         "")))
     af = hl.agg.mean(mt.x) / 2
-    mt = mt.annotate_rows(__af=af, __cr=hl.agg.mean(hl.float64(hl.is_defined(mt.x))))
+    mt = mt.annotate_rows(__af=af, __cr=hl.agg.mean(hl.float64(hl.is_defined(hard_call(hl, mt.x)))))
     return mt.filter_rows((hl.min(mt.__af, 1 - mt.__af) >= maf) & (mt.__cr >= 0.95))
 
 
 def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: QCSettings,
                      hail: HailSettings | None = None):
     """``--remove-related`` for the streamed engine: ``related(sample_rows) -> set of IIDs`` to drop, from KING
-    through Hail on the same files, restricted to the samples ``sample_ids[sample_rows]``."""
+    through Hail on the same files (their autosomes, :func:`~edfgen.engines.hail_import.king_source`, checked
+    here, before the run), restricted to the samples ``sample_ids[sample_rows]``."""
     hail = hail or HailSettings()
+    source = king_source(source)
 
     def related(sample_rows) -> set:
         hl = init_hail(hail)
-        mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)  # KING ignores INFO
-        mt = mt.filter_cols(hl.literal(set(np.asarray(sample_ids)[sample_rows])).contains(mt.s))
-        return related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
+        with input_errors(source, KING_BGEN_REMEDY):    # (Hail reads the BGEN lazily: haploid calls fail here)
+            mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)  # KING ignores INFO
+            mt = mt.filter_cols(hl.literal(set(np.asarray(sample_ids)[sample_rows])).contains(mt.s))
+            return related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
     return related
 
 
 #: bumped when what the cache holds for the same inputs changes (2: HWE on autosomes only; haploid VCF calls 0/2;
 #: 3: Y's call rates among males, X's MAF one allele per male, with sex from the files; 4: KING on autosomes only;
-#: 5: X's HWE as plink2's, Y left out with its qc_report row where sample QC leaves no male)
-CACHE_VERSION = 5
+#: 5: X's HWE as plink2's, Y left out with its qc_report row where sample QC leaves no male; 6: HWE on plink2's
+#: hard calls of dosages)
+CACHE_VERSION = 6
 
 
 def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray, sexed: bool = False) -> str:

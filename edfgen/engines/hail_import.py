@@ -13,6 +13,7 @@ executors resolve a relative one against their own work folder (review s30h F2).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -26,8 +27,8 @@ from edfgen.formats.chromosomes import SELECTION_NAMES, selection_chromosome_nam
 from edfgen.formats.genotypes.base import WITHDRAWN_ID, log_withdrawn
 from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.plink1 import fam_header_lines
-from edfgen.formats.genotypes.selection import read_id_list, read_variant_list
-from edfgen.formats.genotypes.source import GenotypeSource, path_id
+from edfgen.formats.genotypes.selection import check_listed, expand_template, read_id_list, read_variant_list
+from edfgen.formats.genotypes.source import GenotypeSource, _paths, path_id
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,19 @@ def local_path(path: str | None) -> str | None:
     return os.path.abspath(path)
 
 
-def hail_input_error(exc: BaseException, label: str) -> InputError | None:
+#: what to do when the Hail engine cannot read a haploid or 16-bit BGEN
+HAIL_BGEN_REMEDY = "--engine fast reads haploid and 16-bit BGEN"
+#: ... and when it is ``--remove-related``'s KING, which reads the files with Hail on either engine
+KING_BGEN_REMEDY = ("--remove-related runs Hail's KING, which reads 8-bit BGEN of diploid autosomes only: convert "
+                    "them (plink2 --export bgen-1.2 bits=8), or leave out --remove-related and give --remove the "
+                    "relatives to drop (e.g. plink2 --king-cutoff 0.0884)")
+
+
+def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REMEDY) -> InputError | None:
     """``exc``, raised by Hail while it read the input ``label`` (``--vcf x.vcf``), as one line naming the file
     (and Hail's byte offset in it), or None when it is no input problem (out of memory, a full disk: Hail's
-    own error, with its cause). Hail's full message goes to the log at DEBUG."""
+    own error, with its cause). ``remedy`` follows a haploid or 16-bit BGEN's error. Hail's full message goes
+    to the log at DEBUG."""
     if isinstance(exc, InputError):
         return exc
     if not type(exc).__module__.startswith(("hail", "py4j")):
@@ -66,7 +76,7 @@ def hail_input_error(exc: BaseException, label: str) -> InputError | None:
     if not any(k in what for k in _MALFORMED):   # (Hail's summary line: a resource failure's trace may quote parsing)
         return None
     where = _WHERE.search(text)
-    hint = "; --engine fast reads haploid and 16-bit BGEN" if any(k in what for k in ("ploidy", "bits")) else ""
+    hint = f"; {remedy}" if any(k in what for k in ("ploidy", "bits")) else ""
     return InputError(f"{label}: the Hail engine cannot read it ({what[:300]}"
                       f"{f' at {where.group(1)}' if where else ''}){hint}")
 
@@ -87,15 +97,15 @@ def _contig_recoding(reference_genome: str = DEFAULT_REFERENCE_GENOME) -> dict[s
 
 
 @contextlib.contextmanager
-def input_errors(source: GenotypeSource):
+def input_errors(source: GenotypeSource, remedy: str = HAIL_BGEN_REMEDY):
     """Around a Hail pass over the imported ``source``: what Hail cannot read in it (the import is lazy: a
     malformed VCF line, a contig outside the reference, a BGZF file cut short, haploid BGEN samples) is one
-    line naming the file (:func:`~edfgen.engines.hail_import.hail_input_error`); any other error (out of memory,
-    a full disk, a corrupt ``--mt``) is Hail's own, with its cause."""
+    line naming the file (:func:`~edfgen.engines.hail_import.hail_input_error`, with ``remedy``); any other error
+    (out of memory, a full disk, a corrupt ``--mt``) is Hail's own, with its cause."""
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - re-raised unless it is an input problem
-        err = hail_input_error(exc, f"--{source.kind} {source.label}")
+        err = hail_input_error(exc, f"--{source.kind} {source.label}", remedy)
         if err is None:
             raise
         raise err from None
@@ -286,10 +296,11 @@ def _gt_count(hl, gt):
     return hl.if_else(gt.ploidy == 1, 2 * n, n)
 
 
-def check_bgen_for_hail(path: str) -> None:
+def check_bgen_for_hail(path: str, remedy: str = "use --engine fast, or plink2 --export bgen-1.2 bits=8") -> None:
     """The BGEN's layout (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen`) and, from its first variant,
     the 8 bits per probability that Hail's ``import_bgen`` reads: a 16-bit file (plink2's default export, read
-    by the fast engine) gave a 259-line Java traceback. Raises :class:`InputError` naming the file."""
+    by the fast engine) gave a 259-line Java traceback. Raises :class:`InputError` naming the file and
+    ``remedy``."""
     from edfgen.formats.genotypes.bgen_check import decompress, scan_bgen, split_block
 
     layout = scan_bgen(path)
@@ -306,7 +317,30 @@ def check_bgen_for_hail(path: str) -> None:
         return          # a bad block: Hail's import names it, or the fast engine's --skip-bad-variants sets it aside
     if bits != 8:
         raise InputError(f"--bgen {path}: {bits} bits per probability; the Hail engine reads 8-bit BGEN only "
-                         f"(use --engine fast, or plink2 --export bgen-1.2 bits=8)")
+                         f"({remedy})")
+
+
+def king_source(source: GenotypeSource) -> GenotypeSource:
+    """The genotypes ``--remove-related``'s KING reads (autosomes only): a ``{chr}`` template's BGEN files of the
+    autosomes, their 8 bits per probability checked before the run (:func:`check_bgen_for_hail`; review s32d F2:
+    UK Biobank's haploid X or a 16-bit file was a Java traceback from inside ``hl.king``); other sources as
+    given (KING's variants are the autosomal ones, :func:`edfgen.engines.hail._common_variants`).
+
+    Raises
+    ------
+    InputError
+        A 16-bit BGEN, naming the file and what to do.
+    """
+    if not source.bgen:
+        return source
+    found = expand_template(_paths(source.bgen), option="--bgen", chromosomes=source.chromosomes)
+    autosomes = [c for _, c in found if c is not None and c.isdigit() and 1 <= int(c) <= 22]
+    if autosomes and all(c is not None for _, c in found):
+        source = dataclasses.replace(source, chromosomes=tuple(autosomes))
+    for bgen, _ in source.bgen_files():
+        if "://" not in bgen:
+            check_bgen_for_hail(bgen, KING_BGEN_REMEDY)
+    return source
 
 
 def _index_bgen(hl, bgen: str, idx: str, *, rg: str, rec: dict) -> None:
@@ -341,10 +375,12 @@ def _hail_selection(hl, mt, source: GenotypeSource):
     if n_gone:
         mt = mt.filter_cols(gone, keep=False)
     mt = mt.annotate_globals(n_withdrawn=n_gone)
-    if source.keep is not None:
-        mt = mt.filter_cols(hl.literal(read_id_list(source.keep, what="--keep")).contains(mt.s))
-    if source.remove is not None:
-        mt = mt.filter_cols(hl.literal(read_id_list(source.remove, what="--remove")).contains(mt.s), keep=False)
+    for what, path in (("--keep", source.keep), ("--remove", source.remove)):
+        if path is None:
+            continue
+        ids = read_id_list(path, what=what)
+        check_listed(ids, mt.s.collect(), path, what=what, label=source.label)
+        mt = mt.filter_cols(hl.literal(ids).contains(mt.s), keep=what == "--keep")
     if source.chromosomes is not None:
         # imported contigs are recoded (X takes 23, 25, XY, PAR1/2: Hail cannot tell the PAR apart, so --chr XY
         # is all of X here); a --mt's contigs may be PLINK's numbers: mapped as the fast engine maps them

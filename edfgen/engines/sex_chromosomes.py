@@ -277,7 +277,7 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
     kinds = np.asarray(kinds, dtype=object)
     designs = sex_designs(kinds, sex, C, cov_names, x_sex=x_sex)
     M, N = len(variant_rows), len(sample_index)
-    acc = [np.zeros(M) for _ in range(5)]
+    acc = [np.zeros(M) for _ in range(len(_SUMS))]
     freq = np.full(M, np.nan)
     n_samples = np.zeros(M, dtype=np.int64)
     sample_missing = np.zeros(N, dtype=np.int64)
@@ -320,11 +320,11 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
             sample_variants[~d.mask] += b - a
     return VariantCounts(*(v.astype(np.int64) for v in acc[:3]), acc[3], acc[4], sample_missing,
                          allele_frequency=freq, n_samples=n_samples, sample_variants=sample_variants,
-                         x_counts=x_counts)
+                         x_counts=x_counts, n_hom_ref=acc[5].astype(np.int64))
 
 
-#: the per-variant sums of :class:`~edfgen.kernels.qc.VariantCounts`
-_SUMS = ("n_called", "n_het", "n_hom_alt", "dosage_sum", "dosage_sumsq")
+#: the per-variant sums of :class:`~edfgen.kernels.qc.VariantCounts` (the fast engine's counts have all)
+_SUMS = ("n_called", "n_het", "n_hom_alt", "dosage_sum", "dosage_sumsq", "n_hom_ref")
 
 
 def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, kinds, sex: np.ndarray | None, *,
@@ -349,11 +349,11 @@ def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, ki
     if len(parts) == 1 and parts[0][2].everyone:
         return parts[0][3]
     x_counts = np.full((M, 5), -1, dtype=np.int64) if "X" in designs and designs["X"].sex is not None else None
-    acc = [np.zeros(M) for _ in range(6)]
+    acc = [np.zeros(M) for _ in range(7)]
     n_samples = np.zeros(M, dtype=np.int64)
     miss, seen = np.zeros(N, dtype=np.int64), np.zeros(N, dtype=np.int64)
     for a, b, d, c in parts:
-        for arr, v in zip(acc, (c.n_called, c.n_het, c.n_hom_alt, c.dosage_sum, c.dosage_sumsq,
+        for arr, v in zip(acc, (*(getattr(c, f) for f in _SUMS),
                                 np.full(b - a, np.nan) if c.allele_frequency is None else c.allele_frequency)):
             arr[a:b] = v
         n_samples[a:b] = d.mask.sum()
@@ -361,5 +361,6 @@ def counts_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarray, ki
             x_counts[a:b] = c.x_counts
         miss[d.mask] += c.sample_missing
         seen[d.mask] += b - a
-    return VariantCounts(*(v.astype(np.int64) for v in acc[:3]), acc[3], acc[4], miss, allele_frequency=acc[5],
-                         n_samples=n_samples, sample_variants=seen, x_counts=x_counts)
+    return VariantCounts(*(v.astype(np.int64) for v in acc[:3]), acc[3], acc[4], miss, allele_frequency=acc[6],
+                         n_samples=n_samples, sample_variants=seen, x_counts=x_counts,
+                         n_hom_ref=acc[5].astype(np.int64))

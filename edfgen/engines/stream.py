@@ -22,7 +22,7 @@ from edfgen.formats.genotypes.base import MISSING_INT8, GenotypeReader
 from edfgen.kernels.association import AssociationResult, missingness_groups
 from edfgen.kernels.logistic import LogisticAssociationResult
 from edfgen.kernels.models import GenomeBlocks, make_model
-from edfgen.kernels.qc import VariantCounts
+from edfgen.kernels.qc import VariantCounts, hard_call_counts, hard_calls
 from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
@@ -124,11 +124,14 @@ class _Buffer:
 
 
 def block_counts(G: np.ndarray, *, buffer: _Buffer | None = None):
-    """Counts of one block: (n_called, n_het, n_hom_alt, sum, sum of squares, missing per sample, float64 block).
+    """Counts of one block: (n_called, n_het, n_hom_alt, sum, sum of squares, n_hom_ref, missing per sample,
+    float64 block).
 
-    ``G`` is int8 hard calls (-127 missing) or float dosages (NaN missing); hard calls of dosages
-    are rounded (as the HWE test of dosage input uses). The float64 block (NaN missing) is written
-    into ``buffer`` when given (it is then overwritten by the next call).
+    ``G`` is int8 hard calls (-127 missing) or float dosages (NaN missing); the genotype counts of dosages
+    (``n_hom_ref``, ``n_het``, ``n_hom_alt``, for the HWE test) are plink2's hard calls
+    (:func:`~edfgen.kernels.qc.hard_call_counts`: a dosage more than 0.1 from an integer is in none of them).
+    The float64 block (NaN missing) is written into ``buffer`` when given (it is then overwritten by the next
+    call).
 
     For hard calls the sums come from the float block: with ``g`` in {0, 1, 2},
     ``n_hom_alt = (sum g² - sum g) / 2`` and ``n_het = sum g - 2 n_hom_alt`` (exact in float64);
@@ -155,7 +158,7 @@ def block_counts(G: np.ndarray, *, buffer: _Buffer | None = None):
             s2[missing_cols] = np.einsum("ij,ij->j", sub, sub)
         n_hom = np.rint((s2 - s1) / 2.0).astype(np.int64)
         n_het = np.rint(s1).astype(np.int64) - 2 * n_hom
-        return n_called, n_het, n_hom, s1, s2, sample_missing, Gf
+        return n_called, n_het, n_hom, s1, s2, n_called - n_het - n_hom, sample_missing, Gf
     np.copyto(Gf, G, casting="unsafe")
     s1 = Gf.sum(0)                                   # NaN where a dosage is missing
     s2 = np.einsum("ij,ij->j", Gf, Gf)
@@ -170,10 +173,8 @@ def block_counts(G: np.ndarray, *, buffer: _Buffer | None = None):
         sample_missing = miss.sum(1)
         s1[missing_cols] = z.sum(0)
         s2[missing_cols] = np.einsum("ij,ij->j", z, z)
-    # hard calls (rounded dosages) for HWE, compared on the input's own (narrower) type; NaN counts as neither
-    n_hom = np.count_nonzero(G >= 1.5, axis=0)
-    n_het = np.count_nonzero(G >= 0.5, axis=0) - n_hom
-    return n_called, n_het, n_hom, s1, s2, sample_missing, Gf
+    n_hom_ref, n_het, n_hom = hard_call_counts(G)    # (on the input's own, narrower type)
+    return n_called, n_het, n_hom, s1, s2, n_hom_ref, sample_missing, Gf
 
 
 def haploid_allele_frequency(Gf: np.ndarray, ploidy: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
@@ -199,15 +200,15 @@ def haploid_allele_frequency(Gf: np.ndarray, ploidy: np.ndarray, groups) -> tupl
 
 def x_sex_counts(Gf: np.ndarray, sex: np.ndarray) -> np.ndarray:
     """The :attr:`~edfgen.kernels.qc.VariantCounts.x_counts` of a chrX block ``Gf`` [N, m] (NaN missing, males
-    0/2 as stored; dosages rounded at 0.5 and 1.5 as :func:`block_counts`) for the samples' ``sex`` (1 male,
+    0/2 as stored; dosages as plink2's hard calls, as :func:`block_counts`) for the samples' ``sex`` (1 male,
     2 female, others not counted): the females' 0/1/2 counts and the males' 0 and 2 counts, [m, 5]. With no
     male, the samples of unknown sex count with the females, as plink2 ``--hardy``/``--hwe`` counts them
     (review rev29d F4)."""
     male = sex == 1
-    female, male = Gf[(sex == 2) | ((sex == 0) & ~male.any())], Gf[male]
-    hom, het = (female >= 1.5).sum(0), ((female >= 0.5) & (female < 1.5)).sum(0)
-    return np.column_stack([(female < 0.5).sum(0), het, hom, (male < 0.5).sum(0), (male >= 1.5).sum(0)]
-                           ).astype(np.int64)
+    female = hard_calls(Gf[(sex == 2) | ((sex == 0) & ~male.any())])
+    male = hard_calls(Gf[male])
+    return np.column_stack([(female == 0).sum(0), (female == 1).sum(0), (female == 2).sum(0), (male == 0).sum(0),
+                            (male == 2).sum(0)]).astype(np.int64)
 
 
 def prefetched(it: Iterator, depth: int = 1) -> Iterator:
@@ -239,7 +240,7 @@ def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_ind
     (chrX, 1 per male) the ``allele_frequency`` of :func:`haploid_allele_frequency`; with ``x_sex`` (chrX, the
     samples' sex codes) the ``x_counts`` of :func:`x_sex_counts`."""
     M = len(variant_index)
-    acc = [np.zeros(M) for _ in range(5)]
+    acc = [np.zeros(M) for _ in range(6)]
     freq = np.zeros(M) if ploidy is not None else None
     x_counts = np.zeros((M, 5), dtype=np.int64) if x_sex is not None else None
     everyone = [(np.ones(len(sample_index), dtype=bool), np.zeros(1, dtype=np.int64))]
@@ -254,8 +255,8 @@ def count_variants(reader: GenotypeReader, sample_index: np.ndarray, variant_ind
             freq[sl] = haploid_allele_frequency(Gf, ploidy, everyone)[0]
         if x_counts is not None:
             x_counts[sl] = x_sex_counts(Gf, x_sex)
-    return VariantCounts(*(a.astype(np.int64) if i < 3 else a for i, a in enumerate(acc)), sample_missing=miss,
-                         allele_frequency=freq, x_counts=x_counts)
+    return VariantCounts(*(a.astype(np.int64) if i < 3 else a for i, a in enumerate(acc[:5])), sample_missing=miss,
+                         allele_frequency=freq, x_counts=x_counts, n_hom_ref=acc[5].astype(np.int64))
 
 
 def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_index: np.ndarray, Y: np.ndarray,
@@ -313,7 +314,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     n = np.empty((M, P), dtype=np.int64) if keep_all else None
     firth = (np.zeros((M, P), dtype=bool) if keep_all and model.binary
              and getattr(model, "firth_threshold", None) is not None else None)
-    acc = [np.zeros(M) for _ in range(5)]
+    acc = [np.zeros(M) for _ in range(6)]
     sample_missing = np.zeros(len(sample_index), dtype=np.int64)
     allele_freq = np.zeros(M) if ploidy is not None and ploidy_rows is None else None
     x_counts = np.zeros((M, 5), dtype=np.int64) if x_sex is not None else None
@@ -333,8 +334,8 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     buf = _Buffer()
     for sl, G, chrom in progress(blocks(), total=sum(-(-(b - a) // block) for a, b, _ in segments),
                                  desc="association"):
-        n_called, n_het, n_hom, s1, s2, miss, Gf = block_counts(G, buffer=buf)
-        for a, v in zip(acc, (n_called, n_het, n_hom, s1, s2)):
+        n_called, n_het, n_hom, s1, s2, n_ref, miss, Gf = block_counts(G, buffer=buf)
+        for a, v in zip(acc, (n_called, n_het, n_hom, s1, s2, n_ref)):
             a[sl] = v
         sample_missing += miss
         on_x = slice(None) if ploidy_rows is None else np.flatnonzero(ploidy_rows[sl])
@@ -357,7 +358,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
             sink(sl, r, VariantCounts(np.asarray(n_called, dtype=np.int64), np.asarray(n_het, dtype=np.int64),
                                       np.asarray(n_hom, dtype=np.int64), s1, s2, miss,
                                       allele_frequency=None if allele_freq is None else freq[0],
-                                      x_counts=xc))
+                                      x_counts=xc, n_hom_ref=np.asarray(n_ref, dtype=np.int64)))
             continue
         for k in arrays:
             arrays[k][sl] = getattr(r, k)
@@ -370,7 +371,8 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
             for k in perm_arrays:
                 perm_arrays[k][sl] = getattr(rp, k)
     counts = VariantCounts(acc[0].astype(np.int64), acc[1].astype(np.int64), acc[2].astype(np.int64), acc[3],
-                           acc[4], sample_missing, allele_frequency=allele_freq, x_counts=x_counts)
+                           acc[4], sample_missing, allele_frequency=allele_freq, x_counts=x_counts,
+                           n_hom_ref=acc[5].astype(np.int64))
     if not keep_all:
         result = None
     elif firth is not None:     # the Firth fallback's rows stay marked (the firth column of the GWAS-SSF files)

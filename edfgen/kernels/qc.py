@@ -19,8 +19,10 @@ hwe                  1e-6       Hardy-Weinberg exact test p (Wigginton 2005); 0 
                                 (Graffelman & Weir 2016, plink2's ``--hwe``); not Y, MT
 ===================  =========  =========================================================
 
-Variant filters are computed on the samples actually analysed. Dosage inputs use rounded dosages
-for the call counts of the HWE test.
+Variant filters are computed on the samples actually analysed. The HWE test of dosage input counts
+hard calls as plink2 makes them (:func:`hard_calls`, ``--hard-call-threshold 0.1``): a dosage more than
+0.1 from an integer is no call (review s32d F3: rounding every dosage made a poorly imputed variant's
+dosages near ``2p`` one genotype). Call rate, MAF and INFO read the dosages.
 
 Imputation quality: :func:`mach_r2` is plink2's ``MACH_R2`` (``--freq cols=+machr2``, the
 ``--mach-r2-filter`` statistic): the variance of the dosages over the samples analysed divided by
@@ -53,6 +55,10 @@ from scipy.special import chdtrc, gammaln  # not scipy.stats: ~0.5 s of import i
 from edfgen.exceptions import InputError
 
 KINSHIP_2ND_DEGREE = 0.0884
+#: a dosage further than this from an integer is no hard call (plink2's default ``--hard-call-threshold``)
+HARD_CALL_THRESHOLD = 0.1
+#: the distance compared: float32 dosages read 0.1 as 0.1000000015, still a call for plink2
+HARD_CALL_LIMIT = HARD_CALL_THRESHOLD + 1e-6
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,32 @@ class QCStep:
 def qc_table(steps: Sequence[QCStep]) -> pd.DataFrame:
     """QC steps as the ``qc_report.tsv`` table."""
     return pd.DataFrame([asdict(s) for s in steps], columns=["filter", "level", "threshold", "removed", "remaining"])
+
+
+def hard_calls(dosages: np.ndarray) -> np.ndarray:
+    """Hard calls of effect-allele dosages as plink2 makes them: the nearest integer where the dosage is within
+    :data:`HARD_CALL_THRESHOLD` of it, else NaN (as a missing dosage).
+
+    Parameters
+    ----------
+    dosages : float array
+        Dosages 0-2 (NaN missing); hard calls 0/1/2 stay as they are.
+
+    Returns
+    -------
+    float array of the same shape: 0, 1, 2 or NaN.
+    """
+    d = np.asarray(dosages)
+    called = np.rint(d)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(d - called) <= HARD_CALL_LIMIT, called, np.nan)
+
+
+def hard_call_counts(dosages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of ``dosages`` [N, M] (NaN missing), the samples whose :func:`hard_calls` are 0, 1 and 2:
+    ``(n_hom_ref, n_het, n_hom_alt)``, the genotype counts of the HWE test."""
+    g = hard_calls(dosages)
+    return tuple(np.count_nonzero(g == v, axis=0).astype(np.int64) for v in (0, 1, 2))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -362,7 +394,8 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
                     dosage_sum: np.ndarray | None = None,
                     hwe_tested: np.ndarray | None = None,
                     allele_frequency: np.ndarray | None = None,
-                    x_counts: np.ndarray | None = None) -> tuple[np.ndarray, list[QCStep]]:
+                    x_counts: np.ndarray | None = None,
+                    n_hom_ref: np.ndarray | None = None) -> tuple[np.ndarray, list[QCStep]]:
     """Sequential variant filters (biallelic, call rate, MAF, HWE) from per-variant counts.
 
     Parameters
@@ -385,6 +418,9 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
         The females' and males' counts of non-PAR X (:attr:`VariantCounts.x_counts`; -1 rows elsewhere): those
         variants get plink2's X test (:func:`hwe_x_exact_p`, Graffelman & Weir 2016, females and males
         together) instead.
+    n_hom_ref : array [M], optional
+        Homozygous other-allele hard calls for the HWE test (default ``n_called - n_het - n_hom_alt``); dosage
+        input passes those of :func:`hard_call_counts`, where a sample may have a dosage but no hard call.
 
     Returns
     -------
@@ -408,7 +444,7 @@ def variant_qc_mask(n_called: np.ndarray, n_het: np.ndarray, n_hom_alt: np.ndarr
     before = int(keep.sum())
     if settings.hwe_p > 0:
         idx = np.flatnonzero(keep if hwe_tested is None else keep & np.asarray(hwe_tested, bool))
-        hom_ref = n_called[idx] - n_het[idx] - n_hom_alt[idx]
+        hom_ref = (n_called - n_het - n_hom_alt if n_hom_ref is None else np.asarray(n_hom_ref))[idx]
         keep[idx[hwe_exact_below(hom_ref, n_het[idx], n_hom_alt[idx], settings.hwe_p)]] = False
         if x_counts is not None:
             on_x = np.flatnonzero(keep & (np.asarray(x_counts)[:, 0] >= 0))
@@ -443,6 +479,9 @@ class VariantCounts:
     #: homozygous effect allele) and the males (other, effect allele; heterozygous males left out, as plink2),
     #: -1 on the variants that are not non-PAR X; else None. X's HWE test (:func:`hwe_x_exact_p`) reads them.
     x_counts: np.ndarray | None = None
+    #: homozygous other-allele hard calls (:func:`hard_call_counts`; dosages further than 0.1 from an integer are
+    #: no call), else None (``n_called - n_het - n_hom_alt``: hard-call input)
+    n_hom_ref: np.ndarray | None = None
 
     @property
     def info(self) -> np.ndarray:
@@ -501,6 +540,10 @@ def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, se
     full = [np.zeros(V) for _ in range(4)]
     for f, c in zip(full, (counts.n_called, counts.n_het, counts.n_hom_alt, counts.dosage_sum)):
         f[alleles_ok] = c
+    hom_ref = None
+    if counts.n_hom_ref is not None:
+        hom_ref = np.zeros(V, dtype=np.int64)
+        hom_ref[alleles_ok] = counts.n_hom_ref
     if counts.n_samples is not None:
         n_samples = np.full(V, n_samples, dtype=np.int64)
         n_samples[alleles_ok] = counts.n_samples
@@ -514,7 +557,8 @@ def variant_qc(counts: VariantCounts, alleles_ok: np.ndarray, n_samples: int, se
     keep, steps = variant_qc_mask(full[0].astype(np.int64), full[1].astype(np.int64), full[2].astype(np.int64),
                                   n_samples, settings, alleles_ok=alleles_ok,
                                   dosage_sum=full[3] if dosages else None,
-                                  hwe_tested=hwe_tested, allele_frequency=frequency, x_counts=x_counts)
+                                  hwe_tested=hwe_tested, allele_frequency=frequency, x_counts=x_counts,
+                                  n_hom_ref=hom_ref)
     if min_info is not None:
         info = np.full(V, np.nan)
         info[alleles_ok] = counts.info

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 from pathlib import Path
@@ -13,7 +14,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import chromosomes_selected
-from edfgen.formats.genotypes.base import GenotypeReader, log_withdrawn, withdrawn_samples
+from edfgen.formats.genotypes.base import WITHDRAWN_ID, GenotypeReader, log_withdrawn, withdrawn_samples
 from edfgen.formats.textio import read_text_bytes
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,17 @@ def parse_chromosomes(spec: str | Sequence[str] | None) -> list[str] | None:
     return list(dict.fromkeys(out))
 
 
+#: the other spelling of a sex or mitochondrial chromosome in a file name (PLINK's numbers): ``--chr 23`` finds
+#: ``chrX`` files and ``--chr X`` ``chr23`` files (review s32d F6)
+TEMPLATE_ALIASES = {"X": "23", "23": "X", "Y": "24", "24": "Y", "MT": "26", "26": "MT"}
+
+
 def template_path(template: str, chromosome: str, suffixes: Sequence[str] = ("",)) -> str | None:
     """The file of ``chromosome`` named by a ``{chr}`` template, spelled ``1`` or, for 1-9, ``01`` (UK Biobank-style
-    names such as ``ukb_imp_chr01.bgen``); ``None`` when neither exists (with every suffix)."""
+    names such as ``ukb_imp_chr01.bgen``), X, Y and MT also as PLINK's 23, 24 and 26 and the other way round
+    (:data:`TEMPLATE_ALIASES`); ``None`` when none exists (with every suffix)."""
     spellings = (chromosome, f"0{chromosome}") if len(chromosome) == 1 and chromosome.isdigit() else (chromosome,)
+    spellings += tuple(TEMPLATE_ALIASES[c] for c in spellings if c in TEMPLATE_ALIASES)
     found = [f for f in dict.fromkeys(template.replace("{chr}", c) for c in spellings)
              if all(Path(f + s).exists() for s in suffixes)]
     if len(found) > 1:
@@ -103,15 +111,32 @@ def _text_lines(path: Path, what: str) -> list[str]:
     return re.split(r"\r\n|\r|\n", text)    # old-Mac lone "\r" line ends too (not Unicode's other separators)
 
 
+def _id_fields(lines: list[str]) -> list[tuple[int, list[str]]]:
+    """``(line number, fields)`` of the non-blank ``lines`` of an id table, split as the first line is
+    delimited: tabs, else commas (CSV quoting read, UK Biobank's ``eid,...`` tables), else runs of blanks."""
+    numbered = [(i, ln) for i, ln in enumerate(lines, 1) if ln.strip()]
+    if not numbered:
+        return []
+    first = numbered[0][1]
+    if "\t" in first:
+        return [(i, [f.strip() for f in ln.split("\t")]) for i, ln in numbered]
+    if "," in first:
+        return [(i, [f.strip() for f in row]) for i, row in zip((i for i, _ in numbered),
+                                                                 csv.reader(ln for _, ln in numbered))]
+    return [(i, ln.split()) for i, ln in numbered]
+
+
 def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
     """Participant ids of a ``--keep``/``--remove`` file.
 
     Accepted: one id per line; PLINK's ``FID IID`` (two columns, the second is used); or a table
-    with a header naming ``IID``, ``#IID`` or ``eid``. Gzip allowed; every line must have as many
-    fields as the first (``file:line`` otherwise).
+    with a header naming ``IID``, ``#IID``, ``eid`` or ``ID_2``. Columns are separated by tabs, commas
+    (a CSV such as UK Biobank's ``eid,...`` export, quotes read) or blanks, as the first line is (review
+    s32d F4: a CSV was one column that matched no sample, so ``--remove`` removed no one, silently).
+    Gzip allowed; every line must have as many fields as the first (``file:line`` otherwise).
     """
     path = Path(path)
-    numbered = [(i, ln.split()) for i, ln in enumerate(_text_lines(path, what), 1) if ln.strip()]
+    numbered = _id_fields(_text_lines(path, what))
     if not numbered:
         raise InputError(f"{what} {path}: empty")
     width = len(numbered[0][1])
@@ -127,6 +152,31 @@ def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
     if head[0] in ("FID",) and len(head) > 1:
         return {r[1] for r in rows[1:] if len(r) > 1}
     return {r[1] if len(r) > 1 else r[0] for r in rows}
+
+
+def check_listed(listed: set[str], sample_ids, path, *, what: str, label: str) -> None:
+    """An id list's match with the genotype samples ``sample_ids`` (of ``label``): an error naming the file when
+    none of its ids is a sample, a warning when fewer than half are (a wrong column or id format), both with
+    example ids of each side. UK Biobank's withdrawn participants (negative ids) are not counted.
+
+    Raises
+    ------
+    InputError
+        No id of ``path`` is a genotype sample.
+    """
+    listed = {i for i in listed if not re.fullmatch(WITHDRAWN_ID, i)}
+    if not listed:
+        return
+    samples = [s for s in map(str, sample_ids) if not re.fullmatch(WITHDRAWN_ID, s)]
+    found = listed & set(samples)
+    absent = ", ".join(repr(i) for i in sorted(listed - found)[:3])
+    theirs = f"; the samples' ids look like {samples[0]!r}" if samples else ""
+    if not found:
+        raise InputError(f"{what} {path}: none of its {len(listed)} ids is a sample of {label} (its ids: {absent}"
+                         f"{theirs})")
+    if 2 * len(found) < len(listed):
+        log.warning("%s %s: only %d of its %d ids are samples of %s (not found: %s%s)", what, path, len(found),
+                    len(listed), label, absent, theirs)
 
 
 def read_variant_list(path: str | Path, *, what: str = "--extract") -> set[str]:
@@ -146,13 +196,17 @@ def select_samples(reader: GenotypeReader, *, keep: str | Path | None = None,
     ok = ~withdrawn_samples(iids)
     log_withdrawn(getattr(reader, "sample", None) or reader.label, int((~ok).sum()))
     if keep is not None:
-        listed = iids.isin(read_id_list(keep, what="--keep")).to_numpy()
+        ids = read_id_list(keep, what="--keep")
+        check_listed(ids, iids, keep, what="--keep", label=reader.label)
+        listed = iids.isin(ids).to_numpy()
         if (listed & ~ok).any():      # a user who asked for them by name is told, not only in the INFO line
             log.warning("%s: --keep names %d negative ids (UK Biobank withdrawn participants): left out",
                         keep, int((listed & ~ok).sum()))
         ok &= listed
     if remove is not None:
-        ok &= ~iids.isin(read_id_list(remove, what="--remove")).to_numpy()
+        ids = read_id_list(remove, what="--remove")
+        check_listed(ids, iids, remove, what="--remove", label=reader.label)
+        ok &= ~iids.isin(ids).to_numpy()
     if not ok.any():
         raise InputError(f"--keep/--remove leave no sample of {reader.label}")
     return np.flatnonzero(ok)
