@@ -377,10 +377,41 @@ def test_extract_edfs__pheno_takes_the_fids_of_fam_so_plink2_loads_every_relativ
     # the wrong file (none of the participants) and another kind of file are one-line input errors, before any ECG
     other = tmp_path / "o.fam"
     other.write_text("F1 X1 0 0 1 -9\n")
-    with pytest.raises(InputError, match=r"--fam .*o.fam: none of the 12 participants' IIDs is in it"):
+    with pytest.raises(InputError, match=r"--fam .*o.fam: none of the 1\d participants' IIDs is in it"):
         extract_edfs([ecg_dir], tmp_path / "d" / "edfs.tsv", checkpoint=standin, fam=other)
     with pytest.raises(InputError, match=r"--fam .*edfs.tsv: not a .fam or .psam file"):
         extract_edfs([ecg_dir], tmp_path / "e" / "edfs.tsv", checkpoint=standin, fam=plain.table)
+
+
+def test_extract_edfs__a_wrong_fam_or_pca_keeps_the_encoded_chunks_for_the_corrected_rerun(ecg_dir, standin, tmp_path):
+    """Review s32h F1: a wrong --fam (and a --pca larger than the participants) failed only in the final write,
+    after every ECG was encoded, and the chunks were deleted: the corrected rerun started from nothing. Now the
+    wrong --fam is refused before any encoding, and an error in the final write keeps the chunks to resume."""
+    iids = sorted(p.stem for p in ecg_dir.glob("*.hea") if not p.stem.startswith("Z"))
+    out = tmp_path / "r" / "edfs.tsv"
+    encoded = []
+    other = tmp_path / "o.fam"
+    other.write_text("F1 X1 0 0 1 -9\n")
+    with pytest.raises(InputError, match=r"--fam .*o.fam: none of the 1\d participants' IIDs is in it"):
+        extract_edfs([ecg_dir], out, checkpoint=standin, fam=other, chunk_size=4, batch_size=2,
+                     on_chunk=lambda c, n: encoded.append(c))
+    assert encoded == [] and not out.exists()
+    with pytest.raises(InputError, match=r"--pca 40: must be between 1 and the number of participants \(1\d\)"):
+        extract_edfs([ecg_dir], out, checkpoint=standin, pca=40, chunk_size=4, batch_size=2,
+                     on_chunk=lambda c, n: encoded.append(c))
+    assert encoded == [] and not out.exists()
+    # 13 records but 12 usable: refused only after encoding; the chunks stay and the rerun encodes nothing
+    with pytest.raises(InputError, match=r"--pca 13: must be between 1 and min"):
+        extract_edfs([ecg_dir], out, checkpoint=standin, pca=13, chunk_size=4, batch_size=2,
+                     on_chunk=lambda c, n: encoded.append(c))
+    assert encoded and (tmp_path / "r" / "edfs.tsv.parts").is_dir()
+    encoded.clear()
+    fam = tmp_path / "g.fam"
+    fam.write_text("".join(f"F{i} {i} 0 0 1 -9\n" for i in iids))
+    res = extract_edfs([ecg_dir], out, checkpoint=standin, pca=3, fam=fam, chunk_size=4, batch_size=2,
+                       on_chunk=lambda c, n: encoded.append(c))
+    assert encoded == []
+    assert list(pd.read_csv(res.pheno, sep="\t", dtype=str)["FID"]) == [f"F{i}" for i in iids]
 
 
 def test_edf_pca__matches_sklearn_on_standardised_edfs(ecg_dir, standin, tmp_path):

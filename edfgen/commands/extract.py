@@ -60,7 +60,7 @@ import pandas as pd
 
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.options import CommandOptions, force_opt, opt, out_opt, threads_opt
-from edfgen.commands.extract_ids import pheno_table, read_fam_fids, read_id_map
+from edfgen.commands.extract_ids import check_fam, pheno_table, read_fam_fids, read_id_map
 from edfgen.commands.extract_notes import NOTE_COLUMNS, ordered_notes, report_notes
 from edfgen.commands.extract_parts import (check_parts, discard_parts, open_parts, own_file, parts_dir,
                                            record_fingerprints, resume_state, write_chunk)
@@ -332,19 +332,31 @@ def _extract(paths, out: Path, *, checkpoint, batch_size, workers, pca, id_map, 
              on_chunk) -> ExtractResult:
     parts = parts_dir(out)
     created = not parts.exists()
+    phase = {"encoded": False}   # set once every record is encoded: an error after that keeps the chunks
     try:
         return _extract_into(paths, out, parts, checkpoint=checkpoint, batch_size=batch_size, workers=workers,
-                             pca=pca, id_map=id_map, fam=fam, fs=fs, chunk_size=chunk_size, quality=quality, on_chunk=on_chunk)
+                             pca=pca, id_map=id_map, fam=fam, fs=fs, chunk_size=chunk_size, quality=quality,
+                             on_chunk=on_chunk, phase=phase)
     except EdfgenError as exc:
-        # a run that fails on its input leaves nothing behind; a killed one, or one that could not write (disk
-        # full, OutputError), keeps its computed chunks for the rerun to resume from
-        if created and not isinstance(exc, OutputError):
+        # a run that fails on its input before encoding leaves nothing behind; a killed one, one that could not
+        # write (disk full, OutputError), or one refused in its final write (--pca, --fam) keeps its computed
+        # chunks, so that the corrected rerun resumes from them
+        if created and not isinstance(exc, OutputError) and not phase["encoded"]:
             discard_parts(parts)
         raise
 
 
+def _check_participants(iids: list[str], fids, *, fam, pca: int | None) -> None:
+    """Refuse, before any ECG is encoded, a ``--fam`` that holds none of the participants ``iids`` and a
+    ``--pca`` larger than their number (the records' names, or their ``--id-map`` IIDs)."""
+    check_fam(iids, fids, fam=fam)
+    n = len(set(iids))
+    if pca is not None and n and not 1 <= int(pca) <= n:
+        raise InputError(f"--pca {pca}: must be between 1 and the number of participants ({n})")
+
+
 def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, workers, pca, id_map, fam, fs, chunk_size,
-                  quality, on_chunk) -> ExtractResult:
+                  quality, on_chunk, phase) -> ExtractResult:
     loaded = checkpoint
     model, prep = loaded.model, loaded.preprocessing
     model.eval()
@@ -371,6 +383,8 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             early_rejects.append((r.record_id, r.path, f"record not in --id-map {id_map}"))
             continue
         todo_all.append(r)
+    _check_participants([idmap[r.record_id] if idmap is not None else r.record_id for r in todo_all],
+                        fids, fam=fam, pca=pca)
 
     # ---- resume state
     fps = record_fingerprints(todo_all)
@@ -437,6 +451,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             flush()
     finally:
         bar.close()
+    phase["encoded"] = True
     # ---- assemble (only records listed now, in discovery order)
     wanted = {r.record_id for r in todo_all}
     arr = np.concatenate([a for a in done_arrays if len(a)]) if any(len(a) for a in done_arrays) else None
@@ -473,8 +488,9 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     planned = [out.name, *(p.name for k, p in side.items() if k != "manifest")]
     with recording(out_dir, "edfgen extract", parameters=params, inputs=[id_map, fam], planned=planned,
                    name=side["manifest"].name) as m:
+        pheno_frame = pheno_table(frame, fids, fam=fam, name=pheno.name)   # (before any file is written)
         write_table(frame, out, float_format="%.8g")
-        write_table(pheno_table(frame, fids, fam=fam, name=pheno.name), pheno, float_format="%.8g")
+        write_table(pheno_frame, pheno, float_format="%.8g")
         write_table(rej_df, rejects_path)
         write_table(pd.DataFrame(note_rows, columns=NOTE_COLUMNS), notes_path)
         outputs = [out, pheno, rejects_path, notes_path]

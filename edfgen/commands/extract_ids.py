@@ -47,6 +47,29 @@ def read_fam_fids(fam: str | Path | None) -> pd.Series | None:
         raise InputError(f"--fam {exc}") from None
 
 
+def check_fam(iids, fids: pd.Series | None, *, fam=None) -> None:
+    """Refuse a ``--fam`` that holds none of the participants ``iids`` (the wrong file).
+
+    Called before any ECG is encoded, with the IIDs known from the records' names or ``--id-map``,
+    so that a mistyped ``--fam`` costs nothing.
+
+    Parameters
+    ----------
+    iids
+        The participants' IIDs.
+    fids
+        IID → FID from ``--fam`` (:func:`read_fam_fids`), or None (nothing to check).
+    fam
+        The ``--fam`` path, for the error.
+    """
+    iid = pd.Series(list(iids), dtype=object).astype(str)
+    if fids is None or iid.empty:
+        return
+    if not iid.isin(fids.index).any():
+        raise InputError(f"--fam {fam}: none of the {iid.nunique()} participants' IIDs is in it "
+                         f"(e.g. {iid.iloc[0]!r}); give the .fam or .psam of these participants' genotypes")
+
+
 def pheno_table(frame: pd.DataFrame, fids: pd.Series | None, *, fam=None, name: str = ".pheno") -> pd.DataFrame:
     """The PLINK ``--pheno`` table of the EDF table ``frame``: ``FID`` inserted before its ``IID`` column.
 
@@ -71,11 +94,9 @@ def pheno_table(frame: pd.DataFrame, fids: pd.Series | None, *, fam=None, name: 
                  "family ids give --fam with the genotypes' .fam or .psam", name)
         fid = iid
     else:
+        check_fam(iid, fids, fam=fam)
         fid = iid.map(fids)
         absent = fid.isna().to_numpy()
-        if absent.all():
-            raise InputError(f"--fam {fam}: none of the {len(iid)} participants' IIDs is in it "
-                             f"(e.g. {iid.iloc[0]!r}); give the .fam or .psam of these participants' genotypes")
         if absent.any():
             log.warning("extract: %d of %d participants are not in --fam %s (e.g. %r): FID = IID in %s",
                         int(absent.sum()), len(iid), fam, iid[absent].iloc[0], name)
