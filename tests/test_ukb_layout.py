@@ -82,15 +82,40 @@ def test_keep_remove__csv_tables_read_and_files_matching_few_samples_named(tmp_p
     (tmp_path / "keep.tsv").write_text("FID\tIID\n" + "".join(f"{i}\t{i}\n" for i in real[5:25]))
     assert set(ids[select_samples(reader, keep=tmp_path / "keep.tsv")]) == set(real[5:25])
     (tmp_path / "floats.txt").write_text("".join(f"{i}.0\n" for i in real[:5]))
-    for opt in ("keep", "remove"):
-        with pytest.raises(InputError, match=rf"^--{opt} \S*floats.txt: none of its 5 ids is a sample of \S+g "
-                                             rf"\(its ids: '{real[0]}.0', .*the samples' ids look like '{real[0]}'\)$"):
-            select_samples(reader, **{opt: tmp_path / "floats.txt"})
+    with pytest.raises(InputError, match=rf"^--keep \S*floats.txt: none of its 5 ids is a sample of \S+g "
+                                         rf"\(its ids: '{real[0]}.0', .*the samples' ids look like '{real[0]}'\)$"):
+        select_samples(reader, keep=tmp_path / "floats.txt")
     (tmp_path / "few.txt").write_text("".join(f"{i}\n" for i in real[:3]) + "".join(f"x{i}\n" for i in range(7)))
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         assert len(select_samples(reader, keep=tmp_path / "few.txt")) == 3
     assert "few.txt: only 3 of its 10 ids are samples of" in caplog.text and "(not found: 'x0', 'x1'" in caplog.text
+
+
+def test_keep_remove__quoted_one_column_lists_read_and_a_remove_matching_nobody_is_a_warning(tmp_path, caplog):
+    """Review s32h F3: a one-column list with quoted ids (R's write.csv: '"eid"', '"1234"') kept its quotes and
+    matched no sample. Review s32h F2: a --remove list naming no sample (a withdrawal list made on the whole
+    biobank, run on a sub-cohort) was an error; plink2 accepts it: a one-line warning, nobody removed."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.genotypes.plink1 import BedReader
+    from edfgen.formats.genotypes.selection import select_samples
+
+    reader = BedReader(str(_bfile(tmp_path)))
+    ids = reader.samples["IID"].to_numpy(str)
+    real = [i for i in ids if not i.startswith("-")]
+    for name, head in (("q.csv", '"eid"\n'), ("q.txt", ""), ("q.tsv", '"FID"\t"IID"\n')):
+        sep = "\t" if name.endswith("tsv") else ""
+        rows = "".join((f'"{i}"{sep}' if sep else "") + f'"{i}"\n' for i in real[:7])
+        (tmp_path / name).write_text(head + rows)
+        assert set(ids[select_samples(reader, keep=tmp_path / name)]) == set(real[:7]), name
+    (tmp_path / "nobody.txt").write_text("X1\nX2\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert len(select_samples(reader, remove=tmp_path / "nobody.txt")) == len(real)
+    warned = [r.getMessage() for r in caplog.records if "nobody.txt" in r.getMessage()]
+    assert len(warned) == 1 and "none of its 2 ids is a sample of" in warned[0] and "removed 0 samples" in warned[0]
+    with pytest.raises(InputError, match=r"^--keep \S*nobody.txt: none of its 2 ids is a sample"):
+        select_samples(reader, keep=tmp_path / "nobody.txt")
 
 
 def test_gwas__no_shared_sample_error_shows_an_id_of_each_side(tmp_path):

@@ -119,11 +119,18 @@ def _id_fields(lines: list[str]) -> list[tuple[int, list[str]]]:
         return []
     first = numbered[0][1]
     if "\t" in first:
-        return [(i, [f.strip() for f in ln.split("\t")]) for i, ln in numbered]
+        return [(i, [_unquoted(f) for f in ln.split("\t")]) for i, ln in numbered]
     if "," in first:
         return [(i, [f.strip() for f in row]) for i, row in zip((i for i, _ in numbered),
                                                                  csv.reader(ln for _, ln in numbered))]
-    return [(i, ln.split()) for i, ln in numbered]
+    return [(i, [_unquoted(f) for f in ln.split()]) for i, ln in numbered]
+
+
+def _unquoted(field: str) -> str:
+    """``field`` without blanks around it and without one pair of enclosing double quotes (R's ``write.csv`` and
+    ``write.table`` quote character ids: ``"1234"``; review s32h F3)."""
+    f = field.strip()
+    return f[1:-1] if len(f) >= 2 and f[0] == f[-1] == '"' else f
 
 
 def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
@@ -157,12 +164,14 @@ def read_id_list(path: str | Path, *, what: str = "--keep") -> set[str]:
 def check_listed(listed: set[str], sample_ids, path, *, what: str, label: str) -> None:
     """An id list's match with the genotype samples ``sample_ids`` (of ``label``): an error naming the file when
     none of its ids is a sample, a warning when fewer than half are (a wrong column or id format), both with
-    example ids of each side. UK Biobank's withdrawn participants (negative ids) are not counted.
+    example ids of each side. UK Biobank's withdrawn participants (negative ids) are not counted. A ``--remove``
+    list (``what``) that matches no sample is a warning only, as in plink2 (a withdrawal or exclusion list made on
+    the whole biobank often names nobody of a sub-cohort; review s32h F2), and one that matches few is normal.
 
     Raises
     ------
     InputError
-        No id of ``path`` is a genotype sample.
+        No id of a ``--keep`` ``path`` is a genotype sample.
     """
     listed = {i for i in listed if not re.fullmatch(WITHDRAWN_ID, i)}
     if not listed:
@@ -171,10 +180,14 @@ def check_listed(listed: set[str], sample_ids, path, *, what: str, label: str) -
     found = listed & set(samples)
     absent = ", ".join(repr(i) for i in sorted(listed - found)[:3])
     theirs = f"; the samples' ids look like {samples[0]!r}" if samples else ""
+    if not found and what == "--remove":   # (a withdrawal list made on a whole biobank, run on a sub-cohort)
+        log.warning("%s %s: none of its %d ids is a sample of %s: removed 0 samples (its ids: %s%s)", what, path,
+                    len(listed), label, absent, theirs)
+        return
     if not found:
         raise InputError(f"{what} {path}: none of its {len(listed)} ids is a sample of {label} (its ids: {absent}"
                          f"{theirs})")
-    if 2 * len(found) < len(listed):
+    if 2 * len(found) < len(listed) and what != "--remove":
         log.warning("%s %s: only %d of its %d ids are samples of %s (not found: %s%s)", what, path, len(found),
                     len(listed), label, absent, theirs)
 
