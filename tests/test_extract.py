@@ -247,6 +247,23 @@ def test_extract_edfs__changed_checkpoint_keeps_files_it_did_not_write(ecg_dir, 
     assert (parts / "mine.txt").read_text() == "mine" and list(parts.glob("chunk_*.npz"))
 
 
+def test_extract_edfs__an_unreadable_state_json_starts_afresh(ecg_dir, standin, tmp_path, caplog):
+    """Review s32h F5: a killed run's state.json left empty (a disk that lost it) was refused as 'chunks without
+    the state.json of edfgen extract', even with --force; the module docstring promises a fresh start."""
+    out = tmp_path / "edfs.tsv"
+
+    def crash(chunk, n_done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, on_chunk=crash)
+    (tmp_path / "edfs.tsv.parts" / "state.json").write_text("")
+    with caplog.at_level("WARNING"):
+        res = extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4)
+    assert res.resumed == 0 and "state.json cannot be read" in caplog.text and "another checkpoint" not in caplog.text
+    assert len(pd.read_csv(out, sep="\t")) == 12
+
+
 @pytest.mark.parametrize("planted", ["folder", "chunks_only", "symlink", "file"])
 def test_extract_edfs__parts_path_edfgen_did_not_write_is_refused(ecg_dir, standin, tmp_path, planted):
     """Review s32b F1: a user's folder named <out>.parts (files of its own, or chunk-like files without extract's

@@ -100,7 +100,8 @@ def check_parts(out: Path) -> None:
     with os.scandir(parts) as it:
         entries = list(it)
     foreign = sorted(e.name for e in entries if not _own_entry(e))
-    if not foreign and entries and _read_state(parts) is None:
+    # (a state.json that cannot be read, zero length after a crash, is extract's own: open_parts starts afresh)
+    if not foreign and entries and not (parts / "state.json").is_file():
         foreign = ["chunks without the state.json of edfgen extract"]
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
@@ -250,7 +251,11 @@ def open_parts(parts: Path, state: dict) -> Parts:
     checked to be its own by :func:`check_parts`) and the run starts afresh.
     """
     state_file = parts / "state.json"
-    if parts.exists() and _read_state(parts) != state:
+    old = _read_state(parts) if parts.exists() else state
+    if old is None:
+        log.warning("%s: its state.json cannot be read (a disk that lost it); starting afresh", parts)
+        discard_parts(parts)
+    elif old != state:
         log.warning("%s: partial results from another checkpoint/model config/preprocessing or edfgen version; "
                     "starting afresh", parts)
         discard_parts(parts)
