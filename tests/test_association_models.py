@@ -258,6 +258,30 @@ def test_loco_predictions__round_trip_through_files_and_reorder(tmp_path):
         read_loco_predictions(tmp_path)
 
 
+def test_loco_fingerprint__the_same_covariates_in_another_order_match_other_values_do_not():
+    """Review s32h F6: step 2 with --covariates sex,centre,age after a step 1 with age,sex,centre was refused
+    ('step 1 adjusted for age, sex, ..., this run for sex, ..., age'): the same model. Names are compared as a
+    set and the values digested in name order; a changed value or another covariate is still refused."""
+    from edfgen.formats.loco_check import fingerprint_differences, loco_fingerprint
+
+    rng = np.random.default_rng(5)
+    ids = np.array([f"s{i}" for i in range(20)])
+    Y = rng.normal(size=(20, 1))
+    C = np.column_stack([np.ones(20), rng.normal(size=20), rng.integers(0, 2, 20), rng.normal(size=20)])
+    names = ["intercept", "age", "sex", "bmi"]
+    step1 = loco_fingerprint(ids, Y, ["y"], C, names, transform="none", binary=False)
+    perm = [0, 2, 3, 1]
+    now = loco_fingerprint(ids, Y, ["y"], C[:, perm], [names[k] for k in perm], transform="none", binary=False)
+    assert fingerprint_differences(step1, now) == []
+    C2 = C[:, perm].copy()
+    C2[3, 3] += 1.0
+    changed = loco_fingerprint(ids, Y, ["y"], C2, [names[k] for k in perm], transform="none", binary=False)
+    assert fingerprint_differences(step1, changed) == ["covariates sex, bmi, age have other values for step 1's "
+                                                       "samples"]
+    fewer = loco_fingerprint(ids, Y, ["y"], C[:, :3], names[:3], transform="none", binary=False)
+    assert fingerprint_differences(step1, fewer)[0].startswith("step 1 adjusted for age, sex, bmi, this run for")
+
+
 def test_read_loco_predictions__bad_cells_one_line_and_another_sample_order_read(tmp_path):
     """Text in a prediction cell or in loco_summary.tsv's cv_r2 raised a numpy ValueError traceback; a second
     phenotype's file with the same samples in another order was refused, naming the wrong file (review findings)."""

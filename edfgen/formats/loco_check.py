@@ -75,14 +75,17 @@ def loco_fingerprint(sample_ids, phenotypes: np.ndarray, names: Sequence[str], c
     -------
     dict
         JSON-ready: ``format``, ``n_samples``, ``samples`` (digest of the IIDs), ``transform``, ``binary``,
-        ``covariates`` (names), ``covariate_values`` (digest), ``phenotypes`` (name -> digest).
+        ``covariates`` (names), ``covariate_values`` (digest of the columns in name order, so that the same
+        covariates given in another order match; review s32h F6), ``phenotypes`` (name -> digest).
     """
     ids = np.asarray(sample_ids, dtype=str)
     order = np.argsort(ids, kind="stable")
     ids, Y, C = ids[order], np.asarray(phenotypes, float)[order], np.asarray(covariates, float)[order]
-    return {"format": FINGERPRINT_FORMAT, "n_samples": int(len(ids)), "samples": _digest(ids),
-            "transform": transform, "binary": bool(binary), "covariates": [str(c) for c in covariate_names],
-            "covariate_values": _digest(ids, C, [str(c) for c in covariate_names]),
+    cnames = [str(c) for c in covariate_names]
+    by_name = sorted(range(len(cnames)), key=cnames.__getitem__)   # (the same covariates in another order: the
+    return {"format": FINGERPRINT_FORMAT, "n_samples": int(len(ids)), "samples": _digest(ids),   # same digest)
+            "transform": transform, "binary": bool(binary), "covariates": cnames,
+            "covariate_values": _digest(ids, C.reshape(len(ids), -1)[:, by_name], [cnames[k] for k in by_name]),
             "phenotypes": {str(n): _digest(ids, Y[:, j]) for j, n in enumerate(names)}}
 
 
@@ -128,7 +131,7 @@ def fingerprint_differences(step1: dict, now: dict, *, pheno=None) -> list[str]:
     if changed:
         out.append(f"phenotype(s) {', '.join(map(repr, changed[:5]))} in --pheno {pheno} have other values for step "
                    f"1's {step1.get('n_samples', '?')} samples than step 1 was fitted on")
-    if list(step1["covariates"]) != list(now["covariates"]):
+    if set(step1["covariates"]) != set(now["covariates"]):   # (in any order: the same model)
         out.append(f"step 1 adjusted for {', '.join(step1['covariates'][1:]) or 'no covariates'}, this run for "
                    f"{', '.join(now['covariates'][1:]) or 'no covariates'}")
     elif step1["covariate_values"] != now["covariate_values"]:
