@@ -273,3 +273,23 @@ def test_options_built_in_python_get_the_command_lines_checks_before_any_work(tm
     assert not (tmp_path / "o").exists()
     checked = GwasOptions(**base, pheno_cols="heart_rate_bpm,qt_interval_ms", covar_cols="age").checked()
     assert checked.pheno_cols == ("heart_rate_bpm", "qt_interval_ms") and checked.covar_cols == ("age",)
+
+
+def test_options_checked__numpy_numbers_accepted_and_a_fraction_for_an_int_field_refused(tmp_path):
+    """Review s32h F7: threads=np.int64(2) was refused as 'not a number' and threads=2.7 passed unchanged."""
+    import json
+
+    import numpy as np
+
+    from edfgen.commands.gwas import GwasOptions
+    from edfgen.exceptions import InputError
+
+    base = {"pheno": "x.tsv", "out": str(tmp_path / "o")}
+    checked = GwasOptions(**base, threads=np.int64(2), maf=np.float32(0.25)).checked()
+    assert type(checked.threads) is int and checked.threads == 2 and type(checked.maf) is float
+    json.dumps(checked.to_dict())                          # (the manifest and stage keys stay JSON)
+    assert GwasOptions(**base, threads=2.0).checked().threads == 2
+    with pytest.raises(InputError, match=r"^GwasOptions threads: expected an integer, got 2\.7$"):
+        GwasOptions(**base, threads=2.7).checked()
+    with pytest.raises(InputError, match=r"^GwasOptions threads: expected a number, got True$"):
+        GwasOptions(**base, threads=True).checked()

@@ -47,6 +47,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import numbers
 import os
 import typing
 from dataclasses import dataclass, field
@@ -264,7 +265,8 @@ class CommandOptions:
         Returns
         -------
         CommandOptions
-            ``self``, or a copy with list fields given as a string split into names.
+            ``self``, or a copy with list fields given as a string split into names, numpy numbers made
+            Python ones and an integral float of an ``int`` field made an int.
 
         Raises
         ------
@@ -273,7 +275,7 @@ class CommandOptions:
         """
         where = type(self).__name__
         hints = typing.get_type_hints(type(self))
-        split: dict[str, tuple[str, ...]] = {}
+        split: dict[str, Any] = {}   # (a field given otherwise: a string list split, a number made a Python one)
         for f in dataclasses.fields(self):
             meta, value = dict(f.metadata), getattr(self, f.name)
             if value is None:
@@ -287,8 +289,10 @@ class CommandOptions:
                 if isinstance(value, str):      # "age,sex" as on the command line, not the letters a, g, e, ...
                     split[f.name] = tuple(v.strip() for v in value.split(",") if v.strip())
                 continue
-            if hint in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise InputError(f"{where} {f.name}: expected a number, got {value!r}")
+            if hint in (int, float):
+                number = _number(where, f.name, value, hint)
+                if number is not value:
+                    value = split[f.name] = number
             if meta.get("cli_range", True):
                 _check_allowed(where, f.name, value, meta, InputError)
         return dataclasses.replace(self, **split) if split else self
@@ -298,6 +302,26 @@ class CommandOptions:
         conv = (lambda v: [str(x) if isinstance(x, Path) else x for x in v] if isinstance(v, (tuple, list))
                 else str(v) if isinstance(v, Path) else v)
         return {f.name: conv(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in exclude}
+
+
+def _number(where: str, name: str, value: Any, hint: type) -> int | float:
+    """``value`` of the ``int`` or ``float`` field ``name`` as a Python number: numpy numbers accepted, an integral
+    float for an ``int`` field taken as that int (review s32h F7).
+
+    Raises
+    ------
+    InputError
+        Not a number (``bool`` included), or a non-integral number for an ``int`` field.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):   # (numpy's bool is no numbers.Real)
+        raise InputError(f"{where} {name}: expected a number, got {value!r}")
+    if hint is int and not isinstance(value, numbers.Integral):
+        if not float(value).is_integer():
+            raise InputError(f"{where} {name}: expected an integer, got {value!r}")
+        return int(value)
+    if type(value) in (int, float):   # (unchanged: the stage keys of a Python number stay as they were)
+        return value
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
 
 
 def cli_spellings(cls: type[CommandOptions]) -> dict[str, str]:
