@@ -301,6 +301,18 @@ def test_clump_files__p_values_below_the_double_range_ranked_by_neg_log10_p(sim,
         assert lead.neg_log_10_p_value == pytest.approx(400.0) == loci.iloc[0].neg_log_10_p_value, path
 
 
+def test_with_neg_log10__a_subnormal_p_gets_its_own_value_without_the_files_column():
+    """Review s32h F8: a representable subnormal p (1e-310, from another tool's sumstats, no neg_log_10 column) got
+    NA; it is -log10 p = 310. A p of 0 with no file value stays NA; the file's value still wins."""
+    from edfgen.commands.clump import _with_neg_log10
+
+    t = pd.DataFrame({"phenotype": ["a"] * 4, "variant_id": ["v1", "v2", "v3", "v4"],
+                      "p_value": [1e-310, 1e-300, 0.0, 0.0]})
+    got = _with_neg_log10(t, {("a", "v4"): 400.0})["neg_log_10_p_value"].to_numpy()
+    np.testing.assert_allclose(got[[0, 1, 3]], [310.0, 300.0, 400.0])
+    assert np.isnan(got[2])
+
+
 def test_clump_files__a_top_variant_missing_from_the_panel_is_warned_about(sim, tmp_path, caplog):
     """The strongest signal absent from the LD panel was only a rejects.tsv row (log.debug): now a warning with the
     count and the strongest, as plink 1.9 warns "... is missing from the main dataset, and is a top variant"."""

@@ -211,13 +211,15 @@ def _underflow_nlp(name: str, df: pd.DataFrame) -> dict[tuple[str, str], float]:
 def _with_neg_log10(table: pd.DataFrame, underflow: dict[tuple[str, str], float]) -> pd.DataFrame:
     """``table`` (clumps or loci, p as clumped) with ``neg_log_10_p_value`` after ``p_value``: ``-log10 p``, or for
     a p below the double range (written 0) the file's value (review s32a F7: ``4.7e-1007`` and ``1e-400`` were two
-    leads with p 0, a tie), NA where the file gave none."""
+    leads with p 0, a tie), NA where the file gave none for a p of 0 (a subnormal p such as ``1e-310`` without the
+    file's value: its ``-log10 p``, 310; review s32h F8)."""
     p = table["p_value"].to_numpy(np.float64)
     with np.errstate(divide="ignore"):
         nlp = 0.0 - np.log10(p)
+    nlp[p == 0] = np.nan
     under = np.flatnonzero(p < _P_NORMAL_MIN)
-    nlp[under] = [underflow.get((str(ph), str(v)), np.nan)
-                  for ph, v in zip(table["phenotype"].to_numpy()[under], table["variant_id"].to_numpy()[under])]
+    nlp[under] = [underflow.get((str(ph), str(v)), own) for ph, v, own in
+                  zip(table["phenotype"].to_numpy()[under], table["variant_id"].to_numpy()[under], nlp[under])]
     out = table.copy()
     out.insert(out.columns.get_loc("p_value") + 1, "neg_log_10_p_value", nlp)
     return out
