@@ -451,7 +451,6 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
             flush()
     finally:
         bar.close()
-    phase["encoded"] = True
     # ---- assemble (only records listed now, in discovery order)
     wanted = {r.record_id for r in todo_all}
     arr = np.concatenate([a for a in done_arrays if len(a)]) if any(len(a) for a in done_arrays) else None
@@ -460,6 +459,7 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
         first = f", e.g. {rej[0][0]}: {rej[0][2]}" if rej else ""
         raise InputError(f"--ecg {', '.join(map(str, paths))}: no usable ECG record "
                          f"({len(rej)} rejected{first}; every reason with -v)")
+    phase["encoded"] = True   # (EDFs worth keeping: an error from here on keeps the chunks for the rerun)
     row = {rid: i for i, rid in enumerate(done_ids)}
     order = [r.record_id for r in todo_all if r.record_id in row]
     arr = arr[[row[rid] for rid in order]]
