@@ -262,7 +262,7 @@ def test_notebooks__execute_on_a_small_run(small_run, name):
 #: every table a pipeline run writes -> its data-dictionary entry (regex on the path inside the run directory)
 PIPELINE_TABLES = [
     (r"extract/edfs\.tsv", "edf_table"), (r"extract/edfs\.tsv\.pheno", "edf_pheno"),
-    (r"extract/edfs\.tsv\.rejects\.tsv", "ecg_rejects"),
+    (r"extract/edfs\.tsv\.rejects\.tsv", "ecg_rejects"), (r"extract/edfs\.tsv\.notes\.tsv", "ecg_notes"),
     (r"interpret/associations\.tsv", "edf_associations"), (r"interpret/clusters\.tsv", "edf_clusters"),
     (r"gwas[a-z_]*/[^/]+\.tsv\.gz", "sumstats"), (r"gwas[a-z_]*/gwas_summary\.tsv", "gwas_summary"),
     (r"gwas[a-z_]*/qc_report\.tsv", "qc_report"), (r"gwas[a-z_]*/samples\.tsv", "gwas_samples"),
