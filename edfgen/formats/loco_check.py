@@ -82,8 +82,8 @@ def loco_fingerprint(sample_ids, phenotypes: np.ndarray, names: Sequence[str], c
     order = np.argsort(ids, kind="stable")
     ids, Y, C = ids[order], np.asarray(phenotypes, float)[order], np.asarray(covariates, float)[order]
     cnames = [str(c) for c in covariate_names]
-    by_name = sorted(range(len(cnames)), key=cnames.__getitem__)   # (the same covariates in another order: the
-    return {"format": FINGERPRINT_FORMAT, "n_samples": int(len(ids)), "samples": _digest(ids),   # same digest)
+    by_name = sorted(range(len(cnames)), key=cnames.__getitem__)   # (another order of the same covariates: same digest)
+    return {"format": FINGERPRINT_FORMAT, "n_samples": int(len(ids)), "samples": _digest(ids),
             "transform": transform, "binary": bool(binary), "covariates": cnames,
             "covariate_values": _digest(ids, C.reshape(len(ids), -1)[:, by_name], [cnames[k] for k in by_name]),
             "phenotypes": {str(n): _digest(ids, Y[:, j]) for j, n in enumerate(names)}}
