@@ -335,7 +335,9 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     # 1. EDFs from the frozen encoder
     edfs = out / "extract" / "edfs.tsv"
     wiring = {"ecg": [inputs["ecg"]], "out": edfs, "id_map": inputs.get("id_map")}
-    r.stage("extract", "extract", wiring, [inputs["ecg"], inputs.get("id_map")],
+    fam = st["extract"].fam or next((p for p in bed_inputs if Path(p).suffix in (".fam", ".psam")), None)
+    wiring["fam"] = fam    # edfs.tsv.pheno takes the genotypes' FIDs (FID = IID: plink skips relatives' rows)
+    r.stage("extract", "extract", wiring, [inputs["ecg"], inputs.get("id_map"), fam],
             out / "extract", manifest=Path(f"{edfs}.manifest.json"))
     files["edfs"] = edfs
 

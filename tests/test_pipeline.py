@@ -842,3 +842,51 @@ def test_run__stage_covariates_missing_from_their_table_are_refused_before_any_s
     with pytest.raises(Stop):               # PCs of the pca stage (k = 12), a biobank without PCs in its model
         run(biobank, gwas={"covariates": "age,sex,PC1..PC12"}, gwas_outcomes={"covariates": "age,sex"}, pca={"k": 12})
     assert seen == ["extract"]
+
+
+@pytest.mark.parametrize("kind, fam_name", [("bfile", "g.fam"), ("pfile", "g.psam")])
+def test_run__extract_takes_the_genotypes_fam_for_the_pheno_fids_and_reruns_when_it_changes(tmp_path, monkeypatch,
+                                                                                            kind, fam_name):
+    """Known since stop 32: `edfgen run` did not give extract the genotypes' .fam, so `edfs.tsv.pheno` had FID = IID
+    and plink dropped every relative's row of a family .fam (75 of 120 loaded). Now wired from [inputs] bfile/pfile
+    (a `[extract] fam` of the user's wins), and a rewritten .fam reruns extract (its FIDs are in the output)."""
+    import json as _json
+
+    import edfgen.pipeline as pl
+
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def fake_run(options):
+        if options.command != "extract":
+            raise Stop
+        out = Path(options.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        (out.parent / "edfs.tsv.manifest.json").write_text(_json.dumps(
+            {"command": "edfgen extract", "finished": "now", "outputs": []}))
+        calls.append(options.fam)
+
+    monkeypatch.setattr(pl, "run_command", fake_run)
+    (tmp_path / "ecg").mkdir()
+    exts = ("bed", "bim", "fam") if kind == "bfile" else ("pgen", "pvar", "psam")
+    for e in exts:
+        (tmp_path / f"g.{e}").write_text("F1 P1 0 0 1 -9\n" if e == "fam" else "")
+    (tmp_path / "mine.fam").write_text("F9 P1 0 0 1 -9\n")
+    (tmp_path / "c.tsv").write_text("IID\tage\tPC1\nP1\t50\t0.1\n")
+    raw = {"run": {"out": str(tmp_path / "o"), "biomarker_gwas": False, "pca": False},
+           "inputs": {"ecg": "ecg", kind: "g", "covar": "c.tsv"}}
+
+    def run_once(cfg):
+        with pytest.raises(Stop):
+            pl._run_stages(cfg, force=False)
+        return len(calls)
+
+    cfg = config_from_dict(raw, base=tmp_path)
+    assert run_once(cfg) == 1 and Path(calls[-1]) == tmp_path / fam_name
+    assert run_once(cfg) == 1                                     # unchanged: extract skipped
+    (tmp_path / fam_name).write_text("F2 P1 0 0 1 -9\n")           # the genotypes' families rewritten
+    assert run_once(cfg) == 2
+    mine = config_from_dict({**raw, "extract": {"fam": "mine.fam"}}, base=tmp_path)
+    assert run_once(mine) == 3 and Path(calls[-1]) == tmp_path / "mine.fam"
