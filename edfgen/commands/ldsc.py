@@ -121,7 +121,20 @@ def _merge(ld: pd.DataFrame, z: ZStats) -> pd.DataFrame:
 
 
 def parse_prevalence(text: str | None, names) -> dict[str, float]:
-    """``--prevalence``: one number for every phenotype, or ``NAME=K,NAME=K``."""
+    """``--prevalence``: one number for every phenotype, or ``NAME=K,NAME=K``.
+
+    Parameters
+    ----------
+    text : str or None
+        ``--prevalence``.
+    names : iterable of str
+        Phenotype names (a dict iterates its keys).
+
+    Returns
+    -------
+    dict of str to float
+        Phenotype -> population prevalence (empty without ``text``).
+    """
     if not text:
         return {}
     try:
@@ -137,13 +150,39 @@ def parse_prevalence(text: str | None, names) -> dict[str, float]:
 
 
 def h2_row(name: str, res: H2Result) -> dict:
+    """The ``h2.tsv`` row of a fitted phenotype.
+
+    Parameters
+    ----------
+    name : str
+        Phenotype name.
+    res : H2Result
+        Its fit.
+
+    Returns
+    -------
+    dict
+        The ``h2.tsv`` row (:data:`H2_COLUMNS`).
+    """
     return {"phenotype": name, "n": res.n, "mean_chi2": res.mean_chi2, "lambda_gc": res.lambda_gc, "h2": res.h2,
             "h2_se": res.h2_se, "intercept": res.intercept, "intercept_se": res.intercept_se, "ratio": res.ratio,
             "ratio_se": res.ratio_se}
 
 
 def na_h2_row(name: str, z: np.ndarray, n: np.ndarray) -> dict:
-    """The ``h2.tsv`` row of a phenotype whose regression cannot be fitted: n, mean chi² and lambda_gc, the rest NA."""
+    """The ``h2.tsv`` row of a phenotype whose regression cannot be fitted: n, mean chi² and lambda_gc, the rest NA.
+
+    Parameters
+    ----------
+    name : str
+        Phenotype name.
+    z, n : array [n_snp]
+        Its matched z-scores and sample sizes.
+
+    Returns
+    -------
+    dict
+    """
     chi2 = np.square(np.asarray(z, dtype=np.float64))
     if chi2.size == 0:                  # no variant matched: nothing to summarise
         return {"phenotype": name, **{c: float("nan") for c in H2_COLUMNS[1:]}}
@@ -157,7 +196,32 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
 
     A phenotype matching fewer than :data:`MIN_VARIANTS` LD-score variants, or whose regression cannot be fitted
     (:class:`~edfgen.kernels.ldsc.LDRegressionError`, e.g. every p-value 1), gets a row of NA (warned) and the
-    others are fitted; when no phenotype has enough variants, that is a one-line :class:`InputError`."""
+    others are fitted; when no phenotype has enough variants, that is a one-line :class:`InputError`.
+
+    Parameters
+    ----------
+    zs : dict of str to ZStats
+        Phenotype -> z-scores and N.
+    ld : DataFrame
+        LD scores (``SNP``, ``L2``, ``W``) in chromosome, position order.
+    m : float
+        ``M_5_50`` of the LD scores.
+    prevalence : dict of str to float, optional
+        Population prevalence of binary phenotypes (liability-scale h²).
+    two_step : float, default 30
+        chi² cut-off of the two-step estimator.
+    n_blocks : int, default 200
+        Jackknife blocks.
+
+    Returns
+    -------
+    DataFrame
+        ``h2.tsv`` (:data:`H2_COLUMNS`), one row per phenotype.
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) Nat Genet 47:291. doi:10.1038/ng.3211
+    """
     rows, too_few = [], []
     for name, z in zs.items():
         d = _merge(ld, z)
@@ -290,7 +354,32 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
 
     ``two_step=None`` (one-step fits) is what ``ldsc --rg`` does by default: its two-step default is set only
     when ``--intercept-h2`` is None, which ``--rg`` has already turned into a list of Nones. With a
-    ``two_step`` cut-off each pair is fitted by :func:`~edfgen.kernels.ldsc.ldsc_rg`."""
+    ``two_step`` cut-off each pair is fitted by :func:`~edfgen.kernels.ldsc.ldsc_rg`.
+
+    Parameters
+    ----------
+    zs : dict of str to ZStats
+        Phenotype -> z-scores and N.
+    ld : DataFrame
+        LD scores (``SNP``, ``L2``, ``W``) in chromosome, position order.
+    m : float
+        ``M_5_50`` of the LD scores.
+    two_step : float, optional
+        chi² cut-off of two-step fits (None: one-step, ldsc ``--rg``'s default).
+    n_blocks : int, default 200
+        Jackknife blocks.
+    groups : dict of str to int, optional
+        Phenotype -> input group; only pairs across groups (:func:`input_groups`).
+
+    Returns
+    -------
+    DataFrame
+        ``rg.tsv`` (:data:`RG_COLUMNS`).
+
+    References
+    ----------
+    Bulik-Sullivan B et al. (2015) Nat Genet 47:1236. doi:10.1038/ng.3406
+    """
     names = list(zs)
     pairs = [(i, j) for i, j in combinations(range(len(names)), 2)
              if groups is None or groups.get(names[i]) != groups.get(names[j])]
@@ -323,7 +412,20 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
 
 
 def input_groups(sumstats, zs: dict[str, ZStats]) -> dict[str, int]:
-    """Phenotype -> index of the ``sumstats`` input (file or folder) its first file came from."""
+    """Phenotype -> index of the ``sumstats`` input (file or folder) its first file came from.
+
+    Parameters
+    ----------
+    sumstats : str, Path or list of them
+        The ``--sumstats`` inputs.
+    zs : dict of str to ZStats
+        Phenotypes read from them.
+
+    Returns
+    -------
+    dict of str to int
+        -1 for a phenotype under none of the inputs.
+    """
     roots = [Path(str(p)).resolve() for p in ([sumstats] if isinstance(sumstats, (str, Path)) else sumstats)]
 
     def group(f: Path) -> int:
@@ -342,7 +444,48 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
 
     Summary statistics need z (``beta / standard_error``, or a z column alone: LDSC's munged ``SNP A1 A2 Z N``)
     and N per variant (``n``, ``n_cases + n_controls``, or ``sample_sizes``/``case_counts``: ``--sample-size
-    FILE=N``, ``--case-counts FILE=CASES,CONTROLS``); ``columns``: ``--columns``."""
+    FILE=N``, ``--case-counts FILE=CASES,CONTROLS``); ``columns``: ``--columns``.
+
+    Parameters
+    ----------
+    sumstats : str, Path or list of them
+        Summary statistics: files, folders or a glob (``--sumstats``).
+    out_dir : str or Path
+        Output folder (``h2.tsv``, ``rg.tsv``, ``ldscores/``).
+    genotypes : str, Path or GenotypeSource, optional
+        Panel for in-sample LD scores (autosomes 1-22); exclusive with ``ref_ld_chr``.
+    ref_ld_chr, w_ld_chr : str, optional
+        ldsc LD-score prefixes (``PREFIX{chr}.l2.ldscore.gz``); weights default to ``ref_ld_chr``.
+    ld_wind_cm, ld_wind_kb : float, optional
+        In-sample window radius (default 1 cM when the .bim has cM, else 1000 kb).
+    rg : bool, default False
+        Also the genetic correlation of every pair (``rg.tsv``).
+    rg_across : bool, default False
+        Only pairs from different ``sumstats`` inputs.
+    prevalence : str, optional
+        ``--prevalence``: one number or ``NAME=K,NAME=K`` (liability-scale h²).
+    two_step : float, default 30
+        chi² cut-off of the two-step h² estimator.
+    n_blocks : int, default 200
+        Jackknife blocks.
+    force : bool, default False
+        Replace an earlier run's outputs in ``out_dir``.
+    columns : dict of str to str, optional
+        ``--columns`` renames (:func:`edfgen.formats.sumstats.parse_column_option`).
+    sample_sizes : dict of str to float, optional
+        ``{resolved file: N}`` for files without an ``n`` column (``--sample-size``).
+    case_counts : dict of str to (float, float), optional
+        ``{resolved file: (cases, controls)}`` (``--case-counts``); such a trait is binary.
+
+    Returns
+    -------
+    LdscRun
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) Nat Genet 47:291. doi:10.1038/ng.3211
+    Bulik-Sullivan B et al. (2015) Nat Genet 47:1236. doi:10.1038/ng.3406
+    """
     if (genotypes is None) == (ref_ld_chr is None):
         raise InputError("ldsc: give either genotypes (--bfile/--pfile/--bgen) for in-sample LD scores or --ref-ld-chr")
     if w_ld_chr and not ref_ld_chr:
@@ -383,7 +526,17 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
 
 
 def run(o: LdscOptions) -> LdscRun:
-    """``edfgen ldsc``: :func:`run_ldsc` (inputs of a killed edfgen command refused: :func:`check_upstream`)."""
+    """``edfgen ldsc``: :func:`run_ldsc` (inputs of a killed edfgen command refused: :func:`check_upstream`).
+
+    Parameters
+    ----------
+    o : LdscOptions
+        The command's options.
+
+    Returns
+    -------
+    LdscRun
+    """
     check_upstream([*o.sumstats, *o.more_sumstats], option="--sumstats", allow_incomplete=o.allow_incomplete)
     return run_ldsc([*o.sumstats, *o.more_sumstats], out_dir=o.out, genotypes=genotype_source(o, required=False),
                     ref_ld_chr=o.ref_ld_chr, w_ld_chr=o.w_ld_chr, ld_wind_cm=o.ld_wind_cm, ld_wind_kb=o.ld_wind_kb,

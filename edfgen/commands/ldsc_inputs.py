@@ -47,6 +47,24 @@ def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None 
     read only 1-22: males are hemizygous on X, whose expected chi² the autosomal model does not describe.
     Returns ``(CHR, SNP, BP, L2 table, M_5_50 summed)``. Without a window: 1 cM when the .bim has
     centimorgans, else 1000 kb.
+
+    Parameters
+    ----------
+    source : str, Path or GenotypeSource
+        Genotype panel: a PLINK 1 prefix or the ``--bfile/--pfile/--bgen`` source.
+    out_dir : Path or None
+        Folder for the ldsc-format LD-score files (None: not written).
+    ld_wind_cm, ld_wind_kb : float, optional
+        Window radius in cM (the .bim's) or kb; give at most one.
+
+    Returns
+    -------
+    tuple of (DataFrame, float)
+        ``CHR, SNP, BP, L2`` of the polymorphic autosomal variants and ``M_5_50`` summed over chromosomes.
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) Nat Genet 47:291. doi:10.1038/ng.3211
     """
     if ld_wind_cm is not None and ld_wind_kb is not None:
         raise InputError("give one of --ld-wind-cm and --ld-wind-kb")
@@ -84,7 +102,20 @@ def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None 
 
 def autosomes_of(chrom: np.ndarray, label: str | None = None) -> list[str]:
     """The labels in ``chrom`` (a panel's chromosome per variant) that name an autosome 1-22; the number of
-    variants on the others is logged, and a panel without autosomes is a one-line :class:`InputError`."""
+    variants on the others is logged, and a panel without autosomes is a one-line :class:`InputError`.
+
+    Parameters
+    ----------
+    chrom : str array [V]
+        The panel's chromosome label of each variant.
+    label : str, optional
+        The genotypes' name, for the error message.
+
+    Returns
+    -------
+    list of str
+        The autosome labels, as written in ``chrom``.
+    """
     labels = pd.unique(chrom)
     auto = [c for c, plain in zip(labels, genotype_chromosome_labels(labels)) if plain in AUTOSOMES]
     other = [c for c in labels if c not in auto]
@@ -109,7 +140,17 @@ def allele_classes(a1, a2) -> tuple[np.ndarray, np.ndarray]:
     their classes are equal and >= 0; ``class`` is -1 unless the variant is a SNP that is not
     strand-ambiguous. ``sign`` is +1 when the alleles are in the class's canonical order (or its
     complement), -1 when swapped, so ``sign_1 sign_2`` is +1 for a pair in the same orientation and -1 for
-    a flipped one (the four relabellings form a group, and swapping is its sign)."""
+    a flipped one (the four relabellings form a group, and swapping is its sign).
+
+    Parameters
+    ----------
+    a1, a2 : str array [V]
+        Effect and other alleles.
+
+    Returns
+    -------
+    tuple of (int array [V], float array [V])
+    """
     a = pd.Series(np.asarray(a1, dtype=str)).map(_CODE).fillna(-1).to_numpy(np.int64)
     b = pd.Series(np.asarray(a2, dtype=str)).map(_CODE).fillna(-1).to_numpy(np.int64)
     valid = (a >= 0) & (b >= 0) & (a != b) & (3 - a != b)
@@ -131,7 +172,19 @@ class AlignedZ:
 
 
 def align_zscores(zs: dict[str, ZStats], ld: pd.DataFrame) -> AlignedZ:
-    """:class:`AlignedZ` of ``zs`` on the variants of ``ld`` (matched by variant id; ``ld.SNP`` unique)."""
+    """:class:`AlignedZ` of ``zs`` on the variants of ``ld`` (matched by variant id; ``ld.SNP`` unique).
+
+    Parameters
+    ----------
+    zs : dict of str to ZStats
+        Phenotype -> z-scores.
+    ld : DataFrame
+        LD scores (``SNP`` unique).
+
+    Returns
+    -------
+    AlignedZ
+    """
     index = pd.Index(ld["SNP"])
     if not index.is_unique:
         raise InputError("ldsc: the LD scores name a variant id twice (drop duplicated SNPs first)")
