@@ -49,7 +49,49 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
 
     ``sumstats`` (for ``regional_plots``): files or directories (:func:`edfgen.formats.sumstats.expand_sumstats`);
     one phenotype's per-chromosome files are combined (a variant in two of them is an input error); ``columns``:
-    ``--columns`` for them."""
+    ``--columns`` for them.
+
+    Parameters
+    ----------
+    loci_path : str or Path
+        ``loci.tsv``/``clumps.tsv`` or any table with ``variant_id``, ``chromosome``, ``base_pair_location``,
+        ``p_value`` (``--loci``).
+    catalog_path : str or Path
+        GWAS Catalog associations TSV (``--catalog``; see :func:`download_catalog`).
+    out : str or Path
+        Output TSV; ``<out>.manifest.json`` is written beside it.
+    traits : list of str, optional
+        Trait regexes or EFO ids to compare with (default: the ECG traits).
+    any_trait : bool, default False
+        Compare with every catalog association.
+    ld_bfile : str or Path, optional
+        PLINK 1 LD panel prefix: a catalog variant in LD with the lead makes a locus known.
+    genes : str or Path, optional
+        GTF/BED genes for ``nearest_gene`` (default: the shipped protein-coding genes of ``reference_genome``).
+    settings : AnnotateSettings, optional
+        ``window_kb`` (500), ``ld_r2`` (0.1), ``ld_window_kb`` (5000), ``r2_method``.
+    regional_plots : int, default 0
+        Regional plots of the first N loci (needs ``sumstats`` and ``ld_bfile``).
+    sumstats : list of str or Path, optional
+        GWAS-SSF files or folders for the regional plots.
+    reference_genome : {"GRCh38", "GRCh37"}, default "GRCh38"
+        Build of the loci and LD panel.
+    liftover_chain : str or Path, optional
+        UCSC chain GRCh37 -> GRCh38 to compare GRCh37 loci with the catalog by position.
+    columns : dict of str to str, optional
+        ``--columns`` renames for ``sumstats``.
+
+    Returns
+    -------
+    DataFrame
+        The annotated loci (:data:`edfgen.kernels.annotate.ANNOTATED_COLUMNS`: ``novel``, ``known_by``, nearest
+        catalog association, strongest-LD catalog variant, nearest gene), as written to ``out``.
+
+    Raises
+    ------
+    InputError
+        Bad options or input files (one line naming them).
+    """
     if regional_plots and not (ld_bfile and sumstats):   # (they need r² with the lead and the association p-values)
         log.warning("annotate: --regional-plots %d needs --sumstats and --ld-bfile PANEL; no regional plots drawn "
                     "(missing: %s)", regional_plots,
@@ -125,7 +167,24 @@ def _annotate(loci_path, catalog_path, out: Path, *, traits, any_trait, ld_bfile
 def check_own_file(out: Path, command: str) -> None:
     """Refuse to replace an existing ``out`` that an earlier ``command`` did not write (not listed in its
     ``<out>.manifest.json``): a user's own file is never overwritten (an earlier run's file is replaced, as a
-    rerun does)."""
+    rerun does).
+
+    Parameters
+    ----------
+    out : Path
+        The output file.
+    command : str
+        The command that may replace it (``"edfgen annotate"``).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    InputError
+        When ``out`` is a directory, or exists without a manifest of ``command`` listing it.
+    """
     if out.is_dir():
         raise InputError(f"--out {out}: is a directory; give the output file's name")
     if not out.exists():
@@ -147,6 +206,20 @@ def _write_file_manifest(man: Manifest, out: Path) -> Path:
 def download_catalog(out: str | Path, *, url: str = CATALOG_URL, timeout: float = 60.0) -> Path:
     """Fetch the current GWAS Catalog associations (v1.0.2 TSV; a ``.zip`` is unpacked) to ``out``,
     with ``<out>.manifest.json`` (URL, download time, the file's sha256 under ``extra``).
+
+    Parameters
+    ----------
+    out : str or Path
+        File to write.
+    url : str, default CATALOG_URL
+        Address of the associations file (TSV or ``.zip``).
+    timeout : float, default 60
+        Seconds to wait for the server.
+
+    Returns
+    -------
+    Path
+        ``out``.
 
     Raises
     ------
@@ -227,7 +300,18 @@ class AnnotateOptions(CommandOptions):
 
 
 def run(o: AnnotateOptions):
-    """``edfgen annotate``: :func:`edfgen.formats.catalog.run_annotate` (its build keyword is ``reference_genome``)."""
+    """``edfgen annotate``: :func:`edfgen.formats.catalog.run_annotate` (its build keyword is ``reference_genome``).
+
+    Parameters
+    ----------
+    o : AnnotateOptions
+        The command's options (command line or ``edfgen run``).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`run_annotate`.
+    """
     check_upstream([o.loci], option="--loci", allow_incomplete=o.allow_incomplete)
     sumstats = [*o.sumstats, *o.more_sumstats]     # an unquoted glob's paths after --sumstats
     check_upstream(sumstats, option="--sumstats", allow_incomplete=o.allow_incomplete)

@@ -127,7 +127,37 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
     keeps LD matrices and SuSiE fits by (trait, locus, variants) for the other pairs of the same locus.
 
     No row when the traits share no variant; one shared variant gives the ABF row (coloc.abf is defined there:
-    PP.H3 = 0) but no SuSiE row (fine-mapping needs 2 variants, as ``edfgen finemap``)."""
+    PP.H3 = 0) but no SuSiE row (fine-mapping needs 2 variants, as ``edfgen finemap``).
+
+    Parameters
+    ----------
+    locus : int
+        Locus number (``loci.tsv`` ``locus``).
+    t1, t2 : DataFrame
+        The two traits' region rows aligned to the panel (``row``, ``variant_id``, ``beta``, ``standard_error``,
+        ``z``; optional ``n``, ``effect_allele_frequency``), from :func:`~edfgen.commands.finemap.align_to_panel`.
+    z1, z2 : ZStats
+        The two traits' summary statistics (phenotype name, case-control or not).
+    panel : GenotypePanel
+        Open LD panel.
+    p1, p2, p12 : float
+        coloc priors (defaults 1e-4, 1e-4, 1e-5).
+    max_causal : int, default 10
+        ``L`` of the SuSiE fits.
+    cache : dict, optional
+        Shared between the pairs of one locus.
+
+    Returns
+    -------
+    list of dict
+        ``coloc.tsv`` rows (:data:`COLOC_COLUMNS`): the ``abf`` row and, when both traits have credible sets,
+        the ``susie`` row; empty when the traits share no variant.
+
+    References
+    ----------
+    Giambartolomei C et al. (2014) PLoS Genet 10:e1004383. doi:10.1371/journal.pgen.1004383
+    Wallace C (2021) PLoS Genet 17:e1009440. doi:10.1371/journal.pgen.1009440
+    """
     cache = {} if cache is None else cache
     m = t1.merge(t2[[c for c in ("row", "beta", "standard_error", "z", "n") if c in t2.columns]], on="row",
                  suffixes=("", "_2"))
@@ -203,7 +233,45 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
 
     ``columns``: ``--columns`` (:func:`edfgen.formats.sumstats.parse_column_option`); ``sample_sizes``,
     ``case_counts``: ``{resolved file: N}``, ``{resolved file: (cases, controls)}`` for files without ``n`` /
-    ``n_cases``/``n_controls`` columns (:mod:`edfgen.commands.sumstats_options`)."""
+    ``n_cases``/``n_controls`` columns (:mod:`edfgen.commands.sumstats_options`).
+
+    Parameters
+    ----------
+    exposure : list of str or Path
+        Exposure (EDF) summary statistics: files or folders (``--exposure``).
+    outcome : list of str or Path
+        Outcome summary statistics (``--outcome``).
+    loci : str or Path
+        ``loci.tsv`` of ``edfgen clump`` on the exposures.
+    out_dir : str or Path
+        Output folder (``coloc.tsv``, ``manifest.json``).
+    genotypes : str, Path or GenotypeSource
+        LD panel: a PLINK 1 prefix or the ``--bfile/--pfile/--bgen`` source.
+    p1, p2, p12 : float
+        coloc priors per variant (defaults 1e-4, 1e-4, 1e-5).
+    window_kb : float, default 500
+        Region around each locus lead, kb each side.
+    max_causal : int, default 10
+        ``L`` of the SuSiE fits.
+    force : bool, default False
+        Replace an earlier run's outputs in ``out_dir``.
+    columns : dict of str to str, optional
+        ``--columns`` renames (:func:`edfgen.formats.sumstats.parse_column_option`).
+    sample_sizes : dict of str to float, optional
+        ``{resolved file: N}`` for files without an ``n`` column (``--sample-size``).
+    case_counts : dict of str to (float, float), optional
+        ``{resolved file: (cases, controls)}`` (``--case-counts``); such a trait is case-control.
+
+    Returns
+    -------
+    ColocRun
+        ``out_dir`` and the ``coloc.tsv`` table (PP.H0..H4 per locus, exposure, outcome and method).
+
+    References
+    ----------
+    Giambartolomei C et al. (2014) PLoS Genet 10:e1004383. doi:10.1371/journal.pgen.1004383
+    Wallace C (2021) PLoS Genet 17:e1009440. doi:10.1371/journal.pgen.1009440
+    """
     if genotypes is None:
         raise InputError("coloc: give the genotypes for the LD matrices of coloc-SuSiE (--bfile/--pfile/--bgen)")
     given = {"columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
@@ -243,7 +311,19 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
 def check_coloc_options(coloc: str | Path | None, pp4: float | None) -> None:
     """``mr --coloc-pp4 X`` needs ``--coloc FILE``: a one-line :class:`InputError` otherwise (checked before
     anything is read). The file is not supplied by a pipeline: its ``coloc`` stage runs after ``mr``, so
-    ``[mr] coloc_pp4`` needs ``[mr] coloc`` naming a ``coloc.tsv`` already written (e.g. by an earlier run)."""
+    ``[mr] coloc_pp4`` needs ``[mr] coloc`` naming a ``coloc.tsv`` already written (e.g. by an earlier run).
+
+    Parameters
+    ----------
+    coloc : str or Path, optional
+        ``--coloc`` file.
+    pp4 : float, optional
+        ``--coloc-pp4`` threshold.
+
+    Returns
+    -------
+    None
+    """
     if pp4 is not None and coloc is None:
         raise InputError(f"--coloc-pp4 {pp4:g} needs --coloc FILE (the coloc.tsv written by edfgen coloc): it keeps "
                          "the instruments at loci where that file has PP.H4 >= the given value")
@@ -256,7 +336,26 @@ def restrict_to_coloc(instruments: pd.DataFrame, exposure: str, outcome: str, co
     """``mr --coloc FILE --coloc-pp4 X``: the instruments of ``exposure`` at loci where ``coloc.tsv`` has
     PP.H4 >= X for (``exposure``, ``outcome``) by any method: an instrument is kept when it is such a row's
     ``top_variant`` or lies within ``window_kb`` of it (positions from the instruments' own columns).
-    Unchanged when ``pp4`` is None."""
+    Unchanged when ``pp4`` is None.
+
+    Parameters
+    ----------
+    instruments : DataFrame
+        The exposure's instruments (``variant_id``; ``chromosome``, ``base_pair_location`` for the window).
+    exposure, outcome : str
+        Phenotype names as in ``coloc.tsv``'s ``trait_1``/``trait_2``.
+    coloc : str or Path, optional
+        ``coloc.tsv`` of ``edfgen coloc``.
+    pp4 : float, optional
+        Least PP.H4; None keeps every instrument.
+    window_kb : float, default 500
+        Distance around a colocalised ``top_variant`` within which instruments are kept.
+
+    Returns
+    -------
+    DataFrame
+        The kept rows of ``instruments``.
+    """
     if pp4 is None:
         return instruments
     check_coloc_options(coloc, pp4)
@@ -273,7 +372,17 @@ def restrict_to_coloc(instruments: pd.DataFrame, exposure: str, outcome: str, co
 
 
 def run(o: ColocOptions) -> ColocRun:
-    """``edfgen coloc``: :func:`run_coloc` (inputs of a killed edfgen command refused: :func:`check_upstream`)."""
+    """``edfgen coloc``: :func:`run_coloc` (inputs of a killed edfgen command refused: :func:`check_upstream`).
+
+    Parameters
+    ----------
+    o : ColocOptions
+        The command's options (command line or ``edfgen run``).
+
+    Returns
+    -------
+    ColocRun
+    """
     for option, paths in (("--exposure", o.exposure), ("--outcome", o.outcome), ("--loci", [o.loci])):
         check_upstream(paths, option=option, allow_incomplete=o.allow_incomplete)
     return run_coloc(list(o.exposure), list(o.outcome), loci=o.loci, out_dir=o.out,

@@ -100,7 +100,18 @@ class FinemapRun:
 
 def read_loci(path) -> pd.DataFrame:
     """``loci.tsv`` (needs ``locus, chromosome, base_pair_location``; ``phenotypes`` or ``phenotype`` say who has a
-    lead). A row without a chromosome or a numeric position is left out, naming its locus in a warning."""
+    lead). A row without a chromosome or a numeric position is left out, naming its locus in a warning.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``loci.tsv`` (or ``clumps.tsv``) of ``edfgen clump``.
+
+    Returns
+    -------
+    DataFrame
+        With ``phenotypes``, numeric ``base_pair_location`` and normalised ``chromosome`` labels.
+    """
     t = read_table(path, required=("locus", "chromosome", "base_pair_location"))
     if "phenotypes" not in t.columns:
         t["phenotypes"] = t["phenotype"] if "phenotype" in t.columns else ""
@@ -115,13 +126,35 @@ def read_loci(path) -> pd.DataFrame:
 
 
 def locus_leads(loci: pd.DataFrame, locus: int) -> set[str]:
-    """The phenotypes with a lead at ``locus`` (the comma list of its ``phenotypes`` cell)."""
+    """The phenotypes with a lead at ``locus`` (the comma list of its ``phenotypes`` cell).
+
+    Parameters
+    ----------
+    loci : DataFrame
+        From :func:`read_loci`.
+    locus : int
+        A ``locus`` value of ``loci``.
+
+    Returns
+    -------
+    set of str
+    """
     cell = loci.loc[loci["locus"] == locus, "phenotypes"].iloc[0]
     return {p.strip() for p in str(cell).split(",") if p.strip()} if pd.notna(cell) else set()
 
 
 def all_leads(loci: pd.DataFrame) -> set[str]:
-    """Every phenotype with a lead at some locus of ``loci``."""
+    """Every phenotype with a lead at some locus of ``loci``.
+
+    Parameters
+    ----------
+    loci : DataFrame
+        From :func:`read_loci`.
+
+    Returns
+    -------
+    set of str
+    """
     return set().union(*(locus_leads(loci, k) for k in loci["locus"]))
 
 
@@ -135,7 +168,25 @@ def check_leads(loci: pd.DataFrame, names, loci_path, command: str, read_as: str
     """The phenotypes read (``names``) against the leads ``loci.tsv`` lists: a one-line :class:`InputError` when
     none of them has a lead there (nothing to do: renamed files, or another clump run's loci?); a warning naming
     the lead phenotypes that were not read (their loci are not done); an INFO line for the phenotypes read
-    without a lead (normal: a phenotype with no significant locus)."""
+    without a lead (normal: a phenotype with no significant locus).
+
+    Parameters
+    ----------
+    loci : DataFrame
+        From :func:`read_loci`.
+    names : iterable of str
+        Phenotypes read (a dict iterates its keys).
+    loci_path : str or Path
+        ``loci.tsv``'s path, for the messages.
+    command : str
+        ``"fine-map"`` or ``"colocalise"``, for the messages.
+    read_as : str, default "summary statistics"
+        What the phenotypes were read as, for the warning.
+
+    Returns
+    -------
+    None
+    """
     listed = all_leads(loci)
     names = list(names)
     if not listed & set(names):
@@ -150,7 +201,22 @@ def check_leads(loci: pd.DataFrame, names, loci_path, command: str, read_as: str
 
 
 def locus_regions(loci: pd.DataFrame, z: ZStats, window_kb: float) -> list[tuple[int, pd.DataFrame]]:
-    """The rows of ``z`` within ``window_kb`` of each locus lead: ``[(locus, rows)]`` (loci without rows left out)."""
+    """The rows of ``z`` within ``window_kb`` of each locus lead: ``[(locus, rows)]`` (loci without rows left out).
+
+    Parameters
+    ----------
+    loci : DataFrame
+        From :func:`read_loci`.
+    z : ZStats
+        One phenotype's summary statistics (``chromosome``, ``base_pair_location`` needed).
+    window_kb : float
+        Region half-width around each lead, kb.
+
+    Returns
+    -------
+    list of (int, DataFrame)
+        Locus number and the phenotype's rows in its window.
+    """
     t = z.table
     if not {"chromosome", "base_pair_location"} <= set(t.columns):
         raise InputError(f"{z.files[0]}: needs chromosome and base_pair_location to find the loci")
@@ -170,7 +236,25 @@ def align_to_panel(rows: pd.DataFrame, panel, phenotype: str = "", where: str = 
     :func:`~edfgen.formats.genotypes.panel.locate_in_panel`), ``z``/``beta`` flipped to the panel's counted allele
     (A1); rows whose alleles match neither orientation are dropped (so of a multi-allelic site's rows the one
     with the panel's alleles is used). Panel variants left with no row by that are warned about, prefixed by
-    ``where`` (:func:`_warn_allele_mismatch`). Adds ``row`` (panel row), sorted by it."""
+    ``where`` (:func:`_warn_allele_mismatch`). Adds ``row`` (panel row), sorted by it.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Summary-statistics rows (``variant_id``, ``effect_allele``, ``other_allele``, ``z``, ``beta``; ``row``
+        when already located by :func:`located`).
+    panel : GenotypePanel
+        Open LD panel.
+    phenotype : str, default ""
+        Phenotype name, for messages.
+    where : str, default ""
+        Prefix of the allele-mismatch warning (default ``phenotype``).
+
+    Returns
+    -------
+    DataFrame
+        The matched rows, effects on the panel's A1, with ``row``, sorted by panel row.
+    """
     v = panel.variants
     r = rows["row"] if "row" in rows.columns else locate_in_panel(
         rows, panel, phenotype or "summary statistics", repeated_ids="position")[0]
@@ -207,7 +291,20 @@ def _warn_allele_mismatch(dropped: pd.DataFrame, kept_rows: set, panel, where: s
 
 
 def region_matrix(panel, rows: np.ndarray) -> np.ndarray:
-    """LD (correlation) matrix of panel rows from hard calls (missing calls at the mean)."""
+    """LD (correlation) matrix of panel rows from hard calls (missing calls at the mean).
+
+    Parameters
+    ----------
+    panel : GenotypePanel
+        Open LD panel.
+    rows : int array [p]
+        Panel rows of the region's variants.
+
+    Returns
+    -------
+    array [p, p]
+        Pearson correlations; monomorphic variants have 0 off the diagonal.
+    """
     x, _, poly = standardise(panel.read(rows))
     r = x.T @ x / x.shape[0]
     np.fill_diagonal(r, 1.0)
@@ -219,7 +316,19 @@ def region_matrix(panel, rows: np.ndarray) -> np.ndarray:
 
 def region_n(t: pd.DataFrame, panel) -> int:
     """Sample size of a region: median ``n`` of its rows, else (no n: warned once per phenotype by
-    :func:`warn_panel_n`) the panel's sample count, the GWAS's own N when the panel is the GWAS genotypes."""
+    :func:`warn_panel_n`) the panel's sample count, the GWAS's own N when the panel is the GWAS genotypes.
+
+    Parameters
+    ----------
+    t : DataFrame
+        The region's rows (optional ``n``).
+    panel : GenotypePanel
+        Open LD panel.
+
+    Returns
+    -------
+    int
+    """
     if "n" in t.columns and t["n"].notna().any():
         return int(np.nanmedian(t["n"]))
     return int(panel.n_samples)
@@ -227,7 +336,19 @@ def region_n(t: pd.DataFrame, panel) -> int:
 
 def warn_panel_n(zs: dict[str, ZStats], panel) -> None:
     """Warn, naming the file, for each phenotype without a sample size: SuSiE-RSS then takes the LD panel's
-    sample count as n (:func:`region_n`), right only when the panel is the GWAS sample itself."""
+    sample count as n (:func:`region_n`), right only when the panel is the GWAS sample itself.
+
+    Parameters
+    ----------
+    zs : dict of str to ZStats
+        Phenotypes fine-mapped.
+    panel : GenotypePanel
+        Open LD panel.
+
+    Returns
+    -------
+    None
+    """
     for z in zs.values():
         if not has_n(z):
             log.warning("%s: no n; SuSiE-RSS takes the LD panel's %d samples as n (the GWAS's N only when the panel is "
@@ -235,7 +356,29 @@ def warn_panel_n(zs: dict[str, ZStats], panel) -> None:
 
 
 def finemap_region(reg: Region, *, max_causal: int = 10, coverage: float = 0.95, min_abs_corr: float = 0.5):
-    """SuSiE-RSS and the kriging check of one region: ``(cs rows, pip rows, ld_check row)``."""
+    """SuSiE-RSS and the kriging check of one region: ``(cs rows, pip rows, ld_check row, fit)``.
+
+    Parameters
+    ----------
+    reg : Region
+        One locus x phenotype: aligned rows, LD matrix ``R`` and ``n``.
+    max_causal : int, default 10
+        ``L``: the most single effects.
+    coverage : float, default 0.95
+        Credible-set coverage.
+    min_abs_corr : float, default 0.5
+        Purity filter of the credible sets.
+
+    Returns
+    -------
+    tuple
+        ``credible_sets.tsv`` rows (list of dict), ``pip.tsv`` rows (DataFrame), the ``ld_check.tsv`` row (dict)
+        and the :class:`~edfgen.kernels.susie.SusieResult`.
+
+    References
+    ----------
+    Zou Y et al. (2022) PLoS Genet 18:e1010299. doi:10.1371/journal.pgen.1010299
+    """
     z = reg.table["z"].to_numpy(np.float64)
     fit = susie_rss(z, reg.R, reg.n, L=max_causal, coverage=coverage, min_abs_corr=min_abs_corr)
     kr = kriging_rss(z, reg.R, reg.n)
@@ -263,13 +406,44 @@ def finemap_region(reg: Region, *, max_causal: int = 10, coverage: float = 0.95,
 
 def located(z: ZStats, panel) -> ZStats:
     """``z`` with each row's LD-panel row (column ``row``, NaN where absent), found once per phenotype rather
-    than once per region (:func:`~edfgen.formats.genotypes.panel.locate_in_panel`)."""
+    than once per region (:func:`~edfgen.formats.genotypes.panel.locate_in_panel`).
+
+    Parameters
+    ----------
+    z : ZStats
+        One phenotype's summary statistics.
+    panel : GenotypePanel
+        Open LD panel.
+
+    Returns
+    -------
+    ZStats
+    """
     rows, _ = locate_in_panel(z.table, panel, z.phenotype, repeated_ids="position")
     return dataclasses.replace(z, table=z.table.assign(row=rows.to_numpy()))
 
 
 def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, *, only_leads: bool = True):
-    """Every (locus, phenotype) region of the phenotypes with a lead at the locus (``only_leads``) or all."""
+    """Every (locus, phenotype) region of the phenotypes with a lead at the locus (``only_leads``) or all.
+
+    Parameters
+    ----------
+    loci : DataFrame
+        From :func:`read_loci`.
+    zs : dict of str to ZStats
+        Phenotypes' summary statistics.
+    panel : GenotypePanel
+        Open LD panel.
+    window_kb : float
+        Region half-width, kb.
+    only_leads : bool, default True
+        Only the phenotypes with a lead at the locus.
+
+    Yields
+    ------
+    Region
+        Regions with at least 2 variants in the panel.
+    """
     for name, z in zs.items():
         z = located(z, panel)
         for locus, rows in locus_regions(loci, z, window_kb):
@@ -289,7 +463,45 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
                 case_counts: dict[str, tuple[float, float]] | None = None) -> FinemapRun:
     """``edfgen finemap``: credible_sets.tsv, pip.tsv, ld_check.tsv (module docstring). ``columns``,
     ``sample_sizes``, ``case_counts``: ``--columns``, ``--sample-size FILE=N``, ``--case-counts
-    FILE=CASES,CONTROLS`` (SuSiE-RSS's n for files without an n column; else the panel's sample count)."""
+    FILE=CASES,CONTROLS`` (SuSiE-RSS's n for files without an n column; else the panel's sample count).
+
+    Parameters
+    ----------
+    sumstats : list of str or Path
+        Summary statistics: files, folders or a glob (``--sumstats``).
+    loci : str or Path
+        ``loci.tsv`` of ``edfgen clump``.
+    out_dir : str or Path
+        Output folder.
+    genotypes : str, Path or GenotypeSource
+        LD panel (in-sample: the GWAS genotypes): a PLINK 1 prefix or the ``--bfile/--pfile/--bgen`` source.
+    max_causal : int, default 10
+        ``L``: the most single effects per locus.
+    coverage : float, default 0.95
+        Credible-set coverage.
+    min_abs_corr : float, default 0.5
+        Purity filter of the credible sets.
+    window_kb : float, default 500
+        Region around each lead, kb each side.
+    force : bool, default False
+        Replace an earlier run's outputs in ``out_dir``.
+    columns : dict of str to str, optional
+        ``--columns`` renames (:func:`edfgen.formats.sumstats.parse_column_option`).
+    sample_sizes : dict of str to float, optional
+        ``{resolved file: N}`` for files without an ``n`` column (``--sample-size``).
+    case_counts : dict of str to (float, float), optional
+        ``{resolved file: (cases, controls)}`` (``--case-counts``).
+
+    Returns
+    -------
+    FinemapRun
+        ``out_dir`` and the ``credible_sets.tsv``, ``pip.tsv`` and ``ld_check.tsv`` tables.
+
+    References
+    ----------
+    Wang G et al. (2020) J R Stat Soc B 82:1273. doi:10.1111/rssb.12388
+    Zou Y et al. (2022) PLoS Genet 18:e1010299. doi:10.1371/journal.pgen.1010299
+    """
     if genotypes is None:
         raise InputError("finemap: give the genotypes for the LD matrices (--bfile/--pfile/--bgen)")
     files = zstats_files(sumstats, columns=columns)
@@ -324,7 +536,17 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
 
 
 def run(o: FinemapOptions) -> FinemapRun:
-    """``edfgen finemap``: :func:`run_finemap` (inputs of a killed edfgen command refused: :func:`check_upstream`)."""
+    """``edfgen finemap``: :func:`run_finemap` (inputs of a killed edfgen command refused: :func:`check_upstream`).
+
+    Parameters
+    ----------
+    o : FinemapOptions
+        The command's options (command line or ``edfgen run``).
+
+    Returns
+    -------
+    FinemapRun
+    """
     check_upstream([*o.sumstats, *o.more_sumstats], option="--sumstats", allow_incomplete=o.allow_incomplete)
     check_upstream([o.loci], option="--loci", allow_incomplete=o.allow_incomplete)
     return run_finemap([*o.sumstats, *o.more_sumstats], loci=o.loci, out_dir=o.out,

@@ -22,21 +22,20 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from edfgen.commands.ldsc_inputs import (AUTOSOMES, AlignedZ, align_zscores, allele_classes,  # noqa: F401
+                                         autosomes_of, insample_ldscores)  # (re-exported)
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
 from edfgen.exceptions import InputError
-from edfgen.formats.genotypes.panel import genotype_label, genotype_parameters, open_panel, panel_fingerprint
-from edfgen.formats.genotypes.plink1 import BIM_COLUMNS, read_plink_text
-from edfgen.formats.ldscore import read_ldscores_chr, write_ldscores
+from edfgen.formats.genotypes.panel import genotype_parameters, panel_fingerprint
+from edfgen.formats.ldscore import read_ldscores_chr
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import chrom_key, parse_column_option
+from edfgen.formats.sumstats import parse_column_option
 from edfgen.formats.sumstats.zscores import ZStats, read_zstats, rows_by_id, zstats_files
 from edfgen.formats.tables import prepare_out_dir, write_table
-from edfgen.formats.sumstats.layout import genotype_chromosome_labels
 from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, LDRegressionError, ldsc_h2, ldsc_rg, to_liability
 from edfgen.kernels.ldsc_batch import gencov_rg_batch
-from edfgen.kernels.ldscore import chromosome_ld_scores
 from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
@@ -47,8 +46,6 @@ RG_COLUMNS = ["phenotype_1", "phenotype_2", "rg", "rg_se", "z", "p_value", "gcov
 #: the fewest variants a phenotype's LD score regression is run on: a jackknife over fewer gives SEs larger
 #: than any h² (ldsc itself warns below 200,000)
 MIN_VARIANTS = 200
-#: the chromosomes LD score regression uses, as ldsc's ``--ref-ld-chr`` reads them
-AUTOSOMES = tuple(str(c) for c in range(1, 23))
 
 @dataclass(frozen=True)
 class LdscOptions(GenotypeOptions):
@@ -105,77 +102,6 @@ class LdscRun:
     m: float
 
 
-# ---------------------------------------------------------------------------------------------- LD scores
-def _bim_cm(source) -> np.ndarray | None:
-    """The .bim centimorgans of a PLINK 1 panel (None for other formats)."""
-    prefix = source if isinstance(source, (str, Path)) else (source.bfile if getattr(source, "kind", "") == "bfile"
-                                                             else None)
-    if prefix is None:
-        return None
-    bim = read_plink_text(Path(f"{prefix}.bim"), BIM_COLUMNS, optional="cm")
-    return pd.to_numeric(bim["cm"], errors="coerce").to_numpy(np.float64)
-
-
-def insample_ldscores(source, out_dir: Path | None, *, ld_wind_cm: float | None = None,
-                      ld_wind_kb: float | None = None) -> tuple[pd.DataFrame, float]:
-    """LD scores of the autosomes 1-22 of a genotype panel (:func:`~edfgen.kernels.ldscore.chromosome_ld_scores`),
-    written to ``out_dir/<chr>.l2.ldscore.gz`` (+ ``.l2.M``, ``.l2.M_5_50``) when ``out_dir`` is given.
-
-    X, Y, MT and other contigs are left out (logged), as ldsc's ``--ref-ld-chr`` and :func:`read_ldscores_chr`
-    read only 1-22: males are hemizygous on X, whose expected chi² the autosomal model does not describe.
-    Returns ``(CHR, SNP, BP, L2 table, M_5_50 summed)``. Without a window: 1 cM when the .bim has
-    centimorgans, else 1000 kb.
-    """
-    if ld_wind_cm is not None and ld_wind_kb is not None:
-        raise InputError("give one of --ld-wind-cm and --ld-wind-kb")
-    cm = _bim_cm(source)
-    if ld_wind_kb is None and ld_wind_cm is None:
-        if cm is not None and np.nanmax(np.abs(cm)) > 0:
-            ld_wind_cm = 1.0
-        else:
-            ld_wind_kb = 1000.0
-        log.info("ldsc: LD score window %s", f"{ld_wind_cm} cM" if ld_wind_cm else f"{ld_wind_kb} kb")
-    if ld_wind_cm is not None and (cm is None or not np.nanmax(np.abs(cm)) > 0):
-        raise InputError("--ld-wind-cm needs a .bim (--bfile) with centimorgans; these genotypes have none: "
-                         "use --ld-wind-kb")
-    frames, m_tot = [], 0.0
-    with open_panel(source) as panel:
-        v = panel.variants
-        chrom = np.asarray(v.chromosome).astype(str)
-        pos = np.asarray(v.position, dtype=np.float64)
-        coord_all = pos if ld_wind_kb is not None else cm[panel._rows]
-        window = ld_wind_kb * 1000 if ld_wind_kb is not None else ld_wind_cm
-        chroms = autosomes_of(chrom, genotype_label(source))
-        for c in progress(sorted(chroms, key=lambda x: chrom_key(pd.Series([x])).iloc[0]), desc="LD scores",
-                          unit="chromosome"):
-            rows = np.flatnonzero(chrom == c)
-            rows = rows[np.argsort(coord_all[rows], kind="stable")]
-            res = chromosome_ld_scores(panel, rows, coord_all[rows], window)
-            df = pd.DataFrame({"CHR": c, "SNP": v.variant_id[res.rows], "BP": v.position[res.rows],
-                               "L2": np.round(res.l2, 3)})           # as written (3 decimals, ldsc's layout)
-            if out_dir is not None:
-                write_ldscores(out_dir / c, df["CHR"], df["SNP"], df["BP"], df["L2"], m=res.m, m_5_50=res.m_5_50)
-            frames.append(df)
-            m_tot += res.m_5_50
-    return pd.concat(frames, ignore_index=True), m_tot
-
-
-def autosomes_of(chrom: np.ndarray, label: str | None = None) -> list[str]:
-    """The labels in ``chrom`` (a panel's chromosome per variant) that name an autosome 1-22; the number of
-    variants on the others is logged, and a panel without autosomes is a one-line :class:`InputError`."""
-    labels = pd.unique(chrom)
-    auto = [c for c, plain in zip(labels, genotype_chromosome_labels(labels)) if plain in AUTOSOMES]
-    other = [c for c in labels if c not in auto]
-    if not auto:
-        raise InputError(f"ldsc: the genotypes {label or ''} have no variant on an autosome 1-22 (chromosomes "
-                         f"{', '.join(genotype_chromosome_labels(other))}); LD score regression uses the autosomes only")
-    if other:
-        n_other = int(np.isin(chrom, other).sum())
-        log.info("ldsc: in-sample LD scores of the autosomes 1-22 only, as ldsc's --ref-ld-chr: %d variant(s) on %s "
-                 "left out", n_other, ", ".join(other))
-    return auto
-
-
 # ---------------------------------------------------------------------------------------------- regressions
 def _merge(ld: pd.DataFrame, z: ZStats) -> pd.DataFrame:
     """``ld`` rows (in their order) with the phenotype's ``z``, ``n``, alleles, matched by variant id (or rsid:
@@ -195,7 +121,20 @@ def _merge(ld: pd.DataFrame, z: ZStats) -> pd.DataFrame:
 
 
 def parse_prevalence(text: str | None, names) -> dict[str, float]:
-    """``--prevalence``: one number for every phenotype, or ``NAME=K,NAME=K``."""
+    """``--prevalence``: one number for every phenotype, or ``NAME=K,NAME=K``.
+
+    Parameters
+    ----------
+    text : str or None
+        ``--prevalence``.
+    names : iterable of str
+        Phenotype names (a dict iterates its keys).
+
+    Returns
+    -------
+    dict of str to float
+        Phenotype -> population prevalence (empty without ``text``).
+    """
     if not text:
         return {}
     try:
@@ -211,13 +150,39 @@ def parse_prevalence(text: str | None, names) -> dict[str, float]:
 
 
 def h2_row(name: str, res: H2Result) -> dict:
+    """The ``h2.tsv`` row of a fitted phenotype.
+
+    Parameters
+    ----------
+    name : str
+        Phenotype name.
+    res : H2Result
+        Its fit.
+
+    Returns
+    -------
+    dict
+        The ``h2.tsv`` row (:data:`H2_COLUMNS`).
+    """
     return {"phenotype": name, "n": res.n, "mean_chi2": res.mean_chi2, "lambda_gc": res.lambda_gc, "h2": res.h2,
             "h2_se": res.h2_se, "intercept": res.intercept, "intercept_se": res.intercept_se, "ratio": res.ratio,
             "ratio_se": res.ratio_se}
 
 
 def na_h2_row(name: str, z: np.ndarray, n: np.ndarray) -> dict:
-    """The ``h2.tsv`` row of a phenotype whose regression cannot be fitted: n, mean chi² and lambda_gc, the rest NA."""
+    """The ``h2.tsv`` row of a phenotype whose regression cannot be fitted: n, mean chi² and lambda_gc, the rest NA.
+
+    Parameters
+    ----------
+    name : str
+        Phenotype name.
+    z, n : array [n_snp]
+        Its matched z-scores and sample sizes.
+
+    Returns
+    -------
+    dict
+    """
     chi2 = np.square(np.asarray(z, dtype=np.float64))
     if chi2.size == 0:                  # no variant matched: nothing to summarise
         return {"phenotype": name, **{c: float("nan") for c in H2_COLUMNS[1:]}}
@@ -231,7 +196,32 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
 
     A phenotype matching fewer than :data:`MIN_VARIANTS` LD-score variants, or whose regression cannot be fitted
     (:class:`~edfgen.kernels.ldsc.LDRegressionError`, e.g. every p-value 1), gets a row of NA (warned) and the
-    others are fitted; when no phenotype has enough variants, that is a one-line :class:`InputError`."""
+    others are fitted; when no phenotype has enough variants, that is a one-line :class:`InputError`.
+
+    Parameters
+    ----------
+    zs : dict of str to ZStats
+        Phenotype -> z-scores and N.
+    ld : DataFrame
+        LD scores (``SNP``, ``L2``, ``W``) in chromosome, position order.
+    m : float
+        ``M_5_50`` of the LD scores.
+    prevalence : dict of str to float, optional
+        Population prevalence of binary phenotypes (liability-scale h²).
+    two_step : float, default 30
+        chi² cut-off of the two-step estimator.
+    n_blocks : int, default 200
+        Jackknife blocks.
+
+    Returns
+    -------
+    DataFrame
+        ``h2.tsv`` (:data:`H2_COLUMNS`), one row per phenotype.
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) Nat Genet 47:291. doi:10.1038/ng.3211
+    """
     rows, too_few = [], []
     for name, z in zs.items():
         d = _merge(ld, z)
@@ -257,56 +247,6 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
                 res = to_liability(res, z.sample_prevalence, k)
         rows.append(h2_row(name, res))
     return pd.DataFrame(rows, columns=H2_COLUMNS)
-
-
-#: allele codes of ldsc's ``--rg`` rule (the complement of code ``c`` is ``3 - c``)
-_CODE = {"A": 0, "C": 1, "G": 2, "T": 3}
-
-
-def allele_classes(a1, a2) -> tuple[np.ndarray, np.ndarray]:
-    """ldsc's ``--rg`` allele rule, one variant of one phenotype at a time: ``(class, sign)``.
-
-    Two phenotypes' alleles of a variant agree (the same, swapped and/or on the other strand) exactly when
-    their classes are equal and >= 0; ``class`` is -1 unless the variant is a SNP that is not
-    strand-ambiguous. ``sign`` is +1 when the alleles are in the class's canonical order (or its
-    complement), -1 when swapped, so ``sign_1 sign_2`` is +1 for a pair in the same orientation and -1 for
-    a flipped one (the four relabellings form a group, and swapping is its sign)."""
-    a = pd.Series(np.asarray(a1, dtype=str)).map(_CODE).fillna(-1).to_numpy(np.int64)
-    b = pd.Series(np.asarray(a2, dtype=str)).map(_CODE).fillna(-1).to_numpy(np.int64)
-    valid = (a >= 0) & (b >= 0) & (a != b) & (3 - a != b)
-    same = np.minimum(4 * a + b, 4 * (3 - a) + (3 - b))
-    swap = np.minimum(4 * b + a, 4 * (3 - b) + (3 - a))
-    return np.where(valid, np.minimum(same, swap), -1), np.where(valid & (swap < same), -1.0, 1.0)
-
-
-@dataclass(frozen=True)
-class AlignedZ:
-    """Every phenotype's z-scores on the LD-score variants (one row a phenotype, columns in ``ld`` order):
-    ``z`` turned to each variant's canonical allele order (:func:`allele_classes`; NaN where the phenotype
-    lacks the variant), ``n``, and ``cls`` the allele class (-1: absent or not a strand-unambiguous SNP)."""
-
-    names: list[str]
-    z: np.ndarray
-    n: np.ndarray
-    cls: np.ndarray
-
-
-def align_zscores(zs: dict[str, ZStats], ld: pd.DataFrame) -> AlignedZ:
-    """:class:`AlignedZ` of ``zs`` on the variants of ``ld`` (matched by variant id; ``ld.SNP`` unique)."""
-    index = pd.Index(ld["SNP"])
-    if not index.is_unique:
-        raise InputError("ldsc: the LD scores name a variant id twice (drop duplicated SNPs first)")
-    shape = (len(zs), len(index))
-    z_all, n_all, cls_all = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, -1, dtype=np.int8)
-    for j, z in enumerate(zs.values()):
-        t, _ = rows_by_id(z, index)
-        pos = t["pos"].to_numpy()
-        ok = pos >= 0
-        cls, sign = allele_classes(t["effect_allele"].to_numpy()[ok], t["other_allele"].to_numpy()[ok])
-        z_all[j, pos[ok]] = sign * t["z"].to_numpy(np.float64)[ok]
-        n_all[j, pos[ok]] = t["n"].to_numpy(np.float64)[ok]
-        cls_all[j, pos[ok]] = cls
-    return AlignedZ(list(zs), z_all, n_all, cls_all)
 
 
 #: array elements (pairs x variants) of one batch of :func:`~edfgen.kernels.ldsc_batch.gencov_rg_batch`
@@ -414,7 +354,32 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
 
     ``two_step=None`` (one-step fits) is what ``ldsc --rg`` does by default: its two-step default is set only
     when ``--intercept-h2`` is None, which ``--rg`` has already turned into a list of Nones. With a
-    ``two_step`` cut-off each pair is fitted by :func:`~edfgen.kernels.ldsc.ldsc_rg`."""
+    ``two_step`` cut-off each pair is fitted by :func:`~edfgen.kernels.ldsc.ldsc_rg`.
+
+    Parameters
+    ----------
+    zs : dict of str to ZStats
+        Phenotype -> z-scores and N.
+    ld : DataFrame
+        LD scores (``SNP``, ``L2``, ``W``) in chromosome, position order.
+    m : float
+        ``M_5_50`` of the LD scores.
+    two_step : float, optional
+        chi² cut-off of two-step fits (None: one-step, ldsc ``--rg``'s default).
+    n_blocks : int, default 200
+        Jackknife blocks.
+    groups : dict of str to int, optional
+        Phenotype -> input group; only pairs across groups (:func:`input_groups`).
+
+    Returns
+    -------
+    DataFrame
+        ``rg.tsv`` (:data:`RG_COLUMNS`).
+
+    References
+    ----------
+    Bulik-Sullivan B et al. (2015) Nat Genet 47:1236. doi:10.1038/ng.3406
+    """
     names = list(zs)
     pairs = [(i, j) for i, j in combinations(range(len(names)), 2)
              if groups is None or groups.get(names[i]) != groups.get(names[j])]
@@ -447,7 +412,20 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
 
 
 def input_groups(sumstats, zs: dict[str, ZStats]) -> dict[str, int]:
-    """Phenotype -> index of the ``sumstats`` input (file or folder) its first file came from."""
+    """Phenotype -> index of the ``sumstats`` input (file or folder) its first file came from.
+
+    Parameters
+    ----------
+    sumstats : str, Path or list of them
+        The ``--sumstats`` inputs.
+    zs : dict of str to ZStats
+        Phenotypes read from them.
+
+    Returns
+    -------
+    dict of str to int
+        -1 for a phenotype under none of the inputs.
+    """
     roots = [Path(str(p)).resolve() for p in ([sumstats] if isinstance(sumstats, (str, Path)) else sumstats)]
 
     def group(f: Path) -> int:
@@ -466,7 +444,48 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
 
     Summary statistics need z (``beta / standard_error``, or a z column alone: LDSC's munged ``SNP A1 A2 Z N``)
     and N per variant (``n``, ``n_cases + n_controls``, or ``sample_sizes``/``case_counts``: ``--sample-size
-    FILE=N``, ``--case-counts FILE=CASES,CONTROLS``); ``columns``: ``--columns``."""
+    FILE=N``, ``--case-counts FILE=CASES,CONTROLS``); ``columns``: ``--columns``.
+
+    Parameters
+    ----------
+    sumstats : str, Path or list of them
+        Summary statistics: files, folders or a glob (``--sumstats``).
+    out_dir : str or Path
+        Output folder (``h2.tsv``, ``rg.tsv``, ``ldscores/``).
+    genotypes : str, Path or GenotypeSource, optional
+        Panel for in-sample LD scores (autosomes 1-22); exclusive with ``ref_ld_chr``.
+    ref_ld_chr, w_ld_chr : str, optional
+        ldsc LD-score prefixes (``PREFIX{chr}.l2.ldscore.gz``); weights default to ``ref_ld_chr``.
+    ld_wind_cm, ld_wind_kb : float, optional
+        In-sample window radius (default 1 cM when the .bim has cM, else 1000 kb).
+    rg : bool, default False
+        Also the genetic correlation of every pair (``rg.tsv``).
+    rg_across : bool, default False
+        Only pairs from different ``sumstats`` inputs.
+    prevalence : str, optional
+        ``--prevalence``: one number or ``NAME=K,NAME=K`` (liability-scale h²).
+    two_step : float, default 30
+        chi² cut-off of the two-step h² estimator.
+    n_blocks : int, default 200
+        Jackknife blocks.
+    force : bool, default False
+        Replace an earlier run's outputs in ``out_dir``.
+    columns : dict of str to str, optional
+        ``--columns`` renames (:func:`edfgen.formats.sumstats.parse_column_option`).
+    sample_sizes : dict of str to float, optional
+        ``{resolved file: N}`` for files without an ``n`` column (``--sample-size``).
+    case_counts : dict of str to (float, float), optional
+        ``{resolved file: (cases, controls)}`` (``--case-counts``); such a trait is binary.
+
+    Returns
+    -------
+    LdscRun
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) Nat Genet 47:291. doi:10.1038/ng.3211
+    Bulik-Sullivan B et al. (2015) Nat Genet 47:1236. doi:10.1038/ng.3406
+    """
     if (genotypes is None) == (ref_ld_chr is None):
         raise InputError("ldsc: give either genotypes (--bfile/--pfile/--bgen) for in-sample LD scores or --ref-ld-chr")
     if w_ld_chr and not ref_ld_chr:
@@ -507,7 +526,17 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
 
 
 def run(o: LdscOptions) -> LdscRun:
-    """``edfgen ldsc``: :func:`run_ldsc` (inputs of a killed edfgen command refused: :func:`check_upstream`)."""
+    """``edfgen ldsc``: :func:`run_ldsc` (inputs of a killed edfgen command refused: :func:`check_upstream`).
+
+    Parameters
+    ----------
+    o : LdscOptions
+        The command's options.
+
+    Returns
+    -------
+    LdscRun
+    """
     check_upstream([*o.sumstats, *o.more_sumstats], option="--sumstats", allow_incomplete=o.allow_incomplete)
     return run_ldsc([*o.sumstats, *o.more_sumstats], out_dir=o.out, genotypes=genotype_source(o, required=False),
                     ref_ld_chr=o.ref_ld_chr, w_ld_chr=o.w_ld_chr, ld_wind_cm=o.ld_wind_cm, ld_wind_kb=o.ld_wind_kb,

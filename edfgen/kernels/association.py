@@ -77,7 +77,30 @@ def check_phenotypes(Y: np.ndarray, names: Sequence[str], *, source: str = "phen
     """Every phenotype column must vary and have ``min_values`` values: an all-missing or constant phenotype
     has nothing to test (it gave beta 0, SE 0 or a message naming a column number), and one with a handful of
     values beside well-filled ones was tested on a few degrees of freedom (run alone it was refused). Raises
-    :class:`InputError` naming it."""
+    :class:`InputError` naming it.
+
+    Parameters
+    ----------
+    Y : array [n, P]
+        Phenotype columns of the analysed samples (NaN = missing).
+    names : list of str [P]
+        Column names, for the message.
+    source : str, default "phenotypes"
+        Name of the input in the message.
+    n_samples_label : str, default "analysed samples"
+        What the rows are, in the message.
+    min_values : int, default 1
+        Fewest non-missing values a column needs.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    InputError
+        Naming the first column that is empty, too sparse or constant.
+    """
     Y = np.asarray(Y, dtype=float)
     for j, name in enumerate(names):
         y = Y[:, j]
@@ -143,7 +166,17 @@ class PreparedPhenotypes:
 
 def unit_columns(C: np.ndarray) -> np.ndarray:
     """``C`` with each column divided by its length (an all-zero column left zero), so rank decisions are
-    relative to each column's own size."""
+    relative to each column's own size.
+
+    Parameters
+    ----------
+    C : array [n, k]
+        Covariate matrix.
+
+    Returns
+    -------
+    array [n, k]
+    """
     norms = np.linalg.norm(C, axis=0)
     return C / np.where(norms > 0, norms, 1.0)
 
@@ -155,6 +188,20 @@ def collinear_covariates(C: np.ndarray, names: Sequence[str] | None = None, *, t
     residual on the earlier columns is at most ``tol`` x its own length (each column is scaled to unit length
     first, so a covariate with large values, a date in seconds, does not make the intercept or a 0/1 column
     look dependent). Used to name the culprits in "collinear covariates" errors.
+
+    Parameters
+    ----------
+    C : array [n, k]
+        Covariate matrix (intercept included when the model has one).
+    names : list of str [k], optional
+        Column names (default ``"column j"``).
+    tol : float, default 1e-9
+        Relative residual length at or below which a column counts as dependent.
+
+    Returns
+    -------
+    list of str or None
+        The dependent covariate's name then those of the earlier columns it combines; None when independent.
     """
     C = unit_columns(np.asarray(C, dtype=float))
     names = list(names) if names is not None else [f"column {j}" for j in range(C.shape[1])]
@@ -186,6 +233,12 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
     covariates : array [N, K], complete (include the intercept column yourself)
     names, covariate_names : list of str, optional
         Phenotype and covariate names for error messages.
+
+    Returns
+    -------
+    PreparedPhenotypes
+        Per missingness group: sample mask, phenotype columns, orthonormal covariate basis ``Q [n_g, K]``,
+        residualised phenotypes ``[n_g, P_g]`` and their residual sums of squares ``[P_g]``.
 
     Raises
     ------
@@ -447,12 +500,40 @@ EXACT_FIT_RSS = 1e-10
 def exact_fit(rss: np.ndarray, yy: np.ndarray) -> np.ndarray:
     """Where the variant fits the phenotype exactly or nearly (``rss <= EXACT_FIT_RSS x yy``, ``t`` above
     ~``1e5 sqrt(df)``): ``rss = yy - beta gy`` has then lost its digits to cancellation, so the SE would be
-    rounding noise (SE 0, p 0 for a perfect fit). Such rows are NA, not counted as hits."""
+    rounding noise (SE 0, p 0 for a perfect fit). Such rows are NA, not counted as hits.
+
+    Parameters
+    ----------
+    rss : array
+        Residual sum of squares with the variant (``yy - beta gy``).
+    yy : array
+        Residual sum of squares of the null model, broadcastable against ``rss``.
+
+    Returns
+    -------
+    bool array
+        True where the fit is exact to rounding.
+    """
     return rss <= EXACT_FIT_RSS * yy
 
 
 def lambda_gc(p_values: np.ndarray) -> float:
-    """Genomic inflation: median chi-square(1) of the p-values / 0.4549 (NaN-safe)."""
+    """Genomic inflation: median chi-square(1) of the p-values / 0.4549 (NaN-safe).
+
+    Parameters
+    ----------
+    p_values : array
+        p-values (non-finite ones ignored).
+
+    Returns
+    -------
+    float
+        ``λ_GC``; NaN when no p-value is finite.
+
+    References
+    ----------
+    Devlin B, Roeder K (1999) Biometrics 55:997. doi:10.1111/j.0006-341X.1999.00997.x
+    """
     p = np.asarray(p_values, dtype=float)
     p = p[np.isfinite(p)]
     if p.size == 0:

@@ -176,17 +176,21 @@ def clump_arrays(p: np.ndarray, chrom: np.ndarray, pos: np.ndarray, genotypes: G
     p : float ``[V]``
         p-values of the variants found in both the summary statistics and the LD panel,
         **in LD-panel (.bim) order** (finite, in [0, 1]).
-    chrom : str ``[V]``, pos : int ``[V]``
-        Chromosome and position of each variant (positions ascending within a chromosome).
-    genotypes
+    chrom, pos : str array [V], int array [V]
+        Chromosome and position (bp) of each variant (positions ascending within a chromosome).
+    genotypes : callable
         ``genotypes(idx [k]) -> int8 [n, k]``: allele counts of variants ``idx`` (positions in
         these arrays), negative = missing.
-    settings
-        :class:`ClumpSettings`.
+    settings : ClumpSettings, optional
+        p-value thresholds, r² threshold, window (kb) and r² method (default: p1 5e-8, r² 0.01, 1000 kb).
 
     Returns
     -------
     ClumpKernelResult
+
+    References
+    ----------
+    Chang CC et al. (2015) GigaScience 4:7. doi:10.1186/s13742-015-0047-8 (PLINK 1.9 ``--clump``)
     """
     p = np.asarray(p, dtype=np.float64)
     chrom = np.asarray(chrom).astype(str)
@@ -211,12 +215,21 @@ def clump_lockstep(p: Sequence[np.ndarray], bim: Sequence[np.ndarray], panel: LD
 
     Parameters
     ----------
-    p, bim
+    p, bim : list of array [V]
         Per phenotype: p-values ``float [V]`` of its variants and their rows ``int [V]`` in the
         panel (ascending, the panel's order).
-    panel
-        The open LD panel; ``ld`` its :class:`~edfgen.kernels.ld.WindowLD` with ``settings``'
-        radius, r² threshold and method.
+    panel : LDPanel
+        The open LD panel.
+    settings : ClumpSettings
+        Thresholds, window and r² method, as for :func:`clump_arrays`.
+    ld : WindowLD
+        The panel's :class:`~edfgen.kernels.ld.WindowLD` with ``settings``' radius, r² threshold and
+        method (when not ``usable``, each phenotype is clumped on its own).
+
+    Returns
+    -------
+    list of ClumpKernelResult
+        One per phenotype, in the order of ``p``.
     """
     results: list[ClumpKernelResult | None] = [None] * len(p)
     if not ld.usable:          # a panel not sorted by chromosome and position: one variant at a time
@@ -260,6 +273,18 @@ def merge_loci(clumps: pd.DataFrame, panel: LDPanel | None, *,
     and method), whose windows of the index variants are reused. Each index variant's panel row is
     ``clumps["_bim"]`` when given (clumping matched it, by id, rsid or position and alleles), else
     looked up by ``variant_id``.
+
+    Parameters
+    ----------
+    clumps : DataFrame
+        Index variants of every phenotype: ``phenotype``, ``variant_id``, ``chromosome``,
+        ``base_pair_location``, ``p_value``; optional ``_bim`` (panel row) and ``rsid``.
+    panel : LDPanel or None
+        LD panel for the r² test; None merges by distance only.
+    settings : ClumpSettings, optional
+        ``kb`` radius, ``r2`` threshold and r² method (those of the clumping run).
+    ld : WindowLD, optional
+        The clumping run's LD windows, reused.
 
     Returns
     -------
@@ -340,6 +365,16 @@ def effective_number_of_tests(corr: np.ndarray) -> float:
     ``λ_i`` of the ``[P, P]`` correlation matrix. Equals P for uncorrelated phenotypes and 1 for
     identical ones.
 
+    Parameters
+    ----------
+    corr : array [P, P]
+        Correlation matrix of the phenotypes.
+
+    Returns
+    -------
+    float
+        ``M_eff``, between 1 and ``P``.
+
     References
     ----------
     Li J, Ji L (2005) Heredity 95:221, doi:10.1038/sj.hdy.6800717.
@@ -358,6 +393,26 @@ def study_wide_threshold(pheno: pd.DataFrame, phenotypes: Sequence[str] | None =
 
     ``phenotypes`` selects columns (default: all numeric columns except ids/covariates named
     ``IID``, ``FID``); pairwise-complete Pearson correlations.
+
+    Parameters
+    ----------
+    pheno : DataFrame
+        One row per sample, one column per phenotype.
+    phenotypes : list of str, optional
+        Columns to use (default: every numeric column but ``IID``/``FID``).
+    alpha : float, default 5e-8
+        Genome-wide threshold for one phenotype (``GENOME_WIDE``).
+    source : str, default "--pheno"
+        Name of the input in error messages.
+
+    Returns
+    -------
+    tuple of (float, float)
+        Study-wide threshold ``alpha / M_eff`` and ``M_eff``.
+
+    References
+    ----------
+    Li J, Ji L (2005) Heredity 95:221, doi:10.1038/sj.hdy.6800717.
     """
     if phenotypes:
         missing = [p for p in phenotypes if p not in pheno.columns]

@@ -63,12 +63,38 @@ class Jackknife:
 
 
 def block_separators(n: int, n_blocks: int) -> np.ndarray:
-    """ldsc's block boundaries: ``floor(linspace(0, n, n_blocks + 1))``."""
+    """ldsc's block boundaries: ``floor(linspace(0, n, n_blocks + 1))``.
+
+    Parameters
+    ----------
+    n : int
+        Number of variants.
+    n_blocks : int
+        Number of jackknife blocks.
+
+    Returns
+    -------
+    int64 array [n_blocks + 1]
+        Block boundaries (first 0, last ``n``).
+    """
     return np.floor(np.linspace(0, n, n_blocks + 1)).astype(np.int64)
 
 
 def jackknife_from_delete(est: np.ndarray, delete_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(cov, se)`` of the pseudovalues ``B est - (B - 1) delete_b`` (covariance / B)."""
+    """``(cov, se)`` of the pseudovalues ``B est - (B - 1) delete_b`` (covariance / B).
+
+    Parameters
+    ----------
+    est : array [p]
+        Full-data estimate.
+    delete_values : array [B, p]
+        Estimates leaving each of the ``B`` blocks out.
+
+    Returns
+    -------
+    tuple of (array [p, p], array [p])
+        Jackknife covariance and standard errors.
+    """
     b = delete_values.shape[0]
     pseudo = b * est[None, :] - (b - 1) * delete_values
     cov = np.atleast_2d(np.cov(pseudo.T, ddof=1) / b)
@@ -76,7 +102,26 @@ def jackknife_from_delete(est: np.ndarray, delete_values: np.ndarray) -> tuple[n
 
 
 def lstsq_jackknife(x: np.ndarray, y: np.ndarray, separators: np.ndarray) -> Jackknife:
-    """Block-jackknife of the least-squares fit ``y ~ x`` (already weighted) from per-block ``X'X``, ``X'y``."""
+    """Block-jackknife of the least-squares fit ``y ~ x`` (already weighted) from per-block ``X'X``, ``X'y``.
+
+    Parameters
+    ----------
+    x : array [n, p]
+        Weighted design.
+    y : array [n]
+        Weighted response.
+    separators : int array [B + 1]
+        Block boundaries (:func:`block_separators`).
+
+    Returns
+    -------
+    Jackknife
+
+    Raises
+    ------
+    LDRegressionError
+        When the normal equations (of all data or with a block left out) are singular.
+    """
     nb = len(separators) - 1
     p = x.shape[1]
     xtx = np.empty((nb, p, p))
@@ -106,7 +151,26 @@ def _weight(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def irwls(x: np.ndarray, y: np.ndarray, update, w: np.ndarray, separators: np.ndarray) -> Jackknife:
     """ldsc's IRWLS: two weight updates from weighted least squares, then the jackknife of the
-    fit with the final weights. ``update(coef) -> weights``; ``w`` initial weights (not square-rooted)."""
+    fit with the final weights. ``update(coef) -> weights``; ``w`` initial weights (not square-rooted).
+
+    Parameters
+    ----------
+    x : array [n, p]
+        Design (unweighted).
+    y : array [n]
+        Response (unweighted).
+    update : callable
+        ``update(coef) -> weights [n]``, the new regression weights from the current coefficients.
+    w : array [n]
+        Initial weights (not square-rooted).
+    separators : int array [B + 1]
+        Jackknife block boundaries.
+
+    Returns
+    -------
+    Jackknife
+        Of the fit with the final weights.
+    """
     sw = np.sqrt(w)
     for _ in range(2):
         coef = np.linalg.lstsq(_weight(x, sw), _weight(y[:, None], sw)[:, 0], rcond=None)[0]
@@ -123,7 +187,28 @@ def _unmask_separators(separators: np.ndarray, keep: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- weights
 def h2_weights(ld, w_ld, n, m: float, h2: float, intercept: float = 1.0) -> np.ndarray:
     """ldsc ``Hsq.weights``: ``1 / (2 (intercept + h² N l / M)²) / w_ld`` with ``h²`` clipped to [0, 1]
-    and LD scores floored at 1."""
+    and LD scores floored at 1.
+
+    Parameters
+    ----------
+    ld : array [n_snp]
+        Reference LD scores.
+    w_ld : array [n_snp]
+        Regression-weight LD scores.
+    n : float or array [n_snp]
+        Sample size.
+    m : float
+        Number of variants the LD scores were summed over.
+    h2 : float
+        Current heritability estimate.
+    intercept : float, default 1.0
+        Current intercept.
+
+    Returns
+    -------
+    array [n_snp]
+        Regression weights (inf where the intercept is 0).
+    """
     h2 = min(max(float(h2), 0.0), 1.0)
     ld, w_ld = np.fmax(ld, 1.0), np.fmax(w_ld, 1.0)
     with np.errstate(divide="ignore"):          # an intercept of 0 (every z 0): inf, refused by _weight
@@ -132,7 +217,30 @@ def h2_weights(ld, w_ld, n, m: float, h2: float, intercept: float = 1.0) -> np.n
 
 def gencov_weights(ld, w_ld, n1, n2, m: float, h1: float, h2: float, rho: float, intercept: float = 0.0,
                    intercept1: float = 1.0, intercept2: float = 1.0) -> np.ndarray:
-    """ldsc ``Gencov.weights``: ``1 / ((N1 h1 l / M + a1)(N2 h2 l / M + a2) + (sqrt(N1 N2) rho l / M + c)²) / w_ld``."""
+    """ldsc ``Gencov.weights``: ``1 / ((N1 h1 l / M + a1)(N2 h2 l / M + a2) + (sqrt(N1 N2) rho l / M + c)²) / w_ld``.
+
+    Parameters
+    ----------
+    ld, w_ld : array [n_snp]
+        Reference and regression-weight LD scores.
+    n1, n2 : float or array [n_snp]
+        Sample sizes of the two traits.
+    m : float
+        Number of variants the LD scores were summed over.
+    h1, h2 : float
+        Heritabilities of the two traits (clipped to [0, 1]).
+    rho : float
+        Current genetic covariance estimate (clipped to [-1, 1]).
+    intercept : float, default 0.0
+        Current cross-trait intercept ``c``.
+    intercept1, intercept2 : float, default 1.0
+        The two heritability regressions' intercepts ``a1``, ``a2``.
+
+    Returns
+    -------
+    array [n_snp]
+        Regression weights.
+    """
     h1, h2 = min(max(h1, 0.0), 1.0), min(max(h2, 0.0), 1.0)
     rho = min(max(rho, -1.0), 1.0)
     ld, w_ld = np.fmax(ld, 1.0), np.fmax(w_ld, 1.0)
@@ -171,12 +279,37 @@ def ld_regression(y, ld, w_ld, n, m: float, *, weights, null_intercept: float, i
 
     Parameters
     ----------
-    y : ``[n_snp]`` chi² (or z1 z2); ld, w_ld: reference and weight LD scores; n: per-variant N (or sqrt(N1 N2)).
-    m : number of variants the LD scores were summed over (``M_5_50``).
-    weights : callable ``(ld, w_ld, tot, intercept, rows) -> weights`` (``rows`` selects variants of a subset fit).
-    null_intercept : 1 for heritability, 0 for covariance (the start of the weights).
-    intercept : fixed intercept (None: estimated).
-    step1 : bool ``[n_snp]`` variants of the two-step estimator's first step (None: one step).
+    y : array [n_snp]
+        chi² (or ``z1 z2`` for a genetic covariance), in jackknife-block order (chromosome, position).
+    ld : array [n_snp]
+        Reference LD scores of the same variants.
+    w_ld : array [n_snp]
+        Regression-weight LD scores (LD to the regression variants only).
+    n : float or array [n_snp]
+        Per-variant sample size (``sqrt(N1 N2)`` for a covariance).
+    m : float
+        Number of variants the LD scores were summed over (``M_5_50``).
+    weights : callable
+        ``(ld, w_ld, tot, intercept, rows) -> weights`` (``rows`` selects the variants of a subset fit, or None).
+    null_intercept : float
+        1 for heritability, 0 for covariance (the start of the weights).
+    intercept : float, optional
+        Fixed intercept; None estimates it.
+    two_step : float, optional
+        Unused: the two-step split is given by ``step1``.
+    step1 : bool array [n_snp], optional
+        Variants of the two-step estimator's first step (None: one step).
+    n_blocks : int, default 200
+        Jackknife blocks (at most ``n_snp``).
+
+    Returns
+    -------
+    LDRegression
+        Slope as ``tot`` (``h²`` or ``rho_g``) with jackknife SE, intercept, leave-one-block-out values.
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) Nat Genet 47:291. doi:10.1038/ng.3211
     """
     y, ld, w_ld, n = (np.asarray(a, dtype=np.float64).ravel() for a in (y, ld, w_ld, n))
     n_snp = len(y)
@@ -244,19 +377,30 @@ def ldsc_h2(z, ld, w_ld, n, m: float, *, intercept: float | None = None, two_ste
 
     Parameters
     ----------
-    z : ``[n_snp]`` z-scores, in the order of the jackknife blocks (chromosome, position).
-    ld, w_ld : reference LD scores and regression-weight LD scores of the same variants.
-    n : per-variant sample size (scalar or ``[n_snp]``).
-    m : ``M`` (ldsc uses ``M_5_50``: variants with MAF > 5 % the LD scores summed over).
-    intercept : constrain the intercept (``--intercept-h2``); None estimates it.
-    two_step : chi² cut-off of the two-step estimator (ldsc default 30; None: one step). Ignored
-        with a fixed intercept.
+    z : array [n_snp]
+        z-scores, in the order of the jackknife blocks (chromosome, position).
+    ld, w_ld : array [n_snp]
+        Reference LD scores and regression-weight LD scores of the same variants.
+    n : float or array [n_snp]
+        Per-variant sample size.
+    m : float
+        ``M`` (ldsc uses ``M_5_50``: variants with MAF > 5 % the LD scores summed over).
+    intercept : float, optional
+        Constrain the intercept (``--intercept-h2``); None estimates it.
+    two_step : float or None, default 30
+        chi² cut-off of the two-step estimator (None: one step). Ignored with a fixed intercept.
+    n_blocks : int, default 200
+        Jackknife blocks.
 
     Returns
     -------
     H2Result
         ``ratio = (intercept - 1) / (mean chi² - 1)`` (NaN when mean chi² <= 1), ``lambda_gc =
         median chi² / 0.4549`` as ldsc prints them.
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) Nat Genet 47:291. doi:10.1038/ng.3211
     """
     z = np.asarray(z, dtype=np.float64).ravel()
     n = np.broadcast_to(np.asarray(n, dtype=np.float64), z.shape).copy()
@@ -276,7 +420,29 @@ def ldsc_h2(z, ld, w_ld, n, m: float, *, intercept: float | None = None, two_ste
 
 def liability_factor(sample_prevalence: float, population_prevalence: float) -> float:
     """Observed-to-liability scale factor for ``h²`` of a case-control trait (Lee 2011; ldsc ``h2_obs_to_liab``):
-    ``K² (1 - K)² / (P (1 - P) φ(Φ⁻¹(1 - K))²)``."""
+    ``K² (1 - K)² / (P (1 - P) φ(Φ⁻¹(1 - K))²)``.
+
+    Parameters
+    ----------
+    sample_prevalence : float
+        Fraction of cases in the GWAS sample ``P``, in (0, 1).
+    population_prevalence : float
+        Prevalence in the population ``K``, in (0, 1).
+
+    Returns
+    -------
+    float
+        Factor multiplying the observed-scale ``h²`` (and its SE).
+
+    Raises
+    ------
+    InputError
+        When a prevalence is outside (0, 1).
+
+    References
+    ----------
+    Lee SH et al. (2011) Am J Hum Genet 88:294. doi:10.1016/j.ajhg.2011.02.002
+    """
     p, k = float(sample_prevalence), float(population_prevalence)
     if not 0 < k < 1:
         raise InputError(f"--prevalence {k:g}: must be in (0, 1)")
@@ -287,7 +453,22 @@ def liability_factor(sample_prevalence: float, population_prevalence: float) -> 
 
 
 def to_liability(res: H2Result, sample_prevalence: float, population_prevalence: float) -> H2Result:
-    """``res`` with ``h2``/``h2_se`` on the liability scale."""
+    """``res`` with ``h2``/``h2_se`` on the liability scale.
+
+    Parameters
+    ----------
+    res : H2Result
+        Observed-scale fit of a case-control trait.
+    sample_prevalence : float
+        Fraction of cases in the GWAS sample.
+    population_prevalence : float
+        Prevalence in the population.
+
+    Returns
+    -------
+    H2Result
+        With ``liability=True``; intercept and ratio unchanged.
+    """
     f = liability_factor(sample_prevalence, population_prevalence)
     return H2Result(res.n, res.n_snps, res.mean_chi2, res.lambda_gc, res.h2 * f, res.h2_se * f, res.intercept,
                     res.intercept_se, res.ratio, res.ratio_se, res.regression, liability=True)
@@ -312,7 +493,32 @@ class RGResult:
 def ldsc_rg(z1, z2, ld, w_ld, n1, n2, m: float, *, two_step: float | None = TWO_STEP,
             n_blocks: int = N_BLOCKS) -> RGResult:
     """Genetic correlation by cross-trait LD score regression (ldsc ``--rg``), ``z1``/``z2`` aligned to the
-    same allele on the same variants (in jackknife-block order)."""
+    same allele on the same variants (in jackknife-block order).
+
+    Parameters
+    ----------
+    z1, z2 : array [n_snp]
+        z-scores of the two traits, same variants and effect alleles, in jackknife-block order.
+    ld, w_ld : array [n_snp]
+        Reference and regression-weight LD scores.
+    n1, n2 : float or array [n_snp]
+        Sample sizes of the two traits.
+    m : float
+        Number of variants the LD scores were summed over (``M_5_50``).
+    two_step : float or None, default 30
+        chi² cut-off of the two-step estimators (None: one step).
+    n_blocks : int, default 200
+        Jackknife blocks.
+
+    Returns
+    -------
+    RGResult
+        ``rg`` (NaN when an h² <= 0), SE, z, p, the genetic covariance fit and both h² fits.
+
+    References
+    ----------
+    Bulik-Sullivan B et al. (2015) Nat Genet 47:1236. doi:10.1038/ng.3406
+    """
     z1, z2 = (np.asarray(a, dtype=np.float64).ravel() for a in (z1, z2))
     n1 = np.broadcast_to(np.asarray(n1, dtype=np.float64), z1.shape).copy()
     n2 = np.broadcast_to(np.asarray(n2, dtype=np.float64), z1.shape).copy()

@@ -76,10 +76,15 @@ def gencov_rg_batch(z1: np.ndarray, z2: np.ndarray, ld: np.ndarray, w_ld: np.nda
     h1, h2, int1, int2 : ``[n_pairs]`` each trait's h² and intercept on these variants (:func:`ldsc_h2`
         one-step fits), the gencov weights' inputs.
     h1_delete, h2_delete : ``[n_pairs, n_blocks]`` their leave-one-block-out h² (the ratio jackknife).
+    n_blocks : int, default 200: jackknife blocks (at most ``n_snp``; the same as the h² fits').
 
     Returns
     -------
     RGBatch
+
+    References
+    ----------
+    Bulik-Sullivan B et al. (2015) Nat Genet 47:1236. doi:10.1038/ng.3406
     """
     z1, z2, n1, n2 = (np.asarray(a, dtype=np.float64) for a in (z1, z2, n1, n2))
     h1, h2, int1, int2 = (np.asarray(a, dtype=np.float64)[:, None] for a in (h1, h2, int1, int2))

@@ -44,7 +44,20 @@ class LDScores:
 
 
 def window_lefts(coords: np.ndarray, max_dist: float) -> np.ndarray:
-    """ldsc ``getBlockLefts``: for each variant the first variant within ``max_dist`` of it (coords sorted)."""
+    """ldsc ``getBlockLefts``: for each variant the first variant within ``max_dist`` of it (coords sorted).
+
+    Parameters
+    ----------
+    coords : array [k]
+        Positions (bp or cM), ascending.
+    max_dist : float
+        Window radius in the units of ``coords``.
+
+    Returns
+    -------
+    int64 array [k]
+        Index of the first variant within ``max_dist`` to the left of each variant.
+    """
     coords = np.asarray(coords, dtype=np.float64)
     return np.searchsorted(coords, coords - max_dist, side="left").astype(np.int64)
 
@@ -54,6 +67,16 @@ def standardise(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Returns ``(x float64 [n, k], maf [k], polymorphic bool [k])``: missing calls are set to the mean of
     the observed ones, then ``(g - mean) / sd`` with ``sd`` over all ``n`` (1 where it is 0).
+
+    Parameters
+    ----------
+    g : int8 array [n, k]
+        Allele counts (negative = missing call).
+
+    Returns
+    -------
+    tuple of (array [n, k], array [k], bool array [k])
+        Standardised genotypes, minor allele frequencies, polymorphic flags.
     """
     g = np.asarray(g)
     obs = g >= 0
@@ -78,9 +101,24 @@ def chromosome_ld_scores(panel, rows: np.ndarray, coords: np.ndarray, window: fl
     ----------
     panel : :class:`edfgen.kernels.ld.LDPanel`
         Read through ``panel.read(rows) -> int8 [n_samples, k]``.
-    rows : int array of panel rows; coords : their positions (bp or cM), ascending.
-    window : the window radius in the units of ``coords``.
-    chunk : variants per matrix product.
+    rows : int array [k]
+        Panel rows of one chromosome's variants.
+    coords : array [k]
+        Their positions (bp or cM), ascending.
+    window : float
+        The window radius in the units of ``coords`` (ldsc ``--ld-wind-kb``/``--ld-wind-cm``).
+    chunk : int, default 256
+        Variants per matrix product.
+
+    Returns
+    -------
+    LDScores
+        Of the polymorphic variants only: their ``rows``, LD scores ``l2`` (sum of the unbiased ``r²``
+        ``r² - (1 - r²)/(n - 2)`` over the window, the variant itself included) and ``maf``.
+
+    References
+    ----------
+    Bulik-Sullivan BK et al. (2015) Nat Genet 47:291. doi:10.1038/ng.3211
     """
     rows = np.asarray(rows, dtype=np.int64)
     coords = np.asarray(coords, dtype=np.float64)

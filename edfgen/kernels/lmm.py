@@ -62,6 +62,16 @@ def standardise(genotypes: np.ndarray) -> np.ndarray:
     """Columns mean-imputed, centred and scaled to unit variance; monomorphic columns become 0.
 
     ``genotypes`` ``[N, m]``, NaN = missing call.
+
+    Parameters
+    ----------
+    genotypes : array [N, m]
+        Effect-allele counts or dosages (NaN = missing call).
+
+    Returns
+    -------
+    array [N, m]
+        Standardised genotypes ``Z`` (float64).
     """
     G = np.asarray(genotypes, dtype=float)
     called = ~np.isnan(G)
@@ -74,7 +84,18 @@ def standardise(genotypes: np.ndarray) -> np.ndarray:
 def grm_numerator(genotypes: np.ndarray) -> tuple[np.ndarray, int]:
     """``(Z Z^T, number of polymorphic columns)`` of one block (``Z`` from :func:`standardise`); the GRM
     of a set of variants is the sum of its blocks' numerators divided by the sum of their counts
-    (Yang J et al. 2011 Am J Hum Genet 88:76, GCTA)."""
+    (Yang J et al. 2011 Am J Hum Genet 88:76, GCTA).
+
+    Parameters
+    ----------
+    genotypes : array [N, m]
+        One block of effect-allele counts or dosages (NaN = missing call).
+
+    Returns
+    -------
+    tuple of (array [N, N], int)
+        ``Z Z^T`` and the number of polymorphic variants it sums over.
+    """
     Z = standardise(genotypes)
     return Z @ Z.T, int((Z != 0).any(0).sum())
 
@@ -139,7 +160,29 @@ class NullFit:
 def fit_null(grm: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarray,
              delta: np.ndarray | None = None) -> NullFit:
     """Eigendecomposition of ``grm`` and REML ``δ`` of each phenotype column (complete data, ``[N, P]``), or the
-    given ``delta`` (:func:`null_from_eigen`)."""
+    given ``delta`` (:func:`null_from_eigen`).
+
+    Parameters
+    ----------
+    grm : array [N, N]
+        Genetic relationship matrix (e.g. LOCO) of the analysed samples.
+    phenotypes : array [N, P]
+        Phenotype columns, no missing values.
+    covariates : array [N, k]
+        Fixed-effect design ``C`` (intercept included as a column when wanted).
+    delta : array [P], optional
+        ``δ = σe²/σg²`` per phenotype; REML-estimated (:func:`reml_delta`) when omitted.
+
+    Returns
+    -------
+    NullFit
+        Eigenvectors, weights, rotated covariates and residuals, ``delta`` (and ``h2``) per phenotype.
+
+    References
+    ----------
+    Kang HM et al. (2008) Genetics 178:1709. doi:10.1534/genetics.107.080101 (EMMA)
+    Kang HM et al. (2010) Nat Genet 42:348. doi:10.1038/ng.548 (EMMAX)
+    """
     s, U = np.linalg.eigh(grm)
     return null_from_eigen(s, U, phenotypes, covariates, delta=delta)
 
@@ -147,7 +190,25 @@ def fit_null(grm: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarray,
 def null_from_eigen(s: np.ndarray, U: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarray,
                     delta: np.ndarray | None = None) -> NullFit:
     """:func:`fit_null` from the GRM's eigendecomposition ``(s, U)``; ``delta`` ``[P]`` fixes ``δ`` of each
-    phenotype instead of its REML estimate on this GRM (e.g. one genome-wide estimate for every LOCO GRM)."""
+    phenotype instead of its REML estimate on this GRM (e.g. one genome-wide estimate for every LOCO GRM).
+
+    Parameters
+    ----------
+    s : array [N]
+        Eigenvalues of the GRM (negative round-off clipped to 0).
+    U : array [N, N]
+        Its eigenvectors (columns).
+    phenotypes : array [N, P]
+        Phenotype columns, no missing values.
+    covariates : array [N, k]
+        Fixed-effect design ``C``.
+    delta : array [P], optional
+        Fixed ``δ`` per phenotype; REML-estimated on this GRM when omitted.
+
+    Returns
+    -------
+    NullFit
+    """
     s = np.maximum(s, 0.0)
     Ct = U.T @ covariates
     Yt = U.T @ phenotypes
@@ -178,7 +239,24 @@ def whitened_nulls(grm: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarr
                    delta: np.ndarray) -> list[WhitenedNull]:
     """:func:`null_from_eigen` with ``delta`` fixed, one Cholesky factorisation of ``grm + δ_p I`` per phenotype
     column instead of one eigendecomposition shared by all: cheaper for few phenotypes
-    (:func:`cholesky_is_cheaper`), the same GLS algebra (Kang et al. 2010)."""
+    (:func:`cholesky_is_cheaper`), the same GLS algebra (Kang et al. 2010).
+
+    Parameters
+    ----------
+    grm : array [N, N]
+        Genetic relationship matrix ``K``.
+    phenotypes : array [N, P]
+        Phenotype columns, no missing values.
+    covariates : array [N, k]
+        Fixed-effect design ``C``.
+    delta : array [P]
+        ``δ = σe²/σg²`` of each phenotype (e.g. the genome-wide REML estimate of :func:`fit_null`).
+
+    Returns
+    -------
+    list of WhitenedNull
+        One per phenotype column, in order.
+    """
     from scipy import linalg
 
     C = np.asarray(covariates, float)
@@ -200,7 +278,20 @@ def whitened_nulls(grm: np.ndarray, phenotypes: np.ndarray, covariates: np.ndarr
 
 def gls_whitened(genotypes: np.ndarray, nulls: list[WhitenedNull]) -> AssociationResult:
     """:func:`gls_association` on the null fits of :func:`whitened_nulls` (one per phenotype): each phenotype's
-    statistics from the block whitened by its ``L^{-1}`` (a triangular solve) and :func:`gls_rotated`."""
+    statistics from the block whitened by its ``L^{-1}`` (a triangular solve) and :func:`gls_rotated`.
+
+    Parameters
+    ----------
+    genotypes : array [N, m]
+        Effect-allele counts or dosages (NaN = missing call, mean-imputed).
+    nulls : list of WhitenedNull
+        From :func:`whitened_nulls`, one per phenotype.
+
+    Returns
+    -------
+    AssociationResult
+        ``[m, P]`` statistics as :func:`gls_association`, phenotypes in the order of ``nulls``.
+    """
     from scipy import linalg
 
     Gi, mean = _mean_imputed(genotypes)
@@ -215,7 +306,21 @@ def cholesky_is_cheaper(n: int, variants: int, phenotypes: int) -> bool:
     less by one Cholesky factor per phenotype (:func:`whitened_nulls`, :func:`gls_whitened`) than by one
     eigendecomposition shared by all: ``P (0.4 N³ + 0.6 N² m) < 4.5 N³ + N² m`` in the time of multiply-adds of a
     matrix product (:data:`CHOLESKY_COST_N3`, :data:`TRIANGULAR_SOLVE_COST`, :data:`EIGH_COST_N3`; the rotation
-    ``U^T G`` is ``N² m``). At N = 3,000 and m = 1,500: up to 7 phenotypes."""
+    ``U^T G`` is ``N² m``). At N = 3,000 and m = 1,500: up to 7 phenotypes.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples ``N``.
+    variants : int
+        Number of variants ``m`` to test.
+    phenotypes : int
+        Number of phenotypes ``P``.
+
+    Returns
+    -------
+    bool
+    """
     n3, n2m = float(n) ** 3, float(n) ** 2 * variants
     return phenotypes * (CHOLESKY_COST_N3 * n3 + TRIANGULAR_SOLVE_COST * n2m) < EIGH_COST_N3 * n3 + n2m
 
@@ -260,7 +365,26 @@ def _mean_imputed(genotypes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def gls_rotated(Gr: np.ndarray, mean: np.ndarray, null: NullFit) -> AssociationResult:
     """:func:`gls_association` of genotypes already rotated, ``Gr = U^T G`` (``G`` mean-imputed, ``[N, m]``;
-    ``mean`` its column means): several null fits on the same GRM (same ``U``) share one rotation."""
+    ``mean`` its column means): several null fits on the same GRM (same ``U``) share one rotation.
+
+    Parameters
+    ----------
+    Gr : array [N, m]
+        ``U^T G`` (or ``L^{-1} G`` for a whitened null), ``G`` mean-imputed.
+    mean : array [m]
+        Column means of ``G`` (effect-allele count), for the allele frequency.
+    null : NullFit
+        Null fit on the same rotation.
+
+    Returns
+    -------
+    AssociationResult
+        ``[m, P]`` ``beta``, ``standard_error``, ``p_value``, ``n``, ``effect_allele_frequency``.
+
+    References
+    ----------
+    Kang HM et al. (2010) Nat Genet 42:348. doi:10.1038/ng.548 (EMMAX)
+    """
     N, m = Gr.shape
     W = null.weights
     k = null.Ct.shape[1]

@@ -113,6 +113,16 @@ def neg_log10_text(p_text: pd.Series) -> pd.Series:
     ``"3E-400"`` gives 399.52 (``float("3E-400")`` is 0); text that is not a number, or a number outside
     (0, 1], gives NA (0 gives ``inf``). The mantissa and exponent are read apart, so
     ``-log10 p = -(log10 mantissa + exponent)``.
+
+    Parameters
+    ----------
+    p_text : pandas.Series of str
+        p-values as written in a file (e.g. ``"3E-400"``, ``"0.01"``).
+
+    Returns
+    -------
+    pandas.Series of float
+        ``-log10 p`` on the same index; NA where the text is not a p-value in [0, 1].
     """
     parts = p_text.astype(str).str.extract(_SCIENTIFIC)
     mantissa = pd.to_numeric(parts[0], errors="coerce")

@@ -70,7 +70,30 @@ def _loglik(v, betahat, shat2, prior):
 
 def optimize_prior_variance(betahat, shat2, prior, v_init: float, check_null_threshold: float = 0.0) -> float:
     """susieR ``optimize_prior_variance(optimize_V = "optim")``: maximise the single-effect likelihood over
-    ``log V`` in [-30, 15]; keep ``v_init`` if better; 0 when the null is at least as likely."""
+    ``log V`` in [-30, 15]; keep ``v_init`` if better; 0 when the null is at least as likely.
+
+    Parameters
+    ----------
+    betahat : array [p]
+        Per-variant least-squares effects of the single-effect regression (``X'r / d``).
+    shat2 : array [p]
+        Their sampling variances (``sigma2 / d``).
+    prior : array [p]
+        Prior inclusion probabilities (sum to 1).
+    v_init : float
+        Current prior variance, kept when at least as likely as the optimum found.
+    check_null_threshold : float, default 0.0
+        Log-likelihood margin by which ``V`` must beat ``V = 0``, else 0 is returned.
+
+    Returns
+    -------
+    float
+        Prior variance of the effect (0 when the null is as likely).
+
+    References
+    ----------
+    Wang G et al. (2020) J R Stat Soc B 82:1273. doi:10.1111/rssb.12388
+    """
     f = lambda lv: -_loglik(np.exp(lv), betahat, shat2, prior)          # noqa: E731
     lv = optimize.minimize_scalar(f, bounds=(-30.0, 15.0), method="bounded", options={"xatol": 1e-8}).x
     if v_init > 0 and f(lv) > f(np.log(v_init)):
@@ -82,7 +105,30 @@ def optimize_prior_variance(betahat, shat2, prior, v_init: float, check_null_thr
 
 
 def single_effect_regression(xtr, dxtx, v: float, sigma2: float, prior, *, estimate: bool = True):
-    """One single-effect regression on sufficient statistics: ``(alpha, mu, mu2, lbf, V, lbf_model)``."""
+    """One single-effect regression on sufficient statistics: ``(alpha, mu, mu2, lbf, V, lbf_model)``.
+
+    Parameters
+    ----------
+    xtr : array [p]
+        ``X'r``: genotypes times the residual of the other effects.
+    dxtx : array [p]
+        Diagonal of ``X'X``.
+    v : float
+        Prior variance of the effect (the start value when ``estimate``).
+    sigma2 : float
+        Residual variance.
+    prior : array [p]
+        Prior inclusion probabilities (sum to 1).
+    estimate : bool, default True
+        Re-estimate ``v`` with :func:`optimize_prior_variance`.
+
+    Returns
+    -------
+    tuple
+        ``alpha [p]`` (posterior inclusion probabilities), ``mu [p]`` and ``mu2 [p]`` (posterior first and second
+        moments of the effect given inclusion), ``lbf [p]`` (per-variant log BF), ``V`` (float, prior variance
+        used) and ``lbf_model`` (float, log BF of the single effect).
+    """
     betahat = xtr / dxtx
     shat2 = sigma2 / dxtx
     if estimate:
@@ -100,7 +146,43 @@ def single_effect_regression(xtr, dxtx, v: float, sigma2: float, prior, *, estim
 def susie_ss(xtx: np.ndarray, xty: np.ndarray, yty: float, n: int, *, L: int = 10, scaled_prior_variance: float = 0.2,
              sigma2: float | None = None, estimate_prior_variance: bool = True, max_iter: int = 100,
              tol: float = 1e-3, prior_weights: np.ndarray | None = None) -> SusieResult:
-    """IBSS on sufficient statistics (susieR ``susie_suff_stat`` with the residual variance fixed)."""
+    """IBSS on sufficient statistics (susieR ``susie_suff_stat`` with the residual variance fixed).
+
+    Parameters
+    ----------
+    xtx : array [p, p]
+        ``X'X`` of the (centred) genotypes.
+    xty : array [p]
+        ``X'y``.
+    yty : float
+        ``y'y``.
+    n : int
+        Sample size.
+    L : int, default 10
+        Most single effects (capped at ``p``).
+    scaled_prior_variance : float, default 0.2
+        Initial prior variance of each effect, as a fraction of ``var(y) = yty / (n - 1)``.
+    sigma2 : float, optional
+        Residual variance, fixed (default ``var(y)``).
+    estimate_prior_variance : bool, default True
+        Re-estimate each effect's prior variance at every iteration.
+    max_iter : int, default 100
+        Most IBSS sweeps.
+    tol : float, default 1e-3
+        Stop when the ELBO increases by less than this.
+    prior_weights : array [p], optional
+        Prior inclusion weights (normalised to sum 1; default uniform).
+
+    Returns
+    -------
+    SusieResult
+        The fit (``alpha``, ``mu``, ``mu2``, ``V``, ``lbf``, ``lbf_variable``, ``pip``, ``elbo``,
+        ``converged``); ``sets`` is empty (see :func:`credible_sets`).
+
+    References
+    ----------
+    Wang G et al. (2020) J R Stat Soc B 82:1273. doi:10.1111/rssb.12388
+    """
     p = len(xty)
     var_y = yty / (n - 1)
     sigma2 = var_y if sigma2 is None else sigma2
@@ -137,7 +219,24 @@ def susie_ss(xtx: np.ndarray, xty: np.ndarray, yty: float, n: int, *, L: int = 1
 def credible_sets(res: SusieResult, R: np.ndarray, *, coverage: float = 0.95, min_abs_corr: float = 0.5) -> list[CredibleSet]:
     """susieR ``susie_get_cs``: per effect with ``V > 1e-9`` the smallest set of variants whose alpha sums to
     >= ``coverage``; duplicates dropped; kept when the minimum |r| among its variants >= ``min_abs_corr``;
-    ordered by decreasing purity."""
+    ordered by decreasing purity.
+
+    Parameters
+    ----------
+    res : SusieResult
+        A fit from :func:`susie_ss` or :func:`susie_rss`.
+    R : array [p, p]
+        LD (correlation) matrix of the fitted variants, for purity.
+    coverage : float, default 0.95
+        Posterior mass each set must reach.
+    min_abs_corr : float, default 0.5
+        Least purity (minimum absolute pairwise correlation) a set needs to be kept.
+
+    Returns
+    -------
+    list of CredibleSet
+        Ordered by decreasing purity.
+    """
     out, seen = [], set()
     for l in range(res.alpha.shape[0]):
         if res.V[l] <= PRIOR_TOL:
@@ -157,7 +256,20 @@ def credible_sets(res: SusieResult, R: np.ndarray, *, coverage: float = 0.95, mi
 
 
 def adjust_z(z: np.ndarray, n: int) -> np.ndarray:
-    """``z sqrt((n - 1) / (z² + n - 2))`` (the PVE adjustment of ``susie_rss`` with ``n``)."""
+    """``z sqrt((n - 1) / (z² + n - 2))`` (the PVE adjustment of ``susie_rss`` with ``n``).
+
+    Parameters
+    ----------
+    z : array [p]
+        z-scores.
+    n : int
+        GWAS sample size.
+
+    Returns
+    -------
+    array [p]
+        Adjusted z-scores ``z̃``.
+    """
     return z * np.sqrt((n - 1) / (z * z + n - 2))
 
 
@@ -226,7 +338,30 @@ def _eigen(R, r_tol):
 
 def estimate_s_rss(z, R, n: int, r_tol: float = 1e-8, *, eigen=None) -> float:
     """susieR ``estimate_s_rss(method = "null-mle")``: ``s`` maximising the likelihood of ``z̃ ~ N(0, (1 - s) R + s I)``
-    (``eigen``: ``(values, vectors)`` of ``R`` when already computed)."""
+    (``eigen``: ``(values, vectors)`` of ``R`` when already computed).
+
+    Parameters
+    ----------
+    z : array [p]
+        z-scores.
+    R : array [p, p]
+        LD (correlation) matrix from the reference panel.
+    n : int
+        GWAS sample size.
+    r_tol : float, default 1e-8
+        Eigenvalues of ``R`` below this are set to 0.
+    eigen : tuple of (array [p], array [p, p]), optional
+        ``(values, vectors)`` of ``R`` already thresholded.
+
+    Returns
+    -------
+    float
+        ``s`` in [0, 1]: 0 when ``z`` is consistent with ``R``.
+
+    References
+    ----------
+    Zou Y et al. (2022) PLoS Genet 18:e1010299. doi:10.1371/journal.pgen.1010299
+    """
     zt = adjust_z(np.asarray(z, dtype=np.float64), n)
     d, u = eigen if eigen is not None else _eigen(np.asarray(R, dtype=np.float64), r_tol)
     ztv = u.T @ zt
@@ -249,7 +384,30 @@ def _mix_weights(loglik: np.ndarray, iters: int = 500) -> np.ndarray:
 
 
 def kriging_rss(z, R, n: int, *, s: float | None = None, r_tol: float = 1e-8) -> KrigingResult:
-    """susieR ``kriging_rss``: each z-score against its prediction from the others under the LD matrix."""
+    """susieR ``kriging_rss``: each z-score against its prediction from the others under the LD matrix.
+
+    Parameters
+    ----------
+    z : array [p]
+        z-scores.
+    R : array [p, p]
+        LD (correlation) matrix from the reference panel.
+    n : int
+        GWAS sample size.
+    s : float, optional
+        LD inconsistency; estimated by :func:`estimate_s_rss` when omitted.
+    r_tol : float, default 1e-8
+        Eigenvalues of ``R`` below this are set to 0.
+
+    Returns
+    -------
+    KrigingResult
+        ``s``, conditional means and variances, standardised differences, allele-flip ``log_lr``, ``flagged``.
+
+    References
+    ----------
+    Zou Y et al. (2022) PLoS Genet 18:e1010299. doi:10.1371/journal.pgen.1010299
+    """
     zt = adjust_z(np.asarray(z, dtype=np.float64), n)
     d, u = _eigen(np.asarray(R, dtype=np.float64), r_tol)
     s = estimate_s_rss(z, R, n, r_tol, eigen=(d, u)) if s is None else s

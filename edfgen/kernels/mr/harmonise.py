@@ -170,6 +170,20 @@ def one_row_per_variant(df: pd.DataFrame, reference: pd.DataFrame | None = None,
     id (either order, or their strand complements), else the id's first row (harmonisation then finds its alleles
     incompatible and drops it, as TwoSampleMR's first-row choice does); without it, the row with the smallest
     p-value (an exposure site's strongest allele; the first row without p-values).
+
+    Parameters
+    ----------
+    df : DataFrame
+        GWAS-SSF rows (``variant_id``, ``effect_allele``, ``other_allele``; optional ``p_value``).
+    reference : DataFrame, optional
+        The exposure's instruments (``variant_id``, ``effect_allele``, ``other_allele``) whose alleles pick the row.
+    source : str, default ""
+        Name of the input in the debug log.
+
+    Returns
+    -------
+    DataFrame
+        ``df``'s rows (same index, same order) less the repeats of a ``variant_id``; ``df`` itself when none.
     """
     dup = df["variant_id"].duplicated(keep=False).to_numpy()
     if not dup.any():
@@ -215,13 +229,19 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     maf_threshold : float
         Palindromes with a frequency in ``(maf_threshold, 1 - maf_threshold)`` (or missing) cannot
         be inferred (``infer`` drops them).
-    proxies
+    exposure_name, outcome_name : str, default "exposure", "outcome"
+        Names written to the ``exposure`` and ``outcome`` columns and used in error messages.
+    proxies : DataFrame, optional
         Optional outcome rows standing in for missing instruments (from :func:`find_proxies`),
         already recoded to the target's id and alleles, with ``proxy_variant`` and ``proxy_r2``.
 
     Returns
     -------
     DataFrame with :data:`HARMONISED_COLUMNS`, in the exposure's variant order.
+
+    References
+    ----------
+    Hemani G et al. (2018) eLife 7:e34408. doi:10.7554/eLife.34408 (TwoSampleMR ``harmonise_data``)
     """
     if palindromes not in ACTIONS:
         raise InputError(f"--palindromes {palindromes!r}: choose infer, forward or drop")
@@ -325,6 +345,10 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes:
         ``genotypes(rows [k]) -> int8 [n, k]``: allele counts of panel rows (negative = missing), e.g.
         :meth:`~edfgen.formats.genotypes.panel.GenotypePanel.read` of a panel opened with ``founders_only=False``
         (LD from every sample); the caller opens it once for many outcomes.
+    r2_min : float, default 0.8
+        Least r² of a proxy with the instrument (TwoSampleMR ``rsq``).
+    window_kb : float, default 500
+        Largest distance (kb) between instrument and proxy.
 
     Returns
     -------

@@ -51,9 +51,8 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from scipy import fft as sfft
-
 from edfgen.exceptions import InputError
+from edfgen.kernels.mr.points import r_density_mode, weighted_median_point
 
 __all__ = [
     "MRResult", "MRMethod", "METHODS", "DEFAULT_METHODS", "get_method", "run_method",
@@ -162,7 +161,17 @@ def _rng(rng) -> np.random.Generator:
 # --------------------------------------------------------------------------- Wald ratio / IVW
 
 def wald_ratio(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
-    """Wald ratio of a single variant: ``b_out / b_exp``, SE ``se_out / |b_exp|``, normal p."""
+    """Wald ratio of a single variant: ``b_out / b_exp``, SE ``se_out / |b_exp|``, normal p.
+
+    Parameters
+    ----------
+    b_exp, b_out, se_exp, se_out : array [1]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele) and their SEs.
+
+    Returns
+    -------
+    MRResult
+    """
     b = float(b_out[0] / b_exp[0])
     se = float(se_out[0] / abs(b_exp[0]))
     return MRResult(b, se, float(_p_norm(b / se)), 1)
@@ -186,6 +195,19 @@ def ivw(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
     ``b = sum(w x y) / sum(w x^2)``, ``w = se_out^-2``; ``se = se_fixed * max(1, sigma)`` where
     ``sigma^2 = Q / (k - 1)`` is the residual variance of the weighted regression; normal p-value;
     ``Q`` is Cochran's Q with ``k - 1`` df.
+
+    Parameters
+    ----------
+    b_exp, b_out, se_exp, se_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele) and their SEs.
+
+    Returns
+    -------
+    MRResult
+
+    References
+    ----------
+    Burgess S, Butterworth A, Thompson SG (2013) Genet Epidemiol 37:658. doi:10.1002/gepi.21758
     """
     b, se_fixed, sigma, Q, df = _ivw_core(b_exp, b_out, se_out)
     se = se_fixed * max(1.0, sigma)
@@ -195,7 +217,17 @@ def ivw(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
 def ivw_mre(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
     """Inverse variance weighted, multiplicative random effects without the floor (TwoSampleMR ``mr_ivw_mre``):
     ``se = se_fixed * sigma``, the weighted regression's own SE (smaller than the fixed-effect SE when the
-    variants are under-dispersed, sigma < 1); normal p-value."""
+    variants are under-dispersed, sigma < 1); normal p-value.
+
+    Parameters
+    ----------
+    b_exp, b_out, se_exp, se_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele) and their SEs.
+
+    Returns
+    -------
+    MRResult
+    """
     b, se_fixed, sigma, Q, df = _ivw_core(b_exp, b_out, se_out)
     se = se_fixed * sigma
     return MRResult(b, se, float(_p_norm(b / se)) if se > 0 else NAN, b_exp.size, Q=Q, Q_df=df,
@@ -203,7 +235,17 @@ def ivw_mre(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
 
 
 def ivw_fixed(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
-    """Inverse variance weighted estimate, fixed effects (TwoSampleMR ``mr_ivw_fe``): ``se = se_fixed``."""
+    """Inverse variance weighted estimate, fixed effects (TwoSampleMR ``mr_ivw_fe``): ``se = se_fixed``.
+
+    Parameters
+    ----------
+    b_exp, b_out, se_exp, se_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele) and their SEs.
+
+    Returns
+    -------
+    MRResult
+    """
     b, se_fixed, sigma, Q, df = _ivw_core(b_exp, b_out, se_out)
     return MRResult(b, se_fixed, float(_p_norm(b / se_fixed)), b_exp.size, Q=Q, Q_df=df,
                     Q_pval=float(_stats().chi2.sf(Q, df)))
@@ -218,6 +260,20 @@ def egger(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
     ``b_out = a + b * b_exp`` is fitted by weighted least squares (weights ``se_out^-2``). SEs are the
     WLS SEs divided by ``min(1, sigma)``; p-values from a t distribution with ``k - 2`` df. ``Q`` is
     Rücker's Q ``sigma^2 (k - 2)``.
+
+    Parameters
+    ----------
+    b_exp, b_out, se_exp, se_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele) and their SEs.
+
+    Returns
+    -------
+    MRResult
+        ``b_i``, ``se_i``, ``pval_i``: the intercept; ``Q``: Rücker's Q.
+
+    References
+    ----------
+    Bowden J, Davey Smith G, Burgess S (2015) Int J Epidemiol 44:512. doi:10.1093/ije/dyv080
     """
     k = b_exp.size
     s = np.where(b_exp < 0, -1.0, 1.0)
@@ -247,36 +303,6 @@ def egger(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
 
 # --------------------------------------------------------------------------- medians
 
-def weighted_median_point(b_iv: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """TwoSampleMR ``weighted_median`` (interpolated), vectorised over leading axes.
-
-    Parameters
-    ----------
-    b_iv : [..., k]
-        Wald ratios (each row one data set).
-    weights : [k] or [..., k]
-        Weights (any positive scale).
-
-    Returns
-    -------
-    [...] array of medians.
-    """
-    b_iv = np.asarray(b_iv, dtype=float)
-    weights = np.broadcast_to(np.asarray(weights, dtype=float), b_iv.shape)
-    order = np.argsort(b_iv, axis=-1, kind="stable")
-    bo = np.take_along_axis(b_iv, order, axis=-1)
-    wo = np.take_along_axis(weights, order, axis=-1)
-    ws = np.cumsum(wo, axis=-1) - 0.5 * wo
-    ws = ws / wo.sum(axis=-1, keepdims=True)
-    below = (ws < 0.5).sum(axis=-1) - 1  # last index with ws < 0.5 (ws is increasing)
-    below = np.clip(below, 0, b_iv.shape[-1] - 2)[..., None]
-    b0 = np.take_along_axis(bo, below, -1)[..., 0]
-    b1 = np.take_along_axis(bo, below + 1, -1)[..., 0]
-    w0 = np.take_along_axis(ws, below, -1)[..., 0]
-    w1 = np.take_along_axis(ws, below + 1, -1)[..., 0]
-    return b0 + (b1 - b0) * (0.5 - w0) / (w1 - w0)
-
-
 def _median_bootstrap(b_exp, b_out, se_exp, se_out, weights, nboot, rng) -> float:
     rng = _rng(rng)
     k = b_exp.size
@@ -292,6 +318,23 @@ def weighted_median(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None
     Weights are inverse second-order variances of the ratios,
     ``1 / (se_out^2 / b_exp^2 + b_out^2 se_exp^2 / b_exp^4)``; SE is the SD of ``nboot`` parametric
     bootstrap medians (all drawn as one ``[nboot, k]`` array); normal p-value.
+
+    Parameters
+    ----------
+    b_exp, b_out, se_exp, se_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele) and their SEs.
+    nboot : int, default 1000
+        Parametric bootstrap draws for the SE.
+    rng : numpy.random.Generator or int, optional
+        Random generator or seed of the bootstrap.
+
+    Returns
+    -------
+    MRResult
+
+    References
+    ----------
+    Bowden J et al. (2016) Genet Epidemiol 40:304. doi:10.1002/gepi.21965
     """
     b_iv = b_out / b_exp
     vbj = se_out ** 2 / b_exp ** 2 + b_out ** 2 * se_exp ** 2 / b_exp ** 4
@@ -301,7 +344,21 @@ def weighted_median(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None
 
 
 def simple_median(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None, **_) -> MRResult:
-    """Simple (unweighted, interpolated) median of the Wald ratios; bootstrap SE; normal p-value."""
+    """Simple (unweighted, interpolated) median of the Wald ratios; bootstrap SE; normal p-value.
+
+    Parameters
+    ----------
+    b_exp, b_out, se_exp, se_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele) and their SEs.
+    nboot : int, default 1000
+        Parametric bootstrap draws for the SE.
+    rng : numpy.random.Generator or int, optional
+        Random generator or seed of the bootstrap.
+
+    Returns
+    -------
+    MRResult
+    """
     k = b_exp.size
     w = np.full(k, 1.0 / k)
     b = float(weighted_median_point(b_out / b_exp, w))
@@ -318,86 +375,6 @@ def _r_sd(x):
 def _r_mad(x):
     med = np.median(x, axis=-1, keepdims=True)
     return 1.4826 * np.median(np.abs(x - med), axis=-1)
-
-
-def r_density_mode(x: np.ndarray, weights: np.ndarray, bw: np.ndarray, *, n: int = 512, cut: float = 3.0,
-                   fft_dtype=np.float64) -> np.ndarray:
-    """Location of the maximum of R's ``stats::density(x, weights=, bw=)`` (Gaussian kernel), batched.
-
-    Reproduces ``density.default``: linear binning (``BinDist``) of the weighted points on ``2n``
-    bins spanning ``[lo, up] = [min - (cut+4) bw, max + (cut+4) bw]`` with step ``(up - lo)/(n - 1)``,
-    circular FFT convolution with the Gaussian kernel evaluated on the binning step (R >= 4.4,
-    ``old.coords = FALSE``, which TwoSampleMR's asserted weighted mode 0.3791 needs), linear
-    interpolation (``approx``) onto the output grid ``seq(min - cut bw, max + cut bw, length = n)``,
-    and ``x[y == max(y)]`` (the first maximum).
-
-    Parameters
-    ----------
-    x : [B, k]
-        Points (one data set per row).
-    weights : [k], [B, k] or [W, B, k]
-        Weights summing to 1 per row; a leading ``W`` axis gives several weightings of the same
-        points and bandwidths (they share the kernel transform and the grids).
-    bw : [B]
-        Bandwidths.
-    fft_dtype
-        Precision of the FFT convolution. ``float64`` for point estimates; the bootstraps use
-        ``float32`` (several times faster; density error ~1e-7 relative, immaterial to a bootstrap MAD).
-
-    Returns
-    -------
-    [B] modes, or [W, B] when ``weights`` has a leading ``W`` axis.
-    """
-    x = np.atleast_2d(np.asarray(x, dtype=float))
-    B, k = x.shape
-    weights = np.asarray(weights, dtype=float)
-    multi = weights.ndim == 3
-    w = np.broadcast_to(weights, (weights.shape[0] if multi else 1, B, k))
-    bw = np.broadcast_to(np.asarray(bw, dtype=float), (B,))
-    xmin, xmax = x.min(axis=1), x.max(axis=1)
-    frm, to = xmin - cut * bw, xmax + cut * bw
-    lo, up = frm - 4 * bw, to + 4 * bw
-    # BinDist: 2n bins, xdelta = (up - lo) / (n - 1)
-    xdelta = (up - lo) / (n - 1)
-    xpos = (x - lo[:, None]) / xdelta[:, None]
-    ix = np.floor(xpos).astype(np.int64)
-    fx = xpos - ix
-    inside = (ix >= 0) & (ix <= 2 * n - 2)
-    flat_bins = (np.arange(B)[:, None] * (2 * n) + ix)[inside]
-    fi = fx[inside]
-    # Gaussian kernel on the ordinates j * xdelta (R >= 4.4 ``old.coords = FALSE``; PR#18337),
-    # j = 0..n and mirrored for the negative lags
-    if fft_dtype == np.float64:
-        u = np.arange(n + 1)[None, :] * (xdelta / bw)[:, None]
-        half = np.exp(-0.5 * u * u) / (bw[:, None] * np.sqrt(2 * np.pi))
-        kern_f = np.conj(sfft.rfft(np.concatenate([half, half[:, n - 1:0:-1]], axis=1), axis=1))
-    else:
-        # bootstrap path: the transform of the sampled Gaussian in closed form,
-        # exp(-2 pi^2 bw^2 f^2) / xdelta at f = m / (2n xdelta) (equal to the FFT of the samples to
-        # ~1e-16 relative whenever bw spans a few bins, which the cut = 3 grid guarantees in practice)
-        c = 2 * np.pi ** 2 * (bw / (2 * n * xdelta)) ** 2
-        m2 = (np.arange(n + 1, dtype=np.float64) ** 2)[None, :]
-        kern_f = (np.exp(-c[:, None] * m2) / xdelta[:, None]).astype(fft_dtype)
-    # approx(xords, dens, xout): both grids uniform, t = position of xout in density-grid steps
-    # (computed in the FFT precision: a floor off by one at an exact node gives the same value)
-    frm_t = ((frm - lo) / xdelta).astype(fft_dtype)
-    step_t = ((to - frm) / (n - 1) / xdelta).astype(fft_dtype)
-    t = frm_t[:, None] + np.arange(n, dtype=fft_dtype)[None, :] * step_t[:, None]
-    j = np.clip(t.astype(np.int64), 0, n - 2)  # t > 0: truncation is floor
-    f = t - j.astype(fft_dtype)
-    flat_grid = (np.arange(B)[:, None] * n + j).ravel()
-    xout_step = (to - frm) / (n - 1)
-    idx2 = np.concatenate([flat_bins, flat_bins + 1])
-    modes = np.empty((w.shape[0], B))
-    for q in range(w.shape[0]):  # a handful of weightings, each fully vectorised
-        wi = w[q][inside]
-        y = np.bincount(idx2, np.concatenate([wi * (1 - fi), wi * fi]), minlength=B * 2 * n).reshape(B, 2 * n)
-        conv = sfft.irfft(sfft.rfft(y.astype(fft_dtype), axis=1) * kern_f, n=2 * n, axis=1)
-        d = np.maximum(0.0, conv[:, :n]).ravel()
-        d0 = d[flat_grid].reshape(B, n)
-        yout = d0 + f * (d[flat_grid + 1].reshape(B, n) - d0)
-        modes[q] = frm + np.argmax(yout, axis=1) * xout_step
-    return modes if multi else modes[0]
 
 
 def _mode_points(b_iv, se_iv_sets, phi, fft_dtype=np.float64):
@@ -458,13 +435,48 @@ def simple_mode(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None, ph
     second-order ``se_ratio``); p-value from t with ``k - 1`` df. Simple and weighted modes are
     computed together from the same draws; a following :func:`weighted_mode` call on the same data
     and generator returns its half without drawing again (TwoSampleMR's ``mr_mode`` semantics).
+
+    Parameters
+    ----------
+    b_exp, b_out, se_exp, se_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele) and their SEs.
+    nboot : int, default 1000
+        Parametric bootstrap draws for the SE.
+    rng : numpy.random.Generator or int, optional
+        Random generator or seed of the bootstrap.
+    phi : float, default 1.0
+        Bandwidth multiplier of the kernel density (TwoSampleMR ``phi``).
+
+    Returns
+    -------
+    MRResult
+
+    References
+    ----------
+    Hartwig FP, Davey Smith G, Bowden J (2017) Int J Epidemiol 46:1985. doi:10.1093/ije/dyx102
     """
     return _modes(b_exp, b_out, se_exp, se_out, nboot=nboot, rng=rng, phi=phi)[0]
 
 
 def weighted_mode(b_exp, b_out, se_exp, se_out, *, nboot: int = 1000, rng=None, phi: float = 1.0, **_) -> MRResult:
     """Weighted mode-based estimate (TwoSampleMR ``mr_weighted_mode``): KDE weights ``se_ratio^-2``
-    (second-order SEs of the ratios); bootstrap as :func:`simple_mode`."""
+    (second-order SEs of the ratios); bootstrap as :func:`simple_mode`.
+
+    Parameters
+    ----------
+    b_exp, b_out, se_exp, se_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele) and their SEs.
+    nboot : int, default 1000
+        Parametric bootstrap draws for the SE.
+    rng : numpy.random.Generator or int, optional
+        Random generator or seed of the bootstrap.
+    phi : float, default 1.0
+        Bandwidth multiplier of the kernel density (TwoSampleMR ``phi``).
+
+    Returns
+    -------
+    MRResult
+    """
     return _modes(b_exp, b_out, se_exp, se_out, nboot=nboot, rng=rng, phi=phi)[1]
 
 
@@ -494,7 +506,17 @@ _ALIASES = {"wald": "Wald ratio", "wald_ratio": "Wald ratio", "egger": "MR Egger
 
 
 def get_method(name: str | MRMethod) -> MRMethod:
-    """Look a method up by its TwoSampleMR name or a short alias (``ivw``, ``egger``, ``ivw_fe``, ...)."""
+    """Look a method up by its TwoSampleMR name or a short alias (``ivw``, ``egger``, ``ivw_fe``, ...).
+
+    Parameters
+    ----------
+    name : str or MRMethod
+        TwoSampleMR name (``"MR Egger"``) or alias (``egger``, ``ivw``, ``ivw_fe``, ``wm``, ...); a method is returned as is.
+
+    Returns
+    -------
+    MRMethod
+    """
     if isinstance(name, MRMethod):
         return name
     key = _ALIASES.get(str(name).strip().lower().replace("-", "_").replace(" ", "_"), str(name).strip())
@@ -506,7 +528,25 @@ def get_method(name: str | MRMethod) -> MRMethod:
 
 def run_method(method: MRMethod | str, b_exp, b_out, se_exp, se_out, *, nboot: int = 1000,
                rng=None, phi: float = 1.0) -> MRResult | None:
-    """Run one method if it accepts ``k`` variants, else return ``None``."""
+    """Run one method if it accepts ``k`` variants, else return ``None``.
+
+    Parameters
+    ----------
+    method : MRMethod or str
+        Method or its name/alias (:func:`get_method`).
+    b_exp, b_out, se_exp, se_out : array-like [k]
+        Harmonised variant -> exposure and variant -> outcome effects and their SEs.
+    nboot : int, default 1000
+        Parametric bootstrap draws for the SE.
+    rng : numpy.random.Generator or int, optional
+        Random generator or seed of the bootstrap.
+    phi : float, default 1.0
+        Bandwidth multiplier of the kernel density (TwoSampleMR ``phi``).
+
+    Returns
+    -------
+    MRResult or None
+    """
     m = get_method(method)
     arrs = _arrays(b_exp, b_out, se_exp, se_out)
     if not m.accepts(arrs[0].size):
@@ -516,7 +556,18 @@ def run_method(method: MRMethod | str, b_exp, b_out, se_exp, se_out, *, nboot: i
 
 def primary_estimates(results: pd.DataFrame) -> pd.DataFrame:
     """One row per exposure/outcome of an ``mr_results`` table: IVW where there are >= 2 instruments,
-    else the Wald ratio (the estimate the report and the truth scoring quote for a pair)."""
+    else the Wald ratio (the estimate the report and the truth scoring quote for a pair).
+
+    Parameters
+    ----------
+    results : DataFrame
+        ``mr_results`` rows (``exposure``, ``outcome``, ``method``, ...).
+
+    Returns
+    -------
+    DataFrame
+        The IVW or Wald-ratio row of each exposure/outcome pair.
+    """
     ivw_name, wald_name = "Inverse variance weighted", "Wald ratio"
     res = results[results["method"].isin([ivw_name, wald_name])].copy()
     res["_rank"] = (res["method"] != ivw_name).astype(int)

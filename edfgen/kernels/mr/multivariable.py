@@ -44,7 +44,24 @@ class MVMRResult:
 
 
 def conditional_f(b_exp: np.ndarray, se_exp: np.ndarray) -> np.ndarray:
-    """Conditional F-statistic of each exposure (MVMR ``strength_mvmr`` with ``gencov = 0``)."""
+    """Conditional F-statistic of each exposure (MVMR ``strength_mvmr`` with ``gencov = 0``).
+
+    Parameters
+    ----------
+    b_exp : array [k, p]
+        Variant -> exposure effects, one column per exposure (p >= 2).
+    se_exp : array [k, p]
+        Their standard errors.
+
+    Returns
+    -------
+    array [p]
+        Conditional F-statistic of each exposure.
+
+    References
+    ----------
+    Sanderson E, Spiller W, Bowden J (2021) Stat Med 40:5434. doi:10.1002/sim.9133
+    """
     bx, sx = np.asarray(b_exp, float), np.asarray(se_exp, float)
     k, p = bx.shape
     out = np.empty(p)
@@ -57,7 +74,34 @@ def conditional_f(b_exp: np.ndarray, se_exp: np.ndarray) -> np.ndarray:
 
 
 def mvmr_ivw(b_exp, b_out, se_exp, se_out) -> MVMRResult:
-    """MVMR-IVW of ``b_out [k]`` on ``b_exp [k, p]`` with conditional F and Q_A (module docstring)."""
+    """MVMR-IVW of ``b_out [k]`` on ``b_exp [k, p]`` with conditional F and Q_A (module docstring).
+
+    Parameters
+    ----------
+    b_exp : array [k, p]
+        Variant -> exposure effects (harmonised), one column per exposure.
+    b_out : array [k]
+        Variant -> outcome effects.
+    se_exp : array [k, p]
+        Standard errors of ``b_exp``.
+    se_out : array [k]
+        Standard errors of ``b_out``.
+
+    Returns
+    -------
+    MVMRResult
+        Direct effects ``b``, ``se``, ``pval`` and conditional F per exposure, ``sigma``, Q_A with df and p.
+
+    Raises
+    ------
+    ValueError
+        With ``k <= p``.
+
+    References
+    ----------
+    Burgess S, Thompson SG (2015) Am J Epidemiol 181:251. doi:10.1093/aje/kwu283
+    Sanderson E, Spiller W, Bowden J (2021) Stat Med 40:5434. doi:10.1002/sim.9133
+    """
     bx, by = np.asarray(b_exp, float), np.asarray(b_out, float)
     sx, sy = np.asarray(se_exp, float), np.asarray(se_out, float)
     k, p = bx.shape

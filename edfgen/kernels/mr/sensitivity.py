@@ -34,7 +34,24 @@ NAN = float("nan")
 # --------------------------------------------------------------------------- heterogeneity / I²
 
 def i_squared(y: np.ndarray, s: np.ndarray) -> float:
-    """I² of estimates ``y`` with SEs ``s``: ``max(0, (Q - (k - 1)) / Q)`` (TwoSampleMR ``Isq``)."""
+    """I² of estimates ``y`` with SEs ``s``: ``max(0, (Q - (k - 1)) / Q)`` (TwoSampleMR ``Isq``).
+
+    Parameters
+    ----------
+    y : array [k]
+        Estimates.
+    s : array [k]
+        Their standard errors.
+
+    Returns
+    -------
+    float
+        I² in [0, 1] (NaN with fewer than 2 estimates).
+
+    References
+    ----------
+    Higgins JPT, Thompson SG (2002) Stat Med 21:1539. doi:10.1002/sim.1186
+    """
     y, s = np.asarray(y, float), np.asarray(s, float)
     k = y.size
     w = 1.0 / s ** 2
@@ -44,13 +61,43 @@ def i_squared(y: np.ndarray, s: np.ndarray) -> float:
 
 def i_squared_gx(b_exp: np.ndarray, se_exp: np.ndarray) -> float:
     """I²GX (Bowden 2016): I² of the variant-exposure effects oriented positive; near 1 = little
-    regression-dilution bias in MR-Egger (NOME holds)."""
+    regression-dilution bias in MR-Egger (NOME holds).
+
+    Parameters
+    ----------
+    b_exp : array [k]
+        Variant -> exposure effects.
+    se_exp : array [k]
+        Their standard errors.
+
+    Returns
+    -------
+    float
+        I²GX in [0, 1].
+
+    References
+    ----------
+    Bowden J et al. (2016) Int J Epidemiol 45:1961. doi:10.1093/ije/dyw220
+    """
     return i_squared(np.abs(b_exp), se_exp)
 
 
 def heterogeneity_i2(Q: float, df: float) -> float:
     """I² from a heterogeneity statistic: ``max(0, (Q - df) / Q)``; 0 when Q is 0 (no heterogeneity, as
-    :func:`i_squared`), NaN when Q is not finite or ``df`` < 1."""
+    :func:`i_squared`), NaN when Q is not finite or ``df`` < 1.
+
+    Parameters
+    ----------
+    Q : float
+        Heterogeneity statistic (Cochran's or Rücker's Q).
+    df : float
+        Its degrees of freedom.
+
+    Returns
+    -------
+    float
+        I² in [0, 1], or NaN.
+    """
     if not np.isfinite(Q) or Q < 0 or not df >= 1:
         return NAN
     if Q == 0:
@@ -65,6 +112,24 @@ def leave_one_out(b_exp, b_out, se_exp, se_out, method: MRMethod | str = "Invers
     """Re-run ``method`` leaving out each variant in turn (TwoSampleMR ``mr_leaveoneout``).
 
     Returns a list of ``k`` results (``None`` where the method does not accept ``k - 1`` variants).
+
+    Parameters
+    ----------
+    b_exp, b_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele).
+    se_exp, se_out : array [k]
+        Their standard errors.
+    method : MRMethod or str, default "Inverse variance weighted"
+        Method, by TwoSampleMR name or alias (see :func:`~edfgen.kernels.mr.methods.get_method`).
+    nboot : int, default 1000
+        Bootstrap draws of a bootstrap-SE method.
+    rng : numpy.random.Generator or int, optional
+        Random generator or seed of the bootstraps.
+
+    Returns
+    -------
+    list of MRResult or None
+        ``k`` results, result ``i`` without variant ``i``.
     """
     m = get_method(method)
     arrs = [np.asarray(x, float) for x in (b_exp, b_out, se_exp, se_out)]
@@ -98,7 +163,20 @@ def _loo_ivw_closed_form(bx, by, sx, sy, *, fixed: bool) -> list[MRResult]:
 
 
 def single_snp(b_exp, b_out, se_exp, se_out) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-variant Wald ratios (vectorised): ``(b, se, pval)`` arrays ``[k]``."""
+    """Per-variant Wald ratios (vectorised): ``(b, se, pval)`` arrays ``[k]``.
+
+    Parameters
+    ----------
+    b_exp, b_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele).
+    se_exp, se_out : array [k]
+        Their standard errors.
+
+    Returns
+    -------
+    tuple of (array [k], array [k], array [k])
+        Wald ratio ``b_out / b_exp``, its first-order SE ``se_out / |b_exp|`` and normal p-value.
+    """
     b_exp, b_out, se_out = (np.asarray(x, float) for x in (b_exp, b_out, se_out))
     b = b_out / b_exp
     se = se_out / np.abs(b_exp)
@@ -108,14 +186,42 @@ def single_snp(b_exp, b_out, se_exp, se_out) -> tuple[np.ndarray, np.ndarray, np
 # --------------------------------------------------------------------------- Steiger
 
 def r_from_bsen(b, se, n) -> np.ndarray:
-    """Signed r of a continuous trait from beta, SE and n (TwoSampleMR ``get_r_from_bsen``)."""
+    """Signed r of a continuous trait from beta, SE and n (TwoSampleMR ``get_r_from_bsen``).
+
+    Parameters
+    ----------
+    b : array [k]
+        Effects of the variants on the trait.
+    se : array [k]
+        Their standard errors.
+    n : float or array [k]
+        Sample size.
+
+    Returns
+    -------
+    array [k]
+        Signed correlation ``r = sign(b) sqrt(F / (n - 2 + F))``, ``F = (b / se)²``.
+    """
     F = (np.asarray(b, float) / np.asarray(se, float)) ** 2
     r2 = F / (np.asarray(n, float) - 2 + F)
     return np.sqrt(r2) * np.sign(b)
 
 
 def r_from_pn(p, n) -> np.ndarray:
-    """r of a continuous trait from p-value and n (TwoSampleMR ``get_r_from_pn``; F quantile inverse)."""
+    """r of a continuous trait from p-value and n (TwoSampleMR ``get_r_from_pn``; F quantile inverse).
+
+    Parameters
+    ----------
+    p : array [k]
+        Two-sided p-values.
+    n : float or array [k]
+        Sample size.
+
+    Returns
+    -------
+    array [k]
+        Unsigned correlation ``r``.
+    """
     p, n = np.broadcast_arrays(np.asarray(p, float), np.asarray(n, float))
     # F(1, n-1) quantile as a squared t(n-1) quantile: exact, and finite for tiny p where
     # scipy's f.isf overflows
@@ -149,6 +255,28 @@ def r_from_lor(lor, af, ncase, ncontrol, prevalence, *, model: str = "logit") ->
 
     ``r² = vg / (vg + ve)``, ``vg = lor² p(1-p)`` with ``p`` the population allele frequency
     reconstructed from the case/control frequency, ``ve = pi²/3`` (logit) or 1 (probit).
+
+    Parameters
+    ----------
+    lor : array [k]
+        Log odds ratios.
+    af : array [k]
+        Effect allele frequency in the case-control sample.
+    ncase, ncontrol : float or array [k]
+        Numbers of cases and controls.
+    prevalence : float or array [k]
+        Population prevalence of the disease.
+    model : {"logit", "probit"}, default "logit"
+        Residual liability variance ``pi²/3`` (logit) or 1 (probit).
+
+    Returns
+    -------
+    array [k]
+        Signed liability-scale correlation.
+
+    References
+    ----------
+    Lee SH et al. (2012) Genet Epidemiol 36:214. doi:10.1002/gepi.21614
     """
     lor, af = np.asarray(lor, float), np.asarray(af, float)
     ncase, ncontrol = np.asarray(ncase, float), np.asarray(ncontrol, float)
@@ -177,6 +305,23 @@ def steiger(r_exp, r_out, n_exp, n_out) -> SteigerResult:
     ``r_x = sqrt(sum r_exp²)``, ``r_y = sqrt(sum r_out²)``; ``z = (atanh r_x - atanh r_y) /
     sqrt(1/(n_x - 3) + 1/(n_y - 3))`` with mean sample sizes (psych ``r.test`` for independent
     correlations); two-sided normal p.
+
+    Parameters
+    ----------
+    r_exp : array [k]
+        Per-variant correlation with the exposure (e.g. :func:`r_from_bsen`).
+    r_out : array [k]
+        Per-variant correlation with the outcome.
+    n_exp, n_out : float or array [k]
+        Sample sizes of the exposure and outcome GWAS (their means are used).
+
+    Returns
+    -------
+    SteigerResult
+
+    References
+    ----------
+    Hemani G, Tilling K, Davey Smith G (2017) PLoS Genet 13:e1007081. doi:10.1371/journal.pgen.1007081
     """
     r_exp, r_out = np.abs(np.asarray(r_exp, float)), np.abs(np.asarray(r_out, float))
     ok = np.isfinite(r_exp) & np.isfinite(r_out)
@@ -189,7 +334,24 @@ def steiger(r_exp, r_out, n_exp, n_out) -> SteigerResult:
 def steiger_per_variant(r_exp, r_out, n_exp, n_out) -> tuple[np.ndarray, np.ndarray]:
     """Per-variant Steiger test (TwoSampleMR ``steiger_filtering``): ``|r_exp| > |r_out|`` and the
     two-sided p of ``z = (atanh|r_exp| - atanh|r_out|) / sqrt(1/(n_exp - 3) + 1/(n_out - 3))``
-    (psych ``r.test`` for two independent correlations); NaN where an input is missing."""
+    (psych ``r.test`` for two independent correlations); NaN where an input is missing.
+
+    Parameters
+    ----------
+    r_exp, r_out : array [k]
+        Per-variant correlations with the exposure and with the outcome.
+    n_exp, n_out : float or array [k]
+        Sample sizes of the exposure and outcome GWAS.
+
+    Returns
+    -------
+    tuple of (bool array [k], array [k])
+        Whether each variant explains more of the exposure than of the outcome, and the p-value.
+
+    References
+    ----------
+    Hemani G, Tilling K, Davey Smith G (2017) PLoS Genet 13:e1007081. doi:10.1371/journal.pgen.1007081
+    """
     rx, ry = np.abs(np.asarray(r_exp, float)), np.abs(np.asarray(r_out, float))
     nx, ny = np.asarray(n_exp, float), np.asarray(n_out, float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -263,6 +425,27 @@ def mr_presso(b_exp, b_out, se_exp, se_out, *, n_sim: int = 1000, signif: float 
     implementation follows the paper's formula, so global and outlier p-values of the R package can differ
     beyond Monte Carlo error where the ``x`` vary much. Orientation (the R code multiplies both betas by
     ``sign(x)``) changes neither the slopes nor the residuals.
+
+    Parameters
+    ----------
+    b_exp, b_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects (same effect allele).
+    se_exp, se_out : array [k]
+        Their standard errors.
+    n_sim : int, default 1000
+        Simulated data sets (MRPRESSO ``NbDistribution``).
+    signif : float, default 0.05
+        Significance threshold of the global and outlier tests (MRPRESSO ``SignifThreshold``).
+    rng : numpy.random.Generator or int, optional
+        Random generator or seed.
+
+    Returns
+    -------
+    PressoResult
+
+    References
+    ----------
+    Verbanck M et al. (2018) Nat Genet 50:693. doi:10.1038/s41588-018-0099-7
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     x, y, sx, sy = (np.asarray(v, float) for v in (b_exp, b_out, se_exp, se_out))
