@@ -8,6 +8,7 @@ Unexpected exceptions keep their traceback.
 from __future__ import annotations
 
 import errno
+import os
 
 
 class EdfgenError(Exception):
@@ -48,6 +49,35 @@ def environment_message(exc: OSError, path: object = None) -> str:
             errno.EROFS: "write to a writable folder", errno.EACCES: "write to a folder you may write to",
             errno.EPERM: "write to a folder you may write to"}.get(exc.errno, "")
     return f"{where}: cannot write ({what}){'; ' + hint + ' and run the command again' if hint else ''}"
+
+
+def was_read(exc: OSError) -> bool:
+    """Whether a permission error (``EACCES``, ``EPERM``) came from a read: the file it names exists and this
+    process may not read it (a write is refused on a folder or file that may not be written instead)."""
+    name = exc.filename
+    return (exc.errno in (errno.EACCES, errno.EPERM) and isinstance(name, (str, bytes, os.PathLike))
+            and os.path.lexists(name) and not os.access(name, os.R_OK))
+
+
+def environment_error(exc: OSError, path: object = None) -> EdfgenError:
+    """The one-line error for an :class:`OSError` of the environment (review s33a F4).
+
+    Parameters
+    ----------
+    exc
+        The error, with ``errno`` in :data:`ENVIRONMENT_ERRNOS`.
+    path
+        The path to name; ``exc.filename`` when ``None``.
+
+    Returns
+    -------
+    EdfgenError
+        :class:`InputError` ``"<path>: cannot be read (Permission denied)"`` when the failing call was a read
+        (:func:`was_read`), else :class:`OutputError` with :func:`environment_message`.
+    """
+    if was_read(exc):
+        return InputError(f"{path if path is not None else exc.filename}: cannot be read ({exc.strerror or exc})")
+    return OutputError(environment_message(exc, path))
 
 
 class ToolError(EdfgenError):

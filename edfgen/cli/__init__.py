@@ -24,7 +24,7 @@ import threading
 import click
 
 from edfgen import __version__
-from edfgen.exceptions import ENVIRONMENT_ERRNOS, EdfgenError, environment_message
+from edfgen.exceptions import ENVIRONMENT_ERRNOS, EdfgenError, environment_error
 
 #: command name -> "module:attribute" (modules under edfgen.cli)
 COMMANDS = {
@@ -128,8 +128,9 @@ class LazyGroup(click.Group):
         except OSError as exc:      # disk full, read-only, permission denied outside an atomic write
             if exc.errno not in ENVIRONMENT_ERRNOS:
                 raise
-            click.echo(f"edfgen {ctx.invoked_subcommand or 'edfgen'}: error: {environment_message(exc)}", err=True)
-            ctx.exit(1)
+            err = environment_error(exc)      # "cannot be read" (rc 2) or "cannot write" (rc 1): review s33a F4
+            click.echo(f"edfgen {ctx.invoked_subcommand or 'edfgen'}: error: {err}", err=True)
+            ctx.exit(err.exit_code)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

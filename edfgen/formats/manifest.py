@@ -32,8 +32,8 @@ file of a record) use these functions. Two neighbours keep their own narrower ru
 readers name their caches (BGEN metafile, tabix index, Hail import) by
 :func:`edfgen.formats.genotypes.base.stat_id` (path, size, modification time and a digest of the first and
 last MiB: a file replaced with its time restored is caught, a chmod or move does not throw a cache away), and an
-LD panel is recorded by
-:func:`edfgen.formats.genotypes.panel.panel_fingerprint` (small files as inputs, genotype bytes by size).
+LD panel is recorded by :func:`edfgen.formats.genotypes.panel.panel_fingerprint` (small files as inputs, genotype
+bytes by size).
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import platform
 import shutil
@@ -53,9 +52,11 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from edfgen import __version__
-from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, environment_message
+from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, environment_error
 from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
+from edfgen.formats.jsonsafe import finite_json   # re-exported: callers import it from here
 from edfgen.formats.lock import LOCK_NAME, folder_lock
+from edfgen.formats.removable import first_unremovable
 
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
@@ -187,26 +188,6 @@ def input_digest(path: str | os.PathLike, *, ctime: bool = True) -> str:
     return "stat:" + _fingerprint(p, files, content=False, ctime=ctime)
 
 
-def finite_json(value: Any) -> Any:
-    """``value`` as plain JSON: dict keys as strings, sequences and sets as lists, paths as strings, numpy scalars
-    as Python numbers, every non-finite float (NaN, inf) as ``None`` (strict JSON, RFC 8259, has no NaN: a bare
-    ``NaN`` makes a manifest unreadable for JavaScript, Go or ``jq --strict`` parsers), anything else as its
-    ``str``. Write the result with ``json.dump(..., allow_nan=False)``."""
-    if isinstance(value, dict):
-        return {str(k): finite_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [finite_json(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and callable(value.item):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (str, int, bool)) or value is None:
-        return value
-    return str(value)
-
-
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -272,12 +253,12 @@ class Manifest:
     def add_inputs(self, paths: Iterable[str | os.PathLike | None]) -> None:
         """Record the :func:`input_digest` of each existing input path (files and directories), by its
         absolute path (a FIFO or pipe as :data:`STREAM`)."""
-        for p in paths:
-            if p is None:
-                continue
-            p = Path(p)
+        for p in (Path(x) for x in paths if x is not None):
             if p.exists():
-                self.inputs[os.path.abspath(p)] = input_digest(p)
+                try:
+                    self.inputs[os.path.abspath(p)] = input_digest(p)
+                except OSError as exc:           # review s33a F1: one line, before any earlier output is removed
+                    raise InputError(f"{exc.filename or p}: cannot be read ({exc.strerror or exc})") from exc
 
     def to_dict(self) -> dict[str, Any]:
         return finite_json({
@@ -376,6 +357,9 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
     ------
     InputError
         The manifest belongs to another command than ``command``.
+    OutputError
+        One of the listed outputs may not be removed (:func:`~edfgen.formats.removable.first_unremovable`);
+        nothing was removed.
     """
     base = Path(base)
     mpath = base / name
@@ -385,11 +369,12 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
     if command and m.get("command") != command:
         raise InputError(f"{option} {base}: {mpath.name} belongs to '{m.get('command')}', not '{command}'; "
                          f"give this command a place of its own")
+    if (blocked := first_unremovable(listed_outputs(m, base))) is not None:   # review s33a F3: before any removal
+        raise OutputError(f"{option} {base}: cannot remove {blocked} (Permission denied); nothing was removed")
     removed = []
     root = base.resolve()
-    # marked in progress before anything is deleted: a removal that fails or is killed halfway leaves a manifest
-    # that says its outputs are incomplete, not a complete one listing deleted files (which a downstream command
-    # would read as a whole GWAS with phenotypes missing)
+    # marked in progress before anything is deleted: a removal killed halfway leaves a manifest that says its outputs
+    # are incomplete, not a complete one listing deleted files (read downstream as a whole GWAS missing phenotypes)
     mark_in_progress(mpath, m, removing=True)
     for p in listed_outputs(m, base):
         if p.is_dir() and not p.is_symlink():
@@ -465,12 +450,12 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
             if foreign:
                 raise InputError(f"{option} {out_dir}: {foreign.relative_to(out_dir)} exists and was not written by an "
                                  f"earlier '{command}' (not listed in its {name}); move it away or choose another {option}")
+        m = Manifest(command=command, parameters=dict(parameters or {}), seed=seed)
+        m.add_inputs(inputs)                     # read before anything is removed: an unreadable input keeps them
         if replace:
             remove_outputs(out_dir, command=command, name=name, option=option)
         else:
             (out_dir / name).unlink(missing_ok=True)
-        m = Manifest(command=command, parameters=dict(parameters or {}), seed=seed)
-        m.add_inputs(inputs)
         progress_m = Manifest(command=command, seed=seed, outputs=planned, extra={"in_progress": True})
         _write_json(out_dir / name, progress_m.to_dict())
         before = _snapshot(out_dir) if name == MANIFEST else {}
@@ -484,7 +469,7 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
     except BaseException as exc:
         environment = isinstance(exc, OutputError) or (isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS)
         if environment and replace:   # disk full, read-only...: drop this run's outputs, so a plain rerun works
-            with contextlib.suppress(OSError, InputError):
+            with contextlib.suppress(OSError, InputError, OutputError):
                 remove_outputs(out_dir, command=command, name=name, option=option)
         if not any((out_dir / x.rstrip("/")).exists() for x in planned):
             (out_dir / name).unlink(missing_ok=True)
@@ -492,7 +477,7 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         if created:
             _remove_if_empty(out_dir)
         if environment and not isinstance(exc, OutputError):
-            raise OutputError(environment_message(exc, exc.filename or out_dir)) from exc
+            raise environment_error(exc, exc.filename or out_dir) from exc
         raise
     with lock:
         m.write(out_dir, name=name, exclude=before)
@@ -512,10 +497,8 @@ def _not_listed(path: Path, listed: list[Path]) -> Path | None:
 
 
 def _remove_if_empty(d: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         d.rmdir()
-    except OSError:
-        pass
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -317,7 +317,11 @@ def meta_field(path: PathLike, key: str) -> str | None:
     meta = meta_path(path)
     if not meta.is_file():
         return None
-    m = re.search(rf"^{re.escape(key)}:\s*['\"]?([^'\"\s]+)", meta.read_text(errors="replace"), re.MULTILINE)
+    try:
+        text = meta.read_text(errors="replace")
+    except OSError as exc:                      # review s33a F4: one line, not a traceback or a "cannot write"
+        raise InputError(f"{meta}: cannot be read ({exc.strerror or exc})") from exc
+    m = re.search(rf"^{re.escape(key)}:\s*['\"]?([^'\"\s]+)", text, re.MULTILINE)
     return m.group(1) if m else None
 
 

@@ -1,0 +1,112 @@
+"""An ordinary user among others (review s33a): unreadable inputs, outputs that may not be removed, shared temp
+folders, umask. Tests run as root too, so a refused read or delete is faked where root would be let through."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from edfgen.exceptions import InputError, OutputError, environment_error
+from edfgen.formats import manifest as manifest_mod
+from edfgen.formats import removable
+from edfgen.formats.manifest import read_manifest, recording
+
+
+def _earlier_run(out: Path) -> None:
+    with recording(out, "edfgen demo-cmd", planned=["a.tsv", "plots/"]):
+        (out / "a.tsv").write_text("1")
+        (out / "plots").mkdir()
+        (out / "plots" / "p.npz").write_text("2")
+
+
+def _denied(path) -> PermissionError:
+    return PermissionError(errno.EACCES, "Permission denied", str(path))
+
+
+def test_recording__an_unreadable_input_is_one_line_and_keeps_the_earlier_outputs(tmp_path, monkeypatch):
+    """F1: --force removed the earlier outputs, then hashed the inputs: an unreadable .bim left an empty folder
+    and "cannot write". The inputs are now read first, and the error says the input cannot be read."""
+    out, bim = tmp_path / "clump", tmp_path / "g.bim"
+    bim.write_text("1 rs1 0 1 A G\n")
+    _earlier_run(out)
+
+    def sha256_file(path):
+        raise _denied(path)
+
+    monkeypatch.setattr(manifest_mod, "sha256_file", sha256_file)
+    with pytest.raises(InputError, match=r"g\.bim: cannot be read \(Permission denied\)$"):
+        with recording(out, "edfgen demo-cmd", inputs=[bim], planned=["a.tsv"]):
+            pass
+    assert (out / "a.tsv").exists() and (out / "plots" / "p.npz").exists()
+    assert read_manifest(out, complete=True) is not None
+
+
+@pytest.mark.parametrize("blocked", ["plots", "."])
+def test_remove_outputs__refuses_before_removing_anything_when_one_output_may_not_be_removed(tmp_path, monkeypatch,
+                                                                                            blocked):
+    """F3: a plots/ folder owned by another user made --force remove half of the earlier outputs and then fail
+    with "cannot write". Every listed output is now checked first: one line "cannot remove", nothing removed."""
+    out = tmp_path / "gwas"
+    _earlier_run(out)
+    stuck = (out / blocked).resolve()
+    real_access = os.access
+    monkeypatch.setattr(removable.os, "access", lambda p, mode: Path(p).resolve() != stuck and real_access(p, mode))
+    with pytest.raises(OutputError, match=r"cannot remove .*(p\.npz|a\.tsv) \(Permission denied\); nothing was"):
+        with recording(out, "edfgen demo-cmd", planned=["a.tsv", "plots/"]):
+            pass
+    assert (out / "a.tsv").exists() and (out / "plots" / "p.npz").exists()
+    assert read_manifest(out, complete=True) is not None
+    monkeypatch.undo()
+    with recording(out, "edfgen demo-cmd", planned=["a.tsv"]):     # removable again: replaced as before
+        (out / "a.tsv").write_text("3")
+    assert not (out / "plots").exists() and (out / "a.tsv").read_text() == "3"
+
+
+def test_first_unremovable__a_sticky_folder_protects_other_users_files(tmp_path, monkeypatch):
+    """F3: in a sticky shared folder (``/tmp``-like) only the owner of a file (or of the folder) may remove it."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "theirs.tsv").write_text("x")
+    shared.chmod(0o1777)
+    assert removable.first_unremovable([shared / "theirs.tsv"]) is None            # ours
+    someone_else = os.geteuid() + 4242
+    monkeypatch.setattr(removable.os, "geteuid", lambda: someone_else)
+    assert removable.first_unremovable([shared / "theirs.tsv"]) == shared / "theirs.tsv"
+    assert removable.first_unremovable([shared / "absent.tsv"]) is None
+
+
+def test_environment_error__a_refused_read_says_cannot_be_read(tmp_path, monkeypatch):
+    """F4: every EACCES/EPERM was reported as "cannot write ...; write to a folder you may write to", rc 1, even
+    for an input that could not be read. A read is now "cannot be read", an input error (rc 2)."""
+    f = tmp_path / "edf_003.tsv.gz-meta.yaml"
+    f.write_text("genome_assembly: GRCh38\n")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: not (mode & os.R_OK and Path(p) == f) and real_access(p, mode))
+    err = environment_error(_denied(f))
+    assert isinstance(err, InputError) and err.exit_code == 2
+    assert str(err) == f"{f}: cannot be read (Permission denied)"
+    out_err = environment_error(_denied(tmp_path / "new.tsv"))                     # a file that is not there: a write
+    assert isinstance(out_err, OutputError) and "cannot write (Permission denied)" in str(out_err)
+
+
+def test_meta_field__an_unreadable_meta_yaml_is_one_input_error(tmp_path, monkeypatch):
+    """F4: the -meta.yaml beside a sumstats file was read unguarded (mr, clump and finemap said "cannot write")."""
+    from edfgen.formats.sumstats.read import meta_field
+
+    ss = tmp_path / "edf_003.tsv.gz"
+    meta = tmp_path / "edf_003.tsv.gz-meta.yaml"
+    meta.write_text("genome_assembly: GRCh38\n")
+    assert meta_field(ss, "genome_assembly") == "GRCh38"
+    real_read_text = Path.read_text
+
+    def read_text(self, *a, **k):
+        if self == meta:
+            raise _denied(self)
+        return real_read_text(self, *a, **k)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    with pytest.raises(InputError, match=r"edf_003\.tsv\.gz-meta\.yaml: cannot be read \(Permission denied\)$"):
+        meta_field(ss, "genome_assembly")
