@@ -158,6 +158,22 @@ def test_checkpoint__roundtrip_bit_exact(tmp_path):
     assert load_checkpoint(tmp_path / "ck").sha256 == load_checkpoint(tmp_path / "ck.safetensors").sha256
 
 
+def test_checkpoint__files_follow_the_umask(tmp_path):
+    """Review s33a F6: checkpoint and training state were chmod-ed 0644 whatever the umask (weights trained on
+    restricted ECGs world-readable under umask 077); they now follow it like every other output."""
+    from edfgen.model.train_state import save_train_state
+
+    m = ECGEncoder(MICRO)
+    old = os.umask(0o077)
+    try:
+        save_checkpoint(m, MICRO, Preprocessing(), tmp_path / "ck")
+        save_train_state(tmp_path, m, torch.optim.AdamW(m.parameters()), 0, {})
+    finally:
+        os.umask(old)
+    modes = {f.name: f.stat().st_mode & 0o777 for f in tmp_path.iterdir()}
+    assert modes == {"ck.json": 0o600, "ck.safetensors": 0o600, "train_state.safetensors": 0o600}, modes
+
+
 def _rewrite_weights(path_json, mutate):
     from safetensors.torch import load_file, save_file
 
@@ -485,10 +501,10 @@ def test_pretrain_cli__real_wfdb_records_and_out_guard(tmp_path, shared_data):
     assert load_checkpoint(out / "checkpoint").metadata["steps_done"] == 2
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 2 and "not empty" in r.output and len(r.output.strip().splitlines()) == 1
-    # a finished run resumed trains nothing and says so (was "2 steps in 0 s, loss nan"); every output 0644
+    # a finished run resumed trains nothing and says so (was "2 steps in 0 s, loss nan"); modes follow the umask
     r = CliRunner().invoke(cli, [*args, "--resume"])
     assert r.exit_code == 0 and "already complete at step 2" in r.output, r.output
-    assert (out / "train_state.safetensors").stat().st_mode & 0o777 == 0o644
+    assert (out / "train_state.safetensors").stat().st_mode & 0o777 == 0o666 & ~_umask()
 
 
 def test_augment__wander_and_lead_dropout_keep_shape_and_zero_whole_leads():
@@ -555,3 +571,9 @@ def test_aux_targets__encoded_from_physiology_and_learned_by_the_head():
     assert np.isfinite(first) and float(out["aux"].detach()) < 0.5 * first
     # a config without aux targets reports aux = 0 and has no head
     assert ECGEncoder(get_config("tiny")).aux_head is None
+
+
+def _umask() -> int:
+    old = os.umask(0)
+    os.umask(old)
+    return old

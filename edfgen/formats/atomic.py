@@ -147,6 +147,24 @@ def _raise_environment(exc: OSError, path: Path, tmp: Path | None = None) -> Non
         raise OutputError(environment_message(exc, path)) from exc
 
 
+def current_umask() -> int:
+    """This process's umask, read without changing it where Linux shows it (``/proc/self/status``)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def chmod_as_created(path: PathLike) -> None:
+    """Give ``path`` the mode a plain ``open(path, "w")`` would have given it (``0o666`` less the umask): for files
+    that a library writes through its own private temporary file (0600 whatever the umask; safetensors)."""
+    os.chmod(path, 0o666 & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_write(path: PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
     """Open a temporary file for writing; it replaces ``path`` when the block succeeds."""

@@ -30,6 +30,7 @@ import torch
 from edfgen import DEFAULT_CHECKPOINT, __version__  # DEFAULT_CHECKPOINT re-exported
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.exceptions import CheckpointError, ConfigError
+from edfgen.formats.atomic import chmod_as_created
 from edfgen.formats.tables import atomic_path, atomic_write
 from edfgen.model.config import ModelConfig
 from edfgen.model.encoder import ECGEncoder
@@ -126,14 +127,13 @@ def save_checkpoint(model: ECGEncoder, config: ModelConfig, preprocessing: Prepr
     # (pretrain never needs the checkpoint to resume: edfgen.model.train_state)
     with atomic_path(weights) as tmp_w, atomic_write(meta) as fh:
         save_file(state, str(tmp_w), metadata={"format": FORMAT})
+        chmod_as_created(tmp_w)     # safetensors writes 0600: the umask decides, as for every output (review s33a F6)
         doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "weights": weights.name,
                "sha256": sha256_file(tmp_w), "config": config.to_dict(), "preprocessing": preprocessing.to_dict(),
                "edfgen_version": __version__, "metadata": metadata or {}}
         json.dump(finite_json(doc), fh, indent=1, allow_nan=False)   # strict JSON: a NaN in the metadata is null
         fh.write("\n")
         fh.flush()
-    for f in (weights, meta):
-        f.chmod(0o644)
     return meta
 
 

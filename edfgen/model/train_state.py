@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from edfgen.exceptions import InputError
+from edfgen.formats.atomic import chmod_as_created
 from edfgen.formats.tables import atomic_path
 from edfgen.model.checkpoint import load_checkpoint
 
@@ -58,7 +59,7 @@ def save_train_state(out_dir: Path, model: torch.nn.Module, optimizer: torch.opt
     doc = {"step": step, "param_groups": sd["param_groups"], "scalars": scalars, **extra}
     with atomic_path(out_dir / "train_state.safetensors") as tmp:
         save_file(tensors, str(tmp), metadata={STATE_KEY: json.dumps(doc)})
-    (out_dir / "train_state.safetensors").chmod(0o644)
+        chmod_as_created(tmp)       # safetensors writes 0600; was chmod 0644 whatever the umask (review s33a F6)
     stale = out_dir / "train_state.json"   # written by edfgen before the state was one file
     if stale.exists():
         stale.unlink()
