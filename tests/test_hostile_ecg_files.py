@@ -318,3 +318,31 @@ def test_read_wfdb__signal_file_that_fails_the_header_checksum_is_a_reject(share
         with pytest.raises(RecordRejected, match=rf"WFDB signal file {data.name} fails the header's checksum on "
                                                  r"signal line \d+ \(\w+\): header -?\d+, samples \d+ \(mod 65536\)"):
             read_wfdb(hea)
+
+
+# --------------------------------------------------------------------------- review s33a F5
+def test_extract__an_unreadable_sub_folder_is_a_reject_and_a_warning(tmp_path: Path, standin, monkeypatch, caplog):
+    """Was: ``Path.rglob`` skipped a sub-folder it could not list, so its records were simply missing (rc 0, no
+    reject row, no warning). Faked for root (who may list any folder): ``os.scandir`` refuses ``sub``."""
+    import os
+
+    from edfgen.commands.extract import extract_edfs
+
+    ecg = tmp_path / "ecg"
+    (ecg / "sub").mkdir(parents=True)
+    _wfdb(ecg, "GOOD")
+    _wfdb(ecg / "sub", "HIDDEN")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == ecg / "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    res = extract_edfs([ecg], tmp_path / "o" / "edfs.tsv", checkpoint=standin)
+    assert list(_edfs(res).index) == ["GOOD"]
+    rej = pd.read_csv(res.rejects, sep="\t", dtype=str)
+    assert rej["record"].tolist() == ["sub"] and rej["path"].tolist() == [str(ecg / "sub")]
+    assert rej["reason"].str.startswith("folder not readable (Permission denied)").all()
+    assert "folder not readable" in caplog.text

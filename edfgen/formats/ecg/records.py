@@ -129,6 +129,23 @@ def _is_loop(path: Path) -> bool:
     return False
 
 
+def _walk(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Everything under ``folder`` (links to folders listed, not entered, as ``Path.rglob``), and the sub-folders
+    that could not be listed with the reason: ``rglob`` skipped those silently (review s33a F5), now each is a
+    reject row and a warning."""
+    found: list[Path] = []
+    unreadable: list[tuple[Path, str]] = []
+
+    def refused(exc: OSError) -> None:
+        reason = f"folder not readable ({exc.strerror or exc}): the records in it are missing"
+        log.warning("--ecg %s: %s", exc.filename, reason)
+        unreadable.append((Path(exc.filename), reason))
+
+    for top, dirs, names in os.walk(folder, onerror=refused):
+        found.extend(Path(top) / n for n in dirs + names)
+    return found, unreadable
+
+
 def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
     """List the records in files and directories without reading signals.
 
@@ -150,8 +167,10 @@ def discover_records(paths: Iterable[str | os.PathLike]) -> list[RecordRef]:
         p = Path(p)
         if p.is_dir():
             root = str(_real(p))
-            files = sorted(q for q in p.rglob("*") if (q.is_file() or q.is_symlink())
+            found, unreadable = _walk(p)
+            files = sorted(q for q in found if (q.is_file() or q.is_symlink())
                            and (_fmt_of(q) is not None or _pacs_dicom(q)))
+            refs.extend(_rejected(d.name, d, reason, root) for d, reason in unreadable)
             segs = {os.path.normpath(f): segment_headers(f) for f in files if f.suffix.lower() == ".hea" and f.is_file()}
             parts = {os.path.normpath(s) for ss in segs.values() for s in ss} - {k for k, ss in segs.items() if ss}
             files = [f for f in files if os.path.normpath(f) not in parts]   # (a master stays: read, it names a loop)
