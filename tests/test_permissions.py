@@ -110,3 +110,52 @@ def test_meta_field__an_unreadable_meta_yaml_is_one_input_error(tmp_path, monkey
     monkeypatch.setattr(Path, "read_text", read_text)
     with pytest.raises(InputError, match=r"edf_003\.tsv\.gz-meta\.yaml: cannot be read \(Permission denied\)$"):
         meta_field(ss, "genome_assembly")
+
+
+# ------------------------------------------------------------------------------------------- F2: Hail's temp folder
+def test_hail_default_tmp_dir__private_per_user_folder(tmp_path, monkeypatch):
+    """F2: the default was one fixed shared ``<tmp>/edfgen-hail``: the first user locked out the others, who could
+    read its cached genotypes. It is now ``<tmp>/edfgen-hail-<uid>``, mode 0700 (made private again if opened)."""
+    import tempfile
+
+    from edfgen.engines.hail import default_tmp_dir
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    mine = tmp_path / f"edfgen-hail-{os.getuid()}"
+    assert default_tmp_dir() == str(mine) and mine.stat().st_mode & 0o777 == 0o700
+    mine.chmod(0o755)
+    assert default_tmp_dir() == str(mine) and mine.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("planted", ["link", "foreign"])
+def test_hail_private_tmp_dir__a_link_or_another_users_folder_is_refused(tmp_path, monkeypatch, planted):
+    """F2: another user could create the shared folder (or a link of its name) first; edfgen wrote into it."""
+    from edfgen.engines import hail_tmp
+
+    uid = os.getuid()
+    target = tmp_path / f"edfgen-hail-{uid}"
+    if planted == "link":
+        (tmp_path / "theirs").mkdir()
+        target.symlink_to(tmp_path / "theirs")
+        why = "is a symbolic link"
+    else:
+        monkeypatch.setattr(hail_tmp.os, "getuid", lambda: uid + 4242)           # the folder is this uid's, not "ours"
+        target = tmp_path / f"edfgen-hail-{uid + 4242}"
+        target.mkdir(mode=0o777)
+        why = f"belongs to another user \\(uid {uid}\\)"
+    with pytest.raises(OutputError, match=f"{target}: Hail's temporary folder {why}.*give --tmp-dir a folder of your own"):
+        hail_tmp.private_tmp_dir(str(tmp_path))
+
+
+def test_hail_log4j_config__a_planted_link_is_replaced_not_written_through(tmp_path):
+    """F2: ``open(<tmp>/edfgen-log4j2.properties, "w")`` followed a link another user planted there and overwrote
+    its target (root's 0600 file became the log4j text). The file is now renamed into place."""
+    from edfgen.engines.hail import SPARK_CONSOLE_LOG4J2, write_log4j_config
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "edfgen-log4j2.properties").symlink_to(victim)
+    path = Path(write_log4j_config(str(tmp_path)))
+    assert victim.read_text() == "precious"
+    assert not path.is_symlink() and path.read_text() == SPARK_CONSOLE_LOG4J2
+

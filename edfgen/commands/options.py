@@ -399,7 +399,8 @@ class HailOptions(CommandOptions):
     Hail (gwas, pca): the last options of their ``--help``."""
 
     spark_master: str | None = opt(None, "Spark master (default local[THREADS]); e.g. yarn.")
-    tmp_dir: str | None = opt(None, "Hail/Spark temporary directory (a bucket on clusters).")
+    tmp_dir: str | None = opt(None, "Hail/Spark temporary directory (a bucket on clusters); default: a private "
+                                   "<system temp>/edfgen-hail-<uid>.")
     driver_memory: str | None = opt(None, "Spark driver memory, e.g. 8g.")
     executor_memory: str | None = opt(None, "Spark executor memory, e.g. 8g.")
     out: str | None = out_opt()

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ import pandas as pd
 
 from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
 from edfgen.engines.hail_import import KING_BGEN_REMEDY, import_genotypes, input_errors, king_source, local_path
+from edfgen.engines.hail_tmp import private_tmp_dir
 from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.chromosomes import hwe_diploid
@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 
 
 def default_tmp_dir() -> str:
-    """Hail's temporary and checkpoint folder when ``--tmp-dir`` is not given: ``<system temp>/edfgen-hail``."""
-    return os.path.join(tempfile.gettempdir(), "edfgen-hail")
+    """Hail's temporary and checkpoint folder when ``--tmp-dir`` is not given: this user's private
+    ``<system temp>/edfgen-hail-<uid>`` (:func:`edfgen.engines.hail_tmp.private_tmp_dir`, created 0700)."""
+    return private_tmp_dir()
 
 @dataclass(frozen=True)
 class HailSettings:
@@ -96,6 +97,28 @@ logger.hadoop.level = error
 """
 
 
+def write_log4j_config(tmp_dir: str) -> str:
+    """Write :data:`SPARK_CONSOLE_LOG4J2` to ``<tmp_dir>/edfgen-log4j2.properties`` and return its path.
+
+    Written under a temporary name and renamed over whatever has that name, so a link planted there is
+    replaced, never written through (review s33a F2: it overwrote the link's target).
+
+    Parameters
+    ----------
+    tmp_dir
+        A local folder (Hail's temporary folder).
+
+    Returns
+    -------
+    str
+        The path of the properties file.
+    """
+    quiet = os.path.join(tmp_dir, "edfgen-log4j2.properties")
+    with atomic_write(quiet) as fh:
+        fh.write(SPARK_CONSOLE_LOG4J2)
+    return quiet
+
+
 def init_hail(settings: HailSettings | None = None):
     """Start Hail once per process (idempotent) and return the ``hail`` module.
 
@@ -128,10 +151,7 @@ def init_hail(settings: HailSettings | None = None):
     os.makedirs(tmp_dir, exist_ok=True) if "://" not in tmp_dir else None
     log_path = settings.log_path or os.path.join(tmp_dir, "hail.log")
     if "://" not in tmp_dir:   # Spark's and Hadoop's start-up notes stay off the console (errors only; hail.log keeps all)
-        quiet = os.path.join(tmp_dir, "edfgen-log4j2.properties")
-        with open(quiet, "w") as fh:
-            fh.write(SPARK_CONSOLE_LOG4J2)
-        spark_conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{quiet}"
+        spark_conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{write_log4j_config(tmp_dir)}"
     log.debug("starting Hail (master=%s, tmp_dir=%s, log=%s)", master, tmp_dir, log_path)
     hl.init(master=master, tmp_dir=tmp_dir, local_tmpdir=tmp_dir if "://" not in tmp_dir else None,
             log=log_path, quiet=True, spark_conf=spark_conf, idempotent=True)

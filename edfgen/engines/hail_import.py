@@ -20,8 +20,8 @@ import os
 import re
 import shutil
 import struct
-import tempfile
 
+from edfgen.engines.hail_tmp import private_tmp_dir
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import SELECTION_NAMES, selection_chromosome_names
 from edfgen.formats.genotypes.base import WITHDRAWN_ID, log_withdrawn
@@ -255,7 +255,7 @@ def _import_bgen(hl, source: GenotypeSource, rg: str, rec: dict, tmp_dir: str | 
         # takes hours to index) and written under a temporary name then renamed (a run killed inside
         # index_bgen left a 0-byte index that broke every later run with an EOFException)
         key = hashlib.sha256(f"{path_id(bgen)}:{rg}".encode()).hexdigest()[:16]
-        idx = os.path.join(local_path(tmp_dir or tempfile.gettempdir()), "edfgen-bgen-index", key + ".idx2")
+        idx = os.path.join(local_path(tmp_dir or private_tmp_dir()), "edfgen-bgen-index", key + ".idx2")
         if not hfs.exists(idx):
             _index_bgen(hl, bgen, idx, rg=rg, rec=rec)
         index_map[bgen] = idx
