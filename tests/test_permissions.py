@@ -159,3 +159,40 @@ def test_hail_log4j_config__a_planted_link_is_replaced_not_written_through(tmp_p
     assert victim.read_text() == "precious"
     assert not path.is_symlink() and path.read_text() == SPARK_CONSOLE_LOG4J2
 
+
+# ------------------------------------------------------------------------------------------- F8: matplotlib's cache
+def test_plots__no_matplotlib_cache_notice_when_home_is_not_writable(tmp_path):
+    """F8: with HOME not writable, every command that drew printed matplotlib's two-line "mkdir -p failed ... /
+    Matplotlib created a temporary cache directory" notice, even under -q. edfgen now gives matplotlib a private
+    temporary MPLCONFIGDIR, removed at exit."""
+    import subprocess
+    import sys
+
+    (tmp_path / "afile").write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    env.update(HOME=str(tmp_path / "afile" / "home"), TMPDIR=str(tmp_path))   # below a file: never writable
+    code = ("from edfgen.plots._mpl import save_png, subplots; import os, sys; fig, ax = subplots(); "
+            "ax.plot([0, 1]); save_png(fig, sys.argv[1]); print(os.environ.get('MPLCONFIGDIR'))")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.png")], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "matplotlib" not in r.stderr.lower(), r.stderr
+    assert (tmp_path / "x.png").exists() and r.stdout.strip().startswith(str(tmp_path / "edfgen-matplotlib-"))
+    assert not list(tmp_path.glob("edfgen-matplotlib-*")) and not list(tmp_path.glob("matplotlib-*"))  # removed
+
+
+def test_plots__a_users_own_mplconfigdir_is_kept(tmp_path, monkeypatch):
+    """F8: only matplotlib's default places are replaced; a MPLCONFIGDIR the user set is theirs."""
+    import sys
+
+    from edfgen.plots._mpl import private_config_dir_if_needed
+
+    monkeypatch.delitem(sys.modules, "matplotlib", raising=False)
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "afile" / "cfg"))
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mine"))
+    assert private_config_dir_if_needed() is None and os.environ["MPLCONFIGDIR"] == str(tmp_path / "mine")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MPLCONFIGDIR")
+    assert private_config_dir_if_needed() is None and "MPLCONFIGDIR" not in os.environ    # writable: left alone

@@ -16,6 +16,54 @@ from pathlib import Path
 from edfgen.formats.tables import atomic_path
 
 
+def _may_write_below(folder: Path) -> bool:
+    """Whether ``folder`` exists and is writable, or could be created (its first existing parent is writable)."""
+    while not folder.exists():
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def private_config_dir_if_needed() -> str | None:
+    """Point ``MPLCONFIGDIR`` at a private temporary folder (removed at exit) when matplotlib's own config or
+    cache folder (``~/.config/matplotlib``, ``~/.cache/matplotlib`` or their ``XDG_*`` places) cannot be written:
+    matplotlib then printed a two-line notice even under ``-q`` (review s33a F8). A ``MPLCONFIGDIR`` the user
+    set, or a matplotlib already imported, is left alone.
+
+    Returns
+    -------
+    str or None
+        The folder set, or ``None`` when nothing was changed.
+    """
+    import sys
+
+    if "MPLCONFIGDIR" in os.environ or "matplotlib" in sys.modules:
+        return None
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError, OSError):
+        home = None
+    places = [Path(os.environ[v]) if os.environ.get(v) else (home / d if home else None)
+              for v, d in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"))]
+    if all(p is not None and _may_write_below(p / "matplotlib") for p in places):
+        return None
+    import atexit
+    import shutil
+    import tempfile
+
+    try:
+        folder = tempfile.mkdtemp(prefix="edfgen-matplotlib-")
+    except OSError:
+        return None          # matplotlib's own fallback (and its notice) then
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ["MPLCONFIGDIR"] = folder
+    return folder
+
+
+private_config_dir_if_needed()
+
+
 def new_figure(**figure_kwargs):
     """A :class:`matplotlib.figure.Figure` on its own Agg canvas, outside pyplot.
 
