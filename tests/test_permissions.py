@@ -196,3 +196,30 @@ def test_plots__a_users_own_mplconfigdir_is_kept(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("MPLCONFIGDIR")
     assert private_config_dir_if_needed() is None and "MPLCONFIGDIR" not in os.environ    # writable: left alone
+
+
+# ------------------------------------------------------------------------------------------- F7: read-only outputs
+def test_earlier_read_only_output__replaced_with_a_warning_naming_it(tmp_path, caplog):
+    """F7: an earlier output made read-only (``chmod a-w`` to freeze it) was replaced without a word, by the
+    atomic rename (annotate) or by --force's removal (gwas, mr). Both now warn, naming the file."""
+    from edfgen.formats.atomic import atomic_write
+
+    frozen = tmp_path / "annot.tsv"
+    frozen.write_text("old")
+    frozen.chmod(0o444)
+    with atomic_write(frozen) as fh:
+        fh.write("new")
+    assert frozen.read_text() == "new" and f"replacing {frozen}, which was read-only" in caplog.text
+    caplog.clear()
+    out = tmp_path / "gwas"
+    _earlier_run(out)
+    (out / "a.tsv").chmod(0o444)
+    with recording(out, "edfgen demo-cmd", planned=["a.tsv"]):
+        (out / "a.tsv").write_text("3")
+    assert f"replacing {(out / 'a.tsv').resolve()}, which was read-only" in caplog.text
+    caplog.clear()
+    with atomic_write(tmp_path / "plain.tsv") as fh:            # an ordinary file: no word
+        fh.write("x")
+    with atomic_write(tmp_path / "plain.tsv") as fh:
+        fh.write("y")
+    assert "replacing" not in caplog.text

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from edfgen.exceptions import ENVIRONMENT_ERRNOS, OutputError, environment_message
+from edfgen.formats.removable import warn_if_protected
 
 PathLike = str | os.PathLike
 
@@ -127,6 +128,7 @@ def atomic_path(path: PathLike, *, suffix: str | None = None) -> Iterator[Path]:
     tmp_path = temp_name(path, suffix=suffix)
     try:
         yield tmp_path
+        warn_if_protected(path)
         os.replace(tmp_path, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):

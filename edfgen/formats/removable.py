@@ -3,11 +3,13 @@
 ``--force`` and the pipeline's rerun of a stage remove an earlier run's outputs one by one
 (:func:`edfgen.formats.manifest.remove_outputs`): a deletion refused halfway (a sub-folder another user
 owns, a sticky shared folder) used to leave half of the earlier results deleted and nothing new written.
-:func:`first_unremovable` lets the caller refuse before deleting anything.
+:func:`first_unremovable` lets the caller refuse before deleting anything. :func:`warn_if_protected` says when an
+earlier output made read-only (or another user's) is replaced anyway, as a rename or unlink in a writable folder may.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from pathlib import Path
@@ -55,6 +57,25 @@ def first_unremovable(paths: Iterable[Path]) -> Path | None:
                     if not _may_unlink_from(Path(folder), Path(folder) / name):
                         return Path(folder) / name
     return None
+
+
+def warn_if_protected(path: Path) -> None:
+    """Log a warning when the earlier output ``path`` about to be replaced or removed is a file made read-only
+    (no write bit) or owned by another user: a ``chmod a-w`` meant to freeze results is not honoured by a rename
+    or an unlink in a writable folder, so the user is told (review s33a F7). Nothing for a missing file."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        return
+    if not st.st_mode & 0o222:
+        why = "read-only"
+    elif hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        why = f"owned by another user (uid {st.st_uid})"
+    else:
+        return
+    logging.getLogger(__name__).warning("replacing %s, which was %s", path, why)
 
 
 def _raise(exc: OSError) -> None:
