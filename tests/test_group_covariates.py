@@ -3,7 +3,8 @@ measured in women only; ``centre=D`` for a trait not measured in centre D; the r
 missing the trait) is left out of that phenotype's regressions with a warning naming it, as plink2 --glm ("Not
 including covariate 'sex' in --glm regression on phenotype 'y_f'"); the other phenotypes keep it (review s33b
 F1-F3). Before, the fast linear path refused the run naming 'column 5', ``--binary`` lost the phenotype (its
-null fit "did not converge") and the Hail engine printed wrong numbers."""
+null fit "did not converge") and the Hail engine printed wrong numbers. And a categorical covariate's reference
+level is chosen among the analysed samples: ``--keep`` without the reference centre runs, as plink2 (F4)."""
 from __future__ import annotations
 
 import logging
@@ -16,6 +17,7 @@ import pandas as pd
 import pytest
 
 from edfgen.commands.gwas import GwasSettings, run_gwas
+from edfgen.commands.gwas_levels import reference_among_analysed
 from edfgen.formats.genotypes.source import GenotypeSource
 from edfgen.kernels.association import linear_association, prepare_phenotypes
 from edfgen.kernels.logistic import logistic_association, prepare_logistic
@@ -153,3 +155,29 @@ def test_gwas__covariate_constant_in_one_phenotype_equal_to_plink2(cohort_p2, tm
     _assert_plink2(tmp_path / "e", d / "p2", ["y", "y_f", "y_noD", "y_noA"])
     assert "'sex'" in caplog.text and "'y_f'" in caplog.text and "'centre=D'" in caplog.text
 
+
+def test_reference_among_analysed__first_present_level_becomes_the_reference():
+    names = ["intercept", "age", "centre=B", "centre=C", "centre=D"]
+    C = np.array([[1, 50, 0, 1, 0], [1, 40, 0, 0, 1], [1, 45, 0, 1, 0]], dtype=float)   # no A (reference), no B
+    C2, n2 = reference_among_analysed(C, names, {"centre": ["A", "B", "C", "D"]})
+    assert n2 == ["intercept", "age", "centre=B", "centre=D"]                 # C is the reference (B: all zero)
+    np.testing.assert_array_equal(C2, C[:, [0, 1, 2, 4]])
+    C[0, 2:] = 0                                                                # an A sample: nothing changes
+    assert reference_among_analysed(C, names, {"centre": ["A", "B", "C", "D"]})[1] == names
+
+
+def test_gwas__keep_without_the_reference_level_equal_to_plink2(cohort_p2, tmp_path):
+    """Review s33b F4: the reference centre (A, first of the levels on the whole table) has no kept sample: the
+    run was refused ("'centre=D' is a linear combination of 'intercept', 'centre=B', 'centre=C'")."""
+    d = cohort_p2
+    cov = pd.read_csv(d / "covar.tsv", sep="\t")
+    kept = cov.loc[cov["centre"] != "A", "IID"]
+    kept.to_csv(tmp_path / "keep.txt", index=False, header=False)
+    pd.DataFrame({"f": kept, "i": kept}).to_csv(tmp_path / "keep.p2", sep="\t", index=False, header=False)
+    run_gwas(GenotypeSource(bfile=str(d / "g"), keep=str(tmp_path / "keep.txt")), d / "pheno.tsv", d / "covar.tsv",
+             tmp_path / "e", covar_cols=["age", "sex", "centre"], categorical=["centre"], qc=QCSettings(),
+             pheno_cols=["y", "y_noD"], settings=GwasSettings(transform="none", plots=False), threads=1)
+    subprocess.run([PLINK2, "--bfile", str(d / "g"), "--pheno", str(d / "pheno.p2"), "--covar", str(d / "covar.p2"),
+                    "--keep", str(tmp_path / "keep.p2"), "--glm", "hide-covar", "--out", str(tmp_path / "p2"),
+                    "--silent"], check=True)
+    _assert_plink2(tmp_path / "e", tmp_path / "p2", ["y", "y_noD"])
