@@ -88,6 +88,27 @@ def test_logistic_kernel__covariate_constant_in_one_phenotype_left_out_as_statsm
         np.testing.assert_allclose(res.standard_error[j, 1], fit.bse[-1], rtol=1e-5)
 
 
+def test_ridge_loco__covariate_constant_in_one_phenotype_left_out_once(caplog):
+    """ridge-loco step 1 and step 2 (prepared again for each chromosome) fit the women-only phenotype without
+    ``sex``: step 2 equals OLS of ``y - loco`` on the other covariates and the variant, warned about once per step."""
+    import statsmodels.api as sm
+
+    from edfgen.kernels.models import GenomeBlocks
+
+    G, C, sex, centre, Y = _data(n=300, m=40)
+    genome = GenomeBlocks.from_arrays(G, ["1"] * 20 + ["2"] * 20)
+    model = make_model("ridge-loco")
+    with caplog.at_level(logging.WARNING):
+        prep = model.prepare(C, Y[:, :2], names=["y", "y_f"], genome=genome, covariate_names=NAMES)
+        res = {c: model.test_block(prep, G[:, 20 * i:20 * i + 20], chromosome=c) for i, c in enumerate("12")}
+    assert caplog.text.count("'sex'") == 2 and "column" not in caplog.text
+    ok = sex == 0
+    y = Y[ok, 1] - prep.predictions.loco("2")[ok, 1]
+    fit = sm.OLS(y, np.column_stack([np.delete(C[ok], [2], axis=1), G[ok, 25]])).fit()
+    np.testing.assert_allclose(res["2"].beta[5, 1], fit.params[-1], rtol=1e-8)
+    np.testing.assert_allclose(res["2"].standard_error[5, 1], fit.bse[-1], rtol=1e-8)
+
+
 def _cohort(d: Path, n=500, m=25) -> Path:
     """PLINK files (no missing calls), pheno.tsv (y complete, y_f women only, y_noD / y_noA missing in centre D /
     the reference centre A), covar.tsv (age, sex, centre as text) and their plink2 copies."""

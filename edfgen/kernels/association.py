@@ -207,16 +207,16 @@ def independent_column_indices(C: np.ndarray, *, tol: float = 1e-9) -> list[int]
 
 
 def group_covariates(C: np.ndarray, cols, *, names: Sequence[str] | None = None,
-                     covariate_names: Sequence[str] | None = None) -> list[int]:
+                     covariate_names: Sequence[str] | None = None, warn: bool = True) -> list[int]:
     """The covariate columns of one missingness group's samples ``C [n_g, k]`` that enter its regressions
     (:func:`independent_column_indices`), with a WARNING naming each left out and the group's phenotypes
     ``cols``, as plink2 ``--glm`` ("Not including covariate 'sex' in --glm regression on phenotype 'qt_f'"): a
     covariate constant, or a combination of the others, among the samples of one phenotype (a sex-specific
     trait with ``sex``; a trait measured in 3 of 4 centres) is not identified there; left in, the fit was
     refused, lost or silently wrong (review s33b F1-F3). The span of the covariates, hence every variant's
-    statistics, is that of all of them."""
+    statistics, is that of all of them. ``warn`` False: no warning (said once already)."""
     keep = independent_column_indices(C)
-    if len(keep) < C.shape[1]:
+    if len(keep) < C.shape[1] and warn:
         gone = [j for j in range(C.shape[1]) if j not in keep]
         shown = ", ".join(map(repr, _names_of(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
         log.warning("not including covariate(s) %s in the regression on phenotype(s) %s: constant or a linear "
@@ -231,7 +231,7 @@ def _names_of(cols, names) -> list:
 
 
 def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names: Sequence[str] | None = None,
-                       covariate_names: Sequence[str] | None = None) -> PreparedPhenotypes:
+                       covariate_names: Sequence[str] | None = None, warn: bool = True) -> PreparedPhenotypes:
     """Residualise each missingness group of phenotypes on the covariates (done once per GWAS).
 
     Parameters
@@ -242,7 +242,8 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
         Phenotype and covariate names for messages.
 
     Each group is residualised on its own independent covariates (:func:`group_covariates`: one constant or
-    collinear among the group's samples is left out of that group's regressions with a WARNING, as plink2).
+    collinear among the group's samples is left out of that group's regressions with a WARNING, as plink2;
+    ``warn`` False: without it, for a caller that prepares the same groups again).
 
     Raises
     ------
@@ -256,7 +257,7 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
     prep = PreparedPhenotypes(covariates=C, phenotypes=Y)
     for mask, cols in missingness_groups(Y):
         n = int(mask.sum())
-        keep = group_covariates(C[mask], cols, names=names, covariate_names=covariate_names)
+        keep = group_covariates(C[mask], cols, names=names, covariate_names=covariate_names, warn=warn)
         k = len(keep)
         if n <= k + 1:
             shown = ", ".join(map(repr, _names_of(cols[:3], names))) + (" ..." if len(cols) > 3 else "")

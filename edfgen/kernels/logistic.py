@@ -85,7 +85,7 @@ def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterati
 
 def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: Sequence[str] | None = None,
                      covariate_names: Sequence[str] | None = None, max_iterations: int = 25, tolerance: float = 1e-6,
-                     offset: np.ndarray | None = None) -> PreparedLogistic:
+                     offset: np.ndarray | None = None, warn: bool = True) -> PreparedLogistic:
     """Fit the covariates-only logistic model of every phenotype once (the start of every variant's fit).
 
     Parameters
@@ -98,7 +98,7 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     names, covariate_names : list of str, optional
         Phenotype and covariate names for messages. A covariate constant or collinear among one missingness
         group's samples is left out of that group's fits with a WARNING, as plink2
-        (:func:`~edfgen.kernels.association.group_covariates`).
+        (:func:`~edfgen.kernels.association.group_covariates`; ``warn`` False: without it).
     max_iterations, tolerance : int, float
         Newton stops when every coefficient changes by less than ``tolerance`` (Hail's defaults).
     offset : array [N, P], optional
@@ -121,7 +121,7 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     names = list(names) if names is not None else [f"column {p}" for p in range(Y.shape[1])]
     groups, null_failed = [], set()
     for mask, cols in missingness_groups(Y):
-        keep = np.asarray(group_covariates(C[mask], cols, names=names, covariate_names=covariate_names))
+        keep = np.asarray(group_covariates(C[mask], cols, names=names, covariate_names=covariate_names, warn=warn))
         Cg, k = C[np.ix_(mask, keep)], len(keep)
         b0 = np.zeros((k, len(cols)))
         for j, p in enumerate(cols):  # loop over phenotypes (few), not variants

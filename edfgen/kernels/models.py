@@ -238,12 +238,12 @@ class RidgeLocoModel(AssociationModel):
         if prepared.current is not None and prepared.current[0] == chromosome:
             return prepared.current[1]
         loco = prepared.predictions.loco(chromosome)                     # [N, P]
+        named = {"names": prepared.names, "covariate_names": prepared.covariate_names,
+                 "warn": prepared.current is None}                      # (covariates left out: said once)
         if self.binary:
-            state = prepare_logistic(prepared.phenotypes, prepared.covariates, names=prepared.names, offset=loco,
-                                     covariate_names=prepared.covariate_names)
+            state = prepare_logistic(prepared.phenotypes, prepared.covariates, offset=loco, **named)
         else:
-            state = prepare_phenotypes(prepared.phenotypes - loco, prepared.covariates, names=prepared.names,
-                                       covariate_names=prepared.covariate_names)
+            state = prepare_phenotypes(prepared.phenotypes - loco, prepared.covariates, **named)
         prepared.current = (chromosome, state)
         return state
 
