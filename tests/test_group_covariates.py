@@ -127,6 +127,9 @@ def _cohort(d: Path, n=500, m=25) -> Path:
     pheno = pd.DataFrame({"IID": iid, "y": y, "y_f": np.where(sex == 0, y, np.nan),
                           "y_noD": np.where(centre != "D", y, np.nan), "y_noA": np.where(centre != "A", y, np.nan)})
     pheno.to_csv(d / "pheno.tsv", sep="\t", index=False, na_rep="NA")
+    b = (rng.random(n) < 1 / (1 + np.exp(-(y - y.mean())))).astype(float)
+    pd.DataFrame({"IID": iid, "b": b, "b_noD": np.where(centre != "D", b, np.nan)}).to_csv(
+        d / "bin.tsv", sep="\t", index=False, na_rep="NA")
     pd.DataFrame({"IID": iid, "age": age, "sex": sex, "centre": centre}).to_csv(d / "covar.tsv", sep="\t",
                                                                                 index=False)
     pheno.assign(**{"#FID": iid})[["#FID", *pheno.columns]].to_csv(d / "pheno.p2", sep="\t", index=False,
@@ -175,6 +178,26 @@ def test_gwas__covariate_constant_in_one_phenotype_equal_to_plink2(cohort_p2, tm
                  settings=GwasSettings(transform="none", plots=False, engine=engine), threads=1)
     _assert_plink2(tmp_path / "e", d / "p2", ["y", "y_f", "y_noD", "y_noA"])
     assert "'sex'" in caplog.text and "'y_f'" in caplog.text and "'centre=D'" in caplog.text
+
+
+def test_gwas_hail_binary__covariate_constant_in_one_phenotype_equal_to_the_fast_engine(cohort_p2, tmp_path,
+                                                                                       hail_context, caplog):
+    """Hail's logistic_regression_rows gets each group's independent covariates: the fast engine's numbers (whose
+    kernel equals statsmodels without the covariate, above); before, Hail fitted the all-zero 'centre=D'."""
+    from edfgen.engines.hail import HailSettings
+
+    d = cohort_p2
+    for engine in ("fast", "hail"):
+        run_gwas(GenotypeSource(bfile=str(d / "g")), d / "bin.tsv", d / "covar.tsv", tmp_path / engine,
+                 covar_cols=["age", "sex", "centre"], categorical=["centre"], qc=QCSettings(), threads=1,
+                 hail=HailSettings(tmp_dir=str(tmp_path / "hail_tmp")) if engine == "hail" else None,
+                 settings=GwasSettings(binary=True, plots=False, engine=engine))
+    assert caplog.text.count("'centre=D'") >= 2
+    for name in ("b", "b_noD"):
+        a, h = (pd.read_csv(tmp_path / e / f"{name}.tsv.gz", sep="\t").set_index("variant_id") for e in ("fast", "hail"))
+        assert len(a) == len(h) == 25
+        for col in ("beta", "standard_error", "p_value"):
+            np.testing.assert_allclose(h.loc[a.index, col], a[col], rtol=1e-5, err_msg=f"{name}:{col}")
 
 
 def test_reference_among_analysed__first_present_level_becomes_the_reference():
