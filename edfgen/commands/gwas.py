@@ -425,7 +425,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                     loco, permuted, res, reml_h2 = gwas_stream.model_pass(
                         reader, sample_index, variants, Y, C, model=settings.model, multivariate=settings.multivariate,
                         loco_predictions=settings.loco_predictions, threads=threads, names=names, sample_ids=used_ids,
-                        outputs=outputs, scratch=scratch, sex=files_sex, **stream)
+                        outputs=outputs, scratch=scratch, sex=files_sex, covariate_names=cov_names, **stream)
                 elif engine == "fast":
                     gwas_stream.fast_pass(reader, sample_index, variants, Y, C, threads=threads, names=names,
                                           outputs=outputs, sex=sex, covariate_names=cov_names,
@@ -438,12 +438,13 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                     perm = gwas_stream.multivariate_permutation(len(used_ids)) if settings.multivariate else None
                     res, permuted = hail_model_pass(hl, mt, used_ids, mt_variants, Y, C, binary=settings.binary,
                                                     logistic_test=settings.logistic_test, loco=preds,
-                                                    permutation=perm, sex_by_id=files_sex)
+                                                    permutation=perm, sex_by_id=files_sex, names=names,
+                                                    cov_names=cov_names)
                     res, permuted = res.rows(order), (permuted.rows(order) if permuted is not None else None)
                     outputs.add(np.arange(len(variants)), res)
                 else:
                     res = hail_by_sex(hl, mt, used_ids, Y, C, cov_names, sex,
-                                      settings.logistic_test if settings.binary else None)
+                                      settings.logistic_test if settings.binary else None, names=names)
                     outputs.add(np.arange(len(variants)), res.rows(order))
                 timings["association"] = time.perf_counter() - t2
                 t3 = time.perf_counter()

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from edfgen.commands.gwas_levels import drop_constant_indicators, reference_among_analysed
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import some_names
 from edfgen.kernels.association import collinear_covariates
@@ -528,23 +529,15 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
                     "imputed and counted in the call rates; run Y on males (--keep)")
 
 
-def drop_constant_indicators(C: np.ndarray, names: list[str], *, warn: bool = True):
-    """Drop covariate columns that are constant in the analysed samples (e.g. a centre absent after QC)."""
-    keep = np.ones(C.shape[1], dtype=bool)
-    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0 if len(C) else False
-    dropped = [n for n, k in zip(names, keep) if not k]
-    if dropped and warn:
-        log.warning("covariate column(s) constant in the analysed samples, dropped: %s", ", ".join(dropped))
-    return C[:, keep], [n for n, k in zip(names, keep) if k]
-
-
 def analysed_inputs(tables: GwasTables, ids, *, warn: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """``(phenotypes [N, P], covariates [N, K], covariate names)`` of the samples ``ids`` in this order: phenotype
     values as read (before ``--binary`` coding and the transform), the design without the columns constant in
-    these samples (:func:`drop_constant_indicators`); a sample absent from a table is NaN there."""
+    these samples (:func:`drop_constant_indicators`; categorical references among them:
+    :func:`reference_among_analysed`); a sample absent from a table is NaN there."""
     Y = tables.phenotypes.set_index("IID").reindex(ids)[tables.names].to_numpy(dtype=float)
     C = pd.DataFrame(tables.design.matrix, index=tables.design.ids).reindex(ids).to_numpy(dtype=float)
-    C, cov_names = drop_constant_indicators(C, tables.design.columns, warn=warn)
+    C, cov_names = reference_among_analysed(C, tables.design.columns, tables.design.categorical)
+    C, cov_names = drop_constant_indicators(C, cov_names, warn=warn)
     return Y, C, cov_names
 
 

@@ -295,7 +295,8 @@ def multivariate_permutation(n_samples: int) -> np.ndarray:
 def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.DataFrame, Y: np.ndarray,
                C: np.ndarray, *, model: str, binary: bool, missing_genotypes: str, block_size: int | None,
                multivariate: bool, loco_predictions: str | None, threads: int | None, names, sample_ids, outputs,
-               firth_threshold: float | None = None, scratch: str | None = None, sex: np.ndarray | None = None):
+               firth_threshold: float | None = None, scratch: str | None = None, sex: np.ndarray | None = None,
+               covariate_names=None):
     """The fast engine with ``model`` (:mod:`edfgen.kernels.models`) after QC, writing into
     ``outputs``: ``(LocoPredictions or None, permuted-genotype AssociationResult or None,
     AssociationResult or None, REML h² {chromosome: [P]} of lmm-loco's null fits or None)``.
@@ -325,7 +326,7 @@ def model_pass(reader: GenotypeReader, sample_index: np.ndarray, variants: pd.Da
     def run():
         genome = genome_from_reader(reader, sample_index, vidx, chroms) if model.needs_genome else None
         extra = {"sample_ids": sample_ids} if model.needs_genome else {}
-        prepared = model.prepare(C, Y, names=names, genome=genome, **extra)
+        prepared = model.prepare(C, Y, names=names, genome=genome, covariate_names=covariate_names, **extra)
         out = association_pass(reader, sample_index, vidx, Y, C, model=model, prepared=prepared, chromosomes=chroms,
                                block=block_size or auto_block_size(len(sample_index), Y.shape[1], binary=binary,
                                                                     threads=threads),

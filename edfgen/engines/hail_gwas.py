@@ -10,7 +10,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from edfgen.kernels.association import AssociationResult, missingness_groups
+from edfgen.kernels.association import AssociationResult, group_covariates, missingness_groups
 
 log = logging.getLogger(__name__)
 
@@ -33,29 +33,48 @@ def _annotate_design(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray)
 CHAINED_ABOVE_GROUPS = 8
 
 
-def hail_linear(hl, mt, used_ids, Y, C) -> AssociationResult:
-    """Hail ``linear_regression_rows`` per missingness group (plain list of y), or chained for many groups."""
+def hail_linear(hl, mt, used_ids, Y, C, *, names=None, cov_names=None) -> AssociationResult:
+    """Hail ``linear_regression_rows`` per missingness group (plain list of y), or chained for many groups.
+
+    Each group's regressions get only its independent covariates (:func:`group_covariates`, with a WARNING
+    naming the one left out, as plink2): Hail fits whatever it is given, and a covariate constant among one
+    group's samples gave silently wrong statistics (review s33b F1). ``names``, ``cov_names``: phenotype and
+    covariate names for that warning.
+    """
     mt = _annotate_design(hl, mt, used_ids, Y, C)
-    groups = missingness_groups(Y)
-    covs = [mt.c[i] for i in range(C.shape[1])]
     M, P = mt.count_rows(), Y.shape[1]
     arrays = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
     n = np.zeros((M, P), dtype=np.int64)
+    by_covariates: dict[tuple, list] = {}
+    for mask, cols in missingness_groups(Y):
+        keep = group_covariates(C[mask], cols, names=names, covariate_names=cov_names)
+        by_covariates.setdefault(tuple(keep), []).append((mask, cols))
+    for keep, groups in by_covariates.items():
+        covs = [mt.c[i] for i in keep]
+        fit = _linear_plain if len(groups) <= CHAINED_ABOVE_GROUPS else _linear_chained
+        fit(hl, mt, groups, covs, arrays, n)
+    return AssociationResult(n=n, **arrays)
 
-    def mat(res, col, width):
-        return pd.DataFrame(res[col].tolist(), index=range(len(res)), columns=range(width)).to_numpy(dtype=float)
 
-    if len(groups) <= CHAINED_ABOVE_GROUPS:
-        for _, cols in groups:
-            ht = hl.linear_regression_rows(y=[mt.y[int(p)] for p in cols], x=mt.x, covariates=covs)
-            res = ht.select("n", "sum_x", "beta", "standard_error", "p_value").key_by().drop(
-                "locus", "alleles").to_pandas()
-            for f in ("beta", "standard_error", "p_value"):
-                arrays[f][:, cols] = mat(res, f, len(cols))
-            ng = res["n"].to_numpy(dtype=float)
-            n[:, cols] = ng[:, None]
-            arrays["effect_allele_frequency"][:, cols] = (res["sum_x"].to_numpy(dtype=float) / (2 * ng))[:, None]
-        return AssociationResult(n=n, **arrays)
+def _frame(res, col, width) -> np.ndarray:
+    return pd.DataFrame(res[col].tolist(), index=range(len(res)), columns=range(width)).to_numpy(dtype=float)
+
+
+def _linear_plain(hl, mt, groups, covs, arrays: dict, n: np.ndarray) -> None:
+    """One plain-list ``linear_regression_rows`` per group, into ``arrays`` and ``n`` (columns of the groups)."""
+    for _, cols in groups:
+        ht = hl.linear_regression_rows(y=[mt.y[int(p)] for p in cols], x=mt.x, covariates=covs)
+        res = ht.select("n", "sum_x", "beta", "standard_error", "p_value").key_by().drop(
+            "locus", "alleles").to_pandas()
+        for f in ("beta", "standard_error", "p_value"):
+            arrays[f][:, cols] = _frame(res, f, len(cols))
+        ng = res["n"].to_numpy(dtype=float)
+        n[:, cols] = ng[:, None]
+        arrays["effect_allele_frequency"][:, cols] = (res["sum_x"].to_numpy(dtype=float) / (2 * ng))[:, None]
+
+
+def _linear_chained(hl, mt, groups, covs, arrays: dict, n: np.ndarray) -> None:
+    """One chained (list-of-lists) ``linear_regression_rows`` of all ``groups``, into ``arrays`` and ``n``."""
     ys = [[mt.y[int(p)] for p in cols] for _, cols in groups]
     ht = hl.linear_regression_rows(y=ys, x=mt.x, covariates=covs, block_size=64)
     # Hail 0.2.139 returns one entry per *phenotype* (each group's arrays repeated once per member of the
@@ -70,16 +89,16 @@ def hail_linear(hl, mt, used_ids, Y, C) -> AssociationResult:
     res = res.key_by().drop("locus", "alleles").to_pandas()
     order = np.concatenate([cols for _, cols in groups])
     for f in ("beta", "standard_error", "p_value"):
-        arrays[f][:, order] = mat(res, f, P)
-    n_g, sx_g = mat(res, "n", len(groups)), mat(res, "sum_x", len(groups))
+        arrays[f][:, order] = _frame(res, f, len(order))
+    n_g, sx_g = _frame(res, "n", len(groups)), _frame(res, "sum_x", len(groups))
     per_pheno = np.concatenate([[g] * len(cols) for g, (_, cols) in enumerate(groups)])
     n[:, order] = n_g[:, per_pheno]
     arrays["effect_allele_frequency"][:, order] = sx_g[:, per_pheno] / (2 * n_g[:, per_pheno])
-    return AssociationResult(n=n, **arrays)
 
 
-def hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
-    """Hail ``logistic_regression_rows`` per missingness group (Wald or Firth).
+def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=None) -> AssociationResult:
+    """Hail ``logistic_regression_rows`` per missingness group (Wald or Firth), each with its independent
+    covariates (:func:`group_covariates`, as :func:`hail_linear`).
 
     Firth returns no standard error: it is reported as ``|beta| / sqrt(chi_sq_stat)`` (the SE that
     reproduces the likelihood-ratio p-value).
@@ -93,7 +112,9 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str) -> AssociationResult:
         ids = hl.literal(set(used_ids[mask]))
         sub = mt.filter_cols(ids.contains(mt.s))
         sub = sub.annotate_rows(__af=hl.agg.mean(sub.x) / 2)
-        ht = hl.logistic_regression_rows(test=test, y=[sub.y[int(p)] for p in cols], x=sub.x, covariates=[sub.c[i] for i in range(C.shape[1])], pass_through=["__af"])
+        keep = group_covariates(C[mask], cols, names=names, covariate_names=cov_names)
+        ht = hl.logistic_regression_rows(test=test, y=[sub.y[int(p)] for p in cols], x=sub.x,
+                                         covariates=[sub.c[i] for i in keep], pass_through=["__af"])
         r = ht.to_pandas()
         for j, p in enumerate(cols):
             stats_ = pd.DataFrame(list(r["logistic_regression"].map(lambda a: a[j])))
@@ -139,7 +160,7 @@ def _contig_of(hl, mt, chromosome: str) -> str | None:
 
 def hail_model_pass(hl, mt, used_ids: np.ndarray, variants: pd.DataFrame, Y: np.ndarray, C: np.ndarray, *,
                     binary: bool, logistic_test: str, loco=None, permutation: np.ndarray | None = None,
-                    sex_by_id: pd.Series | None = None):
+                    sex_by_id: pd.Series | None = None, names=None, cov_names=None):
     """``--model ridge-loco`` step 2 and the ``--multivariate`` permuted pass on Hail:
     ``(AssociationResult, permuted AssociationResult or None)`` over the rows of ``mt`` (``variants``, in the
     MatrixTable's order).
@@ -161,6 +182,7 @@ def hail_model_pass(hl, mt, used_ids: np.ndarray, variants: pd.DataFrame, Y: np.
 
     X, Y and MT are tested as stored, on everyone; with ``sex_by_id`` (the genotype files') X's
     ``effect_allele_frequency`` counts one allele per male, as the QC's and plink2's (:func:`_with_x_frequency`).
+    ``names``, ``cov_names``: phenotype and covariate names (the warning of :func:`hail_linear`).
 
     References
     ----------
@@ -172,7 +194,9 @@ def hail_model_pass(hl, mt, used_ids: np.ndarray, variants: pd.DataFrame, Y: np.
     orders = [np.arange(len(used_ids))] + ([np.argsort(permutation)] if permutation is not None else [])
 
     def one(m, Yx, Cx) -> AssociationResult:
-        return hail_logistic(hl, m, used_ids, Yx, Cx, logistic_test) if binary else hail_linear(hl, m, used_ids, Yx, Cx)
+        named = {"names": names, "cov_names": cov_names}
+        return (hail_logistic(hl, m, used_ids, Yx, Cx, logistic_test, **named) if binary
+                else hail_linear(hl, m, used_ids, Yx, Cx, **named))
 
     if loco is None:
         res = [one(mt, Y[o], C[o]) for o in orders]
@@ -259,23 +283,24 @@ def analysed_sex_hail(hl, mt, sex_by_id: pd.Series, ids):
 
 
 def hail_by_sex(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray, cov_names,
-                sex_by_id: pd.Series | None, logistic_test: str | None = None) -> AssociationResult:
+                sex_by_id: pd.Series | None, logistic_test: str | None = None, names=None) -> AssociationResult:
     """:func:`hail_linear` (or :func:`hail_logistic` with ``logistic_test``) on each kind of chromosome with the
     samples, covariates and coding of :func:`edfgen.engines.sex_chromosomes.sex_designs` (X: sex covariate,
     samples of known sex; Y: males; Y and MT 0/1), as the fast engine (kinds by :func:`row_kind`);
-    ``sex_by_id`` (:func:`edfgen.formats.genotypes.sex.source_sex`) or None."""
+    ``sex_by_id`` (:func:`edfgen.formats.genotypes.sex.source_sex`) or None; ``names``: the phenotypes'."""
     from edfgen.engines.sex_chromosomes import sex_designs
 
-    def run(m, ids, Yd, Cd):
-        return hail_linear(hl, m, ids, Yd, Cd) if logistic_test is None else hail_logistic(hl, m, ids, Yd, Cd,
-                                                                                           logistic_test)
+    def run(m, ids, Yd, Cd, cov_names_d):
+        named = {"names": names, "cov_names": cov_names_d}
+        return (hail_linear(hl, m, ids, Yd, Cd, **named) if logistic_test is None
+                else hail_logistic(hl, m, ids, Yd, Cd, logistic_test, **named))
 
     sex = None if sex_by_id is None else sex_by_id.reindex(used_ids).fillna(0).to_numpy(dtype=np.int8)
     rt = mt.rows()
     kinds = np.asarray(rt.select(k=row_kind(hl, rt.locus)).k.collect(), dtype=object)
     designs = sex_designs(kinds, sex, C, cov_names)
     if set(kinds.tolist()) <= {""}:
-        return run(mt, used_ids, Y, C)
+        return run(mt, used_ids, Y, C, cov_names)
     M, P = len(kinds), Y.shape[1]
     out = {k: np.full((M, P), np.nan) for k in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
     n = np.zeros((M, P), dtype=np.int64)
@@ -290,7 +315,7 @@ def hail_by_sex(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray, cov_
         if d.haploid:
             sub = sub.annotate_entries(x=sub.x / 2)
         Yd = Y if d.everyone else Y[d.mask]
-        r = run(sub, ids, Yd, d.C)
+        r = run(sub, ids, Yd, d.C, d.names)
         for k in out:
             out[k][rows] = getattr(r, k)
         n[rows] = r.n

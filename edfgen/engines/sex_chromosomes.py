@@ -42,6 +42,7 @@ import numpy as np
 
 from edfgen.formats.chromosomes import selection_chromosome_names
 from edfgen.formats.genotypes.sex import FEMALE, MALE, UNKNOWN
+from edfgen.kernels.association import independent_column_indices
 
 log = logging.getLogger(__name__)
 
@@ -143,36 +144,9 @@ class SexDesign:
 
 
 def independent_columns(C: np.ndarray, names, *, tol: float = 1e-9) -> tuple[np.ndarray, list]:
-    """``C`` without each column that is constant or a linear combination of the columns kept before it (a
-    user's ``sex`` among males only; the last of a one-hot set beside the intercept): column ``j`` is kept where
-    its residual on the columns kept before it is longer than ``tol`` x its own length ``||C[:, j]||``, so the
-    decision does not depend on the scale of any column (a date in seconds, ~1e9, beside the 0/1 sex column
-    or the intercept; before stop 29 the limit was ``tol`` x the largest ``|C|`` x sqrt(rows), which dropped
-    those).
-
-    The residuals come from one left-to-right Gram-Schmidt pass against an orthonormal basis of the kept
-    columns (each projection removed twice, which keeps the basis orthogonal to working precision: Giraud et
-    al. 2005), ``O(N K^2)``: the same residuals, hence the same columns, as one least-squares fit per column
-    (``O(N K^3)``, edfgen before stop 29). A pivoted QR would rank the columns by norm instead of keeping the
-    earlier ones (the intercept, the first dummies), so it would leave out other columns than these.
-
-    References
-    ----------
-    Giraud L, Langou J, Rozloznik M, van den Eshof J (2005) Rounding error analysis of the classical
-    Gram-Schmidt orthogonalization process. Numer Math 101:87. doi:10.1007/s00211-005-0615-4
-    """
-    n, k = C.shape
-    basis = np.empty((n, min(n, k)))
-    kept: list[int] = []
-    for j in range(k):
-        resid = np.asarray(C[:, j], dtype=float)
-        for _ in range(2 if kept else 0):
-            Q = basis[:, :len(kept)]
-            resid = resid - Q @ (Q.T @ resid)
-        norm = float(np.linalg.norm(resid))
-        if norm > tol * float(np.linalg.norm(C[:, j])) and len(kept) < n:
-            basis[:, len(kept)] = resid / norm
-            kept.append(j)
+    """``C`` and ``names`` without each column that is constant or a linear combination of the columns kept
+    before it (:func:`edfgen.kernels.association.independent_column_indices`)."""
+    kept = independent_column_indices(C, tol=tol)
     return C[:, kept], [names[j] for j in kept]
 
 
@@ -289,7 +263,7 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
         key = "" if d.everyone and d.C is C else kind
         Yd = Y if d.everyone else Y[d.mask]
         if key not in prepared:
-            prepared[key] = model.prepare(d.C, Yd, names=names)
+            prepared[key] = model.prepare(d.C, Yd, names=names, covariate_names=d.names)
         # X's samples of unknown sex are not tested but counted in the call rates, as plink2 counts them
         rest = count_variants(reader, sample_index[~d.mask], variant_rows[a:b], block=block) if kind == "X" \
             and not d.everyone else None

@@ -219,12 +219,66 @@ def collinear_covariates(C: np.ndarray, names: Sequence[str] | None = None, *, t
     return None
 
 
+def independent_column_indices(C: np.ndarray, *, tol: float = 1e-9) -> list[int]:
+    """The columns of ``C [n, k]`` kept when each column that is constant or a linear combination of the columns
+    kept before it is left out (a user's ``sex`` among males only; the last of a one-hot set beside the
+    intercept): column ``j`` is kept where its residual on the columns kept before it is longer than ``tol`` x its
+    own length ``||C[:, j]||``, so the decision does not depend on the scale of any column (a date in seconds,
+    ~1e9, beside the 0/1 sex column or the intercept; before stop 29 the limit was ``tol`` x the largest ``|C|`` x
+    sqrt(rows), which dropped those).
+
+    The residuals come from one left-to-right Gram-Schmidt pass against an orthonormal basis of the kept
+    columns (each projection removed twice, which keeps the basis orthogonal to working precision: Giraud et
+    al. 2005), ``O(N K^2)``: the same residuals, hence the same columns, as one least-squares fit per column
+    (``O(N K^3)``, edfgen before stop 29). A pivoted QR would rank the columns by norm instead of keeping the
+    earlier ones (the intercept, the first dummies), so it would leave out other columns than these.
+
+    References
+    ----------
+    Giraud L, Langou J, Rozloznik M, van den Eshof J (2005) Rounding error analysis of the classical
+    Gram-Schmidt orthogonalization process. Numer Math 101:87. doi:10.1007/s00211-005-0615-4
+    """
+    n, k = C.shape
+    basis = np.empty((n, min(n, k)))
+    kept: list[int] = []
+    for j in range(k):
+        resid = np.asarray(C[:, j], dtype=float)
+        for _ in range(2 if kept else 0):
+            Q = basis[:, :len(kept)]
+            resid = resid - Q @ (Q.T @ resid)
+        norm = float(np.linalg.norm(resid))
+        if norm > tol * float(np.linalg.norm(C[:, j])) and len(kept) < n:
+            basis[:, len(kept)] = resid / norm
+            kept.append(j)
+    return kept
+
+
+def group_covariates(C: np.ndarray, cols, *, names: Sequence[str] | None = None,
+                     covariate_names: Sequence[str] | None = None, warn: bool = True) -> list[int]:
+    """The covariate columns of one missingness group's samples ``C [n_g, k]`` that enter its regressions
+    (:func:`independent_column_indices`), with a WARNING naming each left out and the group's phenotypes
+    ``cols``, as plink2 ``--glm`` ("Not including covariate 'sex' in --glm regression on phenotype 'qt_f'"): a
+    covariate constant, or a combination of the others, among the samples of one phenotype (a sex-specific
+    trait with ``sex``; a trait measured in 3 of 4 centres) is not identified there; left in, the fit was
+    refused, lost or silently wrong (review s33b F1-F3). The span of the covariates, hence every variant's
+    statistics, is that of all of them. ``warn`` False: no warning (said once already)."""
+    keep = independent_column_indices(C)
+    if len(keep) < C.shape[1] and warn:
+        gone = [j for j in range(C.shape[1]) if j not in keep]
+        shown = ", ".join(map(repr, _names_of(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
+        log.warning("not including covariate(s) %s in the regression on phenotype(s) %s: constant or a linear "
+                    "combination of the other covariates in its %d samples (as plink2 --glm)",
+                    ", ".join(repr(str(covariate_names[j]) if covariate_names is not None else f"column {j}")
+                              for j in gone), shown, C.shape[0])
+    return keep
+
+
 def _names_of(cols, names) -> list:
     return [str(names[int(c)]) if names is not None else int(c) for c in cols]
 
 
 def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names: Sequence[str] | None = None,
-                       covariate_names: Sequence[str] | None = None) -> PreparedPhenotypes:
+                       covariate_names: Sequence[str] | None = None, warn: bool = True) -> PreparedPhenotypes:
     """Residualise each missingness group of phenotypes on the covariates (done once per GWAS).
 
     Parameters
@@ -232,7 +286,11 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
     phenotypes : array [N, P], NaN = missing
     covariates : array [N, K], complete (include the intercept column yourself)
     names, covariate_names : list of str, optional
-        Phenotype and covariate names for error messages.
+        Phenotype and covariate names for messages.
+
+    Each group is residualised on its own independent covariates (:func:`group_covariates`: one constant or
+    collinear among the group's samples is left out of that group's regressions with a WARNING, as plink2;
+    ``warn`` False: without it, for a caller that prepares the same groups again).
 
     Returns
     -------
@@ -243,30 +301,22 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
     Raises
     ------
     InputError
-        The covariates are rank deficient in a group (naming the collinear covariates), or a group
-        has too few samples (naming its phenotypes).
+        A group has too few samples for its covariates (naming its phenotypes).
     """
     Y = np.asarray(phenotypes, dtype=float)
     C = np.asarray(covariates, dtype=float)
     if np.isnan(C).any():
         raise InputError("linear_association: covariates contain missing values (drop those samples first)")
     prep = PreparedPhenotypes(covariates=C, phenotypes=Y)
-    k = C.shape[1]
     for mask, cols in missingness_groups(Y):
         n = int(mask.sum())
+        keep = group_covariates(C[mask], cols, names=names, covariate_names=covariate_names, warn=warn)
+        k = len(keep)
         if n <= k + 1:
             shown = ", ".join(map(repr, _names_of(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
             raise InputError(f"linear_association: only {n} samples with phenotype(s) {shown} "
                              f"for {k} covariates")
-        Q, R = np.linalg.qr(unit_columns(C[mask]))      # (same span as C[mask]; unit columns: rank by own size)
-        rank = int((np.abs(np.diag(R)) > 1e-9).sum())
-        if rank < k:
-            culprits = collinear_covariates(C[mask], covariate_names) or []
-            what = (f"covariate {culprits[0]!r} is a linear combination of {', '.join(map(repr, culprits[1:]))}"
-                    if len(culprits) > 1 else f"covariate {culprits[0]!r} is constant or zero" if culprits
-                    else "covariates are collinear")
-            raise InputError(f"linear_association: {what} (rank {rank} < {k}) in the {n} samples of phenotype "
-                             f"{_names_of(cols[:1], names)[0]!r}: drop one of them")
+        Q, _ = np.linalg.qr(unit_columns(C[np.ix_(mask, keep)]))  # (unit columns: as independent_column_indices)
         Yg = Y[np.ix_(mask, cols)]
         Yres = Yg - Q @ (Q.T @ Yg)
         prep.groups.append((mask, cols, Q, *_explained_away(Yg, Yres, cols, names)))
@@ -358,8 +408,8 @@ def linear_association(genotypes: np.ndarray, prepared: PreparedPhenotypes, *,
     M, P = G.shape[1], prepared.phenotypes.shape[1]
     out = {name: np.full((M, P), np.nan) for name in ("beta", "standard_error", "p_value", "effect_allele_frequency")}
     n_out = np.zeros((M, P), dtype=np.int64)
-    k = prepared.covariates.shape[1]
     for mask, cols, Q, Yres, yy in prepared.groups:
+        k = Q.shape[1]                                      # the group's covariates (group_covariates)
         whole = bool(mask.all())
         Gg = G if whole else G[mask]
         n = int(mask.sum())

@@ -269,7 +269,7 @@ def firth_fallback(genotypes: np.ndarray, prepared: PreparedLogistic, result: Lo
     converged = np.array(result.converged, dtype=bool)
     firth = np.zeros_like(converged)
     C = prepared.covariates
-    for mask, cols, _b0 in prepared.groups:
+    for mask, cols, _b0, keep in prepared.groups:
         Gm = None
         for pcol in cols:
             with np.errstate(invalid="ignore"):
@@ -279,7 +279,7 @@ def firth_fallback(genotypes: np.ndarray, prepared: PreparedLogistic, result: Lo
             if Gm is None:   # once per missingness group: imputed genotypes
                 Gm, _ = _mean_impute(G if mask.all() else G[mask])
                 polymorphic = np.ptp(Gm, axis=0) > 0
-                Cg = C[mask]
+                Cg = C[np.ix_(mask, keep)]
             idx = np.flatnonzero(pick & polymorphic)
             if not idx.size:
                 continue

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.association import AssociationResult, missingness_groups
+from edfgen.kernels.association import AssociationResult, group_covariates, missingness_groups
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,9 @@ class LogisticAssociationResult(AssociationResult):
 class PreparedLogistic:
     """Null (covariates-only) logistic fits, once per phenotype (see :func:`prepare_logistic`).
 
-    ``groups``: one ``(sample_mask [N], columns [P_g], null_coefficients [K, P_g])`` per missingness
-    pattern of the phenotypes. ``null_failed``: the phenotype columns whose covariates-only fit did not
+    ``groups``: one ``(sample_mask [N], columns [P_g], null_coefficients [K_g, P_g], covariate_columns [K_g])``
+    per missingness pattern of the phenotypes (the covariates fitted in that group:
+    :func:`~edfgen.kernels.association.group_covariates`). ``null_failed``: the phenotype columns whose covariates-only fit did not
     converge (their Wald fits are not run: ``converged`` False, left to the Firth fallback).
     """
 
@@ -83,8 +84,8 @@ def _logistic_newton(X: np.ndarray, y: np.ndarray, b: np.ndarray, *, max_iterati
 
 
 def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: Sequence[str] | None = None,
-                     max_iterations: int = 25, tolerance: float = 1e-6,
-                     offset: np.ndarray | None = None) -> PreparedLogistic:
+                     covariate_names: Sequence[str] | None = None, max_iterations: int = 25, tolerance: float = 1e-6,
+                     offset: np.ndarray | None = None, warn: bool = True) -> PreparedLogistic:
     """Fit the covariates-only logistic model of every phenotype once (the start of every variant's fit).
 
     Parameters
@@ -94,8 +95,10 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     covariates : array [N, K]
         Complete; the first column must be the intercept (Hail starts the null fit at
         ``logit(mean(y))`` for it and 0 for the others).
-    names : list of str, optional
-        Phenotype names for error messages.
+    names, covariate_names : list of str, optional
+        Phenotype and covariate names for messages. A covariate constant or collinear among one missingness
+        group's samples is left out of that group's fits with a WARNING, as plink2
+        (:func:`~edfgen.kernels.association.group_covariates`; ``warn`` False: without it).
     max_iterations, tolerance : int, float
         Newton stops when every coefficient changes by less than ``tolerance`` (Hail's defaults).
     offset : array [N, P], optional
@@ -116,9 +119,10 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     if np.isnan(C).any():
         raise InputError("logistic_association: covariates contain missing values (drop those samples first)")
     names = list(names) if names is not None else [f"column {p}" for p in range(Y.shape[1])]
-    k = C.shape[1]
     groups, null_failed = [], set()
     for mask, cols in missingness_groups(Y):
+        keep = np.asarray(group_covariates(C[mask], cols, names=names, covariate_names=covariate_names, warn=warn))
+        Cg, k = C[np.ix_(mask, keep)], len(keep)
         b0 = np.zeros((k, len(cols)))
         for j, p in enumerate(cols):  # loop over phenotypes (few), not variants
             y = Y[mask, p]
@@ -128,7 +132,7 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
                                  f"({int(y.sum())} cases in {int(mask.sum())} samples)")
             start = np.zeros(k)
             start[0] = np.log(avg / (1 - avg))
-            b, ok = _logistic_newton(C[mask], y, start, max_iterations=max_iterations, tolerance=tolerance,
+            b, ok = _logistic_newton(Cg, y, start, max_iterations=max_iterations, tolerance=tolerance,
                                      offset=None if offset is None else offset[mask, p])
             if not ok:
                 null_failed.add(p)
@@ -139,7 +143,7 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
                             f"fits are left out (fit_failed; refitted by Firth with --logistic-test firth-fallback)")
                 b = start
             b0[:, j] = b
-        groups.append((mask, cols, b0))
+        groups.append((mask, cols, b0, keep))
     return PreparedLogistic(covariates=C, phenotypes=Y, groups=tuple(groups), max_iterations=max_iterations,
                             tolerance=tolerance, offset=None if offset is None else np.asarray(offset, dtype=float),
                             null_failed=frozenset(null_failed))
@@ -449,8 +453,8 @@ def logistic_association(genotypes: np.ndarray, prepared: PreparedLogistic) -> L
     n_out = np.zeros((M, P), dtype=np.int64)
     converged = np.zeros((M, P), dtype=bool)
     tasks = []
-    for mask, cols, b0 in prepared.groups:
-        Cg = C[mask]
+    for mask, cols, b0, keep in prepared.groups:
+        Cg = C[np.ix_(mask, keep)]
         G0, mean = _mean_impute(G if mask.all() else G[mask])
         n = int(mask.sum())
         n_out[:, cols] = n

@@ -97,7 +97,7 @@ class AssociationModel:
     binary = False
 
     def prepare(self, covariates: np.ndarray, phenotypes: np.ndarray, *, names: Sequence[str] | None = None,
-                genome: GenomeBlocks | None = None):
+                genome: GenomeBlocks | None = None, covariate_names: Sequence[str] | None = None):
         raise NotImplementedError
 
     def test_block(self, prepared, genotypes: np.ndarray, *, chromosome: str | None = None,
@@ -122,8 +122,8 @@ class LinearModel(AssociationModel):
             raise InputError(f"--missing-genotypes {self.missing_genotypes!r}: choose one of "
                              f"{', '.join(MISSING_GENOTYPES)}")
 
-    def prepare(self, covariates, phenotypes, *, names=None, genome=None):
-        return prepare_phenotypes(phenotypes, covariates, **_names_kw(prepare_phenotypes, names))
+    def prepare(self, covariates, phenotypes, *, names=None, genome=None, covariate_names=None):
+        return prepare_phenotypes(phenotypes, covariates, names=names, covariate_names=covariate_names)
 
     def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
         return linear_association(genotypes, prepared, missing_genotypes=self.missing_genotypes,
@@ -145,8 +145,9 @@ class LogisticModel(AssociationModel):
     tolerance: float = 1e-6
     firth_threshold: float | None = None
 
-    def prepare(self, covariates, phenotypes, *, names=None, genome=None, offset=None):
-        return prepare_logistic(phenotypes, covariates, names=names, max_iterations=self.max_iterations,
+    def prepare(self, covariates, phenotypes, *, names=None, genome=None, offset=None, covariate_names=None):
+        return prepare_logistic(phenotypes, covariates, names=names, covariate_names=covariate_names,
+                                max_iterations=self.max_iterations,
                                 tolerance=self.tolerance, offset=offset)
 
     def test_block(self, prepared, genotypes, *, chromosome=None, call_stats=None):
@@ -159,13 +160,6 @@ def _logistic_test(genotypes, prepared, firth_threshold):
     return res if firth_threshold is None else firth_fallback(genotypes, prepared, res, firth_threshold)
 
 
-def _names_kw(func, names) -> dict:
-    """``names=`` for kernels that accept it (error messages naming phenotypes)."""
-    import inspect
-
-    return {"names": names} if names is not None and "names" in inspect.signature(func).parameters else {}
-
-
 @dataclass
 class PreparedRidgeLoco:
     """State of :class:`RidgeLocoModel`: the LOCO predictions and the step-2 model prepared per chromosome."""
@@ -175,6 +169,7 @@ class PreparedRidgeLoco:
     predictions: "object"                     # edfgen.kernels.ridge.LocoPredictions
     names: Sequence[str] | None
     current: tuple[str, object] | None = None  # (chromosome, prepared step-2 state)
+    covariate_names: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -225,7 +220,7 @@ class RidgeLocoModel(AssociationModel):
     firth_threshold: float | None = None
     loco_sink: object = None
 
-    def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None):
+    def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None, covariate_names=None):
         preds = self.predictions
         if preds is None:
             if genome is None:
@@ -233,21 +228,22 @@ class RidgeLocoModel(AssociationModel):
             check_loco_chromosomes([c for c, _ in genome.chromosomes], self.name)
             preds = ridge_loco_predictions(genome, phenotypes, covariates, names=names, sample_ids=sample_ids,
                                            block_size=self.block_size, folds=self.folds, h2_grid=self.h2_grid,
-                                           binary=self.binary, sink=self.loco_sink)
+                                           binary=self.binary, sink=self.loco_sink, covariate_names=covariate_names)
         elif sample_ids is not None:
             preds = preds.for_samples(sample_ids, names)
         return PreparedRidgeLoco(covariates=np.asarray(covariates, float), phenotypes=np.asarray(phenotypes, float),
-                                 predictions=preds, names=names)
+                                 predictions=preds, names=names, covariate_names=covariate_names)
 
     def _step2(self, prepared: PreparedRidgeLoco, chromosome: str):
         if prepared.current is not None and prepared.current[0] == chromosome:
             return prepared.current[1]
         loco = prepared.predictions.loco(chromosome)                     # [N, P]
+        named = {"names": prepared.names, "covariate_names": prepared.covariate_names,
+                 "warn": prepared.current is None}                      # (covariates left out: said once)
         if self.binary:
-            state = prepare_logistic(prepared.phenotypes, prepared.covariates, names=prepared.names, offset=loco)
+            state = prepare_logistic(prepared.phenotypes, prepared.covariates, offset=loco, **named)
         else:
-            state = prepare_phenotypes(prepared.phenotypes - loco, prepared.covariates,
-                                       **_names_kw(prepare_phenotypes, prepared.names))
+            state = prepare_phenotypes(prepared.phenotypes - loco, prepared.covariates, **named)
         prepared.current = (chromosome, state)
         return state
 
@@ -319,7 +315,7 @@ class LmmLocoModel(AssociationModel):
     variance: str = "genome"
     solver: str = "auto"
 
-    def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None):
+    def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None, covariate_names=None):
         if self.variance not in ("genome", "loco"):
             raise InputError(f"lmm-loco: variance {self.variance!r} is not 'genome' or 'loco'")
         if self.solver not in ("auto", "eigen", "cholesky") or (self.solver == "cholesky" and self.variance == "loco"):

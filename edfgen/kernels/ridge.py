@@ -287,7 +287,8 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
                            level0_shrinkage: Sequence[float] | None = None,
                            level1_shrinkage: Sequence[float] | None = None,
                            binary: bool = False, memory_limit: int = 256 << 20,
-                           tmp_dir: str | None = None, fold_ids: np.ndarray | None = None, sink=None):
+                           tmp_dir: str | None = None, fold_ids: np.ndarray | None = None, sink=None,
+                           covariate_names: Sequence[str] | None = None):
     """REGENIE step 1: level-0 block ridge regressions, level-1 stacking, LOCO predictions.
 
     Parameters
@@ -300,6 +301,8 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
         Complete, including the intercept.
     names, sample_ids
         Phenotype names and sample ids stored with the predictions.
+    covariate_names : list of str, optional
+        For the warning naming a covariate left out of a phenotype's fit (:func:`prepare_phenotypes`).
     block_size : int, optional
         Variants per level-0 block (REGENIE's default is 1000); ``None`` = :func:`auto_block_size`.
     folds : int
@@ -347,7 +350,7 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
         raise InputError(f"ridge-loco: block_size={block_size} must be >= 1")
     present = ~np.isnan(Y)
     # 1. residualise each phenotype on the covariates in its samples; scale; missing -> 0
-    prep = prepare_phenotypes(Y, C)
+    prep = prepare_phenotypes(Y, C, names=names, covariate_names=covariate_names)
     Yr = np.zeros((N, P))
     for mask, cols, _Q, Yres, _yy in prep.groups:
         Yr[np.ix_(mask, cols)] = Yres

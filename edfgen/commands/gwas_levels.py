@@ -1,0 +1,42 @@
+"""The covariate design's columns over the analysed samples: a categorical covariate's reference level chosen
+among them, and indicators constant there dropped (used by :func:`edfgen.commands.gwas_design.analysed_inputs`)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def reference_among_analysed(C: np.ndarray, names: list[str], levels_of: dict[str, list[str]]):
+    """``(C, names)`` without, for each categorical covariate (``levels_of``: its levels, the first the
+    reference, as the design built them on the whole table) whose reference level no analysed sample (row of
+    ``C``) has, the indicator of its first level that one has: that level becomes the reference. The design fixed
+    the reference on the whole table, so ``--keep``/``--remove`` leaving none of its samples gave indicators
+    summing to the intercept and the run was refused, where plink2 runs (review s33b F4). The columns' span, hence
+    every variant's statistics, is that of the levels present."""
+    drop = []
+    for c, levels in levels_of.items():
+        cols = [names.index(f"{c}={lev}") for lev in levels[1:] if f"{c}={lev}" in names]
+        block = C[:, cols]
+        block = block[~np.isnan(block).any(axis=1)]
+        if not cols or not len(block) or (block.sum(axis=1) == 0).any():
+            continue                                    # the reference level is among the analysed samples
+        first = cols[int(np.flatnonzero(block.any(axis=0))[0])]
+        log.info("covariate %r: no analysed sample has its level %r: %r is the reference level", c, levels[0],
+                 names[first].split("=", 1)[1])
+        drop.append(first)
+    keep = [j for j in range(C.shape[1]) if j not in drop]
+    return C[:, keep], [names[j] for j in keep]
+
+
+def drop_constant_indicators(C: np.ndarray, names: list[str], *, warn: bool = True):
+    """Drop covariate columns that are constant in the analysed samples (e.g. a centre absent after QC)."""
+    keep = np.ones(C.shape[1], dtype=bool)
+    keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0 if len(C) else False
+    dropped = [n for n, k in zip(names, keep) if not k]
+    if dropped and warn:
+        log.warning("covariate column(s) constant in the analysed samples, dropped: %s", ", ".join(dropped))
+    return C[:, keep], [n for n, k in zip(names, keep) if k]

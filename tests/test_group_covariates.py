@@ -1,0 +1,227 @@
+"""A covariate constant, or a combination of the others, among ONE phenotype's samples (``sex`` for a trait
+measured in women only; ``centre=D`` for a trait not measured in centre D; the reference centre's samples all
+missing the trait) is left out of that phenotype's regressions with a warning naming it, as plink2 --glm ("Not
+including covariate 'sex' in --glm regression on phenotype 'y_f'"); the other phenotypes keep it (review s33b
+F1-F3). Before, the fast linear path refused the run naming 'column 5', ``--binary`` lost the phenotype (its
+null fit "did not converge") and the Hail engine printed wrong numbers. And a categorical covariate's reference
+level is chosen among the analysed samples: ``--keep`` without the reference centre runs, as plink2 (F4)."""
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.commands.gwas import GwasSettings, run_gwas
+from edfgen.commands.gwas_levels import reference_among_analysed
+from edfgen.formats.genotypes.source import GenotypeSource
+from edfgen.kernels.association import linear_association, prepare_phenotypes
+from edfgen.kernels.logistic import logistic_association, prepare_logistic
+from edfgen.kernels.models import make_model
+from edfgen.kernels.qc import QCSettings
+
+PLINK2 = shutil.which("plink2")
+NAMES = ["intercept", "age", "sex", "centre=B", "centre=C", "centre=D"]
+
+
+def _data(n=400, m=6, seed=4):
+    """Genotypes [n, m], covariates (intercept, age, sex, centre B/C/D beside reference A), the sex and centre
+    of each sample, and phenotypes: complete; women only; missing in centre D; missing in centre A."""
+    rng = np.random.default_rng(seed)
+    sex = rng.integers(0, 2, n)
+    centre = rng.integers(0, 4, n)
+    G = rng.binomial(2, rng.uniform(0.2, 0.5, m), size=(n, m)).astype(float)
+    C = np.column_stack([np.ones(n), rng.normal(50, 8, n), sex, *(centre == c for c in (1, 2, 3))]).astype(float)
+    y = 0.3 * G[:, 0] + 0.02 * C[:, 1] + 0.4 * sex + 0.3 * centre + rng.normal(size=n)
+    Y = np.column_stack([y, np.where(sex == 0, y, np.nan), np.where(centre != 3, y, np.nan),
+                         np.where(centre != 0, y, np.nan)])
+    return G, C, sex, centre, Y
+
+
+def test_linear_kernel__covariate_constant_in_one_phenotype_left_out_as_statsmodels(caplog):
+    import statsmodels.api as sm
+
+    G, C, sex, centre, Y = _data()
+    names = ["y", "y_f", "y_noD", "y_noA"]
+    with caplog.at_level(logging.WARNING):
+        prep = make_model("linear").prepare(C, Y, names=names, covariate_names=NAMES)
+    res = linear_association(G, prep)
+    text = caplog.text
+    assert "'sex'" in text and "'y_f'" in text and "'centre=D'" in text and "'y_noD'" in text
+    assert "'y_noA'" in text and "column" not in text
+    dropped = {0: [], 1: [2], 2: [5], 3: [5]}       # y_noA: the last of intercept + B, C, D (same span)
+    for p in range(4):
+        ok = ~np.isnan(Y[:, p])
+        X = np.delete(C[ok], dropped[p], axis=1)
+        for j in range(G.shape[1]):
+            fit = sm.OLS(Y[ok, p], np.column_stack([X, G[ok, j]])).fit()
+            np.testing.assert_allclose(res.beta[j, p], fit.params[-1], rtol=1e-8)
+            np.testing.assert_allclose(res.standard_error[j, p], fit.bse[-1], rtol=1e-8)
+            np.testing.assert_allclose(res.p_value[j, p], fit.pvalues[-1], rtol=1e-6)
+    G[::7, 1] = np.nan                                      # plink2's drop of missing calls: same design per group
+    drop = linear_association(G, prepare_phenotypes(Y, C), missing_genotypes="drop")
+    ok = ~np.isnan(Y[:, 1]) & ~np.isnan(G[:, 1])
+    fit = sm.OLS(Y[ok, 1], np.column_stack([np.delete(C[ok], [2], axis=1), G[ok, 1]])).fit()
+    np.testing.assert_allclose(drop.beta[1, 1], fit.params[-1], rtol=1e-8)
+    np.testing.assert_allclose(drop.standard_error[1, 1], fit.bse[-1], rtol=1e-8)
+
+
+def test_logistic_kernel__covariate_constant_in_one_phenotype_left_out_as_statsmodels(caplog):
+    import statsmodels.api as sm
+
+    G, C, sex, centre, Y = _data(n=600)
+    rng = np.random.default_rng(1)
+    b = (rng.random(len(C)) < 1 / (1 + np.exp(-(Y[:, 0] - Y[:, 0].mean())))).astype(float)
+    B = np.column_stack([b, np.where(centre != 3, b, np.nan)])
+    with caplog.at_level(logging.WARNING):
+        prep = prepare_logistic(B, C, names=["b", "b_noD"], covariate_names=NAMES)
+    assert "'centre=D'" in caplog.text and "'b_noD'" in caplog.text and not prep.null_failed
+    res = logistic_association(G, prep)
+    ok = centre != 3
+    for j in range(G.shape[1]):
+        fit = sm.Logit(B[ok, 1], np.column_stack([C[ok][:, :5], G[ok, j]])).fit(disp=0)
+        np.testing.assert_allclose(res.beta[j, 1], fit.params[-1], rtol=1e-5)
+        np.testing.assert_allclose(res.standard_error[j, 1], fit.bse[-1], rtol=1e-5)
+
+
+def test_ridge_loco__covariate_constant_in_one_phenotype_left_out_once(caplog):
+    """ridge-loco step 1 and step 2 (prepared again for each chromosome) fit the women-only phenotype without
+    ``sex``: step 2 equals OLS of ``y - loco`` on the other covariates and the variant, warned about once per step."""
+    import statsmodels.api as sm
+
+    from edfgen.kernels.models import GenomeBlocks
+
+    G, C, sex, centre, Y = _data(n=300, m=40)
+    genome = GenomeBlocks.from_arrays(G, ["1"] * 20 + ["2"] * 20)
+    model = make_model("ridge-loco")
+    with caplog.at_level(logging.WARNING):
+        prep = model.prepare(C, Y[:, :2], names=["y", "y_f"], genome=genome, covariate_names=NAMES)
+        res = {c: model.test_block(prep, G[:, 20 * i:20 * i + 20], chromosome=c) for i, c in enumerate("12")}
+    assert caplog.text.count("'sex'") == 2 and "column" not in caplog.text
+    ok = sex == 0
+    y = Y[ok, 1] - prep.predictions.loco("2")[ok, 1]
+    fit = sm.OLS(y, np.column_stack([np.delete(C[ok], [2], axis=1), G[ok, 25]])).fit()
+    np.testing.assert_allclose(res["2"].beta[5, 1], fit.params[-1], rtol=1e-8)
+    np.testing.assert_allclose(res["2"].standard_error[5, 1], fit.bse[-1], rtol=1e-8)
+
+
+def _cohort(d: Path, n=500, m=25) -> Path:
+    """PLINK files (no missing calls), pheno.tsv (y complete, y_f women only, y_noD / y_noA missing in centre D /
+    the reference centre A), covar.tsv (age, sex, centre as text) and their plink2 copies."""
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(33)
+    G = rng.binomial(2, rng.uniform(0.15, 0.5, m), size=(n, m)).astype(float)
+    iid = [f"s{i}" for i in range(n)]
+    to_bed(d / "g.bed", G, count_A1=False, properties={
+        "fid": iid, "iid": iid, "sex": np.zeros(n, int), "sid": [f"v{j}" for j in range(m)], "chromosome": ["1"] * m,
+        "bp_position": np.arange(1, m + 1) * 1000, "allele_1": ["A"] * m, "allele_2": ["G"] * m})
+    sex = rng.integers(0, 2, n)
+    centre = np.array(list("ABCD"))[rng.integers(0, 4, n)]
+    age = rng.normal(50, 8, n).round(1)
+    y = (0.3 * G[:, 3] + 0.02 * age + 0.5 * sex + (centre == "C") + rng.normal(size=n)).round(4)
+    pheno = pd.DataFrame({"IID": iid, "y": y, "y_f": np.where(sex == 0, y, np.nan),
+                          "y_noD": np.where(centre != "D", y, np.nan), "y_noA": np.where(centre != "A", y, np.nan)})
+    pheno.to_csv(d / "pheno.tsv", sep="\t", index=False, na_rep="NA")
+    b = (rng.random(n) < 1 / (1 + np.exp(-(y - y.mean())))).astype(float)
+    pd.DataFrame({"IID": iid, "b": b, "b_noD": np.where(centre != "D", b, np.nan)}).to_csv(
+        d / "bin.tsv", sep="\t", index=False, na_rep="NA")
+    pd.DataFrame({"IID": iid, "age": age, "sex": sex, "centre": centre}).to_csv(d / "covar.tsv", sep="\t",
+                                                                                index=False)
+    pheno.assign(**{"#FID": iid})[["#FID", *pheno.columns]].to_csv(d / "pheno.p2", sep="\t", index=False,
+                                                                    na_rep="NA")
+    pd.DataFrame({"#FID": iid, "IID": iid, "age": age, "sex": sex, "centre": centre}).to_csv(d / "covar.p2", sep="\t",
+                                                                                 index=False)
+    return d
+
+
+def _assert_plink2(out: Path, p2: Path, names) -> None:
+    """edfgen's files in ``out`` equal plink2's ``<p2>.<name>.glm.linear``."""
+    for name in names:
+        ours = pd.read_csv(out / f"{name}.tsv.gz", sep="\t").set_index("variant_id")
+        ref = pd.read_csv(f"{p2}.{name}.glm.linear", sep="\t").set_index("ID").loc[ours.index]
+        assert len(ours) == 25
+        sign = np.where(ref["A1"] == ours["effect_allele"], 1.0, -1.0)
+        np.testing.assert_allclose(ours["beta"], sign * ref["BETA"], rtol=1e-5, err_msg=name)
+        np.testing.assert_allclose(ours["standard_error"], ref["SE"], rtol=1e-5, err_msg=name)
+        np.testing.assert_allclose(ours["p_value"], ref["P"], rtol=1e-4, err_msg=name)
+        np.testing.assert_array_equal(ours["n"], ref["OBS_CT"])
+
+
+@pytest.fixture(scope="module")
+def cohort_p2(tmp_path_factory) -> Path:
+    if PLINK2 is None:
+        pytest.skip("plink2 not installed")
+    d = _cohort(tmp_path_factory.mktemp("groupcov"))
+    subprocess.run([PLINK2, "--bfile", str(d / "g"), "--pheno", str(d / "pheno.p2"), "--covar", str(d / "covar.p2"),
+                    "--glm", "hide-covar", "--out", str(d / "p2"), "--silent"], check=True)
+    log = (d / "p2.log").read_text()
+    assert "Not including covariate 'sex' in --glm regression on phenotype 'y_f'" in log
+    return d
+
+
+@pytest.mark.parametrize("engine", ["fast", "hail"])
+def test_gwas__covariate_constant_in_one_phenotype_equal_to_plink2(cohort_p2, tmp_path, engine, request, caplog):
+    d = cohort_p2
+    hail = None
+    if engine == "hail":
+        request.getfixturevalue("hail_context")
+        from edfgen.engines.hail import HailSettings
+        hail = HailSettings(tmp_dir=str(tmp_path / "hail_tmp"))
+    with caplog.at_level(logging.WARNING):
+        run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "e",
+                 covar_cols=["age", "sex", "centre"], categorical=["centre"], qc=QCSettings(), hail=hail,
+                 settings=GwasSettings(transform="none", plots=False, engine=engine), threads=1)
+    _assert_plink2(tmp_path / "e", d / "p2", ["y", "y_f", "y_noD", "y_noA"])
+    assert "'sex'" in caplog.text and "'y_f'" in caplog.text and "'centre=D'" in caplog.text
+
+
+def test_gwas_hail_binary__covariate_constant_in_one_phenotype_equal_to_the_fast_engine(cohort_p2, tmp_path,
+                                                                                       hail_context, caplog):
+    """Hail's logistic_regression_rows gets each group's independent covariates: the fast engine's numbers (whose
+    kernel equals statsmodels without the covariate, above); before, Hail fitted the all-zero 'centre=D'."""
+    from edfgen.engines.hail import HailSettings
+
+    d = cohort_p2
+    for engine in ("fast", "hail"):
+        run_gwas(GenotypeSource(bfile=str(d / "g")), d / "bin.tsv", d / "covar.tsv", tmp_path / engine,
+                 covar_cols=["age", "sex", "centre"], categorical=["centre"], qc=QCSettings(), threads=1,
+                 hail=HailSettings(tmp_dir=str(tmp_path / "hail_tmp")) if engine == "hail" else None,
+                 settings=GwasSettings(binary=True, plots=False, engine=engine))
+    assert caplog.text.count("'centre=D'") >= 2
+    for name in ("b", "b_noD"):
+        a, h = (pd.read_csv(tmp_path / e / f"{name}.tsv.gz", sep="\t").set_index("variant_id") for e in ("fast", "hail"))
+        assert len(a) == len(h) == 25
+        for col in ("beta", "standard_error", "p_value"):
+            np.testing.assert_allclose(h.loc[a.index, col], a[col], rtol=1e-5, err_msg=f"{name}:{col}")
+
+
+def test_reference_among_analysed__first_present_level_becomes_the_reference():
+    names = ["intercept", "age", "centre=B", "centre=C", "centre=D"]
+    C = np.array([[1, 50, 0, 1, 0], [1, 40, 0, 0, 1], [1, 45, 0, 1, 0]], dtype=float)   # no A (reference), no B
+    C2, n2 = reference_among_analysed(C, names, {"centre": ["A", "B", "C", "D"]})
+    assert n2 == ["intercept", "age", "centre=B", "centre=D"]                 # C is the reference (B: all zero)
+    np.testing.assert_array_equal(C2, C[:, [0, 1, 2, 4]])
+    C[0, 2:] = 0                                                                # an A sample: nothing changes
+    assert reference_among_analysed(C, names, {"centre": ["A", "B", "C", "D"]})[1] == names
+
+
+def test_gwas__keep_without_the_reference_level_equal_to_plink2(cohort_p2, tmp_path):
+    """Review s33b F4: the reference centre (A, first of the levels on the whole table) has no kept sample: the
+    run was refused ("'centre=D' is a linear combination of 'intercept', 'centre=B', 'centre=C'")."""
+    d = cohort_p2
+    cov = pd.read_csv(d / "covar.tsv", sep="\t")
+    kept = cov.loc[cov["centre"] != "A", "IID"]
+    kept.to_csv(tmp_path / "keep.txt", index=False, header=False)
+    pd.DataFrame({"f": kept, "i": kept}).to_csv(tmp_path / "keep.p2", sep="\t", index=False, header=False)
+    run_gwas(GenotypeSource(bfile=str(d / "g"), keep=str(tmp_path / "keep.txt")), d / "pheno.tsv", d / "covar.tsv",
+             tmp_path / "e", covar_cols=["age", "sex", "centre"], categorical=["centre"], qc=QCSettings(),
+             pheno_cols=["y", "y_noD"], settings=GwasSettings(transform="none", plots=False), threads=1)
+    subprocess.run([PLINK2, "--bfile", str(d / "g"), "--pheno", str(d / "pheno.p2"), "--covar", str(d / "covar.p2"),
+                    "--keep", str(tmp_path / "keep.p2"), "--glm", "hide-covar", "--out", str(tmp_path / "p2"),
+                    "--silent"], check=True)
+    _assert_plink2(tmp_path / "e", tmp_path / "p2", ["y", "y_noD"])
