@@ -22,6 +22,7 @@ MODULES = [
     "edfgen.kernels.susie", "edfgen.kernels.coloc", "edfgen.kernels.ldsc", "edfgen.kernels.ldsc_batch",
     "edfgen.kernels.ldscore", "edfgen.kernels.lmm", "edfgen.kernels.clump", "edfgen.kernels.pvalues",
     "edfgen.kernels.association",
+    "edfgen.kernels.covariates",
 ]
 _SECTION = r"\n(Returns|Yields|Raises|Notes|Examples|References|See Also|Attributes|Warnings)\n-+"
 

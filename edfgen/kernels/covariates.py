@@ -1,0 +1,155 @@
+"""Which covariates enter a regression: rank decisions relative to each column's own size, and the covariates
+left out of one phenotype's fit where they are constant or collinear among its samples (as plink2 ``--glm``).
+Used by the linear (:mod:`edfgen.kernels.association`) and logistic (:mod:`edfgen.kernels.logistic`) kernels and
+the Hail engine; re-exported by :mod:`edfgen.kernels.association`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def unit_columns(C: np.ndarray) -> np.ndarray:
+    """``C`` with each column divided by its length (an all-zero column left zero), so rank decisions are
+    relative to each column's own size.
+
+    Parameters
+    ----------
+    C : array [n, k]
+        Covariate matrix.
+
+    Returns
+    -------
+    array [n, k]
+    """
+    norms = np.linalg.norm(C, axis=0)
+    return C / np.where(norms > 0, norms, 1.0)
+
+
+def collinear_covariates(C: np.ndarray, names: Sequence[str] | None = None, *, tol: float = 1e-9) -> list[str] | None:
+    """The first covariate that is a linear combination of earlier ones, followed by those ones.
+
+    ``None`` when the columns of ``C [n, k]`` are linearly independent: column ``j`` is dependent when its
+    residual on the earlier columns is at most ``tol`` x its own length (each column is scaled to unit length
+    first, so a covariate with large values, a date in seconds, does not make the intercept or a 0/1 column
+    look dependent). Used to name the culprits in "collinear covariates" errors.
+
+    Parameters
+    ----------
+    C : array [n, k]
+        Covariate matrix (intercept included when the model has one).
+    names : list of str [k], optional
+        Column names (default ``"column j"``).
+    tol : float, default 1e-9
+        Relative residual length at or below which a column counts as dependent.
+
+    Returns
+    -------
+    list of str or None
+        The dependent covariate's name then those of the earlier columns it combines; None when independent.
+    """
+    C = unit_columns(np.asarray(C, dtype=float))
+    names = list(names) if names is not None else [f"column {j}" for j in range(C.shape[1])]
+    kept: list[int] = []
+    for j in range(C.shape[1]):
+        if kept:
+            coef, *_ = np.linalg.lstsq(C[:, kept], C[:, j], rcond=None)
+            resid = C[:, j] - C[:, kept] @ coef
+        else:
+            coef, resid = np.zeros(0), C[:, j]
+        if np.linalg.norm(resid) <= tol:
+            deps = [names[i] for i, b in zip(kept, coef) if abs(b) > 1e-8]
+            return [names[j], *deps]
+        kept.append(j)
+    return None
+
+
+def independent_column_indices(C: np.ndarray, *, tol: float = 1e-9) -> list[int]:
+    """The columns of ``C [n, k]`` kept when each column that is constant or a linear combination of the columns
+    kept before it is left out (a user's ``sex`` among males only; the last of a one-hot set beside the
+    intercept): column ``j`` is kept where its residual on the columns kept before it is longer than ``tol`` x its
+    own length ``||C[:, j]||``, so the decision does not depend on the scale of any column (a date in seconds,
+    ~1e9, beside the 0/1 sex column or the intercept; before stop 29 the limit was ``tol`` x the largest ``|C|`` x
+    sqrt(rows), which dropped those).
+
+    The residuals come from one left-to-right Gram-Schmidt pass against an orthonormal basis of the kept
+    columns (each projection removed twice, which keeps the basis orthogonal to working precision: Giraud et
+    al. 2005), ``O(N K^2)``: the same residuals, hence the same columns, as one least-squares fit per column
+    (``O(N K^3)``, edfgen before stop 29). A pivoted QR would rank the columns by norm instead of keeping the
+    earlier ones (the intercept, the first dummies), so it would leave out other columns than these.
+
+    References
+    ----------
+    Giraud L, Langou J, Rozloznik M, van den Eshof J (2005) Rounding error analysis of the classical
+    Gram-Schmidt orthogonalization process. Numer Math 101:87. doi:10.1007/s00211-005-0615-4
+
+    Parameters
+    ----------
+    C : array [n, k]
+        Covariate matrix (intercept included), in the order of precedence.
+    tol : float, default 1e-9
+        Relative residual length at or below which a column is dependent.
+
+    Returns
+    -------
+    list of int
+        Indices of the kept columns, increasing.
+    """
+    n, k = C.shape
+    basis = np.empty((n, min(n, k)))
+    kept: list[int] = []
+    for j in range(k):
+        resid = np.asarray(C[:, j], dtype=float)
+        for _ in range(2 if kept else 0):
+            Q = basis[:, :len(kept)]
+            resid = resid - Q @ (Q.T @ resid)
+        norm = float(np.linalg.norm(resid))
+        if norm > tol * float(np.linalg.norm(C[:, j])) and len(kept) < n:
+            basis[:, len(kept)] = resid / norm
+            kept.append(j)
+    return kept
+
+
+def group_covariates(C: np.ndarray, cols, *, names: Sequence[str] | None = None,
+                     covariate_names: Sequence[str] | None = None, warn: bool = True) -> list[int]:
+    """The covariate columns of one missingness group's samples ``C [n_g, k]`` that enter its regressions
+    (:func:`independent_column_indices`), with a WARNING naming each left out and the group's phenotypes
+    ``cols``, as plink2 ``--glm`` ("Not including covariate 'sex' in --glm regression on phenotype 'qt_f'"): a
+    covariate constant, or a combination of the others, among the samples of one phenotype (a sex-specific
+    trait with ``sex``; a trait measured in 3 of 4 centres) is not identified there; left in, the fit was
+    refused, lost or silently wrong (review s33b F1-F3). The span of the covariates, hence every variant's
+    statistics, is that of all of them.
+
+    Parameters
+    ----------
+    C : array [n_g, k]
+        The covariates of the group's samples.
+    cols : array of int
+        The group's phenotype columns (for the warning).
+    names, covariate_names : list of str, optional
+        Phenotype and covariate names for the warning (``column j`` without them).
+    warn : bool, default True
+        False: no warning (said once already).
+
+    Returns
+    -------
+    list of int
+        The covariate columns kept (:func:`independent_column_indices`).
+    """
+    keep = independent_column_indices(C)
+    if len(keep) < C.shape[1] and warn:
+        gone = [j for j in range(C.shape[1]) if j not in keep]
+        shown = ", ".join(map(repr, _names_of(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
+        log.warning("not including covariate(s) %s in the regression on phenotype(s) %s: constant or a linear "
+                    "combination of the other covariates in its %d samples (as plink2 --glm)",
+                    ", ".join(repr(str(covariate_names[j]) if covariate_names is not None else f"column {j}")
+                              for j in gone), shown, C.shape[0])
+    return keep
+
+
+def _names_of(cols, names) -> list:
+    return [str(names[int(c)]) if names is not None else int(c) for c in cols]
