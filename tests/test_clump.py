@@ -186,6 +186,13 @@ def test_clump_settings__bad_values_raise_input_error():
     assert ClumpSettings(kb=250).bp_radius == 249_999      # plink1.9's default radius
 
 
+def test_clump_settings__p2_below_p1_refused_as_plink():
+    # review s33c F6: rows with p in [p2, p1] were absorbed into clumps but listed nowhere
+    with pytest.raises(InputError, match=r"--p2 must be >= --p1"):
+        ClumpSettings(p1=1e-4, p2=1e-6)
+    assert ClumpSettings(p1=1e-4, p2=1e-4).p2 == 1e-4
+
+
 def test_clump_files__p_value_out_of_range_names_variant(sim, tmp_path):
     ss = pd.read_csv(sim["sumstats"][0], sep="\t")
     ss.loc[3, "p_value"] = 1.7

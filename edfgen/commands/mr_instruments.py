@@ -114,7 +114,7 @@ def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2
         if is_harmonised_table(names):
             cmap = {**twosamplemr_map(names, role), **cmap}
     with open_panel(ld_bfile) as panel:
-        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold, r2=r2, kb=kb),
+        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold, p2=1.0, r2=r2, kb=kb),
                                    columns=cmap or None)
     return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
 
