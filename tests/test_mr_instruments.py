@@ -109,6 +109,20 @@ def test_mr__instrument_list_taken_as_given_unless_p_threshold_and_left_out_coun
     assert "1 of 3 listed instruments of qt have p >= 5e-08 (--p-threshold): left out" in r.output
 
 
+def test_mr__instruments_missing_from_the_ld_panel_warn_without_naming_a_rejects_file(panel, tmp_path):
+    """review s33c F7: the warning pointed to a rejects.tsv that mr does not write."""
+    exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"
+    bim = pd.read_csv(panel / "geno.bim", sep="\t", header=None)
+    top = pd.read_csv(exp, sep="\t").sort_values("p_value")["variant_id"].iloc[0]
+    bim.loc[bim[1] != top, [1]].to_csv(tmp_path / "extract.txt", header=False, index=False)
+    r = _run(["--exposure", exp, "--outcome", out, "--bfile", panel / "geno", "--extract", tmp_path / "extract.txt",
+              "--out", tmp_path / "d", "--no-plots", "--nboot", 20, "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    assert f"are not in the LD panel, so they cannot lead a locus (strongest: {top} of qt" in r.output
+    assert "they are not used as instruments" in r.output and "rejects.tsv" not in r.output
+    assert not (tmp_path / "d" / "rejects.tsv").exists() and top not in _instruments_of(tmp_path / "d", "qt")
+
+
 def test_mr__weak_instruments_warn(tmp_path, caplog):
     rng = np.random.default_rng(1)
     k = 8

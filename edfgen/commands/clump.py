@@ -361,7 +361,8 @@ class ClumpRun:
 
 def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
                 settings: ClumpSettings = ClumpSettings(), chunk: int = 64, threads: int = 2,
-                columns: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                columns: dict[str, str] | None = None,
+                rejects_note: str = "listed in rejects.tsv") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clump GWAS-SSF files against one LD panel; files of the same phenotype (its chromosomes) are combined.
 
     Each phenotype is clumped on its own, exactly as one ``plink1.9 --clump`` run per file; the
@@ -373,6 +374,8 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     variants of one region go through one matrix product.
 
     ``columns``: ``--columns`` (``{input column: GWAS-SSF column}``, a layout the readers do not recognise).
+    ``rejects_note``: the end of the warning about index candidates missing from the panel (where the caller
+    writes the rejects).
 
     Returns ``(clumps, loci, rejects)`` DataFrames (see :data:`CLUMP_COLUMNS`,
     :data:`edfgen.kernels.clump.LOCI_COLUMNS`, :data:`REJECT_COLUMNS`; clumps and loci with
@@ -431,8 +434,8 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
         # said, not only listed (plink 1.9: "'rs1' is missing from the main dataset, and is a top variant")
         top = rejects.loc[rejects["p_value"].idxmin()]
         log.warning("%d variant(s) with p <= %g are not in the LD panel, so they cannot lead a locus (strongest: "
-                    "%s of %s, p = %.3g); listed in rejects.tsv", len(rejects), settings.p1, top["variant_id"],
-                    top["phenotype"], top["p_value"])
+                    "%s of %s, p = %.3g); %s", len(rejects), settings.p1, top["variant_id"],
+                    top["phenotype"], top["p_value"], rejects_note)
     return clumps.drop(columns="_bim"), loci, rejects
 
 

@@ -190,7 +190,9 @@ def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2
             cmap = {**twosamplemr_map(names, role), **cmap}
     with open_panel(ld_bfile) as panel:
         clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold, p2=1.0, r2=r2, kb=kb),
-                                   columns=cmap or None)
+                                   columns=cmap or None,
+                                   rejects_note="they are not used as instruments (harmonised.tsv does not list "
+                                                "them; give a panel that has them)")
     return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
 
 
