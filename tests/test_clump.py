@@ -193,6 +193,31 @@ def test_clump_settings__p2_below_p1_refused_as_plink():
     assert ClumpSettings(p1=1e-4, p2=1e-4).p2 == 1e-4
 
 
+def test_clump_cli__ld_bfile_takes_keep_and_chr_as_bfile_does(sim, tmp_path):
+    """review s33c F4: with --ld-bfile, --keep/--remove/--chr/--extract were accepted and ignored (the panel was the
+    bare prefix): --keep did not change the LD, --chr 1 clumped every chromosome."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    fam = pd.read_csv(f"{sim['bfile']}.fam", sep=r"\s+", header=None)
+    fam.iloc[::2, :2].to_csv(tmp_path / "keep.txt", sep=" ", header=False, index=False)
+    common = ["clump", "--sumstats", *map(str, sim["sumstats"]), "--p1", "1e-3", "--p2", "0.05", "--r2", "0.05",
+              "--kb", "500"]
+    tables = {}
+    for name, extra in (("bfile", ["--bfile", sim["bfile"]]), ("ld", ["--ld-bfile", sim["bfile"]]),
+                        ("ld_nokeep", ["--ld-bfile", sim["bfile"]])):
+        keep = [] if name == "ld_nokeep" else ["--keep", tmp_path / "keep.txt"]
+        res = CliRunner().invoke(cli, [*common, *map(str, extra + keep), "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        tables[name] = pd.read_csv(tmp_path / name / "clumps.tsv", sep="\t")
+    assert tables["ld"].equals(tables["bfile"]) and not tables["ld"].equals(tables["ld_nokeep"])
+    res = CliRunner().invoke(cli, [*common, "--ld-bfile", str(sim["bfile"]), "--chr", "1", "--out", str(tmp_path / "c1")])
+    assert res.exit_code == 0, res.output
+    chroms = set(pd.read_csv(tmp_path / "c1" / "clumps.tsv", sep="\t")["chromosome"].astype(str))
+    assert chroms == {"1"} and set(tables["ld_nokeep"]["chromosome"].astype(str)) == {"1", "2"}
+
+
 def test_clump_files__p_value_out_of_range_names_variant(sim, tmp_path):
     ss = pd.read_csv(sim["sumstats"][0], sep="\t")
     ss.loc[3, "p_value"] = 1.7
