@@ -17,7 +17,7 @@ from edfgen.exceptions import InputError
 from edfgen.commands.clump import clump_files
 from edfgen.kernels.clump import ClumpSettings, effective_number_of_tests, merge_loci, study_wide_threshold
 from edfgen.simulate.truth import score_loci as score_truth
-from edfgen.formats.genotypes.panel import PlinkGenotypes
+from edfgen.formats.genotypes.panel import PlinkGenotypes, open_panel
 from edfgen.kernels.ld import r2_from_counts, r2_vector, two_locus_counts
 from edfgen.formats.dictionary import check_file
 
@@ -216,6 +216,35 @@ def test_clump_cli__ld_bfile_takes_keep_and_chr_as_bfile_does(sim, tmp_path):
     assert res.exit_code == 0, res.output
     chroms = set(pd.read_csv(tmp_path / "c1" / "clumps.tsv", sep="\t")["chromosome"].astype(str))
     assert chroms == {"1"} and set(tables["ld_nokeep"]["chromosome"].astype(str)) == {"1", "2"}
+
+
+@needs_plink
+def test_clump_files__male_x_heterozygous_calls_are_missing_as_in_plink19(sim, tmp_path):
+    """review s33c F8: LD on chromosome X used males' heterozygous calls, which plink 1.9 treats as missing: a panel
+    with them now gives the genotypes, LD and clumps of the same panel after plink1.9 --set-hh-missing."""
+    bim = pd.read_csv(f"{sim['bfile']}.bim", sep="\t", header=None)
+    bim[0] = bim[0].astype(str).replace({"2": "23"})
+    bim.to_csv(tmp_path / "x.bim", sep="\t", header=False, index=False)
+    fam = pd.read_csv(f"{sim['bfile']}.fam", sep=r"\s+", header=None)
+    fam[4] = np.where(np.arange(len(fam)) % 2 == 0, 1, 2)
+    fam.to_csv(tmp_path / "x.fam", sep=" ", header=False, index=False)
+    shutil.copy(f"{sim['bfile']}.bed", tmp_path / "x.bed")
+    subprocess.run([PLINK, "--bfile", str(tmp_path / "x"), "--set-hh-missing", "--keep-allele-order", "--make-bed", "--out",
+                    str(tmp_path / "xhh"), "--silent"], check=True, capture_output=True)
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    ss["chromosome"] = ss["chromosome"].astype(str).replace({"2": "23"})
+    ss.to_csv(tmp_path / "qt.tsv.gz", sep="\t", index=False)
+    settings = ClumpSettings(p1=1e-3, p2=0.05, r2=0.05, kb=500)
+    got = {}
+    for name in ("x", "xhh"):
+        with open_panel(tmp_path / name) as panel:
+            x = np.flatnonzero(panel.variants.chromosome == "23")
+            got[name] = (panel.read(x), panel.class_bits(int(x[0]) // panel._block),
+                         clump_files([tmp_path / "qt.tsv.gz"], panel, settings=settings)[0])
+    assert (got["x"][0] == 1).sum() < (got["x"][0] >= 0).sum()    # females keep their heterozygous calls
+    np.testing.assert_array_equal(got["x"][0], got["xhh"][0])
+    np.testing.assert_array_equal(got["x"][1], got["xhh"][1])
+    pd.testing.assert_frame_equal(got["x"][2], got["xhh"][2])
 
 
 def test_clump_files__p_value_out_of_range_names_variant(sim, tmp_path):
