@@ -17,7 +17,7 @@ from edfgen.exceptions import InputError
 from edfgen.commands.clump import clump_files
 from edfgen.kernels.clump import ClumpSettings, effective_number_of_tests, merge_loci, study_wide_threshold
 from edfgen.simulate.truth import score_loci as score_truth
-from edfgen.formats.genotypes.panel import PlinkGenotypes
+from edfgen.formats.genotypes.panel import PlinkGenotypes, open_panel
 from edfgen.kernels.ld import r2_from_counts, r2_vector, two_locus_counts
 from edfgen.formats.dictionary import check_file
 
@@ -184,6 +184,67 @@ def test_clump_settings__bad_values_raise_input_error():
     with pytest.raises(InputError, match="r2_method"):
         ClumpSettings(r2_method="dprime")
     assert ClumpSettings(kb=250).bp_radius == 249_999      # plink1.9's default radius
+
+
+def test_clump_settings__p2_below_p1_refused_as_plink():
+    # review s33c F6: rows with p in [p2, p1] were absorbed into clumps but listed nowhere
+    with pytest.raises(InputError, match=r"--p2 must be >= --p1"):
+        ClumpSettings(p1=1e-4, p2=1e-6)
+    assert ClumpSettings(p1=1e-4, p2=1e-4).p2 == 1e-4
+
+
+def test_clump_cli__ld_bfile_takes_keep_and_chr_as_bfile_does(sim, tmp_path):
+    """review s33c F4: with --ld-bfile, --keep/--remove/--chr/--extract were accepted and ignored (the panel was the
+    bare prefix): --keep did not change the LD, --chr 1 clumped every chromosome."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    fam = pd.read_csv(f"{sim['bfile']}.fam", sep=r"\s+", header=None)
+    fam.iloc[::2, :2].to_csv(tmp_path / "keep.txt", sep=" ", header=False, index=False)
+    common = ["clump", "--sumstats", *map(str, sim["sumstats"]), "--p1", "1e-3", "--p2", "0.05", "--r2", "0.05",
+              "--kb", "500"]
+    tables = {}
+    for name, extra in (("bfile", ["--bfile", sim["bfile"]]), ("ld", ["--ld-bfile", sim["bfile"]]),
+                        ("ld_nokeep", ["--ld-bfile", sim["bfile"]])):
+        keep = [] if name == "ld_nokeep" else ["--keep", tmp_path / "keep.txt"]
+        res = CliRunner().invoke(cli, [*common, *map(str, extra + keep), "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        tables[name] = pd.read_csv(tmp_path / name / "clumps.tsv", sep="\t")
+    assert tables["ld"].equals(tables["bfile"]) and not tables["ld"].equals(tables["ld_nokeep"])
+    res = CliRunner().invoke(cli, [*common, "--ld-bfile", str(sim["bfile"]), "--chr", "1", "--out", str(tmp_path / "c1")])
+    assert res.exit_code == 0, res.output
+    chroms = set(pd.read_csv(tmp_path / "c1" / "clumps.tsv", sep="\t")["chromosome"].astype(str))
+    assert chroms == {"1"} and set(tables["ld_nokeep"]["chromosome"].astype(str)) == {"1", "2"}
+
+
+@needs_plink
+def test_clump_files__male_x_heterozygous_calls_are_missing_as_in_plink19(sim, tmp_path):
+    """review s33c F8: LD on chromosome X used males' heterozygous calls, which plink 1.9 treats as missing: a panel
+    with them now gives the genotypes, LD and clumps of the same panel after plink1.9 --set-hh-missing."""
+    bim = pd.read_csv(f"{sim['bfile']}.bim", sep="\t", header=None)
+    bim[0] = bim[0].astype(str).replace({"2": "23"})
+    bim.to_csv(tmp_path / "x.bim", sep="\t", header=False, index=False)
+    fam = pd.read_csv(f"{sim['bfile']}.fam", sep=r"\s+", header=None)
+    fam[4] = np.where(np.arange(len(fam)) % 2 == 0, 1, 2)
+    fam.to_csv(tmp_path / "x.fam", sep=" ", header=False, index=False)
+    shutil.copy(f"{sim['bfile']}.bed", tmp_path / "x.bed")
+    subprocess.run([PLINK, "--bfile", str(tmp_path / "x"), "--set-hh-missing", "--keep-allele-order", "--make-bed", "--out",
+                    str(tmp_path / "xhh"), "--silent"], check=True, capture_output=True)
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    ss["chromosome"] = ss["chromosome"].astype(str).replace({"2": "23"})
+    ss.to_csv(tmp_path / "qt.tsv.gz", sep="\t", index=False)
+    settings = ClumpSettings(p1=1e-3, p2=0.05, r2=0.05, kb=500)
+    got = {}
+    for name in ("x", "xhh"):
+        with open_panel(tmp_path / name) as panel:
+            x = np.flatnonzero(panel.variants.chromosome == "23")
+            got[name] = (panel.read(x), panel.class_bits(int(x[0]) // panel._block),
+                         clump_files([tmp_path / "qt.tsv.gz"], panel, settings=settings)[0])
+    assert (got["x"][0] == 1).sum() < (got["x"][0] >= 0).sum()    # females keep their heterozygous calls
+    np.testing.assert_array_equal(got["x"][0], got["xhh"][0])
+    np.testing.assert_array_equal(got["x"][1], got["xhh"][1])
+    pd.testing.assert_frame_equal(got["x"][2], got["xhh"][2])
 
 
 def test_clump_files__p_value_out_of_range_names_variant(sim, tmp_path):

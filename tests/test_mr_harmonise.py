@@ -167,6 +167,38 @@ def test_find_proxies__a_multi_allelic_proxy_site_gives_the_row_with_the_panels_
     assert find_proxies(["rsT"], out.iloc[[0]], panel, genotypes).empty
 
 
+def test_find_proxies__a_palindromic_proxy_is_put_on_the_panels_strand_by_frequency_or_left_out():
+    """review s33c F2: a C/G proxy given on the other strand was read as forward strand, so its outcome effect
+    changed sign. As TwoSampleMR (maf_threshold 0.3), the outcome's eaf against the panel's frequency tells the
+    strand; at a MAF >= 0.3 the proxy is not used, with a reason in harmonised.tsv."""
+    from types import SimpleNamespace
+
+    from edfgen.kernels.mr.harmonise import find_proxies, harmonise
+
+    def panel_of(freq):
+        g = np.random.default_rng(0).binomial(2, freq, 400).astype(np.int8)
+        panel = SimpleNamespace(variant_id=np.array(["rsT", "rsP"]), chromosome=np.array(["1", "1"]),
+                                position=np.array([1000, 2000]), allele1=np.array(["A", "C"]),
+                                allele2=np.array(["G", "G"]), rows_by_id={"rsT": 0, "rsP": 1})
+        return panel, lambda rows: np.column_stack([g for _ in rows])       # target and proxy: r = 1
+
+    panel, genotypes = panel_of(0.13)
+    fwd = pd.DataFrame({"variant_id": ["rsP"], "effect_allele": ["C"], "other_allele": ["G"], "beta": [0.1],
+                        "standard_error": [0.01], "p_value": [1e-9], "effect_allele_frequency": [0.13]})
+    rev = fwd.assign(effect_allele="G", other_allele="C")      # the same data on the other strand
+    for out in (fwd, rev):
+        got = find_proxies(["rsT"], out, panel, genotypes)
+        assert got[["effect_allele", "other_allele", "beta"]].values.tolist() == [["A", "G", 0.1]]
+        assert got["proxy_reason"].isna().all()
+    exposure = pd.DataFrame({"variant_id": ["rsT"], "effect_allele": ["A"], "other_allele": ["G"], "beta": [0.2],
+                             "standard_error": [0.02], "p_value": [1e-12], "effect_allele_frequency": [0.13]})
+    panel, genotypes = panel_of(0.45)                          # MAF 0.45: the strand cannot be told
+    got = find_proxies(["rsT"], fwd.assign(effect_allele_frequency=0.45), panel, genotypes)
+    assert got["proxy_reason"].tolist() == ["palindromic_proxy_ambiguous"]
+    h = harmonise(exposure, fwd.iloc[:0], proxies=got)
+    assert h[["mr_keep", "reason", "proxy_variant"]].values.tolist() == [[False, "palindromic_proxy_ambiguous", "rsP"]]
+
+
 def test_find_proxies__ids_matched_by_hash_not_pairwise_on_a_20k_variant_panel():
     """Review s32c: the panel ids were matched to the outcome's with np.isin on strings, which compares every pair
     (16 CPU-s at 20k x 20k ids, hours at a real panel); a hash join takes milliseconds. The best proxy is found."""

@@ -61,6 +61,68 @@ def test_mr__clumps_by_default_like_plink19_twosamplemr_defaults(panel, tmp_path
     assert "WARNING edfgen.commands.mr: --no-clump: the exposure rows with p < 5e-08" in r.output
 
 
+def _instruments_of(d, exposure):
+    h = pd.read_csv(d / "harmonised.tsv", sep="\t")
+    return sorted(h.loc[h["exposure"] == exposure, "SNP"])
+
+
+def test_mr__instrument_list_with_several_exposures_uses_each_exposures_own_clumps(panel, tmp_path):
+    """review s33c F1: a listed qt variant that qt's clumping removed came back because another exposure's
+    clumping kept it (the list was joined to every exposure's index variants by id only)."""
+    exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"
+    ss = pd.read_csv(exp, sep="\t")
+    listed = ss.loc[ss["p_value"] < 5e-8, ["variant_id"]].assign(phenotype="qt")   # correlated rows: unclumped
+    listed.to_csv(tmp_path / "list.tsv", sep="\t", index=False)
+    args = ["--outcome", out, "--instruments", tmp_path / "list.tsv", "--bfile", panel / "geno", "--no-plots",
+            "--nboot", 20, "--presso-sims", 0]
+    r = _run(["--exposure", exp, "--out", tmp_path / "one", *args])
+    assert r.exit_code == 0, r.output
+    one = _instruments_of(tmp_path / "one", "qt")
+    dropped = sorted(set(listed["variant_id"]) - set(one))
+    assert len(one) >= 2 and dropped
+    # a second exposure whose only variant is one that qt's clumping dropped: it leads that exposure's clump
+    (tmp_path / "b").mkdir()
+    ss[ss["variant_id"] == dropped[0]].to_csv(tmp_path / "b" / "other.tsv.gz", sep="\t", index=False)
+    r = _run(["--exposure", exp, "--exposure", tmp_path / "b" / "other.tsv.gz", "--out", tmp_path / "two", *args])
+    assert r.exit_code == 0, r.output
+    assert _instruments_of(tmp_path / "two", "qt") == one
+
+
+def test_mr__instrument_list_taken_as_given_unless_p_threshold_and_left_out_counted(panel, tmp_path):
+    """review s33c F3: a listed instrument with p >= 5e-8 was dropped by the default --p-threshold, and an id
+    missing from the exposure was dropped, both silently (TwoSampleMR does not threshold a given list)."""
+    exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"
+    ss = pd.read_csv(exp, sep="\t").sort_values("p_value")
+    strong = list(ss["variant_id"].iloc[:2])
+    weak = ss.loc[(ss["p_value"] > 1e-4) & (ss["p_value"] < 1e-2), "variant_id"].iloc[0]
+    pd.DataFrame({"variant_id": [*strong, weak, "rs_notthere"], "phenotype": "qt"}).to_csv(
+        tmp_path / "list.tsv", sep="\t", index=False)
+    args = ["--exposure", exp, "--outcome", out, "--instruments", tmp_path / "list.tsv", "--no-plots",
+            "--nboot", 20, "--presso-sims", 0]
+    r = _run([*args, "--out", tmp_path / "given"])
+    assert r.exit_code == 0, r.output
+    assert _instruments_of(tmp_path / "given", "qt") == sorted([*strong, weak])
+    assert "1 of 4 listed instruments of qt are not in the file: left out" in r.output
+    r = _run([*args, "--p-threshold", 5e-8, "--out", tmp_path / "thr"])
+    assert r.exit_code == 0, r.output
+    assert _instruments_of(tmp_path / "thr", "qt") == sorted(strong)
+    assert "1 of 3 listed instruments of qt have p >= 5e-08 (--p-threshold): left out" in r.output
+
+
+def test_mr__instruments_missing_from_the_ld_panel_warn_without_naming_a_rejects_file(panel, tmp_path):
+    """review s33c F7: the warning pointed to a rejects.tsv that mr does not write."""
+    exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"
+    bim = pd.read_csv(panel / "geno.bim", sep="\t", header=None)
+    top = pd.read_csv(exp, sep="\t").sort_values("p_value")["variant_id"].iloc[0]
+    bim.loc[bim[1] != top, [1]].to_csv(tmp_path / "extract.txt", header=False, index=False)
+    r = _run(["--exposure", exp, "--outcome", out, "--bfile", panel / "geno", "--extract", tmp_path / "extract.txt",
+              "--out", tmp_path / "d", "--no-plots", "--nboot", 20, "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    assert f"are not in the LD panel, so they cannot lead a locus (strongest: {top} of qt" in r.output
+    assert "they are not used as instruments" in r.output and "rejects.tsv" not in r.output
+    assert not (tmp_path / "d" / "rejects.tsv").exists() and top not in _instruments_of(tmp_path / "d", "qt")
+
+
 def test_mr__weak_instruments_warn(tmp_path, caplog):
     rng = np.random.default_rng(1)
     k = 8

@@ -105,6 +105,26 @@ def test_overlap_error_names_the_option_given(truth, tmp_path):
         read_phenotype_sumstats([a, b], required=MR_REQUIRED, option="--outcome")
 
 
+def test_same_named_files_of_two_studies_collide_in_one_line_saying_how_to_rename(truth, tmp_path, caplog):
+    """review s33c F5: a REGENIE file and a GWAS-SSF file of one name from different folders: the REGENIE one was
+    left out as the 'raw output beside its conversion' (it was not beside it); two GWAS-SSF files of one name said
+    only that per-chromosome files must not overlap."""
+    (tmp_path / "ukb").mkdir()
+    (tmp_path / "finngen").mkdir()
+    reg = pd.DataFrame({"CHROM": truth["chromosome"], "GENPOS": truth["base_pair_location"], "ID": truth["variant_id"],
+                        "ALLELE0": truth["other_allele"], "ALLELE1": truth["effect_allele"], "N": 5000, "TEST": "ADD",
+                        "BETA": truth["beta"], "SE": truth["standard_error"], "LOG10P": -np.log10(truth["p_value"])})
+    a = _write(tmp_path / "ukb" / "af.tsv", _ssf(truth))
+    raw = _write(tmp_path / "finngen" / "af.regenie", reg, sep=" ")
+    with caplog.at_level(logging.WARNING):
+        groups = group_by_phenotype([a, raw])
+    assert groups == {"af": [a, raw]} and "left out" not in caplog.text
+    b = _write(tmp_path / "finngen" / "af.tsv", _ssf(truth))
+    with pytest.raises(InputError, match=r"appears twice .*different studies, rename one \(e\.g\. af\.tsv to "
+                                         r"finngen_af\.tsv\)$"):
+        read_phenotype_sumstats(group_by_phenotype([a, b])["af"], required=MR_REQUIRED, option="--outcome")
+
+
 def test_a_lookup_table_with_a_clashing_header_is_skipped_not_refusing_the_folder(truth, tmp_path):
     """lookup.tsv (SNP ID CHR CHROM) beside good.tsv refused the whole folder; it has no p or effect, so it is no
     summary statistics under any reading and is skipped. A file that is sumstats under one reading still raises."""

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.clump_regional import locus_frames, write_regional_plots  # noqa: F401 (public here too)
-from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
+from edfgen.commands.options import (GenotypeOptions, allow_incomplete_opt, filtered_panel, force_opt, genotype_source,
+                                    opt, out_opt)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.genotypes.panel import (GenotypePanel, genotype_label, locate_in_panel, open_panel,
@@ -361,7 +362,8 @@ class ClumpRun:
 
 def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
                 settings: ClumpSettings = ClumpSettings(), chunk: int = 64, threads: int = 2,
-                columns: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                columns: dict[str, str] | None = None,
+                rejects_note: str = "listed in rejects.tsv") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clump GWAS-SSF files against one LD panel; files of the same phenotype (its chromosomes) are combined.
 
     Each phenotype is clumped on its own, exactly as one ``plink1.9 --clump`` run per file; the
@@ -373,6 +375,8 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
     variants of one region go through one matrix product.
 
     ``columns``: ``--columns`` (``{input column: GWAS-SSF column}``, a layout the readers do not recognise).
+    ``rejects_note``: the end of the warning about index candidates missing from the panel (where the caller
+    writes the rejects).
 
     Returns ``(clumps, loci, rejects)`` DataFrames (see :data:`CLUMP_COLUMNS`,
     :data:`edfgen.kernels.clump.LOCI_COLUMNS`, :data:`REJECT_COLUMNS`; clumps and loci with
@@ -431,13 +435,13 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
         # said, not only listed (plink 1.9: "'rs1' is missing from the main dataset, and is a top variant")
         top = rejects.loc[rejects["p_value"].idxmin()]
         log.warning("%d variant(s) with p <= %g are not in the LD panel, so they cannot lead a locus (strongest: "
-                    "%s of %s, p = %.3g); listed in rejects.tsv", len(rejects), settings.p1, top["variant_id"],
-                    top["phenotype"], top["p_value"])
+                    "%s of %s, p = %.3g); %s", len(rejects), settings.p1, top["variant_id"],
+                    top["phenotype"], top["p_value"], rejects_note)
     return clumps.drop(columns="_bim"), loci, rejects
 
 
 def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None,
-              ld_bfile: str | Path | None = None, settings: ClumpSettings = ClumpSettings(),
+              ld_bfile=None, settings: ClumpSettings = ClumpSettings(),
               study_wide: bool = False, pheno: str | Path | None = None, truth: str | Path | None = None,
               regional_plots: int = 0, genes: str | Path | None = None, force: bool = False,
               reference_genome: str | None = None, columns: dict[str, str] | None = None) -> ClumpRun:
@@ -451,7 +455,9 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     out_dir : path
     bfile, ld_bfile
         The study genotypes (PLINK 1 prefix or :class:`~edfgen.formats.genotypes.source.GenotypeSource`,
-        dosages rounded) and an LD reference panel used instead of them for LD.
+        dosages rounded) and an LD reference panel used instead of them for LD (a PLINK 1 prefix, or a
+        ``GenotypeSource`` with its sample and variant filters:
+        :func:`~edfgen.commands.options.filtered_panel`).
     settings : ClumpSettings
         p1, p2, r2, kb (plink 1.9's ``--clump-*``).
     study_wide, pheno
@@ -496,7 +502,7 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
                     "(--reference-genome): variants are matched by id, rsid or position as given; pass "
                     "--reference-genome %s if the panel is %s", declared, panel_build, declared, declared)
     params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": genotype_label(bfile),
-              "ld_bfile": ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
+              "ld_bfile": ld_bfile.parameters() if hasattr(ld_bfile, "parameters") else ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
               "reference_genome": panel_build, "columns": columns,
               # the build the GWAS declared (-meta.yaml): annotate checks the loci against it (read_loci)
               "sumstats_genome_assembly": declared}
@@ -538,9 +544,9 @@ class ClumpOptions(GenotypeOptions):
                                     "`--sumstats gwas/*.tsv.gz` works (extra paths after it are taken too).",
                                     multiple=True, required=True, path="any")
     more_sumstats: tuple[str, ...] = opt((), None, argument=True, path="any")
-    ld_bfile: str | None = opt(None, "PLINK prefix of a separate LD reference panel (else the study genotypes "
-                               "--bfile/--pfile/--bgen/--vcf with --keep/--remove/--chr/--extract are the panel).",
-                               path="any")
+    ld_bfile: str | None = opt(None, "PLINK prefix of a separate LD reference panel, used instead of the study "
+                               "genotypes --bfile/--pfile/--bgen/--vcf; --keep/--remove/--chr/--extract apply to "
+                               "whichever is the panel.", path="any")
     out: str | None = out_opt()
     # the ranges of ClumpSettings, shown in --help and checked by the option (`--p1: 10 is not in the range`) and
     # in a TOML before any stage runs
@@ -569,7 +575,7 @@ def run(o: ClumpOptions):
 
     check_upstream([*o.sumstats, *o.more_sumstats, o.pheno], option="--sumstats", allow_incomplete=o.allow_incomplete)
     return run_clump([*o.sumstats, *o.more_sumstats], out_dir=o.out, bfile=genotype_source(o, required=False),
-                     ld_bfile=o.ld_bfile, reference_genome=o.reference_genome,
+                     ld_bfile=filtered_panel(o, o.ld_bfile), reference_genome=o.reference_genome,
                      settings=ClumpSettings(p1=o.p1, p2=o.p2, r2=o.r2, kb=o.kb, r2_method=o.r2_method,
                                             allow_overlap=o.allow_overlap),
                      study_wide=o.study_wide, pheno=o.pheno, truth=o.truth, regional_plots=o.regional_plots,

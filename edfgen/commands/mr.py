@@ -28,6 +28,8 @@ from edfgen.commands.mr_instruments import (
     add_instrument_columns,
     case_counts as cases_in,
     clump_instruments,
+    clump_threshold,
+    keep_clumped,
     list_phenotypes,
     load_phenotype,
     select_instruments,
@@ -90,6 +92,13 @@ def _paths(v: PathLike | Sequence[PathLike]) -> list[str]:
 def _some(items: Sequence[str], k: int = 5, sep: str = ", ") -> str:
     """The first ``k`` of ``items`` joined by ``sep``, and how many more there are."""
     return sep.join(items[:k]) + (f" and {len(items) - k} more" if len(items) > k else "")
+
+
+def _selection_text(p_threshold: float | None, instruments) -> str:
+    """How instruments were selected, for a message: ``--p-threshold 5e-08, --instruments FILE``."""
+    parts = [f"--p-threshold/--clump-p1 {p_threshold:g}"] if p_threshold is not None else []
+    parts += [f"--instruments {instruments}"] if instruments else []
+    return ", ".join(parts)
 
 
 def _harmonise_pair(sel: pd.DataFrame, osub: pd.DataFrame, ename: str, oname: str, settings: MRSettings, *,
@@ -155,7 +164,10 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     settings
         :class:`MRSettings`.
     instruments
-        Instrument list (``clumps.tsv``) joined to the exposure by ``variant_id``.
+        Instrument list (``clumps.tsv``) joined to the exposure by ``variant_id`` (and ``phenotype`` where it
+        has one); with ``settings.p_threshold`` ``None`` the listed variants are taken as given (not
+        thresholded; clumping, if on, uses the largest listed p as its index threshold), else thresholded too.
+        Listed instruments left out are counted in a warning.
     reverse
         Swap the direction: instruments from the ``outcome`` files, effects on the ``exposure`` files.
     ld_bfile
@@ -228,15 +240,10 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             log.warning("--no-clump: the exposure rows with p < %s are used as instruments as they are; correlated "
                         "instruments count the same signal several times and overstate the precision of MR",
                         settings.p_threshold)
-        if clump and settings.p_threshold is None:
+        if clump and settings.p_threshold is None and instruments is None:
             raise InputError("clumping needs --p-threshold/--clump-p1 (the index-variant threshold)")
         inst = read_instruments(instruments) if instruments is not None else None
-        if clump:
-            clumped = clump_instruments(exp_files, ld_bfile, p_threshold=settings.p_threshold, r2=settings.clump_r2,
-                                        kb=settings.clump_kb, columns=columns, role=exp_role)
-            inst = clumped if inst is None else inst[inst["variant_id"].isin(set(clumped["variant_id"]))]
-
-        exposures = []
+        selected = []
         for name, fs in exp_groups.items():
             df = load_phenotype(fs, columns, role=exp_role)
             f = " + ".join(map(str, fs))
@@ -244,12 +251,20 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
                                  "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
             sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
+            selected.append((name, f, sel, cases_in(df)))
+        if clump:   # each exposure keeps the variants that lead a clump of its own sumstats
+            p1 = clump_threshold(settings.p_threshold, [e[2] for e in selected])
+            clumped = clump_instruments(exp_files, ld_bfile, p_threshold=p1, r2=settings.clump_r2,
+                                        kb=settings.clump_kb, columns=columns, role=exp_role)
+            selected = [(name, f, keep_clumped(sel, clumped, name), c) for name, f, sel, c in selected]
+        exposures = []
+        for name, f, sel, cases in selected:
             if sel.empty:
                 why = [f"p < {settings.p_threshold:g}"] if settings.p_threshold is not None else []
                 why += [f"in the instrument list {Path(str(instruments)).name}"] if inst is not None else []
                 log.debug("%s: no instruments (%s)", f, ", ".join(why) or "no variants")
             # the variance explained sums below 1 only over independent instruments (not under --no-clump)
-            exposures.append((name, f, sel, cases_in(df), user_r2(sel, source=str(f), instruments=inst is not None)))
+            exposures.append((name, f, sel, cases, user_r2(sel, source=str(f), instruments=inst is not None)))
         no_instruments = [e[0] for e in exposures if e[2].empty]
         if 0 < len(no_instruments) < len(exposures):   # they are in no result table: said, not only at -v
             log.warning("%d of %d exposures have no instruments and appear in no result table: %s",
@@ -258,8 +273,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             named = _some([str(e[1]) for e in exposures], 3)
             raise InputError(f"{'--outcome' if reverse else '--exposure'} {named}: no instruments selected in any "
                              f"file{' (--reverse: instruments come from the --outcome files)' if reverse else ''} "
-                             f"(--p-threshold/--clump-p1 {settings.p_threshold:g}"
-                             f"{f', --instruments {instruments}' if instruments else ''})")
+                             f"({_selection_text(settings.p_threshold, instruments)})")
         wanted = set().union(*(set(e[2]["variant_id"]) for e in exposures))
         # instruments found in an outcome by id, else rsID, else chromosome:position:alleles (mr_join)
         all_instruments = pd.concat([e[2] for e in exposures if not e[2].empty], ignore_index=True)
@@ -399,9 +413,10 @@ class MROptions(GenotypeOptions):
     palindromes: str = opt(MRSettings.palindromes, "TwoSampleMR harmonise action 2 / 1 / 3.", choices=("infer", "forward", "drop"))
     maf_threshold: float = opt(MRSettings.maf_threshold, "Palindromes with allele frequency in (t, 1-t) cannot be inferred.",
                                range=(0, 0.5), open=(True, False))
-    p_threshold: float | None = opt(MRSettings.p_threshold, "Instruments: exposure variants with p below this; the "
-                                    "index-variant threshold of clumping.", cli=("--p-threshold", "--clump-p1"),
-                                    range=(0, 1), open=(True, False))
+    p_threshold: float | None = opt(None, "Instruments: exposure variants with p below this; the index-variant "
+                                    "threshold of clumping. Default 5e-8, but an --instruments list is taken as "
+                                    "given (not thresholded) unless this is given.",
+                                    cli=("--p-threshold", "--clump-p1"), range=(0, 1), open=(True, False))
     instruments: str | None = opt(None, "Instrument list (e.g. clumps.tsv: variant_id[, phenotype]) joined to the "
                                   "exposure.", path="file", exists=True)
     proxies: bool = opt(False, "Replace instruments missing in the outcome by LD proxies (needs an LD panel: "
@@ -453,13 +468,16 @@ def run(o: MROptions):
     if o.multivariable:
         from edfgen.commands.mr_multivariable import run_mvmr
 
-        return run_mvmr(list(o.exposure), list(o.outcome), o.out, p_threshold=o.p_threshold, clump=o.clump,
+        p_mv = o.p_threshold if o.p_threshold is not None else MRSettings.p_threshold   # (mvmr thresholds a list)
+        return run_mvmr(list(o.exposure), list(o.outcome), o.out, p_threshold=p_mv, clump=o.clump,
                         clump_r2=o.clump_r2, clump_kb=o.clump_kb, instruments=o.instruments,
                         ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False), palindromes=o.palindromes,
                         maf_threshold=o.maf_threshold, columns=parse_column_option(o.columns) or None,
                         force=o.force, parameters=json.loads(json.dumps(asdict(o), default=str)))
     kw = {"methods": tuple(o.methods)} if o.methods else {}
-    settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=o.p_threshold,
+    # an --instruments list is taken as given (TwoSampleMR read_exposure_data) unless --p-threshold is given
+    p_threshold = o.p_threshold if o.p_threshold is not None or o.instruments else MRSettings.p_threshold
+    settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=p_threshold,
                           nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),
                           prevalence=o.prevalence, proxy_r2=o.proxy_r2, clump_r2=o.clump_r2, clump_kb=o.clump_kb,
                           steiger_filter=o.steiger_filter, **kw)

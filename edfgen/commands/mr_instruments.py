@@ -78,6 +78,26 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
     """Rows of an exposure frame used as instruments (instrument list and/or p-value threshold), one per variant
     (:func:`one_row_per_variant`: a multi-allelic site's strongest allele).
 
+    Parameters
+    ----------
+    df : DataFrame
+        The exposure's summary statistics.
+    name : str
+        The exposure's phenotype name (rows of ``instruments`` naming another phenotype are not used).
+    p_threshold : float or None
+        Keep rows with ``p_value < p_threshold`` (``None``: no threshold; an ``--instruments`` list is then
+        taken as given, as TwoSampleMR's ``read_exposure_data``).
+    instruments : DataFrame or None
+        :func:`~edfgen.formats.sumstats.twosamplemr.read_instruments`' ``variant_id, phenotype``.
+    source : str
+        The file(s), for messages.
+
+    Returns
+    -------
+    DataFrame
+        The selected rows. Listed instruments left out (not in the file, or ``p >= p_threshold``) are
+        counted in a warning.
+
     Raises
     ------
     InputError
@@ -85,18 +105,73 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
     sel = df
     if instruments is not None:
         ids = instruments
-        if ids["phenotype"].notna().any():
+        named = bool(ids["phenotype"].notna().any())
+        if named:
             ids = ids[ids["phenotype"] == name]
-        sel = sel[sel["variant_id"].isin(set(ids["variant_id"]))]
+        listed = set(ids["variant_id"])
+        sel = sel[sel["variant_id"].isin(listed)]
+        absent = len(listed - set(sel["variant_id"]))
+        if absent and named:      # (a list without phenotypes may name other exposures' instruments)
+            log.warning("%s: %d of %d listed instruments of %s are not in the file: left out", source, absent,
+                        len(listed), name)
     if p_threshold is not None:
         if "p_value" not in sel.columns:
             raise InputError(f"{source}: --p-threshold needs a p_value column")
-        sel = sel[pd.to_numeric(sel["p_value"], errors="coerce") < p_threshold]
+        weak = ~(pd.to_numeric(sel["p_value"], errors="coerce") < p_threshold)
+        if instruments is not None and weak.any():
+            log.warning("%s: %d of %d listed instruments of %s have p >= %g (--p-threshold): left out", source,
+                        int(weak.sum()), len(sel), name, p_threshold)
+        sel = sel[~weak]
     twice = variant_allele_keys(sel).duplicated()
     if twice.any():
         raise InputError(f"{source}: instrument {sel.loc[twice, 'variant_id'].iloc[0]!r} is on {int(twice.sum()) + 1}+ "
                          "rows with the same alleles (at different positions?); give one row per instrument")
     return one_row_per_variant(sel, source=source).reset_index(drop=True)
+
+
+def clump_threshold(p_threshold: float | None, selected: Sequence[pd.DataFrame]) -> float:
+    """The index-variant threshold (p1) of ``edfgen mr``'s clumping.
+
+    Parameters
+    ----------
+    p_threshold : float or None
+        ``--p-threshold``; ``None`` where an ``--instruments`` list is taken as given.
+    selected : list of DataFrame
+        Each exposure's selected rows (:func:`select_instruments`).
+
+    Returns
+    -------
+    float
+        ``p_threshold``, else the largest p of the selected rows (so that every listed instrument can lead a
+        clump), within (0, 1].
+    """
+    if p_threshold is not None:
+        return p_threshold
+    p = [pd.to_numeric(s["p_value"], errors="coerce").max() for s in selected if len(s) and "p_value" in s.columns]
+    p = [v for v in p if np.isfinite(v)]
+    return float(np.clip(max(p), 1e-300, 1.0)) if p else 1.0
+
+
+def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rows of exposure ``name`` that lead a clump of that exposure's own sumstats.
+
+    Parameters
+    ----------
+    sel : DataFrame
+        The exposure's selected rows (:func:`select_instruments`).
+    clumped : DataFrame
+        ``variant_id, phenotype`` of :func:`clump_instruments` over every exposure.
+    name : str
+        The exposure's phenotype name.
+
+    Returns
+    -------
+    DataFrame
+        ``sel`` less the variants that the exposure's clumping removed (another exposure's index variants
+        are not this exposure's instruments).
+    """
+    ids = set(clumped.loc[clumped["phenotype"] == name, "variant_id"])
+    return sel[sel["variant_id"].astype(str).isin(ids)].reset_index(drop=True)
 
 
 def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2: float, kb: float,
@@ -114,8 +189,10 @@ def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2
         if is_harmonised_table(names):
             cmap = {**twosamplemr_map(names, role), **cmap}
     with open_panel(ld_bfile) as panel:
-        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold, r2=r2, kb=kb),
-                                   columns=cmap or None)
+        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold, p2=1.0, r2=r2, kb=kb),
+                                   columns=cmap or None,
+                                   rejects_note="they are not used as instruments (harmonised.tsv does not list "
+                                                "them; give a panel that has them)")
     return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
 
 

@@ -442,6 +442,33 @@ def genotype_source(o: GenotypeOptions, *, bfile: Any = None, required: bool = T
         reference_genome=o.reference_genome, skip_bad_variants=o.skip_bad_variants)
 
 
+def filtered_panel(o: GenotypeOptions, prefix: Any):
+    """A separate PLINK 1 LD panel (``clump --ld-bfile``) with the command's sample and variant filters, as plink
+    applies them to the one data set it reads.
+
+    Parameters
+    ----------
+    o : GenotypeOptions
+        The options (``keep_ids``, ``remove_ids``, ``extract``, ``chromosomes``, ``reference_genome``).
+    prefix : str or None
+        The panel's PLINK 1 prefix.
+
+    Returns
+    -------
+    str, GenotypeSource or None
+        ``prefix`` as it is without filters (or ``None``), else a
+        :class:`~edfgen.formats.genotypes.source.GenotypeSource` of it with ``--keep/--remove/--extract/--chr``
+        (``--chr`` so restricts what is clumped too, as it does with ``--bfile``).
+    """
+    from edfgen.formats.genotypes.source import GenotypeSource
+
+    if prefix is None or not any((o.keep_ids, o.remove_ids, o.extract, o.chromosomes)):
+        return prefix
+    return GenotypeSource(bfile=path_str(prefix), keep=path_str(o.keep_ids), remove=path_str(o.remove_ids),
+                          extract=path_str(o.extract), chromosomes=(o.chromosomes,) if o.chromosomes else None,
+                          reference_genome=o.reference_genome)
+
+
 def hail_settings(o: HailOptions):
     """The :class:`~edfgen.engines.hail.HailSettings` of a command's Spark/Hail options."""
     from edfgen.engines.hail import HailSettings

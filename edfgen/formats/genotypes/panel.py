@@ -225,6 +225,7 @@ class GenotypePanel:
         if self.n_samples == 0:
             raise InputError(f"LD panel {reader.label}: no founders to compute LD from")
         self._all = self.n_samples == len(fam)
+        self._haploid = _male_x(fam, self.sample_index, self.variants.chromosome)
         self._block = max(64, (8 << 20) // max(self.n_samples, 1))
         self._cache: "OrderedDict[int, np.ndarray]" = OrderedDict()
         self._cache_max = max(1, (cache_mb << 20) // (self._block * self.n_samples))
@@ -237,6 +238,11 @@ class GenotypePanel:
         rows = None if self._all else self.sample_index
         start, stop = b * self._block, min((b + 1) * self._block, self.n_variants)
         arr = self.reader.read(rows, self._rows[start:stop], dtype=np.int8)
+        if self._haploid is not None and self._haploid[1][start:stop].any():
+            males, x = self._haploid[0], self._haploid[1][start:stop]   # a male's X het: missing, as in plink 1.9
+            arr = np.array(arr)
+            sub = arr[np.ix_(males, x)]
+            arr[np.ix_(males, x)] = np.where(sub == 1, np.int8(-127), sub)
         self._cache[b] = arr
         while len(self._cache) > self._cache_max:
             self._cache.popitem(last=False)
@@ -263,7 +269,12 @@ class GenotypePanel:
         samples (:meth:`~edfgen.formats.genotypes.base.GenotypeReader.class_bits`), for
         :class:`edfgen.kernels.ld.WindowLD`."""
         start, stop = b * self._block, min((b + 1) * self._block, self.n_variants)
-        return self.reader.class_bits(None if self._all else self.sample_index, self._rows[start:stop])
+        bits = self.reader.class_bits(None if self._all else self.sample_index, self._rows[start:stop])
+        if self._haploid is not None and self._haploid[1][start:stop].any():
+            x = self._haploid[1][start:stop]        # a male's heterozygous call on X is in no class (missing)
+            bits = np.array(bits)
+            bits[x, 1, :] &= ~self._haploid[2]
+        return bits
 
     def close(self) -> None:
         self.reader.close()
@@ -273,6 +284,21 @@ class GenotypePanel:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _male_x(fam: pd.DataFrame, sample_index: np.ndarray, chromosome: np.ndarray):
+    """``(males [n] bool, X variants [V] bool, males bit-packed)`` of an LD panel's samples and variants, or ``None``
+    when it has no males (``.fam`` SEX 1) or no chromosome X (``X``/``23``; not the pseudo-autosomal ``XY``):
+    plink 1.9 treats a male's heterozygous X call as missing (haploid), in LD and clumping too."""
+    if "SEX" not in fam.columns:
+        return None
+    males = (fam["SEX"].astype(str).str.strip() == "1").to_numpy()[sample_index]
+    x = np.isin(np.char.upper(np.char.replace(chromosome.astype(str), "chr", "")), ["X", "23"])
+    if not males.any() or not x.any():
+        return None
+    log.debug("LD panel: heterozygous calls of %d males on %d chromosome X variants are read as missing (plink "
+              "1.9)", int(males.sum()), int(x.sum()))
+    return males, x, np.packbits(males, bitorder="little")
 
 
 class PlinkGenotypes(GenotypePanel):

@@ -150,16 +150,18 @@ def group_by_phenotype(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
     phenotype (its chromosomes, e.g. ``gwas_chr1/edf_001.tsv.gz`` and ``gwas_chr2/edf_001.tsv.gz``)
     form one group.
 
-    A group that mixes a tool's raw output (``height.regenie``, :data:`TOOL_SUFFIXES`) with files named like
-    GWAS-SSF (``height.tsv``, its conversion beside it) keeps the GWAS-SSF files, with a warning naming the
-    others."""
+    A tool's raw output (``height.regenie``, :data:`TOOL_SUFFIXES`) in the folder of a file of its name that
+    is named like GWAS-SSF (``height.tsv``, its conversion beside it) is left out, with a warning naming it.
+    Files of one name in different folders stay in one group (:func:`combine_phenotype` refuses them if
+    they overlap)."""
     groups: dict[str, list[Path]] = {}
     for p in paths:
         groups.setdefault(phenotype_name(p), []).append(Path(p))
     for name, files in groups.items():
-        raw = [f for f in files if _tool_named(f)]
-        if raw and len(raw) < len(files):
-            groups[name] = [f for f in files if not _tool_named(f)]
+        converted = {f.parent for f in files if not _tool_named(f)}
+        raw = [f for f in files if _tool_named(f) and f.parent in converted]
+        if raw:
+            groups[name] = [f for f in files if f not in raw]
             log.warning("phenotype %r: reading %s; left out %s (a tool's raw output beside its GWAS-SSF "
                         "conversion; give the files by name to choose)", name,
                         ", ".join(map(str, groups[name])), ", ".join(map(str, raw)))
@@ -174,7 +176,7 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
     ------
     InputError
         A variant (same ``variant_id``, or same chromosome, position and alleles) in two of the files
-        (one line naming both).
+        (one line naming both: files of one name from two studies collide; it says how to rename one).
     """
     if len(tables) == 1:
         return tables[0]
@@ -194,9 +196,12 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
         dup = k.duplicated(keep=False)
         if dup.any():
             files = sorted(set(src[(dup & (k == k[dup].iloc[0])).to_numpy()]))
+            other = next(Path(p) for p in reversed(paths) if str(p) in files)     # the one given later
+            rename = f"{other.parent.name or 'other'}_{other.name}"
             raise InputError(f"{option + ': ' if option else ''}variant {k[dup].iloc[0]!r} of phenotype "
-                             f"{phenotype_name(paths[0])!r} appears twice ({' and '.join(files)}); "
-                             "per-chromosome files of one phenotype must not overlap")
+                             f"{phenotype_name(paths[0])!r} appears twice ({' and '.join(files)}): files of one name "
+                             "are read as one phenotype's per-chromosome files, which must not overlap; if they are "
+                             f"different studies, rename one (e.g. {other.name} to {rename})")
     return df
 
 

@@ -15,7 +15,8 @@ effect and other allele), with its three actions:
 
 Every exposure variant gets one row with ``mr_keep`` and a ``reason``:
 ``kept``, ``proxy_used``, ``missing_in_outcome``, ``incompatible_alleles``, ``palindromic``
-(action 3), ``palindromic_ambiguous_maf`` (action 2), ``missing_estimate`` (NA beta or SE).
+(action 3), ``palindromic_ambiguous_maf`` (action 2), ``palindromic_proxy_ambiguous`` (an A/T or C/G LD proxy
+whose strand cannot be inferred, :func:`find_proxies`), ``missing_estimate`` (NA beta or SE).
 
 References
 ----------
@@ -262,10 +263,13 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     exp, out = exposure, one_row_per_variant(outcome, reference=exposure, source=outcome_name)
     proxy_variant = np.full(len(out), None, dtype=object)
     proxy_r2 = np.full(len(out), np.nan)
+    proxy_reason = np.full(len(out), None, dtype=object)
     if proxies is not None and len(proxies):
         prox = proxies[~proxies["variant_id"].isin(out["variant_id"])]
         proxy_variant = np.concatenate([proxy_variant, prox["proxy_variant"].to_numpy(object)])
         proxy_r2 = np.concatenate([proxy_r2, prox["proxy_r2"].to_numpy(float)])
+        why = prox["proxy_reason"] if "proxy_reason" in prox.columns else pd.Series(None, index=prox.index)
+        proxy_reason = np.concatenate([proxy_reason, why.to_numpy(object)])
         out = pd.concat([out, prox[[c for c in prox.columns if c in out.columns]]], ignore_index=True)
     pos = pd.Index(out["variant_id"]).get_indexer(exp["variant_id"])
     present = pos >= 0
@@ -313,6 +317,10 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
                               np.where(h["ambiguous"] & (action == 2), "palindromic_ambiguous_maf",
                                        np.where(~finite, "missing_estimate", "kept")))).astype(object)
         r[(r == "kept") & (cols["proxy_variant"][p] != None)] = "proxy_used"  # noqa: E711 (elementwise)
+        why = take(proxy_reason, None)[p]          # a proxy whose strand cannot be inferred (find_proxies)
+        unusable = pd.notna(why).astype(bool)
+        r[unusable] = why[unusable]
+        mr_keep[np.flatnonzero(p)[unusable]] = False
         reason[p] = r
     cols["effect_allele_outcome"], cols["other_allele_outcome"] = ea_o, oa_o
     cols["mr_keep"], cols["reason"] = mr_keep, reason
@@ -321,15 +329,53 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     return res
 
 
+#: an A/T or C/G proxy with a MAF at or above this cannot be put on the panel's strand by frequency
+#: (TwoSampleMR ``extract_outcome_data(maf_threshold = 0.3)``)
+PROXY_PALINDROME_MAF = 0.3
+
+
+def palindromic_proxy_strand(ea: str, eaf: float, f_a1: float, a1: str, *,
+                             maf_threshold: float = PROXY_PALINDROME_MAF) -> tuple[str, str | None]:
+    """The panel allele that an A/T or C/G proxy's outcome effect allele stands for, by allele frequency.
+
+    Parameters
+    ----------
+    ea : str
+        The outcome's effect allele as given (one of the panel's two alleles, on either strand).
+    eaf : float
+        The outcome's frequency of ``ea`` (NaN: not known).
+    f_a1 : float
+        The panel's frequency of its allele ``a1``.
+    a1 : str
+        The panel's counted allele.
+    maf_threshold : float
+        Frequencies with a minor allele frequency at or above this are too close to 0.5 to tell the strand.
+
+    Returns
+    -------
+    (str, str or None)
+        ``ea`` where the frequencies agree (forward strand), its complement where they are opposite (the other
+        strand), and ``None``, or ``"palindromic_proxy_ambiguous"`` where the strand cannot be inferred.
+    """
+    f_ea = f_a1 if ea == a1 else 1 - f_a1
+    if not (np.isfinite(eaf) and np.isfinite(f_ea)) or min(eaf, 1 - eaf, f_ea, 1 - f_ea) >= maf_threshold:
+        return ea, "palindromic_proxy_ambiguous"
+    return (ea if (eaf > 0.5) == (f_ea > 0.5) else ea.translate(COMPLEMENT)), None
+
+
 def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes: Callable[[np.ndarray], np.ndarray],
-                 *, r2_min: float = 0.8, window_kb: float = 500.0) -> pd.DataFrame:
+                 *, r2_min: float = 0.8, window_kb: float = 500.0,
+                 palindrome_maf: float = PROXY_PALINDROME_MAF) -> pd.DataFrame:
     """LD proxies in ``outcome`` for instruments absent from it, from an LD reference panel.
 
     For each missing variant, the outcome variants on the same chromosome within ``window_kb`` of it
     in the panel are correlated with it (Pearson r of allele counts over samples observed at both);
     the one with the largest r² >= ``r2_min`` is taken. Its outcome row is recoded to the target:
     the proxy's allele that travels with the target's bim A1 (by the sign of r) becomes the target's
-    A1. Frequencies are kept as reported for the proxy (an approximation).
+    A1. Frequencies are kept as reported for the proxy (an approximation). An A/T or C/G proxy's strand is
+    inferred from its frequency as TwoSampleMR's ``extract_outcome_data(maf_threshold = 0.3)`` does
+    (:func:`palindromic_proxy_strand`); where it cannot be, the row has ``proxy_reason``
+    ``palindromic_proxy_ambiguous`` (:func:`harmonise` does not use it).
 
     Parameters
     ----------
@@ -349,16 +395,19 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes:
         Least r² of a proxy with the instrument (TwoSampleMR ``rsq``).
     window_kb : float, default 500
         Largest distance (kb) between instrument and proxy.
+    palindrome_maf : float, default 0.3
+        An A/T or C/G proxy with a minor allele frequency (panel or outcome) at or above this is not used.
 
     Returns
     -------
-    DataFrame of outcome rows (``variant_id`` = target id) with ``proxy_variant`` and ``proxy_r2``.
+    DataFrame of outcome rows (``variant_id`` = target id) with ``proxy_variant``, ``proxy_r2`` and
+    ``proxy_reason`` (None, or why the proxy is not used).
 
     References
     ----------
     Hemani G et al. (2018) eLife 7:e34408 (TwoSampleMR ``extract_outcome_data(proxies=TRUE)``, rsq = 0.8).
     """
-    cols = list(outcome.columns) + ["proxy_variant", "proxy_r2"]
+    cols = list(outcome.columns) + ["proxy_variant", "proxy_r2", "proxy_reason"]
     if not missing:
         return pd.DataFrame(columns=cols)
     v = variants
@@ -401,11 +450,20 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes:
         if pick is None:
             continue
         orow, ea = outcome.iloc[pick[0]].copy(), pick[1]
+        orow["proxy_reason"] = None
+        if pa1 == pa2.translate(COMPLEMENT):     # A/T or C/G: the outcome's strand is not in its alleles
+            gp = g[:, 1 + j]
+            f_a1 = float(gp[gp >= 0].mean() / 2) if (gp >= 0).any() else float("nan")
+            eaf = float(pd.to_numeric(pd.Series([orow.get("effect_allele_frequency")]), errors="coerce").iloc[0])
+            ea, orow["proxy_reason"] = palindromic_proxy_strand(ea, eaf, f_a1, pa1, maf_threshold=palindrome_maf)
         same = (ea == pa1) == (r2[j] > 0)
         orow["effect_allele"], orow["other_allele"] = (ta1, ta2) if same else (ta2, ta1)
         orow["variant_id"] = vid
         orow["proxy_variant"] = pid
         orow["proxy_r2"] = float(abs(r2[j]))
         rows.append(orow)
-    log.info("proxies: %d of %d missing instruments replaced (r2 >= %s)", len(rows), len(missing), r2_min)
+    unsure = sum(r["proxy_reason"] is not None for r in rows)
+    log.info("proxies: %d of %d missing instruments replaced (r2 >= %s)%s", len(rows) - unsure, len(missing), r2_min,
+             f"; {unsure} palindromic proxies of MAF >= {palindrome_maf:g} not used (strand not inferable)"
+             if unsure else "")
     return pd.DataFrame(rows, columns=cols).reset_index(drop=True)
