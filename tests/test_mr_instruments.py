@@ -88,6 +88,27 @@ def test_mr__instrument_list_with_several_exposures_uses_each_exposures_own_clum
     assert _instruments_of(tmp_path / "two", "qt") == one
 
 
+@needs_plink
+def test_mr__instrument_list_taken_as_given_is_clumped_on_its_own_rows_like_plink19(panel, tmp_path):
+    """review s33d F1: the whole exposure file was clumped, so an unlisted stronger variant absorbed listed
+    instruments, silently; TwoSampleMR's clump_data clumps the listed rows only."""
+    exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"
+    ss = pd.read_csv(exp, sep="\t")
+    top = plink_clump(panel / "geno", exp, tmp_path / "all", p1=5e-8, p2=1, r2=0.001, kb=10000)["SNP"]
+    rows = ss[(ss["p_value"] < 5e-8) & ~ss["variant_id"].isin(top)]     # each locus without its index variant
+    rows.to_csv(tmp_path / "listed.tsv.gz", sep="\t", index=False)
+    rows[["variant_id"]].assign(phenotype="qt").to_csv(tmp_path / "list.tsv", sep="\t", index=False)
+    ref = plink_clump(panel / "geno", tmp_path / "listed.tsv.gz", tmp_path / "listed", p1=1, p2=1, r2=0.001,
+                      kb=10000)
+    assert len(ref) >= 2
+    r = _run(["--exposure", exp, "--outcome", out, "--instruments", tmp_path / "list.tsv", "--bfile",
+              panel / "geno", "--out", tmp_path / "d", "--no-plots", "--nboot", 20, "--presso-sims", 0])
+    assert r.exit_code == 0, r.output
+    assert _instruments_of(tmp_path / "d", "qt") == sorted(ref["SNP"])
+    assert (f"{len(rows) - len(ref)} of {len(rows)} listed instruments of qt are in LD with a stronger variant "
+            "(clumping): left out") in r.output
+
+
 def test_mr__instrument_list_taken_as_given_unless_p_threshold_and_left_out_counted(panel, tmp_path):
     """review s33c F3: a listed instrument with p >= 5e-8 was dropped by the default --p-threshold, and an id
     missing from the exposure was dropped, both silently (TwoSampleMR does not threshold a given list)."""

@@ -28,6 +28,7 @@ from edfgen.commands.mr_instruments import (
     add_instrument_columns,
     case_counts as cases_in,
     clump_instruments,
+    clump_listed,
     clump_threshold,
     keep_clumped,
     list_phenotypes,
@@ -166,7 +167,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     instruments
         Instrument list (``clumps.tsv``) joined to the exposure by ``variant_id`` (and ``phenotype`` where it
         has one); with ``settings.p_threshold`` ``None`` the listed variants are taken as given (not
-        thresholded; clumping, if on, uses the largest listed p as its index threshold), else thresholded too.
+        thresholded; clumping, if on, clumps the listed rows alone), else thresholded too (and clumping, if on,
+        clumps the file's rows below the threshold).
         Listed instruments left out are counted in a warning.
     reverse
         Swap the direction: instruments from the ``outcome`` files, effects on the ``exposure`` files.
@@ -252,11 +254,16 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                                  "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
             sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
             selected.append((name, f, sel, cases_in(df)))
-        if clump:   # each exposure keeps the variants that lead a clump of its own sumstats
+        if clump and inst is not None and settings.p_threshold is None:   # a list taken as given: its rows alone
+            clumped = clump_listed([(e[0], e[2]) for e in selected], ld_bfile, r2=settings.clump_r2,
+                                   kb=settings.clump_kb)
+            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f), c) for name, f, sel, c in selected]
+        elif clump:   # each exposure keeps the variants that lead a clump of its own sumstats
             p1 = clump_threshold(settings.p_threshold, [e[2] for e in selected])
             clumped = clump_instruments(exp_files, ld_bfile, p_threshold=p1, r2=settings.clump_r2,
                                         kb=settings.clump_kb, columns=columns, role=exp_role)
-            selected = [(name, f, keep_clumped(sel, clumped, name), c) for name, f, sel, c in selected]
+            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f if inst is not None else None), c)
+                        for name, f, sel, c in selected]
         exposures = []
         for name, f, sel, cases in selected:
             if sel.empty:
@@ -418,7 +425,8 @@ class MROptions(GenotypeOptions):
                                     "given (not thresholded) unless this is given.",
                                     cli=("--p-threshold", "--clump-p1"), range=(0, 1), open=(True, False))
     instruments: str | None = opt(None, "Instrument list (e.g. clumps.tsv: variant_id[, phenotype]) joined to the "
-                                  "exposure.", path="file", exists=True)
+                                  "exposure by phenotype and variant id (by variant id only without a phenotype "
+                                  "column); with a panel its rows alone are clumped.", path="file", exists=True)
     proxies: bool = opt(False, "Replace instruments missing in the outcome by LD proxies (needs an LD panel: "
                         "--ld-bfile, or --bfile/--pfile/--bgen/--vcf).")
     clump: bool = opt(True, "Clump the exposure instruments against the LD panel (default; without a panel an "

@@ -20,6 +20,7 @@ Staiger D, Stock JH (1997) Econometrica 65:557, doi:10.2307/2171753 (F < 10: wea
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -31,6 +32,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import open_panel
 from edfgen.formats.sumstats import (MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype,
                                     load_sumstats, read_header, twosamplemr_map)
+from edfgen.formats.sumstats.discovery import phenotype_name
 from edfgen.formats.sumstats.twosamplemr import is_harmonised_table
 from edfgen.kernels.alleles import variant_allele_keys
 from edfgen.formats.tables import PathLike
@@ -152,7 +154,8 @@ def clump_threshold(p_threshold: float | None, selected: Sequence[pd.DataFrame])
     return float(np.clip(max(p), 1e-300, 1.0)) if p else 1.0
 
 
-def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str) -> pd.DataFrame:
+def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str, *,
+                 listed_in: str | None = None) -> pd.DataFrame:
     """The rows of exposure ``name`` that lead a clump of that exposure's own sumstats.
 
     Parameters
@@ -163,6 +166,9 @@ def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str) -> pd.Data
         ``variant_id, phenotype`` of :func:`clump_instruments` over every exposure.
     name : str
         The exposure's phenotype name.
+    listed_in : str, optional
+        The exposure file(s), where ``sel`` is an ``--instruments`` list: the listed instruments that clumping
+        removed are then counted in a warning.
 
     Returns
     -------
@@ -171,7 +177,11 @@ def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str) -> pd.Data
         are not this exposure's instruments).
     """
     ids = set(clumped.loc[clumped["phenotype"] == name, "variant_id"])
-    return sel[sel["variant_id"].astype(str).isin(ids)].reset_index(drop=True)
+    kept = sel["variant_id"].astype(str).isin(ids)
+    if listed_in is not None and not kept.all():
+        log.warning("%s: %d of %d listed instruments of %s are in LD with a stronger variant (clumping): left out",
+                    listed_in, int((~kept).sum()), len(sel), name)
+    return sel[kept].reset_index(drop=True)
 
 
 def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2: float, kb: float,
@@ -194,6 +204,41 @@ def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2
                                    rejects_note="they are not used as instruments (harmonised.tsv does not list "
                                                 "them; give a panel that has them)")
     return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
+
+
+def clump_listed(selected: Sequence[tuple[str, pd.DataFrame]], ld_bfile, *, r2: float,
+                 kb: float) -> pd.DataFrame:
+    """Independent instruments of a list taken as given: each exposure's listed rows alone are clumped (as
+    TwoSampleMR's ``clump_data`` on the rows of ``read_exposure_data``), so that an unlisted variant of the
+    exposure file cannot absorb a listed one.
+
+    Parameters
+    ----------
+    selected : list of (str, DataFrame)
+        Each exposure's name and its listed rows (:func:`select_instruments`).
+    ld_bfile : str, Path or GenotypeSource
+        The LD panel.
+    r2, kb : float
+        ``--clump-r2``, ``--clump-kb``.
+
+    Returns
+    -------
+    DataFrame
+        ``variant_id, phenotype`` of the rows that lead a clump (every listed row may: p1 = 1).
+    """
+    with tempfile.TemporaryDirectory(prefix="edfgen-mr-listed-") as tmp:
+        files, names = [], {}
+        for i, (name, sel) in enumerate(selected):
+            if sel.empty:
+                continue
+            f = Path(tmp) / f"exposure{i}.tsv"
+            sel.to_csv(f, sep="\t", index=False)
+            files.append(f)
+            names[phenotype_name(f)] = name
+        if not files:
+            return pd.DataFrame({"variant_id": pd.Series(dtype=str), "phenotype": pd.Series(dtype=str)})
+        clumped = clump_instruments(files, ld_bfile, p_threshold=1.0, r2=r2, kb=kb)
+    return clumped.assign(phenotype=clumped["phenotype"].map(names))
 
 
 def user_r2(df: pd.DataFrame, *, source: str = "summary statistics", instruments: bool = True) -> pd.Series | None:
