@@ -199,6 +199,37 @@ def test_find_proxies__a_palindromic_proxy_is_put_on_the_panels_strand_by_freque
     assert h[["mr_keep", "reason", "proxy_variant"]].values.tolist() == [[False, "palindromic_proxy_ambiguous", "rsP"]]
 
 
+def test_find_proxies__takes_the_best_usable_proxy_when_a_better_one_is_ambiguous_or_mismatched():
+    """review s33d F4: the best proxy alone was tried, so an A/T proxy of MAF 0.45 (strand not inferable) or one
+    whose outcome alleles differ from the panel's lost the instrument although the next proxy (r² >= 0.8) was fine."""
+    from types import SimpleNamespace
+
+    from edfgen.kernels.mr.harmonise import find_proxies
+
+    rng = np.random.default_rng(1)
+    g = rng.binomial(2, 0.45, 400).astype(np.int8)
+    near = g.copy()
+    near[:12] = rng.binomial(2, 0.45, 12)                     # r² about 0.95 with the target
+    counts = [g, g, near]                                      # target, best proxy (r = 1), next proxy
+    panel = SimpleNamespace(variant_id=np.array(["rsT", "rsBest", "rsNext"]), chromosome=np.array(["1"] * 3),
+                            position=np.array([1000, 2000, 3000]), allele1=np.array(["A", "A", "C"]),
+                            allele2=np.array(["G", "T", "T"]), rows_by_id={"rsT": 0, "rsBest": 1, "rsNext": 2})
+    genotypes = lambda rows: np.column_stack([counts[r] for r in rows])   # noqa: E731
+    out = pd.DataFrame({"variant_id": ["rsBest", "rsNext"], "effect_allele": ["A", "C"], "other_allele": ["T", "T"],
+                        "beta": [0.5, 0.1], "standard_error": [0.01, 0.01], "p_value": [1e-9, 1e-3],
+                        "effect_allele_frequency": [0.45, 0.45]})
+    got = find_proxies(["rsT"], out, panel, genotypes)
+    assert got[["variant_id", "effect_allele", "other_allele", "proxy_variant", "beta"]].values.tolist() == [
+        ["rsT", "A", "G", "rsNext", 0.1]]
+    assert got["proxy_reason"].isna().all() and 0.8 <= got["proxy_r2"].iloc[0] < 1
+    # the best proxy's outcome alleles are not the panel's (A/C for A/T): the next one is taken too
+    got = find_proxies(["rsT"], out.assign(other_allele=["C", "T"]), panel, genotypes)
+    assert got["proxy_variant"].tolist() == ["rsNext"] and got["proxy_reason"].isna().all()
+    # no usable proxy above --proxy-r2: the ambiguous one is reported with its reason
+    got = find_proxies(["rsT"], out, panel, genotypes, r2_min=0.99)
+    assert got[["proxy_variant", "proxy_reason"]].values.tolist() == [["rsBest", "palindromic_proxy_ambiguous"]]
+
+
 def test_find_proxies__ids_matched_by_hash_not_pairwise_on_a_20k_variant_panel():
     """Review s32c: the panel ids were matched to the outcome's with np.isin on strings, which compares every pair
     (16 CPU-s at 20k x 20k ids, hours at a real panel); a hash join takes milliseconds. The best proxy is found."""

@@ -438,8 +438,8 @@ class MROptions(GenotypeOptions):
     steiger_filter: bool = opt(MRSettings.steiger_filter, "Drop instruments whose per-variant Steiger test points "
                                "from outcome to exposure (steiger_dir False in harmonised.tsv).")
     ld_bfile: str | None = opt(None, BFILE_HELP, cli=("--bfile", "--ld-bfile"), path="text")
-    proxy_r2: float = opt(MRSettings.proxy_r2, "--proxies: the least LD r² of a proxy with the missing instrument.",
-                          range=(0, 1))
+    proxy_r2: float = opt(MRSettings.proxy_r2, "--proxies: the least LD r² of a proxy with the missing instrument "
+                          "(the first usable one by decreasing r² is taken).", range=(0, 1))
     reverse: bool = opt(False, "Reverse direction: instruments from the outcome files.")
     multivariable: bool = opt(False, "Multivariable MR of all --exposure phenotypes together on each outcome "
                               "(union of their instruments, re-clumped) -> mvmr_results.tsv.")

@@ -363,6 +363,59 @@ def palindromic_proxy_strand(ea: str, eaf: float, f_a1: float, a1: str, *,
     return (ea if (eaf > 0.5) == (f_ea > 0.5) else ea.translate(COMPLEMENT)), None
 
 
+def _proxy_row(outcome: pd.DataFrame, out_row: pd.Series, rows_of: dict, v, *, target: int, proxy: int, r: float,
+               proxy_counts: np.ndarray, palindrome_maf: float) -> pd.Series | None:
+    """The outcome row of panel variant ``proxy`` recoded to instrument ``target`` (see :func:`find_proxies`).
+
+    Parameters
+    ----------
+    outcome, out_row, rows_of
+        The outcome frame, its row by variant id, and the rows of each multi-allelic id.
+    v
+        The panel's variant table.
+    target, proxy : int
+        Panel rows of the instrument and of the candidate proxy.
+    r : float
+        Signed r² of the two (sign of r).
+    proxy_counts : ndarray
+        The proxy's allele counts in the panel (negative = missing), for an A/T or C/G proxy's strand.
+    palindrome_maf : float
+        An A/T or C/G proxy of minor allele frequency at or above this has ``proxy_reason``
+        ``palindromic_proxy_ambiguous``.
+
+    Returns
+    -------
+    Series or None
+        The recoded row with ``proxy_variant``, ``proxy_r2`` and ``proxy_reason``; ``None`` where no outcome row
+        has the proxy's panel alleles.
+    """
+    pid = str(v.variant_id[proxy])
+    pa1, pa2 = str(v.allele1[proxy]).upper(), str(v.allele2[proxy]).upper()
+    ta1, ta2 = str(v.allele1[target]).upper(), str(v.allele2[target]).upper()
+    # the outcome row whose two alleles are the panel's (as they are, or both complemented: the other strand)
+    pick = None
+    for k in rows_of.get(pid, [int(out_row[pid])]):
+        ea, oa = str(outcome["effect_allele"].iloc[k]).upper(), str(outcome["other_allele"].iloc[k]).upper()
+        for a, b in ((ea, oa), (ea.translate(COMPLEMENT), oa.translate(COMPLEMENT))):
+            if {a, b} == {pa1, pa2} and pick is None:
+                pick = (k, a)
+    if pick is None:
+        return None
+    orow, ea = outcome.iloc[pick[0]].copy(), pick[1]
+    orow["proxy_reason"] = None
+    if pa1 == pa2.translate(COMPLEMENT):     # A/T or C/G: the outcome's strand is not in its alleles
+        gp = proxy_counts
+        f_a1 = float(gp[gp >= 0].mean() / 2) if (gp >= 0).any() else float("nan")
+        eaf = float(pd.to_numeric(pd.Series([orow.get("effect_allele_frequency")]), errors="coerce").iloc[0])
+        ea, orow["proxy_reason"] = palindromic_proxy_strand(ea, eaf, f_a1, pa1, maf_threshold=palindrome_maf)
+    same = (ea == pa1) == (r > 0)
+    orow["effect_allele"], orow["other_allele"] = (ta1, ta2) if same else (ta2, ta1)
+    orow["variant_id"] = str(v.variant_id[target])
+    orow["proxy_variant"] = pid
+    orow["proxy_r2"] = abs(r)
+    return orow
+
+
 def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes: Callable[[np.ndarray], np.ndarray],
                  *, r2_min: float = 0.8, window_kb: float = 500.0,
                  palindrome_maf: float = PROXY_PALINDROME_MAF) -> pd.DataFrame:
@@ -370,12 +423,13 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes:
 
     For each missing variant, the outcome variants on the same chromosome within ``window_kb`` of it
     in the panel are correlated with it (Pearson r of allele counts over samples observed at both);
-    the one with the largest r² >= ``r2_min`` is taken. Its outcome row is recoded to the target:
+    of those with r² >= ``r2_min``, by decreasing r², the first usable one is taken: an outcome row with its
+    panel alleles, and, for an A/T or C/G proxy, a strand inferable from its frequency. Its outcome row is recoded to the target:
     the proxy's allele that travels with the target's bim A1 (by the sign of r) becomes the target's
     A1. Frequencies are kept as reported for the proxy (an approximation). An A/T or C/G proxy's strand is
     inferred from its frequency as TwoSampleMR's ``extract_outcome_data(maf_threshold = 0.3)`` does
-    (:func:`palindromic_proxy_strand`); where it cannot be, the row has ``proxy_reason``
-    ``palindromic_proxy_ambiguous`` (:func:`harmonise` does not use it).
+    (:func:`palindromic_proxy_strand`); where no candidate is usable but such an ambiguous one, its row has
+    ``proxy_reason`` ``palindromic_proxy_ambiguous`` (:func:`harmonise` does not use it).
 
     Parameters
     ----------
@@ -433,35 +487,21 @@ def find_proxies(missing: list[str], outcome: pd.DataFrame, variants, genotypes:
         g = genotypes(np.r_[i, cand])
         r2, ok = r2_vector(g[:, 0], g[:, 1:], method="corr")      # signed: sign(r) * r²
         r2 = np.where(ok, r2, 0.0)
-        j = int(np.argmax(np.abs(r2)))
-        if abs(r2[j]) < r2_min:
-            continue
-        p = cand[j]
-        pid = str(v.variant_id[p])
-        pa1, pa2 = str(v.allele1[p]).upper(), str(v.allele2[p]).upper()
-        ta1, ta2 = str(v.allele1[i]).upper(), str(v.allele2[i]).upper()
-        # the outcome row whose two alleles are the panel's (as they are, or both complemented: the other strand)
-        pick = None
-        for k in rows_of.get(pid, [int(out_row[pid])]):
-            ea, oa = str(outcome["effect_allele"].iloc[k]).upper(), str(outcome["other_allele"].iloc[k]).upper()
-            for a, b in ((ea, oa), (ea.translate(COMPLEMENT), oa.translate(COMPLEMENT))):
-                if {a, b} == {pa1, pa2} and pick is None:
-                    pick = (k, a)
-        if pick is None:
-            continue
-        orow, ea = outcome.iloc[pick[0]].copy(), pick[1]
-        orow["proxy_reason"] = None
-        if pa1 == pa2.translate(COMPLEMENT):     # A/T or C/G: the outcome's strand is not in its alleles
-            gp = g[:, 1 + j]
-            f_a1 = float(gp[gp >= 0].mean() / 2) if (gp >= 0).any() else float("nan")
-            eaf = float(pd.to_numeric(pd.Series([orow.get("effect_allele_frequency")]), errors="coerce").iloc[0])
-            ea, orow["proxy_reason"] = palindromic_proxy_strand(ea, eaf, f_a1, pa1, maf_threshold=palindrome_maf)
-        same = (ea == pa1) == (r2[j] > 0)
-        orow["effect_allele"], orow["other_allele"] = (ta1, ta2) if same else (ta2, ta1)
-        orow["variant_id"] = vid
-        orow["proxy_variant"] = pid
-        orow["proxy_r2"] = float(abs(r2[j]))
-        rows.append(orow)
+        # the candidates by decreasing r²: the first usable one is taken (alleles in the outcome, strand known)
+        found = None
+        for j in np.argsort(-np.abs(r2), kind="stable"):
+            if abs(r2[j]) < r2_min:
+                break
+            orow = _proxy_row(outcome, out_row, rows_of, v, target=i, proxy=int(cand[j]), r=float(r2[j]),
+                              proxy_counts=g[:, 1 + j], palindrome_maf=palindrome_maf)
+            if orow is None:
+                continue
+            if orow["proxy_reason"] is None:
+                found = orow
+                break
+            found = orow if found is None else found   # ambiguous: said in harmonised.tsv if no usable one follows
+        if found is not None:
+            rows.append(found)
     unsure = sum(r["proxy_reason"] is not None for r in rows)
     log.info("proxies: %d of %d missing instruments replaced (r2 >= %s)%s", len(rows) - unsure, len(missing), r2_min,
              f"; {unsure} palindromic proxies of MAF >= {palindrome_maf:g} not used (strand not inferable)"
