@@ -130,6 +130,28 @@ def test_mr__instrument_list_taken_as_given_unless_p_threshold_and_left_out_coun
     assert "1 of 3 listed instruments of qt have p >= 5e-08 (--p-threshold): left out" in r.output
 
 
+def test_mr__instrument_list_naming_no_exposure_is_a_one_line_error(panel, tmp_path):
+    """review s33d F8: a list whose phenotype column names no exposure (a renamed file) said only "no instruments
+    selected in any file"."""
+    exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"
+    ss = pd.read_csv(exp, sep="\t").sort_values("p_value")
+    ids = list(ss["variant_id"].iloc[:2])
+    pd.DataFrame({"variant_id": ids, "phenotype": ["qt_interval_ms", "heart_rate"]}).to_csv(
+        tmp_path / "list.tsv", sep="\t", index=False)
+    r = _run(["--exposure", exp, "--outcome", out, "--instruments", tmp_path / "list.tsv", "--no-plots",
+              "--out", tmp_path / "d"])
+    assert r.exit_code != 0
+    assert r.output.strip().splitlines()[-1] == (
+        f"edfgen mr: error: --instruments {tmp_path / 'list.tsv'}: its phenotype column names heart_rate, "
+        "qt_interval_ms, but no --exposure file is called that (qt); rename the files or the list's phenotypes "
+        "(a list without a phenotype column is joined by variant id only)")
+    pd.DataFrame({"variant_id": ids}).to_csv(tmp_path / "ids.tsv", sep="\t", index=False)   # by variant id: used
+    r = _run(["--exposure", exp, "--outcome", out, "--instruments", tmp_path / "ids.tsv", "--no-plots",
+              "--nboot", 20, "--presso-sims", 0, "--out", tmp_path / "i"])
+    assert r.exit_code == 0, r.output
+    assert _instruments_of(tmp_path / "i", "qt") == sorted(ids)
+
+
 def test_mr__instruments_missing_from_the_ld_panel_warn_without_naming_a_rejects_file(panel, tmp_path):
     """review s33c F7: the warning pointed to a rejects.tsv that mr does not write."""
     exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"

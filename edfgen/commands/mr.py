@@ -26,6 +26,7 @@ import pandas as pd
 from edfgen.commands.coloc import check_coloc_options, restrict_to_coloc
 from edfgen.commands.mr_instruments import (
     add_instrument_columns,
+    check_list_phenotypes,
     case_counts as cases_in,
     clump_instruments,
     clump_listed,
@@ -245,6 +246,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         if clump and settings.p_threshold is None and instruments is None:
             raise InputError("clumping needs --p-threshold/--clump-p1 (the index-variant threshold)")
         inst = read_instruments(instruments) if instruments is not None else None
+        if inst is not None:
+            check_list_phenotypes(inst, list(exp_groups), path=instruments,
+                                  option="--outcome" if reverse else "--exposure")
         selected = []
         for name, fs in exp_groups.items():
             df = load_phenotype(fs, columns, role=exp_role)

@@ -131,6 +131,39 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
     return one_row_per_variant(sel, source=source).reset_index(drop=True)
 
 
+def _names(items, k: int = 5) -> str:
+    """The first ``k`` distinct ``items``, sorted, and how many more there are."""
+    items = sorted(set(map(str, items)))
+    return ", ".join(items[:k]) + (f" and {len(items) - k} more" if len(items) > k else "")
+
+
+def check_list_phenotypes(instruments: pd.DataFrame, exposures: Sequence[str], *, path, option: str) -> None:
+    """Refuse an instrument list whose ``phenotype`` column names none of the exposures (e.g. renamed files).
+
+    Parameters
+    ----------
+    instruments : DataFrame
+        :func:`~edfgen.formats.sumstats.twosamplemr.read_instruments`' ``variant_id, phenotype``.
+    exposures : list of str
+        The exposures' phenotype names.
+    path : str or Path
+        The list, for the message.
+    option : str
+        The option the exposures were given with (``--exposure``, or ``--outcome`` under ``--reverse``).
+
+    Raises
+    ------
+    InputError
+        One line naming the list's phenotypes and the exposures.
+    """
+    named = instruments["phenotype"].dropna()
+    if named.empty or named.isin(list(exposures)).any():
+        return
+    raise InputError(f"--instruments {path}: its phenotype column names {_names(named)}, but no {option} file is "
+                     f"called that ({_names(exposures)}); rename the files or the list's phenotypes (a list without "
+                     "a phenotype column is joined by variant id only)")
+
+
 def clump_threshold(p_threshold: float | None, selected: Sequence[pd.DataFrame]) -> float:
     """The index-variant threshold (p1) of ``edfgen mr``'s clumping.
 
