@@ -170,7 +170,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         has one); with ``settings.p_threshold`` ``None`` the listed variants are taken as given (not
         thresholded; clumping, if on, clumps the listed rows alone), else thresholded too (and clumping, if on,
         clumps the file's rows below the threshold).
-        Listed instruments left out are counted in a warning.
+        Listed instruments left out are counted in a log line.
     reverse
         Swap the direction: instruments from the ``outcome`` files, effects on the ``exposure`` files.
     ld_bfile
