@@ -257,7 +257,11 @@ def test_clump_cli__ld_bfile_takes_keep_and_chr_as_bfile_does(sim, tmp_path):
 @needs_plink
 def test_clump_files__male_x_heterozygous_calls_are_missing_as_in_plink19(sim, tmp_path):
     """review s33c F8: LD on chromosome X used males' heterozygous calls, which plink 1.9 treats as missing: a panel
-    with them now gives the genotypes, LD and clumps of the same panel after plink1.9 --set-hh-missing."""
+    with them now gives the genotypes, LD and clumps of the same panel after plink1.9 --set-hh-missing.
+
+    This is edfgen compared with edfgen, not with plink1.9 --clump on X: plink 1.9 also counts each male as one
+    haplotype in X's two-locus EM, where edfgen counts him as a diploid homozygote, so chrX r² and a few clump
+    members near --r2 differ from plink 1.9 (review s33d F3; README says so)."""
     bim = pd.read_csv(f"{sim['bfile']}.bim", sep="\t", header=None)
     bim[0] = bim[0].astype(str).replace({"2": "23"})
     bim.to_csv(tmp_path / "x.bim", sep="\t", header=False, index=False)
