@@ -118,17 +118,19 @@ def simulate_traits(prefix: Path, bim: pd.DataFrame, *, traits: dict[str, int], 
     return truth
 
 
-def plink_clump(bfile: Path, sumstats_gz: Path, out: Path, *, p1: float, p2: float, r2: float, kb: float,
+def plink_clump(bfile: Path, sumstats_gz: Path, out: Path, *, p1: float, p2: float | None, r2: float, kb: float,
                 plink: str = "plink1.9", allow_overlap: bool = False) -> pd.DataFrame:
-    """Run ``plink1.9 --clump`` on a SNP/P copy of GWAS-SSF summary statistics; parse ``.clumped``."""
+    """Run ``plink1.9 --clump`` on a SNP/P copy of GWAS-SSF summary statistics; parse ``.clumped``.
+
+    ``p2=None`` leaves ``--clump-p2`` out (plink's default 0.01, which may be below ``p1``)."""
     import subprocess
 
     ss = pd.read_csv(sumstats_gz, sep="\t")
     assoc = out.with_suffix(".assoc")
     ss[["variant_id", "p_value"]].rename(columns={"variant_id": "SNP", "p_value": "P"}).to_csv(
         assoc, sep="\t", index=False, float_format="%.8g")
-    cmd = [plink, "--bfile", str(bfile), "--clump", str(assoc), "--clump-p1", repr(p1), "--clump-p2", repr(p2),
-           "--clump-r2", repr(r2), "--clump-kb", repr(kb), "--out", str(out), "--threads", "1",
+    cmd = [plink, "--bfile", str(bfile), "--clump", str(assoc), "--clump-p1", repr(p1),
+           *(["--clump-p2", repr(p2)] if p2 is not None else []), "--clump-r2", repr(r2), "--clump-kb", repr(kb), "--out", str(out), "--threads", "1",
            "--allow-no-sex", "--silent"] + (["--clump-allow-overlap"] if allow_overlap else [])
     subprocess.run(cmd, check=True, capture_output=True)
     path = Path(f"{out}.clumped")

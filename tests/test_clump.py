@@ -186,11 +186,47 @@ def test_clump_settings__bad_values_raise_input_error():
     assert ClumpSettings(kb=250).bp_radius == 249_999      # plink1.9's default radius
 
 
-def test_clump_settings__p2_below_p1_refused_as_plink():
-    # review s33c F6: rows with p in [p2, p1] were absorbed into clumps but listed nowhere
+def test_clump_cli__p1_above_default_p2_runs_and_only_a_given_p2_below_p1_is_refused(sim, tmp_path):
+    # review s33d F2: `--p1 0.05` alone was refused, naming a --p2 the user never gave; plink 1.9 runs it
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+    from edfgen.commands.clump import ClumpOptions
+
+    common = ["clump", "--sumstats", str(sim["sumstats"][0]), "--bfile", str(sim["bfile"]), "--p1", "0.05",
+              "--r2", "0.3", "--kb", "250"]
+    res = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert (pd.read_csv(tmp_path / "a" / "clumps.tsv", sep="\t").p_value >= 0.01).any()
+    res = CliRunner().invoke(cli, [*common, "--p2", "0.01", "--out", str(tmp_path / "b")])
+    assert res.exit_code != 0 and "--p2 must be >= --p1 (got --p1 0.05, --p2 0.01)" in res.output
+    assert ClumpOptions.from_mapping("clump", {"p1": 0.05}).p2 is None      # edfgen run's [clump] p1 = 0.05
     with pytest.raises(InputError, match=r"--p2 must be >= --p1"):
-        ClumpSettings(p1=1e-4, p2=1e-6)
-    assert ClumpSettings(p1=1e-4, p2=1e-4).p2 == 1e-4
+        ClumpOptions.from_mapping("clump", {"p1": 0.05, "p2": 0.01})
+
+
+@needs_plink
+def test_clump_files__p1_above_default_p2_as_plink19_without_clump_p2(sim, tmp_path):
+    # review s33d F2: plink1.9 --clump-p1 0.05 without --clump-p2 runs with p2 = 0.01: index variants up to
+    # p1, clump members only p < 0.01; a variant with 0.01 <= p <= 0.05 is never absorbed, it may lead a clump
+    params = dict(p1=0.05, r2=0.3, kb=250)
+    with PlinkGenotypes(sim["bfile"]) as panel:
+        clumps, _, _ = clump_files(sim["sumstats"], panel, settings=ClumpSettings(**params))
+    p_of = {}
+    for path in sim["sumstats"]:
+        ss = pd.read_csv(path, sep="\t")
+        pheno = path.name.removesuffix(".tsv.gz")
+        p_of[pheno] = dict(zip(ss.variant_id, ss.p_value))
+        ref = plink_clump(sim["bfile"], path, tmp_path / pheno, p2=None, **params)
+        ours = clumps[clumps.phenotype == pheno]
+        assert set(ours.variant_id) == set(ref.SNP), pheno
+        ref_members = {r.SNP: set() if r.SP2 == "NONE" else {s.split("(")[0] for s in r.SP2.split(",")}
+                       for r in ref.itertuples()}
+        for r in ours.itertuples():
+            assert set(r.clumped_variants.split(",")) - {""} == ref_members[r.variant_id], r.variant_id
+    assert (clumps.p_value >= 0.01).sum() > 5          # index variants in [p2, p1] really occur
+    members = [(ph, v) for ph, s in zip(clumps.phenotype, clumps.clumped_variants) for v in s.split(",") if v]
+    assert members and max(p_of[ph][v] for ph, v in members) < 0.01
 
 
 def test_clump_cli__ld_bfile_takes_keep_and_chr_as_bfile_does(sim, tmp_path):
@@ -221,7 +257,11 @@ def test_clump_cli__ld_bfile_takes_keep_and_chr_as_bfile_does(sim, tmp_path):
 @needs_plink
 def test_clump_files__male_x_heterozygous_calls_are_missing_as_in_plink19(sim, tmp_path):
     """review s33c F8: LD on chromosome X used males' heterozygous calls, which plink 1.9 treats as missing: a panel
-    with them now gives the genotypes, LD and clumps of the same panel after plink1.9 --set-hh-missing."""
+    with them now gives the genotypes, LD and clumps of the same panel after plink1.9 --set-hh-missing.
+
+    This is edfgen compared with edfgen, not with plink1.9 --clump on X: plink 1.9 also counts each male as one
+    haplotype in X's two-locus EM, where edfgen counts him as a diploid homozygote, so chrX r² and a few clump
+    members near --r2 differ from plink 1.9 (review s33d F3; README says so)."""
     bim = pd.read_csv(f"{sim['bfile']}.bim", sep="\t", header=None)
     bim[0] = bim[0].astype(str).replace({"2": "23"})
     bim.to_csv(tmp_path / "x.bim", sep="\t", header=False, index=False)

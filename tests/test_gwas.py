@@ -276,9 +276,13 @@ def test_run_gwas__fast_engine_matches_hail_linear_regression_rows(hail_context,
     monkeypatch.setattr(gw, "CHAINED_ABOVE_GROUPS", chained_above)
     out, res = fast_run
     hail_out = tmp_path / "hail"
+    persisted = Path(hail_context.tmp_dir()).glob("persist_*")
+    before = sorted(p.name for p in persisted)
     r2 = run_gwas(GenotypeSource(bfile=str(cohort / "g")), cohort / "pheno.tsv", cohort / "covar.tsv", hail_out,
                   covar_cols=["age", "sex", "centre"], qc=NO_QC, settings=GwasSettings(engine="hail", plots=False))
     assert r2.engine == "hail" and res.engine == "fast"
+    # review s33d F7: linear_regression_rows' persisted result tables (variants x phenotypes) were left behind
+    assert sorted(p.name for p in Path(hail_context.tmp_dir()).glob("persist_*")) == before
     for name in res.phenotypes:
         a = pd.read_csv(out / f"{name}.tsv.gz", sep="\t")
         b = pd.read_csv(hail_out / f"{name}.tsv.gz", sep="\t")

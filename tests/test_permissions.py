@@ -218,6 +218,16 @@ def test_earlier_read_only_output__replaced_with_a_warning_naming_it(tmp_path, c
         (out / "a.tsv").write_text("3")
     assert f"replacing {(out / 'a.tsv').resolve()}, which was read-only" in caplog.text
     caplog.clear()
+    with recording(out, "edfgen demo-cmd", planned=[f"p{i}.tsv" for i in range(5)]):
+        for i in range(5):
+            (out / f"p{i}.tsv").write_text("4")
+            (out / f"p{i}.tsv").chmod(0o444)
+    with recording(out, "edfgen demo-cmd", planned=["a.tsv"]):    # review s33d: one line, not one per file
+        (out / "a.tsv").write_text("5")
+    assert caplog.text.count("replacing") == 1
+    assert f"replacing 5 earlier outputs that were read-only or another user's, e.g. {(out / 'p0.tsv').resolve()} " \
+           "(read-only)" in caplog.text
+    caplog.clear()
     with atomic_write(tmp_path / "plain.tsv") as fh:            # an ordinary file: no word
         fh.write("x")
     with atomic_write(tmp_path / "plain.tsv") as fh:

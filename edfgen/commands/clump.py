@@ -551,7 +551,9 @@ class ClumpOptions(GenotypeOptions):
     # the ranges of ClumpSettings, shown in --help and checked by the option (`--p1: 10 is not in the range`) and
     # in a TOML before any stage runs
     p1: float = opt(ClumpSettings.p1, "Index-variant threshold (p <= p1).", range=(0, 1), open=(True, False))
-    p2: float = opt(ClumpSettings.p2, "Clumped-variant threshold (p < p2).", range=(0, 1), open=(True, False))
+    p2: float | None = opt(None, "Clumped-variant threshold (p < p2); default 0.01, as plink 1.9, also below --p1 "
+                           "(then variants with p in [p2, p1] join clumps unlisted); a given --p2 must be >= --p1.",
+                           range=(0, 1), open=(True, False))
     r2: float = opt(ClumpSettings.r2, "LD threshold (r² > r2 joins a clump).", range=(0, 1), open=(False, True))
     kb: float = opt(ClumpSettings.kb, "Window radius in kb.", range=(0, None), open=(True, False))
     r2_method: str = opt(ClumpSettings.r2_method, "plink: haplotype-ML r² (identical to plink1.9 --clump); corr: allele-count "
@@ -568,6 +570,12 @@ class ClumpOptions(GenotypeOptions):
     force: bool = force_opt()
     allow_incomplete: bool = allow_incomplete_opt()
 
+    def __post_init__(self):
+        # plink 1.9 refuses an explicit --clump-p2 below --clump-p1, not its default 0.01 (review s33d F2)
+        if self.p2 is not None and self.p2 < self.p1:
+            raise InputError(f"clump: --p2 must be >= --p1 (got --p1 {self.p1:g}, --p2 {self.p2:g}); leave --p2 out "
+                             "for plink 1.9's default 0.01")
+
 
 def run(o: ClumpOptions):
     """``edfgen clump``: :func:`edfgen.kernels.clump.run_clump`."""
@@ -576,7 +584,7 @@ def run(o: ClumpOptions):
     check_upstream([*o.sumstats, *o.more_sumstats, o.pheno], option="--sumstats", allow_incomplete=o.allow_incomplete)
     return run_clump([*o.sumstats, *o.more_sumstats], out_dir=o.out, bfile=genotype_source(o, required=False),
                      ld_bfile=filtered_panel(o, o.ld_bfile), reference_genome=o.reference_genome,
-                     settings=ClumpSettings(p1=o.p1, p2=o.p2, r2=o.r2, kb=o.kb, r2_method=o.r2_method,
+                     settings=ClumpSettings(p1=o.p1, p2=ClumpSettings.p2 if o.p2 is None else o.p2, r2=o.r2, kb=o.kb, r2_method=o.r2_method,
                                             allow_overlap=o.allow_overlap),
                      study_wide=o.study_wide, pheno=o.pheno, truth=o.truth, regional_plots=o.regional_plots,
                      genes=o.genes, force=o.force, columns=parse_column_option(o.columns) or None)

@@ -56,6 +56,31 @@ def hail_linear(hl, mt, used_ids, Y, C, *, names=None, cov_names=None) -> Associ
     return AssociationResult(n=n, **arrays)
 
 
+def _collected(ht, table) -> pd.DataFrame:
+    """``table`` (a selection of ``ht``) as a data frame, then ``ht`` unpersisted.
+
+    Hail's ``linear_regression_rows``/``logistic_regression_rows`` persist their result table (variants x
+    phenotypes) under Hail's temp folder; it was never removed, so every run left its results there (review
+    s33d F7).
+
+    Parameters
+    ----------
+    ht
+        The Hail Table a regression returned (persisted).
+    table
+        What to collect: ``ht`` or a selection of it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table.to_pandas()``.
+    """
+    try:
+        return table.to_pandas()
+    finally:
+        ht.unpersist()
+
+
 def _frame(res, col, width) -> np.ndarray:
     return pd.DataFrame(res[col].tolist(), index=range(len(res)), columns=range(width)).to_numpy(dtype=float)
 
@@ -64,8 +89,8 @@ def _linear_plain(hl, mt, groups, covs, arrays: dict, n: np.ndarray) -> None:
     """One plain-list ``linear_regression_rows`` per group, into ``arrays`` and ``n`` (columns of the groups)."""
     for _, cols in groups:
         ht = hl.linear_regression_rows(y=[mt.y[int(p)] for p in cols], x=mt.x, covariates=covs)
-        res = ht.select("n", "sum_x", "beta", "standard_error", "p_value").key_by().drop(
-            "locus", "alleles").to_pandas()
+        res = _collected(ht, ht.select("n", "sum_x", "beta", "standard_error", "p_value").key_by().drop(
+            "locus", "alleles"))
         for f in ("beta", "standard_error", "p_value"):
             arrays[f][:, cols] = _frame(res, f, len(cols))
         ng = res["n"].to_numpy(dtype=float)
@@ -80,13 +105,17 @@ def _linear_chained(hl, mt, groups, covs, arrays: dict, n: np.ndarray) -> None:
     # Hail 0.2.139 returns one entry per *phenotype* (each group's arrays repeated once per member of the
     # group), not one per group: take each group's entry at its flattened offset (also right if a later
     # Hail returns one entry per group), flattening in Hail so the driver never collects the P-fold copies.
-    first = ht.head(1).n.collect()
-    per_group = not first or len(first[0]) == len(groups)
-    offsets = list(range(len(groups))) if per_group else [int(o) for o in
-                                                           np.cumsum([0] + [len(c) for _, c in groups[:-1]])]
-    flat = {f: hl.flatten(hl.array([ht[f][o] for o in offsets])) for f in ("beta", "standard_error", "p_value")}
-    res = ht.select(n=hl.array([ht.n[o] for o in offsets]), sum_x=hl.array([ht.sum_x[o] for o in offsets]), **flat)
-    res = res.key_by().drop("locus", "alleles").to_pandas()
+    try:
+        first = ht.head(1).n.collect()
+        per_group = not first or len(first[0]) == len(groups)
+        offsets = list(range(len(groups))) if per_group else [int(o) for o in
+                                                               np.cumsum([0] + [len(c) for _, c in groups[:-1]])]
+        flat = {f: hl.flatten(hl.array([ht[f][o] for o in offsets])) for f in ("beta", "standard_error", "p_value")}
+        res = ht.select(n=hl.array([ht.n[o] for o in offsets]), sum_x=hl.array([ht.sum_x[o] for o in offsets]),
+                        **flat)
+        res = res.key_by().drop("locus", "alleles").to_pandas()
+    finally:
+        ht.unpersist()     # (as _collected)
     order = np.concatenate([cols for _, cols in groups])
     for f in ("beta", "standard_error", "p_value"):
         arrays[f][:, order] = _frame(res, f, len(order))
@@ -115,7 +144,7 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=No
         keep = group_covariates(C[mask], cols, names=names, covariate_names=cov_names)
         ht = hl.logistic_regression_rows(test=test, y=[sub.y[int(p)] for p in cols], x=sub.x,
                                          covariates=[sub.c[i] for i in keep], pass_through=["__af"])
-        r = ht.to_pandas()
+        r = _collected(ht, ht)
         for j, p in enumerate(cols):
             stats_ = pd.DataFrame(list(r["logistic_regression"].map(lambda a: a[j])))
             beta = stats_["beta"].to_numpy(dtype=float)

@@ -56,7 +56,7 @@ from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, envir
 from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
 from edfgen.formats.jsonsafe import finite_json   # re-exported: callers import it from here
 from edfgen.formats.lock import LOCK_NAME, folder_lock
-from edfgen.formats.removable import first_unremovable, warn_if_protected
+from edfgen.formats.removable import first_unremovable, warn_protected
 
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
@@ -376,11 +376,11 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
     # marked in progress before anything is deleted: a removal killed halfway leaves a manifest that says its outputs
     # are incomplete, not a complete one listing deleted files (read downstream as a whole GWAS missing phenotypes)
     mark_in_progress(mpath, m, removing=True)
+    warn_protected(listed_outputs(m, base))
     for p in listed_outputs(m, base):
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
         elif p.exists() or p.is_symlink():
-            warn_if_protected(p)
             p.unlink()
         else:
             continue

@@ -59,23 +59,55 @@ def first_unremovable(paths: Iterable[Path]) -> Path | None:
     return None
 
 
+def protected_reason(path: Path) -> str | None:
+    """Why the earlier output ``path`` is protected: ``"read-only"`` (no write bit) or ``"owned by another user
+    (uid N)"``; ``None`` for an ordinary file, a folder, a link or a missing path.
+
+    Parameters
+    ----------
+    path
+        An earlier output about to be replaced or removed.
+
+    Returns
+    -------
+    str or None
+        The reason, for a warning.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    if not st.st_mode & 0o222:
+        return "read-only"
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        return f"owned by another user (uid {st.st_uid})"
+    return None
+
+
 def warn_if_protected(path: Path) -> None:
     """Log a warning when the earlier output ``path`` about to be replaced or removed is a file made read-only
     (no write bit) or owned by another user: a ``chmod a-w`` meant to freeze results is not honoured by a rename
     or an unlink in a writable folder, so the user is told (review s33a F7). Nothing for a missing file."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return
-    if not stat.S_ISREG(st.st_mode):
-        return
-    if not st.st_mode & 0o222:
-        why = "read-only"
-    elif hasattr(os, "geteuid") and st.st_uid != os.geteuid():
-        why = f"owned by another user (uid {st.st_uid})"
-    else:
-        return
-    logging.getLogger(__name__).warning("replacing %s, which was %s", path, why)
+    warn_protected([path])
+
+
+def warn_protected(paths: Iterable[Path]) -> None:
+    """One warning for all of ``paths`` that are protected (:func:`protected_reason`): the file when one is, else
+    their count and the first as an example (one line per file was hundreds for a run of many EDFs, review s33d).
+
+    Parameters
+    ----------
+    paths
+        Earlier outputs about to be replaced or removed.
+    """
+    found = [(p, why) for p in paths if (why := protected_reason(p)) is not None]
+    if len(found) == 1:
+        logging.getLogger(__name__).warning("replacing %s, which was %s", *found[0])
+    elif found:
+        logging.getLogger(__name__).warning("replacing %d earlier outputs that were read-only or another user's, "
+                                            "e.g. %s (%s)", len(found), *found[0])
 
 
 def _raise(exc: OSError) -> None:

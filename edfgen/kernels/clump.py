@@ -80,8 +80,6 @@ class ClumpSettings:
             v = getattr(self, name)
             if not 0 < v <= 1:
                 raise InputError(f"clump: {name} must be in (0, 1], got {v}")
-        if self.p2 < self.p1:   # plink 1.9 refuses it too: rows with p in [p2, p1] would join clumps unlisted
-            raise InputError(f"clump: --p2 must be >= --p1 (got --p1 {self.p1:g}, --p2 {self.p2:g}), as in plink 1.9")
         if not 0 <= self.r2 < 1:
             raise InputError(f"clump: r2 must be in [0, 1), got {self.r2}")
         if not 0 < self.kb < np.inf:  # NaN and inf too: the bp radius is an integer

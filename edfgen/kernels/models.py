@@ -170,6 +170,7 @@ class PreparedRidgeLoco:
     names: Sequence[str] | None
     current: tuple[str, object] | None = None  # (chromosome, prepared step-2 state)
     covariate_names: Sequence[str] | None = None
+    warned: bool = False                       # step 1 ran here and warned of the covariates it left out
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,8 @@ class RidgeLocoModel(AssociationModel):
 
     def prepare(self, covariates, phenotypes, *, names=None, genome=None, sample_ids=None, covariate_names=None):
         preds = self.predictions
-        if preds is None:
+        step1 = preds is None
+        if step1:
             if genome is None:
                 raise InputError("ridge-loco: step 1 needs a pass over the genotypes (or --loco-predictions DIR)")
             check_loco_chromosomes([c for c, _ in genome.chromosomes], self.name)
@@ -232,14 +234,15 @@ class RidgeLocoModel(AssociationModel):
         elif sample_ids is not None:
             preds = preds.for_samples(sample_ids, names)
         return PreparedRidgeLoco(covariates=np.asarray(covariates, float), phenotypes=np.asarray(phenotypes, float),
-                                 predictions=preds, names=names, covariate_names=covariate_names)
+                                 predictions=preds, names=names, covariate_names=covariate_names, warned=step1)
 
     def _step2(self, prepared: PreparedRidgeLoco, chromosome: str):
         if prepared.current is not None and prepared.current[0] == chromosome:
             return prepared.current[1]
         loco = prepared.predictions.loco(chromosome)                     # [N, P]
+        # covariates left out: said once per phenotype, by step 1 or else by the first chromosome (review s33d F6)
         named = {"names": prepared.names, "covariate_names": prepared.covariate_names,
-                 "warn": prepared.current is None}                      # (covariates left out: said once)
+                 "warn": prepared.current is None and not prepared.warned}
         if self.binary:
             state = prepare_logistic(prepared.phenotypes, prepared.covariates, offset=loco, **named)
         else:

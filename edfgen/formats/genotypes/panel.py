@@ -289,7 +289,8 @@ class GenotypePanel:
 def _male_x(fam: pd.DataFrame, sample_index: np.ndarray, chromosome: np.ndarray):
     """``(males [n] bool, X variants [V] bool, males bit-packed)`` of an LD panel's samples and variants, or ``None``
     when it has no males (``.fam`` SEX 1) or no chromosome X (``X``/``23``; not the pseudo-autosomal ``XY``):
-    plink 1.9 treats a male's heterozygous X call as missing (haploid), in LD and clumping too."""
+    plink 1.9 treats a male's heterozygous X call as missing (haploid), in LD and clumping too. (plink 1.9 also
+    counts a male as one haplotype in X's two-locus EM; here he stays a diploid homozygote, so chrX r² can differ.)"""
     if "SEX" not in fam.columns:
         return None
     males = (fam["SEX"].astype(str).str.strip() == "1").to_numpy()[sample_index]
