@@ -322,3 +322,14 @@ def test_an_rsid_at_two_positions_is_refused_only_as_an_instrument(truth, tmp_pa
                                   source="twice.tsv")) == N_VAR - 2
     with pytest.raises(InputError, match="twice.tsv: instrument 'rs1003' is on 2\\+ rows with the same alleles"):
         select_instruments(df, "y", p_threshold=1.0, instruments=None, source="twice.tsv")
+
+
+def test_a_folder_of_per_chromosome_folders_says_they_are_not_searched(tmp_path):
+    """Review s33d nit: `--outcome DIR` holding `chr1/AF.tsv.gz`, `chr2/AF.tsv.gz` said 'no columns for variant_id
+    ...' (the folder is read one level deep): now it names the folders and how to give the files."""
+    for c in ("chr1", "chr2"):
+        (tmp_path / "out" / c).mkdir(parents=True)
+        (tmp_path / "out" / c / "AF.tsv.gz").write_bytes(b"")
+    with pytest.raises(InputError, match=r"--outcome .*out: directory holds no files, only folders \(chr1, chr2\), "
+                                         r"which are not searched: give the files by name, e.g. .*out/chr1/\*\.tsv\.gz"):
+        expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED)

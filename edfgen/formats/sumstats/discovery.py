@@ -90,6 +90,11 @@ def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = 
         names = ", ".join(f.name for f in visible[:5]) + (" ..." if len(visible) > 5 else "")
         raise InputError(f"{option} {path}: no file is named like summary statistics (skipped by name: {names}; "
                          f"names end in {', '.join(SUMSTATS_SUFFIXES)}): give the files by name{hint}")
+    subdirs = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not visible and subdirs:    # per-chromosome folders (chr1/AF.tsv.gz ...): one level only is read
+        raise InputError(f"{option} {path}: directory holds no files, only folders ({', '.join(subdirs[:3])}"
+                         f"{' ...' if len(subdirs) > 3 else ''}), which are not searched: give the files by name, "
+                         f"e.g. {path}/{subdirs[0]}/*.tsv.gz{hint}")
     if not files:
         example = ""
         if cands:
