@@ -79,7 +79,7 @@ from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands import run as run_command
 from edfgen.commands import study_inputs as si
 from edfgen.commands.study_inputs import result_counts, split_halves, write_if_changed
-from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
+from edfgen.exceptions import ConfigError, EdfgenError, InputError, OutputError, StageError
 from edfgen.formats.lock import folder_lock
 from edfgen.formats.manifest import (MANIFEST, STREAM, Manifest, finite_json, input_digest, mark_in_progress,
                                      memoised_digests, read_manifest, remove_outputs, unlisted_file)
@@ -248,7 +248,7 @@ class _Runner:
             try:
                 gone = remove_outputs(manifest.parent, command=entry.get("command"), name=manifest.name,
                                       option=f"{name}:")
-            except (InputError, OSError) as exc:
+            except (InputError, OutputError, OSError) as exc:   # (OutputError: one may not be removed)
                 log.warning("stage %s is no longer part of this run; its earlier outputs were kept: %s", name, exc)
                 continue
             log.info("stage %s is no longer part of this run: %d earlier output(s) removed", name, len(gone))

@@ -245,3 +245,25 @@ def test_gwas__keep_without_the_reference_level_equal_to_plink2(cohort_p2, tmp_p
                     "--keep", str(tmp_path / "keep.p2"), "--glm", "hide-covar", "--out", str(tmp_path / "p2"),
                     "--silent"], check=True)
     _assert_plink2(tmp_path / "e", tmp_path / "p2", ["y", "y_noD"])
+
+
+def test_ridge_loco_binary__covariate_constant_in_one_phenotype_runs_step_1():
+    """Final read of stop 33: `--binary --model ridge-loco` refused a women-only disease with `sex` among the
+    covariates ('the covariates-only logistic model does not converge') right after warning that `sex` is left
+    out: level 1's null fit used every covariate. Now it runs, and the disease's predictions are finite."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_ridge_binary import _cohort
+
+    from edfgen.kernels.models import GenomeBlocks
+    from edfgen.kernels.ridge import ridge_loco_predictions
+
+    G, chrom, C, Y = _cohort(n=600, m=300)
+    sex = (np.arange(len(C)) % 2).astype(float)
+    C = np.column_stack([C, sex])
+    Y[sex == 0, 0] = np.nan
+    loco = ridge_loco_predictions(GenomeBlocks.from_arrays(G, chrom), Y, C, block_size=100, binary=True,
+                                  names=["a", "b", "c"], covariate_names=["int", "x", "sex"])
+    assert np.isfinite(loco.genome[sex == 1, 0]).all() and np.isfinite(loco.loco_values[..., 0]).all()

@@ -890,3 +890,27 @@ def test_run__extract_takes_the_genotypes_fam_for_the_pheno_fids_and_reruns_when
     assert run_once(cfg) == 2
     mine = config_from_dict({**raw, "extract": {"fam": "mine.fam"}}, base=tmp_path)
     assert run_once(mine) == 3 and Path(calls[-1]) == tmp_path / "mine.fam"
+
+
+def test_runner_drop_stale__an_output_that_may_not_be_removed_keeps_the_stage_and_warns(tmp_path, monkeypatch, caplog):
+    """Final read of stop 33: remove_outputs now refuses with an OutputError before removing anything when one
+    output may not be removed (review s33a F3), which drop_stale did not catch: a finished `edfgen run` then failed
+    at its last step (no report). The stage's outputs are kept, with a warning, as for any other refusal."""
+    import edfgen.formats.manifest as mf
+    import edfgen.pipeline as pl
+    from edfgen.formats.manifest import Manifest
+
+    out = tmp_path / "o"
+    (out / "mr").mkdir(parents=True)
+    (out / "mr" / "result.tsv").write_text("x")
+    m = Manifest(command="edfgen mr")
+    m.outputs = ["result.tsv"]
+    m.write(out / "mr")
+    (out / STATE_FILE).write_text(json.dumps({"mr": {"key": "k", "command": "edfgen mr",
+                                                     "wiring": {"out": str(out / "mr")}}}))
+    monkeypatch.setattr(mf, "first_unremovable", lambda paths: out / "mr" / "result.tsv")
+    cfg = config_from_dict({"run": {"out": str(out)}, "simulate": {}}, base=tmp_path)
+    with caplog.at_level("WARNING"):
+        pl._Runner(cfg, force=True).drop_stale()
+    assert (out / "mr" / "result.tsv").exists()
+    assert "its earlier outputs were kept" in caplog.text and "cannot remove" in caplog.text

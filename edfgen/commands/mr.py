@@ -426,7 +426,7 @@ class MROptions(GenotypeOptions):
                                range=(0, 0.5), open=(True, False))
     p_threshold: float | None = opt(None, "Instruments: exposure variants with p below this; the index-variant "
                                     "threshold of clumping. Default 5e-8, but an --instruments list is taken as "
-                                    "given (not thresholded) unless this is given.",
+                                    "given (not thresholded) unless this is given (--multivariable: 5e-8).",
                                     cli=("--p-threshold", "--clump-p1"), range=(0, 1), open=(True, False))
     instruments: str | None = opt(None, "Instrument list (e.g. clumps.tsv: variant_id[, phenotype]) joined to the "
                                   "exposure by phenotype and variant id (by variant id only without a phenotype "

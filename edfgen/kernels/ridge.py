@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.association import prepare_phenotypes
+from edfgen.kernels.association import independent_column_indices, prepare_phenotypes
 from edfgen.kernels.logistic import _logistic_newton
 from edfgen.kernels.ridge_logistic import LIABILITY_VARIANCE, logistic_ridge_cv
 from edfgen.progress import progress
@@ -352,9 +352,10 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     # 1. residualise each phenotype on the covariates in its samples; scale; missing -> 0
     prep = prepare_phenotypes(Y, C, names=names, covariate_names=covariate_names)
     Yr = np.zeros((N, P))
-    for mask, cols, _Q, Yres, _yy in prep.groups:
+    dof = np.ones(P)
+    for mask, cols, Qg, Yres, _yy in prep.groups:
         Yr[np.ix_(mask, cols)] = Yres
-    dof = np.maximum(present.sum(0) - C.shape[1], 1)
+        dof[cols] = max(int(mask.sum()) - Qg.shape[1], 1)     # the group's own covariates (group_covariates)
     scale = np.sqrt((Yr ** 2).sum(0) / dof)
     scale[scale == 0] = 1.0
     Ys = Yr / scale
@@ -473,10 +474,11 @@ def _level1_logistic(Xp, y_raw, _y, ok, C, fold_rows, lam1):
     rows_of = np.cumsum(ok) - 1                               # row among the samples with a phenotype
     y = y_raw[ok]
     Cm = C[ok]
+    Cm = Cm[:, independent_column_indices(Cm)]   # a covariate constant in these samples is left out (warned before)
     avg = y.mean()
     if not 0 < avg < 1:
         raise InputError(f"--binary phenotype: needs both cases and controls ({int(y.sum())} cases in {len(y)} samples)")
-    start = np.zeros(C.shape[1])
+    start = np.zeros(Cm.shape[1])
     start[0] = np.log(avg / (1 - avg))
     b0, converged = _logistic_newton(Cm, y, start, max_iterations=25, tolerance=1e-6)
     if not converged:
