@@ -20,6 +20,7 @@ Staiger D, Stock JH (1997) Econometrica 65:557, doi:10.2307/2171753 (F < 10: wea
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path
 from typing import Sequence
@@ -266,7 +267,9 @@ def clump_listed(selected: Sequence[tuple[str, pd.DataFrame]], ld_bfile, *, r2: 
         for i, (name, sel) in enumerate(selected):
             if sel.empty:
                 continue
-            f = Path(tmp) / f"exposure{i}.tsv"
+            f = Path(tmp) / f"{name}.tsv"      # named as the exposure, so clumping's warnings name it
+            if phenotype_name(f) != name or name in names or os.sep in name:
+                f = Path(tmp) / f"exposure{i}.tsv"
             sel.to_csv(f, sep="\t", index=False)
             files.append(f)
             names[phenotype_name(f)] = name
