@@ -158,6 +158,9 @@ class _FakePanel:
     def read(self, idx):
         return self.g[:, np.asarray(idx, dtype=int)]
 
+    def haploid(self, row):
+        return None
+
 
 def test_annotate_loci__ld_with_catalog_variant_makes_known(cat2016):
     loci = _loci([["locus_var", "1", 163_000_000, 1e-9]])    # ~0.94 Mb from rs12143842: novel by window

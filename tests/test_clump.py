@@ -257,11 +257,8 @@ def test_clump_cli__ld_bfile_takes_keep_and_chr_as_bfile_does(sim, tmp_path):
 @needs_plink
 def test_clump_files__male_x_heterozygous_calls_are_missing_as_in_plink19(sim, tmp_path):
     """review s33c F8: LD on chromosome X used males' heterozygous calls, which plink 1.9 treats as missing: a panel
-    with them now gives the genotypes, LD and clumps of the same panel after plink1.9 --set-hh-missing.
-
-    This is edfgen compared with edfgen, not with plink1.9 --clump on X: plink 1.9 also counts each male as one
-    haplotype in X's two-locus EM, where edfgen counts him as a diploid homozygote, so chrX r² and a few clump
-    members near --r2 differ from plink 1.9 (review s33d F3; README says so)."""
+    with them now gives the genotypes, LD and clumps of the same panel after plink1.9 --set-hh-missing (the clumps
+    themselves are compared with plink1.9 --clump in test_clump_files__x_and_y_as_plink19_males_one_haplotype)."""
     bim = pd.read_csv(f"{sim['bfile']}.bim", sep="\t", header=None)
     bim[0] = bim[0].astype(str).replace({"2": "23"})
     bim.to_csv(tmp_path / "x.bim", sep="\t", header=False, index=False)
@@ -285,6 +282,89 @@ def test_clump_files__male_x_heterozygous_calls_are_missing_as_in_plink19(sim, t
     np.testing.assert_array_equal(got["x"][0], got["xhh"][0])
     np.testing.assert_array_equal(got["x"][1], got["xhh"][1])
     pd.testing.assert_frame_equal(got["x"][2], got["xhh"][2])
+
+
+def _sex_chromosome_panel(sim, tmp_path, code: str) -> tuple[Path, Path]:
+    """The sim panel with chromosome 2 relabelled ``code`` (23 X, 24 Y), .fam sexes 1/2 alternating and every 7th
+    sample 0 (unknown), and qt_interval's summary statistics relabelled alike: ``(prefix, sumstats)``."""
+    prefix = tmp_path / f"chr{code}"
+    bim = pd.read_csv(f"{sim['bfile']}.bim", sep="\t", header=None)
+    bim[0] = bim[0].astype(str).replace({"2": code})
+    bim.to_csv(f"{prefix}.bim", sep="\t", header=False, index=False)
+    fam = pd.read_csv(f"{sim['bfile']}.fam", sep=r"\s+", header=None)
+    sex = np.where(np.arange(len(fam)) % 2 == 0, 1, 2)
+    sex[::7] = 0
+    fam[4] = sex
+    fam.to_csv(f"{prefix}.fam", sep=" ", header=False, index=False)
+    shutil.copy(f"{sim['bfile']}.bed", f"{prefix}.bed")
+    ss = pd.read_csv(sim["sumstats"][0], sep="\t")
+    ss["chromosome"] = ss["chromosome"].astype(str).replace({"2": code})
+    ss.to_csv(tmp_path / f"qt_chr{code}.tsv.gz", sep="\t", index=False)
+    return prefix, tmp_path / f"qt_chr{code}.tsv.gz"
+
+
+@needs_plink
+@pytest.mark.parametrize("code", ["23", "24"], ids=["X", "Y"])
+def test_clump_files__x_and_y_as_plink19_males_one_haplotype(sim, tmp_path, code):
+    """s34f: clump r² on X counted a male (his heterozygous calls missing) as a diploid homozygote and read Y in
+    everyone; plink 1.9 --clump counts a male as one haplotype on X (females and unknown sex diploid) and reads Y
+    in males only, so chrX/Y index variants and clump members near --r2 differed from plink1.9 --clump."""
+    prefix, ss = _sex_chromosome_panel(sim, tmp_path, code)
+    for k, params in enumerate((dict(p1=1e-2, p2=0.05, r2=0.05, kb=500), dict(p1=0.05, p2=0.5, r2=0.3, kb=250))):
+        with PlinkGenotypes(prefix) as panel:
+            clumps, _, _ = clump_files([ss], panel, settings=ClumpSettings(**params))
+        ref = plink_clump(prefix, ss, tmp_path / f"ref{k}", **params)
+        assert set(clumps.variant_id) == set(ref.SNP)
+        ref_members = {r.SNP: set() if r.SP2 == "NONE" else {s.split("(")[0] for s in r.SP2.split(",")}
+                       for r in ref.itertuples()}
+        for r in clumps.itertuples():
+            assert set(r.clumped_variants.split(",")) - {""} == ref_members[r.variant_id], r.variant_id
+        assert (clumps.chromosome.astype(str) == {"23": "X", "24": "Y"}[code]).sum() > 3
+
+
+def test_window_ld__sex_chromosome_tables_equal_r2_vector_with_haploid_males(sim, tmp_path):
+    """s34f: WindowLD's bit-packed tables on X and Y count a male as one haplotype, as r2_vector's ``haploid``;
+    Y reads males only (females and unknown sex missing); chromosome 1 stays diploid."""
+    from edfgen.kernels.ld import WindowLD
+
+    for code in ("23", "24"):
+        prefix, _ = _sex_chromosome_panel(sim, tmp_path, code)
+        with PlinkGenotypes(prefix) as panel:
+            sex = pd.read_csv(f"{prefix}.fam", sep=r"\s+", header=None)[4].to_numpy()
+            ld = WindowLD(panel, radius=20_000, r2=0.1)
+            rows = np.flatnonzero(panel.variants.chromosome == code)
+            assert panel.haploid(0) is None and (panel.haploid(rows[0]) == (sex == 1)).all()
+            g = panel.read(rows)
+            assert not (g[sex == 1] == 1).any() and (code == "23" or (g[sex != 1] < 0).all())
+            for i in rows[[3, 40, 200]]:
+                lo, hi = ld.window(int(i))
+                g = panel.read(np.arange(lo, hi))
+                np.testing.assert_array_equal(ld.counts(int(i), lo, hi),
+                                              two_locus_counts(g[:, i - lo], g, panel.haploid(int(i))))
+                r2, ok = r2_vector(g[:, i - lo], g, haploid=panel.haploid(int(i)))
+                np.testing.assert_array_equal(ld.linked(int(i), np.arange(lo, hi)), ok & (np.abs(r2) > 0.1))
+
+
+@pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not on PATH")
+def test_clump_cli__psam_sex_codes_m_f_make_the_same_x_clumps_as_the_fam(sim, tmp_path):
+    """s34f: an LD panel found its males only from a SEX column equal to 1: a .psam's M/F codes (plink2's) gave no
+    males, so male X heterozygous calls were used and the clumps differed from the same panel's .fam."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    prefix, ss = _sex_chromosome_panel(sim, tmp_path, "23")
+    subprocess.run(["plink2", "--bfile", str(prefix), "--make-pgen", "--out", str(tmp_path / "p"), "--silent"],
+                   check=True, capture_output=True)
+    psam = pd.read_csv(tmp_path / "p.psam", sep="\t", dtype=str)
+    psam["SEX"] = psam["SEX"].map({"1": "M", "2": "F"}).fillna("NA")
+    psam.to_csv(tmp_path / "p.psam", sep="\t", index=False)
+    common = ["clump", "--sumstats", str(ss), "--p1", "0.05", "--p2", "0.5", "--r2", "0.3", "--kb", "250"]
+    for name, geno in (("fam", ["--bfile", str(prefix)]), ("psam", ["--pfile", str(tmp_path / "p")])):
+        res = CliRunner().invoke(cli, [*common, *geno, "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+    fam, psam = (pd.read_csv(tmp_path / n / "clumps.tsv", sep="\t") for n in ("fam", "psam"))
+    pd.testing.assert_frame_equal(fam, psam)
 
 
 def test_clump_files__p_value_out_of_range_names_variant(sim, tmp_path):

@@ -42,8 +42,9 @@ def locus_frames(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: Geno
         r2 = None
         if str(row.variant_id) in ids.index:
             inpanel = reg["variant_id"][reg["variant_id"].isin(ids.index)].to_numpy()
-            g = panel.read(np.r_[ids[str(row.variant_id)], ids[inpanel].to_numpy()])
-            val, ok = r2_vector(g[:, 0], g[:, 1:], method=r2_method)
+            lead = int(ids[str(row.variant_id)])
+            g = panel.read(np.r_[lead, ids[inpanel].to_numpy()])
+            val, ok = r2_vector(g[:, 0], g[:, 1:], method=r2_method, haploid=panel.haploid(lead))
             r2 = pd.Series(np.where(ok, np.abs(val), np.nan), index=inpanel)
         yield row, reg, r2
 

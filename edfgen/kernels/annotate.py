@@ -119,7 +119,7 @@ def ld_with_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, panel, *,
         if idx.size == 0:
             continue
         g = panel.read(np.r_[b, cat_bim[idx].astype(int)])
-        r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method)
+        r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method, haploid=panel.haploid(b))
         r2 = np.where(ok, np.abs(r2), np.nan)
         if np.isfinite(r2).any():
             j = int(np.nanargmax(r2))

@@ -13,6 +13,11 @@ Exactly PLINK 1.9's semantics, read from its source (``plink_ld.c: clump_reports
 * r² is the haplotype-frequency maximum-likelihood r² from unphased genotypes, founders only,
   samples missing at either variant dropped per pair (``r2_method="plink"``); a pair with a
   monomorphic variant (over jointly observed samples) is never clumped.
+* sex chromosomes (the LD panel's model, :meth:`~edfgen.formats.genotypes.panel.GenotypePanel.haploid`): on X
+  (``X``/``23``) a male (sex 1) is one haplotype, his heterozygous call missing; females and unknown sex are
+  diploid; on Y (``Y``/``24``) only males count, one haplotype each; the pseudo-autosomal region (``XY``/25)
+  and MT are read as autosomes. This is plink 1.9 ``--clump``'s model (its ``em_phase_hethet_nobase`` with
+  ``is_x1 = is_x2``; checked against ``--clump-verbose``'s RSQ), not ``--r2``'s ``--ld-xchr`` codes.
 * comparisons: index if ``p <= p1``; clumped if ``r² > r2`` (strict) and ``p < p2`` (strict).
 * window: ``--clump-kb K`` means ``|bp - bp_index| <= 1000*K - 1`` (PLINK's ``bp_radius``).
 * no overlap: a variant joins at most one clump, unless ``allow_overlap``
@@ -168,7 +173,8 @@ def _checked_blocks(chrom: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def clump_arrays(p: np.ndarray, chrom: np.ndarray, pos: np.ndarray, genotypes: GenotypeFn, *,
-                 settings: ClumpSettings = ClumpSettings()) -> ClumpKernelResult:
+                 settings: ClumpSettings = ClumpSettings(),
+                 haploid: Callable[[int], np.ndarray | None] | None = None) -> ClumpKernelResult:
     """Greedy PLINK-1.9 clumping of one phenotype (the kernel).
 
     Parameters
@@ -183,6 +189,10 @@ def clump_arrays(p: np.ndarray, chrom: np.ndarray, pos: np.ndarray, genotypes: G
         these arrays), negative = missing.
     settings : ClumpSettings, optional
         p-value thresholds, r² threshold, window (kb) and r² method (default: p1 5e-8, r² 0.01, 1000 kb).
+    haploid : callable, optional
+        ``haploid(i) -> bool [n] or None``: the samples that are one haplotype on variant ``i``'s chromosome
+        (males on X and Y: :meth:`~edfgen.formats.genotypes.panel.GenotypePanel.haploid`), for
+        :func:`~edfgen.kernels.ld.r2_vector`; default: every sample diploid.
 
     Returns
     -------
@@ -200,7 +210,8 @@ def clump_arrays(p: np.ndarray, chrom: np.ndarray, pos: np.ndarray, genotypes: G
         i, win = next(gen)
         while True:
             g = genotypes(np.r_[i, win])
-            r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method)
+            r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method,
+                               haploid=None if haploid is None else haploid(i))
             i, win = gen.send(ok & (np.abs(r2) > settings.r2))
     except StopIteration as stop:
         return stop.value
@@ -235,7 +246,8 @@ def clump_lockstep(p: Sequence[np.ndarray], bim: Sequence[np.ndarray], panel: LD
     if not ld.usable:          # a panel not sorted by chromosome and position: one variant at a time
         for k, (pk, b) in enumerate(zip(p, bim)):
             results[k] = clump_arrays(pk, panel.variants.chromosome[b], panel.variants.position[b],
-                                      lambda idx, b=b: panel.read(b[idx]), settings=settings)
+                                      lambda idx, b=b: panel.read(b[idx]), settings=settings,
+                                      haploid=lambda i, b=b: panel.haploid(b[i]))
         return results
     codes = pd.factorize(pd.Series(panel.variants.chromosome))[0]
     waiting: dict[int, tuple] = {}
@@ -337,7 +349,8 @@ def merge_loci(clumps: pd.DataFrame, panel: LDPanel | None, *,
                         inside = np.zeros(prow.size, dtype=bool)
                     if (~inside).any():
                         g = panel.read(np.r_[lead, prow[~inside]])
-                        r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method)
+                        r2, ok = r2_vector(g[:, 0], g[:, 1:], method=settings.r2_method,
+                                           haploid=panel.haploid(lead))
                         hit[~inside] = ok & (np.abs(r2) > settings.r2)
                     linked = np.zeros(other.size, dtype=bool)
                     linked[np.flatnonzero(have)] = hit

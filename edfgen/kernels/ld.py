@@ -16,6 +16,12 @@ Two r² estimators, both computed with matrix products on the genotype block of 
 
 Both return a *signed* r² (sign of D / of the correlation), like PLINK's ``cur_r2``.
 
+Sex chromosomes, as plink 1.9 ``--clump``: the samples that carry one copy of a variant's chromosome (males
+on X and Y, :meth:`edfgen.formats.genotypes.panel.GenotypePanel.haploid`; their heterozygous calls already
+missing) count 1/2 in the two-locus table, i.e. one haplotype each (``haploid`` of :func:`two_locus_counts` and
+:func:`r2_vector`; :class:`WindowLD` asks the panel). This is PLINK 1.9's ``em_phase_hethet_nobase`` with
+``is_x1 = is_x2`` (the males' homozygous cells subtracted once from the known haplotype counts).
+
 :class:`WindowLD` answers the clumping question (``|r²| > r2``) for an index variant against its
 whole window once, from bit-packed genotype classes (AND + population count, as PLINK 1.9) that the
 panel hands it (:meth:`edfgen.formats.genotypes.panel.GenotypePanel.class_bits`: repacked from the
@@ -219,18 +225,23 @@ def r2_from_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok, r2, 0.0), ok
 
 
-def two_locus_counts(index: np.ndarray, block: np.ndarray) -> np.ndarray:
+def two_locus_counts(index: np.ndarray, block: np.ndarray, haploid: np.ndarray | None = None) -> np.ndarray:
     """3x3 genotype count tables of one variant against each column of a block.
 
     Parameters
     ----------
     index : int8 ``[n]`` allele counts 0/1/2 (negative = missing).
     block : int8 ``[n, m]`` allele counts (negative = missing).
+    haploid : bool ``[n]``, optional
+        Samples with one copy of the chromosome (males on X and Y, :meth:`GenotypePanel.haploid
+        <edfgen.formats.genotypes.panel.GenotypePanel.haploid>`), hemizygous calls stored as 0/2 and
+        heterozygous calls missing: each counts 1/2, i.e. as one haplotype (plink 1.9 ``--clump``:
+        ``em_phase_hethet_nobase`` with ``is_x1 = is_x2``, the males' homozygous cells subtracted once).
 
     Returns
     -------
     float64 ``[m, 3, 3]``: ``counts[j, a, b]`` = samples with ``a`` at ``index`` and ``b`` at
-    column ``j`` (samples missing at either dropped).
+    column ``j`` (samples missing at either dropped; haploid samples 1/2 each).
 
     Notes
     -----
@@ -247,10 +258,13 @@ def two_locus_counts(index: np.ndarray, block: np.ndarray) -> np.ndarray:
         sub = block[index == a]
         for b in range(3):
             out[:, a, b] = np.count_nonzero(sub == b, axis=0)
+    if haploid is not None and np.any(haploid):
+        out -= 0.5 * two_locus_counts(index[haploid], block[haploid])
     return out
 
 
-def r2_vector(index: np.ndarray, block: np.ndarray, *, method: str = "plink") -> tuple[np.ndarray, np.ndarray]:
+def r2_vector(index: np.ndarray, block: np.ndarray, *, method: str = "plink",
+              haploid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """r² of one index variant with every variant of a window block.
 
     Parameters
@@ -262,6 +276,9 @@ def r2_vector(index: np.ndarray, block: np.ndarray, *, method: str = "plink") ->
     method
         ``"plink"`` (haplotype-frequency ML r², matches ``plink1.9 --clump``) or ``"corr"``
         (squared allele-count correlation). Missing calls are dropped per pair for both.
+    haploid : bool ``[n]``, optional
+        Samples that are one haplotype here (males on X and Y; their heterozygous calls missing): they count
+        1/2 in the two-locus table (:func:`two_locus_counts`), as plink 1.9 ``--clump`` counts them.
 
     Returns
     -------
@@ -276,9 +293,8 @@ def r2_vector(index: np.ndarray, block: np.ndarray, *, method: str = "plink") ->
     n, m = block.shape
     if m == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    if method == "plink":
-        return r2_from_counts(two_locus_counts(index, block))
-    return corr_r2_from_counts(two_locus_counts(index, block))
+    counts = two_locus_counts(index, block, haploid)
+    return r2_from_counts(counts) if method == "plink" else corr_r2_from_counts(counts)
 
 
 def corr_r2_from_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -312,7 +328,9 @@ class LDPanel(Protocol):
 
     ``variants`` has ``chromosome``, ``position``, ``variant_id`` arrays and ``rows_by_id``;
     ``read(rows)`` returns int8 hard calls ``[n_samples, len(rows)]`` (-1 missing);
-    ``class_bits(rows)`` the bit-packed genotype classes ``uint8 [len(rows), 3, ceil(n / 8)]``.
+    ``class_bits(rows)`` the bit-packed genotype classes ``uint8 [len(rows), 3, ceil(n / 8)]``;
+    ``haploid(row)``/``haploid_bits(row)`` the samples that are one haplotype on that row's chromosome (males on X
+    and Y), bool or bit-packed, or None.
     """
 
     variants: object
@@ -322,6 +340,10 @@ class LDPanel(Protocol):
     def read(self, rows: np.ndarray) -> np.ndarray: ...
 
     def class_bits(self, rows: np.ndarray) -> np.ndarray: ...
+
+    def haploid(self, row: int) -> np.ndarray | None: ...
+
+    def haploid_bits(self, row: int) -> np.ndarray | None: ...
 
 
 def chromosome_runs(chrom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -434,6 +456,14 @@ class WindowLD:
         for a in range(3):
             for b in range(3):
                 out[:, a, b] = np.bitwise_count(w[:, b, :] & x[a]).sum(axis=1)
+        h = self.panel.haploid_bits(row)
+        if h is not None:                   # males on X/Y: one haplotype each (two_locus_counts' ``haploid``)
+            packed = np.zeros(self._words * 8, dtype=np.uint8)
+            packed[:h.size] = h
+            xh = x & packed.view(np.uint64)
+            for a in range(3):
+                for b in range(3):
+                    out[:, a, b] -= 0.5 * np.bitwise_count(w[:, b, :] & xh[a]).sum(axis=1)
         return out
 
     def ensure(self, rows) -> None:

@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.chromosomes import selection_chromosome_names
 from edfgen.formats.genotypes.base import log_withdrawn, withdrawn_samples
 from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.selection import select_samples, select_variants
+from edfgen.formats.genotypes.sex import MALE, sample_sex
 from edfgen.formats.sumstats.layout import genotype_chromosome_labels
 
 log = logging.getLogger(__name__)
@@ -225,7 +227,7 @@ class GenotypePanel:
         if self.n_samples == 0:
             raise InputError(f"LD panel {reader.label}: no founders to compute LD from")
         self._all = self.n_samples == len(fam)
-        self._haploid = _male_x(fam, self.sample_index, self.variants.chromosome)
+        self._sex = _SexChromosomes.of(fam, self.sample_index, self.variants.chromosome, str(reader.label))
         self._block = max(64, (8 << 20) // max(self.n_samples, 1))
         self._cache: "OrderedDict[int, np.ndarray]" = OrderedDict()
         self._cache_max = max(1, (cache_mb << 20) // (self._block * self.n_samples))
@@ -238,11 +240,8 @@ class GenotypePanel:
         rows = None if self._all else self.sample_index
         start, stop = b * self._block, min((b + 1) * self._block, self.n_variants)
         arr = self.reader.read(rows, self._rows[start:stop], dtype=np.int8)
-        if self._haploid is not None and self._haploid[1][start:stop].any():
-            males, x = self._haploid[0], self._haploid[1][start:stop]   # a male's X het: missing, as in plink 1.9
-            arr = np.array(arr)
-            sub = arr[np.ix_(males, x)]
-            arr[np.ix_(males, x)] = np.where(sub == 1, np.int8(-127), sub)
+        if self._sex is not None:
+            arr = self._sex.missing_calls(arr, start, stop)
         self._cache[b] = arr
         while len(self._cache) > self._cache_max:
             self._cache.popitem(last=False)
@@ -270,11 +269,41 @@ class GenotypePanel:
         :class:`edfgen.kernels.ld.WindowLD`."""
         start, stop = b * self._block, min((b + 1) * self._block, self.n_variants)
         bits = self.reader.class_bits(None if self._all else self.sample_index, self._rows[start:stop])
-        if self._haploid is not None and self._haploid[1][start:stop].any():
-            x = self._haploid[1][start:stop]        # a male's heterozygous call on X is in no class (missing)
-            bits = np.array(bits)
-            bits[x, 1, :] &= ~self._haploid[2]
-        return bits
+        return bits if self._sex is None else self._sex.missing_bits(bits, start, stop)
+
+    def haploid(self, row: int) -> np.ndarray | None:
+        """The samples that carry one copy of a panel row's chromosome (plink 1.9 ``--clump``'s model).
+
+        LD counts each of them as one haplotype (:func:`edfgen.kernels.ld.r2_vector`'s ``haploid``); their
+        heterozygous calls are missing (:meth:`read`, :meth:`class_bits`). See :class:`_SexChromosomes`.
+
+        Parameters
+        ----------
+        row : int
+            Panel row.
+
+        Returns
+        -------
+        bool array [n_samples] or None
+            The males (sex 1) when the row is on X (``X``/``23``, not the pseudo-autosomal ``XY``/25) or Y
+            (``Y``/``24``); None elsewhere, or when the panel has no males or no sex.
+        """
+        return None if self._sex is None else self._sex.haploid(row)
+
+    def haploid_bits(self, row: int) -> np.ndarray | None:
+        """:meth:`haploid` bit-packed, for :class:`edfgen.kernels.ld.WindowLD`.
+
+        Parameters
+        ----------
+        row : int
+            Panel row.
+
+        Returns
+        -------
+        uint8 array [ceil(n_samples / 8)] or None
+            Bit ``i % 8`` of byte ``i // 8`` set for haploid sample ``i``; None where every sample is diploid.
+        """
+        return None if self.haploid(row) is None else self._sex.male_bits
 
     def close(self) -> None:
         self.reader.close()
@@ -286,20 +315,59 @@ class GenotypePanel:
         self.close()
 
 
-def _male_x(fam: pd.DataFrame, sample_index: np.ndarray, chromosome: np.ndarray):
-    """``(males [n] bool, X variants [V] bool, males bit-packed)`` of an LD panel's samples and variants, or ``None``
-    when it has no males (``.fam`` SEX 1) or no chromosome X (``X``/``23``; not the pseudo-autosomal ``XY``):
-    plink 1.9 treats a male's heterozygous X call as missing (haploid), in LD and clumping too. (plink 1.9 also
-    counts a male as one haplotype in X's two-locus EM; here he stays a diploid homozygote, so chrX r² can differ.)"""
-    if "SEX" not in fam.columns:
-        return None
-    males = (fam["SEX"].astype(str).str.strip() == "1").to_numpy()[sample_index]
-    x = np.isin(np.char.upper(np.char.replace(chromosome.astype(str), "chr", "")), ["X", "23"])
-    if not males.any() or not x.any():
-        return None
-    log.debug("LD panel: heterozygous calls of %d males on %d chromosome X variants are read as missing (plink "
-              "1.9)", int(males.sum()), int(x.sum()))
-    return males, x, np.packbits(males, bitorder="little")
+@dataclass(frozen=True)
+class _SexChromosomes:
+    """The sex-chromosome model of an LD panel, plink 1.9 ``--clump``'s (checked with ``--clump-verbose``'s RSQ,
+    ``tests/test_clump.py``): on X (``X``/``23``) a male's (sex 1) heterozygous call is missing and he is one
+    haplotype; on Y (``Y``/``24``) only males are read (females and unknown sex missing), each one haplotype, a
+    heterozygous call missing. Females and unknown sex are diploid on X; the pseudo-autosomal region
+    (``XY``/25/PAR1/PAR2) and MT are read as autosomes. Sex comes from :func:`~edfgen.formats.genotypes.sex.sample_sex`
+    (``.fam``, ``.psam``, a ``.sample``'s sex column); a panel without sex (VCF) reads X and Y as stored."""
+
+    males: np.ndarray           # bool [n]
+    male_bits: np.ndarray       # uint8 [ceil(n / 8)], bit-packed (little bit order, as class_bits)
+    x: np.ndarray               # bool [V]
+    y: np.ndarray               # bool [V]
+
+    @classmethod
+    def of(cls, fam: pd.DataFrame, sample_index: np.ndarray, chromosome: np.ndarray, label: str):
+        """The model of a panel's samples and variants, or None when it has no X or Y variant or no sex."""
+        names = selection_chromosome_names(chromosome)
+        x, y = names == "X", names == "Y"
+        sex = sample_sex(fam, label) if (x.any() or y.any()) else None
+        if sex is None:
+            return None
+        males = sex[sample_index] == MALE
+        log.debug("LD panel: %d males are haploid on %d X and %d Y variants (plink 1.9)", int(males.sum()),
+                  int(x.sum()), int(y.sum()))
+        return cls(males, np.packbits(males, bitorder="little"), x, y)
+
+    def haploid(self, row: int) -> np.ndarray | None:
+        """The males on an X or Y row, else (or without males) None."""
+        return self.males if (self.x[row] or self.y[row]) and self.male_bits.any() else None
+
+    def missing_calls(self, arr: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """int8 calls ``[n, stop - start]`` of panel rows ``start..stop-1`` with the model's missing calls."""
+        x, y = self.x[start:stop], self.y[start:stop]
+        if not (x.any() or y.any()):
+            return arr
+        arr = np.array(arr)
+        sex_chrom = x | y
+        sub = arr[np.ix_(self.males, sex_chrom)]
+        arr[np.ix_(self.males, sex_chrom)] = np.where(sub == 1, np.int8(-127), sub)
+        arr[np.ix_(~self.males, y)] = -127
+        return arr
+
+    def missing_bits(self, bits: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Bit-packed classes ``[stop - start, 3, bytes]`` (:meth:`GenotypePanel.class_bits`) with the model's
+        missing calls in no class."""
+        x, y = self.x[start:stop], self.y[start:stop]
+        if not (x.any() or y.any()):
+            return bits
+        bits = np.array(bits)
+        bits[x | y, 1, :] &= ~self.male_bits
+        bits[y] &= self.male_bits
+        return bits
 
 
 class PlinkGenotypes(GenotypePanel):
