@@ -58,10 +58,6 @@ from edfgen.progress import progress
 log = logging.getLogger(__name__)
 
 
-#: an exposure file with more rows than this needs --p-threshold, --instruments or --clump
-MAX_UNFILTERED_INSTRUMENTS = 5000
-
-
 @dataclass(frozen=True)
 class MRRun:
     """What :func:`run_mr` wrote: table name -> DataFrame, plus counts and timing.
@@ -164,7 +160,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     out_dir
         Output directory (``None``: compute only, write nothing).
     settings
-        :class:`MRSettings`.
+        :class:`MRSettings`; its ``p_threshold`` ``None`` (the default) is resolved as ``edfgen mr`` resolves
+        an absent ``--p-threshold`` (:meth:`MRSettings.instrument_threshold`: 5e-8, an instrument list taken
+        as given).
     instruments
         Instrument list (``clumps.tsv``) joined to the exposure by ``variant_id`` (and ``phenotype`` where it
         has one); with ``settings.p_threshold`` ``None`` the listed variants are taken as given (not
@@ -205,6 +203,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     """
     t0 = time.perf_counter()
     check_coloc_options(coloc, coloc_pp4)
+    settings = dataclasses.replace(settings, p_threshold=settings.instrument_threshold(instruments is not None))
     get_method(settings.loo_method)
     names = [get_method(mname).name for mname in settings.methods]
     primary = [n for n in ("Inverse variance weighted", "Wald ratio") if n not in names]
@@ -243,8 +242,6 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             log.warning("--no-clump: the exposure rows with p < %s are used as instruments as they are; correlated "
                         "instruments count the same signal several times and overstate the precision of MR",
                         settings.p_threshold)
-        if clump and settings.p_threshold is None and instruments is None:
-            raise InputError("clumping needs --p-threshold/--clump-p1 (the index-variant threshold)")
         inst = read_instruments(instruments) if instruments is not None else None
         if inst is not None:
             check_list_phenotypes(inst, list(exp_groups), path=instruments,
@@ -253,9 +250,6 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         for name, fs in exp_groups.items():
             df = load_phenotype(fs, columns, role=exp_role)
             f = " + ".join(map(str, fs))
-            if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
-                raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
-                                 "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
             sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
             selected.append((name, f, sel, cases_in(df)))
         if clump and inst is not None and settings.p_threshold is None:   # a list taken as given: its rows alone
@@ -480,16 +474,15 @@ def run(o: MROptions):
     if o.multivariable:
         from edfgen.commands.mr_multivariable import run_mvmr
 
-        p_mv = o.p_threshold if o.p_threshold is not None else MRSettings.p_threshold   # (mvmr thresholds a list)
+        p_mv = MRSettings(p_threshold=o.p_threshold).instrument_threshold(listed=False)   # (mvmr thresholds a list)
         return run_mvmr(list(o.exposure), list(o.outcome), o.out, p_threshold=p_mv, clump=o.clump,
                         clump_r2=o.clump_r2, clump_kb=o.clump_kb, instruments=o.instruments,
                         ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False), palindromes=o.palindromes,
                         maf_threshold=o.maf_threshold, columns=parse_column_option(o.columns) or None,
                         force=o.force, parameters=json.loads(json.dumps(asdict(o), default=str)))
     kw = {"methods": tuple(o.methods)} if o.methods else {}
-    # an --instruments list is taken as given (TwoSampleMR read_exposure_data) unless --p-threshold is given
-    p_threshold = o.p_threshold if o.p_threshold is not None or o.instruments else MRSettings.p_threshold
-    settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=p_threshold,
+    # no --p-threshold: None, which run_mr resolves (MRSettings.instrument_threshold: a list is taken as given)
+    settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=o.p_threshold,
                           nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),
                           prevalence=o.prevalence, proxy_r2=o.proxy_r2, clump_r2=o.clump_r2, clump_kb=o.clump_kb,
                           steiger_filter=o.steiger_filter, **kw)
