@@ -192,6 +192,27 @@ def test_mr__instruments_missing_from_the_ld_panel_warn_without_naming_a_rejects
     assert not (tmp_path / "d" / "rejects.tsv").exists() and top not in _instruments_of(tmp_path / "d", "qt")
 
 
+def test_mr__listed_instruments_missing_from_the_ld_panel_are_counted_as_such_not_as_in_ld(panel, tmp_path):
+    """s34d finding 2: a listed instrument the LD panel lacks was counted as 'in LD with a stronger variant', with
+    the list taken as given and with --p-threshold; it is counted and named as not in the LD panel."""
+    exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"
+    ss = pd.read_csv(exp, sep="\t").sort_values("p_value")
+    top, second = ss["variant_id"].iloc[0], ss.loc[ss["chromosome"] != ss["chromosome"].iloc[0], "variant_id"].iloc[0]
+    pd.DataFrame({"variant_id": [top, second], "phenotype": "qt"}).to_csv(tmp_path / "list.tsv", sep="\t",
+                                                                          index=False)
+    bim = pd.read_csv(panel / "geno.bim", sep="\t", header=None)
+    bim.loc[bim[1] != top, [1]].to_csv(tmp_path / "extract.txt", header=False, index=False)
+    args = ["--exposure", exp, "--outcome", out, "--instruments", tmp_path / "list.tsv", "--bfile", panel / "geno",
+            "--extract", tmp_path / "extract.txt", "--no-plots", "--nboot", 20, "--presso-sims", 0]
+    for extra in ([], ["--p-threshold", 5e-8]):
+        r = _run([*args, *extra, "--out", tmp_path / f"d{len(extra)}"])
+        assert r.exit_code == 0, r.output
+        assert f"1 of 2 listed instruments of qt are not in the LD panel ({top}): left out" in r.output
+        assert "in LD with a stronger variant" not in r.output
+        assert _instruments_of(tmp_path / f"d{len(extra)}", "qt") == [second]
+    assert "1 variant(s) are not in the LD panel" in r.output.replace("with p <= 5e-08 ", "")
+
+
 def test_mr__weak_instruments_warn(tmp_path, caplog):
     rng = np.random.default_rng(1)
     k = 8

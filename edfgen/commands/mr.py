@@ -253,14 +253,16 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
             selected.append((name, f, sel, cases_in(df)))
         if clump and inst is not None and settings.p_threshold is None:   # a list taken as given: its rows alone
-            clumped = clump_listed([(e[0], e[2]) for e in selected], ld_bfile, r2=settings.clump_r2,
-                                   kb=settings.clump_kb)
-            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f), c) for name, f, sel, c in selected]
+            clumped, absent = clump_listed([(e[0], e[2]) for e in selected], ld_bfile, r2=settings.clump_r2,
+                                           kb=settings.clump_kb)
+            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f, not_in_panel=absent), c)
+                        for name, f, sel, c in selected]
         elif clump:   # each exposure keeps the variants that lead a clump of its own sumstats
             p1 = clump_threshold(settings.p_threshold, [e[2] for e in selected])
-            clumped = clump_instruments(exp_files, ld_bfile, p_threshold=p1, r2=settings.clump_r2,
-                                        kb=settings.clump_kb, columns=columns, role=exp_role)
-            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f if inst is not None else None), c)
+            clumped, absent = clump_instruments(exp_files, ld_bfile, p_threshold=p1, r2=settings.clump_r2,
+                                                kb=settings.clump_kb, columns=columns, role=exp_role)
+            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f if inst is not None else None,
+                                               not_in_panel=absent), c)
                         for name, f, sel, c in selected]
         exposures = []
         for name, f, sel, cases in selected:
