@@ -125,6 +125,27 @@ def test_same_named_files_of_two_studies_collide_in_one_line_saying_how_to_renam
         read_phenotype_sumstats(group_by_phenotype([a, b])["af"], required=MR_REQUIRED, option="--outcome")
 
 
+def test_same_named_files_of_two_studies_sharing_no_variant_are_refused_by_chromosome(truth, tmp_path):
+    """s34d finding 4: /a/x.tsv and /b/x.tsv of two studies on the same chromosomes, with no variant in common, were
+    concatenated into one phenotype; one phenotype's per-chromosome files hold different chromosomes."""
+    ssf = _ssf(truth)
+    assert ssf["chromosome"].nunique() > 1
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = _write(tmp_path / "a" / "x.tsv", ssf.iloc[::2]), _write(tmp_path / "b" / "x.tsv", ssf.iloc[1::2])
+    with pytest.raises(InputError, match=rf"^--outcome: {a} and {b} both hold chromosome \w+ of phenotype 'x': .*"
+                                         r"different studies, rename one \(e\.g\. x\.tsv to b_x\.tsv\)$"):
+        read_phenotype_sumstats([a, b], required=MR_REQUIRED, option="--outcome")
+    # chr-prefixed labels and leading zeros name the same chromosome; files of different chromosomes combine
+    first = ssf["chromosome"].astype(str) == str(ssf["chromosome"].iloc[0])
+    odd = ssf.iloc[1::2][first.iloc[1::2].to_numpy()]
+    _write(tmp_path / "b" / "x.tsv", odd.assign(chromosome="chr0" + str(ssf["chromosome"].iloc[0])))
+    with pytest.raises(InputError, match="both hold chromosome"):
+        read_phenotype_sumstats([a, b], required=MR_REQUIRED)
+    one, other = _write(tmp_path / "a" / "x.tsv", ssf[first]), _write(tmp_path / "b" / "x.tsv", ssf[~first])
+    assert len(read_phenotype_sumstats([one, other], required=MR_REQUIRED)) == len(ssf)
+
+
 def test_a_lookup_table_with_a_clashing_header_is_skipped_not_refusing_the_folder(truth, tmp_path):
     """lookup.tsv (SNP ID CHR CHROM) beside good.tsv refused the whole folder; it has no p or effect, so it is no
     summary statistics under any reading and is skipped. A file that is sumstats under one reading still raises."""

@@ -73,7 +73,8 @@ def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None,
 
     ``role``: ``"exposure"`` or ``"outcome"``, the option the files were given with (a harmonised table's
     ``.exposure``/``.outcome`` columns are read by it)."""
-    return combine_phenotype([load_sumstats(f, columns, role) for f in files], files)
+    return combine_phenotype([load_sumstats(f, columns, role) for f in files], files,
+                             option=f"--{role}" if role else "")
 
 
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,

@@ -23,7 +23,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
-from edfgen.formats.sumstats.layout import alias_clashes, sumstats_columns
+from edfgen.formats.sumstats.layout import alias_clashes, ssf_chromosome_codes, sumstats_columns
 from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import variant_site_keys
 from edfgen.kernels.thresholds import build_name
@@ -180,11 +180,18 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
     Raises
     ------
     InputError
-        A variant (same ``variant_id``, or same chromosome, position and alleles) in two of the files
-        (one line naming both: files of one name from two studies collide; it says how to rename one).
+        A variant (same ``variant_id``, or same chromosome, position and alleles) in two of the files, or two
+        files that hold the same chromosome (one phenotype's per-chromosome files cover different chromosomes):
+        one line naming both (files of one name from two studies collide; it says how to rename one).
     """
     if len(tables) == 1:
         return tables[0]
+
+    def rename(files: Sequence[str]) -> str:      # the file given later of ``files``, renamed by its folder
+        other = next(Path(p) for p in reversed(paths) if str(p) in files)
+        renamed = f"{other.parent.name or 'other'}_{other.name}"
+        return f"if they are different studies, rename one (e.g. {other.name} to {renamed})"
+
     df = pd.concat(tables, ignore_index=True)
     src = pd.Series([str(p) for p, t in zip(paths, tables) for _ in range(len(t))], dtype=object)
     alleles = {"effect_allele", "other_allele"} <= set(df.columns)
@@ -201,12 +208,21 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
         dup = k.duplicated(keep=False)
         if dup.any():
             files = sorted(set(src[(dup & (k == k[dup].iloc[0])).to_numpy()]))
-            other = next(Path(p) for p in reversed(paths) if str(p) in files)     # the one given later
-            rename = f"{other.parent.name or 'other'}_{other.name}"
             raise InputError(f"{option + ': ' if option else ''}variant {k[dup].iloc[0]!r} of phenotype "
                              f"{phenotype_name(paths[0])!r} appears twice ({' and '.join(files)}): files of one name "
-                             "are read as one phenotype's per-chromosome files, which must not overlap; if they are "
-                             f"different studies, rename one (e.g. {other.name} to {rename})")
+                             "are read as one phenotype's per-chromosome files, which must not overlap; "
+                             f"{rename(files)}")
+    holder: dict[str, str] = {}     # chromosome -> the first file holding it
+    for path, t in zip(paths, tables):
+        if "chromosome" not in t.columns:     # (an rsID-only file: its variants are checked above)
+            continue
+        for c in pd.unique(ssf_chromosome_codes(t["chromosome"].dropna().unique())):   # chr01 = 1, 23 = X
+            first = holder.setdefault(c, str(path))
+            if first != str(path):
+                raise InputError(f"{option + ': ' if option else ''}{first} and {path} both hold chromosome {c} of "
+                                 f"phenotype {phenotype_name(paths[0])!r}: files of one name are read as one "
+                                 "phenotype's per-chromosome files, which hold different chromosomes; "
+                                 f"{rename([first, str(path)])}")
     return df
 
 
