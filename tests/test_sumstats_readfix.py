@@ -345,12 +345,26 @@ def test_an_rsid_at_two_positions_is_refused_only_as_an_instrument(truth, tmp_pa
         select_instruments(df, "y", p_threshold=1.0, instruments=None, source="twice.tsv")
 
 
-def test_a_folder_of_per_chromosome_folders_says_they_are_not_searched(tmp_path):
-    """Review s33d nit: `--outcome DIR` holding `chr1/AF.tsv.gz`, `chr2/AF.tsv.gz` said 'no columns for variant_id
-    ...' (the folder is read one level deep): now it names the folders and how to give the files."""
+def test_a_folder_of_per_chromosome_folders_is_searched_one_level_down(truth, tmp_path):
+    """Review s33d nit, s34d finding 3: `--outcome DIR` holding `chr1/AF.tsv.gz`, `chr2/AF.tsv.gz` (per-chromosome
+    gwas runs) said 'no columns for variant_id ...', then that the folders are not searched: a folder without
+    summary statistics of its own is searched one level down; with nothing readable there, one line names it."""
     for c in ("chr1", "chr2"):
         (tmp_path / "out" / c).mkdir(parents=True)
         (tmp_path / "out" / c / "AF.tsv.gz").write_bytes(b"")
-    with pytest.raises(InputError, match=r"--outcome .*out: directory holds no files, only folders \(chr1, chr2\), "
-                                         r"which are not searched: give the files by name, e.g. .*out/chr1/\*\.tsv\.gz"):
+    with pytest.raises(InputError, match=r"^--outcome .*out: directory and its sub-folders \(chr1, chr2\) hold "
+                                         r"no summary-statistics files \(no columns for variant_id"):
         expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED)
+    (tmp_path / "out" / "chr1" / "notes.pdf").write_bytes(b"%PDF")
+    (tmp_path / "out" / "chr1" / "AF.tsv.gz").unlink()
+    (tmp_path / "out" / "chr2" / "AF.tsv.gz").unlink()
+    with pytest.raises(InputError, match=r"^--outcome .*out: no file in it or its sub-folders \(chr1, chr2\) is named "
+                                         r"like summary statistics \(skipped by name: chr1/notes.pdf;"):
+        expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED)
+    ssf = _ssf(truth)
+    for c in ("chr1", "chr2"):
+        _write(tmp_path / "out" / c / "AF.tsv.gz", ssf)
+    found = expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED)
+    assert found == [tmp_path / "out" / "chr1" / "AF.tsv.gz", tmp_path / "out" / "chr2" / "AF.tsv.gz"]
+    _write(tmp_path / "out" / "AF.tsv.gz", ssf)    # a folder with summary statistics of its own: those alone
+    assert expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED) == [tmp_path / "out" / "AF.tsv.gz"]

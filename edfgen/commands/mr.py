@@ -153,7 +153,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     Parameters
     ----------
     exposure, outcome
-        A summary-statistics file or a directory of them (one per phenotype), or a list of files and
+        A summary-statistics file or a directory of them (one per phenotype; a directory without any: those of
+        its sub-folders, :func:`~edfgen.formats.sumstats.sumstats_in_directory`), or a list of files and
         directories; files of one phenotype (its chromosomes, named alike: ``chr1/y.tsv.gz``,
         ``chr2/y.tsv.gz`` or ``y_chr1.tsv.gz``, ``y_chr2.tsv.gz``) are combined into one
         (:func:`load_phenotype`).
@@ -405,12 +406,14 @@ class MROptions(GenotypeOptions):
     genotypes_after: ClassVar[str | None] = "ld_bfile"
     cli_omit: ClassVar[tuple[str, ...]] = ("bfile", "mt", "skip_bad_variants")
     exposure: tuple[str, ...] = opt((), "Exposure sumstats file (instruments, or full sumstats with --p-threshold) "
-                                    "or a directory of them; repeat it for more. Files of one phenotype's "
+                                    "or a directory of them (one without any: its sub-folders, e.g. gwas/chr1/, "
+                                    "gwas/chr2/); repeat it for more. Files of one phenotype's "
                                     "chromosomes (chr1/y.tsv.gz, chr2/y.tsv.gz or y_chr1.tsv.gz, y_chr2.tsv.gz) are "
                                     "combined into one exposure.", multiple=True, required=True, path="any",
                                     exists=True)
-    outcome: tuple[str, ...] = opt((), "Outcome sumstats file or a directory of them, repeatable (several "
-                                   "phenotypes run as a matrix; one phenotype's per-chromosome files are combined).",
+    outcome: tuple[str, ...] = opt((), "Outcome sumstats file or a directory of them, as --exposure, repeatable "
+                                   "(several phenotypes run as a matrix; one phenotype's per-chromosome files are "
+                                   "combined).",
                                    multiple=True, required=True, path="any", exists=True)
     out: str | None = out_opt()
     methods: tuple[str, ...] | None = opt(None, "Comma-separated methods (TwoSampleMR names or ivw, ivw_fe, ivw_mre, "
