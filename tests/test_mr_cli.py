@@ -478,7 +478,8 @@ def test_mr_cli__a_folder_of_per_chromosome_gwas_folders_is_read_as_exposure_and
     """s34d finding 3: `--exposure gwas/` and `--outcome gwas/` holding one `edfgen gwas --chr N` output folder per
     chromosome (gwas/chr1/bmi.tsv ...) were refused ("only folders, which are not searched"). A folder without
     summary statistics of its own is now searched one level down, for both options: the TwoSampleMR fixture split
-    so gives the whole files' tables (IVW 0.4459, TwoSampleMR's); a folder with nothing readable is one line."""
+    so gives the whole files' tables (IVW 0.4459, TwoSampleMR's); an unfinished sub-folder is refused; a folder
+    with nothing readable is one line."""
     from edfgen.commands.mr import MRSettings, run_mr
 
     raw = pd.read_csv(fx[0])
@@ -505,6 +506,14 @@ def test_mr_cli__a_folder_of_per_chromosome_gwas_folders_is_read_as_exposure_and
         np.testing.assert_allclose(b.loc[m, cols].astype(float), a.loc[m, cols].astype(float), rtol=1e-10)
     assert sorted(split.harmonised["variant_id"]) == sorted(whole.harmonised["variant_id"])
     assert set(split.harmonised["exposure"]) == {"bmi"} and set(split.harmonised["outcome"]) == {"chd"}
+    # a sub-folder whose gwas run did not finish is refused as the folder itself would be (house rule)
+    (tmp_path / "e" / "chr2" / "manifest.json").write_text('{"command": "edfgen gwas", "finished": false}')
+    r = _run(["--exposure", tmp_path / "e", "--outcome", tmp_path / "o", "--out", tmp_path / "u", "--no-plots"])
+    assert r.exit_code == 2 and _errors(r.output) == [
+        f"edfgen mr: error: --exposure {tmp_path / 'e'}: 'edfgen gwas' did not finish writing {tmp_path / 'e' / 'chr2'} "
+        f"({tmp_path / 'e' / 'chr2' / 'manifest.json'} is still in progress, started ?: the command was stopped and "
+        "some outputs may be missing); rerun that command, or pass --allow-incomplete to use what it wrote"]
+    (tmp_path / "e" / "chr2" / "manifest.json").unlink()
     (tmp_path / "empty" / "chr1").mkdir(parents=True)
     (tmp_path / "empty" / "chr1" / "notes.tsv").write_text("a\tb\n1\t2\n")
     r = _run(["--exposure", tmp_path / "e", "--outcome", tmp_path / "empty", "--out", tmp_path / "x", "--no-plots"])
