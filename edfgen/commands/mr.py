@@ -405,7 +405,7 @@ class MROptions(GenotypeOptions):
     command: ClassVar[str] = "mr"
     genotypes_after: ClassVar[str | None] = "ld_bfile"
     cli_omit: ClassVar[tuple[str, ...]] = ("bfile", "mt", "skip_bad_variants")
-    exposure: tuple[str, ...] = opt((), "Exposure sumstats file (instruments, or full sumstats with --p-threshold) "
+    exposure: tuple[str, ...] = opt((), "Exposure sumstats file (instruments, or full sumstats: p < --p-threshold) "
                                     "or a directory of them (one without any: its sub-folders, e.g. gwas/chr1/, "
                                     "gwas/chr2/); repeat it for more. Files of one phenotype's "
                                     "chromosomes (chr1/y.tsv.gz, chr2/y.tsv.gz or y_chr1.tsv.gz, y_chr2.tsv.gz) are "
