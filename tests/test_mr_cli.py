@@ -474,6 +474,54 @@ def test_mr_cli__per_chromosome_sumstats_are_one_phenotype(fx, tmp_path):
         and str(tmp_path / "chd.tsv") in err[0]
 
 
+def test_mr_cli__a_folder_of_per_chromosome_gwas_folders_is_read_as_exposure_and_as_outcome(fx, tmp_path):
+    """s34d finding 3: `--exposure gwas/` and `--outcome gwas/` holding one `edfgen gwas --chr N` output folder per
+    chromosome (gwas/chr1/bmi.tsv ...) were refused ("only folders, which are not searched"). A folder without
+    summary statistics of its own is now searched one level down, for both options: the TwoSampleMR fixture split
+    so gives the whole files' tables (IVW 0.4459, TwoSampleMR's); an unfinished sub-folder is refused; a folder
+    with nothing readable is one line."""
+    from edfgen.commands.mr import MRSettings, run_mr
+
+    raw = pd.read_csv(fx[0])
+    exp = _ssf(raw, "exposure").assign(chromosome=raw["chr.exposure"].astype(str))
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    out = out.assign(chromosome=out["variant_id"].map(exp.set_index("variant_id")["chromosome"]).fillna("1"))
+    exp.to_csv(tmp_path / "bmi.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    for side, df, name in (("e", exp, "bmi"), ("o", out, "chd")):
+        for c, part in df.groupby("chromosome"):
+            d = tmp_path / side / f"chr{c}"
+            (d / "plots").mkdir(parents=True)     # as edfgen gwas writes it, with its other tables
+            part.to_csv(d / f"{name}.tsv", sep="\t", index=False)
+            pd.DataFrame({"phenotype": [name], "n": [1]}).to_csv(d / "gwas_summary.tsv", sep="\t", index=False)
+        (tmp_path / side / "README.txt").write_text("one edfgen gwas --chr N run per folder")
+    settings = MRSettings(nboot=20, presso=False)
+    whole = run_mr(tmp_path / "bmi.tsv", tmp_path / "chd.tsv", None, settings=settings, clump=False, plots=False)
+    split = run_mr(tmp_path / "e", tmp_path / "o", None, settings=settings, clump=False, plots=False)
+    a, b = (r.tables["mr_results"].set_index("method") for r in (whole, split))
+    assert exp["chromosome"].nunique() > 10 and a.at["Inverse variance weighted", "nsnp"] == 79
+    assert b.at["Inverse variance weighted", "b"] == pytest.approx(0.4459, abs=1e-3)
+    for m in ("Inverse variance weighted", "MR Egger"):
+        cols = ["b", "se", "pval"]
+        np.testing.assert_allclose(b.loc[m, cols].astype(float), a.loc[m, cols].astype(float), rtol=1e-10)
+    assert sorted(split.harmonised["variant_id"]) == sorted(whole.harmonised["variant_id"])
+    assert set(split.harmonised["exposure"]) == {"bmi"} and set(split.harmonised["outcome"]) == {"chd"}
+    # a sub-folder whose gwas run did not finish is refused as the folder itself would be (house rule)
+    (tmp_path / "e" / "chr2" / "manifest.json").write_text('{"command": "edfgen gwas", "finished": false}')
+    r = _run(["--exposure", tmp_path / "e", "--outcome", tmp_path / "o", "--out", tmp_path / "u", "--no-plots"])
+    assert r.exit_code == 2 and _errors(r.output) == [
+        f"edfgen mr: error: --exposure {tmp_path / 'e'}: 'edfgen gwas' did not finish writing {tmp_path / 'e' / 'chr2'} "
+        f"({tmp_path / 'e' / 'chr2' / 'manifest.json'} is still in progress, started ?: the command was stopped and "
+        "some outputs may be missing); rerun that command, or pass --allow-incomplete to use what it wrote"]
+    (tmp_path / "e" / "chr2" / "manifest.json").unlink()
+    (tmp_path / "empty" / "chr1").mkdir(parents=True)
+    (tmp_path / "empty" / "chr1" / "notes.tsv").write_text("a\tb\n1\t2\n")
+    r = _run(["--exposure", tmp_path / "e", "--outcome", tmp_path / "empty", "--out", tmp_path / "x", "--no-plots"])
+    assert r.exit_code == 2 and len(_errors(r.output)) == 1
+    assert _errors(r.output)[0].startswith(f"edfgen mr: error: --outcome {tmp_path / 'empty'}: directory and its "
+                                           "sub-folders (chr1) hold no summary-statistics files (no columns for variant_id")
+
+
 def test_mr_cli__coloc_pp4_without_coloc_is_one_line_error(fx, tmp_path):
     """``--coloc-pp4`` filters by a coloc.tsv that only ``--coloc`` names: refused before anything is read,
     from the CLI, the library call and a pipeline's ``[mr]`` section (whose coloc stage runs after mr)."""

@@ -130,6 +130,32 @@ def test_mr__instrument_list_taken_as_given_unless_p_threshold_and_left_out_coun
     assert "1 of 3 listed instruments of qt have p >= 5e-08 (--p-threshold): left out" in r.output
 
 
+def test_run_mr__library_default_takes_an_instrument_list_as_given_like_the_cli(shared_data, tmp_path):
+    """s34d finding 1: MRSettings defaulted p_threshold to 5e-8, so run_mr(instruments=...) thinned a list that
+    `edfgen mr --instruments` takes as given. TwoSampleMR fixture (BMI -> CHD, 79 SNPs) with 10 SNPs' exposure p
+    raised to 1e-6 (no estimate uses p): the list of all 79 gives TwoSampleMR's IVW 0.4459."""
+    d = shared_data / "mr"
+    exp = pd.read_csv(d / "twosamplemr_test_commondata_exp_dat.csv")
+    exp.loc[exp.index[:10], "pval.exposure"] = 1e-6
+    exp.to_csv(tmp_path / "bmi.csv", index=False)
+    exp[["SNP"]].rename(columns={"SNP": "variant_id"}).to_csv(tmp_path / "list.tsv", sep="\t", index=False)
+    kw = {"instruments": tmp_path / "list.tsv", "plots": False}
+    r = run_mr(tmp_path / "bmi.csv", d / "twosamplemr_test_commondata_out_dat.csv", None,
+               settings=MRSettings(nboot=20, presso=False), **kw)
+    ivw = r.tables["mr_results"].set_index("method").loc["Inverse variance weighted"]
+    assert ivw["nsnp"] == 79 and ivw["b"] == pytest.approx(0.4459, abs=1e-3)
+    thr = run_mr(tmp_path / "bmi.csv", d / "twosamplemr_test_commondata_out_dat.csv", None,
+                 settings=MRSettings(p_threshold=5e-8, nboot=20, presso=False), **kw)
+    assert thr.tables["mr_results"].set_index("method").at["Inverse variance weighted", "nsnp"] == 69
+    # without a list the default is genome-wide, as the command line's
+    assert MRSettings().instrument_threshold(listed=False) == 5e-8
+    assert MRSettings().instrument_threshold(listed=True) is None
+    assert MRSettings(p_threshold=1e-5).instrument_threshold(listed=True) == 1e-5
+    nolist = run_mr(tmp_path / "bmi.csv", d / "twosamplemr_test_commondata_out_dat.csv", None, clump=False,
+                    plots=False, settings=MRSettings(nboot=20, presso=False))
+    assert len(nolist.harmonised) == 69
+
+
 def test_mr__instrument_list_naming_no_exposure_is_a_one_line_error(panel, tmp_path):
     """review s33d F8: a list whose phenotype column names no exposure (a renamed file) said only "no instruments
     selected in any file"."""
@@ -164,6 +190,27 @@ def test_mr__instruments_missing_from_the_ld_panel_warn_without_naming_a_rejects
     assert f"are not in the LD panel, so they cannot lead a locus (strongest: {top} of qt" in r.output
     assert "they are not used as instruments" in r.output and "rejects.tsv" not in r.output
     assert not (tmp_path / "d" / "rejects.tsv").exists() and top not in _instruments_of(tmp_path / "d", "qt")
+
+
+def test_mr__listed_instruments_missing_from_the_ld_panel_are_counted_as_such_not_as_in_ld(panel, tmp_path):
+    """s34d finding 2: a listed instrument the LD panel lacks was counted as 'in LD with a stronger variant', with
+    the list taken as given and with --p-threshold; it is counted and named as not in the LD panel."""
+    exp, out = panel / "ss" / "qt.tsv.gz", panel / "ss" / "hr.tsv.gz"
+    ss = pd.read_csv(exp, sep="\t").sort_values("p_value")
+    top, second = ss["variant_id"].iloc[0], ss.loc[ss["chromosome"] != ss["chromosome"].iloc[0], "variant_id"].iloc[0]
+    pd.DataFrame({"variant_id": [top, second], "phenotype": "qt"}).to_csv(tmp_path / "list.tsv", sep="\t",
+                                                                          index=False)
+    bim = pd.read_csv(panel / "geno.bim", sep="\t", header=None)
+    bim.loc[bim[1] != top, [1]].to_csv(tmp_path / "extract.txt", header=False, index=False)
+    args = ["--exposure", exp, "--outcome", out, "--instruments", tmp_path / "list.tsv", "--bfile", panel / "geno",
+            "--extract", tmp_path / "extract.txt", "--no-plots", "--nboot", 20, "--presso-sims", 0]
+    for extra in ([], ["--p-threshold", 5e-8]):
+        r = _run([*args, *extra, "--out", tmp_path / f"d{len(extra)}"])
+        assert r.exit_code == 0, r.output
+        assert f"1 of 2 listed instruments of qt are not in the LD panel ({top}): left out" in r.output
+        assert "in LD with a stronger variant" not in r.output
+        assert _instruments_of(tmp_path / f"d{len(extra)}", "qt") == [second]
+    assert "1 variant(s) are not in the LD panel" in r.output.replace("with p <= 5e-08 ", "")
 
 
 def test_mr__weak_instruments_warn(tmp_path, caplog):

@@ -125,6 +125,27 @@ def test_same_named_files_of_two_studies_collide_in_one_line_saying_how_to_renam
         read_phenotype_sumstats(group_by_phenotype([a, b])["af"], required=MR_REQUIRED, option="--outcome")
 
 
+def test_same_named_files_of_two_studies_sharing_no_variant_are_refused_by_chromosome(truth, tmp_path):
+    """s34d finding 4: /a/x.tsv and /b/x.tsv of two studies on the same chromosomes, with no variant in common, were
+    concatenated into one phenotype; one phenotype's per-chromosome files hold different chromosomes."""
+    ssf = _ssf(truth)
+    assert ssf["chromosome"].nunique() > 1
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = _write(tmp_path / "a" / "x.tsv", ssf.iloc[::2]), _write(tmp_path / "b" / "x.tsv", ssf.iloc[1::2])
+    with pytest.raises(InputError, match=rf"^--outcome: {a} and {b} both hold chromosome \w+ of phenotype 'x': .*"
+                                         r"different studies, rename one \(e\.g\. x\.tsv to b_x\.tsv\)$"):
+        read_phenotype_sumstats([a, b], required=MR_REQUIRED, option="--outcome")
+    # chr-prefixed labels and leading zeros name the same chromosome; files of different chromosomes combine
+    first = ssf["chromosome"].astype(str) == str(ssf["chromosome"].iloc[0])
+    odd = ssf.iloc[1::2][first.iloc[1::2].to_numpy()]
+    _write(tmp_path / "b" / "x.tsv", odd.assign(chromosome="chr0" + str(ssf["chromosome"].iloc[0])))
+    with pytest.raises(InputError, match="both hold chromosome"):
+        read_phenotype_sumstats([a, b], required=MR_REQUIRED)
+    one, other = _write(tmp_path / "a" / "x.tsv", ssf[first]), _write(tmp_path / "b" / "x.tsv", ssf[~first])
+    assert len(read_phenotype_sumstats([one, other], required=MR_REQUIRED)) == len(ssf)
+
+
 def test_a_lookup_table_with_a_clashing_header_is_skipped_not_refusing_the_folder(truth, tmp_path):
     """lookup.tsv (SNP ID CHR CHROM) beside good.tsv refused the whole folder; it has no p or effect, so it is no
     summary statistics under any reading and is skipped. A file that is sumstats under one reading still raises."""
@@ -324,12 +345,26 @@ def test_an_rsid_at_two_positions_is_refused_only_as_an_instrument(truth, tmp_pa
         select_instruments(df, "y", p_threshold=1.0, instruments=None, source="twice.tsv")
 
 
-def test_a_folder_of_per_chromosome_folders_says_they_are_not_searched(tmp_path):
-    """Review s33d nit: `--outcome DIR` holding `chr1/AF.tsv.gz`, `chr2/AF.tsv.gz` said 'no columns for variant_id
-    ...' (the folder is read one level deep): now it names the folders and how to give the files."""
+def test_a_folder_of_per_chromosome_folders_is_searched_one_level_down(truth, tmp_path):
+    """Review s33d nit, s34d finding 3: `--outcome DIR` holding `chr1/AF.tsv.gz`, `chr2/AF.tsv.gz` (per-chromosome
+    gwas runs) said 'no columns for variant_id ...', then that the folders are not searched: a folder without
+    summary statistics of its own is searched one level down; with nothing readable there, one line names it."""
     for c in ("chr1", "chr2"):
         (tmp_path / "out" / c).mkdir(parents=True)
         (tmp_path / "out" / c / "AF.tsv.gz").write_bytes(b"")
-    with pytest.raises(InputError, match=r"--outcome .*out: directory holds no files, only folders \(chr1, chr2\), "
-                                         r"which are not searched: give the files by name, e.g. .*out/chr1/\*\.tsv\.gz"):
+    with pytest.raises(InputError, match=r"^--outcome .*out: directory and its sub-folders \(chr1, chr2\) hold "
+                                         r"no summary-statistics files \(no columns for variant_id"):
         expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED)
+    (tmp_path / "out" / "chr1" / "notes.pdf").write_bytes(b"%PDF")
+    (tmp_path / "out" / "chr1" / "AF.tsv.gz").unlink()
+    (tmp_path / "out" / "chr2" / "AF.tsv.gz").unlink()
+    with pytest.raises(InputError, match=r"^--outcome .*out: no file in it or its sub-folders \(chr1, chr2\) is named "
+                                         r"like summary statistics \(skipped by name: chr1/notes.pdf;"):
+        expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED)
+    ssf = _ssf(truth)
+    for c in ("chr1", "chr2"):
+        _write(tmp_path / "out" / c / "AF.tsv.gz", ssf)
+    found = expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED)
+    assert found == [tmp_path / "out" / "chr1" / "AF.tsv.gz", tmp_path / "out" / "chr2" / "AF.tsv.gz"]
+    _write(tmp_path / "out" / "AF.tsv.gz", ssf)    # a folder with summary statistics of its own: those alone
+    assert expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED) == [tmp_path / "out" / "AF.tsv.gz"]

@@ -434,8 +434,9 @@ def clump_files(sumstats: Sequence[str | Path], panel: GenotypePanel, *,
         rejects["p_value"] = _written_p(rejects["p_value"])
         # said, not only listed (plink 1.9: "'rs1' is missing from the main dataset, and is a top variant")
         top = rejects.loc[rejects["p_value"].idxmin()]
-        log.warning("%d variant(s) with p <= %g are not in the LD panel, so they cannot lead a locus (strongest: "
-                    "%s of %s, p = %.3g); %s", len(rejects), settings.p1, top["variant_id"],
+        below = f" with p <= {settings.p1:g}" if settings.p1 < 1 else ""    # (p1 1: every row, a list's)
+        log.warning("%d variant(s)%s are not in the LD panel, so they cannot lead a locus (strongest: "
+                    "%s of %s, p = %.3g); %s", len(rejects), below, top["variant_id"],
                     top["phenotype"], top["p_value"], rejects_note)
     return clumps.drop(columns="_bim"), loci, rejects
 

@@ -58,10 +58,6 @@ from edfgen.progress import progress
 log = logging.getLogger(__name__)
 
 
-#: an exposure file with more rows than this needs --p-threshold, --instruments or --clump
-MAX_UNFILTERED_INSTRUMENTS = 5000
-
-
 @dataclass(frozen=True)
 class MRRun:
     """What :func:`run_mr` wrote: table name -> DataFrame, plus counts and timing.
@@ -157,14 +153,17 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     Parameters
     ----------
     exposure, outcome
-        A summary-statistics file or a directory of them (one per phenotype), or a list of files and
+        A summary-statistics file or a directory of them (one per phenotype; a directory without any: those of
+        its sub-folders, :func:`~edfgen.formats.sumstats.sumstats_in_directory`), or a list of files and
         directories; files of one phenotype (its chromosomes, named alike: ``chr1/y.tsv.gz``,
         ``chr2/y.tsv.gz`` or ``y_chr1.tsv.gz``, ``y_chr2.tsv.gz``) are combined into one
         (:func:`load_phenotype`).
     out_dir
         Output directory (``None``: compute only, write nothing).
     settings
-        :class:`MRSettings`.
+        :class:`MRSettings`; its ``p_threshold`` ``None`` (the default) is resolved as ``edfgen mr`` resolves
+        an absent ``--p-threshold`` (:meth:`MRSettings.instrument_threshold`: 5e-8, an instrument list taken
+        as given).
     instruments
         Instrument list (``clumps.tsv``) joined to the exposure by ``variant_id`` (and ``phenotype`` where it
         has one); with ``settings.p_threshold`` ``None`` the listed variants are taken as given (not
@@ -205,6 +204,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     """
     t0 = time.perf_counter()
     check_coloc_options(coloc, coloc_pp4)
+    settings = dataclasses.replace(settings, p_threshold=settings.instrument_threshold(instruments is not None))
     get_method(settings.loo_method)
     names = [get_method(mname).name for mname in settings.methods]
     primary = [n for n in ("Inverse variance weighted", "Wald ratio") if n not in names]
@@ -243,8 +243,6 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             log.warning("--no-clump: the exposure rows with p < %s are used as instruments as they are; correlated "
                         "instruments count the same signal several times and overstate the precision of MR",
                         settings.p_threshold)
-        if clump and settings.p_threshold is None and instruments is None:
-            raise InputError("clumping needs --p-threshold/--clump-p1 (the index-variant threshold)")
         inst = read_instruments(instruments) if instruments is not None else None
         if inst is not None:
             check_list_phenotypes(inst, list(exp_groups), path=instruments,
@@ -253,20 +251,19 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         for name, fs in exp_groups.items():
             df = load_phenotype(fs, columns, role=exp_role)
             f = " + ".join(map(str, fs))
-            if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
-                raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
-                                 "give --p-threshold (e.g. 5e-8), --instruments clumps.tsv or --clump")
             sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
             selected.append((name, f, sel, cases_in(df)))
         if clump and inst is not None and settings.p_threshold is None:   # a list taken as given: its rows alone
-            clumped = clump_listed([(e[0], e[2]) for e in selected], ld_bfile, r2=settings.clump_r2,
-                                   kb=settings.clump_kb)
-            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f), c) for name, f, sel, c in selected]
+            clumped, absent = clump_listed([(e[0], e[2]) for e in selected], ld_bfile, r2=settings.clump_r2,
+                                           kb=settings.clump_kb)
+            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f, not_in_panel=absent), c)
+                        for name, f, sel, c in selected]
         elif clump:   # each exposure keeps the variants that lead a clump of its own sumstats
             p1 = clump_threshold(settings.p_threshold, [e[2] for e in selected])
-            clumped = clump_instruments(exp_files, ld_bfile, p_threshold=p1, r2=settings.clump_r2,
-                                        kb=settings.clump_kb, columns=columns, role=exp_role)
-            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f if inst is not None else None), c)
+            clumped, absent = clump_instruments(exp_files, ld_bfile, p_threshold=p1, r2=settings.clump_r2,
+                                                kb=settings.clump_kb, columns=columns, role=exp_role)
+            selected = [(name, f, keep_clumped(sel, clumped, name, listed_in=f if inst is not None else None,
+                                               not_in_panel=absent), c)
                         for name, f, sel, c in selected]
         exposures = []
         for name, f, sel, cases in selected:
@@ -408,13 +405,15 @@ class MROptions(GenotypeOptions):
     command: ClassVar[str] = "mr"
     genotypes_after: ClassVar[str | None] = "ld_bfile"
     cli_omit: ClassVar[tuple[str, ...]] = ("bfile", "mt", "skip_bad_variants")
-    exposure: tuple[str, ...] = opt((), "Exposure sumstats file (instruments, or full sumstats with --p-threshold) "
-                                    "or a directory of them; repeat it for more. Files of one phenotype's "
+    exposure: tuple[str, ...] = opt((), "Exposure sumstats file (instruments, or full sumstats: p < --p-threshold) "
+                                    "or a directory of them (one without any: its sub-folders, e.g. gwas/chr1/, "
+                                    "gwas/chr2/); repeat it for more. Files of one phenotype's "
                                     "chromosomes (chr1/y.tsv.gz, chr2/y.tsv.gz or y_chr1.tsv.gz, y_chr2.tsv.gz) are "
                                     "combined into one exposure.", multiple=True, required=True, path="any",
                                     exists=True)
-    outcome: tuple[str, ...] = opt((), "Outcome sumstats file or a directory of them, repeatable (several "
-                                   "phenotypes run as a matrix; one phenotype's per-chromosome files are combined).",
+    outcome: tuple[str, ...] = opt((), "Outcome sumstats file or a directory of them, as --exposure, repeatable "
+                                   "(several phenotypes run as a matrix; one phenotype's per-chromosome files are "
+                                   "combined).",
                                    multiple=True, required=True, path="any", exists=True)
     out: str | None = out_opt()
     methods: tuple[str, ...] | None = opt(None, "Comma-separated methods (TwoSampleMR names or ivw, ivw_fe, ivw_mre, "
@@ -480,16 +479,15 @@ def run(o: MROptions):
     if o.multivariable:
         from edfgen.commands.mr_multivariable import run_mvmr
 
-        p_mv = o.p_threshold if o.p_threshold is not None else MRSettings.p_threshold   # (mvmr thresholds a list)
+        p_mv = MRSettings(p_threshold=o.p_threshold).instrument_threshold(listed=False)   # (mvmr thresholds a list)
         return run_mvmr(list(o.exposure), list(o.outcome), o.out, p_threshold=p_mv, clump=o.clump,
                         clump_r2=o.clump_r2, clump_kb=o.clump_kb, instruments=o.instruments,
                         ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False), palindromes=o.palindromes,
                         maf_threshold=o.maf_threshold, columns=parse_column_option(o.columns) or None,
                         force=o.force, parameters=json.loads(json.dumps(asdict(o), default=str)))
     kw = {"methods": tuple(o.methods)} if o.methods else {}
-    # an --instruments list is taken as given (TwoSampleMR read_exposure_data) unless --p-threshold is given
-    p_threshold = o.p_threshold if o.p_threshold is not None or o.instruments else MRSettings.p_threshold
-    settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=p_threshold,
+    # no --p-threshold: None, which run_mr resolves (MRSettings.instrument_threshold: a list is taken as given)
+    settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=o.p_threshold,
                           nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),
                           prevalence=o.prevalence, proxy_r2=o.proxy_r2, clump_r2=o.clump_r2, clump_kb=o.clump_kb,
                           steiger_filter=o.steiger_filter, **kw)

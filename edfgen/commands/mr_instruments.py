@@ -73,7 +73,8 @@ def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None,
 
     ``role``: ``"exposure"`` or ``"outcome"``, the option the files were given with (a harmonised table's
     ``.exposure``/``.outcome`` columns are read by it)."""
-    return combine_phenotype([load_sumstats(f, columns, role) for f in files], files)
+    return combine_phenotype([load_sumstats(f, columns, role) for f in files], files,
+                             option=f"--{role}" if role else "")
 
 
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,
@@ -188,8 +189,8 @@ def clump_threshold(p_threshold: float | None, selected: Sequence[pd.DataFrame])
     return float(np.clip(max(p), 1e-300, 1.0)) if p else 1.0
 
 
-def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str, *,
-                 listed_in: str | None = None) -> pd.DataFrame:
+def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str, *, listed_in: str | None = None,
+                 not_in_panel: pd.DataFrame | None = None) -> pd.DataFrame:
     """The rows of exposure ``name`` that lead a clump of that exposure's own sumstats.
 
     Parameters
@@ -202,7 +203,10 @@ def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str, *,
         The exposure's phenotype name.
     listed_in : str, optional
         The exposure file(s), where ``sel`` is an ``--instruments`` list: the listed instruments that clumping
-        removed are then counted in an INFO line.
+        removed are then counted in INFO lines, those not in the LD panel (named, up to five) apart from
+        those in LD with a stronger variant.
+    not_in_panel : DataFrame, optional
+        ``variant_id, phenotype`` of the variants the LD panel lacks (:func:`clump_instruments`).
 
     Returns
     -------
@@ -211,39 +215,68 @@ def keep_clumped(sel: pd.DataFrame, clumped: pd.DataFrame, name: str, *,
         are not this exposure's instruments).
     """
     ids = set(clumped.loc[clumped["phenotype"] == name, "variant_id"])
-    kept = sel["variant_id"].astype(str).isin(ids)
+    vid = sel["variant_id"].astype(str)
+    kept = vid.isin(ids)
     if listed_in is not None and not kept.all():
-        # an INFO line, as TwoSampleMR's clump_data says it: thinning a list is what clumping is for (in edfgen
-        # run, clumps.tsv's r2 0.1 index variants re-clumped at r2 0.001 gave 90 warnings on every demo)
-        log.info("%s: %d of %d listed instruments of %s are in LD with a stronger variant (clumping): left out",
-                 listed_in, int((~kept).sum()), len(sel), name)
+        # INFO lines, as TwoSampleMR's clump_data says it: thinning a list is what clumping is for (in edfgen
+        # run, clumps.tsv's r2 0.1 index variants re-clumped at r2 0.001 gave 90 warnings on every demo); the
+        # variants missing from the panel are also in clumping's warning
+        absent = set() if not_in_panel is None else set(
+            not_in_panel.loc[not_in_panel["phenotype"] == name, "variant_id"].astype(str))
+        missing = ~kept & vid.isin(absent)
+        if missing.any():
+            log.info("%s: %d of %d listed instruments of %s are not in the LD panel (%s): left out", listed_in,
+                     int(missing.sum()), len(sel), name, _names(vid[missing]))
+        if (~kept & ~missing).any():
+            log.info("%s: %d of %d listed instruments of %s are in LD with a stronger variant (clumping): left "
+                     "out", listed_in, int((~kept & ~missing).sum()), len(sel), name)
     return sel[kept].reset_index(drop=True)
 
 
 def clump_instruments(files: Sequence[Path], ld_bfile, *, p_threshold: float, r2: float, kb: float,
-                      columns: dict[str, str] | None = None, role: str | None = None) -> pd.DataFrame:
+                      columns: dict[str, str] | None = None,
+                      role: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Independent instruments by LD clumping (:func:`edfgen.commands.clump.clump_files`, plink1.9
     ``--clump`` rules: index p <= ``p_threshold``; a variant with r² > ``r2`` within ``kb`` kb joins
-    the clump) -> ``variant_id, phenotype``.
+    the clump).
 
-    ``ld_bfile``: a PLINK 1 prefix or a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any format).
-    ``columns``: ``--columns``; ``role``: the option the files were given with (a harmonised table is clumped on
-    that trait's p-values, :func:`~edfgen.formats.sumstats.twosamplemr_map`)."""
+    Parameters
+    ----------
+    files : list of Path
+        Summary-statistics files (one phenotype's chromosomes are combined).
+    ld_bfile : str, Path or GenotypeSource
+        A PLINK 1 prefix or a :class:`~edfgen.formats.genotypes.source.GenotypeSource` (any format).
+    p_threshold, r2, kb : float
+        Index-variant threshold, LD r² and window (kb).
+    columns : dict, optional
+        ``--columns``.
+    role : str, optional
+        The option the files were given with (a harmonised table is clumped on that trait's p-values,
+        :func:`~edfgen.formats.sumstats.twosamplemr_map`).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        ``variant_id, phenotype`` of the index variants, and of the variants with p <= ``p_threshold`` that
+        the LD panel lacks (clumping's rejects: they lead no clump).
+    """
     cmap = dict(columns or {})
     for f in files:
         names = read_header(f)
         if is_harmonised_table(names):
             cmap = {**twosamplemr_map(names, role), **cmap}
     with open_panel(ld_bfile) as panel:
-        clumps, _, _ = clump_files(list(files), panel, settings=ClumpSettings(p1=p_threshold, p2=1.0, r2=r2, kb=kb),
-                                   columns=cmap or None,
-                                   rejects_note="they are not used as instruments (harmonised.tsv does not list "
-                                                "them; give a panel that has them)")
-    return pd.DataFrame({"variant_id": clumps["variant_id"].astype(str), "phenotype": clumps["phenotype"]})
+        clumps, _, rejects = clump_files(list(files), panel,
+                                         settings=ClumpSettings(p1=p_threshold, p2=1.0, r2=r2, kb=kb),
+                                         columns=cmap or None,
+                                         rejects_note="they are not used as instruments (harmonised.tsv does not "
+                                                      "list them; give a panel that has them)")
+    return tuple(pd.DataFrame({"variant_id": t["variant_id"].astype(str), "phenotype": t["phenotype"]})
+                 for t in (clumps, rejects))
 
 
 def clump_listed(selected: Sequence[tuple[str, pd.DataFrame]], ld_bfile, *, r2: float,
-                 kb: float) -> pd.DataFrame:
+                 kb: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Independent instruments of a list taken as given: each exposure's listed rows alone are clumped (as
     TwoSampleMR's ``clump_data`` on the rows of ``read_exposure_data``), so that an unlisted variant of the
     exposure file cannot absorb a listed one.
@@ -259,8 +292,9 @@ def clump_listed(selected: Sequence[tuple[str, pd.DataFrame]], ld_bfile, *, r2: 
 
     Returns
     -------
-    DataFrame
-        ``variant_id, phenotype`` of the rows that lead a clump (every listed row may: p1 = 1).
+    (DataFrame, DataFrame)
+        ``variant_id, phenotype`` of the rows that lead a clump (every listed row may: p1 = 1), and of those
+        the LD panel lacks.
     """
     with tempfile.TemporaryDirectory(prefix="edfgen-mr-listed-") as tmp:
         files, names = [], {}
@@ -274,9 +308,10 @@ def clump_listed(selected: Sequence[tuple[str, pd.DataFrame]], ld_bfile, *, r2: 
             files.append(f)
             names[phenotype_name(f)] = name
         if not files:
-            return pd.DataFrame({"variant_id": pd.Series(dtype=str), "phenotype": pd.Series(dtype=str)})
-        clumped = clump_instruments(files, ld_bfile, p_threshold=1.0, r2=r2, kb=kb)
-    return clumped.assign(phenotype=clumped["phenotype"].map(names))
+            none = pd.DataFrame({"variant_id": pd.Series(dtype=str), "phenotype": pd.Series(dtype=str)})
+            return none, none
+        clumped, not_in_panel = clump_instruments(files, ld_bfile, p_threshold=1.0, r2=r2, kb=kb)
+    return tuple(t.assign(phenotype=t["phenotype"].map(names)) for t in (clumped, not_in_panel))
 
 
 def user_r2(df: pd.DataFrame, *, source: str = "summary statistics", instruments: bool = True) -> pd.Series | None:

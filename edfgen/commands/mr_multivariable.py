@@ -57,7 +57,7 @@ def _union_clumped(frames: dict[str, pd.DataFrame], ids: list[str], ld_bfile, *,
     with tempfile.TemporaryDirectory(prefix="edfgen-mvmr-") as tmp:
         path = Path(tmp) / "mvmr_union.tsv"
         p.to_csv(path, sep="\t", index=False)
-        kept = set(clump_instruments([path], ld_bfile, p_threshold=p_threshold, r2=r2, kb=kb)["variant_id"])
+        kept = set(clump_instruments([path], ld_bfile, p_threshold=p_threshold, r2=r2, kb=kb)[0]["variant_id"])
     return [v for v in ids if v in kept]
 
 

@@ -60,8 +60,10 @@ class MRSettings:
     maf_threshold
         Palindromes with frequency in ``(t, 1 - t)`` cannot be inferred (default 0.42).
     p_threshold
-        Keep exposure variants with ``p_value < p_threshold`` (``None``: every row is an instrument);
-        also the index-variant threshold of clumping (``--clump-p1``). Default genome-wide, 5e-8.
+        Keep exposure variants with ``p_value < p_threshold``; also the index-variant threshold of clumping
+        (``--clump-p1``). ``None`` (default, as ``edfgen mr`` without ``--p-threshold``): genome-wide, 5e-8,
+        but an instruments list is taken as given, not thresholded (TwoSampleMR's ``read_exposure_data``);
+        :meth:`instrument_threshold` resolves it. Give 1 to take every row of a file.
     clump_r2, clump_kb
         Clumping: a variant in LD r² > ``clump_r2`` within ``clump_kb`` kb of a stronger instrument is
         dropped (TwoSampleMR ``clump_data`` defaults: 0.001, 10,000 kb).
@@ -84,7 +86,7 @@ class MRSettings:
     methods: tuple[str, ...] = DEFAULT_METHODS + ("Inverse variance weighted (fixed effects)", "Simple median")
     palindromes: str = "infer"
     maf_threshold: float = 0.42
-    p_threshold: float | None = GENOME_WIDE
+    p_threshold: float | None = None
     clump_r2: float = 0.001
     clump_kb: float = 10000.0
     steiger_filter: bool = False
@@ -97,6 +99,24 @@ class MRSettings:
     prevalence: float | None = None
     proxy_r2: float = 0.8
     proxy_window_kb: float = 500.0
+
+    def instrument_threshold(self, listed: bool) -> float | None:
+        """The p-value threshold of instrument selection: the one rule of the library and the command line.
+
+        Parameters
+        ----------
+        listed : bool
+            Whether an instruments list (``--instruments``) selects the instruments.
+
+        Returns
+        -------
+        float or None
+            ``p_threshold`` where given; else ``None`` (no threshold: the list taken as given) for a list,
+            genome-wide 5e-8 (:data:`~edfgen.kernels.thresholds.GENOME_WIDE`) without one.
+        """
+        if self.p_threshold is not None:
+            return self.p_threshold
+        return None if listed else GENOME_WIDE
 
 
 # --------------------------------------------------------------------------- one pair

@@ -521,8 +521,9 @@ def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
     """Refuse an input written by an edfgen command that did not finish: a folder whose
     ``manifest.json`` is still in progress (the command was killed: some of its files are missing),
     or a file whose ``<file>.manifest.json``, or whose folder's in-progress ``manifest.json`` listing
-    it, says so. Glob patterns are checked through the files they match. Inputs without a manifest
-    (not written by edfgen) pass. ``allow_incomplete`` turns the refusal into a warning.
+    it, says so. Glob patterns are checked through the files they match; a folder without a manifest through
+    its sub-folders too (summary-statistics discovery reads them: one ``gwas --chr N`` run per folder). Inputs
+    without a manifest (not written by edfgen) pass. ``allow_incomplete`` turns the refusal into a warning.
 
     Raises
     ------
@@ -537,6 +538,8 @@ def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
             continue
         p = Path(p)
         targets = [p] if p.exists() else [Path(f) for f in sorted(glob.glob(str(p)))]
+        if p.is_dir() and not (p / MANIFEST).exists():
+            targets += sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
         for t in targets:
             where, m = _describing_manifest(t)
             if m is None or m.get("finished"):

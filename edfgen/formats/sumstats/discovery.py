@@ -2,8 +2,10 @@
 
 * discovery (:func:`expand_sumstats`): the files given, glob patterns, and in a directory every
   file named like summary statistics (:data:`SUMSTATS_SUFFIXES`, any case, not hidden: no temporary
-  files) whose header maps to the GWAS-SSF columns the command needs; the one rule of ``edfgen
-  clump``, ``annotate`` and ``mr``.
+  files) whose header maps to the GWAS-SSF columns the command needs, or, in a directory with none,
+  those of its sub-folders (per-chromosome runs: ``gwas/chr1/``, ``gwas/chr2/``); the one rule of
+  ``edfgen clump``, ``annotate``, ``mr`` (``--exposure`` and ``--outcome``), ``ldsc``, ``finemap`` and
+  ``coloc``.
 * naming (:func:`phenotype_name`, :func:`group_by_phenotype`): ``<phenotype>.tsv.gz``, one
   phenotype's per-chromosome files share its name.
 * one per-chromosome combine (:func:`combine_phenotype`): a variant (same ``variant_id``, or same
@@ -23,7 +25,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
-from edfgen.formats.sumstats.layout import alias_clashes, sumstats_columns
+from edfgen.formats.sumstats.layout import alias_clashes, ssf_chromosome_codes, sumstats_columns
 from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import variant_site_keys
 from edfgen.kernels.thresholds import build_name
@@ -69,40 +71,79 @@ def looks_like_sumstats(path: Path, required: Sequence[str] = MR_REQUIRED,
     return set(required) <= sumstats_columns(cols, user, source=str(path), need=required) | extra
 
 
+def _candidates(folder: Path) -> tuple[list[Path], list[Path]]:
+    """A folder's visible files (sorted; not hidden: no temporary files) and those named like summary statistics
+    (:data:`SUMSTATS_SUFFIXES`)."""
+    visible = sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+    return visible, [f for f in visible if f.name.lower().endswith(SUMSTATS_SUFFIXES)]
+
+
+def _some_names(items: Sequence[str], k: int = 5) -> str:
+    """The first ``k`` of ``items`` and `` ...`` if there are more."""
+    return ", ".join(items[:k]) + (" ..." if len(items) > k else "")
+
+
 def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = CLUMP_REQUIRED,
                           columns: dict[str, str] | None = None, hint: str = "") -> list[Path]:
-    """The summary-statistics files of a directory (sorted): named like them (:data:`SUMSTATS_SUFFIXES`,
-    not hidden) and with a header that maps to ``required``.
+    """The summary-statistics files of a directory: named like them (:data:`SUMSTATS_SUFFIXES`, not hidden)
+    and with a header that maps to ``required``, sorted. A directory with none of its own is searched one level
+    down, its sub-folders in name order (per-chromosome ``edfgen gwas --chr N`` runs: ``gwas/chr1/qt.tsv.gz``,
+    ``gwas/chr2/qt.tsv.gz``; ``edfgen gwas`` itself writes ``<out>/<phenotype>.tsv.gz``).
+
+    Parameters
+    ----------
+    path : Path
+        The directory.
+    option : str
+        The option it was given with, for messages.
+    required : sequence of str
+        GWAS-SSF columns a file must map to.
+    columns : dict, optional
+        ``--columns``.
+    hint : str
+        The end of the message when files are found but their columns are not.
+
+    Returns
+    -------
+    list of Path
 
     Raises
     ------
     InputError
-        No such file in the directory (one line: the columns looked for, an example header, ``hint``).
+        No such file in the directory or its sub-folders (one line naming the directory: the columns looked
+        for, an example header, ``hint``).
     """
-    visible = sorted(f for f in path.iterdir() if f.is_file() and not f.name.startswith("."))
-    cands = [f for f in visible if f.name.lower().endswith(SUMSTATS_SUFFIXES)]
+    visible, cands = _candidates(path)
     files = [f for f in cands if looks_like_sumstats(f, required, columns)]
+    subdirs = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
+    where, holder = "", "directory holds"
+    if not files and subdirs:     # per-chromosome runs' folders (gwas/chr1/, gwas/chr2/ ...): one level down
+        folders = _some_names([d.name for d in subdirs], 3)
+        where, holder = f" in it or its sub-folders ({folders})", f"directory and its sub-folders ({folders}) hold"
+        for d in subdirs:
+            v, c = _candidates(d)
+            visible, cands = visible + v, cands + c
+        files = [f for f in cands if looks_like_sumstats(f, required, columns)]
+        if files:
+            log.info("%s %s: no summary statistics in the folder itself; read %d file(s) of its sub-folders",
+                     option, path, len(files))
     skipped = sorted(set(cands) - set(files))
     if skipped:  # e.g. gwas_summary.tsv, qc_report.tsv, samples.tsv beside the GWAS output
         log.debug("%s: skipping %d file(s) without summary-statistics columns: %s", path, len(skipped),
-                 ", ".join(f.name for f in skipped))
+                  ", ".join(f.name for f in skipped))
+    if files:
+        return files
     if not cands and visible:
-        names = ", ".join(f.name for f in visible[:5]) + (" ..." if len(visible) > 5 else "")
-        raise InputError(f"{option} {path}: no file is named like summary statistics (skipped by name: {names}; "
-                         f"names end in {', '.join(SUMSTATS_SUFFIXES)}): give the files by name{hint}")
-    subdirs = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
-    if not visible and subdirs:    # per-chromosome folders (chr1/AF.tsv.gz ...): one level only is read
-        raise InputError(f"{option} {path}: directory holds no files, only folders ({', '.join(subdirs[:3])}"
-                         f"{' ...' if len(subdirs) > 3 else ''}), which are not searched: give the files by name, "
-                         f"e.g. {path}/{subdirs[0]}/*.tsv.gz{hint}")
-    if not files:
-        example = ""
-        if cands:
-            with contextlib.suppress(Exception):
-                example = f"; e.g. {cands[0].name} has: {' '.join(map(str, read_header(cands[0])[:30]))}"
-        raise InputError(f"{option} {path}: directory holds no summary-statistics files (no columns for "
-                         f"{', '.join(required)}{example}){hint}")
-    return files
+        names = _some_names([str(f.relative_to(path)) for f in visible])
+        raise InputError(f"{option} {path}: no file{where} is named like summary statistics (skipped by name: "
+                         f"{names}; names end in {', '.join(SUMSTATS_SUFFIXES)}): give the files by name{hint}")
+    example = ""
+    if cands:
+        with contextlib.suppress(Exception):
+            example = (f"; e.g. {cands[0].relative_to(path)} has: "
+                       f"{' '.join(map(str, read_header(cands[0])[:30]))}")
+    raise InputError(f"{option} {path}: {holder} no summary-statistics files (no columns for "
+                     f"{', '.join(required)}{example}){hint if cands else ''}")
 
 
 def expand_sumstats(paths: Sequence[PathLike], option: str = "--sumstats", *,
@@ -180,11 +221,18 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
     Raises
     ------
     InputError
-        A variant (same ``variant_id``, or same chromosome, position and alleles) in two of the files
-        (one line naming both: files of one name from two studies collide; it says how to rename one).
+        A variant (same ``variant_id``, or same chromosome, position and alleles) in two of the files, or two
+        files that hold the same chromosome (one phenotype's per-chromosome files cover different chromosomes):
+        one line naming both (files of one name from two studies collide; it says how to rename one).
     """
     if len(tables) == 1:
         return tables[0]
+
+    def rename(files: Sequence[str]) -> str:      # the file given later of ``files``, renamed by its folder
+        other = next(Path(p) for p in reversed(paths) if str(p) in files)
+        renamed = f"{other.parent.name or 'other'}_{other.name}"
+        return f"if they are different studies, rename one (e.g. {other.name} to {renamed})"
+
     df = pd.concat(tables, ignore_index=True)
     src = pd.Series([str(p) for p, t in zip(paths, tables) for _ in range(len(t))], dtype=object)
     alleles = {"effect_allele", "other_allele"} <= set(df.columns)
@@ -201,12 +249,21 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
         dup = k.duplicated(keep=False)
         if dup.any():
             files = sorted(set(src[(dup & (k == k[dup].iloc[0])).to_numpy()]))
-            other = next(Path(p) for p in reversed(paths) if str(p) in files)     # the one given later
-            rename = f"{other.parent.name or 'other'}_{other.name}"
             raise InputError(f"{option + ': ' if option else ''}variant {k[dup].iloc[0]!r} of phenotype "
                              f"{phenotype_name(paths[0])!r} appears twice ({' and '.join(files)}): files of one name "
-                             "are read as one phenotype's per-chromosome files, which must not overlap; if they are "
-                             f"different studies, rename one (e.g. {other.name} to {rename})")
+                             "are read as one phenotype's per-chromosome files, which must not overlap; "
+                             f"{rename(files)}")
+    holder: dict[str, str] = {}     # chromosome -> the first file holding it
+    for path, t in zip(paths, tables):
+        if "chromosome" not in t.columns:     # (an rsID-only file: its variants are checked above)
+            continue
+        for c in pd.unique(ssf_chromosome_codes(t["chromosome"].dropna().unique())):   # chr01 = 1, 23 = X
+            first = holder.setdefault(c, str(path))
+            if first != str(path):
+                raise InputError(f"{option + ': ' if option else ''}{first} and {path} both hold chromosome {c} of "
+                                 f"phenotype {phenotype_name(paths[0])!r}: files of one name are read as one "
+                                 "phenotype's per-chromosome files, which hold different chromosomes; "
+                                 f"{rename([first, str(path)])}")
     return df
 
 
