@@ -11,9 +11,10 @@ rerun any stage by hand; the pipeline sets the wiring options (inputs, ``out``) 
 Every key and every value's type is checked when the configuration is read, before any stage runs
 (``maf = "abc"``, ``two_sample_split = "false"`` and ``out = 5`` are one-line errors naming the key).
 
-Resume: after a stage succeeds, its key (sha256 of the stage's command, options and wiring, and of
-its inputs by the one provenance rule :func:`edfgen.formats.manifest.input_digest`, each input hashed
-once per run: the stage's own manifest reuses the digest) is recorded in
+Resume: after a stage succeeds, its key (sha256 of the stage's command, options and wiring, a checkpoint by
+its content, and of its inputs by the one provenance rule :func:`edfgen.formats.manifest.input_digest`, each
+input hashed once per run: the stage's own manifest reuses the digest; and of the code: edfgen's version and
+its source files, :func:`edfgen.pipeline_checks.code_identity`) is recorded in
 ``pipeline_state.json`` with the fingerprints of the outputs its manifest lists; a rerun skips every stage whose
 key is unchanged, whose manifest is complete and whose outputs are as it wrote them
 (:func:`edfgen.pipeline_checks.stage_done`), so a crash or Ctrl-C costs only the unfinished stage. A stage that must run again first
@@ -63,10 +64,8 @@ Configuration (TOML; unknown sections or keys are errors)::
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
-import os
 import shutil
 import sys
 import time
@@ -81,10 +80,11 @@ from edfgen.commands import study_inputs as si
 from edfgen.commands.study_inputs import result_counts, split_halves, write_if_changed
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, OutputError, StageError
 from edfgen.formats.lock import folder_lock
-from edfgen.formats.manifest import (MANIFEST, STREAM, Manifest, finite_json, input_digest, mark_in_progress,
+from edfgen.formats.manifest import (MANIFEST, Manifest, finite_json, mark_in_progress,
                                      memoised_digests, read_manifest, remove_outputs, unlisted_file)
 from edfgen.formats.tables import atomic_path, atomic_write, read_table, write_table
-from edfgen.pipeline_checks import drop_earlier_outputs, left_in, option_files, output_fingerprints, stage_done
+from edfgen.pipeline_checks import (code_identity, code_key, drop_earlier_outputs, left_in, output_fingerprints,
+                                    ran_with_other_code, stage_done, stage_key)
 
 log = logging.getLogger(__name__)
 
@@ -167,18 +167,15 @@ class _Runner:
         command = f"edfgen {options.command}"
         wired = {k: finite_json(v) for k, v in wiring.items() if v is not None}
         tuned = options.to_dict(exclude=STAGE_SECTIONS[section][1])
-        h = hashlib.sha256(json.dumps([command, tuned, wired], sort_keys=True).encode())
-        for p in [*inputs, *option_files(type(options), tuned, wired, known=inputs)]:
-            if p is not None:   # an earlier stage's output (under out) is keyed as its outputs are: no ctime
-                own = Path(p).resolve().is_relative_to(self.cfg.out.resolve())
-                digest = input_digest(p, ctime=not own)   # a stream (FIFO, pipe) is read once: never up to date
-                h.update(f"{p}\0{digest}{os.urandom(16).hex() if digest == STREAM else ''}\n".encode())
-        key = h.hexdigest()
+        inputs_key, code = stage_key(command, type(options), tuned, wired, inputs, self.cfg.out), code_identity()
+        key = code_key(inputs_key, code)      # the code that made the outputs keys them too (review s34c #1)
         done = self.state.get(name, {})
         if isinstance(done, dict) and done.get("key") == key and stage_done(name, manifest, done.get("outputs")):
             log.info("stage %s: up to date, skipped", name)
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
             return out_dir
+        if ran_with_other_code(done, inputs_key):
+            log.info("edfgen's code changed since %s ran: rerunning", name)
         cli_names = {f.name: (f.metadata.get("cli") or (f"--{f.name.replace('_', '-')}",))[0]
                      for f in dataclasses.fields(options)}
         shown = " ".join(cli_names.get(k, f"--{k.replace('_', '-')}") + ("" if isinstance(v, bool) else f" {' '.join(map(str, v)) if isinstance(v, list) else v}")
@@ -209,7 +206,7 @@ class _Runner:
         dt = time.perf_counter() - t0
         counts = result_counts(result)
         print(f"[edfgen run] {name}: done in {dt:.1f} s" + (f" ({counts})" if counts else ""), file=sys.stderr)
-        self.state[name] = {"key": key, "command": command, "options": tuned, "wiring": wired,
+        self.state[name] = {"key": key, "code": code, "command": command, "options": tuned, "wiring": wired,
                             "seconds": round(dt, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
                             "outputs": output_fingerprints(manifest)}   # a stage is done while they are as written
         self._write_state()

@@ -5,7 +5,9 @@
   change time): an output deleted or edited by hand reruns the stage, so a later stage never runs on a partial
   folder, while a ``chmod`` or a restore in place does not.
 * Which files a stage's options name (:func:`option_files`): their content keys the stage too, folders
-  (``loco_predictions``) and file prefixes (``ref_ld_chr``) included.
+  (``loco_predictions``) and file prefixes (``ref_ld_chr``) included; a checkpoint by its bytes, not its path.
+* A stage's key (:func:`stage_key`, :func:`code_key`): its command, options, wiring and inputs, and the code that
+  runs it (:func:`code_identity`: edfgen's version and its source files), so an upgraded or edited edfgen reruns it.
 * Before any stage runs (:func:`check_configuration`): the files the sections name exist, the checkpoint is one,
   and a section or ``[run]`` switch that this configuration leaves unused is named in a warning.
 * After the run (:func:`drop_earlier_outputs`): the run's own files of an earlier run that this run did not write
@@ -15,18 +17,22 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import glob
+import hashlib
+import json
 import logging
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
+import edfgen
 from edfgen.commands.options import CommandOptions, cli_spellings
 from edfgen.exceptions import EdfgenError, InputError
 from edfgen.formats.atomic import is_temp_name
 from edfgen.formats.lock import LOCK_NAME
-from edfgen.formats.manifest import MANIFEST, fingerprint, listed_outputs, read_manifest
+from edfgen.formats.manifest import MANIFEST, STREAM, fingerprint, input_digest, listed_outputs, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +105,8 @@ def stage_done(name: str, manifest: Path, recorded: dict[str, str] | None) -> bo
 
 def _candidates(key: str, v: str, kind: str | None) -> list[Path]:
     """The paths the value ``v`` of option ``key`` (of path kind ``kind``) names."""
-    if key == "checkpoint":
-        from edfgen.model.checkpoint import resolve_checkpoint   # (imports torch)
-
-        meta = resolve_checkpoint(v)
-        return [meta, meta.with_suffix(".safetensors")]
+    if kind == "checkpoint":   # keyed by its content instead (:func:`stage_key`), wherever it lies
+        return []
     if key.endswith("bfile"):
         return [Path(f"{Path(v).expanduser()}.{e}") for e in ("bed", "bim", "fam")]
     p = Path(v).expanduser()
@@ -116,9 +119,9 @@ def _candidates(key: str, v: str, kind: str | None) -> list[Path]:
 def option_files(cls: type[CommandOptions], *option_sets: dict[str, Any], known: Iterable[Path | None] = ()
                  ) -> list[Path]:
     """Files and folders named by a stage's option values, whose content keys the stage too: a ``keep``/
-    ``remove``/``extract`` list rewritten, a checkpoint retrained in place (its JSON and weights, found as extract
-    finds them), a PLINK panel rebuilt (``*bfile``: its .bed/.bim/.fam), a folder rewritten (``loco_predictions``,
-    ``[annotate] sumstats``) or the files of a prefix (``ref_ld_chr``) reruns the stage.
+    ``remove``/``extract`` list rewritten, a PLINK panel rebuilt (``*bfile``: its .bed/.bim/.fam), a folder rewritten (``loco_predictions``,
+    ``[annotate] sumstats``) or the files of a prefix (``ref_ld_chr``) reruns the stage. (A checkpoint is keyed by
+    its content, not listed here: :func:`stage_key`.)
 
     Parameters
     ----------
@@ -146,6 +149,132 @@ def option_files(cls: type[CommandOptions], *option_sets: dict[str, Any], known:
                 except (OSError, RuntimeError, EdfgenError):   # not a path (a name, a ~user that is none)
                     continue
     return list(dict.fromkeys(found))
+
+
+def _by_content(kinds: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with each checkpoint value replaced by its content digest
+    (:func:`edfgen.model.checkpoint.checkpoint_digest`): the same checkpoint at another path (another install's
+    shipped one, a copied project) is the same key; one not found is left as given (extract names it)."""
+    keyed = dict(options)
+    for key, v in options.items():
+        if kinds.get(key) == "checkpoint" and isinstance(v, str):
+            from edfgen.model.checkpoint import checkpoint_digest   # (imports torch)
+
+            try:
+                keyed[key] = {"sha256": checkpoint_digest(v)}
+            except (OSError, EdfgenError):
+                continue
+    return keyed
+
+
+def stage_key(command: str, cls: type[CommandOptions], tuned: dict[str, Any], wired: dict[str, Any],
+              inputs: Iterable[Path | None], out: Path) -> str:
+    """What decides whether a stage is up to date, but the code (:func:`code_key`): a hex sha256 of its command,
+    options and wiring (a checkpoint by content), and of each input and file its options name
+    (:func:`option_files`) by path and :func:`~edfgen.formats.manifest.input_digest`.
+
+    Parameters
+    ----------
+    command
+        ``edfgen <command>``.
+    cls
+        The stage's options class.
+    tuned, wired
+        Its options from the TOML, and the pipeline's wiring (JSON-able values).
+    inputs
+        Its input files and folders.
+    out
+        The run's folder: an earlier stage's output under it is keyed without change times (a ``chmod -R``).
+
+    Returns
+    -------
+    str
+        Hex sha256; a stream input (FIFO, pipe) makes a new key each time (read once: never up to date).
+    """
+    kinds = {f.name: f.metadata.get("path") for f in dataclasses.fields(cls)}
+    inputs = list(inputs)
+    h = hashlib.sha256(json.dumps([command, _by_content(kinds, tuned), _by_content(kinds, wired)],
+                                  sort_keys=True).encode())
+    for p in [*inputs, *option_files(cls, tuned, wired, known=inputs)]:
+        if p is not None:   # an earlier stage's output (under out) is keyed as its outputs are: no ctime
+            own = Path(p).resolve().is_relative_to(out.resolve())
+            digest = input_digest(p, ctime=not own)
+            h.update(f"{p}\0{digest}{os.urandom(16).hex() if digest == STREAM else ''}\n".encode())
+    return h.hexdigest()
+
+
+@functools.cache
+def source_digest(root: Path) -> str:
+    """A hex sha256 over the ``*.py`` files under ``root`` (by relative name and bytes; computed once per process).
+
+    Parameters
+    ----------
+    root
+        The package's folder.
+
+    Returns
+    -------
+    str
+        The same for a copy of the package elsewhere; another for any edited, added or removed module.
+    """
+    h = hashlib.sha256()
+    for rel, f in sorted((f.relative_to(root).as_posix(), f) for f in root.rglob("*.py")):
+        h.update(f"{rel}\0{hashlib.sha256(f.read_bytes()).hexdigest()}\n".encode())
+    return h.hexdigest()
+
+
+def code_identity() -> str:
+    """The code that makes a stage's outputs: edfgen's version and :func:`source_digest` of the installed package
+    (snakemake's rerun trigger "code", Nextflow's ``-resume`` script hash), e.g. ``0.1.0+3f2a…``: an upgraded or
+    edited edfgen reruns every stage (review s34c #1).
+
+    Returns
+    -------
+    str
+        ``<version>+<sha256 hex>``.
+    """
+    return f"{edfgen.__version__}+{source_digest(Path(edfgen.__file__).resolve().parent)}"
+
+
+def code_key(inputs_key: str, code: str | None) -> str:
+    """A stage's key: its :func:`stage_key` with the ``code`` (:func:`code_identity`) that ran it; ``None``: the
+    :func:`stage_key` alone (the key of an edfgen that did not record its code).
+
+    Parameters
+    ----------
+    inputs_key
+        :func:`stage_key`.
+    code
+        :func:`code_identity`, or ``None``.
+
+    Returns
+    -------
+    str
+        Hex sha256.
+    """
+    return inputs_key if code is None else hashlib.sha256(f"{inputs_key}\0{code}".encode()).hexdigest()
+
+
+def ran_with_other_code(done: Any, inputs_key: str) -> bool:
+    """Whether the stage recorded as ``done`` (its ``pipeline_state.json`` entry) ran with these options and inputs
+    (``inputs_key``: :func:`stage_key`) but other code than :func:`code_identity`, or an edfgen that recorded none.
+
+    Parameters
+    ----------
+    done
+        The stage's recorded entry (``key`` and ``code``).
+    inputs_key
+        This run's :func:`stage_key` of the stage.
+
+    Returns
+    -------
+    bool
+        ``True`` when only the code changed.
+    """
+    if not isinstance(done, dict) or not isinstance(done.get("key"), str):
+        return False
+    code = done.get("code") if isinstance(done.get("code"), str) else None
+    return code != code_identity() and done["key"] == code_key(inputs_key, code)
 
 
 # ----------------------------------------------------------------------------------------------- the run's files

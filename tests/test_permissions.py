@@ -233,3 +233,38 @@ def test_earlier_read_only_output__replaced_with_a_warning_naming_it(tmp_path, c
     with atomic_write(tmp_path / "plain.tsv") as fh:
         fh.write("y")
     assert "replacing" not in caplog.text
+
+
+@pytest.mark.parametrize("target, flag, why", [
+    ("plots/p.npz", "+i", "immutable: chattr -i {out}/plots/p.npz"),
+    ("plots/p.npz", "+a", "append-only: chattr -a {out}/plots/p.npz"),
+    ("plots", "+a", "its folder is append-only: chattr -a {out}/plots"),
+])
+def test_remove_outputs__an_immutable_or_append_only_output_is_refused_before_anything_is_removed(tmp_path, target,
+                                                                                                 flag, why):
+    """Review s34c #3: `chattr +i` on one output passed the removal check (its folder is writable), so --force
+    removed the other outputs, then failed on it with "cannot write ... write to a folder you may write to". The
+    inode flags are read first (root is refused by them too): one line naming the file and the flag, nothing
+    removed."""
+    import shutil
+    import subprocess
+
+    out = tmp_path / "gwas"
+    _earlier_run(out)
+    flagged = out / target
+    if shutil.which("chattr") is None or subprocess.run(["chattr", flag, str(flagged)],
+                                                        capture_output=True).returncode != 0:
+        pytest.skip(f"chattr {flag} is not allowed here (file system or capability)")
+    try:
+        with pytest.raises(OutputError) as err:
+            with recording(out, "edfgen demo-cmd", planned=["a.tsv", "plots/"]):
+                pass
+        assert str(err.value) == (f"--out {out}: cannot remove {out / 'plots' / 'p.npz'} "
+                                  f"({why.format(out=out)}); nothing was removed")
+        assert (out / "a.tsv").exists() and (out / "plots" / "p.npz").exists()
+        assert read_manifest(out, complete=True) is not None
+    finally:
+        subprocess.run(["chattr", flag.replace("+", "-"), str(flagged)], check=True)
+    with recording(out, "edfgen demo-cmd", planned=["a.tsv"]):      # the flag lifted: replaced as before
+        (out / "a.tsv").write_text("3")
+    assert not (out / "plots").exists() and (out / "a.tsv").read_text() == "3"

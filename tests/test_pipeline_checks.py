@@ -301,3 +301,70 @@ def test_run__an_earlier_configurations_covariates_with_pcs_are_removed(tiny_sim
     assert "pca" not in got and not pcs.exists() and not (out / "pca").exists()
     assert "covariates/covariates_pcs.tsv" not in read_manifest(out, complete=True)["outputs"]
     assert (out / "covariates" / "mine.txt").read_text() == "mine"
+
+
+def test_stage__reruns_when_edfgens_code_changed_and_says_so(tmp_path, monkeypatch, caplog):
+    """Review s34c #1: a stage's key held its options and inputs but not the code that made its outputs, so an
+    upgraded (or edited) edfgen silently kept the old code's results. Its version (and source digest) key it now."""
+    import edfgen
+
+    calls = []
+    run_once, _ = _gwas_stage(tmp_path, monkeypatch, calls)
+    assert run_once() == "ran" and run_once() == "skipped"
+    monkeypatch.setattr(edfgen, "__version__", "99.0")              # an upgrade
+    with caplog.at_level(logging.INFO, logger="edfgen.pipeline"):
+        assert run_once() == "ran"
+    assert "edfgen's code changed since gwas ran: rerunning" in caplog.text
+    assert run_once() == "skipped" and len(calls) == 2
+
+
+def test_source_digest__changes_with_any_source_file_not_with_the_folder(tmp_path):
+    """The code's identity is over every ``*.py`` of the package by relative name and bytes: an edited module
+    changes it, a copy of the package elsewhere (another install) does not, nor a compiled cache."""
+    from edfgen.pipeline_checks import source_digest
+
+    pkg = tmp_path / "a" / "edfgen"
+    (pkg / "kernels").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("__version__ = '1'\n")
+    (pkg / "kernels" / "ols.py").write_text("B = 1\n")
+    first = source_digest(pkg)
+    (tmp_path / "b").mkdir()
+    os.system(f"cp -r {pkg} {tmp_path / 'b'}")
+    (tmp_path / "b" / "edfgen" / "kernels" / "__pycache__").mkdir()
+    (tmp_path / "b" / "edfgen" / "kernels" / "__pycache__" / "ols.cpython-311.pyc").write_bytes(b"x")
+    assert source_digest(tmp_path / "b" / "edfgen") == first
+    (pkg / "kernels" / "ols.py").write_text("B = 2\n")
+    source_digest.cache_clear()
+    assert source_digest(pkg) != first
+
+
+def test_stage__the_checkpoint_keys_extract_by_its_content_not_its_path(tmp_path, monkeypatch):
+    """Review s34c #2: extract's key held the checkpoint's path (another install of the shipped checkpoint, a copied
+    project: EDFs recomputed) and, above 64 MiB, its size and times only. It holds the files' bytes now."""
+    import shutil
+
+    import edfgen.formats.manifest as mf
+    import edfgen.pipeline as pl
+
+    calls = []
+    monkeypatch.setattr(pl, "run_command", _fake_stage_command(calls))
+    monkeypatch.setattr(mf, "SMALL_INPUT_BYTES", 4)                 # a large checkpoint: hashed all the same
+    cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+    (tmp_path / "a" / "ck.json").write_text('{"weights": "ck.safetensors"}')
+    (tmp_path / "a" / "ck.safetensors").write_bytes(b"weights 1")
+    for f in ("ck.json", "ck.safetensors"):
+        shutil.copy2(tmp_path / "a" / f, tmp_path / "b" / f)       # the same checkpoint elsewhere
+
+    def run_once(ck: Path):
+        r = pl._Runner(cfg)
+        r.stage("extract", "extract", {"checkpoint": str(ck), "out": tmp_path / "o" / "x"}, [], tmp_path / "o" / "x")
+        return r.records[-1].status
+
+    assert run_once(tmp_path / "a" / "ck") == "ran" and run_once(tmp_path / "b" / "ck") == "skipped"
+    w = tmp_path / "b" / "ck.safetensors"
+    st = os.stat(w)
+    w.write_bytes(b"weights 2")                                      # same size, its time put back
+    os.utime(w, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert run_once(tmp_path / "b" / "ck") == "ran" and len(calls) == 2

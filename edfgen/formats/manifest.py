@@ -56,7 +56,7 @@ from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, envir
 from edfgen.formats.atomic import atomic_write, clean_temp_files, is_temp_name
 from edfgen.formats.jsonsafe import finite_json   # re-exported: callers import it from here
 from edfgen.formats.lock import LOCK_NAME, folder_lock
-from edfgen.formats.removable import first_unremovable, warn_protected
+from edfgen.formats.removable import first_unremovable, unremovable_reason, warn_protected
 
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
@@ -358,8 +358,8 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
     InputError
         The manifest belongs to another command than ``command``.
     OutputError
-        One of the listed outputs may not be removed (:func:`~edfgen.formats.removable.first_unremovable`);
-        nothing was removed.
+        One of the listed outputs may not be removed (:func:`~edfgen.formats.removable.first_unremovable`: a
+        permission, an immutable or append-only flag); nothing was removed.
     """
     base = Path(base)
     mpath = base / name
@@ -370,7 +370,8 @@ def remove_outputs(base: str | os.PathLike, *, command: str | None = None, name:
         raise InputError(f"{option} {base}: {mpath.name} belongs to '{m.get('command')}', not '{command}'; "
                          f"give this command a place of its own")
     if (blocked := first_unremovable(listed_outputs(m, base))) is not None:   # review s33a F3: before any removal
-        raise OutputError(f"{option} {base}: cannot remove {blocked} (Permission denied); nothing was removed")
+        raise OutputError(f"{option} {base}: cannot remove {blocked} ({unremovable_reason(blocked)}); nothing was "
+                          "removed")
     removed = []
     root = base.resolve()
     # marked in progress before anything is deleted: a removal killed halfway leaves a manifest that says its outputs

@@ -3,7 +3,9 @@
 ``--force`` and the pipeline's rerun of a stage remove an earlier run's outputs one by one
 (:func:`edfgen.formats.manifest.remove_outputs`): a deletion refused halfway (a sub-folder another user
 owns, a sticky shared folder) used to leave half of the earlier results deleted and nothing new written.
-:func:`first_unremovable` lets the caller refuse before deleting anything. :func:`warn_if_protected` says when an
+:func:`first_unremovable` lets the caller refuse before deleting anything, and :func:`unremovable_reason` says why.
+Besides permissions, Linux inode flags (``chattr +i`` immutable, ``chattr +a`` append-only, read with the
+``FS_IOC_GETFLAGS`` ioctl: :func:`inode_flags`) refuse a removal, root's included (review s34c #3). :func:`warn_if_protected` says when an
 earlier output made read-only (or another user's) is replaced anyway, as a rename or unlink in a writable folder may.
 """
 
@@ -12,14 +14,71 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import struct
+import sys
 from pathlib import Path
 from typing import Iterable
 
+try:
+    import fcntl
+except ImportError:   # (not on Windows)
+    fcntl = None
+
+#: Linux inode flags (``linux/fs.h``, set by ``chattr``): an immutable file or folder may not be removed or
+#: changed, an append-only one not removed, nor may an append-only folder's entries be; root included
+FS_IMMUTABLE_FL, FS_APPEND_FL = 0x10, 0x20
+#: ``FS_IOC_GETFLAGS`` = ``_IOR('f', 1, long)``
+_FS_IOC_GETFLAGS = (2 << 30) | (struct.calcsize("l") << 16) | (ord("f") << 8) | 1
+
+
+def inode_flags(path: Path) -> int:
+    """The Linux inode flags of ``path`` (those ``lsattr`` shows; a link is not followed); 0 on other systems, for
+    anything but a regular file or folder, or when they cannot be read (a file system without them, no read access).
+
+    Parameters
+    ----------
+    path
+        A file or folder.
+
+    Returns
+    -------
+    int
+        The flags, e.g. ``FS_IMMUTABLE_FL``.
+    """
+    if fcntl is None or not sys.platform.startswith("linux"):
+        return 0
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode) and not stat.S_ISDIR(os.lstat(path).st_mode):
+            return 0
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return 0
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8))[:4])[0]
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
+
+
+def _flag_refusal(folder: Path, entry: Path) -> str | None:
+    """Why the inode flags of ``entry`` or of its ``folder`` refuse its removal, or ``None``."""
+    own, held = inode_flags(entry), inode_flags(folder)
+    if own & FS_IMMUTABLE_FL:
+        return f"immutable: chattr -i {entry}"
+    if own & FS_APPEND_FL:
+        return f"append-only: chattr -a {entry}"
+    for flag, what, undo in ((FS_IMMUTABLE_FL, "immutable", "-i"), (FS_APPEND_FL, "append-only", "-a")):
+        if held & flag:
+            return f"its folder is {what}: chattr {undo} {folder}"
+    return None
+
 
 def _may_unlink_from(folder: Path, entry: Path) -> bool:
-    """Whether ``entry`` (a name in ``folder``) may be unlinked: ``folder`` writable and searchable, and, when
-    ``folder`` is sticky (``/tmp``-like), ``entry`` or ``folder`` owned by this user (or the user is root)."""
-    if not os.access(folder, os.W_OK | os.X_OK):
+    """Whether ``entry`` (a name in ``folder``) may be unlinked: ``folder`` writable and searchable, neither
+    immutable nor append-only (nor ``folder`` append-only), and, when ``folder`` is sticky (``/tmp``-like),
+    ``entry`` or ``folder`` owned by this user (or the user is root)."""
+    if not os.access(folder, os.W_OK | os.X_OK) or _flag_refusal(folder, entry) is not None:
         return False
     try:
         st_dir = folder.stat()
@@ -44,7 +103,8 @@ def first_unremovable(paths: Iterable[Path]) -> Path | None:
     Returns
     -------
     Path or None
-        The file or folder whose removal the system would refuse (permission), else ``None``.
+        The file or folder whose removal the system would refuse (permission, an immutable or append-only flag),
+        else ``None``.
     """
     for p in paths:
         if not (p.exists() or p.is_symlink()):
@@ -57,6 +117,24 @@ def first_unremovable(paths: Iterable[Path]) -> Path | None:
                     if not _may_unlink_from(Path(folder), Path(folder) / name):
                         return Path(folder) / name
     return None
+
+
+def unremovable_reason(path: Path) -> str:
+    """Why the system refuses to remove ``path`` (found by :func:`first_unremovable`), for a one-line error:
+    ``"immutable: chattr -i <path>"``, ``"append-only: chattr -a <path>"``, ``"its folder is append-only: chattr
+    -a <folder>"`` (or immutable), else ``"Permission denied"``.
+
+    Parameters
+    ----------
+    path
+        The file or folder that may not be removed.
+
+    Returns
+    -------
+    str
+        The reason, with the command that lifts a flag.
+    """
+    return _flag_refusal(path.parent, path) or "Permission denied"
 
 
 def protected_reason(path: Path) -> str | None:

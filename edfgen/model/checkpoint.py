@@ -19,6 +19,7 @@ are the weights read and the model built, and a non-finite weight refused. Each 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -95,6 +96,37 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         shipped = sorted(q.stem for q in PACKAGE_DIR.glob("*.json"))
         raise CheckpointError(f"checkpoint {str(name_or_path)!r} not found ({p} missing; shipped: {shipped})")
     return p
+
+
+def checkpoint_digest(name_or_path: str | Path) -> str:
+    """The identity of a checkpoint by content, wherever it lies: a hex sha256 over the bytes of its JSON and of its
+    weights file (named by the JSON's ``weights``, else ``<prefix>.safetensors``). ``edfgen run`` keys its extract
+    stage by it, so the shipped checkpoint of another install, or a copy moved elsewhere, is the same checkpoint,
+    while one retrained in place is not (review s34c #2).
+
+    Parameters
+    ----------
+    name_or_path
+        A shipped name (``tiny``), a prefix, a ``.json`` or a ``.safetensors`` path (:func:`resolve_checkpoint`).
+
+    Returns
+    -------
+    str
+        Hex sha256; the weights are read once per ``edfgen run`` (:func:`edfgen.formats.manifest.memoised_digests`).
+
+    Raises
+    ------
+    CheckpointError
+        The checkpoint is not found.
+    """
+    meta = resolve_checkpoint(name_or_path)
+    try:
+        weights = _weights_path(meta, json.loads(meta.read_text()).get("weights"))
+    except (CheckpointError, OSError, ValueError, AttributeError):   # extract says what is wrong with it
+        weights = meta.with_suffix(".safetensors")
+    parts = [(meta, "json"), (weights, "weights")]
+    text = "".join(f"{what}\0{sha256_file(f) if f.is_file() else 'absent'}\n" for f, what in parts)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def save_checkpoint(model: ECGEncoder, config: ModelConfig, preprocessing: Preprocessing,
