@@ -289,20 +289,21 @@ def test_group_covariates__said_once_per_phenotype_and_covariate_within_a_run(ca
     assert "covariate(s) 'centre=D' in the regression on phenotype(s) 'y_f', 'y_g'" in caplog.text
 
 
-def _sexed_cohort(d: Path, n=300) -> Path:
-    """PLINK files with chromosomes 1, 2 and X (males' X 0/2) and the .fam's sex; pheno.tsv: y, y_f (women only);
-    covar.tsv: age, sex (1 = female)."""
+def _sexed_cohort(d: Path, n=300, y_variants=0) -> Path:
+    """PLINK files with chromosomes 1, 2 and X (males' X 0/2), ``y_variants`` on Y (males 0/2, females missing)
+    and the .fam's sex; pheno.tsv: y, y_f (women only); covar.tsv: age, sex (1 = female)."""
     from bed_reader import to_bed
 
     rng = np.random.default_rng(8)
-    chrom = ["1"] * 30 + ["2"] * 30 + ["X"] * 10
+    chrom = ["1"] * 30 + ["2"] * 30 + ["X"] * 10 + ["Y"] * y_variants
     G = rng.binomial(2, rng.uniform(0.15, 0.5, len(chrom)), size=(n, len(chrom))).astype(float)
     male = np.arange(n) % 2 == 0
-    G[np.ix_(male, np.arange(60, 70))] = 2 * rng.binomial(1, 0.3, (male.sum(), 10))
+    G[np.ix_(male, np.arange(60, len(chrom)))] = 2 * rng.binomial(1, 0.3, (male.sum(), len(chrom) - 60))
+    G[np.ix_(~male, np.arange(70, len(chrom)))] = np.nan
     iid = [f"s{i}" for i in range(n)]
     to_bed(d / "g.bed", G, count_A1=False, properties={
         "fid": iid, "iid": iid, "sex": np.where(male, 1, 2), "sid": [f"v{j}" for j in range(len(chrom))],
-        "chromosome": chrom, "bp_position": [1000 * (j + 1) if c != "X" else 5_000_000 + 1000 * j
+        "chromosome": chrom, "bp_position": [1000 * (j + 1) if c not in "XY" else 5_000_000 + 1000 * j
                                               for j, c in enumerate(chrom)],
         "allele_1": ["A"] * len(chrom), "allele_2": ["G"] * len(chrom)})
     age = rng.normal(50, 8, n).round(1)
@@ -337,3 +338,21 @@ def test_gwas__covariate_left_out_said_once_by_each_engine(tmp_path, request, ca
     assert caplog.text.count("not including covariate(s) 'sex'") == 1
     res = pd.read_csv(tmp_path / "hail" / "y_f.tsv.gz", sep="\t")
     assert len(res) == 70 and set(res["chromosome"].astype(str)) == {"1", "2", "23"}
+
+
+def test_gwas__women_only_phenotype_with_chrY_refused_naming_chrY_and_chr(tmp_path):
+    """Review s34e F4: chrY is tested on the males; a women-only phenotype has no value there, and the run stopped
+    with "only 0 samples with phenotype(s) 'y_f' for 0 covariates" (after warning that 'intercept' and 'age' are
+    left out of its 0 samples). plink2 stops too ("degenerate on chrY"); the error now says why and what to do."""
+    from edfgen.exceptions import InputError
+
+    d = _sexed_cohort(tmp_path, y_variants=5)
+    with pytest.raises(InputError, match=r"^phenotype\(s\) 'y_f' \(0 values\) among the 150 males, the only samples "
+                                         r"chrY is tested on .*--chr 1-22,X"):
+        run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "o",
+                 covar_cols=["age", "sex"], qc=QCSettings(hwe_p=0), threads=1,
+                 settings=GwasSettings(transform="none", plots=False, engine="fast"))
+    res = run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "y",
+                   covar_cols=["age", "sex"], qc=QCSettings(hwe_p=0), threads=1, pheno_cols=["y"],
+                   settings=GwasSettings(transform="none", plots=False, engine="fast"))
+    assert len(pd.read_csv(tmp_path / "y" / "y.tsv.gz", sep="\t")) == 75 and res.phenotypes == ["y"]
