@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -134,7 +135,10 @@ def test_plink_qc__remove_related_matches_plink2_king_and_splits_siblings(hail_c
     assert not border and len(ref_pairs) > 15
     common = sorted(set(ref_pairs) & set(got_pairs))
     np.testing.assert_allclose([got_pairs[p] for p in common], [ref_pairs[p] for p in common], atol=1e-4)
+    before = set(os.listdir(hl.tmp_dir().removeprefix("file://")))
     _, samples, steps, _ = stream_qc(bfile, QCSettings(remove_related=True), related=True)
+    # review s34e F2: KING's temporary tables (king-*.ht, hl.king's products) were left in Hail's folder
+    assert set(os.listdir(hl.tmp_dir().removeprefix("file://"))) == before
     fam = pd.read_csv(bfile + ".fam", sep=r"\s+", header=None)[1].to_numpy()
     kept = set(fam[samples])
     assert not [p for p in got_pairs if p[0] in kept and p[1] in kept]

@@ -267,3 +267,92 @@ def test_ridge_loco_binary__covariate_constant_in_one_phenotype_runs_step_1():
     loco = ridge_loco_predictions(GenomeBlocks.from_arrays(G, chrom), Y, C, block_size=100, binary=True,
                                   names=["a", "b", "c"], covariate_names=["int", "x", "sex"])
     assert np.isfinite(loco.genome[sex == 1, 0]).all() and np.isfinite(loco.loco_values[..., 0]).all()
+
+
+def test_group_covariates__said_once_per_phenotype_and_covariate_within_a_run(caplog):
+    """Review s34e F1: each design (autosomes, X, Y) and each chromosome's Hail regression said it again. Within
+    covariate_warnings_once a pair is said once (a new covariate or phenotype still is); outside, every time."""
+    from edfgen.kernels.covariates import covariate_warnings_once, group_covariates
+
+    G, C, sex, centre, Y = _data()
+    cols, f = np.array([1, 2]), sex == 0
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            group_covariates(C[f], cols, names=["y", "y_f", "y_g"], covariate_names=NAMES)
+    assert caplog.text.count("not including") == 2
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), covariate_warnings_once():
+        for _ in range(3):
+            group_covariates(C[f], cols, names=["y", "y_f", "y_g"], covariate_names=NAMES)
+        group_covariates(C[f & (centre != 3)], cols, names=["y", "y_f", "y_g"], covariate_names=NAMES)
+    assert caplog.text.count("'sex'") == 1 and caplog.text.count("not including") == 2
+    assert "covariate(s) 'centre=D' in the regression on phenotype(s) 'y_f', 'y_g'" in caplog.text
+
+
+def _sexed_cohort(d: Path, n=300, y_variants=0) -> Path:
+    """PLINK files with chromosomes 1, 2 and X (males' X 0/2), ``y_variants`` on Y (males 0/2, females missing)
+    and the .fam's sex; pheno.tsv: y, y_f (women only); covar.tsv: age, sex (1 = female)."""
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(8)
+    chrom = ["1"] * 30 + ["2"] * 30 + ["X"] * 10 + ["Y"] * y_variants
+    G = rng.binomial(2, rng.uniform(0.15, 0.5, len(chrom)), size=(n, len(chrom))).astype(float)
+    male = np.arange(n) % 2 == 0
+    G[np.ix_(male, np.arange(60, len(chrom)))] = 2 * rng.binomial(1, 0.3, (male.sum(), len(chrom) - 60))
+    G[np.ix_(~male, np.arange(70, len(chrom)))] = np.nan
+    iid = [f"s{i}" for i in range(n)]
+    to_bed(d / "g.bed", G, count_A1=False, properties={
+        "fid": iid, "iid": iid, "sex": np.where(male, 1, 2), "sid": [f"v{j}" for j in range(len(chrom))],
+        "chromosome": chrom, "bp_position": [1000 * (j + 1) if c not in "XY" else 5_000_000 + 1000 * j
+                                              for j, c in enumerate(chrom)],
+        "allele_1": ["A"] * len(chrom), "allele_2": ["G"] * len(chrom)})
+    age = rng.normal(50, 8, n).round(1)
+    y = (0.3 * G[:, 3] + 0.02 * age + 0.5 * ~male + rng.normal(size=n)).round(4)
+    pd.DataFrame({"IID": iid, "y": y, "y_f": np.where(male, np.nan, y)}).to_csv(d / "pheno.tsv", sep="\t",
+                                                                               index=False, na_rep="NA")
+    pd.DataFrame({"IID": iid, "age": age, "sex": (~male).astype(int)}).to_csv(d / "covar.tsv", sep="\t",
+                                                                             index=False)
+    return d
+
+
+def test_gwas__covariate_left_out_said_once_by_each_engine(tmp_path, request, caplog):
+    """Review s34e F1: 'not including covariate(s) 'sex' ... 'y_f'' was said by the fast engine once per design
+    (autosomes, X) and by the Hail engine with --model ridge-loco once per chromosome (22 times on a genome)."""
+    from edfgen.engines.hail import HailSettings
+
+    d = _sexed_cohort(tmp_path)
+    run = dict(covar_cols=["age", "sex"], qc=QCSettings(hwe_p=0), threads=1)
+    with caplog.at_level(logging.WARNING):
+        run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "fast",
+                 settings=GwasSettings(transform="none", plots=False, engine="fast"), **run)
+    assert caplog.text.count("not including covariate(s) 'sex'") == 1
+    run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "step1",
+             settings=GwasSettings(transform="none", plots=False, engine="fast", model="ridge-loco"), **run)
+    request.getfixturevalue("hail_context")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "hail",
+                 hail=HailSettings(tmp_dir=str(tmp_path / "hail_tmp")),
+                 settings=GwasSettings(transform="none", plots=False, engine="hail", model="ridge-loco",
+                                       loco_predictions=str(tmp_path / "step1" / "loco")), **run)
+    assert caplog.text.count("not including covariate(s) 'sex'") == 1
+    res = pd.read_csv(tmp_path / "hail" / "y_f.tsv.gz", sep="\t")
+    assert len(res) == 70 and set(res["chromosome"].astype(str)) == {"1", "2", "23"}
+
+
+def test_gwas__women_only_phenotype_with_chrY_refused_naming_chrY_and_chr(tmp_path):
+    """Review s34e F4: chrY is tested on the males; a women-only phenotype has no value there, and the run stopped
+    with "only 0 samples with phenotype(s) 'y_f' for 0 covariates" (after warning that 'intercept' and 'age' are
+    left out of its 0 samples). plink2 stops too ("degenerate on chrY"); the error now says why and what to do."""
+    from edfgen.exceptions import InputError
+
+    d = _sexed_cohort(tmp_path, y_variants=5)
+    with pytest.raises(InputError, match=r"^phenotype\(s\) 'y_f' \(0 values\) among the 150 males, the only samples "
+                                         r"chrY is tested on .*--chr 1-22,X"):
+        run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "o",
+                 covar_cols=["age", "sex"], qc=QCSettings(hwe_p=0), threads=1,
+                 settings=GwasSettings(transform="none", plots=False, engine="fast"))
+    res = run_gwas(GenotypeSource(bfile=str(d / "g")), d / "pheno.tsv", d / "covar.tsv", tmp_path / "y",
+                   covar_cols=["age", "sex"], qc=QCSettings(hwe_p=0), threads=1, pheno_cols=["y"],
+                   settings=GwasSettings(transform="none", plots=False, engine="fast"))
+    assert len(pd.read_csv(tmp_path / "y" / "y.tsv.gz", sep="\t")) == 75 and res.phenotypes == ["y"]

@@ -87,6 +87,7 @@ from edfgen.formats.sumstats.write import warn_non_ssf_variant_ids
 from edfgen.formats.tables import check_output_stem, prepare_out_dir, write_table
 from edfgen.kernels.association import (MISSING_GENOTYPES, check_phenotypes,
                                         inverse_normal_transform)
+from edfgen.kernels.covariates import covariate_warnings_once
 from edfgen.kernels.firth import FIRTH_P_THRESHOLD
 from edfgen.kernels.models import MODELS, check_loco_chromosomes
 from edfgen.kernels.qc import QCSettings, qc_table
@@ -215,6 +216,7 @@ def _engine(source, settings: GwasSettings, spark_master: str | None) -> str:
         else "hail"
 
 
+@covariate_warnings_once()      # a covariate left out of a phenotype's fit is said once per run
 def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, out_dir: str | os.PathLike, *,
              pheno_cols: Sequence[str] | None = None, pheno_prefix: str | None = None,
              covar_cols: Sequence[str] | None = None, categorical: Sequence[str] = (),

@@ -29,7 +29,7 @@ import pandas as pd
 
 from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
 from edfgen.engines.hail_import import KING_BGEN_REMEDY, import_genotypes, input_errors, king_source, local_path
-from edfgen.engines.hail_tmp import private_tmp_dir
+from edfgen.engines.hail_tmp import private_tmp_dir, scratch_tmp_dir
 from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
 from edfgen.formats.chromosomes import hwe_diploid
@@ -191,12 +191,14 @@ def related_pairs(hl, mt, kinship: float = KINSHIP_2ND_DEGREE):
 
 def related_to_remove(hl, mt, kinship: float = KINSHIP_2ND_DEGREE) -> set[str]:
     """Samples to drop so that no pair has KING kinship > ``kinship`` (``hl.king`` + ``hl.maximal_independent_set``,
-    which removes as few samples as it can)."""
-    pairs = related_pairs(hl, mt, kinship)
-    if pairs.count() == 0:
-        return set()
-    mis = hl.maximal_independent_set(pairs.i, pairs.j, keep=False)
-    return set(mis.node.collect())
+    which removes as few samples as it can). Hail's temporary tables of both are removed after
+    (:func:`~edfgen.engines.hail_tmp.scratch_tmp_dir`)."""
+    with scratch_tmp_dir(hl, "king"):
+        pairs = related_pairs(hl, mt, kinship)
+        if pairs.count() == 0:
+            return set()
+        mis = hl.maximal_independent_set(pairs.i, pairs.j, keep=False)
+        return set(mis.node.collect())
 
 
 def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
@@ -391,7 +393,16 @@ def hail_pca(hl, mt, ids: set | None, *, k: int, maf: float, ld_r2: float, ld_wi
     ------
     InputError
         ``k`` not below the number of samples and of pruned variants.
+
+    Hail's temporary tables (the filtered genotypes' checkpoint, ``ld_prune``'s and the PCA's) are removed after
+    (:func:`~edfgen.engines.hail_tmp.scratch_tmp_dir`).
     """
+    with scratch_tmp_dir(hl, "pca"):
+        return _pruned_pca(hl, mt, ids, k=k, maf=maf, ld_r2=ld_r2, ld_window_kb=ld_window_kb)
+
+
+def _pruned_pca(hl, mt, ids: set | None, *, k: int, maf: float, ld_r2: float, ld_window_kb: int):
+    """:func:`hail_pca`'s work, its results collected (its temporary tables are removed after it)."""
     if ids is not None:
         mt = mt.filter_cols(hl.literal(ids).contains(mt.s))
     mt = mt.filter_rows(hl.len(mt.alleles) == 2)

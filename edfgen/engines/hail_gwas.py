@@ -317,7 +317,7 @@ def hail_by_sex(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray, cov_
     samples, covariates and coding of :func:`edfgen.engines.sex_chromosomes.sex_designs` (X: sex covariate,
     samples of known sex; Y: males; Y and MT 0/1), as the fast engine (kinds by :func:`row_kind`);
     ``sex_by_id`` (:func:`edfgen.formats.genotypes.sex.source_sex`) or None; ``names``: the phenotypes'."""
-    from edfgen.engines.sex_chromosomes import sex_designs
+    from edfgen.engines.sex_chromosomes import check_y_phenotypes, sex_designs
 
     def run(m, ids, Yd, Cd, cov_names_d):
         named = {"names": names, "cov_names": cov_names_d}
@@ -328,6 +328,7 @@ def hail_by_sex(hl, mt, used_ids: np.ndarray, Y: np.ndarray, C: np.ndarray, cov_
     rt = mt.rows()
     kinds = np.asarray(rt.select(k=row_kind(hl, rt.locus)).k.collect(), dtype=object)
     designs = sex_designs(kinds, sex, C, cov_names)
+    check_y_phenotypes(designs, Y, names)
     if set(kinds.tolist()) <= {""}:
         return run(mt, used_ids, Y, C, cov_names)
     M, P = len(kinds), Y.shape[1]

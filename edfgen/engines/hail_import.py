@@ -175,7 +175,9 @@ def _import_vcf(hl, source: GenotypeSource, rg: str, rec: dict):
     """``hl.import_vcf`` of ``--vcf`` (BGZF split over tasks; plain gzip read by one task, ``force=True``) with
     entry ``x``: ``DS`` where a sample has one, else its ``GT`` count (plink2 ``--vcf dosage=DS``, as the fast
     engine; a ``DS`` with a missing ``GT``, ``./.:0.95``, is used); a GT allele beyond the row's ALT alleles stops
-    the first Hail pass with one line naming the variant and sample, as the fast engine refuses it."""
+    the first Hail pass with one line naming the variant and sample, as the fast engine refuses it. A haploid
+    call's ``DS`` counts twice, but Hail keeps no ploidy for a missing call: a haploid missing ``GT`` with a ``DS``
+    (``.:0.7``) counts 1 x ``DS`` here, 2 x ``DS`` in plink2 and the fast engine (review s34e F3; README)."""
     if "{chr}" in source.vcf or source.vcf.endswith(".bcf"):
         raise InputError(f"--vcf {source.vcf}: {'a {chr} template' if '{chr}' in source.vcf else 'BCF'} is "
                          "read by the fast engine only (Hail: one VCF, e.g. bcftools concat -Oz)")

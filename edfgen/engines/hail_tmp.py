@@ -5,6 +5,9 @@ cache (which a later run reuses by name) go to ``<system temp>/edfgen-hail-<uid>
 shared fixed ``/tmp/edfgen-hail`` locked out every user but the first, let another user read the cached
 genotypes, and let one plant a link that the next run wrote through. A folder of that name that is a link,
 not a folder, or belongs to someone else is refused in one line naming ``--tmp-dir``.
+
+:func:`scratch_tmp_dir` gives one step (KING, PCA) a sub-folder of its own for Hail's temporary files, removed
+with all it holds when the step ends, so a run leaves none of its tables there and never removes another's.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from contextlib import contextmanager
 
 from edfgen.exceptions import OutputError
 
@@ -56,3 +60,36 @@ def private_tmp_dir(base: str | None = None) -> str:
     if stat.S_IMODE(st.st_mode) != 0o700:
         os.chmod(path, 0o700)          # ours, but open to others (an earlier umask, a chmod): private again
     return path
+
+
+@contextmanager
+def scratch_tmp_dir(hl, prefix: str):
+    """Hail's temporary folder moved, within the block, to a new sub-folder of it, removed afterwards.
+
+    ``hl.king``, ``hl.ld_prune``, ``hl.maximal_independent_set`` and ``hl.hwe_normalized_pca`` checkpoint and
+    persist tables in Hail's temporary folder and never remove them, nor did edfgen its own ``king``/``pca``
+    checkpoints: each run left them in the (per-user, reused) folder (review s34e F2). Everything Hail writes to
+    its temporary folder while the block runs goes to ``<tmp>/edfgen-<prefix>-<random>``, which is removed when
+    the block ends (error or not); nothing else in the folder is touched. Collect what the block computes before
+    it ends: a table read lazily from the sub-folder cannot be read after.
+
+    Parameters
+    ----------
+    hl
+        The ``hail`` module, started.
+    prefix
+        What the step is, in the sub-folder's name (``king``, ``pca``).
+
+    Returns
+    -------
+    context manager
+        Yields the sub-folder's path.
+    """
+    backend = hl.current_backend()
+    parent = backend.remote_tmpdir
+    with hl.TemporaryDirectory(prefix=f"edfgen-{prefix}-", dir=parent) as sub:
+        backend.remote_tmpdir = sub
+        try:
+            yield sub
+        finally:
+            backend.remote_tmpdir = parent

@@ -42,7 +42,9 @@ import numpy as np
 
 from edfgen.formats.chromosomes import selection_chromosome_names
 from edfgen.formats.genotypes.sex import FEMALE, MALE, UNKNOWN
+from edfgen.exceptions import InputError
 from edfgen.kernels.association import independent_column_indices
+from edfgen.kernels.covariates import _names_of
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +193,43 @@ def sex_designs(kinds, sex: np.ndarray | None, C: np.ndarray, names, *, x_sex: b
     return out
 
 
+def check_y_phenotypes(designs: dict, Y: np.ndarray, names=None) -> None:
+    """Refuse in one line a phenotype with fewer than 3 values among the samples Y is tested on (the males of
+    ``designs["Y"]``, :func:`sex_designs`): a trait measured in women only cannot be regressed there. plink2
+    stops too ("--glm regression on phenotype 'y_f' is degenerate on chrY"); edfgen said "only 0 samples with
+    phenotype(s) 'y_f' for 0 covariates", naming neither chrY nor the way out (review s34e F4).
+
+    Parameters
+    ----------
+    designs : dict of str to SexDesign
+        :func:`sex_designs` of the run.
+    Y : array [N, P]
+        The phenotypes of the analysed samples (NaN = missing).
+    names : list of str, optional
+        Phenotype names for the message.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    InputError
+        Naming the phenotypes, their count of values among the males, and ``--chr``.
+    """
+    d = designs.get("Y")
+    if d is None or d.everyone:
+        return
+    n = (~np.isnan(Y[d.mask])).sum(0)
+    bad = np.flatnonzero(n < 3)
+    if len(bad):
+        shown = ", ".join(f"{p!r} ({n[j]} value{'s' if n[j] != 1 else ''})"
+                          for p, j in zip(_names_of(bad[:3], names), bad[:3])) + (" ..." if len(bad) > 3 else "")
+        raise InputError(f"phenotype(s) {shown} among the {int(d.mask.sum())} males, the only samples chrY is tested "
+                         "on (as plink2, which stops too): leave chrY out with --chr (e.g. --chr 1-22,X), or run "
+                         "these phenotypes in a run of their own without it")
+
+
 def x_ploidy(sex: np.ndarray | None) -> np.ndarray | None:
     """The copies of X each sample counts in X's allele frequency (``sex``: 1 male, 2 female, 0 unknown per
     analysed sample): 1 per male, 2 per female, 0 for unknown sex where both sexes are known (left out, as by
@@ -250,6 +289,7 @@ def association_by_sex(reader, sample_index: np.ndarray, variant_rows: np.ndarra
 
     kinds = np.asarray(kinds, dtype=object)
     designs = sex_designs(kinds, sex, C, cov_names, x_sex=x_sex)
+    check_y_phenotypes(designs, Y, names)
     M, N = len(variant_rows), len(sample_index)
     acc = [np.zeros(M) for _ in range(len(_SUMS))]
     freq = np.full(M, np.nan)

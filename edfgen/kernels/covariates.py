@@ -1,16 +1,46 @@
 """Which covariates enter a regression: rank decisions relative to each column's own size, and the covariates
 left out of one phenotype's fit where they are constant or collinear among its samples (as plink2 ``--glm``).
 Used by the linear (:mod:`edfgen.kernels.association`) and logistic (:mod:`edfgen.kernels.logistic`) kernels and
-the Hail engine; re-exported by :mod:`edfgen.kernels.association`."""
+the Hail engine; re-exported by :mod:`edfgen.kernels.association`.
+
+The warning naming a covariate left out is said once per phenotype and covariate within
+:func:`covariate_warnings_once` (``edfgen gwas`` runs in it): the fast engine prepares the autosomes', X's and
+Y's designs and the Hail engine one regression per chromosome (``--model ridge-loco``), each of which said it
+again (review s34e F1: 22 times on a genome).
+"""
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from typing import Sequence
 
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+#: the (phenotype, covariate) pairs already warned about, within :func:`covariate_warnings_once`; None outside
+#: (a module value, not a context variable: the fast engine's worker threads see it too)
+_said: set | None = None
+
+
+@contextmanager
+def covariate_warnings_once():
+    """Within the block, :func:`group_covariates` warns about each phenotype's covariate left out once only (the
+    first time: with that design's sample count), however many designs or chromosomes fit it again; usable as
+    a decorator (each call its own block). Outside it, every call warns.
+
+    Returns
+    -------
+    context manager
+        Yields nothing.
+    """
+    global _said
+    outer, _said = _said, set()
+    try:
+        yield
+    finally:
+        _said = outer
 
 
 def unit_columns(C: np.ndarray) -> np.ndarray:
@@ -133,7 +163,8 @@ def group_covariates(C: np.ndarray, cols, *, names: Sequence[str] | None = None,
     names, covariate_names : list of str, optional
         Phenotype and covariate names for the warning (``column j`` without them).
     warn : bool, default True
-        False: no warning (said once already).
+        False: no warning (said once already). Within :func:`covariate_warnings_once`, each phenotype and
+        covariate is said once.
 
     Returns
     -------
@@ -142,13 +173,29 @@ def group_covariates(C: np.ndarray, cols, *, names: Sequence[str] | None = None,
     """
     keep = independent_column_indices(C)
     if len(keep) < C.shape[1] and warn:
-        gone = [j for j in range(C.shape[1]) if j not in keep]
-        shown = ", ".join(map(repr, _names_of(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
-        log.warning("not including covariate(s) %s in the regression on phenotype(s) %s: constant or a linear "
-                    "combination of the other covariates in its %d samples (as plink2 --glm)",
-                    ", ".join(repr(str(covariate_names[j]) if covariate_names is not None else f"column {j}")
-                              for j in gone), shown, C.shape[0])
+        gone = [str(covariate_names[j]) if covariate_names is not None else f"column {j}"
+                for j in range(C.shape[1]) if j not in keep]
+        for phenotypes, covariates in _not_said(_names_of(cols, names), gone).items():
+            shown = ", ".join(map(repr, phenotypes[:3])) + (" ..." if len(phenotypes) > 3 else "")
+            log.warning("not including covariate(s) %s in the regression on phenotype(s) %s: constant or a linear "
+                        "combination of the other covariates in its %d samples (as plink2 --glm)",
+                        ", ".join(map(repr, covariates)), shown, C.shape[0])
     return keep
+
+
+def _not_said(phenotypes: list, covariates: list[str]) -> dict[tuple, list[str]]:
+    """The ``covariates`` left out of ``phenotypes`` still to be warned about, grouped by the phenotypes each one
+    is to be said of (all of them outside :func:`covariate_warnings_once`; within it, those pairs not said yet,
+    marked said)."""
+    said = _said
+    out: dict[tuple, list[str]] = {}
+    for cov in covariates:
+        new = tuple(p for p in phenotypes if said is None or (p, cov) not in said)
+        if new:
+            out.setdefault(new, []).append(cov)
+        if said is not None:
+            said.update((p, cov) for p in new)
+    return out
 
 
 def _names_of(cols, names) -> list:
