@@ -211,6 +211,35 @@ def test_an_option_of_one_value_given_twice_is_refused(monkeypatch, tmp_path):
     assert got[-1].ecg == (tmp_path, tmp_path)                     # a repeatable option
 
 
+def test_a_repeated_list_or_catalog_option_is_not_told_to_join_tables_on_iid(tmp_path):
+    """Review s34a #3: `annotate --loci a --loci b` (and --extract, --catalog twice) were told "several tables: join
+    them on IID into one file"; that hint is for the per-participant tables --pheno/--covar only."""
+    for args in (["annotate", "--loci", __file__, "--loci", __file__, "--catalog", __file__],
+                 ["clump", "--sumstats", __file__, "--extract", __file__, "--extract", __file__]):
+        r = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "o")])
+        assert r.exit_code == 2 and "is given 2 times and takes one value: give it once" in r.output
+        assert "join them on IID" not in r.output
+
+
+@pytest.mark.parametrize("command,option", [("coloc", "--p12"), ("finemap", "--window-kb"), ("gwas", "--maf"),
+                                            ("annotate", "--window-kb"), ("ldsc", "--two-step")])
+@pytest.mark.parametrize("value", ["nan", "inf", "NaN"])
+def test_a_number_option_refuses_nan_and_inf_in_one_line(monkeypatch, tmp_path, command, option, value):
+    """Review s34a #1: nan passed every range check (`coloc --p12 nan` wrote a coloc.tsv of NA, `finemap --window-kb
+    nan` fine-mapped no locus, `gwas --maf nan` said no variant passed QC); inf passed ranges open above. Refused
+    before the command runs, as `edfgen run` refuses them in a TOML."""
+    import importlib
+
+    module = importlib.import_module(f"edfgen.commands.{command}")
+    got = []
+    monkeypatch.setattr(module, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    r = CliRunner().invoke(cli, [command, option, value, "--out", str(tmp_path / "o")])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and not got and len(lines) == 1, r.output
+    assert f"{option}: '{value}' is not a finite number" in lines[0] or (    # inf above a range's top: that error
+        value == "inf" and f"{option}: inf is not in the range" in lines[0])
+
+
 def test_gwas_help__firth_fallback_p_is_not_said_to_be_plink2s():
     """Review s31h #6: `--logistic-test` help and GwasSettings said "as plink2 --glm firth", but only beta is: p
     comes from the penalised likelihood-ratio test (plink2 reports the Firth fit's Wald p; up to 8x apart)."""
