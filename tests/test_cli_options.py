@@ -322,3 +322,51 @@ def test_options_checked__numpy_numbers_accepted_and_a_fraction_for_an_int_field
         GwasOptions(**base, threads=2.7).checked()
     with pytest.raises(InputError, match=r"^GwasOptions threads: expected a number, got True$"):
         GwasOptions(**base, threads=True).checked()
+
+
+def test_an_option_without_the_option_it_serves_warns_that_it_is_ignored(monkeypatch, tmp_path, caplog):
+    """Review s34a #4: `gwas --kinship` without --remove-related, `--firth-threshold` without firth-fallback,
+    `--logistic-test` without --binary, `clump --pheno` without --study-wide, `clump --genes` without
+    --regional-plots and `annotate --ld-r2` without --ld-bfile ran as if not given, without a word (as `mr --coloc`
+    without --coloc-pp4 warns). Each run stops at its first step after the checks."""
+    import edfgen.commands.annotate as annotate
+    import edfgen.commands.clump as clump
+    import edfgen.commands.gwas as gwas
+    from edfgen.exceptions import InputError
+    from edfgen.formats.genotypes.source import GenotypeSource
+    from edfgen.kernels.annotate import AnnotateSettings
+    from edfgen.kernels.qc import QCSettings
+
+    class Stop(Exception):
+        pass
+
+    def stop(*a, **k):
+        raise Stop
+
+    for ext in ("bed", "bim", "fam"):
+        (tmp_path / f"g.{ext}").write_text("")
+    monkeypatch.setattr(gwas, "read_gwas_tables", stop)
+    monkeypatch.setattr(clump, "expand_sumstats", lambda s, columns=None: [Path(__file__)])
+    monkeypatch.setattr(clump, "panel_fingerprint", stop)
+    with pytest.raises(Stop):
+        gwas.run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), __file__, None, tmp_path / "g1",
+                      qc=QCSettings(kinship=0.2), settings=gwas.GwasSettings(firth_threshold=0.1,
+                                                                              logistic_test="firth-fallback"))
+    with pytest.raises(Stop):
+        clump.run_clump([__file__], out_dir=tmp_path / "c", bfile=str(tmp_path / "g"), pheno=__file__, genes=__file__)
+    with pytest.raises(InputError, match="reference-genome"):
+        annotate.run_annotate(__file__, __file__, tmp_path / "a.tsv", settings=AnnotateSettings(ld_r2=0.5),
+                              reference_genome="hg19")
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    for line in ("--kinship is used only with --remove-related: ignored",
+                 "--firth-threshold is used only with --binary --logistic-test firth-fallback: ignored",
+                 "--logistic-test firth-fallback is used only with --binary: ignored",
+                 "--pheno is used only with --study-wide: ignored",
+                 "--genes is used only with --regional-plots N: ignored",
+                 "--ld-r2 is used only with --ld-bfile PANEL: ignored"):
+        assert line in said, (line, said)
+    caplog.clear()
+    with pytest.raises(Stop):    # the defaults, or the options they serve given too: no warning
+        gwas.run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), __file__, None, tmp_path / "g2",
+                      qc=QCSettings(kinship=0.2, remove_related=True))
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
