@@ -397,6 +397,9 @@ def check_configuration(raw: dict[str, Any], stages: dict[str, CommandOptions], 
     """The checks of a whole configuration before any stage runs: :func:`check_section_paths` (refused) and
     :func:`warn_unused_sections` (warned)."""
     check_section_paths(raw, stages, out, where)
+    for section in ("gwas", "gwas_outcomes"):   # refused by the gwas stage itself, after extract (review s34a)
+        if raw.get(section, {}).get("skip_bad_variants") and "bgen" not in inputs:
+            raise InputError(f"{where}: [{section}] skip_bad_variants is for [inputs] bgen genotypes: remove it")
     warn_unused_sections(raw, inputs, has_outcomes=has_outcomes)
 
 

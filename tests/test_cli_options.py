@@ -211,6 +211,35 @@ def test_an_option_of_one_value_given_twice_is_refused(monkeypatch, tmp_path):
     assert got[-1].ecg == (tmp_path, tmp_path)                     # a repeatable option
 
 
+def test_a_repeated_list_or_catalog_option_is_not_told_to_join_tables_on_iid(tmp_path):
+    """Review s34a #3: `annotate --loci a --loci b` (and --extract, --catalog twice) were told "several tables: join
+    them on IID into one file"; that hint is for the per-participant tables --pheno/--covar only."""
+    for args in (["annotate", "--loci", __file__, "--loci", __file__, "--catalog", __file__],
+                 ["clump", "--sumstats", __file__, "--extract", __file__, "--extract", __file__]):
+        r = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "o")])
+        assert r.exit_code == 2 and "is given 2 times and takes one value: give it once" in r.output
+        assert "join them on IID" not in r.output
+
+
+@pytest.mark.parametrize("command,option", [("coloc", "--p12"), ("finemap", "--window-kb"), ("gwas", "--maf"),
+                                            ("annotate", "--window-kb"), ("ldsc", "--two-step")])
+@pytest.mark.parametrize("value", ["nan", "inf", "NaN"])
+def test_a_number_option_refuses_nan_and_inf_in_one_line(monkeypatch, tmp_path, command, option, value):
+    """Review s34a #1: nan passed every range check (`coloc --p12 nan` wrote a coloc.tsv of NA, `finemap --window-kb
+    nan` fine-mapped no locus, `gwas --maf nan` said no variant passed QC); inf passed ranges open above. Refused
+    before the command runs, as `edfgen run` refuses them in a TOML."""
+    import importlib
+
+    module = importlib.import_module(f"edfgen.commands.{command}")
+    got = []
+    monkeypatch.setattr(module, "run", lambda o: got.append(o) or (_ for _ in ()).throw(SystemExit(0)))
+    r = CliRunner().invoke(cli, [command, option, value, "--out", str(tmp_path / "o")])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and not got and len(lines) == 1, r.output
+    assert f"{option}: '{value}' is not a finite number" in lines[0] or (    # inf above a range's top: that error
+        value == "inf" and f"{option}: inf is not in the range" in lines[0])
+
+
 def test_gwas_help__firth_fallback_p_is_not_said_to_be_plink2s():
     """Review s31h #6: `--logistic-test` help and GwasSettings said "as plink2 --glm firth", but only beta is: p
     comes from the penalised likelihood-ratio test (plink2 reports the Firth fit's Wald p; up to 8x apart)."""
@@ -293,3 +322,51 @@ def test_options_checked__numpy_numbers_accepted_and_a_fraction_for_an_int_field
         GwasOptions(**base, threads=2.7).checked()
     with pytest.raises(InputError, match=r"^GwasOptions threads: expected a number, got True$"):
         GwasOptions(**base, threads=True).checked()
+
+
+def test_an_option_without_the_option_it_serves_warns_that_it_is_ignored(monkeypatch, tmp_path, caplog):
+    """Review s34a #4: `gwas --kinship` without --remove-related, `--firth-threshold` without firth-fallback,
+    `--logistic-test` without --binary, `clump --pheno` without --study-wide, `clump --genes` without
+    --regional-plots and `annotate --ld-r2` without --ld-bfile ran as if not given, without a word (as `mr --coloc`
+    without --coloc-pp4 warns). Each run stops at its first step after the checks."""
+    import edfgen.commands.annotate as annotate
+    import edfgen.commands.clump as clump
+    import edfgen.commands.gwas as gwas
+    from edfgen.exceptions import InputError
+    from edfgen.formats.genotypes.source import GenotypeSource
+    from edfgen.kernels.annotate import AnnotateSettings
+    from edfgen.kernels.qc import QCSettings
+
+    class Stop(Exception):
+        pass
+
+    def stop(*a, **k):
+        raise Stop
+
+    for ext in ("bed", "bim", "fam"):
+        (tmp_path / f"g.{ext}").write_text("")
+    monkeypatch.setattr(gwas, "read_gwas_tables", stop)
+    monkeypatch.setattr(clump, "expand_sumstats", lambda s, columns=None: [Path(__file__)])
+    monkeypatch.setattr(clump, "panel_fingerprint", stop)
+    with pytest.raises(Stop):
+        gwas.run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), __file__, None, tmp_path / "g1",
+                      qc=QCSettings(kinship=0.2), settings=gwas.GwasSettings(firth_threshold=0.1,
+                                                                              logistic_test="firth-fallback"))
+    with pytest.raises(Stop):
+        clump.run_clump([__file__], out_dir=tmp_path / "c", bfile=str(tmp_path / "g"), pheno=__file__, genes=__file__)
+    with pytest.raises(InputError, match="reference-genome"):
+        annotate.run_annotate(__file__, __file__, tmp_path / "a.tsv", settings=AnnotateSettings(ld_r2=0.5),
+                              reference_genome="hg19")
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    for line in ("--kinship is used only with --remove-related: ignored",
+                 "--firth-threshold is used only with --binary --logistic-test firth-fallback: ignored",
+                 "--logistic-test firth-fallback is used only with --binary: ignored",
+                 "--pheno is used only with --study-wide: ignored",
+                 "--genes is used only with --regional-plots N: ignored",
+                 "--ld-r2 is used only with --ld-bfile PANEL: ignored"):
+        assert line in said, (line, said)
+    caplog.clear()
+    with pytest.raises(Stop):    # the defaults, or the options they serve given too: no warning
+        gwas.run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), __file__, None, tmp_path / "g2",
+                      qc=QCSettings(kinship=0.2, remove_related=True))
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]

@@ -191,6 +191,27 @@ def test_genotype_source__missing_sample_file_named_as_sample(tmp_path):
         GenotypeSource(bgen=str(tmp_path / "c3.bgen"), sample=str(tmp_path / "c1.sample"))
 
 
+def test_genotype_source__an_option_of_another_format_is_refused(tmp_path):
+    """Review s34a #2: `clump --bfile g --sample missing.sample`, `gwas --bfile g --vcf-field DS` and `gwas --bfile g
+    --skip-bad-variants` ran as if the option were not there; `ldsc --ref-ld-chr ... --sample s` too."""
+    from edfgen.commands.ldsc import LdscOptions
+    from edfgen.commands.options import genotype_source
+
+    for ext in ("bed", "bim", "fam"):
+        (tmp_path / f"g.{ext}").write_text("")
+    g = str(tmp_path / "g")
+    with pytest.raises(InputError, match=r"^--sample is for --bgen genotypes, not --bfile .*g: leave it out$"):
+        GenotypeSource(bfile=g, sample=str(tmp_path / "missing.sample"))
+    with pytest.raises(InputError, match=r"^--vcf-field DS is for --vcf or --mt genotypes, not --bfile"):
+        GenotypeSource(bfile=g, vcf_field="DS")
+    with pytest.raises(InputError, match=r"^--skip-bad-variants is for --bgen genotypes, not --bfile"):
+        GenotypeSource(bfile=g, skip_bad_variants=True)
+    assert GenotypeSource(bfile=g, vcf_field="auto").kind == "bfile"
+    o = LdscOptions(sumstats=(__file__,), out=tmp_path / "o", ref_ld_chr="ld/", sample=("s.sample",))
+    with pytest.raises(InputError, match=r"^--sample s\.sample is the \.sample file of a --bgen: give --bgen too$"):
+        genotype_source(o, required=False)
+
+
 def test_import_genotypes__bim_dot_ids_as_the_fast_reader(hail_context, tmp_path):
     """Was: a ``.`` .bim id stayed ``.`` in the Hail engine too; both engines now give ``chr:pos:A2:A1``, the
     PGEN/VCF/BGEN readers' id (review s30f)."""

@@ -253,6 +253,17 @@ def test_load_config__sections_and_switches_left_unused_are_named(tmp_path, capl
     assert caplog.records == []
 
 
+def test_load_config__skip_bad_variants_without_bgen_is_refused_before_any_stage(tmp_path):
+    """Review s34a: `--skip-bad-variants` of other genotypes than BGEN is now an error of the gwas stage; a
+    configuration's `[gwas] skip_bad_variants = true` with `[inputs] bfile` is refused when it is read, not after
+    extract."""
+    raw = {"run": {"out": "o", "pca": False}, "inputs": _inputs(tmp_path, outcomes="y.tsv"),
+           "gwas_outcomes": {"skip_bad_variants": True}}
+    with pytest.raises(InputError, match=r"\[gwas_outcomes\] skip_bad_variants is for \[inputs\] bgen genotypes"):
+        config_from_dict(raw, base=tmp_path)
+    config_from_dict({**raw, "gwas_outcomes": {"skip_bad_variants": False}}, base=tmp_path)
+
+
 @pytest.mark.parametrize("section, key, value, message", [
     ("gwas", "keep", "nokeep.txt", r"\[gwas\] keep: .*nokeep.txt: no such file or directory"),
     ("gwas_outcomes", "extract", "snps.txt", r"\[gwas_outcomes\] extract: .*snps.txt: no such file or directory"),

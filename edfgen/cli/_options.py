@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import typing
 from pathlib import Path
 
@@ -79,6 +80,22 @@ class HiddenAliasOption(click.Option):
 
 # ----------------------------------------------------------------------------------------------- generation
 
+class FiniteFloat(click.types.FloatParamType):
+    """A number option that refuses ``nan`` and ``inf`` (click's float takes them, and ``nan`` passes every range
+    check: ``coloc --p12 nan`` wrote a coloc.tsv of NA), as ``edfgen run`` refuses them in a TOML."""
+
+    def convert(self, value, param, ctx):
+        """``value`` as a float, or click's one-line usage error when it is not a finite number."""
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+class FiniteFloatRange(FiniteFloat, click.FloatRange):
+    """:class:`click.FloatRange` of finite numbers (see :class:`FiniteFloat`)."""
+
+
 def _click_type(hint, meta: dict):
     """The click type of a field: its choices, range, path kind or plain type."""
     args = typing.get_args(hint)
@@ -96,9 +113,9 @@ def _click_type(hint, meta: dict):
     lo, hi = meta.get("range") or (None, None)
     if hint in (int, float) and meta.get("cli_range", True) and (lo is not None or hi is not None):
         lo_open, hi_open = meta.get("open") or (False, False)
-        rng = click.IntRange if hint is int else click.FloatRange
+        rng = click.IntRange if hint is int else FiniteFloatRange
         return rng(min=lo, max=hi, min_open=lo_open, max_open=hi_open)
-    return hint if hint in (int, float) else None
+    return FiniteFloat() if hint is float else int if hint is int else None
 
 
 def _click_param(f: dataclasses.Field, hint):
@@ -194,6 +211,10 @@ def options_from(cls: type[CommandOptions]):
     return decorator
 
 
+#: options naming a per-participant table (IID + columns): two of them are joined on IID into one file
+TABLE_OPTIONS = frozenset({"pheno", "covar", "biomarkers"})
+
+
 def check_repeated_options(cmd: click.Command, args: list[str]) -> None:
     """Refuse an option that takes one value given more than once (``--covar a.tsv --covar b.tsv``: click
     keeps the last one silently, and the error that follows names the wrong file).
@@ -216,7 +237,7 @@ def check_repeated_options(cmd: click.Command, args: list[str]) -> None:
             seen.setdefault(p.name, []).append(token.split("=", 1)[0])
     for given in seen.values():
         if len(given) > 1:
-            join = "; several tables: join them on IID into one file" if isinstance(
-                single[given[0]].type, click.Path) else ""
+            join = ("; several tables: join them on IID into one file"      # --pheno, --covar (not --loci,
+                    if single[given[0]].name in TABLE_OPTIONS else "")     # --extract, --catalog: review s34a)
             raise click.UsageError(f"{given[0]} is given {len(given)} times and takes one value: give it once{join}")
 

@@ -96,6 +96,8 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
         log.warning("annotate: --regional-plots %d needs --sumstats and --ld-bfile PANEL; no regional plots drawn "
                     "(missing: %s)", regional_plots,
                     " and ".join(n for n, v in (("--sumstats", sumstats), ("--ld-bfile", ld_bfile)) if not v))
+    if settings.ld_r2 != AnnotateSettings.ld_r2 and not ld_bfile:     # accepted without effect (review s34a #4)
+        log.warning("--ld-r2 is used only with --ld-bfile PANEL: ignored")
     sumstats = expand_sumstats(sumstats, columns=columns) if sumstats else []
     check_columns_present(columns, sumstats, "--sumstats")
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input

@@ -483,6 +483,10 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen clump")
     if truth is not None:        # a JSON of another layout refused, and a truth that cannot match said, before any work
         warn_unmatched_traits(truth, list(group_by_phenotype(sumstats)), f"--truth {truth}")
+    for flag, value, needs in (("--pheno", pheno and not study_wide, "--study-wide"),   # (review s34a #4)
+                              ("--genes", genes and not regional_plots, "--regional-plots N")):
+        if value:
+            log.warning("%s is used only with %s: ignored", flag, needs)
     m_eff = None
     if study_wide:
         if pheno is None:

@@ -261,6 +261,14 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             raise InputError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
     if settings.loco_predictions and settings.model != "ridge-loco":
         raise InputError("--loco-predictions needs --model ridge-loco")
+    for flag, unused, needs in (   # accepted and without effect, no word said (review s34a #4)
+            ("--kinship", qc.kinship != QCSettings.kinship and not qc.remove_related, "--remove-related"),
+            ("--firth-threshold", settings.firth_threshold != FIRTH_P_THRESHOLD and not stream_firth(settings),
+             "--binary --logistic-test firth-fallback"),
+            (f"--logistic-test {settings.logistic_test}", settings.logistic_test != "wald" and not settings.binary,
+             "--binary")):
+        if unused:
+            log.warning("%s is used only with %s: ignored", flag, needs)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen gwas")
     tables = read_gwas_tables(pheno, covar, pheno_cols=pheno_cols, pheno_prefix=pheno_prefix, covar_cols=covar_cols,
                               categorical=categorical, missing_code=settings.missing_code, binary=settings.binary)

@@ -433,6 +433,8 @@ def genotype_source(o: GenotypeOptions, *, bfile: Any = None, required: bool = T
 
     bfile = o.bfile if bfile is None else bfile
     if not any((bfile, o.pfile, o.bgen, o.vcf, o.mt)) and not required:
+        if o.sample:                 # a .sample without its --bgen was accepted and unused (review s34a #2)
+            raise InputError(f"--sample {o.sample[0]} is the .sample file of a --bgen: give --bgen too")
         return None
     one = (lambda v: None if not v else str(v[0]) if len(v) == 1 else tuple(map(str, v)))
     return GenotypeSource(

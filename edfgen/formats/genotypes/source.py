@@ -87,6 +87,13 @@ class GenotypeSource:
                              f"(got {', '.join('--' + g for g in given) or 'none'})")
         if self.vcf_field not in ("auto", "GT", "DS"):
             raise InputError(f"--vcf-field {self.vcf_field!r}: choose auto, GT or DS")
+        # options of one format given with another were accepted and had no effect (review s34a #2)
+        for opt, given, kinds in (("--sample", bool(self.sample), ("bgen",)),
+                                  (f"--vcf-field {self.vcf_field}", self.vcf_field != "auto", ("vcf", "mt")),
+                                  ("--skip-bad-variants", self.skip_bad_variants, ("bgen",))):
+            if given and self.kind not in kinds:
+                raise InputError(f"{opt} is for {' or '.join('--' + k for k in kinds)} genotypes, not --{self.kind} "
+                                 f"{self.label}: leave it out")
         if self.reference_genome not in REFERENCE_GENOMES:
             raise InputError(f"--reference-genome {self.reference_genome!r}: choose "
                              f"{' or '.join(REFERENCE_GENOMES)}")
