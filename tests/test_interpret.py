@@ -320,6 +320,9 @@ def test_interpret_edfs__measure_from_errors_name_measure_from(tmp_path):
     with pytest.raises(InputError, match=r"--measure-from .*ecg: no ECG record could be measured \(1 rejected, "
                                          r"e\.g\. bad: "):
         interpret_edfs(tmp_path / "e.tsv", tmp_path / "o", measure_from=tmp_path / "ecg")
+    (tmp_path / "none").mkdir()
+    with pytest.raises(InputError, match=r"--measure-from .*none: no ECG record could be measured \(no ECG record "):
+        interpret_edfs(tmp_path / "e.tsv", tmp_path / "o", measure_from=tmp_path / "none")
     _, bio, _ = _cohort(n=20)
     bio.to_csv(tmp_path / "b.tsv", sep="\t", index=False)
     with pytest.raises(InputError, match=r"--biomarker-columns IID: .*or an id column.*of --biomarkers .*b\.tsv"):

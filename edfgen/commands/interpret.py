@@ -226,8 +226,9 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
         bio_df = bio_df.drop(columns=["n_beats"], errors="ignore")
         bio_src = f"--measure-from {measure_from}"  # errors name the option the table came from (review s34b)
         if bio_df.empty:  # was: "--biomarkers DIR: no numeric biomarker columns"
-            first = f", e.g. {rejects.iloc[0]['record']}: {rejects.iloc[0]['reason']}" if len(rejects) else ""
-            raise InputError(f"{bio_src}: no ECG record could be measured ({len(rejects)} rejected{first})")
+            why = (f"{len(rejects)} rejected, e.g. {rejects.iloc[0]['record']}: {rejects.iloc[0]['reason']}"
+                   if len(rejects) else "no ECG record found there")
+            raise InputError(f"{bio_src}: no ECG record could be measured ({why})")
     else:
         bio_df = read_table(biomarkers, id_column="IID")
         bio_src = f"--biomarkers {biomarkers}"
