@@ -480,6 +480,14 @@ def test_cli_extract__real_checkpoint_format_and_errors(ecg_dir, tmp_path):
     assert not list(tmp_path.glob("e40*"))
 
 
+def test_extract_edfs__empty_out_is_named_empty(tmp_path, monkeypatch):
+    """Review s34b: --out '' said "--out : is a directory; ... (e.g. /edfs.tsv)" (Path('') is '.')."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"^--out '': empty; give the EDF table's file name"):
+        extract_edfs(tmp_path, "")
+    assert not list(tmp_path.iterdir())
+
+
 def test_extract_edfs__npz_npy_and_hdf5_inputs_match_wfdb(shared_data, standin, tmp_path):
     """The same real ECGs stored as .npz (1000 Hz, uV), .npy (--fs) and HDF5 give the WFDB EDFs."""
     import h5py

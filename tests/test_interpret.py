@@ -297,3 +297,33 @@ def test_plot_heatmap__title_and_caption_inside_the_figure_with_few_edfs(tmp_pat
     for text in (ax.title, ax.xaxis.label):
         box = text.get_window_extent()
         assert box.x0 >= 0 and box.x1 <= width, text.get_text()
+
+
+def test_interpret_edfs__p_nan_is_refused_not_every_pair_not_significant(tmp_path):
+    """Review s34b: --p nan passed the command line's range (NaN compares false) and interpret wrote a table
+    where no pair was significant ('0 of 864 pairs with p < nan'), exit 0."""
+    edf, bio, _ = _cohort(n=20)
+    edf.to_csv(tmp_path / "e.tsv", sep="\t", index=False)
+    bio.to_csv(tmp_path / "b.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match=r"--p nan: must be in \(0, 1\]"):
+        interpret_edfs(tmp_path / "e.tsv", tmp_path / "o", biomarkers=tmp_path / "b.tsv", p_threshold=float("nan"))
+    assert not (tmp_path / "o").exists()
+
+
+def test_interpret_edfs__measure_from_errors_name_measure_from(tmp_path):
+    """Review s34b: an ECG folder with no measurable record was '--biomarkers DIR: no numeric biomarker columns';
+    --biomarker-columns IID was 'value ... is not a number' under --biomarkers."""
+    edf, _, _ = _cohort(n=20)
+    edf.to_csv(tmp_path / "e.tsv", sep="\t", index=False)
+    (tmp_path / "ecg").mkdir()
+    (tmp_path / "ecg" / "bad.hea").write_text("hello world\n")
+    with pytest.raises(InputError, match=r"--measure-from .*ecg: no ECG record could be measured \(1 rejected, "
+                                         r"e\.g\. bad: "):
+        interpret_edfs(tmp_path / "e.tsv", tmp_path / "o", measure_from=tmp_path / "ecg")
+    (tmp_path / "none").mkdir()
+    with pytest.raises(InputError, match=r"--measure-from .*none: no ECG record could be measured \(no ECG record "):
+        interpret_edfs(tmp_path / "e.tsv", tmp_path / "o", measure_from=tmp_path / "none")
+    _, bio, _ = _cohort(n=20)
+    bio.to_csv(tmp_path / "b.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match=r"--biomarker-columns IID: .*or an id column.*of --biomarkers .*b\.tsv"):
+        interpret_edfs(tmp_path / "e.tsv", tmp_path / "o2", biomarkers=tmp_path / "b.tsv", biomarker_columns=["IID"])

@@ -279,6 +279,23 @@ def test_model_export__out_ending_in_slash_makes_the_folder(tmp_path, monkeypatc
         assert not folder.with_name(folder.name + ".json").exists()
 
 
+def test_model_export__empty_out_or_the_source_itself_and_an_empty_checkpoint_are_one_line(tmp_path, monkeypatch):
+    """Review s34b: --out '' wrote <cwd>/<name>.* (Path('') is '.'); --out the source's own prefix rewrote it in
+    place (the shipped tiny.json in a fuzz run); --checkpoint '' was a ValueError traceback in every command."""
+    src = save_checkpoint(ECGEncoder(MICRO), MICRO, Preprocessing(), tmp_path / "src" / "ck")
+    before = src.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    for out, message in (("", "--out '': empty"), (str(tmp_path / "src" / "ck"), "is the checkpoint being exported"),
+                         (str(tmp_path / "src") + "/", "is the checkpoint being exported")):
+        r = CliRunner().invoke(cli, ["model", "export", "--checkpoint", str(src), "--out", out])
+        lines = [ln for ln in r.output.splitlines() if ln.strip()]
+        assert r.exit_code == 2 and len(lines) == 1 and message in lines[0], r.output
+    assert not (tmp_path / "ck.json").exists() and src.read_bytes() == before
+    for args in (["model", "info", "--checkpoint", ""], ["model", "export", "--checkpoint", "", "--out", "x"]):
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 2 and "checkpoint '': empty" in r.output and "Traceback" not in r.output, r.output
+
+
 def test_save_checkpoint__metadata_nan_is_strict_json_null(tmp_path):
     path = save_checkpoint(ECGEncoder(MICRO), MICRO, Preprocessing(), tmp_path / "ck",
                            metadata={"last": {"loss": float("nan"), "acc": [float("inf"), 0.5]}})

@@ -147,3 +147,55 @@ def test_finetune__patient_id_is_not_a_label_and_errors_name_the_file(files):
     r = CliRunner().invoke(cli, ["finetune", "--checkpoint", str(files / "base"), "--ecg", str(files / "ecg.npz"),
                                  "--labels", str(bad), "--out", str(files / "ftb")])
     assert r.exit_code == 2 and f"{bad}: column y row IID R00: value 2.0 is not 0/1" in r.output, r.output
+
+
+# --------------------------------------------------------------------------- learning rates (review s34b)
+@pytest.mark.parametrize("kw, message", [({"lr": float("nan")}, "--lr nan: must be a finite number > 0"),
+                                         ({"lr": -1.0}, "--lr -1.0: must be a finite number > 0"),
+                                         ({"encoder_lr": float("nan")}, "--encoder-lr nan"),
+                                         ({"encoder_lr": float("inf")}, "--encoder-lr inf")])
+def test_finetune_settings__a_rate_that_is_not_finite_and_positive_is_one_line(kw, message):
+    """Was: --lr nan / -1 a torch ValueError traceback; --encoder-lr nan ran and kept the probe silently."""
+    with pytest.raises(InputError, match=message.replace("(", r"\(")):
+        FinetuneSettings(**kw)
+
+
+@pytest.mark.parametrize("kw, message", [({"lr": float("nan")}, "--lr nan"), ({"lr": 0.0}, "--lr 0.0"),
+                                         ({"wander_mv": float("nan")}, "--wander-mv nan"),
+                                         ({"lead_dropout": float("nan")}, "--lead-dropout nan")])
+def test_pretrain_settings__nan_or_out_of_range_is_one_line(kw, message):
+    """Was: --lr nan/-1 a traceback; --wander-mv nan and --lead-dropout nan (NaN passes click's range) ran."""
+    from edfgen.model.pretrain import PretrainSettings
+
+    with pytest.raises(InputError, match=message):
+        PretrainSettings(**kw)
+
+
+def test_finetune_cli__lr_nan_is_one_line(files):
+    r = CliRunner().invoke(cli, ["finetune", "--checkpoint", str(files / "base"), "--ecg", str(files / "ecg.npz"),
+                                 "--labels", str(_labels(files / "l.tsv")), "--lr", "nan", "--out", str(files / "o")])
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert r.exit_code == 2 and len(lines) == 1 and "--lr nan: must be a finite number > 0" in lines[0], r.output
+    assert not (files / "o").exists()
+
+
+def test_finetune__diverged_training_is_one_line_not_a_traceback(files):
+    """Was: a huge --lr made every validation AUROC NaN and restoring the best epoch (none) a TypeError."""
+    from edfgen.exceptions import StageError
+
+    labels = pd.read_csv(_labels(files / "l.tsv"), sep="\t")
+    ecg = np.load(files / "ecg.npz")["ecg"]
+    with pytest.raises(StageError, match="NaN at every epoch .training diverged"):
+        finetune(ecg, IDS, labels, checkpoint=files / "base",
+                 settings=FinetuneSettings(epochs=1, batch_size=8, lr=1e30, linear_probe=True))
+
+
+def test_pretrain__a_non_finite_loss_stops_with_one_line_and_no_nan_checkpoint(tmp_path):
+    """Was: exit 0 with 'loss nan' and a checkpoint of NaN weights that extract then refused."""
+    from edfgen.exceptions import StageError
+    from edfgen.model.pretrain import PretrainSettings, pretrain
+
+    s = PretrainSettings(steps=3, batch_size=2, warmup=1, checkpoint_every=5, log_every=1, lr=1e30)
+    with pytest.raises(StageError, match="loss is not finite at update 2 .training diverged.: lower --lr"):
+        pretrain(tmp_path / "p", config=MICRO, settings=s, simulated=4, sim_seed=1)
+    assert not (tmp_path / "p" / "checkpoint.json").exists()

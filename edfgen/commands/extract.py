@@ -264,6 +264,8 @@ def extract_edfs(ecg: Iterable[str | os.PathLike] | str | os.PathLike, out: str 
         Missing input paths, existing ``out`` without ``force``, bad id map, no usable record, another
         ``edfgen extract`` (or command) writing into the same folder.
     """
+    if not str(out).strip():  # was: "--out : is a directory; ... (e.g. /edfs.tsv)" (Path('') is '.')
+        raise InputError("--out '': empty; give the EDF table's file name (e.g. edfs/edfs.tsv)")
     if str(out).endswith(("/", os.sep)) or Path(out).is_dir():   # (every other command's --out is a folder)
         raise InputError(f"--out {out}: is a directory; give the EDF table's file name (e.g. "
                          f"{str(out).rstrip('/' + os.sep)}/edfs.tsv)")

@@ -34,12 +34,13 @@ class FinetuneOptions(CommandOptions):
                                                 comma=True)
     label_fraction: float = opt(1.0, "Share of labelled participants to use.", range=(0, 1), open=(True, False))
     epochs: int = opt(20, "Most epochs of fine-tuning (or of the head with --linear-probe); the default LP-FT mode "
-                      "first fits the head alone for up to epochs // 2 more, so up to 1.5 x epochs in all.",
+                      "first fits the head alone for up to max(1, epochs // 2) more, so up to 1.5 x epochs in all "
+                      "(2 with --epochs 1).",
                       range=(1, None))
     patience: int = opt(4, "Stop after this many epochs without a better validation mean AUROC.", range=(1, None))
     batch_size: int = opt(64, "ECGs per training batch.", range=(2, None))
-    lr: float = opt(1e-3, "Head learning rate.")
-    encoder_lr: float = opt(3e-4, "Encoder learning rate.")
+    lr: float = opt(1e-3, "Head learning rate.", range=(0, None), open=(True, False))
+    encoder_lr: float = opt(3e-4, "Encoder learning rate.", range=(0, None), open=(True, False))
     from_scratch: bool = opt(False, "Same architecture, random initialisation.")
     linear_probe: bool = opt(False, "Frozen encoder; train only the head on the EDFs.")
     out: str | None = out_opt()

@@ -138,7 +138,7 @@ def _default_biomarker_columns(bio_df: pd.DataFrame, exclude: list, *, source: s
     exclude
         Columns that are not biomarkers (IID, covariates, EDF-named columns).
     source
-        The table named in messages.
+        The option and table named in messages (``--biomarkers FILE`` or ``--measure-from DIR``).
 
     Returns
     -------
@@ -158,11 +158,11 @@ def _default_biomarker_columns(bio_df: pd.DataFrame, exclude: list, *, source: s
             if pd.to_numeric(bio_df[c].astype(str).str.strip(), errors="coerce").isna().all():
                 text_only.append(str(c))
                 continue
-            bio_df[c] = numeric_values(bio_df[c], source=f"--biomarkers {source}", column=c, ids=bio_df["IID"],
+            bio_df[c] = numeric_values(bio_df[c], source=source, column=c, ids=bio_df["IID"],
                                        finite=False)
         cols.append(c)
     if text_only:
-        log.warning("interpret: --biomarkers %s: column(s) %s hold no numbers and are left out of the biomarkers",
+        log.warning("interpret: %s: column(s) %s hold no numbers and are left out of the biomarkers",
                     source, ", ".join(text_only))
     return cols
 
@@ -207,6 +207,8 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     -------
     InterpretResult
     """
+    if not 0 < p_threshold <= 1:  # NaN passes the command line's range (was: exit 0, every pair 'not significant')
+        raise InputError(f"--p {p_threshold}: must be in (0, 1]")
     out = prepare_out_dir(out, force=force, command="edfgen interpret")
     if (biomarkers is None) == (measure_from is None):
         raise InputError("interpret: give exactly one of --biomarkers FILE and --measure-from ECGDIR")
@@ -222,10 +224,14 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
         if len(rejects):
             log.warning("interpret: %d ECG record(s) in %s not measured (see rejects.tsv)", len(rejects), measure_from)
         bio_df = bio_df.drop(columns=["n_beats"], errors="ignore")
-        bio_src = str(measure_from)
+        bio_src = f"--measure-from {measure_from}"  # errors name the option the table came from (review s34b)
+        if bio_df.empty:  # was: "--biomarkers DIR: no numeric biomarker columns"
+            why = (f"{len(rejects)} rejected, e.g. {rejects.iloc[0]['record']}: {rejects.iloc[0]['reason']}"
+                   if len(rejects) else "no ECG record found there")
+            raise InputError(f"{bio_src}: no ECG record could be measured ({why})")
     else:
         bio_df = read_table(biomarkers, id_column="IID")
-        bio_src = str(biomarkers)
+        bio_src = f"--biomarkers {biomarkers}"
     cov_cols = list(covariates) if covar is not None else []
     if covar is not None:
         cov_df = read_table(covar, id_column="IID", required=cov_cols)
@@ -237,23 +243,24 @@ def interpret_edfs(edf: str | os.PathLike, out: str | os.PathLike, *, biomarkers
     if biomarker_columns:
         missing = [c for c in biomarker_columns if c not in bio_df.columns]
         if missing:
-            raise InputError(f"--biomarkers {bio_src}: missing column(s) {', '.join(missing)}")
-        clash = [c for c in biomarker_columns if c in edf_named or c in cov_cols]
+            raise InputError(f"{bio_src}: missing column(s) {', '.join(missing)}")
+        clash = [c for c in biomarker_columns if c in edf_named or c in cov_cols or c in ("IID", "FID")]
         if clash:
-            raise InputError(f"--biomarker-columns {', '.join(clash)}: named like an EDF or covariate column; "
-                             f"a biomarker of --biomarkers {bio_src} cannot be one of them (rename it)")
+            raise InputError(f"--biomarker-columns {', '.join(clash)}: named like an EDF or covariate column "
+                             f"(or an id column); "
+                             f"a biomarker of {bio_src} cannot be one of them (rename it)")
         bcols = list(biomarker_columns)
         for c in bcols:
-            bio_df[c] = numeric_values(bio_df[c], source=f"--biomarkers {bio_src}", column=c, ids=bio_df["IID"],
+            bio_df[c] = numeric_values(bio_df[c], source=bio_src, column=c, ids=bio_df["IID"],
                                        finite=False)
     else:
         bcols = _default_biomarker_columns(bio_df, ["IID", "FID", *cov_cols, *edf_named], source=bio_src)
         if edf_named:
-            log.warning("interpret: --biomarkers %s: %d column(s) named like EDFs (%s) left out of the biomarkers",
+            log.warning("interpret: %s: %d column(s) named like EDFs (%s) left out of the biomarkers",
                         bio_src, len(edf_named), ", ".join(map(str, edf_named[:3])) + ("…" if len(edf_named) > 3 else ""))
     if not bcols:
         hint = " (only EDF-named columns: is this the EDF table?)" if edf_named else ""
-        raise InputError(f"--biomarkers {bio_src}: no numeric biomarker columns{hint}")
+        raise InputError(f"{bio_src}: no numeric biomarker columns{hint}")
     df = edf_df[["IID", *edf_cols]].merge(bio_df[["IID", *bcols]], on="IID", how="inner")
     if covar is not None:
         df = df.merge(cov_df[["IID", *cov_cols]], on="IID", how="inner")

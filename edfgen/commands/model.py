@@ -82,13 +82,18 @@ def export_prefix(out: str | os.PathLike, source: Path) -> Path:
     ------
     InputError
         ``<prefix>.json`` or ``<prefix>.safetensors`` exists and is not an edfgen checkpoint's file (an earlier
-        edfgen checkpoint's files are replaced; nothing else is).
+        edfgen checkpoint's files are replaced; nothing else is), ``out`` is empty, or ``out`` is the prefix of
+        ``source`` itself.
     """
+    if not str(out).strip():  # was: Path('') is '.', so --out '' wrote into the working folder
+        raise InputError("--out '': empty; give an output prefix (e.g. exported/tiny) or a folder ending in /")
     p = Path(out)
     if p.is_dir() or str(out).endswith(("/", os.sep)):
         p = p / source.stem
     elif p.suffix in (".json", ".safetensors"):
         p = p.with_suffix("")
+    if p.with_name(p.name + ".json").resolve() == source.resolve():  # was: rewrote the (shipped) source in place
+        raise InputError(f"--out {out}: is the checkpoint being exported ({source}); choose another prefix")
     for f in (p.with_name(p.name + ".json"), p.with_name(p.name + ".safetensors")):
         if (f.exists() or f.is_symlink()) and not (f.is_file() and _is_edfgen_checkpoint_file(f)):
             raise InputError(f"--out {out}: {f} exists and is not an edfgen checkpoint file (only an earlier "

@@ -36,7 +36,7 @@ class PretrainOptions(CommandOptions):
     steps: int = opt(1000, "Optimizer updates.", range=(1, None))
     batch_size: int = opt(32, "10 s recordings per micro-batch per process (two 5 s crops each).", range=(2, None))
     accum: int = opt(1, "Gradient accumulation.", range=(1, None))
-    lr: float = opt(1e-3, "Peak learning rate (AdamW).")
+    lr: float = opt(1e-3, "Peak learning rate (AdamW).", range=(0, None), open=(True, False))
     warmup: int = opt(100, "Linear warm-up updates.", range=(1, None))
     checkpoint_every: int = opt(200, "Write the checkpoint and the training state every N updates (and at the end).",
                                 range=(1, None))

@@ -73,6 +73,10 @@ class LoadedModel:
 
 def resolve_checkpoint(name_or_path: str | Path) -> Path:
     """The JSON path of a shipped name (``tiny``), a prefix, a ``.json`` or a ``.safetensors`` path."""
+    if not str(name_or_path).strip():  # was: ValueError "PosixPath('.') has an empty name" traceback
+        shipped = sorted(q.stem for q in PACKAGE_DIR.glob("*.json"))
+        raise CheckpointError(f"checkpoint '': empty; give a shipped name ({', '.join(shipped)}) or a checkpoint "
+                              f"prefix or .json path")
     p = Path(name_or_path)
     if isinstance(name_or_path, str) and "/" not in name_or_path and not p.suffix:
         shipped = PACKAGE_DIR / f"{name_or_path}.json"

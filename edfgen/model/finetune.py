@@ -19,6 +19,7 @@ config carries the label names.
 from __future__ import annotations
 
 import copy
+import math
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -31,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from edfgen import DEFAULT_CHECKPOINT
-from edfgen.exceptions import InputError
+from edfgen.exceptions import InputError, StageError
 from edfgen.formats.tables import write_table
 from edfgen.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from edfgen.model.data import augment, embed_ecgs, two_crops
@@ -79,6 +80,9 @@ class FinetuneSettings:
     def __post_init__(self):
         if not 0 < self.label_fraction <= 1:
             raise InputError(f"--label-fraction {self.label_fraction}: must be in (0, 1]")
+        for name, value in (("--lr", self.lr), ("--encoder-lr", self.encoder_lr)):
+            if not (math.isfinite(value) and value > 0):  # NaN was a torch traceback, a negative lr trained uphill
+                raise InputError(f"{name} {value}: must be a finite number > 0")
         if self.linear_probe and self.from_scratch:
             raise InputError("--linear-probe and --from-scratch are mutually exclusive")
 
@@ -165,6 +169,9 @@ class _BestEpoch:
         return self.bad >= self.patience
 
     def restore(self) -> None:
+        if self.state is None:  # no epoch scored: every validation AUROC was NaN (was a TypeError traceback)
+            raise StageError("finetune: the validation mean AUROC was NaN at every epoch (training diverged: "
+                             "lower --lr / --encoder-lr)")
         self.module.load_state_dict(self.state)
 
 

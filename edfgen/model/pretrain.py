@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 
-from edfgen.exceptions import ConfigError, EdfgenError, InputError
+from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
 from edfgen.formats.ecg.units import Z_LEAD_SD_MV
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
@@ -93,6 +93,14 @@ class PretrainSettings:
     noise_mv: float = 0.02
     wander_mv: float = 0.0
     lead_dropout: float = 0.0
+
+    def __post_init__(self):
+        # NaN passes the command line's ranges: --lr nan/-1 was a torch traceback, --wander-mv nan ran (review s34b)
+        checks = (("--lr", self.lr, self.lr > 0, "> 0"), ("--wander-mv", self.wander_mv, self.wander_mv >= 0, ">= 0"),
+                  ("--lead-dropout", self.lead_dropout, 0 <= self.lead_dropout < 1, "in [0, 1)"))
+        for name, value, ok, want in checks:
+            if not (math.isfinite(value) and ok):
+                raise InputError(f"{name} {value}: must be a finite number {want}")
 
 
 @dataclass(frozen=True)
@@ -383,6 +391,9 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
                 loss.backward()
             for k, v in out.items():
                 acc[k] = acc.get(k, 0.0) + float(v.detach()) / s.accum
+            if not math.isfinite(float(out["loss"].detach())):  # was: exit 0 and a NaN checkpoint extract refuses
+                raise StageError(f"pretrain: the loss is not finite at update {step + 1} (training diverged): lower "
+                                 f"--lr ({s.lr:g})")
         if s.clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), s.clip)
         optimizer.step()
