@@ -175,7 +175,7 @@ def test_finetune_cli__lr_nan_is_one_line(files):
     r = CliRunner().invoke(cli, ["finetune", "--checkpoint", str(files / "base"), "--ecg", str(files / "ecg.npz"),
                                  "--labels", str(_labels(files / "l.tsv")), "--lr", "nan", "--out", str(files / "o")])
     lines = [ln for ln in r.output.splitlines() if ln.strip()]
-    assert r.exit_code == 2 and len(lines) == 1 and "--lr nan: must be a finite number > 0" in lines[0], r.output
+    assert r.exit_code == 2 and len(lines) == 1 and "--lr: 'nan' is not a finite number" in lines[0], r.output
     assert not (files / "o").exists()
 
 
