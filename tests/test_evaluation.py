@@ -146,6 +146,29 @@ def test_evaluation_table__cluster_bootstrap_equals_a_loop_over_sklearn():
                                                                           ci.loc["A", "auprc_upper"])
 
 
+def test_evaluation_table__interval_defined_on_few_resamples_is_na_with_a_warning(caplog):
+    """Review s34b #10: the macro interval was taken from the resamples in which every label has both classes;
+    with two rare labels those are a selected minority (10 resamples: 0.1725-0.1725, not covering the estimate
+    0.133). Fewer than half of the resamples defining it: NA and a warning; the labels keep their intervals."""
+    import logging
+
+    rng = np.random.default_rng(0)
+    y = np.zeros((40, 3))
+    y[3, 0] = y[17, 2] = 1                            # two labels with one positive each
+    y[:20, 1] = 1
+    score = rng.normal(size=(40, 3))
+    draws = np.random.default_rng(7).integers(0, 40, size=(200, 40))
+    every = np.mean([y[d][:, [0, 2]].any(axis=0).all() for d in draws])
+    assert 0.2 < every < 0.5                          # the premise: a minority of resamples define the macro
+    with caplog.at_level(logging.WARNING, logger="edfgen.model.evaluation"):
+        t = evaluation_table(y, score, ["A", "B", "C"], n_boot=200, seed=7).set_index("label")
+    assert np.isfinite(t.loc["macro", "auroc"]) and np.isnan(t.loc["macro", "auroc_lower"])
+    assert np.isnan(t.loc["macro", "auroc_upper"])
+    for name in "ABC":                                # each label is defined on most resamples (>= 63%)
+        assert t.loc[name, "auroc_lower"] <= t.loc[name, "auroc_upper"]
+    assert caplog.text.count("too few of the 200 bootstrap resamples") == 1 and "(macro)" in caplog.text
+
+
 def test_ridge_probe_cv__equals_sklearn_cross_val_predict():
     from sklearn.linear_model import RidgeCV
     from sklearn.metrics import r2_score

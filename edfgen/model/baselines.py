@@ -129,7 +129,7 @@ def paired_difference(y: np.ndarray, prob_a: np.ndarray, prob_b: np.ndarray, *, 
     for j in range(y.shape[1]):
         ci = percentile_ci(est[j], reps[:, j])
         out[str(j)] = (ci.estimate, ci.lower, ci.upper)
-    whole = reps[np.isfinite(reps).all(axis=1)].mean(axis=1)
+    whole = reps.mean(axis=1)   # NaN where a label is undefined
     ci = percentile_ci(float(np.mean(est)), whole)
     out["macro"] = (ci.estimate, ci.lower, ci.upper)
     return out

@@ -269,7 +269,9 @@ def evaluation_table(y: np.ndarray, prob: np.ndarray, names: Sequence[str], *, g
         ``[n]`` patient ids: the bootstrap resamples patients (all their records); ``None`` resamples records.
     macro
         Append the ``macro`` row: the unweighted mean of the labels' AUROC (AUPRC), its CI from the same
-        resamples for all labels (replicates in which a label has one class are dropped).
+        resamples for all labels (replicates in which a label has one class are dropped). An interval is NA,
+        with a warning, when fewer than half of the resamples define it
+        (:func:`edfgen.model.metrics.percentile_ci`).
 
     Returns
     -------
@@ -303,11 +305,22 @@ def evaluation_table(y: np.ndarray, prob: np.ndarray, names: Sequence[str], *, g
                "n_positive": int(np.nansum(y)), "prevalence": float(np.mean([r["prevalence"] for r in rows]))}
         for metric in ("auroc", "auprc"):
             r = reps[metric]
-            whole = r[np.isfinite(r).all(axis=1)].mean(axis=1) if len(r) else r
+            whole = r.mean(axis=1) if len(r) else r
             ci = percentile_ci(float(np.mean(est[metric])), whole)
             row.update({metric: ci.estimate, f"{metric}_lower": ci.lower, f"{metric}_upper": ci.upper})
         rows.append(row)
-    return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
+    table = pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
+    _warn_undefined_intervals(table, n_boot)
+    return table
+
+
+def _warn_undefined_intervals(table: pd.DataFrame, n_boot: int) -> None:
+    """Warn once about the rows whose AUROC is finite but whose CI is NA (too few resamples define it)."""
+    bad = table.loc[np.isfinite(table["auroc"]) & ~np.isfinite(table["auroc_lower"]), "label"].tolist()
+    if bad:
+        log.warning("%d row(s) of the evaluation (%s) have an AUROC but too few of the %d bootstrap resamples hold "
+                    "both classes (fewer than half): their 95%% CI is NA; more records with the label (or fewer "
+                    "labels in the macro) give one", len(bad), some_names(bad), n_boot)
 
 
 def evaluate(model, signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, crop: int,

@@ -150,10 +150,35 @@ def bootstrap_replicates(y: np.ndarray, score: np.ndarray, samples: np.ndarray |
     return out
 
 
+#: an interval needs a finite metric on at least this fraction of the resamples (else it is NA)
+MIN_FINITE_RESAMPLES = 0.5
+
+
 def percentile_ci(estimate: float, replicates: np.ndarray, *, level: float = 0.95) -> MetricCI:
-    """Percentile interval of the finite ``replicates`` around ``estimate``."""
+    """Percentile interval of the finite ``replicates`` around ``estimate``.
+
+    Parameters
+    ----------
+    estimate
+        The metric on the whole sample.
+    replicates
+        The metric on every bootstrap resample drawn, NaN where it is undefined (a resample holding one
+        class of a label). Give all of them: the interval is NA when fewer than
+        :data:`MIN_FINITE_RESAMPLES` of them are finite, since the finite ones are then a selected minority
+        (e.g. the few resamples that hold both of a label's two positives) and their percentiles need not
+        cover the estimate.
+    level
+        Coverage of the interval.
+
+    Returns
+    -------
+    MetricCI
+        ``estimate`` and the ``(1 - level) / 2`` and ``1 - (1 - level) / 2`` percentiles (Efron & Tibshirani
+        1993, ch. 13), NaN bounds when too few resamples are finite.
+    """
     reps = np.asarray(replicates, dtype=float)
-    reps = reps[np.isfinite(reps)]
+    finite = reps[np.isfinite(reps)]
     a = (1 - level) / 2
-    lo, hi = (np.quantile(reps, [a, 1 - a]) if len(reps) else (np.nan, np.nan))
+    enough = len(finite) > 0 and len(finite) >= MIN_FINITE_RESAMPLES * len(reps)
+    lo, hi = (np.quantile(finite, [a, 1 - a]) if enough else (np.nan, np.nan))
     return MetricCI(float(estimate), float(lo), float(hi))
