@@ -125,25 +125,41 @@ def test_same_named_files_of_two_studies_collide_in_one_line_saying_how_to_renam
         read_phenotype_sumstats(group_by_phenotype([a, b])["af"], required=MR_REQUIRED, option="--outcome")
 
 
-def test_same_named_files_of_two_studies_sharing_no_variant_are_refused_by_chromosome(truth, tmp_path):
+def test_same_named_files_of_two_studies_sharing_no_variant_are_refused_when_they_interleave(truth, tmp_path):
     """s34d finding 4: /a/x.tsv and /b/x.tsv of two studies on the same chromosomes, with no variant in common, were
-    concatenated into one phenotype; one phenotype's per-chromosome files hold different chromosomes."""
-    ssf = _ssf(truth)
+    concatenated into one phenotype. A first rule (no chromosome in two files) refused chromosome X's and XY's
+    files of UK Biobank's layout (XY is coded 23 as X) and region chunks of one chromosome (review rev34 #1): two
+    studies' variants alternate along a chromosome, one phenotype's files hold stretches of it."""
+    ssf = _ssf(truth).sort_values(["chromosome", "base_pair_location"])
     assert ssf["chromosome"].nunique() > 1
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     a, b = _write(tmp_path / "a" / "x.tsv", ssf.iloc[::2]), _write(tmp_path / "b" / "x.tsv", ssf.iloc[1::2])
-    with pytest.raises(InputError, match=rf"^--outcome: {a} and {b} both hold chromosome \w+ of phenotype 'x': .*"
+    with pytest.raises(InputError, match=rf"^--outcome: {a} and {b} both hold variants all along chromosome \w+ of "
+                                         r"phenotype 'x' \(interleaved, \d+ stretches\): .*"
                                          r"different studies, rename one \(e\.g\. x\.tsv to b_x\.tsv\)$"):
         read_phenotype_sumstats([a, b], required=MR_REQUIRED, option="--outcome")
-    # chr-prefixed labels and leading zeros name the same chromosome; files of different chromosomes combine
+    # chr-prefixed labels and leading zeros name the same chromosome
     first = ssf["chromosome"].astype(str) == str(ssf["chromosome"].iloc[0])
     odd = ssf.iloc[1::2][first.iloc[1::2].to_numpy()]
     _write(tmp_path / "b" / "x.tsv", odd.assign(chromosome="chr0" + str(ssf["chromosome"].iloc[0])))
-    with pytest.raises(InputError, match="both hold chromosome"):
+    with pytest.raises(InputError, match="interleaved"):
         read_phenotype_sumstats([a, b], required=MR_REQUIRED)
+    # files of different chromosomes, and region chunks of one chromosome, combine
     one, other = _write(tmp_path / "a" / "x.tsv", ssf[first]), _write(tmp_path / "b" / "x.tsv", ssf[~first])
     assert len(read_phenotype_sumstats([one, other], required=MR_REQUIRED)) == len(ssf)
+    c1 = ssf[first]
+    cut = c1["base_pair_location"].iloc[len(c1) // 2]
+    lo = _write(tmp_path / "a" / "x.tsv", c1[c1["base_pair_location"] < cut])
+    hi = _write(tmp_path / "b" / "x.tsv", c1[c1["base_pair_location"] >= cut])
+    assert len(read_phenotype_sumstats([lo, hi], required=MR_REQUIRED)) == len(c1)
+    # chromosome X's file (non-PAR) beside XY's (PAR1 before it, PAR2 after it: both coded 23 in GWAS-SSF)
+    x = c1.assign(chromosome="X")
+    pos = x["base_pair_location"]
+    par = (pos < pos.quantile(0.2)) | (pos > pos.quantile(0.8))
+    xf = _write(tmp_path / "a" / "x.tsv", x[~par])
+    xy = _write(tmp_path / "b" / "x.tsv", x[par].assign(chromosome="XY"))
+    assert len(read_phenotype_sumstats([xf, xy], required=MR_REQUIRED)) == len(x)
 
 
 def test_a_lookup_table_with_a_clashing_header_is_skipped_not_refusing_the_folder(truth, tmp_path):

@@ -222,8 +222,9 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
     ------
     InputError
         A variant (same ``variant_id``, or same chromosome, position and alleles) in two of the files, or two
-        files that hold the same chromosome (one phenotype's per-chromosome files cover different chromosomes):
-        one line naming both (files of one name from two studies collide; it says how to rename one).
+        files whose variants interleave along a chromosome (:func:`_refuse_interleaved`: one phenotype's
+        per-chromosome or per-region files hold separate stretches, X's and XY's files included): one line
+        naming both (files of one name from two studies collide; it says how to rename one).
     """
     if len(tables) == 1:
         return tables[0]
@@ -253,18 +254,39 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
                              f"{phenotype_name(paths[0])!r} appears twice ({' and '.join(files)}): files of one name "
                              "are read as one phenotype's per-chromosome files, which must not overlap; "
                              f"{rename(files)}")
-    holder: dict[str, str] = {}     # chromosome -> the first file holding it
-    for path, t in zip(paths, tables):
-        if "chromosome" not in t.columns:     # (an rsID-only file: its variants are checked above)
-            continue
-        for c in pd.unique(ssf_chromosome_codes(t["chromosome"].dropna().unique())):   # chr01 = 1, 23 = X
-            first = holder.setdefault(c, str(path))
-            if first != str(path):
-                raise InputError(f"{option + ': ' if option else ''}{first} and {path} both hold chromosome {c} of "
-                                 f"phenotype {phenotype_name(paths[0])!r}: files of one name are read as one "
-                                 "phenotype's per-chromosome files, which hold different chromosomes; "
-                                 f"{rename([first, str(path)])}")
+    if {"chromosome", "base_pair_location"} <= set(df.columns):
+        _refuse_interleaved(df, src, paths, option, rename)
     return df
+
+
+#: same-named files whose positions alternate more often than this many times per file on a chromosome are two
+#: studies, not one phenotype's per-chromosome or per-region files (those are stretches: PAR1 / X / PAR2 of
+#: chromosome X's and XY's files alternate twice)
+MAX_STRETCHES_PER_FILE = 4
+
+
+def _refuse_interleaved(df: pd.DataFrame, src: pd.Series, paths: Sequence[str | Path], option: str,
+                        rename) -> None:
+    """Refuse same-named files whose variants interleave along a chromosome (two studies on the same genome).
+
+    One phenotype's files (one per chromosome, per region chunk, X beside XY) each hold stretches of a
+    chromosome; two studies' files of one name hold variants that alternate along it. A chromosome whose
+    variants, sorted by position, change file more than :data:`MAX_STRETCHES_PER_FILE` times per file is refused
+    in one line naming two of its files.
+    """
+    known = df["chromosome"].notna() & pd.to_numeric(df["base_pair_location"], errors="coerce").notna()
+    t = pd.DataFrame({"c": ssf_chromosome_codes(df.loc[known, "chromosome"].astype(str)),
+                      "pos": pd.to_numeric(df.loc[known, "base_pair_location"]), "src": src[known.to_numpy()]})
+    for c, g in t.sort_values(["c", "pos"], kind="stable").groupby("c", sort=False):
+        files = pd.unique(g["src"])
+        stretches = int((g["src"] != g["src"].shift()).sum())
+        if len(files) > 1 and stretches > MAX_STRETCHES_PER_FILE * len(files):
+            first, other = (str(f) for f in files[:2])
+            raise InputError(f"{option + ': ' if option else ''}{first} and {other} both hold variants all along "
+                             f"chromosome {c} of phenotype {phenotype_name(paths[0])!r} (interleaved, "
+                             f"{stretches} stretches): files of one name are read as one phenotype's "
+                             "per-chromosome or per-region files, which hold separate stretches; "
+                             f"{rename([first, other])}")
 
 
 def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str, ...],
