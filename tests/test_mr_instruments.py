@@ -18,6 +18,7 @@ from clump_sim import plink_clump, simulate_genotypes, simulate_traits
 from edfgen.cli import cli
 from edfgen.commands.mr import MRSettings, run_mr
 from edfgen.formats.dictionary import check_file
+from edfgen.exceptions import InputError
 
 needs_plink = pytest.mark.skipif(shutil.which("plink1.9") is None, reason="plink1.9 not on PATH")
 
@@ -154,6 +155,14 @@ def test_run_mr__library_default_takes_an_instrument_list_as_given_like_the_cli(
     nolist = run_mr(tmp_path / "bmi.csv", d / "twosamplemr_test_commondata_out_dat.csv", None, clump=False,
                     plots=False, settings=MRSettings(nboot=20, presso=False))
     assert len(nolist.harmonised) == 69
+    # an explicit None keeps its meaning from before the default (review rev34 #3): every row of a pre-selected file
+    assert MRSettings(p_threshold=None).instrument_threshold(listed=False) is None
+    every = run_mr(tmp_path / "bmi.csv", d / "twosamplemr_test_commondata_out_dat.csv", None, clump=False,
+                   plots=False, settings=MRSettings(p_threshold=None, nboot=20, presso=False))
+    assert len(every.harmonised) == 79
+    with pytest.raises(InputError, match="clumping every row of the exposure files needs an index-variant threshold"):
+        run_mr(tmp_path / "bmi.csv", d / "twosamplemr_test_commondata_out_dat.csv", None, plots=False,
+               settings=MRSettings(p_threshold=None, nboot=20, presso=False), ld_bfile=str(tmp_path / "none"))
 
 
 def test_mr__instrument_list_naming_no_exposure_is_a_one_line_error(panel, tmp_path):

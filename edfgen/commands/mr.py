@@ -40,7 +40,7 @@ from edfgen.commands.mr_instruments import (
 )
 from edfgen.commands.mr_join import builds_declared, builds_text, check_builds, join_summary, key_outcome
 from edfgen.commands.mr_pair import (  # noqa: F401 (analyse_pair, pair_rng: the API)
-    PRESSO_METHOD, TABLES, MRSettings, PairTables, add_result_columns, analyse_pair, pair_rng,
+    AUTO_P_THRESHOLD, PRESSO_METHOD, TABLES, MRSettings, PairTables, add_result_columns, analyse_pair, pair_rng,
 )
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt,  # noqa: F401 (API)
                                               parse_case_counts)
@@ -56,6 +56,9 @@ from edfgen.plots.mr import plot_pairs
 from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
+
+#: an exposure file with more rows than this needs a threshold or an instruments list (``p_threshold=None``)
+MAX_UNFILTERED_INSTRUMENTS = 5000
 
 
 @dataclass(frozen=True)
@@ -161,12 +164,13 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     out_dir
         Output directory (``None``: compute only, write nothing).
     settings
-        :class:`MRSettings`; its ``p_threshold`` ``None`` (the default) is resolved as ``edfgen mr`` resolves
-        an absent ``--p-threshold`` (:meth:`MRSettings.instrument_threshold`: 5e-8, an instrument list taken
-        as given).
+        :class:`MRSettings`; its ``p_threshold`` ``"auto"`` (the default) is resolved as ``edfgen mr``
+        resolves an absent ``--p-threshold`` (:meth:`MRSettings.instrument_threshold`: 5e-8, an instrument list
+        taken as given); ``None``: every row of the exposure files (refused above
+        :data:`MAX_UNFILTERED_INSTRUMENTS` rows without a list, and with ``clump``).
     instruments
         Instrument list (``clumps.tsv``) joined to the exposure by ``variant_id`` (and ``phenotype`` where it
-        has one); with ``settings.p_threshold`` ``None`` the listed variants are taken as given (not
+        has one); with ``settings.p_threshold`` ``"auto"`` or ``None`` the listed variants are taken as given (not
         thresholded; clumping, if on, clumps the listed rows alone), else thresholded too (and clumping, if on,
         clumps the file's rows below the threshold).
         Listed instruments left out are counted in a log line.
@@ -243,6 +247,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             log.warning("--no-clump: the exposure rows with p < %s are used as instruments as they are; correlated "
                         "instruments count the same signal several times and overstate the precision of MR",
                         settings.p_threshold)
+        if clump and settings.p_threshold is None and instruments is None:
+            raise InputError("clumping every row of the exposure files needs an index-variant threshold: give "
+                             "p_threshold (MRSettings; --p-threshold/--clump-p1) or clump=False")
         inst = read_instruments(instruments) if instruments is not None else None
         if inst is not None:
             check_list_phenotypes(inst, list(exp_groups), path=instruments,
@@ -251,6 +258,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         for name, fs in exp_groups.items():
             df = load_phenotype(fs, columns, role=exp_role)
             f = " + ".join(map(str, fs))
+            if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
+                raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
+                                 "give p_threshold (e.g. 5e-8; --p-threshold) or an instruments list")
             sel = select_instruments(df, name, p_threshold=settings.p_threshold, instruments=inst, source=str(f))
             selected.append((name, f, sel, cases_in(df)))
         if clump and inst is not None and settings.p_threshold is None:   # a list taken as given: its rows alone
@@ -479,7 +489,8 @@ def run(o: MROptions):
     if o.multivariable:
         from edfgen.commands.mr_multivariable import run_mvmr
 
-        p_mv = MRSettings(p_threshold=o.p_threshold).instrument_threshold(listed=False)   # (mvmr thresholds a list)
+        p_mv = MRSettings(p_threshold=AUTO_P_THRESHOLD if o.p_threshold is None else o.p_threshold
+                          ).instrument_threshold(listed=False)   # (mvmr thresholds a list)
         return run_mvmr(list(o.exposure), list(o.outcome), o.out, p_threshold=p_mv, clump=o.clump,
                         clump_r2=o.clump_r2, clump_kb=o.clump_kb, instruments=o.instruments,
                         ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False), palindromes=o.palindromes,
@@ -487,7 +498,8 @@ def run(o: MROptions):
                         force=o.force, parameters=json.loads(json.dumps(asdict(o), default=str)))
     kw = {"methods": tuple(o.methods)} if o.methods else {}
     # no --p-threshold: None, which run_mr resolves (MRSettings.instrument_threshold: a list is taken as given)
-    settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold, p_threshold=o.p_threshold,
+    settings = MRSettings(palindromes=o.palindromes, maf_threshold=o.maf_threshold,
+                          p_threshold=AUTO_P_THRESHOLD if o.p_threshold is None else o.p_threshold,
                           nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),
                           prevalence=o.prevalence, proxy_r2=o.proxy_r2, clump_r2=o.clump_r2, clump_kb=o.clump_kb,
                           steiger_filter=o.steiger_filter, **kw)

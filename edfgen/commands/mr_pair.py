@@ -46,6 +46,11 @@ PRESSO_METHOD = "MR-PRESSO (outlier-corrected)"
 
 
 
+#: :attr:`MRSettings.p_threshold`'s default: 5e-8, an instruments list taken as given (``edfgen mr`` without
+#: ``--p-threshold``); ``None`` means no threshold, as it did before this default existed
+AUTO_P_THRESHOLD = "auto"
+
+
 @dataclass(frozen=True)
 class MRSettings:
     """Options of an MR run (all documented defaults follow TwoSampleMR's ``default_parameters``).
@@ -61,9 +66,10 @@ class MRSettings:
         Palindromes with frequency in ``(t, 1 - t)`` cannot be inferred (default 0.42).
     p_threshold
         Keep exposure variants with ``p_value < p_threshold``; also the index-variant threshold of clumping
-        (``--clump-p1``). ``None`` (default, as ``edfgen mr`` without ``--p-threshold``): genome-wide, 5e-8,
-        but an instruments list is taken as given, not thresholded (TwoSampleMR's ``read_exposure_data``);
-        :meth:`instrument_threshold` resolves it. Give 1 to take every row of a file.
+        (``--clump-p1``). ``"auto"`` (:data:`AUTO_P_THRESHOLD`, the default, as ``edfgen mr`` without
+        ``--p-threshold``): genome-wide, 5e-8, but an instruments list is taken as given, not thresholded
+        (TwoSampleMR's ``read_exposure_data``); :meth:`instrument_threshold` resolves it. ``None``: no
+        threshold (every row of a pre-selected exposure file is an instrument; a list taken as given).
     clump_r2, clump_kb
         Clumping: a variant in LD r² > ``clump_r2`` within ``clump_kb`` kb of a stronger instrument is
         dropped (TwoSampleMR ``clump_data`` defaults: 0.001, 10,000 kb).
@@ -86,7 +92,7 @@ class MRSettings:
     methods: tuple[str, ...] = DEFAULT_METHODS + ("Inverse variance weighted (fixed effects)", "Simple median")
     palindromes: str = "infer"
     maf_threshold: float = 0.42
-    p_threshold: float | None = None
+    p_threshold: float | str | None = "auto"
     clump_r2: float = 0.001
     clump_kb: float = 10000.0
     steiger_filter: bool = False
@@ -111,10 +117,11 @@ class MRSettings:
         Returns
         -------
         float or None
-            ``p_threshold`` where given; else ``None`` (no threshold: the list taken as given) for a list,
-            genome-wide 5e-8 (:data:`~edfgen.kernels.thresholds.GENOME_WIDE`) without one.
+            ``p_threshold`` where it is a number or ``None`` (no threshold); for ``"auto"``, ``None`` (the list
+            taken as given) for a list, genome-wide 5e-8 (:data:`~edfgen.kernels.thresholds.GENOME_WIDE`)
+            without one.
         """
-        if self.p_threshold is not None:
+        if self.p_threshold != AUTO_P_THRESHOLD:
             return self.p_threshold
         return None if listed else GENOME_WIDE
 
