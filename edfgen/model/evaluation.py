@@ -270,8 +270,8 @@ def evaluation_table(y: np.ndarray, prob: np.ndarray, names: Sequence[str], *, g
     macro
         Append the ``macro`` row: the unweighted mean of the labels' AUROC (AUPRC), its CI from the same
         resamples for all labels (replicates in which a label has one class are dropped). An interval is NA,
-        with a warning, when fewer than half of the resamples define it
-        (:func:`edfgen.model.metrics.percentile_ci`).
+        with a warning, when fewer than 40 resamples define it (:func:`edfgen.model.metrics.percentile_ci`;
+        the macro: resamples in which every label has both classes).
 
     Returns
     -------
@@ -318,9 +318,10 @@ def _warn_undefined_intervals(table: pd.DataFrame, n_boot: int) -> None:
     """Warn once about the rows whose AUROC is finite but whose CI is NA (too few resamples define it)."""
     bad = table.loc[np.isfinite(table["auroc"]) & ~np.isfinite(table["auroc_lower"]), "label"].tolist()
     if bad:
-        log.warning("%d row(s) of the evaluation (%s) have an AUROC but too few of the %d bootstrap resamples hold "
-                    "both classes (fewer than half): their 95%% CI is NA; more records with the label (or fewer "
-                    "labels in the macro) give one", len(bad), some_names(bad), n_boot)
+        log.warning("%d row(s) of the evaluation (%s) have an AUROC but fewer than 40 of the %d bootstrap resamples "
+                    "define it (hold both classes of the label; for the macro, of every label at once): their 95%% CI "
+                    "is NA; more --bootstrap resamples or more records with the rare labels give one", len(bad),
+                    some_names(bad), n_boot)
 
 
 def evaluate(model, signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, crop: int,
