@@ -264,6 +264,15 @@ def test_load_config__skip_bad_variants_without_bgen_is_refused_before_any_stage
     config_from_dict({**raw, "gwas_outcomes": {"skip_bad_variants": False}}, base=tmp_path)
 
 
+def test_load_config__skip_bad_variants_hyphenated_is_refused_too(tmp_path):
+    """Review rev34 #6: the configuration accepts CLI spellings; `[gwas] skip-bad-variants = true` slipped past the
+    early check and was refused by the gwas stage only, after extract and pca."""
+    raw = {"run": {"out": "o", "pca": False}, "inputs": _inputs(tmp_path),
+           "gwas": {"skip-bad-variants": True}}
+    with pytest.raises(InputError, match=r"\[gwas\] skip_bad_variants is for \[inputs\] bgen genotypes"):
+        config_from_dict(raw, base=tmp_path)
+
+
 @pytest.mark.parametrize("section, key, value, message", [
     ("gwas", "keep", "nokeep.txt", r"\[gwas\] keep: .*nokeep.txt: no such file or directory"),
     ("gwas_outcomes", "extract", "snps.txt", r"\[gwas_outcomes\] extract: .*snps.txt: no such file or directory"),
@@ -347,6 +356,23 @@ def test_source_digest__changes_with_any_source_file_not_with_the_folder(tmp_pat
     (pkg / "kernels" / "ols.py").write_text("B = 2\n")
     source_digest.cache_clear()
     assert source_digest(pkg) != first
+
+
+def test_source_digest__skips_editor_links_and_hidden_files(tmp_path):
+    """Review rev34 #4: an Emacs lock file ``.#gwas.py`` (a dangling link) in an editable install made every
+    ``edfgen run`` end in a FileNotFoundError traceback; hidden names and anything not a regular file are no
+    modules."""
+    from edfgen.pipeline_checks import source_digest
+
+    pkg = tmp_path / "edfgen"
+    (pkg / "commands").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("__version__ = '1'\n")
+    first = source_digest(pkg)
+    (pkg / "commands" / ".#gwas.py").symlink_to("user@host.1234:1700000000")
+    (pkg / "commands" / ".hidden.py").write_text("X = 1\n")
+    (pkg / "broken.py").symlink_to(tmp_path / "nowhere.py")
+    source_digest.cache_clear()
+    assert source_digest(pkg) == first
 
 
 def test_stage__the_checkpoint_keys_extract_by_its_content_not_its_path(tmp_path, monkeypatch):
