@@ -522,9 +522,10 @@ def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
     """Refuse an input written by an edfgen command that did not finish: a folder whose
     ``manifest.json`` is still in progress (the command was killed: some of its files are missing),
     or a file whose ``<file>.manifest.json``, or whose folder's in-progress ``manifest.json`` listing
-    it, says so. Glob patterns are checked through the files they match; a folder without a manifest through
-    its sub-folders too (summary-statistics discovery reads them: one ``gwas --chr N`` run per folder). Inputs
-    without a manifest (not written by edfgen) pass. ``allow_incomplete`` turns the refusal into a warning.
+    it, says so. Glob patterns are checked through the files they match; a folder without a manifest and without
+    summary statistics of its own through its sub-folders too (summary-statistics discovery reads
+    them then, and only then: one ``gwas --chr N`` run per folder; review rev34 #2). Inputs without a manifest
+    (not written by edfgen) pass. ``allow_incomplete`` turns the refusal into a warning.
 
     Raises
     ------
@@ -539,7 +540,7 @@ def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
             continue
         p = Path(p)
         targets = [p] if p.exists() else [Path(f) for f in sorted(glob.glob(str(p)))]
-        if p.is_dir() and not (p / MANIFEST).exists():
+        if p.is_dir() and not (p / MANIFEST).exists() and not _has_sumstats_files(p):
             targets += sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
         for t in targets:
             where, m = _describing_manifest(t)
@@ -551,6 +552,15 @@ def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
             if not allow_incomplete:
                 raise InputError(f"{msg}; rerun that command, or pass --allow-incomplete to use what it wrote")
             logging.getLogger(__name__).warning("%s; used as it is (--allow-incomplete)", msg)
+
+
+def _has_sumstats_files(folder: Path) -> bool:
+    """Whether ``folder`` holds summary statistics of its own (a visible file named like them with a variant
+    column), which discovery reads instead of its sub-folders (:func:`~edfgen.formats.sumstats.discovery.\
+sumstats_in_directory`; a README.txt or gwas_summary.tsv beside per-chromosome folders is none)."""
+    from edfgen.formats.sumstats.discovery import _candidates, looks_like_sumstats
+
+    return any(looks_like_sumstats(f, ("variant_id",)) for f in _candidates(folder)[1])
 
 
 def _describing_manifest(p: Path) -> tuple[Path | None, dict[str, Any] | None]:
