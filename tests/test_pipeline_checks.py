@@ -405,3 +405,20 @@ def test_stage__the_checkpoint_keys_extract_by_its_content_not_its_path(tmp_path
     w.write_bytes(b"weights 2")                                      # same size, its time put back
     os.utime(w, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert run_once(tmp_path / "b" / "ck") == "ran" and len(calls) == 2
+
+
+@pytest.mark.parametrize("inputs, extract, message", [
+    ({"vcf_field": "DS"}, {}, r"\[inputs\] vcf_field DS is for vcf or mt genotypes, not bfile .*: leave it out$"),
+    ({"sample": "s.sample"}, {}, r"\[inputs\] sample is for bgen genotypes, not bfile .*: leave it out$"),
+    ({}, {"checkpoint": ""}, r"\[extract\] checkpoint: checkpoint '': empty; give a shipped name"),
+])
+def test_load_config__mistakes_are_worded_as_the_command_line_words_them(tmp_path, inputs, extract, message):
+    """Review rev34 #8: `[inputs] vcf_field` was named `vcf-field` (a key [inputs] refuses); `[inputs] sample` with
+    bfile said "give bgen too" where the CLI says "leave it out"; `[extract] checkpoint = ""` was the TOML's folder
+    ("is a folder: give the checkpoint's prefix") where the CLI says empty."""
+    (tmp_path / "s.sample").write_text("")
+    raw = {"run": {"out": "o", "pca": False}, "inputs": {**_inputs(tmp_path), **inputs}}
+    if extract:
+        raw["extract"] = extract
+    with pytest.raises(InputError, match=message):
+        config_from_dict(raw, base=tmp_path)
