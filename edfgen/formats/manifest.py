@@ -517,6 +517,11 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
         fh.write("\n")
 
 
+#: whether summary-statistics discovery reads a folder's sub-folders (:func:`check_upstream` checks them then): set by
+#: :mod:`edfgen.formats.sumstats`, which imports this module (review rev34 #2); until then every folder's are checked
+_SUB_FOLDER_RULE = [lambda folder: True]
+
+
 def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
                    allow_incomplete: bool = False) -> None:
     """Refuse an input written by an edfgen command that did not finish: a folder whose
@@ -540,7 +545,7 @@ def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
             continue
         p = Path(p)
         targets = [p] if p.exists() else [Path(f) for f in sorted(glob.glob(str(p)))]
-        if p.is_dir() and not (p / MANIFEST).exists() and not _has_sumstats_files(p):
+        if p.is_dir() and not (p / MANIFEST).exists() and _SUB_FOLDER_RULE[0](p):
             targets += sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
         for t in targets:
             where, m = _describing_manifest(t)
@@ -552,15 +557,6 @@ def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
             if not allow_incomplete:
                 raise InputError(f"{msg}; rerun that command, or pass --allow-incomplete to use what it wrote")
             logging.getLogger(__name__).warning("%s; used as it is (--allow-incomplete)", msg)
-
-
-def _has_sumstats_files(folder: Path) -> bool:
-    """Whether ``folder`` holds summary statistics of its own (a visible file named like them with a variant
-    column), which discovery reads instead of its sub-folders (:func:`~edfgen.formats.sumstats.discovery.\
-sumstats_in_directory`; a README.txt or gwas_summary.tsv beside per-chromosome folders is none)."""
-    from edfgen.formats.sumstats.discovery import _candidates, looks_like_sumstats
-
-    return any(looks_like_sumstats(f, ("variant_id",)) for f in _candidates(folder)[1])
 
 
 def _describing_manifest(p: Path) -> tuple[Path | None, dict[str, Any] | None]:
