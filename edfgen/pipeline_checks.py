@@ -205,7 +205,9 @@ def stage_key(command: str, cls: type[CommandOptions], tuned: dict[str, Any], wi
 
 @functools.cache
 def source_digest(root: Path) -> str:
-    """A hex sha256 over the ``*.py`` files under ``root`` (by relative name and bytes; computed once per process).
+    """A hex sha256 over the ``*.py`` files under ``root`` (by relative name and bytes; computed once per process):
+    regular files only, no name starting with ``.`` (an editor's ``.#gwas.py`` lock link is no module; review rev34
+    #4).
 
     Parameters
     ----------
@@ -218,7 +220,9 @@ def source_digest(root: Path) -> str:
         The same for a copy of the package elsewhere; another for any edited, added or removed module.
     """
     h = hashlib.sha256()
-    for rel, f in sorted((f.relative_to(root).as_posix(), f) for f in root.rglob("*.py")):
+    files = [f for f in root.rglob("*.py")
+             if not any(part.startswith(".") for part in f.relative_to(root).parts) and f.is_file()]
+    for rel, f in sorted((f.relative_to(root).as_posix(), f) for f in files):
         h.update(f"{rel}\0{hashlib.sha256(f.read_bytes()).hexdigest()}\n".encode())
     return h.hexdigest()
 
@@ -398,7 +402,8 @@ def check_configuration(raw: dict[str, Any], stages: dict[str, CommandOptions], 
     :func:`warn_unused_sections` (warned)."""
     check_section_paths(raw, stages, out, where)
     for section in ("gwas", "gwas_outcomes"):   # refused by the gwas stage itself, after extract (review s34a)
-        if raw.get(section, {}).get("skip_bad_variants") and "bgen" not in inputs:
+        given = {str(k).replace("-", "_"): v for k, v in raw.get(section, {}).items()}   # CLI spellings too
+        if given.get("skip_bad_variants") and "bgen" not in inputs:
             raise InputError(f"{where}: [{section}] skip_bad_variants is for [inputs] bgen genotypes: remove it")
     warn_unused_sections(raw, inputs, has_outcomes=has_outcomes)
 

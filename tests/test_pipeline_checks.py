@@ -264,6 +264,15 @@ def test_load_config__skip_bad_variants_without_bgen_is_refused_before_any_stage
     config_from_dict({**raw, "gwas_outcomes": {"skip_bad_variants": False}}, base=tmp_path)
 
 
+def test_load_config__skip_bad_variants_hyphenated_is_refused_too(tmp_path):
+    """Review rev34 #6: the configuration accepts CLI spellings; `[gwas] skip-bad-variants = true` slipped past the
+    early check and was refused by the gwas stage only, after extract and pca."""
+    raw = {"run": {"out": "o", "pca": False}, "inputs": _inputs(tmp_path),
+           "gwas": {"skip-bad-variants": True}}
+    with pytest.raises(InputError, match=r"\[gwas\] skip_bad_variants is for \[inputs\] bgen genotypes"):
+        config_from_dict(raw, base=tmp_path)
+
+
 @pytest.mark.parametrize("section, key, value, message", [
     ("gwas", "keep", "nokeep.txt", r"\[gwas\] keep: .*nokeep.txt: no such file or directory"),
     ("gwas_outcomes", "extract", "snps.txt", r"\[gwas_outcomes\] extract: .*snps.txt: no such file or directory"),
@@ -349,6 +358,23 @@ def test_source_digest__changes_with_any_source_file_not_with_the_folder(tmp_pat
     assert source_digest(pkg) != first
 
 
+def test_source_digest__skips_editor_links_and_hidden_files(tmp_path):
+    """Review rev34 #4: an Emacs lock file ``.#gwas.py`` (a dangling link) in an editable install made every
+    ``edfgen run`` end in a FileNotFoundError traceback; hidden names and anything not a regular file are no
+    modules."""
+    from edfgen.pipeline_checks import source_digest
+
+    pkg = tmp_path / "edfgen"
+    (pkg / "commands").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("__version__ = '1'\n")
+    first = source_digest(pkg)
+    (pkg / "commands" / ".#gwas.py").symlink_to("user@host.1234:1700000000")
+    (pkg / "commands" / ".hidden.py").write_text("X = 1\n")
+    (pkg / "broken.py").symlink_to(tmp_path / "nowhere.py")
+    source_digest.cache_clear()
+    assert source_digest(pkg) == first
+
+
 def test_stage__the_checkpoint_keys_extract_by_its_content_not_its_path(tmp_path, monkeypatch):
     """Review s34c #2: extract's key held the checkpoint's path (another install of the shipped checkpoint, a copied
     project: EDFs recomputed) and, above 64 MiB, its size and times only. It holds the files' bytes now."""
@@ -379,3 +405,20 @@ def test_stage__the_checkpoint_keys_extract_by_its_content_not_its_path(tmp_path
     w.write_bytes(b"weights 2")                                      # same size, its time put back
     os.utime(w, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert run_once(tmp_path / "b" / "ck") == "ran" and len(calls) == 2
+
+
+@pytest.mark.parametrize("inputs, extract, message", [
+    ({"vcf_field": "DS"}, {}, r"\[inputs\] vcf_field DS is for vcf or mt genotypes, not bfile .*: leave it out$"),
+    ({"sample": "s.sample"}, {}, r"\[inputs\] sample is for bgen genotypes, not bfile .*: leave it out$"),
+    ({}, {"checkpoint": ""}, r"\[extract\] checkpoint: checkpoint '': empty; give a shipped name"),
+])
+def test_load_config__mistakes_are_worded_as_the_command_line_words_them(tmp_path, inputs, extract, message):
+    """Review rev34 #8: `[inputs] vcf_field` was named `vcf-field` (a key [inputs] refuses); `[inputs] sample` with
+    bfile said "give bgen too" where the CLI says "leave it out"; `[extract] checkpoint = ""` was the TOML's folder
+    ("is a folder: give the checkpoint's prefix") where the CLI says empty."""
+    (tmp_path / "s.sample").write_text("")
+    raw = {"run": {"out": "o", "pca": False}, "inputs": {**_inputs(tmp_path), **inputs}}
+    if extract:
+        raw["extract"] = extract
+    with pytest.raises(InputError, match=message):
+        config_from_dict(raw, base=tmp_path)

@@ -232,6 +232,25 @@ def test_why_clump_on_an_unfinished_gwas_folder_refused_unless_allow_incomplete(
         assert not (tmp_path / cmd[0]).exists()
 
 
+def test_why_check_upstream_looks_into_sub_folders_only_when_discovery_reads_them(tmp_path):
+    """Review rev34 #2: a folder holding summary statistics (read without its sub-folders) was refused for an
+    unfinished gwas run in a sub-folder that discovery never reads; a folder without files of its own still is."""
+    from edfgen.formats.manifest import check_upstream
+
+    with recording(tmp_path / "F" / "rerun", "edfgen gwas", planned=["a.tsv.gz"]):
+        import shutil
+        shutil.copytree(tmp_path / "F" / "rerun", tmp_path / "snap")     # what a kill leaves
+    shutil.rmtree(tmp_path / "F" / "rerun")
+    shutil.move(tmp_path / "snap", tmp_path / "F" / "rerun")
+    with pytest.raises(InputError, match=r"did not finish writing .*rerun"):
+        check_upstream([tmp_path / "F"], option="--sumstats")
+    (tmp_path / "F" / "README.txt").write_text("one gwas --chr N run per folder\n")    # not summary statistics
+    with pytest.raises(InputError, match=r"did not finish writing .*rerun"):
+        check_upstream([tmp_path / "F"], option="--sumstats")
+    (tmp_path / "F" / "qt.tsv").write_text("variant_id\tp_value\nrs1\t0.5\n")
+    check_upstream([tmp_path / "F"], option="--sumstats")
+
+
 def test_why_mr_nboot_has_an_upper_bound(tmp_path):
     from edfgen.commands.mr import MROptions
     from edfgen.exceptions import ConfigError

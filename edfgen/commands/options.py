@@ -134,6 +134,8 @@ def _check_value(where: str, key: str, value: Any, hint: Any, meta: dict, base: 
             value = str(value)                   # a code TOML wrote as a number (missing_code = -9)
         if not isinstance(value, str):
             raise ConfigError(f"{where} {key}: expected a string, got {value!r}")
+        if meta.get("path") == "checkpoint" and not value.strip():
+            return value                         # said empty by resolve_checkpoint, not the TOML's folder (rev34 #8)
         if meta.get("path") == "checkpoint" and "/" not in value and not Path(value).suffix \
                 and (SHIPPED_CHECKPOINTS / f"{value}.json").is_file() and not (base / f"{value}.json").exists():
             return value                         # a shipped checkpoint's name (small, tiny), not a local prefix

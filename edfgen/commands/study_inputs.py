@@ -77,8 +77,9 @@ def parse_inputs(raw: dict[str, Any], *, base: Path, where: str) -> dict[str, An
     kinds = [k for k in GENOTYPE_KINDS if k in out]
     if len(kinds) > 1:
         raise ConfigError(f"{where}: [inputs] give one genotype input, not {' and '.join(kinds)}")
-    if "sample" in out and "bgen" not in out:
-        raise ConfigError(f"{where}: [inputs] sample is the .sample file of bgen: give bgen too")
+    if "sample" in out and "bgen" not in out:    # as genotype_source words it for --sample (review rev34 #8)
+        raise ConfigError(f"{where}: [inputs] sample is for bgen genotypes, not {kinds[0]} {out[kinds[0]]}: leave "
+                          "it out" if kinds else f"{where}: [inputs] sample is the .sample file of bgen: give bgen too")
     return out
 
 
@@ -107,7 +108,9 @@ def check_genotypes(inputs: dict[str, Any], where: str) -> list[Path]:
     try:
         src = genotype_source(GenotypeOptions(**genotype_wiring(inputs)))
     except InputError as exc:
-        raise InputError(f"{where}: [inputs] {str(exc).replace('--', '')}") from None
+        # the options named as [inputs] keys: --vcf-field -> vcf_field (review rev34 #8)
+        said = re.sub(r"(?<![\w-])--([a-z][a-z0-9-]*)", lambda m: m.group(1).replace("-", "_"), str(exc))
+        raise InputError(f"{where}: [inputs] {said}") from None
     return [Path(p) for p in src.paths()]
 
 

@@ -21,6 +21,7 @@ Hayhurst J et al. (2022) "A community driven GWAS summary statistics standard",
 bioRxiv doi:10.1101/2022.07.15.500230.
 """
 
+from edfgen.formats import manifest as _manifest
 from edfgen.formats.sumstats.discovery import (CLUMP_REQUIRED, MR_REQUIRED, SUMSTATS_SUFFIXES, combine_phenotype,
                                                declared_build, expand_sumstats, group_by_phenotype, looks_like_sumstats,
                                                phenotype_name, read_header, read_phenotype_sumstats,
@@ -35,6 +36,19 @@ from edfgen.formats.sumstats.twosamplemr import (TWOSAMPLEMR_NAMES, internal_col
 from edfgen.formats.sumstats.write import (FIRTH_COLUMN, SSF_EXTRA_COLUMNS, SSF_VERSION, SumstatsFormatter,
                                            SumstatsMeta, SumstatsStream, SumstatsWriter, meta_path, p_value_strings,
                                            round_significant, write_meta)
+
+
+
+def _reads_sub_folders(folder):
+    """Whether :func:`sumstats_in_directory` reads ``folder``'s sub-folders: it holds no summary statistics of its
+    own (a README.txt or gwas_summary.tsv beside per-chromosome folders is none), for
+    :func:`edfgen.formats.manifest.check_upstream` (review rev34 #2)."""
+    from edfgen.formats.sumstats.discovery import _candidates
+
+    return not any(looks_like_sumstats(f, ("variant_id",)) for f in _candidates(folder)[1])
+
+
+_manifest._SUB_FOLDER_RULE[0] = _reads_sub_folders
 
 __all__ = ["ALIASES", "CHROM_ORDER", "CLUMP_REQUIRED", "COLUMN_KEYS", "FIRTH_COLUMN", "LAYOUTS", "MR_REQUIRED",
            "SSF_COLUMNS", "SSF_EXTRA_COLUMNS", "SSF_VERSION", "SUMSTATS_SUFFIXES", "TWOSAMPLEMR_NAMES", "VALUE_RULES",
