@@ -171,7 +171,7 @@ class _BestEpoch:
     def restore(self) -> None:
         if self.state is None:  # no epoch scored: every validation AUROC was NaN (was a TypeError traceback)
             raise StageError("finetune: the validation mean AUROC was NaN at every epoch (training diverged: "
-                             "lower --lr / --encoder-lr)")
+                             "lower --lr / --encoder-lr; or no label has both classes among the validation records)")
         self.module.load_state_dict(self.state)
 
 
