@@ -1,9 +1,8 @@
 """The main job end to end: ``edfgen run --config pipeline.toml`` and ``edfgen demo``.
 
 The pipeline chains the stages (simulate ▸ extract ▸ interpret ▸ pca ▸ gwas ▸ clump ▸ annotate ▸ mr ▸ ldsc,
-finemap, coloc ▸ report) into
-one output directory with a subdirectory per stage. Each stage calls the library function of the
-documented command: ``run(options)`` of the command's module (:func:`edfgen.commands.run`) with its options
+finemap, coloc ▸ report) into one output directory with a subdirectory per stage. Each stage calls the library
+function of the documented command: ``run(options)`` of the command's module (:func:`edfgen.commands.run`) with its options
 dataclass (``edfgen.commands.<command>.<Command>Options``), built from the stage's TOML section, which takes exactly
 that command's options (``batch_size = 64`` is ``edfgen extract --batch-size 64``; a key is the long option
 without dashes, ``-`` or ``_``, such as ``covariates`` or ``max_plots``, or the options field's name), so a user can
@@ -17,7 +16,8 @@ input hashed once per run: the stage's own manifest reuses the digest; and of th
 its source files, :func:`edfgen.pipeline_checks.code_identity`) is recorded in
 ``pipeline_state.json`` with the fingerprints of the outputs its manifest lists; a rerun skips every stage whose
 key is unchanged, whose manifest is complete and whose outputs are as it wrote them
-(:func:`edfgen.pipeline_checks.stage_done`), so a crash or Ctrl-C costs only the unfinished stage. A stage that must run again first
+(:func:`edfgen.pipeline_checks.stage_done`), so a crash or Ctrl-C costs only the unfinished stage (``edfgen run
+--ignore-code-changes`` also skips those only edfgen's code changed for). A stage that must run again first
 removes what its earlier run's manifest lists (complete, or in progress after a crash) and nothing
 else; the pipeline never passes ``--force`` to a stage, so a stage folder holding a file edfgen did
 not write makes that stage refuse with one line naming it, checked before anything is removed. Stages are
@@ -131,9 +131,8 @@ class PipelineResult:
 
 
 class _Runner:
-    def __init__(self, cfg: PipelineConfig, *, force: bool = False):
-        self.cfg = cfg
-        self.force = force
+    def __init__(self, cfg: PipelineConfig, *, force: bool = False, ignore_code_changes: bool = False):
+        self.cfg, self.force, self.keep_other_code = cfg, force, ignore_code_changes
         self.state_path = cfg.out / STATE_FILE
         # --force reruns every stage (no key matches) but keeps the names of the stages run before (drop_stale)
         self.state = {k: {**v, "key": None} if force and isinstance(v, dict) else v
@@ -170,11 +169,14 @@ class _Runner:
         inputs_key, code = stage_key(command, type(options), tuned, wired, inputs, self.cfg.out), code_identity()
         key = code_key(inputs_key, code)      # the code that made the outputs keys them too (review s34c #1)
         done = self.state.get(name, {})
-        if isinstance(done, dict) and done.get("key") == key and stage_done(name, manifest, done.get("outputs")):
-            log.info("stage %s: up to date, skipped", name)
+        other = ran_with_other_code(done, inputs_key)     # same options and inputs, other edfgen code
+        if isinstance(done, dict) and (done.get("key") == key or other and self.keep_other_code) and stage_done(
+                name, manifest, done.get("outputs")):
+            log.log(logging.WARNING if other else logging.INFO, "stage %s: %s, skipped", name, "up to date" if not
+                    other else f"made by other edfgen code ({done.get('code')}), kept (--ignore-code-changes)")
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
             return out_dir
-        if ran_with_other_code(done, inputs_key):
+        if other:
             log.info("edfgen's code changed since %s ran: rerunning", name)
         cli_names = {f.name: (f.metadata.get("cli") or (f"--{f.name.replace('_', '-')}",))[0]
                      for f in dataclasses.fields(options)}
@@ -254,7 +256,7 @@ class _Runner:
         self._write_state()
 
 
-def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
+def run_pipeline(cfg: PipelineConfig, *, force: bool = False, ignore_code_changes: bool = False) -> PipelineResult:
     """Run every configured stage in order, skipping those already up to date.
 
     Parameters
@@ -264,6 +266,10 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     force
         Ignore the recorded state and rerun every stage (each still replaces only its own earlier
         outputs, as listed in its manifest).
+    ignore_code_changes
+        Keep (skip, with a warning) a stage that is up to date but for edfgen's code (an upgrade or an edit:
+        :func:`~edfgen.pipeline_checks.code_identity`), as snakemake's ``--rerun-triggers`` without ``code``;
+        its record keeps the code that made it, so a later run without this reruns it.
 
     Returns
     -------
@@ -272,7 +278,7 @@ def run_pipeline(cfg: PipelineConfig, *, force: bool = False) -> PipelineResult:
     """
     _check_out(cfg.out)
     with memoised_digests(), folder_lock(cfg.out, "edfgen run", option="[run] out"):  # one writer per folder
-        return _run_stages(cfg, force=force)
+        return _run_stages(cfg, force=force, ignore_code_changes=ignore_code_changes)
 
 
 def _check_out(out: Path) -> None:
@@ -287,13 +293,10 @@ def _check_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
+def _run_stages(cfg: PipelineConfig, *, force: bool, ignore_code_changes: bool = False) -> PipelineResult:
     from edfgen.formats.tables import clean_temp_files
 
-    out = cfg.out
-    if out.exists() and not out.is_dir():
-        raise InputError(f"[run] out {out}: exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out = cfg.out                       # (a folder: run_pipeline's _check_out)
     clean_temp_files(out)
     earlier = set((read_manifest(out) or {}).get("outputs") or [])    # the run's own files of the earlier run
     # the run's summary files (loci.tsv, report.html ...) stay from the earlier run until this one ends: its
@@ -301,7 +304,7 @@ def _run_stages(cfg: PipelineConfig, *, force: bool) -> PipelineResult:
     # beside the new stages' outputs
     mark_in_progress(out / MANIFEST, note="an edfgen run is updating this folder; its summary files are the "
                                           "earlier run's until it finishes")
-    r = _Runner(cfg, force=force)
+    r = _Runner(cfg, force=force, ignore_code_changes=ignore_code_changes)
     inputs = dict(cfg.inputs)
     files: dict[str, Path] = {}
     st = cfg.stages

@@ -84,6 +84,8 @@ class RunOptions(CommandOptions):
     config: str | None = opt(None, "Pipeline TOML (see `edfgen.pipeline` docs / README).", path="file",
                              required=True)
     force: bool = force_opt("Rerun every stage, ignoring what is already done.")
+    ignore_code_changes: bool = opt(False, "Keep (skip, with a warning) the stages that are up to date but for "
+                                           "edfgen's code (an upgrade or an edit reruns every stage otherwise).")
 
 
 @dataclass

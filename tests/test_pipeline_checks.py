@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from edfgen.cli import cli
 from edfgen.exceptions import InputError
 from edfgen.formats.manifest import Manifest, read_manifest
 from edfgen.pipeline import STATE_FILE, config_from_dict, load_config, render_toml, run_pipeline
@@ -39,8 +41,8 @@ def _gwas_stage(tmp_path, monkeypatch, calls: list, inputs=()):
     cfg = config_from_dict({"run": {"out": str(tmp_path / "o")}, "simulate": {}}, base=tmp_path)
     gw = tmp_path / "o" / "gwas"
 
-    def run_once():
-        r = pl._Runner(cfg)
+    def run_once(**runner):
+        r = pl._Runner(cfg, **runner)
         r.stage("gwas", "gwas", {"out": gw}, list(inputs), gw)
         return r.records[-1].status
     return run_once, gw
@@ -336,6 +338,30 @@ def test_stage__reruns_when_edfgens_code_changed_and_says_so(tmp_path, monkeypat
         assert run_once() == "ran"
     assert "edfgen's code changed since gwas ran: rerunning" in caplog.text
     assert run_once() == "skipped" and len(calls) == 2
+
+
+def test_stage__ignore_code_changes_keeps_a_stage_only_the_code_changed_for(tmp_path, monkeypatch, caplog):
+    """`edfgen run --ignore-code-changes` (a biobank run after a patch upgrade: hours of extract): a stage up to
+    date but for the code is kept with a warning naming the code that made it; its record keeps that code, so a
+    run without the option reruns it; changed inputs rerun it whatever the option."""
+    import edfgen
+
+    calls = []
+    inp = tmp_path / "pheno.tsv"
+    inp.write_text("IID\ty\n1\t2\n")
+    run_once, _ = _gwas_stage(tmp_path, monkeypatch, calls, inputs=[inp])
+    assert run_once() == "ran"
+    monkeypatch.setattr(edfgen, "__version__", "99.0")              # an upgrade
+    with caplog.at_level(logging.WARNING, logger="edfgen.pipeline"):
+        assert run_once(ignore_code_changes=True) == "skipped"
+    assert "stage gwas: made by other edfgen code (0.1.0+" in caplog.text and "--ignore-code-changes" in caplog.text
+    assert run_once(ignore_code_changes=True) == "skipped" and len(calls) == 1
+    inp.write_text("IID\ty\n1\t3\n")                                 # changed input: reruns anyway
+    assert run_once(ignore_code_changes=True) == "ran" and len(calls) == 2
+    monkeypatch.setattr(edfgen, "__version__", "99.1")
+    assert run_once() == "ran" and len(calls) == 3                 # without the option: the code reruns it
+    r = CliRunner().invoke(cli, ["run", "--help"])
+    assert "--ignore-code-changes" in r.output
 
 
 def test_source_digest__changes_with_any_source_file_not_with_the_folder(tmp_path):

@@ -17,7 +17,8 @@ def run(options: RunOptions) -> None:
     [run] genetics = true ldsc, finemap and coloc, then report.html."""
     from edfgen.pipeline import load_config, run_pipeline
 
-    res = run_pipeline(load_config(options.config), force=options.force)
+    res = run_pipeline(load_config(options.config), force=options.force,
+                       ignore_code_changes=options.ignore_code_changes)
     for s in res.stages:
         click.echo(f"{s.name:18s} {s.status:8s} {s.seconds:7.1f} s  {s.out}")
 
