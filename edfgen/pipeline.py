@@ -173,7 +173,7 @@ class _Runner:
         if isinstance(done, dict) and (done.get("key") == key or other and self.keep_other_code) and stage_done(
                 name, manifest, done.get("outputs")):
             log.log(logging.WARNING if other else logging.INFO, "stage %s: %s, skipped", name, "up to date" if not
-                    other else f"made by other edfgen code ({done.get('code')}), kept (--ignore-code-changes)")
+                    other else f"made by other edfgen code ({str(done.get('code'))[:18]}…), kept (--ignore-code-changes)")
             self.records.append(StageRecord(name, "skipped", 0.0, out_dir))
             return out_dir
         if other:
