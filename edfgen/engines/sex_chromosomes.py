@@ -44,7 +44,7 @@ from edfgen.formats.chromosomes import selection_chromosome_names
 from edfgen.formats.genotypes.sex import FEMALE, MALE, UNKNOWN
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import independent_column_indices
-from edfgen.kernels.covariates import _names_of
+from edfgen.kernels.covariates import column_names
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def check_y_phenotypes(designs: dict, Y: np.ndarray, names=None) -> None:
     bad = np.flatnonzero(n < 3)
     if len(bad):
         shown = ", ".join(f"{p!r} ({n[j]} value{'s' if n[j] != 1 else ''})"
-                          for p, j in zip(_names_of(bad[:3], names), bad[:3])) + (" ..." if len(bad) > 3 else "")
+                          for p, j in zip(column_names(bad[:3], names), bad[:3])) + (" ..." if len(bad) > 3 else "")
         raise InputError(f"phenotype(s) {shown} among the {int(d.mask.sum())} males, the only samples chrY is tested "
                          "on (as plink2, which stops too): leave chrY out with --chr (e.g. --chr 1-22,X), or run "
                          "these phenotypes in a run of their own without it")

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import special  # not scipy.stats: its import alone takes ~0.5 s of every command
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.covariates import (_names_of, collinear_covariates, group_covariates,  # noqa: F401 (re-exported)
+from edfgen.kernels.covariates import (collinear_covariates, column_names, group_covariates,  # noqa: F401 (re-exported)
                                        independent_column_indices, unit_columns)
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def prepare_phenotypes(phenotypes: np.ndarray, covariates: np.ndarray, *, names:
         keep = group_covariates(C[mask], cols, names=names, covariate_names=covariate_names, warn=warn)
         k = len(keep)
         if n <= k + 1:
-            shown = ", ".join(map(repr, _names_of(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
+            shown = ", ".join(map(repr, column_names(cols[:3], names))) + (" ..." if len(cols) > 3 else "")
             raise InputError(f"linear_association: only {n} samples with phenotype(s) {shown} "
                              f"for {k} covariates")
         Q, _ = np.linalg.qr(unit_columns(C[np.ix_(mask, keep)]))  # (unit columns: as independent_column_indices)
@@ -221,7 +221,7 @@ def _explained_away(Yg: np.ndarray, Yres: np.ndarray, cols, names) -> tuple[np.n
     yy = (Yres ** 2).sum(0)
     dead = yy <= 1e-12 * ((Yg - Yg.mean(0)) ** 2).sum(0)
     if dead.any():
-        shown = ", ".join(map(repr, _names_of(cols[dead][:3], names))) + (" ..." if dead.sum() > 3 else "")
+        shown = ", ".join(map(repr, column_names(cols[dead][:3], names))) + (" ..." if dead.sum() > 3 else "")
         log.warning("phenotype(s) %s: the covariates explain them completely (residual variance 0: one of them is "
                     "the phenotype or a copy of it?): results NA", shown)
         Yres = Yres.copy()

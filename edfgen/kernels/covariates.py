@@ -175,7 +175,7 @@ def group_covariates(C: np.ndarray, cols, *, names: Sequence[str] | None = None,
     if len(keep) < C.shape[1] and warn:
         gone = [str(covariate_names[j]) if covariate_names is not None else f"column {j}"
                 for j in range(C.shape[1]) if j not in keep]
-        for phenotypes, covariates in _not_said(_names_of(cols, names), gone).items():
+        for phenotypes, covariates in _not_said(column_names(cols, names), gone).items():
             shown = ", ".join(map(repr, phenotypes[:3])) + (" ..." if len(phenotypes) > 3 else "")
             log.warning("not including covariate(s) %s in the regression on phenotype(s) %s: constant or a linear "
                         "combination of the other covariates in its %d samples (as plink2 --glm)",
@@ -198,5 +198,20 @@ def _not_said(phenotypes: list, covariates: list[str]) -> dict[tuple, list[str]]
     return out
 
 
-def _names_of(cols, names) -> list:
+def column_names(cols, names) -> list:
+    """The names of phenotype columns ``cols`` (indices) for messages: ``names[c]`` as text, or the index itself
+    without ``names``.
+
+    Parameters
+    ----------
+    cols : sequence of int
+        Column indices.
+    names : sequence, optional
+        The columns' names.
+
+    Returns
+    -------
+    list
+        One name (or index) per column of ``cols``.
+    """
     return [str(names[int(c)]) if names is not None else int(c) for c in cols]
