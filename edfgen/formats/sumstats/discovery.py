@@ -30,7 +30,7 @@ from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats,
 from edfgen.kernels.alleles import variant_site_keys
 from edfgen.kernels.thresholds import build_name
 from edfgen.formats.sumstats.twosamplemr import MR_REQUIRED, twosamplemr_map
-from edfgen.formats.tables import PathLike
+from edfgen.formats.tables import PathLike, some_names
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,6 @@ def _candidates(folder: Path) -> tuple[list[Path], list[Path]]:
     return visible, [f for f in visible if f.name.lower().endswith(SUMSTATS_SUFFIXES)]
 
 
-def _some_names(items: Sequence[str], k: int = 5) -> str:
-    """The first ``k`` of ``items`` and `` ...`` if there are more."""
-    return ", ".join(items[:k]) + (" ..." if len(items) > k else "")
-
-
 def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = CLUMP_REQUIRED,
                           columns: dict[str, str] | None = None, hint: str = "") -> list[Path]:
     """The summary-statistics files of a directory: named like them (:data:`SUMSTATS_SUFFIXES`, not hidden)
@@ -118,7 +113,7 @@ def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = 
     subdirs = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
     where, holder = "", "directory holds"
     if not files and subdirs:     # per-chromosome runs' folders (gwas/chr1/, gwas/chr2/ ...): one level down
-        folders = _some_names([d.name for d in subdirs], 3)
+        folders = some_names([d.name for d in subdirs], 3)
         where, holder = f" in it or its sub-folders ({folders})", f"directory and its sub-folders ({folders}) hold"
         for d in subdirs:
             v, c = _candidates(d)
@@ -134,7 +129,7 @@ def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = 
     if files:
         return files
     if not cands and visible:
-        names = _some_names([str(f.relative_to(path)) for f in visible])
+        names = some_names([f.relative_to(path) for f in visible], 5)
         raise InputError(f"{option} {path}: no file{where} is named like summary statistics (skipped by name: "
                          f"{names}; names end in {', '.join(SUMSTATS_SUFFIXES)}): give the files by name{hint}")
     example = ""
