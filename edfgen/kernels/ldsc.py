@@ -273,8 +273,7 @@ class LDRegression:
 
 
 def ld_regression(y, ld, w_ld, n, m: float, *, weights, null_intercept: float, intercept: float | None = None,
-                  two_step: float | None = None, step1: np.ndarray | None = None,
-                  n_blocks: int = N_BLOCKS) -> LDRegression:
+                  step1: np.ndarray | None = None, n_blocks: int = N_BLOCKS) -> LDRegression:
     """ldsc ``LD_Score_Regression`` for one LD score.
 
     Parameters
@@ -295,10 +294,9 @@ def ld_regression(y, ld, w_ld, n, m: float, *, weights, null_intercept: float, i
         1 for heritability, 0 for covariance (the start of the weights).
     intercept : float, optional
         Fixed intercept; None estimates it.
-    two_step : float, optional
-        Unused: the two-step split is given by ``step1``.
     step1 : bool array [n_snp], optional
-        Variants of the two-step estimator's first step (None: one step).
+        Variants of the two-step estimator's first step, e.g. ``chi² < 30`` (ldsc's ``--two-step``; the callers
+        :func:`ldsc_h2` and :func:`ldsc_rg` make it from their ``two_step`` cut-off); None: one step.
     n_blocks : int, default 200
         Jackknife blocks (at most ``n_snp``).
 
