@@ -14,7 +14,7 @@ import pytest
 
 from edfgen.commands.sumstats_options import parse_case_counts, parse_sample_sizes
 from edfgen.exceptions import InputError
-from edfgen.formats.sumstats import parse_column_option, read_sumstats, read_sumstats_columns
+from edfgen.formats.sumstats import parse_column_option, read_header, read_sumstats, read_sumstats_columns
 from edfgen.formats.sumstats.discovery import (CLUMP_REQUIRED, MR_REQUIRED, expand_sumstats, group_by_phenotype,
                                                phenotype_name, read_phenotype_sumstats)
 from edfgen.formats.sumstats.zscores import read_zstats
@@ -384,3 +384,17 @@ def test_a_folder_of_per_chromosome_folders_is_searched_one_level_down(truth, tm
     assert found == [tmp_path / "out" / "chr1" / "AF.tsv.gz", tmp_path / "out" / "chr2" / "AF.tsv.gz"]
     _write(tmp_path / "out" / "AF.tsv.gz", ssf)    # a folder with summary statistics of its own: those alone
     assert expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED) == [tmp_path / "out" / "AF.tsv.gz"]
+
+
+def test_a_folder_searched_one_level_down_reads_each_header_once(truth, tmp_path, monkeypatch):
+    """s35b: discovery read the headers of a folder's own files twice when it went on to its sub-folders."""
+    from edfgen.formats.sumstats import discovery
+
+    (tmp_path / "out" / "chr1").mkdir(parents=True)
+    (tmp_path / "out" / "gwas_summary.tsv").write_text("phenotype\tn_hits\nAF\t3\n")
+    _write(tmp_path / "out" / "chr1" / "AF.tsv.gz", _ssf(truth))
+    read: list = []
+    monkeypatch.setattr(discovery, "read_header", lambda path: read.append(path) or read_header(path))
+    assert expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED) == [tmp_path / "out" / "chr1" /
+                                                                                      "AF.tsv.gz"]
+    assert sorted(read) == [tmp_path / "out" / "chr1" / "AF.tsv.gz", tmp_path / "out" / "gwas_summary.tsv"]

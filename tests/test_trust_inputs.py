@@ -234,8 +234,13 @@ def test_why_clump_on_an_unfinished_gwas_folder_refused_unless_allow_incomplete(
 
 def test_why_check_upstream_looks_into_sub_folders_only_when_discovery_reads_them(tmp_path):
     """Review rev34 #2: a folder holding summary statistics (read without its sub-folders) was refused for an
-    unfinished gwas run in a sub-folder that discovery never reads; a folder without files of its own still is."""
-    from edfgen.formats.manifest import check_upstream
+    unfinished gwas run in a sub-folder that discovery never reads; a folder without files of its own still is.
+    (s35b: the rule is the reading command's own file test, passed by the command, no longer a module hook.)"""
+    from edfgen.formats.manifest import check_upstream as check
+    from edfgen.formats.sumstats import column_test, reads_sub_folders
+
+    def check_upstream(paths, option):
+        check(paths, option=option, reads_sub_folders=lambda d: reads_sub_folders(d, column_test()))
 
     with recording(tmp_path / "F" / "rerun", "edfgen gwas", planned=["a.tsv.gz"]):
         import shutil
@@ -249,6 +254,25 @@ def test_why_check_upstream_looks_into_sub_folders_only_when_discovery_reads_the
         check_upstream([tmp_path / "F"], option="--sumstats")
     (tmp_path / "F" / "qt.tsv").write_text("variant_id\tp_value\nrs1\t0.5\n")
     check_upstream([tmp_path / "F"], option="--sumstats")
+
+
+def test_why_mr_checks_the_sub_folders_it_reads_of_a_folder_whose_own_file_lacks_beta_se(tmp_path):
+    """s35b: the sub-folder rule of check_upstream looked for a variant column alone: an ``mr`` folder whose own file
+    has one but no beta/SE (a clump summary) is read one level down, where an unfinished gwas run went unchecked."""
+    for side in ("exp", "out"):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "hits.tsv").write_text("variant_id\tp_value\nrs1\t1e-9\n")    # not what mr reads
+    row = "1\t1000\tA\tG\t0.1\t0.01\t1e-20\trs1"
+    (tmp_path / "out" / "chr1").mkdir()
+    (tmp_path / "out" / "chr1" / "y.tsv").write_text(f"{SSF_HEADER}\n{row}\n")
+    with recording(tmp_path / "exp" / "chr1", "edfgen gwas", planned=["x.tsv", "x2.tsv"]):
+        (tmp_path / "exp" / "chr1" / "x.tsv").write_text(f"{SSF_HEADER}\n{row}\n")
+        snap = json.loads((tmp_path / "exp" / "chr1" / "manifest.json").read_text())
+    (tmp_path / "exp" / "chr1" / "manifest.json").write_text(json.dumps(snap))     # what a kill leaves
+    res = CliRunner().invoke(cli, ["mr", "--exposure", str(tmp_path / "exp"), "--outcome", str(tmp_path / "out"),
+                                   "--out", str(tmp_path / "mr")])
+    line = _one_line_error(res)
+    assert "--exposure" in line and "'edfgen gwas' did not finish writing" in line and "chr1" in line, line
 
 
 def test_why_mr_nboot_has_an_upper_bound(tmp_path):

@@ -26,7 +26,7 @@ from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
 from edfgen.formats.manifest import (Manifest, check_not_inputs, check_upstream, listed_outputs, read_manifest,
                                      recording, sha256_file)
-from edfgen.formats.sumstats import expand_sumstats, parse_column_option
+from edfgen.formats.sumstats import column_test, expand_sumstats, parse_column_option, reads_sub_folders
 from edfgen.formats.tables import atomic_path, claimed_out_file, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
@@ -316,11 +316,13 @@ def run(o: AnnotateOptions):
     """
     check_upstream([o.loci], option="--loci", allow_incomplete=o.allow_incomplete)
     sumstats = [*o.sumstats, *o.more_sumstats]     # an unquoted glob's paths after --sumstats
-    check_upstream(sumstats, option="--sumstats", allow_incomplete=o.allow_incomplete)
+    columns = parse_column_option(o.columns) or None
+    check_upstream(sumstats, option="--sumstats", allow_incomplete=o.allow_incomplete,
+                   reads_sub_folders=lambda d: reads_sub_folders(d, column_test(columns=columns)))
 
     return run_annotate(o.loci, o.catalog, o.out, traits=as_list(o.traits), any_trait=o.any_trait,
                         ld_bfile=o.ld_bfile, genes=o.genes,
                         settings=AnnotateSettings(window_kb=o.window_kb, ld_r2=o.ld_r2),
                         regional_plots=o.regional_plots, sumstats=sumstats,
                         reference_genome=o.reference_genome, liftover_chain=o.liftover_chain,
-                        columns=parse_column_option(o.columns) or None)
+                        columns=columns)

@@ -29,14 +29,8 @@ from edfgen.formats.genotypes.panel import (GenotypePanel, genotype_label, locat
                                             panel_fingerprint)
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.commands.sumstats_options import check_columns_present, columns_opt, read_phenotype
-from edfgen.formats.sumstats import (
-    chrom_key,
-    declared_build,
-    expand_sumstats,
-    genotype_chromosome_labels,
-    group_by_phenotype,
-    parse_column_option,
-)
+from edfgen.formats.sumstats import (chrom_key, column_test, declared_build, expand_sumstats, genotype_chromosome_labels,
+                                     group_by_phenotype, parse_column_option, reads_sub_folders)
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
 from edfgen.kernels.ld import WindowLD
@@ -586,10 +580,12 @@ def run(o: ClumpOptions):
     """``edfgen clump``: :func:`edfgen.kernels.clump.run_clump`."""
     from edfgen.kernels.clump import ClumpSettings
 
-    check_upstream([*o.sumstats, *o.more_sumstats, o.pheno], option="--sumstats", allow_incomplete=o.allow_incomplete)
+    columns = parse_column_option(o.columns) or None
+    check_upstream([*o.sumstats, *o.more_sumstats, o.pheno], option="--sumstats", allow_incomplete=o.allow_incomplete,
+                   reads_sub_folders=lambda d: reads_sub_folders(d, column_test(columns=columns)))
     return run_clump([*o.sumstats, *o.more_sumstats], out_dir=o.out, bfile=genotype_source(o, required=False),
                      ld_bfile=filtered_panel(o, o.ld_bfile), reference_genome=o.reference_genome,
                      settings=ClumpSettings(p1=o.p1, p2=ClumpSettings.p2 if o.p2 is None else o.p2, r2=o.r2, kb=o.kb, r2_method=o.r2_method,
                                             allow_overlap=o.allow_overlap),
                      study_wide=o.study_wide, pheno=o.pheno, truth=o.truth, regional_plots=o.regional_plots,
-                     genes=o.genes, force=o.force, columns=parse_column_option(o.columns) or None)
+                     genes=o.genes, force=o.force, columns=columns)

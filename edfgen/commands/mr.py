@@ -482,10 +482,12 @@ class MROptions(GenotypeOptions):
 
 def run(o: MROptions):
     """``edfgen mr``: :func:`edfgen.commands.mr.run_mr`; the genotype options are the LD panel."""
-    from edfgen.formats.sumstats import parse_column_option
+    from edfgen.formats.sumstats import MR_REQUIRED, column_test, parse_column_option, reads_sub_folders
 
+    columns = parse_column_option(o.columns) or None
     for option, paths in (("--exposure", o.exposure), ("--outcome", o.outcome), ("--instruments", [o.instruments])):
-        check_upstream(paths, option=option, allow_incomplete=o.allow_incomplete)
+        check_upstream(paths, option=option, allow_incomplete=o.allow_incomplete,    # folders read as list_phenotypes
+                       reads_sub_folders=lambda d: reads_sub_folders(d, column_test(MR_REQUIRED, columns)))
     if o.multivariable:
         from edfgen.commands.mr_multivariable import run_mvmr
 
@@ -494,7 +496,7 @@ def run(o: MROptions):
         return run_mvmr(list(o.exposure), list(o.outcome), o.out, p_threshold=p_mv, clump=o.clump,
                         clump_r2=o.clump_r2, clump_kb=o.clump_kb, instruments=o.instruments,
                         ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False), palindromes=o.palindromes,
-                        maf_threshold=o.maf_threshold, columns=parse_column_option(o.columns) or None,
+                        maf_threshold=o.maf_threshold, columns=columns,
                         force=o.force, parameters=json.loads(json.dumps(asdict(o), default=str)))
     kw = {"methods": tuple(o.methods)} if o.methods else {}
     # no --p-threshold: None, which run_mr resolves (MRSettings.instrument_threshold: a list is taken as given)
@@ -506,6 +508,6 @@ def run(o: MROptions):
     return run_mr(list(o.exposure), list(o.outcome), o.out, settings=settings, instruments=o.instruments,
                   reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
                   proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,
-                  columns=parse_column_option(o.columns) or None, case_counts=parse_case_counts(o.case_counts),
+                  columns=columns, case_counts=parse_case_counts(o.case_counts),
                   coloc=o.coloc, coloc_pp4=o.coloc_pp4)
 

@@ -49,7 +49,7 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from edfgen import __version__
 from edfgen.exceptions import ENVIRONMENT_ERRNOS, InputError, OutputError, environment_error
@@ -517,20 +517,16 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
         fh.write("\n")
 
 
-#: whether summary-statistics discovery reads a folder's sub-folders (:func:`check_upstream` checks them then): set by
-#: :mod:`edfgen.formats.sumstats`, which imports this module (review rev34 #2); until then every folder's are checked
-_SUB_FOLDER_RULE = [lambda folder: True]
-
-
-def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
-                   allow_incomplete: bool = False) -> None:
+def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str, allow_incomplete: bool = False,
+                   reads_sub_folders: Callable[[Path], bool] | None = None) -> None:
     """Refuse an input written by an edfgen command that did not finish: a folder whose
     ``manifest.json`` is still in progress (the command was killed: some of its files are missing),
     or a file whose ``<file>.manifest.json``, or whose folder's in-progress ``manifest.json`` listing
-    it, says so. Glob patterns are checked through the files they match; a folder without a manifest and without
-    summary statistics of its own through its sub-folders too (summary-statistics discovery reads
-    them then, and only then: one ``gwas --chr N`` run per folder; review rev34 #2). Inputs without a manifest
-    (not written by edfgen) pass. ``allow_incomplete`` turns the refusal into a warning.
+    it, says so. Glob patterns are checked through the files they match; a folder without a manifest through its
+    sub-folders too when ``reads_sub_folders(folder)`` says the command reads them (None: always; the sumstats
+    commands pass :func:`edfgen.formats.sumstats.discovery.reads_sub_folders` with their file test: one
+    ``gwas --chr N`` run per folder, review rev34 #2). Inputs without a manifest (not written by edfgen) pass.
+    ``allow_incomplete`` turns the refusal into a warning.
 
     Raises
     ------
@@ -545,7 +541,7 @@ def check_upstream(paths: Iterable[str | os.PathLike | None], *, option: str,
             continue
         p = Path(p)
         targets = [p] if p.exists() else [Path(f) for f in sorted(glob.glob(str(p)))]
-        if p.is_dir() and not (p / MANIFEST).exists() and _SUB_FOLDER_RULE[0](p):
+        if p.is_dir() and not (p / MANIFEST).exists() and (reads_sub_folders is None or reads_sub_folders(p)):
             targets += sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
         for t in targets:
             where, m = _describing_manifest(t)

@@ -21,10 +21,10 @@ Hayhurst J et al. (2022) "A community driven GWAS summary statistics standard",
 bioRxiv doi:10.1101/2022.07.15.500230.
 """
 
-from edfgen.formats import manifest as _manifest
 from edfgen.formats.sumstats.discovery import (CLUMP_REQUIRED, MR_REQUIRED, SUMSTATS_SUFFIXES, combine_phenotype,
-                                               declared_build, expand_sumstats, group_by_phenotype, looks_like_sumstats,
-                                               phenotype_name, read_header, read_phenotype_sumstats,
+                                               FileTest, column_test, declared_build, expand_sumstats,
+                                               group_by_phenotype, header_maps, looks_like_sumstats, phenotype_name,
+                                               read_header, read_phenotype_sumstats, reads_sub_folders,
                                                sumstats_in_directory)
 from edfgen.formats.sumstats.layout import (ALIASES, CHROM_ORDER, COLUMN_KEYS, LAYOUTS, SSF_COLUMNS, Z95,
                                             SumstatsLayout, chrom_key, detect_layout, genotype_chromosome_labels,
@@ -37,26 +37,13 @@ from edfgen.formats.sumstats.write import (FIRTH_COLUMN, SSF_EXTRA_COLUMNS, SSF_
                                            SumstatsMeta, SumstatsStream, SumstatsWriter, meta_path, p_value_strings,
                                            round_significant, write_meta)
 
-
-
-def _reads_sub_folders(folder):
-    """Whether :func:`sumstats_in_directory` reads ``folder``'s sub-folders: it holds no summary statistics of its
-    own (a README.txt or gwas_summary.tsv beside per-chromosome folders is none), for
-    :func:`edfgen.formats.manifest.check_upstream` (review rev34 #2)."""
-    from edfgen.formats.sumstats.discovery import _candidates
-
-    return not any(looks_like_sumstats(f, ("variant_id",)) for f in _candidates(folder)[1])
-
-
-_manifest._SUB_FOLDER_RULE[0] = _reads_sub_folders
-
 __all__ = ["ALIASES", "CHROM_ORDER", "CLUMP_REQUIRED", "COLUMN_KEYS", "FIRTH_COLUMN", "LAYOUTS", "MR_REQUIRED",
            "SSF_COLUMNS", "SSF_EXTRA_COLUMNS", "SSF_VERSION", "SUMSTATS_SUFFIXES", "TWOSAMPLEMR_NAMES", "VALUE_RULES",
-           "Z95", "SumstatsFormatter", "SumstatsLayout", "SumstatsMapping", "SumstatsMeta", "SumstatsStream",
-           "SumstatsWriter", "check_sumstats_values", "chrom_key", "combine_phenotype", "declared_build",
-           "detect_layout", "expand_sumstats", "genotype_chromosome_labels", "group_by_phenotype", "internal_columns",
-           "load_sumstats",
+           "Z95", "FileTest", "SumstatsFormatter", "SumstatsLayout", "SumstatsMapping", "SumstatsMeta",
+           "SumstatsStream", "SumstatsWriter", "check_sumstats_values", "chrom_key", "column_test", "combine_phenotype",
+           "declared_build", "detect_layout", "expand_sumstats", "genotype_chromosome_labels", "group_by_phenotype",
+           "header_maps", "internal_columns", "load_sumstats",
            "looks_like_sumstats", "meta_path", "p_value_strings", "parse_column_option",
            "phenotype_name", "read_header", "read_instruments", "read_phenotype_sumstats", "read_sumstats",
-           "read_sumstats_columns", "round_significant", "sort_sumstats", "sumstats_columns",
+           "read_sumstats_columns", "reads_sub_folders", "round_significant", "sort_sumstats", "sumstats_columns",
            "sumstats_in_directory", "twosamplemr_columns", "twosamplemr_map", "write_meta"]

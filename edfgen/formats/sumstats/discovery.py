@@ -14,12 +14,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import logging
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 
@@ -47,28 +46,69 @@ SUMSTATS_SUFFIXES = ((".tsv.gz", ".tsv", ".txt.gz", ".txt", ".csv", ".csv.gz", "
 CLUMP_REQUIRED = ("variant_id", "p_value")
 
 
+#: a command's test of one file named like summary statistics: ``(path, header) -> bool``, whether it reads the file
+#: (e.g. :func:`column_test`)
+FileTest = Callable[[Path, list], bool]
+
+
 def looks_like_sumstats(path: Path, required: Sequence[str] = MR_REQUIRED,
                         columns: dict[str, str] | None = None) -> bool:
     """Whether a file's header maps to the GWAS-SSF columns ``required`` (read without the body).
 
     A file whose header cannot be read (a corrupt or cut gzip stream, not text) is an
     :class:`InputError`, not a ``False``: a directory's corrupt file is never skipped in silence."""
-    try:
-        cols = read_header(path)
-    except pd.errors.EmptyDataError:     # an empty file holds no summary statistics
+    header = _header(path)
+    return header is not None and header_maps(header, required, columns, source=str(path))
+
+
+def header_maps(header: list, required: Sequence[str], columns: dict[str, str] | None = None, *,
+                source: str = "") -> bool:
+    """Whether a header maps to the GWAS-SSF columns ``required`` (``columns``: ``--columns``, file column ->
+    field; TwoSampleMR's names count too).
+
+    Raises
+    ------
+    InputError
+        Two columns naming one field of ``required`` in a file that is summary statistics under one of the
+        readings (``source`` names the file)."""
+    user = {k: v for k, v in (columns or {}).items() if k in header}
+    extra = set(twosamplemr_map(header).values())
+    # two columns naming one field (a lookup table's SNP and ID): refused only when the file is summary
+    # statistics under one of the readings, else skipped like any file without their columns
+    lenient = sumstats_columns(header, user, need=()) | extra | alias_clashes(header, user)
+    if not set(required) <= lenient:
         return False
+    return set(required) <= sumstats_columns(header, user, source=source, need=required) | extra
+
+
+def column_test(required: Sequence[str] = CLUMP_REQUIRED, columns: dict[str, str] | None = None) -> FileTest:
+    """The :data:`FileTest` of a command that reads files whose header maps to ``required`` (:func:`header_maps`)."""
+    return lambda path, header: header_maps(header, required, columns, source=str(path))
+
+
+def _header(path: Path) -> list | None:
+    """A file's header, None for an empty file.
+
+    Raises
+    ------
+    InputError
+        The header cannot be read (a corrupt or cut gzip stream, not text): one line naming the file."""
+    try:
+        return read_header(path)
+    except pd.errors.EmptyDataError:     # an empty file holds no summary statistics
+        return None
     except Exception as exc:  # noqa: BLE001 - a corrupt file named like sumstats is never skipped silently
         why = ("truncated gzip file: the compressed stream ends early" if isinstance(exc, EOFError)
                else str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
         raise InputError(f"{path}: cannot be read ({why})") from None
-    user = {k: v for k, v in (columns or {}).items() if k in cols}
-    extra = set(twosamplemr_map(cols).values())
-    # two columns naming one field (a lookup table's SNP and ID): refused only when the file is summary
-    # statistics under one of the readings, else skipped like any file without their columns
-    lenient = sumstats_columns(cols, user, need=()) | extra | alias_clashes(cols, user)
-    if not set(required) <= lenient:
-        return False
-    return set(required) <= sumstats_columns(cols, user, source=str(path), need=required) | extra
+
+
+def _passing(files: Sequence[Path], test: FileTest, headers: dict[Path, list | None]) -> list[Path]:
+    """The ``files`` whose header (read once, kept in ``headers``) passes ``test``."""
+    for f in files:
+        if f not in headers:
+            headers[f] = _header(f)
+    return [f for f in files if headers[f] is not None and test(f, headers[f])]
 
 
 def _candidates(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -78,12 +118,22 @@ def _candidates(folder: Path) -> tuple[list[Path], list[Path]]:
     return visible, [f for f in visible if f.name.lower().endswith(SUMSTATS_SUFFIXES)]
 
 
+def reads_sub_folders(folder: Path, test: FileTest) -> bool:
+    """Whether :func:`sumstats_in_directory` with ``test`` reads ``folder``'s sub-folders: none of the folder's own
+    files passes it (a README.txt, a gwas_summary.tsv, an ``edfgen mr`` folder's file without beta or standard error
+    beside per-chromosome folders). For :func:`edfgen.formats.manifest.check_upstream`, which checks the
+    sub-folders then (review rev34 #2)."""
+    return not _passing(_candidates(folder)[1], test, {})
+
+
 def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = CLUMP_REQUIRED,
-                          columns: dict[str, str] | None = None, hint: str = "") -> list[Path]:
+                          columns: dict[str, str] | None = None, hint: str = "",
+                          test: FileTest | None = None) -> list[Path]:
     """The summary-statistics files of a directory: named like them (:data:`SUMSTATS_SUFFIXES`, not hidden)
-    and with a header that maps to ``required``, sorted. A directory with none of its own is searched one level
-    down, its sub-folders in name order (per-chromosome ``edfgen gwas --chr N`` runs: ``gwas/chr1/qt.tsv.gz``,
-    ``gwas/chr2/qt.tsv.gz``; ``edfgen gwas`` itself writes ``<out>/<phenotype>.tsv.gz``).
+    and with a header that maps to ``required`` (or passes ``test``), sorted. A directory with none of its own is
+    searched one level down, its sub-folders in name order (per-chromosome ``edfgen gwas --chr N`` runs:
+    ``gwas/chr1/qt.tsv.gz``, ``gwas/chr2/qt.tsv.gz``; ``edfgen gwas`` itself writes ``<out>/<phenotype>.tsv.gz``).
+    Each file's header is read once.
 
     Parameters
     ----------
@@ -92,11 +142,14 @@ def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = 
     option : str
         The option it was given with, for messages.
     required : sequence of str
-        GWAS-SSF columns a file must map to.
+        GWAS-SSF columns a file must map to (and the columns an error names).
     columns : dict, optional
         ``--columns``.
     hint : str
         The end of the message when files are found but their columns are not.
+    test : FileTest, optional
+        Which files the command reads (default: :func:`column_test` of ``required`` and ``columns``), e.g.
+        :func:`edfgen.formats.sumstats.zscores.zstats_test` (z-score files too).
 
     Returns
     -------
@@ -108,8 +161,10 @@ def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = 
         No such file in the directory or its sub-folders (one line naming the directory: the columns looked
         for, an example header, ``hint``).
     """
+    test = test or column_test(required, columns)
+    headers: dict[Path, list | None] = {}
     visible, cands = _candidates(path)
-    files = [f for f in cands if looks_like_sumstats(f, required, columns)]
+    files = _passing(cands, test, headers)
     subdirs = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
     where, holder = "", "directory holds"
     if not files and subdirs:     # per-chromosome runs' folders (gwas/chr1/, gwas/chr2/ ...): one level down
@@ -118,7 +173,7 @@ def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = 
         for d in subdirs:
             v, c = _candidates(d)
             visible, cands = visible + v, cands + c
-        files = [f for f in cands if looks_like_sumstats(f, required, columns)]
+            files += _passing(c, test, headers)
         if files:
             log.info("%s %s: no summary statistics in the folder itself; read %d file(s) of its sub-folders",
                      option, path, len(files))
@@ -133,24 +188,23 @@ def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = 
         raise InputError(f"{option} {path}: no file{where} is named like summary statistics (skipped by name: "
                          f"{names}; names end in {', '.join(SUMSTATS_SUFFIXES)}): give the files by name{hint}")
     example = ""
-    if cands:
-        with contextlib.suppress(Exception):
-            example = (f"; e.g. {cands[0].relative_to(path)} has: "
-                       f"{' '.join(map(str, read_header(cands[0])[:30]))}")
+    if cands and headers.get(cands[0]):
+        example = f"; e.g. {cands[0].relative_to(path)} has: {' '.join(map(str, headers[cands[0]][:30]))}"
     raise InputError(f"{option} {path}: {holder} no summary-statistics files (no columns for "
                      f"{', '.join(required)}{example}){hint if cands else ''}")
 
 
 def expand_sumstats(paths: Sequence[PathLike], option: str = "--sumstats", *,
                     required: Sequence[str] = CLUMP_REQUIRED, columns: dict[str, str] | None = None,
-                    hint: str = "") -> list[Path]:
-    """Summary-statistics inputs: files, directories (:func:`sumstats_in_directory`) or glob patterns,
-    in the order given (directory and glob matches sorted), each file once."""
+                    hint: str = "", test: FileTest | None = None) -> list[Path]:
+    """Summary-statistics inputs: files, directories (:func:`sumstats_in_directory`, with ``required``,
+    ``columns``, ``hint`` and ``test``) or glob patterns, in the order given (directory and glob matches sorted),
+    each file once."""
     out: list[Path] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out += sumstats_in_directory(path, option, required=required, columns=columns, hint=hint)
+            out += sumstats_in_directory(path, option, required=required, columns=columns, hint=hint, test=test)
         elif path.exists():
             out.append(path)
         else:
