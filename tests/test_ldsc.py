@@ -394,6 +394,27 @@ def test_cli_ldsc__z_only_munged_file_and_sample_size_option_give_the_h2_of_beta
     assert res.exit_code != 0 and "typo.tsv" in res.output and len(res.output.strip().splitlines()) == 1, res.output
 
 
+def test_cli_ldsc__z_only_files_in_per_chromosome_sub_folders_are_found(tmp_path):
+    """s35b: LDSC's z-only files (SNP A1 A2 Z N) were found in the folder given but not in its sub-folders (one
+    ``gwas --chr N`` run per folder), where files with beta and SE are found: the same h² as the files in one."""
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path)
+    munged = pd.DataFrame({"SNP": snp, "A1": a1, "A2": a2, "Z": z, "N": 20000})
+    munged.to_csv(tmp_path / "qt.sumstats.gz", sep="\t", index=False)
+    for part, rows in (("part1", slice(0, 700)), ("part2", slice(700, None))):
+        (tmp_path / "runs" / part).mkdir(parents=True)
+        munged[rows].to_csv(tmp_path / "runs" / part / "qt.sumstats.gz", sep="\t", index=False)
+    (tmp_path / "runs" / "README.txt").write_text("one run per folder\n")
+    h2 = []
+    for given in (tmp_path / "qt.sumstats.gz", tmp_path / "runs"):
+        out = tmp_path / f"out{len(h2)}"
+        res = CliRunner().invoke(cli, ["ldsc", "--sumstats", str(given), "--ref-ld-chr", str(tmp_path / "ld") + "/",
+                                       "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        h2.append(pd.read_csv(out / "h2.tsv", sep="\t").iloc[0])
+    assert h2[1]["phenotype"] == "qt" and h2[1]["h2"] == pytest.approx(h2[0]["h2"], rel=1e-9)
+
+
 # ------------------------------------------------------------- review s30d: hostile inputs
 def _write_z(path, snp, a1, a2, z, n=20000):
     """A GWAS-SSF file of these z-scores (beta = z se, se 0.01)."""

@@ -37,8 +37,8 @@ from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_op
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import parse_column_option
-from edfgen.formats.sumstats.zscores import NO_N, ZStats, has_n, read_zstats, zstats_files
+from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
+from edfgen.formats.sumstats.zscores import NO_N, ZStats, has_n, read_zstats, zstats_files, zstats_test
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.coloc import P1, P2, P12, coloc_abf, coloc_bf_bf, sdy_estimate
 from edfgen.kernels.susie import susie_rss
@@ -383,9 +383,11 @@ def run(o: ColocOptions) -> ColocRun:
     -------
     ColocRun
     """
+    columns = parse_column_option(o.columns) or None
     for option, paths in (("--exposure", o.exposure), ("--outcome", o.outcome), ("--loci", [o.loci])):
-        check_upstream(paths, option=option, allow_incomplete=o.allow_incomplete)
+        check_upstream(paths, option=option, allow_incomplete=o.allow_incomplete,
+                       reads_sub_folders=lambda d: reads_sub_folders(d, zstats_test(columns)))
     return run_coloc(list(o.exposure), list(o.outcome), loci=o.loci, out_dir=o.out,
                      genotypes=genotype_source(o, required=False), p1=o.p1, p2=o.p2, p12=o.p12, window_kb=o.window_kb,
-                     max_causal=o.max_causal, force=o.force, columns=parse_column_option(o.columns) or None,
+                     max_causal=o.max_causal, force=o.force, columns=columns,
                      sample_sizes=parse_sample_sizes(o.sample_size), case_counts=parse_case_counts(o.case_counts))

@@ -26,9 +26,9 @@ from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_op
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, locate_in_panel, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import parse_column_option
+from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
 from edfgen.formats.sumstats.layout import chromosome_labels
-from edfgen.formats.sumstats.zscores import ZStats, has_n, read_zstats, zstats_files
+from edfgen.formats.sumstats.zscores import ZStats, has_n, read_zstats, zstats_files, zstats_test
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.alleles import COMPLEMENT
 from edfgen.kernels.ldscore import standardise
@@ -547,10 +547,12 @@ def run(o: FinemapOptions) -> FinemapRun:
     -------
     FinemapRun
     """
-    check_upstream([*o.sumstats, *o.more_sumstats], option="--sumstats", allow_incomplete=o.allow_incomplete)
+    columns = parse_column_option(o.columns) or None
+    check_upstream([*o.sumstats, *o.more_sumstats], option="--sumstats", allow_incomplete=o.allow_incomplete,
+                   reads_sub_folders=lambda d: reads_sub_folders(d, zstats_test(columns, allow_z=False)))
     check_upstream([o.loci], option="--loci", allow_incomplete=o.allow_incomplete)
     return run_finemap([*o.sumstats, *o.more_sumstats], loci=o.loci, out_dir=o.out,
                        genotypes=genotype_source(o, required=False), max_causal=o.max_causal, coverage=o.coverage,
                        min_abs_corr=o.min_abs_corr, window_kb=o.window_kb, force=o.force,
-                       columns=parse_column_option(o.columns) or None, sample_sizes=parse_sample_sizes(o.sample_size),
+                       columns=columns, sample_sizes=parse_sample_sizes(o.sample_size),
                        case_counts=parse_case_counts(o.case_counts))

@@ -31,8 +31,8 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, panel_fingerprint
 from edfgen.formats.ldscore import read_ldscores_chr
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import parse_column_option
-from edfgen.formats.sumstats.zscores import ZStats, read_zstats, rows_by_id, zstats_files
+from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
+from edfgen.formats.sumstats.zscores import ZStats, read_zstats, rows_by_id, zstats_files, zstats_test
 from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, LDRegressionError, ldsc_h2, ldsc_rg, to_liability
 from edfgen.kernels.ldsc_batch import gencov_rg_batch
@@ -537,9 +537,11 @@ def run(o: LdscOptions) -> LdscRun:
     -------
     LdscRun
     """
-    check_upstream([*o.sumstats, *o.more_sumstats], option="--sumstats", allow_incomplete=o.allow_incomplete)
+    columns = parse_column_option(o.columns) or None
+    check_upstream([*o.sumstats, *o.more_sumstats], option="--sumstats", allow_incomplete=o.allow_incomplete,
+                   reads_sub_folders=lambda d: reads_sub_folders(d, zstats_test(columns, allow_z=True)))
     return run_ldsc([*o.sumstats, *o.more_sumstats], out_dir=o.out, genotypes=genotype_source(o, required=False),
                     ref_ld_chr=o.ref_ld_chr, w_ld_chr=o.w_ld_chr, ld_wind_cm=o.ld_wind_cm, ld_wind_kb=o.ld_wind_kb,
                     rg=o.rg, rg_across=o.rg_across, prevalence=o.prevalence, two_step=o.two_step, n_blocks=o.n_blocks, force=o.force,
-                    columns=parse_column_option(o.columns) or None, sample_sizes=parse_sample_sizes(o.sample_size),
+                    columns=columns, sample_sizes=parse_sample_sizes(o.sample_size),
                     case_counts=parse_case_counts(o.case_counts))

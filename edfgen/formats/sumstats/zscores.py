@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.sumstats.discovery import MR_REQUIRED, combine_phenotype, expand_sumstats, group_by_phenotype
+from edfgen.formats.sumstats.discovery import (MR_REQUIRED, FileTest, combine_phenotype, expand_sumstats,
+                                               group_by_phenotype, header_maps)
 from edfgen.formats.sumstats.layout import sumstats_columns
 from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
 from edfgen.kernels.alleles import variant_allele_keys
@@ -191,31 +192,27 @@ def rows_by_id(z: ZStats, ids: pd.Index) -> tuple[pd.DataFrame, str]:
     return t.reset_index(drop=True), col
 
 
+def zstats_test(columns: dict[str, str] | None = None, allow_z: bool = False) -> FileTest:
+    """Which files of a folder the z-score commands read (a :data:`~edfgen.formats.sumstats.discovery.FileTest`):
+    a header with the columns MR needs, or with ``allow_z`` a z-only one (:data:`Z_REQUIRED`, its z-score column
+    one of :data:`Z_NAMES`: LDSC's munged ``SNP A1 A2 Z N``)."""
+    def test(path: Path, header: list) -> bool:
+        if header_maps(header, MR_REQUIRED, columns, source=str(path)):
+            return True
+        return allow_z and header_maps(header, Z_REQUIRED, _z_column_map(header, columns, True), source=str(path))
+    return test
+
+
 def zstats_files(paths: Sequence[str | Path], option: str = "--sumstats", *, columns: dict[str, str] | None = None,
                  allow_z: bool = False) -> list[Path]:
-    """The summary-statistics files of ``paths`` (:func:`expand_sumstats` with the columns MR needs; with
-    ``allow_z`` a folder's z-only files too), each once, before any is read (so a ``FILE=...`` option can be
-    checked against them first)."""
+    """The summary-statistics files of ``paths`` (:func:`expand_sumstats`, a folder's files by :func:`zstats_test`:
+    with ``allow_z`` its z-only files too, in the folder or, without any of its own, its sub-folders), each once,
+    before any is read (so a ``FILE=...`` option can be checked against them first)."""
     paths = list(paths)
     if not paths:
         raise InputError(f"{option}: give at least one summary-statistics file or folder")
-    files: list[Path] = []
-    for p in paths:
-        if not (allow_z and Path(p).is_dir()):
-            files += expand_sumstats([p], option, required=MR_REQUIRED, columns=columns)
-            continue
-        # a folder's z-only files too (LDSC's munged SNP A1 A2 Z N), found by the same header test
-        zmap = {c: "z" for f in Path(p).iterdir() if f.is_file() for c in _safe_header(f) if str(c).lower() in Z_NAMES}
-        found, refusal = [], None
-        for required, cmap in ((MR_REQUIRED, columns), (Z_REQUIRED, {**zmap, **(columns or {})})):
-            try:
-                found += expand_sumstats([p], option, required=required, columns=cmap, hint=Z_HINT)
-            except InputError as exc:
-                refusal = refusal or exc
-        if not found:
-            raise refusal
-        files += found
-    return list(dict.fromkeys(files))
+    return expand_sumstats(paths, option, required=MR_REQUIRED, columns=columns, hint=Z_HINT if allow_z else "",
+                           test=zstats_test(columns, allow_z))
 
 
 def read_zstats(paths: Sequence[str | Path], option: str = "--sumstats", *, need_n: bool = False,
@@ -228,11 +225,3 @@ def read_zstats(paths: Sequence[str | Path], option: str = "--sumstats", *, need
     return {name: load_zstats(name, fs, need_n=need_n, columns=columns, sample_sizes=sample_sizes,
                               case_counts=case_counts, allow_z=allow_z, option=option)
             for name, fs in group_by_phenotype(files).items()}
-
-
-def _safe_header(path: Path) -> list[str]:
-    """A folder file's header for the z-column test ([] for a file that is not a table)."""
-    try:
-        return read_header(path)
-    except Exception:  # noqa: BLE001 - not a table: expand_sumstats names a corrupt sumstats file itself
-        return []
