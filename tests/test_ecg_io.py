@@ -61,6 +61,46 @@ def test_read_wfdb__format_212_falls_back_to_wfdb_and_nan_for_missing(tmp_path):
     assert _read_wfdb_fast(tmp_path / "r212.hea") is None and _read_wfdb_fast(tmp_path / "r16.hea") is not None
 
 
+def _multi_frequency(src, folder, name: str, spf: list[int]) -> None:
+    """``src`` (a 500 Hz format-16 record) stored at 500 / 2 frames/s with ``spf`` samples per frame per signal (a
+    signal of 1 keeps every other sample), as WFDB's multi-frequency layout (``16x2``) writes it."""
+    import wfdb
+
+    d = wfdb.rdrecord(str(src), physical=False).d_signal
+    n = d.shape[0] // 2
+    frames = np.concatenate([d[:2 * n, s].reshape(n, 2)[:, :k] for s, k in enumerate(spf)], axis=1)
+    frames.astype("<i2").tofile(folder / f"{name}.dat")
+    lines = src.with_suffix(".hea").read_text().splitlines()
+    (folder / f"{name}.hea").write_text("\n".join([f"{name} 12 250 {n}"] + [
+        ln.replace(f"{src.name}.dat 16 ", f"{name}.dat 16x{k} ", 1) for ln, k in zip(lines[1:], spf)]) + "\n")
+
+
+def test_read_wfdb__multi_frequency_record_read_at_its_leads_rate_every_sample_kept(shared_data, tmp_path):
+    """Was: a 500 Hz record stored as 250 frames/s x 2 samples per frame (WFDB's multi-frequency layout, ``16x2``)
+    was read at 250 Hz, each frame's two samples averaged (``wfdb``'s ``smooth_frames``), with no note: its EDFs
+    moved 0.15 SD. Now every sample at 500 Hz, equal to the record stored plainly (and to wfdb's expanded
+    samples), alone or as the segments of a multi-segment record; leads at different rates are a reject."""
+    import wfdb
+
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    plain = read_wfdb(src.with_suffix(".hea"))
+    _multi_frequency(src, tmp_path, "mf", [2] * 12)
+    rec = read_wfdb(tmp_path / "mf.hea")
+    assert rec.fs == 500.0 and rec.signal.shape == (12, 5000) and not rec.notes
+    np.testing.assert_array_equal(rec.signal, plain.signal)
+    ref = wfdb.rdrecord(str(tmp_path / "mf"), smooth_frames=False)
+    np.testing.assert_allclose(rec.signal, np.stack(ref.e_p_signal), atol=1e-6)
+    for k in (1, 2):
+        _multi_frequency(src, tmp_path, f"s{k}", [2] * 12)
+    (tmp_path / "two.hea").write_text("two/2 12 250 5000\ns1 2500\ns2 2500\n")
+    two = read_wfdb(tmp_path / "two.hea")
+    assert two.fs == 500.0 and two.signal.shape == (12, 10000)
+    np.testing.assert_array_equal(two.signal[:, 5000:], plain.signal)
+    _multi_frequency(src, tmp_path, "mixed", [2] * 11 + [1])
+    with pytest.raises(RecordRejected, match=r"WFDB leads stored at different rates \(1 x 250 Hz, 2 x 250 Hz"):
+        read_wfdb(tmp_path / "mixed.hea")
+
+
 def test_discover_records__directory_gives_one_record_per_hea(cinc):
     refs = discover_records([cinc])
     assert len(refs) == 40

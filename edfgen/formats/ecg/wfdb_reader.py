@@ -416,6 +416,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
     if (int(head[1]) if head[1:2] and head[1].isdigit() else 1) * total > MAX_RECORD_VALUES:
         raise RecordRejected(f"WFDB header claims {total} samples x {head[1]} signals: {TOO_LARGE}", record_id=rid, path=hea)
     segs, names, notes = [], [], []
+    spf = None   # samples per frame of the leads (a multi-frequency record's segments are read at fs x spf)
     for seg, n in parts:
         if seg == "~" or n == 0:
             segs.append((None, n))
@@ -424,26 +425,30 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
             rec = read_wfdb(hea.parent / f"{seg}.hea", root=root, z_scale=z_scale)
         except RecordRejected as exc:
             raise RecordRejected(f"WFDB segment {seg}: {exc.reason}", record_id=rid, path=hea) from None
-        if abs(rec.fs - fs) > 1e-9 * fs:
-            raise RecordRejected(f"WFDB segment {seg} is at {rec.fs:g} Hz, the record at {fs:g} Hz", record_id=rid,
-                                 path=hea)
-        if rec.signal.shape[1] < n:
-            raise RecordRejected(f"WFDB segment {seg} has {rec.signal.shape[1]} samples, the record line says {n}",
-                                 record_id=rid, path=hea)
+        k = round(rec.fs / fs)
+        if k < 1 or abs(rec.fs - k * fs) > 1e-9 * fs or k != (spf or k):
+            raise RecordRejected(f"WFDB segment {seg} is at {rec.fs:g} Hz, the record at {fs:g} Hz"
+                                 + (f" x {spf} samples per frame" if spf and spf > 1 else ""), record_id=rid, path=hea)
+        spf = k
+        if rec.signal.shape[1] < n * k:
+            raise RecordRejected(f"WFDB segment {seg} has {rec.signal.shape[1]} samples, the record line says {n}"
+                                 + (f" frames of {k}" if k > 1 else ""), record_id=rid, path=hea)
         keys = _occurrences(rec.leads)
-        names += [k for k in keys if k not in names]
+        names += [key for key in keys if key not in names]
         notes += [note for note in rec.notes if note not in notes]
-        segs.append((dict(zip(keys, rec.signal[:, :n])), n))
-    if len(names) * total > MAX_RECORD_VALUES:
-        raise RecordRejected(f"WFDB record of {total} samples x {len(names)} signals: {TOO_LARGE}", record_id=rid, path=hea)
-    sig = np.full((len(names), total), np.nan, dtype=np.float32)
+        segs.append((dict(zip(keys, rec.signal[:, :n * k])), n))
+    spf = spf or 1
+    if len(names) * total * spf > MAX_RECORD_VALUES:
+        raise RecordRejected(f"WFDB record of {total * spf} samples x {len(names)} signals: {TOO_LARGE}", record_id=rid,
+                             path=hea)
+    sig = np.full((len(names), total * spf), np.nan, dtype=np.float32)
     start = 0
     for rows, n in segs:
         for i, key in enumerate(names):
             if rows is not None and key in rows:
-                sig[i, start:start + n] = rows[key]
-        start += n
-    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(name for name, _ in names), path=str(hea),
+                sig[i, start:start + n * spf] = rows[key]
+        start += n * spf
+    return EcgRecord(record_id=rid, signal=sig, fs=fs * spf, leads=tuple(name for name, _ in names), path=str(hea),
                      notes=tuple(notes))
 
 
@@ -511,7 +516,8 @@ def _occurrences(names) -> list[tuple[str, int]]:
 
 
 def _rdrecord(hea: Path, root: Path, rid: str):
-    """``wfdb.rdrecord`` of a confined record; a CinC 2020 record line, or a header named ``.HEA``
+    """``wfdb.rdrecord`` of a confined record, digital, every sample of a frame kept (``smooth_frames=False``: the
+    signals are ``e_d_signal``); a CinC 2020 record line, or a header named ``.HEA``
     (``wfdb`` looks for ``.hea`` only), is read through a copy of the header named ``<record>.hea``, with
     the extension dropped from a CinC 2020 record name (signal files linked beside it)."""
     import tempfile
@@ -521,7 +527,7 @@ def _rdrecord(hea: Path, root: Path, rid: str):
     base = hea.with_suffix("")
     files, cinc2020 = _wfdb_files(hea, root, rid)
     if not cinc2020 and hea.suffix == ".hea":
-        return wfdb.rdrecord(str(base), physical=False, return_res=32)
+        return wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=False)
     with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
         text = hea.read_text(errors="replace").splitlines()
         i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
@@ -534,12 +540,17 @@ def _rdrecord(hea: Path, root: Path, rid: str):
             link.parent.mkdir(parents=True, exist_ok=True)
             if not link.exists():
                 link.symlink_to(_real(hea.parent / name))
-        return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32)
+        return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32, smooth_frames=False)
 
 
 def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> EcgRecord:
     """Any WFDB record (its header ``hea``, or the record path without it) through ``wfdb.rdrecord``
-    (digital samples, converted here)."""
+    (digital samples, converted here).
+
+    A multi-frequency record (``16x2``: several samples of a signal per frame) is read at its leads' own rate,
+    ``frame rate x samples per frame``, every sample kept (``wfdb``'s default averaged each frame's samples: a 500 Hz
+    ECG stored as 250 frames/s x 2 was read at 250 Hz). Leads stored at different rates reject the record.
+    """
     hea = Path(hea) if Path(hea).suffix.lower() == ".hea" else Path(f"{hea}.hea")
     base = hea.with_suffix("")
     rid = base.name
@@ -551,23 +562,29 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     except Exception as exc:  # wfdb raises many types for broken files
         raise RecordRejected(f"unreadable WFDB record ({type(exc).__name__}: {_one_line(exc)})", record_id=rid,
                              path=hea) from None
-    d = np.asarray(rec.d_signal)
-    if d.ndim != 2 or d.shape[0] == 0:
+    if not rec.e_d_signal or not rec.n_sig:
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
     units = [u or "mV" for u in (rec.units or ["mV"] * rec.n_sig)]
     uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(_header_lines(hea, rid)[1:])]
     keep, factor, dropped = _scales(rec.sig_name, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
+    spf = sorted({int(rec.samps_per_frame[i]) for i in keep})
+    if len(spf) > 1:
+        raise RecordRejected(f"WFDB leads stored at different rates ({', '.join(f'{k} x {rec.fs:g} Hz' for k in spf)}: "
+                             "samples per frame differ)", record_id=rid, path=hea)
+    d = np.stack([np.asarray(rec.e_d_signal[i]) for i in keep]) if keep else np.empty((0, 0))
+    if d.shape[1] == 0:
+        raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
     gain = np.asarray(rec.adc_gain, dtype=np.float64)[keep]
     baseline = np.asarray(rec.baseline, dtype=np.float64)[keep]
     if np.any(gain == 0) or not np.isfinite(gain).all() or not np.isfinite(baseline).all():
         raise RecordRejected("WFDB header has a zero or non-finite ADC gain or baseline", record_id=rid,
                              path=hea)
     scale = (factor / gain).astype(np.float32)
-    d = d[:, keep]
     fmts = list(rec.fmt or [])
     invalid = [_wfdb_invalid_value(fmts[i]) if i < len(fmts) else None for i in keep]
-    sig = _to_mv(d.T, baseline, scale, invalid, leads=[rec.sig_name[i] for i in keep], rid=rid, hea=hea)
-    return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=hea),
+    sig = _to_mv(d, baseline, scale, invalid, leads=[rec.sig_name[i] for i in keep], rid=rid, hea=hea)
+    fs = _as_fs(rec.fs, record_id=rid, path=hea) * (spf[0] if spf else 1)
+    return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=fs,
                      leads=tuple(rec.sig_name[i] for i in keep), path=hea,
                      notes=_z_notes([units[i] for i in keep]) + dropped)
 
