@@ -101,6 +101,22 @@ def test_read_wfdb__multi_frequency_record_read_at_its_leads_rate_every_sample_k
         read_wfdb(tmp_path / "mixed.hea")
 
 
+@pytest.mark.parametrize("fmt", ["212", "16"])
+def test_read_wfdb__units_micro_sign_in_latin_1_read_as_microvolts(shared_data, tmp_path, fmt):
+    """Was: a header whose units are ``µV`` written in Latin-1 (byte 0xB5) was read 10**6 too large in format 212
+    (``wfdb`` drops the byte and reads volts) and rejected in format 16 (``unknown signal units '\\ufffdV'``). Now
+    both read as the same header with ``uV``."""
+    import wfdb
+
+    d = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"), physical=False).d_signal
+    wfdb.wrsamp("u", fs=500, units=["uV"] * 12, sig_name=list(LEADS), d_signal=(d // 4).astype(np.int32),
+                fmt=[fmt] * 12, adc_gain=[0.25] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    plain = read_wfdb(tmp_path / "u.hea")
+    text = (tmp_path / "u.hea").read_text().replace("/uV", "/\u00b5V").replace("u 12", "m 12", 1)
+    (tmp_path / "m.hea").write_bytes(text.encode("latin-1"))
+    np.testing.assert_array_equal(read_wfdb(tmp_path / "m.hea").signal, plain.signal)
+
+
 def test_discover_records__directory_gives_one_record_per_hea(cinc):
     refs = discover_records([cinc])
     assert len(refs) == 40

@@ -132,13 +132,34 @@ def _wfdb_header_fs(head: list[str], *, record_id: str, path) -> float | None:
     return fs
 
 
-def _header_lines(hea: Path, rid: str) -> list[str]:
-    """The non-comment lines of a WFDB header."""
+def _header_text(hea: Path, rid: str) -> str:
+    """A WFDB header's text: UTF-8, else Latin-1 (headers are ASCII, but converters write units ``µV`` as the
+    Latin-1 byte 0xB5, which ``wfdb`` drops, reading volts, and UTF-8 decoding replaced by ``\ufffd``)."""
     try:
-        text = hea.read_text(errors="replace")
+        raw = hea.read_bytes()
     except OSError as exc:
         raise RecordRejected(f"unreadable WFDB header ({exc})", record_id=rid, path=hea) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _header_lines(hea: Path, rid: str) -> list[str]:
+    """The non-comment lines of a WFDB header."""
+    text = _header_text(hea, rid)
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def _header_units(lines: list[str]) -> list[str]:
+    """The units of each signal line of a single-segment header (WFDB's default ``mV`` where the gain field names
+    none), as edfgen decodes the header (:func:`_header_text`), not as ``wfdb`` does."""
+    units = []
+    for ln in lines[1:]:
+        tok = ln.split()
+        gm = _GAIN_RE.match(tok[2]) if len(tok) > 2 else None
+        units.append(gm.group(3) if gm is not None and gm.group(3) else "mV")
+    return units
 
 
 def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path) -> bool:
@@ -529,7 +550,7 @@ def _rdrecord(hea: Path, root: Path, rid: str):
     if not cinc2020 and hea.suffix == ".hea":
         return wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=False)
     with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
-        text = hea.read_text(errors="replace").splitlines()
+        text = _header_text(hea, rid).splitlines()
         i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
         tok = text[i].split()
         if cinc2020:
@@ -564,8 +585,9 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
                              path=hea) from None
     if not rec.e_d_signal or not rec.n_sig:
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
-    units = [u or "mV" for u in (rec.units or ["mV"] * rec.n_sig)]
-    uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(_header_lines(hea, rid)[1:])]
+    lines = _header_lines(hea, rid)
+    units = _header_units(lines)   # (as many as wfdb's signals: _check_signal_files checked the count)
+    uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(lines[1:])]
     keep, factor, dropped = _scales(rec.sig_name, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
     spf = sorted({int(rec.samps_per_frame[i]) for i in keep})
     if len(spf) > 1:
