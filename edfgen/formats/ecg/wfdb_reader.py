@@ -316,8 +316,12 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
 
 
 #: a sample further than this many ADC counts from its ADC zero (baseline) is not held to one count by the float32
-#: signal (float32 holds integers exactly up to 2**24): such a record is rejected, not silently quantised
+#: signal (float32 holds integers exactly up to 2**24) ...
 MAX_COUNTS_FROM_ZERO = 2 ** 24
+#: ... which matters only where float32 cannot keep the amplitude to 1 uV either (beyond 2**24 uV, 16.8 V): such a
+#: sample rejects the record (a baseline of 10**9 under 16-bit samples, -10**6 mV); a finer count is rounded as any
+#: float32 value is (``wfdb.wrsamp(p_signal, fmt='32')`` spreads the signal over the 32-bit range: 2e-10 mV a count)
+MAX_MV_FROM_ZERO = 2 ** 24 / 1000
 
 
 def _check_checksums(d: np.ndarray, fields: list[str], names: list[str], file: str, *, rid: str, hea: Path) -> None:
@@ -352,21 +356,23 @@ def _to_mv(d: np.ndarray, baseline: np.ndarray, scale: np.ndarray, invalid: list
     Raises
     ------
     RecordRejected
-        A valid sample more than :data:`MAX_COUNTS_FROM_ZERO` counts from its baseline (its amplitude in mV cannot
-        be kept to one count in float32; e.g. a baseline of 10**9 under 16-bit samples, -10**6 mV).
+        A valid sample more than :data:`MAX_COUNTS_FROM_ZERO` counts and :data:`MAX_MV_FROM_ZERO` mV from its
+        baseline (its amplitude cannot be kept in float32 to one count nor to 1 uV; e.g. a baseline of 10**9 under
+        16-bit samples, -10**6 mV).
     """
     sig = np.empty(d.shape, dtype=np.float32)
     for k in range(d.shape[0]):   # one lead at a time: a float64 row, not a float64 copy of the record
         counts = d[k].astype(np.float64) - baseline[k]
         bad = d[k] == invalid[k] if invalid[k] is not None else None
-        far = np.abs(counts) > MAX_COUNTS_FROM_ZERO
+        far = (np.abs(counts) > MAX_COUNTS_FROM_ZERO) & (np.abs(counts) * abs(float(scale[k])) > MAX_MV_FROM_ZERO)
         if bad is not None:
             far &= ~bad
         if far.any():
             worst = counts[far][np.argmax(np.abs(counts[far]))]
             raise RecordRejected(f"lead {str(leads[k]).strip()}: a sample {worst:.4g} ADC counts from its ADC zero "
-                                 f"{baseline[k]:.10g} ({worst * float(scale[k]):.4g} mV), more than 2**24: its "
-                                 "amplitude cannot be kept to one count", record_id=rid, path=hea)
+                                 f"{baseline[k]:.10g} ({worst * float(scale[k]):.4g} mV), more than 2**24 counts and "
+                                 "2**24 uV: float32 cannot keep its amplitude to one count nor to 1 uV", record_id=rid,
+                                 path=hea)
         sig[k] = counts * np.float64(scale[k])
         if bad is not None and bad.any():
             sig[k, bad] = np.nan
