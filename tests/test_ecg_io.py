@@ -117,6 +117,21 @@ def test_read_wfdb__units_micro_sign_in_latin_1_read_as_microvolts(shared_data, 
     np.testing.assert_array_equal(read_wfdb(tmp_path / "m.hea").signal, plain.signal)
 
 
+def test_read_wfdb__header_naming_no_signal_is_a_reject_that_says_so(shared_data, tmp_path):
+    """Was: a header whose signal lines carry no description was rejected as ``missing lead(s) I, ... V6 (has none;
+    channel(s) not among the 12 leads: 'None', 'None', ...)``. Now the reason names the cause, on one line."""
+    import shutil
+
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    shutil.copy(src.with_suffix(".dat"), tmp_path / "00001_hr.dat")
+    lines = src.with_suffix(".hea").read_text().splitlines()
+    (tmp_path / "00001_hr.hea").write_text("\n".join([lines[0]] + [" ".join(ln.split()[:8]) for ln in lines[1:]]))
+    with pytest.raises(RecordRejected) as exc:
+        read_wfdb(tmp_path / "00001_hr.hea")
+    assert exc.value.reason == ("WFDB header names none of its 12 signals (no description field on its signal lines): "
+                                "the leads cannot be told apart")
+
+
 def test_discover_records__directory_gives_one_record_per_hea(cinc):
     refs = discover_records([cinc])
     assert len(refs) == 40

@@ -593,8 +593,12 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
     lines = _header_lines(hea, rid)
     units = _header_units(lines)   # (as many as wfdb's signals: _check_signal_files checked the count)
+    names = [n if n and str(n).strip() else f"unnamed signal {i + 1}" for i, n in enumerate(rec.sig_name or [])]
+    if not any(rec.sig_name or []):
+        raise RecordRejected(f"WFDB header names none of its {rec.n_sig} signals (no description field on its signal "
+                             "lines): the leads cannot be told apart", record_id=rid, path=hea)
     uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(lines[1:])]
-    keep, factor, dropped = _scales(rec.sig_name, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
+    keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
     spf = sorted({int(rec.samps_per_frame[i]) for i in keep})
     if len(spf) > 1:
         raise RecordRejected(f"WFDB leads stored at different rates ({', '.join(f'{k} x {rec.fs:g} Hz' for k in spf)}: "
@@ -610,10 +614,10 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     scale = (factor / gain).astype(np.float32)
     fmts = list(rec.fmt or [])
     invalid = [_wfdb_invalid_value(fmts[i]) if i < len(fmts) else None for i in keep]
-    sig = _to_mv(d, baseline, scale, invalid, leads=[rec.sig_name[i] for i in keep], rid=rid, hea=hea)
+    sig = _to_mv(d, baseline, scale, invalid, leads=[names[i] for i in keep], rid=rid, hea=hea)
     fs = _as_fs(rec.fs, record_id=rid, path=hea) * (spf[0] if spf else 1)
     return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=fs,
-                     leads=tuple(rec.sig_name[i] for i in keep), path=hea,
+                     leads=tuple(names[i] for i in keep), path=hea,
                      notes=_z_notes([units[i] for i in keep]) + dropped)
 
 
