@@ -117,6 +117,25 @@ def test_read_wfdb__units_micro_sign_in_latin_1_read_as_microvolts(shared_data, 
     np.testing.assert_array_equal(read_wfdb(tmp_path / "m.hea").signal, plain.signal)
 
 
+def test_read_wfdb__segments_spelling_a_lead_differently_give_one_lead(shared_data, tmp_path):
+    """Was: a multi-segment record whose second segment spells the augmented leads ``avr``, ``avl``, ``avf`` (the
+    first, as PTB-XL, ``AVR`` ...) was rejected as ``duplicated lead aVR``. Now the segments join by lead, as the record stored
+    in one piece reads."""
+    import wfdb
+
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    r = wfdb.rdrecord(str(src), physical=False)
+    lower = [n.lower() if n.upper().startswith("AV") else n for n in r.sig_name]
+    assert lower != r.sig_name
+    for k, (names, rows) in enumerate([(r.sig_name, slice(0, 2500)), (lower, slice(2500, 5000))], start=1):
+        wfdb.wrsamp(f"s{k}", fs=500, units=["mV"] * 12, sig_name=names, d_signal=r.d_signal[rows], fmt=["16"] * 12,
+                    adc_gain=r.adc_gain, baseline=r.baseline, write_dir=str(tmp_path))
+    (tmp_path / "rec.hea").write_text("rec/2 12 500 5000\ns1 2500\ns2 2500\n")
+    rec = read_wfdb(tmp_path / "rec.hea")
+    assert rec.leads == tuple(r.sig_name)
+    np.testing.assert_array_equal(canonicalise_leads(rec).signal, read_wfdb(src.with_suffix(".hea")).signal)
+
+
 def test_read_wfdb__header_naming_no_signal_is_a_reject_that_says_so(shared_data, tmp_path):
     """Was: a header whose signal lines carry no description was rejected as ``missing lead(s) I, ... V6 (has none;
     channel(s) not among the 12 leads: 'None', 'None', ...)``. Now the reason names the cause, on one line."""

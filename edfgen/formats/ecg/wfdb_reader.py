@@ -442,7 +442,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
                              path=hea)
     if (int(head[1]) if head[1:2] and head[1].isdigit() else 1) * total > MAX_RECORD_VALUES:
         raise RecordRejected(f"WFDB header claims {total} samples x {head[1]} signals: {TOO_LARGE}", record_id=rid, path=hea)
-    segs, names, notes = [], [], []
+    segs, names, notes, shown = [], [], [], {}
     spf = None   # samples per frame of the leads (a multi-frequency record's segments are read at fs x spf)
     for seg, n in parts:
         if seg == "~" or n == 0:
@@ -462,6 +462,8 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
                                  + (f" frames of {k}" if k > 1 else ""), record_id=rid, path=hea)
         keys = _occurrences(rec.leads)
         names += [key for key in keys if key not in names]
+        for key, raw in zip(keys, rec.leads):
+            shown.setdefault(key, raw)   # a signal's name as the first segment holding it spells it
         notes += [note for note in rec.notes if note not in notes]
         segs.append((dict(zip(keys, rec.signal[:, :n * k])), n))
     spf = spf or 1
@@ -475,7 +477,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
             if rows is not None and key in rows:
                 sig[i, start:start + n * spf] = rows[key]
         start += n * spf
-    return EcgRecord(record_id=rid, signal=sig, fs=fs * spf, leads=tuple(name for name, _ in names), path=str(hea),
+    return EcgRecord(record_id=rid, signal=sig, fs=fs * spf, leads=tuple(shown[key] for key in names), path=str(hea),
                      notes=tuple(notes))
 
 
@@ -533,12 +535,15 @@ def header_files(hea: str | os.PathLike) -> list[Path]:
 
 
 def _occurrences(names) -> list[tuple[str, int]]:
-    """``(name, k)``: the k-th signal of that name in a segment (a segment may hold two of a name)."""
+    """``(name, k)``: the k-th signal of that name in a segment (a segment may hold two of a name); a lead is keyed
+    by its canonical name (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`), so that segments spelling it
+    ``aVR`` and ``AVR`` give one lead, not a duplicate."""
     seen: dict[str, int] = {}
     out = []
     for name in names:
-        out.append((name, seen.get(name, 0)))
-        seen[name] = seen.get(name, 0) + 1
+        key = canonical_lead_name(name) or name
+        out.append((key, seen.get(key, 0)))
+        seen[key] = seen.get(key, 0) + 1
     return out
 
 
