@@ -101,6 +101,17 @@ def test_read_wfdb__multi_frequency_record_read_at_its_leads_rate_every_sample_k
         read_wfdb(tmp_path / "mixed.hea")
 
 
+def test_read_wfdb__big_endian_format_61_reads_as_format_16(shared_data, tmp_path):
+    """A record stored big-endian (format 61) reads as the same counts in format 16 (wfdb 4.3's expanded read,
+    used for multi-frequency records, fails on format 61: 'invalid literal for int()'; so only those use it)."""
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    np.fromfile(src.with_suffix(".dat"), dtype="<i2").astype(">i2").tofile(tmp_path / "00001_hr.dat")
+    text = src.with_suffix(".hea").read_text()
+    (tmp_path / "00001_hr.hea").write_text(text.replace("00001_hr.dat 16 ", "00001_hr.dat 61 "))
+    assert " 61 " in (tmp_path / "00001_hr.hea").read_text()
+    np.testing.assert_array_equal(read_wfdb(tmp_path / "00001_hr.hea").signal, read_wfdb(src.with_suffix(".hea")).signal)
+
+
 @pytest.mark.parametrize("fmt", ["212", "16"])
 def test_read_wfdb__units_micro_sign_in_latin_1_read_as_microvolts(shared_data, tmp_path, fmt):
     """Was: a header whose units are ``µV`` written in Latin-1 (byte 0xB5) was read 10**6 too large in format 212

@@ -77,6 +77,27 @@ def _header_units(lines: list[str]) -> list[str]:
     return units
 
 
+def samples_per_frame(lines: list[str]) -> list[int]:
+    """The samples per frame of each signal line of a single-segment header's ``lines`` (the ``2`` of format
+    ``16x2``; 1 where absent or unparsable): more than 1 makes a multi-frequency record.
+
+    Parameters
+    ----------
+    lines
+        The header's non-comment lines (:func:`_header_lines`), the record line first.
+
+    Returns
+    -------
+    One count per signal line.
+    """
+    out = []
+    for ln in lines[1:]:
+        tok = ln.split()
+        m = _FMT_RE.match(tok[1]) if len(tok) > 1 else None
+        out.append(int(m.group(2)) if m is not None and m.group(2) else 1)
+    return out
+
+
 def segment_headers(hea: str | os.PathLike) -> list[Path]:
     """The segment headers (layout included) of a multi-segment WFDB header, as paths beside it; ``[]`` for a
     single-segment or unreadable header. Folder discovery leaves these out: a segment is part of its record, not

@@ -21,7 +21,7 @@ import numpy as np
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
 from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
 from edfgen.formats.ecg.wfdb_header import (_FMT_RE, _GAIN_RE, _WFDB_BITS, _WFDB_FORMATS, _header_lines, _header_text,
-                                            _header_units, _wfdb_header_fs)
+                                            _header_units, _wfdb_header_fs, samples_per_frame)
 from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -434,8 +434,9 @@ def _occurrences(names) -> list[tuple[str, int]]:
 
 
 def _rdrecord(hea: Path, root: Path, rid: str):
-    """``wfdb.rdrecord`` of a confined record, digital, every sample of a frame kept (``smooth_frames=False``: the
-    signals are ``e_d_signal``); a CinC 2020 record line, or a header named ``.HEA``
+    """``wfdb.rdrecord`` of a confined record, digital; a multi-frequency one with every sample of a frame kept
+    (``smooth_frames=False``: the signals are ``e_d_signal``; not for the others, since wfdb 4.3 then fails on
+    big-endian format 61); a CinC 2020 record line, or a header named ``.HEA``
     (``wfdb`` looks for ``.hea`` only), is read through a copy of the header named ``<record>.hea``, with
     the extension dropped from a CinC 2020 record name (signal files linked beside it)."""
     import tempfile
@@ -444,8 +445,9 @@ def _rdrecord(hea: Path, root: Path, rid: str):
 
     base = hea.with_suffix("")
     files, cinc2020 = _wfdb_files(hea, root, rid)
+    smooth = max(samples_per_frame(_header_lines(hea, rid)), default=1) == 1
     if not cinc2020 and hea.suffix == ".hea":
-        return wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=False)
+        return wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=smooth)
     with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
         text = _header_text(hea, rid).splitlines()
         i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
@@ -458,7 +460,7 @@ def _rdrecord(hea: Path, root: Path, rid: str):
             link.parent.mkdir(parents=True, exist_ok=True)
             if not link.exists():
                 link.symlink_to(_real(hea.parent / name))
-        return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32, smooth_frames=False)
+        return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32, smooth_frames=smooth)
 
 
 def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> EcgRecord:
@@ -480,7 +482,8 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     except Exception as exc:  # wfdb raises many types for broken files
         raise RecordRejected(f"unreadable WFDB record ({type(exc).__name__}: {_one_line(exc)})", record_id=rid,
                              path=hea) from None
-    if not rec.e_d_signal or not rec.n_sig:
+    signals = rec.e_d_signal if rec.e_d_signal is not None else list(np.asarray(rec.d_signal).reshape(-1, rec.n_sig).T)
+    if not rec.n_sig or not len(signals):
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
     lines = _header_lines(hea, rid)
     units = _header_units(lines)   # (as many as wfdb's signals: _check_signal_files checked the count)
@@ -494,7 +497,7 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     if len(spf) > 1:
         raise RecordRejected(f"WFDB leads stored at different rates ({', '.join(f'{k} x {rec.fs:g} Hz' for k in spf)}: "
                              "samples per frame differ)", record_id=rid, path=hea)
-    d = np.stack([np.asarray(rec.e_d_signal[i]) for i in keep]) if keep else np.empty((0, 0))
+    d = np.stack([np.asarray(signals[i]) for i in keep]) if keep else np.empty((0, 0))
     if d.shape[1] == 0:
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
     gain = np.asarray(rec.adc_gain, dtype=np.float64)[keep]
