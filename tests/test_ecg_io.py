@@ -71,8 +71,9 @@ def _multi_frequency(src, folder, name: str, spf: list[int]) -> None:
     frames = np.concatenate([d[:2 * n, s].reshape(n, 2)[:, :k] for s, k in enumerate(spf)], axis=1)
     frames.astype("<i2").tofile(folder / f"{name}.dat")
     lines = src.with_suffix(".hea").read_text().splitlines()
+    signal_lines = [ln.split() for ln in lines[1:]]   # (checksums 0: unset, as a signal of 1 keeps half the samples)
     (folder / f"{name}.hea").write_text("\n".join([f"{name} 12 250 {n}"] + [
-        ln.replace(f"{src.name}.dat 16 ", f"{name}.dat 16x{k} ", 1) for ln, k in zip(lines[1:], spf)]) + "\n")
+        " ".join([f"{name}.dat", f"16x{k}", *tok[2:6], "0", *tok[7:]]) for tok, k in zip(signal_lines, spf)]) + "\n")
 
 
 def test_read_wfdb__multi_frequency_record_read_at_its_leads_rate_every_sample_kept(shared_data, tmp_path):
@@ -96,6 +97,10 @@ def test_read_wfdb__multi_frequency_record_read_at_its_leads_rate_every_sample_k
     two = read_wfdb(tmp_path / "two.hea")
     assert two.fs == 500.0 and two.signal.shape == (12, 10000)
     np.testing.assert_array_equal(two.signal[:, 5000:], plain.signal)
+    _multi_frequency(src, tmp_path, "s3", [1] * 12)   # every other sample: 1 per frame
+    (tmp_path / "other.hea").write_text("other/2 12 250 5000\ns1 2500\ns3 2500\n")
+    with pytest.raises(RecordRejected, match="WFDB segment s3 stores 1 samples per frame, an earlier segment 2"):
+        read_wfdb(tmp_path / "other.hea")
     _multi_frequency(src, tmp_path, "mixed", [2] * 11 + [1])
     with pytest.raises(RecordRejected, match=r"WFDB leads stored at different rates \(1 x 250 Hz, 2 x 250 Hz"):
         read_wfdb(tmp_path / "mixed.hea")

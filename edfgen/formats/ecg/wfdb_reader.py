@@ -391,10 +391,14 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
             rec = read_wfdb(hea.parent / f"{seg}.hea", root=root, z_scale=z_scale)
         except RecordRejected as exc:
             raise RecordRejected(f"WFDB segment {seg}: {exc.reason}", record_id=rid, path=hea) from None
-        k = round(rec.fs / fs)
-        if k < 1 or abs(rec.fs - k * fs) > 1e-9 * fs or k != (spf or k):
-            raise RecordRejected(f"WFDB segment {seg} is at {rec.fs:g} Hz, the record at {fs:g} Hz"
-                                 + (f" x {spf} samples per frame" if spf and spf > 1 else ""), record_id=rid, path=hea)
+        seg_fs = _wfdb_header_fs(_header_lines(hea.parent / f"{seg}.hea", rid)[0].split(), record_id=rid, path=hea)
+        if seg_fs is None or abs(seg_fs - fs) > 1e-9 * fs:
+            raise RecordRejected(f"WFDB segment {seg} is at {seg_fs:g} Hz, the record at {fs:g} Hz", record_id=rid,
+                                 path=hea)
+        k = round(rec.fs / fs)   # its leads' samples per frame
+        if k != (spf or k):
+            raise RecordRejected(f"WFDB segment {seg} stores {k} samples per frame, an earlier segment {spf}",
+                                 record_id=rid, path=hea)
         spf = k
         if rec.signal.shape[1] < n * k:
             raise RecordRejected(f"WFDB segment {seg} has {rec.signal.shape[1]} samples, the record line says {n}"
