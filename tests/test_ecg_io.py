@@ -61,6 +61,112 @@ def test_read_wfdb__format_212_falls_back_to_wfdb_and_nan_for_missing(tmp_path):
     assert _read_wfdb_fast(tmp_path / "r212.hea") is None and _read_wfdb_fast(tmp_path / "r16.hea") is not None
 
 
+def _multi_frequency(src, folder, name: str, spf: list[int]) -> None:
+    """``src`` (a 500 Hz format-16 record) stored at 500 / 2 frames/s with ``spf`` samples per frame per signal (a
+    signal of 1 keeps every other sample), as WFDB's multi-frequency layout (``16x2``) writes it."""
+    import wfdb
+
+    d = wfdb.rdrecord(str(src), physical=False).d_signal
+    n = d.shape[0] // 2
+    frames = np.concatenate([d[:2 * n, s].reshape(n, 2)[:, :k] for s, k in enumerate(spf)], axis=1)
+    frames.astype("<i2").tofile(folder / f"{name}.dat")
+    lines = src.with_suffix(".hea").read_text().splitlines()
+    signal_lines = [ln.split() for ln in lines[1:]]   # (checksums 0: unset, as a signal of 1 keeps half the samples)
+    (folder / f"{name}.hea").write_text("\n".join([f"{name} 12 250 {n}"] + [
+        " ".join([f"{name}.dat", f"16x{k}", *tok[2:6], "0", *tok[7:]]) for tok, k in zip(signal_lines, spf)]) + "\n")
+
+
+def test_read_wfdb__multi_frequency_record_read_at_its_leads_rate_every_sample_kept(shared_data, tmp_path):
+    """Was: a 500 Hz record stored as 250 frames/s x 2 samples per frame (WFDB's multi-frequency layout, ``16x2``)
+    was read at 250 Hz, each frame's two samples averaged (``wfdb``'s ``smooth_frames``), with no note: its EDFs
+    moved 0.15 SD. Now every sample at 500 Hz, equal to the record stored plainly (and to wfdb's expanded
+    samples), alone or as the segments of a multi-segment record; leads at different rates are a reject."""
+    import wfdb
+
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    plain = read_wfdb(src.with_suffix(".hea"))
+    _multi_frequency(src, tmp_path, "mf", [2] * 12)
+    rec = read_wfdb(tmp_path / "mf.hea")
+    assert rec.fs == 500.0 and rec.signal.shape == (12, 5000) and not rec.notes
+    np.testing.assert_array_equal(rec.signal, plain.signal)
+    ref = wfdb.rdrecord(str(tmp_path / "mf"), smooth_frames=False)
+    np.testing.assert_allclose(rec.signal, np.stack(ref.e_p_signal), atol=1e-6)
+    for k in (1, 2):
+        _multi_frequency(src, tmp_path, f"s{k}", [2] * 12)
+    (tmp_path / "two.hea").write_text("two/2 12 250 5000\ns1 2500\ns2 2500\n")
+    two = read_wfdb(tmp_path / "two.hea")
+    assert two.fs == 500.0 and two.signal.shape == (12, 10000)
+    np.testing.assert_array_equal(two.signal[:, 5000:], plain.signal)
+    _multi_frequency(src, tmp_path, "s3", [1] * 12)   # every other sample: 1 per frame
+    (tmp_path / "other.hea").write_text("other/2 12 250 5000\ns1 2500\ns3 2500\n")
+    with pytest.raises(RecordRejected, match="WFDB segment s3 stores 1 samples per frame, an earlier segment 2"):
+        read_wfdb(tmp_path / "other.hea")
+    _multi_frequency(src, tmp_path, "mixed", [2] * 11 + [1])
+    with pytest.raises(RecordRejected, match=r"WFDB leads stored at different rates \(1 x 250 Hz, 2 x 250 Hz"):
+        read_wfdb(tmp_path / "mixed.hea")
+
+
+def test_read_wfdb__big_endian_format_61_reads_as_format_16(shared_data, tmp_path):
+    """A record stored big-endian (format 61) reads as the same counts in format 16 (wfdb 4.3's expanded read,
+    used for multi-frequency records, fails on format 61: 'invalid literal for int()'; so only those use it)."""
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    np.fromfile(src.with_suffix(".dat"), dtype="<i2").astype(">i2").tofile(tmp_path / "00001_hr.dat")
+    text = src.with_suffix(".hea").read_text()
+    (tmp_path / "00001_hr.hea").write_text(text.replace("00001_hr.dat 16 ", "00001_hr.dat 61 "))
+    assert " 61 " in (tmp_path / "00001_hr.hea").read_text()
+    np.testing.assert_array_equal(read_wfdb(tmp_path / "00001_hr.hea").signal, read_wfdb(src.with_suffix(".hea")).signal)
+
+
+@pytest.mark.parametrize("fmt", ["212", "16"])
+def test_read_wfdb__units_micro_sign_in_latin_1_read_as_microvolts(shared_data, tmp_path, fmt):
+    """Was: a header whose units are ``µV`` written in Latin-1 (byte 0xB5) was read 10**6 too large in format 212
+    (``wfdb`` drops the byte and reads volts) and rejected in format 16 (``unknown signal units '\\ufffdV'``). Now
+    both read as the same header with ``uV``."""
+    import wfdb
+
+    d = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"), physical=False).d_signal
+    wfdb.wrsamp("u", fs=500, units=["uV"] * 12, sig_name=list(LEADS), d_signal=(d // 4).astype(np.int32),
+                fmt=[fmt] * 12, adc_gain=[0.25] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    plain = read_wfdb(tmp_path / "u.hea")
+    text = (tmp_path / "u.hea").read_text().replace("/uV", "/\u00b5V").replace("u 12", "m 12", 1)
+    (tmp_path / "m.hea").write_bytes(text.encode("latin-1"))
+    np.testing.assert_array_equal(read_wfdb(tmp_path / "m.hea").signal, plain.signal)
+
+
+def test_read_wfdb__segments_spelling_a_lead_differently_give_one_lead(shared_data, tmp_path):
+    """Was: a multi-segment record whose second segment spells the augmented leads ``avr``, ``avl``, ``avf`` (the
+    first, as PTB-XL, ``AVR`` ...) was rejected as ``duplicated lead aVR``. Now the segments join by lead, as the record stored
+    in one piece reads."""
+    import wfdb
+
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    r = wfdb.rdrecord(str(src), physical=False)
+    lower = [n.lower() if n.upper().startswith("AV") else n for n in r.sig_name]
+    assert lower != r.sig_name
+    for k, (names, rows) in enumerate([(r.sig_name, slice(0, 2500)), (lower, slice(2500, 5000))], start=1):
+        wfdb.wrsamp(f"s{k}", fs=500, units=["mV"] * 12, sig_name=names, d_signal=r.d_signal[rows], fmt=["16"] * 12,
+                    adc_gain=r.adc_gain, baseline=r.baseline, write_dir=str(tmp_path))
+    (tmp_path / "rec.hea").write_text("rec/2 12 500 5000\ns1 2500\ns2 2500\n")
+    rec = read_wfdb(tmp_path / "rec.hea")
+    assert rec.leads == tuple(r.sig_name)
+    np.testing.assert_array_equal(canonicalise_leads(rec).signal, read_wfdb(src.with_suffix(".hea")).signal)
+
+
+def test_read_wfdb__header_naming_no_signal_is_a_reject_that_says_so(shared_data, tmp_path):
+    """Was: a header whose signal lines carry no description was rejected as ``missing lead(s) I, ... V6 (has none;
+    channel(s) not among the 12 leads: 'None', 'None', ...)``. Now the reason names the cause, on one line."""
+    import shutil
+
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    shutil.copy(src.with_suffix(".dat"), tmp_path / "00001_hr.dat")
+    lines = src.with_suffix(".hea").read_text().splitlines()
+    (tmp_path / "00001_hr.hea").write_text("\n".join([lines[0]] + [" ".join(ln.split()[:8]) for ln in lines[1:]]))
+    with pytest.raises(RecordRejected) as exc:
+        read_wfdb(tmp_path / "00001_hr.hea")
+    assert exc.value.reason == ("WFDB header names none of its 12 signals (no description field on its signal lines): "
+                                "the leads cannot be told apart")
+
+
 def test_discover_records__directory_gives_one_record_per_hea(cinc):
     refs = discover_records([cinc])
     assert len(refs) == 40

@@ -141,6 +141,22 @@ def test_read_wfdb__large_adc_zero_subtracted_exactly_or_rejected(tmp_path: Path
         read_wfdb(_wfdb_counts(tmp_path, "huge16", counts, "16", 10 ** 9))
 
 
+def test_read_wfdb__32_bit_record_as_wfdb_wrsamp_writes_it_reads_as_wfdb(shared_data, tmp_path: Path):
+    """Was: every 32-bit record ``wfdb.wrsamp(p_signal=..., fmt=['32'])`` writes was rejected ('a sample 3.187e+09 ADC
+    counts from its ADC zero ... more than 2**24'): wrsamp spreads the signal over the 32-bit range, 2e-10 mV a count,
+    finer than float32 keeps 0.69 mV, but no amplitude is lost. Now read as wfdb reads it, to float32 rounding; a
+    sample beyond 2**24 counts and 2**24 uV (above) is still a reject."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+
+    ref = wfdb.rdrecord(str(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"))
+    wfdb.wrsamp("p32", fs=ref.fs, units=ref.units, sig_name=ref.sig_name, p_signal=ref.p_signal, fmt=["32"] * 12,
+                write_dir=str(tmp_path))
+    rec = read_wfdb(tmp_path / "p32.hea")
+    np.testing.assert_allclose(rec.signal, ref.p_signal.T, rtol=0, atol=1e-6)
+
+
 # --------------------------------------------------------------------------- 5: memory cap per record
 def test_read_record__cap_is_1_gib_of_memory_not_2_to_the_30_values(tmp_path: Path):
     """Was: the cap let 2**30 values in (about 14 GiB at the ~14 bytes per value a record takes while read); a 6 KB

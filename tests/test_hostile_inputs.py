@@ -779,7 +779,7 @@ def test_segment_headers__record_line_cut_by_the_first_4_kb_read_whole(tmp_path:
     """Discovery reads the first 4 kB of each header to spot multi-segment records: comments that push the record
     line across that boundary ('M' | 'S/3 ...') must not make it look single-segment (its segments would become
     participants; review of stop 23)."""
-    from edfgen.formats.ecg.wfdb_reader import segment_headers
+    from edfgen.formats.ecg.wfdb_header import segment_headers
 
     (tmp_path / "MS.hea").write_text("#" * 4094 + "\nMS/3 12 500 10000\nMS_layout 0\nMS_1 5000\nMS_2 5000\n")
     assert [p.name for p in segment_headers(tmp_path / "MS.hea")] == ["MS_layout.hea", "MS_1.hea", "MS_2.hea"]

@@ -231,6 +231,20 @@ def test_preprocess_many__bad_records_rejected_with_reasons_good_ones_pass(cinc)
         preprocess(one, PREP, quality=QualityThresholds(max_flat_leads=0))
 
 
+def test_preprocess__ecg_1000x_too_small_rejected_naming_the_units(cinc):
+    """Was: a real record read 1000x too small (a header labelling mV counts as uV, or samples in V) was rejected as
+    '12 flat lead(s) ...' with no word on units, unlike the 1000x-too-large case. Now the reason names the likely
+    cause; an all-zero record (leads off) does not get the hint."""
+    rec = read_wfdb(cinc / "E07500.hea")
+    small = dataclasses.replace(rec, signal=rec.signal / 1000)
+    with pytest.raises(RecordRejected, match=r"12 flat lead\(s\) .*: every lead 1000x below an ECG's \(median SD "
+                                             r".* mV\): are the samples in V, or in mV labelled uV"):
+        preprocess(small, PREP)
+    with pytest.raises(RecordRejected) as exc:
+        preprocess(dataclasses.replace(rec, signal=np.zeros_like(rec.signal)), PREP)
+    assert "1000x" not in exc.value.reason
+
+
 def test_preprocess__derives_missing_limb_leads(cinc):
     rec = read_wfdb(cinc / "JS20001.hea")
     keep = [0, 1] + list(range(6, 12))

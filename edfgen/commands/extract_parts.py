@@ -31,7 +31,7 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import RecordRef
-from edfgen.formats.ecg.wfdb_reader import header_files
+from edfgen.formats.ecg.wfdb_header import header_files
 from edfgen.formats.manifest import stat_key
 from edfgen.formats.tables import atomic_write, clean_temp_files, is_temp_name
 
@@ -193,7 +193,7 @@ def record_fingerprints(refs: Sequence[RecordRef]) -> dict[str, str]:
 
     The files: every file beside ``ref.path`` whose name is the record's file stem plus an extension (a WFDB
     ``.hea`` with its ``.dat``/``.mat``), and, for a WFDB record, every file its header names
-    (:func:`~edfgen.formats.ecg.wfdb_reader.header_files`: a signal file under another name, the segment
+    (:func:`~edfgen.formats.ecg.wfdb_header.header_files`: a signal file under another name, the segment
     headers of a multi-segment record and their signal files), so that a rerun never reuses the EDFs of a record
     whose signals changed."""
     listing: dict[str, dict[str, list[tuple[str, str]]]] = {}

@@ -68,7 +68,8 @@ from typing import Callable, Iterable, Iterator
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.arrays import _hdf5_refs, _read_hdf5_ref, read_hdf5, read_npy, read_npz
 from edfgen.formats.ecg.common import MAX_RECORD_VALUES, RecordRef, _real, _rejected, _root_of, _one_line, confine
-from edfgen.formats.ecg.wfdb_reader import _read_wfdb_fast, _read_wfdb_full, read_wfdb, segment_headers
+from edfgen.formats.ecg.wfdb_header import segment_headers
+from edfgen.formats.ecg.wfdb_reader import _read_wfdb_fast, _read_wfdb_full, read_wfdb
 from edfgen.formats.ecg.dicom import is_dicom, read_dicom
 from edfgen.formats.ecg.edf import is_edf, read_edf
 from edfgen.formats.ecg.xml import ROOTS, read_xml, sniff_xml, xml_record_id

@@ -20,6 +20,8 @@ import numpy as np
 
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
 from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
+from edfgen.formats.ecg.wfdb_header import (_FMT_RE, _GAIN_RE, _WFDB_BITS, _WFDB_FORMATS, _header_lines, _header_text,
+                                            _header_units, _wfdb_header_fs, samples_per_frame)
 from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -97,48 +99,6 @@ def _scales(names, units, *, rid: str, hea, z_scale=None,
     notes = ((f"dropped uncalibrated channel(s) (ADC gain 0): {', '.join(uncal)}",) if uncal else ()) + (
         (f"dropped channel(s) not in volts: {', '.join(skipped)}",) if skipped else ())
     return keep, np.asarray(factor, dtype=np.float64), notes
-
-
-_FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
-_GAIN_RE = re.compile(r"^([-+\d.eE]+)(?:\(([-+\d]+)\))?(?:/(\S+))?$")
-#: bits per stored sample of the WFDB formats whose size follows from the header (FLAC formats 5xx do not)
-_WFDB_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 32 / 3,
-              "311": 32 / 3}
-#: every WFDB storage format (those above and the FLAC formats 508, 516, 524)
-_WFDB_FORMATS = (*_WFDB_BITS, "508", "516", "524")
-
-
-def _wfdb_header_fs(head: list[str], *, record_id: str, path) -> float | None:
-    """The sampling frequency of a WFDB record line (``name[/segments] nsig fs[/counter[(base)]] ...``).
-
-    WFDB (and ``wfdb.rdrecord``) assume 250 Hz when the field is absent or unparsable, which would
-    silently mis-time a 500-Hz ECG; here a missing, unreadable, non-finite or non-positive rate
-    rejects the record. ``None`` when the record line is too short to tell (``wfdb`` then reports it).
-    """
-    if len(head) < 2:
-        return None
-    if len(head) < 3:
-        raise RecordRejected("WFDB header gives no sampling frequency (WFDB would assume 250 Hz)",
-                             record_id=record_id, path=path)
-    token = head[2].split("/")[0].split("(")[0]
-    try:
-        fs = float(token)
-    except ValueError:
-        raise RecordRejected(f"unreadable sampling frequency {head[2]!r} in the WFDB header",
-                             record_id=record_id, path=path) from None
-    if not np.isfinite(fs) or fs <= 0:
-        raise RecordRejected(f"invalid sampling frequency {head[2]!r} in the WFDB header (must be > 0 Hz)",
-                             record_id=record_id, path=path)
-    return fs
-
-
-def _header_lines(hea: Path, rid: str) -> list[str]:
-    """The non-comment lines of a WFDB header."""
-    try:
-        text = hea.read_text(errors="replace")
-    except OSError as exc:
-        raise RecordRejected(f"unreadable WFDB header ({exc})", record_id=rid, path=hea) from None
-    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 
 def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path) -> bool:
@@ -295,8 +255,12 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
 
 
 #: a sample further than this many ADC counts from its ADC zero (baseline) is not held to one count by the float32
-#: signal (float32 holds integers exactly up to 2**24): such a record is rejected, not silently quantised
+#: signal (float32 holds integers exactly up to 2**24) ...
 MAX_COUNTS_FROM_ZERO = 2 ** 24
+#: ... which matters only where float32 cannot keep the amplitude to 1 uV either (beyond 2**24 uV, 16.8 V): such a
+#: sample rejects the record (a baseline of 10**9 under 16-bit samples, -10**6 mV); a finer count is rounded as any
+#: float32 value is (``wfdb.wrsamp(p_signal, fmt='32')`` spreads the signal over the 32-bit range: 2e-10 mV a count)
+MAX_MV_FROM_ZERO = 2 ** 24 / 1000
 
 
 def _check_checksums(d: np.ndarray, fields: list[str], names: list[str], file: str, *, rid: str, hea: Path) -> None:
@@ -331,21 +295,23 @@ def _to_mv(d: np.ndarray, baseline: np.ndarray, scale: np.ndarray, invalid: list
     Raises
     ------
     RecordRejected
-        A valid sample more than :data:`MAX_COUNTS_FROM_ZERO` counts from its baseline (its amplitude in mV cannot
-        be kept to one count in float32; e.g. a baseline of 10**9 under 16-bit samples, -10**6 mV).
+        A valid sample more than :data:`MAX_COUNTS_FROM_ZERO` counts and :data:`MAX_MV_FROM_ZERO` mV from its
+        baseline (its amplitude cannot be kept in float32 to one count nor to 1 uV; e.g. a baseline of 10**9 under
+        16-bit samples, -10**6 mV).
     """
     sig = np.empty(d.shape, dtype=np.float32)
     for k in range(d.shape[0]):   # one lead at a time: a float64 row, not a float64 copy of the record
         counts = d[k].astype(np.float64) - baseline[k]
         bad = d[k] == invalid[k] if invalid[k] is not None else None
-        far = np.abs(counts) > MAX_COUNTS_FROM_ZERO
+        far = (np.abs(counts) > MAX_COUNTS_FROM_ZERO) & (np.abs(counts) * abs(float(scale[k])) > MAX_MV_FROM_ZERO)
         if bad is not None:
             far &= ~bad
         if far.any():
             worst = counts[far][np.argmax(np.abs(counts[far]))]
             raise RecordRejected(f"lead {str(leads[k]).strip()}: a sample {worst:.4g} ADC counts from its ADC zero "
-                                 f"{baseline[k]:.10g} ({worst * float(scale[k]):.4g} mV), more than 2**24: its "
-                                 "amplitude cannot be kept to one count", record_id=rid, path=hea)
+                                 f"{baseline[k]:.10g} ({worst * float(scale[k]):.4g} mV), more than 2**24 counts and "
+                                 "2**24 uV: float32 cannot keep its amplitude to one count nor to 1 uV", record_id=rid,
+                                 path=hea)
         sig[k] = counts * np.float64(scale[k])
         if bad is not None and bad.any():
             sig[k, bad] = np.nan
@@ -415,7 +381,8 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
                              path=hea)
     if (int(head[1]) if head[1:2] and head[1].isdigit() else 1) * total > MAX_RECORD_VALUES:
         raise RecordRejected(f"WFDB header claims {total} samples x {head[1]} signals: {TOO_LARGE}", record_id=rid, path=hea)
-    segs, names, notes = [], [], []
+    segs, names, notes, shown = [], [], [], {}
+    spf = None   # samples per frame of the leads (a multi-frequency record's segments are read at fs x spf)
     for seg, n in parts:
         if seg == "~" or n == 0:
             segs.append((None, n))
@@ -424,94 +391,56 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
             rec = read_wfdb(hea.parent / f"{seg}.hea", root=root, z_scale=z_scale)
         except RecordRejected as exc:
             raise RecordRejected(f"WFDB segment {seg}: {exc.reason}", record_id=rid, path=hea) from None
-        if abs(rec.fs - fs) > 1e-9 * fs:
-            raise RecordRejected(f"WFDB segment {seg} is at {rec.fs:g} Hz, the record at {fs:g} Hz", record_id=rid,
+        seg_fs = _wfdb_header_fs(_header_lines(hea.parent / f"{seg}.hea", rid)[0].split(), record_id=rid, path=hea)
+        if seg_fs is None or abs(seg_fs - fs) > 1e-9 * fs:
+            raise RecordRejected(f"WFDB segment {seg} is at {seg_fs:g} Hz, the record at {fs:g} Hz", record_id=rid,
                                  path=hea)
-        if rec.signal.shape[1] < n:
-            raise RecordRejected(f"WFDB segment {seg} has {rec.signal.shape[1]} samples, the record line says {n}",
+        k = round(rec.fs / fs)   # its leads' samples per frame
+        if k != (spf or k):
+            raise RecordRejected(f"WFDB segment {seg} stores {k} samples per frame, an earlier segment {spf}",
                                  record_id=rid, path=hea)
+        spf = k
+        if rec.signal.shape[1] < n * k:
+            raise RecordRejected(f"WFDB segment {seg} has {rec.signal.shape[1]} samples, the record line says {n}"
+                                 + (f" frames of {k}" if k > 1 else ""), record_id=rid, path=hea)
         keys = _occurrences(rec.leads)
-        names += [k for k in keys if k not in names]
+        names += [key for key in keys if key not in names]
+        for key, raw in zip(keys, rec.leads):
+            shown.setdefault(key, raw)   # a signal's name as the first segment holding it spells it
         notes += [note for note in rec.notes if note not in notes]
-        segs.append((dict(zip(keys, rec.signal[:, :n])), n))
-    if len(names) * total > MAX_RECORD_VALUES:
-        raise RecordRejected(f"WFDB record of {total} samples x {len(names)} signals: {TOO_LARGE}", record_id=rid, path=hea)
-    sig = np.full((len(names), total), np.nan, dtype=np.float32)
+        segs.append((dict(zip(keys, rec.signal[:, :n * k])), n))
+    spf = spf or 1
+    if len(names) * total * spf > MAX_RECORD_VALUES:
+        raise RecordRejected(f"WFDB record of {total * spf} samples x {len(names)} signals: {TOO_LARGE}", record_id=rid,
+                             path=hea)
+    sig = np.full((len(names), total * spf), np.nan, dtype=np.float32)
     start = 0
     for rows, n in segs:
         for i, key in enumerate(names):
             if rows is not None and key in rows:
-                sig[i, start:start + n] = rows[key]
-        start += n
-    return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(name for name, _ in names), path=str(hea),
+                sig[i, start:start + n * spf] = rows[key]
+        start += n * spf
+    return EcgRecord(record_id=rid, signal=sig, fs=fs * spf, leads=tuple(shown[key] for key in names), path=str(hea),
                      notes=tuple(notes))
 
 
-def segment_headers(hea: str | os.PathLike) -> list[Path]:
-    """The segment headers (layout included) of a multi-segment WFDB header, as paths beside it; ``[]`` for a
-    single-segment or unreadable header. Folder discovery leaves these out: a segment is part of its record, not
-    a record (a participant) of its own."""
-    hea = Path(hea)
-    try:
-        with open(hea, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return []
-    line = next((ln for ln in head.splitlines(keepends=True) if ln.strip() and not ln.lstrip().startswith(b"#")), None)
-    cut = line is not None and len(head) == 4096 and not line.endswith((b"\n", b"\r"))   # the 4 kB may end in it
-    first = None if line is None or cut else line.split()[0]
-    if (first is None and len(head) < 4096) or (first is not None and b"/" not in first):
-        return []   # decided from the first 4 kB (the common case): an empty or single-segment header
-    try:
-        lines = _header_lines(hea, hea.stem)
-    except RecordRejected:
-        return []
-    if not lines or "/" not in lines[0].split()[0]:
-        return []
-    return [hea.parent / f"{ln.split()[0]}.hea" for ln in lines[1:] if ln.split()[0] != "~"]
-
-
-def header_files(hea: str | os.PathLike) -> list[Path]:
-    """Every file a WFDB header names, as paths beside it: the signal files of a single-segment header; the segment
-    headers of a multi-segment one and their signal files. ``[]`` for an unreadable header; never raises.
-
-    What a record reads besides its header, whatever the files are called (``0rec.hea`` may store its signals in
-    ``sigdata.mat``): the resume key of ``edfgen extract`` covers them
-    (:func:`edfgen.commands.extract_parts.record_fingerprints`). Nothing is confined or checked here.
-    """
-    hea = Path(hea)
-    try:
-        lines = _header_lines(hea, hea.stem)
-    except RecordRejected:
-        return []
-    if not lines or not lines[0].split():
-        return []
-    if "/" not in lines[0].split()[0]:
-        return list(dict.fromkeys(hea.parent / ln.split()[0] for ln in lines[1:]))
-    out: list[Path] = []
-    for seg in segment_headers(hea):
-        out.append(seg)
-        try:
-            seg_lines = _header_lines(seg, seg.stem)
-        except RecordRejected:
-            continue
-        if seg_lines and seg_lines[0].split() and "/" not in seg_lines[0].split()[0]:
-            out.extend(seg.parent / ln.split()[0] for ln in seg_lines[1:])
-    return list(dict.fromkeys(out))
-
-
 def _occurrences(names) -> list[tuple[str, int]]:
-    """``(name, k)``: the k-th signal of that name in a segment (a segment may hold two of a name)."""
+    """``(name, k)``: the k-th signal of that name in a segment (a segment may hold two of a name); a lead is keyed
+    by its canonical name (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`), so that segments spelling it
+    ``aVR`` and ``AVR`` give one lead, not a duplicate."""
     seen: dict[str, int] = {}
     out = []
     for name in names:
-        out.append((name, seen.get(name, 0)))
-        seen[name] = seen.get(name, 0) + 1
+        key = canonical_lead_name(name) or name
+        out.append((key, seen.get(key, 0)))
+        seen[key] = seen.get(key, 0) + 1
     return out
 
 
 def _rdrecord(hea: Path, root: Path, rid: str):
-    """``wfdb.rdrecord`` of a confined record; a CinC 2020 record line, or a header named ``.HEA``
+    """``wfdb.rdrecord`` of a confined record, digital; a multi-frequency one with every sample of a frame kept
+    (``smooth_frames=False``: the signals are ``e_d_signal``; not for the others, since wfdb 4.3 then fails on
+    big-endian format 61); a CinC 2020 record line, or a header named ``.HEA``
     (``wfdb`` looks for ``.hea`` only), is read through a copy of the header named ``<record>.hea``, with
     the extension dropped from a CinC 2020 record name (signal files linked beside it)."""
     import tempfile
@@ -520,10 +449,11 @@ def _rdrecord(hea: Path, root: Path, rid: str):
 
     base = hea.with_suffix("")
     files, cinc2020 = _wfdb_files(hea, root, rid)
+    smooth = max(samples_per_frame(_header_lines(hea, rid)), default=1) == 1
     if not cinc2020 and hea.suffix == ".hea":
-        return wfdb.rdrecord(str(base), physical=False, return_res=32)
+        return wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=smooth)
     with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
-        text = hea.read_text(errors="replace").splitlines()
+        text = _header_text(hea, rid).splitlines()
         i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
         tok = text[i].split()
         if cinc2020:
@@ -534,12 +464,17 @@ def _rdrecord(hea: Path, root: Path, rid: str):
             link.parent.mkdir(parents=True, exist_ok=True)
             if not link.exists():
                 link.symlink_to(_real(hea.parent / name))
-        return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32)
+        return wfdb.rdrecord(str(Path(tmp, base.name)), physical=False, return_res=32, smooth_frames=smooth)
 
 
 def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> EcgRecord:
     """Any WFDB record (its header ``hea``, or the record path without it) through ``wfdb.rdrecord``
-    (digital samples, converted here)."""
+    (digital samples, converted here).
+
+    A multi-frequency record (``16x2``: several samples of a signal per frame) is read at its leads' own rate,
+    ``frame rate x samples per frame``, every sample kept (``wfdb``'s default averaged each frame's samples: a 500 Hz
+    ECG stored as 250 frames/s x 2 was read at 250 Hz). Leads stored at different rates reject the record.
+    """
     hea = Path(hea) if Path(hea).suffix.lower() == ".hea" else Path(f"{hea}.hea")
     base = hea.with_suffix("")
     rid = base.name
@@ -551,24 +486,36 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     except Exception as exc:  # wfdb raises many types for broken files
         raise RecordRejected(f"unreadable WFDB record ({type(exc).__name__}: {_one_line(exc)})", record_id=rid,
                              path=hea) from None
-    d = np.asarray(rec.d_signal)
-    if d.ndim != 2 or d.shape[0] == 0:
+    signals = rec.e_d_signal if rec.e_d_signal is not None else list(np.asarray(rec.d_signal).reshape(-1, rec.n_sig).T)
+    if not rec.n_sig or not len(signals):
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
-    units = [u or "mV" for u in (rec.units or ["mV"] * rec.n_sig)]
-    uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(_header_lines(hea, rid)[1:])]
-    keep, factor, dropped = _scales(rec.sig_name, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
+    lines = _header_lines(hea, rid)
+    units = _header_units(lines)   # (as many as wfdb's signals: _check_signal_files checked the count)
+    names = [n if n and str(n).strip() else f"unnamed signal {i + 1}" for i, n in enumerate(rec.sig_name or [])]
+    if not any(rec.sig_name or []):
+        raise RecordRejected(f"WFDB header names none of its {rec.n_sig} signals (no description field on its signal "
+                             "lines): the leads cannot be told apart", record_id=rid, path=hea)
+    uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(lines[1:])]
+    keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
+    spf = sorted({int(rec.samps_per_frame[i]) for i in keep})
+    if len(spf) > 1:
+        raise RecordRejected(f"WFDB leads stored at different rates ({', '.join(f'{k} x {rec.fs:g} Hz' for k in spf)}: "
+                             "samples per frame differ)", record_id=rid, path=hea)
+    d = np.stack([np.asarray(signals[i]) for i in keep]) if keep else np.empty((0, 0))
+    if d.shape[1] == 0:
+        raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
     gain = np.asarray(rec.adc_gain, dtype=np.float64)[keep]
     baseline = np.asarray(rec.baseline, dtype=np.float64)[keep]
     if np.any(gain == 0) or not np.isfinite(gain).all() or not np.isfinite(baseline).all():
         raise RecordRejected("WFDB header has a zero or non-finite ADC gain or baseline", record_id=rid,
                              path=hea)
     scale = (factor / gain).astype(np.float32)
-    d = d[:, keep]
     fmts = list(rec.fmt or [])
     invalid = [_wfdb_invalid_value(fmts[i]) if i < len(fmts) else None for i in keep]
-    sig = _to_mv(d.T, baseline, scale, invalid, leads=[rec.sig_name[i] for i in keep], rid=rid, hea=hea)
-    return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=_as_fs(rec.fs, record_id=rid, path=hea),
-                     leads=tuple(rec.sig_name[i] for i in keep), path=hea,
+    sig = _to_mv(d, baseline, scale, invalid, leads=[names[i] for i in keep], rid=rid, hea=hea)
+    fs = _as_fs(rec.fs, record_id=rid, path=hea) * (spf[0] if spf else 1)
+    return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=fs,
+                     leads=tuple(names[i] for i in keep), path=hea,
                      notes=_z_notes([units[i] for i in keep]) + dropped)
 
 

@@ -48,7 +48,8 @@ Steps, in order
 6. **Flat leads**: a lead whose filtered standard deviation (within the real, unpadded samples)
    is below ``flat_std_mv`` is flat; more than ``max_flat_leads`` (default 3) flat leads reject
    the record, fewer are set to exact zeros and noted (``"zeroed lead(s) ..."``, see :class:`QualityThresholds`). A median lead SD above
-   ``max_median_sd_mv`` rejects: the samples are not millivolts (µV or ADC counts, a wrong gain). A lead I whose
+   ``max_median_sd_mv`` rejects: the samples are not millivolts (µV or ADC counts, a wrong gain); every lead flat
+   but varying as an ECG 1000x smaller names the opposite mistake (V, or mV labelled µV). A lead I whose
    P, QRS and T are all negative is noted (:func:`edfgen.kernels.ecg.lead_checks.lead_i_inverted`: arm electrodes
    swapped?).
 
@@ -76,6 +77,9 @@ from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 EDGE_MARGIN_S = 2.0
 #: the likely causes named when amplitudes are implausible for millivolts
 _UNITS_HINT = "are the samples in uV or ADC counts, or the gain/units per bit wrong? (.npz: set units)"
+#: ... and when every lead is flat but varies as an ECG 1000x smaller would (median SD x 1000 within 0.03-1 mV; real
+#: ECGs 0.06-0.54): a file whose samples are in V, or in mV labelled uV (review s35c)
+_SMALL_UNITS_HINT = "are the samples in V, or in mV labelled uV, or the gain/units per bit wrong? (.npz: set units)"
 #: the note of a lead without any sample, zeroed (:func:`keep_finite_stretch`)
 _MISSING_LEAD = "no sample present (missing), kept as zeros like a flat lead"
 #: lowest sampling rate (Hz) a record may have: below it the QRS complex (content to ~40 Hz) is not
@@ -462,8 +466,11 @@ def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessi
     flat = np.flatnonzero(sd < quality.flat_std_mv)
     if len(flat) > quality.max_flat_leads:
         names = [prep.leads[i] for i in flat]
+        med = float(np.median(sd))
+        small = (f": every lead 1000x below an ECG's (median SD {med:.2g} mV): {_SMALL_UNITS_HINT}"
+                 if len(flat) == len(sd) and 0.03 <= 1000 * med <= 1.0 else "")
         raise RecordRejected(f"{len(flat)} flat lead(s) {', '.join(names)} (band-passed SD {sd[flat[0]]:.2g} mV < "
-                             f"{quality.flat_std_mv:g} mV; at most {quality.max_flat_leads} tolerated)",
+                             f"{quality.flat_std_mv:g} mV; at most {quality.max_flat_leads} tolerated){small}",
                              record_id=record.record_id, path=record.path)
     if len(flat):
         x[flat] = 0.0
