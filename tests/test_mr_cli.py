@@ -672,6 +672,12 @@ def test_mr_cli__odds_ratios_without_case_counts_and_an_unused_prevalence_are_wa
               "--no-plots", "--nboot", 50, "--presso-sims", 0, "--prevalence", 0.05])
     assert r.exit_code == 0 and "log odds ratios" not in r.output and "is not used" not in r.output, r.output
     assert pd.read_csv(tmp_path / "b" / "mr_steiger.tsv", sep="\t").iloc[0]["r2_source.outcome"] == "lor_liability"
+    # a quantitative outcome whose odds_ratio column is all NA, as GWAS Catalog harmonised files carry
+    # hm_odds_ratio beside hm_beta, is not log odds (s35d: warned for every such .h.tsv.gz)
+    out.assign(odds_ratio=np.nan).to_csv(tmp_path / "ht.tsv", sep="\t", index=False, na_rep="NA")
+    r = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "ht.tsv", "--out", tmp_path / "c",
+              "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    assert r.exit_code == 0 and "log odds ratios" not in r.output, r.output
 
 
 def test_mr_cli__primary_estimates_corrected_as_one_family_and_always_run(fx, tmp_path):

@@ -316,7 +316,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 ocases, or2 = (cases_in(odf) or next((c for c in given if c), None),
                                user_r2(odf, source=" + ".join(map(str, ofs)), instruments=False))
                 binary_outcomes |= {oname} if ocases else set()
-                if not ocases and "odds_ratio" in odf.columns:
+                # an odds_ratio column of NAs is a quantitative trait's (GWAS Catalog harmonised hm_odds_ratio)
+                ors = pd.to_numeric(odf["odds_ratio"], errors="coerce") if "odds_ratio" in odf else pd.Series([])
+                if not ocases and ors.notna().any():
                     log.warning("%s: effects are log odds ratios but the file gives no case/control counts: Steiger's "
                                 "r² of this outcome comes from p and n on the observed scale (give n_cases/n_controls "
                                 "columns or --case-counts FILE=CASES,CONTROLS for the liability scale)",
