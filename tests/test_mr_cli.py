@@ -672,6 +672,39 @@ def test_mr_cli__odds_ratios_without_case_counts_and_an_unused_prevalence_are_wa
               "--no-plots", "--nboot", 50, "--presso-sims", 0, "--prevalence", 0.05])
     assert r.exit_code == 0 and "log odds ratios" not in r.output and "is not used" not in r.output, r.output
     assert pd.read_csv(tmp_path / "b" / "mr_steiger.tsv", sep="\t").iloc[0]["r2_source.outcome"] == "lor_liability"
+    # a quantitative outcome whose odds_ratio column is all NA, as GWAS Catalog harmonised files carry
+    # hm_odds_ratio beside hm_beta, is not log odds (s35d: warned for every such .h.tsv.gz)
+    out.assign(odds_ratio=np.nan).to_csv(tmp_path / "ht.tsv", sep="\t", index=False, na_rep="NA")
+    r = _run(["--exposure", tmp_path / "bmi.tsv", "--outcome", tmp_path / "ht.tsv", "--out", tmp_path / "c",
+              "--no-plots", "--nboot", 50, "--presso-sims", 0])
+    assert r.exit_code == 0 and "log odds ratios" not in r.output, r.output
+
+
+def test_mr_cli__sample_size_fills_n_of_files_without_it_for_steiger(fx, tmp_path):
+    """A BOLT-LMM / REGENIE-without-N / FinnGen file has no n: mr had no --sample-size (ldsc, finemap and coloc
+    have it), so Steiger was NA ('missing_n') for the same numbers that gave it from GWAS-SSF (s35d). With
+    --sample-size FILE=N both files give the Steiger of the files with n; an n of its own wins."""
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    ne, no = 339224, 184305      # one N per file, as --sample-size gives
+    exp.assign(n=ne).to_csv(tmp_path / "e.tsv", sep="\t", index=False)
+    out.assign(n=no).to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    (tmp_path / "non").mkdir()
+    exp.drop(columns="n").to_csv(tmp_path / "non" / "e.tsv", sep="\t", index=False)
+    out.drop(columns="n").to_csv(tmp_path / "non" / "o.tsv", sep="\t", index=False)
+    common = ["--no-plots", "--nboot", 50, "--presso-sims", 0]
+    r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "o.tsv", "--out", tmp_path / "a", *common])
+    assert r.exit_code == 0, r.output
+    r = _run(["--exposure", tmp_path / "non" / "e.tsv", "--outcome", tmp_path / "non" / "o.tsv", "--out",
+              tmp_path / "b", "--sample-size", f"{tmp_path / 'non' / 'e.tsv'}={ne}",
+              "--sample-size", f"{tmp_path / 'non' / 'o.tsv'}={no}", *common])
+    assert r.exit_code == 0, r.output
+    want, got = (pd.read_csv(tmp_path / d / "mr_steiger.tsv", sep="\t") for d in ("a", "b"))
+    assert want["r2_source.outcome"].iloc[0] == "p_n"
+    pd.testing.assert_frame_equal(got, want)
+    r = _run(["--exposure", tmp_path / "e.tsv", "--outcome", tmp_path / "non" / "o.tsv", "--out", tmp_path / "c",
+              "--sample-size", f"{tmp_path / 'x.tsv'}=5", *common])
+    assert r.exit_code != 0 and "--sample-size" in r.output and "not one of the summary-statistics files" in r.output
 
 
 def test_mr_cli__primary_estimates_corrected_as_one_family_and_always_run(fx, tmp_path):

@@ -64,6 +64,27 @@ def fileset(tmp_path_factory) -> Path:
     return d
 
 
+@pytest.mark.parametrize("suffix", [".pvar.zst", ".pvar.gz"])
+def test_pgen_with_a_compressed_pvar_reads_as_the_plain_one(fileset, tmp_path, suffix):
+    """plink2 --make-pgen vzs writes PREFIX.pvar.zst (gzip: .pvar.gz): --pfile read it as the .pvar (s35d: the
+    reader took .pvar.gz but the file check refused it, "--pfile X.pvar: file not found"; .zst was refused)."""
+    import gzip
+
+    import zstandard
+
+    for ext in (".pgen", ".psam"):
+        shutil.copy(fileset / f"raw{ext}", tmp_path / f"c{ext}")
+    text = (fileset / "raw.pvar").read_bytes()
+    packed = zstandard.ZstdCompressor().compress(text) if suffix == ".pvar.zst" else gzip.compress(text)
+    (tmp_path / f"c{suffix}").write_bytes(packed)
+    src = GenotypeSource(pfile=str(tmp_path / "c"))
+    assert src.paths()[1] == str(tmp_path / f"c{suffix}")
+    got, ref = open_genotypes(src), open_genotypes(GenotypeSource(pfile=str(fileset / "raw")))
+    pd.testing.assert_frame_equal(got.variants, ref.variants)
+    v = np.arange(0, M, 97)
+    np.testing.assert_array_equal(got.read(None, v), ref.read(None, v))
+
+
 def test_pgen_bgen_bed_read_the_same_dosages(fileset):
     d = fileset
     pg = open_genotypes(GenotypeSource(pfile=str(d / "raw")))

@@ -134,6 +134,20 @@ def test_plink2_glm__zero_padded_chromosomes_read_as_plain_numbers(truth, tmp_pa
     assert parse_chromosomes("01-03,chr05,010") == ["1", "2", "3", "5", "10"]
 
 
+def test_plink2_0m_names_of_x_y_mt__read_as_x_y_mt():
+    """``plink2 --output-chr 0M`` writes X, Y and MT as ``0X``, ``0Y``, ``0M`` (and keeps ``XY``): they were kept as
+    unknown chromosomes, so a BGEN/.bim/VCF of that style had its X tested and QC'd as an autosome (no allele
+    frequency counting one X per male, the diploid HWE test) and ``0X`` written into GWAS-SSF files (s35d)."""
+    from edfgen.engines.sex_chromosomes import chromosome_kinds
+    from edfgen.formats.chromosomes import plain_chromosome_names
+    from edfgen.formats.sumstats.layout import ssf_chromosome_codes
+
+    names = ["0X", "0Y", "0M", "XY", "01", "0", "10", "chr0X"]
+    assert plain_chromosome_names(names).tolist() == ["X", "Y", "M", "XY", "1", "0", "10", "X"]
+    assert list(chromosome_kinds(names)) == ["X", "Y", "MT", "", "", "", "", "X"]
+    assert list(ssf_chromosome_codes(names[:5])) == ["23", "24", "25", "23", "1"]
+
+
 def test_gwas_vcf__ieu_opengwas_layout_read_and_refused_forms(truth, tmp_path):
     """GWAS-VCF (IEU OpenGWAS: ES/SE/LP/AF/SS per study column, ALT = effect allele) reads as the same summary
     statistics (p from LP = -log10 p); '.' values are missing, a '.' ID becomes chrom:pos:ref:alt; several ALT

@@ -340,6 +340,15 @@ def test_missing_variant_ids_are_named_by_position_or_left_out(truth, tmp_path, 
     with caplog.at_level(logging.WARNING, logger="edfgen"):
         df = load_sumstats(_write(tmp_path / "bare.tsv", bare))
     assert len(df) == N_VAR - 3 and "bare.tsv: 3 row(s) without a variant id" in caplog.text
+    # rows without an id whose position is missing too (GWAS Catalog harmonised rows it could not harmonise): left
+    # out and warned, without an INFO line saying "0 row(s) ... named chromosome:position" first (s35d)
+    unplaced = ssf.astype({"base_pair_location": object})
+    unplaced.loc[[3, 4, 5], "base_pair_location"] = np.nan
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="edfgen"):
+        df = load_sumstats(_write(tmp_path / "unplaced.tsv", unplaced))
+    assert len(df) == N_VAR - 3 and "unplaced.tsv: 3 row(s) without a variant id" in caplog.text
+    assert "0 row(s)" not in caplog.text, caplog.text
     ssf.loc[[3, 4], "base_pair_location"] = 10                     # the same place twice: a real repeat
     with pytest.raises(InputError, match="dots2.tsv: variant '1:10:A:G' with the same alleles appears on rows 4, 5"):
         load_sumstats(_write(tmp_path / "dots2.tsv", ssf))

@@ -325,3 +325,33 @@ def test_vcf_without_contig_lines__htslib_warnings_kept_off_stderr(tmp_path, cap
     reader = VcfReader(str(vcf))
     np.testing.assert_array_equal(reader.read(None, np.arange(1))[:, 0], [1, 2, 0])   # ALT copies
     assert "[W::" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("x", ["X", "chrX", "23"])
+def test_vcf_dosage_only_on_x__warned_that_males_read_as_diploid(tmp_path, caplog, x):
+    """A DS-only VCF gives no ploidy: a male's hemizygous X dosage (0..1) is read as a diploid one, half the 0/2
+    of the same call with GT (s35d: X betas 0.47 off the .bed's, silently). Warned, naming the file and the
+    chromosome; not for the same file with GT:DS, nor for a DS-only file of autosomes."""
+    from edfgen.formats.genotypes.vcf import VcfReader
+
+    head = ["##fileformat=VCFv4.2", '##FORMAT=<ID=DS,Number=1,Type=Float,Description="Dosage">',
+            '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">', "##contig=<ID=1>", f"##contig=<ID={x}>",
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\ts2\ts3"]
+    auto = "1\t100\trs1\tA\tG\t.\t.\t.\tDS\t0.9\t2\t0"
+    onx = f"{x}\t5000000\trs2\tA\tG\t.\t.\t.\tDS\t1\t0.2\t1.8"
+    gt = f"{x}\t5000000\trs2\tA\tG\t.\t.\t.\tGT:DS\t1:1\t0/0:0.2\t1/1:1.8"
+    for name, rows, warned in (("ds", [auto, onx], True), ("gt", [auto, gt], False), ("auto", [auto], False)):
+        path = tmp_path / f"{name}.vcf"
+        path.write_text("\n".join(head + rows) + "\n")
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            reader = VcfReader(str(path))
+            x_calls = reader.read(None, np.arange(reader.n_variants))[:, -1]
+        if name != "auto":      # s1 is a hemizygous ALT: 2 copies with GT, 1 (a heterozygote) without
+            np.testing.assert_allclose(x_calls, [2 if name == "gt" else 1, 0.2, 1.8], rtol=1e-6)
+        hits = [r.getMessage() for r in caplog.records if "without GT" in r.getMessage()]
+        assert bool(hits) == warned, (name, hits)
+        if warned:
+            assert len(hits) == 1 and hits[0].startswith(
+                f"--vcf {path}: record 2 (line 8), {x}:5000000 rs2: DS without GT, as 1 variants on X here: the file "
+                "gives no ploidy, so a male's hemizygous dosage (0..1) is read as a diploid one")

@@ -43,7 +43,7 @@ from edfgen.commands.mr_pair import (  # noqa: F401 (analyse_pair, pair_rng: the
     AUTO_P_THRESHOLD, PRESSO_METHOD, TABLES, MRSettings, PairTables, add_result_columns, analyse_pair, pair_rng,
 )
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt,  # noqa: F401 (API)
-                                              parse_case_counts)
+                                              parse_case_counts, parse_sample_sizes, sample_size_opt)
 from edfgen.commands.options import BFILE_HELP, GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt, seed_opt
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_label, open_panel, panel_fingerprint
@@ -150,7 +150,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
            proxies: bool = False, clump: bool = True, plots: bool = True, max_plots: int = 20,
            force: bool = False, columns: dict[str, str] | None = None,
            case_counts: dict[str, tuple[float, float]] | None = None, coloc: PathLike | None = None,
-           coloc_pp4: float | None = None) -> MRRun:
+           coloc_pp4: float | None = None, sample_sizes: dict[str, float] | None = None) -> MRRun:
     """Run MR for every exposure x outcome file and write the tables (see README, ``edfgen mr``).
 
     Parameters
@@ -194,6 +194,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         Write PNG plots for at most ``max_plots`` pairs (smallest IVW p first).
     case_counts
         ``{outcome file: (cases, controls)}`` for files without ``n_cases``/``n_controls`` columns.
+    sample_sizes
+        ``{file: N}`` (``--sample-size``) for exposure or outcome files without an ``n`` column (Steiger's r²).
     columns
         ``--columns``: ``{input column: GWAS-SSF column}`` for files in a layout that is not recognised
         (:func:`edfgen.formats.sumstats.parse_column_option`); applied to every file that has the column.
@@ -226,7 +228,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         exp_files = [f for fs in exp_groups.values() for f in fs]
         out_files = [f for fs in out_groups.values() for f in fs]
         check_sumstats_options([*exp_files, *out_files], "--exposure/--outcome", columns=columns,
-                               case_counts=case_counts)
+                               case_counts=case_counts, sample_sizes=sample_sizes)
         # a harmonised table (.exposure and .outcome columns) is read as the option it was given with
         exp_role, out_role = "exposure", "outcome"
         if reverse:
@@ -256,7 +258,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                                   option="--outcome" if reverse else "--exposure")
         selected = []
         for name, fs in exp_groups.items():
-            df = load_phenotype(fs, columns, role=exp_role)
+            df = load_phenotype(fs, columns, role=exp_role, sample_sizes=sample_sizes)
             f = " + ".join(map(str, fs))
             if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
                 raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
@@ -305,7 +307,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
             for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
                 comparable = check_builds(exp_files, ofs)
                 build_note = build_note if comparable else builds_text(exp_files, ofs)
-                odf, matched = key_outcome(load_phenotype(ofs, columns, role=out_role), all_instruments, positions=comparable,
+                odf, matched = key_outcome(load_phenotype(ofs, columns, role=out_role, sample_sizes=sample_sizes),
+                                           all_instruments, positions=comparable,
                                            builds_known=builds_declared(exp_files, ofs))
                 joins[oname] = join_summary(matched, len(wanted))
                 if joins[oname]["rsid"] or joins[oname]["position"]:
@@ -316,7 +319,9 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                 ocases, or2 = (cases_in(odf) or next((c for c in given if c), None),
                                user_r2(odf, source=" + ".join(map(str, ofs)), instruments=False))
                 binary_outcomes |= {oname} if ocases else set()
-                if not ocases and "odds_ratio" in odf.columns:
+                # an odds_ratio column of NAs is a quantitative trait's (GWAS Catalog harmonised hm_odds_ratio)
+                ors = pd.to_numeric(odf["odds_ratio"], errors="coerce") if "odds_ratio" in odf else pd.Series([])
+                if not ocases and ors.notna().any():
                     log.warning("%s: effects are log odds ratios but the file gives no case/control counts: Steiger's "
                                 "r² of this outcome comes from p and n on the observed scale (give n_cases/n_controls "
                                 "columns or --case-counts FILE=CASES,CONTROLS for the liability scale)",
@@ -465,6 +470,7 @@ class MROptions(GenotypeOptions):
                                                    "n_cases/n_controls columns (FinnGen), as FILE=CASES,CONTROLS; "
                                                    "repeatable. FILE must be one of the files read; where the "
                                                    "file has case counts, its own win.")
+    sample_size: tuple[str, ...] = sample_size_opt()
     coloc: str | None = opt(None, "coloc.tsv of edfgen coloc, for --coloc-pp4.", path="file", exists=True)
     coloc_pp4: float | None = opt(None, "Use only instruments at loci where --coloc FILE (needed) has PP.H4 >= X for the "
                                   "exposure and outcome (within 500 kb of its top_variant).", range=(0, 1))
@@ -509,5 +515,5 @@ def run(o: MROptions):
                   reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
                   proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,
                   columns=columns, case_counts=parse_case_counts(o.case_counts),
-                  coloc=o.coloc, coloc_pp4=o.coloc_pp4)
+                  coloc=o.coloc, coloc_pp4=o.coloc_pp4, sample_sizes=parse_sample_sizes(o.sample_size))
 

@@ -66,15 +66,22 @@ def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
 
 
 def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None, *,
-                   role: str | None = None) -> pd.DataFrame:
+                   role: str | None = None, sample_sizes: dict[str, float] | None = None) -> pd.DataFrame:
     """One phenotype's summary statistics from one file or several (its chromosomes), each read by
     :func:`~edfgen.formats.sumstats.load_sumstats`, combined in the order given
     (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error).
 
     ``role``: ``"exposure"`` or ``"outcome"``, the option the files were given with (a harmonised table's
-    ``.exposure``/``.outcome`` columns are read by it)."""
-    return combine_phenotype([load_sumstats(f, columns, role) for f in files], files,
-                             option=f"--{role}" if role else "")
+    ``.exposure``/``.outcome`` columns are read by it). ``sample_sizes``: ``--sample-size`` (``{resolved file:
+    N}``), the ``n`` of a file's rows without one (BOLT-LMM, REGENIE without N, FinnGen)."""
+    def one(f: Path) -> pd.DataFrame:
+        df, n = load_sumstats(f, columns, role), (sample_sizes or {}).get(str(Path(f).resolve()))
+        if n is None:
+            return df
+        own = pd.to_numeric(df["n"], errors="coerce") if "n" in df else pd.Series(np.nan, index=df.index)
+        return df.assign(n=own.fillna(n))
+
+    return combine_phenotype([one(f) for f in files], files, option=f"--{role}" if role else "")
 
 
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,

@@ -356,8 +356,8 @@ class GenotypeOptions(CommandOptions):
     cli_omit: ClassVar[tuple[str, ...]] = ()
 
     bfile: str | None = opt(None, BFILE_HELP, path="text")
-    pfile: str | None = opt(None, "PLINK 2 fileset prefix (.pgen/.pvar/.psam; dosages read; not by the Hail engine).",
-                            path="text")
+    pfile: str | None = opt(None, "PLINK 2 fileset prefix (.pgen/.pvar/.psam; .pvar.zst or .pvar.gz too; dosages "
+                            "read; not by the Hail engine).", path="text")
     bgen: tuple[str, ...] = opt((), "BGEN 1.2/1.3 file; repeat it, or give a {chr} template such as "
                                 "'imp/chr{chr}.bgen' (expanded over --chr, else over the chromosomes whose file "
                                 "exists).", multiple=True)

@@ -4,7 +4,7 @@ files without ``n``/``n_cases``/``n_controls`` columns, e.g. FinnGen), and their
 
 ``edfgen mr``, ``clump``, ``ldsc``, ``finemap``, ``coloc`` and ``annotate`` take ``--columns`` (one help text,
 one parser: :func:`edfgen.formats.sumstats.parse_column_option`); ``mr``, ``ldsc``, ``finemap`` and ``coloc``
-take ``--case-counts``; ``ldsc``, ``finemap`` and ``coloc`` take ``--sample-size``. :func:`read_phenotype` reads
+take ``--case-counts``; ``ldsc``, ``finemap``, ``coloc`` and ``mr`` take ``--sample-size``. :func:`read_phenotype` reads
 one phenotype's files with ``--columns`` applied (clump and its regional plots).
 """
 

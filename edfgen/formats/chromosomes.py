@@ -1,8 +1,9 @@
 """Chromosome names as edfgen keeps them, whatever the file wrote.
 
-Files name chromosome 1 ``1``, ``chr1``, ``01`` (UK Biobank's imputed BGEN files; ``plink2 --output-chr 0M``) or
-``chr01``; every reader of genotypes and summary statistics drops the ``chr`` prefix and a number's leading zeros
-with :func:`plain_chromosome_names`, so the same chromosome has one name in every table, template
+Files name chromosome 1 ``1``, ``chr1``, ``01`` (UK Biobank's imputed BGEN files; ``plink2 --output-chr 0M``,
+which writes X, Y and MT ``0X``, ``0Y``, ``0M``) or ``chr01``; every reader of genotypes and summary statistics
+drops the ``chr`` prefix and a number's leading zeros (and 0M's ``0`` before X, Y, M) with
+:func:`plain_chromosome_names`, so the same chromosome has one name in every table, template
 (``{chr}``) and index. Codes for X, Y, the pseudo-autosomal region and the mitochondrion are mapped where
 each convention is read (:mod:`edfgen.formats.sumstats.layout` for outputs); ``--chr`` compares them by
 :func:`chromosomes_selected`, and the HWE test runs where :func:`autosomal`.
@@ -13,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: a ``chr`` prefix and the leading zeros of a number (``chr01`` -> ``1``, ``0`` stays ``0``)
-CHROMOSOME_PREFIX = r"(?i)^(?:chr)?0*(?=\d)|^chr"     # (CHR1, Chr2 too)
+#: a ``chr`` prefix and the leading zeros of a number (``chr01`` -> ``1``, ``0`` stays ``0``), and the ``0`` that
+#: ``plink2 --output-chr 0M`` writes before X, Y and M (``0X``, ``0Y``, ``0M``; it keeps ``XY``)
+CHROMOSOME_PREFIX = r"(?i)^(?:chr)?0(?=(?:X|Y|M|MT)$)|^(?:chr)?0*(?=\d)|^chr"     # (CHR1, Chr2 too)
 
 
 def plain_chromosome_names(values) -> pd.Series:

@@ -146,8 +146,9 @@ class BgenReader(GenotypeReader):
         self._bad: dict[int, str] = {}
         self._layout = scan_bgen(self.path)      # before cbgen reads a byte of it
         if self._layout.layout == 1:
+            # bits=16: 1.1 stores probabilities in 1/32768 steps; 8 bits would round them to 1/255 (s35d)
             raise InputError(f"--bgen {self.path}: BGEN 1.1 (layout 1) is not read; convert it with plink2 --bgen "
-                             f"{self.path} ref-first --export bgen-1.2 bits=8")
+                             f"{self.path} ref-first --export bgen-1.2 bits=16")
         try:
             self._bgen = bgen_file(self.path)
         except Exception as exc:  # cbgen raises RuntimeError with the C library's message

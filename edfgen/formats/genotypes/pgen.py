@@ -1,5 +1,8 @@
 """PLINK 2 filesets (``PREFIX.pgen/.pvar/.psam``) through pgenlib, plink2's own reader library.
 
+The variant table is ``PREFIX.pvar``, else ``PREFIX.pvar.zst`` (``plink2 --make-pgen vzs``), else
+``PREFIX.pvar.gz`` (:func:`pvar_path`).
+
 The counted (effect) allele is ALT (``.pvar`` column ALT; the first ALT of a multiallelic row), the A1 of
 ``plink2 --pfile ... --glm omit-ref`` (plink2's default A1 is the minor allele, not always ALT). Dosages are read where the file stores
 them (imputed data), hard calls elsewhere; missing = NaN. Variants with more than two alleles are
@@ -30,11 +33,32 @@ from edfgen.formats.genotypes.base import GenotypeReader, as_dtype, check_index,
 from edfgen.formats.genotypes.plink1 import read_fam
 
 
+#: the variant tables of a ``.pgen``, in the order looked for: plain, zstd (``plink2 --make-pgen vzs``), gzip
+PVAR_SUFFIXES = (".pvar", ".pvar.zst", ".pvar.gz")
+
+
+def pvar_path(prefix: str | Path) -> Path:
+    """The variant table of the PLINK 2 fileset ``prefix``: the first of :data:`PVAR_SUFFIXES` that exists, else
+    ``PREFIX.pvar`` (the name a "not found" error gives)."""
+    found = (Path(f"{prefix}{s}") for s in PVAR_SUFFIXES)
+    return next((p for p in found if p.exists()), Path(f"{prefix}.pvar"))
+
+
+def _open_text(path: Path):
+    """``path`` opened as text, through gzip (``.gz``) or zstd (``.zst``) by its name."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt")
+    if path.suffix == ".zst":
+        import zstandard
+
+        return zstandard.open(path, "rt")
+    return open(path)
+
+
 def _header_and_skip(path: Path, marker: str) -> tuple[list[str] | None, int]:
     """Column names of a plink2 text file's ``#``-header line (``None`` if absent) and lines to skip."""
-    opener = gzip.open if path.suffix == ".gz" else open
     skip = 0
-    with opener(path, "rt") as fh:
+    with _open_text(path) as fh:
         for line in fh:
             if line.startswith("##"):
                 skip += 1
@@ -146,7 +170,7 @@ def plink_fids(path: str | Path) -> pd.Series:
 
 
 class PgenReader(GenotypeReader):
-    """Reader of a PLINK 2 fileset (``PREFIX.pgen``, ``.pvar`` or ``.pvar.zst`` is not supported, ``.psam``)."""
+    """Reader of a PLINK 2 fileset (``PREFIX.pgen``, ``.pvar`` / ``.pvar.zst`` / ``.pvar.gz``, ``.psam``)."""
 
     kind = "pfile"
 
@@ -155,9 +179,7 @@ class PgenReader(GenotypeReader):
 
         self.prefix = str(prefix)
         self.label = self.prefix
-        pvar = Path(f"{self.prefix}.pvar")
-        if not pvar.exists() and Path(f"{self.prefix}.pvar.gz").exists():
-            pvar = Path(f"{self.prefix}.pvar.gz")
+        pvar = pvar_path(self.prefix)
         self._files = [Path(f"{self.prefix}.pgen"), pvar, Path(f"{self.prefix}.psam")]
         for p in self._files:
             if not p.exists():

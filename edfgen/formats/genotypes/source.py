@@ -22,7 +22,7 @@ from edfgen.formats.chromosomes import chromosomes_selected
 from edfgen.formats.genotypes.base import GenotypeReader, stat_id
 from edfgen.formats.genotypes.bgen import BgenReader
 from edfgen.formats.genotypes.multi import ConcatReader
-from edfgen.formats.genotypes.pgen import PgenReader
+from edfgen.formats.genotypes.pgen import PgenReader, pvar_path
 from edfgen.formats.genotypes.plink1 import BedReader
 from edfgen.formats.genotypes.selection import expand_template, parse_chromosomes, template_path
 from edfgen.formats.genotypes.vcf import VcfReader
@@ -159,7 +159,7 @@ class GenotypeSource:
         if self.bfile:
             return [f"{self.bfile}.{e}" for e in ("bed", "bim", "fam")]
         if self.pfile:
-            return [f"{self.pfile}.{e}" for e in ("pgen", "pvar", "psam")]
+            return [f"{self.pfile}.pgen", str(pvar_path(self.pfile)), f"{self.pfile}.psam"]
         if self.bgen:
             if any("://" in b for b in _paths(self.bgen)):
                 return list(_paths(self.bgen)) + list(_paths(self.sample))

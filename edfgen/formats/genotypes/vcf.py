@@ -11,7 +11,8 @@ The counted (effect) allele is the first ALT allele, as ``plink2 --vcf`` (A1 = A
     A haploid call with a ``DS`` (minimac/TOPMed write males on non-PAR X as ``GT`` ``0``/``1`` with ``DS``
     in 0..1) counts ``2 x DS``, as the haploid hard call counts 2 and as ``plink2 --vcf FILE dosage=DS``
     reads it (0/2 coding; a haploid ``DS`` above 1 is an error, as in plink2). Without ``GT`` (a
-    dosage-only file) the ploidy is unknown and ``DS`` is read as it is.
+    dosage-only file) the ploidy is unknown and ``DS`` is read as it is (warned where the file has X, Y or MT
+    variants: a male's hemizygous ``DS`` is then half the 0/2 of the same call with ``GT``).
 ``field="GT"``
     the hard call: number of non-reference alleles (0/1/2), missing (``./.``, a half call ``0/.``) = NaN
     (``plink2 --vcf-half-call missing``; plink2 refuses half calls by default; they counted their called
@@ -61,7 +62,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_name
-from edfgen.formats.chromosomes import plain_chromosome_names
+from edfgen.formats.chromosomes import plain_chromosome_names, selection_chromosome_names
 from edfgen.formats.genotypes.base import (
     GenotypeReader,
     as_dtype,
@@ -196,6 +197,9 @@ class VcfReader(GenotypeReader):
         check_unique_iids(self.samples, self.path)
         self._index = self._own_index = _index_path(self.path)
         self.variants, self._contig = self._scan_sites()
+        # X, Y and MT rows: where a record there has DS without GT, a male's ploidy is unknown (warned once)
+        self._haploid_chrom = np.isin(selection_chromosome_names(self._contig), ["X", "Y", "MT"])
+        self._ploidy_warned = False
         pos = self.variants["base_pair_location"].to_numpy()
         self._pos = pos
         # first record of each (contig, position): where a region query that starts there begins
@@ -208,6 +212,17 @@ class VcfReader(GenotypeReader):
         self._stream = None     # unindexed reads: (open VCF, iterator, ordinal of the next record)
         self._warned = False
         self._bgzf = _tabix_indexable(self.path)
+
+    def _warn_unknown_ploidy(self, ordinal: int) -> None:
+        """WARNING (once) that the X, Y or MT record ``ordinal`` has ``DS`` without ``GT``: no ploidy, so a male's
+        hemizygous dosage (0..1, as minimac/TOPMed write it) is read as a diploid one, half the 0/2 of the same
+        call with ``GT`` or in a ``.bed``/``.bgen`` (review s35d: X betas 0.47 off the .bed's, silently)."""
+        self._ploidy_warned = True
+        names = selection_chromosome_names(self._contig[self._haploid_chrom])
+        log.warning("--vcf %s: %s: DS without GT, as %d variants on %s here: the file gives no ploidy, so a male's "
+                    "hemizygous dosage (0..1) is read as a diploid one (a hemizygous ALT counts 1, a heterozygote, "
+                    "not 2 as with GT or in a .bed/.bgen of the same data); give these chromosomes as GT:DS",
+                    self.path, self._site(ordinal), int(self._haploid_chrom.sum()), ", ".join(sorted(set(names))))
 
     # ------------------------------------------------------------------ files
     def _open(self, samples=None):
@@ -340,6 +355,8 @@ class VcfReader(GenotypeReader):
         non-PAR X) counts ``2 x DS``, on the 0/2 scale of a haploid hard call, as ``plink2 --vcf FILE
         dosage=DS`` reads it (plink2 refuses a haploid ``DS`` above 1: "invalid DS field")."""
         key = self._gt_keys(rec, ordinal)
+        if key is None and self._haploid_chrom[ordinal] and not self._ploidy_warned:
+            self._warn_unknown_ploidy(ordinal)
         x = np.full(self.n_samples, np.nan, dtype=np.float32) if key is None else _GT_COUNT[key]
         if self.field == "DS":
             ds = rec.format("DS")

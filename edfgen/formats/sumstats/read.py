@@ -152,8 +152,9 @@ def named_variants(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
         ids = (df["chromosome"].astype(str) + ":" + pos.fillna(0).round().astype(np.int64).astype(str) + ":"
                + df["other_allele"].astype(str) + ":" + df["effect_allele"].astype(str))
         df.loc[named, "variant_id"] = ids[named]
-        log.info("%s: %d row(s) without a variant id ('.', empty or NA) named chromosome:position:other:effect",
-                 path, int(named.sum()))
+        if named.any():     # (a harmonised file's unharmonised rows have no position either: no "0 row(s)" line)
+            log.info("%s: %d row(s) without a variant id ('.', empty or NA) named chromosome:position:other:effect",
+                     path, int(named.sum()))
     gone = missing & ~named
     if gone.any():
         log.warning("%s: %d row(s) without a variant id ('.', empty or NA; e.g. row %d) and no chromosome and "
