@@ -20,13 +20,14 @@ import re
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import alias_clashes, ssf_chromosome_codes, sumstats_columns
 from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats, read_sumstats_columns
-from edfgen.kernels.alleles import variant_site_keys
+from edfgen.kernels.alleles import combined_codes, text_codes, variant_site_codes, variant_site_keys
 from edfgen.kernels.thresholds import build_name
 from edfgen.formats.sumstats.twosamplemr import MR_REQUIRED, twosamplemr_map
 from edfgen.formats.tables import PathLike, some_names
@@ -284,27 +285,29 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
         return f"if they are different studies, rename one (e.g. {other.name} to {renamed})"
 
     df = pd.concat(tables, ignore_index=True)
-    src = pd.Series([str(p) for p, t in zip(paths, tables) for _ in range(len(t))], dtype=object)
+    file_of = np.repeat(np.arange(len(tables)), [len(t) for t in tables])     # each row's file, by its index
     alleles = {"effect_allele", "other_allele"} <= set(df.columns)
     keys = [["variant_id"]]
     if {"chromosome", "base_pair_location"} <= set(df.columns) and alleles:
         keys.append(["chromosome", "base_pair_location", "effect_allele", "other_allele"])
-    for key in keys:
+    for key in keys:        # integer codes, not text keys: ~10^7 strings per phenotype cost minutes
         if key == ["variant_id"] and alleles:   # a multi-allelic site's rows (one per ALT), an rsID at two
-            k = variant_site_keys(df)           # positions, are not repeats
+            codes = variant_site_codes(df)      # positions, are not repeats
         else:
-            k = df[key[0]].astype(str)
-            for col in key[1:]:
-                k = k + ":" + df[col].astype(str)
-        dup = k.duplicated(keep=False)
+            codes = pd.Series(combined_codes(*(text_codes(df[col]) for col in key)))
+        dup = codes.duplicated(keep=False).to_numpy()
         if dup.any():
-            files = sorted(set(src[(dup & (k == k[dup].iloc[0])).to_numpy()]))
-            raise InputError(f"{option + ': ' if option else ''}variant {k[dup].iloc[0]!r} of phenotype "
+            first = int(np.flatnonzero(dup)[0])
+            row = df.iloc[[first]]
+            text = (variant_site_keys(row) if key == ["variant_id"] and alleles else
+                    row[key[0]].astype(str).str.cat([row[col].astype(str) for col in key[1:]], sep=":")).iloc[0]
+            files = sorted({str(paths[i]) for i in np.unique(file_of[codes.to_numpy() == codes.iloc[first]])})
+            raise InputError(f"{option + ': ' if option else ''}variant {text!r} of phenotype "
                              f"{phenotype_name(paths[0])!r} appears twice ({' and '.join(files)}): files of one name "
                              "are read as one phenotype's per-chromosome files, which must not overlap; "
                              f"{rename(files)}")
     if {"chromosome", "base_pair_location"} <= set(df.columns):
-        _refuse_interleaved(df, src, paths, option, rename)
+        _refuse_interleaved(df, file_of, paths, option, rename)
     return df
 
 
@@ -314,28 +317,35 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
 MAX_STRETCHES_PER_FILE = 4
 
 
-def _refuse_interleaved(df: pd.DataFrame, src: pd.Series, paths: Sequence[str | Path], option: str,
+def _refuse_interleaved(df: pd.DataFrame, file_of: np.ndarray, paths: Sequence[str | Path], option: str,
                         rename) -> None:
     """Refuse same-named files whose variants interleave along a chromosome (two studies on the same genome).
 
     One phenotype's files (one per chromosome, per region chunk, X beside XY) each hold stretches of a
     chromosome; two studies' files of one name hold variants that alternate along it. A chromosome whose
     variants, sorted by position, change file more than :data:`MAX_STRETCHES_PER_FILE` times per file is refused
-    in one line naming two of its files.
+    in one line naming two of its files (``file_of``: each row's index in ``paths``). Integer codes and one sort:
+    ~3 s for 10^7 rows (``benchmarks/sumstats_combine.py``).
     """
-    known = df["chromosome"].notna() & pd.to_numeric(df["base_pair_location"], errors="coerce").notna()
-    t = pd.DataFrame({"c": ssf_chromosome_codes(df.loc[known, "chromosome"].astype(str)),
-                      "pos": pd.to_numeric(df.loc[known, "base_pair_location"]), "src": src[known.to_numpy()]})
-    for c, g in t.sort_values(["c", "pos"], kind="stable").groupby("c", sort=False):
-        files = pd.unique(g["src"])
-        stretches = int((g["src"] != g["src"].shift()).sum())
-        if len(files) > 1 and stretches > MAX_STRETCHES_PER_FILE * len(files):
-            first, other = (str(f) for f in files[:2])
-            raise InputError(f"{option + ': ' if option else ''}{first} and {other} both hold variants all along "
-                             f"chromosome {c} of phenotype {phenotype_name(paths[0])!r} (interleaved, "
-                             f"{stretches} stretches): files of one name are read as one phenotype's "
-                             "per-chromosome or per-region files, which hold separate stretches; "
-                             f"{rename([first, other])}")
+    pos = pd.to_numeric(df["base_pair_location"], errors="coerce").to_numpy(dtype=float)
+    known = df["chromosome"].notna().to_numpy() & ~np.isnan(pos)
+    raw, labels = pd.factorize(df["chromosome"][known], use_na_sentinel=False)
+    names, chrom = np.unique(ssf_chromosome_codes(pd.Index(labels).astype(str)).astype(str), return_inverse=True)
+    c, f = chrom[raw], file_of[known]
+    order = np.lexsort((pos[known], c))         # by chromosome (its GWAS-SSF code), then position
+    c, f = c[order], f[order]
+    starts = np.r_[True, (c[1:] != c[:-1]) | (f[1:] != f[:-1])] if len(c) else np.zeros(0, bool)
+    stretches = np.bincount(c[starts], minlength=len(names))
+    files = np.bincount(np.unique(c.astype(np.int64) * len(paths) + f) // len(paths), minlength=len(names))
+    bad = np.flatnonzero((files > 1) & (stretches > MAX_STRETCHES_PER_FILE * files))
+    if bad.size:
+        b = bad[0]
+        first, other = (str(paths[i]) for i in pd.unique(f[c == b])[:2])
+        raise InputError(f"{option + ': ' if option else ''}{first} and {other} both hold variants all along "
+                         f"chromosome {names[b]} of phenotype {phenotype_name(paths[0])!r} (interleaved, "
+                         f"{stretches[b]} stretches): files of one name are read as one phenotype's "
+                         "per-chromosome or per-region files, which hold separate stretches; "
+                         f"{rename([first, other])}")
 
 
 def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str, ...],
