@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,8 @@ REPO = HERE.parent
 
 CHILD = r"""
 import sys, time, json
+import edfgen
+assert edfgen.__file__.startswith(sys.argv[2]), (edfgen.__file__, sys.argv[2])
 import numpy as np, pandas as pd
 from edfgen.formats.sumstats.discovery import combine_phenotype
 rows, files = int(sys.argv[1]), 22
@@ -53,8 +56,9 @@ print(json.dumps({"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time
 def run(tree: Path, rows: int) -> dict:
     """``combine_phenotype`` of ``tree`` on ``rows`` rows in 22 files, in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(rows)], env=env, capture_output=True, text=True,
-                         check=True)
+    with tempfile.TemporaryDirectory() as cwd:      # not the repository: ``python -c`` imports from its cwd first
+        out = subprocess.run([sys.executable, "-c", CHILD, str(rows), str(tree)], env=env, capture_output=True, text=True,
+                             check=True, cwd=cwd)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -4,7 +4,7 @@ the integer codes (``variant_allele_codes``, ``variant_site_codes``, ``combined_
 import numpy as np
 import pandas as pd
 
-from edfgen.kernels.alleles import (combined_codes, text_codes, variant_allele_codes, variant_allele_keys,
+from edfgen.kernels.alleles import (combined_codes, text_codes, upper_text, variant_allele_codes, variant_allele_keys,
                                     variant_site_codes, variant_site_keys)
 
 FLIP = {"A": "T", "C": "G", "G": "C", "T": "A"}
@@ -84,3 +84,15 @@ def test_combined_codes_renumber_before_they_overflow():
     key = combined_codes(a, b, c)
     assert _same_partition(key, [f"{x}:{y}:{z}" for x, y, z in zip(a, b, c)])
     assert _same_partition(text_codes(pd.Series([1, "1", 2.0, "2.0", "x"], dtype=object)), ["1", "1", "2.0", "2.0", "x"])
+
+
+def test_upper_text_per_distinct_value_equals_the_per_row_string_methods():
+    """The readers upper-case alleles (and strip REGENIE's TEST) once per distinct value; missing values keep their
+    own text ('None' from Arrow, 'nan' from pandas: a first version wrote both as 'NAN')."""
+    rng = np.random.default_rng(4)
+    values = np.array(["a", "C", "g", "AT", None, np.nan, " add ", "tT", 1.5], dtype=object)
+    s = pd.Series(values[rng.integers(0, len(values), 20000)], index=rng.permutation(20000) + 7, name="ea")
+    assert upper_text(s).equals(s.astype(str).str.upper())
+    assert upper_text(s, strip=True).equals(s.astype(str).str.strip().str.upper())
+    for other in (pd.Series([], dtype=object), pd.Series([None, np.nan]), pd.Series(["a", None], dtype="string")):
+        assert upper_text(other).tolist() == other.astype(str).str.upper().tolist()

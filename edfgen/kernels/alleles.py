@@ -94,3 +94,19 @@ def variant_site_codes(df: pd.DataFrame) -> pd.Series:
         key = pd.Series(combined_codes(key.to_numpy(), text_codes(df["chromosome"]),
                                        text_codes(df["base_pair_location"])), index=df.index)
     return key
+
+
+def upper_text(values: pd.Series, *, strip: bool = False) -> pd.Series:
+    """``values.astype(str).str.upper()`` (``.str.strip()`` first when ``strip``), computed once per distinct
+    value: alleles and test names have a handful of distinct values in 10^7 rows, where the per-row string
+    methods cost ~2.5 s a million."""
+    def edit(text: pd.Index) -> np.ndarray:
+        return np.asarray((text.str.strip() if strip else text).str.upper(), dtype=object)
+
+    codes, uniques = pd.factorize(values)            # missing values: code -1, their own text ('None', 'nan')
+    out = edit(pd.Index(uniques, dtype=object).astype(str))[np.maximum(codes, 0)] if len(uniques) else \
+        np.empty(len(values), dtype=object)
+    missing = codes < 0
+    if missing.any():
+        out[missing] = edit(pd.Index(values[missing], dtype=object).astype(str))
+    return pd.Series(out, index=values.index, name=values.name, dtype=object)
