@@ -287,28 +287,45 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
     df = pd.concat(tables, ignore_index=True)
     file_of = np.repeat(np.arange(len(tables)), [len(t) for t in tables])     # each row's file, by its index
     alleles = {"effect_allele", "other_allele"} <= set(df.columns)
+    positions = {"chromosome", "base_pair_location"} <= set(df.columns)
     keys = [["variant_id"]]
-    if {"chromosome", "base_pair_location"} <= set(df.columns) and alleles:
+    check, check_files = df, file_of
+    if positions and alleles:
         keys.append(["chromosome", "base_pair_location", "effect_allele", "other_allele"])
+        # both keys hold the chromosome: a repeat lies on a chromosome label found in two of the files (none of
+        # 22 per-chromosome files'); the others' rows are not keyed
+        shared = _in_several_files(text_codes(df["chromosome"]), file_of)
+        check, check_files = df[shared], file_of[shared]
     for key in keys:        # integer codes, not text keys: ~10^7 strings per phenotype cost minutes
         if key == ["variant_id"] and alleles:   # a multi-allelic site's rows (one per ALT), an rsID at two
-            codes = variant_site_codes(df)      # positions, are not repeats
+            codes = variant_site_codes(check)   # positions, are not repeats
         else:
-            codes = pd.Series(combined_codes(*(text_codes(df[col]) for col in key)))
+            codes = pd.Series(combined_codes(*(text_codes(check[col]) for col in key)))
         dup = codes.duplicated(keep=False).to_numpy()
         if dup.any():
             first = int(np.flatnonzero(dup)[0])
-            row = df.iloc[[first]]
+            row = check.iloc[[first]]
             text = (variant_site_keys(row) if key == ["variant_id"] and alleles else
                     row[key[0]].astype(str).str.cat([row[col].astype(str) for col in key[1:]], sep=":")).iloc[0]
-            files = sorted({str(paths[i]) for i in np.unique(file_of[codes.to_numpy() == codes.iloc[first]])})
+            same = codes.to_numpy() == codes.iloc[first]
+            files = sorted({str(paths[i]) for i in np.unique(check_files[same])})
             raise InputError(f"{option + ': ' if option else ''}variant {text!r} of phenotype "
                              f"{phenotype_name(paths[0])!r} appears twice ({' and '.join(files)}): files of one name "
                              "are read as one phenotype's per-chromosome files, which must not overlap; "
                              f"{rename(files)}")
-    if {"chromosome", "base_pair_location"} <= set(df.columns):
+    if positions:
         _refuse_interleaved(df, file_of, paths, option, rename)
     return df
+
+
+def _in_several_files(group: np.ndarray, file_of: np.ndarray) -> np.ndarray:
+    """Whether each row's ``group`` (a non-negative integer code, e.g. its chromosome's) has rows in two or more
+    files (``file_of``: each row's file index)."""
+    if not len(group):
+        return np.zeros(0, dtype=bool)
+    width = int(file_of.max()) + 1
+    pairs = pd.unique(group.astype(np.int64) * width + file_of)           # each (group, file) once
+    return np.bincount(pairs // width, minlength=int(group.max()) + 1)[group] > 1
 
 
 #: same-named files whose positions alternate more often than this many times per file on a chromosome are two
@@ -324,15 +341,18 @@ def _refuse_interleaved(df: pd.DataFrame, file_of: np.ndarray, paths: Sequence[s
     One phenotype's files (one per chromosome, per region chunk, X beside XY) each hold stretches of a
     chromosome; two studies' files of one name hold variants that alternate along it. A chromosome whose
     variants, sorted by position, change file more than :data:`MAX_STRETCHES_PER_FILE` times per file is refused
-    in one line naming two of its files (``file_of``: each row's index in ``paths``). Integer codes and one sort:
-    ~3 s for 10^7 rows (``benchmarks/sumstats_combine.py``).
+    in one line naming two of its files (``file_of``: each row's index in ``paths``). Integer codes, and a sort of
+    only the chromosomes found in two files (X beside XY; none of 22 per-chromosome files):
+    ``benchmarks/sumstats_combine.py``.
     """
     pos = pd.to_numeric(df["base_pair_location"], errors="coerce").to_numpy(dtype=float)
     known = df["chromosome"].notna().to_numpy() & ~np.isnan(pos)
     raw, labels = pd.factorize(df["chromosome"][known], use_na_sentinel=False)
     names, chrom = np.unique(ssf_chromosome_codes(pd.Index(labels).astype(str)).astype(str), return_inverse=True)
-    c, f = chrom[raw], file_of[known]
-    order = np.lexsort((pos[known], c))         # by chromosome (its GWAS-SSF code), then position
+    c, f, pos = chrom[raw], file_of[known], pos[known]
+    shared = _in_several_files(c, f)             # only a chromosome in two files can interleave
+    c, f, pos = c[shared], f[shared], pos[shared]
+    order = np.lexsort((pos, c))                # by chromosome (its GWAS-SSF code), then position
     c, f = c[order], f[order]
     starts = np.r_[True, (c[1:] != c[:-1]) | (f[1:] != f[:-1])] if len(c) else np.zeros(0, bool)
     stretches = np.bincount(c[starts], minlength=len(names))
