@@ -20,13 +20,14 @@ import re
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.gwasvcf import GWAS_VCF_SUFFIXES
 from edfgen.formats.sumstats.layout import alias_clashes, ssf_chromosome_codes, sumstats_columns
 from edfgen.formats.sumstats.read import meta_field, read_header, read_sumstats, read_sumstats_columns
-from edfgen.kernels.alleles import variant_site_keys
+from edfgen.kernels.alleles import combined_codes, text_codes, variant_site_codes, variant_site_keys
 from edfgen.kernels.thresholds import build_name
 from edfgen.formats.sumstats.twosamplemr import MR_REQUIRED, twosamplemr_map
 from edfgen.formats.tables import PathLike, some_names
@@ -284,28 +285,47 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
         return f"if they are different studies, rename one (e.g. {other.name} to {renamed})"
 
     df = pd.concat(tables, ignore_index=True)
-    src = pd.Series([str(p) for p, t in zip(paths, tables) for _ in range(len(t))], dtype=object)
+    file_of = np.repeat(np.arange(len(tables)), [len(t) for t in tables])     # each row's file, by its index
     alleles = {"effect_allele", "other_allele"} <= set(df.columns)
+    positions = {"chromosome", "base_pair_location"} <= set(df.columns)
     keys = [["variant_id"]]
-    if {"chromosome", "base_pair_location"} <= set(df.columns) and alleles:
+    check, check_files = df, file_of
+    if positions and alleles:
         keys.append(["chromosome", "base_pair_location", "effect_allele", "other_allele"])
-    for key in keys:
+        # both keys hold the chromosome: a repeat lies on a chromosome label found in two of the files (none of
+        # 22 per-chromosome files'); the others' rows are not keyed
+        shared = _in_several_files(text_codes(df["chromosome"]), file_of)
+        check, check_files = df[shared], file_of[shared]
+    for key in keys:        # integer codes, not text keys: ~10^7 strings per phenotype cost minutes
         if key == ["variant_id"] and alleles:   # a multi-allelic site's rows (one per ALT), an rsID at two
-            k = variant_site_keys(df)           # positions, are not repeats
+            codes = variant_site_codes(check)   # positions, are not repeats
         else:
-            k = df[key[0]].astype(str)
-            for col in key[1:]:
-                k = k + ":" + df[col].astype(str)
-        dup = k.duplicated(keep=False)
+            codes = pd.Series(combined_codes(*(text_codes(check[col]) for col in key)))
+        dup = codes.duplicated(keep=False).to_numpy()
         if dup.any():
-            files = sorted(set(src[(dup & (k == k[dup].iloc[0])).to_numpy()]))
-            raise InputError(f"{option + ': ' if option else ''}variant {k[dup].iloc[0]!r} of phenotype "
+            first = int(np.flatnonzero(dup)[0])
+            row = check.iloc[[first]]
+            text = (variant_site_keys(row) if key == ["variant_id"] and alleles else
+                    row[key[0]].astype(str).str.cat([row[col].astype(str) for col in key[1:]], sep=":")).iloc[0]
+            same = codes.to_numpy() == codes.iloc[first]
+            files = sorted({str(paths[i]) for i in np.unique(check_files[same])})
+            raise InputError(f"{option + ': ' if option else ''}variant {text!r} of phenotype "
                              f"{phenotype_name(paths[0])!r} appears twice ({' and '.join(files)}): files of one name "
                              "are read as one phenotype's per-chromosome files, which must not overlap; "
                              f"{rename(files)}")
-    if {"chromosome", "base_pair_location"} <= set(df.columns):
-        _refuse_interleaved(df, src, paths, option, rename)
+    if positions:
+        _refuse_interleaved(df, file_of, paths, option, rename)
     return df
+
+
+def _in_several_files(group: np.ndarray, file_of: np.ndarray) -> np.ndarray:
+    """Whether each row's ``group`` (a non-negative integer code, e.g. its chromosome's) has rows in two or more
+    files (``file_of``: each row's file index)."""
+    if not len(group):
+        return np.zeros(0, dtype=bool)
+    width = int(file_of.max()) + 1
+    pairs = pd.unique(group.astype(np.int64) * width + file_of)           # each (group, file) once
+    return np.bincount(pairs // width, minlength=int(group.max()) + 1)[group] > 1
 
 
 #: same-named files whose positions alternate more often than this many times per file on a chromosome are two
@@ -314,28 +334,38 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
 MAX_STRETCHES_PER_FILE = 4
 
 
-def _refuse_interleaved(df: pd.DataFrame, src: pd.Series, paths: Sequence[str | Path], option: str,
+def _refuse_interleaved(df: pd.DataFrame, file_of: np.ndarray, paths: Sequence[str | Path], option: str,
                         rename) -> None:
     """Refuse same-named files whose variants interleave along a chromosome (two studies on the same genome).
 
     One phenotype's files (one per chromosome, per region chunk, X beside XY) each hold stretches of a
     chromosome; two studies' files of one name hold variants that alternate along it. A chromosome whose
     variants, sorted by position, change file more than :data:`MAX_STRETCHES_PER_FILE` times per file is refused
-    in one line naming two of its files.
+    in one line naming two of its files (``file_of``: each row's index in ``paths``). Integer codes, and a sort of
+    only the chromosomes found in two files (X beside XY; none of 22 per-chromosome files):
+    ``benchmarks/sumstats_combine.py``.
     """
-    known = df["chromosome"].notna() & pd.to_numeric(df["base_pair_location"], errors="coerce").notna()
-    t = pd.DataFrame({"c": ssf_chromosome_codes(df.loc[known, "chromosome"].astype(str)),
-                      "pos": pd.to_numeric(df.loc[known, "base_pair_location"]), "src": src[known.to_numpy()]})
-    for c, g in t.sort_values(["c", "pos"], kind="stable").groupby("c", sort=False):
-        files = pd.unique(g["src"])
-        stretches = int((g["src"] != g["src"].shift()).sum())
-        if len(files) > 1 and stretches > MAX_STRETCHES_PER_FILE * len(files):
-            first, other = (str(f) for f in files[:2])
-            raise InputError(f"{option + ': ' if option else ''}{first} and {other} both hold variants all along "
-                             f"chromosome {c} of phenotype {phenotype_name(paths[0])!r} (interleaved, "
-                             f"{stretches} stretches): files of one name are read as one phenotype's "
-                             "per-chromosome or per-region files, which hold separate stretches; "
-                             f"{rename([first, other])}")
+    pos = pd.to_numeric(df["base_pair_location"], errors="coerce").to_numpy(dtype=float)
+    known = df["chromosome"].notna().to_numpy() & ~np.isnan(pos)
+    raw, labels = pd.factorize(df["chromosome"][known], use_na_sentinel=False)
+    names, chrom = np.unique(ssf_chromosome_codes(pd.Index(labels).astype(str)).astype(str), return_inverse=True)
+    c, f, pos = chrom[raw], file_of[known], pos[known]
+    shared = _in_several_files(c, f)             # only a chromosome in two files can interleave
+    c, f, pos = c[shared], f[shared], pos[shared]
+    order = np.lexsort((pos, c))                # by chromosome (its GWAS-SSF code), then position
+    c, f = c[order], f[order]
+    starts = np.r_[True, (c[1:] != c[:-1]) | (f[1:] != f[:-1])] if len(c) else np.zeros(0, bool)
+    stretches = np.bincount(c[starts], minlength=len(names))
+    files = np.bincount(np.unique(c.astype(np.int64) * len(paths) + f) // len(paths), minlength=len(names))
+    bad = np.flatnonzero((files > 1) & (stretches > MAX_STRETCHES_PER_FILE * files))
+    if bad.size:
+        b = bad[0]
+        first, other = (str(paths[i]) for i in pd.unique(f[c == b])[:2])
+        raise InputError(f"{option + ': ' if option else ''}{first} and {other} both hold variants all along "
+                         f"chromosome {names[b]} of phenotype {phenotype_name(paths[0])!r} (interleaved, "
+                         f"{stretches[b]} stretches): files of one name are read as one phenotype's "
+                         "per-chromosome or per-region files, which hold separate stretches; "
+                         f"{rename([first, other])}")
 
 
 def read_phenotype_sumstats(paths: Sequence[str | Path], *, required: tuple[str, ...],

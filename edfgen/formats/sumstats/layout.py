@@ -19,6 +19,7 @@ import pandas as pd
 
 from edfgen.exceptions import ConfigError, InputError
 from edfgen.formats.chromosomes import CHROMOSOME_PREFIX, plain_chromosome_names
+from edfgen.kernels.alleles import upper_text
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +354,7 @@ def _additive_rows(df: pd.DataFrame, test: str, source: str) -> tuple[pd.DataFra
     InputError
         No row is ``ADD`` (REGENIE ``--test dominant``, ``--interaction``): naming the file and its TEST values.
     """
-    values = df[test].astype(str).str.strip().str.upper()
+    values = upper_text(df[test], strip=True)
     keep = (values == "ADD").to_numpy()
     if keep.all():
         return df, []

@@ -20,6 +20,7 @@ from edfgen.formats.sumstats.write import meta_path
 from edfgen.formats.tables import PathLike, read_table
 from edfgen.formats.textio import read_text_bytes
 from edfgen.kernels.pvalues import neg_log10_text
+from edfgen.kernels.alleles import upper_text
 from edfgen.kernels.validate import numeric_values
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def read_sumstats(path: PathLike, *, column_map: dict[str, str] | None = None,
                          f"--columns beta=BETA_COL,se=SE_COL,p=P_COL,ea=A1,oa=A2,snp=ID")
     for a in ("effect_allele", "other_allele"):
         if a in df.columns:
-            df[a] = df[a].astype(str).str.upper()
+            df[a] = upper_text(df[a])
     if "chromosome" in df.columns:
         df["chromosome"] = chromosome_labels(df["chromosome"], df.get("base_pair_location"))
     if "variant_id" in df.columns:
@@ -274,7 +275,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
         df = pd.DataFrame({dst: table.column(src).to_numpy(zero_copy_only=False) for dst, src in source.items()})
     for a in ("effect_allele", "other_allele"):
         if a in df.columns:
-            df[a] = df[a].astype(str).str.upper()
+            df[a] = upper_text(df[a])
     if "chromosome" in df.columns:
         df["chromosome"] = chromosome_labels(df["chromosome"], df.get("base_pair_location"))
     for c, rules in VALUE_RULES.items():     # a bad value: read_sumstats names the row and value

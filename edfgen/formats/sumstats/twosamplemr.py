@@ -16,7 +16,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.layout import ALIASES
 from edfgen.formats.sumstats.read import read_header, read_sumstats
-from edfgen.kernels.alleles import variant_site_keys
+from edfgen.kernels.alleles import variant_site_codes
 from edfgen.formats.tables import PathLike, read_table
 
 log = logging.getLogger(__name__)
@@ -167,8 +167,8 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
     # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the same variant, alleles and
     # position twice is a repeat: which row would be the instrument? never pick one silently. One rsID at two
     # positions is refused only where it is an instrument (select_instruments, harmonise)
-    key = variant_site_keys(df)
-    dup = key.duplicated(keep=False)
+    key = variant_site_codes(df)        # integer codes of variant_site_keys: a genome-wide file's 10^7 strings cost
+    dup = key.duplicated(keep=False)    # a minute (benchmarks/sumstats_combine.py)
     if dup.any():
         first = str(df.loc[dup, "variant_id"].iloc[0])
         rows = [int(i) + 1 for i in np.flatnonzero((key == key[dup].iloc[0]).to_numpy())[:5]]

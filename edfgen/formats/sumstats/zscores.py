@@ -23,7 +23,7 @@ from edfgen.formats.sumstats.discovery import (MR_REQUIRED, FileTest, combine_ph
                                                group_by_phenotype, header_maps)
 from edfgen.formats.sumstats.layout import sumstats_columns
 from edfgen.formats.sumstats.read import read_header, read_sumstats, read_sumstats_columns
-from edfgen.kernels.alleles import variant_allele_keys
+from edfgen.kernels.alleles import upper_text, variant_allele_codes
 from edfgen.kernels.validate import numeric_values
 
 log = logging.getLogger(__name__)
@@ -109,15 +109,15 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
         if c in df.columns:
             df[c] = pd.to_numeric(df[c], errors="coerce")
     df["variant_id"] = df["variant_id"].astype(str)
-    df["effect_allele"] = df["effect_allele"].astype(str).str.upper()
-    df["other_allele"] = df["other_allele"].astype(str).str.upper()
+    df["effect_allele"] = upper_text(df["effect_allele"])
+    df["other_allele"] = upper_text(df["other_allele"])
     z_only = "beta" not in df.columns and "z" in df.columns
     ok = df["z"].notna() if z_only else df["standard_error"].gt(0) & df["beta"].notna()
     df = df[ok].reset_index(drop=True)
     # the same variant with the same alleles on two rows (either order or strand, the MR readers' rule):
     # conflicting copies, both left out (said); one id with different allele pairs (a multi-allelic site) stays,
     # each row matched by its alleles downstream
-    twice = variant_allele_keys(df).duplicated(keep=False).to_numpy()
+    twice = variant_allele_codes(df).duplicated(keep=False).to_numpy()
     if twice.any():
         log.warning("%s: %d rows repeat a variant with the same alleles (e.g. %s): conflicting copies left out",
                     files[0], int(twice.sum()), df["variant_id"].to_numpy()[twice][0])
