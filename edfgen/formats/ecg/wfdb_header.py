@@ -48,16 +48,22 @@ def _wfdb_header_fs(head: list[str], *, record_id: str, path) -> float | None:
 
 
 def _header_text(hea: Path, rid: str) -> str:
-    """A WFDB header's text: UTF-8, else Latin-1 (headers are ASCII, but converters write units ``µV`` as the
-    Latin-1 byte 0xB5, which ``wfdb`` drops, reading volts, and UTF-8 decoding replaced by ``\ufffd``)."""
+    """A WFDB header's text, each line UTF-8, else Latin-1 (headers are ASCII, but converters write units ``µV`` as
+    the Latin-1 byte 0xB5, which ``wfdb`` drops, reading volts, and UTF-8 decoding replaced by ``\ufffd``). Line by
+    line, so that a Latin-1 comment (a patient's name) leaves the UTF-8 ``µV`` of a UTF-8 header as it is."""
     try:
         raw = hea.read_bytes()
     except OSError as exc:
         raise RecordRejected(f"unreadable WFDB header ({exc})", record_id=rid, path=hea) from None
+    return "".join(_decode_line(line) for line in raw.splitlines(keepends=True))
+
+
+def _decode_line(line: bytes) -> str:
+    """One header line: UTF-8, else Latin-1."""
     try:
-        return raw.decode("utf-8")
+        return line.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        return line.decode("latin-1")
 
 
 def _header_lines(hea: Path, rid: str) -> list[str]:
