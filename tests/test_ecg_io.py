@@ -117,6 +117,54 @@ def test_read_wfdb__big_endian_format_61_reads_as_format_16(shared_data, tmp_pat
     np.testing.assert_array_equal(read_wfdb(tmp_path / "00001_hr.hea").signal, read_wfdb(src.with_suffix(".hea")).signal)
 
 
+def test_read_wfdb__non_lead_channel_at_another_rate_dropped_with_a_note(shared_data, tmp_path):
+    """Was (s35c): 12 leads at 1 sample per frame beside a pacing-spike channel ``PACE`` in mV at 4 were rejected as
+    'WFDB leads stored at different rates' (PACE is no lead). Now the rate is the leads': the leads read exactly,
+    PACE is dropped with a note (review rev35, finding 1)."""
+    import wfdb
+
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    d = wfdb.rdrecord(str(src), physical=False)
+    e = [d.d_signal[:, i].astype(np.int64) for i in range(12)] + [np.arange(4 * d.sig_len) % 100]
+    chk = [((int(x.sum()) + 32768) % 65536) - 32768 for x in e]
+    wfdb.Record(record_name="pace", n_sig=13, fs=500, sig_len=d.sig_len, file_name=["pace.dat"] * 13,
+                fmt=["16"] * 13, samps_per_frame=[1] * 12 + [4], adc_gain=list(d.adc_gain) + [1000.0],
+                baseline=list(d.baseline) + [0], units=["mV"] * 13, sig_name=list(d.sig_name) + ["PACE"],
+                e_d_signal=e, adc_res=[16] * 13, adc_zero=[0] * 13, init_value=[int(x[0]) for x in e], checksum=chk,
+                block_size=[0] * 13).wrsamp(expanded=True, write_dir=str(tmp_path))
+    rec = read_wfdb(tmp_path / "pace.hea")
+    assert rec.fs == 500.0 and rec.leads == tuple(d.sig_name)
+    np.testing.assert_allclose(rec.signal, read_wfdb(src.with_suffix(".hea")).signal, atol=1e-6)
+    assert "dropped channel(s) at another rate: PACE (4 samples per frame), the leads 1" in rec.notes
+
+
+def test_read_wfdb__multi_frequency_format_61_is_a_clear_reject(shared_data, tmp_path):
+    """Was (s35c): a big-endian multi-frequency record (``61x2``) failed inside wfdb 4.3 ('unreadable WFDB record
+    (ValueError: invalid literal for int() ...)'). Now a line that says so (review rev35, finding 3)."""
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    _multi_frequency(src, tmp_path, "mf", [2] * 12)
+    np.fromfile(tmp_path / "mf.dat", dtype="<i2").astype(">i2").tofile(tmp_path / "mf.dat")
+    (tmp_path / "mf.hea").write_text((tmp_path / "mf.hea").read_text().replace(" 16x2 ", " 61x2 "))
+    with pytest.raises(RecordRejected, match=r"record mf: multi-frequency WFDB records in format 61 \(big-endian\) "
+                                             r"are not supported .*: convert the record to format 16$"):
+        read_wfdb(tmp_path / "mf.hea")
+
+
+def test_read_wfdb__utf_8_units_kept_beside_a_latin_1_comment(shared_data, tmp_path):
+    """Was (s35c): a UTF-8 header (units ``1/µV``) with one Latin-1 byte in a comment (``# Name: Müller``) was
+    decoded as Latin-1 as a whole, and rejected for its units ``ÂµV``. Now each line is decoded on its own
+    (review rev35, finding 2)."""
+    import wfdb
+
+    src = shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr"
+    d = wfdb.rdrecord(str(src), physical=False)
+    d.d_signal.astype("<i2").tofile(tmp_path / "m.dat")   # gain 1000/mV: 1 count = 1 uV
+    text = "m 12 500 5000\n" + "".join(f"m.dat 16 1/\u00b5V 16 0 0 0 0 {n}\n" for n in d.sig_name)
+    (tmp_path / "m.hea").write_bytes(text.encode("utf-8") + "# Name: M\u00fcller\n".encode("latin-1"))
+    np.testing.assert_allclose(read_wfdb(tmp_path / "m.hea").signal, read_wfdb(src.with_suffix(".hea")).signal,
+                               atol=1e-6)
+
+
 @pytest.mark.parametrize("fmt", ["212", "16"])
 def test_read_wfdb__units_micro_sign_in_latin_1_read_as_microvolts(shared_data, tmp_path, fmt):
     """Was: a header whose units are ``µV`` written in Latin-1 (byte 0xB5) was read 10**6 too large in format 212

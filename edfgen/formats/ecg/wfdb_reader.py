@@ -440,16 +440,20 @@ def _occurrences(names) -> list[tuple[str, int]]:
 def _rdrecord(hea: Path, root: Path, rid: str):
     """``wfdb.rdrecord`` of a confined record, digital; a multi-frequency one with every sample of a frame kept
     (``smooth_frames=False``: the signals are ``e_d_signal``; not for the others, since wfdb 4.3 then fails on
-    big-endian format 61); a CinC 2020 record line, or a header named ``.HEA``
-    (``wfdb`` looks for ``.hea`` only), is read through a copy of the header named ``<record>.hea``, with
-    the extension dropped from a CinC 2020 record name (signal files linked beside it)."""
+    big-endian format 61, so a multi-frequency record in format 61 is rejected); a CinC 2020 record line, or a header
+    named ``.HEA`` (``wfdb`` looks for ``.hea`` only), is read through a copy of the header named ``<record>.hea``,
+    with the extension dropped from a CinC 2020 record name (signal files linked beside it)."""
     import tempfile
 
     import wfdb
 
     base = hea.with_suffix("")
     files, cinc2020 = _wfdb_files(hea, root, rid)
-    smooth = max(samples_per_frame(_header_lines(hea, rid)), default=1) == 1
+    lines = _header_lines(hea, rid)
+    smooth = max(samples_per_frame(lines), default=1) == 1
+    if not smooth and any(len(tok) > 1 and tok[1].split("x")[0] == "61" for tok in map(str.split, lines[1:])):
+        raise RecordRejected("multi-frequency WFDB records in format 61 (big-endian) are not supported (wfdb 4.3 "
+                             "cannot read them): convert the record to format 16", record_id=rid, path=hea)
     if not cinc2020 and hea.suffix == ".hea":
         return wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=smooth)
     with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
@@ -497,10 +501,8 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
                              "lines): the leads cannot be told apart", record_id=rid, path=hea)
     uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(lines[1:])]
     keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
-    spf = sorted({int(rec.samps_per_frame[i]) for i in keep})
-    if len(spf) > 1:
-        raise RecordRejected(f"WFDB leads stored at different rates ({', '.join(f'{k} x {rec.fs:g} Hz' for k in spf)}: "
-                             "samples per frame differ)", record_id=rid, path=hea)
+    spf, keep, factor, other_rate = _one_rate(rec, names, keep, factor, rid=rid, hea=hea)
+    dropped += other_rate
     d = np.stack([np.asarray(signals[i]) for i in keep]) if keep else np.empty((0, 0))
     if d.shape[1] == 0:
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
@@ -513,10 +515,34 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     fmts = list(rec.fmt or [])
     invalid = [_wfdb_invalid_value(fmts[i]) if i < len(fmts) else None for i in keep]
     sig = _to_mv(d, baseline, scale, invalid, leads=[names[i] for i in keep], rid=rid, hea=hea)
-    fs = _as_fs(rec.fs, record_id=rid, path=hea) * (spf[0] if spf else 1)
+    fs = _as_fs(rec.fs, record_id=rid, path=hea) * spf
     return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=fs,
                      leads=tuple(names[i] for i in keep), path=hea,
                      notes=_z_notes([units[i] for i in keep]) + dropped)
+
+
+def _one_rate(rec, names, keep, factor, *, rid: str, hea: Path) -> tuple[int, list[int], np.ndarray, tuple[str, ...]]:
+    """The samples per frame of a record's leads, the kept channels stored at that rate, their factors to mV, and
+    the note on the channels dropped for another rate.
+
+    The rate is the 12 leads' (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`; every kept channel's where
+    none is a lead): a non-lead channel at another rate (a pacing-spike channel at 4 samples per frame beside leads
+    at 1) is dropped with the note ``dropped channel(s) at another rate: PACE (4 samples per frame, the leads 1)``;
+    leads at different rates reject the record.
+    """
+    per = {i: int(rec.samps_per_frame[i]) for i in keep}
+    leads = [i for i in keep if canonical_lead_name(names[i]) is not None] or keep
+    spf = sorted({per[i] for i in leads})
+    if len(spf) > 1:
+        what = "leads" if canonical_lead_name(names[leads[0]]) is not None else "signals"
+        raise RecordRejected(f"WFDB {what} stored at different rates ({', '.join(f'{k} x {rec.fs:g} Hz' for k in spf)}"
+                             ": samples per frame differ)", record_id=rid, path=hea)
+    k = spf[0] if spf else 1
+    other = [i for i in keep if per[i] != k]
+    note = ((f"dropped channel(s) at another rate: {', '.join(f'{names[i]} ({per[i]} samples per frame)' for i in other)}"
+             f", the leads {k}",) if other else ())
+    same = [j for j, i in enumerate(keep) if per[i] == k]
+    return k, [keep[j] for j in same], np.asarray(factor)[same], note
 
 
 def _wfdb_invalid_value(fmt: str) -> int | None:
