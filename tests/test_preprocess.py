@@ -245,6 +245,18 @@ def test_preprocess__ecg_1000x_too_small_rejected_naming_the_units(cinc):
     assert "1000x" not in exc.value.reason
 
 
+def test_preprocess__leads_off_adc_noise_gets_no_units_hint(cinc):
+    """Was (s35c): a leads-off record (every lead one-count ADC noise at 1 uV a count, band-passed SD ~0.0005 mV)
+    got the hint 'every lead 1000x below an ECG's ... are the samples in V', sending its user after a units
+    mistake that is not there. Now the hint needs neighbouring chest leads correlated, as an ECG's are and
+    independent noise's are not (review rev35, finding 4)."""
+    rec = read_wfdb(cinc / "E07500.hea")
+    noise = np.random.default_rng(0).integers(-1, 2, rec.signal.shape) / 1000.0
+    with pytest.raises(RecordRejected, match=r"12 flat lead\(s\) ") as exc:
+        preprocess(dataclasses.replace(rec, signal=noise.astype(np.float32)), PREP)
+    assert "1000x" not in exc.value.reason
+
+
 def test_preprocess__derives_missing_limb_leads(cinc):
     rec = read_wfdb(cinc / "JS20001.hea")
     keep = [0, 1] + list(range(6, 12))

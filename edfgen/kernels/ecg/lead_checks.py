@@ -14,6 +14,9 @@ What this module knows: two cheap checks whose result is a record note (``edfgen
 * :func:`lead_i_inverted`: with the left- and right-arm electrodes swapped, lead I is the mirror of itself (P,
   QRS and T all negative); the same pattern marks dextrocardia, and a record inverted as a whole. Measured on the
   median beat of the filtered window; none of the real records above is flagged.
+* :func:`chest_leads_agree`: whether a record varies as an ECG does, its neighbouring chest leads correlated (an
+  ECG's are; the ADC noise of a leads-off record is not); consulted before naming units for a record 1000x too
+  small.
 """
 
 from __future__ import annotations
@@ -159,3 +162,33 @@ def inversion_notes(y: np.ndarray, fs: float, leads) -> tuple[str, ...]:
         return ()
     return (f"{NOTE_LEAD_I_INVERTED} lead I (P, QRS and T negative): left and right arm electrodes swapped, "
             "or dextrocardia?",)
+
+
+def chest_leads_agree(y: np.ndarray, leads, *, min_r: float = 0.3) -> bool:
+    """True when the median correlation of neighbouring chest leads (V1-V2, ..., V5-V6) of ``y`` is at least ``min_r``.
+
+    Chest leads are recorded from separate electrodes (never derived, unlike III or aVR), so neighbouring ones
+    correlate in an ECG at any scale and not in independent noise. On 239 band-passed real records of the shared
+    data the median correlation is 0.40-0.99 (1st percentile 0.55); on one-count ADC noise (a leads-off record)
+    about 0.01.
+
+    Parameters
+    ----------
+    y
+        Band-passed signal, ``[n_leads, T]``, leads named ``leads``.
+    leads
+        The lead names of ``y``'s rows; chest leads missing or constant are left out.
+    min_r
+        The least median correlation of an ECG.
+
+    Returns
+    -------
+    False also when no two neighbouring chest leads both vary.
+    """
+    row = {name: i for i, name in enumerate(leads)}
+    r = []
+    for k in range(1, 6):
+        a, b = row.get(f"V{k}"), row.get(f"V{k + 1}")
+        if a is not None and b is not None and y[a].std() > 0 and y[b].std() > 0:
+            r.append(np.corrcoef(y[a], y[b])[0, 1])
+    return len(r) >= 1 and float(np.median(r)) >= min_r

@@ -49,9 +49,10 @@ Steps, in order
    is below ``flat_std_mv`` is flat; more than ``max_flat_leads`` (default 3) flat leads reject
    the record, fewer are set to exact zeros and noted (``"zeroed lead(s) ..."``, see :class:`QualityThresholds`). A median lead SD above
    ``max_median_sd_mv`` rejects: the samples are not millivolts (µV or ADC counts, a wrong gain); every lead flat
-   but varying as an ECG 1000x smaller names the opposite mistake (V, or mV labelled µV). A lead I whose
-   P, QRS and T are all negative is noted (:func:`edfgen.kernels.ecg.lead_checks.lead_i_inverted`: arm electrodes
-   swapped?).
+   but varying as an ECG 1000x smaller (neighbouring chest leads correlated, unlike the ADC noise of a leads-off
+   record: :func:`~edfgen.kernels.ecg.lead_checks.chest_leads_agree`) names the opposite mistake (V, or mV labelled
+   µV). A lead I whose P, QRS and T are all negative is noted
+   (:func:`edfgen.kernels.ecg.lead_checks.lead_i_inverted`: arm electrodes swapped?).
 
 A rejected record raises :class:`~edfgen.kernels.ecg.record.RecordRejected` with the reason; batch code
 catches it and writes ``rejects.tsv``.
@@ -67,7 +68,7 @@ from typing import Iterable
 import numpy as np
 from scipy import signal as sps
 
-from edfgen.kernels.ecg.lead_checks import clipping_notes, inversion_notes
+from edfgen.kernels.ecg.lead_checks import chest_leads_agree, clipping_notes, inversion_notes
 from edfgen.kernels.ecg.leads import canonicalise_leads
 from edfgen.kernels.ecg.record import (NOTE_CROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED, NOTE_ZEROED, EcgRecord,
                                       RecordRejected)
@@ -77,8 +78,9 @@ from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 EDGE_MARGIN_S = 2.0
 #: the likely causes named when amplitudes are implausible for millivolts
 _UNITS_HINT = "are the samples in uV or ADC counts, or the gain/units per bit wrong? (.npz: set units)"
-#: ... and when every lead is flat but varies as an ECG 1000x smaller would (median SD x 1000 within 0.03-1 mV; real
-#: ECGs 0.06-0.54): a file whose samples are in V, or in mV labelled uV (review s35c)
+#: ... and when every lead is flat but varies as an ECG 1000x smaller would (median SD x 1000 within 0.03-1 mV, real
+#: ECGs 0.06-0.54; neighbouring chest leads correlated, unlike leads-off ADC noise): a file whose samples are in V,
+#: or in mV labelled uV (review s35c, rev35)
 _SMALL_UNITS_HINT = "are the samples in V, or in mV labelled uV, or the gain/units per bit wrong? (.npz: set units)"
 #: the note of a lead without any sample, zeroed (:func:`keep_finite_stretch`)
 _MISSING_LEAD = "no sample present (missing), kept as zeros like a flat lead"
@@ -468,7 +470,8 @@ def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessi
         names = [prep.leads[i] for i in flat]
         med = float(np.median(sd))
         small = (f": every lead 1000x below an ECG's (median SD {med:.2g} mV): {_SMALL_UNITS_HINT}"
-                 if len(flat) == len(sd) and 0.03 <= 1000 * med <= 1.0 else "")
+                 if len(flat) == len(sd) and 0.03 <= 1000 * med <= 1.0
+                 and chest_leads_agree(x[:, :n_real], prep.leads) else "")
         raise RecordRejected(f"{len(flat)} flat lead(s) {', '.join(names)} (band-passed SD {sd[flat[0]]:.2g} mV < "
                              f"{quality.flat_std_mv:g} mV; at most {quality.max_flat_leads} tolerated){small}",
                              record_id=record.record_id, path=record.path)
