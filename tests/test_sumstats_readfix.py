@@ -407,3 +407,26 @@ def test_a_folder_searched_one_level_down_reads_each_header_once(truth, tmp_path
     assert expand_sumstats([tmp_path / "out"], "--outcome", required=MR_REQUIRED) == [tmp_path / "out" / "chr1" /
                                                                                       "AF.tsv.gz"]
     assert sorted(read) == [tmp_path / "out" / "chr1" / "AF.tsv.gz", tmp_path / "out" / "gwas_summary.tsv"]
+
+
+def test_a_folder_with_files_of_its_own_says_which_sub_folders_it_leaves_unread(truth, tmp_path, caplog):
+    """Review rev35 finding 5: since s35b, ``ldsc`` on a folder with a z-only file of its own (``zz.tsv``) no longer
+    reads its sub-folders (``chr1/qt.tsv``), with no log line. Now an INFO line names the sub-folders left out; a
+    sub-folder without files named like summary statistics (``logs``) is not named."""
+    from edfgen.formats.sumstats.zscores import zstats_files
+
+    (tmp_path / "F" / "logs").mkdir(parents=True)
+    (tmp_path / "F" / "logs" / "run.log").write_text("x\n")
+    ssf = _ssf(truth)
+    pd.DataFrame({"SNP": ssf["variant_id"], "A1": ssf["effect_allele"], "A2": ssf["other_allele"],
+                  "Z": ssf["beta"] / ssf["standard_error"], "N": 1000}).to_csv(tmp_path / "F" / "zz.tsv", sep="\t",
+                                                                               index=False)
+    with caplog.at_level(logging.INFO, logger="edfgen"):
+        assert zstats_files([tmp_path / "F"], allow_z=True) == [tmp_path / "F" / "zz.tsv"]
+    assert "sub-folders" not in caplog.text
+    (tmp_path / "F" / "chr1").mkdir()
+    _write(tmp_path / "F" / "chr1" / "qt.tsv", ssf)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="edfgen"):
+        assert zstats_files([tmp_path / "F"], allow_z=True) == [tmp_path / "F" / "zz.tsv"]
+    assert "F: read its own 1 file(s), not its sub-folders (chr1), whose files named like summary" in caplog.text

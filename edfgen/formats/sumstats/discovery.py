@@ -119,6 +119,19 @@ def _candidates(folder: Path) -> tuple[list[Path], list[Path]]:
     return visible, [f for f in visible if f.name.lower().endswith(SUMSTATS_SUFFIXES)]
 
 
+def _named_like_sumstats(folders: Sequence[Path]) -> list[str]:
+    """The names of the ``folders`` holding files named like summary statistics (by name only: no header read; an
+    unreadable folder is left out)."""
+    out = []
+    for d in folders:
+        try:
+            if _candidates(d)[1]:
+                out.append(d.name)
+        except OSError:
+            continue
+    return out
+
+
 def reads_sub_folders(folder: Path, test: FileTest) -> bool:
     """Whether :func:`sumstats_in_directory` with ``test`` reads ``folder``'s sub-folders: none of the folder's own
     files passes it (a README.txt, a gwas_summary.tsv, an ``edfgen mr`` folder's file without beta or standard error
@@ -178,6 +191,10 @@ def sumstats_in_directory(path: Path, option: str, *, required: Sequence[str] = 
         if files:
             log.info("%s %s: no summary statistics in the folder itself; read %d file(s) of its sub-folders",
                      option, path, len(files))
+    elif subdirs and (unread := _named_like_sumstats(subdirs)):
+        log.info("%s %s: read its own %d file(s), not its sub-folders (%s), whose files named like summary statistics "
+                 "are left out (a folder with files of its own is read without its sub-folders): give them by name "
+                 "to read them too", option, path, len(files), some_names(unread, 3))
     skipped = sorted(set(cands) - set(files))
     if skipped:  # e.g. gwas_summary.tsv, qc_report.tsv, samples.tsv beside the GWAS output
         log.debug("%s: skipping %d file(s) without summary-statistics columns: %s", path, len(skipped),
