@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def read_header(path: PathLike) -> list[str]:
     :func:`~edfgen.formats.sumstats.gwasvcf.read_gwas_vcf` gives). A file that cannot be read whole is refused
     by :func:`read_sumstats`, not here. A regular file's header is read once while its inode, size and
     modification time stay the same (a command asks for it several times: discovery, options, the reader; ~40 ms
-    a gzip file).
+    a gzip file); a file modified in the last :data:`RACY_S` seconds is read each time (its modification time, of
+    the kernel's coarse clock, might not change at a rewrite of the same size).
 
     Parameters
     ----------
@@ -64,9 +66,13 @@ def read_header(path: PathLike) -> list[str]:
         st = os.stat(path)
     except OSError:                    # the reader says what is wrong with it
         return _read_header(path)
-    if not stat.S_ISREG(st.st_mode):   # a FIFO or device: read each time
+    if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < RACY_S:   # a FIFO, or a file being written
         return _read_header(path)
     return list(_cached_header(str(Path(path).absolute()), st.st_ino, st.st_size, st.st_mtime_ns))
+
+
+#: a file modified less than this many seconds ago: its header is not cached (:func:`read_header`)
+RACY_S = 2.0
 
 
 @functools.lru_cache(maxsize=4096)
