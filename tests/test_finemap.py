@@ -90,6 +90,26 @@ def cohort_ss(sim_cohort, tmp_path_factory):
     return cohort_sumstats(Path(sim_cohort), tmp_path_factory.mktemp("finemap_ss"))
 
 
+def test_regions__phenotypes_with_the_same_variants_share_one_ld_matrix_and_its_eigen(sim_cohort, cohort_ss, tmp_path):
+    """The phenotypes of one GWAS (the EDFs) have the same variants at a locus: their regions share one LD matrix and
+    its eigen-decomposition, computed once (the pipeline test's 215 regions were 13 matrices, and an eigh per region
+    was most of finemap's time); the kriging check from the shared one equals the one computed afresh."""
+    from edfgen.commands.finemap import read_loci, regions
+    from edfgen.formats.genotypes.panel import open_panel
+    from edfgen.formats.sumstats.zscores import read_zstats, zstats_files
+
+    t = read_truth_loci(Path(sim_cohort) / "truth.json").iloc[0]
+    pd.DataFrame({"locus": [1], "chromosome": [t.chromosome], "base_pair_location": [t.base_pair_location],
+                  "phenotypes": [t.trait]}).to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    zs = read_zstats(zstats_files([str(p) for p in cohort_ss[:2]]))
+    with open_panel(str(Path(sim_cohort) / "genotypes")) as panel:
+        a, b = regions(read_loci(tmp_path / "loci.tsv"), zs, panel, 300, only_leads=False)
+    assert a.phenotype != b.phenotype and a.R is b.R and a.eigen is b.eigen and a.eigen is not None
+    z = a.table["z"].to_numpy()
+    shared, afresh = kriging_rss(z, a.R, a.n, eigen=a.eigen), kriging_rss(z, a.R.copy(), a.n)
+    assert shared.s == afresh.s and np.array_equal(shared.log_lr, afresh.log_lr)
+
+
 def test_run_finemap__planted_causal_variants_in_95pct_credible_sets(sim_cohort, cohort_ss, tmp_path):
     truth = read_truth_loci(Path(sim_cohort) / "truth.json").iloc[::2]   # 13 of the 26 planted loci (test time)
     loci = pd.DataFrame({"locus": np.arange(1, len(truth) + 1), "chromosome": truth["chromosome"],

@@ -139,8 +139,12 @@ def small_run(tmp_path_factory, sim_cohort, hail_context):
            "inputs": {"ecg": f"{c}/ecg", "bfile": f"{c}/genotypes", "covar": f"{c}/covariates.tsv",
                       "biomarkers": f"{c}/physiology.tsv", "outcomes": f"{c}/outcomes.tsv", "truth": f"{c}/truth.json",
                       "catalog": str(packaged_catalog())},
-           **STAGE_OPTIONS, "mr": {"nboot": 200, "presso_sims": 100},
-           "ldsc": {"rg": False}}    # (rg: tests/test_ldsc.py; every pair here would take minutes)
+           **STAGE_OPTIONS, "mr": {"nboot": 50, "presso_sims": 100, "max_plots": 3},
+           "ldsc": {"rg": False},    # (rg: tests/test_ldsc.py; every pair here would take minutes)
+           "coloc": {"max_causal": 3}}
+    # test time: the truth checks read IVW / Wald ratio p-values (no bootstrap) and no test here reads the MR plots
+    # or coloc's numbers (the planted loci have one or two causal variants; L = 10 fits, ~1,500 of them, took a
+    # minute): 50 draws for the mode estimates' SEs, the plots of 3 pairs, L = 3
     d = tmp_path_factory.mktemp("pipeline")
     (d / "pipeline.toml").write_text(render_toml(raw))
     return run_pipeline(load_config(d / "pipeline.toml"))

@@ -519,3 +519,32 @@ def test_read_sumstats__a_0_based_meta_yaml_shifts_positions_to_1_based(tmp_path
     assert positions() == ([11, 21], [11, 21])
     Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh38\ncoordinate_system: 1-based\n")
     assert positions() == ([10, 20], [10, 20])
+
+
+def test_read_header__a_file_read_once_until_it_changes_and_a_fifo_each_time(tmp_path, fed_fifo, monkeypatch):
+    """A command asks for a file's header several times (discovery, options, the reader: ~3 reads of each of the
+    pipeline's 128 EDF files per stage): it is read once while the file stays the same, again when the file is
+    replaced (other columns); a file modified in the last 2 s (a rewrite of the same size may keep its coarse
+    modification time) and a FIFO are read each time."""
+    import os
+    import time
+
+    from edfgen.formats.sumstats import read as rd
+
+    reads = []
+    real = rd._read_header
+    monkeypatch.setattr(rd, "_read_header", lambda p: reads.append(str(p)) or real(p))
+    old = time.time() - 60
+    f = tmp_path / "a.tsv"
+    f.write_text("variant_id\tbeta\n1\t0.5\n")
+    os.utime(f, (old, old))
+    assert rd.read_header(f) == rd.read_header(str(f)) == ["variant_id", "beta"] and len(reads) == 1
+    tmp = tmp_path / "a.tsv.tmp"
+    tmp.write_text("variant_id\tbeta\tse\n1\t0.5\t0.1\n")
+    os.utime(tmp, (old, old))
+    tmp.replace(f)                                  # as edfgen writes its tables (atomic rename)
+    assert rd.read_header(f) == rd.read_header(f) == ["variant_id", "beta", "se"] and len(reads) == 2
+    f.write_text("variant_id\tbeta\tsd\n1\t0.5\t0.1\n")                  # rewritten in place, same size
+    assert rd.read_header(f) == rd.read_header(f) == ["variant_id", "beta", "sd"] and len(reads) == 4
+    path, within = fed_fifo("b.tsv", b"variant_id\tp_value\n1\t0.5\n")
+    assert within(10, lambda: rd.read_header(path)) == ["variant_id", "p_value"] and len(reads) == 5

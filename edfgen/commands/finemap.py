@@ -32,7 +32,7 @@ from edfgen.formats.sumstats.zscores import ZStats, has_n, read_zstats, zstats_f
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.alleles import COMPLEMENT
 from edfgen.kernels.ldscore import standardise
-from edfgen.kernels.susie import kriging_rss, susie_rss
+from edfgen.kernels.susie import kriging_rss, ld_eigen, susie_rss
 from edfgen.progress import progress
 
 log = logging.getLogger(__name__)
@@ -72,13 +72,16 @@ class FinemapOptions(GenotypeOptions):
 @dataclass(frozen=True)
 class Region:
     """One locus x phenotype ready for fine-mapping: panel-aligned ``table`` (``variant_id, chromosome,
-    base_pair_location, z, beta, standard_error, n, eaf``, panel ``row``), the LD matrix ``R`` and ``n``."""
+    base_pair_location, z, beta, standard_error, n, eaf``, panel ``row``), the LD matrix ``R`` and ``n``;
+    ``eigen``: :func:`~edfgen.kernels.susie.ld_eigen` of ``R`` when computed (:func:`regions` computes ``R`` and it
+    once for the phenotypes with the same variants at a locus: the EDFs of one GWAS)."""
 
     locus: int
     phenotype: str
     table: pd.DataFrame
     R: np.ndarray
     n: int
+    eigen: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -381,7 +384,7 @@ def finemap_region(reg: Region, *, max_causal: int = 10, coverage: float = 0.95,
     """
     z = reg.table["z"].to_numpy(np.float64)
     fit = susie_rss(z, reg.R, reg.n, L=max_causal, coverage=coverage, min_abs_corr=min_abs_corr)
-    kr = kriging_rss(z, reg.R, reg.n)
+    kr = kriging_rss(z, reg.R, reg.n, eigen=reg.eigen)
     ids = reg.table["variant_id"].to_numpy()
     cs_of = np.full(len(z), np.nan)
     cs_rows = []
@@ -444,6 +447,7 @@ def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, 
     Region
         Regions with at least 2 variants in the panel.
     """
+    ld = {}                            # panel rows -> (R, its eigen-decomposition), shared by the phenotypes
     for name, z in zs.items():
         z = located(z, panel)
         for locus, rows in locus_regions(loci, z, window_kb):
@@ -454,7 +458,12 @@ def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, 
             if len(t) < 2:
                 log.warning("%s: %d variant(s) in the panel with matching alleles; skipped", where, len(t))
                 continue
-            yield Region(locus, name, t, region_matrix(panel, t["row"].to_numpy()), region_n(t, panel))
+            rows = t["row"].to_numpy()
+            if rows.tobytes() not in ld:
+                R = region_matrix(panel, rows)
+                ld[rows.tobytes()] = (R, ld_eigen(R))
+            R, eigen = ld[rows.tobytes()]
+            yield Region(locus, name, t, R, region_n(t, panel), eigen)
 
 
 def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, coverage: float = 0.95,

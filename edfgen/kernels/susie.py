@@ -383,7 +383,26 @@ def _mix_weights(loglik: np.ndarray, iters: int = 500) -> np.ndarray:
     return w
 
 
-def kriging_rss(z, R, n: int, *, s: float | None = None, r_tol: float = 1e-8) -> KrigingResult:
+def ld_eigen(R, r_tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
+    """Eigen-decomposition of an LD matrix as :func:`kriging_rss` uses it (eigenvalues below ``r_tol`` set to 0),
+    to compute once for the regions that share ``R`` (the phenotypes of one GWAS at one locus).
+
+    Parameters
+    ----------
+    R : array [p, p]
+        LD (correlation) matrix.
+    r_tol : float, default 1e-8
+        Eigenvalues below this are set to 0.
+
+    Returns
+    -------
+    (array [p], array [p, p])
+        Eigenvalues and eigenvectors (columns).
+    """
+    return _eigen(np.asarray(R, dtype=np.float64), r_tol)
+
+
+def kriging_rss(z, R, n: int, *, s: float | None = None, r_tol: float = 1e-8, eigen=None) -> KrigingResult:
     """susieR ``kriging_rss``: each z-score against its prediction from the others under the LD matrix.
 
     Parameters
@@ -398,6 +417,8 @@ def kriging_rss(z, R, n: int, *, s: float | None = None, r_tol: float = 1e-8) ->
         LD inconsistency; estimated by :func:`estimate_s_rss` when omitted.
     r_tol : float, default 1e-8
         Eigenvalues of ``R`` below this are set to 0.
+    eigen : (array [p], array [p, p]), optional
+        :func:`ld_eigen` of ``R`` with this ``r_tol``, when already computed.
 
     Returns
     -------
@@ -409,7 +430,7 @@ def kriging_rss(z, R, n: int, *, s: float | None = None, r_tol: float = 1e-8) ->
     Zou Y et al. (2022) PLoS Genet 18:e1010299. doi:10.1371/journal.pgen.1010299
     """
     zt = adjust_z(np.asarray(z, dtype=np.float64), n)
-    d, u = _eigen(np.asarray(R, dtype=np.float64), r_tol)
+    d, u = eigen if eigen is not None else ld_eigen(R, r_tol)
     s = estimate_s_rss(z, R, n, r_tol, eigen=(d, u)) if s is None else s
     with np.errstate(divide="ignore"):
         dinv = 1.0 / ((1 - s) * d + s)
