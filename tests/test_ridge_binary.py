@@ -294,6 +294,27 @@ def test_firth__full_fit_and_the_fallback_equal_plink2_on_hard_cases(tmp_path):
     assert wald.converged[-1, 0] and abs(res.beta[-1, 0] - wald.beta[-1, 0]) < wald.standard_error[-1, 0]
 
 
+def test_firth__slow_fit_beside_a_nearly_separating_covariate_converges_to_plink2(tmp_path):
+    """review rev35b #2: 2 carrier cases and 1 carrier control beside a covariate that nearly separates the cases
+    (coefficient 15): the Fisher-scoring steps creep (linear convergence) and needed ~400 of them; at the former
+    cap of 200 the fit failed and firth-fallback kept the Wald beta, of the opposite sign to plink2 --glm firth's."""
+    rng = np.random.default_rng(1)
+    n = 400
+    strong = rng.normal(size=n)
+    y = (rng.random(n) < expit(-2.0 + 15 * strong)).astype(float)
+    G = np.zeros((n, 2))
+    G[np.flatnonzero(y == 1)[:2], 0] = 1
+    G[np.flatnonzero(y == 0)[:1], 0] = 1
+    G[:, 1] = rng.binomial(2, 0.3, n)
+    _write_bed(tmp_path / "g", G, y, strong)
+    ref = _plink2_firth(tmp_path / "g")
+    C = np.column_stack([np.ones(n), strong])
+    fit = firth_full(C, G, y, start=firth_null_fit(C, y)[0])
+    assert fit.converged.all()
+    np.testing.assert_allclose(fit.beta, ref["BETA"].to_numpy(float), rtol=2e-3)
+    assert np.sign(fit.beta[0]) == np.sign(ref["BETA"].iloc[0]) == -1
+
+
 def test_firth_fallback__replaces_only_small_or_failed_wald_p():
     G, chrom, C, Y = _cohort(n=500, m=300, seed=7, h2=0.0)
     G[:, 5] = 0.0

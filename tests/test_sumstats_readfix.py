@@ -125,6 +125,26 @@ def test_same_named_files_of_two_studies_collide_in_one_line_saying_how_to_renam
         read_phenotype_sumstats(group_by_phenotype([a, b])["af"], required=MR_REQUIRED, option="--outcome")
 
 
+def test_a_variant_repeated_inside_one_of_a_phenotypes_per_chromosome_files_is_refused(truth, tmp_path):
+    """review rev35b #1: keying only the chromosomes found in two files (for speed at 10^7 rows) let a repeat inside
+    one per-chromosome file through (chr2 only in f1, one row written twice), though a repeat on a chromosome shared
+    by two files was refused; rows sharing chromosome and position with another row are keyed instead."""
+    ssf = _ssf(truth).sort_values(["chromosome", "base_pair_location"])
+    first = ssf["chromosome"].astype(str) == str(ssf["chromosome"].iloc[0])
+    (tmp_path / "f0").mkdir()
+    (tmp_path / "f1").mkdir()
+    rest = ssf[~first]
+    a = _write(tmp_path / "f0" / "ph.tsv", ssf[first])
+    b = _write(tmp_path / "f1" / "ph.tsv", pd.concat([rest, rest.iloc[[3]]]))
+    with pytest.raises(InputError, match=rf"variant '{rest['variant_id'].iloc[3]} .*' of phenotype 'ph' appears "
+                                         rf"twice \({b}\)"):
+        read_phenotype_sumstats([a, b], required=MR_REQUIRED)
+    # a multi-allelic site (same position, other alleles) is no repeat
+    other = rest.iloc[[3]].assign(other_allele="ACGT", variant_id="multi")
+    b = _write(tmp_path / "f1" / "ph.tsv", pd.concat([rest, other]))
+    assert len(read_phenotype_sumstats([a, b], required=MR_REQUIRED)) == len(ssf) + 1
+
+
 def test_same_named_files_of_two_studies_sharing_no_variant_are_refused_when_they_interleave(truth, tmp_path):
     """s34d finding 4: /a/x.tsv and /b/x.tsv of two studies on the same chromosomes, with no variant in common, were
     concatenated into one phenotype. A first rule (no chromosome in two files) refused chromosome X's and XY's

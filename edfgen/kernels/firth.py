@@ -246,7 +246,7 @@ CHUNK_BYTES = 1024 * 1024
 
 
 def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None,
-               start: np.ndarray | None = None, *, max_iterations: int = 200, tolerance: float = 1e-5,
+               start: np.ndarray | None = None, *, max_iterations: int = 1000, tolerance: float = 1e-5,
                max_halvings: int = 25) -> FirthFit:
     """Firth logistic regression of ``y`` on ``[covariates, g]`` (plus ``offset``) for every column ``g`` of
     ``genotypes [n, m]`` (complete, e.g. mean-imputed), all coefficients penalised, with the penalised
@@ -259,7 +259,10 @@ def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, off
     standard error ``|β| / sqrt(χ²)`` (so that ``β / SE`` gives back ``p``, as REGENIE and Hail report
     Firth's). Variants whose fits do not converge are NaN with ``converged`` False. Under separation the
     Fisher-scoring steps converge linearly (the penalty's curvature is not in ``I``), hence the iteration
-    cap; ``tolerance`` bounds every coefficient's last step (R ``logistf``'s ``xconv`` is 1e-4).
+    cap; ``tolerance`` bounds every coefficient's last step (R ``logistf``'s ``xconv`` is 1e-4). The cap is 1000
+    (was 200: a rare variant beside a covariate that nearly separates the cases needed 300-1000 steps where
+    ``plink2 --glm firth`` converges, and the row kept its Wald β of the opposite sign; review rev35b); only the
+    fits still running pay for it.
     """
     from scipy.special import chdtrc
 

@@ -309,9 +309,10 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
     check, check_files = df, file_of
     if positions and alleles:
         keys.append(["chromosome", "base_pair_location", "effect_allele", "other_allele"])
-        # both keys hold the chromosome: a repeat lies on a chromosome label found in two of the files (none of
-        # 22 per-chromosome files'); the others' rows are not keyed
-        shared = _in_several_files(text_codes(df["chromosome"]), file_of)
+        # both keys hold the chromosome and position: only rows sharing them with another row (in any file) can be
+        # repeats; the others (all but multi-allelic sites in per-chromosome files) are not keyed
+        site = pd.Series(combined_codes(text_codes(df["chromosome"]), text_codes(df["base_pair_location"])))
+        shared = site.duplicated(keep=False).to_numpy()
         check, check_files = df[shared], file_of[shared]
     for key in keys:        # integer codes, not text keys: ~10^7 strings per phenotype cost minutes
         if key == ["variant_id"] and alleles:   # a multi-allelic site's rows (one per ALT), an rsID at two
