@@ -55,8 +55,10 @@ def variant_site_keys(df: pd.DataFrame) -> pd.Series:
 
 
 def text_codes(values: pd.Series) -> np.ndarray:
-    """Integer codes of ``values``, equal exactly where ``values.astype(str)`` is equal (``1`` and ``"1"``
-    alike): the values' own codes when they are all text or all numbers, else from their distinct values' text."""
+    """Integer codes of ``values``, equal where ``values.astype(str)`` is equal (``1`` and ``"1"`` alike): the
+    values' own codes when they are all text or all numbers, else from their distinct values' text. Values that
+    Python holds equal (``1``, ``1.0`` and ``True`` in one object column; ``None`` and ``NaN``) share a code though
+    their text differs: the readers never give such columns (review rev35b)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     if pd.api.types.infer_dtype(uniques, skipna=False) in ("string", "integer", "floating", "boolean"):
         return codes                # one type: equal values, equal text (-0.0 and 0.0 aside)
@@ -99,7 +101,8 @@ def variant_site_codes(df: pd.DataFrame) -> pd.Series:
 def upper_text(values: pd.Series, *, strip: bool = False) -> pd.Series:
     """``values.astype(str).str.upper()`` (``.str.strip()`` first when ``strip``), computed once per distinct
     value: alleles and test names have a handful of distinct values in 10^7 rows, where the per-row string
-    methods cost ~2.5 s a million."""
+    methods cost ~2.5 s a million. Python-equal values of different types in one object column (``1`` and
+    ``1.0``) take the text of the first seen; missing values keep their own (``None``, ``nan``)."""
     def edit(text: pd.Index) -> np.ndarray:
         return np.asarray((text.str.strip() if strip else text).str.upper(), dtype=object)
 
