@@ -247,3 +247,37 @@ def test_hail_firth_failures_are_warned_as_a_known_limitation(caplog):
         assert warn_firth_failures(beta, af) == 1
     assert "Hail's Firth fit did not converge for 1 variant x phenotype rows" in caplog.text
     assert "firth-fallback" in caplog.text
+
+
+def test_firth_fallback__refits_that_do_not_converge_keep_wald_and_are_warned(tmp_path, caplog):
+    """review rev35b #2: a Firth refit that does not converge keeps the converged Wald row (firth False), whose
+    beta may have the opposite sign to plink2 --glm firth's; such rows were not counted anywhere. A rare variant
+    beside a covariate that nearly separates the cases (coefficient 15) needs ~5,000 Firth steps here (cap 1,000):
+    its row keeps Wald, is marked in firth_kept_wald and the run warns with the count."""
+    import logging
+
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(2)
+    n = 400
+    strong = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-2.0 + 15 * strong)))).astype(float)
+    G = np.zeros((n, 2), dtype=np.float32)
+    G[np.flatnonzero(y == 1)[:2], 0] = 1
+    G[np.flatnonzero(y == 0)[:1], 0] = 1
+    G[:, 1] = rng.binomial(2, 0.3, n)
+    iid = np.array([f"S{i}" for i in range(n)])
+    to_bed(tmp_path / "g.bed", G, count_A1=True, properties={
+        "iid": iid, "fid": iid, "sid": ["rare", "common"], "chromosome": ["1", "1"], "bp_position": [1000, 2000],
+        "allele_1": ["A", "A"], "allele_2": ["G", "G"]})
+    pd.DataFrame({"IID": iid, "d": y}).to_csv(tmp_path / "oc.tsv", sep="\t", index=False)
+    pd.DataFrame({"IID": iid, "strong": strong}).to_csv(tmp_path / "cv.tsv", sep="\t", index=False)
+    with caplog.at_level(logging.WARNING):
+        run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "oc.tsv", tmp_path / "cv.tsv", tmp_path / "e",
+                 covar_cols=["strong"], qc=NO_QC, threads=1,
+                 settings=GwasSettings(binary=True, engine="fast", plots=False, logistic_test="firth-fallback",
+                                       firth_threshold=1.0))
+    out = pd.read_csv(tmp_path / "e" / "d.tsv.gz", sep="\t").set_index("variant_id")
+    assert not out.loc["rare", "firth"] and out.loc["common", "firth"]
+    assert "1 variant x phenotype row(s) kept their Wald result: the Firth refit did not converge in 1000 steps" \
+        in caplog.text

@@ -38,6 +38,7 @@ from edfgen.formats.sumstats.layout import ssf_chromosome_codes
 from edfgen.formats.tables import write_table
 from edfgen.kernels.association import AssociationResult, lambda_gc
 from edfgen.kernels.clump import effective_number_of_tests
+from edfgen.kernels.firth import FIRTH_MAX_ITERATIONS
 from edfgen.kernels.multivariate import mostest, z_scores
 from edfgen.kernels.thresholds import GENOME_WIDE  # the threshold of gwas_summary.tsv and of the plots
 
@@ -167,6 +168,7 @@ class GwasOutputs:
         self.n_tested = np.zeros(P, dtype=np.int64)
         self.n_significant = np.zeros(P, dtype=np.int64)
         self.n_left_out = np.zeros(P, dtype=np.int64)   # binary: rows without an estimate, not written
+        self.n_firth_kept_wald = 0      # Firth fallback: refits that did not converge (their Wald rows written)
         self.firth_threshold = firth_threshold
         self.n_firth = np.zeros(P, dtype=np.int64)      # Firth fallback: rows refitted by Firth (written or not)
         self._last_row = -1
@@ -253,6 +255,8 @@ class GwasOutputs:
                 self.n_left_out[j] += int((~keep).sum())
             if firth_all is not None:
                 self.n_firth[j] += int(firth_all[:, j].sum())
+                kept = getattr(res, "firth_kept_wald", None)
+                self.n_firth_kept_wald += 0 if kept is None else int(np.asarray(kept)[:, j].sum())
             body, lengths = fmt.rows(res.beta[:, j], res.standard_error[:, j], res.effect_allele_frequency[:, j],
                                p_all[:, j], n, df=df,
                                n_cases=None if self.cases is None else int(self.cases[0][j]),
@@ -338,6 +342,11 @@ class GwasOutputs:
                                 "n_significant": self.n_significant}, columns=SUMMARY_COLUMNS)
         if self.firth_threshold is not None:
             summary[SUMMARY_FIRTH_COLUMN] = self.n_firth
+        if self.n_firth_kept_wald:        # (review rev35b: such a row's Wald beta may have Firth's opposite sign)
+            log.warning("%d variant x phenotype row(s) kept their Wald result: the Firth refit did not converge in "
+                        "%d steps (e.g. a rare variant beside a covariate that nearly separates the cases; "
+                        "plink2 --glm firth may estimate them); their firth column is False",
+                        self.n_firth_kept_wald, FIRTH_MAX_ITERATIONS)
         write_table(summary, self.out_dir / "gwas_summary.tsv", float_format="%.6g")
         if self.plots:
             self._draw()

@@ -314,6 +314,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     n = np.empty((M, P), dtype=np.int64) if keep_all else None
     firth = (np.zeros((M, P), dtype=bool) if keep_all and model.binary
              and getattr(model, "firth_threshold", None) is not None else None)
+    kept_wald = None if firth is None else np.zeros((M, P), dtype=bool)
     acc = [np.zeros(M) for _ in range(6)]
     sample_missing = np.zeros(len(sample_index), dtype=np.int64)
     allele_freq = np.zeros(M) if ploidy is not None and ploidy_rows is None else None
@@ -365,6 +366,8 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
         n[sl] = r.n
         if firth is not None:
             firth[sl] = r.firth
+            if r.firth_kept_wald is not None:
+                kept_wald[sl] = r.firth_kept_wald
         if permutation is not None:
             rp = model.test_block(prepared, np.asfortranarray(Gf[permutation]), chromosome=chrom,
                                   call_stats=(n_called, s1, s2))
@@ -376,7 +379,7 @@ def association_pass(reader: GenotypeReader, sample_index: np.ndarray, variant_i
     if not keep_all:
         result = None
     elif firth is not None:     # the Firth fallback's rows stay marked (the firth column of the GWAS-SSF files)
-        result = LogisticAssociationResult(n=n, **arrays, firth=firth)
+        result = LogisticAssociationResult(n=n, **arrays, firth=firth, firth_kept_wald=kept_wald)
     else:
         result = AssociationResult(n=n, **arrays)
     if permutation is not None:

@@ -241,13 +241,16 @@ class _FirthBatch:
         return ll, converged, (ll, score, info, inv)
 
 
+#: steps of each Firth fit of :func:`firth_full` before it is called not converged
+FIRTH_MAX_ITERATIONS = 1000
+
 #: bytes of the [n, m] work arrays of one chunk of :func:`firth_full`
 CHUNK_BYTES = 1024 * 1024
 
 
 def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None,
-               start: np.ndarray | None = None, *, max_iterations: int = 1000, tolerance: float = 1e-5,
-               max_halvings: int = 25) -> FirthFit:
+               start: np.ndarray | None = None, *, max_iterations: int = FIRTH_MAX_ITERATIONS,
+               tolerance: float = 1e-5, max_halvings: int = 25) -> FirthFit:
     """Firth logistic regression of ``y`` on ``[covariates, g]`` (plus ``offset``) for every column ``g`` of
     ``genotypes [n, m]`` (complete, e.g. mean-imputed), all coefficients penalised, with the penalised
     likelihood-ratio test of ``β = 0`` (R ``logistf``; β equals ``plink2 --glm firth``), vectorised over
@@ -259,10 +262,10 @@ def firth_full(covariates: np.ndarray, genotypes: np.ndarray, y: np.ndarray, off
     standard error ``|β| / sqrt(χ²)`` (so that ``β / SE`` gives back ``p``, as REGENIE and Hail report
     Firth's). Variants whose fits do not converge are NaN with ``converged`` False. Under separation the
     Fisher-scoring steps converge linearly (the penalty's curvature is not in ``I``), hence the iteration
-    cap; ``tolerance`` bounds every coefficient's last step (R ``logistf``'s ``xconv`` is 1e-4). The cap is 1000
-    (was 200: a rare variant beside a covariate that nearly separates the cases needed 300-1000 steps where
-    ``plink2 --glm firth`` converges, and the row kept its Wald β of the opposite sign; review rev35b); only the
-    fits still running pay for it.
+    cap; ``tolerance`` bounds every coefficient's last step (R ``logistf``'s ``xconv`` is 1e-4). The cap is
+    :data:`FIRTH_MAX_ITERATIONS` (1000; was 200: a rare variant beside a covariate that nearly separates the
+    cases needed 300-1000 steps where ``plink2 --glm firth`` converges, and the row kept its Wald β of the
+    opposite sign; review rev35b); only the fits still running pay for it.
     """
     from scipy.special import chdtrc
 
@@ -301,12 +304,14 @@ def firth_fallback(genotypes: np.ndarray, prepared: PreparedLogistic, result: Lo
     :func:`firth_full` (covariates refitted with each variant, ``prepared.offset`` as the offset; genotypes
     mean-imputed within each missingness group, as the Wald test). ``result.firth`` marks the rows whose
     statistics are Firth's. A Firth fit that does not converge keeps a converged Wald result (``firth``
-    False); where the Wald fit failed too the row is NaN (``converged`` False, ``firth`` True).
+    False, ``firth_kept_wald`` True: counted and warned by the writer); where the Wald fit failed too the row is
+    NaN (``converged`` False, ``firth`` True).
     """
     G = np.asarray(genotypes, dtype=float)
     beta, se, p = (np.array(a, dtype=float) for a in (result.beta, result.standard_error, result.p_value))
     converged = np.array(result.converged, dtype=bool)
     firth = np.zeros_like(converged)
+    kept_wald = np.zeros_like(converged)
     C = prepared.covariates
     for mask, cols, _b0, keep in prepared.groups:
         Gm = None
@@ -327,12 +332,14 @@ def firth_fallback(genotypes: np.ndarray, prepared: PreparedLogistic, result: Lo
             b0, _ll, ok = _null_fit(prepared, mask, pcol, Cg, y, off)
             fit = firth_full(Cg, Gm[:, idx], y, off, b0 if ok else None)
             use = fit.converged | ~converged[idx, pcol]        # never a failed Firth fit over a converged Wald one
+            kept_wald[idx[~use], pcol] = True
             rows = idx[use]
             beta[rows, pcol], se[rows, pcol], p[rows, pcol] = (a[use] for a in (fit.beta, fit.standard_error,
                                                                                   fit.p_value))
             converged[rows, pcol] = fit.converged[use]
             firth[rows, pcol] = True
-    return replace(result, beta=beta, standard_error=se, p_value=p, converged=converged, firth=firth)
+    return replace(result, beta=beta, standard_error=se, p_value=p, converged=converged, firth=firth,
+                   firth_kept_wald=kept_wald)
 
 
 def _null_fit(prepared: PreparedLogistic, mask, pcol: int, C, y, off):

@@ -30,17 +30,23 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LogisticAssociationResult(AssociationResult):
     """:class:`AssociationResult` of a logistic fit plus ``converged`` ``[M, P]`` (False: statistics NaN) and,
-    after :func:`edfgen.kernels.firth.firth_fallback`, ``firth`` ``[M, P]`` (True: Firth statistics)."""
+    after :func:`edfgen.kernels.firth.firth_fallback`, ``firth`` ``[M, P]`` (True: Firth statistics) and
+    ``firth_kept_wald`` ``[M, P]`` (True: refitted by Firth, which did not converge, so the converged Wald
+    statistics were kept)."""
 
     converged: np.ndarray = None
     firth: np.ndarray | None = None
+    firth_kept_wald: np.ndarray | None = None
 
     def rows(self, order: np.ndarray) -> "LogisticAssociationResult":
-        """The statistics, ``converged`` and ``firth`` of the variants ``order`` (rows taken in that order)."""
+        """The statistics, ``converged``, ``firth`` and ``firth_kept_wald`` of the variants ``order`` (rows taken in
+        that order)."""
         base = AssociationResult.rows(self, order)
         return LogisticAssociationResult(**base.__dict__, converged=None if self.converged is None
                                          else self.converged[order],
-                                         firth=None if self.firth is None else self.firth[order])
+                                         firth=None if self.firth is None else self.firth[order],
+                                         firth_kept_wald=None if self.firth_kept_wald is None
+                                         else self.firth_kept_wald[order])
 
 
 @dataclass(frozen=True)
