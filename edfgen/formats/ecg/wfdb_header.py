@@ -14,16 +14,18 @@ import numpy as np
 
 from edfgen.kernels.ecg.record import RecordRejected
 
-_FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
-_GAIN_RE = re.compile(r"^([-+\d.eE]+)(?:\(([-+\d]+)\))?(?:/(\S+))?$")
+#: a signal line's format field: ``format[xsamples-per-frame][:skew][+offset]``
+FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
+#: a signal line's gain field: ``gain[(baseline)][/units]``
+GAIN_RE = re.compile(r"^([-+\d.eE]+)(?:\(([-+\d]+)\))?(?:/(\S+))?$")
 #: bits per stored sample of the WFDB formats whose size follows from the header (FLAC formats 5xx do not)
-_WFDB_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 32 / 3,
-              "311": 32 / 3}
+WFDB_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 32 / 3,
+             "311": 32 / 3}
 #: every WFDB storage format (those above and the FLAC formats 508, 516, 524)
-_WFDB_FORMATS = (*_WFDB_BITS, "508", "516", "524")
+WFDB_FORMATS = (*WFDB_BITS, "508", "516", "524")
 
 
-def _wfdb_header_fs(head: list[str], *, record_id: str, path) -> float | None:
+def header_fs(head: list[str], *, record_id: str, path) -> float | None:
     """The sampling frequency of a WFDB record line (``name[/segments] nsig fs[/counter[(base)]] ...``).
 
     WFDB (and ``wfdb.rdrecord``) assume 250 Hz when the field is absent or unparsable, which would
@@ -47,7 +49,7 @@ def _wfdb_header_fs(head: list[str], *, record_id: str, path) -> float | None:
     return fs
 
 
-def _header_text(hea: Path, rid: str) -> str:
+def header_text(hea: Path, rid: str) -> str:
     """A WFDB header's text, each line UTF-8, else Latin-1 (headers are ASCII, but converters write units ``µV`` as
     the Latin-1 byte 0xB5, which ``wfdb`` drops, reading volts, and UTF-8 decoding replaced by ``\ufffd``). Line by
     line, so that a Latin-1 comment (a patient's name) leaves the UTF-8 ``µV`` of a UTF-8 header as it is."""
@@ -66,19 +68,19 @@ def _decode_line(line: bytes) -> str:
         return line.decode("latin-1")
 
 
-def _header_lines(hea: Path, rid: str) -> list[str]:
+def header_lines(hea: Path, rid: str) -> list[str]:
     """The non-comment lines of a WFDB header."""
-    text = _header_text(hea, rid)
+    text = header_text(hea, rid)
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 
-def _header_units(lines: list[str]) -> list[str]:
+def header_units(lines: list[str]) -> list[str]:
     """The units of each signal line of a single-segment header (WFDB's default ``mV`` where the gain field names
-    none), as edfgen decodes the header (:func:`_header_text`), not as ``wfdb`` does."""
+    none), as edfgen decodes the header (:func:`header_text`), not as ``wfdb`` does."""
     units = []
     for ln in lines[1:]:
         tok = ln.split()
-        gm = _GAIN_RE.match(tok[2]) if len(tok) > 2 else None
+        gm = GAIN_RE.match(tok[2]) if len(tok) > 2 else None
         units.append(gm.group(3) if gm is not None and gm.group(3) else "mV")
     return units
 
@@ -90,7 +92,7 @@ def samples_per_frame(lines: list[str]) -> list[int]:
     Parameters
     ----------
     lines
-        The header's non-comment lines (:func:`_header_lines`), the record line first.
+        The header's non-comment lines (:func:`header_lines`), the record line first.
 
     Returns
     -------
@@ -99,7 +101,7 @@ def samples_per_frame(lines: list[str]) -> list[int]:
     out = []
     for ln in lines[1:]:
         tok = ln.split()
-        m = _FMT_RE.match(tok[1]) if len(tok) > 1 else None
+        m = FMT_RE.match(tok[1]) if len(tok) > 1 else None
         out.append(int(m.group(2)) if m is not None and m.group(2) else 1)
     return out
 
@@ -120,7 +122,7 @@ def segment_headers(hea: str | os.PathLike) -> list[Path]:
     if (first is None and len(head) < 4096) or (first is not None and b"/" not in first):
         return []   # decided from the first 4 kB (the common case): an empty or single-segment header
     try:
-        lines = _header_lines(hea, hea.stem)
+        lines = header_lines(hea, hea.stem)
     except RecordRejected:
         return []
     if not lines or "/" not in lines[0].split()[0]:
@@ -138,7 +140,7 @@ def header_files(hea: str | os.PathLike) -> list[Path]:
     """
     hea = Path(hea)
     try:
-        lines = _header_lines(hea, hea.stem)
+        lines = header_lines(hea, hea.stem)
     except RecordRejected:
         return []
     if not lines or not lines[0].split():
@@ -149,7 +151,7 @@ def header_files(hea: str | os.PathLike) -> list[Path]:
     for seg in segment_headers(hea):
         out.append(seg)
         try:
-            seg_lines = _header_lines(seg, seg.stem)
+            seg_lines = header_lines(seg, seg.stem)
         except RecordRejected:
             continue
         if seg_lines and seg_lines[0].split() and "/" not in seg_lines[0].split()[0]:

@@ -20,8 +20,8 @@ import numpy as np
 
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
 from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
-from edfgen.formats.ecg.wfdb_header import (_FMT_RE, _GAIN_RE, _WFDB_BITS, _WFDB_FORMATS, _header_lines, _header_text,
-                                            _header_units, _wfdb_header_fs, samples_per_frame)
+from edfgen.formats.ecg.wfdb_header import (FMT_RE, GAIN_RE, WFDB_BITS, WFDB_FORMATS, header_fs, header_lines,
+                                            header_text, header_units, samples_per_frame)
 from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -65,7 +65,7 @@ def read_wfdb(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
     rec = _read_wfdb_fast(hea, root=root_p, z_scale=z_scale)
     if rec is not None:
         return rec
-    lines = _header_lines(hea, base.name)
+    lines = header_lines(hea, base.name)
     if lines and "/" in lines[0].split()[0]:
         return _read_wfdb_segments(hea, lines, root=root_p, z_scale=z_scale)
     return _read_wfdb_full(hea, root=root_p, z_scale=z_scale)
@@ -108,7 +108,7 @@ def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path) -> bool
     any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`). A negative gain on a lead
     (``wfdb``'s own field check: "adc_gain values must be positive"; read, it inverted the lead) rejects the
     record too."""
-    gm = _GAIN_RE.match(tok[2]) if len(tok) > 2 else None
+    gm = GAIN_RE.match(tok[2]) if len(tok) > 2 else None
     try:
         gain = float(gm.group(1)) if gm is not None else None
     except ValueError:
@@ -145,18 +145,18 @@ def _check_signal_files(hea: Path, lines: list[str], root: Path, rid: str) -> li
         tok = ln.split()
         if nsig is not None:  # nsig None: a malformed record line, which wfdb names
             _check_calibrated(tok, i + 1, rid=rid, hea=hea)
-        fm = _FMT_RE.match(tok[1]) if len(tok) > 1 else None
-        if nsig is not None and fm is not None and fm.group(1) not in _WFDB_FORMATS:
+        fm = FMT_RE.match(tok[1]) if len(tok) > 1 else None
+        if nsig is not None and fm is not None and fm.group(1) not in WFDB_FORMATS:
             raise RecordRejected(f"unsupported WFDB format {fm.group(1)!r} on signal line {i + 1} (WFDB formats: "
-                                 f"{', '.join(_WFDB_FORMATS)})", record_id=rid, path=hea)
+                                 f"{', '.join(WFDB_FORMATS)})", record_id=rid, path=hea)
         if tok[0] not in names:
             names.append(tok[0])
-        if fm is None or fm.group(1) not in _WFDB_BITS:
+        if fm is None or fm.group(1) not in WFDB_BITS:
             need[tok[0]] = None  # size unknown (FLAC or unparsed): wfdb checks it
             continue
         if tok[0] in need and need[tok[0]] is None:
             continue
-        need[tok[0]] = need.get(tok[0], 0.0) + int(fm.group(2) or 1) * _WFDB_BITS[fm.group(1)]
+        need[tok[0]] = need.get(tok[0], 0.0) + int(fm.group(2) or 1) * WFDB_BITS[fm.group(1)]
         offset[tok[0]] = int(fm.group(4) or 0)
     if nsamp is not None and nsamp * max(1, len(lines) - 1) > MAX_RECORD_VALUES:
         raise RecordRejected(f"WFDB header claims {nsamp} samples x {len(lines) - 1} signals: "
@@ -188,11 +188,11 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     """Format-16 single-segment fast path; ``None`` when the record needs ``wfdb.rdrecord``."""
     rid = hea.with_suffix("").name
     root = _root_of(hea, root)
-    lines = _header_lines(hea, rid)
+    lines = header_lines(hea, rid)
     if not lines:
         return None
     head = lines[0].split()
-    fs = _wfdb_header_fs(head, record_id=rid, path=hea)  # for both paths: wfdb.rdrecord reads 'abc' as 250 Hz
+    fs = header_fs(head, record_id=rid, path=hea)  # for both paths: wfdb.rdrecord reads 'abc' as 250 Hz
     if len(head) < 4 or "/" in head[0]:
         return None
     try:
@@ -208,8 +208,8 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         if len(tok) < 9:
             return None
         uncal.append(_check_calibrated(tok, i + 1, rid=rid, hea=hea))
-        fm = _FMT_RE.match(tok[1])
-        gm = _GAIN_RE.match(tok[2])
+        fm = FMT_RE.match(tok[1])
+        gm = GAIN_RE.match(tok[2])
         if not fm or not gm or fm.group(1) != "16" or fm.group(2) not in (None, "1") or fm.group(3) not in (None, "0"):
             return None
         try:
@@ -324,7 +324,7 @@ def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
     Returns the signal file names of a single-segment header and whether its record line is the
     CinC 2020 form (record name with an extension, ``E07520.mat 12 500 5000``).
     """
-    lines = _header_lines(hea, rid)
+    lines = header_lines(hea, rid)
     if not lines:
         raise RecordRejected("empty WFDB header", record_id=rid, path=hea)
     name = lines[0].split()[0]
@@ -336,7 +336,7 @@ def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
         if seg == "~":
             continue
         seg_hea = confine(hea.parent / f"{seg}.hea", root, what="WFDB segment header", record_id=rid, source=hea)
-        seg_lines = _header_lines(seg_hea, rid)
+        seg_lines = header_lines(seg_hea, rid)
         if seg_lines and "/" in seg_lines[0].split()[0]:
             raise RecordRejected(f"WFDB segment {seg} is itself multi-segment", record_id=rid, path=hea)
         if seg_lines and not (k == 0 and tok[1:2] and tok[1].isdigit() and int(tok[1]) == 0):  # not a variable
@@ -367,7 +367,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
     rid = hea.with_suffix("").name
     _wfdb_files(hea, root, rid)  # every segment header and signal file confined; no nested multi-segment record
     head = lines[0].split()
-    fs = _wfdb_header_fs(head, record_id=rid, path=hea)
+    fs = header_fs(head, record_id=rid, path=hea)
     parts: list[tuple[str, int]] = []
     for ln in lines[1:]:
         tok = ln.split()
@@ -391,7 +391,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
             rec = read_wfdb(hea.parent / f"{seg}.hea", root=root, z_scale=z_scale)
         except RecordRejected as exc:
             raise RecordRejected(f"WFDB segment {seg}: {exc.reason}", record_id=rid, path=hea) from None
-        seg_fs = _wfdb_header_fs(_header_lines(hea.parent / f"{seg}.hea", rid)[0].split(), record_id=rid, path=hea)
+        seg_fs = header_fs(header_lines(hea.parent / f"{seg}.hea", rid)[0].split(), record_id=rid, path=hea)
         if seg_fs is None or abs(seg_fs - fs) > 1e-9 * fs:
             raise RecordRejected(f"WFDB segment {seg} is at {seg_fs:g} Hz, the record at {fs:g} Hz", record_id=rid,
                                  path=hea)
@@ -449,7 +449,7 @@ def _rdrecord(hea: Path, root: Path, rid: str):
 
     base = hea.with_suffix("")
     files, cinc2020 = _wfdb_files(hea, root, rid)
-    lines = _header_lines(hea, rid)
+    lines = header_lines(hea, rid)
     smooth = max(samples_per_frame(lines), default=1) == 1
     if not smooth and any(len(tok) > 1 and tok[1].split("x")[0] == "61" for tok in map(str.split, lines[1:])):
         raise RecordRejected("multi-frequency WFDB records in format 61 (big-endian) are not supported (wfdb 4.3 "
@@ -457,7 +457,7 @@ def _rdrecord(hea: Path, root: Path, rid: str):
     if not cinc2020 and hea.suffix == ".hea":
         return wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=smooth)
     with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
-        text = _header_text(hea, rid).splitlines()
+        text = header_text(hea, rid).splitlines()
         i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
         tok = text[i].split()
         if cinc2020:
@@ -493,8 +493,8 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     signals = rec.e_d_signal if rec.e_d_signal is not None else list(np.asarray(rec.d_signal).reshape(-1, rec.n_sig).T)
     if not rec.n_sig or not len(signals):
         raise RecordRejected("WFDB record has no samples", record_id=rid, path=hea)
-    lines = _header_lines(hea, rid)
-    units = _header_units(lines)   # (as many as wfdb's signals: _check_signal_files checked the count)
+    lines = header_lines(hea, rid)
+    units = header_units(lines)   # (as many as wfdb's signals: _check_signal_files checked the count)
     names = [n if n and str(n).strip() else f"unnamed signal {i + 1}" for i, n in enumerate(rec.sig_name or [])]
     if not any(rec.sig_name or []):
         raise RecordRejected(f"WFDB header names none of its {rec.n_sig} signals (no description field on its signal "
