@@ -45,11 +45,6 @@ FIRTH_P_THRESHOLD = 0.05
 MAX_STEP = 5.0
 
 
-def _loglik(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
-    """Bernoulli log-likelihood ``Σ y η - log(1 + e^η)`` over axis 0 (stable for large ``|η|``)."""
-    return (y * eta - np.logaddexp(0.0, eta)).sum(axis=0)
-
-
 def _bernoulli(eta: np.ndarray, sign: np.ndarray):
     """``μ = expit(η)``, ``w = μ (1 - μ)`` ``[n, m]`` and the log-likelihood ``[m]`` of the outcomes whose
     ``sign`` is ``1 - 2 y``, from one ``e = exp(-|η|)``: ``μ = 1 / (1 + e)`` where ``η >= 0``, ``e / (1 + e)``
@@ -80,23 +75,21 @@ def firth_null_fit(covariates: np.ndarray, y: np.ndarray, offset: np.ndarray | N
     :data:`MAX_STEP` and halved until the penalised log-likelihood ``ℓ + ½ log|C^T W C|`` does not decrease;
     converged when every step is below ``tolerance``.
     """
-    from scipy.special import expit
-
     C = np.asarray(covariates, dtype=float)
     y = np.asarray(y, dtype=float)
     off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
+    flip = (1.0 - 2.0 * y)[:, None]                 # 1 - 2y: _bernoulli's sign of each outcome
 
     def evaluate(b):
         eta = C @ b + off
-        mu = expit(eta)
-        w = mu * (1 - mu)
+        mu, w, ll = (a[..., 0] for a in _bernoulli(eta[:, None], flip))
         info = C.T @ (C * w[:, None])
         sign, logdet = np.linalg.slogdet(info)
         if sign <= 0:
             return -np.inf, None, None
         inv = np.linalg.inv(info)
         h = w * np.einsum("ij,jk,ik->i", C, inv, C)
-        return _loglik(y, eta) + 0.5 * logdet, C.T @ (y - mu + h * (0.5 - mu)), inv
+        return ll + 0.5 * logdet, C.T @ (y - mu + h * (0.5 - mu)), inv
 
     b = np.zeros(C.shape[1])
     avg = y.mean()
