@@ -336,14 +336,14 @@ def combine_phenotype(tables: Sequence[pd.DataFrame], paths: Sequence[str | Path
     return df
 
 
-def _in_several_files(group: np.ndarray, file_of: np.ndarray) -> np.ndarray:
-    """Whether each row's ``group`` (a non-negative integer code, e.g. its chromosome's) has rows in two or more
-    files (``file_of``: each row's file index)."""
+def _files_per_group(group: np.ndarray, file_of: np.ndarray) -> np.ndarray:
+    """How many files hold rows of each ``group`` (non-negative integer codes, e.g. chromosomes; ``file_of``: each
+    row's file index), indexed by the code."""
     if not len(group):
-        return np.zeros(0, dtype=bool)
+        return np.zeros(0, dtype=np.int64)
     width = int(file_of.max()) + 1
     pairs = pd.unique(group.astype(np.int64) * width + file_of)           # each (group, file) once
-    return np.bincount(pairs // width, minlength=int(group.max()) + 1)[group] > 1
+    return np.bincount(pairs // width, minlength=int(group.max()) + 1)
 
 
 #: same-named files whose positions alternate more often than this many times per file on a chromosome are two
@@ -368,13 +368,14 @@ def _refuse_interleaved(df: pd.DataFrame, file_of: np.ndarray, paths: Sequence[s
     raw, labels = pd.factorize(df["chromosome"][known], use_na_sentinel=False)
     names, chrom = np.unique(ssf_chromosome_codes(pd.Index(labels).astype(str)).astype(str), return_inverse=True)
     c, f, pos = chrom[raw], file_of[known], pos[known]
-    shared = _in_several_files(c, f)             # only a chromosome in two files can interleave
+    files = np.zeros(len(names), dtype=np.int64)
+    files[:int(c.max(initial=-1)) + 1] = _files_per_group(c, f)
+    shared = files[c] > 1                       # only a chromosome in two files can interleave
     c, f, pos = c[shared], f[shared], pos[shared]
     order = np.lexsort((pos, c))                # by chromosome (its GWAS-SSF code), then position
     c, f = c[order], f[order]
     starts = np.r_[True, (c[1:] != c[:-1]) | (f[1:] != f[:-1])] if len(c) else np.zeros(0, bool)
     stretches = np.bincount(c[starts], minlength=len(names))
-    files = np.bincount(np.unique(c.astype(np.int64) * len(paths) + f) // len(paths), minlength=len(names))
     bad = np.flatnonzero((files > 1) & (stretches > MAX_STRETCHES_PER_FILE * files))
     if bad.size:
         b = bad[0]
