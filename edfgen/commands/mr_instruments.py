@@ -35,6 +35,7 @@ from edfgen.formats.sumstats import (MR_REQUIRED, combine_phenotype, expand_sums
                                     load_sumstats, read_header, twosamplemr_map)
 from edfgen.formats.sumstats.discovery import phenotype_name
 from edfgen.formats.sumstats.twosamplemr import is_harmonised_table
+from edfgen.formats.sumstats.zscores import fill_sample_size
 from edfgen.kernels.alleles import variant_allele_keys
 from edfgen.formats.tables import PathLike
 from edfgen.kernels.clump import ClumpSettings
@@ -74,14 +75,9 @@ def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None,
     ``role``: ``"exposure"`` or ``"outcome"``, the option the files were given with (a harmonised table's
     ``.exposure``/``.outcome`` columns are read by it). ``sample_sizes``: ``--sample-size`` (``{resolved file:
     N}``), the ``n`` of a file's rows without one (BOLT-LMM, REGENIE without N, FinnGen)."""
-    def one(f: Path) -> pd.DataFrame:
-        df, n = load_sumstats(f, columns, role), (sample_sizes or {}).get(str(Path(f).resolve()))
-        if n is None:
-            return df
-        own = pd.to_numeric(df["n"], errors="coerce") if "n" in df else pd.Series(np.nan, index=df.index)
-        return df.assign(n=own.fillna(n))
-
-    return combine_phenotype([one(f) for f in files], files, option=f"--{role}" if role else "")
+    return combine_phenotype([fill_sample_size(load_sumstats(f, columns, role),
+                                               (sample_sizes or {}).get(str(Path(f).resolve())), f) for f in files],
+                             files, option=f"--{role}" if role else "")
 
 
 def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None,

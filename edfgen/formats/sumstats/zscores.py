@@ -136,11 +136,7 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
     if ("n" not in df.columns or df["n"].isna().any()) and {"n_cases", "n_controls"} <= set(df.columns):
         total = df["n_cases"] + df["n_controls"]
         df["n"] = df["n"].fillna(total) if "n" in df.columns else total
-    size = _given(sample_sizes, files)
-    if size is not None:
-        if "n" in df.columns and df["n"].notna().any():
-            log.info("%s: --sample-size %g fills only the rows without n (the file's n column is kept)", files[0], size)
-        df["n"] = df["n"].fillna(size) if "n" in df.columns else float(size)
+    df = fill_sample_size(df, _given(sample_sizes, files), files[0])
     if need_n and ("n" not in df.columns or df["n"].isna().all()):
         raise InputError(f"{files[0]}: {NO_N}; LD score regression needs the per-variant N: give "
                          f"--sample-size {files[0]}=N (or --case-counts {files[0]}=CASES,CONTROLS)")
@@ -153,6 +149,33 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
         tot = df["n"] if "n" in df.columns else df["n_cases"] + df.get("n_controls", np.nan)
         prev = float(np.nanmedian(df["n_cases"] / tot))
     return ZStats(name, df, tuple(Path(f) for f in files), prev)
+
+
+def fill_sample_size(df: pd.DataFrame, size: float | None, source) -> pd.DataFrame:
+    """``df`` with its ``n`` filled by ``size`` (``--sample-size FILE=N``) on the rows without one; the file's own
+    ``n`` is kept where it has one (said, naming ``source``). ``size`` None: ``df`` as it is.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Summary statistics, with or without a column ``n``.
+    size : float or None
+        The sample size the option gives the file.
+    source : str or Path
+        The file, for the message.
+
+    Returns
+    -------
+    DataFrame
+    """
+    if size is None:
+        return df
+    if "n" not in df.columns:
+        return df.assign(n=float(size))
+    own = pd.to_numeric(df["n"], errors="coerce")
+    if own.notna().any():
+        log.info("%s: --sample-size %g fills only the rows without n (the file's n column is kept)", source, size)
+    return df.assign(n=own.fillna(size))
 
 
 #: the one wording of a phenotype without a sample size
