@@ -258,3 +258,52 @@ def test_too_few_samples_after_keep_names_the_keep_file(tmp_path):
                                          r"samples$"):
         run_gwas(GenotypeSource(bfile=str(g), keep=str(keep)), pheno, covar, tmp_path / "out", pheno_cols=["y"],
                  settings=GwasSettings(transform="none", plots=False, engine="fast"))
+
+
+def test_decimal_commas_are_named_not_read_as_thousands_of_levels(tmp_path, caplog):
+    """Was: a covariate written with decimal commas ('57,44', a European spreadsheet's export) named in --covariates
+    became one indicator per value (a warning listing ~2,000 'age=57,44' names, then 'more covariates than
+    samples'); taken by default it was blamed on its level count with advice to pass --categorical; a phenotype
+    table of them was 'no numeric phenotype columns'."""
+    t = _cohort(300)
+    dec = t.assign(height=t["height"].map(lambda v: f"{v}".replace(".", ",")),
+                   qt=t["qt"].map(lambda v: f"{v}".replace(".", ",")))
+    for cols in (["age", "height"], None):
+        with pytest.raises(InputError, match=r"c.tsv: covariate 'height' is read as text \(decimal commas, e.g. "
+                                             r"'\d+,\d': write the table with '.' as the decimal mark\)"):
+            covariate_design(dec.drop(columns="qt"), cols, source="c.tsv")
+    with pytest.raises(InputError, match=r"p.tsv: phenotype column 'qt' is read as text \(decimal commas"):
+        select_phenotypes(dec[["IID", "qt"]], source="p.tsv")
+    with pytest.raises(InputError, match=r"row 1 \(IID S0\): value '\d+,\d' is not a number \(300 such values\) "
+                                         r"\(decimal commas"):
+        select_phenotypes(dec[["IID", "qt"]], columns=["qt"], source="p.tsv")
+    words = t.assign(centre=[f"C{i % 5}" for i in range(len(t))])     # a true text covariate: no hint, as before
+    assert sum(c.startswith("centre=") for c in covariate_design(words, ["centre"]).columns) == 4
+
+
+def test_a_header_read_as_one_column_names_the_separator_it_holds(tmp_path):
+    """Was: a ';'-separated .csv (decimal-comma locales) or a comma-separated .tsv said only '3 fields, the header
+    has 1' or 'missing column IID (has: IID;qt)'."""
+    semi = tmp_path / "p.csv"
+    semi.write_text("IID;qt\nS1;1,5\nS2;2,5\n")
+    with pytest.raises(InputError, match=r"p.csv:2: 2 fields, the header has 1 .*the header is one column holding "
+                                         r"';': the fields look ';'-separated"):
+        read_table(semi, id_column="IID")
+    comma = tmp_path / "p.tsv"
+    comma.write_text("IID,qt\nS1,1.5\nS2,2.5\n")
+    with pytest.raises(InputError, match=r"missing column\(s\) IID .*\(has: IID,qt\) \(the header is one column "
+                                         r"holding ','"):
+        read_table(comma, id_column="IID")
+    one = tmp_path / "keep.tsv"                                       # a real one-column table: no hint
+    one.write_text("IID\nS1\n")
+    assert read_table(one, id_column="IID")["IID"].tolist() == ["S1"]
+
+
+def test_the_dropped_constant_covariates_warning_is_bounded(caplog):
+    from edfgen.commands.gwas_levels import drop_constant_indicators
+    C = np.column_stack([np.ones(10), np.ones((10, 40)), np.arange(10.0)])
+    names = ["intercept", *[f"age={i}" for i in range(40)], "x"]
+    kept, kept_names = drop_constant_indicators(C, names)
+    assert kept_names == ["intercept", "x"]
+    (msg,) = _warnings(caplog)
+    assert msg.endswith("age=14, … and 25 more")

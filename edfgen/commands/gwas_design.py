@@ -1,9 +1,8 @@
-"""The phenotype and covariate tables of ``edfgen gwas`` as arrays: which columns are phenotypes
-(ranges such as ``edf_001..edf_064``, a prefix, or every numeric column) and the covariate design
-matrix (explicit intercept, categorical indicators), every value checked and any bad one named with
-its file, column and row. :func:`read_gwas_tables` reads both tables as plink2 reads ``--pheno`` and ``--covar``:
-PLINK's -9 is missing (``--missing-code``), and a phenotype is never one of its own covariates.
-"""
+"""The phenotype and covariate tables of ``edfgen gwas`` as arrays: which columns are phenotypes (ranges such as
+``edf_001..edf_064``, a prefix, or every numeric column) and the covariate design matrix (explicit intercept,
+categorical indicators), every value checked and any bad one named with its file, column and row.
+:func:`read_gwas_tables` reads both tables as plink2 reads ``--pheno`` and ``--covar``: PLINK's -9 is missing
+(``--missing-code``), and a phenotype is never one of its own covariates."""
 
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from edfgen.commands.gwas_levels import drop_constant_indicators, reference_amon
 from edfgen.exceptions import InputError
 from edfgen.formats.tables import some_names
 from edfgen.kernels.association import collinear_covariates
-from edfgen.kernels.validate import number_fraction, numeric_values
+from edfgen.kernels.validate import number_fraction, numeric_values, refuse_decimal_commas
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +155,10 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
     columns : list of str, optional
         Covariates to use (ranges like ``PC1..PC10`` expanded); default all columns but ``IID``/``FID``.
     categorical : list of str
-        Columns to treat as categorical even if numeric. An undeclared column is categorical only when
-        none of its values is a number (all text, e.g. ``centre`` = ``A``, ``B``) and it has few levels
+        Columns to treat as categorical even if numeric. An undeclared column is categorical only when none of its
+        values is a number (all text, e.g. ``centre`` = ``A``, ``B``) and it has few levels
         (:func:`check_level_count`); a column mixing numbers and words is an error naming the minority
-        (:func:`check_mixed`). Each categorical column with L levels
+        (:func:`check_mixed`), and so is one of numbers with decimal commas. Each categorical column with L levels
         becomes L-1 indicators (first sorted level dropped). A numeric column that looks like a code and is not
         declared is warned about (:func:`warn_if_code`).
     source : str
@@ -173,9 +172,8 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
     ------
     InputError
         A named column is absent, a numeric column is constant (collinear with the intercept) or holds
-        ``inf``, a huge (:func:`check_magnitude`) or a non-numeric value (named with its row), an undeclared
-        text column has too many levels.
-    """
+        ``inf``, a huge (:func:`check_magnitude`) or a non-numeric value (named with its row), an undeclared text
+        column has too many levels or decimal commas."""
     if check_levels is None:
         check_levels = not columns
     cols = expand_columns(columns) if columns else [c for c in table.columns if c not in (id_column, "FID", "#FID")]
@@ -203,6 +201,8 @@ def covariate_design(table: pd.DataFrame, columns: Sequence[str] | None = None, 
     for c in cols:
         s = table[c]
         is_cat = c in categorical or not pd.api.types.is_numeric_dtype(s)
+        if is_cat and c not in categorical:   # numbers with decimal commas: refused, not one level per value
+            refuse_decimal_commas(s, f"{source}: covariate {str(c)!r}")
         if is_cat and c not in categorical and number_fraction(s) > 0:
             # numbers with a stray word ('age' = 61, 58, 'old'): an error, not a many-level categorical
             check_mixed(s, source=source, column=c, ids=ids)
@@ -284,7 +284,9 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
     else:
         cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
         text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
-        if text:  # all-text columns (no value is a number) are not phenotypes: say so, never silently
+        for c in text:  # all-text columns are not phenotypes (said, never silently), unless decimal commas
+            refuse_decimal_commas(table[c], f"{source}: phenotype column {str(c)!r}")
+        if text:
             log.warning("%s: %d column(s) without any numeric value skipped: %s", source, len(text),
                         some_names(text, 10))
         cols = [c for c in cols if c not in text]

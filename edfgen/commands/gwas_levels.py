@@ -7,6 +7,8 @@ import logging
 
 import numpy as np
 
+from edfgen.formats.tables import some_names
+
 log = logging.getLogger(__name__)
 
 
@@ -38,5 +40,5 @@ def drop_constant_indicators(C: np.ndarray, names: list[str], *, warn: bool = Tr
     keep[1:] = np.nanstd(C[:, 1:], axis=0) > 0 if len(C) else False
     dropped = [n for n, k in zip(names, keep) if not k]
     if dropped and warn:
-        log.warning("covariate column(s) constant in the analysed samples, dropped: %s", ", ".join(dropped))
+        log.warning("covariate column(s) constant in the analysed samples, dropped: %s", some_names(dropped, 15))
     return C[:, keep], [n for n, k in zip(names, keep) if k]

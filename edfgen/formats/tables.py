@@ -28,7 +28,7 @@ from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table write
     TEMP_MARK, PathLike, atomic_path, atomic_write, clean_temp_files, is_temp_name, temp_name)
 from edfgen.formats.lock import LOCK_NAME, check_unlocked, folder_lock
 from edfgen.formats.manifest import MANIFEST, read_manifest
-from edfgen.formats.textio import check_fields, check_unique_columns, read_text_bytes
+from edfgen.formats.textio import check_fields, check_unique_columns, read_text_bytes, separator_hint
 log = logging.getLogger(__name__)
 
 
@@ -153,8 +153,9 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     if missing:
         named = (f" (the participant id: one of {', '.join(ID_ALIASES)})" if id_column == "IID" and "IID" in missing
                  else "")
+        hint = separator_hint([str(c) for c in df.columns], None if fmt == "parquet" else sep)
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}{named} (has: "
-                         f"{some_names(df.columns, 12)})")
+                         f"{some_names(df.columns, 12)}){hint}")
     if id_column:
         df = _strip_ids(df, id_column, path)
         dup = df[id_column][df[id_column].duplicated()]

@@ -179,8 +179,35 @@ def check_fields(data: bytes, path: str | os.PathLike, *, sep: bytes | None, ski
         line, n, total = bad
         more = f"; {total} such rows" if total > 1 else ""
         raise InputError(f"{path}:{line}: {n} field{'s' if n != 1 else ''}, the header has {len(header)} "
-                         f"(a {'short' if n < len(header) else 'long'} row{more})")
+                         f"(a {'short' if n < len(header) else 'long'} row{more}){separator_hint(header, sep)}")
     return header
+
+
+def separator_hint(header: list[str], sep: bytes | None) -> str:
+    """A hint for a header read as one column although it holds another delimiter, else ``""``.
+
+    Parameters
+    ----------
+    header
+        The header's column names as split with ``sep``.
+    sep
+        The delimiter used (``None``: runs of blanks).
+
+    Returns
+    -------
+    ``" (the header is one column holding ';': the fields look ';'-separated ...)"``: a table exported by a
+    spreadsheet with ``;`` (decimal-comma locales) or ``,`` under a ``.tsv`` name, read whole as one column.
+    """
+    if len(header) != 1:
+        return ""
+    used = "" if sep is None else sep.decode()
+    found = next((d for d in (";", ",", "\t", "|") if d != used and d in header[0]), None)
+    if found is None:
+        return ""
+    shown = "tab" if found == "\t" else repr(found)
+    return (f" (the header is one column holding {shown}: the fields look {shown}-separated; edfgen reads .csv "
+            f"as comma-separated and .tsv/.txt as tab- or space-separated: convert the file, e.g. with "
+            f"'.' decimals and tabs)")
 
 
 def _numpy_counts(body: bytes, sep: bytes | None, expected: int, line0: int) -> tuple[int, int, int] | None:

@@ -46,6 +46,57 @@ def _digits(x: float, lo: float | None, hi: float | None) -> str:
     return repr(x)
 
 
+#: a number written with a decimal comma (``0,61``, ``-1,5e-3``), as spreadsheets in many locales export them
+_DECIMAL_COMMA = r"[+-]?\d+,\d+(?:[eE][+-]?\d+)?"
+
+
+def decimal_comma_hint(values: pd.Series) -> str:
+    """A hint for a message about a column that holds numbers written with a decimal comma, else ``""``.
+
+    Parameters
+    ----------
+    values
+        The column as read (text).
+
+    Returns
+    -------
+    ``" (decimal commas, e.g. '0,61': write the table with '.' as the decimal mark)"`` when at least half of the
+    column's non-missing values that are not numbers look like ``0,61`` (a European spreadsheet's export: read as
+    text, each value would become a level of a categorical covariate), else an empty string.
+    """
+    s = pd.Series(values)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return ""
+    text = s.dropna().astype(str).str.strip()
+    text = text[(text != "") & pd.to_numeric(text, errors="coerce").isna()]
+    if not len(text):
+        return ""
+    comma = text.str.fullmatch(_DECIMAL_COMMA)
+    if comma.mean() < 0.5:
+        return ""
+    return f" (decimal commas, e.g. {text[comma].iloc[0]!r}: write the table with '.' as the decimal mark)"
+
+
+def refuse_decimal_commas(values: pd.Series, what: str) -> None:
+    """Refuse a text column of numbers written with decimal commas (:func:`decimal_comma_hint`).
+
+    Parameters
+    ----------
+    values
+        The column as read.
+    what
+        The file and column for the message (``"cov.tsv: covariate 'age'"``).
+
+    Raises
+    ------
+    InputError
+        ``"{what} is read as text (decimal commas, e.g. '57,4': ...)"``.
+    """
+    hint = decimal_comma_hint(values)
+    if hint:
+        raise InputError(f"{what} is read as text{hint}")
+
+
 def numeric_values(values: pd.Series, *, source: str, column: str, ids: Sequence | None = None,
                    id_name: str = "IID", finite: bool = True, lo: float | None = None, hi: float | None = None,
                    lo_open: bool = False, hi_open: bool = False, hi_tolerance: float = 0.0) -> np.ndarray:
@@ -91,7 +142,7 @@ def numeric_values(values: pd.Series, *, source: str, column: str, ids: Sequence
             i = int(bad[0])
             more = f" ({bad.size} such values)" if bad.size > 1 else ""
             raise InputError(f"{source}: column {str(column)!r}, {_row_label(i, ids, id_name)}: value "
-                             f"{str(s.iloc[i])!r} is not a number{more}")
+                             f"{str(s.iloc[i])!r} is not a number{more}{decimal_comma_hint(s)}")
     if finite:
         bad = np.flatnonzero(np.isinf(v))
         if bad.size:
