@@ -307,3 +307,19 @@ def test_the_dropped_constant_covariates_warning_is_bounded(caplog):
     assert kept_names == ["intercept", "x"]
     (msg,) = _warnings(caplog)
     assert msg.endswith("age=14, … and 25 more")
+
+
+def test_trailing_delimiters_give_no_empty_phenotype(tmp_path):
+    """Was: a tab at the end of every line (a spreadsheet's export) made a phenotype 'Unnamed: 2' that failed the
+    run ('has no values in the analysed samples'); two trailing commas were 'duplicate column name(s) '''."""
+    one = tmp_path / "p.tsv"
+    one.write_text("IID\tqt\t\nS1\t1.5\t\nS2\t2.5\t\n")
+    assert read_table(one, id_column="IID").columns.tolist() == ["IID", "qt"]
+    assert select_phenotypes(read_table(one, id_column="IID"), source="p.tsv") == ["qt"]
+    two = tmp_path / "p.csv"
+    two.write_text("IID,qt,,\nS1,1.5,,\nS2,2.5,,\n")
+    assert read_table(two, id_column="IID")["qt"].tolist() == [1.5, 2.5]
+    held = tmp_path / "h.tsv"                                         # a nameless column with values: refused
+    held.write_text("IID\t\tqt\nS1\t3\t1\n")
+    with pytest.raises(InputError, match=r"h.tsv: column 2 has no name in the header but holds values"):
+        read_table(held, id_column="IID")

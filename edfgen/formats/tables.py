@@ -131,9 +131,10 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
             sep = b"," if fmt == "csv" else b"\t"
             if fmt == "tsv" and b" " in raw[:raw.find(b"\n")] and b"\t" not in raw[:raw.find(b"\n")]:
                 sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)
-            check_fields(raw, path, sep=sep)
+            header = check_fields(raw, path, sep=sep)
             df = pd.read_csv(io.BytesIO(raw), sep=r"\s+" if sep is None else sep.decode(), dtype=dtype,
                              float_precision="round_trip" if exact_floats else None)
+            df = _drop_unnamed_empty(df, header, path)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         if isinstance(exc, InputError):
             raise
@@ -162,6 +163,18 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
         if len(dup):
             raise InputError(f"{path}: duplicated {id_column} {dup.iloc[0]!r} ({dup.nunique()} duplicated ids)")
     return df
+
+
+def _drop_unnamed_empty(df: pd.DataFrame, header: list[str], path: Path) -> pd.DataFrame:
+    """``df`` without the columns whose header field is blank and whose every value is missing (a spreadsheet's
+    trailing delimiter at each line's end: pandas names them ``Unnamed: k`` and they would be read as an empty
+    phenotype); a blank-named column holding values is refused, it cannot be selected by name."""
+    blank = [df.columns[i] for i, name in enumerate(header) if not name.strip() and i < df.shape[1]]
+    held = [c for c in blank if df[c].notna().any()]
+    if held:
+        at = list(df.columns).index(held[0]) + 1
+        raise InputError(f"{path}: column {at} has no name in the header but holds values: name it")
+    return df.drop(columns=blank) if blank else df
 
 
 def _strip_ids(df: pd.DataFrame, id_column: str, path: Path) -> pd.DataFrame:

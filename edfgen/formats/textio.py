@@ -114,10 +114,11 @@ def split_header(line: bytes, sep: bytes | None) -> list[str]:
 
 
 def check_unique_columns(columns, path: str | os.PathLike) -> None:
-    """Refuse a header that names a column twice (one line naming the names)."""
+    """Refuse a header that names a column twice (one line naming the names). Blank names are not compared (a
+    spreadsheet's trailing delimiters: the reader leaves out such columns when they are empty)."""
     seen, dup = set(), []
     for c in columns:
-        if c in seen and c not in dup:
+        if c in seen and c not in dup and str(c).strip():
             dup.append(c)
         seen.add(c)
     if dup:
