@@ -323,3 +323,22 @@ def test_trailing_delimiters_give_no_empty_phenotype(tmp_path):
     held.write_text("IID\t\tqt\nS1\t3\t1\n")
     with pytest.raises(InputError, match=r"h.tsv: column 2 has no name in the header but holds values"):
         read_table(held, id_column="IID")
+
+
+def test_blanks_around_column_names_are_removed_and_latin1_is_read(tmp_path, caplog):
+    """Was: a header ' qt ' (a spreadsheet's cell) made an output '_qt_.tsv.gz' and '--pheno-cols qt' not found;
+    a Windows (Latin-1) export with 'é' in a name was 'cannot be read ('utf-8' codec can't decode ...)'."""
+    spaced = tmp_path / "p.tsv"
+    spaced.write_text("IID\t qt \tage\nS1\t1.5\t40\nS2\t2.5\t50\n")
+    t = read_table(spaced, id_column="IID")
+    assert t.columns.tolist() == ["IID", "qt", "age"] and select_phenotypes(t, columns=["qt"]) == ["qt"]
+    assert "blanks around 1 column name(s) removed: ' qt '" in _warnings(caplog)[0]
+    clash = tmp_path / "c.tsv"
+    clash.write_text("IID\tqt\t qt\nS1\t1\t2\n")
+    with pytest.raises(InputError, match=r"c.tsv: duplicate column name\(s\) 'qt'"):
+        read_table(clash, id_column="IID")
+    latin = tmp_path / "l.tsv"
+    latin.write_bytes("IID\tqtç\nJosé\t1.5\nS2\t2.5\n".encode("latin-1"))
+    t = read_table(latin, id_column="IID")
+    assert t.columns.tolist() == ["IID", "qtç"] and t["IID"].tolist() == ["José", "S2"]
+    assert "l.tsv: not UTF-8 text (byte 0xe7 at offset 6); read as Latin-1" in _warnings(caplog)[1]

@@ -132,8 +132,15 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
             if fmt == "tsv" and b" " in raw[:raw.find(b"\n")] and b"\t" not in raw[:raw.find(b"\n")]:
                 sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)
             header = check_fields(raw, path, sep=sep)
-            df = pd.read_csv(io.BytesIO(raw), sep=r"\s+" if sep is None else sep.decode(), dtype=dtype,
-                             float_precision="round_trip" if exact_floats else None)
+            names = _stripped_names(header, path)
+            read = dict(sep=r"\s+" if sep is None else sep.decode(), dtype=dtype, header=0, names=names,
+                        float_precision="round_trip" if exact_floats else None)
+            try:
+                df = pd.read_csv(io.BytesIO(raw), **read)
+            except UnicodeDecodeError as exc:   # Excel's "Text (Windows)" / "CSV" in Western locales
+                log.warning("%s: not UTF-8 text (byte 0x%02x at offset %d); read as Latin-1 (Windows): save it as "
+                            "UTF-8 if its ids or names hold other letters", path, exc.object[exc.start], exc.start)
+                df = pd.read_csv(io.BytesIO(raw), encoding="latin-1", **read)
             df = _drop_unnamed_empty(df, header, path)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         if isinstance(exc, InputError):
@@ -163,6 +170,21 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
         if len(dup):
             raise InputError(f"{path}: duplicated {id_column} {dup.iloc[0]!r} ({dup.nunique()} duplicated ids)")
     return df
+
+
+def _stripped_names(header: list[str], path: Path) -> list[str] | None:
+    """The header's names without blanks around them when any has some (``" qt "`` from a spreadsheet would be
+    an output file ``_qt_``, and ``--pheno-cols qt`` would not find it), with a warning; else ``None`` (the
+    parser's own names). Blank names become ``Unnamed: k`` as pandas names them."""
+    if all(h == h.strip() for h in header):
+        return None
+    names = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(header)]
+    check_unique_columns(names, path)
+    changed = [h for h in header if h.strip() and h != h.strip()]
+    if changed:
+        log.warning("%s: blanks around %d column name(s) removed: %s", path, len(changed),
+                    some_names([repr(h) for h in changed], 5))
+    return names
 
 
 def _drop_unnamed_empty(df: pd.DataFrame, header: list[str], path: Path) -> pd.DataFrame:
