@@ -66,3 +66,28 @@ def test_variant_qc_mask__hwe_step_unchanged():
     expect = hwe_exact_p(a, b, c) >= 1e-6              # no call rate or MAF filter: only HWE removes
     np.testing.assert_array_equal(keep, expect)
     assert steps[-1].removed == int((~expect).sum()) > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8])
+def test_hard_call_counts_equal_counting_hard_calls(dtype):
+    """The cache-sized counting gives the counts of :func:`hard_calls` exactly, at the limit's edges too."""
+    from edfgen.kernels.qc import HARD_CALL_LIMIT, hard_call_counts, hard_calls
+    rng = np.random.default_rng(5)
+    edges = []
+    for v in (0.0, 1.0, 2.0):
+        for s in (-1, 1):
+            x = dtype(v + s * HARD_CALL_LIMIT) if dtype != np.int8 else dtype(v)
+            edges += [x, np.nextafter(x, dtype(v)) if dtype != np.int8 else x,
+                      np.nextafter(x, dtype(v + 3 * s)) if dtype != np.int8 else x]
+    d = (rng.integers(0, 511, size=(3001, 300)) / 255).astype(dtype) if dtype != np.int8 else \
+        rng.integers(0, 3, size=(3001, 300)).astype(np.int8)
+    d[:len(edges), :] = np.array(edges, dtype=dtype)[:, None]
+    if dtype != np.int8:
+        d[rng.random(d.shape) < 0.05] = np.nan
+    else:
+        d[rng.random(d.shape) < 0.05] = -127                   # the int8 missing code
+    g = hard_calls(d.astype(np.float64) if dtype == np.int8 else d)
+    want = [np.count_nonzero(g == v, axis=0) for v in (0, 1, 2)]
+    got = hard_call_counts(d)
+    assert all(np.array_equal(a, b) for a, b in zip(got, want))
+    assert sum(w.sum() for w in want) < d.size                 # edges outside the limit and missing: no call

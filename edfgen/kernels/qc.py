@@ -115,11 +115,36 @@ def hard_calls(dosages: np.ndarray) -> np.ndarray:
         return np.where(np.abs(d - called) <= HARD_CALL_LIMIT, called, np.nan)
 
 
+#: bytes of dosages :func:`hard_call_counts` works on at once (a column slice that stays in the CPU's cache)
+_COUNT_CHUNK_BYTES = 256 << 10
+
+
 def hard_call_counts(dosages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per column of ``dosages`` [N, M] (NaN missing), the samples whose :func:`hard_calls` are 0, 1 and 2:
-    ``(n_hom_ref, n_het, n_hom_alt)``, the genotype counts of the HWE test."""
-    g = hard_calls(dosages)
-    return tuple(np.count_nonzero(g == v, axis=0).astype(np.int64) for v in (0, 1, 2))
+    ``(n_hom_ref, n_het, n_hom_alt)``, the genotype counts of the HWE test.
+
+    A dosage's hard call is ``v`` exactly when ``|d - v| <= HARD_CALL_LIMIT`` (the limit is below 1/2), computed in
+    the dosages' own type as :func:`hard_calls` computes it; the columns are counted in slices that stay in the
+    CPU's cache, in reused buffers (3x faster than counting :func:`hard_calls`' output: ~10 passes over memory).
+    """
+    d = np.asarray(dosages)
+    if d.dtype.kind != "f":
+        d = d.astype(np.float64)
+    N, M = d.shape
+    limit = d.dtype.type(HARD_CALL_LIMIT)
+    counts = np.zeros((3, M), dtype=np.int64)
+    step = max(1, _COUNT_CHUNK_BYTES // max(1, N * d.itemsize))
+    buf = np.empty((N, min(step, M)), dtype=d.dtype)
+    hit = np.empty(buf.shape, dtype=bool)
+    for j in range(0, M, step):
+        x = d[:, j:j + step]
+        b, h = buf[:, :x.shape[1]], hit[:, :x.shape[1]]
+        for v in range(3):
+            np.subtract(x, v, out=b)
+            np.abs(b, out=b)
+            np.less_equal(b, limit, out=h)
+            counts[v, j:j + x.shape[1]] = np.add.reduce(h.view(np.uint8), axis=0, dtype=np.int64)
+    return counts[0], counts[1], counts[2]
 
 
 # ----------------------------------------------------------------------------------------------
