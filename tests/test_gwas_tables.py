@@ -342,3 +342,28 @@ def test_blanks_around_column_names_are_removed_and_latin1_is_read(tmp_path, cap
     t = read_table(latin, id_column="IID")
     assert t.columns.tolist() == ["IID", "qtç"] and t["IID"].tolist() == ["José", "S2"]
     assert "l.tsv: not UTF-8 text (byte 0xe7 at offset 6); read as Latin-1" in _warnings(caplog)[1]
+
+
+def test_parquet_with_nullable_and_category_types_reads_as_its_text_table(tmp_path):
+    """Was: a parquet table with pandas/R nullable types (``Int8``/``Float64`` holding NA, as R's arrow writes)
+    crashed with 'TypeError: boolean value of NA is ambiguous' (a traceback); categories, booleans and dates
+    are read as the same table written as text reads."""
+    t = _cohort(300)
+    t["qt"] = t["qt"].astype("Float64")
+    t.loc[3, "qt"] = pd.NA
+    t["sex"] = t["sex"].astype("Int8")
+    t.loc[5, "sex"] = pd.NA
+    t["centre"] = pd.Categorical([f"C{i % 4}" for i in range(len(t))])
+    t["smoker"] = pd.array([i % 3 == 0 for i in range(len(t))], dtype="boolean")
+    t.loc[7, "smoker"] = pd.NA
+    t["height"] = t["height"].astype("float32")
+    t.to_parquet(tmp_path / "t.parquet")
+    text = t.assign(smoker=t["smoker"].astype("Float64"))
+    text.to_csv(tmp_path / "t.tsv", sep="\t", index=False, na_rep="NA")
+    kw = dict(pheno_cols=["qt"], covar_cols=["age", "sex", "centre", "smoker", "height"])
+    a = read_gwas_tables(tmp_path / "t.parquet", tmp_path / "t.parquet", **kw)
+    b = read_gwas_tables(tmp_path / "t.tsv", tmp_path / "t.tsv", **kw)
+    assert a.design.columns == b.design.columns and "centre=C1" in a.design.columns
+    np.testing.assert_allclose(a.design.matrix, b.design.matrix, rtol=1e-6)   # float32 height: 7 digits in text
+    assert np.isnan(a.design.matrix[[5, 7]]).any(axis=1).all() and not np.isnan(a.design.matrix[0]).any()
+    np.testing.assert_array_equal(a.phenotypes["qt"].to_numpy(), b.phenotypes["qt"].to_numpy())

@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
@@ -29,6 +30,7 @@ from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table write
 from edfgen.formats.lock import LOCK_NAME, check_unlocked, folder_lock
 from edfgen.formats.manifest import MANIFEST, read_manifest
 from edfgen.formats.textio import check_fields, check_unique_columns, read_text_bytes, separator_hint
+
 log = logging.getLogger(__name__)
 
 
@@ -122,7 +124,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
             dtype.setdefault(c, str)
     try:
         if fmt == "parquet":
-            df = pd.read_parquet(path)
+            df = _numpy_columns(pd.read_parquet(path))
             check_unique_columns(df.columns, path)
             if id_column and id_column in df.columns:
                 df[id_column] = df[id_column].astype(str)
@@ -170,6 +172,25 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
         if len(dup):
             raise InputError(f"{path}: duplicated {id_column} {dup.iloc[0]!r} ({dup.nunique()} duplicated ids)")
     return df
+
+
+def _numpy_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """A parquet table's columns in the types a text table reads as: nullable numbers and booleans (``Int8``,
+    ``Float64``, ``boolean``, Arrow types; R's arrow writes them) as float64 with NaN for ``NA``; categories,
+    strings, dates and times as text (object) with NaN for missing. ``pd.NA`` stays out of the arrays the
+    readers and kernels compute on (its truth value raises)."""
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
+            continue
+        if s.dtype != object and not isinstance(s.dtype, pd.CategoricalDtype) and (
+                pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
+            out[c] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            text = s.astype(object)
+            out[c] = text.where(s.notna(), np.nan).map(lambda v: v if isinstance(v, str) or v is np.nan else str(v))
+    return df.assign(**out) if out else df
 
 
 def _stripped_names(header: list[str], path: Path) -> list[str] | None:
