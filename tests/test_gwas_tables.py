@@ -367,3 +367,24 @@ def test_parquet_with_nullable_and_category_types_reads_as_its_text_table(tmp_pa
     np.testing.assert_allclose(a.design.matrix, b.design.matrix, rtol=1e-6)   # float32 height: 7 digits in text
     assert np.isnan(a.design.matrix[[5, 7]]).any(axis=1).all() and not np.isnan(a.design.matrix[0]).any()
     np.testing.assert_array_equal(a.phenotypes["qt"].to_numpy(), b.phenotypes["qt"].to_numpy())
+
+
+def test_headerless_plink_tables_are_read_as_plink2_reads_them(tmp_path, caplog):
+    """Was: PLINK's headerless 'FID IID value' phenotype file was refused as "duplicate column name(s) 'S0' in the
+    header"; plink2 reads it (and a headerless --covar) with columns PHENO1 ... / COV1 ..."""
+    t = _cohort(50)
+    t[["IID", "qt", "height"]].assign(FID=t["IID"])[["FID", "IID", "qt", "height"]].to_csv(
+        tmp_path / "p.txt", sep=" ", index=False, header=False)
+    t[["IID", "age", "sex"]].assign(FID=t["IID"])[["FID", "IID", "age", "sex"]].to_csv(
+        tmp_path / "c.txt", sep="\t", index=False, header=False, na_rep="NA")
+    t.to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    a = read_gwas_tables(tmp_path / "p.txt", tmp_path / "c.txt")
+    assert a.names == ["PHENO1", "PHENO2"] and a.covariate_columns == ["COV1", "COV2"]
+    b = read_gwas_tables(tmp_path / "t.tsv", tmp_path / "t.tsv", pheno_cols=["qt", "height"], covar_cols=["age", "sex"])
+    np.testing.assert_array_equal(a.design.matrix, b.design.matrix)
+    np.testing.assert_array_equal(a.phenotypes[["PHENO1", "PHENO2"]].to_numpy(),
+                                  b.phenotypes[["qt", "height"]].to_numpy())
+    assert "p.txt: no header line (the first line is data: S0, S0, " in _warnings(caplog)[0]
+    named = tmp_path / "n.tsv"                                        # a header of names: read as before
+    named.write_text("IID\tqt\tS0\nS0\t1.5\t2\nS1\t2.5\t3\n")
+    assert read_table(named, id_column="IID", headerless="PHENO").columns.tolist() == ["IID", "qt", "S0"]

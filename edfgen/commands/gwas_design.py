@@ -400,7 +400,7 @@ def read_gwas_tables(pheno, covar, *, pheno_cols=None, pheno_prefix=None, covar_
 
     pheno_cols, covar_cols, categorical = (c.split(",") if isinstance(c, str) else c
                                            for c in (pheno_cols, covar_cols, categorical))
-    ptab = read_table(pheno, id_column="IID")
+    ptab = read_table(pheno, id_column="IID", headerless="PHENO")
     names = select_phenotypes(ptab, columns=pheno_cols, prefix=pheno_prefix, source=str(pheno), binary=binary)
     if covar is not None and not (pheno_cols or pheno_prefix):
         names = _leave_out_named_covariates(names, [*expand_columns(covar_cols or []), *categorical], str(pheno))
@@ -415,7 +415,7 @@ def read_gwas_tables(pheno, covar, *, pheno_cols=None, pheno_prefix=None, covar_
         ctab = ptab[["IID"]]
         return GwasTables(ptab, names, ctab, [], CovariateDesign(
             matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={}, ids=ctab["IID"].to_numpy()))
-    ctab = read_table(covar, id_column="IID")
+    ctab = read_table(covar, id_column="IID", headerless="COV")
     cols = covariate_columns(ctab, covar_cols, names, str(covar))
     both = [c for c in categorical if c in names]
     if both:

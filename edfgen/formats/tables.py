@@ -83,7 +83,8 @@ def some_names(names: Sequence[Any], k: int = 15) -> str:
 
 
 def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str | None = None,
-               dtype: dict | None = None, exact_floats: bool = False, text: bytes | None = None) -> pd.DataFrame:
+               dtype: dict | None = None, exact_floats: bool = False, text: bytes | None = None,
+               headerless: str | None = None) -> pd.DataFrame:
     """Read a TSV/CSV/parquet table by extension.
 
     Parameters
@@ -107,6 +108,11 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     text
         The file's text, when the caller has read it already (:func:`~edfgen.formats.textio.read_text_bytes`):
         not read again (a FIFO or pipe can be read only once).
+    headerless
+        With ``id_column="IID"``: a text file whose first line is data (PLINK's headerless ``FID IID value ...``:
+        no participant-id column named, every field after the second a number or missing) is read as plink2 reads
+        it, columns ``FID``, ``IID``, ``{headerless}1``, ``{headerless}2`` ... (``PHENO``: ``--pheno``, ``COV``:
+        ``--covar``), with a warning; ``None``: its first line is a header.
 
     Raises
     ------
@@ -133,9 +139,17 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
             sep = b"," if fmt == "csv" else b"\t"
             if fmt == "tsv" and b" " in raw[:raw.find(b"\n")] and b"\t" not in raw[:raw.find(b"\n")]:
                 sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)
-            header = check_fields(raw, path, sep=sep)
-            names = _stripped_names(header, path)
-            read = dict(sep=r"\s+" if sep is None else sep.decode(), dtype=dtype, header=0, names=names,
+            header = check_fields(raw, path, sep=sep, unique_names=False)
+            first = 0
+            if headerless and id_column == "IID" and _first_line_is_data(header):
+                names, first = ["FID", "IID", *(f"{headerless}{i}" for i in range(1, len(header) - 1))], None
+                log.warning("%s: no header line (the first line is data: %s); read as PLINK's headerless FID, IID, "
+                            "%s columns", path, some_names(header, 4), some_names(names[2:], 3))
+                header = names
+            else:
+                check_unique_columns(header, path)
+                names = _stripped_names(header, path)
+            read = dict(sep=r"\s+" if sep is None else sep.decode(), dtype=dtype, header=first, names=names,
                         float_precision="round_trip" if exact_floats else None)
             try:
                 df = pd.read_csv(io.BytesIO(raw), **read)
@@ -172,6 +186,26 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
         if len(dup):
             raise InputError(f"{path}: duplicated {id_column} {dup.iloc[0]!r} ({dup.nunique()} duplicated ids)")
     return df
+
+
+#: the words a text table may write for a missing value (pandas' defaults that plink2 reads as missing too)
+_MISSING_WORDS = frozenset({"", "NA", "NaN", "nan", "-9"})
+
+
+def _first_line_is_data(header: list[str]) -> bool:
+    """Whether a table's first line is a PLINK data line (``FID IID 1.5 2``), not a header: three or more fields,
+    none a participant-id column's name (:data:`ID_ALIASES`, ``FID``), every field after the second a number or
+    a missing word."""
+    if len(header) < 3 or any(h.strip().lstrip("#").upper() in {"FID", "IID", "EID", "ID_2"} for h in header):
+        return False
+    for h in header[2:]:
+        if h.strip() in _MISSING_WORDS:
+            continue
+        try:
+            float(h)
+        except ValueError:
+            return False
+    return True
 
 
 def _numpy_columns(df: pd.DataFrame) -> pd.DataFrame:

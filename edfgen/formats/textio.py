@@ -127,7 +127,7 @@ def check_unique_columns(columns, path: str | os.PathLike) -> None:
 
 
 def check_fields(data: bytes, path: str | os.PathLike, *, sep: bytes | None, skip_lines: int = 0,
-                 quoting: bool = True) -> list[str]:
+                 quoting: bool = True, unique_names: bool = True) -> list[str]:
     """Check that every non-blank line after ``skip_lines`` has as many fields as the first (the header).
 
     Parameters
@@ -141,6 +141,9 @@ def check_fields(data: bytes, path: str | os.PathLike, *, sep: bytes | None, ski
     quoting
         Whether the reader honours ``"`` quotes (pandas' default): a file holding a quote is then
         counted by :mod:`csv`, so that quoted delimiters and newlines count as pandas counts them.
+    unique_names
+        Whether a name given twice in the header is refused (``False``: the caller checks, e.g. after finding
+        that the first line is data, not a header).
 
     Returns
     -------
@@ -170,7 +173,8 @@ def check_fields(data: bytes, path: str | os.PathLike, *, sep: bytes | None, ski
     end = data.find(b"\n", start)
     header_line = data[start:len(data) if end < 0 else end]
     header = split_header(header_line, sep)
-    check_unique_columns(header, path)
+    if unique_names:
+        check_unique_columns(header, path)
     body = b"" if end < 0 else data[end + 1:]
     if quoting and sep is not None and b'"' in body:
         bad = _csv_counts(body, sep, len(header), first_line + 1, path)
