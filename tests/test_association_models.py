@@ -181,6 +181,24 @@ def test_ridge_loco_predictions__equal_a_naive_per_fold_ridge():
     np.testing.assert_array_equal(got.loco("X"), got.genome)
 
 
+def test_ridge_loco_predictions__samples_in_another_order_get_the_same_predictions():
+    """s36b: the random folds were drawn over the samples' positions, so a re-sorted .fam put samples in other
+    folds and moved ridge-loco p-values up to 30-fold; drawn over the ids, each sample keeps its fold."""
+    rng = np.random.default_rng(6)
+    n, m = 200, 60
+    G = rng.binomial(2, rng.uniform(0.1, 0.5, m), (n, m)).astype(float)
+    chrom = np.repeat(["1", "2"], m // 2)
+    C = np.column_stack([np.ones(n), rng.normal(size=n)])
+    Y = G[:, :20] @ rng.normal(0, 0.2, (20, 2)) + rng.normal(size=(n, 2))
+    ids = np.array([f"s{i:03d}" for i in range(n)])
+    perm = rng.permutation(n)
+    a = ridge_loco_predictions(GenomeBlocks.from_arrays(G, chrom), Y, C, sample_ids=ids, block_size=10, folds=5)
+    b = ridge_loco_predictions(GenomeBlocks.from_arrays(G[perm], chrom), Y[perm], C[perm], sample_ids=ids[perm],
+                               block_size=10, folds=5)
+    for c in ("1", "2"):
+        np.testing.assert_allclose(b.loco(c), a.loco(c)[perm], rtol=1e-9, atol=1e-12)
+
+
 def test_ridge_loco_predictions__spilled_level0_is_block_contiguous_and_equal(monkeypatch, tmp_path):
     """Beyond ``memory_limit`` the level-0 predictions go to a memory-mapped file laid out block-major
     [B, P, N, R], so a block is stored with one contiguous write (a [P, N, B R] file was rewritten page by page

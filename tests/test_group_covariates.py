@@ -7,6 +7,7 @@ null fit "did not converge") and the Hail engine printed wrong numbers. And a ca
 level is chosen among the analysed samples: ``--keep`` without the reference centre runs, as plink2 (F4)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import subprocess
@@ -287,6 +288,25 @@ def test_group_covariates__said_once_per_phenotype_and_covariate_within_a_run(ca
         group_covariates(C[f & (centre != 3)], cols, names=["y", "y_f", "y_g"], covariate_names=NAMES)
     assert caplog.text.count("'sex'") == 1 and caplog.text.count("not including") == 2
     assert "covariate(s) 'centre=D' in the regression on phenotype(s) 'y_f', 'y_g'" in caplog.text
+
+
+def test_prepare_logistic__null_model_failure_said_once_per_phenotype_within_a_run(caplog):
+    """s36b: a covariate separating a --binary phenotype's cases made the null-model warning twice in a run with
+    X (the autosomes' and X's designs each said it). Within covariate_warnings_once: once; outside: every time;
+    the phenotype's fits are left out both times."""
+    from edfgen.kernels.covariates import covariate_warnings_once
+    from edfgen.kernels.logistic import prepare_logistic
+
+    rng = np.random.default_rng(4)
+    y = (rng.random(400) < 0.1).astype(float)
+    sep = np.where(y == 0, rng.random(400) < 0.05, 0.0)          # 1 only among controls: quasi-separation
+    C = np.column_stack([np.ones(400), rng.standard_normal(400), sep])
+    for block, said in ((covariate_warnings_once, 1), (contextlib.nullcontext, 2)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING), block():
+            fits = [prepare_logistic(y[:, None], C, names=["dis"]) for _ in range(2)]
+        assert caplog.text.count("covariates-only logistic model") == said
+        assert all(f.null_failed == frozenset({0}) for f in fits)
 
 
 def _sexed_cohort(d: Path, n=300, y_variants=0) -> Path:

@@ -325,6 +325,58 @@ def test_genetic_correlations__vectorised_equals_the_per_pair_path(monkeypatch):
     assert (cmd.genetic_correlations(zs, ld, m, groups={n: 0 for n in zs})).empty
 
 
+def test_gencov_rg_batch__a_pair_with_negative_weights_is_na_and_the_batch_goes_on():
+    """s36b: a pair whose h² intercept is negative (a noisy small cohort: one-step intercepts 2.49 and -2.75) makes
+    ldsc's gencov weights negative; that raised for the whole batch ("weights must be > 0 (an LD score or N <=
+    0?)") and ``edfgen ldsc --rg`` wrote nothing. ldsc stops that pair alone: it is NA, the others unchanged."""
+    from edfgen.kernels.ldsc_batch import gencov_rg_batch
+
+    z1, ld, w, n, m = _simulated_chi2(seed=1)
+    z2 = _simulated_chi2(seed=2)[0] + 0.5 * z1
+    f1, f2 = ldsc_h2(z1, ld, w, n, m, two_step=None), ldsc_h2(z2, ld, w, n, m, two_step=None)
+
+    def batch(int2):
+        k = len(int2)
+        return gencov_rg_batch(np.tile(z1, (k, 1)), np.tile(z2, (k, 1)), ld, w, np.tile(n, (k, 1)),
+                               np.tile(n, (k, 1)), m, h1=np.full(k, f1.h2), h2=np.full(k, f2.h2),
+                               int1=np.full(k, f1.intercept), int2=np.asarray(int2, float),
+                               h1_delete=np.tile(f1.regression.tot_delete, (k, 1)),
+                               h2_delete=np.tile(f2.regression.tot_delete, (k, 1)))
+
+    alone, both = batch([f2.intercept]), batch([f2.intercept, -10.0])
+    assert not alone.weights_failed[0] and list(both.weights_failed) == [False, True]
+    for field in ("rg", "rg_se", "z", "p_value", "gencov", "gcov_int"):
+        assert getattr(both, field)[0] == pytest.approx(getattr(alone, field)[0], rel=1e-12), field
+        assert np.isnan(getattr(both, field)[1]), field
+    assert np.isfinite(alone.rg[0])
+
+
+def test_genetic_correlations__negative_weights_pair_is_na_with_its_reason(caplog):
+    """s36b: a trait with h² > 0 but a strongly negative intercept (its h² clipped to 1 in ldsc's weights) gives
+    negative gencov weights: that pair NA, said in the INFO line with the intercept, the other pairs fitted."""
+    import logging
+
+    import edfgen.commands.ldsc as cmd
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    rng = np.random.default_rng(3)
+    v, n = 3000, 20000.0
+    ld = pd.DataFrame({"SNP": [f"rs{i}" for i in range(v)], "L2": rng.uniform(1.0, 50.0, v)})
+    ld["W"] = ld["L2"]
+    g = rng.standard_normal(v) * np.sqrt(ld["L2"].to_numpy() / v * 0.3 * n)
+    # chi² exactly 15 l - 10: h² 2.25 (clipped to 1 in the weights), intercept -10
+    steep = rng.choice([-1.0, 1.0], v) * np.sqrt(15 * ld["L2"].to_numpy() - 10)
+    zs = {}
+    for name, z in (("a", 0.8 * g + rng.standard_normal(v)), ("b", 0.7 * g + rng.standard_normal(v)),
+                    ("steep", steep)):
+        t = pd.DataFrame({"variant_id": ld["SNP"], "effect_allele": "A", "other_allele": "C", "z": z, "n": n})
+        zs[name] = ZStats(name, t, (Path(f"{name}.tsv"),))
+    with caplog.at_level(logging.INFO, logger="edfgen.commands.ldsc"):
+        got = cmd.genetic_correlations(zs, ld, float(v)).set_index(["phenotype_1", "phenotype_2"])
+    assert np.isfinite(got.loc[("a", "b"), "rg"]) and got.xs("steep", level=1)["rg"].isna().all()
+    assert "steep" in caplog.text and "genetic-covariance weights negative" in caplog.text
+
+
 def test_allele_classes__equal_exactly_when_ldsc_matches_alleles():
     """Every pair of allele pairs over A, C, G, T and an indel: classes equal iff ldsc's rule keeps the variant,
     and the signs' product is -1 iff it flips."""

@@ -313,12 +313,13 @@ def _fit_pairs(al: AlignedZ, members: list[int], pairs: list[tuple[int, int]], r
     zr, nr = (al.z, al.n) if len(rows) == al.z.shape[1] else (al.z[:, rows], al.n[:, rows])
     fits = {c: _h2_or_none(names[c], zr[c], l2, w, nr[c], m, n_blocks)
             for c in sorted({c for p in members for c in pairs[p]})}
-    ok = []
+    ok, explained = [], set()
     for p in members:
         i, j = pairs[p]
         why = _rg_na_reason((names[i], names[j]), (fits[i], fits[j]))
         if why:
             na.setdefault(why[0], []).append(why[1])
+            explained.add(p)
         if fits[i] is None or fits[j] is None:
             found[p] = nan5
         else:
@@ -335,6 +336,11 @@ def _fit_pairs(al: AlignedZ, members: list[int], pairs: list[tuple[int, int]], r
             h2_delete=np.stack([r.regression.tot_delete for r in r2]), n_blocks=n_blocks)
         for q, p in enumerate(chunk):
             found[p] = (b.rg[q], b.rg_se[q], b.z[q], b.p_value[q], b.gcov_int[q])
+            if b.weights_failed[q] and p not in explained:
+                low, other = sorted(pairs[p], key=lambda c: fits[c].intercept)
+                na.setdefault(names[low], []).append(
+                    f"its h² intercept on the variants shared with {names[other]} is {fits[low].intercept:.3g}, "
+                    "which makes ldsc's genetic-covariance weights negative (ldsc: 'Weights must be > 0')")
     return found
 
 

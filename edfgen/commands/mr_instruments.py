@@ -102,8 +102,9 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
     Returns
     -------
     DataFrame
-        The selected rows. Listed instruments left out (not in the file, or ``p >= p_threshold``) are
-        counted in a warning.
+        The selected rows, sorted by variant id (TwoSampleMR's ``harmonise_data`` order: its ``merge`` sorts by
+        SNP), so the estimates, and the bootstraps' draws (seeded per pair), do not depend on the file's row
+        order. Listed instruments left out (not in the file, or ``p >= p_threshold``) are counted in a warning.
 
     Raises
     ------
@@ -133,7 +134,8 @@ def select_instruments(df: pd.DataFrame, name: str, *, p_threshold: float | None
     if twice.any():
         raise InputError(f"{source}: instrument {sel.loc[twice, 'variant_id'].iloc[0]!r} is on {int(twice.sum()) + 1}+ "
                          "rows with the same alleles (at different positions?); give one row per instrument")
-    return one_row_per_variant(sel, source=source).reset_index(drop=True)
+    one = one_row_per_variant(sel, source=source)
+    return one.iloc[np.argsort(one["variant_id"].astype(str).to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 def _names(items, k: int = 5) -> str:

@@ -6,7 +6,8 @@ the Hail engine; re-exported by :mod:`edfgen.kernels.association`.
 The warning naming a covariate left out is said once per phenotype and covariate within
 :func:`covariate_warnings_once` (``edfgen gwas`` runs in it): the fast engine prepares the autosomes', X's and
 Y's designs and the Hail engine one regression per chromosome (``--model ridge-loco``), each of which said it
-again (review s34e F1: 22 times on a genome).
+again (review s34e F1: 22 times on a genome). :func:`first_time` gives other per-phenotype warnings of a design
+the same rule (the logistic null model's non-convergence, :func:`edfgen.kernels.logistic.prepare_logistic`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,26 @@ def covariate_warnings_once():
         yield
     finally:
         _said = outer
+
+
+def first_time(key: tuple) -> bool:
+    """Whether a warning about ``key`` is to be said: True outside :func:`covariate_warnings_once`, and within it
+    the first time only (``key`` then marked said).
+
+    Parameters
+    ----------
+    key : tuple
+        What the warning is about, e.g. ``("logistic null model", phenotype)``.
+
+    Returns
+    -------
+    bool
+    """
+    if _said is None:
+        return True
+    new = key not in _said
+    _said.add(key)
+    return new
 
 
 def unit_columns(C: np.ndarray) -> np.ndarray:

@@ -33,7 +33,9 @@ from edfgen.kernels.ldsc import N_BLOCKS, block_separators
 class RGBatch:
     """``ldsc --rg`` of a batch of pairs (arrays ``[n_pairs]``): ``rg``, ``rg_se``, ``z``, ``p_value``
     (NaN where an h² or a leave-one-block-out h² product is <= 0, as :func:`~edfgen.kernels.ldsc.ldsc_rg`),
-    the genetic covariance ``gencov`` (``rho_g``) with its SE, intercept ``gcov_int`` and its SE."""
+    the genetic covariance ``gencov`` (``rho_g``) with its SE, intercept ``gcov_int`` and its SE, and
+    ``weights_failed``: pairs whose regression weights were not all finite and > 0 (a negative h² intercept
+    makes ldsc's gencov weight negative; ldsc stops that pair with "Weights must be > 0"), every number NaN."""
 
     rg: np.ndarray
     rg_se: np.ndarray
@@ -43,6 +45,7 @@ class RGBatch:
     gencov_se: np.ndarray
     gcov_int: np.ndarray
     gcov_int_se: np.ndarray
+    weights_failed: np.ndarray
 
 
 def _sums(w2: np.ndarray, xs: np.ndarray, y: np.ndarray, starts: np.ndarray | None = None) -> list[np.ndarray]:
@@ -104,17 +107,21 @@ def gencov_rg_batch(z1: np.ndarray, z2: np.ndarray, ld: np.ndarray, w_ld: np.nda
     ld1, w1 = np.fmax(ld, 1.0), np.fmax(w_ld, 1.0)
     ab = (n1 * (np.clip(h1, 0.0, 1.0) * ld1 / m) + int1) * (n2 * (np.clip(h2, 0.0, 1.0) * ld1 / m) + int2)
     scale = n * ld1 / m
+    failed = np.zeros(z1.shape[0], dtype=bool)
 
     def weights(rho, c):
-        """ldsc IRWLS: square-root weights normalised to sum 1 (``_weight``), squared (the fit's weights)."""
+        """ldsc IRWLS: square-root weights normalised to sum 1 (``_weight``), squared (the fit's weights). A
+        pair with a weight not finite and > 0 is marked in ``failed`` (NA, as ldsc stops that pair alone) and
+        given equal weights, so that the batch's other pairs go on."""
         w = scale * np.clip(rho, -1.0, 1.0)[:, None]
         w += c if np.ndim(c) == 0 else c[:, None]
         np.square(w, out=w)
         w += ab
         w *= w1
-        np.divide(1.0, w, out=w)
-        if np.any(w <= 0):
-            raise InputError("LD score regression: weights must be > 0 (an LD score or N <= 0?)")
+        with np.errstate(divide="ignore"):
+            np.divide(1.0, w, out=w)
+        np.logical_or(failed, ~np.all(np.isfinite(w) & (w > 0), axis=1), out=failed)
+        w[failed] = 1.0
         w /= np.square(np.sqrt(w).sum(axis=1))[:, None]
         return w
 
@@ -132,7 +139,7 @@ def gencov_rg_batch(z1: np.ndarray, z2: np.ndarray, ld: np.ndarray, w_ld: np.nda
     gc_delete = del0 * m / nbar[:, None]
     h1, h2 = h1[:, 0], h2[:, 0]
     prod = np.asarray(h1_delete) * np.asarray(h2_delete)
-    bad = (h1 <= 0) | (h2 <= 0) | np.any(prod <= 0, axis=1)
+    bad = (h1 <= 0) | (h2 <= 0) | np.any(prod <= 0, axis=1) | failed
     with np.errstate(invalid="ignore", divide="ignore"):
         rg = gencov / np.sqrt(h1 * h2)
         pseudo = nb * rg[:, None] - (nb - 1) * gc_delete / np.sqrt(prod)
@@ -140,4 +147,5 @@ def gencov_rg_batch(z1: np.ndarray, z2: np.ndarray, ld: np.ndarray, w_ld: np.nda
         zz = rg / rg_se
     rg, rg_se, zz = (np.where(bad, np.nan, v) for v in (rg, rg_se, zz))
     p = np.where(bad, np.nan, stats.chi2.sf(zz * zz, 1))
-    return RGBatch(rg, rg_se, zz, p, gencov, gencov_se, est1, se1)
+    gencov, gencov_se, est1, se1 = (np.where(failed, np.nan, v) for v in (gencov, gencov_se, est1, se1))
+    return RGBatch(rg, rg_se, zz, p, gencov, gencov_se, est1, se1, failed)

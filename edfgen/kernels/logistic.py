@@ -23,6 +23,7 @@ import numpy as np
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import AssociationResult, group_covariates, missingness_groups
+from edfgen.kernels.covariates import first_time
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +144,12 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
             if not ok:
                 null_failed.add(p)
                 blame = "a covariate" if offset is None else "the LOCO offset or a covariate"
-                log.warning(f"--binary phenotype {names[p]!r} ({int(y.sum())} cases, {int(len(y) - y.sum())} "
-                            f"controls, {k} covariates with the intercept): the covariates-only logistic model does "
-                            f"not converge ({blame} separates its cases from controls, or too few cases): its Wald "
-                            f"fits are left out (fit_failed; refitted by Firth with --logistic-test firth-fallback)")
+                if first_time(("logistic null model", names[p])):    # not again for X's or Y's design
+                        log.warning(f"--binary phenotype {names[p]!r} ({int(y.sum())} cases, {int(len(y) - y.sum())} "
+                                f"controls, {k} covariates with the intercept): the covariates-only logistic model "
+                                f"does not converge ({blame} separates its cases from controls, or too few cases): "
+                                f"its Wald fits are left out (fit_failed; refitted by Firth with --logistic-test "
+                                f"firth-fallback)")
                 b = start
             b0[:, j] = b
         groups.append((mask, cols, b0, keep))

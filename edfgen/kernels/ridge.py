@@ -169,15 +169,22 @@ def auto_block_size(n_samples: int, n_variants: int, n_phenotypes: int, *, folds
     return int(min(sizes, key=cost))
 
 
-def _folds(n: int, k: int, *, contiguous: bool = False) -> np.ndarray:
+def _folds(n: int, k: int, *, contiguous: bool = False, sample_ids: Sequence[str] | None = None) -> np.ndarray:
     """Fold of each sample: ``k`` near-equal groups, at random (seeded) or as contiguous blocks in sample
     order (sgkit's sample blocks). Random by default: relatives are often adjacent in sample files
     (sorted by family), and a fold holding a whole family would hide each sample's relatives from the
-    level-0/1 models that predict it, which is what corrects for relatedness."""
+    level-0/1 models that predict it, which is what corrects for relatedness. With ``sample_ids`` the random
+    draw is over the samples in id order, so each sample's fold, and step 1's predictions, do not depend on
+    the order of the genotype files' samples (s36b: a re-sorted .fam moved p-values up to 30-fold)."""
     fold = (np.arange(n) * k) // n
     if contiguous:
         return fold
-    return fold[np.argsort(np.random.default_rng(FOLD_SEED).permutation(n))]
+    fold = fold[np.argsort(np.random.default_rng(FOLD_SEED).permutation(n))]
+    if sample_ids is None:
+        return fold
+    rank = np.empty(n, dtype=int)
+    rank[np.argsort(np.asarray(sample_ids, dtype=str), kind="stable")] = np.arange(n)
+    return fold[rank]
 
 
 def _work(work: dict | None, key: str, shape: tuple) -> np.ndarray:
@@ -300,14 +307,15 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     covariates : array [N, K]
         Complete, including the intercept.
     names, sample_ids
-        Phenotype names and sample ids stored with the predictions.
+        Phenotype names and sample ids stored with the predictions; the ids also draw the folds (in id order,
+        so the predictions do not depend on the samples' order).
     covariate_names : list of str, optional
         For the warning naming a covariate left out of a phenotype's fit (:func:`prepare_phenotypes`).
     block_size : int, optional
         Variants per level-0 block (REGENIE's default is 1000); ``None`` = :func:`auto_block_size`.
     folds : int
         Cross-validation folds (REGENIE default 5); samples are assigned at random (seeded,
-        balanced), see :func:`_folds`.
+        balanced, over the samples in id order when ``sample_ids`` are given), see :func:`_folds`.
     h2_grid : sequence of float
         Heritabilities defining both shrinkage grids (:func:`shrinkage_grid`).
     level0_shrinkage, level1_shrinkage : sequence of float, optional
@@ -360,7 +368,7 @@ def ridge_loco_predictions(genome, phenotypes: np.ndarray, covariates: np.ndarra
     scale[scale == 0] = 1.0
     Ys = Yr / scale
     Q, _ = np.linalg.qr(C)
-    fold = _folds(N, folds) if fold_ids is None else np.asarray(fold_ids, dtype=int)
+    fold = _folds(N, folds, sample_ids=sample_ids) if fold_ids is None else np.asarray(fold_ids, dtype=int)
     if fold.shape != (N,) or set(np.unique(fold)) != set(range(folds)):
         raise InputError(f"ridge-loco: fold_ids must give each of the {N} samples a fold in 0..{folds - 1}")
     fold_rows = [np.flatnonzero(fold == f) for f in range(folds)]
