@@ -521,8 +521,9 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
     if "X" in names and not sex_known:    # (review s35d: the same calls as a .bed gave other X counts, silently)
         log.warning("X's QC counts every sample as diploid: the genotype files give no sex (VCF, BGEN without a "
                     ".sample sex column), so males' hemizygous calls count twice in X's allele frequency and MAF "
-                    "filter (and X is not HWE-tested), as plink2's without sex; to give sex, add a sex column coded 1/2 or "
-                    "M/F to --covar, or convert the genotypes with it (plink2 --vcf F --update-sex S --make-pgen)")
+                    "filter (and X is not HWE-tested), as plink2's without sex; to give sex, add a sex column "
+                    "coded 1/2 or M/F to --covar, or convert the genotypes with it (plink2 --vcf F --update-sex S "
+                    "--make-pgen)")
     if names & {"Y", "MT"} and not haploid_coded:
         log.warning("%s tested: every call there is haploid and counted as 2 copies, so beta and its SE are "
                     "half plink2's (0/1 coding); p is the same", " and ".join(sorted(names & {"Y", "MT"})))
