@@ -428,7 +428,7 @@ def test_run_gwas__binary_firth_matches_naive_firth(hail_context, cohort, small_
              settings=GwasSettings(binary=True, logistic_test="firth", plots=False))
     ss = pd.read_csv(out / "cad.tsv.gz", sep="\t").set_index("variant_id")
     # Hail's Firth path has no fallback: no firth_refit row nor firth column; Firth fits that do not converge
-    # (Hail returns missing) are left out and counted in fit_failed, as the fast engine's failed refits
+    # (Hail returns missing) are refitted by edfgen's, left out and counted in fit_failed where that fails too
     qc = pd.read_csv(out / "qc_report.tsv", sep="\t").set_index("filter")
     assert qc.index[-1] == "fit_failed" and "firth_refit" not in qc.index and "firth" not in ss.columns
     assert qc.loc["fit_failed", "removed"] == qc.loc["hwe", "remaining"] - len(ss)

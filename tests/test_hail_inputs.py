@@ -107,6 +107,29 @@ def test_hail_import__fam_hash_header_refused_not_read_as_a_sample(tmp_path):
     assert not called
 
 
+
+def test_hail_import__ds_only_and_missing_ds_beside_a_call_as_the_fast_engine(hail_context, tmp_path):
+    """s36c item 4: FORMAT ``DS`` alone with ``.`` dosages (a missing call), and ``GT:DS`` whose DS is ``.``
+    beside a call (``0/1:.``: the call's count, plink2 ``dosage=DS``) or beside no call (``./.:.``: missing), are
+    read by Hail's import as by the fast engine's reader (checked, no change needed)."""
+    from edfgen.engines.hail_import import import_genotypes
+
+    samples = [f"S{i}" for i in range(4)]
+    ds_only = np.array([["0.1", ".", "1.9", "1"], [".", ".", "2", "0.5"]])
+    gt_ds = np.array([["0/1:.", "./.:.", "1/1:1.8", "0/0:."], ["1/1:.", "0/1:0.9", "./.:.", "./.:0.4"]])
+    _write_vcf(tmp_path / "gtds.vcf", gt_ds, samples)
+    _write_vcf(tmp_path / "ds.vcf", ds_only, samples)
+    text = (tmp_path / "ds.vcf").read_text().replace("\tGT:DS\t", "\tDS\t").replace(
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n', "")
+    (tmp_path / "ds.vcf").write_text(text)
+    want = {"ds": [[0.1, np.nan, 1.9, 1], [np.nan, np.nan, 2, 0.5]],
+            "gtds": [[1, np.nan, 1.8, 0], [2, 0.9, np.nan, 0.4]]}
+    for name, rows in want.items():
+        source = GenotypeSource(vcf=str(tmp_path / f"{name}.vcf"))
+        x = np.array(import_genotypes(source, hl=hail_context).x.collect(), dtype=float).reshape(2, 4)
+        np.testing.assert_allclose(x, rows, rtol=1e-6)
+        np.testing.assert_allclose(source.open_reader().read(None, np.arange(2)).T, rows, rtol=1e-6)
+
 def test_hail_engine__vcf_dosage_without_gt_and_plain_gzip_as_the_fast_engine(hail_context, vcfdata, tmp_path):
     """``./.:0.95`` is a dosage without a hard call: plink2 ``dosage=DS`` and the fast engine use the DS; Hail's
     entry was missing there (``if_else`` on the missing ploidy), so 10 % of the dosages were dropped and every

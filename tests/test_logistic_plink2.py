@@ -236,17 +236,61 @@ def test_binary_minus9_is_missing_before_samples_and_qc_are_chosen(tmp_path):
                                   pd.read_csv(tmp_path / "o_na" / "d2.tsv.gz", sep="\t"))
 
 
-def test_hail_firth_failures_are_warned_as_a_known_limitation(caplog):
-    """Review s31b finding 5: Hail's --logistic-test firth leaves out the one-carrier and separated rows; the
-    run says so and points to firth-fallback (monomorphic rows are not counted)."""
+def test_firth_failures__only_rows_left_without_estimate_by_both_fits_are_warned(caplog):
+    """Monomorphic rows are not counted; the rows neither Hail's Firth fit nor edfgen's refit estimate are."""
     from edfgen.engines.hail_gwas import warn_firth_failures
 
     beta = np.array([[0.1, np.nan], [np.nan, np.nan], [0.2, 0.3]])
     af = np.array([[0.2, 0.2], [0.0, 0.0], [0.0005, 0.0005]])
     with caplog.at_level("WARNING"):
         assert warn_firth_failures(beta, af) == 1
-    assert "Hail's Firth fit did not converge for 1 variant x phenotype rows" in caplog.text
-    assert "firth-fallback" in caplog.text
+    assert "the Firth fit did not converge for 1 variant x phenotype rows (Hail's, then edfgen's" in caplog.text
+
+
+def _rare_binary_cohort(d):
+    """600 samples, 67 cases; 30 variants of 1-5 carriers (4 of them carried by cases only), 30 common ones."""
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(5)
+    n, m = 600, 60
+    g = np.zeros((n, m))
+    for j in range(30):
+        g[rng.choice(n, 1 + j % 5, replace=False), j] = 1
+    g[:, 30:] = rng.binomial(2, rng.uniform(0.1, 0.5, 30), (n, 30))
+    age = rng.normal(50, 8, n)
+    y = rng.binomial(1, 1 / (1 + np.exp(2.5 - 0.6 * g[:, 35] - 0.02 * (age - 50))))
+    for j in range(4):
+        g[:, j] = 0
+        g[rng.choice(np.flatnonzero(y == 1), 1 + j, replace=False), j] = 1
+    iid = [f"s{i}" for i in range(n)]
+    to_bed(d / "g.bed", g, count_A1=False, properties={
+        "fid": iid, "iid": iid, "sex": np.full(n, 2), "sid": [f"v{j}" for j in range(m)], "chromosome": ["1"] * m,
+        "bp_position": np.arange(1, m + 1) * 1000, "allele_1": ["A"] * m, "allele_2": ["G"] * m})
+    pd.DataFrame({"IID": iid, "d": y}).to_csv(d / "pheno.tsv", sep="\t", index=False)
+    pd.DataFrame({"IID": iid, "age": age}).to_csv(d / "covar.tsv", sep="\t", index=False)
+
+
+def test_hail_firth__writes_the_rows_of_the_fast_engines_firth_fallback(hail_context, tmp_path, caplog):
+    """Review s31b F5 / s36c: Hail's --logistic-test firth left out the rows its Firth fit did not converge for
+    (one carrier, cases-only carriers: 11 of 60 here), which the fast engine's firth-fallback estimates; they are
+    now refitted by edfgen's full Firth fit, so both write the same rows, and the Firth rows agree."""
+    _rare_binary_cohort(tmp_path)
+    out = {}
+    for engine, test in (("fast", "firth-fallback"), ("hail", "firth")):
+        with caplog.at_level("INFO"):
+            run_gwas(GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "pheno.tsv", tmp_path / "covar.tsv",
+                     tmp_path / engine, covar_cols=["age"], qc=NO_QC, threads=1,
+                     settings=GwasSettings(binary=True, engine=engine, logistic_test=test, plots=False))
+        out[engine] = pd.read_csv(tmp_path / engine / "d.tsv.gz", sep="\t").set_index("variant_id")
+    fast, hail = out["fast"], out["hail"].loc[out["fast"].index]
+    assert len(fast) == len(out["hail"]) == 60
+    assert "Hail's Firth fit did not converge for 11 rows: refitted by edfgen's full Firth fit (11 converged)" \
+        in caplog.text
+    firth = fast["firth"].to_numpy()
+    np.testing.assert_allclose(hail["beta"][firth], fast["beta"][firth], atol=1e-4)
+    np.testing.assert_allclose(hail["p_value"][firth], fast["p_value"][firth], rtol=1e-4)
+    qc = pd.read_csv(tmp_path / "hail" / "qc_report.tsv", sep="\t").set_index("filter")
+    assert qc.loc["fit_failed", "removed"] == 0
 
 
 def test_firth_fallback__refits_that_do_not_converge_keep_wald_and_are_warned(tmp_path, caplog):

@@ -297,6 +297,60 @@ def test_gwas__sex_from_psam_equal_to_plink2(tmp_path):
     _assert_equal_to_plink2(pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id"), _plink2_glm(d))
 
 
+
+def _fam_without_sex(d: Path, coding: dict, column: str = "sex") -> Path:
+    """``d/nosex``: the cohort's fileset with every .fam sex 0, and ``d/covar_sex.tsv``: the covariates with the
+    .fam's sex as ``column``, coded by ``coding`` (1, 2, 0 -> value)."""
+    fam = pd.read_csv(d / "g.fam", sep=r"\s+", header=None, dtype=str)
+    for ext in ("bed", "bim"):
+        shutil.copy(d / f"g.{ext}", d / f"nosex.{ext}")
+    unknown = fam.copy()
+    unknown[4] = "0"
+    unknown.to_csv(d / "nosex.fam", sep=" ", header=False, index=False)
+    cov = pd.read_csv(d / "covar.tsv", sep="\t").drop(columns="sex")
+    cov.assign(**{column: fam[4].map(coding).to_numpy()}).to_csv(d / "covar_sex.tsv", sep="\t", index=False)
+    return d / "nosex"
+
+
+@pytest.mark.skipif(PLINK2 is None, reason="plink2 not installed")
+@pytest.mark.parametrize("coding", [{"1": "M", "2": "F", "0": "NA"}, {"1": "1", "2": "2", "0": "-9"}])
+def test_gwas__sex_from_the_covariates_where_the_fam_has_none_as_plink2_with_it_in_the_fam(tmp_path, caplog,
+                                                                                           coding):
+    """A .fam of zeros and a --covar ``sex`` column (M/F or PLINK's 1/2, not among --covariates): X's QC and
+    model, Y on males and Y/MT coded 0/1 read it, as plink2 --glm on the .fam with that sex (s36c: the run warned
+    that sex was unknown and tested X, Y and MT as without sex)."""
+    d = _sexed_cohort(tmp_path)
+    nosex = _fam_without_sex(d, coding)
+    out = tmp_path / "e"
+    with caplog.at_level("INFO"):
+        run_gwas(GenotypeSource(bfile=str(nosex)), d / "pheno.tsv", d / "covar_sex.tsv", out, covar_cols=["age"],
+                 qc=QCSettings(), settings=GwasSettings(transform="none", plots=False, missing_genotypes="drop"))
+    warned = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "give no sex" not in warned and "without a sex covariate" not in warned and "unknown sex" in warned
+    assert caplog.text.count("X, Y and MT read with the sex of") == 1 and "(330 males, 340 females)" in caplog.text
+    _assert_equal_to_plink2(pd.read_csv(out / "y.tsv.gz", sep="\t").set_index("variant_id"), _plink2_glm(d))
+    rec = json.loads((out / "manifest.json").read_text())["extra"]["sex_chromosomes"]
+    assert rec["sex_source"] == f"{d / 'covar_sex.tsv'} column 'sex'" and rec["unknown_sex"] == 30
+
+
+def test_covariate_sex__only_a_coding_that_says_who_is_male():
+    from edfgen.formats.genotypes.sex import covariate_sex
+
+    def read(column, values):
+        return covariate_sex(pd.DataFrame({"IID": [f"s{i}" for i in range(len(values))], "age": 1.0,
+                                           column: values}), "c.tsv")
+
+    for column, values, want in (("sex", ["1", "2", "0", "-9", None], [1, 2, 0, 0, 0]),
+                                 ("Gender", ["male", "Female", "NA", "M", "f"], [1, 2, 0, 1, 2]),
+                                 ("is_male", [1.0, 0.0, np.nan], [1, 2, 0]), ("31-0.0", [0, 1], [2, 1]),
+                                 ("is_female", [1, 0], [2, 1]), ("sex", [1.0, 2.0, np.nan], [1, 2, 0])):
+        sex, where = read(column, values)
+        assert sex.tolist() == want and where == f"c.tsv column {column!r}", column
+    assert read("sex", [0, 1, 1])[1] == "c.tsv column 'sex' is coded 0/1, which does not say who is male (code it " \
+                                        "1/2 as PLINK, or M/F)"
+    assert read("sex", ["M", "x"])[0] is None and read("sex", [np.nan, np.nan])[0] is None
+    assert read("sex_2", [1, 2]) == (None, "no covariate named like sex")
+
 def test_sample_sex__fam_psam_and_sample_codes():
     from edfgen.formats.genotypes.sex import sample_sex
 

@@ -79,7 +79,7 @@ from edfgen.engines.sex_chromosomes import sex_chromosome_record
 from edfgen.exceptions import InputError
 from edfgen.formats.atomic import temp_dir
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
-from edfgen.formats.genotypes.sex import sample_sex, sex_file, source_sex
+from edfgen.formats.genotypes.sex import sample_sex, sex_file, sex_or_covariate, source_sex
 from edfgen.formats.loco import open_loco_predictions, write_loco_predictions
 from edfgen.formats.loco_check import check_loco_predictions, write_loco_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
@@ -320,11 +320,12 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         if settings.model != "linear" and not settings.loco_predictions:   # step 1 / the GRM: >= 2 chromosomes
             check_loco_chromosomes(reader.variants["chromosome"].to_numpy()[sel_variants], settings.model)
         # .fam/.psam/.sample: X, Y, MT as plink2
-        files_sex = sample_sex(reader.samples, getattr(reader, "sample", None) or reader.label)
+        files_sex, sex_source = sex_or_covariate(sample_sex(reader.samples, getattr(reader, "sample", None) or
+                                                            reader.label), ctab, str(covar), reader.samples["IID"])
         warn_sex_chromosomes(reader.variants["chromosome"].to_numpy()[sel_variants], design.columns,
                              sex_known=files_sex is not None, haploid_coded=not models_pass, no_sex=no_sex)
     else:
-        files_sex = source_sex(source)   # (by IID)
+        files_sex, sex_source = sex_or_covariate(source_sex(source), ctab, str(covar))   # (by IID)
         hl = init_hail(hail)
         timings["hail_start"] = time.perf_counter() - t0
         mt_raw, geno_ids = import_for_gwas(hl, source, hail)
@@ -485,7 +486,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
         man.parameters["covariates"] = cov_names
         man.extra["sex_chromosomes"] = sex_chromosome_record(files_sex if files_sex is None or engine != "fast" else
                                                              pd.Series(files_sex, index=reader.samples["IID"]),
-                                                             used_ids, sex_file(source), not models_pass)
+                                                             used_ids, sex_source or sex_file(source), not models_pass)
         qc_df = qc_table(([bad_step] if bad_step else []) + list(steps)
                          + [s for w in writers[-1:] for s in w.binary_steps()])   # firth_refit, fit_failed
         write_table(qc_df, Path(out_dir) / "qc_report.tsv")

@@ -16,6 +16,7 @@ import pandas as pd
 
 from edfgen.commands.gwas_levels import drop_constant_indicators, reference_among_analysed
 from edfgen.exceptions import InputError
+from edfgen.formats.genotypes.sex import SEX_COVARIATE_NAMES as _SEX_NAMES
 from edfgen.formats.tables import some_names
 from edfgen.kernels.association import collinear_covariates
 from edfgen.kernels.validate import number_fraction, numeric_values, refuse_decimal_commas
@@ -462,10 +463,6 @@ def _booleans_to_numbers(table: pd.DataFrame) -> None:
                 table[c] = col.map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else np.nan)
 
 
-#: covariate names taken for sex (case-insensitive; ``sex_2`` etc.: a categorical sex's indicator)
-_SEX_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|msex|inferred_sex|genetic_sex|"
-                        r"submitted_sex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|p31|p22001)([_=].*)?$",
-                        re.I)
 
 
 def warn_sex_disagreement(table: pd.DataFrame, columns: Sequence[str], files_sex: pd.Series | None, ids,
@@ -526,8 +523,9 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
     if "X" in names and not sex_known:    # (review s35d: the same calls as a .bed gave other X counts, silently)
         log.warning("X's QC counts every sample as diploid: the genotype files give no sex (VCF, BGEN without a "
                     ".sample sex column), so males' hemizygous calls count twice in X's allele frequency and MAF "
-                    "filter (and X is not HWE-tested), as plink2's without sex; to give sex, convert the genotypes with it (plink2 --vcf F --update-sex S --make-pgen, "
-                    "or a BGEN .sample with a sex column)")
+                    "filter (and X is not HWE-tested), as plink2's without sex; to give sex, add a sex column "
+                    "coded 1/2 or M/F to --covar, or convert the genotypes with it (plink2 --vcf F --update-sex S "
+                    "--make-pgen)")
     if names & {"Y", "MT"} and not haploid_coded:
         log.warning("%s tested: every call there is haploid and counted as 2 copies, so beta and its SE are "
                     "half plink2's (0/1 coding); p is the same", " and ".join(sorted(names & {"Y", "MT"})))

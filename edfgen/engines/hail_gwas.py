@@ -130,7 +130,9 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=No
     covariates (:func:`group_covariates`, as :func:`hail_linear`).
 
     Firth returns no standard error: it is reported as ``|beta| / sqrt(chi_sq_stat)`` (the SE that
-    reproduces the likelihood-ratio p-value).
+    reproduces the likelihood-ratio p-value). The polymorphic rows whose Hail Firth fit did not converge (one
+    carrier, separation: the rows Firth is for) are refitted by edfgen's full Firth fit
+    (:func:`refit_firth_failures`), so the run writes the rows the fast engine's firth-fallback writes (s36c).
     """
     mt = _annotate_design(hl, mt, used_ids, Y, C)
     groups = missingness_groups(Y)
@@ -159,21 +161,58 @@ def hail_logistic(hl, mt, used_ids, Y, C, test: str, *, names=None, cov_names=No
             arrays["p_value"][:, p] = stats_["p_value"].to_numpy(dtype=float)
             arrays["effect_allele_frequency"][:, p] = r["__af"].to_numpy(dtype=float)
             n[:, p] = int(mask.sum())
+            if test == "firth":
+                refit_firth_failures(hl, sub, used_ids[mask], Y[mask, p], C[mask][:, keep],
+                                     {k: arrays[k][:, p] for k in ("beta", "standard_error", "p_value",
+                                                                   "effect_allele_frequency")})
     if test == "firth":
         warn_firth_failures(arrays["beta"], arrays["effect_allele_frequency"])
     return AssociationResult(n=n, **arrays)
 
 
-def warn_firth_failures(beta: np.ndarray, allele_frequency: np.ndarray) -> int:
-    """WARNING with the number of polymorphic variant x phenotype rows (``[M, P]`` arrays) without a Firth
-    estimate from Hail: a known limitation of Hail's Firth fit (review s31b), which does not converge for
-    variants carried by one sample or separating the cases, exactly the rows Firth is meant for. Returns it."""
+def _failed(beta: np.ndarray, allele_frequency: np.ndarray) -> np.ndarray:
+    """The polymorphic rows without an estimate."""
     af = np.nan_to_num(allele_frequency)
-    failed = int((np.isnan(beta) & (af > 0) & (af < 1)).sum())
+    return np.isnan(beta) & (af > 0) & (af < 1)
+
+
+def refit_firth_failures(hl, sub, ids: np.ndarray, y: np.ndarray, C: np.ndarray, stats: dict) -> int:
+    """Refit by :func:`edfgen.kernels.firth.firth_full` (covariates refitted, all coefficients penalised, the
+    penalised likelihood-ratio test: Hail's Firth test, which converges for fewer rows) the polymorphic rows of
+    ``stats`` (``beta``, ``standard_error``, ``p_value``, ``effect_allele_frequency`` of one phenotype, arrays
+    over the rows of ``sub``, filled in place) that Hail's Firth fit left without an estimate (review s31b F5:
+    one carrier, separation). ``sub``: the MatrixTable of the samples ``ids`` (entry ``x``), ``y`` and ``C``
+    theirs in this order. Only those rows' genotypes are collected, missing calls mean-imputed as Hail's test
+    imputes them. Returns how many were refitted and converged."""
+    from edfgen.kernels.firth import firth_full, firth_null_fit
+
+    rows = np.flatnonzero(_failed(stats["beta"], stats["effect_allele_frequency"]))
+    if not len(rows):
+        return 0
+    sub = sub.add_row_index("__row")
+    sub = sub.filter_rows(hl.literal(set(rows.tolist()), hl.tset(hl.tint64)).contains(sub.__row))
+    got = sub.annotate_rows(__g=hl.agg.collect(hl.struct(s=sub.s, x=sub.x))).rows().select("__row", "__g").collect()
+    where = pd.Index(ids)
+    G = np.full((len(ids), len(got)), np.nan)
+    for k, row in enumerate(got):
+        G[where.get_indexer([e.s for e in row.__g]), k] = [np.nan if e.x is None else e.x for e in row.__g]
+    G = np.where(np.isnan(G), np.nanmean(G, axis=0), G)
+    fit = firth_full(C, G, y, start=firth_null_fit(C, y)[0])
+    at = np.array([row.__row for row in got], dtype=np.int64)
+    for key, values in (("beta", fit.beta), ("standard_error", fit.standard_error), ("p_value", fit.p_value)):
+        stats[key][at] = values
+    log.info("Hail's Firth fit did not converge for %d rows: refitted by edfgen's full Firth fit (%d converged)",
+             len(at), int(fit.converged.sum()))
+    return int(fit.converged.sum())
+
+
+def warn_firth_failures(beta: np.ndarray, allele_frequency: np.ndarray) -> int:
+    """WARNING with the number of polymorphic variant x phenotype rows (``[M, P]`` arrays) left without a Firth
+    estimate by Hail's fit and by edfgen's refit (:func:`refit_firth_failures`). Returns it."""
+    failed = int(_failed(beta, allele_frequency).sum())
     if failed:
-        log.warning("Hail's Firth fit did not converge for %d variant x phenotype rows (typically variants carried "
-                    "by one sample, or separating the cases): left out; --logistic-test firth-fallback (fast engine, "
-                    "PLINK/BGEN input) estimates them with the full Firth fit", failed)
+        log.warning("the Firth fit did not converge for %d variant x phenotype rows (Hail's, then edfgen's full "
+                    "Firth fit, as the fast engine's firth-fallback): left out", failed)
     return failed
 
 

@@ -81,19 +81,32 @@ def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REM
                       f"{f' at {where.group(1)}' if where else ''}){hint}")
 
 
+#: contigs of X, Y and MT as files write them (PLINK's numbers, plink2's PAR names, plink2 --output-chr 0M) -> the
+#: name in GRCh37 (GRCh38: ``chr`` before it, ``chrM`` for MT); the pseudo-autosomal region is X to Hail
+_SEX_CONTIGS = {"X": "X", "Y": "Y", "23": "X", "24": "Y", "25": "X", "XY": "X", "26": "MT", "M": "MT", "MT": "MT",
+                "PAR1": "X", "PAR2": "X", "0X": "X", "0Y": "Y", "0M": "MT"}
+
+
+def _spellings(name: str) -> set[str]:
+    """``name`` with each ``chr`` prefix and in each case a file may write it (``XY``: ``xy``, ``chrXy``, ...;
+    Hail's contig recoding is case-sensitive, while the fast engine reads them all as one: s36c)."""
+    cased = {""}
+    for ch in name:
+        cased = {c + v for c in cased for v in {ch.lower(), ch.upper()}}
+    return {p + c for p in ("", "chr", "Chr", "CHR") for c in cased}
+
+
 def _contig_recoding(reference_genome: str = DEFAULT_REFERENCE_GENOME) -> dict[str, str]:
-    """File contig names -> Hail's contigs of ``reference_genome`` (``chr1`` for GRCh38, ``1`` for GRCh37)."""
+    """File contig names -> Hail's contigs of ``reference_genome`` (``chr1`` for GRCh38, ``1`` for GRCh37), in
+    any case and with any ``chr`` prefix (``chrx``, ``Mt``, ``CHR1``)."""
+    grch37 = reference_genome == "GRCh37"
+
+    def contig(name: str) -> str:
+        return name if grch37 else "chrM" if name == "MT" else f"chr{name}"
     # UK Biobank's BGEN files (and plink2 --output-chr 0M) name chromosomes 1-9 "01"-"09"
-    zeros = {f"{p}0{i}": i for i in range(1, 10) for p in ("", "chr")}
-    if reference_genome == "GRCh37":
-        rec = {f"chr{i}": str(i) for i in range(1, 23)} | {k: str(i) for k, i in zeros.items()}
-        rec.update({"chrX": "X", "chrY": "Y", "23": "X", "24": "Y", "25": "X", "XY": "X", "26": "MT", "M": "MT",
-                    "chrM": "MT", "chrMT": "MT", "PAR1": "X", "PAR2": "X"})
-        return rec
-    rec = {str(i): f"chr{i}" for i in range(1, 23)} | {k: f"chr{i}" for k, i in zeros.items()}
-    rec.update({"X": "chrX", "Y": "chrY", "23": "chrX", "24": "chrY", "MT": "chrM", "26": "chrM", "M": "chrM",
-                "25": "chrX", "XY": "chrX", "PAR1": "chrX", "PAR2": "chrX"})
-    return rec
+    names = {str(i): str(i) for i in range(1, 23)} | {f"0{i}": str(i) for i in range(1, 10)} | _SEX_CONTIGS
+    rec = {spelling: contig(plain) for name, plain in names.items() for spelling in _spellings(name)}
+    return {k: v for k, v in rec.items() if k != v}
 
 
 @contextlib.contextmanager

@@ -16,8 +16,9 @@ Its call rates (``--geno``, ``--missing``) count Y among the males only (a femal
 out) and X among everyone; its allele frequencies count one X allele per male. edfgen does the same, on both
 engines (:func:`edfgen.engines.hail_gwas.hail_by_sex` and :func:`edfgen.engines.hail.hail_qc` on Hail), where
 the genotype files say who is male (:func:`edfgen.formats.genotypes.sex.sample_sex`: ``.fam``, ``.psam``, a ``.sample``'s sex
-column). Where they do not (VCF, a BGEN without a sex column) X is tested on everyone as stored, with a
-warning unless a covariate looks like sex, and Y on everyone (females' missing calls mean-imputed; run Y with
+column; where they give none, a ``--covar`` sex column whose coding says who is male:
+:func:`edfgen.formats.genotypes.sex.sex_or_covariate`). Where neither does (VCF, a BGEN without a sex column)
+X is tested on everyone as stored, with a warning unless a covariate looks like sex, and Y on everyone (females' missing calls mean-imputed; run Y with
 ``--keep`` males). Y and MT are coded 0/1 in both cases (beta per allele, as plink2; edfgen wrote 0/2 before
 2026-12-06, beta half plink2's). The LOCO models and the multivariate pass test without sex (X, Y and MT on
 everyone as stored, Y and MT 0/2, warned); their QC and X's allele frequency read it as above (review s31f F1).

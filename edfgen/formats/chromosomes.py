@@ -2,7 +2,7 @@
 
 Files name chromosome 1 ``1``, ``chr1``, ``01`` (UK Biobank's imputed BGEN files; ``plink2 --output-chr 0M``,
 which writes X, Y and MT ``0X``, ``0Y``, ``0M``) or ``chr01``; every reader of genotypes and summary statistics
-drops the ``chr`` prefix and a number's leading zeros (and 0M's ``0`` before X, Y, M) with
+drops the ``chr`` prefix and a number's leading zeros (and 0M's ``0`` before X, Y, M) and upper-cases X, Y, MT with
 :func:`plain_chromosome_names`, so the same chromosome has one name in every table, template
 (``{chr}``) and index. Codes for X, Y, the pseudo-autosomal region and the mitochondrion are mapped where
 each convention is read (:mod:`edfgen.formats.sumstats.layout` for outputs); ``--chr`` compares them by
@@ -19,12 +19,20 @@ import pandas as pd
 CHROMOSOME_PREFIX = r"(?i)^(?:chr)?0(?=(?:X|Y|M|MT)$)|^(?:chr)?0*(?=\d)|^chr"     # (CHR1, Chr2 too)
 
 
+#: the letter names of X, Y, the pseudo-autosomal region and the mitochondrion, upper-cased whatever the file's case
+#: (a ``.bim`` or summary statistics may write ``chrx``, ``y``, ``mt``, ``Xy``)
+LETTER_CHROMOSOMES = r"(?i)^(?:X|Y|XY|M|MT|PAR1|PAR2)$"
+
+
 def plain_chromosome_names(values) -> pd.Series:
-    """``values`` (any array-like) as strings without a ``chr`` prefix or leading zeros, edited once per
-    distinct name (a few per file)."""
+    """``values`` (any array-like) as strings without a ``chr`` prefix or leading zeros, and X, Y, XY, M, MT,
+    PAR1/2 in upper case (``chrx`` -> ``X``, ``mt`` -> ``MT``: a lower-case ``x`` met no X rule, and no ``X`` of
+    another file, s36c); other contigs keep their case. Edited once per distinct name (a few per file)."""
     s = pd.Series(np.asarray(values, dtype=object)).astype(str)
     codes, uniques = pd.factorize(s, use_na_sentinel=False)
-    names = pd.Series(uniques, dtype=object).str.replace(CHROMOSOME_PREFIX, "", regex=True).to_numpy(dtype=object)
+    names = pd.Series(uniques, dtype=object).str.replace(CHROMOSOME_PREFIX, "", regex=True)
+    letters = names.str.fullmatch(LETTER_CHROMOSOMES)
+    names = names.where(~letters, names.str.upper()).to_numpy(dtype=object)
     pandas = isinstance(values, (pd.Series, pd.Index))   # a list's .index is a method, not an index
     return pd.Series(names[codes], index=values.index if isinstance(values, pd.Series) else None,
                      name=values.name if pandas else None, dtype=object)

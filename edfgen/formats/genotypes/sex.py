@@ -16,6 +16,7 @@ Chang CC et al. (2015) Second-generation PLINK. GigaScience 4:7. doi:10.1186/s13
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,15 @@ _CODES = {"1": MALE, "m": MALE, "male": MALE, "1.0": MALE, "2": FEMALE, "f": FEM
 _UNKNOWN_CODES = {"0", "-9", "0.0", "-9.0", "na", "nan", "", "none", "<na>", "."}
 #: the sample-table column holding sex: .fam/.psam ``SEX``, .sample ``sex`` (any case)
 _SEX_COLUMNS = ("sex",)
+
+#: covariate names taken for sex (case-insensitive; ``sex_2``, ``sex=M``: a categorical sex's indicator)
+SEX_COVARIATE_NAMES = re.compile(r"^(sex|gender|is_?male|is_?female|male|female|msex|inferred_sex|genetic_sex|"
+                                 r"submitted_sex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|p31|p22001)"
+                                 r"([_=].*)?$", re.I)
+#: covariates whose 0/1 says who is male by their name: 1 male (UK Biobank's fields 31 and 22001 code 0 female,
+#: 1 male; ROSMAP's msex) or 1 female; a plain ``sex`` or ``gender`` coded 0/1 does not say which is male
+_ONE_IS_MALE = re.compile(r"^(is_?male|male|msex|31-0\.0|22001-0\.0|f\.31\.0\.0|f\.22001\.0\.0|p31|p22001)$", re.I)
+_ONE_IS_FEMALE = re.compile(r"^(is_?female|female)$", re.I)
 
 
 def sample_sex(samples: pd.DataFrame, label: str = "the sample table") -> np.ndarray | None:
@@ -75,3 +85,56 @@ def source_sex(source) -> pd.Series | None:
         tab = read_oxford_sample(label) if "://" not in label else None
     sex = None if tab is None else sample_sex(tab, label)
     return None if sex is None else pd.Series(sex, index=tab["IID"].to_numpy())
+
+
+def covariate_sex(table: pd.DataFrame, label: str) -> tuple[pd.Series | None, str]:
+    """Sex by IID (codes of :func:`sample_sex`) from the first column of a covariate ``table`` named like sex
+    (:data:`SEX_COVARIATE_NAMES`, no indicator suffix), where its coding says who is male: PLINK's 1/2 (0 and -9
+    unknown), M/F, male/female, or 0/1 in a column whose name says which (``is_male``, UK Biobank's 31 and
+    22001: 1 male; ``is_female``: 1 female); and what was found, for the log (``"--covar c.tsv column 'sex'"``, or
+    why the column is not read). A plain ``sex`` coded 0/1, or holding other values, gives None: guessing which
+    is male would swap X's haploid coding.
+
+    ``edfgen gwas`` reads X, Y and MT with it where the genotype files give no sex (VCF, a ``.fam`` of zeros), as
+    plink2 run with this sex put in the ``.fam`` (s36c)."""
+    col = next((c for c in table.columns if c != "IID" and (m := SEX_COVARIATE_NAMES.match(str(c))) and not m.group(2)),
+               None)
+    if col is None:
+        return None, "no covariate named like sex"
+    where = f"{label} column {col!r}"
+    values = table[col].astype(str).str.strip().str.lower()
+    values = values.where(~values.isin(_UNKNOWN_CODES - {"0", "0.0"}), "")     # (0 is female or unknown: below)
+    known = set(values) - {""}
+    zero, one = {"0", "0.0"}, {"1", "1.0"}
+    if not known:
+        return None, f"{where} has no value"
+    if known <= zero | one:
+        coded_one = MALE if _ONE_IS_MALE.match(str(col)) else FEMALE if _ONE_IS_FEMALE.match(str(col)) else None
+        if coded_one is None:
+            return None, f"{where} is coded 0/1, which does not say who is male (code it 1/2 as PLINK, or M/F)"
+        codes = {**dict.fromkeys(one, coded_one), **dict.fromkeys(zero, MALE + FEMALE - coded_one)}
+    elif known <= set(_CODES) | zero:      # PLINK's 1/2 (0 unknown), M/F, male/female
+        codes = _CODES
+    else:
+        return None, f"{where} holds values other than 1/2, M/F or male/female (e.g. {sorted(known)[:3]})"
+    sex = values.map(codes).fillna(UNKNOWN).astype(np.int8)
+    return pd.Series(sex.to_numpy(), index=table["IID"].astype(str).to_numpy()), where
+
+
+def sex_or_covariate(files_sex, table: pd.DataFrame, label: str, ids=None):
+    """``(sex, source)``: ``files_sex`` (the genotype files' sex, per sample of ``ids``, or by IID where ``ids`` is
+    None) and source None where the files give it; else the covariate ``table``'s (:func:`covariate_sex`) in the
+    same form, unknown for a sample it lacks, and the column it came from, said in one INFO line (as is why a
+    sex-like column is not read)."""
+    if files_sex is not None:
+        return files_sex, None
+    by_id, where = covariate_sex(table, label)
+    if by_id is None:
+        if where.startswith(label):
+            log.info("the genotype files give no sex, and %s: X, Y and MT read without sex", where)
+        return None, None
+    log.info("the genotype files give no sex: X, Y and MT read with the sex of %s (%d males, %d females), as plink2 "
+             "with it in the .fam", where, int((by_id == MALE).sum()), int((by_id == FEMALE).sum()))
+    if ids is None:
+        return by_id, where
+    return by_id.reindex(np.asarray(ids).astype(str)).fillna(UNKNOWN).astype(np.int8).to_numpy(), where
