@@ -269,14 +269,23 @@ def test_decimal_commas_are_named_not_read_as_thousands_of_levels(tmp_path, capl
     dec = t.assign(height=t["height"].map(lambda v: f"{v}".replace(".", ",")),
                    qt=t["qt"].map(lambda v: f"{v}".replace(".", ",")))
     for cols in (["age", "height"], None):
-        with pytest.raises(InputError, match=r"c.tsv: covariate 'height' is read as text \(decimal commas, e.g. "
-                                             r"'\d+,\d': write the table with '.' as the decimal mark\)"):
+        with pytest.raises(InputError, match=r"c.tsv: covariate 'height' is read as text \(numbers written with a "
+                                             r"comma, e.g. '\d+,\d': a decimal comma or a thousands separator; write "
+                                             r"them with '.' as the decimal mark and no separators\)"):
             covariate_design(dec.drop(columns="qt"), cols, source="c.tsv")
-    with pytest.raises(InputError, match=r"p.tsv: phenotype column 'qt' is read as text \(decimal commas"):
+    with pytest.raises(InputError, match=r"p.tsv: no numeric phenotype columns \(qt: numbers written with a comma"):
         select_phenotypes(dec[["IID", "qt"]], source="p.tsv")
     with pytest.raises(InputError, match=r"row 1 \(IID S0\): value '\d+,\d' is not a number \(300 such values\) "
-                                         r"\(decimal commas"):
+                                         r"\(numbers written with a comma"):
         select_phenotypes(dec[["IID", "qt"]], columns=["qt"], source="p.tsv")
+    # review rev36: an unselected text column of comma lists is skipped (warned), not an error; thousands
+    # separators are named as such (advising '.' alone would read 85,085 as 85.085)
+    lists = t[["IID", "qt"]].assign(codes=[f"{800 + i % 7},{600 + i % 5}" for i in range(len(t))])
+    assert select_phenotypes(lists, source="p.tsv") == ["qt"]
+    assert "skipped: codes (codes: numbers written with a comma, e.g. '800,600'" in _warnings(caplog)[-1]
+    with pytest.raises(InputError, match=r"'weight' is read as text \(.*e.g. '85,085': a decimal comma or a "
+                                         r"thousands separator"):
+        covariate_design(t.assign(weight="85,085"), ["age", "weight"], source="c.tsv")
     words = t.assign(centre=[f"C{i % 5}" for i in range(len(t))])     # a true text covariate: no hint, as before
     assert sum(c.startswith("centre=") for c in covariate_design(words, ["centre"]).columns) == 4
 
@@ -319,10 +328,12 @@ def test_trailing_delimiters_give_no_empty_phenotype(tmp_path):
     two = tmp_path / "p.csv"
     two.write_text("IID,qt,,\nS1,1.5,,\nS2,2.5,,\n")
     assert read_table(two, id_column="IID")["qt"].tolist() == [1.5, 2.5]
-    held = tmp_path / "h.tsv"                                         # a nameless column with values: refused
+    held = tmp_path / "h.tsv"                                         # a nameless column with values: kept
     held.write_text("IID\t\tqt\nS1\t3\t1\n")
-    with pytest.raises(InputError, match=r"h.tsv: column 2 has no name in the header but holds values"):
-        read_table(held, id_column="IID")
+    assert read_table(held, id_column="IID").columns.tolist() == ["IID", "Unnamed: 1", "qt"]
+    rows = tmp_path / "r.csv"                        # review rev36: row names (R's write.csv) left out, warned
+    pd.DataFrame({"IID": ["S1", "S2"], "qt": [1.5, 2.5]}, index=[1, 2]).to_csv(rows)
+    assert read_table(rows, id_column="IID").columns.tolist() == ["IID", "qt"]
 
 
 def test_blanks_around_column_names_are_removed_and_latin1_is_read(tmp_path, caplog):
@@ -341,7 +352,17 @@ def test_blanks_around_column_names_are_removed_and_latin1_is_read(tmp_path, cap
     latin.write_bytes("IID\tqtç\nJosé\t1.5\nS2\t2.5\n".encode("latin-1"))
     t = read_table(latin, id_column="IID")
     assert t.columns.tolist() == ["IID", "qtç"] and t["IID"].tolist() == ["José", "S2"]
-    assert "l.tsv: not UTF-8 text (byte 0xe7 at offset 6); read as Latin-1" in _warnings(caplog)[1]
+    assert "l.tsv: not UTF-8 text (byte 0xe7 at offset 6): bytes that are not UTF-8 read as Windows-1252" in \
+        _warnings(caplog)[1]
+    # review rev36: names differing in accented letters are two names; UTF-8 around a stray byte stays UTF-8;
+    # Windows-1252's euro sign; a byte-order mark before a blank-padded name
+    mixed = tmp_path / "m.tsv"
+    mixed.write_bytes("IID\tGröße\tGrösse\nJosé\t1\t2\n".encode("utf-8") + "Renée\t3\t4\n€1\t5\t6\n".encode("cp1252"))
+    t = read_table(mixed, id_column="IID")
+    assert t.columns.tolist() == ["IID", "Größe", "Grösse"] and t["IID"].tolist() == ["José", "Renée", "€1"]
+    bom = tmp_path / "b.csv"
+    bom.write_bytes(b"\xef\xbb\xbfIID, qt\nS1,1.5\n")
+    assert read_table(bom, id_column="IID").columns.tolist() == ["IID", "qt"]
 
 
 def test_parquet_with_nullable_and_category_types_reads_as_its_text_table(tmp_path):
@@ -367,6 +388,9 @@ def test_parquet_with_nullable_and_category_types_reads_as_its_text_table(tmp_pa
     np.testing.assert_allclose(a.design.matrix, b.design.matrix, rtol=1e-6)   # float32 height: 7 digits in text
     assert np.isnan(a.design.matrix[[5, 7]]).any(axis=1).all() and not np.isnan(a.design.matrix[0]).any()
     np.testing.assert_array_equal(a.phenotypes["qt"].to_numpy(), b.phenotypes["qt"].to_numpy())
+    ids = pd.DataFrame({"IID": pd.array([1000001, 1000002, None], dtype="Int64"), "x": [1.0, 2.0, 3.0]})
+    ids.to_parquet(tmp_path / "i.parquet")                # review rev36: a nullable integer id stays '1000001'
+    assert read_table(tmp_path / "i.parquet", id_column="IID")["IID"].tolist()[:2] == ["1000001", "1000002"]
 
 
 def test_headerless_plink_tables_are_read_as_plink2_reads_them(tmp_path, caplog):
@@ -379,7 +403,7 @@ def test_headerless_plink_tables_are_read_as_plink2_reads_them(tmp_path, caplog)
         tmp_path / "c.txt", sep="\t", index=False, header=False, na_rep="NA")
     t.to_csv(tmp_path / "t.tsv", sep="\t", index=False)
     a = read_gwas_tables(tmp_path / "p.txt", tmp_path / "c.txt")
-    assert a.names == ["PHENO1", "PHENO2"] and a.covariate_columns == ["COV1", "COV2"]
+    assert a.names == ["PHENO1", "PHENO2"] and a.covariate_columns == ["COVAR1", "COVAR2"]   # as plink2 names them
     b = read_gwas_tables(tmp_path / "t.tsv", tmp_path / "t.tsv", pheno_cols=["qt", "height"], covar_cols=["age", "sex"])
     np.testing.assert_array_equal(a.design.matrix, b.design.matrix)
     np.testing.assert_array_equal(a.phenotypes[["PHENO1", "PHENO2"]].to_numpy(),

@@ -19,7 +19,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.sex import SEX_COVARIATE_NAMES as _SEX_NAMES
 from edfgen.formats.tables import some_names
 from edfgen.kernels.association import collinear_covariates
-from edfgen.kernels.validate import number_fraction, numeric_values, refuse_decimal_commas
+from edfgen.kernels.validate import decimal_comma_hint, number_fraction, numeric_values, refuse_decimal_commas
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +272,7 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
         raise InputError(f"--pheno-cols and --pheno-prefix {prefix!r} both select phenotypes; give one of them")
     if binary:
         _booleans_to_numbers(table)
+    comma = ""
     if columns:
         cols = expand_columns(columns)
         missing = [c for c in cols if c not in table.columns]
@@ -285,11 +286,10 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
     else:
         cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
         text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
-        for c in text:  # all-text columns are not phenotypes (said, never silently), unless decimal commas
-            refuse_decimal_commas(table[c], f"{source}: phenotype column {str(c)!r}")
-        if text:
-            log.warning("%s: %d column(s) without any numeric value skipped: %s", source, len(text),
-                        some_names(text, 10))
+        comma = next((f" ({c}: {h[2:]}" for c in text if (h := decimal_comma_hint(table[c]))), "")
+        if text:  # all-text columns are not phenotypes: said, never silently (numbers with commas named)
+            log.warning("%s: %d column(s) without any numeric value skipped: %s%s", source, len(text),
+                        some_names(text, 10), comma)
         cols = [c for c in cols if c not in text]
     ids = table["IID"].to_numpy() if "IID" in table.columns else None
     for c in cols:  # a stray word, inf or 1e200 in a phenotype column: one line naming column, row and value
@@ -301,7 +301,7 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
                         n_minus9)
             table[c] = np.where(v == -9, np.nan, v)
     if not cols:
-        raise InputError(f"{source}: no numeric phenotype columns"
+        raise InputError(f"{source}: no numeric phenotype columns{comma}"
                          + (" (--binary expects 0/1, PLINK's 1/2 or TRUE/FALSE; -9 or empty = missing)" if binary else ""))
     return list(cols)
 
@@ -416,7 +416,7 @@ def read_gwas_tables(pheno, covar, *, pheno_cols=None, pheno_prefix=None, covar_
         ctab = ptab[["IID"]]
         return GwasTables(ptab, names, ctab, [], CovariateDesign(
             matrix=np.ones((len(ctab), 1)), columns=["intercept"], categorical={}, ids=ctab["IID"].to_numpy()))
-    ctab = read_table(covar, id_column="IID", headerless="COV")
+    ctab = read_table(covar, id_column="IID", headerless="COVAR")
     cols = covariate_columns(ctab, covar_cols, names, str(covar))
     both = [c for c in categorical if c in names]
     if both:

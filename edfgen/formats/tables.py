@@ -29,7 +29,8 @@ from edfgen.formats.atomic import (  # noqa: F401  (re-exported: the table write
     TEMP_MARK, PathLike, atomic_path, atomic_write, clean_temp_files, is_temp_name, temp_name)
 from edfgen.formats.lock import LOCK_NAME, check_unlocked, folder_lock
 from edfgen.formats.manifest import MANIFEST, read_manifest
-from edfgen.formats.textio import check_fields, check_unique_columns, read_text_bytes, separator_hint
+from edfgen.formats.textio import (WINDOWS_BYTES, check_fields, check_unique_columns, first_invalid_utf8,
+                                   read_text_bytes, separator_hint)
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     headerless
         With ``id_column="IID"``: a text file whose first line is data (PLINK's headerless ``FID IID value ...``:
         no participant-id column named, every field after the second a number or missing) is read as plink2 reads
-        it, columns ``FID``, ``IID``, ``{headerless}1``, ``{headerless}2`` ... (``PHENO``: ``--pheno``, ``COV``:
+        it, columns ``FID``, ``IID``, ``{headerless}1``, ``{headerless}2`` ... (``PHENO``: ``--pheno``, ``COVAR``:
         ``--covar``), with a warning; ``None``: its first line is a header.
 
     Raises
@@ -130,7 +131,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
             dtype.setdefault(c, str)
     try:
         if fmt == "parquet":
-            df = _numpy_columns(pd.read_parquet(path))
+            df = _numpy_columns(pd.read_parquet(path), ids=(id_column, *ID_ALIASES) if id_column else ())
             check_unique_columns(df.columns, path)
             if id_column and id_column in df.columns:
                 df[id_column] = df[id_column].astype(str)
@@ -151,12 +152,12 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
                 names = _stripped_names(header, path)
             read = dict(sep=r"\s+" if sep is None else sep.decode(), dtype=dtype, header=first, names=names,
                         float_precision="round_trip" if exact_floats else None)
-            try:
-                df = pd.read_csv(io.BytesIO(raw), **read)
-            except UnicodeDecodeError as exc:   # Excel's "Text (Windows)" / "CSV" in Western locales
-                log.warning("%s: not UTF-8 text (byte 0x%02x at offset %d); read as Latin-1 (Windows): save it as "
-                            "UTF-8 if its ids or names hold other letters", path, exc.object[exc.start], exc.start)
-                df = pd.read_csv(io.BytesIO(raw), encoding="latin-1", **read)
+            bad = first_invalid_utf8(raw)
+            if bad is not None:                 # Excel's "Text (Windows)" / "CSV" in Western locales
+                log.warning("%s: not UTF-8 text (byte 0x%02x at offset %d): bytes that are not UTF-8 read as "
+                            "Windows-1252; save the file as UTF-8 if its ids or names hold other letters", path,
+                            raw[bad], bad)
+            df = pd.read_csv(io.BytesIO(raw), encoding_errors=WINDOWS_BYTES, **read)
             df = _drop_unnamed_empty(df, header, path)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         if isinstance(exc, InputError):
@@ -208,14 +209,18 @@ def _first_line_is_data(header: list[str]) -> bool:
     return True
 
 
-def _numpy_columns(df: pd.DataFrame) -> pd.DataFrame:
+def _numpy_columns(df: pd.DataFrame, ids: Sequence[str] = ()) -> pd.DataFrame:
     """A parquet table's columns in the types a text table reads as: nullable numbers and booleans (``Int8``,
     ``Float64``, ``boolean``, Arrow types; R's arrow writes them) as float64 with NaN for ``NA``; categories,
     strings, dates and times as text (object) with NaN for missing. ``pd.NA`` stays out of the arrays the
-    readers and kernels compute on (its truth value raises)."""
+    readers and kernels compute on (its truth value raises). The ``ids`` columns are text as written
+    (``1000001``, never ``1000001.0``)."""
     out = {}
     for c in df.columns:
         s = df[c]
+        if c in ids and not (isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuO"):
+            out[c] = s.astype("string").astype(object).where(s.notna(), np.nan)
+            continue
         if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
             continue
         if s.dtype != object and not isinstance(s.dtype, pd.CategoricalDtype) and (
@@ -245,13 +250,15 @@ def _stripped_names(header: list[str], path: Path) -> list[str] | None:
 def _drop_unnamed_empty(df: pd.DataFrame, header: list[str], path: Path) -> pd.DataFrame:
     """``df`` without the columns whose header field is blank and whose every value is missing (a spreadsheet's
     trailing delimiter at each line's end: pandas names them ``Unnamed: k`` and they would be read as an empty
-    phenotype); a blank-named column holding values is refused, it cannot be selected by name."""
+    phenotype), and without a first column with a blank name (row names: R's ``write.csv``, pandas' index), with
+    a warning. Another blank-named column holding values is kept as pandas names it (``Unnamed: k``)."""
     blank = [df.columns[i] for i, name in enumerate(header) if not name.strip() and i < df.shape[1]]
-    held = [c for c in blank if df[c].notna().any()]
-    if held:
-        at = list(df.columns).index(held[0]) + 1
-        raise InputError(f"{path}: column {at} has no name in the header but holds values: name it")
-    return df.drop(columns=blank) if blank else df
+    drop = [c for c in blank if not df[c].notna().any()]
+    if header and not header[0].strip() and df.shape[1] and df.columns[0] not in drop:
+        log.warning("%s: its first column has no name (row names, as R's write.csv and pandas' to_csv write them):"
+                    " left out", path)
+        drop.append(df.columns[0])
+    return df.drop(columns=drop) if drop else df
 
 
 def _strip_ids(df: pd.DataFrame, id_column: str, path: Path) -> pd.DataFrame:

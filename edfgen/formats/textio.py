@@ -23,6 +23,7 @@ SAM/BAM Format Specification Working Group. Sequence Alignment/Map Format Specif
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -103,9 +104,45 @@ def read_text_bytes(path: str | os.PathLike) -> bytes:
 _OTHER_COMPRESSION = ((b"\xfd7zXZ\x00", "xz"), (b"PK\x03\x04", "zip"), (b"\x28\xb5\x2f\xfd", "zstd"))
 
 
+def _windows_bytes(err: UnicodeDecodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 read as Windows-1252 (Latin-1 where 1252 has no letter),
+    the encoding of Excel's text exports in Western locales; the valid UTF-8 around them is kept."""
+    bad = err.object[err.start:err.end]
+    return "".join(chr(b) if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else bytes([b]).decode("cp1252") for b in bad), err.end
+
+
+#: the ``errors`` name of :func:`_windows_bytes` (for ``bytes.decode`` and pandas' ``encoding_errors``)
+WINDOWS_BYTES = "edfgen-windows-bytes"
+codecs.register_error(WINDOWS_BYTES, _windows_bytes)
+
+
+def first_invalid_utf8(data: bytes) -> int | None:
+    """The offset of the first byte of ``data`` that is not UTF-8, or ``None`` when it all is (ASCII at once).
+
+    Parameters
+    ----------
+    data
+        A file's bytes.
+
+    Returns
+    -------
+    The offset, or ``None``.
+    """
+    if data.isascii():
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for at in range(0, len(data), _CHUNK):
+        try:
+            decoder.decode(data[at:at + _CHUNK], final=at + _CHUNK >= len(data))
+        except UnicodeDecodeError as exc:
+            return at + exc.start
+    return None
+
+
 def split_header(line: bytes, sep: bytes | None) -> list[str]:
-    """The fields of one line (``sep=None``: runs of blanks), decoded."""
-    text = line.decode("utf-8", "replace").rstrip("\r\n")
+    """The fields of one line (``sep=None``: runs of blanks), decoded (UTF-8, a byte-order mark left out, bytes
+    that are not UTF-8 read as Windows-1252)."""
+    text = line.decode("utf-8", WINDOWS_BYTES).lstrip("\ufeff").rstrip("\r\n")
     if sep is None:
         return text.split()
     if '"' in text:

@@ -46,8 +46,9 @@ def _digits(x: float, lo: float | None, hi: float | None) -> str:
     return repr(x)
 
 
-#: a number written with a decimal comma (``0,61``, ``-1,5e-3``), as spreadsheets in many locales export them
-_DECIMAL_COMMA = r"[+-]?\d+,\d+(?:[eE][+-]?\d+)?"
+#: a number written with a comma: a decimal comma (``0,61``, ``-1,5e-3``, as spreadsheets in many locales export
+#: them) or thousands separators (``85,085``, ``1,234,567.5``)
+_COMMA_NUMBER = r"[+-]?(?:\d+,\d+(?:[eE][+-]?\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d*)?)"
 
 
 def decimal_comma_hint(values: pd.Series) -> str:
@@ -60,9 +61,11 @@ def decimal_comma_hint(values: pd.Series) -> str:
 
     Returns
     -------
-    ``" (decimal commas, e.g. '0,61': write the table with '.' as the decimal mark)"`` when at least half of the
-    column's non-missing values that are not numbers look like ``0,61`` (a European spreadsheet's export: read as
-    text, each value would become a level of a categorical covariate), else an empty string.
+    ``" (numbers written with a comma, e.g. '0,61': a decimal comma or a thousands separator; write them with '.'
+    as the decimal mark and no separators)"`` when at least half of the column's non-missing values that are not
+    numbers look like ``0,61`` or ``85,085`` (a European spreadsheet's export: read as text, each value would become
+    a level of a categorical covariate), else an empty string. Which of the two a value like ``85,085`` means
+    cannot be told: the hint names both.
     """
     s = pd.Series(values)
     if pd.api.types.is_numeric_dtype(s.dtype):
@@ -71,10 +74,11 @@ def decimal_comma_hint(values: pd.Series) -> str:
     text = text[(text != "") & pd.to_numeric(text, errors="coerce").isna()]
     if not len(text):
         return ""
-    comma = text.str.fullmatch(_DECIMAL_COMMA)
+    comma = text.str.fullmatch(_COMMA_NUMBER)
     if comma.mean() < 0.5:
         return ""
-    return f" (decimal commas, e.g. {text[comma].iloc[0]!r}: write the table with '.' as the decimal mark)"
+    return (f" (numbers written with a comma, e.g. {text[comma].iloc[0]!r}: a decimal comma or a thousands "
+            f"separator; write them with '.' as the decimal mark and no separators)")
 
 
 def refuse_decimal_commas(values: pd.Series, what: str) -> None:
