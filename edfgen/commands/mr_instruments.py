@@ -67,15 +67,19 @@ def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
 
 
 def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None, *,
-                   role: str | None = None, sample_sizes: dict[str, float] | None = None) -> pd.DataFrame:
+                   role: str | None = None, sample_sizes: dict[str, float] | None = None,
+                   only_mr_columns: bool = False, arrow_strings: bool = False) -> pd.DataFrame:
     """One phenotype's summary statistics from one file or several (its chromosomes), each read by
     :func:`~edfgen.formats.sumstats.load_sumstats`, combined in the order given
     (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error).
 
     ``role``: ``"exposure"`` or ``"outcome"``, the option the files were given with (a harmonised table's
     ``.exposure``/``.outcome`` columns are read by it). ``sample_sizes``: ``--sample-size`` (``{resolved file:
-    N}``), the ``n`` of a file's rows without one (BOLT-LMM, REGENIE without N, FinnGen)."""
-    return combine_phenotype([fill_sample_size(load_sumstats(f, columns, role),
+    N}``), the ``n`` of a file's rows without one (BOLT-LMM, REGENIE without N, FinnGen). ``only_mr_columns``: the
+    columns ``edfgen mr`` uses, read fast where a file allows it, ``arrow_strings`` its text kept Arrow-backed
+    (:func:`~edfgen.formats.sumstats.load_sumstats`)."""
+    return combine_phenotype([fill_sample_size(load_sumstats(f, columns, role, only_mr_columns=only_mr_columns,
+                                                             arrow_strings=arrow_strings),
                                                (sample_sizes or {}).get(str(Path(f).resolve())), f) for f in files],
                              files, option=f"--{role}" if role else "")
 
