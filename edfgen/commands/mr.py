@@ -317,6 +317,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                                            all_instruments, positions=comparable,
                                            builds_known=builds_declared(exp_files, ofs))
                 joins[oname] = join_summary(matched, len(wanted))
+                matched = pd.Series(matched, dtype=object)    # (mapped once per pair: built once per outcome)
                 if joins[oname]["rsid"] or joins[oname]["position"]:
                     log.info("%s: instruments found by variant_id %d, by rsid %d, by chromosome:position:alleles "
                              "%d, not found %d", oname, *joins[oname].values())
