@@ -318,30 +318,32 @@ def fast_sumstats_columns(path: PathLike, *, required: tuple[str, ...], optional
         ids = pc.utf8_trim_whitespace(table.column(source["variant_id"]))
         if pc.any(pc.is_in(ids, value_set=pa.array(MISSING_TEXT))).as_py():
             return None
-    if arrow_strings:
-        df = pd.DataFrame({dst: (pd.arrays.ArrowExtensionArray(table.column(src)) if dst in _TEXT_COLUMNS
-                                 else table.column(src).to_numpy()) for dst, src in source.items()})
-    else:
-        df = pd.DataFrame({dst: table.column(src).to_numpy(zero_copy_only=False) for dst, src in source.items()})
+    # the columns edited as arrays and the frame built once (each edit of a frame's column re-copied its numbers)
+    cols = {dst: (pd.arrays.ArrowExtensionArray(table.column(src)) if arrow_strings and dst in _TEXT_COLUMNS
+                  else table.column(src).to_numpy(zero_copy_only=False)) for dst, src in source.items()}
     for a in ("effect_allele", "other_allele"):
-        if a in df.columns:
-            df[a] = upper_text(df[a])
-    if "chromosome" in df.columns:
-        df["chromosome"] = chromosome_labels(df["chromosome"], df.get("base_pair_location"))
+        if a in cols:
+            cols[a] = upper_text(pd.Series(cols[a])).to_numpy()
+    if "chromosome" in cols:
+        pos = pd.Series(cols["base_pair_location"]) if "base_pair_location" in cols else None
+        cols["chromosome"] = chromosome_labels(pd.Series(cols["chromosome"]), pos).to_numpy()
     for c, rules in VALUE_RULES.items():     # a bad value: read_sumstats names the row and value
-        if c in df.columns and not _values_ok(df[c].to_numpy(), **rules):
+        if c in cols and not _values_ok(cols[c], **rules):
             return None
-        if c in df.columns and rules.get("hi_tolerance"):           # a rounding above the bound read as it
-            df[c] = np.minimum(df[c].to_numpy(), rules["hi"])
+        if c in cols and rules.get("hi_tolerance"):           # a rounding above the bound read as it
+            cols[c] = np.minimum(cols[c], rules["hi"])
+    if "base_pair_location" in cols and declares_zero_based(path):
+        cols["base_pair_location"] = cols["base_pair_location"] + 1
+    for c in ("base_pair_location", "n"):    # integers as pandas reads them, when complete and whole
+        if c in cols:
+            v = cols[c]
+            if np.isfinite(v).all() and np.array_equal(v, np.round(v)):
+                cols[c] = v.astype(np.int64)
+    # not consolidated (copy=False: no 2-D block copied out of the columns); Arrow's zero-copy views made writable
+    df = pd.DataFrame({c: v.copy() if isinstance(v, np.ndarray) and not v.flags.writeable else v
+                       for c, v in cols.items()}, copy=False)
     warn_p_disagreement(df, path)
     warn_z_disagreement(df, path)
-    if "base_pair_location" in df.columns and declares_zero_based(path):
-        df["base_pair_location"] = df["base_pair_location"] + 1
-    for c in ("base_pair_location", "n"):    # integers as pandas reads them, when complete and whole
-        if c in df.columns:
-            v = df[c].to_numpy()
-            if np.isfinite(v).all() and np.array_equal(v, np.round(v)):
-                df[c] = v.astype(np.int64)
     return df
 
 

@@ -206,14 +206,14 @@ def mr_rows(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
 
 
 def _id_codes(ids: pd.Series) -> np.ndarray:
-    """Integer codes of the variant ids, equal where the ids are (Arrow's dictionary encoding for Arrow-backed text,
-    no Python string per row)."""
+    """Integer codes of the variant ids, equal where the ids are: ``0..n-1`` when no id repeats (Arrow counts the
+    distinct ids of Arrow-backed text without a Python string per row), else :func:`pandas.factorize`'s."""
     if isinstance(ids.dtype, pd.ArrowDtype):
         import pyarrow as pa
+        import pyarrow.compute as pc
 
-        text = pa.array(ids.array)
-        text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-        return text.dictionary_encode().indices.to_numpy().astype(np.int64)
+        if pc.count_distinct(pa.array(ids.array), mode="all").as_py() == len(ids):
+            return np.arange(len(ids), dtype=np.int64)
     return pd.factorize(ids, use_na_sentinel=False)[0].astype(np.int64)
 
 
