@@ -256,7 +256,8 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     # the outcome, is refused; an outcome site on several rows with different alleles (multi-allelic, one row per
     # ALT allele) gives the row with the exposure's alleles (one_row_per_variant)
     repeats = (("exposure", exposure_name, exposure, exposure["variant_id"]),
-               ("outcome", outcome_name, outcome, variant_allele_codes(outcome)))
+               ("outcome", outcome_name, outcome,     # (ids each on one row cannot repeat: not keyed)
+                variant_allele_codes(outcome) if outcome["variant_id"].duplicated().any() else outcome["variant_id"]))
     for what, name, frame, key in repeats:
         dup = key.duplicated()
         if dup.any():
