@@ -254,3 +254,30 @@ def test_cli_coloc__one_shared_variant_gives_the_abf_row_and_unmatched_inputs_ar
                                    str(tmp_path / "exp"), "--out", str(tmp_path / "o2")])
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
     assert "none of the 1 phenotype(s) read (s_2) has a lead there (its phenotypes column names s_1)" in res.output
+
+
+def test_coloc__each_traits_susie_fit_at_a_locus_is_made_once_for_all_its_pairs(sim_cohort, tmp_path, monkeypatch):
+    """2 exposures x 3 outcomes on the same variants of one locus: 6 pairs, 5 SuSiE fits (one per trait), not 12
+    (review s36a: the fit of a trait in a region does not depend on the other trait of the pair)."""
+    import edfgen.commands.coloc as coloc_mod
+
+    rng = np.random.default_rng(5)
+    bfile, chrom, pos, chosen = _shared_pair(sim_cohort, tmp_path, rng, 150_000)
+    win = np.flatnonzero((chrom == chrom[chosen]) & (np.abs(pos - pos[chosen]) <= 150_000))
+    with PlinkGenotypes(bfile, founders_only=False) as panel:
+        g = panel.read(np.array([chosen])).astype(float)[:, 0]
+        for name in ("t", "u"):
+            _pair_sumstats(panel, win, g, g, rng, tmp_path, name)
+    (tmp_path / "exp" / "u_1.tsv").unlink()             # exposures s_1, t_1; outcomes s_2, t_2, u_2
+    pd.DataFrame([{"locus": 1, "chromosome": chrom[chosen], "base_pair_location": pos[chosen],
+                   "phenotypes": "s_1,t_1"}]).to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    fits = []
+    real = coloc_mod.susie_rss
+    monkeypatch.setattr(coloc_mod, "susie_rss", lambda z, *a, **k: fits.append(len(z)) or real(z, *a, **k))
+    res = CliRunner().invoke(cli, ["coloc", "--exposure", str(tmp_path / "exp"), "--outcome", str(tmp_path / "out"),
+                                   "--loci", str(tmp_path / "loci.tsv"), "--bfile", str(bfile), "--window-kb", "150",
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "o" / "coloc.tsv", sep="\t")
+    assert len(t[t["method"] == "abf"]) == 6
+    assert len(fits) == 5, fits

@@ -231,3 +231,87 @@ def test_mr__ids_in_upper_case_or_padded_with_spaces_meet_as_in_twosamplemr(tmp_
 
     ids = pd.Series(["RS1", "Rs2", "rs3 ", "1:100:A:G", "X:5:ACGT:A", "rsx"])
     assert tidy_variant_ids(ids).tolist() == ["rs1", "rs2", "rs3", "1:100:A:G", "X:5:ACGT:A", "rsx"]
+
+
+# ------------------------------------------------------------------ s36a: the outcome read fast and cut to candidates
+
+def _gwas(rows=400, seed=4):
+    """A GWAS-SSF outcome of ``rows`` variants on 2 chromosomes (positions repeated on both), 17-digit p-values."""
+    rng = np.random.default_rng(seed)
+    ea, oa = zip(*(PAIRS[i % 4] for i in range(rows)))
+    beta = rng.normal(0, 0.02, rows)
+    return pd.DataFrame({"chromosome": np.repeat(["1", "2"], rows // 2), "base_pair_location":
+                         np.tile(1000 + 100 * np.arange(rows // 2), 2), "effect_allele": ea, "other_allele": oa,
+                         "beta": beta, "standard_error": 0.01, "effect_allele_frequency": rng.uniform(0.1, 0.9, rows),
+                         "p_value": rng.uniform(0, 1, rows), "variant_id": [f"rs{i}" for i in range(rows)],
+                         "n": 5000})
+
+
+def test_load_sumstats__only_mr_columns_reads_the_same_rows_and_values_fast(tmp_path):
+    from edfgen.formats.sumstats import load_sumstats
+    from edfgen.formats.sumstats.twosamplemr import object_strings
+
+    g = _gwas().assign(ci_lower=0.0, variance_explained=1e-5, rsid=lambda d: d["variant_id"])
+    g.loc[3, "variant_id"] = "RS3 "                     # tidied as TwoSampleMR's format_data does, either way
+    g.to_csv(tmp_path / "y.tsv", sep="\t", index=False)
+    whole = load_sumstats(tmp_path / "y.tsv", role="outcome")
+    fast = load_sumstats(tmp_path / "y.tsv", role="outcome", only_mr_columns=True)
+    arrow = load_sumstats(tmp_path / "y.tsv", role="outcome", only_mr_columns=True, arrow_strings=True)
+    assert "ci_lower" in whole and "ci_lower" not in fast            # the columns MR does not use are not read
+    assert isinstance(arrow["variant_id"].dtype, pd.ArrowDtype)
+    assert fast["variant_id"].iloc[3] == "rs3"
+    for df in (fast, object_strings(arrow)):
+        pd.testing.assert_frame_equal(df, whole[list(df.columns)], check_exact=False, rtol=1e-15)
+    # a TwoSampleMR export is read whole (its .outcome columns mapped), as before
+    t = g.rename(columns={"variant_id": "SNP", "beta": "beta.outcome", "standard_error": "se.outcome",
+                          "effect_allele": "effect_allele.outcome", "other_allele": "other_allele.outcome",
+                          "p_value": "pval.outcome"})
+    t.to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    assert "ci_lower" in load_sumstats(tmp_path / "t.tsv", role="outcome", only_mr_columns=True)
+
+
+def test_load_sumstats__a_repeat_is_still_named_by_its_rows_when_only_repeated_ids_are_keyed(tmp_path):
+    from edfgen.formats.sumstats import load_sumstats
+
+    g = _gwas(40)
+    g = pd.concat([g.iloc[:7], g.iloc[[5]], g.iloc[7:], g.iloc[[5]]], ignore_index=True)   # rs5 on rows 6, 8, 42
+    g.to_csv(tmp_path / "y.tsv", sep="\t", index=False)
+    for kw in ({}, {"only_mr_columns": True, "arrow_strings": True}):
+        with pytest.raises(InputError, match=r"variant 'rs5' with the same alleles appears on rows 6, 8, 42 \(1 "):
+            load_sumstats(tmp_path / "y.tsv", **kw)
+
+
+def test_candidate_rows__key_outcome_on_the_cut_outcome_equals_it_on_the_whole_file():
+    from edfgen.commands.mr_join import candidate_rows, key_outcome
+
+    out = _gwas().assign(rsid=lambda d: d["variant_id"])
+    out["variant_id"] = [f"{c}_{p}_{o}_{e}" for c, p, o, e in zip(out.chromosome, out.base_pair_location,
+                                                                  out.other_allele, out.effect_allele)]
+    out.loc[50, "rsid"] = "rs9000;rs50"                 # a cell listing two rsIDs
+    inst = pd.DataFrame({"variant_id": ["1_1500_T_C", "rs9000", "rs120", "1:2000:C:A", "rs7777"],
+                         "effect_allele": ["C", "C", "A", "A", "C"], "other_allele": ["T", "A", "G", "C", "T"],
+                         "chromosome": "1", "base_pair_location": [1500, 6000, 13000, 2000, 99]})
+    keep = candidate_rows(out, inst)
+    assert keep[0] and keep.sum() < 20                  # the first row (an example id in messages) is always kept
+    cut, m_cut = key_outcome(out[keep], inst)
+    whole, m_whole = key_outcome(out, inst)
+    assert m_cut == m_whole and set(m_cut.values()) == {"variant_id", "rsid", "position"}
+    wanted = whole["variant_id"].isin(inst["variant_id"])
+    pd.testing.assert_frame_equal(cut[cut["variant_id"].isin(inst["variant_id"])].reset_index(drop=True),
+                                  whole[wanted].reset_index(drop=True))
+    assert candidate_rows(out, inst, near={"2_1100_G_A"})[out["variant_id"] == "2_1100_G_A"].all()
+
+
+def test_proxy_candidates__are_the_panel_variants_within_the_window_of_an_instrument():
+    from types import SimpleNamespace
+
+    from edfgen.commands.mr_join import proxy_candidates
+
+    rng = np.random.default_rng(1)
+    v = SimpleNamespace(variant_id=np.array([f"v{i}" for i in range(300)]), chromosome=rng.choice(["1", "2"], 300),
+                        position=rng.integers(0, 3_000_000, 300))
+    v.rows_by_id = pd.Series(np.arange(300), index=v.variant_id)
+    ids = ["v3", "v77", "v150", "absent"]
+    brute = {v.variant_id[j] for i in (3, 77, 150) for j in range(300)
+             if v.chromosome[j] == v.chromosome[i] and abs(v.position[j] - v.position[i]) <= 250_000}
+    assert proxy_candidates(v, ids, 250) == brute and proxy_candidates(v, ["absent"], 250) == set()

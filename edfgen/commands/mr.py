@@ -38,7 +38,8 @@ from edfgen.commands.mr_instruments import (
     user_r2,
     warn_weak,
 )
-from edfgen.commands.mr_join import builds_declared, builds_text, check_builds, join_summary, key_outcome
+from edfgen.commands.mr_join import (builds_declared, builds_text, candidate_rows, check_builds, join_summary,
+                                    key_outcome, proxy_candidates)
 from edfgen.commands.mr_pair import (  # noqa: F401 (analyse_pair, pair_rng: the API)
     AUTO_P_THRESHOLD, PRESSO_METHOD, TABLES, MRSettings, PairTables, add_result_columns, analyse_pair, pair_rng,
 )
@@ -49,6 +50,7 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_label, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import read_instruments, twosamplemr_columns
+from edfgen.formats.sumstats.twosamplemr import object_strings
 from edfgen.formats.tables import PathLike, claimed_out_dir, write_table
 from edfgen.kernels.mr.harmonise import ACTIONS, find_proxies, harmonise
 from edfgen.kernels.mr.methods import get_method
@@ -258,7 +260,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
                                   option="--outcome" if reverse else "--exposure")
         selected = []
         for name, fs in exp_groups.items():
-            df = load_phenotype(fs, columns, role=exp_role, sample_sizes=sample_sizes)
+            df = load_phenotype(fs, columns, role=exp_role, sample_sizes=sample_sizes, only_mr_columns=True)
             f = " + ".join(map(str, fs))
             if inst is None and settings.p_threshold is None and len(df) > MAX_UNFILTERED_INSTRUMENTS:
                 raise InputError(f"{f}: {len(df)} variants look like full summary statistics, not instruments; "
@@ -304,23 +306,28 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         n_pairs, example_outcome_id, build_note = 0, "", ""
         # proxies: the panel's variants are read once for all outcomes
         with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
+            near = proxy_candidates(panel.variants, wanted, settings.proxy_window_kb) if proxies else None
             for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
                 comparable = check_builds(exp_files, ofs)
                 build_note = build_note if comparable else builds_text(exp_files, ofs)
-                odf, matched = key_outcome(load_phenotype(ofs, columns, role=out_role, sample_sizes=sample_sizes),
+                full = load_phenotype(ofs, columns, role=out_role, sample_sizes=sample_sizes, only_mr_columns=True,
+                                      arrow_strings=True)
+                # keyed on the rows an instrument or its proxy can match; the case counts and r² are the whole file's
+                odf, matched = key_outcome(object_strings(full[candidate_rows(full, all_instruments, near)]),
                                            all_instruments, positions=comparable,
                                            builds_known=builds_declared(exp_files, ofs))
                 joins[oname] = join_summary(matched, len(wanted))
+                matched = pd.Series(matched, dtype=object)    # (mapped once per pair: built once per outcome)
                 if joins[oname]["rsid"] or joins[oname]["position"]:
                     log.info("%s: instruments found by variant_id %d, by rsid %d, by chromosome:position:alleles "
                              "%d, not found %d", oname, *joins[oname].values())
                 # the file's own case counts win; --case-counts is for a file without them (as in ldsc/coloc)
                 given = [(case_counts or {}).get(str(Path(f).resolve())) for f in ofs]
-                ocases, or2 = (cases_in(odf) or next((c for c in given if c), None),
-                               user_r2(odf, source=" + ".join(map(str, ofs)), instruments=False))
+                ocases, or2 = (cases_in(full) or next((c for c in given if c), None),
+                               user_r2(full, source=" + ".join(map(str, ofs)), instruments=False))
                 binary_outcomes |= {oname} if ocases else set()
                 # an odds_ratio column of NAs is a quantitative trait's (GWAS Catalog harmonised hm_odds_ratio)
-                ors = pd.to_numeric(odf["odds_ratio"], errors="coerce") if "odds_ratio" in odf else pd.Series([])
+                ors = pd.to_numeric(full["odds_ratio"], errors="coerce") if "odds_ratio" in full else pd.Series([])
                 if not ocases and ors.notna().any():
                     log.warning("%s: effects are log odds ratios but the file gives no case/control counts: Steiger's "
                                 "r² of this outcome comes from p and n on the observed scale (give n_cases/n_controls "

@@ -67,15 +67,19 @@ def list_phenotypes(paths: PathLike | Sequence[PathLike], option: str,
 
 
 def load_phenotype(files: Sequence[Path], columns: dict[str, str] | None = None, *,
-                   role: str | None = None, sample_sizes: dict[str, float] | None = None) -> pd.DataFrame:
+                   role: str | None = None, sample_sizes: dict[str, float] | None = None,
+                   only_mr_columns: bool = False, arrow_strings: bool = False) -> pd.DataFrame:
     """One phenotype's summary statistics from one file or several (its chromosomes), each read by
     :func:`~edfgen.formats.sumstats.load_sumstats`, combined in the order given
     (:func:`~edfgen.formats.sumstats.combine_phenotype`: a variant in two of the files is an input error).
 
     ``role``: ``"exposure"`` or ``"outcome"``, the option the files were given with (a harmonised table's
     ``.exposure``/``.outcome`` columns are read by it). ``sample_sizes``: ``--sample-size`` (``{resolved file:
-    N}``), the ``n`` of a file's rows without one (BOLT-LMM, REGENIE without N, FinnGen)."""
-    return combine_phenotype([fill_sample_size(load_sumstats(f, columns, role),
+    N}``), the ``n`` of a file's rows without one (BOLT-LMM, REGENIE without N, FinnGen). ``only_mr_columns``: the
+    columns ``edfgen mr`` uses, read fast where a file allows it, ``arrow_strings`` its text kept Arrow-backed
+    (:func:`~edfgen.formats.sumstats.load_sumstats`)."""
+    return combine_phenotype([fill_sample_size(load_sumstats(f, columns, role, only_mr_columns=only_mr_columns,
+                                                             arrow_strings=arrow_strings),
                                                (sample_sizes or {}).get(str(Path(f).resolve())), f) for f in files],
                              files, option=f"--{role}" if role else "")
 
@@ -415,7 +419,6 @@ def add_instrument_columns(h: pd.DataFrame, *, cases_exposure: tuple | None, cas
     ``steiger_filtering``: per variant, ``r_exp > r_out`` and the two-sided p of the Fisher-z comparison
     of two independent correlations) to a harmonised table; ``steiger_filter`` sets ``mr_keep`` False
     with reason ``steiger_reverse`` where ``steiger_dir`` is False. Rows without an outcome are NaN."""
-    h = h.copy()
     rows = h["reason"] != "missing_in_outcome"
     r_x, n_x, _ = variant_r(h, "exposure", cases_exposure, prevalence, r2_exposure)
     sub = h[rows]
@@ -423,13 +426,13 @@ def add_instrument_columns(h: pd.DataFrame, *, cases_exposure: tuple | None, cas
     if rows.any():
         ry, ny, _ = variant_r(sub, "outcome", cases_outcome, prevalence, r2_outcome)
         r_y[rows.to_numpy()], n_y[rows.to_numpy()] = ry, ny
-    h["rsq_exposure"] = r_x ** 2
-    h["rsq_outcome"] = r_y ** 2
     direction, pval = sens.steiger_per_variant(r_x, r_y, n_x, n_y)
     ok = np.isfinite(pval)
-    h["steiger_dir"] = pd.array(np.where(ok, direction, False), dtype="boolean")
-    h.loc[~ok, "steiger_dir"] = pd.NA
-    h["steiger_pval"] = pval
+    # one new frame joined (a copy of h with four columns), not four insertions and a masked write per pair
+    h = pd.concat([h, pd.DataFrame({"rsq_exposure": r_x ** 2, "rsq_outcome": r_y ** 2,
+                                    "steiger_dir": pd.arrays.BooleanArray(np.where(ok, direction, False).astype(bool),
+                                                                          ~ok),
+                                    "steiger_pval": pval}, index=h.index)], axis=1)
     if steiger_filter:
         drop = h["mr_keep"].to_numpy(bool) & ok & ~direction
         h.loc[drop, "mr_keep"] = False

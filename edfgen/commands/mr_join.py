@@ -235,3 +235,74 @@ def builds_text(exposure_files: Sequence[str | Path], outcome_files: Sequence[st
     except InputError:
         return ""
     return f"; the builds differ: exposure {be}, outcome {bo} (-meta.yaml)" if be and bo and be != bo else ""
+
+
+def candidate_rows(outcome: pd.DataFrame, instruments: pd.DataFrame, near: set | None = None) -> np.ndarray:
+    """The outcome rows :func:`key_outcome` (and LD proxies) can use, as a boolean mask: a full GWAS has millions
+    of rows, the instruments a few hundred, so the outcome is cut to these before it is keyed.
+
+    A row is kept where its ``variant_id`` is an instrument's id or rsID, its ``rsid`` cell is one of them or lists
+    several (``rs1,rs2``: :func:`key_outcome` splits those), its position is an instrument's (the position key
+    compares chromosome and alleles next), or its id is in ``near``; and the first row (an example id of the
+    outcome in :func:`run_mr`'s error message). A superset of the rows every key can match, so that the
+    result of :func:`key_outcome` is the same as on the whole frame.
+
+    Parameters
+    ----------
+    outcome : DataFrame
+        The outcome's rows (``variant_id``; ``rsid``, ``base_pair_location`` used when present).
+    instruments : DataFrame
+        The instruments of every exposure (``variant_id``; ``rsid``, ``base_pair_location`` when present).
+    near : set of str, optional
+        Outcome ids LD proxies may need (:func:`proxy_candidates`).
+
+    Returns
+    -------
+    ndarray of bool, one per outcome row.
+    """
+    ids = set(instruments["variant_id"].astype(str)) | set(_rsids(instruments.reset_index(drop=True)).astype(str))
+    ids |= near or set()
+    keep = outcome["variant_id"].isin(ids).to_numpy(dtype=bool)      # (text already: read_sumstats)
+    if "rsid" in outcome.columns:
+        rs = outcome["rsid"] if isinstance(outcome["rsid"].dtype, pd.ArrowDtype) else outcome["rsid"].astype("string")
+        keep |= (rs.isin(ids) | rs.str.contains(r"[,;]", regex=True, na=False)).to_numpy(dtype=bool)
+    if "base_pair_location" in outcome.columns and "base_pair_location" in instruments.columns:
+        at = pd.to_numeric(instruments["base_pair_location"], errors="coerce").dropna().unique()
+        keep |= pd.to_numeric(outcome["base_pair_location"], errors="coerce").isin(at).to_numpy()
+    keep[:1] = True
+    return keep
+
+
+def proxy_candidates(variants, ids, window_kb: float) -> set:
+    """The LD panel's variant ids within ``window_kb`` kb (inclusive) of any of ``ids`` on its chromosome: the
+    candidates :func:`~edfgen.kernels.mr.harmonise.find_proxies` correlates with a missing instrument.
+
+    Parameters
+    ----------
+    variants
+        The panel's variant table (``variant_id``, ``chromosome``, ``position`` arrays, ``rows_by_id``).
+    ids : iterable of str
+        Instrument ids.
+    window_kb : float
+        ``--proxies``' window.
+
+    Returns
+    -------
+    set of str
+    """
+    rows = np.array([r for r in (variants.rows_by_id.get(i) for i in ids) if r is not None], dtype=np.int64)
+    if rows.size == 0:
+        return set()
+    chrom, pos = np.asarray(variants.chromosome), np.asarray(variants.position)
+    keep = np.zeros(len(pos), dtype=bool)
+    for c in np.unique(chrom[rows]):
+        on = np.flatnonzero(chrom == c)
+        on = on[np.argsort(pos[on], kind="stable")]
+        p, centre = pos[on], pos[rows[chrom[rows] == c]]
+        lo = np.searchsorted(p, centre - window_kb * 1000, side="left")
+        hi = np.searchsorted(p, centre + window_kb * 1000, side="right")
+        depth = np.zeros(len(p) + 1, dtype=np.int64)
+        np.add.at(depth, lo, 1)
+        np.add.at(depth, hi, -1)
+        keep[on[np.cumsum(depth)[:-1] > 0]] = True
+    return set(np.asarray(variants.variant_id)[keep].astype(str))

@@ -261,11 +261,23 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     normalised like :func:`read_sumstats` (alleles upper-case, ``chromosome`` without ``chr``,
     ``variant_id`` text, numeric columns checked by :func:`check_sumstats_values`' rules).
     """
+    df = fast_sumstats_columns(path, required=required, optional=optional, arrow_strings=arrow_strings)
+    if df is None:
+        wanted = tuple(dict.fromkeys((*required, *optional)))
+        return _subset(read_sumstats(path, required=required)[0], wanted)
+    return df
+
+
+def fast_sumstats_columns(path: PathLike, *, required: tuple[str, ...], optional: tuple[str, ...] = (),
+                          arrow_strings: bool = False) -> pd.DataFrame | None:
+    """:func:`read_sumstats_columns`' fast path alone: ``None`` where it would read the file with
+    :func:`read_sumstats` instead (another suffix or layout, a repeated column, odds ratios, a value Arrow cannot
+    parse or the value rules refuse, an unnamed variant), so that a caller can read such a file its own way."""
     wanted = tuple(dict.fromkeys((*required, *optional)))
     path = Path(path)
     name = path.name.lower()
     if not (name.endswith((".tsv", ".tsv.gz", ".txt.gz", ".tsv.bgz")) and path.is_file()):
-        return _subset(read_sumstats(path, required=required)[0], wanted)
+        return None
     raw = read_text_bytes(path)     # a truncated gzip/BGZF file is refused here
     # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name
     header = raw[:raw.find(b"\n")].decode("utf-8-sig", "replace").rstrip("\r").split("\t")
@@ -273,10 +285,10 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
     found = {dst: src for src, dst in mapping.items()}
     if (layout is not None and layout.name != "GWAS-SSF" or len(set(header)) != len(header)
             or "odds_ratio" in found and {"beta", "standard_error"} & set(wanted)):   # ln OR per row
-        return _subset(read_sumstats(path, required=required)[0], wanted)
+        return None
     source = {dst: found[dst] for dst in wanted if dst in found}      # in the order asked for
     if any(c not in source for c in required):
-        return _subset(read_sumstats(path, required=required)[0], wanted)
+        return None
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -288,7 +300,7 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
                                   null_values=list(MISSING_TEXT)),    # as read_sumstats (text columns: none)
                               read_options=pcsv.ReadOptions(block_size=1 << 24))
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # a short/long row too: read_sumstats names its line
-        return _subset(read_sumstats(path, required=required)[0], wanted)
+        return None
     if "neg_log_10_p_value" in wanted and "neg_log_10_p_value" not in source and "p_value" in source:
         def p_text():
             return pcsv.read_csv(pa.py_buffer(raw), parse_options=pcsv.ParseOptions(delimiter="\t"),
@@ -305,31 +317,33 @@ def read_sumstats_columns(path: PathLike, *, required: tuple[str, ...],
 
         ids = pc.utf8_trim_whitespace(table.column(source["variant_id"]))
         if pc.any(pc.is_in(ids, value_set=pa.array(MISSING_TEXT))).as_py():
-            return _subset(read_sumstats(path, required=required)[0], wanted)
-    if arrow_strings:
-        df = pd.DataFrame({dst: (pd.arrays.ArrowExtensionArray(table.column(src)) if dst in _TEXT_COLUMNS
-                                 else table.column(src).to_numpy()) for dst, src in source.items()})
-    else:
-        df = pd.DataFrame({dst: table.column(src).to_numpy(zero_copy_only=False) for dst, src in source.items()})
+            return None
+    # the columns edited as arrays and the frame built once (each edit of a frame's column re-copied its numbers)
+    cols = {dst: (pd.arrays.ArrowExtensionArray(table.column(src)) if arrow_strings and dst in _TEXT_COLUMNS
+                  else table.column(src).to_numpy(zero_copy_only=False)) for dst, src in source.items()}
     for a in ("effect_allele", "other_allele"):
-        if a in df.columns:
-            df[a] = upper_text(df[a])
-    if "chromosome" in df.columns:
-        df["chromosome"] = chromosome_labels(df["chromosome"], df.get("base_pair_location"))
+        if a in cols:
+            cols[a] = upper_text(pd.Series(cols[a])).to_numpy()
+    if "chromosome" in cols:
+        pos = pd.Series(cols["base_pair_location"]) if "base_pair_location" in cols else None
+        cols["chromosome"] = chromosome_labels(pd.Series(cols["chromosome"]), pos).to_numpy()
     for c, rules in VALUE_RULES.items():     # a bad value: read_sumstats names the row and value
-        if c in df.columns and not _values_ok(df[c].to_numpy(), **rules):
-            return _subset(read_sumstats(path, required=required)[0], wanted)
-        if c in df.columns and rules.get("hi_tolerance"):           # a rounding above the bound read as it
-            df[c] = np.minimum(df[c].to_numpy(), rules["hi"])
+        if c in cols and not _values_ok(cols[c], **rules):
+            return None
+        if c in cols and rules.get("hi_tolerance"):           # a rounding above the bound read as it
+            cols[c] = np.minimum(cols[c], rules["hi"])
+    if "base_pair_location" in cols and declares_zero_based(path):
+        cols["base_pair_location"] = cols["base_pair_location"] + 1
+    for c in ("base_pair_location", "n"):    # integers as pandas reads them, when complete and whole
+        if c in cols:
+            v = cols[c]
+            if np.isfinite(v).all() and np.array_equal(v, np.round(v)):
+                cols[c] = v.astype(np.int64)
+    # not consolidated (copy=False: no 2-D block copied out of the columns); Arrow's zero-copy views made writable
+    df = pd.DataFrame({c: v.copy() if isinstance(v, np.ndarray) and not v.flags.writeable else v
+                       for c, v in cols.items()}, copy=False)
     warn_p_disagreement(df, path)
     warn_z_disagreement(df, path)
-    if "base_pair_location" in df.columns and declares_zero_based(path):
-        df["base_pair_location"] = df["base_pair_location"] + 1
-    for c in ("base_pair_location", "n"):    # integers as pandas reads them, when complete and whole
-        if c in df.columns:
-            v = df[c].to_numpy()
-            if np.isfinite(v).all() and np.array_equal(v, np.round(v)):
-                df[c] = v.astype(np.int64)
     return df
 
 

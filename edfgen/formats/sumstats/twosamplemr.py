@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.formats.sumstats.layout import ALIASES
-from edfgen.formats.sumstats.read import read_header, read_sumstats
+from edfgen.formats.sumstats.layout import ALIASES, _column_mapping
+from edfgen.formats.sumstats.read import (SumstatsMapping, declares_zero_based, fast_sumstats_columns, read_header,
+                                          read_sumstats)
 from edfgen.kernels.alleles import variant_site_codes
 from edfgen.formats.tables import PathLike, read_table
 
@@ -118,7 +119,8 @@ def twosamplemr_map(columns: Sequence[str], role: str | None = None) -> dict[str
     return cmap
 
 
-def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: str | None = None) -> pd.DataFrame:
+def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: str | None = None, *,
+                  only_mr_columns: bool = False, arrow_strings: bool = False) -> pd.DataFrame:
     """Read summary statistics in any layout :func:`edfgen.formats.sumstats.read_sumstats` recognises, or a
     TwoSampleMR export; log the column mapping. A variant id on two rows with the same alleles is an input error
     (which row would be the instrument?); on rows with different alleles (a multi-allelic site) or positions (an
@@ -134,6 +136,13 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
     role
         ``"exposure"`` or ``"outcome"``: the option the file was given with; a harmonised table (``.exposure``
         and ``.outcome`` columns) is read with that suffix (:func:`twosamplemr_map`).
+    only_mr_columns
+        Read only the columns ``edfgen mr`` uses (:data:`MR_COLUMNS`) where the file allows the fast reader
+        (:func:`_load_mr_columns`: a plain GWAS-SSF-like TSV); other files are read whole. The rows, values and
+        messages are the same either way.
+    arrow_strings
+        With ``only_mr_columns``, the fast reader's text columns stay Arrow-backed (no Python string per value: a
+        caller that keeps a few rows of a full GWAS converts those, :func:`object_strings`).
 
     Raises
     ------
@@ -146,6 +155,9 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
         raise
     except Exception:  # noqa: BLE001 - an unreadable file: read_table's one-line error names what is wrong
         names = list(read_table(path).columns)
+    fast = _load_mr_columns(path, names, columns, role, arrow_strings) if only_mr_columns else None
+    if fast is not None:
+        return mr_rows(fast, path)
     user = {k: v for k, v in (columns or {}).items() if k in names}
     rest = [c for c in names if c not in user]
     cmap = {**twosamplemr_map(rest, role), **user}
@@ -160,6 +172,12 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
     # which allele a tool's BETA refers to differs (SAIGE's Allele2, METAL's Allele1): said unless GWAS-SSF
     (log.debug if mapping.layout == "GWAS-SSF" else log.info)(mapping.describe())
     df = df.loc[:, ~df.columns.duplicated()]
+    return mr_rows(df, path)
+
+
+def mr_rows(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
+    """:func:`load_sumstats`' checks of the rows it read: p inferred where the file has none, variant ids tidied,
+    a variant repeated with the same alleles refused, multi-allelic sites counted in the log."""
     if "p_value" not in df.columns:
         df["p_value"] = _inferred_p(df, path)
     df["variant_id"] = tidy_variant_ids(df["variant_id"], path)
@@ -167,19 +185,81 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
     # GWAS-VCF stores it): kept, matched by alleles (edfgen.kernels.mr.harmonise); the same variant, alleles and
     # position twice is a repeat: which row would be the instrument? never pick one silently. One rsID at two
     # positions is refused only where it is an instrument (select_instruments, harmonise)
-    key = variant_site_codes(df)        # integer codes of variant_site_keys: a genome-wide file's 10^7 strings cost
-    dup = key.duplicated(keep=False)    # a minute (benchmarks/sumstats_combine.py)
+    # a repeat has its id on several rows: the sites are keyed on those rows alone (a genome-wide file has few)
+    ids = _id_codes(df["variant_id"])
+    per_id = np.bincount(ids)
+    multi = per_id[ids] > 1
+    if not multi.any():
+        return df
+    on = np.flatnonzero(multi)
+    key = variant_site_codes(df.iloc[on])   # integer codes of variant_site_keys (benchmarks/sumstats_combine.py)
+    dup = key.duplicated(keep=False)
     if dup.any():
-        first = str(df.loc[dup, "variant_id"].iloc[0])
-        rows = [int(i) + 1 for i in np.flatnonzero((key == key[dup].iloc[0]).to_numpy())[:5]]
+        first = str(df["variant_id"].iloc[on[np.argmax(dup.to_numpy())]])
+        rows = [int(i) + 1 for i in on[np.flatnonzero((key == key[dup].iloc[0]).to_numpy())[:5]]]
         raise InputError(f"{path}: variant {first!r} with the same alleles appears on rows "
                          f"{', '.join(map(str, rows))} ({int(key[dup].nunique())} variant(s) repeated); MR needs "
                          f"one row per variant: remove the repeats")
-    multi = df["variant_id"].duplicated(keep=False)
-    if multi.any():
-        log.info("%s: %d variant id(s) on several rows with different alleles (multi-allelic sites, one row per "
-                 "allele): each matched to the exposure by its alleles", path, int(df.loc[multi, "variant_id"].nunique()))
+    log.info("%s: %d variant id(s) on several rows with different alleles (multi-allelic sites, one row per "
+             "allele): each matched to the exposure by its alleles", path, int((per_id > 1).sum()))
     return df
+
+
+def _id_codes(ids: pd.Series) -> np.ndarray:
+    """Integer codes of the variant ids, equal where the ids are: ``0..n-1`` when no id repeats (Arrow counts the
+    distinct ids of Arrow-backed text without a Python string per row), else :func:`pandas.factorize`'s."""
+    if isinstance(ids.dtype, pd.ArrowDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pc.count_distinct(pa.array(ids.array), mode="all").as_py() == len(ids):
+            return np.arange(len(ids), dtype=np.int64)
+    return pd.factorize(ids, use_na_sentinel=False)[0].astype(np.int64)
+
+
+#: the GWAS-SSF columns ``edfgen mr`` reads from a file besides :data:`MR_REQUIRED` and :data:`MR_WANTED`: the keys
+#: instruments are found by (:mod:`edfgen.commands.mr_join`), case counts (Steiger's liability scale), the user's
+#: variance explained
+MR_COLUMNS = ("chromosome", "base_pair_location", "rsid", "n_cases", "n_controls", "variance_explained")
+#: header names (lower case) that a whole read keeps under their own name and MR looks at (case counts, a bare r²
+#: warned about, a minor-allele frequency noted): a file with one of them unmapped is read whole
+_READ_AS_NAMED = ("ncase", "n_case", "cases", "ncases", "n_cases", "ncontrol", "n_control", "controls", "ncontrols",
+                  "n_controls", "r2", "rsq", "r_squared", "maf")
+
+
+def _load_mr_columns(path: PathLike, names: Sequence[str], columns: dict[str, str] | None,
+                     role: str | None, arrow_strings: bool = False) -> pd.DataFrame | None:
+    """Only the columns MR uses (:data:`MR_REQUIRED`, :data:`MR_WANTED`, :data:`MR_COLUMNS`) of a plain
+    summary-statistics TSV, by :func:`~edfgen.formats.sumstats.read.fast_sumstats_columns` (Arrow, as ``edfgen
+    clump`` reads), with the mapping logged as :func:`load_sumstats` logs it; ``None`` for a file that
+    :func:`load_sumstats` reads whole: a TwoSampleMR export or harmonised table, one that ``--columns`` names a
+    column of, a tool's layout, no p-value column, a column of :data:`_READ_AS_NAMED` left unmapped, or any file the
+    fast reader declines."""
+    if any(k in names for k in (columns or {})) or twosamplemr_map(names, role):
+        return None
+    need = (*MR_REQUIRED, *MR_WANTED)
+    mapping, layout = _column_mapping(list(names), None, source=str(path), need=need)   # (a clash: its error)
+    if (layout is not None and layout.name != "GWAS-SSF" or "p_value" not in mapping.values()
+            or any(str(c).lower() in _READ_AS_NAMED and c not in mapping for c in names)):
+        return None
+    df = fast_sumstats_columns(path, required=(*MR_REQUIRED, "p_value"),
+                               optional=(*MR_WANTED, *MR_COLUMNS), arrow_strings=arrow_strings)
+    if df is None:
+        return None
+    notes = ("base_pair_location + 1 (its -meta.yaml declares coordinate_system 0-based)",) \
+        if "base_pair_location" in mapping.values() and declares_zero_based(path) else ()
+    m = SumstatsMapping(str(path), dict(mapping), layout=layout.name if layout else "", notes=notes)
+    (log.debug if m.layout == "GWAS-SSF" else log.info)(m.describe())
+    return df
+
+
+def object_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its Arrow-backed text columns (:func:`load_sumstats` ``arrow_strings``) as Python strings, as
+    the whole-file reader gives them (``df`` itself when it has none)."""
+    arrow = [c for c in df.columns if isinstance(df[c].dtype, pd.ArrowDtype)]
+    if not arrow:
+        return df
+    return df.assign(**{c: df[c].to_numpy(dtype=object) for c in arrow})
 
 
 def tidy_variant_ids(ids: pd.Series, source: PathLike = "") -> pd.Series:
@@ -189,7 +269,8 @@ def tidy_variant_ids(ids: pd.Series, source: PathLike = "") -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pa.array(ids.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    text = pa.array(ids.array if isinstance(ids.dtype, pd.ArrowDtype) else ids.to_numpy(dtype=object),
+                    type=pa.string(), from_pandas=True)
     fix = pc.fill_null(pc.match_substring_regex(text, r"\s|^(RS|Rs|rS)\d"), False).to_numpy(zero_copy_only=False)
     if not fix.any():
         return ids

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
-from edfgen.kernels.alleles import COMPLEMENT, variant_allele_keys
+from edfgen.kernels.alleles import COMPLEMENT, variant_allele_codes
 from edfgen.kernels.ld import r2_vector
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,10 @@ def harmonise_alleles(A1, A2, B1, B2, beta_b, f_a, f_b, *, action: int = 2, tole
 def _num(df: pd.DataFrame, name: str) -> np.ndarray:
     if name not in df.columns:
         return np.full(len(df), np.nan)
-    return pd.to_numeric(df[name], errors="coerce").to_numpy(float)
+    col = df[name]
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "fiu":   # numbers already (the readers'): no parse
+        return col.to_numpy(float)
+    return pd.to_numeric(col, errors="coerce").to_numpy(float)
 
 
 def one_row_per_variant(df: pd.DataFrame, reference: pd.DataFrame | None = None, *, source: str = "") -> pd.DataFrame:
@@ -253,7 +256,8 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
     # the outcome, is refused; an outcome site on several rows with different alleles (multi-allelic, one row per
     # ALT allele) gives the row with the exposure's alleles (one_row_per_variant)
     repeats = (("exposure", exposure_name, exposure, exposure["variant_id"]),
-               ("outcome", outcome_name, outcome, variant_allele_keys(outcome)))
+               ("outcome", outcome_name, outcome,     # (ids each on one row cannot repeat: not keyed)
+                variant_allele_codes(outcome) if outcome["variant_id"].duplicated().any() else outcome["variant_id"]))
     for what, name, frame, key in repeats:
         dup = key.duplicated()
         if dup.any():
@@ -324,7 +328,7 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, *, palindromes: str
         reason[p] = r
     cols["effect_allele_outcome"], cols["other_allele_outcome"] = ea_o, oa_o
     cols["mr_keep"], cols["reason"] = mr_keep, reason
-    res = pd.DataFrame(cols)[HARMONISED_COLUMNS]
+    res = pd.DataFrame({c: cols[c] for c in HARMONISED_COLUMNS})
     log.debug("harmonised %s -> %s: %d instruments, %d kept", exposure_name, outcome_name, k, int(mr_keep.sum()))
     return res
 
