@@ -51,7 +51,8 @@ def _rsids(df: pd.DataFrame) -> pd.Series:
     if "rsid" in df.columns:
         rs = df["rsid"].astype("string").str.split(r"[,;]", regex=True).explode().str.strip()
         rs = rs[rs.str.match(_RS, na=False)]
-        out = pd.concat([rs, out[~out.index.isin(rs.index)]])
+        rest = out[~out.index.isin(rs.index)]
+        out = pd.concat([rs, rest]) if len(rs) and len(rest) else (rs if len(rs) else rest)  # (no empty concat)
     return out.dropna()
 
 
