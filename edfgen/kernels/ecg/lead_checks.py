@@ -1,7 +1,10 @@
-"""Signs of a faulty recording that do not reject a record, only note it: QRS clipping and an inverted lead I.
+"""Signs of a faulty recording: QRS clipping, an inverted lead I and chest leads that do not correlate (notes); a lead
+stuck at its rail and a chest lead copying another (rejects).
 
-What this module knows: two cheap checks whose result is a record note (``edfgen extract`` writes it to
-``<out>.notes.tsv`` and counts it in the log), never a reject, since both can also be real physiology.
+What this module knows: cheap checks on one record. Three give a record note (``edfgen extract`` writes it to
+``<out>.notes.tsv`` and counts it in the log), never a reject: the first two can also be real physiology, the
+third is judged on chest leads alone; the others find what no real recording shows (the caller,
+:mod:`edfgen.kernels.ecg.preprocess`, rejects on them).
 
 * :func:`clipped_leads`: an amplifier that saturates on each QRS flattens every R (or S) peak at one value for
   tens of ms; the run of ``saturation_run_s`` (0.1 s) that rejects a record
@@ -14,6 +17,11 @@ What this module knows: two cheap checks whose result is a record note (``edfgen
 * :func:`lead_i_inverted`: with the left- and right-arm electrodes swapped, lead I is the mirror of itself (P,
   QRS and T all negative); the same pattern marks dextrocardia, and a record inverted as a whole. Measured on the
   median beat of the filtered window; none of the real records above is flagged.
+* :func:`rail_runs`: the run at a lead's rail (an extreme far from the lead's other samples) that rejects a record
+  as clipped (:func:`edfgen.kernels.ecg.preprocess.check_raw_quality`), however much of the window it fills.
+* :func:`chest_correlation`: neighbouring chest leads of an ECG correlate, independent noise's do not (no ECG?);
+  :func:`noise_notes` words the note.
+* :func:`duplicated_leads`: a chest lead equal to another lead at every sample (written twice by an export).
 * :func:`chest_leads_agree`: whether a record varies as an ECG does, its neighbouring chest leads correlated (an
   ECG's are; the ADC noise of a leads-off record is not); consulted before naming units for a record 1000x too
   small.
@@ -24,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
-from edfgen.kernels.ecg.record import NOTE_CLIPPED, NOTE_LEAD_I_INVERTED
+from edfgen.kernels.ecg.record import NOTE_CLIPPED, NOTE_LEAD_I_INVERTED, NOTE_NOISE
 
 
 def _plateaus(mask: np.ndarray, need: int) -> int:
@@ -69,6 +77,47 @@ def clipped_leads(x: np.ndarray, fs: float, leads: tuple[str, ...] | list[str], 
             if n >= min_plateaus:
                 found.append((str(leads[i]), n, side))
     return found
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    """Longest run of True in the 1-D ``mask``."""
+    d = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    return int((ends - starts).max()) if len(starts) else 0
+
+
+def rail_runs(x: np.ndarray, run: int, *, rail_fraction: float = 0.5) -> np.ndarray:
+    """Per lead, the longest run of samples at a rail (0 for a lead with no run of ``run`` samples at one).
+
+    A rail is the lead's minimum or maximum value when it lies at least ``rail_fraction`` of the lead's range from
+    the median of the lead's *other* samples (those not at that value): a recorder's limit is reached by a large
+    deflection, while a quiet stretch at the minimum of a shallow lead, near its baseline, is not clipping. The
+    other samples, not all of them: a lead stuck at its rail for most of the window has its median at the rail, and
+    was accepted silently (review s36d: V2 at the ADC maximum from 2 s of a 10 s record). Each side is timed on its
+    own (a lead flat at 0 and then stuck at the rail is one run of each). A constant lead has no rail (it is flat).
+
+    Parameters
+    ----------
+    x
+        Raw samples ``[L, T]`` (finite).
+    run
+        Shortest run (samples) that counts; leads with fewer samples at an extreme are skipped unread.
+    rail_fraction
+        How far from the other samples' median an extreme must lie, as a fraction of the lead's range.
+
+    Returns
+    -------
+    ``int64 [L]``
+    """
+    out = np.zeros(x.shape[0], dtype=np.int64)
+    lo, hi = x.min(axis=1), x.max(axis=1)
+    far = (hi.astype(np.float64) - lo) * rail_fraction
+    for ext in (lo, hi):
+        at = x == ext[:, None]
+        for i in np.flatnonzero((np.count_nonzero(at, axis=1) >= run) & (hi > lo)):
+            if abs(float(ext[i]) - float(np.median(x[i][~at[i]]))) >= far[i]:
+                out[i] = max(out[i], _longest_run(at[i]))
+    return out
 
 
 def _dominant(beat: np.ndarray, a: int, b: int, min_mv: float) -> int:
@@ -185,10 +234,110 @@ def chest_leads_agree(y: np.ndarray, leads, *, min_r: float = 0.3) -> bool:
     -------
     False also when no two neighbouring chest leads both vary.
     """
+    r = chest_correlation(y, leads, min_pairs=1)
+    return r is not None and r >= min_r
+
+
+def chest_correlation(y: np.ndarray, leads, *, min_pairs: int = 2) -> float | None:
+    """Median correlation of successive varying chest leads of ``y`` (V1-V2, ..., V5-V6; a constant lead, e.g. a
+    zeroed flat one, is skipped: V1-V3 when V2 is flat).
+
+    An ECG's neighbouring chest leads correlate, independent noise's do not: over the 2,095 accepted real records of
+    the shared data (PTB-XL 500 and 100 Hz, CinC 2021 and its extra records, LUDB) the band-passed 10 s window gives
+    0.27-0.996 (0.1 % quantile 0.31), white noise on every lead |r| < 0.02 (review s36d).
+
+    Parameters
+    ----------
+    y
+        Band-passed signal, ``[n_leads, T]``, leads named ``leads``.
+    leads
+        The lead names of ``y``'s rows; chest leads not among them are left out.
+    min_pairs
+        The fewest pairs of varying chest leads to judge.
+
+    Returns
+    -------
+    The median correlation, or ``None`` with fewer than ``min_pairs`` pairs.
+    """
     row = {name: i for i, name in enumerate(leads)}
-    r = []
-    for k in range(1, 6):
-        a, b = row.get(f"V{k}"), row.get(f"V{k + 1}")
-        if a is not None and b is not None and y[a].std() > 0 and y[b].std() > 0:
-            r.append(np.corrcoef(y[a], y[b])[0, 1])
-    return len(r) >= 1 and float(np.median(r)) >= min_r
+    live = [row[f"V{k}"] for k in range(1, 7) if f"V{k}" in row and y[row[f"V{k}"]].std() > 0]
+    r = [float(np.corrcoef(y[a], y[b])[0, 1]) for a, b in zip(live, live[1:])]
+    return float(np.median(r)) if len(r) >= max(1, min_pairs) else None
+
+
+def duplicated_leads(x: np.ndarray, leads, *, rel_tol: float = 1e-4) -> list[tuple[str, str, int]]:
+    """Chest leads that copy another lead, sample for sample: ``(lead, copied lead, sign)`` for each.
+
+    A chest lead comes from its own electrode (never derived, unlike III or aVR), so it cannot equal another lead, nor
+    minus one: a converter that wrote one lead twice. Over the 2,095 real records of the shared data no chest lead
+    comes within 1 % of its SD of another lead (the closest: an electrode bridge, JS20016 V5-V6, 1.3 %; at most
+    about half their samples equal), while a copy is equal to the last count (review s36d).
+
+    Parameters
+    ----------
+    x
+        Raw samples ``[L, T]`` (mV, finite).
+    leads
+        The names of the ``L`` leads; a chest lead is ``V1``-``V6``.
+    rel_tol
+        Largest difference at any sample for two leads to be copies, as a fraction of the chest lead's range (a
+        copy is exact; real leads differ by 1 % of their SD or more; relative, so that a record 1000x too small is
+        not all copies).
+
+    Returns
+    -------
+    Each chest lead with the first (lower-row) lead it copies; constant leads (flat ones) are left out.
+    """
+    span = x.max(axis=1).astype(np.float64) - x.min(axis=1)
+    varying = span > 0
+    found = []
+    for j, name in enumerate(leads):
+        if str(name) not in {f"V{k}" for k in range(1, 7)} or not varying[j]:
+            continue
+        for i in np.flatnonzero(varying[:j]):
+            for sign in (1, -1):
+                if float(np.abs(x[j] - sign * x[i]).max()) <= rel_tol * span[j]:
+                    found.append((str(name), str(leads[i]), sign))
+                    break
+            else:
+                continue
+            break
+    return found
+
+
+def noise_notes(y: np.ndarray, leads, *, min_r: float = 0.1) -> tuple[str, ...]:
+    """The record note when the chest leads of the band-passed window ``y`` do not correlate (:func:`chest_correlation`
+    below ``min_r``; none with fewer than 2 pairs of varying chest leads or ``min_r`` 0): noise rather than an ECG."""
+    r = chest_correlation(y, leads) if min_r > 0 else None
+    if r is None or r >= min_r:
+        return ()
+    return (f"{NOTE_NOISE} chest leads do not correlate as an ECG's do (median r {r:.2f} of successive chest leads < "
+            f"{min_r:g}; real ECGs 0.27-0.99): noise, no ECG?, kept",)
+
+
+def spike_hint(x: np.ndarray, max_sd_mv: float) -> str | None:
+    """Why a record's amplitude is implausible when its units are not to blame, else ``None``.
+
+    A record rejected for its amplitude (a sample beyond ``max_abs_mv``, a median lead SD beyond ``max_median_sd_mv``)
+    got the hint "are the samples in uV or ADC counts ...", also when one 900 mV sample (a spike, an electrode pop, a
+    corrupt sample) had blown up the SD of an ECG in mV (review s36d). Units wrong by 1000 move every sample; a spike
+    moves a few. So when the leads' robust SD (1.4826 x the median absolute deviation; the median over the leads) is
+    within ``max_sd_mv``, the bulk of the record is in range and the words say so.
+
+    Parameters
+    ----------
+    x
+        Samples ``[L, T]`` (mV, finite): raw, or band-passed.
+    max_sd_mv
+        The largest median lead SD of a record in mV (``QualityThresholds.max_median_sd_mv``).
+
+    Returns
+    -------
+    The hint, or ``None`` when the bulk of the samples is out of range too (the units or gain are suspect).
+    """
+    dev = np.abs(x - np.median(x, axis=1, keepdims=True))
+    robust = float(np.median(1.4826 * np.median(dev, axis=1)))
+    if not robust <= max_sd_mv:
+        return None
+    return (f"the rest of the record is in range (median lead robust SD {robust:.2g} mV): a spike, an electrode pop "
+            "or corrupt samples?")
