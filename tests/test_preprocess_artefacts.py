@@ -39,7 +39,9 @@ def test_preprocess__lead_stuck_at_its_rail_for_most_of_the_record_rejected(ptb1
             preprocess(_with(ptb1, "rail", x), PREP)
 
 
-def test_preprocess_many__pure_noise_noted(ptb1):
+@pytest.mark.parametrize("prep", [PREP, Preprocessing(filter_padding="odd", resample_padding="constant")],
+                         ids=["default", "shipped-checkpoints"])
+def test_preprocess_many__pure_noise_noted(ptb1, prep):
     """Was (s36d): a record of white noise (0.05-1 mV on every lead) was accepted without a word, its EDFs farther
     from the ECG's than two real people's. Now its uncorrelated chest leads give a 'noise' note (a warning); the
     real record, a 2 s burst of 0.5 mV EMG noise on every lead and 3 zeroed chest leads get none."""
@@ -48,12 +50,13 @@ def test_preprocess_many__pure_noise_noted(ptb1):
     emg[:, 1500:2500] += rng.normal(0, 0.5, (12, 1000))
     chest_off = ptb1.signal.copy()
     chest_off[[LEADS.index(v) for v in ("V2", "V4", "V6")]] = 0.0
-    batch = preprocess_many([ptb1, _with(ptb1, "noise", rng.normal(0, 0.2, ptb1.signal.shape)),
-                             _with(ptb1, "emg", emg), _with(ptb1, "chest_off", chest_off)], PREP)
-    assert batch.rejects == [] and batch.record_ids == ["00001_hr", "noise", "emg", "chest_off"]
+    noise = [_with(ptb1, f"noise{k}", rng.normal(0, 0.05, ptb1.signal.shape)) for k in range(4)]
+    batch = preprocess_many([ptb1, *noise, _with(ptb1, "emg", emg), _with(ptb1, "chest_off", chest_off)], prep)
+    assert batch.rejects == [] and batch.record_ids == ["00001_hr", "noise0", "noise1", "noise2", "noise3", "emg",
+                                                        "chest_off"]
     noted = [(rid, note) for rid, _, note in batch.notes if note.startswith("noise ")]
-    assert [rid for rid, _ in noted] == ["noise"]
-    assert noted[0][1].startswith("noise chest leads do not correlate as an ECG's do (median r 0.0")
+    assert [rid for rid, _ in noted] == ["noise0", "noise1", "noise2", "noise3"]
+    assert noted[0][1].startswith("noise chest leads do not correlate as an ECG's do (median |r| 0.0")
 
 
 def test_preprocess__a_chest_lead_copying_another_lead_rejected(ptb1):
