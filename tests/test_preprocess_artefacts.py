@@ -88,3 +88,18 @@ def test_preprocess__a_lone_spike_is_not_called_a_units_mistake(ptb1):
     assert "uV or ADC counts" not in exc.value.reason
     with pytest.raises(RecordRejected, match="are the samples in uV or ADC counts"):
         preprocess(_with(ptb1, "uv", ptb1.signal * 1000), PREP)
+
+
+def test_preprocess_many__arm_swap_with_lead_i_t_upright_noted_through_v6(shared_data):
+    """Was (s36d): with the arm electrodes of LUDB 7 swapped, lead I's P and QRS are negative but its T is not, and the
+    swap went unnoted (the rule needed P, QRS and T all negative: 1,126 of the 2,095 real records' swaps caught). Now a
+    clear negative P and QRS in lead I with V6's QRS upright (the chest leads are untouched by a swap) is noted too
+    (1,195); the real record is not."""
+    rec = read_wfdb(shared_data / "ecg" / "ludb_dev" / "data" / "7.hea")
+    idx = {name: LEADS.index(name) for name in ("I", "II", "III", "aVR", "aVL")}
+    swap = rec.signal.copy()
+    swap[idx["I"]] = -rec.signal[idx["I"]]
+    swap[[idx["II"], idx["III"], idx["aVR"], idx["aVL"]]] = rec.signal[[idx["III"], idx["II"], idx["aVL"], idx["aVR"]]]
+    for prep in (PREP, Preprocessing(filter_padding="odd", resample_padding="constant")):
+        batch = preprocess_many([rec, _with(rec, "swap", swap)], prep)
+        assert [rid for rid, _, note in batch.notes if note.startswith("inverted ")] == ["swap"]

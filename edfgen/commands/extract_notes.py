@@ -40,8 +40,8 @@ _KINDS = {
                    "stretch without any"),
     NOTE_CLIPPED: ("n_clipped", logging.WARNING, "QRS peaks clipped (held at one value at the lead's extreme on "
                    "several beats: a saturated amplifier?), kept"),
-    NOTE_LEAD_I_INVERTED: ("n_lead_i_inverted", logging.WARNING, "lead I inverted (P, QRS and T negative: left/right "
-                           "arm electrodes swapped, or dextrocardia?), kept"),
+    NOTE_LEAD_I_INVERTED: ("n_lead_i_inverted", logging.WARNING, "lead I inverted (P and QRS negative, T too or V6 "
+                           "upright: left/right arm electrodes swapped, or dextrocardia?), kept"),
     NOTE_NOISE: ("n_noise", logging.WARNING, "chest leads that do not correlate as an ECG's do (noise, no ECG?), "
                  "kept"),
     NOTE_LEAD_ORDER: ("n_unnamed_lead_order", logging.WARNING, "unnamed leads that break Einthoven's law "
