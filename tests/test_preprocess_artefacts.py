@@ -37,6 +37,11 @@ def test_preprocess__lead_stuck_at_its_rail_for_most_of_the_record_rejected(ptb1
         x[v2, int(start * 500):] = value
         with pytest.raises(RecordRejected, match=rf"lead V2: saturated \({9.9 - start:.2f} s at its min/max"):
             preprocess(_with(ptb1, "rail", x), PREP)
+    # a flat (disconnected) lead with a brief spike is flat at its extreme, not saturated: zeroed, as before
+    x = ptb1.signal.copy()
+    x[v2] = 0.0
+    x[v2, 2500:2502] = 5.0
+    assert preprocess_many([_with(ptb1, "flat_spike", x)], PREP).rejects == []
 
 
 @pytest.mark.parametrize("prep", [PREP, Preprocessing(filter_padding="odd", resample_padding="constant")],
@@ -71,6 +76,9 @@ def test_preprocess__a_chest_lead_copying_another_lead_rejected(ptb1):
     neg[idx["V3"]] = -ptb1.signal[idx["II"]]
     with pytest.raises(RecordRejected, match=r"duplicated lead\(s\) V3 = -II "):
         preprocess(_with(ptb1, "neg", neg), PREP)
+    hum = ptb1.signal.copy()                         # V2, V4, V6 off, carrying one mains hum: flat, not copies
+    hum[[idx["V2"], idx["V4"], idx["V6"]]] = 0.05 * np.sin(2 * np.pi * 50 * np.arange(hum.shape[1]) / 500)
+    assert preprocess_many([_with(ptb1, "hum", hum)], PREP).rejects == []
     near = ptb1.signal.copy()                        # an electrode bridge: V5 close to V4 but not a copy
     near[idx["V5"]] = ptb1.signal[idx["V4"]] + np.random.default_rng(1).integers(-3, 4, near.shape[1]) / 1000
     assert preprocess_many([_with(ptb1, "near", near)], PREP).rejects == []
@@ -103,3 +111,16 @@ def test_preprocess_many__arm_swap_with_lead_i_t_upright_noted_through_v6(shared
     for prep in (PREP, Preprocessing(filter_padding="odd", resample_padding="constant")):
         batch = preprocess_many([rec, _with(rec, "swap", swap)], prep)
         assert [rid for rid, _, note in batch.notes if note.startswith("inverted ")] == ["swap"]
+
+
+def test_preprocess_many__paced_records_noted(shared_data):
+    """Was (s36d): paced ECGs (LUDB 34, PTB-XL 00385 'pacemaker ekg') were kept without a word, although interpret's
+    delineator finds their stimuli and GWAS usually leave paced ECGs out. Now they get a 'paced' note; an unpaced
+    record none."""
+    ecg = shared_data / "ecg"
+    recs = [read_wfdb(ecg / "ludb_dev" / "data" / "34.hea"), read_wfdb(ecg / "ludb_dev" / "data" / "1.hea"),
+            read_wfdb(ecg / "ptbxl" / "records500" / "00000" / "00385_hr.hea")]
+    batch = preprocess_many(recs, PREP)
+    paced = [(rid, note) for rid, _, note in batch.notes if note.startswith("paced ")]
+    assert [rid for rid, _ in paced] == ["34", "00385_hr"]
+    assert paced[0][1].startswith("paced stimulus spikes 62 ms before 90% of the QRS complexes")

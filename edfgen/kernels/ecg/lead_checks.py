@@ -1,5 +1,5 @@
 """Signs of a faulty recording: QRS clipping, an inverted lead I and chest leads that do not correlate (notes); a lead
-stuck at its rail and a chest lead copying another (rejects).
+stuck at its rail and a chest lead copying another (rejects); and pacing (a note).
 
 What this module knows: cheap checks on one record. Three give a record note (``edfgen extract`` writes it to
 ``<out>.notes.tsv`` and counts it in the log), never a reject: the first two can also be real physiology, the
@@ -21,6 +21,7 @@ third is judged on chest leads alone; the others find what no real recording sho
   as clipped (:func:`edfgen.kernels.ecg.preprocess.check_raw_quality`), however much of the window it fills.
 * :func:`chest_correlation`: neighbouring chest leads of an ECG correlate, independent noise's do not (no ECG?);
   :func:`noise_notes` words the note.
+* :func:`pacing_notes`: a pacemaker's stimulus train (:mod:`edfgen.kernels.ecg.pacing`), noted.
 * :func:`duplicated_leads`: a chest lead equal to another lead at every sample (written twice by an export).
 * :func:`chest_leads_agree`: whether a record varies as an ECG does, its neighbouring chest leads correlated (an
   ECG's are; the ADC noise of a leads-off record is not); consulted before naming units for a record 1000x too
@@ -32,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
-from edfgen.kernels.ecg.record import NOTE_CLIPPED, NOTE_LEAD_I_INVERTED, NOTE_NOISE
+from edfgen.kernels.ecg.pacing import detect_pacing, spike_candidates
+from edfgen.kernels.ecg.record import NOTE_CLIPPED, NOTE_LEAD_I_INVERTED, NOTE_NOISE, NOTE_PACED
 
 
 def _plateaus(mask: np.ndarray, need: int) -> int:
@@ -93,8 +95,10 @@ def rail_runs(x: np.ndarray, run: int, *, rail_fraction: float = 0.5) -> np.ndar
     the median of the lead's *other* samples (those not at that value): a recorder's limit is reached by a large
     deflection, while a quiet stretch at the minimum of a shallow lead, near its baseline, is not clipping. The
     other samples, not all of them: a lead stuck at its rail for most of the window has its median at the rail, and
-    was accepted silently (review s36d: V2 at the ADC maximum from 2 s of a 10 s record). Each side is timed on its
-    own (a lead flat at 0 and then stuck at the rail is one run of each). A constant lead has no rail (it is flat).
+    was accepted silently (review s36d: V2 at the ADC maximum from 2 s of a 10 s record). The other samples count only
+    when they hold a stretch of at least ``run`` samples (a signal): a flat lead with brief spikes (pacing stimuli, a
+    pop) is flat at its extreme, not saturated, and is judged against all its samples, as before. Each side is timed
+    on its own (a lead flat at 0 and then stuck at the rail is one run of each). A constant lead has no rail.
 
     Parameters
     ----------
@@ -115,7 +119,8 @@ def rail_runs(x: np.ndarray, run: int, *, rail_fraction: float = 0.5) -> np.ndar
     for ext in (lo, hi):
         at = x == ext[:, None]
         for i in np.flatnonzero((np.count_nonzero(at, axis=1) >= run) & (hi > lo)):
-            if abs(float(ext[i]) - float(np.median(x[i][~at[i]]))) >= far[i]:
+            signal = x[i][~at[i]] if _longest_run(~at[i]) >= run else x[i]    # brief spikes off a flat lead: all
+            if abs(float(ext[i]) - float(np.median(signal))) >= far[i]:
                 out[i] = max(out[i], _longest_run(at[i]))
     return out
 
@@ -295,7 +300,7 @@ def chest_correlation(y: np.ndarray, leads, *, min_pairs: int = 2, absolute: boo
     return float(np.median(np.abs(r) if absolute else r)) if len(r) >= max(1, min_pairs) else None
 
 
-def duplicated_leads(x: np.ndarray, leads, *, rel_tol: float = 1e-4) -> list[tuple[str, str, int]]:
+def duplicated_leads(x: np.ndarray, leads, *, rel_tol: float = 1e-4, min_sd_mv: float = 0.01) -> list[tuple[str, str, int]]:
     """Chest leads that copy another lead, sample for sample: ``(lead, copied lead, sign)`` for each.
 
     A chest lead comes from its own electrode (never derived, unlike III or aVR), so it cannot equal another lead, nor
@@ -306,20 +311,26 @@ def duplicated_leads(x: np.ndarray, leads, *, rel_tol: float = 1e-4) -> list[tup
     Parameters
     ----------
     x
-        Raw samples ``[L, T]`` (mV, finite).
+        Samples ``[L, T]`` (mV, finite): the band-passed window with its flat leads zeroed, as
+        :func:`edfgen.kernels.ecg.preprocess.preprocess` judges it (raw, disconnected leads carrying one mains hum
+        would be copies of each other).
     leads
         The names of the ``L`` leads; a chest lead is ``V1``-``V6``.
     rel_tol
         Largest difference at any sample for two leads to be copies, as a fraction of the chest lead's range (a
         copy is exact; real leads differ by 1 % of their SD or more; relative, so that a record 1000x too small is
         not all copies).
+    min_sd_mv
+        Leads whose robust SD (1.4826 x the median absolute deviation) is below this are left out: flat leads,
+        constant or carrying only brief transients (disconnected chest leads share a pacing spike or a pop).
 
     Returns
     -------
-    Each chest lead with the first (lower-row) lead it copies; constant leads (flat ones) are left out.
+    Each chest lead with the first (lower-row) lead it copies.
     """
     span = x.max(axis=1).astype(np.float64) - x.min(axis=1)
-    varying = span > 0
+    robust = 1.4826 * np.median(np.abs(x - np.median(x, axis=1, keepdims=True)), axis=1)
+    varying = (span > 0) & (robust >= min_sd_mv)
     found = []
     for j, name in enumerate(leads):
         if str(name) not in {f"V{k}" for k in range(1, 7)} or not varying[j]:
@@ -377,3 +388,30 @@ def spike_hint(x: np.ndarray, max_sd_mv: float) -> str | None:
         return None
     return (f"the rest of the record is in range (median lead robust SD {robust:.2g} mV): a spike, an electrode pop "
             "or corrupt samples?")
+
+
+def pacing_notes(x: np.ndarray, fs: float, leads) -> tuple[str, ...]:
+    """The record note when the raw samples ``x`` ``[L, T]`` (mV, ``fs`` Hz, leads named ``leads``) carry a pacemaker's
+    stimulus train (:func:`edfgen.kernels.ecg.pacing.detect_pacing`, as ``edfgen interpret`` measures them).
+
+    Paced rhythms are physiology, not a fault, but their EDFs differ (synthetic stimuli before each QRS of 5 real
+    records moved them by 0.5-0.9 z) and GWAS of ECG traits usually leave paced ECGs out: the note lets a user do so
+    (review s36d). The R peaks are only looked for when at least 3 stimulus-like spikes are (20 of 493 real 500 Hz
+    records): 1 ms a record. Of those records the 7 paced LUDB records found by the delineator and PTB-XL 00385_hr
+    ("pacemaker ekg") are noted; records below 250 Hz never are (``detect_pacing``).
+    """
+    row = {str(name): i for i, name in enumerate(leads)}
+    rows = [row[n] for n in ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6") if n in row]
+    if fs < 250.0 or len(rows) < 2:
+        return ()
+    ind = x[rows].astype(np.float64)
+    if len(spike_candidates(ind, fs)) < 3:
+        return ()
+    from edfgen.kernels.ecg.biomarkers import detect_r_peaks    # pandas and the delineator only for these records
+
+    peaks = detect_r_peaks(ind, fs)
+    pacing = detect_pacing(ind, fs, peaks) if len(peaks) >= 2 else None
+    if pacing is None or not pacing.paced:
+        return ()
+    return (f"{NOTE_PACED} stimulus spikes {pacing.lag_s * 1000:.0f} ms before {pacing.beat_fraction:.0%} "
+            "of the QRS complexes: a pacemaker?, kept",)

@@ -32,8 +32,7 @@ Steps, in order
    maximum value *inside* the signal (clipping, a saturated amplifier) rejects, as does a sample more than
    ``max_abs_mv`` from its lead's median (not millivolts). A long (Holter) record is thus not rejected for
    a brief electrode pop or saturation outside its centre window; one inside that window rejects it, the
-   reason saying which seconds were used. A chest lead equal to another lead (or minus one) at every sample
-   rejects (written twice by the export). The window is not moved to a cleaner stretch: every record's
+   reason saying which seconds were used. The window is not moved to a cleaner stretch: every record's
    window is the same, predictable one (the centre), chosen without looking at its quality, so the
    embedding never depends on where artefacts happen to lie. Noted, not rejected: a centre crop (which seconds
    were used) and a lead whose peaks are clipped at one value on several beats
@@ -52,8 +51,9 @@ Steps, in order
    ``max_median_sd_mv`` rejects: the samples are not millivolts (µV or ADC counts, a wrong gain); every lead flat
    but varying as an ECG 1000x smaller (neighbouring chest leads correlated, unlike the ADC noise of a leads-off
    record: :func:`~edfgen.kernels.ecg.lead_checks.chest_leads_agree`) names the opposite mistake (V, or mV labelled
-   µV). Chest leads that do not correlate (``min_chest_r``: noise, no ECG?) are noted, and so is a lead I whose P,
-   QRS and T are all negative
+   µV). A chest lead equal to another lead (or minus one) at every sample, flat leads aside (disconnected leads
+   carrying one mains hum are flat, not copies), rejects (written twice by the export). Chest leads that do not
+   correlate (``min_chest_r``: noise, no ECG?) are noted, and so is a lead I whose P and QRS are negative
    (:func:`edfgen.kernels.ecg.lead_checks.lead_i_inverted`: arm electrodes swapped?).
 
 A rejected record raises :class:`~edfgen.kernels.ecg.record.RecordRejected` with the reason; batch code
@@ -71,7 +71,7 @@ import numpy as np
 from scipy import signal as sps
 
 from edfgen.kernels.ecg.lead_checks import (chest_leads_agree, clipping_notes, duplicated_leads, inversion_notes,
-                                           noise_notes, rail_runs, spike_hint)
+                                           noise_notes, pacing_notes, rail_runs, spike_hint)
 from edfgen.kernels.ecg.leads import canonicalise_leads
 from edfgen.kernels.ecg.record import (NOTE_CROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED, NOTE_ZEROED, EcgRecord,
                                       RecordRejected)
@@ -343,8 +343,7 @@ def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0, max_absent: in
 
 
 def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT_QUALITY) -> None:
-    """Reject NaN/inf samples, implausible amplitudes, saturated (clipped) leads and duplicated leads (a chest lead
-    equal to another lead, :func:`~edfgen.kernels.ecg.lead_checks.duplicated_leads`); see the module docstring."""
+    """Reject NaN/inf samples, implausible amplitudes and saturated (clipped) leads; see the module docstring."""
     x = record.signal
     finite = np.isfinite(x)
     if not finite.all():
@@ -373,11 +372,6 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
         i = int(np.flatnonzero(longest >= run)[0])
         raise RecordRejected(f"lead {record.leads[i]}: saturated ({longest[i] / record.fs:.2f} s at its "
                              f"min/max value, clipping)", record_id=record.record_id, path=record.path)
-    dup = duplicated_leads(x, record.leads)
-    if dup:
-        said = "; ".join(f"{a} = {'' if sign > 0 else '-'}{b}" for a, b, sign in dup)
-        raise RecordRejected(f"duplicated lead(s) {said} (every sample): one lead written twice by the export?",
-                             record_id=record.record_id, path=record.path)
 
 
 def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds) -> tuple[np.ndarray, EcgRecord]:
@@ -430,7 +424,8 @@ def _window_notes(rec: EcgRecord, dur: float, prep: Preprocessing, quality: Qual
     cropped = (f"{NOTE_CROPPED} to the {prep.window_s:g} s window from {(dur - prep.window_s) / 2:.3f} s of "
                f"{dur:.3f} s",) if dur > prep.window_s + 0.5 / rec.fs else ()
     return cropped + clipping_notes(rec.signal, rec.fs, rec.leads, plateau_s=quality.clip_plateau_s,
-                                    min_plateaus=quality.clip_plateaus, rail_fraction=quality.clip_rail_fraction)
+                                    min_plateaus=quality.clip_plateaus, rail_fraction=quality.clip_rail_fraction) \
+        + pacing_notes(rec.signal, rec.fs, rec.leads)
 
 
 def _window(x: np.ndarray, prep: Preprocessing) -> tuple[np.ndarray, int]:
@@ -447,8 +442,9 @@ def _window(x: np.ndarray, prep: Preprocessing) -> tuple[np.ndarray, int]:
 
 def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessing,
                 quality: QualityThresholds) -> list[str]:
-    """Reject implausibly large amplitudes and more than ``max_flat_leads`` flat leads; zero the tolerated
-    flat leads in place and return their names."""
+    """Reject implausibly large amplitudes, more than ``max_flat_leads`` flat leads and a chest lead copying another
+    (:func:`~edfgen.kernels.ecg.lead_checks.duplicated_leads`, judged once the flat leads are zeroed); zero the
+    tolerated flat leads in place and return their names."""
     big = float(np.median(x[:, :n_real].std(axis=1, dtype=np.float64)))
     if not big <= quality.max_median_sd_mv:
         raise RecordRejected(f"implausible amplitude for mV: median lead SD {big:.3g} mV after the band-pass "
@@ -468,6 +464,12 @@ def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessi
                              record_id=record.record_id, path=record.path)
     if len(flat):
         x[flat] = 0.0
+    dup = duplicated_leads(x[:, :n_real], prep.leads, min_sd_mv=quality.flat_std_mv)   # flat leads are not copies
+    if dup:
+        said = "; ".join(f"{a} = {'' if sign > 0 else '-'}{b}" for a, b, sign in dup)
+        raise RecordRejected(f"duplicated lead(s) {said} (every sample): one lead written twice by the export, or "
+                             "electrodes off?",
+                             record_id=record.record_id, path=record.path)
     return [prep.leads[i] for i in flat]
 
 
