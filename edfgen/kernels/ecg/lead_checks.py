@@ -1,7 +1,10 @@
-"""Signs of a faulty recording that do not reject a record, only note it: QRS clipping and an inverted lead I.
+"""Signs of a faulty recording: QRS clipping, an inverted lead I and chest leads that do not correlate (notes); a lead
+stuck at its rail and a chest lead copying another (rejects); and pacing (a note).
 
-What this module knows: two cheap checks whose result is a record note (``edfgen extract`` writes it to
-``<out>.notes.tsv`` and counts it in the log), never a reject, since both can also be real physiology.
+What this module knows: cheap checks on one record. Three give a record note (``edfgen extract`` writes it to
+``<out>.notes.tsv`` and counts it in the log), never a reject: the first two can also be real physiology, the
+third is judged on chest leads alone; the others find what no real recording shows (the caller,
+:mod:`edfgen.kernels.ecg.preprocess`, rejects on them).
 
 * :func:`clipped_leads`: an amplifier that saturates on each QRS flattens every R (or S) peak at one value for
   tens of ms; the run of ``saturation_run_s`` (0.1 s) that rejects a record
@@ -14,6 +17,12 @@ What this module knows: two cheap checks whose result is a record note (``edfgen
 * :func:`lead_i_inverted`: with the left- and right-arm electrodes swapped, lead I is the mirror of itself (P,
   QRS and T all negative); the same pattern marks dextrocardia, and a record inverted as a whole. Measured on the
   median beat of the filtered window; none of the real records above is flagged.
+* :func:`rail_runs`: the run at a lead's rail (an extreme far from the lead's other samples) that rejects a record
+  as clipped (:func:`edfgen.kernels.ecg.preprocess.check_raw_quality`), however much of the window it fills.
+* :func:`chest_correlation`: neighbouring chest leads of an ECG correlate, independent noise's do not (no ECG?);
+  :func:`noise_notes` words the note.
+* :func:`pacing_notes`: a pacemaker's stimulus train (:mod:`edfgen.kernels.ecg.pacing`), noted.
+* :func:`duplicated_leads`: a chest lead equal to another lead at every sample (written twice by an export).
 * :func:`chest_leads_agree`: whether a record varies as an ECG does, its neighbouring chest leads correlated (an
   ECG's are; the ADC noise of a leads-off record is not); consulted before naming units for a record 1000x too
   small.
@@ -24,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
-from edfgen.kernels.ecg.record import NOTE_CLIPPED, NOTE_LEAD_I_INVERTED
+from edfgen.kernels.ecg.pacing import detect_pacing, spike_candidates
+from edfgen.kernels.ecg.record import NOTE_CLIPPED, NOTE_LEAD_I_INVERTED, NOTE_NOISE, NOTE_PACED
 
 
 def _plateaus(mask: np.ndarray, need: int) -> int:
@@ -69,6 +79,50 @@ def clipped_leads(x: np.ndarray, fs: float, leads: tuple[str, ...] | list[str], 
             if n >= min_plateaus:
                 found.append((str(leads[i]), n, side))
     return found
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    """Longest run of True in the 1-D ``mask``."""
+    d = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    return int((ends - starts).max()) if len(starts) else 0
+
+
+def rail_runs(x: np.ndarray, run: int, *, rail_fraction: float = 0.5) -> np.ndarray:
+    """Per lead, the longest run of samples at a rail (0 for a lead with no run of ``run`` samples at one).
+
+    A rail is the lead's minimum or maximum value when it lies at least ``rail_fraction`` of the lead's range from
+    the median of the lead's *other* samples (those not at that value): a recorder's limit is reached by a large
+    deflection, while a quiet stretch at the minimum of a shallow lead, near its baseline, is not clipping. The
+    other samples, not all of them: a lead stuck at its rail for most of the window has its median at the rail, and
+    was accepted silently (review s36d: V2 at the ADC maximum from 2 s of a 10 s record). The other samples count only
+    when they hold a stretch of at least ``run`` samples (a signal): a flat lead with brief spikes (pacing stimuli, a
+    pop) is flat at its extreme, not saturated, and is judged against all its samples, as before. Each side is timed
+    on its own (a lead flat at 0 and then stuck at the rail is one run of each). A constant lead has no rail.
+
+    Parameters
+    ----------
+    x
+        Raw samples ``[L, T]`` (finite).
+    run
+        Shortest run (samples) that counts; leads with fewer samples at an extreme are skipped unread.
+    rail_fraction
+        How far from the other samples' median an extreme must lie, as a fraction of the lead's range.
+
+    Returns
+    -------
+    ``int64 [L]``
+    """
+    out = np.zeros(x.shape[0], dtype=np.int64)
+    lo, hi = x.min(axis=1), x.max(axis=1)
+    far = (hi.astype(np.float64) - lo) * rail_fraction
+    for ext in (lo, hi):
+        at = x == ext[:, None]
+        for i in np.flatnonzero((np.count_nonzero(at, axis=1) >= run) & (hi > lo)):
+            signal = x[i][~at[i]] if _longest_run(~at[i]) >= run else x[i]    # brief spikes off a flat lead: all
+            if abs(float(ext[i]) - float(np.median(signal))) >= far[i]:
+                out[i] = max(out[i], _longest_run(at[i]))
+    return out
 
 
 def _dominant(beat: np.ndarray, a: int, b: int, min_mv: float) -> int:
@@ -133,15 +187,40 @@ def wave_signs(y: np.ndarray, fs: float, *, lead_i: int = 0, lead_avr: int = 3,
             _dominant(beat_avr, *qrs, 2 * min_mv))
 
 
-def lead_i_inverted(y: np.ndarray, fs: float, *, lead_i: int = 0) -> bool:
-    """True when lead I's P, QRS and T are all negative (:func:`wave_signs`): LA/RA reversal or dextrocardia.
+def lead_i_inverted(y: np.ndarray, fs: float, *, lead_i: int = 0, lead_v6: int | None = None) -> bool:
+    """True when lead I's P and QRS are negative (:func:`wave_signs`) and so is its T, or V6's QRS is upright: LA/RA
+    reversal or dextrocardia.
 
     aVR is not consulted: after a swap aVR shows the true aVL, upright or not (in a swap of PTB-XL 00002_hr it
-    is negative), so the classic "and aVR upright" missed it. Lead I alone flags none of the real records in the
-    shared data (of their 62 with a negative QRS in lead I, none has both P and T negative).
+    is negative), so the classic "and aVR upright" missed it. V6 is: a swap mirrors lead I and leaves the chest
+    leads alone, so a lateral QRS still upright in V6 while lead I's P and QRS point away is the swap's mark, also
+    when lead I's T is flat or upright (review s36d); there lead I's P and QRS must be clear (at least 0.1 and
+    0.2 mV: at 0.05 and 0.1 mV one real 100 Hz record, PTB-XL 01118_lr, is flagged with the shipped checkpoints'
+    filter extension). On the 2,095 real records of the shared data neither rule flags any (of their 62 with a
+    negative QRS in lead I, none has both P and T negative); with their arm electrodes swapped, P, QRS and T all
+    negative flags 1,126 (1,107 with the shipped checkpoints' filter extension), the rule with V6 1,195 (1,174).
+
+    Parameters
+    ----------
+    y
+        Band-passed signal ``[L, T]`` (mV) at ``fs`` Hz.
+    fs
+        Sampling rate (Hz).
+    lead_i, lead_v6
+        Rows of lead I and V6 (``None``: no V6, lead I's T decides alone).
+
+    Returns
+    -------
+    Whether lead I looks inverted; False with fewer than 3 complete beats.
     """
     signs = wave_signs(y, fs, lead_i=lead_i)
-    return signs is not None and signs[:3] == (-1, -1, -1)
+    if signs is None or signs[:2] != (-1, -1):
+        return False
+    if signs[2] == -1:
+        return True
+    if lead_v6 is None or wave_signs(y, fs, lead_i=lead_i, min_mv=0.1)[:2] != (-1, -1):   # clear P and QRS
+        return False
+    return wave_signs(y, fs, lead_i=lead_v6)[1] == 1
 
 def clipping_notes(x: np.ndarray, fs: float, leads, *, plateau_s: float, min_plateaus: int,
                    rail_fraction: float) -> tuple[str, ...]:
@@ -158,10 +237,11 @@ def clipping_notes(x: np.ndarray, fs: float, leads, *, plateau_s: float, min_pla
 def inversion_notes(y: np.ndarray, fs: float, leads) -> tuple[str, ...]:
     """The record note for :func:`lead_i_inverted` on the band-passed window ``y`` (leads named ``leads``)."""
     leads = list(leads)
-    if "I" not in leads or not lead_i_inverted(y, fs, lead_i=leads.index("I")):
+    v6 = leads.index("V6") if "V6" in leads else None
+    if "I" not in leads or not lead_i_inverted(y, fs, lead_i=leads.index("I"), lead_v6=v6):
         return ()
-    return (f"{NOTE_LEAD_I_INVERTED} lead I (P, QRS and T negative): left and right arm electrodes swapped, "
-            "or dextrocardia?",)
+    return (f"{NOTE_LEAD_I_INVERTED} lead I (P and QRS negative, and T negative or V6 upright): left and right arm "
+            "electrodes swapped, or dextrocardia?",)
 
 
 def chest_leads_agree(y: np.ndarray, leads, *, min_r: float = 0.3) -> bool:
@@ -185,10 +265,153 @@ def chest_leads_agree(y: np.ndarray, leads, *, min_r: float = 0.3) -> bool:
     -------
     False also when no two neighbouring chest leads both vary.
     """
+    r = chest_correlation(y, leads, min_pairs=1)
+    return r is not None and r >= min_r
+
+
+def chest_correlation(y: np.ndarray, leads, *, min_pairs: int = 2, absolute: bool = False) -> float | None:
+    """Median correlation (``absolute``: median absolute correlation) of successive varying chest leads of ``y``
+    (V1-V2, ..., V5-V6; a constant lead, e.g. a zeroed flat one, is skipped: V1-V3 when V2 is flat).
+
+    An ECG's neighbouring chest leads correlate, independent noise's do not: over the 2,095 accepted real records of
+    the shared data (PTB-XL 500 and 100 Hz, CinC 2021 and its extra records, LUDB) the band-passed 10 s window gives
+    a median correlation of 0.27-0.996 (0.1 % quantile 0.31), white noise on every lead |r| < 0.02 (review s36d).
+    Chest leads in a wrong order correlate negatively (V2 and V3 swapped in CinC E07500: -0.32): the absolute value
+    tells noise from a wrong order.
+
+    Parameters
+    ----------
+    y
+        Band-passed signal, ``[n_leads, T]``, leads named ``leads``.
+    leads
+        The lead names of ``y``'s rows; chest leads not among them are left out.
+    min_pairs
+        The fewest pairs of varying chest leads to judge.
+    absolute
+        Take the median of the correlations' absolute values.
+
+    Returns
+    -------
+    The median (absolute) correlation, or ``None`` with fewer than ``min_pairs`` pairs.
+    """
     row = {name: i for i, name in enumerate(leads)}
-    r = []
-    for k in range(1, 6):
-        a, b = row.get(f"V{k}"), row.get(f"V{k + 1}")
-        if a is not None and b is not None and y[a].std() > 0 and y[b].std() > 0:
-            r.append(np.corrcoef(y[a], y[b])[0, 1])
-    return len(r) >= 1 and float(np.median(r)) >= min_r
+    live = [row[f"V{k}"] for k in range(1, 7) if f"V{k}" in row and y[row[f"V{k}"]].std() > 0]
+    r = [float(np.corrcoef(y[a], y[b])[0, 1]) for a, b in zip(live, live[1:])]
+    return float(np.median(np.abs(r) if absolute else r)) if len(r) >= max(1, min_pairs) else None
+
+
+def duplicated_leads(x: np.ndarray, leads, *, rel_tol: float = 1e-4, min_sd_mv: float = 0.01) -> list[tuple[str, str, int]]:
+    """Chest leads that copy another lead, sample for sample: ``(lead, copied lead, sign)`` for each.
+
+    A chest lead comes from its own electrode (never derived, unlike III or aVR), so it cannot equal another lead, nor
+    minus one: a converter that wrote one lead twice. Over the 2,095 real records of the shared data no chest lead
+    comes within 1 % of its SD of another lead (the closest: an electrode bridge, JS20016 V5-V6, 1.3 %; at most
+    about half their samples equal), while a copy is equal to the last count (review s36d).
+
+    Parameters
+    ----------
+    x
+        Samples ``[L, T]`` (mV, finite): the band-passed window with its flat leads zeroed, as
+        :func:`edfgen.kernels.ecg.preprocess.preprocess` judges it (raw, disconnected leads carrying one mains hum
+        would be copies of each other).
+    leads
+        The names of the ``L`` leads; a chest lead is ``V1``-``V6``.
+    rel_tol
+        Largest difference at any sample for two leads to be copies, as a fraction of the chest lead's range (a
+        copy is exact; real leads differ by 1 % of their SD or more; relative, so that a record 1000x too small is
+        not all copies).
+    min_sd_mv
+        Leads whose robust SD (1.4826 x the median absolute deviation) is below this are left out: flat leads,
+        constant or carrying only brief transients (disconnected chest leads share a pacing spike or a pop).
+
+    Returns
+    -------
+    Each chest lead with the first (lower-row) lead it copies.
+    """
+    span = x.max(axis=1).astype(np.float64) - x.min(axis=1)
+    robust = 1.4826 * np.median(np.abs(x - np.median(x, axis=1, keepdims=True)), axis=1)
+    varying = (span > 0) & (robust >= min_sd_mv)
+    found = []
+    for j, name in enumerate(leads):
+        if str(name) not in {f"V{k}" for k in range(1, 7)} or not varying[j]:
+            continue
+        for i in np.flatnonzero(varying[:j]):
+            for sign in (1, -1):
+                if float(np.abs(x[j] - sign * x[i]).max()) <= rel_tol * span[j]:
+                    found.append((str(name), str(leads[i]), sign))
+                    break
+            else:
+                continue
+            break
+    return found
+
+
+def noise_notes(y: np.ndarray, fs: float, leads, *, min_r: float = 0.1) -> tuple[str, ...]:
+    """The record note when the chest leads of the band-passed window ``y`` (``fs`` Hz) do not correlate (median
+    absolute correlation of successive chest leads, :func:`chest_correlation`, below ``min_r``; none with fewer than 2
+    pairs of varying chest leads or ``min_r`` 0): noise rather than an ECG.
+
+    Judged 1 s away from the window's edges (when it is longer than 4 s): the shipped checkpoints' short odd filter
+    extension leaves slow edge transients that raise white noise's median |r| to 0.12; without the edges it stays
+    under 0.05 and the 2,095 real records give 0.27-0.998, with either extension."""
+    edge = int(round(fs)) if y.shape[1] > 4 * fs else 0
+    r = chest_correlation(y[:, edge:y.shape[1] - edge], leads, absolute=True) if min_r > 0 else None
+    if r is None or r >= min_r:
+        return ()
+    return (f"{NOTE_NOISE} chest leads do not correlate as an ECG's do (median |r| {r:.2f} of successive chest leads < "
+            f"{min_r:g}; real ECGs 0.27-0.99): noise, no ECG?, kept",)
+
+
+def spike_hint(x: np.ndarray, max_sd_mv: float) -> str | None:
+    """Why a record's amplitude is implausible when its units are not to blame, else ``None``.
+
+    A record rejected for its amplitude (a sample beyond ``max_abs_mv``, a median lead SD beyond ``max_median_sd_mv``)
+    got the hint "are the samples in uV or ADC counts ...", also when one 900 mV sample (a spike, an electrode pop, a
+    corrupt sample) had blown up the SD of an ECG in mV (review s36d). Units wrong by 1000 move every sample; a spike
+    moves a few. So when the leads' robust SD (1.4826 x the median absolute deviation; the median over the leads) is
+    within ``max_sd_mv``, the bulk of the record is in range and the words say so.
+
+    Parameters
+    ----------
+    x
+        Samples ``[L, T]`` (mV, finite): raw, or band-passed.
+    max_sd_mv
+        The largest median lead SD of a record in mV (``QualityThresholds.max_median_sd_mv``).
+
+    Returns
+    -------
+    The hint, or ``None`` when the bulk of the samples is out of range too (the units or gain are suspect).
+    """
+    dev = np.abs(x - np.median(x, axis=1, keepdims=True))
+    robust = float(np.median(1.4826 * np.median(dev, axis=1)))
+    if not robust <= max_sd_mv:
+        return None
+    return (f"the rest of the record is in range (median lead robust SD {robust:.2g} mV): a spike, an electrode pop "
+            "or corrupt samples?")
+
+
+def pacing_notes(x: np.ndarray, fs: float, leads) -> tuple[str, ...]:
+    """The record note when the raw samples ``x`` ``[L, T]`` (mV, ``fs`` Hz, leads named ``leads``) carry a pacemaker's
+    stimulus train (:func:`edfgen.kernels.ecg.pacing.detect_pacing`, as ``edfgen interpret`` measures them).
+
+    Paced rhythms are physiology, not a fault, but their EDFs differ (synthetic stimuli before each QRS of 5 real
+    records moved them by 0.5-0.9 z) and GWAS of ECG traits usually leave paced ECGs out: the note lets a user do so
+    (review s36d). The R peaks are only looked for when at least 3 stimulus-like spikes are (20 of 493 real 500 Hz
+    records): 1 ms a record. Of those records the 7 paced LUDB records found by the delineator and PTB-XL 00385_hr
+    ("pacemaker ekg") are noted; records below 250 Hz never are (``detect_pacing``).
+    """
+    row = {str(name): i for i, name in enumerate(leads)}
+    rows = [row[n] for n in ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6") if n in row]
+    if fs < 250.0 or len(rows) < 2:
+        return ()
+    ind = x[rows].astype(np.float64)
+    if len(spike_candidates(ind, fs)) < 3:
+        return ()
+    from edfgen.kernels.ecg.biomarkers import detect_r_peaks    # pandas and the delineator only for these records
+
+    peaks = detect_r_peaks(ind, fs)
+    pacing = detect_pacing(ind, fs, peaks) if len(peaks) >= 2 else None
+    if pacing is None or not pacing.paced:
+        return ()
+    return (f"{NOTE_PACED} stimulus spikes {pacing.lag_s * 1000:.0f} ms before {pacing.beat_fraction:.0%} "
+            "of the QRS complexes: a pacemaker?, kept",)

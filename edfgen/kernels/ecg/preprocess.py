@@ -51,7 +51,9 @@ Steps, in order
    ``max_median_sd_mv`` rejects: the samples are not millivolts (µV or ADC counts, a wrong gain); every lead flat
    but varying as an ECG 1000x smaller (neighbouring chest leads correlated, unlike the ADC noise of a leads-off
    record: :func:`~edfgen.kernels.ecg.lead_checks.chest_leads_agree`) names the opposite mistake (V, or mV labelled
-   µV). A lead I whose P, QRS and T are all negative is noted
+   µV). A chest lead equal to another lead (or minus one) at every sample, flat leads aside (disconnected leads
+   carrying one mains hum are flat, not copies), rejects (written twice by the export). Chest leads that do not
+   correlate (``min_chest_r``: noise, no ECG?) are noted, and so is a lead I whose P and QRS are negative
    (:func:`edfgen.kernels.ecg.lead_checks.lead_i_inverted`: arm electrodes swapped?).
 
 A rejected record raises :class:`~edfgen.kernels.ecg.record.RecordRejected` with the reason; batch code
@@ -68,7 +70,8 @@ from typing import Iterable
 import numpy as np
 from scipy import signal as sps
 
-from edfgen.kernels.ecg.lead_checks import chest_leads_agree, clipping_notes, inversion_notes
+from edfgen.kernels.ecg.lead_checks import (chest_leads_agree, clipping_notes, duplicated_leads, inversion_notes,
+                                           noise_notes, pacing_notes, rail_runs, spike_hint)
 from edfgen.kernels.ecg.leads import canonicalise_leads
 from edfgen.kernels.ecg.record import (NOTE_CROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED, NOTE_ZEROED, EcgRecord,
                                       RecordRejected)
@@ -106,7 +109,8 @@ class QualityThresholds:
         trimmed before this check (:func:`trim_flat_edges`).
     rail_fraction
         An extreme counts as a recorder limit only when it lies at least this fraction of the lead's
-        range away from the lead's median (default 0.5).
+        range away from the median of the lead's other samples (default 0.5; other samples, so that a lead stuck
+        at its rail for most of the window is still caught: :func:`~edfgen.kernels.ecg.lead_checks.rail_runs`).
     max_flat_leads
         A record with more flat leads than this is rejected (default 3). Up to this many flat
         leads are kept as exact zeros: real databases contain records with a few disconnected
@@ -122,6 +126,10 @@ class QualityThresholds:
         least ``clip_plateaus`` (default 3) plateaus of at least ``clip_plateau_s`` (10 ms) at its own minimum or
         maximum value, that value at least ``clip_rail_fraction`` (0.25) of the lead's range from its median, is
         noted ``"clipped ..."``. ``clip_plateaus`` 0 turns the check off.
+    min_chest_r
+        A record whose successive varying chest leads correlate (median absolute correlation, band-passed window 1 s from its edges:
+        :func:`~edfgen.kernels.ecg.lead_checks.chest_correlation`) below this is noted ``"noise ..."`` (no ECG?; default
+        0.1; real records 0.27-0.996, white noise |r| < 0.02); a note, not a reject. 0 turns the check off.
     max_abs_mv
         A sample farther than this (mV) from its lead's median rejects the record before filtering (default
         1000 mV; real records reach 11.5 mV with baseline wander, an ECG amplifier's input range is a few
@@ -137,6 +145,7 @@ class QualityThresholds:
     clip_plateau_s: float = 0.01
     clip_plateaus: int = 3
     clip_rail_fraction: float = 0.25
+    min_chest_r: float = 0.1
 
 
 DEFAULT_QUALITY = QualityThresholds()
@@ -199,20 +208,6 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, *, padding: str = "cons
     frac = Fraction(float(fs_out) / float(fs_in)).limit_denominator(1000)
     return sps.resample_poly(x, frac.numerator, frac.denominator, axis=-1,
                              padtype=padding).astype(np.float32, copy=False)
-
-
-def _longest_run(mask: np.ndarray) -> np.ndarray:
-    """Longest run of True along the last axis, per row of a 2-D mask ``[L, T]``."""
-    L, T = mask.shape
-    padded = np.zeros((L, T + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    d = np.diff(padded, axis=1)
-    rows_s, starts = np.nonzero(d == 1)
-    rows_e, ends = np.nonzero(d == -1)
-    out = np.zeros(L, dtype=np.int64)
-    if len(starts):
-        np.maximum.at(out, rows_s, ends - starts)
-    return out
 
 
 def _held_edges(x: np.ndarray, need: int) -> tuple[int, int, bool]:
@@ -348,7 +343,7 @@ def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0, max_absent: in
 
 
 def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT_QUALITY) -> None:
-    """Reject NaN/inf samples and saturated (clipped) leads; see the module docstring."""
+    """Reject NaN/inf samples, implausible amplitudes and saturated (clipped) leads; see the module docstring."""
     x = record.signal
     finite = np.isfinite(x)
     if not finite.all():
@@ -366,26 +361,15 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
     if dev.max() > quality.max_abs_mv:
         i = int(np.argmax(dev))
         raise RecordRejected(f"implausible amplitude for mV: lead {record.leads[i]} has a sample {dev[i]:.3g} mV "
-                             f"from its median (> max_abs_mv {quality.max_abs_mv:g}): {_UNITS_HINT}",
+                             f"from its median (> max_abs_mv {quality.max_abs_mv:g}): "
+                             f"{spike_hint(x, quality.max_median_sd_mv) or _UNITS_HINT}",
                              record_id=record.record_id, path=record.path)
     run = max(2, int(round(quality.saturation_run_s * record.fs)))
     if x.shape[1] < run:
         return
-    # a rail is an extreme far from the lead's median (at least half its range away): a recorder's
-    # limit is reached by a large deflection; a quiet stretch at the lead's minimum that sits near
-    # its baseline (a shallow lead quantised to 10 µV) is not clipping
-    far = (hi - lo) * quality.rail_fraction
-    at_rail = ((x == lo) & (med - lo >= far)) | ((x == hi) & (hi - med >= far))
-    # only leads with at least `run` samples at a rail can hold such a run (cheap pre-filter);
-    # a constant lead is reported as flat, not saturated
-    cand = np.flatnonzero((at_rail.sum(axis=1) >= run) & ((hi - lo)[:, 0] > 0))
-    if not len(cand):
-        return
-    longest = _longest_run(at_rail[cand])
-    sat = cand[longest >= run]
-    if len(sat):
-        i = sat[0]
-        longest = dict(zip(cand, longest))
+    longest = rail_runs(x, run, rail_fraction=quality.rail_fraction)
+    if longest.max() >= run:
+        i = int(np.flatnonzero(longest >= run)[0])
         raise RecordRejected(f"lead {record.leads[i]}: saturated ({longest[i] / record.fs:.2f} s at its "
                              f"min/max value, clipping)", record_id=record.record_id, path=record.path)
 
@@ -440,7 +424,8 @@ def _window_notes(rec: EcgRecord, dur: float, prep: Preprocessing, quality: Qual
     cropped = (f"{NOTE_CROPPED} to the {prep.window_s:g} s window from {(dur - prep.window_s) / 2:.3f} s of "
                f"{dur:.3f} s",) if dur > prep.window_s + 0.5 / rec.fs else ()
     return cropped + clipping_notes(rec.signal, rec.fs, rec.leads, plateau_s=quality.clip_plateau_s,
-                                    min_plateaus=quality.clip_plateaus, rail_fraction=quality.clip_rail_fraction)
+                                    min_plateaus=quality.clip_plateaus, rail_fraction=quality.clip_rail_fraction) \
+        + pacing_notes(rec.signal, rec.fs, rec.leads)
 
 
 def _window(x: np.ndarray, prep: Preprocessing) -> tuple[np.ndarray, int]:
@@ -457,12 +442,14 @@ def _window(x: np.ndarray, prep: Preprocessing) -> tuple[np.ndarray, int]:
 
 def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessing,
                 quality: QualityThresholds) -> list[str]:
-    """Reject implausibly large amplitudes and more than ``max_flat_leads`` flat leads; zero the tolerated
-    flat leads in place and return their names."""
+    """Reject implausibly large amplitudes, more than ``max_flat_leads`` flat leads and a chest lead copying another
+    (:func:`~edfgen.kernels.ecg.lead_checks.duplicated_leads`, judged once the flat leads are zeroed); zero the
+    tolerated flat leads in place and return their names."""
     big = float(np.median(x[:, :n_real].std(axis=1, dtype=np.float64)))
     if not big <= quality.max_median_sd_mv:
         raise RecordRejected(f"implausible amplitude for mV: median lead SD {big:.3g} mV after the band-pass "
-                             f"(> max_median_sd_mv {quality.max_median_sd_mv:g}; real ECGs 0.06-0.54): {_UNITS_HINT}",
+                             f"(> max_median_sd_mv {quality.max_median_sd_mv:g}; real ECGs 0.06-0.54): "
+                             f"{spike_hint(x[:, :n_real], quality.max_median_sd_mv) or _UNITS_HINT}",
                              record_id=record.record_id, path=record.path)
     sd = x[:, :n_real].std(axis=1)
     flat = np.flatnonzero(sd < quality.flat_std_mv)
@@ -477,6 +464,12 @@ def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessi
                              record_id=record.record_id, path=record.path)
     if len(flat):
         x[flat] = 0.0
+    dup = duplicated_leads(x[:, :n_real], prep.leads, min_sd_mv=quality.flat_std_mv)   # flat leads are not copies
+    if dup:
+        said = "; ".join(f"{a} = {'' if sign > 0 else '-'}{b}" for a, b, sign in dup)
+        raise RecordRejected(f"duplicated lead(s) {said} (every sample): one lead written twice by the export, or "
+                             "electrodes off?",
+                             record_id=record.record_id, path=record.path)
     return [prep.leads[i] for i in flat]
 
 
@@ -580,7 +573,8 @@ def preprocess_many(records: Iterable[EcgRecord | RecordRejected], prep: Preproc
             if flat:
                 note = f"{NOTE_ZEROED} lead(s) {', '.join(flat)}: flat (band-passed SD < {quality.flat_std_mv:g} mV)"
                 rec = replace(rec, notes=rec.notes + (note,))
-            rec = replace(rec, notes=rec.notes + inversion_notes(y[j], prep.sampling_rate, prep.leads))
+            rec = replace(rec, notes=rec.notes + inversion_notes(y[j], prep.sampling_rate, prep.leads)
+                          + noise_notes(y[j, :, :n_real], prep.sampling_rate, prep.leads, min_r=quality.min_chest_r))
             prepared[k] = (i, rec, None)
             out[i] = y[j]
     order = sorted(out)

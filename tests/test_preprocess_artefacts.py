@@ -1,0 +1,126 @@
+"""Quality checks on real records with realistic artefacts (review s36d): a lead stuck at its rail, pure noise,
+duplicated leads, a lone spike."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from edfgen.formats.ecg.records import RecordRejected, read_wfdb
+from edfgen.kernels.ecg import LEADS
+from edfgen.kernels.ecg.preprocess import preprocess, preprocess_many
+from edfgen.kernels.ecg.preprocessing_config import Preprocessing
+
+PREP = Preprocessing()
+
+
+@pytest.fixture(scope="module")
+def ptb1(shared_data):
+    """PTB-XL 00001_hr (500 Hz, 10 s, mV)."""
+    return read_wfdb(shared_data / "ecg" / "ptbxl" / "records500" / "00000" / "00001_hr.hea")
+
+
+def _with(rec, name, x):
+    return dataclasses.replace(rec, record_id=name, signal=np.asarray(x, dtype=np.float32))
+
+
+@pytest.mark.parametrize("value", [32.767, -32.768])
+def test_preprocess__lead_stuck_at_its_rail_for_most_of_the_record_rejected(ptb1, value):
+    """Was (s36d): V2 held at the ADC limit from 2 s on was accepted without a word (EDFs 0.5-1 z off): the rail
+    test compared the extreme with the lead's median, which *is* the rail once the lead sits there for over half
+    the samples. 4 s at the rail was rejected, 8 s was not."""
+    v2 = LEADS.index("V2")
+    for start in (6.0, 2.0):                         # 4 s (rejected before too) and 8 s at the rail
+        x = ptb1.signal.copy()
+        x[v2, int(start * 500):] = value
+        with pytest.raises(RecordRejected, match=rf"lead V2: saturated \({9.9 - start:.2f} s at its min/max"):
+            preprocess(_with(ptb1, "rail", x), PREP)
+    # a flat (disconnected) lead with a brief spike is flat at its extreme, not saturated: zeroed, as before
+    x = ptb1.signal.copy()
+    x[v2] = 0.0
+    x[v2, 2500:2502] = 5.0
+    assert preprocess_many([_with(ptb1, "flat_spike", x)], PREP).rejects == []
+
+
+@pytest.mark.parametrize("prep", [PREP, Preprocessing(filter_padding="odd", resample_padding="constant")],
+                         ids=["default", "shipped-checkpoints"])
+def test_preprocess_many__pure_noise_noted(ptb1, prep):
+    """Was (s36d): a record of white noise (0.05-1 mV on every lead) was accepted without a word, its EDFs farther
+    from the ECG's than two real people's. Now its uncorrelated chest leads give a 'noise' note (a warning); the
+    real record, a 2 s burst of 0.5 mV EMG noise on every lead and 3 zeroed chest leads get none."""
+    rng = np.random.default_rng(0)
+    emg = ptb1.signal.copy()
+    emg[:, 1500:2500] += rng.normal(0, 0.5, (12, 1000))
+    chest_off = ptb1.signal.copy()
+    chest_off[[LEADS.index(v) for v in ("V2", "V4", "V6")]] = 0.0
+    noise = [_with(ptb1, f"noise{k}", rng.normal(0, 0.05, ptb1.signal.shape)) for k in range(4)]
+    batch = preprocess_many([ptb1, *noise, _with(ptb1, "emg", emg), _with(ptb1, "chest_off", chest_off)], prep)
+    assert batch.rejects == [] and batch.record_ids == ["00001_hr", "noise0", "noise1", "noise2", "noise3", "emg",
+                                                        "chest_off"]
+    noted = [(rid, note) for rid, _, note in batch.notes if note.startswith("noise ")]
+    assert [rid for rid, _ in noted] == ["noise0", "noise1", "noise2", "noise3"]
+    assert noted[0][1].startswith("noise chest leads do not correlate as an ECG's do (median |r| 0.0")
+
+
+def test_preprocess__a_chest_lead_copying_another_lead_rejected(ptb1):
+    """Was (s36d): V4-V6 written as copies of V1-V3, or every chest lead a copy of II, was accepted silently (EDFs
+    0.4-1.4 z off). A chest lead has its own electrode: equal to another lead (or to minus one) it was written twice."""
+    idx = {name: LEADS.index(name) for name in LEADS}
+    dup = ptb1.signal.copy()
+    dup[[idx["V4"], idx["V5"], idx["V6"]]] = ptb1.signal[[idx["V1"], idx["V2"], idx["V3"]]]
+    with pytest.raises(RecordRejected, match=r"duplicated lead\(s\) V4 = V1; V5 = V2; V6 = V3 \(every sample\)"):
+        preprocess(_with(ptb1, "dup", dup), PREP)
+    neg = ptb1.signal.copy()
+    neg[idx["V3"]] = -ptb1.signal[idx["II"]]
+    with pytest.raises(RecordRejected, match=r"duplicated lead\(s\) V3 = -II "):
+        preprocess(_with(ptb1, "neg", neg), PREP)
+    hum = ptb1.signal.copy()                         # V2, V4, V6 off, carrying one mains hum: flat, not copies
+    hum[[idx["V2"], idx["V4"], idx["V6"]]] = 0.05 * np.sin(2 * np.pi * 50 * np.arange(hum.shape[1]) / 500)
+    assert preprocess_many([_with(ptb1, "hum", hum)], PREP).rejects == []
+    near = ptb1.signal.copy()                        # an electrode bridge: V5 close to V4 but not a copy
+    near[idx["V5"]] = ptb1.signal[idx["V4"]] + np.random.default_rng(1).integers(-3, 4, near.shape[1]) / 1000
+    assert preprocess_many([_with(ptb1, "near", near)], PREP).rejects == []
+
+
+def test_preprocess__a_lone_spike_is_not_called_a_units_mistake(ptb1):
+    """Was (s36d): one 900 mV sample on each lead of a record in mV was rejected with 'median lead SD 7.36 mV ...: are
+    the samples in uV or ADC counts, or the gain/units per bit wrong?', sending its user after units that are right.
+    Now the reason says the rest of the record is in range; a record in uV still gets the units hint."""
+    spike = ptb1.signal.copy()
+    spike[:, 2500] = 900.0
+    with pytest.raises(RecordRejected, match=r"median lead SD 7.\d+ mV after the band-pass .*: the rest of the record is "
+                                             r"in range \(median lead robust SD 0.\d+ mV\): a spike") as exc:
+        preprocess(_with(ptb1, "spike", spike), PREP)
+    assert "uV or ADC counts" not in exc.value.reason
+    with pytest.raises(RecordRejected, match="are the samples in uV or ADC counts"):
+        preprocess(_with(ptb1, "uv", ptb1.signal * 1000), PREP)
+
+
+def test_preprocess_many__arm_swap_with_lead_i_t_upright_noted_through_v6(shared_data):
+    """Was (s36d): with the arm electrodes of LUDB 7 swapped, lead I's P and QRS are negative but its T is not, and the
+    swap went unnoted (the rule needed P, QRS and T all negative: 1,126 of the 2,095 real records' swaps caught). Now a
+    clear negative P and QRS in lead I with V6's QRS upright (the chest leads are untouched by a swap) is noted too
+    (1,195); the real record is not."""
+    rec = read_wfdb(shared_data / "ecg" / "ludb_dev" / "data" / "7.hea")
+    idx = {name: LEADS.index(name) for name in ("I", "II", "III", "aVR", "aVL")}
+    swap = rec.signal.copy()
+    swap[idx["I"]] = -rec.signal[idx["I"]]
+    swap[[idx["II"], idx["III"], idx["aVR"], idx["aVL"]]] = rec.signal[[idx["III"], idx["II"], idx["aVL"], idx["aVR"]]]
+    for prep in (PREP, Preprocessing(filter_padding="odd", resample_padding="constant")):
+        batch = preprocess_many([rec, _with(rec, "swap", swap)], prep)
+        assert [rid for rid, _, note in batch.notes if note.startswith("inverted ")] == ["swap"]
+
+
+def test_preprocess_many__paced_records_noted(shared_data):
+    """Was (s36d): paced ECGs (LUDB 34, PTB-XL 00385 'pacemaker ekg') were kept without a word, although interpret's
+    delineator finds their stimuli and GWAS usually leave paced ECGs out. Now they get a 'paced' note; an unpaced
+    record none."""
+    ecg = shared_data / "ecg"
+    recs = [read_wfdb(ecg / "ludb_dev" / "data" / "34.hea"), read_wfdb(ecg / "ludb_dev" / "data" / "1.hea"),
+            read_wfdb(ecg / "ptbxl" / "records500" / "00000" / "00385_hr.hea")]
+    batch = preprocess_many(recs, PREP)
+    paced = [(rid, note) for rid, _, note in batch.notes if note.startswith("paced ")]
+    assert [rid for rid, _ in paced] == ["34", "00385_hr"]
+    assert paced[0][1].startswith("paced stimulus spikes 62 ms before 90% of the QRS complexes")
