@@ -124,3 +124,41 @@ def test_preprocess_many__paced_records_noted(shared_data):
     paced = [(rid, note) for rid, _, note in batch.notes if note.startswith("paced ")]
     assert [rid for rid, _ in paced] == ["34", "00385_hr"]
     assert paced[0][1].startswith("paced stimulus spikes 62 ms before 90% of the QRS complexes")
+
+
+def test_duplicated_leads_and_chest_correlation_equal_their_definitions(ptb1):
+    """The screened copy search (every 16th sample first, robust SDs only for the leads left) and the one-pass chest
+    correlations give what the pairwise definitions give (np.corrcoef per pair; every pair over every sample)."""
+    from edfgen.kernels.ecg.lead_checks import chest_correlation, duplicated_leads
+
+    def copies(x, leads, rel_tol=1e-4, min_sd_mv=0.01):
+        span = x.max(axis=1).astype(np.float64) - x.min(axis=1)
+        robust = 1.4826 * np.median(np.abs(x - np.median(x, axis=1, keepdims=True)), axis=1)
+        varying = (span > 0) & (robust >= min_sd_mv)
+        found = []
+        for j, name in enumerate(leads):
+            if name.startswith("V") and varying[j]:
+                hit = next(((leads[i], s) for i in np.flatnonzero(varying[:j]) for s in (1, -1)
+                            if np.abs(x[j] - s * x[i]).max() <= rel_tol * span[j]), None)
+                found += [(name, *hit)] if hit else []
+        return found
+
+    x = ptb1.signal[:, :5000].astype(np.float32)
+    leads = list(LEADS)
+    cases = [x]
+    for j, i, s in ((9, 3, 1), (7, 6, -1), (11, 0, 1)):
+        y = x.copy()
+        y[j] = s * y[i]
+        cases.append(y)
+    y = x.copy()
+    y[[6, 7]] = 0.0
+    y[8] = y[1] + 1e-7                                         # within the tolerance of a copy
+    cases.append(y)
+    for c in cases:
+        assert duplicated_leads(c, leads) == copies(c, leads)
+    assert duplicated_leads(cases[0], leads) == [] and all(duplicated_leads(c, leads) for c in cases[1:])
+    for c in cases:
+        live = [j for j in range(6, 12) if c[j].std() > 0]
+        r = [np.corrcoef(c[a], c[b])[0, 1] for a, b in zip(live, live[1:])]
+        assert chest_correlation(c, leads) == pytest.approx(float(np.median(r)), abs=1e-12)
+        assert chest_correlation(c, leads, absolute=True) == pytest.approx(float(np.median(np.abs(r))), abs=1e-12)

@@ -57,7 +57,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d
 from scipy.special import bdtrc
 
 __all__ = ["STEEP_MV_S", "Pacing", "detect_pacing", "remove_spikes", "spike_candidates"]
@@ -94,50 +93,87 @@ class Pacing:
 
 
 def _shift(x: np.ndarray, k: int) -> np.ndarray:
-    """``x`` shifted by ``k`` samples along the last axis (``y[t] = x[t + k]``), edges repeated."""
-    idx = np.clip(np.arange(x.shape[-1]) + k, 0, x.shape[-1] - 1)
-    return x[..., idx]
+    """``x`` shifted by ``k`` samples along the last axis (``y[t] = x[t + k]``), edges repeated (slices, not a
+    gather)."""
+    T = x.shape[-1]
+    y = np.empty_like(x)
+    m = max(0, T - abs(k))                   # samples that come from inside x
+    if k >= 0:
+        y[..., :m] = x[..., T - m:]
+        y[..., m:] = x[..., -1:]
+    else:
+        y[..., T - m:] = x[..., :m]
+        y[..., :T - m] = x[..., :1]
+    return y
 
 
 def _jumps(x: np.ndarray, fs: float) -> np.ndarray:
     """``[L, T]`` absolute sample-to-sample slope (mV/s) into each sample (0 at the first)."""
-    return np.abs(np.diff(x, axis=-1, prepend=x[..., :1])) * fs
+    out = np.zeros_like(x)
+    np.subtract(x[..., 1:], x[..., :-1], out=out[..., 1:])
+    np.abs(out, out=out)
+    out *= fs
+    return out
+
+
+def _window_max_at(v: np.ndarray, lead: np.ndarray, t: np.ndarray, size: int) -> np.ndarray:
+    """Whether ``v[lead, t]`` is the largest value of its window of ``size`` (odd) samples along the last axis, edges
+    repeated: ``v >= maximum_filter1d(v, size, mode="nearest")`` at those entries only (a few per cent of a record's
+    samples; the whole filter cost 0.3 ms a record)."""
+    h, T = size // 2, v.shape[-1]
+    top = v[lead, t]
+    keep = np.ones(len(t), dtype=bool)
+    for d in range(-h, h + 1):
+        keep &= top >= v[lead, np.clip(t + d, 0, T - 1)]
+    return keep
 
 
 def spike_candidates(x: np.ndarray, fs: float, *, min_mv: float = 0.1, min_leads: int = 2,
                      steep_mv_s: float = STEEP_MV_S) -> np.ndarray:
     """Sample indices of stimulus-like spikes in a raw ``[L, T]`` signal (mV), merged across leads.
 
-    See the module docstring (step 1). Returns sorted ``int64`` indices.
+    See the module docstring (step 1). Returns sorted ``int64`` indices. The shape tests and the local maxima are
+    evaluated only at the samples that deviate by ``min_mv`` (a few per cent of an ECG's), the groups are merged with
+    array operations: ~0.3 ms a 10 s record, which ``edfgen extract`` checks for a ``paced`` note.
     """
     x = np.nan_to_num(np.asarray(x, dtype=float))
+    T = x.shape[-1]
     k_base, k_edge, k_back = max(1, round(0.006 * fs)), max(1, round(0.004 * fs)), max(1, round(0.006 * fs))
     k_jump = max(1, round(0.002 * fs))     # one sample at 500 Hz, two at 1 kHz (a stimulus rises within ~2 ms)
+    near = 2 * max(1, round(0.004 * fs)) + 1
     base = _shift(x, -k_base)
     amp = np.abs(x - base)
-    ok = amp >= min_mv
-    near = 2 * max(1, round(0.004 * fs)) + 1
-    if ok.any():   # the shape tests only where the deviation is large enough (most records: a few samples)
-        ok &= np.abs(_shift(x, -k_edge) - base) <= 0.3 * amp
-        ok &= np.abs(_shift(x, -k_jump) - base) <= 0.5 * amp     # most of the jump within 2 ms
-        ok &= np.abs(_shift(x, k_back) - base) <= 0.5 * amp
-        ok &= amp >= maximum_filter1d(amp, near, axis=-1, mode="nearest")
+    lead, t = np.nonzero(amp >= min_mv)
+
+    def at(k: int) -> np.ndarray:
+        return x[lead, np.clip(t + k, 0, T - 1)]
+
+    b, a = base[lead, t], amp[lead, t]
+    keep = (np.abs(at(-k_edge) - b) <= 0.3 * a) & (np.abs(at(-k_jump) - b) <= 0.5 * a)   # most of the jump in 2 ms
+    keep &= np.abs(at(k_back) - b) <= 0.5 * a
+    lead, t = lead[keep], t[keep]
+    top = _window_max_at(amp, lead, t, near)
+    key = lead[top] * T + t[top]                # (lead, sample) in row-major order, as np.nonzero gives them
     # a filtered stimulus rings (+-10 mV over 10-20 ms in some recorders): any slope beyond the heart's
     jump = _jumps(x, fs)
-    steep = jump >= steep_mv_s
-    if steep.any():
-        ok |= steep & (jump >= maximum_filter1d(jump, near, axis=-1, mode="nearest"))
-    ok[:, :k_base] = False
-    ok[:, -k_back:] = False
-    lead, t = np.nonzero(ok)
+    sl, st = np.nonzero(jump >= steep_mv_s)
+    if len(st):
+        top = _window_max_at(jump, sl, st, near)
+        key = np.union1d(key, sl[top] * T + st[top])
+    lead, t = np.divmod(key, T)
+    inside = (t >= k_base) & (t < T - k_back)
+    lead, t = lead[inside], t[inside]
     if len(t) == 0:
         return np.zeros(0, dtype=np.int64)
     order = np.argsort(t, kind="stable")
     lead, t = lead[order], t[order]
     merge = max(1, round(0.002 * fs))
-    groups = np.split(np.arange(len(t)), np.flatnonzero(np.diff(t) > merge) + 1)
-    out = [int(np.median(t[g])) for g in groups if len(np.unique(lead[g])) >= min_leads]
-    return np.asarray(out, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(t) > merge) + 1]
+    sizes = np.diff(np.r_[starts, len(t)])
+    group = np.repeat(np.arange(len(starts)), sizes)
+    n_leads = np.bincount(np.unique(group * x.shape[0] + lead) // x.shape[0], minlength=len(starts))
+    middle = (t[starts + (sizes - 1) // 2] + t[starts + sizes // 2]) // 2     # each group's median sample (floored)
+    return middle[n_leads >= min_leads].astype(np.int64)
 
 
 def detect_pacing(x: np.ndarray, fs: float, r_peaks: np.ndarray, *, min_beat_fraction: float = 0.4,
