@@ -351,6 +351,34 @@ def test_covariate_sex__only_a_coding_that_says_who_is_male():
     assert read("sex", ["M", "x"])[0] is None and read("sex", [np.nan, np.nan])[0] is None
     assert read("sex_2", [1, 2]) == (None, "no covariate named like sex")
 
+
+def test_covariate_sex__the_first_readable_column_unknown_words_and_disagreement(caplog):
+    """Review rev36b: a 'gender' coded 0/1 before a 'sex' coded 1/2 left X without sex (only the first sex-like
+    column was looked at); one 'U' refused a whole M/F column, naming 'f' and 'm' as the odd values; two readable
+    columns that disagree were silent; a QC cache key that knew only whether a sex was given."""
+    from edfgen.engines.hail import _cache_path
+    from edfgen.formats.genotypes.sex import covariate_sex
+
+    t = pd.DataFrame({"IID": ["a", "b", "c", "d"], "gender": [0, 1, 1, 0], "sex": [1, 2, 2, 1]})
+    sex, where = covariate_sex(t, "c.tsv")
+    assert sex.tolist() == [1, 2, 2, 1] and where == "c.tsv column 'sex'"
+    sex, _ = covariate_sex(pd.DataFrame({"IID": ["a", "b", "c"], "sex": ["M", "U", "unknown"]}), "c.tsv")
+    assert sex.tolist() == [1, 0, 0]
+    assert covariate_sex(pd.DataFrame({"IID": ["a", "b"], "sex": ["M", "x"]}), "c.tsv")[1].endswith("(e.g. ['x'])")
+    sex, where = covariate_sex(t.assign(gender=["male", "male", "female", "male"]), "c.tsv")
+    assert where == "c.tsv column 'gender'" and sex.tolist() == [1, 1, 2, 1]
+    assert "c.tsv column 'gender' and c.tsv column 'sex' disagree on the sex of 1 sample(s)" in caplog.text
+
+    class Files:
+        def fingerprint(self):
+            return "same files"
+
+    from edfgen.kernels.qc import QCSettings
+    one = pd.Series([1, 2, 2], index=["a", "b", "c"], dtype=np.int8)
+    path = [_cache_path("/tmp", Files(), QCSettings(), np.array(["a", "b", "c"]), s)
+            for s in (one, one.copy(), one.where(one.index != "c", 0), None)]
+    assert path[0] == path[1] and len(set(path)) == 3
+
 def test_sample_sex__fam_psam_and_sample_codes():
     from edfgen.formats.genotypes.sex import sample_sex
 

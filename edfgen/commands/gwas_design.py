@@ -517,9 +517,10 @@ def warn_sex_chromosomes(chromosomes, covariate_names, *, sex_known: bool = Fals
                     "--covariates has one", no_sex)
         return
     if names & {"X", "XY"} and not sex_known and not any(_SEX_NAMES.match(str(c)) for c in covariate_names):
-        log.warning("chromosome X is tested without a sex covariate (none of %s looks like sex, and the genotype "
-                    "files give no sex): males are hemizygous, counted 0/2; add sex to --covariates (plink2 --glm "
-                    "adds it on X)", ", ".join(map(str, covariate_names[1:])) or "no covariates")
+        named = ", ".join(map(str, covariate_names[1:]))
+        log.warning("chromosome X is tested without a sex covariate (%s, and the genotype files give no sex): males "
+                    "are hemizygous, counted 0/2; add sex to --covariates (plink2 --glm adds it on X)",
+                    f"none of {named} looks like sex" if named else "no covariates")
     if "X" in names and not sex_known:    # (review s35d: the same calls as a .bed gave other X counts, silently)
         log.warning("X's QC counts every sample as diploid: the genotype files give no sex (VCF, BGEN without a "
                     ".sample sex column), so males' hemizygous calls count twice in X's allele frequency and MAF "

@@ -355,10 +355,16 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
 CACHE_VERSION = 6
 
 
-def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray, sexed: bool = False) -> str:
-    h = hashlib.sha256(json.dumps([CACHE_VERSION, source.fingerprint(), qc.__dict__, sexed], sort_keys=True,
-                                  default=str).encode())
-    h.update("\n".join(sorted(iids)).encode())
+def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray,
+                sex_by_id: pd.Series | None = None) -> str:
+    """The QC checkpoint of these files, QC settings, samples and sexes (a sex read from ``--covar`` is not in the
+    files' fingerprint: a changed covariate sex must not reuse the QC of the former one, review rev36b)."""
+    h = hashlib.sha256(json.dumps([CACHE_VERSION, source.fingerprint(), qc.__dict__, sex_by_id is not None],
+                                  sort_keys=True, default=str).encode())
+    ids = sorted(iids)
+    h.update("\n".join(ids).encode())
+    if sex_by_id is not None:
+        h.update(np.asarray(sex_by_id.reindex(ids).fillna(0).to_numpy(), dtype=np.int8).tobytes())
     return os.path.join(tmp_dir, "edfgen-genotype-cache", h.hexdigest()[:20] + ".mt")
 
 
@@ -376,8 +382,7 @@ def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, ha
                 sex_by_id: pd.Series | None = None):
     """:func:`hail_qc` of the samples ``overlap`` (with ``sex_by_id``), checkpointed in ``hail.tmp_dir`` (reused by
     a later run with the same files, QC settings and samples): ``(QC'd MatrixTable, variants, steps, sample ids)``."""
-    ckpt = _cache_path(hail.tmp_dir or default_tmp_dir(), source, qc, np.asarray(sorted(overlap)),
-                       sex_by_id is not None)
+    ckpt = _cache_path(hail.tmp_dir or default_tmp_dir(), source, qc, np.asarray(sorted(overlap)), sex_by_id)
     with input_errors(source):    # QC is the first pass over every entry
         mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info,
                                          sex_by_id=sex_by_id)

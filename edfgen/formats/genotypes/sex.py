@@ -88,22 +88,38 @@ def source_sex(source) -> pd.Series | None:
 
 
 def covariate_sex(table: pd.DataFrame, label: str) -> tuple[pd.Series | None, str]:
-    """Sex by IID (codes of :func:`sample_sex`) from the first column of a covariate ``table`` named like sex
-    (:data:`SEX_COVARIATE_NAMES`, no indicator suffix), where its coding says who is male: PLINK's 1/2 (0 and -9
-    unknown), M/F, male/female, or 0/1 in a column whose name says which (``is_male``, UK Biobank's 31 and
-    22001: 1 male; ``is_female``: 1 female); and what was found, for the log (``"--covar c.tsv column 'sex'"``, or
-    why the column is not read). A plain ``sex`` coded 0/1, or holding other values, gives None: guessing which
-    is male would swap X's haploid coding.
+    """Sex by IID (codes of :func:`sample_sex`) from the columns of a covariate ``table`` named like sex
+    (:data:`SEX_COVARIATE_NAMES`, no indicator suffix), the first whose coding says who is male: PLINK's 1/2 (0 and
+    -9 unknown), M/F, male/female (U/unknown unknown), or 0/1 in a column whose name says which (``is_male``, UK
+    Biobank's 31 and 22001: 1 male; ``is_female``: 1 female); and what was found, for the log (``"--covar c.tsv
+    column 'sex'"``, or why no column is read). A plain ``sex`` coded 0/1, or holding other values, is not read:
+    guessing which is male would swap X's haploid coding. A later readable column that disagrees is warned about.
 
     ``edfgen gwas`` reads X, Y and MT with it where the genotype files give no sex (VCF, a ``.fam`` of zeros), as
     plink2 run with this sex put in the ``.fam`` (s36c)."""
-    col = next((c for c in table.columns if c != "IID" and (m := SEX_COVARIATE_NAMES.match(str(c))) and not m.group(2)),
-               None)
-    if col is None:
+    cols = [c for c in table.columns if c != "IID" and (m := SEX_COVARIATE_NAMES.match(str(c))) and not m.group(2)]
+    if not cols:
         return None, "no covariate named like sex"
-    where = f"{label} column {col!r}"
+    read = [_column_sex(table, c, f"{label} column {c!r}") for c in cols]
+    usable = [(sex, where) for sex, where in read if sex is not None]
+    if not usable:
+        return None, read[0][1]
+    sex, where = usable[0]
+    for other, there in usable[1:]:
+        differ = int(((sex != UNKNOWN) & (other != UNKNOWN) & (sex != other)).sum())
+        if differ:
+            log.warning("%s and %s disagree on the sex of %d sample(s): %s is used", where, there, differ, where)
+    return sex, where
+
+
+#: the sex words of a covariate read as unknown, besides PLINK's (:data:`_UNKNOWN_CODES`)
+_COVARIATE_UNKNOWN = _UNKNOWN_CODES | {"u", "unknown", "unk"}
+
+
+def _column_sex(table: pd.DataFrame, col, where: str) -> tuple[pd.Series | None, str]:
+    """One sex-like column of :func:`covariate_sex`: the sex by IID and ``where``, or None and why not."""
     values = table[col].astype(str).str.strip().str.lower()
-    values = values.where(~values.isin(_UNKNOWN_CODES - {"0", "0.0"}), "")     # (0 is female or unknown: below)
+    values = values.where(~values.isin(_COVARIATE_UNKNOWN - {"0", "0.0"}), "")     # (0 is female or unknown: below)
     known = set(values) - {""}
     zero, one = {"0", "0.0"}, {"1", "1.0"}
     if not known:
@@ -116,7 +132,8 @@ def covariate_sex(table: pd.DataFrame, label: str) -> tuple[pd.Series | None, st
     elif known <= set(_CODES) | zero:      # PLINK's 1/2 (0 unknown), M/F, male/female
         codes = _CODES
     else:
-        return None, f"{where} holds values other than 1/2, M/F or male/female (e.g. {sorted(known)[:3]})"
+        return None, (f"{where} holds values other than 1/2, M/F or male/female (e.g. "
+                      f"{sorted(known - set(_CODES) - zero)[:3]})")
     sex = values.map(codes).fillna(UNKNOWN).astype(np.int8)
     return pd.Series(sex.to_numpy(), index=table["IID"].astype(str).to_numpy()), where
 

@@ -138,8 +138,10 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
         and ``.outcome`` columns) is read with that suffix (:func:`twosamplemr_map`).
     only_mr_columns
         Read only the columns ``edfgen mr`` uses (:data:`MR_COLUMNS`) where the file allows the fast reader
-        (:func:`_load_mr_columns`: a plain GWAS-SSF-like TSV); other files are read whole. The rows, values and
-        messages are the same either way.
+        (:func:`_load_mr_columns`: a plain GWAS-SSF-like TSV); other files are read whole. The rows and messages
+        are the same either way; the values too but for the last bit of some: Arrow parses decimal text correctly
+        rounded, pandas' default parser is off by an ulp on some values (a relative 1e-16; estimates move by
+        ~1e-13 relative, review rev36b).
     arrow_strings
         With ``only_mr_columns``, the fast reader's text columns stay Arrow-backed (no Python string per value: a
         caller that keeps a few rows of a full GWAS converts those, :func:`object_strings`).
