@@ -162,3 +162,36 @@ def test_duplicated_leads_and_chest_correlation_equal_their_definitions(ptb1):
         r = [np.corrcoef(c[a], c[b])[0, 1] for a, b in zip(live, live[1:])]
         assert chest_correlation(c, leads) == pytest.approx(float(np.median(r)), abs=1e-12)
         assert chest_correlation(c, leads, absolute=True) == pytest.approx(float(np.median(np.abs(r))), abs=1e-12)
+
+
+def _notes(rec, prep=PREP, quality=None):
+    from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY
+    batch = preprocess_many([rec], prep, quality=quality or DEFAULT_QUALITY)
+    return [n for _, _, n in batch.notes], [r for _, _, r in batch.rejects]
+
+
+def test_disconnected_chest_leads_sharing_pops_are_neither_copies_nor_noise(ptb1):
+    """Review rev36c: two disconnected chest leads carrying only the same pops (or a paced record's stimuli) were
+    called noise ('median |r| 0.01'); without the robust-SD exemption they would be copies of each other."""
+    x = ptb1.signal.astype(np.float32).copy()
+    pops = np.zeros(x.shape[1], dtype=np.float32)
+    pops[np.arange(200, x.shape[1], 700)] = 3.0
+    x[7] = x[9] = pops                                              # V2 and V4: one pop train, nothing else
+    notes, rejects = _notes(_with(ptb1, "pops", x))
+    assert rejects == [] and not any("noise" in n for n in notes)
+
+
+def test_the_lowest_real_chest_correlation_is_no_noise(shared_data):
+    """PTB-XL 01106_lr has the lowest median |r| of successive chest leads of the shared real records (0.275 with
+    the default preprocessing): no noise note at the default min_chest_r, one at 0.3 (the check is live)."""
+    from edfgen.kernels.ecg.preprocess import QualityThresholds
+    rec = read_wfdb(shared_data / "ecg" / "ptbxl" / "records100" / "01000" / "01106_lr.hea")
+    assert not any("noise" in n for n in _notes(rec)[0])
+    assert any("noise" in n for n in _notes(rec, quality=QualityThresholds(min_chest_r=0.3))[0])
+
+
+def test_a_wrong_gain_keeps_the_units_hint_a_lone_spike_does_not(ptb1):
+    """Review rev36c: every sample 20-200x too large (a wrong gain) was called 'a spike, an
+    electrode pop or corrupt samples'; its units or gain are what is wrong."""
+    _, rejects = _notes(_with(ptb1, "gain100", ptb1.signal * 100.0))
+    assert len(rejects) == 1 and "uV or ADC counts" in rejects[0] and "spike" not in rejects[0]

@@ -269,13 +269,14 @@ def chest_leads_agree(y: np.ndarray, leads, *, min_r: float = 0.3) -> bool:
     return r is not None and r >= min_r
 
 
-def chest_correlation(y: np.ndarray, leads, *, min_pairs: int = 2, absolute: bool = False) -> float | None:
+def chest_correlation(y: np.ndarray, leads, *, min_pairs: int = 2, absolute: bool = False,
+                      min_robust_sd: float = 0.0) -> float | None:
     """Median correlation (``absolute``: median absolute correlation) of successive varying chest leads of ``y``
     (V1-V2, ..., V5-V6; a constant lead, e.g. a zeroed flat one, is skipped: V1-V3 when V2 is flat).
 
     An ECG's neighbouring chest leads correlate, independent noise's do not: over the 2,095 accepted real records of
     the shared data (PTB-XL 500 and 100 Hz, CinC 2021 and its extra records, LUDB) the band-passed 10 s window gives
-    a median correlation of 0.27-0.996 (0.1 % quantile 0.31), white noise on every lead |r| < 0.02 (review s36d).
+    a median absolute correlation of 0.27-0.998 (0.1 % quantile 0.31), white noise on every lead |r| < 0.02 (review s36d).
     Chest leads in a wrong order correlate negatively (V2 and V3 swapped in CinC E07500: -0.32): the absolute value
     tells noise from a wrong order.
 
@@ -289,6 +290,9 @@ def chest_correlation(y: np.ndarray, leads, *, min_pairs: int = 2, absolute: boo
         The fewest pairs of varying chest leads to judge.
     absolute
         Take the median of the correlations' absolute values.
+    min_robust_sd
+        Leave out the chest leads whose robust SD (1.4826 x the median absolute deviation) is below this: disconnected
+        leads carrying only a pop or a pacing stimulus, which correlate with nothing (default 0: only constant leads).
 
     Returns
     -------
@@ -298,7 +302,10 @@ def chest_correlation(y: np.ndarray, leads, *, min_pairs: int = 2, absolute: boo
     z = y[[row[f"V{k}"] for k in range(1, 7) if f"V{k}" in row]].astype(np.float64)
     z -= z.mean(axis=1, keepdims=True)
     ss = np.einsum("ij,ij->i", z, z)
-    z, ss = z[ss > 0], ss[ss > 0]                                  # a constant lead varies not
+    live = ss > 0                                                  # a constant lead varies not
+    if min_robust_sd > 0:
+        live &= 1.4826 * np.median(np.abs(z - np.median(z, axis=1, keepdims=True)), axis=1) >= min_robust_sd
+    z, ss = z[live], ss[live]
     if len(z) - 1 < max(1, min_pairs):
         return None
     r = np.clip(np.einsum("ij,ij->i", z[:-1], z[1:]) / np.sqrt(ss[:-1] * ss[1:]), -1.0, 1.0)
@@ -338,7 +345,7 @@ def duplicated_leads(x: np.ndarray, leads, *, rel_tol: float = 1e-4, min_sd_mv: 
                      dtype=np.int64)
     if not len(chest):
         return []
-    # a copy is equal at every sample, so at every 16th: pairs that differ there are no copies (nearly all); the
+    # a copy is equal at every sample, so at ~256 spread over the window: pairs that differ there are no copies; the
     # robust SDs (two medians over the record) only for the leads of the pairs left: ~0.1 ms a record, not 1 ms
     sub = x[:, ::max(1, x.shape[1] // 256)].astype(np.float64)
     tol = rel_tol * span[chest][:, None]
@@ -368,7 +375,7 @@ def duplicated_leads(x: np.ndarray, leads, *, rel_tol: float = 1e-4, min_sd_mv: 
     return found
 
 
-def noise_notes(y: np.ndarray, fs: float, leads, *, min_r: float = 0.1) -> tuple[str, ...]:
+def noise_notes(y: np.ndarray, fs: float, leads, *, min_r: float = 0.1, min_sd_mv: float = 0.01) -> tuple[str, ...]:
     """The record note when the chest leads of the band-passed window ``y`` (``fs`` Hz) do not correlate (median
     absolute correlation of successive chest leads, :func:`chest_correlation`, below ``min_r``; none with fewer than 2
     pairs of varying chest leads or ``min_r`` 0): noise rather than an ECG.
@@ -377,11 +384,17 @@ def noise_notes(y: np.ndarray, fs: float, leads, *, min_r: float = 0.1) -> tuple
     extension leaves slow edge transients that raise white noise's median |r| to 0.12; without the edges it stays
     under 0.05 and the 2,095 real records give 0.27-0.998, with either extension."""
     edge = int(round(fs)) if y.shape[1] > 4 * fs else 0
-    r = chest_correlation(y[:, edge:y.shape[1] - edge], leads, absolute=True) if min_r > 0 else None
+    r = chest_correlation(y[:, edge:y.shape[1] - edge], leads, absolute=True, min_robust_sd=min_sd_mv) \
+        if min_r > 0 else None
     if r is None or r >= min_r:
         return ()
     return (f"{NOTE_NOISE} chest leads do not correlate as an ECG's do (median |r| {r:.2f} of successive chest leads < "
-            f"{min_r:g}; real ECGs 0.27-0.99): noise, no ECG?, kept",)
+            f"{min_r:g}; real ECGs 0.27-0.998): noise, no ECG?, kept",)
+
+
+#: the largest median lead robust SD (mV) of an ECG in mV for :func:`spike_hint` (the 2,096 shared real records:
+#: at most 0.70 mV)
+ECG_ROBUST_SD_MV = 1.0
 
 
 def spike_hint(x: np.ndarray, max_sd_mv: float) -> str | None:
@@ -391,7 +404,9 @@ def spike_hint(x: np.ndarray, max_sd_mv: float) -> str | None:
     got the hint "are the samples in uV or ADC counts ...", also when one 900 mV sample (a spike, an electrode pop, a
     corrupt sample) had blown up the SD of an ECG in mV (review s36d). Units wrong by 1000 move every sample; a spike
     moves a few. So when the leads' robust SD (1.4826 x the median absolute deviation; the median over the leads) is
-    within ``max_sd_mv``, the bulk of the record is in range and the words say so.
+    that of an ECG in mV (at most :data:`ECG_ROBUST_SD_MV`; the shared real records reach 0.70 mV) and within
+    ``max_sd_mv``, the bulk of the record is in range and the words say so; a gain wrong by 10-1000x moves the
+    robust SD with every sample and keeps the units hint (review rev36c: a 20-200x gain had been called a spike).
 
     Parameters
     ----------
@@ -406,7 +421,7 @@ def spike_hint(x: np.ndarray, max_sd_mv: float) -> str | None:
     """
     dev = np.abs(x - np.median(x, axis=1, keepdims=True))
     robust = float(np.median(1.4826 * np.median(dev, axis=1)))
-    if not robust <= max_sd_mv:
+    if not robust <= min(max_sd_mv, ECG_ROBUST_SD_MV):
         return None
     return (f"the rest of the record is in range (median lead robust SD {robust:.2g} mV): a spike, an electrode pop "
             "or corrupt samples?")

@@ -129,7 +129,7 @@ class QualityThresholds:
     min_chest_r
         A record whose successive varying chest leads correlate (median absolute correlation, band-passed window 1 s from its edges:
         :func:`~edfgen.kernels.ecg.lead_checks.chest_correlation`) below this is noted ``"noise ..."`` (no ECG?; default
-        0.1; real records 0.27-0.996, white noise |r| < 0.02); a note, not a reject. 0 turns the check off.
+        0.1; real records 0.27-0.998, white noise |r| < 0.02); a note, not a reject. 0 turns the check off.
     max_abs_mv
         A sample farther than this (mV) from its lead's median rejects the record before filtering (default
         1000 mV; real records reach 11.5 mV with baseline wander, an ECG amplifier's input range is a few
@@ -574,7 +574,8 @@ def preprocess_many(records: Iterable[EcgRecord | RecordRejected], prep: Preproc
                 note = f"{NOTE_ZEROED} lead(s) {', '.join(flat)}: flat (band-passed SD < {quality.flat_std_mv:g} mV)"
                 rec = replace(rec, notes=rec.notes + (note,))
             rec = replace(rec, notes=rec.notes + inversion_notes(y[j], prep.sampling_rate, prep.leads)
-                          + noise_notes(y[j, :, :n_real], prep.sampling_rate, prep.leads, min_r=quality.min_chest_r))
+                          + noise_notes(y[j, :, :n_real], prep.sampling_rate, prep.leads, min_r=quality.min_chest_r,
+                                        min_sd_mv=quality.flat_std_mv))
             prepared[k] = (i, rec, None)
             out[i] = y[j]
     order = sorted(out)
