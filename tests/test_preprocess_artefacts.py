@@ -195,3 +195,17 @@ def test_a_wrong_gain_keeps_the_units_hint_a_lone_spike_does_not(ptb1):
     electrode pop or corrupt samples'; its units or gain are what is wrong."""
     _, rejects = _notes(_with(ptb1, "gain100", ptb1.signal * 100.0))
     assert len(rejects) == 1 and "uV or ADC counts" in rejects[0] and "spike" not in rejects[0]
+
+
+def test_lead_i_clear_p_and_qrs_thresholds_spare_the_real_record_they_were_set_for(shared_data):
+    """lead_i_inverted's V6 rule wants lead I's P and QRS clearly negative (0.1 / 0.2 mV): at 0.05 / 0.1 mV the real
+    PTB-XL 01118_lr (arms not swapped) is noted inverted with the shipped checkpoints' preprocessing (review rev36c:
+    no test held the threshold)."""
+    import json
+
+    from edfgen.model.checkpoint import checkpoint_preprocessing, resolve_checkpoint
+    meta = resolve_checkpoint("small")
+    prep = checkpoint_preprocessing(meta, json.loads(meta.read_text()))
+    rec = read_wfdb(shared_data / "ecg" / "ptbxl" / "records100" / "01000" / "01118_lr.hea")
+    notes, rejects = _notes(rec, prep)
+    assert rejects == [] and not any(n.startswith("inverted") for n in notes)
