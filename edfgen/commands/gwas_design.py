@@ -286,7 +286,7 @@ def select_phenotypes(table: pd.DataFrame, *, columns: Sequence[str] | None = No
     else:
         cols = [c for c in table.columns if c not in ("IID", "FID", "#FID")]
         text = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c]) and number_fraction(table[c]) == 0]
-        comma = next((f" ({c}: {h[2:]}" for c in text if (h := decimal_comma_hint(table[c]))), "")
+        comma = next((f" ({c}: {h})" for c in text if (h := decimal_comma_hint(table[c]))), "")
         if text:  # all-text columns are not phenotypes: said, never silently (numbers with commas named)
             log.warning("%s: %d column(s) without any numeric value skipped: %s%s", source, len(text),
                         some_names(text, 10), comma)

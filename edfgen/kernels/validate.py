@@ -52,7 +52,7 @@ _COMMA_NUMBER = r"[+-]?(?:\d+,\d+(?:[eE][+-]?\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d*)?)
 
 
 def decimal_comma_hint(values: pd.Series) -> str:
-    """A hint for a message about a column that holds numbers written with a decimal comma, else ``""``.
+    """What a column holding numbers written with a comma is, for a message, else ``""``.
 
     Parameters
     ----------
@@ -61,8 +61,8 @@ def decimal_comma_hint(values: pd.Series) -> str:
 
     Returns
     -------
-    ``" (numbers written with a comma, e.g. '0,61': a decimal comma or a thousands separator; write them with '.'
-    as the decimal mark and no separators)"`` when at least half of the column's non-missing values that are not
+    ``"numbers written with a comma, e.g. '0,61': a decimal comma or a thousands separator; write them with '.'
+    as the decimal mark and no separators"`` when at least half of the column's non-missing values that are not
     numbers look like ``0,61`` or ``85,085`` (a European spreadsheet's export: read as text, each value would become
     a level of a categorical covariate), else an empty string. Which of the two a value like ``85,085`` means
     cannot be told: the hint names both.
@@ -77,8 +77,12 @@ def decimal_comma_hint(values: pd.Series) -> str:
     comma = text.str.fullmatch(_COMMA_NUMBER)
     if comma.mean() < 0.5:
         return ""
-    return (f" (numbers written with a comma, e.g. {text[comma].iloc[0]!r}: a decimal comma or a thousands "
-            f"separator; write them with '.' as the decimal mark and no separators)")
+    return (f"numbers written with a comma, e.g. {text[comma].iloc[0]!r}: a decimal comma or a thousands "
+            f"separator; write them with '.' as the decimal mark and no separators")
+
+
+def _parenthesised(hint: str) -> str:
+    return f" ({hint})" if hint else ""
 
 
 def refuse_decimal_commas(values: pd.Series, what: str) -> None:
@@ -94,11 +98,11 @@ def refuse_decimal_commas(values: pd.Series, what: str) -> None:
     Raises
     ------
     InputError
-        ``"{what} is read as text (decimal commas, e.g. '57,4': ...)"``.
+        ``"{what} is read as text (numbers written with a comma, e.g. '57,4': ...)"``.
     """
     hint = decimal_comma_hint(values)
     if hint:
-        raise InputError(f"{what} is read as text{hint}")
+        raise InputError(f"{what} is read as text ({hint})")
 
 
 def numeric_values(values: pd.Series, *, source: str, column: str, ids: Sequence | None = None,
@@ -146,7 +150,7 @@ def numeric_values(values: pd.Series, *, source: str, column: str, ids: Sequence
             i = int(bad[0])
             more = f" ({bad.size} such values)" if bad.size > 1 else ""
             raise InputError(f"{source}: column {str(column)!r}, {_row_label(i, ids, id_name)}: value "
-                             f"{str(s.iloc[i])!r} is not a number{more}{decimal_comma_hint(s)}")
+                             f"{str(s.iloc[i])!r} is not a number{more}{_parenthesised(decimal_comma_hint(s))}")
     if finite:
         bad = np.flatnonzero(np.isinf(v))
         if bad.size:
