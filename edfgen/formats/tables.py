@@ -218,17 +218,14 @@ def _numpy_columns(df: pd.DataFrame, ids: Sequence[str] = ()) -> pd.DataFrame:
     out = {}
     for c in df.columns:
         s = df[c]
-        if c in ids and not (isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuO"):
-            out[c] = s.astype("string").astype(object).where(s.notna(), np.nan)
-            continue
-        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
-            continue
-        if s.dtype != object and not isinstance(s.dtype, pd.CategoricalDtype) and (
+        plain = isinstance(s.dtype, np.dtype)
+        if plain and s.dtype.kind in ("biu" if c in ids else "biuf"):
+            continue                                    # numpy numbers (ids: integers, made text by the caller)
+        if c not in ids and not plain and not isinstance(s.dtype, pd.CategoricalDtype) and (
                 pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
             out[c] = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            text = s.astype(object)
-            out[c] = text.where(s.notna(), np.nan).map(lambda v: v if isinstance(v, str) or v is np.nan else str(v))
+        else:                                           # text as the values print; NaN where missing
+            out[c] = s.astype("string").astype(object).where(s.notna(), np.nan)
     return df.assign(**out) if out else df
 
 
