@@ -360,18 +360,11 @@ def duplicated_leads(x: np.ndarray, leads, *, rel_tol: float = 1e-4, min_sd_mv: 
 
     found = []
     for c, j in enumerate(chest):
-        if not near[c].any() or not varying(j):
-            continue
-        for i in np.flatnonzero(near[c]):
-            if not varying(i):
-                continue
-            for sign in (1, -1):
-                if float(np.abs(x[j] - sign * x[i]).max()) <= rel_tol * span[j]:
-                    found.append((str(leads[j]), str(leads[i]), sign))
-                    break
-            else:
-                continue
-            break
+        if near[c].any() and varying(j):       # the first (lower-row) lead it copies, + before -
+            hit = next(((i, sign) for i in np.flatnonzero(near[c]) if varying(i) for sign in (1, -1)
+                        if float(np.abs(x[j] - sign * x[i]).max()) <= rel_tol * span[j]), None)
+            if hit is not None:
+                found.append((str(leads[j]), str(leads[hit[0]]), hit[1]))
     return found
 
 
