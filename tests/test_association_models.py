@@ -181,15 +181,21 @@ def test_ridge_loco_predictions__equal_a_naive_per_fold_ridge():
     np.testing.assert_array_equal(got.loco("X"), got.genome)
 
 
-def test_ridge_loco_predictions__samples_in_another_order_get_the_same_predictions():
-    """s36b: the random folds were drawn over the samples' positions, so a re-sorted .fam put samples in other
-    folds and moved ridge-loco p-values up to 30-fold; drawn over the ids, each sample keeps its fold."""
+def _ridge_cohort(p: int):
+    """200 samples x 60 variants on 2 chromosomes, ``p`` traits from the first 20 (seed 6); its generator goes on."""
     rng = np.random.default_rng(6)
     n, m = 200, 60
     G = rng.binomial(2, rng.uniform(0.1, 0.5, m), (n, m)).astype(float)
-    chrom = np.repeat(["1", "2"], m // 2)
     C = np.column_stack([np.ones(n), rng.normal(size=n)])
-    Y = G[:, :20] @ rng.normal(0, 0.2, (20, 2)) + rng.normal(size=(n, 2))
+    Y = G[:, :20] @ rng.normal(0, 0.2, (20, p)) + rng.normal(size=(n, p))
+    return rng, G, np.repeat(["1", "2"], m // 2), C, Y
+
+
+def test_ridge_loco_predictions__samples_in_another_order_get_the_same_predictions():
+    """s36b: the random folds were drawn over the samples' positions, so a re-sorted .fam put samples in other
+    folds and moved ridge-loco p-values up to 30-fold; drawn over the ids, each sample keeps its fold."""
+    rng, G, chrom, C, Y = _ridge_cohort(2)
+    n = len(G)
     ids = np.array([f"s{i:03d}" for i in range(n)])
     perm = rng.permutation(n)
     a = ridge_loco_predictions(GenomeBlocks.from_arrays(G, chrom), Y, C, sample_ids=ids, block_size=10, folds=5)
@@ -204,12 +210,8 @@ def test_ridge_loco_predictions__spilled_level0_is_block_contiguous_and_equal(mo
     [B, P, N, R], so a block is stored with one contiguous write (a [P, N, B R] file was rewritten page by page
     for every block: issue 23's scaling run wrote 7.8 GB in 2.5 min for a 5.5 GB file); results equal the
     in-memory path."""
-    rng = np.random.default_rng(6)
-    n, m = 200, 60
-    G = rng.binomial(2, rng.uniform(0.1, 0.5, m), (n, m)).astype(float)
-    chrom = np.repeat(["1", "2"], m // 2)
-    C = np.column_stack([np.ones(n), rng.normal(size=n)])
-    Y = G[:, :20] @ rng.normal(0, 0.2, (20, 3)) + rng.normal(size=(n, 3))
+    _, G, chrom, C, Y = _ridge_cohort(3)
+    n = len(G)
     kw = dict(block_size=10, folds=4)
     mem = ridge_loco_predictions(GenomeBlocks.from_arrays(G, chrom), Y, C, **kw)
     shapes, writes = [], []
