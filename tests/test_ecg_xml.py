@@ -305,3 +305,37 @@ def test_read_cardiosoft__sample_rate_units_spelled_hertz(wfdb_records, tmp_path
     f.write_bytes(f.read_bytes().replace(b'<SampleRate units="Hz">', b'<SampleRate units="Hertz">'))
     rec = read_cardiosoft(f)
     assert rec.fs == fs and rec.signal.shape == sig.shape
+
+
+@pytest.mark.parametrize("variant", ["utf16le_bom_declared_latin1", "utf16be_bom_declared_latin1",
+                                     "utf8_bom_declared_utf16", "utf16le_no_bom", "undeclared_latin1_name",
+                                     "declared_utf8_latin1_name", "blank_line_before_declaration"])
+def test_read_xml__encoding_declaration_at_odds_with_the_bytes_still_reads_the_waveform(wfdb_records, tmp_path,
+                                                                                        variant):
+    """Was a reject of the whole ECG ("malformed XML (encoding specified in XML declaration is incorrect ...)",
+    "... (not well-formed (invalid token) ...)", "XML or text declaration not at start of entity", or "not an XML
+    file" for UTF-16 without a byte-order mark) for files whose text encoding and declaration disagree: a Windows
+    tool re-saving an export as UTF-16 with its ``ISO-8859-1`` declaration kept, a patient name in Latin-1 under a
+    UTF-8 (or no) declaration, a blank line written before the declaration. The waveform (base64, comma-separated
+    counts) is ASCII whatever the text encoding, so the record must read as the well-declared file does."""
+    _, fs, sig = wfdb_records[0]
+    for write, read, root in ((write_muse, read_muse, "RestingECG"), (write_cardiosoft, read_cardiosoft,
+                                                                      "CardiologyXML")):
+        plain = tmp_path / f"plain_{root}.xml"
+        write(plain, sig, fs)
+        text = plain.read_bytes().decode("latin-1")
+        body = text.split("?>", 1)[1]
+        named = text.replace(f"<{root}>", f"<{root}><!-- M\u00fcller, Jos\u00e9 -->", 1)
+        raw = {"utf16le_bom_declared_latin1": b"\xff\xfe" + text.encode("utf-16-le"),
+               "utf16be_bom_declared_latin1": b"\xfe\xff" + text.encode("utf-16-be"),
+               "utf8_bom_declared_utf16": b"\xef\xbb\xbf" + text.replace("ISO-8859-1", "UTF-16").encode(),
+               "utf16le_no_bom": ('<?xml version="1.0" encoding="UTF-16"?>' + body).encode("utf-16-le"),
+               "undeclared_latin1_name": named.split("?>", 1)[1].lstrip().encode("latin-1"),
+               "declared_utf8_latin1_name": named.replace("ISO-8859-1", "UTF-8").encode("latin-1"),
+               "blank_line_before_declaration": b"\r\n\r\n" + text.encode("latin-1")}[variant]
+        odd = tmp_path / f"{variant}_{root}.xml"
+        odd.write_bytes(raw)
+        assert sniff_xml(odd) == sniff_xml(plain)
+        a, b = read(plain), read(odd)
+        assert a.leads == b.leads and a.fs == b.fs
+        np.testing.assert_array_equal(a.signal, b.signal)

@@ -232,8 +232,50 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+#: byte-order marks and the bytes an undeclared UTF-16 document starts with ('<' then NUL, or NUL then '<'; XML 1.0
+#: appendix F) -> the codec that reads them
+_XML_CODECS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
+               (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"))
+
+
+def _xml_codec(raw: bytes) -> str | None:
+    """The codec an XML document's first bytes show (a byte-order mark, or UTF-16 without one), else ``None``."""
+    return next((codec for start, codec in _XML_CODECS if raw.startswith(start)), None)
+
+
+def _reparse(path):
+    """The root element of an XML file read as text whatever its declaration says, or ``None``.
+
+    For files the parser refuses over their encoding alone: a byte-order mark at odds with the declared encoding
+    (an export re-saved as UTF-16 with its ``ISO-8859-1`` declaration kept), bytes that are not UTF-8 under a UTF-8
+    or missing declaration (a patient name in Latin-1), UTF-16 without a byte-order mark, blank lines before the
+    declaration. The text is decoded by its byte-order mark, else as UTF-8, else as Latin-1 (which reads every
+    byte), and parsed as a string, whose declared encoding the parser ignores. The ECG waveforms of the XML
+    layouts (base64, decimal counts) are ASCII, so the choice cannot change a sample; only names and free text
+    could read differently. ``None`` when the text is not well-formed either (the first error is the reason).
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
+        return None
+    codec = _xml_codec(raw)
+    try:
+        text = raw.decode(codec or "utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode(codec or "latin-1", errors="replace")
+    try:
+        return ET.fromstring(text.lstrip())
+    except (ET.ParseError, ValueError, LookupError):
+        return None
+
+
 def _parse(path, rid, *, local: bool = False):
     """The root element of an XML file, or a :class:`RecordRejected` naming why it cannot be parsed.
+
+    A file the parser refuses is read once more as text (:func:`_reparse`: an encoding declaration at odds with
+    the bytes); the reason given is the first parse's.
 
     ``local``: every tag and attribute name without its ``{namespace}`` (GE MUSE and CardioSoft exports are
     read by plain names, and some carry an ``xmlns``)."""
@@ -241,14 +283,17 @@ def _parse(path, rid, *, local: bool = False):
 
     try:
         root = ET.parse(path).getroot()
-        if local:
-            for el in root.iter():
-                if isinstance(el.tag, str):
-                    el.tag = _local(el.tag)
-                if any("}" in k for k in el.attrib):
-                    el.attrib = {_local(k): v for k, v in el.attrib.items()}
-        return root
     except (ET.ParseError, ValueError, LookupError) as exc:  # LookupError/ValueError: unknown or unsupported encoding
-        raise RecordRejected(f"malformed XML ({' '.join(str(exc).split())[:200]})", record_id=rid, path=path) from None
+        root = _reparse(path)
+        if root is None:
+            raise RecordRejected(f"malformed XML ({' '.join(str(exc).split())[:200]})", record_id=rid,
+                                 path=path) from None
     except OSError as exc:
         raise RecordRejected(f"unreadable XML file ({exc})", record_id=rid, path=path) from None
+    if local:
+        for el in root.iter():
+            if isinstance(el.tag, str):
+                el.tag = _local(el.tag)
+            if any("}" in k for k in el.attrib):
+                el.attrib = {_local(k): v for k, v in el.attrib.items()}
+    return root

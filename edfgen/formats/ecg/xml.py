@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import _local, _parse
+from edfgen.formats.ecg.common import _local, _parse, _xml_codec
 from edfgen.formats.ecg.units import UNIT_TO_MV
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -65,11 +65,9 @@ _CUT_TAG_RE = re.compile(r"<[A-Za-z_][\w.\-:]*\Z")
 
 
 def _decode_head(raw: bytes) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", errors="replace")
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    return raw.decode("latin-1")
+    """The start of a file as text: by its byte-order mark, or as UTF-16 without one (:func:`_xml_codec`), else
+    Latin-1 (every byte reads: a multi-byte character cut at the end of what was read does not fail)."""
+    return raw.decode(_xml_codec(raw) or "latin-1", errors="replace")
 
 
 def _root_tag(text: str) -> str | None:
