@@ -5,6 +5,7 @@ CinC 2021 records quantised to the XML's resolution."""
 from __future__ import annotations
 
 import base64
+import zlib
 
 import numpy as np
 import pytest
@@ -69,7 +70,8 @@ def write_cardiosoft(path, signal_mv, fs, *, resolution_uv=5.0, leads=LEADS):
 
 
 def write_muse(path, signal_mv, fs, *, units_per_bit=4.88, leads=LEADS, encoding="ISO-8859-1"):
-    """A GE MUSE XML: a Median waveform first (must be ignored), then the Rhythm one with 8 leads."""
+    """A GE MUSE XML: a Median waveform first (must be ignored), then the Rhythm one with 8 leads; each lead carries
+    the CRC-32 of its samples' bytes (``LeadDataCRC32``, as MUSE writes it and the ECG Conversion Toolkit checks it)."""
     idx = [list(leads).index(n) for n in MUSE_LEADS]
     counts = np.round(signal_mv[idx] * 1000.0 / units_per_bit).astype("<i2")
     exp = 0
@@ -94,6 +96,7 @@ def write_muse(path, signal_mv, fs, *, units_per_bit=4.88, leads=LEADS, encoding
         <LeadSampleSize>2</LeadSampleSize>
         <LeadOff>FALSE</LeadOff>
         <BaselineSway>FALSE</BaselineSway>
+        <LeadDataCRC32>{zlib.crc32(c.tobytes())}</LeadDataCRC32>
         <WaveFormData>{wrapped}</WaveFormData>
       </LeadData>
 """
@@ -339,3 +342,30 @@ def test_read_xml__encoding_declaration_at_odds_with_the_bytes_still_reads_the_w
         a, b = read(plain), read(odd)
         assert a.leads == b.leads and a.fs == b.fs
         np.testing.assert_array_equal(a.signal, b.signal)
+
+
+def test_read_muse__a_lead_whose_samples_fail_their_crc32_is_a_reject(wfdb_records, tmp_path):
+    """Was read as if intact: one base64 character changed in lead V2 (still valid base64, same length, so the
+    sample count checks pass) gave 8 plausible leads with one sample silently wrong. MUSE stores the CRC-32 of each
+    lead's bytes (``LeadDataCRC32``; the ECG Conversion Toolkit refuses a file whose CRC fails); a CRC of 0 (what
+    converters that do not compute it write) or none is not checked."""
+    import re
+
+    _, fs, sig = wfdb_records[0]
+    good = tmp_path / "good.xml"
+    want = write_muse(good, sig, fs)
+    text = good.read_text(encoding="latin-1")
+    np.testing.assert_allclose(read_muse(good).signal, want, atol=1e-5)      # the CRCs written are MUSE's CRC-32
+    rhythm = text.index("<WaveformType>Rhythm")
+    lead = text.index("<LeadID>V2</LeadID>", rhythm)
+    at = text.index("<WaveFormData>", lead) + len("<WaveFormData>") + 40
+    flipped = text[:at] + ("B" if text[at] != "B" else "C") + text[at + 1:]
+    (tmp_path / "bad.xml").write_bytes(flipped.encode("latin-1"))
+    with pytest.raises(RecordRejected) as e:
+        read_muse(tmp_path / "bad.xml")
+    assert "LeadData V2" in e.value.reason and "CRC" in e.value.reason and "\n" not in e.value.reason
+    # unchecked: a CRC of 0 or none at all (converted files)
+    for i, edit in enumerate((r"<LeadDataCRC32>0</LeadDataCRC32>", "")):
+        unchecked = re.sub(r"<LeadDataCRC32>\d+</LeadDataCRC32>", edit, flipped)
+        (tmp_path / f"u{i}.xml").write_bytes(unchecked.encode("latin-1"))
+        assert read_muse(tmp_path / f"u{i}.xml").signal.shape == want.shape

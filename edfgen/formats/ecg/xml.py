@@ -16,7 +16,8 @@ GE MUSE XML, root ``<RestingECG>``
     The ``<Waveform>`` whose ``<WaveformType>`` is ``Rhythm`` (the median-beat waveform is not read):
     sampling rate ``<SampleBase>`` x 10^``<SampleExponent>`` Hz; per ``<LeadData>`` the ``<LeadID>``,
     ``<LeadAmplitudeUnitsPerBit>`` (in ``<LeadAmplitudeUnits>``, microvolts by default) and
-    ``<WaveFormData>``, base64 of little-endian int16 samples. MUSE stores 8 leads (I, II, V1-V6);
+    ``<WaveFormData>``, base64 of little-endian int16 samples, checked against ``<LeadDataCRC32>`` (the CRC-32
+    of those bytes; 0 or absent, as converters write it: not checked) and ``<LeadSampleCountTotal>``. MUSE stores 8 leads (I, II, V1-V6);
     III, aVR, aVL and aVF are derived by :func:`~edfgen.kernels.ecg.leads.canonicalise_leads`. Record id: file stem.
 HL7 aECG, root ``<AnnotatedECG>``
     The rhythm series: read by :mod:`edfgen.formats.ecg.aecg` (origin + scale x digits per lead, sampling rate
@@ -41,6 +42,7 @@ import base64
 import binascii
 import os
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -250,7 +252,8 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
     ------
     RecordRejected
         Malformed XML, no ``Rhythm`` waveform, a missing ``SampleBase``/``LeadAmplitudeUnitsPerBit``,
-        bad base64, a sample size other than 2 bytes, or leads of different lengths.
+        bad base64, samples that fail their ``LeadDataCRC32``, a sample size other than 2 bytes, or leads of
+        different lengths.
     """
     path = Path(path)
     rid = xml_record_id(path, "muse")
@@ -296,6 +299,10 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
         if len(raw) % 2:
             raise RecordRejected(f"{where}: WaveFormData has an odd number of bytes ({len(raw)})", record_id=rid,
                                  path=path)
+        crc = (ld.findtext("LeadDataCRC32") or "").strip()
+        if re.fullmatch(r"[0-9]{1,10}", crc) and int(crc) and int(crc) != zlib.crc32(raw):
+            raise RecordRejected(f"{where}: the samples fail their CRC (LeadDataCRC32 {crc}, computed "
+                                 f"{zlib.crc32(raw)}): a corrupted or altered waveform", record_id=rid, path=path)
         counts = np.frombuffer(raw, dtype="<i2")
         total = (ld.findtext("LeadSampleCountTotal") or "").strip()
         if re.fullmatch(r"[0-9]{1,12}", total) and int(total) != counts.size:
