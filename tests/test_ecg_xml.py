@@ -369,3 +369,25 @@ def test_read_muse__a_lead_whose_samples_fail_their_crc32_is_a_reject(wfdb_recor
         unchecked = re.sub(r"<LeadDataCRC32>\d+</LeadDataCRC32>", edit, flipped)
         (tmp_path / f"u{i}.xml").write_bytes(unchecked.encode("latin-1"))
         assert read_muse(tmp_path / f"u{i}.xml").signal.shape == want.shape
+
+
+@pytest.mark.parametrize("variant", ["strip_wrapped", "lead_attribute_capitalised"])
+def test_read_cardiosoft__strip_inside_a_strip_element_or_a_capitalised_lead_attribute(wfdb_records, tmp_path,
+                                                                                        variant):
+    """Were rejects ("CardiologyXML: no <StripData>", "a <WaveformData> without a lead attribute"): CardioSoft
+    versions that put the strip in ``<Strip><StripData>`` (the layout the UK Biobank parser of Manohar et al. falls
+    back to) or spell the attribute ``Lead=`` (BRAVEHEART's ``load_cardiosoftxml.m`` matches it case-blind "because
+    some different versions use different capital letters"). Reference: the same file in the usual layout."""
+    _, fs, sig = wfdb_records[0]
+    plain = tmp_path / "1000017_20205_2_0.xml"
+    write_cardiosoft(plain, sig, fs)
+    text = plain.read_text(encoding="latin-1")
+    if variant == "strip_wrapped":
+        text = text.replace("<StripData>", "<Strip><StripData>").replace("</StripData>", "</StripData></Strip>")
+    else:
+        text = text.replace('<WaveformData lead="', '<WaveformData Lead="')
+    odd = tmp_path / "1000018_20205_2_0.xml"
+    odd.write_bytes(text.encode("latin-1"))
+    a, b = read_cardiosoft(plain), read_cardiosoft(odd)
+    assert a.leads == b.leads == LEADS and a.fs == b.fs
+    np.testing.assert_array_equal(a.signal, b.signal)

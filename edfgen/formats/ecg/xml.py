@@ -7,9 +7,9 @@ leads, as for every other format.
 Supported layouts
 -----------------
 GE CardioSoft XML (UK Biobank field 20205), root ``<CardiologyXML>``
-    The 10 s resting strip ``<StripData>``: ``<SampleRate units="Hz">``, ``<Resolution
-    units="uVperLsb">`` (microvolts per count) and one ``<WaveformData lead="I">`` of comma-separated
-    integer counts per lead (12 leads). Median beats (``<MedianSamples>``) and the full-disclosure
+    The 10 s resting strip ``<StripData>`` (a child of the root, or wrapped in ``<Strip>`` by some versions):
+    ``<SampleRate units="Hz">``, ``<Resolution units="uVperLsb">`` (microvolts per count) and one
+    ``<WaveformData lead="I">`` (``Lead=`` in some versions) of comma-separated integer counts per lead (12 leads). Median beats (``<MedianSamples>``) and the full-disclosure
     stream are not read. Record id: the participant id ``eid`` of a UK Biobank file name
     ``<eid>_20205_<instance>_<array>.xml``, else the file stem.
 GE MUSE XML, root ``<RestingECG>``
@@ -214,6 +214,8 @@ def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
     if _local(root.tag) != "CardiologyXML":
         raise RecordRejected(f"root element <{_local(root.tag)}>, expected <CardiologyXML>", record_id=rid, path=path)
     strip = root.find("StripData")
+    if strip is None:   # some CardioSoft versions wrap it: <Strip><StripData>
+        strip = root.find(".//StripData")
     if strip is None:
         raise RecordRejected("CardiologyXML: no <StripData> (the 10 s resting strip)", record_id=rid, path=path)
     fs = _number(_text(strip, "SampleRate", rid=rid, path=path, where="StripData"), "SampleRate", rid=rid, path=path)
@@ -225,7 +227,7 @@ def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
         raise RecordRejected(f"SampleRate units {rate_units!r}, expected Hz", record_id=rid, path=path)
     names, rows = [], []
     for wd in strip.findall("WaveformData"):
-        lead = (wd.get("lead") or "").strip()
+        lead = next((v for k, v in wd.attrib.items() if k.lower() == "lead"), "").strip()   # lead=, or Lead=
         if not lead:
             raise RecordRejected("StripData: a <WaveformData> without a lead attribute", record_id=rid, path=path)
         tokens = [t for t in re.split(r"[,\s]+", wd.text or "") if t]
