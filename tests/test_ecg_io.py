@@ -351,6 +351,20 @@ def test_canonical_lead_name__aliases(alias, canon):
     assert canonical_lead_name(alias) == canon
 
 
+@pytest.mark.parametrize("name, canon", [
+    ("MDC_ECG_LEAD_I", "I"), ("MDC_ECG_LEAD_II", "II"), ("MDC_ECG_LEAD_III", "III"), ("MDC_ECG_LEAD_AVR", "aVR"),
+    ("MDC_ECG_LEAD_aVL", "aVL"), ("mdc_ecg_lead_avf", "aVF"), ("MDC_ECG_LEAD_V1", "V1"), ("MDC_ECG_LEAD_V6", "V6"),
+    ("MDC_ECG_LEAD_V4R", None), ("MDC_ECG_LEAD_VR", None), ("MDC_ECG_LEAD_AVRneg", None), ("MDC_ECG_LEAD_-aVR", None),
+])
+def test_canonical_lead_name__ieee_11073_mdc_reference_ids(name, canon):
+    """Were all None ("missing lead(s) I, II, ... (has none; channel(s) not among the 12 leads: 'MDC_ECG_LEAD_I'
+    ...)"): the ISO/IEEE 11073 MDC reference ids that HL7 aECG codes its leads with, kept as channel names by files
+    converted from aECG (npz/HDF5 ``leads``, EDF labels, DICOM channel labels). The aECG reader strips the prefix
+    itself; every other reader now reads them too. Right-sided (V4R), unaugmented (VR) and negated leads stay
+    apart."""
+    assert canonical_lead_name(name) == canon
+
+
 def test_canonicalise_leads__reorders_and_rejects_duplicate_or_missing():
     x = _sine_ecg()
     names = ["v1", "v2", "v3", "v4", "v5", "v6", "D1", "MLII", "D3", "AVR", "AVL", "AVF"]

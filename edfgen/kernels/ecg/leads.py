@@ -133,7 +133,7 @@ def canonical_lead_name(name: str) -> str | None:
 
     Case, spaces, dashes, underscores and a ``lead``/``ecg``/``ekg`` prefix are ignored:
     ``"avr"``, ``"AVR"``, ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``;
-    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``. A name with a minus before the lead (``"-aVR"``, ``"Lead -aVR"`` as
+    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``; ``"MDC_ECG_LEAD_AVR"`` (the ISO/IEEE 11073 id HL7 aECG uses) -> ``aVR``. A name with a minus before the lead (``"-aVR"``, ``"Lead -aVR"`` as
     DICOM names it, the inverted aVR of the Cabrera display) or a ``neg`` suffix (HL7 aECG ``MDC_ECG_LEAD_AVRneg``) is
     not that lead: ``None`` (the record's aVR is then derived from I and II). A dash is a separator only after the
     prefix (``"ECG-II"``, ``"lead-avr"``); anywhere else the name is not a lead of the 12: ``"I-II"`` (a bipolar
@@ -155,8 +155,10 @@ def canonical_lead_name(name: str) -> str | None:
 
 def _lead_key(name: str) -> str:
     """``name`` lower-cased without spaces, dashes, underscores, dots and an ``ecg``/``ekg`` prefix (the alias key;
-    ``EKG II``: German and EDF exports)."""
+    ``EKG II``: German and EDF exports) or the ISO/IEEE 11073 ``MDC_ECG_LEAD_`` prefix (``MDC_ECG_LEAD_AVR``: HL7
+    aECG's lead codes, kept by files converted from it)."""
     key = re.sub(r"[\s_\-\.]", "", str(name)).lower()
+    key = key[len("mdcecglead"):] if key.startswith("mdcecglead") else key
     return key[3:] if key.startswith(("ecg", "ekg")) else key
 
 
