@@ -391,3 +391,19 @@ def test_read_cardiosoft__strip_inside_a_strip_element_or_a_capitalised_lead_att
     a, b = read_cardiosoft(plain), read_cardiosoft(odd)
     assert a.leads == b.leads == LEADS and a.fs == b.fs
     np.testing.assert_array_equal(a.signal, b.signal)
+
+
+def test_read_xml__a_large_file_refused_by_the_parser_is_not_read_whole_again(wfdb_records, tmp_path, monkeypatch):
+    """The second reading (as text, for encoding declarations at odds with the bytes) reads the whole file into
+    memory; above MAX_REPARSE_BYTES a refused file keeps the parser's reason instead (a multi-GB non-XML file named
+    .xml must not be loaded to be rejected)."""
+    import edfgen.formats.ecg.common as common
+
+    _, fs, sig = wfdb_records[0]
+    p = tmp_path / "m.xml"
+    write_muse(p, sig, fs)
+    p.write_bytes(b"\xff\xfe" + p.read_text(encoding="latin-1").encode("utf-16-le"))   # read only the second way
+    assert read_muse(p).leads == MUSE_LEADS
+    monkeypatch.setattr(common, "MAX_REPARSE_BYTES", p.stat().st_size - 1)
+    with pytest.raises(RecordRejected, match="malformed XML .*encoding specified in XML declaration is incorrect"):
+        read_muse(p)

@@ -243,6 +243,12 @@ def _xml_codec(raw: bytes) -> str | None:
     return next((codec for start, codec in _XML_CODECS if raw.startswith(start)), None)
 
 
+#: the largest XML file read again as text when the parser refuses its encoding: a 12-lead ECG export is well under
+#: 2 MiB (a UK Biobank CardioSoft file with its full disclosure ~1.5 MiB); a larger broken file keeps its first
+#: reason rather than be read whole into memory (the parser reads in chunks and stops at the first error)
+MAX_REPARSE_BYTES = 64 << 20
+
+
 def _reparse(path):
     """The root element of an XML file read as text whatever its declaration says, or ``None``.
 
@@ -252,11 +258,14 @@ def _reparse(path):
     declaration. The text is decoded by its byte-order mark, else as UTF-8, else as Latin-1 (which reads every
     byte), and parsed as a string, whose declared encoding the parser ignores. The ECG waveforms of the XML
     layouts (base64, decimal counts) are ASCII, so the choice cannot change a sample; only names and free text
-    could read differently. ``None`` when the text is not well-formed either (the first error is the reason).
+    could read differently. ``None`` when the text is not well-formed either (the first error is the reason), or
+    the file is larger than :data:`MAX_REPARSE_BYTES`.
     """
     import xml.etree.ElementTree as ET
 
     try:
+        if Path(path).stat().st_size > MAX_REPARSE_BYTES:
+            return None
         raw = Path(path).read_bytes()
     except OSError:
         return None
