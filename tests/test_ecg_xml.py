@@ -407,3 +407,24 @@ def test_read_xml__a_large_file_refused_by_the_parser_is_not_read_whole_again(wf
     monkeypatch.setattr(common, "MAX_REPARSE_BYTES", p.stat().st_size - 1)
     with pytest.raises(RecordRejected, match="malformed XML .*encoding specified in XML declaration is incorrect"):
         read_muse(p)
+
+
+def test_read_muse__leads_that_start_at_different_samples_are_a_reject(wfdb_records, tmp_path):
+    """Was read as simultaneous: a lead whose ``LeadOffsetFirstSample`` differs from the others' starts at another
+    sample of the recording (the ECG Conversion Toolkit places it there; BRAVEHEART refuses any nonzero offset), so
+    its samples were misaligned by that many samples against the other leads, and III, aVR, aVL, aVF derived from a
+    shifted I or II. Equal offsets on every lead (all 0 in MUSE's exports) are one simultaneous recording."""
+    _, fs, sig = wfdb_records[0]
+    p = tmp_path / "m.xml"
+    want = write_muse(p, sig, fs)
+    text = p.read_text(encoding="latin-1")
+    rhythm = text.index("<WaveformType>Rhythm")
+    same = text[:rhythm] + text[rhythm:].replace("<LeadOffsetFirstSample>0<", "<LeadOffsetFirstSample>12<")
+    (tmp_path / "same.xml").write_bytes(same.encode("latin-1"))
+    np.testing.assert_allclose(read_muse(tmp_path / "same.xml").signal, want, atol=1e-5)
+    at = text.index("<LeadID>V1</LeadID>", rhythm)
+    shifted = text[:at] + text[at:].replace("<LeadOffsetFirstSample>0<", "<LeadOffsetFirstSample>12<", 1)
+    (tmp_path / "shifted.xml").write_bytes(shifted.encode("latin-1"))
+    with pytest.raises(RecordRejected) as e:
+        read_muse(tmp_path / "shifted.xml")
+    assert "LeadOffsetFirstSample" in e.value.reason and "V1 12" in e.value.reason and "I 0" in e.value.reason

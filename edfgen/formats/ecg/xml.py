@@ -17,7 +17,8 @@ GE MUSE XML, root ``<RestingECG>``
     sampling rate ``<SampleBase>`` x 10^``<SampleExponent>`` Hz; per ``<LeadData>`` the ``<LeadID>``,
     ``<LeadAmplitudeUnitsPerBit>`` (in ``<LeadAmplitudeUnits>``, microvolts by default) and
     ``<WaveFormData>``, base64 of little-endian int16 samples, checked against ``<LeadDataCRC32>`` (the CRC-32
-    of those bytes; 0 or absent, as converters write it: not checked) and ``<LeadSampleCountTotal>``. MUSE stores 8 leads (I, II, V1-V6);
+    of those bytes; 0 or absent, as converters write it: not checked) and ``<LeadSampleCountTotal>``; the leads
+    must share their ``<LeadOffsetFirstSample>`` (the sample each starts at; 0 in MUSE's exports). MUSE stores 8 leads (I, II, V1-V6);
     III, aVR, aVL and aVF are derived by :func:`~edfgen.kernels.ecg.leads.canonicalise_leads`. Record id: file stem.
 HL7 aECG, root ``<AnnotatedECG>``
     The rhythm series: read by :mod:`edfgen.formats.ecg.aecg` (origin + scale x digits per lead, sampling rate
@@ -254,8 +255,8 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
     ------
     RecordRejected
         Malformed XML, no ``Rhythm`` waveform, a missing ``SampleBase``/``LeadAmplitudeUnitsPerBit``,
-        bad base64, samples that fail their ``LeadDataCRC32``, a sample size other than 2 bytes, or leads of
-        different lengths.
+        bad base64, samples that fail their ``LeadDataCRC32``, a sample size other than 2 bytes, leads that start
+        at different samples (``LeadOffsetFirstSample``) or leads of different lengths.
     """
     path = Path(path)
     rid = xml_record_id(path, "muse")
@@ -281,10 +282,15 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
     if not np.isfinite(fs) or fs <= 0:
         raise RecordRejected(f"sampling rate <SampleBase> {base:g} x 10^<SampleExponent> {exp_txt} is not a finite "
                              f"positive number", record_id=rid, path=path)
-    names, rows = [], []
+    names, rows, starts = [], [], []
     for ld in wf.findall("LeadData"):
         lead = _text(ld, "LeadID", rid=rid, path=path, where="LeadData")
         where = f"LeadData {lead}"
+        start = (ld.findtext("LeadOffsetFirstSample") or "0").strip() or "0"
+        if not re.fullmatch(r"[-+]?[0-9]{1,9}", start):
+            raise RecordRejected(f"{where}: LeadOffsetFirstSample is not an integer: {start[:40]!r}", record_id=rid,
+                                 path=path)
+        starts.append(int(start))
         upb = _number(_text(ld, "LeadAmplitudeUnitsPerBit", rid=rid, path=path, where=where),
                       "LeadAmplitudeUnitsPerBit", rid=rid, path=path)
         mv = _mv_per_count(upb, ld.findtext("LeadAmplitudeUnits"), "MICROVOLTS", "LeadAmplitudeUnitsPerBit",
@@ -312,6 +318,10 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
                                  path=path)
         names.append(lead)
         rows.append(counts.astype(np.float32) * np.float32(mv))
+    if len(set(starts)) > 1:   # a lead placed at another sample of the recording: not simultaneous with the others
+        raise RecordRejected(f"Rhythm waveform: leads start at different samples (LeadOffsetFirstSample "
+                             f"{', '.join(f'{n} {k}' for n, k in zip(names, starts))}): not one simultaneous "
+                             f"recording", record_id=rid, path=path)
     _check_lengths(rows, names, "Rhythm waveform", "<LeadData>", rid=rid, path=path)
     return EcgRecord(record_id=rid, signal=np.stack(rows), fs=fs, leads=tuple(names), path=str(path))
 
