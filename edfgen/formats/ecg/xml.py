@@ -9,17 +9,18 @@ Supported layouts
 GE CardioSoft XML (UK Biobank field 20205), root ``<CardiologyXML>``
     The 10 s resting strip ``<StripData>`` (a child of the root, or wrapped in ``<Strip>`` by some versions):
     ``<SampleRate units="Hz">``, ``<Resolution units="uVperLsb">`` (microvolts per count) and one
-    ``<WaveformData lead="I">`` (``Lead=`` in some versions) of comma-separated integer counts per lead (12 leads). Median beats (``<MedianSamples>``) and the full-disclosure
-    stream are not read. Record id: the participant id ``eid`` of a UK Biobank file name
-    ``<eid>_20205_<instance>_<array>.xml``, else the file stem.
+    ``<WaveformData lead="I">`` (``Lead=`` in some versions) of comma-separated integer counts per lead (12
+    leads). Median beats (``<MedianSamples>``) and the full-disclosure stream are not read. Record id: the
+    participant id ``eid`` of a UK Biobank file name ``<eid>_20205_<instance>_<array>.xml``, else the file stem.
 GE MUSE XML, root ``<RestingECG>``
     The ``<Waveform>`` whose ``<WaveformType>`` is ``Rhythm`` (the median-beat waveform is not read):
     sampling rate ``<SampleBase>`` x 10^``<SampleExponent>`` Hz; per ``<LeadData>`` the ``<LeadID>``,
     ``<LeadAmplitudeUnitsPerBit>`` (in ``<LeadAmplitudeUnits>``, microvolts by default) and
     ``<WaveFormData>``, base64 of little-endian int16 samples, checked against ``<LeadDataCRC32>`` (the CRC-32
     of those bytes; 0 or absent, as converters write it: not checked) and ``<LeadSampleCountTotal>``; the leads
-    must share their ``<LeadOffsetFirstSample>`` (the sample each starts at; 0 in MUSE's exports). MUSE stores 8 leads (I, II, V1-V6);
-    III, aVR, aVL and aVF are derived by :func:`~edfgen.kernels.ecg.leads.canonicalise_leads`. Record id: file stem.
+    must share their ``<LeadOffsetFirstSample>`` (the sample each starts at; 0 in MUSE's exports). MUSE stores 8
+    leads (I, II, V1-V6); III, aVR, aVL and aVF are derived by
+    :func:`~edfgen.kernels.ecg.leads.canonicalise_leads`. Record id: file stem.
 HL7 aECG, root ``<AnnotatedECG>``
     The rhythm series: read by :mod:`edfgen.formats.ecg.aecg` (origin + scale x digits per lead, sampling rate
     from the time sequence's increment). Record id: file stem.

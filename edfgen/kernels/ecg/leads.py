@@ -131,14 +131,15 @@ _JOINED = re.compile(r"^\s*[dvc]\s*[-\u2013\u2212]\s*(i{1,3}|[1-6])\s*$", re.I)
 def canonical_lead_name(name: str) -> str | None:
     """Map a lead name or alias to its canonical name, or ``None`` if unknown.
 
-    Case, spaces, dashes, underscores and a ``lead``/``ecg``/``ekg`` prefix are ignored:
-    ``"avr"``, ``"AVR"``, ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``;
-    ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``; ``"MDC_ECG_LEAD_AVR"`` (the ISO/IEEE 11073 id HL7 aECG uses) -> ``aVR``. A name with a minus before the lead (``"-aVR"``, ``"Lead -aVR"`` as
-    DICOM names it, the inverted aVR of the Cabrera display) or a ``neg`` suffix (HL7 aECG ``MDC_ECG_LEAD_AVRneg``) is
-    not that lead: ``None`` (the record's aVR is then derived from I and II). A dash is a separator only after the
-    prefix (``"ECG-II"``, ``"lead-avr"``); anywhere else the name is not a lead of the 12: ``"I-II"`` (a bipolar
-    channel, whose letters would otherwise read as III), ``"V1-Ref"``, ``"aVR-"`` -> ``None``; a dash between a
-    lead's letter and its number is part of its name (``"D-II"`` -> ``II``, ``"V-1"`` -> ``V1``).
+    Case, spaces, dashes, underscores and a ``lead``/``ecg``/``ekg`` prefix are ignored: ``"avr"``, ``"AVR"``,
+    ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``; ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``;
+    ``"MDC_ECG_LEAD_AVR"`` (the ISO/IEEE 11073 id HL7 aECG uses) -> ``aVR``. A name with a minus before the lead
+    (``"-aVR"``, ``"Lead -aVR"`` as DICOM names it, the inverted aVR of the Cabrera display) or a ``neg`` suffix
+    (HL7 aECG ``MDC_ECG_LEAD_AVRneg``) is not that lead: ``None`` (the record's aVR is then derived from I and II).
+    A dash is a separator only after the prefix (``"ECG-II"``, ``"lead-avr"``); anywhere else the name is not a lead
+    of the 12: ``"I-II"`` (a bipolar channel, whose letters would otherwise read as III), ``"V1-Ref"``, ``"aVR-"``
+    -> ``None``; a dash between a lead's letter and its number is part of its name (``"D-II"`` -> ``II``, ``"V-1"``
+    -> ``V1``).
 
     The unaugmented names ``VR``, ``VL``, ``VF`` are not aliases: in the SCP-ECG/MDC lead vocabularies (as DICOM
     readers list them) they are leads of their own beside ``aVR``, ``aVL``, ``aVF``, the limb potentials against
