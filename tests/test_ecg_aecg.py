@@ -146,3 +146,17 @@ def test_read_aecg__units_series_choice_and_time_forms(wfdb_records, tmp_path):
     rec = read_aecg(tmp_path / "a.xml")
     assert rec.fs == fs and rec.signal.shape == sig.shape
     np.testing.assert_allclose(rec.signal, q + 0.5, atol=1e-5)
+
+
+def test_read_aecg__a_derived_lead_beside_the_measured_one_is_not_that_lead(wfdb_records, tmp_path):
+    """Was a reject ("duplicated lead II"), and alone stood in for the measured lead: an aECG that also holds the
+    derived lead ``MDC_ECG_LEAD_dII`` (ISO/IEEE 11073: computed from other electrodes, e.g. EASI) lost its prefix
+    and read as lead II through the European DII alias (review rev37a F1). It is now a channel dropped with a
+    note, and lead II is the measured one."""
+    _, fs, sig = wfdb_records[0]
+    p = tmp_path / "d.xml"
+    q = write_aecg(p, np.vstack([sig, 0.5 * sig[1:2]]), fs, leads=(*LEADS, "dII"))
+    rec = canonicalise_leads(read_aecg(p))
+    assert rec.leads == tuple(LEADS)
+    np.testing.assert_allclose(rec.signal[LEADS.index("II")], q[LEADS.index("II")], atol=1e-6)
+    assert any("MDC_ECG_LEAD_dII" in n for n in rec.notes), rec.notes

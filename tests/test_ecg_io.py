@@ -355,13 +355,16 @@ def test_canonical_lead_name__aliases(alias, canon):
     ("MDC_ECG_LEAD_I", "I"), ("MDC_ECG_LEAD_II", "II"), ("MDC_ECG_LEAD_III", "III"), ("MDC_ECG_LEAD_AVR", "aVR"),
     ("MDC_ECG_LEAD_aVL", "aVL"), ("mdc_ecg_lead_avf", "aVF"), ("MDC_ECG_LEAD_V1", "V1"), ("MDC_ECG_LEAD_V6", "V6"),
     ("MDC_ECG_LEAD_V4R", None), ("MDC_ECG_LEAD_VR", None), ("MDC_ECG_LEAD_AVRneg", None), ("MDC_ECG_LEAD_-aVR", None),
+    ("MDC_ECG_LEAD_dI", None), ("MDC_ECG_LEAD_dII", None), ("MDC_ECG_LEAD_dIII", None), ("MDC_ECG_LEAD_dV1", None),
+    ("MDC_ECG_LEAD_daVR", None), ("MDC_ECG_LEAD_D", None),
 ])
 def test_canonical_lead_name__ieee_11073_mdc_reference_ids(name, canon):
     """Were all None ("missing lead(s) I, II, ... (has none; channel(s) not among the 12 leads: 'MDC_ECG_LEAD_I'
     ...)"): the ISO/IEEE 11073 MDC reference ids that HL7 aECG codes its leads with, kept as channel names by files
     converted from aECG (npz/HDF5 ``leads``, EDF labels, DICOM channel labels). The aECG reader strips the prefix
-    itself; every other reader now reads them too. Right-sided (V4R), unaugmented (VR) and negated leads stay
-    apart."""
+    itself; every other reader now reads them too. Right-sided (V4R), unaugmented (VR), negated and derived leads
+    (``dII``: computed from other electrodes, EASI; ``dI``…``dIII`` read as the measured I…III through the European
+    DI…DIII aliases before, review rev37a F1) stay apart; Nehb's ``D`` is not lead II."""
     assert canonical_lead_name(name) == canon
 
 

@@ -428,3 +428,13 @@ def test_read_muse__leads_that_start_at_different_samples_are_a_reject(wfdb_reco
     with pytest.raises(RecordRejected) as e:
         read_muse(tmp_path / "shifted.xml")
     assert "LeadOffsetFirstSample" in e.value.reason and "V1 12" in e.value.reason and "I 0" in e.value.reason
+    # a whole number written as a decimal is that number; a value that is no number is not checked (review rev37a
+    # F3: '0.0' and 'N/A' rejected the record, while BASE never read the field)
+    for value, read in (("0.0", True), ("12.0", False), ("N/A", True)):
+        odd = text[:at] + text[at:].replace("<LeadOffsetFirstSample>0<", f"<LeadOffsetFirstSample>{value}<", 1)
+        (tmp_path / "odd.xml").write_bytes(odd.encode("latin-1"))
+        if read:
+            np.testing.assert_allclose(read_muse(tmp_path / "odd.xml").signal, want, atol=1e-5)
+        else:
+            with pytest.raises(RecordRejected, match="V1 12, "):
+                read_muse(tmp_path / "odd.xml")

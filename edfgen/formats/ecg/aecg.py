@@ -116,7 +116,8 @@ def _sequence_set(sset, rid, path) -> tuple[tuple[str, float, int], list[str], l
             start = str(head.get("value", "") if head is not None else "").strip()
             timing = [start, step * scale]
             continue
-        lead = re.sub(r"^MDC_ECG_LEAD_", "", code, flags=re.I) or "?"
+        # 'MDC_ECG_LEAD_II' -> 'II'; a derived-lead code ('MDC_ECG_LEAD_dII') keeps its prefix: not lead II
+        lead = re.sub(r"^MDC_ECG_LEAD_(?!(?-i:d)[iva])", "", code, flags=re.I) or "?"
         origin, o_unit = _quantity(_child(value, "origin"), "origin", rid, path, f" of lead {lead}")
         scale_v, s_unit = _quantity(_child(value, "scale"), "scale", rid, path, f" of lead {lead}")
         if scale_v == 0:

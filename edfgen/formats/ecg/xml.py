@@ -287,11 +287,10 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
     for ld in wf.findall("LeadData"):
         lead = _text(ld, "LeadID", rid=rid, path=path, where="LeadData")
         where = f"LeadData {lead}"
-        start = (ld.findtext("LeadOffsetFirstSample") or "0").strip() or "0"
-        if not re.fullmatch(r"[-+]?[0-9]{1,9}", start):
-            raise RecordRejected(f"{where}: LeadOffsetFirstSample is not an integer: {start[:40]!r}", record_id=rid,
-                                 path=path)
-        starts.append(int(start))
+        # '12', '12.0'; a value that is not a whole number ('N/A') is not checked, as an unreadable
+        # LeadDataCRC32 or LeadSampleCountTotal is not (the field was never read before it was checked)
+        start = re.fullmatch(r"\s*([-+]?[0-9]{1,9})(\.0*)?\s*", ld.findtext("LeadOffsetFirstSample") or "0")
+        starts.append(int(start.group(1)) if start else None)
         upb = _number(_text(ld, "LeadAmplitudeUnitsPerBit", rid=rid, path=path, where=where),
                       "LeadAmplitudeUnitsPerBit", rid=rid, path=path)
         mv = _mv_per_count(upb, ld.findtext("LeadAmplitudeUnits"), "MICROVOLTS", "LeadAmplitudeUnitsPerBit",
@@ -319,10 +318,10 @@ def read_muse(path: str | os.PathLike) -> EcgRecord:
                                  path=path)
         names.append(lead)
         rows.append(counts.astype(np.float32) * np.float32(mv))
-    if len(set(starts)) > 1:   # a lead placed at another sample of the recording: not simultaneous with the others
-        raise RecordRejected(f"Rhythm waveform: leads start at different samples (LeadOffsetFirstSample "
-                             f"{', '.join(f'{n} {k}' for n, k in zip(names, starts))}): not one simultaneous "
-                             f"recording", record_id=rid, path=path)
+    if len({k for k in starts if k is not None}) > 1:   # a lead placed at another sample: not simultaneous
+        at = ", ".join(f"{n} {'?' if k is None else k}" for n, k in zip(names, starts))
+        raise RecordRejected(f"Rhythm waveform: leads start at different samples (LeadOffsetFirstSample {at}): not "
+                             f"one simultaneous recording", record_id=rid, path=path)
     _check_lengths(rows, names, "Rhythm waveform", "<LeadData>", rid=rid, path=path)
     return EcgRecord(record_id=rid, signal=np.stack(rows), fs=fs, leads=tuple(names), path=str(path))
 

@@ -123,6 +123,9 @@ _NEGATED = re.compile(r"^\s*(mdc_ecg_lead_|e[ck]g[\s_.]+)?(lead[\s_]+)?[-\u2013\
 #: ("aVR-"), and such a name is not the lead
 _PREFIX = re.compile(r"^\s*((e[ck]g|lead)(?![a-z])[\s_.\-\u2013\u2212]*)*", re.I)
 _DASH = re.compile(r"[-\u2013\u2212]")
+#: an ISO/IEEE 11073 "derived lead" code (``MDC_ECG_LEAD_dII``, ``dV1``, ``daVR``: computed from other electrodes,
+#: e.g. EASI), with the lower-case ``d`` of the standard (``MDC_ECG_LEAD_D`` is Nehb's lead D): not the measured lead
+_DERIVED_CODE = re.compile(r"^\s*(?i:mdc[\s_]*ecg[\s_]*lead[\s_]*)d(?=[ivaIVA])")
 #: a dash inside a lead's own name, between its letter and its number ("D-II", the Einthoven lead in some European
 #: exports; "V-1", "C-1"): part of the name, not a joint of two leads
 _JOINED = re.compile(r"^\s*[dvc]\s*[-\u2013\u2212]\s*(i{1,3}|[1-6])\s*$", re.I)
@@ -135,7 +138,8 @@ def canonical_lead_name(name: str) -> str | None:
     ``"aVR"`` -> ``aVR``; ``"MLII"``, ``"D2"``, ``"lead II"`` -> ``II``; ``"V1 "`` -> ``V1``; ``"C3"`` -> ``V3``;
     ``"MDC_ECG_LEAD_AVR"`` (the ISO/IEEE 11073 id HL7 aECG uses) -> ``aVR``. A name with a minus before the lead
     (``"-aVR"``, ``"Lead -aVR"`` as DICOM names it, the inverted aVR of the Cabrera display) or a ``neg`` suffix
-    (HL7 aECG ``MDC_ECG_LEAD_AVRneg``) is not that lead: ``None`` (the record's aVR is then derived from I and II).
+    (HL7 aECG ``MDC_ECG_LEAD_AVRneg``) is not that lead: ``None`` (the record's aVR is then derived from I and II);
+    nor is a derived-lead code (``MDC_ECG_LEAD_dII``, ``MDC_ECG_LEAD_dV1``: computed from other electrodes, EASI).
     A dash is a separator only after the prefix (``"ECG-II"``, ``"lead-avr"``); anywhere else the name is not a lead
     of the 12: ``"I-II"`` (a bipolar channel, whose letters would otherwise read as III), ``"V1-Ref"``, ``"aVR-"``
     -> ``None``; a dash between a lead's letter and its number is part of its name (``"D-II"`` -> ``II``, ``"V-1"``
@@ -146,7 +150,7 @@ def canonical_lead_name(name: str) -> str | None:
     Wilson's central terminal, 2/3 of the augmented leads (Goldberger 1942); reading them as aVR… would be off by
     a factor 1.5. A record that names them lacks aVR… and has them derived from I and II.
     """
-    if _NEGATED.search(str(name)):   # '-aVR', 'Lead -aVR', 'MDC_ECG_LEAD_AVRneg': the negated lead
+    if _NEGATED.search(str(name)) or _DERIVED_CODE.match(str(name)):   # '-aVR', 'MDC_ECG_LEAD_AVRneg', '..._dII'
         return None
     rest = _PREFIX.sub("", str(name), count=1).rstrip()
     if _DASH.search(rest) and not _JOINED.match(rest):   # 'I-II', 'V1-Ref', 'aVR-' (but 'D-II', 'V-1' are names)
