@@ -95,3 +95,42 @@ def test_mr_cli__multivariable_end_to_end(tmp_path):
     r = CliRunner().invoke(cli, ["mr", "--multivariable", "--exposure", str(tmp_path / "ldl.tsv"), "--outcome",
                                  str(tmp_path / "chd.tsv"), "--no-clump", "--out", str(tmp_path / "one")])
     assert r.exit_code == 2 and "two or more exposures" in r.output
+
+
+def test_mr_cli__multivariable_reads_only_mr_columns_and_keys_only_candidate_rows(tmp_path, monkeypatch):
+    """Full summary statistics (the instruments among many null variants, GWAS-SSF columns MR does not use) are
+    read as the univariable path reads them: only MR's columns, fast, and the outcome and the other exposures keyed
+    on the rows an instrument can match (s37mr: --multivariable read every file whole and keyed every row of a
+    2M-row outcome); the estimates are those of the instruments alone."""
+    import edfgen.commands.mr_multivariable as mv
+
+    rng = np.random.default_rng(11)
+    k, null = 40, 2000
+    bx, sx, by, sy = _study(rng, k=k)
+    ids = [f"rs{i}" for i in range(k + null)]
+
+    def gwas(b, s):
+        b = np.r_[b, rng.normal(0, 0.001, null)]
+        s = np.r_[s, np.full(null, 0.01)]
+        return pd.DataFrame({"variant_id": ids, "chromosome": 1, "base_pair_location": np.arange(k + null) * 10 + 5,
+                             "effect_allele": "A", "other_allele": "G", "beta": b, "standard_error": s,
+                             "ci_lower": b - 1.96 * s, "ci_upper": b + 1.96 * s,
+                             "p_value": 2 * stats.norm.sf(np.abs(b / s)), "effect_allele_frequency": 0.3, "n": 1e5})
+
+    for j, n in enumerate(NAMES):
+        gwas(bx[:, j], sx[:, j]).to_csv(tmp_path / f"{n}.tsv", sep="\t", index=False)
+    gwas(by, sy).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    pd.DataFrame({"variant_id": ids[:k]}).to_csv(tmp_path / "inst.tsv", sep="\t", index=False)
+    read, keyed = [], []
+    load, key = mv.load_phenotype, mv.key_outcome
+    monkeypatch.setattr(mv, "load_phenotype", lambda *a, **kw: read.append(kw.get("only_mr_columns")) or load(*a, **kw))
+    monkeypatch.setattr(mv, "key_outcome", lambda df, *a, **kw: keyed.append(len(df)) or key(df, *a, **kw))
+    run = mv.run_mvmr([tmp_path / f"{n}.tsv" for n in NAMES], [tmp_path / "chd.tsv"], None, p_threshold=None,
+                      clump=False, instruments=tmp_path / "inst.tsv")
+    assert read == [True] * 4                                 # three exposures and the outcome
+    assert len(keyed) == 3 and max(keyed) <= k + 1            # the instruments' rows (and the first, kept always)
+    b, se, _, f, q, _ = _reference(bx, sx, by, sy)
+    res = run.results.set_index("exposure").loc[list(NAMES)]
+    np.testing.assert_allclose(res["b"], b, rtol=1e-9)
+    np.testing.assert_allclose(res["se"], se, rtol=1e-9)
+    np.testing.assert_allclose(res["conditional_f"], f, rtol=1e-9)

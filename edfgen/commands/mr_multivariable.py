@@ -21,13 +21,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edfgen.commands.mr_join import builds_declared, check_builds, key_outcome
+from edfgen.commands.mr_join import builds_declared, candidate_rows, check_builds, key_outcome
 from edfgen.commands.mr_instruments import (clump_instruments, list_phenotypes, load_phenotype, one_row_per_variant,
                                             select_instruments)
 from edfgen.commands.sumstats_options import check_columns_present
 from edfgen.exceptions import InputError
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import read_instruments
+from edfgen.formats.sumstats.twosamplemr import object_strings
 from edfgen.formats.tables import PathLike, prepare_out_dir, write_table
 from edfgen.kernels.mr.harmonise import harmonise
 from edfgen.kernels.mr.multivariable import mvmr_ivw
@@ -90,7 +91,9 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     if out_dir is not None:
         prepare_out_dir(out_dir, force=force, command="edfgen mr --multivariable")
     inst = read_instruments(instruments) if instruments is not None else None
-    frames = {name: load_phenotype(fs, columns, role="exposure") for name, fs in exp_groups.items()}
+    # only the columns MR uses, read fast where a file allows it (as the univariable path reads them)
+    frames = {name: load_phenotype(fs, columns, role="exposure", only_mr_columns=True)
+              for name, fs in exp_groups.items()}
     ids: list[str] = []
     for name, df in frames.items():
         sel = select_instruments(df, name, p_threshold=p_threshold, instruments=inst,
@@ -107,7 +110,8 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
         log.warning("--multivariable: %d instrument(s) missing from %s are dropped", len(ids) - len(ref), names[0])
     kw = {"palindromes": palindromes, "maf_threshold": maf_threshold, "exposure_name": names[0]}
     # the other exposures and the outcomes keyed differently meet the instruments as in mr (mr_join)
-    keyed = {n: key_outcome(frames[n], ref)[0] for n in names[1:]}
+    # (keyed on the rows an instrument can match: the same result as on the whole file, mr_join.candidate_rows)
+    keyed = {n: key_outcome(frames[n][candidate_rows(frames[n], ref)], ref)[0] for n in names[1:]}
     hs = [harmonise(ref, keyed[n][keyed[n]["variant_id"].isin(set(ids))], outcome_name=n, **kw) for n in names[1:]]
     keep_x = np.logical_and.reduce([h["mr_keep"].to_numpy(bool) for h in hs])
     bx = np.column_stack([pd.to_numeric(ref["beta"]).to_numpy(float)] + [h["beta_outcome"].to_numpy(float) for h in hs])
@@ -117,8 +121,10 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     z = stats.norm.ppf(0.975)
     for oname, ofs in out_groups.items():
         exp_files = [f for fs in exp_groups.values() for f in fs]
-        odf, _ = key_outcome(load_phenotype(ofs, columns, role="outcome"), ref, positions=check_builds(exp_files, ofs),
-                             builds_known=builds_declared(exp_files, ofs))
+        full = load_phenotype(ofs, columns, role="outcome", only_mr_columns=True, arrow_strings=True)
+        odf, _ = key_outcome(object_strings(full[candidate_rows(full, ref)]), ref,
+                             positions=check_builds(exp_files, ofs), builds_known=builds_declared(exp_files, ofs))
+        del full
         ho = harmonise(ref, odf[odf["variant_id"].isin(set(ids))], outcome_name=oname, **kw)
         keep = keep_x & ho["mr_keep"].to_numpy(bool)
         used[oname] = ref.loc[keep, "variant_id"].tolist()
