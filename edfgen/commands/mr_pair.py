@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 RESULT_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "se", "pval", "lo_ci", "up_ci", "or",
                   "or_lci95", "or_uci95", "p_bonferroni", "q_fdr"]
 HET_COLUMNS = ["exposure", "outcome", "method", "Q", "Q_df", "Q_pval", "i2"]
-PLEIO_COLUMNS = ["exposure", "outcome", "nsnp", "egger_intercept", "se", "pval", "i2_gx", "mean_f", "min_f"]
+PLEIO_COLUMNS = ["exposure", "outcome", "nsnp", "egger_intercept", "se", "pval", "i2_gx", "mean_f", "min_f",
+                 "i2_gx_weighted"]
 LOO_COLUMNS = ["exposure", "outcome", "method", "excluded", "nsnp", "b", "se", "pval"]
 SINGLE_COLUMNS = ["exposure", "outcome", "variant_id", "method", "b", "se", "pval"]
 STEIGER_COLUMNS = ["exposure", "outcome", "nsnp", "r2_exposure", "r2_outcome", "r2_source_exposure",
@@ -206,7 +207,8 @@ def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Gener
     t.pleiotropy.append({**base, "nsnp": k, "egger_intercept": eg.b_i if eg else np.nan,
                          "se": eg.se_i if eg else np.nan, "pval": eg.pval_i if eg else np.nan,
                          "i2_gx": sens.i_squared_gx(bx, sx) if k >= 2 else np.nan,
-                         "mean_f": float(f.mean()), "min_f": float(f.min())})
+                         "mean_f": float(f.mean()), "min_f": float(f.min()),
+                         "i2_gx_weighted": sens.i_squared_gx(bx, sx, sy) if k >= 2 else np.nan})
     # leave-one-out
     loo_m = get_method(settings.loo_method)
     if k >= 3:
