@@ -368,6 +368,31 @@ def test_mr_cli__single_instrument_gives_wald_ratio(fx, tmp_path):
         check_file(entry, tmp_path / "w" / fname)
 
 
+
+def test_mr_cli__wald_se_second_gives_the_delta_method_se_of_wald_ratios(fx, tmp_path):
+    """--wald-se second: the one-instrument pair's Wald ratio and every mr_singlesnp ratio carry the second-order
+    SE (counting se_exp: a weak instrument's first-order SE is too small); the default stays TwoSampleMR's."""
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    exp.head(1).to_csv(tmp_path / "e1.tsv", sep="\t", index=False)
+    exp.head(5).to_csv(tmp_path / "e5.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    for e in ("e1", "e5"):
+        r = _run(["--exposure", tmp_path / f"{e}.tsv", "--outcome", tmp_path / "o.tsv", "--out", tmp_path / e,
+                  "--wald-se", "second", "--no-plots", "--nboot", 20, "--presso-sims", 0])
+        assert r.exit_code == 0, r.output
+    h = pd.read_csv(tmp_path / "e5" / "harmonised.tsv", sep="\t").set_index("SNP")
+    second = np.sqrt(h["se.outcome"] ** 2 / h["beta.exposure"] ** 2
+                     + h["beta.outcome"] ** 2 * h["se.exposure"] ** 2 / h["beta.exposure"] ** 4)
+    single = pd.read_csv(tmp_path / "e5" / "mr_singlesnp.tsv", sep="\t")
+    w = single[single["method"] == "Wald ratio"].set_index("SNP")
+    np.testing.assert_allclose(w["se"], second.loc[w.index], rtol=1e-10)
+    assert (w["se"] > h.loc[w.index, "se.outcome"] / h.loc[w.index, "beta.exposure"].abs()).all()
+    res = pd.read_csv(tmp_path / "e1" / "mr_results.tsv", sep="\t")
+    assert list(res["method"]) == ["Wald ratio"]
+    assert res.at[0, "se"] == pytest.approx(second.loc[exp["variant_id"].iloc[0]], rel=1e-10)
+    assert json.loads((tmp_path / "e1" / "manifest.json").read_text())["parameters"]["wald_se"] == "second"
+
 @pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
 def test_mr_cli__ld_panel_in_any_genotype_format_gives_the_same_proxies_and_clumps(tmp_path):
     """--proxies and --clump read the LD panel through the genotype options: the same genotypes as

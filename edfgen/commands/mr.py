@@ -222,6 +222,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         settings = dataclasses.replace(settings, methods=tuple(settings.methods) + tuple(primary))
     if settings.palindromes not in ACTIONS:
         raise InputError(f"--palindromes {settings.palindromes!r}: choose infer, forward or drop")
+    if settings.wald_se not in ("first", "second"):
+        raise InputError(f"--wald-se {settings.wald_se!r}: choose first or second")
     with contextlib.ExitStack() as claimed:   # the folder's write lock from the checks to the last file
         if out_dir is not None:
             claimed.enter_context(claimed_out_dir(out_dir, force=force, command="edfgen mr"))
@@ -469,6 +471,9 @@ class MROptions(GenotypeOptions):
     multivariable: bool = opt(False, "Multivariable MR of all --exposure phenotypes together on each outcome "
                               "(union of their instruments, re-clumped) -> mvmr_results.tsv.")
     nboot: int = opt(MRSettings.nboot, "Bootstrap draws.", range=(10, 100_000))
+    wald_se: str = opt(MRSettings.wald_se, "SE of the Wald ratio (one-instrument pairs, mr_singlesnp.tsv): first "
+                       "order se_out/|b_exp| (TwoSampleMR's) or second order (delta method, also counting se_exp: "
+                       "larger for weak instruments).", choices=("first", "second"))
     presso_sims: int = opt(MRSettings.presso_sims, "MR-PRESSO simulated data sets (0: skip MR-PRESSO).", range=(0, None))
     prevalence: float | None = opt(MRSettings.prevalence, "Disease prevalence for Steiger r² of binary traits (default: the GWAS case "
                                    "fraction).", range=(0, 1), open=(True, True))
@@ -517,7 +522,7 @@ def run(o: MROptions):
                           p_threshold=AUTO_P_THRESHOLD if o.p_threshold is None else o.p_threshold,
                           nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),
                           prevalence=o.prevalence, proxy_r2=o.proxy_r2, clump_r2=o.clump_r2, clump_kb=o.clump_kb,
-                          steiger_filter=o.steiger_filter, **kw)
+                          steiger_filter=o.steiger_filter, wald_se=o.wald_se, **kw)
     return run_mr(list(o.exposure), list(o.outcome), o.out, settings=settings, instruments=o.instruments,
                   reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
                   proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,

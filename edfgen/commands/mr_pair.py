@@ -88,6 +88,10 @@ class MRSettings:
         (``None``: the case fraction of the GWAS sample, right for a population cohort).
     proxy_r2, proxy_window_kb
         LD proxies: minimum r² and search window.
+    wald_se
+        SE of the Wald ratio (the ``Wald ratio`` row of a one-instrument pair and ``mr_singlesnp``): ``"first"``
+        (``se_out / |b_exp|``, TwoSampleMR's) or ``"second"`` (delta method, counting ``se_exp`` too;
+        :func:`~edfgen.kernels.mr.methods.wald_se`).
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS + ("Inverse variance weighted (fixed effects)", "Simple median")
@@ -106,6 +110,7 @@ class MRSettings:
     prevalence: float | None = None
     proxy_r2: float = 0.8
     proxy_window_kb: float = 500.0
+    wald_se: str = "first"
 
     def instrument_threshold(self, listed: bool) -> float | None:
         """The p-value threshold of instrument selection: the one rule of the library and the command line.
@@ -190,7 +195,8 @@ def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Gener
         return t
     bx, by, sx, sy = (k_df[c].to_numpy(float) for c in ("beta_exposure", "beta_outcome", "se_exposure", "se_outcome"))
     ids = k_df["variant_id"].to_numpy()
-    kw = {"nboot": settings.nboot, "phi": settings.phi}
+    second = settings.wald_se == "second"
+    kw = {"nboot": settings.nboot, "phi": settings.phi, "second_order": second}   # (only the Wald ratio uses it)
     results: dict[str, MRResult] = {}
     for name in settings.methods:
         m = get_method(name)
@@ -221,7 +227,7 @@ def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Gener
         t.leaveoneout.append({**base, "method": loo_m.name, "excluded": "All", "nsnp": full.nsnp,
                               "b": full.b, "se": full.se, "pval": full.pval})
     # single SNP
-    b1, se1, p1 = sens.single_snp(bx, by, sx, sy)
+    b1, se1, p1 = sens.single_snp(bx, by, sx, sy, second_order=second)
     for vid, b_, s_, p_ in zip(ids, b1, se1, p1):
         t.singlesnp.append({**base, "variant_id": vid, "method": "Wald ratio", "b": b_, "se": s_, "pval": p_})
     for name in ("Inverse variance weighted", "MR Egger"):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from edfgen.kernels.mr.methods import METHODS, MRMethod, MRResult, get_method
+from edfgen.kernels.mr.methods import METHODS, MRMethod, MRResult, get_method, wald_se
 
 NAN = float("nan")
 
@@ -173,7 +173,8 @@ def _loo_ivw_closed_form(bx, by, sx, sy, *, fixed: bool) -> list[MRResult]:
             for i in range(k)]
 
 
-def single_snp(b_exp, b_out, se_exp, se_out) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def single_snp(b_exp, b_out, se_exp, se_out, *, second_order: bool = False
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-variant Wald ratios (vectorised): ``(b, se, pval)`` arrays ``[k]``.
 
     Parameters
@@ -182,15 +183,19 @@ def single_snp(b_exp, b_out, se_exp, se_out) -> tuple[np.ndarray, np.ndarray, np
         Harmonised variant -> exposure and variant -> outcome effects (same effect allele).
     se_exp, se_out : array [k]
         Their standard errors.
+    second_order : bool, default False
+        Second-order (delta-method) SEs instead of first-order ones
+        (:func:`~edfgen.kernels.mr.methods.wald_se`).
 
     Returns
     -------
     tuple of (array [k], array [k], array [k])
-        Wald ratio ``b_out / b_exp``, its first-order SE ``se_out / |b_exp|`` and normal p-value.
+        Wald ratio ``b_out / b_exp``, its SE (first order ``se_out / |b_exp|`` by default, as TwoSampleMR's
+        ``mr_singlesnp``) and normal p-value.
     """
-    b_exp, b_out, se_out = (np.asarray(x, float) for x in (b_exp, b_out, se_out))
+    b_exp, b_out = np.asarray(b_exp, float), np.asarray(b_out, float)
     b = b_out / b_exp
-    se = se_out / np.abs(b_exp)
+    se = wald_se(b_exp, b_out, se_exp, se_out, second_order=second_order)
     return b, se, 2 * stats.norm.sf(np.abs(b / se))
 
 
