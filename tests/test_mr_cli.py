@@ -393,6 +393,26 @@ def test_mr_cli__wald_se_second_gives_the_delta_method_se_of_wald_ratios(fx, tmp
     assert res.at[0, "se"] == pytest.approx(second.loc[exp["variant_id"].iloc[0]], rel=1e-10)
     assert json.loads((tmp_path / "e1" / "manifest.json").read_text())["parameters"]["wald_se"] == "second"
 
+
+def test_mr_cli__phi_sets_the_mode_bandwidth(fx, tmp_path):
+    """--phi reaches the simple and weighted modes (Hartwig 2017's bandwidth multiplier; MRSettings.phi had no
+    option, so the command always used 1): the estimates equal the kernels' at that phi on harmonised.tsv."""
+    from edfgen.kernels.mr import methods as M
+
+    for phi in (1, 0.25):
+        r = _run(["--exposure", fx[0], "--outcome", fx[1], "--out", tmp_path / str(phi), "--phi", phi, "--no-plots",
+                  "--nboot", 20, "--presso-sims", 0, "--methods", "simple_mode,weighted_mode"])
+        assert r.exit_code == 0, r.output
+    h = pd.read_csv(tmp_path / "0.25" / "harmonised.tsv", sep="\t")
+    h = h[h["mr_keep"]].sort_values("SNP")
+    arrays = [h[c].to_numpy(float) for c in ("beta.exposure", "beta.outcome", "se.exposure", "se.outcome")]
+    res = {phi: pd.read_csv(tmp_path / phi / "mr_results.tsv", sep="\t").set_index("method")["b"]
+           for phi in ("1", "0.25")}
+    assert res["0.25"]["Simple mode"] == pytest.approx(M.simple_mode(*arrays, nboot=10, phi=0.25).b, rel=1e-9)
+    assert res["0.25"]["Weighted mode"] == pytest.approx(M.weighted_mode(*arrays, nboot=10, phi=0.25).b, rel=1e-9)
+    assert res["1"]["Simple mode"] == pytest.approx(0.3402, abs=1e-3)               # TwoSampleMR's, at phi 1
+    assert res["0.25"]["Simple mode"] != pytest.approx(res["1"]["Simple mode"], abs=1e-4)
+
 @pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
 def test_mr_cli__ld_panel_in_any_genotype_format_gives_the_same_proxies_and_clumps(tmp_path):
     """--proxies and --clump read the LD panel through the genotype options: the same genotypes as

@@ -471,6 +471,8 @@ class MROptions(GenotypeOptions):
     multivariable: bool = opt(False, "Multivariable MR of all --exposure phenotypes together on each outcome "
                               "(union of their instruments, re-clumped) -> mvmr_results.tsv.")
     nboot: int = opt(MRSettings.nboot, "Bootstrap draws.", range=(10, 100_000))
+    phi: float = opt(MRSettings.phi, "Simple/weighted mode: bandwidth multiplier of the kernel density (Hartwig 2017; "
+                     "TwoSampleMR's phi: 1; smaller is less biased, more variable).", range=(0, None), open=(True, False))
     wald_se: str = opt(MRSettings.wald_se, "SE of the Wald ratio (one-instrument pairs, mr_singlesnp.tsv): first "
                        "order se_out/|b_exp| (TwoSampleMR's) or second order (delta method, also counting se_exp: "
                        "larger for weak instruments).", choices=("first", "second"))
@@ -522,7 +524,7 @@ def run(o: MROptions):
                           p_threshold=AUTO_P_THRESHOLD if o.p_threshold is None else o.p_threshold,
                           nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),
                           prevalence=o.prevalence, proxy_r2=o.proxy_r2, clump_r2=o.clump_r2, clump_kb=o.clump_kb,
-                          steiger_filter=o.steiger_filter, wald_se=o.wald_se, **kw)
+                          steiger_filter=o.steiger_filter, wald_se=o.wald_se, phi=o.phi, **kw)
     return run_mr(list(o.exposure), list(o.outcome), o.out, settings=settings, instruments=o.instruments,
                   reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
                   proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,
