@@ -134,3 +134,30 @@ def test_mr_cli__multivariable_reads_only_mr_columns_and_keys_only_candidate_row
     np.testing.assert_allclose(res["b"], b, rtol=1e-9)
     np.testing.assert_allclose(res["se"], se, rtol=1e-9)
     np.testing.assert_allclose(res["conditional_f"], f, rtol=1e-9)
+
+
+def test_mr_cli__multivariable_refuses_options_it_does_not_implement(tmp_path):
+    """--reverse, --proxies, --steiger-filter, --coloc-pp4 and --methods were silently ignored by --multivariable
+    (--reverse ran the forward direction); they are refused in one line, and the univariable settings it does not
+    use (--nboot, --wald-se, ...) are said to be unused."""
+    bx, sx, by, sy = _study(np.random.default_rng(5), k=30)
+    ids = [f"rs{i}" for i in range(30)]
+    for j, n in enumerate(NAMES):
+        pd.DataFrame({"variant_id": ids, "effect_allele": "A", "other_allele": "G", "beta": bx[:, j],
+                      "standard_error": sx[:, j], "p_value": 2 * stats.norm.sf(np.abs(bx[:, j] / sx[:, j])),
+                      "effect_allele_frequency": 0.3, "n": 90000}).to_csv(tmp_path / f"{n}.tsv", sep="\t", index=False)
+    pd.DataFrame({"variant_id": ids, "effect_allele": "A", "other_allele": "G", "beta": by, "standard_error": sy,
+                  "p_value": 2 * stats.norm.sf(np.abs(by / sy)), "effect_allele_frequency": 0.3,
+                  "n": 200000}).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    base = ["mr", "--multivariable", *sum((["--exposure", str(tmp_path / f"{n}.tsv")] for n in NAMES), []),
+            "--outcome", str(tmp_path / "chd.tsv"), "--no-clump", "--p-threshold", 1]
+    for extra, named in ((["--reverse"], "--reverse"), (["--proxies", "--steiger-filter"], "--proxies, --steiger-filter"),
+                         (["--methods", "egger"], "--methods")):
+        r = CliRunner().invoke(cli, list(map(str, [*base, *extra, "--out", tmp_path / "no"])))
+        assert r.exit_code == 2 and f"does not implement {named} (" in r.output, r.output
+        assert not (tmp_path / "no").exists()
+    r = CliRunner().invoke(cli, list(map(str, [*base, "--nboot", 50, "--wald-se", "second", "--out", tmp_path / "mv"])),
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "--multivariable: --nboot, --wald-se not used" in r.output
+    assert len(pd.read_csv(tmp_path / "mv" / "mvmr_results.tsv", sep="\t")) == 3

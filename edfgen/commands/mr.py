@@ -500,6 +500,28 @@ class MROptions(GenotypeOptions):
             check_coloc_options(self.coloc, self.coloc_pp4)
 
 
+#: options of the univariable analysis that --multivariable does not implement: given, they are refused where they
+#: would change the instruments, the direction or the estimates asked for, else said to be unused
+_MV_REFUSED = ("reverse", "proxies", "steiger_filter", "coloc", "coloc_pp4", "methods")
+_MV_UNUSED = ("nboot", "presso_sims", "phi", "wald_se", "prevalence", "case_counts", "sample_size", "proxy_r2")
+
+
+def _check_multivariable_options(o: MROptions) -> None:
+    """Refuse (:data:`_MV_REFUSED`) or warn about (:data:`_MV_UNUSED`) options ``--multivariable`` does not use,
+    instead of running without them (``--multivariable --reverse`` ran forward, ``--proxies`` used no proxy)."""
+    default = {f.name: f.default for f in dataclasses.fields(MROptions)}
+    given = [n for n in (*_MV_REFUSED, *_MV_UNUSED) if getattr(o, n) != default[n]]
+    flag = {n: "--" + n.replace("_", "-") for n in given}
+    refused = [flag[n] for n in given if n in _MV_REFUSED]
+    if refused:
+        raise InputError(f"edfgen mr --multivariable does not implement {', '.join(refused)} (multivariable IVW "
+                         "of the exposures' instruments, forward, without proxies or filters): run without "
+                         f"{'it' if len(refused) == 1 else 'them'}, or univariable MR")
+    if given:
+        log.warning("edfgen mr --multivariable: %s not used (they set the univariable methods and Steiger)",
+                    ", ".join(flag.values()))
+
+
 def run(o: MROptions):
     """``edfgen mr``: :func:`edfgen.commands.mr.run_mr`; the genotype options are the LD panel."""
     from edfgen.formats.sumstats import MR_REQUIRED, column_test, parse_column_option, reads_sub_folders
@@ -510,6 +532,8 @@ def run(o: MROptions):
                        reads_sub_folders=lambda d: reads_sub_folders(d, column_test(MR_REQUIRED, columns)))
     if o.multivariable:
         from edfgen.commands.mr_multivariable import run_mvmr
+
+        _check_multivariable_options(o)
 
         p_mv = MRSettings(p_threshold=AUTO_P_THRESHOLD if o.p_threshold is None else o.p_threshold
                           ).instrument_threshold(listed=False)   # (mvmr thresholds a list)
