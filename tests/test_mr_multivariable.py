@@ -161,3 +161,41 @@ def test_mr_cli__multivariable_refuses_options_it_does_not_implement(tmp_path):
     assert r.exit_code == 0, r.output
     assert "--multivariable: --nboot, --wald-se not used" in r.output
     assert len(pd.read_csv(tmp_path / "mv" / "mvmr_results.tsv", sep="\t")) == 3
+
+
+def test_mvmr__outcome_flipped_or_reordered_and_exposure_in_other_units(tmp_path):
+    """Metamorphic checks of run_mvmr: the outcome's alleles swapped (beta negated, eaf 1-eaf) or its rows
+    reordered change nothing; an exposure in units 10x (beta, se x10) divides its direct effect and SE by 10 and
+    moves no p-value, conditional F or Q_A."""
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    rng = np.random.default_rng(9)
+    bx, sx, by, sy = _study(rng, k=50)
+    ids = [f"rs{i}" for i in range(50)]
+
+    def ssf(b, s, ea="A", oa="G", eaf=0.3):
+        return pd.DataFrame({"variant_id": ids, "effect_allele": ea, "other_allele": oa, "beta": b,
+                             "standard_error": s, "p_value": 2 * stats.norm.sf(np.abs(b / s)),
+                             "effect_allele_frequency": eaf, "n": 1e5})
+
+    def mvmr(folder, exposures, outcome):
+        d = tmp_path / folder
+        d.mkdir()
+        for n, df in zip(NAMES, exposures):
+            df.to_csv(d / f"{n}.tsv", sep="\t", index=False)
+        outcome.to_csv(d / "chd.tsv", sep="\t", index=False)
+        return run_mvmr([d / f"{n}.tsv" for n in NAMES], [d / "chd.tsv"], None, p_threshold=1.0,
+                        clump=False).results.set_index("exposure")
+
+    exposures = [ssf(bx[:, j], sx[:, j]) for j in range(3)]
+    ref = mvmr("ref", exposures, ssf(by, sy))
+    swapped = mvmr("swapped", exposures, ssf(-by, sy, ea="G", oa="A", eaf=0.7))
+    shuffled = mvmr("shuffled", exposures, ssf(by, sy).sample(frac=1, random_state=1))
+    for got in (swapped, shuffled):
+        pd.testing.assert_frame_equal(got, ref, rtol=1e-12)
+    scaled = mvmr("scaled", [ssf(10 * bx[:, 0], 10 * sx[:, 0]), *exposures[1:]], ssf(by, sy))
+    factor = np.array([10.0, 1.0, 1.0])[:, None]
+    np.testing.assert_allclose(scaled[["b", "se", "lo_ci", "up_ci"]].to_numpy() * factor,
+                               ref[["b", "se", "lo_ci", "up_ci"]].to_numpy(), rtol=1e-9)
+    for col in ("pval", "conditional_f", "q_a", "q_a_pval", "nsnp"):
+        np.testing.assert_allclose(scaled[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-9, err_msg=col)
