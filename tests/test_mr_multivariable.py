@@ -84,6 +84,14 @@ def test_mr_cli__multivariable_end_to_end(tmp_path):
     r = CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
     assert r.exit_code == 0, r.output
     check_file("mvmr_results", tmp_path / "mv" / "mvmr_results.tsv")
+    # the instruments used, each trait's effect on the first exposure's allele (HDL's flipped rows turned back)
+    check_file("mvmr_harmonised", tmp_path / "mv" / "mvmr_harmonised.tsv")
+    h = pd.read_csv(tmp_path / "mv" / "mvmr_harmonised.tsv", sep="\t")
+    assert len(h) == 60 * 4 and h["mr_keep"].all() and set(h["reason"]) == {"kept"}
+    assert (h["effect_allele"] == "A").all() and list(h.drop_duplicates("trait")["role"]) == ["exposure"] * 3 + ["outcome"]
+    wide = h.pivot(index="variant_id", columns="trait", values="beta").loc[ids]
+    np.testing.assert_allclose(wide[list(NAMES)].to_numpy(), bx, rtol=1e-12)
+    np.testing.assert_allclose(wide["chd"].to_numpy(), by, rtol=1e-12)
     res = pd.read_csv(tmp_path / "mv" / "mvmr_results.tsv", sep="\t").set_index("exposure")
     b, se, p, f, q, _ = _reference(bx, sx, by, sy)
     np.testing.assert_allclose(res.loc[list(NAMES), "b"], b, rtol=1e-5)

@@ -38,15 +38,41 @@ log = logging.getLogger(__name__)
 MVMR_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "se", "pval", "lo_ci", "up_ci", "conditional_f",
                 "q_a", "q_a_df", "q_a_pval"]
 MVMR_METHOD = "Multivariable IVW"
+#: ``mvmr_harmonised.tsv``: each instrument's effect on each exposure and the outcome, harmonised to the first
+#: exposure's effect allele, one row per outcome, instrument and trait
+MVMR_HARMONISED_COLUMNS = ["outcome", "variant_id", "effect_allele", "other_allele", "trait", "role", "beta", "se",
+                           "p_value", "reason", "mr_keep"]
 
 
 @dataclass(frozen=True)
 class MVMRRun:
-    """What :func:`run_mvmr` computed: ``mvmr_results`` and the instruments used per outcome."""
+    """What :func:`run_mvmr` computed: ``mvmr_results``, the instruments used per outcome, and
+    ``mvmr_harmonised`` (:data:`MVMR_HARMONISED_COLUMNS`)."""
 
     results: pd.DataFrame
     instruments: dict
     seconds: float
+    harmonised: pd.DataFrame | None = None
+
+
+def _harmonised_rows(oname: str, ref: pd.DataFrame, names: list[str], tables: list[pd.DataFrame],
+                     keep: np.ndarray) -> pd.DataFrame:
+    """``mvmr_harmonised`` rows of one outcome: the first exposure's rows (``ref``, the alleles every trait is
+    harmonised to) and the harmonised tables of the other exposures and the outcome (``tables``, in that order);
+    ``mr_keep``: the instrument is in this outcome's estimate."""
+    base = {"outcome": oname, "variant_id": ref["variant_id"].to_numpy(object),
+            "effect_allele": ref["effect_allele"].astype(str).str.upper().to_numpy(object),
+            "other_allele": ref["other_allele"].astype(str).str.upper().to_numpy(object), "mr_keep": keep}
+    first = {c: pd.to_numeric(ref[c], errors="coerce").to_numpy(float) for c in ("beta", "standard_error", "p_value")}
+    ok = np.isfinite(first["beta"]) & np.isfinite(first["standard_error"])
+    parts = [pd.DataFrame({**base, "trait": names[0], "role": "exposure", "beta": first["beta"],
+                           "se": first["standard_error"], "p_value": first["p_value"],
+                           "reason": np.where(ok, "kept", "missing_estimate")})]
+    for i, (trait, h) in enumerate(zip([*names[1:], oname], tables)):
+        parts.append(pd.DataFrame({**base, "trait": trait, "role": "outcome" if i == len(tables) - 1 else "exposure",
+                                   "beta": h["beta_outcome"].to_numpy(float), "se": h["se_outcome"].to_numpy(float),
+                                   "p_value": h["p_outcome"].to_numpy(float), "reason": h["reason"].to_numpy(object)}))
+    return pd.concat(parts, ignore_index=True)[MVMR_HARMONISED_COLUMNS]
 
 
 def _union_clumped(frames: dict[str, pd.DataFrame], ids: list[str], ld_bfile, *, p_threshold: float,
@@ -117,7 +143,7 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     bx = np.column_stack([pd.to_numeric(ref["beta"]).to_numpy(float)] + [h["beta_outcome"].to_numpy(float) for h in hs])
     sx = np.column_stack([pd.to_numeric(ref["standard_error"]).to_numpy(float)]
                          + [h["se_outcome"].to_numpy(float) for h in hs])
-    rows, used = [], {}
+    rows, used, harmonised = [], {}, []
     z = stats.norm.ppf(0.975)
     for oname, ofs in out_groups.items():
         exp_files = [f for fs in exp_groups.values() for f in fs]
@@ -131,7 +157,9 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
         if keep.sum() <= len(names) + 1:
             log.warning("--multivariable: %s has %d usable instruments for %d exposures: skipped", oname,
                         int(keep.sum()), len(names))
+            harmonised.append(_harmonised_rows(oname, ref, names, [*hs, ho], np.zeros(len(ref), bool)))
             continue
+        harmonised.append(_harmonised_rows(oname, ref, names, [*hs, ho], keep))
         r = mvmr_ivw(bx[keep], ho["beta_outcome"].to_numpy(float)[keep], sx[keep],
                      ho["se_outcome"].to_numpy(float)[keep])
         for j, n in enumerate(names):
@@ -143,13 +171,15 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
                 log.warning("--multivariable: %s -> %s: conditional F = %.1f < 10 (weak instruments given the "
                             "other exposures)", n, oname, r.conditional_f[j])
     res = pd.DataFrame(rows, columns=MVMR_COLUMNS)
+    table = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame(columns=MVMR_HARMONISED_COLUMNS)
     if out_dir is not None:
         files = [f for fs in [*exp_groups.values(), *out_groups.values()] for f in fs]
         with recording(out_dir, "edfgen mr --multivariable", parameters=parameters or {},
-                       inputs=[*files, instruments], planned=["mvmr_results.tsv"]) as man:
+                       inputs=[*files, instruments], planned=["mvmr_results.tsv", "mvmr_harmonised.tsv"]) as man:
             write_table(res, Path(out_dir) / "mvmr_results.tsv")
+            write_table(table, Path(out_dir) / "mvmr_harmonised.tsv")
             man.extra["n_instruments"] = {k: len(v) for k, v in used.items()}
-    return MVMRRun(res, used, time.perf_counter() - t0)
+    return MVMRRun(res, used, time.perf_counter() - t0, table)
 
 
-__all__ = ["run_mvmr", "MVMRRun", "MVMR_COLUMNS"]
+__all__ = ["run_mvmr", "MVMRRun", "MVMR_COLUMNS", "MVMR_HARMONISED_COLUMNS"]
