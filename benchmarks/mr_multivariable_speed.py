@@ -92,7 +92,11 @@ def main() -> None:
                    "--p-threshold", "5e-8", "--progress", "none", "--force", "--out", str(work / tree)]
             env = {**os.environ, "PYTHONPATH": str(path), "OMP_NUM_THREADS": "1"}
             res["runs"].setdefault(tree, []).append(timed(cmd, env=env, cwd=path))
-    res["same"] = same_tables(work / "before", work / "after")
+    # mvmr_results.tsv alone (the tree after also writes mvmr_harmonised.tsv)
+    for tree in trees:
+        (work / f"{tree}_results").mkdir(exist_ok=True)
+        (work / f"{tree}_results" / "mvmr_results.tsv").write_bytes((work / tree / "mvmr_results.tsv").read_bytes())
+    res["same"] = same_tables(work / "before_results", work / "after_results")
     res["median"] = {k: {m: statistics.median(x[m] for x in v) for m in ("cpu_s", "wall_s", "peak_rss_mib")}
                      for k, v in res["runs"].items()}
     b, f = res["median"]["before"], res["median"]["after"]
