@@ -368,6 +368,51 @@ def test_mr_cli__single_instrument_gives_wald_ratio(fx, tmp_path):
         check_file(entry, tmp_path / "w" / fname)
 
 
+
+def test_mr_cli__wald_se_second_gives_the_delta_method_se_of_wald_ratios(fx, tmp_path):
+    """--wald-se second: the one-instrument pair's Wald ratio and every mr_singlesnp ratio carry the second-order
+    SE (counting se_exp: a weak instrument's first-order SE is too small); the default stays TwoSampleMR's."""
+    exp = _ssf(pd.read_csv(fx[0]), "exposure")
+    out = _ssf(pd.read_csv(fx[1]), "outcome")
+    exp.head(1).to_csv(tmp_path / "e1.tsv", sep="\t", index=False)
+    exp.head(5).to_csv(tmp_path / "e5.tsv", sep="\t", index=False)
+    out.to_csv(tmp_path / "o.tsv", sep="\t", index=False)
+    for e in ("e1", "e5"):
+        r = _run(["--exposure", tmp_path / f"{e}.tsv", "--outcome", tmp_path / "o.tsv", "--out", tmp_path / e,
+                  "--wald-se", "second", "--no-plots", "--nboot", 20, "--presso-sims", 0])
+        assert r.exit_code == 0, r.output
+    h = pd.read_csv(tmp_path / "e5" / "harmonised.tsv", sep="\t").set_index("SNP")
+    second = np.sqrt(h["se.outcome"] ** 2 / h["beta.exposure"] ** 2
+                     + h["beta.outcome"] ** 2 * h["se.exposure"] ** 2 / h["beta.exposure"] ** 4)
+    single = pd.read_csv(tmp_path / "e5" / "mr_singlesnp.tsv", sep="\t")
+    w = single[single["method"] == "Wald ratio"].set_index("SNP")
+    np.testing.assert_allclose(w["se"], second.loc[w.index], rtol=1e-10)
+    assert (w["se"] > h.loc[w.index, "se.outcome"] / h.loc[w.index, "beta.exposure"].abs()).all()
+    res = pd.read_csv(tmp_path / "e1" / "mr_results.tsv", sep="\t")
+    assert list(res["method"]) == ["Wald ratio"]
+    assert res.at[0, "se"] == pytest.approx(second.loc[exp["variant_id"].iloc[0]], rel=1e-10)
+    assert json.loads((tmp_path / "e1" / "manifest.json").read_text())["parameters"]["wald_se"] == "second"
+
+
+def test_mr_cli__phi_sets_the_mode_bandwidth(fx, tmp_path):
+    """--phi reaches the simple and weighted modes (Hartwig 2017's bandwidth multiplier; MRSettings.phi had no
+    option, so the command always used 1): the estimates equal the kernels' at that phi on harmonised.tsv."""
+    from edfgen.kernels.mr import methods as M
+
+    for phi in (1, 0.25):
+        r = _run(["--exposure", fx[0], "--outcome", fx[1], "--out", tmp_path / str(phi), "--phi", phi, "--no-plots",
+                  "--nboot", 20, "--presso-sims", 0, "--methods", "simple_mode,weighted_mode"])
+        assert r.exit_code == 0, r.output
+    h = pd.read_csv(tmp_path / "0.25" / "harmonised.tsv", sep="\t")
+    h = h[h["mr_keep"]].sort_values("SNP")
+    arrays = [h[c].to_numpy(float) for c in ("beta.exposure", "beta.outcome", "se.exposure", "se.outcome")]
+    res = {phi: pd.read_csv(tmp_path / phi / "mr_results.tsv", sep="\t").set_index("method")["b"]
+           for phi in ("1", "0.25")}
+    assert res["0.25"]["Simple mode"] == pytest.approx(M.simple_mode(*arrays, nboot=10, phi=0.25).b, rel=1e-9)
+    assert res["0.25"]["Weighted mode"] == pytest.approx(M.weighted_mode(*arrays, nboot=10, phi=0.25).b, rel=1e-9)
+    assert res["1"]["Simple mode"] == pytest.approx(0.3402, abs=1e-3)               # TwoSampleMR's, at phi 1
+    assert res["0.25"]["Simple mode"] != pytest.approx(res["1"]["Simple mode"], abs=1e-4)
+
 @pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
 def test_mr_cli__ld_panel_in_any_genotype_format_gives_the_same_proxies_and_clumps(tmp_path):
     """--proxies and --clump read the LD panel through the genotype options: the same genotypes as

@@ -180,6 +180,16 @@ def test_wald_ratio__first_order_se():
     assert M.run_method("Wald ratio", [0.1, 0.2], [0.1, 0.2], [0.1, 0.1], [0.1, 0.1]) is None
 
 
+
+def test_wald_ratio__second_order_se_counts_the_exposure_error():
+    """``second_order``: the delta-method SE sqrt(se_y²/bx² + by² se_x²/bx⁴) (MendelianRandomization "delta"
+    weights, no overlap), computed by hand here: 0.02²/0.2² + 0.05² 0.01²/0.2⁴ = 0.01 + 0.00015625."""
+    args = np.array([0.2]), np.array([0.05]), np.array([0.01]), np.array([0.02])
+    r = M.wald_ratio(*args, second_order=True)
+    assert r.b == pytest.approx(0.25) and r.se == pytest.approx(np.sqrt(0.01015625), rel=1e-12)
+    assert r.pval == pytest.approx(2 * stats.norm.sf(0.25 / np.sqrt(0.01015625)), rel=1e-12)
+    assert M.wald_ratio(*args).se == pytest.approx(0.1)             # first order stays the default
+
 def test_registry__names_as_twosamplemr_and_frozen():
     assert set(M.DEFAULT_METHODS) <= set(M.METHODS)
     assert {"Inverse variance weighted", "MR Egger", "Weighted median", "Simple median", "Simple mode",

@@ -84,6 +84,14 @@ def test_mr_cli__multivariable_end_to_end(tmp_path):
     r = CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
     assert r.exit_code == 0, r.output
     check_file("mvmr_results", tmp_path / "mv" / "mvmr_results.tsv")
+    # the instruments used, each trait's effect on the first exposure's allele (HDL's flipped rows turned back)
+    check_file("mvmr_harmonised", tmp_path / "mv" / "mvmr_harmonised.tsv")
+    h = pd.read_csv(tmp_path / "mv" / "mvmr_harmonised.tsv", sep="\t")
+    assert len(h) == 60 * 4 and h["mr_keep"].all() and set(h["reason"]) == {"kept"}
+    assert (h["effect_allele"] == "A").all() and list(h.drop_duplicates("trait")["role"]) == ["exposure"] * 3 + ["outcome"]
+    wide = h.pivot(index="variant_id", columns="trait", values="beta").loc[ids]
+    np.testing.assert_allclose(wide[list(NAMES)].to_numpy(), bx, rtol=1e-12)
+    np.testing.assert_allclose(wide["chd"].to_numpy(), by, rtol=1e-12)
     res = pd.read_csv(tmp_path / "mv" / "mvmr_results.tsv", sep="\t").set_index("exposure")
     b, se, p, f, q, _ = _reference(bx, sx, by, sy)
     np.testing.assert_allclose(res.loc[list(NAMES), "b"], b, rtol=1e-5)
@@ -95,3 +103,107 @@ def test_mr_cli__multivariable_end_to_end(tmp_path):
     r = CliRunner().invoke(cli, ["mr", "--multivariable", "--exposure", str(tmp_path / "ldl.tsv"), "--outcome",
                                  str(tmp_path / "chd.tsv"), "--no-clump", "--out", str(tmp_path / "one")])
     assert r.exit_code == 2 and "two or more exposures" in r.output
+
+
+def test_mr_cli__multivariable_reads_only_mr_columns_and_keys_only_candidate_rows(tmp_path, monkeypatch):
+    """Full summary statistics (the instruments among many null variants, GWAS-SSF columns MR does not use) are
+    read as the univariable path reads them: only MR's columns, fast, and the outcome and the other exposures keyed
+    on the rows an instrument can match (s37mr: --multivariable read every file whole and keyed every row of a
+    2M-row outcome); the estimates are those of the instruments alone."""
+    import edfgen.commands.mr_multivariable as mv
+
+    rng = np.random.default_rng(11)
+    k, null = 40, 2000
+    bx, sx, by, sy = _study(rng, k=k)
+    ids = [f"rs{i}" for i in range(k + null)]
+
+    def gwas(b, s):
+        b = np.r_[b, rng.normal(0, 0.001, null)]
+        s = np.r_[s, np.full(null, 0.01)]
+        return pd.DataFrame({"variant_id": ids, "chromosome": 1, "base_pair_location": np.arange(k + null) * 10 + 5,
+                             "effect_allele": "A", "other_allele": "G", "beta": b, "standard_error": s,
+                             "ci_lower": b - 1.96 * s, "ci_upper": b + 1.96 * s,
+                             "p_value": 2 * stats.norm.sf(np.abs(b / s)), "effect_allele_frequency": 0.3, "n": 1e5})
+
+    for j, n in enumerate(NAMES):
+        gwas(bx[:, j], sx[:, j]).to_csv(tmp_path / f"{n}.tsv", sep="\t", index=False)
+    gwas(by, sy).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    pd.DataFrame({"variant_id": ids[:k]}).to_csv(tmp_path / "inst.tsv", sep="\t", index=False)
+    read, keyed = [], []
+    load, key = mv.load_phenotype, mv.key_outcome
+    monkeypatch.setattr(mv, "load_phenotype", lambda *a, **kw: read.append(kw.get("only_mr_columns")) or load(*a, **kw))
+    monkeypatch.setattr(mv, "key_outcome", lambda df, *a, **kw: keyed.append(len(df)) or key(df, *a, **kw))
+    run = mv.run_mvmr([tmp_path / f"{n}.tsv" for n in NAMES], [tmp_path / "chd.tsv"], None, p_threshold=None,
+                      clump=False, instruments=tmp_path / "inst.tsv")
+    assert read == [True] * 4                                 # three exposures and the outcome
+    assert len(keyed) == 3 and max(keyed) <= k + 1            # the instruments' rows (and the first, kept always)
+    b, se, _, f, q, _ = _reference(bx, sx, by, sy)
+    res = run.results.set_index("exposure").loc[list(NAMES)]
+    np.testing.assert_allclose(res["b"], b, rtol=1e-9)
+    np.testing.assert_allclose(res["se"], se, rtol=1e-9)
+    np.testing.assert_allclose(res["conditional_f"], f, rtol=1e-9)
+
+
+def test_mr_cli__multivariable_refuses_options_it_does_not_implement(tmp_path):
+    """--reverse, --proxies, --steiger-filter, --coloc-pp4 and --methods were silently ignored by --multivariable
+    (--reverse ran the forward direction); they are refused in one line, and the univariable settings it does not
+    use (--nboot, --wald-se, ...) are said to be unused."""
+    bx, sx, by, sy = _study(np.random.default_rng(5), k=30)
+    ids = [f"rs{i}" for i in range(30)]
+    for j, n in enumerate(NAMES):
+        pd.DataFrame({"variant_id": ids, "effect_allele": "A", "other_allele": "G", "beta": bx[:, j],
+                      "standard_error": sx[:, j], "p_value": 2 * stats.norm.sf(np.abs(bx[:, j] / sx[:, j])),
+                      "effect_allele_frequency": 0.3, "n": 90000}).to_csv(tmp_path / f"{n}.tsv", sep="\t", index=False)
+    pd.DataFrame({"variant_id": ids, "effect_allele": "A", "other_allele": "G", "beta": by, "standard_error": sy,
+                  "p_value": 2 * stats.norm.sf(np.abs(by / sy)), "effect_allele_frequency": 0.3,
+                  "n": 200000}).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    base = ["mr", "--multivariable", *sum((["--exposure", str(tmp_path / f"{n}.tsv")] for n in NAMES), []),
+            "--outcome", str(tmp_path / "chd.tsv"), "--no-clump", "--p-threshold", 1]
+    for extra, named in ((["--reverse"], "--reverse"), (["--proxies", "--steiger-filter"], "--proxies, --steiger-filter"),
+                         (["--methods", "egger"], "--methods")):
+        r = CliRunner().invoke(cli, list(map(str, [*base, *extra, "--out", tmp_path / "no"])))
+        assert r.exit_code == 2 and f"does not implement {named} (" in r.output, r.output
+        assert not (tmp_path / "no").exists()
+    r = CliRunner().invoke(cli, list(map(str, [*base, "--nboot", 50, "--wald-se", "second", "--out", tmp_path / "mv"])),
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "--multivariable: --nboot, --wald-se not used" in r.output
+    assert len(pd.read_csv(tmp_path / "mv" / "mvmr_results.tsv", sep="\t")) == 3
+
+
+def test_mvmr__outcome_flipped_or_reordered_and_exposure_in_other_units(tmp_path):
+    """Metamorphic checks of run_mvmr: the outcome's alleles swapped (beta negated, eaf 1-eaf) or its rows
+    reordered change nothing; an exposure in units 10x (beta, se x10) divides its direct effect and SE by 10 and
+    moves no p-value, conditional F or Q_A."""
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    rng = np.random.default_rng(9)
+    bx, sx, by, sy = _study(rng, k=50)
+    ids = [f"rs{i}" for i in range(50)]
+
+    def ssf(b, s, ea="A", oa="G", eaf=0.3):
+        return pd.DataFrame({"variant_id": ids, "effect_allele": ea, "other_allele": oa, "beta": b,
+                             "standard_error": s, "p_value": 2 * stats.norm.sf(np.abs(b / s)),
+                             "effect_allele_frequency": eaf, "n": 1e5})
+
+    def mvmr(folder, exposures, outcome):
+        d = tmp_path / folder
+        d.mkdir()
+        for n, df in zip(NAMES, exposures):
+            df.to_csv(d / f"{n}.tsv", sep="\t", index=False)
+        outcome.to_csv(d / "chd.tsv", sep="\t", index=False)
+        return run_mvmr([d / f"{n}.tsv" for n in NAMES], [d / "chd.tsv"], None, p_threshold=1.0,
+                        clump=False).results.set_index("exposure")
+
+    exposures = [ssf(bx[:, j], sx[:, j]) for j in range(3)]
+    ref = mvmr("ref", exposures, ssf(by, sy))
+    swapped = mvmr("swapped", exposures, ssf(-by, sy, ea="G", oa="A", eaf=0.7))
+    shuffled = mvmr("shuffled", exposures, ssf(by, sy).sample(frac=1, random_state=1))
+    for got in (swapped, shuffled):
+        pd.testing.assert_frame_equal(got, ref, rtol=1e-12)
+    scaled = mvmr("scaled", [ssf(10 * bx[:, 0], 10 * sx[:, 0]), *exposures[1:]], ssf(by, sy))
+    factor = np.array([10.0, 1.0, 1.0])[:, None]
+    np.testing.assert_allclose(scaled[["b", "se", "lo_ci", "up_ci"]].to_numpy() * factor,
+                               ref[["b", "se", "lo_ci", "up_ci"]].to_numpy(), rtol=1e-9)
+    for col in ("pval", "conditional_f", "q_a", "q_a_pval", "nsnp"):
+        np.testing.assert_allclose(scaled[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-9, err_msg=col)

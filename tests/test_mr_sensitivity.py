@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy import optimize, stats
@@ -44,6 +45,33 @@ def test_i_squared_gx__textbook_formula(arrays):
     q = (w * (y - mu) ** 2).sum()
     assert S.i_squared_gx(bx, sx) == pytest.approx((q - (len(y) - 1)) / q)
 
+
+
+def test_i_squared_gx__weighted_as_mendelianrandomization_mr_egger(arrays):
+    """The I²GX that goes with MR-Egger weighted by se_out^-2: MendelianRandomization ``mr_egger``'s ``I.sq``,
+    ``Q = sum((Bxse/Byse)^-2 (Bx/Byse - weighted.mean(Bx/Byse, w = (Bxse/Byse)^-2))^2)``, written in
+    ``mr_pleiotropy.tsv`` as ``i2_gx_weighted`` beside the unweighted ``i2_gx`` (s37mr: only the unweighted one
+    was reported, which reads NOME as safer than the weighted fit has it when outcome SEs vary)."""
+    from edfgen.commands.mr_pair import MRSettings, analyse_pair
+
+    _, by, sx, _ = arrays
+    k = by.size
+    bx = np.linspace(0.01, 0.12, k) * np.where(np.arange(k) % 3, 1, -1)
+    sy = np.linspace(0.01, 0.03, k)                           # the stronger instruments measured less precisely
+    y, s = np.abs(bx) / sy, sx / sy
+    w = s ** -2.0
+    q = np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2)
+    ref = max(0.0, (q - (k - 1)) / q)
+    assert S.i_squared_gx(bx, sx, sy) == pytest.approx(ref, rel=1e-12)
+    assert ref < 0.9 < S.i_squared_gx(bx, sx)                # dilution the unweighted I²GX does not show
+    assert S.i_squared_gx(bx, sx, np.full(k, 0.02)) == pytest.approx(S.i_squared_gx(bx, sx), rel=1e-12)
+    h = pd.DataFrame({"exposure": "x", "outcome": "y", "variant_id": [f"rs{i}" for i in range(k)],
+                      "beta_exposure": bx, "beta_outcome": by, "se_exposure": sx, "se_outcome": sy,
+                      "mr_keep": True, "p_exposure": np.nan, "p_outcome": np.nan, "n_exposure": np.nan,
+                      "n_outcome": np.nan, "eaf_exposure": np.nan, "eaf_outcome": np.nan})
+    row = analyse_pair(h, MRSettings(methods=("ivw",), nboot=10, presso=False)).pleiotropy[0]
+    assert row["i2_gx_weighted"] == pytest.approx(ref, rel=1e-12)
+    assert row["i2_gx"] == pytest.approx(S.i_squared_gx(bx, sx), rel=1e-12)
 
 def test_leave_one_out__matches_refits(arrays):
     bx, by, sx, sy = arrays

@@ -222,6 +222,8 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         settings = dataclasses.replace(settings, methods=tuple(settings.methods) + tuple(primary))
     if settings.palindromes not in ACTIONS:
         raise InputError(f"--palindromes {settings.palindromes!r}: choose infer, forward or drop")
+    if settings.wald_se not in ("first", "second"):
+        raise InputError(f"--wald-se {settings.wald_se!r}: choose first or second")
     with contextlib.ExitStack() as claimed:   # the folder's write lock from the checks to the last file
         if out_dir is not None:
             claimed.enter_context(claimed_out_dir(out_dir, force=force, command="edfgen mr"))
@@ -469,6 +471,11 @@ class MROptions(GenotypeOptions):
     multivariable: bool = opt(False, "Multivariable MR of all --exposure phenotypes together on each outcome "
                               "(union of their instruments, re-clumped) -> mvmr_results.tsv.")
     nboot: int = opt(MRSettings.nboot, "Bootstrap draws.", range=(10, 100_000))
+    phi: float = opt(MRSettings.phi, "Simple/weighted mode: bandwidth multiplier of the kernel density (Hartwig 2017; "
+                     "TwoSampleMR's phi: 1; smaller is less biased, more variable).", range=(0, None), open=(True, False))
+    wald_se: str = opt(MRSettings.wald_se, "SE of the Wald ratio (one-instrument pairs, mr_singlesnp.tsv): first "
+                       "order se_out/|b_exp| (TwoSampleMR's) or second order (delta method, also counting se_exp: "
+                       "larger for weak instruments).", choices=("first", "second"))
     presso_sims: int = opt(MRSettings.presso_sims, "MR-PRESSO simulated data sets (0: skip MR-PRESSO).", range=(0, None))
     prevalence: float | None = opt(MRSettings.prevalence, "Disease prevalence for Steiger r² of binary traits (default: the GWAS case "
                                    "fraction).", range=(0, 1), open=(True, True))
@@ -493,6 +500,28 @@ class MROptions(GenotypeOptions):
             check_coloc_options(self.coloc, self.coloc_pp4)
 
 
+#: options of the univariable analysis that --multivariable does not implement: given, they are refused where they
+#: would change the instruments, the direction or the estimates asked for, else said to be unused
+_MV_REFUSED = ("reverse", "proxies", "steiger_filter", "coloc", "coloc_pp4", "methods")
+_MV_UNUSED = ("nboot", "presso_sims", "phi", "wald_se", "prevalence", "case_counts", "sample_size", "proxy_r2")
+
+
+def _check_multivariable_options(o: MROptions) -> None:
+    """Refuse (:data:`_MV_REFUSED`) or warn about (:data:`_MV_UNUSED`) options ``--multivariable`` does not use,
+    instead of running without them (``--multivariable --reverse`` ran forward, ``--proxies`` used no proxy)."""
+    default = {f.name: f.default for f in dataclasses.fields(MROptions)}
+    given = [n for n in (*_MV_REFUSED, *_MV_UNUSED) if getattr(o, n) != default[n]]
+    flag = {n: "--" + n.replace("_", "-") for n in given}
+    refused = [flag[n] for n in given if n in _MV_REFUSED]
+    if refused:
+        raise InputError(f"edfgen mr --multivariable does not implement {', '.join(refused)} (multivariable IVW "
+                         "of the exposures' instruments, forward, without proxies or filters): run without "
+                         f"{'it' if len(refused) == 1 else 'them'}, or univariable MR")
+    if given:
+        log.warning("edfgen mr --multivariable: %s not used (they set the univariable methods and Steiger)",
+                    ", ".join(flag.values()))
+
+
 def run(o: MROptions):
     """``edfgen mr``: :func:`edfgen.commands.mr.run_mr`; the genotype options are the LD panel."""
     from edfgen.formats.sumstats import MR_REQUIRED, column_test, parse_column_option, reads_sub_folders
@@ -503,6 +532,8 @@ def run(o: MROptions):
                        reads_sub_folders=lambda d: reads_sub_folders(d, column_test(MR_REQUIRED, columns)))
     if o.multivariable:
         from edfgen.commands.mr_multivariable import run_mvmr
+
+        _check_multivariable_options(o)
 
         p_mv = MRSettings(p_threshold=AUTO_P_THRESHOLD if o.p_threshold is None else o.p_threshold
                           ).instrument_threshold(listed=False)   # (mvmr thresholds a list)
@@ -517,7 +548,7 @@ def run(o: MROptions):
                           p_threshold=AUTO_P_THRESHOLD if o.p_threshold is None else o.p_threshold,
                           nboot=o.nboot, seed=o.seed, presso=o.presso_sims > 0, presso_sims=max(o.presso_sims, 1),
                           prevalence=o.prevalence, proxy_r2=o.proxy_r2, clump_r2=o.clump_r2, clump_kb=o.clump_kb,
-                          steiger_filter=o.steiger_filter, **kw)
+                          steiger_filter=o.steiger_filter, wald_se=o.wald_se, phi=o.phi, **kw)
     return run_mr(list(o.exposure), list(o.outcome), o.out, settings=settings, instruments=o.instruments,
                   reverse=o.reverse, ld_bfile=genotype_source(o, bfile=o.ld_bfile, required=False),
                   proxies=o.proxies, clump=o.clump, plots=o.plots, max_plots=o.max_plots, force=o.force,

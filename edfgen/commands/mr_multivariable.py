@@ -21,13 +21,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edfgen.commands.mr_join import builds_declared, check_builds, key_outcome
+from edfgen.commands.mr_join import builds_declared, candidate_rows, check_builds, key_outcome
 from edfgen.commands.mr_instruments import (clump_instruments, list_phenotypes, load_phenotype, one_row_per_variant,
                                             select_instruments)
 from edfgen.commands.sumstats_options import check_columns_present
 from edfgen.exceptions import InputError
 from edfgen.formats.manifest import recording
 from edfgen.formats.sumstats import read_instruments
+from edfgen.formats.sumstats.twosamplemr import object_strings
 from edfgen.formats.tables import PathLike, prepare_out_dir, write_table
 from edfgen.kernels.mr.harmonise import harmonise
 from edfgen.kernels.mr.multivariable import mvmr_ivw
@@ -37,15 +38,41 @@ log = logging.getLogger(__name__)
 MVMR_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "se", "pval", "lo_ci", "up_ci", "conditional_f",
                 "q_a", "q_a_df", "q_a_pval"]
 MVMR_METHOD = "Multivariable IVW"
+#: ``mvmr_harmonised.tsv``: each instrument's effect on each exposure and the outcome, harmonised to the first
+#: exposure's effect allele, one row per outcome, instrument and trait
+MVMR_HARMONISED_COLUMNS = ["outcome", "variant_id", "effect_allele", "other_allele", "trait", "role", "beta", "se",
+                           "p_value", "reason", "mr_keep"]
 
 
 @dataclass(frozen=True)
 class MVMRRun:
-    """What :func:`run_mvmr` computed: ``mvmr_results`` and the instruments used per outcome."""
+    """What :func:`run_mvmr` computed: ``mvmr_results``, the instruments used per outcome, and
+    ``mvmr_harmonised`` (:data:`MVMR_HARMONISED_COLUMNS`)."""
 
     results: pd.DataFrame
     instruments: dict
     seconds: float
+    harmonised: pd.DataFrame | None = None
+
+
+def _harmonised_rows(oname: str, ref: pd.DataFrame, names: list[str], tables: list[pd.DataFrame],
+                     keep: np.ndarray) -> pd.DataFrame:
+    """``mvmr_harmonised`` rows of one outcome: the first exposure's rows (``ref``, the alleles every trait is
+    harmonised to) and the harmonised tables of the other exposures and the outcome (``tables``, in that order);
+    ``mr_keep``: the instrument is in this outcome's estimate."""
+    base = {"outcome": oname, "variant_id": ref["variant_id"].to_numpy(object),
+            "effect_allele": ref["effect_allele"].astype(str).str.upper().to_numpy(object),
+            "other_allele": ref["other_allele"].astype(str).str.upper().to_numpy(object), "mr_keep": keep}
+    first = {c: pd.to_numeric(ref[c], errors="coerce").to_numpy(float) for c in ("beta", "standard_error", "p_value")}
+    ok = np.isfinite(first["beta"]) & np.isfinite(first["standard_error"])
+    parts = [pd.DataFrame({**base, "trait": names[0], "role": "exposure", "beta": first["beta"],
+                           "se": first["standard_error"], "p_value": first["p_value"],
+                           "reason": np.where(ok, "kept", "missing_estimate")})]
+    for i, (trait, h) in enumerate(zip([*names[1:], oname], tables)):
+        parts.append(pd.DataFrame({**base, "trait": trait, "role": "outcome" if i == len(tables) - 1 else "exposure",
+                                   "beta": h["beta_outcome"].to_numpy(float), "se": h["se_outcome"].to_numpy(float),
+                                   "p_value": h["p_outcome"].to_numpy(float), "reason": h["reason"].to_numpy(object)}))
+    return pd.concat(parts, ignore_index=True)[MVMR_HARMONISED_COLUMNS]
 
 
 def _union_clumped(frames: dict[str, pd.DataFrame], ids: list[str], ld_bfile, *, p_threshold: float,
@@ -90,7 +117,9 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     if out_dir is not None:
         prepare_out_dir(out_dir, force=force, command="edfgen mr --multivariable")
     inst = read_instruments(instruments) if instruments is not None else None
-    frames = {name: load_phenotype(fs, columns, role="exposure") for name, fs in exp_groups.items()}
+    # only the columns MR uses, read fast where a file allows it (as the univariable path reads them)
+    frames = {name: load_phenotype(fs, columns, role="exposure", only_mr_columns=True)
+              for name, fs in exp_groups.items()}
     ids: list[str] = []
     for name, df in frames.items():
         sel = select_instruments(df, name, p_threshold=p_threshold, instruments=inst,
@@ -107,25 +136,30 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
         log.warning("--multivariable: %d instrument(s) missing from %s are dropped", len(ids) - len(ref), names[0])
     kw = {"palindromes": palindromes, "maf_threshold": maf_threshold, "exposure_name": names[0]}
     # the other exposures and the outcomes keyed differently meet the instruments as in mr (mr_join)
-    keyed = {n: key_outcome(frames[n], ref)[0] for n in names[1:]}
+    # (keyed on the rows an instrument can match: the same result as on the whole file, mr_join.candidate_rows)
+    keyed = {n: key_outcome(frames[n][candidate_rows(frames[n], ref)], ref)[0] for n in names[1:]}
     hs = [harmonise(ref, keyed[n][keyed[n]["variant_id"].isin(set(ids))], outcome_name=n, **kw) for n in names[1:]]
     keep_x = np.logical_and.reduce([h["mr_keep"].to_numpy(bool) for h in hs])
     bx = np.column_stack([pd.to_numeric(ref["beta"]).to_numpy(float)] + [h["beta_outcome"].to_numpy(float) for h in hs])
     sx = np.column_stack([pd.to_numeric(ref["standard_error"]).to_numpy(float)]
                          + [h["se_outcome"].to_numpy(float) for h in hs])
-    rows, used = [], {}
+    rows, used, harmonised = [], {}, []
     z = stats.norm.ppf(0.975)
     for oname, ofs in out_groups.items():
         exp_files = [f for fs in exp_groups.values() for f in fs]
-        odf, _ = key_outcome(load_phenotype(ofs, columns, role="outcome"), ref, positions=check_builds(exp_files, ofs),
-                             builds_known=builds_declared(exp_files, ofs))
+        full = load_phenotype(ofs, columns, role="outcome", only_mr_columns=True, arrow_strings=True)
+        odf, _ = key_outcome(object_strings(full[candidate_rows(full, ref)]), ref,
+                             positions=check_builds(exp_files, ofs), builds_known=builds_declared(exp_files, ofs))
+        del full
         ho = harmonise(ref, odf[odf["variant_id"].isin(set(ids))], outcome_name=oname, **kw)
         keep = keep_x & ho["mr_keep"].to_numpy(bool)
         used[oname] = ref.loc[keep, "variant_id"].tolist()
         if keep.sum() <= len(names) + 1:
             log.warning("--multivariable: %s has %d usable instruments for %d exposures: skipped", oname,
                         int(keep.sum()), len(names))
+            harmonised.append(_harmonised_rows(oname, ref, names, [*hs, ho], np.zeros(len(ref), bool)))
             continue
+        harmonised.append(_harmonised_rows(oname, ref, names, [*hs, ho], keep))
         r = mvmr_ivw(bx[keep], ho["beta_outcome"].to_numpy(float)[keep], sx[keep],
                      ho["se_outcome"].to_numpy(float)[keep])
         for j, n in enumerate(names):
@@ -137,13 +171,15 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
                 log.warning("--multivariable: %s -> %s: conditional F = %.1f < 10 (weak instruments given the "
                             "other exposures)", n, oname, r.conditional_f[j])
     res = pd.DataFrame(rows, columns=MVMR_COLUMNS)
+    table = pd.concat(harmonised, ignore_index=True) if harmonised else pd.DataFrame(columns=MVMR_HARMONISED_COLUMNS)
     if out_dir is not None:
         files = [f for fs in [*exp_groups.values(), *out_groups.values()] for f in fs]
         with recording(out_dir, "edfgen mr --multivariable", parameters=parameters or {},
-                       inputs=[*files, instruments], planned=["mvmr_results.tsv"]) as man:
+                       inputs=[*files, instruments], planned=["mvmr_results.tsv", "mvmr_harmonised.tsv"]) as man:
             write_table(res, Path(out_dir) / "mvmr_results.tsv")
+            write_table(table, Path(out_dir) / "mvmr_harmonised.tsv")
             man.extra["n_instruments"] = {k: len(v) for k, v in used.items()}
-    return MVMRRun(res, used, time.perf_counter() - t0)
+    return MVMRRun(res, used, time.perf_counter() - t0, table)
 
 
-__all__ = ["run_mvmr", "MVMRRun", "MVMR_COLUMNS"]
+__all__ = ["run_mvmr", "MVMRRun", "MVMR_COLUMNS", "MVMR_HARMONISED_COLUMNS"]

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 RESULT_COLUMNS = ["exposure", "outcome", "method", "nsnp", "b", "se", "pval", "lo_ci", "up_ci", "or",
                   "or_lci95", "or_uci95", "p_bonferroni", "q_fdr"]
 HET_COLUMNS = ["exposure", "outcome", "method", "Q", "Q_df", "Q_pval", "i2"]
-PLEIO_COLUMNS = ["exposure", "outcome", "nsnp", "egger_intercept", "se", "pval", "i2_gx", "mean_f", "min_f"]
+PLEIO_COLUMNS = ["exposure", "outcome", "nsnp", "egger_intercept", "se", "pval", "i2_gx", "mean_f", "min_f",
+                 "i2_gx_weighted"]
 LOO_COLUMNS = ["exposure", "outcome", "method", "excluded", "nsnp", "b", "se", "pval"]
 SINGLE_COLUMNS = ["exposure", "outcome", "variant_id", "method", "b", "se", "pval"]
 STEIGER_COLUMNS = ["exposure", "outcome", "nsnp", "r2_exposure", "r2_outcome", "r2_source_exposure",
@@ -87,6 +88,10 @@ class MRSettings:
         (``None``: the case fraction of the GWAS sample, right for a population cohort).
     proxy_r2, proxy_window_kb
         LD proxies: minimum r² and search window.
+    wald_se
+        SE of the Wald ratio (the ``Wald ratio`` row of a one-instrument pair and ``mr_singlesnp``): ``"first"``
+        (``se_out / |b_exp|``, TwoSampleMR's) or ``"second"`` (delta method, counting ``se_exp`` too;
+        :func:`~edfgen.kernels.mr.methods.wald_se`).
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS + ("Inverse variance weighted (fixed effects)", "Simple median")
@@ -105,6 +110,7 @@ class MRSettings:
     prevalence: float | None = None
     proxy_r2: float = 0.8
     proxy_window_kb: float = 500.0
+    wald_se: str = "first"
 
     def instrument_threshold(self, listed: bool) -> float | None:
         """The p-value threshold of instrument selection: the one rule of the library and the command line.
@@ -189,7 +195,8 @@ def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Gener
         return t
     bx, by, sx, sy = (k_df[c].to_numpy(float) for c in ("beta_exposure", "beta_outcome", "se_exposure", "se_outcome"))
     ids = k_df["variant_id"].to_numpy()
-    kw = {"nboot": settings.nboot, "phi": settings.phi}
+    second = settings.wald_se == "second"
+    kw = {"nboot": settings.nboot, "phi": settings.phi, "second_order": second}   # (only the Wald ratio uses it)
     results: dict[str, MRResult] = {}
     for name in settings.methods:
         m = get_method(name)
@@ -206,7 +213,8 @@ def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Gener
     t.pleiotropy.append({**base, "nsnp": k, "egger_intercept": eg.b_i if eg else np.nan,
                          "se": eg.se_i if eg else np.nan, "pval": eg.pval_i if eg else np.nan,
                          "i2_gx": sens.i_squared_gx(bx, sx) if k >= 2 else np.nan,
-                         "mean_f": float(f.mean()), "min_f": float(f.min())})
+                         "mean_f": float(f.mean()), "min_f": float(f.min()),
+                         "i2_gx_weighted": sens.i_squared_gx(bx, sx, sy) if k >= 2 else np.nan})
     # leave-one-out
     loo_m = get_method(settings.loo_method)
     if k >= 3:
@@ -219,7 +227,7 @@ def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Gener
         t.leaveoneout.append({**base, "method": loo_m.name, "excluded": "All", "nsnp": full.nsnp,
                               "b": full.b, "se": full.se, "pval": full.pval})
     # single SNP
-    b1, se1, p1 = sens.single_snp(bx, by, sx, sy)
+    b1, se1, p1 = sens.single_snp(bx, by, sx, sy, second_order=second)
     for vid, b_, s_, p_ in zip(ids, b1, se1, p1):
         t.singlesnp.append({**base, "variant_id": vid, "method": "Wald ratio", "b": b_, "se": s_, "pval": p_})
     for name in ("Inverse variance weighted", "MR Egger"):

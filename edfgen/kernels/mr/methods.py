@@ -16,7 +16,7 @@ TwoSampleMR (``R/mr.R``, ``R/mr_mode.R``) so that results can be compared one to
   (R ``stats::density`` reproduced exactly: linear binning on 1024 points, FFT convolution,
   512-point output grid, cut = 3), bandwidth ``phi * 0.9 min(sd, mad) k^-1/5`` (Bickel's modified
   Silverman rule); SE = MAD of the bootstrap modes; p-value from t with ``k - 1`` df.
-- ``Wald ratio`` (one variant): ``b_out / b_exp``, SE ``se_out / |b_exp|`` (first order).
+- ``Wald ratio`` (one variant): ``b_out / b_exp``, SE ``se_out / |b_exp|`` (first order; or second order).
 
 Bootstraps draw from ``numpy.random.Generator`` and are seedable; they cannot reproduce R's RNG
 stream, so bootstrap SEs agree with TwoSampleMR only up to Monte-Carlo error.
@@ -56,7 +56,7 @@ from edfgen.kernels.mr.points import r_density_mode, weighted_median_point
 
 __all__ = [
     "MRResult", "MRMethod", "METHODS", "DEFAULT_METHODS", "get_method", "run_method",
-    "wald_ratio", "ivw", "ivw_fixed", "egger", "weighted_median", "simple_median",
+    "wald_ratio", "wald_se", "ivw", "ivw_fixed", "egger", "weighted_median", "simple_median",
     "simple_mode", "weighted_mode", "weighted_median_point", "r_density_mode",
 ]
 
@@ -68,7 +68,6 @@ def _stats():
     from scipy import stats
 
     return stats
-
 
 
 @dataclass(frozen=True)
@@ -160,21 +159,44 @@ def _rng(rng) -> np.random.Generator:
 
 # --------------------------------------------------------------------------- Wald ratio / IVW
 
-def wald_ratio(b_exp, b_out, se_exp, se_out, **_) -> MRResult:
-    """Wald ratio of a single variant: ``b_out / b_exp``, SE ``se_out / |b_exp|``, normal p.
+def wald_ratio(b_exp, b_out, se_exp, se_out, *, second_order: bool = False, **_) -> MRResult:
+    """Wald ratio of a single variant: ``b_out / b_exp``, SE :func:`wald_se` (first order by default, as
+    TwoSampleMR ``mr_wald_ratio``; ``second_order``: the delta-method SE), normal p.
 
     Parameters
     ----------
     b_exp, b_out, se_exp, se_out : array [1]
         Harmonised variant -> exposure and variant -> outcome effects (same effect allele) and their SEs.
+    second_order : bool, default False
+        The second-order (delta-method) SE instead of the first-order one.
 
     Returns
     -------
     MRResult
     """
     b = float(b_out[0] / b_exp[0])
-    se = float(se_out[0] / abs(b_exp[0]))
+    se = float(wald_se(b_exp[:1], b_out[:1], se_exp[:1], se_out[:1], second_order=second_order)[0])
     return MRResult(b, se, float(_p_norm(b / se)), 1)
+
+
+def wald_se(b_exp, b_out, se_exp, se_out, *, second_order: bool = False) -> np.ndarray:
+    """SEs of Wald ratios: ``se_out / |b_exp|``, or (``second_order``) the delta method's ``sqrt(se_out² / b_exp²
+    + b_out² se_exp² / b_exp⁴)`` (MendelianRandomization ``"delta"``, no overlap): larger for a weak instrument.
+
+    Parameters
+    ----------
+    b_exp, b_out, se_exp, se_out : array [k]
+        Harmonised variant -> exposure and variant -> outcome effects and their SEs.
+    second_order : bool, default False
+        The second-order (delta-method) SEs.
+
+    Returns
+    -------
+    array [k]
+    """
+    b_exp, b_out, se_exp, se_out = (np.asarray(x, float) for x in (b_exp, b_out, se_exp, se_out))
+    return (np.sqrt(se_out ** 2 / b_exp ** 2 + b_out ** 2 * se_exp ** 2 / b_exp ** 4) if second_order
+            else se_out / np.abs(b_exp))
 
 
 def _ivw_core(b_exp, b_out, se_out):

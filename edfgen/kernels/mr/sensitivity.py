@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from edfgen.kernels.mr.methods import METHODS, MRMethod, MRResult, get_method
+from edfgen.kernels.mr.methods import METHODS, MRMethod, MRResult, get_method, wald_se
 
 NAN = float("nan")
 
@@ -59,9 +59,14 @@ def i_squared(y: np.ndarray, s: np.ndarray) -> float:
     return heterogeneity_i2(float(np.sum(w * (y - mu) ** 2)), k - 1)
 
 
-def i_squared_gx(b_exp: np.ndarray, se_exp: np.ndarray) -> float:
+def i_squared_gx(b_exp: np.ndarray, se_exp: np.ndarray, se_out: np.ndarray | None = None) -> float:
     """I²GX (Bowden 2016): I² of the variant-exposure effects oriented positive; near 1 = little
     regression-dilution bias in MR-Egger (NOME holds).
+
+    Unweighted, ``Isq(|b_exp|, se_exp)`` (Bowden 2016's unweighted I²GX); with ``se_out``, the weighted version
+    that goes with MR-Egger fitted with weights ``se_out^-2`` (as :func:`~edfgen.kernels.mr.methods.egger` and
+    TwoSampleMR fit it): ``Isq(|b_exp| / se_out, se_exp / se_out)``, MendelianRandomization ``mr_egger``'s
+    ``I.sq``. The two differ where the outcome SEs vary across variants.
 
     Parameters
     ----------
@@ -69,6 +74,8 @@ def i_squared_gx(b_exp: np.ndarray, se_exp: np.ndarray) -> float:
         Variant -> exposure effects.
     se_exp : array [k]
         Their standard errors.
+    se_out : array [k], optional
+        Standard errors of the variant -> outcome effects (the weighted I²GX).
 
     Returns
     -------
@@ -79,7 +86,11 @@ def i_squared_gx(b_exp: np.ndarray, se_exp: np.ndarray) -> float:
     ----------
     Bowden J et al. (2016) Int J Epidemiol 45:1961. doi:10.1093/ije/dyw220
     """
-    return i_squared(np.abs(b_exp), se_exp)
+    b, sx = np.abs(np.asarray(b_exp, float)), np.asarray(se_exp, float)
+    if se_out is None:
+        return i_squared(b, sx)
+    sy = np.asarray(se_out, float)
+    return i_squared(b / sy, sx / sy)
 
 
 def heterogeneity_i2(Q: float, df: float) -> float:
@@ -162,7 +173,8 @@ def _loo_ivw_closed_form(bx, by, sx, sy, *, fixed: bool) -> list[MRResult]:
             for i in range(k)]
 
 
-def single_snp(b_exp, b_out, se_exp, se_out) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def single_snp(b_exp, b_out, se_exp, se_out, *, second_order: bool = False
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-variant Wald ratios (vectorised): ``(b, se, pval)`` arrays ``[k]``.
 
     Parameters
@@ -171,15 +183,19 @@ def single_snp(b_exp, b_out, se_exp, se_out) -> tuple[np.ndarray, np.ndarray, np
         Harmonised variant -> exposure and variant -> outcome effects (same effect allele).
     se_exp, se_out : array [k]
         Their standard errors.
+    second_order : bool, default False
+        Second-order (delta-method) SEs instead of first-order ones
+        (:func:`~edfgen.kernels.mr.methods.wald_se`).
 
     Returns
     -------
     tuple of (array [k], array [k], array [k])
-        Wald ratio ``b_out / b_exp``, its first-order SE ``se_out / |b_exp|`` and normal p-value.
+        Wald ratio ``b_out / b_exp``, its SE (first order ``se_out / |b_exp|`` by default, as TwoSampleMR's
+        ``mr_singlesnp``) and normal p-value.
     """
-    b_exp, b_out, se_out = (np.asarray(x, float) for x in (b_exp, b_out, se_out))
+    b_exp, b_out = np.asarray(b_exp, float), np.asarray(b_out, float)
     b = b_out / b_exp
-    se = se_out / np.abs(b_exp)
+    se = wald_se(b_exp, b_out, se_exp, se_out, second_order=second_order)
     return b, se, 2 * stats.norm.sf(np.abs(b / se))
 
 

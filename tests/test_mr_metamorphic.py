@@ -1,0 +1,91 @@
+"""Metamorphic checks of ``edfgen mr`` on the TwoSampleMR fixture (BMI -> CHD, 79 SNPs): transformations of the
+inputs that must leave every table unchanged (the outcome's alleles swapped or on the other strand, its rows
+reordered) or change it in a known way (the exposure in other units: every causal estimate and SE scales, no
+p-value, heterogeneity, Steiger or MR-PRESSO statistic moves), and a repeated outcome row refused, never counted
+twice. The exposure's row order is tested in ``test_mr_cli.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.commands.mr import MRSettings, run_mr
+from edfgen.exceptions import InputError
+
+SETTINGS = MRSettings(nboot=60, presso_sims=60, seed=5)
+OUT = "twosamplemr_test_commondata_out_dat.csv"
+EXP = "twosamplemr_test_commondata_exp_dat.csv"
+#: columns in outcome units per exposure unit (they scale by 1/c when the exposure is in units c times smaller)
+CAUSAL = {"b", "se", "lo_ci", "up_ci", "raw_b", "raw_se", "corrected_b", "corrected_se"}
+COMPLEMENT = str.maketrans("ACGT", "TGCA")
+
+
+@pytest.fixture(scope="module")
+def base(shared_data):
+    d = shared_data / "mr"
+    return d, _tables(d / EXP, d / OUT)
+
+
+def _tables(exposure: Path, outcome: Path) -> dict[str, pd.DataFrame]:
+    return run_mr(exposure, outcome, None, settings=SETTINGS, clump=False, plots=False).tables
+
+
+def _write(df: pd.DataFrame, folder: Path, name: str) -> Path:
+    folder.mkdir()
+    df.to_csv(folder / name, index=False)           # the same file name: the pair's name (and bootstrap seed)
+    return folder / name
+
+
+def _outcome_variants(d: Path, tmp_path: Path) -> dict[str, Path]:
+    o = pd.read_csv(d / OUT)
+    swapped = o.assign(**{"effect_allele.outcome": o["other_allele.outcome"],
+                          "other_allele.outcome": o["effect_allele.outcome"],
+                          "beta.outcome": -o["beta.outcome"], "eaf.outcome": 1 - o["eaf.outcome"]})
+    strand = o.assign(**{c: o[c].str.translate(COMPLEMENT) for c in ("effect_allele.outcome", "other_allele.outcome")})
+    return {"alleles swapped": _write(swapped, tmp_path / "swapped", OUT),
+            "other strand": _write(strand, tmp_path / "strand", OUT),
+            "rows reordered": _write(o.sample(frac=1, random_state=2), tmp_path / "shuffled", OUT)}
+
+
+def test_mr__outcome_alleles_swapped_strand_flipped_or_reordered_change_no_table(base, tmp_path):
+    d, ref = base
+    for what, path in _outcome_variants(d, tmp_path).items():
+        got = _tables(d / EXP, path)
+        for name, table in ref.items():
+            assert len(table), name
+            pd.testing.assert_frame_equal(got[name], table, rtol=1e-10, obj=f"{what}: {name}")
+
+
+def test_mr__exposure_in_other_units_scales_estimates_and_keeps_every_p_value(base, tmp_path):
+    d, ref = base
+    c = 10.0
+    e = pd.read_csv(d / EXP)
+    scaled = _tables(_write(e.assign(**{"beta.exposure": c * e["beta.exposure"], "se.exposure": c * e["se.exposure"]}),
+                            tmp_path / "scaled", EXP), d / OUT)
+    for name, table in ref.items():
+        got = scaled[name]
+        for col in table.columns:
+            if col in ("or", "or_lci95", "or_uci95") or table[col].dtype.kind != "f":
+                continue
+            # mr_pleiotropy's se is the Egger intercept's, in outcome units: unchanged
+            factor = c if col in CAUSAL and not (name == "mr_pleiotropy" and col == "se") else 1.0
+            np.testing.assert_allclose(got[col].to_numpy() * factor, table[col].to_numpy(), rtol=1e-8,
+                                       err_msg=f"{name}.{col}")
+    p = ref["mr_results"].set_index("method")["pval"]
+    assert p.notna().all() and np.isfinite(ref["mr_steiger"]["steiger_pval"]).all()
+
+
+def test_mr__a_repeated_outcome_row_is_refused_naming_the_file_and_variant(base, tmp_path):
+    d, _ = base
+    o = pd.read_csv(d / OUT)
+    for k, row in enumerate((o.iloc[[5]],                                          # the same row twice
+                             o.iloc[[5]].assign(**{"effect_allele.outcome": o.at[5, "other_allele.outcome"],
+                                                   "other_allele.outcome": o.at[5, "effect_allele.outcome"],
+                                                   "beta.outcome": -o.at[5, "beta.outcome"]}))):   # other allele
+        path = _write(pd.concat([o, row]), tmp_path / f"dup{k}", OUT)
+        with pytest.raises(InputError, match=rf"{OUT}: variant '{o.at[5, 'SNP']}' with the same alleles appears on "
+                                             r"rows 6, 80"):
+            _tables(d / EXP, path)
