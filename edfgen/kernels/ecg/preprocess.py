@@ -335,11 +335,22 @@ def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0, max_absent: in
                + (f" (at most {max_absent} such lead(s) zeroed like flat leads)" if max_absent else "") if absent else
                f"the longest stretch without missing samples is {(b - a) / record.fs:.2f} s"
                + (f" < min_duration_s {min_s:g} s" if min_s else ""))
-        raise RecordRejected(f"lead {record.leads[bad[0]]}: {int((~finite[bad[0]]).sum())} NaN/inf samples "
-                             f"({len(bad)} lead(s) affected); {why}", record_id=record.record_id, path=record.path)
+        raise RecordRejected(f"lead {record.leads[bad[0]]}: {_missing_words(record, finite, bad)}; {why}",
+                             record_id=record.record_id, path=record.path)
     note = (f"{NOTE_MISSING} to its longest stretch without missing (NaN/inf) samples: {(b - a) / record.fs:.3f} s "
-            f"from {a / record.fs:.3f} s (of {x.shape[1] / record.fs:.3f} s)")
+            f"from {a / record.fs:.3f} s (of {x.shape[1] / record.fs:.3f} s)"
+            + (f" (the file holds {record.missing_note})" if record.missing_note else ""))
     return replace(record, signal=x[:, a:b], notes=record.notes + (note,))
+
+
+def _missing_words(record: EcgRecord, finite: np.ndarray, bad: np.ndarray) -> str:
+    """How many samples the first lead of ``bad`` (rows with a non-finite sample) misses, and how many leads do: in
+    the file's own terms when its reader knows them (:attr:`EcgRecord.missing_note`: WFDB's missing-sample value
+    -32768 and where, not "NaN/inf", which the user's file does not hold)."""
+    n = int((~finite[bad[0]]).sum())
+    if record.missing_note:
+        return f"{n} missing samples ({len(bad)} lead(s) affected; the file holds {record.missing_note})"
+    return f"{n} NaN/inf samples ({len(bad)} lead(s) affected)"
 
 
 def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT_QUALITY) -> None:
@@ -348,9 +359,8 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
     finite = np.isfinite(x)
     if not finite.all():
         bad = np.flatnonzero(~finite.all(axis=1))
-        lead = record.leads[bad[0]]
-        raise RecordRejected(f"lead {lead}: {int((~finite[bad[0]]).sum())} NaN/inf samples "
-                             f"({len(bad)} lead(s) affected)", record_id=record.record_id, path=record.path)
+        raise RecordRejected(f"lead {record.leads[bad[0]]}: {_missing_words(record, finite, bad)}",
+                             record_id=record.record_id, path=record.path)
     if not x.size:
         return
     med = np.median(x, axis=1, keepdims=True)

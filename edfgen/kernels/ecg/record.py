@@ -73,6 +73,10 @@ class EcgRecord:
         The file the record was read from.
     notes
         Things done to the record on the way (e.g. ``"derived III from I, II"``).
+    missing_note
+        What the file stores where its samples are missing, in the reader's words (``"WFDB's missing-sample value
+        -32768 in lead V2, 120 samples"``; those samples are NaN in ``signal``), for the reject or note on missing
+        samples to say what the user's file holds; empty when the reader knows none (NaN stored as NaN).
     """
 
     record_id: str
@@ -81,6 +85,7 @@ class EcgRecord:
     leads: tuple[str, ...]
     path: str = ""
     notes: tuple[str, ...] = field(default=())
+    missing_note: str = ""
 
     @property
     def duration_s(self) -> float:
