@@ -72,8 +72,8 @@ from typing import Iterable
 import numpy as np
 from scipy import signal as sps
 
-from edfgen.kernels.ecg.lead_checks import (chest_leads_agree, clipping_notes, duplicated_leads, injected_spikes,
-                                           inversion_notes, noise_notes, pacing_notes, rail_runs, spike_hint)
+from edfgen.kernels.ecg.lead_checks import (chest_leads_agree, chest_order_notes, clipping_notes, duplicated_leads,
+                                           injected_spikes, inversion_notes, noise_notes, pacing_notes, rail_runs, spike_hint)
 from edfgen.kernels.ecg.leads import canonicalise_leads
 from edfgen.kernels.ecg.record import (NOTE_CROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED, NOTE_ZEROED, EcgRecord,
                                       RecordRejected)
@@ -586,7 +586,8 @@ def preprocess_many(records: Iterable[EcgRecord | RecordRejected], prep: Preproc
                 rec = replace(rec, notes=rec.notes + (note,))
             rec = replace(rec, notes=rec.notes + inversion_notes(y[j], prep.sampling_rate, prep.leads)
                           + noise_notes(y[j, :, :n_real], prep.sampling_rate, prep.leads, min_r=quality.min_chest_r,
-                                        min_sd_mv=quality.flat_std_mv))
+                                        min_sd_mv=quality.flat_std_mv)
+                          + chest_order_notes(y[j, :, :n_real], prep.sampling_rate, prep.leads, min_sd_mv=quality.flat_std_mv))
             prepared[k] = (i, rec, None)
             out[i] = y[j]
     order = sorted(out)
