@@ -176,6 +176,10 @@ def test_read_dicom__padding_is_missing_like_wfdbs_missing_value(real_dcm, tmp_p
     assert np.isnan(rec.signal[pad]).all() and rec.notes == ()
     np.testing.assert_array_equal(rec.signal[~pad], ref[~pad])
     np.testing.assert_array_equal(keep_finite_stretch(rec).signal, ref[:, 5010:-50])   # the longer side of the gap
+    # said as the file holds it (s37: not "NaN/inf")
+    assert rec.missing_note.startswith("DICOM's WaveformPaddingValue in Lead I, 100 samples; Lead II, 100 samples")
+    assert f"{rec.leads[5]}, 160 samples" in rec.missing_note
+    assert keep_finite_stretch(rec).notes[-1].endswith(f"(the file holds {rec.missing_note})")
     counts[:] = -32768
     g.WaveformData = counts.tobytes()
     ds.save_as(tmp_path / "all.dcm")

@@ -507,3 +507,34 @@ def test_read_wfdb__upper_case_hea_extension_read(shared_data, tmp_path):
         rec = read_record(refs[0])
         assert rec.leads == expect.leads and rec.fs == expect.fs
         np.testing.assert_array_equal(rec.signal, expect.signal)
+
+
+@pytest.mark.parametrize("fmt", ["16", "212"])
+def test_preprocess__wfdb_missing_sample_value_named_as_the_file_holds_it(tmp_path, fmt):
+    """Was (known defect, s37): samples holding WFDB's missing-sample value (-32768 in format 16, -2048 in 212), read
+    as NaN as ``wfdb.rdrecord(physical=True)`` reads them, were rejected as "NaN/inf samples", a value the user's file
+    does not hold; the reason (and the note of a record cut to its complete stretch) now names the value, the lead and
+    the count."""
+    import wfdb
+
+    from edfgen.kernels.ecg.preprocess import keep_finite_stretch, preprocess
+
+    x = _sine_ecg().T.astype(np.float64)
+    x[1000:4000, 4] = np.nan                        # 3 s missing in aVL: no 8 s stretch left
+    wfdb.wrsamp("gap", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=[fmt] * 12,
+                adc_gain=[200.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    assert np.isnan(wfdb.rdrecord(str(tmp_path / "gap")).p_signal[1000:4000, 4]).all()     # wfdb: NaN
+    value = {"16": -32768, "212": -2048}[fmt]
+    assert (wfdb.rdrecord(str(tmp_path / "gap"), physical=False).d_signal[1000:4000, 4] == value).all()
+    rec = read_wfdb(tmp_path / "gap.hea")
+    with pytest.raises(RecordRejected) as err:
+        preprocess(rec)
+    assert err.value.reason.startswith(f"lead aVL: 3000 missing samples (1 lead(s) affected; the file holds WFDB's "
+                                       f"missing-sample value {value} in lead aVL, 3000 samples); the longest stretch")
+    assert "NaN" not in err.value.reason
+    x[1000:4000, 4] = x[1000:4000, 3]
+    x[:500, 4] = np.nan                             # the first 1 s missing: cut, and said in the file's terms
+    wfdb.wrsamp("head", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=[fmt] * 12,
+                adc_gain=[200.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    cut = keep_finite_stretch(canonicalise_leads(read_wfdb(tmp_path / "head.hea")))
+    assert cut.notes[-1].endswith(f"(the file holds WFDB's missing-sample value {value} in lead aVL, 500 samples)")

@@ -92,7 +92,8 @@ def test_extract_edfs__table_pheno_rejects_manifest(ecg_dir, standin, tmp_path):
     assert res.rejects == out.parent / "edfs.tsv.rejects.tsv" and res.pheno == out.parent / "edfs.tsv.pheno"
     reasons = dict(zip(rej["record"], rej["reason"]))
     assert set(reasons) == {"ZNAN01", "ZBAD02"}
-    assert "lead aVR: 100 NaN/inf samples" in reasons["ZNAN01"] and "longest stretch" in reasons["ZNAN01"]
+    assert ("lead aVR: 100 missing samples (1 lead(s) affected; the file holds WFDB's missing-sample value -32768 in "
+            "lead aVR, 100 samples)" in reasons["ZNAN01"] and "longest stretch" in reasons["ZNAN01"])   # (s37: not NaN/inf)
     assert "declares 12 signals on its record line but has 1 signal lines" in reasons["ZBAD02"]
     ph = pd.read_csv(res.pheno, sep="\t", dtype={"IID": str, "FID": str})
     assert list(ph.columns[:2]) == ["FID", "IID"] and (ph["FID"] == ph["IID"]).all()

@@ -412,3 +412,37 @@ def test_headerless_plink_tables_are_read_as_plink2_reads_them(tmp_path, caplog)
     named = tmp_path / "n.tsv"                                        # a header of names: read as before
     named.write_text("IID\tqt\tS0\nS0\t1.5\t2\nS1\t2.5\t3\n")
     assert read_table(named, id_column="IID", headerless="PHENO").columns.tolist() == ["IID", "qt", "S0"]
+
+
+@pytest.mark.parametrize("first", ["f.eid 30000 30010", "ID 30000 30001", "FID IID 1 2", "IID 30000 30001"])
+def test_headerless__a_header_of_numbered_phenotypes_is_a_header(tmp_path, first):
+    """Was (known defect, s37): a header naming its phenotypes by number (UK Biobank field ids) above numeric ids,
+    with an id column not named as plink2 names it (``f.eid`` from R, ``ID``), was taken for PLINK's headerless data
+    line: the ids became FID and the first phenotype (30000's values) the participant ids, without an error. It is a
+    header now, and the missing id column is said; named ids (``FID IID 1 2``, ``IID 30000 30001``) read as before."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.tables import read_table
+
+    rows = "\n".join(f"{1000001 + i} " + " ".join(f"{0.5 + i + k:.2f}" for k in range(len(first.split()) - 1))
+                     for i in range(5))
+    path = tmp_path / "p.txt"
+    path.write_text(f"{first}\n{rows}\n")
+    if first.split()[0] in ("f.eid", "ID"):
+        with pytest.raises(InputError, match="missing column"):
+            read_table(path, id_column="IID", headerless="PHENO")
+    else:
+        t = read_table(path, id_column="IID", headerless="PHENO")
+        assert t.columns.tolist()[-2:] == first.split()[-2:] and len(t) == 5
+
+
+def test_headerless__numeric_ids_on_the_first_line_are_data(tmp_path):
+    """The other direction: a headerless file whose lines all start with numeric ids (UK Biobank's) is data, its
+    first line too; one whose first line's ids are words like the others' (``A1 A1``) also."""
+    from edfgen.formats.tables import read_table
+
+    for ids in (lambda i: f"{1000001 + i} {1000001 + i}", lambda i: f"A{i} A{i}"):
+        path = tmp_path / "h.txt"
+        path.write_text("".join(f"{ids(i)} {i}.5 NA\n" for i in range(4)))
+        t = read_table(path, id_column="IID", headerless="PHENO")
+        assert t.columns.tolist() == ["FID", "IID", "PHENO1", "PHENO2"] and len(t) == 4
+        assert t["IID"].iloc[0] == ids(0).split()[1] and t["PHENO1"].tolist() == [0.5, 1.5, 2.5, 3.5]

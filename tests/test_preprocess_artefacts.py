@@ -209,3 +209,67 @@ def test_lead_i_clear_p_and_qrs_thresholds_spare_the_real_record_they_were_set_f
     rec = read_wfdb(shared_data / "ecg" / "ptbxl" / "records100" / "01000" / "01118_lr.hea")
     notes, rejects = _notes(rec, prep)
     assert rejects == [] and not any(n.startswith("inverted") for n in notes)
+
+
+def test_preprocess__identical_spikes_on_every_lead_rejected_real_and_physiological_ones_kept(ptb1, shared_data):
+    """Was (known defect, s37): 1 mV one-sample spikes 60 ms before each QRS, the same samples and amplitude on all 12
+    leads (injected by an acquisition system), were accepted (noted 'paced'): a real stimulus differs between leads
+    and the limb leads share it as III = II - I, aVR = -(I + II) / 2. Now rejected, in one line. Kept: the same spikes
+    with lead-specific amplitudes that the limb leads share (a stimulus's field; noted paced), the real paced records
+    and CinC E07524, whose 3 spikes are alike on every independent lead but shared by its stored limb leads."""
+    from edfgen.kernels.ecg.biomarkers import _INDEPENDENT, detect_r_peaks
+    from edfgen.kernels.ecg.leads import limb_leads
+
+    x = ptb1.signal.copy()
+    at = detect_r_peaks(x[_INDEPENDENT].astype(float), 500.0) - 30
+    at = at[at > 10]
+    same = x.copy()
+    same[:, at] += 1.0                                                # every lead, one amplitude
+    field = x.copy()
+    gain = np.random.default_rng(3).uniform(-1.5, 1.5, len(_INDEPENDENT))
+    field[np.asarray(_INDEPENDENT)[:, None], at[None]] += gain[:, None]
+    field[2:6] = np.stack(list(limb_leads(field[0], field[1]).values()))   # limb leads share it
+    ecg = shared_data / "ecg"
+    real = [read_wfdb(ecg / "ludb_dev" / "data" / "34.hea"), read_wfdb(ecg / "ptbxl" / "records500" / "00000" /
+                                                                        "00385_hr.hea"),
+            read_wfdb(ecg / "cinc2021_extra" / "E07524.hea")]
+    batch = preprocess_many([_with(ptb1, "same", same), _with(ptb1, "field", field), *real], PREP)
+    assert [(rid, reason.split(",")[0]) for rid, _, reason in batch.rejects] == [("same", f"{len(at)} spikes of 1 mV")]
+    assert "the same on every independent lead" in batch.rejects[0][2] and "III = II - I" in batch.rejects[0][2]
+    assert batch.record_ids == ["field", "34", "00385_hr", "E07524"]
+    assert [rid for rid, _, note in batch.notes if note.startswith("paced ")] == ["field", "34", "00385_hr"]
+
+
+def test_preprocess_many__chest_leads_out_of_order_noted(ptb1, shared_data):
+    """Was (known defect, s37): V1-V6 in a wrong order (a common export mistake) went unnoticed. Swapping two chest
+    leads back raises the sum of neighbouring chest-lead correlations by more than 1 in 85 % (V1-V6) and 88 % (V2-V5)
+    of the 2,095 real records swapped, and in 0.3 % of them as recorded: a note naming the pair. Not noted: the
+    records as recorded, among them CinC JS20004, whose zeroed V2, V4, V6 are left out of the order."""
+    v = {name: LEADS.index(name) for name in ("V1", "V2", "V5", "V6")}
+    recs = [ptb1, read_wfdb(shared_data / "ecg" / "cinc2021" / "JS20004.hea")]
+    for a, b in (("V1", "V6"), ("V2", "V5")):
+        x = ptb1.signal.copy()
+        x[[v[a], v[b]]] = x[[v[b], v[a]]]
+        recs.append(_with(ptb1, f"{a}{b}", x))
+    batch = preprocess_many(recs, PREP)
+    noted = [(rid, note) for rid, _, note in batch.notes if note.startswith("precordial ")]
+    assert [rid for rid, _ in noted] == ["V1V6", "V2V5"]
+    assert "with V1 and V6 swapped, neighbouring chest leads would correlate more" in noted[0][1]
+    assert "with V2 and V5 swapped" in noted[1][1]
+
+
+def test_chest_order_gain_equals_its_definition(ptb1):
+    """The vectorised swaps give what swapping each pair and summing np.corrcoef of neighbours gives."""
+    from edfgen.kernels.ecg.lead_checks import chest_order_gain
+
+    x = ptb1.signal[:, :4000].astype(np.float64)
+    x[[6, 11]] = x[[11, 6]]
+    chest = list(range(6, 12))
+
+    def total(order):
+        return sum(np.corrcoef(x[i], x[j])[0, 1] for i, j in zip(order, order[1:]))
+
+    best = max((total([chest[b] if k == a else chest[a] if k == b else c for k, c in enumerate(chest)]) - total(chest),
+                f"V{a + 1}", f"V{b + 1}") for a in range(6) for b in range(a + 1, 6))
+    got = chest_order_gain(x, list(LEADS))
+    assert got[1:] == best[1:] == ("V1", "V6") and got[0] == pytest.approx(best[0], abs=1e-9)

@@ -7,8 +7,8 @@ or a note used as a covariate, and each kind is counted once in the log and in t
 
 * **Warnings** (counted in the closing "warning(s) to check", naming a few records): leads set to zeros (a flat or
   absent lead shifts the record's EDFs: zeroing V2, V4, V6 of a PTB-XL record moves them by RMS z 0.26), missing
-  samples cut, QRS peaks clipped, lead I inverted, chest leads that do not correlate (noise), pacing, unnamed
-  leads in a doubtful order, units assumed.
+  samples cut, QRS peaks clipped, lead I inverted, chest leads that do not correlate (noise), pacing, chest leads
+  out of order, unnamed leads in a doubtful order, units assumed.
 * **Information** (``-v``): a held (flat) stretch at the start or end trimmed (most PTB-XL records end in ~0.1 s
   of held samples: the device stopped, no ECG was lost, the window is the same), channels beside the 12 leads
   dropped, zero-padding of a record 8-10 s long, a centre crop of a longer one.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
-from edfgen.kernels.ecg.record import (NOTE_ASSUMED_MV, NOTE_CLIPPED, NOTE_CROPPED, NOTE_DROPPED, NOTE_FLAT_EDGE,
+from edfgen.kernels.ecg.record import (NOTE_ASSUMED_MV, NOTE_CHEST_ORDER, NOTE_CLIPPED, NOTE_CROPPED, NOTE_DROPPED, NOTE_FLAT_EDGE,
                                       NOTE_LEAD_I_INVERTED, NOTE_LEAD_ORDER, NOTE_MISSING, NOTE_NOISE, NOTE_PACED, NOTE_PADDED,
                                       NOTE_ZEROED,
                                       note_kind)
@@ -46,6 +46,8 @@ _KINDS = {
                  "kept"),
     NOTE_PACED: ("n_paced", logging.WARNING, "pacemaker stimulus spikes before their QRS complexes (paced ECGs, "
                  "whose EDFs differ: leave them out of a GWAS?), kept"),
+    NOTE_CHEST_ORDER: ("n_precordial_order", logging.WARNING, "chest leads more alike with two of them swapped (V1-V6 "
+                       "in a wrong order?), kept"),
     NOTE_LEAD_ORDER: ("n_unnamed_lead_order", logging.WARNING, "unnamed leads that break Einthoven's law "
                       "(I + III = II) grossly: a lead order other than I, II, III, aVR, aVL, aVF, V1-V6?"),
     NOTE_ASSUMED_MV: ("n_units_assumed", logging.WARNING, "no 'units' (.npz): read as mV (a record far too large "

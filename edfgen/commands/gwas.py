@@ -398,7 +398,7 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             done = gwas_stream.one_pass(reader, sel_samples, sel_variants,
                                         output_order(reader.variants.iloc[sel_variants]), overlap, design_for,
                                         outputs_for, qc, min_info=source.min_info, threads=threads, sex=sex,
-                                        build=source.reference_genome, kinds=kinds, **stream)
+                                        build=source.reference_genome, kinds=kinds, sex_label=sex_source, **stream)
             if done is None:
                 log.info("some samples fail the sample call rate: QC first, then association")
         if done is None:
@@ -409,10 +409,12 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
                                                                       min_info=source.min_info, related=related,
                                                                       block_size=settings.block_size, sex=files_sex,
                                                                       build=source.reference_genome,
-                                                                      min_samples=MIN_SAMPLES, kinds=kinds, threads=threads)
+                                                                      min_samples=MIN_SAMPLES, kinds=kinds, threads=threads,
+                                                                      sex_label=sex_source)
                 used_ids = reader.samples["IID"].to_numpy()[sample_index]
             else:
-                mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail, sex_by_id=files_sex)
+                mt, variants, steps, used_ids = qc_for_gwas(hl, mt_raw, source, qc, overlap, hail, sex_by_id=files_sex,
+                                                            sex_label=sex_source or sex_file(source))
                 warn_sex_chromosomes(variants["chromosome"].to_numpy(), design.columns, no_sex=no_sex,
                                      sex_known=files_sex is not None, haploid_coded=not models_pass)   # (fast: above)
             timings["import_qc"] = time.perf_counter() - t1

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settings: QCSettings, *,
               min_info: float | None = None, related=None, block: int = 4096, sex: np.ndarray | None = None,
-              build: str | None = None, min_samples: int = 1):
+              build: str | None = None, min_samples: int = 1, sex_label: str | None = None):
     """Sample then variant QC with numpy over any reader (the streamed engine's QC when samples change).
 
     Parameters
@@ -51,6 +51,8 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
         males, X's allele frequency counts one allele per male
         (:func:`edfgen.engines.sex_chromosomes.counts_by_sex`); with no male among the samples, Y is left out
         (:func:`edfgen.engines.sex_chromosomes.analysed_sex`).
+    sex_label : str, optional
+        Where ``sex`` was read, for the warnings (``"--covar c.tsv column 'sex'"``; default: the reader's files).
     build : {"GRCh37", "GRCh38"}, optional
         X-labelled variants in PAR coordinates are PAR (:func:`edfgen.engines.sex_chromosomes.chromosome_kinds`).
     min_samples : int
@@ -62,7 +64,7 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
     """
     variants = with_kinds(variants, build)
     n_variants, n_biallelic = len(variants), int(biallelic(variants).sum())
-    variants = _with_y_if_males(reader, variants, sex, sample_index)
+    variants = _with_y_if_males(reader, variants, sex, sample_index, label=sex_label)
     alleles_ok = biallelic(variants)
     vrows, kinds = variants["row"].to_numpy()[alleles_ok], variants[KIND].to_numpy()[alleles_ok]
 
@@ -85,7 +87,7 @@ def reader_qc(reader: GenotypeReader, sample_index: np.ndarray, variants, settin
         raise InputError(f"only {len(samples)} samples left after sample QC (need >= {min_samples})")
     if changed:
         before = len(variants)
-        variants = _with_y_if_males(reader, variants, sex, samples, quiet=True)   # QC may leave no male
+        variants = _with_y_if_males(reader, variants, sex, samples, quiet=True, label=sex_label)   # QC may leave no male
         if len(variants) < before:
             alleles_ok = biallelic(variants)
             vrows, kinds = variants["row"].to_numpy()[alleles_ok], variants[KIND].to_numpy()[alleles_ok]
@@ -124,13 +126,14 @@ def with_kinds(variants: pd.DataFrame, build: str | None) -> pd.DataFrame:
 
 
 def _with_y_if_males(reader: GenotypeReader, variants: pd.DataFrame, sex: np.ndarray | None, samples: np.ndarray,
-                     quiet: bool = False) -> pd.DataFrame:
+                     quiet: bool = False, label: str | None = None) -> pd.DataFrame:
     """``variants`` (with their reader ``row`` and :data:`KIND`) without Y where ``sex`` (per reader sample) is
     known and no sample of ``samples`` is male (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs
-    it; ``quiet``: not the samples left out of X again)."""
+    it, naming ``label``, where the sex was read, the reader's files by default; ``quiet``: not the samples left
+    out of X again)."""
     if sex is None:
         return variants
-    tested = analysed_sex(variants[KIND].to_numpy(), sex[samples], label=reader.label, quiet=quiet)[1]
+    tested = analysed_sex(variants[KIND].to_numpy(), sex[samples], label=label or reader.label, quiet=quiet)[1]
     return variants if tested.all() else variants[tested].reset_index(drop=True)
 
 
@@ -158,8 +161,8 @@ def set_aside_bad_variants(reader: GenotypeReader, sel_variants: np.ndarray) -> 
 def stream_qc(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.ndarray, overlap: set,
               qc: QCSettings, *, min_info: float | None, related=None, block_size: int | None = None,
               sex: np.ndarray | None = None, build: str | None = None, min_samples: int = 1,
-              kinds: np.ndarray | None = None, threads: int | None = None):
-    """Sample and variant QC (:func:`reader_qc`) of the selected samples that are in
+              kinds: np.ndarray | None = None, threads: int | None = None, sex_label: str | None = None):
+    """Sample and variant QC (:func:`reader_qc`, ``sex_label`` there) of the selected samples that are in
     ``overlap`` and the selected variants (``kinds``: theirs, by :func:`variant_kinds`, else computed):
     ``(variants kept, with their reader row and kind, sample rows kept, steps)``."""
     cand = sel_samples[reader.samples["IID"].iloc[sel_samples].isin(overlap).to_numpy()]
@@ -169,7 +172,7 @@ def stream_qc(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.
     return reader_qc(reader, cand, variants.reset_index(drop=True),
                      qc, min_info=min_info, related=related, sex=sex,
                      block=block_size or auto_block_size(len(cand), 0, threads=threads),
-                     build=build, min_samples=min_samples)
+                     build=build, min_samples=min_samples, sex_label=sex_label)
 
 
 def _with_threads(run, threads: int | None):
@@ -186,7 +189,7 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
              overlap: set, design_for, outputs_for, qc: QCSettings, *, min_info: float | None,
              threads: int | None, binary: bool, missing_genotypes: str, block_size: int | None,
              firth_threshold: float | None = None, sex: np.ndarray | None = None, build: str | None = None,
-             kinds: np.ndarray | None = None):
+             kinds: np.ndarray | None = None, sex_label: str | None = None):
     """QC and association in one pass over the genotypes, streaming each block's results that pass QC.
 
     Variant QC is per variant, so each block is filtered as it is tested (the same rules as
@@ -198,7 +201,8 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
     ``order`` puts ``sel_variants`` in output order; ``design_for(ids) -> (Y, C, covariate names)`` and
     ``outputs_for(variants, Y, C, covariate names)`` (a :class:`~edfgen.commands.gwas_output.GwasOutputs`)
     come from the command; ``sex`` and ``build`` as in :func:`fast_pass` (Y left out with no male among the
-    samples); ``kinds`` those of ``sel_variants`` (:func:`variant_kinds`; None: computed here).
+    samples); ``kinds`` those of ``sel_variants`` (:func:`variant_kinds`; None: computed here); ``sex_label`` where
+    ``sex`` was read (:func:`reader_qc`).
     """
     t0 = time.perf_counter()
     fam = reader.samples
@@ -209,7 +213,7 @@ def one_pass(reader: GenotypeReader, sel_samples: np.ndarray, sel_variants: np.n
     cand_variants = reader.variants.iloc[rows].assign(row=rows).reset_index(drop=True)
     if kinds is not None:
         cand_variants[KIND] = np.asarray(kinds, dtype=object)[order][alleles_ok]
-    cand_variants = _with_y_if_males(reader, with_kinds(cand_variants, build), sex, cand)
+    cand_variants = _with_y_if_males(reader, with_kinds(cand_variants, build), sex, cand, label=sex_label)
     hwe_tested = hwe_diploid(cand_variants["chromosome"], cand_variants[KIND])
     del bim
     cand_ids = fam["IID"].to_numpy()[cand]

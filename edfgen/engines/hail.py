@@ -203,7 +203,8 @@ def related_to_remove(hl, mt, kinship: float = KINSHIP_2ND_DEGREE) -> set[str]:
 
 def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
             checkpoint: str | None = None, min_info: float | None = None,
-            sex_by_id: pd.Series | None = None) -> tuple[object, pd.DataFrame, list[QCStep], int]:
+            sex_by_id: pd.Series | None = None, sex_label: str = "the genotype files"
+            ) -> tuple[object, pd.DataFrame, list[QCStep], int]:
     """QC in Hail (any input format): returns (QC'd MT, variants table, steps, N genotyped).
 
     ``sex_by_id`` (IID -> 1 male, 2 female, 0 unknown; :func:`edfgen.formats.genotypes.sex.source_sex`): Y is
@@ -232,7 +233,7 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     both_sexes, no_males = False, 0
     if sex_by_id is not None:   # the candidates' sex: Y without males left out, none known as without sex
         mt, sex_by_id, both_sexes, no_males = analysed_sex_hail(
-            hl, mt, sex_by_id, keep_iids if keep_iids is not None else mt.s.collect())
+            hl, mt, sex_by_id, keep_iids if keep_iids is not None else mt.s.collect(), label=sex_label)
     if sex_by_id is not None:
         mt = mt.annotate_cols(__sex=sex_codes(hl, sex_by_id, mt.s))
         mt = mt.annotate_rows(__kind=row_kind(hl, mt.locus))
@@ -379,13 +380,13 @@ def import_for_gwas(hl, source: GenotypeSource, hail: HailSettings):
 
 
 def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, hail: HailSettings, *,
-                sex_by_id: pd.Series | None = None):
-    """:func:`hail_qc` of the samples ``overlap`` (with ``sex_by_id``), checkpointed in ``hail.tmp_dir`` (reused by
+                sex_by_id: pd.Series | None = None, sex_label: str = "the genotype files"):
+    """:func:`hail_qc` of the samples ``overlap`` (with ``sex_by_id``, read from ``sex_label``), checkpointed in ``hail.tmp_dir`` (reused by
     a later run with the same files, QC settings and samples): ``(QC'd MatrixTable, variants, steps, sample ids)``."""
     ckpt = _cache_path(hail.tmp_dir or default_tmp_dir(), source, qc, np.asarray(sorted(overlap)), sex_by_id)
     with input_errors(source):    # QC is the first pass over every entry
         mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info,
-                                         sex_by_id=sex_by_id)
+                                         sex_by_id=sex_by_id, sex_label=sex_label)
     return mt, variants, steps, np.asarray(mt.s.collect(), dtype=str)
 
 

@@ -334,16 +334,17 @@ def sex_codes(hl, sex_by_id: pd.Series, s):
     return hl.literal({str(k): int(v) for k, v in sex_by_id.items()}).get(s, 0)
 
 
-def analysed_sex_hail(hl, mt, sex_by_id: pd.Series, ids):
+def analysed_sex_hail(hl, mt, sex_by_id: pd.Series, ids, *, label: str = "the genotype files"):
     """``(mt, sex_by_id, both, n_y)`` for the QC of the samples ``ids`` as the fast engine's
-    (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs): Y rows left out where no sample is male
+    (:func:`edfgen.engines.sex_chromosomes.analysed_sex`, which logs, naming ``label``: where the sex was read): Y rows left out where no sample is male
     (``n_y`` of them), ``sex_by_id`` None where none has a known sex (X and Y as without sex), ``both``: males and
     females among them (else X's allele frequency counts everyone, unknown sex as diploid)."""
     from edfgen.engines.sex_chromosomes import MALE, FEMALE, analysed_sex
 
     n_kind = mt.aggregate_rows(hl.agg.counter(row_kind(hl, mt.locus)))
     kinds = np.repeat(np.array(list(n_kind), dtype=object), list(n_kind.values()))
-    sex, tested = analysed_sex(kinds, sex_by_id.reindex(np.asarray(ids, dtype=str)).fillna(0).to_numpy(np.int8))
+    sex, tested = analysed_sex(kinds, sex_by_id.reindex(np.asarray(ids, dtype=str)).fillna(0).to_numpy(np.int8),
+                                 label=label)
     if not tested.all():
         mt = mt.filter_rows(row_kind(hl, mt.locus) != "Y")
     both = sex is not None and bool((sex == MALE).any() and (sex == FEMALE).any())

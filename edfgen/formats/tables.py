@@ -142,7 +142,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
                 sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)
             header = check_fields(raw, path, sep=sep, unique_names=False)
             first = 0
-            if headerless and id_column == "IID" and _first_line_is_data(header):
+            if headerless and id_column == "IID" and _first_line_is_data(header, _next_rows(raw, sep)):
                 names, first = ["FID", "IID", *(f"{headerless}{i}" for i in range(1, len(header) - 1))], None
                 log.warning("%s: no header line (the first line is data: %s); read as PLINK's headerless FID, IID, "
                             "%s columns", path, some_names(header, 4), some_names(names[2:], 3))
@@ -193,20 +193,37 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
 _MISSING_WORDS = frozenset({"", "NA", "NaN", "nan", "-9"})
 
 
-def _first_line_is_data(header: list[str]) -> bool:
+def _is_number(field: str) -> bool:
+    """Whether a text field is a number (``float`` reads it), quotes and blanks around it aside."""
+    try:
+        float(field.strip().strip('"'))
+    except ValueError:
+        return False
+    return True
+
+
+def _first_line_is_data(header: list[str], rows: Sequence[Sequence[str]] = ()) -> bool:
     """Whether a table's first line is a PLINK data line (``FID IID 1.5 2``), not a header: three or more fields,
     none a participant-id column's name (:data:`ID_ALIASES`, ``FID``), every field after the second a number or
-    a missing word."""
-    if len(header) < 3 or any(h.strip().lstrip("#").upper() in {"FID", "IID", "EID", "ID_2"} for h in header):
+    a missing word, and neither of its first two (the ids) a word where every one of the next ``rows`` (their
+    fields) has a number: ``f.eid 30000 30010`` or ``ID 30000 30001`` above numeric ids is a header whose phenotypes
+    are named by number (UK Biobank field ids), not a participant ``f.eid`` with phenotype values (known defect s37:
+    its second column, a phenotype, was read as the participant ids). A headerless file whose first line holds
+    numeric ids, as its other lines do, stays data."""
+    names = [h.strip().strip('"').lstrip("#").upper() for h in header]
+    if len(header) < 3 or any(n in {"FID", "IID", "EID", "ID_2"} for n in names):
         return False
-    for h in header[2:]:
-        if h.strip() in _MISSING_WORDS:
-            continue
-        try:
-            float(h)
-        except ValueError:
-            return False
-    return True
+    if not all(h.strip() in _MISSING_WORDS or _is_number(h) for h in header[2:]):
+        return False
+    rows = [r for r in rows if len(r) >= 2]
+    return not any(not _is_number(header[k]) and rows and all(_is_number(r[k]) for r in rows) for k in (0, 1))
+
+
+def _next_rows(raw: bytes, sep: bytes | None, n: int = 100) -> list[list[str]]:
+    """The fields of up to ``n`` non-blank lines after a text table's first (``sep`` as in :func:`read_table`)."""
+    lines = raw.split(b"\n", n + 1)[1:n + 1]
+    return [ln.decode("utf-8", "replace").strip("\r").split(None if sep is None else sep.decode())
+            for ln in lines if ln.strip()]
 
 
 def _numpy_columns(df: pd.DataFrame, ids: Sequence[str] = ()) -> pd.DataFrame:

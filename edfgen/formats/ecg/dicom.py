@@ -264,5 +264,7 @@ def _read(ds, rid, path) -> EcgRecord:
     # padding is a missing sample, as WFDB's missing value: NaN, cut by the preprocessing
     # (edfgen.kernels.ecg.preprocess.keep_finite_stretch: the longest stretch without any is used)
     signal[padded] = np.nan
+    held = "; ".join(f"{'' if names[i].lower().startswith('lead') else 'lead '}{names[i]}, {int(padded[i].sum())} "
+                     "samples" for i in np.flatnonzero(padded.any(axis=1)))     # (names: "Lead I" as the file has them)
     return EcgRecord(record_id=rid, signal=signal.astype(np.float32), fs=fs, leads=tuple(names), path=str(path),
-                     notes=tuple(notes))
+                     notes=tuple(notes), missing_note=f"DICOM's WaveformPaddingValue in {held}" if held else "")

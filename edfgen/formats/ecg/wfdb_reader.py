@@ -248,10 +248,10 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     scale = factor.astype(np.float32) / np.asarray(gains, dtype=np.float32)[keep]
     if not np.isfinite(scale).all():
         raise RecordRejected("WFDB gain/units give a non-finite scale (gain too small?)", record_id=rid, path=hea)
-    sig = _to_mv(d, np.asarray(baselines, dtype=np.float64)[keep], scale, [-32768] * len(keep),
-                 leads=[names[i] for i in keep], rid=rid, hea=hea)
+    sig, missing = _to_mv(d, np.asarray(baselines, dtype=np.float64)[keep], scale, [-32768] * len(keep),
+                          leads=[names[i] for i in keep], rid=rid, hea=hea)
     return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names[i] for i in keep), path=str(hea),
-                     notes=_z_notes([units[i] for i in keep]) + dropped)
+                     notes=_z_notes([units[i] for i in keep]) + dropped, missing_note=missing)
 
 
 #: a sample further than this many ADC counts from its ADC zero (baseline) is not held to one count by the float32
@@ -284,9 +284,12 @@ def _check_checksums(d: np.ndarray, fields: list[str], names: list[str], file: s
 
 
 def _to_mv(d: np.ndarray, baseline: np.ndarray, scale: np.ndarray, invalid: list, *, leads, rid: str,
-           hea: Path) -> np.ndarray:
+           hea: Path) -> tuple[np.ndarray, str]:
     """``float32 [L, T]`` in mV: ``(d - baseline) * scale`` per lead, the subtraction in float64; a sample equal to
-    its lead's ``invalid`` value (WFDB's missing sample; ``None``: none) is NaN.
+    its lead's ``invalid`` value (WFDB's missing sample; ``None``: none) is NaN, as ``wfdb.rdrecord(physical=True)``
+    reads it; with the signal, the words for :attr:`~edfgen.kernels.ecg.record.EcgRecord.missing_note` (which value
+    the file holds in which lead, how many samples: a reject for missing samples then says what the user's file
+    holds, not "NaN/inf"; empty when it holds none).
 
     A float32 subtraction lost up to 64 counts once the baseline (ADC zero) or a 32-bit sample passed 2**24 (a
     baseline of 10**9 left lead II 7 distinct steps of its 268); in float64 it is exact, and below 2**24 (every
@@ -300,6 +303,7 @@ def _to_mv(d: np.ndarray, baseline: np.ndarray, scale: np.ndarray, invalid: list
         16-bit samples, -10**6 mV).
     """
     sig = np.empty(d.shape, dtype=np.float32)
+    held = []
     for k in range(d.shape[0]):   # one lead at a time: a float64 row, not a float64 copy of the record
         counts = d[k].astype(np.float64) - baseline[k]
         bad = d[k] == invalid[k] if invalid[k] is not None else None
@@ -315,7 +319,8 @@ def _to_mv(d: np.ndarray, baseline: np.ndarray, scale: np.ndarray, invalid: list
         sig[k] = counts * np.float64(scale[k])
         if bad is not None and bad.any():
             sig[k, bad] = np.nan
-    return sig
+            held.append(f"{invalid[k]} in lead {str(leads[k]).strip()}, {int(bad.sum())} samples")
+    return sig, f"WFDB's missing-sample value {'; '.join(held)}" if held else ""
 
 
 def _wfdb_files(hea: Path, root: Path, rid: str) -> tuple[list[str], bool]:
@@ -381,7 +386,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
                              path=hea)
     if (int(head[1]) if head[1:2] and head[1].isdigit() else 1) * total > MAX_RECORD_VALUES:
         raise RecordRejected(f"WFDB header claims {total} samples x {head[1]} signals: {TOO_LARGE}", record_id=rid, path=hea)
-    segs, names, notes, shown = [], [], [], {}
+    segs, names, notes, shown, held = [], [], [], {}, []
     spf = None   # samples per frame of the leads (a multi-frequency record's segments are read at fs x spf)
     for seg, n in parts:
         if seg == "~" or n == 0:
@@ -408,6 +413,8 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
         for key, raw in zip(keys, rec.leads):
             shown.setdefault(key, raw)   # a signal's name as the first segment holding it spells it
         notes += [note for note in rec.notes if note not in notes]
+        if rec.missing_note:
+            held.append(f"{rec.missing_note} (segment {seg})")
         segs.append((dict(zip(keys, rec.signal[:, :n * k])), n))
     spf = spf or 1
     if len(names) * total * spf > MAX_RECORD_VALUES:
@@ -421,7 +428,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
                 sig[i, start:start + n * spf] = rows[key]
         start += n * spf
     return EcgRecord(record_id=rid, signal=sig, fs=fs * spf, leads=tuple(shown[key] for key in names), path=str(hea),
-                     notes=tuple(notes))
+                     notes=tuple(notes), missing_note="; ".join(held))
 
 
 def _occurrences(names) -> list[tuple[str, int]]:
@@ -514,11 +521,11 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     scale = (factor / gain).astype(np.float32)
     fmts = list(rec.fmt or [])
     invalid = [_wfdb_invalid_value(fmts[i]) if i < len(fmts) else None for i in keep]
-    sig = _to_mv(d, baseline, scale, invalid, leads=[names[i] for i in keep], rid=rid, hea=hea)
+    sig, missing = _to_mv(d, baseline, scale, invalid, leads=[names[i] for i in keep], rid=rid, hea=hea)
     fs = _as_fs(rec.fs, record_id=rid, path=hea) * spf
     return EcgRecord(record_id=rid, signal=np.ascontiguousarray(sig), fs=fs,
                      leads=tuple(names[i] for i in keep), path=hea,
-                     notes=_z_notes([units[i] for i in keep]) + dropped)
+                     notes=_z_notes([units[i] for i in keep]) + dropped, missing_note=missing)
 
 
 def _one_rate(rec, names, keep, factor, *, rid: str, hea: Path) -> tuple[int, list[int], np.ndarray, tuple[str, ...]]:

@@ -30,7 +30,9 @@ Steps, in order
    **Raw quality**, judged on the samples used (the cropped window and its margins, the whole trimmed
    record when shorter): a lead with a run of at least ``saturation_run_s`` seconds at its own minimum or
    maximum value *inside* the signal (clipping, a saturated amplifier) rejects, as does a sample more than
-   ``max_abs_mv`` from its lead's median (not millivolts). A long (Holter) record is thus not rejected for
+   ``max_abs_mv`` from its lead's median (not millivolts), as do spikes of one amplitude on every independent
+   lead that the stored limb leads do not share as Einthoven's law says (written into the file, not recorded:
+   :func:`edfgen.kernels.ecg.lead_checks.injected_spikes`). A long (Holter) record is thus not rejected for
    a brief electrode pop or saturation outside its centre window; one inside that window rejects it, the
    reason saying which seconds were used. The window is not moved to a cleaner stretch: every record's
    window is the same, predictable one (the centre), chosen without looking at its quality, so the
@@ -70,8 +72,8 @@ from typing import Iterable
 import numpy as np
 from scipy import signal as sps
 
-from edfgen.kernels.ecg.lead_checks import (chest_leads_agree, clipping_notes, duplicated_leads, inversion_notes,
-                                           noise_notes, pacing_notes, rail_runs, spike_hint)
+from edfgen.kernels.ecg.lead_checks import (chest_leads_agree, chest_order_notes, clipping_notes, duplicated_leads,
+                                           injected_spikes, inversion_notes, noise_notes, pacing_notes, rail_runs, spike_hint)
 from edfgen.kernels.ecg.leads import canonicalise_leads
 from edfgen.kernels.ecg.record import (NOTE_CROPPED, NOTE_FLAT_EDGE, NOTE_MISSING, NOTE_PADDED, NOTE_ZEROED, EcgRecord,
                                       RecordRejected)
@@ -335,22 +337,30 @@ def keep_finite_stretch(record: EcgRecord, *, min_s: float = 0.0, max_absent: in
                + (f" (at most {max_absent} such lead(s) zeroed like flat leads)" if max_absent else "") if absent else
                f"the longest stretch without missing samples is {(b - a) / record.fs:.2f} s"
                + (f" < min_duration_s {min_s:g} s" if min_s else ""))
-        raise RecordRejected(f"lead {record.leads[bad[0]]}: {int((~finite[bad[0]]).sum())} NaN/inf samples "
-                             f"({len(bad)} lead(s) affected); {why}", record_id=record.record_id, path=record.path)
+        raise RecordRejected(f"lead {record.leads[bad[0]]}: {_missing_words(record, finite, bad)}; {why}",
+                             record_id=record.record_id, path=record.path)
     note = (f"{NOTE_MISSING} to its longest stretch without missing (NaN/inf) samples: {(b - a) / record.fs:.3f} s "
-            f"from {a / record.fs:.3f} s (of {x.shape[1] / record.fs:.3f} s)")
+            f"from {a / record.fs:.3f} s (of {x.shape[1] / record.fs:.3f} s)"
+            + (f" (the file holds {record.missing_note})" if record.missing_note else ""))
     return replace(record, signal=x[:, a:b], notes=record.notes + (note,))
 
 
+def _missing_words(record: EcgRecord, finite: np.ndarray, bad: np.ndarray) -> str:
+    """How many samples the first lead of ``bad`` (rows with a non-finite sample) misses, and how many leads do: in
+    the file's terms where its reader knows them (:attr:`EcgRecord.missing_note`: WFDB's -32768, not "NaN/inf")."""
+    n, held = int((~finite[bad[0]]).sum()), f"; the file holds {record.missing_note}" if record.missing_note else ""
+    return f"{n} {'missing' if held else 'NaN/inf'} samples ({len(bad)} lead(s) affected{held})"
+
+
 def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT_QUALITY) -> None:
-    """Reject NaN/inf samples, implausible amplitudes and saturated (clipped) leads; see the module docstring."""
+    """Reject NaN/inf samples, implausible amplitudes, saturated (clipped) leads and spikes injected into the file
+    (:func:`~edfgen.kernels.ecg.lead_checks.injected_spikes`); see the module docstring."""
     x = record.signal
     finite = np.isfinite(x)
     if not finite.all():
         bad = np.flatnonzero(~finite.all(axis=1))
-        lead = record.leads[bad[0]]
-        raise RecordRejected(f"lead {lead}: {int((~finite[bad[0]]).sum())} NaN/inf samples "
-                             f"({len(bad)} lead(s) affected)", record_id=record.record_id, path=record.path)
+        raise RecordRejected(f"lead {record.leads[bad[0]]}: {_missing_words(record, finite, bad)}",
+                             record_id=record.record_id, path=record.path)
     if not x.size:
         return
     med = np.median(x, axis=1, keepdims=True)
@@ -365,13 +375,14 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
                              f"{spike_hint(x, quality.max_median_sd_mv) or _UNITS_HINT}",
                              record_id=record.record_id, path=record.path)
     run = max(2, int(round(quality.saturation_run_s * record.fs)))
-    if x.shape[1] < run:
-        return
-    longest = rail_runs(x, run, rail_fraction=quality.rail_fraction)
+    longest = rail_runs(x, run, rail_fraction=quality.rail_fraction) if x.shape[1] >= run else np.zeros(1)
     if longest.max() >= run:
         i = int(np.flatnonzero(longest >= run)[0])
         raise RecordRejected(f"lead {record.leads[i]}: saturated ({longest[i] / record.fs:.2f} s at its "
                              f"min/max value, clipping)", record_id=record.record_id, path=record.path)
+    injected = injected_spikes(x, record.fs, record.leads)
+    if injected:
+        raise RecordRejected(injected, record_id=record.record_id, path=record.path)
 
 
 def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds) -> tuple[np.ndarray, EcgRecord]:
@@ -575,7 +586,8 @@ def preprocess_many(records: Iterable[EcgRecord | RecordRejected], prep: Preproc
                 rec = replace(rec, notes=rec.notes + (note,))
             rec = replace(rec, notes=rec.notes + inversion_notes(y[j], prep.sampling_rate, prep.leads)
                           + noise_notes(y[j, :, :n_real], prep.sampling_rate, prep.leads, min_r=quality.min_chest_r,
-                                        min_sd_mv=quality.flat_std_mv))
+                                        min_sd_mv=quality.flat_std_mv)
+                          + chest_order_notes(y[j, :, :n_real], prep.sampling_rate, prep.leads, min_sd_mv=quality.flat_std_mv))
             prepared[k] = (i, rec, None)
             out[i] = y[j]
     order = sorted(out)

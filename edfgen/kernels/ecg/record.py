@@ -21,12 +21,12 @@ from edfgen.exceptions import InputError
 #: (NaN/inf) samples cut, a record shorter than the window zero-padded, units not given and taken as mV,
 #: unnamed leads that break Einthoven's law (a wrong lead order?), flat or entirely missing leads set to zeros, a
 #: record longer than the window centre-cropped, QRS peaks clipped at one value, lead I inverted (LA/RA reversal?),
-#: chest leads that do not correlate (noise, no ECG?), pacemaker stimuli.
+#: chest leads that do not correlate (noise, no ECG?), pacemaker stimuli, chest leads out of order (V1-V6 swapped?).
 #: A reader's other notes must not start with these words.
 NOTE_FLAT_EDGE, NOTE_DROPPED, NOTE_MISSING = "trimmed", "dropped", "cut"
 NOTE_PADDED, NOTE_ASSUMED_MV, NOTE_LEAD_ORDER = "zero-padded", "assumed", "unnamed"
 NOTE_ZEROED, NOTE_CROPPED, NOTE_CLIPPED, NOTE_LEAD_I_INVERTED = "zeroed", "centre-cropped", "clipped", "inverted"
-NOTE_NOISE, NOTE_PACED = "noise", "paced"
+NOTE_NOISE, NOTE_PACED, NOTE_CHEST_ORDER = "noise", "paced", "precordial"
 
 
 def note_kind(note: str) -> str:
@@ -34,7 +34,7 @@ def note_kind(note: str) -> str:
     :data:`NOTE_MISSING`, :data:`NOTE_PADDED`, :data:`NOTE_ASSUMED_MV`,
     :data:`NOTE_LEAD_ORDER`, :data:`NOTE_ZEROED`, :data:`NOTE_CROPPED`, :data:`NOTE_CLIPPED`,
     :data:`NOTE_LEAD_I_INVERTED`, :data:`NOTE_NOISE`,
-    :data:`NOTE_PACED`)."""
+    :data:`NOTE_PACED`, :data:`NOTE_CHEST_ORDER`)."""
     return note.split(" ", 1)[0]
 
 
@@ -73,6 +73,10 @@ class EcgRecord:
         The file the record was read from.
     notes
         Things done to the record on the way (e.g. ``"derived III from I, II"``).
+    missing_note
+        What the file stores where its samples are missing, in the reader's words (``"WFDB's missing-sample value
+        -32768 in lead V2, 120 samples"``; those samples are NaN in ``signal``), for the reject or note on missing
+        samples to say what the user's file holds; empty when the reader knows none (NaN stored as NaN).
     """
 
     record_id: str
@@ -81,6 +85,7 @@ class EcgRecord:
     leads: tuple[str, ...]
     path: str = ""
     notes: tuple[str, ...] = field(default=())
+    missing_note: str = ""
 
     @property
     def duration_s(self) -> float:
