@@ -102,3 +102,20 @@ def test_the_readme_command_lines_are_found():
     assert {"simulate", "extract", "interpret", "gwas", "pca", "clump", "annotate", "mr", "ldsc", "finemap",
             "coloc", "pretrain", "finetune", "evaluate", "run", "model", "catalog"} <= names
     assert sum("--remove-related" in rest for _, rest in lines) >= 1
+
+
+def test_skip_bad_variants_help_promises_qc_report_only_for_the_command_that_writes_it():
+    """ldsc, finemap and coloc --help said a bad BGEN variant is 'counted in qc_report.tsv (bad_variant)': only
+    gwas writes qc_report.tsv (data_dictionary/index.tsv); the LD panels read the variant's calls as missing."""
+    from click.testing import CliRunner
+
+    index = (REPO / "data_dictionary" / "index.tsv").read_text().splitlines()
+    writers = {line.split("\t")[2] for line in index if line.startswith("qc_report\t")}
+    assert writers == {"edfgen gwas"}
+    for name in ("gwas", "ldsc", "finemap", "coloc"):
+        text = " ".join(CliRunner().invoke(cli, [name, "--help"], terminal_width=10_000).output.split())
+        assert "--skip-bad-variants" in text, name
+        helptext = text.split("--skip-bad-variants", 1)[1].split(" --", 1)[0]
+        assert "gwas counts it in qc_report.tsv" in helptext, (name, helptext)
+        if name != "gwas":
+            assert f"{name}" in helptext and "read its calls as missing" in helptext, (name, helptext)
