@@ -56,7 +56,7 @@ def main() -> None:
     from edfgen.formats.genotypes.panel import open_panel
     from edfgen.kernels.coloc import coloc_bf_bf
     from edfgen.kernels.susie import susie_rss
-    from edfgen.commands.finemap import region_matrix
+    from edfgen.commands.finemap import region_ld
     from edfgen.simulate.mr import per_variant_linear
 
     work, cohort = simulated_gwas(a, "coloc_bench_", gwas=False)
@@ -145,7 +145,7 @@ def main() -> None:
                     "beta2": m["beta2"].tolist(), "varbeta2": (m["standard_error2"] ** 2).tolist(), "N2": int(m["n2"].median()),
                     "MAF": np.minimum(f, 1 - f).tolist(), "snp": m["variant_id"].tolist(), "bf1": None}
             rows_p = panel.variants.rows_by_id[m["variant_id"]].to_numpy()
-            R = region_matrix(panel, rows_p)
+            R = region_ld(panel, rows_p)[0]
             f1 = susie_rss(m["z1"].to_numpy(), R, item["N1"])
             f2 = susie_rss(m["z2"].to_numpy(), R, item["N2"])
             if f1.sets and f2.sets:

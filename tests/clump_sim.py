@@ -8,6 +8,7 @@ per-variant OLS (closed form, checked against statsmodels in the tests) -> GWAS-
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +183,19 @@ def assert_panel_recorded(out: Path, bfile: Path) -> None:
     assert man["parameters"]["ld_panel_bed_bytes"] == Path(f"{bfile}.bed").stat().st_size
     assert man["parameters"]["genotypes"]["bfile"] == str(bfile.resolve())
 
+
+def panel_without_calls(bfile: Path, folder: Path, variant: str) -> Path:
+    """A copy of the PLINK fileset ``bfile`` whose ``variant`` has no call (every 2-bit code 01 = missing), as an LD
+    panel that lacks a GWAS variant's genotypes (monomorphic there, or a BGEN block set aside by
+    --skip-bad-variants) gives it."""
+    folder.mkdir()
+    for suffix in (".bim", ".fam"):
+        shutil.copy(f"{bfile}{suffix}", folder / f"panel{suffix}")
+    bim = pd.read_csv(f"{bfile}.bim", sep=r"\s+", header=None, dtype={1: str})
+    n = sum(1 for _ in open(f"{bfile}.fam"))
+    width = (n + 3) // 4
+    bed = bytearray(Path(f"{bfile}.bed").read_bytes())
+    i = int(np.flatnonzero(bim[1].to_numpy() == variant)[0])
+    bed[3 + i * width: 3 + (i + 1) * width] = b"\x55" * width
+    (folder / "panel.bed").write_bytes(bytes(bed))
+    return folder / "panel"

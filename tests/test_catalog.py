@@ -374,3 +374,16 @@ def test_read_loci_and_catalog__plink_chromosome_codes(tmp_path, caplog):
     assert cat.set_index("catalog_variant").loc["rs900014", "position"] is pd.NA
     res = annotate_loci(read_loci(tmp_path / "l.tsv").iloc[[2]], cat, settings=AnnotateSettings(window_kb=1))
     assert res["novel"].tolist() == [False]
+
+
+def test_check_build__no_loci_is_not_warned_as_loci_without_rsids(cat2016, caplog):
+    """A clump that found no locus (a small cohort) gave annotate's 'no rsIDs, so their build cannot be checked'
+    among the run's warnings to check: an empty table has no rsID to check, which is no finding."""
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        check_build_against_catalog(_loci([]), cat2016)
+    assert "no rsIDs" not in caplog.text
+    with caplog.at_level(logging.WARNING):
+        check_build_against_catalog(_loci([["1_100_A_G", "1", 100, 1e-9]]), cat2016)
+    assert "no rsIDs" in caplog.text

@@ -12,7 +12,7 @@ import statsmodels.api as sm
 from click.testing import CliRunner
 from scipy import stats
 
-from clump_sim import assert_panel_recorded
+from clump_sim import assert_panel_recorded, panel_without_calls
 from edfgen.cli import cli
 from edfgen.commands.coloc import restrict_to_coloc
 from edfgen.formats.dictionary import check_file
@@ -281,3 +281,25 @@ def test_coloc__each_traits_susie_fit_at_a_locus_is_made_once_for_all_its_pairs(
     t = pd.read_csv(tmp_path / "o" / "coloc.tsv", sep="\t")
     assert len(t[t["method"] == "abf"]) == 6
     assert len(fits) == 5, fits
+
+
+def test_cli_coloc__susie_leaves_out_a_variant_without_genotypes_in_the_panel(sim_cohort, tmp_path):
+    """coloc-SuSiE took a variant without variation in the LD panel (no calls there) for independent of its
+    neighbours (LD 0): the shared causal variant, its calls removed from the panel, was the susie row's top variant
+    with PP.H4 1 from the z-scores alone. It is left out of the SuSiE fits now, with a warning; the abf row, which
+    uses no LD, keeps it."""
+    rng = np.random.default_rng(5)
+    bfile, chrom, pos, chosen = _shared_pair(sim_cohort, tmp_path, rng, 100_000)
+    with PlinkGenotypes(bfile, founders_only=False) as panel:
+        causal = panel.variants.variant_id[chosen]
+    pd.DataFrame({"locus": [1], "chromosome": [chrom[chosen]], "base_pair_location": [pos[chosen]],
+                  "phenotypes": ["s_1"]}).to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    holed = panel_without_calls(bfile, tmp_path / "p", causal)
+    res = CliRunner().invoke(cli, ["coloc", "--exposure", str(tmp_path / "exp"), "--outcome", str(tmp_path / "out"),
+                                   "--loci", str(tmp_path / "loci.tsv"), "--bfile", str(holed), "--window-kb", "100",
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "o" / "coloc.tsv", sep="\t").set_index("method")
+    assert t.at["abf", "top_variant"] == causal
+    assert "susie" not in t.index or t.at["susie", "top_variant"] != causal, t
+    assert "1 variant(s) without variation in the LD panel" in res.output and causal in res.output

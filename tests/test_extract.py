@@ -448,6 +448,8 @@ def test_edf_pca__matches_sklearn_on_standardised_edfs(ecg_dir, standin, tmp_pat
     load = pd.read_csv(res.pca_loadings, sep="\t")
     proj = ((edfs - load["mean"].to_numpy()) / load["sd"].to_numpy()) @ load[["PC1", "PC2", "PC3"]].to_numpy()
     np.testing.assert_allclose(proj, pcs, atol=1e-5)  # loadings reproduce the scores
+    # not SD 1 (the dictionary said 'SD units'): each score's variance is its component's eigenvalue
+    np.testing.assert_allclose(pcs.var(0, ddof=1), ref.explained_variance_, rtol=1e-4)
     np.testing.assert_allclose(edf_pca(edfs, 3).explained_variance_ratio, ref.explained_variance_ratio_, rtol=1e-6)
 
 

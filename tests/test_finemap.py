@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from clump_sim import assert_panel_recorded, cohort_sumstats
+from clump_sim import assert_panel_recorded, cohort_sumstats, panel_without_calls
 from edfgen.cli import cli
 from edfgen.formats.dictionary import check_file
 from edfgen.kernels.susie import credible_sets, kriging_rss, susie_rss, susie_ss
@@ -266,3 +266,24 @@ def test_cli_finemap__panel_n_fallback_strand_flips_and_unplaced_loci_are_warned
     assert res.exit_code == 0, res.output
     pip = pd.read_csv(out / "pip.tsv", sep="\t", dtype=str)
     assert (pip["z"] == "0").sum() > 1 and not (pip["z"] == "-0").any()
+
+
+def test_cli_finemap__a_variant_without_genotypes_in_the_panel_is_left_out_not_fine_mapped_alone(sim_cohort, cohort_ss,
+                                                                                               tmp_path):
+    """A region variant with no variation in the LD panel (no calls, or monomorphic there) got LD 0 with every
+    other variant, so SuSiE-RSS took it as independent of its LD partners: the planted causal variant, its calls
+    removed from the panel, came out as a credible set of its own (PIP ~1, purity 1) beside its partners' set. It is
+    left out now, as a variant the panel lacks is, with a warning naming it."""
+    t, ss = _one_locus(sim_cohort, cohort_ss, tmp_path, phenotypes=None)
+    panel = panel_without_calls(Path(sim_cohort) / "genotypes", tmp_path / "p", t.variant_id)
+    (tmp_path / "a").mkdir()
+    ss.to_csv(tmp_path / "a" / f"{t.trait}.tsv", sep="\t", index=False)
+    res = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats",
+                                   str(tmp_path / "a" / f"{t.trait}.tsv"), "--bfile", str(panel), "--window-kb", "100",
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    pip = pd.read_csv(tmp_path / "o" / "pip.tsv", sep="\t")
+    cs = pd.read_csv(tmp_path / "o" / "credible_sets.tsv", sep="\t")
+    assert t.variant_id not in set(pip["variant_id"]) and t.variant_id not in set(cs["variant_id"])
+    assert "1 variant(s) without variation in the LD panel" in res.output and t.variant_id in res.output
+    assert len(pip) > 10

@@ -327,3 +327,23 @@ def test_interpret_edfs__measure_from_errors_name_measure_from(tmp_path):
     bio.to_csv(tmp_path / "b.tsv", sep="\t", index=False)
     with pytest.raises(InputError, match=r"--biomarker-columns IID: .*or an id column.*of --biomarkers .*b\.tsv"):
         interpret_edfs(tmp_path / "e.tsv", tmp_path / "o2", biomarkers=tmp_path / "b.tsv", biomarker_columns=["IID"])
+
+
+def test_measured_biomarkers_dictionary_names_the_delineators_qt_not_the_simulators_tangent_qt():
+    """data_dictionary/measured_biomarkers.tsv called interpret --measure-from's QT a tangent-method QT: that is the
+    simulator's definition (physiology.tsv). The delineator ends T by the trapezium-area method, where the wave meets
+    the baseline, about 23 ms after the tangent on the same simulated beat (SIM_INTERVAL_CONVENTION)."""
+    from conftest import SIM_INTERVAL_CONVENTION
+    from edfgen.formats.dictionary import load_entry
+    from edfgen.kernels.ecg.biomarkers import measure_biomarkers
+    from edfgen.simulate.ecg import BeatParams, synthesize_ecg
+
+    measured = load_entry("measured_biomarkers").set_index("column")["description"]
+    simulated = load_entry("physiology").set_index("column")["description"]
+    assert "tangent" in simulated["qt_interval_ms"] and "tangent" in simulated["pr_interval_ms"]
+    assert "trapezium-area" in measured["qt_interval_ms"] and "trapezium-area" in measured["pr_interval_ms"]
+    assert "not the tangent method" in measured["qt_interval_ms"]
+    qt = measure_biomarkers(synthesize_ecg(BeatParams(72, 160, 95, 390, 50, 1.6, 0.45, 0.15, 0.0),
+                                           rng=np.random.default_rng(3))).loc[0, "qt_interval_ms"]
+    low, high = SIM_INTERVAL_CONVENTION["qt_interval_ms"][0]
+    assert low <= qt - 390 <= high

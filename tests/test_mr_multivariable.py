@@ -99,6 +99,9 @@ def test_mr_cli__multivariable_end_to_end(tmp_path):
     np.testing.assert_allclose(res.loc[list(NAMES), "conditional_f"], f, rtol=1e-5)
     assert (res["nsnp"] == 60).all() and res["q_a"].iloc[0] == pytest.approx(q, rel=1e-5)
     assert res.at["ldl", "pval"] < 1e-6 and res.at["tg", "pval"] > 1e-3
+    # MendelianRandomization's mr_mvivw interval, b -/+ qnorm(0.975) se (data_dictionary/mvmr_results.tsv said 1.96)
+    np.testing.assert_allclose(res["lo_ci"], res["b"] - stats.norm.ppf(0.975) * res["se"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(res["up_ci"], res["b"] + stats.norm.ppf(0.975) * res["se"], rtol=1e-12, atol=1e-12)
     # one exposure is refused; the univariable tables are not written
     r = CliRunner().invoke(cli, ["mr", "--multivariable", "--exposure", str(tmp_path / "ldl.tsv"), "--outcome",
                                  str(tmp_path / "chd.tsv"), "--no-clump", "--out", str(tmp_path / "one")])

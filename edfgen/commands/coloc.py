@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.finemap import (align_to_panel, check_leads, locus_leads, locus_regions, located, read_loci,
-                                     region_matrix)
+                                     region_ld, varying_only)
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
@@ -175,9 +175,14 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
                  z1.phenotype, z2.phenotype)
         return rows
     rows_key = m["row"].to_numpy().tobytes()
-    if ("R", rows_key) not in cache:
-        cache[("R", rows_key)] = region_matrix(panel, m["row"].to_numpy())
-    R = cache[("R", rows_key)]
+    where = None                          # SuSiE needs each variant's LD: those without variation in the panel go
+    if ("R", rows_key) not in cache:      # (warned once per region's variants)
+        cache[("R", rows_key)] = region_ld(panel, m["row"].to_numpy())
+        where = f"coloc locus {locus} {z1.phenotype} x {z2.phenotype}"
+    m, R = varying_only(m, *cache[("R", rows_key)], where)
+    if len(m) < 2:
+        return rows
+    ids = m["variant_id"].to_numpy()
     n1 = _region_n(m, "n", panel)
     n2 = _region_n(m, "n_2", panel)
     fits = []

@@ -1,12 +1,12 @@
 """``edfgen finemap``: SuSiE-RSS fine-mapping of every locus of ``loci.tsv`` for each phenotype with a lead there.
 
 For each locus (lead ± ``--window-kb``) and phenotype, the phenotype's variants in the window that are in the
-genotype panel are aligned to the panel's counted allele, their LD matrix is computed from the panel's hard
-calls (in-sample LD: the GWAS genotypes), and :func:`edfgen.kernels.susie.susie_rss` gives PIPs and credible
-sets; the kriging check (Zou 2022) of z-scores against the LD matrix is run on every region and a warning is
-logged where the panel does not fit (estimated ``s`` > 0.1 or allele-flip outliers). Writes
-``credible_sets.tsv``, ``pip.tsv`` and ``ld_check.tsv``. :func:`locus_regions` and :func:`region_matrix` are
-shared with ``edfgen coloc``.
+genotype panel are aligned to the panel's counted allele, their LD matrix is computed from the panel's hard calls
+(in-sample LD: the GWAS genotypes; a variant without variation there is left out), and
+:func:`edfgen.kernels.susie.susie_rss` gives PIPs and credible sets; the kriging check (Zou 2022) of z-scores
+against the LD matrix is run on every region and a warning is logged where the panel does not fit (estimated
+``s`` > 0.1 or allele-flip outliers). Writes ``credible_sets.tsv``, ``pip.tsv`` and ``ld_check.tsv``.
+:func:`locus_regions`, :func:`region_ld` and :func:`varying_only` are shared with ``edfgen coloc``.
 """
 
 from __future__ import annotations
@@ -293,8 +293,8 @@ def _warn_allele_mismatch(dropped: pd.DataFrame, kept_rows: set, panel, where: s
                 f"; {strand} of them are the panel's alleles on the other strand" if strand else "")
 
 
-def region_matrix(panel, rows: np.ndarray) -> np.ndarray:
-    """LD (correlation) matrix of panel rows from hard calls (missing calls at the mean).
+def region_ld(panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """LD (correlation) matrix of panel rows from hard calls (missing calls at the mean), and which rows vary.
 
     Parameters
     ----------
@@ -305,16 +305,43 @@ def region_matrix(panel, rows: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    array [p, p]
-        Pearson correlations; monomorphic variants have 0 off the diagonal.
+    tuple of (array [p, p], bool array [p])
+        Correlations (0 off the diagonal for a variant without variation: :func:`varying_only`); which vary.
     """
     x, _, poly = standardise(panel.read(rows))
     r = x.T @ x / x.shape[0]
-    np.fill_diagonal(r, 1.0)
     r[~poly, :] = 0.0
     r[:, ~poly] = 0.0
     r[np.diag_indices_from(r)] = 1.0
-    return r
+    return r, poly
+
+
+def varying_only(t: pd.DataFrame, R: np.ndarray, poly: np.ndarray, where: str | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of ``t`` and ``R`` that vary in the LD panel; the others (LD unknown: SuSiE would take each for
+    independent of its neighbours) are left out, as variants the panel lacks are, warned (``where``: its prefix).
+
+    Parameters
+    ----------
+    t : DataFrame
+        The region's rows, in the order of ``R``.
+    R : array [p, p]
+        Their LD matrix (:func:`region_ld`).
+    poly : bool array [p]
+        Which of them vary in the panel.
+    where : str or None
+        Prefix of the warning; None: no warning.
+
+    Returns
+    -------
+    tuple of (DataFrame, array)
+        The varying rows (index reset) and their LD matrix.
+    """
+    if poly.all():
+        return t, R
+    if where is not None:
+        log.warning("%s: %d variant(s) without variation in the LD panel (monomorphic there, or no call) left "
+                    "out, e.g. %s", where, int((~poly).sum()), t["variant_id"].to_numpy()[~poly][0])
+    return t[poly].reset_index(drop=True), R[np.ix_(poly, poly)]
 
 
 def region_n(t: pd.DataFrame, panel) -> int:
@@ -447,7 +474,7 @@ def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, 
     Region
         Regions with at least 2 variants in the panel.
     """
-    ld = {}                            # panel rows -> (R, its eigen-decomposition), shared by the phenotypes
+    ld = {}         # panel rows -> (R, varying); ("eigen", kept rows) -> (R, its eigen): shared by phenotypes
     for name, z in zs.items():
         z = located(z, panel)
         for locus, rows in locus_regions(loci, z, window_kb):
@@ -460,9 +487,15 @@ def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, 
                 continue
             rows = t["row"].to_numpy()
             if rows.tobytes() not in ld:
-                R = region_matrix(panel, rows)
-                ld[rows.tobytes()] = (R, ld_eigen(R))
-            R, eigen = ld[rows.tobytes()]
+                ld[rows.tobytes()] = region_ld(panel, rows)
+            t, R = varying_only(t, *ld[rows.tobytes()], where)
+            if len(t) < 2:
+                log.warning("%s: %d variant(s) vary in the LD panel; skipped", where, len(t))
+                continue
+            kept = ("eigen", t["row"].to_numpy().tobytes())
+            if kept not in ld:
+                ld[kept] = (R, ld_eigen(R))
+            R, eigen = ld[kept]
             yield Region(locus, name, t, R, region_n(t, panel), eigen)
 
 

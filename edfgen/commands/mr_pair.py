@@ -271,7 +271,8 @@ def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Gener
 
 
 def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
-    """95% CI, odds ratios, and Bonferroni / Benjamini-Hochberg columns computed per method over all pairs
+    """95% CI (b ± 1.96 se, as TwoSampleMR generate_odds_ratios), odds ratios, and Bonferroni / Benjamini-Hochberg
+    columns computed per method over all pairs
     (IVW and the Wald ratio together: each pair's primary estimate, :func:`~edfgen.kernels.mr.methods.primary_estimates`).
 
     References
@@ -280,7 +281,7 @@ def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
     approach to multiple testing", J R Stat Soc B 57:289, doi:10.1111/j.2517-6161.1995.tb02031.x.
     """
     res = res.copy()
-    z = stats.norm.ppf(0.975)
+    z = 1.96                        # TwoSampleMR generate_odds_ratios' factor (not qnorm(0.975) = 1.959964)
     res["lo_ci"] = res["b"] - z * res["se"]
     res["up_ci"] = res["b"] + z * res["se"]
     res["or"] = np.exp(res["b"])

@@ -382,9 +382,9 @@ class GenotypeOptions(CommandOptions):
                                 "output (each GWAS-SSF file's -meta.yaml genome_assembly).",
                                 choices=REFERENCE_GENOMES, deprecated="--genome-assembly")
     skip_bad_variants: bool = opt(False, "BGEN: set aside a variant whose genotype block is bad (corrupt "
-                                  "compression, a ploidy above 2, probabilities summing above 1) and count it in "
-                                  "qc_report.tsv (bad_variant), instead of stopping with an error naming it (fast "
-                                  "engine only).")
+                                  "compression, a ploidy above 2, probabilities summing above 1) instead of "
+                                  "stopping with an error naming it: gwas counts it in qc_report.tsv (bad_variant; "
+                                  "fast engine only); ldsc, finemap and coloc read its calls as missing, which leaves it out of their LD.")
 
 
 def genotype_field_names() -> tuple[str, ...]:

@@ -269,6 +269,8 @@ def check_build_against_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, *, so
     few rsIDs between releases). GRCh37 loci (``--reference-genome GRCh37``): the same rsIDs must *not* sit at
     the GRCh38 positions (the two builds' coordinates differ almost everywhere); an error when at least
     ``min_matches`` are shared and half or more sit there."""
+    if loci.empty:                      # no locus (clump found none): nothing to check, nothing to warn about
+        return
     ids = loci["variant_id"].astype(str)
     if "rsid" in loci.columns:
         ids = loci["rsid"].astype(str).where(loci["rsid"].notna(), ids)
