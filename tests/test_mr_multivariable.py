@@ -145,9 +145,11 @@ def test_mr_cli__multivariable_reads_only_mr_columns_and_keys_only_candidate_row
 
 
 def test_mr_cli__multivariable_refuses_options_it_does_not_implement(tmp_path):
-    """--reverse, --proxies, --steiger-filter, --coloc-pp4 and --methods were silently ignored by --multivariable
-    (--reverse ran the forward direction); they are refused in one line, and the univariable settings it does not
-    use (--nboot, --wald-se, ...) are said to be unused."""
+    """--reverse, --steiger-filter and --coloc-pp4 were silently ignored by --multivariable (--reverse ran the
+    forward direction: the wrong analysis); they are refused in one line. --coloc alone (it does nothing without
+    --coloc-pp4), --proxies and --methods leave the MVMR-IVW asked for unchanged: run, with one warning that they
+    are not used, as the univariable settings (--nboot, --wald-se, ...) are (review of s37mr, finding 2: they had
+    become refusals, exit 2, for runs that used to give valid results)."""
     bx, sx, by, sy = _study(np.random.default_rng(5), k=30)
     ids = [f"rs{i}" for i in range(30)]
     for j, n in enumerate(NAMES):
@@ -157,18 +159,25 @@ def test_mr_cli__multivariable_refuses_options_it_does_not_implement(tmp_path):
     pd.DataFrame({"variant_id": ids, "effect_allele": "A", "other_allele": "G", "beta": by, "standard_error": sy,
                   "p_value": 2 * stats.norm.sf(np.abs(by / sy)), "effect_allele_frequency": 0.3,
                   "n": 200000}).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    coloc = tmp_path / "coloc.tsv"
+    coloc.write_text("exposure\toutcome\n")
     base = ["mr", "--multivariable", *sum((["--exposure", str(tmp_path / f"{n}.tsv")] for n in NAMES), []),
             "--outcome", str(tmp_path / "chd.tsv"), "--no-clump", "--p-threshold", 1]
-    for extra, named in ((["--reverse"], "--reverse"), (["--proxies", "--steiger-filter"], "--proxies, --steiger-filter"),
-                         (["--methods", "egger"], "--methods")):
+    for extra, named in ((["--reverse"], "--reverse"), (["--steiger-filter", "--proxies"], "--steiger-filter"),
+                         (["--coloc", coloc, "--coloc-pp4", 0.8], "--coloc-pp4")):
         r = CliRunner().invoke(cli, list(map(str, [*base, *extra, "--out", tmp_path / "no"])))
         assert r.exit_code == 2 and f"does not implement {named} (" in r.output, r.output
         assert not (tmp_path / "no").exists()
-    r = CliRunner().invoke(cli, list(map(str, [*base, "--nboot", 50, "--wald-se", "second", "--out", tmp_path / "mv"])),
+    r = CliRunner().invoke(cli, list(map(str, [*base, "--out", tmp_path / "ref"])), catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    ref = pd.read_csv(tmp_path / "ref" / "mvmr_results.tsv", sep="\t")
+    r = CliRunner().invoke(cli, list(map(str, [*base, "--nboot", 50, "--wald-se", "second", "--coloc", coloc,
+                                               "--proxies", "--methods", "egger", "--out", tmp_path / "mv"])),
                            catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    assert "--multivariable: --nboot, --wald-se not used" in r.output
-    assert len(pd.read_csv(tmp_path / "mv" / "mvmr_results.tsv", sep="\t")) == 3
+    assert "--multivariable: --nboot, --wald-se, --coloc, --proxies, --methods not used" in r.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "mv" / "mvmr_results.tsv", sep="\t"), ref)
+    assert len(ref) == 3
 
 
 def test_mvmr__outcome_flipped_or_reordered_and_exposure_in_other_units(tmp_path):
@@ -207,3 +216,23 @@ def test_mvmr__outcome_flipped_or_reordered_and_exposure_in_other_units(tmp_path
                                ref[["b", "se", "lo_ci", "up_ci"]].to_numpy(), rtol=1e-9)
     for col in ("pval", "conditional_f", "q_a", "q_a_pval", "nsnp"):
         np.testing.assert_allclose(scaled[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-9, err_msg=col)
+
+
+def test_readme__lists_the_options_multivariable_refuses_and_those_it_does_not_use():
+    """README said --proxies and --methods were refused by --multivariable (and nothing of the options it warns
+    about): the sentence names every option of _MV_REFUSED as refused and of _MV_UNUSED as not used."""
+    import re
+    from pathlib import Path
+
+    from edfgen.commands.mr import _MV_REFUSED, _MV_UNUSED
+
+    text = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    refused, _, unused = text.partition("Univariable options it does not implement are refused")[2].partition(
+        "the others are not used")
+    unused = re.sub(r"\([^)]*\)", "", unused.split(".")[0])     # (asides name other options)
+
+    def flags(part):
+        return set(re.findall(r"`(--[a-z0-9-]+)`", part))
+
+    assert flags(refused) == {"--" + n.replace("_", "-") for n in _MV_REFUSED}
+    assert flags(unused) == {"--" + n.replace("_", "-") for n in _MV_UNUSED}
