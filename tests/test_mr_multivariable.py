@@ -236,3 +236,43 @@ def test_readme__lists_the_options_multivariable_refuses_and_those_it_does_not_u
 
     assert flags(refused) == {"--" + n.replace("_", "-") for n in _MV_REFUSED}
     assert flags(unused) == {"--" + n.replace("_", "-") for n in _MV_UNUSED}
+
+
+def test_mvmr_harmonised__matched_by_says_how_each_trait_found_the_instrument(tmp_path, caplog):
+    """mvmr_harmonised.tsv had no matched_by, while the warning about matching by position without declared builds
+    told --multivariable users "harmonised.tsv matched_by says which" (a file it does not write; review of s37mr,
+    finding 3): each trait's row now says how that file's row was found (variant_id, rsid, position; NA when
+    missing), as harmonised.tsv's matched_by, and the warning names mvmr_harmonised.tsv."""
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    bx, sx, by, sy = _study(np.random.default_rng(11), k=30)
+    ids = np.array([f"rs{i}" for i in range(30)], dtype=object)
+    pos = 1_000_000 + 100_000 * np.arange(30)
+
+    def ssf(b, s, vid, **extra):
+        return pd.DataFrame({"variant_id": vid, "chromosome": "1", "base_pair_location": pos, "effect_allele": "A",
+                             "other_allele": "G", "beta": b, "standard_error": s,
+                             "p_value": 2 * stats.norm.sf(np.abs(b / s)), "effect_allele_frequency": 0.3,
+                             "n": 90000, **extra})
+
+    ssf(bx[:, 0], sx[:, 0], ids).to_csv(tmp_path / "ldl.tsv", sep="\t", index=False)
+    hdl_ids = np.where(np.arange(30) < 5, [f"1:{p}:A:G" for p in pos], ids)          # 5 rows keyed by position,
+    ssf(bx[:, 1], sx[:, 1], hdl_ids, rsid=ids).to_csv(tmp_path / "hdl.tsv", sep="\t", index=False)   # with rsIDs
+    ssf(bx[:, 2], sx[:, 2], ids).to_csv(tmp_path / "tg.tsv", sep="\t", index=False)
+    chd_ids = np.where(np.arange(30) < 8, [f"1_{p}_A_G" for p in pos], ids)           # GWAS-SSF ids, no rsid
+    ssf(by, sy, chd_ids).drop(index=29).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)   # rs29 missing
+    with caplog.at_level("WARNING", logger="edfgen"):
+        run = run_mvmr([tmp_path / f"{n}.tsv" for n in NAMES], [tmp_path / "chd.tsv"], tmp_path / "mv",
+                       p_threshold=1.0, clump=False)
+    check_file("mvmr_harmonised", tmp_path / "mv" / "mvmr_harmonised.tsv")
+    h = pd.read_csv(tmp_path / "mv" / "mvmr_harmonised.tsv", sep="\t")
+    assert list(h.columns) == list(run.harmonised.columns)
+    by_trait = h.pivot(index="variant_id", columns="trait", values="matched_by").loc[list(ids)]
+    assert (by_trait["ldl"] == "variant_id").all() and (by_trait["tg"] == "variant_id").all()
+    assert list(by_trait["hdl"]) == ["rsid"] * 5 + ["variant_id"] * 25
+    assert list(by_trait["chd"].iloc[:29]) == ["position"] * 8 + ["variant_id"] * 21
+    assert pd.isna(by_trait.at["rs29", "chd"])
+    assert h.loc[h["trait"] == "chd"].set_index("variant_id").at["rs29", "reason"] == "missing_in_outcome"
+    assert run.results["nsnp"].iloc[0] == 29
+    assert "mvmr_harmonised.tsv matched_by says which" in caplog.text
+    assert " harmonised.tsv matched_by" not in caplog.text
