@@ -92,7 +92,7 @@ class MRSettings:
     wald_se
         SE of the Wald ratio (the ``Wald ratio`` row of a one-instrument pair and ``mr_singlesnp``): ``"first"``
         (``se_out / |b_exp|``, TwoSampleMR's) or ``"second"`` (delta method, counting ``se_exp`` too;
-        :func:`~edfgen.kernels.mr.methods.wald_se`).
+        :func:`~edfgen.kernels.mr.methods.wald_se`); any other value is refused (:func:`analyse_pair`).
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS + ("Inverse variance weighted (fixed effects)", "Simple median")
