@@ -276,3 +276,47 @@ def test_mvmr_harmonised__matched_by_says_how_each_trait_found_the_instrument(tm
     assert run.results["nsnp"].iloc[0] == 29
     assert "mvmr_harmonised.tsv matched_by says which" in caplog.text
     assert " harmonised.tsv matched_by" not in caplog.text
+
+
+def test_mvmr__other_exposures_are_matched_by_position_only_on_the_same_build(tmp_path, caplog):
+    """The other exposures were keyed to the first one's instruments with positions always on and the builds taken
+    as known: an HDL file on GRCh38 keyed chr:pos met an LDL file on GRCh37 by position without a word (the same
+    numbers name other variants on the other build), and undeclared builds were not warned about. They are now
+    keyed as an outcome is (README: "--multivariable finds the outcomes' and the other exposures' instruments the
+    same way"): different declared builds match by id and rsID only, with check_builds' warning."""
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    bx, sx, by, sy = _study(np.random.default_rng(13), k=30)
+    ids = np.array([f"rs{i}" for i in range(30)], dtype=object)
+    pos = 1_000_000 + 100_000 * np.arange(30)
+
+    def write(name, b, s, vid, build):
+        pd.DataFrame({"variant_id": vid, "chromosome": "1", "base_pair_location": pos, "effect_allele": "A",
+                      "other_allele": "G", "beta": b, "standard_error": s,
+                      "p_value": 2 * stats.norm.sf(np.abs(b / s)), "effect_allele_frequency": 0.3,
+                      "n": 90000}).to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+        meta = tmp_path / f"{name}.tsv-meta.yaml"
+        meta.unlink(missing_ok=True)
+        if build:
+            meta.write_text(f"genome_assembly: {build}\n")
+
+    def run(hdl_build):
+        write("ldl", bx[:, 0], sx[:, 0], ids, "GRCh37")
+        write("hdl", bx[:, 1], sx[:, 1], np.where(np.arange(30) < 5, [f"1:{p}:A:G" for p in pos], ids), hdl_build)
+        write("tg", bx[:, 2], sx[:, 2], ids, "GRCh37")
+        write("chd", by, sy, ids, "GRCh37")
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="edfgen"):
+            h = run_mvmr([tmp_path / f"{n}.tsv" for n in NAMES], [tmp_path / "chd.tsv"], None, p_threshold=1.0,
+                         clump=False).harmonised
+        return h[h["trait"] == "hdl"].set_index("variant_id")
+
+    other = run("GRCh38")
+    assert (other.loc[ids[:5], "reason"] == "missing_in_outcome").all() and other["matched_by"].iloc[:5].isna().all()
+    assert "declare genome build GRCh37 and the outcome files GRCh38" in caplog.text
+    assert int(other["mr_keep"].sum()) == 25
+    same = run("GRCh37")
+    assert list(same.loc[ids[:5], "matched_by"]) == ["position"] * 5 and int(same["mr_keep"].sum()) == 30
+    undeclared = run(None)
+    assert list(undeclared.loc[ids[:5], "matched_by"]) == ["position"] * 5
+    assert "declares no genome build" in caplog.text

@@ -143,7 +143,10 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     kw = {"palindromes": palindromes, "maf_threshold": maf_threshold, "exposure_name": names[0]}
     # the other exposures and the outcomes keyed differently meet the instruments as in mr (mr_join)
     # (keyed on the rows an instrument can match: the same result as on the whole file, mr_join.candidate_rows)
-    keyed = {n: key_outcome(frames[n][candidate_rows(frames[n], ref)], ref, table=_TABLE) for n in names[1:]}
+    first_files = exp_groups[names[0]]
+    keyed = {n: key_outcome(frames[n][candidate_rows(frames[n], ref)], ref, table=_TABLE,
+                            positions=check_builds(first_files, exp_groups[n]),
+                            builds_known=builds_declared(first_files, exp_groups[n])) for n in names[1:]}
     hs = [harmonise(ref, keyed[n][0][keyed[n][0]["variant_id"].isin(set(ids))], outcome_name=n, **kw)
           for n in names[1:]]
     matched_x = [keyed[n][1] for n in names[1:]]
