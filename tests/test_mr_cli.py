@@ -413,6 +413,26 @@ def test_mr_cli__phi_sets_the_mode_bandwidth(fx, tmp_path):
     assert res["1"]["Simple mode"] == pytest.approx(0.3402, abs=1e-3)               # TwoSampleMR's, at phi 1
     assert res["0.25"]["Simple mode"] != pytest.approx(res["1"]["Simple mode"], abs=1e-4)
 
+
+def test_readme__mr_synopsis_lists_every_analysis_setting_and_phi_is_explained():
+    """README's `edfgen mr` synopsis lists every option that sets an MRSettings field; --phi and --wald-se (and
+    --prevalence) were missing, and --phi was explained nowhere (review of s37mr, finding 5): the mode text says
+    what it multiplies and where it comes from."""
+    import dataclasses
+    import re
+
+    from edfgen.commands.mr import MROptions, MRSettings
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text[text.index("## Mendelian randomization: `edfgen mr`"):]
+    section = section[:section.index("\n## ")]
+    synopsis = section[section.index("```bash"):section.index("```\n", section.index("```bash") + 3)]
+    settings = {f.name for f in dataclasses.fields(MROptions)} & {f.name for f in dataclasses.fields(MRSettings)}
+    assert [n for n in sorted(settings) if "--" + n.replace("_", "-") not in synopsis] == []
+    prose = " ".join(section.split())
+    assert re.search(r"Weighted mode \(.{0,80}`--phi`.{0,200}Hartwig.{0,100}`mr_mode`", prose), "--phi not explained"
+    assert "`--wald-se second`" in prose
+
 @pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
 def test_mr_cli__ld_panel_in_any_genotype_format_gives_the_same_proxies_and_clumps(tmp_path):
     """--proxies and --clump read the LD panel through the genotype options: the same genotypes as

@@ -148,9 +148,11 @@ def test_mr_cli__multivariable_reads_only_mr_columns_and_keys_only_candidate_row
 
 
 def test_mr_cli__multivariable_refuses_options_it_does_not_implement(tmp_path):
-    """--reverse, --proxies, --steiger-filter, --coloc-pp4 and --methods were silently ignored by --multivariable
-    (--reverse ran the forward direction); they are refused in one line, and the univariable settings it does not
-    use (--nboot, --wald-se, ...) are said to be unused."""
+    """--reverse, --steiger-filter and --coloc-pp4 were silently ignored by --multivariable (--reverse ran the
+    forward direction: the wrong analysis); they are refused in one line. --coloc alone (it does nothing without
+    --coloc-pp4), --proxies and --methods leave the MVMR-IVW asked for unchanged: run, with one warning that they
+    are not used, as the univariable settings (--nboot, --wald-se, ...) are (review of s37mr, finding 2: they had
+    become refusals, exit 2, for runs that used to give valid results)."""
     bx, sx, by, sy = _study(np.random.default_rng(5), k=30)
     ids = [f"rs{i}" for i in range(30)]
     for j, n in enumerate(NAMES):
@@ -160,18 +162,25 @@ def test_mr_cli__multivariable_refuses_options_it_does_not_implement(tmp_path):
     pd.DataFrame({"variant_id": ids, "effect_allele": "A", "other_allele": "G", "beta": by, "standard_error": sy,
                   "p_value": 2 * stats.norm.sf(np.abs(by / sy)), "effect_allele_frequency": 0.3,
                   "n": 200000}).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)
+    coloc = tmp_path / "coloc.tsv"
+    coloc.write_text("exposure\toutcome\n")
     base = ["mr", "--multivariable", *sum((["--exposure", str(tmp_path / f"{n}.tsv")] for n in NAMES), []),
             "--outcome", str(tmp_path / "chd.tsv"), "--no-clump", "--p-threshold", 1]
-    for extra, named in ((["--reverse"], "--reverse"), (["--proxies", "--steiger-filter"], "--proxies, --steiger-filter"),
-                         (["--methods", "egger"], "--methods")):
+    for extra, named in ((["--reverse"], "--reverse"), (["--steiger-filter", "--proxies"], "--steiger-filter"),
+                         (["--coloc", coloc, "--coloc-pp4", 0.8], "--coloc-pp4")):
         r = CliRunner().invoke(cli, list(map(str, [*base, *extra, "--out", tmp_path / "no"])))
         assert r.exit_code == 2 and f"does not implement {named} (" in r.output, r.output
         assert not (tmp_path / "no").exists()
-    r = CliRunner().invoke(cli, list(map(str, [*base, "--nboot", 50, "--wald-se", "second", "--out", tmp_path / "mv"])),
+    r = CliRunner().invoke(cli, list(map(str, [*base, "--out", tmp_path / "ref"])), catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    ref = pd.read_csv(tmp_path / "ref" / "mvmr_results.tsv", sep="\t")
+    r = CliRunner().invoke(cli, list(map(str, [*base, "--nboot", 50, "--wald-se", "second", "--coloc", coloc,
+                                               "--proxies", "--methods", "egger", "--out", tmp_path / "mv"])),
                            catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    assert "--multivariable: --nboot, --wald-se not used" in r.output
-    assert len(pd.read_csv(tmp_path / "mv" / "mvmr_results.tsv", sep="\t")) == 3
+    assert "--multivariable: --nboot, --wald-se, --coloc, --proxies, --methods not used" in r.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "mv" / "mvmr_results.tsv", sep="\t"), ref)
+    assert len(ref) == 3
 
 
 def test_mvmr__outcome_flipped_or_reordered_and_exposure_in_other_units(tmp_path):
@@ -210,3 +219,107 @@ def test_mvmr__outcome_flipped_or_reordered_and_exposure_in_other_units(tmp_path
                                ref[["b", "se", "lo_ci", "up_ci"]].to_numpy(), rtol=1e-9)
     for col in ("pval", "conditional_f", "q_a", "q_a_pval", "nsnp"):
         np.testing.assert_allclose(scaled[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-9, err_msg=col)
+
+
+def test_readme__lists_the_options_multivariable_refuses_and_those_it_does_not_use():
+    """README said --proxies and --methods were refused by --multivariable (and nothing of the options it warns
+    about): the sentence names every option of _MV_REFUSED as refused and of _MV_UNUSED as not used."""
+    import re
+    from pathlib import Path
+
+    from edfgen.commands.mr import _MV_REFUSED, _MV_UNUSED
+
+    text = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    refused, _, unused = text.partition("Univariable options it does not implement are refused")[2].partition(
+        "the others are not used")
+    unused = re.sub(r"\([^)]*\)", "", unused.split(".")[0])     # (asides name other options)
+
+    def flags(part):
+        return set(re.findall(r"`(--[a-z0-9-]+)`", part))
+
+    assert flags(refused) == {"--" + n.replace("_", "-") for n in _MV_REFUSED}
+    assert flags(unused) == {"--" + n.replace("_", "-") for n in _MV_UNUSED}
+
+
+def test_mvmr_harmonised__matched_by_says_how_each_trait_found_the_instrument(tmp_path, caplog):
+    """mvmr_harmonised.tsv had no matched_by, while the warning about matching by position without declared builds
+    told --multivariable users "harmonised.tsv matched_by says which" (a file it does not write; review of s37mr,
+    finding 3): each trait's row now says how that file's row was found (variant_id, rsid, position; NA when
+    missing), as harmonised.tsv's matched_by, and the warning names mvmr_harmonised.tsv."""
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    bx, sx, by, sy = _study(np.random.default_rng(11), k=30)
+    ids = np.array([f"rs{i}" for i in range(30)], dtype=object)
+    pos = 1_000_000 + 100_000 * np.arange(30)
+
+    def ssf(b, s, vid, **extra):
+        return pd.DataFrame({"variant_id": vid, "chromosome": "1", "base_pair_location": pos, "effect_allele": "A",
+                             "other_allele": "G", "beta": b, "standard_error": s,
+                             "p_value": 2 * stats.norm.sf(np.abs(b / s)), "effect_allele_frequency": 0.3,
+                             "n": 90000, **extra})
+
+    ssf(bx[:, 0], sx[:, 0], ids).to_csv(tmp_path / "ldl.tsv", sep="\t", index=False)
+    hdl_ids = np.where(np.arange(30) < 5, [f"1:{p}:A:G" for p in pos], ids)          # 5 rows keyed by position,
+    ssf(bx[:, 1], sx[:, 1], hdl_ids, rsid=ids).to_csv(tmp_path / "hdl.tsv", sep="\t", index=False)   # with rsIDs
+    ssf(bx[:, 2], sx[:, 2], ids).to_csv(tmp_path / "tg.tsv", sep="\t", index=False)
+    chd_ids = np.where(np.arange(30) < 8, [f"1_{p}_A_G" for p in pos], ids)           # GWAS-SSF ids, no rsid
+    ssf(by, sy, chd_ids).drop(index=29).to_csv(tmp_path / "chd.tsv", sep="\t", index=False)   # rs29 missing
+    with caplog.at_level("WARNING", logger="edfgen"):
+        run = run_mvmr([tmp_path / f"{n}.tsv" for n in NAMES], [tmp_path / "chd.tsv"], tmp_path / "mv",
+                       p_threshold=1.0, clump=False)
+    check_file("mvmr_harmonised", tmp_path / "mv" / "mvmr_harmonised.tsv")
+    h = pd.read_csv(tmp_path / "mv" / "mvmr_harmonised.tsv", sep="\t")
+    assert list(h.columns) == list(run.harmonised.columns)
+    by_trait = h.pivot(index="variant_id", columns="trait", values="matched_by").loc[list(ids)]
+    assert (by_trait["ldl"] == "variant_id").all() and (by_trait["tg"] == "variant_id").all()
+    assert list(by_trait["hdl"]) == ["rsid"] * 5 + ["variant_id"] * 25
+    assert list(by_trait["chd"].iloc[:29]) == ["position"] * 8 + ["variant_id"] * 21
+    assert pd.isna(by_trait.at["rs29", "chd"])
+    assert h.loc[h["trait"] == "chd"].set_index("variant_id").at["rs29", "reason"] == "missing_in_outcome"
+    assert run.results["nsnp"].iloc[0] == 29
+    assert "mvmr_harmonised.tsv matched_by says which" in caplog.text
+    assert " harmonised.tsv matched_by" not in caplog.text
+
+
+def test_mvmr__other_exposures_are_matched_by_position_only_on_the_same_build(tmp_path, caplog):
+    """The other exposures were keyed to the first one's instruments with positions always on and the builds taken
+    as known: an HDL file on GRCh38 keyed chr:pos met an LDL file on GRCh37 by position without a word (the same
+    numbers name other variants on the other build), and undeclared builds were not warned about. They are now
+    keyed as an outcome is (README: "--multivariable finds the outcomes' and the other exposures' instruments the
+    same way"): different declared builds match by id and rsID only, with check_builds' warning."""
+    from edfgen.commands.mr_multivariable import run_mvmr
+
+    bx, sx, by, sy = _study(np.random.default_rng(13), k=30)
+    ids = np.array([f"rs{i}" for i in range(30)], dtype=object)
+    pos = 1_000_000 + 100_000 * np.arange(30)
+
+    def write(name, b, s, vid, build):
+        pd.DataFrame({"variant_id": vid, "chromosome": "1", "base_pair_location": pos, "effect_allele": "A",
+                      "other_allele": "G", "beta": b, "standard_error": s,
+                      "p_value": 2 * stats.norm.sf(np.abs(b / s)), "effect_allele_frequency": 0.3,
+                      "n": 90000}).to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+        meta = tmp_path / f"{name}.tsv-meta.yaml"
+        meta.unlink(missing_ok=True)
+        if build:
+            meta.write_text(f"genome_assembly: {build}\n")
+
+    def run(hdl_build):
+        write("ldl", bx[:, 0], sx[:, 0], ids, "GRCh37")
+        write("hdl", bx[:, 1], sx[:, 1], np.where(np.arange(30) < 5, [f"1:{p}:A:G" for p in pos], ids), hdl_build)
+        write("tg", bx[:, 2], sx[:, 2], ids, "GRCh37")
+        write("chd", by, sy, ids, "GRCh37")
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="edfgen"):
+            h = run_mvmr([tmp_path / f"{n}.tsv" for n in NAMES], [tmp_path / "chd.tsv"], None, p_threshold=1.0,
+                         clump=False).harmonised
+        return h[h["trait"] == "hdl"].set_index("variant_id")
+
+    other = run("GRCh38")
+    assert (other.loc[ids[:5], "reason"] == "missing_in_outcome").all() and other["matched_by"].iloc[:5].isna().all()
+    assert "declare genome build GRCh37 and the outcome files GRCh38" in caplog.text
+    assert int(other["mr_keep"].sum()) == 25
+    same = run("GRCh37")
+    assert list(same.loc[ids[:5], "matched_by"]) == ["position"] * 5 and int(same["mr_keep"].sum()) == 30
+    undeclared = run(None)
+    assert list(undeclared.loc[ids[:5], "matched_by"]) == ["position"] * 5
+    assert "declares no genome build" in caplog.text

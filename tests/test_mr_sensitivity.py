@@ -195,3 +195,72 @@ def test_mr_presso__outlier_and_distortion_tests_match_mrpresso_loops():
         hits += abs((b_all - b_rand) / abs(b_rand)) > abs(bias_obs)
     assert r.distortion_coef == pytest.approx(100 * bias_obs)
     assert r.distortion_pval == pytest.approx(hits / n_sim)
+
+
+def _pair_frame(bx, by, sx, sy):
+    k = len(bx)
+    return pd.DataFrame({"exposure": "x", "outcome": "y", "variant_id": [f"rs{i}" for i in range(k)],
+                         "beta_exposure": bx, "beta_outcome": by, "se_exposure": sx, "se_outcome": sy,
+                         "mr_keep": True, **{c: np.nan for c in ("p_exposure", "p_outcome", "n_exposure", "n_outcome",
+                                                                 "eaf_exposure", "eaf_outcome")}})
+
+
+def _analyse(h, **kw):
+    """analyse_pair with few bootstrap draws and no MR-PRESSO, ``kw`` the MRSettings."""
+    from edfgen.commands.mr_pair import MRSettings, analyse_pair
+
+    return analyse_pair(h, MRSettings(**{"nboot": 10, "presso": False, **kw}), rng=np.random.default_rng(3))
+
+
+def test_analyse_pair__a_custom_kernel_of_the_documented_protocol_runs(arrays):
+    """A user's MRMethod whose kernel takes exactly the documented keywords (nboot, rng, phi; MRKernel) crashed
+    with TypeError once --wald-se passed ``second_order`` to every kernel (review of s37mr, finding 1): only the
+    Wald ratio gets it, in the method loop and in the leave-one-out "All" refit; the Wald ratio still gets it."""
+    calls = []
+
+    def median_ratio(b_exp, b_out, se_exp, se_out, *, nboot=1000, rng=None, phi=1.0):
+        calls.append(b_exp.size)
+        return M.MRResult(float(np.median(b_out / b_exp)), 0.1, 0.5, int(b_exp.size))
+
+    custom = M.MRMethod("Median ratio", median_ratio, "", 2, False)
+    bx, by, sx, sy = arrays
+    h = _pair_frame(bx, by, sx, sy)
+    t = _analyse(h, methods=(custom,), loo_method=custom, wald_se="second")
+    assert [r["method"] for r in t.results] == ["Median ratio"]
+    assert t.results[0]["b"] == pytest.approx(np.median(by / bx))
+    loo = pd.DataFrame(t.leaveoneout)
+    assert len(loo) == bx.size + 1 and loo["excluded"].iloc[-1] == "All"
+    assert loo["b"].iloc[0] == pytest.approx(np.median(by[1:] / bx[1:]))
+    one = _analyse(_pair_frame(bx[:1], by[:1], sx[:1], sy[:1]), wald_se="second").results
+    wald = next(r for r in one if r["method"] == "Wald ratio")
+    assert wald["se"] == pytest.approx(M.wald_ratio(bx[:1], by[:1], sx[:1], sy[:1], second_order=True).se)
+    assert wald["se"] > M.wald_ratio(bx[:1], by[:1], sx[:1], sy[:1]).se
+    # the Wald ratio (one variant) as loo_method: no leave-one-out, not an "All" row of the first variant's ratio
+    assert _analyse(h, methods=("ivw",), loo_method="Wald ratio").leaveoneout == []
+
+
+def test_analyse_pair__leave_one_out_uses_the_users_phi(arrays):
+    """--phi reached the methods and the leave-one-out "All" row but not the per-variant leave-one-out refits
+    (sensitivity.leave_one_out had no phi: they used 1), so with loo_method "Weighted mode" the rows of
+    mr_leaveoneout.tsv mixed two bandwidths (review of s37mr, finding 4)."""
+    bx, by, sx, sy = arrays
+    t = _analyse(_pair_frame(bx, by, sx, sy), methods=("ivw",), loo_method="Weighted mode", phi=0.25)
+    loo = pd.DataFrame(t.leaveoneout).set_index("excluded")
+    keep = np.arange(bx.size) != 4
+    at = {phi: M.weighted_mode(bx[keep], by[keep], sx[keep], sy[keep], nboot=10, phi=phi).b for phi in (0.25, 1)}
+    assert abs(at[0.25] - at[1]) > 1e-4                            # the two bandwidths give different modes here
+    assert loo.loc["rs4", "b"] == pytest.approx(at[0.25], rel=1e-12)
+    assert loo.loc["All", "b"] == pytest.approx(M.weighted_mode(bx, by, sx, sy, nboot=10, phi=0.25).b, rel=1e-12)
+    direct = S.leave_one_out(bx, by, sx, sy, "Weighted mode", nboot=10, phi=0.25)
+    assert direct[4].b == pytest.approx(at[0.25], rel=1e-12)
+
+
+def test_analyse_pair__refuses_an_unknown_wald_se(arrays):
+    """analyse_pair read any wald_se but "second" as "first" ("delta", "Second" gave the first-order SE without
+    a word); it is refused in one line naming the value (review of s37mr, finding 5)."""
+    from edfgen.exceptions import InputError
+
+    bx, by, sx, sy = arrays
+    for bad in ("delta", "Second", None):
+        with pytest.raises(InputError, match=r"^MRSettings.wald_se .*: choose 'first' or 'second'$"):
+            _analyse(_pair_frame(bx[:1], by[:1], sx[:1], sy[:1]), wald_se=bad)

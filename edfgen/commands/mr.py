@@ -500,26 +500,29 @@ class MROptions(GenotypeOptions):
             check_coloc_options(self.coloc, self.coloc_pp4)
 
 
-#: options of the univariable analysis that --multivariable does not implement: given, they are refused where they
-#: would change the instruments, the direction or the estimates asked for, else said to be unused
-_MV_REFUSED = ("reverse", "proxies", "steiger_filter", "coloc", "coloc_pp4", "methods")
-_MV_UNUSED = ("nboot", "presso_sims", "phi", "wald_se", "prevalence", "case_counts", "sample_size", "proxy_r2")
+#: options of the univariable analysis that --multivariable does not implement: given, they are refused where running
+#: without them is another analysis than the one asked for (the direction, the instruments kept), else said to be
+#: unused (--coloc does nothing without --coloc-pp4; --proxies, --methods leave MVMR-IVW as it is)
+_MV_REFUSED = ("reverse", "steiger_filter", "coloc_pp4")
+_MV_UNUSED = ("nboot", "presso_sims", "phi", "wald_se", "prevalence", "case_counts", "sample_size", "proxy_r2",
+              "coloc", "proxies", "methods")
 
 
 def _check_multivariable_options(o: MROptions) -> None:
     """Refuse (:data:`_MV_REFUSED`) or warn about (:data:`_MV_UNUSED`) options ``--multivariable`` does not use,
-    instead of running without them (``--multivariable --reverse`` ran forward, ``--proxies`` used no proxy)."""
+    instead of running without them (``--multivariable --reverse`` ran forward, ``--steiger-filter`` kept every
+    instrument)."""
     default = {f.name: f.default for f in dataclasses.fields(MROptions)}
     given = [n for n in (*_MV_REFUSED, *_MV_UNUSED) if getattr(o, n) != default[n]]
     flag = {n: "--" + n.replace("_", "-") for n in given}
     refused = [flag[n] for n in given if n in _MV_REFUSED]
     if refused:
         raise InputError(f"edfgen mr --multivariable does not implement {', '.join(refused)} (multivariable IVW "
-                         "of the exposures' instruments, forward, without proxies or filters): run without "
+                         "of the exposures' instruments, forward, without filters): run without "
                          f"{'it' if len(refused) == 1 else 'them'}, or univariable MR")
     if given:
-        log.warning("edfgen mr --multivariable: %s not used (they set the univariable methods and Steiger)",
-                    ", ".join(flag.values()))
+        log.warning("edfgen mr --multivariable: %s not used (options of univariable MR; multivariable IVW "
+                    "without proxies)", ", ".join(flag.values()))
 
 
 def run(o: MROptions):

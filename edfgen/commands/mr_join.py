@@ -73,7 +73,7 @@ def _first(per_row: pd.Series, n: int) -> pd.Series:
 
 
 def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: bool = True,
-                builds_known: bool = True) -> tuple[pd.DataFrame, dict[str, str]]:
+                builds_known: bool = True, table: str = "harmonised.tsv") -> tuple[pd.DataFrame, dict[str, str]]:
     """The outcome rows with copies, under the instrument's id, of the rows that match an instrument missing by
     ``variant_id`` through its rsID or (``positions``) its chromosome, position and allele pair (module docstring).
 
@@ -91,6 +91,9 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
         Both sides declare their build (:func:`builds_declared`); else matching by position is warned about, and
         turned off when the instruments found by id or rsID sit at other positions in the outcome
         (:func:`position_agreement`: another build).
+    table
+        The output file whose ``matched_by`` column that warning points to (``mvmr_harmonised.tsv`` for
+        ``--multivariable``).
 
     Returns
     -------
@@ -152,7 +155,7 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
         if key == "position" and not builds_known:
             log.warning("%d instrument(s) looked for by chromosome:position:alleles while the exposure or the "
                         "outcome declares no genome build (-meta.yaml genome_assembly): positions taken as on the "
-                        "same build; harmonised.tsv matched_by says which", int(len(ek)))
+                        "same build; %s matched_by says which", int(len(ek)), table)
         by_key = pd.Series(rows_of)[pd.notna(ok_)].groupby(ok_[pd.notna(ok_)]).agg(list)
         found = np.array([pd.notna(k) and k in by_key.index for k in ek], dtype=bool)
         for vid, k in zip(missing["variant_id"].astype(str).to_numpy()[found], ek[found]):

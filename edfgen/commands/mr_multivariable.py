@@ -41,7 +41,9 @@ MVMR_METHOD = "Multivariable IVW"
 #: ``mvmr_harmonised.tsv``: each instrument's effect on each exposure and the outcome, harmonised to the first
 #: exposure's effect allele, one row per outcome, instrument and trait
 MVMR_HARMONISED_COLUMNS = ["outcome", "variant_id", "effect_allele", "other_allele", "trait", "role", "beta", "se",
-                           "p_value", "reason", "mr_keep"]
+                           "p_value", "reason", "mr_keep", "matched_by"]
+#: the ``matched_by`` warnings of :func:`~edfgen.commands.mr_join.key_outcome` point to this file
+_TABLE = "mvmr_harmonised.tsv"
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,12 @@ class MVMRRun:
 
 
 def _harmonised_rows(oname: str, ref: pd.DataFrame, names: list[str], tables: list[pd.DataFrame],
-                     keep: np.ndarray) -> pd.DataFrame:
+                     matched: list[dict], keep: np.ndarray) -> pd.DataFrame:
     """``mvmr_harmonised`` rows of one outcome: the first exposure's rows (``ref``, the alleles every trait is
     harmonised to) and the harmonised tables of the other exposures and the outcome (``tables``, in that order);
-    ``mr_keep``: the instrument is in this outcome's estimate."""
+    ``matched``: for each table, instrument id -> the key that found it in that file
+    (:func:`~edfgen.commands.mr_join.key_outcome`), ``matched_by`` as in ``harmonised.tsv`` (the first exposure's
+    own rows: ``variant_id``); ``mr_keep``: the instrument is in this outcome's estimate."""
     base = {"outcome": oname, "variant_id": ref["variant_id"].to_numpy(object),
             "effect_allele": ref["effect_allele"].astype(str).str.upper().to_numpy(object),
             "other_allele": ref["other_allele"].astype(str).str.upper().to_numpy(object), "mr_keep": keep}
@@ -67,11 +71,13 @@ def _harmonised_rows(oname: str, ref: pd.DataFrame, names: list[str], tables: li
     ok = np.isfinite(first["beta"]) & np.isfinite(first["standard_error"])
     parts = [pd.DataFrame({**base, "trait": names[0], "role": "exposure", "beta": first["beta"],
                            "se": first["standard_error"], "p_value": first["p_value"],
-                           "reason": np.where(ok, "kept", "missing_estimate")})]
-    for i, (trait, h) in enumerate(zip([*names[1:], oname], tables)):
+                           "reason": np.where(ok, "kept", "missing_estimate"), "matched_by": "variant_id"})]
+    for i, (trait, h, by) in enumerate(zip([*names[1:], oname], tables, matched)):
+        found = h["variant_id"].map(by).to_numpy(object)
         parts.append(pd.DataFrame({**base, "trait": trait, "role": "outcome" if i == len(tables) - 1 else "exposure",
                                    "beta": h["beta_outcome"].to_numpy(float), "se": h["se_outcome"].to_numpy(float),
-                                   "p_value": h["p_outcome"].to_numpy(float), "reason": h["reason"].to_numpy(object)}))
+                                   "p_value": h["p_outcome"].to_numpy(float), "reason": h["reason"].to_numpy(object),
+                                   "matched_by": np.where(h["reason"] == "missing_in_outcome", None, found)}))
     return pd.concat(parts, ignore_index=True)[MVMR_HARMONISED_COLUMNS]
 
 
@@ -137,8 +143,13 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     kw = {"palindromes": palindromes, "maf_threshold": maf_threshold, "exposure_name": names[0]}
     # the other exposures and the outcomes keyed differently meet the instruments as in mr (mr_join)
     # (keyed on the rows an instrument can match: the same result as on the whole file, mr_join.candidate_rows)
-    keyed = {n: key_outcome(frames[n][candidate_rows(frames[n], ref)], ref)[0] for n in names[1:]}
-    hs = [harmonise(ref, keyed[n][keyed[n]["variant_id"].isin(set(ids))], outcome_name=n, **kw) for n in names[1:]]
+    first_files = exp_groups[names[0]]
+    keyed = {n: key_outcome(frames[n][candidate_rows(frames[n], ref)], ref, table=_TABLE,
+                            positions=check_builds(first_files, exp_groups[n]),
+                            builds_known=builds_declared(first_files, exp_groups[n])) for n in names[1:]}
+    hs = [harmonise(ref, keyed[n][0][keyed[n][0]["variant_id"].isin(set(ids))], outcome_name=n, **kw)
+          for n in names[1:]]
+    matched_x = [keyed[n][1] for n in names[1:]]
     keep_x = np.logical_and.reduce([h["mr_keep"].to_numpy(bool) for h in hs])
     bx = np.column_stack([pd.to_numeric(ref["beta"]).to_numpy(float)] + [h["beta_outcome"].to_numpy(float) for h in hs])
     sx = np.column_stack([pd.to_numeric(ref["standard_error"]).to_numpy(float)]
@@ -148,8 +159,9 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     for oname, ofs in out_groups.items():
         exp_files = [f for fs in exp_groups.values() for f in fs]
         full = load_phenotype(ofs, columns, role="outcome", only_mr_columns=True, arrow_strings=True)
-        odf, _ = key_outcome(object_strings(full[candidate_rows(full, ref)]), ref,
-                             positions=check_builds(exp_files, ofs), builds_known=builds_declared(exp_files, ofs))
+        odf, matched = key_outcome(object_strings(full[candidate_rows(full, ref)]), ref, table=_TABLE,
+                                   positions=check_builds(exp_files, ofs),
+                                   builds_known=builds_declared(exp_files, ofs))
         del full
         ho = harmonise(ref, odf[odf["variant_id"].isin(set(ids))], outcome_name=oname, **kw)
         keep = keep_x & ho["mr_keep"].to_numpy(bool)
@@ -157,9 +169,10 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
         if keep.sum() <= len(names) + 1:
             log.warning("--multivariable: %s has %d usable instruments for %d exposures: skipped", oname,
                         int(keep.sum()), len(names))
-            harmonised.append(_harmonised_rows(oname, ref, names, [*hs, ho], np.zeros(len(ref), bool)))
+            harmonised.append(_harmonised_rows(oname, ref, names, [*hs, ho], [*matched_x, matched],
+                                               np.zeros(len(ref), bool)))
             continue
-        harmonised.append(_harmonised_rows(oname, ref, names, [*hs, ho], keep))
+        harmonised.append(_harmonised_rows(oname, ref, names, [*hs, ho], [*matched_x, matched], keep))
         r = mvmr_ivw(bx[keep], ho["beta_outcome"].to_numpy(float)[keep], sx[keep],
                      ho["se_outcome"].to_numpy(float)[keep])
         for j, n in enumerate(names):

@@ -19,8 +19,9 @@ import pandas as pd
 from scipy import stats
 
 from edfgen.commands.mr_instruments import variant_r
+from edfgen.exceptions import InputError
 from edfgen.kernels.mr import sensitivity as sens
-from edfgen.kernels.mr.methods import DEFAULT_METHODS, MRResult, get_method
+from edfgen.kernels.mr.methods import DEFAULT_METHODS, MRResult, get_method, wald_ratio
 from edfgen.kernels.thresholds import GENOME_WIDE
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class MRSettings:
     wald_se
         SE of the Wald ratio (the ``Wald ratio`` row of a one-instrument pair and ``mr_singlesnp``): ``"first"``
         (``se_out / |b_exp|``, TwoSampleMR's) or ``"second"`` (delta method, counting ``se_exp`` too;
-        :func:`~edfgen.kernels.mr.methods.wald_se`).
+        :func:`~edfgen.kernels.mr.methods.wald_se`); any other value is refused (:func:`analyse_pair`).
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS + ("Inverse variance weighted (fixed effects)", "Simple median")
@@ -165,6 +166,8 @@ def analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Genera
     An instrument whose exposure beta is 0 is kept, as TwoSampleMR keeps it: its Wald ratio is infinite and the
     mode-based estimates NA; that is said in one warning instead of numpy's divide-by-zero lines.
     """
+    if settings.wald_se not in ("first", "second"):
+        raise InputError(f"MRSettings.wald_se {settings.wald_se!r}: choose 'first' or 'second'")
     kw = {"rng": rng, "cases_exposure": cases_exposure, "cases_outcome": cases_outcome, "r2_exposure": r2_exposure,
           "r2_outcome": r2_outcome}
     kept = h[h["mr_keep"].astype(bool)]
@@ -196,13 +199,17 @@ def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Gener
     bx, by, sx, sy = (k_df[c].to_numpy(float) for c in ("beta_exposure", "beta_outcome", "se_exposure", "se_outcome"))
     ids = k_df["variant_id"].to_numpy()
     second = settings.wald_se == "second"
-    kw = {"nboot": settings.nboot, "phi": settings.phi, "second_order": second}   # (only the Wald ratio uses it)
+    kw = {"nboot": settings.nboot, "phi": settings.phi}
+
+    def extra(m) -> dict:   # second_order only for the Wald ratio: other kernels (a user's too) take MRKernel's keywords
+        return {"second_order": second} if m.func is wald_ratio else {}
+
     results: dict[str, MRResult] = {}
     for name in settings.methods:
         m = get_method(name)
         if not m.accepts(k):
             continue
-        r = m.func(bx, by, sx, sy, rng=gen(m.name), **kw)
+        r = m.func(bx, by, sx, sy, rng=gen(m.name), **kw, **extra(m))
         results[m.name] = r
         t.results.append({**base, "method": m.name, "nsnp": r.nsnp, "b": r.b, "se": r.se, "pval": r.pval})
         if m.heterogeneity and np.isfinite(r.Q):
@@ -217,13 +224,13 @@ def _analyse_pair(h: pd.DataFrame, settings: MRSettings, *, rng: np.random.Gener
                          "i2_gx_weighted": sens.i_squared_gx(bx, sx, sy) if k >= 2 else np.nan})
     # leave-one-out
     loo_m = get_method(settings.loo_method)
-    if k >= 3:
-        for vid, r in zip(ids, sens.leave_one_out(bx, by, sx, sy, loo_m, nboot=settings.nboot,
+    if k >= 3 and loo_m.accepts(k):   # (the Wald ratio takes one variant: no leave-one-out)
+        for vid, r in zip(ids, sens.leave_one_out(bx, by, sx, sy, loo_m, nboot=settings.nboot, phi=settings.phi,
                                                   rng=gen("leave-one-out"))):
             if r is not None:
                 t.leaveoneout.append({**base, "method": loo_m.name, "excluded": vid, "nsnp": r.nsnp,
                                       "b": r.b, "se": r.se, "pval": r.pval})
-        full = results.get(loo_m.name) or loo_m.func(bx, by, sx, sy, rng=gen(loo_m.name), **kw)
+        full = results.get(loo_m.name) or loo_m.func(bx, by, sx, sy, rng=gen(loo_m.name), **kw, **extra(loo_m))
         t.leaveoneout.append({**base, "method": loo_m.name, "excluded": "All", "nsnp": full.nsnp,
                               "b": full.b, "se": full.se, "pval": full.pval})
     # single SNP

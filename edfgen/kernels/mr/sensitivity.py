@@ -119,7 +119,7 @@ def heterogeneity_i2(Q: float, df: float) -> float:
 # --------------------------------------------------------------------------- leave-one-out / single SNP
 
 def leave_one_out(b_exp, b_out, se_exp, se_out, method: MRMethod | str = "Inverse variance weighted", *,
-                  nboot: int = 1000, rng=None) -> list[MRResult | None]:
+                  nboot: int = 1000, rng=None, phi: float = 1.0) -> list[MRResult | None]:
     """Re-run ``method`` leaving out each variant in turn (TwoSampleMR ``mr_leaveoneout``).
 
     Returns a list of ``k`` results (``None`` where the method does not accept ``k - 1`` variants).
@@ -136,6 +136,8 @@ def leave_one_out(b_exp, b_out, se_exp, se_out, method: MRMethod | str = "Invers
         Bootstrap draws of a bootstrap-SE method.
     rng : numpy.random.Generator or int, optional
         Random generator or seed of the bootstraps.
+    phi : float, default 1.0
+        Bandwidth multiplier of a mode-based method (TwoSampleMR ``phi``), as the full-data estimate used.
 
     Returns
     -------
@@ -151,7 +153,7 @@ def leave_one_out(b_exp, b_out, se_exp, se_out, method: MRMethod | str = "Invers
     for i in range(k):  # k refits of a closed-form kernel; k is the number of instruments
         keep = np.arange(k) != i
         sub = [x[keep] for x in arrs]
-        out.append(m.func(*sub, nboot=nboot, rng=rng) if m.accepts(k - 1) else None)
+        out.append(m.func(*sub, nboot=nboot, rng=rng, phi=phi) if m.accepts(k - 1) else None)
     return out
 
 
