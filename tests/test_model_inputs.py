@@ -199,3 +199,15 @@ def test_pretrain__a_non_finite_loss_stops_with_one_line_and_no_nan_checkpoint(t
     with pytest.raises(StageError, match="loss is not finite at update 2 .training diverged.: lower --lr"):
         pretrain(tmp_path / "p", config=MICRO, settings=s, simulated=4, sim_seed=1)
     assert not (tmp_path / "p" / "checkpoint.json").exists()
+
+
+# --------------------------------------------------------------------------- ML audit (s37ml)
+def test_read_label_table__a_record_without_patient_id_is_its_own_patient_not_one_patient_nan(tmp_path, caplog):
+    """Was: every blank/NA patient_id became the one patient 'nan', so those records formed one cluster: one fold of
+    the linear probe, one bootstrap draw, one side of the fine-tune split."""
+    path = _labels(tmp_path / "pid.tsv", patient_id=["p0", "p0", None, None] + [None] * (N - 4))
+    with caplog.at_level(logging.WARNING):
+        ls = read_label_table(path)
+    assert ls.patients["R00"] == ls.patients["R01"] == "p0"
+    assert [ls.patients[i] for i in IDS[2:]] == IDS[2:]
+    assert "22 row(s) have no patient_id (first IID R02)" in caplog.text
