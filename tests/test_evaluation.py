@@ -406,3 +406,18 @@ def test_evaluate_cli__a_figure_failure_keeps_the_tables_rejects_and_a_complete_
     doc = json.loads((out / "manifest.json").read_text())
     assert "in_progress" not in doc.get("extra", {}) and doc["extra"]["figure_error"].startswith("ValueError")
     assert {"evaluation.tsv", "predictions.tsv", "rejects.tsv"} <= set(doc["outputs"]) and "finished" in doc
+
+
+def test_linear_probe_cv__a_label_unknown_in_a_training_fold_is_na_there_not_a_crash():
+    """A label known only in the records of one outer fold has nothing to train on when that fold is held out: its
+    predictions there are NA, the other label is unaffected (was: ValueError 'zero-size array to reduction operation
+    minimum' traceback)."""
+    x, y, patients = _toy(n=100, n_patients=100)
+    folds = patient_folds(patients, k=5, seed=0)
+    sparse = np.where(folds == 1, y[:, 1], np.nan)
+    res = linear_probe_cv(x, np.c_[y[:, 0], sparse], folds, groups=patients, Cs=(1.0,))
+    full = linear_probe_cv(x, y[:, :1], folds, groups=patients, Cs=(1.0,))
+    np.testing.assert_array_equal(res.predictions[:, 0], full.predictions[:, 0])
+    assert np.isnan(res.predictions[:, 1]).all() and np.isnan(res.penalty[0, 1]) and np.isfinite(res.penalty[1:, 1]).all()
+    table = evaluation_table(np.c_[y[:, 0], sparse], res.predictions, ["a", "b"], n_boot=50)
+    assert np.isfinite(table.auroc[0]) and table.auroc[1:].isna().all() and table.auprc[1:].isna().all()

@@ -153,7 +153,7 @@ def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, g
         Inverse L2 penalties tried (the one with the smallest mean log-loss on the inner folds is refitted
         on the whole training part). A
         training fold whose label has fewer than 2 cases (or controls) for the inner split uses ``C = 1``;
-        one with a single class predicts its prevalence.
+        one with a single class predicts its prevalence; one without any known value predicts NA.
     test_folds
         Only predict these outer folds (the others stay NaN); default all.
     """
@@ -174,6 +174,8 @@ def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, g
         for j in range(y.shape[1]):
             known = np.isfinite(y[train, j])
             yt, zt, gt = y[train, j][known].astype(int), z_train[known], groups[train][known]
+            if len(yt) == 0:   # the label is known only in the held-out fold: nothing to fit, NA (its AUROC too)
+                continue
             if yt.min() == yt.max():
                 pred[test, j] = float(yt.mean())
                 continue
