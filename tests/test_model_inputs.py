@@ -211,3 +211,25 @@ def test_read_label_table__a_record_without_patient_id_is_its_own_patient_not_on
     assert ls.patients["R00"] == ls.patients["R01"] == "p0"
     assert [ls.patients[i] for i in IDS[2:]] == IDS[2:]
     assert "22 row(s) have no patient_id (first IID R02)" in caplog.text
+
+
+def test_load_checkpoint__another_format_version_or_a_newer_edfgens_config_is_one_line_naming_the_versions(files):
+    """Was: a checkpoint of format_version 2 (or "x") loaded as if it were 1; a newer edfgen's config key said only
+    'unknown key(s)', not that the checkpoint came from another edfgen."""
+    import json
+
+    from edfgen import __version__
+    from edfgen.exceptions import CheckpointError
+    from edfgen.model.checkpoint import load_checkpoint
+
+    doc = json.loads((files / "base.json").read_text())
+    for version in (2, "x"):
+        (files / "base.json").write_text(json.dumps({**doc, "format_version": version, "edfgen_version": "9.0"}))
+        with pytest.raises(CheckpointError, match=rf"format_version {version!r} \(written by edfgen 9.0\); this "
+                                                  rf"edfgen {__version__} reads format_version 1"):
+            load_checkpoint(files / "base")
+    (files / "base.json").write_text(json.dumps({**doc, "config": {**doc["config"], "new": 1}, "edfgen_version": "9.0"}))
+    with pytest.raises(CheckpointError, match=rf"unknown key.*'new'.*written by edfgen 9.0; this is edfgen {__version__}"):
+        load_checkpoint(files / "base")
+    (files / "base.json").write_text(json.dumps({k: v for k, v in doc.items() if k != "format_version"}))
+    assert load_checkpoint(files / "base").config.name == "micro"     # a hand-written JSON without it: version 1
