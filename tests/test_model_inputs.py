@@ -233,3 +233,25 @@ def test_load_checkpoint__another_format_version_or_a_newer_edfgens_config_is_on
         load_checkpoint(files / "base")
     (files / "base.json").write_text(json.dumps({k: v for k, v in doc.items() if k != "format_version"}))
     assert load_checkpoint(files / "base").config.name == "micro"     # a hand-written JSON without it: version 1
+
+
+def test_finetune__label_rows_without_ecg_and_ecgs_without_label_are_warned_as_evaluate_does(files, caplog):
+    """Was: finetune trained on the matched subset without a word (an IID typo dropped records silently)."""
+    t = pd.read_csv(_labels(files / "l.tsv"), sep="\t")
+    t = pd.concat([t.iloc[4:], pd.DataFrame({"IID": ["TYPO1", "TYPO2"], "y": [0, 1], "z": [1, 0]})])
+    t.to_csv(files / "partial.tsv", sep="\t", index=False)
+    arr = load_ecgs([files / "ecg.npz"])
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        ft = finetune(arr.signals, arr.ids, t, checkpoint=files / "base", out_dir=files / "ft", source="partial.tsv",
+                      settings=FinetuneSettings(epochs=1, batch_size=8, linear_probe=True))
+    assert "finetune: 2 row(s) of partial.tsv have no ECG record (first IID TYPO1): not used" in caplog.text
+    assert "finetune: 4 ECG record(s) have no row in partial.tsv (first: R00): not used" in caplog.text
+    assert ft.n_train + ft.n_val == N - 4
+    meta = load_checkpoint_metadata(files / "ft" / "checkpoint")
+    assert meta["label_rows_without_ecg"] == 2 and meta["ecg_records_without_label"] == 4
+
+
+def load_checkpoint_metadata(prefix):
+    from edfgen.model.checkpoint import read_checkpoint_json
+
+    return read_checkpoint_json(prefix)[1]["metadata"]

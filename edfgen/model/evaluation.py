@@ -463,23 +463,6 @@ def _head_labels(head: list[str], label_columns: Sequence[str] | None) -> list[s
     return list(label_columns)
 
 
-def _warn_unmatched(ids: Sequence[str], labels: pd.DataFrame, source: str) -> dict:
-    """Warn about label rows without an ECG and ECGs without a label row (a typo in IIDs would otherwise
-    evaluate a subset without a word); their counts for the manifest."""
-    ecg_ids = [str(i) for i in ids]
-    lab_ids = labels["IID"].astype(str).tolist()
-    have_ecg, have_label = set(ecg_ids), set(lab_ids)
-    no_ecg = [i for i in lab_ids if i not in have_ecg]
-    no_label = [i for i in ecg_ids if i not in have_label]
-    if no_ecg:
-        log.warning("evaluate: %d row(s) of %s have no ECG record (first IID %s): not scored", len(no_ecg), source,
-                    no_ecg[0])
-    if no_label:
-        log.warning("evaluate: %d ECG record(s) have no row in %s (first: %s): not scored", len(no_label), source,
-                    no_label[0])
-    return {"label_rows_without_ecg": len(no_ecg), "ecg_records_without_label": len(no_label)}
-
-
 def _warn_one_class(y: np.ndarray, names: Sequence[str]) -> None:
     """Warn about head labels with one class (or none) among the scored records: their AUROC, and the macro, is NA."""
     known = np.isfinite(y)
@@ -511,7 +494,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
     """
     from edfgen.model.checkpoint import LoadedModel, load_checkpoint
     from edfgen.model.data import embed_ecgs, load_ecgs
-    from edfgen.model.finetune import align_labels, predict
+    from edfgen.model.finetune import align_labels, predict, warn_unmatched
 
     s = settings
     loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_checkpoint(checkpoint)
@@ -525,7 +508,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
                "ecg_records_rejected": len(arr.rejects)}
     src = str(labels) if labels is not None else str(ecg[0])
     if ls.layout == "table":
-        summary.update(_warn_unmatched(arr.ids, ls.labels, src))
+        summary.update(warn_unmatched(arr.ids, ls.labels, src, command="evaluate", fate="not scored"))
     if s.probe == "head":
         head = list(model.config.labels)
         keep, y, names = align_labels(arr.ids, ls.labels, label_names=_head_labels(head, label_columns), source=src)

@@ -129,6 +129,40 @@ def align_labels(ids: Sequence[str], labels: pd.DataFrame, *, label_names: Seque
     return keep, vals[pos[keep]].astype(np.float32), names
 
 
+def warn_unmatched(ids: Sequence[str], labels: pd.DataFrame, source: str, *, command: str, fate: str) -> dict:
+    """Warn about label rows without an ECG and ECGs without a label row (a typo in IIDs would otherwise train on, or
+    score, a subset without a word).
+
+    Parameters
+    ----------
+    ids
+        ECG record ids.
+    labels
+        The label table (``IID`` column).
+    source
+        The labels' file, named in the warnings.
+    command, fate
+        The warnings' prefix (``"finetune"``) and what becomes of those rows (``"not used"``).
+
+    Returns
+    -------
+    dict
+        ``{"label_rows_without_ecg": int, "ecg_records_without_label": int}`` for the manifest.
+    """
+    ecg_ids = [str(i) for i in ids]
+    lab_ids = labels["IID"].astype(str).tolist()
+    have_ecg, have_label = set(ecg_ids), set(lab_ids)
+    no_ecg = [i for i in lab_ids if i not in have_ecg]
+    no_label = [i for i in ecg_ids if i not in have_label]
+    if no_ecg:
+        log.warning("%s: %d row(s) of %s have no ECG record (first IID %s): %s", command, len(no_ecg), source,
+                    no_ecg[0], fate)
+    if no_label:
+        log.warning("%s: %d ECG record(s) have no row in %s (first: %s): %s", command, len(no_label), source,
+                    no_label[0], fate)
+    return {"label_rows_without_ecg": len(no_ecg), "ecg_records_without_label": len(no_label)}
+
+
 def _mean_auroc(y: np.ndarray, p: np.ndarray) -> float:
     aucs = [auroc_rows(y[ok, j][None], p[ok, j][None])[0]
             for j in range(y.shape[1]) for ok in [np.isfinite(y[:, j])]]
@@ -277,6 +311,7 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     s = settings
     base: LoadedModel = load_checkpoint(checkpoint)
     crop = base.preprocessing.crop_samples
+    unmatched = warn_unmatched(ids, labels, source, command="finetune", fate="not used")
     keep, y, names = align_labels(ids, labels, label_names=label_names, source=source)
     who = [str(ids[i]) for i in keep]
     train, val = split_patients([patients.get(i, i) for i in who] if patients else who, s,
@@ -348,7 +383,7 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
         out_dir = Path(out_dir)
         meta = {"finetune": asdict(s), "base_checkpoint": str(base.path), "base_sha256": base.sha256,
                 "best_epoch": best_epoch, "best_val_mean_auroc": best, "n_train": len(train), "n_val": len(val),
-                **(metadata or {})}
+                **unmatched, **(metadata or {})}
         path = save_checkpoint(model, cfg, base.preprocessing, out_dir / "checkpoint", metadata=meta)
         write_table(hist, out_dir / "finetune_log.tsv")
     return FinetuneResult(best_val_auroc=float(best), best_epoch=best_epoch, checkpoint=path, n_train=len(train),
