@@ -255,3 +255,14 @@ def load_checkpoint_metadata(prefix):
     from edfgen.model.checkpoint import read_checkpoint_json
 
     return read_checkpoint_json(prefix)[1]["metadata"]
+
+
+def test_align_labels__a_text_label_names_its_column_and_iid_not_a_position(files):
+    """Was: 'label columns must be 0/1 (Unable to parse string "426783006,164889003" at position 2)': the position
+    of the row among the label rows, not its IID (SNOMED codes pasted into a 0/1 column)."""
+    from edfgen.model.finetune import align_labels
+
+    t = pd.read_csv(_labels(files / "l.tsv"), sep="\t", dtype={"z": str})
+    t.loc[2, "z"] = "426783006,164889003"
+    with pytest.raises(InputError, match=r"l.tsv: column z row IID R02: value '426783006,164889003' is not 0/1"):
+        align_labels(IDS, t, source="l.tsv")

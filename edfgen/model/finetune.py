@@ -113,10 +113,12 @@ def align_labels(ids: Sequence[str], labels: pd.DataFrame, *, label_names: Seque
     if missing:
         raise InputError(f"{source}: missing label column(s) {missing}")
     lab = labels.set_index("IID")[names]
-    try:
-        lab = lab.apply(pd.to_numeric, errors="raise")
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"{source}: label columns must be 0/1 ({exc})") from None
+    num = lab.apply(pd.to_numeric, errors="coerce")
+    text = num.isna().to_numpy() & lab.notna().to_numpy()      # a value that is not a number (not NA either)
+    if text.any():
+        r, c = np.argwhere(text)[0]
+        raise InputError(f"{source}: column {names[c]} row IID {lab.index[r]}: value {lab.iat[r, c]!r} is not 0/1")
+    lab = num
     vals = lab.to_numpy(dtype=float)
     bad = np.isfinite(vals) & ~np.isin(vals, (0.0, 1.0))
     if bad.any():
