@@ -266,3 +266,16 @@ def test_align_labels__a_text_label_names_its_column_and_iid_not_a_position(file
     t.loc[2, "z"] = "426783006,164889003"
     with pytest.raises(InputError, match=r"l.tsv: column z row IID R02: value '426783006,164889003' is not 0/1"):
         align_labels(IDS, t, source="l.tsv")
+
+
+def test_read_safetensors_header__a_file_cut_inside_its_header_says_so_not_that_the_header_is_not_json(files):
+    """Was: 'safetensors header is not JSON (...: not a safetensors file (header length 192, file size 20 bytes))':
+    the nested message of the truncation caught as if it were a JSON error."""
+    from edfgen.exceptions import CheckpointError
+    from edfgen.model.checkpoint import read_safetensors_header
+
+    w = files / "base.safetensors"
+    w.write_bytes(w.read_bytes()[:20])
+    with pytest.raises(CheckpointError) as err:
+        read_safetensors_header(w)
+    assert "not a safetensors file (header length" in str(err.value) and "not JSON" not in str(err.value)

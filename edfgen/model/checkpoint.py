@@ -226,6 +226,8 @@ def read_safetensors_header(path: Path) -> dict:
             if n < 2 or n > min(_MAX_HEADER, size - 8):
                 raise CheckpointError(f"{path}: not a safetensors file (header length {n}, file size {size} bytes)")
             doc = json.loads(fh.read(n))
+    except CheckpointError:    # a ValueError too: not to be reworded as 'not JSON' below
+        raise
     except OSError as exc:
         raise CheckpointError(f"{path}: unreadable weights file ({exc.strerror or exc})") from None
     except (ValueError, UnicodeDecodeError) as exc:
