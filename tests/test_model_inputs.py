@@ -279,3 +279,15 @@ def test_read_safetensors_header__a_file_cut_inside_its_header_says_so_not_that_
     with pytest.raises(CheckpointError) as err:
         read_safetensors_header(w)
     assert "not a safetensors file (header length" in str(err.value) and "not JSON" not in str(err.value)
+
+
+def test_read_label_table__a_plink_fid_column_is_not_a_label(files):
+    """A PLINK-style outcomes file (FID IID y z) was read with FID as a label: 'column FID row IID R00: value 'R00'
+    is not 0/1' (before that message: a pandas parse error); FID is an id column, as in edfgen's phenotype readers."""
+    t = pd.read_csv(_labels(files / "l.tsv"), sep="\t")
+    t.insert(0, "FID", t["IID"])
+    t.to_csv(files / "fid.tsv", sep="\t", index=False)
+    ls = read_label_table(files / "fid.tsv")
+    assert ls.names == ["y", "z"]
+    t.rename(columns={"FID": "#FID"}).to_csv(files / "hfid.tsv", sep="\t", index=False)
+    assert read_label_table(files / "hfid.tsv").names == ["y", "z"]

@@ -249,7 +249,7 @@ def read_label_table(path: str | Path, *, label_columns: Sequence[str] | None = 
     """An outcomes table (``IID`` + 0/1 columns, optional ``patient_id``) as a :class:`LabelSet`.
 
     A row whose ``patient_id`` is blank or NA is its own patient (its IID), with a warning; without the column
-    every row is.
+    every row is. A PLINK family id column (``FID``, ``#FID``) is not a label.
     """
     t = read_labels(path)
     iids = t["IID"].astype(str)
@@ -261,7 +261,7 @@ def read_label_table(path: str | Path, *, label_columns: Sequence[str] | None = 
             log.warning("%s: %d row(s) have no patient_id (first IID %s): each is its own patient in the folds, the "
                         "bootstrap and the fine-tune split", path, int(blank.sum()), iids[blank].iloc[0])
         patients.update(zip(iids[~blank], pid[~blank].astype(str)))
-    t = t.drop(columns=[c for c in ("patient_id",) if c in t.columns])
+    t = t.drop(columns=[c for c in ("patient_id", "FID", "#FID") if c in t.columns])   # ids, not labels (PLINK's FID)
     if label_columns:
         missing = [c for c in label_columns if c not in t.columns]
         if missing:
