@@ -291,3 +291,48 @@ def test_read_label_table__a_plink_fid_column_is_not_a_label(files):
     assert ls.names == ["y", "z"]
     t.rename(columns={"FID": "#FID"}).to_csv(files / "hfid.tsv", sep="\t", index=False)
     assert read_label_table(files / "hfid.tsv").names == ["y", "z"]
+
+
+def test_finetune_cli__a_killed_run_resumes_to_the_same_bytes_and_never_from_other_options(files, monkeypatch):
+    """Was: a killed finetune restarted from epoch 1 (no state was kept). Now a rerun continues after the last epoch
+    saved and writes the uninterrupted run's checkpoint byte for byte and its losses (epoch 4, after the kill, is
+    trained by the rerun: the weights, AdamW moments and RNG states come back); a rerun with another option starts
+    afresh.
+    (The kill here is an exception after the state of epoch 3 is written; a SIGKILL leaves the same files.)"""
+    import edfgen.model.finetune as ft
+
+    args = ["finetune", "--checkpoint", str(files / "base"), "--ecg", str(files / "ecg.npz"), "--labels",
+            str(_labels(files / "l.tsv")), "--epochs", "3", "--patience", "9", "--batch-size", "8", "--out"]
+    weights = "checkpoint.safetensors"
+
+    class Killed(BaseException):
+        pass
+
+    real = ft._save_state
+
+    def run(out, *more, die=None):
+        def save(*a, **k):
+            real(*a, **k)
+            if a[6] == die:
+                raise Killed
+        monkeypatch.setattr(ft, "_save_state", save)
+        if die is not None:
+            with pytest.raises(Killed):
+                CliRunner().invoke(cli, [*args, str(files / out), *more], catch_exceptions=False)
+            assert (files / out / ft.STATE_NAME).exists() and not (files / out / weights).exists()
+            return None
+        r = CliRunner().invoke(cli, [*args, str(files / out), *more])
+        assert r.exit_code == 0, r.output
+        assert not (files / out / ft.STATE_NAME).exists()
+        trained = pd.read_csv(files / out / "finetune_log.tsv", sep="\t").drop(columns="seconds").to_csv()
+        return (files / out / weights).read_bytes() + (files / out / "checkpoint.json").read_bytes() + trained.encode(), \
+            r.output
+
+    full, _ = run("full")
+    run("killed", die=3)
+    resumed, said = run("killed")
+    assert resumed == full and "the killed run is resumed after its epoch 3" in said, said
+    run("other", die=3)
+    other, said = run("other", "--encoder-lr", "1e-4")
+    assert other == run("fresh", "--encoder-lr", "1e-4")[0] != full
+    assert "was written for another base checkpoint, options, labels or ECGs: not resumed" in said, said

@@ -245,6 +245,103 @@ def _fit_head(model: ECGEncoder, x_tr, yt, x_va, y_va, crop, pos_weight, s: "Fin
     return float(stop.best), stop.epoch, rows
 
 
+#: the resumable state of ``edfgen finetune`` in its ``--out`` folder
+STATE_NAME = "finetune_state.safetensors"
+
+
+def run_fingerprint(base_sha256: str, settings: FinetuneSettings, names: Sequence[str], train_ids: Sequence[str],
+                    val_ids: Sequence[str], arrays: Sequence[np.ndarray]) -> str:
+    """What a fine-tune depends on, as one hex sha256: the base checkpoint's weights, every option, the label names,
+    the training and validation records (so the split and the patients) and the bytes of their ECGs and labels.
+
+    Parameters
+    ----------
+    base_sha256
+        :attr:`~edfgen.model.checkpoint.LoadedModel.sha256` of the base checkpoint.
+    settings
+        The run's options.
+    names, train_ids, val_ids
+        Label names and the record ids on each side of the split.
+    arrays
+        The training and validation signals and labels.
+
+    Returns
+    -------
+    str
+        A state saved under another fingerprint is never resumed.
+    """
+    import hashlib
+    import json
+
+    h = hashlib.sha256(json.dumps({"base": base_sha256, "settings": asdict(settings), "labels": list(names),
+                                   "train": list(train_ids), "val": list(val_ids)}).encode())
+    for a in arrays:
+        h.update(str((a.dtype, a.shape)).encode())
+        h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+    return h.hexdigest()
+
+
+def _save_state(out_dir: Path, model, opt, stop: "_BestEpoch", gen: torch.Generator, rows: list[dict], epoch: int,
+                fingerprint: str, *, stopped: bool, last: int) -> None:
+    """The state after ``epoch`` (weights, AdamW moments, best weights, RNG states, log) as one file, atomically."""
+    from edfgen.model.train_state import save_train_state
+
+    more = {"rng.torch": torch.get_rng_state(), "rng.batches": gen.get_state()}
+    more.update({f"best.{k}": v for k, v in (stop.state or {}).items()})
+    save_train_state(out_dir, model, opt, epoch, name=STATE_NAME, tensors=more,
+                     extra={"fingerprint": fingerprint, "epoch": epoch, "last": last, "stopped": stopped, "rows": rows,
+                            "best": stop.best, "best_epoch": stop.epoch, "bad": stop.bad})
+
+
+def read_finetune_state(out_dir: Path, fingerprint: str) -> tuple[dict, dict] | None:
+    """The document and tensors of ``out_dir``'s fine-tune state when it was saved under ``fingerprint``; ``None``
+    (with a warning when there is a state) otherwise.
+
+    Parameters
+    ----------
+    out_dir
+        The run's folder.
+    fingerprint
+        :func:`run_fingerprint` of this call.
+    """
+    import json
+
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    from edfgen.model.train_state import STATE_KEY
+
+    path = out_dir / STATE_NAME
+    if not path.exists():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            doc = json.loads((fh.metadata() or {}).get(STATE_KEY) or "{}")
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        log.warning("finetune: %s is unreadable (%s): not resumed, starting afresh", path, exc)
+        return None
+    if doc.get("fingerprint") != fingerprint:
+        log.warning("finetune: %s was written for another base checkpoint, options, labels or ECGs: not resumed, "
+                    "starting afresh", path)
+        return None
+    return doc, tensors
+
+
+def _restore(saved: tuple[dict, dict], model, opt, stop: "_BestEpoch", gen: torch.Generator) -> dict:
+    """Put a :func:`read_finetune_state` state back into the model, optimizer, early stopping and RNGs."""
+    from edfgen.model.train_state import restore_optimizer
+
+    doc, tensors = saved
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    restore_optimizer(opt, doc, tensors)
+    best = {k[len("best."):]: v for k, v in tensors.items() if k.startswith("best.")}
+    stop.best, stop.epoch, stop.bad, stop.state = doc["best"], doc["best_epoch"], doc["bad"], best or None
+    torch.set_rng_state(tensors["rng.torch"])
+    gen.set_state(tensors["rng.batches"])
+    return doc
+
+
 def split_patients(patients: Sequence[str], settings: FinetuneSettings,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Training and validation rows, whole patients on one side (a patient's other ECGs never validate it).
@@ -289,7 +386,7 @@ def split_patients(patients: Sequence[str], settings: FinetuneSettings,
 def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, checkpoint: str | Path = DEFAULT_CHECKPOINT,
              settings: FinetuneSettings = FinetuneSettings(), out_dir: str | Path | None = None,
              label_names: Sequence[str] | None = None, metadata: dict | None = None,
-             patients: dict | None = None, source: str = "labels") -> FinetuneResult:
+             patients: dict | None = None, source: str = "labels", resume: bool = False) -> FinetuneResult:
     """Fine-tune (or linear-probe, or train from scratch) a multi-label head; see module docstring.
 
     Parameters
@@ -308,7 +405,12 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     checkpoint
         Pre-trained checkpoint (architecture + preprocessing; weights unused with ``from_scratch``).
     out_dir
-        If given, writes ``checkpoint.{safetensors,json}`` and ``finetune_log.tsv`` there.
+        If given, writes ``checkpoint.{safetensors,json}`` and ``finetune_log.tsv`` there, and after each end-to-end
+        epoch the resumable state ``finetune_state.safetensors`` (removed once the checkpoint is written).
+    resume
+        Continue from ``out_dir``'s ``finetune_state.safetensors`` when it was written for the same base checkpoint,
+        options, labels, split and ECGs (:func:`run_fingerprint`); otherwise start afresh, with a warning. A resumed
+        run writes the same checkpoint, byte for byte, as an uninterrupted one.
     """
     s = settings
     base: LoadedModel = load_checkpoint(checkpoint)
@@ -332,6 +434,9 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     log.info("finetune: %d train / %d validation ECGs, %d labels, mode %s", len(train), len(val), len(names),
              "linear probe" if s.linear_probe else "from scratch" if s.from_scratch else "fine-tune")
 
+    fingerprint = run_fingerprint(base.sha256, s, names, [who[i] for i in train], [who[i] for i in val],
+                                  (x_tr, y_tr, x_va, y_va))
+    saved = read_finetune_state(Path(out_dir), fingerprint) if resume and out_dir is not None else None
     torch.manual_seed(s.seed)
     cfg = base.config.replace(labels=tuple(names))
     model = ECGEncoder(cfg)
@@ -342,7 +447,7 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     rows: list[dict] = []
     t0 = time.time()
     best, best_epoch = -np.inf, -1
-    if not s.from_scratch:
+    if not s.from_scratch and saved is None:
         # linear probe (the whole method in --linear-probe mode; the head's initialisation for fine-tuning: LP-FT)
         probe_epochs = s.epochs if s.linear_probe else max(1, s.epochs // 2)
         best, best_epoch, rows = _fit_head(model, x_tr, yt, x_va, y_va, crop, pos_weight, s, probe_epochs, t0)
@@ -355,7 +460,13 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
         gen = torch.Generator().manual_seed(s.seed)
         stop = _BestEpoch(model, s.patience, best=best, epoch=best_epoch)
         first = len(rows) + 1
-        for epoch in range(first, first + s.epochs):
+        last = first + s.epochs - 1
+        if saved is not None:
+            doc = _restore(saved, model, opt, stop, gen)
+            rows, first, last = doc["rows"], doc["epoch"] + 1, doc["last"]
+            log.warning("finetune: the killed run is resumed after its epoch %d (%s)", first - 1,
+                        Path(out_dir) / STATE_NAME)
+        for epoch in range(first, last + 1) if saved is None or not saved[0]["stopped"] else ():
             model.train()
             perm = torch.randperm(len(train), generator=gen)
             total, nb = 0.0, 0
@@ -374,7 +485,11 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
             rows.append({"epoch": epoch, "stage": "scratch" if s.from_scratch else "finetune",
                          "train_loss": total / max(nb, 1), "val_mean_auroc": auc, "seconds": round(time.time() - t0, 2)})
             log.info("finetune epoch %d: train loss %.4f, validation mean AUROC %.4f", epoch, total / max(nb, 1), auc)
-            if stop.update(auc, epoch):
+            done = stop.update(auc, epoch)
+            if out_dir is not None:
+                _save_state(Path(out_dir), model, opt, stop, gen, rows, epoch, fingerprint, stopped=done or epoch == last,
+                            last=last)
+            if done:
                 break
         stop.restore()
         best, best_epoch = stop.best, stop.epoch
@@ -388,5 +503,6 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
                 **unmatched, **(metadata or {})}
         path = save_checkpoint(model, cfg, base.preprocessing, out_dir / "checkpoint", metadata=meta)
         write_table(hist, out_dir / "finetune_log.tsv")
+        (out_dir / STATE_NAME).unlink(missing_ok=True)      # the run is complete: nothing to resume
     return FinetuneResult(best_val_auroc=float(best), best_epoch=best_epoch, checkpoint=path, n_train=len(train),
                           n_val=len(val), log=hist, model=model)
