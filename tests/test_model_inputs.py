@@ -308,14 +308,14 @@ def test_finetune_cli__a_killed_run_resumes_to_the_same_bytes_and_never_from_oth
     class Killed(BaseException):
         pass
 
-    real = ft._save_state
+    real = ft.save_finetune_state
 
     def run(out, *more, die=None):
         def save(*a, **k):
             real(*a, **k)
             if a[6] == die:
                 raise Killed
-        monkeypatch.setattr(ft, "_save_state", save)
+        monkeypatch.setattr(ft, "save_finetune_state", save)
         if die is not None:
             with pytest.raises(Killed):
                 CliRunner().invoke(cli, [*args, str(files / out), *more], catch_exceptions=False)

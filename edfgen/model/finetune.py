@@ -37,6 +37,8 @@ from edfgen.formats.tables import write_table
 from edfgen.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from edfgen.model.data import augment, embed_ecgs, two_crops
 from edfgen.model.encoder import ECGEncoder
+from edfgen.model.finetune_state import (STATE_NAME, read_finetune_state, restore_finetune_state, run_fingerprint,
+                                         save_finetune_state)
 from edfgen.model.metrics import auroc_rows
 
 log = logging.getLogger(__name__)
@@ -245,103 +247,6 @@ def _fit_head(model: ECGEncoder, x_tr, yt, x_va, y_va, crop, pos_weight, s: "Fin
     return float(stop.best), stop.epoch, rows
 
 
-#: the resumable state of ``edfgen finetune`` in its ``--out`` folder
-STATE_NAME = "finetune_state.safetensors"
-
-
-def run_fingerprint(base_sha256: str, settings: FinetuneSettings, names: Sequence[str], train_ids: Sequence[str],
-                    val_ids: Sequence[str], arrays: Sequence[np.ndarray]) -> str:
-    """What a fine-tune depends on, as one hex sha256: the base checkpoint's weights, every option, the label names,
-    the training and validation records (so the split and the patients) and the bytes of their ECGs and labels.
-
-    Parameters
-    ----------
-    base_sha256
-        :attr:`~edfgen.model.checkpoint.LoadedModel.sha256` of the base checkpoint.
-    settings
-        The run's options.
-    names, train_ids, val_ids
-        Label names and the record ids on each side of the split.
-    arrays
-        The training and validation signals and labels.
-
-    Returns
-    -------
-    str
-        A state saved under another fingerprint is never resumed.
-    """
-    import hashlib
-    import json
-
-    h = hashlib.sha256(json.dumps({"base": base_sha256, "settings": asdict(settings), "labels": list(names),
-                                   "train": list(train_ids), "val": list(val_ids)}).encode())
-    for a in arrays:
-        h.update(str((a.dtype, a.shape)).encode())
-        h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
-    return h.hexdigest()
-
-
-def _save_state(out_dir: Path, model, opt, stop: "_BestEpoch", gen: torch.Generator, rows: list[dict], epoch: int,
-                fingerprint: str, *, stopped: bool, last: int) -> None:
-    """The state after ``epoch`` (weights, AdamW moments, best weights, RNG states, log) as one file, atomically."""
-    from edfgen.model.train_state import save_train_state
-
-    more = {"rng.torch": torch.get_rng_state(), "rng.batches": gen.get_state()}
-    more.update({f"best.{k}": v for k, v in (stop.state or {}).items()})
-    save_train_state(out_dir, model, opt, epoch, name=STATE_NAME, tensors=more,
-                     extra={"fingerprint": fingerprint, "epoch": epoch, "last": last, "stopped": stopped, "rows": rows,
-                            "best": stop.best, "best_epoch": stop.epoch, "bad": stop.bad})
-
-
-def read_finetune_state(out_dir: Path, fingerprint: str) -> tuple[dict, dict] | None:
-    """The document and tensors of ``out_dir``'s fine-tune state when it was saved under ``fingerprint``; ``None``
-    (with a warning when there is a state) otherwise.
-
-    Parameters
-    ----------
-    out_dir
-        The run's folder.
-    fingerprint
-        :func:`run_fingerprint` of this call.
-    """
-    import json
-
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
-
-    from edfgen.model.train_state import STATE_KEY
-
-    path = out_dir / STATE_NAME
-    if not path.exists():
-        return None
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            doc = json.loads((fh.metadata() or {}).get(STATE_KEY) or "{}")
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        log.warning("finetune: %s is unreadable (%s): not resumed, starting afresh", path, exc)
-        return None
-    if doc.get("fingerprint") != fingerprint:
-        log.warning("finetune: %s was written for another base checkpoint, options, labels or ECGs: not resumed, "
-                    "starting afresh", path)
-        return None
-    return doc, tensors
-
-
-def _restore(saved: tuple[dict, dict], model, opt, stop: "_BestEpoch", gen: torch.Generator) -> dict:
-    """Put a :func:`read_finetune_state` state back into the model, optimizer, early stopping and RNGs."""
-    from edfgen.model.train_state import restore_optimizer
-
-    doc, tensors = saved
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-    restore_optimizer(opt, doc, tensors)
-    best = {k[len("best."):]: v for k, v in tensors.items() if k.startswith("best.")}
-    stop.best, stop.epoch, stop.bad, stop.state = doc["best"], doc["best_epoch"], doc["bad"], best or None
-    torch.set_rng_state(tensors["rng.torch"])
-    gen.set_state(tensors["rng.batches"])
-    return doc
-
-
 def split_patients(patients: Sequence[str], settings: FinetuneSettings,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Training and validation rows, whole patients on one side (a patient's other ECGs never validate it).
@@ -462,7 +367,7 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
         first = len(rows) + 1
         last = first + s.epochs - 1
         if saved is not None:
-            doc = _restore(saved, model, opt, stop, gen)
+            doc = restore_finetune_state(saved, model, opt, stop, gen)
             rows, first, last = doc["rows"], doc["epoch"] + 1, doc["last"]
             log.warning("finetune: the killed run is resumed after its epoch %d (%s)", first - 1,
                         Path(out_dir) / STATE_NAME)
@@ -487,7 +392,7 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
             log.info("finetune epoch %d: train loss %.4f, validation mean AUROC %.4f", epoch, total / max(nb, 1), auc)
             done = stop.update(auc, epoch)
             if out_dir is not None:
-                _save_state(Path(out_dir), model, opt, stop, gen, rows, epoch, fingerprint, stopped=done or epoch == last,
+                save_finetune_state(Path(out_dir), model, opt, stop, gen, rows, epoch, fingerprint, stopped=done or epoch == last,
                             last=last)
             if done:
                 break
