@@ -421,3 +421,17 @@ def test_linear_probe_cv__a_label_unknown_in_a_training_fold_is_na_there_not_a_c
     assert np.isnan(res.predictions[:, 1]).all() and np.isnan(res.penalty[0, 1]) and np.isfinite(res.penalty[1:, 1]).all()
     table = evaluation_table(np.c_[y[:, 0], sparse], res.predictions, ["a", "b"], n_boot=50)
     assert np.isfinite(table.auroc[0]) and table.auroc[1:].isna().all() and table.auprc[1:].isna().all()
+
+
+def test_linear_probe_cv__cases_of_one_patient_are_one_class_in_inner_splits_not_a_crash():
+    """12 cases, all ECGs of one patient: the inner (penalty-choosing) split counted 12 cases, not 1 patient with
+    cases, so an inner training part held controls only (was: sklearn ValueError 'needs samples of at least 2
+    classes' traceback). Such a label has no patient-grouped penalty choice: C = 1, as documented."""
+    rng = np.random.default_rng(0)
+    patients = np.array(["p0"] * 12 + [f"q{i}" for i in range(88)])
+    y = np.r_[np.ones(12), np.zeros(88)]
+    x = rng.normal(size=(100, 4)) + 2 * y[:, None]
+    folds = patient_folds(patients, k=5, seed=0)
+    res = linear_probe_cv(x, y[:, None], folds, groups=patients, Cs=(0.1, 1.0))
+    trained = np.isfinite(res.penalty[:, 0])
+    assert trained.sum() == 4 and (res.penalty[trained, 0] == 1.0).all()

@@ -126,11 +126,13 @@ def _choose_C(z: np.ndarray, y: np.ndarray, splits, Cs: Sequence[float], max_ite
 def _inner_splits(y: np.ndarray, groups: np.ndarray, k: int, seed: int):
     from sklearn.model_selection import StratifiedGroupKFold
 
-    k = int(min(k, y.sum(), len(y) - y.sum(), len(np.unique(groups))))
+    # patients with a case (a control), not records: 12 ECGs of one patient are one case to split (was a crash)
+    k = int(min(k, len(np.unique(groups[y == 1])), len(np.unique(groups[y == 0])), len(np.unique(groups))))
     if k < 2:
         return None
-    return list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(
-        np.zeros(len(y)), y, groups))
+    splits = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, groups)
+    splits = [(tr, va) for tr, va in splits if 0 < y[tr].sum() < len(tr)]   # a fit needs both classes
+    return splits or None
 
 
 def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, groups: Sequence | None = None,
@@ -152,7 +154,8 @@ def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, g
     Cs
         Inverse L2 penalties tried (the one with the smallest mean log-loss on the inner folds is refitted
         on the whole training part). A
-        training fold whose label has fewer than 2 cases (or controls) for the inner split uses ``C = 1``;
+        training fold whose label has fewer than 2 patients with a case (or a control) for the inner split uses
+        ``C = 1``;
         one with a single class predicts its prevalence; one without any known value predicts NA.
     test_folds
         Only predict these outer folds (the others stay NaN); default all.
