@@ -435,3 +435,19 @@ def test_linear_probe_cv__cases_of_one_patient_are_one_class_in_inner_splits_not
     res = linear_probe_cv(x, y[:, None], folds, groups=patients, Cs=(0.1, 1.0))
     trained = np.isfinite(res.penalty[:, 0])
     assert trained.sum() == 4 and (res.penalty[trained, 0] == 1.0).all()
+
+
+def test_linear_probe_cv__a_fold_trained_on_one_class_is_na_and_the_label_undefined_not_a_low_auroc():
+    """All cases in one outer fold (here: one patient's ECGs): the probe of that fold saw controls only. It predicted
+    the training prevalence (0) for every case, and the pooled AUROC read 0.097 as if the EDFs anti-predicted the
+    label; the label is undefined there, so its predictions and AUROC are NA."""
+    rng = np.random.default_rng(0)
+    patients = np.array(["p0"] * 12 + [f"q{i}" for i in range(88)])
+    y = np.r_[np.ones(12), np.zeros(88)]
+    x = rng.normal(size=(100, 4)) + 2 * y[:, None]
+    folds = patient_folds(patients, k=5, seed=0)
+    res = linear_probe_cv(x, y[:, None], folds, groups=patients, Cs=(1.0,))
+    alone = folds == folds[0]
+    assert np.isnan(res.predictions[alone, 0]).all() and np.isfinite(res.predictions[~alone, 0]).all()
+    table = evaluation_table(y[:, None], res.predictions, ["A"], groups=patients, n_boot=50)
+    assert table[["auroc", "auprc"]].isna().all().all()

@@ -336,3 +336,16 @@ def test_finetune_cli__a_killed_run_resumes_to_the_same_bytes_and_never_from_oth
     other, said = run("other", "--encoder-lr", "1e-4")
     assert other == run("fresh", "--encoder-lr", "1e-4")[0] != full
     assert "was written for another base checkpoint, options, labels or ECGs: not resumed" in said, said
+
+
+def test_evaluate_linear__a_label_whose_cases_are_one_patient_is_na_with_a_warning(files, caplog):
+    """All 12 cases of y are ECGs of one patient, so one fold's probe never saw a case: y is NA (was a finite AUROC of
+    constant predictions), z is scored, and the warning names y."""
+    pid = [("p0" if i % 2 else f"c{i}") for i in range(N)]
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        res = evaluate_ecgs(files / "base", [files / "ecg.npz"], labels=_labels(files / "p.tsv", patient_id=pid),
+                            settings=EvaluateSettings(probe="linear", n_boot=20, baselines=(), min_positives=3, folds=2))
+    t = res.table.set_index("label")
+    assert np.isnan(t.loc["y", "auroc"]) and np.isfinite(t.loc["z", "auroc"])
+    assert "1 label(s) are NA: the probe of a fold was trained on one class of the label" in caplog.text
+    assert "(first: y, fold(s) " in caplog.text

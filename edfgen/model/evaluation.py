@@ -155,8 +155,7 @@ def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, g
         Inverse L2 penalties tried (the one with the smallest mean log-loss on the inner folds is refitted
         on the whole training part). A
         training fold whose label has fewer than 2 patients with a case (or a control) for the inner split uses
-        ``C = 1``;
-        one with a single class predicts its prevalence; one without any known value predicts NA.
+        ``C = 1``; one with a single class, or no known value, predicts NA (the label's AUROC is then NA).
     test_folds
         Only predict these outer folds (the others stay NaN); default all.
     """
@@ -177,10 +176,9 @@ def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, g
         for j in range(y.shape[1]):
             known = np.isfinite(y[train, j])
             yt, zt, gt = y[train, j][known].astype(int), z_train[known], groups[train][known]
-            if len(yt) == 0:   # the label is known only in the held-out fold: nothing to fit, NA (its AUROC too)
-                continue
-            if yt.min() == yt.max():
-                pred[test, j] = float(yt.mean())
+            if len(yt) == 0 or yt.min() == yt.max():
+                # no case (or no control) to learn from: NA, so the label's pooled AUROC is NA (undefined), never the
+                # AUROC of a constant prevalence against the other folds' probabilities
                 continue
             splits = _inner_splits(yt, gt, inner_folds, seed)
             C = 1.0 if splits is None else _choose_C(zt, yt, splits, Cs, max_iter)
@@ -476,6 +474,19 @@ def _warn_one_class(y: np.ndarray, names: Sequence[str]) -> None:
                     "their AUROC and the macro AUROC are NA; leave them out with --label-columns", len(bad), bad[0])
 
 
+def _warn_unscored(y: np.ndarray, prob: np.ndarray, names: Sequence[str], folds: np.ndarray) -> None:
+    """Warn about labels with known records the probe could not predict: a fold whose training folds hold one class
+    of the label (all its cases, or controls, in that fold): their AUROC is NA."""
+    unscored = np.isfinite(y) & ~np.isfinite(prob)
+    bad = [j for j in range(y.shape[1]) if unscored[:, j].any()]
+    if bad:
+        j = bad[0]
+        log.warning("evaluate: %d label(s) are NA: the probe of a fold was trained on one class of the label, its "
+                    "cases (or controls) all being in that fold (first: %s, fold(s) %s); more records, or patients, "
+                    "with that label give one", len(bad), names[j],
+                    ", ".join(str(f) for f in np.unique(folds[unscored[:, j]])))
+
+
 def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path | None = None,
                   label_columns: Sequence[str] | None = None,
                   settings: EvaluateSettings = EvaluateSettings()) -> EvaluationResult:
@@ -540,6 +551,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
         feats = embed_ecgs(model, arr.signals[keep], prep.crop_samples)
         res = linear_probe_cv(feats, y, folds, groups=patients, seed=s.seed)
         prob = res.predictions
+        _warn_unscored(y, prob, names, folds)
         summary.update({"folds": "strat_fold" if predefined is not None else f"GroupKFold({s.folds or 5}) on patients",
                         "n_folds": int(len(np.unique(folds))),
                         "C_median": dict(zip(names, np.nanmedian(res.penalty, axis=0).tolist()))})
