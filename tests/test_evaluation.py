@@ -406,3 +406,48 @@ def test_evaluate_cli__a_figure_failure_keeps_the_tables_rejects_and_a_complete_
     doc = json.loads((out / "manifest.json").read_text())
     assert "in_progress" not in doc.get("extra", {}) and doc["extra"]["figure_error"].startswith("ValueError")
     assert {"evaluation.tsv", "predictions.tsv", "rejects.tsv"} <= set(doc["outputs"]) and "finished" in doc
+
+
+def test_linear_probe_cv__a_label_unknown_in_a_training_fold_is_na_there_not_a_crash():
+    """A label known only in the records of one outer fold has nothing to train on when that fold is held out: its
+    predictions there are NA, the other label is unaffected (was: ValueError 'zero-size array to reduction operation
+    minimum' traceback)."""
+    x, y, patients = _toy(n=100, n_patients=100)
+    folds = patient_folds(patients, k=5, seed=0)
+    sparse = np.where(folds == 1, y[:, 1], np.nan)
+    res = linear_probe_cv(x, np.c_[y[:, 0], sparse], folds, groups=patients, Cs=(1.0,))
+    full = linear_probe_cv(x, y[:, :1], folds, groups=patients, Cs=(1.0,))
+    np.testing.assert_array_equal(res.predictions[:, 0], full.predictions[:, 0])
+    assert np.isnan(res.predictions[:, 1]).all() and np.isnan(res.penalty[0, 1]) and np.isfinite(res.penalty[1:, 1]).all()
+    table = evaluation_table(np.c_[y[:, 0], sparse], res.predictions, ["a", "b"], n_boot=50)
+    assert np.isfinite(table.auroc[0]) and table.auroc[1:].isna().all() and table.auprc[1:].isna().all()
+
+
+def test_linear_probe_cv__cases_of_one_patient_are_one_class_in_inner_splits_not_a_crash():
+    """12 cases, all ECGs of one patient: the inner (penalty-choosing) split counted 12 cases, not 1 patient with
+    cases, so an inner training part held controls only (was: sklearn ValueError 'needs samples of at least 2
+    classes' traceback). Such a label has no patient-grouped penalty choice: C = 1, as documented."""
+    rng = np.random.default_rng(0)
+    patients = np.array(["p0"] * 12 + [f"q{i}" for i in range(88)])
+    y = np.r_[np.ones(12), np.zeros(88)]
+    x = rng.normal(size=(100, 4)) + 2 * y[:, None]
+    folds = patient_folds(patients, k=5, seed=0)
+    res = linear_probe_cv(x, y[:, None], folds, groups=patients, Cs=(0.1, 1.0))
+    trained = np.isfinite(res.penalty[:, 0])
+    assert trained.sum() == 4 and (res.penalty[trained, 0] == 1.0).all()
+
+
+def test_linear_probe_cv__a_fold_trained_on_one_class_is_na_and_the_label_undefined_not_a_low_auroc():
+    """All cases in one outer fold (here: one patient's ECGs): the probe of that fold saw controls only. It predicted
+    the training prevalence (0) for every case, and the pooled AUROC read 0.097 as if the EDFs anti-predicted the
+    label; the label is undefined there, so its predictions and AUROC are NA."""
+    rng = np.random.default_rng(0)
+    patients = np.array(["p0"] * 12 + [f"q{i}" for i in range(88)])
+    y = np.r_[np.ones(12), np.zeros(88)]
+    x = rng.normal(size=(100, 4)) + 2 * y[:, None]
+    folds = patient_folds(patients, k=5, seed=0)
+    res = linear_probe_cv(x, y[:, None], folds, groups=patients, Cs=(1.0,))
+    alone = folds == folds[0]
+    assert np.isnan(res.predictions[alone, 0]).all() and np.isfinite(res.predictions[~alone, 0]).all()
+    table = evaluation_table(y[:, None], res.predictions, ["A"], groups=patients, n_boot=50)
+    assert table[["auroc", "auprc"]].isna().all().all()

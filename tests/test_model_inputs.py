@@ -199,3 +199,153 @@ def test_pretrain__a_non_finite_loss_stops_with_one_line_and_no_nan_checkpoint(t
     with pytest.raises(StageError, match="loss is not finite at update 2 .training diverged.: lower --lr"):
         pretrain(tmp_path / "p", config=MICRO, settings=s, simulated=4, sim_seed=1)
     assert not (tmp_path / "p" / "checkpoint.json").exists()
+
+
+# --------------------------------------------------------------------------- ML audit (s37ml)
+def test_read_label_table__a_record_without_patient_id_is_its_own_patient_not_one_patient_nan(tmp_path, caplog):
+    """Was: every blank/NA patient_id became the one patient 'nan', so those records formed one cluster: one fold of
+    the linear probe, one bootstrap draw, one side of the fine-tune split."""
+    path = _labels(tmp_path / "pid.tsv", patient_id=["p0", "p0", None, None] + [None] * (N - 4))
+    with caplog.at_level(logging.WARNING):
+        ls = read_label_table(path)
+    assert ls.patients["R00"] == ls.patients["R01"] == "p0"
+    assert [ls.patients[i] for i in IDS[2:]] == IDS[2:]
+    assert "22 row(s) have no patient_id (first IID R02)" in caplog.text
+
+
+def test_load_checkpoint__another_format_version_or_a_newer_edfgens_config_is_one_line_naming_the_versions(files):
+    """Was: a checkpoint of format_version 2 (or "x") loaded as if it were 1; a newer edfgen's config key said only
+    'unknown key(s)', not that the checkpoint came from another edfgen."""
+    import json
+
+    from edfgen import __version__
+    from edfgen.exceptions import CheckpointError
+    from edfgen.model.checkpoint import load_checkpoint
+
+    doc = json.loads((files / "base.json").read_text())
+    for version in (2, "x"):
+        (files / "base.json").write_text(json.dumps({**doc, "format_version": version, "edfgen_version": "9.0"}))
+        with pytest.raises(CheckpointError, match=rf"format_version {version!r} \(written by edfgen 9.0\); this "
+                                                  rf"edfgen {__version__} reads format_version 1"):
+            load_checkpoint(files / "base")
+    (files / "base.json").write_text(json.dumps({**doc, "config": {**doc["config"], "new": 1}, "edfgen_version": "9.0"}))
+    with pytest.raises(CheckpointError, match=rf"unknown key.*'new'.*written by edfgen 9.0; this is edfgen {__version__}"):
+        load_checkpoint(files / "base")
+    (files / "base.json").write_text(json.dumps({k: v for k, v in doc.items() if k != "format_version"}))
+    assert load_checkpoint(files / "base").config.name == "micro"     # a hand-written JSON without it: version 1
+
+
+def test_finetune__label_rows_without_ecg_and_ecgs_without_label_are_warned_as_evaluate_does(files, caplog):
+    """Was: finetune trained on the matched subset without a word (an IID typo dropped records silently)."""
+    t = pd.read_csv(_labels(files / "l.tsv"), sep="\t")
+    t = pd.concat([t.iloc[4:], pd.DataFrame({"IID": ["TYPO1", "TYPO2"], "y": [0, 1], "z": [1, 0]})])
+    t.to_csv(files / "partial.tsv", sep="\t", index=False)
+    arr = load_ecgs([files / "ecg.npz"])
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        ft = finetune(arr.signals, arr.ids, t, checkpoint=files / "base", out_dir=files / "ft", source="partial.tsv",
+                      settings=FinetuneSettings(epochs=1, batch_size=8, linear_probe=True))
+    assert "finetune: 2 row(s) of partial.tsv have no ECG record (first IID TYPO1): not used" in caplog.text
+    assert "finetune: 4 ECG record(s) have no row in partial.tsv (first: R00): not used" in caplog.text
+    assert ft.n_train + ft.n_val == N - 4
+    meta = load_checkpoint_metadata(files / "ft" / "checkpoint")
+    assert meta["label_rows_without_ecg"] == 2 and meta["ecg_records_without_label"] == 4
+
+
+def load_checkpoint_metadata(prefix):
+    from edfgen.model.checkpoint import read_checkpoint_json
+
+    return read_checkpoint_json(prefix)[1]["metadata"]
+
+
+def test_align_labels__a_text_label_names_its_column_and_iid_not_a_position(files):
+    """Was: 'label columns must be 0/1 (Unable to parse string "426783006,164889003" at position 2)': the position
+    of the row among the label rows, not its IID (SNOMED codes pasted into a 0/1 column)."""
+    from edfgen.model.finetune import align_labels
+
+    t = pd.read_csv(_labels(files / "l.tsv"), sep="\t", dtype={"z": str})
+    t.loc[2, "z"] = "426783006,164889003"
+    with pytest.raises(InputError, match=r"l.tsv: column z row IID R02: value '426783006,164889003' is not 0/1"):
+        align_labels(IDS, t, source="l.tsv")
+
+
+def test_read_safetensors_header__a_file_cut_inside_its_header_says_so_not_that_the_header_is_not_json(files):
+    """Was: 'safetensors header is not JSON (...: not a safetensors file (header length 192, file size 20 bytes))':
+    the nested message of the truncation caught as if it were a JSON error."""
+    from edfgen.exceptions import CheckpointError
+    from edfgen.model.checkpoint import read_safetensors_header
+
+    w = files / "base.safetensors"
+    w.write_bytes(w.read_bytes()[:20])
+    with pytest.raises(CheckpointError) as err:
+        read_safetensors_header(w)
+    assert "not a safetensors file (header length" in str(err.value) and "not JSON" not in str(err.value)
+
+
+def test_read_label_table__a_plink_fid_column_is_not_a_label(files):
+    """A PLINK-style outcomes file (FID IID y z) was read with FID as a label: 'column FID row IID R00: value 'R00'
+    is not 0/1' (before that message: a pandas parse error); FID is an id column, as in edfgen's phenotype readers."""
+    t = pd.read_csv(_labels(files / "l.tsv"), sep="\t")
+    t.insert(0, "FID", t["IID"])
+    t.to_csv(files / "fid.tsv", sep="\t", index=False)
+    ls = read_label_table(files / "fid.tsv")
+    assert ls.names == ["y", "z"]
+    t.rename(columns={"FID": "#FID"}).to_csv(files / "hfid.tsv", sep="\t", index=False)
+    assert read_label_table(files / "hfid.tsv").names == ["y", "z"]
+
+
+def test_finetune_cli__a_killed_run_resumes_to_the_same_bytes_and_never_from_other_options(files, monkeypatch):
+    """Was: a killed finetune restarted from epoch 1 (no state was kept). Now a rerun continues after the last epoch
+    saved and writes the uninterrupted run's checkpoint byte for byte and its losses (epoch 4, after the kill, is
+    trained by the rerun: the weights, AdamW moments and RNG states come back); a rerun with another option starts
+    afresh.
+    (The kill here is an exception after the state of epoch 3 is written; a SIGKILL leaves the same files.)"""
+    import edfgen.model.finetune as ft
+
+    args = ["finetune", "--checkpoint", str(files / "base"), "--ecg", str(files / "ecg.npz"), "--labels",
+            str(_labels(files / "l.tsv")), "--epochs", "3", "--patience", "9", "--batch-size", "8", "--out"]
+    weights = "checkpoint.safetensors"
+
+    class Killed(BaseException):
+        pass
+
+    real = ft.save_finetune_state
+
+    def run(out, *more, die=None):
+        def save(*a, **k):
+            real(*a, **k)
+            if a[6] == die:
+                raise Killed
+        monkeypatch.setattr(ft, "save_finetune_state", save)
+        if die is not None:
+            with pytest.raises(Killed):
+                CliRunner().invoke(cli, [*args, str(files / out), *more], catch_exceptions=False)
+            assert (files / out / ft.STATE_NAME).exists() and not (files / out / weights).exists()
+            return None
+        r = CliRunner().invoke(cli, [*args, str(files / out), *more])
+        assert r.exit_code == 0, r.output
+        assert not (files / out / ft.STATE_NAME).exists()
+        trained = pd.read_csv(files / out / "finetune_log.tsv", sep="\t").drop(columns="seconds").to_csv()
+        return (files / out / weights).read_bytes() + (files / out / "checkpoint.json").read_bytes() + trained.encode(), \
+            r.output
+
+    full, _ = run("full")
+    run("killed", die=3)
+    resumed, said = run("killed")
+    assert resumed == full and "the killed run is resumed after its epoch 3" in said, said
+    run("other", die=3)
+    other, said = run("other", "--encoder-lr", "1e-4")
+    assert other == run("fresh", "--encoder-lr", "1e-4")[0] != full
+    assert "was written for another base checkpoint, options, labels or ECGs: not resumed" in said, said
+
+
+def test_evaluate_linear__a_label_whose_cases_are_one_patient_is_na_with_a_warning(files, caplog):
+    """All 12 cases of y are ECGs of one patient, so one fold's probe never saw a case: y is NA (was a finite AUROC of
+    constant predictions), z is scored, and the warning names y."""
+    pid = [("p0" if i % 2 else f"c{i}") for i in range(N)]
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        res = evaluate_ecgs(files / "base", [files / "ecg.npz"], labels=_labels(files / "p.tsv", patient_id=pid),
+                            settings=EvaluateSettings(probe="linear", n_boot=20, baselines=(), min_positives=3, folds=2))
+    t = res.table.set_index("label")
+    assert np.isnan(t.loc["y", "auroc"]) and np.isfinite(t.loc["z", "auroc"])
+    assert "1 label(s) are NA: the probe of a fold was trained on one class of the label" in caplog.text
+    assert "(first: y, fold(s) " in caplog.text

@@ -1,7 +1,8 @@
 """``edfgen finetune``: a disease head fitted on labelled ECGs, written with its log and manifest.
 
 What this module knows: the output folder (``checkpoint.{safetensors,json}``, ``finetune_log.tsv``,
-``rejects.tsv``, ``manifest.json``); the training is :func:`edfgen.model.finetune.finetune`.
+``rejects.tsv``, ``manifest.json``, and while it runs ``finetune_state.safetensors``: a rerun of a killed run
+resumes from it, ``--force`` starts over); the training is :func:`edfgen.model.finetune.finetune`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from edfgen import DEFAULT_CHECKPOINT
 from edfgen.commands.model import load_signals, set_threads, write_rejects
 from edfgen.commands.options import CommandOptions, as_list, force_opt, opt, out_opt, seed_opt, threads_opt
 from edfgen.formats.labels import read_label_table
-from edfgen.formats.manifest import recording
+from edfgen.formats.manifest import read_manifest, recording
 from edfgen.formats.tables import prepare_out_dir
+
+
+#: what a run writes in ``--out`` (listed in its in-progress manifest, so that a rerun of a killed run takes the folder)
+PLANNED = ("checkpoint.safetensors", "checkpoint.json", "finetune_log.tsv", "rejects.tsv", "finetune_state.safetensors")
 
 
 @dataclass(frozen=True)
@@ -67,19 +72,23 @@ def run_finetune(*, checkpoint, ecg: Sequence[str | os.PathLike], labels: str | 
     -------
     edfgen.model.finetune.FinetuneResult
     """
-    from edfgen.model.finetune import FinetuneSettings, finetune  # imports torch
+    from edfgen.model.finetune import STATE_NAME, FinetuneSettings, finetune  # imports torch
 
     out = Path(out)
     set_threads(threads)
     prepare_out_dir(out, force=force, command="edfgen finetune")
+    previous = read_manifest(out) if out.is_dir() else None
+    # a rerun resumes a killed run (its state is kept; finetune checks it was written for the same inputs and options)
+    resume = (not force and previous is not None and previous.get("command") == "edfgen finetune"
+              and previous.get("finished") is None and (out / STATE_NAME).is_file())
     settings = FinetuneSettings(label_fraction=label_fraction, epochs=epochs, patience=patience,
                                 batch_size=batch_size, lr=lr, encoder_lr=encoder_lr, from_scratch=from_scratch,
                                 linear_probe=linear_probe, seed=seed)
     with recording(out, "edfgen finetune", parameters={"checkpoint": str(checkpoint), **settings.__dict__},
-                   inputs=[*ecg, labels], seed=seed):
+                   inputs=[*ecg, labels], seed=seed, planned=PLANNED, replace=not resume):
         arr, _ = load_signals(ecg, checkpoint)
         ls = read_label_table(labels, label_columns=label_columns)   # patient_id: not a label, keeps patients together
         res = finetune(arr.signals, arr.ids, ls.labels, checkpoint=checkpoint, settings=settings, out_dir=out,
-                       label_names=label_columns, patients=ls.patients, source=str(labels))
+                       label_names=label_columns, patients=ls.patients, source=str(labels), resume=resume)
         write_rejects(arr.rejects, out)
     return res

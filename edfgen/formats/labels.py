@@ -32,6 +32,7 @@ Cardiology Challenge 2021. Comput Cardiol 2021. doi:10.23919/CinC53138.2021.9662
 from __future__ import annotations
 
 import ast
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ PTBXL_DESCRIPTIONS = {"NORM": "normal ECG", "MI": "myocardial infarction", "STTC
 SNOMED_TABLE = Path(__file__).resolve().parents[1] / "data" / "snomed_ct_ecg_diagnoses.tsv"
 LAYOUTS = ("ptbxl", "dx-header", "table")
 _DX = re.compile(r"^#\s*Dx:\s*(.*?)\s*$", re.IGNORECASE)
+
+log = logging.getLogger(__name__)
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:
@@ -243,11 +246,22 @@ def read_dx_headers(folder: str | Path) -> LabelSet:
 
 
 def read_label_table(path: str | Path, *, label_columns: Sequence[str] | None = None) -> LabelSet:
-    """An outcomes table (``IID`` + 0/1 columns, optional ``patient_id``) as a :class:`LabelSet`."""
+    """An outcomes table (``IID`` + 0/1 columns, optional ``patient_id``) as a :class:`LabelSet`.
+
+    A row whose ``patient_id`` is blank or NA is its own patient (its IID), with a warning; without the column
+    every row is. A PLINK family id column (``FID``, ``#FID``) is not a label.
+    """
     t = read_labels(path)
-    patients = (dict(zip(t["IID"].astype(str), t["patient_id"].astype(str))) if "patient_id" in t.columns
-                else {str(i): str(i) for i in t["IID"]})
-    t = t.drop(columns=[c for c in ("patient_id",) if c in t.columns])
+    iids = t["IID"].astype(str)
+    patients = dict(zip(iids, iids))
+    if "patient_id" in t.columns:   # a row without one is its own patient (was: all of them the one patient 'nan')
+        pid = t["patient_id"]
+        blank = pid.isna().to_numpy() | (pid.astype(str).str.strip() == "").to_numpy()
+        if blank.any():
+            log.warning("%s: %d row(s) have no patient_id (first IID %s): each is its own patient in the folds, the "
+                        "bootstrap and the fine-tune split", path, int(blank.sum()), iids[blank].iloc[0])
+        patients.update(zip(iids[~blank], pid[~blank].astype(str)))
+    t = t.drop(columns=[c for c in ("patient_id", "FID", "#FID") if c in t.columns])   # ids, not labels (PLINK's FID)
     if label_columns:
         missing = [c for c in label_columns if c not in t.columns]
         if missing:

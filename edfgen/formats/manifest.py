@@ -446,7 +446,7 @@ def recording(out_dir: str | os.PathLike, command: str, *, parameters: dict[str,
         if previous is not None and previous.get("command") != command:
             raise InputError(f"{option} {out_dir}: {name} belongs to '{previous.get('command')}', not '{command}'; "
                              f"give this command a place of its own")
-        listed = listed_outputs(previous, out_dir) if replace else []
+        listed = listed_outputs(previous, out_dir)   # edfgen's own files (kept with replace=False, yet its own)
         for x in planned:                        # checked before anything is removed
             foreign = _not_listed(out_dir / x.rstrip("/"), listed)
             if foreign:

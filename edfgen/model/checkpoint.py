@@ -226,6 +226,8 @@ def read_safetensors_header(path: Path) -> dict:
             if n < 2 or n > min(_MAX_HEADER, size - 8):
                 raise CheckpointError(f"{path}: not a safetensors file (header length {n}, file size {size} bytes)")
             doc = json.loads(fh.read(n))
+    except CheckpointError:    # a ValueError too: not to be reworded as 'not JSON' below
+        raise
     except OSError as exc:
         raise CheckpointError(f"{path}: unreadable weights file ({exc.strerror or exc})") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -300,7 +302,8 @@ def read_checkpoint_json(name_or_path: str | Path) -> tuple[Path, dict]:
     Raises
     ------
     CheckpointError
-        Not found, not JSON, another format, a missing key or a bad config: one line naming the file.
+        Not found, not JSON, another format or ``format_version``, a missing key or a bad config: one line naming
+        the file (and, for a bad config, the edfgen version that wrote it when it is not this one).
     """
     meta = resolve_checkpoint(name_or_path)
     try:
@@ -309,15 +312,27 @@ def read_checkpoint_json(name_or_path: str | Path) -> tuple[Path, dict]:
         raise CheckpointError(f"{meta}: unreadable checkpoint JSON ({' '.join(str(exc).split())[:200]})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{meta}: not an edfgen checkpoint (format {doc.get('format') if isinstance(doc, dict) else None!r})")
+    version = doc.get("format_version", FORMAT_VERSION)   # a hand-written JSON without it: the first format
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise CheckpointError(f"{meta}: checkpoint format_version {version!r} (written by edfgen "
+                              f"{doc.get('edfgen_version', '?')}); this edfgen {__version__} reads format_version "
+                              f"{FORMAT_VERSION}: load it with the edfgen that wrote it")
     for key in ("weights", "sha256", "config", "preprocessing"):
         if key not in doc:
             raise CheckpointError(f"{meta}: missing key {key!r}")
     try:
         ModelConfig.from_dict(doc["config"])
     except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"{meta}: bad config: {exc}") from None
+        raise CheckpointError(f"{meta}: bad config: {exc}{_other_version(doc)}") from None
     checkpoint_preprocessing(meta, doc)
     return meta, doc
+
+
+def _other_version(doc: dict) -> str:
+    """``" (written by edfgen X; this is edfgen Y)"`` when the checkpoint's ``edfgen_version`` is not this one (a key a
+    newer edfgen added reads 'unknown key' otherwise), else ``""``."""
+    other = doc.get("edfgen_version")
+    return f" (written by edfgen {other}; this is edfgen {__version__})" if other not in (None, __version__) else ""
 
 
 def checkpoint_preprocessing(meta: Path, doc: dict) -> Preprocessing:
@@ -325,7 +340,7 @@ def checkpoint_preprocessing(meta: Path, doc: dict) -> Preprocessing:
     try:
         return Preprocessing.from_dict(doc["preprocessing"])
     except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"{meta}: bad config: {exc}") from None
+        raise CheckpointError(f"{meta}: bad config: {exc}{_other_version(doc)}") from None
 
 
 def load_checkpoint(name_or_path: str | Path = DEFAULT_CHECKPOINT, *, device: str | torch.device = "cpu") -> LoadedModel:

@@ -126,11 +126,13 @@ def _choose_C(z: np.ndarray, y: np.ndarray, splits, Cs: Sequence[float], max_ite
 def _inner_splits(y: np.ndarray, groups: np.ndarray, k: int, seed: int):
     from sklearn.model_selection import StratifiedGroupKFold
 
-    k = int(min(k, y.sum(), len(y) - y.sum(), len(np.unique(groups))))
+    # patients with a case (a control), not records: 12 ECGs of one patient are one case to split (was a crash)
+    k = int(min(k, len(np.unique(groups[y == 1])), len(np.unique(groups[y == 0])), len(np.unique(groups))))
     if k < 2:
         return None
-    return list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(
-        np.zeros(len(y)), y, groups))
+    splits = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, groups)
+    splits = [(tr, va) for tr, va in splits if 0 < y[tr].sum() < len(tr)]   # a fit needs both classes
+    return splits or None
 
 
 def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, groups: Sequence | None = None,
@@ -152,8 +154,8 @@ def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, g
     Cs
         Inverse L2 penalties tried (the one with the smallest mean log-loss on the inner folds is refitted
         on the whole training part). A
-        training fold whose label has fewer than 2 cases (or controls) for the inner split uses ``C = 1``;
-        one with a single class predicts its prevalence.
+        training fold whose label has fewer than 2 patients with a case (or a control) for the inner split uses
+        ``C = 1``; one with a single class, or no known value, predicts NA (the label's AUROC is then NA).
     test_folds
         Only predict these outer folds (the others stay NaN); default all.
     """
@@ -174,8 +176,9 @@ def linear_probe_cv(features: np.ndarray, y: np.ndarray, folds: np.ndarray, *, g
         for j in range(y.shape[1]):
             known = np.isfinite(y[train, j])
             yt, zt, gt = y[train, j][known].astype(int), z_train[known], groups[train][known]
-            if yt.min() == yt.max():
-                pred[test, j] = float(yt.mean())
+            if len(yt) == 0 or yt.min() == yt.max():
+                # no case (or no control) to learn from: NA, so the label's pooled AUROC is NA (undefined), never the
+                # AUROC of a constant prevalence against the other folds' probabilities
                 continue
             splits = _inner_splits(yt, gt, inner_folds, seed)
             C = 1.0 if splits is None else _choose_C(zt, yt, splits, Cs, max_iter)
@@ -461,23 +464,6 @@ def _head_labels(head: list[str], label_columns: Sequence[str] | None) -> list[s
     return list(label_columns)
 
 
-def _warn_unmatched(ids: Sequence[str], labels: pd.DataFrame, source: str) -> dict:
-    """Warn about label rows without an ECG and ECGs without a label row (a typo in IIDs would otherwise
-    evaluate a subset without a word); their counts for the manifest."""
-    ecg_ids = [str(i) for i in ids]
-    lab_ids = labels["IID"].astype(str).tolist()
-    have_ecg, have_label = set(ecg_ids), set(lab_ids)
-    no_ecg = [i for i in lab_ids if i not in have_ecg]
-    no_label = [i for i in ecg_ids if i not in have_label]
-    if no_ecg:
-        log.warning("evaluate: %d row(s) of %s have no ECG record (first IID %s): not scored", len(no_ecg), source,
-                    no_ecg[0])
-    if no_label:
-        log.warning("evaluate: %d ECG record(s) have no row in %s (first: %s): not scored", len(no_label), source,
-                    no_label[0])
-    return {"label_rows_without_ecg": len(no_ecg), "ecg_records_without_label": len(no_label)}
-
-
 def _warn_one_class(y: np.ndarray, names: Sequence[str]) -> None:
     """Warn about head labels with one class (or none) among the scored records: their AUROC, and the macro, is NA."""
     known = np.isfinite(y)
@@ -486,6 +472,19 @@ def _warn_one_class(y: np.ndarray, names: Sequence[str]) -> None:
     if bad:
         log.warning("evaluate: %d label(s) have one class or no known value among the scored records (first: %s): "
                     "their AUROC and the macro AUROC are NA; leave them out with --label-columns", len(bad), bad[0])
+
+
+def _warn_unscored(y: np.ndarray, prob: np.ndarray, names: Sequence[str], folds: np.ndarray) -> None:
+    """Warn about labels with known records the probe could not predict: a fold whose training folds hold one class
+    of the label (all its cases, or controls, in that fold): their AUROC is NA."""
+    unscored = np.isfinite(y) & ~np.isfinite(prob)
+    bad = [j for j in range(y.shape[1]) if unscored[:, j].any()]
+    if bad:
+        j = bad[0]
+        log.warning("evaluate: %d label(s) are NA: the probe of a fold was trained on one class of the label, its "
+                    "cases (or controls) all being in that fold (first: %s, fold(s) %s); more records, or patients, "
+                    "with that label give one", len(bad), names[j],
+                    ", ".join(str(f) for f in np.unique(folds[unscored[:, j]])))
 
 
 def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path | None = None,
@@ -509,7 +508,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
     """
     from edfgen.model.checkpoint import LoadedModel, load_checkpoint
     from edfgen.model.data import embed_ecgs, load_ecgs
-    from edfgen.model.finetune import align_labels, predict
+    from edfgen.model.finetune import align_labels, predict, warn_unmatched
 
     s = settings
     loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_checkpoint(checkpoint)
@@ -523,7 +522,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
                "ecg_records_rejected": len(arr.rejects)}
     src = str(labels) if labels is not None else str(ecg[0])
     if ls.layout == "table":
-        summary.update(_warn_unmatched(arr.ids, ls.labels, src))
+        summary.update(warn_unmatched(arr.ids, ls.labels, src, command="evaluate", fate="not scored"))
     if s.probe == "head":
         head = list(model.config.labels)
         keep, y, names = align_labels(arr.ids, ls.labels, label_names=_head_labels(head, label_columns), source=src)
@@ -552,6 +551,7 @@ def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path |
         feats = embed_ecgs(model, arr.signals[keep], prep.crop_samples)
         res = linear_probe_cv(feats, y, folds, groups=patients, seed=s.seed)
         prob = res.predictions
+        _warn_unscored(y, prob, names, folds)
         summary.update({"folds": "strat_fold" if predefined is not None else f"GroupKFold({s.folds or 5}) on patients",
                         "n_folds": int(len(np.unique(folds))),
                         "C_median": dict(zip(names, np.nanmedian(res.penalty, axis=0).tolist()))})

@@ -37,6 +37,8 @@ from edfgen.formats.tables import write_table
 from edfgen.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from edfgen.model.data import augment, embed_ecgs, two_crops
 from edfgen.model.encoder import ECGEncoder
+from edfgen.model.finetune_state import (STATE_NAME, read_finetune_state, restore_finetune_state, run_fingerprint,
+                                         save_finetune_state)
 from edfgen.model.metrics import auroc_rows
 
 log = logging.getLogger(__name__)
@@ -113,10 +115,12 @@ def align_labels(ids: Sequence[str], labels: pd.DataFrame, *, label_names: Seque
     if missing:
         raise InputError(f"{source}: missing label column(s) {missing}")
     lab = labels.set_index("IID")[names]
-    try:
-        lab = lab.apply(pd.to_numeric, errors="raise")
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"{source}: label columns must be 0/1 ({exc})") from None
+    num = lab.apply(pd.to_numeric, errors="coerce")
+    text = num.isna().to_numpy() & lab.notna().to_numpy()      # a value that is not a number (not NA either)
+    if text.any():
+        r, c = np.argwhere(text)[0]
+        raise InputError(f"{source}: column {names[c]} row IID {lab.index[r]}: value {lab.iat[r, c]!r} is not 0/1")
+    lab = num
     vals = lab.to_numpy(dtype=float)
     bad = np.isfinite(vals) & ~np.isin(vals, (0.0, 1.0))
     if bad.any():
@@ -127,6 +131,40 @@ def align_labels(ids: Sequence[str], labels: pd.DataFrame, *, label_names: Seque
     if len(keep) == 0:
         raise InputError(f"{source}: no IID matches an ECG record id (first ECG id: {ids[0] if len(ids) else None})")
     return keep, vals[pos[keep]].astype(np.float32), names
+
+
+def warn_unmatched(ids: Sequence[str], labels: pd.DataFrame, source: str, *, command: str, fate: str) -> dict:
+    """Warn about label rows without an ECG and ECGs without a label row (a typo in IIDs would otherwise train on, or
+    score, a subset without a word).
+
+    Parameters
+    ----------
+    ids
+        ECG record ids.
+    labels
+        The label table (``IID`` column).
+    source
+        The labels' file, named in the warnings.
+    command, fate
+        The warnings' prefix (``"finetune"``) and what becomes of those rows (``"not used"``).
+
+    Returns
+    -------
+    dict
+        ``{"label_rows_without_ecg": int, "ecg_records_without_label": int}`` for the manifest.
+    """
+    ecg_ids = [str(i) for i in ids]
+    lab_ids = labels["IID"].astype(str).tolist()
+    have_ecg, have_label = set(ecg_ids), set(lab_ids)
+    no_ecg = [i for i in lab_ids if i not in have_ecg]
+    no_label = [i for i in ecg_ids if i not in have_label]
+    if no_ecg:
+        log.warning("%s: %d row(s) of %s have no ECG record (first IID %s): %s", command, len(no_ecg), source,
+                    no_ecg[0], fate)
+    if no_label:
+        log.warning("%s: %d ECG record(s) have no row in %s (first: %s): %s", command, len(no_label), source,
+                    no_label[0], fate)
+    return {"label_rows_without_ecg": len(no_ecg), "ecg_records_without_label": len(no_label)}
 
 
 def _mean_auroc(y: np.ndarray, p: np.ndarray) -> float:
@@ -253,7 +291,7 @@ def split_patients(patients: Sequence[str], settings: FinetuneSettings,
 def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, checkpoint: str | Path = DEFAULT_CHECKPOINT,
              settings: FinetuneSettings = FinetuneSettings(), out_dir: str | Path | None = None,
              label_names: Sequence[str] | None = None, metadata: dict | None = None,
-             patients: dict | None = None, source: str = "labels") -> FinetuneResult:
+             patients: dict | None = None, source: str = "labels", resume: bool = False) -> FinetuneResult:
     """Fine-tune (or linear-probe, or train from scratch) a multi-label head; see module docstring.
 
     Parameters
@@ -272,11 +310,17 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     checkpoint
         Pre-trained checkpoint (architecture + preprocessing; weights unused with ``from_scratch``).
     out_dir
-        If given, writes ``checkpoint.{safetensors,json}`` and ``finetune_log.tsv`` there.
+        If given, writes ``checkpoint.{safetensors,json}`` and ``finetune_log.tsv`` there, and after each end-to-end
+        epoch the resumable state ``finetune_state.safetensors`` (removed once the checkpoint is written).
+    resume
+        Continue from ``out_dir``'s ``finetune_state.safetensors`` when it was written for the same base checkpoint,
+        options, labels, split and ECGs (:func:`run_fingerprint`); otherwise start afresh, with a warning. A resumed
+        run writes the same checkpoint, byte for byte, as an uninterrupted one.
     """
     s = settings
     base: LoadedModel = load_checkpoint(checkpoint)
     crop = base.preprocessing.crop_samples
+    unmatched = warn_unmatched(ids, labels, source, command="finetune", fate="not used")
     keep, y, names = align_labels(ids, labels, label_names=label_names, source=source)
     who = [str(ids[i]) for i in keep]
     train, val = split_patients([patients.get(i, i) for i in who] if patients else who, s,
@@ -295,6 +339,9 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     log.info("finetune: %d train / %d validation ECGs, %d labels, mode %s", len(train), len(val), len(names),
              "linear probe" if s.linear_probe else "from scratch" if s.from_scratch else "fine-tune")
 
+    fingerprint = run_fingerprint(base.sha256, s, names, [who[i] for i in train], [who[i] for i in val],
+                                  (x_tr, y_tr, x_va, y_va))
+    saved = read_finetune_state(Path(out_dir), fingerprint) if resume and out_dir is not None else None
     torch.manual_seed(s.seed)
     cfg = base.config.replace(labels=tuple(names))
     model = ECGEncoder(cfg)
@@ -305,7 +352,7 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     rows: list[dict] = []
     t0 = time.time()
     best, best_epoch = -np.inf, -1
-    if not s.from_scratch:
+    if not s.from_scratch and saved is None:
         # linear probe (the whole method in --linear-probe mode; the head's initialisation for fine-tuning: LP-FT)
         probe_epochs = s.epochs if s.linear_probe else max(1, s.epochs // 2)
         best, best_epoch, rows = _fit_head(model, x_tr, yt, x_va, y_va, crop, pos_weight, s, probe_epochs, t0)
@@ -318,7 +365,13 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
         gen = torch.Generator().manual_seed(s.seed)
         stop = _BestEpoch(model, s.patience, best=best, epoch=best_epoch)
         first = len(rows) + 1
-        for epoch in range(first, first + s.epochs):
+        last = first + s.epochs - 1
+        if saved is not None:
+            doc = restore_finetune_state(saved, model, opt, stop, gen)
+            rows, first, last = doc["rows"], doc["epoch"] + 1, doc["last"]
+            log.warning("finetune: the killed run is resumed after its epoch %d (%s)", first - 1,
+                        Path(out_dir) / STATE_NAME)
+        for epoch in range(first, last + 1) if saved is None or not saved[0]["stopped"] else ():
             model.train()
             perm = torch.randperm(len(train), generator=gen)
             total, nb = 0.0, 0
@@ -337,7 +390,11 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
             rows.append({"epoch": epoch, "stage": "scratch" if s.from_scratch else "finetune",
                          "train_loss": total / max(nb, 1), "val_mean_auroc": auc, "seconds": round(time.time() - t0, 2)})
             log.info("finetune epoch %d: train loss %.4f, validation mean AUROC %.4f", epoch, total / max(nb, 1), auc)
-            if stop.update(auc, epoch):
+            done = stop.update(auc, epoch)
+            if out_dir is not None:
+                save_finetune_state(Path(out_dir), model, opt, stop, gen, rows, epoch, fingerprint, stopped=done or epoch == last,
+                            last=last)
+            if done:
                 break
         stop.restore()
         best, best_epoch = stop.best, stop.epoch
@@ -348,8 +405,9 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
         out_dir = Path(out_dir)
         meta = {"finetune": asdict(s), "base_checkpoint": str(base.path), "base_sha256": base.sha256,
                 "best_epoch": best_epoch, "best_val_mean_auroc": best, "n_train": len(train), "n_val": len(val),
-                **(metadata or {})}
+                **unmatched, **(metadata or {})}
         path = save_checkpoint(model, cfg, base.preprocessing, out_dir / "checkpoint", metadata=meta)
         write_table(hist, out_dir / "finetune_log.tsv")
+        (out_dir / STATE_NAME).unlink(missing_ok=True)      # the run is complete: nothing to resume
     return FinetuneResult(best_val_auroc=float(best), best_epoch=best_epoch, checkpoint=path, n_train=len(train),
                           n_val=len(val), log=hist, model=model)

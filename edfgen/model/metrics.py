@@ -36,7 +36,7 @@ def auroc_rows(y: np.ndarray, score: np.ndarray) -> np.ndarray:
 
 
 def auprc_rows(y: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Average precision of each row. ``[B, n] -> [B]`` (NaN where a row has no positive, or no element).
+    """Average precision of each row. ``[B, n] -> [B]`` (NaN where a row has no positive, no element or a NA score).
 
     Tied scores are one threshold (as scikit-learn): precision and recall are taken at the last
     element of each run of equal scores.
@@ -62,7 +62,7 @@ def auprc_rows(y: np.ndarray, score: np.ndarray) -> np.ndarray:
     prev = _ffill(prev)
     inc = np.where(last, recall - prev, 0.0)
     ap = (inc * precision).sum(axis=1)
-    ap[n_pos[:, 0] == 0] = np.nan
+    ap[(n_pos[:, 0] == 0) | ~np.isfinite(score).all(axis=1)] = np.nan   # a NA score: undefined, as auroc_rows
     return ap
 
 

@@ -24,7 +24,8 @@ STATE_KEY = "edfgen_train_state"
 
 
 def save_train_state(out_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int,
-                     extra: dict) -> None:
+                     extra: dict, *, name: str = "train_state.safetensors",
+                     tensors: dict[str, torch.Tensor] | None = None) -> None:
     """The whole resumable state as ONE file, ``train_state.safetensors``, renamed into place atomically.
 
     It holds the encoder's weights (``model.*``), the AdamW moments (``state.*``) and, in its header metadata,
@@ -43,12 +44,18 @@ def save_train_state(out_dir: Path, model: torch.nn.Module, optimizer: torch.opt
         Optimizer updates done.
     extra
         JSON-able fields added to the document.
+    name
+        The file's name in ``out_dir`` (``edfgen finetune`` writes ``finetune_state.safetensors``).
+    tensors
+        More tensors to store under their own keys (neither ``model.`` nor ``state.``; e.g. RNG states).
     """
     from safetensors.torch import save_file
 
     model = getattr(model, "module", model)
     sd = optimizer.state_dict()
+    more = tensors or {}
     tensors = {f"model.{k}": v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    tensors.update({k: v.detach().cpu().contiguous() for k, v in more.items()})
     scalars = {}
     for idx, st in sd["state"].items():
         for k, v in st.items():
@@ -57,7 +64,7 @@ def save_train_state(out_dir: Path, model: torch.nn.Module, optimizer: torch.opt
             else:
                 scalars[f"state.{idx}.{k}"] = v
     doc = {"step": step, "param_groups": sd["param_groups"], "scalars": scalars, **extra}
-    with atomic_path(out_dir / "train_state.safetensors") as tmp:
+    with atomic_path(out_dir / name) as tmp:
         save_file(tensors, str(tmp), metadata={STATE_KEY: json.dumps(doc)})
         chmod_as_created(tmp)       # safetensors writes 0600; was chmod 0644 whatever the umask (review s33a F6)
     stale = out_dir / "train_state.json"   # written by edfgen before the state was one file
@@ -116,13 +123,27 @@ def load_train_state(out_dir: Path, model: torch.nn.Module, optimizer: torch.opt
                              f"or continue from the checkpoint with --init (fresh optimizer)")
         weights = ckpt.model.state_dict()
     getattr(model, "module", model).load_state_dict(weights)
+    restore_optimizer(optimizer, doc, tensors)
+    return doc
+
+
+def restore_optimizer(optimizer: torch.optim.Optimizer, doc: dict, tensors: dict[str, torch.Tensor]) -> None:
+    """Load the optimizer state :func:`save_train_state` stored (``state.*`` tensors, the document's ``scalars`` and
+    ``param_groups``) into ``optimizer``.
+
+    Parameters
+    ----------
+    optimizer
+        An optimizer over the same parameters, in the same order.
+    doc, tensors
+        The training-state document and the file's tensors.
+    """
     state: dict = {}
     moments = [(k, v) for k, v in tensors.items() if k.startswith("state.")]
     for key, v in moments + list(doc["scalars"].items()):
         _, idx, k = key.split(".", 2)
         state.setdefault(int(idx), {})[k] = v
     optimizer.load_state_dict({"state": state, "param_groups": doc["param_groups"]})
-    return doc
 
 
 def run_data(ecg, simulated: int, sim_seed: int) -> dict:
