@@ -56,7 +56,7 @@ def main() -> None:
     from edfgen.formats.genotypes.panel import open_panel
     from edfgen.kernels.coloc import coloc_bf_bf
     from edfgen.kernels.susie import susie_rss
-    from edfgen.commands.finemap import region_ld
+    from edfgen.commands.finemap_ld import region_ld
     from edfgen.simulate.mr import per_variant_linear
 
     work, cohort = simulated_gwas(a, "coloc_bench_", gwas=False)

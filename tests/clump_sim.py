@@ -184,10 +184,10 @@ def assert_panel_recorded(out: Path, bfile: Path) -> None:
     assert man["parameters"]["genotypes"]["bfile"] == str(bfile.resolve())
 
 
-def panel_without_calls(bfile: Path, folder: Path, variant: str) -> Path:
-    """A copy of the PLINK fileset ``bfile`` whose ``variant`` has no call (every 2-bit code 01 = missing), as an LD
-    panel that lacks a GWAS variant's genotypes (monomorphic there, or a BGEN block set aside by
-    --skip-bad-variants) gives it."""
+def panel_without_calls(bfile: Path, folder: Path, variant: str | list[str]) -> Path:
+    """A copy of the PLINK fileset ``bfile`` whose ``variant`` (or each of a list) has no call (every 2-bit code 01
+    = missing), as an LD panel that lacks a GWAS variant's genotypes (monomorphic there, or a BGEN block set aside
+    by --skip-bad-variants) gives it."""
     folder.mkdir()
     for suffix in (".bim", ".fam"):
         shutil.copy(f"{bfile}{suffix}", folder / f"panel{suffix}")
@@ -195,7 +195,8 @@ def panel_without_calls(bfile: Path, folder: Path, variant: str) -> Path:
     n = sum(1 for _ in open(f"{bfile}.fam"))
     width = (n + 3) // 4
     bed = bytearray(Path(f"{bfile}.bed").read_bytes())
-    i = int(np.flatnonzero(bim[1].to_numpy() == variant)[0])
-    bed[3 + i * width: 3 + (i + 1) * width] = b"\x55" * width
+    for v in [variant] if isinstance(variant, str) else variant:
+        i = int(np.flatnonzero(bim[1].to_numpy() == v)[0])
+        bed[3 + i * width: 3 + (i + 1) * width] = b"\x55" * width
     (folder / "panel.bed").write_bytes(bytes(bed))
     return folder / "panel"

@@ -3,6 +3,7 @@ statsmodels, edfgen coloc on planted shared / distinct causal variants, the mr -
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -287,19 +288,47 @@ def test_cli_coloc__susie_leaves_out_a_variant_without_genotypes_in_the_panel(si
     """coloc-SuSiE took a variant without variation in the LD panel (no calls there) for independent of its
     neighbours (LD 0): the shared causal variant, its calls removed from the panel, was the susie row's top variant
     with PP.H4 1 from the z-scores alone. It is left out of the SuSiE fits now, with a warning; the abf row, which
-    uses no LD, keeps it."""
+    uses no LD, keeps it; the susie row still finds the shared signal through the causal variant's LD partner.
+    Review s37docs F2, F4: the susie row's nsnps counted the variant SuSiE did not fit; the warning named the first
+    pair only (later pairs dropped it in silence) and a pair left with < 2 varying variants lost its susie row
+    without a word."""
     rng = np.random.default_rng(5)
     bfile, chrom, pos, chosen = _shared_pair(sim_cohort, tmp_path, rng, 100_000)
+    shutil.copy(tmp_path / "out" / "s_2.tsv", tmp_path / "out" / "s_3.tsv")        # a second outcome, same locus
     with PlinkGenotypes(bfile, founders_only=False) as panel:
         causal = panel.variants.variant_id[chosen]
+        g = panel.read(np.arange(panel.n_variants)).astype(float)
+        ids = np.asarray(panel.variants.variant_id)
     pd.DataFrame({"locus": [1], "chromosome": [chrom[chosen]], "base_pair_location": [pos[chosen]],
                   "phenotypes": ["s_1"]}).to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
     holed = panel_without_calls(bfile, tmp_path / "p", causal)
-    res = CliRunner().invoke(cli, ["coloc", "--exposure", str(tmp_path / "exp"), "--outcome", str(tmp_path / "out"),
-                                   "--loci", str(tmp_path / "loci.tsv"), "--bfile", str(holed), "--window-kb", "100",
-                                   "--out", str(tmp_path / "o")])
-    assert res.exit_code == 0, res.output
-    t = pd.read_csv(tmp_path / "o" / "coloc.tsv", sep="\t").set_index("method")
+
+    def coloc(exp, out, o):
+        res = CliRunner().invoke(cli, ["coloc", "--exposure", str(exp), "--outcome", str(out), "--loci",
+                                       str(tmp_path / "loci.tsv"), "--bfile", str(holed), "--window-kb", "100",
+                                       "--out", str(o)])
+        assert res.exit_code == 0, res.output
+        return res, pd.read_csv(o / "coloc.tsv", sep="\t")
+
+    res, t = coloc(tmp_path / "exp", tmp_path / "out", tmp_path / "o")
+    assert len(t) == 4 and (t["trait_2"].value_counts() == 2).all(), t
+    t = t[t["trait_2"] == "s_2"].set_index("method")
     assert t.at["abf", "top_variant"] == causal
-    assert "susie" not in t.index or t.at["susie", "top_variant"] != causal, t
-    assert "1 variant(s) without variation in the LD panel" in res.output and causal in res.output
+    assert t.at["susie", "top_variant"] != causal and t.at["susie", "pp_h4"] > 0.8, t
+    j = int(np.flatnonzero(ids == t.at["susie", "top_variant"])[0])                  # the causal's LD partner
+    ok = (g[:, chosen] >= 0) & (g[:, j] >= 0)
+    assert abs(np.corrcoef(g[ok, chosen], g[ok, j])[0, 1]) > 0.8              # r = 0.88 here
+    assert t.at["susie", "nsnps"] == t.at["abf", "nsnps"] - 1, t
+    logged = [x for x in res.output.splitlines() if "WARNING" in x and "without variation in the LD panel" in x]
+    assert len(logged) == 1 and "1 variant(s)" in logged[0] and "of every pair there" in logged[0], res.output
+    assert f"the strongest: {causal} (z = " in logged[0] and "s_1, " in logged[0] and "; the locus lead)" in logged[0]
+
+    for d in ("exp", "out"):                  # the causal variant and one neighbour: 1 varying variant, no SuSiE
+        (tmp_path / f"{d}2").mkdir()
+        for f in (tmp_path / d).glob("*.tsv"):
+            x = pd.read_csv(f, sep="\t")
+            x[x["variant_id"].isin([causal, ids[chosen + 1]])].to_csv(tmp_path / f"{d}2" / f.name, sep="\t",
+                                                                        index=False)
+    res, t = coloc(tmp_path / "exp2", tmp_path / "out2", tmp_path / "o2")
+    assert t["method"].tolist() == ["abf", "abf"] and (t["nsnps"] == 2).all(), t
+    assert "coloc locus 1 s_1 x s_2: 1 shared variant(s) vary in the LD panel; the abf row only" in res.output

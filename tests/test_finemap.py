@@ -3,6 +3,7 @@ variants in 95 % credible sets of a simulated cohort, the command's tables."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from scipy import stats
 from clump_sim import assert_panel_recorded, cohort_sumstats, panel_without_calls
 from edfgen.cli import cli
 from edfgen.formats.dictionary import check_file
+from edfgen.formats.genotypes.panel import PlinkGenotypes
 from edfgen.kernels.susie import credible_sets, kriging_rss, susie_rss, susie_ss
 from edfgen.simulate.truth import read_truth_loci
 
@@ -287,3 +289,43 @@ def test_cli_finemap__a_variant_without_genotypes_in_the_panel_is_left_out_not_f
     assert t.variant_id not in set(pip["variant_id"]) and t.variant_id not in set(cs["variant_id"])
     assert "1 variant(s) without variation in the LD panel" in res.output and t.variant_id in res.output
     assert len(pip) > 10
+    partners = _ld_partners(Path(sim_cohort) / "genotypes", t.variant_id, set(pip["variant_id"]))
+    assert partners and set(partners) & set(cs["variant_id"]), (partners, cs)   # the signal, through its LD partner
+
+
+def _ld_partners(bfile: Path, variant: str, among: set) -> list[str]:
+    """The variants of ``among`` in LD r > 0.9 with ``variant`` in the PLINK fileset ``bfile``."""
+    with PlinkGenotypes(bfile, founders_only=False) as panel:
+        ids = np.asarray(panel.variants.variant_id)
+        rows = np.flatnonzero(np.isin(ids, [variant, *among]))
+        g = panel.read(rows).astype(float)
+    g[g < 0] = np.nan
+    ok = ~np.isnan(g).any(axis=1)
+    r = np.corrcoef(g[ok].T)[list(ids[rows]).index(variant)]
+    return [v for v, x in zip(ids[rows], r) if v != variant and abs(x) > 0.9]
+
+
+def test_cli_finemap__the_strongest_variant_left_out_is_named_with_its_z_and_counted(sim_cohort, cohort_ss, tmp_path):
+    """Review s37docs F1: of the variants without variation in the LD panel the warning named the first by panel row
+    ("e.g. ..."), so the locus lead, the strongest z of the region, could vanish from pip.tsv and credible_sets.tsv
+    behind a weak neighbour's name, and ld_check.tsv did not count them. The warning names the left-out variant with
+    the largest |z|, its z and "the locus lead" when it is; ld_check.tsv n_no_ld counts them."""
+    t, ss = _one_locus(sim_cohort, cohort_ss, tmp_path)
+    near = ss[(ss["chromosome"] == str(t.chromosome)) & ((ss["base_pair_location"] - t.base_pair_location).abs() < 1e5)]
+    first = near.sort_values("base_pair_location")["variant_id"].iloc[0]        # before the lead by panel row
+    panel = panel_without_calls(Path(sim_cohort) / "genotypes", tmp_path / "p", [first, t.variant_id])
+    (tmp_path / "a").mkdir()
+    ss.to_csv(tmp_path / "a" / f"{t.trait}.tsv", sep="\t", index=False)
+    res = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats",
+                                   str(tmp_path / "a" / f"{t.trait}.tsv"), "--bfile", str(panel), "--window-kb", "100",
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    lead = near.set_index("variant_id").loc[t.variant_id]
+    z = lead["beta"] / lead["standard_error"]
+    got = re.search(rf"2 variant\(s\) without variation in the LD panel .* the strongest: {t.variant_id} "
+                    rf"\(z = (-?[0-9.e+-]+) {t.trait}; the locus lead\)", res.output)
+    assert got and abs(abs(float(got.group(1))) - abs(z)) < 0.01 * abs(z), res.output
+    chk = pd.read_csv(tmp_path / "o" / "ld_check.tsv", sep="\t")
+    pip = pd.read_csv(tmp_path / "o" / "pip.tsv", sep="\t")
+    assert chk["n_no_ld"].tolist() == [2] and chk["nsnps"].tolist() == [len(pip)], chk
+    check_file("finemap_ld_check", tmp_path / "o" / "ld_check.tsv")

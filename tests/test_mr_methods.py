@@ -269,3 +269,27 @@ def test_result_columns__confidence_interval_and_odds_ratios_as_twosamplemr_gene
     np.testing.assert_array_equal(out["or_lci95"], np.exp(res["b"] - 1.96 * res["se"]))
     np.testing.assert_array_equal(out["or_uci95"], np.exp(res["b"] + 1.96 * res["se"]))
     np.testing.assert_array_equal(out["or"], np.exp(res["b"]))
+
+
+def test_mr_plots__error_bars_are_the_95_ci_of_mr_results(tmp_path, monkeypatch):
+    """Review s37docs F6: the forest and leave-one-out plots drew b ± 1.959964 se while mr_results.tsv writes
+    b ± 1.96 se (TwoSampleMR generate_odds_ratios): a plot and its table disagreed in the 5th digit. Both use one
+    constant now."""
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from edfgen.plots.mr import forest_plot, leaveoneout_plot
+
+    figs, real_savefig = [], Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: (figs.append(self), real_savefig(self, *a, **k))[1])
+    se = np.array([0.1, 0.3, 0.07])
+    single = pd.DataFrame({"exposure": "e", "outcome": "o", "SNP": ["rs1", "rs2", "All - IVW"],
+                           "method": ["Wald ratio", "Wald ratio", "Inverse variance weighted"], "b": [0.5, 0.4, 0.45],
+                           "se": se})
+    loo = single.assign(SNP=["rs1", "rs2", "All"], method="Inverse variance weighted")
+    forest_plot(single, tmp_path / "f.png")
+    leaveoneout_plot(loo, tmp_path / "l.png")
+    for fig in figs:
+        seg = np.concatenate([c.get_segments() for c in fig.axes[0].collections if hasattr(c, "get_segments")])
+        np.testing.assert_allclose(np.sort((seg[:, 1, 0] - seg[:, 0, 0]) / 2), np.sort(1.96 * se), rtol=1e-12)
+    assert len(figs) == 2

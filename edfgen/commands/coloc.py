@@ -29,8 +29,8 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.finemap import (align_to_panel, check_leads, locus_leads, locus_regions, located, read_loci,
-                                     region_ld, varying_only)
+from edfgen.commands.finemap import align_to_panel, check_leads, locus_leads, locus_regions, located, read_loci
+from edfgen.commands.finemap_ld import region_ld, varying_only
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
@@ -122,7 +122,7 @@ def _check_n(zs: dict[str, ZStats], option: str) -> None:
 
 def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2: ZStats, panel, *,
                  p1: float = P1, p2: float = P2, p12: float = P12, max_causal: int = 10,
-                 cache: dict | None = None) -> list[dict]:
+                 cache: dict | None = None, lead_bp: float | None = None) -> list[dict]:
     """ABF and coloc-SuSiE rows of one locus x trait pair (``t1``, ``t2``: panel-aligned region rows). ``cache``
     keeps LD matrices and SuSiE fits by (trait, locus, variants) for the other pairs of the same locus.
 
@@ -146,6 +146,8 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
         ``L`` of the SuSiE fits.
     cache : dict, optional
         Shared between the pairs of one locus.
+    lead_bp : float, optional
+        The locus lead's position (``loci.tsv``), for the warning about variants without variation in the panel.
 
     Returns
     -------
@@ -175,12 +177,17 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
                  z1.phenotype, z2.phenotype)
         return rows
     rows_key = m["row"].to_numpy().tobytes()
-    where = None                          # SuSiE needs each variant's LD: those without variation in the panel go
-    if ("R", rows_key) not in cache:      # (warned once per region's variants)
+    if ("R", rows_key) not in cache:
         cache[("R", rows_key)] = region_ld(panel, m["row"].to_numpy())
-        where = f"coloc locus {locus} {z1.phenotype} x {z2.phenotype}"
-    m, R = varying_only(m, *cache[("R", rows_key)], where)
+    R, poly = cache[("R", rows_key)]      # SuSiE needs each variant's LD: those without variation in the panel go,
+    warned = cache.setdefault("no_ld", set())               # warned once a locus (the first pair naming them)
+    new = set(m["row"].to_numpy()[~poly].tolist()) - warned
+    warned |= new
+    m, R = varying_only(m, R, poly, f"coloc locus {locus}" if new else None, lead_bp=lead_bp,
+                        z={z1.phenotype: "z", z2.phenotype: "z_2"}, scope="of the SuSiE fits of every pair there")
     if len(m) < 2:
+        log.warning("coloc locus %d %s x %s: %d shared variant(s) vary in the LD panel; the abf row only (no SuSiE "
+                    "fit)", locus, z1.phenotype, z2.phenotype, len(m))
         return rows
     ids = m["variant_id"].to_numpy()
     n1 = _region_n(m, "n", panel)
@@ -197,16 +204,17 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
         bf2 = f2.lbf_variable[[c.effect for c in f2.sets]]
         pairs = coloc_bf_bf(bf1, bf2, p1=p1, p2=p2, p12=p12)
         i, j, best = max(pairs, key=lambda x: x[2].pp[4])
-        rows.append({**base, "method": "susie", **{f"pp_h{k}": best.pp[k] for k in range(5)},
+        rows.append({**base, "nsnps": len(m), "method": "susie", **{f"pp_h{k}": best.pp[k] for k in range(5)},
                      "top_variant": ids[best.top]})
     return rows
 
 
-def _coloc_rows(work: list[tuple], oc: dict[str, ZStats], oregions: dict[str, dict], panel, **kw) -> list[dict]:
+def _coloc_rows(work: list[tuple], oc: dict[str, ZStats], oregions: dict[str, dict], panel, leads: dict,
+                **kw) -> list[dict]:
     """``coloc.tsv`` rows of every ``(exposure, ZStats, locus, region rows)`` of ``work`` with every outcome ``oc``
     (``oregions``: outcome -> locus -> region rows), locus by locus so that LD matrices, SuSiE fits and aligned
-    outcome rows are reused (:func:`coloc_region`, ``kw`` its priors and ``max_causal``). Pairs without a shared
-    variant are counted in one warning."""
+    outcome rows are reused (:func:`coloc_region`, ``kw`` its priors and ``max_causal``; ``leads``: locus -> lead
+    position). Pairs without a shared variant are counted in one warning."""
     work.sort(key=lambda w: w[2])            # by locus: its LD matrix and outcome fits are reused
     rows, current, empty = [], None, []
     for ename, z1, locus, r1 in progress(work, desc="coloc", unit="locus"):
@@ -219,7 +227,8 @@ def _coloc_rows(work: list[tuple], oc: dict[str, ZStats], oregions: dict[str, di
                 continue
             if r2 is not None and oname not in outcome_rows:    # aligned (and mismatches warned) once a locus
                 outcome_rows[oname] = align_to_panel(r2, panel, oname, f"coloc locus {locus} {oname}")
-            got = [] if r2 is None else coloc_region(locus, t1, outcome_rows[oname], z1, z2, panel, cache=cache, **kw)
+            got = [] if r2 is None else coloc_region(locus, t1, outcome_rows[oname], z1, z2, panel, cache=cache,
+                                                     lead_bp=leads.get(locus), **kw)
             if not got:
                 empty.append(f"locus {locus} {ename} x {oname}")
             rows += got
@@ -305,7 +314,8 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
             for locus, r1 in locus_regions(loci_t, z1, window_kb):
                 if ename in locus_leads(loci_t, locus):
                     work.append((ename, z1, locus, r1))
-        rows = _coloc_rows(work, oc, oregions, panel, p1=p1, p2=p2, p12=p12, max_causal=max_causal)
+        leads = dict(zip(loci_t["locus"], loci_t["base_pair_location"]))
+        rows = _coloc_rows(work, oc, oregions, panel, leads, p1=p1, p2=p2, p12=p12, max_causal=max_causal)
         table = pd.DataFrame(rows, columns=COLOC_COLUMNS)
         write_table(table, out_dir / "coloc.tsv", float_format="%.6g")
         man.extra["rows"] = int(len(table))

@@ -6,7 +6,7 @@ genotype panel are aligned to the panel's counted allele, their LD matrix is com
 :func:`edfgen.kernels.susie.susie_rss` gives PIPs and credible sets; the kriging check (Zou 2022) of z-scores
 against the LD matrix is run on every region and a warning is logged where the panel does not fit (estimated
 ``s`` > 0.1 or allele-flip outliers). Writes ``credible_sets.tsv``, ``pip.tsv`` and ``ld_check.tsv``.
-:func:`locus_regions`, :func:`region_ld` and :func:`varying_only` are shared with ``edfgen coloc``.
+:func:`locus_regions` and :mod:`edfgen.commands.finemap_ld` are shared with ``edfgen coloc``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from edfgen.commands.finemap_ld import region_ld, varying_only
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
@@ -31,7 +32,6 @@ from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.zscores import ZStats, has_n, read_zstats, zstats_files, zstats_test
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.alleles import COMPLEMENT
-from edfgen.kernels.ldscore import standardise
 from edfgen.kernels.susie import kriging_rss, ld_eigen, susie_rss
 from edfgen.progress import progress
 
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 CS_COLUMNS = ["locus", "phenotype", "cs", "variant_id", "pip", "cs_coverage", "cs_min_abs_corr"]
 PIP_COLUMNS = ["locus", "phenotype", "variant_id", "chromosome", "base_pair_location", "z", "pip", "cs"]
-LD_CHECK_COLUMNS = ["locus", "phenotype", "nsnps", "n", "s", "n_flagged", "flagged_variants", "converged"]
+LD_CHECK_COLUMNS = ["locus", "phenotype", "nsnps", "n", "s", "n_flagged", "flagged_variants", "converged",
+                    "n_no_ld"]
 #: kriging s above this is reported as an LD mismatch
 S_WARN = 0.1
 
@@ -82,6 +83,7 @@ class Region:
     R: np.ndarray
     n: int
     eigen: tuple[np.ndarray, np.ndarray] | None = None
+    n_no_ld: int = 0             # variants left out: no variation in the LD panel (finemap_ld.varying_only)
 
 
 @dataclass(frozen=True)
@@ -293,57 +295,6 @@ def _warn_allele_mismatch(dropped: pd.DataFrame, kept_rows: set, panel, where: s
                 f"; {strand} of them are the panel's alleles on the other strand" if strand else "")
 
 
-def region_ld(panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """LD (correlation) matrix of panel rows from hard calls (missing calls at the mean), and which rows vary.
-
-    Parameters
-    ----------
-    panel : GenotypePanel
-        Open LD panel.
-    rows : int array [p]
-        Panel rows of the region's variants.
-
-    Returns
-    -------
-    tuple of (array [p, p], bool array [p])
-        Correlations (0 off the diagonal for a variant without variation: :func:`varying_only`); which vary.
-    """
-    x, _, poly = standardise(panel.read(rows))
-    r = x.T @ x / x.shape[0]
-    r[~poly, :] = 0.0
-    r[:, ~poly] = 0.0
-    r[np.diag_indices_from(r)] = 1.0
-    return r, poly
-
-
-def varying_only(t: pd.DataFrame, R: np.ndarray, poly: np.ndarray, where: str | None) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows of ``t`` and ``R`` that vary in the LD panel; the others (LD unknown: SuSiE would take each for
-    independent of its neighbours) are left out, as variants the panel lacks are, warned (``where``: its prefix).
-
-    Parameters
-    ----------
-    t : DataFrame
-        The region's rows, in the order of ``R``.
-    R : array [p, p]
-        Their LD matrix (:func:`region_ld`).
-    poly : bool array [p]
-        Which of them vary in the panel.
-    where : str or None
-        Prefix of the warning; None: no warning.
-
-    Returns
-    -------
-    tuple of (DataFrame, array)
-        The varying rows (index reset) and their LD matrix.
-    """
-    if poly.all():
-        return t, R
-    if where is not None:
-        log.warning("%s: %d variant(s) without variation in the LD panel (monomorphic there, or no call) left "
-                    "out, e.g. %s", where, int((~poly).sum()), t["variant_id"].to_numpy()[~poly][0])
-    return t[poly].reset_index(drop=True), R[np.ix_(poly, poly)]
-
-
 def region_n(t: pd.DataFrame, panel) -> int:
     """Sample size of a region: median ``n`` of its rows, else (no n: warned once per phenotype by
     :func:`warn_panel_n`) the panel's sample count, the GWAS's own N when the panel is the GWAS genotypes.
@@ -430,7 +381,8 @@ def finemap_region(reg: Region, *, max_causal: int = 10, coverage: float = 0.95,
                     "look allele-flipped%s)", reg.locus, reg.phenotype, kr.s, len(flagged),
                     f": {', '.join(flagged[:5])}" if len(flagged) else "")
     check = {"locus": reg.locus, "phenotype": reg.phenotype, "nsnps": len(z), "n": reg.n, "s": kr.s,
-             "n_flagged": int(len(flagged)), "flagged_variants": ",".join(flagged), "converged": fit.converged}
+             "n_flagged": int(len(flagged)), "flagged_variants": ",".join(flagged), "converged": fit.converged,
+             "n_no_ld": reg.n_no_ld}
     return cs_rows, pip, check, fit
 
 
@@ -472,7 +424,7 @@ def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, 
     Yields
     ------
     Region
-        Regions with at least 2 variants in the panel.
+        Regions with at least 2 variants in the panel and varying there.
     """
     ld = {}         # panel rows -> (R, varying); ("eigen", kept rows) -> (R, its eigen): shared by phenotypes
     for name, z in zs.items():
@@ -488,7 +440,9 @@ def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, 
             rows = t["row"].to_numpy()
             if rows.tobytes() not in ld:
                 ld[rows.tobytes()] = region_ld(panel, rows)
-            t, R = varying_only(t, *ld[rows.tobytes()], where)
+            R, poly = ld[rows.tobytes()]
+            lead_bp = loci.loc[loci["locus"] == locus, "base_pair_location"].iloc[0]
+            t, R = varying_only(t, R, poly, where, z={name: "z"}, lead_bp=lead_bp)
             if len(t) < 2:
                 log.warning("%s: %d variant(s) vary in the LD panel; skipped", where, len(t))
                 continue
@@ -496,7 +450,7 @@ def regions(loci: pd.DataFrame, zs: dict[str, ZStats], panel, window_kb: float, 
             if kept not in ld:
                 ld[kept] = (R, ld_eigen(R))
             R, eigen = ld[kept]
-            yield Region(locus, name, t, R, region_n(t, panel), eigen)
+            yield Region(locus, name, t, R, region_n(t, panel), eigen, int((~poly).sum()))
 
 
 def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, coverage: float = 0.95,

@@ -20,6 +20,7 @@ from scipy import stats
 
 from edfgen.commands.mr_instruments import variant_r
 from edfgen.exceptions import InputError
+from edfgen.kernels.mr import CI95_Z
 from edfgen.kernels.mr import sensitivity as sens
 from edfgen.kernels.mr.methods import DEFAULT_METHODS, MRResult, get_method, wald_ratio
 from edfgen.kernels.thresholds import GENOME_WIDE
@@ -288,7 +289,7 @@ def add_result_columns(res: pd.DataFrame) -> pd.DataFrame:
     approach to multiple testing", J R Stat Soc B 57:289, doi:10.1111/j.2517-6161.1995.tb02031.x.
     """
     res = res.copy()
-    z = 1.96                        # TwoSampleMR generate_odds_ratios' factor (not qnorm(0.975) = 1.959964)
+    z = CI95_Z                      # TwoSampleMR generate_odds_ratios' factor (not qnorm(0.975) = 1.959964)
     res["lo_ci"] = res["b"] - z * res["se"]
     res["up_ci"] = res["b"] + z * res["se"]
     res["or"] = np.exp(res["b"])

@@ -16,6 +16,7 @@ import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.formats.sumstats.twosamplemr import internal_columns
 from edfgen.formats.tables import safe_filename
+from edfgen.kernels.mr import CI95_Z
 from edfgen.plots._mpl import subplots
 from edfgen.plots._mpl import save_png
 
@@ -59,10 +60,11 @@ def scatter_plot(h: pd.DataFrame, results: pd.DataFrame, path: Path, *, binary: 
 
 
 def _ci_rows(d: pd.DataFrame, labels, colors):
-    """One row per estimate of ``d`` (``b``, ``se``), top to bottom: point, 95% CI, a dashed zero line."""
+    """One row per estimate of ``d`` (``b``, ``se``), top to bottom: point, 95% CI (b ± 1.96 se, as
+    ``mr_results.tsv``: :data:`~edfgen.kernels.mr.CI95_Z`), a dashed zero line."""
     fig, ax = subplots(figsize=(6, max(2.5, 0.18 * len(d) + 1)))
     yy = np.arange(len(d))[::-1]
-    ax.errorbar(d["b"], yy, xerr=1.959964 * d["se"], fmt="none", ecolor=colors, lw=0.8)
+    ax.errorbar(d["b"], yy, xerr=CI95_Z * d["se"], fmt="none", ecolor=colors, lw=0.8)
     ax.scatter(d["b"], yy, c=colors, s=10, zorder=3)
     ax.axvline(0, color="0.6", lw=0.6, ls="--")
     ax.set_yticks(yy)
