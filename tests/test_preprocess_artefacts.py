@@ -240,6 +240,25 @@ def test_preprocess__identical_spikes_on_every_lead_rejected_real_and_physiologi
     assert [rid for rid, _, note in batch.notes if note.startswith("paced ")] == ["field", "34", "00385_hr"]
 
 
+def test_preprocess__injected_spikes_reject_says_pace_markers_and_can_be_turned_off(ptb1):
+    """Was (review s37known F3): some ECG machines draw pace markers of one size on every lead; a paced ECG whose
+    machine wrote them into its stored limb leads was rejected as injected spikes without a word on pacing and with
+    no way to keep it. The reason now says it may be paced, and QualityThresholds(reject_injected_spikes=False)
+    keeps it."""
+    from edfgen.kernels.ecg.biomarkers import _INDEPENDENT, detect_r_peaks
+    from edfgen.kernels.ecg.preprocess import QualityThresholds
+
+    x = ptb1.signal.copy()
+    at = detect_r_peaks(x[_INDEPENDENT].astype(float), 500.0) - 30
+    x[:, at[at > 10]] += 1.0                                          # markers of 1 mV on every stored lead
+    marked = _with(ptb1, "marked", x)
+    batch = preprocess_many([marked], PREP)
+    assert batch.record_ids == [] and "the record may be paced; QualityThresholds(reject_injected_spikes=False) " \
+        "keeps such records" in batch.rejects[0][2]
+    kept = preprocess_many([marked], PREP, quality=QualityThresholds(reject_injected_spikes=False))
+    assert kept.record_ids == ["marked"] and kept.rejects == []
+
+
 def test_preprocess_many__chest_leads_out_of_order_noted(ptb1, shared_data):
     """Was (known defect, s37): V1-V6 in a wrong order (a common export mistake) went unnoticed. Swapping two chest
     leads back raises the sum of neighbouring chest-lead correlations by more than 1 in 85 % (V1-V6) and 88 % (V2-V5)
