@@ -538,3 +538,33 @@ def test_preprocess__wfdb_missing_sample_value_named_as_the_file_holds_it(tmp_pa
                 adc_gain=[200.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
     cut = keep_finite_stretch(canonicalise_leads(read_wfdb(tmp_path / "head.hea")))
     assert cut.notes[-1].endswith(f"(the file holds WFDB's missing-sample value {value} in lead aVL, 500 samples)")
+
+
+def test_preprocess__multi_segment_missing_samples_name_every_source(tmp_path):
+    """Was (review s37known F1): a multi-segment record's missing-sample words came only from its segments'
+    -32768 samples, so a record missing 3000 samples in every lead to a null ``~`` segment was rejected as "lead I:
+    3000 missing samples (12 lead(s) affected; the file holds WFDB's missing-sample value -32768 in lead aVL, 10
+    samples (segment s2))", blaming samples lead I does not have. Now the null segment and the leads a segment lacks
+    are named too."""
+    import wfdb
+
+    from edfgen.kernels.ecg.preprocess import preprocess
+
+    x = _sine_ecg().T.astype(np.float64)
+    x[2500:2510, 4] = np.nan                                        # 10 samples of -32768 in aVL of s2
+    wfdb.wrsamp("s2", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=["16"] * 12,
+                adc_gain=[200.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    wfdb.wrsamp("s1", fs=500, units=["mV"] * 11, sig_name=[n for n in LEADS if n != "V2"],
+                p_signal=np.delete(_sine_ecg(T=3000).T.astype(np.float64), 7, axis=1), fmt=["16"] * 11,
+                adc_gain=[200.0] * 11, baseline=[0] * 11, write_dir=str(tmp_path))
+    (tmp_path / "gap3.hea").write_text("gap3/2 12 500 8000\n~ 3000\ns2 5000\n")
+    with pytest.raises(RecordRejected) as err:
+        preprocess(read_wfdb(tmp_path / "gap3.hea"))
+    assert err.value.reason.startswith(
+        "lead I: 3000 missing samples (12 lead(s) affected; the file holds a null segment (~) of 3000 samples (no "
+        "signal recorded there); WFDB's missing-sample value -32768 in lead aVL, 10 samples (segment s2)); ")
+    (tmp_path / "gap5.hea").write_text("gap5/4 12 500 11000\ns1 3000\n~ 1000\n~ 2000\ns2 5000\n")
+    rec = read_wfdb(tmp_path / "gap5.hea")
+    assert rec.missing_note == ("2 null segments (~) of 3000 samples in all (no signal recorded there); no lead V2 in "
+                                "segment s1 (3000 samples); WFDB's missing-sample value -32768 in lead aVL, 10 "
+                                "samples (segment s2)")

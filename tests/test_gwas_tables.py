@@ -435,6 +435,49 @@ def test_headerless__a_header_of_numbered_phenotypes_is_a_header(tmp_path, first
         assert t.columns.tolist()[-2:] == first.split()[-2:] and len(t) == 5
 
 
+def test_headerless__a_first_line_of_word_ids_above_numeric_ids(tmp_path):
+    """Was (review s37known F4): a headerless file whose first ids are a word and the next ones numbers was taken
+    as a header and refused as "duplicate column name(s) 'NA12878'" or "missing column(s) IID", without saying why
+    the first line was a header. FID = IID on it (``NA12878 NA12878``, which no header names) is data now; another
+    word keeps the header reading (``f.eid 30000 30010`` looks the same) and the error says why."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.tables import read_table
+
+    rows = "".join(f"{1002 + i} {1002 + i} {i}.5 {i}\n" for i in range(3))
+    path = tmp_path / "p.txt"
+    path.write_text("NA12878 NA12878 1.5 2\n" + rows)
+    t = read_table(path, id_column="IID", headerless="PHENO")
+    assert t.columns.tolist() == ["FID", "IID", "PHENO1", "PHENO2"] and t["IID"].tolist() == ["NA12878", "1002",
+                                                                                               "1003", "1004"]
+    why = "(first line taken as a header: the next lines' ids are numbers; "
+    for first, error in (("famA 1001 1.5 2", "missing column(s) IID"), ("famA 1001 1.5 1.5", "duplicate column")):
+        path.write_text(f"{first}\n{rows}")
+        with pytest.raises(InputError) as err:
+            read_table(path, id_column="IID", headerless="PHENO")
+        assert error in str(err.value) and why in str(err.value)
+    path.write_text("IID IID 1 2\n" + rows)                             # a real header's duplicate: no such words
+    with pytest.raises(InputError, match="duplicate column") as err:
+        read_table(path, id_column="IID", headerless="PHENO")
+    assert why not in str(err.value)
+
+
+def test_headerless__next_rows_copy_no_more_than_their_lines():
+    """Was (review s37known F5): the look at a table's next lines split the whole file (``raw.split(b"\\n", n +
+    1)``: the rest of it copied, +217 MB for a 217 MB table on every read)."""
+    import tracemalloc
+
+    from edfgen.formats.tables import _next_rows
+
+    raw = b"a b 1 2\n" + b"1 1 0.5 1\n" * 2_000_000                   # 20 MB
+    tracemalloc.start()
+    try:
+        rows = _next_rows(raw, None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rows == [["1", "1", "0.5", "1"]] * 100 and peak < 1_000_000
+
+
 def test_headerless__numeric_ids_on_the_first_line_are_data(tmp_path):
     """The other direction: a headerless file whose lines all start with numeric ids (UK Biobank's) is data, its
     first line too; one whose first line's ids are words like the others' (``A1 A1``) also."""

@@ -586,12 +586,14 @@ def test_read_wfdb__multi_segment_signal_absent_from_a_segment_is_nan_there(tmp_
     assert np.isfinite(rec.signal[:12][np.arange(12) != 8]).all()
     batch = preprocess_many([rec])     # V3 is missing from the second segment: the first (10 s, complete) is used
     cut = [n for *_, n in batch.notes if n.startswith("cut ")]     # (its random leads are also noted 'noise')
-    assert batch.record_ids == ["gap"] and cut[0].endswith(": 10.000 s from 0.000 s (of 20.000 s)")
+    assert batch.record_ids == ["gap"] and cut[0].endswith(": 10.000 s from 0.000 s (of 20.000 s) (the file holds "
+                                                           "no lead V3 in segment gap_2 (5000 samples))")  # not RESP
     np.testing.assert_array_equal(batch.signals, preprocess_many([replace(rec, signal=rec.signal[:, :5000])]).signals)
     short = replace(rec, signal=rec.signal[:, 1000:])   # 8 s of it: still enough; 7.98 s is not
     assert preprocess_many([short]).record_ids == ["gap"]
     reason = preprocess_many([replace(rec, signal=rec.signal[:, 1010:])]).rejects[0][2]
-    assert "lead V3: 5000 NaN" in reason and "longest stretch without missing samples is 7.98 s" in reason
+    assert ("lead V3: 5000 missing samples (1 lead(s) affected; the file holds no lead V3 in segment gap_2 (5000 "
+            "samples))" in reason and "longest stretch without missing samples is 7.98 s" in reason)
     # RESP only in the first segment, V3 in both, then a 10-s gap
     hea, _ = _segments(tmp_path, "resp", [specs[0], (LEADS, 500, 12, "mV", "16")], layout=LEADS + ("RESP",))
     (tmp_path / "resp.hea").write_text(hea.read_text().replace("resp/3 13 500 10000", "resp/4 13 500 15000") + "~ 5000\n")
@@ -599,7 +601,8 @@ def test_read_wfdb__multi_segment_signal_absent_from_a_segment_is_nan_there(tmp_
     assert rec.signal.shape == (13, 15000) and np.isnan(rec.signal[:, 10000:]).all()
     batch = preprocess_many([rec])     # the gap is NaN in every lead: cut, the 20 s before it used
     assert batch.record_ids == ["resp"], batch.rejects
-    assert any(n == "cut to its longest stretch without missing (NaN/inf) samples: 20.000 s from 0.000 s (of 30.000 s)" for *_, n in batch.notes)
+    assert ("cut to its longest stretch without missing (NaN/inf) samples: 20.000 s from 0.000 s (of 30.000 s) (the "
+            "file holds a null segment (~) of 5000 samples (no signal recorded there))") in [n for *_, n in batch.notes]
     np.testing.assert_array_equal(batch.signals, preprocess_many([replace(rec, signal=rec.signal[:, :10000])]).signals)
 
 

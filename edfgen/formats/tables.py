@@ -129,6 +129,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
     if id_column:
         for c in ((id_column, *ID_ALIASES) if id_column == "IID" else (id_column,)):
             dtype.setdefault(c, str)
+    numbered = ""                          # why a text file's first line was taken as a header, for its errors
     try:
         if fmt == "parquet":
             df = _numpy_columns(pd.read_parquet(path), ids=(id_column, *ID_ALIASES) if id_column else ())
@@ -148,7 +149,12 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
                             "%s columns", path, some_names(header, 4), some_names(names[2:], 3))
                 header = names
             else:
-                check_unique_columns(header, path)
+                if headerless and id_column == "IID" and _first_line_is_data(header):
+                    numbered = _NUMBERED_HEADER      # a header only because the next lines' ids are numbers
+                try:
+                    check_unique_columns(header, path)
+                except InputError as exc:
+                    raise InputError(f"{exc}{numbered}") from None
                 names = _stripped_names(header, path)
             read = dict(sep=r"\s+" if sep is None else sep.decode(), dtype=dtype, header=first, names=names,
                         float_precision="round_trip" if exact_floats else None)
@@ -180,7 +186,7 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
                  else "")
         hint = separator_hint([str(c) for c in df.columns], None if fmt == "parquet" else sep)
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}{named} (has: "
-                         f"{some_names(df.columns, 12)}){hint}")
+                         f"{some_names(df.columns, 12)}){hint}{numbered}")
     if id_column:
         df = _strip_ids(df, id_column, path)
         dup = df[id_column][df[id_column].duplicated()]
@@ -188,6 +194,11 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
             raise InputError(f"{path}: duplicated {id_column} {dup.iloc[0]!r} ({dup.nunique()} duplicated ids)")
     return df
 
+
+#: the words added to a header error when the first line would be PLINK's headerless data but for the rule of
+#: :func:`_first_line_is_data` that a word above numeric ids is a column name
+_NUMBERED_HEADER = (" (first line taken as a header: the next lines' ids are numbers; a headerless PLINK file's first "
+                    "line needs ids like the others', or give the file a header line)")
 
 #: the words a text table may write for a missing value (pandas' defaults that plink2 reads as missing too)
 _MISSING_WORDS = frozenset({"", "NA", "NaN", "nan", "-9"})
@@ -209,19 +220,28 @@ def _first_line_is_data(header: list[str], rows: Sequence[Sequence[str]] = ()) -
     fields) has a number: ``f.eid 30000 30010`` or ``ID 30000 30001`` above numeric ids is a header whose phenotypes
     are named by number (UK Biobank field ids), not a participant ``f.eid`` with phenotype values (known defect s37:
     its second column, a phenotype, was read as the participant ids). A headerless file whose first line holds
-    numeric ids, as its other lines do, stays data."""
+    numeric ids, as its other lines do, stays data; so does one whose first two fields are one word (FID = IID,
+    ``NA12878 NA12878 1.5 2`` above numeric ids: as a header it would name two columns alike, a certain error)."""
     names = [h.strip().strip('"').lstrip("#").upper() for h in header]
     if len(header) < 3 or any(n in {"FID", "IID", "EID", "ID_2"} for n in names):
         return False
     if not all(h.strip() in _MISSING_WORDS or _is_number(h) for h in header[2:]):
         return False
+    if names[0] == names[1]:
+        return True      # FID = IID (``NA12878 NA12878 1.5 2``): no header names two columns alike (review s37known)
     rows = [r for r in rows if len(r) >= 2]
     return not any(not _is_number(header[k]) and rows and all(_is_number(r[k]) for r in rows) for k in (0, 1))
 
 
 def _next_rows(raw: bytes, sep: bytes | None, n: int = 100) -> list[list[str]]:
     """The fields of up to ``n`` non-blank lines after a text table's first (``sep`` as in :func:`read_table`)."""
-    lines = raw.split(b"\n", n + 1)[1:n + 1]
+    end = raw.find(b"\n")
+    for _ in range(n):              # offsets, not raw.split: no copy of the rest of a large file
+        if end < 0:
+            break
+        end = raw.find(b"\n", end + 1)
+    start = raw.find(b"\n")
+    lines = raw[start + 1:end if end >= 0 else len(raw)].split(b"\n") if start >= 0 else []
     return [ln.decode("utf-8", "replace").strip("\r").split(None if sep is None else sep.decode())
             for ln in lines if ln.strip()]
 

@@ -361,7 +361,8 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
     ``~`` gap segment, are NaN there (as WFDB reads them), so a lead missing from a segment leaves the record's
     longest complete stretch to be used later (a reject when it is shorter than ``min_duration_s``:
     :func:`edfgen.kernels.ecg.preprocess.keep_finite_stretch`), while a non-ECG channel missing from one is dropped
-    with the other extra channels. A 0-sample segment (the first segment of a variable layout: the layout, no samples) adds nothing.
+    with the other extra channels; the record's ``missing_note`` names each of these sources
+    (:func:`_segments_missing_note`). A 0-sample segment (the first segment of a variable layout: the layout, no samples) adds nothing.
 
     Raises
     ------
@@ -413,8 +414,7 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
         for key, raw in zip(keys, rec.leads):
             shown.setdefault(key, raw)   # a signal's name as the first segment holding it spells it
         notes += [note for note in rec.notes if note not in notes]
-        if rec.missing_note:
-            held.append(f"{rec.missing_note} (segment {seg})")
+        held.append((seg, rec.missing_note))
         segs.append((dict(zip(keys, rec.signal[:, :n * k])), n))
     spf = spf or 1
     if len(names) * total * spf > MAX_RECORD_VALUES:
@@ -428,7 +428,28 @@ def _read_wfdb_segments(hea: Path, lines: list[str], *, root: Path, z_scale=None
                 sig[i, start:start + n * spf] = rows[key]
         start += n * spf
     return EcgRecord(record_id=rid, signal=sig, fs=fs * spf, leads=tuple(shown[key] for key in names), path=str(hea),
-                     notes=tuple(notes), missing_note="; ".join(held))
+                     notes=tuple(notes), missing_note=_segments_missing_note(segs, held, names, shown, spf))
+
+
+def _segments_missing_note(segs, held, names, shown, spf: int) -> str:
+    """The :attr:`~edfgen.kernels.ecg.record.EcgRecord.missing_note` of a multi-segment record: every source of its
+    NaN samples, in the file's terms, so that a reject naming any lead gives its true cause: the null (``~``)
+    segments (no signal at all there), the ECG leads a segment lacks (a non-ECG channel missing from a segment is
+    dropped later, not a cause), and the segments' own missing-sample values (-32768 ...).
+
+    ``segs``: ``(rows by lead key or None for a null segment, frames)`` per segment; ``held``: ``(segment name, its
+    record's missing_note)`` per segment read; ``names``: the record's lead keys, ``shown`` their names."""
+    gaps = [n * spf for rows, n in segs if rows is None and n > 0]
+    out = ([f"{'a null segment' if len(gaps) == 1 else f'{len(gaps)} null segments'} (~) of {sum(gaps)} samples"
+            f"{'' if len(gaps) == 1 else ' in all'} (no signal recorded there)"] if gaps else [])
+    ecg = [key for key in names if canonical_lead_name(key[0]) is not None]
+    for (rows, n), (seg, note) in zip([s for s in segs if s[0] is not None], held):
+        lacks = [str(shown[key]).strip() for key in ecg if key not in rows]
+        if lacks and n > 0:
+            out.append(f"no lead {', '.join(lacks)} in segment {seg} ({n * spf} samples)")
+        if note:
+            out.append(f"{note} (segment {seg})")
+    return "; ".join(out)
 
 
 def _occurrences(names) -> list[tuple[str, int]]:

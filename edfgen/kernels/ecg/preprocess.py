@@ -136,6 +136,9 @@ class QualityThresholds:
         A sample farther than this (mV) from its lead's median rejects the record before filtering (default
         1000 mV; real records reach 11.5 mV with baseline wander, an ECG amplifier's input range is a few
         hundred mV): a corrupt sample or a calibration off by orders of magnitude.
+    reject_injected_spikes
+        ``False`` keeps records whose spikes look injected (:func:`~edfgen.kernels.ecg.lead_checks.injected_spikes`):
+        a paced ECG whose machine drew pace markers of one size into every stored lead (default ``True``: rejected).
     """
 
     flat_std_mv: float = 0.01
@@ -148,6 +151,7 @@ class QualityThresholds:
     clip_plateaus: int = 3
     clip_rail_fraction: float = 0.25
     min_chest_r: float = 0.1
+    reject_injected_spikes: bool = True
 
 
 DEFAULT_QUALITY = QualityThresholds()
@@ -380,7 +384,7 @@ def check_raw_quality(record: EcgRecord, *, quality: QualityThresholds = DEFAULT
         i = int(np.flatnonzero(longest >= run)[0])
         raise RecordRejected(f"lead {record.leads[i]}: saturated ({longest[i] / record.fs:.2f} s at its "
                              f"min/max value, clipping)", record_id=record.record_id, path=record.path)
-    injected = injected_spikes(x, record.fs, record.leads)
+    injected = injected_spikes(x, record.fs, record.leads) if quality.reject_injected_spikes else None
     if injected:
         raise RecordRejected(injected, record_id=record.record_id, path=record.path)
 
@@ -405,8 +409,7 @@ def _prepare(record: EcgRecord, prep: Preprocessing, quality: QualityThresholds)
     dur = rec.duration_s
     if dur + 1e-9 < prep.min_duration_s:
         raise RecordRejected(f"too short: {dur:.3f} s ({rec.signal.shape[1]} samples at {rec.fs:g} Hz) < "
-                             f"min_duration_s {prep.min_duration_s:g} s",
-                             record_id=rec.record_id, path=rec.path)
+                             f"min_duration_s {prep.min_duration_s:g} s", record_id=rec.record_id, path=rec.path)
     keep = int(round((prep.window_s + 2 * EDGE_MARGIN_S) * rec.fs))
     T = rec.signal.shape[1]
     start = (T - keep) // 2 if T > keep else 0
@@ -441,8 +444,7 @@ def _window_notes(rec: EcgRecord, dur: float, prep: Preprocessing, quality: Qual
 
 def _window(x: np.ndarray, prep: Preprocessing) -> tuple[np.ndarray, int]:
     """Centre-crop or zero-pad (at the end) the last axis to ``prep.window_samples``."""
-    W = prep.window_samples
-    T = x.shape[-1]
+    W, T = prep.window_samples, x.shape[-1]
     if T >= W:
         start = (T - W) // 2
         return x[..., start:start + W], W
@@ -473,14 +475,12 @@ def _check_flat(x: np.ndarray, n_real: int, record: EcgRecord, prep: Preprocessi
         raise RecordRejected(f"{len(flat)} flat lead(s) {', '.join(names)} (band-passed SD {sd[flat[0]]:.2g} mV < "
                              f"{quality.flat_std_mv:g} mV; at most {quality.max_flat_leads} tolerated){small}",
                              record_id=record.record_id, path=record.path)
-    if len(flat):
-        x[flat] = 0.0
+    x[flat] = 0.0                                       # the tolerated flat leads (none: a no-op)
     dup = duplicated_leads(x[:, :n_real], prep.leads, min_sd_mv=quality.flat_std_mv)   # flat leads are not copies
     if dup:
         said = "; ".join(f"{a} = {'' if sign > 0 else '-'}{b}" for a, b, sign in dup)
         raise RecordRejected(f"duplicated lead(s) {said} (every sample): one lead written twice by the export, or "
-                             "electrodes off?",
-                             record_id=record.record_id, path=record.path)
+                             "electrodes off?", record_id=record.record_id, path=record.path)
     return [prep.leads[i] for i in flat]
 
 

@@ -76,7 +76,9 @@ class EcgRecord:
     missing_note
         What the file stores where its samples are missing, in the reader's words (``"WFDB's missing-sample value
         -32768 in lead V2, 120 samples"``; those samples are NaN in ``signal``), for the reject or note on missing
-        samples to say what the user's file holds; empty when the reader knows none (NaN stored as NaN).
+        samples to say what the user's file holds (a multi-segment WFDB record: its null ``~`` segments,
+        the leads a segment lacks, and the segments' missing-sample values); empty when the reader knows none (NaN
+        stored as NaN).
     """
 
     record_id: str
