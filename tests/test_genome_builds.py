@@ -1,0 +1,72 @@
+"""GRCh37 vs GRCh38 in annotate: gene tables of another build, chrM/MT naming across builds, liftover of MT."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.exceptions import InputError
+
+
+@pytest.fixture(scope="module")
+def mt_genes(shared_data):
+    """The 13 protein-coding MT genes of both shipped builds: identical coordinates (GRCh37's MT is the rCRS,
+    as GRCh38's), the evidence that MT needs no liftover."""
+    t = {b: pd.read_csv(shared_data / "genes" / f"genes_{b}.tsv.gz", sep="\t") for b in ("GRCh37", "GRCh38")}
+    mt = {b: g[g["chromosome"] == "MT"].reset_index(drop=True) for b, g in t.items()}
+    assert len(mt["GRCh37"]) == 13
+    pd.testing.assert_frame_equal(mt["GRCh37"], mt["GRCh38"])
+    return mt["GRCh38"]
+
+
+def _gtf(path, genes, chrom_prefix="chr", header=""):
+    lines = [header] if header else []
+    for r in genes.itertuples():
+        lines.append(f"{chrom_prefix}{r.chromosome}\tENSEMBL\tgene\t{r.start}\t{r.end}\t.\t{r.strand}\t.\t"
+                     f'gene_id "{r.gene_id}"; gene_name "{r.gene_name}";')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_read_genes__gencode_chrM_is_mt_so_mt_loci_find_their_gene(tmp_path, mt_genes):
+    """A GENCODE/UCSC GTF names the mitochondrion ``chrM``; loci (and the shipped tables) name it ``MT``. The
+    genes were read as ``M``, so an MT locus had no nearest gene at all."""
+    from edfgen.formats.genes import read_genes
+    from edfgen.kernels.annotate import nearest_genes
+
+    genes = read_genes(_gtf(tmp_path / "gencode.gtf", mt_genes.assign(chromosome="M")))
+    assert set(genes["chromosome"]) == {"MT"}
+    near = nearest_genes(["MT", "MT"], [3500, 8000], genes)     # inside MT-ND1; inside MT-CO2
+    assert list(near["nearest_gene"]) == ["MT-ND1", "MT-CO2"] and list(near["gene_distance"]) == [0, 0]
+
+
+@pytest.mark.parametrize("how", ["name", "header"])
+def test_annotate__genes_of_another_build_refused(tmp_path, shared_data, how):
+    """``--genes`` of GRCh37 (Ensembl's ``Homo_sapiens.GRCh37.75.gtf``, the shipped ``genes_GRCh37`` table) with
+    GRCh38 loci gave every locus a wrong nearest gene without a word (KCNH2's GRCh38 span is 302 kb from its
+    GRCh37 one); the build the file declares (Ensembl's ``#!genome-build`` header, GENCODE's description, the
+    file name) must be the loci's."""
+    from edfgen.commands.annotate import run_annotate
+
+    g37 = pd.read_csv(shared_data / "genes" / "genes_GRCh37.tsv.gz", sep="\t")
+    g37 = g37[g37["chromosome"].isin(["7", "3"])]
+    if how == "name":
+        genes = tmp_path / "genes_GRCh37.tsv.gz"
+        with gzip.open(genes, "wt") as fh:
+            g37.to_csv(fh, sep="\t", index=False)
+    else:
+        genes = _gtf(tmp_path / "genes.gtf", g37, chrom_prefix="", header="#!genome-build GRCh37.p13")
+    loci = tmp_path / "loci.tsv"       # KCNH2 lead at its GRCh38 position, by chr:pos id (no rsID to check)
+    pd.DataFrame({"variant_id": ["7:150950000:A:G"], "chromosome": ["7"], "base_pair_location": [150_950_000],
+                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
+    cat = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
+    with pytest.raises(InputError, match=r"--genes .*GRCh37.*GRCh38"):
+        run_annotate(loci, cat, tmp_path / "a.tsv", genes=genes)
+    # the same file with --reference-genome GRCh37 is its build: KCNH2 contains 7:150,650,000 on GRCh37
+    pd.DataFrame({"variant_id": ["7:150650000:A:G"], "chromosome": ["7"], "base_pair_location": [150_650_000],
+                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
+    res = run_annotate(loci, cat, tmp_path / "b.tsv", genes=genes, reference_genome="GRCh37")
+    assert res["nearest_gene"].tolist() == ["KCNH2"] and res["gene_distance"].tolist() == [0]
