@@ -43,6 +43,24 @@ def test_read_genes__gencode_chrM_is_mt_so_mt_loci_find_their_gene(tmp_path, mt_
     assert list(near["nearest_gene"]) == ["MT-ND1", "MT-CO2"] and list(near["gene_distance"]) == [0, 0]
 
 
+def test_liftover__mt_is_not_lifted_through_hg19_chrM_and_chain_names_normalised(tmp_path, mt_genes):
+    """UCSC's hg19 chrM (NC_001807) is not GRCh37's MT (the rCRS, as GRCh38's: the shipped tables' MT genes are
+    identical); an MT locus lifted through a chrM chain moved, and a locus labelled MT met no chrM chain at all
+    (unmapped). MT now maps to itself; a chain's chrX meets a locus labelled 23."""
+    from edfgen.formats.liftover import Chain
+
+    chain = tmp_path / "hg19ToHg38.chain"
+    chain.write_text("chain 1000 chrM 16571 + 0 16571 chrM 16569 + 0 16569 1\n300 2 0\n16269\n\n"
+                     "chain 900 chrX 155270560 + 1000000 2000000 chrX 156040895 + 1100000 2100000 2\n1000000\n")
+    c = Chain.read(chain)
+    pos = mt_genes["start"].to_numpy()
+    to_c, to_p = c.lift(["MT"] * len(pos), pos)
+    assert list(to_c) == ["MT"] * len(pos)
+    np.testing.assert_array_equal(to_p, pos)
+    to_c, to_p = c.lift(["23", "X", "chrX"], [1_500_000] * 3)
+    assert list(to_c) == ["X"] * 3 and list(to_p) == [1_600_000] * 3
+
+
 @pytest.mark.parametrize("how", ["name", "header"])
 def test_annotate__genes_of_another_build_refused(tmp_path, shared_data, how):
     """``--genes`` of GRCh37 (Ensembl's ``Homo_sapiens.GRCh37.75.gtf``, the shipped ``genes_GRCh37`` table) with
