@@ -88,3 +88,51 @@ def test_annotate__genes_of_another_build_refused(tmp_path, shared_data, how):
                   "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
     res = run_annotate(loci, cat, tmp_path / "b.tsv", genes=genes, reference_genome="GRCh37")
     assert res["nearest_gene"].tolist() == ["KCNH2"] and res["gene_distance"].tolist() == [0]
+
+
+def test_annotate__novelty_of_real_catalog_loci_same_in_grch38_and_lifted_grch37(tmp_path, shared_data, caplog):
+    """Real ECG catalog rows inside genes whose Ensembl span has the same length in both builds (a chain built
+    from those real GRCh37/GRCh38 gene pairs): loci at their GRCh38 positions and the same loci at their GRCh37
+    positions with ``--reference-genome GRCh37 --liftover-chain`` get the same novel/known calls, nearest catalog
+    hits and distances (a locus never turns novel or known because two builds' positions were compared). Given
+    as GRCh38 without ``--reference-genome`` (chr:pos ids, nothing to check the build by), a warning says so."""
+    from edfgen.commands.annotate import run_annotate
+    from edfgen.formats.catalog import read_catalog
+
+    g = {b: pd.read_csv(shared_data / "genes" / f"genes_{b}.tsv.gz", sep="\t") for b in ("GRCh37", "GRCh38")}
+    m = g["GRCh37"].merge(g["GRCh38"], on="gene_id", suffixes=("37", "38"))
+    m = m[(m.chromosome37 == m.chromosome38) & (m.end37 - m.start37 == m.end38 - m.start38)]
+    m = m.sort_values(["chromosome38", "start38"]).drop_duplicates("start38")
+    m = m[m.groupby("chromosome38")["start38"].diff().fillna(1e9).gt(0) &
+          (m.start37 > m.groupby("chromosome37")["end37"].shift().fillna(0))]     # blocks that do not overlap
+    chain = tmp_path / "genes37to38.chain"
+    chain.write_text("".join(f"chain {1000 + k} chr{r.chromosome37} 300000000 + {r.start37 - 1} {r.end37} "
+                             f"chr{r.chromosome38} 300000000 + {r.start38 - 1} {r.end38} {k + 1}\n"
+                             f"{r.end37 - r.start37 + 1}\n\n" for k, r in enumerate(m.itertuples())))
+    catf = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
+    cat = read_catalog(catf).dropna(subset=["position"]).drop_duplicates("catalog_variant")
+    m = m.assign(chromosome=m.chromosome38.astype(str))
+    pairs = cat.merge(m, on="chromosome")     # the catalog variants inside these genes, and every 60th gene's middle
+    pairs = pairs[pairs.position.between(pairs.start38, pairs.end38)]
+    mid = m.iloc[::60].assign(position=lambda d: (d.start38 + d.end38) // 2)
+    rows = pd.concat([pairs, mid])[["chromosome", "position", "start38", "start37"]].astype({"position": np.int64})
+    rows = list(zip(rows.chromosome, rows.position, rows.position - rows.start38 + rows.start37))
+    t = pd.DataFrame(rows, columns=["chromosome", "p38", "p37"]).drop_duplicates()
+
+    def loci(col):
+        f = tmp_path / f"loci_{col}.tsv"
+        pd.DataFrame({"variant_id": [f"{a}:{b}:A:G" for a, b in zip(t.chromosome, t[col])],
+                      "chromosome": t.chromosome, "base_pair_location": t[col], "p_value": 1e-9}).to_csv(
+            f, sep="\t", index=False)
+        return f
+
+    a38 = run_annotate(loci("p38"), catf, tmp_path / "a38.tsv")
+    a37 = run_annotate(loci("p37"), catf, tmp_path / "a37.tsv", reference_genome="GRCh37", liftover_chain=chain)
+    assert len(t) > 100 and 30 < (~a38["novel"]).sum() < len(t) - 30          # both calls well represented
+    assert a38["novel"].tolist() == a37["novel"].tolist() and a38["known_by"].tolist() == a37["known_by"].tolist()
+    pd.testing.assert_series_equal(a38["nearest_catalog_distance"], a37["nearest_catalog_distance"])
+    assert a37["base_pair_location"].tolist() == t["p37"].tolist()            # output stays GRCh37
+    with caplog.at_level("WARNING"):
+        wrong = run_annotate(tmp_path / "loci_p37.tsv", catf, tmp_path / "w.tsv")
+    assert "no rsIDs, so their build cannot be checked" in caplog.text
+    assert (wrong["novel"] != a38["novel"]).sum() > 0        # why the warning matters: calls change across builds

@@ -17,6 +17,7 @@ UCSC chain format: https://genome.ucsc.edu/goldenPath/help/chain.html
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from edfgen.formats.sumstats.layout import genotype_chromosome_labels
 from edfgen.formats.textio import read_text_bytes
 
 
+@lru_cache(maxsize=None)     # once per name, not per chain header (a chain file has thousands)
 def _chrom(c: str) -> str:
     """The loci's label of a chain's (or a locus's) chromosome: ``chrM`` is MT, 23 is X (as read_loci gives)."""
     return str(genotype_chromosome_labels([str(c)])[0])
