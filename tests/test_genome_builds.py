@@ -136,3 +136,31 @@ def test_annotate__novelty_of_real_catalog_loci_same_in_grch38_and_lifted_grch37
         wrong = run_annotate(tmp_path / "loci_p37.tsv", catf, tmp_path / "w.tsv")
     assert "no rsIDs, so their build cannot be checked" in caplog.text
     assert (wrong["novel"] != a38["novel"]).sum() > 0        # why the warning matters: calls change across builds
+
+
+def test_annotate__a_grch37_catalog_is_refused(tmp_path, shared_data):
+    """A GWAS Catalog file on GRCh37 (Bioconductor gwascat's ``ebicat37``, a pre-2015 download, a lifted-down copy)
+    was read as GRCh38: every window and nearest-catalog distance compared two builds. Its rsIDs shared with the
+    GRCh38 extract edfgen ships now show it: real catalog rows inside genes whose Ensembl 75/107 spans have equal
+    length, moved to their GRCh37 positions by the gene's real offset, are refused in one line."""
+    from edfgen.commands.annotate import run_annotate
+
+    src = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
+    raw = pd.read_csv(src, sep="\t", dtype=str, keep_default_na=False)
+    g = {b: pd.read_csv(shared_data / "genes" / f"genes_{b}.tsv.gz", sep="\t") for b in ("GRCh37", "GRCh38")}
+    m = g["GRCh37"].merge(g["GRCh38"], on="gene_id", suffixes=("37", "38"))
+    m = m[(m.chromosome37 == m.chromosome38) & (m.end37 - m.start37 == m.end38 - m.start38)]
+    rows = raw.assign(chromosome=raw["CHR_ID"], position=pd.to_numeric(raw["CHR_POS"], errors="coerce"))
+    rows = rows.reset_index().merge(m.assign(chromosome=m.chromosome38.astype(str)), on="chromosome")
+    rows = rows[rows.position.between(rows.start38, rows.end38)].drop_duplicates("index")
+    assert len(rows) >= 40
+    b37 = raw.loc[rows["index"]].assign(CHR_POS=(rows.position - rows.start38 + rows.start37).astype(int).to_numpy())
+    cat37 = tmp_path / "gwas_catalog_associations.tsv"
+    b37.to_csv(cat37, sep="\t", index=False)
+    loci = tmp_path / "loci.tsv"
+    pd.DataFrame({"variant_id": ["3:38600000:A:G"], "chromosome": ["3"], "base_pair_location": [38_600_000],
+                  "p_value": [1e-9]}).to_csv(loci, sep="\t", index=False)
+    with pytest.raises(InputError, match=r"--catalog .*gwas_catalog_associations.tsv.*GRCh38"):
+        run_annotate(loci, cat37, tmp_path / "a.tsv")
+    raw.loc[rows["index"]].to_csv(tmp_path / "c38.tsv", sep="\t", index=False)     # the same rows on GRCh38: read
+    assert len(run_annotate(loci, tmp_path / "c38.tsv", tmp_path / "b.tsv")) == 1

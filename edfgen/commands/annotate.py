@@ -20,7 +20,8 @@ from edfgen.commands.clump import write_regional_plots
 from edfgen.commands.options import CommandOptions, allow_incomplete_opt, as_list, opt, out_opt
 from edfgen.commands.sumstats_options import check_columns_present, columns_opt
 from edfgen.exceptions import InputError, ToolError
-from edfgen.formats.catalog import CATALOG_URL, check_build_against_catalog, read_catalog, read_loci, select_traits
+from edfgen.formats.catalog import (CATALOG_URL, check_build_against_catalog, check_catalog_build, read_catalog,
+                                    read_loci, select_traits)
 from edfgen.formats.genes import declared_genes_build, packaged_genes, read_genes
 from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
@@ -132,6 +133,7 @@ def _annotate(loci_path, catalog_path, out: Path, *, traits, any_trait, ld_bfile
               "reference_genome": reference_genome, "liftover_chain": str(liftover_chain) if liftover_chain else None}
     loci = read_loci(loci_path, reference_genome=reference_genome)
     full = read_catalog(catalog_path)
+    check_catalog_build(full, catalog_path)       # a GRCh37 catalog read as GRCh38 compares two builds everywhere
     same_build, lifted = reference_genome == "GRCh38", None
     check_build_against_catalog(loci, full, source=f"--loci {loci_path}", reference_genome=reference_genome)
     if not same_build and liftover_chain is None:
