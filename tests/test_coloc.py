@@ -323,6 +323,15 @@ def test_cli_coloc__exposure_and_outcome_of_different_builds_refused(sim_cohort,
     assert "GRCh38" in res.output and "GRCh37" in res.output and "s_2.tsv" in res.output
     (tmp_path / "out" / "s_2.tsv-meta.yaml").write_text("genome_assembly: GRCh38\n")      # the same build: runs
     assert CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "o1")]).exit_code == 0
+    # a panel read as another build than the files declare is said, as clump says it (coloc and finemap said nothing)
+    res = CliRunner().invoke(cli, [*common, "--reference-genome", "GRCh37", "--out", str(tmp_path / "o3")])
+    assert res.exit_code == 0 and "declare genome build GRCh38 (-meta.yaml) but the genotypes are read as GRCh37" \
+        in res.output, res.output
+    res = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--bfile", str(bfile),
+                                   "--sumstats", str(tmp_path / "exp" / "s_1.tsv"), "--window-kb", "100",
+                                   "--reference-genome", "GRCh37", "--out", str(tmp_path / "f")])
+    assert res.exit_code == 0 and "declare genome build GRCh38 (-meta.yaml) but the genotypes are read as GRCh37" \
+        in res.output, res.output
     for side in ("exp/s_1", "out/s_2"):
         (tmp_path / f"{side}.tsv-meta.yaml").unlink()
     out = pd.read_csv(tmp_path / "out" / "s_2.tsv", sep="\t")

@@ -34,7 +34,7 @@ from edfgen.commands.finemap import (align_to_panel, check_leads, locus_leads, l
 from edfgen.commands.mr_join import position_agreement
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
-                                              parse_sample_sizes, sample_size_opt)
+                                              parse_sample_sizes, sample_size_opt, warn_panel_build)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
@@ -290,6 +290,7 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
     check_leads(loci_t, ex, loci, "colocalise", read_as="exposures")
     oc = read_zstats(oc_files, "--outcome", **given)
     check_same_build(ex, oc, loci_t, window_kb)
+    warn_panel_build([*ex_files, *oc_files], genotypes)
     _check_n(ex, "--exposure")
     _check_n(oc, "--outcome")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen coloc")
