@@ -332,3 +332,40 @@ def test_cli_coloc__susie_leaves_out_a_variant_without_genotypes_in_the_panel(si
     res, t = coloc(tmp_path / "exp2", tmp_path / "out2", tmp_path / "o2")
     assert t["method"].tolist() == ["abf", "abf"] and (t["nsnps"] == 2).all(), t
     assert "coloc locus 1 s_1 x s_2: 1 shared variant(s) vary in the LD panel; the abf row only" in res.output
+
+
+def test_cli_coloc__exposure_and_outcome_of_different_builds_refused(sim_cohort, tmp_path):
+    """coloc's regions are windows of positions: an outcome on GRCh37 with GRCh38 exposures (other consortia's
+    summary statistics come in either) was colocalised over another region without a word. Declared builds that
+    differ (-meta.yaml genome_assembly) are refused in one line; undeclared, shared variant ids at other positions
+    (here NOS1AP's real GRCh37 -> GRCh38 shift, rs12143842 chr1:162,033,890 -> 162,064,100) are refused too."""
+    rng = np.random.default_rng(7)
+    bfile, chrom, pos, chosen = _shared_pair(sim_cohort, tmp_path, rng, 100_000)
+    pd.DataFrame([{"locus": 1, "chromosome": chrom[chosen], "base_pair_location": pos[chosen],
+                   "phenotypes": "s_1"}]).to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    common = ["coloc", "--loci", str(tmp_path / "loci.tsv"), "--bfile", str(bfile), "--window-kb", "100",
+              "--exposure", str(tmp_path / "exp"), "--outcome", str(tmp_path / "out")]
+    for side, build in (("exp/s_1", "GRCh38"), ("out/s_2", "GRCh37")):
+        (tmp_path / f"{side}.tsv-meta.yaml").write_text(f"genome_assembly: {build}\ncoordinate_system: 1-based\n")
+    res = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+    assert "GRCh38" in res.output and "GRCh37" in res.output and "s_2.tsv" in res.output
+    (tmp_path / "out" / "s_2.tsv-meta.yaml").write_text("genome_assembly: GRCh38\n")      # the same build: runs
+    assert CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "o1")]).exit_code == 0
+    # a panel read as another build than the files declare is said, as clump says it (coloc and finemap said nothing)
+    res = CliRunner().invoke(cli, [*common, "--reference-genome", "GRCh37", "--out", str(tmp_path / "o3")])
+    assert res.exit_code == 0 and "declare genome build GRCh38 (-meta.yaml) but the genotypes are read as GRCh37" \
+        in res.output, res.output
+    res = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--bfile", str(bfile),
+                                   "--sumstats", str(tmp_path / "exp" / "s_1.tsv"), "--window-kb", "100",
+                                   "--reference-genome", "GRCh37", "--out", str(tmp_path / "f")])
+    assert res.exit_code == 0 and "declare genome build GRCh38 (-meta.yaml) but the genotypes are read as GRCh37" \
+        in res.output, res.output
+    for side in ("exp/s_1", "out/s_2"):
+        (tmp_path / f"{side}.tsv-meta.yaml").unlink()
+    out = pd.read_csv(tmp_path / "out" / "s_2.tsv", sep="\t")
+    out.assign(base_pair_location=out["base_pair_location"] + (162_064_100 - 162_033_890)).to_csv(
+        tmp_path / "out" / "s_2.tsv", sep="\t", index=False)
+    res = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+    assert "another genome build" in res.output and "s_2" in res.output, res.output

@@ -20,8 +20,9 @@ from edfgen.commands.clump import write_regional_plots
 from edfgen.commands.options import CommandOptions, allow_incomplete_opt, as_list, opt, out_opt
 from edfgen.commands.sumstats_options import check_columns_present, columns_opt
 from edfgen.exceptions import InputError, ToolError
-from edfgen.formats.catalog import CATALOG_URL, check_build_against_catalog, read_catalog, read_loci, select_traits
-from edfgen.formats.genes import packaged_genes, read_genes
+from edfgen.formats.catalog import (CATALOG_URL, check_build_against_catalog, check_catalog_build, read_catalog,
+                                    read_loci, select_traits)
+from edfgen.formats.genes import declared_genes_build, packaged_genes, read_genes
 from edfgen.formats.genotypes.panel import PlinkGenotypes, panel_fingerprint
 from edfgen.formats.liftover import Chain
 from edfgen.formats.manifest import (Manifest, check_not_inputs, check_upstream, listed_outputs, read_manifest,
@@ -105,6 +106,12 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
         raise InputError(f"--reference-genome {reference_genome!r}: choose GRCh37 or GRCh38")
     if liftover_chain is not None and reference_genome == "GRCh38":
         raise InputError("--liftover-chain lifts GRCh37 loci to the catalog's GRCh38: give --reference-genome GRCh37")
+    if genes is not None:       # nearest genes from another build's coordinates are wrong genes, silently
+        build, said = declared_genes_build(genes)
+        if build and build != reference_genome:
+            raise InputError(f"--genes {genes}: its {said} says genome build {build}, but the loci are "
+                             f"{reference_genome} (--reference-genome): give the {reference_genome} gene file, or "
+                             f"--reference-genome {build} if the loci are {build}")
     # one writer of --out's folder from the checks to the manifest, as extract (its folder made, or refused in one
     # line, before the work)
     with claimed_out_file(out, command="edfgen annotate") as out:
@@ -126,6 +133,7 @@ def _annotate(loci_path, catalog_path, out: Path, *, traits, any_trait, ld_bfile
               "reference_genome": reference_genome, "liftover_chain": str(liftover_chain) if liftover_chain else None}
     loci = read_loci(loci_path, reference_genome=reference_genome)
     full = read_catalog(catalog_path)
+    check_catalog_build(full, catalog_path)       # a GRCh37 catalog read as GRCh38 compares two builds everywhere
     same_build, lifted = reference_genome == "GRCh38", None
     check_build_against_catalog(loci, full, source=f"--loci {loci_path}", reference_genome=reference_genome)
     if not same_build and liftover_chain is None:

@@ -28,13 +28,13 @@ from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.genotypes.panel import (GenotypePanel, genotype_label, locate_in_panel, open_panel,
                                             panel_fingerprint)
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.commands.sumstats_options import check_columns_present, columns_opt, read_phenotype
+from edfgen.commands.sumstats_options import check_columns_present, columns_opt, read_phenotype, warn_panel_build
 from edfgen.formats.sumstats import (chrom_key, column_test, declared_build, expand_sumstats, genotype_chromosome_labels,
                                      group_by_phenotype, parse_column_option, reads_sub_folders)
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.clump import ClumpKernelResult, ClumpSettings, clump_lockstep, merge_loci, study_wide_threshold
 from edfgen.kernels.ld import WindowLD
-from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, build_name
+from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 from edfgen.progress import progress
 from edfgen.simulate.truth import score_loci, warn_unmatched_traits
 
@@ -494,12 +494,9 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     panel_files, bed_bytes = panel_fingerprint(panel_prefix)
     inputs = [*sumstats, *panel_files, pheno, truth, genes]
     declared = declared_build(sumstats)
-    # (as edfgen clump: a plain PLINK prefix is read as --reference-genome's default build)
+    # (a plain PLINK prefix is read as --reference-genome's default build)
     panel_build = reference_genome or getattr(bfile, "reference_genome", None) or DEFAULT_REFERENCE_GENOME
-    if declared and panel_build and build_name(panel_build) != declared:
-        log.warning("the summary statistics declare genome build %s (-meta.yaml) but the genotypes are read as %s "
-                    "(--reference-genome): variants are matched by id, rsid or position as given; pass "
-                    "--reference-genome %s if the panel is %s", declared, panel_build, declared, declared)
+    warn_panel_build(sumstats, bfile, panel_build)
     params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": genotype_label(bfile),
               "ld_bfile": ld_bfile.parameters() if hasattr(ld_bfile, "parameters") else ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
               "reference_genome": panel_build, "columns": columns,

@@ -31,13 +31,15 @@ import pandas as pd
 
 from edfgen.commands.finemap import align_to_panel, check_leads, locus_leads, locus_regions, located, read_loci
 from edfgen.commands.finemap_ld import region_ld, varying_only
+from edfgen.commands.mr_join import position_agreement
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
-                                              parse_sample_sizes, sample_size_opt)
+                                              parse_sample_sizes, sample_size_opt, warn_panel_build)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
-from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
+from edfgen.formats.sumstats import declared_build, parse_column_option, reads_sub_folders
+from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.sumstats.zscores import NO_N, ZStats, has_n, read_zstats, zstats_files, zstats_test
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.coloc import P1, P2, P12, coloc_abf, coloc_bf_bf, sdy_estimate
@@ -296,6 +298,8 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
     ex = read_zstats(ex_files, "--exposure", **given)
     check_leads(loci_t, ex, loci, "colocalise", read_as="exposures")
     oc = read_zstats(oc_files, "--outcome", **given)
+    check_same_build(ex, oc, loci_t, window_kb)
+    warn_panel_build([*ex_files, *oc_files], genotypes)
     _check_n(ex, "--exposure")
     _check_n(oc, "--outcome")
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen coloc")
@@ -321,6 +325,64 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
         man.extra["rows"] = int(len(table))
         man.extra["ld_panel_withdrawn"] = getattr(panel, "n_withdrawn", 0)   # UK Biobank withdrawals left out
     return ColocRun(out_dir, table)
+
+
+def check_same_build(ex: dict[str, ZStats], oc: dict[str, ZStats], loci: pd.DataFrame, window_kb: float) -> None:
+    """Refuse exposures and outcomes on different genome builds: coloc's regions are windows of positions, and no
+    liftover is done here. Declared builds (``-meta.yaml`` ``genome_assembly``) must agree; without a declaration,
+    an outcome whose variants shared with the exposures' regions (by rsID, else variant id: both build-independent)
+    mostly sit at other positions (at least 5 compared, fewer than half at the same chromosome:position) is on
+    another build.
+
+    Parameters
+    ----------
+    ex, oc : dict of str to ZStats
+        The exposures and outcomes.
+    loci : DataFrame
+        ``loci.tsv`` (:func:`edfgen.commands.finemap.read_loci`).
+    window_kb : float
+        Region half-width: the exposure rows compared are those of the regions.
+
+    Raises
+    ------
+    InputError
+        Naming the two builds and files, or the outcome and an example variant.
+    """
+    ex_files = [f for z in ex.values() for f in z.files]
+    for z in oc.values():
+        be, bo = declared_build(ex_files), declared_build(z.files)
+        if be and bo and be != bo:
+            raise InputError(f"coloc: the exposures declare genome build {be} ({ex_files[0]}) and the outcome "
+                             f"{z.phenotype} {bo} ({z.files[0]}; -meta.yaml genome_assembly): coloc compares "
+                             "regions by position, so lift one side over to the other's build")
+
+    def keyed(t: pd.DataFrame) -> pd.DataFrame:
+        ids = t["variant_id"].astype(str)
+        if "rsid" in t.columns:
+            ids = t["rsid"].astype("string").where(t["rsid"].notna(), ids).astype(str)
+        return pd.DataFrame({"variant_id": ids.to_numpy(), "chromosome": chromosome_labels(t["chromosome"]).to_numpy(),
+                             "base_pair_location": t["base_pair_location"].to_numpy()})
+
+    regions = [rows for z in ex.values() if {"chromosome", "base_pair_location"} <= set(z.table.columns)
+               for _, rows in locus_regions(loci, z, window_kb)]
+    if not regions:
+        return
+    exp_rows = keyed(pd.concat(regions))
+    for z in oc.values():
+        t = z.table
+        if not {"chromosome", "base_pair_location"} <= set(t.columns):
+            continue
+        ids = t["rsid"].astype("string").fillna(t["variant_id"].astype(str)) if "rsid" in t.columns \
+            else t["variant_id"].astype(str)
+        shared = keyed(t[ids.isin(set(exp_rows["variant_id"])).to_numpy()])
+        agree, n = position_agreement(exp_rows, shared)
+        if n >= 5 and agree < 0.5:
+            both = exp_rows.merge(shared, on="variant_id", suffixes=("", "_o")).iloc[0]
+            raise InputError(f"coloc: outcome {z.phenotype} ({z.files[0]}): only {round(agree * n)} of {n} variants "
+                             f"it shares with the exposures' regions sit at the same position (e.g. {both.variant_id} "
+                             f"at {both.chromosome_o}:{both.base_pair_location_o} there, {both.chromosome}:"
+                             f"{both.base_pair_location} in the exposures): its positions are on another genome "
+                             "build; lift one side over to the other's build")
 
 
 def check_coloc_options(coloc: str | Path | None, pp4: float | None) -> None:

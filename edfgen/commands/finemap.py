@@ -23,7 +23,7 @@ import pandas as pd
 from edfgen.commands.finemap_ld import region_ld, varying_only
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
-                                              parse_sample_sizes, sample_size_opt)
+                                              parse_sample_sizes, sample_size_opt, warn_panel_build)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.panel import genotype_parameters, locate_in_panel, open_panel, panel_fingerprint
 from edfgen.formats.manifest import check_upstream, recording
@@ -505,15 +505,15 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
     loci_t = read_loci(loci)
     zs = read_zstats(files, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
     check_leads(loci_t, zs, loci, "fine-map")
+    warn_panel_build(files, genotypes)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen finemap")
     params = {"max_causal": max_causal, "coverage": coverage, "min_abs_corr": min_abs_corr, "window_kb": window_kb,
               "columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
     panel_files, params["ld_panel_bed_bytes"] = panel_fingerprint(genotypes)   # the LD panel, as clump records it
     params["genotypes"] = genotype_parameters(genotypes)
-    planned = ["credible_sets.tsv", "pip.tsv", "ld_check.tsv"]
     with recording(out_dir, "edfgen finemap", parameters=params,
                    inputs=[loci, *[f for z in zs.values() for f in z.files], *panel_files],
-                   planned=planned) as man, open_panel(genotypes) as panel:
+                   planned=["credible_sets.tsv", "pip.tsv", "ld_check.tsv"]) as man, open_panel(genotypes) as panel:
         warn_panel_n({name: z for name, z in zs.items() if name in all_leads(loci_t)}, panel)
         cs_rows, pips, checks = [], [], []
         for reg in progress(list(regions(loci_t, zs, panel, window_kb)), desc="fine-mapping", unit="region"):

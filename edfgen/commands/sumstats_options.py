@@ -19,7 +19,9 @@ import pandas as pd
 
 from edfgen.commands.options import opt
 from edfgen.exceptions import InputError
-from edfgen.formats.sumstats import combine_phenotype, read_header, read_sumstats, read_sumstats_columns
+from edfgen.formats.sumstats import (combine_phenotype, declared_build, read_header, read_sumstats,
+                                    read_sumstats_columns)
+from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, build_name
 
 log = logging.getLogger(__name__)
 
@@ -145,3 +147,29 @@ def read_phenotype(paths: Sequence[str | Path], *, required: tuple[str, ...], op
         return df if optional is None else df[[c for c in dict.fromkeys((*required, *optional)) if c in df.columns]]
 
     return combine_phenotype([one(Path(p)) for p in paths], paths, option=option)
+
+
+def warn_panel_build(files: Sequence[str | Path], genotypes: Any, reference_genome: str | None = None) -> None:
+    """Warn when the summary statistics declare a genome build (``-meta.yaml`` ``genome_assembly``) other than the
+    one the genotype panel is read as (``reference_genome``, else the source's ``--reference-genome``, else the
+    default): variants found in the panel by position would be other variants (clump, finemap, coloc).
+
+    Parameters
+    ----------
+    files : list of str or Path
+        The summary-statistics files.
+    genotypes : str, Path or GenotypeSource
+        The panel (a plain PLINK prefix is read as the default build).
+    reference_genome : str, optional
+        The panel's build when given apart from ``genotypes``.
+
+    Returns
+    -------
+    None
+    """
+    declared = declared_build(files)
+    panel_build = reference_genome or getattr(genotypes, "reference_genome", None) or DEFAULT_REFERENCE_GENOME
+    if declared and build_name(panel_build) != declared:
+        log.warning("the summary statistics declare genome build %s (-meta.yaml) but the genotypes are read as %s "
+                    "(--reference-genome): variants are matched by id, rsid or position as given; pass "
+                    "--reference-genome %s if the panel is %s", declared, panel_build, declared, declared)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import io
 import logging
 import re
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
@@ -44,6 +46,9 @@ log = logging.getLogger(__name__)
 #: ontology annotations, study accessions and genotyping technology).
 CATALOG_URL = ("https://ftp.ebi.ac.uk/pub/databases/gwas/releases/latest/"
                "gwas-catalog-associations_ontology-annotated.tsv")
+
+#: The GRCh38 ECG-trait extract shipped with edfgen (release 2016-01-18): the positions a catalog is checked against.
+SHIPPED_CATALOG = Path(str(resources.files("edfgen") / "data" / "ecg_traits_associations_2016-01-18.tsv"))
 
 #: EFO terms of ECG traits used by the default trait selection (matched in MAPPED_TRAIT_URI).
 ECG_EFO_IDS: dict[str, str] = {
@@ -258,6 +263,51 @@ def _check_build(value: str, where: str, reference_genome: str) -> None:
         hint = ("lift the loci over to GRCh38, or give --reference-genome GRCh37" if reference_genome == "GRCh38"
                 else f"--reference-genome {reference_genome} was given")
         raise InputError(f"{where} declares genome build {value!r}; {hint}")
+
+
+@lru_cache(maxsize=1)
+def _shipped_positions() -> pd.DataFrame:
+    """rsID -> chromosome, GRCh38 position of the extract shipped in ``edfgen/data`` (read once)."""
+    cat = read_catalog(SHIPPED_CATALOG).dropna(subset=["position"])
+    return cat[cat["catalog_variant"].str.match(r"rs\d+$")].drop_duplicates("catalog_variant").set_index(
+        "catalog_variant")[["chromosome", "position"]]
+
+
+def check_catalog_build(catalog: pd.DataFrame, source: str | Path, *, min_matches: int = 5) -> None:
+    """Refuse a catalog whose positions are not GRCh38 (Bioconductor gwascat's ``ebicat37``, a pre-2015 download,
+    a copy lifted down to GRCh37): its rsIDs shared with the GRCh38 extract edfgen ships
+    (``edfgen/data/ecg_traits_associations_2016-01-18.tsv``) must mostly sit at the same positions (an error when
+    at least ``min_matches`` are shared and fewer than half agree; the Catalog moves a few rsIDs between releases).
+
+    Parameters
+    ----------
+    catalog : DataFrame
+        From :func:`read_catalog`.
+    source : str or Path
+        The ``--catalog`` file, for the message.
+    min_matches : int, default 5
+        Shared rsIDs needed to judge.
+
+    Raises
+    ------
+    InputError
+        Naming the file and an rsID at its two positions.
+    """
+    ref = _shipped_positions()
+    cat = catalog.dropna(subset=["position"]).drop_duplicates("catalog_variant")
+    cat = cat[cat["catalog_variant"].isin(ref.index)]
+    if len(cat) < min_matches:
+        return
+    r = ref.loc[cat["catalog_variant"]]
+    same = (r["chromosome"].to_numpy() == cat["chromosome"].to_numpy()) & \
+           (r["position"].to_numpy(np.int64) == cat["position"].to_numpy(np.int64))
+    if same.mean() < 0.5:
+        k = int(np.flatnonzero(~same)[0])
+        raise InputError(
+            f"--catalog {source}: {int((~same).sum())} of {len(cat)} rsIDs it shares with edfgen's GRCh38 GWAS Catalog "
+            f"extract sit at other positions (e.g. {cat['catalog_variant'].iloc[k]} at chr{cat['chromosome'].iloc[k]}:"
+            f"{cat['position'].iloc[k]}, GRCh38 chr{r['chromosome'].iloc[k]}:{r['position'].iloc[k]}): the catalog is "
+            "not on GRCh38, which edfgen reads it as; use the Catalog's own (GRCh38) file (edfgen catalog download)")
 
 
 def check_build_against_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, *, source: str = "--loci",

@@ -16,6 +16,7 @@ by default, or GRCh37).
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
@@ -23,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.sumstats.layout import genotype_chromosome_labels
 from edfgen.formats.tables import read_table
 from edfgen.formats.textio import read_text_bytes
+from edfgen.kernels.thresholds import build_name
 
 GENE_COLUMNS = ["chromosome", "start", "end", "gene", "strand"]
 
@@ -86,7 +89,7 @@ def _read_gene_table(path: Path) -> pd.DataFrame:
                          f"({' / '.join(c for c in GENE_NAME_COLUMNS if c in genes.columns)} empty)")
     genes["gene"] = name
     genes["strand"] = genes["strand"] if "strand" in genes.columns else "."
-    genes["chromosome"] = genes["chromosome"].str.replace("^chr", "", regex=True)
+    genes["chromosome"] = _labels(genes["chromosome"])
     for col in ("start", "end"):
         v = pd.to_numeric(genes[col], errors="coerce")
         bad = np.flatnonzero(v.isna().to_numpy() | (v != np.round(v)).to_numpy())
@@ -102,6 +105,51 @@ def _read_gene_table(path: Path) -> pd.DataFrame:
         raise InputError(f"--genes {path}: record {i + 1} (gene {genes['gene'].iloc[i]!r}): bad coordinates "
                          f"{genes['chromosome'].iloc[i]}:{start[i]}-{end[i]} (start after end, or below 1)")
     return genes[GENE_COLUMNS].sort_values(["chromosome", "start"]).reset_index(drop=True)
+
+
+def _labels(chrom: pd.Series) -> np.ndarray:
+    """The loci's chromosome labels: no ``chr`` prefix, and GENCODE/UCSC's ``chrM`` (PLINK's 26) as ``MT``, 23 as
+    X (an MT locus met no ``M`` gene, so had no nearest gene)."""
+    return genotype_chromosome_labels(chrom.astype(str))
+
+
+#: a GTF's declared build: Ensembl's ``#!genome-build GRCh37.p13``, GENCODE's ``##description: ... (GRCh37)``
+_HEADER_BUILD = re.compile(r"^#!?\s*genome[-_ ]build\s*[=:]?\s*(\S+)|^##\s*description:.*\((GRCh3[78])\)", re.I)
+_NAME_BUILD = re.compile(r"(grch3[78]|hg19|hg38)", re.I)
+
+
+def declared_genes_build(path: str | Path) -> tuple[str | None, str]:
+    """The genome build a gene file declares, and where: a GTF header line (Ensembl's ``#!genome-build``,
+    GENCODE's ``##description: ... (GRCh38)``), else its file name (``Homo_sapiens.GRCh37.75.gtf.gz``,
+    ``genes_GRCh38.tsv.gz``, ``hg19``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``--genes`` file.
+
+    Returns
+    -------
+    (str or None, str)
+        ``GRCh37``/``GRCh38`` (as :func:`~edfgen.kernels.thresholds.build_name` spells it) or ``None`` when the
+        file says nothing, and the text that said it.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2)
+        with (gzip.open if head == b"\x1f\x8b" else open)(path, "rb") as fh:   # the head only: a GTF is large
+            text = fh.read(1 << 16).decode("utf-8", "replace")
+    except (OSError, EOFError):
+        text = ""                      # read_genes says what is wrong with the file
+    for line in text.split("\n")[:50]:
+        if not line.startswith("#"):
+            break
+        m = _HEADER_BUILD.match(line)
+        if m:
+            return build_name(m.group(1) or m.group(2)), f"header line {line.strip()[:80]!r}"
+    m = _NAME_BUILD.search(path.name)
+    return (build_name(m.group(1)), "file name") if m else (None, "")
 
 
 def read_genes(path: str | Path) -> pd.DataFrame:
@@ -157,5 +205,5 @@ def read_genes(path: str | Path) -> pd.DataFrame:
     if not rows:
         raise InputError(f"--genes {path}: no gene records found (GTF 'gene' features or BED lines)")
     genes = pd.DataFrame(rows, columns=GENE_COLUMNS)
-    genes["chromosome"] = genes["chromosome"].str.replace("^chr", "", regex=True)
+    genes["chromosome"] = _labels(genes["chromosome"])
     return genes.sort_values(["chromosome", "start"]).reset_index(drop=True)

@@ -17,18 +17,21 @@ UCSC chain format: https://genome.ucsc.edu/goldenPath/help/chain.html
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from edfgen.exceptions import InputError
+from edfgen.formats.sumstats.layout import genotype_chromosome_labels
 from edfgen.formats.textio import read_text_bytes
 
 
+@lru_cache(maxsize=None)     # once per name, not per chain header (a chain file has thousands)
 def _chrom(c: str) -> str:
-    c = str(c)
-    return c[3:] if c.startswith("chr") else c
+    """The loci's label of a chain's (or a locus's) chromosome: ``chrM`` is MT, 23 is X (as read_loci gives)."""
+    return str(genotype_chromosome_labels([str(c)])[0])
 
 
 @dataclass(frozen=True)
@@ -83,12 +86,18 @@ class Chain:
         return cls(b.sort_values(["chrom", "score"], ascending=[True, False], kind="stable").reset_index(drop=True))
 
     def lift(self, chromosome, position) -> tuple[np.ndarray, np.ndarray]:
-        """Lift 1-based positions: ``(chromosome [object, None where unmapped], position [float, NaN])``."""
-        chrom = np.asarray([_chrom(c) for c in chromosome], dtype=object)
+        """Lift 1-based positions: ``(chromosome [object, None where unmapped], position [float, NaN])``.
+
+        MT maps to itself: GRCh37's MT is the rCRS, as GRCh38's (the shipped gene tables' 13 MT genes have the
+        same coordinates in both), while a UCSC chain's ``chrM`` is hg19's other mitochondrion (NC_001807).
+        """
+        chrom = genotype_chromosome_labels(pd.Series(chromosome, dtype=object).astype(str))
         pos0 = np.asarray(position, dtype=np.int64) - 1
         out_c = np.full(len(pos0), None, dtype=object)
         out_p = np.full(len(pos0), np.nan)
-        for c in pd.unique(chrom):
+        mt = chrom == "MT"
+        out_c[mt], out_p[mt] = "MT", pos0[mt] + 1
+        for c in pd.unique(chrom[~mt]):
             sel = np.flatnonzero(chrom == c)
             blk = self.blocks[self.blocks["chrom"] == c]
             if blk.empty:

@@ -1,0 +1,166 @@
+"""GRCh37 vs GRCh38 in annotate: gene tables of another build, chrM/MT naming across builds, liftover of MT."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edfgen.exceptions import InputError
+
+
+@pytest.fixture(scope="module")
+def mt_genes(shared_data):
+    """The 13 protein-coding MT genes of both shipped builds: identical coordinates (GRCh37's MT is the rCRS,
+    as GRCh38's), the evidence that MT needs no liftover."""
+    t = {b: pd.read_csv(shared_data / "genes" / f"genes_{b}.tsv.gz", sep="\t") for b in ("GRCh37", "GRCh38")}
+    mt = {b: g[g["chromosome"] == "MT"].reset_index(drop=True) for b, g in t.items()}
+    assert len(mt["GRCh37"]) == 13
+    pd.testing.assert_frame_equal(mt["GRCh37"], mt["GRCh38"])
+    return mt["GRCh38"]
+
+
+def _gtf(path, genes, chrom_prefix="chr", header=""):
+    lines = [header] if header else []
+    for r in genes.itertuples():
+        lines.append(f"{chrom_prefix}{r.chromosome}\tENSEMBL\tgene\t{r.start}\t{r.end}\t.\t{r.strand}\t.\t"
+                     f'gene_id "{r.gene_id}"; gene_name "{r.gene_name}";')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_read_genes__gencode_chrM_is_mt_so_mt_loci_find_their_gene(tmp_path, mt_genes):
+    """A GENCODE/UCSC GTF names the mitochondrion ``chrM``; loci (and the shipped tables) name it ``MT``. The
+    genes were read as ``M``, so an MT locus had no nearest gene at all."""
+    from edfgen.formats.genes import read_genes
+    from edfgen.kernels.annotate import nearest_genes
+
+    genes = read_genes(_gtf(tmp_path / "gencode.gtf", mt_genes.assign(chromosome="M")))
+    assert set(genes["chromosome"]) == {"MT"}
+    near = nearest_genes(["MT", "MT"], [3500, 8000], genes)     # inside MT-ND1; inside MT-CO2
+    assert list(near["nearest_gene"]) == ["MT-ND1", "MT-CO2"] and list(near["gene_distance"]) == [0, 0]
+
+
+def test_liftover__mt_is_not_lifted_through_hg19_chrM_and_chain_names_normalised(tmp_path, mt_genes):
+    """UCSC's hg19 chrM (NC_001807) is not GRCh37's MT (the rCRS, as GRCh38's: the shipped tables' MT genes are
+    identical); an MT locus lifted through a chrM chain moved, and a locus labelled MT met no chrM chain at all
+    (unmapped). MT now maps to itself; a chain's chrX meets a locus labelled 23."""
+    from edfgen.formats.liftover import Chain
+
+    chain = tmp_path / "hg19ToHg38.chain"
+    chain.write_text("chain 1000 chrM 16571 + 0 16571 chrM 16569 + 0 16569 1\n300 2 0\n16269\n\n"
+                     "chain 900 chrX 155270560 + 1000000 2000000 chrX 156040895 + 1100000 2100000 2\n1000000\n")
+    c = Chain.read(chain)
+    pos = mt_genes["start"].to_numpy()
+    to_c, to_p = c.lift(["MT"] * len(pos), pos)
+    assert list(to_c) == ["MT"] * len(pos)
+    np.testing.assert_array_equal(to_p, pos)
+    to_c, to_p = c.lift(["23", "X", "chrX"], [1_500_000] * 3)
+    assert list(to_c) == ["X"] * 3 and list(to_p) == [1_600_000] * 3
+
+
+@pytest.mark.parametrize("how", ["name", "header"])
+def test_annotate__genes_of_another_build_refused(tmp_path, shared_data, how):
+    """``--genes`` of GRCh37 (Ensembl's ``Homo_sapiens.GRCh37.75.gtf``, the shipped ``genes_GRCh37`` table) with
+    GRCh38 loci gave every locus a wrong nearest gene without a word (KCNH2's GRCh38 span is 302 kb from its
+    GRCh37 one); the build the file declares (Ensembl's ``#!genome-build`` header, GENCODE's description, the
+    file name) must be the loci's."""
+    from edfgen.commands.annotate import run_annotate
+
+    g37 = pd.read_csv(shared_data / "genes" / "genes_GRCh37.tsv.gz", sep="\t")
+    g37 = g37[g37["chromosome"].isin(["7", "3"])]
+    if how == "name":
+        genes = tmp_path / "genes_GRCh37.tsv.gz"
+        with gzip.open(genes, "wt") as fh:
+            g37.to_csv(fh, sep="\t", index=False)
+    else:
+        genes = _gtf(tmp_path / "genes.gtf", g37, chrom_prefix="", header="#!genome-build GRCh37.p13")
+    loci = tmp_path / "loci.tsv"       # KCNH2 lead at its GRCh38 position, by chr:pos id (no rsID to check)
+    pd.DataFrame({"variant_id": ["7:150950000:A:G"], "chromosome": ["7"], "base_pair_location": [150_950_000],
+                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
+    cat = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
+    with pytest.raises(InputError, match=r"--genes .*GRCh37.*GRCh38"):
+        run_annotate(loci, cat, tmp_path / "a.tsv", genes=genes)
+    # the same file with --reference-genome GRCh37 is its build: KCNH2 contains 7:150,650,000 on GRCh37
+    pd.DataFrame({"variant_id": ["7:150650000:A:G"], "chromosome": ["7"], "base_pair_location": [150_650_000],
+                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
+    res = run_annotate(loci, cat, tmp_path / "b.tsv", genes=genes, reference_genome="GRCh37")
+    assert res["nearest_gene"].tolist() == ["KCNH2"] and res["gene_distance"].tolist() == [0]
+
+
+def test_annotate__novelty_of_real_catalog_loci_same_in_grch38_and_lifted_grch37(tmp_path, shared_data, caplog):
+    """Real ECG catalog rows inside genes whose Ensembl span has the same length in both builds (a chain built
+    from those real GRCh37/GRCh38 gene pairs): loci at their GRCh38 positions and the same loci at their GRCh37
+    positions with ``--reference-genome GRCh37 --liftover-chain`` get the same novel/known calls, nearest catalog
+    hits and distances (a locus never turns novel or known because two builds' positions were compared). Given
+    as GRCh38 without ``--reference-genome`` (chr:pos ids, nothing to check the build by), a warning says so."""
+    from edfgen.commands.annotate import run_annotate
+    from edfgen.formats.catalog import read_catalog
+
+    g = {b: pd.read_csv(shared_data / "genes" / f"genes_{b}.tsv.gz", sep="\t") for b in ("GRCh37", "GRCh38")}
+    m = g["GRCh37"].merge(g["GRCh38"], on="gene_id", suffixes=("37", "38"))
+    m = m[(m.chromosome37 == m.chromosome38) & (m.end37 - m.start37 == m.end38 - m.start38)]
+    m = m.sort_values(["chromosome38", "start38"]).drop_duplicates("start38")
+    m = m[m.groupby("chromosome38")["start38"].diff().fillna(1e9).gt(0) &
+          (m.start37 > m.groupby("chromosome37")["end37"].shift().fillna(0))]     # blocks that do not overlap
+    chain = tmp_path / "genes37to38.chain"
+    chain.write_text("".join(f"chain {1000 + k} chr{r.chromosome37} 300000000 + {r.start37 - 1} {r.end37} "
+                             f"chr{r.chromosome38} 300000000 + {r.start38 - 1} {r.end38} {k + 1}\n"
+                             f"{r.end37 - r.start37 + 1}\n\n" for k, r in enumerate(m.itertuples())))
+    catf = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
+    cat = read_catalog(catf).dropna(subset=["position"]).drop_duplicates("catalog_variant")
+    m = m.assign(chromosome=m.chromosome38.astype(str))
+    pairs = cat.merge(m, on="chromosome")     # the catalog variants inside these genes, and every 60th gene's middle
+    pairs = pairs[pairs.position.between(pairs.start38, pairs.end38)]
+    mid = m.iloc[::60].assign(position=lambda d: (d.start38 + d.end38) // 2)
+    rows = pd.concat([pairs, mid])[["chromosome", "position", "start38", "start37"]].astype({"position": np.int64})
+    rows = list(zip(rows.chromosome, rows.position, rows.position - rows.start38 + rows.start37))
+    t = pd.DataFrame(rows, columns=["chromosome", "p38", "p37"]).drop_duplicates()
+
+    def loci(col):
+        f = tmp_path / f"loci_{col}.tsv"
+        pd.DataFrame({"variant_id": [f"{a}:{b}:A:G" for a, b in zip(t.chromosome, t[col])],
+                      "chromosome": t.chromosome, "base_pair_location": t[col], "p_value": 1e-9}).to_csv(
+            f, sep="\t", index=False)
+        return f
+
+    a38 = run_annotate(loci("p38"), catf, tmp_path / "a38.tsv")
+    a37 = run_annotate(loci("p37"), catf, tmp_path / "a37.tsv", reference_genome="GRCh37", liftover_chain=chain)
+    assert len(t) > 100 and 30 < (~a38["novel"]).sum() < len(t) - 30          # both calls well represented
+    assert a38["novel"].tolist() == a37["novel"].tolist() and a38["known_by"].tolist() == a37["known_by"].tolist()
+    pd.testing.assert_series_equal(a38["nearest_catalog_distance"], a37["nearest_catalog_distance"])
+    assert a37["base_pair_location"].tolist() == t["p37"].tolist()            # output stays GRCh37
+    with caplog.at_level("WARNING"):
+        wrong = run_annotate(tmp_path / "loci_p37.tsv", catf, tmp_path / "w.tsv")
+    assert "no rsIDs, so their build cannot be checked" in caplog.text
+    assert (wrong["novel"] != a38["novel"]).sum() > 0        # why the warning matters: calls change across builds
+
+
+def test_annotate__a_grch37_catalog_is_refused(tmp_path, shared_data):
+    """A GWAS Catalog file on GRCh37 (Bioconductor gwascat's ``ebicat37``, a pre-2015 download, a lifted-down copy)
+    was read as GRCh38: every window and nearest-catalog distance compared two builds. Its rsIDs shared with the
+    GRCh38 extract edfgen ships now show it: real catalog rows inside genes whose Ensembl 75/107 spans have equal
+    length, moved to their GRCh37 positions by the gene's real offset, are refused in one line."""
+    from edfgen.commands.annotate import run_annotate
+
+    src = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
+    raw = pd.read_csv(src, sep="\t", dtype=str, keep_default_na=False)
+    g = {b: pd.read_csv(shared_data / "genes" / f"genes_{b}.tsv.gz", sep="\t") for b in ("GRCh37", "GRCh38")}
+    m = g["GRCh37"].merge(g["GRCh38"], on="gene_id", suffixes=("37", "38"))
+    m = m[(m.chromosome37 == m.chromosome38) & (m.end37 - m.start37 == m.end38 - m.start38)]
+    rows = raw.assign(chromosome=raw["CHR_ID"], position=pd.to_numeric(raw["CHR_POS"], errors="coerce"))
+    rows = rows.reset_index().merge(m.assign(chromosome=m.chromosome38.astype(str)), on="chromosome")
+    rows = rows[rows.position.between(rows.start38, rows.end38)].drop_duplicates("index")
+    assert len(rows) >= 40
+    b37 = raw.loc[rows["index"]].assign(CHR_POS=(rows.position - rows.start38 + rows.start37).astype(int).to_numpy())
+    cat37 = tmp_path / "gwas_catalog_associations.tsv"
+    b37.to_csv(cat37, sep="\t", index=False)
+    loci = tmp_path / "loci.tsv"
+    pd.DataFrame({"variant_id": ["3:38600000:A:G"], "chromosome": ["3"], "base_pair_location": [38_600_000],
+                  "p_value": [1e-9]}).to_csv(loci, sep="\t", index=False)
+    with pytest.raises(InputError, match=r"--catalog .*gwas_catalog_associations.tsv.*GRCh38"):
+        run_annotate(loci, cat37, tmp_path / "a.tsv")
+    raw.loc[rows["index"]].to_csv(tmp_path / "c38.tsv", sep="\t", index=False)     # the same rows on GRCh38: read
+    assert len(run_annotate(loci, tmp_path / "c38.tsv", tmp_path / "b.tsv")) == 1
