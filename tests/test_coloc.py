@@ -321,7 +321,7 @@ def test_cli_coloc__susie_leaves_out_a_variant_without_genotypes_in_the_panel(si
     assert t.at["susie", "nsnps"] == t.at["abf", "nsnps"] - 1, t
     logged = [x for x in res.output.splitlines() if "WARNING" in x and "without variation in the LD panel" in x]
     assert len(logged) == 1 and "1 variant(s)" in logged[0] and "of every pair there" in logged[0], res.output
-    assert f"the strongest: {causal} (z = " in logged[0] and "s_1, " in logged[0] and "; the locus lead)" in logged[0]
+    assert f"the strongest: {causal} (z = " in logged[0] and "s_1, " in logged[0] and "; at the locus lead's position)" in logged[0]
 
     for d in ("exp", "out"):                  # the causal variant and one neighbour: 1 varying variant, no SuSiE
         (tmp_path / f"{d}2").mkdir()

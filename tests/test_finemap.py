@@ -323,7 +323,7 @@ def test_cli_finemap__the_strongest_variant_left_out_is_named_with_its_z_and_cou
     lead = near.set_index("variant_id").loc[t.variant_id]
     z = lead["beta"] / lead["standard_error"]
     got = re.search(rf"2 variant\(s\) without variation in the LD panel .* the strongest: {t.variant_id} "
-                    rf"\(z = (-?[0-9.e+-]+) {t.trait}; the locus lead\)", res.output)
+                    rf"\(z = (-?[0-9.e+-]+) {t.trait}; at the locus lead's position\)", res.output)
     assert got and abs(abs(float(got.group(1))) - abs(z)) < 0.01 * abs(z), res.output
     chk = pd.read_csv(tmp_path / "o" / "ld_check.tsv", sep="\t")
     pip = pd.read_csv(tmp_path / "o" / "pip.tsv", sep="\t")

@@ -316,10 +316,11 @@ def test_mvmr__other_exposures_are_matched_by_position_only_on_the_same_build(tm
 
     other = run("GRCh38")
     assert (other.loc[ids[:5], "reason"] == "missing_in_outcome").all() and other["matched_by"].iloc[:5].isna().all()
-    assert "declare genome build GRCh37 and the outcome files GRCh38" in caplog.text
+    # the two sides named as what they are (review rev37e F1: "the outcome files" was said of exposure hdl)
+    assert "the first exposure ldl files declare genome build GRCh37 and the exposure hdl files GRCh38" in caplog.text
     assert int(other["mr_keep"].sum()) == 25
     same = run("GRCh37")
     assert list(same.loc[ids[:5], "matched_by"]) == ["position"] * 5 and int(same["mr_keep"].sum()) == 30
     undeclared = run(None)
     assert list(undeclared.loc[ids[:5], "matched_by"]) == ["position"] * 5
-    assert "declares no genome build" in caplog.text
+    assert "while the first exposure ldl or the exposure hdl declares no genome build" in caplog.text

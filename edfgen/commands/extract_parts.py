@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 #: of a multi-segment record; review s30g): a format-4 key missed them, so its chunks are not reused
 #: 6: the notes of the accepted records are kept beside their EDFs (``<out>.notes.tsv`` lists resumed records too;
 #: review s32g)
-PARTS_FORMAT = 6
+#: 7: records with spikes injected alike on every lead are rejected and chest leads out of order noted (session
+#: 37): chunks of format 6 may hold records rejected, or notes missing, under the new rules (review rev37e F6)
+PARTS_FORMAT = 7
 
 
 def parts_dir(out: Path) -> Path:
@@ -256,7 +258,8 @@ def open_parts(parts: Path, state: dict) -> Parts:
         log.warning("%s: its state.json cannot be read (a disk that lost it); starting afresh", parts)
         discard_parts(parts)
     elif old != state:
-        log.warning("%s: partial results from another checkpoint/model config/preprocessing or edfgen version; "
+        log.warning("%s: partial results from another checkpoint/model config/preprocessing/quality thresholds "
+                    "or edfgen version; "
                     "starting afresh", parts)
         discard_parts(parts)
     parts.mkdir(parents=True, exist_ok=True)

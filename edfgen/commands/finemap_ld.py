@@ -41,7 +41,7 @@ def region_ld(panel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def strongest(t: pd.DataFrame, z: dict[str, str], lead_bp: float | None = None) -> str:
     """The row of ``t`` with the largest ``|z|`` (over the columns of ``z``: label -> column), as a warning names
-    it: ``"rs1 (z = 6.65 t1, 10.3 t2; the locus lead)"``, the lead when at ``lead_bp``.
+    it: ``"rs1 (z = 6.65 t1, 10.3 t2; at the locus lead's position)"``, when at ``lead_bp``.
 
     Parameters
     ----------
@@ -60,7 +60,8 @@ def strongest(t: pd.DataFrame, z: dict[str, str], lead_bp: float | None = None) 
     i = int(np.nanargmax(np.nan_to_num(np.abs(zs), nan=-1.0).max(axis=1)))
     lead = lead_bp is not None and float(t["base_pair_location"].iloc[i]) == float(lead_bp)
     vals = ", ".join(f"{zs[i, k]:.3g}" + (f" {label}" if label else "") for k, label in enumerate(z))
-    return f"{t['variant_id'].iloc[i]} (z = {vals}{'; the locus lead' if lead else ''})"
+    at = "; at the locus lead's position" if lead else ""      # (by position: another allele there would say so too)
+    return f"{t['variant_id'].iloc[i]} (z = {vals}{at})"
 
 
 def varying_only(t: pd.DataFrame, R: np.ndarray, poly: np.ndarray, where: str | None, *,

@@ -73,7 +73,8 @@ def _first(per_row: pd.Series, n: int) -> pd.Series:
 
 
 def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: bool = True,
-                builds_known: bool = True, table: str = "harmonised.tsv") -> tuple[pd.DataFrame, dict[str, str]]:
+                builds_known: bool = True, table: str = "harmonised.tsv",
+                sides: tuple[str, str] = ("exposure", "outcome")) -> tuple[pd.DataFrame, dict[str, str]]:
     """The outcome rows with copies, under the instrument's id, of the rows that match an instrument missing by
     ``variant_id`` through its rsID or (``positions``) its chromosome, position and allele pair (module docstring).
 
@@ -93,6 +94,9 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
         (:func:`position_agreement`: another build).
     table
         The output file whose ``matched_by`` column that warning points to (``mvmr_harmonised.tsv`` for
+        ``--multivariable``).
+    sides
+        The two sides as that warning names them (``("first exposure ldl", "exposure hdl")`` under
         ``--multivariable``).
 
     Returns
@@ -153,9 +157,9 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
             ok_ = _position_keys(sub)
         ek, ok_ = ek.to_numpy(dtype=object), ok_.to_numpy(dtype=object)
         if key == "position" and not builds_known:
-            log.warning("%d instrument(s) looked for by chromosome:position:alleles while the exposure or the "
-                        "outcome declares no genome build (-meta.yaml genome_assembly): positions taken as on the "
-                        "same build; %s matched_by says which", int(len(ek)), table)
+            log.warning("%d instrument(s) looked for by chromosome:position:alleles while the %s or the %s "
+                        "declares no genome build (-meta.yaml genome_assembly): positions taken as on the "
+                        "same build; %s matched_by says which", int(len(ek)), sides[0], sides[1], table)
         by_key = pd.Series(rows_of)[pd.notna(ok_)].groupby(ok_[pd.notna(ok_)]).agg(list)
         found = np.array([pd.notna(k) and k in by_key.index for k in ek], dtype=bool)
         for vid, k in zip(missing["variant_id"].astype(str).to_numpy()[found], ek[found]):
@@ -209,11 +213,15 @@ def join_summary(matched: dict[str, str], n_instruments: int) -> dict[str, int]:
     return {**counts, "not_found": n_instruments - sum(counts.values())}
 
 
-def check_builds(exposure_files: Sequence[str | Path], outcome_files: Sequence[str | Path]) -> bool:
+def check_builds(exposure_files: Sequence[str | Path], outcome_files: Sequence[str | Path], *,
+                 sides: tuple[str, str] = ("exposure", "outcome")) -> bool:
     """Whether the positions of the exposure and outcome files are comparable: the builds their GWAS-SSF
     ``-meta.yaml`` declare (``genome_assembly``, as ``edfgen clump`` reads them) do not differ. Different builds,
     or files of one side that declare different builds, are warned about (naming the files) and give False: the
     caller then matches by variant id and rsID only (ids and rsIDs do not depend on the build).
+
+    ``sides`` names the two sides in the warning (``("first exposure ldl", "exposure hdl")`` under
+    ``--multivariable``).
 
     Returns
     -------
@@ -225,9 +233,10 @@ def check_builds(exposure_files: Sequence[str | Path], outcome_files: Sequence[s
         log.warning("%s: instruments are matched by variant id and rsID only, never by position", exc)
         return False
     if be and bo and be != bo:
-        log.warning("the exposure files declare genome build %s and the outcome files %s (-meta.yaml "
+        log.warning("the %s files declare genome build %s and the %s files %s (-meta.yaml "
                     "genome_assembly; e.g. %s and %s): instruments are matched by variant id and rsID only, never "
-                    "by position; lift one side over to match the other", be, bo, exposure_files[0], outcome_files[0])
+                    "by position; lift one side over to match the other", sides[0], be, sides[1], bo,
+                    exposure_files[0], outcome_files[0])
         return False
     return True
 

@@ -144,8 +144,9 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     # the other exposures and the outcomes keyed differently meet the instruments as in mr (mr_join)
     # (keyed on the rows an instrument can match: the same result as on the whole file, mr_join.candidate_rows)
     first_files = exp_groups[names[0]]
-    keyed = {n: key_outcome(frames[n][candidate_rows(frames[n], ref)], ref, table=_TABLE,
-                            positions=check_builds(first_files, exp_groups[n]),
+    sides = {n: (f"first exposure {names[0]}", f"exposure {n}") for n in names[1:]}
+    keyed = {n: key_outcome(frames[n][candidate_rows(frames[n], ref)], ref, table=_TABLE, sides=sides[n],
+                            positions=check_builds(first_files, exp_groups[n], sides=sides[n]),
                             builds_known=builds_declared(first_files, exp_groups[n])) for n in names[1:]}
     hs = [harmonise(ref, keyed[n][0][keyed[n][0]["variant_id"].isin(set(ids))], outcome_name=n, **kw)
           for n in names[1:]]

@@ -522,7 +522,7 @@ def injected_spikes(x: np.ndarray, fs: float, leads, *, min_mv: float = 0.1, rel
             f"(III = II - I, aVR = -(I + II) / 2 ...; off by {off[worst]:.0%} of the spike): written into the file "
             "after its leads were derived (an acquisition artefact), not recorded; a real stimulus differs between "
             "leads (or a recorder's pace markers, drawn alike on every lead: the record may be paced; "
-            "QualityThresholds(reject_injected_spikes=False) keeps such records)")
+            "in Python, extract_edfs(quality=QualityThresholds(reject_injected_spikes=False)) keeps such records)")
 
 
 def chest_order_gain(y: np.ndarray, leads, *, min_sd_mv: float = 0.01,
