@@ -676,6 +676,33 @@ def test_cli_clump__missing_bfile_is_one_line_error(sim, tmp_path):
         assert shown in text
 
 
+def test_run_clump__genes_of_another_build_refused_for_regional_plots(sim, tmp_path):
+    """``clump --regional-plots N --genes FILE`` drew a GRCh37 gene track under GRCh38 positions (or the other way)
+    without a word, though annotate refuses such a file: refused in one line naming it, before any work; the same
+    file is drawn when the genotypes are read as its build, or the summary statistics declare it."""
+    import shutil
+
+    from edfgen.commands.clump import run_clump
+
+    genes = tmp_path / "genes.gtf"
+    genes.write_text("#!genome-build-accession NCBI:GCA_000001405.14\n#!genome-build GRCh37.p13\n"
+                     '1\tENSEMBL\tgene\t100000\t300000\t.\t+\t.\tgene_id "G1"; gene_name "GENE1";\n')
+    ss = shutil.copy(sim["sumstats"][0], tmp_path / Path(sim["sumstats"][0]).name)
+    kw = dict(bfile=sim["bfile"], settings=ClumpSettings(p1=1e-6, kb=250), regional_plots=1, genes=genes)
+    with pytest.raises(InputError, match=r"--genes .*genes.gtf: its header line .*#!genome-build GRCh37.p13.* "
+                                         r"says genome build GRCh37, but the genotypes are read as GRCh38"):
+        run_clump([ss], out_dir=tmp_path / "a", **kw)
+    assert not (tmp_path / "a" / "clumps.tsv").exists()
+    Path(f"{ss}-meta.yaml").write_text("genome_assembly: GRCh38\n")
+    with pytest.raises(InputError, match=r"but the summary statistics declare GRCh38"):
+        run_clump([ss], out_dir=tmp_path / "b", reference_genome="GRCh37", **kw)
+    Path(f"{ss}-meta.yaml").write_text("genome_assembly: GRCh37\n")
+    res = run_clump([ss], out_dir=tmp_path / "c", **kw)       # GRCh37 sumstats (the panel warned about): drawn
+    assert len(res.plots) == 1
+    Path(f"{ss}-meta.yaml").unlink()
+    assert len(run_clump([ss], out_dir=tmp_path / "d", reference_genome="GRCh37", **kw).plots) == 1
+
+
 def test_cli_annotate__ld_panel_marks_known_and_draws_regional_plots(sim, tmp_path):
     """A catalog hit 1-kb-window-distant but in strong LD (positions matched chr:pos in the panel)
     makes the locus known by LD; a locus with no catalog hit nearby stays novel."""

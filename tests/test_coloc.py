@@ -16,6 +16,7 @@ from scipy import stats
 from clump_sim import assert_panel_recorded, panel_without_calls
 from edfgen.cli import cli
 from edfgen.commands.coloc import restrict_to_coloc
+from edfgen.exceptions import InputError
 from edfgen.formats.dictionary import check_file
 from edfgen.formats.genotypes.panel import PlinkGenotypes
 from edfgen.kernels.coloc import coloc_abf, combine_abf, sdy_estimate, wakefield_labf
@@ -143,6 +144,37 @@ def test_cli_coloc__planted_shared_and_distinct_causal_variants(sim_cohort, tmp_
     h = pd.read_csv(tmp_path / "mr" / "harmonised.tsv", sep="\t")
     pairs = set(zip(h["exposure"], h["outcome"]))
     assert pairs == {("shared0_1", "shared0_2"), ("shared2_1", "shared2_2")}, pairs
+
+
+def _z(tmp_path, name, pos, build=None):
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    f = tmp_path / f"{name}.tsv"
+    f.write_text("x\n")
+    if build:
+        (tmp_path / f"{name}.tsv-meta.yaml").write_text(f"genome_assembly: {build}\n")
+    t = pd.DataFrame({"variant_id": [f"rs{i}" for i in range(len(pos))], "chromosome": "1",
+                      "base_pair_location": pos})
+    return ZStats(name, t, (f,))
+
+
+def test_check_same_build__names_the_file_that_declared_and_a_variant_that_moved(tmp_path):
+    """The refusal of a declared build named the first exposure file even when that file declared nothing (a
+    second exposure file did); the refusal of undeclared builds gave as its example the first shared variant, which
+    could be one at the same position in both files (``rs0 at 1:1000000 there, 1:1000000 in the exposures``)."""
+    from edfgen.commands.coloc import check_same_build
+
+    loci = pd.DataFrame({"locus": [1], "chromosome": ["1"], "base_pair_location": [1_000_000]})
+    pos = np.arange(10) * 1000 + 1_000_000
+    ex = {"e1": _z(tmp_path, "e1", pos), "e2": _z(tmp_path, "e2", pos, "GRCh38")}
+    with pytest.raises(InputError) as err:
+        check_same_build(ex, {"o": _z(tmp_path, "o", pos, "GRCh37")}, loci, 100)
+    assert "e2.tsv" in str(err.value) and "e1.tsv" not in str(err.value), err.value
+    moved = np.where(np.arange(10) < 2, pos, pos + 30_210)     # 2 of 10 at the same position, 8 moved
+    with pytest.raises(InputError, match="only 2 of 10") as err:
+        check_same_build({"e1": ex["e1"]}, {"o": _z(tmp_path, "o2", moved)}, loci, 100)
+    assert "rs0 " not in str(err.value) and "rs1 " not in str(err.value), err.value
+    assert "e.g. rs2 at 1:1032210 there, 1:1002000 in the exposures" in str(err.value), err.value
 
 
 def test_restrict_to_coloc__keeps_instruments_near_colocalised_top_variants(tmp_path):

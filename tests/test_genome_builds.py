@@ -164,3 +164,57 @@ def test_annotate__a_grch37_catalog_is_refused(tmp_path, shared_data):
         run_annotate(loci, cat37, tmp_path / "a.tsv")
     raw.loc[rows["index"]].to_csv(tmp_path / "c38.tsv", sep="\t", index=False)     # the same rows on GRCh38: read
     assert len(run_annotate(loci, tmp_path / "c38.tsv", tmp_path / "b.tsv")) == 1
+
+
+_LIFT37 = ("##description: evidence-based annotation of the human genome (GRCh38), version 49 (Ensembl 115), "
+           "mapped to GRCh37 with gencode-backmap")
+
+
+@pytest.mark.parametrize("name, header, build", [
+    ("gencode.v19.annotation.gtf", "##description: evidence-based annotation of the human genome (GRCh37), "
+     "version 19 (Ensembl 74)", "GRCh37"),
+    ("gencode.v49.basic.annotation.gtf", "##description: evidence-based annotation of the human genome (GRCh38), "
+     "version 49 (Ensembl 115)", "GRCh38"),
+    ("gencode.v49lift37.basic.annotation.gtf", _LIFT37, "GRCh37"),
+    ("gencode.v49.basic.annotation.gtf", _LIFT37, "GRCh37"),        # the header, whatever the file is called
+    ("gencode.v49lift37.basic.annotation.gtf.gz", "", "GRCh37"),     # no header: lift37 in the name
+    ("genes.gtf", "#!genome-build-accession NCBI:GCA_000001405.14\n#!genome-build GRCh37.p13", "GRCh37"),
+    ("genes_GRCh38.gtf", "#!genome-build-accession NCBI:GCA_000001405.29", "GRCh38"),   # accession: not a build
+    ("genes.gtf", "#!genome-build=GRCh38.p14", "GRCh38"),
+    ("genes.gtf", "", None),
+])
+def test_declared_genes_build__gencode_lift37_and_ensembl_accession(tmp_path, name, header, build):
+    """GENCODE's lift37 GTFs (``gencode.v49lift37``, the GRCh37 annotation GENCODE publishes now) say ``(GRCh38)``
+    and then ``mapped to GRCh37``: they were read as GRCh38, so refused for GRCh37 loci and taken for GRCh38 loci.
+    Ensembl's ``#!genome-build-accession`` line was read as build ``-accession``."""
+    from edfgen.formats.genes import declared_genes_build
+
+    path = tmp_path / name
+    text = (header + "\n" if header else "") + "chr7\tHAVANA\tgene\t1\t2\t.\t+\t.\tgene_id \"G\";\n"
+    if name.endswith(".gz"):
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+    assert declared_genes_build(path)[0] == build
+
+
+def test_annotate__gencode_lift37_genes_refused_for_grch38_loci_and_read_for_grch37(tmp_path, shared_data):
+    """A ``gencode.v49lift37`` GTF (GRCh37 coordinates: KCNH2 at 7:150,642,049-150,675,403) with GRCh38 loci gave
+    wrong nearest genes without a word, and with GRCh37 loci was refused as GRCh38. The message quotes the header
+    up to the build it names."""
+    from edfgen.commands.annotate import run_annotate
+
+    genes = tmp_path / "gencode.gtf"
+    genes.write_text(_LIFT37 + "\n##provider: GENCODE\n##format: gtf\nchr7\tHAVANA\tgene\t150642049\t150675403\t.\t"
+                     '-\t.\tgene_id "ENSG00000055118.16_8"; gene_type "protein_coding"; gene_name "KCNH2";\n')
+    cat = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
+    loci = tmp_path / "loci.tsv"
+    pd.DataFrame({"variant_id": ["7:150950000:A:G"], "chromosome": ["7"], "base_pair_location": [150_950_000],
+                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
+    with pytest.raises(InputError, match=r"--genes .*mapped to GRCh37.*says genome build GRCh37.*loci are GRCh38"):
+        run_annotate(loci, cat, tmp_path / "a.tsv", genes=genes)
+    pd.DataFrame({"variant_id": ["7:150650000:A:G"], "chromosome": ["7"], "base_pair_location": [150_650_000],
+                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
+    res = run_annotate(loci, cat, tmp_path / "b.tsv", genes=genes, reference_genome="GRCh37")
+    assert res["nearest_gene"].tolist() == ["KCNH2"] and res["gene_distance"].tolist() == [0]

@@ -20,7 +20,7 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from edfgen.commands.clump_regional import locus_frames, write_regional_plots  # noqa: F401 (public here too)
+from edfgen.commands.clump_regional import check_genes_build, locus_frames, write_regional_plots  # noqa: F401
 from edfgen.commands.options import (GenotypeOptions, allow_incomplete_opt, filtered_panel, force_opt, genotype_source,
                                     opt, out_opt)
 from edfgen.exceptions import InputError
@@ -497,6 +497,8 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     # (a plain PLINK prefix is read as --reference-genome's default build)
     panel_build = reference_genome or getattr(bfile, "reference_genome", None) or DEFAULT_REFERENCE_GENOME
     warn_panel_build(sumstats, bfile, panel_build)
+    if genes is not None and regional_plots:
+        check_genes_build(genes, declared, panel_build)
     params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": genotype_label(bfile),
               "ld_bfile": ld_bfile.parameters() if hasattr(ld_bfile, "parameters") else ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
               "reference_genome": panel_build, "columns": columns,

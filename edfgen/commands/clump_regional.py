@@ -1,6 +1,7 @@
 """Regional plots of clumped loci: :func:`locus_frames` gives each locus's region of its lead phenotype's summary
 statistics and the r² with the lead from the LD panel; :func:`write_regional_plots` draws them with
-:func:`edfgen.plots.regional.plot_loci` (``edfgen clump --regional-plots``, ``edfgen annotate``).
+:func:`edfgen.plots.regional.plot_loci` (``edfgen clump --regional-plots``, ``edfgen annotate``);
+:func:`check_genes_build` refuses a ``--genes`` track of another build.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.sumstats_options import read_phenotype
-from edfgen.formats.genes import read_genes
+from edfgen.exceptions import InputError
+from edfgen.formats.genes import declared_genes_build, read_genes
 from edfgen.formats.genotypes.panel import GenotypePanel
 from edfgen.formats.sumstats import group_by_phenotype
 from edfgen.kernels.ld import r2_vector
+from edfgen.kernels.thresholds import build_name
 from edfgen.plots.regional import plot_loci
 
 
@@ -61,3 +64,32 @@ def write_regional_plots(loci: pd.DataFrame, sumstats: Sequence[str | Path], pan
     return plot_loci(locus_frames(loci, sumstats, panel, window_kb=window_kb, r2_method=r2_method, columns=columns),
                      out_dir,
                      genes=gtab, window_kb=window_kb)
+
+
+def check_genes_build(genes: str | Path, declared: str | None, panel_build: str) -> None:
+    """Refuse a ``--genes`` file whose declared build (:func:`~edfgen.formats.genes.declared_genes_build`) is not
+    the build of the regional plots' positions: the summary statistics' declared build (``-meta.yaml``), else the
+    panel's (``--reference-genome``); genes of another build would be drawn at the wrong places, silently.
+
+    Parameters
+    ----------
+    genes : str or Path
+        The ``--genes`` file.
+    declared : str, optional
+        The build the summary statistics declare (:func:`~edfgen.formats.sumstats.declared_build`).
+    panel_build : str
+        The build the genotypes are read as.
+
+    Raises
+    ------
+    InputError
+        One line naming the file, the build it says and the one expected.
+    """
+    build, said = declared_genes_build(genes)
+    want = declared or build_name(panel_build)
+    if build and build != want:
+        whose = (f"the summary statistics declare {want} (-meta.yaml genome_assembly)" if declared else
+                 f"the genotypes are read as {want} (--reference-genome; give --reference-genome {build} if they "
+                 f"are {build})")
+        raise InputError(f"--genes {genes}: its {said} says genome build {build}, but {whose}: give the {want} "
+                         "gene file")

@@ -330,9 +330,10 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
 def check_same_build(ex: dict[str, ZStats], oc: dict[str, ZStats], loci: pd.DataFrame, window_kb: float) -> None:
     """Refuse exposures and outcomes on different genome builds: coloc's regions are windows of positions, and no
     liftover is done here. Declared builds (``-meta.yaml`` ``genome_assembly``) must agree; without a declaration,
-    an outcome whose variants shared with the exposures' regions (by rsID, else variant id: both build-independent)
-    mostly sit at other positions (at least 5 compared, fewer than half at the same chromosome:position) is on
-    another build.
+    an outcome whose variants shared with the exposures' regions (by rsID, else variant id) mostly sit at other
+    positions (at least 5 compared, fewer than half at the same chromosome:position) is on another build. rsIDs
+    are the same in both builds; ``chr:pos:ref:alt`` variant ids are not (they carry the position), so files
+    without rsIDs share few or no ids across builds and this check may compare too few variants to say anything.
 
     Parameters
     ----------
@@ -349,12 +350,16 @@ def check_same_build(ex: dict[str, ZStats], oc: dict[str, ZStats], loci: pd.Data
         Naming the two builds and files, or the outcome and an example variant.
     """
     ex_files = [f for z in ex.values() for f in z.files]
+
+    def declarer(files):     # the file whose -meta.yaml declared the build (not merely the first file)
+        return next((f for f in files if declared_build([f])), files[0])
+
     for z in oc.values():
         be, bo = declared_build(ex_files), declared_build(z.files)
         if be and bo and be != bo:
-            raise InputError(f"coloc: the exposures declare genome build {be} ({ex_files[0]}) and the outcome "
-                             f"{z.phenotype} {bo} ({z.files[0]}; -meta.yaml genome_assembly): coloc compares "
-                             "regions by position, so lift one side over to the other's build")
+            raise InputError(f"coloc: the exposures declare genome build {be} ({declarer(ex_files)}) and the "
+                             f"outcome {z.phenotype} {bo} ({declarer(z.files)}; -meta.yaml genome_assembly): coloc "
+                             "compares regions by position, so lift one side over to the other's build")
 
     def keyed(t: pd.DataFrame) -> pd.DataFrame:
         ids = t["variant_id"].astype(str)
@@ -377,7 +382,12 @@ def check_same_build(ex: dict[str, ZStats], oc: dict[str, ZStats], loci: pd.Data
         shared = keyed(t[ids.isin(set(exp_rows["variant_id"])).to_numpy()])
         agree, n = position_agreement(exp_rows, shared)
         if n >= 5 and agree < 0.5:
-            both = exp_rows.merge(shared, on="variant_id", suffixes=("", "_o")).iloc[0]
+            both = exp_rows.merge(shared, on="variant_id", suffixes=("", "_o"))
+            pos, pos_o = (pd.to_numeric(both[c], errors="coerce") for c in ("base_pair_location",
+                                                                            "base_pair_location_o"))
+            moved = pos.notna() & pos_o.notna() & (
+                (pos != pos_o) | (both["chromosome"].astype(str) != both["chromosome_o"].astype(str)))
+            both = both[moved.to_numpy()].iloc[0]      # an example that moved, not one at the same position
             raise InputError(f"coloc: outcome {z.phenotype} ({z.files[0]}): only {round(agree * n)} of {n} variants "
                              f"it shares with the exposures' regions sit at the same position (e.g. {both.variant_id} "
                              f"at {both.chromosome_o}:{both.base_pair_location_o} there, {both.chromosome}:"

@@ -113,15 +113,20 @@ def _labels(chrom: pd.Series) -> np.ndarray:
     return genotype_chromosome_labels(chrom.astype(str))
 
 
-#: a GTF's declared build: Ensembl's ``#!genome-build GRCh37.p13``, GENCODE's ``##description: ... (GRCh37)``
-_HEADER_BUILD = re.compile(r"^#!?\s*genome[-_ ]build\s*[=:]?\s*(\S+)|^##\s*description:.*\((GRCh3[78])\)", re.I)
+#: a GTF's declared build: Ensembl's ``#!genome-build GRCh37.p13`` (not its ``#!genome-build-accession``),
+#: GENCODE's ``##description: ... (GRCh37)``, and GENCODE's lift37 files' ``##description: ... (GRCh38), ...
+#: mapped to GRCh37 with gencode-backmap`` (the build it was mapped to, not the bracketed one it came from)
+_HEADER_BUILD = re.compile(r"^#!?\s*genome[-_ ]build[\s=:]\s*[=:]?\s*(\S+)"
+                           r"|^##\s*description:(?=.*\bmapped to \(?(GRCh3[78]))"
+                           r"|^##\s*description:.*\((GRCh3[78])\)", re.I)
 _NAME_BUILD = re.compile(r"(grch3[78]|hg19|hg38)", re.I)
+_NAME_LIFT37 = re.compile(r"lift37", re.I)      # GENCODE's gencode.v49lift37.*.gtf.gz: GRCh38 mapped to GRCh37
 
 
 def declared_genes_build(path: str | Path) -> tuple[str | None, str]:
     """The genome build a gene file declares, and where: a GTF header line (Ensembl's ``#!genome-build``,
-    GENCODE's ``##description: ... (GRCh38)``), else its file name (``Homo_sapiens.GRCh37.75.gtf.gz``,
-    ``genes_GRCh38.tsv.gz``, ``hg19``).
+    GENCODE's ``##description: ... (GRCh38)``, or its lift37 files' ``... mapped to GRCh37``), else its file name
+    (``Homo_sapiens.GRCh37.75.gtf.gz``, ``genes_GRCh38.tsv.gz``, ``hg19``, GENCODE's ``v49lift37``: GRCh37).
 
     Parameters
     ----------
@@ -146,8 +151,10 @@ def declared_genes_build(path: str | Path) -> tuple[str | None, str]:
         if not line.startswith("#"):
             break
         m = _HEADER_BUILD.match(line)
-        if m:
-            return build_name(m.group(1) or m.group(2)), f"header line {line.strip()[:80]!r}"
+        if m:      # the whole line (up to 200 characters): a lift37 description says its build at the end
+            return build_name(next(g for g in m.groups() if g)), f"header line {line.strip()[:200]!r}"
+    if _NAME_LIFT37.search(path.name):
+        return "GRCh37", "file name"
     m = _NAME_BUILD.search(path.name)
     return (build_name(m.group(1)), "file name") if m else (None, "")
 
