@@ -349,3 +349,31 @@ def test_evaluate_linear__a_label_whose_cases_are_one_patient_is_na_with_a_warni
     assert np.isnan(t.loc["y", "auroc"]) and np.isfinite(t.loc["z", "auroc"])
     assert "1 label(s) are NA: the probe of a fold was trained on one class of the label" in caplog.text
     assert "(first: y, fold(s) " in caplog.text
+
+
+def test_finetune_cli__a_run_killed_under_other_threads_starts_afresh(files, monkeypatch):
+    """Was: the fingerprint left out torch's thread count (and the torch/edfgen versions and the base checkpoint's
+    JSON), while --threads 2 and --threads 1 train different bytes: a run killed under 2 threads and rerun under 1 (the
+    default is all cores, so the same command on another node) was resumed, silently mixing two runs. Now it starts
+    afresh with the warning."""
+    import edfgen.model.finetune as ft
+
+    args = ["finetune", "--checkpoint", str(files / "base"), "--ecg", str(files / "ecg.npz"), "--labels",
+            str(_labels(files / "l.tsv")), "--epochs", "2", "--patience", "9", "--batch-size", "8", "--out",
+            str(files / "k")]
+
+    class Killed(BaseException):
+        pass
+
+    real = ft.save_finetune_state
+
+    def save(*a, **k):
+        real(*a, **k)
+        raise Killed
+    monkeypatch.setattr(ft, "save_finetune_state", save)
+    with pytest.raises(Killed):
+        CliRunner().invoke(cli, [*args, "--threads", "2"], catch_exceptions=False)
+    monkeypatch.setattr(ft, "save_finetune_state", real)
+    r = CliRunner().invoke(cli, [*args, "--threads", "1"])
+    assert r.exit_code == 0, r.output
+    assert "not resumed, starting afresh" in r.output and "is resumed after" not in r.output, r.output

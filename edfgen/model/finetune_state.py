@@ -27,14 +27,19 @@ STATE_NAME = "finetune_state.safetensors"
 
 
 def run_fingerprint(base_sha256: str, settings, names: Sequence[str], train_ids: Sequence[str],
-                    val_ids: Sequence[str], arrays: Sequence[np.ndarray]) -> str:
-    """What a fine-tune depends on, as one hex sha256: the base checkpoint's weights, every option, the label names,
-    the training and validation records (so the split and the patients) and the bytes of their ECGs and labels.
+                    val_ids: Sequence[str], arrays: Sequence[np.ndarray], *, base_identity: str = "") -> str:
+    """What a fine-tune depends on, as one hex sha256: the base checkpoint's weights and JSON, every option, the label
+    names, the training and validation records (so the split and the patients), the bytes of their ECGs and labels,
+    and what changes the trained bytes beyond them: torch's thread count (``--threads``; by default all cores, so the
+    same command on another node), torch's and edfgen's versions.
 
     Parameters
     ----------
     base_sha256
         :attr:`~edfgen.model.checkpoint.LoadedModel.sha256` of the base checkpoint.
+    base_identity
+        :func:`~edfgen.model.checkpoint.checkpoint_digest` of the base checkpoint (its JSON config too: the sha256
+        covers the weights only).
     settings
         The run's options (:class:`~edfgen.model.finetune.FinetuneSettings`).
     names, train_ids, val_ids
@@ -47,8 +52,12 @@ def run_fingerprint(base_sha256: str, settings, names: Sequence[str], train_ids:
     str
         A state saved under another fingerprint is never resumed.
     """
-    h = hashlib.sha256(json.dumps({"base": base_sha256, "settings": asdict(settings), "labels": list(names),
-                                   "train": list(train_ids), "val": list(val_ids)}).encode())
+    from edfgen import __version__
+
+    h = hashlib.sha256(json.dumps({"base": base_sha256, "base_identity": base_identity, "settings": asdict(settings),
+                                   "labels": list(names), "train": list(train_ids), "val": list(val_ids),
+                                   "threads": torch.get_num_threads(), "torch": torch.__version__,
+                                   "edfgen": __version__}).encode())
     for a in arrays:
         h.update(str((a.dtype, a.shape)).encode())
         h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
@@ -116,7 +125,8 @@ def read_finetune_state(out_dir: Path, fingerprint: str) -> tuple[dict, dict] | 
         return None
     if doc.get("fingerprint") != fingerprint:
         log.warning("finetune: %s was written for another base checkpoint, options, labels or ECGs: not resumed, "
-                    "starting afresh", path)
+                    "starting afresh (a run also depends on torch's thread count, --threads, and on the torch and "
+                    "edfgen versions)", path)
         return None
     return doc, tensors
 
