@@ -377,3 +377,17 @@ def test_finetune_cli__a_run_killed_under_other_threads_starts_afresh(files, mon
     r = CliRunner().invoke(cli, [*args, "--threads", "1"])
     assert r.exit_code == 0, r.output
     assert "not resumed, starting afresh" in r.output and "is resumed after" not in r.output, r.output
+
+
+def test_finetune_cli__force_keeps_a_users_own_train_state_json(files):
+    """Was: finetune saves its state through pretrain's save_train_state, which deleted out_dir/train_state.json
+    (pretrain's old state file): `finetune --force --out dir` deleted a user's own file there. --force never deletes
+    what edfgen did not write."""
+    out = files / "o"
+    out.mkdir()
+    (out / "train_state.json").write_text('{"mine": 1}')
+    r = CliRunner().invoke(cli, ["finetune", "--checkpoint", str(files / "base"), "--ecg", str(files / "ecg.npz"),
+                                 "--labels", str(_labels(files / "l.tsv")), "--epochs", "2", "--batch-size", "8",
+                                 "--force", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert (out / "train_state.json").read_text() == '{"mine": 1}'

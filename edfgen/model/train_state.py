@@ -67,8 +67,8 @@ def save_train_state(out_dir: Path, model: torch.nn.Module, optimizer: torch.opt
     with atomic_path(out_dir / name) as tmp:
         save_file(tensors, str(tmp), metadata={STATE_KEY: json.dumps(doc)})
         chmod_as_created(tmp)       # safetensors writes 0600; was chmod 0644 whatever the umask (review s33a F6)
-    stale = out_dir / "train_state.json"   # written by edfgen before the state was one file
-    if stale.exists():
+    stale = out_dir / "train_state.json"   # written by pretrain before its state was one file; never finetune's
+    if name == "train_state.safetensors" and stale.exists():
         stale.unlink()
 
 
