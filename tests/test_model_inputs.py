@@ -391,3 +391,20 @@ def test_finetune_cli__force_keeps_a_users_own_train_state_json(files):
                                  "--force", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert (out / "train_state.json").read_text() == '{"mine": 1}'
+
+
+def test_evaluate_linear__a_label_known_in_one_fold_only_says_so_and_that_the_macro_is_na(files, caplog):
+    """Was: a label whose known values are all in one fold (here: all of one patient) was warned as 'trained on one
+    class of the label, its cases (or controls) all being in that fold', with no word of the macro AUROC being NA nor
+    of --label-columns. Now the warning names the cause (no known value in the training part), the NA macro and how
+    to leave the label out."""
+    pid = [("p0" if i < 6 else f"c{i}") for i in range(N)]
+    w = [float(i % 2) if i < 6 else np.nan for i in range(N)]
+    with caplog.at_level(logging.WARNING, logger="edfgen"):
+        res = evaluate_ecgs(files / "base", [files / "ecg.npz"], labels=_labels(files / "w.tsv", w=w, patient_id=pid),
+                            settings=EvaluateSettings(probe="linear", n_boot=20, baselines=(), min_positives=3, folds=2))
+    t = res.table.set_index("label")
+    assert np.isnan(t.loc["w", "auroc"]) and np.isnan(t["auroc"].iloc[-1]) and np.isfinite(t.loc["y", "auroc"])
+    assert "trained on no known value of the label (all its known values are in that fold) (first: w" in caplog.text
+    assert "their AUROC and the macro AUROC are NA" in caplog.text and "--label-columns" in caplog.text
+    assert "one class" not in caplog.text

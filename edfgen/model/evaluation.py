@@ -475,16 +475,21 @@ def _warn_one_class(y: np.ndarray, names: Sequence[str]) -> None:
 
 
 def _warn_unscored(y: np.ndarray, prob: np.ndarray, names: Sequence[str], folds: np.ndarray) -> None:
-    """Warn about labels with known records the probe could not predict: a fold whose training folds hold one class
-    of the label (all its cases, or controls, in that fold): their AUROC is NA."""
-    unscored = np.isfinite(y) & ~np.isfinite(prob)
+    """Warn about labels with known records the probe could not predict: a fold whose training part holds no known
+    value of the label, or one class of it: their AUROC, and the macro AUROC, are NA."""
+    known = np.isfinite(y)
+    unscored = known & ~np.isfinite(prob)
     bad = [j for j in range(y.shape[1]) if unscored[:, j].any()]
     if bad:
         j = bad[0]
-        log.warning("evaluate: %d label(s) are NA: the probe of a fold was trained on one class of the label, its "
-                    "cases (or controls) all being in that fold (first: %s, fold(s) %s); more records, or patients, "
-                    "with that label give one", len(bad), names[j],
-                    ", ".join(str(f) for f in np.unique(folds[unscored[:, j]])))
+        where = np.unique(folds[unscored[:, j]])
+        trained = known[:, j] & (folds != where[0])
+        why = ("no known value of the label (all its known values are in that fold)" if not trained.any()
+               else "one class of the label (all its cases, or controls, are in that fold)")
+        log.warning("evaluate: %d label(s) are NA: the probe of a fold was trained on %s (first: %s, fold(s) %s): "
+                    "their AUROC and the macro AUROC are NA; more records, or patients, with that label give one, "
+                    "or leave them out with --label-columns", len(bad), why, names[j],
+                    ", ".join(str(f) for f in where))
 
 
 def evaluate_ecgs(checkpoint, ecg: Sequence[str | Path], *, labels: str | Path | None = None,
