@@ -408,3 +408,40 @@ def test_evaluate_linear__a_label_known_in_one_fold_only_says_so_and_that_the_ma
     assert "trained on no known value of the label (all its known values are in that fold) (first: w" in caplog.text
     assert "their AUROC and the macro AUROC are NA" in caplog.text and "--label-columns" in caplog.text
     assert "one class" not in caplog.text
+
+
+def test_finetune_cli__a_resumed_runs_log_seconds_count_on_from_the_killed_run(files, monkeypatch):
+    """Was: the log's ``seconds`` ("since the start of fine-tuning") restarted at ~0 after a resume. Now the state
+    keeps the elapsed time and the resumed epochs count on from it (the hours the run lay dead are not counted). A fake
+    clock advancing 10 s per reading makes it exact."""
+    import types
+
+    import edfgen.model.finetune as ft
+
+    args = ["finetune", "--checkpoint", str(files / "base"), "--ecg", str(files / "ecg.npz"), "--labels",
+            str(_labels(files / "l.tsv")), "--epochs", "2", "--patience", "9", "--batch-size", "8", "--out",
+            str(files / "k")]
+    now = [1e6]
+
+    def clock():
+        now[0] += 10.0
+        return now[0]
+    monkeypatch.setattr(ft, "time", types.SimpleNamespace(time=clock))
+
+    class Killed(BaseException):
+        pass
+
+    real = ft.save_finetune_state
+
+    def save(*a, **k):
+        real(*a, **k)
+        if a[6] == 2:
+            raise Killed
+    monkeypatch.setattr(ft, "save_finetune_state", save)
+    with pytest.raises(Killed):
+        CliRunner().invoke(cli, args, catch_exceptions=False)
+    now[0] += 1e5                                   # the run lies dead a day
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0 and "is resumed after its epoch 2" in r.output, r.output
+    sec = pd.read_csv(files / "k" / "finetune_log.tsv", sep="\t")["seconds"].to_numpy()
+    assert list(sec) == [10.0, 20.0, 40.0], sec    # probe, epoch 2 (saved at 30 s), epoch 3: 30 + 10

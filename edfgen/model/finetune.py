@@ -369,6 +369,8 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
         if saved is not None:
             doc = restore_finetune_state(saved, model, opt, stop, gen)
             rows, first, last = doc["rows"], doc["epoch"] + 1, doc["last"]
+            # the log's seconds count on from the killed run (a state without them: its last row's)
+            t0 = time.time() - float(doc.get("seconds", rows[-1]["seconds"] if rows else 0.0))
             log.warning("finetune: the killed run is resumed after its epoch %d (%s)", first - 1,
                         Path(out_dir) / STATE_NAME)
         for epoch in range(first, last + 1) if saved is None or not saved[0]["stopped"] else ():
@@ -393,7 +395,7 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
             done = stop.update(auc, epoch)
             if out_dir is not None:
                 save_finetune_state(Path(out_dir), model, opt, stop, gen, rows, epoch, fingerprint, stopped=done or epoch == last,
-                            last=last)
+                                    last=last, seconds=time.time() - t0)
             if done:
                 break
         stop.restore()

@@ -65,7 +65,7 @@ def run_fingerprint(base_sha256: str, settings, names: Sequence[str], train_ids:
 
 
 def save_finetune_state(out_dir: Path, model, opt, stop, gen: torch.Generator, rows: list[dict], epoch: int,
-                        fingerprint: str, *, stopped: bool, last: int) -> None:
+                        fingerprint: str, *, stopped: bool, last: int, seconds: float = 0.0) -> None:
     """The state after ``epoch`` as one file, ``out_dir/finetune_state.safetensors``, renamed into place atomically.
 
     Parameters
@@ -86,12 +86,14 @@ def save_finetune_state(out_dir: Path, model, opt, stop, gen: torch.Generator, r
         :func:`run_fingerprint` of the run.
     stopped
         Early stopping ended the run (or ``epoch == last``): a resumed run only writes the checkpoint.
+    seconds
+        Wall time since the start of fine-tuning: a resumed run counts its log's ``seconds`` on from it.
     """
     more = {"rng.torch": torch.get_rng_state(), "rng.batches": gen.get_state()}
     more.update({f"best.{k}": v for k, v in (stop.state or {}).items()})
     save_train_state(out_dir, model, opt, epoch, name=STATE_NAME, tensors=more,
                      extra={"fingerprint": fingerprint, "epoch": epoch, "last": last, "stopped": stopped, "rows": rows,
-                            "best": stop.best, "best_epoch": stop.epoch, "bad": stop.bad})
+                            "best": stop.best, "best_epoch": stop.epoch, "bad": stop.bad, "seconds": seconds})
 
 
 def read_finetune_state(out_dir: Path, fingerprint: str) -> tuple[dict, dict] | None:
