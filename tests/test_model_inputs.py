@@ -445,3 +445,15 @@ def test_finetune_cli__a_resumed_runs_log_seconds_count_on_from_the_killed_run(f
     assert r.exit_code == 0 and "is resumed after its epoch 2" in r.output, r.output
     sec = pd.read_csv(files / "k" / "finetune_log.tsv", sep="\t")["seconds"].to_numpy()
     assert list(sec) == [10.0, 20.0, 40.0], sec    # probe, epoch 2 (saved at 30 s), epoch 3: 30 + 10
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf"])
+def test_align_labels__an_infinite_label_is_refused_naming_column_and_iid(files, value):
+    """Was: a label value ``inf`` passed the 0/1 check (only finite values were checked) and was silently taken as
+    unknown; it is refused like any other value that is not 0/1."""
+    from edfgen.model.finetune import align_labels
+
+    t = pd.read_csv(_labels(files / "l.tsv"), sep="\t", dtype={"z": str})
+    t.loc[2, "z"] = value
+    with pytest.raises(InputError, match=r"l.tsv: column z row IID R02: value -?inf is not 0/1"):
+        align_labels(IDS, t, source="l.tsv")

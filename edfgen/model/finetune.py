@@ -122,7 +122,7 @@ def align_labels(ids: Sequence[str], labels: pd.DataFrame, *, label_names: Seque
         raise InputError(f"{source}: column {names[c]} row IID {lab.index[r]}: value {lab.iat[r, c]!r} is not 0/1")
     lab = num
     vals = lab.to_numpy(dtype=float)
-    bad = np.isfinite(vals) & ~np.isin(vals, (0.0, 1.0))
+    bad = ~np.isnan(vals) & ~np.isin(vals, (0.0, 1.0))     # inf too: was taken as unknown, silently
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise InputError(f"{source}: column {names[c]} row IID {lab.index[r]}: value {vals[r, c]} is not 0/1")
