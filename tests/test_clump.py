@@ -676,10 +676,11 @@ def test_cli_clump__missing_bfile_is_one_line_error(sim, tmp_path):
         assert shown in text
 
 
-def test_run_clump__genes_of_another_build_refused_for_regional_plots(sim, tmp_path):
+def test_run_clump__genes_of_another_build_refused_for_regional_plots(sim, tmp_path, caplog):
     """``clump --regional-plots N --genes FILE`` drew a GRCh37 gene track under GRCh38 positions (or the other way)
-    without a word, though annotate refuses such a file: refused in one line naming it, before any work; the same
-    file is drawn when the genotypes are read as its build, or the summary statistics declare it."""
+    without a word, though annotate refuses such a file: refused in one line naming it, before any work, when the
+    summary statistics declare another build; warned about when only --reference-genome (maybe its default) says
+    so; the same file is drawn when the genotypes are read as its build, or the summary statistics declare it."""
     import shutil
 
     from edfgen.commands.clump import run_clump
@@ -689,11 +690,17 @@ def test_run_clump__genes_of_another_build_refused_for_regional_plots(sim, tmp_p
                      '1\tENSEMBL\tgene\t100000\t300000\t.\t+\t.\tgene_id "G1"; gene_name "GENE1";\n')
     ss = shutil.copy(sim["sumstats"][0], tmp_path / Path(sim["sumstats"][0]).name)
     kw = dict(bfile=sim["bfile"], settings=ClumpSettings(p1=1e-6, kb=250), regional_plots=1, genes=genes)
-    with pytest.raises(InputError, match=r"--genes .*genes.gtf: its header line .*#!genome-build GRCh37.p13.* "
-                                         r"says genome build GRCh37, but the genotypes are read as GRCh38"):
-        run_clump([ss], out_dir=tmp_path / "a", **kw)
-    assert not (tmp_path / "a" / "clumps.tsv").exists()
+    # sumstats declaring no build: --reference-genome (maybe its default) the only clue: warned, drawn as given
+    # (review rev37g F1: a GRCh37 PLINK cohort with the shipped GRCh37 genes, no --reference-genome, was refused)
+    with caplog.at_level("WARNING", logger="edfgen"):
+        assert len(run_clump([ss], out_dir=tmp_path / "a", **kw).plots) == 1
+    assert re.search(r"--genes .*genes.gtf: its header line .*#!genome-build GRCh37.p13.* says genome build GRCh37, "
+                     r"but the genotypes are read as GRCh38", caplog.text), caplog.text
     Path(f"{ss}-meta.yaml").write_text("genome_assembly: GRCh38\n")
+    with pytest.raises(InputError, match=r"--genes .*genes.gtf: its header line .*#!genome-build GRCh37.p13.* "
+                                         r"says genome build GRCh37, but the summary statistics declare GRCh38"):
+        run_clump([ss], out_dir=tmp_path / "a2", **kw)
+    assert not (tmp_path / "a2" / "clumps.tsv").exists()
     with pytest.raises(InputError, match=r"but the summary statistics declare GRCh38"):
         run_clump([ss], out_dir=tmp_path / "b", reference_genome="GRCh37", **kw)
     Path(f"{ss}-meta.yaml").write_text("genome_assembly: GRCh37\n")

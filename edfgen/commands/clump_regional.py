@@ -6,6 +6,7 @@ statistics and the r² with the lead from the LD panel; :func:`write_regional_pl
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -20,6 +21,8 @@ from edfgen.formats.sumstats import group_by_phenotype
 from edfgen.kernels.ld import r2_vector
 from edfgen.kernels.thresholds import build_name
 from edfgen.plots.regional import plot_loci
+
+log = logging.getLogger(__name__)
 
 
 def locus_frames(loci: pd.DataFrame, sumstats: Sequence[str | Path], panel: GenotypePanel, *,
@@ -68,8 +71,9 @@ def write_regional_plots(loci: pd.DataFrame, sumstats: Sequence[str | Path], pan
 
 def check_genes_build(genes: str | Path, declared: str | None, panel_build: str) -> None:
     """Refuse a ``--genes`` file whose declared build (:func:`~edfgen.formats.genes.declared_genes_build`) is not
-    the build of the regional plots' positions: the summary statistics' declared build (``-meta.yaml``), else the
-    panel's (``--reference-genome``); genes of another build would be drawn at the wrong places, silently.
+    the build the summary statistics declare (``-meta.yaml``): genes of another build would be drawn at the wrong
+    places, silently. Where they declare none, a file of another build than the panel's (``--reference-genome``,
+    which may be its default) is warned about, not refused.
 
     Parameters
     ----------
@@ -87,9 +91,14 @@ def check_genes_build(genes: str | Path, declared: str | None, panel_build: str)
     """
     build, said = declared_genes_build(genes)
     want = declared or build_name(panel_build)
-    if build and build != want:
-        whose = (f"the summary statistics declare {want} (-meta.yaml genome_assembly)" if declared else
-                 f"the genotypes are read as {want} (--reference-genome; give --reference-genome {build} if they "
-                 f"are {build})")
-        raise InputError(f"--genes {genes}: its {said} says genome build {build}, but {whose}: give the {want} "
-                         "gene file")
+    if build and build != want and not declared:
+        # only the genotypes' build to go by, and --reference-genome has a default (GRCh38) that a user with
+        # GRCh37 PLINK files and a GRCh37 gene table never had to change for clump: a warning, not a refusal
+        # (review rev37g F1)
+        log.warning("--genes %s: its %s says genome build %s, but the genotypes are read as %s (--reference-genome; "
+                    "the summary statistics declare no build): the gene track is drawn as given; give "
+                    "--reference-genome %s if the positions are %s, else the %s gene file", genes, said, build, want,
+                    build, build, want)
+    elif build and build != want:
+        raise InputError(f"--genes {genes}: its {said} says genome build {build}, but the summary statistics "
+                         f"declare {want} (-meta.yaml genome_assembly): give the {want} gene file")

@@ -386,7 +386,8 @@ def check_same_build(ex: dict[str, ZStats], oc: dict[str, ZStats], loci: pd.Data
             pos, pos_o = (pd.to_numeric(both[c], errors="coerce") for c in ("base_pair_location",
                                                                             "base_pair_location_o"))
             moved = pos.notna() & pos_o.notna() & (
-                (pos != pos_o) | (both["chromosome"].astype(str) != both["chromosome_o"].astype(str)))
+                (pos != pos_o) | (both["chromosome"].astype(str).str.removeprefix("chr")      # as position_agreement
+                                  != both["chromosome_o"].astype(str).str.removeprefix("chr")))
             both = both[moved.to_numpy()].iloc[0]      # an example that moved, not one at the same position
             raise InputError(f"coloc: outcome {z.phenotype} ({z.files[0]}): only {round(agree * n)} of {n} variants "
                              f"it shares with the exposures' regions sit at the same position (e.g. {both.variant_id} "
