@@ -270,6 +270,19 @@ def test_cli_finemap__panel_n_fallback_strand_flips_and_unplaced_loci_are_warned
     assert (pip["z"] == "0").sum() > 1 and not (pip["z"] == "-0").any()
 
 
+def _finemap_without_calls(sim_cohort, tmp_path, t, ss, variants):
+    """``edfgen finemap`` of ``t``'s locus (``ss`` its trait's rows) on the cohort's panel with ``variants``' calls
+    removed (``panel_without_calls``), into ``tmp_path / "o"``; the CLI result (exit code checked)."""
+    panel = panel_without_calls(Path(sim_cohort) / "genotypes", tmp_path / "p", variants)
+    (tmp_path / "a").mkdir()
+    ss.to_csv(tmp_path / "a" / f"{t.trait}.tsv", sep="\t", index=False)
+    res = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats",
+                                   str(tmp_path / "a" / f"{t.trait}.tsv"), "--bfile", str(panel), "--window-kb", "100",
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    return res
+
+
 def test_cli_finemap__a_variant_without_genotypes_in_the_panel_is_left_out_not_fine_mapped_alone(sim_cohort, cohort_ss,
                                                                                                tmp_path):
     """A region variant with no variation in the LD panel (no calls, or monomorphic there) got LD 0 with every
@@ -277,13 +290,7 @@ def test_cli_finemap__a_variant_without_genotypes_in_the_panel_is_left_out_not_f
     removed from the panel, came out as a credible set of its own (PIP ~1, purity 1) beside its partners' set. It is
     left out now, as a variant the panel lacks is, with a warning naming it."""
     t, ss = _one_locus(sim_cohort, cohort_ss, tmp_path, phenotypes=None)
-    panel = panel_without_calls(Path(sim_cohort) / "genotypes", tmp_path / "p", t.variant_id)
-    (tmp_path / "a").mkdir()
-    ss.to_csv(tmp_path / "a" / f"{t.trait}.tsv", sep="\t", index=False)
-    res = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats",
-                                   str(tmp_path / "a" / f"{t.trait}.tsv"), "--bfile", str(panel), "--window-kb", "100",
-                                   "--out", str(tmp_path / "o")])
-    assert res.exit_code == 0, res.output
+    res = _finemap_without_calls(sim_cohort, tmp_path, t, ss, t.variant_id)
     pip = pd.read_csv(tmp_path / "o" / "pip.tsv", sep="\t")
     cs = pd.read_csv(tmp_path / "o" / "credible_sets.tsv", sep="\t")
     assert t.variant_id not in set(pip["variant_id"]) and t.variant_id not in set(cs["variant_id"])
@@ -313,13 +320,7 @@ def test_cli_finemap__the_strongest_variant_left_out_is_named_with_its_z_and_cou
     t, ss = _one_locus(sim_cohort, cohort_ss, tmp_path)
     near = ss[(ss["chromosome"] == str(t.chromosome)) & ((ss["base_pair_location"] - t.base_pair_location).abs() < 1e5)]
     first = near.sort_values("base_pair_location")["variant_id"].iloc[0]        # before the lead by panel row
-    panel = panel_without_calls(Path(sim_cohort) / "genotypes", tmp_path / "p", [first, t.variant_id])
-    (tmp_path / "a").mkdir()
-    ss.to_csv(tmp_path / "a" / f"{t.trait}.tsv", sep="\t", index=False)
-    res = CliRunner().invoke(cli, ["finemap", "--loci", str(tmp_path / "loci.tsv"), "--sumstats",
-                                   str(tmp_path / "a" / f"{t.trait}.tsv"), "--bfile", str(panel), "--window-kb", "100",
-                                   "--out", str(tmp_path / "o")])
-    assert res.exit_code == 0, res.output
+    res = _finemap_without_calls(sim_cohort, tmp_path, t, ss, [first, t.variant_id])
     lead = near.set_index("variant_id").loc[t.variant_id]
     z = lead["beta"] / lead["standard_error"]
     got = re.search(rf"2 variant\(s\) without variation in the LD panel .* the strongest: {t.variant_id} "
