@@ -796,3 +796,25 @@ def test_extract_edfs__zeroed_leads_warned_and_every_note_in_the_notes_file(shar
     assert set(notes["path"]) <= {str(p) for p in ecg.glob("*.hea")}
     manifest = json.loads(r.manifest.read_text())
     assert "edfs.tsv.notes.tsv" in manifest["outputs"] and manifest["extra"]["n_zeroed_leads"] == 2
+
+
+def test_cli_extract__keep_spike_markers_turns_the_injected_spike_reject_off(tmp_path, monkeypatch):
+    """The injected-spike reject (a recorder's pace markers drawn alike into every stored lead reject a paced ECG
+    too) could be turned off only from Python, while its reason told command-line users to do so (second read
+    s37 A3): ``--keep-spike-markers`` does it; by default the check is on."""
+    import edfgen.commands.extract as ex
+    from edfgen.cli import cli
+
+    seen = []
+
+    def spy(*args, **kw):                   # records the settings the command was given, then stops it
+        seen.append(kw["quality"])
+        raise InputError("spied")
+
+    monkeypatch.setattr(ex, "extract_edfs", spy)
+    (tmp_path / "e").mkdir()
+    for extra in ([], ["--keep-spike-markers"]):
+        res = CliRunner().invoke(cli, ["extract", "--ecg", str(tmp_path / "e"), "--out", str(tmp_path / "x.tsv"),
+                                       *extra])
+        assert "spied" in res.output, res.output
+    assert [q.reject_injected_spikes for q in seen] == [True, False]

@@ -213,6 +213,15 @@ def test_read_label_table__a_record_without_patient_id_is_its_own_patient_not_on
     assert "22 row(s) have no patient_id (first IID R02)" in caplog.text
 
 
+def test_read_label_table__patient_ids_are_text_not_numbers(tmp_path):
+    """Was read as numbers (second read s37 A1): patients ``0101`` and ``101`` were one patient '101' (one fold, one
+    bootstrap draw, one side of the fine-tune split), and beside a blank every id became '101.0'."""
+    path = _labels(tmp_path / "pid.tsv", patient_id=["0101", "101", None] + [str(200 + k) for k in range(N - 3)])
+    ls = read_label_table(path)
+    assert (ls.patients["R00"], ls.patients["R01"], ls.patients["R02"], ls.patients["R03"]) == ("0101", "101", "R02",
+                                                                                                  "200")
+
+
 def test_load_checkpoint__another_format_version_or_a_newer_edfgens_config_is_one_line_naming_the_versions(files):
     """Was: a checkpoint of format_version 2 (or "x") loaded as if it were 1; a newer edfgen's config key said only
     'unknown key(s)', not that the checkpoint came from another edfgen."""

@@ -253,8 +253,8 @@ def test_preprocess__injected_spikes_reject_says_pace_markers_and_can_be_turned_
     x[:, at[at > 10]] += 1.0                                          # markers of 1 mV on every stored lead
     marked = _with(ptb1, "marked", x)
     batch = preprocess_many([marked], PREP)
-    assert batch.record_ids == [] and "the record may be paced; in Python, extract_edfs(quality=QualityThresholds(reject_injected_spikes=False)) " \
-        "keeps such records" in batch.rejects[0][2]
+    assert batch.record_ids == [] and "the record may be paced; edfgen extract --keep-spike-markers keeps such " \
+        "records" in batch.rejects[0][2]
     kept = preprocess_many([marked], PREP, quality=QualityThresholds(reject_injected_spikes=False))
     assert kept.record_ids == ["marked"] and kept.rejects == []
 

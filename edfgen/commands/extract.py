@@ -560,10 +560,14 @@ class ExtractOptions(CommandOptions):
                                       "or more cores; torch's own setting with --workers 0).")
     force: bool = force_opt("Replace an existing --out table and the side files its <out>.manifest.json lists (an "
                             "interrupted run's parts are resumed; records whose files changed are recomputed).")
+    keep_spike_markers: bool = opt(False, "Keep records whose spikes are alike on every independent lead and break "
+                                   "the limb-lead identities (a recorder's pace markers drawn into every stored "
+                                   "lead); default: rejected as written into the file, not recorded.")
 
 
 def run(o: ExtractOptions):
     """``edfgen extract``: :func:`edfgen.commands.extract.extract_edfs`."""
     return extract_edfs(list(o.ecg), o.out, checkpoint=o.checkpoint, batch_size=o.batch_size, workers=o.workers,
                         pca=o.pca, id_map=o.id_map, fam=o.fam, force=o.force, fs=o.fs, chunk_size=o.chunk_size,
-                        threads=o.threads, device=o.device, precision=o.precision)
+                        threads=o.threads, device=o.device, precision=o.precision,
+                        quality=QualityThresholds(reject_injected_spikes=not o.keep_spike_markers))

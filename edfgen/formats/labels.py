@@ -55,8 +55,9 @@ log = logging.getLogger(__name__)
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:
-    """An outcomes table (``IID`` + 0/1 columns)."""
-    return read_table(path, required=["IID"], id_column="IID")
+    """An outcomes table (``IID`` + 0/1 columns; ``patient_id`` read as text: ``0101`` and ``101`` are two
+    patients, and a blank beside numeric ids does not make them ``101.0``)."""
+    return read_table(path, required=["IID"], id_column="IID", dtype={"patient_id": str})
 
 
 @dataclass(frozen=True)

@@ -20,16 +20,14 @@ third is judged on chest leads alone; the others find what no real recording sho
 * :func:`rail_runs`: the run at a lead's rail (an extreme far from the lead's other samples) that rejects a record
   as clipped (:func:`edfgen.kernels.ecg.preprocess.check_raw_quality`), however much of the window it fills.
 * :func:`chest_correlation`: neighbouring chest leads of an ECG correlate, independent noise's do not (no ECG?);
-  :func:`noise_notes` words the note.
-* :func:`pacing_notes`: a pacemaker's stimulus train (:mod:`edfgen.kernels.ecg.pacing`), noted.
+  :func:`noise_notes` words the note. :func:`pacing_notes`: a pacemaker's stimulus train, noted.
 * :func:`duplicated_leads`: a chest lead equal to another lead at every sample (written twice by an export).
 * :func:`chest_order_gain`: how much more alike neighbouring chest leads would be with two of them swapped (V1-V6
   in a wrong order, a common export mistake); :func:`chest_order_notes` words the note.
 * :func:`injected_spikes`: stimulus-like spikes of one amplitude on every independent lead that the stored limb leads
   do not share as Einthoven's law says they must (III = II - I): added to the file after its leads were derived.
 * :func:`chest_leads_agree`: whether a record varies as an ECG does, its neighbouring chest leads correlated (an
-  ECG's are; the ADC noise of a leads-off record is not); consulted before naming units for a record 1000x too
-  small.
+  ECG's are; a leads-off record's ADC noise is not); consulted before naming units for a record 1000x too small.
 """
 
 from __future__ import annotations
@@ -494,7 +492,8 @@ def injected_spikes(x: np.ndarray, fs: float, leads, *, min_mv: float = 0.1, rel
 
     Returns
     -------
-    The reason's words, or ``None``.
+    str or None
+        The reason's words, or ``None``.
     """
     row = {str(name): i for i, name in enumerate(leads)}
     stored = [n for n in ("III", "aVR", "aVL", "aVF") if n in row]
@@ -522,7 +521,7 @@ def injected_spikes(x: np.ndarray, fs: float, leads, *, min_mv: float = 0.1, rel
             f"(III = II - I, aVR = -(I + II) / 2 ...; off by {off[worst]:.0%} of the spike): written into the file "
             "after its leads were derived (an acquisition artefact), not recorded; a real stimulus differs between "
             "leads (or a recorder's pace markers, drawn alike on every lead: the record may be paced; "
-            "in Python, extract_edfs(quality=QualityThresholds(reject_injected_spikes=False)) keeps such records)")
+            "edfgen extract --keep-spike-markers keeps such records)")
 
 
 def chest_order_gain(y: np.ndarray, leads, *, min_sd_mv: float = 0.01,
@@ -552,7 +551,8 @@ def chest_order_gain(y: np.ndarray, leads, *, min_sd_mv: float = 0.01,
 
     Returns
     -------
-    ``None`` with fewer than 4 chest leads left.
+    tuple of (float, str, str) or None
+        ``(gain, lead, lead)``; ``None`` with fewer than 4 chest leads left.
     """
     row = {str(name): i for i, name in enumerate(leads)}
     names = [f"V{k}" for k in range(1, 7) if f"V{k}" in row]
