@@ -182,6 +182,7 @@ _LIFT37 = ("##description: evidence-based annotation of the human genome (GRCh38
     ("genes_GRCh38.gtf", "#!genome-build-accession NCBI:GCA_000001405.29", "GRCh38"),   # accession: not a build
     ("genes.gtf", "#!genome-build=GRCh38.p14", "GRCh38"),
     ("genes.gtf", "", None),
+    ("genes_hg19_to_hg38_lifted.tsv", "", None),      # two builds named: the name does not say (second read s37 B2)
 ])
 def test_declared_genes_build__gencode_lift37_and_ensembl_accession(tmp_path, name, header, build):
     """GENCODE's lift37 GTFs (``gencode.v49lift37``, the GRCh37 annotation GENCODE publishes now) say ``(GRCh38)``
@@ -218,3 +219,16 @@ def test_annotate__gencode_lift37_genes_refused_for_grch38_loci_and_read_for_grc
                   "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
     res = run_annotate(loci, cat, tmp_path / "b.tsv", genes=genes, reference_genome="GRCh37")
     assert res["nearest_gene"].tolist() == ["KCNH2"] and res["gene_distance"].tolist() == [0]
+
+
+def test_declared_genes_build__a_corrupt_gzip_is_left_to_read_genes_one_line_error(tmp_path):
+    """Second read s37 B1: a corrupt .gz gene file raised zlib.error out of the build check (a traceback, exit 1)
+    where read_genes had refused it in one line; the check now says nothing and read_genes says what is wrong."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.genes import declared_genes_build, read_genes
+
+    bad = tmp_path / "genes.gtf.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\xff" * 64)
+    assert declared_genes_build(bad) == (None, "")
+    with pytest.raises(InputError, match="genes.gtf.gz"):
+        read_genes(bad)

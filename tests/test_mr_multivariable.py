@@ -227,7 +227,7 @@ def test_readme__lists_the_options_multivariable_refuses_and_those_it_does_not_u
     import re
     from pathlib import Path
 
-    from edfgen.commands.mr import _MV_REFUSED, _MV_UNUSED
+    from edfgen.commands.mr import _MV_REFUSED, _MV_UNUSED, _mv_flag
 
     text = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
     refused, _, unused = text.partition("Univariable options it does not implement are refused")[2].partition(
@@ -237,8 +237,8 @@ def test_readme__lists_the_options_multivariable_refuses_and_those_it_does_not_u
     def flags(part):
         return set(re.findall(r"`(--[a-z0-9-]+)`", part))
 
-    assert flags(refused) == {"--" + n.replace("_", "-") for n in _MV_REFUSED}
-    assert flags(unused) == {"--" + n.replace("_", "-") for n in _MV_UNUSED}
+    assert flags(refused) == {_mv_flag(n) for n in _MV_REFUSED}
+    assert flags(unused) == {_mv_flag(n) for n in _MV_UNUSED}
 
 
 def test_mvmr_harmonised__matched_by_says_how_each_trait_found_the_instrument(tmp_path, caplog):

@@ -474,6 +474,12 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
     panel_prefix = ld_bfile or bfile
     if panel_prefix is None:
         raise InputError("clump: give --bfile (study genotypes) or --ld-bfile (reference panel)")
+    declared = declared_build(sumstats)
+    # (a plain PLINK prefix is read as --reference-genome's default build)
+    panel_build = reference_genome or getattr(bfile, "reference_genome", None) or DEFAULT_REFERENCE_GENOME
+    warn_panel_build(sumstats, bfile, panel_build)
+    if genes is not None and regional_plots:      # before the output folder is made (second read s37 B7)
+        check_genes_build(genes, declared, panel_build)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen clump")
     if truth is not None:        # a JSON of another layout refused, and a truth that cannot match said, before any work
         warn_unmatched_traits(truth, list(group_by_phenotype(sumstats)), f"--truth {truth}")
@@ -493,12 +499,6 @@ def run_clump(sumstats: Sequence[str | Path], *, out_dir: str | Path, bfile=None
         log.info("study-wide threshold: M_eff = %.2f -> p1 = %.3g", m_eff, p1)
     panel_files, bed_bytes = panel_fingerprint(panel_prefix)
     inputs = [*sumstats, *panel_files, pheno, truth, genes]
-    declared = declared_build(sumstats)
-    # (a plain PLINK prefix is read as --reference-genome's default build)
-    panel_build = reference_genome or getattr(bfile, "reference_genome", None) or DEFAULT_REFERENCE_GENOME
-    warn_panel_build(sumstats, bfile, panel_build)
-    if genes is not None and regional_plots:
-        check_genes_build(genes, declared, panel_build)
     params = {**asdict(settings), "study_wide": study_wide, "m_eff": m_eff, "bfile": genotype_label(bfile),
               "ld_bfile": ld_bfile.parameters() if hasattr(ld_bfile, "parameters") else ld_bfile, "ld_panel_bed_bytes": bed_bytes, "regional_plots": regional_plots,
               "reference_genome": panel_build, "columns": columns,

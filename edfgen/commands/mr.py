@@ -223,7 +223,7 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
     if settings.palindromes not in ACTIONS:
         raise InputError(f"--palindromes {settings.palindromes!r}: choose infer, forward or drop")
     if settings.wald_se not in ("first", "second"):
-        raise InputError(f"--wald-se {settings.wald_se!r}: choose first or second")
+        raise InputError(f"MR wald_se (--wald-se) {settings.wald_se!r}: choose first or second")
     with contextlib.ExitStack() as claimed:   # the folder's write lock from the checks to the last file
         if out_dir is not None:
             claimed.enter_context(claimed_out_dir(out_dir, force=force, command="edfgen mr"))
@@ -505,7 +505,12 @@ class MROptions(GenotypeOptions):
 #: unused (--coloc does nothing without --coloc-pp4; --proxies, --methods leave MVMR-IVW as it is)
 _MV_REFUSED = ("reverse", "steiger_filter", "coloc_pp4")
 _MV_UNUSED = ("nboot", "presso_sims", "phi", "wald_se", "prevalence", "case_counts", "sample_size", "proxy_r2",
-              "coloc", "proxies", "methods")
+              "coloc", "proxies", "methods", "plots", "max_plots", "seed")
+
+
+def _mv_flag(name: str) -> str:
+    """The command-line flag of an :class:`MROptions` field as a user gives it (``plots`` given is ``--no-plots``)."""
+    return "--no-plots" if name == "plots" else "--" + name.replace("_", "-")
 
 
 def _check_multivariable_options(o: MROptions) -> None:
@@ -514,7 +519,7 @@ def _check_multivariable_options(o: MROptions) -> None:
     instrument)."""
     default = {f.name: f.default for f in dataclasses.fields(MROptions)}
     given = [n for n in (*_MV_REFUSED, *_MV_UNUSED) if getattr(o, n) != default[n]]
-    flag = {n: "--" + n.replace("_", "-") for n in given}
+    flag = {n: _mv_flag(n) for n in given}
     refused = [flag[n] for n in given if n in _MV_REFUSED]
     if refused:
         raise InputError(f"edfgen mr --multivariable does not implement {', '.join(refused)} (multivariable IVW "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -145,8 +146,8 @@ def declared_genes_build(path: str | Path) -> tuple[str | None, str]:
             head = fh.read(2)
         with (gzip.open if head == b"\x1f\x8b" else open)(path, "rb") as fh:   # the head only: a GTF is large
             text = fh.read(1 << 16).decode("utf-8", "replace")
-    except (OSError, EOFError):
-        text = ""                      # read_genes says what is wrong with the file
+    except (OSError, EOFError, zlib.error):
+        text = ""                      # read_genes says what is wrong with the file (a corrupt .gz: zlib.error)
     for line in text.split("\n")[:50]:
         if not line.startswith("#"):
             break
@@ -155,8 +156,9 @@ def declared_genes_build(path: str | Path) -> tuple[str | None, str]:
             return build_name(next(g for g in m.groups() if g)), f"header line {line.strip()[:200]!r}"
     if _NAME_LIFT37.search(path.name):
         return "GRCh37", "file name"
-    m = _NAME_BUILD.search(path.name)
-    return (build_name(m.group(1)), "file name") if m else (None, "")
+    named = {build_name(b) for b in _NAME_BUILD.findall(path.name)}
+    # one build named; two ('genes_hg19_to_hg38_lifted.tsv') do not say which the file is on
+    return (named.pop(), "file name") if len(named) == 1 else (None, "")
 
 
 def read_genes(path: str | Path) -> pd.DataFrame:
