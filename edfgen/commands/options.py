@@ -384,7 +384,7 @@ class GenotypeOptions(CommandOptions):
     skip_bad_variants: bool = opt(False, "BGEN: set aside a variant whose genotype block is bad (corrupt "
                                   "compression, a ploidy above 2, probabilities summing above 1) instead of "
                                   "stopping with an error naming it: gwas counts it in qc_report.tsv (bad_variant; "
-                                  "fast engine only); ldsc, finemap and coloc read its calls as missing, which leaves it out of their LD.")
+                                  "fast engine only); the other commands read its calls as missing (ldsc, finemap, coloc: out of their LD).")
 
 
 def genotype_field_names() -> tuple[str, ...]:
