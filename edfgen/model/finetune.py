@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from edfgen import DEFAULT_CHECKPOINT
 from edfgen.exceptions import InputError, StageError
 from edfgen.formats.tables import write_table
-from edfgen.model.checkpoint import LoadedModel, checkpoint_digest, load_checkpoint, save_checkpoint
+from edfgen.model.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from edfgen.model.data import augment, embed_ecgs, two_crops
 from edfgen.model.encoder import ECGEncoder
 from edfgen.model.finetune_state import (STATE_NAME, read_finetune_state, restore_finetune_state, run_fingerprint,
@@ -339,8 +339,8 @@ def finetune(signals: np.ndarray, ids: Sequence[str], labels: pd.DataFrame, *, c
     log.info("finetune: %d train / %d validation ECGs, %d labels, mode %s", len(train), len(val), len(names),
              "linear probe" if s.linear_probe else "from scratch" if s.from_scratch else "fine-tune")
 
-    fingerprint = run_fingerprint(base.sha256, s, names, [who[i] for i in train], [who[i] for i in val],
-                                  (x_tr, y_tr, x_va, y_va), base_identity=checkpoint_digest(base.path))
+    fingerprint = None if out_dir is None else run_fingerprint(      # (only a run with files can be resumed)
+        base, s, names, [who[i] for i in train], [who[i] for i in val], (x_tr, y_tr, x_va, y_va))
     saved = read_finetune_state(Path(out_dir), fingerprint) if resume and out_dir is not None else None
     torch.manual_seed(s.seed)
     cfg = base.config.replace(labels=tuple(names))

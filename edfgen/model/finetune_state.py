@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 STATE_NAME = "finetune_state.safetensors"
 
 
-def run_fingerprint(base_sha256: str, settings, names: Sequence[str], train_ids: Sequence[str],
-                    val_ids: Sequence[str], arrays: Sequence[np.ndarray], *, base_identity: str = "") -> str:
+def run_fingerprint(base, settings, names: Sequence[str], train_ids: Sequence[str],
+                    val_ids: Sequence[str], arrays: Sequence[np.ndarray]) -> str:
     """What a fine-tune depends on, as one hex sha256: the base checkpoint's weights and JSON, every option, the label
     names, the training and validation records (so the split and the patients), the bytes of their ECGs and labels,
     and what changes the trained bytes beyond them: torch's thread count (``--threads``; by default all cores, so the
@@ -35,11 +35,9 @@ def run_fingerprint(base_sha256: str, settings, names: Sequence[str], train_ids:
 
     Parameters
     ----------
-    base_sha256
-        :attr:`~edfgen.model.checkpoint.LoadedModel.sha256` of the base checkpoint.
-    base_identity
-        :func:`~edfgen.model.checkpoint.checkpoint_digest` of the base checkpoint (its JSON config too: the sha256
-        covers the weights only).
+    base
+        The base checkpoint (:class:`~edfgen.model.checkpoint.LoadedModel`): the sha256 of its weights, as loaded,
+        and the bytes of its JSON (its config and metadata), read here.
     settings
         The run's options (:class:`~edfgen.model.finetune.FinetuneSettings`).
     names, train_ids, val_ids
@@ -54,7 +52,8 @@ def run_fingerprint(base_sha256: str, settings, names: Sequence[str], train_ids:
     """
     from edfgen import __version__
 
-    h = hashlib.sha256(json.dumps({"base": base_sha256, "base_identity": base_identity, "settings": asdict(settings),
+    base_json = hashlib.sha256(Path(base.path).read_bytes()).hexdigest()     # (the weights: hashed when loaded)
+    h = hashlib.sha256(json.dumps({"base": base.sha256, "base_json": base_json, "settings": asdict(settings),
                                    "labels": list(names), "train": list(train_ids), "val": list(val_ids),
                                    "threads": torch.get_num_threads(), "torch": torch.__version__,
                                    "edfgen": __version__}).encode())
