@@ -112,6 +112,13 @@ def simulated_gwas(a: argparse.Namespace, prefix: str, *, gwas: bool = True) -> 
     return work, cohort
 
 
+def before_ref(before: str | None) -> str:
+    """The commit of a benchmark's 'before' tree: ``before`` (``--before``) when given, else this branch's merge
+    base with main."""
+    return before or subprocess.run(["git", "-C", str(ROOT), "merge-base", "HEAD", "main"], capture_output=True,
+                                    text=True, check=True).stdout.strip()
+
+
 def before_tree(work: Path, ref: str) -> Path:
     """The ``edfgen`` package of commit ``ref`` (``git archive``) extracted under ``work/before_src``: the
     'before' code a benchmark times beside this tree."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -29,7 +28,7 @@ import pandas as pd
 from scipy.stats import norm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import ROOT, before_tree, run_record, timed, write_results  # noqa: E402
+from _measure import ROOT, before_ref, before_tree, run_record, timed, write_results  # noqa: E402
 from mr_speed import same_tables  # noqa: E402
 
 INSTRUMENTS = 40
@@ -77,8 +76,7 @@ def main() -> None:
     ap.add_argument("--before", default=None, help="commit of the 'before' tree (default: merge base with main)")
     ap.add_argument("--work", default=None)
     a = ap.parse_args()
-    ref = a.before or subprocess.run(["git", "-C", str(ROOT), "merge-base", "HEAD", "main"], capture_output=True,
-                                     text=True, check=True).stdout.strip()
+    ref = before_ref(a.before)
     work = Path(a.work or tempfile.mkdtemp(prefix="mr_mv_speed_"))
     data = work / f"data_{a.rows}_{a.exposure_rows}"
     if not (data / "y.tsv").exists():

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -32,7 +31,7 @@ import pandas as pd
 from scipy.stats import norm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import ROOT, before_tree, run_record, timed, write_results  # noqa: E402
+from _measure import ROOT, before_ref, before_tree, run_record, timed, write_results  # noqa: E402
 
 EXPOSURES, INSTRUMENTS, OUTCOMES = 64, 20, 8
 
@@ -110,8 +109,7 @@ def main() -> None:
     ap.add_argument("--before", default=None, help="commit of the 'before' tree (default: merge base with main)")
     ap.add_argument("--work", default=None)
     a = ap.parse_args()
-    ref = a.before or subprocess.run(["git", "-C", str(ROOT), "merge-base", "HEAD", "main"], capture_output=True,
-                                     text=True, check=True).stdout.strip()
+    ref = before_ref(a.before)
     work = Path(a.work or tempfile.mkdtemp(prefix="mr_speed_"))
     cases = {"big": (a.rows, 1), "matrix": (a.matrix_rows, OUTCOMES)}
     for case, (rows, n_out) in cases.items():

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _measure import ROOT, before_tree, write_results
+from _measure import ROOT, before_ref, before_tree, write_results
 from ludb_delineation import LUDB, TOLERANCE_S, candidate_table, fold_settings, intervals_of, load_ludb
 
 DATA = LUDB.parent
@@ -233,8 +233,7 @@ def main(argv=None) -> None:
         print(json.dumps(worker_eval() if a.worker == "eval" else worker_time(), default=float))
         return
     t0 = time.time()
-    ref = a.before or subprocess.run(["git", "-C", str(ROOT), "merge-base", "HEAD", "main"], check=True,
-                                     capture_output=True, text=True).stdout.strip()
+    ref = before_ref(a.before)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     trees = {"before": before_tree(a.work, ref), "after": ROOT}
