@@ -266,24 +266,16 @@ def test_read_muse_and_cardiosoft__xml_namespaces_read(wfdb_records, tmp_path, k
     file without a namespace."""
     import re
 
-    _, fs, sig = wfdb_records[0]
-    for write, read, root in ((write_muse, read_muse, "RestingECG"), (write_cardiosoft, read_cardiosoft,
-                                                                      "CardiologyXML")):
-        plain = tmp_path / f"plain_{root}.xml"
-        write(plain, sig, fs)
-        text = plain.read_bytes().decode("latin-1")
+    def namespaced(text: str, root: str) -> bytes:
         if kind == "default":
             text = text.replace(f"<{root}>", f'<{root} xmlns="urn:gehealthcare:{root.lower()}">')
         else:  # every element prefixed m:, attributes too
             text = re.sub(r"<(/?)(?!\?|!)([A-Za-z])", r"<\1m:\2", text)
             text = text.replace(f"<m:{root}>", f'<m:{root} xmlns:m="urn:gehealthcare:{root.lower()}">')
             text = text.replace(' lead="', ' m:lead="')
-        ns = tmp_path / f"ns_{root}.xml"
-        ns.write_bytes(text.encode("latin-1"))
-        assert sniff_xml(ns) == sniff_xml(plain)
-        a, b = read(plain), read(ns)
-        assert a.leads == b.leads and a.fs == b.fs
-        np.testing.assert_array_equal(a.signal, b.signal)
+        return text.encode("latin-1")
+
+    _read_as_the_plain_file(wfdb_records, tmp_path, "ns", namespaced)
 
 
 def test_read_muse__an_empty_first_rhythm_waveform_is_skipped(wfdb_records, tmp_path):
@@ -321,23 +313,30 @@ def test_read_xml__encoding_declaration_at_odds_with_the_bytes_still_reads_the_w
     tool re-saving an export as UTF-16 with its ``ISO-8859-1`` declaration kept, a patient name in Latin-1 under a
     UTF-8 (or no) declaration, a blank line written before the declaration. The waveform (base64, comma-separated
     counts) is ASCII whatever the text encoding, so the record must read as the well-declared file does."""
+    def reencoded(text: str, root: str) -> bytes:
+        body = text.split("?>", 1)[1]
+        named = text.replace(f"<{root}>", f"<{root}><!-- M\u00fcller, Jos\u00e9 -->", 1)
+        return {"utf16le_bom_declared_latin1": b"\xff\xfe" + text.encode("utf-16-le"),
+                "utf16be_bom_declared_latin1": b"\xfe\xff" + text.encode("utf-16-be"),
+                "utf8_bom_declared_utf16": b"\xef\xbb\xbf" + text.replace("ISO-8859-1", "UTF-16").encode(),
+                "utf16le_no_bom": ('<?xml version="1.0" encoding="UTF-16"?>' + body).encode("utf-16-le"),
+                "undeclared_latin1_name": named.split("?>", 1)[1].lstrip().encode("latin-1"),
+                "declared_utf8_latin1_name": named.replace("ISO-8859-1", "UTF-8").encode("latin-1"),
+                "blank_line_before_declaration": b"\r\n\r\n" + text.encode("latin-1")}[variant]
+
+    _read_as_the_plain_file(wfdb_records, tmp_path, variant, reencoded)
+
+
+def _read_as_the_plain_file(wfdb_records, tmp_path, name: str, variant_of) -> None:
+    """A real record written as MUSE and as CardioSoft XML, then as ``variant_of(text, root element) -> bytes``:
+    sniffed as the same layout, read to the same leads, rate and samples as the plain file."""
     _, fs, sig = wfdb_records[0]
     for write, read, root in ((write_muse, read_muse, "RestingECG"), (write_cardiosoft, read_cardiosoft,
                                                                       "CardiologyXML")):
         plain = tmp_path / f"plain_{root}.xml"
         write(plain, sig, fs)
-        text = plain.read_bytes().decode("latin-1")
-        body = text.split("?>", 1)[1]
-        named = text.replace(f"<{root}>", f"<{root}><!-- M\u00fcller, Jos\u00e9 -->", 1)
-        raw = {"utf16le_bom_declared_latin1": b"\xff\xfe" + text.encode("utf-16-le"),
-               "utf16be_bom_declared_latin1": b"\xfe\xff" + text.encode("utf-16-be"),
-               "utf8_bom_declared_utf16": b"\xef\xbb\xbf" + text.replace("ISO-8859-1", "UTF-16").encode(),
-               "utf16le_no_bom": ('<?xml version="1.0" encoding="UTF-16"?>' + body).encode("utf-16-le"),
-               "undeclared_latin1_name": named.split("?>", 1)[1].lstrip().encode("latin-1"),
-               "declared_utf8_latin1_name": named.replace("ISO-8859-1", "UTF-8").encode("latin-1"),
-               "blank_line_before_declaration": b"\r\n\r\n" + text.encode("latin-1")}[variant]
-        odd = tmp_path / f"{variant}_{root}.xml"
-        odd.write_bytes(raw)
+        odd = tmp_path / f"{name}_{root}.xml"
+        odd.write_bytes(variant_of(plain.read_bytes().decode("latin-1"), root))
         assert sniff_xml(odd) == sniff_xml(plain)
         a, b = read(plain), read(odd)
         assert a.leads == b.leads and a.fs == b.fs
