@@ -200,6 +200,9 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
 _NUMBERED_HEADER = (" (first line taken as a header: the next lines' ids are numbers; a headerless PLINK file's first "
                     "line needs ids like the others', or give the file a header line)")
 
+#: the names of a participant-id column, as :func:`_first_line_is_data` compares them (upper case, no ``#``)
+_ID_NAMES = frozenset({"FID", *(a.lstrip("#").upper() for a in ID_ALIASES)})
+
 #: the words a text table may write for a missing value (pandas' defaults that plink2 reads as missing too)
 _MISSING_WORDS = frozenset({"", "NA", "NaN", "nan", "-9"})
 
@@ -223,7 +226,7 @@ def _first_line_is_data(header: list[str], rows: Sequence[Sequence[str]] = ()) -
     numeric ids, as its other lines do, stays data; so does one whose first two fields are one word (FID = IID,
     ``NA12878 NA12878 1.5 2`` above numeric ids: as a header it would name two columns alike, a certain error)."""
     names = [h.strip().strip('"').lstrip("#").upper() for h in header]
-    if len(header) < 3 or any(n in {"FID", "IID", "EID", "ID_2"} for n in names):
+    if len(header) < 3 or any(n in _ID_NAMES for n in names):
         return False
     if not all(h.strip() in _MISSING_WORDS or _is_number(h) for h in header[2:]):
         return False
