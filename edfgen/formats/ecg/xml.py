@@ -10,8 +10,14 @@ GE CardioSoft XML (UK Biobank field 20205), root ``<CardiologyXML>``
     The 10 s resting strip ``<StripData>`` (a child of the root, or wrapped in ``<Strip>`` by some versions):
     ``<SampleRate units="Hz">``, ``<Resolution units="uVperLsb">`` (microvolts per count) and one
     ``<WaveformData lead="I">`` (``Lead=`` in some versions) of comma-separated integer counts per lead (12
-    leads). Median beats (``<MedianSamples>``) and the full-disclosure stream are not read. Record id: the
-    participant id ``eid`` of a UK Biobank file name ``<eid>_20205_<instance>_<array>.xml``, else the file stem.
+    leads). Median beats (``<MedianSamples>``) are not read. A file without ``<StripData>`` is read from its
+    ``<FullDisclosure>`` block, the whole continuous recording: ``<SampleRate>``, ``<Resolution>``,
+    ``<LeadOrder>`` (comma-separated lead names), ``<NumberOfChannels>`` (when given, the number of names) and
+    ``<FullDisclosureData>``, comma-separated integer counts (with line breaks and tabs) in blocks of one second:
+    ``SampleRate`` counts of the first lead, then of the second ... of the last, then the next second (a last,
+    shorter block holds the same number of counts per lead). A file with both is read from ``<StripData>``.
+    Record id: the participant id ``eid`` of a UK Biobank file name ``<eid>_20205_<instance>_<array>.xml``, else
+    the file stem.
 GE MUSE XML, root ``<RestingECG>``
     The ``<Waveform>`` whose ``<WaveformType>`` is ``Rhythm`` (the median-beat waveform is not read):
     sampling rate ``<SampleBase>`` x 10^``<SampleExponent>`` Hz; per ``<LeadData>`` the ``<LeadID>``,
@@ -34,6 +40,9 @@ entities or DTDs (the ``<!DOCTYPE ... SYSTEM "...dtd">`` lines these exports car
 References
 ----------
 UK Biobank, Data-Field 20205 "ECG datasets" (resting 12-lead ECG, CardioSoft XML), UK Biobank Showcase.
+Full-disclosure layout (one-second blocks per lead, ``SampleRate`` counts each) as read by the Broad Institute's
+ml4h UK Biobank ECG tensorizers (github.com/broadinstitute/ml4h, ``ml4h/tensorize``: "500 samples lead I, 500
+samples lead 2, 500 samples lead 3, 500 samples lead I, ..."), which replaced an earlier sample-interleaved reading.
 GE Healthcare, MUSE XML export ("RestingECG", restecg.dtd); field layout as read by BRAVEHEART
 ``load_musexml.m`` (Stabenau HF, Waks JW, 2023, doi:10.1016/j.cmpb.2023.107798).
 """
@@ -201,14 +210,68 @@ def _check_lengths(rows, names, where: str, element: str, *, rid, path) -> None:
                              f"({', '.join(f'{n}={len(r)}' for n, r in zip(names, rows))})", record_id=rid, path=path)
 
 
+def _rate_and_mv(block, where: str, *, rid, path) -> tuple[float, float]:
+    """``(samples per second, mV per count)`` of a CardioSoft ``<StripData>`` or ``<FullDisclosure>`` block."""
+    fs = _number(_text(block, "SampleRate", rid=rid, path=path, where=where), "SampleRate", rid=rid, path=path)
+    res = _number(_text(block, "Resolution", rid=rid, path=path, where=where), "Resolution", rid=rid, path=path)
+    mv = _mv_per_count(res, block.find("Resolution").get("units"), "uVperLsb", "Resolution", rid=rid, path=path)
+    rate_units = (block.find("SampleRate").get("units") or "Hz").strip().lower()
+    if rate_units not in ("hz", "hertz", "1/s", "persecond", "samples/s", "sps"):
+        raise RecordRejected(f"SampleRate units {rate_units!r}, expected Hz", record_id=rid, path=path)
+    return fs, mv
+
+
+def _counts(text: str | None, where: str, *, rid, path) -> np.ndarray:
+    """The comma- (or space-) separated integer counts of ``text`` as int64."""
+    tokens = [t for t in re.split(r"[,\s]+", text or "") if t]
+    bad = next((t for t in tokens if not re.fullmatch(r"[-+]?[0-9]{1,9}", t)), None)
+    if bad is not None:  # ASCII digits only, and few enough for int64 (a count beyond 10^9 is not an ECG)
+        raise RecordRejected(f"{where}: not an integer count of at most 9 digits {bad[:20]!r}", record_id=rid,
+                             path=path)
+    return np.array(tokens, dtype=np.int64)
+
+
+def _full_disclosure(block, *, rid, path) -> tuple[float, float, list[str], np.ndarray]:
+    """``(fs, mV per count, lead names, int64 counts [L, T])`` of a CardioSoft ``<FullDisclosure>`` block: one-second
+    blocks of ``SampleRate`` counts per lead, leads in ``<LeadOrder>``; a last, shorter block splits evenly."""
+    where = "FullDisclosure"
+    fs, mv = _rate_and_mv(block, where, rid=rid, path=path)
+    names = [n.strip() for n in _text(block, "LeadOrder", rid=rid, path=path, where=where).split(",")]
+    if not all(names):
+        raise RecordRejected(f"{where}: an empty lead name in <LeadOrder> {','.join(names)[:80]!r}", record_id=rid,
+                             path=path)
+    channels = (block.findtext("NumberOfChannels") or "").strip()
+    if channels and channels != str(len(names)):
+        raise RecordRejected(f"{where}: NumberOfChannels {channels[:20]!r} but <LeadOrder> names {len(names)} leads "
+                             f"({','.join(names)[:80]}): a lead missing", record_id=rid, path=path)
+    if fs != int(fs):
+        raise RecordRejected(f"{where}: SampleRate {fs:g} is not a whole number of samples per second (the data "
+                             f"are blocks of one second)", record_id=rid, path=path)
+    data = block.findall("FullDisclosureData")
+    if not data:
+        raise RecordRejected(f"{where}: no <FullDisclosureData>", record_id=rid, path=path)
+    counts = _counts(",".join(d.text or "" for d in data), "FullDisclosureData", rid=rid, path=path)
+    n_leads, per = len(names), int(fs)
+    whole, tail = divmod(counts.size, n_leads * per)
+    if counts.size == 0 or tail % n_leads:
+        raise RecordRejected(f"{where}: {counts.size} counts are not one-second blocks of {per} samples for each of "
+                             f"{n_leads} leads ({','.join(names)[:80]}): ragged or a lead missing", record_id=rid,
+                             path=path)
+    rows = counts[:whole * n_leads * per].reshape(whole, n_leads, per).transpose(1, 0, 2).reshape(n_leads, -1)
+    rows = np.concatenate([rows, counts[whole * n_leads * per:].reshape(n_leads, -1)], axis=1)
+    return fs, mv, names, rows
+
+
 def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
-    """Read the 10 s 12-lead strip of a GE CardioSoft XML file (UK Biobank field 20205) in mV.
+    """Read the 10 s 12-lead strip of a GE CardioSoft XML file (UK Biobank field 20205) in mV; a file without
+    the strip is read from its full-disclosure recording (the whole of it).
 
     Raises
     ------
     RecordRejected
-        Malformed XML, another root element, no ``<StripData>``, a missing or non-positive
-        ``SampleRate``/``Resolution``, non-integer counts, or leads of different lengths.
+        Malformed XML, another root element, neither ``<StripData>`` nor ``<FullDisclosure>``, a missing or
+        non-positive ``SampleRate``/``Resolution``, non-integer counts, leads of different lengths, or
+        full-disclosure counts that do not split into one-second blocks of the leads in ``<LeadOrder>``.
     """
     path = Path(path)
     rid = xml_record_id(path, "cardiosoft")
@@ -219,27 +282,22 @@ def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
     if strip is None:   # some CardioSoft versions wrap it: <Strip><StripData>
         strip = root.find(".//StripData")
     if strip is None:
-        raise RecordRejected("CardiologyXML: no <StripData> (the 10 s resting strip)", record_id=rid, path=path)
-    fs = _number(_text(strip, "SampleRate", rid=rid, path=path, where="StripData"), "SampleRate", rid=rid, path=path)
-    res_el = strip.find("Resolution")
-    res = _number(_text(strip, "Resolution", rid=rid, path=path, where="StripData"), "Resolution", rid=rid, path=path)
-    mv = _mv_per_count(res, res_el.get("units"), "uVperLsb", "Resolution", rid=rid, path=path)
-    rate_units = (strip.find("SampleRate").get("units") or "Hz").strip().lower()
-    if rate_units not in ("hz", "hertz", "1/s", "persecond", "samples/s", "sps"):
-        raise RecordRejected(f"SampleRate units {rate_units!r}, expected Hz", record_id=rid, path=path)
+        full = root.find("FullDisclosure")
+        full = root.find(".//FullDisclosure") if full is None else full
+        if full is None:
+            raise RecordRejected("CardiologyXML: no <StripData> (the 10 s resting strip) and no <FullDisclosure>",
+                                 record_id=rid, path=path)
+        fs, mv, names, counts = _full_disclosure(full, rid=rid, path=path)
+        sig = counts.astype(np.float32) * np.float32(mv)
+        return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(path))
+    fs, mv = _rate_and_mv(strip, "StripData", rid=rid, path=path)
     names, rows = [], []
     for wd in strip.findall("WaveformData"):
         lead = next((v for k, v in wd.attrib.items() if k.lower() == "lead"), "").strip()   # lead=, or Lead=
         if not lead:
             raise RecordRejected("StripData: a <WaveformData> without a lead attribute", record_id=rid, path=path)
-        tokens = [t for t in re.split(r"[,\s]+", wd.text or "") if t]
-        bad = next((t for t in tokens if not re.fullmatch(r"[-+]?[0-9]{1,9}", t)), None)
-        if bad is not None:  # ASCII digits only, and few enough for int64 (a count beyond 10^9 is not an ECG)
-            raise RecordRejected(f"WaveformData lead {lead}: not an integer count of at most 9 digits "
-                                 f"{bad[:20]!r}", record_id=rid, path=path)
-        counts = np.array(tokens, dtype=np.int64)
         names.append(lead)
-        rows.append(counts)
+        rows.append(_counts(wd.text, f"WaveformData lead {lead}", rid=rid, path=path))
     _check_lengths(rows, names, "StripData", "<WaveformData lead=...>", rid=rid, path=path)
     total = (strip.findtext("ChannelSampleCountTotal") or "").strip()
     if re.fullmatch(r"[0-9]{1,12}", total) and int(total) != len(rows[0]):
