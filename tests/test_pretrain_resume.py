@@ -146,3 +146,29 @@ def test_run_pretrain__a_killed_runs_folder_names_resume(tmp_path):
                                          r"--force starts over"):
         run_pretrain(out=out, resume=False, force=False, **kw)
     run_pretrain(out=out, resume=False, force=True, **kw)
+
+
+def test_pretrain__resume_after_the_ecg_files_changed_is_refused(tmp_path, shared_data):
+    """Known defect s37 (ECG 2): --resume compared the --ecg paths only, so a rerun after a file under the same
+    folder was replaced went on training the rest of the schedule on other data. Now the files' fingerprint
+    (names, sizes, times) is part of the run's data; unchanged files still resume."""
+    import os
+    import shutil
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    for name in ("E07500", "E07501", "E07502", "E07503"):
+        for ext in (".hea", ".mat"):
+            shutil.copy(shared_data / "ecg" / "cinc2021" / f"{name}{ext}", ecg / f"{name}{ext}")
+    settings = PretrainSettings(steps=2, batch_size=2, warmup=1, checkpoint_every=1, log_every=1)
+
+    def run(out, **kw):
+        return pretrain(out, config=MICRO, settings=settings, ecg=[ecg], **kw)
+
+    run(tmp_path / "same", stop_at=1)
+    assert run(tmp_path / "same", resume=True).step == 2          # nothing changed: resumes
+    run(tmp_path / "r", stop_at=1)
+    shutil.copy(shared_data / "ecg" / "cinc2021" / "E07504.mat", ecg / "E07503.mat")   # another ECG, same name
+    os.utime(ecg / "E07503.mat", ns=(1, 1))
+    with pytest.raises(InputError, match=rf"--resume: files under --ecg {ecg.resolve()} changed .*--force.*--init"):
+        run(tmp_path / "r", resume=True)

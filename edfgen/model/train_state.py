@@ -146,11 +146,18 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, doc: dict, tensors: dict
     optimizer.load_state_dict({"state": state, "param_groups": doc["param_groups"]})
 
 
-def run_data(ecg, simulated: int, sim_seed: int) -> dict:
+def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True) -> dict:
     """What a run trains on, comparable across working directories: ``--ecg`` paths resolved, the simulated
-    participants and their seed (0 participants: no seed)."""
-    return {"ecg": [str(Path(p).resolve()) for p in ecg], "simulated": int(simulated),
+    participants and their seed (0 participants: no seed) and (``files``) ``ecg_files``, the fingerprint of the
+    files under the ``--ecg`` paths (:func:`edfgen.formats.manifest.fingerprint`: names, sizes, modification and
+    change times), so that files replaced under the same paths are other data."""
+    from edfgen.formats.manifest import fingerprint
+
+    data = {"ecg": [str(Path(p).resolve()) for p in ecg], "simulated": int(simulated),
             "sim_seed": int(sim_seed) if simulated else None}
+    if files:
+        data["ecg_files"] = [fingerprint(p) if Path(p).exists() else "missing" for p in ecg]
+    return data
 
 
 def read_resumable(out_dir: Path, *, config, data: dict) -> dict:
@@ -187,10 +194,19 @@ def read_resumable(out_dir: Path, *, config, data: dict) -> dict:
         meta = read_checkpoint_json(out_dir / "checkpoint")[1]
         saved_config = meta.get("config")
         old = meta.get("metadata", {}).get("data") or {}
-        saved_data = run_data(old.get("ecg", []), old.get("simulated", 0), old.get("sim_seed", 0))
+        saved_data = run_data(old.get("ecg", []), old.get("simulated", 0), old.get("sim_seed", 0), files=False)
     if saved_config is not None and saved_config != json.loads(json.dumps(config.to_dict())):
         raise ConfigError(f"--resume: {out_dir} was trained with config {saved_config.get('name')!r}, not the "
                           f"requested {config.name!r}")
+    if saved_data is not None and "ecg_files" not in saved_data:    # a run begun before the files were fingerprinted
+        data = {k: v for k, v in data.items() if k != "ecg_files"}
+    if saved_data is not None and saved_data == {**data, "ecg_files": saved_data.get("ecg_files")} \
+            and saved_data != data:
+        changed = [p for p, a, b in zip(data["ecg"], saved_data["ecg_files"], data["ecg_files"]) if a != b]
+        raise InputError(f"--resume: files under --ecg {' '.join(changed)} changed (added, removed, replaced or "
+                         f"modified) since {out_dir} was trained on them: resuming would train the rest on other "
+                         f"data; restore them, start over with --force, or continue on the new files in a new --out "
+                         f"with --init {out_dir}/checkpoint")
     if saved_data is not None and saved_data != data:
         raise InputError(f"--resume: {out_dir} was trained on {_describe(saved_data)}, not {_describe(data)}: resume "
                          f"with the same --ecg/--simulated/--sim-seed, or continue on other data in a new --out "
