@@ -818,3 +818,54 @@ def test_cli_extract__keep_spike_markers_turns_the_injected_spike_reject_off(tmp
                                        *extra])
         assert "spied" in res.output, res.output
     assert [q.reject_injected_spikes for q in seen] == [True, False]
+
+
+def test_cli_extract__quality_threshold_name_value_sets_the_thresholds(tmp_path, monkeypatch):
+    """Known defect s37 (ECG 3): the record-quality thresholds were settable only from Python. A repeatable
+    ``--quality-threshold NAME=VALUE`` sets them; an unknown name or a bad value is a one-line error (exit 2)
+    naming the valid names or the range, before anything is read."""
+    import edfgen.commands.extract as ex
+    from edfgen.cli import cli
+    from edfgen.kernels.ecg.preprocess import QualityThresholds
+
+    seen = []
+
+    def spy(*args, **kw):
+        seen.append(kw["quality"])
+        raise InputError("spied")
+
+    monkeypatch.setattr(ex, "extract_edfs", spy)
+    (tmp_path / "e").mkdir()
+    base = ["extract", "--ecg", str(tmp_path / "e"), "--out", str(tmp_path / "x.tsv")]
+    res = CliRunner().invoke(cli, [*base, "--quality-threshold", "max_flat_leads=0", "--quality-threshold",
+                                   "min_chest_r=0.2", "--keep-spike-markers"])
+    assert "spied" in res.output, res.output
+    assert seen == [QualityThresholds(max_flat_leads=0, min_chest_r=0.2, reject_injected_spikes=False)]
+    assert isinstance(seen[0].max_flat_leads, int)
+    for bad, msg in (("max_flat_lead=0", "unknown threshold; valid names: flat_std_mv, saturation_run_s, "
+                                         "max_flat_leads, rail_fraction"),
+                     ("max_flat_leads=1.5", "max_flat_leads=1.5: expected a whole number"),
+                     ("rail_fraction=2", "rail_fraction=2: must be in [0, 1]"),
+                     ("max_abs_mv=0", "max_abs_mv=0: must be > 0"),
+                     ("flat_std_mv=nan", "must be >= 0"),
+                     ("flat_std_mv", "expected NAME=VALUE")):
+        res = CliRunner().invoke(cli, [*base, "--quality-threshold", bad])
+        assert res.exit_code == 2 and msg in res.output and len(res.output.strip().splitlines()) == 1, res.output
+    assert "--quality-threshold NAME=VALUE" in CliRunner().invoke(cli, ["extract", "--help"]).output
+
+
+def test_extract_edfs__parts_under_other_quality_thresholds_are_not_reused(ecg_dir, standin, tmp_path):
+    """The thresholds set on the command line are part of the resume key: a rerun with another threshold
+    recomputes every record; the same thresholds resume."""
+    from edfgen.commands.extract_quality import quality_thresholds
+
+    def crash(chunk, n_done):
+        raise KeyboardInterrupt
+
+    q = quality_thresholds(["max_flat_leads=2"])
+    for name, again, resumed in (("same", q, True), ("other", quality_thresholds(["max_flat_leads=1"]), False)):
+        out = tmp_path / name / "edfs.tsv"
+        with pytest.raises(KeyboardInterrupt):
+            extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, quality=q, on_chunk=crash)
+        res = extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, quality=again)
+        assert (res.resumed > 0) == resumed, (name, res.resumed)

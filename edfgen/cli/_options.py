@@ -143,6 +143,8 @@ def _click_param(f: dataclasses.Field, hint):
             default = None
         if ctype is not None:
             kw["type"] = ctype
+        if meta.get("metavar"):
+            kw["metavar"] = meta["metavar"]
         if default is not None:
             kw.update(default=default, show_default=True)
     if hidden or len(names) > 1:

@@ -69,6 +69,7 @@ from edfgen.formats.ecg.records import REJECT_COLUMNS, RecordRef, discover_recor
 from edfgen.formats.manifest import listed_outputs, read_manifest, recording
 from edfgen.formats.tables import claimed_out_file, clean_temp_files, write_table
 from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, QualityThresholds, preprocess_many
+from edfgen.commands.extract_quality import HELP as QUALITY_HELP, quality_thresholds
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.edf import edf_pca, embed_windows
 from edfgen.model.device import DEVICES, PRECISIONS, load_model
@@ -563,6 +564,10 @@ class ExtractOptions(CommandOptions):
     keep_spike_markers: bool = opt(False, "Keep records whose spikes are alike on every independent lead and break "
                                    "the limb-lead identities (a recorder's pace markers drawn into every stored "
                                    "lead); default: rejected as written into the file, not recorded.")
+    quality_threshold: tuple[str, ...] = opt((), QUALITY_HELP, multiple=True, metavar="NAME=VALUE")
+
+    def __post_init__(self):
+        quality_thresholds(self.quality_threshold)   # an unknown name or a bad value: refused before anything is read
 
 
 def run(o: ExtractOptions):
@@ -570,4 +575,4 @@ def run(o: ExtractOptions):
     return extract_edfs(list(o.ecg), o.out, checkpoint=o.checkpoint, batch_size=o.batch_size, workers=o.workers,
                         pca=o.pca, id_map=o.id_map, fam=o.fam, force=o.force, fs=o.fs, chunk_size=o.chunk_size,
                         threads=o.threads, device=o.device, precision=o.precision,
-                        quality=QualityThresholds(reject_injected_spikes=not o.keep_spike_markers))
+                        quality=quality_thresholds(o.quality_threshold, keep_spike_markers=o.keep_spike_markers))

@@ -36,6 +36,8 @@ A field's ``metadata`` (made by :func:`opt`) says:
     repeatable option, ``a,b,c`` list, trailing arguments, required on the command line;
 ``secondary``
     the ``--no-...`` name of an on/off flag whose default is on.
+``metavar``
+    the value's name in ``--help`` (``NAME=VALUE``).
 
 Values of the wrong type or out of range in a TOML section are one-line
 :class:`~edfgen.exceptions.ConfigError` s naming the section and key (``[gwas] maf: expected a number,
