@@ -38,6 +38,7 @@ from scipy import signal as sps
 from edfgen.kernels.ecg.leads import DOWER_LEADS, limb_leads
 from edfgen.kernels.ecg.pacing import detect_pacing, spike_candidates
 from edfgen.kernels.ecg.record import NOTE_CHEST_ORDER, NOTE_CLIPPED, NOTE_LEAD_I_INVERTED, NOTE_NOISE, NOTE_PACED
+from edfgen.kernels.robust import robust_sd
 
 
 def _plateaus(mask: np.ndarray, need: int) -> int:
@@ -307,7 +308,7 @@ def chest_correlation(y: np.ndarray, leads, *, min_pairs: int = 2, absolute: boo
     ss = np.einsum("ij,ij->i", z, z)
     live = ss > 0                                                  # a constant lead varies not
     if min_robust_sd > 0:
-        live &= 1.4826 * np.median(np.abs(z - np.median(z, axis=1, keepdims=True)), axis=1) >= min_robust_sd
+        live &= robust_sd(z, axis=1) >= min_robust_sd
     z, ss = z[live], ss[live]
     if len(z) - 1 < max(1, min_pairs):
         return None
@@ -358,7 +359,7 @@ def duplicated_leads(x: np.ndarray, leads, *, rel_tol: float = 1e-4, min_sd_mv: 
 
     def varying(k: int) -> bool:
         if k not in robust:
-            robust[k] = 1.4826 * np.median(np.abs(x[k] - np.median(x[k])))    # (in x's own type, as before)
+            robust[k] = robust_sd(x[k])    # (in x's own type, as before)
         return robust[k] >= min_sd_mv
 
     found = []
@@ -415,8 +416,7 @@ def spike_hint(x: np.ndarray, max_sd_mv: float) -> str | None:
     -------
     The hint, or ``None`` when the bulk of the samples is out of range too (the units or gain are suspect).
     """
-    dev = np.abs(x - np.median(x, axis=1, keepdims=True))
-    robust = float(np.median(1.4826 * np.median(dev, axis=1)))
+    robust = float(np.median(robust_sd(x, axis=1)))
     if not robust <= min(max_sd_mv, ECG_ROBUST_SD_MV):
         return None
     return (f"the rest of the record is in range (median lead robust SD {robust:.2g} mV): a spike, an electrode pop "
@@ -557,7 +557,7 @@ def chest_order_gain(y: np.ndarray, leads, *, min_sd_mv: float = 0.01,
     row = {str(name): i for i, name in enumerate(leads)}
     names = [f"V{k}" for k in range(1, 7) if f"V{k}" in row]
     z = y[[row[n] for n in names]].astype(np.float64)
-    live = 1.4826 * np.median(np.abs(z - np.median(z, axis=1, keepdims=True)), axis=1) >= min_sd_mv
+    live = robust_sd(z, axis=1) >= min_sd_mv
     names, z = [n for n, ok in zip(names, live) if ok], z[live]
     if len(z) < 4:
         return None

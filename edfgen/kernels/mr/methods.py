@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 from edfgen.exceptions import InputError
 from edfgen.kernels.mr.points import r_density_mode, weighted_median_point
+from edfgen.kernels.robust import robust_sd
 
 __all__ = [
     "MRResult", "MRMethod", "METHODS", "DEFAULT_METHODS", "get_method", "run_method",
@@ -399,8 +400,7 @@ def _r_sd(x):
 
 
 def _r_mad(x):
-    med = np.median(x, axis=-1, keepdims=True)
-    return 1.4826 * np.median(np.abs(x - med), axis=-1)
+    return robust_sd(x, axis=-1)
 
 
 def _mode_points(b_iv, se_iv_sets, phi, fft_dtype=np.float64):
