@@ -26,7 +26,10 @@ GE MUSE XML, root ``<RestingECG>``
     of those bytes; 0 or absent, as converters write it: not checked) and ``<LeadSampleCountTotal>``; the leads
     must share their ``<LeadOffsetFirstSample>`` (the sample each starts at; 0 in MUSE's exports). MUSE stores 8
     leads (I, II, V1-V6); III, aVR, aVL and aVF are derived by
-    :func:`~edfgen.kernels.ecg.leads.canonicalise_leads`. Record id: file stem.
+    :func:`~edfgen.kernels.ecg.leads.canonicalise_leads`. ``<FirstSampleBaseline>`` is not applied: no GE
+    documentation of it was found, GE's own ``musexmlex.py`` (A. Ricke, 2009) and the ECG Conversion Toolkit
+    (van Ettinger) read the samples without it (the toolkit writes 0), and other readers disagree on its sign.
+    Record id: file stem.
 HL7 aECG, root ``<AnnotatedECG>``
     The rhythm series: read by :mod:`edfgen.formats.ecg.aecg` (origin + scale x digits per lead, sampling rate
     from the time sequence's increment). Record id: file stem.
