@@ -547,3 +547,49 @@ def test_run_ldsc__in_sample_ld_scores_are_of_the_autosomes_only(sim_cohort, coh
     assert "autosomes 1-22 only" in caplog.text and "on X left out" in caplog.text
     again = run_ldsc(cohort_ss[:1], out_dir=tmp_path / "b", ref_ld_chr=str(tmp_path / "a" / "ldscores") + "/")
     assert again.h2["h2"].iloc[0] == pytest.approx(run.h2["h2"].iloc[0], rel=1e-5)
+
+
+def test_cli_ldsc__prevalence_per_trait_of_a_pair_is_lee_2011_with_the_files_case_counts(tmp_path):
+    """--prevalence cad=K1,t2d=K2 against a hand computation of Lee et al. (2011) eq. 23 (ldsc h2_obs_to_liab):
+    h2_liab = h2_obs K²(1-K)² / (P(1-P) φ(Φ⁻¹(1-K))²), P the sample prevalence of the files' case counts. Was
+    (known defect, s38): a file whose n is the effective n 4/(1/cases+1/controls) (PGC, METAL) had P = cases/n
+    (0.294 for 3,000 cases and 17,000 controls, n 10,200) where the regression on that n needs P = 0.5; and a
+    NAME=K naming no phenotype (a typo) was ignored, leaving that trait's h² on the observed scale without a word.
+    rg, rg_se, z, p and gcov_int do not depend on the scale (ldsc converts h² and gcov, whose ratio rg is)."""
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path)
+    z2 = _simulated_chi2(seed=5, m=len(z), n=10200)[0]
+    se = np.full(len(z), 0.01)
+    neff = 4 / (1 / 3000 + 1 / 17000)                             # 10,200
+    for name, zz, n, cases, controls in (("cad", z, 20000, 4000, 16000), ("t2d", z2, neff, 3000, 17000)):
+        pd.DataFrame({"variant_id": snp, "effect_allele": a1, "other_allele": a2, "beta": zz * se,
+                      "standard_error": se, "p_value": 2 * stats.norm.sf(np.abs(zz)), "n": n, "n_cases": cases,
+                      "n_controls": controls}).to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+    ref = str(tmp_path / "ld") + "/"
+
+    def ldsc(*args):
+        out = tmp_path / f"o{len(list(tmp_path.glob('o*')))}"
+        res = CliRunner().invoke(cli, ["ldsc", "--sumstats", str(tmp_path / "cad.tsv"), "--sumstats",
+                                       str(tmp_path / "t2d.tsv"), "--ref-ld-chr", ref, "--rg", *args, "--out", str(out)])
+        return res, out
+
+    res, obs = ldsc()
+    assert res.exit_code == 0, res.output
+    res, liab = ldsc("--prevalence", "cad=0.05,t2d=0.1")
+    assert res.exit_code == 0, res.output
+    h_obs = pd.read_csv(obs / "h2.tsv", sep="\t").set_index("phenotype")
+    h_liab = pd.read_csv(liab / "h2.tsv", sep="\t").set_index("phenotype")
+    # by hand: t = Φ⁻¹(1 - K), φ(t) = exp(-t²/2)/√(2π); cad P = 4000/20000 = 0.2; t2d (effective n) P = 0.5
+    for name, k, p, t in (("cad", 0.05, 0.2, 1.6448536269514722), ("t2d", 0.1, 0.5, 1.2815515655446004)):
+        phi = np.exp(-t * t / 2) / np.sqrt(2 * np.pi)
+        factor = k ** 2 * (1 - k) ** 2 / (p * (1 - p) * phi ** 2)
+        assert h_liab.at[name, "h2"] == pytest.approx(h_obs.at[name, "h2"] * factor, rel=2e-5), name
+        assert h_liab.at[name, "h2_se"] == pytest.approx(h_obs.at[name, "h2_se"] * factor, rel=2e-5), name
+        assert h_liab.at[name, "intercept"] == pytest.approx(h_obs.at[name, "intercept"], rel=1e-9)
+    assert round(k ** 2 * (1 - k) ** 2 / (0.25 * phi ** 2), 4) == 1.0520         # t2d's factor, written out
+    r_obs, r_liab = (pd.read_csv(d / "rg.tsv", sep="\t") for d in (obs, liab))
+    pd.testing.assert_frame_equal(r_obs, r_liab)
+    res, _ = ldsc("--prevalence", "cad=0.05,T2D=0.1")                 # a typo: refused, not ignored
+    assert res.exit_code != 0 and "--prevalence T2D=...: no phenotype 'T2D' (phenotypes: cad, t2d)" in res.output
+    res, _ = ldsc("--prevalence", "cad=5")
+    assert res.exit_code != 0 and "--prevalence cad=5: a population prevalence must be in (0, 1)" in res.output

@@ -134,19 +134,34 @@ def parse_prevalence(text: str | None, names) -> dict[str, float]:
     -------
     dict of str to float
         Phenotype -> population prevalence (empty without ``text``).
+
+    Raises
+    ------
+    InputError
+        Not a number or ``NAME=K`` list, a ``K`` outside (0, 1), or a ``NAME`` that is no phenotype read (a typo
+        would leave that trait's h² on the observed scale).
     """
     if not text:
         return {}
+    names = list(names)
     try:
         if "=" not in text:
-            return {n: float(text) for n in names}
-        out = {}
-        for part in text.split(","):
-            k, v = part.split("=", 1)
-            out[k.strip()] = float(v)
-        return out
+            out = {n: float(text) for n in names}
+        else:
+            out = {}
+            for part in text.split(","):
+                k, v = part.split("=", 1)
+                out[k.strip()] = float(v)
     except ValueError:
         raise InputError(f"--prevalence {text!r}: expected a number or NAME=K,NAME=K") from None
+    bad = next((f"{k}={v:g}" for k, v in out.items() if not 0 < v < 1), None)
+    if bad:
+        raise InputError(f"--prevalence {bad}: a population prevalence must be in (0, 1)")
+    unknown = [k for k in out if k not in names]
+    if unknown:
+        raise InputError(f"--prevalence {unknown[0]}=...: no phenotype {unknown[0]!r} (phenotypes: "
+                         f"{', '.join(names[:12])}{', ...' if len(names) > 12 else ''})")
+    return out
 
 
 def h2_row(name: str, res: H2Result) -> dict:
@@ -244,6 +259,8 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
             if not z.binary:
                 log.warning("--prevalence for %s ignored: its files have no n_cases (not a binary trait)", name)
             else:
+                log.info("%s: h² on the liability scale, population prevalence %g, sample prevalence %.4g", name, k,
+                         z.sample_prevalence)
                 res = to_liability(res, z.sample_prevalence, k)
         rows.append(h2_row(name, res))
     return pd.DataFrame(rows, columns=H2_COLUMNS)
