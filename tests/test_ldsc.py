@@ -593,3 +593,42 @@ def test_cli_ldsc__prevalence_per_trait_of_a_pair_is_lee_2011_with_the_files_cas
     assert res.exit_code != 0 and "--prevalence T2D=...: no phenotype 'T2D' (phenotypes: cad, t2d)" in res.output
     res, _ = ldsc("--prevalence", "cad=5")
     assert res.exit_code != 0 and "--prevalence cad=5: a population prevalence must be in (0, 1)" in res.output
+
+
+@pytest.mark.parametrize("ids", ["rsid", "position"])
+def test_cli_ldsc_rg__traits_declaring_different_builds(tmp_path, ids):
+    """Was (known defect, s38): ldsc --rg said nothing when the two traits' -meta.yaml declare different genome
+    builds. Each trait meets the LD scores by its variant id: by rsID (the same variant on either build) the pair
+    is computed, with a warning; by chr:pos:ref:alt ids (a position on one build names another variant on the
+    other) rg would pair other variants without a sign, so it is refused in one line, before any table is
+    written. One build on both sides: no word."""
+    (tmp_path / "ld").mkdir()
+    m = 1500
+    z1, ld, _, _, _ = _simulated_chi2(seed=4, m=m)
+    z2 = 0.6 * z1 + 0.8 * _simulated_chi2(seed=6, m=m)[0]
+    bp = np.arange(m) * 1000 + 1
+    snp = np.array([f"rs{i + 1}" if ids == "rsid" else f"1:{b}:A:G" for i, b in enumerate(bp)], dtype=object)
+    write_ldscores(tmp_path / "ld" / "1", np.full(m, "1"), snp, bp, ld, m=m, m_5_50=m)
+    paths = [_write_z(tmp_path / f"{name}.tsv", snp, "A", "G", z) for name, z in (("a", z1), ("b", z2))]
+
+    def rg(*builds):
+        for p, build in zip(paths, builds):
+            Path(f"{p}-meta.yaml").write_text(f"genome_assembly: {build}\n")
+        out = tmp_path / f"o{len(list(tmp_path.glob('o*')))}"
+        res = CliRunner().invoke(cli, ["ldsc", "--sumstats", *paths, "--ref-ld-chr", str(tmp_path / "ld") + "/",
+                                       "--rg", "--out", str(out)])
+        return res, out
+
+    same, out = rg("GRCh38", "GRCh38")
+    assert same.exit_code == 0 and "genome build" not in same.output, same.output
+    expected = pd.read_csv(out / "rg.tsv", sep="\t")
+    res, out = rg("GRCh37", "GRCh38")
+    if ids == "rsid":
+        assert res.exit_code == 0, res.output
+        assert "ldsc --rg: 1 pair(s) declare different genome builds (e.g. a GRCh37, b GRCh38" in res.output
+        pd.testing.assert_frame_equal(pd.read_csv(out / "rg.tsv", sep="\t"), expected)
+    else:
+        assert res.exit_code != 0 and len(res.output.strip().splitlines()) == 1, res.output
+        assert "ldsc --rg a x b: " in res.output and "declares genome build GRCh37" in res.output
+        assert "(1500 of 1500, e.g. 1:1:A:G)" in res.output and "lift one over" in res.output
+        assert not (out / "h2.tsv").exists()

@@ -202,6 +202,32 @@ def has_n(z: ZStats) -> bool:
     return "n" in z.table.columns and bool(z.table["n"].notna().any())
 
 
+def key_column(z: ZStats, ids: pd.Index) -> tuple[str, np.ndarray]:
+    """The column of ``z.table`` that :func:`rows_by_id` matches ``ids`` by (``variant_id``, or ``rsid`` when
+    ``variant_id`` finds fewer than half of the rows and ``rsid`` more), and each row's position in ``ids`` (-1:
+    not there).
+
+    Parameters
+    ----------
+    z : ZStats
+        One phenotype's summary statistics.
+    ids : pandas.Index
+        LD-score SNP names (unique).
+
+    Returns
+    -------
+    tuple of (str, ndarray of int)
+    """
+    t = z.table
+    pos = ids.get_indexer(t["variant_id"].astype(object))
+    if "rsid" in t.columns and (pos >= 0).mean() < 0.5:
+        rs = t["rsid"].astype(object)
+        rs_pos = np.where(rs.notna().to_numpy(), ids.get_indexer(rs), -1)
+        if (rs_pos >= 0).sum() > (pos >= 0).sum():
+            return "rsid", rs_pos
+    return "variant_id", pos
+
+
 def rows_by_id(z: ZStats, ids: pd.Index) -> tuple[pd.DataFrame, str]:
     """The rows of ``z.table`` whose key is in ``ids`` (LD-score SNP names, unique), with columns ``key`` and
     ``pos`` (its position in ``ids``): the key is ``variant_id``, or ``rsid`` when ``variant_id`` finds fewer than
@@ -213,13 +239,7 @@ def rows_by_id(z: ZStats, ids: pd.Index) -> tuple[pd.DataFrame, str]:
     ``(matching rows, the column used as key)``
     """
     t = z.table
-    col = "variant_id"
-    pos = ids.get_indexer(t["variant_id"].astype(object))
-    if "rsid" in t.columns and (pos >= 0).mean() < 0.5:
-        rs = t["rsid"].astype(object)
-        rs_pos = np.where(rs.notna().to_numpy(), ids.get_indexer(rs), -1)
-        if (rs_pos >= 0).sum() > (pos >= 0).sum():
-            col, pos = "rsid", rs_pos
+    col, pos = key_column(z, ids)
     hit = pos >= 0
     t = t[hit].assign(key=t[col].to_numpy(dtype=object)[hit], pos=pos[hit])
     many = t["pos"].duplicated(keep=False).to_numpy()
