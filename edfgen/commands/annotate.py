@@ -142,8 +142,9 @@ def _annotate(loci_path, loci: pd.DataFrame, catalog_path, out: Path, *, traits,
     check_build_against_catalog(loci, full, source=f"--loci {loci_path}", reference_genome=reference_genome,
                                 declared=declared)
     if not same_build and liftover_chain is None:
-        log.warning("--reference-genome %s without --liftover-chain: the %d loci are matched with the GRCh38 catalog by "
-                    "rsID only (no window, LD or nearest catalog hit), so a novel call is less certain", reference_genome,
+        log.warning("%s without --liftover-chain: the %d loci are matched with the GRCh38 catalog by rsID only (no "
+                    "window, LD or nearest catalog hit), so a novel call is less certain",
+                    f"loci on {reference_genome} ({declared})" if declared else f"--reference-genome {reference_genome}",
                     len(loci))
     elif liftover_chain is not None:
         to_chrom, to_pos = Chain.read(liftover_chain).lift(loci["chromosome"], loci["base_pair_location"])
