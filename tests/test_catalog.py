@@ -387,3 +387,65 @@ def test_check_build__no_loci_is_not_warned_as_loci_without_rsids(cat2016, caplo
     with caplog.at_level(logging.WARNING):
         check_build_against_catalog(_loci([["1_100_A_G", "1", 100, 1e-9]]), cat2016)
     assert "no rsIDs" in caplog.text
+
+
+def test_cli_annotate__chr_pos_summary_statistics_are_read_on_the_build_they_declare(tmp_path, cat2016, shared_data):
+    """Was (known defect, s38): summary statistics given as --loci with ``chr:pos:ref:alt`` ids (no rsID for the
+    catalog to check the build by) and a ``-meta.yaml`` declaring GRCh37 were annotated as GRCh38 (the option's
+    default; the file's own metadata was not read): windows and nearest genes compared two builds. Without
+    --reference-genome the declared build is used now (as an explicit --reference-genome GRCh37 reads it); an
+    explicit GRCh38 against it is refused; a file declaring nothing is read as GRCh38 with a warning that says
+    so and how to declare it."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    catf = str(shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv")
+    rows = cat2016.dropna(subset=["position"]).drop_duplicates("catalog_variant").head(6)
+    ss = pd.DataFrame({"variant_id": [f"{r.chromosome}:{int(r.position)}:A:G" for r in rows.itertuples()],
+                       "chromosome": rows["chromosome"].to_numpy(), "base_pair_location": rows["position"].astype(int),
+                       "effect_allele": "A", "other_allele": "G", "beta": 0.1, "standard_error": 0.01,
+                       "p_value": 1e-20})
+    for name in ("qt", "bare"):
+        ss.to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+    Path(f"{tmp_path / 'qt.tsv'}-meta.yaml").write_text("genome_assembly: GRCh37\ncoordinate_system: 1-based\n")
+
+    said = []
+
+    def annotate(loci, *build):
+        out = tmp_path / f"a{len(list(tmp_path.glob('a*.tsv')))}.tsv"
+        res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / loci), "--catalog", catf, *build,
+                                       "--out", str(out)])
+        said.append(res.output)
+        if res.exit_code:
+            return res, None
+        man = json.loads(Path(f"{out}.manifest.json").read_text())
+        return pd.read_csv(out, sep="\t"), man["parameters"]["reference_genome"]
+
+    declared, build = annotate("qt.tsv")
+    assert build == "GRCh37" and "no rsIDs" not in said[-1], said[-1]
+    assert "matched with the GRCh38 catalog by rsID only" in said[-1]
+    explicit, _ = annotate("qt.tsv", "--reference-genome", "GRCh37")
+    pd.testing.assert_frame_equal(declared, explicit)
+    assert declared["novel"].all()                  # GRCh37 positions are not compared with GRCh38 windows
+    res, _ = annotate("qt.tsv", "--reference-genome", "GRCh38")
+    assert res.exit_code != 0 and "qt.tsv: its -meta.yaml genome_assembly declares genome build 'GRCh37'" in \
+        res.output, res.output
+    bare, build = annotate("bare.tsv")              # declares nothing: GRCh38, said
+    assert build == "GRCh38" and not bare["novel"].any()
+    assert "no rsIDs, so their build cannot be checked against the catalog, and the file declares none: the " \
+           "positions are taken as GRCh38" in said[-1] and "genome_assembly in the file's -meta.yaml" in said[-1]
+
+
+def test_read_loci__two_declarations_that_disagree_are_refused(tmp_path):
+    """Without --reference-genome the first declared build is the loci's; a second declaration of another build
+    is refused naming both (which one is right cannot be told)."""
+    path = tmp_path / "l.tsv"
+    path.write_text("##genome_build=GRCh38\n" + _loci([["1:100:A:G", "1", 100, 1e-9]]).to_csv(sep="\t", index=False))
+    Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh37\n")
+    with pytest.raises(InputError, match=r"declares genome build 'GRCh38', but .*l.tsv: its -meta.yaml "
+                                         r"genome_assembly declares GRCh37"):
+        read_loci(path, reference_genome=None)
+    Path(f"{path}-meta.yaml").unlink()
+    t = read_loci(path, reference_genome=None)
+    assert t.attrs["reference_genome"] == "GRCh38" and "header line" in t.attrs["build_declared"]

@@ -964,12 +964,18 @@ def test_cli_annotate__loci_of_a_grch37_gwas_refused_as_grch38_and_read_as_grch3
     assert res.exit_code == 0 and "declare genome build" not in res.output, res.output
     cat = Path(__file__).parent / "data" / "gwas_catalog_v1.0.2_small.tsv"
     res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "cl" / "loci.tsv"), "--catalog", str(cat),
-                                   "--out", str(tmp_path / "a38.tsv")])
+                                   "--reference-genome", "GRCh38", "--out", str(tmp_path / "a38.tsv")])
     assert res.exit_code == 2 and "declares genome build 'GRCh37'" in res.output and "-meta.yaml" in res.output
     assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "a38.tsv").exists()
     res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "cl" / "loci.tsv"), "--catalog", str(cat),
                                    "--reference-genome", "GRCh37", "--out", str(tmp_path / "a37.tsv")])
     assert res.exit_code == 0, res.output
+    # s38: without --reference-genome the build the loci declare is used (was: refused as the default GRCh38)
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "cl" / "loci.tsv"), "--catalog", str(cat),
+                                   "--out", str(tmp_path / "a_declared.tsv")])
+    assert res.exit_code == 0, res.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a_declared.tsv", sep="\t"),
+                                  pd.read_csv(tmp_path / "a37.tsv", sep="\t"))
     (gwas / "heart_rate.tsv.gz-meta.yaml").write_text("genome_assembly: hg19\n")     # another spelling: one build
     res = CliRunner().invoke(cli, ["clump", "--sumstats", str(gwas), "--bfile", str(sim["bfile"]), "--p1", "1e-6",
                                    "--out", str(tmp_path / "cl1")])

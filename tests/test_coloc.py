@@ -401,3 +401,38 @@ def test_cli_coloc__exposure_and_outcome_of_different_builds_refused(sim_cohort,
     res = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "o2")])
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
     assert "another genome build" in res.output and "s_2" in res.output, res.output
+
+
+def test_coloc_region__a_later_pair_names_only_the_variants_without_variation_not_named_before(caplog):
+    """Was (known defect, s38): the second pair of a locus whose shared variants hold one more variant without
+    variation in the LD panel warned "2 variant(s) ... left out", counting the one the first pair's warning had
+    named. It counts and names the new one now, and says how many others it leaves out."""
+    import logging
+
+    from edfgen.commands.coloc import coloc_region
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    rng = np.random.default_rng(3)
+    p = 8
+    z = rng.normal(size=p)
+    z[[1, 7]] = [9.0, 8.0]                                     # rows 1 and 7: no variation in the panel
+    t = pd.DataFrame({"row": np.arange(p), "variant_id": [f"1:{1000 + i}:A:G" for i in range(p)],
+                      "base_pair_location": 1000 + np.arange(p), "beta": z * 0.01, "standard_error": 0.01, "z": z,
+                      "n": 5000.0})
+    za, zb, zc = (ZStats(name, t, (Path(f"{name}.tsv"),)) for name in ("a", "b", "c"))
+    poly = np.ones(p, dtype=bool)
+    poly[[1, 7]] = False
+    cache = {}
+    for rows in (np.arange(p - 1), np.arange(p)):               # pair a x b: rows 0-6; pair a x c: rows 0-7
+        R = np.where(np.outer(poly[rows], poly[rows]), 0.1, 0.0)
+        np.fill_diagonal(R, 1.0)
+        cache[("R", rows.tobytes())] = (R, poly[rows])
+    with caplog.at_level(logging.WARNING):
+        coloc_region(1, t, t.iloc[:p - 1], za, zb, None, cache=cache)
+        coloc_region(1, t, t, za, zc, None, cache=cache)
+        coloc_region(1, t, t, za, zc, None, cache=cache)          # nothing new: no third warning
+    said = [r.getMessage() for r in caplog.records if "without variation" in r.getMessage()]
+    assert len(said) == 2, said
+    assert "1 variant(s) without" in said[0] and "the strongest: 1:1001:A:G" in said[0] and "earlier" not in said[0]
+    assert "1 variant(s) without" in said[1] and "(and the 1 named in an earlier warning)" in said[1]
+    assert "the strongest: 1:1007:A:G" in said[1]

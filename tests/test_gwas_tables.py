@@ -435,6 +435,33 @@ def test_headerless__a_header_of_numbered_phenotypes_is_a_header(tmp_path, first
         assert t.columns.tolist()[-2:] == first.split()[-2:] and len(t) == 5
 
 
+@pytest.mark.parametrize("first, columns", [("ID 30000 30001", None), ("#FID IID 30000 30001", ["#FID", "IID", "30000", "30001"]),
+                                           ("FID IID 1 2", ["FID", "IID", "1", "2"]),
+                                           ("p000 p000 0.5 1.5", ["FID", "IID", "PHENO1", "PHENO2"]),
+                                           ("1000 1000 0.5 1.5", ["FID", "IID", "PHENO1", "PHENO2"])])
+def test_headerless__a_first_line_naming_an_id_column_above_word_ids_is_a_header(tmp_path, first, columns):
+    """Was (known defect, s38): ``ID 30000 30001`` (an id column named ``ID``, phenotypes named by UK Biobank field
+    id) above word ids (``p001 1.2 3.4``) was read as PLINK's headerless data: ``ID`` became a participant and
+    30000 its id, silently. A first line with a participant-id column's name (``ID``, plink2's ``#FID IID``,
+    ``FID IID``) is a header whatever the ids below it; a true headerless first line (word or numeric ids) is data."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.tables import read_table
+
+    n_ids = 1 if first.startswith("ID ") else 2
+    rows = "".join(f"p{i:03d} " * n_ids + " ".join(f"{i + k}.25" for k in range(len(first.split()) - n_ids)) + "\n"
+                   for i in range(1, 6))
+    path = tmp_path / "p.txt"
+    path.write_text(f"{first}\n{rows}")
+    if columns is None:
+        with pytest.raises(InputError, match=r"missing column\(s\) IID"):
+            read_table(path, id_column="IID", headerless="PHENO")
+        return
+    t = read_table(path, id_column="IID", headerless="PHENO")
+    assert t.columns.tolist() == columns
+    assert t["IID"].tolist()[-5:] == [f"p{i:03d}" for i in range(1, 6)]
+    assert len(t) == (6 if columns[2] == "PHENO1" else 5)
+
+
 def test_headerless__a_first_line_of_word_ids_above_numeric_ids(tmp_path):
     """Was (review s37known F4): a headerless file whose first ids are a word and the next ones numbers was taken
     as a header and refused as "duplicate column name(s) 'NA12878'" or "missing column(s) IID", without saying why

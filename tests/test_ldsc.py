@@ -547,3 +547,88 @@ def test_run_ldsc__in_sample_ld_scores_are_of_the_autosomes_only(sim_cohort, coh
     assert "autosomes 1-22 only" in caplog.text and "on X left out" in caplog.text
     again = run_ldsc(cohort_ss[:1], out_dir=tmp_path / "b", ref_ld_chr=str(tmp_path / "a" / "ldscores") + "/")
     assert again.h2["h2"].iloc[0] == pytest.approx(run.h2["h2"].iloc[0], rel=1e-5)
+
+
+def test_cli_ldsc__prevalence_per_trait_of_a_pair_is_lee_2011_with_the_files_case_counts(tmp_path):
+    """--prevalence cad=K1,t2d=K2 against a hand computation of Lee et al. (2011) eq. 23 (ldsc h2_obs_to_liab):
+    h2_liab = h2_obs K²(1-K)² / (P(1-P) φ(Φ⁻¹(1-K))²), P the sample prevalence of the files' case counts. Was
+    (known defect, s38): a file whose n is the effective n 4/(1/cases+1/controls) (PGC, METAL) had P = cases/n
+    (0.294 for 3,000 cases and 17,000 controls, n 10,200) where the regression on that n needs P = 0.5; and a
+    NAME=K naming no phenotype (a typo) was ignored, leaving that trait's h² on the observed scale without a word.
+    rg, rg_se, z, p and gcov_int do not depend on the scale (ldsc converts h² and gcov, whose ratio rg is)."""
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path)
+    z2 = _simulated_chi2(seed=5, m=len(z), n=10200)[0]
+    se = np.full(len(z), 0.01)
+    neff = 4 / (1 / 3000 + 1 / 17000)                             # 10,200
+    for name, zz, n, cases, controls in (("cad", z, 20000, 4000, 16000), ("t2d", z2, neff, 3000, 17000)):
+        pd.DataFrame({"variant_id": snp, "effect_allele": a1, "other_allele": a2, "beta": zz * se,
+                      "standard_error": se, "p_value": 2 * stats.norm.sf(np.abs(zz)), "n": n, "n_cases": cases,
+                      "n_controls": controls}).to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+    ref = str(tmp_path / "ld") + "/"
+
+    def ldsc(*args):
+        out = tmp_path / f"o{len(list(tmp_path.glob('o*')))}"
+        res = CliRunner().invoke(cli, ["ldsc", "--sumstats", str(tmp_path / "cad.tsv"), "--sumstats",
+                                       str(tmp_path / "t2d.tsv"), "--ref-ld-chr", ref, "--rg", *args, "--out", str(out)])
+        return res, out
+
+    res, obs = ldsc()
+    assert res.exit_code == 0, res.output
+    res, liab = ldsc("--prevalence", "cad=0.05,t2d=0.1")
+    assert res.exit_code == 0, res.output
+    h_obs = pd.read_csv(obs / "h2.tsv", sep="\t").set_index("phenotype")
+    h_liab = pd.read_csv(liab / "h2.tsv", sep="\t").set_index("phenotype")
+    # by hand: t = Φ⁻¹(1 - K), φ(t) = exp(-t²/2)/√(2π); cad P = 4000/20000 = 0.2; t2d (effective n) P = 0.5
+    for name, k, p, t in (("cad", 0.05, 0.2, 1.6448536269514722), ("t2d", 0.1, 0.5, 1.2815515655446004)):
+        phi = np.exp(-t * t / 2) / np.sqrt(2 * np.pi)
+        factor = k ** 2 * (1 - k) ** 2 / (p * (1 - p) * phi ** 2)
+        assert h_liab.at[name, "h2"] == pytest.approx(h_obs.at[name, "h2"] * factor, rel=2e-5), name
+        assert h_liab.at[name, "h2_se"] == pytest.approx(h_obs.at[name, "h2_se"] * factor, rel=2e-5), name
+        assert h_liab.at[name, "intercept"] == pytest.approx(h_obs.at[name, "intercept"], rel=1e-9)
+    assert round(k ** 2 * (1 - k) ** 2 / (0.25 * phi ** 2), 4) == 1.0520         # t2d's factor, written out
+    r_obs, r_liab = (pd.read_csv(d / "rg.tsv", sep="\t") for d in (obs, liab))
+    pd.testing.assert_frame_equal(r_obs, r_liab)
+    res, _ = ldsc("--prevalence", "cad=0.05,T2D=0.1")                 # a typo: refused, not ignored
+    assert res.exit_code != 0 and "--prevalence T2D=...: no phenotype 'T2D' (phenotypes: cad, t2d)" in res.output
+    res, _ = ldsc("--prevalence", "cad=5")
+    assert res.exit_code != 0 and "--prevalence cad=5: a population prevalence must be in (0, 1)" in res.output
+
+
+@pytest.mark.parametrize("ids", ["rsid", "position"])
+def test_cli_ldsc_rg__traits_declaring_different_builds(tmp_path, ids):
+    """Was (known defect, s38): ldsc --rg said nothing when the two traits' -meta.yaml declare different genome
+    builds. Each trait meets the LD scores by its variant id: by rsID (the same variant on either build) the pair
+    is computed, with a warning; by chr:pos:ref:alt ids (a position on one build names another variant on the
+    other) rg would pair other variants without a sign, so it is refused in one line, before any table is
+    written. One build on both sides: no word."""
+    (tmp_path / "ld").mkdir()
+    m = 1500
+    z1, ld, _, _, _ = _simulated_chi2(seed=4, m=m)
+    z2 = 0.6 * z1 + 0.8 * _simulated_chi2(seed=6, m=m)[0]
+    bp = np.arange(m) * 1000 + 1
+    snp = np.array([f"rs{i + 1}" if ids == "rsid" else f"1:{b}:A:G" for i, b in enumerate(bp)], dtype=object)
+    write_ldscores(tmp_path / "ld" / "1", np.full(m, "1"), snp, bp, ld, m=m, m_5_50=m)
+    paths = [_write_z(tmp_path / f"{name}.tsv", snp, "A", "G", z) for name, z in (("a", z1), ("b", z2))]
+
+    def rg(*builds):
+        for p, build in zip(paths, builds):
+            Path(f"{p}-meta.yaml").write_text(f"genome_assembly: {build}\n")
+        out = tmp_path / f"o{len(list(tmp_path.glob('o*')))}"
+        res = CliRunner().invoke(cli, ["ldsc", "--sumstats", *paths, "--ref-ld-chr", str(tmp_path / "ld") + "/",
+                                       "--rg", "--out", str(out)])
+        return res, out
+
+    same, out = rg("GRCh38", "GRCh38")
+    assert same.exit_code == 0 and "genome build" not in same.output, same.output
+    expected = pd.read_csv(out / "rg.tsv", sep="\t")
+    res, out = rg("GRCh37", "GRCh38")
+    if ids == "rsid":
+        assert res.exit_code == 0, res.output
+        assert "ldsc --rg: 1 pair(s) declare different genome builds (e.g. a GRCh37, b GRCh38" in res.output
+        pd.testing.assert_frame_equal(pd.read_csv(out / "rg.tsv", sep="\t"), expected)
+    else:
+        assert res.exit_code != 0 and len(res.output.strip().splitlines()) == 1, res.output
+        assert "ldsc --rg a x b: " in res.output and "declares genome build GRCh37" in res.output
+        assert "(1500 of 1500, e.g. 1:1:A:G)" in res.output and "lift one over" in res.output
+        assert not (out / "h2.tsv").exists()

@@ -30,7 +30,7 @@ from edfgen.formats.manifest import (Manifest, check_not_inputs, check_upstream,
 from edfgen.formats.sumstats import column_test, expand_sumstats, parse_column_option, reads_sub_folders
 from edfgen.formats.tables import atomic_path, claimed_out_file, clean_temp_files, write_table
 from edfgen.kernels.annotate import AnnotateSettings, annotate_loci
-from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES
+from edfgen.kernels.thresholds import REFERENCE_GENOMES
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Path, *,
                  traits: Sequence[str] | None = None, any_trait: bool = False, ld_bfile: str | Path | None = None,
                  genes: str | Path | None = None, settings: AnnotateSettings = AnnotateSettings(),
-                 regional_plots: int = 0, sumstats: Sequence[str | Path] = (), reference_genome: str = DEFAULT_REFERENCE_GENOME,
+                 regional_plots: int = 0, sumstats: Sequence[str | Path] = (), reference_genome: str | None = None,
                  liftover_chain: str | Path | None = None, columns: dict[str, str] | None = None) -> pd.DataFrame:
     """``edfgen annotate``: read, check build, select traits, annotate, write ``out`` (TSV) and its
     provenance ``<out>.manifest.json`` (a file-level manifest, so that annotating into a clump
@@ -75,8 +75,10 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
         Regional plots of the first N loci (needs ``sumstats`` and ``ld_bfile``).
     sumstats : list of str or Path, optional
         GWAS-SSF files or folders for the regional plots.
-    reference_genome : {"GRCh38", "GRCh37"}, default "GRCh38"
-        Build of the loci and LD panel.
+    reference_genome : {"GRCh38", "GRCh37"}, optional
+        Build of the loci and LD panel; default: the build the loci file declares (:func:`read_loci`: its
+        ``-meta.yaml``, a ``##genome_build=`` line, a build column, the clump run that wrote it), else GRCh38
+        (warned when no rsID lets the catalog check it).
     liftover_chain : str or Path, optional
         UCSC chain GRCh37 -> GRCh38 to compare GRCh37 loci with the catalog by position.
     columns : dict of str to str, optional
@@ -102,8 +104,10 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     sumstats = expand_sumstats(sumstats, columns=columns) if sumstats else []
     check_columns_present(columns, sumstats, "--sumstats")
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
-    if reference_genome not in REFERENCE_GENOMES:
+    if reference_genome is not None and reference_genome not in REFERENCE_GENOMES:
         raise InputError(f"--reference-genome {reference_genome!r}: choose GRCh37 or GRCh38")
+    loci = read_loci(loci_path, reference_genome=reference_genome)   # None: the build --loci declares, else GRCh38
+    reference_genome, declared = loci.attrs["reference_genome"], loci.attrs["build_declared"]
     if liftover_chain is not None and reference_genome == "GRCh38":
         raise InputError("--liftover-chain lifts GRCh37 loci to the catalog's GRCh38: give --reference-genome GRCh37")
     if genes is not None:       # nearest genes from another build's coordinates are wrong genes, silently
@@ -117,13 +121,14 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     with claimed_out_file(out, command="edfgen annotate") as out:
         clean_temp_files(out.parent, recursive=False)   # temporary files a killed annotate left there
         check_own_file(out, "edfgen annotate")
-        return _annotate(loci_path, catalog_path, out, traits=traits, any_trait=any_trait, ld_bfile=ld_bfile,
+        return _annotate(loci_path, loci, catalog_path, out, traits=traits, any_trait=any_trait, ld_bfile=ld_bfile,
                          genes=genes, settings=settings, regional_plots=regional_plots, sumstats=sumstats,
-                         reference_genome=reference_genome, liftover_chain=liftover_chain, columns=columns)
+                         reference_genome=reference_genome, declared=declared, liftover_chain=liftover_chain,
+                         columns=columns)
 
 
-def _annotate(loci_path, catalog_path, out: Path, *, traits, any_trait, ld_bfile, genes, settings, regional_plots,
-              sumstats, reference_genome, liftover_chain, columns) -> pd.DataFrame:
+def _annotate(loci_path, loci: pd.DataFrame, catalog_path, out: Path, *, traits, any_trait, ld_bfile, genes, settings,
+              regional_plots, sumstats, reference_genome, declared, liftover_chain, columns) -> pd.DataFrame:
     """:func:`run_annotate` once ``out``'s folder is locked: annotate, then write the table (and regional plots)
     inside :func:`~edfgen.formats.manifest.recording` (an in-progress ``<out>.manifest.json`` first, so a killed or
     disk-full run's files are its own to the rerun, and removed after a disk-full or read-only failure)."""
@@ -131,14 +136,15 @@ def _annotate(loci_path, catalog_path, out: Path, *, traits, any_trait, ld_bfile
     params = {**settings.__dict__, "traits": traits, "any_trait": any_trait, "ld_bfile": ld_bfile,
               "ld_panel_bed_bytes": bed_bytes, "genes": genes or f"edfgen/data/genes_{reference_genome}.tsv.gz",
               "reference_genome": reference_genome, "liftover_chain": str(liftover_chain) if liftover_chain else None}
-    loci = read_loci(loci_path, reference_genome=reference_genome)
     full = read_catalog(catalog_path)
     check_catalog_build(full, catalog_path)       # a GRCh37 catalog read as GRCh38 compares two builds everywhere
     same_build, lifted = reference_genome == "GRCh38", None
-    check_build_against_catalog(loci, full, source=f"--loci {loci_path}", reference_genome=reference_genome)
+    check_build_against_catalog(loci, full, source=f"--loci {loci_path}", reference_genome=reference_genome,
+                                declared=declared)
     if not same_build and liftover_chain is None:
-        log.warning("--reference-genome %s without --liftover-chain: the %d loci are matched with the GRCh38 catalog by "
-                    "rsID only (no window, LD or nearest catalog hit), so a novel call is less certain", reference_genome,
+        log.warning("%s without --liftover-chain: the %d loci are matched with the GRCh38 catalog by rsID only (no "
+                    "window, LD or nearest catalog hit), so a novel call is less certain",
+                    f"loci on {reference_genome} ({declared})" if declared else f"--reference-genome {reference_genome}",
                     len(loci))
     elif liftover_chain is not None:
         to_chrom, to_pos = Chain.read(liftover_chain).lift(loci["chromosome"], loci["base_pair_location"])
@@ -296,8 +302,10 @@ class AnnotateOptions(CommandOptions):
                                     "too).", multiple=True, path="any", exists=True)
     more_sumstats: tuple[str, ...] = opt((), None, argument=True, path="any", exists=True)
     columns: str | None = columns_opt()
-    reference_genome: str = opt(DEFAULT_REFERENCE_GENOME, "Build of --loci (and --ld-bfile). GRCh37: catalog rows "
-                                "(GRCh38) match by rsID, and by position only after --liftover-chain.",
+    reference_genome: str | None = opt(None, "Build of --loci (and --ld-bfile); default: the build --loci declares "
+                                       "(its -meta.yaml genome_assembly, a ##genome_build= line, the clump run that "
+                                       "wrote it), else GRCh38. GRCh37: catalog rows (GRCh38) match by rsID, and by "
+                                       "position only after --liftover-chain.",
                                 choices=REFERENCE_GENOMES, deprecated="--genome-assembly")
     liftover_chain: str | None = opt(None, "UCSC chain file GRCh37 -> GRCh38 (hg19ToHg38.over.chain.gz) to compare "
                                      "GRCh37 loci by position.", path="file", exists=True)

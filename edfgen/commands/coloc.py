@@ -182,10 +182,10 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
     if ("R", rows_key) not in cache:
         cache[("R", rows_key)] = region_ld(panel, m["row"].to_numpy())
     R, poly = cache[("R", rows_key)]      # SuSiE needs each variant's LD: those without variation in the panel go,
-    warned = cache.setdefault("no_ld", set())               # warned once a locus (the first pair naming them)
-    new = set(m["row"].to_numpy()[~poly].tolist()) - warned
-    warned |= new
-    m, R = varying_only(m, R, poly, f"coloc locus {locus}" if new else None, lead_bp=lead_bp,
+    warned = cache.setdefault("no_ld", set())               # named once a locus (by the first pair leaving them out)
+    new = ~m["row"].isin(warned).to_numpy()
+    warned |= set(m["row"].to_numpy()[~poly].tolist())
+    m, R = varying_only(m, R, poly, f"coloc locus {locus}", lead_bp=lead_bp, new=new,
                         z={z1.phenotype: "z", z2.phenotype: "z_2"}, scope="of the SuSiE fits of every pair there")
     if len(m) < 2:
         log.warning("coloc locus %d %s x %s: %d shared variant(s) vary in the LD panel; the abf row only (no SuSiE "

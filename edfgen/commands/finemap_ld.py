@@ -66,7 +66,7 @@ def strongest(t: pd.DataFrame, z: dict[str, str], lead_bp: float | None = None) 
 
 def varying_only(t: pd.DataFrame, R: np.ndarray, poly: np.ndarray, where: str | None, *,
                  z: dict[str, str] | None = None, lead_bp: float | None = None,
-                 scope: str = "") -> tuple[pd.DataFrame, np.ndarray]:
+                 scope: str = "", new: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows of ``t`` and ``R`` that vary in the LD panel; the others (LD unknown: SuSiE would take each for
     independent of its neighbours) are left out, as variants the panel lacks are, in a warning (``where``: its
     prefix) that names the strongest of them (:func:`strongest`), which may be the locus lead.
@@ -87,6 +87,9 @@ def varying_only(t: pd.DataFrame, R: np.ndarray, poly: np.ndarray, where: str | 
         The locus lead's position, so that the warning says when the lead is left out.
     scope : str, default ""
         Text after "left out" (e.g. "of the SuSiE fits of every pair at this locus").
+    new : bool array [p], optional
+        Which rows an earlier warning has not named (coloc: another pair at the same locus): the warning counts
+        and names only the left-out ones among them, and says how many others it leaves out; default every row.
 
     Returns
     -------
@@ -95,8 +98,11 @@ def varying_only(t: pd.DataFrame, R: np.ndarray, poly: np.ndarray, where: str | 
     """
     if poly.all():
         return t, R
-    if where is not None:
-        log.warning("%s: %d variant(s) without variation in the LD panel (monomorphic there, or no call) left out%s; "
-                    "the strongest: %s", where, int((~poly).sum()), f" {scope}" if scope else "",
-                    strongest(t[~poly], z or {"": "z"}, lead_bp))
+    fresh = ~poly if new is None else ~poly & np.asarray(new, dtype=bool)
+    if where is not None and fresh.any():
+        before = int((~poly).sum() - fresh.sum())
+        log.warning("%s: %d variant(s) without variation in the LD panel (monomorphic there, or no call) left out%s%s; "
+                    "the strongest: %s", where, int(fresh.sum()), f" {scope}" if scope else "",
+                    f" (and the {before} named in an earlier warning)" if before else "",
+                    strongest(t[fresh], z or {"": "z"}, lead_bp))
     return t[poly].reset_index(drop=True), R[np.ix_(poly, poly)]

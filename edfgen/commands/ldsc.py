@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from edfgen.commands.ldsc_inputs import (AUTOSOMES, AlignedZ, align_zscores, allele_classes,  # noqa: F401
-                                         autosomes_of, insample_ldscores)  # (re-exported)
+                                         autosomes_of, check_rg_builds, insample_ldscores)  # (re-exported)
 from edfgen.commands.options import GenotypeOptions, allow_incomplete_opt, force_opt, genotype_source, opt, out_opt
 from edfgen.commands.sumstats_options import (case_counts_opt, check_sumstats_options, columns_opt, parse_case_counts,
                                               parse_sample_sizes, sample_size_opt)
@@ -134,19 +134,34 @@ def parse_prevalence(text: str | None, names) -> dict[str, float]:
     -------
     dict of str to float
         Phenotype -> population prevalence (empty without ``text``).
+
+    Raises
+    ------
+    InputError
+        Not a number or ``NAME=K`` list, a ``K`` outside (0, 1), or a ``NAME`` that is no phenotype read (a typo
+        would leave that trait's h² on the observed scale).
     """
     if not text:
         return {}
+    names = list(names)
     try:
         if "=" not in text:
-            return {n: float(text) for n in names}
-        out = {}
-        for part in text.split(","):
-            k, v = part.split("=", 1)
-            out[k.strip()] = float(v)
-        return out
+            out = {n: float(text) for n in names}
+        else:
+            out = {}
+            for part in text.split(","):
+                k, v = part.split("=", 1)
+                out[k.strip()] = float(v)
     except ValueError:
         raise InputError(f"--prevalence {text!r}: expected a number or NAME=K,NAME=K") from None
+    bad = next((f"{k}={v:g}" for k, v in out.items() if not 0 < v < 1), None)
+    if bad:
+        raise InputError(f"--prevalence {bad}: a population prevalence must be in (0, 1)")
+    unknown = [k for k in out if k not in names]
+    if unknown:
+        raise InputError(f"--prevalence {unknown[0]}=...: no phenotype {unknown[0]!r} (phenotypes: "
+                         f"{', '.join(names[:12])}{', ...' if len(names) > 12 else ''})")
+    return out
 
 
 def h2_row(name: str, res: H2Result) -> dict:
@@ -244,6 +259,8 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
             if not z.binary:
                 log.warning("--prevalence for %s ignored: its files have no n_cases (not a binary trait)", name)
             else:
+                log.info("%s: h² on the liability scale, population prevalence %g, sample prevalence %.4g", name, k,
+                         z.sample_prevalence)
                 res = to_liability(res, z.sample_prevalence, k)
         rows.append(h2_row(name, res))
     return pd.DataFrame(rows, columns=H2_COLUMNS)
@@ -344,6 +361,25 @@ def _fit_pairs(al: AlignedZ, members: list[int], pairs: list[tuple[int, int]], r
     return found
 
 
+def rg_pairs(names: list[str], groups: dict[str, int] | None = None) -> list[tuple[int, int]]:
+    """The pairs ``(i, j)``, ``i < j``, of ``names`` that ``--rg`` computes: every pair, or with ``groups``
+    (``--rg-across``: phenotype -> input group) only pairs from different groups.
+
+    Parameters
+    ----------
+    names : list of str
+        Phenotypes.
+    groups : dict of str to int, optional
+        :func:`input_groups`.
+
+    Returns
+    -------
+    list of (int, int)
+    """
+    return [(i, j) for i, j in combinations(range(len(names)), 2)
+            if groups is None or groups.get(names[i]) != groups.get(names[j])]
+
+
 def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, two_step: float | None = None,
                          n_blocks: int = N_BLOCKS, groups: dict[str, int] | None = None) -> pd.DataFrame:
     """``rg.tsv``: cross-trait LD score regression of every pair of phenotypes (with ``groups``, a
@@ -387,8 +423,7 @@ def genetic_correlations(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, t
     Bulik-Sullivan B et al. (2015) Nat Genet 47:1236. doi:10.1038/ng.3406
     """
     names = list(zs)
-    pairs = [(i, j) for i, j in combinations(range(len(names)), 2)
-             if groups is None or groups.get(names[i]) != groups.get(names[j])]
+    pairs = rg_pairs(names, groups)
     al = align_zscores(zs, ld)
     l2_all, w_all = ld["L2"].to_numpy(np.float64), ld["W"].to_numpy(np.float64)
     kinds: dict[bytes, int] = {}
@@ -520,12 +555,15 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
             w, _ = read_ldscores_chr(w_ld_chr or ref_ld_chr, option="--w-ld-chr")
             ld = ld.merge(w[["SNP", "L2"]].rename(columns={"L2": "W"}), on="SNP", how="inner")
         ld = ld.drop_duplicates("SNP", keep=False).reset_index(drop=True)
+        groups = input_groups(sumstats, zs) if rg and rg_across else None
+        if rg:          # (before any table is written: a refused pair leaves no h2.tsv behind)
+            names = list(zs)
+            check_rg_builds(zs, ld, [(names[i], names[j]) for i, j in rg_pairs(names, groups)])
         h2 = heritability(zs, ld, m, prevalence=prev, two_step=two_step, n_blocks=n_blocks)
         write_table(h2, out_dir / "h2.tsv", float_format="%.6g")
         rgt = None
         if rg:
-            rgt = genetic_correlations(zs, ld, m, n_blocks=n_blocks,
-                                       groups=input_groups(sumstats, zs) if rg_across else None)
+            rgt = genetic_correlations(zs, ld, m, n_blocks=n_blocks, groups=groups)
             write_table(rgt, out_dir / "rg.tsv", float_format="%.6g")
         man.extra.update({"n_ldscore_variants": int(len(ld)), "M_5_50": float(m)})
     return LdscRun(out_dir, h2, rgt, ld, m)

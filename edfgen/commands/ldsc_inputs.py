@@ -17,7 +17,8 @@ from edfgen.formats.genotypes.plink1 import BIM_COLUMNS, read_plink_text
 from edfgen.formats.ldscore import write_ldscores
 from edfgen.formats.sumstats import chrom_key
 from edfgen.formats.sumstats.layout import genotype_chromosome_labels
-from edfgen.formats.sumstats.zscores import ZStats, rows_by_id
+from edfgen.formats.sumstats.discovery import declared_build
+from edfgen.formats.sumstats.zscores import ZStats, key_column, rows_by_id
 from edfgen.kernels.ldscore import chromosome_ld_scores
 from edfgen.progress import progress
 
@@ -199,3 +200,58 @@ def align_zscores(zs: dict[str, ZStats], ld: pd.DataFrame) -> AlignedZ:
         n_all[j, pos[ok]] = t["n"].to_numpy(np.float64)[ok]
         cls_all[j, pos[ok]] = cls
     return AlignedZ(list(zs), z_all, n_all, cls_all)
+
+
+# ---------------------------------------------------------------------------------------------- genome builds
+_RS = r"^rs\d+$"
+
+
+def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[str, str]]) -> None:
+    """Refuse or warn about ``--rg`` pairs whose summary statistics declare different genome builds (their
+    ``-meta.yaml`` ``genome_assembly``, :func:`~edfgen.formats.sumstats.discovery.declared_build`).
+
+    Both traits meet on the LD-score variants, each found by its id (:func:`key_column`). An rsID is the same
+    variant on either build, so a pair whose two traits are both found mostly by rsID is computed, with a warning.
+    A ``chr:pos:ref:alt`` id is a position on its own build: the trait on the other build than the LD scores' ids
+    is given to other variants, or to few, and rg is wrong without any sign; such a pair is an
+    :class:`InputError` naming the two files and builds.
+
+    Parameters
+    ----------
+    zs : dict of str to ZStats
+        Phenotype -> summary statistics.
+    ld : DataFrame
+        LD scores (``SNP`` unique).
+    pairs : list of (str, str)
+        The phenotype pairs rg is computed for.
+
+    Raises
+    ------
+    InputError
+        A pair of different declared builds where a trait is found by position ids; or one phenotype's files
+        declaring different builds.
+    """
+    builds = {name: declared_build(z.files) for name, z in zs.items()}
+    differ = [(a, b) for a, b in pairs if builds[a] and builds[b] and builds[a] != builds[b]]
+    if not differ:
+        return
+    index = pd.Index(ld["SNP"].astype(object))
+    by_position: dict[str, tuple[int, int, str]] = {}
+    for name in dict.fromkeys(n for pair in differ for n in pair):
+        col, pos = key_column(zs[name], index)
+        keys = zs[name].table[col].astype(str).to_numpy()[pos >= 0]
+        ids = ~pd.Series(keys, dtype=object).str.match(_RS).to_numpy(bool)
+        by_position[name] = (int(ids.sum()), len(keys), keys[ids][0] if ids.any() else "")
+    for a, b in differ:
+        moved = next((n for n in (a, b) if by_position[n][0] > by_position[n][1] / 2), None)
+        if moved is not None:
+            k, n, example = by_position[moved]
+            raise InputError(
+                f"ldsc --rg {a} x {b}: {zs[a].files[0]} declares genome build {builds[a]} and {zs[b].files[0]} "
+                f"{builds[b]} (-meta.yaml genome_assembly), and {moved} is found in the LD scores by ids that are "
+                f"positions ({k} of {n}, e.g. {example}), which name other variants on the other build: rg would "
+                f"pair other variants; lift one over to the other's build (the LD scores' build)")
+    a, b = differ[0]
+    log.warning("ldsc --rg: %d pair(s) declare different genome builds (e.g. %s %s, %s %s: -meta.yaml "
+                "genome_assembly); computed, as their variants are found in the LD scores by rsID, the same variant on "
+                "either build", len(differ), a, builds[a], b, builds[b])

@@ -38,8 +38,7 @@ from edfgen.commands.mr_instruments import (
     user_r2,
     warn_weak,
 )
-from edfgen.commands.mr_join import (builds_declared, builds_text, candidate_rows, check_builds, join_summary,
-                                    key_outcome, proxy_candidates)
+from edfgen.commands.mr_join import builds_text, candidate_rows, join_summary, key_outcome, proxy_candidates
 from edfgen.commands.mr_pair import (  # noqa: F401 (analyse_pair, pair_rng: the API)
     AUTO_P_THRESHOLD, PRESSO_METHOD, TABLES, MRSettings, PairTables, add_result_columns, analyse_pair, pair_rng,
 )
@@ -310,14 +309,12 @@ def run_mr(exposure: PathLike | Sequence[PathLike], outcome: PathLike | Sequence
         with open_panel(ld_bfile, founders_only=False) if proxies else contextlib.nullcontext() as panel:
             near = proxy_candidates(panel.variants, wanted, settings.proxy_window_kb) if proxies else None
             for oname, ofs in progress(list(out_groups.items()), total=len(out_groups), desc="mr outcomes"):
-                comparable = check_builds(exp_files, ofs)
-                build_note = build_note if comparable else builds_text(exp_files, ofs)
+                build_note = builds_text(exp_files, ofs) or build_note
                 full = load_phenotype(ofs, columns, role=out_role, sample_sizes=sample_sizes, only_mr_columns=True,
                                       arrow_strings=True)
                 # keyed on the rows an instrument or its proxy can match; the case counts and r² are the whole file's
                 odf, matched = key_outcome(object_strings(full[candidate_rows(full, all_instruments, near)]),
-                                           all_instruments, positions=comparable,
-                                           builds_known=builds_declared(exp_files, ofs))
+                                           all_instruments, files=(exp_files, ofs))
                 joins[oname] = join_summary(matched, len(wanted))
                 matched = pd.Series(matched, dtype=object)    # (mapped once per pair: built once per outcome)
                 if joins[oname]["rsid"] or joins[oname]["position"]:

@@ -72,7 +72,8 @@ def _first(per_row: pd.Series, n: int) -> pd.Series:
     return per_row[~per_row.index.duplicated()].reindex(range(n))
 
 
-def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: bool = True,
+def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *,
+                files: tuple[Sequence[str | Path], Sequence[str | Path]] | None = None, positions: bool = True,
                 builds_known: bool = True, table: str = "harmonised.tsv",
                 sides: tuple[str, str] = ("exposure", "outcome")) -> tuple[pd.DataFrame, dict[str, str]]:
     """The outcome rows with copies, under the instrument's id, of the rows that match an instrument missing by
@@ -85,6 +86,10 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
         when present).
     instruments
         The instruments of every exposure (``variant_id``, alleles; the same optional columns).
+    files
+        ``(the instruments' files, the outcome's files)``: ``positions`` and ``builds_known`` are then what their
+        declared builds say (:func:`check_builds`, warned with ``sides``; :func:`builds_declared`), and the two
+        arguments below are not used.
     positions
         Try the position key; False when the builds differ (:func:`check_builds`): then an instrument id that is
         not an rsID (``1:1000:A:G``, a position on its own build) is not matched by id either.
@@ -103,6 +108,8 @@ def key_outcome(outcome: pd.DataFrame, instruments: pd.DataFrame, *, positions: 
     -------
     ``(outcome frame, {instrument id: key})`` with key in :data:`JOIN_KEYS` for each instrument found.
     """
+    if files is not None:
+        positions, builds_known = check_builds(*files, sides=sides), builds_declared(*files)
     inst_ids = instruments["variant_id"].astype(str)
     ids = pd.Index(inst_ids.unique())
     have = set(ids[ids.isin(outcome["variant_id"].astype(str).to_numpy())])   # hashed once, against the few ids

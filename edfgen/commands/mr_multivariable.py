@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edfgen.commands.mr_join import builds_declared, candidate_rows, check_builds, key_outcome
+from edfgen.commands.mr_join import candidate_rows, key_outcome
 from edfgen.commands.mr_instruments import (clump_instruments, list_phenotypes, load_phenotype, one_row_per_variant,
                                             select_instruments)
 from edfgen.commands.sumstats_options import check_columns_present
@@ -146,8 +146,7 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
     first_files = exp_groups[names[0]]
     sides = {n: (f"first exposure {names[0]}", f"exposure {n}") for n in names[1:]}
     keyed = {n: key_outcome(frames[n][candidate_rows(frames[n], ref)], ref, table=_TABLE, sides=sides[n],
-                            positions=check_builds(first_files, exp_groups[n], sides=sides[n]),
-                            builds_known=builds_declared(first_files, exp_groups[n])) for n in names[1:]}
+                            files=(first_files, exp_groups[n])) for n in names[1:]}
     hs = [harmonise(ref, keyed[n][0][keyed[n][0]["variant_id"].isin(set(ids))], outcome_name=n, **kw)
           for n in names[1:]]
     matched_x = [keyed[n][1] for n in names[1:]]
@@ -161,8 +160,7 @@ def run_mvmr(exposure: Sequence[PathLike], outcome: Sequence[PathLike], out_dir:
         exp_files = [f for fs in exp_groups.values() for f in fs]
         full = load_phenotype(ofs, columns, role="outcome", only_mr_columns=True, arrow_strings=True)
         odf, matched = key_outcome(object_strings(full[candidate_rows(full, ref)]), ref, table=_TABLE,
-                                   positions=check_builds(exp_files, ofs),
-                                   builds_known=builds_declared(exp_files, ofs))
+                                   files=(exp_files, ofs))
         del full
         ho = harmonise(ref, odf[odf["variant_id"].isin(set(ids))], outcome_name=oname, **kw)
         keep = keep_x & ho["mr_keep"].to_numpy(bool)

@@ -34,11 +34,12 @@ from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import rsid_column
 from edfgen.formats.tables import read_table
 from edfgen.formats.manifest import recorded_parameter
+from edfgen.formats.sumstats.discovery import declared_build
 from edfgen.formats.sumstats.layout import chromosome_labels
 from edfgen.formats.textio import check_fields, read_text_bytes
 from edfgen.kernels.pvalues import neg_log10_text
 from edfgen.kernels.validate import numeric_values
-from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, build_name
+from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME, REFERENCE_GENOMES, build_name
 
 log = logging.getLogger(__name__)
 
@@ -185,24 +186,48 @@ def select_traits(catalog: pd.DataFrame, traits: Sequence[str] | None = None, *,
 
 
 # ----------------------------------------------------------------------------- loci input
-def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GENOME) -> pd.DataFrame:
+def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERENCE_GENOME) -> pd.DataFrame:
     """Read loci (``loci.tsv``, ``clumps.tsv`` or any table with ``variant_id, chromosome,
     base_pair_location, p_value``), refusing a declared build other than ``reference_genome`` (``GRCh38`` or,
     with ``--reference-genome GRCh37``, ``GRCh37``).
 
     The build is taken from a ``build``/``genome_build``/``genome_assembly`` column, a
     ``##genome_build=`` (or ``#genome_assembly``) header line, a file name hint
-    (``hg19``, ``GRCh37``, ``b37`` ...), or the build the summary statistics declared (``-meta.yaml``
-    ``genome_assembly``) that the ``edfgen clump`` run which wrote the file recorded in its manifest; anything
-    other than ``reference_genome`` is an :class:`InputError`.
+    (``hg19``, ``GRCh37``, ``b37`` ...), the file's own GWAS-SSF metadata (``<file>-meta.yaml``
+    ``genome_assembly``: summary statistics given as loci), or the build the summary statistics declared that the
+    ``edfgen clump`` run which wrote the file recorded in its manifest; anything other than ``reference_genome``
+    is an :class:`InputError`.
+
+    ``reference_genome=None`` (``--reference-genome`` not given): the build the file declares, else GRCh38. The
+    frame's ``attrs`` say which: ``reference_genome`` (the build its positions are read as) and ``build_declared``
+    (where the file declares it, None when GRCh38 is assumed).
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"--loci {path}: file not found")
-    if reference_genome == "GRCh38" and _OTHER_BUILD.search(path.name):
+    chosen: dict[str, str | None] = {"build": reference_genome, "where": None}
+
+    def check(value: str, where: str) -> None:
+        """Compare a declared build with the loci's; the first one found sets it when none was given."""
+        if chosen["build"] is None and build_name(value) in REFERENCE_GENOMES:
+            chosen["build"] = build_name(value)
+        if reference_genome is None and chosen["where"] and build_name(value) != chosen["build"]:
+            raise InputError(f"{where} declares genome build {value!r}, but {chosen['where']} declares "
+                             f"{chosen['build']}: correct the one that is wrong (or lift the loci over)")
+        _check_build(value, where, chosen["build"] or DEFAULT_REFERENCE_GENOME)
+        chosen["where"] = chosen["where"] or where
+
+    named = _OTHER_BUILD.search(path.name)
+    if named and (reference_genome or DEFAULT_REFERENCE_GENOME) == "GRCh38" and \
+            (reference_genome is not None or build_name(named.group(1)) not in REFERENCE_GENOMES):
         raise InputError(f"--loci {path}: the file name says genome build "
-                         f"{_OTHER_BUILD.search(path.name).group(1)}; edfgen annotates GRCh38 coordinates "
+                         f"{named.group(1)}; edfgen annotates GRCh38 coordinates "
                          f"(lift the loci over to GRCh38, or give --reference-genome GRCh37)")
+    if named and reference_genome is None:
+        check(named.group(1), f"--loci {path}: its file name")
+    declared = declared_build([path])       # the file's own -meta.yaml (summary statistics given as loci)
+    if declared:
+        check(declared, f"--loci {path}: its -meta.yaml genome_assembly")
     skip, data = 0, None
     if not path.name.endswith((".parquet", ".pq")):
         data = read_text_bytes(path)
@@ -213,7 +238,7 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
             text = line.decode("utf-8", "replace")
             m = re.match(r"##\s*(genome_build|genome_assembly|build|assembly)\s*[=:]\s*(\S+)", text, re.I)
             if m:
-                _check_build(m.group(2), f"--loci {path}: header line {text.strip()!r}", reference_genome)
+                check(m.group(2), f"--loci {path}: header line {text.strip()!r}")
     if skip:
         check_fields(data, f"--loci {path}", sep=b"\t", skip_lines=skip)
         try:
@@ -229,20 +254,27 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
     for c in ("build", "genome_build", "genome_assembly"):
         if c in df.columns:
             for v in df[c].dropna().astype(str).unique():
-                _check_build(v, f"--loci {path}: column {c}", reference_genome)
+                check(v, f"--loci {path}: column {c}")
     build, command = recorded_parameter(path, "sumstats_genome_assembly")
     if build:      # the build the GWAS declared (-meta.yaml), which the clump run that wrote the loci recorded
-        _check_build(build, f"--loci {path}: the genome_assembly of the summary statistics its {command} run "
-                     "clumped (their -meta.yaml, from edfgen gwas --reference-genome)", reference_genome)
+        check(build, f"--loci {path}: the genome_assembly of the summary statistics its {command} run "
+              "clumped (their -meta.yaml, from edfgen gwas --reference-genome)")
     ran, command = recorded_parameter(path, "reference_genome")
-    if ran and build_name(str(ran)) != reference_genome:
+    if ran and build_name(str(ran)) != (chosen["build"] or DEFAULT_REFERENCE_GENOME):
         # the clump run's own --reference-genome (plink2/REGENIE/BOLT files carry no -meta.yaml): GRCh37 there was
         # asked for; GRCh38 may be the default of a run that was not told, so it is only said
         where = f"--loci {path}: the {command} run that wrote it was given --reference-genome {ran}"
         if build_name(str(ran)) != "GRCh38":
-            _check_build(str(ran), where, reference_genome)
-        log.warning("%s (its default) but --reference-genome %s is given here: make sure the positions are %s",
-                    where, reference_genome, reference_genome)
+            check(str(ran), where)
+        else:
+            log.warning("%s (its default) but %s here: make sure the positions are %s", where,
+                        f"--reference-genome {reference_genome} is given" if reference_genome else
+                        f"{chosen['where']} declares {chosen['build']}", chosen["build"])
+    if chosen["build"] is None:
+        chosen["build"] = DEFAULT_REFERENCE_GENOME
+    if reference_genome is None and chosen["where"]:
+        log.info("%s declares genome build %s: the loci are read as %s", chosen["where"], chosen["build"],
+                 chosen["build"])
     df["chromosome"] = chromosome_labels(df["chromosome"], df["base_pair_location"])   # (PLINK's 25 at 1.5 Mb is X)
     df["variant_id"] = df["variant_id"].astype(str)
     pos = pd.to_numeric(df["base_pair_location"], errors="coerce")
@@ -255,6 +287,7 @@ def read_loci(path: str | Path, *, reference_genome: str = DEFAULT_REFERENCE_GEN
     df["base_pair_location"] = pos.astype(np.int64)
     df["p_value"] = numeric_values(df["p_value"], source=f"--loci {path}", column="p_value", ids=df["variant_id"],
                                    id_name="variant", lo=0, hi=1)
+    df.attrs.update(reference_genome=chosen["build"], build_declared=chosen["where"])
     return df
 
 
@@ -311,22 +344,27 @@ def check_catalog_build(catalog: pd.DataFrame, source: str | Path, *, min_matche
 
 
 def check_build_against_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, *, source: str = "--loci",
-                                min_matches: int = 3, reference_genome: str = "GRCh38") -> None:
+                                min_matches: int = 3, reference_genome: str = "GRCh38",
+                                declared: str | None = None) -> None:
     """Detect loci on another build than ``reference_genome`` from the rsIDs they share with the catalog.
 
     GRCh38 loci: shared rsIDs must sit at the catalog's GRCh38 positions; :class:`InputError` when at least
     ``min_matches`` are shared and fewer than half agree (a warning for any that disagree: the Catalog moves a
     few rsIDs between releases). GRCh37 loci (``--reference-genome GRCh37``): the same rsIDs must *not* sit at
     the GRCh38 positions (the two builds' coordinates differ almost everywhere); an error when at least
-    ``min_matches`` are shared and half or more sit there."""
+    ``min_matches`` are shared and half or more sit there. Loci without rsIDs cannot be checked: warned, unless
+    ``declared`` (where the loci file declares its build, ``read_loci``'s ``attrs["build_declared"]``) says it."""
     if loci.empty:                      # no locus (clump found none): nothing to check, nothing to warn about
         return
     ids = loci["variant_id"].astype(str)
     if "rsid" in loci.columns:
         ids = loci["rsid"].astype(str).where(loci["rsid"].notna(), ids)
     if reference_genome == "GRCh38" and rsid_column(ids).isna().all():
-        log.warning("%s: no rsIDs, so their build cannot be checked against the catalog: the positions are taken as "
-                    "GRCh38 (give --reference-genome GRCh37 for GRCh37 positions)", source)
+        if not declared:
+            log.warning("%s: no rsIDs, so their build cannot be checked against the catalog, and the file declares "
+                        "none: the positions are taken as GRCh38 (give --reference-genome GRCh37 for GRCh37 "
+                        "positions, or declare the build: genome_assembly in the file's -meta.yaml, or a "
+                        "##genome_build= first line)", source)
         return
     cat = catalog.dropna(subset=["position"]).drop_duplicates("catalog_variant")
     cat = cat.set_index("catalog_variant")
@@ -343,8 +381,9 @@ def check_build_against_catalog(loci: pd.DataFrame, catalog: pd.DataFrame, *, so
             raise InputError(
                 f"{source}: {int(same.sum())} of {int(shared.sum())} rsIDs shared with the GWAS Catalog sit at its "
                 f"GRCh38 positions (e.g. {sid.iloc[k]} at chr{sub['chromosome'].iloc[k]}:"
-                f"{sub['base_pair_location'].iloc[k]}): the loci look like GRCh38, not --reference-genome "
-                f"{reference_genome}; leave --reference-genome out")
+                f"{sub['base_pair_location'].iloc[k]}): the loci look like GRCh38, not "
+                + (f"{reference_genome} as {declared} says; correct that declaration" if declared else
+                   f"--reference-genome {reference_genome}; leave --reference-genome out"))
         return
     if shared.sum() >= min_matches and same.mean() < 0.5:
         k = int(np.flatnonzero(~same)[0])

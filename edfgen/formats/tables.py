@@ -200,8 +200,9 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
 _NUMBERED_HEADER = (" (first line taken as a header: the next lines' ids are numbers; a headerless PLINK file's first "
                     "line needs ids like the others', or give the file a header line)")
 
-#: the names of a participant-id column, as :func:`_first_line_is_data` compares them (upper case, no ``#``)
-_ID_NAMES = frozenset({"FID", *(a.lstrip("#").upper() for a in ID_ALIASES)})
+#: the names of a participant-id column, as :func:`_first_line_is_data` compares them (upper case, no ``#``):
+#: :data:`ID_ALIASES`, PLINK's ``FID``, and the plain ``ID`` a header names its id column by (``ID 30000 30001``)
+_ID_NAMES = frozenset({"FID", "ID", *(a.lstrip("#").upper() for a in ID_ALIASES)})
 
 #: the words a text table may write for a missing value (pandas' defaults that plink2 reads as missing too)
 _MISSING_WORDS = frozenset({"", "NA", "NaN", "nan", "-9"})
@@ -218,7 +219,7 @@ def _is_number(field: str) -> bool:
 
 def _first_line_is_data(header: list[str], rows: Sequence[Sequence[str]] = ()) -> bool:
     """Whether a table's first line is a PLINK data line (``FID IID 1.5 2``), not a header: three or more fields,
-    none a participant-id column's name (:data:`ID_ALIASES`, ``FID``), every field after the second a number or
+    none a participant-id column's name (:data:`ID_ALIASES`, ``FID``, ``ID``), every field after the second a number or
     a missing word, and neither of its first two (the ids) a word where every one of the next ``rows`` (their
     fields) has a number: ``f.eid 30000 30010`` or ``ID 30000 30001`` above numeric ids is a header whose phenotypes
     are named by number (UK Biobank field ids), not a participant ``f.eid`` with phenotype values (known defect s37:

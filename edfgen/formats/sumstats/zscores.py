@@ -82,7 +82,7 @@ class ZStats:
     standard_error, z`` and whichever of :data:`Z_OPTIONAL` the files have (one row per variant id and allele
     pair: a multi-allelic site's rows, one per ALT under one id, are kept for matching by alleles; rows with a
     missing or non-positive standard error dropped); ``files`` read; ``binary`` when the files give
-    case counts (``sample_prevalence`` = median ``n_cases / n``)."""
+    case counts (``sample_prevalence``: median ``n_cases / n``, for an effective ``n`` 0.5: :func:`_sample_prevalence`)."""
 
     phenotype: str
     table: pd.DataFrame
@@ -144,11 +144,26 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
         bad = df.loc[df["n"].isna(), "variant_id"].iloc[0]
         raise InputError(f"{files[0]}: n missing for variant {bad!r} (and {int(df['n'].isna().sum()) - 1} more); "
                          f"--sample-size {files[0]}=N fills the rows without n")
-    prev = None
-    if "n_cases" in df.columns and df["n_cases"].notna().any():
-        tot = df["n"] if "n" in df.columns else df["n_cases"] + df.get("n_controls", np.nan)
-        prev = float(np.nanmedian(df["n_cases"] / tot))
-    return ZStats(name, df, tuple(Path(f) for f in files), prev)
+    return ZStats(name, df, tuple(Path(f) for f in files), _sample_prevalence(df))
+
+
+def _sample_prevalence(df: pd.DataFrame) -> float | None:
+    """The sample prevalence ``P`` the liability scale takes for this case-control trait (Lee 2011), or None
+    without ``n_cases``: ``n_cases / n`` when ``n`` is the sample size (``n_cases + n_controls``), and in general the
+    ``P`` whose ``P (1 - P)`` is ``n_cases n_controls / ((n_cases + n_controls) n)``, the median over variants: the
+    observed-scale h² of the regression on ``n`` is that of a sample of ``P (1 - P)`` so scaled, so a file whose
+    ``n`` is the effective sample size ``4 / (1/n_cases + 1/n_controls)`` (PGC, METAL) gets ``P = 0.5``, as
+    Grotzinger et al. (2023) convert it (``n_cases / n`` gave 0.29 for 3,000 cases and 17,000 controls)."""
+    if "n_cases" not in df.columns or not df["n_cases"].notna().any():
+        return None
+    cases = df["n_cases"]
+    n = df["n"] if "n" in df.columns else cases + df.get("n_controls", np.nan)
+    controls = df["n_controls"].fillna(n - cases) if "n_controls" in df.columns else n - cases
+    q = float(np.nanmedian(cases * controls / ((cases + controls) * n)))
+    if not np.isfinite(q):
+        return float("nan")
+    minor = 0.5 * (1 - np.sqrt(max(1 - 4 * q, 0.0)))        # P (1 - P) = q; P > 0.5 when cases outnumber controls
+    return float(1 - minor if np.nanmedian(cases / (cases + controls)) > 0.5 else minor)
 
 
 def fill_sample_size(df: pd.DataFrame, size: float | None, source) -> pd.DataFrame:
@@ -187,6 +202,32 @@ def has_n(z: ZStats) -> bool:
     return "n" in z.table.columns and bool(z.table["n"].notna().any())
 
 
+def key_column(z: ZStats, ids: pd.Index) -> tuple[str, np.ndarray]:
+    """The column of ``z.table`` that :func:`rows_by_id` matches ``ids`` by (``variant_id``, or ``rsid`` when
+    ``variant_id`` finds fewer than half of the rows and ``rsid`` more), and each row's position in ``ids`` (-1:
+    not there).
+
+    Parameters
+    ----------
+    z : ZStats
+        One phenotype's summary statistics.
+    ids : pandas.Index
+        LD-score SNP names (unique).
+
+    Returns
+    -------
+    tuple of (str, ndarray of int)
+    """
+    t = z.table
+    pos = ids.get_indexer(t["variant_id"].astype(object))
+    if "rsid" in t.columns and (pos >= 0).mean() < 0.5:
+        rs = t["rsid"].astype(object)
+        rs_pos = np.where(rs.notna().to_numpy(), ids.get_indexer(rs), -1)
+        if (rs_pos >= 0).sum() > (pos >= 0).sum():
+            return "rsid", rs_pos
+    return "variant_id", pos
+
+
 def rows_by_id(z: ZStats, ids: pd.Index) -> tuple[pd.DataFrame, str]:
     """The rows of ``z.table`` whose key is in ``ids`` (LD-score SNP names, unique), with columns ``key`` and
     ``pos`` (its position in ``ids``): the key is ``variant_id``, or ``rsid`` when ``variant_id`` finds fewer than
@@ -198,13 +239,7 @@ def rows_by_id(z: ZStats, ids: pd.Index) -> tuple[pd.DataFrame, str]:
     ``(matching rows, the column used as key)``
     """
     t = z.table
-    col = "variant_id"
-    pos = ids.get_indexer(t["variant_id"].astype(object))
-    if "rsid" in t.columns and (pos >= 0).mean() < 0.5:
-        rs = t["rsid"].astype(object)
-        rs_pos = np.where(rs.notna().to_numpy(), ids.get_indexer(rs), -1)
-        if (rs_pos >= 0).sum() > (pos >= 0).sum():
-            col, pos = "rsid", rs_pos
+    col, pos = key_column(z, ids)
     hit = pos >= 0
     t = t[hit].assign(key=t[col].to_numpy(dtype=object)[hit], pos=pos[hit])
     many = t["pos"].duplicated(keep=False).to_numpy()
