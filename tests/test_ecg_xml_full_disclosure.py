@@ -87,6 +87,7 @@ def test_read_cardiosoft__a_file_with_strip_and_full_disclosure_reads_the_strip(
 @pytest.mark.parametrize("case, reason", [
     ("short", "6000 counts, less than one second (5000 samples) for each of 12 leads"),
     ("lead_missing", "NumberOfChannels '12' but <LeadOrder> names 11 leads"),
+    ("channels_not_a_number", "NumberOfChannels 'twelve' is not a number"),
     ("non_numeric", "FullDisclosureData: not an integer count of at most 9 digits '12x'"),
     ("no_data", "FullDisclosure: no <FullDisclosureData>"),
     ("fractional_rate", "SampleRate 499.5 is not a whole number of samples per second"),
@@ -102,6 +103,8 @@ def test_read_cardiosoft__malformed_full_disclosure_is_a_one_line_reject(real, t
         text = text.replace('"Hz">500<', '"Hz">5000<')
     elif case == "lead_missing":
         text = text.replace(",".join(LEADS), ",".join(LEADS[:-1]))
+    elif case == "channels_not_a_number":
+        text = text.replace("<NumberOfChannels>12<", "<NumberOfChannels>twelve<")
     elif case == "non_numeric":
         text = text.replace("<FullDisclosureData>\n", "<FullDisclosureData>\n12x,", 1)
     elif case == "no_data":
@@ -185,7 +188,8 @@ def test_read_cardiosoft__a_strip_without_leads_of_its_own_falls_back_to_full_di
     np.testing.assert_array_equal(rec.signal, np.array([HAND_I, HAND_II], dtype=np.float32))
 
 
-@pytest.mark.parametrize("token", ["1_000", "\u0661\u0662", "1234567890", "123456789012345678901234567890", "1-2",
+@pytest.mark.parametrize("token", ["1_000", "\u0661\u0662", "1234567890", "123456789012345678901234567890",
+                                   "-9223372036854775808", "1-2",
                                    "--5", "1.5"])
 def test_read_cardiosoft__counts_that_are_not_ascii_integers_of_at_most_9_digits_are_rejected(tmp_path, token):
     """The one-pass count parser (review s38 finding 7) keeps the old rule: int() would take '1_000' and Arabic

@@ -246,10 +246,11 @@ def _counts(text: str | None, where: str, *, rid, path) -> np.ndarray:
             values = np.array(tokens, dtype=np.int64)
         except (ValueError, OverflowError):
             values = None
-    if values is not None and (values.size == 0 or np.abs(values).max() <= MAX_COUNT):
+    big = None if values is None else (values > MAX_COUNT) | (values < -MAX_COUNT)   # (np.abs(int64 min) < 0)
+    if big is not None and not big.any():
         return values
-    if values is not None:
-        bad = tokens[int(np.argmax(np.abs(values) > MAX_COUNT))]
+    if big is not None:
+        bad = tokens[int(np.argmax(big))]
     else:
         bad = next((t for t in tokens if not _COUNT.fullmatch(t)), "?")
     raise RecordRejected(f"{where}: not an integer count of at most 9 digits {bad[:20]!r}", record_id=rid, path=path)
@@ -277,7 +278,8 @@ def _full_disclosure(block, *, rid, path) -> tuple[float, float, list[str], np.n
     try:
         n_channels = float(channels) if channels else float(len(names))   # '12', '12.0'
     except ValueError:
-        n_channels = float("nan")
+        raise RecordRejected(f"{where}: NumberOfChannels {channels[:20]!r} is not a number", record_id=rid,
+                             path=path) from None
     if n_channels != len(names):
         raise RecordRejected(f"{where}: NumberOfChannels {channels[:20]!r} but <LeadOrder> names {len(names)} leads "
                              f"({','.join(names)[:80]}): a lead missing", record_id=rid, path=path)
