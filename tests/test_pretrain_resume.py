@@ -188,7 +188,8 @@ def _four_records(tmp_path, shared_data):
 def test_pretrain__resume_ignores_its_own_files_a_chmod_and_files_that_are_not_records(tmp_path, shared_data):
     """Review s38 finding 1: the fingerprint covered every file under --ecg with its change time, so an unchanged
     rerun was refused when --out sat under --ecg (the run's own checkpoint was "data"), after ``chmod -R g+w``, or
-    after a notes.txt was added. Only the records' files count, by size and modification time."""
+    after a notes.txt was added. Only the records' files count, by size and modification time (and by their names
+    under the --ecg path, so the same folder reached through a link is the same data)."""
     import os
 
     ecg = _four_records(tmp_path, shared_data)
@@ -198,7 +199,9 @@ def test_pretrain__resume_ignores_its_own_files_a_chmod_and_files_that_are_not_r
     for f in ecg.iterdir():     # a chmod: new change times, same data
         os.chmod(f, f.stat().st_mode | 0o020)
     (ecg / "notes.txt").write_text("collected 2019\n")
-    assert pretrain(out, config=MICRO, settings=settings, ecg=[ecg], resume=True).step == 2
+    link = tmp_path / "ecg_link"   # the same folder under another name (paths are compared resolved)
+    link.symlink_to(ecg, target_is_directory=True)
+    assert pretrain(out, config=MICRO, settings=settings, ecg=[link], resume=True).step == 2
 
 
 def test_pretrain__resume_refuses_a_records_signal_file_replaced_when_headers_are_given_by_name(tmp_path,

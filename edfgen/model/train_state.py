@@ -178,12 +178,13 @@ def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=
         keys = []
         for p in ecg:
             h = hashlib.sha256()
+            base = os.path.abspath(p if Path(p).is_dir() else Path(p).parent)   # names relative to the path given
             for f in ecg_record_files(p, out_dir=out_dir):
                 try:   # size and modification time: a chmod or a restore in place is the same data
                     key = stat_key(f, ctime=False)
                 except OSError:
                     key = "missing"
-                h.update(f"{f}\0{key}\n".encode())
+                h.update(f"{os.path.relpath(f, base)}\0{key}\n".encode())
             keys.append(h.hexdigest())
         data["ecg_records"] = keys
     return data
@@ -206,7 +207,7 @@ def ecg_record_files(path, *, out_dir=None) -> list[Path]:
     Returns
     -------
     list of Path
-        Resolved, sorted, without repeats; ``[]`` for a path that does not exist.
+        Absolute, sorted, without repeats; ``[]`` for a path that does not exist.
     """
     from edfgen.formats.ecg.records import discover_records
     from edfgen.formats.ecg.wfdb_header import header_files
