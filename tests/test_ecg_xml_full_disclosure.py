@@ -58,16 +58,18 @@ def write_full_disclosure(path, signal_mv, fs, *, resolution_uv=5.0, leads=LEADS
     return counts * resolution_uv / 1000.0
 
 
-@pytest.mark.parametrize("n", [5000, 4750])   # ten whole seconds; and a last block of 250 samples per lead
+@pytest.mark.parametrize("n", [5000, 4750])   # ten whole seconds; and an incomplete last second (left out)
 def test_read_cardiosoft__full_disclosure_only_round_trips_a_real_ecg(real, tmp_path, n):
     fs, sig = real
     f = tmp_path / "1000123_20205_2_0.xml"
     quantised = write_full_disclosure(f, sig[:, :n], fs, resolution_uv=5.0)
     (ref,) = discover_records([f])
     rec = read_record(ref)
-    assert rec.record_id == "1000123" and rec.fs == fs and rec.leads == LEADS and rec.signal.shape == (12, n)
-    np.testing.assert_allclose(rec.signal, quantised, atol=1e-5)          # exact counts x resolution
-    np.testing.assert_allclose(rec.signal, sig[:, :n], atol=5.0 / 2000 + 1e-6)   # the real ECG within half an LSB
+    m = n // 500 * 500
+    assert rec.record_id == "1000123" and rec.fs == fs and rec.leads == LEADS and rec.signal.shape == (12, m)
+    assert bool(rec.notes) == (m < n), rec.notes
+    np.testing.assert_allclose(rec.signal, quantised[:, :m], atol=1e-5)          # exact counts x resolution
+    np.testing.assert_allclose(rec.signal, sig[:, :m], atol=5.0 / 2000 + 1e-6)   # the real ECG within half an LSB
 
 
 def test_read_cardiosoft__a_file_with_strip_and_full_disclosure_reads_the_strip(real, tmp_path):
@@ -83,8 +85,9 @@ def test_read_cardiosoft__a_file_with_strip_and_full_disclosure_reads_the_strip(
 
 
 @pytest.mark.parametrize("case, reason", [
-    ("ragged", "are not one-second blocks of 500 samples for each of 12 leads"),
+    ("short", "6000 counts, less than one second (5000 samples) for each of 12 leads"),
     ("lead_missing", "NumberOfChannels '12' but <LeadOrder> names 11 leads"),
+    ("channels_not_a_number", "NumberOfChannels 'twelve' is not a number"),
     ("non_numeric", "FullDisclosureData: not an integer count of at most 9 digits '12x'"),
     ("no_data", "FullDisclosure: no <FullDisclosureData>"),
     ("fractional_rate", "SampleRate 499.5 is not a whole number of samples per second"),
@@ -94,13 +97,14 @@ def test_read_cardiosoft__malformed_full_disclosure_is_a_one_line_reject(real, t
     d = tmp_path / "ecg"
     d.mkdir()
     f = d / "2000007_20205_2_0.xml"
-    write_full_disclosure(f, sig, fs)
+    write_full_disclosure(f, sig[:, :500] if case == "short" else sig, fs)
     text = f.read_text("latin-1")
-    if case == "ragged":        # one count short
-        text = text.replace(",\n    </FullDisclosureData>", "\n    </FullDisclosureData>").rsplit(",", 1)[0] + \
-            "\n    </FullDisclosureData>\n  </FullDisclosure>\n</CardiologyXML>\n"
+    if case == "short":        # one second at 500 Hz, read as 5000 Hz
+        text = text.replace('"Hz">500<', '"Hz">5000<')
     elif case == "lead_missing":
         text = text.replace(",".join(LEADS), ",".join(LEADS[:-1]))
+    elif case == "channels_not_a_number":
+        text = text.replace("<NumberOfChannels>12<", "<NumberOfChannels>twelve<")
     elif case == "non_numeric":
         text = text.replace("<FullDisclosureData>\n", "<FullDisclosureData>\n12x,", 1)
     elif case == "no_data":
@@ -115,3 +119,82 @@ def test_read_cardiosoft__malformed_full_disclosure_is_a_one_line_reject(real, t
     (ref,) = discover_records([d])   # found as a CardioSoft file: the reject is the record's, not the folder's
     with pytest.raises(RecordRejected, match="FullDisclosure"):
         read_record(ref)
+
+
+def _hand_built(path, data, *, leads="I,II", fs=4, channels=None, wrap=("", ""), strip="", encoding="latin-1"):
+    """A CardioSoft XML whose <FullDisclosureData> is the string ``data``, written by hand (1000 uV per count:
+    1 count = 1 mV)."""
+    n = "" if channels is None else f"<NumberOfChannels>{channels}</NumberOfChannels>"
+    path.write_text(f"""<?xml version="1.0" encoding="{encoding}"?>
+<CardiologyXML>{strip}{wrap[0]}<FullDisclosure>{n}<SampleRate units="Hz">{fs}</SampleRate>
+<Resolution units="uVperLsb">1000</Resolution><LeadOrder>{leads}</LeadOrder>
+<FullDisclosureData>{data}</FullDisclosureData></FullDisclosure>{wrap[1]}</CardiologyXML>""", encoding)
+    return path
+
+
+#: three seconds of two leads at 4 Hz, one second of each lead in turn; the expected leads written out by hand
+HAND = "1,2,3,4,-1,-2,-3,-4,\n5,6,7,8,-5,-6,-7,-8,\n\t9,10,11,12,-9,-10,-11,-12,"
+HAND_I = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+HAND_II = [-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12]
+
+
+@pytest.mark.parametrize("where", ["child", "nested"])
+def test_read_cardiosoft__a_hand_built_full_disclosure_gives_the_leads_written_by_hand(tmp_path, where):
+    """Review s38 finding 9: expected values written independently of the reader's layout code; the block nested
+    under another element (``.//FullDisclosure``) and without <NumberOfChannels>."""
+    wrap = ("<Recording>", "</Recording>") if where == "nested" else ("", "")
+    rec = read_cardiosoft(_hand_built(tmp_path / "h.xml", HAND, wrap=wrap))
+    assert rec.leads == ("I", "II") and rec.fs == 4 and rec.notes == ()
+    np.testing.assert_array_equal(rec.signal, np.array([HAND_I, HAND_II], dtype=np.float32))
+
+
+@pytest.mark.parametrize("n_leads", [3, 12])
+def test_read_cardiosoft__an_incomplete_last_second_is_left_out_with_a_note(tmp_path, n_leads):
+    """Review s38 finding 4: a last block of 600 counts (not a multiple of the leads: ml4h and Heart_Pipeline give
+    each lead up to SampleRate counts in turn) rejected the whole record; now the whole seconds are read and the
+    incomplete one left out with a note."""
+    fs = 500
+    leads = ["I", "II", "III"] if n_leads == 3 else list(LEADS)
+    seconds = np.arange(2 * n_leads * fs).reshape(2, n_leads, fs)   # count = position in the stream
+    stream = np.concatenate([seconds.ravel(), np.full(600, 7)])
+    rec = read_cardiosoft(_hand_built(tmp_path / "t.xml", ",".join(map(str, stream)), leads=",".join(leads), fs=fs,
+                                      channels=n_leads))
+    assert rec.signal.shape == (n_leads, 2 * fs)
+    np.testing.assert_array_equal(rec.signal[1, :3], [fs, fs + 1, fs + 2])                       # lead 2, second 1
+    np.testing.assert_array_equal(rec.signal[0, fs:fs + 2], [n_leads * fs, n_leads * fs + 1])   # lead 1, second 2
+    assert len(rec.notes) == 1 and "600 counts" in rec.notes[0] and "2 s read" in rec.notes[0], rec.notes
+
+
+@pytest.mark.parametrize("leads, channels, expect", [
+    ("I,II,", 2, ("I", "II")),            # a trailing comma
+    ("I,II", "2.0", ("I", "II")),         # NumberOfChannels as a decimal
+    ("I,2", 2, ("I", "II")),              # exercise recordings: I,2,3
+])
+def test_read_cardiosoft__lead_order_trailing_comma_decimal_channels_and_numbered_limb_leads(tmp_path, leads,
+                                                                                           channels, expect):
+    """Review s38 finding 6: each was a reject ("an empty lead name", "NumberOfChannels '2.0'"), or lead '2' was
+    unknown (so the reject named II as missing although it was recorded)."""
+    rec = read_cardiosoft(_hand_built(tmp_path / "n.xml", HAND, leads=leads, channels=channels))
+    assert rec.leads == expect
+    np.testing.assert_array_equal(rec.signal[1], HAND_II)
+
+
+def test_read_cardiosoft__a_strip_without_leads_of_its_own_falls_back_to_full_disclosure(tmp_path):
+    """Review s38 finding 3: a <StripData> holding its leads one level down (the exercise layout
+    ``<StripData><Strip><WaveformData>``) was rejected ("no <WaveformData>") without trying <FullDisclosure>."""
+    strip = ('<StripData><SampleRate units="Hz">4</SampleRate><Resolution units="uVperLsb">1000</Resolution>'
+             '<Strip><WaveformData lead="I">9,9,9,9</WaveformData></Strip></StripData>')
+    rec = read_cardiosoft(_hand_built(tmp_path / "s.xml", HAND, strip=strip))
+    np.testing.assert_array_equal(rec.signal, np.array([HAND_I, HAND_II], dtype=np.float32))
+
+
+@pytest.mark.parametrize("token", ["1_000", "\u0661\u0662", "1234567890", "123456789012345678901234567890",
+                                   "-9223372036854775808", "1-2",
+                                   "--5", "1.5"])
+def test_read_cardiosoft__counts_that_are_not_ascii_integers_of_at_most_9_digits_are_rejected(tmp_path, token):
+    """The one-pass count parser (review s38 finding 7) keeps the old rule: int() would take '1_000' and Arabic
+    digits, numpy would overflow on 30 digits; each is a one-line reject naming the token."""
+    f = _hand_built(tmp_path / "b.xml", HAND.replace("10,", f"{token},"), encoding="utf-8")
+    with pytest.raises(RecordRejected, match="not an integer count of at most 9 digits") as exc:
+        read_cardiosoft(f)
+    assert repr(token)[1:-1][:20] in str(exc.value), str(exc.value)

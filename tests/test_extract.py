@@ -869,3 +869,48 @@ def test_extract_edfs__parts_under_other_quality_thresholds_are_not_reused(ecg_d
             extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, quality=q, on_chunk=crash)
         res = extract_edfs([ecg_dir], out, checkpoint=standin, batch_size=2, chunk_size=4, quality=again)
         assert (res.resumed > 0) == resumed, (name, res.resumed)
+
+
+def test_extract_edfs__the_manifest_records_the_quality_thresholds(ecg_dir, standin, tmp_path):
+    """Review s38 finding 5: the thresholds were in the resume key but not in the manifest, so two EDF tables made
+    under different thresholds (different records kept) could not be told apart."""
+    from dataclasses import asdict
+
+    from edfgen.commands.extract_quality import quality_thresholds
+    from edfgen.formats.manifest import read_manifest
+
+    q = quality_thresholds(["max_flat_leads=1", "min_chest_r=0.05"], keep_spike_markers=True)
+    res = extract_edfs([ecg_dir], tmp_path / "edfs.tsv", checkpoint=standin, batch_size=2, quality=q)
+    params = read_manifest(res.manifest.parent, name=res.manifest.name)["parameters"]
+    assert params["quality"] == asdict(q) and params["quality"]["max_flat_leads"] == 1
+    assert params["keep_spike_markers"] is True
+
+
+def test_extract_options__quality_threshold_given_as_one_string_is_split_on_commas(tmp_path, monkeypatch):
+    """Review s38 finding 8: ``ExtractOptions(quality_threshold="max_flat_leads=0")`` iterated the string's letters
+    ("'m': expected NAME=VALUE"), and the TOML split "a=1,b=2" on commas while the command line did not. Now a
+    string is one item and every item is split on commas, from Python, the command line and a TOML alike."""
+    import edfgen.commands.extract as ex
+    from edfgen.cli import cli
+    from edfgen.commands.extract import ExtractOptions
+    from edfgen.commands.extract_quality import quality_thresholds
+    from edfgen.kernels.ecg.preprocess import QualityThresholds
+
+    want = QualityThresholds(max_flat_leads=0, min_chest_r=0.2)
+    o = ExtractOptions(ecg=(str(tmp_path),), out=str(tmp_path / "x.tsv"),
+                       quality_threshold="max_flat_leads=0,min_chest_r=0.2")
+    assert quality_thresholds(o.checked().quality_threshold) == want
+    assert quality_thresholds(["max_flat_leads=0, min_chest_r=0.2"]) == want
+    seen = []
+
+    def spy(*args, **kw):
+        seen.append(kw["quality"])
+        raise InputError("spied")
+
+    monkeypatch.setattr(ex, "extract_edfs", spy)
+    (tmp_path / "e").mkdir()
+    res = CliRunner().invoke(cli, ["extract", "--ecg", str(tmp_path / "e"), "--out", str(tmp_path / "y.tsv"),
+                                   "--quality-threshold", "max_flat_leads=0,min_chest_r=0.2"])
+    assert "spied" in res.output and seen == [want], res.output
+    with pytest.raises(InputError, match="max_flat_leads: given twice"):
+        quality_thresholds(["max_flat_leads=0,max_flat_leads=1"])

@@ -170,5 +170,52 @@ def test_pretrain__resume_after_the_ecg_files_changed_is_refused(tmp_path, share
     run(tmp_path / "r", stop_at=1)
     shutil.copy(shared_data / "ecg" / "cinc2021" / "E07504.mat", ecg / "E07503.mat")   # another ECG, same name
     os.utime(ecg / "E07503.mat", ns=(1, 1))
-    with pytest.raises(InputError, match=rf"--resume: files under --ecg {ecg.resolve()} changed .*--force.*--init"):
+    with pytest.raises(InputError, match=rf"--resume: the ECG records under --ecg {ecg.resolve()} changed .*--force.*--init"):
         run(tmp_path / "r", resume=True)
+
+
+def _four_records(tmp_path, shared_data):
+    import shutil
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    for name in ("E07500", "E07501", "E07502", "E07503"):
+        for ext in (".hea", ".mat"):
+            shutil.copy(shared_data / "ecg" / "cinc2021" / f"{name}{ext}", ecg / f"{name}{ext}")
+    return ecg
+
+
+def test_pretrain__resume_ignores_its_own_files_a_chmod_and_files_that_are_not_records(tmp_path, shared_data):
+    """Review s38 finding 1: the fingerprint covered every file under --ecg with its change time, so an unchanged
+    rerun was refused when --out sat under --ecg (the run's own checkpoint was "data"), after ``chmod -R g+w``, or
+    after a notes.txt was added. Only the records' files count, by size and modification time (and by their names
+    under the --ecg path, so the same folder reached through a link is the same data)."""
+    import os
+
+    ecg = _four_records(tmp_path, shared_data)
+    settings = PretrainSettings(steps=2, batch_size=2, warmup=1, checkpoint_every=1, log_every=1)
+    out = ecg / "run"          # --out inside --ecg
+    pretrain(out, config=MICRO, settings=settings, ecg=[ecg], stop_at=1)
+    for f in ecg.iterdir():     # a chmod: new change times, same data
+        os.chmod(f, f.stat().st_mode | 0o020)
+    (ecg / "notes.txt").write_text("collected 2019\n")
+    link = tmp_path / "ecg_link"   # the same folder under another name (paths are compared resolved)
+    link.symlink_to(ecg, target_is_directory=True)
+    assert pretrain(out, config=MICRO, settings=settings, ecg=[link], resume=True).step == 2
+
+
+def test_pretrain__resume_refuses_a_records_signal_file_replaced_when_headers_are_given_by_name(tmp_path,
+                                                                                               shared_data):
+    """Review s38 finding 2: with ``--ecg ecg/*.hea`` only the headers were fingerprinted, so a record's .mat
+    swapped for another ECG's left the key equal. The signal files a header names are part of the key."""
+    import os
+    import shutil
+
+    ecg = _four_records(tmp_path, shared_data)
+    heads = sorted(ecg.glob("*.hea"))
+    settings = PretrainSettings(steps=2, batch_size=2, warmup=1, checkpoint_every=1, log_every=1)
+    pretrain(tmp_path / "r", config=MICRO, settings=settings, ecg=heads, stop_at=1)
+    shutil.copy(shared_data / "ecg" / "cinc2021" / "E07504.mat", ecg / "E07503.mat")
+    os.utime(ecg / "E07503.mat", ns=(1, 1))
+    with pytest.raises(InputError, match=rf"the ECG records under --ecg {heads[-1].resolve()} changed"):
+        pretrain(tmp_path / "r", config=MICRO, settings=settings, ecg=heads, resume=True)

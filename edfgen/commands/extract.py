@@ -487,7 +487,10 @@ def _extract_into(paths, out: Path, parts: Path, *, checkpoint, batch_size, work
     params = {"ecg": [str(p) for p in paths], "out": str(out), "checkpoint": str(getattr(loaded, "path", checkpoint)),
               "batch_size": batch_size, "workers": workers, "pca": pca, "id_map": str(id_map) if id_map else None,
               "fam": str(fam) if fam else None,
-              "fs": fs, "chunk_size": chunk_size}
+              "fs": fs, "chunk_size": chunk_size,
+              # the record-quality thresholds (--quality-threshold, --keep-spike-markers): tables made under other
+              # thresholds hold other records, and are told apart by these
+              "quality": asdict(quality), "keep_spike_markers": not quality.reject_injected_spikes}
     planned = [out.name, *(p.name for k, p in side.items() if k != "manifest")]
     with recording(out_dir, "edfgen extract", parameters=params, inputs=[id_map, fam], planned=planned,
                    name=side["manifest"].name) as m:
@@ -567,6 +570,8 @@ class ExtractOptions(CommandOptions):
     quality_threshold: tuple[str, ...] = opt((), QUALITY_HELP, multiple=True, metavar="NAME=VALUE")
 
     def __post_init__(self):
+        if isinstance(self.quality_threshold, str):   # "a=1,b=2" from Python, as on the command line and in a TOML
+            object.__setattr__(self, "quality_threshold", (self.quality_threshold,))
         quality_thresholds(self.quality_threshold)   # an unknown name or a bad value: refused before anything is read
 
 

@@ -25,12 +25,14 @@ _POSITIVE = ("saturation_run_s", "max_median_sd_mv", "max_abs_mv", "clip_plateau
 #: at most 1 (fractions of a lead's range, a correlation)
 _AT_MOST_ONE = ("rail_fraction", "clip_rail_fraction", "min_chest_r")
 
-HELP = ("Set a record-quality threshold (repeatable; names and defaults: "
+HELP = ("Set a record-quality threshold (repeatable, or comma-separated NAME=VALUE,NAME=VALUE; names and defaults: "
         + ", ".join(f"{n}={getattr(QualityThresholds(), n):g}" for n in NAMES) + "; see the README).")
 
 
 def quality_thresholds(items: Sequence[str], *, keep_spike_markers: bool = False) -> QualityThresholds:
-    """The :class:`QualityThresholds` of ``--quality-threshold NAME=VALUE`` items (the defaults for the others).
+    """The :class:`QualityThresholds` of ``--quality-threshold NAME=VALUE`` items (the defaults for the others);
+    an item may hold several, comma-separated (``"max_flat_leads=0,min_chest_r=0.2"``), on the command line as in a
+    TOML string.
 
     Raises
     ------
@@ -39,6 +41,7 @@ def quality_thresholds(items: Sequence[str], *, keep_spike_markers: bool = False
         or a value out of its range.
     """
     values: dict = {}
+    items = [part for item in items for part in str(item).split(",") if part.strip()]   # "a=1,b=2": two items
     for item in items:
         name, eq, text = (s.strip() for s in str(item).partition("="))
         if not eq or not name:

@@ -305,7 +305,7 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         torch.cuda.set_device(dev)
     if not ecg and simulated <= 0:
         raise InputError("pretrain: give --ecg FILES and/or --simulated N")
-    data = run_data(ecg, simulated, sim_seed)
+    data = run_data(ecg, simulated, sim_seed, out_dir=out_dir)
     resumed = read_resumable(out_dir, config=config, data=data) if resume else None
     preprocessing = _run_preprocessing(preprocessing, out_dir, resumed=resumed, init=init)
     sources = []

@@ -9,7 +9,9 @@ names the same step. No pickle.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -146,18 +148,82 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, doc: dict, tensors: dict
     optimizer.load_state_dict({"state": state, "param_groups": doc["param_groups"]})
 
 
-def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True) -> dict:
+def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=None) -> dict:
     """What a run trains on, comparable across working directories: ``--ecg`` paths resolved, the simulated
-    participants and their seed (0 participants: no seed) and (``files``) ``ecg_files``, the fingerprint of the
-    files under the ``--ecg`` paths (:func:`edfgen.formats.manifest.fingerprint`: names, sizes, modification and
-    change times), so that files replaced under the same paths are other data."""
-    from edfgen.formats.manifest import fingerprint
+    participants and their seed (0 participants: no seed) and (``files``) ``ecg_records``, one fingerprint per
+    ``--ecg`` path of the files its records are read from (:func:`ecg_record_files`), so that records replaced
+    under the same paths are other data.
+
+    Parameters
+    ----------
+    ecg
+        The ``--ecg`` paths.
+    simulated, sim_seed
+        Simulated participants and their seed.
+    files
+        Fingerprint the records' files (``False``: an older run's saved data, whose files are not known).
+    out_dir
+        The run's own folder: files under it are never the data (``--out`` inside ``--ecg``).
+
+    Returns
+    -------
+    dict
+        ``ecg``, ``simulated``, ``sim_seed`` and (``files``) ``ecg_records``.
+    """
+    from edfgen.formats.manifest import stat_key
 
     data = {"ecg": [str(Path(p).resolve()) for p in ecg], "simulated": int(simulated),
             "sim_seed": int(sim_seed) if simulated else None}
     if files:
-        data["ecg_files"] = [fingerprint(p) if Path(p).exists() else "missing" for p in ecg]
+        keys = []
+        for p in ecg:
+            h = hashlib.sha256()
+            base = os.path.abspath(p if Path(p).is_dir() else Path(p).parent)   # names relative to the path given
+            for f in ecg_record_files(p, out_dir=out_dir):
+                try:   # size and modification time: a chmod or a restore in place is the same data
+                    key = stat_key(f, ctime=False)
+                except OSError:
+                    key = "missing"
+                h.update(f"{os.path.relpath(f, base)}\0{key}\n".encode())
+            keys.append(h.hexdigest())
+        data["ecg_records"] = keys
     return data
+
+
+def ecg_record_files(path, *, out_dir=None) -> list[Path]:
+    """The files the ECG records of one ``--ecg`` path are read from, as discovery finds them
+    (:func:`~edfgen.formats.ecg.records.discover_records`): each record's file (a WFDB header, an XML, EDF, HDF5,
+    NumPy or DICOM file) and, for a WFDB record, every file its header names
+    (:func:`~edfgen.formats.ecg.wfdb_header.header_files`: the signal files, the segments of a multi-segment
+    record). Other files under a folder (notes, a README) are not data; files under ``out_dir`` are left out.
+
+    Parameters
+    ----------
+    path
+        One ``--ecg`` path (a file, a folder, a WFDB record name).
+    out_dir
+        A folder whose files are never data (the run's own ``--out``).
+
+    Returns
+    -------
+    list of Path
+        Absolute, sorted, without repeats; ``[]`` for a path that does not exist.
+    """
+    from edfgen.formats.ecg.records import discover_records
+    from edfgen.formats.ecg.wfdb_header import header_files
+
+    try:
+        refs = discover_records([path])
+    except InputError:   # a missing path: the run itself says so
+        return []
+    files = set()
+    for r in refs:
+        files.add(Path(r.path))
+        if r.fmt == "wfdb":
+            files.update(header_files(r.path))
+    out = Path(out_dir).resolve() if out_dir is not None else None
+    resolved = {Path(os.path.abspath(f)) for f in files}
+    return sorted(f for f in resolved if out is None or not f.resolve().is_relative_to(out))
 
 
 def read_resumable(out_dir: Path, *, config, data: dict) -> dict:
@@ -198,14 +264,16 @@ def read_resumable(out_dir: Path, *, config, data: dict) -> dict:
     if saved_config is not None and saved_config != json.loads(json.dumps(config.to_dict())):
         raise ConfigError(f"--resume: {out_dir} was trained with config {saved_config.get('name')!r}, not the "
                           f"requested {config.name!r}")
-    if saved_data is not None and "ecg_files" not in saved_data:    # a run begun before the files were fingerprinted
-        data = {k: v for k, v in data.items() if k != "ecg_files"}
-    if saved_data is not None and saved_data == {**data, "ecg_files": saved_data.get("ecg_files")} \
+    if saved_data is not None:   # a run begun before its records' files were fingerprinted: not compared
+        saved_data = {k: v for k, v in saved_data.items() if k != "ecg_files"}   # (an interim key, s37)
+        if "ecg_records" not in saved_data:
+            data = {k: v for k, v in data.items() if k != "ecg_records"}
+    if saved_data is not None and saved_data == {**data, "ecg_records": saved_data.get("ecg_records")} \
             and saved_data != data:
-        changed = [p for p, a, b in zip(data["ecg"], saved_data["ecg_files"], data["ecg_files"]) if a != b]
-        raise InputError(f"--resume: files under --ecg {' '.join(changed)} changed (added, removed, replaced or "
-                         f"modified) since {out_dir} was trained on them: resuming would train the rest on other "
-                         f"data; restore them, start over with --force, or continue on the new files in a new --out "
+        changed = [p for p, a, b in zip(data["ecg"], saved_data["ecg_records"], data["ecg_records"]) if a != b]
+        raise InputError(f"--resume: the ECG records under --ecg {' '.join(changed)} changed (added, removed, "
+                         f"replaced or modified) since {out_dir} was trained on them: resuming would train the rest "
+                         f"on other data; start over with --force, or continue on the new records in a new --out "
                          f"with --init {out_dir}/checkpoint")
     if saved_data is not None and saved_data != data:
         raise InputError(f"--resume: {out_dir} was trained on {_describe(saved_data)}, not {_describe(data)}: resume "

@@ -14,8 +14,11 @@ GE CardioSoft XML (UK Biobank field 20205), root ``<CardiologyXML>``
     ``<FullDisclosure>`` block, the whole continuous recording: ``<SampleRate>``, ``<Resolution>``,
     ``<LeadOrder>`` (comma-separated lead names), ``<NumberOfChannels>`` (when given, the number of names) and
     ``<FullDisclosureData>``, comma-separated integer counts (with line breaks and tabs) in blocks of one second:
-    ``SampleRate`` counts of the first lead, then of the second ... of the last, then the next second (a last,
-    shorter block holds the same number of counts per lead). A file with both is read from ``<StripData>``.
+    ``SampleRate`` counts of the first lead, then of the second ... of the last, then the next second. A last,
+    incomplete second is left out with a note (as ml4h and Heart_Pipeline fill each lead in turn, its counts
+    cannot be told apart per lead); a trailing comma in ``<LeadOrder>`` is ignored and the limb leads numbered
+    ``I,2,3`` (exercise recordings) are I, II, III. A file with both is read from ``<StripData>``, unless the
+    strip holds no ``<WaveformData>`` of its own (the exercise layout ``<StripData><Strip><WaveformData>``).
     Record id: the participant id ``eid`` of a UK Biobank file name ``<eid>_20205_<instance>_<array>.xml``, else
     the file stem.
 GE MUSE XML, root ``<RestingECG>``
@@ -224,27 +227,60 @@ def _rate_and_mv(block, where: str, *, rid, path) -> tuple[float, float]:
     return fs, mv
 
 
+#: a character that is in no comma-, space- or line-separated list of integer counts
+_NOT_COUNT_CHAR = re.compile(r"[^0-9,\s+-]")
+_COUNT = re.compile(r"[-+]?[0-9]{1,9}")
+#: the largest count (9 digits; a count beyond 10^9 is not an ECG, and int64 stays far from overflow)
+MAX_COUNT = 999_999_999
+
+
 def _counts(text: str | None, where: str, *, rid, path) -> np.ndarray:
-    """The comma- (or space-) separated integer counts of ``text`` as int64."""
-    tokens = [t for t in re.split(r"[,\s]+", text or "") if t]
-    bad = next((t for t in tokens if not re.fullmatch(r"[-+]?[0-9]{1,9}", t)), None)
-    if bad is not None:  # ASCII digits only, and few enough for int64 (a count beyond 10^9 is not an ECG)
-        raise RecordRejected(f"{where}: not an integer count of at most 9 digits {bad[:20]!r}", record_id=rid,
-                             path=path)
-    return np.array(tokens, dtype=np.int64)
+    """The comma- (or space-) separated integer counts of ``text`` as int64: ASCII digits with an optional sign,
+    at most :data:`MAX_COUNT` in size. Parsed in one pass (``str.split`` and numpy's conversion); the offending
+    token is looked for only when that fails."""
+    text = text or ""
+    tokens = text.replace(",", " ").split()
+    values = None
+    if _NOT_COUNT_CHAR.search(text) is None:   # ASCII digits and signs only (int() would take '1_0', Arabic digits)
+        try:
+            values = np.array(tokens, dtype=np.int64)
+        except (ValueError, OverflowError):
+            values = None
+    big = None if values is None else (values > MAX_COUNT) | (values < -MAX_COUNT)   # (np.abs(int64 min) < 0)
+    if big is not None and not big.any():
+        return values
+    if big is not None:
+        bad = tokens[int(np.argmax(big))]
+    else:
+        bad = next((t for t in tokens if not _COUNT.fullmatch(t)), "?")
+    raise RecordRejected(f"{where}: not an integer count of at most 9 digits {bad[:20]!r}", record_id=rid, path=path)
 
 
-def _full_disclosure(block, *, rid, path) -> tuple[float, float, list[str], np.ndarray]:
-    """``(fs, mV per count, lead names, int64 counts [L, T])`` of a CardioSoft ``<FullDisclosure>`` block: one-second
-    blocks of ``SampleRate`` counts per lead, leads in ``<LeadOrder>``; a last, shorter block splits evenly."""
+#: CardioSoft exercise recordings (UK Biobank field 6025) name the limb leads ``I,2,3`` in ``<LeadOrder>`` (ml4h's
+#: ``ECG_BIKE_LEADS``): numbered leads 1-3 are I, II, III
+_NUMBERED_LIMB_LEADS = {"1": "I", "2": "II", "3": "III"}
+
+
+def _full_disclosure(block, *, rid, path) -> tuple[float, float, list[str], np.ndarray, tuple[str, ...]]:
+    """``(fs, mV per count, lead names, int64 counts [L, T], notes)`` of a CardioSoft ``<FullDisclosure>`` block:
+    one-second blocks of ``SampleRate`` counts per lead, leads in ``<LeadOrder>``; an incomplete last second is
+    left out (with a note)."""
     where = "FullDisclosure"
     fs, mv = _rate_and_mv(block, where, rid=rid, path=path)
     names = [n.strip() for n in _text(block, "LeadOrder", rid=rid, path=path, where=where).split(",")]
+    while names and not names[-1]:   # a trailing comma: 'I,II,...,V6,'
+        names.pop()
     if not all(names):
         raise RecordRejected(f"{where}: an empty lead name in <LeadOrder> {','.join(names)[:80]!r}", record_id=rid,
                              path=path)
+    names = [_NUMBERED_LIMB_LEADS.get(n, n) for n in names]
     channels = (block.findtext("NumberOfChannels") or "").strip()
-    if channels and channels != str(len(names)):
+    try:
+        n_channels = float(channels) if channels else float(len(names))   # '12', '12.0'
+    except ValueError:
+        raise RecordRejected(f"{where}: NumberOfChannels {channels[:20]!r} is not a number", record_id=rid,
+                             path=path) from None
+    if n_channels != len(names):
         raise RecordRejected(f"{where}: NumberOfChannels {channels[:20]!r} but <LeadOrder> names {len(names)} leads "
                              f"({','.join(names)[:80]}): a lead missing", record_id=rid, path=path)
     if fs != int(fs):
@@ -256,13 +292,13 @@ def _full_disclosure(block, *, rid, path) -> tuple[float, float, list[str], np.n
     counts = _counts(",".join(d.text or "" for d in data), "FullDisclosureData", rid=rid, path=path)
     n_leads, per = len(names), int(fs)
     whole, tail = divmod(counts.size, n_leads * per)
-    if counts.size == 0 or tail % n_leads:
-        raise RecordRejected(f"{where}: {counts.size} counts are not one-second blocks of {per} samples for each of "
-                             f"{n_leads} leads ({','.join(names)[:80]}): ragged or a lead missing", record_id=rid,
-                             path=path)
+    if whole == 0:
+        raise RecordRejected(f"{where}: {counts.size} counts, less than one second ({per} samples) for each of "
+                             f"{n_leads} leads ({','.join(names)[:80]})", record_id=rid, path=path)
     rows = counts[:whole * n_leads * per].reshape(whole, n_leads, per).transpose(1, 0, 2).reshape(n_leads, -1)
-    rows = np.concatenate([rows, counts[whole * n_leads * per:].reshape(n_leads, -1)], axis=1)
-    return fs, mv, names, rows
+    notes = (f"FullDisclosure: the last, incomplete second left out ({tail} counts, less than {per} for each of "
+             f"{n_leads} leads); {whole} s read",) if tail else ()
+    return fs, mv, names, rows, notes
 
 
 def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
@@ -274,7 +310,8 @@ def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
     RecordRejected
         Malformed XML, another root element, neither ``<StripData>`` nor ``<FullDisclosure>``, a missing or
         non-positive ``SampleRate``/``Resolution``, non-integer counts, leads of different lengths, or
-        full-disclosure counts that do not split into one-second blocks of the leads in ``<LeadOrder>``.
+        full-disclosure counts of less than one second of the leads in ``<LeadOrder>``, or a
+        ``<NumberOfChannels>`` other than the number of leads it names.
     """
     path = Path(path)
     rid = xml_record_id(path, "cardiosoft")
@@ -284,15 +321,16 @@ def read_cardiosoft(path: str | os.PathLike) -> EcgRecord:
     strip = root.find("StripData")
     if strip is None:   # some CardioSoft versions wrap it: <Strip><StripData>
         strip = root.find(".//StripData")
-    if strip is None:
-        full = root.find("FullDisclosure")
-        full = root.find(".//FullDisclosure") if full is None else full
+    full = root.find("FullDisclosure")
+    full = root.find(".//FullDisclosure") if full is None else full
+    if strip is None or (strip.find("WaveformData") is None and full is not None):
+        # no strip, or one without leads of its own (exercise files: <StripData><Strip><WaveformData>)
         if full is None:
             raise RecordRejected("CardiologyXML: no <StripData> (the 10 s resting strip) and no <FullDisclosure>",
                                  record_id=rid, path=path)
-        fs, mv, names, counts = _full_disclosure(full, rid=rid, path=path)
+        fs, mv, names, counts, notes = _full_disclosure(full, rid=rid, path=path)
         sig = counts.astype(np.float32) * np.float32(mv)
-        return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(path))
+        return EcgRecord(record_id=rid, signal=sig, fs=fs, leads=tuple(names), path=str(path), notes=notes)
     fs, mv = _rate_and_mv(strip, "StripData", rid=rid, path=path)
     names, rows = [], []
     for wd in strip.findall("WaveformData"):
