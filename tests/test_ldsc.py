@@ -662,3 +662,44 @@ def test_cli_ldsc_rg__traits_declaring_different_builds(tmp_path, ids):
         assert "ldsc --rg a x b: " in res.output and "declares genome build GRCh37" in res.output
         assert "(1500 of 1500, e.g. 1:1:A:G)" in res.output and "lift one over" in res.output
         assert not (out / "h2.tsv").exists()
+
+
+def test_check_rg_builds__names_the_declaring_file_the_trait_off_the_ld_build_and_skips_unpaired(tmp_path):
+    """Review of s38 (nits of check_rg_builds): the refusal named each phenotype's first file, not the one whose
+    -meta.yaml declared the build; with both traits found by position ids it blamed the first of the pair, not the
+    one off the LD scores' build (the one whose positions find fewer of its variants there); and a phenotype in
+    no pair whose files declare different builds was refused under --rg (h² alone reads it)."""
+    from edfgen.commands.ldsc_inputs import check_rg_builds
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    snp = np.array([f"1:{1000 * i + 1}:A:G" for i in range(100)], dtype=object)
+    ld = pd.DataFrame({"SNP": snp})
+    shifted = np.array([f"1:{1000 * i + 1 + (7 if i >= 20 else 0)}:A:G" for i in range(100)], dtype=object)
+
+    def zstats(name, ids, builds):
+        files = []
+        for k, build in enumerate(builds):
+            f = tmp_path / f"d{k}" / f"{name}.tsv"
+            f.parent.mkdir(exist_ok=True)
+            f.write_text("x\n")
+            if build:
+                Path(f"{f}-meta.yaml").write_text(f"genome_assembly: {build}\n")
+            files.append(f)
+        return ZStats(name, pd.DataFrame({"variant_id": ids, "z": 1.0}), tuple(files))
+
+    zs = {"a": zstats("a", shifted, [None, "GRCh37"]),       # its first file declares nothing
+          "b": zstats("b", snp, ["GRCh38"]),
+          "c": zstats("c", snp, ["GRCh37", "GRCh38"])}       # its own files disagree: in no pair here
+    with pytest.raises(InputError) as e:
+        check_rg_builds(zs, ld, [("a", "b")])
+    msg = str(e.value)
+    assert f"{tmp_path / 'd1' / 'a.tsv'} declares genome build GRCh37 and {tmp_path / 'd0' / 'b.tsv'} GRCh38" in msg
+    assert "a (20 of 20, e.g. 1:1:A:G) and b (100 of 100, e.g. 1:1:A:G) are found" in msg, msg
+    assert "a finds 20% of its variants there and b 100%, so a is likely the one not on the LD scores' build: " \
+           "lift a over to GRCh38" in msg, msg
+    with pytest.raises(InputError) as e:                       # b first in the pair: a is still the one named
+        check_rg_builds(zs, ld, [("b", "a")])
+    assert "so a is likely the one not on the LD scores' build" in str(e.value)
+    check_rg_builds({"b": zs["b"], "c": zs["c"]}, ld, [])     # c in no pair: not refused
+    with pytest.raises(InputError, match="summary statistics of different genome builds"):
+        check_rg_builds({"b": zs["b"], "c": zs["c"]}, ld, [("b", "c")])
