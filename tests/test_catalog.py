@@ -449,3 +449,26 @@ def test_read_loci__two_declarations_that_disagree_are_refused(tmp_path):
     Path(f"{path}-meta.yaml").unlink()
     t = read_loci(path, reference_genome=None)
     assert t.attrs["reference_genome"] == "GRCh38" and "header line" in t.attrs["build_declared"]
+
+
+@pytest.mark.parametrize("name", ["loci_hg19ToHg38.tsv", "EUR_b37_liftedTo38.tsv"])
+def test_read_loci__a_build_in_the_file_name_never_sets_the_build(tmp_path, name):
+    """Was (review of s38): without --reference-genome a build hint in the file name set the loci's build:
+    ``loci_hg19ToHg38.tsv`` (lifted to GRCh38, keeping its old name) was read as GRCh37 with only an INFO line, and
+    ``EUR_b37_liftedTo38.tsv`` was refused as two declarations that disagree. A name is a hint, not a declaration:
+    against GRCh38 loci it is refused as it was before (give --reference-genome GRCh37, or rename); a build
+    declared inside the file (or its -meta.yaml) that agrees with the name is read on it."""
+    path = tmp_path / name
+    rows = _loci([["1:100:A:G", "1", 100, 1e-9]]).to_csv(sep="\t", index=False)
+    path.write_text(rows)
+    for build in (None, "GRCh38"):
+        with pytest.raises(InputError, match=r"the file name says genome build (hg19|_b37); edfgen annotates GRCh38 "
+                                             r"coordinates \(lift the loci over to GRCh38, or give --reference-genome"):
+            read_loci(path, reference_genome=build)
+    assert read_loci(path, reference_genome="GRCh37").attrs["reference_genome"] == "GRCh37"
+    Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh37\n")          # declared inside: read on it
+    t = read_loci(path, reference_genome=None)
+    assert t.attrs["reference_genome"] == "GRCh37" and "-meta.yaml" in t.attrs["build_declared"]
+    Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh38\n")          # GRCh38 declared: the name refused
+    with pytest.raises(InputError, match="the file name says genome build"):
+        read_loci(path, reference_genome=None)

@@ -330,3 +330,19 @@ def test_cli_finemap__the_strongest_variant_left_out_is_named_with_its_z_and_cou
     pip = pd.read_csv(tmp_path / "o" / "pip.tsv", sep="\t")
     assert chk["n_no_ld"].tolist() == [2] and chk["nsnps"].tolist() == [len(pip)], chk
     check_file("finemap_ld_check", tmp_path / "o" / "ld_check.tsv")
+
+
+def test_read_loci__finemap_and_coloc_do_not_apply_annotates_build_declarations(tmp_path):
+    """Review of s38 (finding 3, not reproduced): annotate's loci reader now reads the loci file's own -meta.yaml;
+    finemap and coloc read --loci with their own reader (windows on the GWAS's positions, whose build their
+    -meta.yaml and the LD panel check), so a loci.tsv beside a GRCh37 -meta.yaml, hg19 in its name, is read as it
+    was at e7d113d, not refused with a pointer to a --reference-genome finemap lacks."""
+    from edfgen.commands import coloc, finemap
+
+    path = tmp_path / "loci_hg19.tsv"
+    pd.DataFrame({"locus": [1], "chromosome": ["1"], "base_pair_location": [1000], "phenotypes": ["a"]}).to_csv(
+        path, sep="\t", index=False)
+    Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh37\n")
+    assert coloc.read_loci is finemap.read_loci
+    t = finemap.read_loci(path)
+    assert t["base_pair_location"].tolist() == [1000] and t["phenotypes"].tolist() == ["a"]

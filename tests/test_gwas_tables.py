@@ -462,6 +462,35 @@ def test_headerless__a_first_line_naming_an_id_column_above_word_ids_is_a_header
     assert len(t) == (6 if columns[2] == "PHENO1" else 5)
 
 
+@pytest.mark.parametrize("lines, fid, iid", [(["ID 1001 1.5 2", "ID 1002 1.1 3"], ["ID", "ID"], ["1001", "1002"]),
+                                              (["fam1 id 1.5 2", "fam1 p2 1.1 3"], ["fam1", "fam1"], ["id", "p2"])])
+def test_headerless__an_id_named_id_that_repeats_in_its_column_is_data(tmp_path, lines, fid, iid):
+    """Was (review of s38): 'ID' counted as a header name always, so a headerless file whose FID or IID is
+    literally ID/id was refused as "missing column(s) IID". A header word appears once: a first line one of whose
+    ids repeats in its column below is data."""
+    from edfgen.formats.tables import read_table
+
+    path = tmp_path / "p.txt"
+    path.write_text("\n".join(lines) + "\n")
+    t = read_table(path, id_column="IID", headerless="PHENO")
+    assert t.columns.tolist() == ["FID", "IID", "PHENO1", "PHENO2"]
+    assert t["FID"].tolist() == fid and t["IID"].tolist() == iid and t["PHENO1"].tolist() == [1.5, 1.1]
+
+
+def test_headerless__a_first_line_taken_as_a_header_for_its_id_name_says_so(tmp_path):
+    """A first line that would be PLINK data but for the participant-id column it names (``ID 1001 1.5 2`` above
+    other families) is a header; the missing-IID error says that is why and what to do (was: only "missing
+    column(s) IID (has: ID, 1001, 1.5, 2)")."""
+    from edfgen.exceptions import InputError
+    from edfgen.formats.tables import read_table
+
+    path = tmp_path / "p.txt"
+    path.write_text("ID 1001 1.5 2\nfam2 1002 1.1 3\n")
+    with pytest.raises(InputError, match=r"missing column\(s\) IID .*\(the first line was read as a header because "
+                                         r"it names a participant-id column, 'ID'; .*give the file a header line"):
+        read_table(path, id_column="IID", headerless="PHENO")
+
+
 def test_headerless__a_first_line_of_word_ids_above_numeric_ids(tmp_path):
     """Was (review s37known F4): a headerless file whose first ids are a word and the next ones numbers was taken
     as a header and refused as "duplicate column name(s) 'NA12878'" or "missing column(s) IID", without saying why

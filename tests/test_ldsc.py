@@ -586,13 +586,43 @@ def test_cli_ldsc__prevalence_per_trait_of_a_pair_is_lee_2011_with_the_files_cas
         assert h_liab.at[name, "h2"] == pytest.approx(h_obs.at[name, "h2"] * factor, rel=2e-5), name
         assert h_liab.at[name, "h2_se"] == pytest.approx(h_obs.at[name, "h2_se"] * factor, rel=2e-5), name
         assert h_liab.at[name, "intercept"] == pytest.approx(h_obs.at[name, "intercept"], rel=1e-9)
-    assert round(k ** 2 * (1 - k) ** 2 / (0.25 * phi ** 2), 4) == 1.0520         # t2d's factor, written out
+    # t2d's factor, K = 0.1 and P = 0.5: 0.1² 0.9² / (0.25 φ(1.2816)²) = 1.0520 (was 1.4293 with P = 3000/10200)
+    assert h_liab.at["t2d", "h2"] / h_obs.at["t2d", "h2"] == pytest.approx(1.0520, abs=1e-4)
     r_obs, r_liab = (pd.read_csv(d / "rg.tsv", sep="\t") for d in (obs, liab))
     pd.testing.assert_frame_equal(r_obs, r_liab)
     res, _ = ldsc("--prevalence", "cad=0.05,T2D=0.1")                 # a typo: refused, not ignored
     assert res.exit_code != 0 and "--prevalence T2D=...: no phenotype 'T2D' (phenotypes: cad, t2d)" in res.output
     res, _ = ldsc("--prevalence", "cad=5")
     assert res.exit_code != 0 and "--prevalence cad=5: a population prevalence must be in (0, 1)" in res.output
+
+
+def test_cli_ldsc__prevalence_of_a_file_whose_n_is_half_the_effective_n(tmp_path):
+    """Was (review of s38): a file whose n is below the effective n of its case counts (PGC's NEFFDIV2 or
+    Neff_half given as n) had n_cases n_controls / ((n_cases + n_controls) n) = 0.5 > 1/4, silently clamped to
+    P = 0.5, and its liability-scale h² twice too large. The regression's noncentrality is n h² P(1 - P), so the
+    same z-scores on the effective n and on half of it must give one liability-scale h²; the half one is warned
+    about, naming the file. An n a little below the effective n (rounding, 3%) is taken as it, quietly."""
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path, n=10200)
+    se = np.full(len(z), 0.01)
+    neff = 4 / (1 / 3000 + 1 / 17000)                             # 10,200
+    for name, n in (("full", neff), ("half", neff / 2), ("round", neff / 1.03)):
+        pd.DataFrame({"variant_id": snp, "effect_allele": a1, "other_allele": a2, "beta": z * se,
+                      "standard_error": se, "p_value": 2 * stats.norm.sf(np.abs(z)), "n": n, "n_cases": 3000,
+                      "n_controls": 17000}).to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+    res = CliRunner().invoke(cli, ["ldsc", *(a for name in ("full", "half", "round") for a in
+                                             ("--sumstats", str(tmp_path / f"{name}.tsv"))),
+                                   "--ref-ld-chr", str(tmp_path / "ld") + "/", "--prevalence", "0.1",
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    h2 = pd.read_csv(tmp_path / "o" / "h2.tsv", sep="\t").set_index("phenotype")["h2"]
+    assert 0.1 < h2["full"] < 1.5
+    assert h2["half"] == pytest.approx(h2["full"], rel=1e-4)       # was 2x
+    assert h2["round"] == pytest.approx(h2["full"] * 1.03, rel=1e-4)    # clamped: P = 0.5 on n = neff / 1.03
+    warned = [x for x in res.output.splitlines() if "WARNING" in x and "below the effective n" in x]
+    assert len(warned) == 1 and "half.tsv: its n is below the effective n of its case counts" in warned[0], \
+        res.output
+    assert "half the effective n?" in warned[0]
 
 
 @pytest.mark.parametrize("ids", ["rsid", "position"])
@@ -632,3 +662,44 @@ def test_cli_ldsc_rg__traits_declaring_different_builds(tmp_path, ids):
         assert "ldsc --rg a x b: " in res.output and "declares genome build GRCh37" in res.output
         assert "(1500 of 1500, e.g. 1:1:A:G)" in res.output and "lift one over" in res.output
         assert not (out / "h2.tsv").exists()
+
+
+def test_check_rg_builds__names_the_declaring_file_the_trait_off_the_ld_build_and_skips_unpaired(tmp_path):
+    """Review of s38 (nits of check_rg_builds): the refusal named each phenotype's first file, not the one whose
+    -meta.yaml declared the build; with both traits found by position ids it blamed the first of the pair, not the
+    one off the LD scores' build (the one whose positions find fewer of its variants there); and a phenotype in
+    no pair whose files declare different builds was refused under --rg (h² alone reads it)."""
+    from edfgen.commands.ldsc_inputs import check_rg_builds
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    snp = np.array([f"1:{1000 * i + 1}:A:G" for i in range(100)], dtype=object)
+    ld = pd.DataFrame({"SNP": snp})
+    shifted = np.array([f"1:{1000 * i + 1 + (7 if i >= 20 else 0)}:A:G" for i in range(100)], dtype=object)
+
+    def zstats(name, ids, builds):
+        files = []
+        for k, build in enumerate(builds):
+            f = tmp_path / f"d{k}" / f"{name}.tsv"
+            f.parent.mkdir(exist_ok=True)
+            f.write_text("x\n")
+            if build:
+                Path(f"{f}-meta.yaml").write_text(f"genome_assembly: {build}\n")
+            files.append(f)
+        return ZStats(name, pd.DataFrame({"variant_id": ids, "z": 1.0}), tuple(files))
+
+    zs = {"a": zstats("a", shifted, [None, "GRCh37"]),       # its first file declares nothing
+          "b": zstats("b", snp, ["GRCh38"]),
+          "c": zstats("c", snp, ["GRCh37", "GRCh38"])}       # its own files disagree: in no pair here
+    with pytest.raises(InputError) as e:
+        check_rg_builds(zs, ld, [("a", "b")])
+    msg = str(e.value)
+    assert f"{tmp_path / 'd1' / 'a.tsv'} declares genome build GRCh37 and {tmp_path / 'd0' / 'b.tsv'} GRCh38" in msg
+    assert "a (20 of 20, e.g. 1:1:A:G) and b (100 of 100, e.g. 1:1:A:G) are found" in msg, msg
+    assert "a finds 20% of its variants there and b 100%, so a is likely the one not on the LD scores' build: " \
+           "lift a over to GRCh38" in msg, msg
+    with pytest.raises(InputError) as e:                       # b first in the pair: a is still the one named
+        check_rg_builds(zs, ld, [("b", "a")])
+    assert "so a is likely the one not on the LD scores' build" in str(e.value)
+    check_rg_builds({"b": zs["b"], "c": zs["c"]}, ld, [])     # c in no pair: not refused
+    with pytest.raises(InputError, match="summary statistics of different genome builds"):
+        check_rg_builds({"b": zs["b"], "c": zs["c"]}, ld, [("b", "c")])

@@ -214,7 +214,9 @@ def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[s
     variant on either build, so a pair whose two traits are both found mostly by rsID is computed, with a warning.
     A ``chr:pos:ref:alt`` id is a position on its own build: the trait on the other build than the LD scores' ids
     is given to other variants, or to few, and rg is wrong without any sign; such a pair is an
-    :class:`InputError` naming the two files and builds.
+    :class:`InputError` naming the two files that declare the builds and the trait(s) found by positions: when
+    both are, the one that finds the smaller share of its variants in the LD scores is named as the one off their
+    build (both, when the shares are equal). A phenotype in no pair is not checked (as without ``--rg``).
 
     Parameters
     ----------
@@ -228,29 +230,47 @@ def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[s
     Raises
     ------
     InputError
-        A pair of different declared builds where a trait is found by position ids; or one phenotype's files
-        declaring different builds.
+        A pair of different declared builds where a trait is found by position ids; or the files of one
+        phenotype in a pair declaring different builds.
     """
-    builds = {name: declared_build(z.files) for name, z in zs.items()}
+    paired = list(dict.fromkeys(n for pair in pairs for n in pair))     # (a phenotype in no pair: as h² only)
+    builds = {name: declared_build(zs[name].files) for name in paired}
     differ = [(a, b) for a, b in pairs if builds[a] and builds[b] and builds[a] != builds[b]]
     if not differ:
         return
     index = pd.Index(ld["SNP"].astype(object))
-    by_position: dict[str, tuple[int, int, str]] = {}
+    by_position: dict[str, tuple[int, int, str, float]] = {}
     for name in dict.fromkeys(n for pair in differ for n in pair):
         col, pos = key_column(zs[name], index)
         keys = zs[name].table[col].astype(str).to_numpy()[pos >= 0]
         ids = ~pd.Series(keys, dtype=object).str.match(_RS).to_numpy(bool)
-        by_position[name] = (int(ids.sum()), len(keys), keys[ids][0] if ids.any() else "")
+        by_position[name] = (int(ids.sum()), len(keys), keys[ids][0] if ids.any() else "",
+                             len(keys) / max(len(zs[name].table), 1))
+
+    def declarer(name: str) -> Path:       # the file whose -meta.yaml declared the build (not merely the first)
+        return next((f for f in zs[name].files if declared_build([f])), zs[name].files[0])
+
+    def found(name: str) -> str:
+        k, n, example, _ = by_position[name]
+        return f"{name} ({k} of {n}, e.g. {example})"
+
     for a, b in differ:
-        moved = next((n for n in (a, b) if by_position[n][0] > by_position[n][1] / 2), None)
-        if moved is not None:
-            k, n, example = by_position[moved]
-            raise InputError(
-                f"ldsc --rg {a} x {b}: {zs[a].files[0]} declares genome build {builds[a]} and {zs[b].files[0]} "
-                f"{builds[b]} (-meta.yaml genome_assembly), and {moved} is found in the LD scores by ids that are "
-                f"positions ({k} of {n}, e.g. {example}), which name other variants on the other build: rg would "
-                f"pair other variants; lift one over to the other's build (the LD scores' build)")
+        moved = [n for n in (a, b) if by_position[n][0] > by_position[n][1] / 2]
+        if not moved:
+            continue
+        if len(moved) == 2 and by_position[a][3] != by_position[b][3]:
+            off = min(moved, key=lambda n: by_position[n][3])      # the one the LD scores' positions fit less
+            other = b if off == a else a
+            fix = (f"{off} finds {by_position[off][3]:.0%} of its variants there and {other} "
+                   f"{by_position[other][3]:.0%}, so {off} is likely the one not on the LD scores' build: lift "
+                   f"{off} over to {builds[other]}")
+        else:
+            fix = "lift one over to the other's build (the LD scores' build)"
+        raise InputError(
+            f"ldsc --rg {a} x {b}: {declarer(a)} declares genome build {builds[a]} and {declarer(b)} "
+            f"{builds[b]} (-meta.yaml genome_assembly), and {' and '.join(found(n) for n in moved)} "
+            f"{'is' if len(moved) == 1 else 'are'} found in the LD scores by ids that are positions, which name "
+            f"other variants on the other build: rg would pair other variants; {fix}")
     a, b = differ[0]
     log.warning("ldsc --rg: %d pair(s) declare different genome builds (e.g. %s %s, %s %s: -meta.yaml "
                 "genome_assembly); computed, as their variants are found in the LD scores by rsID, the same variant on "

@@ -192,15 +192,16 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
     with ``--reference-genome GRCh37``, ``GRCh37``).
 
     The build is taken from a ``build``/``genome_build``/``genome_assembly`` column, a
-    ``##genome_build=`` (or ``#genome_assembly``) header line, a file name hint
-    (``hg19``, ``GRCh37``, ``b37`` ...), the file's own GWAS-SSF metadata (``<file>-meta.yaml``
-    ``genome_assembly``: summary statistics given as loci), or the build the summary statistics declared that the
-    ``edfgen clump`` run which wrote the file recorded in its manifest; anything other than ``reference_genome``
-    is an :class:`InputError`.
+    ``##genome_build=`` (or ``#genome_assembly``) header line, the file's own GWAS-SSF metadata
+    (``<file>-meta.yaml`` ``genome_assembly``: summary statistics given as loci), or the build the summary
+    statistics declared that the ``edfgen clump`` run which wrote the file recorded in its manifest; anything
+    other than ``reference_genome`` is an :class:`InputError`. A file name hint (``hg19``, ``GRCh37``, ``b37``
+    ...) against GRCh38 loci is an :class:`InputError` too, but never sets the build (a lifted file may keep
+    its old name: ``loci_hg19ToHg38.tsv``).
 
-    ``reference_genome=None`` (``--reference-genome`` not given): the build the file declares, else GRCh38. The
-    frame's ``attrs`` say which: ``reference_genome`` (the build its positions are read as) and ``build_declared``
-    (where the file declares it, None when GRCh38 is assumed).
+    ``reference_genome=None`` (``--reference-genome`` not given): the build declared inside the file or by its
+    records, else GRCh38. The frame's ``attrs`` say which: ``reference_genome`` (the build its positions are read
+    as) and ``build_declared`` (where the file declares it, None when GRCh38 is assumed).
     """
     path = Path(path)
     if not path.exists():
@@ -218,13 +219,17 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
         chosen["where"] = chosen["where"] or where
 
     named = _OTHER_BUILD.search(path.name)
-    if named and (reference_genome or DEFAULT_REFERENCE_GENOME) == "GRCh38" and \
-            (reference_genome is not None or build_name(named.group(1)) not in REFERENCE_GENOMES):
-        raise InputError(f"--loci {path}: the file name says genome build "
-                         f"{named.group(1)}; edfgen annotates GRCh38 coordinates "
-                         f"(lift the loci over to GRCh38, or give --reference-genome GRCh37)")
-    if named and reference_genome is None:
-        check(named.group(1), f"--loci {path}: its file name")
+
+    def refuse_name() -> None:
+        """A build hint in the file name against GRCh38 loci: refused (a hint never sets the build: a lifted
+        file keeps its old name, ``loci_hg19ToHg38.tsv``, ``EUR_b37_liftedTo38.tsv``)."""
+        if named:
+            raise InputError(f"--loci {path}: the file name says genome build "
+                             f"{named.group(1)}; edfgen annotates GRCh38 coordinates "
+                             f"(lift the loci over to GRCh38, or give --reference-genome GRCh37)")
+
+    if reference_genome == "GRCh38":
+        refuse_name()
     declared = declared_build([path])       # the file's own -meta.yaml (summary statistics given as loci)
     if declared:
         check(declared, f"--loci {path}: its -meta.yaml genome_assembly")
@@ -270,6 +275,8 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
             log.warning("%s (its default) but %s here: make sure the positions are %s", where,
                         f"--reference-genome {reference_genome} is given" if reference_genome else
                         f"{chosen['where']} declares {chosen['build']}", chosen["build"])
+    if reference_genome is None and (chosen["build"] or DEFAULT_REFERENCE_GENOME) == "GRCh38":
+        refuse_name()           # (a declaration in the file or its records of GRCh37 agrees with a GRCh37 name)
     if chosen["build"] is None:
         chosen["build"] = DEFAULT_REFERENCE_GENOME
     if reference_genome is None and chosen["where"]:

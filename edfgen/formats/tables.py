@@ -143,13 +143,16 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
                 sep = None                   # space-separated (.txt from PLINK, REGENIE, SAIGE ...)
             header = check_fields(raw, path, sep=sep, unique_names=False)
             first = 0
-            if headerless and id_column == "IID" and _first_line_is_data(header, _next_rows(raw, sep)):
+            rows = _next_rows(raw, sep) if headerless and id_column == "IID" else []
+            if headerless and id_column == "IID" and _first_line_is_data(header, rows):
                 names, first = ["FID", "IID", *(f"{headerless}{i}" for i in range(1, len(header) - 1))], None
                 log.warning("%s: no header line (the first line is data: %s); read as PLINK's headerless FID, IID, "
                             "%s columns", path, some_names(header, 4), some_names(names[2:], 3))
                 header = names
             else:
-                if headerless and id_column == "IID" and _first_line_is_data(header):
+                if headerless and id_column == "IID" and _first_line_is_data(header, rows, id_names=frozenset()):
+                    numbered = _named_header(header)     # a header only because it names an id column
+                elif headerless and id_column == "IID" and _first_line_is_data(header):
                     numbered = _NUMBERED_HEADER      # a header only because the next lines' ids are numbers
                 try:
                     check_unique_columns(header, path)
@@ -200,6 +203,15 @@ def read_table(path: PathLike, *, required: Sequence[str] = (), id_column: str |
 _NUMBERED_HEADER = (" (first line taken as a header: the next lines' ids are numbers; a headerless PLINK file's first "
                     "line needs ids like the others', or give the file a header line)")
 
+def _named_header(header: list[str]) -> str:
+    """The words added to a header error when the first line would be PLINK's headerless data but for the
+    participant-id column it names (:data:`_ID_NAMES`)."""
+    name = next(h.strip().strip('"') for h in header if h.strip().strip('"').lstrip("#").upper() in _ID_NAMES)
+    return (f" (the first line was read as a header because it names a participant-id column, {name!r}; a "
+            "headerless PLINK file whose first id is such a word is read as data only when that word repeats "
+            "in its column below: give the file a header line naming the columns, e.g. FID IID ...)")
+
+
 #: the names of a participant-id column, as :func:`_first_line_is_data` compares them (upper case, no ``#``):
 #: :data:`ID_ALIASES`, PLINK's ``FID``, and the plain ``ID`` a header names its id column by (``ID 30000 30001``)
 _ID_NAMES = frozenset({"FID", "ID", *(a.lstrip("#").upper() for a in ID_ALIASES)})
@@ -217,7 +229,8 @@ def _is_number(field: str) -> bool:
     return True
 
 
-def _first_line_is_data(header: list[str], rows: Sequence[Sequence[str]] = ()) -> bool:
+def _first_line_is_data(header: list[str], rows: Sequence[Sequence[str]] = (), *,
+                        id_names: frozenset = _ID_NAMES) -> bool:
     """Whether a table's first line is a PLINK data line (``FID IID 1.5 2``), not a header: three or more fields,
     none a participant-id column's name (:data:`ID_ALIASES`, ``FID``, ``ID``), every field after the second a number or
     a missing word, and neither of its first two (the ids) a word where every one of the next ``rows`` (their
@@ -225,15 +238,19 @@ def _first_line_is_data(header: list[str], rows: Sequence[Sequence[str]] = ()) -
     are named by number (UK Biobank field ids), not a participant ``f.eid`` with phenotype values (known defect s37:
     its second column, a phenotype, was read as the participant ids). A headerless file whose first line holds
     numeric ids, as its other lines do, stays data; so does one whose first two fields are one word (FID = IID,
-    ``NA12878 NA12878 1.5 2`` above numeric ids: as a header it would name two columns alike, a certain error)."""
+    ``NA12878 NA12878 1.5 2`` above numeric ids: as a header it would name two columns alike, a certain error).
+    An id-column name counts only when neither of the first two fields repeats in its column of the next ``rows``:
+    a header word appears once, so ``ID 1001 1.5 2`` above ``ID 1002 1.1 3`` (a family named ``ID``), or
+    ``fam1 id 1.5 2`` above ``fam1 p2 1.1 3``, is data (review of s38). ``id_names``: the names that count."""
     names = [h.strip().strip('"').lstrip("#").upper() for h in header]
-    if len(header) < 3 or any(n in _ID_NAMES for n in names):
+    rows = [r for r in rows if len(r) >= 2]
+    repeats = any(header[k].strip().strip('"') == r[k].strip().strip('"') for r in rows for k in (0, 1))
+    if len(header) < 3 or (not repeats and any(n in id_names for n in names)):
         return False
     if not all(h.strip() in _MISSING_WORDS or _is_number(h) for h in header[2:]):
         return False
     if names[0] == names[1]:
         return True      # FID = IID (``NA12878 NA12878 1.5 2``): no header names two columns alike (review s37known)
-    rows = [r for r in rows if len(r) >= 2]
     return not any(not _is_number(header[k]) and rows and all(_is_number(r[k]) for r in rows) for k in (0, 1))
 
 

@@ -416,7 +416,8 @@ def ldsc_h2(z, ld, w_ld, n, m: float, *, intercept: float | None = None, two_ste
                     reg.intercept, reg.intercept_se, float(ratio), float(ratio_se), reg)
 
 
-def liability_factor(sample_prevalence: float, population_prevalence: float) -> float:
+def liability_factor(sample_prevalence: float, population_prevalence: float, *,
+                     sample_pq: float | None = None) -> float:
     """Observed-to-liability scale factor for ``h²`` of a case-control trait (Lee 2011; ldsc ``h2_obs_to_liab``):
     ``K² (1 - K)² / (P (1 - P) φ(Φ⁻¹(1 - K))²)``.
 
@@ -426,6 +427,10 @@ def liability_factor(sample_prevalence: float, population_prevalence: float) -> 
         Fraction of cases in the GWAS sample ``P``, in (0, 1).
     population_prevalence : float
         Prevalence in the population ``K``, in (0, 1).
+    sample_pq : float, optional
+        The ``P (1 - P)`` of the regression's sample size, in place of ``P (1 - P)``: ``n_cases n_controls /
+        ((n_cases + n_controls) n)``, above 1/4 for an ``n`` below the effective n of the case counts (the
+        regression's noncentrality is proportional to ``n`` times it).
 
     Returns
     -------
@@ -446,11 +451,13 @@ def liability_factor(sample_prevalence: float, population_prevalence: float) -> 
         raise InputError(f"--prevalence {k:g}: must be in (0, 1)")
     if not 0 < p < 1:
         raise InputError(f"sample prevalence {p:g} must be in (0, 1)")
+    pq = p * (1 - p) if sample_pq is None else float(sample_pq)
     t = stats.norm.isf(k)
-    return k * k * (1 - k) ** 2 / (p * (1 - p) * stats.norm.pdf(t) ** 2)
+    return k * k * (1 - k) ** 2 / (pq * stats.norm.pdf(t) ** 2)
 
 
-def to_liability(res: H2Result, sample_prevalence: float, population_prevalence: float) -> H2Result:
+def to_liability(res: H2Result, sample_prevalence: float, population_prevalence: float, *,
+                 sample_pq: float | None = None) -> H2Result:
     """``res`` with ``h2``/``h2_se`` on the liability scale.
 
     Parameters
@@ -461,13 +468,15 @@ def to_liability(res: H2Result, sample_prevalence: float, population_prevalence:
         Fraction of cases in the GWAS sample.
     population_prevalence : float
         Prevalence in the population.
+    sample_pq : float, optional
+        :func:`liability_factor`'s ``sample_pq``.
 
     Returns
     -------
     H2Result
         With ``liability=True``; intercept and ratio unchanged.
     """
-    f = liability_factor(sample_prevalence, population_prevalence)
+    f = liability_factor(sample_prevalence, population_prevalence, sample_pq=sample_pq)
     return H2Result(res.n, res.n_snps, res.mean_chi2, res.lambda_gc, res.h2 * f, res.h2_se * f, res.intercept,
                     res.intercept_se, res.ratio, res.ratio_se, res.regression, liability=True)
 

@@ -82,12 +82,15 @@ class ZStats:
     standard_error, z`` and whichever of :data:`Z_OPTIONAL` the files have (one row per variant id and allele
     pair: a multi-allelic site's rows, one per ALT under one id, are kept for matching by alleles; rows with a
     missing or non-positive standard error dropped); ``files`` read; ``binary`` when the files give
-    case counts (``sample_prevalence``: median ``n_cases / n``, for an effective ``n`` 0.5: :func:`_sample_prevalence`)."""
+    case counts (``sample_prevalence``: median ``n_cases / n``, for an effective ``n`` 0.5; ``sample_pq``: the
+    ``P (1 - P)`` of the regression on ``n``, above 1/4 when ``n`` is below the effective n of the case counts:
+    :func:`_sample_prevalence`)."""
 
     phenotype: str
     table: pd.DataFrame
     files: tuple[Path, ...]
     sample_prevalence: float | None = None
+    sample_pq: float | None = None
 
     @property
     def binary(self) -> bool:
@@ -144,26 +147,38 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
         bad = df.loc[df["n"].isna(), "variant_id"].iloc[0]
         raise InputError(f"{files[0]}: n missing for variant {bad!r} (and {int(df['n'].isna().sum()) - 1} more); "
                          f"--sample-size {files[0]}=N fills the rows without n")
-    return ZStats(name, df, tuple(Path(f) for f in files), _sample_prevalence(df))
+    return ZStats(name, df, tuple(Path(f) for f in files), *_sample_prevalence(df))
 
 
-def _sample_prevalence(df: pd.DataFrame) -> float | None:
-    """The sample prevalence ``P`` the liability scale takes for this case-control trait (Lee 2011), or None
-    without ``n_cases``: ``n_cases / n`` when ``n`` is the sample size (``n_cases + n_controls``), and in general the
-    ``P`` whose ``P (1 - P)`` is ``n_cases n_controls / ((n_cases + n_controls) n)``, the median over variants: the
-    observed-scale h² of the regression on ``n`` is that of a sample of ``P (1 - P)`` so scaled, so a file whose
-    ``n`` is the effective sample size ``4 / (1/n_cases + 1/n_controls)`` (PGC, METAL) gets ``P = 0.5``, as
-    Grotzinger et al. (2023) convert it (``n_cases / n`` gave 0.29 for 3,000 cases and 17,000 controls)."""
+#: how far ``n_cases n_controls / ((n_cases + n_controls) n)`` may exceed 1/4 (an ``n`` rounded, or a few variants'
+#: ``n`` below the median) before ``n`` is taken to be below the effective n of the case counts (half of it: PGC's
+#: ``NEFFDIV2``, ``Neff_half``)
+PQ_TOLERANCE = 1.05
+
+
+def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None]:
+    """The sample prevalence ``P`` the liability scale takes for this case-control trait (Lee 2011) and the
+    ``P (1 - P)`` of the regression on ``n``, ``q = n_cases n_controls / ((n_cases + n_controls) n)`` (the median
+    over variants), or ``(None, None)`` without ``n_cases``.
+
+    ``P`` is ``n_cases / n`` when ``n`` is the sample size (``n_cases + n_controls``), and in general the ``P``
+    whose ``P (1 - P)`` is ``q``: the regression's noncentrality is proportional to ``n q``, so a file whose ``n``
+    is the effective sample size ``4 / (1/n_cases + 1/n_controls)`` (PGC, METAL) gets ``P = 0.5``, as Grotzinger
+    et al. (2023) convert it (``n_cases / n`` gave 0.29 for 3,000 cases and 17,000 controls). An ``n`` below the
+    effective n (half of it: ``q = 0.5``) has no such ``P``: ``P`` is 0.5 and ``q`` is kept, for the liability
+    factor to take in place of ``P (1 - P)``; an excess up to :data:`PQ_TOLERANCE` is rounding, ``q = 1/4``."""
     if "n_cases" not in df.columns or not df["n_cases"].notna().any():
-        return None
+        return None, None
     cases = df["n_cases"]
     n = df["n"] if "n" in df.columns else cases + df.get("n_controls", np.nan)
     controls = df["n_controls"].fillna(n - cases) if "n_controls" in df.columns else n - cases
     q = float(np.nanmedian(cases * controls / ((cases + controls) * n)))
     if not np.isfinite(q):
-        return float("nan")
+        return float("nan"), float("nan")
+    if 0.25 < q <= 0.25 * PQ_TOLERANCE:
+        q = 0.25
     minor = 0.5 * (1 - np.sqrt(max(1 - 4 * q, 0.0)))        # P (1 - P) = q; P > 0.5 when cases outnumber controls
-    return float(1 - minor if np.nanmedian(cases / (cases + controls)) > 0.5 else minor)
+    return float(1 - minor if np.nanmedian(cases / (cases + controls)) > 0.5 else minor), q
 
 
 def fill_sample_size(df: pd.DataFrame, size: float | None, source) -> pd.DataFrame:
