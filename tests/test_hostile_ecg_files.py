@@ -54,6 +54,24 @@ def test_extract__symlink_loop_in_the_folder_is_a_reject_not_a_traceback(tmp_pat
     assert rej["reason"].str.contains("symbolic link loop").all()
 
 
+def test_extract__utf16_wfdb_header_is_a_reject_not_a_traceback(tmp_path: Path, standin):
+    """Was: the resume key stats every file a header names; a header saved as UTF-16 names a signal file with NUL
+    bytes in it, ``os.stat`` raised ValueError ('embedded null byte') and the whole run ended with a traceback,
+    the good records unwritten (``benchmarks/fuzz_s22.py``, case 'WFDB: UTF-16 .hea')."""
+    from edfgen.commands.extract import extract_edfs
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    _wfdb(ecg, "GOOD")
+    _wfdb(ecg, "BAD")
+    hea = ecg / "BAD.hea"
+    hea.write_bytes(hea.read_bytes().decode().encode("utf-16"))
+    res = extract_edfs([ecg], tmp_path / "o" / "edfs.tsv", checkpoint=standin)
+    assert list(_edfs(res).index) == ["GOOD"]
+    rej = pd.read_csv(res.rejects, sep="\t", dtype=str).set_index("record")
+    assert list(rej.index) == ["BAD"]
+
+
 # --------------------------------------------------------------------------- 2: resume key covers named files
 def _multi_segment(folder: Path, name: str, seed: int) -> None:
     """``name.hea`` of two segments ``name_1``/``name_2`` (each a 5 s 12-lead format-16 record)."""
