@@ -320,6 +320,28 @@ def test_read_wfdb__negative_adc_gain_on_a_lead_is_a_reject(tmp_path: Path, fmt:
         read_wfdb(hea)
 
 
+@pytest.mark.parametrize("fmt", ["16", "212"])     # the fast path, and wfdb.rdrecord's
+@pytest.mark.parametrize("field", ["nan/mV", "abc", "inf(0)/mV"])
+def test_read_wfdb__unreadable_adc_gain_on_a_lead_is_a_reject(tmp_path: Path, fmt: str, field: str):
+    """Was: a gain field with no number (``nan/mV``) was handed to ``wfdb.rdrecord``, which reads it as its default
+    200 units/mV: the record was used with every amplitude 5 times too large (1000/mV written)
+    (``benchmarks/fuzz_s22.py``, case 'WFDB: gain nan')."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+
+    x = np.clip(np.random.default_rng(10).standard_normal((5000, 12)) * 0.3, -2, 2)
+    wfdb.wrsamp("g", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=[fmt] * 12,
+                adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    hea = tmp_path / "g.hea"
+    read_wfdb(hea)
+    lines = hea.read_text().splitlines()
+    lines[1] = lines[1].replace(" 1000.0(0)/mV ", f" {field} ")
+    hea.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordRejected, match=r"unreadable ADC gain '.*' on signal line 1 \(I\) of the WFDB header"):
+        read_wfdb(hea)
+
+
 def test_read_npz__sampling_rate_of_several_values_is_a_reject(tmp_path: Path):
     """Was: ``fs=[250, 500]`` was read as its first value, 250 Hz."""
     sig = np.random.default_rng(12).standard_normal((12, 5000)).astype(np.float32)
