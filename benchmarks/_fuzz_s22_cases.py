@@ -102,8 +102,24 @@ def geno_gwas(*source):
 
 
 def with_args(command, *extra):
-    """``command`` with extra arguments; ``{d}`` in one is the case folder."""
-    return lambda d, o: command(d, o, *[str(x).replace("{d}", str(d)) for x in extra])
+    """``command`` with extra arguments; ``{d}`` in one is the case folder. An option the command already gives
+    (``gwas --maf 0 --hwe 0``, ``clump --p1 1e-6``, ``pca --k 2``) takes the extra value in its place: edfgen
+    refuses an option given twice, so appending it would test that refusal instead of the value."""
+    def cmd(d, o):
+        args = [str(x).replace("{d}", str(d)) for x in extra]
+        base = list(command(d, o))
+        rest = []
+        k = 0
+        while k < len(args):
+            a = args[k]
+            if a.startswith("--") and k + 1 < len(args) and not args[k + 1].startswith("--") and a in base:
+                base[base.index(a) + 1] = args[k + 1]
+                k += 2
+            else:
+                rest.append(a)
+                k += 1
+        return [*base, *rest]
+    return cmd
 
 
 # --------------------------------------------------------------------------- mutations

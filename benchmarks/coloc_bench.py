@@ -58,6 +58,7 @@ def main() -> None:
     from edfgen.kernels.susie import susie_rss
     from edfgen.commands.finemap_ld import region_ld
     from edfgen.simulate.mr import per_variant_linear
+    from scipy.stats import norm
 
     work, cohort = simulated_gwas(a, "coloc_bench_", gwas=False)
     rng = np.random.default_rng(a.draw_seed)
@@ -107,7 +108,9 @@ def main() -> None:
                 eaf = np.nanmean(g, axis=0) / 2
                 pd.DataFrame({"chromosome": chrom[win], "base_pair_location": pos[win],
                               "effect_allele": v.allele1[win], "other_allele": v.allele2[win], "beta": beta,
-                              "standard_error": se, "effect_allele_frequency": eaf, "p_value": 0.5,
+                              "standard_error": se, "effect_allele_frequency": eaf,
+                              "p_value": 2 * norm.sf(np.abs(beta / se)),   # (unused by coloc; a placeholder
+                              # 0.5 made the sumstats reader warn that beta/se and p disagree, once per file)
                               "variant_id": v.variant_id[win], "n": (~np.isnan(g)).sum(0)}).to_csv(
                     d / folder / f"{kind}{k}_{tag}.tsv.gz", sep="\t", index=False)
             loci.append({"locus": k + 1, "chromosome": chrom[c], "base_pair_location": int(pos[c]),

@@ -48,7 +48,7 @@ def _invoke(args: list) -> tuple[int, str, BaseException | None]:
 
     from edfgen.cli import cli
 
-    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True)
+    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True, prog_name="edfgen")  # as users see it
     exc = r.exception if r.exception is not None and not isinstance(r.exception, SystemExit) else None
     return r.exit_code, r.output, exc
 

@@ -33,12 +33,19 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
+#: imports of the former plot modules (edfgen.io, before the renovation) -> the same helpers today
+OLD_IMPORTS = (("from edfgen.io.sumstats import chrom_key", "from edfgen.formats.sumstats.layout import chrom_key"),
+               ("from edfgen.io.tables import atomic_path", "from edfgen.formats.atomic import atomic_path"))
+
+
 def old_functions(commit: str):
     """The former ``manhattan_plot`` and ``qq_plot`` from ``commit`` (exec'd from ``git show``)."""
     out = {}
     for name, rel in (("manhattan_plot", "edfgen/plots/manhattan.py"), ("qq_plot", "edfgen/plots/qq.py")):
         src = subprocess.run(["git", "show", f"{commit}:{rel}"], cwd=ROOT, check=True, capture_output=True,
                              text=True).stdout
+        for before, now in OLD_IMPORTS:          # that commit's helpers, where the renovation (issue 18) put them
+            src = src.replace(before, now)
         mod = types.ModuleType(f"old_{name}")
         exec(compile(src, f"{commit}:{rel}", "exec"), mod.__dict__)
         out[name] = getattr(mod, name)

@@ -54,6 +54,24 @@ def test_extract__symlink_loop_in_the_folder_is_a_reject_not_a_traceback(tmp_pat
     assert rej["reason"].str.contains("symbolic link loop").all()
 
 
+def test_extract__utf16_wfdb_header_is_a_reject_not_a_traceback(tmp_path: Path, standin):
+    """Was: the resume key stats every file a header names; a header saved as UTF-16 names a signal file with NUL
+    bytes in it, ``os.stat`` raised ValueError ('embedded null byte') and the whole run ended with a traceback,
+    the good records unwritten (``benchmarks/fuzz_s22.py``, case 'WFDB: UTF-16 .hea')."""
+    from edfgen.commands.extract import extract_edfs
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    _wfdb(ecg, "GOOD")
+    _wfdb(ecg, "BAD")
+    hea = ecg / "BAD.hea"
+    hea.write_bytes(hea.read_bytes().decode().encode("utf-16"))
+    res = extract_edfs([ecg], tmp_path / "o" / "edfs.tsv", checkpoint=standin)
+    assert list(_edfs(res).index) == ["GOOD"]
+    rej = pd.read_csv(res.rejects, sep="\t", dtype=str).set_index("record")
+    assert list(rej.index) == ["BAD"]
+
+
 # --------------------------------------------------------------------------- 2: resume key covers named files
 def _multi_segment(folder: Path, name: str, seed: int) -> None:
     """``name.hea`` of two segments ``name_1``/``name_2`` (each a 5 s 12-lead format-16 record)."""
@@ -299,6 +317,28 @@ def test_read_wfdb__negative_adc_gain_on_a_lead_is_a_reject(tmp_path: Path, fmt:
     hea.write_text("\n".join(lines) + "\n")
     with pytest.raises(RecordRejected, match=r"ADC gain -1000 on signal line 2 \(II\) of the WFDB header: "
                                              r"negative"):
+        read_wfdb(hea)
+
+
+@pytest.mark.parametrize("fmt", ["16", "212"])     # the fast path, and wfdb.rdrecord's
+@pytest.mark.parametrize("field", ["nan/mV", "abc", "inf(0)/mV"])
+def test_read_wfdb__unreadable_adc_gain_on_a_lead_is_a_reject(tmp_path: Path, fmt: str, field: str):
+    """Was: a gain field with no number (``nan/mV``) was handed to ``wfdb.rdrecord``, which reads it as its default
+    200 units/mV: the record was used with every amplitude 5 times too large (1000/mV written)
+    (``benchmarks/fuzz_s22.py``, case 'WFDB: gain nan')."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+
+    x = np.clip(np.random.default_rng(10).standard_normal((5000, 12)) * 0.3, -2, 2)
+    wfdb.wrsamp("g", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=[fmt] * 12,
+                adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    hea = tmp_path / "g.hea"
+    read_wfdb(hea)
+    lines = hea.read_text().splitlines()
+    lines[1] = lines[1].replace(" 1000.0(0)/mV ", f" {field} ")
+    hea.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordRejected, match=r"unreadable ADC gain '.*' on signal line 1 \(I\) of the WFDB header"):
         read_wfdb(hea)
 
 

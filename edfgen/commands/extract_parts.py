@@ -229,7 +229,7 @@ def record_fingerprints(refs: Sequence[RecordRef]) -> dict[str, str]:
 def _stat_or_missing(path) -> str:
     try:
         return stat_key(path)
-    except OSError:
+    except (OSError, ValueError):      # ValueError: a name with a NUL byte (a UTF-16 header read as text)
         return "missing"
 
 

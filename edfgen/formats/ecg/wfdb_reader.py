@@ -101,19 +101,28 @@ def _scales(names, units, *, rid: str, hea, z_scale=None,
     return keep, np.asarray(factor, dtype=np.float64), notes
 
 
+#: the number a WFDB gain field starts with (what ``wfdb`` reads of it; without one it takes its default 200)
+_LEADING_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)")
+
+
 def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path) -> bool:
     """Whether the signal line ``tok`` has an ADC gain of 0 (WFDB's mark of an uncalibrated signal, which ``wfdb``
     reads with the default 200 units/mV: an amplitude in mV that is a guess; an absent gain field is WFDB's
     documented default). On a lead (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) it rejects the record;
     any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`). A negative gain on a lead
     (``wfdb``'s own field check: "adc_gain values must be positive"; read, it inverted the lead) rejects the
-    record too."""
+    record too, and so does a lead's gain field that starts with no number (``nan/mV``: ``wfdb`` reads it as its
+    default 200 units/mV)."""
     gm = GAIN_RE.match(tok[2]) if len(tok) > 2 else None
+    name = " ".join(tok[8:])
+    if len(tok) > 2 and not _LEADING_NUMBER.match(tok[2]) and canonical_lead_name(name) is not None:
+        # 'nan/mV', 'abc': wfdb.rdrecord reads such a field as its default 200 units/mV, silently (a guess)
+        raise RecordRejected(f"unreadable ADC gain {tok[2]!r} on signal line {line} ({name}) of the WFDB header: "
+                             "its amplitude in mV is unknown", record_id=rid, path=hea)
     try:
         gain = float(gm.group(1)) if gm is not None else None
     except ValueError:
         return False  # unparsable: the reader that parses it says so
-    name = " ".join(tok[8:])
     if gain is not None and gain <= 0 and canonical_lead_name(name) is not None:
         raise RecordRejected(f"ADC gain {gain:g} on signal line {line} ({name}) of the WFDB header: " + (
             "an uncalibrated signal, its amplitude in mV is unknown" if gain == 0 else
