@@ -226,3 +226,19 @@ def test_gwas_multivariate__chromosome_codes_of_the_per_phenotype_files_on_both_
         codes[engine] = sorted(set(mv["chromosome"]))
         assert codes[engine] == sorted(set(per["chromosome"]))
     assert codes["fast"] == codes["hail"] == ["1", "23"]
+
+
+def test_gwas_hail__extract_matching_nothing_is_the_fast_engines_one_line_error(hail_context, vcfdata, tmp_path):
+    """An --extract (or --chr) that matches no variant: the fast engine says so in one line; Hail's QC took the
+    sample call rates over no variant and stopped in a TypeError traceback (s38). Both engines now raise the same
+    error and leave no output behind."""
+    d = vcfdata[0]
+    (tmp_path / "none.txt").write_text("rs_not_there\n")
+    errors = {}
+    for engine in ("fast", "hail"):
+        with pytest.raises(InputError) as exc:
+            _gwas(d, GenotypeSource(vcf=str(d / "ds.vcf"), extract=str(tmp_path / "none.txt")), tmp_path / engine,
+                  engine)
+        errors[engine] = str(exc.value)
+        assert not [p for p in (tmp_path / engine).rglob("*") if p.is_file()]
+    assert errors["hail"] == errors["fast"] == f"--extract/--chr leave no variant of {d / 'ds.vcf'}"

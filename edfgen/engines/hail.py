@@ -203,7 +203,8 @@ def related_to_remove(hl, mt, kinship: float = KINSHIP_2ND_DEGREE) -> set[str]:
 
 def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
             checkpoint: str | None = None, min_info: float | None = None,
-            sex_by_id: pd.Series | None = None, sex_label: str = "the genotype files"
+            sex_by_id: pd.Series | None = None, sex_label: str = "the genotype files",
+            no_variant: str = "no variant to test in the genotype files"
             ) -> tuple[object, pd.DataFrame, list[QCStep], int]:
     """QC in Hail (any input format): returns (QC'd MT, variants table, steps, N genotyped).
 
@@ -217,6 +218,9 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     The QC'd MatrixTable is written to ``checkpoint`` (if given) so association never re-reads
     the input files; a later run with the same input files, QC settings and samples reads that
     checkpoint (and its ``.qc.json``) instead of importing and filtering again.
+
+    ``no_variant``: the :class:`~edfgen.exceptions.InputError` raised when ``mt`` has no row (an ``--extract`` or
+    ``--chr`` that matches nothing: sample QC's call rates over no variant failed on Hail's missing mean).
     """
     sidecar = f"{checkpoint}.qc.json" if checkpoint else None
     if checkpoint and os.path.exists(sidecar) and os.path.exists(os.path.join(checkpoint, "_SUCCESS")):
@@ -226,6 +230,8 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
         return mt, pd.DataFrame(info["variants"]), [QCStep(**s) for s in info["steps"]], info["n_genotyped"]
     n_geno = mt.count_cols()
     n_var = mt.count_rows()
+    if n_var == 0:
+        raise InputError(no_variant)
     steps: list[QCStep] = []
     mt = mt.filter_rows(hl.len(mt.alleles) == 2)
     if keep_iids is not None:
@@ -386,7 +392,10 @@ def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, ha
     ckpt = _cache_path(hail.tmp_dir or default_tmp_dir(), source, qc, np.asarray(sorted(overlap)), sex_by_id)
     with input_errors(source):    # QC is the first pass over every entry
         mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info,
-                                         sex_by_id=sex_by_id, sex_label=sex_label)
+                                         sex_by_id=sex_by_id, sex_label=sex_label,
+                                         no_variant=f"--extract/--chr leave no variant of {source.label}"
+                                         if source.extract or source.chromosomes is not None   # (as the fast engine)
+                                         else f"--{source.kind} {source.label}: no variant")
     return mt, variants, steps, np.asarray(mt.s.collect(), dtype=str)
 
 
