@@ -21,7 +21,7 @@ import re
 import shutil
 import struct
 
-from edfgen.engines.hail_tmp import private_tmp_dir
+from edfgen.engines.hail_tmp import private_tmp_dir, scratch_tmp_dir
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import SELECTION_NAMES, selection_chromosome_names
 from edfgen.formats.genotypes.base import WITHDRAWN_ID, log_withdrawn
@@ -271,8 +271,9 @@ def _import_bgen(hl, source: GenotypeSource, rg: str, rec: dict, tmp_dir: str | 
         # index_bgen left a 0-byte index that broke every later run with an EOFException)
         key = hashlib.sha256(f"{path_id(bgen)}:{rg}".encode()).hexdigest()[:16]
         idx = os.path.join(local_path(tmp_dir or private_tmp_dir()), "edfgen-bgen-index", key + ".idx2")
-        if not hfs.exists(idx):
-            _index_bgen(hl, bgen, idx, rg=rg, rec=rec)
+        if not hfs.exists(idx):   # (in a sub-folder: hl.index_bgen leaves an index_bgen_* file in Hail's temp folder)
+            with scratch_tmp_dir(hl, "bgen-index"):
+                _index_bgen(hl, bgen, idx, rg=rg, rec=rec)
         index_map[bgen] = idx
     mt = hl.import_bgen([b for b, _ in pairs], entry_fields=["dosage"], sample_file=pairs[0][1],
                         index_file_map=index_map or None)
