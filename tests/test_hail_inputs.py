@@ -242,3 +242,23 @@ def test_gwas_hail__extract_matching_nothing_is_the_fast_engines_one_line_error(
         errors[engine] = str(exc.value)
         assert not [p for p in (tmp_path / engine).rglob("*") if p.is_file()]
     assert errors["hail"] == errors["fast"] == f"--extract/--chr leave no variant of {d / 'ds.vcf'}"
+
+
+def test_gwas_hail__contig_outside_the_reference_refused_in_one_line_with_the_way_out(hail_context, vcfdata,
+                                                                                        tmp_path):
+    """A .bim's unplaced chromosome 0 (array data): the fast engine tests the variant (written as given, with a
+    warning); Hail's import refuses every locus outside its reference. The one line names the file and the locus
+    and now says how to run it (s38: it gave Hail's message alone)."""
+    from bed_reader import to_bed
+
+    d, _, _, samples = vcfdata
+    g = np.random.default_rng(3).binomial(2, 0.3, (N, 4)).astype(np.float32)
+    to_bed(tmp_path / "g.bed", g, count_A1=True, properties={
+        "iid": samples, "fid": samples, "sid": ["rs1", "rs2", "rs3", "rs4"], "chromosome": ["0", "1", "1", "1"],
+        "bp_position": [5, 1000, 2000, 3000], "allele_1": ["G"] * 4, "allele_2": ["A"] * 4})
+    with pytest.raises(InputError) as exc:
+        _gwas(d, GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "out", "hail")
+    msg = str(exc.value)
+    assert msg.startswith(f"--bfile {tmp_path / 'g'}: cannot import") and "\n" not in msg
+    assert "Invalid locus" in msg and "--engine fast" in msg and "plink2 --not-chr" in msg
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
