@@ -262,3 +262,24 @@ def test_gwas_hail__contig_outside_the_reference_refused_in_one_line_with_the_wa
     assert msg.startswith(f"--bfile {tmp_path / 'g'}: cannot import") and "\n" not in msg
     assert "Invalid locus" in msg and "--engine fast" in msg and "plink2 --not-chr" in msg
     assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+
+
+def test_gwas_hail__bim_allele_0_is_not_biallelic_as_in_the_fast_engine(hail_context, vcfdata, tmp_path):
+    """A .bim's allele ``0`` (PLINK's missing allele code, as array data write a monomorphic variant's): the fast
+    engine leaves the variant out as not biallelic; Hail took ``0`` for an allele and tested it (s38). Both now
+    write the same variants and qc_report.tsv."""
+    from bed_reader import to_bed
+
+    d, _, _, samples = vcfdata
+    g = np.random.default_rng(8).binomial(2, 0.3, (N, 6)).astype(np.float32)
+    to_bed(tmp_path / "g.bed", g, count_A1=True, properties={
+        "iid": samples, "fid": samples, "sid": [f"rs{j + 1}" for j in range(6)], "chromosome": ["1"] * 6,
+        "bp_position": 1000 * np.arange(1, 7), "allele_1": ["0", "G", "G", "G", "G", "G"], "allele_2": ["A"] * 6})
+    got = {}
+    for engine in ("fast", "hail"):
+        _gwas(d, GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / engine, engine)
+        got[engine] = (pd.read_csv(tmp_path / engine / "y1.tsv.gz", sep="\t")["variant_id"].tolist(),
+                       pd.read_csv(tmp_path / engine / "qc_report.tsv", sep="\t"))
+    assert got["hail"][0] == got["fast"][0] == ["rs2", "rs3", "rs4", "rs5", "rs6"]
+    pd.testing.assert_frame_equal(got["hail"][1], got["fast"][1])
+    assert got["hail"][1].set_index("filter").loc["biallelic", "removed"] == 1

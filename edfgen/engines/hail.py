@@ -233,7 +233,7 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     if n_var == 0:
         raise InputError(no_variant)
     steps: list[QCStep] = []
-    mt = mt.filter_rows(hl.len(mt.alleles) == 2)
+    mt = mt.filter_rows(_biallelic(hl, mt.alleles))
     if keep_iids is not None:
         mt = mt.filter_cols(hl.literal(set(keep_iids)).contains(mt.s))
     both_sexes, no_males = False, 0
@@ -323,6 +323,14 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     return mt, variants.reset_index(drop=True), steps, n_geno
 
 
+def _biallelic(hl, alleles):
+    """Two distinct, defined alleles, as :func:`edfgen.kernels.qc.biallelic` (``0`` and ``.`` undefined): a .bim's
+    ``0`` allele (PLINK's missing code, e.g. of a monomorphic variant) was one allele to Hail, tested by it and
+    left out as not biallelic by the fast engine (s38)."""
+    return ((hl.len(alleles) == 2) & ~hl.literal({"0", "."}).contains(alleles[0])
+            & ~hl.literal({"0", "."}).contains(alleles[1]) & (alleles[0] != alleles[1]))
+
+
 def _common_variants(hl, mt, maf: float = 0.01):
     """Autosomal variants with MAF >= ``maf`` and hard-call rate (:func:`hard_call`) >= 0.95, for KING: as plink2's
     KING, which reads autosomes only (on X, Y and MT, haploid calls stored 0/2 read as homozygous pull phi down by
@@ -358,8 +366,8 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
 #: bumped when what the cache holds for the same inputs changes (2: HWE on autosomes only; haploid VCF calls 0/2;
 #: 3: Y's call rates among males, X's MAF one allele per male, with sex from the files; 4: KING on autosomes only;
 #: 5: X's HWE as plink2's, Y left out with its qc_report row where sample QC leaves no male; 6: HWE on plink2's
-#: hard calls of dosages)
-CACHE_VERSION = 6
+#: hard calls of dosages; 7: a 0 or . allele, or the same allele twice, is not biallelic)
+CACHE_VERSION = 7
 
 
 def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray,
