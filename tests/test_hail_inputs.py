@@ -226,3 +226,60 @@ def test_gwas_multivariate__chromosome_codes_of_the_per_phenotype_files_on_both_
         codes[engine] = sorted(set(mv["chromosome"]))
         assert codes[engine] == sorted(set(per["chromosome"]))
     assert codes["fast"] == codes["hail"] == ["1", "23"]
+
+
+def test_gwas_hail__extract_matching_nothing_is_the_fast_engines_one_line_error(hail_context, vcfdata, tmp_path):
+    """An --extract (or --chr) that matches no variant: the fast engine says so in one line; Hail's QC took the
+    sample call rates over no variant and stopped in a TypeError traceback (s38). Both engines now raise the same
+    error and leave no output behind."""
+    d = vcfdata[0]
+    (tmp_path / "none.txt").write_text("rs_not_there\n")
+    errors = {}
+    for engine in ("fast", "hail"):
+        with pytest.raises(InputError) as exc:
+            _gwas(d, GenotypeSource(vcf=str(d / "ds.vcf"), extract=str(tmp_path / "none.txt")), tmp_path / engine,
+                  engine)
+        errors[engine] = str(exc.value)
+        assert not [p for p in (tmp_path / engine).rglob("*") if p.is_file()]
+    assert errors["hail"] == errors["fast"] == f"--extract/--chr leave no variant of {d / 'ds.vcf'}"
+
+
+def test_gwas_hail__contig_outside_the_reference_refused_in_one_line_with_the_way_out(hail_context, vcfdata,
+                                                                                        tmp_path):
+    """A .bim's unplaced chromosome 0 (array data): the fast engine tests the variant (written as given, with a
+    warning); Hail's import refuses every locus outside its reference. The one line names the file and the locus
+    and now says how to run it (s38: it gave Hail's message alone)."""
+    from bed_reader import to_bed
+
+    d, _, _, samples = vcfdata
+    g = np.random.default_rng(3).binomial(2, 0.3, (N, 4)).astype(np.float32)
+    to_bed(tmp_path / "g.bed", g, count_A1=True, properties={
+        "iid": samples, "fid": samples, "sid": ["rs1", "rs2", "rs3", "rs4"], "chromosome": ["0", "1", "1", "1"],
+        "bp_position": [5, 1000, 2000, 3000], "allele_1": ["G"] * 4, "allele_2": ["A"] * 4})
+    with pytest.raises(InputError) as exc:
+        _gwas(d, GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / "out", "hail")
+    msg = str(exc.value)
+    assert msg.startswith(f"--bfile {tmp_path / 'g'}: cannot import") and "\n" not in msg
+    assert "Invalid locus" in msg and "--engine fast" in msg and "plink2 --not-chr" in msg
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+
+
+def test_gwas_hail__bim_allele_0_is_not_biallelic_as_in_the_fast_engine(hail_context, vcfdata, tmp_path):
+    """A .bim's allele ``0`` (PLINK's missing allele code, as array data write a monomorphic variant's): the fast
+    engine leaves the variant out as not biallelic; Hail took ``0`` for an allele and tested it (s38). Both now
+    write the same variants and qc_report.tsv."""
+    from bed_reader import to_bed
+
+    d, _, _, samples = vcfdata
+    g = np.random.default_rng(8).binomial(2, 0.3, (N, 6)).astype(np.float32)
+    to_bed(tmp_path / "g.bed", g, count_A1=True, properties={
+        "iid": samples, "fid": samples, "sid": [f"rs{j + 1}" for j in range(6)], "chromosome": ["1"] * 6,
+        "bp_position": 1000 * np.arange(1, 7), "allele_1": ["0", "G", "G", "G", "G", "G"], "allele_2": ["A"] * 6})
+    got = {}
+    for engine in ("fast", "hail"):
+        _gwas(d, GenotypeSource(bfile=str(tmp_path / "g")), tmp_path / engine, engine)
+        got[engine] = (pd.read_csv(tmp_path / engine / "y1.tsv.gz", sep="\t")["variant_id"].tolist(),
+                       pd.read_csv(tmp_path / engine / "qc_report.tsv", sep="\t"))
+    assert got["hail"][0] == got["fast"][0] == ["rs2", "rs3", "rs4", "rs5", "rs6"]
+    pd.testing.assert_frame_equal(got["hail"][1], got["fast"][1])
+    assert got["hail"][1].set_index("filter").loc["biallelic", "removed"] == 1

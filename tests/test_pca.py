@@ -146,12 +146,14 @@ def test_scratch_tmp_dir__removes_what_hail_wrote_within_and_nothing_else(hail_c
     tmp = hl.tmp_dir()
     theirs = os.path.join(tmp.removeprefix("file://"), "king-not-this-run.ht")
     os.makedirs(theirs, exist_ok=True)
-    before = hail_tmp_listing(hl)
+    before, local = hail_tmp_listing(hl), hl.current_backend().local_tmpdir
     with pytest.raises(ZeroDivisionError):
         with scratch_tmp_dir(hl, "king") as sub:
             ht = hl.utils.range_table(10).checkpoint(hl.utils.new_temp_file("king", "ht"))
             assert ht.aggregate(hl.agg.sum(ht.idx)) == 45 and hl.tmp_dir() == sub
+            assert hl.current_backend().local_tmpdir.removeprefix("file://") == sub   # (hl.index_bgen writes there)
             ht.persist()
             assert os.listdir(sub.removeprefix("file://"))
             1 / 0
     assert hail_tmp_listing(hl) == before and os.path.isdir(theirs) and hl.tmp_dir() == tmp
+    assert hl.current_backend().local_tmpdir == local

@@ -203,7 +203,8 @@ def related_to_remove(hl, mt, kinship: float = KINSHIP_2ND_DEGREE) -> set[str]:
 
 def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
             checkpoint: str | None = None, min_info: float | None = None,
-            sex_by_id: pd.Series | None = None, sex_label: str = "the genotype files"
+            sex_by_id: pd.Series | None = None, sex_label: str = "the genotype files",
+            no_variant: str = "no variant to test in the genotype files"
             ) -> tuple[object, pd.DataFrame, list[QCStep], int]:
     """QC in Hail (any input format): returns (QC'd MT, variants table, steps, N genotyped).
 
@@ -217,6 +218,9 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     The QC'd MatrixTable is written to ``checkpoint`` (if given) so association never re-reads
     the input files; a later run with the same input files, QC settings and samples reads that
     checkpoint (and its ``.qc.json``) instead of importing and filtering again.
+
+    ``no_variant``: the :class:`~edfgen.exceptions.InputError` raised when ``mt`` has no row (an ``--extract`` or
+    ``--chr`` that matches nothing: sample QC's call rates over no variant failed on Hail's missing mean).
     """
     sidecar = f"{checkpoint}.qc.json" if checkpoint else None
     if checkpoint and os.path.exists(sidecar) and os.path.exists(os.path.join(checkpoint, "_SUCCESS")):
@@ -226,8 +230,10 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
         return mt, pd.DataFrame(info["variants"]), [QCStep(**s) for s in info["steps"]], info["n_genotyped"]
     n_geno = mt.count_cols()
     n_var = mt.count_rows()
+    if n_var == 0:
+        raise InputError(no_variant)
     steps: list[QCStep] = []
-    mt = mt.filter_rows(hl.len(mt.alleles) == 2)
+    mt = mt.filter_rows(_biallelic(hl, mt.alleles))
     if keep_iids is not None:
         mt = mt.filter_cols(hl.literal(set(keep_iids)).contains(mt.s))
     both_sexes, no_males = False, 0
@@ -317,6 +323,14 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
     return mt, variants.reset_index(drop=True), steps, n_geno
 
 
+def _biallelic(hl, alleles):
+    """Two distinct, defined alleles, as :func:`edfgen.kernels.qc.biallelic` (``0`` and ``.`` undefined): a .bim's
+    ``0`` allele (PLINK's missing code, e.g. of a monomorphic variant) was one allele to Hail, tested by it and
+    left out as not biallelic by the fast engine (s38)."""
+    return ((hl.len(alleles) == 2) & ~hl.literal({"0", "."}).contains(alleles[0])
+            & ~hl.literal({"0", "."}).contains(alleles[1]) & (alleles[0] != alleles[1]))
+
+
 def _common_variants(hl, mt, maf: float = 0.01):
     """Autosomal variants with MAF >= ``maf`` and hard-call rate (:func:`hard_call`) >= 0.95, for KING: as plink2's
     KING, which reads autosomes only (on X, Y and MT, haploid calls stored 0/2 read as homozygous pull phi down by
@@ -352,8 +366,8 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
 #: bumped when what the cache holds for the same inputs changes (2: HWE on autosomes only; haploid VCF calls 0/2;
 #: 3: Y's call rates among males, X's MAF one allele per male, with sex from the files; 4: KING on autosomes only;
 #: 5: X's HWE as plink2's, Y left out with its qc_report row where sample QC leaves no male; 6: HWE on plink2's
-#: hard calls of dosages)
-CACHE_VERSION = 6
+#: hard calls of dosages; 7: a 0 or . allele, or the same allele twice, is not biallelic)
+CACHE_VERSION = 7
 
 
 def _cache_path(tmp_dir: str, source: GenotypeSource, qc: QCSettings, iids: np.ndarray,
@@ -386,7 +400,10 @@ def qc_for_gwas(hl, mt, source: GenotypeSource, qc: QCSettings, overlap: set, ha
     ckpt = _cache_path(hail.tmp_dir or default_tmp_dir(), source, qc, np.asarray(sorted(overlap)), sex_by_id)
     with input_errors(source):    # QC is the first pass over every entry
         mt, variants, steps, _ = hail_qc(hl, mt, sorted(overlap), qc, checkpoint=ckpt, min_info=source.min_info,
-                                         sex_by_id=sex_by_id, sex_label=sex_label)
+                                         sex_by_id=sex_by_id, sex_label=sex_label,
+                                         no_variant=f"--extract/--chr leave no variant of {source.label}"
+                                         if source.extract or source.chromosomes is not None   # (as the fast engine)
+                                         else f"--{source.kind} {source.label}: no variant")
     return mt, variants, steps, np.asarray(mt.s.collect(), dtype=str)
 
 

@@ -21,7 +21,7 @@ import re
 import shutil
 import struct
 
-from edfgen.engines.hail_tmp import private_tmp_dir
+from edfgen.engines.hail_tmp import private_tmp_dir, scratch_tmp_dir
 from edfgen.exceptions import InputError
 from edfgen.formats.chromosomes import SELECTION_NAMES, selection_chromosome_names
 from edfgen.formats.genotypes.base import WITHDRAWN_ID, log_withdrawn
@@ -50,6 +50,10 @@ def local_path(path: str | None) -> str | None:
 
 #: what to do when the Hail engine cannot read a haploid or 16-bit BGEN
 HAIL_BGEN_REMEDY = "--engine fast reads haploid and 16-bit BGEN"
+#: what to do when a variant's locus is outside Hail's reference genome (a .bim's unplaced chromosome 0, an MT
+#: position beyond 16,569): the fast engine tests it, written as given with a warning (s38)
+INVALID_LOCUS_REMEDY = ("Hail's loci must lie in the reference genome: the fast engine (--engine fast) tests such "
+                        "variants, or leave them out first (plink2 --not-chr / --exclude)")
 #: ... and when it is ``--remove-related``'s KING, which reads the files with Hail on either engine
 KING_BGEN_REMEDY = ("--remove-related runs Hail's KING, which reads 8-bit BGEN of diploid autosomes only: convert "
                     "them (plink2 --export bgen-1.2 bits=8), or leave out --remove-related and give --remove the "
@@ -76,7 +80,8 @@ def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REM
     if not any(k in what for k in _MALFORMED):   # (Hail's summary line: a resource failure's trace may quote parsing)
         return None
     where = _WHERE.search(text)
-    hint = f"; {remedy}" if any(k in what for k in ("ploidy", "bits")) else ""
+    hint = (f"; {remedy}" if any(k in what for k in ("ploidy", "bits")) else
+            f"; {INVALID_LOCUS_REMEDY}" if "Invalid locus" in what else "")
     return InputError(f"{label}: the Hail engine cannot read it ({what[:300]}"
                       f"{f' at {where.group(1)}' if where else ''}){hint}")
 
@@ -167,7 +172,8 @@ def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, 
     except Exception as exc:  # Hail raises many exception types on unreadable input
         log.debug("Hail cannot import --%s %s: %s", source.kind, source.label, exc)
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
-        raise InputError(f"--{source.kind} {source.label}: cannot import ({lines[0][:300]})") from None
+        hint = f"; {INVALID_LOCUS_REMEDY}" if "Invalid locus" in lines[0] else ""
+        raise InputError(f"--{source.kind} {source.label}: cannot import ({lines[0][:300]}){hint}") from None
     with input_errors(source):    # (counting withdrawn samples is a first pass over the file)
         return _hail_selection(hl, mt, source)
 
@@ -271,8 +277,9 @@ def _import_bgen(hl, source: GenotypeSource, rg: str, rec: dict, tmp_dir: str | 
         # index_bgen left a 0-byte index that broke every later run with an EOFException)
         key = hashlib.sha256(f"{path_id(bgen)}:{rg}".encode()).hexdigest()[:16]
         idx = os.path.join(local_path(tmp_dir or private_tmp_dir()), "edfgen-bgen-index", key + ".idx2")
-        if not hfs.exists(idx):
-            _index_bgen(hl, bgen, idx, rg=rg, rec=rec)
+        if not hfs.exists(idx):   # (in a sub-folder: hl.index_bgen leaves an index_bgen_* file in Hail's temp folder)
+            with scratch_tmp_dir(hl, "bgen-index"):
+                _index_bgen(hl, bgen, idx, rg=rg, rec=rec)
         index_map[bgen] = idx
     mt = hl.import_bgen([b for b, _ in pairs], entry_fields=["dosage"], sample_file=pairs[0][1],
                         index_file_map=index_map or None)

@@ -68,8 +68,9 @@ def scratch_tmp_dir(hl, prefix: str):
 
     ``hl.king``, ``hl.ld_prune``, ``hl.maximal_independent_set`` and ``hl.hwe_normalized_pca`` checkpoint and
     persist tables in Hail's temporary folder and never remove them, nor did edfgen its own ``king``/``pca``
-    checkpoints: each run left them in the (per-user, reused) folder (review s34e F2). Everything Hail writes to
-    its temporary folder while the block runs goes to ``<tmp>/edfgen-<prefix>-<random>``, which is removed when
+    checkpoints: each run left them in the (per-user, reused) folder (review s34e F2); ``hl.index_bgen`` leaves a
+    file in the local temporary folder (s38). Everything Hail writes to its temporary folder (and to the local
+    one, where it is the same folder, as in a local run) while the block runs goes to ``<tmp>/edfgen-<prefix>-<random>``, which is removed when
     the block ends (error or not); nothing else in the folder is touched. Collect what the block computes before
     it ends: a table read lazily from the sub-folder cannot be read after.
 
@@ -86,10 +87,16 @@ def scratch_tmp_dir(hl, prefix: str):
         Yields the sub-folder's path.
     """
     backend = hl.current_backend()
-    parent = backend.remote_tmpdir
+    parent, local = backend.remote_tmpdir, backend.local_tmpdir
+    # the local temporary folder too where it is the same folder (edfgen's local runs): hl.index_bgen writes there
+    same = local.removeprefix("file://").rstrip("/") == parent.removeprefix("file://").rstrip("/")
     with hl.TemporaryDirectory(prefix=f"edfgen-{prefix}-", dir=parent) as sub:
         backend.remote_tmpdir = sub
+        if same:
+            backend.local_tmpdir = sub if "://" in sub else f"file://{sub}"
         try:
             yield sub
         finally:
             backend.remote_tmpdir = parent
+            if same:
+                backend.local_tmpdir = local
