@@ -70,6 +70,33 @@ def test_extract__utf16_wfdb_header_is_a_reject_not_a_traceback(tmp_path: Path, 
     assert list(_edfs(res).index) == ["GOOD"]
     rej = pd.read_csv(res.rejects, sep="\t", dtype=str).set_index("record")
     assert list(rej.index) == ["BAD"]
+    # was: "unreadable sampling frequency '\x005\x000\x000\x00' in the WFDB header" (review of b819dba)
+    assert "the header is UTF-16 text (little-endian, byte-order mark); WFDB headers are ASCII" in rej.loc["BAD",
+                                                                                                           "reason"]
+
+
+@pytest.mark.parametrize(("codec", "seen"), [("utf-16", "UTF-16 text (little-endian, byte-order mark)"),
+                                             ("utf-16-le", "UTF-16 text (little-endian, no byte-order mark)"),
+                                             ("utf-16-be", "UTF-16 text (big-endian, no byte-order mark)"),
+                                             ("utf-32", "UTF-32 text (little-endian, byte-order mark)")])
+def test_extract__utf16_multi_segment_wfdb_header_is_one_reject_not_a_traceback(tmp_path: Path, standin, codec, seen):
+    """Was: a multi-segment header saved as UTF-16 (or UTF-32) ended ``edfgen extract`` with a traceback
+    (ValueError: embedded null byte: the segment names read from it held NUL bytes and were opened as paths), the
+    good records unwritten (review of b819dba). Now one reject naming the encoding, and its segments are parts of the
+    rejected record, not participants of their own."""
+    from edfgen.commands.extract import extract_edfs
+
+    ecg = tmp_path / "ecg"
+    ecg.mkdir()
+    _wfdb(ecg, "GOOD")
+    _multi_segment(ecg, "BAD", seed=3)
+    hea = ecg / "BAD.hea"
+    hea.write_bytes(hea.read_text().encode(codec))
+    res = extract_edfs([ecg], tmp_path / "o" / "edfs.tsv", checkpoint=standin)
+    assert list(_edfs(res).index) == ["GOOD"]
+    rej = pd.read_csv(res.rejects, sep="\t", dtype=str).set_index("record")
+    assert list(rej.index) == ["BAD"]
+    assert f"the header is {seen}; WFDB headers are ASCII" in rej.loc["BAD", "reason"]
 
 
 # --------------------------------------------------------------------------- 2: resume key covers named files

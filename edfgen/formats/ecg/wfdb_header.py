@@ -52,12 +52,62 @@ def header_fs(head: list[str], *, record_id: str, path) -> float | None:
 def header_text(hea: Path, rid: str) -> str:
     """A WFDB header's text, each line UTF-8, else Latin-1 (headers are ASCII, but converters write units ``µV`` as
     the Latin-1 byte 0xB5, which ``wfdb`` drops, reading volts, and UTF-8 decoding replaced by ``\ufffd``). Line by
-    line, so that a Latin-1 comment (a patient's name) leaves the UTF-8 ``µV`` of a UTF-8 header as it is."""
+    line, so that a Latin-1 comment (a patient's name) leaves the UTF-8 ``µV`` of a UTF-8 header as it is.
+
+    A header saved as UTF-16 or UTF-32 (a byte-order mark, or NUL bytes: :func:`wide_encoding`) rejects the record,
+    naming the encoding: read byte by byte its fields hold NUL bytes (a sampling frequency ``'\\x005\\x000'``,
+    segment names that cannot be opened)."""
     try:
         raw = hea.read_bytes()
-    except OSError as exc:
+    except (OSError, ValueError) as exc:    # ValueError: a path with a NUL byte
         raise RecordRejected(f"unreadable WFDB header ({exc})", record_id=rid, path=hea) from None
+    wide = wide_encoding(raw)
+    if wide is not None:
+        raise RecordRejected(f"the header is {wide[1]}; WFDB headers are ASCII (save it as ASCII text)",
+                             record_id=rid, path=hea)
     return "".join(_decode_line(line) for line in raw.splitlines(keepends=True))
+
+
+#: byte-order marks of the wide encodings -> the codec and what it is called (UTF-32 first: its little-endian mark
+#: starts with UTF-16's)
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32", "UTF-32 text (little-endian, byte-order mark)"),
+              (b"\x00\x00\xfe\xff", "utf-32", "UTF-32 text (big-endian, byte-order mark)"),
+              (b"\xff\xfe", "utf-16", "UTF-16 text (little-endian, byte-order mark)"),
+              (b"\xfe\xff", "utf-16", "UTF-16 text (big-endian, byte-order mark)"))
+
+
+def wide_encoding(raw: bytes) -> tuple[str, str] | None:
+    """The codec and the name of the wide encoding (UTF-16, UTF-32) that a header's bytes ``raw`` show, else
+    ``None`` (ASCII, UTF-8 or Latin-1 text: no NUL byte).
+
+    By a byte-order mark; without one, by where the NUL bytes of the first character fall (``B\\0`` UTF-16
+    little-endian, ``\\0B`` big-endian, ``B\\0\\0\\0`` / ``\\0\\0\\0B`` UTF-32); other bytes with a NUL in them are
+    not text.
+
+    Parameters
+    ----------
+    raw
+        The header's bytes (or its first kilobytes).
+
+    Returns
+    -------
+    ``(codec, name)``, e.g. ``("utf-16-le", "UTF-16 text (little-endian, no byte-order mark)")``, or ``None``.
+    """
+    for bom, codec, name in _WIDE_BOMS:
+        if raw.startswith(bom):
+            return codec, name
+    if b"\x00" not in raw:
+        return None
+    head = raw[:4]
+    if len(head) == 4 and head[0] and not any(head[1:]):
+        return "utf-32-le", "UTF-32 text (little-endian, no byte-order mark)"
+    if len(head) == 4 and head[3] and not any(head[:3]):
+        return "utf-32-be", "UTF-32 text (big-endian, no byte-order mark)"
+    if len(head) >= 2 and head[0] and not head[1]:
+        return "utf-16-le", "UTF-16 text (little-endian, no byte-order mark)"
+    if len(head) >= 2 and head[1] and not head[0]:
+        return "utf-16-be", "UTF-16 text (big-endian, no byte-order mark)"
+    return "latin-1", "not text (NUL bytes)"
 
 
 def _decode_line(line: bytes) -> str:
@@ -114,8 +164,11 @@ def segment_headers(hea: str | os.PathLike) -> list[Path]:
     try:
         with open(hea, "rb") as fh:
             head = fh.read(4096)
-    except OSError:
+    except (OSError, ValueError):
         return []
+    wide = wide_encoding(head)
+    if wide is not None:     # a rejected record (header_text), whose segments are still its own, not records
+        return _wide_segment_headers(hea, wide[0])
     line = next((ln for ln in head.splitlines(keepends=True) if ln.strip() and not ln.lstrip().startswith(b"#")), None)
     cut = line is not None and len(head) == 4096 and not line.endswith((b"\n", b"\r"))   # the 4 kB may end in it
     first = None if line is None or cut else line.split()[0]
@@ -128,6 +181,19 @@ def segment_headers(hea: str | os.PathLike) -> list[Path]:
     if not lines or "/" not in lines[0].split()[0]:
         return []
     return [hea.parent / f"{ln.split()[0]}.hea" for ln in lines[1:] if ln.split()[0] != "~"]
+
+
+def _wide_segment_headers(hea: Path, codec: str) -> list[Path]:
+    """:func:`segment_headers` of a header in a wide encoding (UTF-16, UTF-32), decoded by ``codec``."""
+    try:
+        text = hea.read_bytes().decode(codec, errors="replace")
+    except (OSError, ValueError):
+        return []
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines or "/" not in lines[0].split()[0]:
+        return []
+    return [hea.parent / f"{ln.split()[0]}.hea" for ln in lines[1:]
+            if ln.split()[0] != "~" and "\x00" not in ln.split()[0]]
 
 
 def header_files(hea: str | os.PathLike) -> list[Path]:
