@@ -369,6 +369,32 @@ def test_read_wfdb__unreadable_adc_gain_on_a_lead_is_a_reject(tmp_path: Path, fm
         read_wfdb(hea)
 
 
+@pytest.mark.parametrize("field", ["nan/mV", "0(0)/mV"])
+def test_read_wfdb__gain_of_a_lead_with_no_block_size_field_is_checked(tmp_path: Path, field: str):
+    """Was: the lead's name was taken from the 9th field of its signal line; with the block-size field left out
+    (8 fields, ``R.dat 16 nan/mV 16 0 0 0 I``, which ``wfdb`` reads as lead I) the name was empty, so a gain with
+    no number was not rejected and ``wfdb`` read lead I at its default 200 units/mV (5 times the amplitude), and
+    gain 0 was rejected as 'WFDB record has no samples' (review of b819dba)."""
+    import wfdb
+
+    from edfgen.formats.ecg.records import read_wfdb
+
+    x = np.clip(np.random.default_rng(11).standard_normal((5000, 12)) * 0.3, -2, 2)
+    wfdb.wrsamp("g", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=["16"] * 12,
+                adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    hea = tmp_path / "g.hea"
+    lines = hea.read_text().splitlines()
+    tok = lines[1].split()
+    assert tok[2] == "1000.0(0)/mV" and tok[7:] == ["0", "I"]
+    lines[1] = " ".join([*tok[:2], field, *tok[3:7], "I"])     # 8 fields: no block size
+    hea.write_text("\n".join(lines) + "\n")
+    assert wfdb.rdheader(str(tmp_path / "g")).sig_name[0] == "I"
+    want = (r"unreadable ADC gain 'nan/mV' on signal line 1 \(I\)" if field == "nan/mV" else
+            r"ADC gain 0 on signal line 1 \(I\) of the WFDB header: an uncalibrated signal")
+    with pytest.raises(RecordRejected, match=want):
+        read_wfdb(hea)
+
+
 def test_read_npz__sampling_rate_of_several_values_is_a_reject(tmp_path: Path):
     """Was: ``fs=[250, 500]`` was read as its first value, 250 Hz."""
     sig = np.random.default_rng(12).standard_normal((12, 5000)).astype(np.float32)

@@ -105,16 +105,23 @@ def _scales(names, units, *, rid: str, hea, z_scale=None,
 _LEADING_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)")
 
 
-def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path) -> bool:
+def _description(tok: list[str]) -> str:
+    """The description (the lead's name) of a split signal line, as ``wfdb`` reads it: the fields after the checksum
+    (the 7th), less the block size when the 8th is a number (``R.dat 16 200/mV 16 0 0 0 I``, the block size left
+    out, names lead I)."""
+    return " ".join(tok[8:] if len(tok) > 7 and tok[7].isdigit() else tok[7:])
+
+
+def _check_calibrated(tok: list[str], line: int, *, rid: str, hea: Path, name: str | None = None) -> bool:
     """Whether the signal line ``tok`` has an ADC gain of 0 (WFDB's mark of an uncalibrated signal, which ``wfdb``
     reads with the default 200 units/mV: an amplitude in mV that is a guess; an absent gain field is WFDB's
     documented default). On a lead (:func:`~edfgen.kernels.ecg.leads.canonical_lead_name`) it rejects the record;
     any other channel (RESP, a marker) is to be left out, with a note (:func:`_scales`). A negative gain on a lead
     (``wfdb``'s own field check: "adc_gain values must be positive"; read, it inverted the lead) rejects the
     record too, and so does a lead's gain field that starts with no number (``nan/mV``: ``wfdb`` reads it as its
-    default 200 units/mV)."""
+    default 200 units/mV). ``name``: the signal's name as ``wfdb`` parsed it (default: :func:`_description`)."""
     gm = GAIN_RE.match(tok[2]) if len(tok) > 2 else None
-    name = " ".join(tok[8:])
+    name = _description(tok) if name is None else str(name).strip()
     if len(tok) > 2 and not _LEADING_NUMBER.match(tok[2]) and canonical_lead_name(name) is not None:
         # 'nan/mV', 'abc': wfdb.rdrecord reads such a field as its default 200 units/mV, silently (a guess)
         raise RecordRejected(f"unreadable ADC gain {tok[2]!r} on signal line {line} ({name}) of the WFDB header: "
@@ -234,7 +241,7 @@ def _read_wfdb_fast(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
         gains.append(gain)
         baselines.append(baseline)
         units.append(gm.group(3) or "mV")
-        names.append(" ".join(tok[8:]))
+        names.append(_description(tok))
     if len(files) != 1 or len(offsets) != 1:
         return None
     if nsamp * nsig > MAX_RECORD_VALUES:
@@ -536,7 +543,8 @@ def _read_wfdb_full(hea: Path, *, root: Path | None = None, z_scale=None) -> Ecg
     if not any(rec.sig_name or []):
         raise RecordRejected(f"WFDB header names none of its {rec.n_sig} signals (no description field on its signal "
                              "lines): the leads cannot be told apart", record_id=rid, path=hea)
-    uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea) for i, ln in enumerate(lines[1:])]
+    uncal = [_check_calibrated(ln.split(), i + 1, rid=rid, hea=hea, name=names[i] if i < len(names) else None)
+             for i, ln in enumerate(lines[1:])]
     keep, factor, dropped = _scales(names, units, rid=rid, hea=hea, z_scale=z_scale, uncalibrated=uncal)
     spf, keep, factor, other_rate = _one_rate(rec, names, keep, factor, rid=rid, hea=hea)
     dropped += other_rate
