@@ -218,12 +218,23 @@ def ecg_record_files(path, *, out_dir=None) -> list[Path]:
         return []
     files = set()
     for r in refs:
-        files.add(Path(r.path))
+        files.add(os.path.abspath(r.path))
         if r.fmt == "wfdb":
-            files.update(header_files(r.path))
-    out = Path(out_dir).resolve() if out_dir is not None else None
-    resolved = {Path(os.path.abspath(f)) for f in files}
-    return sorted(f for f in resolved if out is None or not f.resolve().is_relative_to(out))
+            files.update(map(os.path.abspath, header_files(r.path)))
+    skip = _out_prefixes(path, out_dir)
+    return [Path(f) for f in sorted(files) if not (skip and f.startswith(skip))]
+
+
+def _out_prefixes(path, out_dir) -> tuple[str, ...]:
+    """The path prefixes (ending in a separator) that put a file found under ``path`` in ``out_dir``, as given and
+    as it resolves, also seen through ``path`` when ``path`` is a link; ``()`` when ``out_dir`` is not under
+    ``path`` (the common case: no per-file test)."""
+    if out_dir is None:
+        return ()
+    given, real = os.path.abspath(path), os.path.realpath(path)
+    outs = {os.path.abspath(out_dir), os.path.realpath(out_dir)}
+    outs |= {os.path.join(given, os.path.relpath(o, real)) for o in list(outs) if o.startswith(os.path.join(real, ""))}
+    return tuple(os.path.join(o, "") for o in outs if o.startswith((os.path.join(given, ""), os.path.join(real, ""))))
 
 
 def read_resumable(out_dir: Path, *, config, data: dict) -> dict:
