@@ -243,3 +243,30 @@ def test_ecg_record_files__out_inside_ecg_left_out_whichever_way_either_is_named
         assert all(str(f).startswith(str(path)) for f in files)
     assert {f.name for f in ecg_record_files(ecg, out_dir=tmp_path / "elsewhere")} == records | {"own.hea",
                                                                                                    "own.mat"}
+
+
+def test_run_data__records_discovered_once_give_the_key_of_discovery_per_path(tmp_path, shared_data):
+    """Review of s38 fixes (speed): pre-training discovered its --ecg records twice (once per path for the resume
+    key, once for the data: 1.8 s of a 10,000-record folder). The key now takes the run's own discovery; it must
+    equal the key of discovery per path, for a folder, a header and a record named without suffix, and a bundle
+    (left out of the run's discovery: found on its own)."""
+    import numpy as np
+
+    from edfgen.formats.ecg.records import discover_records
+    from edfgen.model.data import is_bundle
+    from edfgen.model.train_state import run_data
+
+    ecg = _four_records(tmp_path, shared_data)
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("E07504", "E07505"):
+        for ext in (".hea", ".mat"):
+            shutil.copy(shared_data / "ecg" / "cinc2021" / f"{name}{ext}", other / f"{name}{ext}")
+    bundle = tmp_path / "b.npz"
+    np.savez(bundle, ecg=np.zeros((2, 12, 50), dtype=np.float32), iid=np.array(["x1", "x2"]))
+    paths = [ecg, other / "E07504.hea", other / "E07505", bundle]
+    found = discover_records([p for p in paths if not is_bundle(p)])
+    assert len(found) == 6
+    once = run_data(paths, 0, 0, out_dir=tmp_path / "out", refs=found)
+    assert once == run_data(paths, 0, 0, out_dir=tmp_path / "out")
+    assert len(set(once["ecg_records"])) == 4
