@@ -264,8 +264,8 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
                 seen = z.sample_pq_seen
                 if seen is not None and seen > 0.25:
                     what = ("the effective n (a sum of the cohorts' effective n)" if z.sample_pq == 0.25 else
-                            "half the effective n (PGC's NEFFDIV2?), or a meta-analysis of cohorts with very "
-                            "different case fractions (then 1/4 is right: check the file's n)")
+                            "half the effective n (PGC's NEFFDIV2; if it is the sum of the effective n of cohorts "
+                            "with very different case fractions, 1/4 is right: check the file's n)")
                     (log.info if z.sample_pq == 0.25 else log.warning)(
                         "%s: its n is below the effective n of its case counts 4/(1/n_cases + 1/n_controls) (q = "
                         "n_cases n_controls / ((n_cases + n_controls) n) = %.4g > 1/4): n taken as %s; the "
