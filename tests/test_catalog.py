@@ -469,6 +469,27 @@ def test_read_loci__a_build_in_the_file_name_never_sets_the_build(tmp_path, name
     Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh37\n")          # declared inside: read on it
     t = read_loci(path, reference_genome=None)
     assert t.attrs["reference_genome"] == "GRCh37" and "-meta.yaml" in t.attrs["build_declared"]
-    Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh38\n")          # GRCh38 declared: the name refused
-    with pytest.raises(InputError, match="the file name says genome build"):
-        read_loci(path, reference_genome=None)
+    Path(f"{path}-meta.yaml").unlink()
+
+
+@pytest.mark.parametrize("name", ["loci_hg19ToHg38.tsv", "EUR_b37_liftedTo38.tsv"])
+@pytest.mark.parametrize("where", ["header", "meta"])
+def test_read_loci__a_grch38_declared_in_the_file_wins_over_its_name(tmp_path, caplog, name, where):
+    """Was (review of s38 fixes): ``loci_hg19ToHg38.tsv`` whose content declares ``##genome_build=GRCh38`` (or
+    its -meta.yaml GRCh38), no --reference-genome, was refused with "the file name says hg19 ... lift the loci
+    over" though it is lifted and says so. The file's declaration wins over the name: read as GRCh38, with one
+    warning that the name disagrees (and so with --reference-genome GRCh38)."""
+    path = tmp_path / name
+    rows = _loci([["1:100:A:G", "1", 100, 1e-9]]).to_csv(sep="\t", index=False)
+    if where == "header":
+        path.write_text("##genome_build=GRCh38\n" + rows)
+    else:
+        path.write_text(rows)
+        Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh38\n")
+    for build in (None, "GRCh38"):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="edfgen"):
+            t = read_loci(path, reference_genome=build)
+        assert t.attrs["reference_genome"] == "GRCh38" and len(t) == 1
+        said = [r.getMessage() for r in caplog.records if "the file name says genome build" in r.getMessage()]
+        assert len(said) == 1 and name in said[0] and "declares GRCh38: read as GRCh38" in said[0], caplog.text

@@ -190,10 +190,11 @@ def test_read_cardiosoft__a_strip_without_leads_of_its_own_falls_back_to_full_di
 
 @pytest.mark.parametrize("token", ["1_000", "\u0661\u0662", "1234567890", "123456789012345678901234567890",
                                    "-9223372036854775808", "1-2",
-                                   "--5", "1.5"])
+                                   "--5", "1.5", "0000000001", "+0000000001"])
 def test_read_cardiosoft__counts_that_are_not_ascii_integers_of_at_most_9_digits_are_rejected(tmp_path, token):
     """The one-pass count parser (review s38 finding 7) keeps the old rule: int() would take '1_000' and Arabic
-    digits, numpy would overflow on 30 digits; each is a one-line reject naming the token."""
+    digits, numpy would overflow on 30 digits; each is a one-line reject naming the token. Was (review of s38
+    fixes): a zero-padded '0000000001' (10 digits, value 1) was taken, against the old length rule."""
     f = _hand_built(tmp_path / "b.xml", HAND.replace("10,", f"{token},"), encoding="utf-8")
     with pytest.raises(RecordRejected, match="not an integer count of at most 9 digits") as exc:
         read_cardiosoft(f)

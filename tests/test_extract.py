@@ -848,7 +848,12 @@ def test_cli_extract__quality_threshold_name_value_sets_the_thresholds(tmp_path,
                      ("rail_fraction=2", "rail_fraction=2: must be in [0, 1]"),
                      ("max_abs_mv=0", "max_abs_mv=0: must be > 0"),
                      ("flat_std_mv=nan", "must be >= 0"),
-                     ("flat_std_mv", "expected NAME=VALUE")):
+                     ("flat_std_mv", "--quality-threshold 'flat_std_mv': expected NAME=VALUE"),
+                     # was "'01': expected NAME=VALUE", naming a fragment the user never wrote (review of s38 fixes)
+                     ("flat_std_mv=0,01", "--quality-threshold '01' of 'flat_std_mv=0,01': expected NAME=VALUE (a "
+                                          "decimal comma? use a decimal point)"),
+                     ("rail_fraction=0.5,max_flat", "'max_flat' of 'rail_fraction=0.5,max_flat': expected "
+                                                    "NAME=VALUE (names:")):
         res = CliRunner().invoke(cli, [*base, "--quality-threshold", bad])
         assert res.exit_code == 2 and msg in res.output and len(res.output.strip().splitlines()) == 1, res.output
     assert "--quality-threshold NAME=VALUE" in CliRunner().invoke(cli, ["extract", "--help"]).output

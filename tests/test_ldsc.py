@@ -596,33 +596,79 @@ def test_cli_ldsc__prevalence_per_trait_of_a_pair_is_lee_2011_with_the_files_cas
     assert res.exit_code != 0 and "--prevalence cad=5: a population prevalence must be in (0, 1)" in res.output
 
 
-def test_cli_ldsc__prevalence_of_a_file_whose_n_is_half_the_effective_n(tmp_path):
+def test_cli_ldsc__prevalence_of_a_file_whose_n_is_the_total_the_effective_n_or_half_of_it(tmp_path):
     """Was (review of s38): a file whose n is below the effective n of its case counts (PGC's NEFFDIV2 or
     Neff_half given as n) had n_cases n_controls / ((n_cases + n_controls) n) = 0.5 > 1/4, silently clamped to
     P = 0.5, and its liability-scale h² twice too large. The regression's noncentrality is n h² P(1 - P), so the
-    same z-scores on the effective n and on half of it must give one liability-scale h²; the half one is warned
-    about, naming the file. An n a little below the effective n (rounding, 3%) is taken as it, quietly."""
+    same z-scores on the total n, on the effective n and on half of it must give one liability-scale h²; the half
+    one is warned about, naming the file, the q seen and the P(1 - P) used. An n a little below the effective n
+    (a sum of cohorts' effective n, or rounding) takes P(1 - P) = 1/4, as the effective n does: its liability h²
+    is its observed h² times the factor at 1/4, its 3% larger observed h² kept (was the same, by a 5% clamp)."""
     (tmp_path / "ld").mkdir()
     snp, a1, a2, z = _ldsc_inputs(tmp_path, n=10200)
     se = np.full(len(z), 0.01)
     neff = 4 / (1 / 3000 + 1 / 17000)                             # 10,200
-    for name, n in (("full", neff), ("half", neff / 2), ("round", neff / 1.03)):
+    names = {"total": 20000, "full": neff, "half": neff / 2, "round": neff / 1.03}
+    for name, n in names.items():
         pd.DataFrame({"variant_id": snp, "effect_allele": a1, "other_allele": a2, "beta": z * se,
                       "standard_error": se, "p_value": 2 * stats.norm.sf(np.abs(z)), "n": n, "n_cases": 3000,
                       "n_controls": 17000}).to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
-    res = CliRunner().invoke(cli, ["ldsc", *(a for name in ("full", "half", "round") for a in
-                                             ("--sumstats", str(tmp_path / f"{name}.tsv"))),
-                                   "--ref-ld-chr", str(tmp_path / "ld") + "/", "--prevalence", "0.1",
-                                   "--out", str(tmp_path / "o")])
+
+    def ldsc(out, *args):
+        return CliRunner().invoke(cli, ["ldsc", *(a for name in names for a in
+                                                  ("--sumstats", str(tmp_path / f"{name}.tsv"))),
+                                        "--ref-ld-chr", str(tmp_path / "ld") + "/", *args, "--out", str(out)])
+    res = ldsc(tmp_path / "o", "--prevalence", "0.1")
     assert res.exit_code == 0, res.output
+    assert ldsc(tmp_path / "obs").exit_code == 0
     h2 = pd.read_csv(tmp_path / "o" / "h2.tsv", sep="\t").set_index("phenotype")["h2"]
+    obs = pd.read_csv(tmp_path / "obs" / "h2.tsv", sep="\t").set_index("phenotype")["h2"]
     assert 0.1 < h2["full"] < 1.5
-    assert h2["half"] == pytest.approx(h2["full"], rel=1e-4)       # was 2x
-    assert h2["round"] == pytest.approx(h2["full"] * 1.03, rel=1e-4)    # clamped: P = 0.5 on n = neff / 1.03
+    assert h2["total"] == pytest.approx(h2["full"], rel=1e-6)      # P(1 - P) = 3000 17000 / 20000² = 0.1275
+    assert h2["half"] == pytest.approx(h2["full"], rel=1e-6)       # was 2x
+    t = 1.2815515655446004                                          # Φ⁻¹(1 - 0.1)
+    factor = 0.1 ** 2 * 0.9 ** 2 / (0.25 * (np.exp(-t * t / 2) / np.sqrt(2 * np.pi)) ** 2)
+    assert h2["round"] == pytest.approx(obs["round"] * factor, rel=1e-6)
     warned = [x for x in res.output.splitlines() if "WARNING" in x and "below the effective n" in x]
     assert len(warned) == 1 and "half.tsv: its n is below the effective n of its case counts" in warned[0], \
         res.output
-    assert "half the effective n?" in warned[0]
+    assert "q = n_cases n_controls / ((n_cases + n_controls) n) = 0.5 > 1/4" in warned[0]
+    assert "half the effective n" in warned[0] and "takes P(1 - P) = 0.5" in warned[0]
+
+
+@pytest.mark.parametrize("cohorts, q_seen", [(((2000, 8000), (4000, 4000)), 0.2778),
+                                             (((3000, 12000), (2500, 2500)), 0.2731)])
+def test_cli_ldsc__prevalence_of_a_meta_analysis_whose_n_is_the_sum_of_its_cohorts_effective_n(tmp_path, caplog,
+                                                                                               cohorts, q_seen):
+    """Was (review of s38 fixes): a meta-analysis whose n is the sum of its cohorts' effective n (PGC, METAL
+    'Neff'; Grotzinger 2023) and whose n_cases / n_controls are the totals: the regression's noncentrality is
+    sum_i N_i P_i (1 - P_i) h² = sum_i Neff_i / 4 h², so P(1 - P) is exactly 1/4, but the q of the totals is
+    Neff(totals) / (4 sum Neff_i) > 1/4 (Neff is concave): cohorts 2000/8000 and 4000/4000, n = 6400 + 8000 =
+    14400, q = 4 6000 12000 / 18000 / (4 14400) = 0.2778 took P(1 - P) = 0.2778, h² x0.90, with a wrong 'half
+    the effective n?' warning. Now 1/4, said at INFO."""
+    (tmp_path / "ld").mkdir()
+    neff = sum(4 / (1 / a + 1 / b) for a, b in cohorts)
+    snp, a1, a2, z = _ldsc_inputs(tmp_path, n=int(neff))
+    se = np.full(len(z), 0.01)
+    cases, controls = (sum(c[i] for c in cohorts) for i in (0, 1))
+    assert 4 * cases * controls / (cases + controls) / (4 * neff) == pytest.approx(q_seen, abs=1e-4)
+    pd.DataFrame({"variant_id": snp, "effect_allele": a1, "other_allele": a2, "beta": z * se, "standard_error": se,
+                  "p_value": 2 * stats.norm.sf(np.abs(z)), "n": neff, "n_cases": cases,
+                  "n_controls": controls}).to_csv(tmp_path / "meta.tsv", sep="\t", index=False)
+    ref = str(tmp_path / "ld") + "/"
+    with caplog.at_level("INFO", logger="edfgen"):
+        run_ldsc([str(tmp_path / "meta.tsv")], out_dir=tmp_path / "obs", ref_ld_chr=ref)
+        caplog.clear()
+        liab = run_ldsc([str(tmp_path / "meta.tsv")], out_dir=tmp_path / "liab", ref_ld_chr=ref,
+                        prevalence="meta=0.05")
+    obs = pd.read_csv(tmp_path / "obs" / "h2.tsv", sep="\t")["h2"].iloc[0]
+    t = 1.6448536269514722                                          # Φ⁻¹(1 - 0.05)
+    factor = 0.05 ** 2 * 0.95 ** 2 / (0.25 * (np.exp(-t * t / 2) / np.sqrt(2 * np.pi)) ** 2)
+    assert liab.h2["h2"].iloc[0] == pytest.approx(obs * factor, rel=1e-6)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"], caplog.text
+    said = [r.getMessage() for r in caplog.records if "below the effective n" in r.getMessage()]
+    assert len(said) == 1 and "meta.tsv" in said[0] and f"= {q_seen:.4g} > 1/4" in said[0], caplog.text
+    assert "takes P(1 - P) = 0.25" in said[0]
 
 
 @pytest.mark.parametrize("ids", ["rsid", "position"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Sequence
 
 from edfgen.exceptions import InputError
@@ -41,11 +42,15 @@ def quality_thresholds(items: Sequence[str], *, keep_spike_markers: bool = False
         or a value out of its range.
     """
     values: dict = {}
-    items = [part for item in items for part in str(item).split(",") if part.strip()]   # "a=1,b=2": two items
-    for item in items:
+    items = [(part, str(item)) for item in items for part in str(item).split(",") if part.strip()]  # "a=1,b=2"
+    for item, given in items:
         name, eq, text = (s.strip() for s in str(item).partition("="))
         if not eq or not name:
-            raise InputError(f"--quality-threshold {item!r}: expected NAME=VALUE (names: {', '.join(NAMES)})")
+            part = "" if item == given else f"{item.strip()!r} of "   # one of several comma-separated items
+            comma = " (a decimal comma? use a decimal point)" if item.strip().isdigit() and re.search(
+                r"=\s*[-+]?\d*,", given) else ""
+            raise InputError(f"--quality-threshold {part}{given!r}: expected NAME=VALUE{comma} "
+                             f"(names: {', '.join(NAMES)})")
         if name not in NAMES:
             raise InputError(f"--quality-threshold {name}: unknown threshold; valid names: {', '.join(NAMES)}")
         if name in values:

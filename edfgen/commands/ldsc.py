@@ -261,12 +261,15 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
             else:
                 log.info("%s: h² on the liability scale, population prevalence %g, sample prevalence %.4g", name, k,
                          z.sample_prevalence)
-                if z.sample_pq is not None and z.sample_pq > 0.25:
-                    log.warning("%s: its n is below the effective n of its case counts 4/(1/n_cases + 1/n_controls) "
-                                "(n_cases n_controls / ((n_cases + n_controls) n) = %.4g, above 1/4): half the "
-                                "effective n? The liability-scale h² of %s takes %.4g for P(1 - P) (as the "
-                                "regression on that n needs); check the file's n", z.files[0], z.sample_pq, name,
-                                z.sample_pq)
+                seen = z.sample_pq_seen
+                if seen is not None and seen > 0.25:
+                    what = ("the effective n (a sum of the cohorts' effective n)" if z.sample_pq == 0.25 else
+                            "half the effective n (PGC's NEFFDIV2; if it is the sum of the effective n of cohorts "
+                            "with very different case fractions, 1/4 is right: check the file's n)")
+                    (log.info if z.sample_pq == 0.25 else log.warning)(
+                        "%s: its n is below the effective n of its case counts 4/(1/n_cases + 1/n_controls) (q = "
+                        "n_cases n_controls / ((n_cases + n_controls) n) = %.4g > 1/4): n taken as %s; the "
+                        "liability-scale h² of %s takes P(1 - P) = %g", z.files[0], seen, what, name, z.sample_pq)
                 res = to_liability(res, z.sample_prevalence, k, sample_pq=z.sample_pq)
         rows.append(h2_row(name, res))
     return pd.DataFrame(rows, columns=H2_COLUMNS)

@@ -222,14 +222,17 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
 
     def refuse_name() -> None:
         """A build hint in the file name against GRCh38 loci: refused (a hint never sets the build: a lifted
-        file keeps its old name, ``loci_hg19ToHg38.tsv``, ``EUR_b37_liftedTo38.tsv``)."""
-        if named:
+        file keeps its old name, ``loci_hg19ToHg38.tsv``, ``EUR_b37_liftedTo38.tsv``), unless the file (or its
+        records) declares GRCh38 itself: that declaration wins over the name, which is warned about."""
+        if named and chosen["where"]:
+            log.warning("--loci %s: the file name says genome build %s, but %s declares %s: read as %s (the "
+                        "declaration wins over the name)", path, named.group(1), chosen["where"], chosen["build"],
+                        chosen["build"])
+        elif named:
             raise InputError(f"--loci {path}: the file name says genome build "
                              f"{named.group(1)}; edfgen annotates GRCh38 coordinates "
                              f"(lift the loci over to GRCh38, or give --reference-genome GRCh37)")
 
-    if reference_genome == "GRCh38":
-        refuse_name()
     declared = declared_build([path])       # the file's own -meta.yaml (summary statistics given as loci)
     if declared:
         check(declared, f"--loci {path}: its -meta.yaml genome_assembly")
@@ -275,7 +278,7 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
             log.warning("%s (its default) but %s here: make sure the positions are %s", where,
                         f"--reference-genome {reference_genome} is given" if reference_genome else
                         f"{chosen['where']} declares {chosen['build']}", chosen["build"])
-    if reference_genome is None and (chosen["build"] or DEFAULT_REFERENCE_GENOME) == "GRCh38":
+    if (chosen["build"] or DEFAULT_REFERENCE_GENOME) == "GRCh38":
         refuse_name()           # (a declaration in the file or its records of GRCh37 agrees with a GRCh37 name)
     if chosen["build"] is None:
         chosen["build"] = DEFAULT_REFERENCE_GENOME

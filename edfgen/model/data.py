@@ -69,7 +69,7 @@ def window_array(x: np.ndarray, prep: Preprocessing) -> np.ndarray:
 
 
 def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing(), *, chunk: int = 512,
-              z_scale=None) -> EcgArray:
+              z_scale=None, refs=None) -> EcgArray:
     """Read and preprocess ECGs from bundles and/or ECG files/directories.
 
     ``z_scale`` (``{lead: mV per z}``, :data:`edfgen.formats.ecg.units.Z_LEAD_SD_MV`): also read WFDB records
@@ -78,6 +78,9 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
 
     A record id met again (in another folder or bundle) is rejected with the first one's path, as ``extract``
     does: one ECG counted twice would sit in both training and validation, or be scored twice.
+
+    ``refs``: :func:`~edfgen.formats.ecg.records.discover_records` of the ``paths`` that are not bundles, when the
+    caller has it (pre-training discovers once for its resume key and its data); else discovered here.
 
     Raises
     ------
@@ -106,7 +109,7 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
         else:
             files.append(p)
     if files:
-        refs = [r for r in discover_records(files) if r.fmt == "rejected" or _first_time(r.record_id, r.path, seen,
+        refs = [r for r in (discover_records(files) if refs is None else refs) if r.fmt == "rejected" or _first_time(r.record_id, r.path, seen,
                                                                                           rejects, where=r.where)]
         for s in range(0, len(refs), chunk):
             batch = preprocess_many(read_records_iter(refs[s:s + chunk], z_scale=z_scale), prep)

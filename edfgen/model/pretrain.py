@@ -34,6 +34,7 @@ import torch
 import torch.distributed as dist
 
 from edfgen.exceptions import ConfigError, EdfgenError, InputError, StageError
+from edfgen.formats.ecg.records import discover_records
 from edfgen.formats.ecg.units import Z_LEAD_SD_MV
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
@@ -41,7 +42,7 @@ from edfgen.formats.tables import write_table
 from edfgen.model.checkpoint import load_checkpoint, save_checkpoint
 from edfgen.model.config import ModelConfig
 from edfgen.model.device import resolve_train_device
-from edfgen.model.data import augment, load_ecgs, two_crops, window_array
+from edfgen.model.data import augment, is_bundle, load_ecgs, two_crops, window_array
 from edfgen.model.encoder import ECGEncoder
 from edfgen.model.targets import encode_targets
 from edfgen.model.train_state import load_train_state, read_resumable, run_data, save_train_state
@@ -305,12 +306,13 @@ def pretrain(out_dir: str | Path, *, config: ModelConfig, settings: PretrainSett
         torch.cuda.set_device(dev)
     if not ecg and simulated <= 0:
         raise InputError("pretrain: give --ecg FILES and/or --simulated N")
-    data = run_data(ecg, simulated, sim_seed, out_dir=out_dir)
+    found = discover_records([p for p in ecg if not is_bundle(p)]) if ecg else []   # once: key and data
+    data = run_data(ecg, simulated, sim_seed, out_dir=out_dir, refs=found)
     resumed = read_resumable(out_dir, config=config, data=data) if resume else None
     preprocessing = _run_preprocessing(preprocessing, out_dir, resumed=resumed, init=init)
     sources = []
     if ecg:
-        arr = load_ecgs(ecg, preprocessing, z_scale=Z_LEAD_SD_MV)
+        arr = load_ecgs(ecg, preprocessing, z_scale=Z_LEAD_SD_MV, refs=found)
         log.info("pretrain: %d ECGs from files (%d rejected, %d in units z rescaled to typical lead SDs)",
                  len(arr.ids), len(arr.rejects), 0 if arr.z_scored is None else int(arr.z_scored.sum()))
         targets = measured_targets(arr.signals, config.aux_targets, fs=preprocessing.sampling_rate,

@@ -148,7 +148,7 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, doc: dict, tensors: dict
     optimizer.load_state_dict({"state": state, "param_groups": doc["param_groups"]})
 
 
-def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=None) -> dict:
+def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=None, refs=None) -> dict:
     """What a run trains on, comparable across working directories: ``--ecg`` paths resolved, the simulated
     participants and their seed (0 participants: no seed) and (``files``) ``ecg_records``, one fingerprint per
     ``--ecg`` path of the files its records are read from (:func:`ecg_record_files`), so that records replaced
@@ -164,6 +164,9 @@ def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=
         Fingerprint the records' files (``False``: an older run's saved data, whose files are not known).
     out_dir
         The run's own folder: files under it are never the data (``--out`` inside ``--ecg``).
+    refs
+        Records the run has discovered already (:func:`~edfgen.formats.ecg.records.discover_records` of its
+        ``--ecg`` paths that are not bundles), not discovered again: :func:`ecg_record_files`.
 
     Returns
     -------
@@ -179,18 +182,20 @@ def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=
         for p in ecg:
             h = hashlib.sha256()
             base = os.path.abspath(p if Path(p).is_dir() else Path(p).parent)   # names relative to the path given
-            for f in ecg_record_files(p, out_dir=out_dir):
+            under = os.path.join(base, "")
+            for f in map(str, ecg_record_files(p, out_dir=out_dir, refs=refs)):
                 try:   # size and modification time: a chmod or a restore in place is the same data
                     key = stat_key(f, ctime=False)
                 except OSError:
                     key = "missing"
-                h.update(f"{os.path.relpath(f, base)}\0{key}\n".encode())
+                rel = f[len(under):] if f.startswith(under) else os.path.relpath(f, base)   # (relpath: slow)
+                h.update(f"{rel}\0{key}\n".encode())
             keys.append(h.hexdigest())
         data["ecg_records"] = keys
     return data
 
 
-def ecg_record_files(path, *, out_dir=None) -> list[Path]:
+def ecg_record_files(path, *, out_dir=None, refs=None) -> list[Path]:
     """The files the ECG records of one ``--ecg`` path are read from, as discovery finds them
     (:func:`~edfgen.formats.ecg.records.discover_records`): each record's file (a WFDB header, an XML, EDF, HDF5,
     NumPy or DICOM file) and, for a WFDB record, every file its header names
@@ -203,6 +208,10 @@ def ecg_record_files(path, *, out_dir=None) -> list[Path]:
         One ``--ecg`` path (a file, a folder, a WFDB record name).
     out_dir
         A folder whose files are never data (the run's own ``--out``).
+    refs
+        Records discovered already (of this path and maybe others): those of this path are taken (the files
+        under a folder; a file, or a WFDB record, given by name); a path none of them belongs to (a bundle, left
+        out of the run's discovery) is discovered here.
 
     Returns
     -------
@@ -212,18 +221,45 @@ def ecg_record_files(path, *, out_dir=None) -> list[Path]:
     from edfgen.formats.ecg.records import discover_records
     from edfgen.formats.ecg.wfdb_header import header_files
 
-    try:
-        refs = discover_records([path])
-    except InputError:   # a missing path: the run itself says so
-        return []
+    refs = _refs_of(path, refs or [])
+    if not refs:
+        try:
+            refs = discover_records([path])
+        except InputError:   # a missing path: the run itself says so
+            return []
     files = set()
     for r in refs:
-        files.add(Path(r.path))
+        files.add(os.path.abspath(r.path))
         if r.fmt == "wfdb":
-            files.update(header_files(r.path))
-    out = Path(out_dir).resolve() if out_dir is not None else None
-    resolved = {Path(os.path.abspath(f)) for f in files}
-    return sorted(f for f in resolved if out is None or not f.resolve().is_relative_to(out))
+            files.update(map(os.path.abspath, header_files(r.path)))
+    skip = _out_prefixes(path, out_dir)
+    return [Path(f) for f in sorted(files) if not (skip and f.startswith(skip))]
+
+
+def _refs_of(path, refs) -> list:
+    """The records of ``refs`` found under the ``--ecg`` path ``path``: under it (a folder), the file itself, or
+    (a WFDB record given as ``NAME``, ``NAME.hea`` or ``NAME.dat``) the header of that name."""
+    given = os.path.abspath(path)
+    under = os.path.join(given, "")
+    names = () if os.path.isdir(given) else (given, os.path.splitext(given)[0])
+    out = []
+    for r in refs:
+        a = os.path.abspath(r.path)
+        if a == given or a.startswith(under) or (r.fmt == "wfdb" and os.path.splitext(a)[0] in names):
+            out.append(r)
+    return out
+
+
+def _out_prefixes(path, out_dir) -> tuple[str, ...]:
+    """The path prefixes (ending in a separator) that put a file found under ``path`` in ``out_dir``, as given and
+    as it resolves, also seen through ``path`` when ``path`` is a link; ``()`` when ``out_dir`` is not under
+    ``path`` (the common case: no per-file test)."""
+    if out_dir is None:
+        return ()
+    given, real = os.path.abspath(path), os.path.realpath(path)
+    outs = {os.path.abspath(out_dir), os.path.realpath(out_dir)}
+    outs |= {os.path.join(given, os.path.relpath(o, real)) for o in list(outs) if o.startswith(os.path.join(real, ""))}
+    return tuple(os.path.join(o, "") for o in outs if o.startswith((os.path.join(given, ""), os.path.join(real, ""))))
 
 
 def read_resumable(out_dir: Path, *, config, data: dict) -> dict:

@@ -211,8 +211,8 @@ def header_files(hea: str | os.PathLike) -> list[Path]:
         return []
     if not lines or not lines[0].split():
         return []
-    if "/" not in lines[0].split()[0]:
-        return list(dict.fromkeys(hea.parent / ln.split()[0] for ln in lines[1:]))
+    if "/" not in lines[0].split()[0]:   # names deduplicated as text: 12 leads in one .dat make one path
+        return [hea.parent / name for name in dict.fromkeys(ln.split()[0] for ln in lines[1:])]
     out: list[Path] = []
     for seg in segment_headers(hea):
         out.append(seg)

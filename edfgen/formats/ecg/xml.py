@@ -236,7 +236,7 @@ MAX_COUNT = 999_999_999
 
 def _counts(text: str | None, where: str, *, rid, path) -> np.ndarray:
     """The comma- (or space-) separated integer counts of ``text`` as int64: ASCII digits with an optional sign,
-    at most :data:`MAX_COUNT` in size. Parsed in one pass (``str.split`` and numpy's conversion); the offending
+    at most 9 of them (:data:`MAX_COUNT`; a zero-padded ``0000000001`` too: no real count needs 10). Parsed in one pass (``str.split`` and numpy's conversion); the offending
     token is looked for only when that fails."""
     text = text or ""
     tokens = text.replace(",", " ").split()
@@ -247,9 +247,10 @@ def _counts(text: str | None, where: str, *, rid, path) -> np.ndarray:
         except (ValueError, OverflowError):
             values = None
     big = None if values is None else (values > MAX_COUNT) | (values < -MAX_COUNT)   # (np.abs(int64 min) < 0)
-    if big is not None and not big.any():
+    if big is not None and not big.any() and (not tokens or max(map(len, tokens)) <= 9 or all(
+            _COUNT.fullmatch(t) for t in tokens if len(t) > 9)):   # the length rule ('0000000001' is 10 digits)
         return values
-    if big is not None:
+    if big is not None and big.any():
         bad = tokens[int(np.argmax(big))]
     else:
         bad = next((t for t in tokens if not _COUNT.fullmatch(t)), "?")

@@ -83,14 +83,15 @@ class ZStats:
     pair: a multi-allelic site's rows, one per ALT under one id, are kept for matching by alleles; rows with a
     missing or non-positive standard error dropped); ``files`` read; ``binary`` when the files give
     case counts (``sample_prevalence``: median ``n_cases / n``, for an effective ``n`` 0.5; ``sample_pq``: the
-    ``P (1 - P)`` of the regression on ``n``, above 1/4 when ``n`` is below the effective n of the case counts:
-    :func:`_sample_prevalence`)."""
+    ``P (1 - P)`` of the regression on ``n``: 1/4 for an effective ``n``, 1/2 for half of it; ``sample_pq_seen``:
+    ``n_cases n_controls / ((n_cases + n_controls) n)`` as the file gives it: :func:`_sample_prevalence`)."""
 
     phenotype: str
     table: pd.DataFrame
     files: tuple[Path, ...]
     sample_prevalence: float | None = None
     sample_pq: float | None = None
+    sample_pq_seen: float | None = None
 
     @property
     def binary(self) -> bool:
@@ -150,35 +151,36 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
     return ZStats(name, df, tuple(Path(f) for f in files), *_sample_prevalence(df))
 
 
-#: how far ``n_cases n_controls / ((n_cases + n_controls) n)`` may exceed 1/4 (an ``n`` rounded, or a few variants'
-#: ``n`` below the median) before ``n`` is taken to be below the effective n of the case counts (half of it: PGC's
-#: ``NEFFDIV2``, ``Neff_half``)
-PQ_TOLERANCE = 1.05
+#: ``q = n_cases n_controls / ((n_cases + n_controls) n)`` above 1/4 is read as an effective-n convention: below
+#: this (``sqrt(1/4 * 1/2)``, the geometric midpoint) ``n`` is the effective n, a sum of per-cohort ``Neff`` (PGC,
+#: METAL; q exactly 1/4), at or above it half of it (PGC's ``NEFFDIV2``, ``Neff_half``; q exactly 1/2)
+PQ_HALF_FROM = float(np.sqrt(0.25 * 0.5))
 
 
-def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None]:
-    """The sample prevalence ``P`` the liability scale takes for this case-control trait (Lee 2011) and the
-    ``P (1 - P)`` of the regression on ``n``, ``q = n_cases n_controls / ((n_cases + n_controls) n)`` (the median
-    over variants), or ``(None, None)`` without ``n_cases``.
+def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, float | None]:
+    """The sample prevalence ``P`` the liability scale takes for this case-control trait (Lee 2011), the
+    ``P (1 - P)`` of the regression on ``n`` and the ``q = n_cases n_controls / ((n_cases + n_controls) n)`` seen
+    (the median over variants), or ``(None, None, None)`` without ``n_cases``.
 
-    ``P`` is ``n_cases / n`` when ``n`` is the sample size (``n_cases + n_controls``), and in general the ``P``
-    whose ``P (1 - P)`` is ``q``: the regression's noncentrality is proportional to ``n q``, so a file whose ``n``
-    is the effective sample size ``4 / (1/n_cases + 1/n_controls)`` (PGC, METAL) gets ``P = 0.5``, as Grotzinger
-    et al. (2023) convert it (``n_cases / n`` gave 0.29 for 3,000 cases and 17,000 controls). An ``n`` below the
-    effective n (half of it: ``q = 0.5``) has no such ``P``: ``P`` is 0.5 and ``q`` is kept, for the liability
-    factor to take in place of ``P (1 - P)``; an excess up to :data:`PQ_TOLERANCE` is rounding, ``q = 1/4``."""
+    The regression's noncentrality is ``n h² P (1 - P)`` summed over cohorts: ``sum_i N_i P_i (1 - P_i) = sum_i
+    Neff_i / 4``. ``q <= 1/4``: ``n`` is the total (or near it), ``P (1 - P) = q`` and ``P`` from the counts. ``q >
+    1/4`` cannot be a total: ``n`` follows an effective-n convention. A sum of per-cohort effective n ``4 /
+    (1/n_cases_i + 1/n_controls_i)`` (PGC, METAL; Grotzinger et al. 2023) needs exactly 1/4, though ``q`` from the
+    total counts exceeds 1/4 whenever the cohorts' case fractions differ (``Neff`` is concave, so ``Neff`` of the
+    totals >= the sum of the cohorts'); half of it (``NEFFDIV2``) needs 1/2. ``q`` below :data:`PQ_HALF_FROM` is
+    taken as the former, at or above it as the latter; ``P`` is 0.5 for both."""
     if "n_cases" not in df.columns or not df["n_cases"].notna().any():
-        return None, None
+        return None, None, None
     cases = df["n_cases"]
     n = df["n"] if "n" in df.columns else cases + df.get("n_controls", np.nan)
     controls = df["n_controls"].fillna(n - cases) if "n_controls" in df.columns else n - cases
-    q = float(np.nanmedian(cases * controls / ((cases + controls) * n)))
-    if not np.isfinite(q):
-        return float("nan"), float("nan")
-    if 0.25 < q <= 0.25 * PQ_TOLERANCE:
-        q = 0.25
-    minor = 0.5 * (1 - np.sqrt(max(1 - 4 * q, 0.0)))        # P (1 - P) = q; P > 0.5 when cases outnumber controls
-    return float(1 - minor if np.nanmedian(cases / (cases + controls)) > 0.5 else minor), q
+    seen = float(np.nanmedian(cases * controls / ((cases + controls) * n)))
+    if not np.isfinite(seen):
+        return float("nan"), float("nan"), seen
+    if seen > 0.25:
+        return 0.5, (0.25 if seen < PQ_HALF_FROM else 0.5), seen
+    minor = 0.5 * (1 - np.sqrt(max(1 - 4 * seen, 0.0)))    # P (1 - P) = q; P > 0.5 when cases outnumber controls
+    return float(1 - minor if np.nanmedian(cases / (cases + controls)) > 0.5 else minor), seen, seen
 
 
 def fill_sample_size(df: pd.DataFrame, size: float | None, source) -> pd.DataFrame:
