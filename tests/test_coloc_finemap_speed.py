@@ -159,6 +159,10 @@ def test_finemap_and_coloc__keep_only_each_phenotypes_rows_near_the_loci(sim_coh
     loci = pd.DataFrame({"locus": [1, 2], "chromosome": leads[0].to_numpy(), "base_pair_location": leads[3].to_numpy(),
                          "phenotypes": ["a", "a,b"]})
     loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    far = np.ones(len(bim), dtype=bool)        # an exposure with no row near a locus: cut to nothing, no error
+    for lead in loci.itertuples():
+        far &= ~((bim[0] == str(lead.chromosome)) & ((bim[3] - lead.base_pair_location).abs() <= 100_000)).to_numpy()
+    pd.read_csv(files[0], sep="\t")[far].to_csv(tmp_path / "c.tsv", sep="\t", index=False)
     held = []
     if command == "finemap":
         real = finemap_mod.regions
@@ -171,9 +175,10 @@ def test_finemap_and_coloc__keep_only_each_phenotypes_rows_near_the_loci(sim_coh
         real = coloc_mod._coloc_rows
         monkeypatch.setattr(coloc_mod, "_coloc_rows", lambda work, *a, **k: held.extend(w[1] for w in work) or
                             real(work, *a, **k))
-        run_coloc(files[:1], files[1:], loci=tmp_path / "loci.tsv", out_dir=tmp_path / "o", window_kb=100,
+        run_coloc([files[0], tmp_path / "c.tsv"], files[1:], loci=tmp_path / "loci.tsv", out_dir=tmp_path / "o", window_kb=100,
                   genotypes=str(Path(sim_cohort) / "genotypes"))
     assert held and all(len(z.table) < len(bim) / 2 for z in held)
+    assert command == "finemap" or (pd.read_csv(tmp_path / "o" / "coloc.tsv", sep="\t")["trait_1"] == "a").all()
     for z in held:
         t = z.table
         near = np.zeros(len(t), dtype=bool)

@@ -313,13 +313,15 @@ def run_coloc(exposure, outcome, *, loci, out_dir, genotypes, p1: float = P1, p2
     check_sumstats_options([*ex_files, *oc_files], "--exposure/--outcome", **given)
     loci_t = read_loci(loci)
     with open_panel(genotypes) as panel:   # first: each exposure is located there and cut to the loci as it is read
-        ex = read_zstats(ex_files, "--exposure", **given,
-                         keep=lambda z: near_loci(located(z, panel), loci_t, window_kb))
+        def cut(z: ZStats) -> ZStats:   # N checked on the whole file: one with no row near a locus is no error
+            _check_n({z.phenotype: z}, "--exposure")
+            return near_loci(located(z, panel), loci_t, window_kb)
+
+        ex = read_zstats(ex_files, "--exposure", **given, keep=cut)
         check_leads(loci_t, ex, loci, "colocalise", read_as="exposures")
         oc = read_zstats(oc_files, "--outcome", **given)      # whole: check_same_build looks at every shared id
         check_same_build(ex, oc, loci_t, window_kb)
         warn_panel_build([*ex_files, *oc_files], genotypes)
-        _check_n(ex, "--exposure")
         _check_n(oc, "--outcome")
         out_dir = prepare_out_dir(out_dir, force=force, command="edfgen coloc")
         params = {"p1": p1, "p2": p2, "p12": p12, "window_kb": window_kb, "max_causal": max_causal,
