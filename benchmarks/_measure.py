@@ -15,9 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
+def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None, *, warnings: bool = False) -> dict:
     """Run ``cmd`` under /usr/bin/time -v: wall s, user+sys s, peak RSS MiB (of that child alone). ``cwd``: run
-    it there (``python -m`` looks in its working folder first, before ``PYTHONPATH``)."""
+    it there (``python -m`` looks in its working folder first, before ``PYTHONPATH``). ``warnings``: also the
+    number of edfgen WARNING lines it logged (``warnings``)."""
     t0 = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env, cwd=cwd)
     wall = time.perf_counter() - t0
@@ -27,8 +28,11 @@ def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> d
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
     user = float(re.search(r"User time \(seconds\): ([\d.]+)", err).group(1))
     sys_ = float(re.search(r"System time \(seconds\): ([\d.]+)", err).group(1))
-    return {"wall_s": round(wall, 2), "cpu_s": round(user + sys_, 2), "peak_rss_mib": round(rss_kb / 1024, 1),
-            "stdout_tail": proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []}
+    out = {"wall_s": round(wall, 2), "cpu_s": round(user + sys_, 2), "peak_rss_mib": round(rss_kb / 1024, 1),
+           "stdout_tail": proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []}
+    if warnings:
+        out["warnings"] = sum(" WARNING " in line for line in err.splitlines())
+    return out
 
 
 def edfgen_env() -> dict:

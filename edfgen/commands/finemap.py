@@ -222,18 +222,47 @@ def locus_regions(loci: pd.DataFrame, z: ZStats, window_kb: float) -> list[tuple
     list of (int, DataFrame)
         Locus number and the phenotype's rows in its window.
     """
+    return [(locus, z.table[on]) for locus, on in _windows(loci, z, window_kb) if on.any()]
+
+
+def _windows(loci: pd.DataFrame, z: ZStats, window_kb: float) -> list[tuple[int, np.ndarray]]:
+    """``[(locus, which rows of z.table are within window_kb of its lead)]``, every locus of ``loci``."""
     t = z.table
     if not {"chromosome", "base_pair_location"} <= set(t.columns):
         raise InputError(f"{z.files[0]}: needs chromosome and base_pair_location to find the loci")
-    chrom = chromosome_labels(t["chromosome"])
-    pos = pd.to_numeric(t["base_pair_location"], errors="coerce")
-    out = []
-    for row in loci.itertuples():
-        w = window_kb * 1000
-        sel = t[(chrom == str(row.chromosome)) & (pos - row.base_pair_location).abs().le(w)]
-        if len(sel):
-            out.append((int(row.locus), sel))
-    return out
+    # the labels compared once per distinct chromosome, not once per row and locus (136 files x 25 loci)
+    codes, labels = pd.factorize(chromosome_labels(t["chromosome"]))
+    pos = pd.to_numeric(t["base_pair_location"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    w = window_kb * 1000
+    return [(int(row.locus), np.append(np.asarray(labels == str(row.chromosome), dtype=bool), False)[codes]
+             & (np.abs(pos - row.base_pair_location) <= w)) for row in loci.itertuples()]     # code -1: no label
+
+
+def near_loci(z: ZStats, loci: pd.DataFrame, window_kb: float) -> ZStats:
+    """``z`` cut to its rows within ``window_kb`` of some locus lead: all that fine-mapping and coloc use of it
+    (:func:`locus_regions`), a small part of a genome-wide file, kept instead of the whole file (136 phenotypes
+    of a demo, 1.5 GB, held whole before). Unchanged without position columns (:func:`locus_regions` says so).
+
+    Parameters
+    ----------
+    z : ZStats
+        One phenotype's summary statistics.
+    loci : DataFrame
+        From :func:`read_loci`.
+    window_kb : float
+        Region half-width around each lead, kb.
+
+    Returns
+    -------
+    ZStats
+        With the rows of ``z.table`` in some window, in their order and with their index.
+    """
+    if not {"chromosome", "base_pair_location"} <= set(z.table.columns):
+        return z
+    near = np.zeros(len(z.table), dtype=bool)
+    for _, on in _windows(loci, z, window_kb):
+        near |= on
+    return dataclasses.replace(z, table=z.table[near])
 
 
 def align_to_panel(rows: pd.DataFrame, panel, phenotype: str = "", where: str = "") -> pd.DataFrame:
@@ -388,7 +417,9 @@ def finemap_region(reg: Region, *, max_causal: int = 10, coverage: float = 0.95,
 
 def located(z: ZStats, panel) -> ZStats:
     """``z`` with each row's LD-panel row (column ``row``, NaN where absent), found once per phenotype rather
-    than once per region (:func:`~edfgen.formats.genotypes.panel.locate_in_panel`).
+    than once per region (:func:`~edfgen.formats.genotypes.panel.locate_in_panel`); ``z`` itself when it has
+    them already (located as it was read, before :func:`near_loci` cut it: the panel's matching rule looks at
+    every row of the file).
 
     Parameters
     ----------
@@ -401,6 +432,8 @@ def located(z: ZStats, panel) -> ZStats:
     -------
     ZStats
     """
+    if "row" in z.table.columns:
+        return z
     rows, _ = locate_in_panel(z.table, panel, z.phenotype, repeated_ids="position")
     return dataclasses.replace(z, table=z.table.assign(row=rows.to_numpy()))
 
@@ -503,31 +536,34 @@ def run_finemap(sumstats, *, loci, out_dir, genotypes, max_causal: int = 10, cov
     files = zstats_files(sumstats, columns=columns)
     check_sumstats_options(files, "--sumstats", columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
     loci_t = read_loci(loci)
-    zs = read_zstats(files, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
-    check_leads(loci_t, zs, loci, "fine-map")
-    warn_panel_build(files, genotypes)
-    out_dir = prepare_out_dir(out_dir, force=force, command="edfgen finemap")
-    params = {"max_causal": max_causal, "coverage": coverage, "min_abs_corr": min_abs_corr, "window_kb": window_kb,
-              "columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
-    panel_files, params["ld_panel_bed_bytes"] = panel_fingerprint(genotypes)   # the LD panel, as clump records it
-    params["genotypes"] = genotype_parameters(genotypes)
-    with recording(out_dir, "edfgen finemap", parameters=params,
-                   inputs=[loci, *[f for z in zs.values() for f in z.files], *panel_files],
-                   planned=["credible_sets.tsv", "pip.tsv", "ld_check.tsv"]) as man, open_panel(genotypes) as panel:
-        warn_panel_n({name: z for name, z in zs.items() if name in all_leads(loci_t)}, panel)
-        cs_rows, pips, checks = [], [], []
-        for reg in progress(list(regions(loci_t, zs, panel, window_kb)), desc="fine-mapping", unit="region"):
-            c, p, k, _ = finemap_region(reg, max_causal=max_causal, coverage=coverage, min_abs_corr=min_abs_corr)
-            cs_rows += c
-            pips.append(p)
-            checks.append(k)
-        cs = pd.DataFrame(cs_rows, columns=CS_COLUMNS)
-        pip = pd.concat(pips, ignore_index=True) if pips else pd.DataFrame(columns=PIP_COLUMNS)
-        chk = pd.DataFrame(checks, columns=LD_CHECK_COLUMNS)
-        write_table(cs, out_dir / "credible_sets.tsv", float_format="%.6g")
-        write_table(pip, out_dir / "pip.tsv", float_format="%.6g")
-        write_table(chk, out_dir / "ld_check.tsv", float_format="%.6g")
-        man.extra.update({"ld_panel_withdrawn": getattr(panel, "n_withdrawn", 0), "regions": int(len(chk)), "credible_sets": int(cs[["locus", "phenotype", "cs"]].drop_duplicates().shape[0])})
+    with open_panel(genotypes) as panel:   # first: each phenotype is located there and cut to the loci as it is read
+        zs = read_zstats(files, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts,
+                         keep=lambda z: near_loci(located(z, panel), loci_t, window_kb))
+        check_leads(loci_t, zs, loci, "fine-map")
+        warn_panel_build(files, genotypes)
+        out_dir = prepare_out_dir(out_dir, force=force, command="edfgen finemap")
+        params = {"max_causal": max_causal, "coverage": coverage, "min_abs_corr": min_abs_corr,
+                  "window_kb": window_kb, "columns": columns, "sample_sizes": sample_sizes, "case_counts": case_counts}
+        panel_files, params["ld_panel_bed_bytes"] = panel_fingerprint(genotypes)   # the LD panel, as clump records it
+        params["genotypes"] = genotype_parameters(genotypes)
+        with recording(out_dir, "edfgen finemap", parameters=params,
+                       inputs=[loci, *[f for z in zs.values() for f in z.files], *panel_files],
+                       planned=["credible_sets.tsv", "pip.tsv", "ld_check.tsv"]) as man:
+            warn_panel_n({name: z for name, z in zs.items() if name in all_leads(loci_t)}, panel)
+            cs_rows, pips, checks = [], [], []
+            for reg in progress(list(regions(loci_t, zs, panel, window_kb)), desc="fine-mapping", unit="region"):
+                c, p, k, _ = finemap_region(reg, max_causal=max_causal, coverage=coverage, min_abs_corr=min_abs_corr)
+                cs_rows += c
+                pips.append(p)
+                checks.append(k)
+            cs = pd.DataFrame(cs_rows, columns=CS_COLUMNS)
+            pip = pd.concat(pips, ignore_index=True) if pips else pd.DataFrame(columns=PIP_COLUMNS)
+            chk = pd.DataFrame(checks, columns=LD_CHECK_COLUMNS)
+            write_table(cs, out_dir / "credible_sets.tsv", float_format="%.6g")
+            write_table(pip, out_dir / "pip.tsv", float_format="%.6g")
+            write_table(chk, out_dir / "ld_check.tsv", float_format="%.6g")
+            man.extra.update({"ld_panel_withdrawn": getattr(panel, "n_withdrawn", 0), "regions": int(len(chk)),
+                              "credible_sets": int(cs[["locus", "phenotype", "cs"]].drop_duplicates().shape[0])})
     return FinemapRun(out_dir, cs, pip, chk)
 
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
-
 from edfgen.exceptions import InputError
+from edfgen.kernels.susie import logsumexp_1d
 
 P1, P2, P12 = 1e-4, 1e-4, 1e-5
 #: coloc's prior standard deviations of the effect: quantitative traits (times sdY), case-control (log OR)
@@ -154,10 +153,10 @@ def combine_abf(l1, l2, p1: float = P1, p2: float = P2, p12: float = P12) -> Col
         raise InputError(f"coloc: the two traits need the same variants (got {l1.size} and {l2.size})")
     p1, p2, p12 = (adjust_prior(p, l1.size) for p in (p1, p2, p12))
     lsum = l1 + l2
-    s1, s2, s12 = logsumexp(l1), logsumexp(l2), logsumexp(lsum)
+    s1, s2, s12 = logsumexp_1d(l1), logsumexp_1d(l2), logsumexp_1d(lsum)
     lh = np.array([0.0, np.log(p1) + s1, np.log(p2) + s2, np.log(p1) + np.log(p2) + _logdiff(s1 + s2, s12),
                    np.log(p12) + s12])
-    return ColocResult(np.exp(lh - logsumexp(lh)), int(l1.size), int(np.argmax(lsum)))
+    return ColocResult(np.exp(lh - logsumexp_1d(lh)), int(l1.size), int(np.argmax(lsum)))
 
 
 def coloc_abf(beta1, se1, beta2, se2, *, binary1: bool = False, binary2: bool = False, sdy1: float = 1.0,

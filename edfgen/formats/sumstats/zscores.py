@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -293,10 +293,12 @@ def zstats_files(paths: Sequence[str | Path], option: str = "--sumstats", *, col
 def read_zstats(paths: Sequence[str | Path], option: str = "--sumstats", *, need_n: bool = False,
                 columns: dict[str, str] | None = None, sample_sizes: dict[str, float] | None = None,
                 case_counts: dict[str, tuple[float, float]] | None = None,
-                allow_z: bool = False) -> dict[str, ZStats]:
+                allow_z: bool = False, keep: Callable[[ZStats], ZStats] | None = None) -> dict[str, ZStats]:
     """Every phenotype of the files/folders ``paths`` (:func:`zstats_files`), each read by :func:`load_zstats`
-    with the same options."""
+    with the same options. ``keep``: applied to each phenotype as soon as it is read (e.g. cutting it to the rows
+    near the loci), so that one whole phenotype at a time is in memory rather than all of them."""
     files = zstats_files(paths, option, columns=columns, allow_z=allow_z)
-    return {name: load_zstats(name, fs, need_n=need_n, columns=columns, sample_sizes=sample_sizes,
-                              case_counts=case_counts, allow_z=allow_z, option=option)
+    keep = keep or (lambda z: z)
+    return {name: keep(load_zstats(name, fs, need_n=need_n, columns=columns, sample_sizes=sample_sizes,
+                                   case_counts=case_counts, allow_z=allow_z, option=option))
             for name, fs in group_by_phenotype(files).items()}
