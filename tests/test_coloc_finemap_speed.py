@@ -179,6 +179,14 @@ def test_finemap_and_coloc__keep_only_each_phenotypes_rows_near_the_loci(sim_coh
                   genotypes=str(Path(sim_cohort) / "genotypes"))
     assert held and all(len(z.table) < len(bim) / 2 for z in held)
     assert command == "finemap" or (pd.read_csv(tmp_path / "o" / "coloc.tsv", sep="\t")["trait_1"] == "a").all()
+    from edfgen.commands.finemap import locus_regions, read_loci
+    from edfgen.formats.sumstats.zscores import read_zstats
+
+    whole = read_zstats(files, "--sumstats", sample_sizes=None)
+    for z in held:          # the rows kept are every row fine-mapping / coloc would take from the whole file
+        want = pd.Index(np.concatenate([r.index for _, r in locus_regions(read_loci(tmp_path / "loci.tsv"),
+                                                                            whole[z.phenotype], 100)])).unique()
+        assert len(want) > 0 and sorted(z.table.index) == sorted(want), (z.phenotype, len(z.table), len(want))
     for z in held:
         t = z.table
         near = np.zeros(len(t), dtype=bool)
@@ -208,3 +216,23 @@ def test_kriging__conditional_means_from_the_eigenvectors_equal_the_whole_precis
         want = -(prec @ zt - np.diag(prec) * zt) / np.diag(prec)
         np.testing.assert_allclose(res.condmean, want, rtol=0, atol=1e-12)
         np.testing.assert_allclose(res.condvar, 1 / np.diag(prec), rtol=1e-12)
+
+
+def test_near_loci__plink_par_rows_coded_25_stay_on_x_when_the_mt_rows_are_cut_away():
+    """PLINK's ``25`` is X (PAR) only in a file that also has ``26`` (MT): the cut kept the raw codes, so once the
+    MT row was cut away the PAR rows read as MT and left the X locus (fine-mapping, coloc's exposures lost them).
+    The cut now carries the whole file's labels, which read the same again."""
+    from edfgen.commands.finemap import locus_regions, near_loci
+    from edfgen.formats.sumstats.layout import chromosome_labels
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    t = pd.DataFrame({"variant_id": list("abcde"), "chromosome": ["1", "25", "25", "23", "26"],
+                      "base_pair_location": [1000, 1_000_000, 1_100_000, 2_800_000, 500], "z": 1.0})
+    z = ZStats("p", t, (Path("p.tsv"),))
+    loci = pd.DataFrame({"locus": [1], "chromosome": ["X"], "base_pair_location": [1_050_000], "phenotypes": ["p"]})
+    whole = [r["variant_id"].tolist() for _, r in locus_regions(loci, z, 2000)]
+    cut = near_loci(z, loci, 2000)
+    assert whole == [["b", "c", "d"]]
+    assert [r["variant_id"].tolist() for _, r in locus_regions(loci, cut, 2000)] == whole
+    assert cut.table["chromosome"].tolist() == ["X", "X", "X"] and cut.table.index.tolist() == [1, 2, 3]
+    assert chromosome_labels(pd.Series(["1", "X", "X", "MT"])).tolist() == ["1", "X", "X", "MT"]

@@ -225,13 +225,15 @@ def locus_regions(loci: pd.DataFrame, z: ZStats, window_kb: float) -> list[tuple
     return [(locus, z.table[on]) for locus, on in _windows(loci, z, window_kb) if on.any()]
 
 
-def _windows(loci: pd.DataFrame, z: ZStats, window_kb: float) -> list[tuple[int, np.ndarray]]:
-    """``[(locus, which rows of z.table are within window_kb of its lead)]``, every locus of ``loci``."""
+def _windows(loci: pd.DataFrame, z: ZStats, window_kb: float,
+             chrom: pd.Series | None = None) -> list[tuple[int, np.ndarray]]:
+    """``[(locus, which rows of z.table are within window_kb of its lead)]``, every locus of ``loci``; ``chrom``:
+    the table's :func:`chromosome_labels` when already computed."""
     t = z.table
     if not {"chromosome", "base_pair_location"} <= set(t.columns):
         raise InputError(f"{z.files[0]}: needs chromosome and base_pair_location to find the loci")
     # the labels compared once per distinct chromosome, not once per row and locus (136 files x 25 loci)
-    codes, labels = pd.factorize(chromosome_labels(t["chromosome"]))
+    codes, labels = pd.factorize(chromosome_labels(t["chromosome"]) if chrom is None else chrom)
     pos = pd.to_numeric(t["base_pair_location"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
     w = window_kb * 1000
     return [(int(row.locus), np.append(np.asarray(labels == str(row.chromosome), dtype=bool), False)[codes]
@@ -255,14 +257,20 @@ def near_loci(z: ZStats, loci: pd.DataFrame, window_kb: float) -> ZStats:
     Returns
     -------
     ZStats
-        With the rows of ``z.table`` in some window, in their order and with their index.
+        With the rows of ``z.table`` in some window, in their order and with their index; ``chromosome`` as
+        :func:`chromosome_labels` reads the whole file (PLINK's ``25`` is X only beside a ``26``: the rows left
+        after the cut, without the MT rows, would read a PAR row's ``25`` as MT and lose it from X's loci).
     """
     if not {"chromosome", "base_pair_location"} <= set(z.table.columns):
         return z
+    chrom = chromosome_labels(z.table["chromosome"])
     near = np.zeros(len(z.table), dtype=bool)
-    for _, on in _windows(loci, z, window_kb):
+    for _, on in _windows(loci, z, window_kb, chrom):
         near |= on
-    return dataclasses.replace(z, table=z.table[near])
+    table = z.table[near]
+    if not chrom.equals(z.table["chromosome"]):
+        table = table.assign(chromosome=np.asarray(chrom, dtype=object)[near])
+    return dataclasses.replace(z, table=table)
 
 
 def align_to_panel(rows: pd.DataFrame, panel, phenotype: str = "", where: str = "") -> pd.DataFrame:
