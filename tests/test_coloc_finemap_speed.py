@@ -236,3 +236,65 @@ def test_near_loci__plink_par_rows_coded_25_stay_on_x_when_the_mt_rows_are_cut_a
     assert [r["variant_id"].tolist() for _, r in locus_regions(loci, cut, 2000)] == whole
     assert cut.table["chromosome"].tolist() == ["X", "X", "X"] and cut.table.index.tolist() == [1, 2, 3]
     assert chromosome_labels(pd.Series(["1", "X", "X", "MT"])).tolist() == ["1", "X", "X", "MT"]
+
+
+def _trait(rng, p, hit):
+    z = rng.normal(size=p)
+    z[hit] = 9.0
+    return pd.DataFrame({"row": np.arange(p), "variant_id": [f"1:{1000 + i}:A:G" for i in range(p)],
+                         "base_pair_location": 1000 + np.arange(p), "beta": z * 0.01, "standard_error": 0.01, "z": z,
+                         "n": 5000.0})
+
+
+def test_coloc_region__an_outcome_fit_is_not_reused_for_an_exposure_of_the_same_name():
+    """The SuSiE fits of a locus were cached by trait name only: with exposures {A, B} and outcomes {A, B} from
+    other files, pair B x A took outcome B's fit as exposure B's (PP.H0 2.79e-27 against 9.52e-28 alone)."""
+    from edfgen.commands.coloc import coloc_region
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    rng, p = np.random.default_rng(3), 30
+    ex = {n: _trait(rng, p, 3) for n in "AB"}
+    oc = {n: _trait(rng, p, 20) for n in "AB"}
+    R = np.eye(p) * 0.9 + 0.1
+
+    def run(pairs):
+        cache = {("R", np.arange(p).tobytes()): (R, np.ones(p, bool))}
+        return {(e, o): coloc_region(1, ex[e], oc[o], ZStats(e, ex[e], (Path(f"ex/{e}.tsv"),)),
+                                     ZStats(o, oc[o], (Path(f"oc/{o}.tsv"),)), None, cache=cache)
+                for e, o in pairs}
+    shared, alone = run([("A", "B"), ("B", "A")]), run([("B", "A")])
+    assert [r["method"] for r in alone[("B", "A")]] == ["abf", "susie"]
+    assert shared[("B", "A")] == alone[("B", "A")]
+
+
+def test_coloc__same_named_exposure_and_outcome_from_other_files_are_colocalised_the_same_file_is_warned(
+        sim_cohort, tmp_path, caplog):
+    """An exposure and an outcome of one name were skipped silently, even from other files (another consortium's
+    trait named like the EDF): now colocalised; a trait given as both (the same file) is still not colocalised
+    with itself, and a warning says so."""
+    import logging
+
+    from edfgen.commands.coloc import run_coloc
+
+    bim = pd.read_csv(Path(sim_cohort) / "genotypes.bim", sep=r"\s+", header=None, dtype={0: str})
+    rng = np.random.default_rng(8)
+    lead = len(bim) // 3
+    paths = []
+    for where in ("ex", "oc"):
+        beta = rng.normal(0, 0.02, len(bim))
+        beta[lead] = 0.3
+        (tmp_path / where).mkdir()
+        pd.DataFrame({"variant_id": bim[1], "chromosome": bim[0], "base_pair_location": bim[3],
+                      "effect_allele": bim[4], "other_allele": bim[5], "beta": beta, "standard_error": 0.02,
+                      "effect_allele_frequency": 0.3, "p_value": 0.5, "n": 2000}).to_csv(
+            tmp_path / where / "a.tsv", sep="\t", index=False)
+        paths.append(tmp_path / where / "a.tsv")
+    pd.DataFrame({"locus": [1], "chromosome": [bim[0][lead]], "base_pair_location": [bim[3][lead]],
+                  "phenotypes": ["a"]}).to_csv(tmp_path / "loci.tsv", sep="\t", index=False)
+    kw = {"loci": tmp_path / "loci.tsv", "window_kb": 50, "genotypes": str(Path(sim_cohort) / "genotypes")}
+    other = run_coloc([paths[0]], [paths[1]], out_dir=tmp_path / "o1", **kw).coloc
+    assert len(other) > 0 and (other["trait_1"] == "a").all() and (other["trait_2"] == "a").all()
+    with caplog.at_level(logging.WARNING):
+        same = run_coloc([paths[0]], [paths[0]], out_dir=tmp_path / "o2", **kw).coloc
+    assert same.empty
+    assert any("both exposure and outcome" in r.getMessage() and ": a" in r.getMessage() for r in caplog.records)

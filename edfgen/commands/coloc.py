@@ -188,8 +188,8 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
         return []
     ids = m["variant_id"].to_numpy()
     base = {"locus": locus, "trait_1": z1.phenotype, "trait_2": z2.phenotype, "nsnps": len(m)}
-    sd1 = _cached(cache, ("sdy", 1, z1.phenotype), lambda: _sdy(t1, z1))     # once a locus per trait, not per pair
-    sd2 = _cached(cache, ("sdy", 2, z2.phenotype), lambda: _sdy(t2, z2))
+    sd1 = _cached(cache, ("sdy", 1, z1.phenotype, tuple(z1.files)), lambda: _sdy(t1, z1))   # once a locus per trait
+    sd2 = _cached(cache, ("sdy", 2, z2.phenotype, tuple(z2.files)), lambda: _sdy(t2, z2))
     abf = coloc_abf(m["beta"], m["standard_error"], m["beta_2"], m["standard_error_2"], binary1=z1.binary,
                     binary2=z2.binary, sdy1=sd1, sdy2=sd2, p1=p1, p2=p2, p12=p12)
     rows = [{**base, "method": "abf", **{f"pp_h{k}": abf.pp[k] for k in range(5)}, "top_variant": ids[abf.top]}]
@@ -212,8 +212,9 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
         return rows
     ids = m["variant_id"].to_numpy()
     fits = []
-    for name, zcol, ncol in ((z1.phenotype, "z", "n"), (z2.phenotype, "z_2", "n_2")):
-        key = ("fit", name, locus, rows_key)
+    for role, z, zcol, ncol in ((1, z1, "z", "n"), (2, z2, "z_2", "n_2")):
+        # by role and files: an exposure and an outcome of one name (other files) are other traits
+        key = ("fit", role, z.phenotype, tuple(z.files), locus, rows_key)
         if key not in cache:
             cache[key] = susie_rss(m[zcol].to_numpy(), R, _region_n(m, ncol, panel), L=max_causal)
         fits.append(cache[key])
@@ -228,21 +229,29 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
     return rows
 
 
+def _same_files(z1: ZStats, z2: ZStats) -> bool:
+    """Whether two traits were read from the same files (resolved paths): one trait given as both."""
+    return sorted(str(Path(f).resolve()) for f in z1.files) == sorted(str(Path(f).resolve()) for f in z2.files)
+
+
 def _coloc_rows(work: list[tuple], oc: dict[str, ZStats], oregions: dict[str, dict], panel, leads: dict,
                 **kw) -> list[dict]:
     """``coloc.tsv`` rows of every ``(exposure, ZStats, locus, region rows)`` of ``work`` with every outcome ``oc``
     (``oregions``: outcome -> locus -> region rows), locus by locus so that LD matrices, SuSiE fits and aligned
     outcome rows are reused (:func:`coloc_region`, ``kw`` its priors and ``max_causal``; ``leads``: locus -> lead
-    position). Pairs without a shared variant are counted in one warning."""
+    position). Pairs without a shared variant are counted in one warning; a trait given as both exposure and
+    outcome (the same files) is not colocalised with itself, named in another (an exposure and an outcome of one
+    name from other files are two traits: colocalised)."""
     work.sort(key=lambda w: w[2])            # by locus: its LD matrix and outcome fits are reused
-    rows, current, empty = [], None, []
+    rows, current, empty, itself = [], None, [], set()
     for ename, z1, locus, r1 in progress(work, desc="coloc", unit="locus"):
         if locus != current:
             cache, current, outcome_rows = {}, locus, {}
         t1 = align_to_panel(r1, panel, ename, f"coloc locus {locus} {ename}")
         for oname, z2 in oc.items():
             r2 = oregions[oname].get(locus)
-            if oname == ename:
+            if oname == ename and _same_files(z1, z2):          # the trait with itself (other files: computed)
+                itself.add(ename)
                 continue
             if r2 is not None and oname not in outcome_rows:    # aligned (and mismatches warned) once a locus
                 outcome_rows[oname] = align_to_panel(r2, panel, oname, f"coloc locus {locus} {oname}")
@@ -255,6 +264,9 @@ def _coloc_rows(work: list[tuple], oc: dict[str, ZStats], oregions: dict[str, di
         log.warning("coloc: %d locus x exposure x outcome pair(s) share no variant in the LD panel (by variant id, "
                     "rsid or position, with matching alleles): no row (%s%s)", len(empty), ", ".join(empty[:3]),
                     ", ..." if len(empty) > 3 else "")
+    if itself:
+        log.warning("coloc: %d trait(s) given as both exposure and outcome (the same files) not colocalised with "
+                    "themselves: %s", len(itself), ", ".join(sorted(itself)[:3]) + (", ..." if len(itself) > 3 else ""))
     return rows
 
 
