@@ -298,3 +298,22 @@ def test_coloc__same_named_exposure_and_outcome_from_other_files_are_colocalised
         same = run_coloc([paths[0]], [paths[0]], out_dir=tmp_path / "o2", **kw).coloc
     assert same.empty
     assert any("both exposure and outcome" in r.getMessage() and ": a" in r.getMessage() for r in caplog.records)
+
+
+def test_shared_rows__a_repeated_panel_row_is_a_clear_error_and_unsorted_unique_rows_match_the_merge():
+    """``intersect1d(assume_unique=True)`` paired a repeated row with another variant's numbers (coloc_region is
+    public: its rows need not come from align_to_panel)."""
+    from edfgen.commands.coloc import _shared_rows
+    from edfgen.exceptions import InputError
+
+    t1 = pd.DataFrame({"row": [5, 5, 7], "variant_id": ["x", "y", "z"], "beta": [1., 2, 3], "standard_error": 1.,
+                       "z": [1., 2, 3]})
+    t2 = pd.DataFrame({"row": [7, 9], "variant_id": ["z", "w"], "beta": [4., 5], "standard_error": 1., "z": [4., 5]})
+    with pytest.raises(InputError, match="trait 1's region rows repeat a panel row .*5"):
+        _shared_rows(t1, t2)
+    with pytest.raises(InputError, match="trait 2's"):
+        _shared_rows(t2, t1)
+    u1, u2 = t1.iloc[[2, 0]], pd.concat([t2, t2.assign(row=[5, 3])]).iloc[[3, 0, 2]]     # unique, not sorted
+    want = u1.merge(u2[["row", "beta", "standard_error", "z"]], on="row", suffixes=("", "_2"))
+    pd.testing.assert_frame_equal(_shared_rows(u1, u2).sort_values("row", ignore_index=True),
+                                  want.sort_values("row", ignore_index=True))

@@ -134,12 +134,23 @@ def _shared_rows(t1: pd.DataFrame, t2: pd.DataFrame) -> pd.DataFrame:
     """``t1``'s rows at the panel rows ``t2`` has too, with ``t2``'s ``beta, standard_error, z, n`` (suffix ``_2``
     where ``t1`` has the column): ``t1.merge(t2[...], on="row", suffixes=("", "_2"))`` by index arithmetic, both
     sorted by unique ``row`` (:func:`align_to_panel`), which a pandas merge per pair (5,000 in a demo) is slow at."""
-    _, i1, i2 = np.intersect1d(t1["row"].to_numpy(), t2["row"].to_numpy(), assume_unique=True, return_indices=True)
+    r1, r2 = t1["row"].to_numpy(), t2["row"].to_numpy()
+    for t, r in ((1, r1), (2, r2)):         # a repeated row would be paired with another variant's numbers
+        if len(r) > 1 and not (np.diff(r) > 0).all() and len(np.unique(r)) < len(r):
+            raise InputError(f"coloc: trait {t}'s region rows repeat a panel row (e.g. {_repeated(r)}): give each "
+                             "panel variant once (align_to_panel's rows)")
+    _, i1, i2 = np.intersect1d(r1, r2, assume_unique=True, return_indices=True)
     m = t1.take(i1).reset_index(drop=True)
     for c in ("beta", "standard_error", "z", "n"):
         if c in t2.columns:
             m[f"{c}_2" if c in t1.columns else c] = t2[c].array[i2]
     return m
+
+
+def _repeated(r: np.ndarray):
+    """One value repeated in ``r``."""
+    u, n = np.unique(r, return_counts=True)
+    return u[np.argmax(n > 1)]
 
 
 def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2: ZStats, panel, *,
