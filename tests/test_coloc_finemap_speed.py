@@ -317,3 +317,12 @@ def test_shared_rows__a_repeated_panel_row_is_a_clear_error_and_unsorted_unique_
     want = u1.merge(u2[["row", "beta", "standard_error", "z"]], on="row", suffixes=("", "_2"))
     pd.testing.assert_frame_equal(_shared_rows(u1, u2).sort_values("row", ignore_index=True),
                                   want.sort_values("row", ignore_index=True))
+
+
+def test_logsumexp_1d__a_non_finite_result_takes_scipys_last_step():
+    """A tiny weight on the largest term overflowed sum / weight to inf, where scipy rescales (0.3069)."""
+    for a, b in (([1.0, 2.0], [0.5, 1e-320]), ([1.0, 2.0], [1e300, 1e300]), ([2.0, 1.0], [1e-320, 0.5])):
+        with np.errstate(over="ignore"):
+            got, want = logsumexp_1d(np.array(a), np.array(b)), float(logsumexp(a, b=b))
+        assert np.isfinite(want) and got == want, (a, b, got, want)
+    assert logsumexp_1d(np.array([1.0, 2.0]), np.array([0.5, 1e-320])) == pytest.approx(0.30685281944005466)

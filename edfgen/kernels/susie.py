@@ -87,7 +87,9 @@ def logsumexp_1d(a: np.ndarray, b: np.ndarray | None = None) -> float:
     e = np.exp(shifted) if b is None else b * np.exp(shifted)
     s = e.sum()
     s = s / m if s != 0 else s
-    return float(np.log1p(s) + np.log(m) + a_max)
+    out = float(np.log1p(s) + np.log(m) + a_max)
+    # scipy's last step for a non-finite result (a tiny weight on the largest term: sum / m overflows to inf)
+    return out if np.isfinite(out) else float(logsumexp(a, b=b))
 
 
 def _lbf(betahat, shat2, v):
