@@ -157,7 +157,7 @@ def coloc_region(locus: int, t1: pd.DataFrame, t2: pd.DataFrame, z1: ZStats, z2:
                  p1: float = P1, p2: float = P2, p12: float = P12, max_causal: int = 10,
                  cache: dict | None = None, lead_bp: float | None = None) -> list[dict]:
     """ABF and coloc-SuSiE rows of one locus x trait pair (``t1``, ``t2``: panel-aligned region rows). ``cache``
-    keeps LD matrices and SuSiE fits by (trait, locus, variants) for the other pairs of the same locus.
+    keeps LD matrices and SuSiE fits by (role, trait, files, locus, variants) for the other pairs of the locus.
 
     No row when the traits share no variant; one shared variant gives the ABF row (coloc.abf is defined there:
     PP.H3 = 0) but no SuSiE row (fine-mapping needs 2 variants, as ``edfgen finemap``).
