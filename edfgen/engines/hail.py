@@ -246,7 +246,10 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
 
     def agg(e):   # (of the MatrixTable mt is when called: Y counted on males)
         return e if sex_by_id is None else hl.agg.filter((mt.__kind != "Y") | (mt.__sex == 1), e)
-    mt = mt.annotate_cols(cr=agg(hl.agg.mean(hl.float64(hl.is_defined(mt.x)))))
+    # a sample with no variant counted (an --extract of not-biallelic variants only; a female on --chr Y) is fully
+    # called, as max(n, 1) in :func:`edfgen.kernels.qc.sample_call_rate_ok`: Hail's mean over no row is NaN
+    mt = mt.annotate_cols(cr=hl.bind(lambda c: hl.coalesce(hl.or_missing(~hl.is_nan(c), c), 1.0),
+                                     agg(hl.agg.mean(hl.float64(hl.is_defined(mt.x))))))
     cols = mt.cols().to_pandas()
     s_ok = (cols["cr"] >= settings.sample_call_rate).to_numpy()
     steps.append(sample_call_rate_step(s_ok, settings))
