@@ -315,3 +315,30 @@ def test_gwas_hail__no_variant_counted_for_a_sample_is_fully_called_as_in_the_fa
     got = got["fast"][0]
     assert got["variant_id"].tolist() == ["rs3", "rs4"] and (got["n"] == N // 2).all()
 
+
+@pytest.mark.parametrize("command", ["king", "pca"])
+def test_hail_import__locus_outside_the_reference_advice_fits_the_command(hail_context, vcfdata, tmp_path, command):
+    """A .bim's chromosome 0 read by Hail for --remove-related's KING on the fast engine, or by edfgen pca (Hail
+    only): the one line said to use --engine fast, which the KING user already runs and pca does not have (review
+    of s38). It now says to leave the variants out first (and, for KING, to give --remove the relatives)."""
+    from bed_reader import to_bed
+
+    from edfgen.engines.hail import related_callback
+    from edfgen.kernels.qc import QCSettings
+
+    d, _, _, samples = vcfdata
+    g = np.random.default_rng(3).binomial(2, 0.3, (N, 4)).astype(np.float32)
+    to_bed(tmp_path / "c.bed", g, count_A1=True, properties={
+        "iid": samples, "fid": samples, "sid": ["rs1", "rs2", "rs3", "rs4"], "chromosome": ["0", "1", "1", "1"],
+        "bp_position": [5, 1000, 2000, 3000], "allele_1": ["G"] * 4, "allele_2": ["A"] * 4})
+    source = GenotypeSource(bfile=str(tmp_path / "c"))
+    with pytest.raises(InputError) as exc:
+        if command == "king":
+            related_callback(source, np.asarray(samples), QCSettings(remove_related=True))(np.arange(N))
+        else:
+            from edfgen.commands.pca import run_pca
+            run_pca(source, tmp_path / "pca", k=2)
+    msg = str(exc.value)
+    assert msg.startswith(f"--bfile {tmp_path / 'c'}: cannot import") and "Invalid locus" in msg, msg
+    assert "--engine" not in msg and "plink2 --not-chr 0" in msg and "\n" not in msg
+    assert ("--remove the relatives" in msg) == (command == "king")

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
-from edfgen.engines.hail_import import KING_BGEN_REMEDY, import_genotypes, input_errors, king_source, local_path
+from edfgen.engines.hail_import import (KING_BGEN_REMEDY, KING_LOCUS_REMEDY, import_genotypes, input_errors,
+                                        king_source, local_path)
 from edfgen.engines.hail_tmp import private_tmp_dir, scratch_tmp_dir
 from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
@@ -359,8 +360,9 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
 
     def related(sample_rows) -> set:
         hl = init_hail(hail)
-        with input_errors(source, KING_BGEN_REMEDY):    # (Hail reads the BGEN lazily: haploid calls fail here)
-            mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)  # KING ignores INFO
+        with input_errors(source, KING_BGEN_REMEDY, KING_LOCUS_REMEDY):   # (Hail reads lazily: haploid calls fail here)
+            mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True,   # KING ignores INFO
+                                  locus_remedy=KING_LOCUS_REMEDY)
             mt = mt.filter_cols(hl.literal(set(np.asarray(sample_ids)[sample_rows])).contains(mt.s))
             return related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
     return related
