@@ -157,3 +157,45 @@ def test_scratch_tmp_dir__removes_what_hail_wrote_within_and_nothing_else(hail_c
             1 / 0
     assert hail_tmp_listing(hl) == before and os.path.isdir(theirs) and hl.tmp_dir() == tmp
     assert hl.current_backend().local_tmpdir == local
+
+
+def test_scratch_tmp_dir__a_failed_switch_sets_both_folders_back(tmp_path):
+    """Hail's remote folder was switched to the sub-folder before the try: when switching the local one failed,
+    the remote one stayed on the deleted sub-folder (review of s38). Both are set back now (no Hail needed: a
+    stand-in backend that refuses a new local folder)."""
+    import contextlib
+    import os
+    import shutil
+    from types import SimpleNamespace
+
+    from edfgen.engines.hail_tmp import scratch_tmp_dir
+
+    class Backend:
+        remote_tmpdir, _local = str(tmp_path), f"file://{tmp_path}"
+
+        @property
+        def local_tmpdir(self):
+            return self._local
+
+        @local_tmpdir.setter
+        def local_tmpdir(self, value):
+            if value != f"file://{tmp_path}":
+                raise OSError("refused")
+            self._local = value
+
+    @contextlib.contextmanager
+    def temporary_directory(prefix, dir):
+        sub = os.path.join(dir, f"{prefix}x")
+        os.makedirs(sub)
+        try:
+            yield sub
+        finally:
+            shutil.rmtree(sub)
+
+    backend = Backend()
+    hl = SimpleNamespace(current_backend=lambda: backend, TemporaryDirectory=temporary_directory)
+    with pytest.raises(OSError, match="refused"):
+        with scratch_tmp_dir(hl, "king"):
+            pass
+    assert (backend.remote_tmpdir, backend.local_tmpdir) == (str(tmp_path), f"file://{tmp_path}")
+    assert os.listdir(tmp_path) == []
