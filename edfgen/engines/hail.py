@@ -433,7 +433,7 @@ def _pruned_pca(hl, mt, ids: set | None, *, k: int, maf: float, ld_r2: float, ld
     """:func:`hail_pca`'s work, its results collected (its temporary tables are removed after it)."""
     if ids is not None:
         mt = mt.filter_cols(hl.literal(ids).contains(mt.s))
-    mt = mt.filter_rows(hl.len(mt.alleles) == 2)
+    mt = mt.filter_rows(_biallelic(hl, mt.alleles))
     mt = mt.annotate_entries(GT=hail_calls(hl, mt.x))
     mt = mt.annotate_rows(__af=hl.agg.mean(mt.x) / 2)
     mt = mt.filter_rows((mt.__af >= maf) & (mt.__af <= 1 - maf))
