@@ -283,3 +283,62 @@ def test_gwas_hail__bim_allele_0_is_not_biallelic_as_in_the_fast_engine(hail_con
     assert got["hail"][0] == got["fast"][0] == ["rs2", "rs3", "rs4", "rs5", "rs6"]
     pd.testing.assert_frame_equal(got["hail"][1], got["fast"][1])
     assert got["hail"][1].set_index("filter").loc["biallelic", "removed"] == 1
+
+
+def test_gwas_hail__no_variant_counted_for_a_sample_is_fully_called_as_in_the_fast_engine(hail_context, vcfdata,
+                                                                                          tmp_path):
+    """Hail's sample call rate over no counted variant was NaN, and QC stopped in a TypeError traceback (review of
+    s38): an --extract of not-biallelic variants only (the 'no variant' check ran before the biallelic filter), or
+    --chr Y with sexes in the .fam (a female counts no Y variant). Such a sample is fully called, as the fast
+    engine's max(n, 1): the first is its one-line error, the second its results (Y tested on the males)."""
+    from bed_reader import to_bed
+
+    d, _, _, samples = vcfdata
+    g = np.random.default_rng(5).binomial(2, 0.3, (N, 4)).astype(np.float32)
+    to_bed(tmp_path / "g.bed", g, count_A1=True, properties={
+        "iid": samples, "fid": samples, "sid": ["rs1", "rs2", "rs3", "rs4"], "sex": [1, 2] * (N // 2),
+        "chromosome": ["1", "1", "24", "24"], "bp_position": [1000, 2000, 3_000_000, 4_000_000],
+        "allele_1": ["0", "G", "G", "G"], "allele_2": ["A"] * 4})
+    (tmp_path / "zero.txt").write_text("rs1\n")
+    errors, got = {}, {}
+    for engine in ("fast", "hail"):
+        with pytest.raises(InputError) as exc:
+            _gwas(d, GenotypeSource(bfile=str(tmp_path / "g"), extract=str(tmp_path / "zero.txt")),
+                  tmp_path / f"zero_{engine}", engine)
+        errors[engine] = str(exc.value)
+        _gwas(d, GenotypeSource(bfile=str(tmp_path / "g"), chromosomes=("Y",)), tmp_path / f"y_{engine}", engine)
+        got[engine] = (pd.read_csv(tmp_path / f"y_{engine}" / "y1.tsv.gz", sep="\t")[["variant_id", "n"]],
+                       pd.read_csv(tmp_path / f"y_{engine}" / "qc_report.tsv", sep="\t"))
+    assert errors["hail"] == errors["fast"] == f"--bfile {tmp_path / 'g'}: no variant passed QC"
+    for hail_table, fast_table in zip(got["hail"], got["fast"]):
+        pd.testing.assert_frame_equal(hail_table, fast_table)
+    got = got["fast"][0]
+    assert got["variant_id"].tolist() == ["rs3", "rs4"] and (got["n"] == N // 2).all()
+
+
+@pytest.mark.parametrize("command", ["king", "pca"])
+def test_hail_import__locus_outside_the_reference_advice_fits_the_command(hail_context, vcfdata, tmp_path, command):
+    """A .bim's chromosome 0 read by Hail for --remove-related's KING on the fast engine, or by edfgen pca (Hail
+    only): the one line said to use --engine fast, which the KING user already runs and pca does not have (review
+    of s38). It now says to leave the variants out first (and, for KING, to give --remove the relatives)."""
+    from bed_reader import to_bed
+
+    from edfgen.engines.hail import related_callback
+    from edfgen.kernels.qc import QCSettings
+
+    d, _, _, samples = vcfdata
+    g = np.random.default_rng(3).binomial(2, 0.3, (N, 4)).astype(np.float32)
+    to_bed(tmp_path / "c.bed", g, count_A1=True, properties={
+        "iid": samples, "fid": samples, "sid": ["rs1", "rs2", "rs3", "rs4"], "chromosome": ["0", "1", "1", "1"],
+        "bp_position": [5, 1000, 2000, 3000], "allele_1": ["G"] * 4, "allele_2": ["A"] * 4})
+    source = GenotypeSource(bfile=str(tmp_path / "c"))
+    with pytest.raises(InputError) as exc:
+        if command == "king":
+            related_callback(source, np.asarray(samples), QCSettings(remove_related=True))(np.arange(N))
+        else:
+            from edfgen.commands.pca import run_pca
+            run_pca(source, tmp_path / "pca", k=2)
+    msg = str(exc.value)
+    assert msg.startswith(f"--bfile {tmp_path / 'c'}: cannot import") and "Invalid locus" in msg, msg
+    assert "--engine" not in msg and "plink2 --not-chr 0" in msg and "\n" not in msg
+    assert ("--remove the relatives" in msg) == (command == "king")

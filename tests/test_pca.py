@@ -157,3 +157,66 @@ def test_scratch_tmp_dir__removes_what_hail_wrote_within_and_nothing_else(hail_c
             1 / 0
     assert hail_tmp_listing(hl) == before and os.path.isdir(theirs) and hl.tmp_dir() == tmp
     assert hl.current_backend().local_tmpdir == local
+
+
+def test_scratch_tmp_dir__a_failed_switch_sets_both_folders_back(tmp_path):
+    """Hail's remote folder was switched to the sub-folder before the try: when switching the local one failed,
+    the remote one stayed on the deleted sub-folder (review of s38). Both are set back now (no Hail needed: a
+    stand-in backend that refuses a new local folder)."""
+    import contextlib
+    import os
+    import shutil
+    from types import SimpleNamespace
+
+    from edfgen.engines.hail_tmp import scratch_tmp_dir
+
+    class Backend:
+        remote_tmpdir, _local = str(tmp_path), f"file://{tmp_path}"
+
+        @property
+        def local_tmpdir(self):
+            return self._local
+
+        @local_tmpdir.setter
+        def local_tmpdir(self, value):
+            if value != f"file://{tmp_path}":
+                raise OSError("refused")
+            self._local = value
+
+    @contextlib.contextmanager
+    def temporary_directory(prefix, dir):
+        sub = os.path.join(dir, f"{prefix}x")
+        os.makedirs(sub)
+        try:
+            yield sub
+        finally:
+            shutil.rmtree(sub)
+
+    backend = Backend()
+    hl = SimpleNamespace(current_backend=lambda: backend, TemporaryDirectory=temporary_directory)
+    with pytest.raises(OSError, match="refused"):
+        with scratch_tmp_dir(hl, "king"):
+            pass
+    assert (backend.remote_tmpdir, backend.local_tmpdir) == (str(tmp_path), f"file://{tmp_path}")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_hail_pca__not_biallelic_variants_left_out_as_in_qc(hail_context, tmp_path):
+    """A .bim's allele 0 (PLINK's missing code) or the same allele twice: QC leaves such a variant out as not
+    biallelic (hail._biallelic), the PCA kept any variant with two alleles (review of s38). One rule now."""
+    from bed_reader import to_bed
+
+    from edfgen.engines.hail import hail_pca
+    from edfgen.engines.hail_import import import_genotypes
+
+    n = 60
+    ids = [f"S{i:02d}" for i in range(n)]
+    g = np.random.default_rng(4).binomial(2, 0.4, (n, 5)).astype(np.float32)
+    to_bed(tmp_path / "g.bed", g, count_A1=True, properties={
+        "iid": ids, "fid": ids, "sid": [f"rs{j + 1}" for j in range(5)], "chromosome": ["1"] * 5,
+        "bp_position": 1_000_000 * np.arange(1, 6), "allele_1": ["0", "G", "G", "A", "G"],
+        "allele_2": ["A", "A", "A", "A", "A"]})
+    mt = import_genotypes(GenotypeSource(bfile=str(tmp_path / "g")), hl=hail_context)
+    pv = hail_pca(hail_context, mt, None, k=1, maf=0.0, ld_r2=0.99, ld_window_kb=1)[2]
+    assert sorted(pv["variant_id"]) == ["rs2", "rs3", "rs5"]

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from edfgen.engines.hail_gwas import analysed_sex_hail, row_kind, sex_codes
-from edfgen.engines.hail_import import KING_BGEN_REMEDY, import_genotypes, input_errors, king_source, local_path
+from edfgen.engines.hail_import import (KING_BGEN_REMEDY, KING_LOCUS_REMEDY, import_genotypes, input_errors,
+                                        king_source, local_path)
 from edfgen.engines.hail_tmp import private_tmp_dir, scratch_tmp_dir
 from edfgen.engines.sex_chromosomes import no_males_step
 from edfgen.exceptions import InputError, ToolError
@@ -246,7 +247,10 @@ def hail_qc(hl, mt, keep_iids: Sequence[str] | None, settings: QCSettings, *,
 
     def agg(e):   # (of the MatrixTable mt is when called: Y counted on males)
         return e if sex_by_id is None else hl.agg.filter((mt.__kind != "Y") | (mt.__sex == 1), e)
-    mt = mt.annotate_cols(cr=agg(hl.agg.mean(hl.float64(hl.is_defined(mt.x)))))
+    # a sample with no variant counted (an --extract of not-biallelic variants only; a female on --chr Y) is fully
+    # called, as max(n, 1) in :func:`edfgen.kernels.qc.sample_call_rate_ok`: Hail's mean over no row is NaN
+    mt = mt.annotate_cols(cr=hl.bind(lambda c: hl.coalesce(hl.or_missing(~hl.is_nan(c), c), 1.0),
+                                     agg(hl.agg.mean(hl.float64(hl.is_defined(mt.x))))))
     cols = mt.cols().to_pandas()
     s_ok = (cols["cr"] >= settings.sample_call_rate).to_numpy()
     steps.append(sample_call_rate_step(s_ok, settings))
@@ -356,8 +360,9 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
 
     def related(sample_rows) -> set:
         hl = init_hail(hail)
-        with input_errors(source, KING_BGEN_REMEDY):    # (Hail reads the BGEN lazily: haploid calls fail here)
-            mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True)  # KING ignores INFO
+        with input_errors(source, KING_BGEN_REMEDY, KING_LOCUS_REMEDY):   # (Hail reads lazily: haploid calls fail here)
+            mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True,   # KING ignores INFO
+                                  locus_remedy=KING_LOCUS_REMEDY)
             mt = mt.filter_cols(hl.literal(set(np.asarray(sample_ids)[sample_rows])).contains(mt.s))
             return related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
     return related
@@ -428,7 +433,7 @@ def _pruned_pca(hl, mt, ids: set | None, *, k: int, maf: float, ld_r2: float, ld
     """:func:`hail_pca`'s work, its results collected (its temporary tables are removed after it)."""
     if ids is not None:
         mt = mt.filter_cols(hl.literal(ids).contains(mt.s))
-    mt = mt.filter_rows(hl.len(mt.alleles) == 2)
+    mt = mt.filter_rows(_biallelic(hl, mt.alleles))
     mt = mt.annotate_entries(GT=hail_calls(hl, mt.x))
     mt = mt.annotate_rows(__af=hl.agg.mean(mt.x) / 2)
     mt = mt.filter_rows((mt.__af >= maf) & (mt.__af <= 1 - maf))

@@ -58,13 +58,22 @@ INVALID_LOCUS_REMEDY = ("Hail's loci must lie in the reference genome: the fast 
 KING_BGEN_REMEDY = ("--remove-related runs Hail's KING, which reads 8-bit BGEN of diploid autosomes only: convert "
                     "them (plink2 --export bgen-1.2 bits=8), or leave out --remove-related and give --remove the "
                     "relatives to drop (e.g. plink2 --king-cutoff 0.0884)")
+#: ... and when KING (on either engine: the fast engine's user is told no engine switch) meets such a locus
+KING_LOCUS_REMEDY = ("--remove-related runs Hail's KING, whose loci must lie in the reference genome: leave such "
+                     "variants out first (plink2 --not-chr 0, or --exclude), or leave out --remove-related and give "
+                     "--remove the relatives to drop (e.g. plink2 --king-cutoff 0.0884)")
+#: ... and for ``edfgen pca``, which runs on Hail only (no --engine option)
+PCA_LOCUS_REMEDY = ("edfgen pca runs on Hail, whose loci must lie in the reference genome: leave such variants out "
+                    "first (plink2 --not-chr 0, or --exclude)")
 
 
-def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REMEDY) -> InputError | None:
+def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REMEDY,
+                     locus_remedy: str = INVALID_LOCUS_REMEDY) -> InputError | None:
     """``exc``, raised by Hail while it read the input ``label`` (``--vcf x.vcf``), as one line naming the file
     (and Hail's byte offset in it), or None when it is no input problem (out of memory, a full disk: Hail's
-    own error, with its cause). ``remedy`` follows a haploid or 16-bit BGEN's error. Hail's full message goes
-    to the log at DEBUG."""
+    own error, with its cause). ``remedy`` follows a haploid or 16-bit BGEN's error, ``locus_remedy`` a locus
+    outside the reference genome (the caller's: KING's on the fast engine is no engine switch). Hail's full
+    message goes to the log at DEBUG."""
     if isinstance(exc, InputError):
         return exc
     if not type(exc).__module__.startswith(("hail", "py4j")):
@@ -81,7 +90,7 @@ def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REM
         return None
     where = _WHERE.search(text)
     hint = (f"; {remedy}" if any(k in what for k in ("ploidy", "bits")) else
-            f"; {INVALID_LOCUS_REMEDY}" if "Invalid locus" in what else "")
+            f"; {locus_remedy}" if "Invalid locus" in what else "")
     return InputError(f"{label}: the Hail engine cannot read it ({what[:300]}"
                       f"{f' at {where.group(1)}' if where else ''}){hint}")
 
@@ -115,23 +124,26 @@ def _contig_recoding(reference_genome: str = DEFAULT_REFERENCE_GENOME) -> dict[s
 
 
 @contextlib.contextmanager
-def input_errors(source: GenotypeSource, remedy: str = HAIL_BGEN_REMEDY):
+def input_errors(source: GenotypeSource, remedy: str = HAIL_BGEN_REMEDY, locus_remedy: str = INVALID_LOCUS_REMEDY):
     """Around a Hail pass over the imported ``source``: what Hail cannot read in it (the import is lazy: a
     malformed VCF line, a contig outside the reference, a BGZF file cut short, haploid BGEN samples) is one
-    line naming the file (:func:`~edfgen.engines.hail_import.hail_input_error`, with ``remedy``); any other error
+    line naming the file (:func:`~edfgen.engines.hail_import.hail_input_error`, with ``remedy`` and
+    ``locus_remedy``); any other error
     (out of memory, a full disk, a corrupt ``--mt``) is Hail's own, with its cause."""
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - re-raised unless it is an input problem
-        err = hail_input_error(exc, f"--{source.kind} {source.label}", remedy)
+        err = hail_input_error(exc, f"--{source.kind} {source.label}", remedy, locus_remedy)
         if err is None:
             raise
         raise err from None
 
 
-def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, min_info_in_qc: bool = False):
+def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, min_info_in_qc: bool = False,
+                     locus_remedy: str = INVALID_LOCUS_REMEDY):
     """Import genotypes with Hail; return a MatrixTable keyed by ``s`` (= IID) with entry ``x`` (float64
-    effect-allele count/dosage) and row field ``varid`` (file id or ``chr:pos:ref:alt``).
+    effect-allele count/dosage) and row field ``varid`` (file id or ``chr:pos:ref:alt``). ``locus_remedy``
+    follows the error of a locus outside the reference genome (:func:`hail_input_error`).
 
     Raises
     ------
@@ -172,9 +184,9 @@ def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, 
     except Exception as exc:  # Hail raises many exception types on unreadable input
         log.debug("Hail cannot import --%s %s: %s", source.kind, source.label, exc)
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
-        hint = f"; {INVALID_LOCUS_REMEDY}" if "Invalid locus" in lines[0] else ""
+        hint = f"; {locus_remedy}" if "Invalid locus" in lines[0] else ""
         raise InputError(f"--{source.kind} {source.label}: cannot import ({lines[0][:300]}){hint}") from None
-    with input_errors(source):    # (counting withdrawn samples is a first pass over the file)
+    with input_errors(source, locus_remedy=locus_remedy):    # (counting withdrawn samples: a first pass over the file)
         return _hail_selection(hl, mt, source)
 
 

@@ -91,10 +91,10 @@ def scratch_tmp_dir(hl, prefix: str):
     # the local temporary folder too where it is the same folder (edfgen's local runs): hl.index_bgen writes there
     same = local.removeprefix("file://").rstrip("/") == parent.removeprefix("file://").rstrip("/")
     with hl.TemporaryDirectory(prefix=f"edfgen-{prefix}-", dir=parent) as sub:
-        backend.remote_tmpdir = sub
-        if same:
-            backend.local_tmpdir = sub if "://" in sub else f"file://{sub}"
-        try:
+        try:    # (both set inside: a failed second one must not leave the first on the deleted sub-folder)
+            backend.remote_tmpdir = sub
+            if same:
+                backend.local_tmpdir = sub if "://" in sub else f"file://{sub}"
             yield sub
         finally:
             backend.remote_tmpdir = parent
