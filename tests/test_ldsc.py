@@ -701,12 +701,14 @@ def test_cli_ldsc_rg__traits_declaring_different_builds(tmp_path, ids):
     res, out = rg("GRCh37", "GRCh38")
     if ids == "rsid":
         assert res.exit_code == 0, res.output
-        assert "ldsc --rg: 1 pair(s) declare different genome builds (e.g. a GRCh37, b GRCh38" in res.output
+        assert "ldsc --rg: 1 pair(s) declare different genome builds (e.g. a GRCh37: 1500 of 1500 found by rsID, " \
+               "b GRCh38: 1500 of 1500 found by rsID:" in res.output, res.output
         pd.testing.assert_frame_equal(pd.read_csv(out / "rg.tsv", sep="\t"), expected)
     else:
         assert res.exit_code != 0 and len(res.output.strip().splitlines()) == 1, res.output
         assert "ldsc --rg a x b: " in res.output and "declares genome build GRCh37" in res.output
-        assert "(1500 of 1500, e.g. 1:1:A:G)" in res.output and "lift one over" in res.output
+        assert "(1500 of its 1500 ids positions, e.g. 1:1:A:G; 1500 found in the LD scores, 100% of what it " \
+               "could)" in res.output and "lift one over" in res.output
         assert not (out / "h2.tsv").exists()
 
 
@@ -740,12 +742,54 @@ def test_check_rg_builds__names_the_declaring_file_the_trait_off_the_ld_build_an
         check_rg_builds(zs, ld, [("a", "b")])
     msg = str(e.value)
     assert f"{tmp_path / 'd1' / 'a.tsv'} declares genome build GRCh37 and {tmp_path / 'd0' / 'b.tsv'} GRCh38" in msg
-    assert "a (20 of 20, e.g. 1:1:A:G) and b (100 of 100, e.g. 1:1:A:G) are found" in msg, msg
-    assert "a finds 20% of its variants there and b 100%, so a is likely the one not on the LD scores' build: " \
-           "lift a over to GRCh38" in msg, msg
+    assert "a (100 of its 100 ids positions, e.g. 1:1:A:G; 20 found in the LD scores, 20% of what it could) and " \
+           "b (100 of its 100 ids positions, e.g. 1:1:A:G; 100 found in the LD scores, 100% of what it could) " \
+           "meet the LD scores by ids that are positions" in msg, msg
+    assert "a finds 20% of the variants it could there and b 100%, so a is likely the one not on the LD scores' " \
+           "build: lift a over to GRCh38" in msg, msg
     with pytest.raises(InputError) as e:                       # b first in the pair: a is still the one named
         check_rg_builds(zs, ld, [("b", "a")])
     assert "so a is likely the one not on the LD scores' build" in str(e.value)
     check_rg_builds({"b": zs["b"], "c": zs["c"]}, ld, [])     # c in no pair: not refused
     with pytest.raises(InputError, match="summary statistics of different genome builds"):
         check_rg_builds({"b": zs["b"], "c": zs["c"]}, ld, [("b", "c")])
+
+
+def test_check_rg_builds__by_position_decided_by_the_traits_own_ids(tmp_path, caplog):
+    """Second read of s38 (check_rg_builds): by-position was decided from the keys FOUND in the LD scores, so in
+    the usual in-sample case (LD-score ids the genotypes' chr:pos:ref:alt; a on that build, all found; b declaring
+    the other build, none found) b counted as nothing, the refusal named a ("lift one over"), never b; and a pair
+    with one by-position trait on the LD scores' build (all its positions found) and the other found by rsID was
+    refused though rg is right. Now each trait's own ids decide, and one by-position trait is refused only when it
+    finds < 10 % of what it could there."""
+    from edfgen.commands.ldsc_inputs import check_rg_builds
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    def zstats(name, ids, build):
+        f = tmp_path / f"{name}.tsv"
+        f.write_text("x\n")
+        Path(f"{f}-meta.yaml").write_text(f"genome_assembly: {build}\n")
+        return ZStats(name, pd.DataFrame({"variant_id": ids, "z": 1.0}), (f,))
+
+    here = np.array([f"1:{1000 * i + 1}:A:G" for i in range(100)], dtype=object)
+    there = np.array([f"1:{1000 * i + 501}:A:G" for i in range(100)], dtype=object)   # the other build's positions
+    rs = np.array([f"rs{i + 1}" for i in range(100)], dtype=object)
+    zs = {"a": zstats("a", here, "GRCh38"), "b": zstats("b", there, "GRCh37")}
+    with pytest.raises(InputError) as e:                           # in-sample: b found by nothing is named
+        check_rg_builds(zs, pd.DataFrame({"SNP": here}), [("a", "b")])
+    msg = str(e.value)
+    assert "b (100 of its 100 ids positions, e.g. 1:501:A:G; 0 found in the LD scores, 0% of what it could)" in msg
+    assert "so b is likely the one not on the LD scores' build: lift b over to GRCh38" in msg, msg
+    mixed = pd.DataFrame({"SNP": np.concatenate([rs, here])})      # .bim ids: rsIDs where known, else positions
+    zs = {"a": zstats("a", rs, "GRCh37"), "b": zstats("b", here, "GRCh38")}
+    with caplog.at_level("WARNING"):
+        check_rg_builds(zs, mixed, [("a", "b")])                   # b's own positions found: on the LD build
+    assert "(e.g. a GRCh37: 100 of 100 found by rsID, b GRCh38: 100 of 100 found by position" in caplog.text
+    zs["b"] = zstats("b", there, "GRCh38")
+    with pytest.raises(InputError) as e:                           # b's positions not there: off the LD build
+        check_rg_builds(zs, mixed, [("a", "b")])
+    msg = str(e.value)
+    assert "and b (100 of its 100 ids positions, e.g. 1:501:A:G; 0 found in the LD scores, 0% of what it could) " \
+           "meets the LD scores by ids that are positions" in msg, msg
+    assert "b finds only 0% of the variants it could there, so it is likely not on the LD scores' build: lift b " \
+           "over to it" in msg, msg
