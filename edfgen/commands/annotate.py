@@ -106,16 +106,26 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
     if reference_genome is not None and reference_genome not in REFERENCE_GENOMES:
         raise InputError(f"--reference-genome {reference_genome!r}: choose GRCh37 or GRCh38")
+    given = reference_genome
     loci = read_loci(loci_path, reference_genome=reference_genome)   # None: the build --loci declares, else GRCh38
     reference_genome, declared = loci.attrs["reference_genome"], loci.attrs["build_declared"]
+    # where the loci's build came from, and how to change it: --reference-genome against a declaration is refused by
+    # read_loci, so a declared build is corrected (or the loci lifted), not overridden
+    source = ("--reference-genome" if given else f"{declared} declares it" if declared
+              else "the default: --loci declares no build")
+
+    def change_to(build: str) -> str:
+        return (f"correct that declaration if the loci are {build}" if declared and not given
+                else f"give --reference-genome {build} if the loci are {build}")
     if liftover_chain is not None and reference_genome == "GRCh38":
-        raise InputError("--liftover-chain lifts GRCh37 loci to the catalog's GRCh38: give --reference-genome GRCh37")
+        raise InputError(f"--liftover-chain lifts GRCh37 loci to the catalog's GRCh38, but the loci are GRCh38 "
+                         f"({source}): drop --liftover-chain, or {change_to('GRCh37')}")
     if genes is not None:       # nearest genes from another build's coordinates are wrong genes, silently
         build, said = declared_genes_build(genes)
         if build and build != reference_genome:
             raise InputError(f"--genes {genes}: its {said} says genome build {build}, but the loci are "
-                             f"{reference_genome} (--reference-genome): give the {reference_genome} gene file, or "
-                             f"--reference-genome {build} if the loci are {build}")
+                             f"{reference_genome} ({source}): give the {reference_genome} gene file, or "
+                             f"{change_to(build)}")
     # one writer of --out's folder from the checks to the manifest, as extract (its folder made, or refused in one
     # line, before the work)
     with claimed_out_file(out, command="edfgen annotate") as out:
