@@ -596,6 +596,46 @@ def test_cli_ldsc__prevalence_per_trait_of_a_pair_is_lee_2011_with_the_files_cas
     assert res.exit_code != 0 and "--prevalence cad=5: a population prevalence must be in (0, 1)" in res.output
 
 
+def test_parse_prevalence__a_bare_number_out_of_range_is_quoted_as_given():
+    """Second read of s38: `--prevalence 5` was refused as `--prevalence cad=5: ...`, a text the user never
+    wrote; a bare number is quoted as given."""
+    from edfgen.commands.ldsc import parse_prevalence
+
+    with pytest.raises(InputError, match=r"^--prevalence '5': a population prevalence must be in \(0, 1\)$"):
+        parse_prevalence("5", ["cad", "t2d"])
+    with pytest.raises(InputError, match=r"^--prevalence t2d=5: a population prevalence must be in \(0, 1\)$"):
+        parse_prevalence("cad=0.1,t2d=5", ["cad", "t2d"])
+
+
+def test_ldsc_prevalence__n_exactly_the_effective_n_is_quiet_and_n_from_n_cases_is_refused(tmp_path, caplog):
+    """Second read of s38. (1) n exactly the effective n 4/(1/n_cases + 1/n_controls) gives q = 1/4 plus one
+    rounding step on ~17% of count pairs (2500 cases, 12000 controls: 0.25 + 5.6e-17), which logged a wrong "its n
+    is below the effective n"; now compared with 1/4 (1 + 1e-9). (2) An n taken from n_cases (q = 1 - P, here
+    0.828) stopped with 'sample prevalence 1 must be in (0, 1)', then after s38 was computed with P(1 - P) = 1/2
+    and an unfitting warning; now refused in one line naming the file and its n, before any work (the observed
+    scale, which takes no P, is computed as before)."""
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path, n=4000)
+    se = np.full(len(z), 0.01)
+    neff = 4 / (1 / 2500 + 1 / 12000)
+    assert 2500 * 12000 / (14500 * neff) > 0.25                      # the rounding step this is about
+    for name, n in (("full", neff), ("cases", 2500)):
+        pd.DataFrame({"variant_id": snp, "effect_allele": a1, "other_allele": a2, "beta": z * se,
+                      "standard_error": se, "p_value": 2 * stats.norm.sf(np.abs(z)), "n": n, "n_cases": 2500,
+                      "n_controls": 12000}).to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+    ref = str(tmp_path / "ld") + "/"
+    with caplog.at_level("INFO", logger="edfgen"):
+        run_ldsc([str(tmp_path / "full.tsv")], out_dir=tmp_path / "o", ref_ld_chr=ref, prevalence="0.1")
+    assert "liability scale" in caplog.text and "below the effective n" not in caplog.text, caplog.text
+    with pytest.raises(InputError) as e:
+        run_ldsc([str(tmp_path / "cases.tsv")], out_dir=tmp_path / "c", ref_ld_chr=ref, prevalence="0.1")
+    assert str(e.value) == (f"{tmp_path / 'cases.tsv'}: its n (median 2500) gives n_cases n_controls / ((n_cases + "
+                            "n_controls) n) = 0.8276 > 3/4, which no sample-size convention gives (the total n or "
+                            "the effective n: 1/4 or less; half the effective n: 1/2): is n the number of cases? "
+                            "correct the file's n (--prevalence needs it)")
+    run_ldsc([str(tmp_path / "cases.tsv")], out_dir=tmp_path / "c", ref_ld_chr=ref)       # observed scale: read
+
+
 def test_cli_ldsc__prevalence_of_a_file_whose_n_is_the_total_the_effective_n_or_half_of_it(tmp_path):
     """Was (review of s38): a file whose n is below the effective n of its case counts (PGC's NEFFDIV2 or
     Neff_half given as n) had n_cases n_controls / ((n_cases + n_controls) n) = 0.5 > 1/4, silently clamped to
@@ -630,8 +670,8 @@ def test_cli_ldsc__prevalence_of_a_file_whose_n_is_the_total_the_effective_n_or_
     factor = 0.1 ** 2 * 0.9 ** 2 / (0.25 * (np.exp(-t * t / 2) / np.sqrt(2 * np.pi)) ** 2)
     assert h2["round"] == pytest.approx(obs["round"] * factor, rel=1e-6)
     warned = [x for x in res.output.splitlines() if "WARNING" in x and "below the effective n" in x]
-    assert len(warned) == 1 and "half.tsv: its n is below the effective n of its case counts" in warned[0], \
-        res.output
+    assert len(warned) == 1 and f"half ({tmp_path / 'half.tsv'}): its n is below the effective n of its case " \
+        "counts" in warned[0], res.output
     assert "q = n_cases n_controls / ((n_cases + n_controls) n) = 0.5 > 1/4" in warned[0]
     assert "half the effective n" in warned[0] and "takes P(1 - P) = 0.5" in warned[0]
 

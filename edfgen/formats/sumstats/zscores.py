@@ -155,6 +155,13 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
 #: this (``sqrt(1/4 * 1/2)``, the geometric midpoint) ``n`` is the effective n, a sum of per-cohort ``Neff`` (PGC,
 #: METAL; q exactly 1/4), at or above it half of it (PGC's ``NEFFDIV2``, ``Neff_half``; q exactly 1/2)
 PQ_HALF_FROM = float(np.sqrt(0.25 * 0.5))
+#: ``q`` above this is above 1/4 by more than rounding: n exactly the effective n (``4 / (1/n_cases + 1/n_controls)``
+#: computed in floating point) gives 1/4 plus one rounding step on about 1 count pair in 6
+PQ_QUARTER = 0.25 * (1 + 1e-9)
+#: ``q`` above this fits no sample-size convention (1/4: the effective n, 1/2: half of it, each a little above
+#: when cohorts' case fractions differ, by the ratio of Neff of the totals to the sum of the cohorts' Neff): an n
+#: taken from n_cases gives ``q = 1 - P``, above 3/4 whenever cases are under a quarter of the sample
+PQ_MAX = 0.75
 
 
 def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, float | None]:
@@ -168,7 +175,8 @@ def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, fl
     (1/n_cases_i + 1/n_controls_i)`` (PGC, METAL; Grotzinger et al. 2023) needs exactly 1/4, though ``q`` from the
     total counts exceeds 1/4 whenever the cohorts' case fractions differ (``Neff`` is concave, so ``Neff`` of the
     totals >= the sum of the cohorts'); half of it (``NEFFDIV2``) needs 1/2. ``q`` below :data:`PQ_HALF_FROM` is
-    taken as the former, at or above it as the latter; ``P`` is 0.5 for both."""
+    taken as the former, at or above it as the latter; ``P`` is 0.5 for both (``q`` above :data:`PQ_MAX` fits
+    neither: ``ldsc --prevalence`` refuses it)."""
     if "n_cases" not in df.columns or not df["n_cases"].notna().any():
         return None, None, None
     cases = df["n_cases"]
@@ -177,7 +185,7 @@ def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, fl
     seen = float(np.nanmedian(cases * controls / ((cases + controls) * n)))
     if not np.isfinite(seen):
         return float("nan"), float("nan"), seen
-    if seen > 0.25:
+    if seen > PQ_QUARTER:
         return 0.5, (0.25 if seen < PQ_HALF_FROM else 0.5), seen
     minor = 0.5 * (1 - np.sqrt(max(1 - 4 * seen, 0.0)))    # P (1 - P) = q; P > 0.5 when cases outnumber controls
     return float(1 - minor if np.nanmedian(cases / (cases + controls)) > 0.5 else minor), seen, seen
