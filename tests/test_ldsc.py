@@ -636,6 +636,18 @@ def test_ldsc_prevalence__n_exactly_the_effective_n_is_quiet_and_n_from_n_cases_
     run_ldsc([str(tmp_path / "cases.tsv")], out_dir=tmp_path / "c", ref_ld_chr=ref)       # observed scale: read
 
 
+def test_say_sample_size_convention__names_the_phenotype_its_first_file_and_how_many_more(tmp_path, caplog):
+    """Second read of s38: the effective-n message named z.files[0] while q is the median over all the
+    phenotype's files (one phenotype's per-chromosome files)."""
+    from edfgen.formats.sumstats.zscores import ZStats, say_sample_size_convention
+
+    files = tuple(tmp_path / f"chr{c}" / "cad.tsv" for c in (1, 2, 3))
+    with caplog.at_level("INFO", logger="edfgen"):
+        say_sample_size_convention(ZStats("cad", pd.DataFrame(), files, 0.5, 0.5, 0.5))
+    assert f"cad ({files[0]} and 2 more file(s)): its n is below the effective n" in caplog.text, caplog.text
+    assert "the liability-scale h² of cad takes P(1 - P) = 0.5" in caplog.text
+
+
 def test_cli_ldsc__prevalence_of_a_file_whose_n_is_the_total_the_effective_n_or_half_of_it(tmp_path):
     """Was (review of s38): a file whose n is below the effective n of its case counts (PGC's NEFFDIV2 or
     Neff_half given as n) had n_cases n_controls / ((n_cases + n_controls) n) = 0.5 > 1/4, silently clamped to

@@ -32,7 +32,8 @@ from edfgen.formats.genotypes.panel import genotype_parameters, panel_fingerprin
 from edfgen.formats.ldscore import read_ldscores_chr
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
-from edfgen.formats.sumstats.zscores import PQ_MAX, PQ_QUARTER, ZStats, read_zstats, rows_by_id, zstats_files, zstats_test
+from edfgen.formats.sumstats.zscores import (ZStats, check_prevalence_n, read_zstats, rows_by_id,
+                                             say_sample_size_convention, zstats_files, zstats_test)
 from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, LDRegressionError, ldsc_h2, ldsc_rg, to_liability
 from edfgen.kernels.ldsc_batch import gencov_rg_batch
@@ -261,18 +262,7 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
             else:
                 log.info("%s: h² on the liability scale, population prevalence %g, sample prevalence %.4g", name, k,
                          z.sample_prevalence)
-                seen = z.sample_pq_seen
-                if seen is not None and seen > PQ_QUARTER:      # (1/4 plus rounding is 1/4)
-                    # q is the median over all the phenotype's files: name it, its first file and how many more
-                    who = f"{name} ({z.files[0]}" + (f" and {len(z.files) - 1} more file(s))" if len(z.files) > 1
-                                                     else ")")
-                    what = ("the effective n (a sum of the cohorts' effective n)" if z.sample_pq == 0.25 else
-                            "half the effective n (PGC's NEFFDIV2; if it is the sum of the effective n of cohorts "
-                            "with very different case fractions, 1/4 is right: check the file's n)")
-                    (log.info if z.sample_pq == 0.25 else log.warning)(
-                        "%s: its n is below the effective n of its case counts 4/(1/n_cases + 1/n_controls) (q = "
-                        "n_cases n_controls / ((n_cases + n_controls) n) = %.4g > 1/4): n taken as %s; the "
-                        "liability-scale h² of %s takes P(1 - P) = %g", who, seen, what, name, z.sample_pq)
+                say_sample_size_convention(z)
                 res = to_liability(res, z.sample_prevalence, k, sample_pq=z.sample_pq)
         rows.append(h2_row(name, res))
     return pd.DataFrame(rows, columns=H2_COLUMNS)
@@ -547,14 +537,7 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
     check_sumstats_options(files, "--sumstats", columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
     zs = read_zstats(files, need_n=True, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts,
                      allow_z=True)
-    prev = parse_prevalence(prevalence, zs)
-    for name in prev:       # an n its case counts fit no sample-size convention of (n from n_cases): before any work
-        z = zs[name]
-        if z.binary and z.sample_pq_seen is not None and z.sample_pq_seen > PQ_MAX:
-            raise InputError(f"{z.files[0]}: its n (median {float(z.table['n'].median()):g}) gives n_cases n_controls "
-                             f"/ ((n_cases + n_controls) n) = {z.sample_pq_seen:.4g} > 3/4, which no sample-size "
-                             "convention gives (the total n or the effective n: 1/4 or less; half the effective n: "
-                             "1/2): is n the number of cases? correct the file's n (--prevalence needs it)")
+    prev = check_prevalence_n(zs, parse_prevalence(prevalence, zs))     # (before any work)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen ldsc")
     planned = ["h2.tsv"] + (["rg.tsv"] if rg else []) + (["ldscores/"] if genotypes is not None else [])
     params = {"ld_wind_cm": ld_wind_cm, "ld_wind_kb": ld_wind_kb, "ref_ld_chr": ref_ld_chr, "w_ld_chr": w_ld_chr,

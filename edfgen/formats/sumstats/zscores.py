@@ -191,6 +191,62 @@ def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, fl
     return float(1 - minor if np.nanmedian(cases / (cases + controls)) > 0.5 else minor), seen, seen
 
 
+def check_prevalence_n(zs: dict[str, ZStats], prevalence: dict[str, float]) -> dict[str, float]:
+    """Refuse a phenotype given a population prevalence whose ``n`` fits no sample-size convention of its case
+    counts: ``q = n_cases n_controls / ((n_cases + n_controls) n)`` above :data:`PQ_MAX` (an ``n`` taken from
+    ``n_cases``), which no ``P (1 - P)`` of :func:`_sample_prevalence` makes right.
+
+    Parameters
+    ----------
+    zs : dict of str to ZStats
+        Phenotype -> summary statistics.
+    prevalence : dict of str to float
+        Phenotype -> population prevalence (``--prevalence``).
+
+    Returns
+    -------
+    dict of str to float
+        ``prevalence``, unchanged.
+
+    Raises
+    ------
+    InputError
+        One line naming the phenotype's first file, its median ``n`` and the ``q`` seen.
+    """
+    for name in prevalence:
+        z = zs[name]
+        if z.binary and z.sample_pq_seen is not None and z.sample_pq_seen > PQ_MAX:
+            raise InputError(f"{z.files[0]}: its n (median {float(z.table['n'].median()):g}) gives n_cases n_controls "
+                             f"/ ((n_cases + n_controls) n) = {z.sample_pq_seen:.4g} > 3/4, which no sample-size "
+                             "convention gives (the total n or the effective n: 1/4 or less; half the effective n: "
+                             "1/2): is n the number of cases? correct the file's n (--prevalence needs it)")
+    return prevalence
+
+
+def say_sample_size_convention(z: ZStats) -> None:
+    """Log the effective-n convention :func:`_sample_prevalence` read ``z``'s ``n`` as, when ``q`` is above 1/4
+    (by more than rounding, :data:`PQ_QUARTER`): INFO for the effective ``n`` (``P (1 - P)`` 1/4), a warning for
+    half of it (1/2). ``q`` is the median over all the phenotype's files: the message names the phenotype, its
+    first file and how many more.
+
+    Parameters
+    ----------
+    z : ZStats
+        A case-control phenotype's summary statistics.
+    """
+    seen = z.sample_pq_seen
+    if seen is None or not seen > PQ_QUARTER:
+        return
+    who = f"{z.phenotype} ({z.files[0]}{f' and {len(z.files) - 1} more file(s)' if len(z.files) > 1 else ''})"
+    what = ("the effective n (a sum of the cohorts' effective n)" if z.sample_pq == 0.25 else
+            "half the effective n (PGC's NEFFDIV2; if it is the sum of the effective n of cohorts "
+            "with very different case fractions, 1/4 is right: check the file's n)")
+    (log.info if z.sample_pq == 0.25 else log.warning)(
+        "%s: its n is below the effective n of its case counts 4/(1/n_cases + 1/n_controls) (q = n_cases n_controls "
+        "/ ((n_cases + n_controls) n) = %.4g > 1/4): n taken as %s; the liability-scale h² of %s takes P(1 - P) = %g",
+        who, seen, what, z.phenotype, z.sample_pq)
+
+
 def fill_sample_size(df: pd.DataFrame, size: float | None, source) -> pd.DataFrame:
     """``df`` with its ``n`` filled by ``size`` (``--sample-size FILE=N``) on the rows without one; the file's own
     ``n`` is kept where it has one (said, naming ``source``). ``size`` None: ``df`` as it is.
