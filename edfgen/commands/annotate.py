@@ -312,10 +312,14 @@ class AnnotateOptions(CommandOptions):
                                     "too).", multiple=True, path="any", exists=True)
     more_sumstats: tuple[str, ...] = opt((), None, argument=True, path="any", exists=True)
     columns: str | None = columns_opt()
-    reference_genome: str | None = opt(None, "Build of --loci (and --ld-bfile); default: the build --loci declares "
-                                       "(its -meta.yaml genome_assembly, a ##genome_build= line, the clump run that "
-                                       "wrote it), else GRCh38. GRCh37: catalog rows (GRCh38) match by rsID, and by "
-                                       "position only after --liftover-chain.",
+    reference_genome: str | None = opt(None, "Build of --loci (and --ld-bfile); without it: the build the loci "
+                                       "declare (-meta.yaml, ##genome_build line, a build column, the clump "
+                                       "record), else GRCh38 (warned when no rsID lets the catalog check it); an "
+                                       "explicit build against a declaration is an error; a build in the file NAME "
+                                       "is not a declaration (refused against GRCh38) unless the file declares "
+                                       "GRCh38 inside, which wins with a warning. "
+                                       "GRCh37: catalog rows (GRCh38) match by rsID, and by position only after "
+                                       "--liftover-chain.",
                                 choices=REFERENCE_GENOMES, deprecated="--genome-assembly")
     liftover_chain: str | None = opt(None, "UCSC chain file GRCh37 -> GRCh38 (hg19ToHg38.over.chain.gz) to compare "
                                      "GRCh37 loci by position.", path="file", exists=True)
