@@ -232,3 +232,37 @@ def test_declared_genes_build__a_corrupt_gzip_is_left_to_read_genes_one_line_err
     assert declared_genes_build(bad) == (None, "")
     with pytest.raises(InputError, match="genes.gtf.gz"):
         read_genes(bad)
+
+
+def test_annotate__build_mismatch_messages_name_the_loci_declaration_not_reference_genome(tmp_path, shared_data):
+    """Second read of s38: loci whose build came from their own declaration (no --reference-genome) met by a
+    --genes file of the other build were refused with "the loci are GRCh37 (--reference-genome) ... or
+    --reference-genome GRCh38", advice read_loci then refuses (an explicit build against a declaration); the
+    --liftover-chain message likewise. Both now name the declaration and say to correct it (or give matching
+    genes / drop the chain); with no declaration the default is named and --reference-genome is the advice."""
+    from edfgen.commands.annotate import run_annotate
+
+    g38 = pd.read_csv(shared_data / "genes" / "genes_GRCh38.tsv.gz", sep="\t")
+    genes = _gtf(tmp_path / "genes.gtf", g38[g38["chromosome"] == "7"], chrom_prefix="",
+                 header="#!genome-build GRCh38.p14")
+    cat = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
+    loci = tmp_path / "loci.tsv"
+    loci.write_text("##genome_build=GRCh37\nvariant_id\tchromosome\tbase_pair_location\tp_value\n"
+                    "7:150650000:A:G\t7\t150650000\t1e-20\n")
+    with pytest.raises(InputError) as e:
+        run_annotate(loci, cat, tmp_path / "a.tsv", genes=genes)
+    assert str(e.value) == (f"--genes {genes}: its header line '#!genome-build GRCh38.p14' says genome build GRCh38, "
+                            f"but the loci are GRCh37 (--loci {loci}: header line '##genome_build=GRCh37' declares "
+                            "it): give the GRCh37 gene file, or correct that declaration if the loci are GRCh38")
+    chain = tmp_path / "hg19ToHg38.over.chain"
+    chain.write_text("chain 1000 7 159138663 + 0 159138663 chr7 159345973 + 0 159138663 1\n159138663\n\n")
+    loci.write_text(loci.read_text().replace("GRCh37", "GRCh38"))
+    with pytest.raises(InputError) as e:
+        run_annotate(loci, cat, tmp_path / "b.tsv", liftover_chain=chain)
+    assert str(e.value) == (f"--liftover-chain lifts GRCh37 loci to the catalog's GRCh38, but the loci are GRCh38 "
+                            f"(--loci {loci}: header line '##genome_build=GRCh38' declares it): drop "
+                            "--liftover-chain, or correct that declaration if the loci are GRCh37")
+    loci.write_text("\n".join(loci.read_text().splitlines()[1:]) + "\n")      # no declaration: the default
+    with pytest.raises(InputError, match=r"but the loci are GRCh38 \(the default: --loci declares no build\): drop "
+                                         r"--liftover-chain, or give --reference-genome GRCh37 if the loci are GRCh37"):
+        run_annotate(loci, cat, tmp_path / "c.tsv", liftover_chain=chain)

@@ -596,6 +596,58 @@ def test_cli_ldsc__prevalence_per_trait_of_a_pair_is_lee_2011_with_the_files_cas
     assert res.exit_code != 0 and "--prevalence cad=5: a population prevalence must be in (0, 1)" in res.output
 
 
+def test_parse_prevalence__a_bare_number_out_of_range_is_quoted_as_given():
+    """Second read of s38: `--prevalence 5` was refused as `--prevalence cad=5: ...`, a text the user never
+    wrote; a bare number is quoted as given."""
+    from edfgen.commands.ldsc import parse_prevalence
+
+    with pytest.raises(InputError, match=r"^--prevalence '5': a population prevalence must be in \(0, 1\)$"):
+        parse_prevalence("5", ["cad", "t2d"])
+    with pytest.raises(InputError, match=r"^--prevalence t2d=5: a population prevalence must be in \(0, 1\)$"):
+        parse_prevalence("cad=0.1,t2d=5", ["cad", "t2d"])
+
+
+def test_ldsc_prevalence__n_exactly_the_effective_n_is_quiet_and_n_from_n_cases_is_refused(tmp_path, caplog):
+    """Second read of s38. (1) n exactly the effective n 4/(1/n_cases + 1/n_controls) gives q = 1/4 plus one
+    rounding step on ~17% of count pairs (2500 cases, 12000 controls: 0.25 + 5.6e-17), which logged a wrong "its n
+    is below the effective n"; now compared with 1/4 (1 + 1e-9). (2) An n taken from n_cases (q = 1 - P, here
+    0.828) stopped with 'sample prevalence 1 must be in (0, 1)', then after s38 was computed with P(1 - P) = 1/2
+    and an unfitting warning; now refused in one line naming the file and its n, before any work (the observed
+    scale, which takes no P, is computed as before)."""
+    (tmp_path / "ld").mkdir()
+    snp, a1, a2, z = _ldsc_inputs(tmp_path, n=4000)
+    se = np.full(len(z), 0.01)
+    neff = 4 / (1 / 2500 + 1 / 12000)
+    assert 2500 * 12000 / (14500 * neff) > 0.25                      # the rounding step this is about
+    for name, n in (("full", neff), ("cases", 2500)):
+        pd.DataFrame({"variant_id": snp, "effect_allele": a1, "other_allele": a2, "beta": z * se,
+                      "standard_error": se, "p_value": 2 * stats.norm.sf(np.abs(z)), "n": n, "n_cases": 2500,
+                      "n_controls": 12000}).to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+    ref = str(tmp_path / "ld") + "/"
+    with caplog.at_level("INFO", logger="edfgen"):
+        run_ldsc([str(tmp_path / "full.tsv")], out_dir=tmp_path / "o", ref_ld_chr=ref, prevalence="0.1")
+    assert "liability scale" in caplog.text and "below the effective n" not in caplog.text, caplog.text
+    with pytest.raises(InputError) as e:
+        run_ldsc([str(tmp_path / "cases.tsv")], out_dir=tmp_path / "c", ref_ld_chr=ref, prevalence="0.1")
+    assert str(e.value) == (f"{tmp_path / 'cases.tsv'}: its n (median 2500) gives n_cases n_controls / ((n_cases + "
+                            "n_controls) n) = 0.8276 > 3/4, which no sample-size convention gives (the total n or "
+                            "the effective n: 1/4 or less; half the effective n: 1/2): is n the number of cases? "
+                            "correct the file's n (--prevalence needs it)")
+    run_ldsc([str(tmp_path / "cases.tsv")], out_dir=tmp_path / "c", ref_ld_chr=ref)       # observed scale: read
+
+
+def test_say_sample_size_convention__names_the_phenotype_its_first_file_and_how_many_more(tmp_path, caplog):
+    """Second read of s38: the effective-n message named z.files[0] while q is the median over all the
+    phenotype's files (one phenotype's per-chromosome files)."""
+    from edfgen.formats.sumstats.zscores import ZStats, say_sample_size_convention
+
+    files = tuple(tmp_path / f"chr{c}" / "cad.tsv" for c in (1, 2, 3))
+    with caplog.at_level("INFO", logger="edfgen"):
+        say_sample_size_convention(ZStats("cad", pd.DataFrame(), files, 0.5, 0.5, 0.5))
+    assert f"cad ({files[0]} and 2 more file(s)): its n is below the effective n" in caplog.text, caplog.text
+    assert "the liability-scale h² of cad takes P(1 - P) = 0.5" in caplog.text
+
+
 def test_cli_ldsc__prevalence_of_a_file_whose_n_is_the_total_the_effective_n_or_half_of_it(tmp_path):
     """Was (review of s38): a file whose n is below the effective n of its case counts (PGC's NEFFDIV2 or
     Neff_half given as n) had n_cases n_controls / ((n_cases + n_controls) n) = 0.5 > 1/4, silently clamped to
@@ -630,8 +682,8 @@ def test_cli_ldsc__prevalence_of_a_file_whose_n_is_the_total_the_effective_n_or_
     factor = 0.1 ** 2 * 0.9 ** 2 / (0.25 * (np.exp(-t * t / 2) / np.sqrt(2 * np.pi)) ** 2)
     assert h2["round"] == pytest.approx(obs["round"] * factor, rel=1e-6)
     warned = [x for x in res.output.splitlines() if "WARNING" in x and "below the effective n" in x]
-    assert len(warned) == 1 and "half.tsv: its n is below the effective n of its case counts" in warned[0], \
-        res.output
+    assert len(warned) == 1 and f"half ({tmp_path / 'half.tsv'}): its n is below the effective n of its case " \
+        "counts" in warned[0], res.output
     assert "q = n_cases n_controls / ((n_cases + n_controls) n) = 0.5 > 1/4" in warned[0]
     assert "half the effective n" in warned[0] and "takes P(1 - P) = 0.5" in warned[0]
 
@@ -701,12 +753,14 @@ def test_cli_ldsc_rg__traits_declaring_different_builds(tmp_path, ids):
     res, out = rg("GRCh37", "GRCh38")
     if ids == "rsid":
         assert res.exit_code == 0, res.output
-        assert "ldsc --rg: 1 pair(s) declare different genome builds (e.g. a GRCh37, b GRCh38" in res.output
+        assert "ldsc --rg: 1 pair(s) declare different genome builds (e.g. a GRCh37: 1500 of 1500 found by rsID, " \
+               "b GRCh38: 1500 of 1500 found by rsID:" in res.output, res.output
         pd.testing.assert_frame_equal(pd.read_csv(out / "rg.tsv", sep="\t"), expected)
     else:
         assert res.exit_code != 0 and len(res.output.strip().splitlines()) == 1, res.output
         assert "ldsc --rg a x b: " in res.output and "declares genome build GRCh37" in res.output
-        assert "(1500 of 1500, e.g. 1:1:A:G)" in res.output and "lift one over" in res.output
+        assert "(1500 of its 1500 ids positions, e.g. 1:1:A:G; 1500 found in the LD scores, 100% of what it " \
+               "could)" in res.output and "lift one over" in res.output
         assert not (out / "h2.tsv").exists()
 
 
@@ -740,12 +794,54 @@ def test_check_rg_builds__names_the_declaring_file_the_trait_off_the_ld_build_an
         check_rg_builds(zs, ld, [("a", "b")])
     msg = str(e.value)
     assert f"{tmp_path / 'd1' / 'a.tsv'} declares genome build GRCh37 and {tmp_path / 'd0' / 'b.tsv'} GRCh38" in msg
-    assert "a (20 of 20, e.g. 1:1:A:G) and b (100 of 100, e.g. 1:1:A:G) are found" in msg, msg
-    assert "a finds 20% of its variants there and b 100%, so a is likely the one not on the LD scores' build: " \
-           "lift a over to GRCh38" in msg, msg
+    assert "a (100 of its 100 ids positions, e.g. 1:1:A:G; 20 found in the LD scores, 20% of what it could) and " \
+           "b (100 of its 100 ids positions, e.g. 1:1:A:G; 100 found in the LD scores, 100% of what it could) " \
+           "meet the LD scores by ids that are positions" in msg, msg
+    assert "a finds 20% of the variants it could there and b 100%, so a is likely the one not on the LD scores' " \
+           "build: lift a over to GRCh38" in msg, msg
     with pytest.raises(InputError) as e:                       # b first in the pair: a is still the one named
         check_rg_builds(zs, ld, [("b", "a")])
     assert "so a is likely the one not on the LD scores' build" in str(e.value)
     check_rg_builds({"b": zs["b"], "c": zs["c"]}, ld, [])     # c in no pair: not refused
     with pytest.raises(InputError, match="summary statistics of different genome builds"):
         check_rg_builds({"b": zs["b"], "c": zs["c"]}, ld, [("b", "c")])
+
+
+def test_check_rg_builds__by_position_decided_by_the_traits_own_ids(tmp_path, caplog):
+    """Second read of s38 (check_rg_builds): by-position was decided from the keys FOUND in the LD scores, so in
+    the usual in-sample case (LD-score ids the genotypes' chr:pos:ref:alt; a on that build, all found; b declaring
+    the other build, none found) b counted as nothing, the refusal named a ("lift one over"), never b; and a pair
+    with one by-position trait on the LD scores' build (all its positions found) and the other found by rsID was
+    refused though rg is right. Now each trait's own ids decide, and one by-position trait is refused only when it
+    finds < 10 % of what it could there."""
+    from edfgen.commands.ldsc_inputs import check_rg_builds
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    def zstats(name, ids, build):
+        f = tmp_path / f"{name}.tsv"
+        f.write_text("x\n")
+        Path(f"{f}-meta.yaml").write_text(f"genome_assembly: {build}\n")
+        return ZStats(name, pd.DataFrame({"variant_id": ids, "z": 1.0}), (f,))
+
+    here = np.array([f"1:{1000 * i + 1}:A:G" for i in range(100)], dtype=object)
+    there = np.array([f"1:{1000 * i + 501}:A:G" for i in range(100)], dtype=object)   # the other build's positions
+    rs = np.array([f"rs{i + 1}" for i in range(100)], dtype=object)
+    zs = {"a": zstats("a", here, "GRCh38"), "b": zstats("b", there, "GRCh37")}
+    with pytest.raises(InputError) as e:                           # in-sample: b found by nothing is named
+        check_rg_builds(zs, pd.DataFrame({"SNP": here}), [("a", "b")])
+    msg = str(e.value)
+    assert "b (100 of its 100 ids positions, e.g. 1:501:A:G; 0 found in the LD scores, 0% of what it could)" in msg
+    assert "so b is likely the one not on the LD scores' build: lift b over to GRCh38" in msg, msg
+    mixed = pd.DataFrame({"SNP": np.concatenate([rs, here])})      # .bim ids: rsIDs where known, else positions
+    zs = {"a": zstats("a", rs, "GRCh37"), "b": zstats("b", here, "GRCh38")}
+    with caplog.at_level("WARNING"):
+        check_rg_builds(zs, mixed, [("a", "b")])                   # b's own positions found: on the LD build
+    assert "(e.g. a GRCh37: 100 of 100 found by rsID, b GRCh38: 100 of 100 found by position" in caplog.text
+    zs["b"] = zstats("b", there, "GRCh38")
+    with pytest.raises(InputError) as e:                           # b's positions not there: off the LD build
+        check_rg_builds(zs, mixed, [("a", "b")])
+    msg = str(e.value)
+    assert "and b (100 of its 100 ids positions, e.g. 1:501:A:G; 0 found in the LD scores, 0% of what it could) " \
+           "meets the LD scores by ids that are positions" in msg, msg
+    assert "b finds only 0% of the variants it could there, so it is likely not on the LD scores' build: lift b " \
+           "over to it" in msg, msg

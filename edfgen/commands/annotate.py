@@ -106,16 +106,26 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     check_not_inputs([out, Path(f"{out}.manifest.json")], [loci_path, catalog_path, genes, *sumstats])  # never over its input
     if reference_genome is not None and reference_genome not in REFERENCE_GENOMES:
         raise InputError(f"--reference-genome {reference_genome!r}: choose GRCh37 or GRCh38")
+    given = reference_genome
     loci = read_loci(loci_path, reference_genome=reference_genome)   # None: the build --loci declares, else GRCh38
     reference_genome, declared = loci.attrs["reference_genome"], loci.attrs["build_declared"]
+    # where the loci's build came from, and how to change it: --reference-genome against a declaration is refused by
+    # read_loci, so a declared build is corrected (or the loci lifted), not overridden
+    source = ("--reference-genome" if given else f"{declared} declares it" if declared
+              else "the default: --loci declares no build")
+
+    def change_to(build: str) -> str:
+        return (f"correct that declaration if the loci are {build}" if declared and not given
+                else f"give --reference-genome {build} if the loci are {build}")
     if liftover_chain is not None and reference_genome == "GRCh38":
-        raise InputError("--liftover-chain lifts GRCh37 loci to the catalog's GRCh38: give --reference-genome GRCh37")
+        raise InputError(f"--liftover-chain lifts GRCh37 loci to the catalog's GRCh38, but the loci are GRCh38 "
+                         f"({source}): drop --liftover-chain, or {change_to('GRCh37')}")
     if genes is not None:       # nearest genes from another build's coordinates are wrong genes, silently
         build, said = declared_genes_build(genes)
         if build and build != reference_genome:
             raise InputError(f"--genes {genes}: its {said} says genome build {build}, but the loci are "
-                             f"{reference_genome} (--reference-genome): give the {reference_genome} gene file, or "
-                             f"--reference-genome {build} if the loci are {build}")
+                             f"{reference_genome} ({source}): give the {reference_genome} gene file, or "
+                             f"{change_to(build)}")
     # one writer of --out's folder from the checks to the manifest, as extract (its folder made, or refused in one
     # line, before the work)
     with claimed_out_file(out, command="edfgen annotate") as out:
@@ -302,10 +312,14 @@ class AnnotateOptions(CommandOptions):
                                     "too).", multiple=True, path="any", exists=True)
     more_sumstats: tuple[str, ...] = opt((), None, argument=True, path="any", exists=True)
     columns: str | None = columns_opt()
-    reference_genome: str | None = opt(None, "Build of --loci (and --ld-bfile); default: the build --loci declares "
-                                       "(its -meta.yaml genome_assembly, a ##genome_build= line, the clump run that "
-                                       "wrote it), else GRCh38. GRCh37: catalog rows (GRCh38) match by rsID, and by "
-                                       "position only after --liftover-chain.",
+    reference_genome: str | None = opt(None, "Build of --loci (and --ld-bfile); without it: the build the loci "
+                                       "declare (-meta.yaml, ##genome_build line, a build column, the clump "
+                                       "record), else GRCh38 (warned when no rsID lets the catalog check it); an "
+                                       "explicit build against a declaration is an error; a build in the file NAME "
+                                       "is not a declaration (refused against GRCh38) unless the file declares "
+                                       "GRCh38 inside, which wins with a warning. "
+                                       "GRCh37: catalog rows (GRCh38) match by rsID, and by position only after "
+                                       "--liftover-chain.",
                                 choices=REFERENCE_GENOMES, deprecated="--genome-assembly")
     liftover_chain: str | None = opt(None, "UCSC chain file GRCh37 -> GRCh38 (hg19ToHg38.over.chain.gz) to compare "
                                      "GRCh37 loci by position.", path="file", exists=True)

@@ -32,7 +32,8 @@ from edfgen.formats.genotypes.panel import genotype_parameters, panel_fingerprin
 from edfgen.formats.ldscore import read_ldscores_chr
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
-from edfgen.formats.sumstats.zscores import ZStats, read_zstats, rows_by_id, zstats_files, zstats_test
+from edfgen.formats.sumstats.zscores import (ZStats, check_prevalence_n, read_zstats, rows_by_id,
+                                             say_sample_size_convention, zstats_files, zstats_test)
 from edfgen.formats.tables import prepare_out_dir, write_table
 from edfgen.kernels.ldsc import N_BLOCKS, TWO_STEP, H2Result, LDRegressionError, ldsc_h2, ldsc_rg, to_liability
 from edfgen.kernels.ldsc_batch import gencov_rg_batch
@@ -154,7 +155,7 @@ def parse_prevalence(text: str | None, names) -> dict[str, float]:
                 out[k.strip()] = float(v)
     except ValueError:
         raise InputError(f"--prevalence {text!r}: expected a number or NAME=K,NAME=K") from None
-    bad = next((f"{k}={v:g}" for k, v in out.items() if not 0 < v < 1), None)
+    bad = next((f"{k}={v:g}" if "=" in text else repr(text) for k, v in out.items() if not 0 < v < 1), None)
     if bad:
         raise InputError(f"--prevalence {bad}: a population prevalence must be in (0, 1)")
     unknown = [k for k in out if k not in names]
@@ -261,15 +262,7 @@ def heritability(zs: dict[str, ZStats], ld: pd.DataFrame, m: float, *, prevalenc
             else:
                 log.info("%s: h² on the liability scale, population prevalence %g, sample prevalence %.4g", name, k,
                          z.sample_prevalence)
-                seen = z.sample_pq_seen
-                if seen is not None and seen > 0.25:
-                    what = ("the effective n (a sum of the cohorts' effective n)" if z.sample_pq == 0.25 else
-                            "half the effective n (PGC's NEFFDIV2; if it is the sum of the effective n of cohorts "
-                            "with very different case fractions, 1/4 is right: check the file's n)")
-                    (log.info if z.sample_pq == 0.25 else log.warning)(
-                        "%s: its n is below the effective n of its case counts 4/(1/n_cases + 1/n_controls) (q = "
-                        "n_cases n_controls / ((n_cases + n_controls) n) = %.4g > 1/4): n taken as %s; the "
-                        "liability-scale h² of %s takes P(1 - P) = %g", z.files[0], seen, what, name, z.sample_pq)
+                say_sample_size_convention(z)
                 res = to_liability(res, z.sample_prevalence, k, sample_pq=z.sample_pq)
         rows.append(h2_row(name, res))
     return pd.DataFrame(rows, columns=H2_COLUMNS)
@@ -544,7 +537,7 @@ def run_ldsc(sumstats, *, out_dir, genotypes=None, ref_ld_chr: str | None = None
     check_sumstats_options(files, "--sumstats", columns=columns, sample_sizes=sample_sizes, case_counts=case_counts)
     zs = read_zstats(files, need_n=True, columns=columns, sample_sizes=sample_sizes, case_counts=case_counts,
                      allow_z=True)
-    prev = parse_prevalence(prevalence, zs)
+    prev = check_prevalence_n(zs, parse_prevalence(prevalence, zs))     # (before any work)
     out_dir = prepare_out_dir(out_dir, force=force, command="edfgen ldsc")
     planned = ["h2.tsv"] + (["rg.tsv"] if rg else []) + (["ldscores/"] if genotypes is not None else [])
     params = {"ld_wind_cm": ld_wind_cm, "ld_wind_kb": ld_wind_kb, "ref_ld_chr": ref_ld_chr, "w_ld_chr": w_ld_chr,

@@ -204,19 +204,52 @@ def align_zscores(zs: dict[str, ZStats], ld: pd.DataFrame) -> AlignedZ:
 
 # ---------------------------------------------------------------------------------------------- genome builds
 _RS = r"^rs\d+$"
+# A trait found by its own positions in at least this share of the variants it could be found by (the fewer of its
+# rows and the LD scores') is on the LD scores' build. On the other build a chr:pos:ref:alt id names an LD-score
+# variant only where both builds give the same position (and the alleles agree): 0.44 % of the genes in
+# shared/data/genes start at one position on GRCh37 and GRCh38, so a trait off the build finds < 1 %; a trait on
+# the build finds what the two variant sets share, which a 50 % threshold would refuse for an array GWAS against
+# HapMap3 LD scores (a third of its variants or fewer there).
+_ON_BUILD_SHARE = 0.10
+
+
+@dataclass(frozen=True)
+class _BuildEvidence:
+    """How one trait's variants meet the LD scores: its own ids (``by_position``: most of them ``chr:pos:ref:alt``,
+    ``example`` one of those), how many are found there and ``share``, that count over the fewer of its rows and
+    the LD scores' (``n`` its rows)."""
+    by_position: bool
+    positions: int
+    n: int
+    example: str
+    found: int
+    share: float
+
+
+def _build_evidence(z: ZStats, index: pd.Index) -> _BuildEvidence:
+    col, pos = key_column(z, index)
+    own = z.table[col].astype(object)
+    is_pos = own.notna().to_numpy(bool) & ~own.astype(str).str.match(_RS).to_numpy(bool)
+    found = int((pos >= 0).sum())
+    n = len(own)
+    return _BuildEvidence(bool(is_pos.sum() > n / 2), int(is_pos.sum()), n,
+                          str(own[is_pos].iloc[0]) if is_pos.any() else "", found,
+                          found / max(min(n, len(index)), 1))
 
 
 def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[str, str]]) -> None:
     """Refuse or warn about ``--rg`` pairs whose summary statistics declare different genome builds (their
     ``-meta.yaml`` ``genome_assembly``, :func:`~edfgen.formats.sumstats.discovery.declared_build`).
 
-    Both traits meet on the LD-score variants, each found by its id (:func:`key_column`). An rsID is the same
-    variant on either build, so a pair whose two traits are both found mostly by rsID is computed, with a warning.
-    A ``chr:pos:ref:alt`` id is a position on its own build: the trait on the other build than the LD scores' ids
-    is given to other variants, or to few, and rg is wrong without any sign; such a pair is an
-    :class:`InputError` naming the two files that declare the builds and the trait(s) found by positions: when
-    both are, the one that finds the smaller share of its variants in the LD scores is named as the one off their
-    build (both, when the shares are equal). A phenotype in no pair is not checked (as without ``--rg``).
+    Both traits meet on the LD-score variants, each by its id column (:func:`key_column`). A trait whose own ids
+    (all rows of that column) are mostly ``chr:pos:ref:alt`` is found by positions, which on the other build than
+    the LD scores' ids name other variants or none; one whose ids are rsIDs is found by the same variant on either
+    build. A pair is an :class:`InputError`, naming the two files that declare the builds and the trait(s) found
+    by positions, when both traits are found by positions (the one that finds the smaller share of its variants in
+    the LD scores is named as the one off their build; both when the shares are equal), or when one is and finds
+    fewer than 10 % of the variants it could (the fewer of its rows and the LD scores'): on the LD scores' build
+    it finds what the two variant sets share, off it < 1 % (where both builds give one position). Otherwise the
+    pair is computed, with a warning. A phenotype in no pair is not checked (as without ``--rg``).
 
     Parameters
     ----------
@@ -230,8 +263,8 @@ def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[s
     Raises
     ------
     InputError
-        A pair of different declared builds where a trait is found by position ids; or the files of one
-        phenotype in a pair declaring different builds.
+        A pair of different declared builds as above; or the files of one phenotype in a pair declaring
+        different builds.
     """
     paired = list(dict.fromkeys(n for pair in pairs for n in pair))     # (a phenotype in no pair: as h² only)
     builds = {name: declared_build(zs[name].files) for name in paired}
@@ -239,39 +272,43 @@ def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[s
     if not differ:
         return
     index = pd.Index(ld["SNP"].astype(object))
-    by_position: dict[str, tuple[int, int, str, float]] = {}
-    for name in dict.fromkeys(n for pair in differ for n in pair):
-        col, pos = key_column(zs[name], index)
-        keys = zs[name].table[col].astype(str).to_numpy()[pos >= 0]
-        ids = ~pd.Series(keys, dtype=object).str.match(_RS).to_numpy(bool)
-        by_position[name] = (int(ids.sum()), len(keys), keys[ids][0] if ids.any() else "",
-                             len(keys) / max(len(zs[name].table), 1))
+    ev = {name: _build_evidence(zs[name], index) for name in dict.fromkeys(n for pair in differ for n in pair)}
 
     def declarer(name: str) -> Path:       # the file whose -meta.yaml declared the build (not merely the first)
         return next((f for f in zs[name].files if declared_build([f])), zs[name].files[0])
 
-    def found(name: str) -> str:
-        k, n, example, _ = by_position[name]
-        return f"{name} ({k} of {n}, e.g. {example})"
+    def by_positions(name: str) -> str:
+        e = ev[name]
+        return (f"{name} ({e.positions} of its {e.n} ids positions, e.g. {e.example}; {e.found} found in the LD "
+                f"scores, {e.share:.0%} of what it could)")
 
     for a, b in differ:
-        moved = [n for n in (a, b) if by_position[n][0] > by_position[n][1] / 2]
-        if not moved:
-            continue
-        if len(moved) == 2 and by_position[a][3] != by_position[b][3]:
-            off = min(moved, key=lambda n: by_position[n][3])      # the one the LD scores' positions fit less
+        moved = [n for n in (a, b) if ev[n].by_position]
+        if len(moved) == 2 and ev[a].share != ev[b].share:
+            off = min(moved, key=lambda n: ev[n].share)      # the one the LD scores' positions fit less
             other = b if off == a else a
-            fix = (f"{off} finds {by_position[off][3]:.0%} of its variants there and {other} "
-                   f"{by_position[other][3]:.0%}, so {off} is likely the one not on the LD scores' build: lift "
-                   f"{off} over to {builds[other]}")
-        else:
+            fix = (f"{off} finds {ev[off].share:.0%} of the variants it could there and {other} {ev[other].share:.0%}, so "
+                   f"{off} is likely the one not on the LD scores' build: lift {off} over to {builds[other]}")
+        elif len(moved) == 2:
             fix = "lift one over to the other's build (the LD scores' build)"
+        elif moved and ev[moved[0]].share < _ON_BUILD_SHARE:
+            off = moved[0]
+            fix = (f"{off} finds only {ev[off].share:.0%} of the variants it could there, so it is likely not on the LD "
+                   f"scores' build: lift {off} over to it")
+        else:
+            continue
         raise InputError(
             f"ldsc --rg {a} x {b}: {declarer(a)} declares genome build {builds[a]} and {declarer(b)} "
-            f"{builds[b]} (-meta.yaml genome_assembly), and {' and '.join(found(n) for n in moved)} "
-            f"{'is' if len(moved) == 1 else 'are'} found in the LD scores by ids that are positions, which name "
+            f"{builds[b]} (-meta.yaml genome_assembly), and {' and '.join(by_positions(n) for n in moved)} "
+            f"{'meets' if len(moved) == 1 else 'meet'} the LD scores by ids that are positions, which name "
             f"other variants on the other build: rg would pair other variants; {fix}")
     a, b = differ[0]
-    log.warning("ldsc --rg: %d pair(s) declare different genome builds (e.g. %s %s, %s %s: -meta.yaml "
+
+    def how(name: str) -> str:
+        e = ev[name]
+        return f"{name} {builds[name]}: {e.found} of {e.n} found by {'position' if e.by_position else 'rsID'}"
+
+    log.warning("ldsc --rg: %d pair(s) declare different genome builds (e.g. %s, %s: -meta.yaml "
                 "genome_assembly); computed, as their variants are found in the LD scores by rsID, the same variant on "
-                "either build", len(differ), a, builds[a], b, builds[b])
+                "either build, or by positions that find them there (on the LD scores' build)", len(differ),
+                how(a), how(b))

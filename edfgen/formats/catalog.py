@@ -199,8 +199,11 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
     ...) against GRCh38 loci is an :class:`InputError` too, but never sets the build (a lifted file may keep
     its old name: ``loci_hg19ToHg38.tsv``).
 
-    ``reference_genome=None`` (``--reference-genome`` not given): the build declared inside the file or by its
-    records, else GRCh38. The frame's ``attrs`` say which: ``reference_genome`` (the build its positions are read
+    ``reference_genome=None`` (``--reference-genome`` not given): the build the loci declare (their
+    ``-meta.yaml``, a ``##genome_build`` line, a build column, the clump record; two that disagree are an
+    :class:`InputError`), else GRCh38 (annotate warns when no rsID lets the catalog check it); an explicit build
+    against a declaration is an :class:`InputError`. A build in the file NAME is not a declaration (refused
+    against GRCh38) unless the file declares GRCh38 inside, which wins with a warning. The frame's ``attrs`` say which: ``reference_genome`` (the build its positions are read
     as) and ``build_declared`` (where the file declares it, None when GRCh38 is assumed).
     """
     path = Path(path)
@@ -208,12 +211,16 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
         raise InputError(f"--loci {path}: file not found")
     chosen: dict[str, str | None] = {"build": reference_genome, "where": None}
 
+    def inner() -> str:
+        """Where the build was declared, without the ``--loci PATH: `` a message already starts with."""
+        return str(chosen["where"]).removeprefix(f"--loci {path}: ")
+
     def check(value: str, where: str) -> None:
         """Compare a declared build with the loci's; the first one found sets it when none was given."""
         if chosen["build"] is None and build_name(value) in REFERENCE_GENOMES:
             chosen["build"] = build_name(value)
         if reference_genome is None and chosen["where"] and build_name(value) != chosen["build"]:
-            raise InputError(f"{where} declares genome build {value!r}, but {chosen['where']} declares "
+            raise InputError(f"{where} declares genome build {value!r}, but {inner()} declares "
                              f"{chosen['build']}: correct the one that is wrong (or lift the loci over)")
         _check_build(value, where, chosen["build"] or DEFAULT_REFERENCE_GENOME)
         chosen["where"] = chosen["where"] or where
@@ -226,7 +233,7 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
         records) declares GRCh38 itself: that declaration wins over the name, which is warned about."""
         if named and chosen["where"]:
             log.warning("--loci %s: the file name says genome build %s, but %s declares %s: read as %s (the "
-                        "declaration wins over the name)", path, named.group(1), chosen["where"], chosen["build"],
+                        "declaration wins over the name)", path, named.group(1), inner(), chosen["build"],
                         chosen["build"])
         elif named:
             raise InputError(f"--loci {path}: the file name says genome build "
@@ -277,7 +284,7 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
         else:
             log.warning("%s (its default) but %s here: make sure the positions are %s", where,
                         f"--reference-genome {reference_genome} is given" if reference_genome else
-                        f"{chosen['where']} declares {chosen['build']}", chosen["build"])
+                        f"{inner()} declares {chosen['build']}", chosen["build"])
     if (chosen["build"] or DEFAULT_REFERENCE_GENOME) == "GRCh38":
         refuse_name()           # (a declaration in the file or its records of GRCh37 agrees with a GRCh37 name)
     if chosen["build"] is None:

@@ -155,6 +155,13 @@ def load_zstats(name: str, files: Sequence[Path], *, need_n: bool = False, colum
 #: this (``sqrt(1/4 * 1/2)``, the geometric midpoint) ``n`` is the effective n, a sum of per-cohort ``Neff`` (PGC,
 #: METAL; q exactly 1/4), at or above it half of it (PGC's ``NEFFDIV2``, ``Neff_half``; q exactly 1/2)
 PQ_HALF_FROM = float(np.sqrt(0.25 * 0.5))
+#: ``q`` above this is above 1/4 by more than rounding: n exactly the effective n (``4 / (1/n_cases + 1/n_controls)``
+#: computed in floating point) gives 1/4 plus one rounding step on about 1 count pair in 6
+PQ_QUARTER = 0.25 * (1 + 1e-9)
+#: ``q`` above this fits no sample-size convention (1/4: the effective n, 1/2: half of it, each a little above
+#: when cohorts' case fractions differ, by the ratio of Neff of the totals to the sum of the cohorts' Neff): an n
+#: taken from n_cases gives ``q = 1 - P``, above 3/4 whenever cases are under a quarter of the sample
+PQ_MAX = 0.75
 
 
 def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, float | None]:
@@ -168,7 +175,8 @@ def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, fl
     (1/n_cases_i + 1/n_controls_i)`` (PGC, METAL; Grotzinger et al. 2023) needs exactly 1/4, though ``q`` from the
     total counts exceeds 1/4 whenever the cohorts' case fractions differ (``Neff`` is concave, so ``Neff`` of the
     totals >= the sum of the cohorts'); half of it (``NEFFDIV2``) needs 1/2. ``q`` below :data:`PQ_HALF_FROM` is
-    taken as the former, at or above it as the latter; ``P`` is 0.5 for both."""
+    taken as the former, at or above it as the latter; ``P`` is 0.5 for both (``q`` above :data:`PQ_MAX` fits
+    neither: ``ldsc --prevalence`` refuses it)."""
     if "n_cases" not in df.columns or not df["n_cases"].notna().any():
         return None, None, None
     cases = df["n_cases"]
@@ -177,10 +185,66 @@ def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, fl
     seen = float(np.nanmedian(cases * controls / ((cases + controls) * n)))
     if not np.isfinite(seen):
         return float("nan"), float("nan"), seen
-    if seen > 0.25:
+    if seen > PQ_QUARTER:
         return 0.5, (0.25 if seen < PQ_HALF_FROM else 0.5), seen
     minor = 0.5 * (1 - np.sqrt(max(1 - 4 * seen, 0.0)))    # P (1 - P) = q; P > 0.5 when cases outnumber controls
     return float(1 - minor if np.nanmedian(cases / (cases + controls)) > 0.5 else minor), seen, seen
+
+
+def check_prevalence_n(zs: dict[str, ZStats], prevalence: dict[str, float]) -> dict[str, float]:
+    """Refuse a phenotype given a population prevalence whose ``n`` fits no sample-size convention of its case
+    counts: ``q = n_cases n_controls / ((n_cases + n_controls) n)`` above :data:`PQ_MAX` (an ``n`` taken from
+    ``n_cases``), which no ``P (1 - P)`` of :func:`_sample_prevalence` makes right.
+
+    Parameters
+    ----------
+    zs : dict of str to ZStats
+        Phenotype -> summary statistics.
+    prevalence : dict of str to float
+        Phenotype -> population prevalence (``--prevalence``).
+
+    Returns
+    -------
+    dict of str to float
+        ``prevalence``, unchanged.
+
+    Raises
+    ------
+    InputError
+        One line naming the phenotype's first file, its median ``n`` and the ``q`` seen.
+    """
+    for name in prevalence:
+        z = zs[name]
+        if z.binary and z.sample_pq_seen is not None and z.sample_pq_seen > PQ_MAX:
+            raise InputError(f"{z.files[0]}: its n (median {float(z.table['n'].median()):g}) gives n_cases n_controls "
+                             f"/ ((n_cases + n_controls) n) = {z.sample_pq_seen:.4g} > 3/4, which no sample-size "
+                             "convention gives (the total n or the effective n: 1/4 or less; half the effective n: "
+                             "1/2): is n the number of cases? correct the file's n (--prevalence needs it)")
+    return prevalence
+
+
+def say_sample_size_convention(z: ZStats) -> None:
+    """Log the effective-n convention :func:`_sample_prevalence` read ``z``'s ``n`` as, when ``q`` is above 1/4
+    (by more than rounding, :data:`PQ_QUARTER`): INFO for the effective ``n`` (``P (1 - P)`` 1/4), a warning for
+    half of it (1/2). ``q`` is the median over all the phenotype's files: the message names the phenotype, its
+    first file and how many more.
+
+    Parameters
+    ----------
+    z : ZStats
+        A case-control phenotype's summary statistics.
+    """
+    seen = z.sample_pq_seen
+    if seen is None or not seen > PQ_QUARTER:
+        return
+    who = f"{z.phenotype} ({z.files[0]}{f' and {len(z.files) - 1} more file(s)' if len(z.files) > 1 else ''})"
+    what = ("the effective n (a sum of the cohorts' effective n)" if z.sample_pq == 0.25 else
+            "half the effective n (PGC's NEFFDIV2; if it is the sum of the effective n of cohorts "
+            "with very different case fractions, 1/4 is right: check the file's n)")
+    (log.info if z.sample_pq == 0.25 else log.warning)(
+        "%s: its n is below the effective n of its case counts 4/(1/n_cases + 1/n_controls) (q = n_cases n_controls "
+        "/ ((n_cases + n_controls) n) = %.4g > 1/4): n taken as %s; the liability-scale h² of %s takes P(1 - P) = %g",
+        who, seen, what, z.phenotype, z.sample_pq)
 
 
 def fill_sample_size(df: pd.DataFrame, size: float | None, source) -> pd.DataFrame:
