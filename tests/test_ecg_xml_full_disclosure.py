@@ -199,3 +199,21 @@ def test_read_cardiosoft__counts_that_are_not_ascii_integers_of_at_most_9_digits
     with pytest.raises(RecordRejected, match="not an integer count of at most 9 digits") as exc:
         read_cardiosoft(f)
     assert repr(token)[1:-1][:20] in str(exc.value), str(exc.value)
+
+
+@pytest.mark.parametrize("sep", [",", " "])
+def test_read_cardiosoft__full_disclosure_over_the_record_cap_is_rejected_before_it_is_split(tmp_path, monkeypatch,
+                                                                                            sep):
+    """Review of s38 (RISK): <FullDisclosure> had no MAX_RECORD_VALUES check (WFDB, npy, HDF5, EDF, DICOM have
+    one) while its count parser peaks at ~72 bytes per value, so a long recording took many GiB before any
+    reject. Now counted (commas or whitespace) and refused with the TOO_LARGE reason before it is split."""
+    import edfgen.formats.ecg.xml as xml
+    from edfgen.formats.ecg.common import TOO_LARGE
+
+    data = HAND.replace(",", sep)
+    monkeypatch.setattr(xml, "MAX_RECORD_VALUES", 23, raising=False)     # HAND holds 24 counts
+    with pytest.raises(RecordRejected) as exc:
+        read_cardiosoft(_hand_built(tmp_path / "big.xml", data))
+    assert f"FullDisclosureData of 24 values: {TOO_LARGE}" in str(exc.value)
+    monkeypatch.setattr(xml, "MAX_RECORD_VALUES", 24)
+    assert read_cardiosoft(_hand_built(tmp_path / "ok.xml", data)).signal.shape == (2, 12)
