@@ -297,8 +297,9 @@ def _full_disclosure(block, *, rid, path) -> tuple[float, float, list[str], np.n
         raise RecordRejected(f"{where}: NumberOfChannels {channels[:20]!r} is not a number", record_id=rid,
                              path=path) from None
     if n_channels != len(names):
+        what = "a lead missing from <LeadOrder>" if n_channels > len(names) else "more leads named than channels"
         raise RecordRejected(f"{where}: NumberOfChannels {channels[:20]!r} but <LeadOrder> names {len(names)} leads "
-                             f"({','.join(names)[:80]}): a lead missing", record_id=rid, path=path)
+                             f"({','.join(names)[:80]}): {what}", record_id=rid, path=path)
     if fs != int(fs):
         raise RecordRejected(f"{where}: SampleRate {fs:g} is not a whole number of samples per second (the data "
                              f"are blocks of one second)", record_id=rid, path=path)
@@ -315,8 +316,8 @@ def _full_disclosure(block, *, rid, path) -> tuple[float, float, list[str], np.n
         raise RecordRejected(f"{where}: {counts.size} counts, less than one second ({per} samples) for each of "
                              f"{n_leads} leads ({','.join(names)[:80]})", record_id=rid, path=path)
     rows = counts[:whole * n_leads * per].reshape(whole, n_leads, per).transpose(1, 0, 2).reshape(n_leads, -1)
-    notes = (f"FullDisclosure: the last, incomplete second left out ({tail} counts, less than {per} for each of "
-             f"{n_leads} leads); {whole} s read",) if tail else ()
+    notes = (f"FullDisclosure: the last, incomplete second left out ({tail} counts, fewer than the {n_leads * per} "
+             f"counts of one second of {n_leads} leads); {whole} s read",) if tail else ()
     return fs, mv, names, rows, notes
 
 
