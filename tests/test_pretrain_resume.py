@@ -270,3 +270,15 @@ def test_run_data__records_discovered_once_give_the_key_of_discovery_per_path(tm
     once = run_data(paths, 0, 0, out_dir=tmp_path / "out", refs=found)
     assert once == run_data(paths, 0, 0, out_dir=tmp_path / "out")
     assert len(set(once["ecg_records"])) == 4
+
+
+def test_run_data__a_file_that_cannot_be_stated_is_missing_as_in_extracts_key(tmp_path, monkeypatch):
+    """Review of s38 (nit 9): extract's resume key and pretrain's ``run_data`` stat'ed record files each their
+    own way, ``run_data`` catching only OSError, so a name ``os.stat`` refuses (a NUL byte) ended the run with
+    ValueError where extract said "missing". Now one helper, ``stat_key_or_missing``, for both."""
+    import edfgen.model.train_state as ts
+    from edfgen.formats.manifest import stat_key_or_missing
+
+    assert stat_key_or_missing(tmp_path / "gone.dat") == "missing" == stat_key_or_missing(f"{tmp_path}/a\0b.hea")
+    monkeypatch.setattr(ts, "ecg_record_files", lambda p, out_dir=None, refs=None: [tmp_path / "a\0b.hea"])
+    assert len(ts.run_data([tmp_path], 0, 0)["ecg_records"]) == 1     # was: ValueError: embedded null byte

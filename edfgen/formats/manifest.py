@@ -17,6 +17,7 @@ input for identity):
 
 =====================================  =============================================================
 :func:`stat_key` ``(path)``            one file, no contents read: ``"size:mtime_ns:ctime_ns"``
+:func:`stat_key_or_missing`            the same, ``"missing"`` for a file that cannot be stat'ed
 :func:`fingerprint` ``(path, *,        one input (file, or folder: every file under it but manifests
 content=False)``                       and temporary files, by relative name): sha256 hex over the
                                        :func:`stat_key` of each file, or with ``content=True`` over
@@ -117,6 +118,28 @@ def stat_key(path: str | os.PathLike, *, ctime: bool = True) -> str:
     (``ctime=False``: size and modification time)."""
     st = os.stat(path)
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}" if ctime else f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def stat_key_or_missing(path: str | os.PathLike, *, ctime: bool = True) -> str:
+    """:func:`stat_key`, or ``"missing"`` for a file that cannot be stat'ed (removed, or in an unreadable folder),
+    as the resume keys of ``extract`` (each record's files) and ``pretrain`` (each ``--ecg`` path's files) take it.
+
+    Parameters
+    ----------
+    path
+        The file.
+    ctime
+        Whether the change time counts (:func:`stat_key`).
+
+    Returns
+    -------
+    str
+        ``"size:mtime_ns[:ctime_ns]"`` or ``"missing"``.
+    """
+    try:
+        return stat_key(path, ctime=ctime)
+    except (OSError, ValueError):    # ValueError: a name with a NUL byte, which os.stat refuses (an --ecg path
+        return "missing"             # from a TOML "\u0000" escape; no header-named file carries one now)
 
 
 def fingerprint(path: str | os.PathLike, *, content: bool = False, ctime: bool = True) -> str:
