@@ -224,3 +224,16 @@ def test_read_cardiosoft__full_disclosure_over_the_record_cap_is_rejected_before
     assert f"FullDisclosureData of 24 values: {TOO_LARGE}" in str(exc.value)
     monkeypatch.setattr(xml, "MAX_RECORD_VALUES", 24)
     assert read_cardiosoft(_hand_built(tmp_path / "ok.xml", data)).signal.shape == (2, 12)
+
+
+def test_readme__says_how_cardiosoft_full_disclosure_is_read_and_that_resume_refuses_changed_records():
+    """Review of s38 (nit 7): the README's CardioSoft row did not say that a strip without leads of its own falls
+    back to FullDisclosure, that an incomplete last second is left out with a note, or that exercise files' limb
+    leads I,2,3 are I, II, III; nor that pretrain --resume refuses records changed under the same --ecg paths."""
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    for said in ("whose `StripData` holds no `WaveformData` of its own", "an incomplete last second is left out "
+                 "with a note", "limb leads `I,2,3` are read as I, II, III", "refused, and so are records changed "
+                 "under the same `--ecg` paths"):
+        assert said in readme, said
