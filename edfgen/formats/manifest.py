@@ -121,25 +121,12 @@ def stat_key(path: str | os.PathLike, *, ctime: bool = True) -> str:
 
 
 def stat_key_or_missing(path: str | os.PathLike, *, ctime: bool = True) -> str:
-    """:func:`stat_key`, or ``"missing"`` for a file that cannot be stat'ed (removed, or in an unreadable folder),
-    as the resume keys of ``extract`` (each record's files) and ``pretrain`` (each ``--ecg`` path's files) take it.
-
-    Parameters
-    ----------
-    path
-        The file.
-    ctime
-        Whether the change time counts (:func:`stat_key`).
-
-    Returns
-    -------
-    str
-        ``"size:mtime_ns[:ctime_ns]"`` or ``"missing"``.
-    """
+    """:func:`stat_key`, or ``"missing"`` for a file that cannot be stat'ed (gone, an unreadable folder, a name with a
+    NUL byte: a TOML ``"\\u0000"``), as the resume keys of ``extract`` and ``pretrain`` take each record's files."""
     try:
         return stat_key(path, ctime=ctime)
-    except (OSError, ValueError):    # ValueError: a name with a NUL byte, which os.stat refuses (an --ecg path
-        return "missing"             # from a TOML "\u0000" escape; no header-named file carries one now)
+    except (OSError, ValueError):
+        return "missing"
 
 
 def fingerprint(path: str | os.PathLike, *, content: bool = False, ctime: bool = True) -> str:
