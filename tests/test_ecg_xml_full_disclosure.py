@@ -86,7 +86,10 @@ def test_read_cardiosoft__a_file_with_strip_and_full_disclosure_reads_the_strip(
 
 @pytest.mark.parametrize("case, reason", [
     ("short", "6000 counts, less than one second (5000 samples) for each of 12 leads"),
-    ("lead_missing", "NumberOfChannels '12' but <LeadOrder> names 11 leads"),
+    ("lead_missing", "NumberOfChannels '12' but <LeadOrder> names 11 leads (I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5): a "
+                     "lead missing from <LeadOrder>"),
+    ("lead_extra", "NumberOfChannels '11' but <LeadOrder> names 12 leads (I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6): "
+                   "more leads named than channels"),
     ("channels_not_a_number", "NumberOfChannels 'twelve' is not a number"),
     ("non_numeric", "FullDisclosureData: not an integer count of at most 9 digits '12x'"),
     ("no_data", "FullDisclosure: no <FullDisclosureData>"),
@@ -103,6 +106,8 @@ def test_read_cardiosoft__malformed_full_disclosure_is_a_one_line_reject(real, t
         text = text.replace('"Hz">500<', '"Hz">5000<')
     elif case == "lead_missing":
         text = text.replace(",".join(LEADS), ",".join(LEADS[:-1]))
+    elif case == "lead_extra":     # review of s38: was also worded "a lead missing"
+        text = text.replace("<NumberOfChannels>12<", "<NumberOfChannels>11<")
     elif case == "channels_not_a_number":
         text = text.replace("<NumberOfChannels>12<", "<NumberOfChannels>twelve<")
     elif case == "non_numeric":
@@ -162,7 +167,9 @@ def test_read_cardiosoft__an_incomplete_last_second_is_left_out_with_a_note(tmp_
     assert rec.signal.shape == (n_leads, 2 * fs)
     np.testing.assert_array_equal(rec.signal[1, :3], [fs, fs + 1, fs + 2])                       # lead 2, second 1
     np.testing.assert_array_equal(rec.signal[0, fs:fs + 2], [n_leads * fs, n_leads * fs + 1])   # lead 1, second 2
-    assert len(rec.notes) == 1 and "600 counts" in rec.notes[0] and "2 s read" in rec.notes[0], rec.notes
+    # review of s38: was "(600 counts, less than 500 for each of 3 leads)", as if per lead
+    assert rec.notes == (f"FullDisclosure: the last, incomplete second left out (600 counts, fewer than the "
+                         f"{n_leads * fs} counts of one second of {n_leads} leads); 2 s read",), rec.notes
 
 
 @pytest.mark.parametrize("leads, channels, expect", [
@@ -199,3 +206,34 @@ def test_read_cardiosoft__counts_that_are_not_ascii_integers_of_at_most_9_digits
     with pytest.raises(RecordRejected, match="not an integer count of at most 9 digits") as exc:
         read_cardiosoft(f)
     assert repr(token)[1:-1][:20] in str(exc.value), str(exc.value)
+
+
+@pytest.mark.parametrize("sep", [",", " "])
+def test_read_cardiosoft__full_disclosure_over_the_record_cap_is_rejected_before_it_is_split(tmp_path, monkeypatch,
+                                                                                            sep):
+    """Review of s38 (RISK): <FullDisclosure> had no MAX_RECORD_VALUES check (WFDB, npy, HDF5, EDF, DICOM have
+    one) while its count parser peaks at ~72 bytes per value, so a long recording took many GiB before any
+    reject. Now counted (commas or whitespace) and refused with the TOO_LARGE reason before it is split."""
+    import edfgen.formats.ecg.xml as xml
+    from edfgen.formats.ecg.common import TOO_LARGE
+
+    data = HAND.replace(",", sep)
+    monkeypatch.setattr(xml, "MAX_RECORD_VALUES", 23, raising=False)     # HAND holds 24 counts
+    with pytest.raises(RecordRejected) as exc:
+        read_cardiosoft(_hand_built(tmp_path / "big.xml", data))
+    assert f"FullDisclosureData of 24 values: {TOO_LARGE}" in str(exc.value)
+    monkeypatch.setattr(xml, "MAX_RECORD_VALUES", 24)
+    assert read_cardiosoft(_hand_built(tmp_path / "ok.xml", data)).signal.shape == (2, 12)
+
+
+def test_readme__says_how_cardiosoft_full_disclosure_is_read_and_that_resume_refuses_changed_records():
+    """Review of s38 (nit 7): the README's CardioSoft row did not say that a strip without leads of its own falls
+    back to FullDisclosure, that an incomplete last second is left out with a note, or that exercise files' limb
+    leads I,2,3 are I, II, III; nor that pretrain --resume refuses records changed under the same --ecg paths."""
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    for said in ("whose `StripData` holds no `WaveformData` of its own", "an incomplete last second is left out "
+                 "with a note", "limb leads `I,2,3` are read as I, II, III", "refused, and so are records changed "
+                 "under the same `--ecg` paths"):
+        assert said in readme, said

@@ -846,8 +846,10 @@ def test_cli_extract__quality_threshold_name_value_sets_the_thresholds(tmp_path,
                                          "max_flat_leads, rail_fraction"),
                      ("max_flat_leads=1.5", "max_flat_leads=1.5: expected a whole number"),
                      ("rail_fraction=2", "rail_fraction=2: must be in [0, 1]"),
-                     ("max_abs_mv=0", "max_abs_mv=0: must be > 0"),
-                     ("flat_std_mv=nan", "must be >= 0"),
+                     ("max_abs_mv=0", "max_abs_mv=0: must be a finite number > 0"),
+                     # was "must be > 0" / "must be >= 0" for inf / nan (review of s38)
+                     ("max_abs_mv=inf", "max_abs_mv=inf: must be a finite number > 0"),
+                     ("flat_std_mv=nan", "flat_std_mv=nan: must be a finite number >= 0"),
                      ("flat_std_mv", "--quality-threshold 'flat_std_mv': expected NAME=VALUE"),
                      # was "'01': expected NAME=VALUE", naming a fragment the user never wrote (review of s38 fixes)
                      ("flat_std_mv=0,01", "--quality-threshold '01' of 'flat_std_mv=0,01': expected NAME=VALUE (a "
@@ -919,3 +921,10 @@ def test_extract_options__quality_threshold_given_as_one_string_is_split_on_comm
     assert "spied" in res.output and seen == [want], res.output
     with pytest.raises(InputError, match="max_flat_leads: given twice"):
         quality_thresholds(["max_flat_leads=0,max_flat_leads=1"])
+    # a TOML string arrives split on its commas: the decimal-comma hint was lost ("'2': expected NAME=VALUE",
+    # review of s38); now both items are named and the hint given
+    with pytest.raises(InputError) as exc:
+        ExtractOptions.from_mapping("extract", {"ecg": [str(tmp_path / "e")], "out": str(tmp_path / "z.tsv"),
+                                                "quality_threshold": "min_chest_r=0,2"}, base=tmp_path).checked()
+    assert ("--quality-threshold '2' after 'min_chest_r=0': expected NAME=VALUE (a decimal comma? use a decimal "
+            "point)") in str(exc.value), exc.value

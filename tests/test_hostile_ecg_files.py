@@ -99,6 +99,26 @@ def test_extract__utf16_multi_segment_wfdb_header_is_one_reject_not_a_traceback(
     assert f"the header is {seen}; WFDB headers are ASCII" in rej.loc["BAD", "reason"]
 
 
+def test_read_wfdb__nul_byte_in_a_comment_line_is_read_as_before(tmp_path: Path):
+    """Was (review of 6d252d9): a NUL byte anywhere made the header "not text (NUL bytes)", so a header whose
+    '#' comment holds one (a converter's padded patient field), read at 6993999 as (12, 5000), was rejected. A NUL
+    on a signal or record line is still not text; UTF-16/UTF-32 headers are still rejected (the tests above)."""
+    from edfgen.formats.ecg.wfdb_header import wide_encoding
+
+    counts = _wfdb(tmp_path, "COM")
+    hea = tmp_path / "COM.hea"
+    lines = hea.read_bytes().splitlines(keepends=True)
+    hea.write_bytes(lines[0] + b"# patient: ANON\x00\x00\x00\n" + b"".join(lines[1:]) + b"#\x00 end\n")
+    rec = read_record(next(iter(discover_records([tmp_path]))))
+    assert rec.signal.shape == (12, 5000)
+    np.testing.assert_allclose(rec.signal, counts / 1000, atol=1e-6)
+    assert wide_encoding(b"COM 12 500 5000\nCOM.dat 16 1000/mV\x00 16 0 0 0 0 I\n") == ("latin-1",
+                                                                                          "not text (NUL bytes)")
+    assert wide_encoding(b"# c\x00\nCOM 12 500 5000\n") is None
+    assert wide_encoding("COM 12 500 5000\n# x\n".encode("utf-16-le"))[0] == "utf-16-le"
+    assert wide_encoding("COM 12 500 5000\n".encode("utf-32-be"))[0] == "utf-32-be"
+
+
 # --------------------------------------------------------------------------- 2: resume key covers named files
 def _multi_segment(folder: Path, name: str, seed: int) -> None:
     """``name.hea`` of two segments ``name_1``/``name_2`` (each a 5 s 12-lead format-16 record)."""

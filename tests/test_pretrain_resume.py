@@ -270,3 +270,36 @@ def test_run_data__records_discovered_once_give_the_key_of_discovery_per_path(tm
     once = run_data(paths, 0, 0, out_dir=tmp_path / "out", refs=found)
     assert once == run_data(paths, 0, 0, out_dir=tmp_path / "out")
     assert len(set(once["ecg_records"])) == 4
+
+
+def test_run_data__a_file_that_cannot_be_stated_is_missing_as_in_extracts_key(tmp_path, monkeypatch):
+    """Review of s38 (nit 9): extract's resume key and pretrain's ``run_data`` stat'ed record files each their
+    own way, ``run_data`` catching only OSError, so a name ``os.stat`` refuses (a NUL byte) ended the run with
+    ValueError where extract said "missing". Now one helper, ``stat_key_or_missing``, for both."""
+    import edfgen.model.train_state as ts
+    from edfgen.formats.manifest import stat_key_or_missing
+
+    assert stat_key_or_missing(tmp_path / "gone.dat") == "missing" == stat_key_or_missing(f"{tmp_path}/a\0b.hea")
+    monkeypatch.setattr(ts, "ecg_record_files", lambda p, out_dir=None, refs=None: [tmp_path / "a\0b.hea"])
+    assert len(ts.run_data([tmp_path], 0, 0)["ecg_records"]) == 1     # was: ValueError: embedded null byte
+
+
+def test_is_bundle__reads_the_ecg_shape_from_the_npy_header_not_the_array(tmp_path, monkeypatch):
+    """Review of s38 (nit 10): ``is_bundle`` loaded the whole ``ecg`` array to read its ``ndim``, and pre-training
+    asks it of each ``--ecg`` path more than once (a bundle of GiBs read each time). Now the ``.npy`` header only,
+    stored or compressed."""
+    import numpy as np
+
+    from edfgen.model.data import is_bundle
+
+    for save, name in ((np.savez, "b.npz"), (np.savez_compressed, "c.npz")):
+        save(tmp_path / name, ecg=np.zeros((2, 12, 50), dtype=np.float32), iid=np.array(["x1", "x2"]))
+    np.savez(tmp_path / "flat.npz", ecg=np.zeros((12, 50)), iid=np.array(["x1"]))
+    np.savez(tmp_path / "no_iid.npz", ecg=np.zeros((2, 12, 50)))
+
+    def no_load(*a, **k):
+        raise AssertionError("the array was loaded")
+
+    monkeypatch.setattr(np.lib.format, "read_array", no_load)
+    assert [is_bundle(tmp_path / n) for n in ("b.npz", "c.npz", "flat.npz", "no_iid.npz")] == [True, True, False,
+                                                                                                 False]

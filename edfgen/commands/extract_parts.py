@@ -32,7 +32,7 @@ import numpy as np
 from edfgen.exceptions import InputError
 from edfgen.formats.ecg.records import RecordRef
 from edfgen.formats.ecg.wfdb_header import header_files
-from edfgen.formats.manifest import stat_key
+from edfgen.formats.manifest import stat_key_or_missing
 from edfgen.formats.tables import atomic_write, clean_temp_files, is_temp_name
 
 log = logging.getLogger(__name__)
@@ -216,21 +216,11 @@ def record_fingerprints(refs: Sequence[RecordRef]) -> dict[str, str]:
         stem = p.name.split(".")[0]
         for name, path in sorted(listing[folder].get(stem, [])):
             if name == p.name or name.startswith(p.stem + ".") or name.startswith(stem + "."):
-                try:
-                    h.update(f"\0{name}:{stat_key(path)}".encode())
-                except OSError:
-                    h.update(f"\0{name}:missing".encode())
+                h.update(f"\0{name}:{stat_key_or_missing(path)}".encode())
         for path in header_files(p) if r.fmt == "wfdb" else ():
-            h.update(f"\0{path}:{_stat_or_missing(path)}".encode())
+            h.update(f"\0{path}:{stat_key_or_missing(path)}".encode())
         out[r.record_id] = h.hexdigest()[:24]
     return out
-
-
-def _stat_or_missing(path) -> str:
-    try:
-        return stat_key(path)
-    except (OSError, ValueError):      # ValueError: a name with a NUL byte (a UTF-16 header read as text)
-        return "missing"
 
 
 def resume_state(*, checkpoint_sha256: str, model_config: dict | None, preprocessing: dict, quality: dict,

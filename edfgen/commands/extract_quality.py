@@ -35,6 +35,18 @@ def quality_thresholds(items: Sequence[str], *, keep_spike_markers: bool = False
     an item may hold several, comma-separated (``"max_flat_leads=0,min_chest_r=0.2"``), on the command line as in a
     TOML string.
 
+    Parameters
+    ----------
+    items
+        The ``NAME=VALUE`` items as given (each option occurrence, or a TOML list / string split on its commas).
+    keep_spike_markers
+        ``--keep-spike-markers``: keep records with injected spike markers (sets ``reject_injected_spikes`` off).
+
+    Returns
+    -------
+    QualityThresholds
+        The thresholds named set to their values, the others at their defaults.
+
     Raises
     ------
     InputError
@@ -43,14 +55,19 @@ def quality_thresholds(items: Sequence[str], *, keep_spike_markers: bool = False
     """
     values: dict = {}
     items = [(part, str(item)) for item in items for part in str(item).split(",") if part.strip()]  # "a=1,b=2"
-    for item, given in items:
+    for k, (item, given) in enumerate(items):
         name, eq, text = (s.strip() for s in str(item).partition("="))
         if not eq or not name:
-            part = "" if item == given else f"{item.strip()!r} of "   # one of several comma-separated items
-            comma = " (a decimal comma? use a decimal point)" if item.strip().isdigit() and re.search(
-                r"=\s*[-+]?\d*,", given) else ""
-            raise InputError(f"--quality-threshold {part}{given!r}: expected NAME=VALUE{comma} "
-                             f"(names: {', '.join(NAMES)})")
+            prev = items[k - 1][0] if k else ""
+            # digits after NAME=number: a decimal comma ("min_chest_r=0,2"); a TOML list option arrives split on
+            # its commas (["min_chest_r=0", "2"]), so the item before is named with it
+            comma = item.strip().isdigit() and re.fullmatch(r"\s*\w+\s*=\s*[-+]?\d*\s*", prev) is not None
+            if item == given:
+                where = f"{given!r}" + (f" after {prev.strip()!r}" if comma else "")
+            else:                                   # one of several comma-separated items
+                where = f"{item.strip()!r} of {given!r}"
+            hint = " (a decimal comma? use a decimal point)" if comma else ""
+            raise InputError(f"--quality-threshold {where}: expected NAME=VALUE{hint} (names: {', '.join(NAMES)})")
         if name not in NAMES:
             raise InputError(f"--quality-threshold {name}: unknown threshold; valid names: {', '.join(NAMES)}")
         if name in values:
@@ -62,7 +79,8 @@ def quality_thresholds(items: Sequence[str], *, keep_spike_markers: bool = False
             raise InputError(f"--quality-threshold {name}={text}: expected {kind}") from None
         low_ok = value > 0 if name in _POSITIVE else value >= 0
         if not (math.isfinite(value) and low_ok and (value <= 1 or name not in _AT_MOST_ONE)):
-            rng = "> 0" if name in _POSITIVE else "in [0, 1]" if name in _AT_MOST_ONE else ">= 0"
+            rng = ("a finite number > 0" if name in _POSITIVE else "in [0, 1]" if name in _AT_MOST_ONE
+                   else "a finite number >= 0")    # inf and nan too (was "must be > 0" for inf)
             raise InputError(f"--quality-threshold {name}={text}: must be {rng}")
         values[name] = value
     return QualityThresholds(**values, reject_injected_spikes=not keep_spike_markers)

@@ -17,6 +17,7 @@ input for identity):
 
 =====================================  =============================================================
 :func:`stat_key` ``(path)``            one file, no contents read: ``"size:mtime_ns:ctime_ns"``
+:func:`stat_key_or_missing`            the same, ``"missing"`` for a file that cannot be stat'ed
 :func:`fingerprint` ``(path, *,        one input (file, or folder: every file under it but manifests
 content=False)``                       and temporary files, by relative name): sha256 hex over the
                                        :func:`stat_key` of each file, or with ``content=True`` over
@@ -117,6 +118,15 @@ def stat_key(path: str | os.PathLike, *, ctime: bool = True) -> str:
     (``ctime=False``: size and modification time)."""
     st = os.stat(path)
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}" if ctime else f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def stat_key_or_missing(path: str | os.PathLike, *, ctime: bool = True) -> str:
+    """:func:`stat_key`, or ``"missing"`` for a file that cannot be stat'ed (gone, an unreadable folder, a name with a
+    NUL byte: a TOML ``"\\u0000"``), as the resume keys of ``extract`` and ``pretrain`` take each record's files."""
+    try:
+        return stat_key(path, ctime=ctime)
+    except (OSError, ValueError):
+        return "missing"
 
 
 def fingerprint(path: str | os.PathLike, *, content: bool = False, ctime: bool = True) -> str:

@@ -54,12 +54,20 @@ class EcgArray:
 
 
 def is_bundle(path: str | Path) -> bool:
-    """True for a ``.npz`` holding ``ecg`` (3-D) and ``iid`` arrays."""
+    """True for a ``.npz`` holding ``ecg`` (3-D) and ``iid`` arrays; ``ecg``'s shape is read from its ``.npy``
+    header, the array is not loaded (a bundle may be GiBs, and each ``--ecg`` path is asked more than once)."""
     p = Path(path)
     if p.suffix != ".npz" or not p.is_file():
         return False
     with np.load(p, allow_pickle=False) as z:
-        return "ecg" in z.files and "iid" in z.files and z["ecg"].ndim == 3
+        if "ecg" not in z.files or "iid" not in z.files:
+            return False
+        with z.zip.open("ecg.npy") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape = read_header(fh)[0]
+    return len(shape) == 3
 
 
 def window_array(x: np.ndarray, prep: Preprocessing) -> np.ndarray:
@@ -109,8 +117,9 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
         else:
             files.append(p)
     if files:
-        refs = [r for r in (discover_records(files) if refs is None else refs) if r.fmt == "rejected" or _first_time(r.record_id, r.path, seen,
-                                                                                          rejects, where=r.where)]
+        refs = discover_records(files) if refs is None else refs
+        refs = [r for r in refs if r.fmt == "rejected" or _first_time(r.record_id, r.path, seen, rejects,
+                                                                      where=r.where)]
         for s in range(0, len(refs), chunk):
             batch = preprocess_many(read_records_iter(refs[s:s + chunk], z_scale=z_scale), prep)
             parts.append(batch.signals)

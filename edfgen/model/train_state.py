@@ -173,7 +173,7 @@ def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=
     dict
         ``ecg``, ``simulated``, ``sim_seed`` and (``files``) ``ecg_records``.
     """
-    from edfgen.formats.manifest import stat_key
+    from edfgen.formats.manifest import stat_key_or_missing
 
     data = {"ecg": [str(Path(p).resolve()) for p in ecg], "simulated": int(simulated),
             "sim_seed": int(sim_seed) if simulated else None}
@@ -184,10 +184,7 @@ def run_data(ecg, simulated: int, sim_seed: int, *, files: bool = True, out_dir=
             base = os.path.abspath(p if Path(p).is_dir() else Path(p).parent)   # names relative to the path given
             under = os.path.join(base, "")
             for f in map(str, ecg_record_files(p, out_dir=out_dir, refs=refs)):
-                try:   # size and modification time: a chmod or a restore in place is the same data
-                    key = stat_key(f, ctime=False)
-                except OSError:
-                    key = "missing"
+                key = stat_key_or_missing(f, ctime=False)   # a chmod or a restore in place is the same data
                 rel = f[len(under):] if f.startswith(under) else os.path.relpath(f, base)   # (relpath: slow)
                 h.update(f"{rel}\0{key}\n".encode())
             keys.append(h.hexdigest())

@@ -54,7 +54,8 @@ def header_text(hea: Path, rid: str) -> str:
     the Latin-1 byte 0xB5, which ``wfdb`` drops, reading volts, and UTF-8 decoding replaced by ``\ufffd``). Line by
     line, so that a Latin-1 comment (a patient's name) leaves the UTF-8 ``µV`` of a UTF-8 header as it is.
 
-    A header saved as UTF-16 or UTF-32 (a byte-order mark, or NUL bytes: :func:`wide_encoding`) rejects the record,
+    A header saved as UTF-16 or UTF-32 (a byte-order mark, or NUL bytes: :func:`wide_encoding`), or with a NUL byte
+    on a record or signal line, rejects the record,
     naming the encoding: read byte by byte its fields hold NUL bytes (a sampling frequency ``'\\x005\\x000'``,
     segment names that cannot be opened)."""
     try:
@@ -78,11 +79,11 @@ _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32", "UTF-32 text (little-endian, byte-
 
 def wide_encoding(raw: bytes) -> tuple[str, str] | None:
     """The codec and the name of the wide encoding (UTF-16, UTF-32) that a header's bytes ``raw`` show, else
-    ``None`` (ASCII, UTF-8 or Latin-1 text: no NUL byte).
+    ``None`` (ASCII, UTF-8 or Latin-1 text, NUL bytes only in comment lines).
 
     By a byte-order mark; without one, by where the NUL bytes of the first character fall (``B\\0`` UTF-16
-    little-endian, ``\\0B`` big-endian, ``B\\0\\0\\0`` / ``\\0\\0\\0B`` UTF-32); other bytes with a NUL in them are
-    not text.
+    little-endian, ``\\0B`` big-endian, ``B\\0\\0\\0`` / ``\\0\\0\\0B`` UTF-32); otherwise a NUL on a record or signal
+    line is not text, and one in a ``#`` comment line is left to the comment (which is not parsed).
 
     Parameters
     ----------
@@ -107,7 +108,9 @@ def wide_encoding(raw: bytes) -> tuple[str, str] | None:
         return "utf-16-le", "UTF-16 text (little-endian, no byte-order mark)"
     if len(head) >= 2 and head[1] and not head[0]:
         return "utf-16-be", "UTF-16 text (big-endian, no byte-order mark)"
-    return "latin-1", "not text (NUL bytes)"
+    if any(b"\x00" in ln and not ln.lstrip().startswith(b"#") for ln in raw.splitlines()):
+        return "latin-1", "not text (NUL bytes)"
+    return None
 
 
 def _decode_line(line: bytes) -> str:

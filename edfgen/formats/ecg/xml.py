@@ -64,7 +64,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import _local, _parse, _xml_codec
+from edfgen.formats.ecg.common import MAX_RECORD_VALUES, TOO_LARGE, _local, _parse, _xml_codec
 from edfgen.formats.ecg.units import UNIT_TO_MV
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -234,6 +234,21 @@ _COUNT = re.compile(r"[-+]?[0-9]{1,9}")
 MAX_COUNT = 999_999_999
 
 
+#: the UTF-8 bytes taken to separate counts, as a lookup table over byte values: comma, ASCII whitespace and every
+#: byte of a non-ASCII character (Unicode whitespace splits counts as ``str.split`` does; any other non-ASCII
+#: character makes the record a reject of :func:`_counts` anyway)
+_SEPARATOR_BYTE = np.zeros(256, dtype=bool)
+_SEPARATOR_BYTE[list(b", \t\n\r\v\f\x1c\x1d\x1e\x1f")] = True
+_SEPARATOR_BYTE[0x80:] = True
+
+
+def _n_counts(text: str) -> int:
+    """At least as many as the counts :func:`_counts` would split ``text`` into, counted on its UTF-8 bytes (~3
+    bytes per character, not the ~72 per value of splitting and parsing them)."""
+    word = ~_SEPARATOR_BYTE[np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)]
+    return int(word[:1].sum()) + int(np.count_nonzero(word[1:] & ~word[:-1]))
+
+
 def _counts(text: str | None, where: str, *, rid, path) -> np.ndarray:
     """The comma- (or space-) separated integer counts of ``text`` as int64: ASCII digits with an optional sign,
     at most 9 of them (:data:`MAX_COUNT`; a zero-padded ``0000000001`` too: no real count needs 10). Parsed in one pass (``str.split`` and numpy's conversion); the offending
@@ -282,23 +297,27 @@ def _full_disclosure(block, *, rid, path) -> tuple[float, float, list[str], np.n
         raise RecordRejected(f"{where}: NumberOfChannels {channels[:20]!r} is not a number", record_id=rid,
                              path=path) from None
     if n_channels != len(names):
+        what = "a lead missing from <LeadOrder>" if n_channels > len(names) else "more leads named than channels"
         raise RecordRejected(f"{where}: NumberOfChannels {channels[:20]!r} but <LeadOrder> names {len(names)} leads "
-                             f"({','.join(names)[:80]}): a lead missing", record_id=rid, path=path)
+                             f"({','.join(names)[:80]}): {what}", record_id=rid, path=path)
     if fs != int(fs):
         raise RecordRejected(f"{where}: SampleRate {fs:g} is not a whole number of samples per second (the data "
                              f"are blocks of one second)", record_id=rid, path=path)
     data = block.findall("FullDisclosureData")
     if not data:
         raise RecordRejected(f"{where}: no <FullDisclosureData>", record_id=rid, path=path)
-    counts = _counts(",".join(d.text or "" for d in data), "FullDisclosureData", rid=rid, path=path)
+    text = ",".join(d.text or "" for d in data)
+    if (n_values := _n_counts(text)) > MAX_RECORD_VALUES:   # before _counts splits it (~72 bytes per value)
+        raise RecordRejected(f"FullDisclosureData of {n_values} values: {TOO_LARGE}", record_id=rid, path=path)
+    counts = _counts(text, "FullDisclosureData", rid=rid, path=path)
     n_leads, per = len(names), int(fs)
     whole, tail = divmod(counts.size, n_leads * per)
     if whole == 0:
         raise RecordRejected(f"{where}: {counts.size} counts, less than one second ({per} samples) for each of "
                              f"{n_leads} leads ({','.join(names)[:80]})", record_id=rid, path=path)
     rows = counts[:whole * n_leads * per].reshape(whole, n_leads, per).transpose(1, 0, 2).reshape(n_leads, -1)
-    notes = (f"FullDisclosure: the last, incomplete second left out ({tail} counts, less than {per} for each of "
-             f"{n_leads} leads); {whole} s read",) if tail else ()
+    notes = (f"FullDisclosure: the last, incomplete second left out ({tail} counts, fewer than the {n_leads * per} "
+             f"counts of one second of {n_leads} leads); {whole} s read",) if tail else ()
     return fs, mv, names, rows, notes
 
 
