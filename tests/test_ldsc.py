@@ -845,3 +845,27 @@ def test_check_rg_builds__by_position_decided_by_the_traits_own_ids(tmp_path, ca
            "meets the LD scores by ids that are positions" in msg, msg
     assert "b finds only 0% of the variants it could there, so it is likely not on the LD scores' build: lift b " \
            "over to it" in msg, msg
+
+
+def test_check_rg_builds__traits_found_by_rsid_with_positions_for_the_rest_are_computed(tmp_path, caplog):
+    """Review of s38 (last read): by-position was decided from all of a trait's own ids, so two traits whose ids
+    are rsIDs where known and chr:pos:ref:alt for the (most numerous) rest, found in rsID LD scores by their rsIDs
+    only, were both 'by position' and the pair refused ("1000 found ... 100% ... by ids that are positions"),
+    though both meet the LD scores by rsID, the same variant on either build. Now the keys found decide."""
+    from edfgen.commands.ldsc_inputs import check_rg_builds
+    from edfgen.formats.sumstats.zscores import ZStats
+
+    rs = [f"rs{i}" for i in range(1000)]
+    ld = pd.DataFrame({"SNP": rs})
+
+    def trait(name, build):
+        f = tmp_path / f"{name}.tsv"
+        f.write_text("x\n")
+        Path(f"{f}-meta.yaml").write_text(f"genome_assembly: {build}\n")
+        ids = rs + [f"1:{10000 + i}:A:G" for i in range(2400)]   # 30 % rsIDs (all in the LD scores), 70 % positions
+        return ZStats(name, pd.DataFrame({"variant_id": ids, "z": 1.0, "n": 1000.0}), (f,))
+
+    with caplog.at_level("WARNING"):
+        check_rg_builds({"A": trait("A", "GRCh37"), "B": trait("B", "GRCh38")}, ld, [("A", "B")])
+    assert "A GRCh37: 1000 of 3400 found by rsID, B GRCh38: 1000 of 3400 found by rsID" in caplog.text, caplog.text
+

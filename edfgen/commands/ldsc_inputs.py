@@ -215,9 +215,10 @@ _ON_BUILD_SHARE = 0.10
 
 @dataclass(frozen=True)
 class _BuildEvidence:
-    """How one trait's variants meet the LD scores: its own ids (``by_position``: most of them ``chr:pos:ref:alt``,
-    ``example`` one of those), how many are found there and ``share``, that count over the fewer of its rows and
-    the LD scores' (``n`` its rows)."""
+    """How one trait's variants meet the LD scores: ``by_position`` (most of its keys found there are
+    ``chr:pos:ref:alt``, or, finding < 10 % of what it could, most of its own ids are), ``positions`` its ids that
+    are positions (``example`` one of those), how many are found there and ``share``, that count over the fewer of
+    its rows and the LD scores' (``n`` its rows)."""
     by_position: bool
     positions: int
     n: int
@@ -230,21 +231,26 @@ def _build_evidence(z: ZStats, index: pd.Index) -> _BuildEvidence:
     col, pos = key_column(z, index)
     own = z.table[col].astype(object)
     is_pos = own.notna().to_numpy(bool) & ~own.astype(str).str.match(_RS).to_numpy(bool)
-    found = int((pos >= 0).sum())
+    hit = pos >= 0
+    found = int(hit.sum())
     n = len(own)
-    return _BuildEvidence(bool(is_pos.sum() > n / 2), int(is_pos.sum()), n,
-                          str(own[is_pos].iloc[0]) if is_pos.any() else "", found,
-                          found / max(min(n, len(index)), 1))
+    share = found / max(min(n, len(index)), 1)
+    # found by the keys that found it (rsIDs where known meet rsID LD scores whatever its unnamed rest is); found
+    # too little to say by what: by its own ids (positions off the LD scores' build find next to nothing)
+    by_position = (is_pos[hit].sum() > found / 2) if share >= _ON_BUILD_SHARE else (is_pos.sum() > n / 2)
+    return _BuildEvidence(bool(by_position), int(is_pos.sum()), n,
+                          str(own[is_pos].iloc[0]) if is_pos.any() else "", found, share)
 
 
 def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[str, str]]) -> None:
     """Refuse or warn about ``--rg`` pairs whose summary statistics declare different genome builds (their
     ``-meta.yaml`` ``genome_assembly``, :func:`~edfgen.formats.sumstats.discovery.declared_build`).
 
-    Both traits meet on the LD-score variants, each by its id column (:func:`key_column`). A trait whose own ids
-    (all rows of that column) are mostly ``chr:pos:ref:alt`` is found by positions, which on the other build than
-    the LD scores' ids name other variants or none; one whose ids are rsIDs is found by the same variant on either
-    build. A pair is an :class:`InputError`, naming the two files that declare the builds and the trait(s) found
+    Both traits meet on the LD-score variants, each by its id column (:func:`key_column`). A trait whose keys
+    found there are mostly ``chr:pos:ref:alt`` is found by positions, which on the other build than the LD scores'
+    ids name other variants or none; one found by rsIDs (say rsIDs where known, positions for the rest, against
+    rsID LD scores) is found by the same variant on either build. One that finds fewer than 10 % of what it could
+    is judged by its own ids (all rows of that column): mostly positions, it is found by positions. A pair is an :class:`InputError`, naming the two files that declare the builds and the trait(s) found
     by positions, when both traits are found by positions (the one that finds the smaller share of its variants in
     the LD scores is named as the one off their build; both when the shares are equal), or when one is and finds
     fewer than 10 % of the variants it could (the fewer of its rows and the LD scores'): on the LD scores' build
