@@ -869,3 +869,28 @@ def test_check_rg_builds__traits_found_by_rsid_with_positions_for_the_rest_are_c
         check_rg_builds({"A": trait("A", "GRCh37"), "B": trait("B", "GRCh38")}, ld, [("A", "B")])
     assert "A GRCh37: 1000 of 3400 found by rsID, B GRCh38: 1000 of 3400 found by rsID" in caplog.text, caplog.text
 
+
+def test_check_prevalence_n__neffdiv2_of_cohorts_with_different_case_fractions_is_warned_not_refused(tmp_path,
+                                                                                                     caplog):
+    """Review of s38 (last read): q > 3/4 was refused as 'is n the number of cases?', but half the summed
+    effective n of a meta-analysis of cohorts with different case fractions (PGC NEFFDIV2; 5000/395000 +
+    30000/30000: n = 39873.6, q = 0.811) gives it too. Now only an n that is n_cases (within 1 %) is refused; the
+    other is computed with P(1 - P) = 1/2 and a warning naming the file."""
+    from edfgen.formats.sumstats.zscores import ZStats, _sample_prevalence, check_prevalence_n
+
+    neff = 4 / (1 / 5000 + 1 / 395000) + 4 / (1 / 30000 + 1 / 30000)
+    f = tmp_path / "meta.tsv"
+
+    def zs(n):
+        t = pd.DataFrame({"variant_id": ["rs1", "rs2", "rs3"], "z": 1.0, "n": n, "n_cases": 35000.0,
+                          "n_controls": 425000.0})
+        return {"meta": ZStats("meta", t, (f,), *_sample_prevalence(t))}
+
+    ok = zs(neff / 2)
+    assert ok["meta"].sample_pq == 0.5 and round(ok["meta"].sample_pq_seen, 3) == 0.811
+    with caplog.at_level("WARNING", logger="edfgen"):
+        assert check_prevalence_n(ok, {"meta": 0.01}) == {"meta": 0.01}
+    assert f"{f}: its n (median 39875) gives n_cases n_controls / ((n_cases + n_controls) n) = 0.811 > 3/4" \
+           in caplog.text and "the liability-scale h² of meta takes P(1 - P) = 1/2" in caplog.text, caplog.text
+    with pytest.raises(InputError, match="is n the number of cases"):
+        check_prevalence_n(zs(35000.0 * 1.005), {"meta": 0.01})

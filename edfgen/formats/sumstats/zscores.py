@@ -158,10 +158,14 @@ PQ_HALF_FROM = float(np.sqrt(0.25 * 0.5))
 #: ``q`` above this is above 1/4 by more than rounding: n exactly the effective n (``4 / (1/n_cases + 1/n_controls)``
 #: computed in floating point) gives 1/4 plus one rounding step on about 1 count pair in 6
 PQ_QUARTER = 0.25 * (1 + 1e-9)
-#: ``q`` above this fits no sample-size convention (1/4: the effective n, 1/2: half of it, each a little above
-#: when cohorts' case fractions differ, by the ratio of Neff of the totals to the sum of the cohorts' Neff): an n
-#: taken from n_cases gives ``q = 1 - P``, above 3/4 whenever cases are under a quarter of the sample
+#: ``q`` above this fits no single-cohort sample-size convention (1/4: the effective n, 1/2: half of it), though
+#: a meta-analysis of cohorts with different case fractions exceeds each by the ratio of Neff of the totals to the
+#: sum of the cohorts' Neff (5000/395000 + 30000/30000 in NEFFDIV2: 0.811); an n taken from n_cases gives
+#: ``q = 1 - P``, above 3/4 whenever cases are under a quarter of the sample
 PQ_MAX = 0.75
+#: ``n`` within this of ``n_cases`` (median over variants of ``|n - n_cases| / n_cases``) is taken from
+#: ``n_cases``: with ``q`` above :data:`PQ_MAX` it is refused
+N_IS_CASES = 0.01
 
 
 def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, float | None]:
@@ -175,8 +179,9 @@ def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, fl
     (1/n_cases_i + 1/n_controls_i)`` (PGC, METAL; Grotzinger et al. 2023) needs exactly 1/4, though ``q`` from the
     total counts exceeds 1/4 whenever the cohorts' case fractions differ (``Neff`` is concave, so ``Neff`` of the
     totals >= the sum of the cohorts'); half of it (``NEFFDIV2``) needs 1/2. ``q`` below :data:`PQ_HALF_FROM` is
-    taken as the former, at or above it as the latter; ``P`` is 0.5 for both (``q`` above :data:`PQ_MAX` fits
-    neither: ``ldsc --prevalence`` refuses it)."""
+    taken as the former, at or above it as the latter; ``P`` is 0.5 for both (``q`` above :data:`PQ_MAX`, half
+    the effective n of cohorts with different case fractions or an ``n`` taken from ``n_cases``, is read as the
+    latter: :func:`check_prevalence_n` refuses the second and warns about the first)."""
     if "n_cases" not in df.columns or not df["n_cases"].notna().any():
         return None, None, None
     cases = df["n_cases"]
@@ -192,9 +197,12 @@ def _sample_prevalence(df: pd.DataFrame) -> tuple[float | None, float | None, fl
 
 
 def check_prevalence_n(zs: dict[str, ZStats], prevalence: dict[str, float]) -> dict[str, float]:
-    """Refuse a phenotype given a population prevalence whose ``n`` fits no sample-size convention of its case
-    counts: ``q = n_cases n_controls / ((n_cases + n_controls) n)`` above :data:`PQ_MAX` (an ``n`` taken from
-    ``n_cases``), which no ``P (1 - P)`` of :func:`_sample_prevalence` makes right.
+    """Refuse a phenotype given a population prevalence whose ``n`` was taken from its ``n_cases``: ``q = n_cases
+    n_controls / ((n_cases + n_controls) n)`` above :data:`PQ_MAX` with ``n`` within :data:`N_IS_CASES` of
+    ``n_cases`` (median over variants), which no ``P (1 - P)`` of :func:`_sample_prevalence` makes right. Any
+    other ``q`` above :data:`PQ_MAX` (half the effective n of a meta-analysis of cohorts with different case
+    fractions: 5000/395000 + 30000/30000 gives 0.811) is warned about, naming the file: ``P (1 - P) = 1/2`` is
+    used.
 
     Parameters
     ----------
@@ -211,11 +219,22 @@ def check_prevalence_n(zs: dict[str, ZStats], prevalence: dict[str, float]) -> d
     Raises
     ------
     InputError
-        One line naming the phenotype's first file, its median ``n`` and the ``q`` seen.
+        One line naming the phenotype's first file, its median ``n`` and the ``q`` seen, when ``n`` is its
+        ``n_cases`` as above.
     """
     for name in prevalence:
         z = zs[name]
-        if z.binary and z.sample_pq_seen is not None and z.sample_pq_seen > PQ_MAX:
+        if not (z.binary and z.sample_pq_seen is not None and z.sample_pq_seen > PQ_MAX):
+            continue
+        t = z.table
+        off = float(np.nanmedian(np.abs(t["n"] - t["n_cases"]) / t["n_cases"])) if "n_cases" in t else np.nan
+        if not off < N_IS_CASES:
+            log.warning("%s: its n (median %g) gives n_cases n_controls / ((n_cases + n_controls) n) = %.4g > 3/4, "
+                        "more than half the effective n of one cohort gives (1/2), as half the summed effective n "
+                        "of cohorts with different case fractions does: the liability-scale h² of %s takes "
+                        "P(1 - P) = 1/2 (check the file's n)", z.files[0], float(t["n"].median()), z.sample_pq_seen,
+                        name)
+        else:
             raise InputError(f"{z.files[0]}: its n (median {float(z.table['n'].median()):g}) gives n_cases n_controls "
                              f"/ ((n_cases + n_controls) n) = {z.sample_pq_seen:.4g} > 3/4, which no sample-size "
                              "convention gives (the total n or the effective n: 1/4 or less; half the effective n: "
