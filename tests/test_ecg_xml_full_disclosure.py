@@ -213,16 +213,22 @@ def test_read_cardiosoft__full_disclosure_over_the_record_cap_is_rejected_before
                                                                                             sep):
     """Review of s38 (RISK): <FullDisclosure> had no MAX_RECORD_VALUES check (WFDB, npy, HDF5, EDF, DICOM have
     one) while its count parser peaks at ~72 bytes per value, so a long recording took many GiB before any
-    reject. Now counted (commas or whitespace) and refused with the TOO_LARGE reason before it is split."""
+    reject. Now counted (commas or whitespace) and refused with the TOO_LARGE reason before it is split. Last
+    read of s38: the cap was MAX_RECORD_VALUES, sized for 14 bytes per value, so a 1 GiB record of text counts
+    took ~5.5 GiB; now MAX_RECORD_BYTES // TEXT_PEAK_BYTES_PER_VALUE (80: _counts measured at up to 78 bytes per
+    value), and the reason starts with FullDisclosure: like the function's other rejects."""
     import edfgen.formats.ecg.xml as xml
-    from edfgen.formats.ecg.common import TOO_LARGE
+    from edfgen.formats.ecg.common import MAX_RECORD_BYTES, MAX_TEXT_RECORD_VALUES, TEXT_PEAK_BYTES_PER_VALUE, \
+        TOO_LARGE_TEXT
 
+    assert MAX_TEXT_RECORD_VALUES == MAX_RECORD_BYTES // TEXT_PEAK_BYTES_PER_VALUE and TEXT_PEAK_BYTES_PER_VALUE >= 72
+    assert f"{MAX_TEXT_RECORD_VALUES} values" in TOO_LARGE_TEXT and f"{TEXT_PEAK_BYTES_PER_VALUE} bytes" in TOO_LARGE_TEXT
     data = HAND.replace(",", sep)
-    monkeypatch.setattr(xml, "MAX_RECORD_VALUES", 23, raising=False)     # HAND holds 24 counts
+    monkeypatch.setattr(xml, "MAX_TEXT_RECORD_VALUES", 23)     # HAND holds 24 counts
     with pytest.raises(RecordRejected) as exc:
         read_cardiosoft(_hand_built(tmp_path / "big.xml", data))
-    assert f"FullDisclosureData of 24 values: {TOO_LARGE}" in str(exc.value)
-    monkeypatch.setattr(xml, "MAX_RECORD_VALUES", 24)
+    assert f"FullDisclosure: FullDisclosureData of 24 values: {TOO_LARGE_TEXT}" in str(exc.value)
+    monkeypatch.setattr(xml, "MAX_TEXT_RECORD_VALUES", 24)
     assert read_cardiosoft(_hand_built(tmp_path / "ok.xml", data)).signal.shape == (2, 12)
 
 

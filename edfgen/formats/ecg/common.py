@@ -54,10 +54,25 @@ MAX_RECORD_BYTES = 2 ** 30
 #: a record of more values than this (leads x samples) is rejected before it is read: 76.7 M, i.e. 12 leads of
 #: 1 h 46 min at 1 kHz or 3 h 33 min at 500 Hz (a 24-hour Holter must be cut first)
 MAX_RECORD_VALUES = MAX_RECORD_BYTES // PEAK_BYTES_PER_VALUE
+#: peak memory per value of counts written as text (CardioSoft ``<FullDisclosureData>``) while they are split and
+#: parsed: a Python str per token and the list of them (tracemalloc of 1 M counts: 18 bytes for one digit, 71 for
+#: three or four with a sign, 73 for five or six, 78 for nine)
+TEXT_PEAK_BYTES_PER_VALUE = 80
+#: a record of counts written as text of more values than this is rejected before it is split: 13.4 M, i.e. 12
+#: leads of 37 min at 500 Hz
+MAX_TEXT_RECORD_VALUES = MAX_RECORD_BYTES // TEXT_PEAK_BYTES_PER_VALUE
+
+
+def _too_large(n_max: int, per_value: int) -> str:
+    return (f"more than {n_max} values (one record may take at most 1 GiB of memory to read, {per_value} bytes per "
+            "value; write the minutes to analyse as a record of their own, e.g. wfdb.rdrecord(sampfrom=, sampto=) "
+            "then wrsamp)")
+
+
 #: how every reject reason of a record over :data:`MAX_RECORD_VALUES` ends
-TOO_LARGE = (f"more than {MAX_RECORD_VALUES} values (one record may take at most 1 GiB of memory to read, "
-             f"{PEAK_BYTES_PER_VALUE} bytes per value; write the minutes to analyse as a record of their own, e.g. "
-             "wfdb.rdrecord(sampfrom=, sampto=) then wrsamp)")
+TOO_LARGE = _too_large(MAX_RECORD_VALUES, PEAK_BYTES_PER_VALUE)
+#: how the reject reason of counts written as text over :data:`MAX_TEXT_RECORD_VALUES` ends
+TOO_LARGE_TEXT = _too_large(MAX_TEXT_RECORD_VALUES, TEXT_PEAK_BYTES_PER_VALUE)
 
 
 def read_head(path: str | os.PathLike, n: int) -> bytes:

@@ -64,7 +64,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edfgen.formats.ecg.common import MAX_RECORD_VALUES, TOO_LARGE, _local, _parse, _xml_codec
+from edfgen.formats.ecg.common import MAX_TEXT_RECORD_VALUES, TOO_LARGE_TEXT, _local, _parse, _xml_codec
 from edfgen.formats.ecg.units import UNIT_TO_MV
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
 
@@ -307,8 +307,9 @@ def _full_disclosure(block, *, rid, path) -> tuple[float, float, list[str], np.n
     if not data:
         raise RecordRejected(f"{where}: no <FullDisclosureData>", record_id=rid, path=path)
     text = ",".join(d.text or "" for d in data)
-    if (n_values := _n_counts(text)) > MAX_RECORD_VALUES:   # before _counts splits it (~72 bytes per value)
-        raise RecordRejected(f"FullDisclosureData of {n_values} values: {TOO_LARGE}", record_id=rid, path=path)
+    if (n_values := _n_counts(text)) > MAX_TEXT_RECORD_VALUES:   # before _counts splits it (up to ~78 B/value)
+        raise RecordRejected(f"{where}: FullDisclosureData of {n_values} values: {TOO_LARGE_TEXT}", record_id=rid,
+                             path=path)
     counts = _counts(text, "FullDisclosureData", rid=rid, path=path)
     n_leads, per = len(names), int(fs)
     whole, tail = divmod(counts.size, n_leads * per)
