@@ -384,3 +384,24 @@ def test_why_xml_external_entity_or_fifo_signal_file__reject_nothing_read(tmp_pa
     os.mkfifo(ecg / "P.dat")
     with pytest.raises(RecordRejected, match="not a regular file"):
         read_wfdb(ecg / "P.hea")
+
+
+@pytest.mark.parametrize("comment", [b"# Befund: Sinusrhythmus\x85 normal\n", b"# a\x0bb\x0cc\x1cd\x1de\x1ef\n",
+                                     "# Befund\u2028normal\n".encode("utf-8")])
+def test_read_wfdb__a_comment_with_a_unicode_line_break_reads_as_before(shared_data: Path, tmp_path: Path, comment):
+    """Last read of s38 (RISK): header bytes are split at \\n/\\r only but the decoded text was split with
+    str.splitlines (also \\x0b, \\x0c, \\x1c-\\x1e, \\x85, \\u2028), so a cp1252 ellipsis (0x85, Latin-1) in a comment of
+    a real PTB-XL record made the rest of the comment a signal line: 'declares 12 signals ... but has 13 signal
+    lines'. Now one splitter (text_lines) everywhere: the record reads as without the comment, by the fast reader
+    and through wfdb.rdrecord (which splits with str.splitlines: given a copy with those characters as spaces)."""
+    from edfgen.formats.ecg.records import _read_wfdb_full
+
+    src = shared_data / "ecg" / "ptbxl" / "records100" / "00000" / "00547_lr"
+    for ext in (".hea", ".dat"):
+        shutil.copy(f"{src}{ext}", tmp_path / f"00547_lr{ext}")
+    hea = tmp_path / "00547_lr.hea"
+    hea.write_bytes(hea.read_bytes() + comment)
+    want = read_wfdb(f"{src}.hea")
+    for got in (read_wfdb(hea), _read_wfdb_full(hea)):
+        assert got.leads == want.leads and got.fs == want.fs
+        np.testing.assert_array_equal(got.signal, want.signal)

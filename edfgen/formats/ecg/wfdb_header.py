@@ -49,6 +49,29 @@ def header_fs(head: list[str], *, record_id: str, path) -> float | None:
     return fs
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def text_lines(text: str) -> list[str]:
+    """``text`` split into lines at ``\\r\\n``, ``\\r`` or ``\\n`` only, as its bytes are split (``bytes.splitlines``)
+    and as WFDB writes them; ``str.splitlines`` also splits at ``\\x0b``, ``\\x0c``, ``\\x1c``-``\\x1e``, ``\\x85``
+    and ``\\u2028``, so a Latin-1 ``\\x85`` (cp1252's ellipsis) in a comment would start a line of its own.
+
+    Parameters
+    ----------
+    text
+        Header text (:func:`header_text`).
+
+    Returns
+    -------
+    The lines, without their line ends (no empty last line for text ending in one).
+    """
+    lines = _NEWLINE.split(text)
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
 def header_text(hea: Path, rid: str) -> str:
     """A WFDB header's text, each line UTF-8, else Latin-1 (headers are ASCII, but converters write units ``µV`` as
     the Latin-1 byte 0xB5, which ``wfdb`` drops, reading volts, and UTF-8 decoding replaced by ``\ufffd``). Line by
@@ -124,7 +147,7 @@ def _decode_line(line: bytes) -> str:
 def header_lines(hea: Path, rid: str) -> list[str]:
     """The non-comment lines of a WFDB header."""
     text = header_text(hea, rid)
-    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return [ln.strip() for ln in text_lines(text) if ln.strip() and not ln.lstrip().startswith("#")]
 
 
 def header_units(lines: list[str]) -> list[str]:
@@ -192,7 +215,7 @@ def _wide_segment_headers(hea: Path, codec: str) -> list[Path]:
         text = hea.read_bytes().decode(codec, errors="replace")
     except (OSError, ValueError):
         return []
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [ln.strip() for ln in text_lines(text) if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines or "/" not in lines[0].split()[0]:
         return []
     return [hea.parent / f"{ln.split()[0]}.hea" for ln in lines[1:]
