@@ -262,6 +262,11 @@ def test_annotate__build_mismatch_messages_name_the_loci_declaration_not_referen
     assert str(e.value) == (f"--liftover-chain lifts GRCh37 loci to the catalog's GRCh38, but the loci are GRCh38 "
                             f"(--loci {loci}: header line '##genome_build=GRCh38' declares it): drop "
                             "--liftover-chain, or correct that declaration if the loci are GRCh37")
+    with pytest.raises(InputError) as e:     # last read of s38: declared AND given: still the declaration to correct
+        run_annotate(loci, cat, tmp_path / "b.tsv", liftover_chain=chain, reference_genome="GRCh38")
+    assert str(e.value) == (f"--liftover-chain lifts GRCh37 loci to the catalog's GRCh38, but the loci are GRCh38 "
+                            f"(--loci {loci}: header line '##genome_build=GRCh38' declares it, as --reference-genome "
+                            "does): drop --liftover-chain, or correct that declaration if the loci are GRCh37")
     loci.write_text("\n".join(loci.read_text().splitlines()[1:]) + "\n")      # no declaration: the default
     with pytest.raises(InputError, match=r"but the loci are GRCh38 \(the default: --loci declares no build\): drop "
                                          r"--liftover-chain, or give --reference-genome GRCh37 if the loci are GRCh37"):

@@ -111,11 +111,11 @@ def run_annotate(loci_path: str | Path, catalog_path: str | Path, out: str | Pat
     reference_genome, declared = loci.attrs["reference_genome"], loci.attrs["build_declared"]
     # where the loci's build came from, and how to change it: --reference-genome against a declaration is refused by
     # read_loci, so a declared build is corrected (or the loci lifted), not overridden
-    source = ("--reference-genome" if given else f"{declared} declares it" if declared
-              else "the default: --loci declares no build")
+    source = (f"{declared} declares it{', as --reference-genome does' if given else ''}" if declared
+              else "--reference-genome" if given else "the default: --loci declares no build")
 
-    def change_to(build: str) -> str:
-        return (f"correct that declaration if the loci are {build}" if declared and not given
+    def change_to(build: str) -> str:     # (a declaration wins: --reference-genome against it is refused)
+        return (f"correct that declaration if the loci are {build}" if declared
                 else f"give --reference-genome {build} if the loci are {build}")
     if liftover_chain is not None and reference_genome == "GRCh38":
         raise InputError(f"--liftover-chain lifts GRCh37 loci to the catalog's GRCh38, but the loci are GRCh38 "
