@@ -50,6 +50,9 @@ def header_fs(head: list[str], *, record_id: str, path) -> float | None:
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+#: the line breaks of ``str.splitlines`` that WFDB headers do not break lines at (:func:`text_lines`), which
+#: ``wfdb.rdrecord`` does break them at (``str.splitlines``); whitespace to ``str.split``
+OTHER_BREAK = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
 def text_lines(text: str) -> list[str]:

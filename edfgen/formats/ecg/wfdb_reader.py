@@ -20,7 +20,7 @@ import numpy as np
 
 from edfgen.formats.ecg.common import (MAX_RECORD_VALUES, TOO_LARGE, _as_fs, _one_line, _real, _root_of, _unit_factor, confine)
 from edfgen.formats.ecg.units import Z_NOTE, Z_UNITS, mv_per_unit, unit_key
-from edfgen.formats.ecg.wfdb_header import (FMT_RE, GAIN_RE, WFDB_BITS, WFDB_FORMATS, header_fs, header_lines,
+from edfgen.formats.ecg.wfdb_header import (FMT_RE, GAIN_RE, OTHER_BREAK, WFDB_BITS, WFDB_FORMATS, header_fs, header_lines,
                                             header_text, header_units, samples_per_frame, text_lines)
 from edfgen.kernels.ecg.leads import canonical_lead_name
 from edfgen.kernels.ecg.record import EcgRecord, RecordRejected
@@ -481,19 +481,13 @@ def _occurrences(names) -> list[tuple[str, int]]:
     return out
 
 
-#: the line breaks of ``str.splitlines`` that WFDB headers do not break lines at (:func:`text_lines`); whitespace
-#: to ``str.split``
-_OTHER_BREAK = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-
-
 def _rdrecord(hea: Path, root: Path, rid: str):
     """``wfdb.rdrecord`` of a confined record, digital; a multi-frequency one with every sample of a frame kept
     (``smooth_frames=False``: the signals are ``e_d_signal``; not for the others, since wfdb 4.3 then fails on
     big-endian format 61, so a multi-frequency record in format 61 is rejected); a CinC 2020 record line, a header
-    named ``.HEA`` (``wfdb`` looks for ``.hea`` only), or one holding a character ``str.splitlines`` breaks lines at
-    but WFDB does not (``\\x0c``, ``\\x85``: :func:`text_lines`; a space in the copy), is read through a copy of the
-    header named ``<record>.hea``, with the extension dropped from a CinC 2020 record name (signal files linked
-    beside it)."""
+    named ``.HEA`` (``wfdb`` looks for ``.hea`` only), or one holding an ``OTHER_BREAK`` (a space in the copy), is
+    read through a copy of the header named ``<record>.hea``, with the extension dropped from a CinC 2020 record name
+    (signal files linked beside it)."""
     import tempfile
 
     import wfdb
@@ -506,11 +500,11 @@ def _rdrecord(hea: Path, root: Path, rid: str):
         raise RecordRejected("multi-frequency WFDB records in format 61 (big-endian) are not supported (wfdb 4.3 "
                              "cannot read them): convert the record to format 16", record_id=rid, path=hea)
     text = text_lines(header_text(hea, rid))
-    breaks = any(_OTHER_BREAK.search(ln) for ln in text)     # wfdb splits its text with str.splitlines
+    breaks = any(OTHER_BREAK.search(ln) for ln in text)     # wfdb splits its text with str.splitlines
     if not cinc2020 and hea.suffix == ".hea" and not breaks:
         return wfdb.rdrecord(str(base), physical=False, return_res=32, smooth_frames=smooth)
     with tempfile.TemporaryDirectory(prefix="edfgen-wfdb-") as tmp:
-        text = [_OTHER_BREAK.sub(" ", ln) for ln in text]
+        text = [OTHER_BREAK.sub(" ", ln) for ln in text]
         i = next(k for k, ln in enumerate(text) if ln.strip() and not ln.lstrip().startswith("#"))
         tok = text[i].split()
         if cinc2020:
