@@ -466,3 +466,34 @@ def test_align_labels__an_infinite_label_is_refused_naming_column_and_iid(files,
     t.loc[2, "z"] = value
     with pytest.raises(InputError, match=r"l.tsv: column z row IID R02: value -?inf is not 0/1"):
         align_labels(IDS, t, source="l.tsv")
+
+
+def _npz_cases(folder):
+    """.npz files numpy cannot read as an ECG bundle: Python objects in ecg, a bad CRC in ecg.npy's data, a
+    member 'ecg' that is not a .npy, a truncated file."""
+    import zipfile
+
+    ecg, iid = np.zeros((2, 12, 100), np.float32), np.array(["a", "b"])
+    np.savez(folder / "obj.npz", ecg=np.empty((2, 12, 100), object), iid=iid)
+    np.savez(folder / "ok.npz", ecg=ecg, iid=iid)
+    raw = bytearray((folder / "ok.npz").read_bytes())
+    with zipfile.ZipFile(folder / "ok.npz") as zf:
+        info = zf.getinfo("ecg.npy")
+    raw[info.header_offset + 30 + len(info.filename) + 200] = 1      # in the data, after the .npy header
+    (folder / "crc.npz").write_bytes(bytes(raw))
+    with zipfile.ZipFile(folder / "noext.npz", "w") as zf:
+        zf.writestr("ecg", b"xx")
+        zf.writestr("iid.npy", b"")
+    (folder / "trunc.npz").write_bytes(bytes(raw[:len(raw) // 2]))
+    return ["obj.npz", "crc.npz", "noext.npz", "trunc.npz"]
+
+
+def test_load_ecgs__an_unreadable_npz_bundle_is_one_input_error_naming_it(tmp_path):
+    """Last read of s38 (NIT): an object-dtype or CRC-corrupt .npz, or one whose member 'ecg' has no .npy, raised
+    numpy's or zipfile's ValueError/BadZipFile/KeyError from is_bundle or load_ecgs (a traceback); now one
+    InputError line naming the file."""
+    for name in _npz_cases(tmp_path):
+        with pytest.raises(InputError) as e:
+            load_ecgs([tmp_path / name])
+        msg = str(e.value)
+        assert msg.startswith(f"{tmp_path / name}: unreadable .npz ECG bundle (") and "\n" not in msg, msg

@@ -13,6 +13,9 @@ checkpoint's :class:`~edfgen.kernels.ecg.preprocessing_config.Preprocessing`.
 from __future__ import annotations
 
 import logging
+import zipfile
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -53,16 +56,37 @@ class EcgArray:
     z_scored: np.ndarray | None = None
 
 
+#: what numpy and zipfile raise for an .npz that is not one (truncated, a bad CRC, a member that is no .npy, Python
+#: objects under allow_pickle=False)
+_NPZ_ERRORS = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+@contextmanager
+def _readable_npz(path):
+    """Turn numpy's and zipfile's errors reading the ``.npz`` ``path`` into one :class:`InputError` naming it."""
+    try:
+        yield
+    except _NPZ_ERRORS as exc:
+        raise InputError(f"{path}: unreadable .npz ECG bundle ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())[:200]})") from None
+
+
 def is_bundle(path: str | Path) -> bool:
     """True for a ``.npz`` holding ``ecg`` (3-D) and ``iid`` arrays; ``ecg``'s shape is read from its ``.npy``
-    header, the array is not loaded (a bundle may be GiBs, and each ``--ecg`` path is asked more than once)."""
+    header, the array is not loaded (a bundle may be GiBs, and each ``--ecg`` path is asked more than once).
+
+    Raises
+    ------
+    InputError
+        A ``.npz`` that numpy cannot open, or whose ``ecg`` member is no ``.npy`` (one line naming it).
+    """
     p = Path(path)
     if p.suffix != ".npz" or not p.is_file():
         return False
-    with np.load(p, allow_pickle=False) as z:
+    with _readable_npz(p), np.load(p, allow_pickle=False) as z:
         if "ecg" not in z.files or "iid" not in z.files:
             return False
-        with z.zip.open("ecg.npy") as fh:
+        with z.zip.open("ecg.npy" if "ecg.npy" in z.zip.namelist() else "ecg") as fh:
             version = np.lib.format.read_magic(fh)
             read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
                 np.lib.format.read_array_header_2_0
@@ -93,7 +117,7 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     Raises
     ------
     InputError
-        When no usable record is found (the message names the paths).
+        When no usable record is found (the message names the paths), or a bundle cannot be read (naming it).
     """
     seen: dict[str, str] = {}   # record id -> where it was first read
     ids: list[str] = []
@@ -103,7 +127,7 @@ def load_ecgs(paths: Sequence[str | Path], prep: Preprocessing = Preprocessing()
     zflags: list[bool] = []
     for p in paths:
         if is_bundle(p):
-            with np.load(p, allow_pickle=False) as z:
+            with _readable_npz(p), np.load(p, allow_pickle=False) as z:
                 raw, iid = z["ecg"], [str(i) for i in z["iid"]]
             if raw.shape[1] != len(prep.leads) or len(iid) != raw.shape[0]:
                 raise InputError(f"{p}: bundle needs ecg [N, {len(prep.leads)}, T] and iid [N], got "
