@@ -246,16 +246,17 @@ def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[s
     """Refuse or warn about ``--rg`` pairs whose summary statistics declare different genome builds (their
     ``-meta.yaml`` ``genome_assembly``, :func:`~edfgen.formats.sumstats.discovery.declared_build`).
 
-    Both traits meet on the LD-score variants, each by its id column (:func:`key_column`). A trait whose keys
-    found there are mostly ``chr:pos:ref:alt`` is found by positions, which on the other build than the LD scores'
-    ids name other variants or none; one found by rsIDs (say rsIDs where known, positions for the rest, against
-    rsID LD scores) is found by the same variant on either build. One that finds fewer than 10 % of what it could
-    is judged by its own ids (all rows of that column): mostly positions, it is found by positions. A pair is an
-    :class:`InputError`, naming the two files that declare the builds and the trait(s) found by positions, when
-    both traits are found by positions (the one that finds the smaller share of its variants in the LD scores is named as the one off their build; both when the shares are equal), or when one is and finds
-    fewer than 10 % of the variants it could (the fewer of its rows and the LD scores'): on the LD scores' build
-    it finds what the two variant sets share, off it < 1 % (where both builds give one position). Otherwise the
-    pair is computed, with a warning. A phenotype in no pair is not checked (as without ``--rg``).
+    Both traits meet on the LD-score variants, each by its id column (:func:`key_column`). A trait whose keys found
+    there are mostly ``chr:pos:ref:alt`` is found by positions, which on the other build than the LD scores' ids name
+    other variants or none; one found by rsIDs (say rsIDs where known, positions for the rest, against rsID LD scores)
+    is found by the same variant on either build. One that finds fewer than 10 % of what it could is judged by its own
+    ids (all rows of that column): mostly positions, it is found by positions. A pair is an :class:`InputError`, naming
+    the two files that declare the builds and the trait(s) found by positions, when both traits are found by positions
+    (the one that finds the smaller share of its variants in the LD scores is named as the one off their build; both
+    when the shares are equal), or when one is and finds fewer than 10 % of the variants it could (the fewer of its rows
+    and the LD scores'): on the LD scores' build it finds what the two variant sets share, off it < 1 % (where both
+    builds give one position). Otherwise the pair is computed, with a warning. A phenotype in no pair is not checked (as
+    without ``--rg``).
 
     Parameters
     ----------
