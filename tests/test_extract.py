@@ -820,13 +820,10 @@ def test_cli_extract__keep_spike_markers_turns_the_injected_spike_reject_off(tmp
     assert [q.reject_injected_spikes for q in seen] == [True, False]
 
 
-def test_cli_extract__quality_threshold_name_value_sets_the_thresholds(tmp_path, monkeypatch):
-    """Known defect s37 (ECG 3): the record-quality thresholds were settable only from Python. A repeatable
-    ``--quality-threshold NAME=VALUE`` sets them; an unknown name or a bad value is a one-line error (exit 2)
-    naming the valid names or the range, before anything is read."""
+def _spy_on_extract(monkeypatch, tmp_path) -> list:
+    """``edfgen extract``'s ``extract_edfs`` replaced by a spy that records the ``quality`` it is given and stops
+    the command (an ``InputError`` "spied"); an empty ``tmp_path/e`` folder to give as ``--ecg``."""
     import edfgen.commands.extract as ex
-    from edfgen.cli import cli
-    from edfgen.kernels.ecg.preprocess import QualityThresholds
 
     seen = []
 
@@ -836,6 +833,17 @@ def test_cli_extract__quality_threshold_name_value_sets_the_thresholds(tmp_path,
 
     monkeypatch.setattr(ex, "extract_edfs", spy)
     (tmp_path / "e").mkdir()
+    return seen
+
+
+def test_cli_extract__quality_threshold_name_value_sets_the_thresholds(tmp_path, monkeypatch):
+    """Known defect s37 (ECG 3): the record-quality thresholds were settable only from Python. A repeatable
+    ``--quality-threshold NAME=VALUE`` sets them; an unknown name or a bad value is a one-line error (exit 2)
+    naming the valid names or the range, before anything is read."""
+    from edfgen.cli import cli
+    from edfgen.kernels.ecg.preprocess import QualityThresholds
+
+    seen = _spy_on_extract(monkeypatch, tmp_path)
     base = ["extract", "--ecg", str(tmp_path / "e"), "--out", str(tmp_path / "x.tsv")]
     res = CliRunner().invoke(cli, [*base, "--quality-threshold", "max_flat_leads=0", "--quality-threshold",
                                    "min_chest_r=0.2", "--keep-spike-markers"])
@@ -897,7 +905,6 @@ def test_extract_options__quality_threshold_given_as_one_string_is_split_on_comm
     """Review s38 finding 8: ``ExtractOptions(quality_threshold="max_flat_leads=0")`` iterated the string's letters
     ("'m': expected NAME=VALUE"), and the TOML split "a=1,b=2" on commas while the command line did not. Now a
     string is one item and every item is split on commas, from Python, the command line and a TOML alike."""
-    import edfgen.commands.extract as ex
     from edfgen.cli import cli
     from edfgen.commands.extract import ExtractOptions
     from edfgen.commands.extract_quality import quality_thresholds
@@ -908,14 +915,7 @@ def test_extract_options__quality_threshold_given_as_one_string_is_split_on_comm
                        quality_threshold="max_flat_leads=0,min_chest_r=0.2")
     assert quality_thresholds(o.checked().quality_threshold) == want
     assert quality_thresholds(["max_flat_leads=0, min_chest_r=0.2"]) == want
-    seen = []
-
-    def spy(*args, **kw):
-        seen.append(kw["quality"])
-        raise InputError("spied")
-
-    monkeypatch.setattr(ex, "extract_edfs", spy)
-    (tmp_path / "e").mkdir()
+    seen = _spy_on_extract(monkeypatch, tmp_path)
     res = CliRunner().invoke(cli, ["extract", "--ecg", str(tmp_path / "e"), "--out", str(tmp_path / "y.tsv"),
                                    "--quality-threshold", "max_flat_leads=0,min_chest_r=0.2"])
     assert "spied" in res.output and seen == [want], res.output
