@@ -61,13 +61,29 @@ def test_liftover__mt_is_not_lifted_through_hg19_chrM_and_chain_names_normalised
     assert list(to_c) == ["X"] * 3 and list(to_p) == [1_600_000] * 3
 
 
+def _kcnh2_refused_on_grch38_read_on_grch37(tmp_path, shared_data, genes, refusal: str) -> None:
+    """A GRCh37 ``genes`` file: the KCNH2 lead at its GRCh38 position (a chr:pos id, no rsID to check) is refused
+    with ``refusal``; at its GRCh37 position with ``--reference-genome GRCh37`` it is read and KCNH2 contains it."""
+    from edfgen.commands.annotate import run_annotate
+
+    cat = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
+    loci = tmp_path / "loci.tsv"
+    pd.DataFrame({"variant_id": ["7:150950000:A:G"], "chromosome": ["7"], "base_pair_location": [150_950_000],
+                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
+    with pytest.raises(InputError, match=refusal):
+        run_annotate(loci, cat, tmp_path / "a.tsv", genes=genes)
+    pd.DataFrame({"variant_id": ["7:150650000:A:G"], "chromosome": ["7"], "base_pair_location": [150_650_000],
+                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
+    res = run_annotate(loci, cat, tmp_path / "b.tsv", genes=genes, reference_genome="GRCh37")
+    assert res["nearest_gene"].tolist() == ["KCNH2"] and res["gene_distance"].tolist() == [0]
+
+
 @pytest.mark.parametrize("how", ["name", "header"])
 def test_annotate__genes_of_another_build_refused(tmp_path, shared_data, how):
     """``--genes`` of GRCh37 (Ensembl's ``Homo_sapiens.GRCh37.75.gtf``, the shipped ``genes_GRCh37`` table) with
     GRCh38 loci gave every locus a wrong nearest gene without a word (KCNH2's GRCh38 span is 302 kb from its
     GRCh37 one); the build the file declares (Ensembl's ``#!genome-build`` header, GENCODE's description, the
     file name) must be the loci's."""
-    from edfgen.commands.annotate import run_annotate
 
     g37 = pd.read_csv(shared_data / "genes" / "genes_GRCh37.tsv.gz", sep="\t")
     g37 = g37[g37["chromosome"].isin(["7", "3"])]
@@ -77,17 +93,7 @@ def test_annotate__genes_of_another_build_refused(tmp_path, shared_data, how):
             g37.to_csv(fh, sep="\t", index=False)
     else:
         genes = _gtf(tmp_path / "genes.gtf", g37, chrom_prefix="", header="#!genome-build GRCh37.p13")
-    loci = tmp_path / "loci.tsv"       # KCNH2 lead at its GRCh38 position, by chr:pos id (no rsID to check)
-    pd.DataFrame({"variant_id": ["7:150950000:A:G"], "chromosome": ["7"], "base_pair_location": [150_950_000],
-                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
-    cat = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
-    with pytest.raises(InputError, match=r"--genes .*GRCh37.*GRCh38"):
-        run_annotate(loci, cat, tmp_path / "a.tsv", genes=genes)
-    # the same file with --reference-genome GRCh37 is its build: KCNH2 contains 7:150,650,000 on GRCh37
-    pd.DataFrame({"variant_id": ["7:150650000:A:G"], "chromosome": ["7"], "base_pair_location": [150_650_000],
-                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
-    res = run_annotate(loci, cat, tmp_path / "b.tsv", genes=genes, reference_genome="GRCh37")
-    assert res["nearest_gene"].tolist() == ["KCNH2"] and res["gene_distance"].tolist() == [0]
+    _kcnh2_refused_on_grch38_read_on_grch37(tmp_path, shared_data, genes, r"--genes .*GRCh37.*GRCh38")
 
 
 def test_annotate__novelty_of_real_catalog_loci_same_in_grch38_and_lifted_grch37(tmp_path, shared_data, caplog):
@@ -204,21 +210,12 @@ def test_annotate__gencode_lift37_genes_refused_for_grch38_loci_and_read_for_grc
     """A ``gencode.v49lift37`` GTF (GRCh37 coordinates: KCNH2 at 7:150,642,049-150,675,403) with GRCh38 loci gave
     wrong nearest genes without a word, and with GRCh37 loci was refused as GRCh38. The message quotes the header
     up to the build it names."""
-    from edfgen.commands.annotate import run_annotate
 
     genes = tmp_path / "gencode.gtf"
     genes.write_text(_LIFT37 + "\n##provider: GENCODE\n##format: gtf\nchr7\tHAVANA\tgene\t150642049\t150675403\t.\t"
                      '-\t.\tgene_id "ENSG00000055118.16_8"; gene_type "protein_coding"; gene_name "KCNH2";\n')
-    cat = shared_data / "gwas_catalog" / "ecg_traits_associations_2016-01-18.tsv"
-    loci = tmp_path / "loci.tsv"
-    pd.DataFrame({"variant_id": ["7:150950000:A:G"], "chromosome": ["7"], "base_pair_location": [150_950_000],
-                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
-    with pytest.raises(InputError, match=r"--genes .*mapped to GRCh37.*says genome build GRCh37.*loci are GRCh38"):
-        run_annotate(loci, cat, tmp_path / "a.tsv", genes=genes)
-    pd.DataFrame({"variant_id": ["7:150650000:A:G"], "chromosome": ["7"], "base_pair_location": [150_650_000],
-                  "p_value": [1e-20]}).to_csv(loci, sep="\t", index=False)
-    res = run_annotate(loci, cat, tmp_path / "b.tsv", genes=genes, reference_genome="GRCh37")
-    assert res["nearest_gene"].tolist() == ["KCNH2"] and res["gene_distance"].tolist() == [0]
+    _kcnh2_refused_on_grch38_read_on_grch37(tmp_path, shared_data, genes,
+                                            r"--genes .*mapped to GRCh37.*says genome build GRCh37.*loci are GRCh38")
 
 
 def test_declared_genes_build__a_corrupt_gzip_is_left_to_read_genes_one_line_error(tmp_path):
