@@ -297,10 +297,8 @@ def read_resumable(out_dir: Path, *, config, data: dict) -> dict:
     if saved_config is not None and saved_config != json.loads(json.dumps(config.to_dict())):
         raise ConfigError(f"--resume: {out_dir} was trained with config {saved_config.get('name')!r}, not the "
                           f"requested {config.name!r}")
-    if saved_data is not None:   # a run begun before its records' files were fingerprinted: not compared
-        saved_data = {k: v for k, v in saved_data.items() if k != "ecg_files"}   # (an interim key, s37)
-        if "ecg_records" not in saved_data:
-            data = {k: v for k, v in data.items() if k != "ecg_records"}
+    if saved_data is not None and "ecg_records" not in saved_data:   # a run begun before its records' files were
+        data = {k: v for k, v in data.items() if k != "ecg_records"}  # fingerprinted: they are not compared
     if saved_data is not None and saved_data == {**data, "ecg_records": saved_data.get("ecg_records")} \
             and saved_data != data:
         changed = [p for p, a, b in zip(data["ecg"], saved_data["ecg_records"], data["ecg_records"]) if a != b]
