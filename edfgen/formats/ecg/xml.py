@@ -251,8 +251,8 @@ def _n_counts(text: str) -> int:
 
 def _counts(text: str | None, where: str, *, rid, path) -> np.ndarray:
     """The comma- (or space-) separated integer counts of ``text`` as int64: ASCII digits with an optional sign,
-    at most 9 of them (:data:`MAX_COUNT`; a zero-padded ``0000000001`` too: no real count needs 10). Parsed in one pass (``str.split`` and numpy's conversion); the offending
-    token is looked for only when that fails."""
+    at most 9 of them (:data:`MAX_COUNT`; a zero-padded ``0000000001`` too: no real count needs 10). Parsed in one
+    pass (``str.split`` and numpy's conversion); the offending token is looked for only when that fails."""
     text = text or ""
     tokens = text.replace(",", " ").split()
     values = None
