@@ -227,3 +227,30 @@ def test_measure_biomarkers__same_intervals_when_real_records_are_decimated(shar
         diffs.append(measure_biomarkers(low, float(fs)).iloc[0][cols].astype(float) - base)
     med = pd.DataFrame(diffs).abs().median()
     assert (med[cols[:3]] <= 3.0).all() and med["heart_rate_bpm"] < 0.5, med
+
+
+def test_measure_biomarkers__agree_with_ptbxl_rhythm_labels(shared_data):
+    """Review s39real, measurements against the labels real sources carry: on the 500 Hz PTB-XL records labelled
+    atrial fibrillation (AFIB, 9) no PR is timed, sinus bradycardia (SBRAD, 7) measures < 62 bpm and sinus
+    tachycardia (STACH, 5) > 98 bpm, and every one of these records has QT > QRS."""
+    import ast
+
+    import pandas as pd
+
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg.leads import canonicalise_leads
+
+    db = pd.read_csv(shared_data / "ecg" / "ptbxl" / "ptbxl_database.csv")
+    db["codes"] = db["scp_codes"].map(ast.literal_eval)
+    seen = {"AFIB": 0, "SBRAD": 0, "STACH": 0}
+    for row in db.itertuples():
+        label = next((c for c in seen if c in row.codes), None)
+        if label is None:
+            continue
+        rec = canonicalise_leads(read_wfdb(shared_data / "ecg" / "ptbxl" / f"{row.filename_hr}.hea"))
+        m = measure_biomarkers(rec.signal, rec.fs).iloc[0]
+        seen[label] += 1
+        ok = {"AFIB": np.isnan(m["pr_interval_ms"]), "SBRAD": m["heart_rate_bpm"] < 62,
+              "STACH": m["heart_rate_bpm"] > 98}[label]
+        assert ok and m["qt_interval_ms"] > m["qrs_duration_ms"], (row.ecg_id, label, m.to_dict())
+    assert seen == {"AFIB": 9, "SBRAD": 7, "STACH": 5}
