@@ -29,6 +29,7 @@ from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.plink1 import fam_header_lines
 from edfgen.formats.genotypes.selection import check_listed, expand_template, read_id_list, read_variant_list
 from edfgen.formats.genotypes.source import GenotypeSource, _paths, path_id
+from edfgen.formats.genotypes.vcf_check import text_record_at
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ PCA_LOCUS_REMEDY = ("edfgen pca runs on Hail, whose loci must lie in the referen
 def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REMEDY,
                      locus_remedy: str = INVALID_LOCUS_REMEDY) -> InputError | None:
     """``exc``, raised by Hail while it read the input ``label`` (``--vcf x.vcf``), as one line naming the file
-    (and Hail's byte offset in it), or None when it is no input problem (out of memory, a full disk: Hail's
+    and where in it (a plain-text VCF's ``record K (line N)``, as the fast engine names it; else Hail's byte
+    offset), or None when it is no input problem (out of memory, a full disk: Hail's
     own error, with its cause). ``remedy`` follows a haploid or 16-bit BGEN's error, ``locus_remedy`` a locus
     outside the reference genome (the caller's: KING's on the fast engine is no engine switch). Hail's full
     message goes to the log at DEBUG."""
@@ -95,6 +97,11 @@ def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REM
     where = _WHERE.search(text)
     hint = (f"; {remedy}" if any(k in what for k in _BGEN_LAYOUT) else
             f"; {locus_remedy}" if "Invalid locus" in what else "")
+    file, _, offset = where.group(1).rpartition(":offset ") if where else ("", "", "")
+    record = (text_record_at(file.removeprefix("file:"), int(offset))
+              if label.startswith("--vcf ") and file.startswith(("file:/", "/")) else None)
+    if record:                       # (review s39: the fast engine's words, not a byte offset)
+        return InputError(f"{label}: {record}: the Hail engine cannot read it ({what[:300]}){hint}")
     return InputError(f"{label}: the Hail engine cannot read it ({what[:300]}"
                       f"{f' at {where.group(1)}' if where else ''}){hint}")
 
