@@ -29,6 +29,11 @@ RESULTS = ROOT / "benchmarks" / "results"
 PTBXL = (ROOT / ".." / "shared" / "data" / "ecg" / "ptbxl").resolve()
 
 
+def _ci(x: float | None, fmt: str = ".3f") -> str:
+    """``x`` formatted, or ``NA`` (a bootstrap CI is NA when too few resamples hold both classes: --bootstrap 2)."""
+    return "NA" if x is None or x != x else format(x, fmt)
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--checkpoint", default="small")
@@ -54,8 +59,9 @@ def main(argv=None) -> dict:
                              for k in ("auroc", "auroc_lower", "auroc_upper", "auprc", "encoder_minus_auroc",
                                        "encoder_minus_auroc_lower", "encoder_minus_auroc_upper")}
                          | {"features": r["features"]} for m, r in macro.iterrows()},
-               "per_label": base[base.label != "macro"][["model", "label", "n_positive", "auroc", "auroc_lower",
-                                                         "auroc_upper"]].round(4).to_dict(orient="records")}
+               "per_label": [{k: (None if v != v else v) for k, v in r.items()}      # (NaN is no JSON: null)
+                             for r in base[base.label != "macro"][["model", "label", "n_positive", "auroc", "auroc_lower",
+                                                                   "auroc_upper"]].round(4).to_dict(orient="records")]}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{a.out_name}.json").write_text(json.dumps(summary, indent=1) + "\n")
     md = [f"# Linear probe on PTB-XL: encoder `{a.checkpoint}` vs baselines", "",
@@ -66,14 +72,16 @@ def main(argv=None) -> dict:
           "| model | macro AUROC (95% CI) | encoder − model (paired 95% CI) | macro AUPRC |", "|---|---|---|---|"]
     for m, r in summary["macro"].items():
         d = ("–" if r["encoder_minus_auroc"] is None else
-             f"{r['encoder_minus_auroc']:+.3f} ({r['encoder_minus_auroc_lower']:+.3f} to {r['encoder_minus_auroc_upper']:+.3f})")
-        md.append(f"| {m} | **{r['auroc']:.3f}** ({r['auroc_lower']:.3f}–{r['auroc_upper']:.3f}) | {d} | {r['auprc']:.3f} |")
+             f"{_ci(r['encoder_minus_auroc'], '+.3f')} ({_ci(r['encoder_minus_auroc_lower'], '+.3f')} to "
+             f"{_ci(r['encoder_minus_auroc_upper'], '+.3f')})")
+        md.append(f"| {m} | **{_ci(r['auroc'])}** ({_ci(r['auroc_lower'])}–{_ci(r['auroc_upper'])}) | {d} | "
+                  f"{_ci(r['auprc'])} |")
     md += ["", "Goals: encoder − random weights >= 0.03; encoder − MiniRocket >= 0.015.", ""]
     md += [f"- `{m}`: {r['features']}" for m, r in summary["macro"].items()]
     md += [f"- `{m}` skipped: {why}" for m, why in summary["skipped"].items()]
     md += ["", "Per label (AUROC, 95% CI):", "", "| model | label | cases | AUROC (95% CI) |", "|---|---|---|---|"]
-    md += [f"| {r['model']} | {r['label']} | {r['n_positive']} | {r['auroc']:.3f} ({r['auroc_lower']:.3f}–{r['auroc_upper']:.3f}) |"
-           for r in summary["per_label"]]
+    md += [f"| {r['model']} | {r['label']} | {r['n_positive']} | {_ci(r['auroc'])} ({_ci(r['auroc_lower'])}–"
+           f"{_ci(r['auroc_upper'])}) |" for r in summary["per_label"]]
     (RESULTS / f"{a.out_name}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     return summary

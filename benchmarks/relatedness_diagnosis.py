@@ -62,6 +62,7 @@ def main(argv=None) -> dict:
     a = ap.parse_args(argv)
     runs = [run_one(a, seed) for seed in a.seeds]
     res_dir = Path(a.out)
+    res_dir.mkdir(parents=True, exist_ok=True)     # (a new --out folder: was FileNotFoundError after the whole run)
     (res_dir / "relatedness_diagnosis.json").write_text(json.dumps(runs, indent=2) + "\n")
     c = runs[0]["cohort"]
     md = ["# Why ridge-LOCO stays above λGC 1 with siblings (diagnosis)", "",

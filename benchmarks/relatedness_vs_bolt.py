@@ -328,6 +328,7 @@ def main(argv=None) -> dict:
                     variants_per_chromosome=a.variants, phenotypes=a.phenotypes, h2=a.h2,
                     planted=a.planted, planted_share=a.planted_share)
     res_path = Path(a.out) / f"{name}.json"
+    res_path.parent.mkdir(parents=True, exist_ok=True)   # (a new --out folder: was FileNotFoundError after a cohort)
     for seed in a.seeds:
         work = Path(tempfile.mkdtemp(prefix="edfgen-bolt-"))
         try:   # same settings: this run's methods and seeds replace theirs, the rest is kept

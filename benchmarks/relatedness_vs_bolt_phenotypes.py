@@ -120,7 +120,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=23)
     ap.add_argument("--counts", type=int, nargs="+", default=[1, 4, 16, 64])
     ap.add_argument("--bolt-counts", type=int, nargs="+", default=None, help="BOLT's P (default --counts)")
-    ap.add_argument("--methods", nargs="+", default=list(METHODS))
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))   # (linear: a KeyError)
     ap.add_argument("--target", type=int, default=128)
     ap.add_argument("--fit-max", type=int, default=64, help="fit over P ≤ this; larger P check the extrapolation")
     ap.add_argument("--work", default=None, help="keep the cohort here (DIR/seed<k>) between runs")
@@ -132,6 +132,7 @@ def main(argv=None) -> dict:
                     chromosomes=base.chromosomes, variants_per_chromosome=base.variants, h2=base.h2,
                     planted=base.planted, planted_share=base.planted_share, threads=1)
     path = Path(a.out) / "relatedness_vs_bolt_phenotypes.json"
+    path.parent.mkdir(parents=True, exist_ok=True)       # (a new --out folder: was FileNotFoundError after a run)
     res = json.loads(path.read_text()) if path.exists() else {}
     if res.get("settings") != settings:
         res = dict(settings=settings, runs={})

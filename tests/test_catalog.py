@@ -496,3 +496,46 @@ def test_read_loci__a_grch38_declared_in_the_file_wins_over_its_name(tmp_path, c
         said = [r.getMessage() for r in caplog.records if "the file name says genome build" in r.getMessage()]
         assert len(said) == 1 and name in said[0] and "declares GRCh38: read as GRCh38" in said[0], caplog.text
         assert said[0].count(str(path)) == 1, said[0]        # (second read of s38: the path was in it twice)
+
+
+@pytest.mark.parametrize("where", ["meta", "header", "column"])
+def test_read_loci__a_declared_0_based_coordinate_system_is_read_plus_one(tmp_path, caplog, where):
+    """Was: loci declaring ``coordinate_system`` 0-based (BED-style positions: their -meta.yaml, a
+    ``##coordinate_system=0-based`` line or a column) were read as they stand, one base before the catalog's
+    1-based positions (a lead at the catalog's position was annotated at a distance of 1 bp; an exact-position
+    match missed). Read + 1, said once; an unknown value is one line naming the file."""
+    path = tmp_path / "l.tsv"
+    rows = _loci([["1:100:A:G", "1", 99, 1e-9], ["2:5:C:T", "2", 4, 1e-8]])
+    if where == "column":
+        rows["coordinate_system"] = "0-based"
+    text = rows.to_csv(sep="\t", index=False)
+    if where == "header":
+        text = "##coordinate_system=0-based\n" + text
+    path.write_text(text)
+    if where == "meta":
+        Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh38\ncoordinate_system: 0-based\n")
+    with caplog.at_level("INFO", logger="edfgen"):
+        t = read_loci(path)
+    assert t["base_pair_location"].tolist() == [100, 5]
+    said = [r.getMessage() for r in caplog.records if "coordinate_system 0-based" in r.getMessage()]
+    assert len(said) == 1 and str(path) in said[0] and "+ 1" in said[0], caplog.text
+    bad = text.replace("0-based", "half-open") if where != "meta" else text
+    path.write_text(bad)
+    if where == "meta":
+        Path(f"{path}-meta.yaml").write_text("coordinate_system: half-open\n")
+    with pytest.raises(InputError) as e:
+        read_loci(path)
+    assert str(path) in str(e.value) and "coordinate_system 'half-open': give 0-based or 1-based" in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_read_loci__1_based_and_two_coordinate_systems_that_disagree(tmp_path):
+    """A declared 1-based is read as it stands; a -meta.yaml 0-based against a 1-based line is refused naming both."""
+    path = tmp_path / "l.tsv"
+    path.write_text("##coordinate_system=1-based\n" + _loci([["1:100:A:G", "1", 100, 1e-9]]).to_csv(sep="\t",
+                                                                                                      index=False))
+    assert read_loci(path)["base_pair_location"].tolist() == [100]
+    Path(f"{path}-meta.yaml").write_text("coordinate_system: 0-based\n")
+    with pytest.raises(InputError, match=r"its -meta.yaml declares coordinate_system 0-based, but header line "
+                                         r"'##coordinate_system=1-based' declares 1-based"):
+        read_loci(path)

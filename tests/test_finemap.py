@@ -346,3 +346,19 @@ def test_read_loci__finemap_and_coloc_do_not_apply_annotates_build_declarations(
     assert coloc.read_loci is finemap.read_loci
     t = finemap.read_loci(path)
     assert t["base_pair_location"].tolist() == [1000] and t["phenotypes"].tolist() == ["a"]
+
+
+def test_read_loci__finemap_reads_a_0_based_meta_yaml_plus_one(tmp_path):
+    """Was: finemap/coloc's loci reader ignored a -meta.yaml declaring coordinate_system 0-based (windows 1 bp
+    off); now + 1, and an unknown value (the same rule as summary statistics) is one line naming the -meta.yaml."""
+    from edfgen.commands import finemap
+    from edfgen.exceptions import InputError
+
+    path = tmp_path / "loci.tsv"
+    pd.DataFrame({"locus": [1], "chromosome": ["1"], "base_pair_location": [999], "phenotypes": ["a"]}).to_csv(
+        path, sep="\t", index=False)
+    Path(f"{path}-meta.yaml").write_text("coordinate_system: 0-based\n")
+    assert finemap.read_loci(path)["base_pair_location"].tolist() == [1000]
+    Path(f"{path}-meta.yaml").write_text("coordinate_system: 2-based\n")
+    with pytest.raises(InputError, match=r"loci.tsv-meta.yaml declares coordinate_system '2-based': give 0-based"):
+        finemap.read_loci(path)

@@ -187,8 +187,8 @@ def test_pgen_truncated(regressions):
 
 def test_vcf_malformed_line(regressions):
     line = regressions["vcf_line"]
-    _error(regressions["vcf_garbage"], "v.vcf", f"line {line - 1}: 1 tab-separated fields")
-    _error(regressions["vcf_short"], "v.vcf", f"line {line}:", "tab-separated fields")
+    _error(regressions["vcf_garbage"], "v.vcf", f"(line {line - 1}): 1 tab-separated fields")   # record K (line N)
+    _error(regressions["vcf_short"], "v.vcf", f"(line {line}):", "tab-separated fields")
 
 
 def test_bgen_skip_bad_variants_in_process(tmp_path):

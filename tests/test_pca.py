@@ -220,3 +220,68 @@ def test_hail_pca__not_biallelic_variants_left_out_as_in_qc(hail_context, tmp_pa
     mt = import_genotypes(GenotypeSource(bfile=str(tmp_path / "g")), hl=hail_context)
     pv = hail_pca(hail_context, mt, None, k=1, maf=0.0, ld_r2=0.99, ld_window_kb=1)[2]
     assert sorted(pv["variant_id"]) == ["rs2", "rs3", "rs5"]
+
+
+def _plink2_bgen(tmp_path, bits: int):
+    """A 30-sample, 60-variant BGEN of plink2 --dummy (positions from 1000 on), ``bits`` per probability."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("plink2"):
+        pytest.skip("plink2 not installed")
+    run = dict(cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(["plink2", "--dummy", "30", "60", "acgt", "--out", "d"], **run)
+    pvar = (tmp_path / "d.pvar").read_text().splitlines()
+    (tmp_path / "d.pvar").write_text("\n".join([pvar[0]] + ["\t".join([f[0], str(100 * int(f[1]) + 1000), *f[2:]])
+                                                            for f in (ln.split("\t") for ln in pvar[1:])]) + "\n")
+    subprocess.run(["plink2", "--pfile", "d", "--export", f"bgen-1.{3 if bits == 16 else 2}", f"bits={bits}",
+                    "ref-first", "--out", f"g{bits}"], **run)
+    return GenotypeSource(bgen=str(tmp_path / f"g{bits}.bgen"), sample=str(tmp_path / f"g{bits}.sample"))
+
+
+def test_run_pca__a_16_bit_bgen_is_refused_before_hail_without_naming_an_engine(tmp_path, monkeypatch):
+    """Was (known defect, s38): edfgen pca on a 16-bit BGEN (plink2's default export) started Hail and ended in a
+    Java traceback ("Hail only supports 8-bit probabilities, found 16."), and on haploid BGEN samples advised
+    "--engine fast", an option pca does not have. Now the file's bits are checked before Hail starts, and the
+    advice is what pca can do."""
+    from edfgen.commands import pca
+    from edfgen.exceptions import InputError
+
+    source = _plink2_bgen(tmp_path, 16)
+    monkeypatch.setattr(pca, "init_hail", lambda *a, **k: pytest.fail("Hail started"))
+    with pytest.raises(InputError) as e:
+        run_pca(source, tmp_path / "out", k=2)
+    assert str(e.value) == (f"--bgen {source.bgen}: 16 bits per probability; the Hail engine reads 8-bit BGEN only "
+                            "(edfgen pca runs on Hail, which reads 8-bit BGEN of diploid samples only: convert them "
+                            "(plink2 --export bgen-1.2 bits=8), or leave out chromosomes with haploid samples "
+                            "(--chr 1-22))")
+
+
+def test_run_pca__hails_bgen_errors_get_pcas_advice_not_an_engine_switch(tmp_path, monkeypatch):
+    """Hail's errors on a BGEN it cannot read, raised lazily inside the PCA (haploid samples, and the 8-bit message,
+    which was no input error at all: a traceback), are one line naming the file and pca's advice."""
+    from types import SimpleNamespace
+
+    from edfgen.commands import pca
+    from edfgen.engines.hail_import import hail_input_error
+    from edfgen.exceptions import InputError
+
+    source = _plink2_bgen(tmp_path, 8)
+    fatal = type("FatalError", (Exception,), {"__module__": "hail.utils.java"})
+    said = {"haploid": "Error summary: HailException: Hail only supports diploid genotypes. Found min ploidy '1' "
+                       "and max ploidy '2'.",
+            "bits": "Error summary: HailException: Hail only supports 8-bit probabilities, found 16."}
+    for what, text in said.items():
+        def broken(*a, text=text, **k):
+            raise fatal(text)
+        mt = SimpleNamespace(s=SimpleNamespace(collect=lambda: ["per_0", "per_1"]))
+        monkeypatch.setattr(pca, "init_hail", lambda *a, **k: None)
+        monkeypatch.setattr(pca, "import_genotypes", lambda *a, **k: mt)
+        monkeypatch.setattr(pca, "hail_pca", broken)
+        with pytest.raises(InputError) as e:
+            run_pca(source, tmp_path / f"out_{what}", k=2)
+        msg = str(e.value)
+        assert msg.startswith(f"--bgen {source.bgen}: the Hail engine cannot read it (HailException: Hail only "
+                              "supports ") and "; edfgen pca runs on Hail, which reads 8-bit BGEN" in msg, msg
+        assert "--engine" not in msg, msg
+        assert "--engine fast reads haploid" in str(hail_input_error(fatal(text), "--bgen x.bgen"))   # (gwas on Hail)

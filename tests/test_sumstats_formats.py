@@ -519,6 +519,11 @@ def test_read_sumstats__a_0_based_meta_yaml_shifts_positions_to_1_based(tmp_path
     assert positions() == ([11, 21], [11, 21])
     Path(f"{path}-meta.yaml").write_text("genome_assembly: GRCh38\ncoordinate_system: 1-based\n")
     assert positions() == ([10, 20], [10, 20])
+    Path(f"{path}-meta.yaml").write_text("coordinate_system: zero-based\n")     # (spellings of the two)
+    assert positions() == ([11, 21], [11, 21])
+    Path(f"{path}-meta.yaml").write_text("coordinate_system: base-0\n")   # was read as 1-based, silently
+    with pytest.raises(InputError, match=r"qt.tsv-meta.yaml declares coordinate_system 'base-0': give 0-based or "):
+        positions()
 
 
 def test_read_header__a_file_read_once_until_it_changes_and_a_fifo_each_time(tmp_path, fed_fifo, monkeypatch):

@@ -311,7 +311,8 @@ def test_vcf_sample_with_more_fields_than_format__one_line_naming_line_and_sampl
 
     ok = "1\t100\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t0/0"
     bad = _small_vcf(tmp_path / "bad.vcf", [ok, "1\t200\trs2\tA\tG\t.\t.\t.\tGT\t0/1\t0/1:5\t0/0"])
-    with pytest.raises(InputError, match=r"bad\.vcf: line 6: sample 2 \('0/1:5'\) has more fields than FORMAT 'GT'"):
+    with pytest.raises(InputError, match=r"bad\.vcf: record 2 \(line 6\): sample 2 \('0/1:5'\) has more fields than "
+                                         r"FORMAT 'GT'"):
         VcfReader(str(bad))
     fine = _small_vcf(tmp_path / "fine.vcf", [ok.replace("\tGT\t", "\tGT:DS\t").replace("0/0", "./.")])
     assert VcfReader(str(fine)).n_variants == 1
@@ -355,3 +356,27 @@ def test_vcf_dosage_only_on_x__warned_that_males_read_as_diploid(tmp_path, caplo
             assert len(hits) == 1 and hits[0].startswith(
                 f"--vcf {path}: record 2 (line 8), {x}:5000000 rs2: DS without GT, as 1 variants on X here: the file "
                 "gives no ploidy, so a male's hemizygous dosage (0..1) is read as a diploid one")
+
+
+def test_malformed_vcf__fast_and_hail_engines_name_the_record_and_line_alike(tmp_path):
+    """Was (known defect, s38): the fast engine named a bad VCF line ``line 6: ...`` (its line check) or ``record 2
+    (line 6): ...`` (htslib), the Hail engine ``(VCFParseError: ... at file:/x.vcf:offset 176)``, a byte offset.
+    Both now say ``record K (line N)``; Hail's byte offset of a plain-text file is turned into it (Hail's own
+    message, as Hail 0.2.139 words it for this file, is made up here: the Hail run is tests/test_hail_inputs)."""
+    from edfgen.engines.hail_import import hail_input_error
+    from edfgen.formats.genotypes.vcf import VcfReader
+    from edfgen.formats.genotypes.vcf_check import text_record_at
+
+    ok = "1\t100\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\t0/0"
+    bad = _small_vcf(tmp_path / "bad.vcf", [ok, "1\t200\trs2\tA\tG\t.\t.\t.\tGT\t0/1"])
+    with pytest.raises(InputError) as fast:
+        VcfReader(str(bad))
+    assert str(fast.value) == f"--vcf {bad}: record 2 (line 6): 10 tab-separated fields, the #CHROM line (line 4) has 12"
+    offset = len("\n".join(bad.read_text().splitlines()[:5])) + 1          # the byte where line 6 starts
+    fatal = type("FatalError", (Exception,), {"__module__": "hail.utils.java"})
+    said = (f"HailException: error while parsing line\nError summary: VCFParseError: unexpected end of line\n"
+            f"  at file:{bad}:offset {offset}: error while parsing line\n")
+    hail = hail_input_error(fatal(said), f"--vcf {bad}")
+    assert str(hail) == f"--vcf {bad}: record 2 (line 6): the Hail engine cannot read it (VCFParseError: unexpected " \
+                        "end of line)"
+    assert text_record_at(str(bad), 0) is None and text_record_at(str(bad), 10 ** 6) is None   # a header, past the end

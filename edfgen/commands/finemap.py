@@ -29,6 +29,7 @@ from edfgen.formats.genotypes.panel import genotype_parameters, locate_in_panel,
 from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.sumstats import parse_column_option, reads_sub_folders
 from edfgen.formats.sumstats.layout import chromosome_labels
+from edfgen.formats.sumstats.read import one_based
 from edfgen.formats.sumstats.zscores import ZStats, has_n, read_zstats, zstats_files, zstats_test
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.alleles import COMPLEMENT
@@ -105,7 +106,8 @@ class FinemapRun:
 
 def read_loci(path) -> pd.DataFrame:
     """``loci.tsv`` (needs ``locus, chromosome, base_pair_location``; ``phenotypes`` or ``phenotype`` say who has a
-    lead). A row without a chromosome or a numeric position is left out, naming its locus in a warning.
+    lead). A row without a chromosome or a numeric position is left out, naming its locus in a warning (positions
+    + 1 when its -meta.yaml declares coordinate_system 0-based).
 
     Parameters
     ----------
@@ -120,7 +122,7 @@ def read_loci(path) -> pd.DataFrame:
     t = read_table(path, required=("locus", "chromosome", "base_pair_location"))
     if "phenotypes" not in t.columns:
         t["phenotypes"] = t["phenotype"] if "phenotype" in t.columns else ""
-    t["base_pair_location"] = pd.to_numeric(t["base_pair_location"], errors="coerce")
+    t["base_pair_location"] = one_based(pd.to_numeric(t["base_pair_location"], errors="coerce"), path)
     bad = t["base_pair_location"].isna() | t["chromosome"].isna()
     if bad.any():
         log.warning("%s: %d locus row(s) without a chromosome or base_pair_location left out (locus %s)", path,

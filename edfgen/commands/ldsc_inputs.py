@@ -251,12 +251,13 @@ def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[s
     other variants or none; one found by rsIDs (say rsIDs where known, positions for the rest, against rsID LD scores)
     is found by the same variant on either build. One that finds fewer than 10 % of what it could is judged by its own
     ids (all rows of that column): mostly positions, it is found by positions. A pair is an :class:`InputError`, naming
-    the two files that declare the builds and the trait(s) found by positions, when both traits are found by positions
-    (the one that finds the smaller share of its variants in the LD scores is named as the one off their build; both
-    when the shares are equal), or when one is and finds fewer than 10 % of the variants it could (the fewer of its rows
-    and the LD scores'): on the LD scores' build it finds what the two variant sets share, off it < 1 % (where both
-    builds give one position). Otherwise the pair is computed, with a warning. A phenotype in no pair is not checked (as
-    without ``--rg``).
+    the two files that declare the builds and the trait(s) found by positions, when a trait found by positions finds
+    fewer than 10 % of the variants it could (the fewer of its rows and the LD scores'): on the LD scores' build it
+    finds what the two variant sets share, off it < 1 % (where both builds give one position). When both traits are
+    found by positions and one finds less, the one that finds the smaller share is named as the one off the LD scores'
+    build (both when the shares are equal). Otherwise the pair is computed, with a warning (both found by positions on
+    the LD scores' build: their positions are on one build, so a -meta.yaml is likely wrong, which it says). A
+    phenotype in no pair is not checked (as without ``--rg``).
 
     Parameters
     ----------
@@ -291,6 +292,9 @@ def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[s
 
     for a, b in differ:
         moved = [n for n in (a, b) if ev[n].by_position]
+        if all(ev[n].share >= _ON_BUILD_SHARE for n in moved):
+            continue        # its positions find its share there: on the LD scores' build (both: one build, whatever
+            #                 the -meta.yaml say), so rg pairs the same variants
         if len(moved) == 2 and ev[a].share != ev[b].share:
             off = min(moved, key=lambda n: ev[n].share)      # the one the LD scores' positions fit less
             other = b if off == a else a
@@ -298,12 +302,10 @@ def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[s
                    f"{off} is likely the one not on the LD scores' build: lift {off} over to {builds[other]}")
         elif len(moved) == 2:
             fix = "lift one over to the other's build (the LD scores' build)"
-        elif moved and ev[moved[0]].share < _ON_BUILD_SHARE:
+        else:
             off = moved[0]
             fix = (f"{off} finds only {ev[off].share:.0%} of the variants it could there, so it is likely not on the LD "
                    f"scores' build: lift {off} over to it")
-        else:
-            continue
         raise InputError(
             f"ldsc --rg {a} x {b}: {declarer(a)} declares genome build {builds[a]} and {declarer(b)} "
             f"{builds[b]} (-meta.yaml genome_assembly), and {' and '.join(by_positions(n) for n in moved)} "
@@ -315,7 +317,9 @@ def check_rg_builds(zs: dict[str, ZStats], ld: pd.DataFrame, pairs: list[tuple[s
         e = ev[name]
         return f"{name} {builds[name]}: {e.found} of {e.n} found by {'position' if e.by_position else 'rsID'}"
 
+    both = (f"; {a} and {b} are both found by positions there, so their positions are on one build: the -meta.yaml "
+            f"of {declarer(a)} or of {declarer(b)} is likely wrong") if ev[a].by_position and ev[b].by_position else ""
     log.warning("ldsc --rg: %d pair(s) declare different genome builds (e.g. %s, %s: -meta.yaml "
                 "genome_assembly); computed, as their variants are found in the LD scores by rsID, the same variant on "
-                "either build, or by positions that find them there (on the LD scores' build)", len(differ),
-                how(a), how(b))
+                "either build, or by positions that find them there (on the LD scores' build)%s", len(differ),
+                how(a), how(b), both)

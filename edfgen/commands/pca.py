@@ -25,7 +25,8 @@ import pandas as pd
 
 from edfgen.commands.options import GenotypeOptions, HailOptions, genotype_source, hail_settings, opt
 from edfgen.engines.hail import HailSettings, hail_pca, init_hail
-from edfgen.engines.hail_import import PCA_LOCUS_REMEDY, import_genotypes, input_errors
+from edfgen.engines.hail_import import (PCA_BGEN_REMEDY, PCA_LOCUS_REMEDY, check_bgen_for_hail, import_genotypes,
+                                        input_errors)
 from edfgen.exceptions import InputError
 from edfgen.formats.genotypes.base import check_unique_iids
 from edfgen.formats.genotypes.plink1 import check_plink_fileset
@@ -112,9 +113,13 @@ def run_pca(source, out_dir, *, k: int = 10, maf: float = 0.05, ld_r2: float = 0
     if source.bfile:  # checked before Hail starts: duplicated IIDs (as gwas), a truncated/foreign .bed
         geno_ids = check_plink_fileset(source.bfile)["IID"].to_numpy(str)
         _check_keep(ids, geno_ids, keep, source)
+    for bgen, _ in source.bgen_files() if source.bgen else ():
+        if "://" not in bgen:    # (Hail reads 8-bit BGEN only: a 16-bit file was a Java traceback from the PCA)
+            check_bgen_for_hail(bgen, PCA_BGEN_REMEDY)
     hl = init_hail(hail or HailSettings())
-    mt = import_genotypes(source, tmp_dir=(hail.tmp_dir if hail else None), hl=hl, locus_remedy=PCA_LOCUS_REMEDY)
-    with input_errors(source, locus_remedy=PCA_LOCUS_REMEDY):    # (lazy import: a malformed line fails the first pass)
+    mt = import_genotypes(source, tmp_dir=(hail.tmp_dir if hail else None), hl=hl, locus_remedy=PCA_LOCUS_REMEDY,
+                          remedy=PCA_BGEN_REMEDY)
+    with input_errors(source, PCA_BGEN_REMEDY, PCA_LOCUS_REMEDY):  # (lazy import: a malformed line fails the 1st pass)
         if geno_ids is None:  # VCF/BGEN/MT: sample ids known only after the import
             geno_ids = np.asarray(mt.s.collect(), dtype=str)
             check_unique_iids(geno_ids, f"--{source.kind} {source.label}")

@@ -362,7 +362,7 @@ def related_callback(source: GenotypeSource, sample_ids: np.ndarray, settings: Q
         hl = init_hail(hail)
         with input_errors(source, KING_BGEN_REMEDY, KING_LOCUS_REMEDY):   # (Hail reads lazily: haploid calls fail here)
             mt = import_genotypes(source, tmp_dir=hail.tmp_dir, hl=hl, min_info_in_qc=True,   # KING ignores INFO
-                                  locus_remedy=KING_LOCUS_REMEDY)
+                                  locus_remedy=KING_LOCUS_REMEDY, remedy=KING_BGEN_REMEDY)
             mt = mt.filter_cols(hl.literal(set(np.asarray(sample_ids)[sample_rows])).contains(mt.s))
             return related_to_remove(hl, _common_variants(hl, mt), settings.kinship)
     return related

@@ -29,13 +29,16 @@ from edfgen.formats.genotypes.bgen import read_oxford_sample
 from edfgen.formats.genotypes.plink1 import fam_header_lines
 from edfgen.formats.genotypes.selection import check_listed, expand_template, read_id_list, read_variant_list
 from edfgen.formats.genotypes.source import GenotypeSource, _paths, path_id
+from edfgen.formats.genotypes.vcf_check import text_record_at
 from edfgen.kernels.thresholds import DEFAULT_REFERENCE_GENOME
 
 log = logging.getLogger(__name__)
 
 #: words of a Hail/Java error summary that say the input file is malformed (not a resource failure: memory, disk)
 _MALFORMED = ("VCFParseError", "error while parsing line", "Invalid locus", "ZipException", "block gzip",
-              "ploidy", "bits")
+              "ploidy", "bits", "-bit probabilities")
+#: Hail's words for a BGEN it cannot read (haploid samples, "Hail only supports 8-bit probabilities, found 16.")
+_BGEN_LAYOUT = ("ploidy", "bits", "-bit probabilities")
 #: a Hail error naming the place in the file: ``file:/x.vcf:offset 2458704``
 _WHERE = re.compile(r"(\S+:offset \d+): error while parsing line")
 
@@ -63,6 +66,8 @@ KING_LOCUS_REMEDY = ("--remove-related runs Hail's KING, whose loci must lie in 
                      "variants out first (plink2 --not-chr 0, or --exclude), or leave out --remove-related and give "
                      "--remove the relatives to drop (e.g. plink2 --king-cutoff 0.0884)")
 #: ... and for ``edfgen pca``, which runs on Hail only (no --engine option)
+PCA_BGEN_REMEDY = ("edfgen pca runs on Hail, which reads 8-bit BGEN of diploid samples only: convert them (plink2 "
+                   "--export bgen-1.2 bits=8), or leave out chromosomes with haploid samples (--chr 1-22)")
 PCA_LOCUS_REMEDY = ("edfgen pca runs on Hail, whose loci must lie in the reference genome: leave such variants out "
                     "first (plink2 --not-chr 0, or --exclude)")
 
@@ -70,7 +75,8 @@ PCA_LOCUS_REMEDY = ("edfgen pca runs on Hail, whose loci must lie in the referen
 def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REMEDY,
                      locus_remedy: str = INVALID_LOCUS_REMEDY) -> InputError | None:
     """``exc``, raised by Hail while it read the input ``label`` (``--vcf x.vcf``), as one line naming the file
-    (and Hail's byte offset in it), or None when it is no input problem (out of memory, a full disk: Hail's
+    and where in it (a plain-text VCF's ``record K (line N)``, as the fast engine names it; else Hail's byte
+    offset), or None when it is no input problem (out of memory, a full disk: Hail's
     own error, with its cause). ``remedy`` follows a haploid or 16-bit BGEN's error, ``locus_remedy`` a locus
     outside the reference genome (the caller's: KING's on the fast engine is no engine switch). Hail's full
     message goes to the log at DEBUG."""
@@ -89,8 +95,13 @@ def hail_input_error(exc: BaseException, label: str, remedy: str = HAIL_BGEN_REM
     if not any(k in what for k in _MALFORMED):   # (Hail's summary line: a resource failure's trace may quote parsing)
         return None
     where = _WHERE.search(text)
-    hint = (f"; {remedy}" if any(k in what for k in ("ploidy", "bits")) else
+    hint = (f"; {remedy}" if any(k in what for k in _BGEN_LAYOUT) else
             f"; {locus_remedy}" if "Invalid locus" in what else "")
+    file, _, offset = where.group(1).rpartition(":offset ") if where else ("", "", "")
+    record = (text_record_at(file.removeprefix("file:"), int(offset))
+              if label.startswith("--vcf ") and file.startswith(("file:/", "/")) else None)
+    if record:                       # (review s39: the fast engine's words, not a byte offset)
+        return InputError(f"{label}: {record}: the Hail engine cannot read it ({what[:300]}){hint}")
     return InputError(f"{label}: the Hail engine cannot read it ({what[:300]}"
                       f"{f' at {where.group(1)}' if where else ''}){hint}")
 
@@ -140,10 +151,11 @@ def input_errors(source: GenotypeSource, remedy: str = HAIL_BGEN_REMEDY, locus_r
 
 
 def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, min_info_in_qc: bool = False,
-                     locus_remedy: str = INVALID_LOCUS_REMEDY):
+                     locus_remedy: str = INVALID_LOCUS_REMEDY, remedy: str = HAIL_BGEN_REMEDY):
     """Import genotypes with Hail; return a MatrixTable keyed by ``s`` (= IID) with entry ``x`` (float64
     effect-allele count/dosage) and row field ``varid`` (file id or ``chr:pos:ref:alt``). ``locus_remedy``
-    follows the error of a locus outside the reference genome (:func:`hail_input_error`).
+    follows the error of a locus outside the reference genome, ``remedy`` that of a BGEN Hail cannot read
+    (:func:`hail_input_error`; the default names the gwas engine switch, which pca and KING do not have).
 
     Raises
     ------
@@ -162,7 +174,8 @@ def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, 
             bfile = local_path(source.bfile)
             if "://" not in bfile and fam_header_lines(f"{bfile}.fam"):
                 raise InputError(f"{bfile}.fam: its '#FID' header line would be read as a sample by Hail's "
-                                 "import_plink: delete the line, or use --engine fast")
+                                 "import_plink: delete the line"
+                                 f"{', or use --engine fast' if remedy == HAIL_BGEN_REMEDY else ''}")
             mt = hl.import_plink(bed=f"{bfile}.bed", bim=f"{bfile}.bim", fam=f"{bfile}.fam",
                                  reference_genome=rg, contig_recoding=rec, a2_reference=True, quant_pheno=True)
             mt = mt.annotate_rows(varid=hl.if_else(mt.rsid == ".", _chr_pos_id(hl, mt), mt.rsid))   # as plink1.read_bim
@@ -186,7 +199,7 @@ def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, 
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
         hint = f"; {locus_remedy}" if "Invalid locus" in lines[0] else ""
         raise InputError(f"--{source.kind} {source.label}: cannot import ({lines[0][:300]}){hint}") from None
-    with input_errors(source, locus_remedy=locus_remedy):    # (counting withdrawn samples: a first pass over the file)
+    with input_errors(source, remedy, locus_remedy):    # (counting withdrawn samples: a first pass over the file)
         return _hail_selection(hl, mt, source)
 
 

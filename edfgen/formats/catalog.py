@@ -36,6 +36,7 @@ from edfgen.formats.tables import read_table
 from edfgen.formats.manifest import recorded_parameter
 from edfgen.formats.sumstats.discovery import declared_build
 from edfgen.formats.sumstats.layout import chromosome_labels
+from edfgen.formats.sumstats.read import meta_field, zero_based
 from edfgen.formats.textio import check_fields, read_text_bytes
 from edfgen.kernels.pvalues import neg_log10_text
 from edfgen.kernels.validate import numeric_values
@@ -205,6 +206,11 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
     against a declaration is an :class:`InputError`. A build in the file NAME is not a declaration (refused
     against GRCh38) unless the file declares GRCh38 inside, which wins with a warning. The frame's ``attrs`` say which: ``reference_genome`` (the build its positions are read
     as) and ``build_declared`` (where the file declares it, None when GRCh38 is assumed).
+
+    Positions are 1-based (GWAS-SSF, VCF, the catalog); loci that declare ``coordinate_system`` 0-based (their
+    ``-meta.yaml``, a ``##coordinate_system=0-based`` line or a ``coordinate_system`` column: BED-style
+    positions) are read + 1, said once (INFO); a value other than 0-based or 1-based, or two declarations that
+    disagree, is an :class:`InputError`.
     """
     path = Path(path)
     if not path.exists():
@@ -241,6 +247,7 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
                              f"(lift the loci over to GRCh38, or give --reference-genome GRCh37)")
 
     declared = declared_build([path])       # the file's own -meta.yaml (summary statistics given as loci)
+    coordinates = [(meta_field(path, "coordinate_system"), f"--loci {path}: its -meta.yaml")]
     if declared:
         check(declared, f"--loci {path}: its -meta.yaml genome_assembly")
     skip, data = 0, None
@@ -254,6 +261,9 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
             m = re.match(r"##\s*(genome_build|genome_assembly|build|assembly)\s*[=:]\s*(\S+)", text, re.I)
             if m:
                 check(m.group(2), f"--loci {path}: header line {text.strip()!r}")
+            m = re.match(r"##\s*coordinate_system\s*[=:]\s*(\S+)", text, re.I)
+            if m:
+                coordinates.append((m.group(1), f"--loci {path}: header line {text.strip()!r}"))
     if skip:
         check_fields(data, f"--loci {path}", sep=b"\t", skip_lines=skip)
         try:
@@ -270,6 +280,10 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
         if c in df.columns:
             for v in df[c].dropna().astype(str).unique():
                 check(v, f"--loci {path}: column {c}")
+    if "coordinate_system" in df.columns:
+        coordinates += [(v, f"--loci {path}: column coordinate_system")
+                        for v in df["coordinate_system"].dropna().astype(str).unique()]
+    zero = {where: zero_based(value, where) for value, where in coordinates if value}
     build, command = recorded_parameter(path, "sumstats_genome_assembly")
     if build:      # the build the GWAS declared (-meta.yaml), which the clump run that wrote the loci recorded
         check(build, f"--loci {path}: the genome_assembly of the summary statistics its {command} run "
@@ -302,6 +316,14 @@ def read_loci(path: str | Path, *, reference_genome: str | None = DEFAULT_REFERE
                          f"{df['base_pair_location'].iloc[i]} is not a chromosome position (a whole number "
                          "from 0 to 2^31 - 1)")
     df["base_pair_location"] = pos.astype(np.int64)
+    if len(set(zero.values())) > 1:
+        a, b = (next(where for where, z in zero.items() if z == v) for v in (True, False))
+        raise InputError(f"{a} declares coordinate_system 0-based, but {b.removeprefix(f'--loci {path}: ')} "
+                         "declares 1-based: correct the one that is wrong")
+    if any(zero.values()):     # (BED-style positions: edfgen, GWAS-SSF, VCF and the catalog are 1-based)
+        df["base_pair_location"] += 1
+        log.info("%s declares coordinate_system 0-based: base_pair_location read + 1 (edfgen's positions are "
+                 "1-based)", next(iter(zero)))
     df["p_value"] = numeric_values(df["p_value"], source=f"--loci {path}", column="p_value", ids=df["variant_id"],
                                    id_name="variant", lo=0, hi=1)
     df.attrs.update(reference_genome=chosen["build"], build_declared=chosen["where"])

@@ -73,7 +73,7 @@ from edfgen.formats.genotypes.base import (
     stat_id,
     variant_table,
 )
-from edfgen.formats.genotypes.vcf_check import check_vcf_text
+from edfgen.formats.genotypes.vcf_check import check_vcf_text, record_at
 
 log = logging.getLogger(__name__)
 
@@ -310,8 +310,9 @@ class VcfReader(GenotypeReader):
 
     def _where(self, ordinal: int) -> str:
         """``record k`` (from 1) of the 0-based ``ordinal``, with its line in a text VCF."""
-        line = f" (line {self._header_lines + ordinal + 1})" if self._header_lines is not None else ""
-        return f"record {ordinal + 1}{line}"
+        if self._header_lines is None:          # (BCF: no lines)
+            return f"record {ordinal + 1}"
+        return record_at(self._header_lines + ordinal + 1, self._header_lines)
 
     def _site(self, ordinal: int) -> str:
         """:meth:`_where` with the record's ``CHROM:POS`` and variant id."""

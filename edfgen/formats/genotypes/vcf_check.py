@@ -9,7 +9,8 @@ columns (and ``FORMAT`` when there are samples) in UTF-8 with no sample name twi
 ``Description`` (htslib ignored a damaged ``##FORMAT`` line, and with it the field), and every record must have as many tab-separated
 fields as that line, a contig name without blanks, a position that is an integer in 0..2^31-1,
 non-empty REF/ALT, and no sample column with more ``:``-separated fields than its FORMAT. A bad line is an
-:class:`~edfgen.exceptions.InputError` naming the file and the line number. BCF (binary) is left to htslib,
+:class:`~edfgen.exceptions.InputError` naming the file and the line number (a record: ``record K (line N)``, as
+the readers and the Hail engine name it, :func:`record_at`). BCF (binary) is left to htslib,
 whose errors the reader turns into one line.
 
 References
@@ -85,24 +86,58 @@ def check_vcf_text(path: str, *, label: str | None = None) -> int | None:
                 if line.endswith(b"\n"):
                     line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
                 got = line.count(b"\t") + 1
+                at = record_at(lineno, header)
                 if got != n_fields:
-                    raise InputError(f"{label}: line {lineno}: {got} tab-separated fields, the "
+                    raise InputError(f"{label}: {at}: {got} tab-separated fields, the "
                                      f"#CHROM line (line {header}) has {n_fields}")
                 chrom, pos, _, ref, alt = line.split(b"\t", 5)[:5]
                 if not chrom or not chrom.isascii() or any(c <= 32 or c == 127 for c in chrom):
-                    raise InputError(f"{label}: line {lineno}: contig name {chrom[:40]!r} is empty or has blanks")
+                    raise InputError(f"{label}: {at}: contig name {chrom[:40]!r} is empty or has blanks")
                 if not pos.isdigit() or int(pos) > _MAX_POS:
-                    raise InputError(f"{label}: line {lineno}: position {pos[:40]!r} is not an integer in "
+                    raise InputError(f"{label}: {at}: position {pos[:40]!r} is not an integer in "
                                      f"0..{_MAX_POS}")
                 if not ref or not alt:
-                    raise InputError(f"{label}: line {lineno}: empty REF or ALT")
+                    raise InputError(f"{label}: {at}: empty REF or ALT")
                 if n_fields > 9:
-                    _check_sample_fields(line, lineno, label, n_fields - 9)
+                    _check_sample_fields(line, at, label, n_fields - 9)
     except (OSError, EOFError, zlib.error) as exc:   # gzip: truncated or corrupt
         raise InputError(f"{label}: line {lineno + 1}: cannot be read ({exc})") from None
     if n_fields is None:
         raise InputError(f"{label}: no #CHROM header line")
     return header
+
+
+def record_at(line: int, header_lines: int) -> str:
+    """How a VCF record is named in errors, by the fast engine's and the Hail engine's readers alike:
+    ``record K (line N)``, ``K`` from 1 (the file's ``header_lines`` lines before it)."""
+    return f"record {line - header_lines} (line {line})"
+
+
+def text_record_at(path: str, offset: int, *, chunk: int = 1 << 24) -> str | None:
+    """:func:`record_at` of the line that starts at byte ``offset`` of the plain-text VCF ``path`` (Hail's
+    errors name the byte offset of the line they cannot parse), or None when the file is compressed (Hail's
+    offset is then a BGZF virtual offset), not a local file, or ``offset`` is not inside its records. Reads the
+    file up to ``offset`` in ``chunk``-byte pieces (an error path: once)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(2) == b"\x1f\x8b":
+                return None
+            fh.seek(0)
+            header = 0
+            for line in fh:
+                if not line.startswith(b"#"):
+                    break
+                header += 1
+            fh.seek(0)
+            lines, left = 0, offset
+            while left > 0:
+                data = fh.read(min(chunk, left))
+                if not data:
+                    return None
+                lines, left = lines + data.count(b"\n"), left - len(data)
+    except OSError:
+        return None
+    return record_at(lines + 1, header) if lines + 1 > header else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -112,7 +147,7 @@ def _more_fields_than(k: int) -> re.Pattern:
     return re.compile(rb"\t(?:[^\t:]*:){%d}" % k)
 
 
-def _check_sample_fields(line: bytes, lineno: int, label: str, n_samples: int) -> None:
+def _check_sample_fields(line: bytes, at: str, label: str, n_samples: int) -> None:
     """A sample column may leave out trailing FORMAT fields but never hold more (htslib: 'Incorrect number
     of FORMAT fields', on stderr, then an error without the reason). One count per line: the columns are
     searched only when the line holds more ``:`` than its samples may (a column with an extra field among
@@ -125,7 +160,7 @@ def _check_sample_fields(line: bytes, lineno: int, label: str, n_samples: int) -
     if found:
         k = line.count(b"\t", start, found.start() + 1)
         value = line[found.start() + 1:].split(b"\t", 1)[0]
-        raise InputError(f"{label}: line {lineno}: sample {k} ({value[:40].decode('utf-8', 'replace')!r}) has more "
+        raise InputError(f"{label}: {at}: sample {k} ({value[:40].decode('utf-8', 'replace')!r}) has more "
                          f"fields than FORMAT {fmt[:40].decode('utf-8', 'replace')!r}")
 
 
