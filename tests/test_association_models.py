@@ -255,6 +255,27 @@ def test_standardise_block__mean_imputed_residualised_unit_variance_constant_col
     assert np.isnan(G[3, 1])                                   # the caller's block is not modified
 
 
+def test_standardise_block__an_all_missing_column_is_dropped_without_a_runtime_warning():
+    """Review s39edge: ``--model ridge-loco`` on a fileset with a variant that no analysed sample has called printed
+    numpy's ``RuntimeWarning: Mean of empty slice`` (and the source line) among its output, and the NaN column made
+    the constant-column threshold ignore the block's values; now the column is imputed 0 (constant: dropped, as
+    the linear test reports no statistic for it) and the rest is the same as without it (to 1e-12)."""
+    import warnings
+
+    from edfgen.kernels.ridge import _standardise_block
+
+    rng = np.random.default_rng(9)
+    n = 200
+    Q, _ = np.linalg.qr(np.column_stack([np.ones(n), rng.normal(size=n)]))
+    G = rng.binomial(2, 0.3, (n, 5)).astype(float)
+    G[[3, 9], 0] = np.nan
+    G[:, 2] = np.nan                                           # no called genotype
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = _standardise_block(G, Q)
+    np.testing.assert_allclose(got, _standardise_block(np.delete(G, 2, axis=1), Q), rtol=1e-12, atol=1e-12)
+
+
 def test_shrinkage_grid__is_regenies():
     np.testing.assert_allclose(shrinkage_grid(1000), [1000 * 99, 1000 * 3, 1000, 1000 / 3, 1000 / 99])
     with pytest.raises(InputError, match="heritabilities"):
