@@ -389,11 +389,16 @@ def _joined(blocks: list[tuple[np.ndarray, AssociationResult]]) -> tuple[np.ndar
 
 
 def write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, permuted: AssociationResult,
-                       Y: np.ndarray, *, plots: bool = True) -> dict:
-    """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation)."""
+                       Y: np.ndarray, *, plots: bool = True, n_covariates: int | None = None) -> dict:
+    """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation).
+
+    ``n_covariates`` (design columns with the intercept; None for logistic models): the t-test's ``n - k - 1``
+    degrees of freedom, for the z-score of a p-value that underflowed (:func:`z_scores`)."""
 
     m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
-    mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value, m_eff=m_eff)
+    df = None if n_covariates is None else res.n - n_covariates - 1
+    z = z_scores(res.beta, res.p_value, standard_error=res.standard_error, df=df)
+    mv = mostest(z, z_scores(permuted.beta, permuted.p_value), res.p_value, m_eff=m_eff)
     df = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     # the per-phenotype files' codes (X as 23, ...): Hail's variants name X "X" where the .bim said 23 (review s30h F6)
     df["chromosome"] = ssf_chromosome_codes(df["chromosome"])

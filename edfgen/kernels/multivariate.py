@@ -52,12 +52,39 @@ GAMMA_FIT_MIN_VARIANTS = 100_000
 MULTIVARIATE_COLUMNS = ("n_phenotypes", "statistic", "p_value", "min_p", "min_p_corrected", "n")
 
 
-def z_scores(beta: np.ndarray, p_value: np.ndarray) -> np.ndarray:
-    """Signed z-scores ``sign(beta) Φ⁻¹(1 - p/2)`` (exact for t- and Wald tests alike; NaN kept)."""
-    from scipy.special import ndtri
+def z_scores(beta: np.ndarray, p_value: np.ndarray, *, standard_error: np.ndarray | None = None,
+             df: np.ndarray | None = None) -> np.ndarray:
+    """Signed z-scores ``sign(beta) Φ⁻¹(1 - p/2)`` (exact for t- and Wald tests alike; NaN kept).
 
+    Where ``p`` is below :data:`~edfgen.kernels.pvalues.TINY_P` (0 once it underflows, for a strong hit) and
+    ``standard_error`` is given, ``log p`` comes from the test statistic ``beta / standard_error`` in log space
+    (Student t with ``df`` degrees of freedom, normal without: :func:`~edfgen.kernels.pvalues.neg_log10_p`) and
+    the quantile from it (``ndtri_exp``), so such a variant has a finite z, not ``inf`` (review s39edge).
+
+    Parameters
+    ----------
+    beta, p_value : array [M, P]
+    standard_error : array [M, P], optional
+    df : array [M, P], optional
+        t-test degrees of freedom (linear models: ``n - k - 1``); None for a normal Wald statistic.
+
+    Returns
+    -------
+    array [M, P]
+    """
+    from scipy.special import ndtri, ndtri_exp
+
+    from edfgen.kernels.pvalues import TINY_P, neg_log10_p
+
+    p = np.asarray(p_value, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = -ndtri(np.asarray(p_value, dtype=float) / 2.0)
+        z = -ndtri(p / 2.0)
+        tiny = np.isfinite(p) & (p < TINY_P)
+        if standard_error is not None and tiny.any():
+            nlp = neg_log10_p(p[tiny], beta=np.broadcast_to(beta, p.shape)[tiny],
+                              standard_error=np.broadcast_to(standard_error, p.shape)[tiny],
+                              df=None if df is None else np.broadcast_to(df, p.shape)[tiny])
+            z[tiny] = -ndtri_exp(-nlp * np.log(10.0) - np.log(2.0))
         return np.sign(beta) * z
 
 
