@@ -536,6 +536,35 @@ def test_write_multivariate__the_strongest_hit_with_an_underflowed_p_is_tested_n
     assert out.loc["v0", "n_phenotypes"] == 2
     assert out.loc["v0", "statistic"] == pytest.approx(z1 ** 2 + z_scores(beta[0, 1], p[0, 1]) ** 2, rel=0.01)
     assert out["statistic"].notna().all() and (out["n_phenotypes"] == 2).all()
+    with gzip.open(tmp_path / "multivariate.tsv.gz", "rt") as fh:      # p of v0 printed from its -log10, not 0
+        text = pd.read_csv(fh, sep="\t", dtype={"p_value": str}).set_index("variant_id")
+    nlp = out.loc["v0", "neg_log_10_p_value"]
+    assert nlp > 1000 and text.loc["v0", "p_value"].endswith(f"e-{int(np.ceil(nlp))}")
+    rest = out.drop(index="v0")
+    np.testing.assert_allclose(rest["neg_log_10_p_value"], -np.log10(rest["p_value"]), rtol=1e-6, atol=1e-6)
+
+
+def test_mostest__p_below_a_doubles_range_has_its_exact_neg_log10():
+    """Review s39edge: MOSTest's p of the strongest hit (T = 5,831 over a gamma null) is 0 as a double, written
+    ``0`` with no -log10 beside it (ties at 0 in clump, the strength lost). ``neg_log10_p`` is now the gamma tail in
+    log space: against mpmath's regularised upper incomplete gamma (50 digits) to 1e-9 relative, and equal to
+    -log10 p where p is a normal double."""
+    import mpmath as mp
+
+    from edfgen.kernels.pvalues import neg_log10_gamma_sf
+
+    mp.mp.dps = 50
+    x = np.array([5831.1953, 800.0, 3.0, 40.0])
+    for shape, scale in ((1.0, 2.0), (1.37, 1.6), (4.2, 0.9)):
+        got = neg_log10_gamma_sf(x, shape, scale)
+        ref = [float(-mp.log10(mp.gammainc(shape, mp.mpf(v) / scale, mp.inf, regularized=True))) for v in x]
+        np.testing.assert_allclose(got, ref, rtol=1e-9)
+    rng = np.random.default_rng(4)
+    zp = rng.normal(size=(300, 2))
+    z = np.vstack([[74.0, 2.0], rng.normal(size=(5, 2))])
+    res = mostest(z, zp, np.full(z.shape, 0.5), m_eff=2.0)
+    assert res.p_value[0] == 0.0 and 1000 < res.neg_log10_p[0] < np.inf
+    np.testing.assert_allclose(res.neg_log10_p[1:], -np.log10(res.p_value[1:]), rtol=1e-9)
 
 
 # --------------------------------------------------------------------------- calibration with relatives

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 GAMMA_FIT_MIN_VARIANTS = 100_000
 
 #: columns of multivariate.tsv.gz after the GWAS-SSF variant columns
-MULTIVARIATE_COLUMNS = ("n_phenotypes", "statistic", "p_value", "min_p", "min_p_corrected", "n")
+MULTIVARIATE_COLUMNS = ("n_phenotypes", "statistic", "p_value", "min_p", "min_p_corrected", "n", "neg_log_10_p_value")
 
 
 def z_scores(beta: np.ndarray, p_value: np.ndarray, *, standard_error: np.ndarray | None = None,
@@ -96,6 +96,9 @@ class MultivariateResult:
     ----------
     statistic, p_value
         ``zᵀ C0_reg⁻¹ z`` and its p-value from the fitted gamma null.
+    neg_log10_p
+        ``-log10 p_value``, exact where ``p_value`` underflows to 0
+        (:func:`~edfgen.kernels.pvalues.neg_log10_gamma_sf`).
     n_phenotypes
         Phenotypes with a finite z-score (variants with fewer than all are NaN).
     min_p, min_p_corrected
@@ -119,6 +122,7 @@ class MultivariateResult:
     m_eff: float
     eigen_floor: float
     null_correlation: np.ndarray
+    neg_log10_p: np.ndarray | None = None
 
 
 def _quadratic(z: np.ndarray, inv: np.ndarray, chunk: int = 65536) -> np.ndarray:
@@ -166,6 +170,8 @@ def mostest(z: np.ndarray, z_perm: np.ndarray, p_values: np.ndarray, *, m_eff: f
     """
     from scipy import stats
 
+    from edfgen.kernels.pvalues import neg_log10_gamma_sf
+
     z = np.asarray(z, dtype=float)
     zp = np.asarray(z_perm, dtype=float)
     M, P = z.shape
@@ -191,6 +197,8 @@ def mostest(z: np.ndarray, z_perm: np.ndarray, p_values: np.ndarray, *, m_eff: f
     T[ok] = _quadratic(z[ok], inv)
     p = np.full(M, np.nan)
     p[ok] = stats.gamma.sf(T[ok], shape, scale=scale)
+    nlp = np.full(M, np.nan)
+    nlp[ok] = neg_log10_gamma_sf(T[ok], shape, scale)
     with np.errstate(invalid="ignore"):
         pv = np.where(np.isfinite(p_values), p_values, np.inf)
         min_p = pv.min(1)
@@ -198,4 +206,4 @@ def mostest(z: np.ndarray, z_perm: np.ndarray, p_values: np.ndarray, *, m_eff: f
     return MultivariateResult(statistic=T, p_value=p, n_phenotypes=np.isfinite(z).sum(1), min_p=min_p,
                               min_p_corrected=np.minimum(1.0, min_p * m_eff), null_statistic=null,
                               gamma_shape=float(shape), gamma_scale=float(scale), m_eff=float(m_eff),
-                              eigen_floor=floor, null_correlation=C0)
+                              eigen_floor=floor, null_correlation=C0, neg_log10_p=nlp)
