@@ -21,6 +21,7 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.ld import r2_vector
+from edfgen.kernels.pvalues import neg_log10_or_given
 
 ANNOTATED_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "neg_log_10_p_value",
                      "phenotypes",
@@ -153,7 +154,7 @@ def annotate_loci(loci: pd.DataFrame, catalog: pd.DataFrame, *, panel=None, gene
         "locus": loci["locus"] if "locus" in loci.columns else np.arange(1, len(loci) + 1),
         "variant_id": loci["variant_id"].astype(str), "chromosome": loci["chromosome"].astype(str),
         "base_pair_location": loci["base_pair_location"].astype(np.int64), "p_value": loci["p_value"],
-        "neg_log_10_p_value": _neg_log10(loci),
+        "neg_log_10_p_value": neg_log10_or_given(loci["p_value"], loci.get("neg_log_10_p_value")),
         "phenotypes": loci["phenotypes"] if "phenotypes" in loci.columns else (
             loci["phenotype"] if "phenotype" in loci.columns else pd.NA)})
     if same_build:
@@ -188,18 +189,6 @@ def annotate_loci(loci: pd.DataFrame, catalog: pd.DataFrame, *, panel=None, gene
     else:
         out["nearest_gene"], out["gene_distance"] = None, pd.array([pd.NA] * len(out), dtype="Int64")
     return out[ANNOTATED_COLUMNS]
-
-
-def _neg_log10(loci: pd.DataFrame) -> np.ndarray:
-    """``-log10 p`` of each locus: the loci's own ``neg_log_10_p_value`` where given (clump's, exact where ``p_value``
-    is 0 below a double's range), else ``-log10(p_value)``; NaN for a p of 0 without it."""
-    p = pd.to_numeric(loci["p_value"], errors="coerce").to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        own = np.where(p > 0, -np.log10(p), np.nan)
-    if "neg_log_10_p_value" not in loci.columns:
-        return own
-    given = pd.to_numeric(loci["neg_log_10_p_value"], errors="coerce").to_numpy(dtype=float)
-    return np.where(np.isfinite(given), given, own)
 
 
 def nearest_genes(chromosome, position, genes: pd.DataFrame) -> pd.DataFrame:

@@ -158,6 +158,30 @@ def neg_log10_gamma_sf(x, shape: float, scale: float = 1.0, *, max_iter: int = 1
     return out
 
 
+def neg_log10_or_given(p, given=None) -> np.ndarray:
+    """``-log10 p``, or a table's own ``neg_log_10_p_value`` where it has one (clump's ``loci.tsv``: exact where
+    ``p`` was written 0 below a double's range); NaN for a p of 0 without it.
+
+    Parameters
+    ----------
+    p : array-like
+        p-values (text that is not a number gives NaN).
+    given : array-like or None
+        The table's ``-log10 p`` column, same length (NaN where it has none).
+
+    Returns
+    -------
+    float64 array.
+    """
+    p = pd.to_numeric(pd.Series(np.asarray(p, dtype=object)), errors="coerce").to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(p > 0, -np.log10(p), np.nan)
+    if given is None:
+        return own
+    given = pd.to_numeric(pd.Series(np.asarray(given, dtype=object)), errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(given), given, own)
+
+
 #: a p-value in scientific notation: mantissa and exponent (read apart by :func:`neg_log10_text`)
 _SCIENTIFIC = r"^\s*([0-9]*\.?[0-9]+)\s*[eE]\s*([-+]?[0-9]+)\s*$"
 
