@@ -10,6 +10,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import special
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.association import lambda_gc, linear_association, prepare_phenotypes
@@ -255,6 +256,27 @@ def test_standardise_block__mean_imputed_residualised_unit_variance_constant_col
     assert np.isnan(G[3, 1])                                   # the caller's block is not modified
 
 
+def test_standardise_block__an_all_missing_column_is_dropped_without_a_runtime_warning():
+    """Review s39edge: ``--model ridge-loco`` on a fileset with a variant that no analysed sample has called printed
+    numpy's ``RuntimeWarning: Mean of empty slice`` (and the source line) among its output, and the NaN column made
+    the constant-column threshold ignore the block's values; now the column is imputed 0 (constant: dropped, as
+    the linear test reports no statistic for it) and the rest is the same as without it (to 1e-12)."""
+    import warnings
+
+    from edfgen.kernels.ridge import _standardise_block
+
+    rng = np.random.default_rng(9)
+    n = 200
+    Q, _ = np.linalg.qr(np.column_stack([np.ones(n), rng.normal(size=n)]))
+    G = rng.binomial(2, 0.3, (n, 5)).astype(float)
+    G[[3, 9], 0] = np.nan
+    G[:, 2] = np.nan                                           # no called genotype
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = _standardise_block(G, Q)
+    np.testing.assert_allclose(got, _standardise_block(np.delete(G, 2, axis=1), Q), rtol=1e-12, atol=1e-12)
+
+
 def test_shrinkage_grid__is_regenies():
     np.testing.assert_allclose(shrinkage_grid(1000), [1000 * 99, 1000 * 3, 1000, 1000 / 3, 1000 / 99])
     with pytest.raises(InputError, match="heritabilities"):
@@ -453,6 +475,96 @@ def test_mostest__warns_when_the_gamma_tail_rests_on_few_permuted_variants(caplo
 def test_z_scores__signed_normal_quantile_of_p():
     np.testing.assert_allclose(z_scores(np.array([1.0, -2.0]), np.array([0.05, 0.05])), [1.959964, -1.959964],
                                rtol=1e-6)
+
+
+def test_z_scores__a_p_below_a_doubles_range_gives_the_z_of_its_t_statistic_not_inf():
+    """Review s39edge: the strongest hit of a study (beta/SE = 101, N = 5,000, p 3.7e-1212 in its GWAS-SSF file,
+    0 as a double) had z = inf, so ``--multivariate`` wrote it with n_phenotypes 1 and statistic and p NA: the hit
+    was missing from multivariate.tsv.gz. With the SE and the t-test's df, the z of an underflowed p is the normal
+    quantile of the t-test's p in log space: here against mpmath (50 digits) to 1e-9 relative, normal Wald (df None)
+    too, and the z just above the underflow threshold is unchanged (the ordinary quantile)."""
+    import mpmath as mp
+
+    mp.mp.dps = 50
+    beta, se, df = np.array([2.9729962, -2.9729962, 40.0, 0.2]), np.array([0.029381101, 0.029381101, 1.0, 0.1]), 4996
+    t = beta / se
+    p = np.array([0.0, 0.0, 0.0, 2 * special.stdtr(df, -2.0)])
+    got_t = z_scores(beta, p, standard_error=se, df=np.full(4, df))
+    got_n = z_scores(beta, p, standard_error=se)
+
+    def z_of(log_p):    # the normal z whose two-sided p is exp(log_p)
+        return float(mp.findroot(lambda z: mp.log(2 * mp.ncdf(-z)) - log_p, mp.sqrt(-2 * log_p)))
+
+    for i in range(3):
+        x = df / (df + mp.mpf(t[i]) ** 2)
+        log_pt = mp.log(mp.betainc(df / 2, 0.5, 0, x, regularized=True))
+        assert got_t[i] == pytest.approx(np.sign(beta[i]) * z_of(log_pt), rel=1e-9)
+        assert got_n[i] == pytest.approx(t[i], rel=1e-9)        # the normal Wald z is beta / se itself
+    assert got_t[3] == pytest.approx(z_scores(beta[3:], p[3:])[0], rel=1e-12)
+    assert np.isinf(z_scores(beta[:1], p[:1])[0])              # without the SE: as before
+
+
+def test_write_multivariate__the_strongest_hit_with_an_underflowed_p_is_tested_not_na(tmp_path):
+    """Review s39edge: ``gwas --multivariate`` wrote the study's strongest variant (p 0 as a double) with
+    n_phenotypes 1 and statistic NA. Now it has both phenotypes and T = z C0⁻¹ z from the t-test's z-scores: here
+    with C0 near the identity, T within 1 % of z1² + z2² (the z of the first phenotype from log p, 73.7 at
+    beta/SE 101 and df 4,996, not 101), and the other rows as before."""
+    from edfgen.commands.gwas_output import write_multivariate
+    from edfgen.kernels.association import AssociationResult
+
+    rng = np.random.default_rng(3)
+    M, n = 400, 5000
+    se = np.full((M, 2), 0.03)
+    beta = rng.normal(0, 0.03, (M, 2))
+    beta[0] = [2.9729962, 0.1]
+    t = beta / se
+    p = 2 * special.stdtr(n - 4, -np.abs(t))
+    assert p[0, 0] == 0.0
+    res = AssociationResult(beta=beta, standard_error=se, p_value=p, n=np.full((M, 2), n),
+                            effect_allele_frequency=np.full((M, 2), 0.3))
+    pb = rng.normal(0, 0.03, (M, 2))
+    perm = AssociationResult(beta=pb, standard_error=se, p_value=2 * special.stdtr(n - 4, -np.abs(pb / se)),
+                             n=np.full((M, 2), n), effect_allele_frequency=np.full((M, 2), 0.3))
+    variants = pd.DataFrame({"chromosome": "1", "base_pair_location": np.arange(1, M + 1) * 100, "effect_allele": "A",
+                             "other_allele": "G", "variant_id": [f"v{i}" for i in range(M)], "rsid": None})
+    Y = rng.normal(size=(n, 2))
+    write_multivariate(tmp_path, variants, res, perm, Y, plots=False, n_covariates=3)
+    with gzip.open(tmp_path / "multivariate.tsv.gz", "rt") as fh:
+        out = pd.read_csv(fh, sep="\t").set_index("variant_id")
+    z1 = z_scores(beta[:1, :1], p[:1, :1], standard_error=se[:1, :1], df=np.array([[n - 4]]))[0, 0]
+    assert 73.5 < z1 < 74
+    assert out.loc["v0", "n_phenotypes"] == 2
+    assert out.loc["v0", "statistic"] == pytest.approx(z1 ** 2 + z_scores(beta[0, 1], p[0, 1]) ** 2, rel=0.01)
+    assert out["statistic"].notna().all() and (out["n_phenotypes"] == 2).all()
+    with gzip.open(tmp_path / "multivariate.tsv.gz", "rt") as fh:      # p of v0 printed from its -log10, not 0
+        text = pd.read_csv(fh, sep="\t", dtype={"p_value": str}).set_index("variant_id")
+    nlp = out.loc["v0", "neg_log_10_p_value"]
+    assert nlp > 1000 and text.loc["v0", "p_value"].endswith(f"e-{int(np.ceil(nlp))}")
+    rest = out.drop(index="v0")
+    np.testing.assert_allclose(rest["neg_log_10_p_value"], -np.log10(rest["p_value"]), rtol=1e-6, atol=1e-6)
+
+
+def test_mostest__p_below_a_doubles_range_has_its_exact_neg_log10():
+    """Review s39edge: MOSTest's p of the strongest hit (T = 5,831 over a gamma null) is 0 as a double, written
+    ``0`` with no -log10 beside it (ties at 0 in clump, the strength lost). ``neg_log10_p`` is now the gamma tail in
+    log space: against mpmath's regularised upper incomplete gamma (50 digits) to 1e-9 relative, and equal to
+    -log10 p where p is a normal double."""
+    import mpmath as mp
+
+    from edfgen.kernels.pvalues import neg_log10_gamma_sf
+
+    mp.mp.dps = 50
+    x = np.array([5831.1953, 800.0, 3.0, 40.0])
+    for shape, scale in ((1.0, 2.0), (1.37, 1.6), (4.2, 0.9)):
+        got = neg_log10_gamma_sf(x, shape, scale)
+        ref = [float(-mp.log10(mp.gammainc(shape, mp.mpf(v) / scale, mp.inf, regularized=True))) for v in x]
+        np.testing.assert_allclose(got, ref, rtol=1e-9)
+    rng = np.random.default_rng(4)
+    zp = rng.normal(size=(300, 2))
+    z = np.vstack([[74.0, 2.0], rng.normal(size=(5, 2))])
+    res = mostest(z, zp, np.full(z.shape, 0.5), m_eff=2.0)
+    assert res.p_value[0] == 0.0 and 1000 < res.neg_log10_p[0] < np.inf
+    np.testing.assert_allclose(res.neg_log10_p[1:], -np.log10(res.p_value[1:]), rtol=1e-9)
 
 
 # --------------------------------------------------------------------------- calibration with relatives

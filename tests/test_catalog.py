@@ -322,6 +322,32 @@ def test_read_catalog__p_below_a_doubles_range_kept_in_neg_log10_and_wins_ties(t
     assert res.iloc[0].nearest_catalog_neg_log10_p_value == pytest.approx(400 - np.log10(2.5))
 
 
+def test_cli_annotate__a_lead_below_a_doubles_range_keeps_its_neg_log10_p(tmp_path):
+    """Review s39edge: a lead of p 3.7e-1212 (edfgen gwas, N = 5,000, beta/SE = 101) is p 0 in loci.tsv with its
+    ``neg_log_10_p_value`` 1211.43 beside it; annotate wrote the p 0 alone (two such leads tied, the strength of the
+    hit lost). Now ``neg_log_10_p_value`` follows ``p_value``: the file's value where p is 0, ``-log10 p`` where the
+    file has none (exact), NA for a p of 0 without one."""
+    from click.testing import CliRunner
+
+    from edfgen.cli import cli
+
+    loci = pd.DataFrame({"locus": [1, 2, 3], "variant_id": ["rs12143842", "v_new", "v_zero"],
+                         "chromosome": ["1", "5", "7"], "base_pair_location": [162064100, 50_000_000, 1000],
+                         "p_value": [0.0, 1e-9, 0.0], "neg_log_10_p_value": [1211.43, np.nan, np.nan],
+                         "phenotypes": ["huge", "edf_002", "edf_003"]})
+    loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False, na_rep="NA")
+    out = tmp_path / "annotated.tsv"
+    res = CliRunner().invoke(cli, ["annotate", "--loci", str(tmp_path / "loci.tsv"), "--catalog", str(V102),
+                                   "--genes", str(DATA / "genes_small.gtf"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    check_file("annotated_loci", out)
+    a = pd.read_csv(out, sep="\t")
+    assert list(a.columns[4:6]) == ["p_value", "neg_log_10_p_value"]
+    assert a.p_value.tolist() == [0.0, 1e-9, 0.0]
+    np.testing.assert_allclose(a.neg_log_10_p_value.to_numpy()[:2], [1211.43, 9.0], rtol=1e-12)
+    assert np.isnan(a.neg_log_10_p_value.iloc[2])
+
+
 # ----------------------------------------------------------------------------- builds and labels (review s30)
 def test_check_build__grch38_positions_under_grch37_detected(cat2016):
     """``--reference-genome GRCh37`` with loci whose rsIDs sit at the catalog's GRCh38 positions: an error (the

@@ -341,3 +341,20 @@ def test_gls__a_variant_that_fits_the_phenotype_exactly_is_na_not_se_0_and_p_0()
     others = np.delete(np.arange(Gt.shape[1]), 1)
     assert np.all(np.isfinite(res.p_value[others, 0])) and np.all(res.standard_error[others, 0] > 0)
     assert np.all(np.isfinite(res.p_value[:, 1]))
+
+
+def test_gls__an_all_missing_variant_has_no_allele_frequency_as_the_linear_test():
+    """Review s39edge: a variant without one called genotype among the analysed samples was written by
+    ``--model lmm-loco`` with ``effect_allele_frequency`` 0 (a monomorphic variant's value, a number where there is
+    none; the linear model and plink2 --freq give NA); now NaN on both solvers, its statistics NA, the other
+    variants' frequency their called mean / 2 (exact) and their statistics untouched."""
+    from edfgen.kernels.lmm import gls_whitened, whitened_nulls
+
+    K, Y, C, Gt = _tiny()
+    Gt[:, 4] = np.nan
+    null = fit_null(K, Y, C)
+    for res in (gls_association(Gt, null), gls_whitened(Gt, whitened_nulls(K, Y, C, null.delta))):
+        assert np.isnan(res.effect_allele_frequency[4]).all()
+        assert np.isnan(res.beta[4]).all() and np.isnan(res.p_value[4]).all()
+        np.testing.assert_allclose(res.effect_allele_frequency[:4, 0], np.nanmean(Gt[:, :4], axis=0) / 2, rtol=1e-12)
+        assert np.isfinite(res.p_value[:4]).all()

@@ -325,3 +325,36 @@ def test_firth_fallback__refits_that_do_not_converge_keep_wald_and_are_warned(tm
     assert not out.loc["rare", "firth"] and out.loc["common", "firth"]
     assert "1 variant x phenotype row(s) kept their Wald result: the Firth refit did not converge in 1000 steps" \
         in caplog.text
+
+
+@pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
+@pytest.mark.parametrize("cases", [6, 35, 45])
+def test_prepare_logistic__warns_as_plink2_when_cases_are_fewer_than_10x_the_predictors(tmp_path, caplog, cases):
+    """Review s39edge: an outcome with 6 cases among 5,000 (2 covariates) was tested by Wald without a word, where
+    plink2 --glm warns 'remaining case count is less than 10x predictor count' (a Wald test on so few cases is
+    badly calibrated). Now the same rule (minority class < 10 x (intercept + covariates + genotype)), checked here
+    against plink2 itself on 6, 35 (both < 40: warned) and 45 cases (not)."""
+    from bed_reader import to_bed
+
+    rng = np.random.default_rng(cases)
+    n = 400
+    iid = np.array([f"S{i:03d}" for i in range(n)])
+    G = rng.binomial(2, 0.3, (n, 2)).astype(np.float32)
+    to_bed(tmp_path / "g.bed", G, count_A1=True, properties={"iid": iid, "fid": iid, "sid": ["v0", "v1"]})
+    y = np.zeros(n)
+    y[rng.choice(n, cases, replace=False)] = 1
+    C = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
+    pd.DataFrame({"#FID": iid, "IID": iid, "d": y + 1}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
+    pd.DataFrame({"#FID": iid, "IID": iid, "a": C[:, 1], "s": C[:, 2]}).to_csv(tmp_path / "c.txt", sep="\t",
+                                                                             index=False)
+    subprocess.run(["plink2", "--bfile", str(tmp_path / "g"), "--pheno", str(tmp_path / "p.txt"), "--covar",
+                    str(tmp_path / "c.txt"), "--glm", "hide-covar", "--threads", "1", "--out", str(tmp_path / "o")],
+                   check=True, capture_output=True)
+    plink2_warned = "less than 10x predictor count" in (tmp_path / "o.log").read_text()
+    with caplog.at_level("WARNING"):
+        logistic.prepare_logistic(y[:, None], C, names=["d"], covariate_names=["a", "s"])
+    ours = [r.getMessage() for r in caplog.records if "10x" in r.getMessage()]
+    assert plink2_warned == (cases < 40)
+    assert bool(ours) == plink2_warned
+    if ours:
+        assert "'d'" in ours[0] and f"{cases} cases" in ours[0]

@@ -293,3 +293,42 @@ def test_mr_plots__error_bars_are_the_95_ci_of_mr_results(tmp_path, monkeypatch)
         seg = np.concatenate([c.get_segments() for c in fig.axes[0].collections if hasattr(c, "get_segments")])
         np.testing.assert_allclose(np.sort((seg[:, 1, 0] - seg[:, 0, 0]) / 2), np.sort(1.96 * se), rtol=1e-12)
     assert len(figs) == 2
+
+
+def _twosamplemr_weighted_median(b_iv, w):
+    """TwoSampleMR's ``weighted_median`` (R/mr.R), transcribed: order, normalise, interpolate at 0.5."""
+    o = np.argsort(b_iv, kind="stable")
+    b, w = b_iv[o], w[o] / w.sum()
+    ws = np.cumsum(w) - 0.5 * w
+    below = int(np.max(np.flatnonzero(ws < 0.5)))
+    return b[below] + (b[below + 1] - b[below]) * (0.5 - ws[below]) / (ws[below + 1] - ws[below])
+
+
+def test_methods__edges_as_twosamplemr_exposure_beta_0_and_two_instruments(fixture_arrays):
+    """Review s39edge, the README's edge conventions pinned on the fixture (10 instruments, one with exposure beta
+    0): IVW and Egger equal the weighted regressions of TwoSampleMR's mr_ivw / mr_egger_regression (statsmodels WLS,
+    SE / min(1, sigma); a beta of 0 is not flipped), the weighted median gives the infinite ratio weight 0 and the
+    simple median counts it (TwoSampleMR's weighted_median transcribed), to 1e-12; with 2 instruments IVW runs
+    and Egger, the medians and the modes are not in the registry's reach (min_variants 3)."""
+    bx, by, sx, sy = (a[:10].copy() for a in fixture_arrays)
+    bx[0] = 0.0
+    fit = sm.WLS(by, bx, weights=sy ** -2).fit()
+    ivw = M.ivw(bx, by, sx, sy)
+    assert ivw.b == pytest.approx(fit.params[0], rel=1e-12)
+    assert ivw.se == pytest.approx(fit.bse[0] / min(1.0, np.sqrt(fit.scale)), rel=1e-12)
+    s = np.where(bx < 0, -1.0, 1.0)
+    fit = sm.WLS(by * s, sm.add_constant(np.abs(bx)), weights=sy ** -2).fit()
+    eg = M.egger(bx, by, sx, sy)
+    assert eg.b == pytest.approx(fit.params[1], rel=1e-12)
+    assert eg.se == pytest.approx(fit.bse[1] / min(1.0, np.sqrt(fit.scale)), rel=1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b_iv = by / bx
+        v = sy ** 2 / bx ** 2 + by ** 2 * sx ** 2 / bx ** 4
+    rng = np.random.default_rng(0)
+    with np.errstate(divide="ignore", invalid="ignore"):     # as analyse_pair calls them (one warning of its own)
+        wm, sm_ = M.weighted_median(bx, by, sx, sy, nboot=10, rng=rng), M.simple_median(bx, by, sx, sy, nboot=10,
+                                                                                          rng=rng)
+    assert wm.b == pytest.approx(_twosamplemr_weighted_median(b_iv, 1 / v), rel=1e-12)
+    assert sm_.b == pytest.approx(_twosamplemr_weighted_median(b_iv, np.full(10, 0.1)), rel=1e-12)
+    two = [m.name for m in M.METHODS.values() if m.accepts(2)]
+    assert "MR Egger" not in two and "Weighted median" not in two and "Inverse variance weighted" in two

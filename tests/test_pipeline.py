@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -918,3 +919,23 @@ def test_runner_drop_stale__an_output_that_may_not_be_removed_keeps_the_stage_an
         pl._Runner(cfg, force=True).drop_stale()
     assert (out / "mr" / "result.tsv").exists()
     assert "its earlier outputs were kept" in caplog.text and "cannot remove" in caplog.text
+
+
+def test_study_loci__a_lead_below_a_doubles_range_keeps_its_neg_log10_p(tmp_path):
+    """Review s39edge: the run's loci.tsv (the table users publish) copied clump's p_value alone, so a lead of
+    p 3.7e-1212 read p 0 there, its neg_log_10_p_value (1211.43 in clump's loci.tsv) lost. Now the column follows
+    p_value: clump's value where p is 0, -log10 p otherwise (exact), NA for p 0 without one; data dictionary too."""
+    from edfgen.commands.study_loci import STUDY_LOCI_COLUMNS, study_loci
+
+    loci = pd.DataFrame({"locus": [1, 2, 3], "variant_id": ["v0", "v1", "v2"], "chromosome": ["1", "2", "3"],
+                         "base_pair_location": [1000, 2000, 3000], "p_value": [0.0, 1e-9, 0.0],
+                         "neg_log_10_p_value": [1211.43, 9.0, np.nan], "phenotype": ["edf_001"] * 3,
+                         "phenotypes": ["edf_001"] * 3, "n_phenotypes": [1, 1, 1]})
+    loci.to_csv(tmp_path / "loci.tsv", sep="\t", index=False, na_rep="NA")
+    out = study_loci(tmp_path / "loci.tsv", tmp_path)
+    assert list(out.columns) == STUDY_LOCI_COLUMNS
+    assert STUDY_LOCI_COLUMNS[STUDY_LOCI_COLUMNS.index("p_value") + 1] == "neg_log_10_p_value"
+    np.testing.assert_allclose(out["neg_log_10_p_value"].to_numpy()[:2], [1211.43, 9.0], rtol=1e-12)
+    assert np.isnan(out["neg_log_10_p_value"].iloc[2])
+    loci.drop(columns="neg_log_10_p_value").to_csv(tmp_path / "old.tsv", sep="\t", index=False, na_rep="NA")
+    np.testing.assert_allclose(study_loci(tmp_path / "old.tsv", tmp_path)["neg_log_10_p_value"].to_numpy()[1], 9.0)

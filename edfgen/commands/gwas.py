@@ -475,7 +475,8 @@ def run_gwas(source, pheno: str | os.PathLike, covar: str | os.PathLike | None, 
             if reml_h2:
                 man.extra["lmm_loco_reml_h2"] = {c: dict(zip(names, map(float, h))) for c, h in reml_h2.items()}
             if permuted is not None:
-                man.extra["multivariate"] = write_multivariate(out_dir, variants, res, permuted, Y, plots=settings.plots)
+                man.extra["multivariate"] = write_multivariate(out_dir, variants, res, permuted, Y, plots=settings.plots,
+                                                               n_covariates=None if settings.binary else C.shape[1])
         else:
             n_tested, steps, used_ids, summary, cov_names, pass_timings = done
             timings["import_qc"] = 0.0

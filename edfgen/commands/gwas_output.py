@@ -33,7 +33,8 @@ import pandas as pd
 from edfgen import __version__
 from edfgen.exceptions import InputError
 from edfgen.engines import gwas_stream
-from edfgen.formats.sumstats import SumstatsFormatter, SumstatsMeta, SumstatsStream, chrom_key, sort_sumstats
+from edfgen.formats.sumstats import (SumstatsFormatter, SumstatsMeta, SumstatsStream, chrom_key, p_value_strings,
+                                    sort_sumstats)
 from edfgen.formats.sumstats.layout import ssf_chromosome_codes
 from edfgen.formats.tables import write_table
 from edfgen.kernels.association import AssociationResult, lambda_gc
@@ -41,6 +42,7 @@ from edfgen.kernels.clump import effective_number_of_tests
 from edfgen.kernels.firth import FIRTH_MAX_ITERATIONS
 from edfgen.kernels.multivariate import mostest, z_scores
 from edfgen.kernels.thresholds import GENOME_WIDE  # the threshold of gwas_summary.tsv and of the plots
+from edfgen.kernels.pvalues import TINY_P
 
 log = logging.getLogger(__name__)
 
@@ -389,18 +391,27 @@ def _joined(blocks: list[tuple[np.ndarray, AssociationResult]]) -> tuple[np.ndar
 
 
 def write_multivariate(out_dir, variants: pd.DataFrame, res: AssociationResult, permuted: AssociationResult,
-                       Y: np.ndarray, *, plots: bool = True) -> dict:
-    """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation)."""
+                       Y: np.ndarray, *, plots: bool = True, n_covariates: int | None = None) -> dict:
+    """``multivariate.tsv.gz``: MOSTest and min-P (``M_eff`` of the analysed phenotypes' correlation).
+
+    ``n_covariates`` (design columns with the intercept; None for logistic models): the t-test's ``n - k - 1``
+    degrees of freedom, for the z-score of a p-value that underflowed (:func:`z_scores`)."""
 
     m_eff = effective_number_of_tests(pd.DataFrame(Y).corr().fillna(0.0).to_numpy()) if Y.shape[1] > 1 else 1.0
-    mv = mostest(z_scores(res.beta, res.p_value), z_scores(permuted.beta, permuted.p_value), res.p_value, m_eff=m_eff)
+    df = None if n_covariates is None else res.n - n_covariates - 1
+    z = z_scores(res.beta, res.p_value, standard_error=res.standard_error, df=df)
+    mv = mostest(z, z_scores(permuted.beta, permuted.p_value), res.p_value, m_eff=m_eff)
     df = variants[["chromosome", "base_pair_location", "effect_allele", "other_allele", "variant_id", "rsid"]].copy()
     # the per-phenotype files' codes (X as 23, ...): Hail's variants name X "X" where the .bim said 23 (review s30h F6)
     df["chromosome"] = ssf_chromosome_codes(df["chromosome"])
     df = df.reset_index(drop=True).assign(n_phenotypes=mv.n_phenotypes, statistic=mv.statistic, p_value=mv.p_value,
                                           min_p=mv.min_p, min_p_corrected=mv.min_p_corrected,
-                                          n=res.n.max(axis=1) if res.n.size else 0)
-    write_table(sort_sumstats(df), Path(out_dir) / "multivariate.tsv.gz", float_format="%.8g")
+                                          n=res.n.max(axis=1) if res.n.size else 0,
+                                          neg_log_10_p_value=np.round(mv.neg_log10_p, 6))
+    written = sort_sumstats(df)
+    if (written["p_value"] < TINY_P).any():   # "2.3e-1268", not 0, where the gamma tail underflows (review s39edge)
+        written = written.assign(p_value=p_value_strings(written["p_value"], written["neg_log_10_p_value"]))
+    write_table(written, Path(out_dir) / "multivariate.tsv.gz", float_format="%.8g")
     if plots:
         from edfgen.plots import manhattan_plot
 

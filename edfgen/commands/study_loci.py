@@ -16,10 +16,12 @@ import pandas as pd
 
 from edfgen.formats.sumstats.layout import SSF_CHROMOSOME_CODES
 from edfgen.formats.tables import read_table, safe_filename
+from edfgen.kernels.pvalues import neg_log10_or_given
 
 #: columns of the run's loci.tsv (data_dictionary/study_loci.tsv)
 STUDY_LOCI_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "effect_allele", "other_allele",
-                      "beta", "standard_error", "effect_allele_frequency", "p_value", "n", "lead_edf",
+                      "beta", "standard_error", "effect_allele_frequency", "p_value", "neg_log_10_p_value", "n",
+                      "lead_edf",
                       "tracked_biomarker", "tracked_biomarker_r", "nearest_gene", "novel", "catalog_version",
                       "n_phenotypes", "phenotypes"]
 _EFFECT = ["effect_allele", "other_allele", "beta", "standard_error", "effect_allele_frequency", "n"]
@@ -97,6 +99,8 @@ def study_loci(loci_path: Path, gwas_dir: Path, *, annotated: Path | None = None
     loci = read_table(loci_path, dtype={"chromosome": str, "variant_id": str})
     out = loci[["locus", "variant_id", "chromosome", "base_pair_location", "p_value"]].reset_index(drop=True)
     out = pd.concat([out, lead_rows(loci, gwas_dir)], axis=1)
+    # clump's -log10 p: exact where p_value is 0 below a double's range (review s39edge)
+    out["neg_log_10_p_value"] = neg_log10_or_given(loci["p_value"], loci.get("neg_log_10_p_value"))
     out["lead_edf"] = loci["phenotype"].to_numpy()
     if edfs is not None and biomarkers is not None and Path(biomarkers).exists() and len(loci):
         tb = tracked_biomarkers(read_table(edfs, id_column="IID"), read_table(biomarkers, id_column="IID"),

@@ -21,8 +21,10 @@ import pandas as pd
 
 from edfgen.exceptions import InputError
 from edfgen.kernels.ld import r2_vector
+from edfgen.kernels.pvalues import neg_log10_or_given
 
-ANNOTATED_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "phenotypes",
+ANNOTATED_COLUMNS = ["locus", "variant_id", "chromosome", "base_pair_location", "p_value", "neg_log_10_p_value",
+                     "phenotypes",
                      "novel", "known_by", "nearest_catalog_variant", "nearest_catalog_distance",
                      "nearest_catalog_trait", "nearest_catalog_p_value", "nearest_catalog_neg_log10_p_value",
                      "nearest_catalog_pubmed_id", "ld_catalog_variant", "ld_r2", "nearest_gene", "gene_distance"]
@@ -152,6 +154,7 @@ def annotate_loci(loci: pd.DataFrame, catalog: pd.DataFrame, *, panel=None, gene
         "locus": loci["locus"] if "locus" in loci.columns else np.arange(1, len(loci) + 1),
         "variant_id": loci["variant_id"].astype(str), "chromosome": loci["chromosome"].astype(str),
         "base_pair_location": loci["base_pair_location"].astype(np.int64), "p_value": loci["p_value"],
+        "neg_log_10_p_value": neg_log10_or_given(loci["p_value"], loci.get("neg_log_10_p_value")),
         "phenotypes": loci["phenotypes"] if "phenotypes" in loci.columns else (
             loci["phenotype"] if "phenotype" in loci.columns else pd.NA)})
     if same_build:

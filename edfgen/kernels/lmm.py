@@ -356,11 +356,14 @@ def gls_association(genotypes: np.ndarray, null: NullFit) -> AssociationResult:
 
 
 def _mean_imputed(genotypes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``genotypes [N, m]`` as float with missing calls (NaN) at their column's mean, and those means."""
+    """``genotypes [N, m]`` as float with missing calls (NaN) at their column's mean, and those means: NaN for a
+    column without a called genotype (imputed 0, a constant column, so its statistics are NA; its allele frequency
+    is NA, not 0, as the linear test's: review s39edge)."""
     G = np.asarray(genotypes, dtype=float)
     called = ~np.isnan(G)
-    mean = np.where(called, G, 0.0).sum(0) / np.maximum(called.sum(0), 1)
-    return np.where(called, G, mean), mean
+    count = called.sum(0)
+    mean = np.where(called, G, 0.0).sum(0) / np.maximum(count, 1)
+    return np.where(called, G, mean), np.where(count > 0, mean, np.nan)
 
 
 def gls_rotated(Gr: np.ndarray, mean: np.ndarray, null: NullFit) -> AssociationResult:

@@ -117,7 +117,8 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
     InputError
         A phenotype without both cases and controls.
 
-    A phenotype whose null model does not converge (too few cases for the covariates, a covariate or the
+    A phenotype whose cases (or controls) are fewer than 10 times the predictors (``K + 1``: the covariates and
+    the genotype) is warned about, as ``plink2 --glm`` does. A phenotype whose null model does not converge (too few cases for the covariates, a covariate or the
     offset separating its cases) is logged (a warning naming it and its case count) and listed in
     ``null_failed``: its Wald fits fail, the other phenotypes are tested (as plink2 fits each on its own).
     """
@@ -137,6 +138,13 @@ def prepare_logistic(phenotypes: np.ndarray, covariates: np.ndarray, *, names: S
             if not 0 < avg < 1 or mask.sum() <= k + 1:
                 raise InputError(f"--binary phenotype {names[p]!r}: needs both cases and controls "
                                  f"({int(y.sum())} cases in {int(mask.sum())} samples)")
+            n_case = int(y.sum())
+            few = min(n_case, len(y) - n_case)
+            if few < 10 * (k + 1) and first_time(("logistic few cases", names[p])):   # plink2 --glm's rule
+                log.warning(f"--binary phenotype {names[p]!r}: {n_case} cases, {len(y) - n_case} controls: the "
+                            f"{'case' if n_case <= len(y) - n_case else 'control'} count is less than 10x the "
+                            f"predictor count ({k + 1}: intercept, covariates, genotype), as plink2 --glm warns; "
+                            f"Wald p-values on so few are unreliable (use --logistic-test firth-fallback)")
             start = np.zeros(k)
             start[0] = np.log(avg / (1 - avg))
             b, ok = _logistic_newton(Cg, y, start, max_iterations=max_iterations, tolerance=tolerance,

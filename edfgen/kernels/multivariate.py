@@ -49,15 +49,42 @@ log = logging.getLogger(__name__)
 GAMMA_FIT_MIN_VARIANTS = 100_000
 
 #: columns of multivariate.tsv.gz after the GWAS-SSF variant columns
-MULTIVARIATE_COLUMNS = ("n_phenotypes", "statistic", "p_value", "min_p", "min_p_corrected", "n")
+MULTIVARIATE_COLUMNS = ("n_phenotypes", "statistic", "p_value", "min_p", "min_p_corrected", "n", "neg_log_10_p_value")
 
 
-def z_scores(beta: np.ndarray, p_value: np.ndarray) -> np.ndarray:
-    """Signed z-scores ``sign(beta) Φ⁻¹(1 - p/2)`` (exact for t- and Wald tests alike; NaN kept)."""
-    from scipy.special import ndtri
+def z_scores(beta: np.ndarray, p_value: np.ndarray, *, standard_error: np.ndarray | None = None,
+             df: np.ndarray | None = None) -> np.ndarray:
+    """Signed z-scores ``sign(beta) Φ⁻¹(1 - p/2)`` (exact for t- and Wald tests alike; NaN kept).
 
+    Where ``p`` is below :data:`~edfgen.kernels.pvalues.TINY_P` (0 once it underflows, for a strong hit) and
+    ``standard_error`` is given, ``log p`` comes from the test statistic ``beta / standard_error`` in log space
+    (Student t with ``df`` degrees of freedom, normal without: :func:`~edfgen.kernels.pvalues.neg_log10_p`) and
+    the quantile from it (``ndtri_exp``), so such a variant has a finite z, not ``inf`` (review s39edge).
+
+    Parameters
+    ----------
+    beta, p_value : array [M, P]
+    standard_error : array [M, P], optional
+    df : array [M, P], optional
+        t-test degrees of freedom (linear models: ``n - k - 1``); None for a normal Wald statistic.
+
+    Returns
+    -------
+    array [M, P]
+    """
+    from scipy.special import ndtri, ndtri_exp
+
+    from edfgen.kernels.pvalues import TINY_P, neg_log10_p
+
+    p = np.asarray(p_value, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = -ndtri(np.asarray(p_value, dtype=float) / 2.0)
+        z = -ndtri(p / 2.0)
+        tiny = np.isfinite(p) & (p < TINY_P)
+        if standard_error is not None and tiny.any():
+            nlp = neg_log10_p(p[tiny], beta=np.broadcast_to(beta, p.shape)[tiny],
+                              standard_error=np.broadcast_to(standard_error, p.shape)[tiny],
+                              df=None if df is None else np.broadcast_to(df, p.shape)[tiny])
+            z[tiny] = -ndtri_exp(-nlp * np.log(10.0) - np.log(2.0))
         return np.sign(beta) * z
 
 
@@ -69,6 +96,9 @@ class MultivariateResult:
     ----------
     statistic, p_value
         ``zᵀ C0_reg⁻¹ z`` and its p-value from the fitted gamma null.
+    neg_log10_p
+        ``-log10 p_value``, exact where ``p_value`` underflows to 0
+        (:func:`~edfgen.kernels.pvalues.neg_log10_gamma_sf`).
     n_phenotypes
         Phenotypes with a finite z-score (variants with fewer than all are NaN).
     min_p, min_p_corrected
@@ -92,6 +122,7 @@ class MultivariateResult:
     m_eff: float
     eigen_floor: float
     null_correlation: np.ndarray
+    neg_log10_p: np.ndarray | None = None
 
 
 def _quadratic(z: np.ndarray, inv: np.ndarray, chunk: int = 65536) -> np.ndarray:
@@ -139,6 +170,8 @@ def mostest(z: np.ndarray, z_perm: np.ndarray, p_values: np.ndarray, *, m_eff: f
     """
     from scipy import stats
 
+    from edfgen.kernels.pvalues import neg_log10_gamma_sf
+
     z = np.asarray(z, dtype=float)
     zp = np.asarray(z_perm, dtype=float)
     M, P = z.shape
@@ -164,6 +197,8 @@ def mostest(z: np.ndarray, z_perm: np.ndarray, p_values: np.ndarray, *, m_eff: f
     T[ok] = _quadratic(z[ok], inv)
     p = np.full(M, np.nan)
     p[ok] = stats.gamma.sf(T[ok], shape, scale=scale)
+    nlp = np.full(M, np.nan)
+    nlp[ok] = neg_log10_gamma_sf(T[ok], shape, scale)
     with np.errstate(invalid="ignore"):
         pv = np.where(np.isfinite(p_values), p_values, np.inf)
         min_p = pv.min(1)
@@ -171,4 +206,4 @@ def mostest(z: np.ndarray, z_perm: np.ndarray, p_values: np.ndarray, *, m_eff: f
     return MultivariateResult(statistic=T, p_value=p, n_phenotypes=np.isfinite(z).sum(1), min_p=min_p,
                               min_p_corrected=np.minimum(1.0, min_p * m_eff), null_statistic=null,
                               gamma_shape=float(shape), gamma_scale=float(scale), m_eff=float(m_eff),
-                              eigen_floor=floor, null_correlation=C0)
+                              eigen_floor=floor, null_correlation=C0, neg_log10_p=nlp)

@@ -1,6 +1,6 @@
 """p-values that do not underflow: ``-log10 p`` from the test statistic in log space where a float64
 ``p`` is 0 or below 1e-300 (two-sided normal or Student t), for the ``neg_log_10_p_value`` column of
-GWAS-SSF files, and from p-values written as text below a double's range (:func:`neg_log10_text`). Arrays in,
+GWAS-SSF files, the upper tail of a gamma distribution (MOSTest's null: :func:`neg_log10_gamma_sf`), and from p-values written as text below a double's range (:func:`neg_log10_text`). Arrays in,
 arrays out."""
 
 from __future__ import annotations
@@ -101,6 +101,85 @@ def neg_log10_p(p, *, beta=None, standard_error=None, df=None) -> np.ndarray:
         log_p = _log_t_two_sided(z[tiny], dfa)
     out[tiny] = -log_p / _LN10
     return out
+
+
+def neg_log10_gamma_sf(x, shape: float, scale: float = 1.0, *, max_iter: int = 10000) -> np.ndarray:
+    """``-log10`` of the upper tail ``P(X > x)`` of a gamma distribution (``shape``, ``scale``), exact where the tail
+    is below 1e-300 (MOSTest's p of a strong hit underflows to 0 as a double).
+
+    Where ``scipy.stats.gamma.sf`` is at least :data:`TINY_P` it is ``-log10`` of it; below, ``log Q(a, y)`` with
+    ``y = x / scale`` is ``-y + a log y - log Γ(a) + log h``, ``h`` the continued fraction of the regularised upper
+    incomplete gamma function (modified Lentz), valid for ``y > a + 1`` (which a tail below 1e-300 implies).
+
+    Parameters
+    ----------
+    x : array-like
+        Values of the statistic (>= 0; NaN kept).
+    shape, scale : float
+        The gamma distribution's parameters.
+    max_iter : int
+        Most terms of the continued fraction (it converges in a few where it is used).
+
+    Returns
+    -------
+    float64 array of ``x``'s shape.
+
+    References
+    ----------
+    Press WH, Teukolsky SA, Vetterling WT, Flannery BP (2007) Numerical Recipes, 3rd ed., section 6.2
+    (incomplete gamma function, ``gcf``). Lentz WJ (1976) Appl Opt 15:668. doi:10.1364/AO.15.000668
+    """
+    from scipy.special import gammaincc, gammaln
+
+    y = np.asarray(x, dtype=float) / scale
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = -np.log10(gammaincc(shape, y))
+    tiny = np.isfinite(y) & ~(out <= -np.log10(TINY_P))
+    if not tiny.any():
+        return out
+    yt, fpmin = y[tiny], 1e-300
+    b = yt + 1.0 - shape
+    c = np.full_like(yt, 1.0 / fpmin)
+    d = 1.0 / b
+    h = d.copy()
+    for i in range(1, max_iter + 1):
+        an = -i * (i - shape)
+        b = b + 2.0
+        d = an * d + b
+        d = np.where(np.abs(d) < fpmin, fpmin, d)
+        c = b + an / c
+        c = np.where(np.abs(c) < fpmin, fpmin, c)
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if np.all(np.abs(delta - 1.0) < 1e-15):
+            break
+    out[tiny] = -(-yt + shape * np.log(yt) - gammaln(shape) + np.log(h)) / _LN10
+    return out
+
+
+def neg_log10_or_given(p, given=None) -> np.ndarray:
+    """``-log10 p``, or a table's own ``neg_log_10_p_value`` where it has one (clump's ``loci.tsv``: exact where
+    ``p`` was written 0 below a double's range); NaN for a p of 0 without it.
+
+    Parameters
+    ----------
+    p : array-like
+        p-values (text that is not a number gives NaN).
+    given : array-like or None
+        The table's ``-log10 p`` column, same length (NaN where it has none).
+
+    Returns
+    -------
+    float64 array.
+    """
+    p = pd.to_numeric(pd.Series(np.asarray(p, dtype=object)), errors="coerce").to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(p > 0, -np.log10(p), np.nan)
+    if given is None:
+        return own
+    given = pd.to_numeric(pd.Series(np.asarray(given, dtype=object)), errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(given), given, own)
 
 
 #: a p-value in scientific notation: mantissa and exponent (read apart by :func:`neg_log10_text`)

@@ -208,9 +208,11 @@ def _standardise_block(G: np.ndarray, Q: np.ndarray, work: dict | None = None) -
     next call); the variance from the sums of squares and the means: the block is ``N x m`` doubles, so passes
     over memory, not arithmetic, are its cost."""
     G = np.asarray(G, dtype=float)
-    if np.isnan(G).any():
-        mean = np.nanmean(G, axis=0)
-        G = np.where(np.isnan(G), mean[None, :], G)
+    missing = np.isnan(G)
+    if missing.any():   # a column without a called genotype: 0 (constant, dropped below), not nanmean's warning
+        called = G.shape[0] - missing.sum(axis=0)
+        mean = np.where(missing, 0.0, G).sum(axis=0) / np.maximum(called, 1)
+        G = np.where(missing, mean[None, :], G)
     X = _work(work, "X", G.shape)
     np.matmul(Q, Q.T @ G, out=X)
     np.subtract(G, X, out=X)

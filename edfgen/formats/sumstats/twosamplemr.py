@@ -179,7 +179,10 @@ def load_sumstats(path: PathLike, columns: dict[str, str] | None = None, role: s
 
 def mr_rows(df: pd.DataFrame, path: PathLike) -> pd.DataFrame:
     """:func:`load_sumstats`' checks of the rows it read: p inferred where the file has none, variant ids tidied,
-    a variant repeated with the same alleles refused, multi-allelic sites counted in the log."""
+    a variant repeated with the same alleles refused, multi-allelic sites counted in the log.
+
+    A deliberate difference from TwoSampleMR, whose ``format_data`` keeps the first of repeated rows: which row is
+    the instrument is left to the user, never picked silently."""
     if "p_value" not in df.columns:
         df["p_value"] = _inferred_p(df, path)
     df["variant_id"] = tidy_variant_ids(df["variant_id"], path)
