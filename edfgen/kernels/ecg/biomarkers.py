@@ -75,10 +75,11 @@ from scipy import signal as sps
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelve_from_eight
 from edfgen.kernels.ecg.p_wave import has_consistent_p_wave
-from edfgen.kernels.ecg.pacing import detect_pacing, remove_spikes
+from edfgen.kernels.ecg.r_peaks import _filt, detect_r_peaks
+from edfgen.kernels.ecg.pacing import MIN_FS as PACING_MIN_FS, Pacing, detect_pacing, remove_spikes
 from edfgen.exceptions import InputError
 
-__all__ = ["BIOMARKER_COLUMNS", "DEFAULT_SETTINGS", "Delineation", "DelineationSettings", "MedianBeat", "delineate",
+__all__ = ["BIOMARKER_COLUMNS", "DEFAULT_SETTINGS", "MEASURE_FS", "MIN_INTERVAL_FS", "MIN_RECORD_FS", "Delineation", "DelineationSettings", "MedianBeat", "delineate",
            "delineate_beat", "median_beat", "detect_r_peaks", "measure_biomarkers", "measure_record"]
 
 #: Columns returned by :func:`measure_biomarkers` (physiology names where the quantity is the same).
@@ -92,86 +93,12 @@ _INDEPENDENT = [LEADS.index(lead) for lead in DOWER_LEADS]     # I, II, V1..V6
 #: :func:`measure_record` measures a record sampled at another rate on a copy resampled to this one (Hz).
 MEASURE_FS: float = float(SAMPLING_RATE)
 
+#: Below this rate (Hz) only the heart rate is measured (intervals, amplitudes NaN): LUDB 1-100 decimated to 90 /
+#: 85 / 75 / 50 Hz gave median |error| PR 6/8/12/69, QRS 5/7.5/14/121, QT 8/8/16/93 ms (100 Hz: 4, 4, 6).
+MIN_INTERVAL_FS: float = 90.0
 
-def _sos(fs: float, lo: float | None, hi: float | None, order: int = 2):
-    nyq = fs / 2.0
-    if lo and hi and hi < nyq:
-        return sps.butter(order, [lo, hi], btype="band", fs=fs, output="sos")
-    if lo:
-        return sps.butter(order, lo, btype="high", fs=fs, output="sos")
-    return sps.butter(order, min(hi, 0.45 * fs), btype="low", fs=fs, output="sos")
-
-
-def _filt(x: np.ndarray, fs: float, lo: float | None, hi: float | None, order: int = 2) -> np.ndarray:
-    padlen = min(x.shape[-1] - 1, int(fs))
-    return sps.sosfiltfilt(_sos(fs, lo, hi, order), x, axis=-1, padlen=padlen)
-
-
-def detect_r_peaks(signal: np.ndarray, fs: float = SAMPLING_RATE, *, refractory_s: float = 0.25,
-                   threshold: float = 0.25) -> np.ndarray:
-    """R-peak sample indices of one ECG (one lead ``[T]`` or several ``[L, T]``).
-
-    Parameters
-    ----------
-    signal
-        ``[T]`` or ``[L, T]`` in any units (mV usual); NaNs are treated as 0.
-    fs
-        Sampling rate (Hz).
-    refractory_s
-        Minimum distance between two beats (s).
-    threshold
-        Candidate peaks need this fraction of the 98th percentile of the QRS energy; a second
-        pass drops peaks below 40 % of the median candidate energy.
-
-    Returns
-    -------
-    numpy.ndarray
-        Sorted ``int64`` sample indices (empty when the record is flat or too short).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from edfgen.simulate.ecg import BeatParams, synthesize_ecg
-    >>> x = synthesize_ecg(BeatParams(60, 160, 90, 400, 45, 1.5, 0.4, 0.12, 0.0), rng=np.random.default_rng(1))
-    >>> len(detect_r_peaks(x[1], 500)) in (9, 10, 11)
-    True
-    """
-    x = np.nan_to_num(np.asarray(signal, dtype=float))
-    if x.ndim == 1:
-        x = x[None, :]
-    if x.ndim != 2:
-        raise InputError(f"detect_r_peaks: signal must be [T] or [L, T], got shape {np.shape(signal)}")
-    n = x.shape[-1]
-    if n < int(fs):
-        return np.zeros(0, dtype=np.int64)
-    y = _filt(x, fs, 5.0, 25.0)
-    w = max(1, int(0.1 * fs))
-    e = sps.fftconvolve(np.diff(y, axis=-1, prepend=y[:, :1]) ** 2, np.ones((1, w)) / w, mode="same", axes=-1)
-    # each lead scaled by its own 98th percentile and capped, so one lead's artefact cannot dominate
-    scale = np.quantile(e, 0.98, axis=-1, keepdims=True)
-    live = scale[:, 0] > 0
-    if not live.any():
-        return np.zeros(0, dtype=np.int64)
-    e = np.minimum(e[live] / scale[live], 2.0).sum(0)
-    top = np.quantile(e, 0.98)
-    if not np.isfinite(top) or top <= 0:
-        return np.zeros(0, dtype=np.int64)
-    cand, props = sps.find_peaks(e, height=threshold * top, distance=max(1, int(refractory_s * fs)))
-    if len(cand) == 0:
-        return cand.astype(np.int64)
-    cand = cand[props["peak_heights"] >= 0.4 * np.median(props["peak_heights"])]
-    # refine on the broadband signal magnitude
-    z = _filt(x, fs, 0.5, 40.0)
-    mag = np.sqrt((z ** 2).sum(0)) if z.shape[0] > 1 else np.abs(z[0])
-    half = int(0.06 * fs)
-    idx = cand[:, None] + np.arange(-half, half + 1)[None, :]
-    idx = np.clip(idx, 0, n - 1)
-    peaks = idx[np.arange(len(cand)), np.argmax(mag[idx], axis=1)]
-    peaks = np.unique(peaks)
-    if len(peaks) > 1:   # refinement may pull two candidates together
-        keep = np.concatenate([[True], np.diff(peaks) >= refractory_s * fs])
-        peaks = peaks[keep]
-    return peaks.astype(np.int64)
+#: Records sampled below this rate (Hz) are refused (InputError): the R-peak band (5-25 Hz) needs it, as extract.
+MIN_RECORD_FS: float = 50.0
 
 
 def _quiet_run(mask: np.ndarray, start: int, stop: int, step: int, hold: int) -> int | None:
@@ -391,9 +318,13 @@ class DelineationSettings:
 DEFAULT_SETTINGS = DelineationSettings()
 
 
-def median_beat(ecg: np.ndarray, fs: float = SAMPLING_RATE, lp_hz: float = DEFAULT_SETTINGS.lp_hz) -> MedianBeat | None:
+def median_beat(ecg: np.ndarray, fs: float = SAMPLING_RATE, lp_hz: float = DEFAULT_SETTINGS.lp_hz, *,
+                pacing: Pacing | None = None) -> MedianBeat | None:
     """R peaks and median beat of one 12-lead record ``[12, T]`` (mV), low-passed at ``lp_hz``;
-    ``None`` when fewer than two R peaks, no complete beat or no QRS onset is found."""
+    ``None`` when fewer than two R peaks, no complete beat or no QRS onset is found.
+
+    ``pacing``: the record's pacing as the caller detected it (on the record at its own rate, its spikes already
+    removed from ``ecg``: :func:`delineate` on a resampled copy); ``None``: detected and removed here."""
     ecg = np.asarray(ecg, dtype=float)
     if ecg.ndim != 2 or ecg.shape[0] != 12:
         raise InputError(f"delineate: ecg must be [12, T] in {','.join(LEADS)} order, got shape {ecg.shape}")
@@ -402,9 +333,10 @@ def median_beat(ecg: np.ndarray, fs: float = SAMPLING_RATE, lp_hz: float = DEFAU
     peaks = detect_r_peaks(x, fs)
     if len(peaks) < 2:
         return None
-    pacing = detect_pacing(x, fs, peaks)
-    if pacing.paced:  # stimulus artefacts out before any filtering (they ring through the low-pass)
-        x = remove_spikes(x, fs, pacing.spikes)
+    if pacing is None:
+        pacing = detect_pacing(x, fs, peaks)
+        if pacing.paced:  # stimulus artefacts out before any filtering (they ring through the low-pass)
+            x = remove_spikes(x, fs, pacing.spikes)
     rr_med = float(np.median(np.diff(peaks) / fs))
     pre = int(min(0.45, 0.75 * rr_med) * fs)
     post = int(min(0.75, 0.9 * rr_med) * fs)
@@ -496,40 +428,110 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
                        float(p_off), **stim)
 
 
+def _check_fs(fs: float, who: str) -> float:
+    """``fs`` as a float; an :class:`~edfgen.exceptions.InputError` (one line) unless a finite number of at least
+    :data:`MIN_RECORD_FS` Hz (fs 0 divided by zero, 0.001 asked for a 224 GiB copy)."""
+    try:
+        rate = float(fs)
+    except (TypeError, ValueError):
+        rate = math.nan
+    if not (math.isfinite(rate) and rate >= MIN_RECORD_FS):
+        raise InputError(f"{who}: the sampling rate must be a finite number of at least {MIN_RECORD_FS:g} Hz "
+                         f"(the R-peak band reaches 25 Hz), got {fs!r}")
+    return rate
+
+
+def _record_pass(ecg: np.ndarray, fs: float, settings: DelineationSettings,
+                 who: str) -> tuple[Delineation | None, float, np.ndarray]:
+    """The one pass of :func:`delineate` and :func:`measure_record`: (delineation on a copy resampled to
+    :data:`MEASURE_FS`, the rate its settings were tuned at, or ``None``; the copy's rate; the record's R peaks).
+
+    Below :data:`MEASURE_FS` pacing is found, and its spikes removed, at the record's own rate (a stimulus spans 1-2
+    samples; the copy blurs it below the spike tests: LUDB 34, 72, 74, 95 at 250 Hz), then on the copy if not
+    (LUDB 74 at 360 Hz); above it, on the copy (LUDB 95 upsampled to 1 kHz: removed at 1 kHz, its residue was
+    timed as a P wave, PR 48 ms, QRS 68 ms where the cardiologists mark 91 and no P; on the copy, QRS 88)."""
+    ecg = np.asarray(ecg, dtype=float)
+    if ecg.ndim != 2 or ecg.shape[0] != 12:
+        raise InputError(f"{who}: ecg must be [12, T] in {','.join(LEADS)} order, got shape {ecg.shape}")
+    fs = _check_fs(fs, who)
+    if fs == MEASURE_FS:
+        mb = median_beat(ecg, fs, settings.lp_hz)
+        peaks = detect_r_peaks(np.nan_to_num(ecg[_INDEPENDENT]), fs) if mb is None else mb.r_peaks
+        return (None if mb is None else delineate_beat(mb, settings)), fs, peaks
+    x = np.nan_to_num(ecg)
+    peaks = detect_r_peaks(x[_INDEPENDENT], fs)
+    if fs < MIN_INTERVAL_FS or len(peaks) < 2:
+        return None, fs, peaks
+    ratio = Fraction(MEASURE_FS / fs).limit_denominator(1000)
+    pacing: Pacing | None = None       # None: searched on the copy (median_beat), as at 500 Hz
+    if fs < MEASURE_FS:   # never paced below its min_fs (250 Hz)
+        pacing = detect_pacing(x[_INDEPENDENT], fs, peaks)
+        if pacing.paced:
+            x[_INDEPENDENT] = remove_spikes(x[_INDEPENDENT], fs, pacing.spikes)
+            pacing = Pacing(True, np.round(pacing.spikes * float(ratio)).astype(np.int64), pacing.lag_s,
+                            pacing.beat_fraction, pacing.ventricular_lag_s)
+        elif fs >= PACING_MIN_FS:   # LUDB 74 at 360 Hz passes the spike tests on its 500 Hz copy only
+            pacing = None
+    copy = sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1, padtype="line")
+    fs_copy = fs * ratio.numerator / ratio.denominator
+    mb = median_beat(copy, fs_copy, settings.lp_hz, pacing=pacing)
+    return (None if mb is None else delineate_beat(mb, settings)), fs_copy, peaks
+
+
+def _at_rate(d: Delineation, fs: float) -> Delineation:
+    """``d`` (delineated on a copy at ``d.fs``) with every sample index, the median beat and the beats mapped to the
+    record's own rate ``fs``: intervals ``(b - a) / fs`` are those of the copy."""
+    ratio = Fraction(d.fs / fs).limit_denominator(1000)        # copy samples per record sample
+    k = fs / d.fs
+
+    def idx(a: np.ndarray) -> np.ndarray:
+        return np.round(np.asarray(a) * k).astype(np.int64)
+
+    def win(w: tuple[int, int] | None) -> tuple[int, int] | None:
+        return None if w is None else (int(round(w[0] * k)), int(round(w[1] * k)))
+
+    def back(a: np.ndarray) -> np.ndarray:
+        return sps.resample_poly(a, ratio.denominator, ratio.numerator, axis=-1)
+
+    return Delineation(fs, idx(d.r_peaks), idx(d.beats_used), back(d.beat), int(round(d.r_index * k)), d.rr_s,
+                       d.p_onset * k, d.qrs_onset * k, d.qrs_offset * k, d.t_end * k, d.p_onset_leads * k,
+                       d.t_end_leads * k, win(d.t_window), win(d.p_window), d.p_offset * k,
+                       stimulus_index=d.stimulus_index * k,
+                       beats=None if d.beats is None else back(d.beats).astype(np.float32))
+
+
 def delineate(ecg: np.ndarray, fs: float = SAMPLING_RATE,
               settings: DelineationSettings = DEFAULT_SETTINGS) -> Delineation | None:
     """Median beat and P onset, QRS onset/offset and T end of one 12-lead record ``[12, T]`` (mV).
 
-    Returns ``None`` when fewer than two R peaks, no complete beat or no QRS onset is found
-    (:func:`median_beat` then :func:`delineate_beat`). See the module docstring for the method.
+    The pass :func:`measure_record` makes: pacing found on the record at its own rate, the record delineated on a
+    copy resampled to :data:`MEASURE_FS` (:func:`median_beat` then :func:`delineate_beat`), and every index
+    (R peaks, fiducials, windows) and the median beat mapped back to the record's rate ``fs``, so that
+    ``(qrs_offset - qrs_onset) / fs`` is :func:`measure_record`'s QRS duration. Returns ``None`` when fewer than
+    two R peaks, no complete beat or no QRS onset is found, or the record is sampled below :data:`MIN_INTERVAL_FS`.
+    See the module docstring for the method.
     """
-    mb = median_beat(ecg, fs, settings.lp_hz)
-    return None if mb is None else delineate_beat(mb, settings)
+    d, fs_copy, _ = _record_pass(ecg, fs, settings, "delineate")
+    return d if d is None or fs_copy == float(fs) else _at_rate(d, float(fs))
 
 
 def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE,
                    settings: DelineationSettings = DEFAULT_SETTINGS) -> dict[str, float]:
     """Measure one 12-lead record ``[12, T]`` (lead order :data:`edfgen.kernels.ecg.LEADS`, mV).
 
-    One pass: the intervals and amplitudes come from the one :func:`delineate` of the record, on a copy resampled
-    to :data:`MEASURE_FS`, the rate its settings were tuned at (at 100 Hz they gave QRS 16 ms longer).
+    One pass with :func:`delineate`: pacing found at the record's own rate, the intervals and amplitudes measured on
+    a copy resampled to :data:`MEASURE_FS`, the rate its settings were tuned at (at 100 Hz they gave QRS 16 ms
+    longer). Below :data:`MIN_INTERVAL_FS` only the heart rate, RR SD and beat count are measured.
     Returns a dict keyed by :data:`BIOMARKER_COLUMNS` (``NaN`` where a measure is not possible).
     """
-    ecg = np.asarray(ecg, dtype=float)
-    if ecg.ndim != 2 or ecg.shape[0] != 12:
-        raise InputError(f"measure_record: ecg must be [12, T] in {','.join(LEADS)} order, got shape {ecg.shape}")
-    if fs != MEASURE_FS:  # the settings' holds and slopes are those of the 2 ms steps they were tuned on
-        up = Fraction(MEASURE_FS / fs).limit_denominator(1000)
-        ecg = sps.resample_poly(np.nan_to_num(ecg), up.numerator, up.denominator, axis=-1, padtype="line")
-        fs = fs * up.numerator / up.denominator
+    d, fs_copy, peaks = _record_pass(ecg, fs, settings, "measure_record")
     out: dict[str, float] = {c: math.nan for c in BIOMARKER_COLUMNS}
-    d = delineate(ecg, fs, settings)
-    peaks = detect_r_peaks(np.nan_to_num(ecg[_INDEPENDENT]), fs) if d is None else d.r_peaks
     out["n_beats"] = float(len(peaks))
-    if len(peaks) >= 2:
-        rr = np.diff(peaks) / fs
+    if len(peaks) >= 2:   # the R peaks found at the record's own rate
+        rr = np.diff(peaks) / float(fs)
         out["heart_rate_bpm"] = 60.0 / rr.mean()
         out["rr_sd_ms"] = 1000.0 * rr.std(ddof=1) if len(rr) > 1 else math.nan
+    fs = fs_copy
     if d is None or not math.isfinite(d.qrs_onset):
         return out
     qrs_on, qrs_off = int(d.qrs_onset), int(d.qrs_offset)

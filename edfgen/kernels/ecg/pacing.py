@@ -27,7 +27,8 @@ Method
    trigger, while a stimulus train stands out at one lag. Records sampled below ``min_fs`` (250 Hz) are
    never flagged: their samples are too coarse to resolve a stimulus (PTB-XL's 100 Hz records).
 3. **Removal** (:func:`remove_spikes`): in a paced record every candidate's samples from ``t - 4 ms`` to
-   ``t + 8 ms`` (the spike and its fast recharge; widened over a ringing) are replaced by the straight line
+   ``t + 8 ms``, at least 4 samples (16 ms at 250 Hz), (the spike and its fast recharge; widened over a ringing)
+   are replaced by the straight line
    between the samples that bound them, on all leads, before any filtering. The delineator then times the
    QRS onset where the complex leaves the baseline after the ventricular stimulus
    (:attr:`Pacing.ventricular_lag_s`; :class:`edfgen.kernels.ecg.biomarkers.DelineationSettings`
@@ -59,11 +60,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import bdtrc
 
-__all__ = ["STEEP_MV_S", "Pacing", "detect_pacing", "remove_spikes", "spike_candidates"]
+__all__ = ["MIN_FS", "STEEP_MV_S", "Pacing", "detect_pacing", "remove_spikes", "spike_candidates"]
 
 #: A slope (mV/s) no cardiac wave reaches: the steepest QRS of the 600 real 500-Hz records at hand (PTB-XL,
 #: CinC 2021, LUDB) stays under 1,400 mV/s on its second-steepest lead (``benchmarks/paced_delineation.py``)
 STEEP_MV_S = 2500.0
+
+#: Records sampled below this rate (Hz) are never flagged paced (:func:`detect_pacing`'s ``min_fs``).
+MIN_FS = 250.0
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,7 @@ def spike_candidates(x: np.ndarray, fs: float, *, min_mv: float = 0.1, min_leads
 
 def detect_pacing(x: np.ndarray, fs: float, r_peaks: np.ndarray, *, min_beat_fraction: float = 0.4,
                   lag_tol_s: float = 0.006, min_lag_s: float = 0.016, max_lag_s: float = 0.4,
-                  min_fs: float = 250.0, min_mv: float = 0.1, min_leads: int = 2, min_beats: int = 3,
+                  min_fs: float = MIN_FS, min_mv: float = 0.1, min_leads: int = 2, min_beats: int = 3,
                   alpha: float = 0.01) -> Pacing:
     """Whether the raw record ``x`` ``[L, T]`` (mV, independent leads) is paced (module docstring, step 2).
 
@@ -253,12 +257,15 @@ def detect_pacing(x: np.ndarray, fs: float, r_peaks: np.ndarray, *, min_beat_fra
 def remove_spikes(x: np.ndarray, fs: float, spikes: np.ndarray, *, before_s: float = 0.004,
                   after_s: float = 0.008, steep_mv_s: float = STEEP_MV_S, max_ring_s: float = 0.03) -> np.ndarray:
     """A copy of ``x`` ``[L, T]`` with the samples ``spike - before_s`` .. ``spike + after_s`` of every spike
-    replaced, on every lead, by the straight line between the two samples bounding them; where the artefact
+    replaced (at least 4 samples after the spike), on every lead, by the straight line between the two samples
+    bounding them; where the artefact
     rings (slopes of at least ``steep_mv_s`` on some lead, at most ``max_ring_s`` either side of the spike) the
     span is widened to the ringing's first and last such sample (then by the same margins)."""
     y = np.array(x, dtype=float, copy=True)
     n = y.shape[-1]
-    b, a = max(1, round(before_s * fs)), max(1, round(after_s * fs))
+    # at least 4 samples after: below 500 Hz a stimulus the recorder's anti-alias filter smeared rings for a few
+    # samples (LUDB 95 decimated to 250 Hz: 2 samples left a slope timed as a P onset, PR 50 ms, QRS 23 ms short)
+    b, a = max(1, round(before_s * fs)), max(4, round(after_s * fs))
     ring = round(max_ring_s * fs)
     steep = _jumps(y, fs).max(0) >= steep_mv_s
     for s in np.asarray(spikes, dtype=np.int64):
