@@ -479,8 +479,7 @@ def _record_pass(ecg: np.ndarray, fs: float, settings: DelineationSettings,
 
 
 def _at_rate(d: Delineation, fs: float) -> Delineation:
-    """``d`` (delineated on a copy at ``d.fs``) with every sample index, the median beat and the beats mapped to the
-    record's own rate ``fs``: intervals ``(b - a) / fs`` are those of the copy."""
+    """``d`` (of a copy at ``d.fs``) with its indices, median beat and beats at the record's rate ``fs``."""
     ratio = Fraction(d.fs / fs).limit_denominator(1000)        # copy samples per record sample
     k = fs / d.fs
 
@@ -526,12 +525,13 @@ def measure_record(ecg: np.ndarray, fs: float = SAMPLING_RATE,
     """
     d, fs_copy, peaks = _record_pass(ecg, fs, settings, "measure_record")
     out: dict[str, float] = {c: math.nan for c in BIOMARKER_COLUMNS}
+    if d is not None:   # the copy's R peaks (2 ms steps: RR SD not inflated by a 100 Hz record's 10 ms steps)
+        peaks, fs = d.r_peaks, fs_copy
     out["n_beats"] = float(len(peaks))
-    if len(peaks) >= 2:   # the R peaks found at the record's own rate
+    if len(peaks) >= 2:
         rr = np.diff(peaks) / float(fs)
         out["heart_rate_bpm"] = 60.0 / rr.mean()
         out["rr_sd_ms"] = 1000.0 * rr.std(ddof=1) if len(rr) > 1 else math.nan
-    fs = fs_copy
     if d is None or not math.isfinite(d.qrs_onset):
         return out
     qrs_on, qrs_off = int(d.qrs_onset), int(d.qrs_offset)
