@@ -185,6 +185,24 @@ def test_measure_biomarker_table__flat_leads_reject_as_in_extract(shared_data, t
     assert rejects["reason"].iloc[0].startswith("6 flat lead(s) V1, V2, V3, V4, V5, V6 (band-passed SD")
 
 
+def test_measure_biomarker_table__a_record_below_50_hz_is_a_reject(shared_data, tmp_path):
+    """Review s39real F4: measure_biomarkers refuses a rate below 50 Hz (fs 0.001 asked for 224 GiB); interpret
+    lists such a record in rejects.tsv with extract's reason, and measures the others."""
+    import wfdb
+
+    from edfgen.commands.interpret import measure_biomarker_table
+    from edfgen.formats.ecg.records import read_wfdb
+    from edfgen.kernels.ecg import LEADS
+
+    x = read_wfdb(shared_data / "ecg" / "cinc2021" / "E07500.hea").signal.T.astype(np.float64)
+    for name, fs in {"ok": 500, "slow": 40}.items():
+        wfdb.wrsamp(name, fs=fs, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x, fmt=["16"] * 12,
+                    adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))
+    table, rejects = measure_biomarker_table(tmp_path)
+    assert list(table["IID"]) == ["ok"] and list(rejects["record"]) == ["slow"]
+    assert rejects["reason"].iloc[0].startswith("sampling rate 40 Hz is below 50 Hz")
+
+
 def test_interpret_edfs__biomarker_table_with_edf_columns(tmp_path, caplog):
     """Was a pandas KeyError traceback (the merge renamed both edf_* sides to _x/_y): a merged table's EDF-named
     columns are left out of the biomarkers with a warning; the EDF table itself, or naming an EDF column in

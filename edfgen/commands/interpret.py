@@ -29,7 +29,8 @@ from edfgen.formats.manifest import check_upstream, recording
 from edfgen.formats.tables import prepare_out_dir, read_table, write_table
 from edfgen.kernels.ecg.biomarkers import measure_biomarkers
 from edfgen.kernels.ecg.leads import canonicalise_leads
-from edfgen.kernels.ecg.preprocess import DEFAULT_QUALITY, _check_flat, bandpass_notch, keep_finite_stretch
+from edfgen.kernels.ecg.preprocess import (DEFAULT_QUALITY, MIN_FS_HZ, _check_flat, bandpass_notch,
+                                          keep_finite_stretch)
 from edfgen.kernels.ecg.preprocessing_config import Preprocessing
 from edfgen.kernels.edf import associate, cluster_edfs
 from edfgen.kernels.validate import numeric_values
@@ -67,6 +68,9 @@ def measure_biomarker_table(ecg: Sequence[str | os.PathLike] | str | os.PathLike
             item = read_records([ref])[0]  # a reader's failure is a reject (RecordRejected), never a traceback
             if isinstance(item, RecordRejected):
                 raise item
+            if not item.fs >= MIN_FS_HZ:   # extract's floor (measure_biomarkers refuses it, for every record)
+                raise RecordRejected(f"sampling rate {item.fs:g} Hz is below {MIN_FS_HZ:g} Hz (too coarse for an ECG; "
+                                     "a wrong rate in the file?)", record_id=item.record_id, path=item.path)
             # missing samples: measured on the longest stretch where every lead has one (as extract does)
             rec = keep_finite_stretch(canonicalise_leads(item), min_s=prep.min_duration_s)
             y = bandpass_notch(rec.signal, prep=prep, fs=rec.fs)

@@ -75,11 +75,12 @@ from scipy import signal as sps
 from edfgen.kernels.ecg import LEADS, SAMPLING_RATE
 from edfgen.kernels.ecg.leads import DOWER_LEADS, INVERSE_DOWER, lead_avf, twelve_from_eight
 from edfgen.kernels.ecg.p_wave import has_consistent_p_wave
+from edfgen.kernels.ecg.preprocess import MIN_FS_HZ
 from edfgen.kernels.ecg.r_peaks import _filt, detect_r_peaks
 from edfgen.kernels.ecg.pacing import MIN_FS as PACING_MIN_FS, Pacing, detect_pacing, remove_spikes
 from edfgen.exceptions import InputError
 
-__all__ = ["BIOMARKER_COLUMNS", "DEFAULT_SETTINGS", "MEASURE_FS", "MIN_INTERVAL_FS", "MIN_RECORD_FS", "Delineation", "DelineationSettings", "MedianBeat", "delineate",
+__all__ = ["BIOMARKER_COLUMNS", "DEFAULT_SETTINGS", "MEASURE_FS", "MIN_INTERVAL_FS", "Delineation", "DelineationSettings", "MedianBeat", "delineate",
            "delineate_beat", "median_beat", "detect_r_peaks", "measure_biomarkers", "measure_record"]
 
 #: Columns returned by :func:`measure_biomarkers` (physiology names where the quantity is the same).
@@ -96,9 +97,6 @@ MEASURE_FS: float = float(SAMPLING_RATE)
 #: Below this rate (Hz) only the heart rate is measured (intervals, amplitudes NaN): LUDB 1-100 decimated to 90 /
 #: 85 / 75 / 50 Hz gave median |error| PR 6/8/12/69, QRS 5/7.5/14/121, QT 8/8/16/93 ms (100 Hz: 4, 4, 6).
 MIN_INTERVAL_FS: float = 90.0
-
-#: Records sampled below this rate (Hz) are refused (InputError): the R-peak band (5-25 Hz) needs it, as extract.
-MIN_RECORD_FS: float = 50.0
 
 
 def _quiet_run(mask: np.ndarray, start: int, stop: int, step: int, hold: int) -> int | None:
@@ -430,13 +428,13 @@ def delineate_beat(mb: MedianBeat, settings: DelineationSettings = DEFAULT_SETTI
 
 def _check_fs(fs: float, who: str) -> float:
     """``fs`` as a float; an :class:`~edfgen.exceptions.InputError` (one line) unless a finite number of at least
-    :data:`MIN_RECORD_FS` Hz (fs 0 divided by zero, 0.001 asked for a 224 GiB copy)."""
+    ``preprocess.MIN_FS_HZ`` (extract's floor; fs 0 divided by zero, 0.001 asked for a 224 GiB copy)."""
     try:
         rate = float(fs)
     except (TypeError, ValueError):
         rate = math.nan
-    if not (math.isfinite(rate) and rate >= MIN_RECORD_FS):
-        raise InputError(f"{who}: the sampling rate must be a finite number of at least {MIN_RECORD_FS:g} Hz "
+    if not (math.isfinite(rate) and rate >= MIN_FS_HZ):
+        raise InputError(f"{who}: the sampling rate must be a finite number of at least {MIN_FS_HZ:g} Hz "
                          f"(the R-peak band reaches 25 Hz), got {fs!r}")
     return rate
 

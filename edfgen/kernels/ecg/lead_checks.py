@@ -440,7 +440,7 @@ def pacing_notes(x: np.ndarray, fs: float, leads) -> tuple[str, ...]:
     ind = x[rows].astype(np.float64)
     if len(spike_candidates(ind, fs)) < 3:
         return ()
-    from edfgen.kernels.ecg.biomarkers import detect_r_peaks    # pandas and the delineator only for these records
+    from edfgen.kernels.ecg.r_peaks import detect_r_peaks    # scipy's filters only for these records
 
     peaks = detect_r_peaks(ind, fs)
     pacing = detect_pacing(ind, fs, peaks) if len(peaks) >= 2 else None
