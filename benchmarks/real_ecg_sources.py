@@ -172,14 +172,15 @@ def resampled(tmp: Path, n_edf: int = 40) -> dict:
                       and bool(meta.loc[r["record"], "Cardiac pacing"].strip()) for r in recs])
     ref = pd.DataFrame([r["reference"] for r in recs])[INTERVALS]
     names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
-    base = pd.DataFrame([measure_biomarkers(r["signal"], 500.0).iloc[0][MEASURES] for r in recs])
+    base = pd.DataFrame([measure_biomarkers(r["signal"], 500.0).iloc[0][MEASURES] for r in recs]).reset_index(drop=True)
     out: dict = {"measures": {}, "cardiologists": {}, "edf": {}, "paced_records": [r["record"] for r, p in zip(recs, paced) if p]}
     tables = {}
     for fs in (500, *RATES):
         f = Fraction(fs, 500)
         sig = [r["signal"] if fs == 500 else resample_poly(r["signal"], f.numerator, f.denominator, axis=1)
                for r in recs]
-        got = base if fs == 500 else pd.DataFrame([measure_biomarkers(x, float(fs)).iloc[0][MEASURES] for x in sig])
+        got = base if fs == 500 else pd.DataFrame([measure_biomarkers(x, float(fs)).iloc[0][MEASURES]
+                                                   for x in sig]).reset_index(drop=True)
         err = (got[INTERVALS] - ref).abs()
         out["cardiologists"][fs] = {
             group: {"median_abs": err[sel].median().round(1).to_dict(), "max_abs": err[sel].max().round(1).to_dict(),

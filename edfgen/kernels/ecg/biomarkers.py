@@ -80,8 +80,9 @@ from edfgen.kernels.ecg.r_peaks import _filt, detect_r_peaks
 from edfgen.kernels.ecg.pacing import MIN_FS as PACING_MIN_FS, Pacing, detect_pacing, remove_spikes
 from edfgen.exceptions import InputError
 
-__all__ = ["BIOMARKER_COLUMNS", "DEFAULT_SETTINGS", "MEASURE_FS", "MIN_INTERVAL_FS", "Delineation", "DelineationSettings", "MedianBeat", "delineate",
-           "delineate_beat", "median_beat", "detect_r_peaks", "measure_biomarkers", "measure_record"]
+__all__ = ["BIOMARKER_COLUMNS", "DEFAULT_SETTINGS", "MEASURE_FS", "MIN_INTERVAL_FS", "Delineation", "DelineationSettings",
+           "MedianBeat", "delineate", "delineate_beat", "median_beat", "detect_r_peaks", "measure_biomarkers",
+           "measure_record"]
 
 #: Columns returned by :func:`measure_biomarkers` (physiology names where the quantity is the same).
 BIOMARKER_COLUMNS: tuple[str, ...] = (
