@@ -344,13 +344,16 @@ def _gt_count(hl, gt):
 
 
 def check_bgen_for_hail(path: str, remedy: str = "use --engine fast, or plink2 --export bgen-1.2 bits=8") -> None:
-    """The BGEN's layout (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen`) and, from its first variant,
+    """The BGEN's header and first variant (:func:`~edfgen.formats.genotypes.bgen_check.scan_bgen` with
+    ``first=1``: not a walk over every variant header, minutes over a biobank's) and, from that variant's block,
     the 8 bits per probability that Hail's ``import_bgen`` reads: a 16-bit file (plink2's default export, read
-    by the fast engine) gave a 259-line Java traceback. Raises :class:`InputError` naming the file and
-    ``remedy``."""
+    by the fast engine) gave a 259-line Java traceback. Each layout-2 block stores its own bits, so a file could
+    mix them; writers (plink2, qctool, UK Biobank) write one depth throughout, and a later block of another depth
+    is Hail's "Hail only supports 8-bit probabilities, found N", which :func:`input_errors` says in one line.
+    Raises :class:`InputError` naming the file and ``remedy``."""
     from edfgen.formats.genotypes.bgen_check import decompress, scan_bgen, split_block
 
-    layout = scan_bgen(path)
+    layout = scan_bgen(path, first=1)
     if layout.n_variants == 0 or layout.layout != 2:
         return
     with open(path, "rb") as fh:
