@@ -144,6 +144,7 @@ def input_errors(source: GenotypeSource, remedy: str = HAIL_BGEN_REMEDY, locus_r
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - re-raised unless it is an input problem
+        bgen_layouts(source)
         err = hail_input_error(exc, f"--{source.kind} {source.label}", remedy, locus_remedy)
         if err is None:
             raise
@@ -196,6 +197,7 @@ def import_genotypes(source: GenotypeSource, *, hl, tmp_dir: str | None = None, 
         raise
     except Exception as exc:  # Hail raises many exception types on unreadable input
         log.debug("Hail cannot import --%s %s: %s", source.kind, source.label, exc)
+        bgen_layouts(source)
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
         hint = f"; {locus_remedy}" if "Invalid locus" in lines[0] else ""
         raise InputError(f"--{source.kind} {source.label}: cannot import ({lines[0][:300]}){hint}") from None
@@ -341,6 +343,31 @@ def _gt_count(hl, gt):
     it and the fast engine reads it (Hail's ``n_alt_alleles`` gave 0/1 there, the fast engine 0/2)."""
     n = hl.float64(gt.n_alt_alleles())
     return hl.if_else(gt.ploidy == 1, 2 * n, n)
+
+
+def bgen_layouts(source: GenotypeSource) -> None:
+    """On a Hail error: each local BGEN of ``source`` walked whole (:func:`~edfgen.formats.genotypes.bgen_check.
+    scan_bgen`), so that a truncated or corrupt file is said in one line naming the variant and byte offset, not
+    Hail's ``AssertionError: assertion failed`` (:func:`check_bgen_for_hail`, before Hail, reads one variant).
+
+    Parameters
+    ----------
+    source : GenotypeSource
+        The genotypes Hail failed on (nothing is done unless they are BGEN files).
+
+    Raises
+    ------
+    InputError
+        The first layout problem found.
+    """
+    from edfgen.formats.genotypes.bgen_check import scan_bgen
+
+    for path, _ in source.bgen_files() if source.bgen else ():
+        if "://" not in path:
+            try:
+                scan_bgen(path)
+            except InputError as err:
+                raise err.with_traceback(None) from None
 
 
 def check_bgen_for_hail(path: str, remedy: str = "use --engine fast, or plink2 --export bgen-1.2 bits=8") -> None:
